@@ -1,0 +1,33 @@
+# make demo  - set up, then plan and apply on a built-in demo fleet (in a temp folder)
+# make test  - set up, then run the test suite
+# make bench - set up, then measure plan/apply at fleet scale
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_FLAGS ?= -n 2 -q
+
+.PHONY: setup demo test bench stress lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+
+test: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_FLAGS)
+
+bench: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py
+
+stress: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" JUNIPER_STRESS=1 $(BIN)/python -m pytest -q tests/test_crash.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

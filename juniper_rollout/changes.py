@@ -1,0 +1,80 @@
+"""What would change in one repository: pure data, no I/O.
+
+A :class:`RepoPlan` is the contract between planning (what) and the git writer (how).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, replace
+
+CREATE, UPDATE, DELETE, UNCHANGED, SKIP = "create", "update", "delete", "unchanged", "skip"
+WRITES = (CREATE, UPDATE, DELETE)
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    action: str
+    before: bytes | None = None
+    after: bytes | None = None
+    reason: str | None = None
+    secret: bool = False  # ciphertext made from a plaintext secret: never diffed, never decoded
+    detail: str | None = None  # e.g. "encrypt .env: 15 variables HF_TOKEN, …"
+
+    @property
+    def writes(self) -> bool:
+        return self.action in WRITES
+
+
+def change(path: str, before: bytes | None, after: bytes | None, reason: str | None = None) -> FileChange:
+    """The action that takes ``before`` (None: absent) to ``after`` (None: absent)."""
+    if before == after:
+        return FileChange(path, UNCHANGED, before, after, reason)
+    if after is None:
+        return FileChange(path, DELETE, before, None, reason)
+    return FileChange(path, CREATE if before is None else UPDATE, before, after, reason)
+
+
+def skip(path: str, reason: str, before: bytes | None = None) -> FileChange:
+    return FileChange(path, SKIP, before, before, reason)
+
+
+@dataclass(frozen=True)
+class RepoPlan:
+    name: str
+    base: str
+    branch: str
+    base_commit: str | None = None
+    branch_commit: str | None = None
+    files: tuple[FileChange, ...] = ()
+    error: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "error"
+        return "changes" if self.writes else "unchanged"
+
+    @property
+    def writes(self) -> tuple[FileChange, ...]:
+        return tuple(f for f in self.files if f.writes)
+
+    def failed(self, message: str) -> "RepoPlan":
+        return replace(self, error=message, files=())
+
+
+def unified_diff(item: FileChange) -> str:
+    """A unified diff of a text file change ('' for secrets, binaries and non-writes)."""
+    if not item.writes or item.secret:
+        return ""
+    try:
+        old = (item.before or b"").decode("utf-8").splitlines(keepends=True)
+        new = (item.after or b"").decode("utf-8").splitlines(keepends=True)
+    except UnicodeDecodeError:
+        return ""
+    old = [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in old]
+    new = [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in new]
+    a = "/dev/null" if item.before is None else f"a/{item.path}"
+    b = "/dev/null" if item.after is None else f"b/{item.path}"
+    return "".join(difflib.unified_diff(old, new, a, b))

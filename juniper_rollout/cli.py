@@ -1,0 +1,78 @@
+"""The command line: typer options -> a command function -> an exit code.
+
+The one boundary where errors become exit codes: a RolloutError is one line on
+stderr and exit 1; Ctrl-C is 130; anything else is a bug and shows its traceback.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Callable, Optional
+
+import typer
+
+from juniper_rollout.errors import RolloutError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Roll SOPS + age secrets management out across a fleet of git repositories.")
+
+DEFAULT_MANIFEST = Path("manifests/repos.yaml")
+ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", envvar="JUNIPER_MANIFEST", help="The fleet manifest.")]
+WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", help="Where the clones live (beats $JUNIPER_WORKSPACE and the manifest).")]
+RepoOpt = Annotated[Optional[list[str]], typer.Option("--repo", help="Only this repo (repeatable).")]
+JobsOpt = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Repos worked on at once (default: from the CPU count).")]
+
+
+def _run(command: Callable[..., int], **kwargs) -> None:
+    try:
+        code = command(**kwargs)
+    except RolloutError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise typer.Exit(130) from None
+    assert isinstance(code, int), f"{command.__name__} returned {code!r}"
+    raise typer.Exit(code)
+
+
+@app.command()
+def plan(
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    workspace: WorkspaceOpt = None,
+    repo: RepoOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Save the plan (JSON) for `rollout apply PLAN`.")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")] = False,
+    jobs: JobsOpt = None,
+) -> None:
+    """Show what would change in each repo (a dry run: nothing is written)."""
+    from juniper_rollout.commands.plan import plan as command
+
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, out=out, as_json=json,
+         detailed_exitcode=detailed_exitcode, jobs=jobs)
+
+
+@app.command()
+def apply(
+    plan_file: Annotated[Optional[Path], typer.Argument(help="A plan saved by `rollout plan --out`.")] = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    workspace: WorkspaceOpt = None,
+    repo: RepoOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    push: Annotated[bool, typer.Option("--push", help="Push each branch to origin (never over commits the tool did not push).")] = False,
+    jobs: JobsOpt = None,
+) -> None:
+    """Write one commit on the rollout branch of each repo (never touching your working tree)."""
+    from juniper_rollout.commands.apply import apply as command
+
+    _run(command, manifest=manifest, plan_file=plan_file, workspace=workspace, repos=repo, yes=yes,
+         push=push, jobs=jobs, confirm=lambda question: typer.confirm(question, default=False))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""``rollout apply``: one reviewable commit on the rollout branch of each repo.
+
+Each repo ends with a named outcome; one failing does not stop the others;
+the exit code is 1 if any failed. Ctrl-C stops between repos with a summary.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from rich.markup import escape
+
+from juniper_rollout import gitrepo, planfile, report
+from juniper_rollout.changes import RepoPlan
+from juniper_rollout.errors import RolloutError
+from juniper_rollout.fleet import plan_fleet
+from juniper_rollout.manifest import Manifest, RepoSpec, load_manifest
+
+CREATED, UPDATED, UP_TO_DATE, BLOCKED, STALE, FAILED = (
+    "created", "updated", "already up to date", "blocked", "stale", "failed")
+OK = (CREATED, UPDATED, UP_TO_DATE)
+STYLE = {CREATED: "green", UPDATED: "green", UP_TO_DATE: "dim", BLOCKED: "red", STALE: "yellow", FAILED: "red"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    result: str
+    message: str = ""
+    commit: str | None = None
+
+
+def apply(
+    *,
+    manifest: Path,
+    plan_file: Path | None = None,
+    workspace: Path | None = None,
+    repos: list[str] | None = None,
+    yes: bool = False,
+    push: bool = False,
+    jobs: int | None = None,
+    confirm: Callable[[str], bool] | None = None,
+) -> int:
+    loaded = load_manifest(manifest, workspace=workspace)
+    selected = loaded.select(repos)
+    if plan_file is not None:
+        wanted = {r.name for r in selected}
+        plans = [p for p in planfile.load(plan_file) if p.name in wanted]
+    else:
+        with report.progress_bar(len(selected), enabled=True) as tick:
+            plans = plan_fleet(loaded, selected, jobs=jobs, progress=tick)
+    out = report.console()
+    if not yes:
+        if confirm is None or not sys.stdin.isatty():
+            raise RolloutError("apply needs confirmation: run it from a terminal, or pass --yes")
+        report.print_plan(out, plans)
+        if not confirm(f"Write the rollout branch in {sum(p.status == 'changes' for p in plans)} repos?"):
+            out.print("nothing written")
+            return 1
+    outcomes = apply_plans(loaded, plans, saved=plan_file is not None, push=push, on_outcome=lambda o: _print(out, o))
+    done = {o.name for o in outcomes}
+    interrupted = [p.name for p in plans if p.name not in done]
+    out.print(summary(outcomes) + (f"; interrupted before {len(interrupted)}: {', '.join(interrupted)}" if interrupted else ""))
+    if interrupted:
+        return 130
+    return 0 if all(o.result in OK for o in outcomes) else 1
+
+
+def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push: bool,
+                on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+    specs = {r.name: r for r in manifest.repos}
+    outcomes: list[Outcome] = []
+    try:
+        for plan in plans:
+            spec = specs.get(plan.name)
+            if spec is None:
+                outcome = Outcome(plan.name, FAILED, "not in the manifest any more")
+            else:
+                outcome = apply_one(spec, plan, saved=saved, push=push)
+            outcomes.append(outcome)
+            on_outcome(outcome)
+    except KeyboardInterrupt:
+        pass  # stop between repos; the caller reports what was not done
+    return outcomes
+
+
+def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool) -> Outcome:
+    if plan.error:
+        return Outcome(spec.name, FAILED, plan.error)
+    try:
+        with gitrepo.open_clone(spec.path) as clone, gitrepo.rollout_lock(clone, spec.name):
+            outcome = _write(clone, spec, plan, saved=saved)
+            if push and outcome.result in OK and gitrepo.branch_tip(clone, spec.branch) is not None:
+                gitrepo.push(clone, spec.branch)
+                outcome = Outcome(outcome.name, outcome.result, (outcome.message + "; pushed to origin").lstrip("; "), outcome.commit)
+            return outcome
+    except RolloutError as err:
+        return Outcome(spec.name, FAILED, str(err))
+
+
+def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
+    base = gitrepo.base_commit(clone, spec.base)
+    if plan.base_commit != base.hexsha:
+        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.base} moved from "
+                                         f"{(plan.base_commit or '?')[:7]} to {base.hexsha[:7]}; run plan again")
+    tip = gitrepo.branch_tip(clone, spec.branch)
+    if saved and (tip.hexsha if tip else None) != plan.branch_commit:
+        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again")
+    if tip is not None and not _is_ours(clone, tip, base):
+        return Outcome(spec.name, BLOCKED, f"{spec.branch} holds commits the tool did not make; merge or delete "
+                                           "that branch, then apply again")
+    if not plan.writes:
+        return Outcome(spec.name, UP_TO_DATE, f"nothing to change on {spec.base}")
+    tree = gitrepo.write_tree(clone, base.tree, {f.path: f.after for f in plan.writes})
+    if tip is not None and tip.parents[0] == base and tip.tree.binsha == tree:
+        return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha)
+    commit = gitrepo.create_commit(clone, base, tree, commit_message(spec, plan))
+    gitrepo.move_branch(clone, spec.branch, commit.hexsha, tip.hexsha if tip else None,
+                        f"{'update' if tip else 'create'} rollout branch")
+    return Outcome(spec.name, UPDATED if tip else CREATED, f"{spec.branch} at {commit.hexsha[:7]}", commit.hexsha)
+
+
+def _is_ours(clone, tip, base) -> bool:
+    if not gitrepo.is_tool_commit(tip):
+        return False
+    parent = tip.parents[0]
+    return parent == base or clone.is_ancestor(parent, base)
+
+
+def commit_message(spec: RepoSpec, plan: RepoPlan) -> str:
+    lines = [spec.commit_message.strip(), ""]
+    lines += [f"- {f.path}: {f.action}" + (f" ({f.detail or f.reason})" if (f.detail or f.reason) else "")
+              for f in plan.writes]
+    return "\n".join(lines) + f"\n\n{gitrepo.TRAILER}\n"
+
+
+def _print(out, outcome: Outcome) -> None:
+    style = STYLE[outcome.result]
+    out.print(f"{escape(outcome.name)}: [{style}]{outcome.result}[/{style}]" + (f"  {escape(outcome.message)}" if outcome.message else ""))
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.result] = counts.get(o.result, 0) + 1
+    return f"{len(outcomes)} repos: " + ", ".join(f"{n} {r}" for r, n in counts.items())

@@ -1,0 +1,40 @@
+"""``rollout plan``: what would change in each repo, as diffs and summary lines. Read-only."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from juniper_rollout import planfile, report
+from juniper_rollout.fleet import plan_fleet
+from juniper_rollout.manifest import load_manifest
+
+
+def plan(
+    *,
+    manifest: Path,
+    workspace: Path | None = None,
+    repos: list[str] | None = None,
+    out: Path | None = None,
+    as_json: bool = False,
+    detailed_exitcode: bool = False,
+    jobs: int | None = None,
+) -> int:
+    loaded = load_manifest(manifest, workspace=workspace)
+    selected = loaded.select(repos)
+    with report.progress_bar(len(selected), enabled=not as_json) as tick:
+        plans = plan_fleet(loaded, selected, jobs=jobs, progress=tick)
+    if out is not None:
+        planfile.save(plans, out)
+    if as_json:
+        print(json.dumps(planfile.to_json(plans), indent=2))
+    else:
+        stdout = report.console()
+        report.print_plan(stdout, plans)
+        stdout.print(report.plan_summary(plans))
+        if out is not None:
+            stdout.print(f"plan saved to {out}; apply it with `rollout apply {out}`")
+    if any(p.status == "error" for p in plans):
+        return 1
+    if detailed_exitcode and any(p.status == "changes" for p in plans):
+        return 2
+    return 0

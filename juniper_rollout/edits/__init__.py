@@ -1,0 +1,1 @@
+"""Editors for files that humans also edit: each touches only the tool's own part."""

@@ -1,0 +1,61 @@
+"""Which ``.gitignore`` lines a repo needs, judged with git's own matching rules.
+
+pathspec's ``GitIgnoreSpec`` reproduces git's wildmatch and last-match-wins
+semantics in-process (the tests cross-check it against ``git check-ignore``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pathspec
+
+from juniper_rollout.edits import blocks
+
+MUST_IGNORE = (".env", ".env.secrets")
+MUST_TRACK = (".env.enc", ".env.secrets.enc", ".env.example", ".env.secrets.example")
+
+
+def ignored(text: str, path: str) -> bool:
+    spec = pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+    return spec.match_file(path)
+
+
+def problems(text: str) -> list[str]:
+    """What is wrong with these ignore rules, as sentences (empty: all good)."""
+    spec = pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+    out = [f"{p} is not ignored" for p in MUST_IGNORE if not spec.match_file(p)]
+    out += [f"{p} is ignored" for p in MUST_TRACK if spec.match_file(p)]
+    return out
+
+
+@dataclass(frozen=True)
+class GitignoreEdit:
+    text: str
+    patterns: tuple[str, ...]  # what the block holds (empty: no block)
+
+
+def needed_patterns(outside: str) -> tuple[str, ...]:
+    """The fewest lines that, appended after ``outside``, give the rules we need."""
+    spec = pathspec.GitIgnoreSpec.from_lines(outside.splitlines())
+    adds = [p for p in MUST_IGNORE if not spec.match_file(p)]
+    exceptions = [f"!{p}" for p in MUST_TRACK if spec.match_file(p) or _ignored_after(outside, adds, p)]
+    return (*adds, *exceptions)  # exceptions last: the last matching pattern wins
+
+
+def _ignored_after(outside: str, adds: list[str], path: str) -> bool:
+    if not adds:
+        return False
+    return pathspec.GitIgnoreSpec.from_lines([*outside.splitlines(), *adds]).match_file(path)
+
+
+def edit(text: str, render_block: Callable[[tuple[str, ...]], str], *, path: str = ".gitignore") -> GitignoreEdit:
+    """The new ``.gitignore``: the tool's block holds exactly what the rest of the file lacks."""
+    outside = blocks.remove(text, blocks.GITIGNORE, path=path)
+    patterns = needed_patterns(outside)
+    if not patterns:
+        return GitignoreEdit(outside, ())
+    new = blocks.put(text, render_block(patterns), blocks.GITIGNORE, path=path)
+    if problems(new):  # a block in the middle can be overridden by later lines: move it last
+        new = blocks.put(outside, render_block(patterns), blocks.GITIGNORE, path=path)
+    return GitignoreEdit(new, patterns)

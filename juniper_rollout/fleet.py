@@ -1,0 +1,77 @@
+"""Plan every selected repository: read its base commit, run the pure planner. Read-only.
+
+Repos are planned on a bounded thread pool; results come back in manifest order.
+A repo that cannot be read becomes a RepoPlan with an error; the others go on.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable
+
+from juniper_rollout import gitrepo, secrets_plan
+from juniper_rollout.changes import RepoPlan
+from juniper_rollout.discover import candidate_paths, discover
+from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.planner import Snapshot, plan_repo, wanted_paths
+
+Progress = Callable[[str], None]
+
+
+def default_jobs() -> int:
+    return max(1, min(8, (os.cpu_count() or 1) * 2))
+
+
+def plan_fleet(
+    manifest: Manifest,
+    repos: Iterable[RepoSpec],
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    secrets: bool = True,
+) -> list[RepoPlan]:
+    repos = list(repos)
+
+    def one(repo: RepoSpec) -> RepoPlan:
+        result = plan_one(manifest, repo, secrets=secrets)
+        if progress:
+            progress(repo.name)
+        return result
+
+    workers = max(1, min(jobs or default_jobs(), len(repos) or 1))
+    if workers == 1:
+        return [one(r) for r in repos]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, repos))
+
+
+def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> RepoPlan:
+    empty = RepoPlan(repo.name, repo.base, repo.branch)
+    try:
+        with gitrepo.open_clone(repo.path) as clone:
+            base = gitrepo.base_commit(clone, repo.base)
+            tip = gitrepo.branch_tip(clone, repo.branch)
+            snap = snapshot(manifest, repo, clone, base)
+            files = plan_repo(manifest, repo, snap)
+            plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files))
+            if secrets and repo.encrypt:
+                plan = secrets_plan.add_encrypted(manifest, repo, plan, base, tip)
+            return plan
+    except ManifestError:
+        raise
+    except RolloutError as err:
+        return empty.failed(str(err))
+
+
+def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
+    files, links = gitrepo.read_files(base, wanted_paths(repo))
+    code_vars = ()
+    if any(spec.env_from == "code" for spec in repo.files):
+        paths = candidate_paths(gitrepo.list_paths(base))
+        blobs, _ = gitrepo.read_files(base, paths)
+        code_vars = tuple(discover({p: b.decode("utf-8", "replace") for p, b in blobs.items()}))
+    dotenv_names = {}
+    if any(spec.env_from == "dotenv" for spec in repo.files):
+        dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env")}
+    return Snapshot(files, links, code_vars, dotenv_names)

@@ -1,0 +1,254 @@
+"""The only module that talks to git (through GitPython).
+
+Reading: blobs at the base commit, straight from the object database; the
+working tree, index, HEAD and stash of the user's clone are never read or written.
+
+Writing: new blobs, trees and one commit go into the object database, then the
+rollout branch moves with a compare-and-swap ``git update-ref``. No checkout and
+no index, not even a temporary one: the trees are built from the base tree,
+rewriting only the directories on the path of a changed file, so the cost grows
+with the files changed, not with the size of the repository.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import git
+from git.objects.fun import tree_to_stream
+from gitdb.base import IStream
+
+from juniper_rollout.errors import RepoError
+
+TRAILER = "Rollout-Tool: juniper-rollout"
+ZERO = "0" * 40
+TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE = 0o040000, 0o100644, 0o120000, 0o100755
+LOCK_NAME = "juniper-rollout.lock"
+PUSHED_REF = "refs/juniper-rollout/pushed/"
+
+
+@contextmanager
+def open_clone(path: Path) -> Iterator[git.Repo]:
+    """The user's clone, checked, closed afterwards (GitPython leaks processes otherwise)."""
+    if not path.exists():
+        raise RepoError(f"no clone at {path} (clone it there, or set `path:` in the manifest)")
+    dotgit = path / ".git"
+    if dotgit.is_file():
+        raise RepoError(f"{path} is a linked worktree or submodule (.git is a file); point the manifest at the main clone")
+    if not dotgit.is_dir():
+        if (path / "HEAD").is_file() and (path / "objects").is_dir():
+            raise RepoError(f"{path} is a bare repository; point the manifest at a clone with a working tree")
+        raise RepoError(f"{path} is not a git repository (run `git clone` there, or fix `path:`)")
+    if (dotgit / "shallow").exists():
+        raise RepoError(f"{path} is a shallow clone; history is incomplete (run `git fetch --unshallow`)")
+    try:
+        repo = git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise RepoError(f"{path} is not a git repository (run `git clone` there, or fix `path:`)") from None
+    try:
+        yield repo
+    finally:
+        repo.close()
+
+
+def resolve(repo: git.Repo, branch: str) -> git.Commit | None:
+    """The commit a local branch (or, failing that, origin's) points at; None if neither exists."""
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+        try:
+            return repo.commit(ref)
+        except (git.BadName, ValueError, git.BadObject):
+            continue
+    return None
+
+
+def base_commit(repo: git.Repo, base: str) -> git.Commit:
+    commit = resolve(repo, base)
+    if commit is None:
+        try:
+            empty = not any(True for _ in repo.references) and not repo.head.is_valid()
+        except Exception:
+            empty = False
+        if empty:
+            raise RepoError("repository has no commits yet (commit something to its base branch first)")
+        raise RepoError(f"base branch {base!r} not found (create it, or set `base:` for this repo)")
+    return commit
+
+
+def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
+    try:
+        return repo.commit(f"refs/heads/{branch}")
+    except (git.BadName, ValueError, git.BadObject):
+        return None
+
+
+def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], frozenset[str]]:
+    """Blobs at ``commit`` for those of ``paths`` that exist; and which of them are symlinks."""
+    files: dict[str, bytes] = {}
+    links: set[str] = set()
+    root = commit.tree
+    for path in paths:
+        node: git.Tree | git.Blob | None = root
+        for part in path.split("/"):
+            node = _child(node, part) if isinstance(node, git.Tree) else None
+            if isinstance(node, git.Blob) and node.mode == LINK_MODE:
+                links.add(path)
+                node = None
+                break
+        if isinstance(node, git.Blob):
+            files[path] = node.data_stream.read()
+    return files, frozenset(links)
+
+
+def _child(tree: git.Tree, name: str) -> git.Tree | git.Blob | None:
+    for item in tree:
+        if item.name == name:
+            return item if isinstance(item, (git.Tree, git.Blob)) else None
+    return None
+
+
+def list_paths(commit: git.Commit) -> list[str]:
+    """Every blob path at ``commit`` (only for discovery from code, which needs the listing)."""
+    return [item.path for item in commit.tree.traverse() if isinstance(item, git.Blob) and item.mode != LINK_MODE]
+
+
+def read_blob(commit: git.Commit, path: str) -> bytes | None:
+    files, _ = read_files(commit, [path])
+    return files.get(path)
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def _store(repo: git.Repo, kind: bytes, data: bytes) -> bytes:
+    return repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha
+
+
+def _sort_key(entry: tuple[bytes, int, str]) -> bytes:
+    _, mode, name = entry
+    return name.encode("utf-8") + (b"/" if mode == TREE_MODE else b"")
+
+
+def write_tree(repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, bytes | None]) -> bytes | None:
+    """The binsha of ``tree`` with ``changes`` (path -> content, None deletes); None if it ends up empty."""
+    entries: dict[str, tuple[bytes, int, str]] = {}
+    if tree is not None:
+        for binsha, mode, name in tree._cache:
+            entries[name] = (binsha, mode, name)
+    nested: dict[str, dict[str, bytes | None]] = {}
+    for path, content in changes.items():
+        head, _, rest = path.partition("/")
+        if rest:
+            nested.setdefault(head, {})[rest] = content
+        elif content is None:
+            entries.pop(head, None)
+        else:
+            old_mode = entries.get(head, (b"", BLOB_MODE, head))[1]
+            mode = old_mode if old_mode in (BLOB_MODE, EXEC_MODE) else BLOB_MODE
+            entries[head] = (_store(repo, b"blob", content), mode, head)
+    for name, sub in nested.items():
+        current = entries.get(name)
+        subtree = git.Tree(repo, current[0], TREE_MODE, name) if current and current[1] == TREE_MODE else None
+        binsha = write_tree(repo, subtree, sub)
+        if binsha is None:
+            entries.pop(name, None)
+        else:
+            entries[name] = (binsha, TREE_MODE, name)
+    if not entries:
+        return None
+    stream = BytesIO()
+    tree_to_stream(sorted(entries.values(), key=_sort_key), stream.write)
+    return _store(repo, b"tree", stream.getvalue())
+
+
+def is_tool_commit(commit: git.Commit) -> bool:
+    return TRAILER in commit.message and len(commit.parents) == 1
+
+
+def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: str) -> git.Commit:
+    tree = git.Tree(repo, tree_sha, TREE_MODE, "")
+    return git.Commit.create_from_tree(repo, tree, message, parent_commits=[base], head=False)
+
+
+def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:
+    """Compare-and-swap the branch to ``new`` (git's own ref locking; fails if it moved meanwhile)."""
+    try:
+        repo.git.update_ref("-m", f"juniper-rollout: {reason}", f"refs/heads/{branch}", new, old or ZERO)
+    except git.GitCommandError as err:
+        raise RepoError(_ref_failure(branch, err)) from None
+
+
+def _ref_failure(branch: str, err: git.GitCommandError) -> str:
+    text = str(err.stderr or err)
+    if ".lock" in text and ("exists" in text or "lock" in text):
+        return f"branch {branch} is locked by another git command (a .lock file exists); try again when it finishes"
+    if "but expected" in text or "is at" in text:
+        return f"branch {branch} moved while the rollout ran; run plan again"
+    return f"could not update branch {branch}: {' '.join(text.split())[:200]}"
+
+
+@contextmanager
+def rollout_lock(repo: git.Repo, name: str) -> Iterator[None]:
+    """One rollout per repository at a time; a lock left by a dead process is taken over."""
+    gitdir = Path(repo.git_dir)
+    if (gitdir / "index.lock").exists():
+        raise RepoError(f"git is running in {name} (.git/index.lock exists); try again when it finishes")
+    lock = gitdir / LOCK_NAME
+    me = f"{os.getpid()} {socket.gethostname()}\n"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            if _lock_is_stale(lock):
+                lock.unlink(missing_ok=True)
+                continue
+            raise RepoError(f"another rollout is running on {name} ({lock} exists; remove it if no rollout is running)") from None
+        with os.fdopen(fd, "w") as handle:
+            handle.write(me)
+        break
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _lock_is_stale(lock: Path) -> bool:
+    try:
+        pid_text, host = lock.read_text().split()
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return False
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def push(repo: git.Repo, branch: str) -> str:
+    """Push the branch to origin only if the remote is where the tool last left it."""
+    ref = f"refs/heads/{branch}"
+    record = PUSHED_REF + branch
+    try:
+        expected = repo.git.rev_parse("--verify", "--quiet", record)
+    except git.GitCommandError:
+        expected = ""
+    tip = repo.git.rev_parse(ref)
+    try:
+        repo.git.push("--porcelain", f"--force-with-lease={ref}:{expected}", "origin", f"{ref}:{ref}")
+    except git.GitCommandError as err:
+        text = " ".join(str(err.stderr).split())
+        if "stale info" in text or "rejected" in text or "fetch first" in text:
+            raise RepoError(f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
+                            "them, then delete or merge the remote branch before pushing again") from None
+        raise RepoError(f"push to origin failed: {text[:200]}") from None
+    repo.git.update_ref(record, tip)
+    return tip

@@ -1,0 +1,471 @@
+"""Load and validate ``manifests/repos.yaml`` into frozen dataclasses.
+
+Every problem is a :class:`ManifestError` reading ``FILE:LINE: what is wrong (how to fix)``.
+The schema is data (``_REPO_KEYS`` and friends), checked in one pass with line numbers.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Mapping
+
+import pyrage
+
+from juniper_rollout.errors import ManifestError
+from juniper_rollout.yamlio import YamlSyntaxError, first_alias_line, load_roundtrip
+
+HOOK_MODES = ("auto", "create", "skip")
+AGENTS_MODES = ("auto", "skip")
+POLICIES = ("replace", "create-only")
+ENV_SOURCES = ("manifest", "code", "dotenv")
+REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PLACEHOLDER_HINT = "run `rollout keygen` and paste the public key it prints"
+
+
+@dataclass(frozen=True)
+class EnvVarSpec:
+    name: str
+    default: str | None = None
+    source: str | None = None  # where a discovered name came from, e.g. "settings.py:12"
+
+
+@dataclass(frozen=True)
+class EnvGroup:
+    title: str | None
+    vars: tuple[EnvVarSpec, ...]
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """A whole file the tool renders from a template and owns."""
+
+    path: str
+    template: str
+    policy: str = "replace"
+    context: Mapping[str, Any] = field(default_factory=dict)
+    env_from: str | None = None  # for .env examples: manifest | code | dotenv
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class EncryptSpec:
+    source: str  # plaintext in the user's clone, never in git
+    target: str  # the committed, encrypted file
+    enabled: bool = True
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class RepoSpec:
+    name: str
+    path: Path
+    url: str | None
+    base: str
+    branch: str
+    commit_message: str
+    files: tuple[FileSpec, ...]
+    gitignore: bool
+    precommit_hook: str
+    agents_md: str
+    encrypt: tuple[EncryptSpec, ...]
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    workspace: Path
+    templates: Path
+    recipients: tuple[str, ...]
+    usage_guide: str
+    repos: tuple[RepoSpec, ...]
+
+    def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
+        if not names:
+            return self.repos
+        known = {r.name: r for r in self.repos}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ManifestError(
+                str(self.path), None,
+                f"no repo named {unknown[0]!r} in the manifest (known: {', '.join(known)})",
+            )
+        return tuple(r for r in self.repos if r.name in names)
+
+
+def default_templates_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+# --- reading nodes with their lines -------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, line: int | None, message: str) -> ManifestError:
+        return ManifestError(self.file, line, message)
+
+    @staticmethod
+    def key_line(node: Any, key: str) -> int | None:
+        try:
+            return node.lc.key(key)[0] + 1
+        except Exception:
+            return node.lc.line + 1 if hasattr(node, "lc") else None
+
+    @staticmethod
+    def item_line(node: Any, index: int) -> int | None:
+        try:
+            return node.lc.item(index)[0] + 1
+        except Exception:
+            return node.lc.line + 1 if hasattr(node, "lc") else None
+
+    def mapping(self, node: Any, where: str, line: int | None, allowed: Mapping[str, Any]) -> dict:
+        if not isinstance(node, dict):
+            raise self.fail(line, f"{where} must be a mapping, not {_kind(node)}")
+        for key in node:
+            if key not in allowed:
+                raise self.fail(
+                    self.key_line(node, key),
+                    f"unknown key {key!r} in {where} (allowed: {', '.join(allowed)})",
+                )
+        return node
+
+    def typed(self, node: Any, key: str, kind: type | tuple, where: str, default: Any = None) -> Any:
+        if key not in node:
+            return default
+        value = node[key]
+        wrong_bool = isinstance(value, bool) and bool not in _as_tuple(kind)
+        if not isinstance(value, kind) or wrong_bool:
+            raise self.fail(
+                self.key_line(node, key),
+                f"{where}.{key} must be {_kind_name(kind)}, not {_kind(value)}",
+            )
+        return value
+
+    def choice(self, node: Any, key: str, choices: tuple[str, ...], where: str, default: str) -> str:
+        value = self.typed(node, key, str, where, default)
+        if value not in choices:
+            raise self.fail(
+                self.key_line(node, key),
+                f"{where}.{key} is {value!r}; use one of: {', '.join(choices)}",
+            )
+        return value
+
+
+def _as_tuple(kind: type | tuple) -> tuple:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    for kind, name in ((bool, "true/false"), (dict, "a mapping"), (list, "a list"), (str, "a string"),
+                       (int, "a number"), (float, "a number")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _kind_name(kind: type | tuple) -> str:
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "true or false", int: "a number"}
+    return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
+
+
+# --- validation of the pieces ----------------------------------------------------------
+
+
+def safe_repo_path(value: str) -> str | None:
+    """None when ``value`` is a clean relative POSIX path inside a repo; else why not."""
+    if not value or value.strip() != value:
+        return "is empty or has surrounding spaces"
+    if "\\" in value or "\0" in value:
+        return "must use '/' and no backslashes or NUL bytes"
+    pure = PurePosixPath(value)
+    if pure.is_absolute() or re.match(r"^[A-Za-z]:", value):
+        return "is absolute; give a path relative to the repository root"
+    if any(part in ("..", ".") for part in value.split("/")) or "//" in value or value.endswith("/"):
+        return "must stay inside the repository (no '..', '.', empty parts or trailing '/')"
+    if pure.parts[0] == ".git":
+        return "points into .git"
+    return None
+
+
+def valid_recipient(value: str) -> bool:
+    try:
+        pyrage.x25519.Recipient.from_str(value)
+    except Exception:
+        return False
+    return True
+
+
+_DEFAULTS_KEYS = {
+    "base": str, "branch": str, "commit_message": str, "age_recipients": list,
+    "precommit_hook": str, "agents_md": str, "usage_guide": str,
+}
+_TOP_KEYS = {"version": int, "workspace": str, "templates": str, "defaults": dict, "repos": list}
+_REPO_KEYS = {
+    "name": str, "path": str, "url": str, "base": str, "branch": str, "commit_message": str,
+    "sops_yaml": bool, "gitignore": bool, "precommit_hook": str, "agents_md": str,
+    "env_example": dict, "env_secrets_example": dict, "files": list, "encrypt": list,
+}
+_ENV_EXAMPLE_KEYS = {"groups": list, "policy": str, "from": str}
+_GROUP_KEYS = {"title": str, "vars": list}
+_FILE_KEYS = {"path": str, "template": str, "policy": str, "vars": dict}
+_ENCRYPT_KEYS = {"source": str, "target": str, "enabled": bool}
+
+DEFAULT_COMMIT_MESSAGE = "chore: manage secrets with SOPS + age"
+
+
+def load_manifest(
+    path: Path,
+    *,
+    workspace: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    require_recipients: bool = True,
+) -> Manifest:
+    """Read and validate the manifest; ``--workspace`` beats ``$JUNIPER_WORKSPACE`` beats the file."""
+    env = os.environ if env is None else env
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(file, None, "manifest not found (pass --manifest FILE)") from None
+    except UnicodeDecodeError:
+        raise ManifestError(file, None, "manifest is not UTF-8 text (save it as UTF-8)") from None
+    except OSError as err:
+        raise ManifestError(file, None, f"cannot read manifest: {err.strerror}") from None
+    try:
+        alias_line = first_alias_line(text)
+        if alias_line:
+            raise ManifestError(file, alias_line, "YAML aliases are not allowed in the manifest (write the values out)")
+        data = load_roundtrip(text)
+    except YamlSyntaxError as err:
+        raise ManifestError(file, err.line, f"invalid YAML: {err} (fix the syntax)") from None
+    return _Validator(path, env, workspace, require_recipients).manifest(data)
+
+
+class _Validator(_Reader):
+    def __init__(self, path: Path, env: Mapping[str, str], workspace: Path | None, require_recipients: bool):
+        super().__init__(str(path))
+        self.path = path
+        self.env = env
+        self.workspace_override = workspace
+        self.require_recipients = require_recipients
+
+    def manifest(self, data: Any) -> Manifest:
+        top = self.mapping(data, "the manifest", 1, _TOP_KEYS)
+        for key, kind in _TOP_KEYS.items():
+            self.typed(top, key, kind, "manifest")
+        if top.get("version") != 1:
+            raise self.fail(self.key_line(top, "version") if "version" in top else 1,
+                            "version must be 1 (add `version: 1` at the top)")
+        here = self.path.resolve().parent
+        workspace = self._workspace(top, here)
+        templates = Path(top["templates"]) if "templates" in top else None
+        templates_dir = (here / templates) if templates else default_templates_dir()
+        defaults = self._defaults(top.get("defaults") or {}, self.key_line(top, "defaults"))
+        if "repos" not in top:
+            raise self.fail(1, "no `repos:` list (add the repositories to manage)")
+        repos = self._repos(top["repos"], defaults, workspace, self.key_line(top, "repos"))
+        manifest = Manifest(
+            path=self.path, workspace=workspace, templates=templates_dir,
+            recipients=defaults["age_recipients"], usage_guide=defaults["usage_guide"], repos=repos,
+        )
+        from juniper_rollout.render import check_templates  # late: render depends on manifest types
+
+        check_templates(manifest)
+        return manifest
+
+    def _workspace(self, top: Mapping, here: Path) -> Path:
+        if self.workspace_override is not None:
+            return self.workspace_override.resolve()
+        if self.env.get("JUNIPER_WORKSPACE"):
+            return Path(self.env["JUNIPER_WORKSPACE"]).expanduser().resolve()
+        return (here / top.get("workspace", "..")).resolve()
+
+    def _defaults(self, node: Any, line: int | None) -> dict:
+        self.mapping(node, "defaults", line, _DEFAULTS_KEYS)
+        out = {
+            "base": self.typed(node, "base", str, "defaults", "main"),
+            "branch": self.typed(node, "branch", str, "defaults", "chore/sops-age-rollout"),
+            "commit_message": self.typed(node, "commit_message", str, "defaults", DEFAULT_COMMIT_MESSAGE),
+            "precommit_hook": self.choice(node, "precommit_hook", HOOK_MODES, "defaults", "auto"),
+            "agents_md": self.choice(node, "agents_md", AGENTS_MODES, "defaults", "auto"),
+            "usage_guide": self.typed(node, "usage_guide", str, "defaults",
+                                      "juniper-ml/notes/SOPS_USAGE_GUIDE.md"),
+        }
+        for key in ("base", "branch"):
+            self._check_ref_name(node, key, out[key], "defaults")
+        recipients = self.typed(node, "age_recipients", list, "defaults", [])
+        if not recipients and self.require_recipients:
+            raise self.fail(line, f"defaults.age_recipients is empty ({PLACEHOLDER_HINT})")
+        seen: set[str] = set()
+        for i, value in enumerate(recipients):
+            where = self.item_line(recipients, i)
+            if not isinstance(value, str):
+                raise self.fail(where, f"age recipient must be a string, not {_kind(value)}")
+            if "<" in value or "PUBLIC_KEY" in value.upper():
+                raise self.fail(where, f"age recipient {value!r} is a placeholder ({PLACEHOLDER_HINT})")
+            if not valid_recipient(value):
+                raise self.fail(where, f"{value!r} is not a valid age public key (age1…, bech32; {PLACEHOLDER_HINT})")
+            if value in seen:
+                raise self.fail(where, f"age recipient {value[:12]}… is listed twice (remove one)")
+            seen.add(value)
+        out["age_recipients"] = tuple(recipients)
+        return out
+
+    def _check_ref_name(self, node: Any, key: str, value: str, where: str) -> None:
+        bad = (not value or value.startswith(("-", "/")) or value.endswith(("/", ".lock", "."))
+               or ".." in value or "//" in value or "@{" in value
+               or any(c in value for c in " ~^:?*[\\\t\n") or any(ord(c) < 32 for c in value))
+        if bad:
+            raise self.fail(self.key_line(node, key), f"{where}.{key} {value!r} is not a valid git branch name")
+
+    def _repos(self, node: Any, defaults: dict, workspace: Path, line: int | None) -> tuple[RepoSpec, ...]:
+        if not isinstance(node, list):
+            raise self.fail(line, f"repos must be a list, not {_kind(node)}")
+        repos: list[RepoSpec] = []
+        names: dict[str, int | None] = {}
+        for i, entry in enumerate(node):
+            entry_line = self.item_line(node, i)
+            repo = self._repo(entry, defaults, workspace, entry_line)
+            if repo.name in names:
+                raise self.fail(entry_line, f"repo {repo.name!r} is listed twice (first at line {names[repo.name]}; remove one)")
+            names[repo.name] = entry_line
+            repos.append(repo)
+        return tuple(repos)
+
+    def _repo(self, node: Any, defaults: dict, workspace: Path, line: int | None) -> RepoSpec:
+        self.mapping(node, "a repos entry", line, _REPO_KEYS)
+        for key, kind in _REPO_KEYS.items():
+            self.typed(node, key, kind, "repo")
+        if "name" not in node:
+            raise self.fail(line, "repo entry has no `name` (add `name: REPO`)")
+        name = node["name"]
+        where = f"repo {name}"
+        if not REPO_NAME.match(name) or name in (".", ".."):
+            raise self.fail(self.key_line(node, "name"), f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-')")
+        path = workspace / name
+        if "path" in node:
+            path = (self.path.resolve().parent / Path(node["path"]).expanduser()).resolve()
+        files: list[FileSpec] = []
+        if node.get("sops_yaml", True):
+            files.append(FileSpec(".sops.yaml", "sops.yaml.j2", "replace", {}, None, line))
+        for key, target, template in (
+            ("env_example", ".env.example", "env.example.j2"),
+            ("env_secrets_example", ".env.secrets.example", "env.secrets.example.j2"),
+        ):
+            if key in node:
+                files.append(self._env_example(node[key], target, template, f"{where}.{key}", self.key_line(node, key)))
+        for i, entry in enumerate(node.get("files", [])):
+            files.append(self._file(entry, where, self.item_line(node["files"], i)))
+        encrypt = tuple(self._encrypt(e, where, self.item_line(node["encrypt"], i))
+                        for i, e in enumerate(node.get("encrypt", [])))
+        seen: dict[str, int | None] = {}
+        for spec in (*files, *encrypt):
+            target = spec.path if isinstance(spec, FileSpec) else spec.target
+            if target in seen or target in (".gitignore", ".pre-commit-config.yaml", "AGENTS.md"):
+                raise self.fail(spec.line, f"{where} renders {target} twice (each path may have one source)")
+            seen[target] = spec.line
+        branch = self.typed(node, "branch", str, where, defaults["branch"])
+        base = self.typed(node, "base", str, where, defaults["base"])
+        self._check_ref_name(node, "branch", branch, where)
+        self._check_ref_name(node, "base", base, where)
+        if branch == base:
+            raise self.fail(self.key_line(node, "branch") if "branch" in node else line,
+                            f"{where}: the rollout branch cannot be the base branch {base!r}")
+        return RepoSpec(
+            name=name, path=path, url=node.get("url"), base=base, branch=branch,
+            commit_message=self.typed(node, "commit_message", str, where, defaults["commit_message"]),
+            files=tuple(files), gitignore=node.get("gitignore", True),
+            precommit_hook=self.choice(node, "precommit_hook", HOOK_MODES, where, defaults["precommit_hook"]),
+            agents_md=self.choice(node, "agents_md", AGENTS_MODES, where, defaults["agents_md"]),
+            encrypt=encrypt, line=line,
+        )
+
+    def _target(self, node: Any, key: str, where: str) -> str:
+        value = node[key]
+        why = safe_repo_path(value)
+        if why:
+            raise self.fail(self.key_line(node, key), f"{where}.{key} {value!r} {why}")
+        return value
+
+    def _env_example(self, node: Any, target: str, template: str, where: str, line: int | None) -> FileSpec:
+        self.mapping(node, where, line, _ENV_EXAMPLE_KEYS)
+        for key, kind in _ENV_EXAMPLE_KEYS.items():
+            self.typed(node, key, kind, where)
+        groups = tuple(self._group(g, where, self.item_line(node["groups"], i))
+                       for i, g in enumerate(node.get("groups", [])))
+        return FileSpec(
+            path=target, template=template,
+            policy=self.choice(node, "policy", POLICIES, where, "replace"),
+            context={"groups": groups},
+            env_from=self.choice(node, "from", ENV_SOURCES, where, "manifest"),
+            line=line,
+        )
+
+    def _group(self, node: Any, where: str, line: int | None) -> EnvGroup:
+        self.mapping(node, f"a group in {where}", line, _GROUP_KEYS)
+        title = self.typed(node, "title", str, where)
+        raw = self.typed(node, "vars", list, where, [])
+        out: list[EnvVarSpec] = []
+        for i, item in enumerate(raw):
+            item_line = self.item_line(raw, i)
+            if isinstance(item, str):
+                name, default = item, None
+            elif isinstance(item, dict) and len(item) == 1:
+                name, default = next(iter(item.items()))
+                default = None if default is None else str(default)
+            else:
+                raise self.fail(item_line, f"a variable in {where} must be NAME or {{NAME: default}}")
+            if not isinstance(name, str) or not ENV_NAME.match(name):
+                raise self.fail(item_line, f"{name!r} is not a valid environment variable name")
+            from juniper_rollout.discover import looks_secret
+
+            if default is not None and looks_secret(name):
+                raise self.fail(item_line, f"{name} looks secret and may not carry a default in an example (remove the value)")
+            if default is not None and ("\n" in default or "\r" in default):
+                raise self.fail(item_line, f"default of {name} spans lines (use one line)")
+            out.append(EnvVarSpec(name, default))
+        return EnvGroup(title, tuple(out))
+
+    def _file(self, node: Any, where: str, line: int | None) -> FileSpec:
+        self.mapping(node, f"a files entry of {where}", line, _FILE_KEYS)
+        for key, kind in _FILE_KEYS.items():
+            self.typed(node, key, kind, where)
+        for key in ("path", "template"):
+            if key not in node:
+                raise self.fail(line, f"a files entry of {where} needs `{key}`")
+        context = dict(node.get("vars") or {})
+        return FileSpec(
+            path=self._target(node, "path", where), template=node["template"],
+            policy=self.choice(node, "policy", POLICIES, where, "replace"),
+            context=_plain(context), line=line,
+        )
+
+    def _encrypt(self, node: Any, where: str, line: int | None) -> EncryptSpec:
+        self.mapping(node, f"an encrypt entry of {where}", line, _ENCRYPT_KEYS)
+        for key, kind in _ENCRYPT_KEYS.items():
+            self.typed(node, key, kind, where)
+        for key in ("source", "target"):
+            if key not in node:
+                raise self.fail(line, f"an encrypt entry of {where} needs `{key}`")
+        source, target = self._target(node, "source", where), self._target(node, "target", where)
+        if not target.endswith(".enc") or source == target:
+            raise self.fail(self.key_line(node, "target"), f"{where}: encrypted target {target!r} must end in .enc and differ from the source")
+        return EncryptSpec(source, target, node.get("enabled", True), line)
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's commented containers -> plain dicts and lists (templates see plain data)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+

@@ -1,0 +1,134 @@
+"""Manifest + a repository's state at its base commit -> the file changes. Pure: no I/O.
+
+The edge (``gitrepo``) reads exactly the paths :func:`wanted_paths` names, hands
+them over as a :class:`Snapshot`, and gets back the changes to write.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from juniper_rollout import render
+from juniper_rollout.changes import FileChange, change, skip
+from juniper_rollout.discover import EnvVar, looks_secret
+from juniper_rollout.edits import blocks, gitignore, precommit
+from juniper_rollout.errors import RepoError
+from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, RepoSpec
+from juniper_rollout.yamlio import load_plain
+
+GITIGNORE, PRECOMMIT, AGENTS = ".gitignore", ".pre-commit-config.yaml", "AGENTS.md"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the planner may know of a repo: blobs at the base commit, and a few facts."""
+
+    files: Mapping[str, bytes]  # wanted path -> content at base (absent paths are missing)
+    symlinks: frozenset[str] = frozenset()  # wanted paths that are, or sit under, a symlink at base
+    code_vars: tuple[EnvVar, ...] = ()  # names discovered in the code (for `from: code`)
+    dotenv_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plaintext source -> names
+
+
+def wanted_paths(repo: RepoSpec) -> list[str]:
+    paths = [spec.path for spec in repo.files] + [e.target for e in repo.encrypt]
+    return paths + [GITIGNORE, PRECOMMIT, AGENTS]
+
+
+def hook_definitions(manifest: Manifest, repo: RepoSpec) -> list[dict[str, Any]]:
+    text = render.render(manifest, render.PRECOMMIT_HOOKS_TEMPLATE, render.base_context(manifest, repo))
+    return load_plain(text)
+
+
+def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileChange]:
+    """Every managed file of ``repo`` with its action; raises RepoError for what the user must fix."""
+    for path in sorted(snap.symlinks & set(wanted_paths(repo))):
+        raise RepoError(f"{path} is a symlink at {repo.base}; the tool never follows symlinks "
+                        "(replace it with a regular file)")
+    out = [_rendered(manifest, repo, spec, snap) for spec in repo.files]
+    out.append(_gitignore(manifest, repo, snap) if repo.gitignore else skip(GITIGNORE, "gitignore: false"))
+    out.append(_precommit(manifest, repo, snap))
+    out.append(_agents(manifest, repo, snap))
+    return out
+
+
+def _text(snap: Snapshot, path: str) -> str | None:
+    data = snap.files.get(path)
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RepoError(f"{path} is not UTF-8 text (convert it to UTF-8, then plan again)") from None
+
+
+def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot) -> FileChange:
+    extra = {"groups": _groups(spec, snap)} if spec.env_from else None
+    after = render.render_file(manifest, repo, spec, extra).encode("utf-8")
+    before = snap.files.get(spec.path)
+    if before is not None and before != after and spec.policy == "create-only":
+        return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
+    return change(spec.path, before, after, f"rendered from {spec.template}")
+
+
+def _groups(spec: FileSpec, snap: Snapshot) -> tuple[EnvGroup, ...]:
+    groups: tuple[EnvGroup, ...] = tuple(spec.context.get("groups", ()))
+    known = {v.name for g in groups for v in g.vars}
+    if spec.env_from == "code":
+        found = [EnvVarSpec(v.name, None if looks_secret(v.name) else v.default, v.source)
+                 for v in snap.code_vars if v.name not in known]
+        title = "Found in the code"
+    elif spec.env_from == "dotenv":
+        names = snap.dotenv_names.get(".env", ())
+        found = [EnvVarSpec(n, None, ".env") for n in names if n not in known]
+        title = "Found in .env (names only)"
+    else:
+        return groups
+    return groups + ((EnvGroup(title, tuple(found)),) if found else ())
+
+
+def _gitignore(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange:
+    text = _text(snap, GITIGNORE) or ""
+
+    def block(patterns: tuple[str, ...]) -> str:
+        return render.render(manifest, render.GITIGNORE_BLOCK_TEMPLATE, {"patterns": list(patterns)})
+
+    try:
+        result = gitignore.edit(text, block)
+    except blocks.BrokenMarkers as err:
+        raise RepoError(str(err)) from None
+    before = snap.files.get(GITIGNORE)
+    after = result.text.encode("utf-8") if (result.text or before is not None) else None
+    reason = f"ignore rules: {', '.join(result.patterns)}" if result.patterns else "ignore rules already right"
+    return change(GITIGNORE, before, after, reason)
+
+
+def _precommit(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange:
+    mode = repo.precommit_hook
+    before = snap.files.get(PRECOMMIT)
+    if mode == "skip":
+        return skip(PRECOMMIT, "precommit_hook: skip", before)
+    hooks = hook_definitions(manifest, repo)
+    if before is None:
+        if mode == "auto":
+            return skip(PRECOMMIT, "no .pre-commit-config.yaml (precommit_hook: auto adds hooks only where one exists)")
+        header = render.render(manifest, render.PRECOMMIT_CONFIG_TEMPLATE, render.base_context(manifest, repo))
+        return change(PRECOMMIT, None, precommit.new_config(header, hooks).encode("utf-8"), "new config with the local hooks")
+    text = _text(snap, PRECOMMIT) or ""
+    after = precommit.add_hooks(text, hooks).encode("utf-8")
+    ids = ", ".join(h["id"] for h in hooks)
+    return change(PRECOMMIT, before, after, f"local hooks {ids}")
+
+
+def _agents(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange:
+    before = snap.files.get(AGENTS)
+    if repo.agents_md == "skip":
+        return skip(AGENTS, "agents_md: skip", before)
+    if before is None:
+        return skip(AGENTS, "no AGENTS.md in the repo")
+    text = _text(snap, AGENTS) or ""
+    body = render.render(manifest, render.AGENTS_SECTION_TEMPLATE, render.base_context(manifest, repo))
+    try:
+        after = blocks.put(text, body, blocks.MARKDOWN, path=AGENTS)
+    except blocks.BrokenMarkers as err:
+        raise RepoError(str(err)) from None
+    return change(AGENTS, before, after.encode("utf-8"), "section pointing to the SOPS usage guide")

@@ -1,0 +1,69 @@
+"""Terminal output: plans as coloured diffs and summary lines, outcome summaries, progress.
+
+Colour only on a terminal, never with NO_COLOR (rich honours both). Machine output
+(--json) goes to stdout alone; everything human goes to stderr in that mode.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from juniper_rollout.changes import RepoPlan, unified_diff
+
+ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "unchanged": "dim", "skip": "dim"}
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=True,
+                   no_color=bool(os.environ.get("NO_COLOR")) or None)
+
+
+def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> None:
+    for plan in plans:
+        out.print(f"[bold]{escape(plan.name)}[/bold]  ({escape(plan.base)} → {escape(plan.branch)})")
+        if plan.error:
+            out.print(f"  [red]error[/red]  {escape(plan.error)}")
+            continue
+        width = max((len(f.path) for f in plan.files), default=0)
+        for f in plan.files:
+            why = f.detail or f.reason
+            style = ACTION_STYLE.get(f.action, "")
+            out.print(f"  {escape(f.path.ljust(width))}  [{style}]{f.action:<9}[/{style}]"
+                      + (f"  ({escape(why)})" if why else ""))
+        if diffs:
+            for f in plan.files:
+                print_diff(out, unified_diff(f))
+        out.print()
+
+
+def print_diff(out: Console, diff: str) -> None:
+    for line in diff.splitlines():
+        style = ("bold" if line.startswith(("+++", "---")) else "green" if line.startswith("+")
+                 else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else "")
+        out.print(f"    [{style}]{escape(line)}[/{style}]" if style else f"    {escape(line)}")
+
+
+def plan_summary(plans: list[RepoPlan]) -> str:
+    changes = sum(1 for p in plans if p.status == "changes")
+    errors = sum(1 for p in plans if p.status == "error")
+    same = len(plans) - changes - errors
+    return f"{len(plans)} repos: {changes} with changes, {same} unchanged, {errors} with errors"
+
+
+@contextmanager
+def progress_bar(total: int, *, enabled: bool) -> Iterator[callable]:
+    """A bar on a terminal (stderr) for fleet-sized runs; a no-op otherwise."""
+    if not enabled or total < 2 or not sys.stderr.isatty():
+        yield lambda name: None
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console(stderr=True), transient=True)
+    with bar:
+        task = bar.add_task("planning", total=total)
+        yield lambda name: bar.update(task, advance=1, description=name)

@@ -1,0 +1,155 @@
+"""Encrypted files in a plan: the only place that reads plaintext secrets.
+
+The plaintext comes from the user's clone (it is ignored, never in git), is
+encrypted with the real sops to the recipients of the rendered ``.sops.yaml``,
+decrypted again and compared, and only the ciphertext goes into the plan.
+Nothing here prints, logs or stores a plaintext value.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import replace
+
+from juniper_rollout import dotenv, gitrepo, sops
+from juniper_rollout.changes import UNCHANGED, UPDATE, CREATE, FileChange, RepoPlan, skip
+from juniper_rollout.errors import RepoError, RolloutError
+from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
+
+SOPS_CONFIG = ".sops.yaml"
+
+
+def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
+    """The plaintext file from the clone's working tree; None if absent. Never follows a symlink."""
+    path = repo.path / source
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        if path.is_symlink():
+            raise RepoError(f"{source} in the clone is a symlink; the tool never follows symlinks (make it a regular file)") from None
+        raise RepoError(f"cannot read {source} in the clone: {err.strerror} (check its permissions)") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise RepoError(f"{source} in the clone is not a regular file")
+        return handle.read()
+
+
+def plaintext_names(repo: RepoSpec, source: str) -> tuple[str, ...]:
+    data = read_plaintext(repo, source)
+    return tuple(dotenv.parse_names(data, path=source)) if data is not None else ()
+
+
+def _names_detail(source: str, names: list[str]) -> str:
+    shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    return f"encrypt {source}: {len(names)} variable{'s' if len(names) != 1 else ''} {shown}".rstrip()
+
+
+def _short(key: str) -> str:
+    return key[:12] + "…"
+
+
+def _rekey_detail(old: tuple[str, ...], new: tuple[str, ...]) -> str:
+    added = [f"+{_short(k)}" for k in new if k not in old]
+    removed = [f"-{_short(k)}" for k in old if k not in new]
+    return f"re-key ({', '.join(added + removed)})"
+
+
+def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=None) -> RepoPlan:
+    """``plan`` plus one change per encrypted file of ``repo``.
+
+    ``tip`` is the rollout branch: ciphertext it already holds is reused when it still
+    decrypts to the same plaintext for the same recipients (sops output is random, so
+    encrypting again would make every apply a new commit).
+    """
+    config = next((f.after for f in plan.files if f.path == SOPS_CONFIG and f.after is not None), None)
+    if config is None:
+        config = gitrepo.read_blob(base, SOPS_CONFIG)
+    if config is None:
+        raise RepoError("files to encrypt but no .sops.yaml (set sops_yaml: true for this repo)")
+    config_text = config.decode("utf-8")
+    changes = [encrypted_change(manifest, repo, spec, config_text, gitrepo.read_blob(base, spec.target),
+                                reuse=gitrepo.read_blob(tip, spec.target) if tip is not None else None)
+               for spec in repo.encrypt]
+    notes = tuple(c.detail for c in changes if c.action == UNCHANGED and c.detail)
+    return replace(plan, files=plan.files + tuple(changes), notes=plan.notes + notes)
+
+
+def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, config: str,
+                     before: bytes | None, *, reuse: bytes | None = None) -> FileChange:
+    for path in (spec.source, spec.target):
+        if not sops.rule_matches(config, path):
+            raise RepoError(f"no creation rule in .sops.yaml matches {path} (sops matches path_regex against the "
+                            "path it is given; fix the rule's path_regex)")
+    recipients = manifest.recipients
+    plaintext = read_plaintext(repo, spec.source) if spec.enabled else None
+    meta = sops.read_metadata(before) if before is not None else None
+    if before is not None and meta is None:
+        raise RepoError(f"{spec.target} at {repo.base} has no sops metadata: it may be plaintext (remove it from git and rotate the secrets)")
+    if plaintext is None:
+        if before is None:
+            why = f"no {spec.source} in the clone to encrypt" if spec.enabled else "encryption is off (enabled: false)"
+            return skip(spec.target, why)
+        if set(meta.recipients) != set(recipients):
+            previous = _decrypt_or_none(before, spec.target)
+            if previous is not None and _same(reuse, previous, recipients, spec.target):
+                return FileChange(spec.target, UPDATE, before, reuse, "re-wrapped for the manifest's recipients",
+                                  secret=True, detail=_rekey_detail(meta.recipients, recipients))
+            return _rekeyed(spec, config, before, meta.recipients, recipients)
+        why = f"no {spec.source} in the clone; {spec.target} kept as is"
+        return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+    names = dotenv.parse_names(plaintext, path=spec.source)
+    if before is not None:
+        try:
+            same = sops.decrypt_dotenv(before, filename=spec.target) == plaintext
+        except sops.SopsError as err:
+            if set(meta.recipients) != set(recipients) or list(meta.names) != names:
+                raise RepoError(f"{spec.target}: cannot compare with {spec.source}: {err}") from None
+            why = f"same variable names and recipients; could not compare values ({err})"
+            return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+        if same and set(meta.recipients) == set(recipients):
+            return FileChange(spec.target, UNCHANGED, before, before, f"decrypts to {spec.source}", secret=True)
+        if same and _same(reuse, plaintext, recipients, spec.target):
+            return FileChange(spec.target, UPDATE, before, reuse, "re-wrapped for the manifest's recipients",
+                              secret=True, detail=_rekey_detail(meta.recipients, recipients))
+        if same:
+            return _rekeyed(spec, config, before, meta.recipients, recipients)
+    if _same(reuse, plaintext, recipients, spec.target):
+        return FileChange(spec.target, CREATE if before is None else UPDATE, before, reuse,
+                          f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names))
+    after = sops.encrypt_dotenv(plaintext, sops_config=config, filename=spec.target)
+    try:
+        check = sops.decrypt_dotenv(after, filename=spec.target)
+    except RolloutError as err:
+        raise RepoError(f"{spec.target}: cannot verify the encryption ({err})") from None
+    if check != plaintext:
+        raise RepoError(f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written")
+    return FileChange(spec.target, CREATE if before is None else UPDATE, before, after,
+                      f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names))
+
+
+def _decrypt_or_none(blob: bytes, filename: str) -> bytes | None:
+    try:
+        return sops.decrypt_dotenv(blob, filename=filename)
+    except RolloutError:
+        return None
+
+
+def _same(blob: bytes | None, plaintext: bytes, recipients: tuple[str, ...], filename: str) -> bool:
+    """Does ``blob`` (ciphertext) hold exactly ``plaintext`` for exactly ``recipients``?"""
+    if blob is None:
+        return False
+    meta = sops.read_metadata(blob)
+    if meta is None or set(meta.recipients) != set(recipients):
+        return False
+    return _decrypt_or_none(blob, filename) == plaintext
+
+
+def _rekeyed(spec: EncryptSpec, config: str, before: bytes, old: tuple[str, ...], new: tuple[str, ...]) -> FileChange:
+    try:
+        after = sops.updatekeys(before, sops_config=config, filename=spec.target)
+    except RolloutError as err:
+        raise RepoError(f"re-keying {spec.target} needs the private key: {err} (set SOPS_AGE_KEY_FILE)") from None
+    return FileChange(spec.target, UPDATE, before, after, "re-wrapped for the manifest's recipients",
+                      secret=True, detail=_rekey_detail(old, new))

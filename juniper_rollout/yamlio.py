@@ -1,0 +1,102 @@
+"""The one place that reads YAML: ruamel.yaml, with positions, and no surprises.
+
+Reading only. Files that humans own are never re-emitted through a round-trip
+dump (it re-indents and re-quotes); the edits splice text and verify by parsing.
+"""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
+
+MAX_YAML_BYTES = 1_000_000
+
+
+class YamlSyntaxError(ValueError):
+    """A YAML document that cannot be read; carries a 1-based line."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        self.line = line
+        super().__init__(message)
+
+
+def _first_line(err: YAMLError) -> int | None:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def _explain(err: YAMLError) -> str:
+    if isinstance(err, MarkedYAMLError):
+        text = err.problem or err.context or "invalid YAML"
+    else:
+        text = str(err).splitlines()[0] if str(err) else "invalid YAML"
+    return " ".join(str(text).split())
+
+
+def check_size(text: str) -> None:
+    if len(text.encode("utf-8", "surrogateescape")) > MAX_YAML_BYTES:
+        raise YamlSyntaxError(None, f"file is larger than {MAX_YAML_BYTES // 1_000_000} MB")
+
+
+def first_alias_line(text: str) -> int | None:
+    """The line of the first alias (``*name``), or None. Aliases are how YAML bombs expand."""
+    try:
+        for event in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
+            if isinstance(event, AliasEvent):
+                return event.start_mark.line + 1
+    except YAMLError as err:
+        raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+    return None
+
+
+def load_roundtrip(text: str) -> Any:
+    """Load with ruamel's round-trip loader, so every node knows its line (``.lc``)."""
+    check_size(text)
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        return yaml.load(text)
+    except YAMLError as err:
+        raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+
+
+def load_plain(text: str) -> Any:
+    """Load to plain Python data (dicts, lists, scalars), as pre-commit itself would see it."""
+    check_size(text)
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except YAMLError as err:
+        raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+
+
+def parse_events(text: str) -> list[Any]:
+    try:
+        return list(YAML(typ="safe", pure=True).parse(io.StringIO(text)))
+    except YAMLError as err:
+        raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+
+
+def dump_block(data: Any) -> str:
+    """Emit new YAML (never a human's file): block mappings, flow lists, no line wrapping."""
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    out = io.StringIO()
+    yaml.dump(_styled(data), out)
+    return out.getvalue()
+
+
+def _styled(value: Any) -> Any:
+    if isinstance(value, dict):
+        styled = CommentedMap((k, _styled(v)) for k, v in value.items())
+        styled.fa.set_block_style()
+        return styled
+    if isinstance(value, list):
+        seq = CommentedSeq(_styled(v) for v in value)
+        if all(not isinstance(v, (dict, list)) for v in value):
+            seq.fa.set_flow_style()
+        return seq
+    return value

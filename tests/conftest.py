@@ -1,0 +1,83 @@
+"""Test isolation and the suite-wide leak check.
+
+Every test runs with its own HOME, git config and temp folder; git may only
+use the file protocol. Every plaintext secret in the tests carries CANARY; the
+hooks below fail a test whose captured output shows it, and the session fails
+if it is found in any git object or in a temp file left behind.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from juniper_rollout.demo import CANARY
+
+CANARY_BYTES = CANARY.encode()
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("home")
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file")
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path_factory.getbasetemp() / "pre-commit-cache"))
+    for name in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "JUNIPER_WORKSPACE", "JUNIPER_MANIFEST", "NO_COLOR",
+                 "GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+
+
+def pytest_configure(config):
+    # the tool's own temp files go here, away from the tests' tmp_path trees
+    leftovers = Path(tempfile.mkdtemp(prefix="rollout-tool-tmp-"))
+    os.environ["TMPDIR"] = str(leftovers)
+    tempfile.tempdir = None
+    config._rollout_tmp = leftovers
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or report.failed:
+        return
+    for name, text in report.sections:
+        if CANARY in text:
+            report.outcome = "failed"
+            report.longrepr = f"plaintext canary leaked into {name}"
+            return
+
+
+def _git_objects_with_canary(root: Path) -> list[Path]:
+    found = []
+    for objects in root.rglob("objects"):
+        if objects.parent.name != ".git" and not (objects.parent / "HEAD").exists():
+            continue
+        for loose in objects.glob("[0-9a-f][0-9a-f]/*"):
+            try:
+                if CANARY_BYTES in zlib.decompress(loose.read_bytes()):
+                    found.append(loose)
+            except (OSError, zlib.error):
+                continue
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    leftovers: Path = config._rollout_tmp
+    leaked = [p for p in leftovers.rglob("*") if p.is_file() and CANARY_BYTES in p.read_bytes()]
+    basetemp = config._tmp_path_factory.getbasetemp() if hasattr(config, "_tmp_path_factory") else None
+    if basetemp is not None and basetemp.exists():
+        leaked += _git_objects_with_canary(basetemp)
+    if leaked:
+        session.exitstatus = 1
+        print(f"\nLEAK: the plaintext canary is in {len(leaked)} file(s), e.g. {leaked[0]}")
