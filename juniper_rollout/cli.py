@@ -70,6 +70,72 @@ def apply(
          push=push, jobs=jobs, confirm=lambda question: typer.confirm(question, default=False))
 
 
+@app.command()
+def keygen(
+    key_file: Annotated[Optional[Path], typer.Option("--key-file", help="Where to write it (default: where sops looks).")] = None,
+) -> None:
+    """Create an age key where sops finds it; print the public key for the manifest."""
+    from juniper_rollout.commands.keygen import keygen as command
+
+    _run(command, key_file=key_file)
+
+
+@app.command()
+def rotate(
+    add: Annotated[Optional[list[str]], typer.Option("--add", help="age public key to add (repeatable).")] = None,
+    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="age public key to remove (repeatable).")] = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+) -> None:
+    """Change the fleet's age recipients in the manifest; the next plan/apply re-keys every repo."""
+    from juniper_rollout.commands.rotate import rotate as command
+
+    _run(command, manifest=manifest, add=add or [], remove=remove or [])
+
+
+@app.command()
+def verify(
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    workspace: WorkspaceOpt = None,
+    repo: RepoOpt = None,
+    ref: Annotated[Optional[str], typer.Option("--ref", help="Check this ref (default: each repo's base branch).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Check each repo against the plan's verification list, offline, without touching clones."""
+    from juniper_rollout.commands.verify import verify as command
+
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, as_json=json)
+
+
+@app.command()
+def drift(
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    workspace: WorkspaceOpt = None,
+    repo: RepoOpt = None,
+    ref: Annotated[Optional[str], typer.Option("--ref", help="Audit this ref (default: each repo's base branch).")] = None,
+    format: Annotated[str, typer.Option("--format", help="table, json or sarif.")] = "table",
+    diff: Annotated[bool, typer.Option("--diff", help="Show how modified artifacts differ.")] = False,
+) -> None:
+    """Audit the fleet: where repos differ from what the manifest renders, and secret hazards."""
+    from juniper_rollout.commands.drift import drift as command
+
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, fmt=format, show_diff=diff)
+
+
+@app.command()
+def bootstrap(
+    name: Annotated[str, typer.Argument(help="The new repository's name.")],
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    workspace: WorkspaceOpt = None,
+    path: Annotated[Optional[Path], typer.Option("--path", help="Where its clone is or goes.")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="Clone from here if there is no clone yet.")] = None,
+    like: Annotated[Optional[str], typer.Option("--like", help="Start from this repo's manifest entry.")] = None,
+) -> None:
+    """Add a repo to the manifest, create or clone it if needed, and apply the baseline to it."""
+    from juniper_rollout.commands.bootstrap import bootstrap as command
+
+    _run(command, manifest=manifest, workspace=workspace, name=name, path=path, url=url, like=like)
+
+
 def main() -> None:
     app()
 
