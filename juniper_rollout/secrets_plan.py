@@ -38,12 +38,13 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
 
 def plaintext_names(repo: RepoSpec, source: str) -> tuple[str, ...]:
     data = read_plaintext(repo, source)
-    return tuple(dotenv.parse_names(data, path=source)) if data is not None else ()
+    return tuple(dotenv.parse_names(dotenv.sops_form(data)[0], path=source)) if data is not None else ()
 
 
-def _names_detail(source: str, names: list[str]) -> str:
+def _names_detail(source: str, names: list[str], altered: tuple[str, ...] = ()) -> str:
     shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
-    return f"encrypt {source}: {len(names)} variable{'s' if len(names) != 1 else ''} {shown}".rstrip()
+    text = f"encrypt {source}: {len(names)} variable{'s' if len(names) != 1 else ''} {shown}".rstrip()
+    return text + "".join(f"; {note}" for note in altered)
 
 
 def _short(key: str) -> str:
@@ -99,6 +100,7 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
             return _rekeyed(spec, config, before, meta.recipients, recipients)
         why = f"no {spec.source} in the clone; {spec.target} kept as is"
         return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+    plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
     if before is not None:
         try:
@@ -117,7 +119,7 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
             return _rekeyed(spec, config, before, meta.recipients, recipients)
     if _same(reuse, plaintext, recipients, spec.target):
         return FileChange(spec.target, CREATE if before is None else UPDATE, before, reuse,
-                          f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names))
+                          f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names, altered))
     after = sops.encrypt_dotenv(plaintext, sops_config=config, filename=spec.target)
     try:
         check = sops.decrypt_dotenv(after, filename=spec.target)
@@ -126,7 +128,7 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
     if check != plaintext:
         raise RepoError(f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written")
     return FileChange(spec.target, CREATE if before is None else UPDATE, before, after,
-                      f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names))
+                      f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names, altered))
 
 
 def _decrypt_or_none(blob: bytes, filename: str) -> bytes | None:

@@ -120,7 +120,9 @@ def _put_hook(text: str, hook: dict[str, Any]) -> str:
     repos = _guard(root.get("repos"), "repos")
     if repos.kind != "seq":
         raise _fail(repos.line, "`repos:` is not a list (fix the file or set precommit_hook: skip)")
-    local = next((r for r in repos.items if r.kind == "map" and _scalar(r.get("repo")) == "local"), None)
+    entries = load_data(text)["repos"]  # resolved data: a local entry may hide behind an alias
+    index = next((i for i, r in enumerate(entries) if isinstance(r, dict) and r.get("repo") == "local"), None)
+    local = repos.items[index] if index is not None else None
     nl = newline_of(text)
     if local is None:
         return _insert_item(text, repos, {"repo": "local", "hooks": [hook]}, nl, template=_first_map(repos))

