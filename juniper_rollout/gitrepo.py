@@ -245,10 +245,73 @@ def push(repo: git.Repo, branch: str) -> str:
     try:
         repo.git.push("--porcelain", f"--force-with-lease={ref}:{expected}", "origin", f"{ref}:{ref}")
     except git.GitCommandError as err:
-        text = " ".join(str(err.stderr).split())
+        text = " ".join(f"{err.stdout} {err.stderr}".split())
         if "stale info" in text or "rejected" in text or "fetch first" in text:
             raise RepoError(f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
                             "them, then delete or merge the remote branch before pushing again") from None
         raise RepoError(f"push to origin failed: {text[:200]}") from None
     repo.git.update_ref(record, tip)
     return tip
+
+
+# --- read-only helpers for drift, and the two creators bootstrap needs ------------------
+
+
+def resolve_ref(repo: git.Repo, ref: str) -> git.Commit:
+    """The commit any ref name or commit id names (branch, tag, ``origin/x``, full or short sha)."""
+    if not ref or ref.startswith("-") or any(c in ref for c in "\0\n"):
+        raise RepoError(f"{ref!r} is not a ref or commit id")
+    try:
+        sha = repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").strip()
+        return repo.commit(sha)
+    except (git.GitCommandError, git.BadName, ValueError):
+        raise RepoError(f"ref {ref!r} not found (fetch it, or pass another --ref)") from None
+
+
+def commits_touching(repo: git.Repo, globs: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Commits on any ref that add or change a path matching ``globs``: (short sha, subject, paths).
+
+    Only names and subjects are read, never file contents. Newest first.
+    """
+    specs = [f":(glob){g}" for g in globs]
+    try:
+        out = repo.git.log("--all", "--no-show-signature", "--no-color", "--diff-filter=ACMR", "--name-only",
+                           "--format=%x1e%h%x1f%s", "--", *specs)
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+    commits = []
+    for record in out.split("\x1e")[1:]:
+        head, _, names = record.partition("\n")
+        short, _, subject = head.partition("\x1f")
+        paths = tuple(line for line in names.splitlines() if line)
+        if paths:
+            commits.append((short, subject, paths))
+    return commits
+
+
+def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str) -> None:
+    """A new repository at ``path`` whose ``branch`` holds ``files`` (also written to its tree) in one commit."""
+    try:
+        repo = git.Repo.init(path, mkdir=True, initial_branch=branch)
+    except git.GitCommandError as err:
+        raise RepoError(f"git init {path} failed: {' '.join(str(err.stderr).split())[:200]}") from None
+    with repo:
+        for name, data in files.items():
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
+            (path / name).write_bytes(data)
+        try:
+            repo.git.add("--", *files)
+            repo.git.commit("-q", "--no-verify", "-m", message)
+        except git.GitCommandError as err:
+            text = " ".join(str(err.stderr).split())
+            hint = " (set git config user.name and user.email)" if "identity" in text or "name" in text else ""
+            raise RepoError(f"first commit in {path} failed: {text[:200]}{hint}") from None
+
+
+def clone_repo(url: str, path: Path) -> None:
+    """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply."""
+    try:
+        git.Repo.clone_from(url, path).close()
+    except (git.GitCommandError, git.UnsafeProtocolError) as err:
+        text = " ".join(str(getattr(err, "stderr", "") or err).split())
+        raise RepoError(f"git clone {url} failed: {text[:200]}") from None

@@ -36,8 +36,10 @@ def isolated_env(tmp_path_factory, monkeypatch):
     yield
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config):
     # the tool's own temp files go here, away from the tests' tmp_path trees
+    config._tmp_path_factory.getbasetemp()  # fixed before TMPDIR moves
     leftovers = Path(tempfile.mkdtemp(prefix="rollout-tool-tmp-"))
     os.environ["TMPDIR"] = str(leftovers)
     tempfile.tempdir = None

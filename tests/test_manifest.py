@@ -81,13 +81,13 @@ def test_shipped_manifest_is_otherwise_valid(tmp_path):
         ("  - name: beta\n", "  - name: alpha\n", 8, "listed twice"),
         (f"    - {KEY}\n", "    - age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq\n", 5, "not a valid age public key"),
         (f"    - {KEY}\n", "    - age1<PUBLIC_KEY_HERE>\n", 5, "rollout keygen"),
-        ("  - name: alpha\n", "  - name: alpha\n    files: [{path: ../escape, template: sops.yaml.j2}]\n", 9,
+        ("  - name: alpha\n", "  - name: alpha\n    files: [{path: ../escape, template: sops.yaml.j2}]\n", 8,
          "must stay inside the repository"),
-        ("  - name: alpha\n", "  - name: alpha\n    files: [{path: /etc/passwd, template: sops.yaml.j2}]\n", 9,
+        ("  - name: alpha\n", "  - name: alpha\n    files: [{path: /etc/passwd, template: sops.yaml.j2}]\n", 8,
          "is absolute"),
-        ("  - name: alpha\n", "  - name: alpha\n    files: [{path: x.md, template: nope.j2}]\n", 9,
+        ("  - name: alpha\n", "  - name: alpha\n    files: [{path: x.md, template: nope.j2}]\n", 8,
          "unknown template 'nope.j2'"),
-        ("  - name: alpha\n", "  - name: alpha\n    env_example: {groups: [{vars: [{API_TOKEN: abc}]}]}\n", 9,
+        ("  - name: alpha\n", "  - name: alpha\n    env_example: {groups: [{vars: [{API_TOKEN: abc}]}]}\n", 8,
          "looks secret"),
         ("  - name: alpha\n", "  - name: ../alpha\n", 7, "not a valid repository name"),
         ("version: 1\n", "version: 2\n", 1, "version must be 1"),
@@ -109,7 +109,7 @@ def test_unknown_template_variable_is_a_manifest_error(tmp_path):
     text = GOOD.replace("workspace: ws\n", "workspace: ws\ntemplates: templates\n").replace(
         "  - name: alpha\n", "  - name: alpha\n    files:\n      - path: NOTE.md\n        template: note.md.j2\n")
     message = error_of(tmp_path, text)
-    assert ":11: " in message and "'who' is undefined" in message
+    assert ":10: " in message and "'who' is undefined" in message
 
 
 def test_sandbox_blocks_python_internals(tmp_path):

@@ -183,9 +183,17 @@ def test_push_uses_a_lease(fleet, tmp_path):
     reviewed = git(remote, "rev-parse", BRANCH)
     # the manifest changes, the tool rebuilds its branch locally, and must not clobber the reviewer
     text = fleet.manifest.read_text().replace('commit_message: "chore: manage secrets with SOPS + age"',
-                                              'commit_message: "chore: SOPS + age, take two"')
+                                              'commit_message: "chore: SOPS + age, take two"').replace(
+        "usage_guide: juniper-ml/notes/SOPS_USAGE_GUIDE.md", "usage_guide: notes/SOPS_USAGE_GUIDE.md")
     fleet.manifest.write_text(text)
     (repo / "AGENTS.md").write_text("local only\n")  # unrelated dirty work
     second = rollout("apply", "--manifest", fleet.manifest, "--yes", "--repo", "juniper-ml", "--push")
     assert git(remote, "rev-parse", BRANCH) == reviewed
-    assert second.code == 0 or "did not push" in second.stdout
+    assert second.code == 1 and "juniper-ml: failed" in second.stdout
+    assert "has commits the tool did not push" in second.stdout
+    # the local branch was rebuilt; once the reviewer's branch is dealt with, the push goes through
+    assert "take two" in git(repo, "log", "-1", "--format=%s", BRANCH)
+    git(remote, "update-ref", f"refs/heads/{BRANCH}", first_tip := git(repo, "rev-parse", "refs/juniper-rollout/pushed/" + BRANCH).strip())
+    third = rollout("apply", "--manifest", fleet.manifest, "--yes", "--repo", "juniper-ml", "--push")
+    assert third.code == 0 and "pushed to origin" in third.stdout
+    assert git(remote, "rev-parse", BRANCH) == git(repo, "rev-parse", BRANCH) != first_tip
