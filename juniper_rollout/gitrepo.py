@@ -11,8 +11,10 @@ with the files changed, not with the size of the repository.
 """
 from __future__ import annotations
 
+import fcntl
 import os
-import socket
+import signal
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
@@ -28,13 +30,36 @@ from juniper_rollout.errors import RepoError
 TRAILER = "Rollout-Tool: juniper-rollout"
 ZERO = "0" * 40
 TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE = 0o040000, 0o100644, 0o120000, 0o100755
-LOCK_NAME = "juniper-rollout.lock"
 PUSHED_REF = "refs/juniper-rollout/pushed/"
+
+# GitPython flags its gitdb backend as deprecated; open_clone chooses it on purpose.
+warnings.filterwarnings("ignore", message="GitDB is deprecated", category=DeprecationWarning,
+                        module=r"juniper_rollout\.gitrepo")
+
+# Test-only fault injection for the crash-safety test: with JUNIPER_ROLLOUT_FAULT_AFTER=k
+# the process kills itself (SIGKILL) right after its k-th write to a repository.
+_FAULT_AFTER = int(os.environ.get("JUNIPER_ROLLOUT_FAULT_AFTER") or 0)
+_writes = 0
+
+
+def _fault_point() -> None:
+    global _writes
+    if _FAULT_AFTER:
+        _writes += 1
+        if _writes >= _FAULT_AFTER:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 @contextmanager
 def open_clone(path: Path) -> Iterator[git.Repo]:
-    """The user's clone, checked, closed afterwards (GitPython leaks processes otherwise)."""
+    """The user's clone, checked, closed afterwards (GitPython leaks processes otherwise).
+
+    Objects are read and written by gitdb in this process (``odbt=git.GitDB``): GitPython's
+    default backend starts two ``git cat-file`` processes per clone to read and one
+    ``git hash-object`` process per object written, which cost more than all the rest of a
+    small rollout. gitdb reads loose objects and packs (with alternates) and writes loose
+    objects the way git does (temp file, then rename); refs still move with ``git update-ref``.
+    """
     if not path.exists():
         raise RepoError(f"no clone at {path} (clone it there, or set `path:` in the manifest)")
     dotgit = path / ".git"
@@ -47,7 +72,7 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
     if (dotgit / "shallow").exists():
         raise RepoError(f"{path} is a shallow clone; history is incomplete (run `git fetch --unshallow`)")
     try:
-        repo = git.Repo(path)
+        repo = git.Repo(path, odbt=git.GitDB)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise RepoError(f"{path} is not a git repository (run `git clone` there, or fix `path:`)") from None
     try:
@@ -105,10 +130,12 @@ def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], 
 
 
 def _child(tree: git.Tree, name: str) -> git.Tree | git.Blob | None:
-    for item in tree:
-        if item.name == name:
-            return item if isinstance(item, (git.Tree, git.Blob)) else None
-    return None
+    """The entry ``name`` of ``tree``: one scan of its raw entries, one object made (not one per entry)."""
+    try:
+        item = tree / name
+    except KeyError:
+        return None
+    return item if isinstance(item, (git.Tree, git.Blob)) else None
 
 
 def list_paths(commit: git.Commit) -> list[str]:
@@ -125,7 +152,9 @@ def read_blob(commit: git.Commit, path: str) -> bytes | None:
 
 
 def _store(repo: git.Repo, kind: bytes, data: bytes) -> bytes:
-    return repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha
+    binsha = repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha
+    _fault_point()
+    return binsha
 
 
 def _sort_key(entry: tuple[bytes, int, str]) -> bytes:
@@ -171,7 +200,9 @@ def is_tool_commit(commit: git.Commit) -> bool:
 
 def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: str) -> git.Commit:
     tree = git.Tree(repo, tree_sha, TREE_MODE, "")
-    return git.Commit.create_from_tree(repo, tree, message, parent_commits=[base], head=False)
+    commit = git.Commit.create_from_tree(repo, tree, message, parent_commits=[base], head=False)
+    _fault_point()
+    return commit
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:
@@ -180,6 +211,7 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
         repo.git.update_ref("-m", f"juniper-rollout: {reason}", f"refs/heads/{branch}", new, old or ZERO)
     except git.GitCommandError as err:
         raise RepoError(_ref_failure(branch, err)) from None
+    _fault_point()
 
 
 def _ref_failure(branch: str, err: git.GitCommandError) -> str:
@@ -193,44 +225,32 @@ def _ref_failure(branch: str, err: git.GitCommandError) -> str:
 
 @contextmanager
 def rollout_lock(repo: git.Repo, name: str) -> Iterator[None]:
-    """One rollout per repository at a time; a lock left by a dead process is taken over."""
+    """One rollout per repository at a time.
+
+    An advisory ``flock`` on the ``.git`` directory itself: no lock file is created,
+    so a killed run leaves nothing behind, and the kernel releases it with the process.
+    """
     gitdir = Path(repo.git_dir)
     if (gitdir / "index.lock").exists():
         raise RepoError(f"git is running in {name} (.git/index.lock exists); try again when it finishes")
-    lock = gitdir / LOCK_NAME
-    me = f"{os.getpid()} {socket.gethostname()}\n"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            if _lock_is_stale(lock):
-                lock.unlink(missing_ok=True)
-                continue
-            raise RepoError(f"another rollout is running on {name} ({lock} exists; remove it if no rollout is running)") from None
-        with os.fdopen(fd, "w") as handle:
-            handle.write(me)
-        break
+    fd = os.open(gitdir, os.O_RDONLY)
     try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RepoError(f"another rollout is running on {name}; try again when it finishes") from None
+        _sweep_object_temp_files(gitdir)
+        _fault_point()
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        os.close(fd)  # releases the lock
 
 
-def _lock_is_stale(lock: Path) -> bool:
-    try:
-        pid_text, host = lock.read_text().split()
-        pid = int(pid_text)
-    except (OSError, ValueError):
-        return False
-    if host != socket.gethostname():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+def _sweep_object_temp_files(gitdir: Path) -> None:
+    """Remove half-written object files a killed run left (gitdb writes ``objects/objXXXXXXXX`` then renames)."""
+    for leftover in (gitdir / "objects").glob("obj????????"):
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
 
 
 def push(repo: git.Repo, branch: str) -> str:
@@ -268,15 +288,14 @@ def resolve_ref(repo: git.Repo, ref: str) -> git.Commit:
         raise RepoError(f"ref {ref!r} not found (fetch it, or pass another --ref)") from None
 
 
-def commits_touching(repo: git.Repo, globs: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
-    """Commits on any ref that add or change a path matching ``globs``: (short sha, subject, paths).
+def commits_touching(repo: git.Repo, pathspecs: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Commits on any ref that add or change a path matching ``pathspecs``: (short sha, subject, paths).
 
     Only names and subjects are read, never file contents. Newest first.
     """
-    specs = [f":(glob){g}" for g in globs]
     try:
         out = repo.git.log("--all", "--no-show-signature", "--no-color", "--diff-filter=ACMR", "--name-only",
-                           "--format=%x1e%h%x1f%s", "--", *specs)
+                           "--format=%x1e%h%x1f%s", "--", *pathspecs)
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
     commits = []

@@ -40,7 +40,7 @@ def clone_state(repo: Path) -> dict[str, str]:
         files[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
     index = repo / ".git" / "index"
     return {
-        "status": git(repo, "status", "--porcelain", "--untracked-files=all"),
+        "status": git(repo, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all"),
         "head": (repo / ".git" / "HEAD").read_text(),
         "head_commit": git(repo, "rev-parse", "HEAD"),
         "index": hashlib.sha256(index.read_bytes()).hexdigest() if index.exists() else "",
