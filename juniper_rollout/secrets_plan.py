@@ -30,10 +30,15 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
         if path.is_symlink():
             raise RepoError(f"{source} in the clone is a symlink; the tool never follows symlinks (make it a regular file)") from None
         raise RepoError(f"cannot read {source} in the clone: {err.strerror} (check its permissions)") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise RepoError(f"{source} in the clone is not a regular file")
-        return handle.read()
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise RepoError(f"{source} in the clone is not a regular file (make it one, or remove it)")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError as err:
+        raise RepoError(f"cannot read {source} in the clone: {err.strerror} (check its permissions)") from None
+    finally:
+        os.close(fd)
 
 
 def plaintext_names(repo: RepoSpec, source: str) -> tuple[str, ...]:
@@ -100,6 +105,10 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
             return _rekeyed(spec, config, before, meta.recipients, recipients)
         why = f"no {spec.source} in the clone; {spec.target} kept as is"
         return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+    try:
+        plaintext.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RepoError(f"{spec.source} in the clone is not UTF-8 text (save it as UTF-8, then plan again)") from None
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
     if before is not None:

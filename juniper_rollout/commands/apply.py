@@ -5,10 +5,13 @@ the exit code is 1 if any failed. Ctrl-C stops between repos with a summary.
 """
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from rich.markup import escape
 
@@ -70,10 +73,13 @@ def apply(
 
 def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push: bool,
                 on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+    """Apply each plan in order. Ctrl-C stops cleanly between repos (a second one stops at once)."""
     specs = {r.name: r for r in manifest.repos}
     outcomes: list[Outcome] = []
-    try:
+    with _stop_between_repos() as stopped:
         for plan in plans:
+            if stopped():
+                break
             spec = specs.get(plan.name)
             if spec is None:
                 outcome = Outcome(plan.name, FAILED, "not in the manifest any more")
@@ -81,9 +87,25 @@ def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push:
                 outcome = apply_one(spec, plan, saved=saved, push=push)
             outcomes.append(outcome)
             on_outcome(outcome)
-    except KeyboardInterrupt:
-        pass  # stop between repos; the caller reports what was not done
     return outcomes
+
+
+@contextmanager
+def _stop_between_repos() -> Iterator[Callable[[], bool]]:
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    hits: list[int] = []
+
+    def first_interrupt(signum, frame) -> None:
+        hits.append(signum)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+
+    previous = signal.signal(signal.SIGINT, first_interrupt)
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool) -> Outcome:
