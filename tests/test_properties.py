@@ -1,0 +1,102 @@
+"""Property tests: the tool's edits are idempotent, keep every byte outside the tool's part,
+and removing the tool's part restores the original, whatever surrounds it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from juniper_rollout.edits import blocks, gitignore, precommit
+from juniper_rollout.yamlio import load_plain
+
+HOOKS = load_plain((Path(__file__).resolve().parent.parent / "templates" / "precommit-hooks.yaml.j2").read_text())
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# lines a human might have in a .gitignore: comments, patterns, unicode, blanks, env rules
+ignore_line = st.one_of(
+    st.sampled_from(["", "# comment", "*.pyc", ".env", ".env*", "!.env.example", "*.enc", "build/", "/.env.secrets",
+                     "# ünïcødé ✓", "   ", "\\#not-a-comment", ".env.local"]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=20).filter(
+        lambda s: "juniper-rollout" not in s),
+)
+
+
+@st.composite
+def gitignore_text(draw):
+    lines = draw(st.lists(ignore_line, max_size=12))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    text = newline.join(lines)
+    if lines and draw(st.booleans()):
+        text += newline
+    return text
+
+
+def render_block(patterns):
+    return "# managed\n" + "\n".join(patterns) + "\n"
+
+
+@SETTINGS
+@given(gitignore_text())
+def test_gitignore_block_properties(original):
+    result = gitignore.edit(original, render_block)
+    assert gitignore.edit(result.text, render_block).text == result.text  # idempotent
+    assert blocks.remove(result.text, blocks.GITIGNORE, path=".gitignore") == original  # removable
+    if result.patterns:
+        assert result.text.startswith(original.rstrip("\r\n") if not original.endswith("\n") else original)
+        assert not gitignore.problems(result.text)  # the rules git needs hold
+    else:
+        assert result.text == original
+
+
+yaml_comment = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=30).map(
+    lambda s: "# " + s.replace("\n", " "))
+
+
+@st.composite
+def precommit_config(draw):
+    nl = draw(st.sampled_from(["\n", "\r\n"]))
+    indent = draw(st.sampled_from([0, 2, 4]))
+    dash = " " * indent + "-" + " " * draw(st.sampled_from([1, 3]))
+    key = " " * (len(dash))
+    lines = [c for c in draw(st.lists(yaml_comment, max_size=3))]
+    lines.append("repos:")
+    for i in range(draw(st.integers(0, 3))):
+        lines += [f"{dash}repo: https://example.invalid/r{i}", f"{key}rev: v{i}.0.0"]
+        if draw(st.booleans()):
+            lines.append(f"{key}{draw(yaml_comment)}")
+        lines += [f"{key}hooks:", f"{key}{dash}id: h{i}"]
+    if draw(st.booleans()):
+        lines += [f"{dash}repo: local", f"{key}hooks:", f"{key}{dash}id: mine",
+                  f"{key}{' ' * len(dash)}name: mine", f"{key}{' ' * len(dash)}entry: 'echo \"a: b\"'",
+                  f"{key}{' ' * len(dash)}language: system"]
+    lines += draw(st.lists(yaml_comment, max_size=2))
+    if lines[-1] == "repos:" or all(not line.startswith((" ", "-")) for line in lines[lines.index("repos:") + 1:]):
+        lines[lines.index("repos:")] = "repos: []"
+    text = nl.join(lines)
+    return text + (nl if draw(st.booleans()) else "")
+
+
+def strip_added(new: str, original: str) -> str:
+    """Remove the lines the tool added: what is left must be the original, byte for byte."""
+    old_lines = original.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    out, i = [], 0
+    for line in new_lines:
+        if i < len(old_lines) and (line == old_lines[i] or line == old_lines[i] + ("\r\n" if "\r\n" in new else "\n")):
+            out.append(old_lines[i])
+            i += 1
+    return "".join(out)
+
+
+@SETTINGS
+@given(precommit_config())
+def test_precommit_insertion_properties(original):
+    new = precommit.add_hooks(original, HOOKS)
+    assert precommit.add_hooks(new, HOOKS) == new  # idempotent
+    if "repos: []" in original:
+        return  # flow style: the hooks go inside the brackets, checked by the data comparison below
+    assert strip_added(new, original) == original  # every original byte kept, only lines added
+    data = precommit.load_data(new)
+    old = precommit.load_data(original)
+    assert [r for r in data["repos"] if r["repo"] != "local"] == [r for r in old["repos"] if r["repo"] != "local"]
