@@ -96,29 +96,28 @@ def test_detached_head_is_fine_and_stays_detached(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "files, words",
+    "tmp_files, words",
     [
-        ({".pre-commit-config.yaml": "repos: [\n"}, ".pre-commit-config.yaml:2: invalid YAML"),
-        ({".pre-commit-config.yaml": "- just\n- a list\n"}, "is not a mapping"),
-        ({".pre-commit-config.yaml": "x: &l {repo: local, hooks: []}\nrepos: [*l]\n"}, "anchor, alias or merge key"),
-        ({".gitignore": "caf\xe9\n".encode("latin-1")}, ".gitignore is not UTF-8"),
-        ({".gitignore": "# >>> juniper-rollout >>>\n.env\n"}, "no end marker"),
+        ({"ws/victim/.pre-commit-config.yaml": "repos: [\n"}, ".pre-commit-config.yaml:2: invalid YAML"),
+        ({"ws/victim/.pre-commit-config.yaml": "- just\n- a list\n"}, "is not a mapping"),
+        ({"ws/victim/.pre-commit-config.yaml": "x: &l {repo: local, hooks: []}\nrepos: [*l]\n"},
+         "anchor, alias or merge key"),
+        ({"ws/victim/.gitignore": {"type": "bin", "base64": "Y2Fm6Qo="}}, ".gitignore is not UTF-8"),
+        ({"ws/victim/.gitignore": "# >>> juniper-rollout >>>\n.env\n"}, "no end marker"),
+        ({"ws/victim/.sops.yaml": {"type": "symlink", "target": "/etc/hostname"}}, "never follows symlinks"),
     ],
     ids=["precommit-invalid-yaml", "precommit-not-mapping", "precommit-anchor", "gitignore-not-utf8",
-         "gitignore-broken-markers"],
+         "gitignore-broken-markers", "owned-file-symlink-outside"],
+    indirect=["tmp_files"],
 )
-def test_bad_files_in_repo(tmp_path, files, words):
-    repo = tmp_path / "ws" / "victim"
-    make_repo(repo, {"README.md": "x\n"})
-    for name, content in files.items():
-        (repo / name).write_bytes(content if isinstance(content, bytes) else content.encode())
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "bad file")
-    manifest = manifest_for(tmp_path, "  - name: victim\n")
+def test_bad_files_in_repo(tmp_files, words):
+    repo = tmp_files / "ws" / "victim"
+    make_repo(repo, {"README.md": "x\n"})  # commits the files pytest-tmp-files laid out too
+    manifest = manifest_for(tmp_files, "  - name: victim\n")
     assert words in plan_error(manifest)
     result = rollout("apply", "--manifest", manifest, "--yes")
     assert result.code == 1 and "victim: failed" in result.stdout and no_branch(repo)
-    assert not no_branch(tmp_path / "ws" / "healthy")
+    assert not no_branch(tmp_files / "ws" / "healthy")
 
 
 @pytest.mark.parametrize("target", [".gitignore", ".sops.yaml", "notes"])
