@@ -5,7 +5,7 @@ them over as a :class:`Snapshot`, and gets back the changes to write.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from juniper_rollout import render
@@ -67,7 +67,12 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
     before = snap.files.get(spec.path)
     if before is not None and before != after and spec.policy == "create-only":
         return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
-    return change(spec.path, before, after, f"rendered from {spec.template}")
+    result = change(spec.path, before, after, f"rendered from {spec.template}")
+    found = [v for g in (extra or {}).get("groups", ()) for v in g.vars if v.source]
+    if found:  # say where each discovered name came from
+        shown = ", ".join(f"{v.name} ({v.source})" for v in found[:4]) + (", …" if len(found) > 4 else "")
+        result = replace(result, detail=f"{result.reason}; {len(found)} names found: {shown}")
+    return result
 
 
 def _groups(spec: FileSpec, snap: Snapshot) -> tuple[EnvGroup, ...]:

@@ -1,0 +1,348 @@
+"""Drift: how a repo at a ref differs from what the manifest renders today. Pure: no I/O.
+
+The planner renders what the manifest asks for (``planner.plan_repo``); this module
+only judges its result, artifact by artifact, and looks for secret hazards in
+what the edge read (:class:`Facts`). Each managed artifact gets one state:
+
+- ``in-sync``: what the manifest asks for is there;
+- ``missing``: it is not there;
+- ``modified``: it is there, but means something else;
+- ``extra``: the tool's own block is there although the manifest no longer asks for it.
+
+Artifacts the manifest does not manage in a repo (hooks where there is no
+pre-commit config and ``precommit_hook: auto``, a section where there is no
+AGENTS.md, a disabled encryption whose target is absent) are left out: not drift.
+
+Equivalence rules, so that harmless re-formatting by a human is not drift and
+any change of meaning is:
+
+- YAML files rendered whole (``.sops.yaml``, ``files:`` entries ending in .yaml/.yml):
+  in sync iff they load to the same data. sops and pre-commit read data, so
+  comments, quoting and indentation are style; a re-quoted entry is in sync.
+- Other whole files (``.env.example``, ``.env.secrets.example``, ``files:`` entries):
+  byte-identical to the rendering, because ``apply`` would rewrite any other byte.
+  ``policy: create-only`` files are in sync whenever they exist.
+- The hooks in ``.pre-commit-config.yaml``: each hook's loaded data equals the
+  rendered hook (``edits.precommit.hooks_state``): position, quoting and key order
+  do not matter; a changed ``entry`` does. Missing if none of the tool's hook ids
+  is there, modified if some are absent or differ; extra if present under
+  ``precommit_hook: skip``.
+- ``.gitignore``: judged by git's rules, not by text: in sync iff ``.env`` and
+  ``.env.secrets`` are ignored and their example and encrypted forms are not
+  (``edits.gitignore.problems``), with or without the tool's block; extra if the
+  block is there but the rest of the file already does its job, or
+  ``gitignore: false``.
+- The AGENTS.md section: its body exactly as rendered.
+- Encrypted files are never decrypted: in sync iff present with sops metadata
+  for exactly the manifest's recipients.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Mapping
+
+from juniper_rollout import planner, sops
+from juniper_rollout.changes import CREATE, SKIP, UNCHANGED, FileChange
+from juniper_rollout.edits import blocks, gitignore, precommit
+from juniper_rollout.errors import RolloutError
+from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.yamlio import YamlSyntaxError, load_plain
+
+IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"
+STATES = (IN_SYNC, MISSING, MODIFIED, EXTRA)
+PLAINTEXT_NAMES = (".env", ".env.secrets")
+MAX_COMMITS_NAMED = 5
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A kind of result, as SARIF and the docs describe it."""
+
+    id: str
+    name: str
+    short: str
+    help: str
+    level: str  # SARIF: error | warning | note
+    security_severity: str | None = None  # GitHub code scanning's 0.0-10.0 scale
+
+
+DRIFT = "drift"
+TRACKED_ENV, ENV_IN_HISTORY, ENC_WITHOUT_SOPS, SOPS_RECIPIENTS = (
+    "tracked-plaintext-env", "plaintext-env-in-history", "enc-without-sops", "sops-recipients")
+RULES = (
+    Rule(DRIFT, "ArtifactDrift", "A managed file differs from what the manifest renders",
+         "Run `rollout plan --repo REPO` to see the difference and `rollout apply` to write the fix "
+         "on the rollout branch; or change the manifest if the repo is right.", "warning"),
+    Rule(TRACKED_ENV, "TrackedPlaintextEnv", "A plaintext env file is tracked by git",
+         "A .gitignore line does not untrack a file: run `git rm --cached PATH`, commit, and rotate "
+         "the secrets it held (they stay in history).", "error", "9.0"),
+    Rule(ENV_IN_HISTORY, "PlaintextEnvInHistory", "A plaintext env file was committed in the past",
+         "Its values are still readable in those commits: rotate them, and purge the file from "
+         "history (git-filter-repo) if the repository is shared.", "error", "7.5"),
+    Rule(ENC_WITHOUT_SOPS, "EncWithoutSopsMetadata", "A committed .enc file has no sops metadata",
+         "It may be plaintext under an encrypted name: remove it from git, rotate what it held, "
+         "and encrypt again with sops.", "error", "8.0"),
+    Rule(SOPS_RECIPIENTS, "SopsRecipientsDiffer", ".sops.yaml recipients differ from the manifest",
+         "Run `rollout plan` and `rollout apply` to rewrite .sops.yaml from the manifest, or add the "
+         "key to defaults.age_recipients (`rollout rotate --add`) if it belongs.", "warning", "5.0"),
+)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: str
+    state: str
+    change: FileChange | None = None  # the plan's change for it: what `--diff` shows
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the edge read besides the planner's snapshot: names and metadata, never plaintext values."""
+
+    paths: tuple[str, ...] = ()  # every file at the ref
+    encrypted: Mapping[str, bytes] = field(default_factory=dict)  # every *.enc blob at the ref
+    sops_config: bytes | None = None  # .sops.yaml at the ref
+    env_commits: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (short sha, subject, env paths), any ref
+
+
+@dataclass(frozen=True)
+class RepoAudit:
+    name: str
+    ref: str | None = None
+    commit: str | None = None
+    artifacts: tuple[Artifact, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "error"
+        drifted = any(a.state != IN_SYNC for a in self.artifacts)
+        return "drift" if drifted or self.findings else IN_SYNC
+
+
+def audit_repo(manifest: Manifest, repo: RepoSpec, snap: planner.Snapshot, facts: Facts,
+               *, ref: str, commit: str | None = None) -> RepoAudit:
+    """The artifacts' states and the hazards of ``repo`` at ``ref``; RepoError for what stops the planner."""
+    artifacts = []
+    for item in planner.plan_repo(manifest, repo, snap):
+        state = _state(manifest, repo, item, snap.files.get(item.path))
+        if state is not None:
+            artifacts.append(Artifact(item.path, state, item))
+    artifacts += _encrypted(manifest, repo, facts)
+    return RepoAudit(repo.name, ref, commit, tuple(artifacts), tuple(findings(manifest, repo, facts, ref)))
+
+
+# --- artifacts ---------------------------------------------------------------------------------
+
+
+def _state(manifest: Manifest, repo: RepoSpec, item: FileChange, before: bytes | None) -> str | None:
+    """``before``: the file at the ref (a skipped change may not carry it)."""
+    if item.path == planner.GITIGNORE:
+        return _gitignore(repo, before)
+    if item.path == planner.PRECOMMIT:
+        return _hooks(manifest, repo, before)
+    if item.path == planner.AGENTS:
+        return _agents(repo, item, before)
+    return _whole_file(item)
+
+
+def _whole_file(item: FileChange) -> str:
+    if item.action in (UNCHANGED, SKIP):  # skip: an existing create-only file
+        return IN_SYNC
+    if item.action == CREATE:
+        return MISSING
+    if PurePosixPath(item.path).suffix in (".yaml", ".yml") and _same_yaml(item.before, item.after):
+        return IN_SYNC
+    return MODIFIED
+
+
+def _same_yaml(a: bytes | None, b: bytes | None) -> bool:
+    try:
+        return load_plain((a or b"").decode("utf-8")) == load_plain((b or b"").decode("utf-8"))
+    except (UnicodeDecodeError, YamlSyntaxError):
+        return False
+
+
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", "replace")
+
+
+def _gitignore(repo: RepoSpec, before: bytes | None) -> str | None:
+    text = _text(before)
+    try:
+        has_block = blocks.split(text, blocks.GITIGNORE, path=planner.GITIGNORE).block is not None
+        outside = blocks.remove(text, blocks.GITIGNORE, path=planner.GITIGNORE)
+    except blocks.BrokenMarkers:
+        return MODIFIED
+    if not repo.gitignore:
+        return EXTRA if has_block else None
+    if gitignore.problems(text):
+        return MODIFIED if has_block else MISSING
+    if has_block and not gitignore.needed_patterns(outside):
+        return EXTRA
+    return IN_SYNC
+
+
+def _hooks(manifest: Manifest, repo: RepoSpec, before: bytes | None) -> str | None:
+    if before is None:
+        return MISSING if repo.precommit_hook == "create" else None
+    try:
+        states = set(precommit.hooks_state(_text(before), planner.hook_definitions(manifest, repo)).values())
+    except (RolloutError, AttributeError, TypeError):  # not a config pre-commit could read
+        return None if repo.precommit_hook == "skip" else MODIFIED
+    if repo.precommit_hook == "skip":
+        return EXTRA if states - {MISSING} else None
+    if states == {IN_SYNC}:
+        return IN_SYNC
+    return MISSING if states == {MISSING} else MODIFIED
+
+
+def _agents(repo: RepoSpec, item: FileChange, before: bytes | None) -> str | None:
+    if before is None:
+        return None
+    try:
+        has_block = blocks.split(_text(before), blocks.MARKDOWN, path=planner.AGENTS).block is not None
+    except blocks.BrokenMarkers:
+        return MODIFIED
+    if repo.agents_md == "skip":
+        return EXTRA if has_block else None
+    if item.action == UNCHANGED:
+        return IN_SYNC
+    return MODIFIED if has_block else MISSING
+
+
+def _encrypted(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Artifact]:
+    out = []
+    for spec in repo.encrypt:
+        blob = facts.encrypted.get(spec.target)
+        if blob is None:
+            if spec.enabled:
+                out.append(Artifact(spec.target, MISSING))
+            continue
+        meta = sops.read_metadata(blob)
+        same = meta is not None and set(meta.recipients) == set(manifest.recipients)
+        out.append(Artifact(spec.target, IN_SYNC if same else MODIFIED))
+    return out
+
+
+# --- findings ----------------------------------------------------------------------------------
+
+
+def is_plaintext_env(path: str, repo: RepoSpec) -> bool:
+    return PurePosixPath(path).name in PLAINTEXT_NAMES or path in {e.source for e in repo.encrypt}
+
+
+def plaintext_pathspecs(repo: RepoSpec) -> list[str]:
+    """git pathspecs for the plaintext env files of ``repo``, anywhere in the tree."""
+    specs = [f":(glob)**/{name}" for name in PLAINTEXT_NAMES]
+    return specs + [f":(literal){e.source}" for e in repo.encrypt if PurePosixPath(e.source).name not in PLAINTEXT_NAMES]
+
+
+def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list[Finding]:
+    out = [
+        Finding(TRACKED_ENV, path, f"{path} is tracked in git at {ref}; a .gitignore line does not untrack it: "
+                                   f"run `git rm --cached {path}`, commit, and rotate the secrets it held "
+                                   "(they stay in history)")
+        for path in facts.paths if is_plaintext_env(path, repo)
+    ]
+    out += _history(repo, facts)
+    out += [
+        Finding(ENC_WITHOUT_SOPS, path, f"{path} has no sops metadata: it may be plaintext; remove it "
+                                        f"(`git rm --cached {path}`), rotate what it held, and encrypt again with sops")
+        for path, blob in sorted(facts.encrypted.items()) if sops.read_metadata(blob) is None
+    ]
+    out += _recipients(manifest, facts.sops_config)
+    return out
+
+
+def _history(repo: RepoSpec, facts: Facts) -> list[Finding]:
+    tracked = set(facts.paths)
+    by_path: dict[str, list[tuple[str, str]]] = {}
+    for short, subject, paths in facts.env_commits:
+        for path in paths:
+            if is_plaintext_env(path, repo) and path not in tracked:  # tracked ones have their own finding
+                by_path.setdefault(path, []).append((short, subject))
+    out = []
+    for path, commits in sorted(by_path.items()):
+        named = ", ".join(f'{short} "{_clip(subject)}"' for short, subject in commits[:MAX_COMMITS_NAMED])
+        more = f" and {len(commits) - MAX_COMMITS_NAMED} more" if len(commits) > MAX_COMMITS_NAMED else ""
+        word = "commit" if len(commits) == 1 else "commits"
+        out.append(Finding(ENV_IN_HISTORY, path, f"{path} was committed in the past ({word} {named}{more}); "
+                                                 "its values are still readable there: rotate them, and purge "
+                                                 "the file with git-filter-repo if the repo is shared"))
+    return out
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def short_key(key: str) -> str:
+    return key[:12] + "…"
+
+
+def sops_recipients(config: bytes) -> set[str] | None:
+    """Every age recipient the creation rules of a ``.sops.yaml`` name; None if it cannot be read."""
+    try:
+        data: Any = load_plain(config.decode("utf-8"))
+    except (UnicodeDecodeError, YamlSyntaxError):
+        return None
+    rules = data.get("creation_rules") if isinstance(data, dict) else None
+    if not isinstance(rules, list):
+        return None
+    found: set[str] = set()
+    for rule in rules:
+        age = rule.get("age") if isinstance(rule, dict) else None
+        values = age if isinstance(age, list) else str(age or "").split(",")
+        found.update(str(v).strip() for v in values if str(v).strip())
+    return found
+
+
+def _recipients(manifest: Manifest, config: bytes | None) -> list[Finding]:
+    found = sops_recipients(config) if config is not None else None
+    if found is None:
+        return []
+    wanted = set(manifest.recipients)
+    extra = sorted(found - wanted)
+    missing = [k for k in manifest.recipients if k not in found]
+    if not extra and not missing:
+        return []
+    parts = ([f"extra {', '.join(map(short_key, extra))}"] if extra else []) + (
+        [f"missing {', '.join(map(short_key, missing))}"] if missing else [])
+    return [Finding(SOPS_RECIPIENTS, ".sops.yaml",
+                    f".sops.yaml recipients differ from the manifest ({'; '.join(parts)}): run `rollout apply` "
+                    "to rewrite it from the manifest, or `rollout rotate --add KEY` if the key belongs")]
+
+
+# --- output data -------------------------------------------------------------------------------
+
+
+def to_json(audits: list[RepoAudit]) -> dict[str, Any]:
+    repos = []
+    for audit in audits:
+        entry: dict[str, Any] = {
+            "name": audit.name, "status": audit.status,
+            "artifacts": [{"path": a.path, "state": a.state} for a in audit.artifacts],
+            "findings": [{"id": f.id, "path": f.path, "message": f.message} for f in audit.findings],
+        }
+        if audit.error:
+            entry["error"] = audit.error
+        repos.append(entry)
+    return {"repos": repos}
+
+
+def exit_code(audits: list[RepoAudit]) -> int:
+    """1 if a repo could not be read, else 2 if anything drifted or a hazard was found, else 0."""
+    if any(a.status == "error" for a in audits):
+        return 1
+    return 2 if any(a.status == "drift" for a in audits) else 0

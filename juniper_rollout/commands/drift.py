@@ -1,0 +1,133 @@
+"""``rollout drift``: where each repo differs from the manifest, and its secret hazards. Read-only.
+
+Reads git objects only (the ref's tree, history names, sops metadata): no checkout,
+no index, no decryption. A repo that cannot be read is reported and the others go on.
+Exit 0 all in sync, 2 drift or findings, 1 a repo could not be read.
+"""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from juniper_rollout import audit, gitrepo, planner, report, sarif
+from juniper_rollout.audit import EXTRA, IN_SYNC, MISSING, MODIFIED, RepoAudit
+from juniper_rollout.changes import unified_diff
+from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.fleet import default_jobs, snapshot
+from juniper_rollout.manifest import Manifest, RepoSpec, load_manifest
+
+FORMATS = ("table", "json", "sarif")
+MARKS = {IN_SYNC: ("✓", "green"), MISSING: ("✗", "red"), MODIFIED: ("~", "yellow"), EXTRA: ("+", "magenta")}
+NOT_MANAGED, UNREADABLE = "·", "!"
+STATUS_STYLE = {"in-sync": "green", "drift": "yellow", "error": "red"}
+
+
+def drift(*, manifest: Path, workspace: Path | None, repos: list[str] | None, ref: str | None,
+          fmt: str, show_diff: bool) -> int:
+    if fmt not in FORMATS:
+        raise RolloutError(f"unknown --format {fmt!r} (use one of: {', '.join(FORMATS)})")
+    loaded = load_manifest(manifest, workspace=workspace)
+    selected = loaded.select(repos)
+    with ThreadPoolExecutor(max_workers=max(1, min(default_jobs(), len(selected) or 1))) as pool:
+        audits = list(pool.map(lambda repo: audit_one(loaded, repo, ref), selected))
+    if fmt == "json":
+        print(json.dumps(audit.to_json(audits), indent=2))
+    elif fmt == "sarif":
+        print(json.dumps(sarif.to_sarif(audits, {r.name: r.path for r in selected}), indent=2))
+    else:
+        print_table(report.console(), audits)
+    if show_diff:
+        print_diffs(report.console(stderr=fmt != "table"), audits)
+    return audit.exit_code(audits)
+
+
+def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
+    try:
+        with gitrepo.open_clone(repo.path) as clone:
+            commit = gitrepo.resolve_ref(clone, ref) if ref else gitrepo.base_commit(clone, repo.base)
+            snap = snapshot(manifest, repo, clone, commit)
+            paths = gitrepo.list_paths(commit)
+            encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
+            facts = audit.Facts(
+                paths=tuple(paths), encrypted=encrypted, sops_config=gitrepo.read_blob(commit, ".sops.yaml"),
+                env_commits=tuple(gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo))),
+            )
+            return audit.audit_repo(manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha)
+    except ManifestError:
+        raise
+    except RolloutError as err:
+        return RepoAudit(repo.name, ref or repo.base, error=str(err))
+
+
+def print_table(out: Console, audits: list[RepoAudit]) -> None:
+    columns = _columns(audits)
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("repo", no_wrap=True)
+    for path in columns:
+        table.add_column(escape(path), justify="center", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for item in audits:
+        states = {a.path: a.state for a in item.artifacts}
+        cells = [_cell(states.get(path), item.error is not None) for path in columns]
+        style = STATUS_STYLE[item.status]
+        table.add_row(escape(item.name), *cells, f"[{style}]{item.status}[/{style}]")
+    if not out.is_terminal:  # piped or captured: as wide as the table needs, never wrapped
+        out.width = max(out.width, sum(len(c) + 3 for c in ["repo", *columns, "status"])
+                        + max((len(a.name) for a in audits), default=0))
+    out.print(table)
+    out.print("  ".join(f"{mark} {state}" for state, (mark, _) in MARKS.items())
+              + f"  {NOT_MANAGED} not managed  {UNREADABLE} cannot read", style="dim")
+    problems = [(a.name, f"[red]error[/red]  {escape(a.error)}") for a in audits if a.error]
+    problems += [(a.name, f"[bold]{f.id}[/bold]  {escape(f.message)}")  # messages start with the path
+                 for a in audits for f in a.findings]
+    if problems:
+        out.print()
+        out.print("[bold]Findings[/bold]")
+        for name, text in problems:
+            out.print(f"  {escape(name)}  {text}")
+    out.print()
+    out.print(summary(audits))
+
+
+def _columns(audits: list[RepoAudit]) -> list[str]:
+    """Every artifact path once: whole files, then the partly managed files, then encrypted files."""
+    seen: list[str] = []
+    for item in audits:
+        seen += [a.path for a in item.artifacts if a.path not in seen]
+    partial = (planner.GITIGNORE, planner.PRECOMMIT, planner.AGENTS)
+
+    def rank(path: str) -> tuple[int, int]:
+        kind = partial.index(path) + 1 if path in partial else 4 if path.endswith(".enc") else 0
+        return kind, seen.index(path)
+
+    return sorted(seen, key=rank)
+
+
+def _cell(state: str | None, error: bool) -> str:
+    if error:
+        return f"[red]{UNREADABLE}[/red]"
+    if state is None:
+        return f"[dim]{NOT_MANAGED}[/dim]"
+    mark, style = MARKS[state]
+    return f"[{style}]{mark}[/{style}]"
+
+
+def print_diffs(out: Console, audits: list[RepoAudit]) -> None:
+    for item in audits:
+        for artifact in item.artifacts:
+            diff = unified_diff(artifact.change) if artifact.state == MODIFIED and artifact.change else ""
+            if diff:
+                out.print(f"[bold]{escape(item.name)}[/bold]: {escape(artifact.path)} (what apply would change)")
+                report.print_diff(out, diff)
+
+
+def summary(audits: list[RepoAudit]) -> str:
+    counts = {status: sum(1 for a in audits if a.status == status) for status in ("in-sync", "drift", "error")}
+    found = sum(len(a.findings) for a in audits)
+    return (f"{len(audits)} repo{'s' if len(audits) != 1 else ''}: {counts['in-sync']} in sync, {counts['drift']} drifted, "
+            f"{counts['error']} with errors; {found} finding{'s' if found != 1 else ''}")
