@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
@@ -96,7 +97,15 @@ class Manifest:
         return tuple(r for r in self.repos if r.name in names)
 
 
-def default_templates_dir() -> Path:
+def default_templates_dir(manifest_dir: Path) -> Path:
+    """``templates/`` beside the manifest's folder (a checkout of this project), else the project's own."""
+    for candidate in (
+        manifest_dir.parent / "templates",
+        Path(__file__).resolve().parent.parent / "templates",  # a checkout or editable install
+        Path(sys.prefix) / "share" / "juniper-rollout" / "templates",  # a wheel install (data-files)
+    ):
+        if (candidate / "sops.yaml.j2").is_file():
+            return candidate
     return Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -266,8 +275,7 @@ class _Validator(_Reader):
                             "version must be 1 (add `version: 1` at the top)")
         here = self.path.resolve().parent
         workspace = self._workspace(top, here)
-        templates = Path(top["templates"]) if "templates" in top else None
-        templates_dir = (here / templates) if templates else default_templates_dir()
+        templates_dir = (here / top["templates"]) if "templates" in top else default_templates_dir(here)
         defaults = self._defaults(top.get("defaults") or {}, self.key_line(top, "defaults"))
         if "repos" not in top:
             raise self.fail(1, "no `repos:` list (add the repositories to manage)")
