@@ -40,8 +40,10 @@ WANT = {p: p in gitignore.MUST_IGNORE for p in PATHS}
         ("dist/\n.env", (".env.secrets",)),
         ("", (".env", ".env.secrets")),
         ("*\n", None),
+        ("!\n.env\n", (".env.secrets",)),
     ],
-    ids=["nothing-ignored", "env-star", "already-right", "crlf", "no-final-newline", "empty", "ignore-all"],
+    ids=["nothing-ignored", "env-star", "already-right", "crlf", "no-final-newline", "empty", "ignore-all",
+         "lone-bang-git-ignores"],
 )
 def test_block_holds_only_what_git_needs(tmp_path, original, patterns):
     result = gitignore.edit(original, block)

@@ -16,14 +16,28 @@ MUST_IGNORE = (".env", ".env.secrets")
 MUST_TRACK = (".env.enc", ".env.secrets.enc", ".env.example", ".env.secrets.example")
 
 
+def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
+    """git's rules for ``lines``; a line git would ignore as invalid (a lone ``!``) is skipped, as git does."""
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # pathspec: GitWildMatchPatternError or "normalized to nothing"
+        valid = []
+        for line in lines:
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except ValueError:  # pathspec: GitWildMatchPatternError or "normalized to nothing"
+                continue
+            valid.append(line)
+        return pathspec.GitIgnoreSpec.from_lines(valid)
+
+
 def ignored(text: str, path: str) -> bool:
-    spec = pathspec.GitIgnoreSpec.from_lines(text.splitlines())
-    return spec.match_file(path)
+    return _spec(text.splitlines()).match_file(path)
 
 
 def problems(text: str) -> list[str]:
     """What is wrong with these ignore rules, as sentences (empty: all good)."""
-    spec = pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+    spec = _spec(text.splitlines())
     out = [f"{p} is not ignored" for p in MUST_IGNORE if not spec.match_file(p)]
     out += [f"{p} is ignored" for p in MUST_TRACK if spec.match_file(p)]
     return out
@@ -37,7 +51,7 @@ class GitignoreEdit:
 
 def needed_patterns(outside: str) -> tuple[str, ...]:
     """The fewest lines that, appended after ``outside``, give the rules we need."""
-    spec = pathspec.GitIgnoreSpec.from_lines(outside.splitlines())
+    spec = _spec(outside.splitlines())
     adds = [p for p in MUST_IGNORE if not spec.match_file(p)]
     exceptions = [f"!{p}" for p in MUST_TRACK if spec.match_file(p) or _ignored_after(outside, adds, p)]
     return (*adds, *exceptions)  # exceptions last: the last matching pattern wins
@@ -46,7 +60,7 @@ def needed_patterns(outside: str) -> tuple[str, ...]:
 def _ignored_after(outside: str, adds: list[str], path: str) -> bool:
     if not adds:
         return False
-    return pathspec.GitIgnoreSpec.from_lines([*outside.splitlines(), *adds]).match_file(path)
+    return _spec([*outside.splitlines(), *adds]).match_file(path)
 
 
 def edit(text: str, render_block: Callable[[tuple[str, ...]], str], *, path: str = ".gitignore") -> GitignoreEdit:

@@ -1,0 +1,59 @@
+"""``rollout verify``: the plan's verification list per repo, on a ref. Read-only and offline."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from juniper_rollout import report
+from juniper_rollout.manifest import load_manifest
+from juniper_rollout.verify import CHECKS, RepoReport, verify_fleet
+
+HEADERS = {"sops-config": ".sops.yaml", "sops-rules": "rules", "encrypted-files": "*.enc",
+           "gitignore": "ignore", "precommit-hook": "hook", "age-key": "age key"}
+
+
+def verify(*, manifest: Path, workspace: Path | None = None, repos: list[str] | None = None,
+           ref: str | None = None, as_json: bool = False) -> int:
+    loaded = load_manifest(manifest, workspace=workspace)
+    reports = verify_fleet(loaded, loaded.select(repos), ref=ref)
+    if as_json:
+        data = {"repos": [{"name": r.name, "checks": [c.as_json() for c in r.checks]} for r in reports]}
+        print(json.dumps(data, indent=2))
+    else:
+        print_reports(reports, ref or "each repo's base branch")
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def print_reports(reports: list[RepoReport], where: str) -> None:
+    out = report.console()
+    table = Table(box=box.SIMPLE, title=f"rollout verify on {escape(where)}", title_justify="left")
+    table.add_column("repo", no_wrap=True)
+    for name in CHECKS:
+        table.add_column(HEADERS[name], justify="center")
+    for r in reports:
+        by_name = {c.name: c for c in r.checks}
+        cells = []
+        for name in CHECKS:
+            check = by_name.get(name)
+            if check is None:
+                cells.append("[red]✗[/red]" if not r.ok else "")
+            elif not check.ok:
+                cells.append("[red]✗[/red]")
+            else:
+                cells.append("[green]✓[/green]" if check.applies else "[dim]n/a[/dim]")
+        table.add_row(escape(r.name), *cells)
+    out.print(table)
+    failures = [(r, c) for r in reports for c in r.checks if not c.ok]
+    for r, c in failures:
+        out.print(f"[red]✗[/red] {escape(r.name)} {escape(c.name)}: {escape(c.detail)}")
+        if c.fix:
+            out.print(f"    fix: {escape(c.fix)}")
+    bad = sum(not r.ok for r in reports)
+    if bad:
+        out.print(f"{len(reports)} repos: {bad} failed ({len(failures)} checks), {len(reports) - bad} passed")
+    else:
+        out.print(f"{len(reports)} repos: all {len(CHECKS)} checks passed")

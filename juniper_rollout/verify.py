@@ -1,0 +1,426 @@
+"""The plan's verification list, per repo, on a ref. Read-only, offline, never in the clone.
+
+What a repo holds is read from git objects. The two checks that need files on disk
+(``git check-ignore``, ``pre-commit run``) work in a throwaway repo (``throwaway``)
+holding only test files. Decrypted values are compared in memory and dropped:
+nothing here prints or stores one.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import stat
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyrage import x25519
+
+from juniper_rollout import dotenv, gitrepo, keys, secrets_plan, sops, throwaway
+from juniper_rollout.edits.gitignore import MUST_IGNORE, MUST_TRACK
+from juniper_rollout.edits.precommit import load_data
+from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.fleet import default_jobs
+from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.render import SOPS_PATH_REGEX
+from juniper_rollout.yamlio import YamlSyntaxError, load_plain
+
+SOPS_CONFIG, GITIGNORE, PRECOMMIT = ".sops.yaml", ".gitignore", ".pre-commit-config.yaml"
+CHECKS = ("sops-config", "sops-rules", "encrypted-files", "gitignore", "precommit-hook", "age-key")
+APPLY = "run `rollout plan`, then `rollout apply` and merge the rollout branch"
+# Local hooks that need no environment install (so no network); the others are left out.
+OFFLINE_LANGUAGES = ("fail", "pygrep", "system", "unsupported")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    applies: bool = True  # False: ok because there is nothing to check here
+
+    def as_json(self) -> dict[str, Any]:
+        detail = self.detail if self.ok or not self.fix else f"{self.detail} (fix: {self.fix})"
+        return {"name": self.name, "ok": self.ok, "detail": detail}
+
+
+def passed(name: str, detail: str, *, applies: bool = True) -> Check:
+    return Check(name, True, detail, applies=applies)
+
+
+def failed(name: str, detail: str, fix: str = "") -> Check:
+    return Check(name, False, detail, fix)
+
+
+@dataclass(frozen=True)
+class RepoReport:
+    name: str
+    ref: str
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+
+@dataclass(frozen=True)
+class AgeKeys:
+    """The age identities sops would load here (public keys only)."""
+
+    public: tuple[str, ...]
+    found: tuple[str, ...]  # where identities were found
+    looked: tuple[str, ...]  # where sops looks
+    problems: tuple[str, ...]  # key files sops would fail on
+    loose: tuple[str, ...] = ()  # key files readable by others
+
+
+@dataclass(frozen=True)
+class RefFiles:
+    """What verify reads of one repo at one ref: a few blobs and the committed *.enc paths."""
+
+    ref: str
+    files: Mapping[str, bytes]
+    encrypted: tuple[str, ...]
+
+
+def short(key: str) -> str:
+    return key[:12] + "…"
+
+
+# --- where sops finds the age key ----------------------------------------------------------
+
+
+def find_age_keys(env: Mapping[str, str] | None = None) -> AgeKeys:
+    """sops 3.11 loads identities from $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE and the default key file."""
+    env = os.environ if env is None else env
+    public: list[str] = []
+    found: list[str] = []
+    looked: list[str] = []
+    problems: list[str] = []
+    loose: list[str] = []
+    paths: list[Path] = []
+    if env.get(keys.KEY_FILE_ENV):
+        paths.append(Path(env[keys.KEY_FILE_ENV]).expanduser())
+    try:
+        paths.append(keys.default_key_file({k: v for k, v in env.items() if k != keys.KEY_FILE_ENV}))
+    except RolloutError as err:
+        problems.append(str(err))
+    for path in dict.fromkeys(paths):
+        looked.append(str(path))
+        if not path.exists():
+            if env.get(keys.KEY_FILE_ENV) and path == paths[0]:
+                problems.append(f"SOPS_AGE_KEY_FILE={path} does not exist: fix it, or unset it")
+            continue
+        try:
+            public += keys.public_keys_in(path)
+        except RolloutError as err:
+            problems.append(str(err))
+            continue
+        found.append(str(path))
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if os.name == "posix" and mode & 0o077:
+            loose.append(f"{path} is readable by others (mode {mode:04o}): run `chmod 600 {path}`")
+    if env.get("SOPS_AGE_KEY"):
+        looked.append("$SOPS_AGE_KEY")
+        try:
+            public += _public_keys_of(env["SOPS_AGE_KEY"])
+            found.append("$SOPS_AGE_KEY")
+        except ValueError:
+            problems.append("SOPS_AGE_KEY holds no valid age identity (AGE-SECRET-KEY-1… lines): fix or unset it")
+    return AgeKeys(tuple(dict.fromkeys(public)), tuple(found), tuple(looked), tuple(problems), tuple(loose))
+
+
+def _public_keys_of(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            try:
+                out.append(str(x25519.Identity.from_str(line).to_public()))
+            except Exception:  # pyrage.IdentityError; the line is secret: never shown
+                raise ValueError("not an age identity") from None
+    if not out:
+        raise ValueError("no identity")
+    return out
+
+
+# --- reading a repo at a ref ---------------------------------------------------------------
+
+
+def read_ref(repo: RepoSpec, ref: str | None) -> RefFiles:
+    with gitrepo.open_clone(repo.path) as clone:
+        commit = gitrepo.resolve_ref(clone, ref) if ref else gitrepo.base_commit(clone, repo.base)
+        encrypted = tuple(sorted(p for p in gitrepo.list_paths(commit) if p.endswith(".enc")))
+        wanted = [SOPS_CONFIG, GITIGNORE, PRECOMMIT, ".env.example", *encrypted,
+                  *(example_path(p) for p in encrypted)]
+        files, _ = gitrepo.read_files(commit, list(dict.fromkeys(wanted)))
+    return RefFiles(ref or repo.base, files, encrypted)
+
+
+def example_path(encrypted: str) -> str:
+    """``.env.enc`` -> ``.env.example``; ``sub/.env.secrets.enc`` -> ``sub/.env.secrets.example``."""
+    return encrypted.removesuffix(".enc") + ".example"
+
+
+def example_names(text: bytes) -> list[str]:
+    """Names in an example file (blank lines and comments allowed: it is never encrypted)."""
+    names = []
+    for line in text.decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            names.append(dotenv.bare_name(line.split("=", 1)[0]))
+    return names
+
+
+def config_recipients(text: str) -> list[str]:
+    """The age recipients of every creation rule of a ``.sops.yaml``; ValueError if it has none."""
+    data = load_plain(text)
+    rules = data.get("creation_rules") if isinstance(data, dict) else None
+    if not isinstance(rules, list) or not rules:
+        raise ValueError("it has no creation_rules")
+    out: list[str] = []
+    for rule in rules:
+        if isinstance(rule, dict):
+            out += _split(rule.get("age"))
+            out += [k for g in rule.get("key_groups") or [] if isinstance(g, dict) for k in _split(g.get("age"))]
+    return list(dict.fromkeys(out))
+
+
+def _split(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [k.strip() for k in value.split(",") if k.strip()]
+    if isinstance(value, list):
+        return [str(k).strip() for k in value]
+    return []
+
+
+# --- the checks ------------------------------------------------------------------------------
+
+
+def check_sops_config(manifest: Manifest, snap: RefFiles) -> Check:
+    name = "sops-config"
+    text = snap.files.get(SOPS_CONFIG)
+    if text is None:
+        return failed(name, f"no .sops.yaml at {snap.ref}", APPLY)
+    try:
+        found = config_recipients(text.decode("utf-8"))
+    except (YamlSyntaxError, UnicodeDecodeError, ValueError) as err:
+        return failed(name, f".sops.yaml does not parse: {err}", APPLY)
+    wanted = list(manifest.recipients)
+    extra = [k for k in found if k not in wanted]
+    missing = [k for k in wanted if k not in found]
+    if extra or missing:
+        parts = ([f"extra {', '.join(map(short, extra))}"] if extra else []) + (
+            [f"missing {', '.join(map(short, missing))}"] if missing else [])
+        return failed(name, f".sops.yaml recipients differ from the manifest: {'; '.join(parts)}",
+                      APPLY + " (or `rollout rotate` if the manifest is what is wrong)")
+    return passed(name, f"{len(found)} recipient{'s' if len(found) != 1 else ''}, as in the manifest")
+
+
+def check_sops_rules(repo: RepoSpec, snap: RefFiles) -> Check:
+    """sops matches path_regex against the path it is given: both .env and .env.enc must match."""
+    name = "sops-rules"
+    text = snap.files.get(SOPS_CONFIG)
+    if text is None:
+        return failed(name, f"no .sops.yaml at {snap.ref}", APPLY)
+    paths = [".env", ".env.enc", *(p for s in repo.encrypt for p in (s.source, s.target)), *snap.encrypted]
+    unmatched = []
+    try:
+        config = text.decode("utf-8")
+        for path in dict.fromkeys(paths):
+            if not _rule_matches(config, path):
+                unmatched.append(path)
+    except (sops.SopsError, UnicodeDecodeError) as err:
+        return failed(name, str(err), APPLY)
+    if unmatched:
+        return failed(name, f"no creation rule matches {', '.join(unmatched)} (sops matches path_regex "
+                            "against the path it is given)", f"use path_regex '{SOPS_PATH_REGEX}': {APPLY}")
+    return passed(name, f"a rule matches {', '.join(dict.fromkeys(paths))}")
+
+
+@functools.lru_cache(maxsize=256)
+def _rule_matches(config: str, path: str) -> bool:
+    """Asked of sops once per (config, path): fleets share one .sops.yaml."""
+    return sops.rule_matches(config, path)
+
+
+def check_encrypted(manifest: Manifest, repo: RepoSpec, snap: RefFiles, age: AgeKeys) -> Check:
+    """Every committed *.enc: really sops-encrypted, for the manifest's recipients, decrypts, same names."""
+    name = "encrypted-files"
+    expected = [s for s in repo.encrypt if s.enabled and s.target not in snap.encrypted]
+    if expected:
+        spec = expected[0]
+        return failed(name, f"no {spec.target} at {snap.ref} (the manifest encrypts {spec.source})",
+                      f"put {spec.source} in the clone, then {APPLY}")
+    if not snap.encrypted:
+        return passed(name, "no *.enc files committed", applies=False)
+    checks = [_encrypted_file(manifest, repo, path, snap, age) for path in snap.encrypted]
+    return next((c for c in checks if not c.ok), None) or passed(name, "; ".join(c.detail for c in checks))
+
+
+def _encrypted_file(manifest: Manifest, repo: RepoSpec, path: str, snap: RefFiles, age: AgeKeys) -> Check:
+    name = "encrypted-files"
+    blob = snap.files[path]
+    meta = sops.read_metadata(blob)
+    if meta is None or not sops.is_encrypted(blob, filename=path):
+        return failed(name, f"{path} is not sops-encrypted (no sops metadata): it may be plaintext in git",
+                      "remove it from git and its history, rotate those secrets, then encrypt with sops")
+    if set(meta.recipients) != set(manifest.recipients):
+        now = ", ".join(map(short, meta.recipients))
+        return failed(name, f"{path} is encrypted for {now}, not the manifest's recipients",
+                      APPLY + " (re-keys it with sops updatekeys)")
+    said = [f"{path}: {len(meta.names)} variables"]
+    source = next((s.source for s in repo.encrypt if s.target == path), None)
+    if not set(age.public) & set(meta.recipients):
+        said.append(f"not decrypted ({'your key is not a recipient' if age.public else 'no age key found'})")
+    else:
+        try:
+            same = _decrypts_to_clone_copy(repo, blob, path, source)
+        except RolloutError as err:
+            return failed(name, str(err))
+        if same is False:
+            return failed(name, f"{path} decrypts, but not to the {source} in your clone",
+                          f"{APPLY} (re-encrypts {source}), or decrypt {path} over {source} if git is right")
+        said.append("decrypts" + (f" to {source} in the clone" if same is True and source else ""))
+    example = snap.files.get(example_path(path))
+    if example is None:
+        said.append(f"no {example_path(path)} to compare names with")
+    else:
+        listed = example_names(example)
+        only_enc = [n for n in meta.names if n not in listed]
+        only_example = [n for n in listed if n not in meta.names]
+        if only_enc or only_example:
+            parts = ([f"only in {path}: {', '.join(only_enc)}"] if only_enc else []) + (
+                [f"only in {example_path(path)}: {', '.join(only_example)}"] if only_example else [])
+            return failed(name, f"variable names differ: {'; '.join(parts)}",
+                          f"list the same names in the manifest's env_example and in the plaintext, then {APPLY}")
+        said.append(f"names match {example_path(path)}")
+    return passed(name, ", ".join(said))
+
+
+def _decrypts_to_clone_copy(repo: RepoSpec, blob: bytes, path: str, source: str | None) -> bool | None:
+    """Decrypt (sops finds the key) and compare with the clone's plaintext: None when there is none."""
+    plaintext = sops.decrypt_dotenv(blob, filename=path)
+    clone_copy = _clone_plaintext(repo, source) if source else None
+    return None if clone_copy is None else clone_copy == plaintext
+
+
+def _clone_plaintext(repo: RepoSpec, source: str) -> bytes | None:
+    try:
+        data = secrets_plan.read_plaintext(repo, source)
+    except RolloutError:
+        return None
+    return None if data is None else dotenv.sops_form(data)[0]
+
+
+def check_gitignore(snap: RefFiles) -> Check:
+    """git's own check-ignore, in a throwaway repo holding only the ref's .gitignore."""
+    name = "gitignore"
+    gitignore = snap.files.get(GITIGNORE)
+    with throwaway.scratch_repo({GITIGNORE: gitignore} if gitignore is not None else None) as scratch:
+        ignored = throwaway.ignored(scratch, [*MUST_IGNORE, *MUST_TRACK])
+    not_ignored = [p for p in MUST_IGNORE if p not in ignored]
+    wrongly = [p for p in MUST_TRACK if p in ignored]
+    if not_ignored or wrongly:
+        parts = ([f"not ignored: {', '.join(not_ignored)}"] if not_ignored else []) + (
+            [f"ignored: {', '.join(wrongly)}"] if wrongly else [])
+        return failed(name, f"git check-ignore at {snap.ref}: {'; '.join(parts)}", APPLY + " (fixes .gitignore)")
+    return passed(name, f"ignores {', '.join(MUST_IGNORE)}; tracks {', '.join(MUST_TRACK)}")
+
+
+def check_hook(repo: RepoSpec, snap: RefFiles, trial: throwaway.HookTrial) -> Check:
+    """The real pre-commit, with only the local hooks that run offline, on staged test files."""
+    name = "precommit-hook"
+    if repo.precommit_hook == "skip":
+        return passed(name, "precommit_hook: skip", applies=False)
+    text = snap.files.get(PRECOMMIT)
+    if text is None:
+        if repo.precommit_hook == "create":
+            return failed(name, f"no .pre-commit-config.yaml at {snap.ref}", APPLY)
+        return passed(name, "no pre-commit config (not applicable)", applies=False)
+    try:
+        data = load_data(text.decode("utf-8", "replace"))
+    except RolloutError as err:
+        return failed(name, str(err), "fix .pre-commit-config.yaml (`pre-commit validate-config`)")
+    if not isinstance(data, dict):
+        return failed(name, ".pre-commit-config.yaml is not a mapping", "fix it (`pre-commit validate-config`)")
+    hooks = [h for r in (data.get("repos") or []) if isinstance(r, dict) and r.get("repo") == "local"
+             for h in r.get("hooks") or [] if isinstance(h, dict)]
+    kept = [h for h in hooks if h.get("language") in OFFLINE_LANGUAGES]
+    if not kept:
+        return failed(name, "no local hooks: pre-commit would let a plaintext .env through",
+                      APPLY + " (adds forbid-plaintext-env and require-sops-encrypted)")
+    config = {k: v for k, v in data.items() if k != "repos"}
+    config["repos"] = [{"repo": "local", "hooks": kept}]
+    runs = trial.run(json.dumps(config, sort_keys=True))
+    if isinstance(runs, str):
+        return failed(name, runs, "fix the manifest's age_recipients")
+    broken = next((run for run in runs if run.broken), None)
+    if broken is not None:
+        return failed(name, f"pre-commit could not run: {throwaway.last_line(broken.output)}",
+                      "fix .pre-commit-config.yaml (`pre-commit validate-config`)")
+    accept, plain_env, plain_enc = runs
+    problems, fixes, missing = [], [], []
+    if accept.code != 0:
+        problems.append(f"refuses .env.example or a sops-encrypted .env.enc ({throwaway.last_line(accept.output)})")
+        fixes.append("make the local hooks' files/exclude patterns let .env.example and *.enc files through")
+    if not plain_env.refused:
+        problems.append("accepts a plaintext .env")
+        missing.append("forbid-plaintext-env")
+    if not plain_enc.refused:
+        problems.append("accepts a plaintext file named .env.secrets.enc")
+        missing.append("require-sops-encrypted")
+    if problems:
+        fixes += [f"{APPLY} (adds {' and '.join(missing)})"] if missing else []
+        return failed(name, "pre-commit " + "; ".join(problems), "; ".join(fixes))
+    ids = ", ".join(str(h.get("id")) for h in kept)
+    left = [str(h.get("id")) for h in hooks if h not in kept]
+    left_out = f"; left out, as they need an install: {', '.join(left)}" if left else ""
+    return passed(name, f"pre-commit refuses .env and a plaintext .enc, accepts .env.example and .env.enc "
+                        f"(local hooks: {ids}{left_out})")
+
+
+def check_age_key(manifest: Manifest, age: AgeKeys) -> Check:
+    name = "age-key"
+    if age.problems or age.loose:
+        return failed(name, (age.problems + age.loose)[0])
+    if not age.public:
+        return failed(name, f"no age key where sops looks ({', '.join(age.looked)})",
+                      "run `rollout keygen`, copy the team's key file there, or set SOPS_AGE_KEY_FILE")
+    mine = [k for k in age.public if k in manifest.recipients]
+    if not mine:
+        return failed(name, f"your age key{'s' if len(age.public) > 1 else ''} "
+                            f"({', '.join(map(short, age.public))}) {'are' if len(age.public) > 1 else 'is'} "
+                            "not a recipient",
+                      "get the team's key file, or add yours with `rollout rotate --add age1…`, then plan and apply")
+    return passed(name, f"{short(mine[0])} in {', '.join(age.found)} is a recipient")
+
+
+# --- the fleet ---------------------------------------------------------------------------------
+
+
+def verify_repo(manifest: Manifest, repo: RepoSpec, ref: str | None, age: AgeKeys,
+                trial: throwaway.HookTrial) -> RepoReport:
+    try:
+        snap = read_ref(repo, ref)
+        checks = [check_sops_config(manifest, snap), check_sops_rules(repo, snap),
+                  check_encrypted(manifest, repo, snap, age), check_gitignore(snap),
+                  check_hook(repo, snap, trial), check_age_key(manifest, age)]
+    except ManifestError:
+        raise
+    except RolloutError as err:
+        return RepoReport(repo.name, ref or repo.base, (failed("repo", str(err)),))
+    return RepoReport(repo.name, ref or repo.base, tuple(checks))
+
+
+def verify_fleet(manifest: Manifest, repos: list[RepoSpec] | tuple[RepoSpec, ...], *, ref: str | None,
+                 jobs: int | None = None) -> list[RepoReport]:
+    age = find_age_keys()
+    trial = throwaway.HookTrial(manifest.recipients)
+    workers = max(1, min(jobs or default_jobs(), len(repos) or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda r: verify_repo(manifest, r, ref, age, trial), repos))
