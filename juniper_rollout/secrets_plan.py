@@ -161,6 +161,7 @@ def _rekeyed(spec: EncryptSpec, config: str, before: bytes, old: tuple[str, ...]
     try:
         after = sops.updatekeys(before, sops_config=config, filename=spec.target)
     except RolloutError as err:
-        raise RepoError(f"re-keying {spec.target} needs the private key: {err} (set SOPS_AGE_KEY_FILE)") from None
+        why = str(err) if "SOPS_AGE_KEY_FILE" in str(err) else f"{err} (set SOPS_AGE_KEY_FILE)"
+        raise RepoError(f"re-keying {spec.target} needs the private key: {why}") from None
     return FileChange(spec.target, UPDATE, before, after, "re-wrapped for the manifest's recipients",
                       secret=True, detail=_rekey_detail(old, new))
