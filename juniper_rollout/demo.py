@@ -8,7 +8,6 @@ nor app variables; juniper-data's clone is dirty and on another branch.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,7 +72,6 @@ class DataSettings(BaseSettings):
 
 CLIENT = '''\
 """HTTP client for {service}."""
-import os
 
 BASE_URL = os.getenv("{prefix}_URL", "http://localhost:{port}")
 API_KEY = os.environ.get("{prefix}_API_KEY", "dev-key")
@@ -81,7 +79,6 @@ TIMEOUT = float(os.getenv("{prefix}_TIMEOUT", "30"))
 '''
 
 WORKER = '''\
-import os
 
 CASCOR_URL = os.environ["CASCOR_SERVICE_URL"]
 WORKER_TOKEN = os.getenv("CASCOR_WORKER_TOKEN")

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from juniper_rollout.commands import apply as apply_cmd
+from juniper_rollout import branches as apply_cmd
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import load_manifest
 from tests import fleet as fleets

@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from juniper_rollout import gitrepo, report
-from juniper_rollout.commands.apply import OK, apply_plans
+from juniper_rollout.branches import OK, apply_plans
 from juniper_rollout.edits.manifest_entry import add_entry
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.fleet import plan_fleet

@@ -1,0 +1,123 @@
+"""Write plans as rollout branches: one commit per repo, each ending with a named outcome.
+
+Used by ``rollout apply`` and ``rollout bootstrap``. One repo failing never stops
+the others; Ctrl-C stops cleanly between repos.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from juniper_rollout import gitrepo
+from juniper_rollout.changes import RepoPlan
+from juniper_rollout.errors import RolloutError
+from juniper_rollout.manifest import Manifest, RepoSpec
+
+CREATED, UPDATED, UP_TO_DATE, BLOCKED, STALE, FAILED = (
+    "created", "updated", "already up to date", "blocked", "stale", "failed")
+OK = (CREATED, UPDATED, UP_TO_DATE)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    result: str
+    message: str = ""
+    commit: str | None = None
+
+
+def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push: bool,
+                on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+    """Apply each plan in order. Ctrl-C stops cleanly between repos (a second one stops at once)."""
+    specs = {r.name: r for r in manifest.repos}
+    outcomes: list[Outcome] = []
+    with _stop_between_repos() as stopped:
+        for plan in plans:
+            if stopped():
+                break
+            spec = specs.get(plan.name)
+            if spec is None:
+                outcome = Outcome(plan.name, FAILED, "not in the manifest any more")
+            else:
+                outcome = apply_one(spec, plan, saved=saved, push=push)
+            outcomes.append(outcome)
+            on_outcome(outcome)
+    return outcomes
+
+
+@contextmanager
+def _stop_between_repos() -> Iterator[Callable[[], bool]]:
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    hits: list[int] = []
+
+    def first_interrupt(signum, frame) -> None:
+        hits.append(signum)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+
+    previous = signal.signal(signal.SIGINT, first_interrupt)
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool) -> Outcome:
+    if plan.error:
+        return Outcome(spec.name, FAILED, plan.error)
+    try:
+        with gitrepo.open_clone(spec.path) as clone, gitrepo.rollout_lock(clone, spec.name):
+            outcome = _write(clone, spec, plan, saved=saved)
+            if push and outcome.result in OK and gitrepo.branch_tip(clone, spec.branch) is not None:
+                gitrepo.push(clone, spec.branch)
+                outcome = Outcome(outcome.name, outcome.result, (outcome.message + "; pushed to origin").lstrip("; "), outcome.commit)
+            return outcome
+    except RolloutError as err:
+        return Outcome(spec.name, FAILED, str(err))
+
+
+def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
+    base = gitrepo.base_commit(clone, spec.base)
+    if plan.base_commit != base.hexsha:
+        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.base} moved from "
+                                         f"{(plan.base_commit or '?')[:7]} to {base.hexsha[:7]}; run plan again")
+    tip = gitrepo.branch_tip(clone, spec.branch)
+    if saved and (tip.hexsha if tip else None) != plan.branch_commit:
+        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again")
+    if tip is not None and not _is_ours(clone, tip, base):
+        return Outcome(spec.name, BLOCKED, f"{spec.branch} holds commits the tool did not make; merge or delete "
+                                           "that branch, then apply again")
+    if not plan.writes:
+        return Outcome(spec.name, UP_TO_DATE, f"nothing to change on {spec.base}")
+    tree = gitrepo.write_tree(clone, base.tree, {f.path: f.after for f in plan.writes})
+    if tip is not None and tip.parents[0] == base and tip.tree.binsha == tree:
+        return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha)
+    commit = gitrepo.create_commit(clone, base, tree, commit_message(spec, plan))
+    gitrepo.move_branch(clone, spec.branch, commit.hexsha, tip.hexsha if tip else None,
+                        f"{'update' if tip else 'create'} rollout branch")
+    return Outcome(spec.name, UPDATED if tip else CREATED, f"{spec.branch} at {commit.hexsha[:7]}", commit.hexsha)
+
+
+def _is_ours(clone, tip, base) -> bool:
+    if not gitrepo.is_tool_commit(tip):
+        return False
+    parent = tip.parents[0]
+    return parent == base or clone.is_ancestor(parent, base)
+
+
+def commit_message(spec: RepoSpec, plan: RepoPlan) -> str:
+    lines = [spec.commit_message.strip(), ""]
+    lines += [f"- {f.path}: {f.action}" + (f" ({f.detail or f.reason})" if (f.detail or f.reason) else "")
+              for f in plan.writes]
+    return "\n".join(lines) + f"\n\n{gitrepo.TRAILER}\n"
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.result] = counts.get(o.result, 0) + 1
+    return f"{len(outcomes)} repos: " + ", ".join(f"{n} {r}" for r, n in counts.items())
