@@ -36,10 +36,36 @@ def isolated_env(tmp_path_factory, monkeypatch):
     yield
 
 
+@pytest.fixture(scope="session")
+def built_fleet(tmp_path_factory):
+    """The seven-repo demo fleet, built once per worker; tests use copies of it."""
+    from tests import fleet as fleets
+
+    return fleets.build(tmp_path_factory.mktemp("fleet") / "demo")
+
+
+@pytest.fixture
+def fleet(built_fleet, tmp_path, monkeypatch):
+    """A private copy of the demo fleet, with its throwaway age key in SOPS_AGE_KEY_FILE."""
+    from tests import fleet as fleets
+
+    copy = fleets.copy(built_fleet, tmp_path / "demo")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(copy.key_file))
+    return copy
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
     # the tool's own temp files go here, away from the tests' tmp_path trees
-    config._tmp_path_factory.getbasetemp()  # fixed before TMPDIR moves
+    basetemp = config._tmp_path_factory.getbasetemp()  # fixed before TMPDIR moves
+    # session-scoped fixtures run before the per-test isolation: isolate them too
+    session_home = basetemp / f"session-home-{os.getpid()}"
+    session_home.mkdir(exist_ok=True)
+    (session_home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.invalid\n")
+    os.environ.update(HOME=str(session_home), GIT_CONFIG_GLOBAL=str(session_home / ".gitconfig"),
+                      GIT_CONFIG_NOSYSTEM="1", GIT_ALLOW_PROTOCOL="file", XDG_CONFIG_HOME=str(session_home / ".config"))
+    for name in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "JUNIPER_WORKSPACE", "JUNIPER_MANIFEST"):
+        os.environ.pop(name, None)
     leftovers = Path(tempfile.mkdtemp(prefix="rollout-tool-tmp-"))
     os.environ["TMPDIR"] = str(leftovers)
     tempfile.tempdir = None

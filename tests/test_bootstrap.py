@@ -14,18 +14,6 @@ from tests.helpers import git, rollout
 BRANCH = fleets.BRANCH
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return fleets.build(tmp_path_factory.mktemp("bootstrap") / "demo")
-
-
-@pytest.fixture
-def fleet(built, tmp_path, monkeypatch):
-    copy = fleets.copy(built, tmp_path / "demo")
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(copy.key_file))
-    return copy
-
-
 def entries(manifest) -> list[dict]:
     return load_plain(manifest.read_text())["repos"]
 

@@ -3,22 +3,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
-from tests import fleet as fleets
 from tests.helpers import rollout
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return fleets.build(tmp_path_factory.mktemp("cli") / "demo")
-
-
-@pytest.fixture
-def fleet(built, tmp_path, monkeypatch):
-    copy = fleets.copy(built, tmp_path / "demo")
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(copy.key_file))
-    return copy
 
 
 def test_colour_on_a_terminal_and_never_with_no_color(fleet, monkeypatch):

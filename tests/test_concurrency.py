@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 
-import pytest
 
 from juniper_rollout import branches as apply_cmd
 from juniper_rollout.fleet import plan_fleet
@@ -16,18 +15,6 @@ from tests import fleet as fleets
 from tests.helpers import git, rollout
 
 BRANCH = fleets.BRANCH
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return fleets.build(tmp_path_factory.mktemp("conc") / "demo")
-
-
-@pytest.fixture
-def fleet(built, tmp_path, monkeypatch):
-    copy = fleets.copy(built, tmp_path / "demo")
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(copy.key_file))
-    return copy
 
 
 def test_a_repo_locked_by_another_rollout_fails_alone(fleet):

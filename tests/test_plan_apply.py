@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pytest
 
 from juniper_rollout import sops
 from tests import fleet as fleets
@@ -23,18 +22,6 @@ EXPECTED = {
     "juniper-cascor-worker": {".sops.yaml", ".env.example", ".gitignore", ".pre-commit-config.yaml"},
     "juniper-ml": {".sops.yaml", "notes/SOPS_USAGE_GUIDE.md", ".gitignore", "AGENTS.md"},
 }
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return fleets.build(tmp_path_factory.mktemp("fleet") / "demo")
-
-
-@pytest.fixture
-def fleet(built, tmp_path, monkeypatch):
-    copy = fleets.copy(built, tmp_path / "demo")
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(copy.key_file))
-    return copy
 
 
 def changed_files(repo, branch=BRANCH) -> set[str]:
