@@ -14,14 +14,13 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
-import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Iterator, Mapping
 
 import git
+import gitdb
 from git.objects.fun import tree_to_stream
 from gitdb.base import IStream
 
@@ -31,10 +30,6 @@ TRAILER = "Rollout-Tool: juniper-rollout"
 ZERO = "0" * 40
 TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE = 0o040000, 0o100644, 0o120000, 0o100755
 PUSHED_REF = "refs/juniper-rollout/pushed/"
-
-# GitPython flags its gitdb backend as deprecated; open_clone chooses it on purpose.
-warnings.filterwarnings("ignore", message="GitDB is deprecated", category=DeprecationWarning,
-                        module=r"juniper_rollout\.gitrepo")
 
 # Test-only fault injection for the crash-safety test: with JUNIPER_ROLLOUT_FAULT_AFTER=k
 # the process kills itself (SIGKILL) right after its k-th write to a repository.
@@ -50,16 +45,45 @@ def _fault_point() -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+class InProcessObjects(git.GitCmdObjectDB):
+    """Objects read and written by gitdb inside this process, not by git subprocesses.
+
+    GitPython's default backend starts two ``git cat-file`` processes per clone to read
+    and one ``git hash-object`` process per object written: more time than everything else
+    a rollout does in a repo. gitdb reads loose objects and packs (and alternates) and
+    writes loose objects as git does (temp file, then rename); refs still move with
+    ``git update-ref``. Its reads are pure Python: fine for the few small files a rollout
+    touches, slow for bulk reads. (GitPython deprecates selecting gitdb as a whole backend,
+    citing performance and security; here it serves only the tool's own object reads and
+    writes.) Clones that may lack objects (partial clones) keep the default backend, which
+    lets git fetch them.
+    """
+
+    def __init__(self, root_path: str, git_cmd: git.Git) -> None:
+        super().__init__(root_path, git_cmd)
+        self._objects = gitdb.GitDB(root_path)
+
+    def info(self, binsha: bytes) -> gitdb.OInfo:
+        return self._objects.info(binsha)
+
+    def stream(self, binsha: bytes) -> gitdb.OStream:
+        return self._objects.stream(binsha)
+
+    def store(self, istream: IStream) -> IStream:
+        return self._objects.store(istream)
+
+
+def _partial_clone(dotgit: Path) -> bool:
+    try:
+        config = (dotgit / "config").read_text(errors="replace").lower()
+    except OSError:
+        return False
+    return "partialclone" in config or "promisor" in config
+
+
 @contextmanager
 def open_clone(path: Path) -> Iterator[git.Repo]:
-    """The user's clone, checked, closed afterwards (GitPython leaks processes otherwise).
-
-    Objects are read and written by gitdb in this process (``odbt=git.GitDB``): GitPython's
-    default backend starts two ``git cat-file`` processes per clone to read and one
-    ``git hash-object`` process per object written, which cost more than all the rest of a
-    small rollout. gitdb reads loose objects and packs (with alternates) and writes loose
-    objects the way git does (temp file, then rename); refs still move with ``git update-ref``.
-    """
+    """The user's clone, checked, closed afterwards (GitPython leaks processes otherwise)."""
     if not path.exists():
         raise RepoError(f"no clone at {path} (clone it there, or set `path:` in the manifest)")
     dotgit = path / ".git"
@@ -72,7 +96,7 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
     if (dotgit / "shallow").exists():
         raise RepoError(f"{path} is a shallow clone; history is incomplete (run `git fetch --unshallow`)")
     try:
-        repo = git.Repo(path, odbt=git.GitDB)
+        repo = git.Repo(path, odbt=git.GitCmdObjectDB if _partial_clone(dotgit) else InProcessObjects)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise RepoError(f"{path} is not a git repository (run `git clone` there, or fix `path:`)") from None
     try:
@@ -84,11 +108,19 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
 def resolve(repo: git.Repo, branch: str) -> git.Commit | None:
     """The commit a local branch (or, failing that, origin's) points at; None if neither exists."""
     for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
-        try:
-            return repo.commit(ref)
-        except (git.BadName, ValueError, git.BadObject):
-            continue
+        commit = _commit_at(repo, ref)
+        if commit is not None:
+            return commit
     return None
+
+
+def _commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
+    """The commit the full ref name ``ref`` points at, or None. Reads that one ref (loose, then
+    packed), not the six places ``rev-parse`` would try for a short name that is missing."""
+    try:
+        return repo.commit(git.SymbolicReference.dereference_recursive(repo, ref))
+    except (git.BadName, ValueError, git.BadObject):
+        return None
 
 
 def base_commit(repo: git.Repo, base: str) -> git.Commit:
@@ -105,28 +137,51 @@ def base_commit(repo: git.Repo, base: str) -> git.Commit:
 
 
 def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
-    try:
-        return repo.commit(f"refs/heads/{branch}")
-    except (git.BadName, ValueError, git.BadObject):
-        return None
+    return _commit_at(repo, f"refs/heads/{branch}")
 
 
 def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], frozenset[str]]:
-    """Blobs at ``commit`` for those of ``paths`` that exist; and which of them are symlinks."""
+    """Blobs at ``commit`` for those of ``paths`` that exist; and which of them are symlinks.
+
+    Only the directories on the way to each path are read, each once (no tree listing):
+    the cost grows with the paths asked for and their depth, not with the repository.
+    """
     files: dict[str, bytes] = {}
     links: set[str] = set()
-    root = commit.tree
+    dirs: dict[str, git.Tree | bool | None] = {"": commit.tree}
     for path in paths:
-        node: git.Tree | git.Blob | None = root
-        for part in path.split("/"):
-            node = _child(node, part) if isinstance(node, git.Tree) else None
-            if isinstance(node, git.Blob) and node.mode == LINK_MODE:
-                links.add(path)
-                node = None
-                break
+        head, _, name = path.rpartition("/")
+        parent = _directory(dirs, head)
+        if parent is _UNDER_SYMLINK:
+            links.add(path)
+            continue
+        node = _child(parent, name) if isinstance(parent, git.Tree) else None
         if isinstance(node, git.Blob):
-            files[path] = node.data_stream.read()
+            if node.mode == LINK_MODE:
+                links.add(path)
+            else:
+                files[path] = node.data_stream.read()
     return files, frozenset(links)
+
+
+_UNDER_SYMLINK = True  # in read_files' directory cache: the directory is, or is under, a symlink
+
+
+def _directory(dirs: dict[str, git.Tree | bool | None], path: str) -> git.Tree | bool | None:
+    """The tree at directory ``path`` (None if absent or not a directory), read once per call of read_files."""
+    if path in dirs:
+        return dirs[path]
+    head, _, name = path.rpartition("/")
+    parent = _directory(dirs, head)
+    node: git.Tree | git.Blob | bool | None = None
+    if parent is _UNDER_SYMLINK:
+        node = _UNDER_SYMLINK
+    elif isinstance(parent, git.Tree):
+        node = _child(parent, name)
+        if isinstance(node, git.Blob):
+            node = _UNDER_SYMLINK if node.mode == LINK_MODE else None
+    dirs[path] = node
+    return node
 
 
 def _child(tree: git.Tree, name: str) -> git.Tree | git.Blob | None:

@@ -5,7 +5,9 @@ them over as a :class:`Snapshot`, and gets back the changes to write.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Mapping
 
 from juniper_rollout import render
@@ -36,6 +38,11 @@ def wanted_paths(repo: RepoSpec) -> list[str]:
 
 def hook_definitions(manifest: Manifest, repo: RepoSpec) -> list[dict[str, Any]]:
     text = render.render(manifest, render.PRECOMMIT_HOOKS_TEMPLATE, render.base_context(manifest, repo))
+    return copy.deepcopy(_parsed_hooks(text))
+
+
+@lru_cache(maxsize=8)
+def _parsed_hooks(text: str) -> list[dict[str, Any]]:
     return load_plain(text)
 
 

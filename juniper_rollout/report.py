@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from juniper_rollout.changes import RepoPlan, unified_diff
 
@@ -56,14 +57,40 @@ def plan_summary(plans: list[RepoPlan]) -> str:
     return f"{len(plans)} repos: {changes} with changes, {same} unchanged, {errors} with errors"
 
 
+PROGRESS_DELAY = 1.0  # seconds: a run that ends sooner never shows the bar
+
+
 @contextmanager
-def progress_bar(total: int, *, enabled: bool) -> Iterator[callable]:
-    """A bar on a terminal (stderr) for fleet-sized runs; a no-op otherwise."""
-    if not enabled or total < 2 or not sys.stderr.isatty():
+def progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[str], None]]:
+    """Repos done / total and the latest repo, on stderr, once a run has lasted PROGRESS_DELAY.
+
+    Only when stdout and stderr are both terminals (never in piped, redirected or --json
+    output: the caller passes ``enabled=False`` for that); a no-op otherwise. The callback
+    may be called from worker threads.
+    """
+    if not enabled or total < 2 or not (sys.stdout.isatty() and sys.stderr.isatty()):
         yield lambda name: None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=console(stderr=True), transient=True)
-    with bar:
-        task = bar.add_task("planning", total=total)
-        yield lambda name: bar.update(task, advance=1, description=name)
+    task = bar.add_task("planning", total=total)
+    started = time.monotonic()
+    lock = threading.Lock()
+    shown = False
+
+    def tick(name: str) -> None:
+        nonlocal shown
+        with lock:
+            bar.update(task, advance=1, description=name)
+            if not shown and time.monotonic() - started >= PROGRESS_DELAY:
+                bar.start()
+                shown = True
+
+    try:
+        yield tick
+    finally:
+        with lock:
+            if shown:
+                bar.stop()

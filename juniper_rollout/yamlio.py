@@ -44,6 +44,8 @@ def check_size(text: str) -> None:
 
 def first_alias_line(text: str) -> int | None:
     """The line of the first alias (``*name``), or None. Aliases are how YAML bombs expand."""
+    if "*" not in text:
+        return None
     try:
         for event in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
             if isinstance(event, AliasEvent):
@@ -80,8 +82,21 @@ def parse_events(text: str) -> list[Any]:
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
 
 
+_DUMPED: dict[str, str] = {}  # repr(plain data) -> its YAML; the same hooks are emitted into every repo
+
+
 def dump_block(data: Any) -> str:
     """Emit new YAML (never a human's file): block mappings, flow lists, no line wrapping."""
+    key = repr(data)
+    text = _DUMPED.get(key)
+    if text is None:
+        text = _dump_block(data)
+        if len(_DUMPED) < 256:
+            _DUMPED[key] = text
+    return text
+
+
+def _dump_block(data: Any) -> str:
     yaml = YAML(typ="rt")
     yaml.width = 4096
     out = io.StringIO()
