@@ -9,12 +9,14 @@ import signal
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Iterator
 
 from juniper_rollout import gitrepo
 from juniper_rollout.changes import RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.pool import run_in_order
 
 CREATED, UPDATED, UP_TO_DATE, BLOCKED, STALE, FAILED = (
     "created", "updated", "already up to date", "blocked", "stale", "failed")
@@ -29,23 +31,24 @@ class Outcome:
     commit: str | None = None
 
 
-def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push: bool,
+def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push: bool, jobs: int | None = None,
                 on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
-    """Apply each plan in order. Ctrl-C stops cleanly between repos (a second one stops at once)."""
+    """Apply each plan; outcomes come in plan order. A large fleet is written by worker processes.
+
+    Ctrl-C stops cleanly between repos (a second one stops at once): no repo is started any
+    more, the ones under way finish, and the outcomes of all finished repos are returned.
+    """
     specs = {r.name: r for r in manifest.repos}
-    outcomes: list[Outcome] = []
     with _stop_between_repos() as stopped:
-        for plan in plans:
-            if stopped():
-                break
-            spec = specs.get(plan.name)
-            if spec is None:
-                outcome = Outcome(plan.name, FAILED, "not in the manifest any more")
-            else:
-                outcome = apply_one(spec, plan, saved=saved, push=push)
-            outcomes.append(outcome)
-            on_outcome(outcome)
-    return outcomes
+        return run_in_order(partial(_apply_named, specs, saved=saved, push=push), plans, jobs=jobs,
+                            threads=False, on_result=on_outcome, stop=stopped)
+
+
+def _apply_named(specs: dict[str, RepoSpec], plan: RepoPlan, *, saved: bool, push: bool) -> Outcome:
+    spec = specs.get(plan.name)
+    if spec is None:
+        return Outcome(plan.name, FAILED, "not in the manifest any more")
+    return apply_one(spec, plan, saved=saved, push=push)
 
 
 @contextmanager

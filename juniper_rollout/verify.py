@@ -23,7 +23,7 @@ from juniper_rollout import dotenv, gitrepo, keys, secrets_plan, sops, throwaway
 from juniper_rollout.edits.gitignore import MUST_IGNORE, MUST_TRACK
 from juniper_rollout.edits.precommit import load_data
 from juniper_rollout.errors import ManifestError, RolloutError
-from juniper_rollout.fleet import default_jobs
+from juniper_rollout.pool import default_jobs
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import SOPS_PATH_REGEX
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain

@@ -2,6 +2,11 @@
 
 Reading only. Files that humans own are never re-emitted through a round-trip
 dump (it re-indents and re-quotes); the edits splice text and verify by parsing.
+
+Parser events (where each node of a file humans own sits) come from PyYAML, the
+parser pre-commit itself reads these files with: libyaml's C parser where it is
+built, at a tenth of the cost of a pure-Python one, else PyYAML's own pure parser,
+which yields the same events and marks (tests/test_properties.py proves it).
 """
 from __future__ import annotations
 
@@ -11,7 +16,10 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent
+import yaml as pyyaml  # comes with pre-commit
+
+_PURE_LOADER = pyyaml.SafeLoader
+_FAST_LOADER = getattr(pyyaml, "CSafeLoader", _PURE_LOADER)  # the wheels for Linux and macOS carry libyaml
 
 MAX_YAML_BYTES = 1_000_000
 
@@ -24,13 +32,13 @@ class YamlSyntaxError(ValueError):
         super().__init__(message)
 
 
-def _first_line(err: YAMLError) -> int | None:
+def _first_line(err: Exception) -> int | None:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     return mark.line + 1 if mark is not None else None
 
 
-def _explain(err: YAMLError) -> str:
-    if isinstance(err, MarkedYAMLError):
+def _explain(err: Exception) -> str:
+    if isinstance(err, (MarkedYAMLError, pyyaml.MarkedYAMLError)):
         text = err.problem or err.context or "invalid YAML"
     else:
         text = str(err).splitlines()[0] if str(err) else "invalid YAML"
@@ -46,12 +54,9 @@ def first_alias_line(text: str) -> int | None:
     """The line of the first alias (``*name``), or None. Aliases are how YAML bombs expand."""
     if "*" not in text:
         return None
-    try:
-        for event in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
-            if isinstance(event, AliasEvent):
-                return event.start_mark.line + 1
-    except YAMLError as err:
-        raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+    for event in parse_events(text):
+        if type(event).__name__ == "AliasEvent":
+            return event.start_mark.line + 1
     return None
 
 
@@ -75,9 +80,24 @@ def load_plain(text: str) -> Any:
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
 
 
-def parse_events(text: str) -> list[Any]:
+def parse_events(text: str, *, pure: bool = False) -> list[Any]:
+    """PyYAML's parser events of ``text``, each with ``start_mark``/``end_mark`` (character offsets).
+
+    ``pure``: PyYAML's pure-Python parser, also taken for a text with a byte-order mark
+    (libyaml's offsets do not count it).
+    """
+    loader = _PURE_LOADER if pure or text.startswith("\ufeff") else _FAST_LOADER
     try:
-        return list(YAML(typ="safe", pure=True).parse(io.StringIO(text)))
+        return list(pyyaml.parse(text, Loader=loader))
+    except pyyaml.YAMLError as err:
+        _raise_as_ruamel_would(text)  # the same words as every other YAML error the tool reports
+        raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+
+
+def _raise_as_ruamel_would(text: str) -> None:
+    try:
+        for _ in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
+            pass
     except YAMLError as err:
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
 

@@ -100,3 +100,71 @@ def test_precommit_insertion_properties(original):
     data = precommit.load_data(new)
     old = precommit.load_data(original)
     assert [r for r in data["repos"] if r["repo"] != "local"] == [r for r in old["repos"] if r["repo"] != "local"]
+
+
+# --- libyaml's parser and PyYAML's pure one locate every node at the same place ----------------
+
+yaml_scalar = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+    st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False),
+)
+yaml_data = st.recursive(
+    yaml_scalar,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+def dumped(data, flow: bool, nl: str, indent: int) -> str:
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.default_flow_style = flow
+    yaml.line_break = nl
+    yaml.indent(mapping=indent, sequence=indent + 2, offset=indent)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+@st.composite
+def yaml_documents(draw):
+    if draw(st.booleans()):
+        return draw(precommit_config())
+    text = dumped(draw(yaml_data), draw(st.booleans()), draw(st.sampled_from(["\n", "\r\n"])), draw(st.sampled_from([2, 4])))
+    if draw(st.booleans()):
+        text = draw(yaml_comment) + "\n" + text
+    return text
+
+
+def tree(node):
+    if node is None:
+        return None
+    return (node.kind, node.start, node.end, node.line, node.column, node.flow, node.anchor, node.value,
+            [tree(i) for i in node.items], [(tree(k), tree(v)) for k, v in node.pairs])
+
+
+@SETTINGS
+@given(yaml_documents())
+def test_libyaml_and_pure_parser_locate_nodes_alike(text):
+    from juniper_rollout.edits.yamltree import parse_tree
+
+    assert tree(parse_tree(text)) == tree(parse_tree(text, pure=True))
+
+
+def test_libyaml_and_pure_parser_agree_on_hand_written_corners():
+    from juniper_rollout.edits.yamltree import parse_tree
+
+    corners = [
+        "a: é\nb: [x, yz]\nc: |\n  hi\n  there\n\nd: \"q\"\ne: &x {k: v}\nf: *x\ng: >-\n  folded\n  text\n# c\nh:\n- 1\n- - 2\n  - 3\n",
+        "repos:\r\n  - repo: local\r\n    hooks:\r\n      - id: x\r\n        entry: 'a: b'\r\n",
+        "k: \"a\\\nb\"\nsmile: \U0001F600\n",
+        "\ufeffrepos: [a]\n",  # a byte-order mark: the pure parser takes it (libyaml's offsets would skip it)
+        "repos:\n- repo: local\n  hooks:\n  - id: x\n    args:\n# a comment\nother: 1\n",  # a null value
+        "---\nrepos:\n- {repo: local, hooks: [{id: a}]}\n...\n",
+    ]
+    for text in corners:
+        assert tree(parse_tree(text)) == tree(parse_tree(text, pure=True)), text

@@ -47,7 +47,8 @@ def apply(
         if not confirm(f"Write the rollout branch in {sum(p.status == 'changes' for p in plans)} repos?"):
             out.print("nothing written")
             return 1
-    outcomes = apply_plans(loaded, plans, saved=plan_file is not None, push=push, on_outcome=lambda o: _print(out, o))
+    outcomes = apply_plans(loaded, plans, saved=plan_file is not None, push=push, jobs=jobs,
+                           on_outcome=lambda o: _print(out, o))
     done = {o.name for o in outcomes}
     interrupted = [p.name for p in plans if p.name not in done]
     out.print(summary(outcomes) + (f"; interrupted before {len(interrupted)}: {', '.join(interrupted)}" if interrupted else ""))

@@ -7,7 +7,6 @@ Exit 0 all in sync, 2 drift or findings, 1 a repo could not be read.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rich.console import Console
@@ -18,8 +17,9 @@ from juniper_rollout import audit, gitrepo, planner, report, sarif
 from juniper_rollout.audit import EXTRA, IN_SYNC, MISSING, MODIFIED, RepoAudit
 from juniper_rollout.changes import unified_diff
 from juniper_rollout.errors import ManifestError, RolloutError
-from juniper_rollout.fleet import default_jobs, snapshot
+from juniper_rollout.fleet import snapshot
 from juniper_rollout.manifest import Manifest, RepoSpec, load_manifest
+from juniper_rollout.pool import run_in_order
 
 FORMATS = ("table", "json", "sarif")
 MARKS = {IN_SYNC: ("✓", "green"), MISSING: ("✗", "red"), MODIFIED: ("~", "yellow"), EXTRA: ("+", "magenta")}
@@ -33,8 +33,7 @@ def drift(*, manifest: Path, workspace: Path | None, repos: list[str] | None, re
         raise RolloutError(f"unknown --format {fmt!r} (use one of: {', '.join(FORMATS)})")
     loaded = load_manifest(manifest, workspace=workspace)
     selected = loaded.select(repos)
-    with ThreadPoolExecutor(max_workers=max(1, min(default_jobs(), len(selected) or 1))) as pool:
-        audits = list(pool.map(lambda repo: audit_one(loaded, repo, ref), selected))
+    audits = run_in_order(lambda repo: audit_one(loaded, repo, ref), selected)
     if fmt == "json":
         print(json.dumps(audit.to_json(audits), indent=2))
     elif fmt == "sarif":

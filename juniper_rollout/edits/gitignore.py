@@ -6,9 +6,11 @@ semantics in-process (the tests cross-check it against ``git check-ignore``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import pathspec
+from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 from juniper_rollout.edits import blocks
 
@@ -18,17 +20,16 @@ MUST_TRACK = (".env.enc", ".env.secrets.enc", ".env.example", ".env.secrets.exam
 
 def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
     """git's rules for ``lines``; a line git would ignore as invalid (a lone ``!``) is skipped, as git does."""
+    return pathspec.GitIgnoreSpec([p for p in map(_pattern, lines) if p is not None])
+
+
+@lru_cache(maxsize=4096)
+def _pattern(line: str) -> GitIgnoreSpecPattern | None:
+    """One line, compiled once per run: the same lines recur in every repo and in every spec."""
     try:
-        return pathspec.GitIgnoreSpec.from_lines(lines)
-    except ValueError:  # pathspec: GitWildMatchPatternError or "normalized to nothing"
-        valid = []
-        for line in lines:
-            try:
-                pathspec.GitIgnoreSpec.from_lines([line])
-            except ValueError:  # pathspec: GitWildMatchPatternError or "normalized to nothing"
-                continue
-            valid.append(line)
-        return pathspec.GitIgnoreSpec.from_lines(valid)
+        return GitIgnoreSpecPattern(line)
+    except ValueError:  # pathspec: an invalid pattern, or one that normalizes to nothing
+        return None
 
 
 def ignored(text: str, path: str) -> bool:

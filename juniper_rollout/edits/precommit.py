@@ -72,20 +72,22 @@ def add_hooks(text: str, hooks: list[dict[str, Any]]) -> str:
         raise _fail(1, "is not a mapping of `repos:` (fix the file or set precommit_hook: skip)")
     if "repos" not in original:
         raise _fail(1, "has no `repos:` list (add `repos: []` or set precommit_hook: skip)")
-    new = text
+    new, got = text, original
     for hook in hooks:
-        new = _put_hook(new, hook)
+        spliced = _put_hook(new, got, hook)
+        if spliced != new:
+            new, got = spliced, load_data(spliced)
     expected = _expected(original, hooks)
-    got = load_data(new)
     if got != expected:
         raise _fail(None, "could not add the hooks without changing other entries (add them by hand, then plan again)")
     validate(got)
     return new
 
 
-def hooks_state(text: str, hooks: list[dict[str, Any]]) -> dict[str, str]:
-    """For each hook id: "in-sync", "modified" (same id, other content) or "missing"."""
-    data = load_data(text)
+def hooks_state(text: str, hooks: list[dict[str, Any]], *, data: Any = None) -> dict[str, str]:
+    """For each hook id: "in-sync", "modified" (same id, other content) or "missing".
+    ``data``: the text as load_data reads it, when the caller has it already."""
+    data = load_data(text) if data is None else data
     local = [h for r in (data or {}).get("repos", []) or [] if isinstance(r, dict) and r.get("repo") == "local"
              for h in r.get("hooks", []) or [] if isinstance(h, dict)]
     by_id = {h.get("id"): h for h in local}
@@ -111,7 +113,8 @@ def _expected(original: Any, hooks: list[dict[str, Any]]) -> Any:
     return data
 
 
-def _put_hook(text: str, hook: dict[str, Any]) -> str:
+def _put_hook(text: str, data: Any, hook: dict[str, Any]) -> str:
+    """``text`` (which load_data reads as ``data``) with ``hook`` added or brought up to date."""
     try:
         root = parse_tree(text)
     except YamlSyntaxError as err:
@@ -120,7 +123,7 @@ def _put_hook(text: str, hook: dict[str, Any]) -> str:
     repos = _guard(root.get("repos"), "repos")
     if repos.kind != "seq":
         raise _fail(repos.line, "`repos:` is not a list (fix the file or set precommit_hook: skip)")
-    entries = load_data(text)["repos"]  # resolved data: a local entry may hide behind an alias
+    entries = data["repos"]  # resolved data: a local entry may hide behind an alias
     index = next((i for i, r in enumerate(entries) if isinstance(r, dict) and r.get("repo") == "local"), None)
     local = repos.items[index] if index is not None else None
     nl = newline_of(text)
@@ -130,7 +133,7 @@ def _put_hook(text: str, hook: dict[str, Any]) -> str:
     hooks = _guard(local.get("hooks"), "hooks of `repo: local`")
     if hooks.kind != "seq":
         raise _fail(hooks.line, "`hooks:` of `repo: local` is not a list (fix the file)")
-    current = hooks_state(text, [hook])[hook["id"]]
+    current = hooks_state(text, [hook], data=data)[hook["id"]]
     for item in hooks.items:
         if item.kind == "map" and _scalar(item.get("id")) == hook["id"]:
             return text if current == "in-sync" else _replace_item(text, hooks, item, hook, nl)

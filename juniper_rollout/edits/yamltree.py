@@ -1,4 +1,4 @@
-"""A YAML document as nodes with text positions, built from ruamel's parser events.
+"""A YAML document as nodes with text positions, built from parser events.
 
 Used to *locate* places in files humans own; the text is edited by splicing.
 """
@@ -6,10 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Iterator
-
-from ruamel.yaml.events import (
-    AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent,
-)
 
 from juniper_rollout.yamlio import parse_events
 
@@ -37,33 +33,37 @@ class Node:
         return any(k.kind == "scalar" and k.value == "<<" for k, _ in self.pairs)
 
 
-def parse_tree(text: str) -> Node | None:
-    """The document's root node (None for an empty document)."""
-    events = iter(parse_events(text))
+_NODE_STARTS = {"MappingStartEvent", "SequenceStartEvent", "ScalarEvent", "AliasEvent"}
+
+
+def parse_tree(text: str, *, pure: bool = False) -> Node | None:
+    """The document's root node (None for an empty document). ``pure``: ruamel's parser only."""
+    events = iter(parse_events(text, pure=pure))
     for event in events:
-        if isinstance(event, (MappingStartEvent, SequenceStartEvent, ScalarEvent, AliasEvent)):
+        if type(event).__name__ in _NODE_STARTS:
             return _node(event, events)
     return None
 
 
 def _node(event: Any, events: Iterator[Any]) -> Node:
     mark = event.start_mark
+    kind = type(event).__name__
     base = dict(start=mark.index, line=mark.line + 1, column=mark.column, anchor=getattr(event, "anchor", None))
-    if isinstance(event, AliasEvent):
+    if kind == "AliasEvent":
         return Node("alias", end=event.end_mark.index, **base)
-    if isinstance(event, ScalarEvent):
+    if kind == "ScalarEvent":
         return Node("scalar", end=event.end_mark.index, value=event.value, **base)
     flow = bool(event.flow_style)
-    if isinstance(event, SequenceStartEvent):
+    if kind == "SequenceStartEvent":
         node = Node("seq", end=event.end_mark.index, flow=flow, **base)
         for child in events:
-            if isinstance(child, SequenceEndEvent):
+            if type(child).__name__ == "SequenceEndEvent":
                 node.end = child.end_mark.index if flow else (node.items[-1].end if node.items else node.end)
                 return node
             node.items.append(_node(child, events))
     node = Node("map", end=event.end_mark.index, flow=flow, **base)
     for child in events:
-        if isinstance(child, MappingEndEvent):
+        if type(child).__name__ == "MappingEndEvent":
             node.end = child.end_mark.index if flow else (node.pairs[-1][1].end if node.pairs else node.end)
             return node
         key = _node(child, events)

@@ -1,0 +1,116 @@
+"""The parallel runner under plan, apply and drift: order, worker processes, errors, Ctrl-C.
+
+Fleets of PROCESS_MIN_ITEMS repos or more run in forked worker processes; these tests
+make the machine look like it has two CPUs so that path runs on any CI machine.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+
+import pytest
+
+from juniper_rollout import branches, pool
+from juniper_rollout.errors import ManifestError
+from juniper_rollout.fleet import plan_fleet
+from juniper_rollout.manifest import load_manifest
+from tests.helpers import git
+from tests.test_manifest import KEY
+
+N = pool.PROCESS_MIN_ITEMS + 8
+
+
+@pytest.fixture(autouse=True)
+def two_cpus(monkeypatch):
+    monkeypatch.setattr(pool, "cpus", lambda: 2)
+
+
+def test_results_come_back_in_order_from_more_than_one_process():
+    results = pool.run_in_order(lambda i: (i, os.getpid()), list(range(N)), jobs=2)
+    assert [i for i, _ in results] == list(range(N))
+    pids = {pid for _, pid in results}
+    assert len(pids) == 2 and os.getpid() not in pids
+
+
+def test_a_small_run_stays_in_this_process():
+    results = pool.run_in_order(lambda i: os.getpid(), list(range(pool.PROCESS_MIN_ITEMS - 1)), jobs=2,
+                                threads=False)
+    assert set(results) == {os.getpid()}
+
+
+def test_a_manifest_error_in_a_worker_reaches_the_caller_whole():
+    def job(i):
+        if i == N - 3:
+            raise ManifestError("repos.yaml", 12, "template 'x.j2': 'who' is undefined (fix it)")
+        return i
+
+    with pytest.raises(ManifestError) as err:
+        pool.run_in_order(job, list(range(N)), jobs=2)
+    assert str(err.value) == "repos.yaml:12: template 'x.j2': 'who' is undefined (fix it)"
+
+
+def test_a_stop_starts_no_more_jobs_and_reports_every_finished_one(tmp_path):
+    done = tmp_path / "done"
+    done.mkdir()
+    seen: list[int] = []
+
+    def job(i):
+        (done / str(i)).touch()  # the job's effect, as a written branch is apply's
+        return i
+
+    results = pool.run_in_order(job, list(range(200)), jobs=2, on_result=seen.append, stop=lambda: len(seen) >= 1)
+    finished = sorted(int(p.name) for p in done.iterdir())
+    assert results == seen == finished  # nothing finished goes unreported, and in order
+    assert 1 <= len(finished) < 200  # stopped early
+
+
+def make_fleet(root, count):
+    """``count`` small clones (one commit: a README) and a manifest giving each the defaults."""
+    first = root / "ws" / "svc-00"
+    first.mkdir(parents=True)
+    git(first, "init", "-q", "-b", "main")
+    (first / "README.md").write_text("a service\n")
+    git(first, "add", "README.md")
+    git(first, "commit", "-q", "-m", "init")
+    names = [f"svc-{i:02d}" for i in range(count)]
+    for name in names[1:]:
+        subprocess.run(["cp", "-a", str(first), str(root / "ws" / name)], check=True)
+    manifest = root / "repos.yaml"
+    manifest.write_text("version: 1\nworkspace: ws\ndefaults:\n  age_recipients:\n    - " + KEY + "\nrepos:\n"
+                        + "".join(f"  - name: {n}\n" for n in names))
+    return manifest, names
+
+
+def test_apply_in_worker_processes_writes_every_branch_in_order(tmp_path):
+    manifest_path, names = make_fleet(tmp_path, N)
+    manifest = load_manifest(manifest_path)
+    plans = plan_fleet(manifest, manifest.repos, jobs=2)
+    assert [p.name for p in plans] == names and all(p.status == "changes" for p in plans)
+    outcomes = branches.apply_plans(manifest, plans, saved=False, push=False, jobs=2)
+    assert [o.name for o in outcomes] == names
+    assert {o.result for o in outcomes} == {branches.CREATED}
+    for name, outcome in zip(names, outcomes):
+        tip = git(tmp_path / "ws" / name, "rev-parse", "chore/sops-age-rollout").strip()
+        assert tip == outcome.commit
+        assert git(tmp_path / "ws" / name, "status", "--porcelain") == ""  # the clone itself untouched
+
+
+def test_ctrl_c_during_a_parallel_apply_finishes_repos_under_way_and_reports_them(tmp_path):
+    manifest_path, names = make_fleet(tmp_path, 64)
+    manifest = load_manifest(manifest_path)
+    plans = plan_fleet(manifest, manifest.repos, jobs=2)
+    seen = []
+
+    def interrupt_after_first(outcome):
+        seen.append(outcome)
+        if len(seen) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    assert threading.current_thread() is threading.main_thread()
+    outcomes = branches.apply_plans(manifest, plans, saved=False, push=False, jobs=2, on_outcome=interrupt_after_first)
+    written = [n for n in names if git(tmp_path / "ws" / n, "branch", "--list", "chore/sops-age-rollout").strip()]
+    assert [o.name for o in outcomes] == written  # every branch written is reported, in manifest order
+    assert all(o.result == branches.CREATED for o in outcomes)
+    assert 1 <= len(written) < len(names)
