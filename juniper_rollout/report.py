@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from juniper_rollout.changes import RepoPlan, unified_diff
 
@@ -44,10 +45,19 @@ def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> No
 
 
 def print_diff(out: Console, diff: str) -> None:
-    for line in diff.splitlines():
+    """One diff, indented and coloured, printed as one rich Text (a print per line costs 10x)."""
+    lines = diff.splitlines()
+    if not lines:
+        return
+    text = Text()
+    for line in lines:
         style = ("bold" if line.startswith(("+++", "---")) else "green" if line.startswith("+")
                  else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else "")
-        out.print(f"    [{style}]{escape(line)}[/{style}]" if style else f"    {escape(line)}")
+        text.append("    ")
+        text.append(line, style=style)
+        text.append("\n")
+    text.rstrip()
+    out.print(text)
 
 
 def plan_summary(plans: list[RepoPlan]) -> str:
