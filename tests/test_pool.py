@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -27,8 +28,15 @@ def two_cpus(monkeypatch):
     monkeypatch.setattr(pool, "cpus", lambda: 2)
 
 
-def test_results_come_back_in_order_from_more_than_one_process():
-    results = pool.run_in_order(lambda i: (i, os.getpid()), list(range(N)), jobs=2)
+def test_results_come_back_in_order_from_more_than_one_process(tmp_path):
+    def job(i):
+        (tmp_path / str(os.getpid())).touch()
+        deadline = time.monotonic() + 30
+        while i == 0 and len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the first job waits until the other worker has started one too
+        return i, os.getpid()
+
+    results = pool.run_in_order(job, list(range(N)), jobs=2)
     assert [i for i, _ in results] == list(range(N))
     pids = {pid for _, pid in results}
     assert len(pids) == 2 and os.getpid() not in pids
@@ -57,6 +65,7 @@ def test_a_stop_starts_no_more_jobs_and_reports_every_finished_one(tmp_path):
     seen: list[int] = []
 
     def job(i):
+        time.sleep(0.005)  # a repo takes a while
         (done / str(i)).touch()  # the job's effect, as a written branch is apply's
         return i
 
