@@ -5,6 +5,7 @@ make the machine look like it has two CPUs so that path runs on any CI machine.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from juniper_rollout import branches, pool
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import load_manifest
-from tests.helpers import git
+from tests.helpers import git, rollout
 from tests.test_manifest import KEY
 
 N = pool.PROCESS_MIN_ITEMS + 8
@@ -123,3 +124,12 @@ def test_ctrl_c_during_a_parallel_apply_finishes_repos_under_way_and_reports_the
     assert [o.name for o in outcomes] == written  # every branch written is reported, in manifest order
     assert all(o.result == branches.CREATED for o in outcomes)
     assert 1 <= len(written) < len(names)
+
+
+def test_drift_in_worker_processes_reports_every_repo_in_order(tmp_path):
+    manifest_path, names = make_fleet(tmp_path, N)
+    result = rollout("drift", "--manifest", manifest_path, "--format", "json")
+    assert result.code == 2  # nothing rolled out yet: every repo drifts
+    repos = json.loads(result.stdout)["repos"]
+    assert [r["name"] for r in repos] == names
+    assert all({"path": ".sops.yaml", "state": "missing"} in r["artifacts"] for r in repos)
