@@ -81,6 +81,14 @@ def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool) -> Out
             return outcome
     except RolloutError as err:
         return Outcome(spec.name, FAILED, str(err))
+    except Exception as err:  # a damaged object database, a full disk: this repo fails, the others go on
+        return Outcome(spec.name, FAILED, f"unexpected {type(err).__name__} while writing the branch: "
+                                          f"{_first_line(err)} (a damaged repository? run `git fsck` in {spec.path})")
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else "no details"
 
 
 def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:

@@ -9,6 +9,8 @@ send back only results, which must pickle.
 ``stop`` is polled between repos, by this process and by every worker: once it says
 yes, no repo is started any more, the ones under way finish, and the results of all
 finished repos come back (a repo after an unfinished one may have finished too).
+A second Ctrl-C (KeyboardInterrupt) or a job's failure stops the workers the same way
+and reports what finished before it propagates.
 """
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ import os
 import signal
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Callable, Sequence, TypeVar
 
-from juniper_rollout.errors import ManifestError
+from juniper_rollout.errors import ManifestError, RolloutError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -79,10 +82,10 @@ class _ManifestFailure:
     line: int | None
     text: str
 
-    def error(self) -> ManifestError:
+    def throw(self) -> None:
         err = ManifestError(self.file, self.line, "")
         err.args = (self.text,)
-        return err
+        raise err
 
 
 _work: tuple[Callable, Sequence, object] | None = None  # (job, items, stop flag) in a forked worker
@@ -104,28 +107,59 @@ def _in_processes(job: Callable[[T], R], items: Sequence[T], processes: int,
     size = max(1, min(16, len(items) // (processes * 4)))
     chunks: list[Future] = [pool.submit(_run_chunk, start, min(start + size, len(items)))
                             for start in range(0, len(items), size)]
-    results: list[R] = []
+    shown = _Shown(report)
+    pending = list(chunks)  # in order; the first is the one to report next
     try:
-        for index, future in enumerate(chunks):
-            chunk = _wait(future, stop)
+        while pending:
+            chunk = _wait(pending[0], stop)
             if chunk is None:
                 break
-            for result in _unwrap(chunk):
-                results.append(result)
-                report(result)
+            pending.pop(0)
+            shown.take(chunk)
         else:
-            return results
+            return shown.results
         stopping.value = 1  # the workers finish the repo at hand, then start no other
-        for future in chunks[index:]:
-            future.cancel()
-        for future in chunks[index:]:
-            if not future.cancelled():
-                for result in _unwrap(future.result()):
-                    results.append(result)
-                    report(result)
-        return results
+        _drain(pending, shown)
+        return shown.results
+    except BrokenProcessPool:
+        stopping.value = 1
+        shown.catch_up()
+        raise RolloutError("a worker process died (out of memory?); the repos reported above are done, "
+                           "run again for the others") from None
+    except BaseException:  # a second Ctrl-C, or a failure in a job: stop the others, report what finished
+        stopping.value = 1
+        shown.catch_up()
+        _drain(pending, shown)
+        raise
     finally:
+        stopping.value = 1
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Shown:
+    """Results in order, each reported once, even when a report is cut short by Ctrl-C."""
+
+    def __init__(self, report: Callable) -> None:
+        self.report = report
+        self.results: list = []
+        self.count = 0  # how many of ``results`` were reported
+
+    def take(self, chunk: list) -> None:
+        """A chunk's results; a job's failure is raised once the others are reported."""
+        failure = None
+        for result in chunk:
+            if isinstance(result, (_ManifestFailure, _Crashed)):
+                failure = failure or result
+            elif not isinstance(result, _Skipped):
+                self.results.append(result)
+        self.catch_up()
+        if failure is not None:
+            failure.throw()
+
+    def catch_up(self) -> None:
+        while self.count < len(self.results):
+            self.count += 1
+            self.report(self.results[self.count - 1])
 
 
 def _wait(future: Future, stop: Callable[[], bool]) -> list | None:
@@ -140,16 +174,35 @@ def _wait(future: Future, stop: Callable[[], bool]) -> list | None:
     return None
 
 
+def _drain(pending: list[Future], shown: _Shown) -> None:
+    """Cancel the chunks not started; report every repo the started ones finished, in order."""
+    for future in pending:
+        future.cancel()
+    for future in pending:
+        if future.cancelled():
+            continue
+        try:
+            chunk = future.result()
+        except Exception:  # a broken pool: nothing to report from this chunk
+            continue
+        shown.results += [r for r in chunk if not isinstance(r, (_Skipped, _ManifestFailure, _Crashed))]
+        shown.catch_up()
+    pending.clear()
+
+
 @dataclass(frozen=True)
 class _Skipped:
     """A repo a worker did not start because of a stop."""
 
 
-def _unwrap(chunk: list) -> list:
-    for result in chunk:
-        if isinstance(result, _ManifestFailure):
-            raise result.error()
-    return [r for r in chunk if not isinstance(r, _Skipped)]
+@dataclass(frozen=True)
+class _Crashed:
+    """An exception a job did not expect (a bug), with the worker's traceback."""
+
+    text: str
+
+    def throw(self) -> None:
+        raise RuntimeError(f"a worker failed:\n{self.text}")
 
 
 def _start_worker(job: Callable, items: Sequence, stopping) -> None:
@@ -170,4 +223,8 @@ def _run_chunk(start: int, end: int) -> list:
             out.append(job(items[index]))
         except ManifestError as err:
             out.append(_ManifestFailure(err.file, err.line, str(err)))
+        except Exception:  # not pickled as is: it may not pickle; the other repos of the chunk go on
+            import traceback
+
+            out.append(_Crashed(traceback.format_exc()))
     return out

@@ -56,7 +56,7 @@ def print_diff(out: Console, diff: str) -> None:
         text.append("    ")
         text.append(line, style=style)
         text.append("\n")
-    text.rstrip()
+    text.right_crop(1)  # the last newline: print adds it back (rstrip would eat a trailing blank line)
     out.print(text)
 
 

@@ -76,6 +76,42 @@ def test_a_stop_starts_no_more_jobs_and_reports_every_finished_one(tmp_path):
     assert 1 <= len(finished) < 200  # stopped early
 
 
+def test_after_a_stop_the_workers_start_no_other_job(tmp_path):
+    started = tmp_path / "started"
+    started.mkdir()
+    stopped_at: list[float] = []
+
+    def job(i):
+        (started / f"{i}-{time.monotonic()}").touch()  # CLOCK_MONOTONIC: one clock for all processes
+        time.sleep(0.02)
+        return i
+
+    def stop():
+        if not stopped_at and seen:
+            stopped_at.append(time.monotonic())
+        return bool(stopped_at)
+
+    seen: list[int] = []
+    pool.run_in_order(job, list(range(200)), jobs=2, on_result=seen.append, stop=stop)
+    late = [p.name for p in started.iterdir() if float(p.name.split("-")[1]) > stopped_at[0] + 0.25]
+    assert late == []  # without the shared flag the workers would go on through their queued chunks
+
+
+def test_a_job_that_crashes_stops_the_others_and_finished_ones_are_reported_first(tmp_path):
+    seen: list[int] = []
+
+    def job(i):
+        time.sleep(0.005)
+        if i == 5:
+            raise ZeroDivisionError("a bug")
+        return i
+
+    with pytest.raises(RuntimeError, match="ZeroDivisionError: a bug"):
+        pool.run_in_order(job, list(range(200)), jobs=2, on_result=seen.append)
+    assert seen[:5] == [0, 1, 2, 3, 4] and 5 not in seen
+    assert len(seen) < 100  # the workers were stopped
+
+
 def make_fleet(root, count):
     """``count`` small clones (one commit: a README) and a manifest giving each the defaults."""
     first = root / "ws" / "svc-00"
@@ -133,3 +169,41 @@ def test_drift_in_worker_processes_reports_every_repo_in_order(tmp_path):
     repos = json.loads(result.stdout)["repos"]
     assert [r["name"] for r in repos] == names
     assert all({"path": ".sops.yaml", "state": "missing"} in r["artifacts"] for r in repos)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_every_written_branch_was_reported(tmp_path):
+    manifest_path, names = make_fleet(tmp_path, 64)
+    manifest = load_manifest(manifest_path)
+    plans = plan_fleet(manifest, manifest.repos, jobs=2)
+    seen = []
+
+    def interrupt_twice(outcome):
+        seen.append(outcome.name)
+        if len(seen) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # the first stops between repos
+            os.kill(os.getpid(), signal.SIGINT)  # the second raises KeyboardInterrupt, here
+
+    with pytest.raises(KeyboardInterrupt):
+        branches.apply_plans(manifest, plans, saved=False, push=False, jobs=2, on_outcome=interrupt_twice)
+    written = [n for n in names if git(tmp_path / "ws" / n, "branch", "--list", "chore/sops-age-rollout").strip()]
+    assert seen == written and 1 <= len(written) < len(names)
+
+
+def test_a_repo_with_a_damaged_object_database_fails_alone(tmp_path):
+    manifest_path, names = make_fleet(tmp_path, N)
+    manifest = load_manifest(manifest_path)
+    plans = plan_fleet(manifest, manifest.repos, jobs=2)
+    broken = tmp_path / "ws" / names[3]
+    tree = git(broken, "rev-parse", "main^{tree}").strip()
+    obj = broken / ".git" / "objects" / tree[:2] / tree[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(b"not zlib at all")
+
+    outcomes = branches.apply_plans(manifest, plans, saved=False, push=False, jobs=2)
+    assert [o.name for o in outcomes] == names
+    assert outcomes[3].result == branches.FAILED and "git fsck" in outcomes[3].message
+    assert all(o.result == branches.CREATED for i, o in enumerate(outcomes) if i != 3)
+
+    replanned = plan_fleet(manifest, manifest.repos, jobs=2)
+    assert replanned[3].status == "error" and "git fsck" in replanned[3].error
+    assert all(p.status != "error" for i, p in enumerate(replanned) if i != 3)

@@ -37,7 +37,7 @@ _NODE_STARTS = {"MappingStartEvent", "SequenceStartEvent", "ScalarEvent", "Alias
 
 
 def parse_tree(text: str, *, pure: bool = False) -> Node | None:
-    """The document's root node (None for an empty document). ``pure``: ruamel's parser only."""
+    """The document's root node (None for an empty document). ``pure``: PyYAML's pure-Python parser."""
     events = iter(parse_events(text, pure=pure))
     for event in events:
         if type(event).__name__ in _NODE_STARTS:
