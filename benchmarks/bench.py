@@ -63,11 +63,11 @@ class TreeMemory(threading.Thread):
         while todo:
             pid = todo.pop()
             pids.append(pid)
-            for children in Path(f"/proc/{pid}/task").glob("*/children"):
-                try:
+            try:  # a process may end at any moment: its /proc entries vanish under us
+                for children in Path(f"/proc/{pid}/task").glob("*/children"):
                     todo += [int(c) for c in children.read_text().split()]
-                except OSError:
-                    pass
+            except OSError:
+                pass
         return pids
 
     def run(self) -> None:
