@@ -193,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="7,100,500", help="fleet sizes N to plan and apply")
     parser.add_argument("--worktree-sizes", default="100,500", help="sizes at which to time the worktree route")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each single-repo plan (fastest counts)")
-    parser.add_argument("--fleet-repeat", type=int, default=2,
-                        help="runs of plan, apply and the worktree route at each N (fastest counts)")
+    parser.add_argument("--fleet-repeat", type=int, default=None,
+                        help="runs of plan, apply and the worktree route at each N, fastest counts "
+                             "(default: 3 up to N=100, 2 above, where the worktree route takes a minute a run)")
     parser.add_argument("--jobs", type=int, default=None, help="pass --jobs to rollout (default: its own)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (printed) for inspection")
     args = parser.parse_args(argv)
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             # each measurement `--fleet-repeat` times, plan, apply and the worktree route interleaved so
             # drifting load hits all alike; the fastest run counts (other work only ever adds time)
             plans, applies, worktrees = [], [], []
-            for i in range(args.fleet_repeat):
+            for i in range(args.fleet_repeat or (3 if n <= 100 else 2)):
                 manifest = root / f"fleet-{n}-{i}.yaml"
                 manifest.write_text(fleet.manifest_text(workspace, names[:n], recipient, f"chore/bench-{n}-{i}"))
                 plans.append(rollout(root, env, f"plan-{n}-{i}", "plan", "--json", "-m", str(manifest), *jobs))
