@@ -129,10 +129,19 @@ def make_fleet(root, count):
     return manifest, names
 
 
-def test_apply_in_worker_processes_writes_every_branch_in_order(tmp_path):
-    manifest_path, names = make_fleet(tmp_path, N)
+def planned_fleet(root, count):
+    """A fleet of ``count`` clones, its loaded manifest and its plans (made by worker processes)."""
+    manifest_path, names = make_fleet(root, count)
     manifest = load_manifest(manifest_path)
-    plans = plan_fleet(manifest, manifest.repos, jobs=2)
+    return manifest, plan_fleet(manifest, manifest.repos, jobs=2), names
+
+
+def with_branch(root, names):
+    return [n for n in names if git(root / "ws" / n, "branch", "--list", "chore/sops-age-rollout").strip()]
+
+
+def test_apply_in_worker_processes_writes_every_branch_in_order(tmp_path):
+    manifest, plans, names = planned_fleet(tmp_path, N)
     assert [p.name for p in plans] == names and all(p.status == "changes" for p in plans)
     outcomes = branches.apply_plans(manifest, plans, saved=False, push=False, jobs=2)
     assert [o.name for o in outcomes] == names
@@ -144,9 +153,7 @@ def test_apply_in_worker_processes_writes_every_branch_in_order(tmp_path):
 
 
 def test_ctrl_c_during_a_parallel_apply_finishes_repos_under_way_and_reports_them(tmp_path):
-    manifest_path, names = make_fleet(tmp_path, 64)
-    manifest = load_manifest(manifest_path)
-    plans = plan_fleet(manifest, manifest.repos, jobs=2)
+    manifest, plans, names = planned_fleet(tmp_path, 64)
     seen = []
 
     def interrupt_after_first(outcome):
@@ -156,7 +163,7 @@ def test_ctrl_c_during_a_parallel_apply_finishes_repos_under_way_and_reports_the
 
     assert threading.current_thread() is threading.main_thread()
     outcomes = branches.apply_plans(manifest, plans, saved=False, push=False, jobs=2, on_outcome=interrupt_after_first)
-    written = [n for n in names if git(tmp_path / "ws" / n, "branch", "--list", "chore/sops-age-rollout").strip()]
+    written = with_branch(tmp_path, names)
     assert [o.name for o in outcomes] == written  # every branch written is reported, in manifest order
     assert all(o.result == branches.CREATED for o in outcomes)
     assert 1 <= len(written) < len(names)
@@ -172,9 +179,7 @@ def test_drift_in_worker_processes_reports_every_repo_in_order(tmp_path):
 
 
 def test_a_second_ctrl_c_stops_at_once_and_every_written_branch_was_reported(tmp_path):
-    manifest_path, names = make_fleet(tmp_path, 64)
-    manifest = load_manifest(manifest_path)
-    plans = plan_fleet(manifest, manifest.repos, jobs=2)
+    manifest, plans, names = planned_fleet(tmp_path, 64)
     seen = []
 
     def interrupt_twice(outcome):
@@ -185,14 +190,12 @@ def test_a_second_ctrl_c_stops_at_once_and_every_written_branch_was_reported(tmp
 
     with pytest.raises(KeyboardInterrupt):
         branches.apply_plans(manifest, plans, saved=False, push=False, jobs=2, on_outcome=interrupt_twice)
-    written = [n for n in names if git(tmp_path / "ws" / n, "branch", "--list", "chore/sops-age-rollout").strip()]
+    written = with_branch(tmp_path, names)
     assert seen == written and 1 <= len(written) < len(names)
 
 
 def test_a_repo_with_a_damaged_object_database_fails_alone(tmp_path):
-    manifest_path, names = make_fleet(tmp_path, N)
-    manifest = load_manifest(manifest_path)
-    plans = plan_fleet(manifest, manifest.repos, jobs=2)
+    manifest, plans, names = planned_fleet(tmp_path, N)
     broken = tmp_path / "ws" / names[3]
     tree = git(broken, "rev-parse", "main^{tree}").strip()
     obj = broken / ".git" / "objects" / tree[:2] / tree[2:]
