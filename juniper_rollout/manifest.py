@@ -144,6 +144,18 @@ class _Reader:
                 )
         return node
 
+    def shaped(self, node: Any, what: str, line: int | None, keys: Mapping[str, Any], where: str) -> dict:
+        """``node`` as a mapping of only ``keys``, each value of its kind (errors say ``where.key``)."""
+        self.mapping(node, what, line, keys)
+        for key, kind in keys.items():
+            self.typed(node, key, kind, where)
+        return node
+
+    def required(self, node: dict, keys: tuple[str, ...], what: str, line: int | None) -> None:
+        for key in keys:
+            if key not in node:
+                raise self.fail(line, f"{what} needs `{key}`")
+
     def typed(self, node: Any, key: str, kind: type | tuple, where: str, default: Any = None) -> Any:
         if key not in node:
             return default
@@ -267,9 +279,7 @@ class _Validator(_Reader):
         self.require_recipients = require_recipients
 
     def manifest(self, data: Any) -> Manifest:
-        top = self.mapping(data, "the manifest", 1, _TOP_KEYS)
-        for key, kind in _TOP_KEYS.items():
-            self.typed(top, key, kind, "manifest")
+        top = self.shaped(data, "the manifest", 1, _TOP_KEYS, "manifest")
         if top.get("version") != 1:
             raise self.fail(self.key_line(top, "version") if "version" in top else 1,
                             "version must be 1 (add `version: 1` at the top)")
@@ -349,9 +359,7 @@ class _Validator(_Reader):
         return tuple(repos)
 
     def _repo(self, node: Any, defaults: dict, workspace: Path, line: int | None) -> RepoSpec:
-        self.mapping(node, "a repos entry", line, _REPO_KEYS)
-        for key, kind in _REPO_KEYS.items():
-            self.typed(node, key, kind, "repo")
+        self.shaped(node, "a repos entry", line, _REPO_KEYS, "repo")
         if "name" not in node:
             raise self.fail(line, "repo entry has no `name` (add `name: REPO`)")
         name = node["name"]
@@ -404,9 +412,7 @@ class _Validator(_Reader):
         return value
 
     def _env_example(self, node: Any, target: str, template: str, where: str, line: int | None) -> FileSpec:
-        self.mapping(node, where, line, _ENV_EXAMPLE_KEYS)
-        for key, kind in _ENV_EXAMPLE_KEYS.items():
-            self.typed(node, key, kind, where)
+        self.shaped(node, where, line, _ENV_EXAMPLE_KEYS, where)
         groups = tuple(self._group(g, where, self.item_line(node["groups"], i))
                        for i, g in enumerate(node.get("groups", [])))
         return FileSpec(
@@ -443,12 +449,8 @@ class _Validator(_Reader):
         return EnvGroup(title, tuple(out))
 
     def _file(self, node: Any, where: str, line: int | None) -> FileSpec:
-        self.mapping(node, f"a files entry of {where}", line, _FILE_KEYS)
-        for key, kind in _FILE_KEYS.items():
-            self.typed(node, key, kind, where)
-        for key in ("path", "template"):
-            if key not in node:
-                raise self.fail(line, f"a files entry of {where} needs `{key}`")
+        self.shaped(node, f"a files entry of {where}", line, _FILE_KEYS, where)
+        self.required(node, ("path", "template"), f"a files entry of {where}", line)
         context = dict(node.get("vars") or {})
         return FileSpec(
             path=self._target(node, "path", where), template=node["template"],
@@ -457,12 +459,8 @@ class _Validator(_Reader):
         )
 
     def _encrypt(self, node: Any, where: str, line: int | None) -> EncryptSpec:
-        self.mapping(node, f"an encrypt entry of {where}", line, _ENCRYPT_KEYS)
-        for key, kind in _ENCRYPT_KEYS.items():
-            self.typed(node, key, kind, where)
-        for key in ("source", "target"):
-            if key not in node:
-                raise self.fail(line, f"an encrypt entry of {where} needs `{key}`")
+        self.shaped(node, f"an encrypt entry of {where}", line, _ENCRYPT_KEYS, where)
+        self.required(node, ("source", "target"), f"an encrypt entry of {where}", line)
         source, target = self._target(node, "source", where), self._target(node, "target", where)
         if not target.endswith(".enc") or source == target:
             raise self.fail(self.key_line(node, "target"), f"{where}: encrypted target {target!r} must end in .enc and differ from the source")

@@ -121,8 +121,7 @@ def _in_processes(job: Callable[[T], R], items: Sequence[T], processes: int,
         stopping.value = 1  # the workers finish the repo at hand, then start no other
         _drain(pending, shown)
         return shown.results
-    except BrokenProcessPool:
-        stopping.value = 1
+    except BrokenProcessPool:  # the executor has stopped every worker
         shown.catch_up()
         raise RolloutError("a worker process died (out of memory?); the repos reported above are done, "
                            "run again for the others") from None
@@ -132,7 +131,6 @@ def _in_processes(job: Callable[[T], R], items: Sequence[T], processes: int,
         _drain(pending, shown)
         raise
     finally:
-        stopping.value = 1
         pool.shutdown(wait=True, cancel_futures=True)
 
 
