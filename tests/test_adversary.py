@@ -1,0 +1,108 @@
+"""What an outside adversary broke (issue 13): each test fails without its fix."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests import fleet as fleets
+from tests.helpers import git, rollout
+
+BRANCH = fleets.BRANCH
+
+
+def move_main(repo: Path, message: str = "main moves on") -> str:
+    """A new commit on main (same tree), made without touching the checkout."""
+    new = git(repo, "commit-tree", "-p", "main", "-m", message, "main^{tree}").strip()
+    git(repo, "update-ref", "refs/heads/main", new)
+    return new
+
+
+def apply(fleet, *names: str, push: bool = False):
+    args = ["apply", "--manifest", fleet.manifest, "--yes"]
+    for name in names:
+        args += ["--repo", name]
+    return rollout(*args, *(["--push"] if push else []))
+
+
+def tree_with(repo: Path, ref: str, files: dict[str, str], tmp: Path) -> str:
+    """The tree of ``ref`` plus ``files``, built in a private index (the clone's own index is untouched)."""
+    env = {**os.environ, "GIT_INDEX_FILE": str(tmp / "review.index")}
+    run = lambda *a, **kw: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True,  # noqa: E731
+                                          text=True, env=env, **kw).stdout.strip()
+    run("read-tree", ref)
+    for path, text in files.items():
+        blob = run("hash-object", "-w", "--stdin", input=text)
+        run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+    return run("write-tree")
+
+
+# --- item 3: a checked-out rollout branch is never moved ----------------------------------
+
+
+def test_branch_checked_out_in_the_clone_is_blocked(fleet):
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    git(repo, "checkout", "-q", BRANCH)
+    tip = git(repo, "rev-parse", BRANCH)
+    move_main(repo)
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1
+    assert "juniper-ml: blocked" in result.stdout and f"is checked out in {repo}" in result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip
+    assert git(repo, "status", "--porcelain") == ""  # nothing staged the user never made
+
+
+def test_branch_checked_out_in_a_linked_worktree_is_blocked(fleet, tmp_path):
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    linked = tmp_path / "review-worktree"
+    git(repo, "worktree", "add", "-q", str(linked), BRANCH)
+    tip = git(repo, "rev-parse", BRANCH)
+    move_main(repo)
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout
+    assert str(linked) in result.stdout.replace("\n", "")
+    assert git(repo, "rev-parse", BRANCH) == tip and git(linked, "status", "--porcelain") == ""
+    git(repo, "worktree", "remove", str(linked))  # once it is switched away, apply goes on
+    again = apply(fleet, "juniper-ml")
+    assert again.code == 0 and "juniper-ml: updated" in again.stdout
+
+
+# --- item 4: a reviewer's amended commit is never overwritten --------------------------------
+
+
+def test_amended_tool_commit_with_a_new_file_is_not_overwritten(fleet, tmp_path):
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    message = git(repo, "log", "-1", "--format=%B", BRANCH)
+    tree = tree_with(repo, BRANCH, {"REVIEW.md": "reviewed\n"}, tmp_path)
+    amended = subprocess.run(["git", "-C", str(repo), "commit-tree", "-p", "main", tree], input=message,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", amended)  # what `git commit --amend` does
+    move_main(repo)
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout
+    assert git(repo, "rev-parse", BRANCH).strip() == amended
+
+
+def test_amended_message_alone_is_not_overwritten(fleet):
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    message = git(repo, "log", "-1", "--format=%B", BRANCH).replace("chore:", "chore(reviewed):", 1)
+    amended = subprocess.run(["git", "-C", str(repo), "commit-tree", "-p", "main", f"{BRANCH}^{{tree}}"],
+                             input=message, capture_output=True, text=True, check=True).stdout.strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", amended)
+    move_main(repo)
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout
+    assert git(repo, "rev-parse", BRANCH).strip() == amended
+
+
+def test_the_tools_own_commit_is_still_rebuilt_when_main_moves(fleet):
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    new_main = move_main(repo)
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 0 and "juniper-ml: updated" in result.stdout
+    assert git(repo, "rev-parse", f"{BRANCH}^").strip() == new_main
