@@ -37,7 +37,7 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
         with gitrepo.open_clone(repo.path) as clone:
             base = gitrepo.base_commit(clone, repo.base)
             tip = gitrepo.branch_tip(clone, repo.branch)
-            snap = snapshot(manifest, repo, clone, base)
+            snap = snapshot(manifest, repo, clone, base, tip)
             files = plan_repo(manifest, repo, snap)
             plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files))
             if secrets and repo.encrypt:
@@ -53,7 +53,7 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
                             f"in {repo.path}; if it is clean, please report this)")
 
 
-def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
+def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snapshot:
     files, links = gitrepo.read_files(base, wanted_paths(repo))
     code_vars = ()
     if any(spec.env_from == "code" for spec in repo.files):
@@ -62,5 +62,5 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
         code_vars = tuple(discover({p: b.decode("utf-8", "replace") for p, b in blobs.items()}))
     dotenv_names = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
-        dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env")}
+        dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env", base, tip)}
     return Snapshot(files, links, code_vars, dotenv_names)

@@ -106,3 +106,72 @@ def test_the_tools_own_commit_is_still_rebuilt_when_main_moves(fleet):
     result = apply(fleet, "juniper-ml")
     assert result.code == 0 and "juniper-ml: updated" in result.stdout
     assert git(repo, "rev-parse", f"{BRANCH}^").strip() == new_main
+
+
+# --- item 1: the committed ciphertext is the source of truth once the plaintext is gone ---------
+
+
+def branch_blob(repo: Path, path: str, ref: str = BRANCH) -> bytes | None:
+    proc = subprocess.run(["git", "-C", str(repo), "show", f"{ref}:{path}"], capture_output=True)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def with_remote(repo: Path, tmp_path: Path) -> Path:
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git(repo, "remote", "add", "origin", str(remote))
+    return remote
+
+
+def test_ciphertext_is_kept_when_the_plaintext_is_gone_and_main_moves(fleet, tmp_path):
+    from juniper_rollout import sops
+
+    repo = fleet.repo("juniper-cascor")
+    remote = with_remote(repo, tmp_path)
+    assert apply(fleet, "juniper-cascor", push=True).code == 0
+    committed = branch_blob(repo, ".env.enc")
+    plaintext = (repo / ".env").read_bytes()
+    (repo / ".env").rename(tmp_path / "moved-away.env")  # it is encrypted now, after all
+    move_main(repo)
+    result = apply(fleet, "juniper-cascor", push=True)
+    assert result.code == 0 and "juniper-cascor: updated" in result.stdout, result.stdout
+    assert branch_blob(repo, ".env.enc") == committed
+    assert branch_blob(remote, ".env.enc") == committed  # the remote keeps it too
+    assert sops.decrypt_dotenv(branch_blob(remote, ".env.enc"), filename=".env.enc") == plaintext
+
+
+def test_rotation_without_the_plaintext_rekeys_the_committed_ciphertext(fleet, tmp_path):
+    import pyrage
+
+    from juniper_rollout import sops
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    plaintext = (repo / ".env").read_bytes()
+    (repo / ".env").unlink()
+    added = str(pyrage.x25519.Identity.generate().to_public())
+    assert rollout("rotate", "--manifest", fleet.manifest, "--add", added).code == 0
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 0 and "juniper-cascor: updated" in result.stdout, result.stdout
+    blob = branch_blob(repo, ".env.enc")
+    assert blob is not None and added in sops.read_metadata(blob).recipients
+    assert sops.decrypt_dotenv(blob, filename=".env.enc") == plaintext
+
+
+def test_env_example_keeps_the_names_of_the_committed_ciphertext(fleet, tmp_path):
+    import re
+
+    text = fleet.manifest.read_text()
+    text, count = re.subn(r"(  - name: juniper-cascor\n)    env_example:\n(?:      .*\n|        .*\n|          .*\n)+",
+                          r"\1    env_example: {from: dotenv}\n", text)
+    assert count == 1
+    fleet.manifest.write_text(text)
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    example = branch_blob(repo, ".env.example")
+    assert b"HF_TOKEN=" in example
+    (repo / ".env").unlink()
+    move_main(repo)
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 0 and "juniper-cascor: updated" in result.stdout
+    assert branch_blob(repo, ".env.example") == example
