@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 from juniper_rollout import gitrepo, secrets_plan
 from juniper_rollout.changes import RepoPlan
 from juniper_rollout.discover import candidate_paths, discover
-from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.errors import ManifestError, RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.planner import Snapshot, plan_repo, wanted_paths
 from juniper_rollout.pool import run_in_order
@@ -42,6 +42,9 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
             plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files))
             if secrets and repo.encrypt:
                 plan = secrets_plan.add_encrypted(manifest, repo, plan, base, tip)
+            obstacle = gitrepo.in_the_way(base, [f.path for f in plan.writes])
+            if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
+                raise RepoError(obstacle)
             return plan
     except ManifestError:
         raise

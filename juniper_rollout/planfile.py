@@ -11,10 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from juniper_rollout.changes import FileChange, RepoPlan
+from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.manifest import safe_repo_path
 
 FORMAT_VERSION = 1
+ACTIONS = (CREATE, UPDATE, DELETE, UNCHANGED, SKIP)
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -75,6 +77,11 @@ def load(path: Path) -> list[RepoPlan]:
                            secret=bool(f.get("secret")))
                 for f in repo["files"]
             )
+            for f in files:
+                why = safe_repo_path(f.path) if isinstance(f.path, str) else "is not a string"
+                if why or f.action not in ACTIONS:
+                    raise RolloutError(f"{path}: damaged plan file (repo {repo['name']}: path {f.path!r} "
+                                       f"{why or f'has an unknown action {f.action!r}'}); run plan again")
             plans.append(RepoPlan(repo["name"], repo["base"], repo["branch"], repo["base_commit"],
                                   repo["branch_commit"], files, repo.get("error")))
     except (KeyError, TypeError, ValueError) as err:

@@ -175,3 +175,85 @@ def test_env_example_keeps_the_names_of_the_committed_ciphertext(fleet, tmp_path
     result = apply(fleet, "juniper-cascor")
     assert result.code == 0 and "juniper-cascor: updated" in result.stdout
     assert branch_blob(repo, ".env.example") == example
+
+
+# --- item 2: a path in the way is refused, never deleted ----------------------------------------
+
+from juniper_rollout.demo import make_repo  # noqa: E402
+from tests.test_hostile import manifest_for, no_branch, plan_error  # noqa: E402
+
+GUIDE_ENTRY = "    files: [{path: notes/GUIDE.md, template: sops.yaml.j2}]\n"
+
+
+def commit_gitlink(repo: Path, path: str, tmp: Path) -> None:
+    """A submodule entry (gitlink) at ``path`` on main, written with plumbing."""
+    env = {**os.environ, "GIT_INDEX_FILE": str(tmp / "gitlink.index")}
+    run = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True,  # noqa: E731
+                                    text=True, env=env).stdout.strip()
+    run("read-tree", "main")
+    run("update-index", "--add", "--cacheinfo", f"160000,{git(repo, 'rev-parse', 'main').strip()},{path}")
+    commit = run("commit-tree", "-p", "main", "-m", "add submodule", run("write-tree"))
+    git(repo, "update-ref", "refs/heads/main", commit)
+
+
+def assert_refused(tmp_path: Path, repo: Path, entry: str, words: str) -> None:
+    manifest = manifest_for(tmp_path, entry)
+    tree = git(repo, "ls-tree", "-r", "main")
+    error = plan_error(manifest)
+    assert words in error and "never replaces it" in error, error
+    result = rollout("apply", "--manifest", manifest, "--yes")
+    assert result.code == 1 and "victim: failed" in result.stdout and words in result.stdout
+    assert no_branch(repo) and git(repo, "ls-tree", "-r", "main") == tree
+
+
+def test_tracked_file_in_the_way_of_a_directory(tmp_path):
+    repo = make_repo(tmp_path / "ws" / "victim", {"notes": "my notes\n"})
+    assert_refused(tmp_path, repo, "  - name: victim\n" + GUIDE_ENTRY, "notes is a file in the repository, in the way of notes/GUIDE.md")
+
+
+def test_submodule_in_the_way(tmp_path):
+    repo = make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    commit_gitlink(repo, "notes", tmp_path)
+    assert_refused(tmp_path, repo, "  - name: victim\n" + GUIDE_ENTRY, "notes is a submodule")
+
+
+def test_directory_named_gitignore(tmp_path):
+    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore/keep": "x\n"})
+    assert_refused(tmp_path, repo, "  - name: victim\n", ".gitignore is a directory in the repository, where the tool would write a file")
+
+
+def test_directory_named_sops_yaml(tmp_path):
+    repo = make_repo(tmp_path / "ws" / "victim", {".sops.yaml/keep": "x\n"})
+    assert_refused(tmp_path, repo, "  - name: victim\n", ".sops.yaml is a directory")
+
+
+def test_hand_edited_plan_pointing_at_a_directory(tmp_path):
+    import base64
+    import json
+
+    repo = make_repo(tmp_path / "ws" / "victim", {"src/app.py": "print()\n"})
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    plan_file = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", manifest, "--out", plan_file).code == 0
+    data = json.loads(plan_file.read_text())
+    victim = next(r for r in data["repos"] if r["name"] == "victim")
+    victim["files"].append({"path": "src", "action": "create", "reason": "x",
+                            "content": base64.b64encode(b"gone\n").decode(), "secret": False})
+    plan_file.write_text(json.dumps(data))
+    result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
+    assert result.code == 1 and "victim: failed" in result.stdout
+    assert "src is a directory in the repository" in result.stdout and no_branch(repo)
+
+
+def test_hand_edited_plan_with_a_path_outside_the_repo(tmp_path):
+    import json
+
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    plan_file = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", manifest, "--out", plan_file).code == 0
+    data = json.loads(plan_file.read_text())
+    data["repos"][0]["files"][0]["path"] = ".git/hooks/pre-commit"
+    plan_file.write_text(json.dumps(data))
+    result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
+    assert result.code == 1 and "damaged plan file" in result.stderr and "points into .git" in result.stderr
