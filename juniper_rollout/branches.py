@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Iterator
 
-from juniper_rollout import gitrepo
+from juniper_rollout import gitrepo, leakguard
 from juniper_rollout.changes import RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -73,6 +73,9 @@ def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool) -> Out
     if plan.error:
         return Outcome(spec.name, FAILED, plan.error)
     try:
+        if saved:  # checked when it was planned; a hand-edited plan file gets the checks that need no plaintext
+            leakguard.check_secret_writes(spec, plan.writes)
+            leakguard.check_age_keys(plan.writes)
         with gitrepo.open_clone(spec.path) as clone, gitrepo.rollout_lock(clone, spec.name):
             outcome = _write(clone, spec, plan, saved=saved)
             if push and outcome.result in OK and gitrepo.branch_tip(clone, spec.branch) is not None:

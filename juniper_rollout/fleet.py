@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable, Iterable
 
-from juniper_rollout import gitrepo, secrets_plan
+from juniper_rollout import gitrepo, leakguard, secrets_plan
 from juniper_rollout.changes import RepoPlan
 from juniper_rollout.discover import candidate_paths, discover
 from juniper_rollout.errors import ManifestError, RepoError, RolloutError
@@ -45,6 +45,7 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
             obstacle = gitrepo.in_the_way(base, [f.path for f in plan.writes])
             if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
                 raise RepoError(obstacle)
+            leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars))
             return plan
     except ManifestError:
         raise

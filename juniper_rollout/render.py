@@ -5,14 +5,18 @@ sandbox, so a template cannot reach Python internals.
 """
 from __future__ import annotations
 
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from juniper_rollout.errors import ManifestError
+from juniper_rollout.leakguard import AGE_KEY
 from juniper_rollout.manifest import FileSpec, Manifest, RepoSpec
 
 SOPS_PATH_REGEX = r"(^|/)\.env(\.secrets)?(\.enc)?$"
@@ -22,11 +26,52 @@ PRECOMMIT_CONFIG_TEMPLATE = "pre-commit-config.yaml.j2"
 AGENTS_SECTION_TEMPLATE = "agents-section.md.j2"
 
 
+MAX_TEMPLATE_BYTES = 1_000_000
+
+
+class ConfinedLoader(FileSystemLoader):
+    """Templates from inside the templates folder only: no ``..``, no symlink leading out of it,
+    regular files only (a FIFO would hang), never a file holding an age private key."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(str(root))
+        self.root = os.path.realpath(root)
+
+    def get_source(self, environment, template: str):
+        pieces = split_template_path(template)  # TemplateNotFound for '..'
+        path = os.path.join(self.root, *pieces)
+        real = os.path.realpath(path)
+        if not real.startswith(self.root + os.sep):
+            raise SecurityError(f"{template} leads outside the templates folder {self.root} (templates come from "
+                                "inside it only)")
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            raise TemplateNotFound(template) from None
+        except OSError as err:
+            raise SecurityError(f"cannot read {template}: {err.strerror}") from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise SecurityError(f"{template} is not a regular file")
+            data = handle.read(MAX_TEMPLATE_BYTES + 1)
+        if len(data) > MAX_TEMPLATE_BYTES:
+            raise SecurityError(f"{template} is larger than {MAX_TEMPLATE_BYTES // 1_000_000} MB")
+        if AGE_KEY.search(data):
+            raise SecurityError(f"{template} holds an age private key; it cannot be a template")
+        try:
+            source = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SecurityError(f"{template} is not UTF-8 text") from None
+        mtime = info.st_mtime
+        return source, real, lambda: os.path.isfile(real) and os.path.getmtime(real) == mtime
+
+
 @lru_cache(maxsize=8)
 def environment(templates: Path) -> SandboxedEnvironment:
     """One environment per templates folder: templates compile once per run, not per repo."""
     return SandboxedEnvironment(
-        loader=FileSystemLoader(str(templates)),
+        loader=ConfinedLoader(templates),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,

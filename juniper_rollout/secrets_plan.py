@@ -23,7 +23,8 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
     """The plaintext file from the clone's working tree; None if absent. Never follows a symlink."""
     path = repo.path / source
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: a FIFO opens at once (and is then refused) instead of waiting for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         return None
     except OSError as err:

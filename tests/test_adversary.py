@@ -257,3 +257,66 @@ def test_hand_edited_plan_with_a_path_outside_the_repo(tmp_path):
     plan_file.write_text(json.dumps(data))
     result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
     assert result.code == 1 and "damaged plan file" in result.stderr and "points into .git" in result.stderr
+
+
+# --- item 6: templates from inside the templates folder; no plaintext value in what is written ---
+
+from tests.test_hostile import KEY  # noqa: E402
+
+BARE_REPO = ("    sops_yaml: false\n    gitignore: false\n    precommit_hook: skip\n    agents_md: skip\n")
+
+
+def own_manifest(tmp_path: Path, templates: str, entry: str) -> Path:
+    path = tmp_path / "repos.yaml"
+    path.write_text(f"version: 1\nworkspace: ws\ntemplates: {templates}\ndefaults:\n  age_recipients: [{KEY}]\n"
+                    f"repos:\n  - name: victim\n{BARE_REPO}{entry}")
+    return path
+
+
+def test_a_template_that_renders_the_plaintext_env_is_refused(tmp_path):
+    from juniper_rollout.demo import CANARY
+
+    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    (repo / ".env").write_text(f"API_TOKEN={CANARY}-value\n")
+    manifest = own_manifest(tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: .env}]\n")
+    plan_file = tmp_path / "plan.json"
+    result = rollout("plan", "--manifest", manifest, "--out", plan_file)  # the canary check covers the output
+    assert result.code == 1
+    assert "leaked.txt would contain the value on line 1 of the plaintext .env" in result.stdout
+    assert CANARY not in plan_file.read_text()
+    applied = rollout("apply", "--manifest", manifest, "--yes")
+    assert applied.code == 1 and no_branch(repo)
+    drift = rollout("drift", "--manifest", manifest, "--diff")
+    assert "would contain the value" in drift.stdout + drift.stderr
+
+
+def test_a_template_symlinked_out_of_the_templates_folder_is_refused(tmp_path):
+    from juniper_rollout.demo import CANARY
+
+    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    (repo / ".env").write_text(f"API_TOKEN={CANARY}-value\n")
+    (tmp_path / "tpl").mkdir()
+    os.symlink(repo / ".env", tmp_path / "tpl" / "env.j2")
+    manifest = own_manifest(tmp_path, "tpl", "    files: [{path: leaked.txt, template: env.j2}]\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1 and "leads outside the templates folder" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_the_age_key_file_cannot_be_rendered(tmp_path):
+    import pyrage
+
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    (tmp_path / "tpl").mkdir()
+    secret = str(pyrage.x25519.Identity.generate())
+    (tmp_path / "tpl" / "keys.txt").write_text(f"# created: today\n{secret}\n")
+    manifest = own_manifest(tmp_path, "tpl", "    files: [{path: keys.txt, template: keys.txt}]\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1 and "holds an age private key" in result.stderr
+    assert secret not in result.stdout + result.stderr
+    # nor through a variable
+    (tmp_path / "tpl" / "var.j2").write_text("{{ k }}\n")
+    manifest = own_manifest(tmp_path, "tpl", f"    files: [{{path: k.txt, template: var.j2, vars: {{k: '{secret}'}}}}]\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1 and "would contain an age private key" in result.stdout
+    assert secret not in result.stdout + result.stderr
