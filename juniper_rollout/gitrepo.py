@@ -27,6 +27,7 @@ from git.objects.fun import tree_to_stream
 from gitdb.base import IStream
 
 from juniper_rollout.errors import RepoError
+from juniper_rollout.urls import redact, strip_userinfo
 
 TRAILER = "Rollout-Tool: juniper-rollout"
 CHECK_TRAILER = "Rollout-Check: "  # a digest of parent, tree and message: an amended commit no longer matches it
@@ -486,5 +487,5 @@ def clone_repo(url: str, path: Path) -> None:
     try:
         git.Repo.clone_from(url, path).close()
     except (git.GitCommandError, git.UnsafeProtocolError) as err:
-        text = " ".join(str(getattr(err, "stderr", "") or err).split())
-        raise RepoError(f"git clone {url} failed: {text[:200]}") from None
+        text = redact(" ".join(str(getattr(err, "stderr", "") or err).split()), url)
+        raise RepoError(f"git clone {strip_userinfo(url)} failed: {text[:200]}") from None

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import pyrage
 
 from juniper_rollout.errors import ManifestError
+from juniper_rollout.urls import strip_userinfo
 from juniper_rollout.yamlio import YamlSyntaxError, first_alias_line, load_roundtrip
 
 HOOK_MODES = ("auto", "create", "skip")
@@ -388,6 +389,9 @@ class _Validator(_Reader):
             if target in seen or target in (".gitignore", ".pre-commit-config.yaml", "AGENTS.md"):
                 raise self.fail(spec.line, f"{where} renders {target} twice (each path may have one source)")
             seen[target] = spec.line
+        if "url" in node and strip_userinfo(node["url"]) != node["url"]:
+            raise self.fail(self.key_line(node, "url"), f"{where}.url holds credentials (user-info before '@'): "
+                                                        "remove them, and let a git credential helper supply them")
         branch = self.typed(node, "branch", str, where, defaults["branch"])
         base = self.typed(node, "base", str, where, defaults["base"])
         self._check_ref_name(node, "branch", branch, where)

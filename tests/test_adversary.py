@@ -320,3 +320,48 @@ def test_the_age_key_file_cannot_be_rendered(tmp_path):
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1 and "would contain an age private key" in result.stdout
     assert secret not in result.stdout + result.stderr
+
+
+# --- item 7: credentials in a bootstrap --url are never stored or printed ------------------------
+
+TOKEN = "ghs_tok3nSECRETvalue42"
+
+
+def test_bootstrap_url_credentials_are_stripped_before_storing_and_printing(fleet, tmp_path):
+    source = make_repo(tmp_path / "src", {"README.md": "# canopy\n"})
+    bare = tmp_path / "juniper-canopy.git"
+    git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
+    url = f"file://x-access-token:{TOKEN}@localhost{bare}"
+    result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest, "--url", url)
+    assert result.code == 0, result.stderr
+    assert TOKEN not in result.stdout + result.stderr and "x-access-token" not in result.stdout
+    assert f"cloned file://localhost{bare}" in result.stdout
+    assert TOKEN not in fleet.manifest.read_text() and f"url: file://localhost{bare}" in fleet.manifest.read_text()
+
+
+def test_a_failed_clone_does_not_repeat_the_token(fleet, tmp_path):
+    before = fleet.manifest.read_bytes()
+    for url in (f"file://x-access-token:{TOKEN}@localhost{tmp_path}/missing.git",
+                f"https://x-access-token:{TOKEN}@example.invalid/org/repo.git"):
+        result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest, "--url", url)
+        assert result.code == 1 and "git clone" in result.stderr
+        assert TOKEN not in result.stdout + result.stderr and "x-access-token" not in result.stderr
+        assert fleet.manifest.read_bytes() == before
+
+
+def test_a_manifest_url_with_credentials_is_refused(tmp_path):
+    manifest = manifest_for(tmp_path, f"  - name: victim\n    url: https://bot:{TOKEN}@example.invalid/r.git\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1 and "url holds credentials" in result.stderr and TOKEN not in result.stderr
+
+
+def test_strip_and_redact_urls():
+    from juniper_rollout.urls import redact, strip_userinfo
+
+    assert strip_userinfo(f"https://x-access-token:{TOKEN}@github.com/o/r.git") == "https://github.com/o/r.git"
+    assert strip_userinfo(f"https://{TOKEN}@github.com/o/r.git") == "https://github.com/o/r.git"
+    assert strip_userinfo("ssh://git@github.com/o/r.git") == "ssh://git@github.com/o/r.git"
+    assert strip_userinfo(f"ssh://git:{TOKEN}@github.com/o/r.git") == "ssh://github.com/o/r.git"
+    assert strip_userinfo("git@github.com:o/r.git") == "git@github.com:o/r.git"
+    url = f"https://u:{TOKEN}@h/r"
+    assert TOKEN not in redact(f"fatal: could not read from {url}; token {TOKEN}", url)

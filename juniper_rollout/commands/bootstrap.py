@@ -22,6 +22,7 @@ from juniper_rollout.edits.manifest_entry import add_entry
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import REPO_NAME, Manifest, load_manifest
+from juniper_rollout.urls import redact, strip_userinfo
 
 FIRST_COMMIT = "Initial commit"
 
@@ -39,12 +40,16 @@ def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path |
     if like is not None and like not in known:
         raise RolloutError(f"--like {like}: no such repo in the manifest (known: {', '.join(known)})")
     raw = manifest.read_bytes().decode("utf-8")
-    text = add_entry(raw, name=name, path=_manifest_path(manifest, path), url=url, like=like, file=str(manifest))
+    shown_url = strip_userinfo(url) if url is not None else None  # what is stored and printed: never a token
+    text = add_entry(raw, name=name, path=_manifest_path(manifest, path), url=shown_url, like=like, file=str(manifest))
     out = report.console()
     tmp, new = _validated_copy(manifest, text, workspace)
     try:
         spec = new.select([name])[0]
-        created = _prepare_clone(spec.path, url, spec.base, name)
+        try:
+            created = _prepare_clone(spec.path, url, spec.base, name)
+        except RolloutError as err:
+            raise RolloutError(redact(str(err), url)) from None
         os.replace(tmp, manifest.resolve())  # a symlinked manifest stays a symlink
     finally:
         tmp.unlink(missing_ok=True)
@@ -96,6 +101,6 @@ def _prepare_clone(path: Path, url: str | None, base: str, name: str) -> str:
         raise RolloutError(f"{path} exists and is not a git clone; move it away or pass --path")
     if url is not None:
         gitrepo.clone_repo(url, path)
-        return f"cloned {url} into {path}"
+        return f"cloned {strip_userinfo(url)} into {path}"
     gitrepo.init_repo(path, base, {"README.md": f"# {name}\n".encode()}, FIRST_COMMIT)
     return f"initialised a new repository at {path} (branch {base}, first commit with a README.md)"
