@@ -35,7 +35,7 @@ def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push:
                 on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
     """Apply each plan; outcomes come in plan order. A large fleet is written by worker processes.
 
-    Ctrl-C stops cleanly between repos (a second one stops at once): no repo is started any
+    Ctrl-C or SIGTERM stops cleanly between repos (a second one stops at once): no repo is started any
     more, the ones under way finish, and the outcomes of all finished repos are returned.
     """
     specs = {r.name: r for r in manifest.repos}
@@ -60,13 +60,15 @@ def _stop_between_repos() -> Iterator[Callable[[], bool]]:
 
     def first_interrupt(signum, frame) -> None:
         hits.append(signum)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+        for each in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C or SIGTERM stops at once
+            signal.signal(each, signal.default_int_handler)
 
-    previous = signal.signal(signal.SIGINT, first_interrupt)
+    previous = {each: signal.signal(each, first_interrupt) for each in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield lambda: bool(hits)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
 def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool) -> Outcome:
