@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -16,7 +17,7 @@ import pyrage
 
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.urls import strip_userinfo
-from juniper_rollout.yamlio import YamlSyntaxError, first_alias_line, load_roundtrip
+from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_line, load_roundtrip
 
 HOOK_MODES = ("auto", "create", "skip")
 AGENTS_MODES = ("auto", "skip")
@@ -253,14 +254,7 @@ def load_manifest(
     """Read and validate the manifest; ``--workspace`` beats ``$JUNIPER_WORKSPACE`` beats the file."""
     env = os.environ if env is None else env
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError(file, None, "manifest not found (pass --manifest FILE)") from None
-    except UnicodeDecodeError:
-        raise ManifestError(file, None, "manifest is not UTF-8 text (save it as UTF-8)") from None
-    except OSError as err:
-        raise ManifestError(file, None, f"cannot read manifest: {err.strerror}") from None
+    text = _read_manifest(path)
     try:
         alias_line = first_alias_line(text)
         if alias_line:
@@ -268,7 +262,35 @@ def load_manifest(
         data = load_roundtrip(text)
     except YamlSyntaxError as err:
         raise ManifestError(file, err.line, f"invalid YAML: {err} (fix the syntax)") from None
-    return _Validator(path, env, workspace, require_recipients).manifest(data)
+    try:
+        return _Validator(path, env, workspace, require_recipients).manifest(data)
+    except RecursionError:
+        raise ManifestError(file, None, "invalid YAML: nested too deeply (fix the manifest)") from None
+
+
+def _read_manifest(path: Path) -> str:
+    """The manifest's text: a regular file (a FIFO or device would hang or never end), read up to the limit."""
+    file = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ManifestError(file, None, "manifest not found (pass --manifest FILE)") from None
+    except OSError as err:
+        raise ManifestError(file, None, f"cannot read manifest: {err.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ManifestError(file, None, "not a regular file (a folder, FIFO or device?); pass the manifest file")
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(MAX_YAML_BYTES + 1)
+    except OSError as err:
+        raise ManifestError(file, None, f"cannot read manifest: {err.strerror}") from None
+    if len(data) > MAX_YAML_BYTES:
+        raise ManifestError(file, None, f"manifest is larger than {MAX_YAML_BYTES // 1_000_000} MB (pass the right file)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ManifestError(file, None, "manifest is not UTF-8 text (save it as UTF-8)") from None
 
 
 class _Validator(_Reader):

@@ -453,3 +453,124 @@ def test_sigterm_stops_apply_like_ctrl_c(tmp_path):
     assert "Traceback" not in output and survivors == []
     for name in with_branch(tmp_path, names):  # every branch written was reported
         assert f"{name}: created" in output
+
+
+# --- items 11 and 12: no traceback, no hang, bounded time and memory; --out is a regular file or - ----
+
+import json  # noqa: E402
+import resource  # noqa: E402
+
+
+def run_cli(*args, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The CLI in a child process with 2 GB of address space: a hang or a runaway read fails the test, not the machine."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    return subprocess.run([sys.executable, "-c", "from juniper_rollout.cli import main; main()", *map(str, args)],
+                          cwd=cwd, capture_output=True, text=True, timeout=timeout, preexec_fn=limit,
+                          stdin=subprocess.DEVNULL)
+
+
+def one_line_error(result, words: str) -> None:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert words in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_manifest_nested_2000_levels(tmp_path):
+    for text in ("version: 1\nrepos: " + "[" * 2000 + "]" * 2000 + "\n",
+                 "version: 1\nrepos:\n  " + "- " * 2000 + "x\n",
+                 "version: 1\nrepos: " + "{a: " * 2000 + "1" + "}" * 2000 + "\n"):
+        path = tmp_path / "deep.yaml"
+        path.write_text(text)
+        result = rollout("plan", "--manifest", path)
+        assert result.code == 1 and "nested too deeply" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_manifest_from_dev_zero_reads_at_most_the_limit(tmp_path):
+    one_line_error(run_cli("plan", "-m", "/dev/zero"), "not a regular file")
+
+
+def test_manifest_that_is_a_fifo_never_hangs(tmp_path):
+    fifo = tmp_path / "repos.yaml"
+    os.mkfifo(fifo)
+    one_line_error(run_cli("plan", "-m", fifo), "not a regular file")
+
+
+def test_env_that_is_a_fifo_never_hangs(tmp_path):
+    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    os.mkfifo(repo / ".env")
+    manifest = manifest_for(tmp_path, "  - name: victim\n    encrypt: [{source: .env, target: .env.enc}]\n")
+    result = run_cli("plan", "--manifest", manifest, "--json")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
+    assert ".env in the clone is not a regular file" in victim["error"]
+
+
+def test_plan_out_in_a_missing_folder_or_a_folder(tmp_path):
+    manifest = manifest_for(tmp_path, "")
+    result = rollout("plan", "--manifest", manifest, "--out", tmp_path / "nodir" / "plan.json")
+    assert result.code == 1 and "no folder" in result.stderr and len(result.stderr.splitlines()) == 1
+    (tmp_path / "adir").mkdir()
+    result = rollout("plan", "--manifest", manifest, "--out", tmp_path / "adir")
+    assert result.code == 1 and "not a regular file" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert list((tmp_path / "adir").iterdir()) == []
+
+
+def test_plan_out_refuses_a_symlink_and_leaves_it_alone(tmp_path):
+    manifest = manifest_for(tmp_path, "")
+    target = tmp_path / "target.txt"
+    target.write_text("mine\n")
+    link = tmp_path / "stdout-like"
+    os.symlink(target, link)
+    result = rollout("plan", "--manifest", manifest, "--out", link)
+    assert result.code == 1 and "is a symlink" in result.stderr and "--out -" in result.stderr
+    assert link.is_symlink() and target.read_text() == "mine\n"
+
+
+def test_plan_out_dash_prints_the_saved_plan_on_stdout_and_apply_reads_it(tmp_path):
+    manifest = manifest_for(tmp_path, "")
+    result = rollout("plan", "--manifest", manifest, "--out", "-")
+    assert result.code == 0
+    saved = json.loads(result.stdout)  # stdout holds the plan alone; the human view went to stderr
+    assert saved["repos"][0]["name"] == "healthy" and "content" in saved["repos"][0]["files"][0]
+    assert "healthy" in result.stderr
+    applied = rollout("apply", "-", "--manifest", manifest, "--yes", input=result.stdout)
+    assert applied.code == 0 and "healthy: created" in applied.stdout
+    clash = rollout("plan", "--manifest", manifest, "--out", "-", "--json")
+    assert clash.code == 1 and "pick one" in clash.stderr
+
+
+def test_apply_refuses_a_plan_that_is_not_a_regular_file(tmp_path):
+    manifest = manifest_for(tmp_path, "")
+    fifo = tmp_path / "plan.fifo"
+    os.mkfifo(fifo)
+    one_line_error(run_cli("apply", fifo, "--manifest", manifest, "--yes"), "not a regular file")
+    one_line_error(run_cli("apply", tmp_path, "--manifest", manifest, "--yes"), "not a regular file")
+
+
+def hostile_template(tmp_path: Path, body: str, name: str = "evil.j2") -> Path:
+    if not (tmp_path / "ws" / "victim").exists():
+        make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    (tmp_path / "tpl").mkdir(exist_ok=True)
+    (tmp_path / "tpl" / name).write_text(body)
+    return own_manifest(tmp_path, "tpl", f"    files: [{{path: out.txt, template: {name}}}]\n")
+
+
+def test_templates_with_bounded_time_and_memory(tmp_path):
+    for body, words in (("{{ range(10**9) }}", "range() of 1,000,000,000 steps"),
+                        ("{{ 'x' * 10**10 }}", "a repetition of 10,000,000,000"),
+                        ("{{ 'x' | center(10**10) }}", "a filter argument"),
+                        ("{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+                         "more than 1,000,000 loop steps"),
+                        ("{% for a in range(100000) %}{{ 'y' * 1000 }}{% endfor %}", "characters of output")):
+        manifest = hostile_template(tmp_path, body)
+        result = run_cli("plan", "--manifest", manifest)
+        one_line_error(result, words)
+        assert "evil.j2" in result.stderr
+
+
+def test_a_failing_include_names_the_missing_template(tmp_path):
+    manifest = hostile_template(tmp_path, "{% include '../x' %}", name="outer.j2")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1 and "template 'outer.j2' includes '../x', which is not there" in result.stderr
