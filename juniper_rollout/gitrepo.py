@@ -418,7 +418,14 @@ def push(repo: git.Repo, branch: str) -> str:
         expected = ""
     tip = repo.git.rev_parse(ref)
     try:
-        repo.git.push("--porcelain", f"--force-with-lease={ref}:{expected}", "origin", f"{ref}:{ref}")
+        try:
+            repo.git.push("--porcelain", f"--force-with-lease={ref}:{expected}", "origin", f"{ref}:{ref}")
+        except git.GitCommandError:
+            if not expected or not _absent_on_origin(repo, ref):
+                raise
+            # deleted on origin since the tool pushed (a reviewer merged it, say): push it anew,
+            # on the condition that it is still absent
+            repo.git.push("--porcelain", f"--force-with-lease={ref}:", "origin", f"{ref}:{ref}")
     except git.GitCommandError as err:
         text = " ".join(f"{err.stdout} {err.stderr}".split())
         if "stale info" in text or "rejected" in text or "fetch first" in text:
@@ -427,6 +434,13 @@ def push(repo: git.Repo, branch: str) -> str:
         raise RepoError(f"push to origin failed: {text[:200]}") from None
     repo.git.update_ref(record, tip)
     return tip
+
+
+def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
+    try:
+        return not repo.git.ls_remote("--exit-code", "origin", ref).strip()
+    except git.GitCommandError as err:
+        return err.status == 2  # --exit-code: 2 means no such ref on the remote
 
 
 # --- read-only helpers for drift, and the two creators bootstrap needs ------------------

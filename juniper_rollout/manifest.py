@@ -188,14 +188,14 @@ def _kind(value: Any) -> str:
     if value is None:
         return "empty"
     for kind, name in ((bool, "true/false"), (dict, "a mapping"), (list, "a list"), (str, "a string"),
-                       (int, "a number"), (float, "a number")):
+                       (int, "a whole number"), (float, f"the decimal number {value!r}")):
         if isinstance(value, kind):
             return name
     return type(value).__name__
 
 
 def _kind_name(kind: type | tuple) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "true or false", int: "a number"}
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "true or false", int: "a whole number"}
     return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
 
 
@@ -213,9 +213,16 @@ def safe_repo_path(value: str) -> str | None:
         return "is absolute; give a path relative to the repository root"
     if any(part in ("..", ".") for part in value.split("/")) or "//" in value or value.endswith("/"):
         return "must stay inside the repository (no '..', '.', empty parts or trailing '/')"
-    if pure.parts[0] == ".git":
-        return "points into .git"
+    if any(_is_dotgit(part) for part in pure.parts):
+        return "points into a .git folder (git reads .GIT, '.git.' and 'git~1' as .git on some filesystems)"
     return None
+
+
+def _is_dotgit(part: str) -> bool:
+    """``.git`` as git's ``is_ntfs_dotgit``/``is_hfs_dotgit`` checks see it: any case, trailing dots and
+    spaces, the 8.3 short name ``git~1``."""
+    name = part.lower().rstrip(". ")
+    return name in (".git", "git~1")
 
 
 def valid_recipient(value: str) -> bool:
@@ -361,7 +368,7 @@ class _Validator(_Reader):
         return out
 
     def _check_ref_name(self, node: Any, key: str, value: str, where: str) -> None:
-        bad = (not value or value.startswith(("-", "/")) or value.endswith(("/", ".lock", "."))
+        bad = (not value or value in ("HEAD", "@") or value.startswith(("-", "/")) or value.endswith(("/", ".lock", "."))
                or ".." in value or "//" in value or "@{" in value
                or any(c in value for c in " ~^:?*[\\\t\n") or any(ord(c) < 32 for c in value))
         if bad:

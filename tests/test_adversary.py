@@ -256,7 +256,7 @@ def test_hand_edited_plan_with_a_path_outside_the_repo(tmp_path):
     data["repos"][0]["files"][0]["path"] = ".git/hooks/pre-commit"
     plan_file.write_text(json.dumps(data))
     result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
-    assert result.code == 1 and "damaged plan file" in result.stderr and "points into .git" in result.stderr
+    assert result.code == 1 and "damaged plan file" in result.stderr and "points into a .git folder" in result.stderr
 
 
 # --- item 6: templates from inside the templates folder; no plaintext value in what is written ---
@@ -574,3 +574,88 @@ def test_a_failing_include_names_the_missing_template(tmp_path):
     manifest = hostile_template(tmp_path, "{% include '../x' %}", name="outer.j2")
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1 and "template 'outer.j2' includes '../x', which is not there" in result.stderr
+
+
+# --- smaller, same standard ----------------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+
+def test_a_rollout_branch_deleted_on_origin_can_be_pushed_again(fleet, tmp_path):
+    repo = fleet.repo("juniper-ml")
+    remote = with_remote(repo, tmp_path)
+    assert apply(fleet, "juniper-ml", push=True).code == 0
+    git(remote, "update-ref", "-d", f"refs/heads/{BRANCH}")  # the reviewer merged and deleted it
+    move_main(repo)
+    result = apply(fleet, "juniper-ml", push=True)
+    assert result.code == 0 and "pushed to origin" in result.stdout, result.stdout
+    assert git(remote, "rev-parse", BRANCH) == git(repo, "rev-parse", BRANCH)
+
+
+LFS = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 1234\n"
+
+
+def test_agents_md_stored_in_git_lfs_is_skipped_with_a_note(tmp_path):
+    repo = make_repo(tmp_path / "ws" / "victim", {"AGENTS.md": LFS})
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    result = rollout("plan", "--manifest", manifest, "--json")
+    assert result.code == 0
+    victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
+    agents = next(f for f in victim["files"] if f["path"] == "AGENTS.md")
+    assert agents["action"] == "skip" and "Git LFS" in agents["reason"]
+    assert rollout("apply", "--manifest", manifest, "--yes").code == 0
+    assert git(repo, "show", f"{BRANCH}:AGENTS.md") == LFS
+
+
+def test_sha256_repositories_are_refused_in_one_line(tmp_path):
+    repo = tmp_path / "ws" / "victim"
+    subprocess.run(["git", "init", "-q", "--object-format=sha256", "-b", "main", str(repo)], check=True)
+    (repo / "README.md").write_text("x\n")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-qm", "init")
+    assert "SHA-256 repositories are not supported" in plan_error(manifest_for(tmp_path, "  - name: victim\n"))
+
+
+@pytest.mark.parametrize("path", [".GIT/config", "sub/.git/config", ".git./x", "a/.Git /hooks", "git~1/config"])
+def test_manifest_paths_into_a_git_folder_are_refused_with_their_line(tmp_path, path):
+    manifest = manifest_for(tmp_path, f"  - name: victim\n    files:\n      - {{path: '{path}', template: sops.yaml.j2}}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1 and f"{manifest}:9:" in result.stderr and "points into a .git folder" in result.stderr
+
+
+def test_branch_head_is_refused_with_its_line(tmp_path):
+    manifest = manifest_for(tmp_path, "  - name: victim\n    branch: HEAD\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1 and f"{manifest}:8:" in result.stderr and "'HEAD' is not a valid git branch name" in result.stderr
+
+
+def test_a_200k_line_gitignore_compiles_only_the_lines_that_can_decide():
+    """Counting work, not time: each line is read once, and only lines that could match a
+    managed path are compiled (a 200,000-line file once took 88 s to plan)."""
+    from juniper_rollout.edits import gitignore
+
+    lines = [f"build/{i}/\n*.tmp{i}\n/out{i}.log\n" for i in range(70_000)]
+    text = "".join(lines) + "*.pyc\n" * 1000 + ".env*\n!.env.example\n"
+    gitignore._pattern.cache_clear()
+    result = gitignore.edit(text, lambda patterns: "# >>> juniper-rollout >>>\n" + "".join(
+        p + "\n" for p in patterns) + "# <<< juniper-rollout <<<\n")
+    assert gitignore._pattern.cache_info().misses <= 10
+    assert result.patterns == ("!.env.enc", "!.env.secrets.enc", "!.env.secrets.example")
+    assert gitignore.problems(result.text) == []
+
+
+def test_precommit_config_with_document_markers_is_accepted(tmp_path):
+    config = ("---\nrepos:\n  - repo: https://github.com/psf/black\n    rev: 24.4.2\n    hooks:\n"
+              "      - id: black\n...\n")
+    repo = make_repo(tmp_path / "ws" / "victim", {".pre-commit-config.yaml": config})
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    assert rollout("apply", "--manifest", manifest, "--yes").code == 0
+    new = git(repo, "show", f"{BRANCH}:.pre-commit-config.yaml")
+    assert new.startswith(config[:-4]) and new.endswith("...\n") and "forbid-plaintext-env" in new
+
+
+def test_a_decimal_version_says_what_it_is(tmp_path):
+    path = tmp_path / "repos.yaml"
+    path.write_text("version: 1.5\nrepos: []\n")
+    result = rollout("plan", "--manifest", path)
+    assert result.code == 1 and "version must be a whole number, not the decimal number 1.5" in result.stderr
