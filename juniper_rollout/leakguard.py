@@ -26,8 +26,14 @@ def plaintext_values(repo: RepoSpec) -> list[tuple[str, int, bytes]]:
     from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
 
     out = []
-    for source in dict.fromkeys([*PLAINTEXT_FILES, *(spec.source for spec in repo.encrypt)]):
-        data = read_plaintext(repo, source)
+    sources = [spec.source for spec in repo.encrypt]
+    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES]):
+        try:
+            data = read_plaintext(repo, source)
+        except RepoError:
+            if source in sources:
+                raise
+            continue  # a symlinked or odd .env the repo does not encrypt: the tool reads nothing from it
         for number, line in enumerate((data or b"").splitlines(), start=1):
             if line.lstrip().startswith(b"#") or b"=" not in line:
                 continue

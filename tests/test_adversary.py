@@ -659,3 +659,11 @@ def test_a_decimal_version_says_what_it_is(tmp_path):
     path.write_text("version: 1.5\nrepos: []\n")
     result = rollout("plan", "--manifest", path)
     assert result.code == 1 and "version must be a whole number, not the decimal number 1.5" in result.stderr
+
+
+def test_a_symlinked_env_in_a_repo_without_encryption_is_left_alone(tmp_path):
+    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    (tmp_path / "shared.env").write_text("A=shared-value-123\n")
+    os.symlink(tmp_path / "shared.env", repo / ".env")
+    result = rollout("plan", "--manifest", manifest_for(tmp_path, "  - name: victim\n"), "--json")
+    assert result.code == 0, result.stdout
