@@ -41,6 +41,8 @@ class ConfinedLoader(FileSystemLoader):
 
     def get_source(self, environment, template: str):
         pieces = split_template_path(template)  # TemplateNotFound for '..'
+        if pieces and _looks_like_plaintext_env(pieces[-1]):
+            raise SecurityError(f"{template} is named like a plaintext env file; it cannot be a template")
         path = os.path.join(self.root, *pieces)
         real = os.path.realpath(path)
         if not real.startswith(self.root + os.sep):
@@ -134,6 +136,11 @@ def _bounded(filter_function):
                 raise TooBig(f"a filter argument of {value:,} (at most {MAX_NUMBER:,})")
         return filter_function(*args, **kwargs)
     return checked
+
+
+def _looks_like_plaintext_env(name: str) -> bool:
+    """``.env``, ``.env.local``, ``.env.production``…: never a template (``.j2``, ``.example`` and ``.enc`` may be)."""
+    return (name == ".env" or name.startswith(".env.")) and not name.endswith((".j2", ".example", ".enc"))
 
 
 @lru_cache(maxsize=8)

@@ -278,7 +278,11 @@ def test_a_template_that_renders_the_plaintext_env_is_refused(tmp_path):
 
     repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
     (repo / ".env").write_text(f"API_TOKEN={CANARY}-value\n")
-    manifest = own_manifest(tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: .env}]\n")
+    named = own_manifest(tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: .env}]\n")
+    result = rollout("plan", "--manifest", named)
+    assert result.code == 1 and "named like a plaintext env file" in result.stderr
+    os.link(repo / ".env", repo / "notes.txt")  # the same file under another name: the rendered bytes are checked
+    manifest = own_manifest(tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: notes.txt}]\n")
     plan_file = tmp_path / "plan.json"
     result = rollout("plan", "--manifest", manifest, "--out", plan_file)  # the canary check covers the output
     assert result.code == 1
