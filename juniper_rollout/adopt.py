@@ -180,3 +180,93 @@ def find(data: Any, managed: dict[str, Any], is_plaintext: Any) -> list[HandHook
                 str(hook.get("files", "")), str(hook.get("exclude", "^$")), hits,
                 tuple(p for p in blocked_by_managed if p not in hits), selected(hook, MUST_PASS, top)))
     return out
+
+
+# --- a hand-written .sops.yaml -----------------------------------------------------------------
+
+TOOL_MARK = "Managed by juniper-rollout"
+SOPS_PROBES = (".env", ".env.enc", ".env.secrets", ".env.secrets.enc")
+RULE_KEYS = ("path_regex", "age")
+
+
+def is_hand_written_sops(text: str) -> bool:
+    return TOOL_MARK not in text
+
+
+def judge_sops(before: str, after: str) -> str:
+    """What replacing a hand-written ``.sops.yaml`` with the rendered one changes and drops, and why.
+
+    Rules are matched as sops does (its path_regex searched in the path it is given);
+    the regexes the fleet writes mean the same in Python and in Go's RE2.
+    """
+    from juniper_rollout.yamlio import YamlSyntaxError, load_plain
+
+    try:
+        old, new = load_plain(before), load_plain(after)
+    except YamlSyntaxError as err:
+        return f"the hand-written file does not parse ({err}); the rendered one replaces it"
+    old_rules = _rules(old)
+    new_rules = _rules(new)
+    said = []
+    if not old_rules:
+        said.append("it has no creation_rules, so sops finds no key for .env")
+    matched = {p: _first_rule(old_rules, p) for p in SOPS_PROBES}
+    missed = [p for p, rule in matched.items() if rule is None and _first_rule(new_rules, p) is not None]
+    if old_rules and missed:
+        regexes = ", ".join(f"'{r.get('path_regex')}'" for r in old_rules)
+        said.append(f"its path_regex {regexes} matches no {', '.join(missed)} (sops matches the path it is given: "
+                    f"`sops -d .env.enc` would find no rule); the rendered rule matches each")
+    old_keys = list(dict.fromkeys(k for r in old_rules for k in _age(r)))
+    new_keys = list(dict.fromkeys(k for r in new_rules for k in _age(r)))
+    if old_keys == new_keys or set(old_keys) == set(new_keys):
+        said.append(f"recipients kept ({', '.join(k[:12] + '…' for k in new_keys)})")
+    else:
+        gone = [k for k in old_keys if k not in new_keys]
+        come = [k for k in new_keys if k not in old_keys]
+        if come:
+            said.append(f"adds recipient{'s' if len(come) > 1 else ''} {', '.join(k[:12] + '…' for k in come)} "
+                        "from the manifest")
+        if gone:
+            said.append(f"drops recipient{'s' if len(gone) > 1 else ''} {', '.join(k[:12] + '…' for k in gone)} "
+                        "(not in the manifest's age_recipients: add it there to keep it)")
+    dropped = []
+    for rule in old_rules:
+        extra = [k for k in rule if k not in RULE_KEYS]
+        if extra:
+            dropped.append(f"{', '.join(f'{k}: {rule[k]}' for k in extra)} of rule '{rule.get('path_regex')}'")
+    if len(old_rules) > 1:
+        others = [str(r.get("path_regex")) for r in old_rules if not any(_search(r, p) for p in SOPS_PROBES)]
+        if others:
+            dropped.append(f"rules for other files ({', '.join(f"'{o}'" for o in others)})")
+    if isinstance(old, dict):
+        top = [k for k in old if k != "creation_rules"]
+        if top:
+            dropped.append(f"top-level {', '.join(top)}")
+    if dropped:
+        said.append(f"drops {'; '.join(dropped)}: the manifest renders .sops.yaml whole (carry them in "
+                    "templates/sops.yaml.j2, or set sops_yaml: false for this repo to keep the file)")
+    return "; ".join(said)
+
+
+def _rules(data: Any) -> list[dict]:
+    rules = data.get("creation_rules") if isinstance(data, dict) else None
+    return [r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else []
+
+
+def _search(rule: dict, path: str) -> bool:
+    try:
+        return re.search(str(rule.get("path_regex", "")), path) is not None
+    except re.error:
+        return False
+
+
+def _first_rule(rules: list[dict], path: str) -> dict | None:
+    """sops uses the first rule whose path_regex matches (a rule without one matches everything)."""
+    return next((r for r in rules if "path_regex" not in r or _search(r, path)), None)
+
+
+def _age(rule: dict) -> list[str]:
+    value = rule.get("age")
+    if isinstance(value, list):
+        return [str(v).strip() for v in value]
+    return [k.strip() for k in str(value or "").split(",") if k.strip()]

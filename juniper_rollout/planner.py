@@ -11,14 +11,14 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from juniper_rollout import adopt, render
-from juniper_rollout.changes import FILE_KEPT, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption, FileChange, change, skip
+from juniper_rollout.changes import FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption, FileChange, change, skip
 from juniper_rollout.discover import EnvVar, looks_secret
 from juniper_rollout.edits import blocks, envexample, gitignore, precommit
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, RepoSpec
 from juniper_rollout.yamlio import load_plain
 
-GITIGNORE, PRECOMMIT, AGENTS = ".gitignore", ".pre-commit-config.yaml", "AGENTS.md"
+GITIGNORE, PRECOMMIT, AGENTS, SOPS_YAML = ".gitignore", ".pre-commit-config.yaml", "AGENTS.md", ".sops.yaml"
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,12 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
     if before is not None and before != after and spec.policy == "create-only":
         return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
     result = change(spec.path, before, after, f"rendered from {spec.template}")
+    if spec.path == SOPS_YAML and result.writes and before is not None:
+        text = _text(snap, spec.path) or ""
+        if adopt.is_hand_written_sops(text):
+            why = adopt.judge_sops(text, after.decode("utf-8"))
+            return replace(result, detail=f"replaces the hand-written file: {why}",
+                           adoptions=(Adoption(FILE_REPLACED, spec.path, why),))
     found = [v for g in (extra or {}).get("groups", ()) for v in g.vars if v.source]
     if found:  # say where each discovered name came from
         shown = ", ".join(f"{v.name} ({v.source})" for v in found[:4]) + (", …" if len(found) > 4 else "")
