@@ -237,7 +237,8 @@ def judge_sops(before: str, after: str) -> str:
     if len(old_rules) > 1:
         others = [str(r.get("path_regex")) for r in old_rules if not any(_search(r, p) for p in SOPS_PROBES)]
         if others:
-            dropped.append(f"rules for other files ({', '.join(f"'{o}'" for o in others)})")
+            quoted = ", ".join(f"'{o}'" for o in others)
+            dropped.append(f"rules for other files ({quoted})")
     if isinstance(old, dict):
         top = [k for k in old if k != "creation_rules"]
         if top:
