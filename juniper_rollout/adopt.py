@@ -52,7 +52,7 @@ class HandHook:
         parts = [f"language {self.language}"
                  + (f" with entry `{_clip(self.entry)}` that always exits non-zero" if self.language != "fail" else "")
                  + f" (managed: language {managed.get('language')}, no shell)"]
-        parts.append(f"files {self.files!r}" + (f" (exclude {self.exclude!r})" if self.exclude != "^$" else ""))
+        parts.append(f"files '{self.files}'" + (f" (exclude '{self.exclude}')" if self.exclude != "^$" else ""))
         if self.misses:
             parts.append(f"lets through {', '.join(self.misses)}")
         if self.wrongly:

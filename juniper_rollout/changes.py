@@ -27,7 +27,7 @@ class Adoption:
 
     def line(self) -> str:
         what = {HOOK_REPLACED: "replace hand-written hook", FILE_KEPT: "keep hand-written file",
-                NAME_ADDED: "add name", NAME_STALE: "stale name (kept; the code no longer reads it)",
+                NAME_ADDED: "add name", NAME_STALE: "report stale name",
                 FILE_REPLACED: "replace hand-written file"}[self.kind]
         return f"{what} {self.subject}" + (f" ({self.detail})" if self.detail else "")
 

@@ -81,7 +81,7 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
         text = _text(snap, spec.path) or ""
         if adopt.is_hand_written_sops(text):
             why = adopt.judge_sops(text, after.decode("utf-8"))
-            return replace(result, detail=f"replaces the hand-written file: {why}",
+            return replace(result, detail=f"{result.reason}; replaces the hand-written file",
                            adoptions=(Adoption(FILE_REPLACED, spec.path, why),))
     found = [v for g in (extra or {}).get("groups", ()) for v in g.vars if v.source]
     if found:  # say where each discovered name came from
@@ -104,7 +104,8 @@ def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGrou
     adoptions += [Adoption(NAME_ADDED, v.name, f"found in {v.source}" if v.source else "listed in the manifest")
                   for v in merged.added]
     where = "the code" if spec.env_from == "code" else ".env"
-    adoptions += [Adoption(NAME_STALE, n, f"{spec.path} lists it; {where} no longer has it") for n in merged.stale]
+    adoptions += [Adoption(NAME_STALE, n, f"{spec.path} lists it, {where} no longer reads it; kept")
+                  for n in merged.stale]
     shown = ", ".join(f"{v.name} ({v.source})" if v.source else v.name for v in merged.added[:4])
     shown += ", …" if len(merged.added) > 4 else ""
     parts = [f"{len(merged.added)} missing name{'s' if len(merged.added) != 1 else ''} added in a marked block: "
