@@ -93,7 +93,7 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
 def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGroup, ...]) -> FileChange:
     """A hand-written env example: every byte kept, the names it lacks added in the tool's block."""
     text = _text(snap, spec.path) or ""
-    wanted = [v for g in groups for v in g.vars]
+    wanted = [v if v.source else replace(v, source="the manifest") for g in groups for v in g.vars]
     read = {v.name for v in wanted} if spec.env_from in ("code", "dotenv") else None
     try:
         merged = envexample.merge(text, wanted, path=spec.path, read=read)
@@ -101,12 +101,11 @@ def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGrou
         raise RepoError(str(err)) from None
     result = change(spec.path, before, merged.text.encode("utf-8"), "hand-written file kept")
     adoptions = [Adoption(FILE_KEPT, spec.path, "every line kept; set policy: replace to have it rendered")]
-    adoptions += [Adoption(NAME_ADDED, v.name, f"found in {v.source}" if v.source else "listed in the manifest")
-                  for v in merged.added]
+    adoptions += [Adoption(NAME_ADDED, v.name, f"found in {v.source}") for v in merged.added]
     where = "the code" if spec.env_from == "code" else ".env"
     adoptions += [Adoption(NAME_STALE, n, f"{spec.path} lists it, {where} no longer reads it; kept")
                   for n in merged.stale]
-    shown = ", ".join(f"{v.name} ({v.source})" if v.source else v.name for v in merged.added[:4])
+    shown = ", ".join(f"{v.name} ({v.source})" for v in merged.added[:4])
     shown += ", …" if len(merged.added) > 4 else ""
     parts = [f"{len(merged.added)} missing name{'s' if len(merged.added) != 1 else ''} added in a marked block: "
              f"{shown}" if merged.added else "no name missing"]

@@ -320,7 +320,10 @@ def test_a_hand_rolled_fleet_is_adopted_and_verifies(hand_fleet, monkeypatch, tm
         if ".env.example" in files:
             example = git(repo, "show", f"{BRANCH}:.env.example")
             assert example.startswith(files[".env.example"]), name  # every hand-written line and comment
-    assert "JUNIPER_DATA_CACHE_TTL_SEC=300" in git(ws / "juniper-data", "show", f"{BRANCH}:.env.example")
+    assert git(ws / "juniper-data", "show", f"{BRANCH}:.env.example").endswith(
+        "# from juniper_data/settings.py:14\nJUNIPER_DATA_CACHE_TTL_SEC=300\n# <<< juniper-rollout <<<\n")
+    assert git(ws / "juniper-cascor", "show", f"{BRANCH}:.env.example").endswith(
+        "# from the manifest\nSCOUT_TOKEN=\n# <<< juniper-rollout <<<\n")
     assert git(ws / "juniper-cascor", "show", f"{BRANCH}:.env.enc") == repos["juniper-cascor"][".env.enc"].decode()
     assert {name: clone_state(ws / name) for name in repos} == states
 
