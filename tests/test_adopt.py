@@ -326,6 +326,8 @@ def test_a_hand_rolled_fleet_is_adopted_and_verifies(hand_fleet, monkeypatch, tm
         "# from the manifest\nSCOUT_TOKEN=\n# <<< juniper-rollout <<<\n")
     assert git(ws / "juniper-cascor", "show", f"{BRANCH}:.env.enc") == repos["juniper-cascor"][".env.enc"].decode()
     assert {name: clone_state(ws / name) for name in repos} == states
+    again = rollout("apply", "--manifest", manifest, "--yes")
+    assert again.code == 0 and again.stdout.count("already up to date  ") == len(repos), again.stdout
 
     result = rollout("verify", "--manifest", manifest, "--ref", BRANCH, "--json")
     checks = {(r["name"], c["name"]): c for r in json.loads(result.stdout)["repos"] for c in r["checks"]}
@@ -344,3 +346,14 @@ def test_a_hand_rolled_fleet_is_adopted_and_verifies(hand_fleet, monkeypatch, tm
     again = rollout("drift", "--manifest", manifest, "--ref", BRANCH, "--format", "json")
     ids = {f["id"] for r in json.loads(again.stdout)["repos"] for f in r["findings"]}
     assert "hand-written-hook" not in ids
+
+
+def test_policy_replace_renders_the_example_whole_when_asked(hand_fleet):
+    manifest, ws, repos = hand_fleet
+    text = manifest.read_text().replace("    env_example: {from: code}\n  - name: juniper-cascor\n",
+                                        "    env_example: {from: code, policy: replace}\n  - name: juniper-cascor\n")
+    manifest.write_text(text)
+    data = json.loads(rollout("plan", "--manifest", manifest, "--repo", "juniper-data", "--json").stdout)
+    example = next(f for f in data["repos"][0]["files"] if f["path"] == ".env.example")
+    assert example["action"] == "update" and example["reason"].startswith("rendered from env.example.j2")
+    assert "adoptions" not in example
