@@ -11,7 +11,8 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from juniper_rollout import adopt, render
-from juniper_rollout.changes import FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption, FileChange, change, skip
+from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption,
+                                     FileChange, change, skip)
 from juniper_rollout.discover import EnvVar, looks_secret
 from juniper_rollout.edits import blocks, envexample, gitignore, precommit
 from juniper_rollout.errors import RepoError

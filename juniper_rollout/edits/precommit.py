@@ -224,10 +224,6 @@ def _guard(node: Node | None, what: str) -> Node:
     return node
 
 
-def _scalar(node: Node | None) -> Any:
-    return node.value if node is not None and node.kind == "scalar" else None
-
-
 def _first_map(seq: Node) -> Node | None:
     return next((i for i in seq.items if i.kind == "map" and not i.flow), None)
 
