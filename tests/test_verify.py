@@ -324,3 +324,15 @@ def test_a_top_level_exclude_that_hides_env_from_the_hooks_is_named(fleet):
     assert code == 1 and not check["ok"]
     assert "pre-commit: forbid-plaintext-env accepts a plaintext .env" in check["detail"]
     assert "fix: check the config's top-level exclude at test/top-exclude" in check["detail"]
+
+
+def test_a_hand_written_blocker_left_beside_the_managed_hook_is_named(fleet):
+    hand = {"id": "no-unencrypted-env", "name": "old blocker", "language": "system",
+            "entry": "bash -c 'echo refused && exit 1'", "files": "^\\.env$"}
+    ref = with_local_hook(fleet, "juniper-data", "test/two-blockers", hand)
+    code, data = verify_json(fleet, "--repo", "juniper-data", "--ref", ref)
+    check = checks_of(data, "juniper-data")["precommit-hook"]
+    assert code == 1 and not check["ok"]
+    assert ("hand-written hook no-unencrypted-env still blocks .env beside forbid-plaintext-env "
+            "(fix: run `rollout plan`, then `rollout apply` and merge the rollout branch (replaces it with "
+            "forbid-plaintext-env))") in check["detail"]
