@@ -9,17 +9,34 @@ from pathlib import Path
 
 import pytest
 
-from juniper_rollout import adopt, audit, keys, sops
+from juniper_rollout import adopt, audit, keys, planner, render, sops
 from juniper_rollout.edits import envexample, precommit
-from juniper_rollout.manifest import EnvVarSpec
-from juniper_rollout.yamlio import load_plain
+from juniper_rollout.manifest import EnvVarSpec, load_manifest
 from tests import juniper_shapes as shapes
 from tests.helpers import clone_state, git, rollout
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-MANAGED = load_plain((TEMPLATES / "precommit-hooks.yaml.j2").read_text())
-BLOCKER = MANAGED[0]["id"]
 BRANCH = "chore/sops-age-rollout"
+RECIPIENT = "age13egv0gfjtllz9fz35yt26hnnmwwpukqffuzewlgxxev0xzw46ylslaa6cv"  # a public key: no secret
+
+
+def _manifest(tmp: Path):
+    path = tmp / "repos.yaml"
+    path.write_text(f"version: 1\nworkspace: .\ndefaults: {{age_recipients: [{RECIPIENT}]}}\nrepos: [{{name: x}}]\n")
+    manifest = load_manifest(path)
+    return manifest, manifest.repos[0]
+
+
+def _rendered() -> tuple[list, str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest, repo = _manifest(Path(tmp))
+        sops_spec = next(f for f in repo.files if f.path == ".sops.yaml")
+        return planner.hook_definitions(manifest, repo), render.render_file(manifest, repo, sops_spec)
+
+
+MANAGED, RENDERED_SOPS_YAML = _rendered()  # what the manifest renders today, whatever the templates say
+BLOCKER = MANAGED[0]["id"]
 
 
 def is_plaintext(path: str) -> bool:
@@ -157,20 +174,16 @@ def test_merge_keeps_every_byte_adds_what_is_missing_and_reports_what_is_stale()
 # --- a hand-written .sops.yaml -----------------------------------------------------------------
 
 
-def test_the_hand_written_sops_yaml_reason_is_what_sops_itself_says(tmp_path):
-    recipient = keys.generate_key_file(tmp_path / "k.txt")
-    hand = shapes.HAND_SOPS_YAML.format(recipient=recipient) + (
+def test_the_hand_written_sops_yaml_reason_is_what_sops_itself_says():
+    hand = shapes.HAND_SOPS_YAML.format(recipient=RECIPIENT) + (
         "    encrypted_regex: ^(password|token)$\n"
         "  - path_regex: secrets/.*\\.yaml$\n"
-        f"    age: {recipient}\n")
-    rendered = (TEMPLATES / "sops.yaml.j2").read_text()  # rendered below, as the planner does
-    from jinja2 import Template
-
-    after = Template(rendered).render(sops_path_regex=r"(^|/)\.env(\.secrets)?(\.enc)?$", recipients=[recipient])
+        f"    age: {RECIPIENT}\n")
+    after = RENDERED_SOPS_YAML
     why = adopt.judge_sops(hand, after)
     assert ("its path_regex '\\.env(\\.secrets)?$', 'secrets/.*\\.yaml$' matches no .env.enc, .env.secrets.enc"
             in why)
-    assert f"recipients kept ({recipient[:12]}…)" in why
+    assert f"recipients kept ({RECIPIENT[:12]}…)" in why
     assert "drops encrypted_regex: ^(password|token)$ of rule '\\.env(\\.secrets)?$'" in why
     assert "rules for other files ('secrets/.*\\.yaml$')" in why
     # measured with sops: the hand-written rule misses .env.enc, the rendered one matches
