@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rich.markup import escape
+
 from juniper_rollout import planfile, report
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.fleet import plan_fleet
@@ -36,6 +38,8 @@ def plan(
     else:
         human = report.console(stderr=to_stdout)  # with `--out -` stdout holds the saved plan alone
         report.print_plan(human, plans)
+        for line in report.adoption_summary(plans):
+            human.print(escape(line))
         human.print(report.plan_summary(plans))
         if out is not None and not to_stdout:
             human.print(f"plan saved to {out}; apply it with `rollout apply {out}`")
