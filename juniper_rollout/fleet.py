@@ -37,11 +37,14 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
         with gitrepo.open_clone(repo.path) as clone:
             base = gitrepo.base_commit(clone, repo.base)
             tip = gitrepo.branch_tip(clone, repo.branch)
-            snap = snapshot(manifest, repo, clone, base, tip)
+            # where the committed ciphertext may be when the plaintext is gone: the branch, or
+            # (deleted locally) what the tool last pushed of it, or origin's copy
+            known = tip or gitrepo.last_known_branch(clone, repo.branch)
+            snap = snapshot(manifest, repo, clone, base, known)
             files = plan_repo(manifest, repo, snap)
             plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files))
             if secrets and repo.encrypt:
-                plan = secrets_plan.add_encrypted(manifest, repo, plan, base, tip)
+                plan = secrets_plan.add_encrypted(manifest, repo, plan, base, known)
             obstacle = gitrepo.in_the_way(base, [f.path for f in plan.writes])
             if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
                 raise RepoError(obstacle)

@@ -155,6 +155,11 @@ def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
     return _commit_at(repo, f"refs/heads/{branch}")
 
 
+def last_known_branch(repo: git.Repo, branch: str) -> git.Commit | None:
+    """The rollout branch as the tool last pushed it, or as origin has it; None if neither exists."""
+    return _commit_at(repo, PUSHED_REF + branch) or _commit_at(repo, f"refs/remotes/origin/{branch}")
+
+
 def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], frozenset[str]]:
     """Blobs at ``commit`` for those of ``paths`` that exist; and which of them are symlinks.
 

@@ -671,3 +671,15 @@ def test_a_symlinked_env_in_a_repo_without_encryption_is_left_alone(tmp_path):
     os.symlink(tmp_path / "shared.env", repo / ".env")
     result = rollout("plan", "--manifest", manifest_for(tmp_path, "  - name: victim\n"), "--json")
     assert result.code == 0, result.stdout
+
+
+def test_ciphertext_is_kept_from_what_was_pushed_when_the_local_branch_is_gone_too(fleet, tmp_path):
+    repo = fleet.repo("juniper-cascor")
+    remote = with_remote(repo, tmp_path)
+    assert apply(fleet, "juniper-cascor", push=True).code == 0
+    committed = branch_blob(repo, ".env.enc")
+    (repo / ".env").unlink()
+    git(repo, "branch", "-D", BRANCH)  # pushed, so deleted locally
+    result = apply(fleet, "juniper-cascor", push=True)
+    assert result.code == 0 and "pushed to origin" in result.stdout, result.stdout
+    assert branch_blob(repo, ".env.enc") == committed == branch_blob(remote, ".env.enc")
