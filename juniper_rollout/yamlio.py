@@ -22,6 +22,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 import yaml as pyyaml  # comes with pre-commit
 
@@ -135,21 +136,52 @@ def dump_block(data: Any) -> str:
 
 
 def _dump_block(data: Any) -> str:
+    text = _dumped(data, flow_lists=True)
+    # ruamel writes a string such as "?x" or ":x" plain inside a flow list, which reads back as a
+    # mapping (or not at all): then every list is written in block style, which reads back true
+    if _reads_back(text) != data:
+        text = _dumped(data, flow_lists=False)
+    return text
+
+
+def _reads_back(text: str) -> Any:
+    try:
+        return pyyaml.load(text, Loader=_FAST_LOADER)  # as pre-commit reads it
+    except pyyaml.YAMLError:
+        return _UNREADABLE
+
+
+_UNREADABLE = object()
+
+
+def _dumped(data: Any, *, flow_lists: bool) -> str:
     yaml = YAML(typ="rt")
     yaml.width = 4096
     out = io.StringIO()
-    yaml.dump(_styled(data), out)
+    yaml.dump(_styled(data, flow_lists), out)
     return out.getvalue()
 
 
-def _styled(value: Any) -> Any:
+_STR_TAG = "tag:yaml.org,2002:str"
+_RESOLVER = pyyaml.resolver.Resolver()  # the implicit types of PyYAML's SafeLoader (YAML 1.1)
+
+
+def _styled(value: Any, flow_lists: bool) -> Any:
+    if isinstance(value, str):
+        # ruamel writes YAML 1.2, pre-commit reads YAML 1.1 (PyYAML): a string that 1.1 reads as
+        # something else when plain (yes, on, No, 12:30) is quoted
+        if any(c in value for c in "\x85\u2028\u2029"):  # line breaks ruamel folds unescaped
+            return DoubleQuotedScalarString(value)
+        if _RESOLVER.resolve(pyyaml.ScalarNode, value, (True, False)) != _STR_TAG:
+            return SingleQuotedScalarString(value)
+        return value
     if isinstance(value, dict):
-        styled = CommentedMap((k, _styled(v)) for k, v in value.items())
+        styled = CommentedMap((_styled(k, flow_lists), _styled(v, flow_lists)) for k, v in value.items())
         styled.fa.set_block_style()
         return styled
     if isinstance(value, list):
-        seq = CommentedSeq(_styled(v) for v in value)
-        if all(not isinstance(v, (dict, list)) for v in value):
+        seq = CommentedSeq(_styled(v, flow_lists) for v in value)
+        if flow_lists and all(not isinstance(v, (dict, list)) for v in value):
             seq.fa.set_flow_style()
         return seq
     return value

@@ -105,6 +105,33 @@ def test_precommit_insertion_properties(original):
     assert [r for r in data["repos"] if r["repo"] != "local"] == [r for r in old["repos"] if r["repo"] != "local"]
 
 
+# --- new YAML the tool emits reads back, as pre-commit reads it, as the data it was made from ---------
+
+emitted_scalar = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+    st.sampled_from(["yes", "on", "No", "~", "12:30", "?x", ":x", "- x", "0o7", "1e5", "null", "#x", "x #y"]),
+    st.integers(), st.booleans(), st.none(),
+)
+emitted_data = st.dictionaries(st.text(min_size=1, max_size=8), st.recursive(
+    emitted_scalar,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(min_size=1, max_size=8), inner,
+                                                                         max_size=4)),
+    max_leaves=12,
+), min_size=1, max_size=4)
+
+
+@SETTINGS
+@given(emitted_data)
+@example({"args": ["?0"]})  # ruamel writes [?0]: a mapping {0: null} when read back
+@example({"args": [":0"]})  # ruamel writes [:0]: libyaml rejects it
+@example({"on": "yes", "at": ["12:30", "No"]})  # YAML 1.2 plain, YAML 1.1 (pre-commit) reads bools, 750
+@example({"0": "\x85", "1": ["a\u2028b"]})  # found by hypothesis: ruamel folds NEL/LS/PS inside quotes
+def test_emitted_yaml_reads_back_as_pre_commit_reads_it(data):
+    from juniper_rollout.yamlio import dump_block
+
+    assert pyyaml.load(dump_block(data), Loader=pyyaml.CSafeLoader) == data
+
+
 # --- libyaml's parser and PyYAML's pure one locate every node at the same place ----------------
 
 yaml_scalar = st.one_of(
