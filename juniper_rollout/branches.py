@@ -17,6 +17,7 @@ from juniper_rollout.changes import RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.pool import run_in_order
+from juniper_rollout.wording import count
 
 CREATED, UPDATED, UP_TO_DATE, BLOCKED, STALE, FAILED = (
     "created", "updated", "already up to date", "blocked", "stale", "failed")
@@ -131,4 +132,4 @@ def summary(outcomes: list[Outcome]) -> str:
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.result] = counts.get(o.result, 0) + 1
-    return f"{len(outcomes)} repos: " + ", ".join(f"{n} {r}" for r, n in counts.items())
+    return f"{count(len(outcomes), 'repo')}: " + ", ".join(f"{n} {r}" for r, n in counts.items())

@@ -10,11 +10,63 @@ from pathlib import Path
 from typing import Annotated, Callable, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from juniper_rollout.errors import RolloutError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors (unknown option, missing argument, bad value) as one line on stderr, in the tool's
+    style, instead of typer's boxed panel; exit 2 as before. Help, completion and --version unchanged."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Abort:  # Ctrl-C or end of input at a confirmation prompt
+            print("aborted: nothing written", file=sys.stderr)
+            sys.exit(1)
+        except Exception as err:  # click's exceptions (typer vendors click since 0.2x: no one import path)
+            if not (hasattr(err, "format_message") and hasattr(err, "exit_code")):
+                raise
+            if type(err).__name__ == "NoArgsIsHelpError":
+                err.show()
+            else:
+                print(f"error: {usage_line(err)}", file=sys.stderr)
+            sys.exit(err.exit_code)
+        sys.exit(code or 0)
+
+
+def usage_line(err: Exception) -> str:
+    """``rollout plan: no such option: --bogus (see `rollout plan --help`)``."""
+    message = " ".join(err.format_message().split()).rstrip(".")  # type: ignore[attr-defined]
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    ctx = getattr(err, "ctx", None)
+    where = ctx.command_path if ctx is not None else "rollout"
+    return f"{where}: {message} (see `{where} --help`)"
+
+
+app = typer.Typer(cls=_OneLineErrors, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Roll SOPS + age secrets management out across a fleet of git repositories.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from juniper_rollout import __version__
+
+        print(f"rollout {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    pass
 
 DEFAULT_MANIFEST = Path("manifests/repos.yaml")
 ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", envvar="JUNIPER_MANIFEST", help="The fleet manifest.")]
@@ -129,11 +181,15 @@ def bootstrap(
     path: Annotated[Optional[Path], typer.Option("--path", help="Where its clone is or goes.")] = None,
     url: Annotated[Optional[str], typer.Option("--url", help="Clone from here if there is no clone yet.")] = None,
     like: Annotated[Optional[str], typer.Option("--like", help="Start from this repo's manifest entry.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what it would do; write nothing.")] = False,
+    push: Annotated[bool, typer.Option("--push", help="Push the rollout branch to origin.")] = False,
 ) -> None:
-    """Add a repo to the manifest, create or clone it if needed, and apply the baseline to it."""
+    """Add a repo to the manifest, create or clone it if needed, and apply the baseline to it (shown first)."""
     from juniper_rollout.commands.bootstrap import bootstrap as command
 
-    _run(command, manifest=manifest, workspace=workspace, name=name, path=path, url=url, like=like)
+    _run(command, manifest=manifest, workspace=workspace, name=name, path=path, url=url, like=like, yes=yes,
+         dry_run=dry_run, push=push, confirm=lambda question: typer.confirm(question, default=False))
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from juniper_rollout.branches import BLOCKED, CREATED, FAILED, OK, STALE, UP_TO_
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import load_manifest
+from juniper_rollout.wording import count
 
 STYLE = {CREATED: "green", UPDATED: "green", UP_TO_DATE: "dim", BLOCKED: "red", STALE: "yellow", FAILED: "red"}
 
@@ -44,9 +45,9 @@ def apply(
         if confirm is None or not sys.stdin.isatty():
             raise RolloutError("apply needs confirmation: run it from a terminal, or pass --yes")
         report.print_plan(out, plans)
-        if not confirm(f"Write the rollout branch in {sum(p.status == 'changes' for p in plans)} repos?"):
+        if not confirm(f"Write the rollout branch in {count(sum(p.status == 'changes' for p in plans), 'repo')}?"):
             out.print("nothing written")
-            return 1
+            return 0
     outcomes = apply_plans(loaded, plans, saved=plan_file is not None, push=push, jobs=jobs,
                            on_outcome=lambda o: _print(out, o))
     done = {o.name for o in outcomes}
