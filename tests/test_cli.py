@@ -51,11 +51,23 @@ def test_help_lists_every_command():
         assert command in result.stdout
 
 
-def test_version_short_help_and_completion():
+def test_version_and_short_help():
     assert rollout("--version").stdout == f"rollout {importlib.metadata.version('juniper-rollout')}\n"
     assert rollout("-h").stdout == rollout("--help").stdout
     assert "Usage: rollout drift" in rollout("drift", "-h").stdout
-    assert "_ROLLOUT_COMPLETE" in rollout("--show-completion", "bash").stdout
+
+
+def test_shell_completion_completes_commands_and_options(monkeypatch):
+    monkeypatch.setenv("_ROLLOUT_COMPLETE", "complete_bash")  # what the installed completion script sets
+    monkeypatch.setenv("COMP_WORDS", "rollout dr")
+    monkeypatch.setenv("COMP_CWORD", "1")
+    assert rollout().stdout == "drift\n"
+    monkeypatch.setenv("COMP_WORDS", "rollout drift --fo")
+    monkeypatch.setenv("COMP_CWORD", "2")
+    assert rollout().stdout == "--format\n"
+    monkeypatch.delenv("_ROLLOUT_COMPLETE")
+    monkeypatch.setenv("SHELL", "/bin/bash")
+    assert "_ROLLOUT_COMPLETE=complete_bash" in rollout("--show-completion").stdout
 
 
 @pytest.mark.parametrize(("args", "line"), [
