@@ -31,7 +31,7 @@ class _OneLineErrors(TyperGroup):
             if not (hasattr(err, "format_message") and hasattr(err, "exit_code")):
                 raise
             if type(err).__name__ == "NoArgsIsHelpError":
-                err.show()
+                err.show()  # type: ignore[attr-defined]  # prints the help, as typer does
             else:
                 print(f"error: {usage_line(err)}", file=sys.stderr)
             sys.exit(err.exit_code)

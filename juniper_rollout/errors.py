@@ -3,6 +3,7 @@
 Anything raised as a :class:`RolloutError` is printed as one line (no traceback)
 and exits 1; everything else is a bug.
 """
+
 from __future__ import annotations
 
 

@@ -1,4 +1,7 @@
-"""Words for counts in messages: ``1 repo``, ``2 repos``. Pure; used by every layer that prints a count."""
+"""Words for counts in messages: ``1 repo``, ``2 repos``.
+
+Pure; used by every layer that prints a count."""
+
 from __future__ import annotations
 
 

@@ -15,19 +15,22 @@ same machine differs the same way, so the tool accepts what that pre-commit does
   - a plain scalar in a flow collection followed by ``:`` and a flow indicator
     (``[a:]``, ``{a:[b]}``): the pure parser reads a key, libyaml fails.
 """
+
 from __future__ import annotations
 
 import io
 from typing import Any
 
+import yaml as pyyaml  # comes with pre-commit
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-import yaml as pyyaml  # comes with pre-commit
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 _PURE_LOADER = pyyaml.SafeLoader
-_FAST_LOADER = getattr(pyyaml, "CSafeLoader", _PURE_LOADER)  # the wheels for Linux and macOS carry libyaml
+_FAST_LOADER = getattr(
+    pyyaml, "CSafeLoader", _PURE_LOADER
+)  # the wheels for Linux and macOS carry libyaml
 
 MAX_YAML_BYTES = 1_000_000
 
@@ -89,7 +92,8 @@ def load_plain(text: str) -> Any:
 
 
 def parse_events(text: str, *, pure: bool = False) -> list[Any]:
-    """PyYAML's parser events of ``text``, each with ``start_mark``/``end_mark`` (character offsets).
+    """PyYAML's parser events of ``text``, each with ``start_mark``/``end_mark`` (character
+    offsets).
 
     ``pure``: PyYAML's pure-Python parser (the one taken where libyaml is not built).
     """
@@ -110,7 +114,9 @@ def _count_the_bom(events: list[Any]) -> None:
     for event in events:
         for attr in ("start_mark", "end_mark"):
             mark = getattr(event, attr)
-            setattr(event, attr, pyyaml.Mark(mark.name, mark.index + 1, mark.line, mark.column, None, None))
+            setattr(
+                event, attr, pyyaml.Mark(mark.name, mark.index + 1, mark.line, mark.column, None, 0)
+            )
 
 
 def _raise_as_ruamel_would(text: str) -> None:
@@ -121,7 +127,9 @@ def _raise_as_ruamel_would(text: str) -> None:
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
 
 
-_DUMPED: dict[str, str] = {}  # repr(plain data) -> its YAML; the same hooks are emitted into every repo
+_DUMPED: dict[
+    str, str
+] = {}  # repr(plain data) -> its YAML; the same hooks are emitted into every repo
 
 
 def dump_block(data: Any) -> str:
@@ -176,7 +184,9 @@ def _styled(value: Any, flow_lists: bool) -> Any:
             return SingleQuotedScalarString(value)
         return value
     if isinstance(value, dict):
-        styled = CommentedMap((_styled(k, flow_lists), _styled(v, flow_lists)) for k, v in value.items())
+        styled = CommentedMap(
+            (_styled(k, flow_lists), _styled(v, flow_lists)) for k, v in value.items()
+        )
         styled.fa.set_block_style()
         return styled
     if isinstance(value, list):

@@ -6,6 +6,7 @@ re-run converges to what an uninterrupted run makes. By default the write points
 are sampled (the first, the last, and a seeded sample between); `make stress`
 (JUNIPER_STRESS=1) kills at every one of them and at more random moments.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,15 @@ from juniper_rollout import demo
 from tests.helpers import clone_state, git, rollout
 
 BRANCH = "chore/sops-age-rollout"
-NAMES = ["juniper-cascor", "juniper-deploy", "juniper-data", "juniper-data-client", "juniper-cascor-client",
-         "juniper-cascor-worker", "juniper-ml"]
+NAMES = [
+    "juniper-cascor",
+    "juniper-deploy",
+    "juniper-data",
+    "juniper-data-client",
+    "juniper-cascor-client",
+    "juniper-cascor-worker",
+    "juniper-ml",
+]
 MIN_POINTS = 50
 STRESS = bool(os.environ.get("JUNIPER_STRESS"))
 SEED = int(os.environ.get("JUNIPER_STRESS_SEED", "1234"))
@@ -39,9 +47,13 @@ def make_fleet(root: Path, key: str) -> Path:
     git(data, "checkout", "-q", "-b", "feature/wip")
     (data / "wip.txt").write_text("uncommitted\n")
     manifest = root / "repos.yaml"
-    entries = "".join(f"  - name: {n}\n" + ("    env_example: {from: code}\n" if n != "juniper-ml" else "")
-                      for n in NAMES)
-    manifest.write_text(f"version: 1\nworkspace: fleet\ndefaults:\n  age_recipients: [{key}]\nrepos:\n{entries}")
+    entries = "".join(
+        f"  - name: {n}\n" + ("    env_example: {from: code}\n" if n != "juniper-ml" else "")
+        for n in NAMES
+    )
+    manifest.write_text(
+        f"version: 1\nworkspace: fleet\ndefaults:\n  age_recipients: [{key}]\nrepos:\n{entries}"
+    )
     return manifest
 
 
@@ -63,8 +75,11 @@ def branch_trees(root: Path) -> dict[str, str | None]:
     out = {}
     for name in NAMES:
         repo = root / "fleet" / name
-        ref = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "-q", f"{BRANCH}^{{tree}}"],
-                             capture_output=True, text=True).stdout.strip()
+        ref = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--verify", "-q", f"{BRANCH}^{{tree}}"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         out[name] = ref or None
     return out
 
@@ -79,7 +94,8 @@ def reference(pristine, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def write_points(pristine, tmp_path_factory) -> int:
-    """How many write points an uninterrupted run passes: counted by the fault hook, set never to fire."""
+    """How many write points an uninterrupted run passes: counted by the fault hook, set never to
+    fire."""
     from juniper_rollout import gitrepo
 
     root = tmp_path_factory.mktemp("crash") / "counted"
@@ -95,9 +111,20 @@ def write_points(pristine, tmp_path_factory) -> int:
 
 def start_apply(manifest: Path, tmpdir: Path, *, fault_after: int = 0) -> subprocess.Popen:
     env = dict(os.environ, TMPDIR=str(tmpdir), JUNIPER_ROLLOUT_FAULT_AFTER=str(fault_after))
-    return subprocess.Popen([sys.executable, "-c", "from juniper_rollout.cli import main; main()",
-                             "apply", "--manifest", str(manifest), "--yes"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from juniper_rollout.cli import main; main()",
+            "apply",
+            "--manifest",
+            str(manifest),
+            "--yes",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def locked_repo(proc: subprocess.Popen, root: Path) -> int | None:
@@ -136,7 +163,9 @@ def kill_mid_run(proc: subprocess.Popen, root: Path, rng: random.Random) -> bool
     return seen and proc.wait() == -signal.SIGKILL
 
 
-def run_apply(manifest: Path, tmpdir: Path, *, fault_after: int = 0, rng: random.Random | None = None) -> int:
+def run_apply(
+    manifest: Path, tmpdir: Path, *, fault_after: int = 0, rng: random.Random | None = None
+) -> int:
     """The exit code of an apply run; with ``rng``, killed at a random moment mid-run (asserted)."""
     proc = start_apply(manifest, tmpdir, fault_after=fault_after)
     if rng is not None:
@@ -144,7 +173,9 @@ def run_apply(manifest: Path, tmpdir: Path, *, fault_after: int = 0, rng: random
     return proc.wait()
 
 
-def check_after_kill(root: Path, before: dict, reference: dict, tmpdir: Path, *, strict: bool) -> None:
+def check_after_kill(
+    root: Path, before: dict, reference: dict, tmpdir: Path, *, strict: bool
+) -> None:
     for name in NAMES:
         repo = root / "fleet" / name
         assert clone_state(repo) == before[name], f"{name}: clone changed"
@@ -152,13 +183,18 @@ def check_after_kill(root: Path, before: dict, reference: dict, tmpdir: Path, *,
         assert tree in (None, reference[name]), f"{name}: branch holds a partial tree"
         if tree:
             assert git(repo, "rev-list", "--count", f"main..{BRANCH}").strip() == "1"
-        fsck = subprocess.run(["git", "-C", str(repo), "fsck", "--no-dangling", "--no-progress"],
-                              capture_output=True, text=True)
+        fsck = subprocess.run(
+            ["git", "-C", str(repo), "fsck", "--no-dangling", "--no-progress"],
+            capture_output=True,
+            text=True,
+        )
         assert fsck.returncode == 0, fsck.stdout + fsck.stderr
         gitdir = repo / ".git"
         assert not list(gitdir.rglob("*.lock")), f"{name}: lock file left behind"
         if strict:
-            assert not list((gitdir / "objects").glob("obj????????")), f"{name}: temp object left behind"
+            assert not list((gitdir / "objects").glob("obj????????")), (
+                f"{name}: temp object left behind"
+            )
     assert not any(tmpdir.iterdir()), "temp files left behind"
 
 
@@ -184,20 +220,27 @@ def kill_and_check(pristine: Path, reference: dict, root: Path, tmpdir: Path, **
 
 
 def test_sigkill_at_write_points(pristine, reference, write_points, tmp_path):
-    """Kill right after the k-th write. make stress: every k until a run gets through. By default the
-    first two, a seeded sample, and the last (counted in an uninterrupted run: a kill there must land,
-    one past it must not)."""
+    """Kill right after the k-th write. make stress: every k until a run gets through. By default
+    the first two, a seeded sample, and the last (counted in an uninterrupted run: a kill there
+    must land, one past it must not)."""
     runs = iter(range(10_000))
 
     def checked(k: int) -> int:
         i = next(runs)
-        return kill_and_check(pristine, reference, tmp_path / f"run-{i}", tmp_path / f"tmp-{i}", fault_after=k)
+        return kill_and_check(
+            pristine, reference, tmp_path / f"run-{i}", tmp_path / f"tmp-{i}", fault_after=k
+        )
 
     assert write_points >= MIN_POINTS, f"only {write_points} write points in a full run"
     if STRESS:
         points = list(range(1, write_points + 1))
     else:
-        points = [1, 2, *sorted(random.Random(SEED).sample(range(3, write_points), SAMPLED_POINTS)), write_points]
+        points = [
+            1,
+            2,
+            *sorted(random.Random(SEED).sample(range(3, write_points), SAMPLED_POINTS)),
+            write_points,
+        ]
     for k in points:
         assert checked(k) == -signal.SIGKILL, f"no kill at write point {k} of {write_points}"
     assert checked(write_points + 1) == 0  # a run that gets through leaves the same state
@@ -206,5 +249,7 @@ def test_sigkill_at_write_points(pristine, reference, write_points, tmp_path):
 def test_sigkill_at_random_moments(pristine, reference, tmp_path):
     rng = random.Random(SEED)
     for i in range(RANDOM_KILLS):
-        code = kill_and_check(pristine, reference, tmp_path / f"run-{i}", tmp_path / f"tmp-{i}", rng=rng)
+        code = kill_and_check(
+            pristine, reference, tmp_path / f"run-{i}", tmp_path / f"tmp-{i}", rng=rng
+        )
         assert code == -signal.SIGKILL
