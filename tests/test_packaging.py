@@ -35,6 +35,10 @@ def test_the_installed_wheel_renders_with_its_own_templates(tmp_path):
         p.name for p in (target / "juniper_rollout" / "templates").glob("*.j2")
     ) == sorted(p.name for p in (ROOT / "templates").glob("*.j2"))
 
+    source = {p.relative_to(ROOT).as_posix() for p in (ROOT / "juniper_rollout").rglob("*.py")}
+    installed = {p.relative_to(target).as_posix() for p in (target / "juniper_rollout").rglob("*.py")}
+    assert source <= installed, f"not in the wheel (list the package in pyproject): {source - installed}"
+
     repo = demo.make_repo(work / "fleet" / "svc", {"README.md": "# svc\n", "app.py": "import os\n"})
     key = pyrage.x25519.Identity.generate().to_public()
     manifest = work / "repos.yaml"
