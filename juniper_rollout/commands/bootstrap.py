@@ -112,7 +112,7 @@ def _validated_copy(manifest: Path, text: str, workspace: Path | None) -> tuple[
         return tmp, load_manifest(tmp, workspace=workspace)
     except ManifestError as err:
         tmp.unlink(missing_ok=True)
-        raise ManifestError(str(manifest), err.line, str(err).split(": ", 1)[-1]) from None
+        raise ManifestError(str(manifest), err.line, err.message) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
