@@ -10,45 +10,11 @@ from pathlib import Path
 from typing import Annotated, Callable, Optional
 
 import typer
-from typer.core import TyperGroup
 
+from juniper_rollout.clierrors import OneLineErrors
 from juniper_rollout.errors import RolloutError
 
-
-class _OneLineErrors(TyperGroup):
-    """Usage errors (unknown option, missing argument, bad value) as one line on stderr, in the tool's
-    style, instead of typer's boxed panel; exit 2 as before. Help, completion and --version unchanged."""
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except typer.Abort:  # Ctrl-C or end of input at a confirmation prompt
-            print("aborted: nothing written", file=sys.stderr)
-            sys.exit(1)
-        except Exception as err:  # click's exceptions (typer vendors click since 0.2x: no one import path)
-            if not (hasattr(err, "format_message") and hasattr(err, "exit_code")):
-                raise
-            if type(err).__name__ == "NoArgsIsHelpError":
-                err.show()  # type: ignore[attr-defined]  # prints the help, as typer does
-            else:
-                print(f"error: {usage_line(err)}", file=sys.stderr)
-            sys.exit(err.exit_code)
-        sys.exit(code or 0)
-
-
-def usage_line(err: Exception) -> str:
-    """``rollout plan: no such option: --bogus (see `rollout plan --help`)``."""
-    message = " ".join(err.format_message().split()).rstrip(".")  # type: ignore[attr-defined]
-    if message[:1].isupper() and message[1:2].islower():
-        message = message[0].lower() + message[1:]
-    ctx = getattr(err, "ctx", None)
-    where = ctx.command_path if ctx is not None else "rollout"
-    return f"{where}: {message} (see `{where} --help`)"
-
-
-app = typer.Typer(cls=_OneLineErrors, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Roll SOPS + age secrets management out across a fleet of git repositories.")
 
@@ -67,6 +33,7 @@ def _options(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     pass
+
 
 DEFAULT_MANIFEST = Path("manifests/repos.yaml")
 ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", envvar="JUNIPER_MANIFEST", help="The fleet manifest.")]
