@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Iterator
 
-from juniper_rollout import crashlog, gitrepo
+from juniper_rollout import gitrepo
 from juniper_rollout.changes import RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -83,6 +83,8 @@ def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool) -> Out
     except RolloutError as err:
         return Outcome(spec.name, FAILED, str(err))
     except Exception as err:  # a damaged object database, a full disk: this repo fails, the others go on
+        from juniper_rollout import crashlog
+
         return Outcome(spec.name, FAILED, f"unexpected {type(err).__name__} while writing the branch: "
                                           f"{_first_line(err)} (a damaged repository? run `git fsck` in {spec.path})"
                                           + crashlog.see(crashlog.record(err, f"writing the branch of {spec.name}")))

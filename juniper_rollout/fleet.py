@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable, Iterable
 
-from juniper_rollout import crashlog, gitrepo, secrets_plan
+from juniper_rollout import gitrepo, secrets_plan
 from juniper_rollout.changes import RepoPlan
 from juniper_rollout.discover import candidate_paths, discover
 from juniper_rollout.errors import ManifestError, RolloutError
@@ -48,6 +48,8 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
     except RolloutError as err:
         return empty.failed(str(err))
     except Exception as err:  # a damaged object database: this repo fails, the others are planned
+        from juniper_rollout import crashlog
+
         # the type only: an unexpected message might quote what was being read
         return empty.failed(f"unexpected {type(err).__name__} while planning (a damaged repository? run `git fsck` "
                             f"in {repo.path}; if it is clean, please report this)"
