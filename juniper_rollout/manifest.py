@@ -5,16 +5,16 @@ The schema is data (``_REPO_KEYS`` and friends), checked in one pass with line n
 """
 from __future__ import annotations
 
-import importlib.resources
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
 import pyrage
 
-from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.errors import ManifestError
 from juniper_rollout.yamlio import YamlSyntaxError, first_alias_line, load_roundtrip
 
 HOOK_MODES = ("auto", "create", "skip")
@@ -101,6 +101,10 @@ class Manifest:
 def default_templates_dir() -> Path:
     """The templates shipped with the package (``templates/`` of the repository, installed as the
     package ``juniper_rollout.templates``), wherever it is installed: a manifest's ``templates:`` beats it."""
+    import importlib.resources
+
+    from juniper_rollout.errors import RolloutError
+
     found = importlib.resources.files("juniper_rollout.templates")
     if not isinstance(found, Path):  # only a zipped install would do this; pip installs are folders
         raise RolloutError(f"the templates shipped with juniper-rollout are not in a folder ({found}); "
