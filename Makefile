@@ -1,7 +1,6 @@
 # make demo  - set up, then plan and apply on a built-in demo fleet (in a temp folder)
 # make test  - set up, then run the test suite
 # make bench - set up, then measure plan/apply at fleet scale
-# make lint  - ruff (lint + format check), mypy, import-linter contracts (not in make test yet)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -35,6 +34,7 @@ $(LINT_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test,lint]'
 	touch $(LINT_STAMP)
 
+# make lint: ruff (lint + format check), mypy, import-linter contracts (not in make test yet)
 lint: $(LINT_STAMP)
 	status=0; \
 	$(BIN)/ruff check juniper_rollout tests || status=1; \
