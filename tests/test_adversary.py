@@ -336,7 +336,7 @@ def test_bootstrap_url_credentials_are_stripped_before_storing_and_printing(flee
     bare = tmp_path / "juniper-canopy.git"
     git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
     url = f"file://x-access-token:{TOKEN}@localhost{bare}"
-    result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest, "--url", url)
+    result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--url", url)
     assert result.code == 0, result.stderr
     assert TOKEN not in result.stdout + result.stderr and "x-access-token" not in result.stdout
     assert f"cloned file://localhost{bare}" in result.stdout
@@ -347,7 +347,7 @@ def test_a_failed_clone_does_not_repeat_the_token(fleet, tmp_path):
     before = fleet.manifest.read_bytes()
     for url in (f"file://x-access-token:{TOKEN}@localhost{tmp_path}/missing.git",
                 f"https://x-access-token:{TOKEN}@example.invalid/org/repo.git"):
-        result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest, "--url", url)
+        result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--url", url)
         assert result.code == 1 and "git clone" in result.stderr
         assert TOKEN not in result.stdout + result.stderr and "x-access-token" not in result.stderr
         assert fleet.manifest.read_bytes() == before
