@@ -314,7 +314,7 @@ def in_the_way(commit: git.Commit, paths: list[str]) -> str | None:
 
 
 def _digest(parent: str, tree: str, message: str) -> str:
-    return hashlib.sha256(f"{parent}\n{tree}\n{message}".encode("utf-8")).hexdigest()[:40]
+    return hashlib.sha256(f"{parent}\n{tree}\n{message}".encode()).hexdigest()[:40]
 
 
 def is_tool_commit(commit: git.Commit) -> bool:

@@ -9,16 +9,15 @@ a default found in the code, or one already in the file's committed text is no n
 """
 from __future__ import annotations
 
-import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.render import AGE_KEY
 
 MIN_VALUE = 8
 PLAINTEXT_FILES = (".env", ".env.secrets")  # read for every repo, besides each `encrypt:` source
-AGE_KEY = re.compile(rb"AGE-SECRET-KEY-1[0-9A-Z]{50,}", re.IGNORECASE)
 
 
 def plaintext_values(repo: RepoSpec) -> list[tuple[str, int, bytes]]:

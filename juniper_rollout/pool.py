@@ -108,7 +108,7 @@ def _in_processes(job: Callable[[T], R], items: Sequence[T], processes: int,
         return _run_pool(ProcessPoolExecutor, context, stopping, signals, job, items, processes, report, stop)
 
 
-def _run_pool(executor, context, stopping, signals: "_Held", job, items, processes, report, stop) -> list:
+def _run_pool(executor, context, stopping, signals: _Held, job, items, processes, report, stop) -> list:
     pool = executor(processes, mp_context=context, initializer=_start_worker,
                     initargs=(job, items, stopping, os.getpid()))
     size = max(1, min(16, len(items) // (processes * 4)))
@@ -153,7 +153,7 @@ class _Held:
         self.pending: list[int] = []
         self.handlers: dict[int, object] = {}
 
-    def __enter__(self) -> "_Held":
+    def __enter__(self) -> _Held:
         import threading
 
         if threading.current_thread() is threading.main_thread():

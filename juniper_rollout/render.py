@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import stat
 import threading
 from functools import lru_cache
@@ -18,10 +19,10 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from juniper_rollout.errors import ManifestError
-from juniper_rollout.leakguard import AGE_KEY
 from juniper_rollout.manifest import FileSpec, Manifest, RepoSpec
 
 SOPS_PATH_REGEX = r"(^|/)\.env(\.secrets)?(\.enc)?$"
+AGE_KEY = re.compile(rb"AGE-SECRET-KEY-1[0-9A-Z]{50,}", re.IGNORECASE)  # an age private key, in any bytes
 GITIGNORE_BLOCK_TEMPLATE = "gitignore-block.j2"
 PRECOMMIT_HOOKS_TEMPLATE = "precommit-hooks.yaml.j2"
 PRECOMMIT_CONFIG_TEMPLATE = "pre-commit-config.yaml.j2"
