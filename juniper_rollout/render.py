@@ -106,6 +106,10 @@ class BoundedSandbox(SandboxedEnvironment):
             raise TooBig(f"a power of {right} (at most 64)")
         return super().call_binop(context, operator, left, right)
 
+    def call(__self, __context, __obj, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (jinja's signature)
+        _check_counts(args, kwargs, "a call")  # 'x'.ljust(10**10), 'x'.zfill(10**10)…
+        return super().call(__context, __obj, *args, **kwargs)
+
 
 def _counted_range(*args: int):
     steps = range(*args)
@@ -129,12 +133,16 @@ class _Counted:
             yield step
 
 
+def _check_counts(args: tuple, kwargs: Mapping[str, Any], what: str) -> None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
+            raise TooBig(f"{what} argument of {value:,} (at most {MAX_NUMBER:,})")
+
+
 def _bounded(filter_function):
     @functools.wraps(filter_function)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        for value in (*args, *kwargs.values()):
-            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
-                raise TooBig(f"a filter argument of {value:,} (at most {MAX_NUMBER:,})")
+        _check_counts(args, kwargs, "a filter")
         return filter_function(*args, **kwargs)
     return checked
 
