@@ -3,7 +3,8 @@
 Whatever the manifest says (a template that reads ``.env``, a ``templates:`` folder holding
 the key file), the rendered bytes are checked before any blob is written, any diff is
 printed or any plan is saved. The check names the file and the plaintext's line, never
-the value. Values shorter than ``MIN_VALUE`` bytes (``true``, ``8080``) are too common to
+the value. Values shorter than ``MIN_VALUE`` bytes (``true``, ``8080``), and short plain
+words (``production``, ``localhost``) under names that do not look secret, are too common to
 tell apart from ordinary text and are not checked; a value the manifest itself spells out,
 a default found in the code, or one already in the file's committed text is no new leak.
 """
@@ -12,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from juniper_rollout.changes import FileChange
+from juniper_rollout.discover import looks_secret
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
 
 MIN_VALUE = 8
+PLAIN_WORD = 16  # below this, a value of letters only (production, localhost) is checked only under a secret-looking name
 PLAINTEXT_FILES = (".env", ".env.secrets")  # read for every repo, besides each `encrypt:` source
 
 
@@ -36,9 +39,10 @@ def plaintext_values(repo: RepoSpec) -> list[tuple[str, int, bytes]]:
         for number, line in enumerate((data or b"").splitlines(), start=1):
             if line.lstrip().startswith(b"#") or b"=" not in line:
                 continue
-            raw = line.split(b"=", 1)[1].strip()
-            for value in {raw, raw.strip(b"\"'")}:
-                if len(value) >= MIN_VALUE:
+            name, _, raw = line.partition(b"=")
+            secret_name = looks_secret(name.decode("utf-8", "replace"))
+            for value in {raw.strip(), raw.strip().strip(b"\"'")}:
+                if len(value) >= MIN_VALUE and (secret_name or not value.isalpha() or len(value) >= PLAIN_WORD):
                     out.append((source, number, value))
     return out
 

@@ -684,3 +684,16 @@ def test_ciphertext_is_kept_from_what_was_pushed_when_the_local_branch_is_gone_t
     result = apply(fleet, "juniper-cascor", push=True)
     assert result.code == 0 and "pushed to origin" in result.stdout, result.stdout
     assert branch_blob(repo, ".env.enc") == committed == branch_blob(remote, ".env.enc")
+
+
+def test_plain_words_in_env_do_not_stop_a_template_that_happens_to_use_them(tmp_path):
+    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    (repo / ".env").write_text("APP_ENV=production\nDB_PASSWORD=letmeinplease\n")
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "doc.j2").write_text("Deploy to production with care.\n")
+    (tmp_path / "tpl" / "pw.j2").write_text("never write letmeinplease\n")
+    fine = own_manifest(tmp_path, "tpl", "    files: [{path: DEPLOY.md, template: doc.j2}]\n")
+    assert rollout("plan", "--manifest", fine).code == 0
+    secret = own_manifest(tmp_path, "tpl", "    files: [{path: PW.md, template: pw.j2}]\n")
+    result = rollout("plan", "--manifest", secret)
+    assert result.code == 1 and "line 2 of the plaintext .env" in result.stdout
