@@ -13,12 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
+from juniper_rollout.changes import CREATE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import safe_repo_path
 
 FORMAT_VERSION = 1
-ACTIONS = (CREATE, UPDATE, DELETE, UNCHANGED, SKIP)
+ACTIONS = (CREATE, UPDATE, UNCHANGED, SKIP)  # never DELETE: the tool adds and edits files, it does not remove them
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -134,9 +134,13 @@ def load(path: Path) -> list[RepoPlan]:
             )
             for f in files:
                 why = safe_repo_path(f.path) if isinstance(f.path, str) else "is not a string"
-                if why or f.action not in ACTIONS:
+                if not why and f.action not in ACTIONS:
+                    why = f"has the action {f.action!r}, which the tool never plans"
+                if not why and f.writes and f.after is None:
+                    why = "is written without content"  # write_tree would read that as a deletion
+                if why:
                     raise RolloutError(f"{path}: damaged plan file (repo {repo['name']}: path {f.path!r} "
-                                       f"{why or f'has an unknown action {f.action!r}'}); run plan again")
+                                       f"{why}); run plan again")
             plans.append(RepoPlan(repo["name"], repo["base"], repo["branch"], repo["base_commit"],
                                   repo["branch_commit"], files, repo.get("error")))
     except (KeyError, TypeError, ValueError) as err:

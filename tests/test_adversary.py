@@ -697,3 +697,20 @@ def test_plain_words_in_env_do_not_stop_a_template_that_happens_to_use_them(tmp_
     secret = own_manifest(tmp_path, "tpl", "    files: [{path: PW.md, template: pw.j2}]\n")
     result = rollout("plan", "--manifest", secret)
     assert result.code == 1 and "line 2 of the plaintext .env" in result.stdout
+
+
+@pytest.mark.parametrize("edit, words", [
+    ({"action": "delete", "content": None}, "never plans"),
+    ({"action": "update", "content": None}, "written without content"),
+])
+def test_hand_edited_plan_cannot_delete_a_file(tmp_path, edit, words):
+    repo = make_repo(tmp_path / "ws" / "victim", {"README.md": "keep me\n"})
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    plan_file = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", manifest, "--out", plan_file).code == 0
+    data = json.loads(plan_file.read_text())
+    victim = next(r for r in data["repos"] if r["name"] == "victim")
+    victim["files"].append({"path": "README.md", "reason": "x", "secret": False, **edit})
+    plan_file.write_text(json.dumps(data))
+    result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
+    assert result.code == 1 and words in result.stderr and no_branch(repo)
