@@ -118,8 +118,9 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
         return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha)
     worktree = gitrepo.checked_out_in(clone, spec.branch)
     if worktree is not None:  # as git itself refuses: moving it would leave that worktree with changes nobody made
-        return Outcome(spec.name, BLOCKED, f"{spec.branch} is checked out in {worktree}; switch that worktree "
-                                           "to another branch (`git switch -`), then apply again")
+        how = ("switch that worktree to another branch (`git switch -`)" if worktree.exists()
+               else f"that worktree is gone: run `git worktree prune` in {spec.path}")
+        return Outcome(spec.name, BLOCKED, f"{spec.branch} is checked out in {worktree}; {how}, then apply again")
     commit = gitrepo.create_commit(clone, base, tree, commit_message(spec, plan))
     gitrepo.move_branch(clone, spec.branch, commit.hexsha, tip.hexsha if tip else None,
                         f"{'update' if tip else 'create'} rollout branch")

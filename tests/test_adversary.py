@@ -714,3 +714,18 @@ def test_hand_edited_plan_cannot_delete_a_file(tmp_path, edit, words):
     plan_file.write_text(json.dumps(data))
     result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
     assert result.code == 1 and words in result.stderr and no_branch(repo)
+
+
+def test_a_deleted_worktree_still_holding_the_branch_says_prune(fleet, tmp_path):
+    import shutil
+
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    linked = tmp_path / "gone-worktree"
+    git(repo, "worktree", "add", "-q", str(linked), BRANCH)
+    shutil.rmtree(linked)
+    move_main(repo)
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout and "git worktree prune" in result.stdout
+    git(repo, "worktree", "prune")
+    assert apply(fleet, "juniper-ml").code == 0
