@@ -264,7 +264,7 @@ def load_manifest(
     """Read and validate the manifest; ``--workspace`` beats ``$JUNIPER_WORKSPACE`` beats the file."""
     env = os.environ if env is None else env
     file = str(path)
-    text = _read_manifest(path)
+    text = read_manifest_text(path)
     try:
         alias_line = first_alias_line(text)
         if alias_line:
@@ -278,7 +278,7 @@ def load_manifest(
         raise ManifestError(file, None, "invalid YAML: nested too deeply (fix the manifest)") from None
 
 
-def _read_manifest(path: Path) -> str:
+def read_manifest_text(path: Path) -> str:
     """The manifest's text: a regular file (a FIFO or device would hang or never end), read up to the limit."""
     file = str(path)
     try:

@@ -5,6 +5,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests import fleet as fleets
 from tests.helpers import git, rollout
 
@@ -491,14 +493,16 @@ def test_a_manifest_nested_2000_levels(tmp_path):
         assert result.code == 1 and "nested too deeply" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
-def test_manifest_from_dev_zero_reads_at_most_the_limit(tmp_path):
-    one_line_error(run_cli("plan", "-m", "/dev/zero"), "not a regular file")
+@pytest.mark.parametrize("command", [["plan"], ["rotate", "--add", KEY]])
+def test_manifest_from_dev_zero_reads_at_most_the_limit(tmp_path, command):
+    one_line_error(run_cli(*command, "-m", "/dev/zero"), "not a regular file")
 
 
-def test_manifest_that_is_a_fifo_never_hangs(tmp_path):
+@pytest.mark.parametrize("command", [["plan"], ["drift"], ["rotate", "--add", KEY]])
+def test_manifest_that_is_a_fifo_never_hangs(tmp_path, command):
     fifo = tmp_path / "repos.yaml"
     os.mkfifo(fifo)
-    one_line_error(run_cli("plan", "-m", fifo), "not a regular file")
+    one_line_error(run_cli(*command, "-m", fifo), "not a regular file")
 
 
 def test_env_that_is_a_fifo_never_hangs(tmp_path):
@@ -583,7 +587,6 @@ def test_a_failing_include_names_the_missing_template(tmp_path):
 
 # --- smaller, same standard ----------------------------------------------------------------------
 
-import pytest  # noqa: E402
 
 
 def test_a_rollout_branch_deleted_on_origin_can_be_pushed_again(fleet, tmp_path):

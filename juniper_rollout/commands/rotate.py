@@ -12,21 +12,15 @@ import tempfile
 from pathlib import Path
 
 from juniper_rollout.edits import recipients
-from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.errors import RolloutError
+from juniper_rollout.manifest import read_manifest_text
 from juniper_rollout.verify import AgeKeys, find_age_keys
 
 
 def rotate(*, manifest: Path, add: list[str], remove: list[str]) -> int:
     target = manifest.resolve() if manifest.is_symlink() else manifest
-    try:
-        data = target.read_bytes()
-        text = data.decode("utf-8")
-    except FileNotFoundError:
-        raise ManifestError(str(manifest), None, "manifest not found (pass --manifest FILE)") from None
-    except UnicodeDecodeError:
-        raise ManifestError(str(manifest), None, "manifest is not UTF-8 text (save it as UTF-8)") from None
-    except OSError as err:
-        raise ManifestError(str(manifest), None, f"cannot read manifest: {err.strerror}") from None
+    text = read_manifest_text(target)  # a regular file, read up to the limit (never a FIFO or /dev/zero)
+    data = text.encode("utf-8")
     result = recipients.edit(text, add=add, remove=remove, path=str(manifest))
     _check_keys(find_age_keys(), result)
     _replace(target, result.text.encode("utf-8"), data)
