@@ -1,14 +1,22 @@
 """What an outside adversary broke (issue 13): each test fails without its fix."""
 from __future__ import annotations
 
+import json
 import os
+import resource
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from juniper_rollout.demo import make_repo
 from tests import fleet as fleets
 from tests.helpers import git, rollout
+from tests.test_hostile import KEY, manifest_for, no_branch, plan_error
+from tests.test_pool import make_fleet, with_branch
 
 BRANCH = fleets.BRANCH
 
@@ -181,8 +189,6 @@ def test_env_example_keeps_the_names_of_the_committed_ciphertext(fleet, tmp_path
 
 # --- item 2: a path in the way is refused, never deleted ----------------------------------------
 
-from juniper_rollout.demo import make_repo  # noqa: E402
-from tests.test_hostile import manifest_for, no_branch, plan_error  # noqa: E402
 
 GUIDE_ENTRY = "    files: [{path: notes/GUIDE.md, template: sops.yaml.j2}]\n"
 
@@ -263,7 +269,6 @@ def test_hand_edited_plan_with_a_path_outside_the_repo(tmp_path):
 
 # --- item 6: templates from inside the templates folder; no plaintext value in what is written ---
 
-from tests.test_hostile import KEY  # noqa: E402
 
 BARE_REPO = ("    sops_yaml: false\n    gitignore: false\n    precommit_hook: skip\n    agents_md: skip\n")
 
@@ -375,11 +380,6 @@ def test_strip_and_redact_urls():
 
 # --- item 10: workers die with their parent; SIGTERM is Ctrl-C ---------------------------------
 
-import signal  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-from tests.test_pool import make_fleet, with_branch  # noqa: E402
 
 # forked workers need two CPUs: make any machine look like it has them
 APPLY = ("from juniper_rollout import pool; pool.cpus = lambda: 2; "
@@ -462,9 +462,6 @@ def test_sigterm_stops_apply_like_ctrl_c(tmp_path):
 
 
 # --- items 11 and 12: no traceback, no hang, bounded time and memory; --out is a regular file or - ----
-
-import json  # noqa: E402
-import resource  # noqa: E402
 
 
 def run_cli(*args, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -586,7 +583,6 @@ def test_a_failing_include_names_the_missing_template(tmp_path):
 
 
 # --- smaller, same standard ----------------------------------------------------------------------
-
 
 
 def test_a_rollout_branch_deleted_on_origin_can_be_pushed_again(fleet, tmp_path):
