@@ -31,7 +31,7 @@ ACCEPTED: dict[str, tuple[bytes, list[str]]] = {
     "non-UTF-8 value": (b"A=" + C + b"\xff\xfe\n", ["A"]),
     "spaces around =": (b"A = " + C + b"\n", ["A"]),
     "indented name": (b"  A=" + C + b"\n", ["A"]),
-    "lowercase, dots, dashes": (b"a.b-c=" + C + b"\n", ["a.b-c"]),
+    "lowercase name": (b"a_b=" + C + b"\n", ["a_b"]),
     "empty file": (b"", []),
     "only a comment": (b"# c\n", []),
 }
@@ -45,6 +45,7 @@ REFUSED: dict[str, tuple[bytes, str]] = {
     "multi-line double quotes": (b'A="' + C + b"\nmore" + C + b'"\n', "1: quote not closed"),
     "no =": (C + b"\n", "1: line has no '='"),
     "indented comment": (b"  # " + C + b"\n", "1: indented comment"),
+    "BOM before a comment": (b"\xef\xbb\xbf# " + C + b"\n", "1: byte-order mark before a comment"),
 }
 # Round-trip in sops but refused on purpose (why in each reason).
 POLICY: dict[str, tuple[bytes, str]] = {
@@ -56,6 +57,13 @@ POLICY: dict[str, tuple[bytes, str]] = {
     "space in name": (b"MY VAR=" + C + b"\n", "1: name contains spaces"),
     "non-UTF-8 name": (b"\xffA=" + C + b"\n", "1: name is not valid UTF-8"),
     "sops_ prefix": (b"sops_x=" + C + b"\n", "1: name sops_x starts with sops_"),
+    # a name is an identifier: anything else may be a pasted secret, stored by sops as a plaintext name
+    "BOM before a comment with =": (b"\xef\xbb\xbf# X=" + C + b"\n", "1: byte-order mark before a comment"),
+    "dots and dashes in name": (b"A=1\na.b-" + C + b"=1\n", "2: text before '=' is not a variable name"),
+    "token with base64 padding": (C + b"dG9rZW4+/x==\n", "1: text before '=' is not a variable name"),
+    "bare GitHub token, padded": (b"A=1\nghp_" + C.replace(b"-", b"") + b"0123456789abcdef=\n",
+                                  "2: text before '=' is not a variable name"),
+    "API key with dashes": (b"sk-ant-" + C + b"=x\n", "1: text before '=' is not a variable name"),
 }
 
 
