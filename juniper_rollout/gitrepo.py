@@ -363,6 +363,34 @@ def commits_touching(repo: git.Repo, pathspecs: list[str]) -> list[tuple[str, st
     return commits
 
 
+def blobs_in_history(repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20
+                     ) -> list[tuple[str, str, str, bytes]]:
+    """Every version of a path matching ``pathspecs`` ever committed on any ref: (short sha, subject, path, blob).
+
+    For drift's audit of ``*.enc`` files: their blobs are ciphertext, or exactly what must be found.
+    Blobs larger than ``limit`` bytes are read up to it. Newest first.
+    """
+    try:
+        out = repo.git.log("--all", "--no-show-signature", "--no-color", "--diff-filter=ACMR", "--raw", "--no-abbrev",
+                           "--no-renames", "--format=%x1e%h%x1f%s", "--", *pathspecs)
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+    found = []
+    for record in out.split("\x1e")[1:]:
+        head, _, rest = record.partition("\n")
+        short, _, subject = head.partition("\x1f")
+        for line in rest.splitlines():
+            if not line.startswith(":") or "\t" not in line:
+                continue
+            fields, _, path = line.partition("\t")
+            parts = fields.split()
+            if len(parts) < 5 or parts[1] == "120000":
+                continue
+            blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
+            found.append((short, subject, path, blob))
+    return found
+
+
 def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str) -> None:
     """A new repository at ``path`` whose ``branch`` holds ``files`` (also written to its tree) in one commit."""
     try:

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import pyrage
 
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES, EnvFiles, check_glob
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.yamlio import YamlSyntaxError, first_alias_line, load_roundtrip
 
@@ -83,6 +84,7 @@ class Manifest:
     recipients: tuple[str, ...]
     usage_guide: str
     repos: tuple[RepoSpec, ...]
+    env_files: EnvFiles = DEFAULT_ENV_FILES  # what a plaintext env file is (defaults.plaintext_env)
 
     def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
         if not names:
@@ -226,8 +228,9 @@ def valid_recipient(value: str) -> bool:
 
 _DEFAULTS_KEYS = {
     "base": str, "branch": str, "commit_message": str, "age_recipients": list,
-    "precommit_hook": str, "agents_md": str, "usage_guide": str,
+    "precommit_hook": str, "agents_md": str, "usage_guide": str, "plaintext_env": dict,
 }
+_PLAINTEXT_ENV_KEYS = {"include": list, "exclude": list}
 _TOP_KEYS = {"version": int, "workspace": str, "templates": str, "defaults": dict, "repos": list}
 _REPO_KEYS = {
     "name": str, "path": str, "url": str, "base": str, "branch": str, "commit_message": str,
@@ -293,6 +296,7 @@ class _Validator(_Reader):
         manifest = Manifest(
             path=self.path, workspace=workspace, templates=templates_dir,
             recipients=defaults["age_recipients"], usage_guide=defaults["usage_guide"], repos=repos,
+            env_files=defaults["plaintext_env"],
         )
         from juniper_rollout.render import check_templates  # late: render depends on manifest types
 
@@ -335,7 +339,26 @@ class _Validator(_Reader):
                 raise self.fail(where, f"age recipient {value[:12]}… is listed twice (remove one)")
             seen.add(value)
         out["age_recipients"] = tuple(recipients)
+        out["plaintext_env"] = self._plaintext_env(node)
         return out
+
+    def _plaintext_env(self, defaults: Any) -> EnvFiles:
+        if "plaintext_env" not in defaults:
+            return DEFAULT_ENV_FILES
+        node = self.shaped(defaults["plaintext_env"], "defaults.plaintext_env", self.key_line(defaults, "plaintext_env"),
+                           _PLAINTEXT_ENV_KEYS, "defaults.plaintext_env")
+        out = {}
+        for key, fallback in (("include", DEFAULT_ENV_FILES.include), ("exclude", DEFAULT_ENV_FILES.exclude)):
+            globs = node.get(key, list(fallback))
+            for i, glob in enumerate(globs):
+                why = check_glob(glob, exclude=key == "exclude") if isinstance(glob, str) else "must be a string"
+                if why:
+                    raise self.fail(self.item_line(globs, i) if key in node else self.key_line(node, key),
+                                    f"defaults.plaintext_env.{key}: {glob!r} {why}")
+            if key == "include" and not globs:
+                raise self.fail(self.key_line(node, key), "defaults.plaintext_env.include is empty (list at least .env)")
+            out[key] = tuple(globs)
+        return EnvFiles(out["include"], out["exclude"])
 
     def _check_ref_name(self, node: Any, key: str, value: str, where: str) -> None:
         bad = (not value or value.startswith(("-", "/")) or value.endswith(("/", ".lock", "."))

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from juniper_rollout import render
-from juniper_rollout.changes import FileChange, change, skip
+from juniper_rollout.changes import DELETE, FileChange, change, skip
 from juniper_rollout.discover import EnvVar, looks_secret
 from juniper_rollout.edits import blocks, gitignore, precommit
 from juniper_rollout.errors import RepoError
@@ -29,6 +29,8 @@ class Snapshot:
     symlinks: frozenset[str] = frozenset()  # wanted paths that are, or sit under, a symlink at base
     code_vars: tuple[EnvVar, ...] = ()  # names discovered in the code (for `from: code`)
     dotenv_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plaintext source -> names
+    tracked_plaintext: tuple[str, ...] = ()  # plaintext env files tracked at base (paths only, never contents)
+    history: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # path -> (short sha, subject)
 
 
 def wanted_paths(repo: RepoSpec) -> list[str]:
@@ -55,7 +57,24 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
     out.append(_gitignore(manifest, repo, snap) if repo.gitignore else skip(GITIGNORE, "gitignore: false"))
     out.append(_precommit(manifest, repo, snap))
     out.append(_agents(manifest, repo, snap))
+    out += [_untrack(repo, path, snap.history.get(path, ())) for path in snap.tracked_plaintext]
     return out
+
+
+def tracked_plaintext(manifest: Manifest, repo: RepoSpec, paths: list[str]) -> tuple[str, ...]:
+    """The plaintext env files among ``paths`` (the one definition, plus the repo's encrypt sources)."""
+    sources = {e.source for e in repo.encrypt}
+    return tuple(sorted(p for p in paths if manifest.env_files.is_plaintext(p) or p in sources))
+
+
+def _untrack(repo: RepoSpec, path: str, commits: tuple[tuple[str, str], ...]) -> FileChange:
+    """A tracked plaintext env file leaves the branch's tree; the clone's copy is never touched."""
+    target = next((e.target for e in repo.encrypt if e.source == path and e.enabled), None)
+    why = f"plaintext secret, encrypted into {target}" if target else "plaintext secret, must not be in git"
+    shown = ", ".join(f"{short}" for short, _ in commits[:5]) + (f" and {len(commits) - 5} more" if len(commits) > 5 else "")
+    history = (f"history still holds it ({'commit' if len(commits) == 1 else 'commits'} {shown}): rotate every value "
+               f"it held; purging history is the owner's call: git filter-repo --invert-paths --path {path}")
+    return FileChange(path, DELETE, None, None, why, secret=True, detail=f"{why}; {history}")
 
 
 def _text(snap: Snapshot, path: str) -> str | None:
@@ -105,7 +124,7 @@ def _gitignore(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
         return render.render(manifest, render.GITIGNORE_BLOCK_TEMPLATE, {"patterns": list(patterns)})
 
     try:
-        result = gitignore.edit(text, block)
+        result = gitignore.edit(text, block, env=manifest.env_files)
     except blocks.BrokenMarkers as err:
         raise RepoError(str(err)) from None
     before = snap.files.get(GITIGNORE)

@@ -16,10 +16,10 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from juniper_rollout import dotenv
+from juniper_rollout import dotenv, sopsmeta
 from juniper_rollout.errors import RolloutError
 
 NOT_FOUND = (
@@ -48,6 +48,7 @@ class SopsMetadata:
     recipients: tuple[str, ...]
     names: tuple[str, ...]
     version: str
+    format: str = "dotenv"  # the sops store format: dotenv, yaml, json or ini (sopsmeta.FORMATS)
 
 
 def sops_path() -> str:
@@ -79,7 +80,7 @@ def encrypt_dotenv(plaintext: bytes, *, sops_config: str, filename: str) -> byte
 def decrypt_dotenv(ciphertext: bytes, *, filename: str) -> bytes:
     """Decrypt a sops dotenv file; sops finds the key itself (SOPS_AGE_KEY_FILE, …)."""
     rel = _relative(filename)
-    proc = _run(_decrypt_args(rel), data=ciphertext)
+    proc = _run(_decrypt_args(rel, ciphertext), data=ciphertext)
     _check(proc, "decrypt", rel)
     return proc.stdout
 
@@ -91,12 +92,13 @@ def updatekeys(ciphertext: bytes, *, sops_config: str, filename: str) -> bytes:
     (a decrypt whose output goes to /dev/null).
     """
     rel = _relative(filename)
-    _check(_run(_decrypt_args(rel), data=ciphertext, keep_output=False), "decrypt", rel)
+    _check(_run(_decrypt_args(rel, ciphertext), data=ciphertext, keep_output=False), "decrypt", rel)
     with _workdir(sops_config) as work:
         target = work / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_private(target, ciphertext)
-        args = ["--config", str(work / _CONFIG_NAME), "updatekeys", "-y", "--input-type", "dotenv"]
+        fmt = sopsmeta.sops_format(ciphertext) or "dotenv"
+        args = ["--config", str(work / _CONFIG_NAME), "updatekeys", "-y", "--input-type", fmt]
         _check(_run([*args, rel], cwd=work, scrub=True), "updatekeys", rel)
         return target.read_bytes()
 
@@ -123,7 +125,8 @@ def is_encrypted(ciphertext: bytes, *, filename: str) -> bool:
         if not os.path.exists(source):
             source, data = str(work / "input"), b""
             _write_private(Path(source), ciphertext)
-        proc = _run(["filestatus", "--input-type", _store_type(rel), source], data=data)
+        fmt = sopsmeta.sops_format(ciphertext) or _store_type(rel)
+        proc = _run(["filestatus", "--input-type", fmt, source], data=data)
     if proc.returncode != 0:
         if "cannot load encrypted file" in _flat(proc.stderr):
             return False  # not even parseable as its type, so not a sops file
@@ -132,11 +135,16 @@ def is_encrypted(ciphertext: bytes, *, filename: str) -> bool:
 
 
 def read_metadata(ciphertext: bytes) -> SopsMetadata | None:
-    """Recipients, names and sops version of an encrypted file; None if it has no sops metadata."""
+    """Recipients, names, version and format of an encrypted file; None if it has no sops metadata.
+
+    "Has sops metadata" is :data:`sopsmeta.PATTERN`, the regex the require-sops-encrypted hook uses.
+    """
+    fmt = sopsmeta.sops_format(ciphertext)
+    if fmt is None:
+        return None
     text = ciphertext.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if text.lstrip().startswith("{") or re.search(r"(?m)^sops:", text):
-        return _structured_metadata(text)
-    return _dotenv_metadata(text)
+    meta = {"dotenv": _dotenv_metadata, "ini": _ini_metadata}.get(fmt, _structured_metadata)(text)
+    return None if meta is None else replace(meta, format=fmt)
 
 
 def _dotenv_metadata(text: str) -> SopsMetadata | None:
@@ -151,11 +159,31 @@ def _dotenv_metadata(text: str) -> SopsMetadata | None:
             meta[key[len(dotenv.RESERVED_PREFIX):]] = value
         else:
             names.append(dotenv.bare_name(key))
+    return _flat_metadata(meta, names)
+
+
+def _flat_metadata(meta: dict[str, str], names: list[str]) -> SopsMetadata | None:
     if not meta:
         return None
     keys = [k for k in meta if re.search(r"(^|__)age__list_\d+__map_recipient$", k)]
     keys.sort(key=lambda k: [int(n) for n in re.findall(r"\d+", k)])
     return SopsMetadata(tuple(meta[k] for k in keys), tuple(names), meta.get("version", ""))
+
+
+def _ini_metadata(text: str) -> SopsMetadata | None:
+    """sops' INI output: sections of ``key = value``; the metadata is the flattened ``[sops]`` section."""
+    section, meta, names = None, {}, []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif "=" in line and not line.startswith((";", "#")):
+            key, value = (part.strip() for part in line.split("=", 1))
+            if section == "sops":
+                meta[key] = value
+            else:
+                names.append(key)
+    return _flat_metadata(meta, names)
 
 
 def _structured_metadata(text: str) -> SopsMetadata | None:
@@ -195,9 +223,11 @@ def _encrypt_args(work: Path, rel: str) -> list[str]:
     return ["--config", config, "encrypt", *_DOTENV, "--filename-override", rel]
 
 
-def _decrypt_args(rel: str) -> list[str]:
-    # An empty config: no stray .sops.yaml above the cwd can break decryption.
-    return ["--config", os.devnull, "decrypt", *_DOTENV, "--filename-override", rel]
+def _decrypt_args(rel: str, ciphertext: bytes) -> list[str]:
+    # An empty config: no stray .sops.yaml above the cwd can break decryption. The input type is
+    # the format the file is really in (a .env.enc may hold sops' YAML or JSON output); the output is dotenv.
+    fmt = sopsmeta.sops_format(ciphertext) or "dotenv"
+    return ["--config", os.devnull, "decrypt", "--input-type", fmt, "--output-type", "dotenv", "--filename-override", rel]
 
 
 @contextmanager

@@ -19,17 +19,15 @@ from typing import Any
 
 from pyrage import x25519
 
-from juniper_rollout import dotenv, gitrepo, keys, secrets_plan, sops, throwaway
-from juniper_rollout.edits.gitignore import MUST_IGNORE, MUST_TRACK
+from juniper_rollout import dotenv, envfiles, gitrepo, keys, secrets_plan, sops, throwaway
 from juniper_rollout.edits.precommit import load_data
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.pool import default_jobs
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.render import SOPS_PATH_REGEX
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 SOPS_CONFIG, GITIGNORE, PRECOMMIT = ".sops.yaml", ".gitignore", ".pre-commit-config.yaml"
-CHECKS = ("sops-config", "sops-rules", "encrypted-files", "gitignore", "precommit-hook", "age-key")
+CHECKS = ("plaintext-env", "sops-config", "sops-rules", "encrypted-files", "gitignore", "precommit-hook", "age-key")
 APPLY = "run `rollout plan`, then `rollout apply` and merge the rollout branch"
 # Local hooks that need no environment install (so no network); the others are left out.
 OFFLINE_LANGUAGES = ("fail", "pygrep", "system", "unsupported")
@@ -85,6 +83,7 @@ class RefFiles:
     ref: str
     files: Mapping[str, bytes]
     encrypted: tuple[str, ...]
+    plaintext: tuple[str, ...] = ()  # tracked plaintext env files (envfiles definition)
 
 
 def short(key: str) -> str:
@@ -151,14 +150,17 @@ def _public_keys_of(text: str) -> list[str]:
 # --- reading a repo at a ref ---------------------------------------------------------------
 
 
-def read_ref(repo: RepoSpec, ref: str | None) -> RefFiles:
+def read_ref(repo: RepoSpec, ref: str | None, env: envfiles.EnvFiles = envfiles.DEFAULT) -> RefFiles:
     with gitrepo.open_clone(repo.path) as clone:
         commit = gitrepo.resolve_ref(clone, ref) if ref else gitrepo.base_commit(clone, repo.base)
-        encrypted = tuple(sorted(p for p in gitrepo.list_paths(commit) if p.endswith(".enc")))
+        paths = gitrepo.list_paths(commit)
+        encrypted = tuple(sorted(p for p in paths if p.endswith(".enc")))
+        sources = {e.source for e in repo.encrypt}
+        plaintext = tuple(sorted(p for p in paths if env.is_plaintext(p) or p in sources))
         wanted = [SOPS_CONFIG, GITIGNORE, PRECOMMIT, ".env.example", *encrypted,
                   *(example_path(p) for p in encrypted)]
         files, _ = gitrepo.read_files(commit, list(dict.fromkeys(wanted)))
-    return RefFiles(ref or repo.base, files, encrypted)
+    return RefFiles(ref or repo.base, files, encrypted, plaintext)
 
 
 def example_path(encrypted: str) -> str:
@@ -201,6 +203,18 @@ def _split(value: Any) -> list[str]:
 # --- the checks ------------------------------------------------------------------------------
 
 
+def check_plaintext(snap: RefFiles) -> Check:
+    """No plaintext env file may be tracked at the ref: its values are in git for anyone with the repo."""
+    name = "plaintext-env"
+    if snap.plaintext:
+        first = snap.plaintext[0]
+        return failed(name, f"{', '.join(snap.plaintext)} tracked in git at {snap.ref}: plaintext secrets in the repository",
+                      f"{APPLY} (its commit removes them; or `git rm --cached {first}`), rotate every value they held, "
+                      f"and consider `git filter-repo --invert-paths --path {first}` (rewrites history: the owner's call)")
+    return passed(name, "no plaintext env file tracked")
+
+
+
 def check_sops_config(manifest: Manifest, snap: RefFiles) -> Check:
     name = "sops-config"
     text = snap.files.get(SOPS_CONFIG)
@@ -221,13 +235,16 @@ def check_sops_config(manifest: Manifest, snap: RefFiles) -> Check:
     return passed(name, f"{len(found)} recipient{'s' if len(found) != 1 else ''}, as in the manifest")
 
 
-def check_sops_rules(repo: RepoSpec, snap: RefFiles) -> Check:
-    """sops matches path_regex against the path it is given: both .env and .env.enc must match."""
+def check_sops_rules(repo: RepoSpec, snap: RefFiles, manifest: Manifest | None = None) -> Check:
+    """sops matches path_regex against the path it is given: every plaintext env file and its .enc must match."""
     name = "sops-rules"
+    env = manifest.env_files if manifest is not None else envfiles.DEFAULT
     text = snap.files.get(SOPS_CONFIG)
     if text is None:
         return failed(name, f"no .sops.yaml at {snap.ref}", APPLY)
-    paths = [".env", ".env.enc", *(p for s in repo.encrypt for p in (s.source, s.target)), *snap.encrypted]
+    samples = env.samples()[0]
+    paths = [*samples, *(p + ".enc" for p in samples), *(p for s in repo.encrypt for p in (s.source, s.target)),
+             *snap.encrypted]
     unmatched = []
     try:
         config = text.decode("utf-8")
@@ -238,7 +255,7 @@ def check_sops_rules(repo: RepoSpec, snap: RefFiles) -> Check:
         return failed(name, str(err), APPLY)
     if unmatched:
         return failed(name, f"no creation rule matches {', '.join(unmatched)} (sops matches path_regex "
-                            "against the path it is given)", f"use path_regex '{SOPS_PATH_REGEX}': {APPLY}")
+                            "against the path it is given)", f"use path_regex '{env.sops_path_regex()}': {APPLY}")
     return passed(name, f"a rule matches {', '.join(dict.fromkeys(paths))}")
 
 
@@ -317,9 +334,10 @@ def _clone_plaintext(repo: RepoSpec, source: str) -> bytes | None:
     return None if data is None else dotenv.sops_form(data)[0]
 
 
-def check_gitignore(snap: RefFiles) -> Check:
+def check_gitignore(snap: RefFiles, manifest: Manifest | None = None) -> Check:
     """git's own check-ignore, in a throwaway repo holding only the ref's .gitignore."""
     name = "gitignore"
+    MUST_IGNORE, MUST_TRACK = (manifest.env_files if manifest is not None else envfiles.DEFAULT).samples()
     gitignore = snap.files.get(GITIGNORE)
     with throwaway.scratch_repo({GITIGNORE: gitignore} if gitignore is not None else None) as scratch:
         ignored = throwaway.ignored(scratch, [*MUST_IGNORE, *MUST_TRACK])
@@ -406,9 +424,9 @@ def check_age_key(manifest: Manifest, age: AgeKeys) -> Check:
 def verify_repo(manifest: Manifest, repo: RepoSpec, ref: str | None, age: AgeKeys,
                 trial: throwaway.HookTrial) -> RepoReport:
     try:
-        snap = read_ref(repo, ref)
-        checks = [check_sops_config(manifest, snap), check_sops_rules(repo, snap),
-                  check_encrypted(manifest, repo, snap, age), check_gitignore(snap),
+        snap = read_ref(repo, ref, manifest.env_files)
+        checks = [check_plaintext(snap), check_sops_config(manifest, snap), check_sops_rules(repo, snap, manifest),
+                  check_encrypted(manifest, repo, snap, age), check_gitignore(snap, manifest),
                   check_hook(repo, snap, trial), check_age_key(manifest, age)]
     except ManifestError:
         raise
