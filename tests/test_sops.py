@@ -112,7 +112,7 @@ def test_read_metadata_of_sops_yaml_and_json(box: Sandbox, kind: str) -> None:
         input=plain[kind].encode(), capture_output=True, check=True,
     )
     meta = sops.read_metadata(proc.stdout)
-    assert meta == sops.SopsMetadata((box.pub,), ("token", "port"), "3.11.0")
+    assert meta == sops.SopsMetadata((box.pub,), ("token", "port"), "3.11.0", kind)
 
 
 @pytest.mark.parametrize(
