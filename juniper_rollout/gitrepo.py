@@ -378,7 +378,8 @@ def blobs_in_history(repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 
     found = []
     for record in out.split("\x1e")[1:]:
         head, _, rest = record.partition("\n")
-        short, _, subject = head.partition("\x1f")
+        full, _, subject = head.partition("\x1f")
+        short = full[:7]  # --no-abbrev makes %h full length
         for line in rest.splitlines():
             if not line.startswith(":") or "\t" not in line:
                 continue
