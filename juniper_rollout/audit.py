@@ -233,7 +233,7 @@ def _encrypted(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Artifac
                 out.append(Artifact(spec.target, MISSING))
             continue
         meta = sops.read_metadata(blob)
-        same = meta is not None and set(meta.recipients) == set(manifest.recipients)
+        same = meta is not None and meta.format == "dotenv" and set(meta.recipients) == set(manifest.recipients)
         out.append(Artifact(spec.target, IN_SYNC if same else MODIFIED))
     return out
 

@@ -97,6 +97,8 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
         if before is None:
             why = f"no {spec.source} in the clone to encrypt" if spec.enabled else "encryption is off (enabled: false)"
             return skip(spec.target, why)
+        if meta.format != "dotenv":  # sops' YAML/JSON/INI output under a dotenv name: the same values, as dotenv
+            return _as_dotenv(spec, config, before, meta.format, _decrypt_or_none(before, spec.target), reuse, recipients)
         if set(meta.recipients) != set(recipients):
             previous = _decrypt_or_none(before, spec.target)
             if previous is not None and _same(reuse, previous, recipients, spec.target):
@@ -119,6 +121,8 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
                 raise RepoError(f"{spec.target}: cannot compare with {spec.source}: {err}") from None
             why = f"same variable names and recipients; could not compare values ({err})"
             return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+        if same and meta.format != "dotenv":
+            return _as_dotenv(spec, config, before, meta.format, plaintext, reuse, recipients)
         if same and set(meta.recipients) == set(recipients):
             return FileChange(spec.target, UNCHANGED, before, before, f"decrypts to {spec.source}", secret=True)
         if same and _same(reuse, plaintext, recipients, spec.target):
@@ -126,6 +130,8 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
                               secret=True, detail=_rekey_detail(meta.recipients, recipients))
         if same:
             return _rekeyed(spec, config, before, meta.recipients, recipients)
+    if before is not None and meta.format != "dotenv":
+        altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
     if _same(reuse, plaintext, recipients, spec.target):
         return FileChange(spec.target, CREATE if before is None else UPDATE, before, reuse,
                           f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names, altered))
@@ -148,13 +154,28 @@ def _decrypt_or_none(blob: bytes, filename: str) -> bytes | None:
 
 
 def _same(blob: bytes | None, plaintext: bytes, recipients: tuple[str, ...], filename: str) -> bool:
-    """Does ``blob`` (ciphertext) hold exactly ``plaintext`` for exactly ``recipients``?"""
+    """Does ``blob`` (dotenv ciphertext) hold exactly ``plaintext`` for exactly ``recipients``?"""
     if blob is None:
         return False
     meta = sops.read_metadata(blob)
-    if meta is None or set(meta.recipients) != set(recipients):
+    if meta is None or meta.format != "dotenv" or set(meta.recipients) != set(recipients):
         return False
     return _decrypt_or_none(blob, filename) == plaintext
+
+
+def _as_dotenv(spec: EncryptSpec, config: str, before: bytes, fmt: str, plaintext: bytes | None,
+               reuse: bytes | None, recipients: tuple[str, ...]) -> FileChange:
+    """A sops file in another format, re-encrypted as dotenv (what every command here and the guide expect)."""
+    why = f"re-encrypted as dotenv (was sops {fmt} format)"
+    if plaintext is None:
+        raise RepoError(f"{spec.target} is in sops {fmt} format and must be re-encrypted as dotenv, which needs "
+                        f"{spec.source} in the clone or a private key that opens it (set SOPS_AGE_KEY_FILE)")
+    if _same(reuse, plaintext, recipients, spec.target):
+        return FileChange(spec.target, UPDATE, before, reuse, why, secret=True, detail=why)
+    after = sops.encrypt_dotenv(plaintext, sops_config=config, filename=spec.target)
+    if _decrypt_or_none(after, spec.target) != plaintext:
+        raise RepoError(f"{spec.target}: sops did not round-trip it as dotenv; nothing written")
+    return FileChange(spec.target, UPDATE, before, after, why, secret=True, detail=why)
 
 
 def _rekeyed(spec: EncryptSpec, config: str, before: bytes, old: tuple[str, ...], new: tuple[str, ...]) -> FileChange:

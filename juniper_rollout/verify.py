@@ -286,6 +286,9 @@ def _encrypted_file(manifest: Manifest, repo: RepoSpec, path: str, snap: RefFile
     if meta is None or not sops.is_encrypted(blob, filename=path):
         return failed(name, f"{path} is not sops-encrypted (no sops metadata): it may be plaintext in git",
                       "remove it from git and its history, rotate those secrets, then encrypt with sops")
+    if meta.format != "dotenv":
+        return failed(name, f"{path} is sops-encrypted in {meta.format} format, not dotenv: the documented commands "
+                            "(--input-type dotenv) cannot read it", APPLY + " (re-encrypts it as dotenv)")
     if set(meta.recipients) != set(manifest.recipients):
         now = ", ".join(map(short, meta.recipients))
         return failed(name, f"{path} is encrypted for {now}, not the manifest's recipients",
