@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import stat
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyrage import x25519
 
 from juniper_rollout import dotenv, envfiles, gitrepo, keys, secrets_plan, sops, throwaway
 from juniper_rollout.edits.precommit import load_data
 from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.keys import AgeKeys
 from juniper_rollout.pool import default_jobs
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
@@ -66,17 +64,6 @@ class RepoReport:
 
 
 @dataclass(frozen=True)
-class AgeKeys:
-    """The age identities sops would load here (public keys only)."""
-
-    public: tuple[str, ...]
-    found: tuple[str, ...]  # where identities were found
-    looked: tuple[str, ...]  # where sops looks
-    problems: tuple[str, ...]  # key files sops would fail on
-    loose: tuple[str, ...] = ()  # key files readable by others
-
-
-@dataclass(frozen=True)
 class RefFiles:
     """What verify reads of one repo at one ref: a few blobs and the committed *.enc paths."""
 
@@ -93,58 +80,7 @@ def short(key: str) -> str:
 # --- where sops finds the age key ----------------------------------------------------------
 
 
-def find_age_keys(env: Mapping[str, str] | None = None) -> AgeKeys:
-    """sops 3.11 loads identities from $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE and the default key file."""
-    env = os.environ if env is None else env
-    public: list[str] = []
-    found: list[str] = []
-    looked: list[str] = []
-    problems: list[str] = []
-    loose: list[str] = []
-    paths: list[Path] = []
-    if env.get(keys.KEY_FILE_ENV):
-        paths.append(Path(env[keys.KEY_FILE_ENV]).expanduser())
-    try:
-        paths.append(keys.default_key_file({k: v for k, v in env.items() if k != keys.KEY_FILE_ENV}))
-    except RolloutError as err:
-        problems.append(str(err))
-    for path in dict.fromkeys(paths):
-        looked.append(str(path))
-        if not path.exists():
-            if env.get(keys.KEY_FILE_ENV) and path == paths[0]:
-                problems.append(f"SOPS_AGE_KEY_FILE={path} does not exist: fix it, or unset it")
-            continue
-        try:
-            public += keys.public_keys_in(path)
-        except RolloutError as err:
-            problems.append(str(err))
-            continue
-        found.append(str(path))
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if os.name == "posix" and mode & 0o077:
-            loose.append(f"{path} is readable by others (mode {mode:04o}): run `chmod 600 {path}`")
-    if env.get("SOPS_AGE_KEY"):
-        looked.append("$SOPS_AGE_KEY")
-        try:
-            public += _public_keys_of(env["SOPS_AGE_KEY"])
-            found.append("$SOPS_AGE_KEY")
-        except ValueError:
-            problems.append("SOPS_AGE_KEY holds no valid age identity (AGE-SECRET-KEY-1… lines): fix or unset it")
-    return AgeKeys(tuple(dict.fromkeys(public)), tuple(found), tuple(looked), tuple(problems), tuple(loose))
-
-
-def _public_keys_of(text: str) -> list[str]:
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            try:
-                out.append(str(x25519.Identity.from_str(line).to_public()))
-            except Exception:  # pyrage.IdentityError; the line is secret: never shown
-                raise ValueError("not an age identity") from None
-    if not out:
-        raise ValueError("no identity")
-    return out
+find_age_keys = keys.find_age_keys  # where sops 3.11 finds identities: keys.py
 
 
 # --- reading a repo at a ref ---------------------------------------------------------------
@@ -406,9 +342,12 @@ def check_hook(repo: RepoSpec, snap: RefFiles, trial: throwaway.HookTrial) -> Ch
 
 
 def check_age_key(manifest: Manifest, age: AgeKeys) -> Check:
+    """As sops: a source that cannot be read is skipped, so it fails the check only when no key is a recipient."""
     name = "age-key"
-    if age.problems or age.loose:
-        return failed(name, (age.problems + age.loose)[0])
+    if age.loose:
+        return failed(name, age.loose[0])
+    if not age.public and age.problems:
+        return failed(name, age.problems[0])
     if not age.public:
         return failed(name, f"no age key where sops looks ({', '.join(age.looked)})",
                       "run `rollout keygen`, copy the team's key file there, or set SOPS_AGE_KEY_FILE")
@@ -418,7 +357,8 @@ def check_age_key(manifest: Manifest, age: AgeKeys) -> Check:
                             f"({', '.join(map(short, age.public))}) {'are' if len(age.public) > 1 else 'is'} "
                             "not a recipient",
                       "get the team's key file, or add yours with `rollout rotate --add age1…`, then plan and apply")
-    return passed(name, f"{short(mine[0])} in {', '.join(age.found)} is a recipient")
+    skipped = f" ({age.problems[0]}; sops skips it)" if age.problems else ""
+    return passed(name, f"{short(mine[0])} in {', '.join(age.found)} is a recipient{skipped}")
 
 
 # --- the fleet ---------------------------------------------------------------------------------

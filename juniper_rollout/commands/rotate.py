@@ -13,7 +13,7 @@ from pathlib import Path
 
 from juniper_rollout.edits import recipients
 from juniper_rollout.errors import ManifestError, RolloutError
-from juniper_rollout.verify import AgeKeys, find_age_keys
+from juniper_rollout.keys import AgeKeys, find_age_keys
 
 
 def rotate(*, manifest: Path, add: list[str], remove: list[str]) -> int:
@@ -47,7 +47,7 @@ def rotate(*, manifest: Path, add: list[str], remove: list[str]) -> int:
 
 def _check_keys(age: AgeKeys, result: recipients.RecipientsEdit) -> None:
     """The re-key needs a key that opens today's files; afterwards you must still hold one."""
-    if age.problems:
+    if age.problems and not age.public:  # sops skips a source it cannot read; only no key at all is fatal
         raise RolloutError(age.problems[0])
     current = [k for k in result.before if not recipients.is_placeholder(k)]
     if not current:
