@@ -85,6 +85,7 @@ class Manifest:
     usage_guide: str
     repos: tuple[RepoSpec, ...]
     env_files: EnvFiles = DEFAULT_ENV_FILES  # what a plaintext env file is (defaults.plaintext_env)
+    data_key_rotated: str | None = None  # `rotate --data-key`: .enc files last modified before this get a new data key
 
     def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
         if not names:
@@ -229,7 +230,9 @@ def valid_recipient(value: str) -> bool:
 _DEFAULTS_KEYS = {
     "base": str, "branch": str, "commit_message": str, "age_recipients": list,
     "precommit_hook": str, "agents_md": str, "usage_guide": str, "plaintext_env": dict,
+    "data_key_rotated": str,
 }
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _PLAINTEXT_ENV_KEYS = {"include": list, "exclude": list}
 _TOP_KEYS = {"version": int, "workspace": str, "templates": str, "defaults": dict, "repos": list}
 _REPO_KEYS = {
@@ -296,7 +299,7 @@ class _Validator(_Reader):
         manifest = Manifest(
             path=self.path, workspace=workspace, templates=templates_dir,
             recipients=defaults["age_recipients"], usage_guide=defaults["usage_guide"], repos=repos,
-            env_files=defaults["plaintext_env"],
+            env_files=defaults["plaintext_env"], data_key_rotated=defaults["data_key_rotated"],
         )
         from juniper_rollout.render import check_templates  # late: render depends on manifest types
 
@@ -340,6 +343,11 @@ class _Validator(_Reader):
             seen.add(value)
         out["age_recipients"] = tuple(recipients)
         out["plaintext_env"] = self._plaintext_env(node)
+        out["data_key_rotated"] = self.typed(node, "data_key_rotated", str, "defaults")
+        if out["data_key_rotated"] is not None and not STAMP.fullmatch(out["data_key_rotated"]):
+            raise self.fail(self.key_line(node, "data_key_rotated"),
+                            'defaults.data_key_rotated must be a UTC time like "2026-01-31T12:00:00Z" '
+                            "(set it with `rollout rotate --data-key`)")
         return out
 
     def _plaintext_env(self, defaults: Any) -> EnvFiles:

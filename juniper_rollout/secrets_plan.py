@@ -59,7 +59,10 @@ def _short(key: str) -> str:
 def _rekey_detail(old: tuple[str, ...], new: tuple[str, ...]) -> str:
     added = [f"+{_short(k)}" for k in new if k not in old]
     removed = [f"-{_short(k)}" for k in old if k not in new]
-    return f"re-key ({', '.join(added + removed)})"
+    text = f"re-key with sops updatekeys ({', '.join(added + removed)}): same data key"
+    if removed:
+        text += "; a removed key that kept an earlier copy still decrypts it: `rollout rotate --data-key`"
+    return text
 
 
 def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=None) -> RepoPlan:
@@ -75,9 +78,11 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
     if config is None:
         raise RepoError("files to encrypt but no .sops.yaml (set sops_yaml: true for this repo)")
     config_text = config.decode("utf-8")
-    changes = [encrypted_change(manifest, repo, spec, config_text, gitrepo.read_blob(base, spec.target),
-                                reuse=gitrepo.read_blob(tip, spec.target) if tip is not None else None)
-               for spec in repo.encrypt]
+    changes = []
+    for spec in repo.encrypt:
+        reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
+        change = encrypted_change(manifest, repo, spec, config_text, gitrepo.read_blob(base, spec.target), reuse=reuse)
+        changes.append(fresh_data_key(manifest, spec, change, reuse))
     notes = tuple(c.detail for c in changes if c.action == UNCHANGED and c.detail)
     return replace(plan, files=plan.files + tuple(changes), notes=plan.notes + notes)
 
@@ -144,6 +149,33 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
         raise RepoError(f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written")
     return FileChange(spec.target, CREATE if before is None else UPDATE, before, after,
                       f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names, altered))
+
+
+NEW_DATA_KEY = ("new data key (sops rotate, `rollout rotate --data-key`): values edited from now on are out of "
+                "reach of removed keys; old commits still open with them, so rotate the secret values too")
+
+
+def fresh_data_key(manifest: Manifest, spec: EncryptSpec, change: FileChange, reuse: bytes | None) -> FileChange:
+    """``change`` with a new data key when the manifest asks for one (``defaults.data_key_rotated``) and the
+    file's sops ``lastmodified`` is older: ``updatekeys`` keeps the data key, ``sops rotate`` replaces it."""
+    stamp = manifest.data_key_rotated
+    meta = sops.read_metadata(change.after) if stamp and change.secret and change.after is not None else None
+    if meta is None or meta.lastmodified >= stamp:
+        return change
+    plaintext = _decrypt_or_none(change.after, spec.target)
+    if plaintext is None:
+        raise RepoError(f"a new data key for {spec.target} (rotate --data-key) needs a private key that opens it: "
+                        "set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY / SOPS_AGE_KEY_CMD)")
+    done = sops.read_metadata(reuse) if reuse is not None else None
+    if done is not None and done.lastmodified >= stamp and _same(reuse, plaintext, manifest.recipients, spec.target):
+        after = reuse  # the rollout branch already holds it with a new data key
+    else:
+        after = sops.rotate(change.after, filename=spec.target)
+        if _decrypt_or_none(after, spec.target) != plaintext:
+            raise RepoError(f"{spec.target}: sops rotate did not keep its values; nothing written")
+    detail = f"{change.detail or change.reason}; {NEW_DATA_KEY}"
+    return FileChange(spec.target, UPDATE if change.before is not None else CREATE, change.before, after,
+                      change.reason, secret=True, detail=detail)
 
 
 def _decrypt_or_none(blob: bytes, filename: str) -> bytes | None:
