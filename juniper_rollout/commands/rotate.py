@@ -11,7 +11,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
 from juniper_rollout.edits import data_key as data_key_edit, recipients
 from juniper_rollout.errors import ManifestError, RolloutError
@@ -46,7 +47,7 @@ def rotate(*, manifest: Path, add: list[str], remove: list[str], data_key: bool 
     stamp = None
     if data_key:
         _check_data_key(age, recipients.current(new_text, path=str(manifest)))
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = _next_second()
         new_text = data_key_edit.edit(new_text, stamp, path=str(manifest))
     _replace(target, new_text.encode("utf-8"), data)
     if result is not None:
@@ -88,6 +89,15 @@ def _check_keys(age: AgeKeys, result: recipients.RecipientsEdit) -> None:
         raise RolloutError("after this change none of the recipients is a key you hold, so you could not decrypt "
                            "any more: append the new key's AGE-SECRET-KEY-1… line to your key file first "
                            "(SOPS_AGE_KEY_FILE); nothing changed")
+
+
+def _next_second() -> str:
+    """The next whole UTC second, once it has come: sops' lastmodified has one-second resolution, so every
+    file encrypted before this call is older than the stamp and every one encrypted after it is not."""
+    now = datetime.now(timezone.utc)
+    stamp = now.replace(microsecond=0) + timedelta(seconds=1)
+    time.sleep(max(0.0, (stamp - now).total_seconds()))
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_data_key(age: AgeKeys, current: tuple[str, ...]) -> None:
