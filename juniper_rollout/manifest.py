@@ -82,7 +82,7 @@ class Manifest:
     workspace: Path
     templates: Path
     recipients: tuple[str, ...]
-    usage_guide: str
+    usage_guide: str | None  # as written in defaults; None: where a `files:` entry renders the guide
     repos: tuple[RepoSpec, ...]
     env_files: EnvFiles = DEFAULT_ENV_FILES  # what a plaintext env file is (defaults.plaintext_env)
     data_key_rotated: str | None = None  # `rotate --data-key`: .enc files last modified before this get a new data key
@@ -98,6 +98,18 @@ class Manifest:
                 f"no repo named {unknown[0]!r} in the manifest (known: {', '.join(known)})",
             )
         return tuple(r for r in self.repos if r.name in names)
+
+
+GUIDE_TEMPLATE = "SOPS_USAGE_GUIDE.md.j2"
+
+
+def guide_location(manifest: "Manifest") -> tuple[str, str] | None:
+    """(repo name, path) of the first `files:` entry that renders the usage guide, if any."""
+    for repo in manifest.repos:
+        for spec in repo.files:
+            if spec.template == GUIDE_TEMPLATE:
+                return repo.name, spec.path
+    return None
 
 
 def default_templates_dir(manifest_dir: Path) -> Path:
@@ -301,10 +313,28 @@ class _Validator(_Reader):
             recipients=defaults["age_recipients"], usage_guide=defaults["usage_guide"], repos=repos,
             env_files=defaults["plaintext_env"], data_key_rotated=defaults["data_key_rotated"],
         )
+        self._check_usage_guide(top.get("defaults") or {}, manifest)
         from juniper_rollout.render import check_templates  # late: render depends on manifest types
 
         check_templates(manifest)
         return manifest
+
+    def _check_usage_guide(self, defaults: Any, manifest: Manifest) -> None:
+        """An explicit ``usage_guide`` naming a repo of this manifest must be where that repo renders the guide."""
+        given = manifest.usage_guide
+        if not given or "/" not in given:
+            return
+        host, _, path = given.partition("/")
+        repo = next((r for r in manifest.repos if r.name == host), None)
+        if repo is None:
+            return
+        rendered = [f.path for f in repo.files if f.template == GUIDE_TEMPLATE]
+        if path not in rendered:
+            found = guide_location(manifest)
+            where = f"{found[0]}/{found[1]}" if found else "nowhere"
+            raise self.fail(self.key_line(defaults, "usage_guide"),
+                            f"defaults.usage_guide is {given}, but {host} renders no guide there (the guide is "
+                            f"rendered at {where}): remove usage_guide to derive it, or fix it")
 
     def _workspace(self, top: Mapping, here: Path) -> Path:
         if self.workspace_override is not None:
@@ -321,8 +351,7 @@ class _Validator(_Reader):
             "commit_message": self.typed(node, "commit_message", str, "defaults", DEFAULT_COMMIT_MESSAGE),
             "precommit_hook": self.choice(node, "precommit_hook", HOOK_MODES, "defaults", "auto"),
             "agents_md": self.choice(node, "agents_md", AGENTS_MODES, "defaults", "auto"),
-            "usage_guide": self.typed(node, "usage_guide", str, "defaults",
-                                      "juniper-ml/notes/SOPS_USAGE_GUIDE.md"),
+            "usage_guide": self.typed(node, "usage_guide", str, "defaults"),  # None: derived from files:
         }
         for key in ("base", "branch"):
             self._check_ref_name(node, key, out[key], "defaults")
