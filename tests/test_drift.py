@@ -312,4 +312,5 @@ def test_code_change_makes_the_discovered_example_drift(merged, tmp_path):
     assert "+# from juniper_data/settings.py:13\n" in result.stdout and "+JUNIPER_DATA_LOG_LEVEL=INFO" in result.stdout
     plan = json.loads(rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-data", "--json").stdout)
     reason = next(f["reason"] for f in plan["repos"][0]["files"] if f["path"] == ".env.example")
-    assert "5 names found: JUNIPER_DATA_HOST (juniper_data/settings.py:9)" in reason
+    # the merged file is kept as it is; the new name goes in the tool's block, with where it was found
+    assert "1 missing name added in a marked block: JUNIPER_DATA_LOG_LEVEL (juniper_data/settings.py:13)" in reason
