@@ -116,3 +116,20 @@ def test_rotate_goes_on_when_sops_would(fleet, monkeypatch, tmp_path):
     new = str(__import__("pyrage").x25519.Identity.generate().to_public())
     result = rollout("rotate", "--manifest", fleet.manifest, "--add", new)
     assert result.code == 0, result.stderr
+
+
+def test_an_ssh_key_is_found_where_sops_finds_it(tmp_path):
+    """~/.ssh/id_ed25519 is loaded by sops; it opens files for its ssh-ed25519 recipient only (not age1…)."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / ".ssh" / "id_ed25519")],
+                   check=True)
+    recipient = (home / ".ssh" / "id_ed25519.pub").read_text().split()[:2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), SOPS_DISABLE_VERSION_CHECK="1")
+    enc = subprocess.run([sops.sops_path(), "encrypt", "--age", " ".join(recipient), "--input-type", "dotenv",
+                          "--output-type", "dotenv", "/dev/stdin"], input=b"A=1\n", env=env, capture_output=True,
+                         check=True).stdout
+    assert sops_decrypts(env, tmp_path, enc)
+    found = keys.find_age_keys(env, cwd=tmp_path)
+    assert found.ssh == (str(home / ".ssh" / "id_ed25519"),) and found.public == ()

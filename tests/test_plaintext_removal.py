@@ -28,6 +28,8 @@ def test_a_tracked_env_is_deleted_on_the_branch_and_history_is_named(fleet):
     assert f"history still holds it (commit {added[:7]})" in out
     assert "rotate every value it held" in out
     assert "git filter-repo --invert-paths --path .env" in out and "not-a-real-token" not in plan.stdout
+    as_json = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--json")
+    assert "not-a-real-token" not in as_json.stdout and '"action": "delete"' in as_json.stdout
 
     result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes")
     assert result.code == 0, result.stdout + result.stderr
@@ -35,7 +37,7 @@ def test_a_tracked_env_is_deleted_on_the_branch_and_history_is_named(fleet):
     assert ".env.enc" in files and ".env" not in files and ".env.production" not in files
     assert clone_state(cascor) == state  # the clone's own .env stays where it is
     message = git(cascor, "log", "-1", "--format=%B", BRANCH)
-    assert "- .env: delete (plaintext secret, encrypted into .env.enc" in message
+    assert "- .env: delete (plaintext secret, encrypted into .env.enc" in message and "not-a-real-token" not in message
     # what remains of the encrypted file is ciphertext
     assert sops.read_metadata(git(cascor, "show", f"{BRANCH}:.env.enc").encode()) is not None
 
