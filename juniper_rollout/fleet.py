@@ -56,9 +56,9 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
     files, links = gitrepo.read_files(base, wanted_paths(repo))
     code_vars = ()
-    listing = gitrepo.list_paths(base)
+    listing = gitrepo.listed_paths(clone, base)
     if any(spec.env_from == "code" for spec in repo.files):
-        paths = candidate_paths(listing)
+        paths = candidate_paths(gitrepo.list_paths(base))
         blobs, _ = gitrepo.read_files(base, paths)
         code_vars = tuple(discover({p: b.decode("utf-8", "replace") for p, b in blobs.items()}))
     dotenv_names = {}

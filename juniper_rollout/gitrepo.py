@@ -198,6 +198,20 @@ def list_paths(commit: git.Commit) -> list[str]:
     return [item.path for item in commit.tree.traverse() if isinstance(item, git.Blob) and item.mode != LINK_MODE]
 
 
+def listed_paths(repo: git.Repo, commit: git.Commit) -> list[str]:
+    """Every regular-file path at ``commit``, listed by one ``git ls-tree`` (C speed, for large repos)."""
+    try:
+        out = repo.git.ls_tree("-r", "-z", "--full-tree", commit.hexsha)
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot list files: {' '.join(str(err.stderr).split())[:200]}") from None
+    paths = []
+    for record in out.split("\0"):
+        info, _, path = record.partition("\t")
+        if path and info.split(" ", 1)[0] in ("100644", "100755"):
+            paths.append(path)
+    return paths
+
+
 def read_blob(commit: git.Commit, path: str) -> bytes | None:
     files, _ = read_files(commit, [path])
     return files.get(path)
