@@ -76,11 +76,12 @@ RULES = (
          "Run `rollout plan --repo REPO` to see the difference and `rollout apply` to write the fix "
          "on the rollout branch; or change the manifest if the repo is right.", "warning"),
     Rule(TRACKED_ENV, "TrackedPlaintextEnv", "A plaintext env file is tracked by git",
-         "A .gitignore line does not untrack a file: run `git rm --cached PATH`, commit, and rotate "
-         "the secrets it held (they stay in history).", "error", "9.0"),
+         "A .gitignore line does not untrack a file: `rollout apply` removes it on the rollout branch (or run "
+         "`git rm --cached PATH`), and rotate the secrets it held (they stay in history; purging it with "
+         "`git filter-repo --invert-paths --path PATH` is the owner's call).", "error", "9.0"),
     Rule(ENV_IN_HISTORY, "PlaintextEnvInHistory", "A plaintext env file was committed in the past",
-         "Its values are still readable in those commits: rotate them, and purge the file from "
-         "history (git-filter-repo) if the repository is shared.", "error", "7.5"),
+         "Its values are still readable in those commits: rotate them; purging the file from history "
+         "(`git filter-repo --invert-paths --path PATH`) is the owner's call.", "error", "7.5"),
     Rule(ENC_WITHOUT_SOPS, "EncWithoutSopsMetadata", "A committed .enc file has no sops metadata",
          "It may be plaintext under an encrypted name: remove it from git, rotate what it held, "
          "and encrypt again with sops.", "error", "8.0"),

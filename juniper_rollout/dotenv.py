@@ -19,8 +19,8 @@ RESERVED_PREFIX = "sops_"  # sops stores its metadata under this prefix
 # (a pasted token with base64 padding, `sk-ant-…=x`) would be stored by sops as a plaintext
 # name and printed as one, so it is refused and never echoed.
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Identifiers that are really credentials (GitHub, AWS access key ids, Slack): refused the same way.
-TOKEN_SHAPES = re.compile(r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16}|xox[abprs]_.*)")
+# Identifiers that are really credentials (GitHub tokens, AWS access key ids): refused the same way.
+TOKEN_SHAPES = re.compile(r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16})")
 
 
 class DotenvError(RolloutError):
