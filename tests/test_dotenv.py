@@ -120,3 +120,19 @@ def test_verdicts_match_real_sops(tmp_path: Path) -> None:
     assert set(ACCEPTED) <= faithful
     assert not faithful & set(REFUSED)
     assert results["sops_ prefix"] is None  # sops: "file already encrypted"
+
+
+def test_a_pasted_token_in_env_stops_the_repo_by_line_and_is_never_echoed(fleet) -> None:
+    """A bare token line (with base64 padding, so it holds '=') is not a variable name anywhere."""
+    from tests.helpers import git, rollout
+
+    token = "ghp_" + "Zx9" * 12
+    env = fleet.repo("juniper-cascor") / ".env"
+    lines = env.read_bytes().splitlines(keepends=True)
+    env.write_bytes(b"".join(lines[:2]) + token.encode() + b"=\n" + b"".join(lines[2:]))
+    for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = rollout(*args, "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+        assert result.code == 1
+        assert token not in result.stdout + result.stderr
+        assert ".env:3: text before '=' is not a variable name" in " ".join((result.stdout + result.stderr).split())
+    assert not git(fleet.repo("juniper-cascor"), "branch", "--list", "chore/sops-age-rollout").strip()

@@ -155,3 +155,24 @@ def test_a_manifest_definition_changes_all_four(tmp_path):
                                            (".env.example", True), ("'.env", False), ("", False)])
 def test_globs_the_rules_cannot_express_are_refused(glob, exclude):
     assert check_glob(glob, exclude=exclude)
+
+
+def test_the_manifest_setting_is_checked_with_its_line(tmp_path):
+    from juniper_rollout.errors import ManifestError
+    from juniper_rollout.manifest import load_manifest
+
+    key = keys.generate_key_file(tmp_path / "keys.txt")
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(f"version: 1\nworkspace: .\ndefaults:\n  age_recipients: [{key}]\n  plaintext_env:\n"
+                        "    include: [.env, config/.env]\nrepos: []\n")
+    with pytest.raises(ManifestError) as info:
+        load_manifest(manifest)
+    assert str(info.value).startswith(f"{manifest}:6: defaults.plaintext_env.include: 'config/.env' must be")
+    manifest.write_text(f"version: 1\nworkspace: .\ndefaults:\n  age_recipients: [{key}]\n  plaintext_env:\n"
+                        "    include: [.env, .envrc]\nrepos: []\n")
+    assert load_manifest(manifest).env_files == EnvFiles(include=(".env", ".envrc"))
+    manifest.write_text(f"version: 1\nworkspace: .\ndefaults:\n  age_recipients: [{key}]\n"
+                        "  data_key_rotated: yesterday\nrepos: []\n")
+    with pytest.raises(ManifestError) as info:
+        load_manifest(manifest)
+    assert str(info.value).startswith(f"{manifest}:5: defaults.data_key_rotated must be a UTC time")
