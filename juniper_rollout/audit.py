@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Mapping
 
-from juniper_rollout import planner, sops
+from juniper_rollout import planner, sopsmeta
 from juniper_rollout.changes import CREATE, DELETE, HOOK_REPLACED, NAME_STALE, SKIP, UNCHANGED, FileChange
 from juniper_rollout.edits import blocks, gitignore, precommit
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
@@ -260,7 +260,7 @@ def _encrypted(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Artifac
             if spec.enabled:
                 out.append(Artifact(spec.target, MISSING))
             continue
-        meta = sops.read_metadata(blob)
+        meta = sopsmeta.read_metadata(blob)
         same = meta is not None and meta.format == "dotenv" and set(meta.recipients) == set(manifest.recipients)
         if same and manifest.data_key_rotated and meta.lastmodified < manifest.data_key_rotated:
             same = False  # `rotate --data-key` asked for a new data key it does not have yet
@@ -273,8 +273,7 @@ def _encrypted(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Artifac
 
 def is_plaintext_env(path: str, repo: RepoSpec, manifest: Manifest | None = None) -> bool:
     """The one definition (manifest's ``plaintext_env``, juniper_rollout.envfiles), plus the repo's encrypt sources."""
-    env = manifest.env_files if manifest is not None else DEFAULT_ENV_FILES
-    return env.is_plaintext(path) or path in {e.source for e in repo.encrypt}
+    return planner.is_plaintext_env(repo, manifest)(path)
 
 
 def plaintext_pathspecs(repo: RepoSpec, manifest: Manifest | None = None) -> list[str]:
@@ -298,7 +297,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
     out += [
         Finding(ENC_WITHOUT_SOPS, path, f"{path} has no sops metadata: it may be plaintext; remove it "
                                         f"(`git rm --cached {path}`), rotate what it held, and encrypt again with sops")
-        for path, blob in sorted(facts.encrypted.items()) if sops.read_metadata(blob) is None
+        for path, blob in sorted(facts.encrypted.items()) if sopsmeta.read_metadata(blob) is None
     ]
     out += _recipients(manifest, facts.sops_config)
     return out
@@ -341,7 +340,7 @@ def _enc_history(facts: Facts) -> list[Finding]:
     current = set(facts.encrypted)
     by_path: dict[str, list[tuple[str, str]]] = {}
     for short, subject, path, blob in facts.enc_history:
-        if sops.read_metadata(blob) is None and not (path in current and facts.encrypted[path] == blob):
+        if sopsmeta.read_metadata(blob) is None and not (path in current and facts.encrypted[path] == blob):
             by_path.setdefault(path, []).append((short, subject))
     return [Finding(ENC_WITHOUT_SOPS, path, f"{path} was once committed without sops metadata ({name_commits(commits)}): "
                                            "it may have held plaintext, still readable there: rotate what it held; "

@@ -10,6 +10,7 @@ From this one definition come: the ``.gitignore`` lines, the sops ``path_regex``
 pre-commit hook's ``files``/``exclude`` regexes, and the predicate verify and drift use.
 ``tests/test_envfiles.py`` checks, name by name, that git, sops and pre-commit agree.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,15 @@ ENC_SUFFIX = ".enc"
 
 def check_glob(glob: str, *, exclude: bool) -> str | None:
     """None when ``glob`` is a name pattern this module can turn into git, sops and pre-commit rules."""
-    if not glob or "/" in glob or any(c in glob for c in "?[]!\\\0\n\t '\"#") or glob.strip() != glob:
-        return "must be a file name pattern: no '/', '?', '[', '!', '#', quotes, backslash or spaces"
+    if (
+        not glob
+        or "/" in glob
+        or any(c in glob for c in "?[]!\\\0\n\t '\"#")
+        or glob.strip() != glob
+    ):
+        return (
+            "must be a file name pattern: no '/', '?', '[', '!', '#', quotes, backslash or spaces"
+        )
     if glob.count("*") > 1 or ("*" in glob and not (glob.startswith("*") or glob.endswith("*"))):
         return "may hold one '*', at its start or end (like .env.* or *.env)"
     if exclude and not (glob.startswith("*.") and glob.count("*") == 1):
@@ -41,7 +49,9 @@ class EnvFiles:
     # --- the predicate -----------------------------------------------------------------------
     def is_plaintext(self, path: str) -> bool:
         name = PurePosixPath(path).name
-        return any(fnmatchcase(name, g) for g in self.include) and not any(fnmatchcase(name, g) for g in self.exclude)
+        return any(fnmatchcase(name, g) for g in self.include) and not any(
+            fnmatchcase(name, g) for g in self.exclude
+        )
 
     def is_encrypted_form(self, path: str) -> bool:
         """``X.enc`` where X is a plaintext env file: what sops encrypts it into."""

@@ -8,13 +8,14 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from juniper_rollout import adopt, render
 from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption,
                                      DELETE, FileChange, change, skip)
 from juniper_rollout.discover import EnvVar, looks_secret
 from juniper_rollout.edits import blocks, envexample, gitignore, precommit
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, RepoSpec
 from juniper_rollout.yamlio import load_plain
@@ -64,8 +65,7 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
 
 def tracked_plaintext(manifest: Manifest, repo: RepoSpec, paths: list[str]) -> tuple[str, ...]:
     """The plaintext env files among ``paths`` (the one definition, plus the repo's encrypt sources)."""
-    sources = {e.source for e in repo.encrypt}
-    return tuple(sorted(p for p in paths if manifest.env_files.is_plaintext(p) or p in sources))
+    return tuple(sorted(filter(is_plaintext_env(repo, manifest), paths)))
 
 
 def _untrack(repo: RepoSpec, path: str, commits: tuple[tuple[str, str], ...]) -> FileChange:
@@ -190,11 +190,12 @@ def _precommit(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
     return result
 
 
-def is_plaintext_env(repo: RepoSpec, manifest: Manifest | None = None):
-    """The code's one definition of a plaintext env file (the manifest's ``plaintext_env``), for ``repo``."""
-    from juniper_rollout import audit  # late: audit builds on the planner
-
-    return lambda path: audit.is_plaintext_env(path, repo, manifest)
+def is_plaintext_env(repo: RepoSpec, manifest: Manifest | None = None) -> Callable[[str], bool]:
+    """The code's one definition of a plaintext env file (the manifest's ``plaintext_env``, juniper_rollout.envfiles),
+    plus the files ``repo`` encrypts, as a predicate on repo-relative paths."""
+    env = manifest.env_files if manifest is not None else DEFAULT_ENV_FILES
+    sources = {e.source for e in repo.encrypt}
+    return lambda path: env.is_plaintext(path) or path in sources
 
 
 def hand_written_hooks(repo: RepoSpec, text: str, hooks: list[dict[str, Any]],

