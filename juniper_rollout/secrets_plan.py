@@ -12,7 +12,7 @@ import stat
 from dataclasses import replace
 
 from juniper_rollout import dotenv, gitrepo, sops
-from juniper_rollout.changes import UNCHANGED, UPDATE, CREATE, FileChange, RepoPlan, skip
+from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
 
@@ -83,6 +83,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
         reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
         change = encrypted_change(manifest, repo, spec, config_text, gitrepo.read_blob(base, spec.target), reuse=reuse)
         changes.append(fresh_data_key(manifest, spec, change, reuse))
+    _never_lose_a_tracked_secret(repo, plan, changes)
     notes = tuple(c.detail for c in changes if c.action == UNCHANGED and c.detail)
     return replace(plan, files=plan.files + tuple(changes), notes=plan.notes + notes)
 
@@ -149,6 +150,16 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
         raise RepoError(f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written")
     return FileChange(spec.target, CREATE if before is None else UPDATE, before, after,
                       f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names, altered))
+
+
+def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[FileChange]) -> None:
+    """The rollout removes a tracked plaintext file: refuse when nothing holds its values encrypted."""
+    deleted = {f.path for f in plan.files if f.action == DELETE}
+    for spec, change in zip(repo.encrypt, changes):
+        if spec.enabled and spec.source in deleted and change.after is None:
+            raise RepoError(f"{spec.source} is tracked at {repo.base} but not in the clone, so it cannot be encrypted "
+                            f"before the rollout removes it from git: restore it (`git show {repo.base}:{spec.source} "
+                            f"> {spec.source}`), then plan again")
 
 
 NEW_DATA_KEY = ("new data key (sops rotate, `rollout rotate --data-key`): values edited from now on are out of "

@@ -122,3 +122,16 @@ def _recipient(fleet) -> str:
     from juniper_rollout import keys
 
     return keys.public_keys_in(fleet.key_file)[0]
+
+
+def test_a_tracked_env_missing_from_the_clone_is_not_removed_unencrypted(fleet):
+    cascor = fleet.repo("juniper-cascor")
+    commit_on_main(cascor, {".env": FAKE}, "add env by mistake")
+    (cascor / ".env").unlink()
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert plan.code == 1
+    assert (
+        ".env is tracked at main but not in the clone, so it cannot be encrypted before the rollout removes it"
+        in " ".join(plan.stdout.split())
+    )
+    assert "git show main:.env > .env" in plan.stdout and "not-a-real-token" not in plan.stdout
