@@ -10,7 +10,11 @@ from __future__ import annotations
 import os
 import re
 
+import pytest
+
 from juniper_rollout import demo, keys, sops
+from juniper_rollout.edits import data_key
+from juniper_rollout.edits.recipients import RecipientsEditError
 from juniper_rollout.manifest import load_manifest
 from tests import fleet as fleets
 from tests.helpers import git, rollout
@@ -132,3 +136,18 @@ def test_data_key_without_a_usable_key_is_refused_and_nothing_changes(fleet, mon
     result = rollout("rotate", "--manifest", fleet.manifest, "--data-key")
     assert result.code == 1 and "nothing changed" in result.stderr
     assert fleet.manifest.read_text() == text
+
+
+def test_the_manifest_splice_adds_then_replaces_and_keeps_every_other_byte():
+    text = (
+        "version: 1\n# fleet\ndefaults:\n  base: main   # keep\n  age_recipients:\n    - age1x\n"
+        "  # trailing comment\nrepos: []\n"
+    )
+    first = data_key.edit(text, "2026-01-01T00:00:00Z")
+    assert first == text.replace("    - age1x\n", '    - age1x\n  data_key_rotated: "2026-01-01T00:00:00Z"\n')
+    second = data_key.edit(first, "2026-02-02T00:00:00Z")
+    assert second == first.replace("2026-01-01T00:00:00Z", "2026-02-02T00:00:00Z")
+    crlf = data_key.edit(text.replace("\n", "\r\n"), "2026-01-01T00:00:00Z")
+    assert crlf == first.replace("\n", "\r\n")
+    with pytest.raises(RecipientsEditError):
+        data_key.edit("version: 1\ndefaults: {base: main}\nrepos: []\n", "2026-01-01T00:00:00Z")
