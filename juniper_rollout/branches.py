@@ -41,15 +41,16 @@ def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push:
     """
     specs = {r.name: r for r in manifest.repos}
     with _stop_between_repos() as stopped:
-        return run_in_order(partial(_apply_named, specs, saved=saved, push=push), plans, jobs=jobs,
+        return run_in_order(partial(_apply_named, specs, saved=saved, push=push, manifest=manifest), plans, jobs=jobs,
                             threads=False, on_result=on_outcome, stop=stopped)
 
 
-def _apply_named(specs: dict[str, RepoSpec], plan: RepoPlan, *, saved: bool, push: bool) -> Outcome:
+def _apply_named(specs: dict[str, RepoSpec], plan: RepoPlan, *, saved: bool, push: bool,
+                 manifest: Manifest | None = None) -> Outcome:
     spec = specs.get(plan.name)
     if spec is None:
         return Outcome(plan.name, FAILED, "not in the manifest any more")
-    return apply_one(spec, plan, saved=saved, push=push)
+    return apply_one(spec, plan, saved=saved, push=push, manifest=manifest)
 
 
 @contextmanager
@@ -72,13 +73,14 @@ def _stop_between_repos() -> Iterator[Callable[[], bool]]:
             signal.signal(each, handler)
 
 
-def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool) -> Outcome:
+def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool, manifest: Manifest | None = None) -> Outcome:
     if plan.error:
         return Outcome(spec.name, FAILED, plan.error)
     try:
         if saved:  # checked when it was planned; a hand-edited plan file gets the checks that need no plaintext
             leakguard.check_secret_writes(spec, plan.writes)
             leakguard.check_age_keys(plan.writes)
+            leakguard.check_deletions(manifest, spec, plan.writes)
         with gitrepo.open_clone(spec.path) as clone, gitrepo.rollout_lock(clone, spec.name):
             outcome = _write(clone, spec, plan, saved=saved)
             if push and outcome.result in OK and gitrepo.branch_tip(clone, spec.branch) is not None:

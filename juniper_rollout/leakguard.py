@@ -71,6 +71,18 @@ def check_age_keys(files: Iterable[FileChange]) -> None:
                             "(check the manifest's templates and vars)")
 
 
+def check_deletions(manifest: Manifest, repo: RepoSpec, files: Iterable[FileChange]) -> None:
+    """The only file the tool ever removes from a branch is a tracked plaintext env file."""
+    from juniper_rollout.changes import DELETE
+    from juniper_rollout.planner import is_plaintext_env
+
+    plaintext = is_plaintext_env(repo, manifest)
+    for f in files:
+        if f.action == DELETE and not plaintext(f.path):
+            raise RepoError(f"the plan deletes {f.path}, which is not a plaintext env file; the tool never plans "
+                            "that (was the plan file edited? plan again)")
+
+
 def check_secret_writes(repo: RepoSpec, files: Iterable[FileChange]) -> None:
     """A file a (saved) plan marks as ciphertext must carry sops metadata."""
     from juniper_rollout import sops

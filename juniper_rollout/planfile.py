@@ -13,12 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from juniper_rollout.changes import CREATE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
+from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import safe_repo_path
 
 FORMAT_VERSION = 1
-ACTIONS = (CREATE, UPDATE, UNCHANGED, SKIP)  # never DELETE: the tool adds and edits files, it does not remove them
+ACTIONS = (CREATE, UPDATE, DELETE, UNCHANGED, SKIP)  # DELETE: only ever a tracked plaintext env file (checked at apply)
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -136,7 +136,7 @@ def load(path: Path) -> list[RepoPlan]:
                 why = safe_repo_path(f.path) if isinstance(f.path, str) else "is not a string"
                 if not why and f.action not in ACTIONS:
                     why = f"has the action {f.action!r}, which the tool never plans"
-                if not why and f.writes and f.after is None:
+                if not why and f.action in (CREATE, UPDATE) and f.after is None:
                     why = "is written without content"  # write_tree would read that as a deletion
                 if why:
                     raise RolloutError(f"{path}: damaged plan file (repo {repo['name']}: path {f.path!r} "
