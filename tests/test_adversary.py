@@ -636,6 +636,7 @@ def test_branch_head_is_refused_with_its_line(tmp_path):
 def test_a_200k_line_gitignore_compiles_only_the_lines_that_can_decide():
     """Counting work, not time: each line is read once, and only lines that could match a
     managed path are compiled (a 200,000-line file once took 88 s to plan)."""
+    from juniper_rollout import throwaway
     from juniper_rollout.edits import gitignore
 
     lines = [f"build/{i}/\n*.tmp{i}\n/out{i}.log\n" for i in range(70_000)]
@@ -643,9 +644,11 @@ def test_a_200k_line_gitignore_compiles_only_the_lines_that_can_decide():
     gitignore._pattern.cache_clear()
     result = gitignore.edit(text, lambda patterns: "# >>> juniper-rollout >>>\n" + "".join(
         p + "\n" for p in patterns) + "# <<< juniper-rollout <<<\n")
-    assert gitignore._pattern.cache_info().misses <= 10
-    assert result.patterns == ("!.env.enc", "!.env.secrets.enc", "!.env.secrets.example")
-    assert gitignore.problems(result.text) == []
+    assert gitignore._pattern.cache_info().misses <= 20
+    # and the result is right by git's own rules, over the whole 200,000-line file
+    must_ignore, must_track = gitignore.MUST_IGNORE, gitignore.MUST_TRACK
+    with throwaway.scratch_repo({".gitignore": result.text.encode()}) as repo:
+        assert throwaway.ignored(repo, [*must_ignore, *must_track]) == set(must_ignore)
 
 
 def test_precommit_config_with_document_markers_is_accepted(tmp_path):

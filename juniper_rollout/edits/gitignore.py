@@ -20,7 +20,7 @@ from juniper_rollout.envfiles import DEFAULT, EnvFiles
 MUST_IGNORE, MUST_TRACK = DEFAULT.samples()
 
 
-def _spec(lines: list[str], paths: tuple[str, ...] = (*MUST_IGNORE, *MUST_TRACK)) -> pathspec.GitIgnoreSpec:
+def _spec(lines: list[str], paths: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     """git's rules for ``lines`` as far as ``paths`` go; a line git would ignore as invalid (a lone ``!``)
     is skipped, as git does. Only the lines that can decide for ``paths`` are compiled (see :func:`_relevant`),
     so a 200,000-line file costs one pass over its lines, not 200,000 regular expressions."""
@@ -67,8 +67,8 @@ def ignored(text: str, path: str) -> bool:
 
 def problems(text: str, env: EnvFiles = DEFAULT) -> list[str]:
     """What is wrong with these ignore rules, as sentences (empty: all good)."""
-    spec = _spec(text.splitlines())
     must_ignore, must_track = env.samples()
+    spec = _spec(text.splitlines(), (*must_ignore, *must_track))
     out = [f"{p} is not ignored" for p in must_ignore if not spec.match_file(p)]
     out += [f"{p} is ignored" for p in must_track if spec.match_file(p)]
     return out
@@ -82,8 +82,8 @@ class GitignoreEdit:
 
 def needed_patterns(outside: str, env: EnvFiles = DEFAULT) -> tuple[str, ...]:
     """The fewest lines that, appended after ``outside``, give the rules we need."""
-    spec = _spec(outside.splitlines())
     must_ignore, _ = env.samples()
+    spec = _spec(outside.splitlines(), (*must_ignore, *(_sample(line) for line in env.gitignore_exceptions())))
     adds = [glob for glob, sample in zip(env.gitignore_ignores(), must_ignore) if not spec.match_file(sample)]
     exceptions = [line for line in env.gitignore_exceptions()
                   if spec.match_file(_sample(line)) or _ignored_after(outside, adds, _sample(line))]
@@ -98,7 +98,7 @@ def _sample(line: str) -> str:
 def _ignored_after(outside: str, adds: list[str], path: str) -> bool:
     if not adds:
         return False
-    return _spec([*outside.splitlines(), *adds]).match_file(path)
+    return _spec([*outside.splitlines(), *adds], (path,)).match_file(path)
 
 
 def edit(text: str, render_block: Callable[[tuple[str, ...]], str], *, path: str = ".gitignore",
