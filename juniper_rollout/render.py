@@ -44,7 +44,7 @@ class ConfinedLoader(FileSystemLoader):
 
     def get_source(self, environment, template: str):
         pieces = split_template_path(template)  # TemplateNotFound for '..'
-        if pieces and _looks_like_plaintext_env(pieces[-1]):
+        if pieces and DEFAULT_ENV_FILES.is_plaintext(pieces[-1]):  # the one definition (envfiles.py)
             raise SecurityError(f"{template} is named like a plaintext env file; it cannot be a template")
         path = os.path.join(self.root, *pieces)
         real = os.path.realpath(path)
@@ -147,11 +147,6 @@ def _bounded(filter_function):
         _check_counts(args, kwargs, "a filter")
         return filter_function(*args, **kwargs)
     return checked
-
-
-def _looks_like_plaintext_env(name: str) -> bool:
-    """``.env``, ``.env.local``, ``.env.production``…: never a template (``.j2``, ``.example`` and ``.enc`` may be)."""
-    return (name == ".env" or name.startswith(".env.")) and not name.endswith((".j2", ".example", ".enc"))
 
 
 @lru_cache(maxsize=8)
