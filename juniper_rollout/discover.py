@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping
 
@@ -34,6 +35,19 @@ _N = r"[A-Za-z_][A-Za-z0-9_]*"
 # $$ (an escaped dollar) | ${NAME[op word]} with one level of nesting in the word | $NAME
 _INTERP = re.compile(rf"\$(?:\$|\{{({_N})(?:(:?[-?+])((?:[^${{}}]|\$\$|\$\{{[^{{}}]*\}}|\${_N})*))?\}}|({_N}))")
 _CONFIG_KEYS = ("env_prefix", "env_nested_delimiter", "case_sensitive")
+
+
+# CPython 3.11 keeps the AST converter's recursion counter per interpreter, not per thread: two threads
+# inside ast.parse at once (one of them paused by a finalizer that releases the GIL) raise
+# "SystemError: AST constructor recursion depth mismatch". plan and drift discover in threads, so
+# every parse goes through this lock (the conversion holds the GIL anyway: nothing is lost).
+_PARSE_LOCK = threading.Lock()
+
+
+def parse(text: str, mode: str = "exec") -> ast.AST:
+    """ast.parse, one thread at a time (see _PARSE_LOCK)."""
+    with _PARSE_LOCK:
+        return ast.parse(text, mode=mode)
 
 
 def looks_secret(name: str) -> bool:
@@ -69,7 +83,7 @@ def discover(files: Mapping[str, str]) -> list[EnvVar]:
             found += [(path, line, name, default, None) for line, name, default in _compose(text)]
             continue
         try:
-            trees[path] = list(ast.walk(ast.parse(text)))
+            trees[path] = list(ast.walk(parse(text)))
         except (SyntaxError, ValueError, RecursionError):
             continue
         found += [(path, line, name, default, None) for line, name, default in _os_reads(trees[path])]
@@ -177,7 +191,7 @@ def _unwrap(ann: ast.expr | None) -> ast.expr | None:
     """The core type of Optional[X], X | None, Union[X, None], Annotated[X, ...], "X"."""
     if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
         try:
-            return _unwrap(ast.parse(ann.value, mode="eval").body)
+            return _unwrap(parse(ann.value, mode="eval").body)
         except (SyntaxError, ValueError, RecursionError):
             return None
     if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):

@@ -1,7 +1,11 @@
 """juniper_rollout.discover: env names found in settings classes, os.getenv/os.environ and compose files."""
 from __future__ import annotations
 
+import sysconfig
 import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -291,3 +295,31 @@ def test_candidate_paths(path, kept):
 
 def test_candidate_paths_sorted_and_unique():
     assert candidate_paths(["b.py", "a.py", "b.py", "compose.yml"]) == ["a.py", "b.py", "compose.yml"]
+
+
+class _GilReleasingGarbage:
+    """Cyclic garbage whose finalizer releases the GIL, as GitPython's objects do while plan reads repos:
+    the collector runs it in whichever thread allocates next, often in the middle of ast.parse."""
+
+    def __init__(self):
+        self.cycle = self
+
+    def __del__(self):
+        time.sleep(0.0005)
+
+
+def test_discover_on_many_threads_at_once():
+    """CPython 3.11's AST converter counts recursion per interpreter: two threads inside ast.parse at
+    once raised "SystemError: AST constructor recursion depth mismatch" (about one plan in six)."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = {p.name: p.read_text("utf-8", "replace") for p in sorted(stdlib.glob("*.py"))[:12]}
+    expected = discover(files)
+
+    def job(_):
+        for _ in range(200):
+            _GilReleasingGarbage()
+        return discover(files)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(job, range(16)))
+    assert results == [expected] * 16
