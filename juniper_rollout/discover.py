@@ -114,6 +114,8 @@ def _high_entropy(run: str) -> bool:
         return False
     if len(re.findall(r"[0-9]", run)) < 3:
         return False
+    if len(run) >= 32 and re.fullmatch(r"[0-9a-fA-F]+", run):  # a hex digest or key
+        return True
     counts = Counter(run)
     entropy = -sum(c / len(run) * math.log2(c / len(run)) for c in counts.values())
     return entropy >= 3.5
