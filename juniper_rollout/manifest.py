@@ -31,6 +31,8 @@ class EnvVarSpec:
     name: str
     default: str | None = None
     source: str | None = None  # where a discovered name came from, e.g. "settings.py:12"
+    description: str | None = None  # the field's description or docstring (discovered names)
+    optional: bool = False  # the code has a default: the example shows it commented out
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class FileSpec:
     context: Mapping[str, Any] = field(default_factory=dict)
     env_from: str | None = None  # for .env examples: manifest | code | dotenv
     line: int | None = None
+    include: tuple[str, ...] = ()  # from: code: globs of repo paths read besides the application code
+    exclude: tuple[str, ...] = ()  # from: code: globs of repo paths not read
 
 
 @dataclass(frozen=True)
@@ -234,7 +238,7 @@ _REPO_KEYS = {
     "sops_yaml": bool, "gitignore": bool, "precommit_hook": str, "agents_md": str,
     "env_example": dict, "env_secrets_example": dict, "files": list, "encrypt": list,
 }
-_ENV_EXAMPLE_KEYS = {"groups": list, "policy": str, "from": str}
+_ENV_EXAMPLE_KEYS = {"groups": list, "policy": str, "from": str, "include": list, "exclude": list}
 _GROUP_KEYS = {"title": str, "vars": list}
 _FILE_KEYS = {"path": str, "template": str, "policy": str, "vars": dict}
 _ENCRYPT_KEYS = {"source": str, "target": str, "enabled": bool}
@@ -421,7 +425,15 @@ class _Validator(_Reader):
             context={"groups": groups},
             env_from=self.choice(node, "from", ENV_SOURCES, where, "manifest"),
             line=line,
+            include=self._globs(node, "include", where), exclude=self._globs(node, "exclude", where),
         )
+
+    def _globs(self, node: Any, key: str, where: str) -> tuple[str, ...]:
+        globs = node.get(key, [])
+        for i, glob in enumerate(globs):
+            if not isinstance(glob, str) or not glob:
+                raise self.fail(self.item_line(globs, i), f"{where}.{key} entries are path globs such as 'scripts/*'")
+        return tuple(globs)
 
     def _group(self, node: Any, where: str, line: int | None) -> EnvGroup:
         self.mapping(node, f"a group in {where}", line, _GROUP_KEYS)

@@ -29,6 +29,7 @@ class Snapshot:
     symlinks: frozenset[str] = frozenset()  # wanted paths that are, or sit under, a symlink at base
     code_vars: tuple[EnvVar, ...] = ()  # names discovered in the code (for `from: code`)
     dotenv_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plaintext source -> names
+    code_unresolved: tuple[str, ...] = ()  # "path:line" of env reads whose name discovery could not fold
 
 
 def wanted_paths(repo: RepoSpec) -> list[str]:
@@ -76,19 +77,26 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
         return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
     result = change(spec.path, before, after, f"rendered from {spec.template}")
     found = [v for g in (extra or {}).get("groups", ()) for v in g.vars if v.source]
+    detail = result.reason
     if found:  # say where each discovered name came from
         shown = ", ".join(f"{v.name} ({v.source})" for v in found[:4]) + (", …" if len(found) > 4 else "")
-        result = replace(result, detail=f"{result.reason}; {len(found)} names found: {shown}")
-    return result
+        detail += f"; {len(found)} names found: {shown}"
+    if spec.env_from == "code" and snap.code_unresolved:
+        shown = ", ".join(snap.code_unresolved[:6]) + (", …" if len(snap.code_unresolved) > 6 else "")
+        detail += f"; not resolved: {shown}"
+    return replace(result, detail=detail) if detail != result.reason else result
 
 
 def _groups(spec: FileSpec, snap: Snapshot) -> tuple[EnvGroup, ...]:
     groups: tuple[EnvGroup, ...] = tuple(spec.context.get("groups", ()))
     known = {v.name for g in groups for v in g.vars}
     if spec.env_from == "code":
-        found = [EnvVarSpec(v.name, None if looks_secret(v.name) else v.default, v.source)
-                 for v in snap.code_vars if v.name not in known]
-        title = "Found in the code"
+        by_group: dict[str, list[EnvVarSpec]] = {}
+        for v in snap.code_vars:
+            if v.name not in known:
+                by_group.setdefault(v.group or v.source.rsplit(":", 1)[0], []).append(EnvVarSpec(
+                    v.name, None if looks_secret(v.name) else v.default, v.source, v.description, v.optional))
+        return groups + tuple(EnvGroup(title, tuple(found)) for title, found in by_group.items())
     elif spec.env_from == "dotenv":
         names = snap.dotenv_names.get(".env", ())
         found = [EnvVarSpec(n, None, ".env") for n in names if n not in known]
