@@ -20,6 +20,7 @@ import json
 import math
 import re
 import threading
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -74,8 +75,10 @@ _PARSE_LOCK = threading.Lock()
 
 
 def parse(text: str, mode: str = "exec") -> ast.AST:
-    """ast.parse, one thread at a time (see _PARSE_LOCK)."""
-    with _PARSE_LOCK:
+    """ast.parse, one thread at a time (see _PARSE_LOCK), without the SyntaxWarning/DeprecationWarning
+    lines CPython prints for the analysed code's own quirks (invalid escapes, `is` with a literal)."""
+    with _PARSE_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         return ast.parse(text, mode=mode)
 
 
