@@ -174,9 +174,10 @@ def discover_all(files: Mapping[str, str], include: Sequence[str] = (), exclude:
         trees[path] = tree
     repo = Repo(trees)
     unresolved: list[tuple[str, int]] = []
+    env_reads = _Reads(repo, nodes)
     for path in trees:
         try:
-            reads = list(_os_reads(repo, path, trees[path], nodes[path], unresolved))
+            reads = list(env_reads.reads(path, unresolved))
         except RecursionError:  # pathological nesting: this file tells nothing
             unresolved.append((path, 1))
             continue
@@ -231,49 +232,145 @@ def _scoped(tree: ast.Module) -> Iterator[tuple[ast.AST, tuple[ast.AST, ...]]]:
         stack.extend((child, inner) for child in reversed(list(ast.iter_child_nodes(node))))
 
 
-def _os_reads(repo: Repo, path: str, tree: ast.Module, nodes: list[ast.AST],
-              unresolved: list[tuple[str, int]]) -> Iterator[tuple[int, str, str | None, bool]]:
-    mods, getenvs, environs = {"os"}, set(), set()
-    for node in nodes:
-        if isinstance(node, ast.Import):
-            mods.update(a.asname for a in node.names if a.name == "os" and a.asname)
-        elif isinstance(node, ast.ImportFrom) and node.module == "os" and not node.level:
-            getenvs.update(a.asname or a.name for a in node.names if a.name == "getenv")
-            environs.update(a.asname or a.name for a in node.names if a.name == "environ")
-    if not (getenvs or environs or any(isinstance(n, ast.Name) and n.id in mods for n in nodes)):
-        return
+@dataclass(frozen=True)
+class _Wrapper:
+    """A function that reads the variable its caller names: ``def env(name, default=None): return
+    os.getenv(name, default)``. key/default: (position, parameter name) of the arguments that carry
+    the name and the default; ``fallback``: the read's own default when no parameter carries one."""
 
-    def is_environ(e: ast.expr) -> bool:
-        return (isinstance(e, ast.Attribute) and e.attr == "environ" and isinstance(e.value, ast.Name)
-                and e.value.id in mods) or (isinstance(e, ast.Name) and e.id in environs)
+    path: str
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    key: tuple[int | None, str]
+    default: tuple[int | None, str] | None
+    fallback: ast.expr | None
 
-    for node, scopes in _scoped(tree):
-        key = default = None
-        has_default = False
-        if isinstance(node, ast.Call):
-            f = node.func
-            if ((isinstance(f, ast.Attribute) and f.attr == "getenv" and isinstance(f.value, ast.Name)
-                 and f.value.id in mods) or (isinstance(f, ast.Name) and f.id in getenvs)
-                    or (isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault") and is_environ(f.value))):
-                key, default = _arg(node, 0, "key"), _arg(node, 1, "default")
-                has_default = default is not None and not (isinstance(default, ast.Constant) and default.value is None)
-        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and is_environ(node.value):
-            key = node.slice
-        elif (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn))
-              and is_environ(node.comparators[0])):
-            key = node.left
-        if key is None:
-            continue
-        try:
-            name = repo.value(path, key, scopes)
-        except Unresolved:
-            name = None
-        if not isinstance(name, str):
-            unresolved.append((path, key.lineno))
-            continue
-        value = _folded(repo, path, default, scopes)
-        # a bool default is not what the code sees when the variable is set to "false"
-        yield key.lineno, name, None if isinstance(value, bool) else _env_value(value), has_default
+
+def _params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, tuple[int | None, ast.expr | None]]:
+    """parameter name -> (position or None for keyword-only, its default expression)."""
+    a = func.args
+    positional = [*a.posonlyargs, *a.args]
+    defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+    out = {arg.arg: (i, d) for i, (arg, d) in enumerate(zip(positional, defaults))}
+    out.update({arg.arg: (None, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults)})
+    return out
+
+
+class _Reads:
+    """Every env read of a module: os.getenv/os.environ (also through a module-level alias of
+    os.environ), and calls of the repository's wrapper functions around them."""
+
+    def __init__(self, repo: Repo, nodes: Mapping[str, list[ast.AST]]):
+        self.repo, self.nodes = repo, nodes
+        self.wrappers: dict[int, _Wrapper] = {}
+        self.wrapper_names: set[str] = set()
+        for _ in range(3):  # a wrapper of a wrapper of a read, at most
+            found = {id(w.node): w for path in repo.trees for w in self._wrappers_in(path)}
+            if found.keys() <= self.wrappers.keys():
+                break
+            self.wrappers.update((k, v) for k, v in found.items() if k not in self.wrappers)
+            self.wrapper_names = {w.node.name for w in self.wrappers.values()}
+
+    def _os_names(self, path: str) -> tuple[set[str], set[str], set[str]]:
+        mods, getenvs, environs = {"os"}, set(), set()
+        for node in self.nodes[path]:
+            if isinstance(node, ast.Import):
+                mods.update(a.asname for a in node.names if a.name == "os" and a.asname)
+            elif isinstance(node, ast.ImportFrom) and node.module == "os" and not node.level:
+                getenvs.update(a.asname or a.name for a in node.names if a.name == "getenv")
+                environs.update(a.asname or a.name for a in node.names if a.name == "environ")
+        for stmt in self.repo.trees[path].body:  # ENV = os.environ
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+                    and isinstance(stmt.value, ast.Attribute) and stmt.value.attr == "environ" \
+                    and isinstance(stmt.value.value, ast.Name) and stmt.value.value.id in mods:
+                environs.add(stmt.targets[0].id)
+        return mods, getenvs, environs
+
+    def sites(self, path: str) -> Iterator[tuple[ast.AST, tuple, ast.expr, ast.expr | None, _Wrapper | None]]:
+        """(node, scopes, key expression, default expression, wrapper called or None)."""
+        mods, getenvs, environs = self._os_names(path)
+        walked = self.nodes[path]
+        if not (getenvs or environs or any(isinstance(n, ast.Name) and (n.id in mods or n.id in self.wrapper_names)
+                                           or isinstance(n, ast.Attribute) and n.attr in self.wrapper_names
+                                           for n in walked)):
+            return
+
+        def is_environ(e: ast.expr) -> bool:
+            return (isinstance(e, ast.Attribute) and e.attr == "environ" and isinstance(e.value, ast.Name)
+                    and e.value.id in mods) or (isinstance(e, ast.Name) and e.id in environs)
+
+        for node, scopes in _scoped(self.repo.trees[path]):
+            if isinstance(node, ast.Call):
+                f = node.func
+                if ((isinstance(f, ast.Attribute) and f.attr == "getenv" and isinstance(f.value, ast.Name)
+                     and f.value.id in mods) or (isinstance(f, ast.Name) and f.id in getenvs)
+                        or (isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault") and is_environ(f.value))):
+                    key = _arg(node, 0, "key")
+                    if key is not None:
+                        yield node, scopes, key, _arg(node, 1, "default"), None
+                elif (f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None) \
+                        in self.wrapper_names:
+                    try:
+                        ref = self.repo.value(path, f, scopes)
+                    except (Unresolved, RecursionError):
+                        continue
+                    wrapper = self.wrappers.get(id(getattr(ref, "node", None)))
+                    if wrapper is None:
+                        continue
+                    key = _arg(node, wrapper.key[0], wrapper.key[1]) if wrapper.key[0] is not None \
+                        else next((k.value for k in node.keywords if k.arg == wrapper.key[1]), None)
+                    default = None
+                    if wrapper.default is not None:
+                        pos, name = wrapper.default
+                        default = _arg(node, pos, name) if pos is not None else \
+                            next((k.value for k in node.keywords if k.arg == name), None)
+                    if key is not None:
+                        yield node, scopes, key, default, wrapper
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and is_environ(node.value):
+                yield node, scopes, node.slice, None, None
+            elif (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn))
+                  and is_environ(node.comparators[0])):
+                yield node, scopes, node.left, None, None
+
+    def _wrappers_in(self, path: str) -> Iterator[_Wrapper]:
+        for node, scopes, key, default, via in self.sites(path):
+            func = scopes[-1] if scopes else None
+            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) or len(scopes) > 2 \
+                    or not isinstance(key, ast.Name):
+                continue
+            params = _params(func)
+            if key.id not in params or id(func) in self.wrappers:
+                continue
+            given = None
+            fallback = default
+            if isinstance(default, ast.Name) and default.id in params:
+                given, fallback = (params[default.id][0], default.id), None
+            if via is not None and default is None:  # a wrapper passing no default: the inner one's applies
+                given, fallback = via.default, via.fallback
+            yield _Wrapper(path, func, (params[key.id][0], key.id), given, fallback)
+
+    def reads(self, path: str, unresolved: list[tuple[str, int]]) -> Iterator[tuple[int, str, str | None, bool]]:
+        """(line, name, default as an env value, has a default) of every read in ``path`` that is not the
+        inside of a wrapper (the wrapper's callers are the reads)."""
+        for node, scopes, key, default, wrapper in self.sites(path):
+            if scopes and id(scopes[-1]) in self.wrappers and isinstance(key, ast.Name) \
+                    and key.id in _params(scopes[-1]):
+                continue
+            try:
+                name = self.repo.value(path, key, scopes)
+            except Unresolved:
+                name = None
+            if not isinstance(name, str):
+                unresolved.append((path, key.lineno))
+                continue
+            dpath, dscopes = path, scopes
+            if default is None and wrapper is not None:  # the wrapper's own default
+                param = _params(wrapper.node).get(wrapper.default[1])[1] if wrapper.default else None
+                default = param if param is not None else wrapper.fallback
+                dpath, dscopes = wrapper.path, ((wrapper.node,) if param is None else ())
+            has_default = default is not None and not (isinstance(default, ast.Constant) and default.value is None)
+            value = _folded(self.repo, dpath, default, dscopes)
+            # a bool default is not what the code sees when the variable is set to "false"
+            yield key.lineno, name, None if isinstance(value, bool) else _env_value(value), has_default
 
 
 def _arg(call: ast.Call, pos: int, kw: str) -> ast.expr | None:

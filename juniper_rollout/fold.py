@@ -40,6 +40,12 @@ class ClassRef:
     node: ast.ClassDef
 
 
+@dataclass(frozen=True)
+class FuncRef:
+    path: str
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+
+
 def module_names(path: str) -> list[str]:
     """Dotted names a file may be imported as: "src/pkg/a.py" -> ["src.pkg.a", "pkg.a", "a"]."""
     parts = path[:-3].split("/") if path.endswith(".py") else path.split("/")
@@ -113,7 +119,7 @@ class Repo:
             elif isinstance(stmt, ast.ClassDef):
                 bind(stmt.name, ClassRef(path, stmt))
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                bind(stmt.name, _AMBIGUOUS)
+                bind(stmt.name, FuncRef(path, stmt))
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
                 for n in ast.walk(stmt.target if isinstance(stmt, (ast.For, ast.AsyncFor)) else ast.Tuple(
                         [i.optional_vars for i in stmt.items if i.optional_vars], ast.Load())):
@@ -257,7 +263,7 @@ class Repo:
     def _bound(self, bound: Any, name: str, depth: int, fail: Unresolved) -> Any:
         if bound is _AMBIGUOUS:
             raise fail
-        if isinstance(bound, (ModuleRef, ClassRef)):
+        if isinstance(bound, (ModuleRef, ClassRef, FuncRef)):
             return bound
         if bound[0] == "from":
             _, module, attr = bound

@@ -169,8 +169,39 @@ def test_unresolved_reads_are_reported_once_never_guessed():
     }
     got = discover_all(files)
     assert [v.name for v in got.vars] == ["BASE"]
-    assert got.unresolved == ("app/env.py:4", "app/env.py:5", "app/env.py:6", "app/env.py:7", "app/env.py:9",
+    # line 4 reads its caller's name: a wrapper, followed at its call sites (none here)
+    assert got.unresolved == ("app/env.py:5", "app/env.py:6", "app/env.py:7", "app/env.py:9",
                               "app/env.py:11", "app/settings.py:4")
+
+
+def test_wrapper_functions_are_followed_to_their_callers():
+    files = {
+        "svc/envtools.py": src("""
+            import os
+            ENV = os.environ
+            def env(name, default=None):
+                return ENV.get(name, default)
+            def env_flag(name, *, fallback="false"):
+                return os.getenv(name, fallback).lower() == "true"
+            def env_int(name):
+                return int(env(name, "0"))
+            """),
+        "svc/app.py": src("""
+            from svc import envtools
+            from svc.envtools import env, env_int
+            PREFIX = "SVC_"
+            HOST = env(PREFIX + "HOST", "localhost")
+            DEBUG = envtools.env_flag(f"{PREFIX}DEBUG")
+            STRICT = envtools.env_flag("SVC_STRICT", fallback="true")
+            PORT = env_int(name=PREFIX + "PORT")
+            WHO = env(whoever())
+            """),
+    }
+    got = discover_all(files)
+    assert {v.name: (v.default, v.optional) for v in got.vars} == {
+        "SVC_HOST": ("localhost", True), "SVC_DEBUG": ("false", True), "SVC_STRICT": ("true", True),
+        "SVC_PORT": ("0", True)}
+    assert got.unresolved == ("svc/app.py:8",)
 
 
 def test_defaults_that_fold_to_something_else_are_left_out():

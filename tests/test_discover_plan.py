@@ -49,7 +49,7 @@ ORCHARD = {
         def url():
             return os.getenv(UPSTREAM_URL_ENV, "http://localhost:9200")
         def anything(name):
-            return os.environ[name]
+            return os.environ[name.upper()]
         '''),
     "ws/orchard/tests/test_settings.py": "import os\ndef test(monkeypatch):\n    monkeypatch.setenv('ORCHARD_IN_TESTS', '1')\n"
                                          "    os.environ.get('PYTEST_XDIST_WORKER')\n",
