@@ -451,10 +451,13 @@ class _Validator(_Reader):
                 raise self.fail(item_line, f"a variable in {where} must be NAME or {{NAME: default}}")
             if not isinstance(name, str) or not ENV_NAME.match(name):
                 raise self.fail(item_line, f"{name!r} is not a valid environment variable name")
-            from juniper_rollout.discover import looks_secret
+            from juniper_rollout.discover import carries_credential, looks_secret
 
             if default is not None and looks_secret(name):
                 raise self.fail(item_line, f"{name} looks secret and may not carry a default in an example (remove the value)")
+            if default is not None and carries_credential(default):
+                raise self.fail(item_line, f"{name}'s default carries a credential (user-info in a URL, a token); an example "
+                                           "may not hold one (remove it, or write the value without the credential)")
             if default is not None and ("\n" in default or "\r" in default):
                 raise self.fail(item_line, f"default of {name} spans lines (use one line)")
             out.append(EnvVarSpec(name, default))
