@@ -526,22 +526,39 @@ class _Classes:
             items += [(k.arg, cpath, k.value, ()) for k in c.keywords if k.arg]
             for stmt in c.body:
                 target, value = _assigned(stmt)
-                if target == "model_config" and isinstance(value, ast.Call):
-                    items += [(k.arg, cpath, k.value, (c,)) for k in value.keywords if k.arg]
-                elif target == "model_config" and isinstance(value, ast.Dict):
+                if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
+                    items += [(a[0], cpath, a[1], (c, stmt)) for a in map(_assigned, stmt.body) if a[0]]
+                elif target != "model_config" or value is None:
+                    pass
+                elif isinstance(value, ast.Call) and not value.args:
+                    for k in value.keywords:
+                        if k.arg:
+                            items.append((k.arg, cpath, k.value, (c,)))
+                        else:  # **BASE_CONFIG: every key it holds
+                            items.append(("**", cpath, k.value, (c,)))
+                elif isinstance(value, ast.Dict):
                     for k, v in zip(value.keys, value.values):
-                        key = _folded(self.repo, cpath, k, (c,)) if k is not None else None
+                        key = _folded(self.repo, cpath, k, (c,)) if k is not None else "**"
                         if isinstance(key, str):
                             items.append((key, cpath, v, (c,)))
-                elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
-                    items += [(a[0], cpath, a[1], (c, stmt)) for a in map(_assigned, stmt.body) if a[0]]
+                else:  # model_config = COMMON_CONFIG (a constant, maybe from another module)
+                    items.append(("**", cpath, value, (c,)))
         out: dict[str, Any] = {}
         for key, cpath, node, scopes in items:
-            if key not in _CONFIG_KEYS:
+            if key not in _CONFIG_KEYS and key != "**":
                 continue
             try:
-                out[key] = self.repo.value(cpath, node, scopes)
+                value = self.repo.value(cpath, node, scopes)
             except Unresolved:
+                value = None
+            if key != "**":
+                out[key] = value
+            elif isinstance(value, dict):
+                out.update((k, v) for k, v in value.items() if k in _CONFIG_KEYS)
+            else:
+                value = Unresolved(cpath, node.lineno)
+            if isinstance(value, Unresolved) or (value is None and key != "**"
+                                                 and not (isinstance(node, ast.Constant) and node.value is None)):
                 self.unresolved.append((cpath, node.lineno))
                 return None
         return out

@@ -211,12 +211,19 @@ class Repo:
         if isinstance(node, (ast.List, ast.Tuple)):
             return [self.value(path, e, scopes, depth) for e in node.elts]
         if isinstance(node, ast.Dict):
-            if any(k is None for k in node.keys):
-                raise fail
-            keys = [self.value(path, k, scopes, depth) for k in node.keys]
-            if not all(isinstance(k, str) for k in keys):
-                raise fail
-            return dict(zip(keys, (self.value(path, v, scopes, depth) for v in node.values)))
+            out = {}
+            for k, v in zip(node.keys, node.values):
+                value = self.value(path, v, scopes, depth)
+                if k is None:  # {**BASE}
+                    if not isinstance(value, dict):
+                        raise fail
+                    out.update(value)
+                    continue
+                key = self.value(path, k, scopes, depth)
+                if not isinstance(key, str):
+                    raise fail
+                out[key] = value
+            return out
         if isinstance(node, ast.Call):
             return self._call(path, node, scopes, depth, fail)
         raise fail
@@ -234,6 +241,15 @@ class Repo:
             if isinstance(inner, str):
                 return getattr(inner, func.attr)()
             raise fail
+        if isinstance(func, (ast.Name, ast.Attribute)) and not node.args \
+                and (func.id if isinstance(func, ast.Name) else func.attr) in ("dict", "SettingsConfigDict", "ConfigDict"):
+            out: dict[str, Any] = {}
+            for k in node.keywords:  # dict(a=1, **BASE): a mapping whose every value folds
+                value = self.value(path, k.value, scopes, depth)
+                if k.arg is None and not isinstance(value, dict):
+                    raise fail
+                out.update(value if k.arg is None else {k.arg: value})
+            return out
         if isinstance(func, ast.Attribute) and func.attr == "format":
             template = self.value(path, func.value, scopes, depth)
             if not isinstance(template, str) or any(isinstance(a, ast.Starred) for a in node.args) \

@@ -111,6 +111,37 @@ def test_function_local_constants_and_class_config():
     assert names(files) == {"WORKER_HOST": "127.0.0.1", "WORKER_THREADS": "4"}
 
 
+def test_model_config_shared_through_constants():
+    files = {
+        "svc/config_base.py": src("""
+            from pydantic_settings import SettingsConfigDict
+            BASE = SettingsConfigDict(env_file=".env", extra="ignore", env_nested_delimiter="__")
+            COMMON = SettingsConfigDict(**BASE, env_prefix="SVC_")
+            """),
+        "svc/settings.py": SETTINGS_HEAD + src("""
+            from svc import config_base
+            from svc.config_base import BASE
+            class Inner(BaseModel):
+                level: int = 1
+            class A(BaseSettings):
+                model_config = config_base.COMMON
+                inner: Inner = Inner()
+            class B(BaseSettings):
+                model_config = SettingsConfigDict(**BASE, env_prefix="B_")
+                inner: Inner = Inner(level=2)
+            class C(BaseSettings):
+                model_config = {**BASE, "env_prefix": "C_"}
+                x: int = 3
+            class D(BaseSettings):
+                model_config = make_config("D_")
+                y: int = 4
+            """),
+    }
+    got = discover_all(files)
+    assert {v.name: v.default for v in got.vars} == {"SVC_INNER__LEVEL": "1", "B_INNER__LEVEL": "2", "C_X": "3"}
+    assert got.unresolved == ("svc/settings.py:17",)  # D: a call of an unknown function, said, not guessed
+
+
 def test_aliases_given_by_constants():
     files = {"a/settings.py": SETTINGS_HEAD + src("""
         LEGACY = "OLD_REGION"
