@@ -27,7 +27,7 @@ bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py
 
 stress: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" JUNIPER_STRESS=1 $(BIN)/python -m pytest -q tests/test_crash.py tests/test_discover_stdlib.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" JUNIPER_STRESS=1 HYPOTHESIS_PROFILE=stress $(BIN)/python -m pytest -q tests/test_crash.py tests/test_properties.py tests/test_discover_stdlib.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

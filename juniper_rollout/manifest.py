@@ -20,6 +20,7 @@ from juniper_rollout.yamlio import YamlSyntaxError, first_alias_line, load_round
 HOOK_MODES = ("auto", "create", "skip")
 AGENTS_MODES = ("auto", "skip")
 POLICIES = ("replace", "create-only")
+ENV_POLICIES = ("merge", "replace", "create-only")  # merge: a hand-written file kept, missing names added
 ENV_SOURCES = ("manifest", "code", "dotenv")
 REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -421,7 +422,7 @@ class _Validator(_Reader):
                        for i, g in enumerate(node.get("groups", [])))
         return FileSpec(
             path=target, template=template,
-            policy=self.choice(node, "policy", POLICIES, where, "replace"),
+            policy=self.choice(node, "policy", ENV_POLICIES, where, "merge"),
             context={"groups": groups},
             env_from=self.choice(node, "from", ENV_SOURCES, where, "manifest"),
             line=line,

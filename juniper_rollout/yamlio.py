@@ -4,9 +4,16 @@ Reading only. Files that humans own are never re-emitted through a round-trip
 dump (it re-indents and re-quotes); the edits splice text and verify by parsing.
 
 Parser events (where each node of a file humans own sits) come from PyYAML, the
-parser pre-commit itself reads these files with: libyaml's C parser where it is
-built, at a tenth of the cost of a pure-Python one, else PyYAML's own pure parser,
-which yields the same events and marks (tests/test_properties.py proves it).
+parser pre-commit itself reads these files with, chosen the way pre-commit chooses:
+libyaml's C parser where it is built (at a tenth of the cost), else PyYAML's own
+pure parser. On every document both accept they yield the same events and marks
+(tests/test_properties.py). They differ in what they accept, and pre-commit on the
+same machine differs the same way, so the tool accepts what that pre-commit does:
+  - ``?`` inside a plain scalar in a flow collection (``{a?: b}``, ``[x?y]``): libyaml
+    keeps it in the scalar; the pure scanner ends the scalar there and fails;
+  - a tab as separator (``a:<TAB>b``, ``{a: b<TAB>c}``): libyaml accepts, pure fails;
+  - a plain scalar in a flow collection followed by ``:`` and a flow indicator
+    (``[a:]``, ``{a:[b]}``): the pure parser reads a key, libyaml fails.
 """
 from __future__ import annotations
 
@@ -83,15 +90,26 @@ def load_plain(text: str) -> Any:
 def parse_events(text: str, *, pure: bool = False) -> list[Any]:
     """PyYAML's parser events of ``text``, each with ``start_mark``/``end_mark`` (character offsets).
 
-    ``pure``: PyYAML's pure-Python parser, also taken for a text with a byte-order mark
-    (libyaml's offsets do not count it).
+    ``pure``: PyYAML's pure-Python parser (the one taken where libyaml is not built).
     """
-    loader = _PURE_LOADER if pure or text.startswith("\ufeff") else _FAST_LOADER
+    loader = _PURE_LOADER if pure else _FAST_LOADER
     try:
-        return list(pyyaml.parse(text, Loader=loader))
+        events = list(pyyaml.parse(text, Loader=loader))
     except pyyaml.YAMLError as err:
         _raise_as_ruamel_would(text)  # the same words as every other YAML error the tool reports
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+    if loader is not _PURE_LOADER and text.startswith("\ufeff"):
+        _count_the_bom(events)
+    return events
+
+
+def _count_the_bom(events: list[Any]) -> None:
+    """libyaml's offsets skip a leading byte-order mark (its lines and columns do not count it
+    either way): shift them onto the text's own character offsets."""
+    for event in events:
+        for attr in ("start_mark", "end_mark"):
+            mark = getattr(event, attr)
+            setattr(event, attr, pyyaml.Mark(mark.name, mark.index + 1, mark.line, mark.column, None, None))
 
 
 def _raise_as_ruamel_would(text: str) -> None:

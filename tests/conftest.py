@@ -13,10 +13,20 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from juniper_rollout.demo import CANARY
 
 CANARY_BYTES = CANARY.encode()
+
+# Hypothesis: random examples on a developer's machine (that is how new corners are found; keep each
+# one as an @example), the same examples on every CI run (a red CI is a change, never a dice roll),
+# and a wider random search under `make stress`. HYPOTHESIS_PROFILE picks one explicitly.
+settings.register_profile("dev", max_examples=150)
+settings.register_profile("ci", max_examples=150, derandomize=True, database=None, print_blob=True)
+settings.register_profile("stress", max_examples=3000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                      or ("ci" if os.environ.get("CI", "").lower() in ("true", "1") else "dev"))
 
 
 @pytest.fixture(autouse=True)

@@ -309,8 +309,8 @@ def test_code_change_makes_the_discovered_example_drift(merged, tmp_path):
     result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-data", "--diff")
     assert result.code == 2
     assert table_cells(result.stdout)["juniper-data"][".env.example"] == "~"
-    assert "+# JUNIPER_DATA_LOG_LEVEL=INFO\n" in result.stdout  # optional: commented out, with its default
-    assert result.stdout.index("# JUNIPER_DATA_PORT=8100") < result.stdout.index("+# JUNIPER_DATA_LOG_LEVEL=INFO")
+    assert f"+# from {path}:20\n" in result.stdout and "+JUNIPER_DATA_LOG_LEVEL=INFO" in result.stdout
     plan = json.loads(rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-data", "--json").stdout)
     reason = next(f["reason"] for f in plan["repos"][0]["files"] if f["path"] == ".env.example")
-    assert f"7 names found: JUNIPER_DATA_HOST ({path}:18)" in reason
+    # the merged file is kept as it is; the new name goes in the tool's block, with where it was found
+    assert f"1 missing name added in a marked block: JUNIPER_DATA_LOG_LEVEL ({path}:20)" in reason
