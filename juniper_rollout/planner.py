@@ -90,10 +90,15 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
     if found:  # say where each discovered name came from
         shown = ", ".join(f"{v.name} ({v.source})" for v in found[:4]) + (", …" if len(found) > 4 else "")
         detail += f"; {len(found)} names found: {shown}"
-    if spec.env_from == "code" and snap.code_unresolved:
-        shown = ", ".join(snap.code_unresolved[:6]) + (", …" if len(snap.code_unresolved) > 6 else "")
-        detail += f"; not resolved: {shown}"
+    detail += _unresolved(spec, snap)
     return replace(result, detail=detail) if detail != result.reason else result
+
+
+def _unresolved(spec: FileSpec, snap: Snapshot) -> str:
+    """"; not resolved: a.py:3, …": env reads whose name discovery could not fold (never guessed)."""
+    if spec.env_from != "code" or not snap.code_unresolved:
+        return ""
+    return "; not resolved: " + ", ".join(snap.code_unresolved[:6]) + (", …" if len(snap.code_unresolved) > 6 else "")
 
 
 def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGroup, ...]) -> FileChange:
@@ -117,7 +122,8 @@ def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGrou
              f"{shown}" if merged.added else "no name missing"]
     if merged.stale:
         parts.append(f"not in {where} (kept, reported): {', '.join(merged.stale)}")
-    return replace(result, detail=f"{result.reason}; {'; '.join(parts)}", adoptions=tuple(adoptions))
+    return replace(result, detail=f"{result.reason}; {'; '.join(parts)}{_unresolved(spec, snap)}",
+                   adoptions=tuple(adoptions))
 
 
 def _groups(spec: FileSpec, snap: Snapshot) -> tuple[EnvGroup, ...]:

@@ -110,6 +110,14 @@ def test_manifest_globs_add_and_remove_paths(tmp_files):
         assert name not in text
 
 
+@pytest.mark.parametrize("tmp_files", [{**ORCHARD, "ws/orchard/.env.example": "# by hand\nORCHARD_HOST=0.0.0.0\n"}],
+                         indirect=True)
+def test_a_hand_written_example_also_hears_what_was_not_resolved(tmp_files):
+    text, reason = planned_example(tmp_files, "{from: code}")
+    assert text.startswith("# by hand\nORCHARD_HOST=0.0.0.0\n") and "ORCHARD_PORT=9100" in text
+    assert "hunter2" not in text and reason.endswith("; not resolved: orchard/upstream.py:6")
+
+
 def test_demo_fleet_shows_prefixed_names_with_defaults_and_nothing_from_tests_or_ci(fleet, tmp_path):
     result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-data", "--repo", "juniper-data-client",
                      "--repo", "juniper-cascor-worker", "--out", tmp_path / "plan.json")
