@@ -219,7 +219,8 @@ def _interpolations(text: str) -> Iterator[tuple[str, str | None]]:
 
 # --- os.getenv / os.environ -------------------------------------------------------------------
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+           ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 def _scoped(tree: ast.Module) -> Iterator[tuple[ast.AST, tuple[ast.AST, ...]]]:
@@ -410,7 +411,7 @@ def _plain_json(value: Any, depth: int = 0) -> bool:
         return all(_plain_json(v, depth + 1) for v in value)
     if isinstance(value, dict):
         return all(_plain_json(v, depth + 1) for v in value.values())
-    return value is None or (isinstance(value, (str, float, bool)) or (isinstance(value, int) and value.bit_length() < 64))
+    return value is None or isinstance(value, (str, float, bool)) or (isinstance(value, int) and value.bit_length() < 64)
 
 
 # --- pydantic settings ------------------------------------------------------------------------

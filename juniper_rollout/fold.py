@@ -81,6 +81,12 @@ class Repo:
         def bind(name: str, value: Any) -> None:
             out[name] = _AMBIGUOUS if name in out else value
 
+        if isinstance(owner, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            for gen in owner.generators:  # comprehension variables: never constants
+                for n in ast.walk(gen.target):
+                    if isinstance(n, ast.Name):
+                        bind(n.id, _AMBIGUOUS)
+            return out
         if isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             a = owner.args
             for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):

@@ -196,12 +196,14 @@ def test_unresolved_reads_are_reported_once_never_guessed():
             for k in ("ONE", "TWO"):
                 os.getenv(k)
             """),
+        "app/comp.py": "import os\nK = 'THREE'\nos.getenv(K)\n[os.getenv(K) for K in ('FOUR',)]\n",
         "app/settings.py": SETTINGS_HEAD + "from other import P\nclass S(BaseSettings, env_prefix=P):\n    x: int = 1\n",
     }
     got = discover_all(files)
-    assert [v.name for v in got.vars] == ["BASE"]
-    # line 4 reads its caller's name: a wrapper, followed at its call sites (none here)
-    assert got.unresolved == ("app/env.py:5", "app/env.py:6", "app/env.py:7", "app/env.py:9",
+    assert [v.name for v in got.vars] == ["THREE", "BASE"]
+    # env.py:4 reads its caller's name: a wrapper, followed at its call sites (none here);
+    # comp.py:4: the comprehension's own K, not the module's
+    assert got.unresolved == ("app/comp.py:4", "app/env.py:5", "app/env.py:6", "app/env.py:7", "app/env.py:9",
                               "app/env.py:11", "app/settings.py:4")
 
 
