@@ -18,6 +18,7 @@ from rich.text import Text
 
 from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, RepoPlan,
                                      unified_diff)
+from juniper_rollout.wording import count
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "unchanged": "dim", "skip": "dim"}
 
@@ -64,11 +65,22 @@ def print_diff(out: Console, diff: str) -> None:
     out.print(text)
 
 
+def wrapped(items: list[str], width: int, sep: str = "  ") -> list[str]:
+    """``items`` joined by ``sep`` into lines of at most ``width`` characters; an item is never split."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + len(sep) + len(item) <= width:
+            lines[-1] += sep + item
+        else:
+            lines.append(item)
+    return lines
+
+
 def plan_summary(plans: list[RepoPlan]) -> str:
     changes = sum(1 for p in plans if p.status == "changes")
     errors = sum(1 for p in plans if p.status == "error")
     same = len(plans) - changes - errors
-    return f"{len(plans)} repos: {changes} with changes, {same} unchanged, {errors} with errors"
+    return f"{count(len(plans), 'repo')}: {changes} with changes, {same} unchanged, {errors} with errors"
 
 
 def adoption_summary(plans: list[RepoPlan]) -> list[str]:

@@ -107,7 +107,7 @@ def test_the_table_marks_passed_and_not_applicable_checks(fleet):
     assert result.code == 0, result.stdout
     row = next(line for line in result.stdout.splitlines() if "juniper-ml" in line)
     assert row.split() == ["juniper-ml", "✓", "✓", "n/a", "✓", "n/a", "✓"]
-    assert result.stdout.rstrip().endswith("1 repos: all 6 checks passed") and "fix:" not in result.stdout
+    assert result.stdout.rstrip().endswith("1 repo: all 6 checks passed") and "fix:" not in result.stdout
 
 
 def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
