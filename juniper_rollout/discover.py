@@ -168,6 +168,7 @@ def discover_all(files: Mapping[str, str], include: Sequence[str] = (), exclude:
             continue
         try:
             tree = parse(text)
+            assert isinstance(tree, ast.Module)
             nodes[path] = list(ast.walk(tree))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
@@ -242,18 +243,28 @@ class _Wrapper:
     path: str
     node: ast.FunctionDef | ast.AsyncFunctionDef
     key: tuple[int | None, str]
-    default: tuple[int | None, str] | None
-    fallback: ast.expr | None
+    default: tuple[int | None, str] | None  # a parameter of this function
+    fallback: tuple[str, ast.expr, tuple] | None  # (module path, expression, scopes it is seen from)
 
 
 def _params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, tuple[int | None, ast.expr | None]]:
     """parameter name -> (position or None for keyword-only, its default expression)."""
     a = func.args
     positional = [*a.posonlyargs, *a.args]
-    defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
-    out = {arg.arg: (i, d) for i, (arg, d) in enumerate(zip(positional, defaults))}
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+    out: dict[str, tuple[int | None, ast.expr | None]] = {
+        arg.arg: (i, d) for i, (arg, d) in enumerate(zip(positional, defaults))}
     out.update({arg.arg: (None, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults)})
     return out
+
+
+def _own_default(wrapper: _Wrapper) -> tuple[str, ast.expr, tuple] | None:
+    """The default a wrapper applies when its caller passes none: its parameter's default, else the
+    default its own read spells."""
+    if wrapper.default is not None:
+        param = _params(wrapper.node).get(wrapper.default[1], (None, None))[1]
+        return (wrapper.path, param, ()) if param is not None else None
+    return wrapper.fallback
 
 
 class _Reads:
@@ -272,7 +283,9 @@ class _Reads:
             self.wrapper_names = {w.node.name for w in self.wrappers.values()}
 
     def _os_names(self, path: str) -> tuple[set[str], set[str], set[str]]:
-        mods, getenvs, environs = {"os"}, set(), set()
+        mods: set[str] = {"os"}
+        getenvs: set[str] = set()
+        environs: set[str] = set()
         for node in self.nodes[path]:
             if isinstance(node, ast.Import):
                 mods.update(a.asname for a in node.names if a.name == "os" and a.asname)
@@ -341,12 +354,12 @@ class _Reads:
             params = _params(func)
             if key.id not in params or id(func) in self.wrappers:
                 continue
-            given = None
-            fallback = default
+            given: tuple[int | None, str] | None = None
+            fallback = (path, default, scopes) if default is not None else None
             if isinstance(default, ast.Name) and default.id in params:
                 given, fallback = (params[default.id][0], default.id), None
-            if via is not None and default is None:  # a wrapper passing no default: the inner one's applies
-                given, fallback = via.default, via.fallback
+            elif via is not None and default is None:  # passes no default: the inner wrapper's own applies
+                fallback = _own_default(via)
             yield _Wrapper(path, func, (params[key.id][0], key.id), given, fallback)
 
     def reads(self, path: str, unresolved: list[tuple[str, int]]) -> Iterator[tuple[int, str, str | None, bool]]:
@@ -365,9 +378,7 @@ class _Reads:
                 continue
             dpath, dscopes = path, scopes
             if default is None and wrapper is not None:  # the wrapper's own default
-                param = _params(wrapper.node).get(wrapper.default[1])[1] if wrapper.default else None
-                default = param if param is not None else wrapper.fallback
-                dpath, dscopes = wrapper.path, ((wrapper.node,) if param is None else ())
+                dpath, default, dscopes = _own_default(wrapper) or (path, None, scopes)
             has_default = default is not None and not (isinstance(default, ast.Constant) and default.value is None)
             value = _folded(self.repo, dpath, default, dscopes)
             # a bool default is not what the code sees when the variable is set to "false"
@@ -523,20 +534,18 @@ class _Classes:
     def config(self, path: str, cls: ast.ClassDef) -> dict[str, Any] | None:
         """env_prefix, env_nested_delimiter, case_sensitive, folded; None if one does not fold (reported)."""
         items: list[tuple[str, str, ast.expr, tuple]] = []  # (key, path, value, scopes)
+        _UNFOLDED = object()
         for cpath, c in self.lineage(path, cls):
             items += [(k.arg, cpath, k.value, ()) for k in c.keywords if k.arg]
             for stmt in c.body:
                 target, value = _assigned(stmt)
                 if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
-                    items += [(a[0], cpath, a[1], (c, stmt)) for a in map(_assigned, stmt.body) if a[0]]
+                    items += [(t, cpath, v, (c, stmt)) for t, v in map(_assigned, stmt.body) if t and v is not None]
                 elif target != "model_config" or value is None:
                     pass
                 elif isinstance(value, ast.Call) and not value.args:
-                    for k in value.keywords:
-                        if k.arg:
-                            items.append((k.arg, cpath, k.value, (c,)))
-                        else:  # **BASE_CONFIG: every key it holds
-                            items.append(("**", cpath, k.value, (c,)))
+                    for kw in value.keywords:  # **BASE_CONFIG: every key it holds
+                        items.append((kw.arg or "**", cpath, kw.value, (c,)))
                 elif isinstance(value, ast.Dict):
                     for k, v in zip(value.keys, value.values):
                         key = _folded(self.repo, cpath, k, (c,)) if k is not None else "**"
@@ -549,17 +558,14 @@ class _Classes:
             if key not in _CONFIG_KEYS and key != "**":
                 continue
             try:
-                value = self.repo.value(cpath, node, scopes)
+                folded = self.repo.value(cpath, node, scopes)
             except Unresolved:
-                value = None
-            if key != "**":
-                out[key] = value
-            elif isinstance(value, dict):
-                out.update((k, v) for k, v in value.items() if k in _CONFIG_KEYS)
+                folded = _UNFOLDED
+            if key == "**" and isinstance(folded, dict):
+                out.update((k, v) for k, v in folded.items() if k in _CONFIG_KEYS)
+            elif key != "**" and folded is not _UNFOLDED:
+                out[key] = folded
             else:
-                value = Unresolved(cpath, node.lineno)
-            if isinstance(value, Unresolved) or (value is None and key != "**"
-                                                 and not (isinstance(node, ast.Constant) and node.value is None)):
                 self.unresolved.append((cpath, node.lineno))
                 return None
         return out
@@ -656,11 +662,11 @@ class _Classes:
         cfg = self.config(path, cls)
         if cfg is None:
             return []
-        prefix = cfg.get("env_prefix") if isinstance(cfg.get("env_prefix"), str) else ""
-        delim = cfg.get("env_nested_delimiter") if isinstance(cfg.get("env_nested_delimiter"), str) else ""
+        prefix: str = cfg["env_prefix"] if isinstance(cfg.get("env_prefix"), str) else ""
+        delim: str = cfg["env_nested_delimiter"] if isinstance(cfg.get("env_nested_delimiter"), str) else ""
         upper = cfg.get("case_sensitive") is not True
         group = f"{path}: {cls.name}" + (f" (prefix {prefix.upper() if upper else prefix})" if prefix else "")
-        out = []
+        out: list[tuple] = []
         for name, (fpath, fcls, stmt, doc) in self.fields(path, cls).items():
             info = self.field(fpath, fcls, stmt, doc)
             if info.names is None:

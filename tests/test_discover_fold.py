@@ -218,6 +218,13 @@ def test_wrapper_functions_are_followed_to_their_callers():
                 return os.getenv(name, fallback).lower() == "true"
             def env_int(name):
                 return int(env(name, "0"))
+            def env_str(name):
+                return env(name)
+            def env_mode(name):
+                return env_flag(name)
+            def env_in_class(name):
+                return ENV.get(name, DEFAULT_MODE)
+            DEFAULT_MODE = "fast"
             """),
         "svc/app.py": src("""
             from svc import envtools
@@ -228,12 +235,15 @@ def test_wrapper_functions_are_followed_to_their_callers():
             STRICT = envtools.env_flag("SVC_STRICT", fallback="true")
             PORT = env_int(name=PREFIX + "PORT")
             WHO = env(whoever())
+            NAME = envtools.env_str("SVC_NAME")
+            MODE = envtools.env_mode("SVC_MODE")
+            SPEED = envtools.env_in_class("SVC_SPEED")
             """),
     }
     got = discover_all(files)
     assert {v.name: (v.default, v.optional) for v in got.vars} == {
         "SVC_HOST": ("localhost", True), "SVC_DEBUG": ("false", True), "SVC_STRICT": ("true", True),
-        "SVC_PORT": ("0", True)}
+        "SVC_PORT": ("0", True), "SVC_NAME": (None, False), "SVC_MODE": ("false", True), "SVC_SPEED": ("fast", True)}
     assert got.unresolved == ("svc/app.py:8",)
 
 
