@@ -13,7 +13,7 @@ from juniper_rollout.changes import RepoPlan
 from juniper_rollout.discover import candidate_paths, discover_all
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.planner import Snapshot, plan_repo, wanted_paths
+from juniper_rollout.planner import Snapshot, plan_repo, tracked_plaintext, wanted_paths
 from juniper_rollout.pool import run_in_order
 
 Progress = Callable[[str], None]
@@ -59,6 +59,7 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
     files, links = gitrepo.read_files(base, wanted_paths(repo))
     code_vars, unresolved = (), ()
+    listing = gitrepo.listed_paths(clone, base)
     for spec in repo.files:
         if spec.env_from == "code":
             paths = candidate_paths(gitrepo.list_paths(base), spec.include, spec.exclude)
@@ -69,4 +70,10 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
     dotenv_names = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
         dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env")}
-    return Snapshot(files, links, code_vars, dotenv_names, unresolved)
+    tracked = tracked_plaintext(manifest, repo, listing)
+    history: dict[str, tuple[tuple[str, str], ...]] = {}
+    if tracked:
+        for short, subject, paths in gitrepo.commits_touching(clone, [f":(literal){p}" for p in tracked]):
+            for path in paths:
+                history[path] = (*history.get(path, ()), (short, subject))
+    return Snapshot(files, links, code_vars, dotenv_names, tracked, history, code_unresolved=unresolved)
