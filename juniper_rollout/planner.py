@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
-from juniper_rollout import adopt, render
+from juniper_rollout import adopt, render, sopsmeta
 from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption,
                                      DELETE, FileChange, change, skip)
 from juniper_rollout.discover import EnvVar, looks_secret
@@ -33,6 +33,7 @@ class Snapshot:
     dotenv_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plaintext source -> names
     tracked_plaintext: tuple[str, ...] = ()  # plaintext env files tracked at base (paths only, never contents)
     history: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # path -> (short sha, subject)
+    code_unresolved: tuple[str, ...] = ()  # "path:line" of env reads whose name discovery could not fold
 
 
 def wanted_paths(repo: RepoSpec) -> list[str]:
@@ -111,7 +112,7 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
     extra = {"groups": _groups(spec, snap)} if spec.env_from else None
     before = snap.files.get(spec.path)
     if before is not None and spec.env_from and spec.policy == "merge":
-        return _merged(spec, snap, before, extra["groups"])
+        return _merged(spec, snap, before, extra["groups"], _held_names(repo, snap))
     after = render.render_file(manifest, repo, spec, extra).encode("utf-8")
     if before is not None and before != after and spec.policy == "create-only":
         return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
@@ -123,19 +124,40 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
             return replace(result, detail=f"{result.reason}; replaces the hand-written file",
                            adoptions=(Adoption(FILE_REPLACED, spec.path, why),))
     found = [v for g in (extra or {}).get("groups", ()) for v in g.vars if v.source]
+    detail = result.reason
     if found:  # say where each discovered name came from
         shown = ", ".join(f"{v.name} ({v.source})" for v in found[:4]) + (", …" if len(found) > 4 else "")
-        result = replace(result, detail=f"{result.reason}; {len(found)} names found: {shown}")
-    return result
+        detail += f"; {len(found)} names found: {shown}"
+    detail += _unresolved(spec, snap)
+    return replace(result, detail=detail) if detail != result.reason else result
 
 
-def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGroup, ...]) -> FileChange:
+def _unresolved(spec: FileSpec, snap: Snapshot) -> str:
+    """"; not resolved: a.py:3, …": env reads whose name discovery could not fold (never guessed)."""
+    if spec.env_from != "code" or not snap.code_unresolved:
+        return ""
+    return "; not resolved: " + ", ".join(snap.code_unresolved[:6]) + (", …" if len(snap.code_unresolved) > 6 else "")
+
+
+def _held_names(repo: RepoSpec, snap: Snapshot) -> tuple[str, ...]:
+    """Names the repo's committed encrypted files hold (sops keeps names in plaintext: no key needed)."""
+    names: list[str] = []
+    for target in (e.target for e in repo.encrypt):
+        meta = sopsmeta.read_metadata(snap.files[target]) if target in snap.files else None
+        names += meta.names if meta else ()
+    return tuple(names)
+
+
+def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGroup, ...],
+            held: tuple[str, ...] = ()) -> FileChange:
     """A hand-written env example: every byte kept, the names it lacks added in the tool's block."""
     text = _text(snap, spec.path) or ""
+    groups = tuple(g if g.title else replace(g, title="Listed in the manifest") for g in groups)
     wanted = [v if v.source else replace(v, source="the manifest") for g in groups for v in g.vars]
-    read = {v.name for v in wanted} if spec.env_from in ("code", "dotenv") else None
+    # what still reads or holds a name: the code (or .env), the manifest, the committed encrypted files
+    read = {v.name for v in wanted} | set(held) if spec.env_from in ("code", "dotenv") else None
     try:
-        merged = envexample.merge(text, wanted, path=spec.path, read=read)
+        merged = envexample.merge(text, groups, path=spec.path, read=read)
     except blocks.BrokenMarkers as err:
         raise RepoError(str(err)) from None
     result = change(spec.path, before, merged.text.encode("utf-8"), "hand-written file kept")
@@ -150,16 +172,20 @@ def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGrou
              f"{shown}" if merged.added else "no name missing"]
     if merged.stale:
         parts.append(f"not in {where} (kept, reported): {', '.join(merged.stale)}")
-    return replace(result, detail=f"{result.reason}; {'; '.join(parts)}", adoptions=tuple(adoptions))
+    return replace(result, detail=f"{result.reason}; {'; '.join(parts)}{_unresolved(spec, snap)}",
+                   adoptions=tuple(adoptions))
 
 
 def _groups(spec: FileSpec, snap: Snapshot) -> tuple[EnvGroup, ...]:
     groups: tuple[EnvGroup, ...] = tuple(spec.context.get("groups", ()))
     known = {v.name for g in groups for v in g.vars}
     if spec.env_from == "code":
-        found = [EnvVarSpec(v.name, None if looks_secret(v.name) else v.default, v.source)
-                 for v in snap.code_vars if v.name not in known]
-        title = "Found in the code"
+        by_group: dict[str, list[EnvVarSpec]] = {}
+        for v in snap.code_vars:
+            if v.name not in known:
+                by_group.setdefault(v.group or v.source.rsplit(":", 1)[0], []).append(EnvVarSpec(
+                    v.name, None if looks_secret(v.name) else v.default, v.source, v.description, v.optional))
+        return groups + tuple(EnvGroup(title, tuple(found)) for title, found in by_group.items())
     elif spec.env_from == "dotenv":
         names = snap.dotenv_names.get(".env", ())
         found = [EnvVarSpec(n, None, ".env") for n in names if n not in known]
