@@ -374,9 +374,23 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                 text = (admin / name).read_text(errors="replace").strip()
             except OSError:
                 continue
-            if text in (f"ref: {ref}", ref, branch):
+            if text in (ref, branch) or ref in _symref_chain(common, text):
                 return top
     return None
+
+
+def _symref_chain(common: Path, text: str) -> list[str]:
+    """The refs a ``ref: X`` line leads to, following symbolic refs (``refs/heads/alias`` -> the rollout
+    branch): git commits through the whole chain, so a branch reached that way is checked out too."""
+    chain: list[str] = []
+    while text.startswith("ref:") and len(chain) < 10:
+        name = text[4:].strip()
+        chain.append(name)
+        try:
+            text = (common / name).read_text(errors="replace").strip()
+        except (OSError, ValueError):
+            break
+    return chain
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:

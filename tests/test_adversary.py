@@ -731,3 +731,20 @@ def test_a_deleted_worktree_still_holding_the_branch_says_prune(fleet, tmp_path)
     assert result.code == 1 and "juniper-ml: blocked" in result.stdout and "git worktree prune" in result.stdout
     git(repo, "worktree", "prune")
     assert apply(fleet, "juniper-ml").code == 0
+
+
+def test_branch_checked_out_through_a_symbolic_ref_is_blocked(fleet, tmp_path):
+    """A worktree on `alias`, a symbolic ref to the rollout branch: git commits through it, so moving
+    the branch would leave that worktree with staged changes nobody made (second adversarial pass)."""
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    git(repo, "symbolic-ref", "refs/heads/alias", f"refs/heads/{BRANCH}")
+    linked = tmp_path / "alias-worktree"
+    git(repo, "worktree", "add", "-q", str(linked), "alias")
+    tip = git(repo, "rev-parse", BRANCH)
+    tree = tree_with(repo, "main", {"NEWS.md": "news\n"}, tmp_path)
+    git(repo, "update-ref", "refs/heads/main", git(repo, "commit-tree", "-p", "main", "-m", "news", tree).strip())
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout
+    assert str(linked) in result.stdout.replace("\n", "")
+    assert git(repo, "rev-parse", BRANCH) == tip and git(linked, "status", "--porcelain") == ""
