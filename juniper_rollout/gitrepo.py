@@ -248,7 +248,13 @@ def _store(repo: git.Repo, kind: bytes, data: bytes) -> bytes:
 
 def _sort_key(entry: tuple[bytes, int, str]) -> bytes:
     _, mode, name = entry
-    return name.encode("utf-8") + (b"/" if mode == TREE_MODE else b"")
+    return _name_bytes(name) + (b"/" if mode == TREE_MODE else b"")
+
+
+def _name_bytes(name: str) -> bytes:
+    """A tree entry's name as git stores it: GitPython reads names that are not UTF-8 (``caf\\xe9.txt``)
+    with surrogate escapes, so they go back byte for byte."""
+    return name.encode("utf-8", "surrogateescape")
 
 
 class InTheWay(RepoError):
@@ -293,7 +299,8 @@ def write_tree(repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, byte
     if not entries:
         return None
     stream = BytesIO()
-    tree_to_stream(sorted(entries.values(), key=_sort_key), stream.write)
+    tree_to_stream([(binsha, mode, _name_bytes(name))  # type: ignore[misc]  # bytes names are written as they are
+                    for binsha, mode, name in sorted(entries.values(), key=_sort_key)], stream.write)
     return _store(repo, b"tree", stream.getvalue())
 
 

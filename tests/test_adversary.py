@@ -748,3 +748,23 @@ def test_branch_checked_out_through_a_symbolic_ref_is_blocked(fleet, tmp_path):
     assert result.code == 1 and "juniper-ml: blocked" in result.stdout
     assert str(linked) in result.stdout.replace("\n", "")
     assert git(repo, "rev-parse", BRANCH) == tip and git(linked, "status", "--porcelain") == ""
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_byte_for_byte(fleet):
+    """Git names are bytes: a `caf\\xe9.txt` (Latin-1) beside a managed file must survive the rewritten
+    tree as it is, not crash the repo as 'damaged' (second adversarial pass, 13.2)."""
+    repo = fleet.repo("juniper-ml")
+    blob = subprocess.run(["git", "-C", str(repo), "hash-object", "-w", "--stdin"], input=b"latin\n",
+                          capture_output=True, check=True).stdout.strip()
+    listing = subprocess.run(["git", "-C", str(repo), "ls-tree", "main"], capture_output=True, check=True).stdout
+    tree = subprocess.run(["git", "-C", str(repo), "mktree"], input=listing + b"100644 blob " + blob + b"\tcaf\xe9.txt\n",
+                          capture_output=True, check=True).stdout.decode().strip()
+    git(repo, "update-ref", "refs/heads/main", git(repo, "commit-tree", "-p", "main", "-m", "latin-1 name", tree).strip())
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 0 and "juniper-ml: created" in result.stdout
+    names = subprocess.run(["git", "-C", str(repo), "ls-tree", "-z", "--name-only", BRANCH], capture_output=True,
+                           check=True).stdout.split(b"\0")
+    assert b"caf\xe9.txt" in names
+    assert git(repo, "diff", "--name-only", "main", BRANCH).split() == [
+        ".gitignore", ".sops.yaml", "AGENTS.md", "notes/SOPS_USAGE_GUIDE.md"]
+    git(repo, "fsck", "--strict")
