@@ -11,6 +11,7 @@ with the files changed, not with the size of the repository.
 """
 from __future__ import annotations
 
+import codecs
 import fcntl
 import hashlib
 import os
@@ -511,10 +512,19 @@ def commits_touching(repo: git.Repo, pathspecs: list[str]) -> list[tuple[str, st
     for record in out.split("\x1e")[1:]:
         head, _, names = record.partition("\n")
         short, _, subject = head.partition("\x1f")
-        paths = tuple(line for line in names.splitlines() if line)
+        paths = tuple(unquote_path(line) for line in names.splitlines() if line)
         if paths:
             commits.append((short, subject, paths))
     return commits
+
+
+def unquote_path(path: str) -> str:
+    """A path as git prints it (``"d\\303\\251/.env"``: C-quoted when it holds non-ASCII bytes, a tab, a quote…)
+    back to the path itself, so it is judged and named as what it is."""
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    raw, _ = codecs.escape_decode(path[1:-1].encode("ascii", "backslashreplace"))  # type: ignore[attr-defined]
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def blobs_in_history(repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20
@@ -542,7 +552,7 @@ def blobs_in_history(repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 
             if len(parts) < 5 or parts[1] == "120000":
                 continue
             blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
-            found.append((short, subject, path, blob))
+            found.append((short, subject, unquote_path(path), blob))
     return found
 
 

@@ -135,3 +135,21 @@ def test_a_tracked_env_missing_from_the_clone_is_not_removed_unencrypted(fleet):
         in " ".join(plan.stdout.split())
     )
     assert "git show main:.env > .env" in plan.stdout and "not-a-real-token" not in plan.stdout
+
+
+def test_drift_finds_env_files_whose_paths_git_prints_quoted(fleet):
+    """git prints `dé/.env` as `"d\\303\\251/.env"`: the audit must judge and name the path itself, and every
+    command it gives must work when pasted (second adversarial pass of issue 13, item 9)."""
+    ml = fleet.repo("juniper-ml")
+    names = ["dé/.env", "ü.env", "tab\tdir/.env.local"]
+    commit_on_main(ml, {n: FAKE for n in names}, "add env files")
+    commit_on_main(ml, {n: None for n in names}, "remove them")
+    commit_on_main(ml, {"sp ace/.env.production": FAKE, "ñ/.env.enc": FAKE}, "tracked ones")
+    drift = json.loads(rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--format", "json").stdout)
+    findings = drift["repos"][0]["findings"]
+    assert {f["path"] for f in findings if f["id"] == "plaintext-env-in-history"} == set(names)
+    tracked = next(f for f in findings if f["id"] == "tracked-plaintext-env")
+    assert tracked["path"] == "sp ace/.env.production" and '"add env files"' not in tracked["message"]
+    assert "`git rm --cached 'sp ace/.env.production'`" in tracked["message"]
+    assert "tracked ones" in tracked["message"]  # the commit that holds it is named
+    assert any(f["path"] == "ñ/.env.enc" for f in findings if f["id"] == "enc-without-sops")
