@@ -122,6 +122,8 @@ def load(path: Path) -> list[RepoPlan]:
         data = json.loads(_read(path).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
         raise RolloutError(f"{path}: not a plan file ({err}); run `rollout plan --out {path}` again") from None
+    except RecursionError:
+        raise RolloutError(f"{path}: not a plan file (nested too deeply); run `rollout plan --out {path}` again") from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         raise RolloutError(f"{path}: unsupported plan format (run `rollout plan --out {path}` again)")
     plans = []

@@ -768,3 +768,11 @@ def test_a_file_name_that_is_not_utf8_is_kept_byte_for_byte(fleet):
     assert git(repo, "diff", "--name-only", "main", BRANCH).split() == [
         ".gitignore", ".sops.yaml", "AGENTS.md", "notes/SOPS_USAGE_GUIDE.md"]
     git(repo, "fsck", "--strict")
+
+
+def test_apply_refuses_a_plan_nested_past_the_stack(tmp_path):
+    """json.loads raises RecursionError on `[[[…]]]` 200,000 deep: one line, exit 1 (second adversarial pass)."""
+    manifest = manifest_for(tmp_path, "")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    one_line_error(run_cli("apply", deep, "--manifest", manifest, "--yes"), "nested too deeply")
