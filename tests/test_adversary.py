@@ -776,3 +776,20 @@ def test_apply_refuses_a_plan_nested_past_the_stack(tmp_path):
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 200_000 + "]" * 200_000)
     one_line_error(run_cli("apply", deep, "--manifest", manifest, "--yes"), "nested too deeply")
+
+
+def test_a_saved_plan_holding_a_repo_twice_or_none_of_the_manifests_is_refused(fleet, tmp_path):
+    """A hand-edited plan with one repo copied 3 times was applied 3 times ("3 repos: 1 created, 2 stale"),
+    and a plan of another fleet applied nothing with exit 0 ("0 repos:") (second adversarial pass)."""
+    saved = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--out", saved).code in (0, 2)
+    data = json.loads(saved.read_text())
+    twice = tmp_path / "twice.json"
+    twice.write_text(json.dumps({**data, "repos": data["repos"] * 3}))
+    result = rollout("apply", twice, "--manifest", fleet.manifest, "--yes")
+    assert result.code == 1 and "'juniper-ml' appears twice" in result.stderr
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**data, "repos": [{**data["repos"][0], "name": "somebody-else"}]}))
+    result = rollout("apply", other, "--manifest", fleet.manifest, "--yes")
+    assert result.code == 1 and "holds none of the repos" in result.stderr
+    assert no_branch(fleet.repo("juniper-ml"))

@@ -56,6 +56,9 @@ def apply(
     if plan_file is not None:
         wanted = {r.name for r in selected}
         plans = [p for p in planfile.load(plan_file) if p.name in wanted]
+        if not plans:
+            raise RolloutError(f"{plan_file} holds none of the repos selected in {manifest} (a plan made for "
+                               "another manifest or --repo?); run `rollout plan --out FILE` again")
     else:
         with report.progress_bar(len(selected), enabled=True) as tick:
             plans = plan_fleet(loaded, selected, jobs=jobs, progress=tick)
