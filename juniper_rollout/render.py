@@ -41,6 +41,7 @@ class ConfinedLoader(FileSystemLoader):
     def __init__(self, root: Path) -> None:
         super().__init__(str(root))
         self.root = os.path.realpath(root)
+        self.loaded: dict[str, bytes] = {}  # name -> source of every template read: leakguard checks them
 
     def get_source(self, environment, template: str):
         pieces = split_template_path(template)  # TemplateNotFound for '..'
@@ -72,6 +73,7 @@ class ConfinedLoader(FileSystemLoader):
         except UnicodeDecodeError:
             raise SecurityError(f"{template} is not UTF-8 text") from None
         mtime = info.st_mtime
+        self.loaded[template] = data
         return source, real, lambda: os.path.isfile(real) and os.path.getmtime(real) == mtime
 
 
@@ -160,6 +162,13 @@ def environment(templates: Path) -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def loaded_templates(templates: Path) -> list[tuple[str, bytes]]:
+    """(name, source) of every template read from ``templates`` in this process (those a run renders, and
+    what they include): all a template can bring into its output, besides the manifest's own text."""
+    loader = environment(templates).loader
+    return list(loader.loaded.items()) if isinstance(loader, ConfinedLoader) else []
 
 
 def _render_bounded(template, context: Mapping[str, Any]) -> str:

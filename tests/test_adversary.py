@@ -793,3 +793,26 @@ def test_a_saved_plan_holding_a_repo_twice_or_none_of_the_manifests_is_refused(f
     result = rollout("apply", other, "--manifest", fleet.manifest, "--yes")
     assert result.code == 1 and "holds none of the repos" in result.stderr
     assert no_branch(fleet.repo("juniper-ml"))
+
+
+@pytest.mark.parametrize("body", ['{{ s|reverse }}', '{{ s|replace("C", "C ") }}', '{{ s[::2] }}|{{ s[1::2] }}',
+                                  '{{ s|urlencode }}', '{% for c in s %}{{ c }}-{% endfor %}'])
+def test_a_template_that_transforms_a_plaintext_value_is_refused(tmp_path, body):
+    """The rendered-bytes check sees a value only as it is: a template that reverses, slices or spaces out
+    what it includes got the .env's values into the plan diff. What a template can bring in comes from the
+    templates folder (and the manifest), so that is checked too (second adversarial pass, 13.6)."""
+    from juniper_rollout.demo import CANARY
+
+    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    (repo / ".env").write_text(f"API_TOKEN={CANARY}-value\n")
+    os.link(repo / ".env", repo / "notes.txt")  # the secret under another name, in the templates folder
+    (repo / "evil.j2").write_text('{% set s %}{% include "notes.txt" %}{% endset %}' + body + "\n")
+    manifest = own_manifest(tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: evil.j2}]\n")
+    plan_file = tmp_path / "plan.json"
+    result = rollout("plan", "--manifest", manifest, "--out", plan_file, "--json")
+    assert result.code == 1 and "the value on line 1 of the plaintext .env" in result.stdout
+    if body != "{{ s|urlencode }}":  # urlencode leaves this value as it is: the rendered bytes show it
+        assert "template notes.txt holds the value on line 1 of the plaintext .env" in result.stdout
+    assert CANARY[::-1] not in result.stdout + result.stderr and "C ANARY" not in result.stdout
+    assert not plan_file.exists() or CANARY[::-1] not in plan_file.read_text()
+    assert rollout("apply", "--manifest", manifest, "--yes").code == 1 and no_branch(repo)
