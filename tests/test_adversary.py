@@ -816,3 +816,21 @@ def test_a_template_that_transforms_a_plaintext_value_is_refused(tmp_path, body)
     assert CANARY[::-1] not in result.stdout + result.stderr and "C ANARY" not in result.stdout
     assert not plan_file.exists() or CANARY[::-1] not in plan_file.read_text()
     assert rollout("apply", "--manifest", manifest, "--yes").code == 1 and no_branch(repo)
+
+
+def test_format_widths_are_bounded_and_names_with_nul_refused(tmp_path):
+    """A width is text, not an argument: '{:>10000000000}'.format('x'), '%10000000000s' % 'x' and the format
+    filter asked for 10 GB past the argument checks; a NUL in a template name gave a ValueError traceback
+    (second adversarial pass, 13.11)."""
+    for body, words in (("{{ '{:>10000000000}'.format('x') }}", "a format width of 10,000,000,000"),
+                        ("{{ '{:>{w}}'.format_map({'w': 10**10}) }}", "a format argument of 10,000,000,000"),
+                        ("{{ '%10000000000s' % 'x' }}", "a format width of 10,000,000,000"),
+                        ("{{ '%*d' % (10**10, 1) }}", "a format argument of 10,000,000,000"),
+                        ("{{ '%10000000000s'|format('x') }}", "a format width of 10,000,000,000"),
+                        ('{% include "a\\x00b" %}', "is not a file name (it holds a NUL byte)")):
+        manifest = hostile_template(tmp_path, body)
+        result = run_cli("plan", "--manifest", manifest)
+        one_line_error(result, words)
+        assert "evil.j2" in result.stderr
+    fine = hostile_template(tmp_path, "{{ '{:>6}|%-4s|%d' % ('ab', 3000000000) }} {{ '{:.2f}'.format(2.5) }}\n")
+    assert run_cli("plan", "--manifest", fine).returncode == 0
