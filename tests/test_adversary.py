@@ -834,3 +834,21 @@ def test_format_widths_are_bounded_and_names_with_nul_refused(tmp_path):
         assert "evil.j2" in result.stderr
     fine = hostile_template(tmp_path, "{{ '{:>6}|%-4s|%d' % ('ab', 3000000000) }} {{ '{:.2f}'.format(2.5) }}\n")
     assert run_cli("plan", "--manifest", fine).returncode == 0
+
+
+def test_an_emptied_plaintext_never_replaces_the_committed_ciphertext(fleet):
+    """`: > .env` (or a truncated save) made apply swap the branch's 15-variable .env.enc for an empty one,
+    reported as 'updated' (second adversarial pass, 13.1): an empty plaintext is no reason to drop secrets."""
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    committed = branch_blob(repo, ".env.enc")
+    tip = git(repo, "rev-parse", BRANCH)
+    (repo / ".env").write_bytes(b"")
+    move_main(repo)
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 1 and "juniper-cascor: failed" in result.stdout
+    assert ".env in the clone holds no variables, but the committed .env.enc holds 15" in result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip and branch_blob(repo, ".env.enc") == committed
+    (repo / ".env").unlink()  # moved away: the ciphertext is kept, as for any missing plaintext
+    again = apply(fleet, "juniper-cascor")
+    assert again.code == 0 and branch_blob(repo, ".env.enc") == committed
