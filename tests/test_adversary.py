@@ -620,7 +620,10 @@ def test_sha256_repositories_are_refused_in_one_line(tmp_path):
     assert "SHA-256 repositories are not supported" in plan_error(manifest_for(tmp_path, "  - name: victim\n"))
 
 
-@pytest.mark.parametrize("path", [".GIT/config", "sub/.git/config", ".git./x", "a/.Git /hooks", "git~1/config"])
+@pytest.mark.parametrize("path", [".GIT/config", "sub/.git/config", ".git./x", "a/.Git /hooks", "git~1/config",
+                                  # second adversarial pass: what git fsck calls hasDotgit (HFS+ ignores U+200C; an
+                                  # NTFS stream name) passed and was committed
+                                  ".g\u200cit/config", "a/.\ufeffGIT/hooks", ".git::$INDEX_ALLOCATION/config"])
 def test_manifest_paths_into_a_git_folder_are_refused_with_their_line(tmp_path, path):
     manifest = manifest_for(tmp_path, f"  - name: victim\n    files:\n      - {{path: '{path}', template: sops.yaml.j2}}\n")
     result = rollout("plan", "--manifest", manifest)
