@@ -855,3 +855,22 @@ def test_an_emptied_plaintext_never_replaces_the_committed_ciphertext(fleet):
     (repo / ".env").unlink()  # moved away: the ciphertext is kept, as for any missing plaintext
     again = apply(fleet, "juniper-cascor")
     assert again.code == 0 and branch_blob(repo, ".env.enc") == committed
+
+
+def test_branch_being_rebased_through_a_symbolic_ref_is_blocked(fleet, tmp_path):
+    """A rebase of `alias` (a symbolic ref to the rollout branch) stopped half-way records head-name
+    refs/heads/alias; when it finishes git moves the rollout branch through it (second adversarial pass)."""
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    git(repo, "symbolic-ref", "refs/heads/alias", f"refs/heads/{BRANCH}")
+    linked = tmp_path / "alias-worktree"
+    git(repo, "worktree", "add", "-q", str(linked), "alias")
+    stopped = subprocess.run(["git", "-C", str(linked), "-c", "user.name=r", "-c", "user.email=r@x", "rebase",
+                              "--exec", "false", "main~0"], capture_output=True, text=True)
+    assert stopped.returncode != 0 and (Path(git(linked, "rev-parse", "--git-dir").strip()) / "rebase-merge").is_dir()
+    tip = git(repo, "rev-parse", BRANCH)
+    tree = tree_with(repo, "main", {"NEWS.md": "news\n"}, tmp_path)
+    git(repo, "update-ref", "refs/heads/main", git(repo, "commit-tree", "-p", "main", "-m", "news", tree).strip())
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip
