@@ -49,6 +49,7 @@ class RepoPlan:
     files: tuple[FileChange, ...] = ()
     error: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    base_ref: str | None = None  # what the plan was built on when not the local base, e.g. "origin/main"
 
     @property
     def status(self) -> str:

@@ -39,7 +39,9 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
             tip = gitrepo.branch_tip(clone, repo.branch)
             snap = snapshot(manifest, repo, clone, base)
             files = plan_repo(manifest, repo, snap)
-            plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files))
+            label = gitrepo.base_label(clone, repo.base)
+            plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files),
+                            base_ref=label if label != repo.base else None)
             if secrets and repo.encrypt:
                 plan = secrets_plan.add_encrypted(manifest, repo, plan, base, tip)
             return plan

@@ -124,7 +124,9 @@ def _commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
 
 
 def base_commit(repo: git.Repo, base: str) -> git.Commit:
-    commit = resolve(repo, base)
+    """Where the rollout branch starts: ``origin/<base>`` when the clone has it (what a pull request
+    merges into; ``rollout sync`` fetches it), else the local ``<base>``."""
+    commit = _commit_at(repo, f"refs/remotes/origin/{base}") or _commit_at(repo, f"refs/heads/{base}")
     if commit is None:
         try:
             empty = not any(True for _ in repo.references) and not repo.head.is_valid()
@@ -134,6 +136,19 @@ def base_commit(repo: git.Repo, base: str) -> git.Commit:
             raise RepoError("repository has no commits yet (commit something to its base branch first)")
         raise RepoError(f"base branch {base!r} not found (create it, or set `base:` for this repo)")
     return commit
+
+
+def base_label(repo: git.Repo, base: str) -> str:
+    """Which ``base`` a plan builds on, said plainly: ``main``, or ``origin/main`` and how the local one differs."""
+    remote, local = _commit_at(repo, f"refs/remotes/origin/{base}"), _commit_at(repo, f"refs/heads/{base}")
+    if remote is None:
+        return base
+    if local is None or local == remote:
+        return f"origin/{base}"
+    if repo.is_ancestor(local, remote):
+        behind = int(repo.git.rev_list("--count", f"{local.hexsha}..{remote.hexsha}"))
+        return f"origin/{base}; local {base} is {behind} behind"
+    return f"origin/{base}; local {base} differs from it"
 
 
 def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:

@@ -41,6 +41,8 @@ def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
             entry["files"].append(item)
         if plan.notes:
             entry["notes"] = list(plan.notes)
+        if plan.base_ref:
+            entry["built_on"] = plan.base_ref
         repos.append(entry)
     return {"format_version": FORMAT_VERSION, "repos": repos}
 

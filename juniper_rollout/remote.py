@@ -133,6 +133,12 @@ def changed_files(path: Path, base: str, tip: str) -> list[tuple[str, str, str]]
     return [(name, action, why.get(name, "")) for name, action in files]
 
 
+def commits(path: Path, base: str, tip: str) -> list[tuple[str, str]]:
+    """(short sha, subject) of each commit on ``tip`` since ``base``, oldest first."""
+    out = _git(path, "log", "--reverse", "--format=%h%x1f%s", f"{base}..{tip}").stdout
+    return [tuple(line.split("\x1f", 1)) for line in out.splitlines() if "\x1f" in line]
+
+
 # --- cleanup -----------------------------------------------------------------------------------
 
 

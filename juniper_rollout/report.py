@@ -28,7 +28,7 @@ def console(stderr: bool = False) -> Console:
 
 def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> None:
     for plan in plans:
-        out.print(f"[bold]{escape(plan.name)}[/bold]  ({escape(plan.base)} → {escape(plan.branch)})")
+        out.print(f"[bold]{escape(plan.name)}[/bold]  ({escape(plan.base_ref or plan.base)} → {escape(plan.branch)})")
         if plan.error:
             out.print(f"  [red]error[/red]  {escape(plan.error)}")
             continue

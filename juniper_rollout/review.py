@@ -112,14 +112,17 @@ def title(manifest: Manifest, spec: RepoSpec) -> str:
     return manifest.pull_request.title or spec.commit_message.strip().splitlines()[0]
 
 
-def body(manifest: Manifest, spec: RepoSpec, files: list[tuple[str, str, str]]) -> str:
-    """The PR description: the manifest's introduction, then each file, its action and why."""
+def body(manifest: Manifest, spec: RepoSpec, files: list[tuple[str, str, str]],
+         commits: list[tuple[str, str]] = ()) -> str:
+    """The PR description: the manifest's introduction, each file with its action and why, the commits."""
     def cell(text: str) -> str:
         return " ".join(text.replace("|", "\\|").split())
 
     lines = [manifest.pull_request.body.strip(), ""] if manifest.pull_request.body.strip() else []
     lines += ["| file | action | why |", "| --- | --- | --- |"]
     lines += [f"| `{cell(path)}` | {action} | {cell(why) or '-'} |" for path, action, why in files]
+    if commits:
+        lines += ["", "Commits:", *(f"- {sha} {cell(subject)}" for sha, subject in commits)]
     lines += ["", f"Written by juniper-rollout from `{manifest.path.name}`; "
               "`rollout status` shows the whole fleet.", MARKER]
     return "\n".join(lines) + "\n"
@@ -154,7 +157,9 @@ def pr_one(manifest: Manifest, spec: RepoSpec, client: forges.Client, options: P
             return Outcome(spec.name, CLOSED, "", pull["number"])
         return Outcome(spec.name, NOT_PUSHED, f"origin has no {spec.branch}; run `rollout apply --push` first")
     want_title = title(manifest, spec)
-    want_body = body(manifest, spec, remote.changed_files(spec.path, state.base or spec.base, state.origin))
+    base = state.base or spec.base
+    want_body = body(manifest, spec, remote.changed_files(spec.path, base, state.origin),
+                     remote.commits(spec.path, base, state.origin))
     if pull is None:
         pull = client.create_pull(full, owner, spec.branch, spec.base, want_title, want_body, options.draft)
         number = pull["number"]

@@ -62,6 +62,7 @@ class Repo:
     name: str
     bare: Path | None
     default_branch: str = "main"
+    next_number: int = 1
     pulls: list[Pull] = field(default_factory=list)
     statuses: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # sha -> [(context, state)]
     checks: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)  # sha -> [(name, status, conclusion)]
@@ -87,7 +88,6 @@ class FakeGitHub:
         self.violations: list[str] = []
         self.latency = 0.0
         self.lock = threading.RLock()
-        self._next = 1
         self._server: ThreadingHTTPServer | None = None
 
     # --- set-up and state changes a test makes --------------------------------------------
@@ -105,8 +105,8 @@ class FakeGitHub:
                  title: str = "a pull request", user: str = "dependabot[bot]") -> Pull:
         repo = self.repo(full)
         with self.lock:
-            pull = Pull(self._next, head_owner or repo.owner, head, base, title, None, user=user)
-            self._next += 1
+            pull = Pull(repo.next_number, head_owner or repo.owner, head, base, title, None, user=user)
+            repo.next_number += 1
             repo.pulls.append(pull)
         return pull
 
@@ -174,7 +174,11 @@ class FakeGitHub:
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
         method = h.command
-        status, headers, body = self._answer(h, method, path, query, raw)
+        try:
+            status, headers, body = self._answer(h, method, path, query, raw)
+        except Exception as err:  # a bug in the fake: the test fails on it, the client sees a 500
+            self._violation(f"{method} {path}: the fake failed: {type(err).__name__}: {err}")
+            status, headers, body = 500, {}, {"message": "fake failed", "documentation_url": DOCS, "status": "500"}
         if status == 0:  # an injected network failure: the connection drops without an answer
             with self.lock:
                 self.requests.append((method, path, 0))
@@ -336,8 +340,8 @@ class FakeGitHub:
             return self._invalid(f"A pull request already exists for {owner}:{ref}.")
         if head_sha == base_sha:
             return self._invalid(f"No commits between {base} and {ref}")
-        pull = Pull(self._next, owner, ref, base, body.get("title") or ref, body.get("body"), bool(body.get("draft")))
-        self._next += 1
+        pull = Pull(repo.next_number, owner, ref, base, body.get("title") or ref, body.get("body"), bool(body.get("draft")))
+        repo.next_number += 1
         repo.pulls.append(pull)
         return 201, {}, self._pull_json(repo, pull)
 

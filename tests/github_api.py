@@ -102,7 +102,8 @@ def find(method: str, path: str) -> Operation | None:
 @lru_cache(maxsize=None)
 def _adapter(expr: str) -> TypeAdapter:
     models = importlib.import_module(f"githubkit_schemas.{VERSION}.models")
-    names: dict[str, Any] = {"list": list, "dict": dict, "Any": Any, "Union": Union}
+    names: dict[str, Any] = {"list": list, "dict": dict, "Any": Any, "Union": Union, "str": str, "int": int,
+                             "bool": bool, "float": float, "None": None}
     for word in set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr)) - set(names):
         names[word] = getattr(models, word)
     return TypeAdapter(eval(expr, {}, names))  # noqa: S307 - expressions from the generated code only

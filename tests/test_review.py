@@ -7,6 +7,7 @@ connection is checked to go to the loopback address.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -66,7 +67,8 @@ def loop(fleet, github):
         git(fleet.repo(name), "remote", "add", "origin", str(bare))
         git(fleet.repo(name), "fetch", "-q", "origin")
         github.add_repo(f"{OWNER}/{name}", bare)
-        text = text.replace(f"  - name: {name}\n", f"  - name: {name}\n    github: {OWNER}/{name}\n    url: {bare}\n", 1)
+        text = re.sub(rf"^  - name: {name}( .*)?$", rf"\g<0>\n    github: {OWNER}/{name}\n    url: {bare}", text,
+                      count=1, flags=re.M)
     fleet.manifest.write_text(text)
     fleet.remotes = remotes
     return fleet
@@ -317,8 +319,6 @@ def test_status_says_when_the_base_moved(loop, github):
     repo = loop.repo("juniper-ml")
     other = subprocess.run(["git", "-C", str(repo), "commit-tree", "main^{tree}", "-p", "main", "-m", "more"],
                            capture_output=True, text=True, check=True).stdout.strip()
-    subprocess.run(["git", "--git-dir", str(loop.remotes / "juniper-ml.git"), "update-ref", "refs/heads/main", other],
-                   check=True, cwd=repo)
     git(repo, "push", "-q", "origin", f"{other}:refs/heads/main")
     git(repo, "fetch", "-q", "origin")
     row = json.loads(rollout("status", "-m", loop.manifest, "--json", "--repo", "juniper-ml").stdout)["repos"][0]
@@ -381,7 +381,7 @@ def test_sync_failure_in_one_repo_leaves_the_others(loop, github):
     result = rollout("sync", "-m", loop.manifest)
     assert result.code == 1
     assert "juniper-data: failed  git fetch failed" in result.stdout
-    assert result.stdout.count("up to date") == len(loop.names) - 1
+    assert result.stdout.count(": up to date\n") == len(loop.names) - 1
 
 
 def test_a_github_entry_that_is_not_owner_name_is_one_line(loop, github):
@@ -390,3 +390,52 @@ def test_a_github_entry_that_is_not_owner_name_is_one_line(loop, github):
     assert result.code == 1
     assert "repo juniper-ml.github 'juniper-ml' is not OWNER/NAME" in result.stderr
     assert not github.requests
+
+
+def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
+    """The issue's done-when: sync, plan, apply --push --pr, a re-run, a rotation, merges, status, cleanup."""
+    import shutil
+
+    import pyrage
+
+    names = loop.names
+    shutil.rmtree(loop.repo("juniper-ml"))  # a repo missing from the workspace: sync clones it
+    synced = rollout("sync", "-m", loop.manifest)
+    assert synced.code == 0 and "juniper-ml: cloned" in synced.stdout
+    planned = rollout("plan", "-m", loop.manifest, "--detailed-exitcode")
+    assert planned.code == 2 and "(origin/main → chore/sops-age-rollout)" in planned.stdout
+    first = apply_pr(loop)
+    assert first.code == 0, first.stdout + first.stderr
+    assert first.stdout.count(": opened #") == 7
+    assert all(len(github.pulls(f"{OWNER}/{n}")) == 1 for n in names)
+
+    again = apply_pr(loop)
+    assert again.code == 0
+    assert "7 repos: 7 already up to date" in again.stdout and again.stdout.count(": unchanged #") == 7
+    assert "PATCH" not in {m for m, _, _ in github.requests}
+
+    bodies = {n: github.pulls(f"{OWNER}/{n}")[0].body for n in names}
+    new_key = pyrage.x25519.Identity.generate().to_public()
+    assert rollout("rotate", "-m", loop.manifest, "--add", str(new_key)).code == 0
+    replan = rollout("plan", "-m", loop.manifest, "--detailed-exitcode")
+    assert replan.code == 2 and str(new_key) in replan.stdout
+    rotated = apply_pr(loop)
+    assert rotated.code == 0, rotated.stdout + rotated.stderr
+    assert rotated.stdout.count(": updated #") == 7
+    for name in names:
+        pull = github.pulls(f"{OWNER}/{name}")[0]
+        assert pull.body != bodies[name] and len(github.pulls(f"{OWNER}/{name}")) == 1
+        assert bare_branch(loop, name) == git(loop.repo(name), "rev-parse", BRANCH).strip()
+
+    for name in names[:3]:
+        github.merge(f"{OWNER}/{name}", github.pulls(f"{OWNER}/{name}")[0].number)
+    status = rollout("status", "-m", loop.manifest)
+    assert status.code == 0 and status.stdout.strip().endswith("3 of 7 merged")
+    cleaned = rollout("cleanup", "-m", loop.manifest)
+    assert cleaned.code == 0, cleaned.stdout
+    for name in names[:3]:
+        assert f"{name}: deleted" in cleaned.stdout
+        assert bare_branch(loop, name) is None and not git(loop.repo(name), "branch", "--list", BRANCH).strip()
+    for name in names[3:]:
+        assert f"{name}: kept" in cleaned.stdout and bare_branch(loop, name) is not None
+    no_token(github, synced, planned, first, again, replan, rotated, status, cleaned)
