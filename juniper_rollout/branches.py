@@ -13,7 +13,7 @@ from functools import partial
 from typing import Callable, Iterator
 
 from juniper_rollout import gitrepo
-from juniper_rollout.changes import RepoPlan
+from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.pool import run_in_order
@@ -97,27 +97,44 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
         return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.base} moved from "
                                          f"{(plan.base_commit or '?')[:7]} to {base.hexsha[:7]}; run plan again")
     tip = gitrepo.branch_tip(clone, spec.branch)
+    mode = gitrepo.branch_mode(clone, tip, base)
+    writes = {f.path: f.after for f in plan.writes}
     if saved and (tip.hexsha if tip else None) != plan.branch_commit:
+        if _applied(clone, tip, base, plan, writes):
+            return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this plan", tip.hexsha)
         return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again")
-    if tip is not None and not _is_ours(clone, tip, base):
+    if mode == "foreign":
         return Outcome(spec.name, BLOCKED, f"{spec.branch} holds commits the tool did not make; merge or delete "
                                            "that branch, then apply again")
+    if saved and mode != plan.onto and (mode or plan.onto):
+        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.base} or {spec.branch} moved since the "
+                                         "plan; run plan again")
     if not plan.writes:
-        return Outcome(spec.name, UP_TO_DATE, f"nothing to change on {spec.base}")
-    tree = gitrepo.write_tree(clone, base.tree, {f.path: f.after for f in plan.writes})
-    if tip is not None and tip.parents[0] == base and tip.tree.binsha == tree:
+        return Outcome(spec.name, UP_TO_DATE, f"nothing to change on {spec.branch if mode == ON_TOP else spec.base}")
+    # a change to a branch on the current base is a new commit on top (a reviewer's `git pull` works);
+    # only when the base moved is the branch rebuilt on it
+    parent = tip if mode == ON_TOP else base
+    tree = gitrepo.write_tree(clone, parent.tree, writes)
+    if tree == parent.tree.binsha and mode == ON_TOP:
         return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha)
-    commit = gitrepo.create_commit(clone, base, tree, commit_message(spec, plan))
+    if tip is not None and mode != ON_TOP and tip.parents and tip.parents[0] == base and tip.tree.binsha == tree:
+        return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha)
+    commit = gitrepo.create_commit(clone, parent, tree, commit_message(spec, plan))
     gitrepo.move_branch(clone, spec.branch, commit.hexsha, tip.hexsha if tip else None,
                         f"{'update' if tip else 'create'} rollout branch")
-    return Outcome(spec.name, UPDATED if tip else CREATED, f"{spec.branch} at {commit.hexsha[:7]}", commit.hexsha)
+    how = {ON_TOP: "; a new commit on top", REBUILD: f"; rebuilt on {spec.base} (it moved)"}.get(mode or "", "") if tip else ""
+    return Outcome(spec.name, UPDATED if tip else CREATED, f"{spec.branch} at {commit.hexsha[:7]}{how}", commit.hexsha)
 
 
-def _is_ours(clone, tip, base) -> bool:
-    if not gitrepo.is_tool_commit(tip):
+def _applied(clone, tip, base, plan: RepoPlan, writes) -> bool:
+    """Is ``tip`` the commit this very plan made (a saved plan applied a second time)?"""
+    if tip is None or not gitrepo.is_tool_commit(tip) or not plan.writes:
         return False
     parent = tip.parents[0]
-    return parent == base or clone.is_ancestor(parent, base)
+    expected = plan.branch_commit if plan.onto == ON_TOP else base.hexsha
+    if parent.hexsha != expected:
+        return False
+    return gitrepo.write_tree(clone, parent.tree, writes) == tip.tree.binsha
 
 
 def commit_message(spec: RepoSpec, plan: RepoPlan) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 CREATE, UPDATE, DELETE, UNCHANGED, SKIP = "create", "update", "delete", "unchanged", "skip"
 WRITES = (CREATE, UPDATE, DELETE)
+ON_TOP, REBUILD = "on top", "rebuild"  # how a plan relates to an existing rollout branch (RepoPlan.onto)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class RepoPlan:
     error: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     base_ref: str | None = None  # what the plan was built on when not the local base, e.g. "origin/main"
+    onto: str | None = None  # ON_TOP: compared with the rollout branch, a new commit on top; REBUILD: base moved
 
     @property
     def status(self) -> str:

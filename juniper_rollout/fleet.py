@@ -9,7 +9,7 @@ from functools import partial
 from typing import Callable, Iterable
 
 from juniper_rollout import gitrepo, secrets_plan
-from juniper_rollout.changes import RepoPlan
+from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.discover import candidate_paths, discover
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -37,13 +37,17 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
         with gitrepo.open_clone(repo.path) as clone:
             base = gitrepo.base_commit(clone, repo.base)
             tip = gitrepo.branch_tip(clone, repo.branch)
-            snap = snapshot(manifest, repo, clone, base)
+            mode = gitrepo.branch_mode(clone, tip, base)
+            # compare with what exists: the rollout branch while it sits on the current base, else the base
+            onto = tip if mode == ON_TOP else base
+            snap = snapshot(manifest, repo, clone, onto)
             files = plan_repo(manifest, repo, snap)
             label = gitrepo.base_label(clone, repo.base)
             plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files),
-                            base_ref=label if label != repo.base else None)
+                            base_ref=label if label != repo.base else None,
+                            onto=mode if mode in (ON_TOP, REBUILD) else None)
             if secrets and repo.encrypt:
-                plan = secrets_plan.add_encrypted(manifest, repo, plan, base, tip)
+                plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, tip)
             return plan
     except ManifestError:
         raise

@@ -268,6 +268,28 @@ def is_tool_commit(commit: git.Commit) -> bool:
     return TRAILER in commit.message and len(commit.parents) == 1
 
 
+def tool_chain_root(repo: git.Repo, tip: git.Commit, limit: int = 1000) -> git.Commit:
+    """The first commit below ``tip`` (first parents) that the tool did not make; ``tip`` if it is one."""
+    commit = tip
+    for _ in range(limit):
+        if not is_tool_commit(commit):
+            return commit
+        commit = commit.parents[0]
+    return commit
+
+
+def branch_mode(repo: git.Repo, tip: git.Commit | None, base: git.Commit) -> str | None:
+    """How the rollout branch relates to ``base``: ``"on top"`` (only the tool's commits on the current
+    base: the next change is a commit on top), ``"rebuild"`` (the tool's commits on an older base),
+    ``"foreign"`` (someone else's commits on it), or None (no branch)."""
+    if tip is None:
+        return None
+    root = tool_chain_root(repo, tip)
+    if root != base and not repo.is_ancestor(root, base):
+        return "foreign"
+    return "on top" if repo.is_ancestor(base, tip) else "rebuild"
+
+
 def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: str) -> git.Commit:
     tree = git.Tree(repo, tree_sha, TREE_MODE, "")
     commit = git.Commit.create_from_tree(repo, tree, message, parent_commits=[base], head=False)

@@ -32,7 +32,7 @@ def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": plan.name, "status": plan.status, "error": plan.error, "files": []}
         if contents:
             entry.update(base=plan.base, branch=plan.branch, base_commit=plan.base_commit,
-                         branch_commit=plan.branch_commit)
+                         branch_commit=plan.branch_commit, onto=plan.onto)
         for f in plan.files:
             item: dict[str, Any] = {"path": f.path, "action": f.action, "reason": f.detail or f.reason}
             if contents and f.writes:
@@ -78,7 +78,7 @@ def load(path: Path) -> list[RepoPlan]:
                 for f in repo["files"]
             )
             plans.append(RepoPlan(repo["name"], repo["base"], repo["branch"], repo["base_commit"],
-                                  repo["branch_commit"], files, repo.get("error")))
+                                  repo["branch_commit"], files, repo.get("error"), onto=repo.get("onto")))
     except (KeyError, TypeError, ValueError) as err:
         raise RolloutError(f"{path}: damaged plan file ({err!r} missing or wrong); run plan again") from None
     return plans

@@ -419,13 +419,20 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
     assert rollout("rotate", "-m", loop.manifest, "--add", str(new_key)).code == 0
     replan = rollout("plan", "-m", loop.manifest, "--detailed-exitcode")
     assert replan.code == 2 and str(new_key) in replan.stdout
+    changed = {l.split()[0] for l in replan.stdout.splitlines()
+               if l.startswith("  ") and len(l.split()) > 1 and l.split()[1] in ("create", "update", "delete")}
+    # only the recipient change: the rules, the re-keyed ciphertext, the guide's list of recipients
+    assert changed == {".sops.yaml", ".env.enc", "notes/SOPS_USAGE_GUIDE.md"}, replan.stdout
+    tips = {n: git(loop.repo(n), "rev-parse", BRANCH).strip() for n in names}
     rotated = apply_pr(loop)
     assert rotated.code == 0, rotated.stdout + rotated.stderr
+    assert rotated.stdout.count("; a new commit on top") == 7
     assert rotated.stdout.count(": updated #") == 7
     for name in names:
         pull = github.pulls(f"{OWNER}/{name}")[0]
         assert pull.body != bodies[name] and len(github.pulls(f"{OWNER}/{name}")) == 1
         assert bare_branch(loop, name) == git(loop.repo(name), "rev-parse", BRANCH).strip()
+        assert git(loop.repo(name), "rev-parse", f"{BRANCH}^").strip() == tips[name]  # one commit on top
 
     for name in names[:3]:
         github.merge(f"{OWNER}/{name}", github.pulls(f"{OWNER}/{name}")[0].number)
@@ -439,3 +446,23 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
     for name in names[3:]:
         assert f"{name}: kept" in cleaned.stdout and bare_branch(loop, name) is not None
     no_token(github, synced, planned, first, again, replan, rotated, status, cleaned)
+
+
+def test_the_fake_checks_requests_and_answers_against_githubs_description(github):
+    import httpx
+
+    github.add_repo(f"{OWNER}/x")
+    headers = {"Authorization": f"token {github.token}"}
+    base = github_url(github)
+    with httpx.Client(base_url=base, headers=headers) as client:
+        client.post(f"/repos/{OWNER}/x/pulls", json={"head": f"{OWNER}:b", "base": "main", "draft": "yes please"})
+        client.get(f"/repos/{OWNER}/x/pulls", params={"head_branch": "b"})
+        client.get(f"/repos/{OWNER}/x/pull-requests")
+        github.inject("GET", r"/pulls/1$", 200, body={"number": "one"})
+        client.get(f"/repos/{OWNER}/x/pulls/1")
+    found = list(github.violations)
+    github.violations.clear()  # seen here; the fixture would fail the test on them
+    assert any("pulls/create: request body does not fit ReposOwnerRepoPullsPostBody" in v and "draft" in v for v in found)
+    assert any("pulls/list: query parameters ['head_branch'] are not in the description" in v for v in found)
+    assert any(f"GET /repos/{OWNER}/x/pull-requests: no such operation" in v for v in found)
+    assert any("pulls/get: 200 response does not fit PullRequest" in v for v in found)
