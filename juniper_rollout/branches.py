@@ -106,6 +106,8 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
     if mode == "foreign":
         return Outcome(spec.name, BLOCKED, f"{spec.branch} holds commits the tool did not make; merge or delete "
                                            "that branch, then apply again")
+    if plan.onto == ON_TOP and (tip.hexsha if tip else None) != plan.branch_commit:  # moved by another run
+        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again")
     if saved and mode != plan.onto and (mode or plan.onto):
         return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.base} or {spec.branch} moved since the "
                                          "plan; run plan again")
@@ -113,16 +115,17 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
         return Outcome(spec.name, UP_TO_DATE, f"nothing to change on {spec.branch if mode == ON_TOP else spec.base}")
     # a change to a branch on the current base is a new commit on top (a reviewer's `git pull` works);
     # only when the base moved is the branch rebuilt on it
-    parent = tip if mode == ON_TOP else base
+    on_top = plan.onto == ON_TOP  # the plan's writes are relative to what it was compared with
+    parent = tip if on_top else base
     tree = gitrepo.write_tree(clone, parent.tree, writes)
-    if tree == parent.tree.binsha and mode == ON_TOP:
+    if tree == parent.tree.binsha and on_top:
         return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha)
-    if tip is not None and mode != ON_TOP and tip.parents and tip.parents[0] == base and tip.tree.binsha == tree:
+    if tip is not None and not on_top and tip.parents and tip.parents[0] == base and tip.tree.binsha == tree:
         return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha)
     commit = gitrepo.create_commit(clone, parent, tree, commit_message(spec, plan))
     gitrepo.move_branch(clone, spec.branch, commit.hexsha, tip.hexsha if tip else None,
                         f"{'update' if tip else 'create'} rollout branch")
-    how = {ON_TOP: "; a new commit on top", REBUILD: f"; rebuilt on {spec.base} (it moved)"}.get(mode or "", "") if tip else ""
+    how = {ON_TOP: "; a new commit on top", REBUILD: f"; rebuilt on {spec.base} (it moved)"}.get(plan.onto or "", "") if tip else ""
     return Outcome(spec.name, UPDATED if tip else CREATED, f"{spec.branch} at {commit.hexsha[:7]}{how}", commit.hexsha)
 
 

@@ -88,6 +88,7 @@ class FakeGitHub:
         self.violations: list[str] = []
         self.latency = 0.0
         self.lock = threading.RLock()
+        github_api.operations()  # read from the description once, before any request thread
         self._server: ThreadingHTTPServer | None = None
 
     # --- set-up and state changes a test makes --------------------------------------------

@@ -14,6 +14,7 @@ import ast
 import importlib
 import importlib.util
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal, Union, get_args, get_origin
@@ -87,9 +88,17 @@ def _operation(fn: ast.FunctionDef) -> Operation | None:
     return Operation(name, method, template, re.compile(regex), frozenset(params), body, response, errors)
 
 
+_LOCK = threading.Lock()  # ast.parse is not thread-safe, and the fake serves requests from threads
+
+
 @lru_cache(maxsize=1)
-def operations() -> tuple[Operation, ...]:
+def _operations() -> tuple[Operation, ...]:
     return tuple(op for module in MODULES for op in _extract(module))
+
+
+def operations() -> tuple[Operation, ...]:
+    with _LOCK:
+        return _operations()
 
 
 def find(method: str, path: str) -> Operation | None:
@@ -99,8 +108,13 @@ def find(method: str, path: str) -> Operation | None:
     return hits[0] if hits else None
 
 
-@lru_cache(maxsize=None)
 def _adapter(expr: str) -> TypeAdapter:
+    with _LOCK:
+        return _make_adapter(expr)
+
+
+@lru_cache(maxsize=None)
+def _make_adapter(expr: str) -> TypeAdapter:
     models = importlib.import_module(f"githubkit_schemas.{VERSION}.models")
     names: dict[str, Any] = {"list": list, "dict": dict, "Any": Any, "Union": Union, "str": str, "int": int,
                              "bool": bool, "float": float, "None": None}

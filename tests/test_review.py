@@ -466,3 +466,59 @@ def test_the_fake_checks_requests_and_answers_against_githubs_description(github
     assert any("pulls/list: query parameters ['head_branch'] are not in the description" in v for v in found)
     assert any(f"GET /repos/{OWNER}/x/pull-requests: no such operation" in v for v in found)
     assert any("pulls/get: 200 response does not fit PullRequest" in v for v in found)
+
+
+def test_the_token_comes_from_gh_when_no_variable_is_set(loop, github, monkeypatch, tmp_path):
+    assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gh = bin_dir / "gh"  # a stand-in for the GitHub CLI: `gh auth token` prints the logged-in token
+    gh.write_text(f'#!/bin/sh\n[ "$1 $2" = "auth token" ] && echo {github.token} && exit 0\nexit 1\n')
+    gh.chmod(0o755)
+    monkeypatch.delenv("GITHUB_TOKEN")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert result.code == 0 and "juniper-ml: opened #1" in result.stdout, result.stdout + result.stderr
+    no_token(github, result)
+
+
+def test_status_with_a_rejected_token_is_one_line_per_repo_and_exit_1(loop, github, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_NOTVALIDnotvalid")
+    result = rollout("status", "-m", loop.manifest, "--json")
+    assert result.code == 1
+    rows = json.loads(result.stdout)["repos"]
+    assert all(r["error"].startswith("GitHub token rejected (list pull requests on ") for r in rows)
+    assert "ghp_NOTVALID" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("forge: {api_url: github.example.com}\n",
+     "forge.api_url 'github.example.com' is not an http(s) URL (e.g. https://github.example.com/api/v3)"),
+    ("forge: {url: https://x}\n", "unknown key 'url' in forge (allowed: api_url)"),
+])
+def test_forge_settings_are_checked_with_file_and_line(loop, github, text, message):
+    loop.manifest.write_text(loop.manifest.read_text().replace("defaults:\n", text + "defaults:\n", 1))
+    result = rollout("status", "-m", loop.manifest)
+    assert result.code == 1 and message in result.stderr and f"{loop.manifest}:" in result.stderr
+    assert not github.requests
+
+
+def test_forge_api_url_from_the_manifest_is_used_when_github_api_url_is_unset(loop, github, monkeypatch):
+    url = github_url(github)
+    monkeypatch.delenv("GITHUB_API_URL")
+    loop.manifest.write_text(loop.manifest.read_text().replace("defaults:\n", f"forge: {{api_url: {url}}}\ndefaults:\n", 1))
+    result = rollout("status", "-m", loop.manifest, "--repo", "juniper-ml", "--json")
+    assert result.code == 0, result.stderr
+    assert github.requests  # it went to the fake, not to api.github.com
+
+
+def test_owner_and_name_come_from_url_or_origin_when_github_is_not_set():
+    from juniper_rollout.forge import slug, slug_from_url
+
+    assert slug_from_url("https://github.com/pcalnon/juniper-data.git") == "pcalnon/juniper-data"
+    assert slug_from_url("git@github.com:pcalnon/juniper-data.git") == "pcalnon/juniper-data"
+    assert slug_from_url("ssh://git@github.example.com/team/repo") == "team/repo"
+    assert slug_from_url("https://user:secret@github.com/o/n") == "o/n"
+    assert slug_from_url("/srv/git/repo.git") is None and slug_from_url("file:///srv/git/repo.git") is None
+    assert slug(None, "/local/path", "git@github.com:o/from-origin.git", "x") == "o/from-origin"
+    assert slug("o/explicit", "https://github.com/o/url", None, "x") == "o/explicit"
