@@ -59,9 +59,12 @@ def loop_once(root: Path, n: int, latency: float, env: dict[str, str]) -> dict:
     manifest = run_root / "repos.yaml"
     manifest.write_text(manifest.read_text().replace(str(root / "template"), str(run_root)))
     (run_root / "logs").mkdir(exist_ok=True)
+    names = json.loads((root / "names.json").read_text())
+    for name in names:  # origin points at this copy's bare remote
+        subprocess.run(["git", "-C", str(run_root / "fleet" / name), "remote", "set-url", "origin",
+                        str(run_root / "remotes" / f"{name}.git")], check=True, env=env)
     fake = FakeGitHub()
     fake.latency = latency
-    names = json.loads((root / "names.json").read_text())
     for name in names:
         fake.add_repo(f"{OWNER}/{name}", run_root / "remotes" / f"{name}.git")
     url = fake.start()
