@@ -105,7 +105,14 @@ class Client:
     """One GitHub repository's pull-request calls. Thread-safe: one per worker thread."""
 
     def __init__(self, forge: Forge, throttler=None) -> None:
+        import logging
+
         from githubkit import GitHub
+
+        # githubkit's own retry decisions log with a traceback (ours, _retry, do not); Python's
+        # last-resort handler would print such a record on stderr. The outcome line says what happened.
+        logging.getLogger("githubkit").addHandler(logging.NullHandler())
+        logging.getLogger("githubkit").propagate = False
 
         self.forge = forge
         self._gh = GitHub(forge.token, base_url=forge.api_url + "/", auto_retry=_retry, timeout=30.0,

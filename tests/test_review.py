@@ -226,7 +226,7 @@ def test_a_403_without_rate_limit_says_what_permission_is_missing(loop, github):
 
 
 @pytest.mark.parametrize("status", [403, 429])
-def test_a_secondary_rate_limit_is_waited_out_as_retry_after_says(loop, github, status):
+def test_a_secondary_rate_limit_is_waited_out_as_retry_after_says(loop, github, status, capfd):
     assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
     github.inject("POST", r"/pulls$", status, headers={"Retry-After": "1"}, body={
         "message": "You have exceeded a secondary rate limit.", "documentation_url": "https://docs.github.com/rest",
@@ -236,6 +236,7 @@ def test_a_secondary_rate_limit_is_waited_out_as_retry_after_says(loop, github, 
     assert "opened" in result.stdout
     creates = [s for m, p, s in github.requests if m == "POST" and p.endswith("/pulls")]
     assert creates == [status, 201]
+    assert result.stderr == "" and "Traceback" not in capfd.readouterr().err  # no retry log, no traceback
 
 
 def test_a_long_rate_limit_fails_the_repo_with_when_to_come_back(loop, github):
