@@ -99,8 +99,12 @@ class BranchState:
 
 
 def branch_state(path: Path, branch: str, base: str) -> BranchState:
-    local, remote = local_tip(path, branch), origin_tip(path, branch)
-    base_sha = origin_tip(path, base) or local_tip(path, base)
+    wanted = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", f"refs/remotes/origin/{base}",
+              f"refs/heads/{base}"]
+    out = _git(path, "for-each-ref", "--format=%(refname) %(objectname)", *wanted).stdout  # one git call
+    refs = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    local, remote = refs.get(wanted[0]), refs.get(wanted[1])
+    base_sha = refs.get(wanted[2]) or refs.get(wanted[3])
     tip = remote or local
     if tip is None:
         state = ABSENT

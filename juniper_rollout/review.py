@@ -136,9 +136,11 @@ class PrOptions:
 
 def open_pulls(manifest: Manifest, repos: Sequence[RepoSpec], options: PrOptions, *, forge: forges.Forge,
                jobs: int | None = None, on_result: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
-    throttle = forges.throttler()
+    throttle = forges.throttler()  # shared: at most CONCURRENCY requests in flight for the whole fleet
 
     def job(spec: RepoSpec) -> Outcome:
+        # a client per repo, entered in the worker thread: githubkit keeps its open connection pool in a
+        # context variable, which other threads would not see
         with forges.Client(forge, throttle) as client:
             return _guard(spec.name, lambda: pr_one(manifest, spec, client, options))
 
@@ -146,7 +148,7 @@ def open_pulls(manifest: Manifest, repos: Sequence[RepoSpec], options: PrOptions
 
 
 def pr_one(manifest: Manifest, spec: RepoSpec, client: forges.Client, options: PrOptions) -> Outcome:
-    full = forges.slug(spec.github, spec.url, _origin(spec), spec.name)
+    full = _slug(spec)
     owner = full.split("/")[0]
     pull = client.find_pull(full, owner, spec.branch, spec.base)
     if pull is not None and pull.get("merged_at"):
@@ -191,8 +193,12 @@ def pr_one(manifest: Manifest, spec: RepoSpec, client: forges.Client, options: P
     return Outcome(spec.name, UPDATED, ", ".join(w for w in what if w), number)
 
 
-def _origin(spec: RepoSpec) -> str | None:
-    return remote.origin_url(spec.path) if (spec.path / ".git").exists() else None
+def _slug(spec: RepoSpec) -> str:
+    """OWNER/NAME: ``github:``, else from ``url:``, else from origin's URL (read only when needed)."""
+    if spec.github or forges.slug_from_url(spec.url):
+        return forges.slug(spec.github, spec.url, None, spec.name)
+    origin = remote.origin_url(spec.path) if (spec.path / ".git").exists() else None
+    return forges.slug(None, None, origin, spec.name)
 
 
 # --- status ------------------------------------------------------------------------------------
@@ -232,7 +238,7 @@ def status(manifest: Manifest, repos: Sequence[RepoSpec], *, forge: forges.Forge
 
 def status_one(spec: RepoSpec, client: forges.Client) -> Row:
     state = remote.branch_state(spec.path, spec.branch, spec.base)
-    full = forges.slug(spec.github, spec.url, _origin(spec), spec.name)
+    full = _slug(spec)
     pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)
     if pull is None:
         step = {remote.ABSENT: "run `rollout apply --push --pr`", remote.LOCAL_ONLY: "push: `rollout apply --push`",
@@ -323,7 +329,7 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
     local, origin = remote.local_tip(spec.path, spec.branch), remote.origin_tip(spec.path, spec.branch)
     if local is None and origin is None:
         return Outcome(spec.name, NOTHING, f"no {spec.branch} here or on origin")
-    full = forges.slug(spec.github, spec.url, _origin(spec), spec.name)
+    full = _slug(spec)
     pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)
     merged = pull is not None and bool(pull.get("merged_at"))
     if not merged and not force:

@@ -11,6 +11,7 @@ does not have fails the test.
 from __future__ import annotations
 
 import ast
+import json
 import importlib
 import importlib.util
 import re
@@ -141,6 +142,11 @@ def filled(name: str, given: dict) -> dict:
     return _fill(model(name), given)
 
 
+@lru_cache(maxsize=None)
+def _default_json(cls) -> str:
+    return json.dumps(_fill(cls, {}))
+
+
 def _fill(cls, given: dict) -> dict:
     out = dict(given)
     for fname, info in cls.model_fields.items():
@@ -193,7 +199,7 @@ def _placeholder(annotation):
     if annotation is _dt.date:
         return "2026-01-01"
     if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
-        return _fill(annotation, {})
+        return json.loads(_default_json(annotation))  # a fresh copy of the model's placeholder
     if get_origin(annotation) is not None and hasattr(get_origin(annotation), "__metadata__"):
         return _placeholder(get_args(annotation)[0])
     if hasattr(annotation, "__origin__") and hasattr(annotation, "__metadata__"):  # Annotated[...]
