@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+LINT_STAMP := $(VENV)/.lint-stamp
 PYTEST_FLAGS ?= -n 2 -q
 
-.PHONY: setup demo test bench stress clean
+.PHONY: setup demo test bench stress lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +30,20 @@ bench: $(STAMP)
 	exit $$(( plan_apply | review ))
 
 stress: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" JUNIPER_STRESS=1 $(BIN)/python -m pytest -q tests/test_crash.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" JUNIPER_STRESS=1 HYPOTHESIS_PROFILE=stress $(BIN)/python -m pytest -q tests/test_crash.py tests/test_properties.py
+
+$(LINT_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test,lint]'
+	touch $(LINT_STAMP)
+
+# make lint: ruff (lint + format check), mypy, import-linter contracts (not in make test yet)
+lint: $(LINT_STAMP)
+	status=0; \
+	$(BIN)/ruff check juniper_rollout tests || status=1; \
+	$(BIN)/ruff format --check juniper_rollout tests || status=1; \
+	$(BIN)/mypy || status=1; \
+	$(BIN)/lint-imports || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

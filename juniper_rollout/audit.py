@@ -43,7 +43,7 @@ from pathlib import PurePosixPath
 from typing import Any, Mapping
 
 from juniper_rollout import planner, sops
-from juniper_rollout.changes import CREATE, SKIP, UNCHANGED, FileChange
+from juniper_rollout.changes import CREATE, HOOK_REPLACED, NAME_STALE, SKIP, UNCHANGED, FileChange
 from juniper_rollout.edits import blocks, gitignore, precommit
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -70,6 +70,7 @@ class Rule:
 DRIFT = "drift"
 TRACKED_ENV, ENV_IN_HISTORY, ENC_WITHOUT_SOPS, SOPS_RECIPIENTS = (
     "tracked-plaintext-env", "plaintext-env-in-history", "enc-without-sops", "sops-recipients")
+HAND_WRITTEN_HOOK, STALE_EXAMPLE_NAME = "hand-written-hook", "stale-example-name"
 RULES = (
     Rule(DRIFT, "ArtifactDrift", "A managed file differs from what the manifest renders",
          "Run `rollout plan --repo REPO` to see the difference and `rollout apply` to write the fix "
@@ -86,6 +87,12 @@ RULES = (
     Rule(SOPS_RECIPIENTS, "SopsRecipientsDiffer", ".sops.yaml recipients differ from the manifest",
          "Run `rollout plan` and `rollout apply` to rewrite .sops.yaml from the manifest, or add the "
          "key to defaults.age_recipients (`rollout rotate --add`) if it belongs.", "warning", "5.0"),
+    Rule(HAND_WRITTEN_HOOK, "HandWrittenEnvHook", "A hand-written hook does the managed .env hook's job",
+         "The same job in another spelling drifts from the fleet: `rollout apply` replaces it in place with "
+         "the managed hook, keeping every other line of the config.", "warning"),
+    Rule(STALE_EXAMPLE_NAME, "StaleExampleName", ".env.example lists a name the code no longer reads",
+         "The tool never deletes a name a person wrote: remove it by hand if it is really gone, or keep it.",
+         "note"),
 )
 
 
@@ -139,7 +146,27 @@ def audit_repo(manifest: Manifest, repo: RepoSpec, snap: planner.Snapshot, facts
         if state is not None:
             artifacts.append(Artifact(item.path, state, item))
     artifacts += _encrypted(manifest, repo, facts)
-    return RepoAudit(repo.name, ref, commit, tuple(artifacts), tuple(findings(manifest, repo, facts, ref)))
+    found = findings(manifest, repo, facts, ref) + _adoptions([a.change for a in artifacts if a.change])
+    return RepoAudit(repo.name, ref, commit, tuple(artifacts), tuple(found))
+
+
+def _adoptions(changes: list[FileChange]) -> list[Finding]:
+    """Hand-written spellings of the managed hook, and example names nothing reads any more."""
+    out = []
+    for item in changes:
+        hooks = [a for a in item.adoptions if a.kind == HOOK_REPLACED]
+        if hooks:
+            each = "; ".join(f"{a.subject}: {a.detail}" for a in hooks)
+            word = "hook does" if len(hooks) == 1 else "hooks do"
+            out.append(Finding(HAND_WRITTEN_HOOK, item.path,
+                               f"{item.path}: hand-written {word} the managed .env hook's job in another spelling "
+                               f"({each}): `rollout apply` replaces it in place"))
+        stale = [a.subject for a in item.adoptions if a.kind == NAME_STALE]
+        if stale:
+            out.append(Finding(STALE_EXAMPLE_NAME, item.path,
+                               f"{item.path} lists {', '.join(stale)}, which the code no longer reads "
+                               "(kept: remove by hand if really gone)"))
+    return out
 
 
 # --- artifacts ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.pool import run_in_order
+from juniper_rollout.wording import count
 
 CREATED, UPDATED, UP_TO_DATE, BLOCKED, STALE, FAILED = (
     "created", "updated", "already up to date", "blocked", "stale", "failed")
@@ -82,8 +83,11 @@ def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool) -> Out
     except RolloutError as err:
         return Outcome(spec.name, FAILED, str(err))
     except Exception as err:  # a damaged object database, a full disk: this repo fails, the others go on
+        from juniper_rollout import crashlog
+
         return Outcome(spec.name, FAILED, f"unexpected {type(err).__name__} while writing the branch: "
-                                          f"{_first_line(err)} (a damaged repository? run `git fsck` in {spec.path})")
+                                          f"{_first_line(err)} (a damaged repository? run `git fsck` in {spec.path})"
+                                          + crashlog.see(crashlog.record(err, f"writing the branch of {spec.name}")))
 
 
 def _first_line(err: Exception) -> str:
@@ -151,4 +155,4 @@ def summary(outcomes: list[Outcome]) -> str:
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.result] = counts.get(o.result, 0) + 1
-    return f"{len(outcomes)} repos: " + ", ".join(f"{n} {r}" for r, n in counts.items())
+    return f"{count(len(outcomes), 'repo')}: " + ", ".join(f"{n} {r}" for r, n in counts.items())

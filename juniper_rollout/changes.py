@@ -12,6 +12,27 @@ WRITES = (CREATE, UPDATE, DELETE)
 ON_TOP, REBUILD = "on top", "rebuild"  # how a plan relates to an existing rollout branch (RepoPlan.onto)
 
 
+# What adopting a hand-rolled-out repo converges (``Adoption.kind``)
+HOOK_REPLACED, FILE_KEPT, NAME_ADDED, NAME_STALE, FILE_REPLACED = (
+    "hook-replaced", "file-kept", "name-added", "name-stale", "file-replaced")
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """One thing a person wrote that the plan adopts: a hook replaced, a file kept, a name added or stale."""
+
+    kind: str
+    subject: str  # hook id, file path or variable name
+    detail: str = ""  # how it differs, where a name was found, why a file is replaced
+    spelling: str = ""  # hooks: what tells hand-written spellings apart
+
+    def line(self) -> str:
+        what = {HOOK_REPLACED: "replace hand-written hook", FILE_KEPT: "keep hand-written file",
+                NAME_ADDED: "add name", NAME_STALE: "report stale name",
+                FILE_REPLACED: "replace hand-written file"}[self.kind]
+        return f"{what} {self.subject}" + (f" ({self.detail})" if self.detail else "")
+
+
 @dataclass(frozen=True)
 class FileChange:
     path: str
@@ -21,6 +42,7 @@ class FileChange:
     reason: str | None = None
     secret: bool = False  # ciphertext made from a plaintext secret: never diffed, never decoded
     detail: str | None = None  # e.g. "encrypt .env: 15 variables HF_TOKEN, …"
+    adoptions: tuple[Adoption, ...] = ()  # what of a person's work this change adopts
 
     @property
     def writes(self) -> bool:

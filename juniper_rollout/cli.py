@@ -11,10 +11,29 @@ from typing import Annotated, Callable, Optional
 
 import typer
 
+from juniper_rollout.clierrors import OneLineErrors
 from juniper_rollout.errors import RolloutError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Roll SOPS + age secrets management out across a fleet of git repositories.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from juniper_rollout import __version__
+
+        print(f"rollout {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    pass
+
 
 DEFAULT_MANIFEST = Path("manifests/repos.yaml")
 ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", envvar="JUNIPER_MANIFEST", help="The fleet manifest.")]
@@ -199,11 +218,15 @@ def bootstrap(
     path: Annotated[Optional[Path], typer.Option("--path", help="Where its clone is or goes.")] = None,
     url: Annotated[Optional[str], typer.Option("--url", help="Clone from here if there is no clone yet.")] = None,
     like: Annotated[Optional[str], typer.Option("--like", help="Start from this repo's manifest entry.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what it would do; write nothing.")] = False,
+    push: Annotated[bool, typer.Option("--push", help="Push the rollout branch to origin.")] = False,
 ) -> None:
-    """Add a repo to the manifest, create or clone it if needed, and apply the baseline to it."""
+    """Add a repo to the manifest, create or clone it if needed, and apply the baseline to it (shown first)."""
     from juniper_rollout.commands.bootstrap import bootstrap as command
 
-    _run(command, manifest=manifest, workspace=workspace, name=name, path=path, url=url, like=like)
+    _run(command, manifest=manifest, workspace=workspace, name=name, path=path, url=url, like=like, yes=yes,
+         dry_run=dry_run, push=push, confirm=lambda question: typer.confirm(question, default=False))
 
 
 def main() -> None:

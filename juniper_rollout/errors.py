@@ -3,6 +3,7 @@
 Anything raised as a :class:`RolloutError` is printed as one line (no traceback)
 and exits 1; everything else is a bug.
 """
+
 from __future__ import annotations
 
 
@@ -16,8 +17,13 @@ class ManifestError(RolloutError):
     def __init__(self, file: str, line: int | None, message: str) -> None:
         self.file = file
         self.line = line
+        self.message = message  # without the FILE:LINE: prefix
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[type[ManifestError], tuple[str, int | None, str]]:
+        # pickles whole (a worker process sends it back): file, line and message, not the joined text
+        return type(self), (self.file, self.line, self.message)
 
 
 class RepoError(RolloutError):

@@ -54,9 +54,12 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
     except RolloutError as err:
         return empty.failed(str(err))
     except Exception as err:  # a damaged object database: this repo fails, the others are planned
+        from juniper_rollout import crashlog
+
         # the type only: an unexpected message might quote what was being read
         return empty.failed(f"unexpected {type(err).__name__} while planning (a damaged repository? run `git fsck` "
-                            f"in {repo.path}; if it is clean, please report this)")
+                            f"in {repo.path}; if it is clean, please report this)"
+                            + crashlog.see(crashlog.record(err, f"planning {repo.name}")))
 
 
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:

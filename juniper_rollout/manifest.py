@@ -20,6 +20,7 @@ from juniper_rollout.yamlio import YamlSyntaxError, first_alias_line, load_round
 HOOK_MODES = ("auto", "create", "skip")
 AGENTS_MODES = ("auto", "skip")
 POLICIES = ("replace", "create-only")
+ENV_POLICIES = ("merge", "replace", "create-only")  # merge: a hand-written file kept, missing names added
 ENV_SOURCES = ("manifest", "code", "dotenv")
 REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -110,16 +111,18 @@ class Manifest:
         return tuple(r for r in self.repos if r.name in names)
 
 
-def default_templates_dir(manifest_dir: Path) -> Path:
-    """``templates/`` beside the manifest's folder (a checkout of this project), else the project's own."""
-    for candidate in (
-        manifest_dir.parent / "templates",
-        Path(__file__).resolve().parent.parent / "templates",  # a checkout or editable install
-        Path(sys.prefix) / "share" / "juniper-rollout" / "templates",  # a wheel install (data-files)
-    ):
-        if (candidate / "sops.yaml.j2").is_file():
-            return candidate
-    return Path(__file__).resolve().parent.parent / "templates"
+def default_templates_dir() -> Path:
+    """The templates shipped with the package (``templates/`` of the repository, installed as the
+    package ``juniper_rollout.templates``), wherever it is installed: a manifest's ``templates:`` beats it."""
+    import importlib.resources
+
+    from juniper_rollout.errors import RolloutError
+
+    found = importlib.resources.files("juniper_rollout.templates")
+    if not isinstance(found, Path):  # only a zipped install would do this; pip installs are folders
+        raise RolloutError(f"the templates shipped with juniper-rollout are not in a folder ({found}); "
+                           "install it with pip, or name a templates folder in the manifest (templates:)")
+    return found
 
 
 # --- reading nodes with their lines -------------------------------------------------
@@ -301,7 +304,7 @@ class _Validator(_Reader):
                             "version must be 1 (add `version: 1` at the top)")
         here = self.path.resolve().parent
         workspace = self._workspace(top, here)
-        templates_dir = (here / top["templates"]) if "templates" in top else default_templates_dir(here)
+        templates_dir = (here / top["templates"]) if "templates" in top else default_templates_dir()
         defaults = self._defaults(top.get("defaults") or {}, self.key_line(top, "defaults"))
         if "repos" not in top:
             raise self.fail(1, "no `repos:` list (add the repositories to manage)")
@@ -461,7 +464,7 @@ class _Validator(_Reader):
                        for i, g in enumerate(node.get("groups", [])))
         return FileSpec(
             path=target, template=template,
-            policy=self.choice(node, "policy", POLICIES, where, "replace"),
+            policy=self.choice(node, "policy", ENV_POLICIES, where, "merge"),
             context={"groups": groups},
             env_from=self.choice(node, "from", ENV_SOURCES, where, "manifest"),
             line=line,

@@ -35,6 +35,8 @@ def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
                          branch_commit=plan.branch_commit, onto=plan.onto)
         for f in plan.files:
             item: dict[str, Any] = {"path": f.path, "action": f.action, "reason": f.detail or f.reason}
+            if f.adoptions:
+                item["adoptions"] = [{"kind": a.kind, "subject": a.subject, "detail": a.detail} for a in f.adoptions]
             if contents and f.writes:
                 item["content"] = _b64(f.after)
                 item["secret"] = f.secret

@@ -10,15 +10,16 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Mapping
 
-from juniper_rollout import render
-from juniper_rollout.changes import FileChange, change, skip
+from juniper_rollout import adopt, render
+from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption,
+                                     FileChange, change, skip)
 from juniper_rollout.discover import EnvVar, looks_secret
-from juniper_rollout.edits import blocks, gitignore, precommit
+from juniper_rollout.edits import blocks, envexample, gitignore, precommit
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, RepoSpec
 from juniper_rollout.yamlio import load_plain
 
-GITIGNORE, PRECOMMIT, AGENTS = ".gitignore", ".pre-commit-config.yaml", "AGENTS.md"
+GITIGNORE, PRECOMMIT, AGENTS, SOPS_YAML = ".gitignore", ".pre-commit-config.yaml", "AGENTS.md", ".sops.yaml"
 
 
 @dataclass(frozen=True)
@@ -70,16 +71,48 @@ def _text(snap: Snapshot, path: str) -> str | None:
 
 def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot) -> FileChange:
     extra = {"groups": _groups(spec, snap)} if spec.env_from else None
-    after = render.render_file(manifest, repo, spec, extra).encode("utf-8")
     before = snap.files.get(spec.path)
+    if before is not None and spec.env_from and spec.policy == "merge":
+        return _merged(spec, snap, before, extra["groups"])
+    after = render.render_file(manifest, repo, spec, extra).encode("utf-8")
     if before is not None and before != after and spec.policy == "create-only":
         return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
     result = change(spec.path, before, after, f"rendered from {spec.template}")
+    if spec.path == SOPS_YAML and result.writes and before is not None:
+        text = _text(snap, spec.path) or ""
+        if adopt.is_hand_written_sops(text):
+            why = adopt.judge_sops(text, after.decode("utf-8"))
+            return replace(result, detail=f"{result.reason}; replaces the hand-written file",
+                           adoptions=(Adoption(FILE_REPLACED, spec.path, why),))
     found = [v for g in (extra or {}).get("groups", ()) for v in g.vars if v.source]
     if found:  # say where each discovered name came from
         shown = ", ".join(f"{v.name} ({v.source})" for v in found[:4]) + (", …" if len(found) > 4 else "")
         result = replace(result, detail=f"{result.reason}; {len(found)} names found: {shown}")
     return result
+
+
+def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGroup, ...]) -> FileChange:
+    """A hand-written env example: every byte kept, the names it lacks added in the tool's block."""
+    text = _text(snap, spec.path) or ""
+    wanted = [v if v.source else replace(v, source="the manifest") for g in groups for v in g.vars]
+    read = {v.name for v in wanted} if spec.env_from in ("code", "dotenv") else None
+    try:
+        merged = envexample.merge(text, wanted, path=spec.path, read=read)
+    except blocks.BrokenMarkers as err:
+        raise RepoError(str(err)) from None
+    result = change(spec.path, before, merged.text.encode("utf-8"), "hand-written file kept")
+    adoptions = [Adoption(FILE_KEPT, spec.path, "every line kept; set policy: replace to have it rendered")]
+    adoptions += [Adoption(NAME_ADDED, v.name, f"found in {v.source}") for v in merged.added]
+    where = "the code" if spec.env_from == "code" else ".env"
+    adoptions += [Adoption(NAME_STALE, n, f"{spec.path} lists it, {where} no longer reads it; kept")
+                  for n in merged.stale]
+    shown = ", ".join(f"{v.name} ({v.source})" for v in merged.added[:4])
+    shown += ", …" if len(merged.added) > 4 else ""
+    parts = [f"{len(merged.added)} missing name{'s' if len(merged.added) != 1 else ''} added in a marked block: "
+             f"{shown}" if merged.added else "no name missing"]
+    if merged.stale:
+        parts.append(f"not in {where} (kept, reported): {', '.join(merged.stale)}")
+    return replace(result, detail=f"{result.reason}; {'; '.join(parts)}", adoptions=tuple(adoptions))
 
 
 def _groups(spec: FileSpec, snap: Snapshot) -> tuple[EnvGroup, ...]:
@@ -126,9 +159,28 @@ def _precommit(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
         header = render.render(manifest, render.PRECOMMIT_CONFIG_TEMPLATE, render.base_context(manifest, repo))
         return change(PRECOMMIT, None, precommit.new_config(header, hooks).encode("utf-8"), "new config with the local hooks")
     text = _text(snap, PRECOMMIT) or ""
-    after = precommit.add_hooks(text, hooks).encode("utf-8")
+    hand = hand_written_hooks(repo, text, hooks)
+    after = precommit.add_hooks(text, hooks, adopt=tuple((h.repo_index, h.hook_index) for h in hand)).encode("utf-8")
     ids = ", ".join(h["id"] for h in hooks)
-    return change(PRECOMMIT, before, after, f"local hooks {ids}")
+    result = change(PRECOMMIT, before, after, f"local hooks {ids}")
+    if hand:
+        adopted = tuple(Adoption(HOOK_REPLACED, h.id, f"{h.how_it_differs(hooks[0])}; {hooks[0]['id']} takes its place",
+                                 h.spelling) for h in hand)
+        result = replace(result, adoptions=adopted,
+                         detail=f"{result.reason}; replaces hand-written {', '.join(h.id for h in hand)} in place")
+    return result
+
+
+def is_plaintext_env(repo: RepoSpec):
+    """The code's one definition of a plaintext env file, for ``repo``."""
+    from juniper_rollout import audit  # late: audit builds on the planner
+
+    return lambda path: audit.is_plaintext_env(path, repo)
+
+
+def hand_written_hooks(repo: RepoSpec, text: str, hooks: list[dict[str, Any]]) -> list[adopt.HandHook]:
+    """The config's hand-written local hooks that do the managed .env blocker's job."""
+    return adopt.find(precommit.load_data(text), hooks[0], is_plaintext_env(repo))
 
 
 def _agents(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange:

@@ -10,13 +10,15 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from juniper_rollout.changes import RepoPlan, unified_diff
+from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, RepoPlan,
+                                     unified_diff)
+from juniper_rollout.wording import count
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "unchanged": "dim", "skip": "dim"}
 
@@ -41,6 +43,9 @@ def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> No
             style = ACTION_STYLE.get(f.action, "")
             out.print(f"  {escape(f.path.ljust(width))}  [{style}]{f.action:<9}[/{style}]"
                       + (f"  ({escape(why)})" if why else ""))
+            for item in f.adoptions:
+                if item.kind != NAME_ADDED:  # added names are in the diff and the reason
+                    out.print(f"    {escape(item.line())}")
         if diffs:
             for f in plan.files:
                 print_diff(out, unified_diff(f))
@@ -63,11 +68,64 @@ def print_diff(out: Console, diff: str) -> None:
     out.print(text)
 
 
+def wrapped(items: list[str], width: int, sep: str = "  ") -> list[str]:
+    """``items`` joined by ``sep`` into lines of at most ``width`` characters; an item is never split."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + len(sep) + len(item) <= width:
+            lines[-1] += sep + item
+        else:
+            lines.append(item)
+    return lines
+
+
 def plan_summary(plans: list[RepoPlan]) -> str:
     changes = sum(1 for p in plans if p.status == "changes")
     errors = sum(1 for p in plans if p.status == "error")
     same = len(plans) - changes - errors
-    return f"{len(plans)} repos: {changes} with changes, {same} unchanged, {errors} with errors"
+    return f"{count(len(plans), 'repo')}: {changes} with changes, {same} unchanged, {errors} with errors"
+
+
+def adoption_summary(plans: list[RepoPlan]) -> list[str]:
+    """What adopting a hand-rolled-out fleet converges, before → after, in a few lines ([] if nothing)."""
+    found = [(p.name, f.path, a) for p in plans for f in p.files for a in f.adoptions]
+    if not found:
+        return []
+
+    def of(kind: str) -> list[tuple[str, str, Any]]:
+        return [item for item in found if item[2].kind == kind]
+
+    def repos(items: list) -> str:
+        names = list(dict.fromkeys(name for name, _, _ in items))
+        return f"{len(names)} repo{'s' if len(names) != 1 else ''}"
+
+    def listed(items: list, limit: int = 6) -> str:
+        shown = [f"{name}: {a.subject}" for name, _, a in items[:limit]]
+        return ", ".join(shown) + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
+
+    lines = ["Adopting what was rolled out by hand (before → after apply):"]
+    hooks = of(HOOK_REPLACED)
+    if hooks:
+        ids = sorted({a.subject for _, _, a in hooks})
+        spellings = len({a.spelling for _, _, a in hooks})
+        lines.append(f"  hooks replaced: {len(hooks)} hand-written .env blocker{'s' if len(hooks) != 1 else ''} "
+                     f"({', '.join(ids)}) in {repos(hooks)} → the managed hooks, each in the hand-written one's place")
+        lines.append(f"  spellings unified: {spellings} hand-written spelling{'s' if spellings != 1 else ''} → 1")
+    kept = of(FILE_KEPT)
+    if kept:
+        paths = sorted({path for _, path, _ in kept})
+        lines.append(f"  files kept: {len(kept)} hand-written {', '.join(paths)} in {repos(kept)}, every line as written")
+    added = of(NAME_ADDED)
+    lines.append(f"  names added: {len(added)}" + (f" ({listed(added)})" if added else ""))
+    stale = of(NAME_STALE)
+    if stale:
+        lines.append(f"  names the code no longer reads: {len(stale)}, kept and reported ({listed(stale)})")
+    replaced = of(FILE_REPLACED)
+    if replaced:
+        lines.append(f"  files replaced: {listed(replaced)} (see each repo's reason: what changes, what is dropped)")
+    lost = "the hand-written hooks and files listed as replaced" if hooks or replaced else "nothing"
+    lines.append(f"  nothing else of yours is removed; replaced: {lost}")
+    return lines
 
 
 PROGRESS_DELAY = 1.0  # seconds: a run that ends sooner never shows the bar

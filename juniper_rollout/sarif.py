@@ -1,4 +1,6 @@
-"""A drift audit as a SARIF 2.1.0 log, the format GitHub code scanning reads. Pure: data in, data out.
+"""A drift audit as a SARIF 2.1.0 log, the format GitHub code scanning reads.
+
+Pure: data in, data out.
 
 One run for the whole fleet. Every location is a path relative to its repo's root,
 with the repo's name as ``uriBaseId``; ``originalUriBaseIds`` maps each name to the
@@ -7,22 +9,38 @@ message), and ``partialFingerprints`` (repo, rule, path) keep an alert the same
 alert from one scheduled run to the next. Repos that could not be read become
 error notifications of the invocation, not results.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from juniper_rollout import __version__
-from juniper_rollout.audit import DRIFT, ENV_IN_HISTORY, IN_SYNC, MISSING, RULES, Artifact, Finding, RepoAudit, Rule
+from juniper_rollout.audit import (
+    DRIFT,
+    ENV_IN_HISTORY,
+    IN_SYNC,
+    MISSING,
+    RULES,
+    Artifact,
+    Finding,
+    RepoAudit,
+    Rule,
+)
 
-SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 FINGERPRINT = "juniperRolloutResult/v1"
 
 _STATE_TEXT = {
     MISSING: "is missing (the manifest asks for it)",
     "modified": "differs from what the manifest renders",
-    "extra": "holds the tool's block although the manifest no longer asks for it (remove the block)",
+    "extra": (
+        "holds the tool's block although the manifest no longer asks for it (remove the block)"
+    ),
 }
 
 
@@ -33,11 +51,27 @@ def to_sarif(audits: list[RepoAudit], roots: Mapping[str, Path]) -> dict[str, An
     for audit in audits:
         for artifact in audit.artifacts:
             if artifact.state != IN_SYNC:
-                results.append(_result(audit.name, DRIFT, index[DRIFT], _drift_text(audit.name, artifact),
-                                       artifact.path, exists=artifact.state != MISSING))
+                results.append(
+                    _result(
+                        audit.name,
+                        DRIFT,
+                        index[DRIFT],
+                        _drift_text(audit.name, artifact),
+                        artifact.path,
+                        exists=artifact.state != MISSING,
+                    )
+                )
         for finding in audit.findings:
-            results.append(_result(audit.name, finding.id, index[finding.id], _finding_text(audit.name, finding),
-                                   finding.path, exists=finding.id != ENV_IN_HISTORY))
+            results.append(
+                _result(
+                    audit.name,
+                    finding.id,
+                    index[finding.id],
+                    _finding_text(audit.name, finding),
+                    finding.path,
+                    exists=finding.id != ENV_IN_HISTORY,
+                )
+            )
     errors = [a for a in audits if a.error]
     invocation: dict[str, Any] = {"executionSuccessful": not errors}
     if errors:
@@ -45,8 +79,13 @@ def to_sarif(audits: list[RepoAudit], roots: Mapping[str, Path]) -> dict[str, An
             {"level": "error", "message": {"text": f"{a.name}: {a.error}"}} for a in errors
         ]
     run = {
-        "tool": {"driver": {"name": "juniper-rollout", "version": __version__,
-                            "rules": [_rule(rule) for rule in RULES]}},
+        "tool": {
+            "driver": {
+                "name": "juniper-rollout",
+                "version": __version__,
+                "rules": [_rule(rule) for rule in RULES],
+            }
+        },
         "originalUriBaseIds": {name: {"uri": _dir_uri(path)} for name, path in roots.items()},
         "invocations": [invocation],
         "results": results,
@@ -55,7 +94,9 @@ def to_sarif(audits: list[RepoAudit], roots: Mapping[str, Path]) -> dict[str, An
 
 
 def _rule(rule: Rule) -> dict[str, Any]:
-    properties: dict[str, Any] = {"tags": ["security", "secrets"] if rule.security_severity else ["maintainability"]}
+    properties: dict[str, Any] = {
+        "tags": ["security", "secrets"] if rule.security_severity else ["maintainability"]
+    }
     if rule.security_severity:
         properties["security-severity"] = rule.security_severity
     return {
@@ -69,7 +110,9 @@ def _rule(rule: Rule) -> dict[str, Any]:
     }
 
 
-def _result(repo: str, rule_id: str, rule_index: int, text: str, path: str, *, exists: bool) -> dict[str, Any]:
+def _result(
+    repo: str, rule_id: str, rule_index: int, text: str, path: str, *, exists: bool
+) -> dict[str, Any]:
     location: dict[str, Any] = {"artifactLocation": {"uri": path, "uriBaseId": repo}}
     if exists:
         location["region"] = {"startLine": 1}
@@ -86,8 +129,11 @@ def _result(repo: str, rule_id: str, rule_index: int, text: str, path: str, *, e
 
 
 def _drift_text(repo: str, artifact: Artifact) -> str:
-    return (f"{repo}: {artifact.path} {_STATE_TEXT[artifact.state]}; run `rollout plan --repo {repo}` to see "
-            "the difference and `rollout apply` to fix it on the rollout branch")
+    return (
+        f"{repo}: {artifact.path} {_STATE_TEXT[artifact.state]}; "
+        f"run `rollout plan --repo {repo}` to see the difference "
+        "and `rollout apply` to fix it on the rollout branch"
+    )
 
 
 def _finding_text(repo: str, finding: Finding) -> str:

@@ -7,6 +7,7 @@ config nor GIT_DIR & co. Only test files go in: a ref's ``.gitignore``, a dummy
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -66,7 +67,7 @@ def ignored(repo: Path, paths: list[str]) -> set[str]:
 
 
 class HookTrial:
-    """pre-commit on three sets of staged test files; once per distinct config in a verify run."""
+    """pre-commit runs of single hooks, by id, on staged test files; each distinct run once per verify."""
 
     ACCEPT, PLAINTEXT_ENV, PLAINTEXT_ENC = [".env.example", ".env.enc"], [".env"], [".env.secrets.enc"]
 
@@ -75,12 +76,14 @@ class HookTrial:
         self._lock = threading.Lock()
         self._results: dict[str, Future] = {}
 
-    def run(self, config: str) -> tuple[Run, Run, Run] | str:
-        """Runs for ACCEPT, PLAINTEXT_ENV and PLAINTEXT_ENC with this config (JSON); or why they cannot run."""
+    def run(self, config: str, runs: list[tuple[str, list[str]]]) -> list[Run] | str:
+        """``pre-commit run HOOK_ID --files FILES`` for each of ``runs`` with this config (JSON);
+        or why they cannot run."""
         dummy = self._once("", self._dummy_encrypted)
         if isinstance(dummy, str):
             return f"cannot make a test .env.enc: {dummy}"
-        return self._once(config, lambda: self._run(config, dummy))
+        key = json.dumps([config, runs])
+        return self._once(key, lambda: self._run(config, runs, dummy))
 
     def _once(self, key: str, compute: Callable[[], Any]) -> Any:
         with self._lock:
@@ -103,21 +106,25 @@ class HookTrial:
         except RolloutError as err:
             return str(err)
 
-    def _run(self, config: str, dummy_enc: bytes) -> tuple[Run, Run, Run]:
+    def _run(self, config: str, runs: list[tuple[str, list[str]]], dummy_enc: bytes) -> list[Run]:
         files = {".env": DUMMY_ENV, ".env.example": DUMMY_EXAMPLE, ".env.enc": dummy_enc,
                  ".env.secrets.enc": DUMMY_ENV}  # the last one: plaintext renamed .enc
         with scratch_repo(files) as repo:
             git(repo, "add", "-f", "--", *files)  # staged, as for a commit (-f: .env may be ignored)
             (repo.parent / "pre-commit.yaml").write_text(config, encoding="utf-8")
-            accept, env, enc = _pre_commit(repo, [self.ACCEPT, self.PLAINTEXT_ENV, self.PLAINTEXT_ENC])
-            return accept, env, enc
+            return _pre_commit(repo, runs)
 
 
 def _env(repo: Path) -> dict[str, str]:
-    """git and pre-commit see only the throwaway repo: no GIT_DIR & co., no user config, no SKIP."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") and k != "SKIP"}
+    """git and pre-commit see only the throwaway repo: no GIT_DIR & co., no user config, no SKIP,
+    and no key material: every SOPS_* variable is dropped and HOME is a private empty folder
+    (so neither $SOPS_AGE_KEY_FILE nor ~/.config/sops/age/keys.txt can be reached through them)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GIT_", "SOPS_")) and k not in ("SKIP", "XDG_CONFIG_HOME", "XDG_DATA_HOME")}
+    home = repo.parent / "home"
+    home.mkdir(mode=0o700, exist_ok=True)
     env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0",
-               GIT_CEILING_DIRECTORIES=str(repo.parent))
+               GIT_CEILING_DIRECTORIES=str(repo.parent), HOME=str(home))
     env.setdefault("PRE_COMMIT_HOME", str(repo.parent / "pre-commit-home"))
     return env
 
@@ -133,22 +140,23 @@ def git(repo: Path, *args: str, ok_codes: tuple[int, ...] = (0,)) -> str:
     return proc.stdout
 
 
-def _pre_commit(repo: Path, file_sets: list[list[str]]) -> list[Run]:
-    """One ``pre-commit run --files`` per set, all started at once (the local hooks only, offline)."""
+def _pre_commit(repo: Path, runs: list[tuple[str, list[str]]]) -> list[Run]:
+    """One ``pre-commit run HOOK_ID --files …`` per run, all started at once (offline: the managed
+    hooks need no install)."""
     config = str(repo.parent / "pre-commit.yaml")
-    procs = [subprocess.Popen([sys.executable, "-m", "pre_commit", "run", "--config", config, "--color", "never",
-                               "--files", *files], cwd=repo, env=_env(repo), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for files in file_sets]
-    runs = []
+    procs = [subprocess.Popen([sys.executable, "-m", "pre_commit", "run", hook, "--config", config,
+                               "--color", "never", "--files", *files], cwd=repo, env=_env(repo),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             for hook, files in runs]
+    out_runs = []
     for proc in procs:
         try:
             out, _ = proc.communicate(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
-        runs.append(Run(proc.returncode, out.decode("utf-8", "replace")))
-    return runs
+        out_runs.append(Run(proc.returncode, out.decode("utf-8", "replace")))
+    return out_runs
 
 
 def last_line(text: str) -> str:

@@ -19,9 +19,10 @@ from typing import Any
 
 from pyrage import x25519
 
-from juniper_rollout import dotenv, gitrepo, keys, secrets_plan, sops, throwaway
+from juniper_rollout import dotenv, gitrepo, keys, planner, secrets_plan, sops, throwaway
 from juniper_rollout.edits.gitignore import MUST_IGNORE, MUST_TRACK
-from juniper_rollout.edits.precommit import load_data
+from juniper_rollout.edits.envexample import listed_names
+from juniper_rollout.edits.precommit import hooks_state, load_data
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.pool import default_jobs
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -31,8 +32,6 @@ from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 SOPS_CONFIG, GITIGNORE, PRECOMMIT = ".sops.yaml", ".gitignore", ".pre-commit-config.yaml"
 CHECKS = ("sops-config", "sops-rules", "encrypted-files", "gitignore", "precommit-hook", "age-key")
 APPLY = "run `rollout plan`, then `rollout apply` and merge the rollout branch"
-# Local hooks that need no environment install (so no network); the others are left out.
-OFFLINE_LANGUAGES = ("fail", "pygrep", "system", "unsupported")
 
 
 @dataclass(frozen=True)
@@ -167,13 +166,8 @@ def example_path(encrypted: str) -> str:
 
 
 def example_names(text: bytes) -> list[str]:
-    """Names in an example file (blank lines and comments allowed: it is never encrypted)."""
-    names = []
-    for line in text.decode("utf-8", "replace").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            names.append(dotenv.bare_name(line.split("=", 1)[0]))
-    return names
+    """Names an example file documents: ``NAME=…`` lines and optional ones commented out (``# NAME=…``)."""
+    return listed_names(text.decode("utf-8", "replace"))
 
 
 def config_recipients(text: str) -> list[str]:
@@ -291,14 +285,15 @@ def _encrypted_file(manifest: Manifest, repo: RepoSpec, path: str, snap: RefFile
         said.append(f"no {example_path(path)} to compare names with")
     else:
         listed = example_names(example)
-        only_enc = [n for n in meta.names if n not in listed]
-        only_example = [n for n in listed if n not in meta.names]
-        if only_enc or only_example:
-            parts = ([f"only in {path}: {', '.join(only_enc)}"] if only_enc else []) + (
-                [f"only in {example_path(path)}: {', '.join(only_example)}"] if only_example else [])
-            return failed(name, f"variable names differ: {'; '.join(parts)}",
-                          f"list the same names in the manifest's env_example and in the plaintext, then {APPLY}")
-        said.append(f"names match {example_path(path)}")
+        undocumented = [n for n in meta.names if n not in listed]
+        optional = [n for n in listed if n not in meta.names]
+        if undocumented:  # a secret nobody can learn the name of from the example
+            return failed(name, f"{path} holds {', '.join(undocumented)}, which {example_path(path)} does not list",
+                          f"add {'them' if len(undocumented) > 1 else 'it'} to {example_path(path)} "
+                          f"(or the manifest's env_example), then {APPLY}")
+        said.append(f"every name documented in {example_path(path)}"
+                    + (f" ({len(optional)} optional name{'s' if len(optional) != 1 else ''} there not set: fine)"
+                       if optional else ""))
     return passed(name, ", ".join(said))
 
 
@@ -332,8 +327,15 @@ def check_gitignore(snap: RefFiles) -> Check:
     return passed(name, f"ignores {', '.join(MUST_IGNORE)}; tracks {', '.join(MUST_TRACK)}")
 
 
-def check_hook(repo: RepoSpec, snap: RefFiles, trial: throwaway.HookTrial) -> Check:
-    """The real pre-commit, with only the local hooks that run offline, on staged test files."""
+def check_hook(manifest: Manifest, repo: RepoSpec, snap: RefFiles, trial: throwaway.HookTrial) -> Check:
+    """The managed hooks, exactly as the manifest renders them, run by id with the real pre-commit.
+
+    The ref's config is read, never run: it must hold the managed hooks as rendered and no
+    hand-written .env blocker beside them. What runs is a config the tool renders itself
+    (the managed hooks, and the ref's top-level files/exclude/default_stages, which decide
+    whether they see a file), in a throwaway repo, with an environment holding no key material.
+    A branch's other hooks (its own tests, or a hostile `cp "$SOPS_AGE_KEY_FILE" …`) never run.
+    """
     name = "precommit-hook"
     if repo.precommit_hook == "skip":
         return passed(name, "precommit_hook: skip", applies=False)
@@ -343,54 +345,72 @@ def check_hook(repo: RepoSpec, snap: RefFiles, trial: throwaway.HookTrial) -> Ch
             return failed(name, f"no .pre-commit-config.yaml at {snap.ref}", APPLY)
         return passed(name, "no pre-commit config (not applicable)", applies=False)
     try:
-        data = load_data(text.decode("utf-8", "replace"))
+        config_text = text.decode("utf-8", "replace")
+        data = load_data(config_text)
     except RolloutError as err:
         return failed(name, str(err), "fix .pre-commit-config.yaml (`pre-commit validate-config`)")
     if not isinstance(data, dict):
         return failed(name, ".pre-commit-config.yaml is not a mapping", "fix it (`pre-commit validate-config`)")
-    hooks = [h for r in (data.get("repos") or []) if isinstance(r, dict) and r.get("repo") == "local"
-             for h in r.get("hooks") or [] if isinstance(h, dict)]
-    kept = [h for h in hooks if h.get("language") in OFFLINE_LANGUAGES]
-    if not kept:
-        return failed(name, "no local hooks: pre-commit would let a plaintext .env through",
-                      APPLY + " (adds forbid-plaintext-env and require-sops-encrypted)")
-    config = {k: v for k, v in data.items() if k != "repos"}
-    config["repos"] = [{"repo": "local", "hooks": kept}]
-    runs = trial.run(json.dumps(config, sort_keys=True))
+    managed = planner.hook_definitions(manifest, repo)
+    ids = [h["id"] for h in managed]
+    try:
+        states = hooks_state(config_text, managed, data=data)
+    except (AttributeError, TypeError):
+        return failed(name, ".pre-commit-config.yaml has no readable `repos:` list", "fix it (`pre-commit validate-config`)")
+    missing = [i for i in ids if states[i] == "missing"]
+    changed = [i for i in ids if states[i] == "modified"]
+    if missing or changed:
+        parts = ([f"{', '.join(missing)} missing"] if missing else []) + (
+            [f"{', '.join(changed)} not as the manifest renders it (edited by hand?)"] if changed else [])
+        return failed(name, f".pre-commit-config.yaml at {snap.ref}: {'; '.join(parts)}",
+                      f"{APPLY} (adds {' and '.join(missing + changed)} as rendered)")
+    hand = planner.hand_written_hooks(repo, config_text, managed)
+    if hand:
+        return failed(name, f".pre-commit-config.yaml at {snap.ref}: hand-written hook "
+                            f"{', '.join(h.id for h in hand)} still blocks .env beside {ids[0]}",
+                      f"{APPLY} (replaces it with {ids[0]})")
+    config: dict[str, Any] = {k: v for k, v in data.items() if k in ("files", "exclude") and isinstance(v, str)}
+    if isinstance(data.get("default_stages"), list):
+        config["default_stages"] = [str(v) for v in data["default_stages"]]
+    config["repos"] = [{"repo": "local", "hooks": managed}]
+    blocker, sealer = ids[0], ids[1] if len(ids) > 1 else None
+    wanted = [(blocker, throwaway.HookTrial.PLAINTEXT_ENV, True), (blocker, throwaway.HookTrial.ACCEPT, False)]
+    if sealer:
+        wanted += [(sealer, throwaway.HookTrial.PLAINTEXT_ENC, True), (sealer, throwaway.HookTrial.ACCEPT, False)]
+    runs = trial.run(json.dumps(config, sort_keys=True), [(hook, files) for hook, files, _ in wanted])
     if isinstance(runs, str):
         return failed(name, runs, "fix the manifest's age_recipients")
     broken = next((run for run in runs if run.broken), None)
     if broken is not None:
-        return failed(name, f"pre-commit could not run: {throwaway.last_line(broken.output)}",
+        return failed(name, f"pre-commit could not run the managed hooks: {throwaway.last_line(broken.output)}",
                       "fix .pre-commit-config.yaml (`pre-commit validate-config`)")
-    accept, plain_env, plain_enc = runs
-    problems, fixes, missing = [], [], []
-    if accept.code != 0:
-        problems.append(f"refuses .env.example or a sops-encrypted .env.enc ({throwaway.last_line(accept.output)})")
-        fixes.append("make the local hooks' files/exclude patterns let .env.example and *.enc files through")
-    if not plain_env.refused:
-        problems.append("accepts a plaintext .env")
-        missing.append("forbid-plaintext-env")
-    if not plain_enc.refused:
-        problems.append("accepts a plaintext file named .env.secrets.enc")
-        missing.append("require-sops-encrypted")
+    problems = []
+    for (hook, files, refuse), run in zip(wanted, runs):
+        if refuse and not run.refused:
+            what = "a plaintext .env" if files == throwaway.HookTrial.PLAINTEXT_ENV else \
+                "a plaintext file named .env.secrets.enc"
+            problems.append(f"{hook} accepts {what}")
+        elif not refuse and run.code != 0:
+            problems.append(f"{hook} refuses {' and '.join(files)} ({throwaway.last_line(run.output)})")
     if problems:
-        fixes += [f"{APPLY} (adds {' and '.join(missing)})"] if missing else []
-        return failed(name, "pre-commit " + "; ".join(problems), "; ".join(fixes))
-    ids = ", ".join(str(h.get("id")) for h in kept)
-    left = [str(h.get("id")) for h in hooks if h not in kept]
-    left_out = f"; left out, as they need an install: {', '.join(left)}" if left else ""
-    return passed(name, f"pre-commit refuses .env and a plaintext .enc, accepts .env.example and .env.enc "
-                        f"(local hooks: {ids}{left_out})")
+        scope = [k for k in ("files", "exclude", "default_stages") if k in config]
+        at_fault = (f"the config's top-level {', '.join(scope)} at {snap.ref}" if scope
+                    else "the managed hook definitions (templates/precommit-hooks.yaml.j2)")
+        return failed(name, f"pre-commit: {'; '.join(problems)}", f"check {at_fault}")
+    others = len([h for r in data.get("repos") or [] if isinstance(r, dict)
+                  for h in r.get("hooks") or [] if isinstance(h, dict) and h.get("id") not in ids])
+    return passed(name, f"pre-commit ran {', '.join(ids)} by id: refuses .env and a plaintext .enc, accepts "
+                        f".env.example and .env.enc (the repo's {others} other hook{'s' if others != 1 else ''} "
+                        "not run)")
 
 
 def check_age_key(manifest: Manifest, age: AgeKeys) -> Check:
     name = "age-key"
     if age.problems or age.loose:
         return failed(name, (age.problems + age.loose)[0])
-    if not age.public:
-        return failed(name, f"no age key where sops looks ({', '.join(age.looked)})",
-                      "run `rollout keygen`, copy the team's key file there, or set SOPS_AGE_KEY_FILE")
+    if not age.public:  # nothing that needs the key was checked; each check said so
+        return passed(name, f"no age key where sops looks ({', '.join(age.looked)}): decryption not checked "
+                            "(to check it: copy the team's key file there, or set SOPS_AGE_KEY_FILE)", applies=False)
     mine = [k for k in age.public if k in manifest.recipients]
     if not mine:
         return failed(name, f"your age key{'s' if len(age.public) > 1 else ''} "
@@ -409,7 +429,7 @@ def verify_repo(manifest: Manifest, repo: RepoSpec, ref: str | None, age: AgeKey
         snap = read_ref(repo, ref)
         checks = [check_sops_config(manifest, snap), check_sops_rules(repo, snap),
                   check_encrypted(manifest, repo, snap, age), check_gitignore(snap),
-                  check_hook(repo, snap, trial), check_age_key(manifest, age)]
+                  check_hook(manifest, repo, snap, trial), check_age_key(manifest, age)]
     except ManifestError:
         raise
     except RolloutError as err:

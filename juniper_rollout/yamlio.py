@@ -4,22 +4,33 @@ Reading only. Files that humans own are never re-emitted through a round-trip
 dump (it re-indents and re-quotes); the edits splice text and verify by parsing.
 
 Parser events (where each node of a file humans own sits) come from PyYAML, the
-parser pre-commit itself reads these files with: libyaml's C parser where it is
-built, at a tenth of the cost of a pure-Python one, else PyYAML's own pure parser,
-which yields the same events and marks (tests/test_properties.py proves it).
+parser pre-commit itself reads these files with, chosen the way pre-commit chooses:
+libyaml's C parser where it is built (at a tenth of the cost), else PyYAML's own
+pure parser. On every document both accept they yield the same events and marks
+(tests/test_properties.py). They differ in what they accept, and pre-commit on the
+same machine differs the same way, so the tool accepts what that pre-commit does:
+  - ``?`` inside a plain scalar in a flow collection (``{a?: b}``, ``[x?y]``): libyaml
+    keeps it in the scalar; the pure scanner ends the scalar there and fails;
+  - a tab as separator (``a:<TAB>b``, ``{a: b<TAB>c}``): libyaml accepts, pure fails;
+  - a plain scalar in a flow collection followed by ``:`` and a flow indicator
+    (``[a:]``, ``{a:[b]}``): the pure parser reads a key, libyaml fails.
 """
+
 from __future__ import annotations
 
 import io
 from typing import Any
 
+import yaml as pyyaml  # comes with pre-commit
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-import yaml as pyyaml  # comes with pre-commit
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 _PURE_LOADER = pyyaml.SafeLoader
-_FAST_LOADER = getattr(pyyaml, "CSafeLoader", _PURE_LOADER)  # the wheels for Linux and macOS carry libyaml
+_FAST_LOADER = getattr(
+    pyyaml, "CSafeLoader", _PURE_LOADER
+)  # the wheels for Linux and macOS carry libyaml
 
 MAX_YAML_BYTES = 1_000_000
 
@@ -81,17 +92,31 @@ def load_plain(text: str) -> Any:
 
 
 def parse_events(text: str, *, pure: bool = False) -> list[Any]:
-    """PyYAML's parser events of ``text``, each with ``start_mark``/``end_mark`` (character offsets).
+    """PyYAML's parser events of ``text``, each with ``start_mark``/``end_mark`` (character
+    offsets).
 
-    ``pure``: PyYAML's pure-Python parser, also taken for a text with a byte-order mark
-    (libyaml's offsets do not count it).
+    ``pure``: PyYAML's pure-Python parser (the one taken where libyaml is not built).
     """
-    loader = _PURE_LOADER if pure or text.startswith("\ufeff") else _FAST_LOADER
+    loader = _PURE_LOADER if pure else _FAST_LOADER
     try:
-        return list(pyyaml.parse(text, Loader=loader))
+        events = list(pyyaml.parse(text, Loader=loader))
     except pyyaml.YAMLError as err:
         _raise_as_ruamel_would(text)  # the same words as every other YAML error the tool reports
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+    if loader is not _PURE_LOADER and text.startswith("\ufeff"):
+        _count_the_bom(events)
+    return events
+
+
+def _count_the_bom(events: list[Any]) -> None:
+    """libyaml's offsets skip a leading byte-order mark (its lines and columns do not count it
+    either way): shift them onto the text's own character offsets."""
+    for event in events:
+        for attr in ("start_mark", "end_mark"):
+            mark = getattr(event, attr)
+            setattr(
+                event, attr, pyyaml.Mark(mark.name, mark.index + 1, mark.line, mark.column, None, 0)
+            )
 
 
 def _raise_as_ruamel_would(text: str) -> None:
@@ -102,7 +127,9 @@ def _raise_as_ruamel_would(text: str) -> None:
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
 
 
-_DUMPED: dict[str, str] = {}  # repr(plain data) -> its YAML; the same hooks are emitted into every repo
+_DUMPED: dict[
+    str, str
+] = {}  # repr(plain data) -> its YAML; the same hooks are emitted into every repo
 
 
 def dump_block(data: Any) -> str:
@@ -117,21 +144,54 @@ def dump_block(data: Any) -> str:
 
 
 def _dump_block(data: Any) -> str:
+    text = _dumped(data, flow_lists=True)
+    # ruamel writes a string such as "?x" or ":x" plain inside a flow list, which reads back as a
+    # mapping (or not at all): then every list is written in block style, which reads back true
+    if _reads_back(text) != data:
+        text = _dumped(data, flow_lists=False)
+    return text
+
+
+def _reads_back(text: str) -> Any:
+    try:
+        return pyyaml.load(text, Loader=_FAST_LOADER)  # as pre-commit reads it
+    except pyyaml.YAMLError:
+        return _UNREADABLE
+
+
+_UNREADABLE = object()
+
+
+def _dumped(data: Any, *, flow_lists: bool) -> str:
     yaml = YAML(typ="rt")
     yaml.width = 4096
     out = io.StringIO()
-    yaml.dump(_styled(data), out)
+    yaml.dump(_styled(data, flow_lists), out)
     return out.getvalue()
 
 
-def _styled(value: Any) -> Any:
+_STR_TAG = "tag:yaml.org,2002:str"
+_RESOLVER = pyyaml.resolver.Resolver()  # the implicit types of PyYAML's SafeLoader (YAML 1.1)
+
+
+def _styled(value: Any, flow_lists: bool) -> Any:
+    if isinstance(value, str):
+        # ruamel writes YAML 1.2, pre-commit reads YAML 1.1 (PyYAML): a string that 1.1 reads as
+        # something else when plain (yes, on, No, 12:30) is quoted
+        if any(c in value for c in "\x85\u2028\u2029"):  # line breaks ruamel folds unescaped
+            return DoubleQuotedScalarString(value)
+        if _RESOLVER.resolve(pyyaml.ScalarNode, value, (True, False)) != _STR_TAG:
+            return SingleQuotedScalarString(value)
+        return value
     if isinstance(value, dict):
-        styled = CommentedMap((k, _styled(v)) for k, v in value.items())
+        styled = CommentedMap(
+            (_styled(k, flow_lists), _styled(v, flow_lists)) for k, v in value.items()
+        )
         styled.fa.set_block_style()
         return styled
     if isinstance(value, list):
-        seq = CommentedSeq(_styled(v) for v in value)
-        if all(not isinstance(v, (dict, list)) for v in value):
+        seq = CommentedSeq(_styled(v, flow_lists) for v in value)
+        if flow_lists and all(not isinstance(v, (dict, list)) for v in value):
             seq.fa.set_flow_style()
         return seq
     return value

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole job on a demo fleet of seven repos shaped like the Juniper ones,
-# built in a temp folder with its own throwaway age key.
+# built in a temp folder with its own throwaway age key. Fails if any step fails
+# (plan's exit 2 means "there are changes", which a demo fleet always has).
 set -euo pipefail
 root="$(mktemp -d "${TMPDIR:-/tmp}/juniper-demo.XXXXXX")"
 python -m juniper_rollout.demo "$root"
@@ -8,12 +9,13 @@ export SOPS_AGE_KEY_FILE="$root/age/keys.txt"
 export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-Juniper Demo}" GIT_AUTHOR_EMAIL="${GIT_AUTHOR_EMAIL:-demo@juniper.invalid}"
 export GIT_COMMITTER_NAME="${GIT_COMMITTER_NAME:-Juniper Demo}" GIT_COMMITTER_EMAIL="${GIT_COMMITTER_EMAIL:-demo@juniper.invalid}"
 m="$root/repos.yaml"
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
-step rollout plan --manifest "$m" || true
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
+status=0
+step rollout plan --manifest "$m" --detailed-exitcode || status=$?
+if [ "$status" -ne 2 ]; then echo "demo: rollout plan exited $status (expected 2: changes to make)" >&2; exit 1; fi
 step rollout apply --manifest "$m" --yes
 step rollout apply --manifest "$m" --yes   # again: nothing to do
-if rollout --help | grep -q verify; then
-  step rollout verify --manifest "$m" --ref chore/sops-age-rollout || true
-fi
+step rollout verify --manifest "$m" --ref chore/sops-age-rollout
 printf '\nDemo fleet left in %s (delete it when done).\n' "$root"
 printf 'Look at a branch: git -C %s/fleet/juniper-cascor show --stat chore/sops-age-rollout\n' "$root"

@@ -5,6 +5,7 @@ use the file protocol. Every plaintext secret in the tests carries CANARY; the
 hooks below fail a test whose captured output shows it, and the session fails
 if it is found in any git object or in a temp file left behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,25 +14,48 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from juniper_rollout.demo import CANARY
 
 CANARY_BYTES = CANARY.encode()
+
+# Hypothesis: random examples on a developer's machine (that is how new corners are found; keep each
+# one as an @example), the same examples on every CI run (a red CI is a change, never a dice roll),
+# and a wider random search under `make stress`. HYPOTHESIS_PROFILE picks one explicitly.
+settings.register_profile("dev", max_examples=150)
+settings.register_profile("ci", max_examples=150, derandomize=True, database=None, print_blob=True)
+settings.register_profile("stress", max_examples=3000)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE")
+    or ("ci" if os.environ.get("CI", "").lower() in ("true", "1") else "dev")
+)
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("home")
     gitconfig = home / ".gitconfig"
-    gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n")
+    gitconfig.write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.invalid\n"
+        "[init]\n\tdefaultBranch = main\n"
+    )
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file")
     monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path_factory.getbasetemp() / "pre-commit-cache"))
-    for name in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "JUNIPER_WORKSPACE", "JUNIPER_MANIFEST", "NO_COLOR",
-                 "GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"):
+    for name in (
+        "SOPS_AGE_KEY_FILE",
+        "SOPS_AGE_KEY",
+        "JUNIPER_WORKSPACE",
+        "JUNIPER_MANIFEST",
+        "NO_COLOR",
+        "GIT_DIR",
+        "GIT_INDEX_FILE",
+        "GIT_WORK_TREE",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield
 
@@ -61,9 +85,16 @@ def pytest_configure(config):
     # session-scoped fixtures run before the per-test isolation: isolate them too
     session_home = basetemp / f"session-home-{os.getpid()}"
     session_home.mkdir(exist_ok=True)
-    (session_home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.invalid\n")
-    os.environ.update(HOME=str(session_home), GIT_CONFIG_GLOBAL=str(session_home / ".gitconfig"),
-                      GIT_CONFIG_NOSYSTEM="1", GIT_ALLOW_PROTOCOL="file", XDG_CONFIG_HOME=str(session_home / ".config"))
+    (session_home / ".gitconfig").write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.invalid\n"
+    )
+    os.environ.update(
+        HOME=str(session_home),
+        GIT_CONFIG_GLOBAL=str(session_home / ".gitconfig"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_ALLOW_PROTOCOL="file",
+        XDG_CONFIG_HOME=str(session_home / ".config"),
+    )
     for name in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "JUNIPER_WORKSPACE", "JUNIPER_MANIFEST"):
         os.environ.pop(name, None)
     leftovers = Path(tempfile.mkdtemp(prefix="rollout-tool-tmp-"))
@@ -103,7 +134,9 @@ def pytest_sessionfinish(session, exitstatus):
     config = session.config
     leftovers: Path = config._rollout_tmp
     leaked = [p for p in leftovers.rglob("*") if p.is_file() and CANARY_BYTES in p.read_bytes()]
-    basetemp = config._tmp_path_factory.getbasetemp() if hasattr(config, "_tmp_path_factory") else None
+    basetemp = (
+        config._tmp_path_factory.getbasetemp() if hasattr(config, "_tmp_path_factory") else None
+    )
     if basetemp is not None and basetemp.exists():
         leaked += _git_objects_with_canary(basetemp)
     if leaked:

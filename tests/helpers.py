@@ -21,7 +21,7 @@ class Result:
 
 def rollout(*args: str | Path, input: str | None = None) -> Result:
     """``rollout ARGS`` in-process; asserts the plaintext canary is in neither stream."""
-    result = CliRunner().invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+    result = CliRunner().invoke(app, [str(a) for a in args], input=input, catch_exceptions=False, prog_name="rollout")
     out, err = result.stdout, result.stderr
     assert CANARY not in out and CANARY not in err, "plaintext secret leaked into the output"
     return Result(result.exit_code, out, err)
@@ -47,3 +47,42 @@ def clone_state(repo: Path) -> dict[str, str]:
         "stash": git(repo, "stash", "list"),
         "files": repr(files),
     }
+
+
+ANSI = __import__("re").compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def rollout_in_a_terminal(*args: str | Path, answer: str, timeout: float = 120) -> Result:
+    """``rollout ARGS`` as a process on a pseudo-terminal (stdin, stdout, stderr), typing ``answer`` at its
+    [y/N] prompt. Output is both streams, as a person sees them, with the colour codes taken out."""
+    import os
+    import pty
+    import select
+    import sys
+
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "juniper_rollout.cli", *map(str, args)], stdin=child,
+                            stdout=child, stderr=child, env=dict(os.environ, COLUMNS="100"), close_fds=True)
+    os.close(child)
+    seen, answered = b"", False
+    try:
+        while select.select([main], [], [], timeout)[0]:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not answered and b"[y/N]" in seen:
+                os.write(main, answer.encode() + b"\n")
+                answered = True
+        code = proc.wait(timeout)
+    finally:
+        os.close(main)
+        if proc.poll() is None:
+            proc.kill()
+    text = ANSI.sub("", seen.decode("utf-8", "replace")).replace("\r\n", "\n")
+    assert CANARY not in text, "plaintext secret leaked into the output"
+    assert answered, text
+    return Result(code, text, text)

@@ -9,7 +9,7 @@ from juniper_rollout import demo
 from juniper_rollout.edits.manifest_entry import ManifestEditError, add_entry
 from juniper_rollout.yamlio import load_plain
 from tests import fleet as fleets
-from tests.helpers import git, rollout
+from tests.helpers import git, rollout, rollout_in_a_terminal
 
 BRANCH = fleets.BRANCH
 
@@ -24,7 +24,7 @@ def branch_files(repo, ref=BRANCH) -> set[str]:
 
 def test_new_repo_in_a_new_path_joins_with_its_rollout_branch(fleet):
     before = fleet.manifest.read_bytes()
-    result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest)
+    result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest)
     assert result.code == 0, result.stderr
     after = fleet.manifest.read_bytes()
     assert after == before + b"\n  - name: juniper-canopy\n"  # every other byte kept, in the file's own style
@@ -46,7 +46,7 @@ def test_existing_clone_is_used_as_it_is(fleet):
         ".pre-commit-config.yaml": demo.PRECOMMIT_REMOTE.format(name="juniper-canopy"),
         "AGENTS.md": demo.AGENTS.format(name="juniper-canopy")})
     main = git(repo, "rev-parse", "main")
-    result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest)
+    result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest)
     assert result.code == 0, result.stderr
     assert "using the existing clone" in result.stdout
     assert git(repo, "rev-parse", "main") == main
@@ -57,7 +57,7 @@ def test_existing_clone_is_used_as_it_is(fleet):
 def test_like_copies_settings_and_path_is_written_relative_to_the_manifest(fleet):
     before = fleet.manifest.read_text()
     target = fleet.root / "elsewhere" / "canopy"
-    result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest, "--like", "juniper-deploy",
+    result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--like", "juniper-deploy",
                      "--path", target)
     assert result.code == 0, result.stderr
     after = fleet.manifest.read_text()
@@ -71,7 +71,7 @@ def test_like_copies_settings_and_path_is_written_relative_to_the_manifest(fleet
 
 def test_relative_path_is_relative_to_the_manifest(fleet, monkeypatch):
     monkeypatch.chdir(fleet.root / "fleet")
-    result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest, "--path", "../canopy-here")
+    result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--path", "../canopy-here")
     assert result.code == 0, result.stderr
     assert entries(fleet.manifest)[-1] == {"name": "juniper-canopy", "path": "canopy-here"}
     assert (fleet.root / "canopy-here" / ".git").is_dir()
@@ -82,7 +82,7 @@ def test_url_is_cloned_from_a_local_bare_repo(fleet, tmp_path):
     bare = tmp_path / "juniper-canopy.git"
     git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
     url = bare.as_uri()
-    result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest, "--url", url)
+    result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--url", url)
     assert result.code == 0, result.stderr
     assert entries(fleet.manifest)[-1] == {"name": "juniper-canopy", "url": url}
     repo = fleet.repo("juniper-canopy")
@@ -101,7 +101,7 @@ def test_url_is_cloned_from_a_local_bare_repo(fleet, tmp_path):
 def test_refusals_write_nothing(fleet, args, words):
     before = fleet.manifest.read_bytes()
     listing = sorted(p.name for p in fleet.workspace.iterdir())
-    result = rollout("bootstrap", *args, "--manifest", fleet.manifest)
+    result = rollout("bootstrap", "--yes", *args, "--manifest", fleet.manifest)
     assert result.code == 1 and words in result.stderr
     assert fleet.manifest.read_bytes() == before
     assert sorted(p.name for p in fleet.workspace.iterdir()) == listing
@@ -112,7 +112,7 @@ def test_a_non_git_folder_in_the_way_is_refused(fleet):
     before = fleet.manifest.read_bytes()
     (fleet.repo("juniper-canopy")).mkdir()
     (fleet.repo("juniper-canopy") / "notes.txt").write_text("mine\n")
-    result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest)
+    result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest)
     assert result.code == 1 and "is not a git clone" in result.stderr
     assert fleet.manifest.read_bytes() == before
 
@@ -152,3 +152,48 @@ def test_splice_refuses_what_it_cannot_do_safely():
         add_entry("version: 1\nrepos: [{name: a}]\n", name="b")
     with pytest.raises(ManifestEditError, match="no `repos:` list"):
         add_entry("version: 1\n", name="b")
+
+
+def nothing_written(fleet, before: bytes) -> None:
+    assert fleet.manifest.read_bytes() == before
+    assert not fleet.repo("juniper-canopy").exists()
+    assert sorted(p.name for p in fleet.root.iterdir()) == ["age", "fleet", "repos.yaml"]
+    assert not [p for p in fleet.workspace.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_dry_run_shows_the_entry_the_clone_and_the_plan_and_writes_nothing(fleet):
+    before = fleet.manifest.read_bytes()
+    result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest, "--dry-run")
+    assert result.code == 0, result.stderr
+    assert "+  - name: juniper-canopy" in result.stdout
+    assert "will initialise a new repository at" in result.stdout
+    assert ".sops.yaml" in result.stdout and "create" in result.stdout  # the plan, as apply shows it
+    assert result.stdout.rstrip().endswith("dry run: nothing written")
+    nothing_written(fleet, before)
+
+
+def test_without_yes_it_needs_a_terminal(fleet):
+    before = fleet.manifest.read_bytes()
+    result = rollout("bootstrap", "juniper-canopy", "--manifest", fleet.manifest)
+    assert result.code == 1 and "pass --yes" in result.stderr
+    nothing_written(fleet, before)
+
+
+def test_declining_in_a_terminal_writes_nothing(fleet):
+    before = fleet.manifest.read_bytes()
+    result = rollout_in_a_terminal("bootstrap", "juniper-canopy", "--manifest", fleet.manifest, answer="n")
+    assert "will initialise a new repository" in result.stdout and ".sops.yaml" in result.stdout
+    assert result.code == 0 and result.stdout.rstrip().endswith("nothing written")
+    nothing_written(fleet, before)
+
+
+def test_confirming_in_a_terminal_and_push(fleet, tmp_path):
+    source = demo.make_repo(tmp_path / "src", {"README.md": "# canopy\n"})
+    bare = tmp_path / "juniper-canopy.git"
+    git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
+    result = rollout_in_a_terminal("bootstrap", "juniper-canopy", "--manifest", fleet.manifest,
+                                   "--url", bare.as_uri(), "--push", answer="y")
+    assert result.code == 0, result.stdout
+    assert "will clone" in result.stdout and "juniper-canopy: created" in result.stdout
+    assert branch_files(bare) == {"README.md", ".sops.yaml", ".gitignore"}  # the branch was pushed
+    assert branch_files(fleet.repo("juniper-canopy")) == branch_files(bare)

@@ -1,10 +1,14 @@
 """The command line's contract: colour rules, JSON purity, exit codes."""
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import re
 
+import pytest
 
-from tests.helpers import rollout
+from tests import fleet as fleets
+from tests.helpers import git, rollout, rollout_in_a_terminal
 
 
 def test_colour_on_a_terminal_and_never_with_no_color(fleet, monkeypatch):
@@ -45,3 +49,58 @@ def test_help_lists_every_command():
     result = rollout("--help")
     for command in ("plan", "apply", "keygen", "rotate", "verify", "drift", "bootstrap"):
         assert command in result.stdout
+
+
+def test_version_and_short_help():
+    assert rollout("--version").stdout == f"rollout {importlib.metadata.version('juniper-rollout')}\n"
+    assert rollout("-h").stdout == rollout("--help").stdout
+    assert "Usage: rollout drift" in rollout("drift", "-h").stdout
+
+
+def test_shell_completion_completes_commands_and_options(monkeypatch):
+    monkeypatch.setenv("_ROLLOUT_COMPLETE", "complete_bash")  # what the installed completion script sets
+    monkeypatch.setenv("COMP_WORDS", "rollout dr")
+    monkeypatch.setenv("COMP_CWORD", "1")
+    assert rollout().stdout == "drift\n"
+    monkeypatch.setenv("COMP_WORDS", "rollout drift --fo")
+    monkeypatch.setenv("COMP_CWORD", "2")
+    assert rollout().stdout == "--format\n"
+    monkeypatch.delenv("_ROLLOUT_COMPLETE")
+    assert "--install-completion" in rollout("--help").stdout
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["plan", "--bogus"], "error: rollout plan: no such option: --bogus"),
+    (["bootstrap"], "error: rollout bootstrap: missing argument 'name'"),
+    (["plan", "--jobs", "0"], "error: rollout plan: invalid value for '--jobs' / '-j': 0 is not in the range x>=1"),
+    (["pla"], "error: rollout: no such command 'pla'. Did you mean 'plan'?"),
+])
+def test_usage_errors_are_one_line(args, line):
+    result = rollout(*args)
+    assert result.code == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(line), result.stderr
+    assert result.stderr.rstrip().endswith("--help`)")
+
+
+def test_declining_the_confirmation_writes_nothing_and_exits_0(fleet):
+    result = rollout_in_a_terminal("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", answer="n")
+    assert "Write the rollout branch in 1 repo? [y/N]" in result.stdout
+    assert result.code == 0 and result.stdout.rstrip().endswith("nothing written")
+    assert git(fleet.repo("juniper-ml"), "branch", "--list", fleets.BRANCH) == ""
+
+
+def test_demo_script_runs_every_step_and_verify_passes(tmp_path):
+    """scripts/demo.sh, piped: every step runs (verify always), it exits 0, and no colour codes."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "demo.sh"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", TMPDIR=str(tmp_path))
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    steps = [line for line in result.stdout.splitlines() if line.startswith("$ rollout")]
+    assert [s.split()[2] for s in steps] == ["plan", "apply", "apply", "verify"]
+    assert re.search(r"^7 repos: all \d+ checks passed$", result.stdout, re.M)
+    assert "\x1b" not in result.stdout + result.stderr

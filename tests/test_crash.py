@@ -1,10 +1,12 @@
-"""Crash safety: apply killed by SIGKILL at every write, and at random moments.
+"""Crash safety: apply killed by SIGKILL at its write points, and at random moments mid-run.
 
 After each kill: the users' clones are byte-identical, each rollout branch is
 absent or at a complete commit, nothing of the tool's is left behind, and a
-re-run converges to what an uninterrupted run makes. `make stress` runs more
-random kills (JUNIPER_STRESS=1).
+re-run converges to what an uninterrupted run makes. By default the write points
+are sampled (the first, the last, and a seeded sample between); `make stress`
+(JUNIPER_STRESS=1) kills at every one of them and at more random moments.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,10 +23,20 @@ from juniper_rollout import demo
 from tests.helpers import clone_state, git, rollout
 
 BRANCH = "chore/sops-age-rollout"
-NAMES = ["juniper-cascor", "juniper-deploy", "juniper-data", "juniper-data-client", "juniper-cascor-client",
-         "juniper-cascor-worker", "juniper-ml"]
+NAMES = [
+    "juniper-cascor",
+    "juniper-deploy",
+    "juniper-data",
+    "juniper-data-client",
+    "juniper-cascor-client",
+    "juniper-cascor-worker",
+    "juniper-ml",
+]
 MIN_POINTS = 50
-RANDOM_KILLS = 40 if os.environ.get("JUNIPER_STRESS") else 8
+STRESS = bool(os.environ.get("JUNIPER_STRESS"))
+SEED = int(os.environ.get("JUNIPER_STRESS_SEED", "1234"))
+SAMPLED_POINTS = 4  # between the first two and the last, by default
+RANDOM_KILLS = 40 if STRESS else 4
 
 
 def make_fleet(root: Path, key: str) -> Path:
@@ -35,9 +47,13 @@ def make_fleet(root: Path, key: str) -> Path:
     git(data, "checkout", "-q", "-b", "feature/wip")
     (data / "wip.txt").write_text("uncommitted\n")
     manifest = root / "repos.yaml"
-    entries = "".join(f"  - name: {n}\n" + ("    env_example: {from: code}\n" if n != "juniper-ml" else "")
-                      for n in NAMES)
-    manifest.write_text(f"version: 1\nworkspace: fleet\ndefaults:\n  age_recipients: [{key}]\nrepos:\n{entries}")
+    entries = "".join(
+        f"  - name: {n}\n" + ("    env_example: {from: code}\n" if n != "juniper-ml" else "")
+        for n in NAMES
+    )
+    manifest.write_text(
+        f"version: 1\nworkspace: fleet\ndefaults:\n  age_recipients: [{key}]\nrepos:\n{entries}"
+    )
     return manifest
 
 
@@ -59,8 +75,11 @@ def branch_trees(root: Path) -> dict[str, str | None]:
     out = {}
     for name in NAMES:
         repo = root / "fleet" / name
-        ref = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "-q", f"{BRANCH}^{{tree}}"],
-                             capture_output=True, text=True).stdout.strip()
+        ref = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--verify", "-q", f"{BRANCH}^{{tree}}"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         out[name] = ref or None
     return out
 
@@ -73,18 +92,90 @@ def reference(pristine, tmp_path_factory):
     return branch_trees(root)
 
 
-def run_apply(manifest: Path, tmpdir: Path, *, fault_after: int = 0, kill_after: float | None = None) -> int:
+@pytest.fixture(scope="module")
+def write_points(pristine, tmp_path_factory) -> int:
+    """How many write points an uninterrupted run passes: counted by the fault hook, set never to
+    fire."""
+    from juniper_rollout import gitrepo
+
+    root = tmp_path_factory.mktemp("crash") / "counted"
+    manifest = copy(pristine, root)
+    saved = gitrepo._FAULT_AFTER, gitrepo._writes
+    gitrepo._FAULT_AFTER, gitrepo._writes = 10**9, 0
+    try:
+        assert rollout("apply", "--manifest", manifest, "--yes").code == 0
+        return gitrepo._writes
+    finally:
+        gitrepo._FAULT_AFTER, gitrepo._writes = saved
+
+
+def start_apply(manifest: Path, tmpdir: Path, *, fault_after: int = 0) -> subprocess.Popen:
     env = dict(os.environ, TMPDIR=str(tmpdir), JUNIPER_ROLLOUT_FAULT_AFTER=str(fault_after))
-    proc = subprocess.Popen([sys.executable, "-c", "from juniper_rollout.cli import main; main()",
-                             "apply", "--manifest", str(manifest), "--yes"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if kill_after is not None:
-        time.sleep(kill_after)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from juniper_rollout.cli import main; main()",
+            "apply",
+            "--manifest",
+            str(manifest),
+            "--yes",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def locked_repo(proc: subprocess.Popen, root: Path) -> int | None:
+    """The index in NAMES of the repo whose .git the process holds open (its rollout lock), or None.
+
+    Read from /proc: looking does not disturb the run (taking the flock to test it would)."""
+    gitdirs = {str(root / "fleet" / name / ".git"): i for i, name in enumerate(NAMES)}
+    try:
+        fds = os.listdir(f"/proc/{proc.pid}/fd")
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{proc.pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target in gitdirs:
+            return gitdirs[target]
+    return None
+
+
+def kill_mid_run(proc: subprocess.Popen, root: Path, rng: random.Random) -> bool:
+    """SIGKILL once the run is writing repo number r (r random) or a later one, after a random few
+    milliseconds more. True when the kill landed mid-run: the process was seen writing, was still
+    running, and died of the kill."""
+    target, seen = rng.randrange(len(NAMES)), False
+    while proc.poll() is None:
+        repo = locked_repo(proc, root)
+        if repo is not None and repo >= target:
+            seen = True
+            break
+        time.sleep(0.002)
+    if seen:
+        time.sleep(rng.uniform(0, 0.05))
         proc.send_signal(signal.SIGKILL)
+    return seen and proc.wait() == -signal.SIGKILL
+
+
+def run_apply(
+    manifest: Path, tmpdir: Path, *, fault_after: int = 0, rng: random.Random | None = None
+) -> int:
+    """The exit code of an apply run; with ``rng``, killed at a random moment mid-run (asserted)."""
+    proc = start_apply(manifest, tmpdir, fault_after=fault_after)
+    if rng is not None:
+        assert kill_mid_run(proc, manifest.parent, rng), "the kill did not land mid-run"
     return proc.wait()
 
 
-def check_after_kill(root: Path, before: dict, reference: dict, tmpdir: Path, *, strict: bool) -> None:
+def check_after_kill(
+    root: Path, before: dict, reference: dict, tmpdir: Path, *, strict: bool
+) -> None:
     for name in NAMES:
         repo = root / "fleet" / name
         assert clone_state(repo) == before[name], f"{name}: clone changed"
@@ -92,13 +183,18 @@ def check_after_kill(root: Path, before: dict, reference: dict, tmpdir: Path, *,
         assert tree in (None, reference[name]), f"{name}: branch holds a partial tree"
         if tree:
             assert git(repo, "rev-list", "--count", f"main..{BRANCH}").strip() == "1"
-        fsck = subprocess.run(["git", "-C", str(repo), "fsck", "--no-dangling", "--no-progress"],
-                              capture_output=True, text=True)
+        fsck = subprocess.run(
+            ["git", "-C", str(repo), "fsck", "--no-dangling", "--no-progress"],
+            capture_output=True,
+            text=True,
+        )
         assert fsck.returncode == 0, fsck.stdout + fsck.stderr
         gitdir = repo / ".git"
         assert not list(gitdir.rglob("*.lock")), f"{name}: lock file left behind"
         if strict:
-            assert not list((gitdir / "objects").glob("obj????????")), f"{name}: temp object left behind"
+            assert not list((gitdir / "objects").glob("obj????????")), (
+                f"{name}: temp object left behind"
+            )
     assert not any(tmpdir.iterdir()), "temp files left behind"
 
 
@@ -123,21 +219,37 @@ def kill_and_check(pristine: Path, reference: dict, root: Path, tmpdir: Path, **
     return code
 
 
-def test_sigkill_at_every_write_point(pristine, reference, tmp_path):
-    """Kill after the 1st, 2nd, … write until a run gets through: every point is covered."""
-    k = 0
-    while True:
-        k += 1
-        code = kill_and_check(pristine, reference, tmp_path / f"run-{k}", tmp_path / f"tmp-{k}", fault_after=k)
-        if code == 0:
-            break
-        assert code == -signal.SIGKILL
-        assert k < 500, "the fault point never stops firing"
-    assert k - 1 >= MIN_POINTS, f"only {k - 1} write points in a full run"
+def test_sigkill_at_write_points(pristine, reference, write_points, tmp_path):
+    """Kill right after the k-th write. make stress: every k until a run gets through. By default
+    the first two, a seeded sample, and the last (counted in an uninterrupted run: a kill there
+    must land, one past it must not)."""
+    runs = iter(range(10_000))
+
+    def checked(k: int) -> int:
+        i = next(runs)
+        return kill_and_check(
+            pristine, reference, tmp_path / f"run-{i}", tmp_path / f"tmp-{i}", fault_after=k
+        )
+
+    assert write_points >= MIN_POINTS, f"only {write_points} write points in a full run"
+    if STRESS:
+        points = list(range(1, write_points + 1))
+    else:
+        points = [
+            1,
+            2,
+            *sorted(random.Random(SEED).sample(range(3, write_points), SAMPLED_POINTS)),
+            write_points,
+        ]
+    for k in points:
+        assert checked(k) == -signal.SIGKILL, f"no kill at write point {k} of {write_points}"
+    assert checked(write_points + 1) == 0  # a run that gets through leaves the same state
 
 
 def test_sigkill_at_random_moments(pristine, reference, tmp_path):
-    rng = random.Random(int(os.environ.get("JUNIPER_STRESS_SEED", "1234")))
+    rng = random.Random(SEED)
     for i in range(RANDOM_KILLS):
-        kill_and_check(pristine, reference, tmp_path / f"run-{i}", tmp_path / f"tmp-{i}",
-                       kill_after=rng.uniform(0.2, 1.6))
+        code = kill_and_check(
+            pristine, reference, tmp_path / f"run-{i}", tmp_path / f"tmp-{i}", rng=rng
+        )
+        assert code == -signal.SIGKILL

@@ -122,13 +122,20 @@ def not_in_sync(data: dict) -> dict[tuple[str, str], str]:
 
 
 def table_cells(stdout: str) -> dict[str, dict[str, str]]:
+    """repo -> {artifact path or "status": cell}, read from the grid and its numbered legend."""
     lines = stdout.splitlines()
-    header = [c.strip() for c in next(line for line in lines if line.startswith("repo ")).split("┃")]
-    rows = {}
+    header = next(line for line in lines if line.startswith("repo ")).split()
+    legend = {}
     for line in lines:
-        cells = [c.strip() for c in line.split("│")]
-        if len(cells) == len(header):
-            rows[cells[0]] = dict(zip(header[1:], cells[1:]))
+        if line[:1].isdigit():
+            legend.update(item.split(" ", 1) for item in line.split("   "))
+    names = [legend.get(h, h) for h in header]
+    rows = {}
+    for line in lines[lines.index(next(line for line in lines if line.startswith("repo "))) + 1:]:
+        cells = line.split()
+        if len(cells) != len(names):
+            break
+        rows[cells[0]] = dict(zip(names[1:], cells[1:]))
     return rows
 
 
@@ -203,6 +210,31 @@ def test_hand_edits_are_named_in_the_table(edited):
     for name, rule, path in EXPECTED_FINDINGS:
         assert any(name in line and rule in line and path in line for line in findings.splitlines()), rule
     assert "7 repos: 2 in sync, 5 drifted, 0 with errors; 4 findings" in result.stdout
+
+
+def test_the_table_fits_80_columns_with_every_name_whole(edited, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    result = rollout("drift", "--manifest", edited.manifest)
+    table = result.stdout.split("Findings")[0]
+    assert max(len(line) for line in table.splitlines()) <= 80
+    assert "…" not in table
+    cells = table_cells(result.stdout)
+    assert list(cells) == edited.names  # every name whole
+    assert {p for row in cells.values() for p in row} >= {p for _, p in EXPECTED_DRIFT}  # every column named
+    for (name, path), state in EXPECTED_DRIFT.items():
+        assert cells[name][path] == {"modified": "~", "missing": "✗"}[state]
+
+
+def test_a_table_too_wide_for_the_terminal_becomes_a_list(edited, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    result = rollout("drift", "--manifest", edited.manifest)
+    assert result.code == 2
+    listing = result.stdout.split("✓ in-sync")[0]
+    assert max(len(line) for line in listing.splitlines()) <= 40 and "…" not in listing
+    repos = [line.split()[0] for line in listing.splitlines() if not line.startswith(" ")]
+    assert repos == edited.names
+    assert "juniper-data  drift\n  ~ .sops.yaml\n" in result.stdout
+    assert "juniper-ml  drift\n  ✗ .sops.yaml\n" in result.stdout
 
 
 def test_hand_edits_are_named_in_valid_sarif(edited):
@@ -308,4 +340,5 @@ def test_code_change_makes_the_discovered_example_drift(merged, tmp_path):
     assert "+# from juniper_data/settings.py:13\n" in result.stdout and "+JUNIPER_DATA_LOG_LEVEL=INFO" in result.stdout
     plan = json.loads(rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-data", "--json").stdout)
     reason = next(f["reason"] for f in plan["repos"][0]["files"] if f["path"] == ".env.example")
-    assert "5 names found: JUNIPER_DATA_HOST (juniper_data/settings.py:9)" in reason
+    # the merged file is kept as it is; the new name goes in the tool's block, with where it was found
+    assert "1 missing name added in a marked block: JUNIPER_DATA_LOG_LEVEL (juniper_data/settings.py:13)" in reason

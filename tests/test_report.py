@@ -1,4 +1,5 @@
 """Terminal output details that a reviewer relies on."""
+
 from __future__ import annotations
 
 import io
@@ -10,7 +11,14 @@ from juniper_rollout import report
 
 def printed(diff: str, color: bool) -> str:
     out = io.StringIO()
-    console = Console(file=out, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True, width=80)
+    console = Console(
+        file=out,
+        force_terminal=color,
+        no_color=not color,
+        highlight=False,
+        soft_wrap=True,
+        width=80,
+    )
     report.print_diff(console, diff)
     return out.getvalue()
 

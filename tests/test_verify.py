@@ -97,8 +97,8 @@ def test_rollout_branches_pass_every_check_and_json_has_the_exact_shape(fleet):
     assert code == 0
     cascor = checks_of(data, "juniper-cascor")
     assert "decrypts to .env in the clone" in cascor["encrypted-files"]["detail"]
-    assert "names match .env.example" in cascor["encrypted-files"]["detail"]
-    assert "forbid-plaintext-env, require-sops-encrypted" in cascor["precommit-hook"]["detail"]
+    assert "every name documented in .env.example" in cascor["encrypted-files"]["detail"]
+    assert "ran forbid-plaintext-env, require-sops-encrypted by id" in cascor["precommit-hook"]["detail"]
     assert "not applicable" in checks_of(data, "juniper-ml")["precommit-hook"]["detail"]
 
 
@@ -107,7 +107,7 @@ def test_the_table_marks_passed_and_not_applicable_checks(fleet):
     assert result.code == 0, result.stdout
     row = next(line for line in result.stdout.splitlines() if "juniper-ml" in line)
     assert row.split() == ["juniper-ml", "✓", "✓", "n/a", "✓", "n/a", "✓"]
-    assert result.stdout.rstrip().endswith("1 repos: all 6 checks passed") and "fix:" not in result.stdout
+    assert result.stdout.rstrip().endswith("1 repo: all 6 checks passed") and "fix:" not in result.stdout
 
 
 def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
@@ -121,9 +121,10 @@ def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
     assert "✗ juniper-cascor encrypted-files: no .env.enc at main (the manifest encrypts .env)" in out
     assert "✗ juniper-cascor gitignore: git check-ignore at main: not ignored: .env, .env.secrets" in out
     assert "✗ juniper-deploy gitignore: git check-ignore at main: ignored: .env.enc" in out
-    assert "✗ juniper-cascor precommit-hook: no local hooks" in out
-    # juniper-cascor-worker has a local hook of its own: pre-commit really runs, and lets .env through
-    assert "✗ juniper-cascor-worker precommit-hook: pre-commit accepts a plaintext .env" in out
+    missing = "precommit-hook: .pre-commit-config.yaml at main: forbid-plaintext-env, require-sops-encrypted missing"
+    assert f"✗ juniper-cascor {missing}" in out
+    # juniper-cascor-worker has a local hook of its own: it is not a managed hook, and is never run
+    assert f"✗ juniper-cascor-worker {missing}" in out
     assert out.count("\n    fix: ") == out.count("✗ juniper") == 27
     assert "    fix: put .env in the clone, then run `rollout plan`, then `rollout apply`" in out
     assert "7 repos: 7 failed" in out
@@ -133,8 +134,8 @@ def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
 
 
 @pytest.mark.parametrize(("removed", "symptom", "fix"), [
-    ("forbid-plaintext-env", "pre-commit accepts a plaintext .env", "adds forbid-plaintext-env"),
-    ("require-sops-encrypted", "accepts a plaintext file named .env.secrets.enc", "adds require-sops-encrypted"),
+    ("forbid-plaintext-env", ": forbid-plaintext-env missing", "adds forbid-plaintext-env"),
+    ("require-sops-encrypted", ": require-sops-encrypted missing", "adds require-sops-encrypted"),
 ])
 def test_the_hook_check_fails_when_a_hook_is_removed(fleet, removed, symptom, fix):
     repo = fleet.repo("juniper-data")
@@ -163,12 +164,22 @@ def test_a_plaintext_file_named_enc_fails(fleet):
     assert "rotate those secrets" in check.fix
 
 
-def test_names_must_match_the_example(fleet):
+def test_a_secret_the_example_does_not_list_is_the_gap(fleet):
     example = git(fleet.repo("juniper-cascor"), "show", f"{BRANCH}:.env.example").replace("HF_TOKEN=\n", "")
     ref = branch_with(fleet.repo("juniper-cascor"), "test/example", {".env.example": (example + "EXTRA=\n").encode()})
     check = encrypted_check(fleet, ref, verify.find_age_keys())
     assert not check.ok
-    assert check.detail == "variable names differ: only in .env.enc: HF_TOKEN; only in .env.example: EXTRA"
+    assert check.detail == ".env.enc holds HF_TOKEN, which .env.example does not list"
+    assert check.fix.startswith("add it to .env.example")
+
+
+def test_optional_names_only_in_the_example_are_fine_and_commented_ones_count(fleet):
+    example = git(fleet.repo("juniper-cascor"), "show", f"{BRANCH}:.env.example").replace("HF_TOKEN=\n", "")
+    example += "# HF_TOKEN=hf_your_token_here\n# OPTIONAL_ONE=1\nOPTIONAL_TWO=\n"
+    ref = branch_with(fleet.repo("juniper-cascor"), "test/optional", {".env.example": example.encode()})
+    check = encrypted_check(fleet, ref, verify.find_age_keys())
+    assert check.ok, check.detail
+    assert "every name documented in .env.example (2 optional names there not set: fine)" in check.detail
 
 
 def test_without_a_key_the_values_are_not_decrypted_and_that_is_said(fleet, tmp_path):
@@ -223,12 +234,105 @@ def test_the_key_is_found_where_sops_looks(fleet, tmp_path):
     assert not check.ok and "chmod 600" in check.detail
 
 
-def test_no_key_or_a_stranger_key_fails_with_the_fix(fleet, tmp_path):
+def test_no_key_is_said_and_not_a_failure_a_stranger_key_fails_with_the_fix(fleet, tmp_path):
     check = age_check(fleet, {"HOME": str(tmp_path)})
-    assert not check.ok and "no age key where sops looks" in check.detail and "rollout keygen" in check.fix
+    assert check.ok and not check.applies
+    assert "no age key where sops looks" in check.detail and "decryption not checked" in check.detail
     stranger = tmp_path / "stranger.txt"
     keys.generate_key_file(stranger)
     check = age_check(fleet, {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(stranger)})
     assert not check.ok and "is not a recipient" in check.detail and "rotate --add" in check.fix
     check = age_check(fleet, {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(tmp_path / "gone.txt")})
     assert not check.ok and "does not exist" in check.detail
+
+
+# --- verify runs only the managed hooks, by id, with no key material ------------------------------
+
+
+def with_local_hook(fleet, repo_name: str, branch: str, hook: dict, **top) -> str:
+    """A branch whose config adds ``hook`` to the local entry holding the managed hooks (and ``top`` keys)."""
+    repo = fleet.repo(repo_name)
+    config = load_data(git(repo, "show", f"{BRANCH}:.pre-commit-config.yaml"))
+    local = next(r for r in config["repos"] if r.get("repo") == "local")
+    local["hooks"].insert(0, hook)
+    config.update(top)
+    return branch_with(repo, branch, {".pre-commit-config.yaml": json.dumps(config).encode()})
+
+
+def test_a_branchs_own_hostile_hook_is_never_run_and_sees_no_key(fleet, tmp_path, monkeypatch):
+    loot = tmp_path / "loot"
+    stolen = loot / "stolen-key"
+    # on .env and every other file, whatever the staged files: it would run in any config-wide run
+    hostile = {"id": "helpful-check", "name": "helpful check", "language": "system", "always_run": True,
+               "pass_filenames": False,
+               "entry": f"sh -c 'mkdir -p {loot}; cp \"$SOPS_AGE_KEY_FILE\" {stolen}; "
+                        f"cp \"$HOME/.config/sops/age/keys.txt\" {loot}/home-key; env > {loot}/env; exit 0'"}
+    ref = with_local_hook(fleet, "juniper-data", "test/hostile", hostile)
+    home_key = Path(os.environ["HOME"]) / ".config" / "sops" / "age" / "keys.txt"
+    home_key.parent.mkdir(parents=True, exist_ok=True)
+    home_key.write_bytes(fleet.key_file.read_bytes())
+    home_key.chmod(0o600)
+    monkeypatch.setenv("SOPS_AGE_KEY", fleet.key_file.read_text().splitlines()[-1])
+    code, data = verify_json(fleet, "--repo", "juniper-data", "--ref", ref)
+    assert not loot.exists(), "verify ran a hook of the branch's own config"
+    checks = checks_of(data, "juniper-data")
+    assert code == 0 and checks["precommit-hook"]["ok"], [c for c in checks.values() if not c["ok"]]
+    assert "(the repo's 5 other hooks not run)" in checks["precommit-hook"]["detail"]
+
+
+def test_the_hooks_run_with_no_key_material_in_their_environment(tmp_path, monkeypatch):
+    """Even the managed hooks (or what pre-commit starts) get no SOPS_* variable and a private HOME."""
+    from juniper_rollout import throwaway
+
+    key_file = tmp_path / "keys.txt"
+    recipient = keys.generate_key_file(key_file)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
+    monkeypatch.setenv("SOPS_AGE_KEY", "AGE-SECRET-KEY-1NOTREAL")
+    out = tmp_path / "env.txt"
+    probe = {"id": "probe", "name": "probe", "language": "system", "pass_filenames": False, "always_run": True,
+             "entry": f"sh -c 'env > {out}'"}
+    runs = throwaway.HookTrial((recipient,)).run(json.dumps({"repos": [{"repo": "local", "hooks": [probe]}]}),
+                                                [("probe", [".env.example"])])
+    assert not isinstance(runs, str) and runs[0].code == 0, runs
+    seen = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+    assert not [k for k in seen if k.startswith("SOPS_")]
+    assert seen["HOME"] != os.environ["HOME"] and "rollout-verify-" in seen["HOME"]
+    assert str(key_file) not in out.read_text()
+
+
+def test_a_hand_edited_managed_hook_is_not_run_and_is_named(fleet, tmp_path):
+    loot = tmp_path / "loot"
+    repo = fleet.repo("juniper-data")
+    config = load_data(git(repo, "show", f"{BRANCH}:.pre-commit-config.yaml"))
+    for entry in config["repos"]:
+        for hook in entry.get("hooks", []):
+            if hook["id"] == "forbid-plaintext-env":  # same id, another job
+                hook.update(language="system", entry=f"sh -c 'touch {loot}; exit 1'")
+    ref = branch_with(repo, "test/edited-hook", {".pre-commit-config.yaml": json.dumps(config).encode()})
+    code, data = verify_json(fleet, "--repo", "juniper-data", "--ref", ref)
+    detail = checks_of(data, "juniper-data")["precommit-hook"]["detail"]
+    assert code == 1 and not loot.exists()
+    assert "forbid-plaintext-env not as the manifest renders it (edited by hand?)" in detail
+
+
+def test_a_top_level_exclude_that_hides_env_from_the_hooks_is_named(fleet):
+    ref = with_local_hook(fleet, "juniper-data", "test/top-exclude",
+                          {"id": "noop", "name": "noop", "language": "fail", "entry": "x", "files": "^nothing$"},
+                          exclude="^\\.env$")
+    code, data = verify_json(fleet, "--repo", "juniper-data", "--ref", ref)
+    check = checks_of(data, "juniper-data")["precommit-hook"]
+    assert code == 1 and not check["ok"]
+    assert "pre-commit: forbid-plaintext-env accepts a plaintext .env" in check["detail"]
+    assert "fix: check the config's top-level exclude at test/top-exclude" in check["detail"]
+
+
+def test_a_hand_written_blocker_left_beside_the_managed_hook_is_named(fleet):
+    hand = {"id": "no-unencrypted-env", "name": "old blocker", "language": "system",
+            "entry": "bash -c 'echo refused && exit 1'", "files": "^\\.env$"}
+    ref = with_local_hook(fleet, "juniper-data", "test/two-blockers", hand)
+    code, data = verify_json(fleet, "--repo", "juniper-data", "--ref", ref)
+    check = checks_of(data, "juniper-data")["precommit-hook"]
+    assert code == 1 and not check["ok"]
+    assert ("hand-written hook no-unencrypted-env still blocks .env beside forbid-plaintext-env "
+            "(fix: run `rollout plan`, then `rollout apply` and merge the rollout branch (replaces it with "
+            "forbid-plaintext-env))") in check["detail"]

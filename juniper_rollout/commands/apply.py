@@ -3,21 +3,41 @@
 Each repo ends with a named outcome; one failing does not stop the others;
 the exit code is 1 if any failed. Ctrl-C stops between repos with a summary.
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from rich.markup import escape
 
 from juniper_rollout import planfile, report
-from juniper_rollout.branches import BLOCKED, CREATED, FAILED, OK, STALE, UP_TO_DATE, UPDATED, Outcome, apply_plans, summary
+from juniper_rollout.branches import (
+    BLOCKED,
+    CREATED,
+    FAILED,
+    OK,
+    STALE,
+    UP_TO_DATE,
+    UPDATED,
+    Outcome,
+    apply_plans,
+    summary,
+)
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import load_manifest
+from juniper_rollout.wording import count
 
-STYLE = {CREATED: "green", UPDATED: "green", UP_TO_DATE: "dim", BLOCKED: "red", STALE: "yellow", FAILED: "red"}
+STYLE = {
+    CREATED: "green",
+    UPDATED: "green",
+    UP_TO_DATE: "dim",
+    BLOCKED: "red",
+    STALE: "yellow",
+    FAILED: "red",
+}
 
 
 def apply(
@@ -44,14 +64,28 @@ def apply(
         if confirm is None or not sys.stdin.isatty():
             raise RolloutError("apply needs confirmation: run it from a terminal, or pass --yes")
         report.print_plan(out, plans)
-        if not confirm(f"Write the rollout branch in {sum(p.status == 'changes' for p in plans)} repos?"):
+        changed = sum(p.status == "changes" for p in plans)
+        if not confirm(f"Write the rollout branch in {count(changed, 'repo')}?"):
             out.print("nothing written")
-            return 1
-    outcomes = apply_plans(loaded, plans, saved=plan_file is not None, push=push, jobs=jobs,
-                           on_outcome=lambda o: _print(out, o))
+            return 0
+    outcomes = apply_plans(
+        loaded,
+        plans,
+        saved=plan_file is not None,
+        push=push,
+        jobs=jobs,
+        on_outcome=lambda o: _print(out, o),
+    )
     done = {o.name for o in outcomes}
     interrupted = [p.name for p in plans if p.name not in done]
-    out.print(summary(outcomes) + (f"; interrupted before {len(interrupted)}: {', '.join(interrupted)}" if interrupted else ""))
+    out.print(
+        summary(outcomes)
+        + (
+            f"; interrupted before {len(interrupted)}: {', '.join(interrupted)}"
+            if interrupted
+            else ""
+        )
+    )
     if interrupted:
         return 130
     return 0 if all(o.result in OK for o in outcomes) else 1
@@ -59,6 +93,7 @@ def apply(
 
 def _print(out, outcome: Outcome) -> None:
     style = STYLE[outcome.result]
-    out.print(f"{escape(outcome.name)}: [{style}]{outcome.result}[/{style}]" + (f"  {escape(outcome.message)}" if outcome.message else ""))
-
-
+    out.print(
+        f"{escape(outcome.name)}: [{style}]{outcome.result}[/{style}]"
+        + (f"  {escape(outcome.message)}" if outcome.message else "")
+    )

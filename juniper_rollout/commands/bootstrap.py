@@ -4,15 +4,24 @@
    and validated as a whole before anything is written.
 2. Without a clone at the repo's path: ``--url`` is cloned there, or a new repository
    is initialised with its base branch and a first commit (a README.md).
-3. The baseline is planned and applied for that repo alone: it leaves with its rollout branch.
+3. The baseline is planned for that repo alone and shown, like ``rollout apply`` shows it; on
+   confirmation (or ``--yes``) the manifest and the clone are put in place and the plan is
+   applied: the repo leaves with its rollout branch (pushed with ``--push``).
 
-A name that is invalid or already in the manifest is refused before anything is written.
+Nothing is written before the confirmation: a new repository is initialised or cloned into a
+staging folder beside its path, planned there, and moved into place only when confirmed
+(``--dry-run`` shows all and removes it). A name that is invalid or already in the manifest is
+refused before anything is written.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
+import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from rich.markup import escape
 
@@ -27,7 +36,8 @@ FIRST_COMMIT = "Initial commit"
 
 
 def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path | None, url: str | None,
-              like: str | None) -> int:
+              like: str | None, yes: bool = False, dry_run: bool = False, push: bool = False,
+              confirm: Callable[[str], bool] | None = None) -> int:
     if not REPO_NAME.match(name) or name in (".", ".."):
         raise RolloutError(f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-'; "
                            "at most 100, starting with a letter or digit)")
@@ -38,21 +48,41 @@ def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path |
                            "pick another name, or edit its entry")
     if like is not None and like not in known:
         raise RolloutError(f"--like {like}: no such repo in the manifest (known: {', '.join(known)})")
+    if not (yes or dry_run) and (confirm is None or not sys.stdin.isatty()):
+        raise RolloutError("bootstrap needs confirmation: run it from a terminal, or pass --yes (or --dry-run)")
     raw = manifest.read_bytes().decode("utf-8")
     text = add_entry(raw, name=name, path=_manifest_path(manifest, path), url=url, like=like, file=str(manifest))
     out = report.console()
     tmp, new = _validated_copy(manifest, text, workspace)
+    stage: _Stage | None = None
     try:
         spec = new.select([name])[0]
-        created = _prepare_clone(spec.path, url, spec.base, name)
+        stage = _stage_clone(spec.path, url, spec.base, name)
+        out.print(f"[bold]{escape(str(manifest))}[/bold]: add")
+        report.print_diff(out, "\n".join("+" + line for line in text[len(raw):].strip("\n").split("\n")))
+        out.print(f"[bold]{escape(name)}[/bold]: {escape(stage.will)}")
+        out.print()
+        plans = plan_fleet(new, [dataclasses.replace(spec, path=stage.clone)])
+        report.print_plan(out, plans)
+        if dry_run:
+            out.print("dry run: nothing written")
+            return 0
+        if not yes and not confirm(f"Add {name} to {manifest} and write its rollout branch?"):  # type: ignore[misc]
+            out.print("nothing written")
+            return 0
+        if stage.root is not None:
+            spec.path.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(stage.clone, spec.path)  # refuses a path that was filled meanwhile
         os.replace(tmp, manifest.resolve())  # a symlinked manifest stays a symlink
     finally:
         tmp.unlink(missing_ok=True)
+        if stage is not None and stage.root is not None:
+            shutil.rmtree(stage.root, ignore_errors=True)
     out.print(f"added [bold]{escape(name)}[/bold] to {escape(str(manifest))}")
-    out.print(f"  {escape(created)}")
+    out.print(f"  {escape(stage.done)}")
     loaded = load_manifest(manifest, workspace=workspace)
     repo = loaded.select([name])
-    outcomes = apply_plans(loaded, plan_fleet(loaded, repo), saved=False, push=False)
+    outcomes = apply_plans(loaded, plans, saved=False, push=push)
     for outcome in outcomes:
         style = "green" if outcome.result in OK else "red"
         out.print(f"{escape(outcome.name)}: [{style}]{outcome.result}[/{style}]  {escape(outcome.message)}")
@@ -82,20 +112,39 @@ def _validated_copy(manifest: Path, text: str, workspace: Path | None) -> tuple[
         return tmp, load_manifest(tmp, workspace=workspace)
     except ManifestError as err:
         tmp.unlink(missing_ok=True)
-        raise ManifestError(str(manifest), err.line, str(err).split(": ", 1)[-1]) from None
+        raise ManifestError(str(manifest), err.line, err.message) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def _prepare_clone(path: Path, url: str | None, base: str, name: str) -> str:
-    """Make sure a clone is at ``path``; says what was done."""
+@dataclasses.dataclass
+class _Stage:
+    root: Path | None  # the staging folder to remove (None: the clone exists at its path)
+    clone: Path  # the clone to plan against
+    will: str  # what bootstrap will do, shown before the confirmation
+    done: str  # what it did
+
+
+def _stage_clone(path: Path, url: str | None, base: str, name: str) -> _Stage:
+    """The clone to plan against: the one at ``path``, or a new one in a staging folder beside it
+    (moved to ``path`` on confirmation, removed otherwise)."""
     if (path / ".git").exists():
-        return f"using the existing clone at {path}" + (" (--url not needed)" if url else "")
+        said = f"using the existing clone at {path}" + (" (--url not needed)" if url else "")
+        return _Stage(None, path, said, said)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise RolloutError(f"{path} exists and is not a git clone; move it away or pass --path")
-    if url is not None:
-        gitrepo.clone_repo(url, path)
-        return f"cloned {url} into {path}"
-    gitrepo.init_repo(path, base, {"README.md": f"# {name}\n".encode()}, FIRST_COMMIT)
-    return f"initialised a new repository at {path} (branch {base}, first commit with a README.md)"
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    root = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.bootstrap-"))
+    try:
+        if url is not None:
+            gitrepo.clone_repo(url, root / name)
+            return _Stage(root, root / name, f"will clone {url} into {path}", f"cloned {url} into {path}")
+        gitrepo.init_repo(root / name, base, {"README.md": f"# {name}\n".encode()}, FIRST_COMMIT)
+        new = f"a new repository at {path} (branch {base}, first commit with a README.md)"
+        return _Stage(root, root / name, f"will initialise {new}", f"initialised {new}")
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise

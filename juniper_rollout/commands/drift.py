@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from juniper_rollout import audit, gitrepo, planner, report, sarif
@@ -20,6 +21,7 @@ from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.fleet import snapshot
 from juniper_rollout.manifest import Manifest, RepoSpec, load_manifest
 from juniper_rollout.pool import run_in_order
+from juniper_rollout.wording import count
 
 FORMATS = ("table", "json", "sarif")
 MARKS = {IN_SYNC: ("✓", "green"), MISSING: ("✗", "red"), MODIFIED: ("~", "yellow"), EXTRA: ("+", "magenta")}
@@ -64,23 +66,19 @@ def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
 
 
 def print_table(out: Console, audits: list[RepoAudit]) -> None:
+    """One row per repo, one narrow column per artifact (numbered; the legend names them), if that fits
+    the console's width; else one line per repo and artifact. Repo names and paths are never cut."""
     columns = _columns(audits)
-    table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("repo", no_wrap=True)
-    for path in columns:
-        table.add_column(escape(path), justify="center", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    for item in audits:
-        states = {a.path: a.state for a in item.artifacts}
-        cells = [_cell(states.get(path), item.error is not None) for path in columns]
-        style = STATUS_STYLE[item.status]
-        table.add_row(escape(item.name), *cells, f"[{style}]{item.status}[/{style}]")
-    if not out.is_terminal:  # piped or captured: as wide as the table needs, never wrapped
-        out.width = max(out.width, sum(len(c) + 3 for c in ["repo", *columns, "status"])
-                        + max((len(a.name) for a in audits), default=0))
-    out.print(table)
-    out.print("  ".join(f"{mark} {state}" for state, (mark, _) in MARKS.items())
-              + f"  {NOT_MANAGED} not managed  {UNREADABLE} cannot read", style="dim")
+    table = _grid(audits, columns)
+    if Measurement.get(out, out.options.update(max_width=10_000), table).maximum <= out.width:
+        out.print(table)
+        out.print("\n".join(report.wrapped([f"{n} {escape(path)}" for n, path in _numbered(columns)],
+                                            out.width, sep="   ")), style="dim")
+    else:
+        _print_list(out, audits, columns)
+    legend = [f"{mark} {state}" for state, (mark, _) in MARKS.items()]
+    out.print("\n".join(report.wrapped(legend + [f"{NOT_MANAGED} not managed", f"{UNREADABLE} cannot read"],
+                                        out.width)), style="dim")
     problems = [(a.name, f"[red]error[/red]  {escape(a.error)}") for a in audits if a.error]
     problems += [(a.name, f"[bold]{f.id}[/bold]  {escape(f.message)}")  # messages start with the path
                  for a in audits for f in a.findings]
@@ -91,6 +89,35 @@ def print_table(out: Console, audits: list[RepoAudit]) -> None:
             out.print(f"  {escape(name)}  {text}")
     out.print()
     out.print(summary(audits))
+
+
+def _numbered(columns: list[str]) -> list[tuple[str, str]]:
+    return [(str(i), path) for i, path in enumerate(columns, 1)]
+
+
+def _grid(audits: list[RepoAudit], columns: list[str]) -> Table:
+    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+    table.add_column("repo", no_wrap=True)
+    for number, _ in _numbered(columns):
+        table.add_column(number, justify="center", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for item in audits:
+        states = {a.path: a.state for a in item.artifacts}
+        cells = [_cell(states.get(path), item.error is not None) for path in columns]
+        style = STATUS_STYLE[item.status]
+        table.add_row(escape(item.name), *cells, f"[{style}]{item.status}[/{style}]")
+    return table
+
+
+def _print_list(out: Console, audits: list[RepoAudit], columns: list[str]) -> None:
+    """The narrow form: each repo and its status, then a line per artifact it has or should have."""
+    for item in audits:
+        style = STATUS_STYLE[item.status]
+        out.print(f"[bold]{escape(item.name)}[/bold]  [{style}]{item.status}[/{style}]")
+        states = {a.path: a.state for a in item.artifacts}
+        for path in columns:
+            if path in states or item.error is not None:
+                out.print(f"  {_cell(states.get(path), item.error is not None)} {escape(path)}")
 
 
 def _columns(audits: list[RepoAudit]) -> list[str]:
@@ -128,5 +155,5 @@ def print_diffs(out: Console, audits: list[RepoAudit]) -> None:
 def summary(audits: list[RepoAudit]) -> str:
     counts = {status: sum(1 for a in audits if a.status == status) for status in ("in-sync", "drift", "error")}
     found = sum(len(a.findings) for a in audits)
-    return (f"{len(audits)} repo{'s' if len(audits) != 1 else ''}: {counts['in-sync']} in sync, {counts['drift']} drifted, "
-            f"{counts['error']} with errors; {found} finding{'s' if found != 1 else ''}")
+    return (f"{count(len(audits), 'repo')}: {counts['in-sync']} in sync, {counts['drift']} drifted, "
+            f"{counts['error']} with errors; {count(found, 'finding')}")

@@ -1,4 +1,5 @@
 """``rollout keygen``: a new age identity where sops finds it; prints only the public key."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,6 +20,8 @@ def keygen(*, key_file: Path | None = None) -> int:
     except RolloutError:
         default = None
     if default is None or path.resolve() != default.resolve():
-        where = f", or append its AGE-SECRET-KEY-1… line to {default}" if default is not None else ""
+        where = (
+            f", or append its AGE-SECRET-KEY-1… line to {default}" if default is not None else ""
+        )
         print(f"sops does not look there: export SOPS_AGE_KEY_FILE={path}{where}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rich.markup import escape
+
 from juniper_rollout import planfile, report
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import load_manifest
@@ -30,6 +32,8 @@ def plan(
     else:
         stdout = report.console()
         report.print_plan(stdout, plans)
+        for line in report.adoption_summary(plans):
+            stdout.print(escape(line))
         stdout.print(report.plan_summary(plans))
         if out is not None:
             stdout.print(f"plan saved to {out}; apply it with `rollout apply {out}`")

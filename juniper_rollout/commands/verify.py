@@ -11,6 +11,7 @@ from rich.table import Table
 from juniper_rollout import report
 from juniper_rollout.manifest import load_manifest
 from juniper_rollout.verify import CHECKS, RepoReport, verify_fleet
+from juniper_rollout.wording import count
 
 HEADERS = {"sops-config": ".sops.yaml", "sops-rules": "rules", "encrypted-files": "*.enc",
            "gitignore": "ignore", "precommit-hook": "hook", "age-key": "age key"}
@@ -54,6 +55,7 @@ def print_reports(reports: list[RepoReport], where: str) -> None:
             out.print(f"    fix: {escape(c.fix)}")
     bad = sum(not r.ok for r in reports)
     if bad:
-        out.print(f"{len(reports)} repos: {bad} failed ({len(failures)} checks), {len(reports) - bad} passed")
+        out.print(f"{count(len(reports), 'repo')}: {bad} failed ({count(len(failures), 'check')}), "
+                  f"{len(reports) - bad} passed")
     else:
-        out.print(f"{len(reports)} repos: all {len(CHECKS)} checks passed")
+        out.print(f"{count(len(reports), 'repo')}: all {len(CHECKS)} checks passed")

@@ -5,6 +5,7 @@ Broken markers are refused, never guessed at. Appending a block to a file and
 removing it again restores the file byte for byte (including a missing final
 newline, which the appended block then also lacks).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,16 +48,27 @@ def split(text: str, markers: Markers, *, path: str) -> Split:
     ends = [i for i, line in enumerate(lines) if line.strip() == markers.end]
     if not begins and not ends:
         return Split(text, None, "")
-    fix = f"(fix the {markers.begin!r} / {markers.end!r} lines by hand, or delete both to let the tool re-add its block)"
+    fix = (
+        f"(fix the {markers.begin!r} / {markers.end!r} lines by hand, "
+        "or delete both to let the tool re-add its block)"
+    )
     if len(begins) > 1 or len(ends) > 1:
-        raise BrokenMarkers(f"{path}:{(begins + ends)[1] + 1}: more than one juniper-rollout block {fix}")
+        raise BrokenMarkers(
+            f"{path}:{(begins + ends)[1] + 1}: more than one juniper-rollout block {fix}"
+        )
     if not ends:
-        raise BrokenMarkers(f"{path}:{begins[0] + 1}: juniper-rollout block has no end marker {fix}")
+        raise BrokenMarkers(
+            f"{path}:{begins[0] + 1}: juniper-rollout block has no end marker {fix}"
+        )
     if not begins:
-        raise BrokenMarkers(f"{path}:{ends[0] + 1}: juniper-rollout end marker without a begin marker {fix}")
+        raise BrokenMarkers(
+            f"{path}:{ends[0] + 1}: juniper-rollout end marker without a begin marker {fix}"
+        )
     b, e = begins[0], ends[0]
     if e < b:
-        raise BrokenMarkers(f"{path}:{e + 1}: juniper-rollout end marker comes before its begin marker {fix}")
+        raise BrokenMarkers(
+            f"{path}:{e + 1}: juniper-rollout end marker comes before its begin marker {fix}"
+        )
     return Split("".join(lines[:b]), "".join(lines[b : e + 1]), "".join(lines[e + 1 :]))
 
 

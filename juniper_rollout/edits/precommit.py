@@ -65,23 +65,82 @@ def validate(data: Any) -> None:
         quiet.level = level
 
 
-def add_hooks(text: str, hooks: list[dict[str, Any]]) -> str:
-    """``text`` with each hook present (added or brought up to date) in a ``repo: local`` entry."""
+def add_hooks(text: str, hooks: list[dict[str, Any]], *, adopt: tuple[tuple[int, int], ...] = ()) -> str:
+    """``text`` with each hook present (added or brought up to date) in a ``repo: local`` entry.
+
+    ``adopt``: (index in ``repos:``, index in its ``hooks:``) of hand-written hooks doing the
+    first hook's job (``juniper_rollout.adopt``). The first of them, in file order, is replaced
+    by the first hook, in its place; the others are removed (their entry too, when they were
+    its only hook). The other hooks follow the first one. Every other line is kept.
+    """
     original = load_data(text)
     if not isinstance(original, dict):
         raise _fail(1, "is not a mapping of `repos:` (fix the file or set precommit_hook: skip)")
     if "repos" not in original:
         raise _fail(1, "has no `repos:` list (add `repos: []` or set precommit_hook: skip)")
     new, got = text, original
+    if adopt:
+        new = _adopt(text, original, hooks[0], sorted(adopt))
+        got = load_data(new)
+    previous = None
     for hook in hooks:
-        spliced = _put_hook(new, got, hook)
+        spliced = _put_hook(new, got, hook, previous)
         if spliced != new:
             new, got = spliced, load_data(spliced)
-    expected = _expected(original, hooks)
+        previous = hook["id"]
+    expected = _expected(original, hooks, sorted(adopt))
     if got != expected:
         raise _fail(None, "could not add the hooks without changing other entries (add them by hand, then plan again)")
     validate(got)
     return new
+
+
+def _local_hooks(data: Any) -> list[tuple[int, int, dict]]:
+    """(repos index, hooks index, hook) of every hook of every ``repo: local`` entry."""
+    out = []
+    for i, entry in enumerate((data or {}).get("repos", []) or []):
+        if isinstance(entry, dict) and entry.get("repo") == "local" and isinstance(entry.get("hooks"), list):
+            out += [(i, j, h) for j, h in enumerate(entry["hooks"]) if isinstance(h, dict)]
+    return out
+
+
+def _locate(data: Any, hook_id: Any) -> tuple[int, int] | None:
+    return next(((i, j) for i, j, h in _local_hooks(data) if h.get("id") == hook_id), None)
+
+
+def _adopt(text: str, data: Any, hook: dict[str, Any], places: list[tuple[int, int]]) -> str:
+    """Hand-written hooks at ``places`` out; ``hook`` in the first one's place (unless it is already there)."""
+    keep_first = _locate(data, hook["id"]) is None
+    first, rest = (places[0], places[1:]) if keep_first else (None, places)
+    for r, h in reversed(rest):  # from the end: earlier places keep their indexes
+        text = _remove_hook(text, r, h)
+    if first is not None:
+        root = _tree(text)
+        repos = _guard(root.get("repos"), "repos")
+        entry = _guard(repos.items[first[0]], "a `repo: local` entry")
+        seq = _guard(entry.get("hooks"), "hooks of `repo: local`")
+        text = _replace_item(text, seq, seq.items[first[1]], hook, newline_of(text), keep_comments=True)
+    return text
+
+
+def _tree(text: str) -> Node:
+    try:
+        root = parse_tree(text)
+    except YamlSyntaxError as err:
+        raise _fail(err.line, f"invalid YAML: {err}") from None
+    assert root is not None and root.kind == "map"  # load_data checked it
+    return root
+
+
+def _remove_hook(text: str, r: int, h: int) -> str:
+    repos = _guard(_tree(text).get("repos"), "repos")
+    entry = _guard(repos.items[r], "a `repo: local` entry")
+    seq = _guard(entry.get("hooks"), "hooks of `repo: local`")
+    seq, item = (repos, entry) if len(seq.items) == 1 else (seq, seq.items[h])
+    if seq.flow or item.flow:
+        raise _fail(item.line, "a hand-written .env hook in a flow list (write it as a block list, or remove it by hand)")
+    start = min(_line_start(text, item.start), _line_start(text, text.rfind("-", 0, item.start)))
+    return text[:start] + text[_after_line(text, item.end):]
 
 
 def hooks_state(text: str, hooks: list[dict[str, Any]], *, data: Any = None) -> dict[str, str]:
@@ -97,47 +156,63 @@ def hooks_state(text: str, hooks: list[dict[str, Any]], *, data: Any = None) -> 
     }
 
 
-def _expected(original: Any, hooks: list[dict[str, Any]]) -> Any:
+def _expected(original: Any, hooks: list[dict[str, Any]], adopt: list[tuple[int, int]] = ()) -> Any:
+    """What pre-commit must load after the edit: the original data with the hooks put in."""
     data = copy.deepcopy(original)
     repos = data["repos"]
-    local = next((r for r in repos if isinstance(r, dict) and r.get("repo") == "local"), None)
-    if local is None:
-        local = {"repo": "local", "hooks": []}
-        repos.append(local)
+    if adopt:
+        keep_first = _locate(data, hooks[0]["id"]) is None
+        first, rest = (adopt[0], adopt[1:]) if keep_first else (None, adopt)
+        for r, h in reversed(rest):
+            if len(repos[r]["hooks"]) == 1:
+                del repos[r]
+            else:
+                del repos[r]["hooks"][h]
+        if first is not None:
+            repos[first[0]]["hooks"][first[1]] = hooks[0]
+    previous = None
     for hook in hooks:
-        ids = [h.get("id") if isinstance(h, dict) else None for h in local["hooks"]]
-        if hook["id"] in ids:
-            local["hooks"][ids.index(hook["id"])] = hook
+        at, after = _locate(data, hook["id"]), _locate(data, previous) if previous else None
+        if at is not None:
+            repos[at[0]]["hooks"][at[1]] = hook
+        elif after is not None:
+            repos[after[0]]["hooks"].insert(after[1] + 1, hook)
         else:
+            local = next((r for r in repos if isinstance(r, dict) and r.get("repo") == "local"), None)
+            if local is None:
+                local = {"repo": "local", "hooks": []}
+                repos.append(local)
             local["hooks"].append(hook)
+        previous = hook["id"]
     return data
 
 
-def _put_hook(text: str, data: Any, hook: dict[str, Any]) -> str:
-    """``text`` (which load_data reads as ``data``) with ``hook`` added or brought up to date."""
-    try:
-        root = parse_tree(text)
-    except YamlSyntaxError as err:
-        raise _fail(err.line, f"invalid YAML: {err}") from None
-    assert root is not None and root.kind == "map"  # load_data checked it
+def _put_hook(text: str, data: Any, hook: dict[str, Any], after: str | None = None) -> str:
+    """``text`` (which load_data reads as ``data``) with ``hook`` added or brought up to date:
+    where a hook of its id is, else right after the hook ``after``, else last in the first local entry."""
+    root = _tree(text)
     repos = _guard(root.get("repos"), "repos")
     if repos.kind != "seq":
         raise _fail(repos.line, "`repos:` is not a list (fix the file or set precommit_hook: skip)")
     entries = data["repos"]  # resolved data: a local entry may hide behind an alias
-    index = next((i for i, r in enumerate(entries) if isinstance(r, dict) and r.get("repo") == "local"), None)
-    local = repos.items[index] if index is not None else None
     nl = newline_of(text)
+    at = _locate(data, hook["id"])
+    anchor = _locate(data, after) if after is not None and at is None else None
+    index = next((i for i, r in enumerate(entries) if isinstance(r, dict) and r.get("repo") == "local"), None)
+    index = at[0] if at else anchor[0] if anchor else index
+    local = repos.items[index] if index is not None else None
     if local is None:
         return _insert_item(text, repos, {"repo": "local", "hooks": [hook]}, nl, template=_first_map(repos))
     _guard(local, "the `repo: local` entry")
     hooks = _guard(local.get("hooks"), "hooks of `repo: local`")
     if hooks.kind != "seq":
         raise _fail(hooks.line, "`hooks:` of `repo: local` is not a list (fix the file)")
-    current = hooks_state(text, [hook], data=data)[hook["id"]]
-    for item in hooks.items:
-        if item.kind == "map" and _scalar(item.get("id")) == hook["id"]:
-            return text if current == "in-sync" else _replace_item(text, hooks, item, hook, nl)
-    return _insert_item(text, hooks, hook, nl, template=_first_map(hooks))
+    if at is not None:
+        current = hooks_state(text, [hook], data=data)[hook["id"]]
+        item = hooks.items[at[1]]
+        return text if current == "in-sync" else _replace_item(text, hooks, item, hook, nl)
+    after_item = hooks.items[anchor[1]] if anchor else None
+    return _insert_item(text, hooks, hook, nl, template=_first_map(hooks), after=after_item)
 
 
 def _guard(node: Node | None, what: str) -> Node:
@@ -147,10 +222,6 @@ def _guard(node: Node | None, what: str) -> Node:
         raise _fail(node.line, f"{what} uses a YAML anchor, alias or merge key; editing it would change other "
                                "entries too (write it out, or add the hooks by hand)")
     return node
-
-
-def _scalar(node: Node | None) -> Any:
-    return node.value if node is not None and node.kind == "scalar" else None
 
 
 def _first_map(seq: Node) -> Node | None:
@@ -209,16 +280,18 @@ def _reindent_hooks(data: dict, hooks: Node, text: str, entry: Node) -> list[str
     return out
 
 
-def _insert_item(text: str, seq: Node, data: Any, nl: str, template: Node | None) -> str:
+def _insert_item(text: str, seq: Node, data: Any, nl: str, template: Node | None,
+                 after: Node | None = None) -> str:
+    """``data`` as a new item of ``seq``: after the item ``after``, else last."""
     if seq.flow:
         close = text.rfind("]", 0, seq.end)
         if not seq.items:
             return text[:close] + _flow(data) + text[close:]
-        at = seq.items[-1].end
+        at = (after or seq.items[-1]).end
         return text[:at] + ", " + _flow(data) + text[at:]
     if not seq.items:
         raise _fail(seq.line, "empty block list (write `[]` or add an entry)")
-    last = seq.items[-1]
+    last = after or seq.items[-1]
     dash = _dash_column(text, seq.items[0])
     key = seq.items[0].column if seq.items[0].kind == "map" and not seq.items[0].flow else dash + 2
     at = _after_line(text, last.end)
@@ -228,7 +301,8 @@ def _insert_item(text: str, seq: Node, data: Any, nl: str, template: Node | None
     return text[:at] + prefix + _block_item(data, dash, key, template, text, nl) + text[at:]
 
 
-def _replace_item(text: str, seq: Node, item: Node, data: Any, nl: str) -> str:
+def _replace_item(text: str, seq: Node, item: Node, data: Any, nl: str, *, keep_comments: bool = False) -> str:
+    """``item`` rewritten as ``data``; ``keep_comments``: whole-line comments inside it stay, above it."""
     if seq.flow or item.flow:
         return text[: item.start] + _flow(data) + text[item.end :]
     dash = _dash_column(text, item)
@@ -239,6 +313,10 @@ def _replace_item(text: str, seq: Node, item: Node, data: Any, nl: str) -> str:
     new = _block_item(data, dash, item.column, None, text, nl)
     if end == len(text) and not text.endswith("\n"):
         new = new[: -len(nl)]
+    if keep_comments:
+        inside = text[start:end].splitlines(keepends=True)[1:]
+        kept = "".join(line if line.endswith("\n") else line + nl for line in inside if line.lstrip().startswith("#"))
+        new = kept + new
     return text[:start] + new + text[end:]
 
 

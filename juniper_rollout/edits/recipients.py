@@ -115,6 +115,7 @@ def _locate(text: str, path: str) -> Node:
     seq = defaults.get("age_recipients") if defaults is not None and defaults.kind == "map" else None
     if seq is None:
         raise RecipientsEditError(f"{path}: no {WHERE} list (add `age_recipients: [age1…]` under `defaults:`)")
+    assert defaults is not None  # seq was found in it
     for node in (defaults, seq, *seq.items):
         if node.kind == "alias" or node.anchor:
             raise RecipientsEditError(f"{path}:{node.line}: {WHERE} uses a YAML anchor or alias "

@@ -2,10 +2,12 @@
 
 Used to *locate* places in files humans own; the text is edited by splicing.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from juniper_rollout.yamlio import parse_events
 
@@ -20,10 +22,10 @@ class Node:
     flow: bool = False
     anchor: str | None = None
     value: Any = None
-    items: list["Node"] = field(default_factory=list)  # seq items
-    pairs: list[tuple["Node", "Node"]] = field(default_factory=list)  # map entries
+    items: list[Node] = field(default_factory=list)  # seq items
+    pairs: list[tuple[Node, Node]] = field(default_factory=list)  # map entries
 
-    def get(self, key: str) -> "Node | None":
+    def get(self, key: str) -> Node | None:
         for k, v in self.pairs:
             if k.kind == "scalar" and k.value == key:
                 return v
@@ -37,7 +39,9 @@ _NODE_STARTS = {"MappingStartEvent", "SequenceStartEvent", "ScalarEvent", "Alias
 
 
 def parse_tree(text: str, *, pure: bool = False) -> Node | None:
-    """The document's root node (None for an empty document). ``pure``: PyYAML's pure-Python parser."""
+    """The document's root node (None for an empty document).
+
+    ``pure``: PyYAML's pure-Python parser."""
     events = iter(parse_events(text, pure=pure))
     for event in events:
         if type(event).__name__ in _NODE_STARTS:
@@ -48,7 +52,12 @@ def parse_tree(text: str, *, pure: bool = False) -> Node | None:
 def _node(event: Any, events: Iterator[Any]) -> Node:
     mark = event.start_mark
     kind = type(event).__name__
-    base = dict(start=mark.index, line=mark.line + 1, column=mark.column, anchor=getattr(event, "anchor", None))
+    base = dict(
+        start=mark.index,
+        line=mark.line + 1,
+        column=mark.column,
+        anchor=getattr(event, "anchor", None),
+    )
     if kind == "AliasEvent":
         return Node("alias", end=event.end_mark.index, **base)
     if kind == "ScalarEvent":
@@ -58,13 +67,21 @@ def _node(event: Any, events: Iterator[Any]) -> Node:
         node = Node("seq", end=event.end_mark.index, flow=flow, **base)
         for child in events:
             if type(child).__name__ == "SequenceEndEvent":
-                node.end = child.end_mark.index if flow else (node.items[-1].end if node.items else node.end)
+                node.end = (
+                    child.end_mark.index
+                    if flow
+                    else (node.items[-1].end if node.items else node.end)
+                )
                 return node
             node.items.append(_node(child, events))
     node = Node("map", end=event.end_mark.index, flow=flow, **base)
     for child in events:
         if type(child).__name__ == "MappingEndEvent":
-            node.end = child.end_mark.index if flow else (node.pairs[-1][1].end if node.pairs else node.end)
+            node.end = (
+                child.end_mark.index
+                if flow
+                else (node.pairs[-1][1].end if node.pairs else node.end)
+            )
             return node
         key = _node(child, events)
         node.pairs.append((key, _node(next(events), events)))

@@ -1,0 +1,49 @@
+"""Usage errors in the tool's one-line style: the typer command class ``cli.app`` uses.
+
+``rollout plan --bogus`` prints ``error: rollout plan: no such option: --bogus (see `rollout
+plan --help`)`` on stderr and exits 2, where typer would draw a boxed panel.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from typer.core import TyperGroup
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (unknown option, missing argument, bad value) as one line on stderr, in the
+    tool's style, instead of typer's boxed panel; exit 2 as before. Help, completion and
+    --version are unchanged."""
+
+    def main(  # type: ignore[override]
+        self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra
+    ):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Abort:  # Ctrl-C or end of input at a confirmation prompt
+            print("aborted: nothing written", file=sys.stderr)
+            sys.exit(1)
+        # click's exceptions: typer vendors click now, so there is no one import path for them
+        except Exception as err:
+            if not (hasattr(err, "format_message") and hasattr(err, "exit_code")):
+                raise
+            if type(err).__name__ == "NoArgsIsHelpError":
+                err.show()  # type: ignore[attr-defined]  # prints the help, as typer does
+            else:
+                print(f"error: {usage_line(err)}", file=sys.stderr)
+            sys.exit(err.exit_code)
+        sys.exit(code or 0)
+
+
+def usage_line(err: Exception) -> str:
+    """``rollout plan: no such option: --bogus (see `rollout plan --help`)``."""
+    message = " ".join(err.format_message().split()).rstrip(".")  # type: ignore[attr-defined]
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    ctx = getattr(err, "ctx", None)
+    where = ctx.command_path if ctx is not None else "rollout"
+    return f"{where}: {message} (see `{where} --help`)"

@@ -1,0 +1,57 @@
+"""A hand-written ``.env.example`` kept byte for byte, with the names it lacks added in a marked block.
+
+A person's file lists names as ``NAME=value``, ``export NAME=value`` or, for optional
+settings, commented out (``# NAME=value``): each counts as listed. The tool owns only
+the lines between its markers; removing the block restores the file exactly. Names the
+file lists but nothing reads any more are reported (``stale``), never deleted.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from juniper_rollout.edits import blocks
+from juniper_rollout.manifest import EnvVarSpec
+
+MARKERS = blocks.GITIGNORE  # "# >>> juniper-rollout >>>": a comment in dotenv files too
+_ASSIGNMENT = re.compile(r"^[ \t]*(#[ \t]*)?(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=")
+HEADER = ("# Added by juniper-rollout: names this file did not list, each with where it was found.\n"
+          "# Every line outside this block is yours and stays as you wrote it.")
+
+
+@dataclass(frozen=True)
+class Merged:
+    text: str
+    added: tuple[EnvVarSpec, ...]
+    stale: tuple[str, ...]
+
+
+def listed_names(text: str, *, commented: bool = True) -> list[str]:
+    """Names the file lists, in order, once each; ``commented``: also ``# NAME=…`` lines."""
+    out: dict[str, None] = {}
+    for line in text.splitlines():
+        match = _ASSIGNMENT.match(line)
+        if match and (commented or not match.group(1)):
+            out.setdefault(match.group(2))
+    return list(out)
+
+
+def merge(text: str, wanted: list[EnvVarSpec], *, path: str, read: set[str] | None = None) -> Merged:
+    """``text`` with every ``wanted`` name it lacks in the tool's block (the block goes when none lacks).
+
+    ``read``: the names something still reads (None: unknown, so nothing is called stale).
+    """
+    own = blocks.remove(text, MARKERS, path=path)  # the person's lines only
+    listed = set(listed_names(own))
+    added = tuple({v.name: v for v in wanted if v.name not in listed}.values())
+    body = None
+    if added:
+        lines = [HEADER]
+        for var in added:
+            if var.source:
+                lines.append(f"# from {var.source}")
+            default = var.default if var.default is not None and not set(var.default) & {"\n", "\r"} else ""
+            lines.append(f"{var.name}={default}")
+        body = "\n".join(lines)
+    stale = () if read is None else tuple(n for n in listed_names(own) if n not in read)
+    return Merged(blocks.put(text, body, MARKERS, path=path), added, stale)
