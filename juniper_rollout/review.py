@@ -59,13 +59,16 @@ def in_parallel(job: Callable[[T], R], items: Sequence[T], jobs: int | None,
         return results
 
 
-def _guard(name: str, fn: Callable[[], Outcome]) -> Outcome:
+def _guard(name: str, fn: Callable[[], T]) -> T | Outcome:
     try:
         return fn()
     except RolloutError as err:
         return Outcome(name, FAILED, str(err))
     except Exception as err:  # one repo's surprise never stops the fleet; never a message that could hold data
-        return Outcome(name, FAILED, f"unexpected {type(err).__name__}; please report this")
+        from juniper_rollout import crashlog
+
+        return Outcome(name, FAILED, f"unexpected {type(err).__name__}; please report this"
+                       + crashlog.see(crashlog.record(err, f"the review loop on {name}")))
 
 
 def summary(outcomes: Iterable[Outcome]) -> str:
@@ -228,12 +231,17 @@ def status(manifest: Manifest, repos: Sequence[RepoSpec], *, forge: forges.Forge
 
     def job(spec: RepoSpec) -> Row:
         with forges.Client(forge, throttle) as client:
-            try:
-                return status_one(spec, client)
-            except RolloutError as err:
-                return Row(spec.name, "?", next="fix the error", error=str(err))
+            outcome = _guard(spec.name, lambda: _StatusRow(status_one(spec, client)))
+            if isinstance(outcome, _StatusRow):
+                return outcome.row
+            return Row(spec.name, "?", next="fix the error", error=outcome.message)
 
     return in_parallel(job, repos, jobs)
+
+
+@dataclass(frozen=True)
+class _StatusRow:
+    row: Row
 
 
 def status_one(spec: RepoSpec, client: forges.Client) -> Row:
