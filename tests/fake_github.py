@@ -87,6 +87,7 @@ class FakeGitHub:
         self.requests: list[tuple[str, str, int]] = []
         self.violations: list[str] = []
         self.latency = 0.0
+        self.in_flight = self.max_in_flight = 0  # requests being answered at once, and the most seen
         self.lock = threading.RLock()
         github_api.operations()  # read from the description once, before any request thread
         self._server: ThreadingHTTPServer | None = None
@@ -168,6 +169,18 @@ class FakeGitHub:
             self._server.server_close()
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            answer = self._serve(h)
+        finally:
+            with self.lock:  # before the answer goes out: the client may send its next request at once
+                self.in_flight -= 1
+        if answer is not None:
+            self._write(h, *answer)
+
+    def _serve(self, h: BaseHTTPRequestHandler) -> tuple[int, dict, Any] | None:
         if self.latency:
             time.sleep(self.latency)
         url = urlsplit(h.path)
@@ -184,10 +197,13 @@ class FakeGitHub:
             with self.lock:
                 self.requests.append((method, path, 0))
             h.close_connection = True
-            return
-        data = b"" if body is None else json.dumps(body).encode()
+            return None
         with self.lock:
             self.requests.append((method, path + (f"?{url.query}" if url.query else ""), status))
+        return status, headers, body
+
+    def _write(self, h: BaseHTTPRequestHandler, status: int, headers: dict, body: Any) -> None:
+        data = b"" if body is None else json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json; charset=utf-8")
         h.send_header("Content-Length", str(len(data)))

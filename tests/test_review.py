@@ -523,3 +523,23 @@ def test_owner_and_name_come_from_url_or_origin_when_github_is_not_set():
     assert slug_from_url("/srv/git/repo.git") is None and slug_from_url("file:///srv/git/repo.git") is None
     assert slug(None, "/local/path", "git@github.com:o/from-origin.git", "x") == "o/from-origin"
     assert slug("o/explicit", "https://github.com/o/url", None, "x") == "o/explicit"
+
+
+def test_a_primary_rate_limit_that_resets_soon_is_waited_out(loop, github):
+    import time
+
+    assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    github.inject("GET", r"/pulls$", 403, headers={"x-ratelimit-remaining": "0",
+                                                    "x-ratelimit-reset": str(int(time.time()) + 1)}, body={
+        "message": "API rate limit exceeded", "documentation_url": "https://docs.github.com/rest", "status": "403"})
+    result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert result.code == 0 and "juniper-ml: opened #1" in result.stdout, result.stdout
+    assert [s for m, p, s in github.requests if m == "GET" and "/pulls?" in p] == [403, 200]
+
+
+def test_requests_to_github_run_in_a_bounded_parallel_pool(loop, github):
+    assert rollout("apply", "-m", loop.manifest, "--yes", "--push").code == 0
+    github.latency = 0.2  # each answer takes a while: calls one after another would never overlap
+    result = rollout("pr", "-m", loop.manifest)
+    assert result.code == 0 and result.stdout.count("opened #") == 7
+    assert 2 <= github.max_in_flight <= 4  # the README's bound: at most 4 requests in flight
