@@ -257,7 +257,7 @@ def status_one(spec: RepoSpec, client: forges.Client) -> Row:
     if pull.get("merged_at"):
         left = state.local or state.origin
         return Row(spec.name, state.state, number, "merged",
-                   next="merged — `rollout cleanup` deletes the branch" if left else "merged — plan is clean",
+                   next="merged — run `rollout cleanup`" if left else "merged — nothing left (`rollout plan` confirms)",
                    url=pull.get("html_url"))
     if pull["state"] == "closed":
         return Row(spec.name, state.state, number, "closed", next="closed by a person (`rollout pr --reopen`)",

@@ -304,7 +304,7 @@ def test_status_shows_branch_pr_review_checks_next_step_and_the_fleet_line(loop,
     rows = {r["name"]: r for r in data_json["repos"]}
     assert (data_json["merged"], data_json["total"]) == (1, 7)
     assert rows["juniper-ml"]["pr_state"] == "merged"
-    assert rows["juniper-ml"]["next"] == "merged — `rollout cleanup` deletes the branch"
+    assert rows["juniper-ml"]["next"] == "merged — run `rollout cleanup`"
     assert (rows["juniper-data"]["pr"], rows["juniper-data"]["checks"], rows["juniper-data"]["next"]) == (
         data_pull.number, "failing", "checks failing")
     assert (rows["juniper-cascor"]["review"], rows["juniper-cascor"]["checks"], rows["juniper-cascor"]["next"]) == (
@@ -439,6 +439,8 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
         github.merge(f"{OWNER}/{name}", github.pulls(f"{OWNER}/{name}")[0].number)
     status = rollout("status", "-m", loop.manifest)
     assert status.code == 0 and status.stdout.strip().endswith("3 of 7 merged")
+    rows = {r["name"]: r for r in json.loads(rollout("status", "-m", loop.manifest, "--json").stdout)["repos"]}
+    assert [n for n in names if rows[n]["next"] == "merged — run `rollout cleanup`"] == names[:3]
     cleaned = rollout("cleanup", "-m", loop.manifest)
     assert cleaned.code == 0, cleaned.stdout
     for name in names[:3]:
@@ -446,7 +448,14 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
         assert bare_branch(loop, name) is None and not git(loop.repo(name), "branch", "--list", BRANCH).strip()
     for name in names[3:]:
         assert f"{name}: kept" in cleaned.stdout and bare_branch(loop, name) is not None
-    no_token(github, synced, planned, first, again, replan, rotated, status, cleaned)
+    after = rollout("status", "-m", loop.manifest, "--json")
+    rows = {r["name"]: r for r in json.loads(after.stdout)["repos"]}
+    for name in names[:3]:
+        assert (rows[name]["branch"], rows[name]["next"]) == ("absent", "merged — nothing left (`rollout plan` confirms)")
+    assert rollout("sync", "-m", loop.manifest).code == 0
+    clean = rollout("plan", "-m", loop.manifest, "--detailed-exitcode", *(f"--repo={n}" for n in names[:3]))
+    assert clean.code == 0, clean.stdout  # what status said: merged, and the plan confirms nothing is left
+    no_token(github, synced, planned, first, again, replan, rotated, status, cleaned, after, clean)
 
 
 def test_the_fake_checks_requests_and_answers_against_githubs_description(github):
