@@ -181,7 +181,10 @@ def pr_one(manifest: Manifest, spec: RepoSpec, client: forges.Client, options: P
         changes["state"] = "open"
     if pull.get("title") != want_title:
         changes["title"] = want_title
-    if (pull.get("body") or "") != want_body:
+    have_body = pull.get("body") or ""
+    if MARKER in have_body:  # what a person added below the tool's part is theirs: kept
+        want_body += have_body.split(MARKER, 1)[1].removeprefix("\n")
+    if have_body != want_body:
         changes["body"] = want_body
     have = {label["name"] for label in pull.get("labels") or []}
     missing = [label for label in manifest.pull_request.labels if label not in have]

@@ -552,3 +552,15 @@ def test_requests_to_github_run_in_a_bounded_parallel_pool(loop, github):
     result = rollout("pr", "-m", loop.manifest)
     assert result.code == 0 and result.stdout.count("opened #") == 7
     assert 2 <= github.max_in_flight <= 4  # the README's bound: at most 4 requests in flight
+
+
+def test_what_a_person_adds_below_the_tools_part_of_the_body_is_kept(loop, github):
+    assert apply_pr(loop, "--repo", "juniper-ml").code == 0
+    repo = f"{OWNER}/juniper-ml"
+    pull = github.pulls(repo)[0]
+    pull.body = pull.body + "Reviewer note: merge after the release.\n"
+    assert rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml").stdout.count("unchanged #1") == 1
+    pull.body = pull.body.replace("| create |", "| typo |", 1)
+    result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert "juniper-ml: updated #1  body" in result.stdout
+    assert "| typo |" not in pull.body and pull.body.endswith("-->\nReviewer note: merge after the release.\n")
