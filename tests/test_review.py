@@ -456,6 +456,12 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
     clean = rollout("plan", "-m", loop.manifest, "--detailed-exitcode", *(f"--repo={n}" for n in names[:3]))
     assert clean.code == 0, clean.stdout  # what status said: merged, and the plan confirms nothing is left
     no_token(github, synced, planned, first, again, replan, rotated, status, cleaned, after, clean)
+    import os
+
+    token = github.token.encode()
+    for top in (loop.root, Path(os.environ["HOME"])):  # never written anywhere: clones, remotes, caches, logs
+        written = [p for p in top.rglob("*") if p.is_file() and not p.is_symlink() and token in p.read_bytes()]
+        assert not written, written
 
 
 def test_the_fake_checks_requests_and_answers_against_githubs_description(github):
