@@ -13,7 +13,7 @@ from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.discover import candidate_paths, discover
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.planner import Snapshot, plan_repo, wanted_paths
+from juniper_rollout.planner import Snapshot, plan_repo, tracked_plaintext, wanted_paths
 from juniper_rollout.pool import run_in_order
 
 Progress = Callable[[str], None]
@@ -65,6 +65,7 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
     files, links = gitrepo.read_files(base, wanted_paths(repo))
     code_vars = ()
+    listing = gitrepo.listed_paths(clone, base)
     if any(spec.env_from == "code" for spec in repo.files):
         paths = candidate_paths(gitrepo.list_paths(base))
         blobs, _ = gitrepo.read_files(base, paths)
@@ -72,4 +73,10 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
     dotenv_names = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
         dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env")}
-    return Snapshot(files, links, code_vars, dotenv_names)
+    tracked = tracked_plaintext(manifest, repo, listing)
+    history: dict[str, tuple[tuple[str, str], ...]] = {}
+    if tracked:
+        for short, subject, paths in gitrepo.commits_touching(clone, [f":(literal){p}" for p in tracked]):
+            for path in paths:
+                history[path] = (*history.get(path, ()), (short, subject))
+    return Snapshot(files, links, code_vars, dotenv_names, tracked, history)
