@@ -570,3 +570,28 @@ def test_what_a_person_adds_below_the_tools_part_of_the_body_is_kept(loop, githu
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert "juniper-ml: updated #1  body" in result.stdout
     assert "| typo |" not in pull.body and pull.body.endswith("-->\nReviewer note: merge after the release.\n")
+
+
+def test_a_repo_whose_github_repository_cannot_be_told_is_one_line(loop, github):
+    loop.manifest.write_text(loop.manifest.read_text().replace(f"    github: {OWNER}/juniper-ml\n", ""))
+    result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")  # url: and origin are local paths
+    assert result.code == 1
+    assert ("juniper-ml: failed  cannot tell which GitHub repository juniper-ml is: add `github: OWNER/NAME` to its "
+            "manifest entry") in result.stdout
+
+
+def test_pr_needs_push(loop, github):
+    result = rollout("apply", "-m", loop.manifest, "--yes", "--pr")
+    assert result.code == 1
+    assert result.stderr.strip() == "error: --pr needs --push (a pull request needs the branch on origin)"
+    assert not git(loop.repo("juniper-ml"), "branch", "--list", BRANCH).strip() and not github.requests
+
+
+def test_status_shows_a_draft_and_a_person_closed_pr(loop, github):
+    assert rollout("apply", "-m", loop.manifest, "--yes", "--push").code == 0
+    assert rollout("pr", "-m", loop.manifest, "--draft").code == 0
+    github.close(f"{OWNER}/juniper-data", 1)
+    rows = {r["name"]: r for r in json.loads(rollout("status", "-m", loop.manifest, "--json").stdout)["repos"]}
+    assert rows["juniper-ml"]["pr_state"] == "draft"
+    assert (rows["juniper-data"]["pr_state"], rows["juniper-data"]["next"]) == (
+        "closed", "closed by a person (`rollout pr --reopen`)")
