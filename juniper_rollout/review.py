@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 
 from juniper_rollout import forge as forges
 from juniper_rollout import remote
-from juniper_rollout.errors import RepoError, RolloutError
+from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 
 T = TypeVar("T")
@@ -50,13 +50,19 @@ def in_parallel(job: Callable[[T], R], items: Sequence[T], jobs: int | None,
     """``[job(i) for i in items]`` in a bounded thread pool (network-bound work), in order."""
     if not items:
         return []
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs or NETWORK_JOBS, len(items)))) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs or NETWORK_JOBS, len(items))))
+    try:
         futures = [pool.submit(job, item) for item in items]
         results = []
         for future in futures:
             results.append(future.result())
             on_result(results[-1])
         return results
+    except KeyboardInterrupt:  # Ctrl-C: no repo is started any more; the ones under way finish
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def _guard(name: str, fn: Callable[[], T]) -> T | Outcome:
@@ -365,5 +371,3 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
 def check_forge(manifest: Manifest) -> forges.Forge:
     return forges.connect(manifest.forge_api_url)
 
-
-__all__ = ["Outcome", "Row", "sync", "open_pulls", "status", "cleanup", "RepoError"]
