@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -13,8 +12,12 @@ from juniper_rollout.manifest import load_manifest
 from juniper_rollout.verify import CHECKS, RepoReport, verify_fleet
 from juniper_rollout.wording import count
 
-HEADERS = {"plaintext-env": "plaintext", "sops-config": ".sops.yaml", "sops-rules": "rules", "encrypted-files": "*.enc",
-           "gitignore": "ignore", "precommit-hook": "hook", "age-key": "age key"}
+# short enough that seven checks and a long repo name fit 80 columns, whole
+HEADERS = {"plaintext-env": "plain", "sops-config": "config", "sops-rules": "rules", "encrypted-files": "enc",
+           "gitignore": "ignore", "precommit-hook": "hook", "age-key": "key"}
+LEGEND = ("plain: no plaintext env file tracked   config: .sops.yaml   enc: the *.enc files\n"
+          "rules: sops's rules match .env and .env.enc   ignore: git ignores .env\n"
+          "hook: the managed pre-commit hooks   key: your age key")
 
 
 def verify(*, manifest: Path, workspace: Path | None = None, repos: list[str] | None = None,
@@ -31,10 +34,11 @@ def verify(*, manifest: Path, workspace: Path | None = None, repos: list[str] | 
 
 def print_reports(reports: list[RepoReport], where: str) -> None:
     out = report.console()
-    table = Table(box=box.SIMPLE, title=f"rollout verify on {escape(where)}", title_justify="left")
+    out.print(f"rollout verify on {escape(where)}")
+    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
     table.add_column("repo", no_wrap=True)
     for name in CHECKS:
-        table.add_column(HEADERS[name], justify="center")
+        table.add_column(HEADERS[name], justify="center", no_wrap=True)
     for r in reports:
         by_name = {c.name: c for c in r.checks}
         cells = []
@@ -48,6 +52,7 @@ def print_reports(reports: list[RepoReport], where: str) -> None:
                 cells.append("[green]✓[/green]" if check.applies else "[dim]n/a[/dim]")
         table.add_row(escape(r.name), *cells)
     out.print(table)
+    out.print(LEGEND, style="dim")
     failures = [(r, c) for r in reports for c in r.checks if not c.ok]
     for r, c in failures:
         out.print(f"[red]✗[/red] {escape(r.name)} {escape(c.name)}: {escape(c.detail)}")
