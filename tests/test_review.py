@@ -595,3 +595,24 @@ def test_status_shows_a_draft_and_a_person_closed_pr(loop, github):
     assert rows["juniper-ml"]["pr_state"] == "draft"
     assert (rows["juniper-data"]["pr_state"], rows["juniper-data"]["next"]) == (
         "closed", "closed by a person (`rollout pr --reopen`)")
+
+
+def test_status_of_a_branch_not_pushed_and_of_none_at_all(loop, github):
+    assert rollout("apply", "-m", loop.manifest, "--yes", "--repo", "juniper-ml").code == 0
+    rows = {r["name"]: r for r in json.loads(rollout("status", "-m", loop.manifest, "--json").stdout)["repos"]}
+    assert (rows["juniper-ml"]["branch"], rows["juniper-ml"]["pr"], rows["juniper-ml"]["next"]) == (
+        "local only", None, "push: `rollout apply --push`")
+    assert (rows["juniper-data"]["branch"], rows["juniper-data"]["next"]) == ("absent", "run `rollout apply --push --pr`")
+
+
+def test_sync_without_a_clone_or_a_url_fails_that_repo_only(loop, github):
+    import shutil
+
+    shutil.rmtree(loop.repo("juniper-ml"))
+    loop.manifest.write_text(re.sub(r"(  - name: juniper-ml.*\n    github: .*\n)    url: .*\n", r"\1",
+                                    loop.manifest.read_text()))
+    result = rollout("sync", "-m", loop.manifest)
+    assert result.code == 1
+    assert (f"juniper-ml: failed  no clone at {loop.repo('juniper-ml')} and no `url:` to clone it from (add `url:`)"
+            in result.stdout)
+    assert result.stdout.count(": up to date\n") == len(loop.names) - 1
