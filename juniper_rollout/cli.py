@@ -1,13 +1,16 @@
 """The command line: typer options -> a command function -> an exit code.
 
 The one boundary where errors become exit codes: a RolloutError is one line on
-stderr and exit 1; Ctrl-C is 130; anything else is a bug and shows its traceback.
+stderr and exit 1; Ctrl-C (or SIGTERM) is 130; anything else is a bug and shows its traceback.
 """
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 
@@ -48,7 +51,8 @@ def _run(command: Callable[..., int], **kwargs) -> None:
 
 def _code(command: Callable[..., int], **kwargs) -> int:
     try:
-        code = command(**kwargs)
+        with _sigterm_as_ctrl_c():
+            code = command(**kwargs)
     except RolloutError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -57,6 +61,19 @@ def _code(command: Callable[..., int], **kwargs) -> int:
         return 130
     assert isinstance(code, int), f"{command.__name__} returned {code!r}"
     return code
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM is handled like Ctrl-C (apply then stops between repos; see branches.apply_plans)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()
