@@ -146,20 +146,11 @@ def commits(path: Path, base: str, tip: str) -> list[tuple[str, str]]:
 # --- cleanup -----------------------------------------------------------------------------------
 
 
-def checked_out_in(path: Path, branch: str) -> str | None:
-    """The worktree that has ``branch`` checked out, if any."""
-    out = _git(path, "worktree", "list", "--porcelain").stdout
-    where = None
-    for line in out.splitlines():
-        if line.startswith("worktree "):
-            where = line[len("worktree "):]
-        elif line == f"branch refs/heads/{branch}":
-            return where
-    return None
-
-
 def delete_local(path: Path, branch: str, expected: str) -> None:
-    where = checked_out_in(path, branch)
+    from juniper_rollout import gitrepo
+
+    with gitrepo.open_clone(path) as clone:  # the one check apply uses too: checked out, rebasing or bisecting
+        where = gitrepo.checked_out_in(clone, branch)
     if where is not None:
         raise RepoError(f"{branch} is checked out in {where}; switch that worktree to another branch first")
     # update-ref with the old value: deletes only the commit we looked at, never a newer one
