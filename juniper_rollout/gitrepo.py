@@ -542,6 +542,7 @@ def commits_touching(repo: git.Repo, pathspecs: list[str]) -> list[tuple[str, st
     """
     try:
         out = repo.git.log("--all", "--no-show-signature", "--no-color", "--diff-filter=ACMR", "--name-only",
+                           "--diff-merges=first-parent",  # a file added in a merge commit is seen too
                            "--format=%x1e%h%x1f%s", "--", *pathspecs)
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
@@ -573,6 +574,7 @@ def blobs_in_history(repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 
     """
     try:
         out = repo.git.log("--all", "--no-show-signature", "--no-color", "--diff-filter=ACMR", "--raw", "--no-abbrev",
+                           "--diff-merges=first-parent",
                            "--no-renames", "--format=%x1e%h%x1f%s", "--", *pathspecs)
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
