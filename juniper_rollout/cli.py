@@ -39,6 +39,7 @@ DEFAULT_MANIFEST = Path("manifests/repos.yaml")
 ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", envvar="JUNIPER_MANIFEST", help="The fleet manifest.")]
 WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", help="Where the clones live (beats $JUNIPER_WORKSPACE and the manifest).")]
 RepoOpt = Annotated[Optional[list[str]], typer.Option("--repo", help="Only this repo (repeatable).")]
+RolloutOpt = Annotated[Optional[str], typer.Option("--rollout", help="Which rollout of the manifest (default: the SOPS one, `sops`).")]
 JobsOpt = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Repos worked on at once (default: from the CPU count).")]
 
 
@@ -64,12 +65,13 @@ def plan(
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")] = False,
     jobs: JobsOpt = None,
+    rollout: RolloutOpt = None,
 ) -> None:
     """Show what would change in each repo (a dry run: nothing is written)."""
     from juniper_rollout.commands.plan import plan as command
 
     _run(command, manifest=manifest, workspace=workspace, repos=repo, out=out, as_json=json,
-         detailed_exitcode=detailed_exitcode, jobs=jobs)
+         detailed_exitcode=detailed_exitcode, jobs=jobs, rollout=rollout)
 
 
 @app.command()
@@ -81,12 +83,13 @@ def apply(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     push: Annotated[bool, typer.Option("--push", help="Push each branch to origin (never over commits the tool did not push).")] = False,
     jobs: JobsOpt = None,
+    rollout: RolloutOpt = None,
 ) -> None:
     """Write one commit on the rollout branch of each repo (never touching your working tree)."""
     from juniper_rollout.commands.apply import apply as command
 
     _run(command, manifest=manifest, plan_file=plan_file, workspace=workspace, repos=repo, yes=yes,
-         push=push, jobs=jobs, confirm=lambda question: typer.confirm(question, default=False))
+         push=push, jobs=jobs, rollout=rollout, confirm=lambda question: typer.confirm(question, default=False))
 
 
 @app.command()
@@ -118,11 +121,12 @@ def verify(
     repo: RepoOpt = None,
     ref: Annotated[Optional[str], typer.Option("--ref", help="Check this ref (default: each repo's base branch).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    rollout: RolloutOpt = None,
 ) -> None:
     """Check each repo against the plan's verification list, offline, without touching clones."""
     from juniper_rollout.commands.verify import verify as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, as_json=json)
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, as_json=json, rollout=rollout)
 
 
 @app.command()
@@ -133,11 +137,13 @@ def drift(
     ref: Annotated[Optional[str], typer.Option("--ref", help="Audit this ref (default: each repo's base branch).")] = None,
     format: Annotated[str, typer.Option("--format", help="table, json or sarif.")] = "table",
     diff: Annotated[bool, typer.Option("--diff", help="Show how modified artifacts differ.")] = False,
+    rollout: RolloutOpt = None,
 ) -> None:
     """Audit the fleet: where repos differ from what the manifest renders, and secret hazards."""
     from juniper_rollout.commands.drift import drift as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, fmt=format, show_diff=diff)
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, fmt=format, show_diff=diff,
+         rollout=rollout)
 
 
 @app.command()

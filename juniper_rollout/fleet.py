@@ -9,6 +9,7 @@ from functools import partial
 from typing import Callable, Iterable
 
 from juniper_rollout import gitrepo, secrets_plan
+from juniper_rollout.artifacts import RepoFacts, requires_python
 from juniper_rollout.changes import RepoPlan
 from juniper_rollout.discover import candidate_paths, discover
 from juniper_rollout.errors import ManifestError, RolloutError
@@ -66,4 +67,17 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
     dotenv_names = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
         dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env")}
-    return Snapshot(files, links, code_vars, dotenv_names)
+    facts = repo_facts(repo, clone, base) if needs_facts(repo) else None
+    return Snapshot(files, links, code_vars, dotenv_names, facts)
+
+
+def needs_facts(repo: RepoSpec) -> bool:
+    """Whether a manifest `files:` entry is planned here (the SOPS files alone need no listing of the repo)."""
+    builtin = ("sops.yaml.j2", "env.example.j2", "env.secrets.example.j2")
+    return not repo.sops or any(spec.template not in builtin for spec in repo.files)
+
+
+def repo_facts(repo: RepoSpec, clone, base) -> RepoFacts:
+    """What templates and `when:` may know, read at the base: its paths, pyproject.toml, origin's default branch."""
+    return RepoFacts(frozenset(gitrepo.list_paths(base)), gitrepo.default_branch(clone) or repo.base,
+                     requires_python(gitrepo.read_blob(base, "pyproject.toml")))

@@ -198,6 +198,16 @@ def list_paths(commit: git.Commit) -> list[str]:
     return [item.path for item in commit.tree.traverse() if isinstance(item, git.Blob) and item.mode != LINK_MODE]
 
 
+def default_branch(repo: git.Repo) -> str | None:
+    """The remote's default branch as the clone knows it (``origin/HEAD``), or None."""
+    try:
+        target = repo.git.symbolic_ref("-q", "refs/remotes/origin/HEAD")
+    except git.GitCommandError:
+        return None
+    prefix = "refs/remotes/origin/"
+    return target[len(prefix):] if target.startswith(prefix) else None
+
+
 def read_blob(commit: git.Commit, path: str) -> bytes | None:
     files, _ = read_files(commit, [path])
     return files.get(path)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Mapping
 
-from juniper_rollout import adopt, render
+from juniper_rollout import adopt, artifacts, render
 from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption,
                                      FileChange, change, skip)
 from juniper_rollout.discover import EnvVar, looks_secret
@@ -30,11 +30,16 @@ class Snapshot:
     symlinks: frozenset[str] = frozenset()  # wanted paths that are, or sit under, a symlink at base
     code_vars: tuple[EnvVar, ...] = ()  # names discovered in the code (for `from: code`)
     dotenv_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plaintext source -> names
+    facts: artifacts.RepoFacts | None = None  # for templates and `when:` (None: only what `files` shows)
+
+
+def facts_of(repo: RepoSpec, snap: Snapshot) -> artifacts.RepoFacts:
+    return snap.facts or artifacts.RepoFacts(frozenset(snap.files), repo.base)
 
 
 def wanted_paths(repo: RepoSpec) -> list[str]:
     paths = [spec.path for spec in repo.files] + [e.target for e in repo.encrypt]
-    return paths + [GITIGNORE, PRECOMMIT, AGENTS]
+    return paths + [GITIGNORE, PRECOMMIT, AGENTS] if repo.sops else paths
 
 
 def hook_definitions(manifest: Manifest, repo: RepoSpec) -> list[dict[str, Any]]:
@@ -52,7 +57,18 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
     for path in sorted(snap.symlinks & set(wanted_paths(repo))):
         raise RepoError(f"{path} is a symlink at {repo.base}; the tool never follows symlinks "
                         "(replace it with a regular file)")
-    out = [_rendered(manifest, repo, spec, snap) for spec in repo.files]
+    facts = facts_of(repo, snap)
+    out = []
+    for spec in repo.files:
+        why = artifacts.unmet(spec, facts)
+        if why:
+            out.append(skip(spec.path, why, snap.files.get(spec.path)))
+        elif spec.kind == "block":
+            out.append(_block(manifest, repo, spec, snap, facts))
+        else:
+            out.append(_rendered(manifest, repo, spec, snap, facts))
+    if not repo.sops:  # the SOPS artifacts belong to the SOPS rollout only
+        return out
     out.append(_gitignore(manifest, repo, snap) if repo.gitignore else skip(GITIGNORE, "gitignore: false"))
     out.append(_precommit(manifest, repo, snap))
     out.append(_agents(manifest, repo, snap))
@@ -69,8 +85,19 @@ def _text(snap: Snapshot, path: str) -> str | None:
         raise RepoError(f"{path} is not UTF-8 text (convert it to UTF-8, then plan again)") from None
 
 
-def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot) -> FileChange:
-    extra = {"groups": _groups(spec, snap)} if spec.env_from else None
+def _block(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
+           facts: artifacts.RepoFacts) -> FileChange:
+    """kind: block: the rollout's own marked block in a file a person owns; every other byte kept."""
+    body = render.render_file(manifest, repo, spec, facts.template_context())
+    before = snap.files.get(spec.path)
+    after = artifacts.plan_block(_text(snap, spec.path) or "", body, repo.rollout, spec.path)
+    return change(spec.path, before, after.encode("utf-8"), f"{repo.rollout} block from {spec.template}")
+
+
+def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
+              facts: artifacts.RepoFacts | None = None) -> FileChange:
+    extra = {**(facts or facts_of(repo, snap)).template_context(),
+             **({"groups": _groups(spec, snap)} if spec.env_from else {})}
     before = snap.files.get(spec.path)
     if before is not None and spec.env_from and spec.policy == "merge":
         return _merged(spec, snap, before, extra["groups"])

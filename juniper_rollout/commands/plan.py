@@ -20,8 +20,9 @@ def plan(
     as_json: bool = False,
     detailed_exitcode: bool = False,
     jobs: int | None = None,
+    rollout: str | None = None,
 ) -> int:
-    loaded = load_manifest(manifest, workspace=workspace)
+    loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     selected = loaded.select(repos)
     with report.progress_bar(len(selected), enabled=not as_json) as tick:
         plans = plan_fleet(loaded, selected, jobs=jobs, progress=tick)

@@ -9,8 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from juniper_rollout import report
-from juniper_rollout.manifest import load_manifest
-from juniper_rollout.verify import CHECKS, RepoReport, verify_fleet
+from juniper_rollout.manifest import SOPS_ROLLOUT, Manifest, load_manifest
+from juniper_rollout.verify import CHECKS, Check, RepoReport, failed, passed, verify_fleet
 from juniper_rollout.wording import count
 
 HEADERS = {"sops-config": ".sops.yaml", "sops-rules": "rules", "encrypted-files": "*.enc",
@@ -18,9 +18,12 @@ HEADERS = {"sops-config": ".sops.yaml", "sops-rules": "rules", "encrypted-files"
 
 
 def verify(*, manifest: Path, workspace: Path | None = None, repos: list[str] | None = None,
-           ref: str | None = None, as_json: bool = False) -> int:
-    loaded = load_manifest(manifest, workspace=workspace)
-    reports = verify_fleet(loaded, loaded.select(repos), ref=ref)
+           ref: str | None = None, as_json: bool = False, rollout: str | None = None) -> int:
+    loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
+    if loaded.rollout != SOPS_ROLLOUT:
+        reports = verify_artifacts(loaded, loaded.select(repos), ref=ref)
+    else:
+        reports = verify_fleet(loaded, loaded.select(repos), ref=ref)
     if as_json:
         data = {"repos": [{"name": r.name, "checks": [c.as_json() for c in r.checks]} for r in reports]}
         print(json.dumps(data, indent=2))
@@ -29,8 +32,30 @@ def verify(*, manifest: Path, workspace: Path | None = None, repos: list[str] | 
     return 0 if all(r.ok for r in reports) else 1
 
 
+def verify_artifacts(loaded: Manifest, repos, *, ref: str | None) -> list[RepoReport]:
+    """Another rollout's list: each of its artifacts in sync at the ref, judged as drift judges it."""
+    from juniper_rollout.audit import IN_SYNC
+    from juniper_rollout.commands.drift import audit_one
+    from juniper_rollout.pool import run_in_order
+
+    reports = []
+    for audit in run_in_order(lambda repo: audit_one(loaded, repo, ref), list(repos)):
+        if audit.error:
+            checks: tuple[Check, ...] = (failed("repo", audit.error),)
+        else:
+            checks = tuple(passed(a.path, f"{a.path} as the manifest renders it") if a.state == IN_SYNC else
+                           failed(a.path, f"{a.path} is {a.state} at {audit.ref}",
+                                  f"run `rollout plan --rollout {loaded.rollout}`, then `rollout apply --rollout "
+                                  f"{loaded.rollout}` and merge the rollout branch")
+                           for a in audit.artifacts)
+        reports.append(RepoReport(audit.name, audit.ref or "", checks))
+    return reports
+
+
 def print_reports(reports: list[RepoReport], where: str) -> None:
     out = report.console()
+    if any(c.name not in CHECKS for r in reports for c in r.checks if c.name != "repo"):
+        return _print_artifact_reports(out, reports, where)
     table = Table(box=box.SIMPLE, title=f"rollout verify on {escape(where)}", title_justify="left")
     table.add_column("repo", no_wrap=True)
     for name in CHECKS:
@@ -59,3 +84,18 @@ def print_reports(reports: list[RepoReport], where: str) -> None:
                   f"{len(reports) - bad} passed")
     else:
         out.print(f"{count(len(reports), 'repo')}: all {len(CHECKS)} checks passed")
+
+
+def _print_artifact_reports(out, reports: list[RepoReport], where: str) -> None:
+    """One line per repo and artifact (another rollout's artifacts are paths, not the fixed SOPS checks)."""
+    out.print(f"rollout verify on {escape(where)}")
+    for r in reports:
+        for c in r.checks:
+            mark = "[green]✓[/green]" if c.ok else "[red]✗[/red]"
+            out.print(f"{mark} {escape(r.name)} {escape(c.name)}" + ("" if c.ok else f": {escape(c.detail)}"))
+            if not c.ok and c.fix:
+                out.print(f"    fix: {escape(c.fix)}")
+    bad = sum(not r.ok for r in reports)
+    checks = sum(len(r.checks) for r in reports)
+    out.print(f"{count(len(reports), 'repo')}: {bad} failed, {len(reports) - bad} passed "
+              f"({count(checks, 'artifact check')})")
