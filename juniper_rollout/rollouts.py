@@ -43,6 +43,7 @@ class RolloutSpec:
     vars: Mapping[str, Any]
     files: tuple[FileSpec, ...]
     line: int | None = None
+    branch_line: int | None = None  # where `branch:` is, or the rollout's own line
 
 
 def parse(v: "_Validator", node: Any, line: int | None) -> dict[str, RolloutSpec]:
@@ -67,7 +68,8 @@ def parse(v: "_Validator", node: Any, line: int | None) -> dict[str, RolloutSpec
         files = v._files(entry, where)
         _unique(v, files, where)
         out[name] = RolloutSpec(name, branch, base, v.typed(entry, "commit_message", str, where, f"chore: roll out {name}"),
-                                _plain(dict(entry.get("vars") or {})), tuple(files), at)
+                                _plain(dict(entry.get("vars") or {})), tuple(files), at,
+                                v.key_line(entry, "branch") if "branch" in entry else at)
     return out
 
 
@@ -85,7 +87,7 @@ def check_repo_entry(v: "_Validator", node: Mapping, where: str) -> None:
             continue
         here = f"{where}.rollouts.{name}"
         v.shaped(entry, here, at, _REPO_ROLLOUT_KEYS, here)
-        v._files(entry, here)
+        _unique(v, v._with_defaults(list(v.named[name].files), v._files(entry, here), entry, here), here)
 
 
 def repo_specs(v: "_Validator", spec: RolloutSpec, entries: list, sops_repos: tuple[RepoSpec, ...]) -> tuple[RepoSpec, ...]:
@@ -106,7 +108,7 @@ def repo_specs(v: "_Validator", spec: RolloutSpec, entries: list, sops_repos: tu
         if "branch" in own:
             v._check_ref_name(own, "branch", branch, where)
         if branch == base:
-            raise v.fail(v.key_line(own, "branch") if "branch" in own else spec.line,
+            raise v.fail(v.key_line(own, "branch") if "branch" in own else spec.branch_line,
                          f"{where}: the rollout branch cannot be the base branch {base!r}")
         out.append(replace(repo, base=base, branch=branch,
                            commit_message=own.get("commit_message", spec.commit_message),
