@@ -16,6 +16,9 @@ Kinds (``KINDS``):
 - ``block``: a marked block in a file humans own (``.gitignore``, ``AGENTS.md``, any
   text file). The markers carry the rollout's name, so two rollouts own two
   separate blocks in one file; every byte outside the block is kept.
+- ``yaml-entry``: one entry of a list in a YAML file humans own (``key: updates``,
+  ``match: package-ecosystem`` sets dependabot.yml's pip entry): spliced into the text,
+  verified by loading (``edits.yamlentry``). In sync when the entry loads equal to the rendering.
 
 The SOPS rollout's own artifacts (``.sops.yaml``, the ``.gitignore`` rules judged by
 git's matching, the pre-commit hooks spliced into an existing config, the AGENTS.md
@@ -33,14 +36,16 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from juniper_rollout.edits import blocks
-from juniper_rollout.errors import RepoError
+from juniper_rollout.edits import blocks, yamlentry
+from juniper_rollout.errors import ManifestError, RepoError
 from juniper_rollout.manifest import SOPS_ROLLOUT, FileSpec
+from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"  # as audit.STATES
 KINDS = {
     "file": "a whole file rendered from a template",
     "block": "a marked block, one per rollout, in a file humans own",
+    "yaml-entry": "one entry of a list in a YAML file humans own, found by one field",
 }
 WHEN_KEYS = ("exists", "missing", "language")
 LANGUAGES = {  # language -> (file suffixes, file names) that show a repo uses it
@@ -152,3 +157,33 @@ def block_state(before: bytes | None, after: bytes | None, rollout: str, path: s
     if before == after:
         return IN_SYNC
     return MODIFIED if present else MISSING
+
+
+# --- kind: yaml-entry ---------------------------------------------------------------------------
+
+
+def rendered_entry(text: str, spec: FileSpec, manifest_path: str) -> dict:
+    """The template's rendering as the one YAML mapping it must be, holding the ``match`` field."""
+    assert spec.entry is not None
+    match = spec.entry[1]
+    try:
+        entry = load_plain(text)
+    except YamlSyntaxError as err:
+        entry = err
+    if not isinstance(entry, dict) or match not in entry:
+        raise ManifestError(manifest_path, spec.line, f"template {spec.template!r} of kind: yaml-entry must render "
+                                                      f"one YAML mapping with a `{match}:` field (fix the template)")
+    return entry
+
+
+def plan_yaml_entry(text: str, entry: dict, spec: FileSpec) -> str:
+    assert spec.entry is not None
+    return yamlentry.set_entry(text, spec.entry[0], spec.entry[1], entry, path=spec.path)
+
+
+def yaml_entry_state(before: bytes | None, entry: dict, spec: FileSpec) -> str | None:
+    """None where the file is absent: the entry lives in a file people own (a ``file`` kind creates one)."""
+    assert spec.entry is not None
+    if before is None:
+        return None
+    return yamlentry.state(before.decode("utf-8", "replace"), spec.entry[0], spec.entry[1], entry)

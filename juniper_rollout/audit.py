@@ -145,7 +145,7 @@ def audit_repo(manifest: Manifest, repo: RepoSpec, snap: planner.Snapshot, facts
     for item in planner.plan_repo(manifest, repo, snap):
         spec = specs.get(item.path)
         if spec is not None and (spec.when or spec.kind != "file"):
-            state = _artifact(repo, spec, item, snap)
+            state = _artifact(manifest, repo, spec, item, snap)
         else:
             state = _state(manifest, repo, item, snap.files.get(item.path))
         if state is not None:
@@ -157,7 +157,7 @@ def audit_repo(manifest: Manifest, repo: RepoSpec, snap: planner.Snapshot, facts
     return RepoAudit(repo.name, ref, commit, tuple(judged), tuple(found))
 
 
-def _artifact(repo: RepoSpec, spec: Any, item: FileChange, snap: planner.Snapshot) -> str | None:
+def _artifact(manifest: Manifest, repo: RepoSpec, spec: Any, item: FileChange, snap: planner.Snapshot) -> str | None:
     """An artifact of a kind from ``artifacts``, or one with a ``when:``: not managed where it does not hold."""
     before = snap.files.get(item.path)
     if artifacts.unmet(spec, planner.facts_of(repo, snap)):
@@ -166,6 +166,9 @@ def _artifact(repo: RepoSpec, spec: Any, item: FileChange, snap: planner.Snapsho
         return None
     if spec.kind == "block":
         return artifacts.block_state(before, item.after, repo.rollout, spec.path)
+    if spec.kind == "yaml-entry":
+        entry = planner.yaml_entry_of(manifest, repo, spec, planner.facts_of(repo, snap))
+        return artifacts.yaml_entry_state(before, entry, spec)
     return _whole_file(item)
 
 

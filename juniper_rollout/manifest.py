@@ -51,7 +51,8 @@ class FileSpec:
     context: Mapping[str, Any] = field(default_factory=dict)
     env_from: str | None = None  # for .env examples: manifest | code | dotenv
     line: int | None = None
-    kind: str = "file"  # an artifact kind (juniper_rollout.artifacts): file | block
+    kind: str = "file"  # an artifact kind (juniper_rollout.artifacts): file | block | yaml-entry
+    entry: tuple[str, str] | None = None  # yaml-entry: (the list's key, the field that finds the entry)
     when: tuple[tuple[str, str], ...] = ()  # all must hold at the base: (exists|missing|language, value)
 
 
@@ -251,7 +252,8 @@ _REPO_KEYS = {
 }
 _ENV_EXAMPLE_KEYS = {"groups": list, "policy": str, "from": str}
 _GROUP_KEYS = {"title": str, "vars": list}
-_FILE_KEYS = {"path": str, "template": str, "policy": str, "vars": dict, "kind": str, "when": dict}
+_FILE_KEYS = {"path": str, "template": str, "policy": str, "vars": dict, "kind": str, "when": dict,
+              "key": str, "match": str}
 _ENCRYPT_KEYS = {"source": str, "target": str, "enabled": bool}
 
 DEFAULT_COMMIT_MESSAGE = "chore: manage secrets with SOPS + age"
@@ -493,10 +495,17 @@ class _Validator(_Reader):
         if kind != "file" and "policy" in node:
             raise self.fail(self.key_line(node, "policy"), f"{where}: policy applies to whole files only "
                                                            f"(remove it from this kind: {kind} entry)")
+        for key in ("key", "match"):
+            if kind == "yaml-entry" and key not in node:
+                raise self.fail(line, f"{where}: a kind: yaml-entry entry needs `{key}` "
+                                      "(key: the list, e.g. updates; match: the field naming the entry)")
+            if kind != "yaml-entry" and key in node:
+                raise self.fail(self.key_line(node, key), f"{where}: `{key}` belongs to kind: yaml-entry only (remove it)")
         return FileSpec(
             path=self._target(node, "path", where), template=node["template"],
             policy=self.choice(node, "policy", POLICIES, where, "replace"),
             context=_plain(context), line=line, kind=kind,
+            entry=(node["key"], node["match"]) if kind == "yaml-entry" else None,
             when=self._when(node["when"], where, self.key_line(node, "when")) if "when" in node else (),
         )
 

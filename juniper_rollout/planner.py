@@ -65,6 +65,8 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
             out.append(skip(spec.path, why, snap.files.get(spec.path)))
         elif spec.kind == "block":
             out.append(_block(manifest, repo, spec, snap, facts))
+        elif spec.kind == "yaml-entry":
+            out.append(_yaml_entry(manifest, repo, spec, snap, facts))
         else:
             out.append(_rendered(manifest, repo, spec, snap, facts))
     if not repo.sops:  # the SOPS artifacts belong to the SOPS rollout only
@@ -92,6 +94,24 @@ def _block(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
     before = snap.files.get(spec.path)
     after = artifacts.plan_block(_text(snap, spec.path) or "", body, repo.rollout, spec.path)
     return change(spec.path, before, after.encode("utf-8"), f"{repo.rollout} block from {spec.template}")
+
+
+def yaml_entry_of(manifest: Manifest, repo: RepoSpec, spec: FileSpec, facts: artifacts.RepoFacts) -> dict:
+    text = render.render_file(manifest, repo, spec, facts.template_context())
+    return artifacts.rendered_entry(text, spec, str(manifest.path))
+
+
+def _yaml_entry(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
+                facts: artifacts.RepoFacts) -> FileChange:
+    """kind: yaml-entry: one list entry set in a YAML file a person owns; every other byte kept."""
+    assert spec.entry is not None
+    before = snap.files.get(spec.path)
+    key, match = spec.entry
+    entry = yaml_entry_of(manifest, repo, spec, facts)
+    if before is None:
+        return skip(spec.path, f"no {spec.path} in the repo (kind: yaml-entry sets one entry in an existing file)")
+    after = artifacts.plan_yaml_entry(_text(snap, spec.path) or "", entry, spec)
+    return change(spec.path, before, after.encode("utf-8"), f"{key} entry {match}: {entry[match]}")
 
 
 def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,

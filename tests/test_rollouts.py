@@ -307,3 +307,94 @@ def test_rollout_mistakes_are_one_line(tmp_path, old, new, line, words):
     text = str(err.value)
     assert text.startswith(f"{tmp_path / 'repos.yaml'}:{line}: "), text
     assert words in text and "\n" not in text
+
+
+# --- kind: yaml-entry ------------------------------------------------------------------------------
+
+ENTRY = ROLLOUTS.replace("  lint:\n    files:\n", """\
+  lint:
+    files:
+      - {path: .github/dependabot.yml, kind: yaml-entry, key: updates, match: package-ecosystem, template: pip.j2}
+""")
+HAND_DEPENDABOT = """\
+version: 2
+# ours: npm daily, reviewed by the web team
+updates:
+    -   package-ecosystem: npm
+        directory: "/web"
+        schedule: {interval: daily}
+"""
+
+
+def entry_core(tmp_path: Path, text: str = ENTRY):
+    (tmp_path / "templates").mkdir(exist_ok=True)
+    (tmp_path / "templates" / "pip.j2").write_text(
+        "package-ecosystem: pip\ndirectory: /\nschedule:\n  interval: weekly\n")
+    return core(tmp_path, "lint", text)
+
+
+def test_yaml_entry_is_spliced_into_the_persons_file(tmp_path):
+    manifest, repo = entry_core(tmp_path)
+    item = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": HAND_DEPENDABOT})))
+    after = item[".github/dependabot.yml"].after.decode()
+    assert item[".github/dependabot.yml"].action == UPDATE and after.startswith(HAND_DEPENDABOT)  # every byte kept
+    assert after[len(HAND_DEPENDABOT):] == ("    -   package-ecosystem: pip\n        directory: /\n"
+                                            "        schedule:\n          interval: weekly\n")  # its own indentation
+    again = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": after})))
+    assert again[".github/dependabot.yml"].action == UNCHANGED
+
+
+def test_yaml_entry_replaces_only_its_own_entry(tmp_path):
+    manifest, repo = entry_core(tmp_path)
+    stale = HAND_DEPENDABOT + "    # pip, by hand\n    -   package-ecosystem: pip\n        directory: /\n" \
+                              "        schedule: {interval: monthly}\n    -   package-ecosystem: docker\n" \
+                              "        directory: /\n        schedule: {interval: daily}\n"
+    after = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": stale})))[
+        ".github/dependabot.yml"].after.decode()
+    assert "interval: monthly" not in after and after.startswith(HAND_DEPENDABOT + "    # pip, by hand\n")
+    assert after.endswith("    -   package-ecosystem: docker\n        directory: /\n        schedule: {interval: daily}\n")
+    assert after.count("package-ecosystem: pip") == 1
+
+
+def test_yaml_entry_adds_the_list_or_refuses_what_it_cannot_edit(tmp_path):
+    manifest, repo = entry_core(tmp_path)
+    added = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": "version: 2\n"})))
+    assert added[".github/dependabot.yml"].after.decode().startswith("version: 2\nupdates:\n- package-ecosystem: pip\n")
+    flow = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": "version: 2\nupdates: []\n"})))
+    assert "updates: [{package-ecosystem: pip" in flow[".github/dependabot.yml"].after.decode()
+    with pytest.raises(RepoError, match=r"^\.github/dependabot\.yml:2: updates is not a plain list"):
+        planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": "version: 2\nupdates: 5\n"}))
+    absent = by_path(planner.plan_repo(manifest, repo, snap({})))[".github/dependabot.yml"]
+    assert absent.action == SKIP and "existing file" in absent.reason
+
+
+def test_yaml_entry_drift_states(tmp_path):
+    manifest, repo = entry_core(tmp_path)
+
+    def state(text):
+        files = {".github/dependabot.yml": text} if text is not None else {}
+        found = audit.audit_repo(manifest, repo, snap(files), audit.Facts(), ref="main")
+        return {a.path: a.state for a in found.artifacts}.get(".github/dependabot.yml")
+
+    assert state(HAND_DEPENDABOT) == "missing" and state(None) is None
+    synced = HAND_DEPENDABOT + "    - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
+    assert state(synced) == "in-sync"  # judged by data: the person's flow style is style
+    assert state(synced.replace("weekly", "daily")) == "modified"
+
+
+def test_yaml_entry_template_must_render_a_mapping_with_the_field(tmp_path):
+    manifest, repo = entry_core(tmp_path)
+    (tmp_path / "templates" / "pip.j2").write_text("- just a list\n")
+    with pytest.raises(ManifestError, match=r"repos\.yaml:16: .*must render one YAML mapping with a `package-ecosystem:`"):
+        planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": HAND_DEPENDABOT}))
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("key: updates, ", "", "needs `key`"),
+    ("match: package-ecosystem, ", "", "needs `match`"),
+    ("kind: yaml-entry, ", "", "belongs to kind: yaml-entry only"),
+])
+def test_yaml_entry_mistakes_are_one_line(tmp_path, old, new, words):
+    with pytest.raises(ManifestError) as err:
+        entry_core(tmp_path, ENTRY.replace(old, new, 1))
+    assert str(err.value).startswith(f"{tmp_path / 'repos.yaml'}:16: ") and words in str(err.value)
