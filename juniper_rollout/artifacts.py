@@ -19,6 +19,10 @@ Kinds (``KINDS``):
 - ``yaml-entry``: one entry of a list in a YAML file humans own (``key: updates``,
   ``match: package-ecosystem`` sets dependabot.yml's pip entry): spliced into the text,
   verified by loading (``edits.yamlentry``). In sync when the entry loads equal to the rendering.
+- ``precommit-hook``: local hooks (the template renders a YAML list of hooks) spliced into an
+  existing ``.pre-commit-config.yaml`` by the SOPS rollout's own editor (``edits.precommit``:
+  the file's own indentation, verified by pre-commit's loader and schema). In sync when each
+  hook loads equal to the rendering.
 
 The SOPS rollout's own artifacts (``.sops.yaml``, the ``.gitignore`` rules judged by
 git's matching, the pre-commit hooks spliced into an existing config, the AGENTS.md
@@ -36,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from juniper_rollout.edits import blocks, yamlentry
+from juniper_rollout.edits import blocks, precommit, yamlentry
 from juniper_rollout.errors import ManifestError, RepoError
 from juniper_rollout.manifest import SOPS_ROLLOUT, FileSpec
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
@@ -46,7 +50,9 @@ KINDS = {
     "file": "a whole file rendered from a template",
     "block": "a marked block, one per rollout, in a file humans own",
     "yaml-entry": "one entry of a list in a YAML file humans own, found by one field",
+    "precommit-hook": "local hooks spliced into an existing .pre-commit-config.yaml",
 }
+PRECOMMIT = ".pre-commit-config.yaml"
 WHEN_KEYS = ("exists", "missing", "language")
 LANGUAGES = {  # language -> (file suffixes, file names) that show a repo uses it
     "python": ((".py",), ("pyproject.toml", "setup.py", "setup.cfg")),
@@ -187,3 +193,35 @@ def yaml_entry_state(before: bytes | None, entry: dict, spec: FileSpec) -> str |
     if before is None:
         return None
     return yamlentry.state(before.decode("utf-8", "replace"), spec.entry[0], spec.entry[1], entry)
+
+
+# --- kind: precommit-hook -----------------------------------------------------------------------
+
+
+def rendered_hooks(text: str, spec: FileSpec, manifest_path: str) -> list[dict]:
+    """The template's rendering as the list of hooks (each a mapping with an ``id``) it must be."""
+    try:
+        hooks = load_plain(text)
+    except YamlSyntaxError:
+        hooks = None
+    if not isinstance(hooks, list) or not hooks or not all(isinstance(h, dict) and "id" in h for h in hooks):
+        raise ManifestError(manifest_path, spec.line, f"template {spec.template!r} of kind: precommit-hook must "
+                                                      "render a YAML list of hooks, each with an `id:` (fix the template)")
+    return hooks
+
+
+def plan_hooks(text: str, hooks: list[dict]) -> str:
+    return precommit.add_hooks(text, hooks)
+
+
+def hooks_state(before: bytes | None, hooks: list[dict]) -> str | None:
+    """None where there is no config: hooks go only into a config people already keep."""
+    if before is None:
+        return None
+    try:
+        states = set(precommit.hooks_state(before.decode("utf-8", "replace"), hooks).values())
+    except (RepoError, precommit.PrecommitEditError, AttributeError, TypeError):
+        return MODIFIED
+    if states == {IN_SYNC}:
+        return IN_SYNC
+    return MISSING if states == {MISSING} else MODIFIED

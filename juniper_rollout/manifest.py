@@ -495,6 +495,9 @@ class _Validator(_Reader):
         if kind != "file" and "policy" in node:
             raise self.fail(self.key_line(node, "policy"), f"{where}: policy applies to whole files only "
                                                            f"(remove it from this kind: {kind} entry)")
+        if kind == "precommit-hook" and node.get("path") != ".pre-commit-config.yaml":
+            raise self.fail(self.key_line(node, "path"), f"{where}: kind: precommit-hook goes into "
+                                                         "path: .pre-commit-config.yaml (fix the path)")
         for key in ("key", "match"):
             if kind == "yaml-entry" and key not in node:
                 raise self.fail(line, f"{where}: a kind: yaml-entry entry needs `{key}` "

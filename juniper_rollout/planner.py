@@ -67,6 +67,8 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
             out.append(_block(manifest, repo, spec, snap, facts))
         elif spec.kind == "yaml-entry":
             out.append(_yaml_entry(manifest, repo, spec, snap, facts))
+        elif spec.kind == "precommit-hook":
+            out.append(_hooks(manifest, repo, spec, snap, facts))
         else:
             out.append(_rendered(manifest, repo, spec, snap, facts))
     if not repo.sops:  # the SOPS artifacts belong to the SOPS rollout only
@@ -112,6 +114,22 @@ def _yaml_entry(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapsh
         return skip(spec.path, f"no {spec.path} in the repo (kind: yaml-entry sets one entry in an existing file)")
     after = artifacts.plan_yaml_entry(_text(snap, spec.path) or "", entry, spec)
     return change(spec.path, before, after.encode("utf-8"), f"{key} entry {match}: {entry[match]}")
+
+
+def hooks_of(manifest: Manifest, repo: RepoSpec, spec: FileSpec, facts: artifacts.RepoFacts) -> list[dict]:
+    text = render.render_file(manifest, repo, spec, facts.template_context())
+    return artifacts.rendered_hooks(text, spec, str(manifest.path))
+
+
+def _hooks(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
+           facts: artifacts.RepoFacts) -> FileChange:
+    """kind: precommit-hook: a rollout's local hooks spliced into the config a person keeps."""
+    hooks = hooks_of(manifest, repo, spec, facts)
+    before = snap.files.get(spec.path)
+    if before is None:
+        return skip(spec.path, f"no {spec.path} (kind: precommit-hook adds hooks only where one exists)")
+    after = artifacts.plan_hooks(_text(snap, spec.path) or "", hooks)
+    return change(spec.path, before, after.encode("utf-8"), f"local hooks {', '.join(h['id'] for h in hooks)}")
 
 
 def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,

@@ -133,8 +133,7 @@ repos:
 def core(tmp_path: Path, rollout_name: str, text: str = ROLLOUTS):
     (tmp_path / "ws").mkdir(exist_ok=True)
     templates = tmp_path / "templates"
-    if not templates.exists():
-        shutil.copytree(SHIPPED.parent.parent / "templates", templates)
+    shutil.copytree(SHIPPED.parent.parent / "templates", templates, dirs_exist_ok=True)
     for name, body in {"owners.j2": "* {{ who }} ({{ repo.name }} on {{ facts.default_branch }})\n",
                        "ignore.j2": "*.log\n", "agents.j2": "Run `make hygiene`.\n", "lint.j2": ".ruff_cache/\n",
                        "py.j2": "python {{ facts.python_version }}\n"}.items():
@@ -398,3 +397,57 @@ def test_yaml_entry_mistakes_are_one_line(tmp_path, old, new, words):
     with pytest.raises(ManifestError) as err:
         entry_core(tmp_path, ENTRY.replace(old, new, 1))
     assert str(err.value).startswith(f"{tmp_path / 'repos.yaml'}:16: ") and words in str(err.value)
+
+
+# --- kind: precommit-hook --------------------------------------------------------------------------
+
+HOOKS = ROLLOUTS.replace("  lint:\n    files:\n", """\
+  lint:
+    files:
+      - {path: .pre-commit-config.yaml, kind: precommit-hook, template: hooks.j2}
+""")
+
+
+def hooks_core(tmp_path: Path, rollout_name: str = "lint"):
+    (tmp_path / "templates").mkdir(exist_ok=True)
+    (tmp_path / "templates" / "hooks.j2").write_text(
+        "- id: no-todo\n  name: no TODO in {{ repo.name }}\n  entry: TODO\n  language: pygrep\n  types: [python]\n")
+    return core(tmp_path, rollout_name, HOOKS)
+
+
+def test_precommit_hook_is_spliced_into_an_existing_config(tmp_path):
+    from juniper_rollout.demo import PRECOMMIT_REMOTE
+
+    manifest, repo = hooks_core(tmp_path)
+    config = PRECOMMIT_REMOTE.format(name="svc")
+    change = by_path(planner.plan_repo(manifest, repo, snap({".pre-commit-config.yaml": config})))[
+        ".pre-commit-config.yaml"]
+    after = change.after.decode()
+    assert change.action == UPDATE and after.startswith(config)  # every byte of the person's config kept
+    assert "  - repo: local\n    hooks:\n      - id: no-todo\n        name: no TODO in svc\n" in after
+    absent = by_path(planner.plan_repo(manifest, repo, snap({})))[".pre-commit-config.yaml"]
+    assert absent.action == SKIP and "only where one exists" in absent.reason
+
+    def state(text):
+        files = {".pre-commit-config.yaml": text} if text is not None else {}
+        found = audit.audit_repo(manifest, repo, snap(files), audit.Facts(), ref="main")
+        return {a.path: a.state for a in found.artifacts}.get(".pre-commit-config.yaml")
+
+    assert (state(config), state(after), state(None)) == ("missing", "in-sync", None)
+    assert state(after.replace("entry: TODO", "entry: FIXME")) == "modified"
+    # the SOPS rollout's hook joins the same local entry: the lint hooks stay in sync
+    sops, s_repo = core(tmp_path, "sops", HOOKS)
+    both = by_path(planner.plan_repo(sops, s_repo, snap({".pre-commit-config.yaml": after})))[
+        ".pre-commit-config.yaml"].after.decode()
+    assert state(both) == "in-sync" and both.startswith(after.split("      - id: no-todo")[0])
+
+
+def test_precommit_hook_template_and_path_mistakes(tmp_path):
+    manifest, repo = hooks_core(tmp_path)
+    (tmp_path / "templates" / "hooks.j2").write_text("id: not-a-list\n")
+    with pytest.raises(ManifestError, match=r"repos\.yaml:16: .*must render a YAML list of hooks"):
+        planner.plan_repo(manifest, repo, snap({".pre-commit-config.yaml": "repos: []\n"}))
+    with pytest.raises(ManifestError) as err:
+        core(tmp_path, "lint", HOOKS.replace("{path: .pre-commit-config.yaml, kind: precommit-hook",
+                                             "{path: hooks.yaml, kind: precommit-hook"))
+    assert str(err.value).startswith(f"{tmp_path / 'repos.yaml'}:16: ") and "goes into" in str(err.value)
