@@ -150,9 +150,9 @@ def audit_repo(manifest: Manifest, repo: RepoSpec, snap: planner.Snapshot, facts
             state = _state(manifest, repo, item, snap.files.get(item.path))
         if state is not None:
             judged.append(Artifact(item.path, state, item))
+    judged += _encrypted(manifest, repo, facts)
     if not repo.sops:  # another rollout: its artifacts only; the secret hazards are the SOPS rollout's
         return RepoAudit(repo.name, ref, commit, tuple(judged))
-    judged += _encrypted(manifest, repo, facts)
     found = findings(manifest, repo, facts, ref) + _adoptions([a.change for a in judged if a.change])
     return RepoAudit(repo.name, ref, commit, tuple(judged), tuple(found))
 

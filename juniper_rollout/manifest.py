@@ -314,6 +314,7 @@ class _Validator(_Reader):
         if self.rollout != SOPS_ROLLOUT and self.rollout not in self.named:
             raise self.fail(None, f"no rollout named {self.rollout!r} in the manifest "
                                   f"(known: {', '.join((SOPS_ROLLOUT, *self.named))}; add it under `rollouts:`)")
+        self.needs_key = rollouts.needs_key(self.named, self.rollout, top.get("repos"))
         defaults = self._defaults(top.get("defaults") or {}, self.key_line(top, "defaults"))
         if "repos" not in top:
             raise self.fail(1, "no `repos:` list (add the repositories to manage)")
@@ -352,7 +353,7 @@ class _Validator(_Reader):
             self._check_ref_name(node, key, out[key], "defaults")
         out["files"] = self._files(node, "defaults")
         recipients = self.typed(node, "age_recipients", list, "defaults", [])
-        if self.rollout != SOPS_ROLLOUT:  # a rollout without secrets needs no key (a placeholder is fine)
+        if not getattr(self, "needs_key", True):  # a rollout without secrets needs no key (a placeholder is fine)
             out["age_recipients"] = ()
             return out
         if not recipients and self.require_recipients:

@@ -25,13 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Mapping
 
-from juniper_rollout.manifest import REPO_NAME, SOPS_ROLLOUT, FileSpec, RepoSpec, _kind, _plain
+from juniper_rollout.manifest import REPO_NAME, SOPS_ROLLOUT, EncryptSpec, FileSpec, RepoSpec, _kind, _plain
 
 if TYPE_CHECKING:
     from juniper_rollout.manifest import _Validator
 
-_ROLLOUT_KEYS = {"branch": str, "base": str, "commit_message": str, "vars": dict, "files": list}
-_REPO_ROLLOUT_KEYS = {"branch": str, "commit_message": str, "vars": dict, "files": list, "skip_files": list}
+_ROLLOUT_KEYS = {"branch": str, "base": str, "commit_message": str, "vars": dict, "files": list, "encrypt": list}
+_REPO_ROLLOUT_KEYS = {"branch": str, "commit_message": str, "vars": dict, "files": list, "skip_files": list,
+                      "encrypt": list}
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class RolloutSpec:
     files: tuple[FileSpec, ...]
     line: int | None = None
     branch_line: int | None = None  # where `branch:` is, or the rollout's own line
+    encrypt: tuple[EncryptSpec, ...] = ()  # kind "encrypted file": needs the age recipients and the repo's .sops.yaml
 
 
 def parse(v: "_Validator", node: Any, line: int | None) -> dict[str, RolloutSpec]:
@@ -69,7 +71,7 @@ def parse(v: "_Validator", node: Any, line: int | None) -> dict[str, RolloutSpec
         _unique(v, files, where)
         out[name] = RolloutSpec(name, branch, base, v.typed(entry, "commit_message", str, where, f"chore: roll out {name}"),
                                 _plain(dict(entry.get("vars") or {})), tuple(files), at,
-                                v.key_line(entry, "branch") if "branch" in entry else at)
+                                v.key_line(entry, "branch") if "branch" in entry else at, _encrypt(v, entry, where))
     return out
 
 
@@ -87,7 +89,8 @@ def check_repo_entry(v: "_Validator", node: Mapping, where: str) -> None:
             continue
         here = f"{where}.rollouts.{name}"
         v.shaped(entry, here, at, _REPO_ROLLOUT_KEYS, here)
-        _unique(v, v._with_defaults(list(v.named[name].files), v._files(entry, here), entry, here), here)
+        _unique(v, v._with_defaults(list(v.named[name].files), v._files(entry, here), entry, here), here,
+                _encrypt(v, entry, here))
 
 
 def repo_specs(v: "_Validator", spec: RolloutSpec, entries: list, sops_repos: tuple[RepoSpec, ...]) -> tuple[RepoSpec, ...]:
@@ -102,7 +105,8 @@ def repo_specs(v: "_Validator", spec: RolloutSpec, entries: list, sops_repos: tu
         files = v._with_defaults(list(spec.files), v._files(own, where), own, where)
         variables = {**spec.vars, **_plain(dict(own.get("vars") or {}))}
         files = [replace(f, context={**variables, **f.context}) for f in files]
-        _unique(v, files, where)
+        encrypt = _encrypt(v, own, where) if "encrypt" in own else spec.encrypt
+        _unique(v, files, where, encrypt)
         branch = own.get("branch", spec.branch)
         base = spec.base or repo.base
         if "branch" in own:
@@ -113,13 +117,27 @@ def repo_specs(v: "_Validator", spec: RolloutSpec, entries: list, sops_repos: tu
         out.append(replace(repo, base=base, branch=branch,
                            commit_message=own.get("commit_message", spec.commit_message),
                            files=tuple(files), gitignore=False, precommit_hook="skip", agents_md="skip",
-                           encrypt=(), rollout=spec.name))
+                           encrypt=encrypt, rollout=spec.name))
     return tuple(out)
 
 
-def _unique(v: "_Validator", files: list[FileSpec], where: str) -> None:
+def needs_key(named: dict[str, RolloutSpec], rollout: str, entries: Any) -> bool:
+    """Whether ``rollout`` encrypts anything (then, and only then, it needs the age recipients)."""
+    if rollout == SOPS_ROLLOUT:
+        return True
+    own = [(e.get("rollouts") or {}).get(rollout) for e in entries or [] if isinstance(e, dict)
+           and isinstance(e.get("rollouts") or {}, dict)] if isinstance(entries, list) else []
+    return bool(named[rollout].encrypt) or any(isinstance(o, dict) and o.get("encrypt") for o in own)
+
+
+def _encrypt(v: "_Validator", node: Any, where: str) -> tuple[EncryptSpec, ...]:
+    raw = v.typed(node, "encrypt", list, where, [])
+    return tuple(v._encrypt(e, where, v.item_line(raw, i)) for i, e in enumerate(raw))
+
+
+def _unique(v: "_Validator", files: list[FileSpec], where: str, encrypt: tuple[EncryptSpec, ...] = ()) -> None:
     seen: set[str] = set()
-    for f in files:
-        if f.path in seen:
-            raise v.fail(f.line, f"{where} renders {f.path} twice (each path may have one source in a rollout)")
-        seen.add(f.path)
+    for path, line in [(f.path, f.line) for f in files] + [(e.target, e.line) for e in encrypt]:
+        if path in seen:
+            raise v.fail(line, f"{where} renders {path} twice (each path may have one source in a rollout)")
+        seen.add(path)

@@ -451,3 +451,40 @@ def test_precommit_hook_template_and_path_mistakes(tmp_path):
         core(tmp_path, "lint", HOOKS.replace("{path: .pre-commit-config.yaml, kind: precommit-hook",
                                              "{path: hooks.yaml, kind: precommit-hook"))
     assert str(err.value).startswith(f"{tmp_path / 'repos.yaml'}:16: ") and "goes into" in str(err.value)
+
+
+# --- kind: encrypted file, in a named rollout -------------------------------------------------------
+
+VAULT = """\
+rollouts:
+  vault:
+    files: []
+    encrypt:
+      - {source: .env, target: deploy/.env.enc}
+"""
+
+
+def test_a_named_rollout_encrypts_with_the_real_sops_and_needs_the_key(fleet, tmp_path):
+    from juniper_rollout import sops as sops_tool
+
+    cascor = fleet.repo("juniper-cascor")
+    assert rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code == 0
+    fleet.merge_all()  # the repo's .sops.yaml (from the SOPS rollout) names the recipients
+    text = fleet.manifest.read_text()
+    start = text.index("\nrollouts:\n") + 1
+    manifest = tmp_path / "vault.yaml"
+    manifest.write_text(text[:start] + VAULT)
+    plan = rollout("plan", "--manifest", manifest, "--rollout", "vault", "--repo", "juniper-cascor")
+    assert plan.code == 0 and "deploy/.env.enc" in plan.stdout and ".sops.yaml" not in plan.stdout
+    assert rollout("apply", "--manifest", manifest, "--rollout", "vault", "--repo", "juniper-cascor", "--yes").code == 0
+    blob = git(cascor, "show", "chore/vault:deploy/.env.enc").encode()
+    assert sops_tool.read_metadata(blob) is not None  # ciphertext, made by sops (the canary check covers leaks)
+    drift = rollout("drift", "--manifest", manifest, "--rollout", "vault", "--repo", "juniper-cascor",
+                    "--ref", "chore/vault", "--format", "json")
+    assert json.loads(drift.stdout)["repos"][0]["artifacts"] == [{"path": "deploy/.env.enc", "state": "in-sync"}]
+    # a rollout that encrypts needs real recipients: the placeholder is refused at its line
+    placeholder = tmp_path / "placeholder.yaml"
+    placeholder.write_text(SHIPPED.read_text() + VAULT.replace("rollouts:\n", ""))
+    with pytest.raises(ManifestError, match="placeholder"):
+        load_manifest(placeholder, rollout="vault")
+    assert load_manifest(placeholder, rollout="repo-hygiene").recipients == ()
