@@ -471,9 +471,8 @@ def test_a_named_rollout_encrypts_with_the_real_sops_and_needs_the_key(fleet, tm
     assert rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code == 0
     fleet.merge_all()  # the repo's .sops.yaml (from the SOPS rollout) names the recipients
     text = fleet.manifest.read_text()
-    start = text.index("\nrollouts:\n") + 1
     manifest = tmp_path / "vault.yaml"
-    manifest.write_text(text[:start] + VAULT)
+    manifest.write_text(text.replace("\nrollouts:\n", "\n" + VAULT, 1))
     plan = rollout("plan", "--manifest", manifest, "--rollout", "vault", "--repo", "juniper-cascor")
     assert plan.code == 0 and "deploy/.env.enc" in plan.stdout and ".sops.yaml" not in plan.stdout
     assert rollout("apply", "--manifest", manifest, "--rollout", "vault", "--repo", "juniper-cascor", "--yes").code == 0
@@ -484,7 +483,7 @@ def test_a_named_rollout_encrypts_with_the_real_sops_and_needs_the_key(fleet, tm
     assert json.loads(drift.stdout)["repos"][0]["artifacts"] == [{"path": "deploy/.env.enc", "state": "in-sync"}]
     # a rollout that encrypts needs real recipients: the placeholder is refused at its line
     placeholder = tmp_path / "placeholder.yaml"
-    placeholder.write_text(SHIPPED.read_text() + VAULT.replace("rollouts:\n", ""))
+    placeholder.write_text(SHIPPED.read_text().replace("\nrollouts:\n", "\n" + VAULT, 1))
     with pytest.raises(ManifestError, match="placeholder"):
         load_manifest(placeholder, rollout="vault")
     assert load_manifest(placeholder, rollout="repo-hygiene").recipients == ()
