@@ -42,16 +42,16 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Mapping
 
-from juniper_rollout import artifacts, planner, sops
-from juniper_rollout.changes import CREATE, HOOK_REPLACED, NAME_STALE, SKIP, UNCHANGED, FileChange
+from juniper_rollout import artifacts, planner, sopsmeta
+from juniper_rollout.changes import CREATE, DELETE, HOOK_REPLACED, NAME_STALE, SKIP, UNCHANGED, FileChange
 from juniper_rollout.edits import blocks, gitignore, precommit
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"
 STATES = (IN_SYNC, MISSING, MODIFIED, EXTRA)
-PLAINTEXT_NAMES = (".env", ".env.secrets")
 MAX_COMMITS_NAMED = 5
 
 
@@ -76,11 +76,12 @@ RULES = (
          "Run `rollout plan --repo REPO` to see the difference and `rollout apply` to write the fix "
          "on the rollout branch; or change the manifest if the repo is right.", "warning"),
     Rule(TRACKED_ENV, "TrackedPlaintextEnv", "A plaintext env file is tracked by git",
-         "A .gitignore line does not untrack a file: run `git rm --cached PATH`, commit, and rotate "
-         "the secrets it held (they stay in history).", "error", "9.0"),
+         "A .gitignore line does not untrack a file: `rollout apply` removes it on the rollout branch (or run "
+         "`git rm --cached PATH`), and rotate the secrets it held (they stay in history; purging it with "
+         "`git filter-repo --invert-paths --path PATH` is the owner's call).", "error", "9.0"),
     Rule(ENV_IN_HISTORY, "PlaintextEnvInHistory", "A plaintext env file was committed in the past",
-         "Its values are still readable in those commits: rotate them, and purge the file from "
-         "history (git-filter-repo) if the repository is shared.", "error", "7.5"),
+         "Its values are still readable in those commits: rotate them; purging the file from history "
+         "(`git filter-repo --invert-paths --path PATH`) is the owner's call.", "error", "7.5"),
     Rule(ENC_WITHOUT_SOPS, "EncWithoutSopsMetadata", "A committed .enc file has no sops metadata",
          "It may be plaintext under an encrypted name: remove it from git, rotate what it held, "
          "and encrypt again with sops.", "error", "8.0"),
@@ -118,6 +119,7 @@ class Facts:
     encrypted: Mapping[str, bytes] = field(default_factory=dict)  # every *.enc blob at the ref
     sops_config: bytes | None = None  # .sops.yaml at the ref
     env_commits: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (short sha, subject, env paths), any ref
+    enc_history: tuple[tuple[str, str, str, bytes], ...] = ()  # (short sha, subject, path, blob) of every *.enc ever committed
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,8 @@ def audit_repo(manifest: Manifest, repo: RepoSpec, snap: planner.Snapshot, facts
     judged = []
     specs = {spec.path: spec for spec in repo.files}
     for item in planner.plan_repo(manifest, repo, snap):
+        if item.action == DELETE:  # a tracked plaintext env file: a finding (TRACKED_ENV), not an artifact
+            continue
         spec = specs.get(item.path)
         if spec is not None and (spec.when or spec.kind != "file"):
             state = _artifact(manifest, repo, spec, item, snap)
@@ -199,7 +203,7 @@ def _adoptions(changes: list[FileChange]) -> list[Finding]:
 def _state(manifest: Manifest, repo: RepoSpec, item: FileChange, before: bytes | None) -> str | None:
     """``before``: the file at the ref (a skipped change may not carry it)."""
     if item.path == planner.GITIGNORE:
-        return _gitignore(repo, before)
+        return _gitignore(manifest, repo, before)
     if item.path == planner.PRECOMMIT:
         return _hooks(manifest, repo, before)
     if item.path == planner.AGENTS:
@@ -228,7 +232,7 @@ def _text(data: bytes | None) -> str:
     return (data or b"").decode("utf-8", "replace")
 
 
-def _gitignore(repo: RepoSpec, before: bytes | None) -> str | None:
+def _gitignore(manifest: Manifest, repo: RepoSpec, before: bytes | None) -> str | None:
     text = _text(before)
     try:
         has_block = blocks.split(text, blocks.GITIGNORE, path=planner.GITIGNORE).block is not None
@@ -237,9 +241,9 @@ def _gitignore(repo: RepoSpec, before: bytes | None) -> str | None:
         return MODIFIED
     if not repo.gitignore:
         return EXTRA if has_block else None
-    if gitignore.problems(text):
+    if gitignore.problems(text, manifest.env_files):
         return MODIFIED if has_block else MISSING
-    if has_block and not gitignore.needed_patterns(outside):
+    if has_block and not gitignore.needed_patterns(outside, manifest.env_files):
         return EXTRA
     return IN_SYNC
 
@@ -280,8 +284,10 @@ def _encrypted(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Artifac
             if spec.enabled:
                 out.append(Artifact(spec.target, MISSING))
             continue
-        meta = sops.read_metadata(blob)
-        same = meta is not None and set(meta.recipients) == set(manifest.recipients)
+        meta = sopsmeta.read_metadata(blob)
+        same = meta is not None and meta.format == "dotenv" and set(meta.recipients) == set(manifest.recipients)
+        if same and manifest.data_key_rotated and meta.lastmodified < manifest.data_key_rotated:
+            same = False  # `rotate --data-key` asked for a new data key it does not have yet
         out.append(Artifact(spec.target, IN_SYNC if same else MODIFIED))
     return out
 
@@ -289,49 +295,82 @@ def _encrypted(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Artifac
 # --- findings ----------------------------------------------------------------------------------
 
 
-def is_plaintext_env(path: str, repo: RepoSpec) -> bool:
-    return PurePosixPath(path).name in PLAINTEXT_NAMES or path in {e.source for e in repo.encrypt}
+def is_plaintext_env(path: str, repo: RepoSpec, manifest: Manifest | None = None) -> bool:
+    """The one definition (manifest's ``plaintext_env``, juniper_rollout.envfiles), plus the repo's encrypt sources."""
+    return planner.is_plaintext_env(repo, manifest)(path)
 
 
-def plaintext_pathspecs(repo: RepoSpec) -> list[str]:
-    """git pathspecs for the plaintext env files of ``repo``, anywhere in the tree."""
-    specs = [f":(glob)**/{name}" for name in PLAINTEXT_NAMES]
-    return specs + [f":(literal){e.source}" for e in repo.encrypt if PurePosixPath(e.source).name not in PLAINTEXT_NAMES]
+def plaintext_pathspecs(repo: RepoSpec, manifest: Manifest | None = None) -> list[str]:
+    """git pathspecs covering the plaintext env files of ``repo``, anywhere in the tree (filtered by
+    :func:`is_plaintext_env` afterwards: pathspecs cannot exclude ``*.example``)."""
+    env = manifest.env_files if manifest is not None else DEFAULT_ENV_FILES
+    specs = [f":(glob)**/{glob}" for glob in env.include]
+    return specs + [f":(literal){e.source}" for e in repo.encrypt]
 
 
 def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list[Finding]:
     out = [
         Finding(TRACKED_ENV, path, f"{path} is tracked in git at {ref}; a .gitignore line does not untrack it: "
-                                   f"run `git rm --cached {path}`, commit, and rotate the secrets it held "
-                                   "(they stay in history)")
-        for path in facts.paths if is_plaintext_env(path, repo)
+                                   f"`rollout apply` removes it on the rollout branch (or `git rm --cached {path}`); "
+                                   f"rotate the secrets it held: they stay in history{_commits_of(path, facts)}; "
+                                   f"purging them is the owner's call: `git filter-repo --invert-paths --path {path}`")
+        for path in facts.paths if is_plaintext_env(path, repo, manifest)
     ]
-    out += _history(repo, facts)
+    out += _history(manifest, repo, facts)
+    out += _enc_history(facts)
     out += [
         Finding(ENC_WITHOUT_SOPS, path, f"{path} has no sops metadata: it may be plaintext; remove it "
                                         f"(`git rm --cached {path}`), rotate what it held, and encrypt again with sops")
-        for path, blob in sorted(facts.encrypted.items()) if sops.read_metadata(blob) is None
+        for path, blob in sorted(facts.encrypted.items()) if sopsmeta.read_metadata(blob) is None
     ]
     out += _recipients(manifest, facts.sops_config)
     return out
 
 
-def _history(repo: RepoSpec, facts: Facts) -> list[Finding]:
+def history_commits(paths: tuple[tuple[str, str, tuple[str, ...]], ...], path: str) -> list[tuple[str, str]]:
+    return [(short, subject) for short, subject, touched in paths if path in touched]
+
+
+def name_commits(commits: list[tuple[str, str]]) -> str:
+    """``1 commit abc1234 "subject"`` / ``3 commits a, b, c and 2 more``."""
+    named = ", ".join(f'{short} "{_clip(subject)}"' for short, subject in commits[:MAX_COMMITS_NAMED])
+    more = f" and {len(commits) - MAX_COMMITS_NAMED} more" if len(commits) > MAX_COMMITS_NAMED else ""
+    return f"{'commit' if len(commits) == 1 else 'commits'} {named}{more}"
+
+
+def _commits_of(path: str, facts: Facts) -> str:
+    commits = history_commits(facts.env_commits, path)
+    return f" ({name_commits(commits)})" if commits else ""
+
+
+def _history(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
     tracked = set(facts.paths)
     by_path: dict[str, list[tuple[str, str]]] = {}
     for short, subject, paths in facts.env_commits:
         for path in paths:
-            if is_plaintext_env(path, repo) and path not in tracked:  # tracked ones have their own finding
+            if is_plaintext_env(path, repo, manifest) and path not in tracked:  # tracked ones have their own finding
                 by_path.setdefault(path, []).append((short, subject))
     out = []
     for path, commits in sorted(by_path.items()):
-        named = ", ".join(f'{short} "{_clip(subject)}"' for short, subject in commits[:MAX_COMMITS_NAMED])
-        more = f" and {len(commits) - MAX_COMMITS_NAMED} more" if len(commits) > MAX_COMMITS_NAMED else ""
-        word = "commit" if len(commits) == 1 else "commits"
-        out.append(Finding(ENV_IN_HISTORY, path, f"{path} was committed in the past ({word} {named}{more}); "
-                                                 "its values are still readable there: rotate them, and purge "
-                                                 "the file with git-filter-repo if the repo is shared"))
+        out.append(Finding(ENV_IN_HISTORY, path, f"{path} was committed in the past ({name_commits(commits)}); "
+                                                 "its values are still readable there: rotate them; purging the file "
+                                                 "is the owner's call (rewrites history): "
+                                                 f"`git filter-repo --invert-paths --path {path}`"))
     return out
+
+
+def _enc_history(facts: Facts) -> list[Finding]:
+    """Every ``.enc`` blob ever committed without sops metadata (a plaintext file under an encrypted name)."""
+    current = set(facts.encrypted)
+    by_path: dict[str, list[tuple[str, str]]] = {}
+    for short, subject, path, blob in facts.enc_history:
+        if sopsmeta.read_metadata(blob) is None and not (path in current and facts.encrypted[path] == blob):
+            by_path.setdefault(path, []).append((short, subject))
+    return [Finding(ENC_WITHOUT_SOPS, path, f"{path} was once committed without sops metadata ({name_commits(commits)}): "
+                                           "it may have held plaintext, still readable there: rotate what it held; "
+                                           "purging it is the owner's call: "
+                                           f"`git filter-repo --invert-paths --path {path}`")
+            for path, commits in sorted(by_path.items())]
 
 
 def _clip(text: str, width: int = 60) -> str:

@@ -106,12 +106,14 @@ def keygen(
 def rotate(
     add: Annotated[Optional[list[str]], typer.Option("--add", help="age public key to add (repeatable).")] = None,
     remove: Annotated[Optional[list[str]], typer.Option("--remove", help="age public key to remove (repeatable).")] = None,
+    data_key: Annotated[bool, typer.Option("--data-key", help="Next apply gives every committed .enc file a new data key (sops rotate).")] = False,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
 ) -> None:
-    """Change the fleet's age recipients in the manifest; the next plan/apply re-keys every repo."""
+    """Change the fleet's age recipients (re-wrapped with sops updatekeys: same data key) or, with --data-key,
+    ask for new data keys (sops rotate); the next plan/apply carries it out."""
     from juniper_rollout.commands.rotate import rotate as command
 
-    _run(command, manifest=manifest, add=add or [], remove=remove or [])
+    _run(command, manifest=manifest, add=add or [], remove=remove or [], data_key=data_key)
 
 
 @app.command()

@@ -8,11 +8,19 @@ reaches a message.
 """
 from __future__ import annotations
 
+import re
+
 from juniper_rollout.errors import RolloutError
 
 BOM = b"\xef\xbb\xbf"
 UNENCRYPTED_SUFFIX = "_unencrypted"  # sops' default unencrypted_suffix
 RESERVED_PREFIX = "sops_"  # sops stores its metadata under this prefix
+# What a variable name may be: a shell/Python identifier. Anything else on the left of '='
+# (a pasted token with base64 padding, `sk-ant-…=x`) would be stored by sops as a plaintext
+# name and printed as one, so it is refused and never echoed.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Identifiers that are really credentials (GitHub tokens, AWS access key ids): refused the same way.
+TOKEN_SHAPES = re.compile(r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16})")
 
 
 class DotenvError(RolloutError):
@@ -58,6 +66,9 @@ def parse_names(plaintext: bytes, *, path: str = ".env") -> list[str]:
     if not plaintext:
         return []
     body = plaintext[len(BOM):] if plaintext.startswith(BOM) else plaintext
+    if body is not plaintext and body.startswith(b"#"):
+        raise DotenvError(path, 1, "byte-order mark before a comment (sops would read it as a name, "
+                                   "or fail: save the file as UTF-8 without a BOM)")
     lines = body.split(b"\n")
     if lines[-1] != b"":
         raise DotenvError(path, len(lines), "no newline at end of file (sops adds one: add it)")
@@ -112,6 +123,12 @@ def _checked_name(raw: bytes, path: str, number: int) -> str:
     if not name.isprintable() or " " in name:
         raise DotenvError(
             path, number, "name contains spaces or control characters (rename it)"
+        )
+    if not IDENTIFIER.fullmatch(name) or TOKEN_SHAPES.fullmatch(name):  # never echoed: it may be a secret
+        raise DotenvError(
+            path, number,
+            "text before '=' is not a variable name (letters, digits, _; not starting with a digit): "
+            "a pasted secret? rename the variable or remove the line",
         )
     if name.startswith(RESERVED_PREFIX):
         raise DotenvError(

@@ -14,7 +14,7 @@ from juniper_rollout.changes import RepoPlan
 from juniper_rollout.discover import candidate_paths, discover
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.planner import Snapshot, plan_repo, wanted_paths
+from juniper_rollout.planner import Snapshot, plan_repo, tracked_plaintext, wanted_paths
 from juniper_rollout.pool import run_in_order
 
 Progress = Callable[[str], None]
@@ -60,6 +60,7 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
     files, links = gitrepo.read_files(base, wanted_paths(repo))
     code_vars = ()
+    listing = gitrepo.listed_paths(clone, base)
     if any(spec.env_from == "code" for spec in repo.files):
         paths = candidate_paths(gitrepo.list_paths(base))
         blobs, _ = gitrepo.read_files(base, paths)
@@ -67,17 +68,23 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
     dotenv_names = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
         dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env")}
-    facts = repo_facts(repo, clone, base) if needs_facts(repo) else None
-    return Snapshot(files, links, code_vars, dotenv_names, facts)
+    tracked = tracked_plaintext(manifest, repo, listing) if repo.sops else ()  # the SOPS rollout untracks them
+    history: dict[str, tuple[tuple[str, str], ...]] = {}
+    if tracked:
+        for short, subject, paths in gitrepo.commits_touching(clone, [f":(literal){p}" for p in tracked]):
+            for path in paths:
+                history[path] = (*history.get(path, ()), (short, subject))
+    facts = repo_facts(repo, clone, base, listing) if needs_facts(repo) else None
+    return Snapshot(files, links, code_vars, dotenv_names, tracked, history, facts=facts)
 
 
 def needs_facts(repo: RepoSpec) -> bool:
-    """Whether a manifest `files:` entry is planned here (the SOPS files alone need no listing of the repo)."""
+    """Whether a manifest `files:` entry is planned here (the SOPS files alone need no facts of the repo)."""
     builtin = ("sops.yaml.j2", "env.example.j2", "env.secrets.example.j2")
     return not repo.sops or any(spec.template not in builtin for spec in repo.files)
 
 
-def repo_facts(repo: RepoSpec, clone, base) -> RepoFacts:
+def repo_facts(repo: RepoSpec, clone, base, listing: list[str]) -> RepoFacts:
     """What templates and `when:` may know, read at the base: its paths, pyproject.toml, origin's default branch."""
-    return RepoFacts(frozenset(gitrepo.list_paths(base)), gitrepo.default_branch(clone) or repo.base,
+    return RepoFacts(frozenset(listing), gitrepo.default_branch(clone) or repo.base,
                      requires_python(gitrepo.read_blob(base, "pyproject.toml")))

@@ -208,6 +208,20 @@ def default_branch(repo: git.Repo) -> str | None:
     return target[len(prefix):] if target.startswith(prefix) else None
 
 
+def listed_paths(repo: git.Repo, commit: git.Commit) -> list[str]:
+    """Every regular-file path at ``commit``, listed by one ``git ls-tree`` (C speed, for large repos)."""
+    try:
+        out = repo.git.ls_tree("-r", "-z", "--full-tree", commit.hexsha)
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot list files: {' '.join(str(err.stderr).split())[:200]}") from None
+    paths = []
+    for record in out.split("\0"):
+        info, _, path = record.partition("\t")
+        if path and info.split(" ", 1)[0] in ("100644", "100755"):
+            paths.append(path)
+    return paths
+
+
 def read_blob(commit: git.Commit, path: str) -> bytes | None:
     files, _ = read_files(commit, [path])
     return files.get(path)
@@ -371,6 +385,35 @@ def commits_touching(repo: git.Repo, pathspecs: list[str]) -> list[tuple[str, st
         if paths:
             commits.append((short, subject, paths))
     return commits
+
+
+def blobs_in_history(repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20
+                     ) -> list[tuple[str, str, str, bytes]]:
+    """Every version of a path matching ``pathspecs`` ever committed on any ref: (short sha, subject, path, blob).
+
+    For drift's audit of ``*.enc`` files: their blobs are ciphertext, or exactly what must be found.
+    Blobs larger than ``limit`` bytes are read up to it. Newest first.
+    """
+    try:
+        out = repo.git.log("--all", "--no-show-signature", "--no-color", "--diff-filter=ACMR", "--raw", "--no-abbrev",
+                           "--no-renames", "--format=%x1e%h%x1f%s", "--", *pathspecs)
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+    found = []
+    for record in out.split("\x1e")[1:]:
+        head, _, rest = record.partition("\n")
+        full, _, subject = head.partition("\x1f")
+        short = full[:7]  # --no-abbrev makes %h full length
+        for line in rest.splitlines():
+            if not line.startswith(":") or "\t" not in line:
+                continue
+            fields, _, path = line.partition("\t")
+            parts = fields.split()
+            if len(parts) < 5 or parts[1] == "120000":
+                continue
+            blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
+            found.append((short, subject, path, blob))
+    return found
 
 
 def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str) -> None:

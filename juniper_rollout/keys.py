@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
+import stat
+import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +20,8 @@ from pyrage import x25519
 from juniper_rollout.errors import RolloutError
 
 KEY_FILE_ENV = "SOPS_AGE_KEY_FILE"
+KEY_ENV, KEY_CMD_ENV, SSH_KEY_FILE_ENV = "SOPS_AGE_KEY", "SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"
+CMD_TIMEOUT = 60
 _KEYS_TXT = ("sops", "age", "keys.txt")
 
 
@@ -30,8 +36,15 @@ def default_key_file(env: Mapping[str, str] | None = None, platform: str | None 
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
     if env.get(KEY_FILE_ENV):
+        if env[KEY_FILE_ENV].startswith("~"):
+            raise RolloutError(_tilde(env[KEY_FILE_ENV]))
         return Path(env[KEY_FILE_ENV])
     return _user_config_dir(env, platform).joinpath(*_KEYS_TXT)
+
+
+def _tilde(value: str) -> str:
+    return (f"{KEY_FILE_ENV}={value} starts with '~', which sops does not expand (it opens a folder named '~' "
+            "in the current directory): set it to an absolute path, e.g. \"$HOME/...\" unquoted ~ in your shell")
 
 
 def _user_config_dir(env: Mapping[str, str], platform: str) -> Path:
@@ -172,3 +185,145 @@ def is_valid_recipient(s: str) -> bool:
     except Exception:  # pyrage.RecipientError
         return False
     return True
+
+
+# --- where sops 3.11 finds identities (age/keysource.go loadIdentities; measured in docs/SOPS_NOTES.md) ---
+
+
+@dataclass(frozen=True)
+class AgeKeys:
+    """The age identities sops would load here (public keys only: private keys never leave this module)."""
+
+    public: tuple[str, ...]
+    found: tuple[str, ...]  # where identities were found
+    looked: tuple[str, ...]  # where sops looks
+    problems: tuple[str, ...]  # sources sops would fail to read (it goes on with the others)
+    loose: tuple[str, ...] = ()  # key files readable by others
+    ssh: tuple[str, ...] = ()  # SSH keys sops loads: they decrypt only for ssh-… recipients
+
+
+def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None = None,
+                  cwd: Path | None = None) -> AgeKeys:
+    """Every source sops 3.11 reads, all at once, as sops reads them.
+
+    SSH keys (``SOPS_AGE_SSH_PRIVATE_KEY_FILE``, else none; plus ``~/.ssh/id_ed25519`` and ``~/.ssh/id_rsa``),
+    ``SOPS_AGE_KEY``, ``SOPS_AGE_KEY_FILE`` (opened as given: ``~`` is not expanded, a relative path is
+    relative to the current directory), ``SOPS_AGE_KEY_CMD`` (split like a shell line, run without a shell)
+    and ``<config dir>/sops/age/keys.txt`` (read even when ``SOPS_AGE_KEY_FILE`` is set). A source that
+    fails is a problem, and sops goes on with the others: decryption works if any identity matches.
+    """
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    cwd = Path.cwd() if cwd is None else cwd
+    public: list[str] = []
+    found: list[str] = []
+    looked: list[str] = []
+    problems: list[str] = []
+    loose: list[str] = []
+    ssh: list[str] = []
+    home = env.get("HOME", "")
+    ssh_paths = ([env[SSH_KEY_FILE_ENV]] if SSH_KEY_FILE_ENV in env else [])
+    ssh_paths += [os.path.join(home, ".ssh", n) for n in ("id_ed25519", "id_rsa")] if home else []
+    for index, path in enumerate(ssh_paths):
+        explicit = index == 0 and SSH_KEY_FILE_ENV in env
+        if explicit or os.path.exists(path):
+            looked.append(path)
+            if os.path.isfile(cwd / path):
+                ssh.append(path)
+            elif explicit:
+                problems.append(f"{SSH_KEY_FILE_ENV}={path} cannot be opened: fix it, or unset it")
+    readers = 0
+
+    def take(location: str, text: str | None, error: str | None) -> None:
+        nonlocal readers
+        looked.append(location)
+        if error is not None:
+            problems.append(error)
+            return
+        readers += 1
+        try:
+            keys = _public_keys_of(text or "")
+        except ValueError as err:
+            problems.append(f"{location}: {err} (expected AGE-SECRET-KEY-1… lines, nothing before them): fix it")
+            return
+        if keys:
+            public.extend(keys)
+            found.append(location)
+
+    if KEY_ENV in env:
+        take("$SOPS_AGE_KEY", env[KEY_ENV], None)
+    if KEY_FILE_ENV in env:
+        value = env[KEY_FILE_ENV]
+        text, error = _read_key_file(cwd / value if value else None, value, loose)
+        if error is not None:
+            error = _tilde(value) if value.startswith("~") else f"{KEY_FILE_ENV}={value} {error}: fix it, or unset it"
+        take(value or "$SOPS_AGE_KEY_FILE (empty)", text, error)
+    if KEY_CMD_ENV in env:
+        text, error = _run_key_cmd(env[KEY_CMD_ENV], env, cwd)
+        take("$SOPS_AGE_KEY_CMD", text, error)
+    try:
+        config_dir = _user_config_dir(env, platform)
+    except RolloutError as err:
+        if not readers and not ssh:
+            problems.append(str(err))
+    else:
+        path = config_dir.joinpath(*_KEYS_TXT)
+        if path.exists():
+            text, error = _read_key_file(path, str(path), loose)
+            take(str(path), text, error and f"{path} {error}")
+        else:
+            looked.append(str(path))
+    return AgeKeys(tuple(dict.fromkeys(public)), tuple(found), tuple(looked), tuple(problems), tuple(loose),
+                   tuple(ssh))
+
+
+def _read_key_file(path: Path | None, shown: str, loose: list[str]) -> tuple[str | None, str | None]:
+    if path is None:
+        return None, "cannot be opened (it is empty)"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, "does not exist"
+    except OSError as err:
+        return None, f"cannot be opened ({err.strerror})"
+    if data.startswith((b"age-encryption", b"-----BEGIN AGE")):
+        return "", None  # passphrase-protected: sops asks for the passphrase; its public key is unknown here
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if os.name == "posix" and mode & 0o077:
+        loose.append(f"{shown} is readable by others (mode {mode:04o}): run `chmod 600 {shown}`")
+    return data.decode("utf-8", "replace"), None
+
+
+def _run_key_cmd(command: str, env: Mapping[str, str], cwd: Path) -> tuple[str | None, str | None]:
+    """``SOPS_AGE_KEY_CMD`` as sops runs it: split into words (no shell, so no pipes), stdout read."""
+    try:
+        args = shlex.split(command)
+    except ValueError:
+        return None, f"{KEY_CMD_ENV} cannot be split into words (unbalanced quotes): fix it"
+    if not args:
+        return None, f"{KEY_CMD_ENV} is empty: set it to a command, or unset it"
+    try:
+        proc = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              env=dict(env), cwd=cwd, timeout=CMD_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        why = "timed out" if isinstance(err, subprocess.TimeoutExpired) else (err.strerror or "cannot run")
+        return None, f"{KEY_CMD_ENV} {args[0]}: {why} (sops runs it without a shell: no pipes or ~)"
+    if proc.returncode != 0:
+        return None, f"{KEY_CMD_ENV} {args[0]} exited {proc.returncode} (sops runs it without a shell: no pipes or ~)"
+    return proc.stdout.decode("utf-8", "replace"), None
+
+
+def _public_keys_of(text: str) -> list[str]:
+    """Public keys of the identities in ``text``, read line by line as sops does (no trimming)."""
+    out = []
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("AGE-PLUGIN-"):
+            continue  # a plugin identity: its recipient is known only to the plugin
+        try:
+            out.append(str(x25519.Identity.from_str(line).to_public()))
+        except Exception:  # pyrage.IdentityError; the line is secret: never shown
+            raise ValueError("a line is not an age identity") from None
+    return out

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import pyrage
 
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES, EnvFiles, check_glob
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.yamlio import YamlSyntaxError, first_alias_line, load_roundtrip
 
@@ -92,8 +93,10 @@ class Manifest:
     workspace: Path
     templates: Path
     recipients: tuple[str, ...]
-    usage_guide: str
+    usage_guide: str | None  # as written in defaults; None: where a `files:` entry renders the guide
     repos: tuple[RepoSpec, ...]
+    env_files: EnvFiles = DEFAULT_ENV_FILES  # what a plaintext env file is (defaults.plaintext_env)
+    data_key_rotated: str | None = None  # `rotate --data-key`: .enc files last modified before this get a new data key
     rollout: str = "sops"  # the rollout these repo specs are for
     rollouts: tuple[str, ...] = ("sops",)  # every rollout the manifest declares, the SOPS one first
 
@@ -108,6 +111,18 @@ class Manifest:
                 f"no repo named {unknown[0]!r} in the manifest (known: {', '.join(known)})",
             )
         return tuple(r for r in self.repos if r.name in names)
+
+
+GUIDE_TEMPLATE = "SOPS_USAGE_GUIDE.md.j2"
+
+
+def guide_location(manifest: "Manifest") -> tuple[str, str] | None:
+    """(repo name, path) of the first `files:` entry that renders the usage guide, if any."""
+    for repo in manifest.repos:
+        for spec in repo.files:
+            if spec.template == GUIDE_TEMPLATE:
+                return repo.name, spec.path
+    return None
 
 
 def default_templates_dir() -> Path:
@@ -241,8 +256,11 @@ def valid_recipient(value: str) -> bool:
 
 _DEFAULTS_KEYS = {
     "base": str, "branch": str, "commit_message": str, "age_recipients": list,
-    "precommit_hook": str, "agents_md": str, "usage_guide": str, "files": list,
+    "precommit_hook": str, "agents_md": str, "usage_guide": str, "plaintext_env": dict,
+    "data_key_rotated": str, "files": list,
 }
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+_PLAINTEXT_ENV_KEYS = {"include": list, "exclude": list}
 _TOP_KEYS = {"version": int, "workspace": str, "templates": str, "defaults": dict, "repos": list, "rollouts": dict}
 _REPO_KEYS = {
     "name": str, "path": str, "url": str, "base": str, "branch": str, "commit_message": str,
@@ -324,12 +342,31 @@ class _Validator(_Reader):
         manifest = Manifest(
             path=self.path, workspace=workspace, templates=templates_dir,
             recipients=defaults["age_recipients"], usage_guide=defaults["usage_guide"], repos=repos,
+            env_files=defaults["plaintext_env"], data_key_rotated=defaults["data_key_rotated"],
             rollout=self.rollout, rollouts=(SOPS_ROLLOUT, *self.named),
         )
+        self._check_usage_guide(top.get("defaults") or {}, manifest)
         from juniper_rollout.render import check_templates  # late: render depends on manifest types
 
         check_templates(manifest)
         return manifest
+
+    def _check_usage_guide(self, defaults: Any, manifest: Manifest) -> None:
+        """An explicit ``usage_guide`` naming a repo of this manifest must be where that repo renders the guide."""
+        given = manifest.usage_guide
+        if not given or "/" not in given:
+            return
+        host, _, path = given.partition("/")
+        repo = next((r for r in manifest.repos if r.name == host), None)
+        if repo is None:
+            return
+        rendered = [f.path for f in repo.files if f.template == GUIDE_TEMPLATE]
+        if path not in rendered:
+            found = guide_location(manifest)
+            where = f"{found[0]}/{found[1]}" if found else "nowhere"
+            raise self.fail(self.key_line(defaults, "usage_guide"),
+                            f"defaults.usage_guide is {given}, but {host} renders no guide there (the guide is "
+                            f"rendered at {where}): remove usage_guide to derive it, or fix it")
 
     def _workspace(self, top: Mapping, here: Path) -> Path:
         if self.workspace_override is not None:
@@ -346,12 +383,17 @@ class _Validator(_Reader):
             "commit_message": self.typed(node, "commit_message", str, "defaults", DEFAULT_COMMIT_MESSAGE),
             "precommit_hook": self.choice(node, "precommit_hook", HOOK_MODES, "defaults", "auto"),
             "agents_md": self.choice(node, "agents_md", AGENTS_MODES, "defaults", "auto"),
-            "usage_guide": self.typed(node, "usage_guide", str, "defaults",
-                                      "juniper-ml/notes/SOPS_USAGE_GUIDE.md"),
+            "usage_guide": self.typed(node, "usage_guide", str, "defaults"),  # None: derived from files:
         }
         for key in ("base", "branch"):
             self._check_ref_name(node, key, out[key], "defaults")
         out["files"] = self._files(node, "defaults")
+        out["plaintext_env"] = self._plaintext_env(node)
+        out["data_key_rotated"] = self.typed(node, "data_key_rotated", str, "defaults")
+        if out["data_key_rotated"] is not None and not STAMP.fullmatch(out["data_key_rotated"]):
+            raise self.fail(self.key_line(node, "data_key_rotated"),
+                            'defaults.data_key_rotated must be a UTC time like "2026-01-31T12:00:00Z" '
+                            "(set it with `rollout rotate --data-key`)")
         recipients = self.typed(node, "age_recipients", list, "defaults", [])
         if not getattr(self, "needs_key", True):  # a rollout without secrets needs no key (a placeholder is fine)
             out["age_recipients"] = ()
@@ -372,6 +414,24 @@ class _Validator(_Reader):
             seen.add(value)
         out["age_recipients"] = tuple(recipients)
         return out
+
+    def _plaintext_env(self, defaults: Any) -> EnvFiles:
+        if "plaintext_env" not in defaults:
+            return DEFAULT_ENV_FILES
+        node = self.shaped(defaults["plaintext_env"], "defaults.plaintext_env", self.key_line(defaults, "plaintext_env"),
+                           _PLAINTEXT_ENV_KEYS, "defaults.plaintext_env")
+        out = {}
+        for key, fallback in (("include", DEFAULT_ENV_FILES.include), ("exclude", DEFAULT_ENV_FILES.exclude)):
+            globs = node.get(key, list(fallback))
+            for i, glob in enumerate(globs):
+                why = check_glob(glob, exclude=key == "exclude") if isinstance(glob, str) else "must be a string"
+                if why:
+                    raise self.fail(self.item_line(globs, i) if key in node else self.key_line(node, key),
+                                    f"defaults.plaintext_env.{key}: {glob!r} {why}")
+            if key == "include" and not globs:
+                raise self.fail(self.key_line(node, key), "defaults.plaintext_env.include is empty (list at least .env)")
+            out[key] = tuple(globs)
+        return EnvFiles(out["include"], out["exclude"])
 
     def _check_ref_name(self, node: Any, key: str, value: str, where: str) -> None:
         bad = (not value or value.startswith(("-", "/")) or value.endswith(("/", ".lock", "."))

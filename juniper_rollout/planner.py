@@ -8,13 +8,14 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from juniper_rollout import adopt, artifacts, render
 from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption,
-                                     FileChange, change, skip)
+                                     DELETE, FileChange, change, skip)
 from juniper_rollout.discover import EnvVar, looks_secret
 from juniper_rollout.edits import blocks, envexample, gitignore, precommit
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, RepoSpec
 from juniper_rollout.yamlio import load_plain
@@ -30,6 +31,8 @@ class Snapshot:
     symlinks: frozenset[str] = frozenset()  # wanted paths that are, or sit under, a symlink at base
     code_vars: tuple[EnvVar, ...] = ()  # names discovered in the code (for `from: code`)
     dotenv_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plaintext source -> names
+    tracked_plaintext: tuple[str, ...] = ()  # plaintext env files tracked at base (paths only, never contents)
+    history: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # path -> (short sha, subject)
     facts: artifacts.RepoFacts | None = None  # for templates and `when:` (None: only what `files` shows)
 
 
@@ -76,7 +79,23 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
     out.append(_gitignore(manifest, repo, snap) if repo.gitignore else skip(GITIGNORE, "gitignore: false"))
     out.append(_precommit(manifest, repo, snap))
     out.append(_agents(manifest, repo, snap))
+    out += [_untrack(repo, path, snap.history.get(path, ())) for path in snap.tracked_plaintext]
     return out
+
+
+def tracked_plaintext(manifest: Manifest, repo: RepoSpec, paths: list[str]) -> tuple[str, ...]:
+    """The plaintext env files among ``paths`` (the one definition, plus the repo's encrypt sources)."""
+    return tuple(sorted(filter(is_plaintext_env(repo, manifest), paths)))
+
+
+def _untrack(repo: RepoSpec, path: str, commits: tuple[tuple[str, str], ...]) -> FileChange:
+    """A tracked plaintext env file leaves the branch's tree; the clone's copy is never touched."""
+    target = next((e.target for e in repo.encrypt if e.source == path and e.enabled), None)
+    why = f"plaintext secret, encrypted into {target}" if target else "plaintext secret, must not be in git"
+    shown = ", ".join(f"{short}" for short, _ in commits[:5]) + (f" and {len(commits) - 5} more" if len(commits) > 5 else "")
+    history = (f"history still holds it ({'commit' if len(commits) == 1 else 'commits'} {shown}): rotate every value "
+               f"it held; purging history is the owner's call: git filter-repo --invert-paths --path {path}")
+    return FileChange(path, DELETE, None, None, why, secret=True, detail=f"{why}; {history}")
 
 
 def _text(snap: Snapshot, path: str) -> str | None:
@@ -203,7 +222,7 @@ def _gitignore(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
         return render.render(manifest, render.GITIGNORE_BLOCK_TEMPLATE, {"patterns": list(patterns)})
 
     try:
-        result = gitignore.edit(text, block)
+        result = gitignore.edit(text, block, env=manifest.env_files)
     except blocks.BrokenMarkers as err:
         raise RepoError(str(err)) from None
     before = snap.files.get(GITIGNORE)
@@ -224,7 +243,7 @@ def _precommit(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
         header = render.render(manifest, render.PRECOMMIT_CONFIG_TEMPLATE, render.base_context(manifest, repo))
         return change(PRECOMMIT, None, precommit.new_config(header, hooks).encode("utf-8"), "new config with the local hooks")
     text = _text(snap, PRECOMMIT) or ""
-    hand = hand_written_hooks(repo, text, hooks)
+    hand = hand_written_hooks(repo, text, hooks, manifest)
     after = precommit.add_hooks(text, hooks, adopt=tuple((h.repo_index, h.hook_index) for h in hand)).encode("utf-8")
     ids = ", ".join(h["id"] for h in hooks)
     result = change(PRECOMMIT, before, after, f"local hooks {ids}")
@@ -236,16 +255,18 @@ def _precommit(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
     return result
 
 
-def is_plaintext_env(repo: RepoSpec):
-    """The code's one definition of a plaintext env file, for ``repo``."""
-    from juniper_rollout import audit  # late: audit builds on the planner
+def is_plaintext_env(repo: RepoSpec, manifest: Manifest | None = None) -> Callable[[str], bool]:
+    """The code's one definition of a plaintext env file (the manifest's ``plaintext_env``, juniper_rollout.envfiles),
+    plus the files ``repo`` encrypts, as a predicate on repo-relative paths."""
+    env = manifest.env_files if manifest is not None else DEFAULT_ENV_FILES
+    sources = {e.source for e in repo.encrypt}
+    return lambda path: env.is_plaintext(path) or path in sources
 
-    return lambda path: audit.is_plaintext_env(path, repo)
 
-
-def hand_written_hooks(repo: RepoSpec, text: str, hooks: list[dict[str, Any]]) -> list[adopt.HandHook]:
+def hand_written_hooks(repo: RepoSpec, text: str, hooks: list[dict[str, Any]],
+                       manifest: Manifest | None = None) -> list[adopt.HandHook]:
     """The config's hand-written local hooks that do the managed .env blocker's job."""
-    return adopt.find(precommit.load_data(text), hooks[0], is_plaintext_env(repo))
+    return adopt.find(precommit.load_data(text), hooks[0], is_plaintext_env(repo, manifest))
 
 
 def _agents(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange:

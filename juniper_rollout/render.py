@@ -12,10 +12,12 @@ from typing import Any, Mapping
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from juniper_rollout import sopsmeta
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import ManifestError
-from juniper_rollout.manifest import FileSpec, Manifest, RepoSpec
+from juniper_rollout.manifest import FileSpec, Manifest, RepoSpec, guide_location
 
-SOPS_PATH_REGEX = r"(^|/)\.env(\.secrets)?(\.enc)?$"
+SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
 GITIGNORE_BLOCK_TEMPLATE = "gitignore-block.j2"
 PRECOMMIT_HOOKS_TEMPLATE = "precommit-hooks.yaml.j2"
 PRECOMMIT_CONFIG_TEMPLATE = "pre-commit-config.yaml.j2"
@@ -39,10 +41,26 @@ def base_context(manifest: Manifest, repo: RepoSpec) -> dict[str, Any]:
     return {
         "repo": {"name": repo.name, "base": repo.base, "branch": repo.branch, "url": repo.url},
         "recipients": list(manifest.recipients),
-        "sops_path_regex": SOPS_PATH_REGEX,
-        "usage_guide": manifest.usage_guide,
+        "sops_path_regex": manifest.env_files.sops_path_regex(),
+        "sops_metadata_regex": sopsmeta.PATTERN,
+        "plaintext_env": {"include": list(manifest.env_files.include), "exclude": list(manifest.env_files.exclude),
+                          "files_regex": manifest.env_files.hook_files_regex(),
+                          "exclude_regex": manifest.env_files.hook_exclude_regex()},
+        "usage_guide": usage_guide(manifest, repo),
+        "fleet": [r.name for r in manifest.repos],
         "encrypt": [{"source": e.source, "target": e.target} for e in repo.encrypt if e.enabled],
     }
+
+
+def usage_guide(manifest: Manifest, repo: RepoSpec) -> str | None:
+    """Where the guide is, as seen from ``repo``: the manifest's own words, else where `files:` renders it."""
+    if manifest.usage_guide:
+        return manifest.usage_guide
+    found = guide_location(manifest)
+    if found is None:
+        return None
+    host, path = found
+    return path if host == repo.name else f"{host}/{path}"
 
 
 def render(manifest: Manifest, name: str, context: Mapping[str, Any], *, line: int | None = None) -> str:

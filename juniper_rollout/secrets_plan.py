@@ -12,7 +12,7 @@ import stat
 from dataclasses import replace
 
 from juniper_rollout import dotenv, gitrepo, sops
-from juniper_rollout.changes import UNCHANGED, UPDATE, CREATE, FileChange, RepoPlan, skip
+from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
 
@@ -59,7 +59,10 @@ def _short(key: str) -> str:
 def _rekey_detail(old: tuple[str, ...], new: tuple[str, ...]) -> str:
     added = [f"+{_short(k)}" for k in new if k not in old]
     removed = [f"-{_short(k)}" for k in old if k not in new]
-    return f"re-key ({', '.join(added + removed)})"
+    text = f"re-key with sops updatekeys ({', '.join(added + removed)}): same data key"
+    if removed:
+        text += "; a removed key that kept an earlier copy still decrypts it: `rollout rotate --data-key`"
+    return text
 
 
 def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=None) -> RepoPlan:
@@ -75,9 +78,12 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
     if config is None:
         raise RepoError("files to encrypt but no .sops.yaml (set sops_yaml: true for this repo)")
     config_text = config.decode("utf-8")
-    changes = [encrypted_change(manifest, repo, spec, config_text, gitrepo.read_blob(base, spec.target),
-                                reuse=gitrepo.read_blob(tip, spec.target) if tip is not None else None)
-               for spec in repo.encrypt]
+    changes = []
+    for spec in repo.encrypt:
+        reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
+        change = encrypted_change(manifest, repo, spec, config_text, gitrepo.read_blob(base, spec.target), reuse=reuse)
+        changes.append(fresh_data_key(manifest, spec, change, reuse))
+    _never_lose_a_tracked_secret(repo, plan, changes)
     notes = tuple(c.detail for c in changes if c.action == UNCHANGED and c.detail)
     return replace(plan, files=plan.files + tuple(changes), notes=plan.notes + notes)
 
@@ -97,6 +103,8 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
         if before is None:
             why = f"no {spec.source} in the clone to encrypt" if spec.enabled else "encryption is off (enabled: false)"
             return skip(spec.target, why)
+        if meta.format != "dotenv":  # sops' YAML/JSON/INI output under a dotenv name: the same values, as dotenv
+            return _as_dotenv(spec, config, before, meta.format, _decrypt_or_none(before, spec.target), reuse, recipients)
         if set(meta.recipients) != set(recipients):
             previous = _decrypt_or_none(before, spec.target)
             if previous is not None and _same(reuse, previous, recipients, spec.target):
@@ -119,6 +127,8 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
                 raise RepoError(f"{spec.target}: cannot compare with {spec.source}: {err}") from None
             why = f"same variable names and recipients; could not compare values ({err})"
             return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+        if same and meta.format != "dotenv":
+            return _as_dotenv(spec, config, before, meta.format, plaintext, reuse, recipients)
         if same and set(meta.recipients) == set(recipients):
             return FileChange(spec.target, UNCHANGED, before, before, f"decrypts to {spec.source}", secret=True)
         if same and _same(reuse, plaintext, recipients, spec.target):
@@ -126,6 +136,8 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
                               secret=True, detail=_rekey_detail(meta.recipients, recipients))
         if same:
             return _rekeyed(spec, config, before, meta.recipients, recipients)
+    if before is not None and meta.format != "dotenv":
+        altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
     if _same(reuse, plaintext, recipients, spec.target):
         return FileChange(spec.target, CREATE if before is None else UPDATE, before, reuse,
                           f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names, altered))
@@ -140,6 +152,43 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
                       f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names, altered))
 
 
+def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[FileChange]) -> None:
+    """The rollout removes a tracked plaintext file: refuse when nothing holds its values encrypted."""
+    deleted = {f.path for f in plan.files if f.action == DELETE}
+    for spec, change in zip(repo.encrypt, changes):
+        if spec.enabled and spec.source in deleted and change.after is None:
+            raise RepoError(f"{spec.source} is tracked at {repo.base} but not in the clone, so it cannot be encrypted "
+                            f"before the rollout removes it from git: restore it (`git show {repo.base}:{spec.source} "
+                            f"> {spec.source}`), then plan again")
+
+
+NEW_DATA_KEY = ("new data key (sops rotate, `rollout rotate --data-key`): values edited from now on are out of "
+                "reach of removed keys; old commits still open with them, so rotate the secret values too")
+
+
+def fresh_data_key(manifest: Manifest, spec: EncryptSpec, change: FileChange, reuse: bytes | None) -> FileChange:
+    """``change`` with a new data key when the manifest asks for one (``defaults.data_key_rotated``) and the
+    file's sops ``lastmodified`` is older: ``updatekeys`` keeps the data key, ``sops rotate`` replaces it."""
+    stamp = manifest.data_key_rotated
+    meta = sops.read_metadata(change.after) if stamp and change.secret and change.after is not None else None
+    if meta is None or meta.lastmodified >= stamp:
+        return change
+    plaintext = _decrypt_or_none(change.after, spec.target)
+    if plaintext is None:
+        raise RepoError(f"a new data key for {spec.target} (rotate --data-key) needs a private key that opens it: "
+                        "set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY / SOPS_AGE_KEY_CMD)")
+    done = sops.read_metadata(reuse) if reuse is not None else None
+    if done is not None and done.lastmodified >= stamp and _same(reuse, plaintext, manifest.recipients, spec.target):
+        after = reuse  # the rollout branch already holds it with a new data key
+    else:
+        after = sops.rotate(change.after, filename=spec.target)
+        if _decrypt_or_none(after, spec.target) != plaintext:
+            raise RepoError(f"{spec.target}: sops rotate did not keep its values; nothing written")
+    detail = f"{change.detail or change.reason}; {NEW_DATA_KEY}"
+    return FileChange(spec.target, UPDATE if change.before is not None else CREATE, change.before, after,
+                      change.reason, secret=True, detail=detail)
+
+
 def _decrypt_or_none(blob: bytes, filename: str) -> bytes | None:
     try:
         return sops.decrypt_dotenv(blob, filename=filename)
@@ -148,13 +197,28 @@ def _decrypt_or_none(blob: bytes, filename: str) -> bytes | None:
 
 
 def _same(blob: bytes | None, plaintext: bytes, recipients: tuple[str, ...], filename: str) -> bool:
-    """Does ``blob`` (ciphertext) hold exactly ``plaintext`` for exactly ``recipients``?"""
+    """Does ``blob`` (dotenv ciphertext) hold exactly ``plaintext`` for exactly ``recipients``?"""
     if blob is None:
         return False
     meta = sops.read_metadata(blob)
-    if meta is None or set(meta.recipients) != set(recipients):
+    if meta is None or meta.format != "dotenv" or set(meta.recipients) != set(recipients):
         return False
     return _decrypt_or_none(blob, filename) == plaintext
+
+
+def _as_dotenv(spec: EncryptSpec, config: str, before: bytes, fmt: str, plaintext: bytes | None,
+               reuse: bytes | None, recipients: tuple[str, ...]) -> FileChange:
+    """A sops file in another format, re-encrypted as dotenv (what every command here and the guide expect)."""
+    why = f"re-encrypted as dotenv (was sops {fmt} format)"
+    if plaintext is None:
+        raise RepoError(f"{spec.target} is in sops {fmt} format and must be re-encrypted as dotenv, which needs "
+                        f"{spec.source} in the clone or a private key that opens it (set SOPS_AGE_KEY_FILE)")
+    if _same(reuse, plaintext, recipients, spec.target):
+        return FileChange(spec.target, UPDATE, before, reuse, why, secret=True, detail=why)
+    after = sops.encrypt_dotenv(plaintext, sops_config=config, filename=spec.target)
+    if _decrypt_or_none(after, spec.target) != plaintext:
+        raise RepoError(f"{spec.target}: sops did not round-trip it as dotenv; nothing written")
+    return FileChange(spec.target, UPDATE, before, after, why, secret=True, detail=why)
 
 
 def _rekeyed(spec: EncryptSpec, config: str, before: bytes, old: tuple[str, ...], new: tuple[str, ...]) -> FileChange:

@@ -16,10 +16,10 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from juniper_rollout import dotenv
+from juniper_rollout import dotenv, sopsmeta
+from juniper_rollout.sopsmeta import SopsMetadata, read_metadata  # noqa: F401 (the metadata parser lives in sopsmeta)
 from juniper_rollout.errors import RolloutError
 
 NOT_FOUND = (
@@ -39,15 +39,6 @@ _TIMEOUT = 60
 
 class SopsError(RolloutError):
     """sops failed or is missing: one line naming cause and fix."""
-
-
-@dataclass(frozen=True)
-class SopsMetadata:
-    """What an encrypted file says about itself, without decrypting anything."""
-
-    recipients: tuple[str, ...]
-    names: tuple[str, ...]
-    version: str
 
 
 def sops_path() -> str:
@@ -79,7 +70,7 @@ def encrypt_dotenv(plaintext: bytes, *, sops_config: str, filename: str) -> byte
 def decrypt_dotenv(ciphertext: bytes, *, filename: str) -> bytes:
     """Decrypt a sops dotenv file; sops finds the key itself (SOPS_AGE_KEY_FILE, …)."""
     rel = _relative(filename)
-    proc = _run(_decrypt_args(rel), data=ciphertext)
+    proc = _run(_decrypt_args(rel, ciphertext), data=ciphertext)
     _check(proc, "decrypt", rel)
     return proc.stdout
 
@@ -91,14 +82,30 @@ def updatekeys(ciphertext: bytes, *, sops_config: str, filename: str) -> bytes:
     (a decrypt whose output goes to /dev/null).
     """
     rel = _relative(filename)
-    _check(_run(_decrypt_args(rel), data=ciphertext, keep_output=False), "decrypt", rel)
+    _check(_run(_decrypt_args(rel, ciphertext), data=ciphertext, keep_output=False), "decrypt", rel)
     with _workdir(sops_config) as work:
         target = work / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_private(target, ciphertext)
-        args = ["--config", str(work / _CONFIG_NAME), "updatekeys", "-y", "--input-type", "dotenv"]
+        fmt = sopsmeta.sops_format(ciphertext) or "dotenv"
+        args = ["--config", str(work / _CONFIG_NAME), "updatekeys", "-y", "--input-type", fmt]
         _check(_run([*args, rel], cwd=work, scrub=True), "updatekeys", rel)
         return target.read_bytes()
+
+
+def rotate(ciphertext: bytes, *, filename: str) -> bytes:
+    """A new data key for a sops file (``sops rotate``), values re-encrypted, recipients kept; output is dotenv.
+
+    Unlike ``updatekeys``, this puts values edited afterwards out of reach of a key that kept an old
+    wrapped data key (measured: docs/SOPS_NOTES.md). Needs a private key that opens the file.
+    """
+    rel = _relative(filename)
+    _check(_run(_decrypt_args(rel, ciphertext), data=ciphertext, keep_output=False), "decrypt", rel)
+    fmt = sopsmeta.sops_format(ciphertext) or "dotenv"
+    proc = _run(["--config", os.devnull, "rotate", "--input-type", fmt, "--output-type", "dotenv", "/dev/stdin"],
+                data=ciphertext)
+    _check(proc, "rotate", rel)
+    return proc.stdout
 
 
 def rule_matches(sops_config: str, filename: str) -> bool:
@@ -123,58 +130,13 @@ def is_encrypted(ciphertext: bytes, *, filename: str) -> bool:
         if not os.path.exists(source):
             source, data = str(work / "input"), b""
             _write_private(Path(source), ciphertext)
-        proc = _run(["filestatus", "--input-type", _store_type(rel), source], data=data)
+        fmt = sopsmeta.sops_format(ciphertext) or _store_type(rel)
+        proc = _run(["filestatus", "--input-type", fmt, source], data=data)
     if proc.returncode != 0:
         if "cannot load encrypted file" in _flat(proc.stderr):
             return False  # not even parseable as its type, so not a sops file
         _check(proc, "filestatus", rel)
     return bool(json.loads(proc.stdout)["encrypted"])
-
-
-def read_metadata(ciphertext: bytes) -> SopsMetadata | None:
-    """Recipients, names and sops version of an encrypted file; None if it has no sops metadata."""
-    text = ciphertext.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if text.lstrip().startswith("{") or re.search(r"(?m)^sops:", text):
-        return _structured_metadata(text)
-    return _dotenv_metadata(text)
-
-
-def _dotenv_metadata(text: str) -> SopsMetadata | None:
-    meta: dict[str, str] = {}
-    names: list[str] = []
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        if key.startswith(dotenv.RESERVED_PREFIX):
-            meta[key[len(dotenv.RESERVED_PREFIX):]] = value
-        else:
-            names.append(dotenv.bare_name(key))
-    if not meta:
-        return None
-    keys = [k for k in meta if re.search(r"(^|__)age__list_\d+__map_recipient$", k)]
-    keys.sort(key=lambda k: [int(n) for n in re.findall(r"\d+", k)])
-    return SopsMetadata(tuple(meta[k] for k in keys), tuple(names), meta.get("version", ""))
-
-
-def _structured_metadata(text: str) -> SopsMetadata | None:
-    from ruamel.yaml import YAML  # JSON is YAML too
-
-    try:
-        doc = YAML(typ="safe", pure=True).load(text)
-    except Exception:  # not parseable: no metadata we can read
-        return None
-    sops = doc.get("sops") if isinstance(doc, dict) else None
-    if not isinstance(sops, dict):
-        return None
-    groups = [sops, *(g for g in sops.get("key_groups") or [] if isinstance(g, dict))]
-    recipients = tuple(
-        str(entry["recipient"]) for group in groups for entry in group.get("age") or []
-        if isinstance(entry, dict) and "recipient" in entry
-    )
-    names = tuple(str(k) for k in doc if k != "sops")
-    return SopsMetadata(recipients, names, str(sops.get("version", "")))
 
 
 def _relative(filename: str) -> str:
@@ -195,9 +157,11 @@ def _encrypt_args(work: Path, rel: str) -> list[str]:
     return ["--config", config, "encrypt", *_DOTENV, "--filename-override", rel]
 
 
-def _decrypt_args(rel: str) -> list[str]:
-    # An empty config: no stray .sops.yaml above the cwd can break decryption.
-    return ["--config", os.devnull, "decrypt", *_DOTENV, "--filename-override", rel]
+def _decrypt_args(rel: str, ciphertext: bytes) -> list[str]:
+    # An empty config: no stray .sops.yaml above the cwd can break decryption. The input type is
+    # the format the file is really in (a .env.enc may hold sops' YAML or JSON output); the output is dotenv.
+    fmt = sopsmeta.sops_format(ciphertext) or "dotenv"
+    return ["--config", os.devnull, "decrypt", "--input-type", fmt, "--output-type", "dotenv", "--filename-override", rel]
 
 
 @contextmanager

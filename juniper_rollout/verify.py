@@ -9,28 +9,24 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import stat
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyrage import x25519
 
-from juniper_rollout import dotenv, gitrepo, keys, planner, secrets_plan, sops, throwaway
-from juniper_rollout.edits.gitignore import MUST_IGNORE, MUST_TRACK
+from juniper_rollout import dotenv, envfiles, gitrepo, keys, planner, secrets_plan, sops, throwaway
 from juniper_rollout.edits.envexample import listed_names
 from juniper_rollout.edits.precommit import hooks_state, load_data
 from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.keys import AgeKeys
 from juniper_rollout.pool import default_jobs
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.render import SOPS_PATH_REGEX
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 SOPS_CONFIG, GITIGNORE, PRECOMMIT = ".sops.yaml", ".gitignore", ".pre-commit-config.yaml"
-CHECKS = ("sops-config", "sops-rules", "encrypted-files", "gitignore", "precommit-hook", "age-key")
+CHECKS = ("plaintext-env", "sops-config", "sops-rules", "encrypted-files", "gitignore", "precommit-hook", "age-key")
 APPLY = "run `rollout plan`, then `rollout apply` and merge the rollout branch"
 
 
@@ -67,23 +63,13 @@ class RepoReport:
 
 
 @dataclass(frozen=True)
-class AgeKeys:
-    """The age identities sops would load here (public keys only)."""
-
-    public: tuple[str, ...]
-    found: tuple[str, ...]  # where identities were found
-    looked: tuple[str, ...]  # where sops looks
-    problems: tuple[str, ...]  # key files sops would fail on
-    loose: tuple[str, ...] = ()  # key files readable by others
-
-
-@dataclass(frozen=True)
 class RefFiles:
     """What verify reads of one repo at one ref: a few blobs and the committed *.enc paths."""
 
     ref: str
     files: Mapping[str, bytes]
     encrypted: tuple[str, ...]
+    plaintext: tuple[str, ...] = ()  # tracked plaintext env files (envfiles definition)
 
 
 def short(key: str) -> str:
@@ -93,71 +79,23 @@ def short(key: str) -> str:
 # --- where sops finds the age key ----------------------------------------------------------
 
 
-def find_age_keys(env: Mapping[str, str] | None = None) -> AgeKeys:
-    """sops 3.11 loads identities from $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE and the default key file."""
-    env = os.environ if env is None else env
-    public: list[str] = []
-    found: list[str] = []
-    looked: list[str] = []
-    problems: list[str] = []
-    loose: list[str] = []
-    paths: list[Path] = []
-    if env.get(keys.KEY_FILE_ENV):
-        paths.append(Path(env[keys.KEY_FILE_ENV]).expanduser())
-    try:
-        paths.append(keys.default_key_file({k: v for k, v in env.items() if k != keys.KEY_FILE_ENV}))
-    except RolloutError as err:
-        problems.append(str(err))
-    for path in dict.fromkeys(paths):
-        looked.append(str(path))
-        if not path.exists():
-            if env.get(keys.KEY_FILE_ENV) and path == paths[0]:
-                problems.append(f"SOPS_AGE_KEY_FILE={path} does not exist: fix it, or unset it")
-            continue
-        try:
-            public += keys.public_keys_in(path)
-        except RolloutError as err:
-            problems.append(str(err))
-            continue
-        found.append(str(path))
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if os.name == "posix" and mode & 0o077:
-            loose.append(f"{path} is readable by others (mode {mode:04o}): run `chmod 600 {path}`")
-    if env.get("SOPS_AGE_KEY"):
-        looked.append("$SOPS_AGE_KEY")
-        try:
-            public += _public_keys_of(env["SOPS_AGE_KEY"])
-            found.append("$SOPS_AGE_KEY")
-        except ValueError:
-            problems.append("SOPS_AGE_KEY holds no valid age identity (AGE-SECRET-KEY-1… lines): fix or unset it")
-    return AgeKeys(tuple(dict.fromkeys(public)), tuple(found), tuple(looked), tuple(problems), tuple(loose))
-
-
-def _public_keys_of(text: str) -> list[str]:
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            try:
-                out.append(str(x25519.Identity.from_str(line).to_public()))
-            except Exception:  # pyrage.IdentityError; the line is secret: never shown
-                raise ValueError("not an age identity") from None
-    if not out:
-        raise ValueError("no identity")
-    return out
+find_age_keys = keys.find_age_keys  # where sops 3.11 finds identities: keys.py
 
 
 # --- reading a repo at a ref ---------------------------------------------------------------
 
 
-def read_ref(repo: RepoSpec, ref: str | None) -> RefFiles:
+def read_ref(repo: RepoSpec, ref: str | None, env: envfiles.EnvFiles = envfiles.DEFAULT) -> RefFiles:
     with gitrepo.open_clone(repo.path) as clone:
         commit = gitrepo.resolve_ref(clone, ref) if ref else gitrepo.base_commit(clone, repo.base)
-        encrypted = tuple(sorted(p for p in gitrepo.list_paths(commit) if p.endswith(".enc")))
+        paths = gitrepo.list_paths(commit)
+        encrypted = tuple(sorted(p for p in paths if p.endswith(".enc")))
+        sources = {e.source for e in repo.encrypt}
+        plaintext = tuple(sorted(p for p in paths if env.is_plaintext(p) or p in sources))
         wanted = [SOPS_CONFIG, GITIGNORE, PRECOMMIT, ".env.example", *encrypted,
                   *(example_path(p) for p in encrypted)]
         files, _ = gitrepo.read_files(commit, list(dict.fromkeys(wanted)))
-    return RefFiles(ref or repo.base, files, encrypted)
+    return RefFiles(ref or repo.base, files, encrypted, plaintext)
 
 
 def example_path(encrypted: str) -> str:
@@ -195,6 +133,18 @@ def _split(value: Any) -> list[str]:
 # --- the checks ------------------------------------------------------------------------------
 
 
+def check_plaintext(snap: RefFiles) -> Check:
+    """No plaintext env file may be tracked at the ref: its values are in git for anyone with the repo."""
+    name = "plaintext-env"
+    if snap.plaintext:
+        first = snap.plaintext[0]
+        return failed(name, f"{', '.join(snap.plaintext)} tracked in git at {snap.ref}: plaintext secrets in the repository",
+                      f"{APPLY} (its commit removes them; or `git rm --cached {first}`), rotate every value they held, "
+                      f"and consider `git filter-repo --invert-paths --path {first}` (rewrites history: the owner's call)")
+    return passed(name, "no plaintext env file tracked")
+
+
+
 def check_sops_config(manifest: Manifest, snap: RefFiles) -> Check:
     name = "sops-config"
     text = snap.files.get(SOPS_CONFIG)
@@ -215,13 +165,16 @@ def check_sops_config(manifest: Manifest, snap: RefFiles) -> Check:
     return passed(name, f"{len(found)} recipient{'s' if len(found) != 1 else ''}, as in the manifest")
 
 
-def check_sops_rules(repo: RepoSpec, snap: RefFiles) -> Check:
-    """sops matches path_regex against the path it is given: both .env and .env.enc must match."""
+def check_sops_rules(repo: RepoSpec, snap: RefFiles, manifest: Manifest | None = None) -> Check:
+    """sops matches path_regex against the path it is given: every plaintext env file and its .enc must match."""
     name = "sops-rules"
+    env = manifest.env_files if manifest is not None else envfiles.DEFAULT
     text = snap.files.get(SOPS_CONFIG)
     if text is None:
         return failed(name, f"no .sops.yaml at {snap.ref}", APPLY)
-    paths = [".env", ".env.enc", *(p for s in repo.encrypt for p in (s.source, s.target)), *snap.encrypted]
+    samples = env.samples()[0]
+    paths = [*samples, *(p + ".enc" for p in samples), *(p for s in repo.encrypt for p in (s.source, s.target)),
+             *snap.encrypted]
     unmatched = []
     try:
         config = text.decode("utf-8")
@@ -232,7 +185,7 @@ def check_sops_rules(repo: RepoSpec, snap: RefFiles) -> Check:
         return failed(name, str(err), APPLY)
     if unmatched:
         return failed(name, f"no creation rule matches {', '.join(unmatched)} (sops matches path_regex "
-                            "against the path it is given)", f"use path_regex '{SOPS_PATH_REGEX}': {APPLY}")
+                            "against the path it is given)", f"use path_regex '{env.sops_path_regex()}': {APPLY}")
     return passed(name, f"a rule matches {', '.join(dict.fromkeys(paths))}")
 
 
@@ -263,6 +216,9 @@ def _encrypted_file(manifest: Manifest, repo: RepoSpec, path: str, snap: RefFile
     if meta is None or not sops.is_encrypted(blob, filename=path):
         return failed(name, f"{path} is not sops-encrypted (no sops metadata): it may be plaintext in git",
                       "remove it from git and its history, rotate those secrets, then encrypt with sops")
+    if meta.format != "dotenv":
+        return failed(name, f"{path} is sops-encrypted in {meta.format} format, not dotenv: the documented commands "
+                            "(--input-type dotenv) cannot read it", APPLY + " (re-encrypts it as dotenv)")
     if set(meta.recipients) != set(manifest.recipients):
         now = ", ".join(map(short, meta.recipients))
         return failed(name, f"{path} is encrypted for {now}, not the manifest's recipients",
@@ -312,9 +268,10 @@ def _clone_plaintext(repo: RepoSpec, source: str) -> bytes | None:
     return None if data is None else dotenv.sops_form(data)[0]
 
 
-def check_gitignore(snap: RefFiles) -> Check:
+def check_gitignore(snap: RefFiles, manifest: Manifest | None = None) -> Check:
     """git's own check-ignore, in a throwaway repo holding only the ref's .gitignore."""
     name = "gitignore"
+    MUST_IGNORE, MUST_TRACK = (manifest.env_files if manifest is not None else envfiles.DEFAULT).samples()
     gitignore = snap.files.get(GITIGNORE)
     with throwaway.scratch_repo({GITIGNORE: gitignore} if gitignore is not None else None) as scratch:
         ignored = throwaway.ignored(scratch, [*MUST_IGNORE, *MUST_TRACK])
@@ -364,7 +321,7 @@ def check_hook(manifest: Manifest, repo: RepoSpec, snap: RefFiles, trial: throwa
             [f"{', '.join(changed)} not as the manifest renders it (edited by hand?)"] if changed else [])
         return failed(name, f".pre-commit-config.yaml at {snap.ref}: {'; '.join(parts)}",
                       f"{APPLY} (adds {' and '.join(missing + changed)} as rendered)")
-    hand = planner.hand_written_hooks(repo, config_text, managed)
+    hand = planner.hand_written_hooks(repo, config_text, managed, manifest)
     if hand:
         return failed(name, f".pre-commit-config.yaml at {snap.ref}: hand-written hook "
                             f"{', '.join(h.id for h in hand)} still blocks .env beside {ids[0]}",
@@ -405,9 +362,12 @@ def check_hook(manifest: Manifest, repo: RepoSpec, snap: RefFiles, trial: throwa
 
 
 def check_age_key(manifest: Manifest, age: AgeKeys) -> Check:
+    """As sops: a source that cannot be read is skipped, so it fails the check only when no key is a recipient."""
     name = "age-key"
-    if age.problems or age.loose:
-        return failed(name, (age.problems + age.loose)[0])
+    if age.loose:
+        return failed(name, age.loose[0])
+    if not age.public and age.problems:
+        return failed(name, age.problems[0])
     if not age.public:  # nothing that needs the key was checked; each check said so
         return passed(name, f"no age key where sops looks ({', '.join(age.looked)}): decryption not checked "
                             "(to check it: copy the team's key file there, or set SOPS_AGE_KEY_FILE)", applies=False)
@@ -417,7 +377,8 @@ def check_age_key(manifest: Manifest, age: AgeKeys) -> Check:
                             f"({', '.join(map(short, age.public))}) {'are' if len(age.public) > 1 else 'is'} "
                             "not a recipient",
                       "get the team's key file, or add yours with `rollout rotate --add age1…`, then plan and apply")
-    return passed(name, f"{short(mine[0])} in {', '.join(age.found)} is a recipient")
+    skipped = f" ({age.problems[0]}; sops skips it)" if age.problems else ""
+    return passed(name, f"{short(mine[0])} in {', '.join(age.found)} is a recipient{skipped}")
 
 
 # --- the fleet ---------------------------------------------------------------------------------
@@ -426,9 +387,9 @@ def check_age_key(manifest: Manifest, age: AgeKeys) -> Check:
 def verify_repo(manifest: Manifest, repo: RepoSpec, ref: str | None, age: AgeKeys,
                 trial: throwaway.HookTrial) -> RepoReport:
     try:
-        snap = read_ref(repo, ref)
-        checks = [check_sops_config(manifest, snap), check_sops_rules(repo, snap),
-                  check_encrypted(manifest, repo, snap, age), check_gitignore(snap),
+        snap = read_ref(repo, ref, manifest.env_files)
+        checks = [check_plaintext(snap), check_sops_config(manifest, snap), check_sops_rules(repo, snap, manifest),
+                  check_encrypted(manifest, repo, snap, age), check_gitignore(snap, manifest),
                   check_hook(manifest, repo, snap, trial), check_age_key(manifest, age)]
     except ManifestError:
         raise

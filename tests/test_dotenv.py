@@ -31,7 +31,7 @@ ACCEPTED: dict[str, tuple[bytes, list[str]]] = {
     "non-UTF-8 value": (b"A=" + C + b"\xff\xfe\n", ["A"]),
     "spaces around =": (b"A = " + C + b"\n", ["A"]),
     "indented name": (b"  A=" + C + b"\n", ["A"]),
-    "lowercase, dots, dashes": (b"a.b-c=" + C + b"\n", ["a.b-c"]),
+    "lowercase name": (b"a_b=" + C + b"\n", ["a_b"]),
     "empty file": (b"", []),
     "only a comment": (b"# c\n", []),
 }
@@ -45,6 +45,7 @@ REFUSED: dict[str, tuple[bytes, str]] = {
     "multi-line double quotes": (b'A="' + C + b"\nmore" + C + b'"\n', "1: quote not closed"),
     "no =": (C + b"\n", "1: line has no '='"),
     "indented comment": (b"  # " + C + b"\n", "1: indented comment"),
+    "BOM before a comment": (b"\xef\xbb\xbf# " + C + b"\n", "1: byte-order mark before a comment"),
 }
 # Round-trip in sops but refused on purpose (why in each reason).
 POLICY: dict[str, tuple[bytes, str]] = {
@@ -56,6 +57,13 @@ POLICY: dict[str, tuple[bytes, str]] = {
     "space in name": (b"MY VAR=" + C + b"\n", "1: name contains spaces"),
     "non-UTF-8 name": (b"\xffA=" + C + b"\n", "1: name is not valid UTF-8"),
     "sops_ prefix": (b"sops_x=" + C + b"\n", "1: name sops_x starts with sops_"),
+    # a name is an identifier: anything else may be a pasted secret, stored by sops as a plaintext name
+    "BOM before a comment with =": (b"\xef\xbb\xbf# X=" + C + b"\n", "1: byte-order mark before a comment"),
+    "dots and dashes in name": (b"A=1\na.b-" + C + b"=1\n", "2: text before '=' is not a variable name"),
+    "token with base64 padding": (C + b"dG9rZW4+/x==\n", "1: text before '=' is not a variable name"),
+    "bare GitHub token, padded": (b"A=1\nghp_" + C.replace(b"-", b"") + b"0123456789abcdef=\n",
+                                  "2: text before '=' is not a variable name"),
+    "API key with dashes": (b"sk-ant-" + C + b"=x\n", "1: text before '=' is not a variable name"),
 }
 
 
@@ -112,3 +120,19 @@ def test_verdicts_match_real_sops(tmp_path: Path) -> None:
     assert set(ACCEPTED) <= faithful
     assert not faithful & set(REFUSED)
     assert results["sops_ prefix"] is None  # sops: "file already encrypted"
+
+
+def test_a_pasted_token_in_env_stops_the_repo_by_line_and_is_never_echoed(fleet) -> None:
+    """A bare token line (with base64 padding, so it holds '=') is not a variable name anywhere."""
+    from tests.helpers import git, rollout
+
+    token = "ghp_" + "Zx9" * 12
+    env = fleet.repo("juniper-cascor") / ".env"
+    lines = env.read_bytes().splitlines(keepends=True)
+    env.write_bytes(b"".join(lines[:2]) + token.encode() + b"=\n" + b"".join(lines[2:]))
+    for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = rollout(*args, "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+        assert result.code == 1
+        assert token not in result.stdout + result.stderr
+        assert ".env:3: text before '=' is not a variable name" in " ".join((result.stdout + result.stderr).split())
+    assert not git(fleet.repo("juniper-cascor"), "branch", "--list", "chore/sops-age-rollout").strip()

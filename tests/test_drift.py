@@ -13,6 +13,7 @@ import pytest
 
 from juniper_rollout import audit
 from juniper_rollout.commands.apply import apply
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from tests import fleet as fleets
 from tests.helpers import clone_state, git, rollout
 
@@ -91,9 +92,11 @@ def edited(merged, tmp_path_factory):
         # equivalent re-spellings: in sync
         client = fleet.repo("juniper-cascor-client")
         hooks = show(client, ".pre-commit-config.yaml")
-        assert "files: (^|/)\\.env(\\.[^/]*)?$" in hooks
-        commit_on_main(client, {".pre-commit-config.yaml": hooks.replace(
-            "files: (^|/)\\.env(\\.[^/]*)?$", 'files: "(^|/)\\\\.env(\\\\.[^/]*)?$"')}, "re-quote a hook")
+        regex = DEFAULT_ENV_FILES.hook_files_regex()
+        line = next(line for line in hooks.splitlines() if line.strip().startswith("files:") and regex in line)
+        requoted_line = line.split("files:")[0] + "files: " + json.dumps(regex)
+        assert requoted_line != line
+        commit_on_main(client, {".pre-commit-config.yaml": hooks.replace(line, requoted_line)}, "re-quote a hook")
         worker = fleet.repo("juniper-cascor-worker")
         sops_yaml = show(worker, ".sops.yaml")
         requoted = "\n".join(line.replace("'", '"').replace("\\", "\\\\") for line in sops_yaml.splitlines()
@@ -315,10 +318,11 @@ def test_gitignore_is_judged_by_git_rules(merged, tmp_path):
     fleet = fleets.copy(merged, tmp_path / "demo")
     ml, data_repo = fleet.repo("juniper-ml"), fleet.repo("juniper-data")
     # the rules hold without the block: the block is extra
-    commit_on_main(ml, {".gitignore": show(ml, ".gitignore") + ".env.secrets\n"}, "ignore secrets by hand")
-    # the block was edited so that .env.secrets is no longer ignored: modified
+    commit_on_main(ml, {".gitignore": show(ml, ".gitignore") + ".env.*\n*.env\n!.env.example\n!.env.*.example\n"
+                                      "!.env.enc\n!.env.*.enc\n"}, "ignore env files by hand")
+    # the block was edited so that .env.local is no longer ignored: modified
     text = show(data_repo, ".gitignore")
-    commit_on_main(data_repo, {".gitignore": text.replace("\n.env.secrets\n", "\n.env.secret\n")}, "typo")
+    commit_on_main(data_repo, {".gitignore": text.replace("\n.env.*\n", "\n.env.secret\n")}, "typo")
     code, data = drift_json(fleet, "--repo", "juniper-ml", "--repo", "juniper-data")
     assert code == 2
     assert not_in_sync(data) == {("juniper-ml", ".gitignore"): "extra", ("juniper-data", ".gitignore"): "modified"}

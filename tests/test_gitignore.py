@@ -28,19 +28,20 @@ def git_ignored(tmp_path: Path, text: str) -> dict[str, bool]:
 
 
 WANT = {p: p in gitignore.MUST_IGNORE for p in PATHS}
+EXCEPTIONS = ("!.env.example", "!.env.*.example", "!.env.enc", "!.env.*.enc")
 
 
 @pytest.mark.parametrize(
     "original, patterns",
     [
-        ("__pycache__/\n*.pyc\n", (".env", ".env.secrets")),
-        (".env*\n!.env.example\n", ("!.env.enc", "!.env.secrets.enc", "!.env.secrets.example")),
-        (".env\n.env.secrets\n", ()),
-        ("*.env\r\n.env.*\r\n", ("!.env.enc", "!.env.secrets.enc", "!.env.example", "!.env.secrets.example")),
-        ("dist/\n.env", (".env.secrets",)),
-        ("", (".env", ".env.secrets")),
+        ("__pycache__/\n*.pyc\n", (".env", ".env.*", "*.env", *EXCEPTIONS)),
+        (".env*\n!.env.example\n", ("*.env", "!.env.*.example", "!.env.enc", "!.env.*.enc")),
+        (".env\n.env.*\n*.env\n" + "".join(f"{e}\n" for e in EXCEPTIONS), ()),
+        ("*.env\r\n.env.*\r\n", EXCEPTIONS),
+        ("dist/\n.env", (".env.*", "*.env", *EXCEPTIONS)),
+        ("", (".env", ".env.*", "*.env", *EXCEPTIONS)),
         ("*\n", None),
-        ("!\n.env\n", (".env.secrets",)),
+        ("!\n.env\n", (".env.*", "*.env", *EXCEPTIONS)),
     ],
     ids=["nothing-ignored", "env-star", "already-right", "crlf", "no-final-newline", "empty", "ignore-all",
          "lone-bang-git-ignores"],
@@ -62,8 +63,9 @@ def test_block_holds_only_what_git_needs(tmp_path, original, patterns):
 
 def test_block_is_removed_when_no_longer_needed():
     with_block = gitignore.edit("x\n", block).text
-    fixed = with_block.replace("x\n", "x\n.env\n.env.secrets\n", 1)
-    assert gitignore.edit(fixed, block).text == "x\n.env\n.env.secrets\n"
+    rules = ".env\n.env.*\n*.env\n" + "".join(f"{e}\n" for e in EXCEPTIONS)
+    fixed = with_block.replace("x\n", "x\n" + rules, 1)
+    assert gitignore.edit(fixed, block).text == "x\n" + rules
 
 
 def test_exceptions_come_after_a_later_broad_rule():

@@ -170,8 +170,8 @@ def test_push_uses_a_lease(fleet, tmp_path):
     reviewed = git(remote, "rev-parse", BRANCH)
     # the manifest changes, the tool rebuilds its branch locally, and must not clobber the reviewer
     text = fleet.manifest.read_text().replace('commit_message: "chore: manage secrets with SOPS + age"',
-                                              'commit_message: "chore: SOPS + age, take two"').replace(
-        "usage_guide: juniper-ml/notes/SOPS_USAGE_GUIDE.md", "usage_guide: notes/SOPS_USAGE_GUIDE.md")
+                                              'commit_message: "chore: SOPS + age, take two"\n'
+                                              '  usage_guide: https://example.invalid/SOPS_USAGE_GUIDE.md')
     fleet.manifest.write_text(text)
     (repo / "AGENTS.md").write_text("local only\n")  # unrelated dirty work
     second = rollout("apply", "--manifest", fleet.manifest, "--yes", "--repo", "juniper-ml", "--push")

@@ -76,7 +76,7 @@ def test_encrypt_then_rotate_with_a_grace_period(tmp_path, monkeypatch):
 
     plans = plan_json(fleet)
     assert plans["juniper-cascor"][".env.enc"]["action"] == "update"
-    assert plans["juniper-cascor"][".env.enc"]["reason"] == f"re-key (+{new[:12]}…)"
+    assert plans["juniper-cascor"][".env.enc"]["reason"] == f"re-key with sops updatekeys (+{new[:12]}…): same data key"
     assert all(files[".sops.yaml"]["action"] == "update" for files in plans.values())
     assert rollout("apply", "--manifest", fleet.manifest, "--yes").code == 0
     both = enc_on_branch(fleet)
@@ -93,7 +93,9 @@ def test_encrypt_then_rotate_with_a_grace_period(tmp_path, monkeypatch):
     result = rollout("rotate", "--manifest", fleet.manifest, "--remove", old)
     assert result.code == 0 and f"- {old}" in result.stdout
     plans = plan_json(fleet)
-    assert plans["juniper-cascor"][".env.enc"]["reason"] == f"re-key (-{old[:12]}…)"
+    assert plans["juniper-cascor"][".env.enc"]["reason"] == (
+        f"re-key with sops updatekeys (-{old[:12]}…): same data key; a removed key that kept an earlier copy "
+        "still decrypts it: `rollout rotate --data-key`")
     assert rollout("apply", "--manifest", fleet.manifest, "--yes").code == 0
     last = enc_on_branch(fleet)
     assert sops.read_metadata(last).recipients == (new,)

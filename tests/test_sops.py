@@ -94,7 +94,7 @@ def test_round_trip_keeps_plaintext_off_disk(box: Sandbox) -> None:
 
 def test_read_metadata_of_real_output(box: Sandbox) -> None:
     meta = sops.read_metadata(encrypt(box))
-    assert meta == sops.SopsMetadata((box.pub,), ("API_KEY", "OTHER"), "3.11.0")
+    assert meta == sops.SopsMetadata((box.pub,), ("API_KEY", "OTHER"), "3.11.0", "dotenv", meta.lastmodified)
 
 
 def test_read_metadata_none_for_plaintext() -> None:
@@ -112,7 +112,8 @@ def test_read_metadata_of_sops_yaml_and_json(box: Sandbox, kind: str) -> None:
         input=plain[kind].encode(), capture_output=True, check=True,
     )
     meta = sops.read_metadata(proc.stdout)
-    assert meta == sops.SopsMetadata((box.pub,), ("token", "port"), "3.11.0")
+    assert meta == sops.SopsMetadata((box.pub,), ("token", "port"), "3.11.0", kind, meta.lastmodified)
+    assert meta.lastmodified.endswith("Z")
 
 
 @pytest.mark.parametrize(

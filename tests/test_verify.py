@@ -106,8 +106,8 @@ def test_the_table_marks_passed_and_not_applicable_checks(fleet):
     result = rollout("verify", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--ref", BRANCH)
     assert result.code == 0, result.stdout
     row = next(line for line in result.stdout.splitlines() if "juniper-ml" in line)
-    assert row.split() == ["juniper-ml", "✓", "✓", "n/a", "✓", "n/a", "✓"]
-    assert result.stdout.rstrip().endswith("1 repo: all 6 checks passed") and "fix:" not in result.stdout
+    assert row.split() == ["juniper-ml", "✓", "✓", "✓", "n/a", "✓", "n/a", "✓"]
+    assert result.stdout.rstrip().endswith("1 repo: all 7 checks passed") and "fix:" not in result.stdout
 
 
 def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
@@ -119,8 +119,9 @@ def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
     for name in fleet.names:
         assert f"✗ {name} sops-config: no .sops.yaml at main" in out
     assert "✗ juniper-cascor encrypted-files: no .env.enc at main (the manifest encrypts .env)" in out
-    assert "✗ juniper-cascor gitignore: git check-ignore at main: not ignored: .env, .env.secrets" in out
-    assert "✗ juniper-deploy gitignore: git check-ignore at main: ignored: .env.enc" in out
+    assert "✗ juniper-cascor gitignore: git check-ignore at main: not ignored: .env, .env.local, prod.env" in out
+    assert ("✗ juniper-deploy gitignore: git check-ignore at main: not ignored: prod.env; "
+            "ignored: .env.enc, .env.local.example, .env.local.enc") in out
     missing = "precommit-hook: .pre-commit-config.yaml at main: forbid-plaintext-env, require-sops-encrypted missing"
     assert f"✗ juniper-cascor {missing}" in out
     # juniper-cascor-worker has a local hook of its own: it is not a managed hook, and is never run

@@ -56,7 +56,8 @@ def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
             encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
             facts = audit.Facts(
                 paths=tuple(paths), encrypted=encrypted, sops_config=gitrepo.read_blob(commit, ".sops.yaml"),
-                env_commits=tuple(gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo))),
+                env_commits=tuple(gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))),
+                enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
             )
             return audit.audit_repo(manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha)
     except ManifestError:

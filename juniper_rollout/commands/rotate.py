@@ -11,12 +11,22 @@ import os
 import tempfile
 from pathlib import Path
 
-from juniper_rollout.edits import recipients
+import time
+from datetime import datetime, timedelta, timezone
+
+from juniper_rollout.edits import data_key as data_key_edit, recipients
 from juniper_rollout.errors import ManifestError, RolloutError
-from juniper_rollout.verify import AgeKeys, find_age_keys
+from juniper_rollout.keys import AgeKeys, find_age_keys
 
 
-def rotate(*, manifest: Path, add: list[str], remove: list[str]) -> int:
+UPDATEKEYS_TRUTH = ("re-keyed with sops updatekeys where its values did not change (the data key is wrapped for the "
+                    "new recipients and the values keep that same data key, so a removed key that kept any earlier "
+                    "copy can still decrypt later versions) and encrypted afresh where they did; the plan says which")
+DATA_KEY_NEXT = ("every committed .enc file gets a new data key (sops rotate), so values edited from now on are out of "
+                 "reach of removed keys; old commits still open with them: rotate the secret values themselves")
+
+
+def rotate(*, manifest: Path, add: list[str], remove: list[str], data_key: bool = False) -> int:
     target = manifest.resolve() if manifest.is_symlink() else manifest
     try:
         data = target.read_bytes()
@@ -27,27 +37,42 @@ def rotate(*, manifest: Path, add: list[str], remove: list[str]) -> int:
         raise ManifestError(str(manifest), None, "manifest is not UTF-8 text (save it as UTF-8)") from None
     except OSError as err:
         raise ManifestError(str(manifest), None, f"cannot read manifest: {err.strerror}") from None
-    result = recipients.edit(text, add=add, remove=remove, path=str(manifest))
-    _check_keys(find_age_keys(), result)
-    _replace(target, result.text.encode("utf-8"), data)
-    print(f"{manifest}: defaults.age_recipients")
-    for key in result.placeholders:
-        print(f"  - {key}  (placeholder)")
-    for key in result.removed:
-        print(f"  - {key}")
-    for key in result.added:
-        print(f"  + {key}")
-    count = len(result.after)
-    print(f"now {count} recipient{'s' if count != 1 else ''}. Next: run `rollout plan`, then `rollout apply`: "
-          "every .sops.yaml is updated and every committed .enc file is re-keyed (sops updatekeys; values untouched)")
-    if result.removed:
-        print("removing a key revokes nothing already committed: rotate the secrets themselves if that key leaked")
+    if not (add or remove or data_key):
+        raise RolloutError("nothing to change: pass --add age1…, --remove age1… and/or --data-key")
+    result = recipients.edit(text, add=add, remove=remove, path=str(manifest)) if add or remove else None
+    age = find_age_keys()
+    if result is not None:
+        _check_keys(age, result)
+    new_text = result.text if result is not None else text
+    stamp = None
+    if data_key:
+        _check_data_key(age, recipients.current(new_text, path=str(manifest)))
+        stamp = _next_second()
+        new_text = data_key_edit.edit(new_text, stamp, path=str(manifest))
+    _replace(target, new_text.encode("utf-8"), data)
+    if result is not None:
+        print(f"{manifest}: defaults.age_recipients")
+        for key in result.placeholders:
+            print(f"  - {key}  (placeholder)")
+        for key in result.removed:
+            print(f"  - {key}")
+        for key in result.added:
+            print(f"  + {key}")
+        count = len(result.after)
+        print(f"now {count} recipient{'s' if count != 1 else ''}. Next: run `rollout plan`, then `rollout apply`: "
+              f"every .sops.yaml is updated and each committed .enc file is {UPDATEKEYS_TRUTH}")
+    if stamp is not None:
+        print(f"{manifest}: defaults.data_key_rotated = {stamp}. Next: run `rollout plan`, then `rollout apply`: "
+              f"{DATA_KEY_NEXT}")
+    elif result is not None and result.removed:
+        print("removing a key revokes nothing by itself: run `rollout rotate --data-key` (new data keys), then "
+              "rotate the secrets themselves if that key leaked")
     return 0
 
 
 def _check_keys(age: AgeKeys, result: recipients.RecipientsEdit) -> None:
     """The re-key needs a key that opens today's files; afterwards you must still hold one."""
-    if age.problems:
+    if age.problems and not age.public:  # sops skips a source it cannot read; only no key at all is fatal
         raise RolloutError(age.problems[0])
     current = [k for k in result.before if not recipients.is_placeholder(k)]
     if not current:
@@ -64,6 +89,25 @@ def _check_keys(age: AgeKeys, result: recipients.RecipientsEdit) -> None:
         raise RolloutError("after this change none of the recipients is a key you hold, so you could not decrypt "
                            "any more: append the new key's AGE-SECRET-KEY-1… line to your key file first "
                            "(SOPS_AGE_KEY_FILE); nothing changed")
+
+
+def _next_second() -> str:
+    """The next whole UTC second, once it has come: sops' lastmodified has one-second resolution, so every
+    file encrypted before this call is older than the stamp and every one encrypted after it is not."""
+    now = datetime.now(timezone.utc)
+    stamp = now.replace(microsecond=0) + timedelta(seconds=1)
+    time.sleep(max(0.0, (stamp - now).total_seconds()))
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_data_key(age: AgeKeys, current: tuple[str, ...]) -> None:
+    """``sops rotate`` decrypts every file: you must hold a key that opens them."""
+    if not current:
+        return
+    if not set(age.public) & set(current):
+        where = ", ".join(age.looked) or "nowhere"
+        raise RolloutError(f"a new data key needs a private key that opens today's files, and none of yours "
+                           f"(looked in {where}) is a current recipient: set SOPS_AGE_KEY_FILE; nothing changed")
 
 
 def _replace(path: Path, data: bytes, expected: bytes) -> None:

@@ -13,7 +13,7 @@ from juniper_rollout.manifest import SOPS_ROLLOUT, Manifest, load_manifest
 from juniper_rollout.verify import CHECKS, Check, RepoReport, failed, passed, verify_fleet
 from juniper_rollout.wording import count
 
-HEADERS = {"sops-config": ".sops.yaml", "sops-rules": "rules", "encrypted-files": "*.enc",
+HEADERS = {"plaintext-env": "plaintext", "sops-config": ".sops.yaml", "sops-rules": "rules", "encrypted-files": "*.enc",
            "gitignore": "ignore", "precommit-hook": "hook", "age-key": "age key"}
 
 

@@ -13,9 +13,10 @@ import pathspec
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 from juniper_rollout.edits import blocks
+from juniper_rollout.envfiles import DEFAULT, EnvFiles
 
-MUST_IGNORE = (".env", ".env.secrets")
-MUST_TRACK = (".env.enc", ".env.secrets.enc", ".env.example", ".env.secrets.example")
+# Sample names for the default definition of a plaintext env file (juniper_rollout.envfiles).
+MUST_IGNORE, MUST_TRACK = DEFAULT.samples()
 
 
 def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
@@ -36,11 +37,12 @@ def ignored(text: str, path: str) -> bool:
     return _spec(text.splitlines()).match_file(path)
 
 
-def problems(text: str) -> list[str]:
+def problems(text: str, env: EnvFiles = DEFAULT) -> list[str]:
     """What is wrong with these ignore rules, as sentences (empty: all good)."""
     spec = _spec(text.splitlines())
-    out = [f"{p} is not ignored" for p in MUST_IGNORE if not spec.match_file(p)]
-    out += [f"{p} is ignored" for p in MUST_TRACK if spec.match_file(p)]
+    must_ignore, must_track = env.samples()
+    out = [f"{p} is not ignored" for p in must_ignore if not spec.match_file(p)]
+    out += [f"{p} is ignored" for p in must_track if spec.match_file(p)]
     return out
 
 
@@ -50,12 +52,19 @@ class GitignoreEdit:
     patterns: tuple[str, ...]  # what the block holds (empty: no block)
 
 
-def needed_patterns(outside: str) -> tuple[str, ...]:
+def needed_patterns(outside: str, env: EnvFiles = DEFAULT) -> tuple[str, ...]:
     """The fewest lines that, appended after ``outside``, give the rules we need."""
     spec = _spec(outside.splitlines())
-    adds = [p for p in MUST_IGNORE if not spec.match_file(p)]
-    exceptions = [f"!{p}" for p in MUST_TRACK if spec.match_file(p) or _ignored_after(outside, adds, p)]
+    must_ignore, _ = env.samples()
+    adds = [glob for glob, sample in zip(env.gitignore_ignores(), must_ignore) if not spec.match_file(sample)]
+    exceptions = [line for line in env.gitignore_exceptions()
+                  if spec.match_file(_sample(line)) or _ignored_after(outside, adds, _sample(line))]
     return (*adds, *exceptions)  # exceptions last: the last matching pattern wins
+
+
+def _sample(line: str) -> str:
+    """A name an ignore line matches: ``!.env.*.example`` -> ``.env.local.example``."""
+    return line.lstrip("!").replace("*", "local")
 
 
 def _ignored_after(outside: str, adds: list[str], path: str) -> bool:
@@ -64,13 +73,14 @@ def _ignored_after(outside: str, adds: list[str], path: str) -> bool:
     return _spec([*outside.splitlines(), *adds]).match_file(path)
 
 
-def edit(text: str, render_block: Callable[[tuple[str, ...]], str], *, path: str = ".gitignore") -> GitignoreEdit:
+def edit(text: str, render_block: Callable[[tuple[str, ...]], str], *, path: str = ".gitignore",
+         env: EnvFiles = DEFAULT) -> GitignoreEdit:
     """The new ``.gitignore``: the tool's block holds exactly what the rest of the file lacks."""
     outside = blocks.remove(text, blocks.GITIGNORE, path=path)
-    patterns = needed_patterns(outside)
+    patterns = needed_patterns(outside, env)
     if not patterns:
         return GitignoreEdit(outside, ())
     new = blocks.put(text, render_block(patterns), blocks.GITIGNORE, path=path)
-    if problems(new):  # a block in the middle can be overridden by later lines: move it last
+    if problems(new, env):  # a block in the middle can be overridden by later lines: move it last
         new = blocks.put(outside, render_block(patterns), blocks.GITIGNORE, path=path)
     return GitignoreEdit(new, patterns)

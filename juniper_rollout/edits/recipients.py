@@ -74,6 +74,11 @@ def edit(text: str, *, add: Sequence[str], remove: Sequence[str], path: str = "m
     return RecipientsEdit(spliced, tuple(old), tuple(after), tuple(add), removed, tuple(placeholders))
 
 
+def current(text: str, *, path: str = "manifest") -> tuple[str, ...]:
+    """The real (non-placeholder) recipients listed in the manifest text."""
+    return tuple(v for v in (_value(item, path) for item in _locate(text, path).items) if not is_placeholder(v))
+
+
 def _check_arguments(add: list[str], remove: list[str]) -> None:
     if not add and not remove:
         raise RecipientsEditError("nothing to change: pass --add age1… and/or --remove age1…")

@@ -1,0 +1,141 @@
+"""What "sops-encrypted" means, as one regex the hook, verify, drift and plan all use; and what a sops
+file's metadata says (recipients, names, format, lastmodified), read without decrypting. Pure.
+
+sops 3.11 writes its metadata in the file's own format (measured, docs/SOPS_NOTES.md):
+
+- dotenv: a line ``sops_mac=ENC[AES256_GCM,data:…,iv:…,tag:…,type:str]``
+- YAML:   a top-level ``sops:`` mapping with an indented ``mac: ENC[…]`` line
+- JSON (also ``binary`` output): a ``"sops": {`` object with a ``"mac": "ENC[…]"`` member
+- INI:    a ``[sops]`` section with a ``mac = ENC[…]`` line
+
+Each alternative is anchored to that shape, so a plaintext file holding ``sops:``,
+``sops_mac=x`` or ``# "sops": x`` is not taken for an encrypted one. The pattern is
+searched over the whole file with ``re.MULTILINE | re.DOTALL`` (pre-commit's pygrep
+``--multiline``), so it never uses ``.``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from juniper_rollout.dotenv import RESERVED_PREFIX, bare_name
+from juniper_rollout.yamlio import YamlSyntaxError, load_plain
+
+_B64 = r"[A-Za-z0-9+/]+={0,2}"
+MAC = rf"ENC\[AES256_GCM,data:{_B64},iv:{_B64},tag:{_B64},type:str\]"
+FORMATS = ("dotenv", "yaml", "json", "ini")
+PATTERN = (
+    rf"(?P<dotenv>^sops_mac={MAC}\r?$)"
+    rf"|(?P<yaml>^sops:\r?\n(?:[ \t][^\n]*\n)*?[ \t]+mac: {MAC}\r?$)"
+    rf"|(?P<json>^[ \t]*\"sops\": ?\{{\r?\n(?:[ \t][^\n]*\n)*?[ \t]+\"mac\": \"{MAC}\",?\r?$)"
+    rf"|(?P<ini>^\[sops\]\r?\n(?:[^\[\n][^\n]*\n|\n)*?mac[ \t]*=[ \t]*{MAC}\r?$)"
+)
+_COMPILED = re.compile(PATTERN.encode(), re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SopsMetadata:
+    """What an encrypted file says about itself, without decrypting anything."""
+
+    recipients: tuple[str, ...]
+    names: tuple[str, ...]
+    version: str
+    format: str = "dotenv"  # the sops store format: dotenv, yaml, json or ini (FORMATS)
+    lastmodified: str = ""  # sops' RFC 3339 UTC time of the last encryption (updatekeys keeps it)
+
+
+def sops_format(blob: bytes) -> str | None:
+    """The sops store format of ``blob`` (dotenv, yaml, json, ini), or None when it carries no sops metadata."""
+    found = _COMPILED.search(blob[3:] if blob.startswith(b"\xef\xbb\xbf") else blob)
+    if found is None:
+        return None
+    return next(name for name in FORMATS if found.group(name) is not None)
+
+
+def read_metadata(ciphertext: bytes) -> SopsMetadata | None:
+    """Recipients, names, version and format of an encrypted file; None if it has no sops metadata.
+
+    "Has sops metadata" is :data:`sopsmeta.PATTERN`, the regex the require-sops-encrypted hook uses.
+    """
+    fmt = sops_format(ciphertext)
+    if fmt is None:
+        return None
+    text = ciphertext.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if fmt == "dotenv":
+        meta = _dotenv_metadata(text)
+    elif fmt == "ini":
+        meta = _ini_metadata(text)
+    else:
+        meta = _structured_metadata(text, fmt)
+    return None if meta is None else replace(meta, format=fmt)
+
+
+def _dotenv_metadata(text: str) -> SopsMetadata | None:
+    meta: dict[str, str] = {}
+    names: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        if key.startswith(RESERVED_PREFIX):
+            meta[key[len(RESERVED_PREFIX) :]] = value
+        else:
+            names.append(bare_name(key))
+    return _flat_metadata(meta, names)
+
+
+def _flat_metadata(meta: dict[str, str], names: list[str]) -> SopsMetadata | None:
+    if not meta:
+        return None
+    keys = [k for k in meta if re.search(r"(^|__)age__list_\d+__map_recipient$", k)]
+    keys.sort(key=lambda k: [int(n) for n in re.findall(r"\d+", k)])
+    return SopsMetadata(
+        tuple(meta[k] for k in keys),
+        tuple(names),
+        meta.get("version", ""),
+        lastmodified=meta.get("lastmodified", ""),
+    )
+
+
+def _ini_metadata(text: str) -> SopsMetadata | None:
+    """sops' INI output: sections of ``key = value``; the metadata is the flattened ``[sops]`` section."""
+    section, meta, names = None, {}, []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif "=" in line and not line.startswith((";", "#")):
+            key, value = (part.strip() for part in line.split("=", 1))
+            if section == "sops":
+                meta[key] = value
+            else:
+                names.append(key)
+    return _flat_metadata(meta, names)
+
+
+def _structured_metadata(text: str, fmt: str) -> SopsMetadata | None:
+    try:
+        doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
+    except (ValueError, YamlSyntaxError):  # not parseable: no metadata we can read
+        return None
+    sops = doc.get("sops") if isinstance(doc, dict) else None
+    if not isinstance(sops, dict):
+        return None
+    groups = [sops, *(g for g in sops.get("key_groups") or [] if isinstance(g, dict))]
+    recipients = tuple(
+        str(entry["recipient"])
+        for group in groups
+        for entry in group.get("age") or []
+        if isinstance(entry, dict) and "recipient" in entry
+    )
+    names = tuple(str(k) for k in doc if k != "sops")
+    return SopsMetadata(
+        recipients,
+        names,
+        str(sops.get("version", "")),
+        lastmodified=str(sops.get("lastmodified", "")),
+    )
