@@ -487,3 +487,15 @@ def test_a_named_rollout_encrypts_with_the_real_sops_and_needs_the_key(fleet, tm
     with pytest.raises(ManifestError, match="placeholder"):
         load_manifest(placeholder, rollout="vault")
     assert load_manifest(placeholder, rollout="repo-hygiene").recipients == ()
+
+
+def test_a_bootstrapped_repo_joins_the_other_rollouts_with_the_command_it_prints(fleet, tmp_path):
+    result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest)
+    assert result.code == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if "repo-hygiene rollout" in x)
+    command = line.split("`")[1].split()
+    assert command[:2] == ["rollout", "apply"]
+    joined = rollout(*command[1:], "--yes")  # as printed (the canopy clone is brand new: a README only)
+    assert joined.code == 0, joined.stderr
+    canopy = fleet.repo("juniper-canopy")
+    assert "dependabot.yml" in git(canopy, "ls-tree", "-r", "--name-only", HYGIENE)
