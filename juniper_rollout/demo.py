@@ -5,6 +5,9 @@ Shapes follow the plan's table and what the real rollout found: juniper-cascor h
 plaintext .env it does not ignore and a pre-commit config; juniper-deploy ignores
 .env* and has a hand-written .env.example; juniper-ml has neither pre-commit config
 nor app variables; juniper-data's clone is dirty and on another branch.
+The code is written as the real repos write it: settings prefixes, names and defaults held in
+constants, often in a constants module imported under another name; tests, conftest.py and a CI
+workflow that mention variables the application never reads.
 """
 from __future__ import annotations
 
@@ -55,34 +58,146 @@ PRECOMMIT_WITH_LOCAL = PRECOMMIT_REMOTE + """\
         types: [python]
 """
 
+DATA_CONSTANTS = '''\
+"""Defaults for juniper-data, in one place."""
+from typing import Final
+
+JUNIPER_DATA_ENV_PREFIX: Final[str] = "JUNIPER_DATA_"
+
+_HOST_LOCAL: Final[str] = "127.0.0.1"
+HOST_DEFAULT: Final[str] = _HOST_LOCAL
+PORT_DEFAULT: Final[int] = 8100
+LOG_LEVEL_INFO: Final[str] = "INFO"
+LOG_LEVEL_DEFAULT: Final[str] = LOG_LEVEL_INFO
+STORAGE_PATH_DEFAULT: Final[str] = "./data/datasets"
+RATE_LIMIT_PER_MINUTE_DEFAULT: Final[int] = 60
+'''
+
 SETTINGS_DATA = '''\
-"""Settings for juniper-data (pydantic-settings)."""
+"""API settings for juniper-data (pydantic-settings)."""
+from functools import lru_cache
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from juniper_data import constants as c
 
-class DataSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="JUNIPER_DATA_")
+_ENV_PREFIX_DEFAULT: str = c.JUNIPER_DATA_ENV_PREFIX
+_API_KEYS_DEFAULT: list[str] | None = None
 
-    host: str = "0.0.0.0"
-    port: int = 8100
-    storage_path: str = Field("./data", description="Where datasets are stored")
-    api_keys: str = Field("", description="Comma-separated API keys")
+
+class Settings(BaseSettings):
+    """Settings read from JUNIPER_DATA_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix=_ENV_PREFIX_DEFAULT, env_file=".env", extra="ignore")
+
+    host: str = c.HOST_DEFAULT
+    port: int = c.PORT_DEFAULT
+    storage_path: str = Field(c.STORAGE_PATH_DEFAULT, description="Where datasets are stored")
+    api_keys: list[str] | None = Field(_API_KEYS_DEFAULT, description="API keys; authentication is off when unset")
+    rate_limit_enabled: bool = False
+    rate_limit_requests_per_minute: int = c.RATE_LIMIT_PER_MINUTE_DEFAULT
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+'''
+
+DATA_TESTS = '''\
+import os
+
+
+def test_settings_read_the_environment(monkeypatch):
+    monkeypatch.setenv("JUNIPER_DATA_TEST_ONLY", "1")
+    assert os.environ.get("PYTEST_ONLY_FLAG") is None
+'''
+
+DATA_CONFTEST = '''\
+import os
+
+os.environ.setdefault("JUNIPER_DATA_CONFTEST_ONLY", "1")
+'''
+
+CI_WORKFLOW = """\
+name: ci
+on: [push]
+env:
+  PYTHON_VERSION: "3.11"
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "${{ env.PYTHON_VERSION }} ${{ env.CI_ONLY_FLAG }}"
+"""
+
+CLIENT_CONSTANTS = '''\
+"""Constants for the {service} client."""
+from typing import Final
+
+ENV_PREFIX: Final[str] = "{prefix}_"
+URL_ENV_VAR: Final[str] = ENV_PREFIX + "URL"
+API_KEY_ENV_VAR: Final[str] = f"{{ENV_PREFIX}}API_KEY"
+TIMEOUT_ENV_VAR: Final[str] = "{{}}TIMEOUT".format(ENV_PREFIX)
+DEFAULT_BASE_URL: Final[str] = "http://localhost:{port}"
+DEFAULT_TIMEOUT: Final[int] = 30
 '''
 
 CLIENT = '''\
 """HTTP client for {service}."""
+import os
 
-BASE_URL = os.getenv("{prefix}_URL", "http://localhost:{port}")
-API_KEY = os.environ.get("{prefix}_API_KEY", "dev-key")
-TIMEOUT = float(os.getenv("{prefix}_TIMEOUT", "30"))
+from {package} import constants
+from {package}.constants import API_KEY_ENV_VAR, DEFAULT_TIMEOUT
+
+
+def base_url() -> str:
+    return os.getenv(constants.URL_ENV_VAR, constants.DEFAULT_BASE_URL)
+
+
+def api_key() -> str | None:
+    return os.environ.get(API_KEY_ENV_VAR)
+
+
+def timeout() -> float:
+    return float(os.getenv(constants.TIMEOUT_ENV_VAR, str(DEFAULT_TIMEOUT)))
+'''
+
+WORKER_CONSTANTS = '''\
+"""Constants for juniper-cascor-worker."""
+from typing import Final
+
+ENV_SERVICE_URL: Final[str] = "CASCOR_SERVICE_URL"
+ENV_WORKER_TOKEN: Final[str] = "CASCOR_WORKER_TOKEN"  # nosec B105: a variable name
+ENV_MANAGER_HOST: Final[str] = "CASCOR_MANAGER_HOST"
+ENV_CONCURRENCY: Final[str] = "CASCOR_WORKER_CONCURRENCY"
+DEFAULT_MANAGER_HOST: Final[str] = "127.0.0.1"
+DEFAULT_CONCURRENCY: Final[int] = 2
 '''
 
 WORKER = '''\
+"""Worker configuration, read from the environment."""
+import os
+from dataclasses import dataclass
 
-CASCOR_URL = os.environ["CASCOR_SERVICE_URL"]
-WORKER_TOKEN = os.getenv("CASCOR_WORKER_TOKEN")
-CONCURRENCY = int(os.getenv("CASCOR_WORKER_CONCURRENCY", "2"))
+from juniper_cascor_worker import constants as k
+
+
+@dataclass
+class WorkerConfig:
+    service_url: str
+    token: str | None
+    manager_host: str
+    concurrency: int
+
+    @classmethod
+    def from_env(cls) -> "WorkerConfig":
+        return cls(
+            service_url=os.environ[k.ENV_SERVICE_URL],
+            token=os.getenv(k.ENV_WORKER_TOKEN),
+            manager_host=os.getenv(k.ENV_MANAGER_HOST, k.DEFAULT_MANAGER_HOST),
+            concurrency=int(os.getenv(k.ENV_CONCURRENCY, str(k.DEFAULT_CONCURRENCY))),
+        )
 '''
 
 COMPOSE = """\
@@ -155,22 +270,36 @@ def fleet_files() -> dict[str, dict[str, str]]:
         "juniper-data": {
             ".gitignore": py + ".env\n",
             ".pre-commit-config.yaml": PRECOMMIT_REMOTE.format(name="juniper-data"),
-            "juniper_data/settings.py": SETTINGS_DATA,
+            "juniper_data/__init__.py": "",
+            "juniper_data/constants.py": DATA_CONSTANTS,
+            "juniper_data/api/__init__.py": "",
+            "juniper_data/api/settings.py": SETTINGS_DATA,
+            "tests/test_settings.py": DATA_TESTS,
+            "conftest.py": DATA_CONFTEST,
+            ".github/workflows/ci.yml": CI_WORKFLOW,
         },
         "juniper-data-client": {
             ".gitignore": py + ".env\n",
             ".pre-commit-config.yaml": PRECOMMIT_REMOTE.format(name="juniper-data-client"),
-            "juniper_data_client/client.py": CLIENT.format(service="juniper-data", prefix="JUNIPER_DATA", port=8100),
+            "juniper_data_client/__init__.py": "",
+            "juniper_data_client/constants.py": CLIENT_CONSTANTS.format(service="juniper-data", prefix="JUNIPER_DATA",
+                                                                        port=8100),
+            "juniper_data_client/client.py": CLIENT.format(service="juniper-data", package="juniper_data_client"),
         },
         "juniper-cascor-client": {
             ".gitignore": py + ".env\n",
             ".pre-commit-config.yaml": PRECOMMIT_REMOTE.format(name="juniper-cascor-client"),
-            "juniper_cascor_client/client.py": CLIENT.format(service="juniper-cascor", prefix="JUNIPER_CASCOR", port=8200),
+            "juniper_cascor_client/__init__.py": "",
+            "juniper_cascor_client/constants.py": CLIENT_CONSTANTS.format(service="juniper-cascor",
+                                                                          prefix="JUNIPER_CASCOR", port=8200),
+            "juniper_cascor_client/client.py": CLIENT.format(service="juniper-cascor", package="juniper_cascor_client"),
         },
         "juniper-cascor-worker": {
             ".gitignore": py + ".env\n",
             ".pre-commit-config.yaml": PRECOMMIT_WITH_LOCAL.format(name="juniper-cascor-worker"),
-            "juniper_cascor_worker/worker.py": WORKER,
+            "juniper_cascor_worker/__init__.py": "",
+            "juniper_cascor_worker/constants.py": WORKER_CONSTANTS,
+            "juniper_cascor_worker/config.py": WORKER,
         },
         "juniper-ml": {
             ".gitignore": py + ".env\n",
@@ -191,7 +320,7 @@ def build_fleet(workspace: Path) -> None:
     (workspace / "juniper-cascor" / ".env").write_text(cascor_dotenv(), encoding="utf-8")
     data = workspace / "juniper-data"
     _git(data, "checkout", "-q", "-b", "feature/wip")
-    (data / "juniper_data" / "settings.py").write_text(SETTINGS_DATA + "# work in progress\n", encoding="utf-8")
+    (data / "juniper_data" / "api" / "settings.py").write_text(SETTINGS_DATA + "# work in progress\n", encoding="utf-8")
     (data / "scratch.txt").write_text("untracked notes\n", encoding="utf-8")
 
 

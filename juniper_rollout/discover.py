@@ -1,25 +1,56 @@
 """Discover environment variable names from a repository's source text.
 
-Pure: takes path -> text, never reads files and never imports the analysed code.
+Pure: takes path -> text, never reads files and never imports or runs the analysed code.
 Three sources are read: pydantic(-settings) ``BaseSettings`` classes, ``os.getenv`` /
-``os.environ`` reads with a string-literal name, and ``${VAR}`` interpolation in
-docker-compose files. Defaults are reported only when the code spells a scalar
-literal, and never for a name that looks secret.
+``os.environ`` reads, and ``${VAR}`` interpolation in docker-compose files. Names, prefixes,
+aliases and defaults are folded statically across the repository (:mod:`juniper_rollout.fold`):
+module constants, imports, concatenation, f-strings, ``.format``. What cannot be folded is
+reported as "not resolved: path:line", never guessed.
+
+Defaults are reported only when they fold to a scalar (or, for settings fields, a JSON list/dict
+of scalars), never for a name that looks secret, and never for a value that carries a credential
+(URL user-info, known token prefixes, long high-entropy strings), whatever the name.
+Only application code is read by default: tests, conftest.py, docs, CI folders and vendored or
+built trees are left out (``include``/``exclude`` globs adjust that).
 """
 from __future__ import annotations
 
 import ast
+import json
+import math
 import re
+import threading
+import warnings
+from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping
+from fnmatch import fnmatchcase
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from juniper_rollout.fold import ClassRef, Repo, Unresolved
 
 
 @dataclass(frozen=True)
 class EnvVar:
+    """One environment variable the code reads.
+
+    ``group`` says where it is read, as a person would title it: "pkg/settings.py: Settings
+    (prefix APP_)" for a settings class, the file's path for os.getenv/os.environ and compose.
+    ``optional``: the code has a default (the app runs without the variable); ``default`` is that
+    default as an env value when it is safe to show (a literal, not secret-looking, no credential).
+    """
+
     name: str
-    default: str | None  # the code's default as a string, if a literal; None otherwise
+    default: str | None
     description: str | None  # Field(description=...) or the field's docstring
     source: str  # "path/to/settings.py:12" (repo-relative path:line)
+    group: str = ""
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Discovery:
+    vars: tuple[EnvVar, ...]
+    unresolved: tuple[str, ...]  # "path:line" of each env read whose name could not be folded
 
 
 _SECRET = re.compile(
@@ -28,12 +59,27 @@ _SECRET = re.compile(
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "build", "dist", "site-packages",
-              "tests", "test", "__pycache__", ".tox", ".nox", ".eggs"}
+              "tests", "test", "__pycache__", ".tox", ".nox", ".eggs",
+              "docs", "doc", ".github", ".gitlab", ".circleci"}
 _COMPOSE = re.compile(r"(?:docker-)?compose[^/]*\.ya?ml")
 _N = r"[A-Za-z_][A-Za-z0-9_]*"
 # $$ (an escaped dollar) | ${NAME[op word]} with one level of nesting in the word | $NAME
 _INTERP = re.compile(rf"\$(?:\$|\{{({_N})(?:(:?[-?+])((?:[^${{}}]|\$\$|\$\{{[^{{}}]*\}}|\${_N})*))?\}}|({_N}))")
 _CONFIG_KEYS = ("env_prefix", "env_nested_delimiter", "case_sensitive")
+
+# CPython 3.11 keeps the AST converter's recursion counter per interpreter, not per thread: two threads
+# inside ast.parse at once (one of them paused by a finalizer that releases the GIL) raise
+# "SystemError: AST constructor recursion depth mismatch". plan and drift discover in threads, so
+# every parse goes through this lock (the conversion holds the GIL anyway: nothing is lost).
+_PARSE_LOCK = threading.Lock()
+
+
+def parse(text: str, mode: str = "exec") -> ast.AST:
+    """ast.parse, one thread at a time (see _PARSE_LOCK), without the SyntaxWarning/DeprecationWarning
+    lines CPython prints for the analysed code's own quirks (invalid escapes, `is` with a literal)."""
+    with _PARSE_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, mode=mode)
 
 
 def looks_secret(name: str) -> bool:
@@ -41,50 +87,117 @@ def looks_secret(name: str) -> bool:
     return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", name.upper())))
 
 
-def candidate_paths(paths: Iterable[str]) -> list[str]:
-    """The paths discover() reads: *.py and compose files, outside vendored, build and test folders."""
+# known credential shapes: GitHub, OpenAI/Anthropic/Stripe, Slack, webhook secrets, AWS, GitLab, PyPI,
+# npm, Google, Hugging Face, JWTs, PEM blocks
+_TOKEN = re.compile(
+    r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]|github_pat_|(?:^|[^A-Za-z0-9])sk-[A-Za-z0-9_-]{2}|sk_(?:live|test)_"
+    r"|rk_(?:live|test)_|xox[abposr]-|whsec_|(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{8}|glpat-|pypi-[A-Za-z0-9_-]{8}"
+    r"|npm_[A-Za-z0-9]{8}|AIza[0-9A-Za-z_-]{8}|hf_[A-Za-z0-9]{8}|eyJ[A-Za-z0-9_-]{8,}\.|-----BEGIN"
+)
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@")
+_OPAQUE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
+
+
+def carries_credential(value: str) -> bool:
+    """True for a value that holds a credential whatever its name: URL user-info
+    (``postgres://user:pass@db``), a known token prefix (``ghp_``, ``github_pat_``, ``sk-``, ``xox…-``,
+    ``whsec_``, ``AKIA…``, …) or a long high-entropy run of token characters."""
+    if _USERINFO.search(value) or _TOKEN.search(value):
+        return True
+    for run in _OPAQUE.findall(value):
+        if _high_entropy(run):
+            return True
+    return False
+
+
+def _high_entropy(run: str) -> bool:
+    """A run of 20+ token characters mixing letters and digits at >= 3.5 bits a character (a hex digest,
+    a base64 key); words, paths and dotted names have no digits or too few distinct characters."""
+    if not (re.search(r"[0-9]", run) and re.search(r"[A-Za-z]", run)):
+        return False
+    if len(re.findall(r"[0-9]", run)) < 3:
+        return False
+    if len(run) >= 32 and re.fullmatch(r"[0-9a-fA-F]+", run):  # a hex digest or key
+        return True
+    counts = Counter(run)
+    entropy = -sum(c / len(run) * math.log2(c / len(run)) for c in counts.values())
+    return entropy >= 3.5
+
+
+def candidate_paths(paths: Iterable[str], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[str]:
+    """The paths discover() reads: *.py and compose files of the application, not tests, conftest.py,
+    docs, CI folders or vendored and built trees. ``exclude`` globs drop more paths, ``include`` globs
+    add paths back (fnmatch on the repo path: ``*`` also matches ``/``)."""
     out = set()
     for path in paths:
         *dirs, base = path.split("/")
+        if not (base.endswith(".py") or _COMPOSE.fullmatch(base)):
+            continue
+        if any(fnmatchcase(path, glob) for glob in include):
+            out.add(path)
+            continue
+        if any(fnmatchcase(path, glob) for glob in exclude):
+            continue
         if any(d in _SKIP_DIRS or d.endswith(".egg-info") for d in dirs):
             continue
-        if base.endswith(".py"):
-            if not (base == "conftest.py" or base.startswith("test_") or base.endswith("_test.py")):
-                out.add(path)
-        elif _COMPOSE.fullmatch(base):
-            out.add(path)
+        if base.endswith(".py") and (base == "conftest.py" or base.startswith("test_") or base.endswith("_test.py")):
+            continue
+        out.add(path)
     return sorted(out)
 
 
-def discover(files: Mapping[str, str]) -> list[EnvVar]:
-    """One EnvVar per name (its first occurrence by path, then line), sorted by (path, line).
+def discover(files: Mapping[str, str], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[EnvVar]:
+    """The names of :func:`discover_all`."""
+    return list(discover_all(files, include, exclude).vars)
+
+
+def discover_all(files: Mapping[str, str], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Discovery:
+    """One EnvVar per name (its first occurrence), grouped by where it is read: groups in path order
+    (settings classes by line), names in the order the code reads them.
 
     Only files candidate_paths() keeps are looked at; a .py file that does not parse is skipped.
     """
-    found: list[tuple[str, int, str, str | None, str | None]] = []
-    trees: dict[str, list[ast.AST]] = {}  # path -> every node of the module (walked once)
-    for path in candidate_paths(files):
+    found: list[tuple[tuple, str, int, str, str | None, str | None, str, bool]] = []
+    trees: dict[str, ast.Module] = {}
+    nodes: dict[str, list[ast.AST]] = {}
+    for path in candidate_paths(files, include, exclude):
         text = files[path].removeprefix("\ufeff")
         if not path.endswith(".py"):
-            found += [(path, line, name, default, None) for line, name, default in _compose(text)]
+            found += [((path, 0, line), path, line, name, default, None, path, default is not None)
+                      for line, name, default in _compose(text)]
             continue
         try:
-            trees[path] = list(ast.walk(ast.parse(text)))
-        except (SyntaxError, ValueError, RecursionError):
+            tree = parse(text)
+            assert isinstance(tree, ast.Module)
+            nodes[path] = list(ast.walk(tree))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
-        found += [(path, line, name, default, None) for line, name, default in _os_reads(trees[path])]
-    found += _Classes(trees).settings_vars()
-    found.sort(key=lambda f: (f[0], f[1]))  # stable: ties keep discovery order
+        trees[path] = tree
+    repo = Repo(trees)
+    unresolved: list[tuple[str, int]] = []
+    env_reads = _Reads(repo, nodes)
+    for path in trees:
+        try:
+            reads = list(env_reads.reads(path, unresolved))
+        except RecursionError:  # pathological nesting: this file tells nothing
+            unresolved.append((path, 1))
+            continue
+        found += [((path, 0, line), path, line, name, default, None, path, optional)
+                  for line, name, default, optional in reads]
+    found += _Classes(repo, nodes, unresolved).settings_vars()
+    found.sort(key=lambda f: f[0])  # stable: ties keep discovery order
     seen: set[str] = set()
     out = []
-    for path, line, name, default, desc in found:
+    for _, path, line, name, default, desc, group, optional in found:
         if name in seen or not _ENV_NAME.fullmatch(name):
             continue
         seen.add(name)
-        if looks_secret(name) or (default is not None and ("\n" in default or "\r" in default)):
+        if looks_secret(name) or (default is not None and ("\n" in default or "\r" in default
+                                                           or carries_credential(default))):
             default = None
-        out.append(EnvVar(name, default, desc, f"{path}:{line}"))
-    return out
+        out.append(EnvVar(name, default, desc, f"{path}:{line}", group, optional))
+    where = sorted(set(unresolved), key=lambda u: (u[0], u[1]))
+    return Discovery(tuple(out), tuple(f"{p}:{n}" for p, n in where))
 
 
 # --- docker-compose ---------------------------------------------------------------------------
@@ -107,36 +220,169 @@ def _interpolations(text: str) -> Iterator[tuple[str, str | None]]:
 
 # --- os.getenv / os.environ -------------------------------------------------------------------
 
-def _os_reads(nodes: list[ast.AST]) -> Iterator[tuple[int, str, str | None]]:
-    mods, getenvs, environs = {"os"}, set(), set()
-    for node in nodes:
-        if isinstance(node, ast.Import):
-            mods.update(a.asname for a in node.names if a.name == "os" and a.asname)
-        elif isinstance(node, ast.ImportFrom) and node.module == "os" and not node.level:
-            getenvs.update(a.asname or a.name for a in node.names if a.name == "getenv")
-            environs.update(a.asname or a.name for a in node.names if a.name == "environ")
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+           ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
-    def is_environ(e: ast.expr) -> bool:
-        return (isinstance(e, ast.Attribute) and e.attr == "environ" and isinstance(e.value, ast.Name)
-                and e.value.id in mods) or (isinstance(e, ast.Name) and e.id in environs)
 
-    for node in nodes:
-        key = default = None
-        if isinstance(node, ast.Call):
-            f = node.func
-            if ((isinstance(f, ast.Attribute) and f.attr == "getenv" and isinstance(f.value, ast.Name)
-                 and f.value.id in mods) or (isinstance(f, ast.Name) and f.id in getenvs)
-                    or (isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault") and is_environ(f.value))):
-                key, default = _arg(node, 0, "key"), _arg(node, 1, "default")
-        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and is_environ(node.value):
-            key = node.slice
-        elif (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn))
-              and is_environ(node.comparators[0])):
-            key = node.left
-        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+def _scoped(tree: ast.Module) -> Iterator[tuple[ast.AST, tuple[ast.AST, ...]]]:
+    """Every node with the function/class bodies around it (outermost first); iterative, any depth."""
+    stack: list[tuple[ast.AST, tuple[ast.AST, ...]]] = [(tree, ())]
+    while stack:
+        node, scopes = stack.pop()
+        yield node, scopes
+        inner = scopes + (node,) if isinstance(node, _SCOPES) else scopes
+        stack.extend((child, inner) for child in reversed(list(ast.iter_child_nodes(node))))
+
+
+@dataclass(frozen=True)
+class _Wrapper:
+    """A function that reads the variable its caller names: ``def env(name, default=None): return
+    os.getenv(name, default)``. key/default: (position, parameter name) of the arguments that carry
+    the name and the default; ``fallback``: the read's own default when no parameter carries one."""
+
+    path: str
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    key: tuple[int | None, str]
+    default: tuple[int | None, str] | None  # a parameter of this function
+    fallback: tuple[str, ast.expr, tuple] | None  # (module path, expression, scopes it is seen from)
+
+
+def _params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, tuple[int | None, ast.expr | None]]:
+    """parameter name -> (position or None for keyword-only, its default expression)."""
+    a = func.args
+    positional = [*a.posonlyargs, *a.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+    out: dict[str, tuple[int | None, ast.expr | None]] = {
+        arg.arg: (i, d) for i, (arg, d) in enumerate(zip(positional, defaults))}
+    out.update({arg.arg: (None, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults)})
+    return out
+
+
+def _own_default(wrapper: _Wrapper) -> tuple[str, ast.expr, tuple] | None:
+    """The default a wrapper applies when its caller passes none: its parameter's default, else the
+    default its own read spells."""
+    if wrapper.default is not None:
+        param = _params(wrapper.node).get(wrapper.default[1], (None, None))[1]
+        return (wrapper.path, param, ()) if param is not None else None
+    return wrapper.fallback
+
+
+class _Reads:
+    """Every env read of a module: os.getenv/os.environ (also through a module-level alias of
+    os.environ), and calls of the repository's wrapper functions around them."""
+
+    def __init__(self, repo: Repo, nodes: Mapping[str, list[ast.AST]]):
+        self.repo, self.nodes = repo, nodes
+        self.wrappers: dict[int, _Wrapper] = {}
+        self.wrapper_names: set[str] = set()
+        for _ in range(3):  # a wrapper of a wrapper of a read, at most
+            found = {id(w.node): w for path in repo.trees for w in self._wrappers_in(path)}
+            if found.keys() <= self.wrappers.keys():
+                break
+            self.wrappers.update((k, v) for k, v in found.items() if k not in self.wrappers)
+            self.wrapper_names = {w.node.name for w in self.wrappers.values()}
+
+    def _os_names(self, path: str) -> tuple[set[str], set[str], set[str]]:
+        mods: set[str] = {"os"}
+        getenvs: set[str] = set()
+        environs: set[str] = set()
+        for node in self.nodes[path]:
+            if isinstance(node, ast.Import):
+                mods.update(a.asname for a in node.names if a.name == "os" and a.asname)
+            elif isinstance(node, ast.ImportFrom) and node.module == "os" and not node.level:
+                getenvs.update(a.asname or a.name for a in node.names if a.name == "getenv")
+                environs.update(a.asname or a.name for a in node.names if a.name == "environ")
+        for stmt in self.repo.trees[path].body:  # ENV = os.environ
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+                    and isinstance(stmt.value, ast.Attribute) and stmt.value.attr == "environ" \
+                    and isinstance(stmt.value.value, ast.Name) and stmt.value.value.id in mods:
+                environs.add(stmt.targets[0].id)
+        return mods, getenvs, environs
+
+    def sites(self, path: str) -> Iterator[tuple[ast.AST, tuple, ast.expr, ast.expr | None, _Wrapper | None]]:
+        """(node, scopes, key expression, default expression, wrapper called or None)."""
+        mods, getenvs, environs = self._os_names(path)
+        walked = self.nodes[path]
+        if not (getenvs or environs or any(isinstance(n, ast.Name) and (n.id in mods or n.id in self.wrapper_names)
+                                           or isinstance(n, ast.Attribute) and n.attr in self.wrapper_names
+                                           for n in walked)):
+            return
+
+        def is_environ(e: ast.expr) -> bool:
+            return (isinstance(e, ast.Attribute) and e.attr == "environ" and isinstance(e.value, ast.Name)
+                    and e.value.id in mods) or (isinstance(e, ast.Name) and e.id in environs)
+
+        for node, scopes in _scoped(self.repo.trees[path]):
+            if isinstance(node, ast.Call):
+                f = node.func
+                if ((isinstance(f, ast.Attribute) and f.attr == "getenv" and isinstance(f.value, ast.Name)
+                     and f.value.id in mods) or (isinstance(f, ast.Name) and f.id in getenvs)
+                        or (isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault") and is_environ(f.value))):
+                    key = _arg(node, 0, "key")
+                    if key is not None:
+                        yield node, scopes, key, _arg(node, 1, "default"), None
+                elif (f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None) \
+                        in self.wrapper_names:
+                    try:
+                        ref = self.repo.value(path, f, scopes)
+                    except (Unresolved, RecursionError):
+                        continue
+                    wrapper = self.wrappers.get(id(getattr(ref, "node", None)))
+                    if wrapper is None:
+                        continue
+                    key = _arg(node, wrapper.key[0], wrapper.key[1]) if wrapper.key[0] is not None \
+                        else next((k.value for k in node.keywords if k.arg == wrapper.key[1]), None)
+                    default = None
+                    if wrapper.default is not None:
+                        pos, name = wrapper.default
+                        default = _arg(node, pos, name) if pos is not None else \
+                            next((k.value for k in node.keywords if k.arg == name), None)
+                    if key is not None:
+                        yield node, scopes, key, default, wrapper
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and is_environ(node.value):
+                yield node, scopes, node.slice, None, None
+            elif (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn))
+                  and is_environ(node.comparators[0])):
+                yield node, scopes, node.left, None, None
+
+    def _wrappers_in(self, path: str) -> Iterator[_Wrapper]:
+        for node, scopes, key, default, via in self.sites(path):
+            func = scopes[-1] if scopes else None
+            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) or len(scopes) > 2 \
+                    or not isinstance(key, ast.Name):
+                continue
+            params = _params(func)
+            if key.id not in params or id(func) in self.wrappers:
+                continue
+            given: tuple[int | None, str] | None = None
+            fallback = (path, default, scopes) if default is not None else None
+            if isinstance(default, ast.Name) and default.id in params:
+                given, fallback = (params[default.id][0], default.id), None
+            elif via is not None and default is None:  # passes no default: the inner wrapper's own applies
+                fallback = _own_default(via)
+            yield _Wrapper(path, func, (params[key.id][0], key.id), given, fallback)
+
+    def reads(self, path: str, unresolved: list[tuple[str, int]]) -> Iterator[tuple[int, str, str | None, bool]]:
+        """(line, name, default as an env value, has a default) of every read in ``path`` that is not the
+        inside of a wrapper (the wrapper's callers are the reads)."""
+        for node, scopes, key, default, wrapper in self.sites(path):
+            if scopes and id(scopes[-1]) in self.wrappers and isinstance(key, ast.Name) \
+                    and key.id in _params(scopes[-1]):
+                continue
+            try:
+                name = self.repo.value(path, key, scopes)
+            except Unresolved:
+                name = None
+            if not isinstance(name, str):
+                unresolved.append((path, key.lineno))
+                continue
+            dpath, dscopes = path, scopes
+            if default is None and wrapper is not None:  # the wrapper's own default
+                dpath, default, dscopes = _own_default(wrapper) or (path, None, scopes)
+            has_default = default is not None and not (isinstance(default, ast.Constant) and default.value is None)
+            value = _folded(self.repo, dpath, default, dscopes)
             # a bool default is not what the code sees when the variable is set to "false"
-            value = getattr(default, "value", None)
-            yield key.lineno, key.value, None if isinstance(value, bool) else _literal(default)
+            yield key.lineno, name, None if isinstance(value, bool) else _env_value(value), has_default
 
 
 def _arg(call: ast.Call, pos: int, kw: str) -> ast.expr | None:
@@ -145,17 +391,38 @@ def _arg(call: ast.Call, pos: int, kw: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == kw), None)
 
 
-def _literal(node: ast.expr | None) -> str | None:
-    """A scalar literal as an env value: strings as-is, bools "true"/"false", numbers str(); else None."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-        inner = _literal(node.operand)
-        return "-" + inner if inner and type(node.operand.value) in (int, float) else None
-    value = node.value if isinstance(node, ast.Constant) else None
+def _folded(repo: Repo, path: str, node: ast.expr | None, scopes: tuple[ast.AST, ...] = ()) -> Any:
+    """The folded value of a default, or None (no default, or one the source alone does not tell)."""
+    if node is None:
+        return None
+    try:
+        return repo.value(path, node, scopes)
+    except Unresolved:
+        return None
+
+
+def _env_value(value: Any, structured: bool = False) -> str | None:
+    """A folded value as an env value: strings as-is, bools "true"/"false", numbers str(); lists and
+    dicts of scalars as JSON when ``structured`` (what pydantic-settings parses); else None."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int) and value.bit_length() > 4096:  # str() would refuse it (int_max_str_digits)
         return None
-    return str(value) if isinstance(value, (str, int, float)) else None
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if structured and isinstance(value, (list, dict)) and _plain_json(value):
+        return json.dumps(value)
+    return None
+
+
+def _plain_json(value: Any, depth: int = 0) -> bool:
+    if depth > 8:
+        return False
+    if isinstance(value, list):
+        return all(_plain_json(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(_plain_json(v, depth + 1) for v in value.values())
+    return value is None or isinstance(value, (str, float, bool)) or (isinstance(value, int) and value.bit_length() < 64)
 
 
 # --- pydantic settings ------------------------------------------------------------------------
@@ -173,12 +440,14 @@ def _last(node: ast.expr | None) -> str | None:
     return None
 
 
-def _unwrap(ann: ast.expr | None) -> ast.expr | None:
+def _unwrap(ann: ast.expr | None, depth: int = 0) -> ast.expr | None:
     """The core type of Optional[X], X | None, Union[X, None], Annotated[X, ...], "X"."""
+    if depth > 32:
+        return None
     if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
         try:
-            return _unwrap(ast.parse(ann.value, mode="eval").body)
-        except (SyntaxError, ValueError, RecursionError):
+            return _unwrap(parse(ann.value, mode="eval").body, depth + 1)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
     if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
         args = [ann.left, ann.right]
@@ -188,68 +457,52 @@ def _unwrap(ann: ast.expr | None) -> ast.expr | None:
     else:
         return ann
     args = [a for a in args if not (isinstance(a, ast.Constant) and a.value is None)]
-    return _unwrap(args[0]) if len(args) == 1 else ann
+    return _unwrap(args[0], depth + 1) if len(args) == 1 else ann
+
+
+_STRUCTURED = {"list", "List", "dict", "Dict", "set", "Set", "tuple", "Tuple", "frozenset", "FrozenSet",
+               "Sequence", "Mapping"}
 
 
 def _is_field(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Call) and _last(node.func) == "Field"
 
 
-def _strings(node: ast.expr | None) -> list[str]:
-    """"A", AliasChoices("A", "B"), ["A", "B"] -> the string names (AliasPath and the like are skipped)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return [node.value]
-    if isinstance(node, ast.Call) and _last(node.func) == "AliasChoices":
-        return [s for a in node.args for s in _strings(a) if not isinstance(a, ast.Call)]
-    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-        return [s for e in node.elts for s in _strings(e)]
-    return []
-
-
-def _field(stmt: ast.AnnAssign, doc: str | None) -> tuple[list[str], str | None, str | None]:
-    """(explicit env names, default, description) of one annotated field."""
-    ann = stmt.annotation
-    calls = [m for m in (ann.slice.elts[1:] if isinstance(ann, ast.Subscript) and _last(ann.value) == "Annotated"
-                         and isinstance(ann.slice, ast.Tuple) else []) if _is_field(m)]
-    default_node = stmt.value
-    if _is_field(stmt.value):
-        calls.append(stmt.value)
-        default_node = stmt.value.args[0] if stmt.value.args else None
-    kw = {k.arg: k.value for c in calls for k in c.keywords if k.arg}
-    if default_node is None:
-        default_node = kw.get("default")
-    names = _strings(kw.get("validation_alias")) or _strings(kw.get("alias")) or _strings(kw.get("env"))
-    default = None if _last(_unwrap(ann)) in ("SecretStr", "SecretBytes") else _literal(default_node)
-    desc = kw.get("description")
-    desc = desc.value if isinstance(desc, ast.Constant) and isinstance(desc.value, str) else doc
-    return names, default, " ".join(desc.split()) if desc else None
-
-
-def _assigned(stmt: ast.stmt) -> tuple[str | None, ast.expr | None]:
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-        return stmt.targets[0].id, stmt.value
-    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-        return stmt.target.id, stmt.value
-    return None, None
+@dataclass(frozen=True)
+class _Field:
+    names: list[str] | None  # explicit env names (aliases); None: an alias the source does not tell
+    default: str | None
+    optional: bool
+    description: str | None
+    default_node: ast.expr | None
 
 
 class _Classes:
     """Every class in the parsed files, by name; which are pydantic models or settings."""
 
-    def __init__(self, trees: Mapping[str, list[ast.AST]]):
-        self.trees = trees
+    def __init__(self, repo: Repo, nodes: Mapping[str, list[ast.AST]], unresolved: list[tuple[str, int]]):
+        self.repo, self.nodes, self.unresolved = repo, nodes, unresolved
         self.by_name: dict[str, list[tuple[str, ast.ClassDef]]] = {}
         self.roots: dict[str, dict[str, str]] = {}  # path -> local name -> BaseSettings | BaseModel
         self.kinds: dict[int, str | None] = {}
-        for path, nodes in trees.items():
+        for path, walked in nodes.items():
             roots = self.roots[path] = {"BaseSettings": "BaseSettings", "BaseModel": "BaseModel"}
-            for node in nodes:
+            for node in walked:
                 if isinstance(node, ast.ClassDef):
                     self.by_name.setdefault(node.name, []).append((path, node))
                 elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("pydantic", "pydantic_settings"):
                     roots.update((a.asname, a.name) for a in node.names if a.asname and a.name in ("BaseSettings", "BaseModel"))
 
-    def resolve(self, path: str, node: ast.expr) -> tuple[str, ast.ClassDef] | None:
+    def resolve(self, path: str, node: ast.expr | None) -> tuple[str, ast.ClassDef] | None:
+        """The class a base or annotation names: through the module's imports when they lead to one,
+        else the class of that name in the same file, else the first of that name in the repository."""
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            try:
+                ref = self.repo.value(path, node)
+                if isinstance(ref, ClassRef):
+                    return ref.path, ref.node
+            except (Unresolved, RecursionError):
+                pass
         found = self.by_name.get(_last(node) or "", [])
         return next((c for c in found if c[0] == path), found[0] if found else None)
 
@@ -274,26 +527,51 @@ class _Classes:
         out: list[tuple[str, ast.ClassDef]] = []
         for base in reversed(cls.bases):
             found = self.resolve(path, base)
-            if found and id(found[1]) not in seen | {id(cls)} and self.kind(*found):
+            if found and id(found[1]) not in seen | {id(cls)} and self.kind(*found) and len(seen) < 32:
                 out += [c for c in self.lineage(*found, seen | {id(cls)}) if c not in out]
         return out + [(path, cls)]
 
-    def config(self, path: str, cls: ast.ClassDef) -> dict:
-        items: list[tuple[str, ast.expr]] = []
-        for _, c in self.lineage(path, cls):
-            items += [(k.arg, k.value) for k in c.keywords if k.arg]
+    def config(self, path: str, cls: ast.ClassDef) -> dict[str, Any] | None:
+        """env_prefix, env_nested_delimiter, case_sensitive, folded; None if one does not fold (reported)."""
+        items: list[tuple[str, str, ast.expr, tuple]] = []  # (key, path, value, scopes)
+        _UNFOLDED = object()
+        for cpath, c in self.lineage(path, cls):
+            items += [(k.arg, cpath, k.value, ()) for k in c.keywords if k.arg]
             for stmt in c.body:
                 target, value = _assigned(stmt)
-                if target == "model_config" and isinstance(value, ast.Call):
-                    items += [(k.arg, k.value) for k in value.keywords if k.arg]
-                elif target == "model_config" and isinstance(value, ast.Dict):
-                    items += [(k.value, v) for k, v in zip(value.keys, value.values) if isinstance(k, ast.Constant)]
-                elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
-                    items += [a for a in map(_assigned, stmt.body) if a[0]]
-        return {k: v.value for k, v in items if k in _CONFIG_KEYS and isinstance(v, ast.Constant)}
+                if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
+                    items += [(t, cpath, v, (c, stmt)) for t, v in map(_assigned, stmt.body) if t and v is not None]
+                elif target != "model_config" or value is None:
+                    pass
+                elif isinstance(value, ast.Call) and not value.args:
+                    for kw in value.keywords:  # **BASE_CONFIG: every key it holds
+                        items.append((kw.arg or "**", cpath, kw.value, (c,)))
+                elif isinstance(value, ast.Dict):
+                    for k, v in zip(value.keys, value.values):
+                        key = _folded(self.repo, cpath, k, (c,)) if k is not None else "**"
+                        if isinstance(key, str):
+                            items.append((key, cpath, v, (c,)))
+                else:  # model_config = COMMON_CONFIG (a constant, maybe from another module)
+                    items.append(("**", cpath, value, (c,)))
+        out: dict[str, Any] = {}
+        for key, cpath, node, scopes in items:
+            if key not in _CONFIG_KEYS and key != "**":
+                continue
+            try:
+                folded = self.repo.value(cpath, node, scopes)
+            except Unresolved:
+                folded = _UNFOLDED
+            if key == "**" and isinstance(folded, dict):
+                out.update((k, v) for k, v in folded.items() if k in _CONFIG_KEYS)
+            elif key != "**" and folded is not _UNFOLDED:
+                out[key] = folded
+            else:
+                self.unresolved.append((cpath, node.lineno))
+                return None
+        return out
 
-    def fields(self, path: str, cls: ast.ClassDef) -> dict[str, tuple[str, ast.AnnAssign, str | None]]:
-        out: dict[str, tuple[str, ast.AnnAssign, str | None]] = {}
+    def fields(self, path: str, cls: ast.ClassDef) -> dict[str, tuple[str, ast.ClassDef, ast.AnnAssign, str | None]]:
+        out: dict[str, tuple[str, ast.ClassDef, ast.AnnAssign, str | None]] = {}
         for fpath, c in self.lineage(path, cls):
             for i, stmt in enumerate(c.body):
                 if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
@@ -304,35 +582,126 @@ class _Classes:
                 nxt = c.body[i + 1] if i + 1 < len(c.body) else None
                 doc = nxt.value.value if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) \
                     and isinstance(nxt.value.value, str) else None
-                out[name] = (fpath, stmt, doc)
+                out[name] = (fpath, c, stmt, doc)
         return out
 
-    def settings_vars(self) -> list[tuple[str, int, str, str | None, str | None]]:
+    def field(self, path: str, cls: ast.ClassDef, stmt: ast.AnnAssign, doc: str | None,
+              override: tuple[str, ast.expr, tuple] | None = None) -> _Field:
+        """Explicit env names, default, description of one annotated field. ``override``: the default
+        a parent's default instance gives it (``db: Db = Db(port=5433)``)."""
+        ann, scopes = stmt.annotation, (cls,)
+        calls = [m for m in (ann.slice.elts[1:] if isinstance(ann, ast.Subscript) and _last(ann.value) == "Annotated"
+                             and isinstance(ann.slice, ast.Tuple) else []) if _is_field(m)]
+        default_node = stmt.value
+        if _is_field(stmt.value):
+            calls.append(stmt.value)
+            default_node = stmt.value.args[0] if stmt.value.args else None
+        kw = {k.arg: k.value for c in calls for k in c.keywords if k.arg}
+        if default_node is None:
+            default_node = kw.get("default")
+        required = default_node is None and "default_factory" not in kw \
+            or (isinstance(default_node, ast.Constant) and default_node.value is Ellipsis)
+        dpath = path
+        if override is not None:
+            dpath, default_node, scopes = override
+            required = False
+        names: list[str] | None = []
+        for key in ("validation_alias", "alias", "env"):
+            if key in kw:
+                names = self._names(path, kw[key], (cls,))
+                if names is None or names:
+                    break
+        core = _unwrap(ann)
+        secret = _last(core) in ("SecretStr", "SecretBytes")
+        value = None if secret or required else _folded(self.repo, dpath, default_node, scopes)
+        default = _env_value(value, structured=_last(core) in _STRUCTURED)
+        desc_node = kw.get("description")
+        desc = _folded(self.repo, path, desc_node, (cls,)) if desc_node is not None else None
+        desc = desc if isinstance(desc, str) else doc
+        return _Field(names, default, not required,
+                      " ".join(desc.split()) if desc else None, default_node)
+
+    def _names(self, path: str, node: ast.expr, scopes: tuple) -> list[str] | None:
+        """"A", AliasChoices("A", B), ["A", "B"] -> the string names (AliasPath and the like are skipped);
+        None when one of them does not fold (reported)."""
+        parts = node.args if isinstance(node, ast.Call) and _last(node.func) == "AliasChoices" else \
+            node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
         out = []
-        for path, nodes in self.trees.items():
-            for cls in (n for n in nodes if isinstance(n, ast.ClassDef)):
-                if self.kind(path, cls) != "settings":
-                    continue
-                cfg = self.config(path, cls)
-                prefix = cfg.get("env_prefix") if isinstance(cfg.get("env_prefix"), str) else ""
-                delim = cfg.get("env_nested_delimiter") if isinstance(cfg.get("env_nested_delimiter"), str) else ""
-                upper = cfg.get("case_sensitive") is not True
-                for name, (fpath, stmt, doc) in self.fields(path, cls).items():
-                    aliases = _field(stmt, doc)[0]
-                    names = aliases or [(prefix + name).upper() if upper else prefix + name]
-                    out += self._leaves(names, fpath, stmt, doc, delim, upper, frozenset({id(cls)}))
+        for part in parts:
+            if isinstance(part, ast.Call) and _last(part.func) in ("AliasPath", "AliasChoices"):
+                if _last(part.func) == "AliasChoices":
+                    more = self._names(path, part, scopes)
+                    if more is None:
+                        return None
+                    out += more
+                continue
+            try:
+                value = self.repo.value(path, part, scopes)
+            except Unresolved:
+                self.unresolved.append((path, part.lineno))
+                return None
+            if isinstance(value, str):
+                out.append(value)
+            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                out += value
         return out
 
-    def _leaves(self, names, path, stmt, doc, delim, upper, seen) -> list:
-        """names for one field; with a nested delimiter, a model-typed field expands into its sub-fields."""
+    def settings_vars(self) -> list[tuple[tuple, str, int, str, str | None, str | None, str, bool]]:
+        out = []
+        for path, walked in self.nodes.items():
+            for cls in (n for n in walked if isinstance(n, ast.ClassDef)):
+                try:
+                    out += self._class_vars(path, cls)
+                except RecursionError:
+                    self.unresolved.append((path, cls.lineno))
+        return out
+
+    def _class_vars(self, path: str, cls: ast.ClassDef) -> list:
+        if self.kind(path, cls) != "settings":
+            return []
+        cfg = self.config(path, cls)
+        if cfg is None:
+            return []
+        prefix: str = cfg["env_prefix"] if isinstance(cfg.get("env_prefix"), str) else ""
+        delim: str = cfg["env_nested_delimiter"] if isinstance(cfg.get("env_nested_delimiter"), str) else ""
+        upper = cfg.get("case_sensitive") is not True
+        group = f"{path}: {cls.name}" + (f" (prefix {prefix.upper() if upper else prefix})" if prefix else "")
+        out: list[tuple] = []
+        for name, (fpath, fcls, stmt, doc) in self.fields(path, cls).items():
+            info = self.field(fpath, fcls, stmt, doc)
+            if info.names is None:
+                continue
+            names = info.names or [(prefix + name).upper() if upper else prefix + name]
+            for leaf in self._leaves(names, fpath, fcls, stmt, doc, info, delim, upper, frozenset({id(cls)})):
+                out.append(((path, cls.lineno, len(out)), *leaf[:5], group, leaf[5]))
+        return out
+
+    def _leaves(self, names, path, cls, stmt, doc, info: _Field, delim, upper, seen) -> list:
+        """(path, line, name, default, description, optional) for one field; with a nested delimiter, a
+        model-typed field expands into its sub-fields (defaults from the parent's default instance)."""
         core = _unwrap(stmt.annotation)
         sub = self.resolve(path, core) if delim and isinstance(core, (ast.Name, ast.Attribute)) else None
-        if sub and self.kind(*sub) and id(sub[1]) not in seen:
+        if sub and self.kind(*sub) and id(sub[1]) not in seen and len(seen) < 16:
+            given = {}
+            node = info.default_node
+            if isinstance(node, ast.Call) and self.resolve(path, node.func) == sub:
+                given = {k.arg: k.value for k in node.keywords if k.arg}
             out = []
-            for name, (spath, sstmt, sdoc) in self.fields(*sub).items():  # a sub-field's alias counts here
-                parts = [p.upper() if upper else p for p in _field(sstmt, sdoc)[0] or [name]]
+            for name, (spath, scls, sstmt, sdoc) in self.fields(*sub).items():  # a sub-field's alias counts here
+                override = (path, given[name], (cls,)) if name in given else None
+                sinfo = self.field(spath, scls, sstmt, sdoc, override)
+                if sinfo.names is None:
+                    continue
+                parts = [p.upper() if upper else p for p in sinfo.names or [name]]
                 deeper = [n + delim + p for n in names for p in parts]
-                out += self._leaves(deeper, spath, sstmt, sdoc, delim, upper, seen | {id(sub[1])})
+                out += self._leaves(deeper, spath, scls, sstmt, sdoc, sinfo, delim, upper, seen | {id(sub[1])})
             return out
-        _, default, desc = _field(stmt, doc)
-        return [(path, stmt.lineno, n, default, desc) for n in names]
+        return [(path, stmt.lineno, n, info.default, info.description, info.optional) for n in names]
+
+
+def _assigned(stmt: ast.stmt) -> tuple[str | None, ast.expr | None]:
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id, stmt.value
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id, stmt.value
+    return None, None

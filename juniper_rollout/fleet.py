@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 from juniper_rollout import gitrepo, secrets_plan
 from juniper_rollout.artifacts import RepoFacts, requires_python
 from juniper_rollout.changes import RepoPlan
-from juniper_rollout.discover import candidate_paths, discover
+from juniper_rollout.discover import candidate_paths, discover_all
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.planner import Snapshot, plan_repo, tracked_plaintext, wanted_paths
@@ -59,12 +59,15 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
 
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
     files, links = gitrepo.read_files(base, wanted_paths(repo))
-    code_vars = ()
+    code_vars, unresolved = (), ()
     listing = gitrepo.listed_paths(clone, base)
-    if any(spec.env_from == "code" for spec in repo.files):
-        paths = candidate_paths(gitrepo.list_paths(base))
-        blobs, _ = gitrepo.read_files(base, paths)
-        code_vars = tuple(discover({p: b.decode("utf-8", "replace") for p, b in blobs.items()}))
+    for spec in repo.files:
+        if spec.env_from == "code":
+            paths = candidate_paths(gitrepo.list_paths(base), spec.include, spec.exclude)
+            blobs, _ = gitrepo.read_files(base, paths)
+            found = discover_all({p: b.decode("utf-8", "replace") for p, b in blobs.items()}, spec.include, spec.exclude)
+            code_vars, unresolved = found.vars, found.unresolved
+            break
     dotenv_names = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
         dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env")}
@@ -75,7 +78,8 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
             for path in paths:
                 history[path] = (*history.get(path, ()), (short, subject))
     facts = repo_facts(repo, clone, base, listing) if needs_facts(repo) else None
-    return Snapshot(files, links, code_vars, dotenv_names, tracked, history, facts=facts)
+    return Snapshot(files, links, code_vars, dotenv_names, tracked, history, code_unresolved=unresolved,
+                    facts=facts)
 
 
 def needs_facts(repo: RepoSpec) -> bool:

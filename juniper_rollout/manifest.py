@@ -34,6 +34,8 @@ class EnvVarSpec:
     name: str
     default: str | None = None
     source: str | None = None  # where a discovered name came from, e.g. "settings.py:12"
+    description: str | None = None  # the field's description or docstring (discovered names)
+    optional: bool = False  # the code has a default: the example shows it commented out
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class FileSpec:
     context: Mapping[str, Any] = field(default_factory=dict)
     env_from: str | None = None  # for .env examples: manifest | code | dotenv
     line: int | None = None
+    include: tuple[str, ...] = ()  # from: code: globs of repo paths read besides the application code
+    exclude: tuple[str, ...] = ()  # from: code: globs of repo paths not read
     kind: str = "file"  # an artifact kind (juniper_rollout.artifacts): file | block | yaml-entry
     entry: tuple[str, str] | None = None  # yaml-entry: (the list's key, the field that finds the entry)
     when: tuple[tuple[str, str], ...] = ()  # all must hold at the base: (exists|missing|language, value)
@@ -268,7 +272,7 @@ _REPO_KEYS = {
     "env_example": dict, "env_secrets_example": dict, "files": list, "encrypt": list,
     "skip_files": list, "rollouts": dict,
 }
-_ENV_EXAMPLE_KEYS = {"groups": list, "policy": str, "from": str}
+_ENV_EXAMPLE_KEYS = {"groups": list, "policy": str, "from": str, "include": list, "exclude": list}
 _GROUP_KEYS = {"title": str, "vars": list}
 _FILE_KEYS = {"path": str, "template": str, "policy": str, "vars": dict, "kind": str, "when": dict,
               "key": str, "match": str}
@@ -519,7 +523,15 @@ class _Validator(_Reader):
             context={"groups": groups},
             env_from=self.choice(node, "from", ENV_SOURCES, where, "manifest"),
             line=line,
+            include=self._globs(node, "include", where), exclude=self._globs(node, "exclude", where),
         )
+
+    def _globs(self, node: Any, key: str, where: str) -> tuple[str, ...]:
+        globs = node.get(key, [])
+        for i, glob in enumerate(globs):
+            if not isinstance(glob, str) or not glob:
+                raise self.fail(self.item_line(globs, i), f"{where}.{key} entries are path globs such as 'scripts/*'")
+        return tuple(globs)
 
     def _group(self, node: Any, where: str, line: int | None) -> EnvGroup:
         self.mapping(node, f"a group in {where}", line, _GROUP_KEYS)
@@ -537,10 +549,13 @@ class _Validator(_Reader):
                 raise self.fail(item_line, f"a variable in {where} must be NAME or {{NAME: default}}")
             if not isinstance(name, str) or not ENV_NAME.match(name):
                 raise self.fail(item_line, f"{name!r} is not a valid environment variable name")
-            from juniper_rollout.discover import looks_secret
+            from juniper_rollout.discover import carries_credential, looks_secret
 
             if default is not None and looks_secret(name):
                 raise self.fail(item_line, f"{name} looks secret and may not carry a default in an example (remove the value)")
+            if default is not None and carries_credential(default):
+                raise self.fail(item_line, f"{name}'s default carries a credential (user-info in a URL, a token); an example "
+                                           "may not hold one (remove it, or write the value without the credential)")
             if default is not None and ("\n" in default or "\r" in default):
                 raise self.fail(item_line, f"default of {name} spans lines (use one line)")
             out.append(EnvVarSpec(name, default))

@@ -33,6 +33,7 @@ class Snapshot:
     dotenv_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plaintext source -> names
     tracked_plaintext: tuple[str, ...] = ()  # plaintext env files tracked at base (paths only, never contents)
     history: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # path -> (short sha, subject)
+    code_unresolved: tuple[str, ...] = ()  # "path:line" of env reads whose name discovery could not fold
     facts: artifacts.RepoFacts | None = None  # for templates and `when:` (None: only what `files` shows)
 
 
@@ -169,10 +170,19 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
             return replace(result, detail=f"{result.reason}; replaces the hand-written file",
                            adoptions=(Adoption(FILE_REPLACED, spec.path, why),))
     found = [v for g in (extra or {}).get("groups", ()) for v in g.vars if v.source]
+    detail = result.reason
     if found:  # say where each discovered name came from
         shown = ", ".join(f"{v.name} ({v.source})" for v in found[:4]) + (", …" if len(found) > 4 else "")
-        result = replace(result, detail=f"{result.reason}; {len(found)} names found: {shown}")
-    return result
+        detail += f"; {len(found)} names found: {shown}"
+    detail += _unresolved(spec, snap)
+    return replace(result, detail=detail) if detail != result.reason else result
+
+
+def _unresolved(spec: FileSpec, snap: Snapshot) -> str:
+    """"; not resolved: a.py:3, …": env reads whose name discovery could not fold (never guessed)."""
+    if spec.env_from != "code" or not snap.code_unresolved:
+        return ""
+    return "; not resolved: " + ", ".join(snap.code_unresolved[:6]) + (", …" if len(snap.code_unresolved) > 6 else "")
 
 
 def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGroup, ...]) -> FileChange:
@@ -196,16 +206,20 @@ def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGrou
              f"{shown}" if merged.added else "no name missing"]
     if merged.stale:
         parts.append(f"not in {where} (kept, reported): {', '.join(merged.stale)}")
-    return replace(result, detail=f"{result.reason}; {'; '.join(parts)}", adoptions=tuple(adoptions))
+    return replace(result, detail=f"{result.reason}; {'; '.join(parts)}{_unresolved(spec, snap)}",
+                   adoptions=tuple(adoptions))
 
 
 def _groups(spec: FileSpec, snap: Snapshot) -> tuple[EnvGroup, ...]:
     groups: tuple[EnvGroup, ...] = tuple(spec.context.get("groups", ()))
     known = {v.name for g in groups for v in g.vars}
     if spec.env_from == "code":
-        found = [EnvVarSpec(v.name, None if looks_secret(v.name) else v.default, v.source)
-                 for v in snap.code_vars if v.name not in known]
-        title = "Found in the code"
+        by_group: dict[str, list[EnvVarSpec]] = {}
+        for v in snap.code_vars:
+            if v.name not in known:
+                by_group.setdefault(v.group or v.source.rsplit(":", 1)[0], []).append(EnvVarSpec(
+                    v.name, None if looks_secret(v.name) else v.default, v.source, v.description, v.optional))
+        return groups + tuple(EnvGroup(title, tuple(found)) for title, found in by_group.items())
     elif spec.env_from == "dotenv":
         names = snap.dotenv_names.get(".env", ())
         found = [EnvVarSpec(n, None, ".env") for n in names if n not in known]

@@ -1,7 +1,11 @@
 """juniper_rollout.discover: env names found in settings classes, os.getenv/os.environ and compose files."""
 from __future__ import annotations
 
+import sysconfig
 import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +41,7 @@ SETTINGS: dict[str, tuple[str, list[tuple[str, str | None, str | None, int]]]] =
             multi: str = "one\\ntwo"
         """, [("APP_DEBUG", "false", None, 5), ("APP_VERBOSE", "true", None, 6), ("APP_PORT", "8000", None, 7),
               ("APP_RATIO", "0.5", None, 8), ("APP_NAME", "svc", None, 9), ("APP_OFFSET", "-1", None, 10),
-              ("APP_MAYBE", None, None, 11), ("APP_TAGS", None, None, 12), ("APP_HOME", None, None, 13),
+              ("APP_MAYBE", None, None, 11), ("APP_TAGS", '["a"]', None, 12), ("APP_HOME", None, None, 13),
               ("APP_REQUIRED", None, None, 14), ("APP_MULTI", None, None, 15)]),
     "dict model_config prefix": ("""
         class S(BaseSettings):
@@ -124,7 +128,7 @@ SETTINGS: dict[str, tuple[str, list[tuple[str, str | None, str | None, int]]]] =
               ("APP_DB__INNER__Z", "0", None, 5), ("APP_REPLICA__INNER__Z", "0", None, 5),
               ("APP_DB__PORTNUM", "5432", None, 9), ("APP_REPLICA__PORTNUM", "5432", None, 9),
               ("APP_ALT__HOST", "localhost", "db host", 7), ("APP_ALT__INNER__Z", "0", None, 5),
-              ("APP_ALT__PORTNUM", "5432", None, 9), ("APP_DBS", None, None, 14), ("APP_EITHER", "0", None, 16),
+              ("APP_ALT__PORTNUM", "5432", None, 9), ("APP_DBS", "[]", None, 14), ("APP_EITHER", "0", None, 16),
               ("CACHE", None, None, 18)]),
 }
 
@@ -132,9 +136,8 @@ SETTINGS: dict[str, tuple[str, list[tuple[str, str | None, str | None, int]]]] =
 @pytest.mark.parametrize("body,expected", SETTINGS.values(), ids=SETTINGS.keys())
 def test_settings_classes(body, expected):
     got = found({"pkg/settings.py": HEAD + src(body)})
-    want = sorted(((n, d, desc, f"pkg/settings.py:{line}") for n, d, desc, line in expected),
-                  key=lambda v: int(v[3].rsplit(":", 1)[1]))
-    assert got == want
+    want = [(n, d, desc, f"pkg/settings.py:{line}") for n, d, desc, line in expected]
+    assert sorted(got) == sorted(want)
 
 
 def test_inheritance_across_files():
@@ -156,10 +159,14 @@ def test_inheritance_across_files():
                 model_config = SettingsConfigDict(env_prefix="WORKER_")
             """),
     }
-    assert found(files) == [
-        ("SVC_PORT", "80", None, "svc/app.py:4"), ("WORKER_PORT", "80", None, "svc/app.py:4"),
-        ("SVC_DEBUG", "true", None, "svc/app.py:5"), ("WORKER_DEBUG", "true", None, "svc/app.py:5"),
-        ("SVC_REGION", "eu", None, "svc/base.py:5"), ("WORKER_REGION", "eu", None, "svc/base.py:5"),
+    # grouped by the class that reads them (files in path order), fields in MRO order
+    assert [(v.name, v.default, v.source, v.group) for v in discover(files)] == [
+        ("SVC_DEBUG", "true", "svc/app.py:5", "svc/app.py: AppSettings (prefix SVC_)"),
+        ("SVC_REGION", "eu", "svc/base.py:5", "svc/app.py: AppSettings (prefix SVC_)"),
+        ("SVC_PORT", "80", "svc/app.py:4", "svc/app.py: AppSettings (prefix SVC_)"),
+        ("WORKER_DEBUG", "true", "svc/app.py:5", "svc/app.py: Worker (prefix WORKER_)"),
+        ("WORKER_REGION", "eu", "svc/base.py:5", "svc/app.py: Worker (prefix WORKER_)"),
+        ("WORKER_PORT", "80", "svc/app.py:4", "svc/app.py: Worker (prefix WORKER_)"),
     ]
 
 
@@ -187,8 +194,8 @@ OS_READS: dict[str, tuple[str, list[tuple[str, str | None, int]]]] = {
                        [("A", "8", 2), ("B", None, 3), ("C", None, 4)]),
     "import os as": ("import os as o\nA = o.getenv('A', False)\n", [("A", None, 2)]),
     "multi-line call: line of the name": ("import os\nx = os.getenv(\n    'LATE',\n    'd',\n)\n", [("LATE", "d", 3)]),
-    "only literal, valid names": ("import os\nn = 'X'\nos.getenv(n)\nos.getenv(f'{n}_Y')\nos.getenv('my-var')\n"
-                                  "other.getenv('NOT_OS')\nd.get('NOT_ENV')\n", []),
+    "folded names, valid names only": ("import os\nn = 'X'\nos.getenv(n)\nos.getenv(f'{n}_Y')\nos.getenv('my-var')\n"
+                                       "other.getenv('NOT_OS')\nd.get('NOT_ENV')\n", [("X", None, 3), ("X_Y", None, 4)]),
 }
 
 
@@ -291,3 +298,31 @@ def test_candidate_paths(path, kept):
 
 def test_candidate_paths_sorted_and_unique():
     assert candidate_paths(["b.py", "a.py", "b.py", "compose.yml"]) == ["a.py", "b.py", "compose.yml"]
+
+
+class _GilReleasingGarbage:
+    """Cyclic garbage whose finalizer releases the GIL, as GitPython's objects do while plan reads repos:
+    the collector runs it in whichever thread allocates next, often in the middle of ast.parse."""
+
+    def __init__(self):
+        self.cycle = self
+
+    def __del__(self):
+        time.sleep(0.0005)
+
+
+def test_discover_on_many_threads_at_once():
+    """CPython 3.11's AST converter counts recursion per interpreter: two threads inside ast.parse at
+    once raised "SystemError: AST constructor recursion depth mismatch" (about one plan in six)."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = {p.name: p.read_text("utf-8", "replace") for p in sorted(stdlib.glob("*.py"))[:12]}
+    expected = discover(files)
+
+    def job(_):
+        for _ in range(200):
+            _GilReleasingGarbage()
+        return discover(files)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(job, range(16)))
+    assert results == [expected] * 16

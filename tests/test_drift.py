@@ -336,13 +336,17 @@ def test_bad_format_is_refused(merged):
 def test_code_change_makes_the_discovered_example_drift(merged, tmp_path):
     fleet = fleets.copy(merged, tmp_path / "demo")
     data_repo = fleet.repo("juniper-data")
-    settings = show(data_repo, "juniper_data/settings.py")
-    commit_on_main(data_repo, {"juniper_data/settings.py": settings + "    log_level: str = 'INFO'\n"}, "log level")
+    path = "juniper_data/api/settings.py"
+    settings = show(data_repo, path)
+    anchor = "    port: int = c.PORT_DEFAULT\n"
+    assert anchor in settings
+    commit_on_main(data_repo, {path: settings.replace(anchor, anchor + "    log_level: str = c.LOG_LEVEL_DEFAULT\n")},
+                   "log level")
     result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-data", "--diff")
     assert result.code == 2
     assert table_cells(result.stdout)["juniper-data"][".env.example"] == "~"
-    assert "+# from juniper_data/settings.py:13\n" in result.stdout and "+JUNIPER_DATA_LOG_LEVEL=INFO" in result.stdout
+    assert f"+# from {path}:20\n" in result.stdout and "+JUNIPER_DATA_LOG_LEVEL=INFO" in result.stdout
     plan = json.loads(rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-data", "--json").stdout)
     reason = next(f["reason"] for f in plan["repos"][0]["files"] if f["path"] == ".env.example")
     # the merged file is kept as it is; the new name goes in the tool's block, with where it was found
-    assert "1 missing name added in a marked block: JUNIPER_DATA_LOG_LEVEL (juniper_data/settings.py:13)" in reason
+    assert f"1 missing name added in a marked block: JUNIPER_DATA_LOG_LEVEL ({path}:20)" in reason
