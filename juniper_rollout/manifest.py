@@ -353,6 +353,7 @@ class _Validator(_Reader):
         from juniper_rollout.render import check_templates  # late: render depends on manifest types
 
         check_templates(manifest)
+        rollouts.check_template_names(manifest, self.named)
         return manifest
 
     def _check_usage_guide(self, defaults: Any, manifest: Manifest) -> None:

@@ -141,3 +141,25 @@ def _unique(v: "_Validator", files: list[FileSpec], where: str, encrypt: tuple[E
         if path in seen:
             raise v.fail(line, f"{where} renders {path} twice (each path may have one source in a rollout)")
         seen.add(path)
+
+
+def check_template_names(manifest: Any, named: dict[str, RolloutSpec]) -> None:
+    """Every template a rollout names exists and compiles, whichever rollout this run is for
+    (the selected one's are also rendered for every repo, by ``render.check_templates``)."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError
+
+    from juniper_rollout import render
+    from juniper_rollout.errors import ManifestError
+
+    env = render.environment(manifest.templates)
+    for spec in named.values():
+        for f in spec.files:
+            try:
+                env.get_template(f.template)
+            except TemplateNotFound:
+                available = ", ".join(sorted(env.list_templates())) or "none"
+                raise ManifestError(str(manifest.path), f.line, f"unknown template {f.template!r} "
+                                    f"(available in {manifest.templates}: {available})") from None
+            except TemplateSyntaxError as err:
+                raise ManifestError(str(manifest.path), f.line,
+                                    f"template {f.template}:{err.lineno}: {err.message} (fix the template)") from None

@@ -297,6 +297,7 @@ def test_a_rollout_without_secrets_needs_no_key():
         ("      - {path: py.txt,", "      - {path: OWNERS, template: lint.j2}\n      - {path: py.txt,", 13,
          "renders OWNERS twice"),
         ("  lint:\n", "  lint:\n    branch: main\n", 15, "cannot be the base branch"),
+        ("template: owners.j2}", "template: ownrs.j2}", 10, "unknown template 'ownrs.j2'"),  # not the run's rollout
     ],
 )
 def test_rollout_mistakes_are_one_line(tmp_path, old, new, line, words):
