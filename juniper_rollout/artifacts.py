@@ -16,9 +16,11 @@ Kinds (``KINDS``):
 - ``block``: a marked block in a file humans own (``.gitignore``, ``AGENTS.md``, any
   text file). The markers carry the rollout's name, so two rollouts own two
   separate blocks in one file; every byte outside the block is kept.
-- ``yaml-entry``: one entry of a list in a YAML file humans own (``key: updates``,
-  ``match: package-ecosystem`` sets dependabot.yml's pip entry): spliced into the text,
-  verified by loading (``edits.yamlentry``). In sync when the entry loads equal to the rendering.
+- ``yaml-entry``: entries of a list in a YAML file humans own (``key: updates``,
+  ``match: [package-ecosystem, directory]`` sets dependabot.yml's pip entry), each spliced
+  into the text and verified by loading (``edits.yamlentry``); the person's other entries
+  stay. ``create: TEMPLATE`` renders the whole file where there is none. In sync when each
+  entry loads equal to the rendering.
 - ``precommit-hook``: local hooks (the template renders a YAML list of hooks) spliced into an
   existing ``.pre-commit-config.yaml`` by the SOPS rollout's own editor (``edits.precommit``:
   the file's own indentation, verified by pre-commit's loader and schema). In sync when each
@@ -49,7 +51,7 @@ IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"  #
 KINDS = {
     "file": "a whole file rendered from a template",
     "block": "a marked block, one per rollout, in a file humans own",
-    "yaml-entry": "one entry of a list in a YAML file humans own, found by one field",
+    "yaml-entry": "entries of a list in a YAML file humans own, each found by its match fields",
     "precommit-hook": "local hooks spliced into an existing .pre-commit-config.yaml",
 }
 PRECOMMIT = ".pre-commit-config.yaml"
@@ -168,31 +170,40 @@ def block_state(before: bytes | None, after: bytes | None, rollout: str, path: s
 # --- kind: yaml-entry ---------------------------------------------------------------------------
 
 
-def rendered_entry(text: str, spec: FileSpec, manifest_path: str) -> dict:
-    """The template's rendering as the one YAML mapping it must be, holding the ``match`` field."""
+def rendered_entries(text: str, spec: FileSpec, manifest_path: str) -> list[dict]:
+    """The template's rendering as the entries it must be: one YAML mapping, or a list of them,
+    each holding the ``match`` fields (a list may render empty where no entry applies)."""
     assert spec.entry is not None
     match = spec.entry[1]
     try:
-        entry = load_plain(text)
-    except YamlSyntaxError as err:
-        entry = err
-    if not isinstance(entry, dict) or match not in entry:
+        data = load_plain(text)
+    except YamlSyntaxError:
+        data = None
+    entries = [data] if isinstance(data, dict) else data if isinstance(data, list) else None
+    if entries is None or not all(isinstance(e, dict) and all(f in e for f in match) for e in entries):
         raise ManifestError(manifest_path, spec.line, f"template {spec.template!r} of kind: yaml-entry must render "
-                                                      f"one YAML mapping with a `{match}:` field (fix the template)")
-    return entry
+                                                      f"a YAML mapping, or a list of them, each with "
+                                                      f"{', '.join(f'`{f}:`' for f in match)} (fix the template)")
+    return entries
 
 
-def plan_yaml_entry(text: str, entry: dict, spec: FileSpec) -> str:
+def plan_yaml_entries(text: str, entries: list[dict], spec: FileSpec) -> str:
     assert spec.entry is not None
-    return yamlentry.set_entry(text, spec.entry[0], spec.entry[1], entry, path=spec.path)
+    for entry in entries:
+        text = yamlentry.set_entry(text, spec.entry[0], spec.entry[1], entry, path=spec.path)
+    return text
 
 
-def yaml_entry_state(before: bytes | None, entry: dict, spec: FileSpec) -> str | None:
-    """None where the file is absent: the entry lives in a file people own (a ``file`` kind creates one)."""
+def yaml_entries_state(before: bytes | None, entries: list[dict], spec: FileSpec) -> str | None:
+    """Where the file is absent: missing if the rollout creates it (``create:``), else not managed."""
     assert spec.entry is not None
     if before is None:
-        return None
-    return yamlentry.state(before.decode("utf-8", "replace"), spec.entry[0], spec.entry[1], entry)
+        return MISSING if spec.entry[2] else None
+    text = before.decode("utf-8", "replace")
+    states = {yamlentry.state(text, spec.entry[0], spec.entry[1], e) for e in entries} or {IN_SYNC}
+    if states == {IN_SYNC}:
+        return IN_SYNC
+    return MISSING if states == {MISSING} else MODIFIED
 
 
 # --- kind: precommit-hook -----------------------------------------------------------------------

@@ -171,8 +171,8 @@ def _artifact(manifest: Manifest, repo: RepoSpec, spec: Any, item: FileChange, s
     if spec.kind == "block":
         return artifacts.block_state(before, item.after, repo.rollout, spec.path)
     if spec.kind == "yaml-entry":
-        entry = planner.yaml_entry_of(manifest, repo, spec, planner.facts_of(repo, snap))
-        return artifacts.yaml_entry_state(before, entry, spec)
+        entries = planner.yaml_entries_of(manifest, repo, spec, planner.facts_of(repo, snap))
+        return artifacts.yaml_entries_state(before, entries, spec)
     if spec.kind == "precommit-hook":
         return artifacts.hooks_state(before, planner.hooks_of(manifest, repo, spec, planner.facts_of(repo, snap)))
     return _whole_file(item)

@@ -57,7 +57,7 @@ class FileSpec:
     include: tuple[str, ...] = ()  # from: code: globs of repo paths read besides the application code
     exclude: tuple[str, ...] = ()  # from: code: globs of repo paths not read
     kind: str = "file"  # an artifact kind (juniper_rollout.artifacts): file | block | yaml-entry
-    entry: tuple[str, str] | None = None  # yaml-entry: (the list's key, the field that finds the entry)
+    entry: tuple[str, tuple[str, ...], str | None] | None = None  # yaml-entry: (list key, match fields, create template)
     when: tuple[tuple[str, str], ...] = ()  # all must hold at the base: (exists|missing|language, value)
 
 
@@ -275,7 +275,7 @@ _REPO_KEYS = {
 _ENV_EXAMPLE_KEYS = {"groups": list, "policy": str, "from": str, "include": list, "exclude": list}
 _GROUP_KEYS = {"title": str, "vars": list}
 _FILE_KEYS = {"path": str, "template": str, "policy": str, "vars": dict, "kind": str, "when": dict,
-              "key": str, "match": str}
+              "key": str, "match": (str, list), "create": str}
 _ENCRYPT_KEYS = {"source": str, "target": str, "enabled": bool}
 
 DEFAULT_COMMIT_MESSAGE = "chore: manage secrets with SOPS + age"
@@ -575,19 +575,25 @@ class _Validator(_Reader):
         if kind == "precommit-hook" and node.get("path") != ".pre-commit-config.yaml":
             raise self.fail(self.key_line(node, "path"), f"{where}: kind: precommit-hook goes into "
                                                          "path: .pre-commit-config.yaml (fix the path)")
-        for key in ("key", "match"):
-            if kind == "yaml-entry" and key not in node:
+        for key in ("key", "match", "create"):
+            if kind == "yaml-entry" and key not in node and key != "create":
                 raise self.fail(line, f"{where}: a kind: yaml-entry entry needs `{key}` "
-                                      "(key: the list, e.g. updates; match: the field naming the entry)")
+                                      "(key: the list, e.g. updates; match: the fields naming an entry)")
             if kind != "yaml-entry" and key in node:
                 raise self.fail(self.key_line(node, key), f"{where}: `{key}` belongs to kind: yaml-entry only (remove it)")
         return FileSpec(
             path=self._target(node, "path", where), template=node["template"],
             policy=self.choice(node, "policy", POLICIES, where, "replace"),
             context=_plain(context), line=line, kind=kind,
-            entry=(node["key"], node["match"]) if kind == "yaml-entry" else None,
+            entry=(node["key"], self._match(node, where), node.get("create")) if kind == "yaml-entry" else None,
             when=self._when(node["when"], where, self.key_line(node, "when")) if "when" in node else (),
         )
+
+    def _match(self, node: Any, where: str) -> tuple[str, ...]:
+        fields = [node["match"]] if isinstance(node["match"], str) else node["match"]
+        if not fields or not all(isinstance(f, str) and f for f in fields):
+            raise self.fail(self.key_line(node, "match"), f"{where}.match must name a field or a list of fields")
+        return tuple(fields)
 
     def _files(self, node: Any, where: str) -> list[FileSpec]:
         """The ``files:`` list of ``node`` (a repo entry, defaults, a rollout), each entry checked."""

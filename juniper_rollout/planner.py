@@ -14,7 +14,7 @@ from juniper_rollout import adopt, artifacts, render
 from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption,
                                      DELETE, FileChange, change, skip)
 from juniper_rollout.discover import EnvVar, looks_secret
-from juniper_rollout.edits import blocks, envexample, gitignore, precommit
+from juniper_rollout.edits import blocks, envexample, gitignore, precommit, yamlentry
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, RepoSpec
@@ -118,22 +118,29 @@ def _block(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
     return change(spec.path, before, after.encode("utf-8"), f"{repo.rollout} block from {spec.template}")
 
 
-def yaml_entry_of(manifest: Manifest, repo: RepoSpec, spec: FileSpec, facts: artifacts.RepoFacts) -> dict:
+def yaml_entries_of(manifest: Manifest, repo: RepoSpec, spec: FileSpec, facts: artifacts.RepoFacts) -> list[dict]:
     text = render.render_file(manifest, repo, spec, facts.template_context())
-    return artifacts.rendered_entry(text, spec, str(manifest.path))
+    return artifacts.rendered_entries(text, spec, str(manifest.path))
 
 
 def _yaml_entry(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
                 facts: artifacts.RepoFacts) -> FileChange:
-    """kind: yaml-entry: one list entry set in a YAML file a person owns; every other byte kept."""
+    """kind: yaml-entry: list entries set in a YAML file a person owns; every other byte and entry kept."""
     assert spec.entry is not None
     before = snap.files.get(spec.path)
-    key, match = spec.entry
-    entry = yaml_entry_of(manifest, repo, spec, facts)
-    if before is None:
-        return skip(spec.path, f"no {spec.path} in the repo (kind: yaml-entry sets one entry in an existing file)")
-    after = artifacts.plan_yaml_entry(_text(snap, spec.path) or "", entry, spec)
-    return change(spec.path, before, after.encode("utf-8"), f"{key} entry {match}: {entry[match]}")
+    key, match, create = spec.entry
+    entries = yaml_entries_of(manifest, repo, spec, facts)
+    text = _text(snap, spec.path)
+    if text is None and not create:
+        return skip(spec.path, f"no {spec.path} in the repo (kind: yaml-entry sets entries in an existing file; "
+                               "`create:` names a template for the whole file)")
+    if text is None:
+        context = {**render.base_context(manifest, repo), **spec.context, **facts.template_context()}
+        text = render.render(manifest, create, context, line=spec.line)
+    after = artifacts.plan_yaml_entries(text, entries, spec)
+    names = "; ".join(yamlentry.name_of(e, match) for e in entries)
+    reason = f"rendered from {create}" if before is None else f"{key} entries {names or 'none'}"
+    return change(spec.path, before, after.encode("utf-8"), reason)
 
 
 def hooks_of(manifest: Manifest, repo: RepoSpec, spec: FileSpec, facts: artifacts.RepoFacts) -> list[dict]:

@@ -153,13 +153,13 @@ def check_template_names(manifest: Any, named: dict[str, RolloutSpec]) -> None:
 
     env = render.environment(manifest.templates)
     for spec in named.values():
-        for f in spec.files:
+        for f, name in [(f, t) for f in spec.files for t in (f.template, f.entry[2] if f.entry else None) if t]:
             try:
-                env.get_template(f.template)
+                env.get_template(name)
             except TemplateNotFound:
                 available = ", ".join(sorted(env.list_templates())) or "none"
-                raise ManifestError(str(manifest.path), f.line, f"unknown template {f.template!r} "
+                raise ManifestError(str(manifest.path), f.line, f"unknown template {name!r} "
                                     f"(available in {manifest.templates}: {available})") from None
             except TemplateSyntaxError as err:
                 raise ManifestError(str(manifest.path), f.line,
-                                    f"template {f.template}:{err.lineno}: {err.message} (fix the template)") from None
+                                    f"template {name}:{err.lineno}: {err.message} (fix the template)") from None

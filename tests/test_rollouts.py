@@ -385,7 +385,7 @@ def test_yaml_entry_drift_states(tmp_path):
 def test_yaml_entry_template_must_render_a_mapping_with_the_field(tmp_path):
     manifest, repo = entry_core(tmp_path)
     (tmp_path / "templates" / "pip.j2").write_text("- just a list\n")
-    with pytest.raises(ManifestError, match=r"repos\.yaml:16: .*must render one YAML mapping with a `package-ecosystem:`"):
+    with pytest.raises(ManifestError, match=r"repos\.yaml:16: .*must render a YAML mapping, or a list of them, each with `package-ecosystem:`"):
         planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": HAND_DEPENDABOT}))
 
 
@@ -500,3 +500,33 @@ def test_a_bootstrapped_repo_joins_the_other_rollouts_with_the_command_it_prints
     assert joined.code == 0, joined.stderr
     canopy = fleet.repo("juniper-canopy")
     assert "dependabot.yml" in git(canopy, "ls-tree", "-r", "--name-only", HYGIENE)
+
+
+def test_yaml_entries_found_by_several_fields_and_a_file_created_where_there_is_none(tmp_path):
+    text = ENTRY.replace("match: package-ecosystem, template: pip.j2}",
+                         "match: [package-ecosystem, directory], template: pip.j2, create: new.j2}")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "new.j2").write_text("# made for {{ repo.name }}\nversion: 2\nupdates:\n"
+                                                   "  - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n")
+    manifest, repo = entry_core(tmp_path, text)
+    (tmp_path / "templates" / "pip.j2").write_text(
+        "- {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
+        "- {package-ecosystem: github-actions, directory: /, schedule: {interval: weekly}}\n")
+    docs = HAND_DEPENDABOT + "    -   package-ecosystem: pip\n        directory: /docs\n        schedule: {interval: daily}\n"
+    after = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": docs})))[
+        ".github/dependabot.yml"].after.decode()
+    assert after.startswith(docs)  # pip in /docs is another entry: kept as the person wrote it
+    assert after.count("package-ecosystem: pip") == 2 and after.count("package-ecosystem: github-actions") == 1
+    created = by_path(planner.plan_repo(manifest, repo, snap({})))[".github/dependabot.yml"]
+    assert created.action == CREATE and created.after.decode() == (
+        "# made for svc\nversion: 2\nupdates:\n  - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
+        "  - package-ecosystem: github-actions\n    directory: /\n    schedule:\n      interval: weekly\n")
+
+    def state(files):
+        found = audit.audit_repo(manifest, repo, snap(files), audit.Facts(), ref="main")
+        return {a.path: a.state for a in found.artifacts}.get(".github/dependabot.yml")
+
+    assert (state({}), state({".github/dependabot.yml": after})) == ("missing", "in-sync")
+    assert state({".github/dependabot.yml": docs}) == "missing"
+    half = HAND_DEPENDABOT + "    - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
+    assert state({".github/dependabot.yml": half}) == "modified"  # one of the two entries is missing

@@ -1,6 +1,6 @@
 """One entry of a list in a YAML file people own (e.g. one ``updates:`` entry of dependabot.yml).
 
-The entry is found by one field (``match``, e.g. ``package-ecosystem``), then spliced into
+The entry is found by its ``match`` fields (e.g. ``package-ecosystem`` and ``directory``), then spliced into
 the text in the file's own indentation: replaced where it is, else appended to the list
 (the list is added at the end of the file if the key is absent). Every other byte is
 kept, and the result is verified: it must load to the original data with exactly that
@@ -27,14 +27,21 @@ def _load(text: str, path: str) -> Any:
         raise RepoError(f"{path}:{err.line}: invalid YAML: {err} (fix it, then plan again)") from None
 
 
-def _index(items: Any, match: str, entry: dict) -> int | None:
+Match = tuple[str, ...]
+
+
+def name_of(entry: dict, match: Match) -> str:
+    return ", ".join(f"{field}: {entry[field]}" for field in match)
+
+
+def _index(items: Any, match: Match, entry: dict) -> int | None:
     if not isinstance(items, list):
         return None
-    return next((i for i, item in enumerate(items) if isinstance(item, dict) and match in item
-                 and item[match] == entry[match]), None)
+    return next((i for i, item in enumerate(items) if isinstance(item, dict)
+                 and all(field in item and item[field] == entry[field] for field in match)), None)
 
 
-def state(text: str, key: str, match: str, entry: dict) -> str:
+def state(text: str, key: str, match: Match, entry: dict) -> str:
     """in-sync: the entry is there as rendered (by data: quoting, order and comments are style)."""
     try:
         data = load_plain(text)
@@ -47,8 +54,8 @@ def state(text: str, key: str, match: str, entry: dict) -> str:
     return IN_SYNC if items[at] == entry else MODIFIED
 
 
-def set_entry(text: str, key: str, match: str, entry: dict, *, path: str) -> str:
-    """``text`` with the list at ``key`` holding ``entry`` (found by its ``match`` field)."""
+def set_entry(text: str, key: str, match: Match, entry: dict, *, path: str) -> str:
+    """``text`` with the list at ``key`` holding ``entry`` (found by its ``match`` fields)."""
     data = _load(text, path)
     if data is None:
         data = {}
@@ -69,7 +76,7 @@ def set_entry(text: str, key: str, match: str, entry: dict, *, path: str) -> str
         if node is None or node.kind != "seq" or node.anchor or not isinstance(items, list) or (
                 not node.flow and not node.items):
             line = node.line if node is not None else 1
-            raise RepoError(f"{path}:{line}: {key} is not a plain list; cannot set its {match}: {entry[match]} "
+            raise RepoError(f"{path}:{line}: {key} is not a plain list; cannot set its {name_of(entry, match)} "
                             "entry (write it as a list, or set the entry by hand)")
         if at is not None:
             new = _replace_item(text, node, node.items[at], entry, nl, keep_comments=True)
@@ -78,6 +85,6 @@ def set_entry(text: str, key: str, match: str, entry: dict, *, path: str) -> str
             new = _insert_item(text, node, entry, nl, template=_first_map(node))
             expected[key].append(entry)
     if _load(new, path) != expected:  # splice-and-verify: exactly one entry changed, or nothing is written
-        raise RepoError(f"{path}: setting the {match}: {entry[match]} entry of {key} would change more than "
+        raise RepoError(f"{path}: setting the {name_of(entry, match)} entry of {key} would change more than "
                         "that entry (set it by hand)")
     return new
