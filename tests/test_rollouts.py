@@ -49,6 +49,11 @@ def test_both_rollouts_on_one_fleet(fleet, tmp_path, monkeypatch):
     monkeypatch.delenv("SOPS_AGE_KEY_FILE")
     fleet.key_file.unlink()
     shipped = placeholder_manifest(fleet, tmp_path)
+    deploy = fleet.repo("juniper-deploy")  # its maintainer keeps a Dependabot file by hand
+    (deploy / ".github").mkdir()
+    (deploy / ".github" / "dependabot.yml").write_text(HAND_DEPENDABOT)
+    git(deploy, "add", ".github/dependabot.yml")
+    git(deploy, "commit", "-q", "-m", "Dependabot for the web app")
     plan = rollout("plan", "--manifest", shipped, "--rollout", "repo-hygiene")
     assert plan.code == 0, plan.stderr
     assert ".sops.yaml" not in plan.stdout and "AGENTS.md" not in plan.stdout  # no SOPS skip rows
@@ -59,6 +64,8 @@ def test_both_rollouts_on_one_fleet(fleet, tmp_path, monkeypatch):
     # separate branches, each with only its own rollout's files
     assert show(cascor, HYGIENE, ".github/dependabot.yml").startswith("# Dependabot for juniper-cascor")
     assert "*" in show(cascor, HYGIENE, ".github/CODEOWNERS")
+    kept = show(deploy, HYGIENE, ".github/dependabot.yml")  # the person's file and npm entry kept, ours added
+    assert kept.startswith(HAND_DEPENDABOT) and "package-ecosystem: github-actions" in kept[len(HAND_DEPENDABOT):]
     assert ".github/dependabot.yml" not in git(cascor, "ls-tree", "-r", "--name-only", BRANCH)
     assert ".sops.yaml" not in git(cascor, "ls-tree", "-r", "--name-only", HYGIENE)
     assert "fleet repo hygiene" in git(cascor, "log", "-1", "--format=%s", HYGIENE)
