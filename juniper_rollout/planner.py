@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
-from juniper_rollout import adopt, artifacts, render
+from juniper_rollout import adopt, artifacts, render, sopsmeta
 from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption,
                                      DELETE, FileChange, change, skip)
 from juniper_rollout.discover import EnvVar, looks_secret
@@ -165,7 +165,7 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
              **({"groups": _groups(spec, snap)} if spec.env_from else {})}
     before = snap.files.get(spec.path)
     if before is not None and spec.env_from and spec.policy == "merge":
-        return _merged(spec, snap, before, extra["groups"])
+        return _merged(spec, snap, before, extra["groups"], _held_names(repo, snap))
     after = render.render_file(manifest, repo, spec, extra).encode("utf-8")
     if before is not None and before != after and spec.policy == "create-only":
         return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
@@ -192,13 +192,25 @@ def _unresolved(spec: FileSpec, snap: Snapshot) -> str:
     return "; not resolved: " + ", ".join(snap.code_unresolved[:6]) + (", …" if len(snap.code_unresolved) > 6 else "")
 
 
-def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGroup, ...]) -> FileChange:
+def _held_names(repo: RepoSpec, snap: Snapshot) -> tuple[str, ...]:
+    """Names the repo's committed encrypted files hold (sops keeps names in plaintext: no key needed)."""
+    names: list[str] = []
+    for target in (e.target for e in repo.encrypt):
+        meta = sopsmeta.read_metadata(snap.files[target]) if target in snap.files else None
+        names += meta.names if meta else ()
+    return tuple(names)
+
+
+def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGroup, ...],
+            held: tuple[str, ...] = ()) -> FileChange:
     """A hand-written env example: every byte kept, the names it lacks added in the tool's block."""
     text = _text(snap, spec.path) or ""
+    groups = tuple(g if g.title else replace(g, title="Listed in the manifest") for g in groups)
     wanted = [v if v.source else replace(v, source="the manifest") for g in groups for v in g.vars]
-    read = {v.name for v in wanted} if spec.env_from in ("code", "dotenv") else None
+    # what still reads or holds a name: the code (or .env), the manifest, the committed encrypted files
+    read = {v.name for v in wanted} | set(held) if spec.env_from in ("code", "dotenv") else None
     try:
-        merged = envexample.merge(text, wanted, path=spec.path, read=read)
+        merged = envexample.merge(text, groups, path=spec.path, read=read)
     except blocks.BrokenMarkers as err:
         raise RepoError(str(err)) from None
     result = change(spec.path, before, merged.text.encode("utf-8"), "hand-written file kept")

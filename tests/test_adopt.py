@@ -11,7 +11,7 @@ import pytest
 
 from juniper_rollout import adopt, audit, keys, planner, render, sops
 from juniper_rollout.edits import envexample, precommit
-from juniper_rollout.manifest import EnvVarSpec, load_manifest
+from juniper_rollout.manifest import EnvGroup, EnvVarSpec, load_manifest
 from tests import juniper_shapes as shapes
 from tests.helpers import clone_state, git, rollout
 
@@ -156,19 +156,20 @@ def test_merge_keeps_every_byte_adds_what_is_missing_and_reports_what_is_stale()
     wanted = [EnvVarSpec("JUNIPER_DATA_HOST", "0.0.0.0", "settings.py:9"),
               EnvVarSpec("JUNIPER_DATA_API_KEYS", None, "settings.py:13"),
               EnvVarSpec("JUNIPER_DATA_CACHE_TTL_SEC", "300", "settings.py:14")]
-    merged = envexample.merge(text, wanted, path=".env.example", read={v.name for v in wanted})
+    groups = (EnvGroup("settings.py: Settings (prefix JUNIPER_DATA_)", tuple(wanted)),)
+    merged = envexample.merge(text, groups, path=".env.example", read={v.name for v in wanted})
     assert merged.text.startswith(text)  # every byte of the person's file, first
     assert [v.name for v in merged.added] == ["JUNIPER_DATA_CACHE_TTL_SEC"]  # the commented key counts as listed
     assert merged.text[len(text):] == (
         "# >>> juniper-rollout >>>\n" + envexample.HEADER + "\n"
-        "# from settings.py:14\nJUNIPER_DATA_CACHE_TTL_SEC=300\n# <<< juniper-rollout <<<\n")
+        "# settings.py: Settings (prefix JUNIPER_DATA_)\nJUNIPER_DATA_CACHE_TTL_SEC=300\n# <<< juniper-rollout <<<\n")
     assert merged.stale == ("JUNIPER_DATA_PORT", "JUNIPER_DATA_LOG_LEVEL", "JUNIPER_DATA_STORAGE_PATH",
                             "JUNIPER_DATA_RATE_LIMIT_PER_MINUTE")
     # again: the same file; once the person lists the name, the block goes and the file is theirs again
-    assert envexample.merge(merged.text, wanted, path=".env.example").text == merged.text
+    assert envexample.merge(merged.text, groups, path=".env.example").text == merged.text
     by_hand = merged.text + "JUNIPER_DATA_CACHE_TTL_SEC=600\n"
-    assert envexample.merge(by_hand, wanted, path=".env.example").text == text + "JUNIPER_DATA_CACHE_TTL_SEC=600\n"
-    assert envexample.merge(text, wanted, path=".env.example").stale == ()  # nothing known read: nothing stale
+    assert envexample.merge(by_hand, groups, path=".env.example").text == text + "JUNIPER_DATA_CACHE_TTL_SEC=600\n"
+    assert envexample.merge(text, groups, path=".env.example").stale == ()  # nothing known read: nothing stale
 
 
 # --- a hand-written .sops.yaml -----------------------------------------------------------------
@@ -334,9 +335,10 @@ def test_a_hand_rolled_fleet_is_adopted_and_verifies(hand_fleet, monkeypatch, tm
             example = git(repo, "show", f"{BRANCH}:.env.example")
             assert example.startswith(files[".env.example"]), name  # every hand-written line and comment
     assert git(ws / "juniper-data", "show", f"{BRANCH}:.env.example").endswith(
-        "# from juniper_data/settings.py:14\nJUNIPER_DATA_CACHE_TTL_SEC=300\n# <<< juniper-rollout <<<\n")
+        "# juniper_data/settings.py: Settings (prefix JUNIPER_DATA_)\n# JUNIPER_DATA_CACHE_TTL_SEC=300\n"
+        "# <<< juniper-rollout <<<\n")  # grouped by where it is read; optional: commented out with its default
     assert git(ws / "juniper-cascor", "show", f"{BRANCH}:.env.example").endswith(
-        "# from the manifest\nSCOUT_TOKEN=\n# <<< juniper-rollout <<<\n")
+        "# External API tokens\nSCOUT_TOKEN=\n# <<< juniper-rollout <<<\n")
     assert git(ws / "juniper-cascor", "show", f"{BRANCH}:.env.enc") == repos["juniper-cascor"][".env.enc"].decode()
     assert {name: clone_state(ws / name) for name in repos} == states
     again = rollout("apply", "--manifest", manifest, "--yes")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from juniper_rollout import audit, planner
-from juniper_rollout.changes import CREATE, UNCHANGED, UPDATE
+from juniper_rollout.changes import CREATE, NAME_STALE, UNCHANGED, UPDATE
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import load_manifest
 from tests.test_manifest import KEY
@@ -82,3 +82,25 @@ def test_audit_names_missing_files_and_a_tracked_env(fleet):
     assert states[".sops.yaml"] == audit.MISSING and states[".gitignore"] == audit.MISSING
     assert [(f.id, f.path) for f in result.findings] == [("tracked-plaintext-env", ".env")]
     assert result.status == "drift"
+
+
+def test_names_the_committed_encrypted_file_holds_are_not_stale(tmp_path: Path):
+    """A hand-written example lists third-party tokens no code reads: the committed .env.enc holds
+    them, so they are documented secrets, not stale names (sops keeps names in plaintext)."""
+    from juniper_rollout.discover import EnvVar
+
+    (tmp_path / "ws").mkdir()
+    path = tmp_path / "repos.yaml"
+    path.write_text(f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n  - name: svc\n"
+                    "    env_example: {from: code}\n    encrypt: [{source: .env, target: .env.enc}]\n")
+    manifest = load_manifest(path)
+    repo = manifest.repos[0]
+    enc = (b"HF_TOKEN=ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]\n"
+           b"sops_age__list_0__map_recipient=" + KEY.encode() + b"\n"
+           b"sops_mac=ENC[AES256_GCM,data:DDDD,iv:EEEE,tag:FFFF,type:str]\nsops_version=3.11.0\n")
+    example = b"APP_PORT=8000\nHF_TOKEN=\nOLD_SETTING=1\n"
+    snap = planner.Snapshot(files={".env.enc": enc, ".env.example": example},
+                            code_vars=(EnvVar("APP_PORT", "8000", None, "app.py:3"),))
+    changes = planner.plan_repo(manifest, repo, snap)
+    stale = [a.subject for c in changes for a in c.adoptions if a.kind == NAME_STALE]
+    assert stale == ["OLD_SETTING"]

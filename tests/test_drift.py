@@ -345,7 +345,7 @@ def test_code_change_makes_the_discovered_example_drift(merged, tmp_path):
     result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-data", "--diff")
     assert result.code == 2
     assert table_cells(result.stdout)["juniper-data"][".env.example"] == "~"
-    assert f"+# from {path}:20\n" in result.stdout and "+JUNIPER_DATA_LOG_LEVEL=INFO" in result.stdout
+    assert f"+# {path}: Settings (prefix JUNIPER_DATA_)\n    +# JUNIPER_DATA_LOG_LEVEL=INFO\n" in result.stdout
     plan = json.loads(rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-data", "--json").stdout)
     reason = next(f["reason"] for f in plan["repos"][0]["files"] if f["path"] == ".env.example")
     # the merged file is kept as it is; the new name goes in the tool's block, with where it was found

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from juniper_rollout import keys, verify
+from juniper_rollout.commands import verify as verify_command
 from juniper_rollout.edits.precommit import load_data
 from juniper_rollout.manifest import load_manifest
 from tests import fleet as fleets
@@ -337,3 +338,14 @@ def test_a_hand_written_blocker_left_beside_the_managed_hook_is_named(fleet):
     assert ("hand-written hook no-unencrypted-env still blocks .env beside forbid-plaintext-env "
             "(fix: run `rollout plan`, then `rollout apply` and merge the rollout branch (replaces it with "
             "forbid-plaintext-env))") in check["detail"]
+
+
+def test_the_table_fits_80_columns_with_every_name_and_header_whole(fleet, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    result = rollout("verify", "--manifest", fleet.manifest, "--ref", BRANCH)
+    assert result.code == 0, result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80 and "…" not in result.stdout
+    header = next(line for line in result.stdout.splitlines() if line.startswith("repo"))
+    assert header.split() == ["repo", *(verify_command.HEADERS[c] for c in verify.CHECKS)]
+    rows = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("juniper-")]
+    assert rows == fleet.names

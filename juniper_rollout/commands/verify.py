@@ -4,17 +4,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rich import box
 from rich.markup import escape
 from rich.table import Table
 
 from juniper_rollout import report
-from juniper_rollout.manifest import SOPS_ROLLOUT, Manifest, load_manifest
-from juniper_rollout.verify import CHECKS, Check, RepoReport, failed, passed, verify_fleet
+from juniper_rollout.manifest import SOPS_ROLLOUT, load_manifest
+from juniper_rollout.rolloutcheck import verify_artifacts
+from juniper_rollout.verify import CHECKS, RepoReport, verify_fleet
 from juniper_rollout.wording import count
 
-HEADERS = {"plaintext-env": "plaintext", "sops-config": ".sops.yaml", "sops-rules": "rules", "encrypted-files": "*.enc",
-           "gitignore": "ignore", "precommit-hook": "hook", "age-key": "age key"}
+# short enough that seven checks and a long repo name fit 80 columns, whole
+HEADERS = {"plaintext-env": "plain", "sops-config": "config", "sops-rules": "rules", "encrypted-files": "enc",
+           "gitignore": "ignore", "precommit-hook": "hook", "age-key": "key"}
+LEGEND = ("plain: no plaintext env file tracked   config: .sops.yaml   enc: the *.enc files\n"
+          "rules: sops's rules match .env and .env.enc   ignore: git ignores .env\n"
+          "hook: the managed pre-commit hooks   key: your age key")
 
 
 def verify(*, manifest: Path, workspace: Path | None = None, repos: list[str] | None = None,
@@ -32,34 +36,15 @@ def verify(*, manifest: Path, workspace: Path | None = None, repos: list[str] | 
     return 0 if all(r.ok for r in reports) else 1
 
 
-def verify_artifacts(loaded: Manifest, repos, *, ref: str | None) -> list[RepoReport]:
-    """Another rollout's list: each of its artifacts in sync at the ref, judged as drift judges it."""
-    from juniper_rollout.audit import IN_SYNC
-    from juniper_rollout.commands.drift import audit_one
-    from juniper_rollout.pool import run_in_order
-
-    reports = []
-    for audit in run_in_order(lambda repo: audit_one(loaded, repo, ref), list(repos)):
-        if audit.error:
-            checks: tuple[Check, ...] = (failed("repo", audit.error),)
-        else:
-            checks = tuple(passed(a.path, f"{a.path} as the manifest renders it") if a.state == IN_SYNC else
-                           failed(a.path, f"{a.path} is {a.state} at {audit.ref}",
-                                  f"run `rollout plan --rollout {loaded.rollout}`, then `rollout apply --rollout "
-                                  f"{loaded.rollout}` and merge the rollout branch")
-                           for a in audit.artifacts)
-        reports.append(RepoReport(audit.name, audit.ref or "", checks))
-    return reports
-
-
 def print_reports(reports: list[RepoReport], where: str) -> None:
     out = report.console()
     if any(c.name not in CHECKS for r in reports for c in r.checks if c.name != "repo"):
         return _print_artifact_reports(out, reports, where)
-    table = Table(box=box.SIMPLE, title=f"rollout verify on {escape(where)}", title_justify="left")
+    out.print(f"rollout verify on {escape(where)}")
+    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
     table.add_column("repo", no_wrap=True)
     for name in CHECKS:
-        table.add_column(HEADERS[name], justify="center")
+        table.add_column(HEADERS[name], justify="center", no_wrap=True)
     for r in reports:
         by_name = {c.name: c for c in r.checks}
         cells = []
@@ -73,6 +58,7 @@ def print_reports(reports: list[RepoReport], where: str) -> None:
                 cells.append("[green]✓[/green]" if check.applies else "[dim]n/a[/dim]")
         table.add_row(escape(r.name), *cells)
     out.print(table)
+    out.print(LEGEND, style="dim")
     failures = [(r, c) for r in reports for c in r.checks if not c.ok]
     for r, c in failures:
         out.print(f"[red]✗[/red] {escape(r.name)} {escape(c.name)}: {escape(c.detail)}")

@@ -11,12 +11,13 @@ import re
 from dataclasses import dataclass
 
 from juniper_rollout.edits import blocks
-from juniper_rollout.manifest import EnvVarSpec
+from juniper_rollout.manifest import EnvGroup, EnvVarSpec
 
 MARKERS = blocks.GITIGNORE  # "# >>> juniper-rollout >>>": a comment in dotenv files too
 _ASSIGNMENT = re.compile(r"^[ \t]*(#[ \t]*)?(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=")
-HEADER = ("# Added by juniper-rollout: names this file did not list, each with where it was found.\n"
+HEADER = ("# Added by juniper-rollout: names this file did not list, grouped by where they are read.\n"
           "# Every line outside this block is yours and stays as you wrote it.")
+OPTIONAL = "# Commented-out names are optional: the code falls back to the value shown."
 
 
 @dataclass(frozen=True)
@@ -36,22 +37,33 @@ def listed_names(text: str, *, commented: bool = True) -> list[str]:
     return list(out)
 
 
-def merge(text: str, wanted: list[EnvVarSpec], *, path: str, read: set[str] | None = None) -> Merged:
-    """``text`` with every ``wanted`` name it lacks in the tool's block (the block goes when none lacks).
+def merge(text: str, groups: tuple[EnvGroup, ...], *, path: str, read: set[str] | None = None) -> Merged:
+    """``text`` with every name of ``groups`` it lacks in the tool's block (the block goes when none lacks).
 
-    ``read``: the names something still reads (None: unknown, so nothing is called stale).
+    The block is laid out as a person would write it: one comment per group (where the names
+    are read), a description as a comment, optional names commented out with their default.
+    ``read``: the names something still reads or holds (None: unknown, so nothing is called stale).
     """
     own = blocks.remove(text, MARKERS, path=path)  # the person's lines only
     listed = set(listed_names(own))
-    added = tuple({v.name: v for v in wanted if v.name not in listed}.values())
+    seen: set[str] = set()
+    kept: list[EnvGroup] = []
+    for group in groups:
+        lacking = tuple(v for v in group.vars if v.name not in listed and v.name not in seen)
+        seen.update(v.name for v in lacking)
+        if lacking:
+            kept.append(EnvGroup(group.title, lacking))
+    added = tuple(v for g in kept for v in g.vars)
     body = None
     if added:
-        lines = [HEADER]
-        for var in added:
-            if var.source:
-                lines.append(f"# from {var.source}")
-            default = var.default if var.default is not None and not set(var.default) & {"\n", "\r"} else ""
-            lines.append(f"{var.name}={default}")
+        lines = [HEADER] + ([OPTIONAL] if any(v.optional for v in added) else [])
+        for group in kept:
+            lines.append(f"# {group.title}" if group.title else "#")
+            for var in group.vars:
+                if var.description and not set(var.description) & {"\n", "\r"}:
+                    lines.append(f"#   {var.description}")
+                default = var.default if var.default is not None and not set(var.default) & {"\n", "\r"} else ""
+                lines.append(f"{'# ' if var.optional else ''}{var.name}={default}")
         body = "\n".join(lines)
     stale = () if read is None else tuple(n for n in listed_names(own) if n not in read)
     return Merged(blocks.put(text, body, MARKERS, path=path), added, stale)
