@@ -537,3 +537,29 @@ def test_yaml_entries_found_by_several_fields_and_a_file_created_where_there_is_
     assert state({".github/dependabot.yml": docs}) == "missing"
     half = HAND_DEPENDABOT + "    - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
     assert state({".github/dependabot.yml": half}) == "modified"  # one of the two entries is missing
+
+
+# --- property: two rollouts' blocks in any file ---------------------------------------------------
+
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from juniper_rollout.artifacts import markers, plan_block  # noqa: E402
+from juniper_rollout.edits import blocks as block_edits  # noqa: E402
+
+human_line = st.sampled_from(["", "# note", "*.log", "dist/", "# >>> juniper-rollout >>>x", "ünï ✓", "  ", "\r"])
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(human_line, max_size=8), crlf=st.booleans(), final=st.booleans(),
+       a=st.text("abc*/\n", max_size=20), b=st.text("xyz!.\n", max_size=20))
+@example(lines=["dist/"], crlf=False, final=False, a="a", b="x")
+def test_two_rollouts_blocks_are_independent(lines, crlf, final, a, b):
+    nl = "\r\n" if crlf else "\n"
+    text = nl.join(line.replace("\r", "") for line in lines) + (nl if final and lines else "")
+    one = plan_block(text, a, "hygiene", ".gitignore")
+    both = plan_block(one, b, "lint", ".gitignore")
+    assert plan_block(both, a, "hygiene", ".gitignore") == both  # idempotent with the other block there
+    without_one = block_edits.remove(both, markers("hygiene", ".gitignore"), path=".gitignore")
+    assert without_one == plan_block(text, b, "lint", ".gitignore")  # removing one leaves the other as alone
+    assert block_edits.remove(without_one, markers("lint", ".gitignore"), path=".gitignore") == text
