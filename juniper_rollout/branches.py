@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Iterator
 
-from juniper_rollout import gitrepo
+from juniper_rollout import gitrepo, leakguard
 from juniper_rollout.changes import RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -36,20 +36,21 @@ def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push:
                 on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
     """Apply each plan; outcomes come in plan order. A large fleet is written by worker processes.
 
-    Ctrl-C stops cleanly between repos (a second one stops at once): no repo is started any
+    Ctrl-C or SIGTERM stops cleanly between repos (a second one stops at once): no repo is started any
     more, the ones under way finish, and the outcomes of all finished repos are returned.
     """
     specs = {r.name: r for r in manifest.repos}
     with _stop_between_repos() as stopped:
-        return run_in_order(partial(_apply_named, specs, saved=saved, push=push), plans, jobs=jobs,
+        return run_in_order(partial(_apply_named, specs, saved=saved, push=push, manifest=manifest), plans, jobs=jobs,
                             threads=False, on_result=on_outcome, stop=stopped)
 
 
-def _apply_named(specs: dict[str, RepoSpec], plan: RepoPlan, *, saved: bool, push: bool) -> Outcome:
+def _apply_named(specs: dict[str, RepoSpec], plan: RepoPlan, *, saved: bool, push: bool,
+                 manifest: Manifest | None = None) -> Outcome:
     spec = specs.get(plan.name)
     if spec is None:
         return Outcome(plan.name, FAILED, "not in the manifest any more")
-    return apply_one(spec, plan, saved=saved, push=push)
+    return apply_one(spec, plan, saved=saved, push=push, manifest=manifest)
 
 
 @contextmanager
@@ -61,19 +62,25 @@ def _stop_between_repos() -> Iterator[Callable[[], bool]]:
 
     def first_interrupt(signum, frame) -> None:
         hits.append(signum)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+        for each in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C or SIGTERM stops at once
+            signal.signal(each, signal.default_int_handler)
 
-    previous = signal.signal(signal.SIGINT, first_interrupt)
+    previous = {each: signal.signal(each, first_interrupt) for each in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield lambda: bool(hits)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
-def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool) -> Outcome:
+def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool, manifest: Manifest | None = None) -> Outcome:
     if plan.error:
         return Outcome(spec.name, FAILED, plan.error)
     try:
+        if saved:  # checked when it was planned; a hand-edited plan file gets the checks that need no plaintext
+            leakguard.check_secret_writes(spec, plan.writes)
+            leakguard.check_age_keys(plan.writes)
+            leakguard.check_deletions(manifest, spec, plan.writes)
         with gitrepo.open_clone(spec.path) as clone, gitrepo.rollout_lock(clone, spec.name):
             outcome = _write(clone, spec, plan, saved=saved)
             if push and outcome.result in OK and gitrepo.branch_tip(clone, spec.branch) is not None:
@@ -111,6 +118,11 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
     tree = gitrepo.write_tree(clone, base.tree, {f.path: f.after for f in plan.writes})
     if tip is not None and tip.parents[0] == base and tip.tree.binsha == tree:
         return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha)
+    worktree = gitrepo.checked_out_in(clone, spec.branch)
+    if worktree is not None:  # as git itself refuses: moving it would leave that worktree with changes nobody made
+        how = ("switch that worktree to another branch (`git switch -`)" if worktree.exists()
+               else f"that worktree is gone: run `git worktree prune` in {spec.path}")
+        return Outcome(spec.name, BLOCKED, f"{spec.branch} is checked out in {worktree}; {how}, then apply again")
     commit = gitrepo.create_commit(clone, base, tree, commit_message(spec, plan))
     gitrepo.move_branch(clone, spec.branch, commit.hexsha, tip.hexsha if tip else None,
                         f"{'update' if tip else 'create'} rollout branch")

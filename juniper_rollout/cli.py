@@ -1,13 +1,16 @@
 """The command line: typer options -> a command function -> an exit code.
 
 The one boundary where errors become exit codes: a RolloutError is one line on
-stderr and exit 1; Ctrl-C is 130; anything else is a bug and shows its traceback.
+stderr and exit 1; Ctrl-C (or SIGTERM) is 130; anything else is a bug and shows its traceback.
 """
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 
@@ -45,7 +48,8 @@ JobsOpt = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Rep
 
 def _run(command: Callable[..., int], **kwargs) -> None:
     try:
-        code = command(**kwargs)
+        with _sigterm_as_ctrl_c():
+            code = command(**kwargs)
     except RolloutError as err:
         print(f"error: {err}", file=sys.stderr)
         raise typer.Exit(1) from None
@@ -54,6 +58,19 @@ def _run(command: Callable[..., int], **kwargs) -> None:
         raise typer.Exit(130) from None
     assert isinstance(code, int), f"{command.__name__} returned {code!r}"
     raise typer.Exit(code)
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM is handled like Ctrl-C (apply then stops between repos; see branches.apply_plans)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()

@@ -8,11 +8,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable, Iterable
 
-from juniper_rollout import gitrepo, secrets_plan
+from juniper_rollout import gitrepo, leakguard, secrets_plan
 from juniper_rollout.artifacts import RepoFacts, requires_python
 from juniper_rollout.changes import RepoPlan
 from juniper_rollout.discover import candidate_paths, discover_all
-from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.errors import ManifestError, RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.planner import Snapshot, plan_repo, tracked_plaintext, wanted_paths
 from juniper_rollout.pool import run_in_order
@@ -38,11 +38,18 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
         with gitrepo.open_clone(repo.path) as clone:
             base = gitrepo.base_commit(clone, repo.base)
             tip = gitrepo.branch_tip(clone, repo.branch)
-            snap = snapshot(manifest, repo, clone, base)
+            # where the committed ciphertext may be when the plaintext is gone: the branch, or
+            # (deleted locally) what the tool last pushed of it, or origin's copy
+            known = tip or gitrepo.last_known_branch(clone, repo.branch)
+            snap = snapshot(manifest, repo, clone, base, known)
             files = plan_repo(manifest, repo, snap)
             plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files))
             if secrets and repo.encrypt:
-                plan = secrets_plan.add_encrypted(manifest, repo, plan, base, tip)
+                plan = secrets_plan.add_encrypted(manifest, repo, plan, base, known)
+            obstacle = gitrepo.in_the_way(base, [f.path for f in plan.writes])
+            if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
+                raise RepoError(obstacle)
+            leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars))
             return plan
     except ManifestError:
         raise
@@ -57,7 +64,7 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
                             + crashlog.see(crashlog.record(err, f"planning {repo.name}")))
 
 
-def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
+def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snapshot:
     files, links = gitrepo.read_files(base, wanted_paths(repo))
     code_vars, unresolved = (), ()
     listing = gitrepo.listed_paths(clone, base)
@@ -70,7 +77,7 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base) -> Snapshot:
             break
     dotenv_names = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
-        dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env")}
+        dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env", base, tip)}
     tracked = tracked_plaintext(manifest, repo, listing) if repo.sops else ()  # the SOPS rollout untracks them
     history: dict[str, tuple[tuple[str, str], ...]] = {}
     if tracked:

@@ -12,7 +12,9 @@ with the files changed, not with the size of the repository.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
+import re
 import signal
 from contextlib import contextmanager
 from io import BytesIO
@@ -25,10 +27,12 @@ from git.objects.fun import tree_to_stream
 from gitdb.base import IStream
 
 from juniper_rollout.errors import RepoError
+from juniper_rollout.urls import redact, strip_userinfo
 
 TRAILER = "Rollout-Tool: juniper-rollout"
+CHECK_TRAILER = "Rollout-Check: "  # a digest of parent, tree and message: an amended commit no longer matches it
 ZERO = "0" * 40
-TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE = 0o040000, 0o100644, 0o120000, 0o100755
+TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE, SUBMODULE_MODE = 0o040000, 0o100644, 0o120000, 0o100755, 0o160000
 PUSHED_REF = "refs/juniper-rollout/pushed/"
 
 # Test-only fault injection for the crash-safety test: with JUNIPER_ROLLOUT_FAULT_AFTER=k
@@ -81,6 +85,15 @@ def _partial_clone(dotgit: Path) -> bool:
     return "partialclone" in config or "promisor" in config
 
 
+def _sha256(dotgit: Path) -> bool:
+    """Does the clone use SHA-256 object names (``extensions.objectFormat = sha256``)?"""
+    try:
+        config = (dotgit / "config").read_text(errors="replace").lower()
+    except OSError:
+        return False
+    return re.search(r"(?m)^\s*objectformat\s*=\s*sha256\s*$", config) is not None
+
+
 @contextmanager
 def open_clone(path: Path) -> Iterator[git.Repo]:
     """The user's clone, checked, closed afterwards (GitPython leaks processes otherwise)."""
@@ -95,6 +108,8 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
         raise RepoError(f"{path} is not a git repository (run `git clone` there, or fix `path:`)")
     if (dotgit / "shallow").exists():
         raise RepoError(f"{path} is a shallow clone; history is incomplete (run `git fetch --unshallow`)")
+    if _sha256(dotgit):
+        raise RepoError(f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)")
     try:
         repo = git.Repo(path, odbt=git.GitCmdObjectDB if _partial_clone(dotgit) else InProcessObjects)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -138,6 +153,11 @@ def base_commit(repo: git.Repo, base: str) -> git.Commit:
 
 def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
     return _commit_at(repo, f"refs/heads/{branch}")
+
+
+def last_known_branch(repo: git.Repo, branch: str) -> git.Commit | None:
+    """The rollout branch as the tool last pushed it, or as origin has it; None if neither exists."""
+    return _commit_at(repo, PUSHED_REF + branch) or _commit_at(repo, f"refs/remotes/origin/{branch}")
 
 
 def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], frozenset[str]]:
@@ -241,8 +261,17 @@ def _sort_key(entry: tuple[bytes, int, str]) -> bytes:
     return name.encode("utf-8") + (b"/" if mode == TREE_MODE else b"")
 
 
-def write_tree(repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, bytes | None]) -> bytes | None:
-    """The binsha of ``tree`` with ``changes`` (path -> content, None deletes); None if it ends up empty."""
+class InTheWay(RepoError):
+    """A path the tool would write is, or sits under, something it must not replace."""
+
+
+def write_tree(repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, bytes | None],
+               prefix: str = "") -> bytes | None:
+    """The binsha of ``tree`` with ``changes`` (path -> content, None deletes); None if it ends up empty.
+
+    Only files are written or deleted: a directory, a submodule or a file standing where the
+    change needs a file or a directory raises :class:`InTheWay`, never is replaced.
+    """
     entries: dict[str, tuple[bytes, int, str]] = {}
     if tree is not None:
         for binsha, mode, name in tree._cache:
@@ -252,16 +281,21 @@ def write_tree(repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, byte
         head, _, rest = path.partition("/")
         if rest:
             nested.setdefault(head, {})[rest] = content
-        elif content is None:
+            continue
+        old_mode = entries.get(head, (b"", BLOB_MODE, head))[1]
+        if old_mode not in (BLOB_MODE, EXEC_MODE):
+            raise InTheWay(in_the_way_message(prefix + path, prefix + head, old_mode, file_wanted=True))
+        if content is None:
             entries.pop(head, None)
         else:
-            old_mode = entries.get(head, (b"", BLOB_MODE, head))[1]
-            mode = old_mode if old_mode in (BLOB_MODE, EXEC_MODE) else BLOB_MODE
-            entries[head] = (_store(repo, b"blob", content), mode, head)
+            entries[head] = (_store(repo, b"blob", content), old_mode, head)
     for name, sub in nested.items():
         current = entries.get(name)
-        subtree = git.Tree(repo, current[0], TREE_MODE, name) if current and current[1] == TREE_MODE else None
-        binsha = write_tree(repo, subtree, sub)
+        if current and current[1] != TREE_MODE:
+            first = next(iter(sub))
+            raise InTheWay(in_the_way_message(f"{prefix}{name}/{first}", prefix + name, current[1], file_wanted=False))
+        subtree = git.Tree(repo, current[0], TREE_MODE, name) if current else None
+        binsha = write_tree(repo, subtree, sub, f"{prefix}{name}/")
         if binsha is None:
             entries.pop(name, None)
         else:
@@ -273,15 +307,86 @@ def write_tree(repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, byte
     return _store(repo, b"tree", stream.getvalue())
 
 
+def in_the_way_message(path: str, where: str, mode: int, *, file_wanted: bool) -> str:
+    kind = {TREE_MODE: "a directory", SUBMODULE_MODE: "a submodule", LINK_MODE: "a symlink"}.get(mode, "a file")
+    if file_wanted and where == path:
+        return (f"{path} is {kind} in the repository, where the tool would write a file; the tool never "
+                "replaces it (rename or remove it, or change the path in the manifest)")
+    return (f"{where} is {kind} in the repository, in the way of {path}; the tool never replaces it "
+            "(rename or remove it, or change the path in the manifest)")
+
+
+def in_the_way(commit: git.Commit, paths: list[str]) -> str | None:
+    """Why writing a file at one of ``paths`` would replace something that is not a file; None if nothing is in the way."""
+    for path in paths:
+        node: git.Tree | None = commit.tree
+        parts = path.split("/")
+        for depth, name in enumerate(parts):
+            entry = next(((b, m) for b, m, n in node._cache if n == name), None)
+            if entry is None:
+                break
+            here = "/".join(parts[:depth + 1])
+            last = depth == len(parts) - 1
+            if last:
+                if entry[1] not in (BLOB_MODE, EXEC_MODE):
+                    return in_the_way_message(path, here, entry[1], file_wanted=True)
+            elif entry[1] != TREE_MODE:
+                return in_the_way_message(path, here, entry[1], file_wanted=False)
+            else:
+                node = git.Tree(commit.repo, entry[0], TREE_MODE, here)
+    return None
+
+
+def _digest(parent: str, tree: str, message: str) -> str:
+    return hashlib.sha256(f"{parent}\n{tree}\n{message}".encode()).hexdigest()[:40]
+
+
 def is_tool_commit(commit: git.Commit) -> bool:
-    return TRAILER in commit.message and len(commit.parents) == 1
+    """A commit exactly as the tool wrote it: its check line matches its parent, tree and message.
+
+    A trailer alone would not do: ``git commit --amend`` keeps it, so a reviewer's amended
+    commit would pass for the tool's and be overwritten.
+    """
+    if len(commit.parents) != 1:
+        return False
+    message = commit.message if isinstance(commit.message, str) else commit.message.decode("utf-8", "replace")
+    body, sep, check = message.rstrip("\n").rpartition("\n" + CHECK_TRAILER)
+    if not sep or TRAILER not in body:
+        return False
+    return check == _digest(commit.parents[0].hexsha, commit.tree.hexsha, body + "\n")
 
 
 def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: str) -> git.Commit:
+    """The tool's commit on ``base``; its message ends with the check line :func:`is_tool_commit` reads."""
     tree = git.Tree(repo, tree_sha, TREE_MODE, "")
-    commit = git.Commit.create_from_tree(repo, tree, message, parent_commits=[base], head=False)
+    body = message.rstrip("\n") + "\n"
+    signed = f"{body}{CHECK_TRAILER}{_digest(base.hexsha, tree.hexsha, body)}\n"
+    commit = git.Commit.create_from_tree(repo, tree, signed, parent_commits=[base], head=False)
     _fault_point()
     return commit
+
+
+def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
+    """The worktree (the clone itself, or a linked one) that has ``branch`` checked out, or is
+    rebasing or bisecting it; None if none has. git refuses to move such a branch; so does the tool."""
+    ref = f"refs/heads/{branch}"
+    common = Path(repo.common_dir)
+    places = [(common, Path(repo.working_tree_dir or common))]
+    for admin in sorted((common / "worktrees").glob("*")):
+        try:
+            top = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
+        except OSError:
+            top = admin
+        places.append((admin, top))
+    for admin, top in places:
+        for name in ("HEAD", "rebase-merge/head-name", "rebase-apply/head-name", "BISECT_START"):
+            try:
+                text = (admin / name).read_text(errors="replace").strip()
+            except OSError:
+                continue
+            if text in (f"ref: {ref}", ref, branch):
+                return top
+    return None
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:
@@ -342,7 +447,14 @@ def push(repo: git.Repo, branch: str) -> str:
         expected = ""
     tip = repo.git.rev_parse(ref)
     try:
-        repo.git.push("--porcelain", f"--force-with-lease={ref}:{expected}", "origin", f"{ref}:{ref}")
+        try:
+            repo.git.push("--porcelain", f"--force-with-lease={ref}:{expected}", "origin", f"{ref}:{ref}")
+        except git.GitCommandError:
+            if not expected or not _absent_on_origin(repo, ref):
+                raise
+            # deleted on origin since the tool pushed (a reviewer merged it, say): push it anew,
+            # on the condition that it is still absent
+            repo.git.push("--porcelain", f"--force-with-lease={ref}:", "origin", f"{ref}:{ref}")
     except git.GitCommandError as err:
         text = " ".join(f"{err.stdout} {err.stderr}".split())
         if "stale info" in text or "rejected" in text or "fetch first" in text:
@@ -351,6 +463,13 @@ def push(repo: git.Repo, branch: str) -> str:
         raise RepoError(f"push to origin failed: {text[:200]}") from None
     repo.git.update_ref(record, tip)
     return tip
+
+
+def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
+    try:
+        return not repo.git.ls_remote("--exit-code", "origin", ref).strip()
+    except git.GitCommandError as err:
+        return err.status == 2  # --exit-code: 2 means no such ref on the remote
 
 
 # --- read-only helpers for drift, and the two creators bootstrap needs ------------------
@@ -440,5 +559,5 @@ def clone_repo(url: str, path: Path) -> None:
     try:
         git.Repo.clone_from(url, path).close()
     except (git.GitCommandError, git.UnsafeProtocolError) as err:
-        text = " ".join(str(getattr(err, "stderr", "") or err).split())
-        raise RepoError(f"git clone {url} failed: {text[:200]}") from None
+        text = redact(" ".join(str(getattr(err, "stderr", "") or err).split()), url)
+        raise RepoError(f"git clone {strip_userinfo(url)} failed: {text[:200]}") from None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -16,7 +17,8 @@ import pyrage
 
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES, EnvFiles, check_glob
 from juniper_rollout.errors import ManifestError
-from juniper_rollout.yamlio import YamlSyntaxError, first_alias_line, load_roundtrip
+from juniper_rollout.urls import strip_userinfo
+from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_line, load_roundtrip
 
 HOOK_MODES = ("auto", "create", "skip")
 AGENTS_MODES = ("auto", "skip")
@@ -220,14 +222,14 @@ def _kind(value: Any) -> str:
     if value is None:
         return "empty"
     for kind, name in ((bool, "true/false"), (dict, "a mapping"), (list, "a list"), (str, "a string"),
-                       (int, "a number"), (float, "a number")):
+                       (int, "a whole number"), (float, f"the decimal number {value!r}")):
         if isinstance(value, kind):
             return name
     return type(value).__name__
 
 
 def _kind_name(kind: type | tuple) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "true or false", int: "a number"}
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "true or false", int: "a whole number"}
     return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
 
 
@@ -245,9 +247,16 @@ def safe_repo_path(value: str) -> str | None:
         return "is absolute; give a path relative to the repository root"
     if any(part in ("..", ".") for part in value.split("/")) or "//" in value or value.endswith("/"):
         return "must stay inside the repository (no '..', '.', empty parts or trailing '/')"
-    if pure.parts[0] == ".git":
-        return "points into .git"
+    if any(_is_dotgit(part) for part in pure.parts):
+        return "points into a .git folder (git reads .GIT, '.git.' and 'git~1' as .git on some filesystems)"
     return None
+
+
+def _is_dotgit(part: str) -> bool:
+    """``.git`` as git's ``is_ntfs_dotgit``/``is_hfs_dotgit`` checks see it: any case, trailing dots and
+    spaces, the 8.3 short name ``git~1``."""
+    name = part.lower().rstrip(". ")
+    return name in (".git", "git~1")
 
 
 def valid_recipient(value: str) -> bool:
@@ -294,14 +303,7 @@ def load_manifest(
     ``rollout`` names the rollout to build repo specs for (None: the SOPS one, the default)."""
     env = os.environ if env is None else env
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError(file, None, "manifest not found (pass --manifest FILE)") from None
-    except UnicodeDecodeError:
-        raise ManifestError(file, None, "manifest is not UTF-8 text (save it as UTF-8)") from None
-    except OSError as err:
-        raise ManifestError(file, None, f"cannot read manifest: {err.strerror}") from None
+    text = read_manifest_text(path)
     try:
         alias_line = first_alias_line(text)
         if alias_line:
@@ -309,7 +311,35 @@ def load_manifest(
         data = load_roundtrip(text)
     except YamlSyntaxError as err:
         raise ManifestError(file, err.line, f"invalid YAML: {err} (fix the syntax)") from None
-    return _Validator(path, env, workspace, require_recipients, rollout or SOPS_ROLLOUT).manifest(data)
+    try:
+        return _Validator(path, env, workspace, require_recipients, rollout or SOPS_ROLLOUT).manifest(data)
+    except RecursionError:
+        raise ManifestError(file, None, "invalid YAML: nested too deeply (fix the manifest)") from None
+
+
+def read_manifest_text(path: Path) -> str:
+    """The manifest's text: a regular file (a FIFO or device would hang or never end), read up to the limit."""
+    file = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ManifestError(file, None, "manifest not found (pass --manifest FILE)") from None
+    except OSError as err:
+        raise ManifestError(file, None, f"cannot read manifest: {err.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ManifestError(file, None, "not a regular file (a folder, FIFO or device?); pass the manifest file")
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(MAX_YAML_BYTES + 1)
+    except OSError as err:
+        raise ManifestError(file, None, f"cannot read manifest: {err.strerror}") from None
+    if len(data) > MAX_YAML_BYTES:
+        raise ManifestError(file, None, f"manifest is larger than {MAX_YAML_BYTES // 1_000_000} MB (pass the right file)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ManifestError(file, None, "manifest is not UTF-8 text (save it as UTF-8)") from None
 
 
 class _Validator(_Reader):
@@ -439,7 +469,7 @@ class _Validator(_Reader):
         return EnvFiles(out["include"], out["exclude"])
 
     def _check_ref_name(self, node: Any, key: str, value: str, where: str) -> None:
-        bad = (not value or value.startswith(("-", "/")) or value.endswith(("/", ".lock", "."))
+        bad = (not value or value in ("HEAD", "@") or value.startswith(("-", "/")) or value.endswith(("/", ".lock", "."))
                or ".." in value or "//" in value or "@{" in value
                or any(c in value for c in " ~^:?*[\\\t\n") or any(ord(c) < 32 for c in value))
         if bad:
@@ -491,6 +521,9 @@ class _Validator(_Reader):
             if target in seen or target in (".gitignore", ".pre-commit-config.yaml", "AGENTS.md"):
                 raise self.fail(spec.line, f"{where} renders {target} twice (each path may have one source)")
             seen[target] = spec.line
+        if "url" in node and strip_userinfo(node["url"]) != node["url"]:
+            raise self.fail(self.key_line(node, "url"), f"{where}.url holds credentials (user-info before '@'): "
+                                                        "remove them, and let a git credential helper supply them")
         branch = self.typed(node, "branch", str, where, defaults["branch"])
         base = self.typed(node, "base", str, where, defaults["base"])
         self._check_ref_name(node, "branch", branch, where)

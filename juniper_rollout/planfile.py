@@ -7,14 +7,18 @@ from __future__ import annotations
 import base64
 import json
 import os
+import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from juniper_rollout.changes import FileChange, RepoPlan
+from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.manifest import safe_repo_path
 
 FORMAT_VERSION = 1
+ACTIONS = (CREATE, UPDATE, DELETE, UNCHANGED, SKIP)  # DELETE: only ever a tracked plaintext env file (checked at apply)
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -47,24 +51,75 @@ def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "repos": repos}
 
 
+STDOUT = Path("-")
+
+
+def check_destination(path: Path) -> None:
+    """Refuse, before any work, a ``--out`` the plan cannot be saved to as a regular file
+    (the atomic rename would replace a symlink such as /dev/stdout, or a device, with a file)."""
+    if path == STDOUT:
+        return
+    if path.is_symlink():
+        raise RolloutError(f"--out {path} is a symlink; the plan is saved only as a regular file "
+                           "(give another path, or `--out -` for standard output)")
+    if path.exists() and not path.is_file():
+        raise RolloutError(f"--out {path} is not a regular file (a folder or device?); give a file path, "
+                           "or `--out -` for standard output")
+    if not path.parent.is_dir():
+        raise RolloutError(f"--out {path}: no folder {path.parent} (create it first)")
+
+
 def save(plans: list[RepoPlan], path: Path) -> None:
-    """Write atomically (temp file in the same folder, 0600, then rename)."""
+    """Write atomically (temp file in the same folder, 0600, then rename); ``-``: standard output."""
     data = json.dumps(to_json(plans, contents=True), indent=1) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if path == STDOUT:
+        sys.stdout.write(data)
+        sys.stdout.flush()
+        return
+    check_destination(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise RolloutError(f"--out {path}: cannot write there: {err.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(data)
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise RolloutError(f"--out {path}: cannot write there: {err.strerror}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def load(path: Path) -> list[RepoPlan]:
+MAX_PLAN_BYTES = 200_000_000
+
+
+def _read(path: Path) -> bytes:
+    """A saved plan: a regular file (never a FIFO that would hang), or ``-`` for standard input."""
+    if path == STDOUT:
+        return sys.stdin.buffer.read(MAX_PLAN_BYTES + 1)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise RolloutError(f"{path}: plan file not found (run `rollout plan --out {path}`)") from None
+    except OSError as err:
+        raise RolloutError(f"{path}: cannot read the plan file: {err.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise RolloutError(f"{path} is not a regular file (a folder, FIFO or device?); pass a plan saved by "
+                           "`rollout plan --out FILE`")
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_PLAN_BYTES + 1)
+    if len(data) > MAX_PLAN_BYTES:
+        raise RolloutError(f"{path} is larger than {MAX_PLAN_BYTES // 1_000_000} MB: not a plan file")
+    return data
+
+
+def load(path: Path) -> list[RepoPlan]:
+    try:
+        data = json.loads(_read(path).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
         raise RolloutError(f"{path}: not a plan file ({err}); run `rollout plan --out {path}` again") from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
@@ -77,6 +132,15 @@ def load(path: Path) -> list[RepoPlan]:
                            secret=bool(f.get("secret")))
                 for f in repo["files"]
             )
+            for f in files:
+                why = safe_repo_path(f.path) if isinstance(f.path, str) else "is not a string"
+                if not why and f.action not in ACTIONS:
+                    why = f"has the action {f.action!r}, which the tool never plans"
+                if not why and f.action in (CREATE, UPDATE) and f.after is None:
+                    why = "is written without content"  # write_tree would read that as a deletion
+                if why:
+                    raise RolloutError(f"{path}: damaged plan file (repo {repo['name']}: path {f.path!r} "
+                                       f"{why}); run plan again")
             plans.append(RepoPlan(repo["name"], repo["base"], repo["branch"], repo["base_commit"],
                                   repo["branch_commit"], files, repo.get("error")))
     except (KeyError, TypeError, ValueError) as err:

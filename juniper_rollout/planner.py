@@ -61,12 +61,19 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
     for path in sorted(snap.symlinks & set(wanted_paths(repo))):
         raise RepoError(f"{path} is a symlink at {repo.base}; the tool never follows symlinks "
                         "(replace it with a regular file)")
+    lfs = {path for path, data in snap.files.items() if is_lfs_pointer(data)}
+
+    def unless_lfs(path: str, make) -> FileChange:
+        return _lfs_skip(path, snap) if path in lfs else make()
+
     facts = facts_of(repo, snap)
     out = []
     for spec in repo.files:
         why = artifacts.unmet(spec, facts)
         if why:
             out.append(skip(spec.path, why, snap.files.get(spec.path)))
+        elif spec.path in lfs:
+            out.append(_lfs_skip(spec.path, snap))
         elif spec.kind == "block":
             out.append(_block(manifest, repo, spec, snap, facts))
         elif spec.kind == "yaml-entry":
@@ -77,11 +84,25 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
             out.append(_rendered(manifest, repo, spec, snap, facts))
     if not repo.sops:  # the SOPS artifacts belong to the SOPS rollout only
         return out
-    out.append(_gitignore(manifest, repo, snap) if repo.gitignore else skip(GITIGNORE, "gitignore: false"))
-    out.append(_precommit(manifest, repo, snap))
-    out.append(_agents(manifest, repo, snap))
+    out.append(unless_lfs(GITIGNORE, lambda: _gitignore(manifest, repo, snap)) if repo.gitignore
+               else skip(GITIGNORE, "gitignore: false"))
+    out.append(unless_lfs(PRECOMMIT, lambda: _precommit(manifest, repo, snap)))
+    out.append(unless_lfs(AGENTS, lambda: _agents(manifest, repo, snap)))
     out += [_untrack(repo, path, snap.history.get(path, ())) for path in snap.tracked_plaintext]
     return out
+
+
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
+
+
+def is_lfs_pointer(data: bytes) -> bool:
+    """A Git LFS pointer file (the real content lives in LFS storage; editing the pointer corrupts it)."""
+    return data.startswith(LFS_POINTER) and len(data) < 1024
+
+
+def _lfs_skip(path: str, snap: Snapshot) -> FileChange:
+    return skip(path, "stored in Git LFS (the commit holds only a pointer): not edited; "
+                      "make the change by hand, or stop tracking it with LFS", snap.files.get(path))
 
 
 def tracked_plaintext(manifest: Manifest, repo: RepoSpec, paths: list[str]) -> tuple[str, ...]:

@@ -89,6 +89,8 @@ class _ManifestFailure:
 
 
 _work: tuple[Callable, Sequence, object] | None = None  # (job, items, stop flag) in a forked worker
+_parent: int | None = None  # the pid of the process that started this worker
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def _in_processes(job: Callable[[T], R], items: Sequence[T], processes: int,
@@ -102,8 +104,13 @@ def _in_processes(job: Callable[[T], R], items: Sequence[T], processes: int,
     # stdio buffers it inherited when it exits, which would print them twice.
     sys.stdout.flush()
     sys.stderr.flush()
-    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_start_worker,
-                               initargs=(job, items, stopping))
+    with _Held() as signals:
+        return _run_pool(ProcessPoolExecutor, context, stopping, signals, job, items, processes, report, stop)
+
+
+def _run_pool(executor, context, stopping, signals: _Held, job, items, processes, report, stop) -> list:
+    pool = executor(processes, mp_context=context, initializer=_start_worker,
+                    initargs=(job, items, stopping, os.getpid()))
     size = max(1, min(16, len(items) // (processes * 4)))
     chunks: list[Future] = [pool.submit(_run_chunk, start, min(start + size, len(items)))
                             for start in range(0, len(items), size)]
@@ -111,7 +118,8 @@ def _in_processes(job: Callable[[T], R], items: Sequence[T], processes: int,
     pending = list(chunks)  # in order; the first is the one to report next
     try:
         while pending:
-            chunk = _wait(pending[0], stop)
+            signals.deliver()
+            chunk = _wait(pending[0], lambda: signals.deliver() or stop())
             if chunk is None:
                 break
             pending.pop(0)
@@ -132,6 +140,52 @@ def _in_processes(job: Callable[[T], R], items: Sequence[T], processes: int,
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Held:
+    """Ctrl-C and SIGTERM held while the pool is set up, waited on and shut down, and handed to
+    the handlers they were meant for only at safe points (between waits): a KeyboardInterrupt
+    raised inside the executor's own locks and queues can leave it hanging for ever."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []
+        self.handlers: dict[int, object] = {}
+
+    def __enter__(self) -> _Held:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.handlers = {each: signal.signal(each, self._hold) for each in self.SIGNALS}
+        return self
+
+    def _hold(self, signum, frame) -> None:
+        self.pending.append(signum)
+
+    def deliver(self) -> None:
+        """Run the handler each held signal was meant for (it may raise KeyboardInterrupt)."""
+        while self.pending:
+            signum = self.pending.pop(0)
+            handler = self.handlers.get(signum)
+            if handler == signal.SIG_DFL:
+                if signum == signal.SIGINT:
+                    raise KeyboardInterrupt
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+            elif callable(handler):
+                handler(signum, None)
+                now = signal.getsignal(signum)
+                if now is not None and now != self._hold:  # the handler installed another one for next time
+                    self.handlers[signum] = now
+                    signal.signal(signum, self._hold)
+
+    def __exit__(self, *exc) -> None:
+        for each, handler in self.handlers.items():
+            signal.signal(each, handler)
+        held, self.pending = self.pending, []
+        for signum in held:
+            signal.raise_signal(signum)
 
 
 class _Shown:
@@ -203,10 +257,30 @@ class _Crashed:
         raise RuntimeError(f"a worker failed:\n{self.text}")
 
 
-def _start_worker(job: Callable, items: Sequence, stopping) -> None:
-    global _work
+def _start_worker(job: Callable, items: Sequence, stopping, parent: int) -> None:
+    global _work, _parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it tells us through ``stopping``
-    _work = (job, items, stopping)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: the pool's own terminate() uses it
+    _die_with(parent)
+    _work, _parent = (job, items, stopping), parent
+
+
+def _die_with(parent: int) -> None:
+    """The kernel kills this worker when its parent dies (kill -9 included): no orphan goes on
+    writing branches nobody reports. Elsewhere, :func:`_orphaned` is checked between repos."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if _orphaned(parent):  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _orphaned(parent: int | None) -> bool:
+    return parent is not None and os.getppid() != parent
 
 
 def _run_chunk(start: int, end: int) -> list:
@@ -214,6 +288,8 @@ def _run_chunk(start: int, end: int) -> list:
     job, items, stopping = _work
     out = []
     for index in range(start, end):
+        if _orphaned(_parent):  # nobody would report this repo: write nothing more
+            os._exit(1)
         if stopping.value:
             out.append(_Skipped())
             continue

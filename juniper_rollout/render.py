@@ -5,11 +5,17 @@ sandbox, so a template cannot reach Python internals.
 """
 from __future__ import annotations
 
+import functools
+import os
+import re
+import stat
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from juniper_rollout import sopsmeta
@@ -18,23 +24,154 @@ from juniper_rollout.errors import ManifestError
 from juniper_rollout.manifest import FileSpec, Manifest, RepoSpec, guide_location
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
+AGE_KEY = re.compile(rb"AGE-SECRET-KEY-1[0-9A-Z]{50,}", re.IGNORECASE)  # an age private key, in any bytes
 GITIGNORE_BLOCK_TEMPLATE = "gitignore-block.j2"
 PRECOMMIT_HOOKS_TEMPLATE = "precommit-hooks.yaml.j2"
 PRECOMMIT_CONFIG_TEMPLATE = "pre-commit-config.yaml.j2"
 AGENTS_SECTION_TEMPLATE = "agents-section.md.j2"
 
 
+MAX_TEMPLATE_BYTES = 1_000_000
+
+
+class ConfinedLoader(FileSystemLoader):
+    """Templates from inside the templates folder only: no ``..``, no symlink leading out of it,
+    regular files only (a FIFO would hang), never a file holding an age private key."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(str(root))
+        self.root = os.path.realpath(root)
+
+    def get_source(self, environment, template: str):
+        pieces = split_template_path(template)  # TemplateNotFound for '..'
+        if pieces and DEFAULT_ENV_FILES.is_plaintext(pieces[-1]):  # the one definition (envfiles.py)
+            raise SecurityError(f"{template} is named like a plaintext env file; it cannot be a template")
+        path = os.path.join(self.root, *pieces)
+        real = os.path.realpath(path)
+        if not real.startswith(self.root + os.sep):
+            raise SecurityError(f"{template} leads outside the templates folder {self.root} (templates come from "
+                                "inside it only)")
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            raise TemplateNotFound(template) from None
+        except OSError as err:
+            raise SecurityError(f"cannot read {template}: {err.strerror}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise SecurityError(f"{template} is not a regular file")
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(MAX_TEMPLATE_BYTES + 1)
+        if len(data) > MAX_TEMPLATE_BYTES:
+            raise SecurityError(f"{template} is larger than {MAX_TEMPLATE_BYTES // 1_000_000} MB")
+        if AGE_KEY.search(data):
+            raise SecurityError(f"{template} holds an age private key; it cannot be a template")
+        try:
+            source = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SecurityError(f"{template} is not UTF-8 text") from None
+        mtime = info.st_mtime
+        return source, real, lambda: os.path.isfile(real) and os.path.getmtime(real) == mtime
+
+
+MAX_OUTPUT = 5_000_000  # characters one template may render (the largest shipped one renders ~5,000)
+MAX_ITERATIONS = 1_000_000  # range() steps in one rendering, all loops together
+MAX_NUMBER = 1_000_000  # the largest count a filter or operator may be asked to repeat or pad by
+
+
+class TooBig(SecurityError):
+    """A template asked for more time or memory than any real file needs."""
+
+
+_budget = threading.local()
+
+
+class BoundedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox, with time and memory bounded: ``'x' * 10**10``, ``range(10**9)``,
+    ``'x'|center(10**10)`` and loops nested to billions of steps stop with one line."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.globals.pop("lipsum", None)
+        self.globals["range"] = _counted_range
+        self.filters = {name: _bounded(f) for name, f in self.filters.items()}
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, bytes, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT:
+                    raise TooBig(f"a repetition of {len(seq) * times:,} items (at most {MAX_OUTPUT:,})")
+        if operator == "**" and isinstance(right, (int, float)) and right > 64:
+            raise TooBig(f"a power of {right} (at most 64)")
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context, __obj, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (jinja's signature)
+        _check_counts(args, kwargs, "a call")  # 'x'.ljust(10**10), 'x'.zfill(10**10)…
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def _counted_range(*args: int):
+    steps = range(*args)
+    if len(steps) > MAX_ITERATIONS:
+        raise TooBig(f"range() of {len(steps):,} steps (at most {MAX_ITERATIONS:,})")
+    return _Counted(steps)
+
+
+class _Counted:
+    def __init__(self, steps: range) -> None:
+        self.steps = steps
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self):
+        for step in self.steps:
+            _budget.left = getattr(_budget, "left", MAX_ITERATIONS) - 1
+            if _budget.left < 0:
+                raise TooBig(f"more than {MAX_ITERATIONS:,} loop steps")
+            yield step
+
+
+def _check_counts(args: tuple, kwargs: Mapping[str, Any], what: str) -> None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
+            raise TooBig(f"{what} argument of {value:,} (at most {MAX_NUMBER:,})")
+
+
+def _bounded(filter_function):
+    @functools.wraps(filter_function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        _check_counts(args, kwargs, "a filter")
+        return filter_function(*args, **kwargs)
+    return checked
+
+
 @lru_cache(maxsize=8)
 def environment(templates: Path) -> SandboxedEnvironment:
     """One environment per templates folder: templates compile once per run, not per repo."""
-    return SandboxedEnvironment(
-        loader=FileSystemLoader(str(templates)),
+    return BoundedSandbox(
+        loader=ConfinedLoader(templates),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def _render_bounded(template, context: Mapping[str, Any]) -> str:
+    _budget.left = MAX_ITERATIONS
+    out: list[str] = []
+    size = 0
+    for piece in template.generate(**context):
+        size += len(piece)
+        if size > MAX_OUTPUT:
+            raise TooBig(f"more than {MAX_OUTPUT:,} characters of output")
+        out.append(piece)
+    return "".join(out)
 
 
 def base_context(manifest: Manifest, repo: RepoSpec) -> dict[str, Any]:
@@ -67,10 +204,16 @@ def render(manifest: Manifest, name: str, context: Mapping[str, Any], *, line: i
     """Render template ``name``; every failure is a ManifestError at the manifest line that asked for it."""
     where = str(manifest.path)
     try:
-        return environment(manifest.templates).get_template(name).render(**context)
-    except TemplateNotFound:
+        return _render_bounded(environment(manifest.templates).get_template(name), context)
+    except TemplateNotFound as err:
         available = ", ".join(sorted(environment(manifest.templates).list_templates())) or "none"
-        raise ManifestError(where, line, f"unknown template {name!r} (available in {manifest.templates}: {available})") from None
+        missing = err.name if isinstance(err.name, str) else name
+        what = f"unknown template {name!r}" if missing == name else f"template {name!r} includes {missing!r}, which is not there"
+        raise ManifestError(where, line, f"{what} (available in {manifest.templates}: {available})") from None
+    except TooBig as err:
+        raise ManifestError(where, line, f"template {name!r} asks for too much: {err} (fix the template)") from None
+    except (OverflowError, MemoryError, RecursionError) as err:
+        raise ManifestError(where, line, f"template {name!r} asks for too much: {type(err).__name__} (fix the template)") from None
     except SecurityError as err:
         raise ManifestError(where, line, f"template {name!r} is not allowed to do that: {err}") from None
     except TemplateSyntaxError as err:

@@ -147,6 +147,7 @@ def check_template_names(manifest: Any, named: dict[str, RolloutSpec]) -> None:
     """Every template a rollout names exists and compiles, whichever rollout this run is for
     (the selected one's are also rendered for every repo, by ``render.check_templates``)."""
     from jinja2 import TemplateNotFound, TemplateSyntaxError
+    from jinja2.sandbox import SecurityError
 
     from juniper_rollout import render
     from juniper_rollout.errors import ManifestError
@@ -163,3 +164,6 @@ def check_template_names(manifest: Any, named: dict[str, RolloutSpec]) -> None:
             except TemplateSyntaxError as err:
                 raise ManifestError(str(manifest.path), f.line,
                                     f"template {name}:{err.lineno}: {err.message} (fix the template)") from None
+            except SecurityError as err:
+                raise ManifestError(str(manifest.path), f.line,
+                                    f"template {name!r} is not allowed to do that: {err}") from None

@@ -23,7 +23,8 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
     """The plaintext file from the clone's working tree; None if absent. Never follows a symlink."""
     path = repo.path / source
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: a FIFO opens at once (and is then refused) instead of waiting for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         return None
     except OSError as err:
@@ -41,9 +42,21 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
         os.close(fd)
 
 
-def plaintext_names(repo: RepoSpec, source: str) -> tuple[str, ...]:
+def plaintext_names(repo: RepoSpec, source: str, *commits) -> tuple[str, ...]:
+    """The names in the clone's plaintext ``source``; without it, those in its committed ciphertext
+    (the first of ``commits`` holding one: the source of truth once the plaintext is gone)."""
     data = read_plaintext(repo, source)
-    return tuple(dotenv.parse_names(dotenv.sops_form(data)[0], path=source)) if data is not None else ()
+    if data is not None:
+        return tuple(dotenv.parse_names(dotenv.sops_form(data)[0], path=source))
+    for spec in repo.encrypt:
+        if spec.source != source:
+            continue
+        for commit in commits:
+            blob = gitrepo.read_blob(commit, spec.target) if commit is not None else None
+            meta = sops.read_metadata(blob) if blob is not None else None
+            if meta is not None:
+                return meta.names
+    return ()
 
 
 def _names_detail(source: str, names: list[str], altered: tuple[str, ...] = ()) -> str:
@@ -100,6 +113,8 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
     if before is not None and meta is None:
         raise RepoError(f"{spec.target} at {repo.base} has no sops metadata: it may be plaintext (remove it from git and rotate the secrets)")
     if plaintext is None:
+        if before is None and reuse is not None and spec.enabled:
+            return _kept_from_branch(repo, spec, config, reuse, recipients)
         if before is None:
             why = f"no {spec.source} in the clone to encrypt" if spec.enabled else "encryption is off (enabled: false)"
             return skip(spec.target, why)
@@ -150,6 +165,22 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
         raise RepoError(f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written")
     return FileChange(spec.target, CREATE if before is None else UPDATE, before, after,
                       f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names, altered))
+
+
+def _kept_from_branch(repo: RepoSpec, spec: EncryptSpec, config: str, committed: bytes,
+                      recipients: tuple[str, ...]) -> FileChange:
+    """No plaintext in the clone, but the rollout branch holds the ciphertext: it is the source of
+    truth, so the rebuilt branch keeps it (re-keyed with ``sops updatekeys`` if the recipients changed)."""
+    meta = sops.read_metadata(committed)
+    if meta is None:
+        raise RepoError(f"{spec.target} on {repo.branch} has no sops metadata and there is no {spec.source} "
+                        "in the clone to encrypt again (put the plaintext back, or delete that branch)")
+    if set(meta.recipients) == set(recipients):
+        why = f"no {spec.source} in the clone; {spec.target} kept from {repo.branch}"
+        return FileChange(spec.target, CREATE, None, committed, why, secret=True, detail=why)
+    rekeyed = _rekeyed(spec, config, committed, meta.recipients, recipients)
+    return replace(rekeyed, action=CREATE, before=None,
+                   detail=f"{rekeyed.detail} of {spec.target} kept from {repo.branch} (no {spec.source} in the clone)")
 
 
 def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[FileChange]) -> None:

@@ -33,6 +33,7 @@ _FAST_LOADER = getattr(
 )  # the wheels for Linux and macOS carry libyaml
 
 MAX_YAML_BYTES = 1_000_000
+TOO_DEEP = "nested too deeply (no real file nests lists or mappings hundreds of levels deep)"
 
 
 class YamlSyntaxError(ValueError):
@@ -80,6 +81,8 @@ def load_roundtrip(text: str) -> Any:
         return yaml.load(text)
     except YAMLError as err:
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+    except RecursionError:
+        raise YamlSyntaxError(None, TOO_DEEP) from None
 
 
 def load_plain(text: str) -> Any:
@@ -89,6 +92,8 @@ def load_plain(text: str) -> Any:
         return YAML(typ="safe", pure=True).load(text)
     except YAMLError as err:
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+    except RecursionError:
+        raise YamlSyntaxError(None, TOO_DEEP) from None
 
 
 def parse_events(text: str, *, pure: bool = False) -> list[Any]:

@@ -32,6 +32,7 @@ from juniper_rollout.edits.manifest_entry import add_entry
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import REPO_NAME, Manifest, load_manifest
+from juniper_rollout.urls import redact, strip_userinfo
 
 FIRST_COMMIT = "Initial commit"
 
@@ -52,13 +53,17 @@ def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path |
     if not (yes or dry_run) and (confirm is None or not sys.stdin.isatty()):
         raise RolloutError("bootstrap needs confirmation: run it from a terminal, or pass --yes (or --dry-run)")
     raw = manifest.read_bytes().decode("utf-8")
-    text = add_entry(raw, name=name, path=_manifest_path(manifest, path), url=url, like=like, file=str(manifest))
+    shown_url = strip_userinfo(url) if url is not None else None  # what is stored and printed: never a token
+    text = add_entry(raw, name=name, path=_manifest_path(manifest, path), url=shown_url, like=like, file=str(manifest))
     out = report.console()
     tmp, new = _validated_copy(manifest, text, workspace)
     stage: _Stage | None = None
     try:
         spec = new.select([name])[0]
-        stage = _stage_clone(spec.path, url, spec.base, name)
+        try:
+            stage = _stage_clone(spec.path, url, spec.base, name)
+        except RolloutError as err:  # a failed clone's error may repeat the URL's credentials
+            raise RolloutError(redact(str(err), url)) from None
         out.print(f"[bold]{escape(str(manifest))}[/bold]: add")
         report.print_diff(out, "\n".join("+" + line for line in text[len(raw):].strip("\n").split("\n")))
         out.print(f"[bold]{escape(name)}[/bold]: {escape(stage.will)}")
@@ -145,7 +150,8 @@ def _stage_clone(path: Path, url: str | None, base: str, name: str) -> _Stage:
     try:
         if url is not None:
             gitrepo.clone_repo(url, root / name)
-            return _Stage(root, root / name, f"will clone {url} into {path}", f"cloned {url} into {path}")
+            shown = strip_userinfo(url)  # never a token on screen
+            return _Stage(root, root / name, f"will clone {shown} into {path}", f"cloned {shown} into {path}")
         gitrepo.init_repo(root / name, base, {"README.md": f"# {name}\n".encode()}, FIRST_COMMIT)
         new = f"a new repository at {path} (branch {base}, first commit with a README.md)"
         return _Stage(root, root / name, f"will initialise {new}", f"initialised {new}")

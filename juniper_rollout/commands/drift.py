@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from juniper_rollout import audit, gitrepo, planner, report, sarif
+from juniper_rollout import audit, gitrepo, leakguard, planner, report, sarif
 from juniper_rollout.audit import EXTRA, IN_SYNC, MISSING, MODIFIED, RepoAudit
 from juniper_rollout.changes import unified_diff
 from juniper_rollout.errors import ManifestError, RolloutError
@@ -59,7 +59,10 @@ def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
                 env_commits=tuple(gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))),
                 enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
             )
-            return audit.audit_repo(manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha)
+            result = audit.audit_repo(manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha)
+            leakguard.check(manifest, repo, [a.change for a in result.artifacts if a.change is not None],
+                            (v.default for v in snap.code_vars))  # --diff prints what was rendered
+            return result
     except ManifestError:
         raise
     except RolloutError as err:

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from juniper_rollout import planfile, report
+from juniper_rollout.errors import RolloutError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import load_manifest
 
@@ -22,22 +23,27 @@ def plan(
     jobs: int | None = None,
     rollout: str | None = None,
 ) -> int:
+    to_stdout = out == planfile.STDOUT
+    if to_stdout and as_json:
+        raise RolloutError("--out - and --json both print to standard output; pick one")
+    if out is not None:
+        planfile.check_destination(out)
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     selected = loaded.select(repos)
-    with report.progress_bar(len(selected), enabled=not as_json) as tick:
+    with report.progress_bar(len(selected), enabled=not (as_json or to_stdout)) as tick:
         plans = plan_fleet(loaded, selected, jobs=jobs, progress=tick)
     if out is not None:
         planfile.save(plans, out)
     if as_json:
         print(json.dumps(planfile.to_json(plans), indent=2))
     else:
-        stdout = report.console()
-        report.print_plan(stdout, plans)
+        human = report.console(stderr=to_stdout)  # with `--out -` stdout holds the saved plan alone
+        report.print_plan(human, plans)
         for line in report.adoption_summary(plans):
-            stdout.print(escape(line))
-        stdout.print(report.plan_summary(plans))
-        if out is not None:
-            stdout.print(f"plan saved to {out}; apply it with `rollout apply {out}`")
+            human.print(escape(line))
+        human.print(report.plan_summary(plans))
+        if out is not None and not to_stdout:
+            human.print(f"plan saved to {out}; apply it with `rollout apply {out}`")
     if any(p.status == "error" for p in plans):
         return 1
     if detailed_exitcode and any(p.status == "changes" for p in plans):

@@ -15,8 +15,9 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from juniper_rollout.edits import data_key as data_key_edit, recipients
-from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.errors import RolloutError
 from juniper_rollout.keys import AgeKeys, find_age_keys
+from juniper_rollout.manifest import read_manifest_text
 
 
 UPDATEKEYS_TRUTH = ("re-keyed with sops updatekeys where its values did not change (the data key is wrapped for the "
@@ -28,15 +29,8 @@ DATA_KEY_NEXT = ("every committed .enc file gets a new data key (sops rotate), s
 
 def rotate(*, manifest: Path, add: list[str], remove: list[str], data_key: bool = False) -> int:
     target = manifest.resolve() if manifest.is_symlink() else manifest
-    try:
-        data = target.read_bytes()
-        text = data.decode("utf-8")
-    except FileNotFoundError:
-        raise ManifestError(str(manifest), None, "manifest not found (pass --manifest FILE)") from None
-    except UnicodeDecodeError:
-        raise ManifestError(str(manifest), None, "manifest is not UTF-8 text (save it as UTF-8)") from None
-    except OSError as err:
-        raise ManifestError(str(manifest), None, f"cannot read manifest: {err.strerror}") from None
+    text = read_manifest_text(target)  # a regular file, read up to the limit (never a FIFO or /dev/zero)
+    data = text.encode("utf-8")
     if not (add or remove or data_key):
         raise RolloutError("nothing to change: pass --add age1…, --remove age1… and/or --data-key")
     result = recipients.edit(text, add=add, remove=remove, path=str(manifest)) if add or remove else None

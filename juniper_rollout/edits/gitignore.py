@@ -5,6 +5,7 @@ semantics in-process (the tests cross-check it against ``git check-ignore``).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -19,9 +20,36 @@ from juniper_rollout.envfiles import DEFAULT, EnvFiles
 MUST_IGNORE, MUST_TRACK = DEFAULT.samples()
 
 
-def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
-    """git's rules for ``lines``; a line git would ignore as invalid (a lone ``!``) is skipped, as git does."""
-    return pathspec.GitIgnoreSpec([p for p in map(_pattern, lines) if p is not None])
+def _spec(lines: list[str], paths: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    """git's rules for ``lines`` as far as ``paths`` go; a line git would ignore as invalid (a lone ``!``)
+    is skipped, as git does. Only the lines that can decide for ``paths`` are compiled (see :func:`_relevant`),
+    so a 200,000-line file costs one pass over its lines, not 200,000 regular expressions."""
+    return pathspec.GitIgnoreSpec([p for p in map(_pattern, _relevant(lines, paths)) if p is not None])
+
+
+def _relevant(lines: list[str], paths: tuple[str, ...]) -> list[str]:
+    """The lines that can decide whether ``paths`` are ignored, in order; exact, because:
+
+    - only the last occurrence of a repeated line matters (the last matching pattern wins);
+    - for paths at the top of the repo no parent directory can be excluded, so only the
+      patterns matching a path itself count, and a glob matches a path only if each of its
+      literal runs (between wildcards, classes and slashes) is part of that path.
+    """
+    if any("/" in p for p in paths):
+        return lines
+    seen: set[str] = set()
+    kept: list[str] = []
+    for line in reversed(lines):
+        if line in seen:
+            continue
+        seen.add(line)
+        if "\\" in line or all(any(run in p for p in paths) for run in _WILD.split(line.lstrip("!").strip()) if run):
+            kept.append(line)
+    kept.reverse()
+    return kept
+
+
+_WILD = re.compile(r"\[[^\]]*\]|[*?/]")
 
 
 @lru_cache(maxsize=4096)
@@ -34,13 +62,13 @@ def _pattern(line: str) -> GitIgnoreSpecPattern | None:
 
 
 def ignored(text: str, path: str) -> bool:
-    return _spec(text.splitlines()).match_file(path)
+    return _spec(text.splitlines(), (path,)).match_file(path)
 
 
 def problems(text: str, env: EnvFiles = DEFAULT) -> list[str]:
     """What is wrong with these ignore rules, as sentences (empty: all good)."""
-    spec = _spec(text.splitlines())
     must_ignore, must_track = env.samples()
+    spec = _spec(text.splitlines(), (*must_ignore, *must_track))
     out = [f"{p} is not ignored" for p in must_ignore if not spec.match_file(p)]
     out += [f"{p} is ignored" for p in must_track if spec.match_file(p)]
     return out
@@ -54,8 +82,8 @@ class GitignoreEdit:
 
 def needed_patterns(outside: str, env: EnvFiles = DEFAULT) -> tuple[str, ...]:
     """The fewest lines that, appended after ``outside``, give the rules we need."""
-    spec = _spec(outside.splitlines())
     must_ignore, _ = env.samples()
+    spec = _spec(outside.splitlines(), (*must_ignore, *(_sample(line) for line in env.gitignore_exceptions())))
     adds = [glob for glob, sample in zip(env.gitignore_ignores(), must_ignore) if not spec.match_file(sample)]
     exceptions = [line for line in env.gitignore_exceptions()
                   if spec.match_file(_sample(line)) or _ignored_after(outside, adds, _sample(line))]
@@ -70,7 +98,7 @@ def _sample(line: str) -> str:
 def _ignored_after(outside: str, adds: list[str], path: str) -> bool:
     if not adds:
         return False
-    return _spec([*outside.splitlines(), *adds]).match_file(path)
+    return _spec([*outside.splitlines(), *adds], (path,)).match_file(path)
 
 
 def edit(text: str, render_block: Callable[[tuple[str, ...]], str], *, path: str = ".gitignore",

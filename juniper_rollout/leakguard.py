@@ -1,0 +1,101 @@
+"""Defence in depth: no value from a plaintext env file, and no age private key, in what the tool writes.
+
+Whatever the manifest says (a template that reads ``.env``, a ``templates:`` folder holding
+the key file), the rendered bytes are checked before any blob is written, any diff is
+printed or any plan is saved. The check names the file and the plaintext's line, never
+the value. Values shorter than ``MIN_VALUE`` bytes (``true``, ``8080``), and short plain
+words (``production``, ``localhost``) under names that do not look secret, are too common to
+tell apart from ordinary text and are not checked; a value the manifest itself spells out,
+a default found in the code, or one already in the file's committed text is no new leak.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from juniper_rollout.changes import FileChange
+from juniper_rollout.discover import looks_secret
+from juniper_rollout.errors import RepoError
+from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.render import AGE_KEY
+
+MIN_VALUE = 8
+PLAIN_WORD = 16  # below this, a value of letters only (production, localhost) is checked only under a secret-looking name
+PLAINTEXT_FILES = (".env", ".env.secrets")  # read for every repo, besides each `encrypt:` source
+
+
+def plaintext_values(repo: RepoSpec) -> list[tuple[str, int, bytes]]:
+    """(file, line, value) for each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files."""
+    from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
+
+    out = []
+    sources = [spec.source for spec in repo.encrypt]
+    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES]):
+        try:
+            data = read_plaintext(repo, source)
+        except RepoError:
+            if source in sources:
+                raise
+            continue  # a symlinked or odd .env the repo does not encrypt: the tool reads nothing from it
+        for number, line in enumerate((data or b"").splitlines(), start=1):
+            if line.lstrip().startswith(b"#") or b"=" not in line:
+                continue
+            name, _, raw = line.partition(b"=")
+            secret_name = looks_secret(name.decode("utf-8", "replace"))
+            for value in {raw.strip(), raw.strip().strip(b"\"'")}:
+                if len(value) >= MIN_VALUE and (secret_name or not value.isalpha() or len(value) >= PLAIN_WORD):
+                    out.append((source, number, value))
+    return out
+
+
+def check(manifest: Manifest | None, repo: RepoSpec, files: Iterable[FileChange],
+          allowed: Iterable[str | None] = ()) -> None:
+    """RepoError if a file the tool would write, diff or save holds a plaintext value or an age key."""
+    files = [f for f in files if f.after is not None and not f.secret]
+    if not files:
+        return
+    check_age_keys(files)
+    known = _manifest_text(manifest) + b"\n".join(a.encode("utf-8") for a in allowed if a)
+    for source, number, value in plaintext_values(repo):
+        if value in known:
+            continue
+        for f in files:
+            if value in f.after and value not in (f.before or b""):
+                raise RepoError(f"{f.path} would contain the value on line {number} of the plaintext {source}; "
+                                "nothing written (check the manifest's templates and vars)")
+
+
+def check_age_keys(files: Iterable[FileChange]) -> None:
+    for f in files:
+        if f.after is not None and not f.secret and AGE_KEY.search(f.after) and not AGE_KEY.search(f.before or b""):
+            raise RepoError(f"{f.path} would contain an age private key (AGE-SECRET-KEY-1…); nothing written "
+                            "(check the manifest's templates and vars)")
+
+
+def check_deletions(manifest: Manifest, repo: RepoSpec, files: Iterable[FileChange]) -> None:
+    """The only file the tool ever removes from a branch is a tracked plaintext env file."""
+    from juniper_rollout.changes import DELETE
+    from juniper_rollout.planner import is_plaintext_env
+
+    plaintext = is_plaintext_env(repo, manifest)
+    for f in files:
+        if f.action == DELETE and not plaintext(f.path):
+            raise RepoError(f"the plan deletes {f.path}, which is not a plaintext env file; the tool never plans "
+                            "that (was the plan file edited? plan again)")
+
+
+def check_secret_writes(repo: RepoSpec, files: Iterable[FileChange]) -> None:
+    """A file a (saved) plan marks as ciphertext must carry sops metadata."""
+    from juniper_rollout import sops
+
+    for f in files:
+        if f.secret and f.after is not None and sops.read_metadata(f.after) is None:
+            raise RepoError(f"{f.path} is marked encrypted but has no sops metadata; nothing written (plan again)")
+
+
+def _manifest_text(manifest: Manifest | None) -> bytes:
+    if manifest is None:
+        return b""
+    try:
+        return manifest.path.read_bytes()[:2_000_000]
+    except OSError:
+        return b""
