@@ -166,10 +166,11 @@ def kill_mid_run(proc: subprocess.Popen, root: Path, rng: random.Random) -> bool
 def run_apply(
     manifest: Path, tmpdir: Path, *, fault_after: int = 0, rng: random.Random | None = None
 ) -> int:
-    """The exit code of an apply run; with ``rng``, killed at a random moment mid-run (asserted)."""
+    """The exit code of an apply run; with ``rng``, killed at a random moment mid-run when the
+    kill can land there (a run may finish inside the random delay: its code is then 0)."""
     proc = start_apply(manifest, tmpdir, fault_after=fault_after)
     if rng is not None:
-        assert kill_mid_run(proc, manifest.parent, rng), "the kill did not land mid-run"
+        kill_mid_run(proc, manifest.parent, rng)
     return proc.wait()
 
 
@@ -247,9 +248,15 @@ def test_sigkill_at_write_points(pristine, reference, write_points, tmp_path):
 
 
 def test_sigkill_at_random_moments(pristine, reference, tmp_path):
+    """RANDOM_KILLS runs killed mid-run, each checked. A run that finishes inside its random delay
+    (the machine's speed decides that, not the code) is checked too, but does not count as a kill."""
     rng = random.Random(SEED)
-    for i in range(RANDOM_KILLS):
+    landed, runs = 0, 0
+    while landed < RANDOM_KILLS and runs < 5 * RANDOM_KILLS:
         code = kill_and_check(
-            pristine, reference, tmp_path / f"run-{i}", tmp_path / f"tmp-{i}", rng=rng
+            pristine, reference, tmp_path / f"run-{runs}", tmp_path / f"tmp-{runs}", rng=rng
         )
-        assert code == -signal.SIGKILL
+        assert code in (-signal.SIGKILL, 0), f"run {runs} ended with {code}"
+        landed += code == -signal.SIGKILL
+        runs += 1
+    assert landed == RANDOM_KILLS, f"only {landed} of {runs} kills landed mid-run"
