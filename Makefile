@@ -1,6 +1,6 @@
 # make demo  - set up, then plan and apply on a built-in demo fleet (in a temp folder)
 # make test  - set up, then run the test suite
-# make bench - set up, then measure plan/apply at fleet scale
+# make bench - set up, then measure plan/apply at fleet scale, and the review loop (sync..status) at N=100
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -25,7 +25,9 @@ test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_FLAGS)
 
 bench: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py; plan_apply=$$?; \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/review_loop.py; review=$$?; \
+	exit $$(( plan_apply | review ))
 
 stress: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" JUNIPER_STRESS=1 HYPOTHESIS_PROFILE=stress $(BIN)/python -m pytest -q tests/test_crash.py tests/test_properties.py tests/test_discover_stdlib.py

@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 
 from juniper_rollout import gitrepo, leakguard, secrets_plan
 from juniper_rollout.artifacts import RepoFacts, requires_python
-from juniper_rollout.changes import RepoPlan
+from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.discover import candidate_paths, discover_all
 from juniper_rollout.errors import ManifestError, RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -38,15 +38,21 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
         with gitrepo.open_clone(repo.path) as clone:
             base = gitrepo.base_commit(clone, repo.base)
             tip = gitrepo.branch_tip(clone, repo.branch)
+            mode = gitrepo.branch_mode(clone, tip, base)
+            # compare with what exists: the rollout branch while it sits on the current base, else the base
+            onto = tip if mode == ON_TOP else base
             # where the committed ciphertext may be when the plaintext is gone: the branch, or
             # (deleted locally) what the tool last pushed of it, or origin's copy
             known = tip or gitrepo.last_known_branch(clone, repo.branch)
-            snap = snapshot(manifest, repo, clone, base, known)
+            snap = snapshot(manifest, repo, clone, onto, known)
             files = plan_repo(manifest, repo, snap)
-            plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files))
+            label = gitrepo.base_label(clone, repo.base)
+            plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files),
+                            base_ref=label if label != repo.base else None,
+                            onto=mode if mode in (ON_TOP, REBUILD) else None)
             if secrets and repo.encrypt:
-                plan = secrets_plan.add_encrypted(manifest, repo, plan, base, known)
-            obstacle = gitrepo.in_the_way(base, [f.path for f in plan.writes])
+                plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
+            obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
             if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
                 raise RepoError(obstacle)
             leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars))
