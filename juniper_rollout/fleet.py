@@ -5,10 +5,12 @@ A repo that cannot be read becomes a RepoPlan with an error; the others go on.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Callable, Iterable
 
 from juniper_rollout import gitrepo, leakguard, secrets_plan
+from juniper_rollout.artifacts import RepoFacts, requires_python
 from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.discover import candidate_paths, discover_all
 from juniper_rollout.errors import ManifestError, RepoError, RolloutError
@@ -51,6 +53,7 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
                             onto=mode if mode in (ON_TOP, REBUILD) else None)
             if secrets and repo.encrypt:
                 plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
+            plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode))
             obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
             if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
                 raise RepoError(obstacle)
@@ -69,6 +72,19 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
                             + crashlog.see(crashlog.record(err, f"planning {repo.name}")))
 
 
+def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, ...]:
+    """Why apply will block this repo's branch, said at plan time (the plan itself is still shown)."""
+    notes = []
+    if mode == "foreign":
+        notes.append(f"apply will refuse it: {repo.branch} holds commits the tool did not make "
+                     "(merge or delete that branch first)")
+    where = gitrepo.checked_out_in(clone, repo.branch)
+    if where is not None:
+        notes.append(f"apply will refuse it: {repo.branch} is checked out in {where} "
+                     "(switch that worktree to another branch first)")
+    return tuple(notes)
+
+
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snapshot:
     files, links = gitrepo.read_files(base, wanted_paths(repo))
     code_vars, unresolved = (), ()
@@ -83,10 +99,24 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snaps
     dotenv_names = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
         dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env", base, tip)}
-    tracked = tracked_plaintext(manifest, repo, listing)
+    tracked = tracked_plaintext(manifest, repo, listing) if repo.sops else ()  # the SOPS rollout untracks them
     history: dict[str, tuple[tuple[str, str], ...]] = {}
     if tracked:
         for short, subject, paths in gitrepo.commits_touching(clone, [f":(literal){p}" for p in tracked]):
             for path in paths:
                 history[path] = (*history.get(path, ()), (short, subject))
-    return Snapshot(files, links, code_vars, dotenv_names, tracked, history, code_unresolved=unresolved)
+    facts = repo_facts(repo, clone, base, listing) if needs_facts(repo) else None
+    return Snapshot(files, links, code_vars, dotenv_names, tracked, history, code_unresolved=unresolved,
+                    facts=facts)
+
+
+def needs_facts(repo: RepoSpec) -> bool:
+    """Whether a manifest `files:` entry is planned here (the SOPS files alone need no facts of the repo)."""
+    builtin = ("sops.yaml.j2", "env.example.j2", "env.secrets.example.j2")
+    return not repo.sops or any(spec.template not in builtin for spec in repo.files)
+
+
+def repo_facts(repo: RepoSpec, clone, base, listing: list[str]) -> RepoFacts:
+    """What templates and `when:` may know, read at the base: its paths, pyproject.toml, origin's default branch."""
+    return RepoFacts(frozenset(listing), gitrepo.default_branch(clone) or repo.base,
+                     requires_python(gitrepo.read_blob(base, "pyproject.toml")))
