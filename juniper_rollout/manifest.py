@@ -26,6 +26,8 @@ POLICIES = ("replace", "create-only")
 ENV_POLICIES = ("merge", "replace", "create-only")  # merge: a hand-written file kept, missing names added
 ENV_SOURCES = ("manifest", "code", "dotenv")
 REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# remote names whose remote-tracking branches (refs/remotes/NAME/…) a rollout branch NAME/… would shadow
+REMOTE_NAMESPACES = ("origin", "upstream", "remotes")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PLACEHOLDER_HINT = "run `rollout keygen` and paste the public key it prints"
 SOPS_ROLLOUT = "sops"  # the default rollout: what a manifest without `rollouts:` describes
@@ -521,6 +523,12 @@ class _Validator(_Reader):
                or any(c in value for c in " ~^:?*[\\\t\n") or any(ord(c) < 32 for c in value))
         if bad:
             raise self.fail(self.key_line(node, key), f"{where}.{key} {value!r} is not a valid git branch name")
+        shadow = next((p for p in ("refs/", *(f"{r}/" for r in REMOTE_NAMESPACES)) if value.startswith(p)), None)
+        if key == "branch" and shadow:  # refs/heads/origin/main would shadow origin's remote-tracking branch
+            raise self.fail(self.key_line(node, key), f"{where}.{key} {value!r} starts with {shadow!r}: the branch "
+                            f"would be refs/heads/{value}, shadowing "
+                            f"{'a full ref name' if shadow == 'refs/' else 'a remote-tracking branch'} "
+                            "(name the branch itself, like juniper-rollout/sops)")
 
     def _repos(self, node: Any, defaults: dict, workspace: Path, line: int | None) -> tuple[RepoSpec, ...]:
         if not isinstance(node, list):
@@ -569,8 +577,9 @@ class _Validator(_Reader):
                 raise self.fail(spec.line, f"{where} renders {target} twice (each path may have one source)")
             seen[target] = spec.line
         if "url" in node and strip_userinfo(node["url"]) != node["url"]:
-            raise self.fail(self.key_line(node, "url"), f"{where}.url holds credentials (user-info before '@'): "
-                                                        "remove them, and let a git credential helper supply them")
+            raise self.fail(self.key_line(node, "url"), f"{where}.url holds credentials (user-info before '@', "
+                                                        "or a query string): remove them, and let a git credential "
+                                                        "helper supply them")
         branch = self.typed(node, "branch", str, where, defaults["branch"])
         base = self.typed(node, "base", str, where, defaults["base"])
         self._check_ref_name(node, "branch", branch, where)
