@@ -27,6 +27,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from juniper_rollout.fold import ClassRef, Repo, Unresolved
+from juniper_rollout.tokenshapes import IN_VALUE
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,7 @@ def looks_secret(name: str) -> bool:
     return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", name.upper())))
 
 
-# known credential shapes: GitHub, OpenAI/Anthropic/Stripe, Slack, webhook secrets, AWS, GitLab, PyPI,
-# npm, Google, Hugging Face, JWTs, PEM blocks
-_TOKEN = re.compile(
-    r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]|github_pat_|(?:^|[^A-Za-z0-9])sk-[A-Za-z0-9_-]{2}|sk_(?:live|test)_"
-    r"|rk_(?:live|test)_|xox[abposr]-|whsec_|(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{8}|glpat-|pypi-[A-Za-z0-9_-]{8}"
-    r"|npm_[A-Za-z0-9]{8}|AIza[0-9A-Za-z_-]{8}|hf_[A-Za-z0-9]{8}|eyJ[A-Za-z0-9_-]{8,}\.|-----BEGIN"
-)
+_TOKEN = IN_VALUE  # known credential shapes: the one list, juniper_rollout/tokenshapes.py
 _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@")
 _OPAQUE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
 

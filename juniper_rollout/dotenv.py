@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.tokenshapes import is_token_name
 
 BOM = b"\xef\xbb\xbf"
 UNENCRYPTED_SUFFIX = "_unencrypted"  # sops' default unencrypted_suffix
@@ -19,8 +20,8 @@ RESERVED_PREFIX = "sops_"  # sops stores its metadata under this prefix
 # (a pasted token with base64 padding, `sk-ant-…=x`) would be stored by sops as a plaintext
 # name and printed as one, so it is refused and never echoed.
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Identifiers that are really credentials (GitHub tokens, AWS access key ids): refused the same way.
-TOKEN_SHAPES = re.compile(r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16})")
+# Identifiers that are really credentials (hf_…, sk_live_…, npm_…, AIza…, ghp_…, AKIA…) are refused the
+# same way: juniper_rollout/tokenshapes.py holds the one list of token shapes (discovery uses it too).
 
 
 class DotenvError(RolloutError):
@@ -124,11 +125,17 @@ def _checked_name(raw: bytes, path: str, number: int) -> str:
         raise DotenvError(
             path, number, "name contains spaces or control characters (rename it)"
         )
-    if not IDENTIFIER.fullmatch(name) or TOKEN_SHAPES.fullmatch(name):  # never echoed: it may be a secret
+    if not IDENTIFIER.fullmatch(name):  # never echoed: it may be a secret
         raise DotenvError(
             path, number,
             "text before '=' is not a variable name (letters, digits, _; not starting with a digit): "
             "a pasted secret? rename the variable or remove the line",
+        )
+    if is_token_name(name):  # never echoed: it is shaped like a credential
+        raise DotenvError(
+            path, number,
+            "text before '=' is shaped like a credential (a known token prefix and length), not a "
+            "variable name: a pasted secret? remove the line (and rotate that credential)",
         )
     if name.startswith(RESERVED_PREFIX):
         raise DotenvError(
@@ -144,8 +151,15 @@ def _checked_name(raw: bytes, path: str, number: int) -> str:
 
 
 def _check_value(value: bytes, path: str, number: int) -> None:
-    """Refuse an opening quote never closed on its line: the start of a multi-line value."""
+    """Refuse an opening quote never closed on its line (the start of a multi-line value), and a value
+    of only ``=`` (padded base64 pasted on a line of its own, split by sops at its first ``=``)."""
     text = value.rstrip(b"\r").strip(b" \t")
+    if text and not text.strip(b"="):  # never echoed: the name is the rest of a secret
+        raise DotenvError(
+            path, number,
+            "line is text followed by only '=' (padded base64: a pasted secret?), not NAME=VALUE: "
+            "remove the line (and rotate that credential)",
+        )
     quote = text[:1]
     if quote in (b'"', b"'") and quote not in text[1:]:
         raise DotenvError(

@@ -62,9 +62,24 @@ POLICY: dict[str, tuple[bytes, str]] = {
     "dots and dashes in name": (b"A=1\na.b-" + C + b"=1\n", "2: text before '=' is not a variable name"),
     "token with base64 padding": (C + b"dG9rZW4+/x==\n", "1: text before '=' is not a variable name"),
     "bare GitHub token, padded": (b"A=1\nghp_" + C.replace(b"-", b"") + b"0123456789abcdef=\n",
-                                  "2: text before '=' is not a variable name"),
+                                  "2: text before '=' is shaped like a credential"),
     "API key with dashes": (b"sk-ant-" + C + b"=x\n", "1: text before '=' is not a variable name"),
+    # identifiers shaped like a known token (tokenshapes.py, the list discovery uses): refused, never echoed
+    **{f"bare {issuer} token": (b"A=1\n" + token.encode() + b"=\n", "2: text before '=' is shaped like a credential")
+       for issuer, token in (("Hugging Face", "hf_" + "AbC4dEf9" * 4), ("Stripe", "sk_live_" + "51Hx9Qz" * 4),
+                             ("npm", "npm_" + "k7Jq2Wm9" * 5), ("Google", "AIza" + "Sy9xQ2_bW" * 4),
+                             ("AWS", "AKIA" + "Z7Q2W9XK4M6P3R8T"), ("GitHub", "ghs_" + "Zx9" * 12))},
+    # padded base64 on a line of its own: sops splits it at its first '=', leaving an identifier and '='
+    "padded base64": (b"A=1\ndGhpc2lzYXNlY3JldA==\n", "2: line is text followed by only '='"),
+    "padded base64, CRLF": (b"dGhpc2lzYXNlY3JldDI===\r\n", "1: line is text followed by only '='"),
 }
+# names that look like a token's prefix but are variables: kept
+ACCEPTED["token-like variable names"] = (
+    b"HF_TOKEN=" + C + b"\nhf_home=x\nASIANPACIFIC_REGION=x\nAWS_SECRET_ACCESS_KEY_ID_FOR_PROD_2024=x\n"
+    b"npm_config_registry=x\nsk_live_mode=x\nSEPARATOR=a=\n",
+    ["HF_TOKEN", "hf_home", "ASIANPACIFIC_REGION", "AWS_SECRET_ACCESS_KEY_ID_FOR_PROD_2024",
+     "npm_config_registry", "sk_live_mode", "SEPARATOR"],
+)
 
 
 @pytest.mark.parametrize("case", ACCEPTED)
@@ -81,6 +96,9 @@ def test_refused(case: str) -> None:
     message = str(info.value)
     assert message.startswith(f"svc/.env:{reason}"), message
     assert "(" in message and C.decode() not in message and "\n" not in message
+    name = plaintext.split(b"\n")[int(reason.split(":")[0]) - 1].split(b"=")[0].strip()
+    if reason.endswith(("shaped like a credential", "only '='")):  # the token is never echoed
+        assert name.decode() not in message
     assert isinstance(info.value, RolloutError)
 
 
@@ -122,17 +140,26 @@ def test_verdicts_match_real_sops(tmp_path: Path) -> None:
     assert results["sops_ prefix"] is None  # sops: "file already encrypted"
 
 
-def test_a_pasted_token_in_env_stops_the_repo_by_line_and_is_never_echoed(fleet) -> None:
-    """A bare token line (with base64 padding, so it holds '=') is not a variable name anywhere."""
+@pytest.mark.parametrize("token, reason", [
+    ("ghp_" + "Zx9" * 12 + "=", "text before '=' is shaped like a credential"),
+    ("hf_" + "AbC4dEf9" * 4 + "=", "text before '=' is shaped like a credential"),
+    ("sk_live_" + "51Hx9Qz" * 4 + "=", "text before '=' is shaped like a credential"),
+    ("npm_" + "k7Jq2Wm9" * 5 + "=", "text before '=' is shaped like a credential"),
+    ("AIza" + "Sy9xQ2_bW" * 4 + "=", "text before '=' is shaped like a credential"),
+    ("dGhpc2lzYXNlY3JldA==", "line is text followed by only '='"),
+])
+def test_a_pasted_token_in_env_stops_the_repo_by_line_and_is_never_echoed(fleet, token, reason) -> None:
+    """A bare token line (holding '=', so sops would take it for NAME=VALUE) is not a variable name anywhere:
+    never in plan, --json, the commit, .env.example or a plaintext name in .env.enc."""
     from tests.helpers import git, rollout
 
-    token = "ghp_" + "Zx9" * 12
+    secret = token.split("=")[0]
     env = fleet.repo("juniper-cascor") / ".env"
     lines = env.read_bytes().splitlines(keepends=True)
-    env.write_bytes(b"".join(lines[:2]) + token.encode() + b"=\n" + b"".join(lines[2:]))
+    env.write_bytes(b"".join(lines[:2]) + token.encode() + b"\n" + b"".join(lines[2:]))
     for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
         result = rollout(*args, "--manifest", fleet.manifest, "--repo", "juniper-cascor")
         assert result.code == 1
-        assert token not in result.stdout + result.stderr
-        assert ".env:3: text before '=' is not a variable name" in " ".join((result.stdout + result.stderr).split())
+        assert secret not in result.stdout + result.stderr
+        assert f".env:3: {reason}" in " ".join((result.stdout + result.stderr).split())
     assert not git(fleet.repo("juniper-cascor"), "branch", "--list", "chore/sops-age-rollout").strip()
