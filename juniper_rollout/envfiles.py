@@ -2,8 +2,9 @@
 
 A plaintext env file is a file whose *name* (the last path component) matches one of
 ``include`` and none of ``exclude`` (shell-style globs, case-sensitive as git, sops and
-pre-commit match on Linux). Default: ``.env``, ``.env.*`` and ``*.env``, minus
-``*.example`` and ``*.enc``. ``.envrc`` (direnv: shell code, not dotenv) is not one by
+pre-commit match on Linux). Default: ``.env``, ``.env.*`` and ``*.env``, minus ``*.enc`` and the
+hand-written templates people commit: ``*.example``, ``*.sample`` (dotenv-safe), ``*.template``,
+``*.dist`` (Symfony), ``*.defaults`` (dotenv-defaults), ``*.tmpl`` and ``*.tpl``. ``.envrc`` (direnv: shell code, not dotenv) is not one by
 default; add it under ``defaults.plaintext_env.include`` if your repos keep secrets there.
 
 From this one definition come: the ``.gitignore`` lines, the sops ``path_regex``, the
@@ -19,7 +20,7 @@ from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 
 DEFAULT_INCLUDE = (".env", ".env.*", "*.env")
-DEFAULT_EXCLUDE = ("*.example", "*.enc")
+DEFAULT_EXCLUDE = ("*.example", "*.sample", "*.template", "*.dist", "*.defaults", "*.tmpl", "*.tpl", "*.enc")
 ENC_SUFFIX = ".enc"
 
 
@@ -83,7 +84,8 @@ class EnvFiles:
         """Matches every plaintext env file and its .enc form, at any depth (RE2 and Python alike).
 
         sops' regexes (Go RE2) have no lookahead, so names the definition excludes but an include
-        glob matches (``.env.example``) also match: encrypting one is harmless and never asked for.
+        glob matches (``.env.example``, ``.env.sample``, ``.env.dist``…) also match: encrypting one is
+        harmless and never asked for (tests/test_envfiles.py measures it, name by name).
         """
         alternatives = "|".join(_glob_regex(g) for g in self.include)
         return rf"(^|/)({alternatives})(\.enc)?$"

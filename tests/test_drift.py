@@ -318,8 +318,9 @@ def test_gitignore_is_judged_by_git_rules(merged, tmp_path):
     fleet = fleets.copy(merged, tmp_path / "demo")
     ml, data_repo = fleet.repo("juniper-ml"), fleet.repo("juniper-data")
     # the rules hold without the block: the block is extra
+    templates = "".join(f"!.env.{t}\n!.env.*.{t}\n" for t in ("sample", "template", "dist", "defaults", "tmpl", "tpl"))
     commit_on_main(ml, {".gitignore": show(ml, ".gitignore") + ".env.*\n*.env\n!.env.example\n!.env.*.example\n"
-                                      "!.env.enc\n!.env.*.enc\n"}, "ignore env files by hand")
+                                      "!.env.enc\n!.env.*.enc\n" + templates}, "ignore env files by hand")
     # the block was edited so that .env.local is no longer ignored: modified
     text = show(data_repo, ".gitignore")
     commit_on_main(data_repo, {".gitignore": text.replace("\n.env.*\n", "\n.env.secret\n")}, "typo")

@@ -33,6 +33,15 @@ TABLE = {
     "secrets.env": True,
     ".env.example": False,
     ".env.local.example": False,
+    # hand-written committed templates (dotenv-safe, Symfony, dotenv-defaults, envsubst/gomplate): not secrets
+    ".env.sample": False,
+    ".env.template": False,
+    ".env.dist": False,
+    ".env.defaults": False,
+    ".env.tmpl": False,
+    ".env.tpl": False,
+    "config/.env.local.sample": False,
+    "prod.env.dist": False,
     ".env.enc": False,
     "config/.env.local.enc": False,
     "prod.env.enc": False,
@@ -140,6 +149,12 @@ def manifest_repo():
     )
 
 
+def matched_by_an_include(path: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(Path(path).name, g) for g in DEFAULT.include)
+
+
 def test_the_predicate_is_the_table():
     assert {name: DEFAULT.is_plaintext(name) for name in TABLE} == TABLE
 
@@ -158,10 +173,12 @@ def test_git_sops_and_pre_commit_agree_with_the_definition(tmp_path):
     for name, plaintext in TABLE.items():
         if plaintext:  # sops can encrypt it, and matches the .enc it is encrypted into
             assert matches[name] and matches[name + ".enc"], name
-        elif not name.endswith(
-            (".example", ".enc")
-        ):  # RE2 has no lookahead: see envfiles.sops_path_regex
-            assert not matches[name], name
+        else:  # RE2 has no lookahead (envfiles.sops_path_regex): sops' rule matches every name an include
+            # glob matches, the excluded .env.example/.env.sample/... too, and their .enc forms; no other
+            assert matches[name] == (
+                matched_by_an_include(name)
+                or (name.endswith(".enc") and matched_by_an_include(name[: -len(".enc")]))
+            ), name
 
     # plaintext content under every name: forbid-plaintext-env refuses exactly the plaintext env files;
     # require-sops-encrypted refuses the .enc ones (plaintext under an encrypted name)

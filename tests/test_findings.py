@@ -62,3 +62,53 @@ def test_a_branch_named_like_a_remote_is_still_fine(tmp_path):
     make_repo(tmp_path / "ws" / "victim", {"README.md": "hi\n"})
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stderr
+
+
+# --- 2. hand-written committed templates are not plaintext secrets -----------------------------
+
+HAND_WRITTEN = (".env.sample", ".env.template", ".env.dist", ".env.defaults", ".env.tmpl", ".env.tpl",
+                "config/.env.local.sample")
+BRANCH = "chore/sops-age-rollout"
+
+
+def test_hand_written_templates_are_kept_not_deleted_as_secrets(fleet):
+    import json
+
+    from tests.test_drift import commit_on_main
+
+    cascor = fleet.repo("juniper-cascor")
+    commit_on_main(cascor, {name: "API_TOKEN=\nDEBUG=false\n" for name in HAND_WRITTEN}, "templates by hand")
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--json")
+    assert plan.code == 0, plan.stderr
+    touched = {c["path"]: c["action"] for r in json.loads(plan.stdout)["repos"] for c in r["files"]}
+    assert not set(HAND_WRITTEN) & set(touched), touched
+    assert "filter-repo" not in rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor").stdout
+
+    result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes")
+    assert result.code == 0, result.stdout + result.stderr
+    files = set(git(cascor, "ls-tree", "-r", "--name-only", BRANCH).split())
+    assert set(HAND_WRITTEN) <= files and ".env.enc" in files
+    # the branch's own .gitignore does not ignore them (real git, on the rollout branch's tree)
+    ignored = git_ignored_on(cascor, BRANCH, list(HAND_WRITTEN))
+    assert not ignored, ignored
+
+    verify = json.loads(rollout("verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", BRANCH,
+                                "--json").stdout)
+    assert {c["name"]: c for c in verify["repos"][0]["checks"]}["plaintext-env"]["ok"]
+    drift = json.loads(rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor",
+                               "--format", "json").stdout)
+    assert not [f for f in drift["repos"][0]["findings"] if f.get("path") in HAND_WRITTEN]
+
+
+def git_ignored_on(repo, ref: str, names: list[str]) -> set[str]:
+    """Which of ``names`` the .gitignore of ``ref`` ignores, asked of real git in a scratch repo."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as scratch:
+        git(Path(scratch), "init", "-q")
+        (Path(scratch) / ".gitignore").write_text(git(repo, "show", f"{ref}:.gitignore"))
+        out = subprocess.run(["git", "-C", scratch, "check-ignore", "--no-index", "--", *names],
+                             capture_output=True, text=True)
+        return set(out.stdout.split())

@@ -28,14 +28,16 @@ def git_ignored(tmp_path: Path, text: str) -> dict[str, bool]:
 
 
 WANT = {p: p in gitignore.MUST_IGNORE for p in PATHS}
-EXCEPTIONS = ("!.env.example", "!.env.*.example", "!.env.enc", "!.env.*.enc")
+TEMPLATES = ("sample", "template", "dist", "defaults", "tmpl", "tpl")  # hand-written templates, committed
+EXCEPTIONS = ("!.env.example", "!.env.*.example", *(f"!.env{m}.{t}" for t in TEMPLATES for m in ("", ".*")),
+              "!.env.enc", "!.env.*.enc")
 
 
 @pytest.mark.parametrize(
     "original, patterns",
     [
         ("__pycache__/\n*.pyc\n", (".env", ".env.*", "*.env", *EXCEPTIONS)),
-        (".env*\n!.env.example\n", ("*.env", "!.env.*.example", "!.env.enc", "!.env.*.enc")),
+        (".env*\n!.env.example\n", ("*.env", *EXCEPTIONS[1:])),
         (".env\n.env.*\n*.env\n" + "".join(f"{e}\n" for e in EXCEPTIONS), ()),
         ("*.env\r\n.env.*\r\n", EXCEPTIONS),
         ("dist/\n.env", (".env.*", "*.env", *EXCEPTIONS)),

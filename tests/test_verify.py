@@ -122,7 +122,9 @@ def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
     assert "✗ juniper-cascor encrypted-files: no .env.enc at main (the manifest encrypts .env)" in out
     assert "✗ juniper-cascor gitignore: git check-ignore at main: not ignored: .env, .env.local, prod.env" in out
     assert ("✗ juniper-deploy gitignore: git check-ignore at main: not ignored: prod.env; "
-            "ignored: .env.enc, .env.local.example, .env.local.enc") in out
+            "ignored: .env.sample, .env.template, .env.dist, .env.defaults, .env.tmpl, .env.tpl, .env.enc, "
+            ".env.local.example, .env.local.sample, .env.local.template, .env.local.dist, .env.local.defaults, "
+            ".env.local.tmpl, .env.local.tpl, .env.local.enc") in out
     missing = "precommit-hook: .pre-commit-config.yaml at main: forbid-plaintext-env, require-sops-encrypted missing"
     assert f"✗ juniper-cascor {missing}" in out
     # juniper-cascor-worker has a local hook of its own: it is not a managed hook, and is never run
