@@ -71,6 +71,7 @@ class Rule:
 DRIFT = "drift"
 TRACKED_ENV, ENV_IN_HISTORY, ENC_WITHOUT_SOPS, SOPS_RECIPIENTS = (
     "tracked-plaintext-env", "plaintext-env-in-history", "enc-without-sops", "sops-recipients")
+ENC_PLAINTEXT_VALUE = "plaintext-value-in-enc"
 HAND_WRITTEN_HOOK, STALE_EXAMPLE_NAME = "hand-written-hook", "stale-example-name"
 RULES = (
     Rule(DRIFT, "ArtifactDrift", "A managed file differs from what the manifest renders",
@@ -86,6 +87,10 @@ RULES = (
     Rule(ENC_WITHOUT_SOPS, "EncWithoutSopsMetadata", "A committed .enc file has no sops metadata",
          "It may be plaintext under an encrypted name: remove it from git, rotate what it held, "
          "and encrypt again with sops.", "error", "8.0"),
+    Rule(ENC_PLAINTEXT_VALUE, "PlaintextValueInEnc", "A committed dotenv .enc file holds a value sops did not encrypt",
+         "A line was added to the encrypted file by hand (`echo NAME=value >> .env.enc` keeps the sops metadata): "
+         "remove it, put the value in the plaintext file and re-encrypt, and rotate it: it is in history.",
+         "error", "8.0"),
     Rule(SOPS_RECIPIENTS, "SopsRecipientsDiffer", ".sops.yaml recipients differ from the manifest",
          "Run `rollout plan` and `rollout apply` to rewrite .sops.yaml from the manifest, or add the "
          "key to defaults.age_recipients (`rollout rotate --add`) if it belongs.", "warning", "5.0"),
@@ -323,6 +328,13 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
         Finding(ENC_WITHOUT_SOPS, path, f"{path} has no sops metadata: it may be plaintext; remove it "
                                         f"(`git rm --cached {quote(path)}`), rotate what it held, and encrypt again with sops")
         for path, blob in sorted(facts.encrypted.items()) if sopsmeta.read_metadata(blob) is None
+    ]
+    out += [
+        Finding(ENC_PLAINTEXT_VALUE, path, f"{path}:{line} holds a value sops did not encrypt (added by hand?): "
+                                           f"remove that line, put the value in the plaintext file and re-encrypt "
+                                           "(`rollout apply`), and rotate it: it stays readable in history")
+        for path, blob in sorted(facts.encrypted.items())
+        if (line := sopsmeta.plaintext_line(blob)) is not None
     ]
     out += _recipients(manifest, facts.sops_config)
     return out

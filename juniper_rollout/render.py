@@ -229,6 +229,7 @@ def base_context(manifest: Manifest, repo: RepoSpec) -> dict[str, Any]:
         "recipients": list(manifest.recipients),
         "sops_path_regex": manifest.env_files.sops_path_regex(),
         "sops_metadata_regex": sopsmeta.PATTERN,
+        "sops_values_regex": sopsmeta.VALUES_PATTERN,
         "plaintext_env": {"include": list(manifest.env_files.include), "exclude": list(manifest.env_files.exclude),
                           "files_regex": manifest.env_files.hook_files_regex(),
                           "exclude_regex": manifest.env_files.hook_exclude_regex()},

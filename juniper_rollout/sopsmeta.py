@@ -35,6 +35,21 @@ PATTERN = (
 )
 _COMPILED = re.compile(PATTERN.encode(), re.MULTILINE | re.DOTALL)
 
+# What a line of a dotenv sops file may be (sops 3.11 writes, measured in docs/SOPS_NOTES.md): a value
+# sops encrypted (``NAME=ENC[AES256_GCM,…,type:str]``), an empty value (``NAME=``: sops leaves it
+# empty), sops' own ``sops_*`` metadata, a comment (sops writes ``#ENC[…,type:comment]``) or a blank
+# line. Anything else is plaintext in an encrypted file: ``echo TOKEN=x >> .env.enc`` keeps the
+# metadata, so PATTERN alone passes it. The alternatives are disjoint (no backtracking blow-up).
+VALUE = r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:[a-z]+\]"
+DOTENV_LINE = rf"(?:[ \t\r]*|#[^\n]*|sops_[^\n]*|(?!sops_)[^=\n#][^=\n]*=(?:{VALUE})?\r?)"
+# Found (pre-commit's pygrep --multiline --negate: the hook passes) when every line of a dotenv sops file
+# is one of those, or when the file is not a dotenv sops file (no ``sops_mac=`` line: YAML, JSON and INI
+# have no NAME= lines; a file without metadata is require-sops-encrypted's to refuse). --negate prints
+# only the file name: a plaintext value is never echoed.
+VALUES_PATTERN = rf"\A(?:{DOTENV_LINE}\n)*{DOTENV_LINE}\Z|\A(?![\s\S]*^sops_mac=)"
+_VALUES = re.compile(VALUES_PATTERN.encode(), re.MULTILINE | re.DOTALL)
+_LINE = re.compile(DOTENV_LINE.encode())
+
 
 @dataclass(frozen=True)
 class SopsMetadata:
@@ -53,6 +68,18 @@ def sops_format(blob: bytes) -> str | None:
     if found is None:
         return None
     return next(name for name in FORMATS if found.group(name) is not None)
+
+
+def plaintext_line(blob: bytes) -> int | None:
+    """The first line (1-based) of a dotenv sops file that holds a value sops did not encrypt; None when
+    there is none, or when ``blob`` is not a dotenv sops file. The same verdict as the hook's
+    :data:`VALUES_PATTERN` (a test holds them together); the line itself is never returned."""
+    if _VALUES.search(blob) is not None:
+        return None
+    for number, line in enumerate(blob.split(b"\n"), start=1):
+        if _LINE.fullmatch(line) is None:
+            return number
+    return None  # unreachable while DOTENV_LINE and VALUES_PATTERN agree
 
 
 def read_metadata(ciphertext: bytes) -> SopsMetadata | None:

@@ -70,6 +70,7 @@ class HookTrial:
     """pre-commit runs of single hooks, by id, on staged test files; each distinct run once per verify."""
 
     ACCEPT, PLAINTEXT_ENV, PLAINTEXT_ENC = [".env.example", ".env.enc"], [".env"], [".env.secrets.enc"]
+    PLAINTEXT_ADDED = [".env.added.enc"]  # the real .env.enc with a plaintext line appended: metadata intact
 
     def __init__(self, recipients: tuple[str, ...]) -> None:
         self.recipients = recipients
@@ -108,7 +109,8 @@ class HookTrial:
 
     def _run(self, config: str, runs: list[tuple[str, list[str]]], dummy_enc: bytes) -> list[Run]:
         files = {".env": DUMMY_ENV, ".env.example": DUMMY_EXAMPLE, ".env.enc": dummy_enc,
-                 ".env.secrets.enc": DUMMY_ENV}  # the last one: plaintext renamed .enc
+                 ".env.secrets.enc": DUMMY_ENV,  # plaintext renamed .enc
+                 ".env.added.enc": dummy_enc + DUMMY_ENV}  # plaintext appended to real ciphertext
         with scratch_repo(files) as repo:
             git(repo, "add", "-f", "--", *files)  # staged, as for a commit (-f: .env may be ignored)
             (repo.parent / "pre-commit.yaml").write_text(config, encoding="utf-8")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 
-from juniper_rollout import dotenv, envfiles, gitrepo, keys, planner, secrets_plan, sops, throwaway
+from juniper_rollout import dotenv, envfiles, gitrepo, keys, planner, secrets_plan, sops, sopsmeta, throwaway
 from juniper_rollout.edits.envexample import listed_names
 from juniper_rollout.edits.precommit import hooks_state, load_data
 from juniper_rollout.errors import ManifestError, RolloutError
@@ -216,6 +216,11 @@ def _encrypted_file(manifest: Manifest, repo: RepoSpec, path: str, snap: RefFile
     if meta is None or not sops.is_encrypted(blob, filename=path):
         return failed(name, f"{path} is not sops-encrypted (no sops metadata): it may be plaintext in git",
                       "remove it from git and its history, rotate those secrets, then encrypt with sops")
+    line = sopsmeta.plaintext_line(blob)
+    if line is not None:  # no key needed: the hook's own pattern (require-encrypted-values)
+        return failed(name, f"{path}:{line}: a value sops did not encrypt (plaintext added to the encrypted file?)",
+                      f"remove line {line} from {path}; put the value in the plaintext file and re-encrypt "
+                      f"({APPLY}); rotate it if it was ever committed")
     if meta.format != "dotenv":
         return failed(name, f"{path} is sops-encrypted in {meta.format} format, not dotenv: the documented commands "
                             "(--input-type dotenv) cannot read it", APPLY + " (re-encrypts it as dotenv)")
@@ -331,9 +336,12 @@ def check_hook(manifest: Manifest, repo: RepoSpec, snap: RefFiles, trial: throwa
         config["default_stages"] = [str(v) for v in data["default_stages"]]
     config["repos"] = [{"repo": "local", "hooks": managed}]
     blocker, sealer = ids[0], ids[1] if len(ids) > 1 else None
+    valuer = ids[2] if len(ids) > 2 else None  # require-encrypted-values (templates/precommit-hooks.yaml.j2)
     wanted = [(blocker, throwaway.HookTrial.PLAINTEXT_ENV, True), (blocker, throwaway.HookTrial.ACCEPT, False)]
     if sealer:
         wanted += [(sealer, throwaway.HookTrial.PLAINTEXT_ENC, True), (sealer, throwaway.HookTrial.ACCEPT, False)]
+    if valuer:
+        wanted += [(valuer, throwaway.HookTrial.PLAINTEXT_ADDED, True), (valuer, throwaway.HookTrial.ACCEPT, False)]
     runs = trial.run(json.dumps(config, sort_keys=True), [(hook, files) for hook, files, _ in wanted])
     if isinstance(runs, str):
         return failed(name, runs, "fix the manifest's age_recipients")
@@ -344,8 +352,9 @@ def check_hook(manifest: Manifest, repo: RepoSpec, snap: RefFiles, trial: throwa
     problems = []
     for (hook, files, refuse), run in zip(wanted, runs):
         if refuse and not run.refused:
-            what = "a plaintext .env" if files == throwaway.HookTrial.PLAINTEXT_ENV else \
-                "a plaintext file named .env.secrets.enc"
+            what = {str(throwaway.HookTrial.PLAINTEXT_ENV): "a plaintext .env",
+                    str(throwaway.HookTrial.PLAINTEXT_ADDED): "a plaintext line added to a real .env.enc"}.get(
+                str(files), "a plaintext file named .env.secrets.enc")
             problems.append(f"{hook} accepts {what}")
         elif not refuse and run.code != 0:
             problems.append(f"{hook} refuses {' and '.join(files)} ({throwaway.last_line(run.output)})")
@@ -356,7 +365,8 @@ def check_hook(manifest: Manifest, repo: RepoSpec, snap: RefFiles, trial: throwa
         return failed(name, f"pre-commit: {'; '.join(problems)}", f"check {at_fault}")
     others = len([h for r in data.get("repos") or [] if isinstance(r, dict)
                   for h in r.get("hooks") or [] if isinstance(h, dict) and h.get("id") not in ids])
-    return passed(name, f"pre-commit ran {', '.join(ids)} by id: refuses .env and a plaintext .enc, accepts "
+    return passed(name, f"pre-commit ran {', '.join(ids)} by id: refuses .env, a plaintext .enc and plaintext "
+                        "added to a real .enc, accepts "
                         f".env.example and .env.enc (the repo's {others} other hook{'s' if others != 1 else ''} "
                         "not run)")
 

@@ -69,10 +69,10 @@ def test_each_spelling_in_each_shape_is_replaced_in_place_and_nothing_else_moves
     assert hand.id == "no-unencrypted-env" and hand.selects[:2] == (".env", ".env.secrets")
     new = adopted(text)
     after = precommit.load_data(new)
-    # exactly one hook blocks .env, where the hand-written one was, the other managed hook right after it
+    # exactly one hook blocks .env, where the hand-written one was, the other managed hooks right after it
     assert env_blockers(after) == [BLOCKER]
     hooks = after["repos"][hand.repo_index]["hooks"]
-    assert hooks[hand.hook_index] == MANAGED[0] and hooks[hand.hook_index + 1] == MANAGED[1]
+    assert hooks[hand.hook_index:hand.hook_index + len(MANAGED)] == MANAGED
     # every other entry and hook loads the same
     others = [r for r in before["repos"]]
     others[hand.repo_index] = dict(others[hand.repo_index], hooks=[
@@ -128,7 +128,7 @@ def test_two_hand_written_blockers_become_one_managed_hook():
     new = adopted(text)
     after = precommit.load_data(new)
     assert env_blockers(after) == [BLOCKER]
-    assert [h["id"] for h in after["repos"][1]["hooks"]] == [BLOCKER, MANAGED[1]["id"], "coverage-gate"]
+    assert [h["id"] for h in after["repos"][1]["hooks"]] == [BLOCKER, *(h["id"] for h in MANAGED[1:]), "coverage-gate"]
     assert "  # ---- secrets: never commit a plaintext .env ----\n" in new  # the section's comment stays
 
 

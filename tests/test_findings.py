@@ -112,3 +112,127 @@ def git_ignored_on(repo, ref: str, names: list[str]) -> set[str]:
         out = subprocess.run(["git", "-C", scratch, "check-ignore", "--no-index", "--", *names],
                              capture_output=True, text=True)
         return set(out.stdout.split())
+
+
+# --- 3. plaintext appended to a real sops dotenv file ----------------------------------------
+
+APPENDED_SECRET = "s3cretAPPENDEDvalue"
+REAL_PLAINTEXT = (b"# a comment\nA=1\nEMPTY=\nexport E=x y\n  IND=v\nQ='quoted # x'\nB64=abc==\n"
+                  b"LONG=" + b"x" * 300 + b"\nU=\xc3\xa9\xf0\x9f\x98\x80\nCR=x\r\n")
+
+
+def tampered(real: bytes) -> dict[str, bytes]:
+    """Ways a person or a script puts plaintext into a real sops dotenv file, keeping its metadata."""
+    lines = real.split(b"\n")
+    mac = next(i for i, line in enumerate(lines) if line.startswith(b"sops_"))
+    return {
+        "appended": real + f"NEW_TOKEN={APPENDED_SECRET}\n".encode(),
+        "appended, no final newline": real + f"NEW_TOKEN={APPENDED_SECRET}".encode(),
+        "prepended": f"NEW_TOKEN={APPENDED_SECRET}\n".encode() + real,
+        "among the values": b"\n".join([*lines[:mac], f"X={APPENDED_SECRET}".encode(), *lines[mac:]]),
+        "bare token line": real + f"ghp_{APPENDED_SECRET}\n".encode(),
+        "export": real + f"export NEW={APPENDED_SECRET}\n".encode(),
+        "_unencrypted suffix": real + f"NEW_unencrypted={APPENDED_SECRET}\n".encode(),
+        "fake ENC prefix": real + f"NEW=ENC[{APPENDED_SECRET}]\n".encode(),
+        "CRLF": real + f"NEW={APPENDED_SECRET}\r\n".encode(),
+    }
+
+
+def run_hook(tmp_path, manifest, hook_id: str, files: dict[str, bytes]) -> dict[str, tuple[bool, str]]:
+    """The real pre-commit, one managed hook, one staged file at a time: (refused?, its output)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from juniper_rollout import planner
+    from tests.test_envfiles import manifest_repo
+
+    tmp_path.mkdir()
+    config = tmp_path / "pre-commit.json"
+    hooks = planner.hook_definitions(manifest, manifest_repo())
+    config.write_text(json.dumps({"repos": [{"repo": "local", "hooks": hooks}]}))
+    repo = tmp_path / "hook-probe"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    for name, data in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_bytes(data)
+    git(repo, "add", "-f", "--", *files)
+    out = {}
+    for name in files:
+        proc = subprocess.run([sys.executable, "-m", "pre_commit", "run", hook_id, "--config", str(config),
+                               "--color", "never", "--files", name], cwd=repo, capture_output=True, text=True,
+                              env=dict(os.environ, GIT_CONFIG_NOSYSTEM="1"))
+        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+        out[name] = (proc.returncode == 1, proc.stdout + proc.stderr)
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_dotenv_enc(tmp_path_factory):
+    from juniper_rollout import keys, sops
+
+    recipient = keys.generate_key_file(tmp_path_factory.mktemp("key") / "keys.txt")
+    config = f"creation_rules:\n  - path_regex: '.*'\n    age: '{recipient}'\n"
+    return recipient, sops.encrypt_dotenv(REAL_PLAINTEXT, sops_config=config, filename=".env.enc")
+
+
+def test_the_real_hook_refuses_plaintext_added_to_a_real_sops_file_and_never_echoes_it(real_dotenv_enc, tmp_path):
+    from juniper_rollout import sopsmeta
+    from tests.test_envfiles import manifest_with
+    from tests.test_sops_formats import sops_output
+
+    recipient, real = real_dotenv_enc
+    assert b"#ENC[AES256_GCM," in real and b"\nEMPTY=\n" in real  # what sops 3.11 writes: comments encrypted, "" kept
+    bad = {f"{i}/.env.enc": data for i, data in enumerate(tampered(real).values())}
+    good = {"real/.env.enc": real} | {f"{fmt}/.env.enc": sops_output(recipient, fmt)
+                                      for fmt in ("dotenv", "yaml", "json", "ini", "binary")}
+    manifest = manifest_with(recipient)
+    values = run_hook(tmp_path / "values", manifest, "require-encrypted-values", bad | good)
+    assert {name for name, (refused, _) in values.items() if refused} == set(bad)
+    assert not any(APPENDED_SECRET in output for _, output in values.values())
+    # the metadata hook alone lets every tampered file through: the new hook is what refuses them
+    metadata = run_hook(tmp_path / "metadata", manifest, "require-sops-encrypted", bad)
+    assert not any(refused for refused, _ in metadata.values())
+    # sopsmeta.plaintext_line (verify, drift) gives the hook's verdict, and the line, never the text
+    for name, data in (bad | good).items():
+        line = sopsmeta.plaintext_line(data)
+        assert (line is not None) == (name in bad), name
+    assert sopsmeta.plaintext_line(tampered(real)["prepended"]) == 1
+    assert sopsmeta.plaintext_line(tampered(real)["appended"]) == real.count(b"\n") + 1
+
+
+def test_verify_without_a_key_and_drift_flag_plaintext_added_to_the_encrypted_file(fleet, monkeypatch):
+    import json
+
+    from tests.test_drift import commit_on_main
+    from tests.test_verify import branch_with
+
+    result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes")
+    assert result.code == 0, result.stdout + result.stderr
+    cascor = fleet.repo("juniper-cascor")
+    real = git(cascor, "show", f"{BRANCH}:.env.enc").encode()
+    bad = real + f"NEW_TOKEN={APPENDED_SECRET}\n".encode()
+    line = real.count(b"\n") + 1
+    ref = branch_with(cascor, "test/appended", {".env.enc": bad})
+
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE")  # no key anywhere sops looks (HOME is private to the test)
+    result = rollout("verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", ref, "--json")
+    assert result.code == 1 and APPENDED_SECRET not in result.stdout + result.stderr
+    checks = {c["name"]: c for c in json.loads(result.stdout)["repos"][0]["checks"]}
+    assert not checks["encrypted-files"]["ok"]
+    assert checks["encrypted-files"]["detail"].startswith(f".env.enc:{line}: a value sops did not encrypt")
+    # the config's managed hooks were run by id on a real .enc with a plaintext line added: refused
+    assert checks["precommit-hook"]["ok"] and "require-encrypted-values by id" in checks["precommit-hook"]["detail"]
+    assert "plaintext added to a real .enc" in checks["precommit-hook"]["detail"]
+    # the untampered branch passes the same checks without a key
+    result = rollout("verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", BRANCH, "--json")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["repos"][0]["checks"]}
+    assert checks["encrypted-files"]["ok"] and checks["precommit-hook"]["ok"], checks
+
+    commit_on_main(cascor, {".env.enc": bad.decode()}, "add a token by hand")
+    result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json")
+    assert APPENDED_SECRET not in result.stdout + result.stderr
+    found = [f for f in json.loads(result.stdout)["repos"][0]["findings"] if f["id"] == "plaintext-value-in-enc"]
+    assert [f["path"] for f in found] == [".env.enc"] and f".env.enc:{line} holds a value" in found[0]["message"]

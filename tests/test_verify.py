@@ -99,7 +99,7 @@ def test_rollout_branches_pass_every_check_and_json_has_the_exact_shape(fleet):
     cascor = checks_of(data, "juniper-cascor")
     assert "decrypts to .env in the clone" in cascor["encrypted-files"]["detail"]
     assert "every name documented in .env.example" in cascor["encrypted-files"]["detail"]
-    assert "ran forbid-plaintext-env, require-sops-encrypted by id" in cascor["precommit-hook"]["detail"]
+    assert "ran forbid-plaintext-env, require-sops-encrypted, require-encrypted-values by id" in cascor["precommit-hook"]["detail"]
     assert "not applicable" in checks_of(data, "juniper-ml")["precommit-hook"]["detail"]
 
 
@@ -125,7 +125,7 @@ def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
             "ignored: .env.sample, .env.template, .env.dist, .env.defaults, .env.tmpl, .env.tpl, .env.enc, "
             ".env.local.example, .env.local.sample, .env.local.template, .env.local.dist, .env.local.defaults, "
             ".env.local.tmpl, .env.local.tpl, .env.local.enc") in out
-    missing = "precommit-hook: .pre-commit-config.yaml at main: forbid-plaintext-env, require-sops-encrypted missing"
+    missing = "precommit-hook: .pre-commit-config.yaml at main: forbid-plaintext-env, require-sops-encrypted, require-encrypted-values missing"
     assert f"✗ juniper-cascor {missing}" in out
     # juniper-cascor-worker has a local hook of its own: it is not a managed hook, and is never run
     assert f"✗ juniper-cascor-worker {missing}" in out
@@ -140,6 +140,7 @@ def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
 @pytest.mark.parametrize(("removed", "symptom", "fix"), [
     ("forbid-plaintext-env", ": forbid-plaintext-env missing", "adds forbid-plaintext-env"),
     ("require-sops-encrypted", ": require-sops-encrypted missing", "adds require-sops-encrypted"),
+    ("require-encrypted-values", ": require-encrypted-values missing", "adds require-encrypted-values"),
 ])
 def test_the_hook_check_fails_when_a_hook_is_removed(fleet, removed, symptom, fix):
     repo = fleet.repo("juniper-data")
