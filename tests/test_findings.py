@@ -236,3 +236,26 @@ def test_verify_without_a_key_and_drift_flag_plaintext_added_to_the_encrypted_fi
     assert APPENDED_SECRET not in result.stdout + result.stderr
     found = [f for f in json.loads(result.stdout)["repos"][0]["findings"] if f["id"] == "plaintext-value-in-enc"]
     assert [f["path"] for f in found] == [".env.enc"] and f".env.enc:{line} holds a value" in found[0]["message"]
+
+
+# --- 1. one list of token shapes ----------------------------------------------------------------
+
+
+def test_discovery_and_dotenv_ask_the_one_list_of_token_shapes():
+    import re
+
+    from juniper_rollout import discover, tokenshapes
+    from juniper_rollout.dotenv import DotenvError, parse_names
+
+    assert discover._TOKEN is tokenshapes.IN_VALUE  # discovery's value search is built from the list
+    for shape in tokenshapes.SHAPES:  # every shape that can be an identifier is refused as a name
+        if shape.as_name is None:
+            continue
+        example = next(n for n in ("ghp_", "github_pat_", "sk_live_", "rk_test_", "whsec_", "AKIA", "npm_", "AIza",
+                                   "hf_") if re.match(shape.as_name.split("[")[0], n))
+        name = example + "Q7" * 20 if example != "AKIA" else "AKIAZ7Q2W9XK4M6P3R8T"
+        assert tokenshapes.is_token_name(name), shape.issuer
+        assert discover.carries_credential(name), shape.issuer
+        with pytest.raises(DotenvError, match="shaped like a credential") as info:
+            parse_names(f"{name}=\n".encode())
+        assert name not in str(info.value)
