@@ -20,7 +20,16 @@ from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 
 DEFAULT_INCLUDE = (".env", ".env.*", "*.env")
-DEFAULT_EXCLUDE = ("*.example", "*.sample", "*.template", "*.dist", "*.defaults", "*.tmpl", "*.tpl", "*.enc")
+DEFAULT_EXCLUDE = (
+    "*.example",
+    "*.sample",
+    "*.template",
+    "*.dist",
+    "*.defaults",
+    "*.tmpl",
+    "*.tpl",
+    "*.enc",
+)
 ENC_SUFFIX = ".enc"
 
 

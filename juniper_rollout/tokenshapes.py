@@ -22,14 +22,22 @@ class TokenShape(NamedTuple):
 
 
 SHAPES: tuple[TokenShape, ...] = (
-    TokenShape("GitHub", r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]", r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}"),
+    TokenShape(
+        "GitHub",
+        r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]",
+        r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}",
+    ),
     TokenShape("GitHub fine-grained", r"github_pat_", r"github_pat_[A-Za-z0-9_]{20,}"),
     TokenShape("OpenAI/Anthropic", r"(?:^|[^A-Za-z0-9])sk-[A-Za-z0-9_-]{2}", None),
     TokenShape("Stripe secret", r"sk_(?:live|test)_", r"sk_(?:live|test)_[A-Za-z0-9]{16,}"),
     TokenShape("Stripe restricted", r"rk_(?:live|test)_", r"rk_(?:live|test)_[A-Za-z0-9]{16,}"),
     TokenShape("Slack", r"xox[abposr]-", None),
     TokenShape("webhook secret", r"whsec_", r"whsec_[A-Za-z0-9]{16,}"),
-    TokenShape("AWS access key id", r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{8}", r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}"),
+    TokenShape(
+        "AWS access key id",
+        r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{8}",
+        r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}",
+    ),
     TokenShape("GitLab", r"glpat-", None),
     TokenShape("PyPI", r"pypi-[A-Za-z0-9_-]{8}", None),
     TokenShape("npm", r"npm_[A-Za-z0-9]{8}", r"npm_[A-Za-z0-9]{30,}"),

@@ -1,6 +1,7 @@
 """Credentials in URLs (``https://x-access-token:TOKEN@host/…``, ``https://host/r.git?token=TOKEN``):
 stripped before a URL is stored or printed, redacted from every message that might repeat them.
 Pure, stdlib only."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -27,7 +28,7 @@ def query(url: str) -> str:
     except ValueError:
         rest = url.split("://", 1)[1]
         cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=-1)
-        return rest[cut + 1:] if cut >= 0 else ""
+        return rest[cut + 1 :] if cut >= 0 else ""
     return "#".join(p for p in (parts.query, parts.fragment) if p)
 
 

@@ -1,4 +1,5 @@
 """juniper_rollout.dotenv: each edge case, checked against what the real sops 3.11 does."""
+
 from __future__ import annotations
 
 import os
@@ -58,27 +59,57 @@ POLICY: dict[str, tuple[bytes, str]] = {
     "non-UTF-8 name": (b"\xffA=" + C + b"\n", "1: name is not valid UTF-8"),
     "sops_ prefix": (b"sops_x=" + C + b"\n", "1: name sops_x starts with sops_"),
     # a name is an identifier: anything else may be a pasted secret, stored by sops as a plaintext name
-    "BOM before a comment with =": (b"\xef\xbb\xbf# X=" + C + b"\n", "1: byte-order mark before a comment"),
-    "dots and dashes in name": (b"A=1\na.b-" + C + b"=1\n", "2: text before '=' is not a variable name"),
-    "token with base64 padding": (C + b"dG9rZW4+/x==\n", "1: text before '=' is not a variable name"),
-    "bare GitHub token, padded": (b"A=1\nghp_" + C.replace(b"-", b"") + b"0123456789abcdef=\n",
-                                  "2: text before '=' is shaped like a credential"),
+    "BOM before a comment with =": (
+        b"\xef\xbb\xbf# X=" + C + b"\n",
+        "1: byte-order mark before a comment",
+    ),
+    "dots and dashes in name": (
+        b"A=1\na.b-" + C + b"=1\n",
+        "2: text before '=' is not a variable name",
+    ),
+    "token with base64 padding": (
+        C + b"dG9rZW4+/x==\n",
+        "1: text before '=' is not a variable name",
+    ),
+    "bare GitHub token, padded": (
+        b"A=1\nghp_" + C.replace(b"-", b"") + b"0123456789abcdef=\n",
+        "2: text before '=' is shaped like a credential",
+    ),
     "API key with dashes": (b"sk-ant-" + C + b"=x\n", "1: text before '=' is not a variable name"),
     # identifiers shaped like a known token (tokenshapes.py, the list discovery uses): refused, never echoed
-    **{f"bare {issuer} token": (b"A=1\n" + token.encode() + b"=\n", "2: text before '=' is shaped like a credential")
-       for issuer, token in (("Hugging Face", "hf_" + "AbC4dEf9" * 4), ("Stripe", "sk_live_" + "51Hx9Qz" * 4),
-                             ("npm", "npm_" + "k7Jq2Wm9" * 5), ("Google", "AIza" + "Sy9xQ2_bW" * 4),
-                             ("AWS", "AKIA" + "Z7Q2W9XK4M6P3R8T"), ("GitHub", "ghs_" + "Zx9" * 12))},
+    **{
+        f"bare {issuer} token": (
+            b"A=1\n" + token.encode() + b"=\n",
+            "2: text before '=' is shaped like a credential",
+        )
+        for issuer, token in (
+            ("Hugging Face", "hf_" + "AbC4dEf9" * 4),
+            ("Stripe", "sk_live_" + "51Hx9Qz" * 4),
+            ("npm", "npm_" + "k7Jq2Wm9" * 5),
+            ("Google", "AIza" + "Sy9xQ2_bW" * 4),
+            ("AWS", "AKIA" + "Z7Q2W9XK4M6P3R8T"),
+            ("GitHub", "ghs_" + "Zx9" * 12),
+        )
+    },
     # padded base64 on a line of its own: sops splits it at its first '=', leaving an identifier and '='
     "padded base64": (b"A=1\ndGhpc2lzYXNlY3JldA==\n", "2: line is text followed by only '='"),
     "padded base64, CRLF": (b"dGhpc2lzYXNlY3JldDI===\r\n", "1: line is text followed by only '='"),
 }
 # names that look like a token's prefix but are variables: kept
 ACCEPTED["token-like variable names"] = (
-    b"HF_TOKEN=" + C + b"\nhf_home=x\nASIANPACIFIC_REGION=x\nAWS_SECRET_ACCESS_KEY_ID_FOR_PROD_2024=x\n"
+    b"HF_TOKEN="
+    + C
+    + b"\nhf_home=x\nASIANPACIFIC_REGION=x\nAWS_SECRET_ACCESS_KEY_ID_FOR_PROD_2024=x\n"
     b"npm_config_registry=x\nsk_live_mode=x\nSEPARATOR=a=\n",
-    ["HF_TOKEN", "hf_home", "ASIANPACIFIC_REGION", "AWS_SECRET_ACCESS_KEY_ID_FOR_PROD_2024",
-     "npm_config_registry", "sk_live_mode", "SEPARATOR"],
+    [
+        "HF_TOKEN",
+        "hf_home",
+        "ASIANPACIFIC_REGION",
+        "AWS_SECRET_ACCESS_KEY_ID_FOR_PROD_2024",
+        "npm_config_registry",
+        "sk_live_mode",
+        "SEPARATOR",
+    ],
 )
 
 
@@ -111,12 +142,21 @@ def test_bare_name() -> None:
 def _sops_round_trip(plaintext: bytes, env: dict[str, str], config: Path) -> bytes | None:
     """decrypt(encrypt(plaintext)) by the real sops, or None if sops refuses."""
     common = ["--input-type", "dotenv", "--output-type", "dotenv", "--filename-override", ".env"]
-    enc = subprocess.run([sops.sops_path(), "--config", str(config), "encrypt", *common],
-                         input=plaintext, capture_output=True, env=env)
+    enc = subprocess.run(
+        [sops.sops_path(), "--config", str(config), "encrypt", *common],
+        input=plaintext,
+        capture_output=True,
+        env=env,
+    )
     if enc.returncode != 0:
         return None
-    dec = subprocess.run([sops.sops_path(), "--config", os.devnull, "decrypt", *common],
-                         input=enc.stdout, capture_output=True, env=env, check=True)
+    dec = subprocess.run(
+        [sops.sops_path(), "--config", os.devnull, "decrypt", *common],
+        input=enc.stdout,
+        capture_output=True,
+        env=env,
+        check=True,
+    )
     return dec.stdout
 
 
@@ -126,8 +166,9 @@ def test_verdicts_match_real_sops(tmp_path: Path) -> None:
     pub = keys.generate_key_file(key)
     config = tmp_path / ".sops.yaml"
     config.write_text(f'creation_rules:\n  - age: "{pub}"\n')
-    env = dict(os.environ, HOME=str(tmp_path), SOPS_AGE_KEY_FILE=str(key),
-               SOPS_DISABLE_VERSION_CHECK="1")
+    env = dict(
+        os.environ, HOME=str(tmp_path), SOPS_AGE_KEY_FILE=str(key), SOPS_DISABLE_VERSION_CHECK="1"
+    )
     env.pop("SOPS_AGE_RECIPIENTS", None)
     cases = {name: text for name, (text, _) in {**ACCEPTED, **REFUSED, **POLICY}.items()}
     with ThreadPoolExecutor(8) as pool:
@@ -140,15 +181,20 @@ def test_verdicts_match_real_sops(tmp_path: Path) -> None:
     assert results["sops_ prefix"] is None  # sops: "file already encrypted"
 
 
-@pytest.mark.parametrize("token, reason", [
-    ("ghp_" + "Zx9" * 12 + "=", "text before '=' is shaped like a credential"),
-    ("hf_" + "AbC4dEf9" * 4 + "=", "text before '=' is shaped like a credential"),
-    ("sk_live_" + "51Hx9Qz" * 4 + "=", "text before '=' is shaped like a credential"),
-    ("npm_" + "k7Jq2Wm9" * 5 + "=", "text before '=' is shaped like a credential"),
-    ("AIza" + "Sy9xQ2_bW" * 4 + "=", "text before '=' is shaped like a credential"),
-    ("dGhpc2lzYXNlY3JldA==", "line is text followed by only '='"),
-])
-def test_a_pasted_token_in_env_stops_the_repo_by_line_and_is_never_echoed(fleet, token, reason) -> None:
+@pytest.mark.parametrize(
+    "token, reason",
+    [
+        ("ghp_" + "Zx9" * 12 + "=", "text before '=' is shaped like a credential"),
+        ("hf_" + "AbC4dEf9" * 4 + "=", "text before '=' is shaped like a credential"),
+        ("sk_live_" + "51Hx9Qz" * 4 + "=", "text before '=' is shaped like a credential"),
+        ("npm_" + "k7Jq2Wm9" * 5 + "=", "text before '=' is shaped like a credential"),
+        ("AIza" + "Sy9xQ2_bW" * 4 + "=", "text before '=' is shaped like a credential"),
+        ("dGhpc2lzYXNlY3JldA==", "line is text followed by only '='"),
+    ],
+)
+def test_a_pasted_token_in_env_stops_the_repo_by_line_and_is_never_echoed(
+    fleet, token, reason
+) -> None:
     """A bare token line (holding '=', so sops would take it for NAME=VALUE) is not a variable name anywhere:
     never in plan, --json, the commit, .env.example or a plaintext name in .env.enc."""
     from tests.helpers import git, rollout
@@ -162,4 +208,6 @@ def test_a_pasted_token_in_env_stops_the_repo_by_line_and_is_never_echoed(fleet,
         assert result.code == 1
         assert secret not in result.stdout + result.stderr
         assert f".env:3: {reason}" in " ".join((result.stdout + result.stderr).split())
-    assert not git(fleet.repo("juniper-cascor"), "branch", "--list", "chore/sops-age-rollout").strip()
+    assert not git(
+        fleet.repo("juniper-cascor"), "branch", "--list", "chore/sops-age-rollout"
+    ).strip()

@@ -19,41 +19,81 @@ QUERY_TOKEN = "ghs_qu3ryTOKENvalue77"
 def test_a_query_string_token_is_stripped_and_redacted():
     from juniper_rollout.urls import redact, strip_userinfo
 
-    assert strip_userinfo(f"https://github.com/o/r.git?token={QUERY_TOKEN}") == "https://github.com/o/r.git"
-    assert strip_userinfo(f"https://u:p4ss@h/r.git?access_token={QUERY_TOKEN}#x") == "https://h/r.git"
+    assert (
+        strip_userinfo(f"https://github.com/o/r.git?token={QUERY_TOKEN}")
+        == "https://github.com/o/r.git"
+    )
+    assert (
+        strip_userinfo(f"https://u:p4ss@h/r.git?access_token={QUERY_TOKEN}#x") == "https://h/r.git"
+    )
     url = f"https://h/r.git?a=1&token={QUERY_TOKEN}"
     assert QUERY_TOKEN not in redact(f"fatal: unable to access '{url}': token {QUERY_TOKEN}", url)
 
 
 def test_bootstrap_never_stores_or_prints_a_query_string_token(fleet, tmp_path):
     source = make_repo(tmp_path / "src", {"README.md": "# canopy\n"})
-    bare = tmp_path / f"juniper-canopy.git?token={QUERY_TOKEN}"  # git's file:// keeps the query in the path
+    bare = (
+        tmp_path / f"juniper-canopy.git?token={QUERY_TOKEN}"
+    )  # git's file:// keeps the query in the path
     git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
-    result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--url", f"file://{bare}")
+    result = rollout(
+        "bootstrap",
+        "--yes",
+        "juniper-canopy",
+        "--manifest",
+        fleet.manifest,
+        "--url",
+        f"file://{bare}",
+    )
     assert result.code == 0, result.stderr
     assert QUERY_TOKEN not in result.stdout + result.stderr + fleet.manifest.read_text()
     assert f"url: file://{tmp_path}/juniper-canopy.git\n" in fleet.manifest.read_text()
 
     before = fleet.manifest.read_bytes()
     missing = f"file://{tmp_path}/missing.git?token={QUERY_TOKEN}"
-    result = rollout("bootstrap", "--yes", "juniper-new", "--manifest", fleet.manifest, "--url", missing)
-    assert result.code == 1 and "git clone" in result.stderr and QUERY_TOKEN not in result.stdout + result.stderr
+    result = rollout(
+        "bootstrap", "--yes", "juniper-new", "--manifest", fleet.manifest, "--url", missing
+    )
+    assert (
+        result.code == 1
+        and "git clone" in result.stderr
+        and QUERY_TOKEN not in result.stdout + result.stderr
+    )
     assert fleet.manifest.read_bytes() == before
 
 
 def test_a_manifest_url_with_a_query_string_is_refused(tmp_path):
-    manifest = manifest_for(tmp_path, f"  - name: victim\n    url: https://h/r.git?token={QUERY_TOKEN}\n")
+    manifest = manifest_for(
+        tmp_path, f"  - name: victim\n    url: https://h/r.git?token={QUERY_TOKEN}\n"
+    )
     result = rollout("plan", "--manifest", manifest)
-    assert result.code == 1 and f"{manifest}:8:" in result.stderr and "url holds credentials" in result.stderr
+    assert (
+        result.code == 1
+        and f"{manifest}:8:" in result.stderr
+        and "url holds credentials" in result.stderr
+    )
     assert QUERY_TOKEN not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("branch", ["origin/main", "refs/heads/x", "refs/remotes/origin/main", "remotes/origin/x",
-                                    "upstream/main"])
-def test_a_branch_that_would_shadow_a_remote_tracking_branch_is_refused_with_its_line(tmp_path, branch):
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "origin/main",
+        "refs/heads/x",
+        "refs/remotes/origin/main",
+        "remotes/origin/x",
+        "upstream/main",
+    ],
+)
+def test_a_branch_that_would_shadow_a_remote_tracking_branch_is_refused_with_its_line(
+    tmp_path, branch
+):
     manifest = manifest_for(tmp_path, f"  - name: victim\n    branch: {branch}\n")
     result = rollout("plan", "--manifest", manifest)
-    assert result.code == 1 and f"{manifest}:8: repo victim.branch '{branch}' starts with" in result.stderr
+    assert (
+        result.code == 1
+        and f"{manifest}:8: repo victim.branch '{branch}' starts with" in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -66,8 +106,15 @@ def test_a_branch_named_like_a_remote_is_still_fine(tmp_path):
 
 # --- 2. hand-written committed templates are not plaintext secrets -----------------------------
 
-HAND_WRITTEN = (".env.sample", ".env.template", ".env.dist", ".env.defaults", ".env.tmpl", ".env.tpl",
-                "config/.env.local.sample")
+HAND_WRITTEN = (
+    ".env.sample",
+    ".env.template",
+    ".env.dist",
+    ".env.defaults",
+    ".env.tmpl",
+    ".env.tpl",
+    "config/.env.local.sample",
+)
 BRANCH = "chore/sops-age-rollout"
 
 
@@ -77,12 +124,17 @@ def test_hand_written_templates_are_kept_not_deleted_as_secrets(fleet):
     from tests.test_drift import commit_on_main
 
     cascor = fleet.repo("juniper-cascor")
-    commit_on_main(cascor, {name: "API_TOKEN=\nDEBUG=false\n" for name in HAND_WRITTEN}, "templates by hand")
+    commit_on_main(
+        cascor, {name: "API_TOKEN=\nDEBUG=false\n" for name in HAND_WRITTEN}, "templates by hand"
+    )
     plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--json")
     assert plan.code == 0, plan.stderr
     touched = {c["path"]: c["action"] for r in json.loads(plan.stdout)["repos"] for c in r["files"]}
     assert not set(HAND_WRITTEN) & set(touched), touched
-    assert "filter-repo" not in rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor").stdout
+    assert (
+        "filter-repo"
+        not in rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor").stdout
+    )
 
     result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes")
     assert result.code == 0, result.stdout + result.stderr
@@ -92,11 +144,24 @@ def test_hand_written_templates_are_kept_not_deleted_as_secrets(fleet):
     ignored = git_ignored_on(cascor, BRANCH, list(HAND_WRITTEN))
     assert not ignored, ignored
 
-    verify = json.loads(rollout("verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", BRANCH,
-                                "--json").stdout)
+    verify = json.loads(
+        rollout(
+            "verify",
+            "--manifest",
+            fleet.manifest,
+            "--repo",
+            "juniper-cascor",
+            "--ref",
+            BRANCH,
+            "--json",
+        ).stdout
+    )
     assert {c["name"]: c for c in verify["repos"][0]["checks"]}["plaintext-env"]["ok"]
-    drift = json.loads(rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor",
-                               "--format", "json").stdout)
+    drift = json.loads(
+        rollout(
+            "drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json"
+        ).stdout
+    )
     assert not [f for f in drift["repos"][0]["findings"] if f.get("path") in HAND_WRITTEN]
 
 
@@ -109,16 +174,21 @@ def git_ignored_on(repo, ref: str, names: list[str]) -> set[str]:
     with tempfile.TemporaryDirectory() as scratch:
         git(Path(scratch), "init", "-q")
         (Path(scratch) / ".gitignore").write_text(git(repo, "show", f"{ref}:.gitignore"))
-        out = subprocess.run(["git", "-C", scratch, "check-ignore", "--no-index", "--", *names],
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            ["git", "-C", scratch, "check-ignore", "--no-index", "--", *names],
+            capture_output=True,
+            text=True,
+        )
         return set(out.stdout.split())
 
 
 # --- 3. plaintext appended to a real sops dotenv file ----------------------------------------
 
 APPENDED_SECRET = "s3cretAPPENDEDvalue"
-REAL_PLAINTEXT = (b"# a comment\nA=1\nEMPTY=\nexport E=x y\n  IND=v\nQ='quoted # x'\nB64=abc==\n"
-                  b"LONG=" + b"x" * 300 + b"\nU=\xc3\xa9\xf0\x9f\x98\x80\nCR=x\r\n")
+REAL_PLAINTEXT = (
+    b"# a comment\nA=1\nEMPTY=\nexport E=x y\n  IND=v\nQ='quoted # x'\nB64=abc==\n"
+    b"LONG=" + b"x" * 300 + b"\nU=\xc3\xa9\xf0\x9f\x98\x80\nCR=x\r\n"
+)
 
 
 def tampered(real: bytes) -> dict[str, bytes]:
@@ -129,7 +199,9 @@ def tampered(real: bytes) -> dict[str, bytes]:
         "appended": real + f"NEW_TOKEN={APPENDED_SECRET}\n".encode(),
         "appended, no final newline": real + f"NEW_TOKEN={APPENDED_SECRET}".encode(),
         "prepended": f"NEW_TOKEN={APPENDED_SECRET}\n".encode() + real,
-        "among the values": b"\n".join([*lines[:mac], f"X={APPENDED_SECRET}".encode(), *lines[mac:]]),
+        "among the values": b"\n".join(
+            [*lines[:mac], f"X={APPENDED_SECRET}".encode(), *lines[mac:]]
+        ),
         "bare token line": real + f"ghp_{APPENDED_SECRET}\n".encode(),
         "export": real + f"export NEW={APPENDED_SECRET}\n".encode(),
         "_unencrypted suffix": real + f"NEW_unencrypted={APPENDED_SECRET}\n".encode(),
@@ -138,7 +210,9 @@ def tampered(real: bytes) -> dict[str, bytes]:
     }
 
 
-def run_hook(tmp_path, manifest, hook_id: str, files: dict[str, bytes]) -> dict[str, tuple[bool, str]]:
+def run_hook(
+    tmp_path, manifest, hook_id: str, files: dict[str, bytes]
+) -> dict[str, tuple[bool, str]]:
     """The real pre-commit, one managed hook, one staged file at a time: (refused?, its output)."""
     import json
     import os
@@ -161,9 +235,25 @@ def run_hook(tmp_path, manifest, hook_id: str, files: dict[str, bytes]) -> dict[
     git(repo, "add", "-f", "--", *files)
     out = {}
     for name in files:
-        proc = subprocess.run([sys.executable, "-m", "pre_commit", "run", hook_id, "--config", str(config),
-                               "--color", "never", "--files", name], cwd=repo, capture_output=True, text=True,
-                              env=dict(os.environ, GIT_CONFIG_NOSYSTEM="1"))
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                "run",
+                hook_id,
+                "--config",
+                str(config),
+                "--color",
+                "never",
+                "--files",
+                name,
+            ],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, GIT_CONFIG_NOSYSTEM="1"),
+        )
         assert proc.returncode in (0, 1), proc.stdout + proc.stderr
         out[name] = (proc.returncode == 1, proc.stdout + proc.stderr)
     return out
@@ -178,16 +268,22 @@ def real_dotenv_enc(tmp_path_factory):
     return recipient, sops.encrypt_dotenv(REAL_PLAINTEXT, sops_config=config, filename=".env.enc")
 
 
-def test_the_real_hook_refuses_plaintext_added_to_a_real_sops_file_and_never_echoes_it(real_dotenv_enc, tmp_path):
+def test_the_real_hook_refuses_plaintext_added_to_a_real_sops_file_and_never_echoes_it(
+    real_dotenv_enc, tmp_path
+):
     from juniper_rollout import sopsmeta
     from tests.test_envfiles import manifest_with
     from tests.test_sops_formats import sops_output
 
     recipient, real = real_dotenv_enc
-    assert b"#ENC[AES256_GCM," in real and b"\nEMPTY=\n" in real  # what sops 3.11 writes: comments encrypted, "" kept
+    assert (
+        b"#ENC[AES256_GCM," in real and b"\nEMPTY=\n" in real
+    )  # what sops 3.11 writes: comments encrypted, "" kept
     bad = {f"{i}/.env.enc": data for i, data in enumerate(tampered(real).values())}
-    good = {"real/.env.enc": real} | {f"{fmt}/.env.enc": sops_output(recipient, fmt)
-                                      for fmt in ("dotenv", "yaml", "json", "ini", "binary")}
+    good = {"real/.env.enc": real} | {
+        f"{fmt}/.env.enc": sops_output(recipient, fmt)
+        for fmt in ("dotenv", "yaml", "json", "ini", "binary")
+    }
     manifest = manifest_with(recipient)
     values = run_hook(tmp_path / "values", manifest, "require-encrypted-values", bad | good)
     assert {name for name, (refused, _) in values.items() if refused} == set(bad)
@@ -203,7 +299,9 @@ def test_the_real_hook_refuses_plaintext_added_to_a_real_sops_file_and_never_ech
     assert sopsmeta.plaintext_line(tampered(real)["appended"]) == real.count(b"\n") + 1
 
 
-def test_verify_without_a_key_and_drift_flag_plaintext_added_to_the_encrypted_file(fleet, monkeypatch):
+def test_verify_without_a_key_and_drift_flag_plaintext_added_to_the_encrypted_file(
+    fleet, monkeypatch
+):
     import json
 
     from tests.test_drift import commit_on_main
@@ -217,25 +315,51 @@ def test_verify_without_a_key_and_drift_flag_plaintext_added_to_the_encrypted_fi
     line = real.count(b"\n") + 1
     ref = branch_with(cascor, "test/appended", {".env.enc": bad})
 
-    monkeypatch.delenv("SOPS_AGE_KEY_FILE")  # no key anywhere sops looks (HOME is private to the test)
-    result = rollout("verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", ref, "--json")
+    monkeypatch.delenv(
+        "SOPS_AGE_KEY_FILE"
+    )  # no key anywhere sops looks (HOME is private to the test)
+    result = rollout(
+        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", ref, "--json"
+    )
     assert result.code == 1 and APPENDED_SECRET not in result.stdout + result.stderr
     checks = {c["name"]: c for c in json.loads(result.stdout)["repos"][0]["checks"]}
     assert not checks["encrypted-files"]["ok"]
-    assert checks["encrypted-files"]["detail"].startswith(f".env.enc:{line}: a value sops did not encrypt")
+    assert checks["encrypted-files"]["detail"].startswith(
+        f".env.enc:{line}: a value sops did not encrypt"
+    )
     # the config's managed hooks were run by id on a real .enc with a plaintext line added: refused
-    assert checks["precommit-hook"]["ok"] and "require-encrypted-values by id" in checks["precommit-hook"]["detail"]
+    assert (
+        checks["precommit-hook"]["ok"]
+        and "require-encrypted-values by id" in checks["precommit-hook"]["detail"]
+    )
     assert "plaintext added to a real .enc" in checks["precommit-hook"]["detail"]
     # the untampered branch passes the same checks without a key
-    result = rollout("verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", BRANCH, "--json")
+    result = rollout(
+        "verify",
+        "--manifest",
+        fleet.manifest,
+        "--repo",
+        "juniper-cascor",
+        "--ref",
+        BRANCH,
+        "--json",
+    )
     checks = {c["name"]: c for c in json.loads(result.stdout)["repos"][0]["checks"]}
     assert checks["encrypted-files"]["ok"] and checks["precommit-hook"]["ok"], checks
 
     commit_on_main(cascor, {".env.enc": bad.decode()}, "add a token by hand")
-    result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json")
+    result = rollout(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json"
+    )
     assert APPENDED_SECRET not in result.stdout + result.stderr
-    found = [f for f in json.loads(result.stdout)["repos"][0]["findings"] if f["id"] == "plaintext-value-in-enc"]
-    assert [f["path"] for f in found] == [".env.enc"] and f".env.enc:{line} holds a value" in found[0]["message"]
+    found = [
+        f
+        for f in json.loads(result.stdout)["repos"][0]["findings"]
+        if f["id"] == "plaintext-value-in-enc"
+    ]
+    assert [f["path"] for f in found] == [".env.enc"] and f".env.enc:{line} holds a value" in found[
+        0
+    ]["message"]
 
 
 # --- 1. one list of token shapes ----------------------------------------------------------------
@@ -247,12 +371,27 @@ def test_discovery_and_dotenv_ask_the_one_list_of_token_shapes():
     from juniper_rollout import discover, tokenshapes
     from juniper_rollout.dotenv import DotenvError, parse_names
 
-    assert discover._TOKEN is tokenshapes.IN_VALUE  # discovery's value search is built from the list
+    assert (
+        discover._TOKEN is tokenshapes.IN_VALUE
+    )  # discovery's value search is built from the list
     for shape in tokenshapes.SHAPES:  # every shape that can be an identifier is refused as a name
         if shape.as_name is None:
             continue
-        example = next(n for n in ("ghp_", "github_pat_", "sk_live_", "rk_test_", "whsec_", "AKIA", "npm_", "AIza",
-                                   "hf_") if re.match(shape.as_name.split("[")[0], n))
+        example = next(
+            n
+            for n in (
+                "ghp_",
+                "github_pat_",
+                "sk_live_",
+                "rk_test_",
+                "whsec_",
+                "AKIA",
+                "npm_",
+                "AIza",
+                "hf_",
+            )
+            if re.match(shape.as_name.split("[")[0], n)
+        )
         name = example + "Q7" * 20 if example != "AKIA" else "AKIAZ7Q2W9XK4M6P3R8T"
         assert tokenshapes.is_token_name(name), shape.issuer
         assert discover.carries_credential(name), shape.issuer
