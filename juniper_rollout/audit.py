@@ -38,12 +38,21 @@ any change of meaning is:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Mapping
+from typing import Any
 
 from juniper_rollout import planner, sopsmeta
-from juniper_rollout.changes import CREATE, DELETE, HOOK_REPLACED, NAME_STALE, SKIP, UNCHANGED, FileChange
+from juniper_rollout.changes import (
+    CREATE,
+    DELETE,
+    HOOK_REPLACED,
+    NAME_STALE,
+    SKIP,
+    UNCHANGED,
+    FileChange,
+)
 from juniper_rollout.edits import blocks, gitignore, precommit
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError

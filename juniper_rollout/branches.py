@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Iterator
 
 from juniper_rollout import gitrepo, leakguard
 from juniper_rollout.changes import RepoPlan

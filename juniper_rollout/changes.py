@@ -82,7 +82,7 @@ class RepoPlan:
     def writes(self) -> tuple[FileChange, ...]:
         return tuple(f for f in self.files if f.writes)
 
-    def failed(self, message: str) -> "RepoPlan":
+    def failed(self, message: str) -> RepoPlan:
         return replace(self, error=message, files=())
 
 

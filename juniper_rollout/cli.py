@@ -8,9 +8,10 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Callable, Iterator, Optional
+from typing import Annotated
 
 import typer
 
@@ -40,9 +41,9 @@ def _options(
 
 DEFAULT_MANIFEST = Path("manifests/repos.yaml")
 ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", envvar="JUNIPER_MANIFEST", help="The fleet manifest.")]
-WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", help="Where the clones live (beats $JUNIPER_WORKSPACE and the manifest).")]
-RepoOpt = Annotated[Optional[list[str]], typer.Option("--repo", help="Only this repo (repeatable).")]
-JobsOpt = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Repos worked on at once (default: from the CPU count).")]
+WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", help="Where the clones live (beats $JUNIPER_WORKSPACE and the manifest).")]
+RepoOpt = Annotated[list[str] | None, typer.Option("--repo", help="Only this repo (repeatable).")]
+JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Repos worked on at once (default: from the CPU count).")]
 
 
 def _run(command: Callable[..., int], **kwargs) -> None:
@@ -77,7 +78,7 @@ def plan(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Save the plan (JSON) for `rollout apply PLAN`.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Save the plan (JSON) for `rollout apply PLAN`.")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")] = False,
     jobs: JobsOpt = None,
@@ -91,7 +92,7 @@ def plan(
 
 @app.command()
 def apply(
-    plan_file: Annotated[Optional[Path], typer.Argument(help="A plan saved by `rollout plan --out`.")] = None,
+    plan_file: Annotated[Path | None, typer.Argument(help="A plan saved by `rollout plan --out`.")] = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
@@ -108,7 +109,7 @@ def apply(
 
 @app.command()
 def keygen(
-    key_file: Annotated[Optional[Path], typer.Option("--key-file", help="Where to write it (default: where sops looks).")] = None,
+    key_file: Annotated[Path | None, typer.Option("--key-file", help="Where to write it (default: where sops looks).")] = None,
 ) -> None:
     """Create an age key where sops finds it; print the public key for the manifest."""
     from juniper_rollout.commands.keygen import keygen as command
@@ -118,8 +119,8 @@ def keygen(
 
 @app.command()
 def rotate(
-    add: Annotated[Optional[list[str]], typer.Option("--add", help="age public key to add (repeatable).")] = None,
-    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="age public key to remove (repeatable).")] = None,
+    add: Annotated[list[str] | None, typer.Option("--add", help="age public key to add (repeatable).")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", help="age public key to remove (repeatable).")] = None,
     data_key: Annotated[bool, typer.Option("--data-key", help="Next apply gives every committed .enc file a new data key (sops rotate).")] = False,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
 ) -> None:
@@ -135,7 +136,7 @@ def verify(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
-    ref: Annotated[Optional[str], typer.Option("--ref", help="Check this ref (default: each repo's base branch).")] = None,
+    ref: Annotated[str | None, typer.Option("--ref", help="Check this ref (default: each repo's base branch).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """Check each repo against the plan's verification list, offline, without touching clones."""
@@ -149,7 +150,7 @@ def drift(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
-    ref: Annotated[Optional[str], typer.Option("--ref", help="Audit this ref (default: each repo's base branch).")] = None,
+    ref: Annotated[str | None, typer.Option("--ref", help="Audit this ref (default: each repo's base branch).")] = None,
     format: Annotated[str, typer.Option("--format", help="table, json or sarif.")] = "table",
     diff: Annotated[bool, typer.Option("--diff", help="Show how modified artifacts differ.")] = False,
 ) -> None:
@@ -164,9 +165,9 @@ def bootstrap(
     name: Annotated[str, typer.Argument(help="The new repository's name.")],
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
-    path: Annotated[Optional[Path], typer.Option("--path", help="Where its clone is or goes.")] = None,
-    url: Annotated[Optional[str], typer.Option("--url", help="Clone from here if there is no clone yet.")] = None,
-    like: Annotated[Optional[str], typer.Option("--like", help="Start from this repo's manifest entry.")] = None,
+    path: Annotated[Path | None, typer.Option("--path", help="Where its clone is or goes.")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Clone from here if there is no clone yet.")] = None,
+    like: Annotated[str | None, typer.Option("--like", help="Start from this repo's manifest entry.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what it would do; write nothing.")] = False,
     push: Annotated[bool, typer.Option("--push", help="Push the rollout branch to origin.")] = False,

@@ -22,9 +22,10 @@ import re
 import threading
 import warnings
 from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from juniper_rollout.fold import ClassRef, Repo, Unresolved
 
@@ -253,8 +254,8 @@ def _params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, tuple[int
     positional = [*a.posonlyargs, *a.args]
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
     out: dict[str, tuple[int | None, ast.expr | None]] = {
-        arg.arg: (i, d) for i, (arg, d) in enumerate(zip(positional, defaults))}
-    out.update({arg.arg: (None, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults)})
+        arg.arg: (i, d) for i, (arg, d) in enumerate(zip(positional, defaults, strict=False))}
+    out.update({arg.arg: (None, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults, strict=False)})
     return out
 
 
@@ -346,7 +347,7 @@ class _Reads:
                 yield node, scopes, node.left, None, None
 
     def _wrappers_in(self, path: str) -> Iterator[_Wrapper]:
-        for node, scopes, key, default, via in self.sites(path):
+        for _node, scopes, key, default, via in self.sites(path):
             func = scopes[-1] if scopes else None
             if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) or len(scopes) > 2 \
                     or not isinstance(key, ast.Name):
@@ -365,7 +366,7 @@ class _Reads:
     def reads(self, path: str, unresolved: list[tuple[str, int]]) -> Iterator[tuple[int, str, str | None, bool]]:
         """(line, name, default as an env value, has a default) of every read in ``path`` that is not the
         inside of a wrapper (the wrapper's callers are the reads)."""
-        for node, scopes, key, default, wrapper in self.sites(path):
+        for _node, scopes, key, default, wrapper in self.sites(path):
             if scopes and id(scopes[-1]) in self.wrappers and isinstance(key, ast.Name) \
                     and key.id in _params(scopes[-1]):
                 continue
@@ -547,7 +548,7 @@ class _Classes:
                     for kw in value.keywords:  # **BASE_CONFIG: every key it holds
                         items.append((kw.arg or "**", cpath, kw.value, (c,)))
                 elif isinstance(value, ast.Dict):
-                    for k, v in zip(value.keys, value.values):
+                    for k, v in zip(value.keys, value.values, strict=False):
                         key = _folded(self.repo, cpath, k, (c,)) if k is not None else "**"
                         if isinstance(key, str):
                             items.append((key, cpath, v, (c,)))

@@ -5,8 +5,8 @@ A repo that cannot be read becomes a RepoPlan with an error; the others go on.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Callable, Iterable
 
 from juniper_rollout import gitrepo, leakguard, secrets_plan
 from juniper_rollout.changes import RepoPlan

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import ast
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 MAX_DEPTH = 48  # links followed for one value (a chain of constants, imports, operands)
 MAX_LEN = 4096  # longest string folded (a doubling chain A = B + B could otherwise grow without end)
@@ -102,7 +103,7 @@ class Repo:
                     elif isinstance(target, (ast.Tuple, ast.List)):
                         values = stmt.value.elts if isinstance(stmt.value, (ast.Tuple, ast.List)) \
                             and len(stmt.value.elts) == len(target.elts) else [None] * len(target.elts)
-                        for t, v in zip(target.elts, values):
+                        for t, v in zip(target.elts, values, strict=False):
                             for n in ast.walk(t):
                                 if isinstance(n, ast.Name):
                                     bind(n.id, (path, v) if v is not None and n is t else _AMBIGUOUS)
@@ -218,7 +219,7 @@ class Repo:
             return [self.value(path, e, scopes, depth) for e in node.elts]
         if isinstance(node, ast.Dict):
             out = {}
-            for k, v in zip(node.keys, node.values):
+            for k, v in zip(node.keys, node.values, strict=False):
                 value = self.value(path, v, scopes, depth)
                 if k is None:  # {**BASE}
                     if not isinstance(value, dict):

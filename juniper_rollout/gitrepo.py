@@ -16,10 +16,10 @@ import hashlib
 import os
 import re
 import signal
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import git
 import gitdb

@@ -8,14 +8,15 @@ from __future__ import annotations
 import os
 import re
 import stat
-import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Mapping
+from typing import Any
 
 import pyrage
 
-from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES, EnvFiles, check_glob
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
+from juniper_rollout.envfiles import EnvFiles, check_glob
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.urls import strip_userinfo
 from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_line, load_roundtrip
@@ -110,7 +111,7 @@ class Manifest:
 GUIDE_TEMPLATE = "SOPS_USAGE_GUIDE.md.j2"
 
 
-def guide_location(manifest: "Manifest") -> tuple[str, str] | None:
+def guide_location(manifest: Manifest) -> tuple[str, str] | None:
     """(repo name, path) of the first `files:` entry that renders the usage guide, if any."""
     for repo in manifest.repos:
         for spec in repo.files:

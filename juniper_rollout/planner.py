@@ -6,13 +6,24 @@ them over as a :class:`Snapshot`, and gets back the changes to write.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from juniper_rollout import adopt, render, sopsmeta
-from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption,
-                                     DELETE, FileChange, change, skip)
+from juniper_rollout.changes import (
+    DELETE,
+    FILE_KEPT,
+    FILE_REPLACED,
+    HOOK_REPLACED,
+    NAME_ADDED,
+    NAME_STALE,
+    Adoption,
+    FileChange,
+    change,
+    skip,
+)
 from juniper_rollout.discover import EnvVar, looks_secret
 from juniper_rollout.edits import blocks, envexample, gitignore, precommit
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES

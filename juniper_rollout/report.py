@@ -9,15 +9,23 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, RepoPlan,
-                                     unified_diff)
+from juniper_rollout.changes import (
+    FILE_KEPT,
+    FILE_REPLACED,
+    HOOK_REPLACED,
+    NAME_ADDED,
+    NAME_STALE,
+    RepoPlan,
+    unified_diff,
+)
 from juniper_rollout.wording import count
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "unchanged": "dim", "skip": "dim"}

@@ -186,7 +186,7 @@ def _kept_from_branch(repo: RepoSpec, spec: EncryptSpec, config: str, committed:
 def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[FileChange]) -> None:
     """The rollout removes a tracked plaintext file: refuse when nothing holds its values encrypted."""
     deleted = {f.path for f in plan.files if f.action == DELETE}
-    for spec, change in zip(repo.encrypt, changes):
+    for spec, change in zip(repo.encrypt, changes, strict=False):
         if spec.enabled and spec.source in deleted and change.after is None:
             raise RepoError(f"{spec.source} is tracked at {repo.base} but not in the clone, so it cannot be encrypted "
                             f"before the rollout removes it from git: restore it (`git show {repo.base}:{spec.source} "

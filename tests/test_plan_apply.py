@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import subprocess
 
-
 from juniper_rollout import sops
 from tests import fleet as fleets
 from tests.helpers import clone_state, git, rollout

@@ -146,7 +146,7 @@ def test_apply_in_worker_processes_writes_every_branch_in_order(tmp_path):
     outcomes = branches.apply_plans(manifest, plans, saved=False, push=False, jobs=2)
     assert [o.name for o in outcomes] == names
     assert {o.result for o in outcomes} == {branches.CREATED}
-    for name, outcome in zip(names, outcomes):
+    for name, outcome in zip(names, outcomes, strict=False):
         tip = git(tmp_path / "ws" / name, "rev-parse", "chore/sops-age-rollout").strip()
         assert tip == outcome.commit
         assert git(tmp_path / "ws" / name, "status", "--porcelain") == ""  # the clone itself untouched

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import time
-from datetime import datetime, timedelta, timezone
-
-from juniper_rollout.edits import data_key as data_key_edit, recipients
+from juniper_rollout.edits import data_key as data_key_edit
+from juniper_rollout.edits import recipients
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.keys import AgeKeys, find_age_keys
 from juniper_rollout.manifest import read_manifest_text
-
 
 UPDATEKEYS_TRUTH = ("re-keyed with sops updatekeys where its values did not change (the data key is wrapped for the "
                     "new recipients and the values keep that same data key, so a removed key that kept any earlier "
@@ -88,7 +87,7 @@ def _check_keys(age: AgeKeys, result: recipients.RecipientsEdit) -> None:
 def _next_second() -> str:
     """The next whole UTC second, once it has come: sops' lastmodified has one-second resolution, so every
     file encrypted before this call is older than the stamp and every one encrypted after it is not."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stamp = now.replace(microsecond=0) + timedelta(seconds=1)
     time.sleep(max(0.0, (stamp - now).total_seconds()))
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -6,9 +6,9 @@ semantics in-process (the tests cross-check it against ``git check-ignore``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import pathspec
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
@@ -84,7 +84,7 @@ def needed_patterns(outside: str, env: EnvFiles = DEFAULT) -> tuple[str, ...]:
     """The fewest lines that, appended after ``outside``, give the rules we need."""
     must_ignore, _ = env.samples()
     spec = _spec(outside.splitlines(), (*must_ignore, *(_sample(line) for line in env.gitignore_exceptions())))
-    adds = [glob for glob, sample in zip(env.gitignore_ignores(), must_ignore) if not spec.match_file(sample)]
+    adds = [glob for glob, sample in zip(env.gitignore_ignores(), must_ignore, strict=False) if not spec.match_file(sample)]
     exceptions = [line for line in env.gitignore_exceptions()
                   if spec.match_file(_sample(line)) or _ignored_after(outside, adds, _sample(line))]
     return (*adds, *exceptions)  # exceptions last: the last matching pattern wins

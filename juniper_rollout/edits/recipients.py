@@ -104,7 +104,7 @@ def _check_result(after: list[str], seq: Node, old: list[str], new: list[str | N
         raise RecipientsEditError(
             f"refusing to remove the last recipient from {WHERE}: add the new key first "
             "(`rollout rotate --add age1NEW…`, plan, apply), then remove the old one")
-    for item, value, kept in zip(seq.items, old, new):
+    for item, _value, kept in zip(seq.items, old, new, strict=False):
         if kept is not None and not is_placeholder(kept) and not keys.is_valid_recipient(kept):
             raise RecipientsEditError(f"{path}:{item.line}: {short(kept)!r} in {WHERE} is not a valid age public "
                                       f"key: remove it too (--remove {kept})")
@@ -157,7 +157,7 @@ def _splice(text: str, seq: Node, new: list[str | None], appended: list[str]) ->
     if seq.flow:
         return _splice_flow(text, seq, new, appended)
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the old text
-    for item, value in zip(seq.items, new):
+    for item, value in zip(seq.items, new, strict=False):
         q = _quote(text, item)
         if value is None:
             edits.append(_drop_line(text, item))
@@ -195,7 +195,7 @@ def _splice_flow(text: str, seq: Node, new: list[str | None], appended: list[str
                                   "(write it as a block list, then rotate again)")
     quotes = [_quote(text, item) for item in seq.items]
     q = next((c for c in quotes if c), "")
-    values = [f"{qi}{v}{qi}" for qi, v in zip(quotes, new) if v is not None]
+    values = [f"{qi}{v}{qi}" for qi, v in zip(quotes, new, strict=False) if v is not None]
     values += [f"{q}{key}{q}" for key in appended]
     return text[:seq.start] + "[" + ", ".join(values) + "]" + text[seq.end:]
 
