@@ -271,7 +271,7 @@ def _encrypted(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Artifac
             continue
         meta = sopsmeta.read_metadata(blob)
         same = meta is not None and meta.format == "dotenv" and set(meta.recipients) == set(manifest.recipients)
-        if same and manifest.data_key_rotated and meta.lastmodified < manifest.data_key_rotated:
+        if same and meta is not None and manifest.data_key_rotated and meta.lastmodified < manifest.data_key_rotated:
             same = False  # `rotate --data-key` asked for a new data key it does not have yet
         out.append(Artifact(spec.target, IN_SYNC if same else MODIFIED))
     return out

@@ -46,7 +46,7 @@ def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push:
 
 
 def _apply_named(specs: dict[str, RepoSpec], plan: RepoPlan, *, saved: bool, push: bool,
-                 manifest: Manifest | None = None) -> Outcome:
+                 manifest: Manifest) -> Outcome:
     spec = specs.get(plan.name)
     if spec is None:
         return Outcome(plan.name, FAILED, "not in the manifest any more")
@@ -73,7 +73,7 @@ def _stop_between_repos() -> Iterator[Callable[[], bool]]:
             signal.signal(each, handler)
 
 
-def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool, manifest: Manifest | None = None) -> Outcome:
+def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool, manifest: Manifest) -> Outcome:
     if plan.error:
         return Outcome(spec.name, FAILED, plan.error)
     try:
@@ -123,6 +123,7 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
         how = ("switch that worktree to another branch (`git switch -`)" if worktree.exists()
                else f"that worktree is gone: run `git worktree prune` in {spec.path}")
         return Outcome(spec.name, BLOCKED, f"{spec.branch} is checked out in {worktree}; {how}, then apply again")
+    assert tree is not None, "a rollout never empties a repository's tree"
     commit = gitrepo.create_commit(clone, base, tree, commit_message(spec, plan))
     gitrepo.move_branch(clone, spec.branch, commit.hexsha, tip.hexsha if tip else None,
                         f"{'update' if tip else 'create'} rollout branch")

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, TypeGuard
 
 from juniper_rollout.fold import ClassRef, Repo, Unresolved
 
@@ -437,7 +437,7 @@ def _last(node: ast.expr | None) -> str | None:
     if isinstance(node, ast.Subscript):
         return _last(node.value)
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return re.match(r"[\w.]*", node.value).group().rsplit(".", 1)[-1]
+        return re.match(r"[\w.]*", node.value).group().rsplit(".", 1)[-1]  # type: ignore[union-attr]  # matches every string
     return None
 
 
@@ -447,7 +447,8 @@ def _unwrap(ann: ast.expr | None, depth: int = 0) -> ast.expr | None:
         return None
     if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
         try:
-            return _unwrap(parse(ann.value, mode="eval").body, depth + 1)
+            parsed = parse(ann.value, mode="eval")
+            return _unwrap(parsed.body if isinstance(parsed, ast.Expression) else None, depth + 1)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
     if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
@@ -465,7 +466,7 @@ _STRUCTURED = {"list", "List", "dict", "Dict", "set", "Set", "tuple", "Tuple", "
                "Sequence", "Mapping"}
 
 
-def _is_field(node: ast.expr | None) -> bool:
+def _is_field(node: ast.expr | None) -> TypeGuard[ast.Call]:
     return isinstance(node, ast.Call) and _last(node.func) == "Field"
 
 
@@ -513,6 +514,7 @@ class _Classes:
             self.kinds[id(cls)] = result = None
             for base in cls.bases:
                 root = self.roots[path].get(base.id) if isinstance(base, ast.Name) else _last(base)
+                kind: str | None
                 if root in ("BaseSettings", "BaseModel"):
                     kind = "settings" if root == "BaseSettings" else "model"
                 else:

@@ -10,7 +10,7 @@ from functools import partial
 
 from juniper_rollout import gitrepo, leakguard, secrets_plan
 from juniper_rollout.changes import RepoPlan
-from juniper_rollout.discover import candidate_paths, discover_all
+from juniper_rollout.discover import EnvVar, candidate_paths, discover_all
 from juniper_rollout.errors import ManifestError, RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.planner import Snapshot, plan_repo, tracked_plaintext, wanted_paths
@@ -65,7 +65,8 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
 
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snapshot:
     files, links = gitrepo.read_files(base, wanted_paths(repo))
-    code_vars, unresolved = (), ()
+    code_vars: tuple[EnvVar, ...] = ()
+    unresolved: tuple[str, ...] = ()
     listing = gitrepo.listed_paths(clone, base)
     for spec in repo.files:
         if spec.env_from == "code":
@@ -74,13 +75,13 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snaps
             found = discover_all({p: b.decode("utf-8", "replace") for p, b in blobs.items()}, spec.include, spec.exclude)
             code_vars, unresolved = found.vars, found.unresolved
             break
-    dotenv_names = {}
+    dotenv_names: dict[str, tuple[str, ...]] = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
         dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env", base, tip)}
     tracked = tracked_plaintext(manifest, repo, listing)
     history: dict[str, tuple[tuple[str, str], ...]] = {}
     if tracked:
-        for short, subject, paths in gitrepo.commits_touching(clone, [f":(literal){p}" for p in tracked]):
-            for path in paths:
+        for short, subject, touched in gitrepo.commits_touching(clone, [f":(literal){p}" for p in tracked]):
+            for path in touched:
                 history[path] = (*history.get(path, ()), (short, subject))
     return Snapshot(files, links, code_vars, dotenv_names, tracked, history, code_unresolved=unresolved)

@@ -215,7 +215,7 @@ def _child(tree: git.Tree, name: str) -> git.Tree | git.Blob | None:
 
 def list_paths(commit: git.Commit) -> list[str]:
     """Every blob path at ``commit`` (only for discovery from code, which needs the listing)."""
-    return [item.path for item in commit.tree.traverse() if isinstance(item, git.Blob) and item.mode != LINK_MODE]
+    return [str(item.path) for item in commit.tree.traverse() if isinstance(item, git.Blob) and item.mode != LINK_MODE]
 
 
 def listed_paths(repo: git.Repo, commit: git.Commit) -> list[str]:
@@ -285,11 +285,11 @@ def write_tree(repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, byte
             first = next(iter(sub))
             raise InTheWay(in_the_way_message(f"{prefix}{name}/{first}", prefix + name, current[1], file_wanted=False))
         subtree = git.Tree(repo, current[0], TREE_MODE, name) if current else None
-        binsha = write_tree(repo, subtree, sub, f"{prefix}{name}/")
-        if binsha is None:
+        written = write_tree(repo, subtree, sub, f"{prefix}{name}/")
+        if written is None:
             entries.pop(name, None)
         else:
-            entries[name] = (binsha, TREE_MODE, name)
+            entries[name] = (written, TREE_MODE, name)
     if not entries:
         return None
     stream = BytesIO()
@@ -309,7 +309,7 @@ def in_the_way_message(path: str, where: str, mode: int, *, file_wanted: bool) -
 def in_the_way(commit: git.Commit, paths: list[str]) -> str | None:
     """Why writing a file at one of ``paths`` would replace something that is not a file; None if nothing is in the way."""
     for path in paths:
-        node: git.Tree | None = commit.tree
+        node: git.Tree = commit.tree
         parts = path.split("/")
         for depth, name in enumerate(parts):
             entry = next(((b, m) for b, m, n in node._cache if n == name), None)
@@ -457,7 +457,7 @@ def push(repo: git.Repo, branch: str) -> str:
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
     try:
-        return not repo.git.ls_remote("--exit-code", "origin", ref).strip()
+        return not str(repo.git.ls_remote("--exit-code", "origin", ref)).strip()
     except git.GitCommandError as err:
         return err.status == 2  # --exit-code: 2 means no such ref on the remote
 

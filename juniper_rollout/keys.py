@@ -267,12 +267,12 @@ def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None 
         if not readers and not ssh:
             problems.append(str(err))
     else:
-        path = config_dir.joinpath(*_KEYS_TXT)
-        if path.exists():
-            text, error = _read_key_file(path, str(path), loose)
-            take(str(path), text, error and f"{path} {error}")
+        keys_txt = config_dir.joinpath(*_KEYS_TXT)
+        if keys_txt.exists():
+            text, error = _read_key_file(keys_txt, str(keys_txt), loose)
+            take(str(keys_txt), text, error and f"{keys_txt} {error}")
         else:
-            looked.append(str(path))
+            looked.append(str(keys_txt))
     return AgeKeys(tuple(dict.fromkeys(public)), tuple(found), tuple(looked), tuple(problems), tuple(loose),
                    tuple(ssh))
 

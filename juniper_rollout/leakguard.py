@@ -59,7 +59,7 @@ def check(manifest: Manifest | None, repo: RepoSpec, files: Iterable[FileChange]
         if value in known:
             continue
         for f in files:
-            if value in f.after and value not in (f.before or b""):
+            if f.after is not None and value in f.after and value not in (f.before or b""):
                 raise RepoError(f"{f.path} would contain the value on line {number} of the plaintext {source}; "
                                 "nothing written (check the manifest's templates and vars)")
 

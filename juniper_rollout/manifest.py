@@ -481,7 +481,8 @@ class _Validator(_Reader):
         encrypt = tuple(self._encrypt(e, where, self.item_line(node["encrypt"], i))
                         for i, e in enumerate(node.get("encrypt", [])))
         seen: dict[str, int | None] = {}
-        for spec in (*files, *encrypt):
+        specs: list[FileSpec | EncryptSpec] = [*files, *encrypt]
+        for spec in specs:
             target = spec.path if isinstance(spec, FileSpec) else spec.target
             if target in seen or target in (".gitignore", ".pre-commit-config.yaml", "AGENTS.md"):
                 raise self.fail(spec.line, f"{where} renders {target} twice (each path may have one source)")

@@ -120,10 +120,11 @@ def _text(snap: Snapshot, path: str) -> str | None:
 
 
 def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot) -> FileChange:
-    extra = {"groups": _groups(spec, snap)} if spec.env_from else None
+    groups = _groups(spec, snap) if spec.env_from else None
+    extra = {"groups": groups} if groups is not None else None
     before = snap.files.get(spec.path)
-    if before is not None and spec.env_from and spec.policy == "merge":
-        return _merged(spec, snap, before, extra["groups"], _held_names(repo, snap))
+    if before is not None and groups is not None and spec.policy == "merge":
+        return _merged(spec, snap, before, groups, _held_names(repo, snap))
     after = render.render_file(manifest, repo, spec, extra).encode("utf-8")
     if before is not None and before != after and spec.policy == "create-only":
         return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
@@ -135,7 +136,7 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
             return replace(result, detail=f"{result.reason}; replaces the hand-written file",
                            adoptions=(Adoption(FILE_REPLACED, spec.path, why),))
     found = [v for g in (extra or {}).get("groups", ()) for v in g.vars if v.source]
-    detail = result.reason
+    detail = result.reason or ""
     if found:  # say where each discovered name came from
         shown = ", ".join(f"{v.name} ({v.source})" for v in found[:4]) + (", …" if len(found) > 4 else "")
         detail += f"; {len(found)} names found: {shown}"

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from juniper_rollout.errors import ManifestError, RolloutError
 
@@ -89,7 +89,7 @@ class _ManifestFailure:
         raise err
 
 
-_work: tuple[Callable, Sequence, object] | None = None  # (job, items, stop flag) in a forked worker
+_work: tuple[Callable, Sequence, Any] | None = None  # (job, items, stop flag) in a forked worker
 _parent: int | None = None  # the pid of the process that started this worker
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -120,7 +120,7 @@ def _run_pool(executor, context, stopping, signals: _Held, job, items, processes
     try:
         while pending:
             signals.deliver()
-            chunk = _wait(pending[0], lambda: signals.deliver() or stop())
+            chunk = _wait(pending[0], lambda: _deliver_then(signals, stop))
             if chunk is None:
                 break
             pending.pop(0)
@@ -152,7 +152,7 @@ class _Held:
 
     def __init__(self) -> None:
         self.pending: list[int] = []
-        self.handlers: dict[int, object] = {}
+        self.handlers: dict[int, Any] = {}
 
     def __enter__(self) -> _Held:
         import threading
@@ -258,6 +258,11 @@ class _Crashed:
         raise RuntimeError(f"a worker failed:\n{self.text}")
 
 
+def _deliver_then(signals: _Held, stop: Callable[[], bool]) -> bool:
+    signals.deliver()
+    return stop()
+
+
 def _start_worker(job: Callable, items: Sequence, stopping, parent: int) -> None:
     global _work, _parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it tells us through ``stopping``
@@ -287,7 +292,7 @@ def _orphaned(parent: int | None) -> bool:
 def _run_chunk(start: int, end: int) -> list:
     assert _work is not None, "not in a worker started by run_in_order"
     job, items, stopping = _work
-    out = []
+    out: list[Any] = []
     for index in range(start, end):
         if _orphaned(_parent):  # nobody would report this repo: write nothing more
             os._exit(1)

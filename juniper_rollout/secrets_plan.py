@@ -109,50 +109,77 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
                             "path it is given; fix the rule's path_regex)")
     recipients = manifest.recipients
     plaintext = read_plaintext(repo, spec.source) if spec.enabled else None
-    meta = sops.read_metadata(before) if before is not None else None
-    if before is not None and meta is None:
-        raise RepoError(f"{spec.target} at {repo.base} has no sops metadata: it may be plaintext (remove it from git and rotate the secrets)")
+    meta = _committed_metadata(repo, spec, before) if before is not None else None
     if plaintext is None:
-        if before is None and reuse is not None and spec.enabled:
-            return _kept_from_branch(repo, spec, config, reuse, recipients)
-        if before is None:
+        if before is None or meta is None:
+            if reuse is not None and spec.enabled:
+                return _kept_from_branch(repo, spec, config, reuse, recipients)
             why = f"no {spec.source} in the clone to encrypt" if spec.enabled else "encryption is off (enabled: false)"
             return skip(spec.target, why)
-        if meta.format != "dotenv":  # sops' YAML/JSON/INI output under a dotenv name: the same values, as dotenv
-            return _as_dotenv(spec, config, before, meta.format, _decrypt_or_none(before, spec.target), reuse, recipients)
-        if set(meta.recipients) != set(recipients):
-            previous = _decrypt_or_none(before, spec.target)
-            if previous is not None and _same(reuse, previous, recipients, spec.target):
-                return FileChange(spec.target, UPDATE, before, reuse, "re-wrapped for the manifest's recipients",
-                                  secret=True, detail=_rekey_detail(meta.recipients, recipients))
-            return _rekeyed(spec, config, before, meta.recipients, recipients)
-        why = f"no {spec.source} in the clone; {spec.target} kept as is"
-        return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+        return _kept_without_plaintext(spec, config, before, meta, reuse, recipients)
     try:
         plaintext.decode("utf-8")
     except UnicodeDecodeError:
         raise RepoError(f"{spec.source} in the clone is not UTF-8 text (save it as UTF-8, then plan again)") from None
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
-    if before is not None:
-        try:
-            same = sops.decrypt_dotenv(before, filename=spec.target) == plaintext
-        except sops.SopsError as err:
-            if set(meta.recipients) != set(recipients) or list(meta.names) != names:
-                raise RepoError(f"{spec.target}: cannot compare with {spec.source}: {err}") from None
-            why = f"same variable names and recipients; could not compare values ({err})"
-            return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
-        if same and meta.format != "dotenv":
-            return _as_dotenv(spec, config, before, meta.format, plaintext, reuse, recipients)
-        if same and set(meta.recipients) == set(recipients):
-            return FileChange(spec.target, UNCHANGED, before, before, f"decrypts to {spec.source}", secret=True)
-        if same and _same(reuse, plaintext, recipients, spec.target):
+    if before is not None and meta is not None:
+        kept = _same_values_as_committed(spec, config, before, meta, plaintext, names, reuse, recipients)
+        if kept is not None:
+            return kept
+        if meta.format != "dotenv":
+            altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
+    return _encrypted(spec, config, before, plaintext, names, altered, reuse, recipients)
+
+
+def _committed_metadata(repo: RepoSpec, spec: EncryptSpec, before: bytes) -> sops.SopsMetadata:
+    meta = sops.read_metadata(before)
+    if meta is None:
+        raise RepoError(f"{spec.target} at {repo.base} has no sops metadata: it may be plaintext (remove it from git and rotate the secrets)")
+    return meta
+
+
+def _kept_without_plaintext(spec: EncryptSpec, config: str, before: bytes, meta: sops.SopsMetadata,
+                            reuse: bytes | None, recipients: tuple[str, ...]) -> FileChange:
+    """No plaintext in the clone, the base holds the ciphertext: kept, converted to dotenv or re-keyed."""
+    if meta.format != "dotenv":  # sops' YAML/JSON/INI output under a dotenv name: the same values, as dotenv
+        return _as_dotenv(spec, config, before, meta.format, _decrypt_or_none(before, spec.target), reuse, recipients)
+    if set(meta.recipients) != set(recipients):
+        previous = _decrypt_or_none(before, spec.target)
+        if previous is not None and _same(reuse, previous, recipients, spec.target):
             return FileChange(spec.target, UPDATE, before, reuse, "re-wrapped for the manifest's recipients",
                               secret=True, detail=_rekey_detail(meta.recipients, recipients))
-        if same:
-            return _rekeyed(spec, config, before, meta.recipients, recipients)
-    if before is not None and meta.format != "dotenv":
-        altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
+        return _rekeyed(spec, config, before, meta.recipients, recipients)
+    why = f"no {spec.source} in the clone; {spec.target} kept as is"
+    return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+
+
+def _same_values_as_committed(spec: EncryptSpec, config: str, before: bytes, meta: sops.SopsMetadata,
+                              plaintext: bytes, names: list[str], reuse: bytes | None,
+                              recipients: tuple[str, ...]) -> FileChange | None:
+    """The change when the committed ciphertext already holds ``plaintext``; None when the values differ."""
+    try:
+        same = sops.decrypt_dotenv(before, filename=spec.target) == plaintext
+    except sops.SopsError as err:
+        if set(meta.recipients) != set(recipients) or list(meta.names) != names:
+            raise RepoError(f"{spec.target}: cannot compare with {spec.source}: {err}") from None
+        why = f"same variable names and recipients; could not compare values ({err})"
+        return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+    if not same:
+        return None
+    if meta.format != "dotenv":
+        return _as_dotenv(spec, config, before, meta.format, plaintext, reuse, recipients)
+    if set(meta.recipients) == set(recipients):
+        return FileChange(spec.target, UNCHANGED, before, before, f"decrypts to {spec.source}", secret=True)
+    if _same(reuse, plaintext, recipients, spec.target):
+        return FileChange(spec.target, UPDATE, before, reuse, "re-wrapped for the manifest's recipients",
+                          secret=True, detail=_rekey_detail(meta.recipients, recipients))
+    return _rekeyed(spec, config, before, meta.recipients, recipients)
+
+
+def _encrypted(spec: EncryptSpec, config: str, before: bytes | None, plaintext: bytes, names: list[str],
+               altered: tuple[str, ...], reuse: bytes | None, recipients: tuple[str, ...]) -> FileChange:
+    """``plaintext`` encrypted (or the rollout branch's ciphertext when it holds the same), checked by a round trip."""
     if _same(reuse, plaintext, recipients, spec.target):
         return FileChange(spec.target, CREATE if before is None else UPDATE, before, reuse,
                           f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names, altered))
@@ -201,7 +228,9 @@ def fresh_data_key(manifest: Manifest, spec: EncryptSpec, change: FileChange, re
     """``change`` with a new data key when the manifest asks for one (``defaults.data_key_rotated``) and the
     file's sops ``lastmodified`` is older: ``updatekeys`` keeps the data key, ``sops rotate`` replaces it."""
     stamp = manifest.data_key_rotated
-    meta = sops.read_metadata(change.after) if stamp and change.secret and change.after is not None else None
+    if not stamp or not change.secret or change.after is None:
+        return change
+    meta = sops.read_metadata(change.after)
     if meta is None or meta.lastmodified >= stamp:
         return change
     plaintext = _decrypt_or_none(change.after, spec.target)

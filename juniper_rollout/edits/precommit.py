@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import io
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import cfgv
@@ -156,7 +157,7 @@ def hooks_state(text: str, hooks: list[dict[str, Any]], *, data: Any = None) -> 
     }
 
 
-def _expected(original: Any, hooks: list[dict[str, Any]], adopt: list[tuple[int, int]] = ()) -> Any:
+def _expected(original: Any, hooks: list[dict[str, Any]], adopt: Sequence[tuple[int, int]] = ()) -> Any:
     """What pre-commit must load after the edit: the original data with the hooks put in."""
     data = copy.deepcopy(original)
     repos = data["repos"]
