@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from juniper_rollout.changes import FileChange
-from juniper_rollout.discover import looks_secret
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
+from juniper_rollout.secretshape import looks_secret
 
 MIN_VALUE = 8
 PLAIN_WORD = 16  # below this, a value of letters only (production, localhost) is checked only under a secret-looking name

@@ -18,6 +18,7 @@ import pyrage
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.envfiles import EnvFiles, check_glob
 from juniper_rollout.errors import ManifestError
+from juniper_rollout.secretshape import carries_credential, looks_secret
 from juniper_rollout.urls import strip_userinfo
 from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_line, load_roundtrip
 
@@ -549,8 +550,6 @@ class _Validator(_Reader):
                 raise self.fail(item_line, f"a variable in {where} must be NAME or {{NAME: default}}")
             if not isinstance(name, str) or not ENV_NAME.match(name):
                 raise self.fail(item_line, f"{name!r} is not a valid environment variable name")
-            from juniper_rollout.discover import carries_credential, looks_secret
-
             if default is not None and looks_secret(name):
                 raise self.fail(item_line, f"{name} looks secret and may not carry a default in an example (remove the value)")
             if default is not None and carries_credential(default):

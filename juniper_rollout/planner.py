@@ -24,11 +24,12 @@ from juniper_rollout.changes import (
     change,
     skip,
 )
-from juniper_rollout.discover import EnvVar, looks_secret
+from juniper_rollout.discover import EnvVar
 from juniper_rollout.edits import blocks, envexample, gitignore, precommit
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, RepoSpec
+from juniper_rollout.secretshape import looks_secret
 from juniper_rollout.yamlio import load_plain
 
 GITIGNORE, PRECOMMIT, AGENTS, SOPS_YAML = ".gitignore", ".pre-commit-config.yaml", "AGENTS.md", ".sops.yaml"

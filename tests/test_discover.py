@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from juniper_rollout.discover import EnvVar, candidate_paths, discover, looks_secret
+from juniper_rollout.discover import EnvVar, candidate_paths, discover
+from juniper_rollout.secretshape import looks_secret
 
 
 def src(text: str) -> str:

@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from juniper_rollout.discover import carries_credential, discover, discover_all
+from juniper_rollout.discover import discover, discover_all
+from juniper_rollout.secretshape import carries_credential
 
 
 def src(text: str) -> str:
