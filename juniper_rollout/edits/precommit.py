@@ -9,7 +9,6 @@ own config schema.
 from __future__ import annotations
 
 import copy
-import io
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -17,12 +16,11 @@ from typing import Any
 import cfgv
 from pre_commit.clientlib import CONFIG_SCHEMA
 from pre_commit.yaml import yaml_load
-from ruamel.yaml import YAML
 
 from juniper_rollout.edits.blocks import newline_of
 from juniper_rollout.edits.yamltree import Node, parse_tree
 from juniper_rollout.errors import RolloutError
-from juniper_rollout.yamlio import YamlSyntaxError, dump_block
+from juniper_rollout.yamlio import YamlSyntaxError, dump_block, dump_flow
 
 PATH = ".pre-commit-config.yaml"
 
@@ -232,15 +230,6 @@ def _first_map(seq: Node) -> Node | None:
 # --- emitting new entries in the file's own style ---------------------------------------------
 
 
-def _flow(data: Any) -> str:
-    yaml = YAML(typ="rt")
-    yaml.default_flow_style = True
-    yaml.width = 1 << 20
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue().strip()
-
-
 def _line_start(text: str, index: int) -> int:
     return text.rfind("\n", 0, index) + 1
 
@@ -287,9 +276,9 @@ def _insert_item(text: str, seq: Node, data: Any, nl: str, template: Node | None
     if seq.flow:
         close = text.rfind("]", 0, seq.end)
         if not seq.items:
-            return text[:close] + _flow(data) + text[close:]
+            return text[:close] + dump_flow(data) + text[close:]
         at = (after or seq.items[-1]).end
-        return text[:at] + ", " + _flow(data) + text[at:]
+        return text[:at] + ", " + dump_flow(data) + text[at:]
     if not seq.items:
         raise _fail(seq.line, "empty block list (write `[]` or add an entry)")
     last = after or seq.items[-1]
@@ -305,7 +294,7 @@ def _insert_item(text: str, seq: Node, data: Any, nl: str, template: Node | None
 def _replace_item(text: str, seq: Node, item: Node, data: Any, nl: str, *, keep_comments: bool = False) -> str:
     """``item`` rewritten as ``data``; ``keep_comments``: whole-line comments inside it stay, above it."""
     if seq.flow or item.flow:
-        return text[: item.start] + _flow(data) + text[item.end :]
+        return text[: item.start] + dump_flow(data) + text[item.end :]
     dash = _dash_column(text, item)
     start = _line_start(text, item.start)
     dash_line = _line_start(text, text.rfind("-", 0, item.start))
