@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from juniper_rollout import planner, sopsmeta
+from juniper_rollout import agekey, planner, sopsmeta
 from juniper_rollout.changes import (
     CREATE,
     DELETE,
@@ -362,25 +362,13 @@ def _clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def short_key(key: str) -> str:
-    return key[:12] + "…"
-
-
 def sops_recipients(config: bytes) -> set[str] | None:
     """Every age recipient the creation rules of a ``.sops.yaml`` name; None if it cannot be read."""
     try:
-        data: Any = load_plain(config.decode("utf-8"))
+        found = sopsmeta.config_recipients(config.decode("utf-8"))
     except (UnicodeDecodeError, YamlSyntaxError):
         return None
-    rules = data.get("creation_rules") if isinstance(data, dict) else None
-    if not isinstance(rules, list):
-        return None
-    found: set[str] = set()
-    for rule in rules:
-        age = rule.get("age") if isinstance(rule, dict) else None
-        values = age if isinstance(age, list) else str(age or "").split(",")
-        found.update(str(v).strip() for v in values if str(v).strip())
-    return found
+    return None if found is None else set(found)
 
 
 def _recipients(manifest: Manifest, config: bytes | None) -> list[Finding]:
@@ -392,8 +380,8 @@ def _recipients(manifest: Manifest, config: bytes | None) -> list[Finding]:
     missing = [k for k in manifest.recipients if k not in found]
     if not extra and not missing:
         return []
-    parts = ([f"extra {', '.join(map(short_key, extra))}"] if extra else []) + (
-        [f"missing {', '.join(map(short_key, missing))}"] if missing else [])
+    parts = ([f"extra {', '.join(map(agekey.short, extra))}"] if extra else []) + (
+        [f"missing {', '.join(map(agekey.short, missing))}"] if missing else [])
     return [Finding(SOPS_RECIPIENTS, ".sops.yaml",
                     f".sops.yaml recipients differ from the manifest ({'; '.join(parts)}): run `rollout apply` "
                     "to rewrite it from the manifest, or `rollout rotate --add KEY` if the key belongs")]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pyrage import x25519
 
+from juniper_rollout import agekey
 from juniper_rollout.errors import RolloutError
 
 KEY_FILE_ENV = "SOPS_AGE_KEY_FILE"
@@ -159,32 +160,19 @@ def public_keys_in(path: Path) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
         raise RolloutError(f"cannot read age key file {path}: {reason}") from None
-    keys = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            keys.append(str(x25519.Identity.from_str(line).to_public()))
-        except Exception:  # pyrage.IdentityError; the line itself is secret: never shown
-            raise RolloutError(
-                f"{path}:{number}: not an age identity (expected AGE-SECRET-KEY-1…): "
-                "fix the file or run `rollout keygen`"
-            ) from None
+    try:
+        keys = agekey.public_keys_of(text, strip=True)
+    except agekey.NotAnIdentity as err:  # the line itself is secret: never shown
+        raise RolloutError(
+            f"{path}:{err.line}: not an age identity (expected AGE-SECRET-KEY-1…): "
+            "fix the file or run `rollout keygen`"
+        ) from None
     if not keys:
         raise RolloutError(f"{path} holds no age identity: run `rollout keygen`")
     return keys
 
 
-def is_valid_recipient(s: str) -> bool:
-    """Whether ``s`` is an age X25519 public key sops accepts (lowercase ``age1`` + bech32)."""
-    if not s.startswith("age1"):
-        return False
-    try:
-        x25519.Recipient.from_str(s)
-    except Exception:  # pyrage.RecipientError
-        return False
-    return True
+is_valid_recipient = agekey.is_valid_recipient  # the one recipient check: agekey.py
 
 
 # --- where sops 3.11 finds identities (age/keysource.go loadIdentities; measured in docs/SOPS_NOTES.md) ---
@@ -242,8 +230,8 @@ def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None 
             return
         readers += 1
         try:
-            keys = _public_keys_of(text or "")
-        except ValueError as err:
+            keys = agekey.public_keys_of(text or "")
+        except agekey.NotAnIdentity as err:
             problems.append(f"{location}: {err} (expected AGE-SECRET-KEY-1… lines, nothing before them): fix it")
             return
         if keys:
@@ -311,19 +299,3 @@ def _run_key_cmd(command: str, env: Mapping[str, str], cwd: Path) -> tuple[str |
     if proc.returncode != 0:
         return None, f"{KEY_CMD_ENV} {args[0]} exited {proc.returncode} (sops runs it without a shell: no pipes or ~)"
     return proc.stdout.decode("utf-8", "replace"), None
-
-
-def _public_keys_of(text: str) -> list[str]:
-    """Public keys of the identities in ``text``, read line by line as sops does (no trimming)."""
-    out = []
-    for line in text.split("\n"):
-        line = line.removesuffix("\r")
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("AGE-PLUGIN-"):
-            continue  # a plugin identity: its recipient is known only to the plugin
-        try:
-            out.append(str(x25519.Identity.from_str(line).to_public()))
-        except Exception:  # pyrage.IdentityError; the line is secret: never shown
-            raise ValueError("a line is not an age identity") from None
-    return out

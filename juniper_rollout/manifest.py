@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import pyrage
-
+from juniper_rollout import agekey
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.envfiles import EnvFiles, check_glob
 from juniper_rollout.errors import ManifestError
@@ -249,14 +248,6 @@ def _is_dotgit(part: str) -> bool:
     return name in (".git", "git~1")
 
 
-def valid_recipient(value: str) -> bool:
-    try:
-        pyrage.x25519.Recipient.from_str(value)
-    except Exception:
-        return False
-    return True
-
-
 _DEFAULTS_KEYS = {
     "base": str, "branch": str, "commit_message": str, "age_recipients": list,
     "precommit_hook": str, "agents_md": str, "usage_guide": str, "plaintext_env": dict,
@@ -402,12 +393,12 @@ class _Validator(_Reader):
             where = self.item_line(recipients, i)
             if not isinstance(value, str):
                 raise self.fail(where, f"age recipient must be a string, not {_kind(value)}")
-            if "<" in value or "PUBLIC_KEY" in value.upper():
+            if agekey.is_placeholder(value):
                 raise self.fail(where, f"age recipient {value!r} is a placeholder ({PLACEHOLDER_HINT})")
-            if not valid_recipient(value):
+            if not agekey.is_valid_recipient(value):
                 raise self.fail(where, f"{value!r} is not a valid age public key (age1…, bech32; {PLACEHOLDER_HINT})")
             if value in seen:
-                raise self.fail(where, f"age recipient {value[:12]}… is listed twice (remove one)")
+                raise self.fail(where, f"age recipient {agekey.short(value)} is listed twice (remove one)")
             seen.add(value)
         out["age_recipients"] = tuple(recipients)
         out["plaintext_env"] = self._plaintext_env(node)

@@ -11,7 +11,7 @@ import os
 import stat
 from dataclasses import replace
 
-from juniper_rollout import dotenv, gitrepo, sops
+from juniper_rollout import agekey, dotenv, gitrepo, sops
 from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
@@ -65,13 +65,9 @@ def _names_detail(source: str, names: list[str], altered: tuple[str, ...] = ()) 
     return text + "".join(f"; {note}" for note in altered)
 
 
-def _short(key: str) -> str:
-    return key[:12] + "…"
-
-
 def _rekey_detail(old: tuple[str, ...], new: tuple[str, ...]) -> str:
-    added = [f"+{_short(k)}" for k in new if k not in old]
-    removed = [f"-{_short(k)}" for k in old if k not in new]
+    added = [f"+{agekey.short(k)}" for k in new if k not in old]
+    removed = [f"-{agekey.short(k)}" for k in old if k not in new]
     text = f"re-key with sops updatekeys ({', '.join(added + removed)}): same data key"
     if removed:
         text += "; a removed key that kept an earlier copy still decrypts it: `rollout rotate --data-key`"

@@ -14,14 +14,25 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from juniper_rollout import dotenv, envfiles, gitrepo, keys, planner, secrets_plan, sops, throwaway
+from juniper_rollout import (
+    dotenv,
+    envfiles,
+    gitrepo,
+    keys,
+    planner,
+    secrets_plan,
+    sops,
+    sopsmeta,
+    throwaway,
+)
+from juniper_rollout.agekey import short
 from juniper_rollout.edits.envexample import listed_names
 from juniper_rollout.edits.precommit import hooks_state, load_data
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.keys import AgeKeys
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.pool import default_jobs
-from juniper_rollout.yamlio import YamlSyntaxError, load_plain
+from juniper_rollout.yamlio import YamlSyntaxError
 
 SOPS_CONFIG, GITIGNORE, PRECOMMIT = ".sops.yaml", ".gitignore", ".pre-commit-config.yaml"
 CHECKS = ("plaintext-env", "sops-config", "sops-rules", "encrypted-files", "gitignore", "precommit-hook", "age-key")
@@ -70,10 +81,6 @@ class RefFiles:
     plaintext: tuple[str, ...] = ()  # tracked plaintext env files (envfiles definition)
 
 
-def short(key: str) -> str:
-    return key[:12] + "…"
-
-
 # --- where sops finds the age key ----------------------------------------------------------
 
 
@@ -106,28 +113,6 @@ def example_names(text: bytes) -> list[str]:
     return listed_names(text.decode("utf-8", "replace"))
 
 
-def config_recipients(text: str) -> list[str]:
-    """The age recipients of every creation rule of a ``.sops.yaml``; ValueError if it has none."""
-    data = load_plain(text)
-    rules = data.get("creation_rules") if isinstance(data, dict) else None
-    if not isinstance(rules, list) or not rules:
-        raise ValueError("it has no creation_rules")
-    out: list[str] = []
-    for rule in rules:
-        if isinstance(rule, dict):
-            out += _split(rule.get("age"))
-            out += [k for g in rule.get("key_groups") or [] if isinstance(g, dict) for k in _split(g.get("age"))]
-    return list(dict.fromkeys(out))
-
-
-def _split(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [k.strip() for k in value.split(",") if k.strip()]
-    if isinstance(value, list):
-        return [str(k).strip() for k in value]
-    return []
-
-
 # --- the checks ------------------------------------------------------------------------------
 
 
@@ -149,9 +134,11 @@ def check_sops_config(manifest: Manifest, snap: RefFiles) -> Check:
     if text is None:
         return failed(name, f"no .sops.yaml at {snap.ref}", APPLY)
     try:
-        found = config_recipients(text.decode("utf-8"))
-    except (YamlSyntaxError, UnicodeDecodeError, ValueError) as err:
+        found = sopsmeta.config_recipients(text.decode("utf-8"))
+    except (YamlSyntaxError, UnicodeDecodeError) as err:
         return failed(name, f".sops.yaml does not parse: {err}", APPLY)
+    if not found:
+        return failed(name, ".sops.yaml does not parse: it has no creation_rules", APPLY)
     wanted = list(manifest.recipients)
     extra = [k for k in found if k not in wanted]
     missing = [k for k in wanted if k not in found]

@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from juniper_rollout import agekey
 from juniper_rollout.edits import data_key as data_key_edit
 from juniper_rollout.edits import recipients
 from juniper_rollout.errors import RolloutError
@@ -67,7 +68,7 @@ def _check_keys(age: AgeKeys, result: recipients.RecipientsEdit) -> None:
     """The re-key needs a key that opens today's files; afterwards you must still hold one."""
     if age.problems and not age.public:  # sops skips a source it cannot read; only no key at all is fatal
         raise RolloutError(age.problems[0])
-    current = [k for k in result.before if not recipients.is_placeholder(k)]
+    current = [k for k in result.before if not agekey.is_placeholder(k)]
     if not current:
         return  # nothing can be encrypted yet: the first key needs no private key
     where = ", ".join(age.looked) or "nowhere"
@@ -75,7 +76,7 @@ def _check_keys(age: AgeKeys, result: recipients.RecipientsEdit) -> None:
         raise RolloutError(f"no age private key found ({where}): the re-key at the next apply needs one "
                            "of the current recipients; set SOPS_AGE_KEY_FILE to your key file; nothing changed")
     if not set(age.public) & set(current):
-        raise RolloutError(f"none of your age keys ({', '.join(map(recipients.short, age.public))}) is a current "
+        raise RolloutError(f"none of your age keys ({', '.join(map(agekey.short, age.public))}) is a current "
                            "recipient, so the next apply could not re-key: set SOPS_AGE_KEY_FILE to a key file "
                            "holding one; nothing changed")
     if result.removed and not set(age.public) & set(result.after):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from juniper_rollout import keys
+from juniper_rollout.agekey import is_placeholder, is_valid_recipient, short
 from juniper_rollout.edits.blocks import newline_of
 from juniper_rollout.edits.yamltree import Node, parse_tree
 from juniper_rollout.errors import RolloutError
@@ -32,14 +32,6 @@ class RecipientsEdit:
     added: tuple[str, ...]
     removed: tuple[str, ...]
     placeholders: tuple[str, ...]  # replaced or dropped by an --add
-
-
-def is_placeholder(value: str) -> bool:
-    return "<" in value or "PUBLIC_KEY" in value.upper()
-
-
-def short(key: str) -> str:
-    return key if len(key) <= 16 else key[:12] + "…"
 
 
 def edit(text: str, *, add: Sequence[str], remove: Sequence[str], path: str = "manifest") -> RecipientsEdit:
@@ -87,7 +79,7 @@ def _check_arguments(add: list[str], remove: list[str]) -> None:
             raise RecipientsEditError("that is a private key (AGE-SECRET-KEY-1…): pass its public key (age1…) "
                                       "and keep the private key secret")
     for key in add:
-        if not keys.is_valid_recipient(key):
+        if not is_valid_recipient(key):
             raise RecipientsEditError(f"--add {short(key)!r} is not a valid age public key "
                                       "(age1…, as printed by `rollout keygen`)")
     for flag, given in (("--add", add), ("--remove", remove)):
@@ -105,7 +97,7 @@ def _check_result(after: list[str], seq: Node, old: list[str], new: list[str | N
             f"refusing to remove the last recipient from {WHERE}: add the new key first "
             "(`rollout rotate --add age1NEW…`, plan, apply), then remove the old one")
     for item, _value, kept in zip(seq.items, old, new, strict=False):
-        if kept is not None and not is_placeholder(kept) and not keys.is_valid_recipient(kept):
+        if kept is not None and not is_placeholder(kept) and not is_valid_recipient(kept):
             raise RecipientsEditError(f"{path}:{item.line}: {short(kept)!r} in {WHERE} is not a valid age public "
                                       f"key: remove it too (--remove {kept})")
 
