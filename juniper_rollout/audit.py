@@ -57,6 +57,7 @@ from juniper_rollout.edits import blocks, gitignore, precommit
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"
@@ -382,7 +383,7 @@ def _recipients(manifest: Manifest, config: bytes | None) -> list[Finding]:
         return []
     parts = ([f"extra {', '.join(map(agekey.short, extra))}"] if extra else []) + (
         [f"missing {', '.join(map(agekey.short, missing))}"] if missing else [])
-    return [Finding(SOPS_RECIPIENTS, ".sops.yaml",
+    return [Finding(SOPS_RECIPIENTS, SOPS_CONFIG,
                     f".sops.yaml recipients differ from the manifest ({'; '.join(parts)}): run `rollout apply` "
                     "to rewrite it from the manifest, or `rollout rotate --add KEY` if the key belongs")]
 

@@ -17,6 +17,7 @@ from juniper_rollout import agekey
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.envfiles import EnvFiles, check_glob
 from juniper_rollout.errors import ManifestError
+from juniper_rollout.paths import AGENTS, GITIGNORE, PRECOMMIT, SOPS_CONFIG
 from juniper_rollout.secretshape import carries_credential, looks_secret
 from juniper_rollout.urls import strip_userinfo
 from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_line, load_roundtrip
@@ -461,7 +462,7 @@ class _Validator(_Reader):
             path = (self.path.resolve().parent / Path(node["path"]).expanduser()).resolve()
         files: list[FileSpec] = []
         if node.get("sops_yaml", True):
-            files.append(FileSpec(".sops.yaml", "sops.yaml.j2", "replace", {}, None, line))
+            files.append(FileSpec(SOPS_CONFIG, "sops.yaml.j2", "replace", {}, None, line))
         for key, target, template in (
             ("env_example", ".env.example", "env.example.j2"),
             ("env_secrets_example", ".env.secrets.example", "env.secrets.example.j2"),
@@ -476,7 +477,7 @@ class _Validator(_Reader):
         specs: list[FileSpec | EncryptSpec] = [*files, *encrypt]
         for spec in specs:
             target = spec.path if isinstance(spec, FileSpec) else spec.target
-            if target in seen or target in (".gitignore", ".pre-commit-config.yaml", "AGENTS.md"):
+            if target in seen or target in (GITIGNORE, PRECOMMIT, AGENTS):
                 raise self.fail(spec.line, f"{where} renders {target} twice (each path may have one source)")
             seen[target] = spec.line
         if "url" in node and strip_userinfo(node["url"]) != node["url"]:

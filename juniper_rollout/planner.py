@@ -29,10 +29,9 @@ from juniper_rollout.edits import blocks, envexample, gitignore, precommit
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, RepoSpec
+from juniper_rollout.paths import AGENTS, GITIGNORE, PRECOMMIT, SOPS_CONFIG
 from juniper_rollout.secretshape import looks_secret
 from juniper_rollout.yamlio import load_plain
-
-GITIGNORE, PRECOMMIT, AGENTS, SOPS_YAML = ".gitignore", ".pre-commit-config.yaml", "AGENTS.md", ".sops.yaml"
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot
     if before is not None and before != after and spec.policy == "create-only":
         return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
     result = change(spec.path, before, after, f"rendered from {spec.template}")
-    if spec.path == SOPS_YAML and result.writes and before is not None:
+    if spec.path == SOPS_CONFIG and result.writes and before is not None:
         text = _text(snap, spec.path) or ""
         if adopt.is_hand_written_sops(text):
             why = adopt.judge_sops(text, after.decode("utf-8"))

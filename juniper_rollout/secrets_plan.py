@@ -15,8 +15,7 @@ from juniper_rollout import agekey, dotenv, gitrepo, sops
 from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
-
-SOPS_CONFIG = ".sops.yaml"
+from juniper_rollout.paths import SOPS_CONFIG
 
 
 def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:

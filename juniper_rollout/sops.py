@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from juniper_rollout import dotenv, sopsmeta
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.sopsmeta import SopsMetadata, read_metadata  # noqa: F401 (the metadata parser lives in sopsmeta)
 
 NOT_FOUND = (
@@ -33,7 +34,6 @@ _KEY_SELECTORS = (
     "SOPS_AZURE_KEYVAULT_URLS", "SOPS_VAULT_URIS", "SOPS_HUAWEICLOUD_KMS_IDS", "SOPS_CONFIG",
 )
 _DOTENV = ("--input-type", "dotenv", "--output-type", "dotenv")
-_CONFIG_NAME = ".sops.yaml"
 _TIMEOUT = 60
 
 
@@ -88,7 +88,7 @@ def updatekeys(ciphertext: bytes, *, sops_config: str, filename: str) -> bytes:
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_private(target, ciphertext)
         fmt = sopsmeta.sops_format(ciphertext) or "dotenv"
-        args = ["--config", str(work / _CONFIG_NAME), "updatekeys", "-y", "--input-type", fmt]
+        args = ["--config", str(work / SOPS_CONFIG), "updatekeys", "-y", "--input-type", fmt]
         _check(_run([*args, rel], cwd=work, scrub=True), "updatekeys", rel)
         return target.read_bytes()
 
@@ -153,7 +153,7 @@ def _store_type(rel: str) -> str:
 
 
 def _encrypt_args(work: Path, rel: str) -> list[str]:
-    config = str(work / _CONFIG_NAME)
+    config = str(work / SOPS_CONFIG)
     return ["--config", config, "encrypt", *_DOTENV, "--filename-override", rel]
 
 
@@ -170,7 +170,7 @@ def _workdir(sops_config: str | None) -> Iterator[Path]:
     work = Path(tempfile.mkdtemp(prefix="rollout-sops-"))
     try:
         if sops_config is not None:
-            _write_private(work / _CONFIG_NAME, sops_config.encode("utf-8"))
+            _write_private(work / SOPS_CONFIG, sops_config.encode("utf-8"))
         yield work
     finally:
         shutil.rmtree(work, ignore_errors=True)

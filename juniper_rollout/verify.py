@@ -31,10 +31,10 @@ from juniper_rollout.edits.precommit import hooks_state, load_data
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.keys import AgeKeys
 from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.paths import GITIGNORE, PRECOMMIT, SOPS_CONFIG
 from juniper_rollout.pool import default_jobs
 from juniper_rollout.yamlio import YamlSyntaxError
 
-SOPS_CONFIG, GITIGNORE, PRECOMMIT = ".sops.yaml", ".gitignore", ".pre-commit-config.yaml"
 CHECKS = ("plaintext-env", "sops-config", "sops-rules", "encrypted-files", "gitignore", "precommit-hook", "age-key")
 APPLY = "run `rollout plan`, then `rollout apply` and merge the rollout branch"
 

@@ -20,6 +20,7 @@ from juniper_rollout.changes import unified_diff
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.fleet import snapshot
 from juniper_rollout.manifest import Manifest, RepoSpec, load_manifest
+from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.pool import run_in_order
 from juniper_rollout.wording import count
 
@@ -55,7 +56,7 @@ def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
             paths = gitrepo.list_paths(commit)
             encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
             facts = audit.Facts(
-                paths=tuple(paths), encrypted=encrypted, sops_config=gitrepo.read_blob(commit, ".sops.yaml"),
+                paths=tuple(paths), encrypted=encrypted, sops_config=gitrepo.read_blob(commit, SOPS_CONFIG),
                 env_commits=tuple(gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))),
                 enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
             )

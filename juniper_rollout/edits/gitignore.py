@@ -15,6 +15,7 @@ from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 from juniper_rollout.edits import blocks
 from juniper_rollout.envfiles import DEFAULT, EnvFiles
+from juniper_rollout.paths import GITIGNORE
 
 # Sample names for the default definition of a plaintext env file (juniper_rollout.envfiles).
 MUST_IGNORE, MUST_TRACK = DEFAULT.samples()
@@ -101,7 +102,7 @@ def _ignored_after(outside: str, adds: list[str], path: str) -> bool:
     return _spec([*outside.splitlines(), *adds], (path,)).match_file(path)
 
 
-def edit(text: str, render_block: Callable[[tuple[str, ...]], str], *, path: str = ".gitignore",
+def edit(text: str, render_block: Callable[[tuple[str, ...]], str], *, path: str = GITIGNORE,
          env: EnvFiles = DEFAULT) -> GitignoreEdit:
     """The new ``.gitignore``: the tool's block holds exactly what the rest of the file lacks."""
     outside = blocks.remove(text, blocks.GITIGNORE, path=path)

@@ -20,9 +20,10 @@ from pre_commit.yaml import yaml_load
 from juniper_rollout.edits.blocks import newline_of
 from juniper_rollout.edits.yamltree import Node, parse_tree
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.paths import PRECOMMIT
 from juniper_rollout.yamlio import YamlSyntaxError, dump_block, dump_flow
 
-PATH = ".pre-commit-config.yaml"
+PATH = PRECOMMIT
 
 
 class PrecommitEditError(RolloutError):
