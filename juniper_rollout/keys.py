@@ -5,7 +5,6 @@ The private key never leaves the key file: nothing here prints or returns it.
 from __future__ import annotations
 
 import os
-import secrets
 import shlex
 import stat
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from pyrage import x25519
 
-from juniper_rollout import agekey
+from juniper_rollout import agekey, atomicfile
 from juniper_rollout.errors import RolloutError
 
 KEY_FILE_ENV = "SOPS_AGE_KEY_FILE"
@@ -134,8 +133,7 @@ def generate_key_file(path: Path, *, now: datetime | None = None) -> str:
 
 def _publish(path: Path, data: bytes) -> None:
     """Write aside, then hard-link into place (fails if ``path`` exists): never half a file."""
-    scratch = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    _write_new(scratch, data)
+    scratch = atomicfile.write_aside(path, data, mode=0o600)
     try:
         os.link(scratch, path)
     except FileExistsError:

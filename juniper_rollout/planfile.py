@@ -9,10 +9,10 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from juniper_rollout import atomicfile
 from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import safe_repo_path
@@ -78,19 +78,9 @@ def save(plans: list[RepoPlan], path: Path) -> None:
         return
     check_destination(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        atomicfile.replace(path, data.encode("utf-8"), mode=0o600)
     except OSError as err:
         raise RolloutError(f"--out {path}: cannot write there: {err.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise RolloutError(f"--out {path}: cannot write there: {err.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 MAX_PLAN_BYTES = 200_000_000

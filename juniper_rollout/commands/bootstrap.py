@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from juniper_rollout import gitrepo, report
+from juniper_rollout import atomicfile, gitrepo, report
 from juniper_rollout.branches import OK, apply_plans
 from juniper_rollout.edits.manifest_entry import add_entry
 from juniper_rollout.errors import ManifestError, RolloutError
@@ -108,12 +108,8 @@ def _manifest_path(manifest: Path, path: Path | None) -> str | None:
 
 def _validated_copy(manifest: Path, text: str, workspace: Path | None) -> tuple[Path, Manifest]:
     """The new text in a temp file beside the manifest, validated as a whole (relative paths resolve the same)."""
-    fd, name = tempfile.mkstemp(dir=manifest.resolve().parent, prefix=f".{manifest.name}.", suffix=".tmp")
-    tmp = Path(name)
+    tmp = atomicfile.write_aside(manifest.resolve(), text.encode("utf-8"), mode=manifest.stat().st_mode & 0o777)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-        os.chmod(tmp, manifest.stat().st_mode & 0o777)
         return tmp, load_manifest(tmp, workspace=workspace)
     except ManifestError as err:
         tmp.unlink(missing_ok=True)

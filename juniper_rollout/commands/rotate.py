@@ -7,13 +7,11 @@ change after which no key you hold could decrypt.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from juniper_rollout import agekey
+from juniper_rollout import agekey, atomicfile
 from juniper_rollout.edits import data_key as data_key_edit
 from juniper_rollout.edits import recipients
 from juniper_rollout.errors import RolloutError
@@ -106,17 +104,8 @@ def _check_data_key(age: AgeKeys, current: tuple[str, ...]) -> None:
 
 def _replace(path: Path, data: bytes, expected: bytes) -> None:
     """Write ``data`` over ``path`` atomically (temp file in the same dir + os.replace), keeping its mode."""
-    mode = path.stat().st_mode & 0o7777
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
+    def unchanged() -> None:
         if path.read_bytes() != expected:
             raise RolloutError(f"{path} changed while rotate ran; nothing written (run rotate again)")
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+
+    atomicfile.replace(path, data, mode=path.stat().st_mode & 0o7777, check=unchanged)
