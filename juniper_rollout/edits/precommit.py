@@ -18,6 +18,7 @@ from pre_commit.clientlib import CONFIG_SCHEMA
 from pre_commit.yaml import yaml_load
 
 from juniper_rollout.edits.blocks import newline_of
+from juniper_rollout.edits.splice import after_line, dash_column, line_start
 from juniper_rollout.edits.yamltree import Node, parse_tree
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.paths import PRECOMMIT
@@ -139,8 +140,8 @@ def _remove_hook(text: str, r: int, h: int) -> str:
     seq, item = (repos, entry) if len(seq.items) == 1 else (seq, seq.items[h])
     if seq.flow or item.flow:
         raise _fail(item.line, "a hand-written .env hook in a flow list (write it as a block list, or remove it by hand)")
-    start = min(_line_start(text, item.start), _line_start(text, text.rfind("-", 0, item.start)))
-    return text[:start] + text[_after_line(text, item.end):]
+    start = min(line_start(text, item.start), line_start(text, text.rfind("-", 0, item.start)))
+    return text[:start] + text[after_line(text, item.end):]
 
 
 def hooks_state(text: str, hooks: list[dict[str, Any]], *, data: Any = None) -> dict[str, str]:
@@ -231,20 +232,6 @@ def _first_map(seq: Node) -> Node | None:
 # --- emitting new entries in the file's own style ---------------------------------------------
 
 
-def _line_start(text: str, index: int) -> int:
-    return text.rfind("\n", 0, index) + 1
-
-
-def _dash_column(text: str, item: Node) -> int:
-    """Column of the ``-`` that introduces a block sequence item."""
-    j = item.start - 1
-    while j >= 0 and text[j] in " \t\r\n":
-        j -= 1
-    if j >= 0 and text[j] == "-":
-        return j - _line_start(text, j)
-    return max(item.column - 2, 0)
-
-
 def _block_item(data: Any, dash: int, key: int, template: Node | None, text: str, nl: str) -> str:
     """``data`` as one block sequence item with its dash at ``dash`` and its keys at ``key``."""
     body = dump_block(data).rstrip("\n").split("\n")
@@ -260,7 +247,7 @@ def _block_item(data: Any, dash: int, key: int, template: Node | None, text: str
 def _reindent_hooks(data: dict, hooks: Node, text: str, entry: Node) -> list[str]:
     """A new ``repo: local`` entry whose hooks list copies a sibling entry's indentation."""
     first = hooks.items[0]
-    dash = _dash_column(text, first) - entry.column
+    dash = dash_column(text, first) - entry.column
     key = first.column - entry.column
     out = [line for line in dump_block({k: v for k, v in data.items() if k != "hooks"}).rstrip("\n").split("\n")]
     out.append("hooks:")
@@ -283,9 +270,9 @@ def _insert_item(text: str, seq: Node, data: Any, nl: str, template: Node | None
     if not seq.items:
         raise _fail(seq.line, "empty block list (write `[]` or add an entry)")
     last = after or seq.items[-1]
-    dash = _dash_column(text, seq.items[0])
+    dash = dash_column(text, seq.items[0])
     key = seq.items[0].column if seq.items[0].kind == "map" and not seq.items[0].flow else dash + 2
-    at = _after_line(text, last.end)
+    at = after_line(text, last.end)
     prefix = "" if at == 0 or text[at - 1] == "\n" else nl
     if at == len(text) and text and not text.endswith("\n"):
         prefix = nl
@@ -296,11 +283,11 @@ def _replace_item(text: str, seq: Node, item: Node, data: Any, nl: str, *, keep_
     """``item`` rewritten as ``data``; ``keep_comments``: whole-line comments inside it stay, above it."""
     if seq.flow or item.flow:
         return text[: item.start] + dump_flow(data) + text[item.end :]
-    dash = _dash_column(text, item)
-    start = _line_start(text, item.start)
-    dash_line = _line_start(text, text.rfind("-", 0, item.start))
+    dash = dash_column(text, item)
+    start = line_start(text, item.start)
+    dash_line = line_start(text, text.rfind("-", 0, item.start))
     start = min(start, dash_line)
-    end = _after_line(text, item.end)
+    end = after_line(text, item.end)
     new = _block_item(data, dash, item.column, None, text, nl)
     if end == len(text) and not text.endswith("\n"):
         new = new[: -len(nl)]
@@ -309,11 +296,3 @@ def _replace_item(text: str, seq: Node, item: Node, data: Any, nl: str, *, keep_
         kept = "".join(line if line.endswith("\n") else line + nl for line in inside if line.lstrip().startswith("#"))
         new = kept + new
     return text[:start] + new + text[end:]
-
-
-def _after_line(text: str, index: int) -> int:
-    """Offset of the start of the line after the one holding ``index - 1``."""
-    if index > 0 and text[index - 1] == "\n":
-        return index
-    newline = text.find("\n", index)
-    return len(text) if newline < 0 else newline + 1

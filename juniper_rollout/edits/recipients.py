@@ -13,6 +13,7 @@ from typing import Any
 
 from juniper_rollout.agekey import is_placeholder, is_valid_recipient, short
 from juniper_rollout.edits.blocks import newline_of
+from juniper_rollout.edits.splice import line_end, line_start
 from juniper_rollout.edits.yamltree import Node, parse_tree
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
@@ -135,16 +136,6 @@ def _quote(text: str, item: Node) -> str:
     return text[item.start] if text[item.start] in "'\"" else ""
 
 
-def _line_start(text: str, index: int) -> int:
-    return text.rfind("\n", 0, index) + 1
-
-
-def _line_end(text: str, index: int) -> int:
-    """Offset just after the newline ending the line that holds ``index``."""
-    newline = text.find("\n", index)
-    return len(text) if newline < 0 else newline + 1
-
-
 def _splice(text: str, seq: Node, new: list[str | None], appended: list[str]) -> str:
     if seq.flow:
         return _splice_flow(text, seq, new, appended)
@@ -158,9 +149,9 @@ def _splice(text: str, seq: Node, new: list[str | None], appended: list[str]) ->
     if appended:
         first, last = seq.items[0], seq.items[-1]
         dash = text.rfind("-", 0, first.start)
-        indent, gap, q = text[_line_start(text, dash):dash], text[dash + 1:first.start], _quote(text, last)
+        indent, gap, q = text[line_start(text, dash):dash], text[dash + 1:first.start], _quote(text, last)
         nl = newline_of(text)
-        at = _line_end(text, last.end)
+        at = line_end(text, last.end)
         lines = "".join(f"{indent}-{gap}{q}{key}{q}{nl}" for key in appended)
         edits.append((at, at, lines if text[at - 1] == "\n" else nl + lines))
     for start, end, replacement in sorted(edits, reverse=True):
@@ -171,8 +162,8 @@ def _splice(text: str, seq: Node, new: list[str | None], appended: list[str]) ->
 def _drop_line(text: str, item: Node) -> tuple[int, int, str]:
     """The whole ``- value  # comment`` line of a block item, refused if it holds anything else."""
     dash = text.rfind("-", 0, item.start)
-    start = _line_start(text, dash)
-    end = _line_end(text, item.end)
+    start = line_start(text, dash)
+    end = line_end(text, item.end)
     rest = text[item.end:end].strip()
     if text[start:dash].strip() or text[dash + 1:item.start].strip() or (rest and not rest.startswith("#")):
         raise RecipientsEditError(f"line {item.line}: the recipient shares its line with other YAML "
