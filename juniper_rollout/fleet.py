@@ -1,4 +1,5 @@
-"""Plan every selected repository: read its base commit, run the pure planner. Read-only.
+"""Plan (or audit, for drift) every selected repository: read it at a ref through refreader, run the pure
+planner (or audit). Read-only.
 
 Repos are planned in parallel (juniper_rollout.pool) and come back in manifest order.
 A repo that cannot be read becomes a RepoPlan with an error; the others go on.
@@ -8,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from juniper_rollout import gitrepo, leakguard, secrets_plan
+from juniper_rollout import audit, gitrepo, leakguard, secrets_plan
+from juniper_rollout.audit import RepoAudit
 from juniper_rollout.changes import RepoPlan
 from juniper_rollout.discover import EnvVar, candidate_paths, discover_all
-from juniper_rollout.errors import ManifestError, RepoError, RolloutError
+from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.planner import Snapshot, plan_repo, tracked_plaintext, wanted_paths
 from juniper_rollout.pool import run_in_order
+from juniper_rollout.refreader import guarded, read_at
 
 Progress = Callable[[str], None]
 
@@ -33,34 +37,46 @@ def plan_fleet(
 
 def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> RepoPlan:
     empty = RepoPlan(repo.name, repo.base, repo.branch)
-    try:
-        with gitrepo.open_clone(repo.path) as clone:
-            base = gitrepo.base_commit(clone, repo.base)
-            tip = gitrepo.branch_tip(clone, repo.branch)
-            # where the committed ciphertext may be when the plaintext is gone: the branch, or
-            # (deleted locally) what the tool last pushed of it, or origin's copy
-            known = tip or gitrepo.last_known_branch(clone, repo.branch)
-            snap = snapshot(manifest, repo, clone, base, known)
-            files = plan_repo(manifest, repo, snap)
-            plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files))
-            if secrets and repo.encrypt:
-                plan = secrets_plan.add_encrypted(manifest, repo, plan, base, known)
-            obstacle = gitrepo.in_the_way(base, [f.path for f in plan.writes])
-            if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
-                raise RepoError(obstacle)
-            leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars))
-            return plan
-    except ManifestError:
-        raise
-    except RolloutError as err:
-        return empty.failed(str(err))
-    except Exception as err:  # a damaged object database: this repo fails, the others are planned
-        from juniper_rollout import crashlog
+    return guarded(repo, "planning", lambda: read_at(repo, None, partial(_plan_at, manifest, repo, secrets)),
+                   empty.failed)
 
-        # the type only: an unexpected message might quote what was being read
-        return empty.failed(f"unexpected {type(err).__name__} while planning (a damaged repository? run `git fsck` "
-                            f"in {repo.path}; if it is clean, please report this)"
-                            + crashlog.see(crashlog.record(err, f"planning {repo.name}")))
+
+def _plan_at(manifest: Manifest, repo: RepoSpec, secrets: bool, clone, base) -> RepoPlan:
+    tip = gitrepo.branch_tip(clone, repo.branch)
+    # where the committed ciphertext may be when the plaintext is gone: the branch, or
+    # (deleted locally) what the tool last pushed of it, or origin's copy
+    known = tip or gitrepo.last_known_branch(clone, repo.branch)
+    snap = snapshot(manifest, repo, clone, base, known)
+    files = plan_repo(manifest, repo, snap)
+    plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files))
+    if secrets and repo.encrypt:
+        plan = secrets_plan.add_encrypted(manifest, repo, plan, base, known)
+    obstacle = gitrepo.in_the_way(base, [f.path for f in plan.writes])
+    if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
+        raise RepoError(obstacle)
+    leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars))
+    return plan
+
+
+def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
+    """``rollout drift``'s job for one repo: its state at ``ref`` (None: the base branch) against the manifest."""
+    return guarded(repo, "reading", lambda: read_at(repo, ref, partial(_audit_at, manifest, repo, ref)),
+                   lambda error: RepoAudit(repo.name, ref or repo.base, error=error))
+
+
+def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit) -> RepoAudit:
+    snap = snapshot(manifest, repo, clone, commit)
+    paths = gitrepo.list_paths(commit)
+    encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
+    facts = audit.Facts(
+        paths=tuple(paths), encrypted=encrypted, sops_config=gitrepo.read_blob(commit, SOPS_CONFIG),
+        env_commits=tuple(gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))),
+        enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
+    )
+    result = audit.audit_repo(manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha)
+    leakguard.check(manifest, repo, [a.change for a in result.artifacts if a.change is not None],
+                    (v.default for v in snap.code_vars))  # --diff prints what was rendered
+    return result
 
 
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snapshot:

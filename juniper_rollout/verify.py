@@ -28,11 +28,12 @@ from juniper_rollout import (
 from juniper_rollout.agekey import short
 from juniper_rollout.edits.envexample import listed_names
 from juniper_rollout.edits.precommit import hooks_state, load_data
-from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.errors import RolloutError
 from juniper_rollout.keys import AgeKeys
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import GITIGNORE, PRECOMMIT, SOPS_CONFIG
 from juniper_rollout.pool import default_jobs
+from juniper_rollout.refreader import guarded, read_at
 from juniper_rollout.yamlio import YamlSyntaxError
 
 CHECKS = ("plaintext-env", "sops-config", "sops-rules", "encrypted-files", "gitignore", "precommit-hook", "age-key")
@@ -91,8 +92,7 @@ find_age_keys = keys.find_age_keys  # where sops 3.11 finds identities: keys.py
 
 
 def read_ref(repo: RepoSpec, ref: str | None, env: envfiles.EnvFiles = envfiles.DEFAULT) -> RefFiles:
-    with gitrepo.open_clone(repo.path) as clone:
-        commit = gitrepo.resolve_ref(clone, ref) if ref else gitrepo.base_commit(clone, repo.base)
+    def read(clone, commit) -> RefFiles:
         paths = gitrepo.list_paths(commit)
         encrypted = tuple(sorted(p for p in paths if p.endswith(".enc")))
         sources = {e.source for e in repo.encrypt}
@@ -100,7 +100,9 @@ def read_ref(repo: RepoSpec, ref: str | None, env: envfiles.EnvFiles = envfiles.
         wanted = [SOPS_CONFIG, GITIGNORE, PRECOMMIT, ".env.example", *encrypted,
                   *(example_path(p) for p in encrypted)]
         files, _ = gitrepo.read_files(commit, list(dict.fromkeys(wanted)))
-    return RefFiles(ref or repo.base, files, encrypted, plaintext)
+        return RefFiles(ref or repo.base, files, encrypted, plaintext)
+
+    return read_at(repo, ref, read)
 
 
 def example_path(encrypted: str) -> str:
@@ -371,16 +373,15 @@ def check_age_key(manifest: Manifest, age: AgeKeys) -> Check:
 
 def verify_repo(manifest: Manifest, repo: RepoSpec, ref: str | None, age: AgeKeys,
                 trial: throwaway.HookTrial) -> RepoReport:
-    try:
+    def checks() -> RepoReport:
         snap = read_ref(repo, ref, manifest.env_files)
-        checks = [check_plaintext(snap), check_sops_config(manifest, snap), check_sops_rules(repo, snap, manifest),
-                  check_encrypted(manifest, repo, snap, age), check_gitignore(snap, manifest),
-                  check_hook(manifest, repo, snap, trial), check_age_key(manifest, age)]
-    except ManifestError:
-        raise
-    except RolloutError as err:
-        return RepoReport(repo.name, ref or repo.base, (failed("repo", str(err)),))
-    return RepoReport(repo.name, ref or repo.base, tuple(checks))
+        return RepoReport(repo.name, ref or repo.base, (
+            check_plaintext(snap), check_sops_config(manifest, snap), check_sops_rules(repo, snap, manifest),
+            check_encrypted(manifest, repo, snap, age), check_gitignore(snap, manifest),
+            check_hook(manifest, repo, snap, trial), check_age_key(manifest, age)))
+
+    return guarded(repo, "verifying", checks,
+                   lambda error: RepoReport(repo.name, ref or repo.base, (failed("repo", error),)))
 
 
 def verify_fleet(manifest: Manifest, repos: list[RepoSpec] | tuple[RepoSpec, ...], *, ref: str | None,

@@ -19,21 +19,19 @@ import dataclasses
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from rich.markup import escape
 
-from juniper_rollout import atomicfile, gitrepo, report
+from juniper_rollout import atomicfile, report
 from juniper_rollout.branches import OK, apply_plans
+from juniper_rollout.clonestage import Stage, stage_clone
 from juniper_rollout.edits.manifest_entry import add_entry
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import REPO_NAME, Manifest, load_manifest
 from juniper_rollout.urls import redact, strip_userinfo
-
-FIRST_COMMIT = "Initial commit"
 
 
 def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path | None, url: str | None,
@@ -56,11 +54,11 @@ def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path |
     text = add_entry(raw, name=name, path=_manifest_path(manifest, path), url=shown_url, like=like, file=str(manifest))
     out = report.console()
     tmp, new = _validated_copy(manifest, text, workspace)
-    stage: _Stage | None = None
+    stage: Stage | None = None
     try:
         spec = new.select([name])[0]
         try:
-            stage = _stage_clone(spec.path, url, spec.base, name)
+            stage = stage_clone(spec.path, url, spec.base, name)
         except RolloutError as err:  # a failed clone's error may repeat the URL's credentials
             raise RolloutError(redact(str(err), url)) from None
         out.print(f"[bold]{escape(str(manifest))}[/bold]: add")
@@ -116,37 +114,4 @@ def _validated_copy(manifest: Path, text: str, workspace: Path | None) -> tuple[
         raise ManifestError(str(manifest), err.line, err.message) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
-        raise
-
-
-@dataclasses.dataclass
-class _Stage:
-    root: Path | None  # the staging folder to remove (None: the clone exists at its path)
-    clone: Path  # the clone to plan against
-    will: str  # what bootstrap will do, shown before the confirmation
-    done: str  # what it did
-
-
-def _stage_clone(path: Path, url: str | None, base: str, name: str) -> _Stage:
-    """The clone to plan against: the one at ``path``, or a new one in a staging folder beside it
-    (moved to ``path`` on confirmation, removed otherwise)."""
-    if (path / ".git").exists():
-        said = f"using the existing clone at {path}" + (" (--url not needed)" if url else "")
-        return _Stage(None, path, said, said)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise RolloutError(f"{path} exists and is not a git clone; move it away or pass --path")
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    root = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.bootstrap-"))
-    try:
-        if url is not None:
-            gitrepo.clone_repo(url, root / name)
-            shown = strip_userinfo(url)  # never a token on screen
-            return _Stage(root, root / name, f"will clone {shown} into {path}", f"cloned {shown} into {path}")
-        gitrepo.init_repo(root / name, base, {"README.md": f"# {name}\n".encode()}, FIRST_COMMIT)
-        new = f"a new repository at {path} (branch {base}, first commit with a README.md)"
-        return _Stage(root, root / name, f"will initialise {new}", f"initialised {new}")
-    except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
         raise

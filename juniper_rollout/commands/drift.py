@@ -14,13 +14,12 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from juniper_rollout import audit, gitrepo, leakguard, planner, report, sarif
+from juniper_rollout import audit, planner, report, sarif
 from juniper_rollout.audit import EXTRA, IN_SYNC, MISSING, MODIFIED, RepoAudit
 from juniper_rollout.changes import unified_diff
-from juniper_rollout.errors import ManifestError, RolloutError
-from juniper_rollout.fleet import snapshot
-from juniper_rollout.manifest import Manifest, RepoSpec, load_manifest
-from juniper_rollout.paths import SOPS_CONFIG
+from juniper_rollout.errors import RolloutError
+from juniper_rollout.fleet import audit_one
+from juniper_rollout.manifest import load_manifest
 from juniper_rollout.pool import run_in_order
 from juniper_rollout.wording import count
 
@@ -46,28 +45,6 @@ def drift(*, manifest: Path, workspace: Path | None, repos: list[str] | None, re
     if show_diff:
         print_diffs(report.console(stderr=fmt != "table"), audits)
     return audit.exit_code(audits)
-
-
-def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
-    try:
-        with gitrepo.open_clone(repo.path) as clone:
-            commit = gitrepo.resolve_ref(clone, ref) if ref else gitrepo.base_commit(clone, repo.base)
-            snap = snapshot(manifest, repo, clone, commit)
-            paths = gitrepo.list_paths(commit)
-            encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
-            facts = audit.Facts(
-                paths=tuple(paths), encrypted=encrypted, sops_config=gitrepo.read_blob(commit, SOPS_CONFIG),
-                env_commits=tuple(gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))),
-                enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
-            )
-            result = audit.audit_repo(manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha)
-            leakguard.check(manifest, repo, [a.change for a in result.artifacts if a.change is not None],
-                            (v.default for v in snap.code_vars))  # --diff prints what was rendered
-            return result
-    except ManifestError:
-        raise
-    except RolloutError as err:
-        return RepoAudit(repo.name, ref or repo.base, error=str(err))
 
 
 def print_table(out: Console, audits: list[RepoAudit]) -> None:
