@@ -221,6 +221,33 @@ def _own_default(wrapper: _Wrapper) -> tuple[str, ast.expr, tuple] | None:
     return wrapper.fallback
 
 
+@dataclass
+class _OsNames:
+    """What a module calls os, os.getenv and os.environ (imports, aliases, ``ENV = os.environ``)."""
+
+    mods: set[str]
+    getenvs: set[str]
+    environs: set[str]
+
+    def is_environ(self, e: ast.expr) -> bool:
+        return (isinstance(e, ast.Attribute) and e.attr == "environ" and isinstance(e.value, ast.Name)
+                and e.value.id in self.mods) or (isinstance(e, ast.Name) and e.id in self.environs)
+
+    def is_getter(self, f: ast.expr) -> bool:
+        """``os.getenv``, ``getenv`` imported from os, ``os.environ.get`` / ``.setdefault``."""
+        return ((isinstance(f, ast.Attribute) and f.attr == "getenv" and isinstance(f.value, ast.Name)
+                 and f.value.id in self.mods) or (isinstance(f, ast.Name) and f.id in self.getenvs)
+                or (isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault") and self.is_environ(f.value)))
+
+
+def _callee_name(f: ast.expr) -> str | None:
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+
+
+def _keyword(node: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in node.keywords if k.arg == name), None)
+
+
 class _Reads:
     """Every env read of a module: os.getenv/os.environ (also through a module-level alias of
     os.environ), and calls of the repository's wrapper functions around them."""
@@ -236,68 +263,64 @@ class _Reads:
             self.wrappers.update((k, v) for k, v in found.items() if k not in self.wrappers)
             self.wrapper_names = {w.node.name for w in self.wrappers.values()}
 
-    def _os_names(self, path: str) -> tuple[set[str], set[str], set[str]]:
-        mods: set[str] = {"os"}
-        getenvs: set[str] = set()
-        environs: set[str] = set()
+    def _os_names(self, path: str) -> _OsNames:
+        names = _OsNames({"os"}, set(), set())
         for node in self.nodes[path]:
             if isinstance(node, ast.Import):
-                mods.update(a.asname for a in node.names if a.name == "os" and a.asname)
+                names.mods.update(a.asname for a in node.names if a.name == "os" and a.asname)
             elif isinstance(node, ast.ImportFrom) and node.module == "os" and not node.level:
-                getenvs.update(a.asname or a.name for a in node.names if a.name == "getenv")
-                environs.update(a.asname or a.name for a in node.names if a.name == "environ")
+                names.getenvs.update(a.asname or a.name for a in node.names if a.name == "getenv")
+                names.environs.update(a.asname or a.name for a in node.names if a.name == "environ")
         for stmt in self.repo.trees[path].body:  # ENV = os.environ
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
                     and isinstance(stmt.value, ast.Attribute) and stmt.value.attr == "environ" \
-                    and isinstance(stmt.value.value, ast.Name) and stmt.value.value.id in mods:
-                environs.add(stmt.targets[0].id)
-        return mods, getenvs, environs
+                    and isinstance(stmt.value.value, ast.Name) and stmt.value.value.id in names.mods:
+                names.environs.add(stmt.targets[0].id)
+        return names
+
+    def _may_read(self, path: str, names: _OsNames) -> bool:
+        """Whether ``path`` mentions anything that reads the environment (most modules do not: skipped)."""
+        return bool(names.getenvs or names.environs or any(
+            isinstance(n, ast.Name) and (n.id in names.mods or n.id in self.wrapper_names)
+            or isinstance(n, ast.Attribute) and n.attr in self.wrapper_names for n in self.nodes[path]))
 
     def sites(self, path: str) -> Iterator[tuple[ast.AST, tuple, ast.expr, ast.expr | None, _Wrapper | None]]:
         """(node, scopes, key expression, default expression, wrapper called or None)."""
-        mods, getenvs, environs = self._os_names(path)
-        walked = self.nodes[path]
-        if not (getenvs or environs or any(isinstance(n, ast.Name) and (n.id in mods or n.id in self.wrapper_names)
-                                           or isinstance(n, ast.Attribute) and n.attr in self.wrapper_names
-                                           for n in walked)):
+        names = self._os_names(path)
+        if not self._may_read(path, names):
             return
-
-        def is_environ(e: ast.expr) -> bool:
-            return (isinstance(e, ast.Attribute) and e.attr == "environ" and isinstance(e.value, ast.Name)
-                    and e.value.id in mods) or (isinstance(e, ast.Name) and e.id in environs)
-
         for node, scopes in _scoped(self.repo.trees[path]):
-            if isinstance(node, ast.Call):
-                f = node.func
-                if ((isinstance(f, ast.Attribute) and f.attr == "getenv" and isinstance(f.value, ast.Name)
-                     and f.value.id in mods) or (isinstance(f, ast.Name) and f.id in getenvs)
-                        or (isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault") and is_environ(f.value))):
-                    key = _arg(node, 0, "key")
-                    if key is not None:
-                        yield node, scopes, key, _arg(node, 1, "default"), None
-                elif (f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None) \
-                        in self.wrapper_names:
-                    try:
-                        ref = self.repo.value(path, f, scopes)
-                    except (Unresolved, RecursionError):
-                        continue
-                    wrapper = self.wrappers.get(id(getattr(ref, "node", None)))
-                    if wrapper is None:
-                        continue
-                    key = _arg(node, wrapper.key[0], wrapper.key[1]) if wrapper.key[0] is not None \
-                        else next((k.value for k in node.keywords if k.arg == wrapper.key[1]), None)
-                    default = None
-                    if wrapper.default is not None:
-                        pos, name = wrapper.default
-                        default = _arg(node, pos, name) if pos is not None else \
-                            next((k.value for k in node.keywords if k.arg == name), None)
-                    if key is not None:
-                        yield node, scopes, key, default, wrapper
-            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and is_environ(node.value):
+            if isinstance(node, ast.Call) and names.is_getter(node.func):
+                key = _arg(node, 0, "key")
+                if key is not None:
+                    yield node, scopes, key, _arg(node, 1, "default"), None
+            elif isinstance(node, ast.Call) and _callee_name(node.func) in self.wrapper_names:
+                site = self._wrapper_call(path, node, scopes)
+                if site is not None:
+                    yield site
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and names.is_environ(node.value):
                 yield node, scopes, node.slice, None, None
             elif (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn))
-                  and is_environ(node.comparators[0])):
+                  and names.is_environ(node.comparators[0])):
                 yield node, scopes, node.left, None, None
+
+    def _wrapper_call(self, path: str, node: ast.Call, scopes: tuple
+                      ) -> tuple[ast.AST, tuple, ast.expr, ast.expr | None, _Wrapper | None] | None:
+        """A call of one of the repository's wrappers as a read site: its key and default arguments."""
+        try:
+            ref = self.repo.value(path, node.func, scopes)
+        except (Unresolved, RecursionError):
+            return None
+        wrapper = self.wrappers.get(id(getattr(ref, "node", None)))
+        if wrapper is None:
+            return None
+        key = _arg(node, wrapper.key[0], wrapper.key[1]) if wrapper.key[0] is not None \
+            else _keyword(node, wrapper.key[1])
+        default = None
+        if wrapper.default is not None:
+            pos, name = wrapper.default
+            default = _arg(node, pos, name) if pos is not None else _keyword(node, name)
+        return None if key is None else (node, scopes, key, default, wrapper)
 
     def _wrappers_in(self, path: str) -> Iterator[_Wrapper]:
         for _node, scopes, key, default, via in self.sites(path):
