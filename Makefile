@@ -1,6 +1,6 @@
 # make demo  - set up, then plan and apply on a built-in demo fleet (in a temp folder)
 # make test  - set up, then the gate (ruff, mypy) and the test suite
-# make bench - set up, then measure plan/apply at fleet scale
+# make bench - set up, then measure plan/apply at fleet scale, and the review loop (sync..status) at N=100
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -30,7 +30,9 @@ gate: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py; plan_apply=$$?; \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/review_loop.py; review=$$?; \
+	exit $$(( plan_apply | review ))
 
 stress: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" JUNIPER_STRESS=1 HYPOTHESIS_PROFILE=stress $(BIN)/python -m pytest -q tests/test_crash.py tests/test_properties.py tests/test_discover_stdlib.py

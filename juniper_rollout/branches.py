@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from juniper_rollout import gitrepo, leakguard
-from juniper_rollout.changes import RepoPlan
+from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.pool import run_in_order
@@ -108,15 +108,31 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
         return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.base} moved from "
                                          f"{(plan.base_commit or '?')[:7]} to {base.hexsha[:7]}; run plan again")
     tip = gitrepo.branch_tip(clone, spec.branch)
+    mode = gitrepo.branch_mode(clone, tip, base)
+    writes = {f.path: f.after for f in plan.writes}
     if saved and (tip.hexsha if tip else None) != plan.branch_commit:
+        if tip is not None and _applied(clone, tip, base, plan, writes):
+            return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this plan", tip.hexsha)
         return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again")
-    if tip is not None and not _is_ours(clone, tip, base):
+    if mode == "foreign":
         return Outcome(spec.name, BLOCKED, f"{spec.branch} holds commits the tool did not make; merge or delete "
                                            "that branch, then apply again")
+    if plan.onto == ON_TOP and (tip.hexsha if tip else None) != plan.branch_commit:  # moved by another run
+        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again")
+    if saved and mode != plan.onto and (mode or plan.onto):
+        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.base} or {spec.branch} moved since the "
+                                         "plan; run plan again")
     if not plan.writes:
-        return Outcome(spec.name, UP_TO_DATE, f"nothing to change on {spec.base}")
-    tree = gitrepo.write_tree(clone, base.tree, {f.path: f.after for f in plan.writes})
-    if tip is not None and tip.parents[0] == base and tip.tree.binsha == tree:
+        return Outcome(spec.name, UP_TO_DATE, f"nothing to change on {spec.branch if mode == ON_TOP else spec.base}")
+    # a change to a branch on the current base is a new commit on top (a reviewer's `git pull` works);
+    # only when the base moved is the branch rebuilt on it
+    on_top = plan.onto == ON_TOP  # the plan's writes are relative to what it was compared with
+    parent = tip if on_top else base
+    assert parent is not None, "a plan goes on top only of a branch that exists"
+    tree = gitrepo.write_tree(clone, parent.tree, writes)
+    if tree == parent.tree.binsha and on_top:
+        return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", parent.hexsha)
+    if tip is not None and not on_top and tip.parents and tip.parents[0] == base and tip.tree.binsha == tree:
         return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha)
     worktree = gitrepo.checked_out_in(clone, spec.branch)
     if worktree is not None:  # as git itself refuses: moving it would leave that worktree with changes nobody made
@@ -124,17 +140,22 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
                else f"that worktree is gone: run `git worktree prune` in {spec.path}")
         return Outcome(spec.name, BLOCKED, f"{spec.branch} is checked out in {worktree}; {how}, then apply again")
     assert tree is not None, "a rollout never empties a repository's tree"
-    commit = gitrepo.create_commit(clone, base, tree, commit_message(spec, plan))
+    commit = gitrepo.create_commit(clone, parent, tree, commit_message(spec, plan))
     gitrepo.move_branch(clone, spec.branch, commit.hexsha, tip.hexsha if tip else None,
                         f"{'update' if tip else 'create'} rollout branch")
-    return Outcome(spec.name, UPDATED if tip else CREATED, f"{spec.branch} at {commit.hexsha[:7]}", commit.hexsha)
+    how = {ON_TOP: "; a new commit on top", REBUILD: f"; rebuilt on {spec.base} (it moved)"}.get(plan.onto or "", "") if tip else ""
+    return Outcome(spec.name, UPDATED if tip else CREATED, f"{spec.branch} at {commit.hexsha[:7]}{how}", commit.hexsha)
 
 
-def _is_ours(clone, tip, base) -> bool:
-    if not gitrepo.is_tool_commit(tip):
+def _applied(clone, tip, base, plan: RepoPlan, writes) -> bool:
+    """Is ``tip`` the commit this very plan made (a saved plan applied a second time)?"""
+    if tip is None or not gitrepo.is_tool_commit(tip) or not plan.writes:
         return False
     parent = tip.parents[0]
-    return parent == base or clone.is_ancestor(parent, base)
+    expected = plan.branch_commit if plan.onto == ON_TOP else base.hexsha
+    if parent.hexsha != expected:
+        return False
+    return gitrepo.write_tree(clone, parent.tree, writes) == tip.tree.binsha
 
 
 def commit_message(spec: RepoSpec, plan: RepoPlan) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 CREATE, UPDATE, DELETE, UNCHANGED, SKIP = "create", "update", "delete", "unchanged", "skip"
 WRITES = (CREATE, UPDATE, DELETE)
+ON_TOP, REBUILD = "on top", "rebuild"  # how a plan relates to an existing rollout branch (RepoPlan.onto)
 
 
 # What adopting a hand-rolled-out repo converges (``Adoption.kind``)
@@ -71,6 +72,8 @@ class RepoPlan:
     files: tuple[FileChange, ...] = ()
     error: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    base_ref: str | None = None  # what the plan was built on when not the local base, e.g. "origin/main"
+    onto: str | None = None  # ON_TOP: compared with the rollout branch, a new commit on top; REBUILD: base moved
 
     @property
     def status(self) -> str:

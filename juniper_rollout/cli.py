@@ -47,17 +47,21 @@ JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Repos 
 
 
 def _run(command: Callable[..., int], **kwargs) -> None:
+    raise typer.Exit(_code(command, **kwargs))
+
+
+def _code(command: Callable[..., int], **kwargs) -> int:
     try:
         with _sigterm_as_ctrl_c():
             code = command(**kwargs)
     except RolloutError as err:
         print(f"error: {err}", file=sys.stderr)
-        raise typer.Exit(1) from None
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        raise typer.Exit(130) from None
+        return 130
     assert isinstance(code, int), f"{command.__name__} returned {code!r}"
-    raise typer.Exit(code)
+    return code
 
 
 @contextmanager
@@ -98,13 +102,79 @@ def apply(
     repo: RepoOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     push: Annotated[bool, typer.Option("--push", help="Push each branch to origin (never over commits the tool did not push).")] = False,
+    pr: Annotated[bool, typer.Option("--pr", help="With --push: open or update a pull request per pushed branch.")] = False,
     jobs: JobsOpt = None,
 ) -> None:
     """Write one commit on the rollout branch of each repo (never touching your working tree)."""
     from juniper_rollout.commands.apply import apply as command
 
-    _run(command, manifest=manifest, plan_file=plan_file, workspace=workspace, repos=repo, yes=yes,
-         push=push, jobs=jobs, confirm=lambda question: typer.confirm(question, default=False))
+    if pr and not push:
+        print("error: --pr needs --push (a pull request needs the branch on origin)", file=sys.stderr)
+        raise typer.Exit(1)
+    code = _code(command, manifest=manifest, plan_file=plan_file, workspace=workspace, repos=repo, yes=yes,
+                 push=push, jobs=jobs, confirm=lambda question: typer.confirm(question, default=False))
+    if pr and code != 130:
+        from juniper_rollout.commands.review import pr as open_prs
+
+        pr_code = _code(open_prs, manifest=manifest, workspace=workspace, repos=repo, jobs=jobs)
+        code = code or pr_code
+    raise typer.Exit(code)
+
+
+@app.command()
+def sync(
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    workspace: WorkspaceOpt = None,
+    repo: RepoOpt = None,
+    jobs: JobsOpt = None,
+) -> None:
+    """Clone missing repos (from `url`) and fetch origin for the others; never touches a working tree."""
+    from juniper_rollout.commands.review import sync as command
+
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, jobs=jobs)
+
+
+@app.command()
+def pr(
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    workspace: WorkspaceOpt = None,
+    repo: RepoOpt = None,
+    draft: Annotated[bool, typer.Option("--draft", help="Open new pull requests as drafts.")] = False,
+    reopen: Annotated[bool, typer.Option("--reopen", help="Reopen a pull request a person closed.")] = False,
+    jobs: JobsOpt = None,
+) -> None:
+    """Open or update one GitHub pull request per pushed rollout branch (token: GITHUB_TOKEN/GH_TOKEN/gh)."""
+    from juniper_rollout.commands.review import pr as command
+
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, draft=draft, reopen=reopen, jobs=jobs)
+
+
+@app.command()
+def status(
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    workspace: WorkspaceOpt = None,
+    repo: RepoOpt = None,
+    json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    jobs: JobsOpt = None,
+) -> None:
+    """Where each repo stands: branch, pull request, review, checks, and the next step."""
+    from juniper_rollout.commands.review import status as command
+
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, as_json=json, jobs=jobs)
+
+
+@app.command()
+def cleanup(
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    workspace: WorkspaceOpt = None,
+    repo: RepoOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Also delete branches whose pull request is not merged.")] = False,
+    jobs: JobsOpt = None,
+) -> None:
+    """Delete rollout branches whose pull requests are merged, locally and on origin."""
+    from juniper_rollout.commands.review import cleanup as command
+
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, force=force, jobs=jobs)
 
 
 @app.command()

@@ -11,7 +11,7 @@ from functools import partial
 
 from juniper_rollout import audit, gitrepo, leakguard, secrets_plan
 from juniper_rollout.audit import RepoAudit
-from juniper_rollout.changes import RepoPlan
+from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.discover import EnvVar, candidate_paths, discover_all
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -43,15 +43,22 @@ def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> Rep
 
 def _plan_at(manifest: Manifest, repo: RepoSpec, secrets: bool, clone, base) -> RepoPlan:
     tip = gitrepo.branch_tip(clone, repo.branch)
+    mode = gitrepo.branch_mode(clone, tip, base)
+    # compare with what exists: the rollout branch while it sits on the current base, else the base
+    onto = tip if mode == ON_TOP else base
+    assert onto is not None, "on top only of a branch that exists"
     # where the committed ciphertext may be when the plaintext is gone: the branch, or
     # (deleted locally) what the tool last pushed of it, or origin's copy
     known = tip or gitrepo.last_known_branch(clone, repo.branch)
-    snap = snapshot(manifest, repo, clone, base, known)
+    snap = snapshot(manifest, repo, clone, onto, known)
     files = plan_repo(manifest, repo, snap)
-    plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files))
+    label = gitrepo.base_label(clone, repo.base)
+    plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files),
+                    base_ref=label if label != repo.base else None,
+                    onto=mode if mode in (ON_TOP, REBUILD) else None)
     if secrets and repo.encrypt:
-        plan = secrets_plan.add_encrypted(manifest, repo, plan, base, known)
-    obstacle = gitrepo.in_the_way(base, [f.path for f in plan.writes])
+        plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
+    obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
         raise RepoError(obstacle)
     leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars))

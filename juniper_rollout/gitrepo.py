@@ -139,7 +139,9 @@ def _commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
 
 
 def base_commit(repo: git.Repo, base: str) -> git.Commit:
-    commit = resolve(repo, base)
+    """Where the rollout branch starts: ``origin/<base>`` when the clone has it (what a pull request
+    merges into; ``rollout sync`` fetches it), else the local ``<base>``."""
+    commit = _commit_at(repo, f"refs/remotes/origin/{base}") or _commit_at(repo, f"refs/heads/{base}")
     if commit is None:
         try:
             empty = not any(True for _ in repo.references) and not repo.head.is_valid()
@@ -149,6 +151,19 @@ def base_commit(repo: git.Repo, base: str) -> git.Commit:
             raise RepoError("repository has no commits yet (commit something to its base branch first)")
         raise RepoError(f"base branch {base!r} not found (create it, or set `base:` for this repo)")
     return commit
+
+
+def base_label(repo: git.Repo, base: str) -> str:
+    """Which ``base`` a plan builds on, said plainly: ``main``, or ``origin/main`` and how the local one differs."""
+    remote, local = _commit_at(repo, f"refs/remotes/origin/{base}"), _commit_at(repo, f"refs/heads/{base}")
+    if remote is None:
+        return base
+    if local is None or local == remote:
+        return f"origin/{base}"
+    if repo.is_ancestor(local, remote):
+        behind = int(repo.git.rev_list("--count", f"{local.hexsha}..{remote.hexsha}"))
+        return f"origin/{base}; local {base} is {behind} behind"
+    return f"origin/{base}; local {base} differs from it"
 
 
 def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
@@ -344,6 +359,28 @@ def is_tool_commit(commit: git.Commit) -> bool:
     if not sep or TRAILER not in body:
         return False
     return check == _digest(commit.parents[0].hexsha, commit.tree.hexsha, body + "\n")
+
+
+def tool_chain_root(repo: git.Repo, tip: git.Commit, limit: int = 1000) -> git.Commit:
+    """The first commit below ``tip`` (first parents) that the tool did not make; ``tip`` if it is one."""
+    commit = tip
+    for _ in range(limit):
+        if not is_tool_commit(commit):
+            return commit
+        commit = commit.parents[0]
+    return commit
+
+
+def branch_mode(repo: git.Repo, tip: git.Commit | None, base: git.Commit) -> str | None:
+    """How the rollout branch relates to ``base``: ``"on top"`` (only the tool's commits on the current
+    base: the next change is a commit on top), ``"rebuild"`` (the tool's commits on an older base),
+    ``"foreign"`` (someone else's commits on it), or None (no branch)."""
+    if tip is None:
+        return None
+    root = tool_chain_root(repo, tip)
+    if root != base and not repo.is_ancestor(root, base):
+        return "foreign"
+    return "on top" if repo.is_ancestor(base, tip) else "rebuild"
 
 
 def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: str) -> git.Commit:

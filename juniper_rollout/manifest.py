@@ -83,6 +83,17 @@ class RepoSpec:
     agents_md: str
     encrypt: tuple[EncryptSpec, ...]
     line: int | None = None
+    github: str | None = None  # OWNER/NAME on GitHub (else from `url`, else from origin's URL)
+
+
+@dataclass(frozen=True)
+class PullRequestSpec:
+    """What ``rollout pr`` puts on each pull request (``defaults.pull_request``)."""
+
+    title: str | None = None  # default: the commit message's first line
+    body: str = ""  # an introduction above the list of files
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,8 @@ class Manifest:
     repos: tuple[RepoSpec, ...]
     env_files: EnvFiles = DEFAULT_ENV_FILES  # what a plaintext env file is (defaults.plaintext_env)
     data_key_rotated: str | None = None  # `rotate --data-key`: .enc files last modified before this get a new data key
+    forge_api_url: str | None = None  # `forge: {api_url: ...}`: GitHub Enterprise's API base
+    pull_request: PullRequestSpec = PullRequestSpec()
 
     def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
         if not names:
@@ -252,15 +265,18 @@ def _is_dotgit(part: str) -> bool:
 _DEFAULTS_KEYS = {
     "base": str, "branch": str, "commit_message": str, "age_recipients": list,
     "precommit_hook": str, "agents_md": str, "usage_guide": str, "plaintext_env": dict,
-    "data_key_rotated": str,
+    "data_key_rotated": str, "pull_request": dict,
 }
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _PLAINTEXT_ENV_KEYS = {"include": list, "exclude": list}
-_TOP_KEYS = {"version": int, "workspace": str, "templates": str, "defaults": dict, "repos": list}
+_TOP_KEYS = {"version": int, "workspace": str, "templates": str, "defaults": dict, "repos": list, "forge": dict}
+_FORGE_KEYS = {"api_url": str}
+_PULL_REQUEST_KEYS = {"title": str, "body": str, "labels": list, "reviewers": list}
+GITHUB_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 _REPO_KEYS = {
     "name": str, "path": str, "url": str, "base": str, "branch": str, "commit_message": str,
     "sops_yaml": bool, "gitignore": bool, "precommit_hook": str, "agents_md": str,
-    "env_example": dict, "env_secrets_example": dict, "files": list, "encrypt": list,
+    "env_example": dict, "env_secrets_example": dict, "files": list, "encrypt": list, "github": str,
 }
 _ENV_EXAMPLE_KEYS = {"groups": list, "policy": str, "from": str, "include": list, "exclude": list}
 _GROUP_KEYS = {"title": str, "vars": list}
@@ -343,6 +359,8 @@ class _Validator(_Reader):
             path=self.path, workspace=workspace, templates=templates_dir,
             recipients=defaults["age_recipients"], usage_guide=defaults["usage_guide"], repos=repos,
             env_files=defaults["plaintext_env"], data_key_rotated=defaults["data_key_rotated"],
+            forge_api_url=self._forge(top.get("forge") or {}, self.key_line(top, "forge")),
+            pull_request=defaults["pull_request"],
         )
         self._check_usage_guide(top.get("defaults") or {}, manifest)
         from juniper_rollout.render import check_templates  # late: render depends on manifest types
@@ -374,6 +392,25 @@ class _Validator(_Reader):
             return Path(self.env["JUNIPER_WORKSPACE"]).expanduser().resolve()
         return (here / top.get("workspace", "..")).resolve()
 
+    def _forge(self, node: Any, line: int | None) -> str | None:
+        self.shaped(node, "forge", line, _FORGE_KEYS, "forge")
+        url = node.get("api_url")
+        if url is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+            raise self.fail(self.key_line(node, "api_url"),
+                            f"forge.api_url {url!r} is not an http(s) URL (e.g. https://github.example.com/api/v3)")
+        return url.rstrip("/") if url else None
+
+    def _pull_request(self, node: Any, line: int | None) -> PullRequestSpec:
+        self.shaped(node, "defaults.pull_request", line, _PULL_REQUEST_KEYS, "defaults.pull_request")
+        lists = {}
+        for key in ("labels", "reviewers"):
+            values = node.get(key, [])
+            for i, value in enumerate(values):
+                if not isinstance(value, str) or not value.strip():
+                    raise self.fail(self.item_line(values, i), f"defaults.pull_request.{key} must list names (strings)")
+            lists[key] = tuple(values)
+        return PullRequestSpec(node.get("title"), node.get("body", ""), lists["labels"], lists["reviewers"])
+
     def _defaults(self, node: Any, line: int | None) -> dict:
         self.mapping(node, "defaults", line, _DEFAULTS_KEYS)
         out = {
@@ -383,6 +420,7 @@ class _Validator(_Reader):
             "precommit_hook": self.choice(node, "precommit_hook", HOOK_MODES, "defaults", "auto"),
             "agents_md": self.choice(node, "agents_md", AGENTS_MODES, "defaults", "auto"),
             "usage_guide": self.typed(node, "usage_guide", str, "defaults"),  # None: derived from files:
+            "pull_request": self._pull_request(node.get("pull_request") or {}, self.key_line(node, "pull_request")),
         }
         for key in ("base", "branch"):
             self._check_ref_name(node, key, out[key], "defaults")
@@ -496,8 +534,14 @@ class _Validator(_Reader):
             files=tuple(files), gitignore=node.get("gitignore", True),
             precommit_hook=self.choice(node, "precommit_hook", HOOK_MODES, where, defaults["precommit_hook"]),
             agents_md=self.choice(node, "agents_md", AGENTS_MODES, where, defaults["agents_md"]),
-            encrypt=encrypt, line=line,
+            encrypt=encrypt, line=line, github=self._github(node, where),
         )
+
+    def _github(self, node: Any, where: str) -> str | None:
+        value = node.get("github")
+        if value is not None and not GITHUB_SLUG.match(value):
+            raise self.fail(self.key_line(node, "github"), f"{where}.github {value!r} is not OWNER/NAME (e.g. pcalnon/{node['name']})")
+        return value
 
     def _target(self, node: Any, key: str, where: str) -> str:
         value = node[key]

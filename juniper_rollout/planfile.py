@@ -36,7 +36,7 @@ def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": plan.name, "status": plan.status, "error": plan.error, "files": []}
         if contents:
             entry.update(base=plan.base, branch=plan.branch, base_commit=plan.base_commit,
-                         branch_commit=plan.branch_commit)
+                         branch_commit=plan.branch_commit, onto=plan.onto)
         for f in plan.files:
             item: dict[str, Any] = {"path": f.path, "action": f.action, "reason": f.detail or f.reason}
             if f.adoptions:
@@ -47,6 +47,8 @@ def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
             entry["files"].append(item)
         if plan.notes:
             entry["notes"] = list(plan.notes)
+        if plan.base_ref:
+            entry["built_on"] = plan.base_ref
         repos.append(entry)
     return {"format_version": FORMAT_VERSION, "repos": repos}
 
@@ -132,7 +134,7 @@ def load(path: Path) -> list[RepoPlan]:
                     raise RolloutError(f"{path}: damaged plan file (repo {repo['name']}: path {f.path!r} "
                                        f"{why}); run plan again")
             plans.append(RepoPlan(repo["name"], repo["base"], repo["branch"], repo["base_commit"],
-                                  repo["branch_commit"], files, repo.get("error")))
+                                  repo["branch_commit"], files, repo.get("error"), onto=repo.get("onto")))
     except (KeyError, TypeError, ValueError) as err:
         raise RolloutError(f"{path}: damaged plan file ({err!r} missing or wrong); run plan again") from None
     return plans

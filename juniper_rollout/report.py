@@ -38,7 +38,10 @@ def console(stderr: bool = False) -> Console:
 
 def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> None:
     for plan in plans:
-        out.print(f"[bold]{escape(plan.name)}[/bold]  ({escape(plan.base)} → {escape(plan.branch)})")
+        how = {"on top": "; compared with the branch: a change is a new commit on top",
+               "rebuild": "; base moved: the branch is rebuilt on it (pushed with lease)"}.get(plan.onto or "", "")
+        out.print(f"[bold]{escape(plan.name)}[/bold]  ({escape(plan.base_ref or plan.base)} → {escape(plan.branch)}"
+                  f"{how})")
         if plan.error:
             out.print(f"  [red]error[/red]  {escape(plan.error)}")
             continue

@@ -1,0 +1,229 @@
+"""GitHub, over its REST API (v3) only, through githubkit: where, who, and each call the tool makes.
+
+* API base: ``$GITHUB_API_URL`` (as GitHub Actions sets it), else the manifest's ``forge.api_url``
+  (GitHub Enterprise: ``https://HOST/api/v3``), else ``https://api.github.com``.
+* Token: ``$GITHUB_TOKEN``, else ``$GH_TOKEN``, else ``gh auth token`` when gh is installed. It is
+  handed to the client and nowhere else: never printed, logged, or written.
+* Repository: the manifest's ``github: OWNER/NAME``, else parsed from ``url``, else from origin's URL.
+* Rate limits as GitHub answers them (githubkit reads ``Retry-After`` and
+  ``x-ratelimit-remaining``/``x-ratelimit-reset``, primary and secondary): a wait up to
+  ``MAX_WAIT`` seconds is waited out (at most ``RETRIES`` times), a longer one fails the repo
+  with the time to come back. Concurrency is bounded by the client's throttler.
+* Every failure becomes one :class:`ForgeError` line saying what to do.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from juniper_rollout.errors import RepoError, RolloutError
+
+DEFAULT_API = "https://api.github.com"
+MAX_WAIT = 60.0  # seconds of Retry-After the tool waits out; beyond that the repo fails with the time
+RETRIES = 3
+CONCURRENCY = 4  # requests in flight at once (GitHub asks integrators not to send many in parallel)
+
+
+class ForgeError(RepoError):
+    """One repository's GitHub call failed; the line says what to do."""
+
+
+@dataclass(frozen=True)
+class Forge:
+    api_url: str
+    token: str
+
+    def __repr__(self) -> str:  # the token never shows, not even in a traceback
+        return f"Forge(api_url={self.api_url!r})"
+
+
+def api_url(manifest_url: str | None, env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    return (env.get("GITHUB_API_URL") or manifest_url or DEFAULT_API).rstrip("/")
+
+
+def find_token(env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    for name in ("GITHUB_TOKEN", "GH_TOKEN"):
+        if env.get(name, "").strip():
+            return env[name].strip()
+    gh = shutil.which("gh")
+    if gh:
+        try:
+            out = subprocess.run([gh, "auth", "token"], capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            out = None
+        if out is not None and out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    raise RolloutError("no GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token with pull-requests: write, "
+                       "or log in with `gh auth login`")
+
+
+def connect(manifest_url: str | None, env: Mapping[str, str] | None = None) -> Forge:
+    return Forge(api_url(manifest_url, env), find_token(env))
+
+
+_URL = re.compile(r"^(?:[a-z+]+://(?:[^@/]+@)?[^/]+/|[^@/:]+@[^:/]+:)(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/?$")
+
+
+def slug_from_url(url: str | None) -> str | None:
+    """``OWNER/NAME`` of an https/ssh/scp-style remote URL; None for a local path or file:// URL."""
+    if not url or url.startswith("file:") or url.startswith(("/", ".")):
+        return None
+    match = _URL.match(url.strip())
+    return f"{match['owner']}/{match['name']}" if match else None
+
+
+def slug(github: str | None, url: str | None, origin_url: str | None, name: str) -> str:
+    found = github or slug_from_url(url) or slug_from_url(origin_url)
+    if not found:
+        raise RolloutError(f"cannot tell which GitHub repository {name} is: add `github: OWNER/NAME` to its "
+                           "manifest entry")
+    return found
+
+
+# --- the client -------------------------------------------------------------------------------
+
+
+def _retry(exc, count: int):
+    from githubkit.exception import RateLimitExceeded, RequestFailed
+    from githubkit.typing import RetryOption
+
+    if isinstance(exc, RateLimitExceeded) and count < RETRIES and exc.retry_after.total_seconds() <= MAX_WAIT:
+        return RetryOption(True, max(exc.retry_after, timedelta(seconds=0)))
+    if isinstance(exc, RequestFailed) and exc.response.status_code >= 500 and count < 2:
+        return RetryOption(True, timedelta(seconds=count + 1))
+    return RetryOption(False)
+
+
+class Client:
+    """One GitHub repository's pull-request calls. Thread-safe: one per worker thread."""
+
+    def __init__(self, forge: Forge, throttler=None) -> None:
+        import logging
+
+        from githubkit import GitHub
+
+        # githubkit's own retry decisions log with a traceback (ours, _retry, do not); Python's
+        # last-resort handler would print such a record on stderr. The outcome line says what happened.
+        logging.getLogger("githubkit").addHandler(logging.NullHandler())
+        logging.getLogger("githubkit").propagate = False
+
+        self.forge = forge
+        self._gh = GitHub(forge.token, base_url=forge.api_url + "/", auto_retry=_retry, timeout=30.0,
+                          throttler=throttler, http_cache=False)
+
+    def __enter__(self) -> Client:
+        self._gh.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._gh.__exit__(*exc)
+
+    def call(self, full: str, what: str, fn, *args, **kwargs) -> Any:
+        try:
+            return fn(*args, **kwargs).json()
+        except Exception as err:  # every failure is one line naming what to do
+            raise ForgeError(explain(err, full, what, self.forge.api_url)) from None
+
+    # the calls, each a REST operation of the description
+
+    def find_pull(self, full: str, owner: str, branch: str, base: str) -> dict | None:
+        """The newest PR whose head is ``OWNER:BRANCH`` (an open one first). GitHub ignores a head
+        filter without the owner and answers every PR: that would be someone else's."""
+        o, n = full.split("/")
+        pulls = self.call(full, "list pull requests", self._gh.rest.pulls.list, o, n, state="all",
+                          head=f"{owner}:{branch}", base=base, per_page=100)
+        mine = [p for p in pulls if p["head"]["ref"] == branch
+                and (p["head"]["label"] or "").lower() == f"{owner}:{branch}".lower()]
+        mine.sort(key=lambda p: (p["state"] == "open", p["number"]), reverse=True)
+        return mine[0] if mine else None
+
+    def create_pull(self, full: str, owner: str, branch: str, base: str, title: str, body: str, draft: bool) -> dict:
+        o, n = full.split("/")
+        return self.call(full, "open a pull request", self._gh.rest.pulls.create, o, n,
+                         head=f"{owner}:{branch}", base=base, title=title, body=body, draft=draft)
+
+    def update_pull(self, full: str, number: int, **fields) -> dict:
+        o, n = full.split("/")
+        return self.call(full, f"update pull request #{number}", self._gh.rest.pulls.update, o, n, number, **fields)
+
+    def add_labels(self, full: str, number: int, labels: list[str]) -> None:
+        o, n = full.split("/")
+        self.call(full, f"label pull request #{number}", self._gh.rest.issues.add_labels, o, n, number,
+                  data={"labels": labels})
+
+    def request_reviewers(self, full: str, number: int, reviewers: list[str]) -> None:
+        o, n = full.split("/")
+        self.call(full, f"request reviewers on #{number}", self._gh.rest.pulls.request_reviewers, o, n, number,
+                  reviewers=reviewers)
+
+    def reviews(self, full: str, number: int) -> list[dict]:
+        o, n = full.split("/")
+        return self.call(full, f"read reviews of #{number}", self._gh.rest.pulls.list_reviews, o, n, number,
+                         per_page=100)
+
+    def combined_status(self, full: str, ref: str) -> dict:
+        o, n = full.split("/")
+        return self.call(full, "read commit statuses", self._gh.rest.repos.get_combined_status_for_ref, o, n, ref)
+
+    def check_runs(self, full: str, ref: str) -> dict:
+        o, n = full.split("/")
+        return self.call(full, "read check runs", self._gh.rest.checks.list_for_ref, o, n, ref, per_page=100)
+
+
+def throttler(concurrency: int = CONCURRENCY):
+    from githubkit.throttling import LocalThrottler
+
+    return LocalThrottler(concurrency)
+
+
+def explain(err: Exception, full: str, what: str, api: str) -> str:
+    """One line for a failed call: what happened and what to do. Never the token."""
+    from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
+
+    if isinstance(err, RateLimitExceeded):
+        when = datetime.now(UTC) + err.retry_after
+        kind = "secondary rate limit" if "Secondary" in type(err).__name__ else "rate limit"
+        return (f"GitHub {kind} hit on {full} ({what}): try again after {when:%H:%M:%S} UTC "
+                f"(GitHub asked to wait {int(err.retry_after.total_seconds())} s)")
+    if isinstance(err, RequestFailed):
+        status = err.response.status_code
+        message = _message(err)
+        if status == 401:
+            return (f"GitHub token rejected ({what} on {full}): set GITHUB_TOKEN to a valid token with "
+                    f"pull-requests: write on {full}")
+        if status == 403:
+            return (f"GitHub refused to {what} on {full} (403{': ' + message if message else ''}): the token needs "
+                    f"pull-requests: write (and contents: read) on {full}")
+        if status == 404:
+            return (f"{full} not found at {api} ({what}): check `github:` for this repo in the manifest, and that "
+                    "the token can see the repository")
+        if status == 422:
+            return f"GitHub rejected the request to {what} on {full} (422: {message or 'validation failed'})"
+        return f"GitHub answered {status} to {what} on {full}{': ' + message if message else ''}; try again later"
+    if isinstance(err, RequestTimeout):
+        return f"GitHub at {api} did not answer in time ({what} on {full}); try again"
+    if isinstance(err, RequestError):
+        return f"cannot reach GitHub at {api} ({what} on {full}): {type(err.exc).__name__}; check the network"
+    return f"unexpected {type(err).__name__} while trying to {what} on {full}"
+
+
+def _message(err) -> str:
+    try:
+        data = err.response.json()
+    except Exception:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    parts = [str(data.get("message") or "")]
+    for item in data.get("errors") or []:
+        if isinstance(item, dict) and item.get("message"):
+            parts.append(str(item["message"]))
+    return " ".join(" ".join(p for p in parts if p).split())[:200]

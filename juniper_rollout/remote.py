@@ -1,0 +1,170 @@
+"""The git side of the review loop: origin, fetch, clone, branch state, deleting a merged branch.
+
+Nothing here touches a working tree, the index or HEAD: fetch writes remote-tracking refs,
+``git branch -D`` refuses a branch checked out in any worktree (and so does this module),
+deleting on origin is a push with a lease on the commit the tool expects there.
+"""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from juniper_rollout.errors import RepoError
+
+TOOL_ENV = {"GIT_TERMINAL_PROMPT": "0"}  # never wait for a password prompt
+
+
+def _git(path: Path, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, **TOOL_ENV}
+    out = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, env=env, timeout=timeout)
+    if check and out.returncode != 0:
+        raise RepoError(f"git {args[0]} failed: {' '.join(out.stderr.split())[:200]}")
+    return out
+
+
+def _ref(path: Path, ref: str) -> str | None:
+    out = _git(path, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    return out.stdout.strip() or None
+
+
+def origin_url(path: Path) -> str | None:
+    out = _git(path, "remote", "get-url", "origin", check=False)
+    return out.stdout.strip() or None
+
+
+def local_tip(path: Path, branch: str) -> str | None:
+    return _ref(path, f"refs/heads/{branch}")
+
+
+def origin_tip(path: Path, branch: str) -> str | None:
+    return _ref(path, f"refs/remotes/origin/{branch}")
+
+
+def count(path: Path, *revs: str) -> int:
+    out = _git(path, "rev-list", "--count", *revs, "--")
+    return int(out.stdout.strip() or 0)
+
+
+def contains(path: Path, ancestor: str, descendant: str) -> bool:
+    return _git(path, "merge-base", "--is-ancestor", ancestor, descendant, check=False).returncode == 0
+
+
+# --- sync ----------------------------------------------------------------------------------
+
+
+def fetch(path: Path) -> int:
+    """``git fetch origin``; the number of commits that came new to origin's remote-tracking refs."""
+    if not (path / ".git").exists():
+        raise RepoError(f"{path} is not a git clone (move it away, or fix `path:`)")
+    if origin_url(path) is None:
+        raise RepoError(f"{path} has no remote `origin` (git remote add origin URL)")
+    before = _remote_tips(path)
+    _git(path, "fetch", "--quiet", "--no-write-fetch-head", "origin")
+    after = _remote_tips(path)
+    new = sorted(set(after) - set(before))
+    if not new:
+        return 0
+    return count(path, *new, *(f"^{sha}" for sha in before))
+
+
+def _remote_tips(path: Path) -> list[str]:
+    out = _git(path, "for-each-ref", "--format=%(objectname)", "refs/remotes/origin/")
+    return sorted({line for line in out.stdout.split() if line})
+
+
+def clone(url: str, path: Path) -> None:
+    if path.exists() and any(path.iterdir()):
+        raise RepoError(f"{path} exists and is not a clone; move it away first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run(["git", "clone", "--quiet", "--", url, str(path)], capture_output=True, text=True,
+                         env={**__import__("os").environ, **TOOL_ENV}, timeout=1800)
+    if out.returncode != 0:
+        raise RepoError(f"git clone {url} failed: {' '.join(out.stderr.split())[:200]}")
+
+
+# --- branch state ----------------------------------------------------------------------------
+
+ABSENT, LOCAL_ONLY, PUSHED, BEHIND, UNPUSHED = "absent", "local only", "pushed", "behind base", "not pushed yet"
+
+
+@dataclass(frozen=True)
+class BranchState:
+    state: str
+    local: str | None
+    origin: str | None
+    base: str | None  # the base commit the branch should contain (origin's, else the local one)
+
+
+def branch_state(path: Path, branch: str, base: str) -> BranchState:
+    wanted = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", f"refs/remotes/origin/{base}",
+              f"refs/heads/{base}"]
+    out = _git(path, "for-each-ref", "--format=%(refname) %(objectname)", *wanted).stdout  # one git call
+    refs = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    local, remote = refs.get(wanted[0]), refs.get(wanted[1])
+    base_sha = refs.get(wanted[2]) or refs.get(wanted[3])
+    tip = remote or local
+    if tip is None:
+        state = ABSENT
+    elif base_sha is not None and not contains(path, base_sha, tip):
+        state = BEHIND
+    elif remote is None:
+        state = LOCAL_ONLY
+    elif local is not None and local != remote:
+        state = UNPUSHED
+    else:
+        state = PUSHED
+    return BranchState(state, local, remote, base_sha)
+
+
+def changed_files(path: Path, base: str, tip: str) -> list[tuple[str, str, str]]:
+    """(path, action, why) of each file ``tip`` changes since its merge base with ``base``.
+
+    The why comes from the tool's commit messages on the branch (``- PATH: ACTION (WHY)``)."""
+    status = _git(path, "diff", "--no-renames", "--name-status", "-z", f"{base}...{tip}").stdout.split("\0")
+    actions = {"A": "create", "M": "update", "D": "delete", "T": "update"}
+    files = [(status[i + 1], actions.get(status[i][:1], "update")) for i in range(0, len(status) - 1, 2) if status[i]]
+    why: dict[str, str] = {}
+    log = _git(path, "log", "--format=%B%x00", f"{base}..{tip}").stdout
+    for message in log.split("\0"):  # newest first: the newest reason for a path wins
+        for line in message.splitlines():
+            if line.startswith("- ") and ": " in line:
+                name, _, rest = line[2:].partition(": ")
+                reason = rest.partition(" (")[2].rstrip(")") if " (" in rest else ""
+                why.setdefault(name, reason)
+    return [(name, action, why.get(name, "")) for name, action in files]
+
+
+def commits(path: Path, base: str, tip: str) -> list[tuple[str, str]]:
+    """(short sha, subject) of each commit on ``tip`` since ``base``, oldest first."""
+    out = _git(path, "log", "--reverse", "--format=%h%x1f%s", f"{base}..{tip}").stdout
+    return [tuple(line.split("\x1f", 1)) for line in out.splitlines() if "\x1f" in line]
+
+
+# --- cleanup -----------------------------------------------------------------------------------
+
+
+def delete_local(path: Path, branch: str, expected: str) -> None:
+    from juniper_rollout import gitrepo
+
+    with gitrepo.open_clone(path) as clone:  # the one check apply uses too: checked out, rebasing or bisecting
+        where = gitrepo.checked_out_in(clone, branch)
+    if where is not None:
+        raise RepoError(f"{branch} is checked out in {where}; switch that worktree to another branch first")
+    # update-ref with the old value: deletes only the commit we looked at, never a newer one
+    out = _git(path, "update-ref", "-d", f"refs/heads/{branch}", expected, check=False)
+    if out.returncode != 0:
+        raise RepoError(f"{branch} moved while cleaning up; run cleanup again")
+    _git(path, "update-ref", "-d", f"refs/juniper-rollout/pushed/{branch}", check=False)
+
+
+def delete_origin(path: Path, branch: str, expected: str) -> None:
+    out = _git(path, "push", "--porcelain", f"--force-with-lease=refs/heads/{branch}:{expected}", "origin",
+               f":refs/heads/{branch}", check=False)
+    if out.returncode != 0:
+        text = " ".join(f"{out.stdout} {out.stderr}".split())
+        if "stale info" in text or "rejected" in text:
+            raise RepoError(f"origin/{branch} has commits the tool did not see; fetch (rollout sync) and look at them")
+        raise RepoError(f"deleting origin/{branch} failed: {text[:200]}")

@@ -1,0 +1,374 @@
+"""From pushed branch to merged pull request: ``sync``, ``pr``, ``status``, ``cleanup`` per repo.
+
+Each repo ends with a named outcome; one failing never stops the others. Network work (git
+fetch, GitHub calls) runs in a bounded thread pool; results come back in manifest order.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import TypeVar
+
+from juniper_rollout import forge as forges
+from juniper_rollout import remote
+from juniper_rollout.errors import RolloutError
+from juniper_rollout.manifest import Manifest, RepoSpec
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+NETWORK_JOBS = 8
+MARKER = "<!-- juniper-rollout -->"
+
+# outcomes of `rollout pr`
+OPENED, UPDATED, UNCHANGED, MERGED, CLOSED, NOT_PUSHED, FAILED = (
+    "opened", "updated", "unchanged", "merged", "closed by a person", "not pushed", "failed")
+# outcomes of `rollout sync`
+CLONED, FETCHED, UP_TO_DATE = "cloned", "fetched", "up to date"
+# outcomes of `rollout cleanup`
+DELETED, KEPT, NOTHING = "deleted", "kept", "nothing to clean"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    result: str
+    message: str = ""
+    number: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.result == FAILED
+
+    def line(self) -> str:
+        head = f"{self.result} #{self.number}" if self.number and self.result in (OPENED, UPDATED, UNCHANGED, MERGED, CLOSED) else self.result
+        return f"{self.name}: {head}" + (f"  {self.message}" if self.message else "")
+
+
+def in_parallel(job: Callable[[T], R], items: Sequence[T], jobs: int | None,
+                on_result: Callable[[R], None] = lambda r: None) -> list[R]:
+    """``[job(i) for i in items]`` in a bounded thread pool (network-bound work), in order."""
+    if not items:
+        return []
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs or NETWORK_JOBS, len(items))))
+    try:
+        futures = [pool.submit(job, item) for item in items]
+        results = []
+        for future in futures:
+            results.append(future.result())
+            on_result(results[-1])
+        return results
+    except KeyboardInterrupt:  # Ctrl-C: no repo is started any more; the ones under way finish
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _guard(name: str, fn: Callable[[], T]) -> T | Outcome:
+    try:
+        return fn()
+    except RolloutError as err:
+        return Outcome(name, FAILED, str(err))
+    except Exception as err:  # one repo's surprise never stops the fleet; never a message that could hold data
+        from juniper_rollout import crashlog
+
+        return Outcome(name, FAILED, f"unexpected {type(err).__name__}; please report this"
+                       + crashlog.see(crashlog.record(err, f"the review loop on {name}")))
+
+
+def summary(outcomes: Iterable[Outcome]) -> str:
+    outcomes = list(outcomes)
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.result] = counts.get(o.result, 0) + 1
+    return f"{len(outcomes)} repos: " + ", ".join(f"{n} {r}" for r, n in counts.items())
+
+
+# --- sync ----------------------------------------------------------------------------------------
+
+
+def sync(manifest: Manifest, repos: Sequence[RepoSpec], jobs: int | None = None,
+         on_result: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+    return in_parallel(lambda spec: _guard(spec.name, lambda: sync_one(spec)), repos, jobs, on_result)
+
+
+def sync_one(spec: RepoSpec) -> Outcome:
+    if not spec.path.exists() or (spec.path.is_dir() and not any(spec.path.iterdir())):
+        if not spec.url:
+            return Outcome(spec.name, FAILED, f"no clone at {spec.path} and no `url:` to clone it from (add `url:`)")
+        remote.clone(spec.url, spec.path)
+        return Outcome(spec.name, CLONED, f"from {spec.url}")
+    new = remote.fetch(spec.path)
+    note = _base_note(spec)
+    if new:
+        return Outcome(spec.name, FETCHED, f"{new} new commit{'s' if new != 1 else ''}" + (f"; {note}" if note else ""))
+    return Outcome(spec.name, UP_TO_DATE, note)
+
+
+def _base_note(spec: RepoSpec) -> str:
+    local, origin = remote.local_tip(spec.path, spec.base), remote.origin_tip(spec.path, spec.base)
+    if local and origin and local != origin and remote.contains(spec.path, local, origin):
+        behind = remote.count(spec.path, origin, f"^{local}")
+        return f"local {spec.base} is {behind} behind origin/{spec.base}; plan builds on origin/{spec.base}"
+    return ""
+
+
+# --- pull requests -----------------------------------------------------------------------------
+
+
+def title(manifest: Manifest, spec: RepoSpec) -> str:
+    return manifest.pull_request.title or spec.commit_message.strip().splitlines()[0]
+
+
+def body(manifest: Manifest, spec: RepoSpec, files: list[tuple[str, str, str]],
+         commits: Sequence[tuple[str, str]] = ()) -> str:
+    """The PR description: the manifest's introduction, each file with its action and why, the commits."""
+    def cell(text: str) -> str:
+        return " ".join(text.replace("|", "\\|").split())
+
+    lines = [manifest.pull_request.body.strip(), ""] if manifest.pull_request.body.strip() else []
+    lines += ["| file | action | why |", "| --- | --- | --- |"]
+    lines += [f"| `{cell(path)}` | {action} | {cell(why) or '-'} |" for path, action, why in files]
+    if commits:
+        lines += ["", "Commits:", *(f"- {sha} {cell(subject)}" for sha, subject in commits)]
+    lines += ["", f"Written by juniper-rollout from `{manifest.path.name}`; "
+              "`rollout status` shows the whole fleet.", MARKER]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class PrOptions:
+    draft: bool = False
+    reopen: bool = False
+
+
+def open_pulls(manifest: Manifest, repos: Sequence[RepoSpec], options: PrOptions, *, forge: forges.Forge,
+               jobs: int | None = None, on_result: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+    throttle = forges.throttler()  # shared: at most CONCURRENCY requests in flight for the whole fleet
+
+    def job(spec: RepoSpec) -> Outcome:
+        # a client per repo, entered in the worker thread: githubkit keeps its open connection pool in a
+        # context variable, which other threads would not see
+        with forges.Client(forge, throttle) as client:
+            return _guard(spec.name, lambda: pr_one(manifest, spec, client, options))
+
+    return in_parallel(job, repos, jobs, on_result)
+
+
+def pr_one(manifest: Manifest, spec: RepoSpec, client: forges.Client, options: PrOptions) -> Outcome:
+    full = _slug(spec)
+    owner = full.split("/")[0]
+    pull = client.find_pull(full, owner, spec.branch, spec.base)
+    if pull is not None and pull.get("merged_at"):
+        return Outcome(spec.name, MERGED, "", pull["number"])
+    state = remote.branch_state(spec.path, spec.branch, spec.base)
+    if state.origin is None:
+        if pull is not None and pull["state"] == "closed":
+            return Outcome(spec.name, CLOSED, "", pull["number"])
+        return Outcome(spec.name, NOT_PUSHED, f"origin has no {spec.branch}; run `rollout apply --push` first")
+    want_title = title(manifest, spec)
+    base = state.base or spec.base
+    want_body = body(manifest, spec, remote.changed_files(spec.path, base, state.origin),
+                     remote.commits(spec.path, base, state.origin))
+    if pull is None:
+        pull = client.create_pull(full, owner, spec.branch, spec.base, want_title, want_body, options.draft)
+        number = pull["number"]
+        if manifest.pull_request.labels:
+            client.add_labels(full, number, list(manifest.pull_request.labels))
+        if manifest.pull_request.reviewers:
+            client.request_reviewers(full, number, list(manifest.pull_request.reviewers))
+        return Outcome(spec.name, OPENED, pull.get("html_url") or "", number)
+    number = pull["number"]
+    changes: dict[str, object] = {}
+    if pull["state"] == "closed":
+        if not options.reopen:
+            return Outcome(spec.name, CLOSED, "not reopened (pass --reopen to reopen it)", number)
+        changes["state"] = "open"
+    if pull.get("title") != want_title:
+        changes["title"] = want_title
+    have_body = pull.get("body") or ""
+    if MARKER in have_body:  # what a person added below the tool's part is theirs: kept
+        want_body += have_body.split(MARKER, 1)[1].removeprefix("\n")
+    if have_body != want_body:
+        changes["body"] = want_body
+    have = {label["name"] for label in pull.get("labels") or []}
+    missing = [label for label in manifest.pull_request.labels if label not in have]
+    if changes:
+        client.update_pull(full, number, **changes)
+    if missing:
+        client.add_labels(full, number, missing)
+    if not changes and not missing:
+        return Outcome(spec.name, UNCHANGED, "", number)
+    what = ["reopened" if "state" in changes else "", "title" if "title" in changes else "",
+            "body" if "body" in changes else "", "labels" if missing else ""]
+    return Outcome(spec.name, UPDATED, ", ".join(w for w in what if w), number)
+
+
+def _slug(spec: RepoSpec) -> str:
+    """OWNER/NAME: ``github:``, else from ``url:``, else from origin's URL (read only when needed)."""
+    if spec.github or forges.slug_from_url(spec.url):
+        return forges.slug(spec.github, spec.url, None, spec.name)
+    origin = remote.origin_url(spec.path) if (spec.path / ".git").exists() else None
+    return forges.slug(None, None, origin, spec.name)
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    branch: str
+    pr: int | None = None
+    pr_state: str | None = None  # open, draft, merged, closed
+    review: str | None = None  # approved, changes requested, review required, none
+    checks: str | None = None  # passing, failing, pending, none
+    next: str = ""
+    error: str | None = None
+    url: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
+
+def status(manifest: Manifest, repos: Sequence[RepoSpec], *, forge: forges.Forge, jobs: int | None = None) -> list[Row]:
+    throttle = forges.throttler()
+
+    def job(spec: RepoSpec) -> Row:
+        with forges.Client(forge, throttle) as client:
+            outcome = _guard(spec.name, lambda: _StatusRow(status_one(spec, client)))
+            if isinstance(outcome, _StatusRow):
+                return outcome.row
+            return Row(spec.name, "?", next="fix the error", error=outcome.message)
+
+    return in_parallel(job, repos, jobs)
+
+
+@dataclass(frozen=True)
+class _StatusRow:
+    row: Row
+
+
+def status_one(spec: RepoSpec, client: forges.Client) -> Row:
+    state = remote.branch_state(spec.path, spec.branch, spec.base)
+    full = _slug(spec)
+    pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)
+    if pull is None:
+        step = {remote.ABSENT: "run `rollout apply --push --pr`", remote.LOCAL_ONLY: "push: `rollout apply --push`",
+                remote.UNPUSHED: "push: `rollout apply --push`", remote.PUSHED: "open PR: `rollout pr`",
+                remote.BEHIND: "rebase: base moved (`rollout apply --push`)"}[state.state]
+        return Row(spec.name, state.state, next=step)
+    number = pull["number"]
+    if pull.get("merged_at"):
+        left = state.local or state.origin
+        return Row(spec.name, state.state, number, "merged",
+                   next="merged — run `rollout cleanup`" if left else "merged — nothing left (`rollout plan` confirms)",
+                   url=pull.get("html_url"))
+    if pull["state"] == "closed":
+        return Row(spec.name, state.state, number, "closed", next="closed by a person (`rollout pr --reopen`)",
+                   url=pull.get("html_url"))
+    sha = pull["head"]["sha"]
+    review = _review(client.reviews(full, number), bool(pull.get("requested_reviewers")))
+    checks = _checks(client.combined_status(full, sha), client.check_runs(full, sha))
+    if state.state == remote.BEHIND:
+        step = "rebase: base moved (`rollout apply --push`)"
+    elif state.state in (remote.LOCAL_ONLY, remote.UNPUSHED):
+        step = "push: `rollout apply --push`"
+    elif checks == "failing":
+        step = "checks failing"
+    elif review == "changes requested":
+        step = "changes requested"
+    elif review == "approved" and checks in ("passing", "none"):
+        step = "approved — merge it"
+    elif checks == "pending":
+        step = "checks pending"
+    else:
+        step = "waiting for review"
+    return Row(spec.name, state.state, number, "draft" if pull.get("draft") else "open", review, checks, step,
+               url=pull.get("html_url"))
+
+
+def _review(reviews: list[dict], requested: bool) -> str:
+    latest: dict[str, str] = {}
+    for review in reviews:  # oldest first: the latest verdict of each reviewer counts
+        login = (review.get("user") or {}).get("login") or "?"
+        if review.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+            latest[login] = review["state"]
+    verdicts = set(latest.values())
+    if "CHANGES_REQUESTED" in verdicts:
+        return "changes requested"
+    if "APPROVED" in verdicts:
+        return "approved"
+    return "review required" if requested else "none"
+
+
+def _checks(combined: dict, runs: dict) -> str:
+    states = [s.get("state") for s in combined.get("statuses") or []]
+    for run in runs.get("check_runs") or []:
+        if run.get("status") != "completed":
+            states.append("pending")
+        elif run.get("conclusion") in ("success", "neutral", "skipped"):
+            states.append("success")
+        else:
+            states.append("failure")
+    if not states:
+        return "none"
+    if any(s in ("failure", "error") for s in states):
+        return "failing"
+    if any(s == "pending" for s in states):
+        return "pending"
+    return "passing"
+
+
+def fleet_line(rows: Sequence[Row]) -> str:
+    return f"{sum(r.pr_state == 'merged' for r in rows)} of {len(rows)} merged"
+
+
+# --- cleanup -----------------------------------------------------------------------------------
+
+
+def cleanup(manifest: Manifest, repos: Sequence[RepoSpec], *, forge: forges.Forge, force: bool = False,
+            jobs: int | None = None, on_result: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+    throttle = forges.throttler()
+
+    def job(spec: RepoSpec) -> Outcome:
+        with forges.Client(forge, throttle) as client:
+            return _guard(spec.name, lambda: cleanup_one(spec, client, force))
+
+    return in_parallel(job, repos, jobs, on_result)
+
+
+def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
+    local, origin = remote.local_tip(spec.path, spec.branch), remote.origin_tip(spec.path, spec.branch)
+    if local is None and origin is None:
+        return Outcome(spec.name, NOTHING, f"no {spec.branch} here or on origin")
+    full = _slug(spec)
+    pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)
+    merged = pull is not None and bool(pull.get("merged_at"))
+    if not merged and not force:
+        why = f"PR #{pull['number']} is {pull['state']}, not merged" if pull else "no pull request"
+        return Outcome(spec.name, KEPT, f"{why}; --force deletes the branch anyway", pull["number"] if pull else None)
+    if merged and not force and pull is not None:
+        merged_sha = pull["head"]["sha"]
+        newer = [sha for sha in (local, origin) if sha and sha != merged_sha and not remote.contains(spec.path, sha, merged_sha)]
+        if newer:
+            return Outcome(spec.name, KEPT, f"{spec.branch} has commits after the merged PR #{pull['number']}; "
+                                            "--force deletes them too", pull["number"])
+    done = []
+    if local is not None:
+        remote.delete_local(spec.path, spec.branch, local)
+        done.append("local")
+    if origin is not None:
+        remote.delete_origin(spec.path, spec.branch, origin)
+        done.append("origin")
+    return Outcome(spec.name, DELETED, f"{spec.branch} ({' and '.join(done)})", pull["number"] if pull else None)
+
+
+def check_forge(manifest: Manifest) -> forges.Forge:
+    return forges.connect(manifest.forge_api_url)
+
