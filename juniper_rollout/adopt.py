@@ -19,6 +19,9 @@ from typing import Any
 
 from identify.identify import tags_from_filename
 
+from juniper_rollout.agekey import short
+from juniper_rollout.sopsmeta import rule_recipients
+
 # Paths tried against a hook's files/exclude: the ones the code calls plaintext env files count.
 PROBES = (".env", ".env.secrets", "sub/.env", "sub/.env.secrets", ".env.local", ".env.production",
           "backend/.env.prod")
@@ -216,18 +219,18 @@ def judge_sops(before: str, after: str) -> str:
         regexes = ", ".join(f"'{r.get('path_regex')}'" for r in old_rules)
         said.append(f"its path_regex {regexes} matches no {', '.join(missed)} (sops matches the path it is given: "
                     f"`sops -d .env.enc` would find no rule); the rendered rule matches each")
-    old_keys = list(dict.fromkeys(k for r in old_rules for k in _age(r)))
-    new_keys = list(dict.fromkeys(k for r in new_rules for k in _age(r)))
+    old_keys = list(dict.fromkeys(k for r in old_rules for k in rule_recipients(r)))
+    new_keys = list(dict.fromkeys(k for r in new_rules for k in rule_recipients(r)))
     if old_keys == new_keys or set(old_keys) == set(new_keys):
-        said.append(f"recipients kept ({', '.join(k[:12] + '…' for k in new_keys)})")
+        said.append(f"recipients kept ({', '.join(map(short, new_keys))})")
     else:
         gone = [k for k in old_keys if k not in new_keys]
         come = [k for k in new_keys if k not in old_keys]
         if come:
-            said.append(f"adds recipient{'s' if len(come) > 1 else ''} {', '.join(k[:12] + '…' for k in come)} "
+            said.append(f"adds recipient{'s' if len(come) > 1 else ''} {', '.join(map(short, come))} "
                         "from the manifest")
         if gone:
-            said.append(f"drops recipient{'s' if len(gone) > 1 else ''} {', '.join(k[:12] + '…' for k in gone)} "
+            said.append(f"drops recipient{'s' if len(gone) > 1 else ''} {', '.join(map(short, gone))} "
                         "(not in the manifest's age_recipients: add it there to keep it)")
     dropped = []
     for rule in old_rules:
@@ -264,10 +267,3 @@ def _search(rule: dict, path: str) -> bool:
 def _first_rule(rules: list[dict], path: str) -> dict | None:
     """sops uses the first rule whose path_regex matches (a rule without one matches everything)."""
     return next((r for r in rules if "path_regex" not in r or _search(r, path)), None)
-
-
-def _age(rule: dict) -> list[str]:
-    value = rule.get("age")
-    if isinstance(value, list):
-        return [str(v).strip() for v in value]
-    return [k.strip() for k in str(value or "").split(",") if k.strip()]

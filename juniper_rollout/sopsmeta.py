@@ -150,12 +150,13 @@ def config_recipients(text: str) -> list[str] | None:
     rules = data.get("creation_rules") if isinstance(data, dict) else None
     if not isinstance(rules, list):
         return None
-    out: list[str] = []
-    for rule in rules:
-        if isinstance(rule, dict):
-            groups = [rule, *(g for g in rule.get("key_groups") or [] if isinstance(g, dict))]
-            out += [key for group in groups for key in _split_keys(group.get("age"))]
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(key for rule in rules if isinstance(rule, dict) for key in rule_recipients(rule)))
+
+
+def rule_recipients(rule: dict) -> list[str]:
+    """The age recipients of one creation rule: its ``age`` and the ``age`` of each of its ``key_groups``."""
+    groups = [rule, *(g for g in rule.get("key_groups") or [] if isinstance(g, dict))]
+    return [key for group in groups for key in _split_keys(group.get("age"))]
 
 
 def _split_keys(value: Any) -> list[str]:
