@@ -145,7 +145,7 @@ def base_commit(repo: git.Repo, base: str) -> git.Commit:
     if commit is None:
         try:
             empty = not any(True for _ in repo.references) and not repo.head.is_valid()
-        except Exception:
+        except (ValueError, OSError, git.GitCommandError):  # refs git itself cannot read: not "empty"
             empty = False
         if empty:
             raise RepoError("repository has no commits yet (commit something to its base branch first)")

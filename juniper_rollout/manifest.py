@@ -162,14 +162,14 @@ class _Reader:
     def key_line(node: Any, key: str) -> int | None:
         try:
             return node.lc.key(key)[0] + 1
-        except Exception:
+        except (AttributeError, KeyError, IndexError, TypeError):  # not a ruamel node, or no position kept
             return node.lc.line + 1 if hasattr(node, "lc") else None
 
     @staticmethod
     def item_line(node: Any, index: int) -> int | None:
         try:
             return node.lc.item(index)[0] + 1
-        except Exception:
+        except (AttributeError, KeyError, IndexError, TypeError):  # not a ruamel node, or no position kept
             return node.lc.line + 1 if hasattr(node, "lc") else None
 
     def mapping(self, node: Any, where: str, line: int | None, allowed: Mapping[str, Any]) -> dict:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import cfgv
+import yaml as pyyaml  # pre-commit loads its config with PyYAML
 from pre_commit.clientlib import CONFIG_SCHEMA
 from pre_commit.yaml import yaml_load
 
@@ -40,7 +41,7 @@ def load_data(text: str) -> Any:
     """The config as pre-commit itself loads it."""
     try:
         return yaml_load(text)
-    except Exception as err:  # PyYAML's errors carry a mark
+    except (pyyaml.YAMLError, ValueError, RecursionError) as err:  # ValueError: a bad !!timestamp/!!int; marks on YAMLErrors
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise _fail(mark.line + 1 if mark else None, f"invalid YAML: {problem} (fix it, then plan again)") from None
