@@ -15,7 +15,6 @@ import fcntl
 import hashlib
 import os
 import re
-import signal
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from io import BytesIO
@@ -34,20 +33,6 @@ CHECK_TRAILER = "Rollout-Check: "  # a digest of parent, tree and message: an am
 ZERO = "0" * 40
 TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE, SUBMODULE_MODE = 0o040000, 0o100644, 0o120000, 0o100755, 0o160000
 PUSHED_REF = "refs/juniper-rollout/pushed/"
-
-# Test-only fault injection for the crash-safety test: with JUNIPER_ROLLOUT_FAULT_AFTER=k
-# the process kills itself (SIGKILL) right after its k-th write to a repository.
-_FAULT_AFTER = int(os.environ.get("JUNIPER_ROLLOUT_FAULT_AFTER") or 0)
-_writes = 0
-
-
-def _fault_point() -> None:
-    global _writes
-    if _FAULT_AFTER:
-        _writes += 1
-        if _writes >= _FAULT_AFTER:
-            os.kill(os.getpid(), signal.SIGKILL)
-
 
 class InProcessObjects(git.GitCmdObjectDB):
     """Objects read and written by gitdb inside this process, not by git subprocesses.
@@ -257,7 +242,6 @@ def read_blob(commit: git.Commit, path: str) -> bytes | None:
 
 def _store(repo: git.Repo, kind: bytes, data: bytes) -> bytes:
     binsha = repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha
-    _fault_point()
     return binsha
 
 
@@ -389,7 +373,6 @@ def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: st
     body = message.rstrip("\n") + "\n"
     signed = f"{body}{CHECK_TRAILER}{_digest(base.hexsha, tree.hexsha, body)}\n"
     commit = git.Commit.create_from_tree(repo, tree, signed, parent_commits=[base], head=False)
-    _fault_point()
     return commit
 
 
@@ -422,7 +405,6 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
         repo.git.update_ref("-m", f"juniper-rollout: {reason}", f"refs/heads/{branch}", new, old or ZERO)
     except git.GitCommandError as err:
         raise RepoError(_ref_failure(branch, err)) from None
-    _fault_point()
 
 
 def _ref_failure(branch: str, err: git.GitCommandError) -> str:
@@ -451,7 +433,6 @@ def rollout_lock(repo: git.Repo, name: str) -> Iterator[None]:
         except BlockingIOError:
             raise RepoError(f"another rollout is running on {name}; try again when it finishes") from None
         _sweep_object_temp_files(gitdir)
-        _fault_point()
         yield
     finally:
         os.close(fd)  # releases the lock
