@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from juniper_rollout import agekey, planner, sopsmeta
+from juniper_rollout import agekey, artifacts, planner, sopsmeta
 from juniper_rollout.changes import (
     CREATE,
     DELETE,
@@ -152,16 +152,40 @@ class RepoAudit:
 def audit_repo(manifest: Manifest, repo: RepoSpec, snap: planner.Snapshot, facts: Facts,
                *, ref: str, commit: str | None = None) -> RepoAudit:
     """The artifacts' states and the hazards of ``repo`` at ``ref``; RepoError for what stops the planner."""
-    artifacts = []
+    judged = []
+    specs = {spec.path: spec for spec in repo.files}
     for item in planner.plan_repo(manifest, repo, snap):
         if item.action == DELETE:  # a tracked plaintext env file: a finding (TRACKED_ENV), not an artifact
             continue
-        state = _state(manifest, repo, item, snap.files.get(item.path))
+        spec = specs.get(item.path)
+        if spec is not None and (spec.when or spec.kind != "file"):
+            state = _artifact(manifest, repo, spec, item, snap)
+        else:
+            state = _state(manifest, repo, item, snap.files.get(item.path))
         if state is not None:
-            artifacts.append(Artifact(item.path, state, item))
-    artifacts += _encrypted(manifest, repo, facts)
-    found = findings(manifest, repo, facts, ref) + _adoptions([a.change for a in artifacts if a.change])
-    return RepoAudit(repo.name, ref, commit, tuple(artifacts), tuple(found))
+            judged.append(Artifact(item.path, state, item))
+    judged += _encrypted(manifest, repo, facts)
+    if not repo.sops:  # another rollout: its artifacts only; the secret hazards are the SOPS rollout's
+        return RepoAudit(repo.name, ref, commit, tuple(judged))
+    found = findings(manifest, repo, facts, ref) + _adoptions([a.change for a in judged if a.change])
+    return RepoAudit(repo.name, ref, commit, tuple(judged), tuple(found))
+
+
+def _artifact(manifest: Manifest, repo: RepoSpec, spec: Any, item: FileChange, snap: planner.Snapshot) -> str | None:
+    """An artifact of a kind from ``artifacts``, or one with a ``when:``: not managed where it does not hold."""
+    before = snap.files.get(item.path)
+    if artifacts.unmet(spec, planner.facts_of(repo, snap)):
+        if spec.kind == "block" and before is not None:
+            return EXTRA if artifacts.has_block(_text(before), repo.rollout, spec.path) else None
+        return None
+    if spec.kind == "block":
+        return artifacts.block_state(before, item.after, repo.rollout, spec.path)
+    if spec.kind == "yaml-entry":
+        entries = planner.yaml_entries_of(manifest, repo, spec, planner.facts_of(repo, snap))
+        return artifacts.yaml_entries_state(before, entries, spec)
+    if spec.kind == "precommit-hook":
+        return artifacts.hooks_state(before, planner.hooks_of(manifest, repo, spec, planner.facts_of(repo, snap)))
+    return _whole_file(item)
 
 
 def _adoptions(changes: list[FileChange]) -> list[Finding]:

@@ -43,6 +43,7 @@ DEFAULT_MANIFEST = Path("manifests/repos.yaml")
 ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", envvar="JUNIPER_MANIFEST", help="The fleet manifest.")]
 WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", help="Where the clones live (beats $JUNIPER_WORKSPACE and the manifest).")]
 RepoOpt = Annotated[list[str] | None, typer.Option("--repo", help="Only this repo (repeatable).")]
+RolloutOpt = Annotated[str | None, typer.Option("--rollout", help="Which rollout of the manifest (default: the SOPS one, `sops`).")]
 JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Repos worked on at once (default: from the CPU count).")]
 
 
@@ -86,12 +87,13 @@ def plan(
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")] = False,
     jobs: JobsOpt = None,
+    rollout: RolloutOpt = None,
 ) -> None:
     """Show what would change in each repo (a dry run: nothing is written)."""
     from juniper_rollout.commands.plan import plan as command
 
     _run(command, manifest=manifest, workspace=workspace, repos=repo, out=out, as_json=json,
-         detailed_exitcode=detailed_exitcode, jobs=jobs)
+         detailed_exitcode=detailed_exitcode, jobs=jobs, rollout=rollout)
 
 
 @app.command()
@@ -104,6 +106,7 @@ def apply(
     push: Annotated[bool, typer.Option("--push", help="Push each branch to origin (never over commits the tool did not push).")] = False,
     pr: Annotated[bool, typer.Option("--pr", help="With --push: open or update a pull request per pushed branch.")] = False,
     jobs: JobsOpt = None,
+    rollout: RolloutOpt = None,
 ) -> None:
     """Write one commit on the rollout branch of each repo (never touching your working tree)."""
     from juniper_rollout.commands.apply import apply as command
@@ -112,11 +115,11 @@ def apply(
         print("error: --pr needs --push (a pull request needs the branch on origin)", file=sys.stderr)
         raise typer.Exit(1)
     code = _code(command, manifest=manifest, plan_file=plan_file, workspace=workspace, repos=repo, yes=yes,
-                 push=push, jobs=jobs, confirm=lambda question: typer.confirm(question, default=False))
+                 push=push, jobs=jobs, rollout=rollout, confirm=lambda question: typer.confirm(question, default=False))
     if pr and code != 130:
         from juniper_rollout.commands.review import pr as open_prs
 
-        pr_code = _code(open_prs, manifest=manifest, workspace=workspace, repos=repo, jobs=jobs)
+        pr_code = _code(open_prs, manifest=manifest, workspace=workspace, repos=repo, jobs=jobs, rollout=rollout)
         code = code or pr_code
     raise typer.Exit(code)
 
@@ -142,11 +145,12 @@ def pr(
     draft: Annotated[bool, typer.Option("--draft", help="Open new pull requests as drafts.")] = False,
     reopen: Annotated[bool, typer.Option("--reopen", help="Reopen a pull request a person closed.")] = False,
     jobs: JobsOpt = None,
+    rollout: RolloutOpt = None,
 ) -> None:
     """Open or update one GitHub pull request per pushed rollout branch (token: GITHUB_TOKEN/GH_TOKEN/gh)."""
     from juniper_rollout.commands.review import pr as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, draft=draft, reopen=reopen, jobs=jobs)
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, draft=draft, reopen=reopen, jobs=jobs, rollout=rollout)
 
 
 @app.command()
@@ -156,11 +160,12 @@ def status(
     repo: RepoOpt = None,
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
     jobs: JobsOpt = None,
+    rollout: RolloutOpt = None,
 ) -> None:
     """Where each repo stands: branch, pull request, review, checks, and the next step."""
     from juniper_rollout.commands.review import status as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, as_json=json, jobs=jobs)
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, as_json=json, jobs=jobs, rollout=rollout)
 
 
 @app.command()
@@ -170,11 +175,12 @@ def cleanup(
     repo: RepoOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Also delete branches whose pull request is not merged.")] = False,
     jobs: JobsOpt = None,
+    rollout: RolloutOpt = None,
 ) -> None:
     """Delete rollout branches whose pull requests are merged, locally and on origin."""
     from juniper_rollout.commands.review import cleanup as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, force=force, jobs=jobs)
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, force=force, jobs=jobs, rollout=rollout)
 
 
 @app.command()
@@ -208,11 +214,12 @@ def verify(
     repo: RepoOpt = None,
     ref: Annotated[str | None, typer.Option("--ref", help="Check this ref (default: each repo's base branch).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    rollout: RolloutOpt = None,
 ) -> None:
     """Check each repo against the plan's verification list, offline, without touching clones."""
     from juniper_rollout.commands.verify import verify as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, as_json=json)
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, as_json=json, rollout=rollout)
 
 
 @app.command()
@@ -223,11 +230,13 @@ def drift(
     ref: Annotated[str | None, typer.Option("--ref", help="Audit this ref (default: each repo's base branch).")] = None,
     format: Annotated[str, typer.Option("--format", help="table, json or sarif.")] = "table",
     diff: Annotated[bool, typer.Option("--diff", help="Show how modified artifacts differ.")] = False,
+    rollout: RolloutOpt = None,
 ) -> None:
     """Audit the fleet: where repos differ from what the manifest renders, and secret hazards."""
     from juniper_rollout.commands.drift import drift as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, fmt=format, show_diff=diff)
+    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, fmt=format, show_diff=diff,
+         rollout=rollout)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from juniper_rollout import audit, gitrepo, leakguard, secrets_plan
+from juniper_rollout.artifacts import RepoFacts, requires_python
 from juniper_rollout.audit import RepoAudit
 from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.discover import EnvVar, candidate_paths, discover_all
@@ -101,10 +102,24 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snaps
     dotenv_names: dict[str, tuple[str, ...]] = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
         dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env", base, tip)}
-    tracked = tracked_plaintext(manifest, repo, listing)
+    tracked = tracked_plaintext(manifest, repo, listing) if repo.sops else ()  # the SOPS rollout untracks them
     history: dict[str, tuple[tuple[str, str], ...]] = {}
     if tracked:
         for short, subject, touched in gitrepo.commits_touching(clone, [f":(literal){p}" for p in tracked]):
             for path in touched:
                 history[path] = (*history.get(path, ()), (short, subject))
-    return Snapshot(files, links, code_vars, dotenv_names, tracked, history, code_unresolved=unresolved)
+    facts = repo_facts(repo, clone, base, listing) if needs_facts(repo) else None
+    return Snapshot(files, links, code_vars, dotenv_names, tracked, history, code_unresolved=unresolved,
+                    facts=facts)
+
+
+def needs_facts(repo: RepoSpec) -> bool:
+    """Whether a manifest `files:` entry is planned here (the SOPS files alone need no facts of the repo)."""
+    builtin = ("sops.yaml.j2", "env.example.j2", "env.secrets.example.j2")
+    return not repo.sops or any(spec.template not in builtin for spec in repo.files)
+
+
+def repo_facts(repo: RepoSpec, clone, base, listing: list[str]) -> RepoFacts:
+    """What templates and `when:` may know, read at the base: its paths, pyproject.toml, origin's default branch."""
+    return RepoFacts(frozenset(listing), gitrepo.default_branch(clone) or repo.base,
+                     requires_python(gitrepo.read_blob(base, "pyproject.toml")))

@@ -218,6 +218,16 @@ def list_paths(commit: git.Commit) -> list[str]:
     return [str(item.path) for item in commit.tree.traverse() if isinstance(item, git.Blob) and item.mode != LINK_MODE]
 
 
+def default_branch(repo: git.Repo) -> str | None:
+    """The remote's default branch as the clone knows it (``origin/HEAD``), or None."""
+    try:
+        target = repo.git.symbolic_ref("-q", "refs/remotes/origin/HEAD")
+    except git.GitCommandError:
+        return None
+    prefix = "refs/remotes/origin/"
+    return target[len(prefix):] if target.startswith(prefix) else None
+
+
 def listed_paths(repo: git.Repo, commit: git.Commit) -> list[str]:
     """Every regular-file path at ``commit``, listed by one ``git ls-tree`` (C speed, for large repos)."""
     try:

@@ -30,6 +30,7 @@ ENV_SOURCES = ("manifest", "code", "dotenv")
 REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PLACEHOLDER_HINT = "run `rollout keygen` and paste the public key it prints"
+SOPS_ROLLOUT = "sops"  # the default rollout: what a manifest without `rollouts:` describes
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class FileSpec:
     line: int | None = None
     include: tuple[str, ...] = ()  # from: code: globs of repo paths read besides the application code
     exclude: tuple[str, ...] = ()  # from: code: globs of repo paths not read
+    kind: str = "file"  # an artifact kind (juniper_rollout.artifacts): file | block | yaml-entry
+    entry: tuple[str, tuple[str, ...], str | None] | None = None  # yaml-entry: (list key, match fields, create template)
+    when: tuple[tuple[str, str], ...] = ()  # all must hold at the base: (exists|missing|language, value)
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,12 @@ class RepoSpec:
     encrypt: tuple[EncryptSpec, ...]
     line: int | None = None
     github: str | None = None  # OWNER/NAME on GitHub (else from `url`, else from origin's URL)
+    rollout: str = "sops"  # the named rollout this spec belongs to (SOPS: the default one)
+
+    @property
+    def sops(self) -> bool:
+        """Whether the SOPS artifacts (.sops.yaml, ignore rules, hook, AGENTS.md section, *.enc) belong here."""
+        return self.rollout == SOPS_ROLLOUT
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,8 @@ class Manifest:
     data_key_rotated: str | None = None  # `rotate --data-key`: .enc files last modified before this get a new data key
     forge_api_url: str | None = None  # `forge: {api_url: ...}`: GitHub Enterprise's API base
     pull_request: PullRequestSpec = PullRequestSpec()
+    rollout: str = "sops"  # the rollout these repo specs are for
+    rollouts: tuple[str, ...] = ("sops",)  # every rollout the manifest declares, the SOPS one first
 
     def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
         if not names:
@@ -265,11 +277,11 @@ def _is_dotgit(part: str) -> bool:
 _DEFAULTS_KEYS = {
     "base": str, "branch": str, "commit_message": str, "age_recipients": list,
     "precommit_hook": str, "agents_md": str, "usage_guide": str, "plaintext_env": dict,
-    "data_key_rotated": str, "pull_request": dict,
+    "data_key_rotated": str, "pull_request": dict, "files": list,
 }
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _PLAINTEXT_ENV_KEYS = {"include": list, "exclude": list}
-_TOP_KEYS = {"version": int, "workspace": str, "templates": str, "defaults": dict, "repos": list, "forge": dict}
+_TOP_KEYS = {"version": int, "workspace": str, "templates": str, "defaults": dict, "repos": list, "forge": dict, "rollouts": dict}
 _FORGE_KEYS = {"api_url": str}
 _PULL_REQUEST_KEYS = {"title": str, "body": str, "labels": list, "reviewers": list}
 GITHUB_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
@@ -277,10 +289,12 @@ _REPO_KEYS = {
     "name": str, "path": str, "url": str, "base": str, "branch": str, "commit_message": str,
     "sops_yaml": bool, "gitignore": bool, "precommit_hook": str, "agents_md": str,
     "env_example": dict, "env_secrets_example": dict, "files": list, "encrypt": list, "github": str,
+    "skip_files": list, "rollouts": dict,
 }
 _ENV_EXAMPLE_KEYS = {"groups": list, "policy": str, "from": str, "include": list, "exclude": list}
 _GROUP_KEYS = {"title": str, "vars": list}
-_FILE_KEYS = {"path": str, "template": str, "policy": str, "vars": dict}
+_FILE_KEYS = {"path": str, "template": str, "policy": str, "vars": dict, "kind": str, "when": dict,
+              "key": str, "match": (str, list), "create": str}
 _ENCRYPT_KEYS = {"source": str, "target": str, "enabled": bool}
 
 DEFAULT_COMMIT_MESSAGE = "chore: manage secrets with SOPS + age"
@@ -292,8 +306,11 @@ def load_manifest(
     workspace: Path | None = None,
     env: Mapping[str, str] | None = None,
     require_recipients: bool = True,
+    rollout: str | None = None,
 ) -> Manifest:
-    """Read and validate the manifest; ``--workspace`` beats ``$JUNIPER_WORKSPACE`` beats the file."""
+    """Read and validate the manifest; ``--workspace`` beats ``$JUNIPER_WORKSPACE`` beats the file.
+
+    ``rollout`` names the rollout to build repo specs for (None: the SOPS one, the default)."""
     env = os.environ if env is None else env
     file = str(path)
     text = read_manifest_text(path)
@@ -305,7 +322,7 @@ def load_manifest(
     except YamlSyntaxError as err:
         raise ManifestError(file, err.line, f"invalid YAML: {err} (fix the syntax)") from None
     try:
-        return _Validator(path, env, workspace, require_recipients).manifest(data)
+        return _Validator(path, env, workspace, require_recipients, rollout or SOPS_ROLLOUT).manifest(data)
     except RecursionError:
         raise ManifestError(file, None, "invalid YAML: nested too deeply (fix the manifest)") from None
 
@@ -336,8 +353,10 @@ def read_manifest_text(path: Path) -> str:
 
 
 class _Validator(_Reader):
-    def __init__(self, path: Path, env: Mapping[str, str], workspace: Path | None, require_recipients: bool):
+    def __init__(self, path: Path, env: Mapping[str, str], workspace: Path | None, require_recipients: bool,
+                 rollout: str = SOPS_ROLLOUT):
         super().__init__(str(path))
+        self.rollout = rollout
         self.path = path
         self.env = env
         self.workspace_override = workspace
@@ -351,21 +370,34 @@ class _Validator(_Reader):
         here = self.path.resolve().parent
         workspace = self._workspace(top, here)
         templates_dir = (here / top["templates"]) if "templates" in top else default_templates_dir()
+        from juniper_rollout import rollouts  # late: rollouts builds on this module's types
+
+        self.named = rollouts.parse(self, top.get("rollouts") or {}, self.key_line(top, "rollouts"))
+        if self.rollout != SOPS_ROLLOUT and self.rollout not in self.named:
+            raise self.fail(None, f"no rollout named {self.rollout!r} in the manifest "
+                                  f"(known: {', '.join((SOPS_ROLLOUT, *self.named))}; add it under `rollouts:`)")
+        self.needs_key = rollouts.needs_key(self.named, self.rollout, top.get("repos"))
         defaults = self._defaults(top.get("defaults") or {}, self.key_line(top, "defaults"))
         if "repos" not in top:
             raise self.fail(1, "no `repos:` list (add the repositories to manage)")
         repos = self._repos(top["repos"], defaults, workspace, self.key_line(top, "repos"))
+        if self.rollout != SOPS_ROLLOUT:
+            repos = rollouts.repo_specs(self, self.named[self.rollout], top["repos"], repos)
         manifest = Manifest(
             path=self.path, workspace=workspace, templates=templates_dir,
             recipients=defaults["age_recipients"], usage_guide=defaults["usage_guide"], repos=repos,
             env_files=defaults["plaintext_env"], data_key_rotated=defaults["data_key_rotated"],
             forge_api_url=self._forge(top.get("forge") or {}, self.key_line(top, "forge")),
-            pull_request=defaults["pull_request"],
+            # another rollout's pull requests keep the fleet's labels and reviewers; title and body are its own
+            pull_request=defaults["pull_request"] if self.rollout == SOPS_ROLLOUT else PullRequestSpec(
+                labels=defaults["pull_request"].labels, reviewers=defaults["pull_request"].reviewers),
+            rollout=self.rollout, rollouts=(SOPS_ROLLOUT, *self.named),
         )
         self._check_usage_guide(top.get("defaults") or {}, manifest)
         from juniper_rollout.render import check_templates  # late: render depends on manifest types
 
         check_templates(manifest)
+        rollouts.check_template_names(manifest, self.named)
         return manifest
 
     def _check_usage_guide(self, defaults: Any, manifest: Manifest) -> None:
@@ -424,7 +456,17 @@ class _Validator(_Reader):
         }
         for key in ("base", "branch"):
             self._check_ref_name(node, key, out[key], "defaults")
+        out["files"] = self._files(node, "defaults")
+        out["plaintext_env"] = self._plaintext_env(node)
+        out["data_key_rotated"] = self.typed(node, "data_key_rotated", str, "defaults")
+        if out["data_key_rotated"] is not None and not STAMP.fullmatch(out["data_key_rotated"]):
+            raise self.fail(self.key_line(node, "data_key_rotated"),
+                            'defaults.data_key_rotated must be a UTC time like "2026-01-31T12:00:00Z" '
+                            "(set it with `rollout rotate --data-key`)")
         recipients = self.typed(node, "age_recipients", list, "defaults", [])
+        if not getattr(self, "needs_key", True):  # a rollout without secrets needs no key (a placeholder is fine)
+            out["age_recipients"] = ()
+            return out
         if not recipients and self.require_recipients:
             raise self.fail(line, f"defaults.age_recipients is empty ({PLACEHOLDER_HINT})")
         seen: set[str] = set()
@@ -440,12 +482,6 @@ class _Validator(_Reader):
                 raise self.fail(where, f"age recipient {agekey.short(value)} is listed twice (remove one)")
             seen.add(value)
         out["age_recipients"] = tuple(recipients)
-        out["plaintext_env"] = self._plaintext_env(node)
-        out["data_key_rotated"] = self.typed(node, "data_key_rotated", str, "defaults")
-        if out["data_key_rotated"] is not None and not STAMP.fullmatch(out["data_key_rotated"]):
-            raise self.fail(self.key_line(node, "data_key_rotated"),
-                            'defaults.data_key_rotated must be a UTC time like "2026-01-31T12:00:00Z" '
-                            "(set it with `rollout rotate --data-key`)")
         return out
 
     def _plaintext_env(self, defaults: Any) -> EnvFiles:
@@ -495,6 +531,9 @@ class _Validator(_Reader):
         where = f"repo {name}"
         if not REPO_NAME.match(name) or name in (".", ".."):
             raise self.fail(self.key_line(node, "name"), f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-')")
+        from juniper_rollout import rollouts
+
+        rollouts.check_repo_entry(self, node, where)
         path = workspace / name
         if "path" in node:
             path = (self.path.resolve().parent / Path(node["path"]).expanduser()).resolve()
@@ -507,8 +546,7 @@ class _Validator(_Reader):
         ):
             if key in node:
                 files.append(self._env_example(node[key], target, template, f"{where}.{key}", self.key_line(node, key)))
-        for i, entry in enumerate(node.get("files", [])):
-            files.append(self._file(entry, where, self.item_line(node["files"], i)))
+        files += self._with_defaults(defaults["files"], self._files(node, where), node, where)
         encrypt = tuple(self._encrypt(e, where, self.item_line(node["encrypt"], i))
                         for i, e in enumerate(node.get("encrypt", [])))
         seen: dict[str, int | None] = {}
@@ -600,11 +638,70 @@ class _Validator(_Reader):
         self.shaped(node, f"a files entry of {where}", line, _FILE_KEYS, where)
         self.required(node, ("path", "template"), f"a files entry of {where}", line)
         context = dict(node.get("vars") or {})
+        from juniper_rollout.artifacts import KINDS  # late: artifacts builds on this module's types
+
+        kind = self.choice(node, "kind", tuple(KINDS), where, "file")
+        if kind != "file" and "policy" in node:
+            raise self.fail(self.key_line(node, "policy"), f"{where}: policy applies to whole files only "
+                                                           f"(remove it from this kind: {kind} entry)")
+        if kind == "precommit-hook" and node.get("path") != PRECOMMIT:
+            raise self.fail(self.key_line(node, "path"), f"{where}: kind: precommit-hook goes into "
+                                                         "path: .pre-commit-config.yaml (fix the path)")
+        for key in ("key", "match", "create"):
+            if kind == "yaml-entry" and key not in node and key != "create":
+                raise self.fail(line, f"{where}: a kind: yaml-entry entry needs `{key}` "
+                                      "(key: the list, e.g. updates; match: the fields naming an entry)")
+            if kind != "yaml-entry" and key in node:
+                raise self.fail(self.key_line(node, key), f"{where}: `{key}` belongs to kind: yaml-entry only (remove it)")
         return FileSpec(
             path=self._target(node, "path", where), template=node["template"],
             policy=self.choice(node, "policy", POLICIES, where, "replace"),
-            context=_plain(context), line=line,
+            context=_plain(context), line=line, kind=kind,
+            entry=(node["key"], self._match(node, where), node.get("create")) if kind == "yaml-entry" else None,
+            when=self._when(node["when"], where, self.key_line(node, "when")) if "when" in node else (),
         )
+
+    def _match(self, node: Any, where: str) -> tuple[str, ...]:
+        fields = [node["match"]] if isinstance(node["match"], str) else node["match"]
+        if not fields or not all(isinstance(f, str) and f for f in fields):
+            raise self.fail(self.key_line(node, "match"), f"{where}.match must name a field or a list of fields")
+        return tuple(fields)
+
+    def _files(self, node: Any, where: str) -> list[FileSpec]:
+        """The ``files:`` list of ``node`` (a repo entry, defaults, a rollout), each entry checked."""
+        raw = self.typed(node, "files", list, where, [])
+        return [self._file(entry, where, self.item_line(raw, i)) for i, entry in enumerate(raw)]
+
+    def _when(self, node: Any, where: str, line: int | None) -> tuple[tuple[str, str], ...]:
+        """``when: {exists: PATH, missing: PATH, language: python}``: conditions on the repo at its base."""
+        from juniper_rollout.artifacts import LANGUAGES, WHEN_KEYS
+
+        self.shaped(node, f"{where}.when", line, {k: (str, list) for k in WHEN_KEYS}, f"{where}.when")
+        out: list[tuple[str, str]] = []
+        for key in WHEN_KEYS:
+            values = node.get(key, [])
+            for value in [values] if isinstance(values, str) else values:
+                if not isinstance(value, str):
+                    raise self.fail(self.key_line(node, key), f"{where}.when.{key} must list strings, not {_kind(value)}")
+                why = safe_repo_path(value) if key != "language" else (
+                    None if value in LANGUAGES else f"is not a language the tool detects (use one of: {', '.join(LANGUAGES)})")
+                if why:
+                    raise self.fail(self.key_line(node, key), f"{where}.when.{key} {value!r} {why}")
+                out.append((key, value))
+        if not out:
+            raise self.fail(line, f"{where}.when is empty (give exists:, missing: or language:, or remove it)")
+        return tuple(out)
+
+    def _with_defaults(self, defaults: list[FileSpec], own: list[FileSpec], node: Any, where: str) -> list[FileSpec]:
+        """The fleet-wide files, minus the repo's ``skip_files:`` opt-outs, plus (or replaced by) its own."""
+        skipped = self.typed(node, "skip_files", list, where, [])
+        known = {d.path for d in defaults}
+        for i, path in enumerate(skipped):
+            if path not in known:
+                raise self.fail(self.item_line(skipped, i), f"{where}.skip_files names {path!r}, which is not a "
+                                f"fleet-wide file (known: {', '.join(sorted(known)) or 'none'}; remove it)")
+        mine = {f.path for f in own}
+        return [d for d in defaults if d.path not in skipped and d.path not in mine] + own
 
     def _encrypt(self, node: Any, where: str, line: int | None) -> EncryptSpec:
         self.shaped(node, f"an encrypt entry of {where}", line, _ENCRYPT_KEYS, where)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from juniper_rollout import adopt, render, sopsmeta
+from juniper_rollout import adopt, artifacts, render, sopsmeta
 from juniper_rollout.changes import (
     DELETE,
     FILE_KEPT,
@@ -25,7 +25,7 @@ from juniper_rollout.changes import (
     skip,
 )
 from juniper_rollout.discover import EnvVar
-from juniper_rollout.edits import blocks, envexample, gitignore, precommit
+from juniper_rollout.edits import blocks, envexample, gitignore, precommit, yamlentry
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, RepoSpec
@@ -45,11 +45,16 @@ class Snapshot:
     tracked_plaintext: tuple[str, ...] = ()  # plaintext env files tracked at base (paths only, never contents)
     history: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # path -> (short sha, subject)
     code_unresolved: tuple[str, ...] = ()  # "path:line" of env reads whose name discovery could not fold
+    facts: artifacts.RepoFacts | None = None  # for templates and `when:` (None: only what `files` shows)
+
+
+def facts_of(repo: RepoSpec, snap: Snapshot) -> artifacts.RepoFacts:
+    return snap.facts or artifacts.RepoFacts(frozenset(snap.files), repo.base)
 
 
 def wanted_paths(repo: RepoSpec) -> list[str]:
     paths = [spec.path for spec in repo.files] + [e.target for e in repo.encrypt]
-    return paths + [GITIGNORE, PRECOMMIT, AGENTS]
+    return paths + [GITIGNORE, PRECOMMIT, AGENTS] if repo.sops else paths
 
 
 def hook_definitions(manifest: Manifest, repo: RepoSpec) -> list[dict[str, Any]]:
@@ -72,7 +77,24 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
     def unless_lfs(path: str, make) -> FileChange:
         return _lfs_skip(path, snap) if path in lfs else make()
 
-    out = [unless_lfs(spec.path, lambda spec=spec: _rendered(manifest, repo, spec, snap)) for spec in repo.files]
+    facts = facts_of(repo, snap)
+    out = []
+    for spec in repo.files:
+        why = artifacts.unmet(spec, facts)
+        if why:
+            out.append(skip(spec.path, why, snap.files.get(spec.path)))
+        elif spec.path in lfs:
+            out.append(_lfs_skip(spec.path, snap))
+        elif spec.kind == "block":
+            out.append(_block(manifest, repo, spec, snap, facts))
+        elif spec.kind == "yaml-entry":
+            out.append(_yaml_entry(manifest, repo, spec, snap, facts))
+        elif spec.kind == "precommit-hook":
+            out.append(_hooks(manifest, repo, spec, snap, facts))
+        else:
+            out.append(_rendered(manifest, repo, spec, snap, facts))
+    if not repo.sops:  # the SOPS artifacts belong to the SOPS rollout only
+        return out
     out.append(unless_lfs(GITIGNORE, lambda: _gitignore(manifest, repo, snap)) if repo.gitignore
                else skip(GITIGNORE, "gitignore: false"))
     out.append(unless_lfs(PRECOMMIT, lambda: _precommit(manifest, repo, snap)))
@@ -119,9 +141,60 @@ def _text(snap: Snapshot, path: str) -> str | None:
         raise RepoError(f"{path} is not UTF-8 text (convert it to UTF-8, then plan again)") from None
 
 
-def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot) -> FileChange:
+def _block(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
+           facts: artifacts.RepoFacts) -> FileChange:
+    """kind: block: the rollout's own marked block in a file a person owns; every other byte kept."""
+    body = render.render_file(manifest, repo, spec, facts.template_context())
+    before = snap.files.get(spec.path)
+    after = artifacts.plan_block(_text(snap, spec.path) or "", body, repo.rollout, spec.path)
+    return change(spec.path, before, after.encode("utf-8"), f"{repo.rollout} block from {spec.template}")
+
+
+def yaml_entries_of(manifest: Manifest, repo: RepoSpec, spec: FileSpec, facts: artifacts.RepoFacts) -> list[dict]:
+    text = render.render_file(manifest, repo, spec, facts.template_context())
+    return artifacts.rendered_entries(text, spec, str(manifest.path))
+
+
+def _yaml_entry(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
+                facts: artifacts.RepoFacts) -> FileChange:
+    """kind: yaml-entry: list entries set in a YAML file a person owns; every other byte and entry kept."""
+    assert spec.entry is not None
+    before = snap.files.get(spec.path)
+    key, match, create = spec.entry
+    entries = yaml_entries_of(manifest, repo, spec, facts)
+    text = _text(snap, spec.path)
+    if text is None:
+        if not create:
+            return skip(spec.path, f"no {spec.path} in the repo (kind: yaml-entry sets entries in an existing file; "
+                                   "`create:` names a template for the whole file)")
+        context = {**render.base_context(manifest, repo), **spec.context, **facts.template_context()}
+        text = render.render(manifest, create, context, line=spec.line)
+    after = artifacts.plan_yaml_entries(text, entries, spec)
+    names = "; ".join(yamlentry.name_of(e, match) for e in entries)
+    reason = f"rendered from {create}" if before is None else f"{key} entries {names or 'none'}"
+    return change(spec.path, before, after.encode("utf-8"), reason)
+
+
+def hooks_of(manifest: Manifest, repo: RepoSpec, spec: FileSpec, facts: artifacts.RepoFacts) -> list[dict]:
+    text = render.render_file(manifest, repo, spec, facts.template_context())
+    return artifacts.rendered_hooks(text, spec, str(manifest.path))
+
+
+def _hooks(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
+           facts: artifacts.RepoFacts) -> FileChange:
+    """kind: precommit-hook: a rollout's local hooks spliced into the config a person keeps."""
+    hooks = hooks_of(manifest, repo, spec, facts)
+    before = snap.files.get(spec.path)
+    if before is None:
+        return skip(spec.path, f"no {spec.path} (kind: precommit-hook adds hooks only where one exists)")
+    after = artifacts.plan_hooks(_text(snap, spec.path) or "", hooks)
+    return change(spec.path, before, after.encode("utf-8"), f"local hooks {', '.join(h['id'] for h in hooks)}")
+
+
+def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
+              facts: artifacts.RepoFacts | None = None) -> FileChange:
     groups = _groups(spec, snap) if spec.env_from else None
-    extra = {"groups": groups} if groups is not None else None
+    extra = {**(facts or facts_of(repo, snap)).template_context(), **({"groups": groups} if groups is not None else {})}
     before = snap.files.get(spec.path)
     if before is not None and groups is not None and spec.policy == "merge":
         return _merged(spec, snap, before, groups, _held_names(repo, snap))

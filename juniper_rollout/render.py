@@ -237,6 +237,8 @@ def render_file(manifest: Manifest, repo: RepoSpec, spec: FileSpec, extra: Mappi
 
 def check_templates(manifest: Manifest) -> None:
     """Render every file of every repo once, so template errors stop the run before anything is read or written."""
+    from juniper_rollout.artifacts import RepoFacts
+
     for repo in manifest.repos:
-        for spec in repo.files:
-            render_file(manifest, repo, spec)
+        for spec in repo.files:  # facts as of an empty repo: templates must render for any repo
+            render_file(manifest, repo, spec, RepoFacts(frozenset(), repo.base).template_context())

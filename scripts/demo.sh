@@ -17,5 +17,12 @@ if [ "$status" -ne 2 ]; then echo "demo: rollout plan exited $status (expected 2
 step rollout apply --manifest "$m" --yes
 step rollout apply --manifest "$m" --yes   # again: nothing to do
 step rollout verify --manifest "$m" --ref chore/sops-age-rollout
+# A second rollout on the same fleet, on its own branch: no age key needed (it encrypts nothing).
+unset SOPS_AGE_KEY_FILE
+step rollout plan --manifest "$m" --rollout repo-hygiene --repo juniper-cascor
+step rollout apply --manifest "$m" --rollout repo-hygiene --yes
+step rollout verify --manifest "$m" --rollout repo-hygiene --ref chore/repo-hygiene
+step rollout drift --manifest "$m" --rollout repo-hygiene --ref chore/repo-hygiene
 printf '\nDemo fleet left in %s (delete it when done).\n' "$root"
 printf 'Look at a branch: git -C %s/fleet/juniper-cascor show --stat chore/sops-age-rollout\n' "$root"
+printf 'and the other:    git -C %s/fleet/juniper-cascor show --stat chore/repo-hygiene\n' "$root"

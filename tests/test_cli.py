@@ -101,6 +101,9 @@ def test_demo_script_runs_every_step_and_verify_passes(tmp_path):
     result = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr
     steps = [line for line in result.stdout.splitlines() if line.startswith("$ rollout")]
-    assert [s.split()[2] for s in steps] == ["plan", "apply", "apply", "verify"]
+    assert [s.split()[2] for s in steps] == ["plan", "apply", "apply", "verify", "plan", "apply", "verify", "drift"]
+    assert all("--rollout repo-hygiene" in s for s in steps[4:])  # the second rollout, without SOPS_AGE_KEY_FILE
     assert re.search(r"^7 repos: all \d+ checks passed$", result.stdout, re.M)
+    assert re.search(r"^7 repos: 0 failed, 7 passed \(\d+ artifact checks\)$", result.stdout, re.M)
+    assert "7 repos: 7 in sync, 0 drifted" in result.stdout
     assert "\x1b" not in result.stdout + result.stderr

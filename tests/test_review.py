@@ -616,3 +616,22 @@ def test_sync_without_a_clone_or_a_url_fails_that_repo_only(loop, github):
     assert (f"juniper-ml: failed  no clone at {loop.repo('juniper-ml')} and no `url:` to clone it from (add `url:`)"
             in result.stdout)
     assert result.stdout.count(": up to date\n") == len(loop.names) - 1
+
+
+def test_a_named_rollout_has_its_own_pull_requests_next_to_the_sops_ones(loop, github):
+    """The review loop of a second rollout: its own branch and PR per repo, status and cleanup by --rollout."""
+    text = loop.manifest.read_text().replace("defaults:\n", "defaults:\n  pull_request: {title: SOPS time, labels: [fleet]}\n", 1)
+    loop.manifest.write_text(text)
+    assert apply_pr(loop, "--repo", "juniper-data").code == 0
+    hygiene = apply_pr(loop, "--repo", "juniper-data", "--rollout", "repo-hygiene")
+    assert hygiene.code == 0, hygiene.stdout + hygiene.stderr
+    pulls = {p.head_ref: p for p in github.pulls(f"{OWNER}/juniper-data")}
+    assert set(pulls) == {BRANCH, "chore/repo-hygiene"}
+    mine = pulls["chore/repo-hygiene"]
+    assert mine.title.startswith("chore: fleet repo hygiene") and "| `.github/dependabot.yml` | create |" in mine.body
+    assert pulls[BRANCH].title == "SOPS time" and ".sops.yaml" not in mine.body
+    status = rollout("status", "-m", loop.manifest, "--repo", "juniper-data", "--rollout", "repo-hygiene", "--json")
+    rows = json.loads(status.stdout)["repos"]
+    assert status.code == 0 and [(r["branch"], r["pr"]) for r in rows] == [("pushed", mine.number)]
+    assert mine.number != pulls[BRANCH].number
+    no_token(github, hygiene, status)

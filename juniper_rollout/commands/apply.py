@@ -50,12 +50,18 @@ def apply(
     push: bool = False,
     jobs: int | None = None,
     confirm: Callable[[str], bool] | None = None,
+    rollout: str | None = None,
 ) -> int:
-    loaded = load_manifest(manifest, workspace=workspace)
+    loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     selected = loaded.select(repos)
     if plan_file is not None:
-        wanted = {r.name for r in selected}
+        wanted = {r.name: r for r in selected}
         plans = [p for p in planfile.load(plan_file) if p.name in wanted]
+        other = next((p for p in plans if p.branch != wanted[p.name].branch), None)
+        if other is not None:  # a plan of one rollout must never land on another rollout's branch
+            raise RolloutError(f"{plan_file}: the plan for {other.name} is for branch {other.branch}, but rollout "
+                               f"{loaded.rollout!r} writes {wanted[other.name].branch} (pass the --rollout the plan "
+                               "was made with)")
     else:
         with report.progress_bar(len(selected), enabled=True) as tick:
             plans = plan_fleet(loaded, selected, jobs=jobs, progress=tick)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import shutil
 import sys
 from collections.abc import Callable
@@ -92,6 +93,9 @@ def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path |
     if not all(o.result in OK for o in outcomes):
         return 1
     out.print(f"review and merge {repo[0].branch} in {repo[0].path}; `rollout drift --repo {name}` checks it after")
+    for other in loaded.rollouts[1:]:  # the named rollouts apply to every repo: the new one joins each on its branch
+        out.print(escape(f"and the {other} rollout: `rollout apply --manifest {shlex.quote(str(manifest))} --rollout {other} "
+                         f"--repo {name}`"))
     return 0
 
 

@@ -30,10 +30,10 @@ STATUS_STYLE = {"in-sync": "green", "drift": "yellow", "error": "red"}
 
 
 def drift(*, manifest: Path, workspace: Path | None, repos: list[str] | None, ref: str | None,
-          fmt: str, show_diff: bool) -> int:
+          fmt: str, show_diff: bool, rollout: str | None = None) -> int:
     if fmt not in FORMATS:
         raise RolloutError(f"unknown --format {fmt!r} (use one of: {', '.join(FORMATS)})")
-    loaded = load_manifest(manifest, workspace=workspace)
+    loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     selected = loaded.select(repos)
     audits = run_in_order(lambda repo: audit_one(loaded, repo, ref), selected)
     if fmt == "json":

@@ -21,13 +21,14 @@ def plan(
     as_json: bool = False,
     detailed_exitcode: bool = False,
     jobs: int | None = None,
+    rollout: str | None = None,
 ) -> int:
     to_stdout = out == planfile.STDOUT
     if to_stdout and as_json:
         raise RolloutError("--out - and --json both print to standard output; pick one")
     if out is not None:
         planfile.check_destination(out)
-    loaded = load_manifest(manifest, workspace=workspace)
+    loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     selected = loaded.select(repos)
     with report.progress_bar(len(selected), enabled=not (as_json or to_stdout)) as tick:
         plans = plan_fleet(loaded, selected, jobs=jobs, progress=tick)

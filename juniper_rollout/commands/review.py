@@ -39,8 +39,8 @@ def sync(*, manifest: Path, workspace: Path | None = None, repos: list[str] | No
 
 
 def pr(*, manifest: Path, workspace: Path | None = None, repos: list[str] | None = None, draft: bool = False,
-       reopen: bool = False, jobs: int | None = None) -> int:
-    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False)
+       reopen: bool = False, jobs: int | None = None, rollout: str | None = None) -> int:
+    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False, rollout=rollout)
     forge = review.check_forge(loaded)
     out = report.console()
     outcomes = review.open_pulls(loaded, loaded.select(repos), review.PrOptions(draft, reopen), forge=forge,
@@ -49,8 +49,8 @@ def pr(*, manifest: Path, workspace: Path | None = None, repos: list[str] | None
 
 
 def status(*, manifest: Path, workspace: Path | None = None, repos: list[str] | None = None,
-           as_json: bool = False, jobs: int | None = None) -> int:
-    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False)
+           as_json: bool = False, jobs: int | None = None, rollout: str | None = None) -> int:
+    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False, rollout=rollout)
     forge = review.check_forge(loaded)
     rows = review.status(loaded, loaded.select(repos), forge=forge, jobs=jobs)
     if as_json:
@@ -73,8 +73,8 @@ def status(*, manifest: Path, workspace: Path | None = None, repos: list[str] | 
 
 
 def cleanup(*, manifest: Path, workspace: Path | None = None, repos: list[str] | None = None, force: bool = False,
-            jobs: int | None = None) -> int:
-    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False)
+            jobs: int | None = None, rollout: str | None = None) -> int:
+    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False, rollout=rollout)
     forge = review.check_forge(loaded)
     out = report.console()
     return _finish(out, review.cleanup(loaded, loaded.select(repos), forge=forge, force=force, jobs=jobs,

@@ -8,7 +8,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from juniper_rollout import report
-from juniper_rollout.manifest import load_manifest
+from juniper_rollout.manifest import SOPS_ROLLOUT, load_manifest
+from juniper_rollout.rolloutcheck import verify_artifacts
 from juniper_rollout.verify import CHECKS, RepoReport, verify_fleet
 from juniper_rollout.wording import count
 
@@ -21,9 +22,12 @@ LEGEND = ("plain: no plaintext env file tracked   config: .sops.yaml   enc: the 
 
 
 def verify(*, manifest: Path, workspace: Path | None = None, repos: list[str] | None = None,
-           ref: str | None = None, as_json: bool = False) -> int:
-    loaded = load_manifest(manifest, workspace=workspace)
-    reports = verify_fleet(loaded, loaded.select(repos), ref=ref)
+           ref: str | None = None, as_json: bool = False, rollout: str | None = None) -> int:
+    loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
+    if loaded.rollout != SOPS_ROLLOUT:
+        reports = verify_artifacts(loaded, loaded.select(repos), ref=ref)
+    else:
+        reports = verify_fleet(loaded, loaded.select(repos), ref=ref)
     if as_json:
         data = {"repos": [{"name": r.name, "checks": [c.as_json() for c in r.checks]} for r in reports]}
         print(json.dumps(data, indent=2))
@@ -34,6 +38,8 @@ def verify(*, manifest: Path, workspace: Path | None = None, repos: list[str] | 
 
 def print_reports(reports: list[RepoReport], where: str) -> None:
     out = report.console()
+    if any(c.name not in CHECKS for r in reports for c in r.checks if c.name != "repo"):
+        return _print_artifact_reports(out, reports, where)
     out.print(f"rollout verify on {escape(where)}")
     table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
     table.add_column("repo", no_wrap=True)
@@ -64,3 +70,18 @@ def print_reports(reports: list[RepoReport], where: str) -> None:
                   f"{len(reports) - bad} passed")
     else:
         out.print(f"{count(len(reports), 'repo')}: all {len(CHECKS)} checks passed")
+
+
+def _print_artifact_reports(out, reports: list[RepoReport], where: str) -> None:
+    """One line per repo and artifact (another rollout's artifacts are paths, not the fixed SOPS checks)."""
+    out.print(f"rollout verify on {escape(where)}")
+    for r in reports:
+        for c in r.checks:
+            mark = "[green]✓[/green]" if c.ok else "[red]✗[/red]"
+            out.print(f"{mark} {escape(r.name)} {escape(c.name)}" + ("" if c.ok else f": {escape(c.detail)}"))
+            if not c.ok and c.fix:
+                out.print(f"    fix: {escape(c.fix)}")
+    bad = sum(not r.ok for r in reports)
+    checks = sum(len(r.checks) for r in reports)
+    out.print(f"{count(len(reports), 'repo')}: {bad} failed, {len(reports) - bad} passed "
+              f"({count(checks, 'artifact check')})")
