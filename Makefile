@@ -1,5 +1,5 @@
 # make demo  - set up, then plan and apply on a built-in demo fleet (in a temp folder)
-# make test  - set up, then the gate (ruff, mypy) and the test suite
+# make test  - set up, then the gate (ruff, mypy, import-linter contracts) and the test suite
 # make bench - set up, then measure plan/apply at fleet scale, and the review loop (sync..status) at N=100
 PYTHON ?= python3
 VENV   := .venv
@@ -28,6 +28,7 @@ test: $(STAMP) gate
 gate: $(STAMP)
 	$(BIN)/ruff check juniper_rollout tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py; plan_apply=$$?; \

@@ -44,7 +44,7 @@ from typing import Any
 
 from juniper_rollout.edits import blocks, precommit, yamlentry
 from juniper_rollout.errors import ManifestError, RepoError
-from juniper_rollout.manifest import SOPS_ROLLOUT, FileSpec
+from juniper_rollout.fleetspec import SOPS_ROLLOUT, FileSpec
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"  # as audit.STATES

@@ -28,7 +28,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from juniper_rollout import sopsmeta
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import ManifestError
-from juniper_rollout.manifest import FileSpec, Manifest, RepoSpec, guide_location
+from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
 AGE_KEY = re.compile(rb"AGE-SECRET-KEY-1[0-9A-Z]{50,}", re.IGNORECASE)  # an age private key, in any bytes

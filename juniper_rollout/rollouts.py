@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from juniper_rollout.manifest import (
+from juniper_rollout.fleetspec import (
     REPO_NAME,
     SOPS_ROLLOUT,
     EncryptSpec,

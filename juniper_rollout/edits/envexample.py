@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from juniper_rollout.edits import blocks
-from juniper_rollout.manifest import EnvGroup, EnvVarSpec
+from juniper_rollout.fleetspec import EnvGroup, EnvVarSpec
 
 MARKERS = blocks.GITIGNORE  # "# >>> juniper-rollout >>>": a comment in dotenv files too
 _ASSIGNMENT = re.compile(r"^[ \t]*(#[ \t]*)?(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=")
