@@ -5,7 +5,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from juniper_rollout import demo
+from tests import demofleet as demo
 from tests.helpers import git
 
 SHIPPED = Path(__file__).resolve().parent.parent / "manifests" / "repos.yaml"

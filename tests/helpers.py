@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from juniper_rollout.cli import app
-from juniper_rollout.demo import CANARY
+from tests.demofleet import CANARY
 
 
 @dataclass

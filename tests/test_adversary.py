@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from juniper_rollout.demo import make_repo
 from tests import fleet as fleets
+from tests.demofleet import make_repo
 from tests.helpers import git, rollout
 from tests.test_hostile import KEY, manifest_for, no_branch, plan_error
 from tests.test_pool import make_fleet, with_branch
@@ -281,7 +281,7 @@ def own_manifest(tmp_path: Path, templates: str, entry: str) -> Path:
 
 
 def test_a_template_that_renders_the_plaintext_env_is_refused(tmp_path):
-    from juniper_rollout.demo import CANARY
+    from tests.demofleet import CANARY
 
     repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
     (repo / ".env").write_text(f"API_TOKEN={CANARY}-value\n")
@@ -302,7 +302,7 @@ def test_a_template_that_renders_the_plaintext_env_is_refused(tmp_path):
 
 
 def test_a_template_symlinked_out_of_the_templates_folder_is_refused(tmp_path):
-    from juniper_rollout.demo import CANARY
+    from tests.demofleet import CANARY
 
     repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
     (repo / ".env").write_text(f"API_TOKEN={CANARY}-value\n")

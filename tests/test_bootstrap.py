@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from juniper_rollout import demo
 from juniper_rollout.edits.manifest_entry import ManifestEditError, add_entry
 from juniper_rollout.yamlio import load_plain
+from tests import demofleet as demo
 from tests import fleet as fleets
 from tests.helpers import git, rollout, rollout_in_a_terminal
 

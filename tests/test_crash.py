@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from juniper_rollout import demo
+from tests import demofleet as demo
 from tests import faults
 from tests.helpers import clone_state, git, rollout
 

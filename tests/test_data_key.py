@@ -12,10 +12,11 @@ import re
 
 import pytest
 
-from juniper_rollout import demo, keys, sops
+from juniper_rollout import keys, sops
 from juniper_rollout.edits import data_key
 from juniper_rollout.edits.recipients import RecipientsEditError
 from juniper_rollout.manifest import load_manifest
+from tests import demofleet as demo
 from tests import fleet as fleets
 from tests.helpers import git, rollout
 

@@ -8,7 +8,7 @@ import textwrap
 import pyrage
 import pytest
 
-from juniper_rollout.demo import make_repo
+from tests.demofleet import make_repo
 from tests.helpers import rollout
 
 KEY = str(pyrage.x25519.Identity.generate().to_public())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from juniper_rollout.demo import CANARY, make_repo
+from tests.demofleet import CANARY, make_repo
 from tests.helpers import clone_state, git, rollout
 
 KEY = str(pyrage.x25519.Identity.generate().to_public())

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pyrage
 
-from juniper_rollout import __version__, demo
+from juniper_rollout import __version__
+from tests import demofleet as demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +39,9 @@ def test_the_installed_wheel_renders_with_its_own_templates(tmp_path):
     source = {p.relative_to(ROOT).as_posix() for p in (ROOT / "juniper_rollout").rglob("*.py")}
     installed = {p.relative_to(target).as_posix() for p in (target / "juniper_rollout").rglob("*.py")}
     assert source <= installed, f"not in the wheel (list the package in pyproject): {source - installed}"
+    # test-only code is not in what users install: the demo fleet builder and the crash test's fault hook
+    assert "juniper_rollout/demo.py" not in installed
+    assert "FAULT" not in (target / "juniper_rollout" / "gitrepo.py").read_text()
 
     repo = demo.make_repo(work / "fleet" / "svc", {"README.md": "# svc\n", "app.py": "import os\n"})
     key = pyrage.x25519.Identity.generate().to_public()

@@ -424,7 +424,7 @@ def hooks_core(tmp_path: Path, rollout_name: str = "lint"):
 
 
 def test_precommit_hook_is_spliced_into_an_existing_config(tmp_path):
-    from juniper_rollout.demo import PRECOMMIT_REMOTE
+    from tests.demofleet import PRECOMMIT_REMOTE
 
     manifest, repo = hooks_core(tmp_path)
     config = PRECOMMIT_REMOTE.format(name="svc")

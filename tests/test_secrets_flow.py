@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from juniper_rollout import demo, keys, sops
+from juniper_rollout import keys, sops
+from tests import demofleet as demo
 from tests import fleet as fleets
 from tests.helpers import git, rollout
 
