@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_installed_wheel_renders_with_its_own_templates(tmp_path):
     wheels, target, work = tmp_path / "wheels", tmp_path / "site", tmp_path / "work"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    # setuptools copies modules into build/lib and never removes one that left the package: a stale
+    # copy would go into the wheel (build/ is the build's own scratch folder, ignored by git)
+    shutil.rmtree(ROOT / "build" / "lib", ignore_errors=True)
     # offline: the build backend is the test venv's setuptools, no dependency is fetched
     subprocess.run(
         [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
