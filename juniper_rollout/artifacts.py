@@ -15,12 +15,13 @@ Kinds (``KINDS``):
   keeps a hand-written one). YAML files are in sync when they load to the same data.
 - ``block``: a marked block in a file humans own (``.gitignore``, ``AGENTS.md``, any
   text file). The markers carry the rollout's name, so two rollouts own two
-  separate blocks in one file; every byte outside the block is kept.
+  separate blocks in one file; every byte outside the block is kept. In an ignore
+  file the block holds only the patterns the person's lines lack (compared as text).
 - ``yaml-entry``: entries of a list in a YAML file humans own (``key: updates``,
   ``match: [package-ecosystem, directory]`` sets dependabot.yml's pip entry), each spliced
   into the text and verified by loading (``edits.yamlentry``); the person's other entries
-  stay. ``create: TEMPLATE`` renders the whole file where there is none. In sync when each
-  entry loads equal to the rendering.
+  stay, and so do the keys they added to ours. ``create: TEMPLATE`` renders the whole file
+  where there is none. In sync when each entry holds every rendered key and value.
 - ``precommit-hook``: local hooks (the template renders a YAML list of hooks) spliced into an
   existing ``.pre-commit-config.yaml`` by the SOPS rollout's own editor (``edits.precommit``:
   the file's own indentation, verified by pre-commit's loader and schema). In sync when each
@@ -139,11 +140,28 @@ def markers(rollout: str, path: str) -> blocks.Markers:
 
 
 def plan_block(text: str, body: str, rollout: str, path: str) -> str:
-    """The file with the rollout's block set to ``body`` (kept in place, or appended); refuses broken markers."""
+    """The file with the rollout's block set to ``body`` (kept in place, or appended); refuses broken markers.
+
+    In an ignore file (``.gitignore``, ``.dockerignore``, …) a pattern the person's own lines already
+    hold is not repeated in the block: the block adds what is missing (no block when nothing is)."""
+    mark = markers(rollout, path)
     try:
-        return blocks.put(text, body, markers(rollout, path), path=path)
+        wanted: str | None = body
+        if PurePosixPath(path).name.endswith("ignore"):
+            wanted = _missing_lines(blocks.remove(text, mark, path=path), body)
+        return blocks.put(text, wanted, mark, path=path)
     except blocks.BrokenMarkers as err:
         raise RepoError(str(err)) from None
+
+
+def _missing_lines(own: str, body: str) -> str | None:
+    """``body`` without the patterns ``own`` already has (its comments kept); None if no pattern is left."""
+    have = {line.strip() for line in own.splitlines()}
+    kept = [line for line in body.splitlines() if not line.strip() or line.lstrip().startswith("#")
+            or line.strip() not in have]
+    if not any(line.strip() and not line.lstrip().startswith("#") for line in kept):
+        return None
+    return "\n".join(kept) + ("\n" if body.endswith("\n") else "")
 
 
 def has_block(text: str, rollout: str, path: str) -> bool | None:

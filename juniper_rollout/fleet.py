@@ -7,6 +7,7 @@ A repo that cannot be read becomes a RepoPlan with an error; the others go on.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import partial
 
 from juniper_rollout import audit, gitrepo, leakguard, secrets_plan
@@ -59,6 +60,7 @@ def _plan_at(manifest: Manifest, repo: RepoSpec, secrets: bool, clone, base) -> 
                     onto=mode if mode in (ON_TOP, REBUILD) else None)
     if secrets and repo.encrypt:
         plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
+    plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode))
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
         raise RepoError(obstacle)
@@ -85,6 +87,19 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
     leakguard.check(manifest, repo, [a.change for a in result.artifacts if a.change is not None],
                     (v.default for v in snap.code_vars))  # --diff prints what was rendered
     return result
+
+
+def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, ...]:
+    """Why apply will block this repo's branch, said at plan time (the plan itself is still shown)."""
+    notes = []
+    if mode == "foreign":
+        notes.append(f"apply will refuse it: {repo.branch} holds commits the tool did not make "
+                     "(merge or delete that branch first)")
+    where = gitrepo.checked_out_in(clone, repo.branch)
+    if where is not None:
+        notes.append(f"apply will refuse it: {repo.branch} is checked out in {where} "
+                     "(switch that worktree to another branch first)")
+    return tuple(notes)
 
 
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snapshot:

@@ -54,6 +54,10 @@ def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> No
             for item in f.adoptions:
                 if item.kind != NAME_ADDED:  # added names are in the diff and the reason
                     out.print(f"    {escape(item.line())}")
+        shown = {f.detail for f in plan.files}
+        for note in plan.notes:
+            if note not in shown:
+                out.print(f"  [yellow]note[/yellow]   {escape(note)}")
         if diffs:
             for f in plan.files:
                 print_diff(out, unified_diff(f))

@@ -60,6 +60,8 @@ def test_branch_checked_out_in_the_clone_is_blocked(fleet):
     assert result.code == 1
     assert "juniper-ml: blocked" in result.stdout and f"is checked out in {repo}" in result.stdout
     assert git(repo, "rev-parse", BRANCH) == tip
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")  # said before apply, too
+    assert f"note   apply will refuse it: {BRANCH} is checked out in {repo}" in plan.stdout
     assert git(repo, "status", "--porcelain") == ""  # nothing staged the user never made
 
 
@@ -94,6 +96,8 @@ def test_amended_tool_commit_with_a_new_file_is_not_overwritten(fleet, tmp_path)
     result = apply(fleet, "juniper-ml")
     assert result.code == 1 and "juniper-ml: blocked" in result.stdout
     assert git(repo, "rev-parse", BRANCH).strip() == amended
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")  # said before apply, too
+    assert f"note   apply will refuse it: {BRANCH} holds commits the tool did not make" in plan.stdout
 
 
 def test_amended_message_alone_is_not_overwritten(fleet):

@@ -18,6 +18,7 @@ from juniper_rollout.artifacts import RepoFacts, requires_python
 from juniper_rollout.changes import CREATE, SKIP, UNCHANGED, UPDATE
 from juniper_rollout.errors import ManifestError, RepoError
 from juniper_rollout.manifest import load_manifest
+from juniper_rollout.yamlio import load_plain
 from tests.fleet import BRANCH, SHIPPED
 from tests.helpers import git, rollout
 from tests.test_manifest import KEY
@@ -180,6 +181,19 @@ def test_block_kind_keeps_every_other_byte_and_its_place(tmp_path):
     fresh = by_path(planner.plan_repo(manifest, repo, snap({".gitignore": "dist/\n"})))[".gitignore"]
     assert fresh.after.decode() == ("dist/\n# >>> juniper-rollout hygiene >>>\n*.log\n"
                                     "# <<< juniper-rollout hygiene <<<\n")
+
+
+def test_an_ignore_block_adds_only_the_patterns_the_person_lacks(tmp_path):
+    manifest, repo = core(tmp_path, "lint")
+    (tmp_path / "templates" / "lint.j2").write_text("# caches\n.ruff_cache/\n.mypy_cache/\n")
+    partly = by_path(planner.plan_repo(manifest, repo, snap({".gitignore": "dist/\n.mypy_cache/\n"})))[".gitignore"]
+    assert partly.after.decode() == ("dist/\n.mypy_cache/\n# >>> juniper-rollout lint >>>\n# caches\n.ruff_cache/\n"
+                                     "# <<< juniper-rollout lint <<<\n")  # not .mypy_cache/ a second time
+    whole = "dist/\n.ruff_cache/\n  .mypy_cache/\n"
+    held = by_path(planner.plan_repo(manifest, repo, snap({".gitignore": whole})))[".gitignore"]
+    assert held.action == UNCHANGED  # every pattern is the person's already: no block at all
+    found = audit.audit_repo(manifest, repo, snap({".gitignore": whole}), audit.Facts(), ref="main")
+    assert {a.path: a.state for a in found.artifacts}[".gitignore"] == "in-sync"
 
 
 def test_two_rollouts_own_separate_blocks_in_one_file(tmp_path):
@@ -361,6 +375,43 @@ def test_yaml_entry_replaces_only_its_own_entry(tmp_path):
     assert "interval: monthly" not in after and after.startswith(HAND_DEPENDABOT + "    # pip, by hand\n")
     assert after.endswith("    -   package-ecosystem: docker\n        directory: /\n        schedule: {interval: daily}\n")
     assert after.count("package-ecosystem: pip") == 1
+
+
+# the real fleet's shape: a hand-written pip entry with a day, a time zone, labels and groups
+HAND_PIP = """\
+version: 2
+updates:
+  - package-ecosystem: "pip"
+    directory: "/"
+    schedule:
+      interval: "weekly"
+      day: "monday"
+      timezone: "America/New_York"
+    labels:
+      - "dependencies"
+    groups:
+      python-minor:
+        patterns: ["*"]
+"""
+
+
+def test_yaml_entry_that_holds_what_is_rendered_is_the_persons_byte_for_byte(tmp_path):
+    manifest, repo = entry_core(tmp_path)
+    item = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": HAND_PIP})))
+    assert item[".github/dependabot.yml"].action == UNCHANGED  # labels, groups, day: theirs, and kept
+
+    def state(text):
+        found = audit.audit_repo(manifest, repo, snap({".github/dependabot.yml": text}), audit.Facts(), ref="main")
+        return {a.path: a.state for a in found.artifacts}.get(".github/dependabot.yml")
+
+    assert state(HAND_PIP) == "in-sync"
+    monthly = HAND_PIP.replace('"weekly"', '"monthly"')
+    assert state(monthly) == "modified"
+    after = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": monthly})))[
+        ".github/dependabot.yml"].after.decode()
+    data = load_plain(after)["updates"][0]
+    assert data["schedule"] == {"interval": "weekly", "day": "monday", "timezone": "America/New_York"}
+    assert data["labels"] == ["dependencies"] and data["groups"] == {"python-minor": {"patterns": ["*"]}}
 
 
 def test_yaml_entry_adds_the_list_or_refuses_what_it_cannot_edit(tmp_path):

@@ -1,10 +1,13 @@
 """One entry of a list in a YAML file people own (e.g. one ``updates:`` entry of dependabot.yml).
 
 The entry is found by its ``match`` fields (e.g. ``package-ecosystem`` and ``directory``), then spliced into
-the text in the file's own indentation: replaced where it is, else appended to the list
-(the list is added at the end of the file if the key is absent). Every other byte is
-kept, and the result is verified: it must load to the original data with exactly that
-entry set, or nothing is written.
+the text in the file's own indentation: appended to the list where it is absent (the list is
+added at the end of the file if the key is absent). What the template renders is what must
+hold, not all there may be: an entry a person wrote that already holds every rendered key and
+value is left byte for byte, whatever else it has (labels, groups, a day and a time); one that
+differs gets the rendered values set and keeps every key of its own. Every other byte is kept,
+and the result is verified: it must load to the original data with exactly that entry
+changed, or nothing is written.
 """
 from __future__ import annotations
 
@@ -41,8 +44,27 @@ def _index(items: Any, match: Match, entry: dict) -> int | None:
                  and all(field in item and item[field] == entry[field] for field in match)), None)
 
 
+def covers(have: Any, want: Any) -> bool:
+    """Whether ``have`` holds everything ``want`` says: each of its keys with a value that covers
+    (a person's extra keys are theirs); lists and scalars compare whole."""
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(k in have and covers(have[k], v) for k, v in want.items())
+    return have == want
+
+
+def merged(have: Any, want: Any) -> Any:
+    """``have`` with every value of ``want`` set, its other keys kept, in their order."""
+    if not (isinstance(have, dict) and isinstance(want, dict)):
+        return copy.deepcopy(want)
+    out = dict(have)
+    for k, v in want.items():
+        out[k] = merged(have.get(k), v)
+    return out
+
+
 def state(text: str, key: str, match: Match, entry: dict) -> str:
-    """in-sync: the entry is there as rendered (by data: quoting, order and comments are style)."""
+    """in-sync: the entry holds what is rendered (by data: quoting, order, comments and a person's
+    extra keys are theirs)."""
     try:
         data = load_plain(text)
     except YamlSyntaxError:
@@ -51,7 +73,7 @@ def state(text: str, key: str, match: Match, entry: dict) -> str:
     at = _index(items, match, entry)
     if at is None or not isinstance(items, list):
         return MISSING
-    return IN_SYNC if items[at] == entry else MODIFIED
+    return IN_SYNC if covers(items[at], entry) else MODIFIED
 
 
 def set_entry(text: str, key: str, match: Match, entry: dict, *, path: str) -> str:
@@ -63,8 +85,10 @@ def set_entry(text: str, key: str, match: Match, entry: dict, *, path: str) -> s
         raise RepoError(f"{path}:1: is not a YAML mapping; cannot set {key} (fix the file, or set the entry by hand)")
     items = data.get(key)
     at = _index(items, match, entry)
-    if at is not None and isinstance(items, list) and items[at] == entry:
-        return text
+    if at is not None and isinstance(items, list):
+        if covers(items[at], entry):
+            return text
+        entry = merged(items[at], entry)
     expected = copy.deepcopy(data)
     nl = newline_of(text) if text else "\n"
     if key not in data:
