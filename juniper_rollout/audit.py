@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from shlex import quote
 from typing import Any
 
 from juniper_rollout import agekey, artifacts, planner, sopsmeta
@@ -321,16 +322,16 @@ def plaintext_pathspecs(repo: RepoSpec, manifest: Manifest | None = None) -> lis
 def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list[Finding]:
     out = [
         Finding(TRACKED_ENV, path, f"{path} is tracked in git at {ref}; a .gitignore line does not untrack it: "
-                                   f"`rollout apply` removes it on the rollout branch (or `git rm --cached {path}`); "
+                                   f"`rollout apply` removes it on the rollout branch (or `git rm --cached {quote(path)}`); "
                                    f"rotate the secrets it held: they stay in history{_commits_of(path, facts)}; "
-                                   f"purging them is the owner's call: `git filter-repo --invert-paths --path {path}`")
+                                   f"purging them is the owner's call: `git filter-repo --invert-paths --path {quote(path)}`")
         for path in facts.paths if is_plaintext_env(path, repo, manifest)
     ]
     out += _history(manifest, repo, facts)
     out += _enc_history(facts)
     out += [
         Finding(ENC_WITHOUT_SOPS, path, f"{path} has no sops metadata: it may be plaintext; remove it "
-                                        f"(`git rm --cached {path}`), rotate what it held, and encrypt again with sops")
+                                        f"(`git rm --cached {quote(path)}`), rotate what it held, and encrypt again with sops")
         for path, blob in sorted(facts.encrypted.items()) if sopsmeta.read_metadata(blob) is None
     ]
     out += _recipients(manifest, facts.sops_config)
@@ -365,7 +366,7 @@ def _history(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
         out.append(Finding(ENV_IN_HISTORY, path, f"{path} was committed in the past ({name_commits(commits)}); "
                                                  "its values are still readable there: rotate them; purging the file "
                                                  "is the owner's call (rewrites history): "
-                                                 f"`git filter-repo --invert-paths --path {path}`"))
+                                                 f"`git filter-repo --invert-paths --path {quote(path)}`"))
     return out
 
 
@@ -379,7 +380,7 @@ def _enc_history(facts: Facts) -> list[Finding]:
     return [Finding(ENC_WITHOUT_SOPS, path, f"{path} was once committed without sops metadata ({name_commits(commits)}): "
                                            "it may have held plaintext, still readable there: rotate what it held; "
                                            "purging it is the owner's call: "
-                                           f"`git filter-repo --invert-paths --path {path}`")
+                                           f"`git filter-repo --invert-paths --path {quote(path)}`")
             for path, commits in sorted(by_path.items())]
 
 

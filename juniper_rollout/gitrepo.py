@@ -11,6 +11,7 @@ with the files changed, not with the size of the repository.
 """
 from __future__ import annotations
 
+import codecs
 import fcntl
 import hashlib
 import os
@@ -257,7 +258,13 @@ def _store(repo: git.Repo, kind: bytes, data: bytes) -> bytes:
 
 def _sort_key(entry: tuple[bytes, int, str]) -> bytes:
     _, mode, name = entry
-    return name.encode("utf-8") + (b"/" if mode == TREE_MODE else b"")
+    return _name_bytes(name) + (b"/" if mode == TREE_MODE else b"")
+
+
+def _name_bytes(name: str) -> bytes:
+    """A tree entry's name as git stores it: GitPython reads names that are not UTF-8 (``caf\\xe9.txt``)
+    with surrogate escapes, so they go back byte for byte."""
+    return name.encode("utf-8", "surrogateescape")
 
 
 class InTheWay(RepoError):
@@ -302,7 +309,8 @@ def write_tree(repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, byte
     if not entries:
         return None
     stream = BytesIO()
-    tree_to_stream(sorted(entries.values(), key=_sort_key), stream.write)
+    tree_to_stream([(binsha, mode, _name_bytes(name))  # type: ignore[misc]  # bytes names are written as they are
+                    for binsha, mode, name in sorted(entries.values(), key=_sort_key)], stream.write)
     return _store(repo, b"tree", stream.getvalue())
 
 
@@ -404,9 +412,23 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                 text = (admin / name).read_text(errors="replace").strip()
             except OSError:
                 continue
-            if text in (f"ref: {ref}", ref, branch):
+            if text in (ref, branch) or ref in _symref_chain(common, text):
                 return top
     return None
+
+
+def _symref_chain(common: Path, text: str) -> list[str]:
+    """The refs a ``ref: X`` line leads to, following symbolic refs (``refs/heads/alias`` -> the rollout
+    branch): git commits through the whole chain, so a branch reached that way is checked out too."""
+    chain: list[str] = []
+    while text.startswith("ref:") and len(chain) < 10:
+        name = text[4:].strip()
+        chain.append(name)
+        try:
+            text = (common / name).read_text(errors="replace").strip()
+        except (OSError, ValueError):
+            break
+    return chain
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:
@@ -511,6 +533,7 @@ def commits_touching(repo: git.Repo, pathspecs: list[str]) -> list[tuple[str, st
     """
     try:
         out = repo.git.log("--all", "--no-show-signature", "--no-color", "--diff-filter=ACMR", "--name-only",
+                           "--diff-merges=first-parent",  # a file added in a merge commit is seen too
                            "--format=%x1e%h%x1f%s", "--", *pathspecs)
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
@@ -518,10 +541,19 @@ def commits_touching(repo: git.Repo, pathspecs: list[str]) -> list[tuple[str, st
     for record in out.split("\x1e")[1:]:
         head, _, names = record.partition("\n")
         short, _, subject = head.partition("\x1f")
-        paths = tuple(line for line in names.splitlines() if line)
+        paths = tuple(unquote_path(line) for line in names.splitlines() if line)
         if paths:
             commits.append((short, subject, paths))
     return commits
+
+
+def unquote_path(path: str) -> str:
+    """A path as git prints it (``"d\\303\\251/.env"``: C-quoted when it holds non-ASCII bytes, a tab, a quote…)
+    back to the path itself, so it is judged and named as what it is."""
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    raw, _ = codecs.escape_decode(path[1:-1].encode("ascii", "backslashreplace"))
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def blobs_in_history(repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20
@@ -533,6 +565,7 @@ def blobs_in_history(repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 
     """
     try:
         out = repo.git.log("--all", "--no-show-signature", "--no-color", "--diff-filter=ACMR", "--raw", "--no-abbrev",
+                           "--diff-merges=first-parent",
                            "--no-renames", "--format=%x1e%h%x1f%s", "--", *pathspecs)
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
@@ -549,7 +582,7 @@ def blobs_in_history(repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 
             if len(parts) < 5 or parts[1] == "120000":
                 continue
             blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
-            found.append((short, subject, path, blob))
+            found.append((short, subject, unquote_path(path), blob))
     return found
 
 

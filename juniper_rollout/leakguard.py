@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from juniper_rollout import render
 from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -55,13 +56,20 @@ def check(manifest: Manifest | None, repo: RepoSpec, files: Iterable[FileChange]
         return
     check_age_keys(files)
     known = _manifest_text(manifest) + b"\n".join(a.encode("utf-8") for a in allowed if a)
-    for source, number, value in plaintext_values(repo):
-        if value in known:
-            continue
+    values = [(source, number, value) for source, number, value in plaintext_values(repo) if value not in known]
+    for source, number, value in values:
         for f in files:
             if f.after is not None and value in f.after and value not in (f.before or b""):
                 raise RepoError(f"{f.path} would contain the value on line {number} of the plaintext {source}; "
                                 "nothing written (check the manifest's templates and vars)")
+    if values:  # a template may reverse, slice or encode what it holds: so its source is checked too
+        templates = render.loaded_templates(manifest.templates) if manifest is not None else []
+        for source, number, value in values:
+            for name, text in templates:
+                if value in text:
+                    raise RepoError(f"template {name} holds the value on line {number} of the plaintext {source}; "
+                                    "nothing written (a templates folder never holds secrets: check the manifest's "
+                                    "templates:)")
 
 
 def check_age_keys(files: Iterable[FileChange]) -> None:

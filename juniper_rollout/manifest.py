@@ -137,8 +137,15 @@ def safe_repo_path(value: str) -> str | None:
 def _is_dotgit(part: str) -> bool:
     """``.git`` as git's ``is_ntfs_dotgit``/``is_hfs_dotgit`` checks see it: any case, trailing dots and
     spaces, the 8.3 short name ``git~1``."""
-    name = part.lower().rstrip(". ")
+    name = part.split(":", 1)[0]  # NTFS: '.git::$INDEX_ALLOCATION' is the .git folder itself
+    name = "".join(c for c in name if not _HFS_IGNORED(c))  # HFS+: '.g\u200cit' is '.git'
+    name = name.lower().rstrip(". ")
     return name in (".git", "git~1")
+
+
+def _HFS_IGNORED(char: str) -> bool:  # noqa: N802 (a predicate over git's table, is_hfs_dotgit in utf8.c)
+    code = ord(char)
+    return code in (0x200C, 0x200D, 0x200E, 0x200F, 0xFEFF) or 0x202A <= code <= 0x202E or 0x206A <= code <= 0x206F
 
 
 _DEFAULTS_KEYS = {

@@ -114,9 +114,12 @@ def load(path: Path) -> list[RepoPlan]:
         data = json.loads(_read(path).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
         raise RolloutError(f"{path}: not a plan file ({err}); run `rollout plan --out {path}` again") from None
+    except RecursionError:
+        raise RolloutError(f"{path}: not a plan file (nested too deeply); run `rollout plan --out {path}` again") from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         raise RolloutError(f"{path}: unsupported plan format (run `rollout plan --out {path}` again)")
-    plans = []
+    plans: list[RepoPlan] = []
+    seen: set[str] = set()
     try:
         for repo in data["repos"]:
             files = tuple(
@@ -133,8 +136,11 @@ def load(path: Path) -> list[RepoPlan]:
                 if why:
                     raise RolloutError(f"{path}: damaged plan file (repo {repo['name']}: path {f.path!r} "
                                        f"{why}); run plan again")
+            if repo["name"] in seen:  # each repo once: a copy would be applied again and counted twice
+                raise RolloutError(f"{path}: damaged plan file (repo {repo['name']!r} appears twice); run plan again")
             plans.append(RepoPlan(repo["name"], repo["base"], repo["branch"], repo["base_commit"],
                                   repo["branch_commit"], files, repo.get("error"), onto=repo.get("onto")))
+            seen.add(repo["name"])
     except (KeyError, TypeError, ValueError) as err:
         raise RolloutError(f"{path}: damaged plan file ({err!r} missing or wrong); run plan again") from None
     return plans

@@ -9,6 +9,7 @@ import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from shlex import quote
 from typing import Any
 
 from juniper_rollout import adopt, artifacts, render, sopsmeta
@@ -127,7 +128,7 @@ def _untrack(repo: RepoSpec, path: str, commits: tuple[tuple[str, str], ...]) ->
     why = f"plaintext secret, encrypted into {target}" if target else "plaintext secret, must not be in git"
     shown = ", ".join(f"{short}" for short, _ in commits[:5]) + (f" and {len(commits) - 5} more" if len(commits) > 5 else "")
     history = (f"history still holds it ({'commit' if len(commits) == 1 else 'commits'} {shown}): rotate every value "
-               f"it held; purging history is the owner's call: git filter-repo --invert-paths --path {path}")
+               f"it held; purging history is the owner's call: git filter-repo --invert-paths --path {quote(path)}")
     return FileChange(path, DELETE, None, None, why, secret=True, detail=f"{why}; {history}")
 
 

@@ -48,8 +48,11 @@ class ConfinedLoader(FileSystemLoader):
     def __init__(self, root: Path) -> None:
         super().__init__(str(root))
         self.root = os.path.realpath(root)
+        self.loaded: dict[str, bytes] = {}  # name -> source of every template read: leakguard checks them
 
     def get_source(self, environment, template: str):
+        if "\0" in template:  # os.path would raise ValueError: no file has such a name
+            raise SecurityError(f"{template!r} is not a file name (it holds a NUL byte)")
         pieces = split_template_path(template)  # TemplateNotFound for '..'
         if pieces and DEFAULT_ENV_FILES.is_plaintext(pieces[-1]):  # the one definition (envfiles.py)
             raise SecurityError(f"{template} is named like a plaintext env file; it cannot be a template")
@@ -79,6 +82,7 @@ class ConfinedLoader(FileSystemLoader):
         except UnicodeDecodeError:
             raise SecurityError(f"{template} is not UTF-8 text") from None
         mtime = info.st_mtime
+        self.loaded[template] = data
         return source, real, lambda: os.path.isfile(real) and os.path.getmtime(real) == mtime
 
 
@@ -98,19 +102,30 @@ class BoundedSandbox(SandboxedEnvironment):
     """Jinja's sandbox, with time and memory bounded: ``'x' * 10**10``, ``range(10**9)``,
     ``'x'|center(10**10)`` and loops nested to billions of steps stop with one line."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.globals.pop("lipsum", None)
         self.globals["range"] = _counted_range
         self.filters = {name: _bounded(f) for name, f in self.filters.items()}
+        self.filters["format"] = _width_checked(self.filters["format"])
+
+    def wrap_str_format(self, value: Any):
+        wrapped = super().wrap_str_format(value)  # 'x{:>10000000000}'.format(1): the width is in the text
+        if wrapped is None:
+            return None
+        return _width_checked(wrapped, value.__self__)
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, (str, bytes, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT:
                     raise TooBig(f"a repetition of {len(seq) * times:,} items (at most {MAX_OUTPUT:,})")
+        if operator == "%" and isinstance(left, str):
+            _check_widths(left)  # '%10000000000s' % 'x'
+            if "*" in left:  # '%*d' % (10**10, 1): the width is an argument
+                _check_counts(right if isinstance(right, tuple) else (right,), {}, "a format")
         if operator == "**" and isinstance(right, (int, float)) and right > 64:
             raise TooBig(f"a power of {right} (at most 64)")
         return super().call_binop(context, operator, left, right)
@@ -148,6 +163,33 @@ def _check_counts(args: tuple, kwargs: Mapping[str, Any], what: str) -> None:
             raise TooBig(f"{what} argument of {value:,} (at most {MAX_NUMBER:,})")
 
 
+_FORMAT_FIELD = re.compile(r"%[^a-zA-Z%]*|\{[^{}]*\}")  # a printf-style spec, or a str.format field
+_NESTED_FIELD = re.compile(r"\{[^{}]*\{")
+
+
+def _check_widths(text: str) -> None:
+    """TooBig if a format spec in ``text`` asks for a width or precision above ``MAX_NUMBER``."""
+    for field in _FORMAT_FIELD.findall(text):
+        spec = field.partition(":")[2] if field.startswith("{") else field
+        for digits in re.findall(r"\d+", spec):
+            if len(digits) > 7 or int(digits) > MAX_NUMBER:
+                raise TooBig(f"a format width of {int(digits):,} (at most {MAX_NUMBER:,})")
+
+
+def _width_checked(function, text: str | None = None):
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        fmt = text if text is not None else (args[0] if args else None)
+        if isinstance(fmt, str):
+            _check_widths(fmt)
+            if "*" in fmt or _NESTED_FIELD.search(fmt):  # a width given as an argument: '{:>{w}}', '%*d'
+                for mapping in (a for a in args if isinstance(a, dict)):  # format_map({'w': 10**10})
+                    _check_counts((), mapping, "a format")
+                _check_counts(args[1:] if text is None else args, kwargs, "a format")
+        return function(*args, **kwargs)
+    return checked
+
+
 def _bounded(filter_function):
     @functools.wraps(filter_function)
     def checked(*args: Any, **kwargs: Any) -> Any:
@@ -167,6 +209,13 @@ def environment(templates: Path) -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def loaded_templates(templates: Path) -> list[tuple[str, bytes]]:
+    """(name, source) of every template read from ``templates`` in this process (those a run renders, and
+    what they include): all a template can bring into its output, besides the manifest's own text."""
+    loader = environment(templates).loader
+    return list(loader.loaded.items()) if isinstance(loader, ConfinedLoader) else []
 
 
 def _render_bounded(template, context: Mapping[str, Any]) -> str:

@@ -118,6 +118,13 @@ def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, conf
         raise RepoError(f"{spec.source} in the clone is not UTF-8 text (save it as UTF-8, then plan again)") from None
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
+    if not names:  # an emptied or truncated file: never taken as "the secrets are gone" (issue 13.1)
+        metas = [sops.read_metadata(blob) for blob in (before, reuse) if blob is not None]
+        held = max((len(m.names) for m in metas if m is not None), default=0)
+        if held:
+            raise RepoError(f"{spec.source} in the clone holds no variables, but the committed {spec.target} holds "
+                            f"{held}; nothing replaced (restore its values, or move it away to keep the committed "
+                            "ciphertext as it is)")
     if before is not None and meta is not None:
         kept = _same_values_as_committed(spec, config, before, meta, plaintext, names, reuse, recipients)
         if kept is not None:

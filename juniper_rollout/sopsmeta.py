@@ -120,7 +120,7 @@ def _ini_metadata(text: str) -> SopsMetadata | None:
 def _structured_metadata(text: str, fmt: str) -> SopsMetadata | None:
     try:
         doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
-    except (ValueError, YamlSyntaxError):  # not parseable: no metadata we can read
+    except (ValueError, YamlSyntaxError, RecursionError):  # not parseable (or JSON nested past Python's stack): no metadata we can read
         return None
     sops = doc.get("sops") if isinstance(doc, dict) else None
     if not isinstance(sops, dict):

@@ -624,7 +624,10 @@ def test_sha256_repositories_are_refused_in_one_line(tmp_path):
     assert "SHA-256 repositories are not supported" in plan_error(manifest_for(tmp_path, "  - name: victim\n"))
 
 
-@pytest.mark.parametrize("path", [".GIT/config", "sub/.git/config", ".git./x", "a/.Git /hooks", "git~1/config"])
+@pytest.mark.parametrize("path", [".GIT/config", "sub/.git/config", ".git./x", "a/.Git /hooks", "git~1/config",
+                                  # second adversarial pass: what git fsck calls hasDotgit (HFS+ ignores U+200C; an
+                                  # NTFS stream name) passed and was committed
+                                  ".g\u200cit/config", "a/.\ufeffGIT/hooks", ".git::$INDEX_ALLOCATION/config"])
 def test_manifest_paths_into_a_git_folder_are_refused_with_their_line(tmp_path, path):
     manifest = manifest_for(tmp_path, f"  - name: victim\n    files:\n      - {{path: '{path}', template: sops.yaml.j2}}\n")
     result = rollout("plan", "--manifest", manifest)
@@ -735,3 +738,143 @@ def test_a_deleted_worktree_still_holding_the_branch_says_prune(fleet, tmp_path)
     assert result.code == 1 and "juniper-ml: blocked" in result.stdout and "git worktree prune" in result.stdout
     git(repo, "worktree", "prune")
     assert apply(fleet, "juniper-ml").code == 0
+
+
+def test_branch_checked_out_through_a_symbolic_ref_is_blocked(fleet, tmp_path):
+    """A worktree on `alias`, a symbolic ref to the rollout branch: git commits through it, so moving
+    the branch would leave that worktree with staged changes nobody made (second adversarial pass)."""
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    git(repo, "symbolic-ref", "refs/heads/alias", f"refs/heads/{BRANCH}")
+    linked = tmp_path / "alias-worktree"
+    git(repo, "worktree", "add", "-q", str(linked), "alias")
+    tip = git(repo, "rev-parse", BRANCH)
+    tree = tree_with(repo, "main", {"NEWS.md": "news\n"}, tmp_path)
+    git(repo, "update-ref", "refs/heads/main", git(repo, "commit-tree", "-p", "main", "-m", "news", tree).strip())
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout
+    assert str(linked) in result.stdout.replace("\n", "")
+    assert git(repo, "rev-parse", BRANCH) == tip and git(linked, "status", "--porcelain") == ""
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_byte_for_byte(fleet):
+    """Git names are bytes: a `caf\\xe9.txt` (Latin-1) beside a managed file must survive the rewritten
+    tree as it is, not crash the repo as 'damaged' (second adversarial pass, 13.2)."""
+    repo = fleet.repo("juniper-ml")
+    blob = subprocess.run(["git", "-C", str(repo), "hash-object", "-w", "--stdin"], input=b"latin\n",
+                          capture_output=True, check=True).stdout.strip()
+    listing = subprocess.run(["git", "-C", str(repo), "ls-tree", "main"], capture_output=True, check=True).stdout
+    tree = subprocess.run(["git", "-C", str(repo), "mktree"], input=listing + b"100644 blob " + blob + b"\tcaf\xe9.txt\n",
+                          capture_output=True, check=True).stdout.decode().strip()
+    git(repo, "update-ref", "refs/heads/main", git(repo, "commit-tree", "-p", "main", "-m", "latin-1 name", tree).strip())
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 0 and "juniper-ml: created" in result.stdout
+    names = subprocess.run(["git", "-C", str(repo), "ls-tree", "-z", "--name-only", BRANCH], capture_output=True,
+                           check=True).stdout.split(b"\0")
+    assert b"caf\xe9.txt" in names
+    assert git(repo, "diff", "--name-only", "main", BRANCH).split() == [
+        ".gitignore", ".sops.yaml", "AGENTS.md", "notes/SOPS_USAGE_GUIDE.md"]
+    git(repo, "fsck", "--strict")
+
+
+def test_apply_refuses_a_plan_nested_past_the_stack(tmp_path):
+    """json.loads raises RecursionError on `[[[…]]]` 200,000 deep: one line, exit 1 (second adversarial pass)."""
+    manifest = manifest_for(tmp_path, "")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    one_line_error(run_cli("apply", deep, "--manifest", manifest, "--yes"), "nested too deeply")
+
+
+def test_a_saved_plan_holding_a_repo_twice_or_none_of_the_manifests_is_refused(fleet, tmp_path):
+    """A hand-edited plan with one repo copied 3 times was applied 3 times ("3 repos: 1 created, 2 stale"),
+    and a plan of another fleet applied nothing with exit 0 ("0 repos:") (second adversarial pass)."""
+    saved = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--out", saved).code in (0, 2)
+    data = json.loads(saved.read_text())
+    twice = tmp_path / "twice.json"
+    twice.write_text(json.dumps({**data, "repos": data["repos"] * 3}))
+    result = rollout("apply", twice, "--manifest", fleet.manifest, "--yes")
+    assert result.code == 1 and "'juniper-ml' appears twice" in result.stderr
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**data, "repos": [{**data["repos"][0], "name": "somebody-else"}]}))
+    result = rollout("apply", other, "--manifest", fleet.manifest, "--yes")
+    assert result.code == 1 and "holds none of the repos" in result.stderr
+    assert no_branch(fleet.repo("juniper-ml"))
+
+
+@pytest.mark.parametrize("body", ['{{ s|reverse }}', '{{ s|replace("C", "C ") }}', '{{ s[::2] }}|{{ s[1::2] }}',
+                                  '{{ s|urlencode }}', '{% for c in s %}{{ c }}-{% endfor %}'])
+def test_a_template_that_transforms_a_plaintext_value_is_refused(tmp_path, body):
+    """The rendered-bytes check sees a value only as it is: a template that reverses, slices or spaces out
+    what it includes got the .env's values into the plan diff. What a template can bring in comes from the
+    templates folder (and the manifest), so that is checked too (second adversarial pass, 13.6)."""
+    from tests.demofleet import CANARY
+
+    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    (repo / ".env").write_text(f"API_TOKEN={CANARY}-value\n")
+    os.link(repo / ".env", repo / "notes.txt")  # the secret under another name, in the templates folder
+    (repo / "evil.j2").write_text('{% set s %}{% include "notes.txt" %}{% endset %}' + body + "\n")
+    manifest = own_manifest(tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: evil.j2}]\n")
+    plan_file = tmp_path / "plan.json"
+    result = rollout("plan", "--manifest", manifest, "--out", plan_file, "--json")
+    assert result.code == 1 and "the value on line 1 of the plaintext .env" in result.stdout
+    if body != "{{ s|urlencode }}":  # urlencode leaves this value as it is: the rendered bytes show it
+        assert "template notes.txt holds the value on line 1 of the plaintext .env" in result.stdout
+    assert CANARY[::-1] not in result.stdout + result.stderr and "C ANARY" not in result.stdout
+    assert not plan_file.exists() or CANARY[::-1] not in plan_file.read_text()
+    assert rollout("apply", "--manifest", manifest, "--yes").code == 1 and no_branch(repo)
+
+
+def test_format_widths_are_bounded_and_names_with_nul_refused(tmp_path):
+    """A width is text, not an argument: '{:>10000000000}'.format('x'), '%10000000000s' % 'x' and the format
+    filter asked for 10 GB past the argument checks; a NUL in a template name gave a ValueError traceback
+    (second adversarial pass, 13.11)."""
+    for body, words in (("{{ '{:>10000000000}'.format('x') }}", "a format width of 10,000,000,000"),
+                        ("{{ '{:>{w}}'.format_map({'w': 10**10}) }}", "a format argument of 10,000,000,000"),
+                        ("{{ '%10000000000s' % 'x' }}", "a format width of 10,000,000,000"),
+                        ("{{ '%*d' % (10**10, 1) }}", "a format argument of 10,000,000,000"),
+                        ("{{ '%10000000000s'|format('x') }}", "a format width of 10,000,000,000"),
+                        ('{% include "a\\x00b" %}', "is not a file name (it holds a NUL byte)")):
+        manifest = hostile_template(tmp_path, body)
+        result = run_cli("plan", "--manifest", manifest)
+        one_line_error(result, words)
+        assert "evil.j2" in result.stderr
+    fine = hostile_template(tmp_path, "{{ '{:>6}|%-4s|%d' % ('ab', 3000000000) }} {{ '{:.2f}'.format(2.5) }}\n")
+    assert run_cli("plan", "--manifest", fine).returncode == 0
+
+
+def test_an_emptied_plaintext_never_replaces_the_committed_ciphertext(fleet):
+    """`: > .env` (or a truncated save) made apply swap the branch's 15-variable .env.enc for an empty one,
+    reported as 'updated' (second adversarial pass, 13.1): an empty plaintext is no reason to drop secrets."""
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    committed = branch_blob(repo, ".env.enc")
+    tip = git(repo, "rev-parse", BRANCH)
+    (repo / ".env").write_bytes(b"")
+    move_main(repo)
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 1 and "juniper-cascor: failed" in result.stdout
+    assert ".env in the clone holds no variables, but the committed .env.enc holds 15" in result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip and branch_blob(repo, ".env.enc") == committed
+    (repo / ".env").unlink()  # moved away: the ciphertext is kept, as for any missing plaintext
+    again = apply(fleet, "juniper-cascor")
+    assert again.code == 0 and branch_blob(repo, ".env.enc") == committed
+
+
+def test_branch_being_rebased_through_a_symbolic_ref_is_blocked(fleet, tmp_path):
+    """A rebase of `alias` (a symbolic ref to the rollout branch) stopped half-way records head-name
+    refs/heads/alias; when it finishes git moves the rollout branch through it (second adversarial pass)."""
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    git(repo, "symbolic-ref", "refs/heads/alias", f"refs/heads/{BRANCH}")
+    linked = tmp_path / "alias-worktree"
+    git(repo, "worktree", "add", "-q", str(linked), "alias")
+    stopped = subprocess.run(["git", "-C", str(linked), "-c", "user.name=r", "-c", "user.email=r@x", "rebase",
+                              "--exec", "false", "main~0"], capture_output=True, text=True)
+    assert stopped.returncode != 0 and (Path(git(linked, "rev-parse", "--git-dir").strip()) / "rebase-merge").is_dir()
+    tip = git(repo, "rev-parse", BRANCH)
+    tree = tree_with(repo, "main", {"NEWS.md": "news\n"}, tmp_path)
+    git(repo, "update-ref", "refs/heads/main", git(repo, "commit-tree", "-p", "main", "-m", "news", tree).strip())
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip
