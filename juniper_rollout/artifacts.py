@@ -36,6 +36,7 @@ needs (``planner``, ``secrets_plan``, ``audit``). A new kind is a new entry in
 ``when:`` conditions are judged on the repo's real state at its base (:class:`RepoFacts`),
 never on a table: an artifact whose conditions do not hold is not managed there.
 """
+
 from __future__ import annotations
 
 import re
@@ -82,7 +83,10 @@ class RepoFacts:
 
     def uses(self, language: str) -> bool:
         suffixes, names = LANGUAGES[language]
-        return any(PurePosixPath(p).suffix in suffixes or PurePosixPath(p).name in names for p in self.paths)
+        return any(
+            PurePosixPath(p).suffix in suffixes or PurePosixPath(p).name in names
+            for p in self.paths
+        )
 
     @property
     def python_version(self) -> str | None:
@@ -157,8 +161,11 @@ def plan_block(text: str, body: str, rollout: str, path: str) -> str:
 def _missing_lines(own: str, body: str) -> str | None:
     """``body`` without the patterns ``own`` already has (its comments kept); None if no pattern is left."""
     have = {line.strip() for line in own.splitlines()}
-    kept = [line for line in body.splitlines() if not line.strip() or line.lstrip().startswith("#")
-            or line.strip() not in have]
+    kept = [
+        line
+        for line in body.splitlines()
+        if not line.strip() or line.lstrip().startswith("#") or line.strip() not in have
+    ]
     if not any(line.strip() and not line.lstrip().startswith("#") for line in kept):
         return None
     return "\n".join(kept) + ("\n" if body.endswith("\n") else "")
@@ -197,10 +204,16 @@ def rendered_entries(text: str, spec: FileSpec, manifest_path: str) -> list[dict
     except YamlSyntaxError:
         data = None
     entries = [data] if isinstance(data, dict) else data if isinstance(data, list) else None
-    if entries is None or not all(isinstance(e, dict) and all(f in e for f in match) for e in entries):
-        raise ManifestError(manifest_path, spec.line, f"template {spec.template!r} of kind: yaml-entry must render "
-                                                      f"a YAML mapping, or a list of them, each with "
-                                                      f"{', '.join(f'`{f}:`' for f in match)} (fix the template)")
+    if entries is None or not all(
+        isinstance(e, dict) and all(f in e for f in match) for e in entries
+    ):
+        raise ManifestError(
+            manifest_path,
+            spec.line,
+            f"template {spec.template!r} of kind: yaml-entry must render "
+            f"a YAML mapping, or a list of them, each with "
+            f"{', '.join(f'`{f}:`' for f in match)} (fix the template)",
+        )
     return entries
 
 
@@ -232,9 +245,17 @@ def rendered_hooks(text: str, spec: FileSpec, manifest_path: str) -> list[dict]:
         hooks = load_plain(text)
     except YamlSyntaxError:
         hooks = None
-    if not isinstance(hooks, list) or not hooks or not all(isinstance(h, dict) and "id" in h for h in hooks):
-        raise ManifestError(manifest_path, spec.line, f"template {spec.template!r} of kind: precommit-hook must "
-                                                      "render a YAML list of hooks, each with an `id:` (fix the template)")
+    if (
+        not isinstance(hooks, list)
+        or not hooks
+        or not all(isinstance(h, dict) and "id" in h for h in hooks)
+    ):
+        raise ManifestError(
+            manifest_path,
+            spec.line,
+            f"template {spec.template!r} of kind: precommit-hook must "
+            "render a YAML list of hooks, each with an `id:` (fix the template)",
+        )
     return hooks
 
 

@@ -27,7 +27,9 @@ def write_aside(path: Path, data: bytes, *, mode: int = 0o600) -> Path:
     return temp
 
 
-def replace(path: Path, data: bytes, *, mode: int = 0o600, check: Callable[[], None] | None = None) -> None:
+def replace(
+    path: Path, data: bytes, *, mode: int = 0o600, check: Callable[[], None] | None = None
+) -> None:
     """Write ``data`` over ``path`` atomically with ``mode``; ``check`` runs just before the rename and
     may raise to leave ``path`` as it was."""
     temp = write_aside(path, data, mode=mode)

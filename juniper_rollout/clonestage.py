@@ -40,7 +40,9 @@ def stage_clone(path: Path, url: str | None, base: str, name: str) -> Stage:
         if url is not None:
             gitrepo.clone_repo(url, root / name)
             shown = strip_userinfo(url)  # never a token on screen
-            return Stage(root, root / name, f"will clone {shown} into {path}", f"cloned {shown} into {path}")
+            return Stage(
+                root, root / name, f"will clone {shown} into {path}", f"cloned {shown} into {path}"
+            )
         gitrepo.init_repo(root / name, base, {"README.md": f"# {name}\n".encode()}, FIRST_COMMIT)
         new = f"a new repository at {path} (branch {base}, first commit with a README.md)"
         return Stage(root, root / name, f"will initialise {new}", f"initialised {new}")

@@ -4,6 +4,7 @@ planner (or audit). Read-only.
 Repos are planned in parallel (juniper_rollout.pool) and come back in manifest order.
 A repo that cannot be read becomes a RepoPlan with an error; the others go on.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -34,13 +35,19 @@ def plan_fleet(
     secrets: bool = True,
 ) -> list[RepoPlan]:
     tick = (lambda plan: progress(plan.name)) if progress else None
-    return run_in_order(partial(plan_one, manifest, secrets=secrets), list(repos), jobs=jobs, on_result=tick)
+    return run_in_order(
+        partial(plan_one, manifest, secrets=secrets), list(repos), jobs=jobs, on_result=tick
+    )
 
 
 def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> RepoPlan:
     empty = RepoPlan(repo.name, repo.base, repo.branch)
-    return guarded(repo, "planning", lambda: read_at(repo, None, partial(_plan_at, manifest, repo, secrets)),
-                   empty.failed)
+    return guarded(
+        repo,
+        "planning",
+        lambda: read_at(repo, None, partial(_plan_at, manifest, repo, secrets)),
+        empty.failed,
+    )
 
 
 def _plan_at(manifest: Manifest, repo: RepoSpec, secrets: bool, clone, base) -> RepoPlan:
@@ -55,9 +62,16 @@ def _plan_at(manifest: Manifest, repo: RepoSpec, secrets: bool, clone, base) -> 
     snap = snapshot(manifest, repo, clone, onto, known)
     files = plan_repo(manifest, repo, snap)
     label = gitrepo.base_label(clone, repo.base)
-    plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files),
-                    base_ref=label if label != repo.base else None,
-                    onto=mode if mode in (ON_TOP, REBUILD) else None)
+    plan = RepoPlan(
+        repo.name,
+        repo.base,
+        repo.branch,
+        base.hexsha,
+        tip.hexsha if tip else None,
+        tuple(files),
+        base_ref=label if label != repo.base else None,
+        onto=mode if mode in (ON_TOP, REBUILD) else None,
+    )
     if secrets and repo.encrypt:
         plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
     plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode))
@@ -70,8 +84,12 @@ def _plan_at(manifest: Manifest, repo: RepoSpec, secrets: bool, clone, base) -> 
 
 def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
     """``rollout drift``'s job for one repo: its state at ``ref`` (None: the base branch) against the manifest."""
-    return guarded(repo, "reading", lambda: read_at(repo, ref, partial(_audit_at, manifest, repo, ref)),
-                   lambda error: RepoAudit(repo.name, ref or repo.base, error=error))
+    return guarded(
+        repo,
+        "reading",
+        lambda: read_at(repo, ref, partial(_audit_at, manifest, repo, ref)),
+        lambda error: RepoAudit(repo.name, ref or repo.base, error=error),
+    )
 
 
 def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit) -> RepoAudit:
@@ -79,13 +97,23 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
     paths = gitrepo.list_paths(commit)
     encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
     facts = audit.Facts(
-        paths=tuple(paths), encrypted=encrypted, sops_config=gitrepo.read_blob(commit, SOPS_CONFIG),
-        env_commits=tuple(gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))),
+        paths=tuple(paths),
+        encrypted=encrypted,
+        sops_config=gitrepo.read_blob(commit, SOPS_CONFIG),
+        env_commits=tuple(
+            gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))
+        ),
         enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
     )
-    result = audit.audit_repo(manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha)
-    leakguard.check(manifest, repo, [a.change for a in result.artifacts if a.change is not None],
-                    (v.default for v in snap.code_vars))  # --diff prints what was rendered
+    result = audit.audit_repo(
+        manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha
+    )
+    leakguard.check(
+        manifest,
+        repo,
+        [a.change for a in result.artifacts if a.change is not None],
+        (v.default for v in snap.code_vars),
+    )  # --diff prints what was rendered
     return result
 
 
@@ -93,12 +121,16 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, .
     """Why apply will block this repo's branch, said at plan time (the plan itself is still shown)."""
     notes = []
     if mode == "foreign":
-        notes.append(f"apply will refuse it: {repo.branch} holds commits the tool did not make "
-                     "(merge or delete that branch first)")
+        notes.append(
+            f"apply will refuse it: {repo.branch} holds commits the tool did not make "
+            "(merge or delete that branch first)"
+        )
     where = gitrepo.checked_out_in(clone, repo.branch)
     if where is not None:
-        notes.append(f"apply will refuse it: {repo.branch} is checked out in {where} "
-                     "(switch that worktree to another branch first)")
+        notes.append(
+            f"apply will refuse it: {repo.branch} is checked out in {where} "
+            "(switch that worktree to another branch first)"
+        )
     return tuple(notes)
 
 
@@ -111,21 +143,37 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snaps
         if spec.env_from == "code":
             paths = candidate_paths(gitrepo.list_paths(base), spec.include, spec.exclude)
             blobs, _ = gitrepo.read_files(base, paths)
-            found = discover_all({p: b.decode("utf-8", "replace") for p, b in blobs.items()}, spec.include, spec.exclude)
+            found = discover_all(
+                {p: b.decode("utf-8", "replace") for p, b in blobs.items()},
+                spec.include,
+                spec.exclude,
+            )
             code_vars, unresolved = found.vars, found.unresolved
             break
     dotenv_names: dict[str, tuple[str, ...]] = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
         dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env", base, tip)}
-    tracked = tracked_plaintext(manifest, repo, listing) if repo.sops else ()  # the SOPS rollout untracks them
+    tracked = (
+        tracked_plaintext(manifest, repo, listing) if repo.sops else ()
+    )  # the SOPS rollout untracks them
     history: dict[str, tuple[tuple[str, str], ...]] = {}
     if tracked:
-        for short, subject, touched in gitrepo.commits_touching(clone, [f":(literal){p}" for p in tracked]):
+        for short, subject, touched in gitrepo.commits_touching(
+            clone, [f":(literal){p}" for p in tracked]
+        ):
             for path in touched:
                 history[path] = (*history.get(path, ()), (short, subject))
     facts = repo_facts(repo, clone, base, listing) if needs_facts(repo) else None
-    return Snapshot(files, links, code_vars, dotenv_names, tracked, history, code_unresolved=unresolved,
-                    facts=facts)
+    return Snapshot(
+        files,
+        links,
+        code_vars,
+        dotenv_names,
+        tracked,
+        history,
+        code_unresolved=unresolved,
+        facts=facts,
+    )
 
 
 def needs_facts(repo: RepoSpec) -> bool:
@@ -136,5 +184,8 @@ def needs_facts(repo: RepoSpec) -> bool:
 
 def repo_facts(repo: RepoSpec, clone, base, listing: list[str]) -> RepoFacts:
     """What templates and `when:` may know, read at the base: its paths, pyproject.toml, origin's default branch."""
-    return RepoFacts(frozenset(listing), gitrepo.default_branch(clone) or repo.base,
-                     requires_python(gitrepo.read_blob(base, "pyproject.toml")))
+    return RepoFacts(
+        frozenset(listing),
+        gitrepo.default_branch(clone) or repo.base,
+        requires_python(gitrepo.read_blob(base, "pyproject.toml")),
+    )

@@ -18,7 +18,11 @@ from juniper_rollout.errors import ManifestError
 HOOK_MODES = ("auto", "create", "skip")
 AGENTS_MODES = ("auto", "skip")
 POLICIES = ("replace", "create-only")
-ENV_POLICIES = ("merge", "replace", "create-only")  # merge: a hand-written file kept, missing names added
+ENV_POLICIES = (
+    "merge",
+    "replace",
+    "create-only",
+)  # merge: a hand-written file kept, missing names added
 ENV_SOURCES = ("manifest", "code", "dotenv")
 REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -51,11 +55,17 @@ class FileSpec:
     context: Mapping[str, Any] = field(default_factory=dict)
     env_from: str | None = None  # for .env examples: manifest | code | dotenv
     line: int | None = None
-    include: tuple[str, ...] = ()  # from: code: globs of repo paths read besides the application code
+    include: tuple[
+        str, ...
+    ] = ()  # from: code: globs of repo paths read besides the application code
     exclude: tuple[str, ...] = ()  # from: code: globs of repo paths not read
     kind: str = "file"  # an artifact kind (juniper_rollout.artifacts): file | block | yaml-entry
-    entry: tuple[str, tuple[str, ...], str | None] | None = None  # yaml-entry: (list key, match fields, create template)
-    when: tuple[tuple[str, str], ...] = ()  # all must hold at the base: (exists|missing|language, value)
+    entry: tuple[str, tuple[str, ...], str | None] | None = (
+        None  # yaml-entry: (list key, match fields, create template)
+    )
+    when: tuple[
+        tuple[str, str], ...
+    ] = ()  # all must hold at the base: (exists|missing|language, value)
 
 
 @dataclass(frozen=True)
@@ -105,10 +115,14 @@ class Manifest:
     workspace: Path
     templates: Path
     recipients: tuple[str, ...]
-    usage_guide: str | None  # as written in defaults; None: where a `files:` entry renders the guide
+    usage_guide: (
+        str | None
+    )  # as written in defaults; None: where a `files:` entry renders the guide
     repos: tuple[RepoSpec, ...]
     env_files: EnvFiles = DEFAULT_ENV_FILES  # what a plaintext env file is (defaults.plaintext_env)
-    data_key_rotated: str | None = None  # `rotate --data-key`: .enc files last modified before this get a new data key
+    data_key_rotated: str | None = (
+        None  # `rotate --data-key`: .enc files last modified before this get a new data key
+    )
     forge_api_url: str | None = None  # `forge: {api_url: ...}`: GitHub Enterprise's API base
     pull_request: PullRequestSpec = PullRequestSpec()
     rollout: str = "sops"  # the rollout these repo specs are for
@@ -121,7 +135,8 @@ class Manifest:
         unknown = [n for n in names if n not in known]
         if unknown:
             raise ManifestError(
-                str(self.path), None,
+                str(self.path),
+                None,
                 f"no repo named {unknown[0]!r} in the manifest (known: {', '.join(known)})",
             )
         return tuple(r for r in self.repos if r.name in names)
@@ -148,8 +163,10 @@ def default_templates_dir() -> Path:
 
     found = importlib.resources.files("juniper_rollout.templates")
     if not isinstance(found, Path):  # only a zipped install would do this; pip installs are folders
-        raise RolloutError(f"the templates shipped with juniper-rollout are not in a folder ({found}); "
-                           "install it with pip, or name a templates folder in the manifest (templates:)")
+        raise RolloutError(
+            f"the templates shipped with juniper-rollout are not in a folder ({found}); "
+            "install it with pip, or name a templates folder in the manifest (templates:)"
+        )
     return found
 
 
@@ -160,15 +177,27 @@ def _as_tuple(kind: type | tuple) -> tuple:
 def _kind(value: Any) -> str:
     if value is None:
         return "empty"
-    for kind, name in ((bool, "true/false"), (dict, "a mapping"), (list, "a list"), (str, "a string"),
-                       (int, "a whole number"), (float, f"the decimal number {value!r}")):
+    for kind, name in (
+        (bool, "true/false"),
+        (dict, "a mapping"),
+        (list, "a list"),
+        (str, "a string"),
+        (int, "a whole number"),
+        (float, f"the decimal number {value!r}"),
+    ):
         if isinstance(value, kind):
             return name
     return type(value).__name__
 
 
 def _kind_name(kind: type | tuple) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "true or false", int: "a whole number"}
+    names = {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "true or false",
+        int: "a whole number",
+    }
     return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
 
 

@@ -2,6 +2,7 @@
 
 The private key never leaves the key file: nothing here prints or returns it.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,11 @@ from juniper_rollout import agekey, atomicfile
 from juniper_rollout.errors import RolloutError
 
 KEY_FILE_ENV = "SOPS_AGE_KEY_FILE"
-KEY_ENV, KEY_CMD_ENV, SSH_KEY_FILE_ENV = "SOPS_AGE_KEY", "SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"
+KEY_ENV, KEY_CMD_ENV, SSH_KEY_FILE_ENV = (
+    "SOPS_AGE_KEY",
+    "SOPS_AGE_KEY_CMD",
+    "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+)
 CMD_TIMEOUT = 60
 _KEYS_TXT = ("sops", "age", "keys.txt")
 
@@ -43,8 +48,10 @@ def default_key_file(env: Mapping[str, str] | None = None, platform: str | None 
 
 
 def _tilde(value: str) -> str:
-    return (f"{KEY_FILE_ENV}={value} starts with '~', which sops does not expand (it opens a folder named '~' "
-            "in the current directory): set it to an absolute path, e.g. \"$HOME/...\" unquoted ~ in your shell")
+    return (
+        f"{KEY_FILE_ENV}={value} starts with '~', which sops does not expand (it opens a folder named '~' "
+        'in the current directory): set it to an absolute path, e.g. "$HOME/..." unquoted ~ in your shell'
+    )
 
 
 def _user_config_dir(env: Mapping[str, str], platform: str) -> Path:
@@ -146,8 +153,7 @@ def _publish(path: Path, data: bytes) -> None:
 
 def _exists(path: Path) -> RolloutError:
     return RolloutError(
-        f"{path} already exists: refusing to overwrite an age key "
-        "(use it, or move it away first)"
+        f"{path} already exists: refusing to overwrite an age key (use it, or move it away first)"
     )
 
 
@@ -188,8 +194,9 @@ class AgeKeys:
     ssh: tuple[str, ...] = ()  # SSH keys sops loads: they decrypt only for ssh-… recipients
 
 
-def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None = None,
-                  cwd: Path | None = None) -> AgeKeys:
+def find_age_keys(
+    env: Mapping[str, str] | None = None, *, platform: str | None = None, cwd: Path | None = None
+) -> AgeKeys:
     """Every source sops 3.11 reads, all at once, as sops reads them.
 
     SSH keys (``SOPS_AGE_SSH_PRIVATE_KEY_FILE``, else none; plus ``~/.ssh/id_ed25519`` and ``~/.ssh/id_rsa``),
@@ -208,7 +215,7 @@ def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None 
     loose: list[str] = []
     ssh: list[str] = []
     home = env.get("HOME", "")
-    ssh_paths = ([env[SSH_KEY_FILE_ENV]] if SSH_KEY_FILE_ENV in env else [])
+    ssh_paths = [env[SSH_KEY_FILE_ENV]] if SSH_KEY_FILE_ENV in env else []
     ssh_paths += [os.path.join(home, ".ssh", n) for n in ("id_ed25519", "id_rsa")] if home else []
     for index, path in enumerate(ssh_paths):
         explicit = index == 0 and SSH_KEY_FILE_ENV in env
@@ -230,7 +237,9 @@ def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None 
         try:
             keys = agekey.public_keys_of(text or "")
         except agekey.NotAnIdentity as err:
-            problems.append(f"{location}: {err} (expected AGE-SECRET-KEY-1… lines, nothing before them): fix it")
+            problems.append(
+                f"{location}: {err} (expected AGE-SECRET-KEY-1… lines, nothing before them): fix it"
+            )
             return
         if keys:
             public.extend(keys)
@@ -242,7 +251,11 @@ def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None 
         value = env[KEY_FILE_ENV]
         text, error = _read_key_file(cwd / value if value else None, value, loose)
         if error is not None:
-            error = _tilde(value) if value.startswith("~") else f"{KEY_FILE_ENV}={value} {error}: fix it, or unset it"
+            error = (
+                _tilde(value)
+                if value.startswith("~")
+                else f"{KEY_FILE_ENV}={value} {error}: fix it, or unset it"
+            )
         take(value or "$SOPS_AGE_KEY_FILE (empty)", text, error)
     if KEY_CMD_ENV in env:
         text, error = _run_key_cmd(env[KEY_CMD_ENV], env, cwd)
@@ -259,11 +272,19 @@ def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None 
             take(str(keys_txt), text, error and f"{keys_txt} {error}")
         else:
             looked.append(str(keys_txt))
-    return AgeKeys(tuple(dict.fromkeys(public)), tuple(found), tuple(looked), tuple(problems), tuple(loose),
-                   tuple(ssh))
+    return AgeKeys(
+        tuple(dict.fromkeys(public)),
+        tuple(found),
+        tuple(looked),
+        tuple(problems),
+        tuple(loose),
+        tuple(ssh),
+    )
 
 
-def _read_key_file(path: Path | None, shown: str, loose: list[str]) -> tuple[str | None, str | None]:
+def _read_key_file(
+    path: Path | None, shown: str, loose: list[str]
+) -> tuple[str | None, str | None]:
     if path is None:
         return None, "cannot be opened (it is empty)"
     try:
@@ -273,7 +294,10 @@ def _read_key_file(path: Path | None, shown: str, loose: list[str]) -> tuple[str
     except OSError as err:
         return None, f"cannot be opened ({err.strerror})"
     if data.startswith((b"age-encryption", b"-----BEGIN AGE")):
-        return "", None  # passphrase-protected: sops asks for the passphrase; its public key is unknown here
+        return (
+            "",
+            None,
+        )  # passphrase-protected: sops asks for the passphrase; its public key is unknown here
     mode = stat.S_IMODE(path.stat().st_mode)
     if os.name == "posix" and mode & 0o077:
         loose.append(f"{shown} is readable by others (mode {mode:04o}): run `chmod 600 {shown}`")
@@ -289,11 +313,26 @@ def _run_key_cmd(command: str, env: Mapping[str, str], cwd: Path) -> tuple[str |
     if not args:
         return None, f"{KEY_CMD_ENV} is empty: set it to a command, or unset it"
     try:
-        proc = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              env=dict(env), cwd=cwd, timeout=CMD_TIMEOUT, check=False)
+        proc = subprocess.run(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=dict(env),
+            cwd=cwd,
+            timeout=CMD_TIMEOUT,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as err:
-        why = "timed out" if isinstance(err, subprocess.TimeoutExpired) else (err.strerror or "cannot run")
+        why = (
+            "timed out"
+            if isinstance(err, subprocess.TimeoutExpired)
+            else (err.strerror or "cannot run")
+        )
         return None, f"{KEY_CMD_ENV} {args[0]}: {why} (sops runs it without a shell: no pipes or ~)"
     if proc.returncode != 0:
-        return None, f"{KEY_CMD_ENV} {args[0]} exited {proc.returncode} (sops runs it without a shell: no pipes or ~)"
+        return (
+            None,
+            f"{KEY_CMD_ENV} {args[0]} exited {proc.returncode} (sops runs it without a shell: no pipes or ~)",
+        )
     return proc.stdout.decode("utf-8", "replace"), None

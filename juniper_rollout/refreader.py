@@ -34,6 +34,8 @@ def guarded(repo: RepoSpec, doing: str, job: Callable[[], T], failed: Callable[[
     except RolloutError as err:
         return failed(str(err))
     except Exception as err:  # a damaged object database: this repo fails, the others go on
-        return failed(f"unexpected {type(err).__name__} while {doing} (a damaged repository? run `git fsck` "
-                      f"in {repo.path}; if it is clean, please report this)"
-                      + crashlog.see(crashlog.record(err, f"{doing} {repo.name}")))
+        return failed(
+            f"unexpected {type(err).__name__} while {doing} (a damaged repository? run `git fsck` "
+            f"in {repo.path}; if it is clean, please report this)"
+            + crashlog.see(crashlog.record(err, f"{doing} {repo.name}"))
+        )

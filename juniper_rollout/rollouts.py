@@ -20,6 +20,7 @@ opts out (``rollouts: {NAME: false}``), skips some (``skip_files:``) or adds its
 A named rollout never carries the SOPS artifacts, so it needs no age key.
 Every mistake is a ``ManifestError`` at its line, like the rest of the manifest.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -39,9 +40,22 @@ from juniper_rollout.fleetspec import (
 if TYPE_CHECKING:
     from juniper_rollout.manifest import _Validator
 
-_ROLLOUT_KEYS = {"branch": str, "base": str, "commit_message": str, "vars": dict, "files": list, "encrypt": list}
-_REPO_ROLLOUT_KEYS = {"branch": str, "commit_message": str, "vars": dict, "files": list, "skip_files": list,
-                      "encrypt": list}
+_ROLLOUT_KEYS = {
+    "branch": str,
+    "base": str,
+    "commit_message": str,
+    "vars": dict,
+    "files": list,
+    "encrypt": list,
+}
+_REPO_ROLLOUT_KEYS = {
+    "branch": str,
+    "commit_message": str,
+    "vars": dict,
+    "files": list,
+    "skip_files": list,
+    "encrypt": list,
+}
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,9 @@ class RolloutSpec:
     files: tuple[FileSpec, ...]
     line: int | None = None
     branch_line: int | None = None  # where `branch:` is, or the rollout's own line
-    encrypt: tuple[EncryptSpec, ...] = ()  # kind "encrypted file": needs the age recipients and the repo's .sops.yaml
+    encrypt: tuple[
+        EncryptSpec, ...
+    ] = ()  # kind "encrypted file": needs the age recipients and the repo's .sops.yaml
 
 
 def parse(v: _Validator, node: Any, line: int | None) -> dict[str, RolloutSpec]:
@@ -65,10 +81,15 @@ def parse(v: _Validator, node: Any, line: int | None) -> dict[str, RolloutSpec]:
     for name, entry in node.items():
         at = v.key_line(node, name)
         if not isinstance(name, str) or not REPO_NAME.match(name):
-            raise v.fail(at, f"{name!r} is not a valid rollout name (letters, digits, '.', '_', '-')")
+            raise v.fail(
+                at, f"{name!r} is not a valid rollout name (letters, digits, '.', '_', '-')"
+            )
         if name == SOPS_ROLLOUT:
-            raise v.fail(at, f"{SOPS_ROLLOUT!r} is the built-in SOPS rollout (configured by defaults and repos); "
-                             "give this rollout another name")
+            raise v.fail(
+                at,
+                f"{SOPS_ROLLOUT!r} is the built-in SOPS rollout (configured by defaults and repos); "
+                "give this rollout another name",
+            )
         where = f"rollout {name}"
         v.shaped(entry, where, at, _ROLLOUT_KEYS, where)
         branch = v.typed(entry, "branch", str, where, f"chore/{name}")
@@ -78,9 +99,17 @@ def parse(v: _Validator, node: Any, line: int | None) -> dict[str, RolloutSpec]:
             v._check_ref_name(entry, "base", base, where)
         files = v._files(entry, where)
         _unique(v, files, where)
-        out[name] = RolloutSpec(name, branch, base, v.typed(entry, "commit_message", str, where, f"chore: roll out {name}"),
-                                _plain(dict(entry.get("vars") or {})), tuple(files), at,
-                                v.key_line(entry, "branch") if "branch" in entry else at, _encrypt(v, entry, where))
+        out[name] = RolloutSpec(
+            name,
+            branch,
+            base,
+            v.typed(entry, "commit_message", str, where, f"chore: roll out {name}"),
+            _plain(dict(entry.get("vars") or {})),
+            tuple(files),
+            at,
+            v.key_line(entry, "branch") if "branch" in entry else at,
+            _encrypt(v, entry, where),
+        )
     return out
 
 
@@ -92,17 +121,26 @@ def check_repo_entry(v: _Validator, node: Mapping, where: str) -> None:
     for name, entry in own.items():
         at = v.key_line(own, name)
         if name not in v.named:
-            raise v.fail(at, f"{where}.rollouts names {name!r}, which is not declared under the top-level "
-                             f"`rollouts:` (declared: {', '.join(v.named) or 'none'})")
+            raise v.fail(
+                at,
+                f"{where}.rollouts names {name!r}, which is not declared under the top-level "
+                f"`rollouts:` (declared: {', '.join(v.named) or 'none'})",
+            )
         if isinstance(entry, bool):
             continue
         here = f"{where}.rollouts.{name}"
         v.shaped(entry, here, at, _REPO_ROLLOUT_KEYS, here)
-        _unique(v, v._with_defaults(list(v.named[name].files), v._files(entry, here), entry, here), here,
-                _encrypt(v, entry, here))
+        _unique(
+            v,
+            v._with_defaults(list(v.named[name].files), v._files(entry, here), entry, here),
+            here,
+            _encrypt(v, entry, here),
+        )
 
 
-def repo_specs(v: _Validator, spec: RolloutSpec, entries: list, sops_repos: tuple[RepoSpec, ...]) -> tuple[RepoSpec, ...]:
+def repo_specs(
+    v: _Validator, spec: RolloutSpec, entries: list, sops_repos: tuple[RepoSpec, ...]
+) -> tuple[RepoSpec, ...]:
     """The repo specs of rollout ``spec``: each repo's place, with the rollout's branch, message and files."""
     out: list[RepoSpec] = []
     for entry, repo in zip(entries, sops_repos, strict=False):
@@ -121,12 +159,24 @@ def repo_specs(v: _Validator, spec: RolloutSpec, entries: list, sops_repos: tupl
         if "branch" in own:
             v._check_ref_name(own, "branch", branch, where)
         if branch == base:
-            raise v.fail(v.key_line(own, "branch") if "branch" in own else spec.branch_line,
-                         f"{where}: the rollout branch cannot be the base branch {base!r}")
-        out.append(replace(repo, base=base, branch=branch,
-                           commit_message=own.get("commit_message", spec.commit_message),
-                           files=tuple(files), gitignore=False, precommit_hook="skip", agents_md="skip",
-                           encrypt=encrypt, rollout=spec.name))
+            raise v.fail(
+                v.key_line(own, "branch") if "branch" in own else spec.branch_line,
+                f"{where}: the rollout branch cannot be the base branch {base!r}",
+            )
+        out.append(
+            replace(
+                repo,
+                base=base,
+                branch=branch,
+                commit_message=own.get("commit_message", spec.commit_message),
+                files=tuple(files),
+                gitignore=False,
+                precommit_hook="skip",
+                agents_md="skip",
+                encrypt=encrypt,
+                rollout=spec.name,
+            )
+        )
     return tuple(out)
 
 
@@ -134,9 +184,18 @@ def needs_key(named: dict[str, RolloutSpec], rollout: str, entries: Any) -> bool
     """Whether ``rollout`` encrypts anything (then, and only then, it needs the age recipients)."""
     if rollout == SOPS_ROLLOUT:
         return True
-    own = [(e.get("rollouts") or {}).get(rollout) for e in entries or [] if isinstance(e, dict)
-           and isinstance(e.get("rollouts") or {}, dict)] if isinstance(entries, list) else []
-    return bool(named[rollout].encrypt) or any(isinstance(o, dict) and o.get("encrypt") for o in own)
+    own = (
+        [
+            (e.get("rollouts") or {}).get(rollout)
+            for e in entries or []
+            if isinstance(e, dict) and isinstance(e.get("rollouts") or {}, dict)
+        ]
+        if isinstance(entries, list)
+        else []
+    )
+    return bool(named[rollout].encrypt) or any(
+        isinstance(o, dict) and o.get("encrypt") for o in own
+    )
 
 
 def _encrypt(v: _Validator, node: Any, where: str) -> tuple[EncryptSpec, ...]:
@@ -144,11 +203,15 @@ def _encrypt(v: _Validator, node: Any, where: str) -> tuple[EncryptSpec, ...]:
     return tuple(v._encrypt(e, where, v.item_line(raw, i)) for i, e in enumerate(raw))
 
 
-def _unique(v: _Validator, files: list[FileSpec], where: str, encrypt: tuple[EncryptSpec, ...] = ()) -> None:
+def _unique(
+    v: _Validator, files: list[FileSpec], where: str, encrypt: tuple[EncryptSpec, ...] = ()
+) -> None:
     seen: set[str] = set()
     for path, line in [(f.path, f.line) for f in files] + [(e.target, e.line) for e in encrypt]:
         if path in seen:
-            raise v.fail(line, f"{where} renders {path} twice (each path may have one source in a rollout)")
+            raise v.fail(
+                line, f"{where} renders {path} twice (each path may have one source in a rollout)"
+            )
         seen.add(path)
 
 
@@ -163,16 +226,30 @@ def check_template_names(manifest: Any, named: dict[str, RolloutSpec]) -> None:
 
     env = render.environment(manifest.templates)
     for spec in named.values():
-        for f, name in [(fs, t) for fs in spec.files for t in (fs.template, fs.entry[2] if fs.entry else None) if t]:
+        for f, name in [
+            (fs, t)
+            for fs in spec.files
+            for t in (fs.template, fs.entry[2] if fs.entry else None)
+            if t
+        ]:
             try:
                 env.get_template(name)
             except TemplateNotFound:
                 available = ", ".join(sorted(env.list_templates())) or "none"
-                raise ManifestError(str(manifest.path), f.line, f"unknown template {name!r} "
-                                    f"(available in {manifest.templates}: {available})") from None
+                raise ManifestError(
+                    str(manifest.path),
+                    f.line,
+                    f"unknown template {name!r} (available in {manifest.templates}: {available})",
+                ) from None
             except TemplateSyntaxError as err:
-                raise ManifestError(str(manifest.path), f.line,
-                                    f"template {name}:{err.lineno}: {err.message} (fix the template)") from None
+                raise ManifestError(
+                    str(manifest.path),
+                    f.line,
+                    f"template {name}:{err.lineno}: {err.message} (fix the template)",
+                ) from None
             except SecurityError as err:
-                raise ManifestError(str(manifest.path), f.line,
-                                    f"template {name!r} is not allowed to do that: {err}") from None
+                raise ManifestError(
+                    str(manifest.path),
+                    f.line,
+                    f"template {name!r} is not allowed to do that: {err}",
+                ) from None

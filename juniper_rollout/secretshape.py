@@ -13,6 +13,7 @@ _SECRET = re.compile(
     r"|AUTHKEY|API_?KEY|PRIVATE_?KEY"
 )
 
+
 def looks_secret(name: str) -> bool:
     """True for names like *_KEY, *_TOKEN, *_PASSWORD, *_SECRET, *_DSN, *API_KEY*, *_PYPI (case-insensitive)."""
     return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", name.upper())))

@@ -120,7 +120,11 @@ def _ini_metadata(text: str) -> SopsMetadata | None:
 def _structured_metadata(text: str, fmt: str) -> SopsMetadata | None:
     try:
         doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
-    except (ValueError, YamlSyntaxError, RecursionError):  # not parseable (or JSON nested past Python's stack): no metadata we can read
+    except (
+        ValueError,
+        YamlSyntaxError,
+        RecursionError,
+    ):  # not parseable (or JSON nested past Python's stack): no metadata we can read
         return None
     sops = doc.get("sops") if isinstance(doc, dict) else None
     if not isinstance(sops, dict):
@@ -150,7 +154,11 @@ def config_recipients(text: str) -> list[str] | None:
     rules = data.get("creation_rules") if isinstance(data, dict) else None
     if not isinstance(rules, list):
         return None
-    return list(dict.fromkeys(key for rule in rules if isinstance(rule, dict) for key in rule_recipients(rule)))
+    return list(
+        dict.fromkeys(
+            key for rule in rules if isinstance(rule, dict) for key in rule_recipients(rule)
+        )
+    )
 
 
 def rule_recipients(rule: dict) -> list[str]:

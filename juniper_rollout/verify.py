@@ -33,13 +33,39 @@ from juniper_rollout.pool import default_jobs
 from juniper_rollout.refreader import guarded, read_at
 
 __all__ = [
-    "APPLY", "CHECKS", "AgeKeys", "Check", "RefFiles", "RepoReport", "check_age_key", "check_encrypted",
-    "check_gitignore", "check_hook", "check_plaintext", "check_sops_config", "check_sops_rules", "example_names",
-    "example_path", "failed", "find_age_keys", "passed", "read_ref", "verify_fleet", "verify_repo",
+    "APPLY",
+    "CHECKS",
+    "AgeKeys",
+    "Check",
+    "RefFiles",
+    "RepoReport",
+    "check_age_key",
+    "check_encrypted",
+    "check_gitignore",
+    "check_hook",
+    "check_plaintext",
+    "check_sops_config",
+    "check_sops_rules",
+    "example_names",
+    "example_path",
+    "failed",
+    "find_age_keys",
+    "passed",
+    "read_ref",
+    "verify_fleet",
+    "verify_repo",
 ]
 
 
-CHECKS = ("plaintext-env", "sops-config", "sops-rules", "encrypted-files", "gitignore", "precommit-hook", "age-key")
+CHECKS = (
+    "plaintext-env",
+    "sops-config",
+    "sops-rules",
+    "encrypted-files",
+    "gitignore",
+    "precommit-hook",
+    "age-key",
+)
 
 
 @dataclass(frozen=True)
@@ -53,35 +79,62 @@ class RepoReport:
         return all(c.ok for c in self.checks)
 
 
-def read_ref(repo: RepoSpec, ref: str | None, env: envfiles.EnvFiles = envfiles.DEFAULT) -> RefFiles:
+def read_ref(
+    repo: RepoSpec, ref: str | None, env: envfiles.EnvFiles = envfiles.DEFAULT
+) -> RefFiles:
     def read(clone, commit) -> RefFiles:
         paths = gitrepo.list_paths(commit)
         encrypted = tuple(sorted(p for p in paths if p.endswith(".enc")))
         sources = {e.source for e in repo.encrypt}
         plaintext = tuple(sorted(p for p in paths if env.is_plaintext(p) or p in sources))
-        wanted = [SOPS_CONFIG, GITIGNORE, PRECOMMIT, ".env.example", *encrypted,
-                  *(example_path(p) for p in encrypted)]
+        wanted = [
+            SOPS_CONFIG,
+            GITIGNORE,
+            PRECOMMIT,
+            ".env.example",
+            *encrypted,
+            *(example_path(p) for p in encrypted),
+        ]
         files, _ = gitrepo.read_files(commit, list(dict.fromkeys(wanted)))
         return RefFiles(ref or repo.base, files, encrypted, plaintext)
 
     return read_at(repo, ref, read)
 
 
-def verify_repo(manifest: Manifest, repo: RepoSpec, ref: str | None, age: AgeKeys,
-                trial: throwaway.HookTrial) -> RepoReport:
+def verify_repo(
+    manifest: Manifest, repo: RepoSpec, ref: str | None, age: AgeKeys, trial: throwaway.HookTrial
+) -> RepoReport:
     def checks() -> RepoReport:
         snap = read_ref(repo, ref, manifest.env_files)
-        return RepoReport(repo.name, ref or repo.base, (
-            check_plaintext(snap), check_sops_config(manifest, snap), check_sops_rules(repo, snap, manifest),
-            check_encrypted(manifest, repo, snap, age), check_gitignore(snap, manifest),
-            check_hook(manifest, repo, snap, trial), check_age_key(manifest, age)))
+        return RepoReport(
+            repo.name,
+            ref or repo.base,
+            (
+                check_plaintext(snap),
+                check_sops_config(manifest, snap),
+                check_sops_rules(repo, snap, manifest),
+                check_encrypted(manifest, repo, snap, age),
+                check_gitignore(snap, manifest),
+                check_hook(manifest, repo, snap, trial),
+                check_age_key(manifest, age),
+            ),
+        )
 
-    return guarded(repo, "verifying", checks,
-                   lambda error: RepoReport(repo.name, ref or repo.base, (failed("repo", error),)))
+    return guarded(
+        repo,
+        "verifying",
+        checks,
+        lambda error: RepoReport(repo.name, ref or repo.base, (failed("repo", error),)),
+    )
 
 
-def verify_fleet(manifest: Manifest, repos: list[RepoSpec] | tuple[RepoSpec, ...], *, ref: str | None,
-                 jobs: int | None = None) -> list[RepoReport]:
+def verify_fleet(
+    manifest: Manifest,
+    repos: list[RepoSpec] | tuple[RepoSpec, ...],
+    *,
+    ref: str | None,
+    jobs: int | None = None,
+) -> list[RepoReport]:
     age = find_age_keys()
     trial = throwaway.HookTrial(manifest.recipients)
     workers = max(1, min(jobs or default_jobs(), len(repos) or 1))

@@ -1,4 +1,5 @@
 """A built demo fleet for tests: seven repos, a throwaway key, a manifest; built once, copied per test."""
+
 from __future__ import annotations
 
 import shutil

@@ -110,8 +110,11 @@ def write_points(pristine, tmp_path_factory) -> int:
 def start_apply(manifest: Path, tmpdir: Path, *, fault_after: int = 0) -> subprocess.Popen:
     env = dict(os.environ, TMPDIR=str(tmpdir))
     # fault_after 0: no fault (a plain run, killed at a random moment)
-    command = [sys.executable, faults.__file__, str(fault_after)] if fault_after else \
-        [sys.executable, "-c", "from juniper_rollout.cli import main; main()"]
+    command = (
+        [sys.executable, faults.__file__, str(fault_after)]
+        if fault_after
+        else [sys.executable, "-c", "from juniper_rollout.cli import main; main()"]
+    )
     return subprocess.Popen(
         [
             *command,

@@ -41,8 +41,12 @@ def test_the_installed_wheel_renders_with_its_own_templates(tmp_path):
     ) == sorted(p.name for p in (ROOT / "templates").glob("*.j2"))
 
     source = {p.relative_to(ROOT).as_posix() for p in (ROOT / "juniper_rollout").rglob("*.py")}
-    installed = {p.relative_to(target).as_posix() for p in (target / "juniper_rollout").rglob("*.py")}
-    assert source <= installed, f"not in the wheel (list the package in pyproject): {source - installed}"
+    installed = {
+        p.relative_to(target).as_posix() for p in (target / "juniper_rollout").rglob("*.py")
+    }
+    assert source <= installed, (
+        f"not in the wheel (list the package in pyproject): {source - installed}"
+    )
     # test-only code is not in what users install: the demo fleet builder and the crash test's fault hook
     assert "juniper_rollout/demo.py" not in installed
     assert "FAULT" not in (target / "juniper_rollout" / "gitrepo.py").read_text()

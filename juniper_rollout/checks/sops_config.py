@@ -29,10 +29,16 @@ def check_sops_config(manifest: Manifest, snap: RefFiles) -> Check:
     missing = [k for k in wanted if k not in found]
     if extra or missing:
         parts = ([f"extra {', '.join(map(short, extra))}"] if extra else []) + (
-            [f"missing {', '.join(map(short, missing))}"] if missing else [])
-        return failed(name, f".sops.yaml recipients differ from the manifest: {'; '.join(parts)}",
-                      APPLY + " (or `rollout rotate` if the manifest is what is wrong)")
-    return passed(name, f"{len(found)} recipient{'s' if len(found) != 1 else ''}, as in the manifest")
+            [f"missing {', '.join(map(short, missing))}"] if missing else []
+        )
+        return failed(
+            name,
+            f".sops.yaml recipients differ from the manifest: {'; '.join(parts)}",
+            APPLY + " (or `rollout rotate` if the manifest is what is wrong)",
+        )
+    return passed(
+        name, f"{len(found)} recipient{'s' if len(found) != 1 else ''}, as in the manifest"
+    )
 
 
 def check_sops_rules(repo: RepoSpec, snap: RefFiles, manifest: Manifest | None = None) -> Check:
@@ -43,8 +49,12 @@ def check_sops_rules(repo: RepoSpec, snap: RefFiles, manifest: Manifest | None =
     if text is None:
         return failed(name, f"no .sops.yaml at {snap.ref}", APPLY)
     samples = env.samples()[0]
-    paths = [*samples, *(p + ".enc" for p in samples), *(p for s in repo.encrypt for p in (s.source, s.target)),
-             *snap.encrypted]
+    paths = [
+        *samples,
+        *(p + ".enc" for p in samples),
+        *(p for s in repo.encrypt for p in (s.source, s.target)),
+        *snap.encrypted,
+    ]
     unmatched = []
     try:
         config = text.decode("utf-8")
@@ -54,8 +64,12 @@ def check_sops_rules(repo: RepoSpec, snap: RefFiles, manifest: Manifest | None =
     except (sops.SopsError, UnicodeDecodeError) as err:
         return failed(name, str(err), APPLY)
     if unmatched:
-        return failed(name, f"no creation rule matches {', '.join(unmatched)} (sops matches path_regex "
-                            "against the path it is given)", f"use path_regex '{env.sops_path_regex()}': {APPLY}")
+        return failed(
+            name,
+            f"no creation rule matches {', '.join(unmatched)} (sops matches path_regex "
+            "against the path it is given)",
+            f"use path_regex '{env.sops_path_regex()}': {APPLY}",
+        )
     return passed(name, f"a rule matches {', '.join(dict.fromkeys(paths))}")
 
 

@@ -13,6 +13,7 @@ staging folder beside its path, planned there, and moved into place only when co
 (``--dry-run`` shows all and removes it). A name that is invalid or already in the manifest is
 refused before anything is written.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,24 +36,51 @@ from juniper_rollout.manifest import REPO_NAME, Manifest, load_manifest
 from juniper_rollout.urls import redact, strip_userinfo
 
 
-def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path | None, url: str | None,
-              like: str | None, yes: bool = False, dry_run: bool = False, push: bool = False,
-              confirm: Callable[[str], bool] | None = None) -> int:
+def bootstrap(
+    *,
+    manifest: Path,
+    workspace: Path | None,
+    name: str,
+    path: Path | None,
+    url: str | None,
+    like: str | None,
+    yes: bool = False,
+    dry_run: bool = False,
+    push: bool = False,
+    confirm: Callable[[str], bool] | None = None,
+) -> int:
     if not REPO_NAME.match(name) or name in (".", ".."):
-        raise RolloutError(f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-'; "
-                           "at most 100, starting with a letter or digit)")
+        raise RolloutError(
+            f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-'; "
+            "at most 100, starting with a letter or digit)"
+        )
     current = load_manifest(manifest, workspace=workspace)
     known = {r.name: r for r in current.repos}
     if name in known:
-        raise RolloutError(f"{name} is already in the manifest ({manifest}:{known[name].line}); "
-                           "pick another name, or edit its entry")
+        raise RolloutError(
+            f"{name} is already in the manifest ({manifest}:{known[name].line}); "
+            "pick another name, or edit its entry"
+        )
     if like is not None and like not in known:
-        raise RolloutError(f"--like {like}: no such repo in the manifest (known: {', '.join(known)})")
+        raise RolloutError(
+            f"--like {like}: no such repo in the manifest (known: {', '.join(known)})"
+        )
     if not (yes or dry_run) and (confirm is None or not sys.stdin.isatty()):
-        raise RolloutError("bootstrap needs confirmation: run it from a terminal, or pass --yes (or --dry-run)")
+        raise RolloutError(
+            "bootstrap needs confirmation: run it from a terminal, or pass --yes (or --dry-run)"
+        )
     raw = manifest.read_bytes().decode("utf-8")
-    shown_url = strip_userinfo(url) if url is not None else None  # what is stored and printed: never a token
-    text = add_entry(raw, name=name, path=_manifest_path(manifest, path), url=shown_url, like=like, file=str(manifest))
+    shown_url = (
+        strip_userinfo(url) if url is not None else None
+    )  # what is stored and printed: never a token
+    text = add_entry(
+        raw,
+        name=name,
+        path=_manifest_path(manifest, path),
+        url=shown_url,
+        like=like,
+        file=str(manifest),
+    )
     out = report.console()
     tmp, new = _validated_copy(manifest, text, workspace)
     stage: Stage | None = None
@@ -63,7 +91,9 @@ def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path |
         except RolloutError as err:  # a failed clone's error may repeat the URL's credentials
             raise RolloutError(redact(str(err), url)) from None
         out.print(f"[bold]{escape(str(manifest))}[/bold]: add")
-        report.print_diff(out, "\n".join("+" + line for line in text[len(raw):].strip("\n").split("\n")))
+        report.print_diff(
+            out, "\n".join("+" + line for line in text[len(raw) :].strip("\n").split("\n"))
+        )
         out.print(f"[bold]{escape(name)}[/bold]: {escape(stage.will)}")
         out.print()
         plans = plan_fleet(new, [dataclasses.replace(spec, path=stage.clone)])
@@ -89,13 +119,23 @@ def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path |
     outcomes = apply_plans(loaded, plans, saved=False, push=push)
     for outcome in outcomes:
         style = "green" if outcome.result in OK else "red"
-        out.print(f"{escape(outcome.name)}: [{style}]{outcome.result}[/{style}]  {escape(outcome.message)}")
+        out.print(
+            f"{escape(outcome.name)}: [{style}]{outcome.result}[/{style}]  {escape(outcome.message)}"
+        )
     if not all(o.result in OK for o in outcomes):
         return 1
-    out.print(f"review and merge {repo[0].branch} in {repo[0].path}; `rollout drift --repo {name}` checks it after")
-    for other in loaded.rollouts[1:]:  # the named rollouts apply to every repo: the new one joins each on its branch
-        out.print(escape(f"and the {other} rollout: `rollout apply --manifest {shlex.quote(str(manifest))} --rollout {other} "
-                         f"--repo {name}`"))
+    out.print(
+        f"review and merge {repo[0].branch} in {repo[0].path}; `rollout drift --repo {name}` checks it after"
+    )
+    for other in loaded.rollouts[
+        1:
+    ]:  # the named rollouts apply to every repo: the new one joins each on its branch
+        out.print(
+            escape(
+                f"and the {other} rollout: `rollout apply --manifest {shlex.quote(str(manifest))} --rollout {other} "
+                f"--repo {name}`"
+            )
+        )
     return 0
 
 
@@ -110,7 +150,9 @@ def _manifest_path(manifest: Path, path: Path | None) -> str | None:
 
 def _validated_copy(manifest: Path, text: str, workspace: Path | None) -> tuple[Path, Manifest]:
     """The new text in a temp file beside the manifest, validated as a whole (relative paths resolve the same)."""
-    tmp = atomicfile.write_aside(manifest.resolve(), text.encode("utf-8"), mode=manifest.stat().st_mode & 0o777)
+    tmp = atomicfile.write_aside(
+        manifest.resolve(), text.encode("utf-8"), mode=manifest.stat().st_mode & 0o777
+    )
     try:
         return tmp, load_manifest(tmp, workspace=workspace)
     except ManifestError as err:

@@ -4,6 +4,7 @@ Reads git objects only (the ref's tree, history names, sops metadata): no checko
 no index, no decryption. A repo that cannot be read is reported and the others go on.
 Exit 0 all in sync, 2 drift or findings, 1 a repo could not be read.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,13 +25,26 @@ from juniper_rollout.pool import run_in_order
 from juniper_rollout.wording import count
 
 FORMATS = ("table", "json", "sarif")
-MARKS = {IN_SYNC: ("✓", "green"), MISSING: ("✗", "red"), MODIFIED: ("~", "yellow"), EXTRA: ("+", "magenta")}
+MARKS = {
+    IN_SYNC: ("✓", "green"),
+    MISSING: ("✗", "red"),
+    MODIFIED: ("~", "yellow"),
+    EXTRA: ("+", "magenta"),
+}
 NOT_MANAGED, UNREADABLE = "·", "!"
 STATUS_STYLE = {"in-sync": "green", "drift": "yellow", "error": "red"}
 
 
-def drift(*, manifest: Path, workspace: Path | None, repos: list[str] | None, ref: str | None,
-          fmt: str, show_diff: bool, rollout: str | None = None) -> int:
+def drift(
+    *,
+    manifest: Path,
+    workspace: Path | None,
+    repos: list[str] | None,
+    ref: str | None,
+    fmt: str,
+    show_diff: bool,
+    rollout: str | None = None,
+) -> int:
     if fmt not in FORMATS:
         raise RolloutError(f"unknown --format {fmt!r} (use one of: {', '.join(FORMATS)})")
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
@@ -54,16 +68,31 @@ def print_table(out: Console, audits: list[RepoAudit]) -> None:
     table = _grid(audits, columns)
     if Measurement.get(out, out.options.update(max_width=10_000), table).maximum <= out.width:
         out.print(table)
-        out.print("\n".join(report.wrapped([f"{n} {escape(path)}" for n, path in _numbered(columns)],
-                                            out.width, sep="   ")), style="dim")
+        out.print(
+            "\n".join(
+                report.wrapped(
+                    [f"{n} {escape(path)}" for n, path in _numbered(columns)], out.width, sep="   "
+                )
+            ),
+            style="dim",
+        )
     else:
         _print_list(out, audits, columns)
     legend = [f"{mark} {state}" for state, (mark, _) in MARKS.items()]
-    out.print("\n".join(report.wrapped(legend + [f"{NOT_MANAGED} not managed", f"{UNREADABLE} cannot read"],
-                                        out.width)), style="dim")
+    out.print(
+        "\n".join(
+            report.wrapped(
+                legend + [f"{NOT_MANAGED} not managed", f"{UNREADABLE} cannot read"], out.width
+            )
+        ),
+        style="dim",
+    )
     problems = [(a.name, f"[red]error[/red]  {escape(a.error)}") for a in audits if a.error]
-    problems += [(a.name, f"[bold]{f.id}[/bold]  {escape(f.message)}")  # messages start with the path
-                 for a in audits for f in a.findings]
+    problems += [
+        (a.name, f"[bold]{f.id}[/bold]  {escape(f.message)}")  # messages start with the path
+        for a in audits
+        for f in a.findings
+    ]
     if problems:
         out.print()
         out.print("[bold]Findings[/bold]")
@@ -128,14 +157,25 @@ def _cell(state: str | None, error: bool) -> str:
 def print_diffs(out: Console, audits: list[RepoAudit]) -> None:
     for item in audits:
         for artifact in item.artifacts:
-            diff = unified_diff(artifact.change) if artifact.state == MODIFIED and artifact.change else ""
+            diff = (
+                unified_diff(artifact.change)
+                if artifact.state == MODIFIED and artifact.change
+                else ""
+            )
             if diff:
-                out.print(f"[bold]{escape(item.name)}[/bold]: {escape(artifact.path)} (what apply would change)")
+                out.print(
+                    f"[bold]{escape(item.name)}[/bold]: {escape(artifact.path)} (what apply would change)"
+                )
                 report.print_diff(out, diff)
 
 
 def summary(audits: list[RepoAudit]) -> str:
-    counts = {status: sum(1 for a in audits if a.status == status) for status in ("in-sync", "drift", "error")}
+    counts = {
+        status: sum(1 for a in audits if a.status == status)
+        for status in ("in-sync", "drift", "error")
+    }
     found = sum(len(a.findings) for a in audits)
-    return (f"{count(len(audits), 'repo')}: {counts['in-sync']} in sync, {counts['drift']} drifted, "
-            f"{counts['error']} with errors; {count(found, 'finding')}")
+    return (
+        f"{count(len(audits), 'repo')}: {counts['in-sync']} in sync, {counts['drift']} drifted, "
+        f"{counts['error']} with errors; {count(found, 'finding')}"
+    )
