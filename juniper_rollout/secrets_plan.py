@@ -122,12 +122,7 @@ def encrypted_change(
     *,
     reuse: bytes | None = None,
 ) -> FileChange:
-    for path in (spec.source, spec.target):
-        if not sops.rule_matches(config, path):
-            raise RepoError(
-                f"no creation rule in .sops.yaml matches {path} (sops matches path_regex against the "
-                "path it is given; fix the rule's path_regex)"
-            )
+    _check_rules(config, spec)
     recipients = manifest.recipients
     plaintext = read_plaintext(repo, spec.source) if spec.enabled else None
     meta = _committed_metadata(repo, spec, before) if before is not None else None
@@ -150,17 +145,8 @@ def encrypted_change(
         ) from None
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
-    if (
-        not names
-    ):  # an emptied or truncated file: never taken as "the secrets are gone" (issue 13.1)
-        metas = [sops.read_metadata(blob) for blob in (before, reuse) if blob is not None]
-        held = max((len(m.names) for m in metas if m is not None), default=0)
-        if held:
-            raise RepoError(
-                f"{spec.source} in the clone holds no variables, but the committed {spec.target} holds "
-                f"{held}; nothing replaced (restore its values, or move it away to keep the committed "
-                "ciphertext as it is)"
-            )
+    if not names:
+        _refuse_emptied(spec, before, reuse)
     if before is not None and meta is not None:
         kept = _same_values_as_committed(
             spec, config, before, meta, plaintext, names, reuse, recipients
@@ -170,6 +156,28 @@ def encrypted_change(
         if meta.format != "dotenv":
             altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
     return _encrypted(spec, config, before, plaintext, names, altered, reuse, recipients)
+
+
+def _check_rules(config: str, spec: EncryptSpec) -> None:
+    for path in (spec.source, spec.target):
+        if not sops.rule_matches(config, path):
+            raise RepoError(
+                f"no creation rule in .sops.yaml matches {path} (sops matches path_regex against the "
+                "path it is given; fix the rule's path_regex)"
+            )
+
+
+def _refuse_emptied(spec: EncryptSpec, before: bytes | None, reuse: bytes | None) -> None:
+    """A plaintext file with no variables is never taken as "the secrets are gone" when a committed
+    ciphertext holds some: an emptied or truncated file (issue 13.1)."""
+    metas = [sops.read_metadata(blob) for blob in (before, reuse) if blob is not None]
+    held = max((len(m.names) for m in metas if m is not None), default=0)
+    if held:
+        raise RepoError(
+            f"{spec.source} in the clone holds no variables, but the committed {spec.target} holds "
+            f"{held}; nothing replaced (restore its values, or move it away to keep the committed "
+            "ciphertext as it is)"
+        )
 
 
 def _committed_metadata(repo: RepoSpec, spec: EncryptSpec, before: bytes) -> sops.SopsMetadata:
