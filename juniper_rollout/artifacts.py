@@ -44,12 +44,12 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from juniper_rollout.changes import IN_SYNC, MISSING, MODIFIED
 from juniper_rollout.edits import blocks, precommit, yamlentry
 from juniper_rollout.errors import ManifestError, RepoError
 from juniper_rollout.fleetspec import SOPS_ROLLOUT, FileSpec
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
-IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"  # as audit.STATES
 KINDS = {
     "file": "a whole file rendered from a template",
     "block": "a marked block, one per rollout, in a file humans own",

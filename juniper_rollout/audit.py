@@ -49,7 +49,11 @@ from juniper_rollout import agekey, artifacts, planner, sopsmeta
 from juniper_rollout.changes import (
     CREATE,
     DELETE,
+    EXTRA,
     HOOK_REPLACED,
+    IN_SYNC,
+    MISSING,
+    MODIFIED,
     NAME_STALE,
     SKIP,
     UNCHANGED,
@@ -62,8 +66,6 @@ from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
-IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"
-STATES = (IN_SYNC, MISSING, MODIFIED, EXTRA)
 MAX_COMMITS_NAMED = 5
 
 

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field, replace
 
 CREATE, UPDATE, DELETE, UNCHANGED, SKIP = "create", "update", "delete", "unchanged", "skip"
 WRITES = (CREATE, UPDATE, DELETE)
+# An artifact's state at a ref against what the manifest renders (drift, and verify of a named rollout)
+IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"
+STATES = (IN_SYNC, MISSING, MODIFIED, EXTRA)
 ON_TOP, REBUILD = (
     "on top",
     "rebuild",

@@ -15,13 +15,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from juniper_rollout.changes import IN_SYNC, MISSING, MODIFIED
 from juniper_rollout.edits.blocks import newline_of
 from juniper_rollout.edits.precommit import _first_map, _insert_item, _replace_item
 from juniper_rollout.edits.yamltree import parse_tree
 from juniper_rollout.errors import RepoError
 from juniper_rollout.yamlio import YamlSyntaxError, dump_block, load_plain
-
-IN_SYNC, MISSING, MODIFIED = "in-sync", "missing", "modified"
 
 
 def _load(text: str, path: str) -> Any:
