@@ -50,6 +50,19 @@ from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_
 # --- reading nodes with their lines -------------------------------------------------
 
 
+def _line_of(node: Any, position: Any) -> int | None:
+    """The 1-based line ruamel kept for a key or item of ``node``, else the node's own line, else None."""
+    try:
+        return position(node.lc)[0] + 1
+    except (
+        AttributeError,
+        KeyError,
+        IndexError,
+        TypeError,
+    ):  # not a ruamel node, or no position kept
+        return node.lc.line + 1 if hasattr(node, "lc") else None
+
+
 class _Reader:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -59,27 +72,11 @@ class _Reader:
 
     @staticmethod
     def key_line(node: Any, key: str) -> int | None:
-        try:
-            return node.lc.key(key)[0] + 1
-        except (
-            AttributeError,
-            KeyError,
-            IndexError,
-            TypeError,
-        ):  # not a ruamel node, or no position kept
-            return node.lc.line + 1 if hasattr(node, "lc") else None
+        return _line_of(node, lambda lc: lc.key(key))
 
     @staticmethod
     def item_line(node: Any, index: int) -> int | None:
-        try:
-            return node.lc.item(index)[0] + 1
-        except (
-            AttributeError,
-            KeyError,
-            IndexError,
-            TypeError,
-        ):  # not a ruamel node, or no position kept
-            return node.lc.line + 1 if hasattr(node, "lc") else None
+        return _line_of(node, lambda lc: lc.item(index))
 
     def mapping(self, node: Any, where: str, line: int | None, allowed: Mapping[str, Any]) -> dict:
         if not isinstance(node, dict):

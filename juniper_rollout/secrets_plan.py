@@ -212,16 +212,12 @@ def _kept_without_plaintext(
         )
     if set(meta.recipients) != set(recipients):
         previous = _decrypt_or_none(before, spec.target)
-        if previous is not None and _same(reuse, previous, recipients, spec.target):
-            return FileChange(
-                spec.target,
-                UPDATE,
-                before,
-                reuse,
-                "re-wrapped for the manifest's recipients",
-                secret=True,
-                detail=_rekey_detail(meta.recipients, recipients),
-            )
+        if (
+            previous is not None
+            and reuse is not None
+            and _same(reuse, previous, recipients, spec.target)
+        ):
+            return _rewrapped(spec, before, reuse, meta.recipients, recipients)
         return _rekeyed(spec, config, before, meta.recipients, recipients)
     why = f"no {spec.source} in the clone; {spec.target} kept as is"
     return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
@@ -253,17 +249,24 @@ def _same_values_as_committed(
         return FileChange(
             spec.target, UNCHANGED, before, before, f"decrypts to {spec.source}", secret=True
         )
-    if _same(reuse, plaintext, recipients, spec.target):
-        return FileChange(
-            spec.target,
-            UPDATE,
-            before,
-            reuse,
-            "re-wrapped for the manifest's recipients",
-            secret=True,
-            detail=_rekey_detail(meta.recipients, recipients),
-        )
+    if reuse is not None and _same(reuse, plaintext, recipients, spec.target):
+        return _rewrapped(spec, before, reuse, meta.recipients, recipients)
     return _rekeyed(spec, config, before, meta.recipients, recipients)
+
+
+def _rewrapped(
+    spec: EncryptSpec, before: bytes, reuse: bytes, old: tuple[str, ...], new: tuple[str, ...]
+) -> FileChange:
+    """The rollout branch already holds the same values wrapped for the manifest's recipients: reused."""
+    return FileChange(
+        spec.target,
+        UPDATE,
+        before,
+        reuse,
+        "re-wrapped for the manifest's recipients",
+        secret=True,
+        detail=_rekey_detail(old, new),
+    )
 
 
 def _encrypted(
