@@ -39,16 +39,21 @@ any change of meaning is:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from shlex import quote
 from pathlib import PurePosixPath
-from typing import Any, Mapping
+from shlex import quote
+from typing import Any
 
-from juniper_rollout import artifacts, planner, sopsmeta
+from juniper_rollout import agekey, artifacts, planner, sopsmeta
 from juniper_rollout.changes import (
     CREATE,
     DELETE,
+    EXTRA,
     HOOK_REPLACED,
+    IN_SYNC,
+    MISSING,
+    MODIFIED,
     NAME_STALE,
     SKIP,
     UNCHANGED,
@@ -58,10 +63,9 @@ from juniper_rollout.edits import blocks, gitignore, precommit
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
-IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"
-STATES = (IN_SYNC, MISSING, MODIFIED, EXTRA)
 MAX_COMMITS_NAMED = 5
 
 
@@ -389,7 +393,12 @@ def _encrypted(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Artifac
             and meta.format == "dotenv"
             and set(meta.recipients) == set(manifest.recipients)
         )
-        if same and manifest.data_key_rotated and meta.lastmodified < manifest.data_key_rotated:
+        if (
+            same
+            and meta is not None
+            and manifest.data_key_rotated
+            and meta.lastmodified < manifest.data_key_rotated
+        ):
             same = False  # `rotate --data-key` asked for a new data key it does not have yet
         out.append(Artifact(spec.target, IN_SYNC if same else MODIFIED))
     return out
@@ -523,25 +532,13 @@ def _clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def short_key(key: str) -> str:
-    return key[:12] + "…"
-
-
 def sops_recipients(config: bytes) -> set[str] | None:
     """Every age recipient the creation rules of a ``.sops.yaml`` name; None if it cannot be read."""
     try:
-        data: Any = load_plain(config.decode("utf-8"))
+        found = sopsmeta.config_recipients(config.decode("utf-8"))
     except (UnicodeDecodeError, YamlSyntaxError):
         return None
-    rules = data.get("creation_rules") if isinstance(data, dict) else None
-    if not isinstance(rules, list):
-        return None
-    found: set[str] = set()
-    for rule in rules:
-        age = rule.get("age") if isinstance(rule, dict) else None
-        values = age if isinstance(age, list) else str(age or "").split(",")
-        found.update(str(v).strip() for v in values if str(v).strip())
-    return found
+    return None if found is None else set(found)
 
 
 def _recipients(manifest: Manifest, config: bytes | None) -> list[Finding]:
@@ -553,13 +550,13 @@ def _recipients(manifest: Manifest, config: bytes | None) -> list[Finding]:
     missing = [k for k in manifest.recipients if k not in found]
     if not extra and not missing:
         return []
-    parts = ([f"extra {', '.join(map(short_key, extra))}"] if extra else []) + (
-        [f"missing {', '.join(map(short_key, missing))}"] if missing else []
+    parts = ([f"extra {', '.join(map(agekey.short, extra))}"] if extra else []) + (
+        [f"missing {', '.join(map(agekey.short, missing))}"] if missing else []
     )
     return [
         Finding(
             SOPS_RECIPIENTS,
-            ".sops.yaml",
+            SOPS_CONFIG,
             f".sops.yaml recipients differ from the manifest ({'; '.join(parts)}): run `rollout apply` "
             "to rewrite it from the manifest, or `rollout rotate --add KEY` if the key belongs",
         )

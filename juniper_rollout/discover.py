@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import re
 import threading
 import warnings
-from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeGuard
 
 from juniper_rollout.fold import ClassRef, Repo, Unresolved
-from juniper_rollout.tokenshapes import IN_VALUE
+from juniper_rollout.secretshape import carries_credential, looks_secret
 
 
 @dataclass(frozen=True)
@@ -55,10 +54,6 @@ class Discovery:
     unresolved: tuple[str, ...]  # "path:line" of each env read whose name could not be folded
 
 
-_SECRET = re.compile(
-    r"(?:^|_)(?:KEYS?|TOKENS?|PASSWORD|PASSWD|PASS|PASSPHRASE|SECRETS?|DSN|CREDENTIALS?|PYPI)$"
-    r"|AUTHKEY|API_?KEY|PRIVATE_?KEY"
-)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SKIP_DIRS = {
     ".git",
@@ -101,42 +96,6 @@ def parse(text: str, mode: str = "exec") -> ast.AST:
     with _PARSE_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ast.parse(text, mode=mode)
-
-
-def looks_secret(name: str) -> bool:
-    """True for names like *_KEY, *_TOKEN, *_PASSWORD, *_SECRET, *_DSN, *API_KEY*, *_PYPI (case-insensitive)."""
-    return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", name.upper())))
-
-
-_TOKEN = IN_VALUE  # known credential shapes: the one list, juniper_rollout/tokenshapes.py
-_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@")
-_OPAQUE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
-
-
-def carries_credential(value: str) -> bool:
-    """True for a value that holds a credential whatever its name: URL user-info
-    (``postgres://user:pass@db``), a known token prefix (``ghp_``, ``github_pat_``, ``sk-``, ``xox…-``,
-    ``whsec_``, ``AKIA…``, …) or a long high-entropy run of token characters."""
-    if _USERINFO.search(value) or _TOKEN.search(value):
-        return True
-    for run in _OPAQUE.findall(value):
-        if _high_entropy(run):
-            return True
-    return False
-
-
-def _high_entropy(run: str) -> bool:
-    """A run of 20+ token characters mixing letters and digits at >= 3.5 bits a character (a hex digest,
-    a base64 key); words, paths and dotted names have no digits or too few distinct characters."""
-    if not (re.search(r"[0-9]", run) and re.search(r"[A-Za-z]", run)):
-        return False
-    if len(re.findall(r"[0-9]", run)) < 3:
-        return False
-    if len(run) >= 32 and re.fullmatch(r"[0-9a-fA-F]+", run):  # a hex digest or key
-        return True
-    counts = Counter(run)
-    entropy = -sum(c / len(run) * math.log2(c / len(run)) for c in counts.values())
-    return entropy >= 3.5
 
 
 def candidate_paths(
@@ -297,9 +256,9 @@ def _params(
         a.defaults
     )
     out: dict[str, tuple[int | None, ast.expr | None]] = {
-        arg.arg: (i, d) for i, (arg, d) in enumerate(zip(positional, defaults))
+        arg.arg: (i, d) for i, (arg, d) in enumerate(zip(positional, defaults, strict=False))
     }
-    out.update({arg.arg: (None, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults)})
+    out.update({arg.arg: (None, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults, strict=False)})
     return out
 
 
@@ -310,6 +269,48 @@ def _own_default(wrapper: _Wrapper) -> tuple[str, ast.expr, tuple] | None:
         param = _params(wrapper.node).get(wrapper.default[1], (None, None))[1]
         return (wrapper.path, param, ()) if param is not None else None
     return wrapper.fallback
+
+
+@dataclass
+class _OsNames:
+    """What a module calls os, os.getenv and os.environ (imports, aliases, ``ENV = os.environ``)."""
+
+    mods: set[str]
+    getenvs: set[str]
+    environs: set[str]
+
+    def is_environ(self, e: ast.expr) -> bool:
+        return (
+            isinstance(e, ast.Attribute)
+            and e.attr == "environ"
+            and isinstance(e.value, ast.Name)
+            and e.value.id in self.mods
+        ) or (isinstance(e, ast.Name) and e.id in self.environs)
+
+    def is_getter(self, f: ast.expr) -> bool:
+        """``os.getenv``, ``getenv`` imported from os, ``os.environ.get`` / ``.setdefault``."""
+        return (
+            (
+                isinstance(f, ast.Attribute)
+                and f.attr == "getenv"
+                and isinstance(f.value, ast.Name)
+                and f.value.id in self.mods
+            )
+            or (isinstance(f, ast.Name) and f.id in self.getenvs)
+            or (
+                isinstance(f, ast.Attribute)
+                and f.attr in ("get", "setdefault")
+                and self.is_environ(f.value)
+            )
+        )
+
+
+def _callee_name(f: ast.expr) -> str | None:
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+
+
+def _keyword(node: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in node.keywords if k.arg == name), None)
 
 
 class _Reads:
@@ -327,16 +328,14 @@ class _Reads:
             self.wrappers.update((k, v) for k, v in found.items() if k not in self.wrappers)
             self.wrapper_names = {w.node.name for w in self.wrappers.values()}
 
-    def _os_names(self, path: str) -> tuple[set[str], set[str], set[str]]:
-        mods: set[str] = {"os"}
-        getenvs: set[str] = set()
-        environs: set[str] = set()
+    def _os_names(self, path: str) -> _OsNames:
+        names = _OsNames({"os"}, set(), set())
         for node in self.nodes[path]:
             if isinstance(node, ast.Import):
-                mods.update(a.asname for a in node.names if a.name == "os" and a.asname)
+                names.mods.update(a.asname for a in node.names if a.name == "os" and a.asname)
             elif isinstance(node, ast.ImportFrom) and node.module == "os" and not node.level:
-                getenvs.update(a.asname or a.name for a in node.names if a.name == "getenv")
-                environs.update(a.asname or a.name for a in node.names if a.name == "environ")
+                names.getenvs.update(a.asname or a.name for a in node.names if a.name == "getenv")
+                names.environs.update(a.asname or a.name for a in node.names if a.name == "environ")
         for stmt in self.repo.trees[path].body:  # ENV = os.environ
             if (
                 isinstance(stmt, ast.Assign)
@@ -345,103 +344,79 @@ class _Reads:
                 and isinstance(stmt.value, ast.Attribute)
                 and stmt.value.attr == "environ"
                 and isinstance(stmt.value.value, ast.Name)
-                and stmt.value.value.id in mods
+                and stmt.value.value.id in names.mods
             ):
-                environs.add(stmt.targets[0].id)
-        return mods, getenvs, environs
+                names.environs.add(stmt.targets[0].id)
+        return names
+
+    def _may_read(self, path: str, names: _OsNames) -> bool:
+        """Whether ``path`` mentions anything that reads the environment (most modules do not: skipped)."""
+        return bool(
+            names.getenvs
+            or names.environs
+            or any(
+                isinstance(n, ast.Name)
+                and (n.id in names.mods or n.id in self.wrapper_names)
+                or isinstance(n, ast.Attribute)
+                and n.attr in self.wrapper_names
+                for n in self.nodes[path]
+            )
+        )
 
     def sites(
         self, path: str
     ) -> Iterator[tuple[ast.AST, tuple, ast.expr, ast.expr | None, _Wrapper | None]]:
         """(node, scopes, key expression, default expression, wrapper called or None)."""
-        mods, getenvs, environs = self._os_names(path)
-        walked = self.nodes[path]
-        if not (
-            getenvs
-            or environs
-            or any(
-                isinstance(n, ast.Name)
-                and (n.id in mods or n.id in self.wrapper_names)
-                or isinstance(n, ast.Attribute)
-                and n.attr in self.wrapper_names
-                for n in walked
-            )
-        ):
+        names = self._os_names(path)
+        if not self._may_read(path, names):
             return
-
-        def is_environ(e: ast.expr) -> bool:
-            return (
-                isinstance(e, ast.Attribute)
-                and e.attr == "environ"
-                and isinstance(e.value, ast.Name)
-                and e.value.id in mods
-            ) or (isinstance(e, ast.Name) and e.id in environs)
-
         for node, scopes in _scoped(self.repo.trees[path]):
-            if isinstance(node, ast.Call):
-                f = node.func
-                if (
-                    (
-                        isinstance(f, ast.Attribute)
-                        and f.attr == "getenv"
-                        and isinstance(f.value, ast.Name)
-                        and f.value.id in mods
-                    )
-                    or (isinstance(f, ast.Name) and f.id in getenvs)
-                    or (
-                        isinstance(f, ast.Attribute)
-                        and f.attr in ("get", "setdefault")
-                        and is_environ(f.value)
-                    )
-                ):
-                    key = _arg(node, 0, "key")
-                    if key is not None:
-                        yield node, scopes, key, _arg(node, 1, "default"), None
-                elif (
-                    f.id
-                    if isinstance(f, ast.Name)
-                    else f.attr
-                    if isinstance(f, ast.Attribute)
-                    else None
-                ) in self.wrapper_names:
-                    try:
-                        ref = self.repo.value(path, f, scopes)
-                    except (Unresolved, RecursionError):
-                        continue
-                    wrapper = self.wrappers.get(id(getattr(ref, "node", None)))
-                    if wrapper is None:
-                        continue
-                    key = (
-                        _arg(node, wrapper.key[0], wrapper.key[1])
-                        if wrapper.key[0] is not None
-                        else next((k.value for k in node.keywords if k.arg == wrapper.key[1]), None)
-                    )
-                    default = None
-                    if wrapper.default is not None:
-                        pos, name = wrapper.default
-                        default = (
-                            _arg(node, pos, name)
-                            if pos is not None
-                            else next((k.value for k in node.keywords if k.arg == name), None)
-                        )
-                    if key is not None:
-                        yield node, scopes, key, default, wrapper
+            if isinstance(node, ast.Call) and names.is_getter(node.func):
+                key = _arg(node, 0, "key")
+                if key is not None:
+                    yield node, scopes, key, _arg(node, 1, "default"), None
+            elif isinstance(node, ast.Call) and _callee_name(node.func) in self.wrapper_names:
+                site = self._wrapper_call(path, node, scopes)
+                if site is not None:
+                    yield site
             elif (
                 isinstance(node, ast.Subscript)
                 and isinstance(node.ctx, ast.Load)
-                and is_environ(node.value)
+                and names.is_environ(node.value)
             ):
                 yield node, scopes, node.slice, None, None
             elif (
                 isinstance(node, ast.Compare)
                 and len(node.ops) == 1
                 and isinstance(node.ops[0], (ast.In, ast.NotIn))
-                and is_environ(node.comparators[0])
+                and names.is_environ(node.comparators[0])
             ):
                 yield node, scopes, node.left, None, None
 
+    def _wrapper_call(
+        self, path: str, node: ast.Call, scopes: tuple
+    ) -> tuple[ast.AST, tuple, ast.expr, ast.expr | None, _Wrapper | None] | None:
+        """A call of one of the repository's wrappers as a read site: its key and default arguments."""
+        try:
+            ref = self.repo.value(path, node.func, scopes)
+        except (Unresolved, RecursionError):
+            return None
+        wrapper = self.wrappers.get(id(getattr(ref, "node", None)))
+        if wrapper is None:
+            return None
+        key = (
+            _arg(node, wrapper.key[0], wrapper.key[1])
+            if wrapper.key[0] is not None
+            else _keyword(node, wrapper.key[1])
+        )
+        default = None
+        if wrapper.default is not None:
+            pos, name = wrapper.default
+            default = _arg(node, pos, name) if pos is not None else _keyword(node, name)
+        return None if key is None else (node, scopes, key, default, wrapper)
+
     def _wrappers_in(self, path: str) -> Iterator[_Wrapper]:
-        for node, scopes, key, default, via in self.sites(path):
+        for _node, scopes, key, default, via in self.sites(path):
             func = scopes[-1] if scopes else None
             if (
                 not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -467,7 +442,7 @@ class _Reads:
     ) -> Iterator[tuple[int, str, str | None, bool]]:
         """(line, name, default as an env value, has a default) of every read in ``path`` that is not the
         inside of a wrapper (the wrapper's callers are the reads)."""
-        for node, scopes, key, default, wrapper in self.sites(path):
+        for _node, scopes, key, default, wrapper in self.sites(path):
             if (
                 scopes
                 and id(scopes[-1]) in self.wrappers
@@ -556,7 +531,7 @@ def _last(node: ast.expr | None) -> str | None:
     if isinstance(node, ast.Subscript):
         return _last(node.value)
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return re.match(r"[\w.]*", node.value).group().rsplit(".", 1)[-1]
+        return re.match(r"[\w.]*", node.value).group().rsplit(".", 1)[-1]  # type: ignore[union-attr]  # matches every string
     return None
 
 
@@ -566,7 +541,8 @@ def _unwrap(ann: ast.expr | None, depth: int = 0) -> ast.expr | None:
         return None
     if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
         try:
-            return _unwrap(parse(ann.value, mode="eval").body, depth + 1)
+            parsed = parse(ann.value, mode="eval")
+            return _unwrap(parsed.body if isinstance(parsed, ast.Expression) else None, depth + 1)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
     if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
@@ -596,7 +572,7 @@ _STRUCTURED = {
 }
 
 
-def _is_field(node: ast.expr | None) -> bool:
+def _is_field(node: ast.expr | None) -> TypeGuard[ast.Call]:
     return isinstance(node, ast.Call) and _last(node.func) == "Field"
 
 
@@ -653,6 +629,7 @@ class _Classes:
             self.kinds[id(cls)] = result = None
             for base in cls.bases:
                 root = self.roots[path].get(base.id) if isinstance(base, ast.Name) else _last(base)
+                kind: str | None
                 if root in ("BaseSettings", "BaseModel"):
                     kind = "settings" if root == "BaseSettings" else "model"
                 else:
@@ -699,7 +676,7 @@ class _Classes:
                     for kw in value.keywords:  # **BASE_CONFIG: every key it holds
                         items.append((kw.arg or "**", cpath, kw.value, (c,)))
                 elif isinstance(value, ast.Dict):
-                    for k, v in zip(value.keys, value.values):
+                    for k, v in zip(value.keys, value.values, strict=False):
                         key = _folded(self.repo, cpath, k, (c,)) if k is not None else "**"
                         if isinstance(key, str):
                             items.append((key, cpath, v, (c,)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from juniper_rollout.errors import RolloutError
-from juniper_rollout.tokenshapes import is_token_name
+from juniper_rollout.secretshape import is_token_name
 
 BOM = b"\xef\xbb\xbf"
 UNENCRYPTED_SUFFIX = "_unencrypted"  # sops' default unencrypted_suffix
@@ -22,7 +22,7 @@ RESERVED_PREFIX = "sops_"  # sops stores its metadata under this prefix
 # name and printed as one, so it is refused and never echoed.
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Identifiers that are really credentials (hf_…, sk_live_…, npm_…, AIza…, ghp_…, AKIA…) are refused the
-# same way: juniper_rollout/tokenshapes.py holds the one list of token shapes (discovery uses it too).
+# same way: juniper_rollout/secretshape.py holds the one list of token shapes (discovery uses it too).
 
 
 class DotenvError(RolloutError):

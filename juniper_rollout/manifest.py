@@ -9,176 +9,61 @@ from __future__ import annotations
 import os
 import re
 import stat
-import sys
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any, Mapping
+from typing import Any
 
-import pyrage
-
-from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES, EnvFiles, check_glob
+from juniper_rollout import agekey
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
+from juniper_rollout.envfiles import EnvFiles, check_glob
 from juniper_rollout.errors import ManifestError
+from juniper_rollout.fleetspec import (  # the data a loaded manifest is: fleetspec.py
+    AGENTS_MODES,
+    ENV_NAME,
+    ENV_POLICIES,
+    ENV_SOURCES,
+    GUIDE_TEMPLATE,
+    HOOK_MODES,
+    PLACEHOLDER_HINT,
+    POLICIES,
+    REPO_NAME,
+    SOPS_ROLLOUT,
+    EncryptSpec,
+    EnvGroup,
+    EnvVarSpec,
+    FileSpec,
+    Manifest,
+    PullRequestSpec,
+    RepoSpec,
+    _as_tuple,
+    _kind,
+    _kind_name,
+    _plain,
+    default_templates_dir,
+    guide_location,
+)
+from juniper_rollout.paths import AGENTS, GITIGNORE, PRECOMMIT, SOPS_CONFIG
+from juniper_rollout.secretshape import carries_credential, looks_secret
 from juniper_rollout.urls import strip_userinfo
 from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_line, load_roundtrip
 
-HOOK_MODES = ("auto", "create", "skip")
-AGENTS_MODES = ("auto", "skip")
-POLICIES = ("replace", "create-only")
-ENV_POLICIES = (
-    "merge",
-    "replace",
-    "create-only",
-)  # merge: a hand-written file kept, missing names added
-ENV_SOURCES = ("manifest", "code", "dotenv")
-REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # remote names whose remote-tracking branches (refs/remotes/NAME/…) a rollout branch NAME/… would shadow
 REMOTE_NAMESPACES = ("origin", "upstream", "remotes")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PLACEHOLDER_HINT = "run `rollout keygen` and paste the public key it prints"
-SOPS_ROLLOUT = "sops"  # the default rollout: what a manifest without `rollouts:` describes
-
-
-@dataclass(frozen=True)
-class EnvVarSpec:
-    name: str
-    default: str | None = None
-    source: str | None = None  # where a discovered name came from, e.g. "settings.py:12"
-    description: str | None = None  # the field's description or docstring (discovered names)
-    optional: bool = False  # the code has a default: the example shows it commented out
-
-
-@dataclass(frozen=True)
-class EnvGroup:
-    title: str | None
-    vars: tuple[EnvVarSpec, ...]
-
-
-@dataclass(frozen=True)
-class FileSpec:
-    """A whole file the tool renders from a template and owns."""
-
-    path: str
-    template: str
-    policy: str = "replace"
-    context: Mapping[str, Any] = field(default_factory=dict)
-    env_from: str | None = None  # for .env examples: manifest | code | dotenv
-    line: int | None = None
-    include: tuple[
-        str, ...
-    ] = ()  # from: code: globs of repo paths read besides the application code
-    exclude: tuple[str, ...] = ()  # from: code: globs of repo paths not read
-    kind: str = "file"  # an artifact kind (juniper_rollout.artifacts): file | block | yaml-entry
-    entry: tuple[str, tuple[str, ...], str | None] | None = (
-        None  # yaml-entry: (list key, match fields, create template)
-    )
-    when: tuple[
-        tuple[str, str], ...
-    ] = ()  # all must hold at the base: (exists|missing|language, value)
-
-
-@dataclass(frozen=True)
-class EncryptSpec:
-    source: str  # plaintext in the user's clone, never in git
-    target: str  # the committed, encrypted file
-    enabled: bool = True
-    line: int | None = None
-
-
-@dataclass(frozen=True)
-class RepoSpec:
-    name: str
-    path: Path
-    url: str | None
-    base: str
-    branch: str
-    commit_message: str
-    files: tuple[FileSpec, ...]
-    gitignore: bool
-    precommit_hook: str
-    agents_md: str
-    encrypt: tuple[EncryptSpec, ...]
-    line: int | None = None
-    github: str | None = None  # OWNER/NAME on GitHub (else from `url`, else from origin's URL)
-    rollout: str = "sops"  # the named rollout this spec belongs to (SOPS: the default one)
-
-    @property
-    def sops(self) -> bool:
-        """Whether the SOPS artifacts (.sops.yaml, ignore rules, hook, AGENTS.md section, *.enc) belong here."""
-        return self.rollout == SOPS_ROLLOUT
-
-
-@dataclass(frozen=True)
-class PullRequestSpec:
-    """What ``rollout pr`` puts on each pull request (``defaults.pull_request``)."""
-
-    title: str | None = None  # default: the commit message's first line
-    body: str = ""  # an introduction above the list of files
-    labels: tuple[str, ...] = ()
-    reviewers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Manifest:
-    path: Path
-    workspace: Path
-    templates: Path
-    recipients: tuple[str, ...]
-    usage_guide: (
-        str | None
-    )  # as written in defaults; None: where a `files:` entry renders the guide
-    repos: tuple[RepoSpec, ...]
-    env_files: EnvFiles = DEFAULT_ENV_FILES  # what a plaintext env file is (defaults.plaintext_env)
-    data_key_rotated: str | None = (
-        None  # `rotate --data-key`: .enc files last modified before this get a new data key
-    )
-    forge_api_url: str | None = None  # `forge: {api_url: ...}`: GitHub Enterprise's API base
-    pull_request: PullRequestSpec = PullRequestSpec()
-    rollout: str = "sops"  # the rollout these repo specs are for
-    rollouts: tuple[str, ...] = ("sops",)  # every rollout the manifest declares, the SOPS one first
-
-    def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
-        if not names:
-            return self.repos
-        known = {r.name: r for r in self.repos}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ManifestError(
-                str(self.path),
-                None,
-                f"no repo named {unknown[0]!r} in the manifest (known: {', '.join(known)})",
-            )
-        return tuple(r for r in self.repos if r.name in names)
-
-
-GUIDE_TEMPLATE = "SOPS_USAGE_GUIDE.md.j2"
-
-
-def guide_location(manifest: "Manifest") -> tuple[str, str] | None:
-    """(repo name, path) of the first `files:` entry that renders the usage guide, if any."""
-    for repo in manifest.repos:
-        for spec in repo.files:
-            if spec.template == GUIDE_TEMPLATE:
-                return repo.name, spec.path
-    return None
-
-
-def default_templates_dir() -> Path:
-    """The templates shipped with the package (``templates/`` of the repository, installed as the
-    package ``juniper_rollout.templates``), wherever it is installed: a manifest's ``templates:`` beats it."""
-    import importlib.resources
-
-    from juniper_rollout.errors import RolloutError
-
-    found = importlib.resources.files("juniper_rollout.templates")
-    if not isinstance(found, Path):  # only a zipped install would do this; pip installs are folders
-        raise RolloutError(
-            f"the templates shipped with juniper-rollout are not in a folder ({found}); "
-            "install it with pip, or name a templates folder in the manifest (templates:)"
-        )
-    return found
-
 
 # --- reading nodes with their lines -------------------------------------------------
+
+
+def _line_of(node: Any, position: Any) -> int | None:
+    """The 1-based line ruamel kept for a key or item of ``node``, else the node's own line, else None."""
+    try:
+        return position(node.lc)[0] + 1
+    except (
+        AttributeError,
+        KeyError,
+        IndexError,
+        TypeError,
+    ):  # not a ruamel node, or no position kept
+        return node.lc.line + 1 if hasattr(node, "lc") else None
 
 
 class _Reader:
@@ -190,17 +75,11 @@ class _Reader:
 
     @staticmethod
     def key_line(node: Any, key: str) -> int | None:
-        try:
-            return node.lc.key(key)[0] + 1
-        except Exception:
-            return node.lc.line + 1 if hasattr(node, "lc") else None
+        return _line_of(node, lambda lc: lc.key(key))
 
     @staticmethod
     def item_line(node: Any, index: int) -> int | None:
-        try:
-            return node.lc.item(index)[0] + 1
-        except Exception:
-            return node.lc.line + 1 if hasattr(node, "lc") else None
+        return _line_of(node, lambda lc: lc.item(index))
 
     def mapping(self, node: Any, where: str, line: int | None, allowed: Mapping[str, Any]) -> dict:
         if not isinstance(node, dict):
@@ -253,37 +132,6 @@ class _Reader:
         return value
 
 
-def _as_tuple(kind: type | tuple) -> tuple:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "empty"
-    for kind, name in (
-        (bool, "true/false"),
-        (dict, "a mapping"),
-        (list, "a list"),
-        (str, "a string"),
-        (int, "a whole number"),
-        (float, f"the decimal number {value!r}"),
-    ):
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
-
-
-def _kind_name(kind: type | tuple) -> str:
-    names = {
-        dict: "a mapping",
-        list: "a list",
-        str: "a string",
-        bool: "true or false",
-        int: "a whole number",
-    }
-    return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
-
-
 # --- validation of the pieces ----------------------------------------------------------
 
 
@@ -323,14 +171,6 @@ def _HFS_IGNORED(char: str) -> bool:  # noqa: N802 (a predicate over git's table
         or 0x202A <= code <= 0x202E
         or 0x206A <= code <= 0x206F
     )
-
-
-def valid_recipient(value: str) -> bool:
-    try:
-        pyrage.x25519.Recipient.from_str(value)
-    except Exception:
-        return False
-    return True
 
 
 _DEFAULTS_KEYS = {
@@ -626,17 +466,19 @@ class _Validator(_Reader):
             where = self.item_line(recipients, i)
             if not isinstance(value, str):
                 raise self.fail(where, f"age recipient must be a string, not {_kind(value)}")
-            if "<" in value or "PUBLIC_KEY" in value.upper():
+            if agekey.is_placeholder(value):
                 raise self.fail(
                     where, f"age recipient {value!r} is a placeholder ({PLACEHOLDER_HINT})"
                 )
-            if not valid_recipient(value):
+            if not agekey.is_valid_recipient(value):
                 raise self.fail(
                     where,
                     f"{value!r} is not a valid age public key (age1…, bech32; {PLACEHOLDER_HINT})",
                 )
             if value in seen:
-                raise self.fail(where, f"age recipient {value[:12]}… is listed twice (remove one)")
+                raise self.fail(
+                    where, f"age recipient {agekey.short(value)} is listed twice (remove one)"
+                )
             seen.add(value)
         out["age_recipients"] = tuple(recipients)
         return out
@@ -745,7 +587,7 @@ class _Validator(_Reader):
             path = (self.path.resolve().parent / Path(node["path"]).expanduser()).resolve()
         files: list[FileSpec] = []
         if node.get("sops_yaml", True):
-            files.append(FileSpec(".sops.yaml", "sops.yaml.j2", "replace", {}, None, line))
+            files.append(FileSpec(SOPS_CONFIG, "sops.yaml.j2", "replace", {}, None, line))
         for key, target, template in (
             ("env_example", ".env.example", "env.example.j2"),
             ("env_secrets_example", ".env.secrets.example", "env.secrets.example.j2"),
@@ -762,9 +604,10 @@ class _Validator(_Reader):
             for i, e in enumerate(node.get("encrypt", []))
         )
         seen: dict[str, int | None] = {}
-        for spec in (*files, *encrypt):
+        specs: list[FileSpec | EncryptSpec] = [*files, *encrypt]
+        for spec in specs:
             target = spec.path if isinstance(spec, FileSpec) else spec.target
-            if target in seen or target in (".gitignore", ".pre-commit-config.yaml", "AGENTS.md"):
+            if target in seen or target in (GITIGNORE, PRECOMMIT, AGENTS):
                 raise self.fail(
                     spec.line, f"{where} renders {target} twice (each path may have one source)"
                 )
@@ -868,8 +711,6 @@ class _Validator(_Reader):
                 )
             if not isinstance(name, str) or not ENV_NAME.match(name):
                 raise self.fail(item_line, f"{name!r} is not a valid environment variable name")
-            from juniper_rollout.discover import carries_credential, looks_secret
-
             if default is not None and looks_secret(name):
                 raise self.fail(
                     item_line,
@@ -899,7 +740,7 @@ class _Validator(_Reader):
                 f"{where}: policy applies to whole files only "
                 f"(remove it from this kind: {kind} entry)",
             )
-        if kind == "precommit-hook" and node.get("path") != ".pre-commit-config.yaml":
+        if kind == "precommit-hook" and node.get("path") != PRECOMMIT:
             raise self.fail(
                 self.key_line(node, "path"),
                 f"{where}: kind: precommit-hook goes into "
@@ -1005,12 +846,3 @@ class _Validator(_Reader):
                 f"{where}: encrypted target {target!r} must end in .enc and differ from the source",
             )
         return EncryptSpec(source, target, node.get("enabled", True), line)
-
-
-def _plain(value: Any) -> Any:
-    """ruamel's commented containers -> plain dicts and lists (templates see plain data)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

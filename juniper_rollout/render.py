@@ -11,9 +11,10 @@ import os
 import re
 import stat
 import threading
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from jinja2 import (
     FileSystemLoader,
@@ -28,7 +29,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from juniper_rollout import sopsmeta
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import ManifestError
-from juniper_rollout.manifest import FileSpec, Manifest, RepoSpec, guide_location
+from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
 AGE_KEY = re.compile(

@@ -57,8 +57,7 @@ def redact(text: str, *urls: str | None) -> str:
         for part in extra.split("#"):
             pieces |= {v for _, v in parse_qsl(part, keep_blank_values=True)}
             pieces |= set(part.replace(";", "&").split("&"))
-        pieces = sorted(pieces, key=len, reverse=True)
-        for piece in pieces:
+        for piece in sorted(pieces, key=len, reverse=True):
             if len(piece) >= 3:
                 text = text.replace(piece, "***")
     return text

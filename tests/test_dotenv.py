@@ -76,7 +76,7 @@ POLICY: dict[str, tuple[bytes, str]] = {
         "2: text before '=' is shaped like a credential",
     ),
     "API key with dashes": (b"sk-ant-" + C + b"=x\n", "1: text before '=' is not a variable name"),
-    # identifiers shaped like a known token (tokenshapes.py, the list discovery uses): refused, never echoed
+    # identifiers shaped like a known token (secretshape.TOKEN_SHAPES, the list discovery uses): refused, never echoed
     **{
         f"bare {issuer} token": (
             b"A=1\n" + token.encode() + b"=\n",

@@ -187,7 +187,7 @@ def table_cells(stdout: str) -> dict[str, dict[str, str]]:
         cells = line.split()
         if len(cells) != len(names):
             break
-        rows[cells[0]] = dict(zip(names[1:], cells[1:]))
+        rows[cells[0]] = dict(zip(names[1:], cells[1:], strict=False))
     return rows
 
 

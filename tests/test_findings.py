@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from juniper_rollout.demo import make_repo
+from tests.demofleet import make_repo
 from tests.helpers import git, rollout
 from tests.test_hostile import manifest_for
 
@@ -368,13 +368,15 @@ def test_verify_without_a_key_and_drift_flag_plaintext_added_to_the_encrypted_fi
 def test_discovery_and_dotenv_ask_the_one_list_of_token_shapes():
     import re
 
-    from juniper_rollout import discover, tokenshapes
+    from juniper_rollout import discover, secretshape
     from juniper_rollout.dotenv import DotenvError, parse_names
 
-    assert (
-        discover._TOKEN is tokenshapes.IN_VALUE
+    assert secretshape._TOKEN.pattern == "|".join(
+        s.in_value for s in secretshape.TOKEN_SHAPES
     )  # discovery's value search is built from the list
-    for shape in tokenshapes.SHAPES:  # every shape that can be an identifier is refused as a name
+    for (
+        shape
+    ) in secretshape.TOKEN_SHAPES:  # every shape that can be an identifier is refused as a name
         if shape.as_name is None:
             continue
         example = next(
@@ -393,7 +395,7 @@ def test_discovery_and_dotenv_ask_the_one_list_of_token_shapes():
             if re.match(shape.as_name.split("[")[0], n)
         )
         name = example + "Q7" * 20 if example != "AKIA" else "AKIAZ7Q2W9XK4M6P3R8T"
-        assert tokenshapes.is_token_name(name), shape.issuer
+        assert secretshape.is_token_name(name), shape.issuer
         assert discover.carries_credential(name), shape.issuer
         with pytest.raises(DotenvError, match="shaped like a credential") as info:
             parse_names(f"{name}=\n".encode())

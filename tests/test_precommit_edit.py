@@ -147,3 +147,22 @@ def test_new_config_passes_real_validation(tmp_path):
     text = precommit.new_config("# header\n", HOOKS)
     real_validate(tmp_path, text)
     assert text.startswith("# header\nrepos:\n")
+
+
+def test_a_bad_config_is_invalid_yaml_but_a_bug_is_not(monkeypatch):
+    """load_data names what it catches: YAML errors and bad scalars are the user's file; a bug stays a bug."""
+    with pytest.raises(
+        precommit.PrecommitEditError, match=r"^\.pre-commit-config\.yaml:2: invalid YAML"
+    ):
+        precommit.load_data("repos: [\n")
+    with pytest.raises(precommit.PrecommitEditError, match="invalid YAML"):
+        precommit.load_data(
+            "when: 2020-99-99\n"
+        )  # PyYAML's ValueError for a timestamp out of range
+
+    def broken(text):
+        raise TypeError("a bug in the loader")
+
+    monkeypatch.setattr(precommit, "yaml_load", broken)
+    with pytest.raises(TypeError, match="a bug in the loader"):
+        precommit.load_data("repos: []\n")

@@ -1,0 +1,99 @@
+"""Which environment variable names and values look secret: the one definition, used by discovery
+(no default written for a secret-looking name), the manifest loader (no default in an example may
+carry one) and the leak guard. Pure: regular expressions and arithmetic."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import NamedTuple
+
+_SECRET = re.compile(
+    r"(?:^|_)(?:KEYS?|TOKENS?|PASSWORD|PASSWD|PASS|PASSPHRASE|SECRETS?|DSN|CREDENTIALS?|PYPI)$"
+    r"|AUTHKEY|API_?KEY|PRIVATE_?KEY"
+)
+
+
+def looks_secret(name: str) -> bool:
+    """True for names like *_KEY, *_TOKEN, *_PASSWORD, *_SECRET, *_DSN, *API_KEY*, *_PYPI (case-insensitive)."""
+    return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", name.upper())))
+
+
+# The one list of known credential shapes (token prefixes), asked two questions:
+# - in a *value* (discovery: may this default reach .env.example?): a shape's prefix anywhere, searched;
+# - as a *variable name* (a .env line `hf_AbC…=` or `sk_live_…=`: a pasted token split at an `=`): the
+#   whole name is the token (is_token_name). Only shapes that can be identifiers have a name form
+#   (`xoxb-…`, `sk-…`, `glpat-…` hold a `-`, so they never pass as names); the name forms ask for a
+#   token's real length, so HF_HOME, hf_token, ASIANPACIFIC_URL or AWS_SECRET_ACCESS_KEY_ID_FOR_PROD_2024
+#   stay names (prefixes are case-sensitive, as issued).
+
+
+class TokenShape(NamedTuple):
+    issuer: str
+    in_value: str  # searched in a value: the prefix, with just enough after it to be a token
+    as_name: str | None  # the whole of an identifier that is this token; None: it cannot be one
+
+
+TOKEN_SHAPES: tuple[TokenShape, ...] = (
+    TokenShape(
+        "GitHub",
+        r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]",
+        r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}",
+    ),
+    TokenShape("GitHub fine-grained", r"github_pat_", r"github_pat_[A-Za-z0-9_]{20,}"),
+    TokenShape("OpenAI/Anthropic", r"(?:^|[^A-Za-z0-9])sk-[A-Za-z0-9_-]{2}", None),
+    TokenShape("Stripe secret", r"sk_(?:live|test)_", r"sk_(?:live|test)_[A-Za-z0-9]{16,}"),
+    TokenShape("Stripe restricted", r"rk_(?:live|test)_", r"rk_(?:live|test)_[A-Za-z0-9]{16,}"),
+    TokenShape("Slack", r"xox[abposr]-", None),
+    TokenShape("webhook secret", r"whsec_", r"whsec_[A-Za-z0-9]{16,}"),
+    TokenShape(
+        "AWS access key id",
+        r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{8}",
+        r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}",
+    ),
+    TokenShape("GitLab", r"glpat-", None),
+    TokenShape("PyPI", r"pypi-[A-Za-z0-9_-]{8}", None),
+    TokenShape("npm", r"npm_[A-Za-z0-9]{8}", r"npm_[A-Za-z0-9]{30,}"),
+    TokenShape("Google API key", r"AIza[0-9A-Za-z_-]{8}", r"AIza[0-9A-Za-z_]{30,}"),
+    TokenShape("Hugging Face", r"hf_[A-Za-z0-9]{8}", r"hf_[A-Za-z0-9]{30,}"),
+    TokenShape("JWT", r"eyJ[A-Za-z0-9_-]{8,}\.", None),
+    TokenShape("PEM block", r"-----BEGIN", None),
+)
+_TOKEN = re.compile("|".join(s.in_value for s in TOKEN_SHAPES))
+_TOKEN_NAME = re.compile("|".join(s.as_name for s in TOKEN_SHAPES if s.as_name))
+
+
+def is_token_name(name: str) -> bool:
+    """True when the whole identifier ``name`` is a known token (a credential pasted where a name goes)."""
+    return _TOKEN_NAME.fullmatch(name) is not None
+
+
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@")
+_OPAQUE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
+
+
+def carries_credential(value: str) -> bool:
+    """True for a value that holds a credential whatever its name: URL user-info
+    (``postgres://user:pass@db``), a known token prefix (``ghp_``, ``github_pat_``, ``sk-``, ``xox…-``,
+    ``whsec_``, ``AKIA…``, …) or a long high-entropy run of token characters."""
+    if _USERINFO.search(value) or _TOKEN.search(value):
+        return True
+    for run in _OPAQUE.findall(value):
+        if _high_entropy(run):
+            return True
+    return False
+
+
+def _high_entropy(run: str) -> bool:
+    """A run of 20+ token characters mixing letters and digits at >= 3.5 bits a character (a hex digest,
+    a base64 key); words, paths and dotted names have no digits or too few distinct characters."""
+    if not (re.search(r"[0-9]", run) and re.search(r"[A-Za-z]", run)):
+        return False
+    if len(re.findall(r"[0-9]", run)) < 3:
+        return False
+    if len(run) >= 32 and re.fullmatch(r"[0-9a-fA-F]+", run):  # a hex digest or key
+        return True
+    counts = Counter(run)
+    entropy = -sum(c / len(run) * math.log2(c / len(run)) for c in counts.values())
+    return entropy >= 3.5
