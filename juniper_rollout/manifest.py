@@ -538,9 +538,8 @@ class _Validator(_Reader):
             (p for p in ("refs/", *(f"{r}/" for r in REMOTE_NAMESPACES)) if value.startswith(p)),
             None,
         )
-        if (
-            key == "branch" and shadow
-        ):  # refs/heads/origin/main would shadow origin's remote-tracking branch
+        # refs/heads/origin/main would shadow origin's remote-tracking branch
+        if key == "branch" and shadow:
             raise self.fail(
                 self.key_line(node, key),
                 f"{where}.{key} {value!r} starts with {shadow!r}: the branch "

@@ -83,9 +83,8 @@ class HookTrial:
         [".env"],
         [".env.secrets.enc"],
     )
-    PLAINTEXT_ADDED = [
-        ".env.added.enc"
-    ]  # the real .env.enc with a plaintext line appended: metadata intact
+    # the real .env.enc with a plaintext line appended: its sops metadata intact
+    PLAINTEXT_ADDED = [".env.added.enc"]
 
     def __init__(self, recipients: tuple[str, ...]) -> None:
         self.recipients = recipients

@@ -131,9 +131,8 @@ def _run(
 ) -> Check | None:
     """Each managed hook on the files it must refuse and those it must accept; a failed check, or None."""
     blocker, sealer = ids[0], ids[1] if len(ids) > 1 else None
-    valuer = (
-        ids[2] if len(ids) > 2 else None
-    )  # require-encrypted-values (templates/precommit-hooks.yaml.j2)
+    # require-encrypted-values, third in templates/precommit-hooks.yaml.j2
+    valuer = ids[2] if len(ids) > 2 else None
     wanted = [
         (blocker, throwaway.HookTrial.PLAINTEXT_ENV, True),
         (blocker, throwaway.HookTrial.ACCEPT, False),
@@ -163,12 +162,14 @@ def _run(
     problems = []
     for (hook, files, refuse), run in zip(wanted, runs, strict=False):
         if refuse and not run.refused:
-            what = {
-                str(throwaway.HookTrial.PLAINTEXT_ENV): "a plaintext .env",
-                str(
-                    throwaway.HookTrial.PLAINTEXT_ADDED
-                ): "a plaintext line added to a real .env.enc",
-            }.get(str(files), "a plaintext file named .env.secrets.enc")
+            trial_files = throwaway.HookTrial
+            what = (
+                "a plaintext .env"
+                if files == trial_files.PLAINTEXT_ENV
+                else "a plaintext line added to a real .env.enc"
+                if files == trial_files.PLAINTEXT_ADDED
+                else "a plaintext file named .env.secrets.enc"
+            )
             problems.append(f"{hook} accepts {what}")
         elif not refuse and run.code != 0:
             problems.append(
