@@ -132,3 +132,15 @@ def test_drift_and_verify_read_key_groups_recipients_alike(fleet, listed_is_mani
     drift_differs = any(f.id == audit.SOPS_RECIPIENTS for f in audit._recipients(manifest, config))
     check = verify.check_sops_config(manifest, verify.RefFiles("main", {".sops.yaml": config}, ()))
     assert drift_differs == (not check.ok) == (not listed_is_manifests), check
+
+
+def test_the_agents_section_names_the_plaintext_definition_as_a_sentence(fleet):
+    manifest, repo = fleet
+    changes = planner.plan_repo(
+        manifest, repo, planner.Snapshot(files={"AGENTS.md": b"# Agents\n"})
+    )
+    section = next(c for c in changes if c.path == "AGENTS.md").after.decode()
+    assert (
+        "(`.env`, `.env.*`, `*.env`; not `*.example`, `*.sample`, `*.template`, `*.dist`, `*.defaults`, "
+        "`*.tmpl`, `*.tpl`, or `*.enc`) are never" in " ".join(section.split())
+    )
