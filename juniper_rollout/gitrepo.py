@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -403,6 +404,22 @@ def _digest(parent: str, tree: str, message: str) -> str:
     return hashlib.sha256(f"{parent}\n{tree}\n{message}".encode()).hexdigest()[:40]
 
 
+def _one_identity(commit: git.Commit) -> bool:
+    """The tool writes its author and committer as one identity at one moment; ``git commit --amend``
+    (with or without ``--author``) stamps a new committer time, so an amended commit never passes."""
+    return (
+        commit.author.name,
+        commit.author.email,
+        commit.authored_date,
+        commit.author_tz_offset,
+    ) == (
+        commit.committer.name,
+        commit.committer.email,
+        commit.committed_date,
+        commit.committer_tz_offset,
+    )
+
+
 def is_tool_commit(commit: git.Commit) -> bool:
     """A commit exactly as the tool wrote it: its check line matches its parent, tree and message.
 
@@ -416,6 +433,8 @@ def is_tool_commit(commit: git.Commit) -> bool:
         if isinstance(commit.message, str)
         else commit.message.decode("utf-8", "replace")
     )
+    if commit.gpgsig or not _one_identity(commit):  # signed, or re-authored: a person's commit now
+        return False
     body, sep, check = message.rstrip("\n").rpartition("\n" + CHECK_TRAILER)
     if not sep or TRAILER not in body:
         return False
@@ -449,7 +468,19 @@ def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: st
     tree = git.Tree(repo, tree_sha, TREE_MODE, "")
     body = message.rstrip("\n") + "\n"
     signed = f"{body}{CHECK_TRAILER}{_digest(base.hexsha, tree.hexsha, body)}\n"
-    commit = git.Commit.create_from_tree(repo, tree, signed, parent_commits=[base], head=False)
+    who = git.Actor.committer(repo.config_reader())  # one identity, one moment: see _one_identity
+    now = datetime.now(UTC).astimezone().replace(microsecond=0)
+    commit = git.Commit.create_from_tree(
+        repo,
+        tree,
+        signed,
+        parent_commits=[base],
+        head=False,
+        author=who,
+        committer=who,
+        author_date=now,
+        commit_date=now,
+    )
     return commit
 
 

@@ -121,6 +121,33 @@ def test_amended_tool_commit_with_a_new_file_is_not_overwritten(fleet, tmp_path)
     )
 
 
+def test_an_amend_that_only_changes_the_author_is_not_overwritten(fleet, tmp_path):
+    """Tree, parent and message unchanged: a real `git commit --amend --author` (in a worktree,
+    removed afterwards) is a person's commit now; its authorship is never rebuilt away."""
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    linked = tmp_path / "review"
+    git(repo, "worktree", "add", "-q", str(linked), BRANCH)
+    git(
+        linked,
+        "commit",
+        "-q",
+        "--amend",
+        "--no-edit",
+        "--author",
+        "Reviewer <reviewer@example.invalid>",
+    )
+    git(repo, "worktree", "remove", str(linked))
+    amended = git(repo, "rev-parse", BRANCH).strip()
+    assert (
+        git(repo, "log", "-1", "--format=%B", BRANCH).count("Rollout-Check:") == 1
+    )  # the check line is kept
+    move_main(repo)
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout
+    assert git(repo, "rev-parse", BRANCH).strip() == amended
+
+
 def test_amended_message_alone_is_not_overwritten(fleet):
     repo = fleet.repo("juniper-ml")
     assert apply(fleet, "juniper-ml").code == 0
