@@ -145,15 +145,11 @@ class PrOptions:
 
 def open_pulls(manifest: Manifest, repos: Sequence[RepoSpec], options: PrOptions, *, forge: forges.Forge,
                jobs: int | None = None, on_result: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
-    throttle = forges.throttler()  # shared: at most CONCURRENCY requests in flight for the whole fleet
-
-    def job(spec: RepoSpec) -> Outcome:
-        # a client per repo, entered in the worker thread: githubkit keeps its open connection pool in a
-        # context variable, which other threads would not see
-        with forges.Client(forge, throttle) as client:
-            return _guard(spec.name, lambda: pr_one(manifest, spec, client, options))
-
-    return in_parallel(job, repos, jobs, on_result)
+    # one client for the fleet: one connection pool kept alive across repos, shared by the workers;
+    # the throttler: at most CONCURRENCY requests in flight for the whole fleet
+    with forges.Client(forge, forges.throttler()) as client:
+        return in_parallel(lambda spec: _guard(spec.name, lambda: pr_one(manifest, spec, client, options)),
+                           repos, jobs, on_result)
 
 
 def pr_one(manifest: Manifest, spec: RepoSpec, client: forges.Client, options: PrOptions) -> Outcome:
@@ -236,16 +232,14 @@ class Row:
 
 
 def status(manifest: Manifest, repos: Sequence[RepoSpec], *, forge: forges.Forge, jobs: int | None = None) -> list[Row]:
-    throttle = forges.throttler()
-
-    def job(spec: RepoSpec) -> Row:
-        with forges.Client(forge, throttle) as client:
+    with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
+        def job(spec: RepoSpec) -> Row:
             outcome = _guard(spec.name, lambda: _StatusRow(status_one(spec, client)))
             if isinstance(outcome, _StatusRow):
                 return outcome.row
             return Row(spec.name, "?", next="fix the error", error=outcome.message)
 
-    return in_parallel(job, repos, jobs)
+        return in_parallel(job, repos, jobs)
 
 
 @dataclass(frozen=True)
@@ -333,13 +327,9 @@ def fleet_line(rows: Sequence[Row]) -> str:
 
 def cleanup(manifest: Manifest, repos: Sequence[RepoSpec], *, forge: forges.Forge, force: bool = False,
             jobs: int | None = None, on_result: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
-    throttle = forges.throttler()
-
-    def job(spec: RepoSpec) -> Outcome:
-        with forges.Client(forge, throttle) as client:
-            return _guard(spec.name, lambda: cleanup_one(spec, client, force))
-
-    return in_parallel(job, repos, jobs, on_result)
+    with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
+        return in_parallel(lambda spec: _guard(spec.name, lambda: cleanup_one(spec, client, force)),
+                           repos, jobs, on_result)
 
 
 def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
