@@ -99,15 +99,14 @@ def sync_one(spec: RepoSpec) -> Outcome:
             return Outcome(spec.name, FAILED, f"no clone at {spec.path} and no `url:` to clone it from (add `url:`)")
         remote.clone(spec.url, spec.path)
         return Outcome(spec.name, CLONED, f"from {spec.url}")
-    new = remote.fetch(spec.path)
-    note = _base_note(spec)
+    new, local, origin = remote.fetch(spec.path, spec.base)
+    note = _base_note(spec, local, origin)
     if new:
         return Outcome(spec.name, FETCHED, f"{new} new commit{'s' if new != 1 else ''}" + (f"; {note}" if note else ""))
     return Outcome(spec.name, UP_TO_DATE, note)
 
 
-def _base_note(spec: RepoSpec) -> str:
-    local, origin = remote.local_tip(spec.path, spec.base), remote.origin_tip(spec.path, spec.base)
+def _base_note(spec: RepoSpec, local: str | None, origin: str | None) -> str:
     if local and origin and local != origin and remote.contains(spec.path, local, origin):
         behind = remote.count(spec.path, origin, f"^{local}")
         return f"local {spec.base} is {behind} behind origin/{spec.base}; plan builds on origin/{spec.base}"
@@ -165,8 +164,7 @@ def pr_one(manifest: Manifest, spec: RepoSpec, client: forges.Client, options: P
         return Outcome(spec.name, NOT_PUSHED, f"origin has no {spec.branch}; run `rollout apply --push` first")
     want_title = title(manifest, spec)
     base = state.base or spec.base
-    want_body = body(manifest, spec, remote.changed_files(spec.path, base, state.origin),
-                     remote.commits(spec.path, base, state.origin))
+    want_body = body(manifest, spec, *remote.changes(spec.path, base, state.origin))
     if pull is None:
         pull = client.create_pull(full, owner, spec.branch, spec.base, want_title, want_body, options.draft)
         number = pull["number"]
@@ -333,7 +331,7 @@ def cleanup(manifest: Manifest, repos: Sequence[RepoSpec], *, forge: forges.Forg
 
 
 def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
-    local, origin = remote.local_tip(spec.path, spec.branch), remote.origin_tip(spec.path, spec.branch)
+    local, origin = remote.tips(spec.path, spec.branch)
     if local is None and origin is None:
         return Outcome(spec.name, NOTHING, f"no {spec.branch} here or on origin")
     full = _slug(spec)
