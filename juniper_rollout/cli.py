@@ -113,12 +113,15 @@ def apply(
     if pr and not push:
         print("error: --pr needs --push (a pull request needs the branch on origin)", file=sys.stderr)
         raise typer.Exit(1)
+    loaded: list = []  # the manifest as apply read it, for --pr
     code = _code(command, manifest=manifest, plan_file=plan_file, workspace=workspace, repos=repo, yes=yes,
-                 push=push, jobs=jobs, rollout=rollout, confirm=lambda question: typer.confirm(question, default=False))
+                 push=push, jobs=jobs, rollout=rollout, confirm=lambda question: typer.confirm(question, default=False),
+                 on_loaded=loaded.append)
     if pr and code != 130:
         from juniper_rollout.commands.review import pr as open_prs
 
-        pr_code = _code(open_prs, manifest=manifest, workspace=workspace, repos=repo, jobs=jobs, rollout=rollout)
+        pr_code = _code(open_prs, manifest=manifest, workspace=workspace, repos=repo, jobs=jobs, rollout=rollout,
+                        loaded=loaded[0] if loaded else None)
         code = code or pr_code
     raise typer.Exit(code)
 

@@ -91,6 +91,7 @@ class FakeGitHub:
         # and response cost the fake CPU on the cores the tool runs on; the tests always validate
         self.validate = True
         self.in_flight = self.max_in_flight = 0  # requests being answered at once, and the most seen
+        self.connections = 0  # TCP connections clients opened (keep-alive: one serves many requests)
         self.lock = threading.RLock()
         github_api.operations()  # read from the description once, before any request thread
         self._server: ThreadingHTTPServer | None = None
@@ -158,6 +159,11 @@ class FakeGitHub:
 
             def log_message(self, *args) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with fake.lock:
+                    fake.connections += 1
 
             def _serve(self) -> None:
                 fake._handle(self)

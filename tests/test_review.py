@@ -111,6 +111,19 @@ def test_apply_push_pr_opens_one_pr_per_repo_then_a_rerun_changes_nothing(loop, 
     no_token(github, first, second)
 
 
+def test_one_connection_pool_serves_the_fleet_not_a_client_per_repo(loop, github):
+    """pr and status keep their connections open across repos: at most as many as calls in flight
+    (a client per repo would open one connection, and one TLS context, per repo at least)."""
+    from juniper_rollout import forge
+
+    assert apply_pr(loop).code == 0
+    before, calls = github.connections, len(github.requests)
+    status = rollout("status", "-m", loop.manifest)
+    assert status.code == 0, status.stdout + status.stderr
+    assert len(github.requests) - calls >= 3 * len(loop.names)  # an open PR: list, reviews, statuses, checks
+    assert 0 < github.connections - before <= forge.CONCURRENCY < len(loop.names)
+
+
 def test_pr_finds_its_own_pr_by_owner_and_branch_not_someone_elses(loop, github):
     repo = f"{OWNER}/juniper-data"
     dependabot = github.add_pull(repo, "dependabot/pip/requests-2.32", title="Bump requests")

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from juniper_rollout import report, review
-from juniper_rollout.manifest import load_manifest
+from juniper_rollout.manifest import Manifest, load_manifest
 
 STYLE = {review.OPENED: "green", review.UPDATED: "green", review.UNCHANGED: "dim", review.MERGED: "green",
          review.CLOSED: "yellow", review.NOT_PUSHED: "yellow", review.FAILED: "red", review.CLONED: "green",
@@ -39,8 +39,10 @@ def sync(*, manifest: Path, workspace: Path | None = None, repos: list[str] | No
 
 
 def pr(*, manifest: Path, workspace: Path | None = None, repos: list[str] | None = None, draft: bool = False,
-       reopen: bool = False, jobs: int | None = None, rollout: str | None = None) -> int:
-    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False, rollout=rollout)
+       reopen: bool = False, jobs: int | None = None, rollout: str | None = None, loaded: Manifest | None = None) -> int:
+    """``loaded``: the manifest ``apply --pr`` already read (same file, workspace and rollout)."""
+    if loaded is None:
+        loaded = load_manifest(manifest, workspace=workspace, require_recipients=False, rollout=rollout)
     forge = review.check_forge(loaded)
     out = report.console()
     outcomes = review.open_pulls(loaded, loaded.select(repos), review.PrOptions(draft, reopen), forge=forge,
