@@ -51,15 +51,18 @@ def in_parallel(job: Callable[[T], R], items: Sequence[T], jobs: int | None,
     if not items:
         return []
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs or NETWORK_JOBS, len(items))))
+    futures = [pool.submit(job, item) for item in items]
+    results: list[R] = []
     try:
-        futures = [pool.submit(job, item) for item in items]
-        results = []
         for future in futures:
             results.append(future.result())
             on_result(results[-1])
         return results
-    except KeyboardInterrupt:  # Ctrl-C: no repo is started any more; the ones under way finish
-        pool.shutdown(wait=False, cancel_futures=True)
+    except KeyboardInterrupt:  # Ctrl-C: no repo is started any more; the ones under way finish, and
+        pool.shutdown(wait=True, cancel_futures=True)  # every finished one is reported (a second Ctrl-C: at once)
+        for future in futures[len(results):]:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                on_result(future.result())
         raise
     finally:
         pool.shutdown(wait=True)
