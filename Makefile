@@ -1,5 +1,5 @@
 # make demo  - set up, then plan and apply on a built-in demo fleet (in a temp folder)
-# make test  - set up, then run the test suite
+# make test  - set up, then the gate (ruff lint and format check, mypy, import-linter contracts) and the test suite
 # make bench - set up, then measure plan/apply at fleet scale, and the review loop (sync..status) at N=100
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 LINT_STAMP := $(VENV)/.lint-stamp
 PYTEST_FLAGS ?= -n 2 -q
 
-.PHONY: setup demo test bench stress lint clean
+.PHONY: setup demo test gate bench stress lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ setup: $(STAMP)
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-test: $(STAMP)
+# the gate first (lint, types), then the suite
+test: $(STAMP) gate
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_FLAGS)
+
+gate: $(STAMP)
+	$(BIN)/ruff check juniper_rollout tests
+	$(BIN)/ruff format --check juniper_rollout tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py; plan_apply=$$?; \
@@ -36,7 +43,7 @@ $(LINT_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test,lint]'
 	touch $(LINT_STAMP)
 
-# make lint: ruff (lint + format check), mypy, import-linter contracts (not in make test yet)
+# make lint: the gate (ruff lint + format check, mypy, import-linter contracts), reporting every failure
 lint: $(LINT_STAMP)
 	status=0; \
 	$(BIN)/ruff check juniper_rollout tests || status=1; \

@@ -1,4 +1,5 @@
 """juniper-rollout: roll SOPS + age secrets management out across a fleet of git repositories."""
+
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version

@@ -10,6 +10,7 @@ does, never by its id, and is replaced in place by the managed hook.
 Entries are judged by reading them, never by running them: a hook in a
 contributor's config is not the tool's to execute.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,9 +20,19 @@ from typing import Any
 
 from identify.identify import tags_from_filename
 
+from juniper_rollout.agekey import short
+from juniper_rollout.sopsmeta import rule_recipients
+
 # Paths tried against a hook's files/exclude: the ones the code calls plaintext env files count.
-PROBES = (".env", ".env.secrets", "sub/.env", "sub/.env.secrets", ".env.local", ".env.production",
-          "backend/.env.prod")
+PROBES = (
+    ".env",
+    ".env.secrets",
+    "sub/.env",
+    "sub/.env.secrets",
+    ".env.local",
+    ".env.production",
+    "backend/.env.prod",
+)
 # Files a blocker must let through (a hook that refuses them is not doing the managed hook's job right).
 MUST_PASS = (".env.example", ".env.enc", ".env.secrets.example", ".env.secrets.enc")
 SHELLS = ("sh", "bash", "dash", "zsh", "ksh")
@@ -49,10 +60,19 @@ class HandHook:
         return f"language: {self.language}; entry: {self.entry}; files: {self.files}; exclude: {self.exclude}"
 
     def how_it_differs(self, managed: dict[str, Any]) -> str:
-        parts = [f"language {self.language}"
-                 + (f" with entry `{_clip(self.entry)}` that always exits non-zero" if self.language != "fail" else "")
-                 + f" (managed: language {managed.get('language')}, no shell)"]
-        parts.append(f"files '{self.files}'" + (f" (exclude '{self.exclude}')" if self.exclude != "^$" else ""))
+        parts = [
+            f"language {self.language}"
+            + (
+                f" with entry `{_clip(self.entry)}` that always exits non-zero"
+                if self.language != "fail"
+                else ""
+            )
+            + f" (managed: language {managed.get('language')}, no shell)"
+        ]
+        parts.append(
+            f"files '{self.files}'"
+            + (f" (exclude '{self.exclude}')" if self.exclude != "^$" else "")
+        )
         if self.misses:
             parts.append(f"lets through {', '.join(self.misses)}")
         if self.wrongly:
@@ -114,7 +134,11 @@ def always_fails(hook: dict[str, Any]) -> bool:
         return False
     if argv == ["false"] and not args:
         return True
-    if len(argv) >= 3 and argv[0].rsplit("/", 1)[-1] in SHELLS and argv[1] in ("-c", "-ec", "-ce", "-euc"):
+    if (
+        len(argv) >= 3
+        and argv[0].rsplit("/", 1)[-1] in SHELLS
+        and argv[1] in ("-c", "-ec", "-ce", "-euc")
+    ):
         return _script_fails(argv[2])
     return False
 
@@ -127,7 +151,9 @@ def _script_fails(script: str) -> bool:
     """
     if any(c in script for c in "`$|()<"):
         return False
-    script = re.sub(r"(?<!\S)[0-9]?>{1,2}&?[0-9]*(?=[\s;]|$)", " ", script)  # >&2, 1>&2, >> (echo's output only)
+    script = re.sub(
+        r"(?<!\S)[0-9]?>{1,2}&?[0-9]*(?=[\s;]|$)", " ", script
+    )  # >&2, 1>&2, >> (echo's output only)
     lexer = shlex.shlex(script, posix=True, punctuation_chars=";&")
     lexer.whitespace_split = True
     lexer.commenters = ""
@@ -162,7 +188,11 @@ def find(data: Any, managed: dict[str, Any], is_plaintext: Any) -> list[HandHook
     blocked_by_managed = selected(managed, probes, top)
     out = []
     for r, entry in enumerate(data["repos"]):
-        if not isinstance(entry, dict) or entry.get("repo") != "local" or not isinstance(entry.get("hooks"), list):
+        if (
+            not isinstance(entry, dict)
+            or entry.get("repo") != "local"
+            or not isinstance(entry.get("hooks"), list)
+        ):
             continue
         for h, hook in enumerate(entry["hooks"]):
             if not isinstance(hook, dict) or hook.get("id") == managed.get("id"):
@@ -175,10 +205,20 @@ def find(data: Any, managed: dict[str, Any], is_plaintext: Any) -> list[HandHook
             hits = selected(hook, probes, top)
             if not hits:
                 continue
-            out.append(HandHook(
-                r, h, str(hook.get("id")), str(hook.get("language")), str(hook.get("entry", "")),
-                str(hook.get("files", "")), str(hook.get("exclude", "^$")), hits,
-                tuple(p for p in blocked_by_managed if p not in hits), selected(hook, MUST_PASS, top)))
+            out.append(
+                HandHook(
+                    r,
+                    h,
+                    str(hook.get("id")),
+                    str(hook.get("language")),
+                    str(hook.get("entry", "")),
+                    str(hook.get("files", "")),
+                    str(hook.get("exclude", "^$")),
+                    hits,
+                    tuple(p for p in blocked_by_managed if p not in hits),
+                    selected(hook, MUST_PASS, top),
+                )
+            )
     return out
 
 
@@ -211,31 +251,45 @@ def judge_sops(before: str, after: str) -> str:
     if not old_rules:
         said.append("it has no creation_rules, so sops finds no key for .env")
     matched = {p: _first_rule(old_rules, p) for p in SOPS_PROBES}
-    missed = [p for p, rule in matched.items() if rule is None and _first_rule(new_rules, p) is not None]
+    missed = [
+        p for p, rule in matched.items() if rule is None and _first_rule(new_rules, p) is not None
+    ]
     if old_rules and missed:
         regexes = ", ".join(f"'{r.get('path_regex')}'" for r in old_rules)
-        said.append(f"its path_regex {regexes} matches no {', '.join(missed)} (sops matches the path it is given: "
-                    f"`sops -d .env.enc` would find no rule); the rendered rule matches each")
-    old_keys = list(dict.fromkeys(k for r in old_rules for k in _age(r)))
-    new_keys = list(dict.fromkeys(k for r in new_rules for k in _age(r)))
+        said.append(
+            f"its path_regex {regexes} matches no {', '.join(missed)} (sops matches the path it is given: "
+            f"`sops -d .env.enc` would find no rule); the rendered rule matches each"
+        )
+    old_keys = list(dict.fromkeys(k for r in old_rules for k in rule_recipients(r)))
+    new_keys = list(dict.fromkeys(k for r in new_rules for k in rule_recipients(r)))
     if old_keys == new_keys or set(old_keys) == set(new_keys):
-        said.append(f"recipients kept ({', '.join(k[:12] + '…' for k in new_keys)})")
+        said.append(f"recipients kept ({', '.join(map(short, new_keys))})")
     else:
         gone = [k for k in old_keys if k not in new_keys]
         come = [k for k in new_keys if k not in old_keys]
         if come:
-            said.append(f"adds recipient{'s' if len(come) > 1 else ''} {', '.join(k[:12] + '…' for k in come)} "
-                        "from the manifest")
+            said.append(
+                f"adds recipient{'s' if len(come) > 1 else ''} {', '.join(map(short, come))} "
+                "from the manifest"
+            )
         if gone:
-            said.append(f"drops recipient{'s' if len(gone) > 1 else ''} {', '.join(k[:12] + '…' for k in gone)} "
-                        "(not in the manifest's age_recipients: add it there to keep it)")
+            said.append(
+                f"drops recipient{'s' if len(gone) > 1 else ''} {', '.join(map(short, gone))} "
+                "(not in the manifest's age_recipients: add it there to keep it)"
+            )
     dropped = []
     for rule in old_rules:
         extra = [k for k in rule if k not in RULE_KEYS]
         if extra:
-            dropped.append(f"{', '.join(f'{k}: {rule[k]}' for k in extra)} of rule '{rule.get('path_regex')}'")
+            dropped.append(
+                f"{', '.join(f'{k}: {rule[k]}' for k in extra)} of rule '{rule.get('path_regex')}'"
+            )
     if len(old_rules) > 1:
-        others = [str(r.get("path_regex")) for r in old_rules if not any(_search(r, p) for p in SOPS_PROBES)]
+        others = [
+            str(r.get("path_regex"))
+            for r in old_rules
+            if not any(_search(r, p) for p in SOPS_PROBES)
+        ]
         if others:
             quoted = ", ".join(f"'{o}'" for o in others)
             dropped.append(f"rules for other files ({quoted})")
@@ -244,8 +298,10 @@ def judge_sops(before: str, after: str) -> str:
         if top:
             dropped.append(f"top-level {', '.join(top)}")
     if dropped:
-        said.append(f"drops {'; '.join(dropped)}: the manifest renders .sops.yaml whole (carry them in "
-                    "templates/sops.yaml.j2, or set sops_yaml: false for this repo to keep the file)")
+        said.append(
+            f"drops {'; '.join(dropped)}: the manifest renders .sops.yaml whole (carry them in "
+            "templates/sops.yaml.j2, or set sops_yaml: false for this repo to keep the file)"
+        )
     return "; ".join(said)
 
 
@@ -264,10 +320,3 @@ def _search(rule: dict, path: str) -> bool:
 def _first_rule(rules: list[dict], path: str) -> dict | None:
     """sops uses the first rule whose path_regex matches (a rule without one matches everything)."""
     return next((r for r in rules if "path_regex" not in r or _search(r, path)), None)
-
-
-def _age(rule: dict) -> list[str]:
-    value = rule.get("age")
-    if isinstance(value, list):
-        return [str(v).strip() for v in value]
-    return [k.strip() for k in str(value or "").split(",") if k.strip()]

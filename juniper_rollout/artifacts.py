@@ -36,6 +36,7 @@ needs (``planner``, ``secrets_plan``, ``audit``). A new kind is a new entry in
 ``when:`` conditions are judged on the repo's real state at its base (:class:`RepoFacts`),
 never on a table: an artifact whose conditions do not hold is not managed there.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,19 +44,18 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from juniper_rollout.changes import IN_SYNC, MISSING, MODIFIED
 from juniper_rollout.edits import blocks, precommit, yamlentry
 from juniper_rollout.errors import ManifestError, RepoError
-from juniper_rollout.manifest import SOPS_ROLLOUT, FileSpec
+from juniper_rollout.fleetspec import SOPS_ROLLOUT, FileSpec
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
-IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"  # as audit.STATES
 KINDS = {
     "file": "a whole file rendered from a template",
     "block": "a marked block, one per rollout, in a file humans own",
     "yaml-entry": "entries of a list in a YAML file humans own, each found by its match fields",
     "precommit-hook": "local hooks spliced into an existing .pre-commit-config.yaml",
 }
-PRECOMMIT = ".pre-commit-config.yaml"
 WHEN_KEYS = ("exists", "missing", "language")
 LANGUAGES = {  # language -> (file suffixes, file names) that show a repo uses it
     "python": ((".py",), ("pyproject.toml", "setup.py", "setup.cfg")),
@@ -83,7 +83,10 @@ class RepoFacts:
 
     def uses(self, language: str) -> bool:
         suffixes, names = LANGUAGES[language]
-        return any(PurePosixPath(p).suffix in suffixes or PurePosixPath(p).name in names for p in self.paths)
+        return any(
+            PurePosixPath(p).suffix in suffixes or PurePosixPath(p).name in names
+            for p in self.paths
+        )
 
     @property
     def python_version(self) -> str | None:
@@ -147,9 +150,10 @@ def plan_block(text: str, body: str, rollout: str, path: str) -> str:
     hold is not repeated in the block: the block adds what is missing (no block when nothing is)."""
     mark = markers(rollout, path)
     try:
+        wanted: str | None = body
         if PurePosixPath(path).name.endswith("ignore"):
-            body = _missing_lines(blocks.remove(text, mark, path=path), body)
-        return blocks.put(text, body, mark, path=path)
+            wanted = _missing_lines(blocks.remove(text, mark, path=path), body)
+        return blocks.put(text, wanted, mark, path=path)
     except blocks.BrokenMarkers as err:
         raise RepoError(str(err)) from None
 
@@ -157,8 +161,11 @@ def plan_block(text: str, body: str, rollout: str, path: str) -> str:
 def _missing_lines(own: str, body: str) -> str | None:
     """``body`` without the patterns ``own`` already has (its comments kept); None if no pattern is left."""
     have = {line.strip() for line in own.splitlines()}
-    kept = [line for line in body.splitlines() if not line.strip() or line.lstrip().startswith("#")
-            or line.strip() not in have]
+    kept = [
+        line
+        for line in body.splitlines()
+        if not line.strip() or line.lstrip().startswith("#") or line.strip() not in have
+    ]
     if not any(line.strip() and not line.lstrip().startswith("#") for line in kept):
         return None
     return "\n".join(kept) + ("\n" if body.endswith("\n") else "")
@@ -197,10 +204,16 @@ def rendered_entries(text: str, spec: FileSpec, manifest_path: str) -> list[dict
     except YamlSyntaxError:
         data = None
     entries = [data] if isinstance(data, dict) else data if isinstance(data, list) else None
-    if entries is None or not all(isinstance(e, dict) and all(f in e for f in match) for e in entries):
-        raise ManifestError(manifest_path, spec.line, f"template {spec.template!r} of kind: yaml-entry must render "
-                                                      f"a YAML mapping, or a list of them, each with "
-                                                      f"{', '.join(f'`{f}:`' for f in match)} (fix the template)")
+    if entries is None or not all(
+        isinstance(e, dict) and all(f in e for f in match) for e in entries
+    ):
+        raise ManifestError(
+            manifest_path,
+            spec.line,
+            f"template {spec.template!r} of kind: yaml-entry must render "
+            f"a YAML mapping, or a list of them, each with "
+            f"{', '.join(f'`{f}:`' for f in match)} (fix the template)",
+        )
     return entries
 
 
@@ -232,9 +245,17 @@ def rendered_hooks(text: str, spec: FileSpec, manifest_path: str) -> list[dict]:
         hooks = load_plain(text)
     except YamlSyntaxError:
         hooks = None
-    if not isinstance(hooks, list) or not hooks or not all(isinstance(h, dict) and "id" in h for h in hooks):
-        raise ManifestError(manifest_path, spec.line, f"template {spec.template!r} of kind: precommit-hook must "
-                                                      "render a YAML list of hooks, each with an `id:` (fix the template)")
+    if (
+        not isinstance(hooks, list)
+        or not hooks
+        or not all(isinstance(h, dict) and "id" in h for h in hooks)
+    ):
+        raise ManifestError(
+            manifest_path,
+            spec.line,
+            f"template {spec.template!r} of kind: precommit-hook must "
+            "render a YAML list of hooks, each with an `id:` (fix the template)",
+        )
     return hooks
 
 

@@ -36,22 +36,36 @@ any change of meaning is:
 - Encrypted files are never decrypted: in sync iff present with sops metadata
   for exactly the manifest's recipients.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Mapping
+from shlex import quote
+from typing import Any
 
-from juniper_rollout import artifacts, planner, sopsmeta
-from juniper_rollout.changes import CREATE, DELETE, HOOK_REPLACED, NAME_STALE, SKIP, UNCHANGED, FileChange
+from juniper_rollout import agekey, artifacts, planner, sopsmeta
+from juniper_rollout.changes import (
+    CREATE,
+    DELETE,
+    EXTRA,
+    HOOK_REPLACED,
+    IN_SYNC,
+    MISSING,
+    MODIFIED,
+    NAME_STALE,
+    SKIP,
+    UNCHANGED,
+    FileChange,
+)
 from juniper_rollout.edits import blocks, gitignore, precommit
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
-IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"
-STATES = (IN_SYNC, MISSING, MODIFIED, EXTRA)
 MAX_COMMITS_NAMED = 5
 
 
@@ -69,31 +83,73 @@ class Rule:
 
 DRIFT = "drift"
 TRACKED_ENV, ENV_IN_HISTORY, ENC_WITHOUT_SOPS, SOPS_RECIPIENTS = (
-    "tracked-plaintext-env", "plaintext-env-in-history", "enc-without-sops", "sops-recipients")
+    "tracked-plaintext-env",
+    "plaintext-env-in-history",
+    "enc-without-sops",
+    "sops-recipients",
+)
 HAND_WRITTEN_HOOK, STALE_EXAMPLE_NAME = "hand-written-hook", "stale-example-name"
 RULES = (
-    Rule(DRIFT, "ArtifactDrift", "A managed file differs from what the manifest renders",
-         "Run `rollout plan --repo REPO` to see the difference and `rollout apply` to write the fix "
-         "on the rollout branch; or change the manifest if the repo is right.", "warning"),
-    Rule(TRACKED_ENV, "TrackedPlaintextEnv", "A plaintext env file is tracked by git",
-         "A .gitignore line does not untrack a file: `rollout apply` removes it on the rollout branch (or run "
-         "`git rm --cached PATH`), and rotate the secrets it held (they stay in history; purging it with "
-         "`git filter-repo --invert-paths --path PATH` is the owner's call).", "error", "9.0"),
-    Rule(ENV_IN_HISTORY, "PlaintextEnvInHistory", "A plaintext env file was committed in the past",
-         "Its values are still readable in those commits: rotate them; purging the file from history "
-         "(`git filter-repo --invert-paths --path PATH`) is the owner's call.", "error", "7.5"),
-    Rule(ENC_WITHOUT_SOPS, "EncWithoutSopsMetadata", "A committed .enc file has no sops metadata",
-         "It may be plaintext under an encrypted name: remove it from git, rotate what it held, "
-         "and encrypt again with sops.", "error", "8.0"),
-    Rule(SOPS_RECIPIENTS, "SopsRecipientsDiffer", ".sops.yaml recipients differ from the manifest",
-         "Run `rollout plan` and `rollout apply` to rewrite .sops.yaml from the manifest, or add the "
-         "key to defaults.age_recipients (`rollout rotate --add`) if it belongs.", "warning", "5.0"),
-    Rule(HAND_WRITTEN_HOOK, "HandWrittenEnvHook", "A hand-written hook does the managed .env hook's job",
-         "The same job in another spelling drifts from the fleet: `rollout apply` replaces it in place with "
-         "the managed hook, keeping every other line of the config.", "warning"),
-    Rule(STALE_EXAMPLE_NAME, "StaleExampleName", ".env.example lists a name the code no longer reads",
-         "The tool never deletes a name a person wrote: remove it by hand if it is really gone, or keep it.",
-         "note"),
+    Rule(
+        DRIFT,
+        "ArtifactDrift",
+        "A managed file differs from what the manifest renders",
+        "Run `rollout plan --repo REPO` to see the difference and `rollout apply` to write the fix "
+        "on the rollout branch; or change the manifest if the repo is right.",
+        "warning",
+    ),
+    Rule(
+        TRACKED_ENV,
+        "TrackedPlaintextEnv",
+        "A plaintext env file is tracked by git",
+        "A .gitignore line does not untrack a file: `rollout apply` removes it on the rollout branch (or run "
+        "`git rm --cached PATH`), and rotate the secrets it held (they stay in history; purging it with "
+        "`git filter-repo --invert-paths --path PATH` is the owner's call).",
+        "error",
+        "9.0",
+    ),
+    Rule(
+        ENV_IN_HISTORY,
+        "PlaintextEnvInHistory",
+        "A plaintext env file was committed in the past",
+        "Its values are still readable in those commits: rotate them; purging the file from history "
+        "(`git filter-repo --invert-paths --path PATH`) is the owner's call.",
+        "error",
+        "7.5",
+    ),
+    Rule(
+        ENC_WITHOUT_SOPS,
+        "EncWithoutSopsMetadata",
+        "A committed .enc file has no sops metadata",
+        "It may be plaintext under an encrypted name: remove it from git, rotate what it held, "
+        "and encrypt again with sops.",
+        "error",
+        "8.0",
+    ),
+    Rule(
+        SOPS_RECIPIENTS,
+        "SopsRecipientsDiffer",
+        ".sops.yaml recipients differ from the manifest",
+        "Run `rollout plan` and `rollout apply` to rewrite .sops.yaml from the manifest, or add the "
+        "key to defaults.age_recipients (`rollout rotate --add`) if it belongs.",
+        "warning",
+        "5.0",
+    ),
+    Rule(
+        HAND_WRITTEN_HOOK,
+        "HandWrittenEnvHook",
+        "A hand-written hook does the managed .env hook's job",
+        "The same job in another spelling drifts from the fleet: `rollout apply` replaces it in place with "
+        "the managed hook, keeping every other line of the config.",
+        "warning",
+    ),
+    Rule(
+        STALE_EXAMPLE_NAME,
+        "StaleExampleName",
+        ".env.example lists a name the code no longer reads",
+        "The tool never deletes a name a person wrote: remove it by hand if it is really gone, or keep it.",
+        "note",
+    ),
 )
 
 
@@ -118,8 +174,12 @@ class Facts:
     paths: tuple[str, ...] = ()  # every file at the ref
     encrypted: Mapping[str, bytes] = field(default_factory=dict)  # every *.enc blob at the ref
     sops_config: bytes | None = None  # .sops.yaml at the ref
-    env_commits: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (short sha, subject, env paths), any ref
-    enc_history: tuple[tuple[str, str, str, bytes], ...] = ()  # (short sha, subject, path, blob) of every *.enc ever committed
+    env_commits: tuple[
+        tuple[str, str, tuple[str, ...]], ...
+    ] = ()  # (short sha, subject, env paths), any ref
+    enc_history: tuple[
+        tuple[str, str, str, bytes], ...
+    ] = ()  # (short sha, subject, path, blob) of every *.enc ever committed
 
 
 @dataclass(frozen=True)
@@ -139,13 +199,22 @@ class RepoAudit:
         return "drift" if drifted or self.findings else IN_SYNC
 
 
-def audit_repo(manifest: Manifest, repo: RepoSpec, snap: planner.Snapshot, facts: Facts,
-               *, ref: str, commit: str | None = None) -> RepoAudit:
+def audit_repo(
+    manifest: Manifest,
+    repo: RepoSpec,
+    snap: planner.Snapshot,
+    facts: Facts,
+    *,
+    ref: str,
+    commit: str | None = None,
+) -> RepoAudit:
     """The artifacts' states and the hazards of ``repo`` at ``ref``; RepoError for what stops the planner."""
     judged = []
     specs = {spec.path: spec for spec in repo.files}
     for item in planner.plan_repo(manifest, repo, snap):
-        if item.action == DELETE:  # a tracked plaintext env file: a finding (TRACKED_ENV), not an artifact
+        if (
+            item.action == DELETE
+        ):  # a tracked plaintext env file: a finding (TRACKED_ENV), not an artifact
             continue
         spec = specs.get(item.path)
         if spec is not None and (spec.when or spec.kind != "file"):
@@ -155,13 +224,19 @@ def audit_repo(manifest: Manifest, repo: RepoSpec, snap: planner.Snapshot, facts
         if state is not None:
             judged.append(Artifact(item.path, state, item))
     judged += _encrypted(manifest, repo, facts)
-    if not repo.sops:  # another rollout: its artifacts only; the secret hazards are the SOPS rollout's
+    if (
+        not repo.sops
+    ):  # another rollout: its artifacts only; the secret hazards are the SOPS rollout's
         return RepoAudit(repo.name, ref, commit, tuple(judged))
-    found = findings(manifest, repo, facts, ref) + _adoptions([a.change for a in judged if a.change])
+    found = findings(manifest, repo, facts, ref) + _adoptions(
+        [a.change for a in judged if a.change]
+    )
     return RepoAudit(repo.name, ref, commit, tuple(judged), tuple(found))
 
 
-def _artifact(manifest: Manifest, repo: RepoSpec, spec: Any, item: FileChange, snap: planner.Snapshot) -> str | None:
+def _artifact(
+    manifest: Manifest, repo: RepoSpec, spec: Any, item: FileChange, snap: planner.Snapshot
+) -> str | None:
     """An artifact of a kind from ``artifacts``, or one with a ``when:``: not managed where it does not hold."""
     before = snap.files.get(item.path)
     if artifacts.unmet(spec, planner.facts_of(repo, snap)):
@@ -174,7 +249,9 @@ def _artifact(manifest: Manifest, repo: RepoSpec, spec: Any, item: FileChange, s
         entries = planner.yaml_entries_of(manifest, repo, spec, planner.facts_of(repo, snap))
         return artifacts.yaml_entries_state(before, entries, spec)
     if spec.kind == "precommit-hook":
-        return artifacts.hooks_state(before, planner.hooks_of(manifest, repo, spec, planner.facts_of(repo, snap)))
+        return artifacts.hooks_state(
+            before, planner.hooks_of(manifest, repo, spec, planner.facts_of(repo, snap))
+        )
     return _whole_file(item)
 
 
@@ -186,21 +263,33 @@ def _adoptions(changes: list[FileChange]) -> list[Finding]:
         if hooks:
             each = "; ".join(f"{a.subject}: {a.detail}" for a in hooks)
             word = "hook does" if len(hooks) == 1 else "hooks do"
-            out.append(Finding(HAND_WRITTEN_HOOK, item.path,
-                               f"{item.path}: hand-written {word} the managed .env hook's job in another spelling "
-                               f"({each}): `rollout apply` replaces it in place"))
+            out.append(
+                Finding(
+                    HAND_WRITTEN_HOOK,
+                    item.path,
+                    f"{item.path}: hand-written {word} the managed .env hook's job in another spelling "
+                    f"({each}): `rollout apply` replaces it in place",
+                )
+            )
         stale = [a.subject for a in item.adoptions if a.kind == NAME_STALE]
         if stale:
-            out.append(Finding(STALE_EXAMPLE_NAME, item.path,
-                               f"{item.path} lists {', '.join(stale)}, which the code no longer reads "
-                               "(kept: remove by hand if really gone)"))
+            out.append(
+                Finding(
+                    STALE_EXAMPLE_NAME,
+                    item.path,
+                    f"{item.path} lists {', '.join(stale)}, which the code no longer reads "
+                    "(kept: remove by hand if really gone)",
+                )
+            )
     return out
 
 
 # --- artifacts ---------------------------------------------------------------------------------
 
 
-def _state(manifest: Manifest, repo: RepoSpec, item: FileChange, before: bytes | None) -> str | None:
+def _state(
+    manifest: Manifest, repo: RepoSpec, item: FileChange, before: bytes | None
+) -> str | None:
     """``before``: the file at the ref (a skipped change may not carry it)."""
     if item.path == planner.GITIGNORE:
         return _gitignore(manifest, repo, before)
@@ -252,7 +341,9 @@ def _hooks(manifest: Manifest, repo: RepoSpec, before: bytes | None) -> str | No
     if before is None:
         return MISSING if repo.precommit_hook == "create" else None
     try:
-        states = set(precommit.hooks_state(_text(before), planner.hook_definitions(manifest, repo)).values())
+        states = set(
+            precommit.hooks_state(_text(before), planner.hook_definitions(manifest, repo)).values()
+        )
     except (RolloutError, AttributeError, TypeError):  # not a config pre-commit could read
         return None if repo.precommit_hook == "skip" else MODIFIED
     if repo.precommit_hook == "skip":
@@ -266,7 +357,9 @@ def _agents(repo: RepoSpec, item: FileChange, before: bytes | None) -> str | Non
     if before is None:
         return None
     try:
-        has_block = blocks.split(_text(before), blocks.MARKDOWN, path=planner.AGENTS).block is not None
+        has_block = (
+            blocks.split(_text(before), blocks.MARKDOWN, path=planner.AGENTS).block is not None
+        )
     except blocks.BrokenMarkers:
         return MODIFIED
     if repo.agents_md == "skip":
@@ -285,8 +378,17 @@ def _encrypted(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Artifac
                 out.append(Artifact(spec.target, MISSING))
             continue
         meta = sopsmeta.read_metadata(blob)
-        same = meta is not None and meta.format == "dotenv" and set(meta.recipients) == set(manifest.recipients)
-        if same and manifest.data_key_rotated and meta.lastmodified < manifest.data_key_rotated:
+        same = (
+            meta is not None
+            and meta.format == "dotenv"
+            and set(meta.recipients) == set(manifest.recipients)
+        )
+        if (
+            same
+            and meta is not None
+            and manifest.data_key_rotated
+            and meta.lastmodified < manifest.data_key_rotated
+        ):
             same = False  # `rotate --data-key` asked for a new data key it does not have yet
         out.append(Artifact(spec.target, IN_SYNC if same else MODIFIED))
     return out
@@ -310,31 +412,47 @@ def plaintext_pathspecs(repo: RepoSpec, manifest: Manifest | None = None) -> lis
 
 def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list[Finding]:
     out = [
-        Finding(TRACKED_ENV, path, f"{path} is tracked in git at {ref}; a .gitignore line does not untrack it: "
-                                   f"`rollout apply` removes it on the rollout branch (or `git rm --cached {path}`); "
-                                   f"rotate the secrets it held: they stay in history{_commits_of(path, facts)}; "
-                                   f"purging them is the owner's call: `git filter-repo --invert-paths --path {path}`")
-        for path in facts.paths if is_plaintext_env(path, repo, manifest)
+        Finding(
+            TRACKED_ENV,
+            path,
+            f"{path} is tracked in git at {ref}; a .gitignore line does not untrack it: "
+            f"`rollout apply` removes it on the rollout branch (or `git rm --cached {quote(path)}`); "
+            f"rotate the secrets it held: they stay in history{_commits_of(path, facts)}; "
+            f"purging them is the owner's call: `git filter-repo --invert-paths --path {quote(path)}`",
+        )
+        for path in facts.paths
+        if is_plaintext_env(path, repo, manifest)
     ]
     out += _history(manifest, repo, facts)
     out += _enc_history(facts)
     out += [
-        Finding(ENC_WITHOUT_SOPS, path, f"{path} has no sops metadata: it may be plaintext; remove it "
-                                        f"(`git rm --cached {path}`), rotate what it held, and encrypt again with sops")
-        for path, blob in sorted(facts.encrypted.items()) if sopsmeta.read_metadata(blob) is None
+        Finding(
+            ENC_WITHOUT_SOPS,
+            path,
+            f"{path} has no sops metadata: it may be plaintext; remove it "
+            f"(`git rm --cached {quote(path)}`), rotate what it held, and encrypt again with sops",
+        )
+        for path, blob in sorted(facts.encrypted.items())
+        if sopsmeta.read_metadata(blob) is None
     ]
     out += _recipients(manifest, facts.sops_config)
     return out
 
 
-def history_commits(paths: tuple[tuple[str, str, tuple[str, ...]], ...], path: str) -> list[tuple[str, str]]:
+def history_commits(
+    paths: tuple[tuple[str, str, tuple[str, ...]], ...], path: str
+) -> list[tuple[str, str]]:
     return [(short, subject) for short, subject, touched in paths if path in touched]
 
 
 def name_commits(commits: list[tuple[str, str]]) -> str:
     """``1 commit abc1234 "subject"`` / ``3 commits a, b, c and 2 more``."""
-    named = ", ".join(f'{short} "{_clip(subject)}"' for short, subject in commits[:MAX_COMMITS_NAMED])
-    more = f" and {len(commits) - MAX_COMMITS_NAMED} more" if len(commits) > MAX_COMMITS_NAMED else ""
+    named = ", ".join(
+        f'{short} "{_clip(subject)}"' for short, subject in commits[:MAX_COMMITS_NAMED]
+    )
+    more = (
+        f" and {len(commits) - MAX_COMMITS_NAMED} more" if len(commits) > MAX_COMMITS_NAMED else ""
+    )
     return f"{'commit' if len(commits) == 1 else 'commits'} {named}{more}"
 
 
@@ -348,14 +466,22 @@ def _history(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
     by_path: dict[str, list[tuple[str, str]]] = {}
     for short, subject, paths in facts.env_commits:
         for path in paths:
-            if is_plaintext_env(path, repo, manifest) and path not in tracked:  # tracked ones have their own finding
+            if (
+                is_plaintext_env(path, repo, manifest) and path not in tracked
+            ):  # tracked ones have their own finding
                 by_path.setdefault(path, []).append((short, subject))
     out = []
     for path, commits in sorted(by_path.items()):
-        out.append(Finding(ENV_IN_HISTORY, path, f"{path} was committed in the past ({name_commits(commits)}); "
-                                                 "its values are still readable there: rotate them; purging the file "
-                                                 "is the owner's call (rewrites history): "
-                                                 f"`git filter-repo --invert-paths --path {path}`"))
+        out.append(
+            Finding(
+                ENV_IN_HISTORY,
+                path,
+                f"{path} was committed in the past ({name_commits(commits)}); "
+                "its values are still readable there: rotate them; purging the file "
+                "is the owner's call (rewrites history): "
+                f"`git filter-repo --invert-paths --path {quote(path)}`",
+            )
+        )
     return out
 
 
@@ -364,38 +490,34 @@ def _enc_history(facts: Facts) -> list[Finding]:
     current = set(facts.encrypted)
     by_path: dict[str, list[tuple[str, str]]] = {}
     for short, subject, path, blob in facts.enc_history:
-        if sopsmeta.read_metadata(blob) is None and not (path in current and facts.encrypted[path] == blob):
+        if sopsmeta.read_metadata(blob) is None and not (
+            path in current and facts.encrypted[path] == blob
+        ):
             by_path.setdefault(path, []).append((short, subject))
-    return [Finding(ENC_WITHOUT_SOPS, path, f"{path} was once committed without sops metadata ({name_commits(commits)}): "
-                                           "it may have held plaintext, still readable there: rotate what it held; "
-                                           "purging it is the owner's call: "
-                                           f"`git filter-repo --invert-paths --path {path}`")
-            for path, commits in sorted(by_path.items())]
+    return [
+        Finding(
+            ENC_WITHOUT_SOPS,
+            path,
+            f"{path} was once committed without sops metadata ({name_commits(commits)}): "
+            "it may have held plaintext, still readable there: rotate what it held; "
+            "purging it is the owner's call: "
+            f"`git filter-repo --invert-paths --path {quote(path)}`",
+        )
+        for path, commits in sorted(by_path.items())
+    ]
 
 
 def _clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def short_key(key: str) -> str:
-    return key[:12] + "…"
-
-
 def sops_recipients(config: bytes) -> set[str] | None:
     """Every age recipient the creation rules of a ``.sops.yaml`` name; None if it cannot be read."""
     try:
-        data: Any = load_plain(config.decode("utf-8"))
+        found = sopsmeta.config_recipients(config.decode("utf-8"))
     except (UnicodeDecodeError, YamlSyntaxError):
         return None
-    rules = data.get("creation_rules") if isinstance(data, dict) else None
-    if not isinstance(rules, list):
-        return None
-    found: set[str] = set()
-    for rule in rules:
-        age = rule.get("age") if isinstance(rule, dict) else None
-        values = age if isinstance(age, list) else str(age or "").split(",")
-        found.update(str(v).strip() for v in values if str(v).strip())
-    return found
+    return None if found is None else set(found)
 
 
 def _recipients(manifest: Manifest, config: bytes | None) -> list[Finding]:
@@ -407,11 +529,17 @@ def _recipients(manifest: Manifest, config: bytes | None) -> list[Finding]:
     missing = [k for k in manifest.recipients if k not in found]
     if not extra and not missing:
         return []
-    parts = ([f"extra {', '.join(map(short_key, extra))}"] if extra else []) + (
-        [f"missing {', '.join(map(short_key, missing))}"] if missing else [])
-    return [Finding(SOPS_RECIPIENTS, ".sops.yaml",
-                    f".sops.yaml recipients differ from the manifest ({'; '.join(parts)}): run `rollout apply` "
-                    "to rewrite it from the manifest, or `rollout rotate --add KEY` if the key belongs")]
+    parts = ([f"extra {', '.join(map(agekey.short, extra))}"] if extra else []) + (
+        [f"missing {', '.join(map(agekey.short, missing))}"] if missing else []
+    )
+    return [
+        Finding(
+            SOPS_RECIPIENTS,
+            SOPS_CONFIG,
+            f".sops.yaml recipients differ from the manifest ({'; '.join(parts)}): run `rollout apply` "
+            "to rewrite it from the manifest, or `rollout rotate --add KEY` if the key belongs",
+        )
+    ]
 
 
 # --- output data -------------------------------------------------------------------------------
@@ -421,9 +549,12 @@ def to_json(audits: list[RepoAudit]) -> dict[str, Any]:
     repos = []
     for audit in audits:
         entry: dict[str, Any] = {
-            "name": audit.name, "status": audit.status,
+            "name": audit.name,
+            "status": audit.status,
             "artifacts": [{"path": a.path, "state": a.state} for a in audit.artifacts],
-            "findings": [{"id": f.id, "path": f.path, "message": f.message} for f in audit.findings],
+            "findings": [
+                {"id": f.id, "path": f.path, "message": f.message} for f in audit.findings
+            ],
         }
         if audit.error:
             entry["error"] = audit.error

@@ -3,14 +3,15 @@
 Used by ``rollout apply`` and ``rollout bootstrap``. One repo failing never stops
 the others; Ctrl-C stops cleanly between repos.
 """
+
 from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Iterator
 
 from juniper_rollout import gitrepo, leakguard
 from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
@@ -20,7 +21,13 @@ from juniper_rollout.pool import run_in_order
 from juniper_rollout.wording import count
 
 CREATED, UPDATED, UP_TO_DATE, BLOCKED, STALE, FAILED = (
-    "created", "updated", "already up to date", "blocked", "stale", "failed")
+    "created",
+    "updated",
+    "already up to date",
+    "blocked",
+    "stale",
+    "failed",
+)
 OK = (CREATED, UPDATED, UP_TO_DATE)
 
 
@@ -32,8 +39,15 @@ class Outcome:
     commit: str | None = None
 
 
-def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push: bool, jobs: int | None = None,
-                on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+def apply_plans(
+    manifest: Manifest,
+    plans: list[RepoPlan],
+    *,
+    saved: bool,
+    push: bool,
+    jobs: int | None = None,
+    on_outcome: Callable[[Outcome], None] = lambda o: None,
+) -> list[Outcome]:
     """Apply each plan; outcomes come in plan order. A large fleet is written by worker processes.
 
     Ctrl-C or SIGTERM stops cleanly between repos (a second one stops at once): no repo is started any
@@ -41,12 +55,19 @@ def apply_plans(manifest: Manifest, plans: list[RepoPlan], *, saved: bool, push:
     """
     specs = {r.name: r for r in manifest.repos}
     with _stop_between_repos() as stopped:
-        return run_in_order(partial(_apply_named, specs, saved=saved, push=push, manifest=manifest), plans, jobs=jobs,
-                            threads=False, on_result=on_outcome, stop=stopped)
+        return run_in_order(
+            partial(_apply_named, specs, saved=saved, push=push, manifest=manifest),
+            plans,
+            jobs=jobs,
+            threads=False,
+            on_result=on_outcome,
+            stop=stopped,
+        )
 
 
-def _apply_named(specs: dict[str, RepoSpec], plan: RepoPlan, *, saved: bool, push: bool,
-                 manifest: Manifest | None = None) -> Outcome:
+def _apply_named(
+    specs: dict[str, RepoSpec], plan: RepoPlan, *, saved: bool, push: bool, manifest: Manifest
+) -> Outcome:
     spec = specs.get(plan.name)
     if spec is None:
         return Outcome(plan.name, FAILED, "not in the manifest any more")
@@ -65,7 +86,9 @@ def _stop_between_repos() -> Iterator[Callable[[], bool]]:
         for each in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C or SIGTERM stops at once
             signal.signal(each, signal.default_int_handler)
 
-    previous = {each: signal.signal(each, first_interrupt) for each in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        each: signal.signal(each, first_interrupt) for each in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield lambda: bool(hits)
     finally:
@@ -73,7 +96,9 @@ def _stop_between_repos() -> Iterator[Callable[[], bool]]:
             signal.signal(each, handler)
 
 
-def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool, manifest: Manifest | None = None) -> Outcome:
+def apply_one(
+    spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool, manifest: Manifest
+) -> Outcome:
     if plan.error:
         return Outcome(spec.name, FAILED, plan.error)
     try:
@@ -85,16 +110,27 @@ def apply_one(spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool, manife
             outcome = _write(clone, spec, plan, saved=saved)
             if push and outcome.result in OK and gitrepo.branch_tip(clone, spec.branch) is not None:
                 gitrepo.push(clone, spec.branch)
-                outcome = Outcome(outcome.name, outcome.result, (outcome.message + "; pushed to origin").lstrip("; "), outcome.commit)
+                outcome = Outcome(
+                    outcome.name,
+                    outcome.result,
+                    (outcome.message + "; pushed to origin").lstrip("; "),
+                    outcome.commit,
+                )
             return outcome
     except RolloutError as err:
         return Outcome(spec.name, FAILED, str(err))
-    except Exception as err:  # a damaged object database, a full disk: this repo fails, the others go on
+    except (
+        Exception
+    ) as err:  # a damaged object database, a full disk: this repo fails, the others go on
         from juniper_rollout import crashlog
 
-        return Outcome(spec.name, FAILED, f"unexpected {type(err).__name__} while writing the branch: "
-                                          f"{_first_line(err)} (a damaged repository? run `git fsck` in {spec.path})"
-                                          + crashlog.see(crashlog.record(err, f"writing the branch of {spec.name}")))
+        return Outcome(
+            spec.name,
+            FAILED,
+            f"unexpected {type(err).__name__} while writing the branch: "
+            f"{_first_line(err)} (a damaged repository? run `git fsck` in {spec.path})"
+            + crashlog.see(crashlog.record(err, f"writing the branch of {spec.name}")),
+        )
 
 
 def _first_line(err: Exception) -> str:
@@ -105,44 +141,109 @@ def _first_line(err: Exception) -> str:
 def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
     base = gitrepo.base_commit(clone, spec.base)
     if plan.base_commit != base.hexsha:
-        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.base} moved from "
-                                         f"{(plan.base_commit or '?')[:7]} to {base.hexsha[:7]}; run plan again")
+        return Outcome(
+            spec.name,
+            STALE,
+            f"stale plan for {spec.name}: {spec.base} moved from "
+            f"{(plan.base_commit or '?')[:7]} to {base.hexsha[:7]}; run plan again",
+        )
     tip = gitrepo.branch_tip(clone, spec.branch)
     mode = gitrepo.branch_mode(clone, tip, base)
     writes = {f.path: f.after for f in plan.writes}
     if saved and (tip.hexsha if tip else None) != plan.branch_commit:
-        if _applied(clone, tip, base, plan, writes):
-            return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this plan", tip.hexsha)
-        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again")
+        if tip is not None and _applied(clone, tip, base, plan, writes):
+            return Outcome(
+                spec.name, UP_TO_DATE, f"{spec.branch} already holds this plan", tip.hexsha
+            )
+        return Outcome(
+            spec.name,
+            STALE,
+            f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again",
+        )
     if mode == "foreign":
-        return Outcome(spec.name, BLOCKED, f"{spec.branch} holds commits the tool did not make; merge or delete "
-                                           "that branch, then apply again")
-    if plan.onto == ON_TOP and (tip.hexsha if tip else None) != plan.branch_commit:  # moved by another run
-        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again")
+        return Outcome(
+            spec.name,
+            BLOCKED,
+            f"{spec.branch} holds commits the tool did not make; merge or delete "
+            "that branch, then apply again",
+        )
+    if (
+        plan.onto == ON_TOP and (tip.hexsha if tip else None) != plan.branch_commit
+    ):  # moved by another run
+        return Outcome(
+            spec.name,
+            STALE,
+            f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again",
+        )
     if saved and mode != plan.onto and (mode or plan.onto):
-        return Outcome(spec.name, STALE, f"stale plan for {spec.name}: {spec.base} or {spec.branch} moved since the "
-                                         "plan; run plan again")
+        return Outcome(
+            spec.name,
+            STALE,
+            f"stale plan for {spec.name}: {spec.base} or {spec.branch} moved since the "
+            "plan; run plan again",
+        )
     if not plan.writes:
-        return Outcome(spec.name, UP_TO_DATE, f"nothing to change on {spec.branch if mode == ON_TOP else spec.base}")
+        return Outcome(
+            spec.name,
+            UP_TO_DATE,
+            f"nothing to change on {spec.branch if mode == ON_TOP else spec.base}",
+        )
     # a change to a branch on the current base is a new commit on top (a reviewer's `git pull` works);
     # only when the base moved is the branch rebuilt on it
     on_top = plan.onto == ON_TOP  # the plan's writes are relative to what it was compared with
     parent = tip if on_top else base
+    assert parent is not None, "a plan goes on top only of a branch that exists"
     tree = gitrepo.write_tree(clone, parent.tree, writes)
     if tree == parent.tree.binsha and on_top:
-        return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha)
-    if tip is not None and not on_top and tip.parents and tip.parents[0] == base and tip.tree.binsha == tree:
-        return Outcome(spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha)
+        return Outcome(
+            spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", parent.hexsha
+        )
+    if (
+        tip is not None
+        and not on_top
+        and tip.parents
+        and tip.parents[0] == base
+        and tip.tree.binsha == tree
+    ):
+        return Outcome(
+            spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha
+        )
     worktree = gitrepo.checked_out_in(clone, spec.branch)
-    if worktree is not None:  # as git itself refuses: moving it would leave that worktree with changes nobody made
-        how = ("switch that worktree to another branch (`git switch -`)" if worktree.exists()
-               else f"that worktree is gone: run `git worktree prune` in {spec.path}")
-        return Outcome(spec.name, BLOCKED, f"{spec.branch} is checked out in {worktree}; {how}, then apply again")
+    if (
+        worktree is not None
+    ):  # as git itself refuses: moving it would leave that worktree with changes nobody made
+        how = (
+            "switch that worktree to another branch (`git switch -`)"
+            if worktree.exists()
+            else f"that worktree is gone: run `git worktree prune` in {spec.path}"
+        )
+        return Outcome(
+            spec.name,
+            BLOCKED,
+            f"{spec.branch} is checked out in {worktree}; {how}, then apply again",
+        )
+    assert tree is not None, "a rollout never empties a repository's tree"
     commit = gitrepo.create_commit(clone, parent, tree, commit_message(spec, plan))
-    gitrepo.move_branch(clone, spec.branch, commit.hexsha, tip.hexsha if tip else None,
-                        f"{'update' if tip else 'create'} rollout branch")
-    how = {ON_TOP: "; a new commit on top", REBUILD: f"; rebuilt on {spec.base} (it moved)"}.get(plan.onto or "", "") if tip else ""
-    return Outcome(spec.name, UPDATED if tip else CREATED, f"{spec.branch} at {commit.hexsha[:7]}{how}", commit.hexsha)
+    gitrepo.move_branch(
+        clone,
+        spec.branch,
+        commit.hexsha,
+        tip.hexsha if tip else None,
+        f"{'update' if tip else 'create'} rollout branch",
+    )
+    how = (
+        {ON_TOP: "; a new commit on top", REBUILD: f"; rebuilt on {spec.base} (it moved)"}.get(
+            plan.onto or "", ""
+        )
+        if tip
+        else ""
+    )
+    return Outcome(
+        spec.name,
+        UPDATED if tip else CREATED,
+        f"{spec.branch} at {commit.hexsha[:7]}{how}",
+        commit.hexsha,
+    )
 
 
 def _applied(clone, tip, base, plan: RepoPlan, writes) -> bool:
@@ -158,8 +259,10 @@ def _applied(clone, tip, base, plan: RepoPlan, writes) -> bool:
 
 def commit_message(spec: RepoSpec, plan: RepoPlan) -> str:
     lines = [spec.commit_message.strip(), ""]
-    lines += [f"- {f.path}: {f.action}" + (f" ({f.detail or f.reason})" if (f.detail or f.reason) else "")
-              for f in plan.writes]
+    lines += [
+        f"- {f.path}: {f.action}" + (f" ({f.detail or f.reason})" if (f.detail or f.reason) else "")
+        for f in plan.writes
+    ]
     return "\n".join(lines) + f"\n\n{gitrepo.TRAILER}\n"
 
 

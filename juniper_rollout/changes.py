@@ -2,6 +2,7 @@
 
 A :class:`RepoPlan` is the contract between planning (what) and the git writer (how).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -9,12 +10,23 @@ from dataclasses import dataclass, field, replace
 
 CREATE, UPDATE, DELETE, UNCHANGED, SKIP = "create", "update", "delete", "unchanged", "skip"
 WRITES = (CREATE, UPDATE, DELETE)
-ON_TOP, REBUILD = "on top", "rebuild"  # how a plan relates to an existing rollout branch (RepoPlan.onto)
+# An artifact's state at a ref against what the manifest renders (drift, and verify of a named rollout)
+IN_SYNC, MISSING, MODIFIED, EXTRA = "in-sync", "missing", "modified", "extra"
+STATES = (IN_SYNC, MISSING, MODIFIED, EXTRA)
+ON_TOP, REBUILD = (
+    "on top",
+    "rebuild",
+)  # how a plan relates to an existing rollout branch (RepoPlan.onto)
 
 
 # What adopting a hand-rolled-out repo converges (``Adoption.kind``)
 HOOK_REPLACED, FILE_KEPT, NAME_ADDED, NAME_STALE, FILE_REPLACED = (
-    "hook-replaced", "file-kept", "name-added", "name-stale", "file-replaced")
+    "hook-replaced",
+    "file-kept",
+    "name-added",
+    "name-stale",
+    "file-replaced",
+)
 
 
 @dataclass(frozen=True)
@@ -27,9 +39,13 @@ class Adoption:
     spelling: str = ""  # hooks: what tells hand-written spellings apart
 
     def line(self) -> str:
-        what = {HOOK_REPLACED: "replace hand-written hook", FILE_KEPT: "keep hand-written file",
-                NAME_ADDED: "add name", NAME_STALE: "report stale name",
-                FILE_REPLACED: "replace hand-written file"}[self.kind]
+        what = {
+            HOOK_REPLACED: "replace hand-written hook",
+            FILE_KEPT: "keep hand-written file",
+            NAME_ADDED: "add name",
+            NAME_STALE: "report stale name",
+            FILE_REPLACED: "replace hand-written file",
+        }[self.kind]
         return f"{what} {self.subject}" + (f" ({self.detail})" if self.detail else "")
 
 
@@ -49,7 +65,9 @@ class FileChange:
         return self.action in WRITES
 
 
-def change(path: str, before: bytes | None, after: bytes | None, reason: str | None = None) -> FileChange:
+def change(
+    path: str, before: bytes | None, after: bytes | None, reason: str | None = None
+) -> FileChange:
     """The action that takes ``before`` (None: absent) to ``after`` (None: absent)."""
     if before == after:
         return FileChange(path, UNCHANGED, before, after, reason)
@@ -72,8 +90,12 @@ class RepoPlan:
     files: tuple[FileChange, ...] = ()
     error: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
-    base_ref: str | None = None  # what the plan was built on when not the local base, e.g. "origin/main"
-    onto: str | None = None  # ON_TOP: compared with the rollout branch, a new commit on top; REBUILD: base moved
+    base_ref: str | None = (
+        None  # what the plan was built on when not the local base, e.g. "origin/main"
+    )
+    onto: str | None = (
+        None  # ON_TOP: compared with the rollout branch, a new commit on top; REBUILD: base moved
+    )
 
     @property
     def status(self) -> str:
@@ -85,7 +107,7 @@ class RepoPlan:
     def writes(self) -> tuple[FileChange, ...]:
         return tuple(f for f in self.files if f.writes)
 
-    def failed(self, message: str) -> "RepoPlan":
+    def failed(self, message: str) -> RepoPlan:
         return replace(self, error=message, files=())
 
 
@@ -98,8 +120,12 @@ def unified_diff(item: FileChange) -> str:
         new = (item.after or b"").decode("utf-8").splitlines(keepends=True)
     except UnicodeDecodeError:
         return ""
-    old = [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in old]
-    new = [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in new]
+    old = [
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in old
+    ]
+    new = [
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in new
+    ]
     a = "/dev/null" if item.before is None else f"a/{item.path}"
     b = "/dev/null" if item.after is None else f"b/{item.path}"
     return "".join(difflib.unified_diff(old, new, a, b))

@@ -3,23 +3,29 @@
 The one boundary where errors become exit codes: a RolloutError is one line on
 stderr and exit 1; Ctrl-C (or SIGTERM) is 130; anything else is a bug and shows its traceback.
 """
+
 from __future__ import annotations
 
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Callable, Iterator, Optional
+from typing import Annotated
 
 import typer
 
 from juniper_rollout.clierrors import OneLineErrors
 from juniper_rollout.errors import RolloutError
 
-app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, pretty_exceptions_enable=False,
-                  context_settings={"help_option_names": ["-h", "--help"]},
-                  help="Roll SOPS + age secrets management out across a fleet of git repositories.")
+app = typer.Typer(
+    cls=OneLineErrors,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Roll SOPS + age secrets management out across a fleet of git repositories.",
+)
 
 
 def _print_version(value: bool) -> None:
@@ -32,18 +38,39 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _options(
-    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     pass
 
 
 DEFAULT_MANIFEST = Path("manifests/repos.yaml")
-ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", envvar="JUNIPER_MANIFEST", help="The fleet manifest.")]
-WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", help="Where the clones live (beats $JUNIPER_WORKSPACE and the manifest).")]
-RepoOpt = Annotated[Optional[list[str]], typer.Option("--repo", help="Only this repo (repeatable).")]
-RolloutOpt = Annotated[Optional[str], typer.Option("--rollout", help="Which rollout of the manifest (default: the SOPS one, `sops`).")]
-JobsOpt = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Repos worked on at once (default: from the CPU count).")]
+ManifestOpt = Annotated[
+    Path, typer.Option("--manifest", "-m", envvar="JUNIPER_MANIFEST", help="The fleet manifest.")
+]
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace", help="Where the clones live (beats $JUNIPER_WORKSPACE and the manifest)."
+    ),
+]
+RepoOpt = Annotated[list[str] | None, typer.Option("--repo", help="Only this repo (repeatable).")]
+RolloutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--rollout", help="Which rollout of the manifest (default: the SOPS one, `sops`)."
+    ),
+]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs", "-j", min=1, help="Repos worked on at once (default: from the CPU count)."
+    ),
+]
 
 
 def _run(command: Callable[..., int], **kwargs) -> None:
@@ -82,28 +109,51 @@ def plan(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Save the plan (JSON) for `rollout apply PLAN`.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Save the plan (JSON) for `rollout apply PLAN`.")
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
-    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")] = False,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
+    ] = False,
     jobs: JobsOpt = None,
     rollout: RolloutOpt = None,
 ) -> None:
     """Show what would change in each repo (a dry run: nothing is written)."""
     from juniper_rollout.commands.plan import plan as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, out=out, as_json=json,
-         detailed_exitcode=detailed_exitcode, jobs=jobs, rollout=rollout)
+    _run(
+        command,
+        manifest=manifest,
+        workspace=workspace,
+        repos=repo,
+        out=out,
+        as_json=json,
+        detailed_exitcode=detailed_exitcode,
+        jobs=jobs,
+        rollout=rollout,
+    )
 
 
 @app.command()
 def apply(
-    plan_file: Annotated[Optional[Path], typer.Argument(help="A plan saved by `rollout plan --out`.")] = None,
+    plan_file: Annotated[
+        Path | None, typer.Argument(help="A plan saved by `rollout plan --out`.")
+    ] = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    push: Annotated[bool, typer.Option("--push", help="Push each branch to origin (never over commits the tool did not push).")] = False,
-    pr: Annotated[bool, typer.Option("--pr", help="With --push: open or update a pull request per pushed branch.")] = False,
+    push: Annotated[
+        bool,
+        typer.Option(
+            "--push", help="Push each branch to origin (never over commits the tool did not push)."
+        ),
+    ] = False,
+    pr: Annotated[
+        bool,
+        typer.Option("--pr", help="With --push: open or update a pull request per pushed branch."),
+    ] = False,
     jobs: JobsOpt = None,
     rollout: RolloutOpt = None,
 ) -> None:
@@ -111,17 +161,36 @@ def apply(
     from juniper_rollout.commands.apply import apply as command
 
     if pr and not push:
-        print("error: --pr needs --push (a pull request needs the branch on origin)", file=sys.stderr)
+        print(
+            "error: --pr needs --push (a pull request needs the branch on origin)", file=sys.stderr
+        )
         raise typer.Exit(1)
     loaded: list = []  # the manifest as apply read it, for --pr
-    code = _code(command, manifest=manifest, plan_file=plan_file, workspace=workspace, repos=repo, yes=yes,
-                 push=push, jobs=jobs, rollout=rollout, confirm=lambda question: typer.confirm(question, default=False),
-                 on_loaded=loaded.append)
+    code = _code(
+        command,
+        manifest=manifest,
+        plan_file=plan_file,
+        workspace=workspace,
+        repos=repo,
+        yes=yes,
+        push=push,
+        jobs=jobs,
+        rollout=rollout,
+        confirm=lambda question: typer.confirm(question, default=False),
+        on_loaded=loaded.append,
+    )
     if pr and code != 130:
         from juniper_rollout.commands.review import pr as open_prs
 
-        pr_code = _code(open_prs, manifest=manifest, workspace=workspace, repos=repo, jobs=jobs, rollout=rollout,
-                        loaded=loaded[0] if loaded else None)
+        pr_code = _code(
+            open_prs,
+            manifest=manifest,
+            workspace=workspace,
+            repos=repo,
+            jobs=jobs,
+            rollout=rollout,
+            loaded=loaded[0] if loaded else None,
+        )
         code = code or pr_code
     raise typer.Exit(code)
 
@@ -144,15 +213,28 @@ def pr(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
-    draft: Annotated[bool, typer.Option("--draft", help="Open new pull requests as drafts.")] = False,
-    reopen: Annotated[bool, typer.Option("--reopen", help="Reopen a pull request a person closed.")] = False,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Open new pull requests as drafts.")
+    ] = False,
+    reopen: Annotated[
+        bool, typer.Option("--reopen", help="Reopen a pull request a person closed.")
+    ] = False,
     jobs: JobsOpt = None,
     rollout: RolloutOpt = None,
 ) -> None:
     """Open or update one GitHub pull request per pushed rollout branch (token: GITHUB_TOKEN/GH_TOKEN/gh)."""
     from juniper_rollout.commands.review import pr as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, draft=draft, reopen=reopen, jobs=jobs, rollout=rollout)
+    _run(
+        command,
+        manifest=manifest,
+        workspace=workspace,
+        repos=repo,
+        draft=draft,
+        reopen=reopen,
+        jobs=jobs,
+        rollout=rollout,
+    )
 
 
 @app.command()
@@ -167,7 +249,15 @@ def status(
     """Where each repo stands: branch, pull request, review, checks, and the next step."""
     from juniper_rollout.commands.review import status as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, as_json=json, jobs=jobs, rollout=rollout)
+    _run(
+        command,
+        manifest=manifest,
+        workspace=workspace,
+        repos=repo,
+        as_json=json,
+        jobs=jobs,
+        rollout=rollout,
+    )
 
 
 @app.command()
@@ -175,19 +265,32 @@ def cleanup(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Also delete branches whose pull request is not merged.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also delete branches whose pull request is not merged.")
+    ] = False,
     jobs: JobsOpt = None,
     rollout: RolloutOpt = None,
 ) -> None:
     """Delete rollout branches whose pull requests are merged, locally and on origin."""
     from juniper_rollout.commands.review import cleanup as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, force=force, jobs=jobs, rollout=rollout)
+    _run(
+        command,
+        manifest=manifest,
+        workspace=workspace,
+        repos=repo,
+        force=force,
+        jobs=jobs,
+        rollout=rollout,
+    )
 
 
 @app.command()
 def keygen(
-    key_file: Annotated[Optional[Path], typer.Option("--key-file", help="Where to write it (default: where sops looks).")] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="Where to write it (default: where sops looks)."),
+    ] = None,
 ) -> None:
     """Create an age key where sops finds it; print the public key for the manifest."""
     from juniper_rollout.commands.keygen import keygen as command
@@ -197,9 +300,19 @@ def keygen(
 
 @app.command()
 def rotate(
-    add: Annotated[Optional[list[str]], typer.Option("--add", help="age public key to add (repeatable).")] = None,
-    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="age public key to remove (repeatable).")] = None,
-    data_key: Annotated[bool, typer.Option("--data-key", help="Next apply gives every committed .enc file a new data key (sops rotate).")] = False,
+    add: Annotated[
+        list[str] | None, typer.Option("--add", help="age public key to add (repeatable).")
+    ] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", help="age public key to remove (repeatable).")
+    ] = None,
+    data_key: Annotated[
+        bool,
+        typer.Option(
+            "--data-key",
+            help="Next apply gives every committed .enc file a new data key (sops rotate).",
+        ),
+    ] = False,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
 ) -> None:
     """Change the fleet's age recipients (re-wrapped with sops updatekeys: same data key) or, with --data-key,
@@ -214,14 +327,24 @@ def verify(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
-    ref: Annotated[Optional[str], typer.Option("--ref", help="Check this ref (default: each repo's base branch).")] = None,
+    ref: Annotated[
+        str | None, typer.Option("--ref", help="Check this ref (default: each repo's base branch).")
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
     rollout: RolloutOpt = None,
 ) -> None:
     """Check each repo against the plan's verification list, offline, without touching clones."""
     from juniper_rollout.commands.verify import verify as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, as_json=json, rollout=rollout)
+    _run(
+        command,
+        manifest=manifest,
+        workspace=workspace,
+        repos=repo,
+        ref=ref,
+        as_json=json,
+        rollout=rollout,
+    )
 
 
 @app.command()
@@ -229,16 +352,28 @@ def drift(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
-    ref: Annotated[Optional[str], typer.Option("--ref", help="Audit this ref (default: each repo's base branch).")] = None,
+    ref: Annotated[
+        str | None, typer.Option("--ref", help="Audit this ref (default: each repo's base branch).")
+    ] = None,
     format: Annotated[str, typer.Option("--format", help="table, json or sarif.")] = "table",
-    diff: Annotated[bool, typer.Option("--diff", help="Show how modified artifacts differ.")] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Show how modified artifacts differ.")
+    ] = False,
     rollout: RolloutOpt = None,
 ) -> None:
     """Audit the fleet: where repos differ from what the manifest renders, and secret hazards."""
     from juniper_rollout.commands.drift import drift as command
 
-    _run(command, manifest=manifest, workspace=workspace, repos=repo, ref=ref, fmt=format, show_diff=diff,
-         rollout=rollout)
+    _run(
+        command,
+        manifest=manifest,
+        workspace=workspace,
+        repos=repo,
+        ref=ref,
+        fmt=format,
+        show_diff=diff,
+        rollout=rollout,
+    )
 
 
 @app.command()
@@ -246,18 +381,37 @@ def bootstrap(
     name: Annotated[str, typer.Argument(help="The new repository's name.")],
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
-    path: Annotated[Optional[Path], typer.Option("--path", help="Where its clone is or goes.")] = None,
-    url: Annotated[Optional[str], typer.Option("--url", help="Clone from here if there is no clone yet.")] = None,
-    like: Annotated[Optional[str], typer.Option("--like", help="Start from this repo's manifest entry.")] = None,
+    path: Annotated[Path | None, typer.Option("--path", help="Where its clone is or goes.")] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="Clone from here if there is no clone yet.")
+    ] = None,
+    like: Annotated[
+        str | None, typer.Option("--like", help="Start from this repo's manifest entry.")
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what it would do; write nothing.")] = False,
-    push: Annotated[bool, typer.Option("--push", help="Push the rollout branch to origin.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what it would do; write nothing.")
+    ] = False,
+    push: Annotated[
+        bool, typer.Option("--push", help="Push the rollout branch to origin.")
+    ] = False,
 ) -> None:
     """Add a repo to the manifest, create or clone it if needed, and apply the baseline to it (shown first)."""
     from juniper_rollout.commands.bootstrap import bootstrap as command
 
-    _run(command, manifest=manifest, workspace=workspace, name=name, path=path, url=url, like=like, yes=yes,
-         dry_run=dry_run, push=push, confirm=lambda question: typer.confirm(question, default=False))
+    _run(
+        command,
+        manifest=manifest,
+        workspace=workspace,
+        name=name,
+        path=path,
+        url=url,
+        like=like,
+        yes=yes,
+        dry_run=dry_run,
+        push=push,
+        confirm=lambda question: typer.confirm(question, default=False),
+    )
 
 
 def main() -> None:

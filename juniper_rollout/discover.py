@@ -13,20 +13,21 @@ of scalars), never for a name that looks secret, and never for a value that carr
 Only application code is read by default: tests, conftest.py, docs, CI folders and vendored or
 built trees are left out (``include``/``exclude`` globs adjust that).
 """
+
 from __future__ import annotations
 
 import ast
 import json
-import math
 import re
 import threading
 import warnings
-from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeGuard
 
 from juniper_rollout.fold import ClassRef, Repo, Unresolved
+from juniper_rollout.secretshape import carries_credential, looks_secret
 
 
 @dataclass(frozen=True)
@@ -53,18 +54,33 @@ class Discovery:
     unresolved: tuple[str, ...]  # "path:line" of each env read whose name could not be folded
 
 
-_SECRET = re.compile(
-    r"(?:^|_)(?:KEYS?|TOKENS?|PASSWORD|PASSWD|PASS|PASSPHRASE|SECRETS?|DSN|CREDENTIALS?|PYPI)$"
-    r"|AUTHKEY|API_?KEY|PRIVATE_?KEY"
-)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "build", "dist", "site-packages",
-              "tests", "test", "__pycache__", ".tox", ".nox", ".eggs",
-              "docs", "doc", ".github", ".gitlab", ".circleci"}
+_SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    "node_modules",
+    "build",
+    "dist",
+    "site-packages",
+    "tests",
+    "test",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    ".eggs",
+    "docs",
+    "doc",
+    ".github",
+    ".gitlab",
+    ".circleci",
+}
 _COMPOSE = re.compile(r"(?:docker-)?compose[^/]*\.ya?ml")
 _N = r"[A-Za-z_][A-Za-z0-9_]*"
 # $$ (an escaped dollar) | ${NAME[op word]} with one level of nesting in the word | $NAME
-_INTERP = re.compile(rf"\$(?:\$|\{{({_N})(?:(:?[-?+])((?:[^${{}}]|\$\$|\$\{{[^{{}}]*\}}|\${_N})*))?\}}|({_N}))")
+_INTERP = re.compile(
+    rf"\$(?:\$|\{{({_N})(?:(:?[-?+])((?:[^${{}}]|\$\$|\$\{{[^{{}}]*\}}|\${_N})*))?\}}|({_N}))"
+)
 _CONFIG_KEYS = ("env_prefix", "env_nested_delimiter", "case_sensitive")
 
 # CPython 3.11 keeps the AST converter's recursion counter per interpreter, not per thread: two threads
@@ -82,49 +98,9 @@ def parse(text: str, mode: str = "exec") -> ast.AST:
         return ast.parse(text, mode=mode)
 
 
-def looks_secret(name: str) -> bool:
-    """True for names like *_KEY, *_TOKEN, *_PASSWORD, *_SECRET, *_DSN, *API_KEY*, *_PYPI (case-insensitive)."""
-    return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", name.upper())))
-
-
-# known credential shapes: GitHub, OpenAI/Anthropic/Stripe, Slack, webhook secrets, AWS, GitLab, PyPI,
-# npm, Google, Hugging Face, JWTs, PEM blocks
-_TOKEN = re.compile(
-    r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]|github_pat_|(?:^|[^A-Za-z0-9])sk-[A-Za-z0-9_-]{2}|sk_(?:live|test)_"
-    r"|rk_(?:live|test)_|xox[abposr]-|whsec_|(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{8}|glpat-|pypi-[A-Za-z0-9_-]{8}"
-    r"|npm_[A-Za-z0-9]{8}|AIza[0-9A-Za-z_-]{8}|hf_[A-Za-z0-9]{8}|eyJ[A-Za-z0-9_-]{8,}\.|-----BEGIN"
-)
-_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@")
-_OPAQUE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
-
-
-def carries_credential(value: str) -> bool:
-    """True for a value that holds a credential whatever its name: URL user-info
-    (``postgres://user:pass@db``), a known token prefix (``ghp_``, ``github_pat_``, ``sk-``, ``xox…-``,
-    ``whsec_``, ``AKIA…``, …) or a long high-entropy run of token characters."""
-    if _USERINFO.search(value) or _TOKEN.search(value):
-        return True
-    for run in _OPAQUE.findall(value):
-        if _high_entropy(run):
-            return True
-    return False
-
-
-def _high_entropy(run: str) -> bool:
-    """A run of 20+ token characters mixing letters and digits at >= 3.5 bits a character (a hex digest,
-    a base64 key); words, paths and dotted names have no digits or too few distinct characters."""
-    if not (re.search(r"[0-9]", run) and re.search(r"[A-Za-z]", run)):
-        return False
-    if len(re.findall(r"[0-9]", run)) < 3:
-        return False
-    if len(run) >= 32 and re.fullmatch(r"[0-9a-fA-F]+", run):  # a hex digest or key
-        return True
-    counts = Counter(run)
-    entropy = -sum(c / len(run) * math.log2(c / len(run)) for c in counts.values())
-    return entropy >= 3.5
-
-
-def candidate_paths(paths: Iterable[str], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[str]:
+def candidate_paths(
+    paths: Iterable[str], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> list[str]:
     """The paths discover() reads: *.py and compose files of the application, not tests, conftest.py,
     docs, CI folders or vendored and built trees. ``exclude`` globs drop more paths, ``include`` globs
     add paths back (fnmatch on the repo path: ``*`` also matches ``/``)."""
@@ -140,18 +116,24 @@ def candidate_paths(paths: Iterable[str], include: Sequence[str] = (), exclude: 
             continue
         if any(d in _SKIP_DIRS or d.endswith(".egg-info") for d in dirs):
             continue
-        if base.endswith(".py") and (base == "conftest.py" or base.startswith("test_") or base.endswith("_test.py")):
+        if base.endswith(".py") and (
+            base == "conftest.py" or base.startswith("test_") or base.endswith("_test.py")
+        ):
             continue
         out.add(path)
     return sorted(out)
 
 
-def discover(files: Mapping[str, str], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[EnvVar]:
+def discover(
+    files: Mapping[str, str], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> list[EnvVar]:
     """The names of :func:`discover_all`."""
     return list(discover_all(files, include, exclude).vars)
 
 
-def discover_all(files: Mapping[str, str], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Discovery:
+def discover_all(
+    files: Mapping[str, str], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> Discovery:
     """One EnvVar per name (its first occurrence), grouped by where it is read: groups in path order
     (settings classes by line), names in the order the code reads them.
 
@@ -163,8 +145,10 @@ def discover_all(files: Mapping[str, str], include: Sequence[str] = (), exclude:
     for path in candidate_paths(files, include, exclude):
         text = files[path].removeprefix("\ufeff")
         if not path.endswith(".py"):
-            found += [((path, 0, line), path, line, name, default, None, path, default is not None)
-                      for line, name, default in _compose(text)]
+            found += [
+                ((path, 0, line), path, line, name, default, None, path, default is not None)
+                for line, name, default in _compose(text)
+            ]
             continue
         try:
             tree = parse(text)
@@ -182,8 +166,10 @@ def discover_all(files: Mapping[str, str], include: Sequence[str] = (), exclude:
         except RecursionError:  # pathological nesting: this file tells nothing
             unresolved.append((path, 1))
             continue
-        found += [((path, 0, line), path, line, name, default, None, path, optional)
-                  for line, name, default, optional in reads]
+        found += [
+            ((path, 0, line), path, line, name, default, None, path, optional)
+            for line, name, default, optional in reads
+        ]
     found += _Classes(repo, nodes, unresolved).settings_vars()
     found.sort(key=lambda f: f[0])  # stable: ties keep discovery order
     seen: set[str] = set()
@@ -192,8 +178,10 @@ def discover_all(files: Mapping[str, str], include: Sequence[str] = (), exclude:
         if name in seen or not _ENV_NAME.fullmatch(name):
             continue
         seen.add(name)
-        if looks_secret(name) or (default is not None and ("\n" in default or "\r" in default
-                                                           or carries_credential(default))):
+        if looks_secret(name) or (
+            default is not None
+            and ("\n" in default or "\r" in default or carries_credential(default))
+        ):
             default = None
         out.append(EnvVar(name, default, desc, f"{path}:{line}", group, optional))
     where = sorted(set(unresolved), key=lambda u: (u[0], u[1]))
@@ -201,6 +189,7 @@ def discover_all(files: Mapping[str, str], include: Sequence[str] = (), exclude:
 
 
 # --- docker-compose ---------------------------------------------------------------------------
+
 
 def _compose(text: str) -> Iterator[tuple[int, str, str | None]]:
     for lineno, line in enumerate(text.split("\n"), 1):
@@ -220,8 +209,16 @@ def _interpolations(text: str) -> Iterator[tuple[str, str | None]]:
 
 # --- os.getenv / os.environ -------------------------------------------------------------------
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
-           ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 
 
 def _scoped(tree: ast.Module) -> Iterator[tuple[ast.AST, tuple[ast.AST, ...]]]:
@@ -244,17 +241,24 @@ class _Wrapper:
     node: ast.FunctionDef | ast.AsyncFunctionDef
     key: tuple[int | None, str]
     default: tuple[int | None, str] | None  # a parameter of this function
-    fallback: tuple[str, ast.expr, tuple] | None  # (module path, expression, scopes it is seen from)
+    fallback: (
+        tuple[str, ast.expr, tuple] | None
+    )  # (module path, expression, scopes it is seen from)
 
 
-def _params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, tuple[int | None, ast.expr | None]]:
+def _params(
+    func: ast.FunctionDef | ast.AsyncFunctionDef,
+) -> dict[str, tuple[int | None, ast.expr | None]]:
     """parameter name -> (position or None for keyword-only, its default expression)."""
     a = func.args
     positional = [*a.posonlyargs, *a.args]
-    defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults)) + list(
+        a.defaults
+    )
     out: dict[str, tuple[int | None, ast.expr | None]] = {
-        arg.arg: (i, d) for i, (arg, d) in enumerate(zip(positional, defaults))}
-    out.update({arg.arg: (None, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults)})
+        arg.arg: (i, d) for i, (arg, d) in enumerate(zip(positional, defaults, strict=False))
+    }
+    out.update({arg.arg: (None, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults, strict=False)})
     return out
 
 
@@ -265,6 +269,48 @@ def _own_default(wrapper: _Wrapper) -> tuple[str, ast.expr, tuple] | None:
         param = _params(wrapper.node).get(wrapper.default[1], (None, None))[1]
         return (wrapper.path, param, ()) if param is not None else None
     return wrapper.fallback
+
+
+@dataclass
+class _OsNames:
+    """What a module calls os, os.getenv and os.environ (imports, aliases, ``ENV = os.environ``)."""
+
+    mods: set[str]
+    getenvs: set[str]
+    environs: set[str]
+
+    def is_environ(self, e: ast.expr) -> bool:
+        return (
+            isinstance(e, ast.Attribute)
+            and e.attr == "environ"
+            and isinstance(e.value, ast.Name)
+            and e.value.id in self.mods
+        ) or (isinstance(e, ast.Name) and e.id in self.environs)
+
+    def is_getter(self, f: ast.expr) -> bool:
+        """``os.getenv``, ``getenv`` imported from os, ``os.environ.get`` / ``.setdefault``."""
+        return (
+            (
+                isinstance(f, ast.Attribute)
+                and f.attr == "getenv"
+                and isinstance(f.value, ast.Name)
+                and f.value.id in self.mods
+            )
+            or (isinstance(f, ast.Name) and f.id in self.getenvs)
+            or (
+                isinstance(f, ast.Attribute)
+                and f.attr in ("get", "setdefault")
+                and self.is_environ(f.value)
+            )
+        )
+
+
+def _callee_name(f: ast.expr) -> str | None:
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+
+
+def _keyword(node: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in node.keywords if k.arg == name), None)
 
 
 class _Reads:
@@ -282,74 +328,101 @@ class _Reads:
             self.wrappers.update((k, v) for k, v in found.items() if k not in self.wrappers)
             self.wrapper_names = {w.node.name for w in self.wrappers.values()}
 
-    def _os_names(self, path: str) -> tuple[set[str], set[str], set[str]]:
-        mods: set[str] = {"os"}
-        getenvs: set[str] = set()
-        environs: set[str] = set()
+    def _os_names(self, path: str) -> _OsNames:
+        names = _OsNames({"os"}, set(), set())
         for node in self.nodes[path]:
             if isinstance(node, ast.Import):
-                mods.update(a.asname for a in node.names if a.name == "os" and a.asname)
+                names.mods.update(a.asname for a in node.names if a.name == "os" and a.asname)
             elif isinstance(node, ast.ImportFrom) and node.module == "os" and not node.level:
-                getenvs.update(a.asname or a.name for a in node.names if a.name == "getenv")
-                environs.update(a.asname or a.name for a in node.names if a.name == "environ")
+                names.getenvs.update(a.asname or a.name for a in node.names if a.name == "getenv")
+                names.environs.update(a.asname or a.name for a in node.names if a.name == "environ")
         for stmt in self.repo.trees[path].body:  # ENV = os.environ
-            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
-                    and isinstance(stmt.value, ast.Attribute) and stmt.value.attr == "environ" \
-                    and isinstance(stmt.value.value, ast.Name) and stmt.value.value.id in mods:
-                environs.add(stmt.targets[0].id)
-        return mods, getenvs, environs
+            if (
+                isinstance(stmt, ast.Assign)
+                and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.Attribute)
+                and stmt.value.attr == "environ"
+                and isinstance(stmt.value.value, ast.Name)
+                and stmt.value.value.id in names.mods
+            ):
+                names.environs.add(stmt.targets[0].id)
+        return names
 
-    def sites(self, path: str) -> Iterator[tuple[ast.AST, tuple, ast.expr, ast.expr | None, _Wrapper | None]]:
+    def _may_read(self, path: str, names: _OsNames) -> bool:
+        """Whether ``path`` mentions anything that reads the environment (most modules do not: skipped)."""
+        return bool(
+            names.getenvs
+            or names.environs
+            or any(
+                isinstance(n, ast.Name)
+                and (n.id in names.mods or n.id in self.wrapper_names)
+                or isinstance(n, ast.Attribute)
+                and n.attr in self.wrapper_names
+                for n in self.nodes[path]
+            )
+        )
+
+    def sites(
+        self, path: str
+    ) -> Iterator[tuple[ast.AST, tuple, ast.expr, ast.expr | None, _Wrapper | None]]:
         """(node, scopes, key expression, default expression, wrapper called or None)."""
-        mods, getenvs, environs = self._os_names(path)
-        walked = self.nodes[path]
-        if not (getenvs or environs or any(isinstance(n, ast.Name) and (n.id in mods or n.id in self.wrapper_names)
-                                           or isinstance(n, ast.Attribute) and n.attr in self.wrapper_names
-                                           for n in walked)):
+        names = self._os_names(path)
+        if not self._may_read(path, names):
             return
-
-        def is_environ(e: ast.expr) -> bool:
-            return (isinstance(e, ast.Attribute) and e.attr == "environ" and isinstance(e.value, ast.Name)
-                    and e.value.id in mods) or (isinstance(e, ast.Name) and e.id in environs)
-
         for node, scopes in _scoped(self.repo.trees[path]):
-            if isinstance(node, ast.Call):
-                f = node.func
-                if ((isinstance(f, ast.Attribute) and f.attr == "getenv" and isinstance(f.value, ast.Name)
-                     and f.value.id in mods) or (isinstance(f, ast.Name) and f.id in getenvs)
-                        or (isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault") and is_environ(f.value))):
-                    key = _arg(node, 0, "key")
-                    if key is not None:
-                        yield node, scopes, key, _arg(node, 1, "default"), None
-                elif (f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None) \
-                        in self.wrapper_names:
-                    try:
-                        ref = self.repo.value(path, f, scopes)
-                    except (Unresolved, RecursionError):
-                        continue
-                    wrapper = self.wrappers.get(id(getattr(ref, "node", None)))
-                    if wrapper is None:
-                        continue
-                    key = _arg(node, wrapper.key[0], wrapper.key[1]) if wrapper.key[0] is not None \
-                        else next((k.value for k in node.keywords if k.arg == wrapper.key[1]), None)
-                    default = None
-                    if wrapper.default is not None:
-                        pos, name = wrapper.default
-                        default = _arg(node, pos, name) if pos is not None else \
-                            next((k.value for k in node.keywords if k.arg == name), None)
-                    if key is not None:
-                        yield node, scopes, key, default, wrapper
-            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and is_environ(node.value):
+            if isinstance(node, ast.Call) and names.is_getter(node.func):
+                key = _arg(node, 0, "key")
+                if key is not None:
+                    yield node, scopes, key, _arg(node, 1, "default"), None
+            elif isinstance(node, ast.Call) and _callee_name(node.func) in self.wrapper_names:
+                site = self._wrapper_call(path, node, scopes)
+                if site is not None:
+                    yield site
+            elif (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.ctx, ast.Load)
+                and names.is_environ(node.value)
+            ):
                 yield node, scopes, node.slice, None, None
-            elif (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn))
-                  and is_environ(node.comparators[0])):
+            elif (
+                isinstance(node, ast.Compare)
+                and len(node.ops) == 1
+                and isinstance(node.ops[0], (ast.In, ast.NotIn))
+                and names.is_environ(node.comparators[0])
+            ):
                 yield node, scopes, node.left, None, None
 
+    def _wrapper_call(
+        self, path: str, node: ast.Call, scopes: tuple
+    ) -> tuple[ast.AST, tuple, ast.expr, ast.expr | None, _Wrapper | None] | None:
+        """A call of one of the repository's wrappers as a read site: its key and default arguments."""
+        try:
+            ref = self.repo.value(path, node.func, scopes)
+        except (Unresolved, RecursionError):
+            return None
+        wrapper = self.wrappers.get(id(getattr(ref, "node", None)))
+        if wrapper is None:
+            return None
+        key = (
+            _arg(node, wrapper.key[0], wrapper.key[1])
+            if wrapper.key[0] is not None
+            else _keyword(node, wrapper.key[1])
+        )
+        default = None
+        if wrapper.default is not None:
+            pos, name = wrapper.default
+            default = _arg(node, pos, name) if pos is not None else _keyword(node, name)
+        return None if key is None else (node, scopes, key, default, wrapper)
+
     def _wrappers_in(self, path: str) -> Iterator[_Wrapper]:
-        for node, scopes, key, default, via in self.sites(path):
+        for _node, scopes, key, default, via in self.sites(path):
             func = scopes[-1] if scopes else None
-            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) or len(scopes) > 2 \
-                    or not isinstance(key, ast.Name):
+            if (
+                not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
+                or len(scopes) > 2
+                or not isinstance(key, ast.Name)
+            ):
                 continue
             params = _params(func)
             if key.id not in params or id(func) in self.wrappers:
@@ -358,16 +431,24 @@ class _Reads:
             fallback = (path, default, scopes) if default is not None else None
             if isinstance(default, ast.Name) and default.id in params:
                 given, fallback = (params[default.id][0], default.id), None
-            elif via is not None and default is None:  # passes no default: the inner wrapper's own applies
+            elif (
+                via is not None and default is None
+            ):  # passes no default: the inner wrapper's own applies
                 fallback = _own_default(via)
             yield _Wrapper(path, func, (params[key.id][0], key.id), given, fallback)
 
-    def reads(self, path: str, unresolved: list[tuple[str, int]]) -> Iterator[tuple[int, str, str | None, bool]]:
+    def reads(
+        self, path: str, unresolved: list[tuple[str, int]]
+    ) -> Iterator[tuple[int, str, str | None, bool]]:
         """(line, name, default as an env value, has a default) of every read in ``path`` that is not the
         inside of a wrapper (the wrapper's callers are the reads)."""
-        for node, scopes, key, default, wrapper in self.sites(path):
-            if scopes and id(scopes[-1]) in self.wrappers and isinstance(key, ast.Name) \
-                    and key.id in _params(scopes[-1]):
+        for _node, scopes, key, default, wrapper in self.sites(path):
+            if (
+                scopes
+                and id(scopes[-1]) in self.wrappers
+                and isinstance(key, ast.Name)
+                and key.id in _params(scopes[-1])
+            ):
                 continue
             try:
                 name = self.repo.value(path, key, scopes)
@@ -379,10 +460,17 @@ class _Reads:
             dpath, dscopes = path, scopes
             if default is None and wrapper is not None:  # the wrapper's own default
                 dpath, default, dscopes = _own_default(wrapper) or (path, None, scopes)
-            has_default = default is not None and not (isinstance(default, ast.Constant) and default.value is None)
+            has_default = default is not None and not (
+                isinstance(default, ast.Constant) and default.value is None
+            )
             value = _folded(self.repo, dpath, default, dscopes)
             # a bool default is not what the code sees when the variable is set to "false"
-            yield key.lineno, name, None if isinstance(value, bool) else _env_value(value), has_default
+            yield (
+                key.lineno,
+                name,
+                None if isinstance(value, bool) else _env_value(value),
+                has_default,
+            )
 
 
 def _arg(call: ast.Call, pos: int, kw: str) -> ast.expr | None:
@@ -406,7 +494,9 @@ def _env_value(value: Any, structured: bool = False) -> str | None:
     dicts of scalars as JSON when ``structured`` (what pydantic-settings parses); else None."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int) and value.bit_length() > 4096:  # str() would refuse it (int_max_str_digits)
+    if (
+        isinstance(value, int) and value.bit_length() > 4096
+    ):  # str() would refuse it (int_max_str_digits)
         return None
     if isinstance(value, (str, int, float)):
         return str(value)
@@ -422,10 +512,15 @@ def _plain_json(value: Any, depth: int = 0) -> bool:
         return all(_plain_json(v, depth + 1) for v in value)
     if isinstance(value, dict):
         return all(_plain_json(v, depth + 1) for v in value.values())
-    return value is None or isinstance(value, (str, float, bool)) or (isinstance(value, int) and value.bit_length() < 64)
+    return (
+        value is None
+        or isinstance(value, (str, float, bool))
+        or (isinstance(value, int) and value.bit_length() < 64)
+    )
 
 
 # --- pydantic settings ------------------------------------------------------------------------
+
 
 def _last(node: ast.expr | None) -> str | None:
     """The name a type expression ends with: Name, a.b.Name, Name[...], "Name"."""
@@ -436,7 +531,7 @@ def _last(node: ast.expr | None) -> str | None:
     if isinstance(node, ast.Subscript):
         return _last(node.value)
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return re.match(r"[\w.]*", node.value).group().rsplit(".", 1)[-1]
+        return re.match(r"[\w.]*", node.value).group().rsplit(".", 1)[-1]  # type: ignore[union-attr]  # matches every string
     return None
 
 
@@ -446,7 +541,8 @@ def _unwrap(ann: ast.expr | None, depth: int = 0) -> ast.expr | None:
         return None
     if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
         try:
-            return _unwrap(parse(ann.value, mode="eval").body, depth + 1)
+            parsed = parse(ann.value, mode="eval")
+            return _unwrap(parsed.body if isinstance(parsed, ast.Expression) else None, depth + 1)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
     if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
@@ -460,11 +556,23 @@ def _unwrap(ann: ast.expr | None, depth: int = 0) -> ast.expr | None:
     return _unwrap(args[0], depth + 1) if len(args) == 1 else ann
 
 
-_STRUCTURED = {"list", "List", "dict", "Dict", "set", "Set", "tuple", "Tuple", "frozenset", "FrozenSet",
-               "Sequence", "Mapping"}
+_STRUCTURED = {
+    "list",
+    "List",
+    "dict",
+    "Dict",
+    "set",
+    "Set",
+    "tuple",
+    "Tuple",
+    "frozenset",
+    "FrozenSet",
+    "Sequence",
+    "Mapping",
+}
 
 
-def _is_field(node: ast.expr | None) -> bool:
+def _is_field(node: ast.expr | None) -> TypeGuard[ast.Call]:
     return isinstance(node, ast.Call) and _last(node.func) == "Field"
 
 
@@ -480,7 +588,9 @@ class _Field:
 class _Classes:
     """Every class in the parsed files, by name; which are pydantic models or settings."""
 
-    def __init__(self, repo: Repo, nodes: Mapping[str, list[ast.AST]], unresolved: list[tuple[str, int]]):
+    def __init__(
+        self, repo: Repo, nodes: Mapping[str, list[ast.AST]], unresolved: list[tuple[str, int]]
+    ):
         self.repo, self.nodes, self.unresolved = repo, nodes, unresolved
         self.by_name: dict[str, list[tuple[str, ast.ClassDef]]] = {}
         self.roots: dict[str, dict[str, str]] = {}  # path -> local name -> BaseSettings | BaseModel
@@ -490,8 +600,15 @@ class _Classes:
             for node in walked:
                 if isinstance(node, ast.ClassDef):
                     self.by_name.setdefault(node.name, []).append((path, node))
-                elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("pydantic", "pydantic_settings"):
-                    roots.update((a.asname, a.name) for a in node.names if a.asname and a.name in ("BaseSettings", "BaseModel"))
+                elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in (
+                    "pydantic",
+                    "pydantic_settings",
+                ):
+                    roots.update(
+                        (a.asname, a.name)
+                        for a in node.names
+                        if a.asname and a.name in ("BaseSettings", "BaseModel")
+                    )
 
     def resolve(self, path: str, node: ast.expr | None) -> tuple[str, ast.ClassDef] | None:
         """The class a base or annotation names: through the module's imports when they lead to one,
@@ -507,11 +624,12 @@ class _Classes:
         return next((c for c in found if c[0] == path), found[0] if found else None)
 
     def kind(self, path: str, cls: ast.ClassDef) -> str | None:
-        """"settings" (a BaseSettings subclass), "model" (another BaseModel) or None."""
+        """ "settings" (a BaseSettings subclass), "model" (another BaseModel) or None."""
         if id(cls) not in self.kinds:
             self.kinds[id(cls)] = result = None
             for base in cls.bases:
                 root = self.roots[path].get(base.id) if isinstance(base, ast.Name) else _last(base)
+                kind: str | None
                 if root in ("BaseSettings", "BaseModel"):
                     kind = "settings" if root == "BaseSettings" else "model"
                 else:
@@ -522,12 +640,19 @@ class _Classes:
             self.kinds[id(cls)] = result
         return self.kinds[id(cls)]
 
-    def lineage(self, path: str, cls: ast.ClassDef, seen: frozenset = frozenset()) -> list[tuple[str, ast.ClassDef]]:
+    def lineage(
+        self, path: str, cls: ast.ClassDef, seen: frozenset = frozenset()
+    ) -> list[tuple[str, ast.ClassDef]]:
         """The pydantic classes cls inherits from, most basic first, then cls (reversed MRO, roughly)."""
         out: list[tuple[str, ast.ClassDef]] = []
         for base in reversed(cls.bases):
             found = self.resolve(path, base)
-            if found and id(found[1]) not in seen | {id(cls)} and self.kind(*found) and len(seen) < 32:
+            if (
+                found
+                and id(found[1]) not in seen | {id(cls)}
+                and self.kind(*found)
+                and len(seen) < 32
+            ):
                 out += [c for c in self.lineage(*found, seen | {id(cls)}) if c not in out]
         return out + [(path, cls)]
 
@@ -540,14 +665,18 @@ class _Classes:
             for stmt in c.body:
                 target, value = _assigned(stmt)
                 if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
-                    items += [(t, cpath, v, (c, stmt)) for t, v in map(_assigned, stmt.body) if t and v is not None]
+                    items += [
+                        (t, cpath, v, (c, stmt))
+                        for t, v in map(_assigned, stmt.body)
+                        if t and v is not None
+                    ]
                 elif target != "model_config" or value is None:
                     pass
                 elif isinstance(value, ast.Call) and not value.args:
                     for kw in value.keywords:  # **BASE_CONFIG: every key it holds
                         items.append((kw.arg or "**", cpath, kw.value, (c,)))
                 elif isinstance(value, ast.Dict):
-                    for k, v in zip(value.keys, value.values):
+                    for k, v in zip(value.keys, value.values, strict=False):
                         key = _folded(self.repo, cpath, k, (c,)) if k is not None else "**"
                         if isinstance(key, str):
                             items.append((key, cpath, v, (c,)))
@@ -570,28 +699,54 @@ class _Classes:
                 return None
         return out
 
-    def fields(self, path: str, cls: ast.ClassDef) -> dict[str, tuple[str, ast.ClassDef, ast.AnnAssign, str | None]]:
+    def fields(
+        self, path: str, cls: ast.ClassDef
+    ) -> dict[str, tuple[str, ast.ClassDef, ast.AnnAssign, str | None]]:
         out: dict[str, tuple[str, ast.ClassDef, ast.AnnAssign, str | None]] = {}
         for fpath, c in self.lineage(path, cls):
             for i, stmt in enumerate(c.body):
                 if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
                     continue
                 name = stmt.target.id
-                if name.startswith("_") or name == "model_config" or _last(stmt.annotation) == "ClassVar":
+                if (
+                    name.startswith("_")
+                    or name == "model_config"
+                    or _last(stmt.annotation) == "ClassVar"
+                ):
                     continue
                 nxt = c.body[i + 1] if i + 1 < len(c.body) else None
-                doc = nxt.value.value if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) \
-                    and isinstance(nxt.value.value, str) else None
+                doc = (
+                    nxt.value.value
+                    if isinstance(nxt, ast.Expr)
+                    and isinstance(nxt.value, ast.Constant)
+                    and isinstance(nxt.value.value, str)
+                    else None
+                )
                 out[name] = (fpath, c, stmt, doc)
         return out
 
-    def field(self, path: str, cls: ast.ClassDef, stmt: ast.AnnAssign, doc: str | None,
-              override: tuple[str, ast.expr, tuple] | None = None) -> _Field:
+    def field(
+        self,
+        path: str,
+        cls: ast.ClassDef,
+        stmt: ast.AnnAssign,
+        doc: str | None,
+        override: tuple[str, ast.expr, tuple] | None = None,
+    ) -> _Field:
         """Explicit env names, default, description of one annotated field. ``override``: the default
         a parent's default instance gives it (``db: Db = Db(port=5433)``)."""
         ann, scopes = stmt.annotation, (cls,)
-        calls = [m for m in (ann.slice.elts[1:] if isinstance(ann, ast.Subscript) and _last(ann.value) == "Annotated"
-                             and isinstance(ann.slice, ast.Tuple) else []) if _is_field(m)]
+        calls = [
+            m
+            for m in (
+                ann.slice.elts[1:]
+                if isinstance(ann, ast.Subscript)
+                and _last(ann.value) == "Annotated"
+                and isinstance(ann.slice, ast.Tuple)
+                else []
+            )
+            if _is_field(m)
+        ]
         default_node = stmt.value
         if _is_field(stmt.value):
             calls.append(stmt.value)
@@ -599,8 +754,11 @@ class _Classes:
         kw = {k.arg: k.value for c in calls for k in c.keywords if k.arg}
         if default_node is None:
             default_node = kw.get("default")
-        required = default_node is None and "default_factory" not in kw \
+        required = (
+            default_node is None
+            and "default_factory" not in kw
             or (isinstance(default_node, ast.Constant) and default_node.value is Ellipsis)
+        )
         dpath = path
         if override is not None:
             dpath, default_node, scopes = override
@@ -618,14 +776,20 @@ class _Classes:
         desc_node = kw.get("description")
         desc = _folded(self.repo, path, desc_node, (cls,)) if desc_node is not None else None
         desc = desc if isinstance(desc, str) else doc
-        return _Field(names, default, not required,
-                      " ".join(desc.split()) if desc else None, default_node)
+        return _Field(
+            names, default, not required, " ".join(desc.split()) if desc else None, default_node
+        )
 
     def _names(self, path: str, node: ast.expr, scopes: tuple) -> list[str] | None:
-        """"A", AliasChoices("A", B), ["A", "B"] -> the string names (AliasPath and the like are skipped);
+        """ "A", AliasChoices("A", B), ["A", "B"] -> the string names (AliasPath and the like are skipped);
         None when one of them does not fold (reported)."""
-        parts = node.args if isinstance(node, ast.Call) and _last(node.func) == "AliasChoices" else \
-            node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
+        parts = (
+            node.args
+            if isinstance(node, ast.Call) and _last(node.func) == "AliasChoices"
+            else node.elts
+            if isinstance(node, (ast.List, ast.Tuple))
+            else [node]
+        )
         out = []
         for part in parts:
             if isinstance(part, ast.Call) and _last(part.func) in ("AliasPath", "AliasChoices"):
@@ -663,16 +827,22 @@ class _Classes:
         if cfg is None:
             return []
         prefix: str = cfg["env_prefix"] if isinstance(cfg.get("env_prefix"), str) else ""
-        delim: str = cfg["env_nested_delimiter"] if isinstance(cfg.get("env_nested_delimiter"), str) else ""
+        delim: str = (
+            cfg["env_nested_delimiter"] if isinstance(cfg.get("env_nested_delimiter"), str) else ""
+        )
         upper = cfg.get("case_sensitive") is not True
-        group = f"{path}: {cls.name}" + (f" (prefix {prefix.upper() if upper else prefix})" if prefix else "")
+        group = f"{path}: {cls.name}" + (
+            f" (prefix {prefix.upper() if upper else prefix})" if prefix else ""
+        )
         out: list[tuple] = []
         for name, (fpath, fcls, stmt, doc) in self.fields(path, cls).items():
             info = self.field(fpath, fcls, stmt, doc)
             if info.names is None:
                 continue
             names = info.names or [(prefix + name).upper() if upper else prefix + name]
-            for leaf in self._leaves(names, fpath, fcls, stmt, doc, info, delim, upper, frozenset({id(cls)})):
+            for leaf in self._leaves(
+                names, fpath, fcls, stmt, doc, info, delim, upper, frozenset({id(cls)})
+            ):
                 out.append(((path, cls.lineno, len(out)), *leaf[:5], group, leaf[5]))
         return out
 
@@ -680,27 +850,41 @@ class _Classes:
         """(path, line, name, default, description, optional) for one field; with a nested delimiter, a
         model-typed field expands into its sub-fields (defaults from the parent's default instance)."""
         core = _unwrap(stmt.annotation)
-        sub = self.resolve(path, core) if delim and isinstance(core, (ast.Name, ast.Attribute)) else None
+        sub = (
+            self.resolve(path, core)
+            if delim and isinstance(core, (ast.Name, ast.Attribute))
+            else None
+        )
         if sub and self.kind(*sub) and id(sub[1]) not in seen and len(seen) < 16:
             given = {}
             node = info.default_node
             if isinstance(node, ast.Call) and self.resolve(path, node.func) == sub:
                 given = {k.arg: k.value for k in node.keywords if k.arg}
             out = []
-            for name, (spath, scls, sstmt, sdoc) in self.fields(*sub).items():  # a sub-field's alias counts here
+            for name, (spath, scls, sstmt, sdoc) in self.fields(
+                *sub
+            ).items():  # a sub-field's alias counts here
                 override = (path, given[name], (cls,)) if name in given else None
                 sinfo = self.field(spath, scls, sstmt, sdoc, override)
                 if sinfo.names is None:
                     continue
                 parts = [p.upper() if upper else p for p in sinfo.names or [name]]
                 deeper = [n + delim + p for n in names for p in parts]
-                out += self._leaves(deeper, spath, scls, sstmt, sdoc, sinfo, delim, upper, seen | {id(sub[1])})
+                out += self._leaves(
+                    deeper, spath, scls, sstmt, sdoc, sinfo, delim, upper, seen | {id(sub[1])}
+                )
             return out
-        return [(path, stmt.lineno, n, info.default, info.description, info.optional) for n in names]
+        return [
+            (path, stmt.lineno, n, info.default, info.description, info.optional) for n in names
+        ]
 
 
 def _assigned(stmt: ast.stmt) -> tuple[str | None, ast.expr | None]:
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+    if (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+    ):
         return stmt.targets[0].id, stmt.value
     if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
         return stmt.target.id, stmt.value

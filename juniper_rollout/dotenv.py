@@ -6,6 +6,7 @@ files round-trip exactly.  This module refuses the few shapes sops would alter
 or mishandle (see docs/SOPS_NOTES.md).  It reports names only: no value ever
 reaches a message.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,9 @@ RESERVED_PREFIX = "sops_"  # sops stores its metadata under this prefix
 # name and printed as one, so it is refused and never echoed.
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Identifiers that are really credentials (GitHub tokens, AWS access key ids): refused the same way.
-TOKEN_SHAPES = re.compile(r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16})")
+TOKEN_SHAPES = re.compile(
+    r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16})"
+)
 
 
 class DotenvError(RolloutError):
@@ -36,7 +39,7 @@ def bare_name(raw: str) -> str:
     """The variable name in a raw sops key: without a BOM, ``export `` or surrounding blanks."""
     name = raw.lstrip("\ufeff").strip(" \t")
     if name.startswith(("export ", "export\t")):
-        name = name[len("export"):].lstrip(" \t")
+        name = name[len("export") :].lstrip(" \t")
     return name
 
 
@@ -65,10 +68,14 @@ def parse_names(plaintext: bytes, *, path: str = ".env") -> list[str]:
     """Variable names in file order; DotenvError for anything sops would not round-trip."""
     if not plaintext:
         return []
-    body = plaintext[len(BOM):] if plaintext.startswith(BOM) else plaintext
+    body = plaintext[len(BOM) :] if plaintext.startswith(BOM) else plaintext
     if body is not plaintext and body.startswith(b"#"):
-        raise DotenvError(path, 1, "byte-order mark before a comment (sops would read it as a name, "
-                                   "or fail: save the file as UTF-8 without a BOM)")
+        raise DotenvError(
+            path,
+            1,
+            "byte-order mark before a comment (sops would read it as a name, "
+            "or fail: save the file as UTF-8 without a BOM)",
+        )
     lines = body.split(b"\n")
     if lines[-1] != b"":
         raise DotenvError(path, len(lines), "no newline at end of file (sops adds one: add it)")
@@ -80,7 +87,8 @@ def parse_names(plaintext: bytes, *, path: str = ".env") -> list[str]:
             continue
         if name in first_seen:
             raise DotenvError(
-                path, number,
+                path,
+                number,
                 f"duplicate name {name} (also on line {first_seen[name]}): keep only one",
             )
         first_seen[name] = number
@@ -100,7 +108,8 @@ def _line_name(line: bytes, path: str, number: int) -> str | None:
         if line.lstrip().startswith(b"#"):
             raise DotenvError(path, number, "indented comment (sops rejects it: put # first)")
         raise DotenvError(
-            path, number,
+            path,
+            number,
             "line has no '=' (sops rejects it; a multi-line value? put it on one line with \\n)",
         )
     raw_name, value = line.split(b"=", 1)
@@ -121,12 +130,13 @@ def _checked_name(raw: bytes, path: str, number: int) -> str:
     if not name:
         raise DotenvError(path, number, "no name before '=' (add one or delete the line)")
     if not name.isprintable() or " " in name:
+        raise DotenvError(path, number, "name contains spaces or control characters (rename it)")
+    if not IDENTIFIER.fullmatch(name) or TOKEN_SHAPES.fullmatch(
+        name
+    ):  # never echoed: it may be a secret
         raise DotenvError(
-            path, number, "name contains spaces or control characters (rename it)"
-        )
-    if not IDENTIFIER.fullmatch(name) or TOKEN_SHAPES.fullmatch(name):  # never echoed: it may be a secret
-        raise DotenvError(
-            path, number,
+            path,
+            number,
             "text before '=' is not a variable name (letters, digits, _; not starting with a digit): "
             "a pasted secret? rename the variable or remove the line",
         )
@@ -136,7 +146,8 @@ def _checked_name(raw: bytes, path: str, number: int) -> str:
         )
     if name.endswith(UNENCRYPTED_SUFFIX):
         raise DotenvError(
-            path, number,
+            path,
+            number,
             f"name {name} ends with {UNENCRYPTED_SUFFIX}, so sops would store its value "
             "in plaintext (rename it)",
         )
@@ -149,7 +160,8 @@ def _check_value(value: bytes, path: str, number: int) -> None:
     quote = text[:1]
     if quote in (b'"', b"'") and quote not in text[1:]:
         raise DotenvError(
-            path, number,
+            path,
+            number,
             "quote not closed on this line (sops has no multi-line values: "
             "put the value on one line with \\n)",
         )

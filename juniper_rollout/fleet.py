@@ -1,22 +1,27 @@
-"""Plan every selected repository: read its base commit, run the pure planner. Read-only.
+"""Plan (or audit, for drift) every selected repository: read it at a ref through refreader, run the pure
+planner (or audit). Read-only.
 
 Repos are planned in parallel (juniper_rollout.pool) and come back in manifest order.
 A repo that cannot be read becomes a RepoPlan with an error; the others go on.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
-from typing import Callable, Iterable
 
-from juniper_rollout import gitrepo, leakguard, secrets_plan
+from juniper_rollout import audit, gitrepo, leakguard, secrets_plan
 from juniper_rollout.artifacts import RepoFacts, requires_python
+from juniper_rollout.audit import RepoAudit
 from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
-from juniper_rollout.discover import candidate_paths, discover_all
-from juniper_rollout.errors import ManifestError, RepoError, RolloutError
+from juniper_rollout.discover import EnvVar, candidate_paths, discover_all
+from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.planner import Snapshot, plan_repo, tracked_plaintext, wanted_paths
 from juniper_rollout.pool import run_in_order
+from juniper_rollout.refreader import guarded, read_at
 
 Progress = Callable[[str], None]
 
@@ -30,84 +35,145 @@ def plan_fleet(
     secrets: bool = True,
 ) -> list[RepoPlan]:
     tick = (lambda plan: progress(plan.name)) if progress else None
-    return run_in_order(partial(plan_one, manifest, secrets=secrets), list(repos), jobs=jobs, on_result=tick)
+    return run_in_order(
+        partial(plan_one, manifest, secrets=secrets), list(repos), jobs=jobs, on_result=tick
+    )
 
 
 def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> RepoPlan:
     empty = RepoPlan(repo.name, repo.base, repo.branch)
-    try:
-        with gitrepo.open_clone(repo.path) as clone:
-            base = gitrepo.base_commit(clone, repo.base)
-            tip = gitrepo.branch_tip(clone, repo.branch)
-            mode = gitrepo.branch_mode(clone, tip, base)
-            # compare with what exists: the rollout branch while it sits on the current base, else the base
-            onto = tip if mode == ON_TOP else base
-            # where the committed ciphertext may be when the plaintext is gone: the branch, or
-            # (deleted locally) what the tool last pushed of it, or origin's copy
-            known = tip or gitrepo.last_known_branch(clone, repo.branch)
-            snap = snapshot(manifest, repo, clone, onto, known)
-            files = plan_repo(manifest, repo, snap)
-            label = gitrepo.base_label(clone, repo.base)
-            plan = RepoPlan(repo.name, repo.base, repo.branch, base.hexsha, tip.hexsha if tip else None, tuple(files),
-                            base_ref=label if label != repo.base else None,
-                            onto=mode if mode in (ON_TOP, REBUILD) else None)
-            if secrets and repo.encrypt:
-                plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
-            plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode))
-            obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
-            if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
-                raise RepoError(obstacle)
-            leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars))
-            return plan
-    except ManifestError:
-        raise
-    except RolloutError as err:
-        return empty.failed(str(err))
-    except Exception as err:  # a damaged object database: this repo fails, the others are planned
-        from juniper_rollout import crashlog
+    return guarded(
+        repo,
+        "planning",
+        lambda: read_at(repo, None, partial(_plan_at, manifest, repo, secrets)),
+        empty.failed,
+    )
 
-        # the type only: an unexpected message might quote what was being read
-        return empty.failed(f"unexpected {type(err).__name__} while planning (a damaged repository? run `git fsck` "
-                            f"in {repo.path}; if it is clean, please report this)"
-                            + crashlog.see(crashlog.record(err, f"planning {repo.name}")))
+
+def _plan_at(manifest: Manifest, repo: RepoSpec, secrets: bool, clone, base) -> RepoPlan:
+    tip = gitrepo.branch_tip(clone, repo.branch)
+    mode = gitrepo.branch_mode(clone, tip, base)
+    # compare with what exists: the rollout branch while it sits on the current base, else the base
+    onto = tip if mode == ON_TOP else base
+    assert onto is not None, "on top only of a branch that exists"
+    # where the committed ciphertext may be when the plaintext is gone: the branch, or
+    # (deleted locally) what the tool last pushed of it, or origin's copy
+    known = tip or gitrepo.last_known_branch(clone, repo.branch)
+    snap = snapshot(manifest, repo, clone, onto, known)
+    files = plan_repo(manifest, repo, snap)
+    label = gitrepo.base_label(clone, repo.base)
+    plan = RepoPlan(
+        repo.name,
+        repo.base,
+        repo.branch,
+        base.hexsha,
+        tip.hexsha if tip else None,
+        tuple(files),
+        base_ref=label if label != repo.base else None,
+        onto=mode if mode in (ON_TOP, REBUILD) else None,
+    )
+    if secrets and repo.encrypt:
+        plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
+    plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode))
+    obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
+    if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
+        raise RepoError(obstacle)
+    leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars))
+    return plan
+
+
+def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
+    """``rollout drift``'s job for one repo: its state at ``ref`` (None: the base branch) against the manifest."""
+    return guarded(
+        repo,
+        "reading",
+        lambda: read_at(repo, ref, partial(_audit_at, manifest, repo, ref)),
+        lambda error: RepoAudit(repo.name, ref or repo.base, error=error),
+    )
+
+
+def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit) -> RepoAudit:
+    snap = snapshot(manifest, repo, clone, commit)
+    paths = gitrepo.list_paths(commit)
+    encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
+    facts = audit.Facts(
+        paths=tuple(paths),
+        encrypted=encrypted,
+        sops_config=gitrepo.read_blob(commit, SOPS_CONFIG),
+        env_commits=tuple(
+            gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))
+        ),
+        enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
+    )
+    result = audit.audit_repo(
+        manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha
+    )
+    leakguard.check(
+        manifest,
+        repo,
+        [a.change for a in result.artifacts if a.change is not None],
+        (v.default for v in snap.code_vars),
+    )  # --diff prints what was rendered
+    return result
 
 
 def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, ...]:
     """Why apply will block this repo's branch, said at plan time (the plan itself is still shown)."""
     notes = []
     if mode == "foreign":
-        notes.append(f"apply will refuse it: {repo.branch} holds commits the tool did not make "
-                     "(merge or delete that branch first)")
+        notes.append(
+            f"apply will refuse it: {repo.branch} holds commits the tool did not make "
+            "(merge or delete that branch first)"
+        )
     where = gitrepo.checked_out_in(clone, repo.branch)
     if where is not None:
-        notes.append(f"apply will refuse it: {repo.branch} is checked out in {where} "
-                     "(switch that worktree to another branch first)")
+        notes.append(
+            f"apply will refuse it: {repo.branch} is checked out in {where} "
+            "(switch that worktree to another branch first)"
+        )
     return tuple(notes)
 
 
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snapshot:
     files, links = gitrepo.read_files(base, wanted_paths(repo))
-    code_vars, unresolved = (), ()
+    code_vars: tuple[EnvVar, ...] = ()
+    unresolved: tuple[str, ...] = ()
     listing = gitrepo.listed_paths(clone, base)
     for spec in repo.files:
         if spec.env_from == "code":
             paths = candidate_paths(gitrepo.list_paths(base), spec.include, spec.exclude)
             blobs, _ = gitrepo.read_files(base, paths)
-            found = discover_all({p: b.decode("utf-8", "replace") for p, b in blobs.items()}, spec.include, spec.exclude)
+            found = discover_all(
+                {p: b.decode("utf-8", "replace") for p, b in blobs.items()},
+                spec.include,
+                spec.exclude,
+            )
             code_vars, unresolved = found.vars, found.unresolved
             break
-    dotenv_names = {}
+    dotenv_names: dict[str, tuple[str, ...]] = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
         dotenv_names = {".env": secrets_plan.plaintext_names(repo, ".env", base, tip)}
-    tracked = tracked_plaintext(manifest, repo, listing) if repo.sops else ()  # the SOPS rollout untracks them
+    tracked = (
+        tracked_plaintext(manifest, repo, listing) if repo.sops else ()
+    )  # the SOPS rollout untracks them
     history: dict[str, tuple[tuple[str, str], ...]] = {}
     if tracked:
-        for short, subject, paths in gitrepo.commits_touching(clone, [f":(literal){p}" for p in tracked]):
-            for path in paths:
+        for short, subject, touched in gitrepo.commits_touching(
+            clone, [f":(literal){p}" for p in tracked]
+        ):
+            for path in touched:
                 history[path] = (*history.get(path, ()), (short, subject))
     facts = repo_facts(repo, clone, base, listing) if needs_facts(repo) else None
-    return Snapshot(files, links, code_vars, dotenv_names, tracked, history, code_unresolved=unresolved,
-                    facts=facts)
+    return Snapshot(
+        files,
+        links,
+        code_vars,
+        dotenv_names,
+        tracked,
+        history,
+        code_unresolved=unresolved,
+        facts=facts,
+    )
 
 
 def needs_facts(repo: RepoSpec) -> bool:
@@ -118,5 +184,8 @@ def needs_facts(repo: RepoSpec) -> bool:
 
 def repo_facts(repo: RepoSpec, clone, base, listing: list[str]) -> RepoFacts:
     """What templates and `when:` may know, read at the base: its paths, pyproject.toml, origin's default branch."""
-    return RepoFacts(frozenset(listing), gitrepo.default_branch(clone) or repo.base,
-                     requires_python(gitrepo.read_blob(base, "pyproject.toml")))
+    return RepoFacts(
+        frozenset(listing),
+        gitrepo.default_branch(clone) or repo.base,
+        requires_python(gitrepo.read_blob(base, "pyproject.toml")),
+    )

@@ -9,15 +9,19 @@ within the repository (absolute and relative imports, ``src/`` layouts), class a
 Anything else raises :class:`Unresolved` with the line it could not see through: callers report it,
 they never guess.
 """
+
 from __future__ import annotations
 
 import ast
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 MAX_DEPTH = 48  # links followed for one value (a chain of constants, imports, operands)
-MAX_LEN = 4096  # longest string folded (a doubling chain A = B + B could otherwise grow without end)
+MAX_LEN = (
+    4096  # longest string folded (a doubling chain A = B + B could otherwise grow without end)
+)
 _AMBIGUOUS = object()  # a name bound more than once, or to something that is not a constant
 
 
@@ -51,7 +55,9 @@ def module_names(path: str) -> list[str]:
     parts = path[:-3].split("/") if path.endswith(".py") else path.split("/")
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
-    return [".".join(parts[i:]) for i in range(len(parts)) if all(p.isidentifier() for p in parts[i:])]
+    return [
+        ".".join(parts[i:]) for i in range(len(parts)) if all(p.isidentifier() for p in parts[i:])
+    ]
 
 
 class Repo:
@@ -92,7 +98,9 @@ class Repo:
             for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
                 if arg is not None:
                     bind(arg.arg, _AMBIGUOUS)
-        stack = list(reversed(getattr(owner, "body", []))) if not isinstance(owner, ast.Lambda) else []
+        stack = (
+            list(reversed(getattr(owner, "body", []))) if not isinstance(owner, ast.Lambda) else []
+        )
         while stack:
             stmt = stack.pop()
             if isinstance(stmt, ast.Assign):
@@ -100,12 +108,18 @@ class Repo:
                     if isinstance(target, ast.Name):
                         bind(target.id, (path, stmt.value))
                     elif isinstance(target, (ast.Tuple, ast.List)):
-                        values = stmt.value.elts if isinstance(stmt.value, (ast.Tuple, ast.List)) \
-                            and len(stmt.value.elts) == len(target.elts) else [None] * len(target.elts)
-                        for t, v in zip(target.elts, values):
+                        values = (
+                            stmt.value.elts
+                            if isinstance(stmt.value, (ast.Tuple, ast.List))
+                            and len(stmt.value.elts) == len(target.elts)
+                            else [None] * len(target.elts)
+                        )
+                        for t, v in zip(target.elts, values, strict=False):
                             for n in ast.walk(t):
                                 if isinstance(n, ast.Name):
-                                    bind(n.id, (path, v) if v is not None and n is t else _AMBIGUOUS)
+                                    bind(
+                                        n.id, (path, v) if v is not None and n is t else _AMBIGUOUS
+                                    )
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 if stmt.value is not None:
                     bind(stmt.target.id, (path, stmt.value))
@@ -127,12 +141,22 @@ class Repo:
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 bind(stmt.name, FuncRef(path, stmt))
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
-                for n in ast.walk(stmt.target if isinstance(stmt, (ast.For, ast.AsyncFor)) else ast.Tuple(
-                        [i.optional_vars for i in stmt.items if i.optional_vars], ast.Load())):
+                for n in ast.walk(
+                    stmt.target
+                    if isinstance(stmt, (ast.For, ast.AsyncFor))
+                    else ast.Tuple(
+                        [i.optional_vars for i in stmt.items if i.optional_vars], ast.Load()
+                    )
+                ):
                     if isinstance(n, ast.Name):
                         bind(n.id, _AMBIGUOUS)
-            if isinstance(stmt, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)) \
-                    or type(stmt).__name__ == "TryStar":
+            if (
+                isinstance(
+                    stmt,
+                    (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try),
+                )
+                or type(stmt).__name__ == "TryStar"
+            ):
                 for field in ("body", "orelse", "finalbody"):
                     stack.extend(reversed(getattr(stmt, field, [])))
                 for handler in getattr(stmt, "handlers", []):
@@ -140,7 +164,9 @@ class Repo:
             elif isinstance(stmt, ast.Match):
                 for case in stmt.cases:
                     stack.extend(reversed(case.body))
-        if not isinstance(owner, ast.Module):  # walrus and comprehension targets: never constants here
+        if not isinstance(
+            owner, ast.Module
+        ):  # walrus and comprehension targets: never constants here
             for n in ast.walk(owner) if not isinstance(owner, ast.ClassDef) else ():
                 if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name):
                     bind(n.target.id, _AMBIGUOUS)
@@ -165,7 +191,9 @@ class Repo:
 
     # --- values -------------------------------------------------------------------------------
 
-    def value(self, path: str, node: ast.expr | None, scopes: tuple[ast.AST, ...] = (), depth: int = 0) -> Any:
+    def value(
+        self, path: str, node: ast.expr | None, scopes: tuple[ast.AST, ...] = (), depth: int = 0
+    ) -> Any:
         """The folded value of ``node`` (in module ``path``, looked up through ``scopes``, innermost last)."""
         if node is None:
             raise Unresolved(path, 0)
@@ -188,7 +216,10 @@ class Repo:
             owner = self.value(path, node.value, scopes, depth)
             return self.attribute(owner, node.attr, depth, fail)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            left, right = self.value(path, node.left, scopes, depth), self.value(path, node.right, scopes, depth)
+            left, right = (
+                self.value(path, node.left, scopes, depth),
+                self.value(path, node.right, scopes, depth),
+            )
             if isinstance(left, str) and isinstance(right, str):
                 return left + right
             if _number(left) and _number(right):
@@ -206,7 +237,11 @@ class Repo:
             for part in node.values:
                 if isinstance(part, ast.Constant):
                     parts.append(str(part.value))
-                elif isinstance(part, ast.FormattedValue) and part.format_spec is None and part.conversion in (-1, 115):
+                elif (
+                    isinstance(part, ast.FormattedValue)
+                    and part.format_spec is None
+                    and part.conversion in (-1, 115)
+                ):
                     inner = self.value(path, part.value, scopes, depth)
                     if not _scalar(inner):
                         raise fail
@@ -218,7 +253,7 @@ class Repo:
             return [self.value(path, e, scopes, depth) for e in node.elts]
         if isinstance(node, ast.Dict):
             out = {}
-            for k, v in zip(node.keys, node.values):
+            for k, v in zip(node.keys, node.values, strict=False):
                 value = self.value(path, v, scopes, depth)
                 if k is None:  # {**BASE}
                     if not isinstance(value, dict):
@@ -236,19 +271,32 @@ class Repo:
 
     def _call(self, path: str, node: ast.Call, scopes, depth: int, fail: Unresolved) -> Any:
         func = node.func
-        if isinstance(func, ast.Name) and func.id == "str" and len(node.args) == 1 and not node.keywords:
+        if (
+            isinstance(func, ast.Name)
+            and func.id == "str"
+            and len(node.args) == 1
+            and not node.keywords
+        ):
             inner = self.value(path, node.args[0], scopes, depth)
             if _scalar(inner):
                 return str(inner)
             raise fail
-        if isinstance(func, ast.Attribute) and func.attr in ("upper", "lower", "strip") and not node.args \
-                and not node.keywords:
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in ("upper", "lower", "strip")
+            and not node.args
+            and not node.keywords
+        ):
             inner = self.value(path, func.value, scopes, depth)
             if isinstance(inner, str):
                 return getattr(inner, func.attr)()
             raise fail
-        if isinstance(func, (ast.Name, ast.Attribute)) and not node.args \
-                and (func.id if isinstance(func, ast.Name) else func.attr) in ("dict", "SettingsConfigDict", "ConfigDict"):
+        if (
+            isinstance(func, (ast.Name, ast.Attribute))
+            and not node.args
+            and (func.id if isinstance(func, ast.Name) else func.attr)
+            in ("dict", "SettingsConfigDict", "ConfigDict")
+        ):
             out: dict[str, Any] = {}
             for k in node.keywords:  # dict(a=1, **BASE): a mapping whose every value folds
                 value = self.value(path, k.value, scopes, depth)
@@ -258,15 +306,20 @@ class Repo:
             return out
         if isinstance(func, ast.Attribute) and func.attr == "format":
             template = self.value(path, func.value, scopes, depth)
-            if not isinstance(template, str) or any(isinstance(a, ast.Starred) for a in node.args) \
-                    or any(k.arg is None for k in node.keywords):
+            if (
+                not isinstance(template, str)
+                or any(isinstance(a, ast.Starred) for a in node.args)
+                or any(k.arg is None for k in node.keywords)
+            ):
                 raise fail
             args = [self.value(path, a, scopes, depth) for a in node.args]
             kwargs = {k.arg: self.value(path, k.value, scopes, depth) for k in node.keywords}
             return _safe_format(template, args, kwargs, fail)
         raise fail
 
-    def name(self, path: str, name: str, scopes: tuple[ast.AST, ...], depth: int, fail: Unresolved) -> Any:
+    def name(
+        self, path: str, name: str, scopes: tuple[ast.AST, ...], depth: int, fail: Unresolved
+    ) -> Any:
         """What ``name`` means in module ``path`` seen from ``scopes`` (innermost last; class scopes are
         skipped from inside functions, as Python does)."""
         inner = True
@@ -331,7 +384,9 @@ def _number(v: Any) -> bool:
 
 
 def _scalar(v: Any) -> bool:
-    return isinstance(v, (str, int, float, bool)) and not (isinstance(v, int) and v.bit_length() > 4096)
+    return isinstance(v, (str, int, float, bool)) and not (
+        isinstance(v, int) and v.bit_length() > 4096
+    )
 
 
 def _safe_format(template: str, args: list, kwargs: dict, fail: Unresolved) -> str:

@@ -11,20 +11,24 @@
   with the time to come back. Concurrency is bounded by the client's throttler.
 * Every failure becomes one :class:`ForgeError` line saying what to do.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from juniper_rollout.errors import RepoError, RolloutError
 
 DEFAULT_API = "https://api.github.com"
-MAX_WAIT = 60.0  # seconds of Retry-After the tool waits out; beyond that the repo fails with the time
+MAX_WAIT = (
+    60.0  # seconds of Retry-After the tool waits out; beyond that the repo fails with the time
+)
 RETRIES = 3
 CONCURRENCY = 4  # requests in flight at once (GitHub asks integrators not to send many in parallel)
 
@@ -60,15 +64,19 @@ def find_token(env: Mapping[str, str] | None = None) -> str:
             out = None
         if out is not None and out.returncode == 0 and out.stdout.strip():
             return out.stdout.strip()
-    raise RolloutError("no GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token with pull-requests: write, "
-                       "or log in with `gh auth login`")
+    raise RolloutError(
+        "no GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token with pull-requests: write, "
+        "or log in with `gh auth login`"
+    )
 
 
 def connect(manifest_url: str | None, env: Mapping[str, str] | None = None) -> Forge:
     return Forge(api_url(manifest_url, env), find_token(env))
 
 
-_URL = re.compile(r"^(?:[a-z+]+://(?:[^@/]+@)?[^/]+/|[^@/:]+@[^:/]+:)(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/?$")
+_URL = re.compile(
+    r"^(?:[a-z+]+://(?:[^@/]+@)?[^/]+/|[^@/:]+@[^:/]+:)(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/?$"
+)
 
 
 def slug_from_url(url: str | None) -> str | None:
@@ -82,8 +90,10 @@ def slug_from_url(url: str | None) -> str | None:
 def slug(github: str | None, url: str | None, origin_url: str | None, name: str) -> str:
     found = github or slug_from_url(url) or slug_from_url(origin_url)
     if not found:
-        raise RolloutError(f"cannot tell which GitHub repository {name} is: add `github: OWNER/NAME` to its "
-                           "manifest entry")
+        raise RolloutError(
+            f"cannot tell which GitHub repository {name} is: add `github: OWNER/NAME` to its "
+            "manifest entry"
+        )
     return found
 
 
@@ -94,7 +104,11 @@ def _retry(exc, count: int):
     from githubkit.exception import RateLimitExceeded, RequestFailed
     from githubkit.typing import RetryOption
 
-    if isinstance(exc, RateLimitExceeded) and count < RETRIES and exc.retry_after.total_seconds() <= MAX_WAIT:
+    if (
+        isinstance(exc, RateLimitExceeded)
+        and count < RETRIES
+        and exc.retry_after.total_seconds() <= MAX_WAIT
+    ):
         return RetryOption(True, max(exc.retry_after, timedelta(seconds=0)))
     if isinstance(exc, RequestFailed) and exc.response.status_code >= 500 and count < 2:
         return RetryOption(True, timedelta(seconds=count + 1))
@@ -119,10 +133,16 @@ class Client:
         logging.getLogger("githubkit").propagate = False
 
         self.forge = forge
-        self._gh = _shared_github()(forge.token, base_url=forge.api_url + "/", auto_retry=_retry, timeout=30.0,
-                                    throttler=throttler, http_cache=False)
+        self._gh = _shared_github()(
+            forge.token,
+            base_url=forge.api_url + "/",
+            auto_retry=_retry,
+            timeout=30.0,
+            throttler=throttler,
+            http_cache=False,
+        )
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         self._gh.__enter__()  # githubkit opens the client, in a context variable of this thread...
         self._gh.share()  # ...and every thread uses it
         return self
@@ -143,44 +163,102 @@ class Client:
         """The newest PR whose head is ``OWNER:BRANCH`` (an open one first). GitHub ignores a head
         filter without the owner and answers every PR: that would be someone else's."""
         o, n = full.split("/")
-        pulls = self.call(full, "list pull requests", self._gh.rest.pulls.list, o, n, state="all",
-                          head=f"{owner}:{branch}", base=base, per_page=100)
-        mine = [p for p in pulls if p["head"]["ref"] == branch
-                and (p["head"]["label"] or "").lower() == f"{owner}:{branch}".lower()]
+        pulls = self.call(
+            full,
+            "list pull requests",
+            self._gh.rest.pulls.list,
+            o,
+            n,
+            state="all",
+            head=f"{owner}:{branch}",
+            base=base,
+            per_page=100,
+        )
+        mine = [
+            p
+            for p in pulls
+            if p["head"]["ref"] == branch
+            and (p["head"]["label"] or "").lower() == f"{owner}:{branch}".lower()
+        ]
         mine.sort(key=lambda p: (p["state"] == "open", p["number"]), reverse=True)
         return mine[0] if mine else None
 
-    def create_pull(self, full: str, owner: str, branch: str, base: str, title: str, body: str, draft: bool) -> dict:
+    def create_pull(
+        self, full: str, owner: str, branch: str, base: str, title: str, body: str, draft: bool
+    ) -> dict:
         o, n = full.split("/")
-        return self.call(full, "open a pull request", self._gh.rest.pulls.create, o, n,
-                         head=f"{owner}:{branch}", base=base, title=title, body=body, draft=draft)
+        return self.call(
+            full,
+            "open a pull request",
+            self._gh.rest.pulls.create,
+            o,
+            n,
+            head=f"{owner}:{branch}",
+            base=base,
+            title=title,
+            body=body,
+            draft=draft,
+        )
 
     def update_pull(self, full: str, number: int, **fields) -> dict:
         o, n = full.split("/")
-        return self.call(full, f"update pull request #{number}", self._gh.rest.pulls.update, o, n, number, **fields)
+        return self.call(
+            full,
+            f"update pull request #{number}",
+            self._gh.rest.pulls.update,
+            o,
+            n,
+            number,
+            **fields,
+        )
 
     def add_labels(self, full: str, number: int, labels: list[str]) -> None:
         o, n = full.split("/")
-        self.call(full, f"label pull request #{number}", self._gh.rest.issues.add_labels, o, n, number,
-                  data={"labels": labels})
+        self.call(
+            full,
+            f"label pull request #{number}",
+            self._gh.rest.issues.add_labels,
+            o,
+            n,
+            number,
+            data={"labels": labels},
+        )
 
     def request_reviewers(self, full: str, number: int, reviewers: list[str]) -> None:
         o, n = full.split("/")
-        self.call(full, f"request reviewers on #{number}", self._gh.rest.pulls.request_reviewers, o, n, number,
-                  reviewers=reviewers)
+        self.call(
+            full,
+            f"request reviewers on #{number}",
+            self._gh.rest.pulls.request_reviewers,
+            o,
+            n,
+            number,
+            reviewers=reviewers,
+        )
 
     def reviews(self, full: str, number: int) -> list[dict]:
         o, n = full.split("/")
-        return self.call(full, f"read reviews of #{number}", self._gh.rest.pulls.list_reviews, o, n, number,
-                         per_page=100)
+        return self.call(
+            full,
+            f"read reviews of #{number}",
+            self._gh.rest.pulls.list_reviews,
+            o,
+            n,
+            number,
+            per_page=100,
+        )
 
     def combined_status(self, full: str, ref: str) -> dict:
         o, n = full.split("/")
-        return self.call(full, "read commit statuses", self._gh.rest.repos.get_combined_status_for_ref, o, n, ref)
+        return self.call(
+            full, "read commit statuses", self._gh.rest.repos.get_combined_status_for_ref, o, n, ref
+        )
 
     def check_runs(self, full: str, ref: str) -> dict:
         o, n = full.split("/")
-        return self.call(full, "read check runs", self._gh.rest.checks.list_for_ref, o, n, ref, per_page=100)
+        return self.call(
+            full, "read check runs", self._gh.rest.checks.list_for_ref, o, n, ref, per_page=100
+        )
 
 
 def _shared_github():
@@ -199,7 +277,9 @@ def _shared_github():
                 self.shared = http
 
         def get_sync_client(self):
-            return nullcontext(self.shared) if self.shared is not None else super().get_sync_client()
+            return (
+                nullcontext(self.shared) if self.shared is not None else super().get_sync_client()
+            )
 
     return SharedGitHub
 
@@ -212,25 +292,33 @@ def throttler(concurrency: int = CONCURRENCY):
 
 def explain(err: Exception, full: str, what: str, api: str) -> str:
     """One line for a failed call: what happened and what to do. Never the token."""
-    from githubkit.exception import RateLimitExceeded, RequestFailed, RequestError, RequestTimeout
+    from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
     if isinstance(err, RateLimitExceeded):
-        when = datetime.now(timezone.utc) + err.retry_after
+        when = datetime.now(UTC) + err.retry_after
         kind = "secondary rate limit" if "Secondary" in type(err).__name__ else "rate limit"
-        return (f"GitHub {kind} hit on {full} ({what}): try again after {when:%H:%M:%S} UTC "
-                f"(GitHub asked to wait {int(err.retry_after.total_seconds())} s)")
+        return (
+            f"GitHub {kind} hit on {full} ({what}): try again after {when:%H:%M:%S} UTC "
+            f"(GitHub asked to wait {int(err.retry_after.total_seconds())} s)"
+        )
     if isinstance(err, RequestFailed):
         status = err.response.status_code
         message = _message(err)
         if status == 401:
-            return (f"GitHub token rejected ({what} on {full}): set GITHUB_TOKEN to a valid token with "
-                    f"pull-requests: write on {full}")
+            return (
+                f"GitHub token rejected ({what} on {full}): set GITHUB_TOKEN to a valid token with "
+                f"pull-requests: write on {full}"
+            )
         if status == 403:
-            return (f"GitHub refused to {what} on {full} (403{': ' + message if message else ''}): the token needs "
-                    f"pull-requests: write (and contents: read) on {full}")
+            return (
+                f"GitHub refused to {what} on {full} (403{': ' + message if message else ''}): the token needs "
+                f"pull-requests: write (and contents: read) on {full}"
+            )
         if status == 404:
-            return (f"{full} not found at {api} ({what}): check `github:` for this repo in the manifest, and that "
-                    "the token can see the repository")
+            return (
+                f"{full} not found at {api} ({what}): check `github:` for this repo in the manifest, and that "
+                "the token can see the repository"
+            )
         if status == 422:
             return f"GitHub rejected the request to {what} on {full} (422: {message or 'validation failed'})"
         return f"GitHub answered {status} to {what} on {full}{': ' + message if message else ''}; try again later"

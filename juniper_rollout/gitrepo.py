@@ -9,17 +9,18 @@ no index, not even a temporary one: the trees are built from the base tree,
 rewriting only the directories on the path of a changed file, so the cost grows
 with the files changed, not with the size of the repository.
 """
+
 from __future__ import annotations
 
+import codecs
 import fcntl
 import hashlib
 import os
 import re
-import signal
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import git
 import gitdb
@@ -32,21 +33,14 @@ from juniper_rollout.urls import redact, strip_userinfo
 TRAILER = "Rollout-Tool: juniper-rollout"
 CHECK_TRAILER = "Rollout-Check: "  # a digest of parent, tree and message: an amended commit no longer matches it
 ZERO = "0" * 40
-TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE, SUBMODULE_MODE = 0o040000, 0o100644, 0o120000, 0o100755, 0o160000
+TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE, SUBMODULE_MODE = (
+    0o040000,
+    0o100644,
+    0o120000,
+    0o100755,
+    0o160000,
+)
 PUSHED_REF = "refs/juniper-rollout/pushed/"
-
-# Test-only fault injection for the crash-safety test: with JUNIPER_ROLLOUT_FAULT_AFTER=k
-# the process kills itself (SIGKILL) right after its k-th write to a repository.
-_FAULT_AFTER = int(os.environ.get("JUNIPER_ROLLOUT_FAULT_AFTER") or 0)
-_writes = 0
-
-
-def _fault_point() -> None:
-    global _writes
-    if _FAULT_AFTER:
-        _writes += 1
-        if _writes >= _FAULT_AFTER:
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class InProcessObjects(git.GitCmdObjectDB):
@@ -101,19 +95,31 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
         raise RepoError(f"no clone at {path} (clone it there, or set `path:` in the manifest)")
     dotgit = path / ".git"
     if dotgit.is_file():
-        raise RepoError(f"{path} is a linked worktree or submodule (.git is a file); point the manifest at the main clone")
+        raise RepoError(
+            f"{path} is a linked worktree or submodule (.git is a file); point the manifest at the main clone"
+        )
     if not dotgit.is_dir():
         if (path / "HEAD").is_file() and (path / "objects").is_dir():
-            raise RepoError(f"{path} is a bare repository; point the manifest at a clone with a working tree")
+            raise RepoError(
+                f"{path} is a bare repository; point the manifest at a clone with a working tree"
+            )
         raise RepoError(f"{path} is not a git repository (run `git clone` there, or fix `path:`)")
     if (dotgit / "shallow").exists():
-        raise RepoError(f"{path} is a shallow clone; history is incomplete (run `git fetch --unshallow`)")
+        raise RepoError(
+            f"{path} is a shallow clone; history is incomplete (run `git fetch --unshallow`)"
+        )
     if _sha256(dotgit):
-        raise RepoError(f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)")
+        raise RepoError(
+            f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)"
+        )
     try:
-        repo = git.Repo(path, odbt=git.GitCmdObjectDB if _partial_clone(dotgit) else InProcessObjects)
+        repo = git.Repo(
+            path, odbt=git.GitCmdObjectDB if _partial_clone(dotgit) else InProcessObjects
+        )
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise RepoError(f"{path} is not a git repository (run `git clone` there, or fix `path:`)") from None
+        raise RepoError(
+            f"{path} is not a git repository (run `git clone` there, or fix `path:`)"
+        ) from None
     try:
         yield repo
     finally:
@@ -141,21 +147,32 @@ def _commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
 def base_commit(repo: git.Repo, base: str) -> git.Commit:
     """Where the rollout branch starts: ``origin/<base>`` when the clone has it (what a pull request
     merges into; ``rollout sync`` fetches it), else the local ``<base>``."""
-    commit = _commit_at(repo, f"refs/remotes/origin/{base}") or _commit_at(repo, f"refs/heads/{base}")
+    commit = _commit_at(repo, f"refs/remotes/origin/{base}") or _commit_at(
+        repo, f"refs/heads/{base}"
+    )
     if commit is None:
         try:
             empty = not any(True for _ in repo.references) and not repo.head.is_valid()
-        except Exception:
+        except (
+            ValueError,
+            OSError,
+            git.GitCommandError,
+        ):  # refs git itself cannot read: not "empty"
             empty = False
         if empty:
-            raise RepoError("repository has no commits yet (commit something to its base branch first)")
+            raise RepoError(
+                "repository has no commits yet (commit something to its base branch first)"
+            )
         raise RepoError(f"base branch {base!r} not found (create it, or set `base:` for this repo)")
     return commit
 
 
 def base_label(repo: git.Repo, base: str) -> str:
     """Which ``base`` a plan builds on, said plainly: ``main``, or ``origin/main`` and how the local one differs."""
-    remote, local = _commit_at(repo, f"refs/remotes/origin/{base}"), _commit_at(repo, f"refs/heads/{base}")
+    remote, local = (
+        _commit_at(repo, f"refs/remotes/origin/{base}"),
+        _commit_at(repo, f"refs/heads/{base}"),
+    )
     if remote is None:
         return base
     if local is None or local == remote:
@@ -180,7 +197,9 @@ def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
 
 def last_known_branch(repo: git.Repo, branch: str) -> git.Commit | None:
     """The rollout branch as the tool last pushed it, or as origin has it; None if neither exists."""
-    return _commit_at(repo, PUSHED_REF + branch) or _commit_at(repo, f"refs/remotes/origin/{branch}")
+    return _commit_at(repo, PUSHED_REF + branch) or _commit_at(
+        repo, f"refs/remotes/origin/{branch}"
+    )
 
 
 def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], frozenset[str]]:
@@ -238,7 +257,11 @@ def _child(tree: git.Tree, name: str) -> git.Tree | git.Blob | None:
 
 def list_paths(commit: git.Commit) -> list[str]:
     """Every blob path at ``commit`` (only for discovery from code, which needs the listing)."""
-    return [item.path for item in commit.tree.traverse() if isinstance(item, git.Blob) and item.mode != LINK_MODE]
+    return [
+        str(item.path)
+        for item in commit.tree.traverse()
+        if isinstance(item, git.Blob) and item.mode != LINK_MODE
+    ]
 
 
 def default_branch(repo: git.Repo) -> str | None:
@@ -248,7 +271,7 @@ def default_branch(repo: git.Repo) -> str | None:
     except git.GitCommandError:
         return None
     prefix = "refs/remotes/origin/"
-    return target[len(prefix):] if target.startswith(prefix) else None
+    return target[len(prefix) :] if target.startswith(prefix) else None
 
 
 def listed_paths(repo: git.Repo, commit: git.Commit) -> list[str]:
@@ -275,21 +298,27 @@ def read_blob(commit: git.Commit, path: str) -> bytes | None:
 
 def _store(repo: git.Repo, kind: bytes, data: bytes) -> bytes:
     binsha = repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha
-    _fault_point()
     return binsha
 
 
 def _sort_key(entry: tuple[bytes, int, str]) -> bytes:
     _, mode, name = entry
-    return name.encode("utf-8") + (b"/" if mode == TREE_MODE else b"")
+    return _name_bytes(name) + (b"/" if mode == TREE_MODE else b"")
+
+
+def _name_bytes(name: str) -> bytes:
+    """A tree entry's name as git stores it: GitPython reads names that are not UTF-8 (``caf\\xe9.txt``)
+    with surrogate escapes, so they go back byte for byte."""
+    return name.encode("utf-8", "surrogateescape")
 
 
 class InTheWay(RepoError):
     """A path the tool would write is, or sits under, something it must not replace."""
 
 
-def write_tree(repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, bytes | None],
-               prefix: str = "") -> bytes | None:
+def write_tree(
+    repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, bytes | None], prefix: str = ""
+) -> bytes | None:
     """The binsha of ``tree`` with ``changes`` (path -> content, None deletes); None if it ends up empty.
 
     Only files are written or deleted: a directory, a submodule or a file standing where the
@@ -307,7 +336,9 @@ def write_tree(repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, byte
             continue
         old_mode = entries.get(head, (b"", BLOB_MODE, head))[1]
         if old_mode not in (BLOB_MODE, EXEC_MODE):
-            raise InTheWay(in_the_way_message(prefix + path, prefix + head, old_mode, file_wanted=True))
+            raise InTheWay(
+                in_the_way_message(prefix + path, prefix + head, old_mode, file_wanted=True)
+            )
         if content is None:
             entries.pop(head, None)
         else:
@@ -316,39 +347,55 @@ def write_tree(repo: git.Repo, tree: git.Tree | None, changes: Mapping[str, byte
         current = entries.get(name)
         if current and current[1] != TREE_MODE:
             first = next(iter(sub))
-            raise InTheWay(in_the_way_message(f"{prefix}{name}/{first}", prefix + name, current[1], file_wanted=False))
+            raise InTheWay(
+                in_the_way_message(
+                    f"{prefix}{name}/{first}", prefix + name, current[1], file_wanted=False
+                )
+            )
         subtree = git.Tree(repo, current[0], TREE_MODE, name) if current else None
-        binsha = write_tree(repo, subtree, sub, f"{prefix}{name}/")
-        if binsha is None:
+        written = write_tree(repo, subtree, sub, f"{prefix}{name}/")
+        if written is None:
             entries.pop(name, None)
         else:
-            entries[name] = (binsha, TREE_MODE, name)
+            entries[name] = (written, TREE_MODE, name)
     if not entries:
         return None
     stream = BytesIO()
-    tree_to_stream(sorted(entries.values(), key=_sort_key), stream.write)
+    tree_to_stream(
+        [
+            (binsha, mode, _name_bytes(name))  # type: ignore[misc]  # bytes names are written as they are
+            for binsha, mode, name in sorted(entries.values(), key=_sort_key)
+        ],
+        stream.write,
+    )
     return _store(repo, b"tree", stream.getvalue())
 
 
 def in_the_way_message(path: str, where: str, mode: int, *, file_wanted: bool) -> str:
-    kind = {TREE_MODE: "a directory", SUBMODULE_MODE: "a submodule", LINK_MODE: "a symlink"}.get(mode, "a file")
+    kind = {TREE_MODE: "a directory", SUBMODULE_MODE: "a submodule", LINK_MODE: "a symlink"}.get(
+        mode, "a file"
+    )
     if file_wanted and where == path:
-        return (f"{path} is {kind} in the repository, where the tool would write a file; the tool never "
-                "replaces it (rename or remove it, or change the path in the manifest)")
-    return (f"{where} is {kind} in the repository, in the way of {path}; the tool never replaces it "
-            "(rename or remove it, or change the path in the manifest)")
+        return (
+            f"{path} is {kind} in the repository, where the tool would write a file; the tool never "
+            "replaces it (rename or remove it, or change the path in the manifest)"
+        )
+    return (
+        f"{where} is {kind} in the repository, in the way of {path}; the tool never replaces it "
+        "(rename or remove it, or change the path in the manifest)"
+    )
 
 
 def in_the_way(commit: git.Commit, paths: list[str]) -> str | None:
     """Why writing a file at one of ``paths`` would replace something that is not a file; None if nothing is in the way."""
     for path in paths:
-        node: git.Tree | None = commit.tree
+        node: git.Tree = commit.tree
         parts = path.split("/")
         for depth, name in enumerate(parts):
             entry = next(((b, m) for b, m, n in node._cache if n == name), None)
             if entry is None:
                 break
-            here = "/".join(parts[:depth + 1])
+            here = "/".join(parts[: depth + 1])
             last = depth == len(parts) - 1
             if last:
                 if entry[1] not in (BLOB_MODE, EXEC_MODE):
@@ -372,7 +419,11 @@ def is_tool_commit(commit: git.Commit) -> bool:
     """
     if len(commit.parents) != 1:
         return False
-    message = commit.message if isinstance(commit.message, str) else commit.message.decode("utf-8", "replace")
+    message = (
+        commit.message
+        if isinstance(commit.message, str)
+        else commit.message.decode("utf-8", "replace")
+    )
     body, sep, check = message.rstrip("\n").rpartition("\n" + CHECK_TRAILER)
     if not sep or TRAILER not in body:
         return False
@@ -407,7 +458,6 @@ def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: st
     body = message.rstrip("\n") + "\n"
     signed = f"{body}{CHECK_TRAILER}{_digest(base.hexsha, tree.hexsha, body)}\n"
     commit = git.Commit.create_from_tree(repo, tree, signed, parent_commits=[base], head=False)
-    _fault_point()
     return commit
 
 
@@ -429,18 +479,33 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                 text = (admin / name).read_text(errors="replace").strip()
             except OSError:
                 continue
-            if text in (f"ref: {ref}", ref, branch):
+            if text in (ref, branch) or ref in _symref_chain(common, text):
                 return top
     return None
+
+
+def _symref_chain(common: Path, text: str) -> list[str]:
+    """The refs a ``ref: X`` line leads to, following symbolic refs (``refs/heads/alias`` -> the rollout
+    branch): git commits through the whole chain, so a branch reached that way is checked out too."""
+    chain: list[str] = []
+    while text.startswith("ref:") and len(chain) < 10:
+        name = text[4:].strip()
+        chain.append(name)
+        try:
+            text = (common / name).read_text(errors="replace").strip()
+        except (OSError, ValueError):
+            break
+    return chain
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:
     """Compare-and-swap the branch to ``new`` (git's own ref locking; fails if it moved meanwhile)."""
     try:
-        repo.git.update_ref("-m", f"juniper-rollout: {reason}", f"refs/heads/{branch}", new, old or ZERO)
+        repo.git.update_ref(
+            "-m", f"juniper-rollout: {reason}", f"refs/heads/{branch}", new, old or ZERO
+        )
     except git.GitCommandError as err:
         raise RepoError(_ref_failure(branch, err)) from None
-    _fault_point()
 
 
 def _ref_failure(branch: str, err: git.GitCommandError) -> str:
@@ -461,15 +526,18 @@ def rollout_lock(repo: git.Repo, name: str) -> Iterator[None]:
     """
     gitdir = Path(repo.git_dir)
     if (gitdir / "index.lock").exists():
-        raise RepoError(f"git is running in {name} (.git/index.lock exists); try again when it finishes")
+        raise RepoError(
+            f"git is running in {name} (.git/index.lock exists); try again when it finishes"
+        )
     fd = os.open(gitdir, os.O_RDONLY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RepoError(f"another rollout is running on {name}; try again when it finishes") from None
+            raise RepoError(
+                f"another rollout is running on {name}; try again when it finishes"
+            ) from None
         _sweep_object_temp_files(gitdir)
-        _fault_point()
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -493,7 +561,9 @@ def push(repo: git.Repo, branch: str) -> str:
         raise RepoError(f"branch {branch} is gone; run apply again")
     try:
         try:
-            repo.git.push("--porcelain", f"--force-with-lease={ref}:{expected}", "origin", f"{ref}:{ref}")
+            repo.git.push(
+                "--porcelain", f"--force-with-lease={ref}:{expected}", "origin", f"{ref}:{ref}"
+            )
         except git.GitCommandError:
             if not expected or not _absent_on_origin(repo, ref):
                 raise
@@ -503,8 +573,10 @@ def push(repo: git.Repo, branch: str) -> str:
     except git.GitCommandError as err:
         text = " ".join(f"{err.stdout} {err.stderr}".split())
         if "stale info" in text or "rejected" in text or "fetch first" in text:
-            raise RepoError(f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
-                            "them, then delete or merge the remote branch before pushing again") from None
+            raise RepoError(
+                f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
+                "them, then delete or merge the remote branch before pushing again"
+            ) from None
         raise RepoError(f"push to origin failed: {text[:200]}") from None
     repo.git.update_ref(record, tip)
     return tip
@@ -512,7 +584,7 @@ def push(repo: git.Repo, branch: str) -> str:
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
     try:
-        return not repo.git.ls_remote("--exit-code", "origin", ref).strip()
+        return not str(repo.git.ls_remote("--exit-code", "origin", ref)).strip()
     except git.GitCommandError as err:
         return err.status == 2  # --exit-code: 2 means no such ref on the remote
 
@@ -525,42 +597,76 @@ def resolve_ref(repo: git.Repo, ref: str) -> git.Commit:
     if not ref or ref.startswith("-") or any(c in ref for c in "\0\n"):
         raise RepoError(f"{ref!r} is not a ref or commit id")
     try:
-        sha = repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").strip()
+        sha = repo.git.rev_parse(
+            "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
+        ).strip()
         return repo.commit(sha)
     except (git.GitCommandError, git.BadName, ValueError):
         raise RepoError(f"ref {ref!r} not found (fetch it, or pass another --ref)") from None
 
 
-def commits_touching(repo: git.Repo, pathspecs: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+def commits_touching(
+    repo: git.Repo, pathspecs: list[str]
+) -> list[tuple[str, str, tuple[str, ...]]]:
     """Commits on any ref that add or change a path matching ``pathspecs``: (short sha, subject, paths).
 
     Only names and subjects are read, never file contents. Newest first.
     """
     try:
-        out = repo.git.log("--all", "--no-show-signature", "--no-color", "--diff-filter=ACMR", "--name-only",
-                           "--format=%x1e%h%x1f%s", "--", *pathspecs)
+        out = repo.git.log(
+            "--all",
+            "--no-show-signature",
+            "--no-color",
+            "--diff-filter=ACMR",
+            "--name-only",
+            "--diff-merges=first-parent",  # a file added in a merge commit is seen too
+            "--format=%x1e%h%x1f%s",
+            "--",
+            *pathspecs,
+        )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
     commits = []
     for record in out.split("\x1e")[1:]:
         head, _, names = record.partition("\n")
         short, _, subject = head.partition("\x1f")
-        paths = tuple(line for line in names.splitlines() if line)
+        paths = tuple(unquote_path(line) for line in names.splitlines() if line)
         if paths:
             commits.append((short, subject, paths))
     return commits
 
 
-def blobs_in_history(repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20
-                     ) -> list[tuple[str, str, str, bytes]]:
+def unquote_path(path: str) -> str:
+    """A path as git prints it (``"d\\303\\251/.env"``: C-quoted when it holds non-ASCII bytes, a tab, a quote…)
+    back to the path itself, so it is judged and named as what it is."""
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    raw, _ = codecs.escape_decode(path[1:-1].encode("ascii", "backslashreplace"))
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def blobs_in_history(
+    repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20
+) -> list[tuple[str, str, str, bytes]]:
     """Every version of a path matching ``pathspecs`` ever committed on any ref: (short sha, subject, path, blob).
 
     For drift's audit of ``*.enc`` files: their blobs are ciphertext, or exactly what must be found.
     Blobs larger than ``limit`` bytes are read up to it. Newest first.
     """
     try:
-        out = repo.git.log("--all", "--no-show-signature", "--no-color", "--diff-filter=ACMR", "--raw", "--no-abbrev",
-                           "--no-renames", "--format=%x1e%h%x1f%s", "--", *pathspecs)
+        out = repo.git.log(
+            "--all",
+            "--no-show-signature",
+            "--no-color",
+            "--diff-filter=ACMR",
+            "--raw",
+            "--no-abbrev",
+            "--diff-merges=first-parent",
+            "--no-renames",
+            "--format=%x1e%h%x1f%s",
+            "--",
+            *pathspecs,
+        )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
     found = []
@@ -576,7 +682,7 @@ def blobs_in_history(repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 
             if len(parts) < 5 or parts[1] == "120000":
                 continue
             blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
-            found.append((short, subject, path, blob))
+            found.append((short, subject, unquote_path(path), blob))
     return found
 
 
@@ -585,7 +691,9 @@ def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str)
     try:
         repo = git.Repo.init(path, mkdir=True, initial_branch=branch)
     except git.GitCommandError as err:
-        raise RepoError(f"git init {path} failed: {' '.join(str(err.stderr).split())[:200]}") from None
+        raise RepoError(
+            f"git init {path} failed: {' '.join(str(err.stderr).split())[:200]}"
+        ) from None
     with repo:
         for name, data in files.items():
             (path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -595,7 +703,11 @@ def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str)
             repo.git.commit("-q", "--no-verify", "-m", message)
         except git.GitCommandError as err:
             text = " ".join(str(err.stderr).split())
-            hint = " (set git config user.name and user.email)" if "identity" in text or "name" in text else ""
+            hint = (
+                " (set git config user.name and user.email)"
+                if "identity" in text or "name" in text
+                else ""
+            )
             raise RepoError(f"first commit in {path} failed: {text[:200]}{hint}") from None
 
 

@@ -2,10 +2,10 @@
 
 The private key never leaves the key file: nothing here prints or returns it.
 """
+
 from __future__ import annotations
 
 import os
-import secrets
 import shlex
 import stat
 import subprocess
@@ -17,10 +17,15 @@ from pathlib import Path
 
 from pyrage import x25519
 
+from juniper_rollout import agekey, atomicfile
 from juniper_rollout.errors import RolloutError
 
 KEY_FILE_ENV = "SOPS_AGE_KEY_FILE"
-KEY_ENV, KEY_CMD_ENV, SSH_KEY_FILE_ENV = "SOPS_AGE_KEY", "SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"
+KEY_ENV, KEY_CMD_ENV, SSH_KEY_FILE_ENV = (
+    "SOPS_AGE_KEY",
+    "SOPS_AGE_KEY_CMD",
+    "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+)
 CMD_TIMEOUT = 60
 _KEYS_TXT = ("sops", "age", "keys.txt")
 
@@ -43,8 +48,10 @@ def default_key_file(env: Mapping[str, str] | None = None, platform: str | None 
 
 
 def _tilde(value: str) -> str:
-    return (f"{KEY_FILE_ENV}={value} starts with '~', which sops does not expand (it opens a folder named '~' "
-            "in the current directory): set it to an absolute path, e.g. \"$HOME/...\" unquoted ~ in your shell")
+    return (
+        f"{KEY_FILE_ENV}={value} starts with '~', which sops does not expand (it opens a folder named '~' "
+        'in the current directory): set it to an absolute path, e.g. "$HOME/..." unquoted ~ in your shell'
+    )
 
 
 def _user_config_dir(env: Mapping[str, str], platform: str) -> Path:
@@ -133,8 +140,7 @@ def generate_key_file(path: Path, *, now: datetime | None = None) -> str:
 
 def _publish(path: Path, data: bytes) -> None:
     """Write aside, then hard-link into place (fails if ``path`` exists): never half a file."""
-    scratch = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    _write_new(scratch, data)
+    scratch = atomicfile.write_aside(path, data, mode=0o600)
     try:
         os.link(scratch, path)
     except FileExistsError:
@@ -147,8 +153,7 @@ def _publish(path: Path, data: bytes) -> None:
 
 def _exists(path: Path) -> RolloutError:
     return RolloutError(
-        f"{path} already exists: refusing to overwrite an age key "
-        "(use it, or move it away first)"
+        f"{path} already exists: refusing to overwrite an age key (use it, or move it away first)"
     )
 
 
@@ -159,32 +164,19 @@ def public_keys_in(path: Path) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
         raise RolloutError(f"cannot read age key file {path}: {reason}") from None
-    keys = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            keys.append(str(x25519.Identity.from_str(line).to_public()))
-        except Exception:  # pyrage.IdentityError; the line itself is secret: never shown
-            raise RolloutError(
-                f"{path}:{number}: not an age identity (expected AGE-SECRET-KEY-1…): "
-                "fix the file or run `rollout keygen`"
-            ) from None
+    try:
+        keys = agekey.public_keys_of(text, strip=True)
+    except agekey.NotAnIdentity as err:  # the line itself is secret: never shown
+        raise RolloutError(
+            f"{path}:{err.line}: not an age identity (expected AGE-SECRET-KEY-1…): "
+            "fix the file or run `rollout keygen`"
+        ) from None
     if not keys:
         raise RolloutError(f"{path} holds no age identity: run `rollout keygen`")
     return keys
 
 
-def is_valid_recipient(s: str) -> bool:
-    """Whether ``s`` is an age X25519 public key sops accepts (lowercase ``age1`` + bech32)."""
-    if not s.startswith("age1"):
-        return False
-    try:
-        x25519.Recipient.from_str(s)
-    except Exception:  # pyrage.RecipientError
-        return False
-    return True
+is_valid_recipient = agekey.is_valid_recipient  # the one recipient check: agekey.py
 
 
 # --- where sops 3.11 finds identities (age/keysource.go loadIdentities; measured in docs/SOPS_NOTES.md) ---
@@ -202,8 +194,9 @@ class AgeKeys:
     ssh: tuple[str, ...] = ()  # SSH keys sops loads: they decrypt only for ssh-… recipients
 
 
-def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None = None,
-                  cwd: Path | None = None) -> AgeKeys:
+def find_age_keys(
+    env: Mapping[str, str] | None = None, *, platform: str | None = None, cwd: Path | None = None
+) -> AgeKeys:
     """Every source sops 3.11 reads, all at once, as sops reads them.
 
     SSH keys (``SOPS_AGE_SSH_PRIVATE_KEY_FILE``, else none; plus ``~/.ssh/id_ed25519`` and ``~/.ssh/id_rsa``),
@@ -222,7 +215,7 @@ def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None 
     loose: list[str] = []
     ssh: list[str] = []
     home = env.get("HOME", "")
-    ssh_paths = ([env[SSH_KEY_FILE_ENV]] if SSH_KEY_FILE_ENV in env else [])
+    ssh_paths = [env[SSH_KEY_FILE_ENV]] if SSH_KEY_FILE_ENV in env else []
     ssh_paths += [os.path.join(home, ".ssh", n) for n in ("id_ed25519", "id_rsa")] if home else []
     for index, path in enumerate(ssh_paths):
         explicit = index == 0 and SSH_KEY_FILE_ENV in env
@@ -242,9 +235,11 @@ def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None 
             return
         readers += 1
         try:
-            keys = _public_keys_of(text or "")
-        except ValueError as err:
-            problems.append(f"{location}: {err} (expected AGE-SECRET-KEY-1… lines, nothing before them): fix it")
+            keys = agekey.public_keys_of(text or "")
+        except agekey.NotAnIdentity as err:
+            problems.append(
+                f"{location}: {err} (expected AGE-SECRET-KEY-1… lines, nothing before them): fix it"
+            )
             return
         if keys:
             public.extend(keys)
@@ -256,7 +251,11 @@ def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None 
         value = env[KEY_FILE_ENV]
         text, error = _read_key_file(cwd / value if value else None, value, loose)
         if error is not None:
-            error = _tilde(value) if value.startswith("~") else f"{KEY_FILE_ENV}={value} {error}: fix it, or unset it"
+            error = (
+                _tilde(value)
+                if value.startswith("~")
+                else f"{KEY_FILE_ENV}={value} {error}: fix it, or unset it"
+            )
         take(value or "$SOPS_AGE_KEY_FILE (empty)", text, error)
     if KEY_CMD_ENV in env:
         text, error = _run_key_cmd(env[KEY_CMD_ENV], env, cwd)
@@ -267,17 +266,25 @@ def find_age_keys(env: Mapping[str, str] | None = None, *, platform: str | None 
         if not readers and not ssh:
             problems.append(str(err))
     else:
-        path = config_dir.joinpath(*_KEYS_TXT)
-        if path.exists():
-            text, error = _read_key_file(path, str(path), loose)
-            take(str(path), text, error and f"{path} {error}")
+        keys_txt = config_dir.joinpath(*_KEYS_TXT)
+        if keys_txt.exists():
+            text, error = _read_key_file(keys_txt, str(keys_txt), loose)
+            take(str(keys_txt), text, error and f"{keys_txt} {error}")
         else:
-            looked.append(str(path))
-    return AgeKeys(tuple(dict.fromkeys(public)), tuple(found), tuple(looked), tuple(problems), tuple(loose),
-                   tuple(ssh))
+            looked.append(str(keys_txt))
+    return AgeKeys(
+        tuple(dict.fromkeys(public)),
+        tuple(found),
+        tuple(looked),
+        tuple(problems),
+        tuple(loose),
+        tuple(ssh),
+    )
 
 
-def _read_key_file(path: Path | None, shown: str, loose: list[str]) -> tuple[str | None, str | None]:
+def _read_key_file(
+    path: Path | None, shown: str, loose: list[str]
+) -> tuple[str | None, str | None]:
     if path is None:
         return None, "cannot be opened (it is empty)"
     try:
@@ -287,7 +294,10 @@ def _read_key_file(path: Path | None, shown: str, loose: list[str]) -> tuple[str
     except OSError as err:
         return None, f"cannot be opened ({err.strerror})"
     if data.startswith((b"age-encryption", b"-----BEGIN AGE")):
-        return "", None  # passphrase-protected: sops asks for the passphrase; its public key is unknown here
+        return (
+            "",
+            None,
+        )  # passphrase-protected: sops asks for the passphrase; its public key is unknown here
     mode = stat.S_IMODE(path.stat().st_mode)
     if os.name == "posix" and mode & 0o077:
         loose.append(f"{shown} is readable by others (mode {mode:04o}): run `chmod 600 {shown}`")
@@ -303,27 +313,26 @@ def _run_key_cmd(command: str, env: Mapping[str, str], cwd: Path) -> tuple[str |
     if not args:
         return None, f"{KEY_CMD_ENV} is empty: set it to a command, or unset it"
     try:
-        proc = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              env=dict(env), cwd=cwd, timeout=CMD_TIMEOUT, check=False)
+        proc = subprocess.run(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=dict(env),
+            cwd=cwd,
+            timeout=CMD_TIMEOUT,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as err:
-        why = "timed out" if isinstance(err, subprocess.TimeoutExpired) else (err.strerror or "cannot run")
+        why = (
+            "timed out"
+            if isinstance(err, subprocess.TimeoutExpired)
+            else (err.strerror or "cannot run")
+        )
         return None, f"{KEY_CMD_ENV} {args[0]}: {why} (sops runs it without a shell: no pipes or ~)"
     if proc.returncode != 0:
-        return None, f"{KEY_CMD_ENV} {args[0]} exited {proc.returncode} (sops runs it without a shell: no pipes or ~)"
+        return (
+            None,
+            f"{KEY_CMD_ENV} {args[0]} exited {proc.returncode} (sops runs it without a shell: no pipes or ~)",
+        )
     return proc.stdout.decode("utf-8", "replace"), None
-
-
-def _public_keys_of(text: str) -> list[str]:
-    """Public keys of the identities in ``text``, read line by line as sops does (no trimming)."""
-    out = []
-    for line in text.split("\n"):
-        line = line.removesuffix("\r")
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("AGE-PLUGIN-"):
-            continue  # a plugin identity: its recipient is known only to the plugin
-        try:
-            out.append(str(x25519.Identity.from_str(line).to_public()))
-        except Exception:  # pyrage.IdentityError; the line is secret: never shown
-            raise ValueError("a line is not an age identity") from None
-    return out

@@ -8,15 +8,17 @@ words (``production``, ``localhost``) under names that do not look secret, are t
 tell apart from ordinary text and are not checked; a value the manifest itself spells out,
 a default found in the code, or one already in the file's committed text is no new leak.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from juniper_rollout import render
 from juniper_rollout.changes import FileChange
-from juniper_rollout.discover import looks_secret
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
+from juniper_rollout.secretshape import looks_secret
 
 MIN_VALUE = 8
 PLAIN_WORD = 16  # below this, a value of letters only (production, localhost) is checked only under a secret-looking name
@@ -42,33 +44,63 @@ def plaintext_values(repo: RepoSpec) -> list[tuple[str, int, bytes]]:
             name, _, raw = line.partition(b"=")
             secret_name = looks_secret(name.decode("utf-8", "replace"))
             for value in {raw.strip(), raw.strip().strip(b"\"'")}:
-                if len(value) >= MIN_VALUE and (secret_name or not value.isalpha() or len(value) >= PLAIN_WORD):
+                if len(value) >= MIN_VALUE and (
+                    secret_name or not value.isalpha() or len(value) >= PLAIN_WORD
+                ):
                     out.append((source, number, value))
     return out
 
 
-def check(manifest: Manifest | None, repo: RepoSpec, files: Iterable[FileChange],
-          allowed: Iterable[str | None] = ()) -> None:
+def check(
+    manifest: Manifest | None,
+    repo: RepoSpec,
+    files: Iterable[FileChange],
+    allowed: Iterable[str | None] = (),
+) -> None:
     """RepoError if a file the tool would write, diff or save holds a plaintext value or an age key."""
     files = [f for f in files if f.after is not None and not f.secret]
     if not files:
         return
     check_age_keys(files)
     known = _manifest_text(manifest) + b"\n".join(a.encode("utf-8") for a in allowed if a)
-    for source, number, value in plaintext_values(repo):
-        if value in known:
-            continue
+    values = [
+        (source, number, value)
+        for source, number, value in plaintext_values(repo)
+        if value not in known
+    ]
+    for source, number, value in values:
         for f in files:
-            if value in f.after and value not in (f.before or b""):
-                raise RepoError(f"{f.path} would contain the value on line {number} of the plaintext {source}; "
-                                "nothing written (check the manifest's templates and vars)")
+            if f.after is not None and value in f.after and value not in (f.before or b""):
+                raise RepoError(
+                    f"{f.path} would contain the value on line {number} of the plaintext {source}; "
+                    "nothing written (check the manifest's templates and vars)"
+                )
+    if (
+        values
+    ):  # a template may reverse, slice or encode what it holds: so its source is checked too
+        templates = render.loaded_templates(manifest.templates) if manifest is not None else []
+        for source, number, value in values:
+            for name, text in templates:
+                if value in text:
+                    raise RepoError(
+                        f"template {name} holds the value on line {number} of the plaintext {source}; "
+                        "nothing written (a templates folder never holds secrets: check the manifest's "
+                        "templates:)"
+                    )
 
 
 def check_age_keys(files: Iterable[FileChange]) -> None:
     for f in files:
-        if f.after is not None and not f.secret and AGE_KEY.search(f.after) and not AGE_KEY.search(f.before or b""):
-            raise RepoError(f"{f.path} would contain an age private key (AGE-SECRET-KEY-1…); nothing written "
-                            "(check the manifest's templates and vars)")
+        if (
+            f.after is not None
+            and not f.secret
+            and AGE_KEY.search(f.after)
+            and not AGE_KEY.search(f.before or b"")
+        ):
+            raise RepoError(
+                f"{f.path} would contain an age private key (AGE-SECRET-KEY-1…); nothing written "
+                "(check the manifest's templates and vars)"
+            )
 
 
 def check_deletions(manifest: Manifest, repo: RepoSpec, files: Iterable[FileChange]) -> None:
@@ -79,8 +111,10 @@ def check_deletions(manifest: Manifest, repo: RepoSpec, files: Iterable[FileChan
     plaintext = is_plaintext_env(repo, manifest)
     for f in files:
         if f.action == DELETE and not plaintext(f.path):
-            raise RepoError(f"the plan deletes {f.path}, which is not a plaintext env file; the tool never plans "
-                            "that (was the plan file edited? plan again)")
+            raise RepoError(
+                f"the plan deletes {f.path}, which is not a plaintext env file; the tool never plans "
+                "that (was the plan file edited? plan again)"
+            )
 
 
 def check_secret_writes(repo: RepoSpec, files: Iterable[FileChange]) -> None:
@@ -89,7 +123,9 @@ def check_secret_writes(repo: RepoSpec, files: Iterable[FileChange]) -> None:
 
     for f in files:
         if f.secret and f.after is not None and sops.read_metadata(f.after) is None:
-            raise RepoError(f"{f.path} is marked encrypted but has no sops metadata; nothing written (plan again)")
+            raise RepoError(
+                f"{f.path} is marked encrypted but has no sops metadata; nothing written (plan again)"
+            )
 
 
 def _manifest_text(manifest: Manifest | None) -> bytes:

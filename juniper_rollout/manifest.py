@@ -3,162 +3,64 @@
 Every problem is a :class:`ManifestError` reading ``FILE:LINE: what is wrong (how to fix)``.
 The schema is data (``_REPO_KEYS`` and friends), checked in one pass with line numbers.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import stat
-import sys
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any, Mapping
+from typing import Any
 
-import pyrage
-
-from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES, EnvFiles, check_glob
+from juniper_rollout import agekey
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
+from juniper_rollout.envfiles import EnvFiles, check_glob
 from juniper_rollout.errors import ManifestError
+from juniper_rollout.fleetspec import (  # the data a loaded manifest is: fleetspec.py
+    AGENTS_MODES,
+    ENV_NAME,
+    ENV_POLICIES,
+    ENV_SOURCES,
+    GUIDE_TEMPLATE,
+    HOOK_MODES,
+    PLACEHOLDER_HINT,
+    POLICIES,
+    REPO_NAME,
+    SOPS_ROLLOUT,
+    EncryptSpec,
+    EnvGroup,
+    EnvVarSpec,
+    FileSpec,
+    Manifest,
+    PullRequestSpec,
+    RepoSpec,
+    _as_tuple,
+    _kind,
+    _kind_name,
+    _plain,
+    default_templates_dir,
+    guide_location,
+)
+from juniper_rollout.paths import AGENTS, GITIGNORE, PRECOMMIT, SOPS_CONFIG
+from juniper_rollout.secretshape import carries_credential, looks_secret
 from juniper_rollout.urls import strip_userinfo
 from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_line, load_roundtrip
 
-HOOK_MODES = ("auto", "create", "skip")
-AGENTS_MODES = ("auto", "skip")
-POLICIES = ("replace", "create-only")
-ENV_POLICIES = ("merge", "replace", "create-only")  # merge: a hand-written file kept, missing names added
-ENV_SOURCES = ("manifest", "code", "dotenv")
-REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PLACEHOLDER_HINT = "run `rollout keygen` and paste the public key it prints"
-SOPS_ROLLOUT = "sops"  # the default rollout: what a manifest without `rollouts:` describes
-
-
-@dataclass(frozen=True)
-class EnvVarSpec:
-    name: str
-    default: str | None = None
-    source: str | None = None  # where a discovered name came from, e.g. "settings.py:12"
-    description: str | None = None  # the field's description or docstring (discovered names)
-    optional: bool = False  # the code has a default: the example shows it commented out
-
-
-@dataclass(frozen=True)
-class EnvGroup:
-    title: str | None
-    vars: tuple[EnvVarSpec, ...]
-
-
-@dataclass(frozen=True)
-class FileSpec:
-    """A whole file the tool renders from a template and owns."""
-
-    path: str
-    template: str
-    policy: str = "replace"
-    context: Mapping[str, Any] = field(default_factory=dict)
-    env_from: str | None = None  # for .env examples: manifest | code | dotenv
-    line: int | None = None
-    include: tuple[str, ...] = ()  # from: code: globs of repo paths read besides the application code
-    exclude: tuple[str, ...] = ()  # from: code: globs of repo paths not read
-    kind: str = "file"  # an artifact kind (juniper_rollout.artifacts): file | block | yaml-entry
-    entry: tuple[str, tuple[str, ...], str | None] | None = None  # yaml-entry: (list key, match fields, create template)
-    when: tuple[tuple[str, str], ...] = ()  # all must hold at the base: (exists|missing|language, value)
-
-
-@dataclass(frozen=True)
-class EncryptSpec:
-    source: str  # plaintext in the user's clone, never in git
-    target: str  # the committed, encrypted file
-    enabled: bool = True
-    line: int | None = None
-
-
-@dataclass(frozen=True)
-class RepoSpec:
-    name: str
-    path: Path
-    url: str | None
-    base: str
-    branch: str
-    commit_message: str
-    files: tuple[FileSpec, ...]
-    gitignore: bool
-    precommit_hook: str
-    agents_md: str
-    encrypt: tuple[EncryptSpec, ...]
-    line: int | None = None
-    github: str | None = None  # OWNER/NAME on GitHub (else from `url`, else from origin's URL)
-    rollout: str = "sops"  # the named rollout this spec belongs to (SOPS: the default one)
-
-    @property
-    def sops(self) -> bool:
-        """Whether the SOPS artifacts (.sops.yaml, ignore rules, hook, AGENTS.md section, *.enc) belong here."""
-        return self.rollout == SOPS_ROLLOUT
-
-
-@dataclass(frozen=True)
-class PullRequestSpec:
-    """What ``rollout pr`` puts on each pull request (``defaults.pull_request``)."""
-
-    title: str | None = None  # default: the commit message's first line
-    body: str = ""  # an introduction above the list of files
-    labels: tuple[str, ...] = ()
-    reviewers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Manifest:
-    path: Path
-    workspace: Path
-    templates: Path
-    recipients: tuple[str, ...]
-    usage_guide: str | None  # as written in defaults; None: where a `files:` entry renders the guide
-    repos: tuple[RepoSpec, ...]
-    env_files: EnvFiles = DEFAULT_ENV_FILES  # what a plaintext env file is (defaults.plaintext_env)
-    data_key_rotated: str | None = None  # `rotate --data-key`: .enc files last modified before this get a new data key
-    forge_api_url: str | None = None  # `forge: {api_url: ...}`: GitHub Enterprise's API base
-    pull_request: PullRequestSpec = PullRequestSpec()
-    rollout: str = "sops"  # the rollout these repo specs are for
-    rollouts: tuple[str, ...] = ("sops",)  # every rollout the manifest declares, the SOPS one first
-
-    def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
-        if not names:
-            return self.repos
-        known = {r.name: r for r in self.repos}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ManifestError(
-                str(self.path), None,
-                f"no repo named {unknown[0]!r} in the manifest (known: {', '.join(known)})",
-            )
-        return tuple(r for r in self.repos if r.name in names)
-
-
-GUIDE_TEMPLATE = "SOPS_USAGE_GUIDE.md.j2"
-
-
-def guide_location(manifest: "Manifest") -> tuple[str, str] | None:
-    """(repo name, path) of the first `files:` entry that renders the usage guide, if any."""
-    for repo in manifest.repos:
-        for spec in repo.files:
-            if spec.template == GUIDE_TEMPLATE:
-                return repo.name, spec.path
-    return None
-
-
-def default_templates_dir() -> Path:
-    """The templates shipped with the package (``templates/`` of the repository, installed as the
-    package ``juniper_rollout.templates``), wherever it is installed: a manifest's ``templates:`` beats it."""
-    import importlib.resources
-
-    from juniper_rollout.errors import RolloutError
-
-    found = importlib.resources.files("juniper_rollout.templates")
-    if not isinstance(found, Path):  # only a zipped install would do this; pip installs are folders
-        raise RolloutError(f"the templates shipped with juniper-rollout are not in a folder ({found}); "
-                           "install it with pip, or name a templates folder in the manifest (templates:)")
-    return found
-
-
 # --- reading nodes with their lines -------------------------------------------------
+
+
+def _line_of(node: Any, position: Any) -> int | None:
+    """The 1-based line ruamel kept for a key or item of ``node``, else the node's own line, else None."""
+    try:
+        return position(node.lc)[0] + 1
+    except (
+        AttributeError,
+        KeyError,
+        IndexError,
+        TypeError,
+    ):  # not a ruamel node, or no position kept
+        return node.lc.line + 1 if hasattr(node, "lc") else None
 
 
 class _Reader:
@@ -170,17 +72,11 @@ class _Reader:
 
     @staticmethod
     def key_line(node: Any, key: str) -> int | None:
-        try:
-            return node.lc.key(key)[0] + 1
-        except Exception:
-            return node.lc.line + 1 if hasattr(node, "lc") else None
+        return _line_of(node, lambda lc: lc.key(key))
 
     @staticmethod
     def item_line(node: Any, index: int) -> int | None:
-        try:
-            return node.lc.item(index)[0] + 1
-        except Exception:
-            return node.lc.line + 1 if hasattr(node, "lc") else None
+        return _line_of(node, lambda lc: lc.item(index))
 
     def mapping(self, node: Any, where: str, line: int | None, allowed: Mapping[str, Any]) -> dict:
         if not isinstance(node, dict):
@@ -193,7 +89,9 @@ class _Reader:
                 )
         return node
 
-    def shaped(self, node: Any, what: str, line: int | None, keys: Mapping[str, Any], where: str) -> dict:
+    def shaped(
+        self, node: Any, what: str, line: int | None, keys: Mapping[str, Any], where: str
+    ) -> dict:
         """``node`` as a mapping of only ``keys``, each value of its kind (errors say ``where.key``)."""
         self.mapping(node, what, line, keys)
         for key, kind in keys.items():
@@ -205,7 +103,9 @@ class _Reader:
             if key not in node:
                 raise self.fail(line, f"{what} needs `{key}`")
 
-    def typed(self, node: Any, key: str, kind: type | tuple, where: str, default: Any = None) -> Any:
+    def typed(
+        self, node: Any, key: str, kind: type | tuple, where: str, default: Any = None
+    ) -> Any:
         if key not in node:
             return default
         value = node[key]
@@ -217,7 +117,9 @@ class _Reader:
             )
         return value
 
-    def choice(self, node: Any, key: str, choices: tuple[str, ...], where: str, default: str) -> str:
+    def choice(
+        self, node: Any, key: str, choices: tuple[str, ...], where: str, default: str
+    ) -> str:
         value = self.typed(node, key, str, where, default)
         if value not in choices:
             raise self.fail(
@@ -225,25 +127,6 @@ class _Reader:
                 f"{where}.{key} is {value!r}; use one of: {', '.join(choices)}",
             )
         return value
-
-
-def _as_tuple(kind: type | tuple) -> tuple:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "empty"
-    for kind, name in ((bool, "true/false"), (dict, "a mapping"), (list, "a list"), (str, "a string"),
-                       (int, "a whole number"), (float, f"the decimal number {value!r}")):
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
-
-
-def _kind_name(kind: type | tuple) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "true or false", int: "a whole number"}
-    return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
 
 
 # --- validation of the pieces ----------------------------------------------------------
@@ -258,7 +141,11 @@ def safe_repo_path(value: str) -> str | None:
     pure = PurePosixPath(value)
     if pure.is_absolute() or re.match(r"^[A-Za-z]:", value):
         return "is absolute; give a path relative to the repository root"
-    if any(part in ("..", ".") for part in value.split("/")) or "//" in value or value.endswith("/"):
+    if (
+        any(part in ("..", ".") for part in value.split("/"))
+        or "//" in value
+        or value.endswith("/")
+    ):
         return "must stay inside the repository (no '..', '.', empty parts or trailing '/')"
     if any(_is_dotgit(part) for part in pure.parts):
         return "points into a .git folder (git reads .GIT, '.git.' and 'git~1' as .git on some filesystems)"
@@ -268,39 +155,80 @@ def safe_repo_path(value: str) -> str | None:
 def _is_dotgit(part: str) -> bool:
     """``.git`` as git's ``is_ntfs_dotgit``/``is_hfs_dotgit`` checks see it: any case, trailing dots and
     spaces, the 8.3 short name ``git~1``."""
-    name = part.lower().rstrip(". ")
+    name = part.split(":", 1)[0]  # NTFS: '.git::$INDEX_ALLOCATION' is the .git folder itself
+    name = "".join(c for c in name if not _HFS_IGNORED(c))  # HFS+: '.g\u200cit' is '.git'
+    name = name.lower().rstrip(". ")
     return name in (".git", "git~1")
 
 
-def valid_recipient(value: str) -> bool:
-    try:
-        pyrage.x25519.Recipient.from_str(value)
-    except Exception:
-        return False
-    return True
+def _HFS_IGNORED(char: str) -> bool:  # noqa: N802 (a predicate over git's table, is_hfs_dotgit in utf8.c)
+    code = ord(char)
+    return (
+        code in (0x200C, 0x200D, 0x200E, 0x200F, 0xFEFF)
+        or 0x202A <= code <= 0x202E
+        or 0x206A <= code <= 0x206F
+    )
 
 
 _DEFAULTS_KEYS = {
-    "base": str, "branch": str, "commit_message": str, "age_recipients": list,
-    "precommit_hook": str, "agents_md": str, "usage_guide": str, "plaintext_env": dict,
-    "data_key_rotated": str, "pull_request": dict, "files": list,
+    "base": str,
+    "branch": str,
+    "commit_message": str,
+    "age_recipients": list,
+    "precommit_hook": str,
+    "agents_md": str,
+    "usage_guide": str,
+    "plaintext_env": dict,
+    "data_key_rotated": str,
+    "pull_request": dict,
+    "files": list,
 }
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _PLAINTEXT_ENV_KEYS = {"include": list, "exclude": list}
-_TOP_KEYS = {"version": int, "workspace": str, "templates": str, "defaults": dict, "repos": list, "forge": dict, "rollouts": dict}
+_TOP_KEYS = {
+    "version": int,
+    "workspace": str,
+    "templates": str,
+    "defaults": dict,
+    "repos": list,
+    "forge": dict,
+    "rollouts": dict,
+}
 _FORGE_KEYS = {"api_url": str}
 _PULL_REQUEST_KEYS = {"title": str, "body": str, "labels": list, "reviewers": list}
 GITHUB_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 _REPO_KEYS = {
-    "name": str, "path": str, "url": str, "base": str, "branch": str, "commit_message": str,
-    "sops_yaml": bool, "gitignore": bool, "precommit_hook": str, "agents_md": str,
-    "env_example": dict, "env_secrets_example": dict, "files": list, "encrypt": list, "github": str,
-    "skip_files": list, "rollouts": dict,
+    "name": str,
+    "path": str,
+    "url": str,
+    "base": str,
+    "branch": str,
+    "commit_message": str,
+    "sops_yaml": bool,
+    "gitignore": bool,
+    "precommit_hook": str,
+    "agents_md": str,
+    "env_example": dict,
+    "env_secrets_example": dict,
+    "files": list,
+    "encrypt": list,
+    "github": str,
+    "skip_files": list,
+    "rollouts": dict,
 }
 _ENV_EXAMPLE_KEYS = {"groups": list, "policy": str, "from": str, "include": list, "exclude": list}
 _GROUP_KEYS = {"title": str, "vars": list}
-_FILE_KEYS = {"path": str, "template": str, "policy": str, "vars": dict, "kind": str, "when": dict,
-              "key": str, "match": (str, list), "create": str}
+_FILE_KEYS = {
+    "path": str,
+    "template": str,
+    "policy": str,
+    "vars": dict,
+    "kind": str,
+    "when": dict,
+    "key": str,
+    "match": (str, list),
+    "create": str,
+}
 _ENCRYPT_KEYS = {"source": str, "target": str, "enabled": bool}
 
 DEFAULT_COMMIT_MESSAGE = "chore: manage secrets with SOPS + age"
@@ -323,14 +251,22 @@ def load_manifest(
     try:
         alias_line = first_alias_line(text)
         if alias_line:
-            raise ManifestError(file, alias_line, "YAML aliases are not allowed in the manifest (write the values out)")
+            raise ManifestError(
+                file,
+                alias_line,
+                "YAML aliases are not allowed in the manifest (write the values out)",
+            )
         data = load_roundtrip(text)
     except YamlSyntaxError as err:
         raise ManifestError(file, err.line, f"invalid YAML: {err} (fix the syntax)") from None
     try:
-        return _Validator(path, env, workspace, require_recipients, rollout or SOPS_ROLLOUT).manifest(data)
+        return _Validator(
+            path, env, workspace, require_recipients, rollout or SOPS_ROLLOUT
+        ).manifest(data)
     except RecursionError:
-        raise ManifestError(file, None, "invalid YAML: nested too deeply (fix the manifest)") from None
+        raise ManifestError(
+            file, None, "invalid YAML: nested too deeply (fix the manifest)"
+        ) from None
 
 
 def read_manifest_text(path: Path) -> str:
@@ -345,13 +281,19 @@ def read_manifest_text(path: Path) -> str:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise ManifestError(file, None, "not a regular file (a folder, FIFO or device?); pass the manifest file")
+            raise ManifestError(
+                file, None, "not a regular file (a folder, FIFO or device?); pass the manifest file"
+            )
         with os.fdopen(fd, "rb") as handle:
             data = handle.read(MAX_YAML_BYTES + 1)
     except OSError as err:
         raise ManifestError(file, None, f"cannot read manifest: {err.strerror}") from None
     if len(data) > MAX_YAML_BYTES:
-        raise ManifestError(file, None, f"manifest is larger than {MAX_YAML_BYTES // 1_000_000} MB (pass the right file)")
+        raise ManifestError(
+            file,
+            None,
+            f"manifest is larger than {MAX_YAML_BYTES // 1_000_000} MB (pass the right file)",
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -359,8 +301,14 @@ def read_manifest_text(path: Path) -> str:
 
 
 class _Validator(_Reader):
-    def __init__(self, path: Path, env: Mapping[str, str], workspace: Path | None, require_recipients: bool,
-                 rollout: str = SOPS_ROLLOUT):
+    def __init__(
+        self,
+        path: Path,
+        env: Mapping[str, str],
+        workspace: Path | None,
+        require_recipients: bool,
+        rollout: str = SOPS_ROLLOUT,
+    ):
         super().__init__(str(path))
         self.rollout = rollout
         self.path = path
@@ -371,8 +319,10 @@ class _Validator(_Reader):
     def manifest(self, data: Any) -> Manifest:
         top = self.shaped(data, "the manifest", 1, _TOP_KEYS, "manifest")
         if top.get("version") != 1:
-            raise self.fail(self.key_line(top, "version") if "version" in top else 1,
-                            "version must be 1 (add `version: 1` at the top)")
+            raise self.fail(
+                self.key_line(top, "version") if "version" in top else 1,
+                "version must be 1 (add `version: 1` at the top)",
+            )
         here = self.path.resolve().parent
         workspace = self._workspace(top, here)
         templates_dir = (here / top["templates"]) if "templates" in top else default_templates_dir()
@@ -380,8 +330,11 @@ class _Validator(_Reader):
 
         self.named = rollouts.parse(self, top.get("rollouts") or {}, self.key_line(top, "rollouts"))
         if self.rollout != SOPS_ROLLOUT and self.rollout not in self.named:
-            raise self.fail(None, f"no rollout named {self.rollout!r} in the manifest "
-                                  f"(known: {', '.join((SOPS_ROLLOUT, *self.named))}; add it under `rollouts:`)")
+            raise self.fail(
+                None,
+                f"no rollout named {self.rollout!r} in the manifest "
+                f"(known: {', '.join((SOPS_ROLLOUT, *self.named))}; add it under `rollouts:`)",
+            )
         self.needs_key = rollouts.needs_key(self.named, self.rollout, top.get("repos"))
         defaults = self._defaults(top.get("defaults") or {}, self.key_line(top, "defaults"))
         if "repos" not in top:
@@ -390,14 +343,23 @@ class _Validator(_Reader):
         if self.rollout != SOPS_ROLLOUT:
             repos = rollouts.repo_specs(self, self.named[self.rollout], top["repos"], repos)
         manifest = Manifest(
-            path=self.path, workspace=workspace, templates=templates_dir,
-            recipients=defaults["age_recipients"], usage_guide=defaults["usage_guide"], repos=repos,
-            env_files=defaults["plaintext_env"], data_key_rotated=defaults["data_key_rotated"],
+            path=self.path,
+            workspace=workspace,
+            templates=templates_dir,
+            recipients=defaults["age_recipients"],
+            usage_guide=defaults["usage_guide"],
+            repos=repos,
+            env_files=defaults["plaintext_env"],
+            data_key_rotated=defaults["data_key_rotated"],
             forge_api_url=self._forge(top.get("forge") or {}, self.key_line(top, "forge")),
             # another rollout's pull requests keep the fleet's labels and reviewers; title and body are its own
-            pull_request=defaults["pull_request"] if self.rollout == SOPS_ROLLOUT else PullRequestSpec(
-                labels=defaults["pull_request"].labels, reviewers=defaults["pull_request"].reviewers),
-            rollout=self.rollout, rollouts=(SOPS_ROLLOUT, *self.named),
+            pull_request=defaults["pull_request"]
+            if self.rollout == SOPS_ROLLOUT
+            else PullRequestSpec(
+                labels=defaults["pull_request"].labels, reviewers=defaults["pull_request"].reviewers
+            ),
+            rollout=self.rollout,
+            rollouts=(SOPS_ROLLOUT, *self.named),
         )
         self._check_usage_guide(top.get("defaults") or {}, manifest)
         from juniper_rollout.render import check_templates  # late: render depends on manifest types
@@ -419,9 +381,11 @@ class _Validator(_Reader):
         if path not in rendered:
             found = guide_location(manifest)
             where = f"{found[0]}/{found[1]}" if found else "nowhere"
-            raise self.fail(self.key_line(defaults, "usage_guide"),
-                            f"defaults.usage_guide is {given}, but {host} renders no guide there (the guide is "
-                            f"rendered at {where}): remove usage_guide to derive it, or fix it")
+            raise self.fail(
+                self.key_line(defaults, "usage_guide"),
+                f"defaults.usage_guide is {given}, but {host} renders no guide there (the guide is "
+                f"rendered at {where}): remove usage_guide to derive it, or fix it",
+            )
 
     def _workspace(self, top: Mapping, here: Path) -> Path:
         if self.workspace_override is not None:
@@ -434,31 +398,46 @@ class _Validator(_Reader):
         self.shaped(node, "forge", line, _FORGE_KEYS, "forge")
         url = node.get("api_url")
         if url is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
-            raise self.fail(self.key_line(node, "api_url"),
-                            f"forge.api_url {url!r} is not an http(s) URL (e.g. https://github.example.com/api/v3)")
+            raise self.fail(
+                self.key_line(node, "api_url"),
+                f"forge.api_url {url!r} is not an http(s) URL (e.g. https://github.example.com/api/v3)",
+            )
         return url.rstrip("/") if url else None
 
     def _pull_request(self, node: Any, line: int | None) -> PullRequestSpec:
-        self.shaped(node, "defaults.pull_request", line, _PULL_REQUEST_KEYS, "defaults.pull_request")
+        self.shaped(
+            node, "defaults.pull_request", line, _PULL_REQUEST_KEYS, "defaults.pull_request"
+        )
         lists = {}
         for key in ("labels", "reviewers"):
             values = node.get(key, [])
             for i, value in enumerate(values):
                 if not isinstance(value, str) or not value.strip():
-                    raise self.fail(self.item_line(values, i), f"defaults.pull_request.{key} must list names (strings)")
+                    raise self.fail(
+                        self.item_line(values, i),
+                        f"defaults.pull_request.{key} must list names (strings)",
+                    )
             lists[key] = tuple(values)
-        return PullRequestSpec(node.get("title"), node.get("body", ""), lists["labels"], lists["reviewers"])
+        return PullRequestSpec(
+            node.get("title"), node.get("body", ""), lists["labels"], lists["reviewers"]
+        )
 
     def _defaults(self, node: Any, line: int | None) -> dict:
         self.mapping(node, "defaults", line, _DEFAULTS_KEYS)
         out = {
             "base": self.typed(node, "base", str, "defaults", "main"),
             "branch": self.typed(node, "branch", str, "defaults", "chore/sops-age-rollout"),
-            "commit_message": self.typed(node, "commit_message", str, "defaults", DEFAULT_COMMIT_MESSAGE),
+            "commit_message": self.typed(
+                node, "commit_message", str, "defaults", DEFAULT_COMMIT_MESSAGE
+            ),
             "precommit_hook": self.choice(node, "precommit_hook", HOOK_MODES, "defaults", "auto"),
             "agents_md": self.choice(node, "agents_md", AGENTS_MODES, "defaults", "auto"),
-            "usage_guide": self.typed(node, "usage_guide", str, "defaults"),  # None: derived from files:
-            "pull_request": self._pull_request(node.get("pull_request") or {}, self.key_line(node, "pull_request")),
+            "usage_guide": self.typed(
+                node, "usage_guide", str, "defaults"
+            ),  # None: derived from files:
+            "pull_request": self._pull_request(
+                node.get("pull_request") or {}, self.key_line(node, "pull_request")
+            ),
         }
         for key in ("base", "branch"):
             self._check_ref_name(node, key, out[key], "defaults")
@@ -466,11 +445,15 @@ class _Validator(_Reader):
         out["plaintext_env"] = self._plaintext_env(node)
         out["data_key_rotated"] = self.typed(node, "data_key_rotated", str, "defaults")
         if out["data_key_rotated"] is not None and not STAMP.fullmatch(out["data_key_rotated"]):
-            raise self.fail(self.key_line(node, "data_key_rotated"),
-                            'defaults.data_key_rotated must be a UTC time like "2026-01-31T12:00:00Z" '
-                            "(set it with `rollout rotate --data-key`)")
+            raise self.fail(
+                self.key_line(node, "data_key_rotated"),
+                'defaults.data_key_rotated must be a UTC time like "2026-01-31T12:00:00Z" '
+                "(set it with `rollout rotate --data-key`)",
+            )
         recipients = self.typed(node, "age_recipients", list, "defaults", [])
-        if not getattr(self, "needs_key", True):  # a rollout without secrets needs no key (a placeholder is fine)
+        if not getattr(
+            self, "needs_key", True
+        ):  # a rollout without secrets needs no key (a placeholder is fine)
             out["age_recipients"] = ()
             return out
         if not recipients and self.require_recipients:
@@ -480,12 +463,19 @@ class _Validator(_Reader):
             where = self.item_line(recipients, i)
             if not isinstance(value, str):
                 raise self.fail(where, f"age recipient must be a string, not {_kind(value)}")
-            if "<" in value or "PUBLIC_KEY" in value.upper():
-                raise self.fail(where, f"age recipient {value!r} is a placeholder ({PLACEHOLDER_HINT})")
-            if not valid_recipient(value):
-                raise self.fail(where, f"{value!r} is not a valid age public key (age1…, bech32; {PLACEHOLDER_HINT})")
+            if agekey.is_placeholder(value):
+                raise self.fail(
+                    where, f"age recipient {value!r} is a placeholder ({PLACEHOLDER_HINT})"
+                )
+            if not agekey.is_valid_recipient(value):
+                raise self.fail(
+                    where,
+                    f"{value!r} is not a valid age public key (age1…, bech32; {PLACEHOLDER_HINT})",
+                )
             if value in seen:
-                raise self.fail(where, f"age recipient {value[:12]}… is listed twice (remove one)")
+                raise self.fail(
+                    where, f"age recipient {agekey.short(value)} is listed twice (remove one)"
+                )
             seen.add(value)
         out["age_recipients"] = tuple(recipients)
         return out
@@ -493,29 +483,58 @@ class _Validator(_Reader):
     def _plaintext_env(self, defaults: Any) -> EnvFiles:
         if "plaintext_env" not in defaults:
             return DEFAULT_ENV_FILES
-        node = self.shaped(defaults["plaintext_env"], "defaults.plaintext_env", self.key_line(defaults, "plaintext_env"),
-                           _PLAINTEXT_ENV_KEYS, "defaults.plaintext_env")
+        node = self.shaped(
+            defaults["plaintext_env"],
+            "defaults.plaintext_env",
+            self.key_line(defaults, "plaintext_env"),
+            _PLAINTEXT_ENV_KEYS,
+            "defaults.plaintext_env",
+        )
         out = {}
-        for key, fallback in (("include", DEFAULT_ENV_FILES.include), ("exclude", DEFAULT_ENV_FILES.exclude)):
+        for key, fallback in (
+            ("include", DEFAULT_ENV_FILES.include),
+            ("exclude", DEFAULT_ENV_FILES.exclude),
+        ):
             globs = node.get(key, list(fallback))
             for i, glob in enumerate(globs):
-                why = check_glob(glob, exclude=key == "exclude") if isinstance(glob, str) else "must be a string"
+                why = (
+                    check_glob(glob, exclude=key == "exclude")
+                    if isinstance(glob, str)
+                    else "must be a string"
+                )
                 if why:
-                    raise self.fail(self.item_line(globs, i) if key in node else self.key_line(node, key),
-                                    f"defaults.plaintext_env.{key}: {glob!r} {why}")
+                    raise self.fail(
+                        self.item_line(globs, i) if key in node else self.key_line(node, key),
+                        f"defaults.plaintext_env.{key}: {glob!r} {why}",
+                    )
             if key == "include" and not globs:
-                raise self.fail(self.key_line(node, key), "defaults.plaintext_env.include is empty (list at least .env)")
+                raise self.fail(
+                    self.key_line(node, key),
+                    "defaults.plaintext_env.include is empty (list at least .env)",
+                )
             out[key] = tuple(globs)
         return EnvFiles(out["include"], out["exclude"])
 
     def _check_ref_name(self, node: Any, key: str, value: str, where: str) -> None:
-        bad = (not value or value in ("HEAD", "@") or value.startswith(("-", "/")) or value.endswith(("/", ".lock", "."))
-               or ".." in value or "//" in value or "@{" in value
-               or any(c in value for c in " ~^:?*[\\\t\n") or any(ord(c) < 32 for c in value))
+        bad = (
+            not value
+            or value in ("HEAD", "@")
+            or value.startswith(("-", "/"))
+            or value.endswith(("/", ".lock", "."))
+            or ".." in value
+            or "//" in value
+            or "@{" in value
+            or any(c in value for c in " ~^:?*[\\\t\n")
+            or any(ord(c) < 32 for c in value)
+        )
         if bad:
-            raise self.fail(self.key_line(node, key), f"{where}.{key} {value!r} is not a valid git branch name")
+            raise self.fail(
+                self.key_line(node, key), f"{where}.{key} {value!r} is not a valid git branch name"
+            )
 
-    def _repos(self, node: Any, defaults: dict, workspace: Path, line: int | None) -> tuple[RepoSpec, ...]:
+    def _repos(
+        self, node: Any, defaults: dict, workspace: Path, line: int | None
+    ) -> tuple[RepoSpec, ...]:
         if not isinstance(node, list):
             raise self.fail(line, f"repos must be a list, not {_kind(node)}")
         repos: list[RepoSpec] = []
@@ -524,7 +543,10 @@ class _Validator(_Reader):
             entry_line = self.item_line(node, i)
             repo = self._repo(entry, defaults, workspace, entry_line)
             if repo.name in names:
-                raise self.fail(entry_line, f"repo {repo.name!r} is listed twice (first at line {names[repo.name]}; remove one)")
+                raise self.fail(
+                    entry_line,
+                    f"repo {repo.name!r} is listed twice (first at line {names[repo.name]}; remove one)",
+                )
             names[repo.name] = entry_line
             repos.append(repo)
         return tuple(repos)
@@ -536,7 +558,10 @@ class _Validator(_Reader):
         name = node["name"]
         where = f"repo {name}"
         if not REPO_NAME.match(name) or name in (".", ".."):
-            raise self.fail(self.key_line(node, "name"), f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-')")
+            raise self.fail(
+                self.key_line(node, "name"),
+                f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-')",
+            )
         from juniper_rollout import rollouts
 
         rollouts.check_repo_entry(self, node, where)
@@ -545,45 +570,73 @@ class _Validator(_Reader):
             path = (self.path.resolve().parent / Path(node["path"]).expanduser()).resolve()
         files: list[FileSpec] = []
         if node.get("sops_yaml", True):
-            files.append(FileSpec(".sops.yaml", "sops.yaml.j2", "replace", {}, None, line))
+            files.append(FileSpec(SOPS_CONFIG, "sops.yaml.j2", "replace", {}, None, line))
         for key, target, template in (
             ("env_example", ".env.example", "env.example.j2"),
             ("env_secrets_example", ".env.secrets.example", "env.secrets.example.j2"),
         ):
             if key in node:
-                files.append(self._env_example(node[key], target, template, f"{where}.{key}", self.key_line(node, key)))
+                files.append(
+                    self._env_example(
+                        node[key], target, template, f"{where}.{key}", self.key_line(node, key)
+                    )
+                )
         files += self._with_defaults(defaults["files"], self._files(node, where), node, where)
-        encrypt = tuple(self._encrypt(e, where, self.item_line(node["encrypt"], i))
-                        for i, e in enumerate(node.get("encrypt", [])))
+        encrypt = tuple(
+            self._encrypt(e, where, self.item_line(node["encrypt"], i))
+            for i, e in enumerate(node.get("encrypt", []))
+        )
         seen: dict[str, int | None] = {}
-        for spec in (*files, *encrypt):
+        specs: list[FileSpec | EncryptSpec] = [*files, *encrypt]
+        for spec in specs:
             target = spec.path if isinstance(spec, FileSpec) else spec.target
-            if target in seen or target in (".gitignore", ".pre-commit-config.yaml", "AGENTS.md"):
-                raise self.fail(spec.line, f"{where} renders {target} twice (each path may have one source)")
+            if target in seen or target in (GITIGNORE, PRECOMMIT, AGENTS):
+                raise self.fail(
+                    spec.line, f"{where} renders {target} twice (each path may have one source)"
+                )
             seen[target] = spec.line
         if "url" in node and strip_userinfo(node["url"]) != node["url"]:
-            raise self.fail(self.key_line(node, "url"), f"{where}.url holds credentials (user-info before '@'): "
-                                                        "remove them, and let a git credential helper supply them")
+            raise self.fail(
+                self.key_line(node, "url"),
+                f"{where}.url holds credentials (user-info before '@'): "
+                "remove them, and let a git credential helper supply them",
+            )
         branch = self.typed(node, "branch", str, where, defaults["branch"])
         base = self.typed(node, "base", str, where, defaults["base"])
         self._check_ref_name(node, "branch", branch, where)
         self._check_ref_name(node, "base", base, where)
         if branch == base:
-            raise self.fail(self.key_line(node, "branch") if "branch" in node else line,
-                            f"{where}: the rollout branch cannot be the base branch {base!r}")
+            raise self.fail(
+                self.key_line(node, "branch") if "branch" in node else line,
+                f"{where}: the rollout branch cannot be the base branch {base!r}",
+            )
         return RepoSpec(
-            name=name, path=path, url=node.get("url"), base=base, branch=branch,
-            commit_message=self.typed(node, "commit_message", str, where, defaults["commit_message"]),
-            files=tuple(files), gitignore=node.get("gitignore", True),
-            precommit_hook=self.choice(node, "precommit_hook", HOOK_MODES, where, defaults["precommit_hook"]),
+            name=name,
+            path=path,
+            url=node.get("url"),
+            base=base,
+            branch=branch,
+            commit_message=self.typed(
+                node, "commit_message", str, where, defaults["commit_message"]
+            ),
+            files=tuple(files),
+            gitignore=node.get("gitignore", True),
+            precommit_hook=self.choice(
+                node, "precommit_hook", HOOK_MODES, where, defaults["precommit_hook"]
+            ),
             agents_md=self.choice(node, "agents_md", AGENTS_MODES, where, defaults["agents_md"]),
-            encrypt=encrypt, line=line, github=self._github(node, where),
+            encrypt=encrypt,
+            line=line,
+            github=self._github(node, where),
         )
 
     def _github(self, node: Any, where: str) -> str | None:
         value = node.get("github")
         if value is not None and not GITHUB_SLUG.match(value):
-            raise self.fail(self.key_line(node, "github"), f"{where}.github {value!r} is not OWNER/NAME (e.g. pcalnon/{node['name']})")
+            raise self.fail(
+                self.key_line(node, "github"),
+                f"{where}.github {value!r} is not OWNER/NAME (e.g. pcalnon/{node['name']})",
+            )
         return value
 
     def _target(self, node: Any, key: str, where: str) -> str:
@@ -593,24 +646,33 @@ class _Validator(_Reader):
             raise self.fail(self.key_line(node, key), f"{where}.{key} {value!r} {why}")
         return value
 
-    def _env_example(self, node: Any, target: str, template: str, where: str, line: int | None) -> FileSpec:
+    def _env_example(
+        self, node: Any, target: str, template: str, where: str, line: int | None
+    ) -> FileSpec:
         self.shaped(node, where, line, _ENV_EXAMPLE_KEYS, where)
-        groups = tuple(self._group(g, where, self.item_line(node["groups"], i))
-                       for i, g in enumerate(node.get("groups", [])))
+        groups = tuple(
+            self._group(g, where, self.item_line(node["groups"], i))
+            for i, g in enumerate(node.get("groups", []))
+        )
         return FileSpec(
-            path=target, template=template,
+            path=target,
+            template=template,
             policy=self.choice(node, "policy", ENV_POLICIES, where, "merge"),
             context={"groups": groups},
             env_from=self.choice(node, "from", ENV_SOURCES, where, "manifest"),
             line=line,
-            include=self._globs(node, "include", where), exclude=self._globs(node, "exclude", where),
+            include=self._globs(node, "include", where),
+            exclude=self._globs(node, "exclude", where),
         )
 
     def _globs(self, node: Any, key: str, where: str) -> tuple[str, ...]:
         globs = node.get(key, [])
         for i, glob in enumerate(globs):
             if not isinstance(glob, str) or not glob:
-                raise self.fail(self.item_line(globs, i), f"{where}.{key} entries are path globs such as 'scripts/*'")
+                raise self.fail(
+                    self.item_line(globs, i),
+                    f"{where}.{key} entries are path globs such as 'scripts/*'",
+                )
         return tuple(globs)
 
     def _group(self, node: Any, where: str, line: int | None) -> EnvGroup:
@@ -626,16 +688,22 @@ class _Validator(_Reader):
                 name, default = next(iter(item.items()))
                 default = None if default is None else str(default)
             else:
-                raise self.fail(item_line, f"a variable in {where} must be NAME or {{NAME: default}}")
+                raise self.fail(
+                    item_line, f"a variable in {where} must be NAME or {{NAME: default}}"
+                )
             if not isinstance(name, str) or not ENV_NAME.match(name):
                 raise self.fail(item_line, f"{name!r} is not a valid environment variable name")
-            from juniper_rollout.discover import carries_credential, looks_secret
-
             if default is not None and looks_secret(name):
-                raise self.fail(item_line, f"{name} looks secret and may not carry a default in an example (remove the value)")
+                raise self.fail(
+                    item_line,
+                    f"{name} looks secret and may not carry a default in an example (remove the value)",
+                )
             if default is not None and carries_credential(default):
-                raise self.fail(item_line, f"{name}'s default carries a credential (user-info in a URL, a token); an example "
-                                           "may not hold one (remove it, or write the value without the credential)")
+                raise self.fail(
+                    item_line,
+                    f"{name}'s default carries a credential (user-info in a URL, a token); an example "
+                    "may not hold one (remove it, or write the value without the credential)",
+                )
             if default is not None and ("\n" in default or "\r" in default):
                 raise self.fail(item_line, f"default of {name} spans lines (use one line)")
             out.append(EnvVarSpec(name, default))
@@ -649,29 +717,50 @@ class _Validator(_Reader):
 
         kind = self.choice(node, "kind", tuple(KINDS), where, "file")
         if kind != "file" and "policy" in node:
-            raise self.fail(self.key_line(node, "policy"), f"{where}: policy applies to whole files only "
-                                                           f"(remove it from this kind: {kind} entry)")
-        if kind == "precommit-hook" and node.get("path") != ".pre-commit-config.yaml":
-            raise self.fail(self.key_line(node, "path"), f"{where}: kind: precommit-hook goes into "
-                                                         "path: .pre-commit-config.yaml (fix the path)")
+            raise self.fail(
+                self.key_line(node, "policy"),
+                f"{where}: policy applies to whole files only "
+                f"(remove it from this kind: {kind} entry)",
+            )
+        if kind == "precommit-hook" and node.get("path") != PRECOMMIT:
+            raise self.fail(
+                self.key_line(node, "path"),
+                f"{where}: kind: precommit-hook goes into "
+                "path: .pre-commit-config.yaml (fix the path)",
+            )
         for key in ("key", "match", "create"):
             if kind == "yaml-entry" and key not in node and key != "create":
-                raise self.fail(line, f"{where}: a kind: yaml-entry entry needs `{key}` "
-                                      "(key: the list, e.g. updates; match: the fields naming an entry)")
+                raise self.fail(
+                    line,
+                    f"{where}: a kind: yaml-entry entry needs `{key}` "
+                    "(key: the list, e.g. updates; match: the fields naming an entry)",
+                )
             if kind != "yaml-entry" and key in node:
-                raise self.fail(self.key_line(node, key), f"{where}: `{key}` belongs to kind: yaml-entry only (remove it)")
+                raise self.fail(
+                    self.key_line(node, key),
+                    f"{where}: `{key}` belongs to kind: yaml-entry only (remove it)",
+                )
         return FileSpec(
-            path=self._target(node, "path", where), template=node["template"],
+            path=self._target(node, "path", where),
+            template=node["template"],
             policy=self.choice(node, "policy", POLICIES, where, "replace"),
-            context=_plain(context), line=line, kind=kind,
-            entry=(node["key"], self._match(node, where), node.get("create")) if kind == "yaml-entry" else None,
-            when=self._when(node["when"], where, self.key_line(node, "when")) if "when" in node else (),
+            context=_plain(context),
+            line=line,
+            kind=kind,
+            entry=(node["key"], self._match(node, where), node.get("create"))
+            if kind == "yaml-entry"
+            else None,
+            when=self._when(node["when"], where, self.key_line(node, "when"))
+            if "when" in node
+            else (),
         )
 
     def _match(self, node: Any, where: str) -> tuple[str, ...]:
         fields = [node["match"]] if isinstance(node["match"], str) else node["match"]
         if not fields or not all(isinstance(f, str) and f for f in fields):
-            raise self.fail(self.key_line(node, "match"), f"{where}.match must name a field or a list of fields")
+            raise self.fail(
+                self.key_line(node, "match"), f"{where}.match must name a field or a list of fields"
+            )
         return tuple(fields)
 
     def _files(self, node: Any, where: str) -> list[FileSpec]:
@@ -683,30 +772,49 @@ class _Validator(_Reader):
         """``when: {exists: PATH, missing: PATH, language: python}``: conditions on the repo at its base."""
         from juniper_rollout.artifacts import LANGUAGES, WHEN_KEYS
 
-        self.shaped(node, f"{where}.when", line, {k: (str, list) for k in WHEN_KEYS}, f"{where}.when")
+        self.shaped(
+            node, f"{where}.when", line, {k: (str, list) for k in WHEN_KEYS}, f"{where}.when"
+        )
         out: list[tuple[str, str]] = []
         for key in WHEN_KEYS:
             values = node.get(key, [])
             for value in [values] if isinstance(values, str) else values:
                 if not isinstance(value, str):
-                    raise self.fail(self.key_line(node, key), f"{where}.when.{key} must list strings, not {_kind(value)}")
-                why = safe_repo_path(value) if key != "language" else (
-                    None if value in LANGUAGES else f"is not a language the tool detects (use one of: {', '.join(LANGUAGES)})")
+                    raise self.fail(
+                        self.key_line(node, key),
+                        f"{where}.when.{key} must list strings, not {_kind(value)}",
+                    )
+                why = (
+                    safe_repo_path(value)
+                    if key != "language"
+                    else (
+                        None
+                        if value in LANGUAGES
+                        else f"is not a language the tool detects (use one of: {', '.join(LANGUAGES)})"
+                    )
+                )
                 if why:
                     raise self.fail(self.key_line(node, key), f"{where}.when.{key} {value!r} {why}")
                 out.append((key, value))
         if not out:
-            raise self.fail(line, f"{where}.when is empty (give exists:, missing: or language:, or remove it)")
+            raise self.fail(
+                line, f"{where}.when is empty (give exists:, missing: or language:, or remove it)"
+            )
         return tuple(out)
 
-    def _with_defaults(self, defaults: list[FileSpec], own: list[FileSpec], node: Any, where: str) -> list[FileSpec]:
+    def _with_defaults(
+        self, defaults: list[FileSpec], own: list[FileSpec], node: Any, where: str
+    ) -> list[FileSpec]:
         """The fleet-wide files, minus the repo's ``skip_files:`` opt-outs, plus (or replaced by) its own."""
         skipped = self.typed(node, "skip_files", list, where, [])
         known = {d.path for d in defaults}
         for i, path in enumerate(skipped):
             if path not in known:
-                raise self.fail(self.item_line(skipped, i), f"{where}.skip_files names {path!r}, which is not a "
-                                f"fleet-wide file (known: {', '.join(sorted(known)) or 'none'}; remove it)")
+                raise self.fail(
+                    self.item_line(skipped, i),
+                    f"{where}.skip_files names {path!r}, which is not a "
+                    f"fleet-wide file (known: {', '.join(sorted(known)) or 'none'}; remove it)",
+                )
         mine = {f.path for f in own}
         return [d for d in defaults if d.path not in skipped and d.path not in mine] + own
 
@@ -715,15 +823,8 @@ class _Validator(_Reader):
         self.required(node, ("source", "target"), f"an encrypt entry of {where}", line)
         source, target = self._target(node, "source", where), self._target(node, "target", where)
         if not target.endswith(".enc") or source == target:
-            raise self.fail(self.key_line(node, "target"), f"{where}: encrypted target {target!r} must end in .enc and differ from the source")
+            raise self.fail(
+                self.key_line(node, "target"),
+                f"{where}: encrypted target {target!r} must end in .enc and differ from the source",
+            )
         return EncryptSpec(source, target, node.get("enabled", True), line)
-
-
-def _plain(value: Any) -> Any:
-    """ruamel's commented containers -> plain dicts and lists (templates see plain data)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-

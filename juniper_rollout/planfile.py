@@ -2,6 +2,7 @@
 
 Encrypted files are stored as ciphertext only; plaintext never enters a plan file.
 """
+
 from __future__ import annotations
 
 import base64
@@ -9,16 +10,22 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from juniper_rollout import atomicfile
 from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import safe_repo_path
 
 FORMAT_VERSION = 1
-ACTIONS = (CREATE, UPDATE, DELETE, UNCHANGED, SKIP)  # DELETE: only ever a tracked plaintext env file (checked at apply)
+ACTIONS = (
+    CREATE,
+    UPDATE,
+    DELETE,
+    UNCHANGED,
+    SKIP,
+)  # DELETE: only ever a tracked plaintext env file (checked at apply)
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -33,14 +40,30 @@ def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
     """The plan as JSON data; ``contents`` adds what a saved plan needs to apply it exactly."""
     repos = []
     for plan in plans:
-        entry: dict[str, Any] = {"name": plan.name, "status": plan.status, "error": plan.error, "files": []}
+        entry: dict[str, Any] = {
+            "name": plan.name,
+            "status": plan.status,
+            "error": plan.error,
+            "files": [],
+        }
         if contents:
-            entry.update(base=plan.base, branch=plan.branch, base_commit=plan.base_commit,
-                         branch_commit=plan.branch_commit, onto=plan.onto)
+            entry.update(
+                base=plan.base,
+                branch=plan.branch,
+                base_commit=plan.base_commit,
+                branch_commit=plan.branch_commit,
+                onto=plan.onto,
+            )
         for f in plan.files:
-            item: dict[str, Any] = {"path": f.path, "action": f.action, "reason": f.detail or f.reason}
+            item: dict[str, Any] = {
+                "path": f.path,
+                "action": f.action,
+                "reason": f.detail or f.reason,
+            }
             if f.adoptions:
-                item["adoptions"] = [{"kind": a.kind, "subject": a.subject, "detail": a.detail} for a in f.adoptions]
+                item["adoptions"] = [
+                    {"kind": a.kind, "subject": a.subject, "detail": a.detail} for a in f.adoptions
+                ]
             if contents and f.writes:
                 item["content"] = _b64(f.after)
                 item["secret"] = f.secret
@@ -62,11 +85,15 @@ def check_destination(path: Path) -> None:
     if path == STDOUT:
         return
     if path.is_symlink():
-        raise RolloutError(f"--out {path} is a symlink; the plan is saved only as a regular file "
-                           "(give another path, or `--out -` for standard output)")
+        raise RolloutError(
+            f"--out {path} is a symlink; the plan is saved only as a regular file "
+            "(give another path, or `--out -` for standard output)"
+        )
     if path.exists() and not path.is_file():
-        raise RolloutError(f"--out {path} is not a regular file (a folder or device?); give a file path, "
-                           "or `--out -` for standard output")
+        raise RolloutError(
+            f"--out {path} is not a regular file (a folder or device?); give a file path, "
+            "or `--out -` for standard output"
+        )
     if not path.parent.is_dir():
         raise RolloutError(f"--out {path}: no folder {path.parent} (create it first)")
 
@@ -80,19 +107,9 @@ def save(plans: list[RepoPlan], path: Path) -> None:
         return
     check_destination(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        atomicfile.replace(path, data.encode("utf-8"), mode=0o600)
     except OSError as err:
         raise RolloutError(f"--out {path}: cannot write there: {err.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise RolloutError(f"--out {path}: cannot write there: {err.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 MAX_PLAN_BYTES = 200_000_000
@@ -105,17 +122,23 @@ def _read(path: Path) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise RolloutError(f"{path}: plan file not found (run `rollout plan --out {path}`)") from None
+        raise RolloutError(
+            f"{path}: plan file not found (run `rollout plan --out {path}`)"
+        ) from None
     except OSError as err:
         raise RolloutError(f"{path}: cannot read the plan file: {err.strerror}") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise RolloutError(f"{path} is not a regular file (a folder, FIFO or device?); pass a plan saved by "
-                           "`rollout plan --out FILE`")
+        raise RolloutError(
+            f"{path} is not a regular file (a folder, FIFO or device?); pass a plan saved by "
+            "`rollout plan --out FILE`"
+        )
     with os.fdopen(fd, "rb") as handle:
         data = handle.read(MAX_PLAN_BYTES + 1)
     if len(data) > MAX_PLAN_BYTES:
-        raise RolloutError(f"{path} is larger than {MAX_PLAN_BYTES // 1_000_000} MB: not a plan file")
+        raise RolloutError(
+            f"{path} is larger than {MAX_PLAN_BYTES // 1_000_000} MB: not a plan file"
+        )
     return data
 
 
@@ -123,15 +146,30 @@ def load(path: Path) -> list[RepoPlan]:
     try:
         data = json.loads(_read(path).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
-        raise RolloutError(f"{path}: not a plan file ({err}); run `rollout plan --out {path}` again") from None
+        raise RolloutError(
+            f"{path}: not a plan file ({err}); run `rollout plan --out {path}` again"
+        ) from None
+    except RecursionError:
+        raise RolloutError(
+            f"{path}: not a plan file (nested too deeply); run `rollout plan --out {path}` again"
+        ) from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-        raise RolloutError(f"{path}: unsupported plan format (run `rollout plan --out {path}` again)")
-    plans = []
+        raise RolloutError(
+            f"{path}: unsupported plan format (run `rollout plan --out {path}` again)"
+        )
+    plans: list[RepoPlan] = []
+    seen: set[str] = set()
     try:
         for repo in data["repos"]:
             files = tuple(
-                FileChange(f["path"], f["action"], None, _unb64(f.get("content")), f.get("reason"),
-                           secret=bool(f.get("secret")))
+                FileChange(
+                    f["path"],
+                    f["action"],
+                    None,
+                    _unb64(f.get("content")),
+                    f.get("reason"),
+                    secret=bool(f.get("secret")),
+                )
                 for f in repo["files"]
             )
             for f in files:
@@ -141,10 +179,31 @@ def load(path: Path) -> list[RepoPlan]:
                 if not why and f.action in (CREATE, UPDATE) and f.after is None:
                     why = "is written without content"  # write_tree would read that as a deletion
                 if why:
-                    raise RolloutError(f"{path}: damaged plan file (repo {repo['name']}: path {f.path!r} "
-                                       f"{why}); run plan again")
-            plans.append(RepoPlan(repo["name"], repo["base"], repo["branch"], repo["base_commit"],
-                                  repo["branch_commit"], files, repo.get("error"), onto=repo.get("onto")))
+                    raise RolloutError(
+                        f"{path}: damaged plan file (repo {repo['name']}: path {f.path!r} "
+                        f"{why}); run plan again"
+                    )
+            if (
+                repo["name"] in seen
+            ):  # each repo once: a copy would be applied again and counted twice
+                raise RolloutError(
+                    f"{path}: damaged plan file (repo {repo['name']!r} appears twice); run plan again"
+                )
+            plans.append(
+                RepoPlan(
+                    repo["name"],
+                    repo["base"],
+                    repo["branch"],
+                    repo["base_commit"],
+                    repo["branch_commit"],
+                    files,
+                    repo.get("error"),
+                    onto=repo.get("onto"),
+                )
+            )
+            seen.add(repo["name"])
     except (KeyError, TypeError, ValueError) as err:
-        raise RolloutError(f"{path}: damaged plan file ({err!r} missing or wrong); run plan again") from None
+        raise RolloutError(
+            f"{path}: damaged plan file ({err!r} missing or wrong); run plan again"
+        ) from None
     return plans

@@ -3,24 +3,37 @@
 The edge (``gitrepo``) reads exactly the paths :func:`wanted_paths` names, hands
 them over as a :class:`Snapshot`, and gets back the changes to write.
 """
+
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from shlex import quote
+from typing import Any
 
 from juniper_rollout import adopt, artifacts, render, sopsmeta
-from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, Adoption,
-                                     DELETE, FileChange, change, skip)
-from juniper_rollout.discover import EnvVar, looks_secret
+from juniper_rollout.changes import (
+    DELETE,
+    FILE_KEPT,
+    FILE_REPLACED,
+    HOOK_REPLACED,
+    NAME_ADDED,
+    NAME_STALE,
+    Adoption,
+    FileChange,
+    change,
+    skip,
+)
+from juniper_rollout.discover import EnvVar
 from juniper_rollout.edits import blocks, envexample, gitignore, precommit, yamlentry
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, RepoSpec
+from juniper_rollout.paths import AGENTS, GITIGNORE, PRECOMMIT, SOPS_CONFIG
+from juniper_rollout.secretshape import looks_secret
 from juniper_rollout.yamlio import load_plain
-
-GITIGNORE, PRECOMMIT, AGENTS, SOPS_YAML = ".gitignore", ".pre-commit-config.yaml", "AGENTS.md", ".sops.yaml"
 
 
 @dataclass(frozen=True)
@@ -30,11 +43,21 @@ class Snapshot:
     files: Mapping[str, bytes]  # wanted path -> content at base (absent paths are missing)
     symlinks: frozenset[str] = frozenset()  # wanted paths that are, or sit under, a symlink at base
     code_vars: tuple[EnvVar, ...] = ()  # names discovered in the code (for `from: code`)
-    dotenv_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plaintext source -> names
-    tracked_plaintext: tuple[str, ...] = ()  # plaintext env files tracked at base (paths only, never contents)
-    history: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # path -> (short sha, subject)
-    code_unresolved: tuple[str, ...] = ()  # "path:line" of env reads whose name discovery could not fold
-    facts: artifacts.RepoFacts | None = None  # for templates and `when:` (None: only what `files` shows)
+    dotenv_names: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict
+    )  # plaintext source -> names
+    tracked_plaintext: tuple[
+        str, ...
+    ] = ()  # plaintext env files tracked at base (paths only, never contents)
+    history: Mapping[str, tuple[tuple[str, str], ...]] = field(
+        default_factory=dict
+    )  # path -> (short sha, subject)
+    code_unresolved: tuple[
+        str, ...
+    ] = ()  # "path:line" of env reads whose name discovery could not fold
+    facts: artifacts.RepoFacts | None = (
+        None  # for templates and `when:` (None: only what `files` shows)
+    )
 
 
 def facts_of(repo: RepoSpec, snap: Snapshot) -> artifacts.RepoFacts:
@@ -47,7 +70,9 @@ def wanted_paths(repo: RepoSpec) -> list[str]:
 
 
 def hook_definitions(manifest: Manifest, repo: RepoSpec) -> list[dict[str, Any]]:
-    text = render.render(manifest, render.PRECOMMIT_HOOKS_TEMPLATE, render.base_context(manifest, repo))
+    text = render.render(
+        manifest, render.PRECOMMIT_HOOKS_TEMPLATE, render.base_context(manifest, repo)
+    )
     return copy.deepcopy(_parsed_hooks(text))
 
 
@@ -59,8 +84,10 @@ def _parsed_hooks(text: str) -> list[dict[str, Any]]:
 def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileChange]:
     """Every managed file of ``repo`` with its action; raises RepoError for what the user must fix."""
     for path in sorted(snap.symlinks & set(wanted_paths(repo))):
-        raise RepoError(f"{path} is a symlink at {repo.base}; the tool never follows symlinks "
-                        "(replace it with a regular file)")
+        raise RepoError(
+            f"{path} is a symlink at {repo.base}; the tool never follows symlinks "
+            "(replace it with a regular file)"
+        )
     lfs = {path for path, data in snap.files.items() if is_lfs_pointer(data)}
 
     def unless_lfs(path: str, make) -> FileChange:
@@ -84,8 +111,11 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
             out.append(_rendered(manifest, repo, spec, snap, facts))
     if not repo.sops:  # the SOPS artifacts belong to the SOPS rollout only
         return out
-    out.append(unless_lfs(GITIGNORE, lambda: _gitignore(manifest, repo, snap)) if repo.gitignore
-               else skip(GITIGNORE, "gitignore: false"))
+    out.append(
+        unless_lfs(GITIGNORE, lambda: _gitignore(manifest, repo, snap))
+        if repo.gitignore
+        else skip(GITIGNORE, "gitignore: false")
+    )
     out.append(unless_lfs(PRECOMMIT, lambda: _precommit(manifest, repo, snap)))
     out.append(unless_lfs(AGENTS, lambda: _agents(manifest, repo, snap)))
     out += [_untrack(repo, path, snap.history.get(path, ())) for path in snap.tracked_plaintext]
@@ -101,8 +131,12 @@ def is_lfs_pointer(data: bytes) -> bool:
 
 
 def _lfs_skip(path: str, snap: Snapshot) -> FileChange:
-    return skip(path, "stored in Git LFS (the commit holds only a pointer): not edited; "
-                      "make the change by hand, or stop tracking it with LFS", snap.files.get(path))
+    return skip(
+        path,
+        "stored in Git LFS (the commit holds only a pointer): not edited; "
+        "make the change by hand, or stop tracking it with LFS",
+        snap.files.get(path),
+    )
 
 
 def tracked_plaintext(manifest: Manifest, repo: RepoSpec, paths: list[str]) -> tuple[str, ...]:
@@ -113,10 +147,18 @@ def tracked_plaintext(manifest: Manifest, repo: RepoSpec, paths: list[str]) -> t
 def _untrack(repo: RepoSpec, path: str, commits: tuple[tuple[str, str], ...]) -> FileChange:
     """A tracked plaintext env file leaves the branch's tree; the clone's copy is never touched."""
     target = next((e.target for e in repo.encrypt if e.source == path and e.enabled), None)
-    why = f"plaintext secret, encrypted into {target}" if target else "plaintext secret, must not be in git"
-    shown = ", ".join(f"{short}" for short, _ in commits[:5]) + (f" and {len(commits) - 5} more" if len(commits) > 5 else "")
-    history = (f"history still holds it ({'commit' if len(commits) == 1 else 'commits'} {shown}): rotate every value "
-               f"it held; purging history is the owner's call: git filter-repo --invert-paths --path {path}")
+    why = (
+        f"plaintext secret, encrypted into {target}"
+        if target
+        else "plaintext secret, must not be in git"
+    )
+    shown = ", ".join(f"{short}" for short, _ in commits[:5]) + (
+        f" and {len(commits) - 5} more" if len(commits) > 5 else ""
+    )
+    history = (
+        f"history still holds it ({'commit' if len(commits) == 1 else 'commits'} {shown}): rotate every value "
+        f"it held; purging history is the owner's call: git filter-repo --invert-paths --path {quote(path)}"
+    )
     return FileChange(path, DELETE, None, None, why, secret=True, detail=f"{why}; {history}")
 
 
@@ -127,36 +169,51 @@ def _text(snap: Snapshot, path: str) -> str | None:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise RepoError(f"{path} is not UTF-8 text (convert it to UTF-8, then plan again)") from None
+        raise RepoError(
+            f"{path} is not UTF-8 text (convert it to UTF-8, then plan again)"
+        ) from None
 
 
-def _block(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
-           facts: artifacts.RepoFacts) -> FileChange:
+def _block(
+    manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot, facts: artifacts.RepoFacts
+) -> FileChange:
     """kind: block: the rollout's own marked block in a file a person owns; every other byte kept."""
     body = render.render_file(manifest, repo, spec, facts.template_context())
     before = snap.files.get(spec.path)
     after = artifacts.plan_block(_text(snap, spec.path) or "", body, repo.rollout, spec.path)
-    return change(spec.path, before, after.encode("utf-8"), f"{repo.rollout} block from {spec.template}")
+    return change(
+        spec.path, before, after.encode("utf-8"), f"{repo.rollout} block from {spec.template}"
+    )
 
 
-def yaml_entries_of(manifest: Manifest, repo: RepoSpec, spec: FileSpec, facts: artifacts.RepoFacts) -> list[dict]:
+def yaml_entries_of(
+    manifest: Manifest, repo: RepoSpec, spec: FileSpec, facts: artifacts.RepoFacts
+) -> list[dict]:
     text = render.render_file(manifest, repo, spec, facts.template_context())
     return artifacts.rendered_entries(text, spec, str(manifest.path))
 
 
-def _yaml_entry(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
-                facts: artifacts.RepoFacts) -> FileChange:
+def _yaml_entry(
+    manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot, facts: artifacts.RepoFacts
+) -> FileChange:
     """kind: yaml-entry: list entries set in a YAML file a person owns; every other byte and entry kept."""
     assert spec.entry is not None
     before = snap.files.get(spec.path)
     key, match, create = spec.entry
     entries = yaml_entries_of(manifest, repo, spec, facts)
     text = _text(snap, spec.path)
-    if text is None and not create:
-        return skip(spec.path, f"no {spec.path} in the repo (kind: yaml-entry sets entries in an existing file; "
-                               "`create:` names a template for the whole file)")
     if text is None:
-        context = {**render.base_context(manifest, repo), **spec.context, **facts.template_context()}
+        if not create:
+            return skip(
+                spec.path,
+                f"no {spec.path} in the repo (kind: yaml-entry sets entries in an existing file; "
+                "`create:` names a template for the whole file)",
+            )
+        context = {
+            **render.base_context(manifest, repo),
+            **spec.context,
+            **facts.template_context(),
+        }
         text = render.render(manifest, create, context, line=spec.line)
     after = artifacts.plan_yaml_entries(text, entries, spec)
     names = "; ".join(yamlentry.name_of(e, match) for e in entries)
@@ -164,53 +221,77 @@ def _yaml_entry(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapsh
     return change(spec.path, before, after.encode("utf-8"), reason)
 
 
-def hooks_of(manifest: Manifest, repo: RepoSpec, spec: FileSpec, facts: artifacts.RepoFacts) -> list[dict]:
+def hooks_of(
+    manifest: Manifest, repo: RepoSpec, spec: FileSpec, facts: artifacts.RepoFacts
+) -> list[dict]:
     text = render.render_file(manifest, repo, spec, facts.template_context())
     return artifacts.rendered_hooks(text, spec, str(manifest.path))
 
 
-def _hooks(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
-           facts: artifacts.RepoFacts) -> FileChange:
+def _hooks(
+    manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot, facts: artifacts.RepoFacts
+) -> FileChange:
     """kind: precommit-hook: a rollout's local hooks spliced into the config a person keeps."""
     hooks = hooks_of(manifest, repo, spec, facts)
     before = snap.files.get(spec.path)
     if before is None:
-        return skip(spec.path, f"no {spec.path} (kind: precommit-hook adds hooks only where one exists)")
+        return skip(
+            spec.path, f"no {spec.path} (kind: precommit-hook adds hooks only where one exists)"
+        )
     after = artifacts.plan_hooks(_text(snap, spec.path) or "", hooks)
-    return change(spec.path, before, after.encode("utf-8"), f"local hooks {', '.join(h['id'] for h in hooks)}")
+    return change(
+        spec.path, before, after.encode("utf-8"), f"local hooks {', '.join(h['id'] for h in hooks)}"
+    )
 
 
-def _rendered(manifest: Manifest, repo: RepoSpec, spec: FileSpec, snap: Snapshot,
-              facts: artifacts.RepoFacts | None = None) -> FileChange:
-    extra = {**(facts or facts_of(repo, snap)).template_context(),
-             **({"groups": _groups(spec, snap)} if spec.env_from else {})}
+def _rendered(
+    manifest: Manifest,
+    repo: RepoSpec,
+    spec: FileSpec,
+    snap: Snapshot,
+    facts: artifacts.RepoFacts | None = None,
+) -> FileChange:
+    groups = _groups(spec, snap) if spec.env_from else None
+    extra = {
+        **(facts or facts_of(repo, snap)).template_context(),
+        **({"groups": groups} if groups is not None else {}),
+    }
     before = snap.files.get(spec.path)
-    if before is not None and spec.env_from and spec.policy == "merge":
-        return _merged(spec, snap, before, extra["groups"], _held_names(repo, snap))
+    if before is not None and groups is not None and spec.policy == "merge":
+        return _merged(spec, snap, before, groups, _held_names(repo, snap))
     after = render.render_file(manifest, repo, spec, extra).encode("utf-8")
     if before is not None and before != after and spec.policy == "create-only":
         return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
     result = change(spec.path, before, after, f"rendered from {spec.template}")
-    if spec.path == SOPS_YAML and result.writes and before is not None:
+    if spec.path == SOPS_CONFIG and result.writes and before is not None:
         text = _text(snap, spec.path) or ""
         if adopt.is_hand_written_sops(text):
             why = adopt.judge_sops(text, after.decode("utf-8"))
-            return replace(result, detail=f"{result.reason}; replaces the hand-written file",
-                           adoptions=(Adoption(FILE_REPLACED, spec.path, why),))
+            return replace(
+                result,
+                detail=f"{result.reason}; replaces the hand-written file",
+                adoptions=(Adoption(FILE_REPLACED, spec.path, why),),
+            )
     found = [v for g in (extra or {}).get("groups", ()) for v in g.vars if v.source]
-    detail = result.reason
+    detail = result.reason or ""
     if found:  # say where each discovered name came from
-        shown = ", ".join(f"{v.name} ({v.source})" for v in found[:4]) + (", …" if len(found) > 4 else "")
+        shown = ", ".join(f"{v.name} ({v.source})" for v in found[:4]) + (
+            ", …" if len(found) > 4 else ""
+        )
         detail += f"; {len(found)} names found: {shown}"
     detail += _unresolved(spec, snap)
     return replace(result, detail=detail) if detail != result.reason else result
 
 
 def _unresolved(spec: FileSpec, snap: Snapshot) -> str:
-    """"; not resolved: a.py:3, …": env reads whose name discovery could not fold (never guessed)."""
+    """ "; not resolved: a.py:3, …": env reads whose name discovery could not fold (never guessed)."""
     if spec.env_from != "code" or not snap.code_unresolved:
         return ""
-    return "; not resolved: " + ", ".join(snap.code_unresolved[:6]) + (", …" if len(snap.code_unresolved) > 6 else "")
+    return (
+        "; not resolved: "
+        + ", ".join(snap.code_unresolved[:6])
+        + (", …" if len(snap.code_unresolved) > 6 else "")
+    )
 
 
 def _held_names(repo: RepoSpec, snap: Snapshot) -> tuple[str, ...]:
@@ -222,8 +303,13 @@ def _held_names(repo: RepoSpec, snap: Snapshot) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGroup, ...],
-            held: tuple[str, ...] = ()) -> FileChange:
+def _merged(
+    spec: FileSpec,
+    snap: Snapshot,
+    before: bytes,
+    groups: tuple[EnvGroup, ...],
+    held: tuple[str, ...] = (),
+) -> FileChange:
     """A hand-written env example: every byte kept, the names it lacks added in the tool's block."""
     text = _text(snap, spec.path) or ""
     groups = tuple(g if g.title else replace(g, title="Listed in the manifest") for g in groups)
@@ -235,19 +321,30 @@ def _merged(spec: FileSpec, snap: Snapshot, before: bytes, groups: tuple[EnvGrou
     except blocks.BrokenMarkers as err:
         raise RepoError(str(err)) from None
     result = change(spec.path, before, merged.text.encode("utf-8"), "hand-written file kept")
-    adoptions = [Adoption(FILE_KEPT, spec.path, "every line kept; set policy: replace to have it rendered")]
+    adoptions = [
+        Adoption(FILE_KEPT, spec.path, "every line kept; set policy: replace to have it rendered")
+    ]
     adoptions += [Adoption(NAME_ADDED, v.name, f"found in {v.source}") for v in merged.added]
     where = "the code" if spec.env_from == "code" else ".env"
-    adoptions += [Adoption(NAME_STALE, n, f"{spec.path} lists it, {where} no longer reads it; kept")
-                  for n in merged.stale]
+    adoptions += [
+        Adoption(NAME_STALE, n, f"{spec.path} lists it, {where} no longer reads it; kept")
+        for n in merged.stale
+    ]
     shown = ", ".join(f"{v.name} ({v.source})" for v in merged.added[:4])
     shown += ", …" if len(merged.added) > 4 else ""
-    parts = [f"{len(merged.added)} missing name{'s' if len(merged.added) != 1 else ''} added in a marked block: "
-             f"{shown}" if merged.added else "no name missing"]
+    parts = [
+        f"{len(merged.added)} missing name{'s' if len(merged.added) != 1 else ''} added in a marked block: "
+        f"{shown}"
+        if merged.added
+        else "no name missing"
+    ]
     if merged.stale:
         parts.append(f"not in {where} (kept, reported): {', '.join(merged.stale)}")
-    return replace(result, detail=f"{result.reason}; {'; '.join(parts)}{_unresolved(spec, snap)}",
-                   adoptions=tuple(adoptions))
+    return replace(
+        result,
+        detail=f"{result.reason}; {'; '.join(parts)}{_unresolved(spec, snap)}",
+        adoptions=tuple(adoptions),
+    )
 
 
 def _groups(spec: FileSpec, snap: Snapshot) -> tuple[EnvGroup, ...]:
@@ -257,8 +354,15 @@ def _groups(spec: FileSpec, snap: Snapshot) -> tuple[EnvGroup, ...]:
         by_group: dict[str, list[EnvVarSpec]] = {}
         for v in snap.code_vars:
             if v.name not in known:
-                by_group.setdefault(v.group or v.source.rsplit(":", 1)[0], []).append(EnvVarSpec(
-                    v.name, None if looks_secret(v.name) else v.default, v.source, v.description, v.optional))
+                by_group.setdefault(v.group or v.source.rsplit(":", 1)[0], []).append(
+                    EnvVarSpec(
+                        v.name,
+                        None if looks_secret(v.name) else v.default,
+                        v.source,
+                        v.description,
+                        v.optional,
+                    )
+                )
         return groups + tuple(EnvGroup(title, tuple(found)) for title, found in by_group.items())
     elif spec.env_from == "dotenv":
         names = snap.dotenv_names.get(".env", ())
@@ -273,7 +377,9 @@ def _gitignore(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
     text = _text(snap, GITIGNORE) or ""
 
     def block(patterns: tuple[str, ...]) -> str:
-        return render.render(manifest, render.GITIGNORE_BLOCK_TEMPLATE, {"patterns": list(patterns)})
+        return render.render(
+            manifest, render.GITIGNORE_BLOCK_TEMPLATE, {"patterns": list(patterns)}
+        )
 
     try:
         result = gitignore.edit(text, block, env=manifest.env_files)
@@ -281,7 +387,11 @@ def _gitignore(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
         raise RepoError(str(err)) from None
     before = snap.files.get(GITIGNORE)
     after = result.text.encode("utf-8") if (result.text or before is not None) else None
-    reason = f"ignore rules: {', '.join(result.patterns)}" if result.patterns else "ignore rules already right"
+    reason = (
+        f"ignore rules: {', '.join(result.patterns)}"
+        if result.patterns
+        else "ignore rules already right"
+    )
     return change(GITIGNORE, before, after, reason)
 
 
@@ -293,19 +403,41 @@ def _precommit(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
     hooks = hook_definitions(manifest, repo)
     if before is None:
         if mode == "auto":
-            return skip(PRECOMMIT, "no .pre-commit-config.yaml (precommit_hook: auto adds hooks only where one exists)")
-        header = render.render(manifest, render.PRECOMMIT_CONFIG_TEMPLATE, render.base_context(manifest, repo))
-        return change(PRECOMMIT, None, precommit.new_config(header, hooks).encode("utf-8"), "new config with the local hooks")
+            return skip(
+                PRECOMMIT,
+                "no .pre-commit-config.yaml (precommit_hook: auto adds hooks only where one exists)",
+            )
+        header = render.render(
+            manifest, render.PRECOMMIT_CONFIG_TEMPLATE, render.base_context(manifest, repo)
+        )
+        return change(
+            PRECOMMIT,
+            None,
+            precommit.new_config(header, hooks).encode("utf-8"),
+            "new config with the local hooks",
+        )
     text = _text(snap, PRECOMMIT) or ""
     hand = hand_written_hooks(repo, text, hooks, manifest)
-    after = precommit.add_hooks(text, hooks, adopt=tuple((h.repo_index, h.hook_index) for h in hand)).encode("utf-8")
+    after = precommit.add_hooks(
+        text, hooks, adopt=tuple((h.repo_index, h.hook_index) for h in hand)
+    ).encode("utf-8")
     ids = ", ".join(h["id"] for h in hooks)
     result = change(PRECOMMIT, before, after, f"local hooks {ids}")
     if hand:
-        adopted = tuple(Adoption(HOOK_REPLACED, h.id, f"{h.how_it_differs(hooks[0])}; {hooks[0]['id']} takes its place",
-                                 h.spelling) for h in hand)
-        result = replace(result, adoptions=adopted,
-                         detail=f"{result.reason}; replaces hand-written {', '.join(h.id for h in hand)} in place")
+        adopted = tuple(
+            Adoption(
+                HOOK_REPLACED,
+                h.id,
+                f"{h.how_it_differs(hooks[0])}; {hooks[0]['id']} takes its place",
+                h.spelling,
+            )
+            for h in hand
+        )
+        result = replace(
+            result,
+            adoptions=adopted,
+            detail=f"{result.reason}; replaces hand-written {', '.join(h.id for h in hand)} in place",
+        )
     return result
 
 
@@ -317,8 +449,9 @@ def is_plaintext_env(repo: RepoSpec, manifest: Manifest | None = None) -> Callab
     return lambda path: env.is_plaintext(path) or path in sources
 
 
-def hand_written_hooks(repo: RepoSpec, text: str, hooks: list[dict[str, Any]],
-                       manifest: Manifest | None = None) -> list[adopt.HandHook]:
+def hand_written_hooks(
+    repo: RepoSpec, text: str, hooks: list[dict[str, Any]], manifest: Manifest | None = None
+) -> list[adopt.HandHook]:
     """The config's hand-written local hooks that do the managed .env blocker's job."""
     return adopt.find(precommit.load_data(text), hooks[0], is_plaintext_env(repo, manifest))
 
@@ -330,7 +463,9 @@ def _agents(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange:
     if before is None:
         return skip(AGENTS, "no AGENTS.md in the repo")
     text = _text(snap, AGENTS) or ""
-    body = render.render(manifest, render.AGENTS_SECTION_TEMPLATE, render.base_context(manifest, repo))
+    body = render.render(
+        manifest, render.AGENTS_SECTION_TEMPLATE, render.base_context(manifest, repo)
+    )
     try:
         after = blocks.put(text, body, blocks.MARKDOWN, path=AGENTS)
     except blocks.BrokenMarkers as err:

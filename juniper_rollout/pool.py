@@ -12,15 +12,17 @@ finished repos come back (a repo after an unfinished one may have finished too).
 A second Ctrl-C (KeyboardInterrupt) or a job's failure stops the workers the same way
 and reports what finished before it propagates.
 """
+
 from __future__ import annotations
 
 import os
 import signal
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from juniper_rollout.errors import ManifestError, RolloutError
 
@@ -74,6 +76,7 @@ def run_in_order(
 
 # --- worker processes ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _ManifestFailure:
     """A ManifestError on its way back from a worker (the exception itself does not pickle)."""
@@ -88,13 +91,18 @@ class _ManifestFailure:
         raise err
 
 
-_work: tuple[Callable, Sequence, object] | None = None  # (job, items, stop flag) in a forked worker
+_work: tuple[Callable, Sequence, Any] | None = None  # (job, items, stop flag) in a forked worker
 _parent: int | None = None  # the pid of the process that started this worker
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _in_processes(job: Callable[[T], R], items: Sequence[T], processes: int,
-                  report: Callable[[R], None], stop: Callable[[], bool]) -> list[R]:
+def _in_processes(
+    job: Callable[[T], R],
+    items: Sequence[T],
+    processes: int,
+    report: Callable[[R], None],
+    stop: Callable[[], bool],
+) -> list[R]:
     import multiprocessing  # only here: the imports cost more than a small run
     from concurrent.futures import ProcessPoolExecutor
 
@@ -105,21 +113,31 @@ def _in_processes(job: Callable[[T], R], items: Sequence[T], processes: int,
     sys.stdout.flush()
     sys.stderr.flush()
     with _Held() as signals:
-        return _run_pool(ProcessPoolExecutor, context, stopping, signals, job, items, processes, report, stop)
+        return _run_pool(
+            ProcessPoolExecutor, context, stopping, signals, job, items, processes, report, stop
+        )
 
 
-def _run_pool(executor, context, stopping, signals: _Held, job, items, processes, report, stop) -> list:
-    pool = executor(processes, mp_context=context, initializer=_start_worker,
-                    initargs=(job, items, stopping, os.getpid()))
+def _run_pool(
+    executor, context, stopping, signals: _Held, job, items, processes, report, stop
+) -> list:
+    pool = executor(
+        processes,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(job, items, stopping, os.getpid()),
+    )
     size = max(1, min(16, len(items) // (processes * 4)))
-    chunks: list[Future] = [pool.submit(_run_chunk, start, min(start + size, len(items)))
-                            for start in range(0, len(items), size)]
+    chunks: list[Future] = [
+        pool.submit(_run_chunk, start, min(start + size, len(items)))
+        for start in range(0, len(items), size)
+    ]
     shown = _Shown(report)
     pending = list(chunks)  # in order; the first is the one to report next
     try:
         while pending:
             signals.deliver()
-            chunk = _wait(pending[0], lambda: signals.deliver() or stop())
+            chunk = _wait(pending[0], lambda: _deliver_then(signals, stop))
             if chunk is None:
                 break
             pending.pop(0)
@@ -131,9 +149,13 @@ def _run_pool(executor, context, stopping, signals: _Held, job, items, processes
         return shown.results
     except BrokenProcessPool:  # the executor has stopped every worker
         shown.catch_up()
-        raise RolloutError("a worker process died (out of memory?); the repos reported above are done, "
-                           "run again for the others") from None
-    except BaseException:  # a second Ctrl-C, or a failure in a job: stop the others, report what finished
+        raise RolloutError(
+            "a worker process died (out of memory?); the repos reported above are done, "
+            "run again for the others"
+        ) from None
+    except (
+        BaseException
+    ):  # a second Ctrl-C, or a failure in a job: stop the others, report what finished
         stopping.value = 1
         shown.catch_up()
         _drain(pending, shown)
@@ -151,7 +173,7 @@ class _Held:
 
     def __init__(self) -> None:
         self.pending: list[int] = []
-        self.handlers: dict[int, object] = {}
+        self.handlers: dict[int, Any] = {}
 
     def __enter__(self) -> _Held:
         import threading
@@ -176,7 +198,9 @@ class _Held:
             elif callable(handler):
                 handler(signum, None)
                 now = signal.getsignal(signum)
-                if now is not None and now != self._hold:  # the handler installed another one for next time
+                if (
+                    now is not None and now != self._hold
+                ):  # the handler installed another one for next time
                     self.handlers[signum] = now
                     signal.signal(signum, self._hold)
 
@@ -237,7 +261,9 @@ def _drain(pending: list[Future], shown: _Shown) -> None:
             chunk = future.result()
         except Exception:  # a broken pool: nothing to report from this chunk
             continue
-        shown.results += [r for r in chunk if not isinstance(r, (_Skipped, _ManifestFailure, _Crashed))]
+        shown.results += [
+            r for r in chunk if not isinstance(r, (_Skipped, _ManifestFailure, _Crashed))
+        ]
         shown.catch_up()
     pending.clear()
 
@@ -257,10 +283,19 @@ class _Crashed:
         raise RuntimeError(f"a worker failed:\n{self.text}")
 
 
+def _deliver_then(signals: _Held, stop: Callable[[], bool]) -> bool:
+    signals.deliver()
+    return stop()
+
+
 def _start_worker(job: Callable, items: Sequence, stopping, parent: int) -> None:
     global _work, _parent
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it tells us through ``stopping``
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: the pool's own terminate() uses it
+    signal.signal(
+        signal.SIGINT, signal.SIG_IGN
+    )  # Ctrl-C is the parent's: it tells us through ``stopping``
+    signal.signal(
+        signal.SIGTERM, signal.SIG_DFL
+    )  # not the parent's handler: the pool's own terminate() uses it
     _die_with(parent)
     _work, _parent = (job, items, stopping), parent
 
@@ -286,7 +321,7 @@ def _orphaned(parent: int | None) -> bool:
 def _run_chunk(start: int, end: int) -> list:
     assert _work is not None, "not in a worker started by run_in_order"
     job, items, stopping = _work
-    out = []
+    out: list[Any] = []
     for index in range(start, end):
         if _orphaned(_parent):  # nobody would report this repo: write nothing more
             os._exit(1)
@@ -297,7 +332,9 @@ def _run_chunk(start: int, end: int) -> list:
             out.append(job(items[index]))
         except ManifestError as err:
             out.append(_ManifestFailure(err.file, err.line, str(err)))
-        except Exception:  # not pickled as is: it may not pickle; the other repos of the chunk go on
+        except (
+            Exception
+        ):  # not pickled as is: it may not pickle; the other repos of the chunk go on
             import traceback
 
             out.append(_Crashed(traceback.format_exc()))

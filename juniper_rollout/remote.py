@@ -4,6 +4,7 @@ Nothing here touches a working tree, the index or HEAD: fetch writes remote-trac
 ``git branch -D`` refuses a branch checked out in any worktree (and so does this module),
 deleting on origin is a push with a lease on the commit the tool expects there.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -15,11 +16,15 @@ from juniper_rollout.errors import RepoError
 TOOL_ENV = {"GIT_TERMINAL_PROMPT": "0"}  # never wait for a password prompt
 
 
-def _git(path: Path, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+def _git(
+    path: Path, *args: str, check: bool = True, timeout: float = 600
+) -> subprocess.CompletedProcess:
     import os
 
     env = {**os.environ, **TOOL_ENV}
-    out = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, env=env, timeout=timeout)
+    out = subprocess.run(
+        ["git", "-C", str(path), *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
     if check and out.returncode != 0:
         raise RepoError(f"git {args[0]} failed: {' '.join(out.stderr.split())[:200]}")
     return out
@@ -42,7 +47,9 @@ def count(path: Path, *revs: str) -> int:
 
 
 def contains(path: Path, ancestor: str, descendant: str) -> bool:
-    return _git(path, "merge-base", "--is-ancestor", ancestor, descendant, check=False).returncode == 0
+    return (
+        _git(path, "merge-base", "--is-ancestor", ancestor, descendant, check=False).returncode == 0
+    )
 
 
 # --- sync ----------------------------------------------------------------------------------
@@ -77,15 +84,26 @@ def clone(url: str, path: Path) -> None:
     if path.exists() and any(path.iterdir()):
         raise RepoError(f"{path} exists and is not a clone; move it away first")
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = subprocess.run(["git", "clone", "--quiet", "--", url, str(path)], capture_output=True, text=True,
-                         env={**__import__("os").environ, **TOOL_ENV}, timeout=1800)
+    out = subprocess.run(
+        ["git", "clone", "--quiet", "--", url, str(path)],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, **TOOL_ENV},
+        timeout=1800,
+    )
     if out.returncode != 0:
         raise RepoError(f"git clone {url} failed: {' '.join(out.stderr.split())[:200]}")
 
 
 # --- branch state ----------------------------------------------------------------------------
 
-ABSENT, LOCAL_ONLY, PUSHED, BEHIND, UNPUSHED = "absent", "local only", "pushed", "behind base", "not pushed yet"
+ABSENT, LOCAL_ONLY, PUSHED, BEHIND, UNPUSHED = (
+    "absent",
+    "local only",
+    "pushed",
+    "behind base",
+    "not pushed yet",
+)
 
 
 @dataclass(frozen=True)
@@ -97,8 +115,12 @@ class BranchState:
 
 
 def branch_state(path: Path, branch: str, base: str) -> BranchState:
-    wanted = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", f"refs/remotes/origin/{base}",
-              f"refs/heads/{base}"]
+    wanted = [
+        f"refs/heads/{branch}",
+        f"refs/remotes/origin/{branch}",
+        f"refs/remotes/origin/{base}",
+        f"refs/heads/{base}",
+    ]
     refs = _refs(path, *wanted)
     local, remote = refs.get(wanted[0]), refs.get(wanted[1])
     base_sha = refs.get(wanted[2]) or refs.get(wanted[3])
@@ -116,7 +138,9 @@ def branch_state(path: Path, branch: str, base: str) -> BranchState:
     return BranchState(state, local, remote, base_sha)
 
 
-def changes(path: Path, base: str, tip: str) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+def changes(
+    path: Path, base: str, tip: str
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
     """What ``tip`` brings since its merge base with ``base``, for the pull request's description:
 
     * (path, action, why) of each file it changes; the why comes from the tool's commit messages on
@@ -124,11 +148,19 @@ def changes(path: Path, base: str, tip: str) -> tuple[list[tuple[str, str, str]]
     * (short sha, subject) of each commit on ``tip`` since ``base``, oldest first.
 
     Two git calls: the diff, and one log for both the reasons and the commit list."""
-    status = _git(path, "diff", "--no-renames", "--name-status", "-z", f"{base}...{tip}").stdout.split("\0")
+    status = _git(
+        path, "diff", "--no-renames", "--name-status", "-z", f"{base}...{tip}"
+    ).stdout.split("\0")
     actions = {"A": "create", "M": "update", "D": "delete", "T": "update"}
-    files = [(status[i + 1], actions.get(status[i][:1], "update")) for i in range(0, len(status) - 1, 2) if status[i]]
+    files = [
+        (status[i + 1], actions.get(status[i][:1], "update"))
+        for i in range(0, len(status) - 1, 2)
+        if status[i]
+    ]
     fields = _git(path, "log", "--format=%h%x00%s%x00%B%x00", f"{base}..{tip}").stdout.split("\0")
-    log = [(fields[i].lstrip("\n"), fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 2, 3)]
+    log = [
+        (fields[i].lstrip("\n"), fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 2, 3)
+    ]
     why: dict[str, str] = {}
     for _, _, message in log:  # newest first: the newest reason for a path wins
         for line in message.splitlines():
@@ -152,10 +184,14 @@ def tips(path: Path, branch: str) -> tuple[str | None, str | None]:
 def delete_local(path: Path, branch: str, expected: str) -> None:
     from juniper_rollout import gitrepo
 
-    with gitrepo.open_clone(path) as clone:  # the one check apply uses too: checked out, rebasing or bisecting
+    with gitrepo.open_clone(
+        path
+    ) as clone:  # the one check apply uses too: checked out, rebasing or bisecting
         where = gitrepo.checked_out_in(clone, branch)
     if where is not None:
-        raise RepoError(f"{branch} is checked out in {where}; switch that worktree to another branch first")
+        raise RepoError(
+            f"{branch} is checked out in {where}; switch that worktree to another branch first"
+        )
     # update-ref with the old value: deletes only the commit we looked at, never a newer one
     out = _git(path, "update-ref", "-d", f"refs/heads/{branch}", expected, check=False)
     if out.returncode != 0:
@@ -164,10 +200,19 @@ def delete_local(path: Path, branch: str, expected: str) -> None:
 
 
 def delete_origin(path: Path, branch: str, expected: str) -> None:
-    out = _git(path, "push", "--porcelain", f"--force-with-lease=refs/heads/{branch}:{expected}", "origin",
-               f":refs/heads/{branch}", check=False)
+    out = _git(
+        path,
+        "push",
+        "--porcelain",
+        f"--force-with-lease=refs/heads/{branch}:{expected}",
+        "origin",
+        f":refs/heads/{branch}",
+        check=False,
+    )
     if out.returncode != 0:
         text = " ".join(f"{out.stdout} {out.stderr}".split())
         if "stale info" in text or "rejected" in text:
-            raise RepoError(f"origin/{branch} has commits the tool did not see; fetch (rollout sync) and look at them")
+            raise RepoError(
+                f"origin/{branch} has commits the tool did not see; fetch (rollout sync) and look at them"
+            )
         raise RepoError(f"deleting origin/{branch} failed: {text[:200]}")

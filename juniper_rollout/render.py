@@ -3,6 +3,7 @@
 Undefined variables are errors (StrictUndefined) and templates run in Jinja's
 sandbox, so a template cannot reach Python internals.
 """
+
 from __future__ import annotations
 
 import functools
@@ -10,21 +11,30 @@ import os
 import re
 import stat
 import threading
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from juniper_rollout import sopsmeta
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import ManifestError
-from juniper_rollout.manifest import FileSpec, Manifest, RepoSpec, guide_location
+from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
-AGE_KEY = re.compile(rb"AGE-SECRET-KEY-1[0-9A-Z]{50,}", re.IGNORECASE)  # an age private key, in any bytes
+AGE_KEY = re.compile(
+    rb"AGE-SECRET-KEY-1[0-9A-Z]{50,}", re.IGNORECASE
+)  # an age private key, in any bytes
 GITIGNORE_BLOCK_TEMPLATE = "gitignore-block.j2"
 PRECOMMIT_HOOKS_TEMPLATE = "precommit-hooks.yaml.j2"
 PRECOMMIT_CONFIG_TEMPLATE = "pre-commit-config.yaml.j2"
@@ -41,16 +51,27 @@ class ConfinedLoader(FileSystemLoader):
     def __init__(self, root: Path) -> None:
         super().__init__(str(root))
         self.root = os.path.realpath(root)
+        self.loaded: dict[
+            str, bytes
+        ] = {}  # name -> source of every template read: leakguard checks them
 
     def get_source(self, environment, template: str):
+        if "\0" in template:  # os.path would raise ValueError: no file has such a name
+            raise SecurityError(f"{template!r} is not a file name (it holds a NUL byte)")
         pieces = split_template_path(template)  # TemplateNotFound for '..'
-        if pieces and DEFAULT_ENV_FILES.is_plaintext(pieces[-1]):  # the one definition (envfiles.py)
-            raise SecurityError(f"{template} is named like a plaintext env file; it cannot be a template")
+        if pieces and DEFAULT_ENV_FILES.is_plaintext(
+            pieces[-1]
+        ):  # the one definition (envfiles.py)
+            raise SecurityError(
+                f"{template} is named like a plaintext env file; it cannot be a template"
+            )
         path = os.path.join(self.root, *pieces)
         real = os.path.realpath(path)
         if not real.startswith(self.root + os.sep):
-            raise SecurityError(f"{template} leads outside the templates folder {self.root} (templates come from "
-                                "inside it only)")
+            raise SecurityError(
+                f"{template} leads outside the templates folder {self.root} (templates come from "
+                "inside it only)"
+            )
         try:
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
@@ -72,10 +93,13 @@ class ConfinedLoader(FileSystemLoader):
         except UnicodeDecodeError:
             raise SecurityError(f"{template} is not UTF-8 text") from None
         mtime = info.st_mtime
+        self.loaded[template] = data
         return source, real, lambda: os.path.isfile(real) and os.path.getmtime(real) == mtime
 
 
-MAX_OUTPUT = 5_000_000  # characters one template may render (the largest shipped one renders ~5,000)
+MAX_OUTPUT = (
+    5_000_000  # characters one template may render (the largest shipped one renders ~5,000)
+)
 MAX_ITERATIONS = 1_000_000  # range() steps in one rendering, all loops together
 MAX_NUMBER = 1_000_000  # the largest count a filter or operator may be asked to repeat or pad by
 
@@ -91,19 +115,38 @@ class BoundedSandbox(SandboxedEnvironment):
     """Jinja's sandbox, with time and memory bounded: ``'x' * 10**10``, ``range(10**9)``,
     ``'x'|center(10**10)`` and loops nested to billions of steps stop with one line."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.globals.pop("lipsum", None)
         self.globals["range"] = _counted_range
         self.filters = {name: _bounded(f) for name, f in self.filters.items()}
+        self.filters["format"] = _width_checked(self.filters["format"])
+
+    def wrap_str_format(self, value: Any):
+        wrapped = super().wrap_str_format(
+            value
+        )  # 'x{:>10000000000}'.format(1): the width is in the text
+        if wrapped is None:
+            return None
+        return _width_checked(wrapped, value.__self__)
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, bytes, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT:
-                    raise TooBig(f"a repetition of {len(seq) * times:,} items (at most {MAX_OUTPUT:,})")
+                if (
+                    isinstance(seq, (str, bytes, list, tuple))
+                    and isinstance(times, int)
+                    and len(seq) * times > MAX_OUTPUT
+                ):
+                    raise TooBig(
+                        f"a repetition of {len(seq) * times:,} items (at most {MAX_OUTPUT:,})"
+                    )
+        if operator == "%" and isinstance(left, str):
+            _check_widths(left)  # '%10000000000s' % 'x'
+            if "*" in left:  # '%*d' % (10**10, 1): the width is an argument
+                _check_counts(right if isinstance(right, tuple) else (right,), {}, "a format")
         if operator == "**" and isinstance(right, (int, float)) and right > 64:
             raise TooBig(f"a power of {right} (at most 64)")
         return super().call_binop(context, operator, left, right)
@@ -141,11 +184,44 @@ def _check_counts(args: tuple, kwargs: Mapping[str, Any], what: str) -> None:
             raise TooBig(f"{what} argument of {value:,} (at most {MAX_NUMBER:,})")
 
 
+_FORMAT_FIELD = re.compile(r"%[^a-zA-Z%]*|\{[^{}]*\}")  # a printf-style spec, or a str.format field
+_NESTED_FIELD = re.compile(r"\{[^{}]*\{")
+
+
+def _check_widths(text: str) -> None:
+    """TooBig if a format spec in ``text`` asks for a width or precision above ``MAX_NUMBER``."""
+    for field in _FORMAT_FIELD.findall(text):
+        spec = field.partition(":")[2] if field.startswith("{") else field
+        for digits in re.findall(r"\d+", spec):
+            if len(digits) > 7 or int(digits) > MAX_NUMBER:
+                raise TooBig(f"a format width of {int(digits):,} (at most {MAX_NUMBER:,})")
+
+
+def _width_checked(function, text: str | None = None):
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        fmt = text if text is not None else (args[0] if args else None)
+        if isinstance(fmt, str):
+            _check_widths(fmt)
+            if "*" in fmt or _NESTED_FIELD.search(
+                fmt
+            ):  # a width given as an argument: '{:>{w}}', '%*d'
+                for mapping in (
+                    a for a in args if isinstance(a, dict)
+                ):  # format_map({'w': 10**10})
+                    _check_counts((), mapping, "a format")
+                _check_counts(args[1:] if text is None else args, kwargs, "a format")
+        return function(*args, **kwargs)
+
+    return checked
+
+
 def _bounded(filter_function):
     @functools.wraps(filter_function)
     def checked(*args: Any, **kwargs: Any) -> Any:
         _check_counts(args, kwargs, "a filter")
         return filter_function(*args, **kwargs)
+
     return checked
 
 
@@ -160,6 +236,13 @@ def environment(templates: Path) -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def loaded_templates(templates: Path) -> list[tuple[str, bytes]]:
+    """(name, source) of every template read from ``templates`` in this process (those a run renders, and
+    what they include): all a template can bring into its output, besides the manifest's own text."""
+    loader = environment(templates).loader
+    return list(loader.loaded.items()) if isinstance(loader, ConfinedLoader) else []
 
 
 def _render_bounded(template, context: Mapping[str, Any]) -> str:
@@ -180,9 +263,12 @@ def base_context(manifest: Manifest, repo: RepoSpec) -> dict[str, Any]:
         "recipients": list(manifest.recipients),
         "sops_path_regex": manifest.env_files.sops_path_regex(),
         "sops_metadata_regex": sopsmeta.PATTERN,
-        "plaintext_env": {"include": list(manifest.env_files.include), "exclude": list(manifest.env_files.exclude),
-                          "files_regex": manifest.env_files.hook_files_regex(),
-                          "exclude_regex": manifest.env_files.hook_exclude_regex()},
+        "plaintext_env": {
+            "include": list(manifest.env_files.include),
+            "exclude": list(manifest.env_files.exclude),
+            "files_regex": manifest.env_files.hook_files_regex(),
+            "exclude_regex": manifest.env_files.hook_exclude_regex(),
+        },
         "usage_guide": usage_guide(manifest, repo),
         "fleet": [r.name for r in manifest.repos],
         "encrypt": [{"source": e.source, "target": e.target} for e in repo.encrypt if e.enabled],
@@ -200,7 +286,9 @@ def usage_guide(manifest: Manifest, repo: RepoSpec) -> str | None:
     return path if host == repo.name else f"{host}/{path}"
 
 
-def render(manifest: Manifest, name: str, context: Mapping[str, Any], *, line: int | None = None) -> str:
+def render(
+    manifest: Manifest, name: str, context: Mapping[str, Any], *, line: int | None = None
+) -> str:
     """Render template ``name``; every failure is a ManifestError at the manifest line that asked for it."""
     where = str(manifest.path)
     try:
@@ -208,22 +296,44 @@ def render(manifest: Manifest, name: str, context: Mapping[str, Any], *, line: i
     except TemplateNotFound as err:
         available = ", ".join(sorted(environment(manifest.templates).list_templates())) or "none"
         missing = err.name if isinstance(err.name, str) else name
-        what = f"unknown template {name!r}" if missing == name else f"template {name!r} includes {missing!r}, which is not there"
-        raise ManifestError(where, line, f"{what} (available in {manifest.templates}: {available})") from None
+        what = (
+            f"unknown template {name!r}"
+            if missing == name
+            else f"template {name!r} includes {missing!r}, which is not there"
+        )
+        raise ManifestError(
+            where, line, f"{what} (available in {manifest.templates}: {available})"
+        ) from None
     except TooBig as err:
-        raise ManifestError(where, line, f"template {name!r} asks for too much: {err} (fix the template)") from None
+        raise ManifestError(
+            where, line, f"template {name!r} asks for too much: {err} (fix the template)"
+        ) from None
     except (OverflowError, MemoryError, RecursionError) as err:
-        raise ManifestError(where, line, f"template {name!r} asks for too much: {type(err).__name__} (fix the template)") from None
+        raise ManifestError(
+            where,
+            line,
+            f"template {name!r} asks for too much: {type(err).__name__} (fix the template)",
+        ) from None
     except SecurityError as err:
-        raise ManifestError(where, line, f"template {name!r} is not allowed to do that: {err}") from None
+        raise ManifestError(
+            where, line, f"template {name!r} is not allowed to do that: {err}"
+        ) from None
     except TemplateSyntaxError as err:
-        raise ManifestError(where, line, f"template {name}:{err.lineno}: {err.message} (fix the template)") from None
+        raise ManifestError(
+            where, line, f"template {name}:{err.lineno}: {err.message} (fix the template)"
+        ) from None
     except TemplateError as err:
         message = " ".join(str(err).split())
-        raise ManifestError(where, line, f"template {name!r}: {message} (define it under the file's `vars:` or fix the template)") from None
+        raise ManifestError(
+            where,
+            line,
+            f"template {name!r}: {message} (define it under the file's `vars:` or fix the template)",
+        ) from None
 
 
-def render_file(manifest: Manifest, repo: RepoSpec, spec: FileSpec, extra: Mapping[str, Any] | None = None) -> str:
+def render_file(
+    manifest: Manifest, repo: RepoSpec, spec: FileSpec, extra: Mapping[str, Any] | None = None
+) -> str:
     context = {**base_context(manifest, repo), **spec.context, **(extra or {})}
     return render(manifest, spec.template, context, line=spec.line)
 

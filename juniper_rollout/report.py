@@ -3,37 +3,60 @@
 Colour only on a terminal, never with NO_COLOR (rich honours both). Machine output
 (--json) goes to stdout alone; everything human goes to stderr in that mode.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from juniper_rollout.changes import (FILE_KEPT, FILE_REPLACED, HOOK_REPLACED, NAME_ADDED, NAME_STALE, RepoPlan,
-                                     unified_diff)
+from juniper_rollout.changes import (
+    FILE_KEPT,
+    FILE_REPLACED,
+    HOOK_REPLACED,
+    NAME_ADDED,
+    NAME_STALE,
+    RepoPlan,
+    unified_diff,
+)
 from juniper_rollout.wording import count
 
-ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "unchanged": "dim", "skip": "dim"}
+ACTION_STYLE = {
+    "create": "green",
+    "update": "yellow",
+    "delete": "red",
+    "unchanged": "dim",
+    "skip": "dim",
+}
 
 
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True,
-                   no_color=bool(os.environ.get("NO_COLOR")) or None)
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        soft_wrap=True,
+        no_color=bool(os.environ.get("NO_COLOR")) or None,
+    )
 
 
 def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> None:
     for plan in plans:
-        how = {"on top": "; compared with the branch: a change is a new commit on top",
-               "rebuild": "; base moved: the branch is rebuilt on it (pushed with lease)"}.get(plan.onto or "", "")
-        out.print(f"[bold]{escape(plan.name)}[/bold]  ({escape(plan.base_ref or plan.base)} → {escape(plan.branch)}"
-                  f"{how})")
+        how = {
+            "on top": "; compared with the branch: a change is a new commit on top",
+            "rebuild": "; base moved: the branch is rebuilt on it (pushed with lease)",
+        }.get(plan.onto or "", "")
+        out.print(
+            f"[bold]{escape(plan.name)}[/bold]  ({escape(plan.base_ref or plan.base)} → {escape(plan.branch)}"
+            f"{how})"
+        )
         if plan.error:
             out.print(f"  [red]error[/red]  {escape(plan.error)}")
             continue
@@ -41,8 +64,10 @@ def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> No
         for f in plan.files:
             why = f.detail or f.reason
             style = ACTION_STYLE.get(f.action, "")
-            out.print(f"  {escape(f.path.ljust(width))}  [{style}]{f.action:<9}[/{style}]"
-                      + (f"  ({escape(why)})" if why else ""))
+            out.print(
+                f"  {escape(f.path.ljust(width))}  [{style}]{f.action:<9}[/{style}]"
+                + (f"  ({escape(why)})" if why else "")
+            )
             for item in f.adoptions:
                 if item.kind != NAME_ADDED:  # added names are in the diff and the reason
                     out.print(f"    {escape(item.line())}")
@@ -63,12 +88,23 @@ def print_diff(out: Console, diff: str) -> None:
         return
     text = Text()
     for line in lines:
-        style = ("bold" if line.startswith(("+++", "---")) else "green" if line.startswith("+")
-                 else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else "")
+        style = (
+            "bold"
+            if line.startswith(("+++", "---"))
+            else "green"
+            if line.startswith("+")
+            else "red"
+            if line.startswith("-")
+            else "cyan"
+            if line.startswith("@@")
+            else ""
+        )
         text.append("    ")
         text.append(line, style=style)
         text.append("\n")
-    text.right_crop(1)  # the last newline: print adds it back (rstrip would eat a trailing blank line)
+    text.right_crop(
+        1
+    )  # the last newline: print adds it back (rstrip would eat a trailing blank line)
     out.print(text)
 
 
@@ -112,21 +148,31 @@ def adoption_summary(plans: list[RepoPlan]) -> list[str]:
     if hooks:
         ids = sorted({a.subject for _, _, a in hooks})
         spellings = len({a.spelling for _, _, a in hooks})
-        lines.append(f"  hooks replaced: {len(hooks)} hand-written .env blocker{'s' if len(hooks) != 1 else ''} "
-                     f"({', '.join(ids)}) in {repos(hooks)} → the managed hooks, each in the hand-written one's place")
-        lines.append(f"  spellings unified: {spellings} hand-written spelling{'s' if spellings != 1 else ''} → 1")
+        lines.append(
+            f"  hooks replaced: {len(hooks)} hand-written .env blocker{'s' if len(hooks) != 1 else ''} "
+            f"({', '.join(ids)}) in {repos(hooks)} → the managed hooks, each in the hand-written one's place"
+        )
+        lines.append(
+            f"  spellings unified: {spellings} hand-written spelling{'s' if spellings != 1 else ''} → 1"
+        )
     kept = of(FILE_KEPT)
     if kept:
         paths = sorted({path for _, path, _ in kept})
-        lines.append(f"  files kept: {len(kept)} hand-written {', '.join(paths)} in {repos(kept)}, every line as written")
+        lines.append(
+            f"  files kept: {len(kept)} hand-written {', '.join(paths)} in {repos(kept)}, every line as written"
+        )
     added = of(NAME_ADDED)
     lines.append(f"  names added: {len(added)}" + (f" ({listed(added)})" if added else ""))
     stale = of(NAME_STALE)
     if stale:
-        lines.append(f"  names the code no longer reads: {len(stale)}, kept and reported ({listed(stale)})")
+        lines.append(
+            f"  names the code no longer reads: {len(stale)}, kept and reported ({listed(stale)})"
+        )
     replaced = of(FILE_REPLACED)
     if replaced:
-        lines.append(f"  files replaced: {listed(replaced)} (see each repo's reason: what changes, what is dropped)")
+        lines.append(
+            f"  files replaced: {listed(replaced)} (see each repo's reason: what changes, what is dropped)"
+        )
     lost = "the hand-written hooks and files listed as replaced" if hooks or replaced else "nothing"
     lines.append(f"  nothing else of yours is removed; replaced: {lost}")
     return lines
@@ -148,8 +194,14 @@ def progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[str], None]
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=console(stderr=True), transient=True)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console(stderr=True),
+        transient=True,
+    )
     task = bar.add_task("planning", total=total)
     started = time.monotonic()
     lock = threading.Lock()

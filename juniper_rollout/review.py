@@ -3,11 +3,13 @@
 Each repo ends with a named outcome; one failing never stops the others. Network work (git
 fetch, GitHub calls) runs in a bounded thread pool; results come back in manifest order.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 from juniper_rollout import forge as forges
 from juniper_rollout import remote
@@ -22,7 +24,14 @@ MARKER = "<!-- juniper-rollout -->"
 
 # outcomes of `rollout pr`
 OPENED, UPDATED, UNCHANGED, MERGED, CLOSED, NOT_PUSHED, FAILED = (
-    "opened", "updated", "unchanged", "merged", "closed by a person", "not pushed", "failed")
+    "opened",
+    "updated",
+    "unchanged",
+    "merged",
+    "closed by a person",
+    "not pushed",
+    "failed",
+)
 # outcomes of `rollout sync`
 CLONED, FETCHED, UP_TO_DATE = "cloned", "fetched", "up to date"
 # outcomes of `rollout cleanup`
@@ -41,12 +50,20 @@ class Outcome:
         return self.result == FAILED
 
     def line(self) -> str:
-        head = f"{self.result} #{self.number}" if self.number and self.result in (OPENED, UPDATED, UNCHANGED, MERGED, CLOSED) else self.result
+        head = (
+            f"{self.result} #{self.number}"
+            if self.number and self.result in (OPENED, UPDATED, UNCHANGED, MERGED, CLOSED)
+            else self.result
+        )
         return f"{self.name}: {head}" + (f"  {self.message}" if self.message else "")
 
 
-def in_parallel(job: Callable[[T], R], items: Sequence[T], jobs: int | None,
-                on_result: Callable[[R], None] = lambda r: None) -> list[R]:
+def in_parallel(
+    job: Callable[[T], R],
+    items: Sequence[T],
+    jobs: int | None,
+    on_result: Callable[[R], None] = lambda r: None,
+) -> list[R]:
     """``[job(i) for i in items]`` in a bounded thread pool (network-bound work), in order."""
     if not items:
         return []
@@ -58,9 +75,11 @@ def in_parallel(job: Callable[[T], R], items: Sequence[T], jobs: int | None,
             results.append(future.result())
             on_result(results[-1])
         return results
-    except KeyboardInterrupt:  # Ctrl-C: no repo is started any more; the ones under way finish, and
-        pool.shutdown(wait=True, cancel_futures=True)  # every finished one is reported (a second Ctrl-C: at once)
-        for future in futures[len(results):]:
+    except KeyboardInterrupt:
+        # Ctrl-C: no repo is started any more; the ones under way finish, and every finished one
+        # is reported (a second Ctrl-C stops the wait at once)
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future in futures[len(results) :]:
             if future.done() and not future.cancelled() and future.exception() is None:
                 on_result(future.result())
         raise
@@ -73,11 +92,17 @@ def _guard(name: str, fn: Callable[[], T]) -> T | Outcome:
         return fn()
     except RolloutError as err:
         return Outcome(name, FAILED, str(err))
-    except Exception as err:  # one repo's surprise never stops the fleet; never a message that could hold data
+    except (
+        Exception
+    ) as err:  # one repo's surprise never stops the fleet; never a message that could hold data
         from juniper_rollout import crashlog
 
-        return Outcome(name, FAILED, f"unexpected {type(err).__name__}; please report this"
-                       + crashlog.see(crashlog.record(err, f"the review loop on {name}")))
+        return Outcome(
+            name,
+            FAILED,
+            f"unexpected {type(err).__name__}; please report this"
+            + crashlog.see(crashlog.record(err, f"the review loop on {name}")),
+        )
 
 
 def summary(outcomes: Iterable[Outcome]) -> str:
@@ -91,21 +116,35 @@ def summary(outcomes: Iterable[Outcome]) -> str:
 # --- sync ----------------------------------------------------------------------------------------
 
 
-def sync(manifest: Manifest, repos: Sequence[RepoSpec], jobs: int | None = None,
-         on_result: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
-    return in_parallel(lambda spec: _guard(spec.name, lambda: sync_one(spec)), repos, jobs, on_result)
+def sync(
+    manifest: Manifest,
+    repos: Sequence[RepoSpec],
+    jobs: int | None = None,
+    on_result: Callable[[Outcome], None] = lambda o: None,
+) -> list[Outcome]:
+    return in_parallel(
+        lambda spec: _guard(spec.name, lambda: sync_one(spec)), repos, jobs, on_result
+    )
 
 
 def sync_one(spec: RepoSpec) -> Outcome:
     if not spec.path.exists() or (spec.path.is_dir() and not any(spec.path.iterdir())):
         if not spec.url:
-            return Outcome(spec.name, FAILED, f"no clone at {spec.path} and no `url:` to clone it from (add `url:`)")
+            return Outcome(
+                spec.name,
+                FAILED,
+                f"no clone at {spec.path} and no `url:` to clone it from (add `url:`)",
+            )
         remote.clone(spec.url, spec.path)
         return Outcome(spec.name, CLONED, f"from {spec.url}")
     new, local, origin = remote.fetch(spec.path, spec.base)
     note = _base_note(spec, local, origin)
     if new:
-        return Outcome(spec.name, FETCHED, f"{new} new commit{'s' if new != 1 else ''}" + (f"; {note}" if note else ""))
+        return Outcome(
+            spec.name,
+            FETCHED,
+            f"{new} new commit{'s' if new != 1 else ''}" + (f"; {note}" if note else ""),
+        )
     return Outcome(spec.name, UP_TO_DATE, note)
 
 
@@ -123,9 +162,14 @@ def title(manifest: Manifest, spec: RepoSpec) -> str:
     return manifest.pull_request.title or spec.commit_message.strip().splitlines()[0]
 
 
-def body(manifest: Manifest, spec: RepoSpec, files: list[tuple[str, str, str]],
-         commits: list[tuple[str, str]] = ()) -> str:
+def body(
+    manifest: Manifest,
+    spec: RepoSpec,
+    files: list[tuple[str, str, str]],
+    commits: Sequence[tuple[str, str]] = (),
+) -> str:
     """The PR description: the manifest's introduction, each file with its action and why, the commits."""
+
     def cell(text: str) -> str:
         return " ".join(text.replace("|", "\\|").split())
 
@@ -134,8 +178,12 @@ def body(manifest: Manifest, spec: RepoSpec, files: list[tuple[str, str, str]],
     lines += [f"| `{cell(path)}` | {action} | {cell(why) or '-'} |" for path, action, why in files]
     if commits:
         lines += ["", "Commits:", *(f"- {sha} {cell(subject)}" for sha, subject in commits)]
-    lines += ["", f"Written by juniper-rollout from `{manifest.path.name}`; "
-              "`rollout status` shows the whole fleet.", MARKER]
+    lines += [
+        "",
+        f"Written by juniper-rollout from `{manifest.path.name}`; "
+        "`rollout status` shows the whole fleet.",
+        MARKER,
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -145,16 +193,29 @@ class PrOptions:
     reopen: bool = False
 
 
-def open_pulls(manifest: Manifest, repos: Sequence[RepoSpec], options: PrOptions, *, forge: forges.Forge,
-               jobs: int | None = None, on_result: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+def open_pulls(
+    manifest: Manifest,
+    repos: Sequence[RepoSpec],
+    options: PrOptions,
+    *,
+    forge: forges.Forge,
+    jobs: int | None = None,
+    on_result: Callable[[Outcome], None] = lambda o: None,
+) -> list[Outcome]:
     # one client for the fleet: one connection pool kept alive across repos, shared by the workers;
     # the throttler: at most CONCURRENCY requests in flight for the whole fleet
     with forges.Client(forge, forges.throttler()) as client:
-        return in_parallel(lambda spec: _guard(spec.name, lambda: pr_one(manifest, spec, client, options)),
-                           repos, jobs, on_result)
+        return in_parallel(
+            lambda spec: _guard(spec.name, lambda: pr_one(manifest, spec, client, options)),
+            repos,
+            jobs,
+            on_result,
+        )
 
 
-def pr_one(manifest: Manifest, spec: RepoSpec, client: forges.Client, options: PrOptions) -> Outcome:
+def pr_one(
+    manifest: Manifest, spec: RepoSpec, client: forges.Client, options: PrOptions
+) -> Outcome:
     full = _slug(spec)
     owner = full.split("/")[0]
     pull = client.find_pull(full, owner, spec.branch, spec.base)
@@ -164,12 +225,16 @@ def pr_one(manifest: Manifest, spec: RepoSpec, client: forges.Client, options: P
     if state.origin is None:
         if pull is not None and pull["state"] == "closed":
             return Outcome(spec.name, CLOSED, "", pull["number"])
-        return Outcome(spec.name, NOT_PUSHED, f"origin has no {spec.branch}; run `rollout apply --push` first")
+        return Outcome(
+            spec.name, NOT_PUSHED, f"origin has no {spec.branch}; run `rollout apply --push` first"
+        )
     want_title = title(manifest, spec)
     base = state.base or spec.base
     want_body = body(manifest, spec, *remote.changes(spec.path, base, state.origin))
     if pull is None:
-        pull = client.create_pull(full, owner, spec.branch, spec.base, want_title, want_body, options.draft)
+        pull = client.create_pull(
+            full, owner, spec.branch, spec.base, want_title, want_body, options.draft
+        )
         number = pull["number"]
         if manifest.pull_request.labels:
             client.add_labels(full, number, list(manifest.pull_request.labels))
@@ -197,8 +262,12 @@ def pr_one(manifest: Manifest, spec: RepoSpec, client: forges.Client, options: P
         client.add_labels(full, number, missing)
     if not changes and not missing:
         return Outcome(spec.name, UNCHANGED, "", number)
-    what = ["reopened" if "state" in changes else "", "title" if "title" in changes else "",
-            "body" if "body" in changes else "", "labels" if missing else ""]
+    what = [
+        "reopened" if "state" in changes else "",
+        "title" if "title" in changes else "",
+        "body" if "body" in changes else "",
+        "labels" if missing else "",
+    ]
     return Outcome(spec.name, UPDATED, ", ".join(w for w in what if w), number)
 
 
@@ -232,8 +301,11 @@ class Row:
         return data
 
 
-def status(manifest: Manifest, repos: Sequence[RepoSpec], *, forge: forges.Forge, jobs: int | None = None) -> list[Row]:
+def status(
+    manifest: Manifest, repos: Sequence[RepoSpec], *, forge: forges.Forge, jobs: int | None = None
+) -> list[Row]:
     with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
+
         def job(spec: RepoSpec) -> Row:
             outcome = _guard(spec.name, lambda: _StatusRow(status_one(spec, client)))
             if isinstance(outcome, _StatusRow):
@@ -253,19 +325,36 @@ def status_one(spec: RepoSpec, client: forges.Client) -> Row:
     full = _slug(spec)
     pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)
     if pull is None:
-        step = {remote.ABSENT: "run `rollout apply --push --pr`", remote.LOCAL_ONLY: "push: `rollout apply --push`",
-                remote.UNPUSHED: "push: `rollout apply --push`", remote.PUSHED: "open PR: `rollout pr`",
-                remote.BEHIND: "rebase: base moved (`rollout apply --push`)"}[state.state]
+        step = {
+            remote.ABSENT: "run `rollout apply --push --pr`",
+            remote.LOCAL_ONLY: "push: `rollout apply --push`",
+            remote.UNPUSHED: "push: `rollout apply --push`",
+            remote.PUSHED: "open PR: `rollout pr`",
+            remote.BEHIND: "rebase: base moved (`rollout apply --push`)",
+        }[state.state]
         return Row(spec.name, state.state, next=step)
     number = pull["number"]
     if pull.get("merged_at"):
         left = state.local or state.origin
-        return Row(spec.name, state.state, number, "merged",
-                   next="merged — run `rollout cleanup`" if left else "merged — nothing left (`rollout plan` confirms)",
-                   url=pull.get("html_url"))
+        return Row(
+            spec.name,
+            state.state,
+            number,
+            "merged",
+            next="merged — run `rollout cleanup`"
+            if left
+            else "merged — nothing left (`rollout plan` confirms)",
+            url=pull.get("html_url"),
+        )
     if pull["state"] == "closed":
-        return Row(spec.name, state.state, number, "closed", next="closed by a person (`rollout pr --reopen`)",
-                   url=pull.get("html_url"))
+        return Row(
+            spec.name,
+            state.state,
+            number,
+            "closed",
+            next="closed by a person (`rollout pr --reopen`)",
+            url=pull.get("html_url"),
+        )
     sha = pull["head"]["sha"]
     review = _review(client.reviews(full, number), bool(pull.get("requested_reviewers")))
     checks = _checks(client.combined_status(full, sha), client.check_runs(full, sha))
@@ -283,8 +372,16 @@ def status_one(spec: RepoSpec, client: forges.Client) -> Row:
         step = "checks pending"
     else:
         step = "waiting for review"
-    return Row(spec.name, state.state, number, "draft" if pull.get("draft") else "open", review, checks, step,
-               url=pull.get("html_url"))
+    return Row(
+        spec.name,
+        state.state,
+        number,
+        "draft" if pull.get("draft") else "open",
+        review,
+        checks,
+        step,
+        url=pull.get("html_url"),
+    )
 
 
 def _review(reviews: list[dict], requested: bool) -> str:
@@ -326,11 +423,22 @@ def fleet_line(rows: Sequence[Row]) -> str:
 # --- cleanup -----------------------------------------------------------------------------------
 
 
-def cleanup(manifest: Manifest, repos: Sequence[RepoSpec], *, forge: forges.Forge, force: bool = False,
-            jobs: int | None = None, on_result: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+def cleanup(
+    manifest: Manifest,
+    repos: Sequence[RepoSpec],
+    *,
+    forge: forges.Forge,
+    force: bool = False,
+    jobs: int | None = None,
+    on_result: Callable[[Outcome], None] = lambda o: None,
+) -> list[Outcome]:
     with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
-        return in_parallel(lambda spec: _guard(spec.name, lambda: cleanup_one(spec, client, force)),
-                           repos, jobs, on_result)
+        return in_parallel(
+            lambda spec: _guard(spec.name, lambda: cleanup_one(spec, client, force)),
+            repos,
+            jobs,
+            on_result,
+        )
 
 
 def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
@@ -342,13 +450,27 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
     merged = pull is not None and bool(pull.get("merged_at"))
     if not merged and not force:
         why = f"PR #{pull['number']} is {pull['state']}, not merged" if pull else "no pull request"
-        return Outcome(spec.name, KEPT, f"{why}; --force deletes the branch anyway", pull["number"] if pull else None)
-    if merged and not force:
+        return Outcome(
+            spec.name,
+            KEPT,
+            f"{why}; --force deletes the branch anyway",
+            pull["number"] if pull else None,
+        )
+    if merged and not force and pull is not None:
         merged_sha = pull["head"]["sha"]
-        newer = [sha for sha in (local, origin) if sha and sha != merged_sha and not remote.contains(spec.path, sha, merged_sha)]
+        newer = [
+            sha
+            for sha in (local, origin)
+            if sha and sha != merged_sha and not remote.contains(spec.path, sha, merged_sha)
+        ]
         if newer:
-            return Outcome(spec.name, KEPT, f"{spec.branch} has commits after the merged PR #{pull['number']}; "
-                                            "--force deletes them too", pull["number"])
+            return Outcome(
+                spec.name,
+                KEPT,
+                f"{spec.branch} has commits after the merged PR #{pull['number']}; "
+                "--force deletes them too",
+                pull["number"],
+            )
     done = []
     if local is not None:
         remote.delete_local(spec.path, spec.branch, local)
@@ -356,9 +478,13 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
     if origin is not None:
         remote.delete_origin(spec.path, spec.branch, origin)
         done.append("origin")
-    return Outcome(spec.name, DELETED, f"{spec.branch} ({' and '.join(done)})", pull["number"] if pull else None)
+    return Outcome(
+        spec.name,
+        DELETED,
+        f"{spec.branch} ({' and '.join(done)})",
+        pull["number"] if pull else None,
+    )
 
 
 def check_forge(manifest: Manifest) -> forges.Forge:
     return forges.connect(manifest.forge_api_url)
-

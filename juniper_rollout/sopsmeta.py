@@ -120,7 +120,11 @@ def _ini_metadata(text: str) -> SopsMetadata | None:
 def _structured_metadata(text: str, fmt: str) -> SopsMetadata | None:
     try:
         doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
-    except (ValueError, YamlSyntaxError):  # not parseable: no metadata we can read
+    except (
+        ValueError,
+        YamlSyntaxError,
+        RecursionError,
+    ):  # not parseable (or JSON nested past Python's stack): no metadata we can read
         return None
     sops = doc.get("sops") if isinstance(doc, dict) else None
     if not isinstance(sops, dict):
@@ -139,3 +143,30 @@ def _structured_metadata(text: str, fmt: str) -> SopsMetadata | None:
         str(sops.get("version", "")),
         lastmodified=str(sops.get("lastmodified", "")),
     )
+
+
+def config_recipients(text: str) -> list[str] | None:
+    """The age recipients a ``.sops.yaml`` names, in order, each once: every creation rule's ``age``
+    and the ``age`` of each of its ``key_groups`` (a comma-separated string or a list). None when it
+    has no list of ``creation_rules``. YamlSyntaxError (a ValueError) when it is not YAML. The one
+    reader of a config's recipients: drift and verify judge the same file alike."""
+    data: Any = load_plain(text)
+    rules = data.get("creation_rules") if isinstance(data, dict) else None
+    if not isinstance(rules, list):
+        return None
+    return list(
+        dict.fromkeys(
+            key for rule in rules if isinstance(rule, dict) for key in rule_recipients(rule)
+        )
+    )
+
+
+def rule_recipients(rule: dict) -> list[str]:
+    """The age recipients of one creation rule: its ``age`` and the ``age`` of each of its ``key_groups``."""
+    groups = [rule, *(g for g in rule.get("key_groups") or [] if isinstance(g, dict))]
+    return [key for group in groups for key in _split_keys(group.get("age"))]
+
+
+def _split_keys(value: Any) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
+    return [str(k).strip() for k in items if str(k).strip()]

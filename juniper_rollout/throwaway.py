@@ -5,6 +5,7 @@ clone: the directory is 0700, removed on every path, and git sees neither the us
 config nor GIT_DIR & co. Only test files go in: a ref's ``.gitignore``, a dummy
 ``.env``, a sops-encrypted dummy ``.env.enc``. Never a secret.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,15 +62,27 @@ def scratch_repo(files: Mapping[str, bytes] | None = None) -> Iterator[Path]:
 
 def ignored(repo: Path, paths: list[str]) -> set[str]:
     """Which of ``paths`` the repo's ignore rules ignore, by git's own ``check-ignore``."""
-    out = git(repo, "-c", f"core.excludesFile={os.devnull}", "check-ignore", "--no-index", "--", *paths,
-              ok_codes=(0, 1))
+    out = git(
+        repo,
+        "-c",
+        f"core.excludesFile={os.devnull}",
+        "check-ignore",
+        "--no-index",
+        "--",
+        *paths,
+        ok_codes=(0, 1),
+    )
     return set(out.splitlines())
 
 
 class HookTrial:
     """pre-commit runs of single hooks, by id, on staged test files; each distinct run once per verify."""
 
-    ACCEPT, PLAINTEXT_ENV, PLAINTEXT_ENC = [".env.example", ".env.enc"], [".env"], [".env.secrets.enc"]
+    ACCEPT, PLAINTEXT_ENV, PLAINTEXT_ENC = (
+        [".env.example", ".env.enc"],
+        [".env"],
+        [".env.secrets.enc"],
+    )
 
     def __init__(self, recipients: tuple[str, ...]) -> None:
         self.recipients = recipients
@@ -107,10 +120,16 @@ class HookTrial:
             return str(err)
 
     def _run(self, config: str, runs: list[tuple[str, list[str]]], dummy_enc: bytes) -> list[Run]:
-        files = {".env": DUMMY_ENV, ".env.example": DUMMY_EXAMPLE, ".env.enc": dummy_enc,
-                 ".env.secrets.enc": DUMMY_ENV}  # the last one: plaintext renamed .enc
+        files = {
+            ".env": DUMMY_ENV,
+            ".env.example": DUMMY_EXAMPLE,
+            ".env.enc": dummy_enc,
+            ".env.secrets.enc": DUMMY_ENV,
+        }  # the last one: plaintext renamed .enc
         with scratch_repo(files) as repo:
-            git(repo, "add", "-f", "--", *files)  # staged, as for a commit (-f: .env may be ignored)
+            git(
+                repo, "add", "-f", "--", *files
+            )  # staged, as for a commit (-f: .env may be ignored)
             (repo.parent / "pre-commit.yaml").write_text(config, encoding="utf-8")
             return _pre_commit(repo, runs)
 
@@ -119,20 +138,36 @@ def _env(repo: Path) -> dict[str, str]:
     """git and pre-commit see only the throwaway repo: no GIT_DIR & co., no user config, no SKIP,
     and no key material: every SOPS_* variable is dropped and HOME is a private empty folder
     (so neither $SOPS_AGE_KEY_FILE nor ~/.config/sops/age/keys.txt can be reached through them)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GIT_", "SOPS_")) and k not in ("SKIP", "XDG_CONFIG_HOME", "XDG_DATA_HOME")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GIT_", "SOPS_"))
+        and k not in ("SKIP", "XDG_CONFIG_HOME", "XDG_DATA_HOME")
+    }
     home = repo.parent / "home"
     home.mkdir(mode=0o700, exist_ok=True)
-    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0",
-               GIT_CEILING_DIRECTORIES=str(repo.parent), HOME=str(home))
+    env.update(
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_CEILING_DIRECTORIES=str(repo.parent),
+        HOME=str(home),
+    )
     env.setdefault("PRE_COMMIT_HOME", str(repo.parent / "pre-commit-home"))
     return env
 
 
 def git(repo: Path, *args: str, ok_codes: tuple[int, ...] = (0,)) -> str:
     try:
-        proc = subprocess.run(["git", *args], cwd=repo, env=_env(repo), capture_output=True, text=True,
-                              timeout=TIMEOUT, check=False)
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=repo,
+            env=_env(repo),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
     except FileNotFoundError:
         raise RolloutError("git not found: install git") from None
     if proc.returncode not in ok_codes:
@@ -144,10 +179,29 @@ def _pre_commit(repo: Path, runs: list[tuple[str, list[str]]]) -> list[Run]:
     """One ``pre-commit run HOOK_ID --files …`` per run, all started at once (offline: the managed
     hooks need no install)."""
     config = str(repo.parent / "pre-commit.yaml")
-    procs = [subprocess.Popen([sys.executable, "-m", "pre_commit", "run", hook, "--config", config,
-                               "--color", "never", "--files", *files], cwd=repo, env=_env(repo),
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for hook, files in runs]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                "run",
+                hook,
+                "--config",
+                config,
+                "--color",
+                "never",
+                "--files",
+                *files,
+            ],
+            cwd=repo,
+            env=_env(repo),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for hook, files in runs
+    ]
     out_runs = []
     for proc in procs:
         try:

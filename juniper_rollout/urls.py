@@ -1,5 +1,6 @@
 """Credentials in URLs (``https://x-access-token:TOKEN@host/…``): stripped before a URL is stored
 or printed, redacted from every message that might repeat them. Pure, stdlib only."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit

@@ -137,6 +137,16 @@ _DUMPED: dict[
 ] = {}  # repr(plain data) -> its YAML; the same hooks are emitted into every repo
 
 
+def dump_flow(data: Any) -> str:
+    """``data`` on one line in flow style (``{id: x, files: [a, b]}``), as ruamel's round-trip dumper writes it."""
+    yaml = YAML(typ="rt")
+    yaml.default_flow_style = True
+    yaml.width = 1 << 20
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue().strip()
+
+
 def dump_block(data: Any) -> str:
     """Emit new YAML (never a human's file): block mappings, flow lists, no line wrapping."""
     key = repr(data)

@@ -4,7 +4,8 @@
 # (plan's exit 2 means "there are changes", which a demo fleet always has).
 set -euo pipefail
 root="$(mktemp -d "${TMPDIR:-/tmp}/juniper-demo.XXXXXX")"
-python -m juniper_rollout.demo "$root"
+# the demo fleet builder lives with the tests (tests/demofleet.py): not part of the installed package
+PYTHONPATH="$(cd "$(dirname "$0")/.." && pwd)${PYTHONPATH:+:$PYTHONPATH}" python -m tests.demofleet "$root"
 export SOPS_AGE_KEY_FILE="$root/age/keys.txt"
 export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-Juniper Demo}" GIT_AUTHOR_EMAIL="${GIT_AUTHOR_EMAIL:-demo@juniper.invalid}"
 export GIT_COMMITTER_NAME="${GIT_COMMITTER_NAME:-Juniper Demo}" GIT_COMMITTER_EMAIL="${GIT_COMMITTER_EMAIL:-demo@juniper.invalid}"

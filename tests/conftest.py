@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from juniper_rollout.demo import CANARY
+from tests.demofleet import CANARY
 
 CANARY_BYTES = CANARY.encode()
 

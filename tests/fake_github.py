@@ -8,6 +8,7 @@ a PR needs its head branch pushed (read from a real bare repository), secondary 
 official OpenAPI description (tests.github_api); a mismatch is recorded in ``violations`` and the
 ``github`` fixture fails the test.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,7 +54,9 @@ class Pull:
     user: str = "rollout-bot"
     labels: list[str] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
-    reviews: list[tuple[str, str]] = field(default_factory=list)  # (login, APPROVED|CHANGES_REQUESTED|...)
+    reviews: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (login, APPROVED|CHANGES_REQUESTED|...)
 
 
 @dataclass
@@ -64,8 +67,12 @@ class Repo:
     default_branch: str = "main"
     next_number: int = 1
     pulls: list[Pull] = field(default_factory=list)
-    statuses: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # sha -> [(context, state)]
-    checks: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)  # sha -> [(name, status, conclusion)]
+    statuses: dict[str, list[tuple[str, str]]] = field(
+        default_factory=dict
+    )  # sha -> [(context, state)]
+    checks: dict[str, list[tuple[str, str, str | None]]] = field(
+        default_factory=dict
+    )  # sha -> [(name, status, conclusion)]
 
     @property
     def full(self) -> str:
@@ -74,8 +81,19 @@ class Repo:
     def sha(self, ref: str) -> str | None:
         if self.bare is None:
             return None
-        out = subprocess.run(["git", "--git-dir", str(self.bare), "rev-parse", "--verify", "--quiet",
-                              f"refs/heads/{ref}^{{commit}}"], capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                str(self.bare),
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                f"refs/heads/{ref}^{{commit}}",
+            ],
+            capture_output=True,
+            text=True,
+        )
         return out.stdout.strip() or None
 
 
@@ -90,8 +108,11 @@ class FakeGitHub:
         # False only in the benchmark (benchmarks/review_loop.py): the pydantic checks of every request
         # and response cost the fake CPU on the cores the tool runs on; the tests always validate
         self.validate = True
-        self.in_flight = self.max_in_flight = 0  # requests being answered at once, and the most seen
-        self.connections = 0  # TCP connections clients opened (keep-alive: one serves many requests)
+        self.in_flight = self.max_in_flight = (
+            0  # requests being answered at once, and the most seen
+        )
+        # TCP connections clients opened (keep-alive: one serves many requests)
+        self.connections = 0
         self.lock = threading.RLock()
         github_api.operations()  # read from the description once, before any request thread
         self._server: ThreadingHTTPServer | None = None
@@ -107,11 +128,21 @@ class FakeGitHub:
     def repo(self, full: str) -> Repo:
         return self.repos[full.lower()]
 
-    def add_pull(self, full: str, head: str, *, head_owner: str | None = None, base: str = "main",
-                 title: str = "a pull request", user: str = "dependabot[bot]") -> Pull:
+    def add_pull(
+        self,
+        full: str,
+        head: str,
+        *,
+        head_owner: str | None = None,
+        base: str = "main",
+        title: str = "a pull request",
+        user: str = "dependabot[bot]",
+    ) -> Pull:
         repo = self.repo(full)
         with self.lock:
-            pull = Pull(repo.next_number, head_owner or repo.owner, head, base, title, None, user=user)
+            pull = Pull(
+                repo.next_number, head_owner or repo.owner, head, base, title, None, user=user
+            )
             repo.next_number += 1
             repo.pulls.append(pull)
         return pull
@@ -127,7 +158,10 @@ class FakeGitHub:
         repo = self.repo(full)
         pull = self.pull(full, number)
         sha = repo.sha(pull.head_ref)
-        subprocess.run(["git", "--git-dir", str(repo.bare), "update-ref", f"refs/heads/{pull.base_ref}", sha], check=True)
+        subprocess.run(
+            ["git", "--git-dir", str(repo.bare), "update-ref", f"refs/heads/{pull.base_ref}", sha],
+            check=True,
+        )
         pull.head_sha, pull.state, pull.merged_at, pull.closed_at = sha, "closed", NOW, NOW
 
     def close(self, full: str, number: int) -> None:
@@ -136,8 +170,16 @@ class FakeGitHub:
         pull = self.pull(full, number)
         pull.head_sha, pull.state, pull.closed_at = repo.sha(pull.head_ref), "closed", NOW
 
-    def inject(self, method: str, path: str, status: int, *, headers: dict[str, str] | None = None,
-               body: Any = None, times: int = 1) -> None:
+    def inject(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        times: int = 1,
+    ) -> None:
         """The next ``times`` requests ``method path-regex`` get this answer instead."""
         if body is None:
             body = {"message": f"fault {status}", "documentation_url": DOCS, "status": str(status)}
@@ -187,7 +229,9 @@ class FakeGitHub:
         try:
             answer = self._serve(h)
         finally:
-            with self.lock:  # before the answer goes out: the client may send its next request at once
+            with (
+                self.lock
+            ):  # before the answer goes out: the client may send its next request at once
                 self.in_flight -= 1
         if answer is not None:
             self._write(h, *answer)
@@ -204,7 +248,11 @@ class FakeGitHub:
             status, headers, body = self._answer(h, method, path, query, raw)
         except Exception as err:  # a bug in the fake: the test fails on it, the client sees a 500
             self._violation(f"{method} {path}: the fake failed: {type(err).__name__}: {err}")
-            status, headers, body = 500, {}, {"message": "fake failed", "documentation_url": DOCS, "status": "500"}
+            status, headers, body = (
+                500,
+                {},
+                {"message": "fake failed", "documentation_url": DOCS, "status": "500"},
+            )
         if status == 0:  # an injected network failure: the connection drops without an answer
             with self.lock:
                 self.requests.append((method, path, 0))
@@ -232,14 +280,20 @@ class FakeGitHub:
     def _answer(self, h, method: str, path: str, query: dict, raw: bytes) -> tuple[int, dict, Any]:
         auth = h.headers.get("Authorization", "")
         if auth not in (f"token {self.token}", f"Bearer {self.token}"):
-            return 401, {}, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}
+            return (
+                401,
+                {},
+                {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"},
+            )
         op = github_api.find(method, path)
         if op is None:
             self._violation(f"{method} {path}: no such operation in GitHub's API description")
             return 404, {}, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}
         unknown = set(query) - op.params
         if unknown:
-            self._violation(f"{op.name}: query parameters {sorted(unknown)} are not in the description")
+            self._violation(
+                f"{op.name}: query parameters {sorted(unknown)} are not in the description"
+            )
         payload = None
         if raw:
             try:
@@ -263,7 +317,9 @@ class FakeGitHub:
             if repo is None:
                 return 404, {}, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}
             with self.lock:
-                status, headers, body = self._dispatch(op.name, repo, params[2:], query, payload or {})
+                status, headers, body = self._dispatch(
+                    op.name, repo, params[2:], query, payload or {}
+                )
         if self.validate:
             self._check_response(op, status, body)
         return status, headers, body
@@ -285,7 +341,9 @@ class FakeGitHub:
             model = op.response
             if model is None:
                 if body is not None:
-                    self._violation(f"{op.name}: {status} with a body the description does not have")
+                    self._violation(
+                        f"{op.name}: {status} with a body the description does not have"
+                    )
                 return
         else:
             # GitHub answers 401/403/404/429 on any operation with its basic-error schema,
@@ -297,7 +355,9 @@ class FakeGitHub:
 
     # --- the operations --------------------------------------------------------------------
 
-    def _dispatch(self, name: str, repo: Repo, args: tuple, query: dict, body: dict) -> tuple[int, dict, Any]:
+    def _dispatch(
+        self, name: str, repo: Repo, args: tuple, query: dict, body: dict
+    ) -> tuple[int, dict, Any]:
         if name == "pulls/list":
             return 200, {}, [self._pull_json(repo, p, simple=True) for p in self._list(repo, query)]
         if name == "pulls/create":
@@ -318,28 +378,85 @@ class FakeGitHub:
                 pull.reviewers += [r for r in body.get("reviewers", []) if r not in pull.reviewers]
                 return 201, {}, self._pull_json(repo, pull, simple=True)
             if name == "pulls/list-reviews":
-                return 200, {}, [github_api.filled("PullRequestReview", {
-                    "id": i + 1, "user": self._user(login), "state": state, "body": "",
-                    "commit_id": pull.head_sha or repo.sha(pull.head_ref)})
-                    for i, (login, state) in enumerate(pull.reviews)]
+                return (
+                    200,
+                    {},
+                    [
+                        github_api.filled(
+                            "PullRequestReview",
+                            {
+                                "id": i + 1,
+                                "user": self._user(login),
+                                "state": state,
+                                "body": "",
+                                "commit_id": pull.head_sha or repo.sha(pull.head_ref),
+                            },
+                        )
+                        for i, (login, state) in enumerate(pull.reviews)
+                    ],
+                )
         if name == "repos/get-combined-status-for-ref":
             sha = repo.sha(args[0]) or args[0]
             statuses = repo.statuses.get(sha, [])
             states = {s for _, s in statuses}
-            state = ("failure" if states & {"failure", "error"} else "pending" if "pending" in states or not states
-                     else "success")
-            return 200, {}, github_api.filled("CombinedCommitStatus", {
-                "state": state, "sha": sha, "total_count": len(statuses),
-                "statuses": [github_api.filled("SimpleCommitStatus", {"context": c, "state": s}) for c, s in statuses]})
+            state = (
+                "failure"
+                if states & {"failure", "error"}
+                else "pending"
+                if "pending" in states or not states
+                else "success"
+            )
+            return (
+                200,
+                {},
+                github_api.filled(
+                    "CombinedCommitStatus",
+                    {
+                        "state": state,
+                        "sha": sha,
+                        "total_count": len(statuses),
+                        "statuses": [
+                            github_api.filled("SimpleCommitStatus", {"context": c, "state": s})
+                            for c, s in statuses
+                        ],
+                    },
+                ),
+            )
         if name == "checks/list-for-ref":
             sha = repo.sha(args[0]) or args[0]
             runs = repo.checks.get(sha, [])
-            return 200, {}, github_api.filled("ReposOwnerRepoCommitsRefCheckRunsGetResponse200", {
-                "total_count": len(runs),
-                "check_runs": [github_api.filled("CheckRun", {"id": i + 1, "name": n, "status": s, "conclusion": c,
-                                                              "head_sha": sha})
-                               for i, (n, s, c) in enumerate(runs)]})
-        return 501, {}, {"message": f"the fake does not serve {name}", "documentation_url": DOCS, "status": "501"}
+            return (
+                200,
+                {},
+                github_api.filled(
+                    "ReposOwnerRepoCommitsRefCheckRunsGetResponse200",
+                    {
+                        "total_count": len(runs),
+                        "check_runs": [
+                            github_api.filled(
+                                "CheckRun",
+                                {
+                                    "id": i + 1,
+                                    "name": n,
+                                    "status": s,
+                                    "conclusion": c,
+                                    "head_sha": sha,
+                                },
+                            )
+                            for i, (n, s, c) in enumerate(runs)
+                        ],
+                    },
+                ),
+            )
+        return (
+            501,
+            {},
+            {
+                "message": f"the fake does not serve {name}",
+                "documentation_url": DOCS,
+                "status": "501",
+            },
+        )
 
     def _list(self, repo: Repo, query: dict) -> list[Pull]:
         state = query.get("state", "open")
@@ -352,9 +469,26 @@ class FakeGitHub:
             out = [p for p in out if p.base_ref == query["base"]]
         return out
 
-    def _invalid(self, message: str, field_name: str = "head", code: str = "custom") -> tuple[int, dict, Any]:
-        return 422, {}, {"message": "Validation Failed", "documentation_url": DOCS, "status": "422",
-                         "errors": [{"resource": "PullRequest", "field": field_name, "code": code, "message": message}]}
+    def _invalid(
+        self, message: str, field_name: str = "head", code: str = "custom"
+    ) -> tuple[int, dict, Any]:
+        return (
+            422,
+            {},
+            {
+                "message": "Validation Failed",
+                "documentation_url": DOCS,
+                "status": "422",
+                "errors": [
+                    {
+                        "resource": "PullRequest",
+                        "field": field_name,
+                        "code": code,
+                        "message": message,
+                    }
+                ],
+            },
+        )
 
     def _create(self, repo: Repo, body: dict) -> tuple[int, dict, Any]:
         head = body["head"]
@@ -365,12 +499,22 @@ class FakeGitHub:
             return self._invalid(f"head {head} does not exist", code="invalid")
         if base_sha is None:
             return self._invalid(f"base {base} does not exist", field_name="base", code="invalid")
-        if any(p.state == "open" and p.head_ref == ref and p.head_owner == owner and p.base_ref == base
-               for p in repo.pulls):
+        if any(
+            p.state == "open" and p.head_ref == ref and p.head_owner == owner and p.base_ref == base
+            for p in repo.pulls
+        ):
             return self._invalid(f"A pull request already exists for {owner}:{ref}.")
         if head_sha == base_sha:
             return self._invalid(f"No commits between {base} and {ref}")
-        pull = Pull(repo.next_number, owner, ref, base, body.get("title") or ref, body.get("body"), bool(body.get("draft")))
+        pull = Pull(
+            repo.next_number,
+            owner,
+            ref,
+            base,
+            body.get("title") or ref,
+            body.get("body"),
+            bool(body.get("draft")),
+        )
         repo.next_number += 1
         repo.pulls.append(pull)
         return 201, {}, self._pull_json(repo, pull)
@@ -391,36 +535,91 @@ class FakeGitHub:
         return 200, {}, self._pull_json(repo, pull)
 
     def _user(self, login: str) -> dict:
-        return github_api.filled("SimpleUser", {"login": login, "id": abs(hash(login)) % 100000, "type": "User"})
+        return github_api.filled(
+            "SimpleUser", {"login": login, "id": abs(hash(login)) % 100000, "type": "User"}
+        )
 
     def _label(self, repo: Repo, name: str) -> dict:
-        return github_api.filled("Label", {"name": name, "id": abs(hash(name)) % 100000, "color": "ededed",
-                                           "default": False, "description": None})
+        return github_api.filled(
+            "Label",
+            {
+                "name": name,
+                "id": abs(hash(name)) % 100000,
+                "color": "ededed",
+                "default": False,
+                "description": None,
+            },
+        )
 
     def _pull_json(self, repo: Repo, pull: Pull, *, simple: bool = False) -> dict:
         sha = pull.head_sha or repo.sha(pull.head_ref) or "0" * 40
         base_sha = repo.sha(pull.base_ref) or "0" * 40
         api = f"https://api.github.com/repos/{repo.full}"
-        repo_json = github_api.filled("Repository", {"name": repo.name, "full_name": repo.full,
-                                                     "owner": self._user(repo.owner),
-                                                     "default_branch": repo.default_branch})
+        repo_json = github_api.filled(
+            "Repository",
+            {
+                "name": repo.name,
+                "full_name": repo.full,
+                "owner": self._user(repo.owner),
+                "default_branch": repo.default_branch,
+            },
+        )
         data = {
-            "url": f"{api}/pulls/{pull.number}", "id": pull.number, "node_id": f"PR_{pull.number}",
-            "html_url": f"https://github.com/{repo.full}/pull/{pull.number}", "number": pull.number,
-            "state": pull.state, "locked": False, "title": pull.title, "body": pull.body, "draft": pull.draft,
-            "user": self._user(pull.user), "labels": [self._label(repo, n) for n in pull.labels],
-            "requested_reviewers": [self._user(r) for r in pull.reviewers], "requested_teams": [],
-            "created_at": NOW, "updated_at": NOW, "closed_at": pull.closed_at, "merged_at": pull.merged_at,
-            "merge_commit_sha": sha if pull.merged_at else None, "assignee": None, "assignees": [],
-            "milestone": None, "author_association": "CONTRIBUTOR", "auto_merge": None, "active_lock_reason": None,
-            "head": {"label": f"{pull.head_owner}:{pull.head_ref}", "ref": pull.head_ref, "sha": sha,
-                     "user": self._user(pull.head_owner), "repo": repo_json},
-            "base": {"label": f"{repo.owner}:{pull.base_ref}", "ref": pull.base_ref, "sha": base_sha,
-                     "user": self._user(repo.owner), "repo": repo_json},
+            "url": f"{api}/pulls/{pull.number}",
+            "id": pull.number,
+            "node_id": f"PR_{pull.number}",
+            "html_url": f"https://github.com/{repo.full}/pull/{pull.number}",
+            "number": pull.number,
+            "state": pull.state,
+            "locked": False,
+            "title": pull.title,
+            "body": pull.body,
+            "draft": pull.draft,
+            "user": self._user(pull.user),
+            "labels": [self._label(repo, n) for n in pull.labels],
+            "requested_reviewers": [self._user(r) for r in pull.reviewers],
+            "requested_teams": [],
+            "created_at": NOW,
+            "updated_at": NOW,
+            "closed_at": pull.closed_at,
+            "merged_at": pull.merged_at,
+            "merge_commit_sha": sha if pull.merged_at else None,
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "author_association": "CONTRIBUTOR",
+            "auto_merge": None,
+            "active_lock_reason": None,
+            "head": {
+                "label": f"{pull.head_owner}:{pull.head_ref}",
+                "ref": pull.head_ref,
+                "sha": sha,
+                "user": self._user(pull.head_owner),
+                "repo": repo_json,
+            },
+            "base": {
+                "label": f"{repo.owner}:{pull.base_ref}",
+                "ref": pull.base_ref,
+                "sha": base_sha,
+                "user": self._user(repo.owner),
+                "repo": repo_json,
+            },
         }
         if not simple:
-            data.update({"merged": bool(pull.merged_at), "mergeable": None, "rebaseable": None,
-                         "mergeable_state": "unknown", "merged_by": None, "comments": 0, "review_comments": 0,
-                         "maintainer_can_modify": False, "commits": 1, "additions": 1, "deletions": 0,
-                         "changed_files": 1})
+            data.update(
+                {
+                    "merged": bool(pull.merged_at),
+                    "mergeable": None,
+                    "rebaseable": None,
+                    "mergeable_state": "unknown",
+                    "merged_by": None,
+                    "comments": 0,
+                    "review_comments": 0,
+                    "maintainer_can_modify": False,
+                    "commits": 1,
+                    "additions": 1,
+                    "deletions": 0,
+                    "changed_files": 1,
+                }
+            )
         return github_api.filled("PullRequestSimple" if simple else "PullRequest", data)

@@ -1,11 +1,12 @@
 """A built demo fleet for tests: seven repos, a throwaway key, a manifest; built once, copied per test."""
+
 from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from juniper_rollout import demo
+from tests import demofleet as demo
 from tests.helpers import git
 
 SHIPPED = Path(__file__).resolve().parent.parent / "manifests" / "repos.yaml"

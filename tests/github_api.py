@@ -8,19 +8,20 @@ modules the fake GitHub serves, once per test session -- and validates requests 
 against the models. Nothing here is written by hand: a path, parameter or field the description
 does not have fails the test.
 """
+
 from __future__ import annotations
 
 import ast
-import json
+import datetime as _dt
 import importlib
 import importlib.util
+import json
 import re
 import threading
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Literal, Union, get_args, get_origin
-import datetime as _dt
 import types
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -48,7 +49,8 @@ def _extract(module: str) -> list[Operation]:
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
         for fn in cls.body:
             if not isinstance(fn, ast.FunctionDef) or any(
-                    isinstance(d, ast.Name) and d.id == "overload" for d in fn.decorator_list):
+                isinstance(d, ast.Name) and d.id == "overload" for d in fn.decorator_list
+            ):
                 continue
             op = _operation(fn)
             if op is not None:
@@ -64,29 +66,49 @@ def _operation(fn: ast.FunctionDef) -> Operation | None:
     errors: dict[str, str] = {}
     method = None
     for node in ast.walk(fn):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             target = node.targets[0].id
             if target == "url" and isinstance(node.value, ast.JoinedStr):
-                template = "".join(v.value if isinstance(v, ast.Constant) else "{" + ast.unparse(v.value) + "}"
-                                   for v in node.value.values)
+                template = "".join(
+                    v.value if isinstance(v, ast.Constant) else "{" + ast.unparse(v.value) + "}"
+                    for v in node.value.values
+                )
             elif target == "url" and isinstance(node.value, ast.Constant):
                 template = node.value.value
             elif target == "params" and isinstance(node.value, ast.Dict):
                 params = {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type_validate_python":
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "type_validate_python"
+        ):
             body = ast.unparse(node.args[0])
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "request"
-                and node.args and isinstance(node.args[0], ast.Constant)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "request"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             method = node.args[0].value
             for kw in node.keywords:
                 if kw.arg == "response_model":
                     response = ast.unparse(kw.value)
                 elif kw.arg == "error_models" and isinstance(kw.value, ast.Dict):
-                    errors = {k.value: ast.unparse(v) for k, v in zip(kw.value.keys, kw.value.values)}
+                    errors = {
+                        k.value: ast.unparse(v)
+                        for k, v in zip(kw.value.keys, kw.value.values, strict=False)
+                    }
     if template is None or method is None:
         return None
     regex = "^" + re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(template)) + "$"
-    return Operation(name, method, template, re.compile(regex), frozenset(params), body, response, errors)
+    return Operation(
+        name, method, template, re.compile(regex), frozenset(params), body, response, errors
+    )
 
 
 _LOCK = threading.Lock()  # ast.parse is not thread-safe, and the fake serves requests from threads
@@ -114,11 +136,20 @@ def _adapter(expr: str) -> TypeAdapter:
         return _make_adapter(expr)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _make_adapter(expr: str) -> TypeAdapter:
     models = importlib.import_module(f"githubkit_schemas.{VERSION}.models")
-    names: dict[str, Any] = {"list": list, "dict": dict, "Any": Any, "Union": Union, "str": str, "int": int,
-                             "bool": bool, "float": float, "None": None}
+    names: dict[str, Any] = {
+        "list": list,
+        "dict": dict,
+        "Any": Any,
+        "Union": Union,
+        "str": str,
+        "int": int,
+        "bool": bool,
+        "float": float,
+        "None": None,
+    }
     for word in set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr)) - set(names):
         names[word] = getattr(models, word)
     return TypeAdapter(eval(expr, {}, names))  # noqa: S307 - expressions from the generated code only
@@ -142,7 +173,7 @@ def filled(name: str, given: dict) -> dict:
     return _fill(model(name), given)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _default_json(cls) -> str:
     return json.dumps(_fill(cls, {}))
 

@@ -1,4 +1,5 @@
 """Helpers for tests: run the CLI in-process and check it leaked nothing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from juniper_rollout.cli import app
-from juniper_rollout.demo import CANARY
+from tests.demofleet import CANARY
 
 
 @dataclass
@@ -21,14 +22,18 @@ class Result:
 
 def rollout(*args: str | Path, input: str | None = None) -> Result:
     """``rollout ARGS`` in-process; asserts the plaintext canary is in neither stream."""
-    result = CliRunner().invoke(app, [str(a) for a in args], input=input, catch_exceptions=False, prog_name="rollout")
+    result = CliRunner().invoke(
+        app, [str(a) for a in args], input=input, catch_exceptions=False, prog_name="rollout"
+    )
     out, err = result.stdout, result.stderr
     assert CANARY not in out and CANARY not in err, "plaintext secret leaked into the output"
     return Result(result.exit_code, out, err)
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
 
 
 def clone_state(repo: Path) -> dict[str, str]:
@@ -40,7 +45,9 @@ def clone_state(repo: Path) -> dict[str, str]:
         files[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
     index = repo / ".git" / "index"
     return {
-        "status": git(repo, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all"),
+        "status": git(
+            repo, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all"
+        ),
         "head": (repo / ".git" / "HEAD").read_text(),
         "head_commit": git(repo, "rev-parse", "HEAD"),
         "index": hashlib.sha256(index.read_bytes()).hexdigest() if index.exists() else "",
@@ -61,8 +68,14 @@ def rollout_in_a_terminal(*args: str | Path, answer: str, timeout: float = 120) 
     import sys
 
     main, child = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "juniper_rollout.cli", *map(str, args)], stdin=child,
-                            stdout=child, stderr=child, env=dict(os.environ, COLUMNS="100"), close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "juniper_rollout.cli", *map(str, args)],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=dict(os.environ, COLUMNS="100"),
+        close_fds=True,
+    )
     os.close(child)
     seen, answered = b"", False
     try:

@@ -1,4 +1,5 @@
 """What an outside adversary broke (issue 13): each test fails without its fix."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from juniper_rollout.demo import make_repo
 from tests import fleet as fleets
+from tests.demofleet import make_repo
 from tests.helpers import git, rollout
 from tests.test_hostile import KEY, manifest_for, no_branch, plan_error
 from tests.test_pool import make_fleet, with_branch
@@ -38,8 +39,17 @@ def apply(fleet, *names: str, push: bool = False):
 def tree_with(repo: Path, ref: str, files: dict[str, str], tmp: Path) -> str:
     """The tree of ``ref`` plus ``files``, built in a private index (the clone's own index is untouched)."""
     env = {**os.environ, "GIT_INDEX_FILE": str(tmp / "review.index")}
-    run = lambda *a, **kw: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True,  # noqa: E731
-                                          text=True, env=env, **kw).stdout.strip()
+
+    def run(*a, **kw):
+        return subprocess.run(
+            ["git", "-C", str(repo), *a],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            **kw,
+        ).stdout.strip()
+
     run("read-tree", ref)
     for path, text in files.items():
         blob = run("hash-object", "-w", "--stdin", input=text)
@@ -60,7 +70,9 @@ def test_branch_checked_out_in_the_clone_is_blocked(fleet):
     assert result.code == 1
     assert "juniper-ml: blocked" in result.stdout and f"is checked out in {repo}" in result.stdout
     assert git(repo, "rev-parse", BRANCH) == tip
-    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")  # said before apply, too
+    plan = rollout(
+        "plan", "--manifest", fleet.manifest, "--repo", "juniper-ml"
+    )  # said before apply, too
     assert f"note   apply will refuse it: {BRANCH} is checked out in {repo}" in plan.stdout
     assert git(repo, "status", "--porcelain") == ""  # nothing staged the user never made
 
@@ -89,23 +101,37 @@ def test_amended_tool_commit_with_a_new_file_is_not_overwritten(fleet, tmp_path)
     assert apply(fleet, "juniper-ml").code == 0
     message = git(repo, "log", "-1", "--format=%B", BRANCH)
     tree = tree_with(repo, BRANCH, {"REVIEW.md": "reviewed\n"}, tmp_path)
-    amended = subprocess.run(["git", "-C", str(repo), "commit-tree", "-p", "main", tree], input=message,
-                             capture_output=True, text=True, check=True).stdout.strip()
+    amended = subprocess.run(
+        ["git", "-C", str(repo), "commit-tree", "-p", "main", tree],
+        input=message,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     git(repo, "update-ref", f"refs/heads/{BRANCH}", amended)  # what `git commit --amend` does
     move_main(repo)
     result = apply(fleet, "juniper-ml")
     assert result.code == 1 and "juniper-ml: blocked" in result.stdout
     assert git(repo, "rev-parse", BRANCH).strip() == amended
-    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")  # said before apply, too
-    assert f"note   apply will refuse it: {BRANCH} holds commits the tool did not make" in plan.stdout
+    plan = rollout(
+        "plan", "--manifest", fleet.manifest, "--repo", "juniper-ml"
+    )  # said before apply, too
+    assert (
+        f"note   apply will refuse it: {BRANCH} holds commits the tool did not make" in plan.stdout
+    )
 
 
 def test_amended_message_alone_is_not_overwritten(fleet):
     repo = fleet.repo("juniper-ml")
     assert apply(fleet, "juniper-ml").code == 0
     message = git(repo, "log", "-1", "--format=%B", BRANCH).replace("chore:", "chore(reviewed):", 1)
-    amended = subprocess.run(["git", "-C", str(repo), "commit-tree", "-p", "main", f"{BRANCH}^{{tree}}"],
-                             input=message, capture_output=True, text=True, check=True).stdout.strip()
+    amended = subprocess.run(
+        ["git", "-C", str(repo), "commit-tree", "-p", "main", f"{BRANCH}^{{tree}}"],
+        input=message,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     git(repo, "update-ref", f"refs/heads/{BRANCH}", amended)
     move_main(repo)
     result = apply(fleet, "juniper-ml")
@@ -176,8 +202,11 @@ def test_env_example_keeps_the_names_of_the_committed_ciphertext(fleet, tmp_path
     import re
 
     text = fleet.manifest.read_text()
-    text, count = re.subn(r"(  - name: juniper-cascor\n)    env_example:\n(?:      .*\n|        .*\n|          .*\n)+",
-                          r"\1    env_example: {from: dotenv}\n", text)
+    text, count = re.subn(
+        r"(  - name: juniper-cascor\n)    env_example:\n(?:      .*\n|        .*\n|          .*\n)+",
+        r"\1    env_example: {from: dotenv}\n",
+        text,
+    )
     assert count == 1
     fleet.manifest.write_text(text)
     repo = fleet.repo("juniper-cascor")
@@ -200,10 +229,23 @@ GUIDE_ENTRY = "    files: [{path: notes/GUIDE.md, template: sops.yaml.j2}]\n"
 def commit_gitlink(repo: Path, path: str, tmp: Path) -> None:
     """A submodule entry (gitlink) at ``path`` on main, written with plumbing."""
     env = {**os.environ, "GIT_INDEX_FILE": str(tmp / "gitlink.index")}
-    run = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True,  # noqa: E731
-                                    text=True, env=env).stdout.strip()
+
+    def run(*a):
+        return subprocess.run(
+            ["git", "-C", str(repo), *a],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        ).stdout.strip()
+
     run("read-tree", "main")
-    run("update-index", "--add", "--cacheinfo", f"160000,{git(repo, 'rev-parse', 'main').strip()},{path}")
+    run(
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        f"160000,{git(repo, 'rev-parse', 'main').strip()},{path}",
+    )
     commit = run("commit-tree", "-p", "main", "-m", "add submodule", run("write-tree"))
     git(repo, "update-ref", "refs/heads/main", commit)
 
@@ -220,7 +262,12 @@ def assert_refused(tmp_path: Path, repo: Path, entry: str, words: str) -> None:
 
 def test_tracked_file_in_the_way_of_a_directory(tmp_path):
     repo = make_repo(tmp_path / "ws" / "victim", {"notes": "my notes\n"})
-    assert_refused(tmp_path, repo, "  - name: victim\n" + GUIDE_ENTRY, "notes is a file in the repository, in the way of notes/GUIDE.md")
+    assert_refused(
+        tmp_path,
+        repo,
+        "  - name: victim\n" + GUIDE_ENTRY,
+        "notes is a file in the repository, in the way of notes/GUIDE.md",
+    )
 
 
 def test_submodule_in_the_way(tmp_path):
@@ -231,7 +278,12 @@ def test_submodule_in_the_way(tmp_path):
 
 def test_directory_named_gitignore(tmp_path):
     repo = make_repo(tmp_path / "ws" / "victim", {".gitignore/keep": "x\n"})
-    assert_refused(tmp_path, repo, "  - name: victim\n", ".gitignore is a directory in the repository, where the tool would write a file")
+    assert_refused(
+        tmp_path,
+        repo,
+        "  - name: victim\n",
+        ".gitignore is a directory in the repository, where the tool would write a file",
+    )
 
 
 def test_directory_named_sops_yaml(tmp_path):
@@ -249,8 +301,15 @@ def test_hand_edited_plan_pointing_at_a_directory(tmp_path):
     assert rollout("plan", "--manifest", manifest, "--out", plan_file).code == 0
     data = json.loads(plan_file.read_text())
     victim = next(r for r in data["repos"] if r["name"] == "victim")
-    victim["files"].append({"path": "src", "action": "create", "reason": "x",
-                            "content": base64.b64encode(b"gone\n").decode(), "secret": False})
+    victim["files"].append(
+        {
+            "path": "src",
+            "action": "create",
+            "reason": "x",
+            "content": base64.b64encode(b"gone\n").decode(),
+            "secret": False,
+        }
+    )
     plan_file.write_text(json.dumps(data))
     result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
     assert result.code == 1 and "victim: failed" in result.stdout
@@ -268,34 +327,48 @@ def test_hand_edited_plan_with_a_path_outside_the_repo(tmp_path):
     data["repos"][0]["files"][0]["path"] = ".git/hooks/pre-commit"
     plan_file.write_text(json.dumps(data))
     result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
-    assert result.code == 1 and "damaged plan file" in result.stderr and "points into a .git folder" in result.stderr
+    assert (
+        result.code == 1
+        and "damaged plan file" in result.stderr
+        and "points into a .git folder" in result.stderr
+    )
 
 
 # --- item 6: templates from inside the templates folder; no plaintext value in what is written ---
 
 
-BARE_REPO = ("    sops_yaml: false\n    gitignore: false\n    precommit_hook: skip\n    agents_md: skip\n")
+BARE_REPO = (
+    "    sops_yaml: false\n    gitignore: false\n    precommit_hook: skip\n    agents_md: skip\n"
+)
 
 
 def own_manifest(tmp_path: Path, templates: str, entry: str) -> Path:
     path = tmp_path / "repos.yaml"
-    path.write_text(f"version: 1\nworkspace: ws\ntemplates: {templates}\ndefaults:\n  age_recipients: [{KEY}]\n"
-                    f"repos:\n  - name: victim\n{BARE_REPO}{entry}")
+    path.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: {templates}\ndefaults:\n  age_recipients: [{KEY}]\n"
+        f"repos:\n  - name: victim\n{BARE_REPO}{entry}"
+    )
     return path
 
 
 def test_a_template_that_renders_the_plaintext_env_is_refused(tmp_path):
-    from juniper_rollout.demo import CANARY
+    from tests.demofleet import CANARY
 
     repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
     (repo / ".env").write_text(f"API_TOKEN={CANARY}-value\n")
     named = own_manifest(tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: .env}]\n")
     result = rollout("plan", "--manifest", named)
     assert result.code == 1 and "named like a plaintext env file" in result.stderr
-    os.link(repo / ".env", repo / "notes.txt")  # the same file under another name: the rendered bytes are checked
-    manifest = own_manifest(tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: notes.txt}]\n")
+    os.link(
+        repo / ".env", repo / "notes.txt"
+    )  # the same file under another name: the rendered bytes are checked
+    manifest = own_manifest(
+        tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: notes.txt}]\n"
+    )
     plan_file = tmp_path / "plan.json"
-    result = rollout("plan", "--manifest", manifest, "--out", plan_file)  # the canary check covers the output
+    result = rollout(
+        "plan", "--manifest", manifest, "--out", plan_file
+    )  # the canary check covers the output
     assert result.code == 1
     assert "leaked.txt would contain the value on line 1 of the plaintext .env" in result.stdout
     assert CANARY not in plan_file.read_text()
@@ -306,7 +379,7 @@ def test_a_template_that_renders_the_plaintext_env_is_refused(tmp_path):
 
 
 def test_a_template_symlinked_out_of_the_templates_folder_is_refused(tmp_path):
-    from juniper_rollout.demo import CANARY
+    from tests.demofleet import CANARY
 
     repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
     (repo / ".env").write_text(f"API_TOKEN={CANARY}-value\n")
@@ -331,7 +404,11 @@ def test_the_age_key_file_cannot_be_rendered(tmp_path):
     assert secret not in result.stdout + result.stderr
     # nor through a variable
     (tmp_path / "tpl" / "var.j2").write_text("{{ k }}\n")
-    manifest = own_manifest(tmp_path, "tpl", f"    files: [{{path: k.txt, template: var.j2, vars: {{k: '{secret}'}}}}]\n")
+    manifest = own_manifest(
+        tmp_path,
+        "tpl",
+        f"    files: [{{path: k.txt, template: var.j2, vars: {{k: '{secret}'}}}}]\n",
+    )
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1 and "would contain an age private key" in result.stdout
     assert secret not in result.stdout + result.stderr
@@ -347,33 +424,49 @@ def test_bootstrap_url_credentials_are_stripped_before_storing_and_printing(flee
     bare = tmp_path / "juniper-canopy.git"
     git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
     url = f"file://x-access-token:{TOKEN}@localhost{bare}"
-    result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--url", url)
+    result = rollout(
+        "bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--url", url
+    )
     assert result.code == 0, result.stderr
     assert TOKEN not in result.stdout + result.stderr and "x-access-token" not in result.stdout
     assert f"cloned file://localhost{bare}" in result.stdout
-    assert TOKEN not in fleet.manifest.read_text() and f"url: file://localhost{bare}" in fleet.manifest.read_text()
+    assert (
+        TOKEN not in fleet.manifest.read_text()
+        and f"url: file://localhost{bare}" in fleet.manifest.read_text()
+    )
 
 
 def test_a_failed_clone_does_not_repeat_the_token(fleet, tmp_path):
     before = fleet.manifest.read_bytes()
-    for url in (f"file://x-access-token:{TOKEN}@localhost{tmp_path}/missing.git",
-                f"https://x-access-token:{TOKEN}@example.invalid/org/repo.git"):
-        result = rollout("bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--url", url)
+    for url in (
+        f"file://x-access-token:{TOKEN}@localhost{tmp_path}/missing.git",
+        f"https://x-access-token:{TOKEN}@example.invalid/org/repo.git",
+    ):
+        result = rollout(
+            "bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--url", url
+        )
         assert result.code == 1 and "git clone" in result.stderr
         assert TOKEN not in result.stdout + result.stderr and "x-access-token" not in result.stderr
         assert fleet.manifest.read_bytes() == before
 
 
 def test_a_manifest_url_with_credentials_is_refused(tmp_path):
-    manifest = manifest_for(tmp_path, f"  - name: victim\n    url: https://bot:{TOKEN}@example.invalid/r.git\n")
+    manifest = manifest_for(
+        tmp_path, f"  - name: victim\n    url: https://bot:{TOKEN}@example.invalid/r.git\n"
+    )
     result = rollout("plan", "--manifest", manifest)
-    assert result.code == 1 and "url holds credentials" in result.stderr and TOKEN not in result.stderr
+    assert (
+        result.code == 1 and "url holds credentials" in result.stderr and TOKEN not in result.stderr
+    )
 
 
 def test_strip_and_redact_urls():
     from juniper_rollout.urls import redact, strip_userinfo
 
-    assert strip_userinfo(f"https://x-access-token:{TOKEN}@github.com/o/r.git") == "https://github.com/o/r.git"
+    assert (
+        strip_userinfo(f"https://x-access-token:{TOKEN}@github.com/o/r.git")
+        == "https://github.com/o/r.git"
+    )
     assert strip_userinfo(f"https://{TOKEN}@github.com/o/r.git") == "https://github.com/o/r.git"
     assert strip_userinfo("ssh://git@github.com/o/r.git") == "ssh://git@github.com/o/r.git"
     assert strip_userinfo(f"ssh://git:{TOKEN}@github.com/o/r.git") == "ssh://github.com/o/r.git"
@@ -386,8 +479,10 @@ def test_strip_and_redact_urls():
 
 
 # forked workers need two CPUs: make any machine look like it has them
-APPLY = ("from juniper_rollout import pool; pool.cpus = lambda: 2; "
-         "from juniper_rollout.cli import main; main()")
+APPLY = (
+    "from juniper_rollout import pool; pool.cpus = lambda: 2; "
+    "from juniper_rollout.cli import main; main()"
+)
 
 
 def session_processes(sid: int, *, workers: bool = False) -> list[int]:
@@ -412,11 +507,18 @@ def session_processes(sid: int, *, workers: bool = False) -> list[int]:
 def start_apply(tmp_path: Path, count: int = 60):
     manifest, names = make_fleet(tmp_path, count)
     out = (tmp_path / "out.txt").open("w")
-    proc = subprocess.Popen([sys.executable, "-c", APPLY, "apply", "--manifest", str(manifest), "--yes", "--jobs", "2"],
-                            cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", APPLY, "apply", "--manifest", str(manifest), "--yes", "--jobs", "2"],
+        cwd=tmp_path,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     seen: set[int] = set()
-    while True:  # wait-until, not a timing assertion: a forked worker exists (seen twice: a child about
+    while (
+        True
+    ):  # wait-until, not a timing assertion: a forked worker exists (seen twice: a child about
         # to exec git is a Python process for a moment too)
         now = set(session_processes(proc.pid, workers=True))
         if now & seen:
@@ -470,12 +572,19 @@ def test_sigterm_stops_apply_like_ctrl_c(tmp_path):
 
 def run_cli(*args, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """The CLI in a child process with 2 GB of address space: a hang or a runaway read fails the test, not the machine."""
+
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 
-    return subprocess.run([sys.executable, "-c", "from juniper_rollout.cli import main; main()", *map(str, args)],
-                          cwd=cwd, capture_output=True, text=True, timeout=timeout, preexec_fn=limit,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-c", "from juniper_rollout.cli import main; main()", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def one_line_error(result, words: str) -> None:
@@ -485,13 +594,19 @@ def one_line_error(result, words: str) -> None:
 
 
 def test_a_manifest_nested_2000_levels(tmp_path):
-    for text in ("version: 1\nrepos: " + "[" * 2000 + "]" * 2000 + "\n",
-                 "version: 1\nrepos:\n  " + "- " * 2000 + "x\n",
-                 "version: 1\nrepos: " + "{a: " * 2000 + "1" + "}" * 2000 + "\n"):
+    for text in (
+        "version: 1\nrepos: " + "[" * 2000 + "]" * 2000 + "\n",
+        "version: 1\nrepos:\n  " + "- " * 2000 + "x\n",
+        "version: 1\nrepos: " + "{a: " * 2000 + "1" + "}" * 2000 + "\n",
+    ):
         path = tmp_path / "deep.yaml"
         path.write_text(text)
         result = rollout("plan", "--manifest", path)
-        assert result.code == 1 and "nested too deeply" in result.stderr and len(result.stderr.splitlines()) == 1
+        assert (
+            result.code == 1
+            and "nested too deeply" in result.stderr
+            and len(result.stderr.splitlines()) == 1
+        )
 
 
 @pytest.mark.parametrize("command", [["plan"], ["rotate", "--add", KEY]])
@@ -509,7 +624,9 @@ def test_manifest_that_is_a_fifo_never_hangs(tmp_path, command):
 def test_env_that_is_a_fifo_never_hangs(tmp_path):
     repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
     os.mkfifo(repo / ".env")
-    manifest = manifest_for(tmp_path, "  - name: victim\n    encrypt: [{source: .env, target: .env.enc}]\n")
+    manifest = manifest_for(
+        tmp_path, "  - name: victim\n    encrypt: [{source: .env, target: .env.enc}]\n"
+    )
     result = run_cli("plan", "--manifest", manifest, "--json")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
@@ -519,10 +636,16 @@ def test_env_that_is_a_fifo_never_hangs(tmp_path):
 def test_plan_out_in_a_missing_folder_or_a_folder(tmp_path):
     manifest = manifest_for(tmp_path, "")
     result = rollout("plan", "--manifest", manifest, "--out", tmp_path / "nodir" / "plan.json")
-    assert result.code == 1 and "no folder" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert (
+        result.code == 1 and "no folder" in result.stderr and len(result.stderr.splitlines()) == 1
+    )
     (tmp_path / "adir").mkdir()
     result = rollout("plan", "--manifest", manifest, "--out", tmp_path / "adir")
-    assert result.code == 1 and "not a regular file" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert (
+        result.code == 1
+        and "not a regular file" in result.stderr
+        and len(result.stderr.splitlines()) == 1
+    )
     assert list((tmp_path / "adir").iterdir()) == []
 
 
@@ -555,7 +678,9 @@ def test_apply_refuses_a_plan_that_is_not_a_regular_file(tmp_path):
     fifo = tmp_path / "plan.fifo"
     os.mkfifo(fifo)
     one_line_error(run_cli("apply", fifo, "--manifest", manifest, "--yes"), "not a regular file")
-    one_line_error(run_cli("apply", tmp_path, "--manifest", manifest, "--yes"), "not a regular file")
+    one_line_error(
+        run_cli("apply", tmp_path, "--manifest", manifest, "--yes"), "not a regular file"
+    )
 
 
 def hostile_template(tmp_path: Path, body: str, name: str = "evil.j2") -> Path:
@@ -567,13 +692,17 @@ def hostile_template(tmp_path: Path, body: str, name: str = "evil.j2") -> Path:
 
 
 def test_templates_with_bounded_time_and_memory(tmp_path):
-    for body, words in (("{{ range(10**9) }}", "1,000,000,000 (at most 1,000,000)"),
-                        ("{{ 'x' * 10**10 }}", "a repetition of 10,000,000,000"),
-                        ("{{ 'x' | center(10**10) }}", "a filter argument"),
-                        ("{{ 'x'.ljust(10**10) }}", "a call argument"),
-                        ("{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
-                         "more than 1,000,000 loop steps"),
-                        ("{% for a in range(100000) %}{{ 'y' * 1000 }}{% endfor %}", "characters of output")):
+    for body, words in (
+        ("{{ range(10**9) }}", "1,000,000,000 (at most 1,000,000)"),
+        ("{{ 'x' * 10**10 }}", "a repetition of 10,000,000,000"),
+        ("{{ 'x' | center(10**10) }}", "a filter argument"),
+        ("{{ 'x'.ljust(10**10) }}", "a call argument"),
+        (
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+            "more than 1,000,000 loop steps",
+        ),
+        ("{% for a in range(100000) %}{{ 'y' * 1000 }}{% endfor %}", "characters of output"),
+    ):
         manifest = hostile_template(tmp_path, body)
         result = run_cli("plan", "--manifest", manifest)
         one_line_error(result, words)
@@ -583,7 +712,10 @@ def test_templates_with_bounded_time_and_memory(tmp_path):
 def test_a_failing_include_names_the_missing_template(tmp_path):
     manifest = hostile_template(tmp_path, "{% include '../x' %}", name="outer.j2")
     result = rollout("plan", "--manifest", manifest)
-    assert result.code == 1 and "template 'outer.j2' includes '../x', which is not there" in result.stderr
+    assert (
+        result.code == 1
+        and "template 'outer.j2' includes '../x', which is not there" in result.stderr
+    )
 
 
 # --- smaller, same standard ----------------------------------------------------------------------
@@ -617,24 +749,53 @@ def test_agents_md_stored_in_git_lfs_is_skipped_with_a_note(tmp_path):
 
 def test_sha256_repositories_are_refused_in_one_line(tmp_path):
     repo = tmp_path / "ws" / "victim"
-    subprocess.run(["git", "init", "-q", "--object-format=sha256", "-b", "main", str(repo)], check=True)
+    subprocess.run(
+        ["git", "init", "-q", "--object-format=sha256", "-b", "main", str(repo)], check=True
+    )
     (repo / "README.md").write_text("x\n")
     git(repo, "add", "README.md")
     git(repo, "commit", "-qm", "init")
-    assert "SHA-256 repositories are not supported" in plan_error(manifest_for(tmp_path, "  - name: victim\n"))
+    assert "SHA-256 repositories are not supported" in plan_error(
+        manifest_for(tmp_path, "  - name: victim\n")
+    )
 
 
-@pytest.mark.parametrize("path", [".GIT/config", "sub/.git/config", ".git./x", "a/.Git /hooks", "git~1/config"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".GIT/config",
+        "sub/.git/config",
+        ".git./x",
+        "a/.Git /hooks",
+        "git~1/config",
+        # second adversarial pass: what git fsck calls hasDotgit (HFS+ ignores U+200C; an
+        # NTFS stream name) passed and was committed
+        ".g\u200cit/config",
+        "a/.\ufeffGIT/hooks",
+        ".git::$INDEX_ALLOCATION/config",
+    ],
+)
 def test_manifest_paths_into_a_git_folder_are_refused_with_their_line(tmp_path, path):
-    manifest = manifest_for(tmp_path, f"  - name: victim\n    files:\n      - {{path: '{path}', template: sops.yaml.j2}}\n")
+    manifest = manifest_for(
+        tmp_path,
+        f"  - name: victim\n    files:\n      - {{path: '{path}', template: sops.yaml.j2}}\n",
+    )
     result = rollout("plan", "--manifest", manifest)
-    assert result.code == 1 and f"{manifest}:9:" in result.stderr and "points into a .git folder" in result.stderr
+    assert (
+        result.code == 1
+        and f"{manifest}:9:" in result.stderr
+        and "points into a .git folder" in result.stderr
+    )
 
 
 def test_branch_head_is_refused_with_its_line(tmp_path):
     manifest = manifest_for(tmp_path, "  - name: victim\n    branch: HEAD\n")
     result = rollout("plan", "--manifest", manifest)
-    assert result.code == 1 and f"{manifest}:8:" in result.stderr and "'HEAD' is not a valid git branch name" in result.stderr
+    assert (
+        result.code == 1
+        and f"{manifest}:8:" in result.stderr
+        and "'HEAD' is not a valid git branch name" in result.stderr
+    )
 
 
 def test_a_200k_line_gitignore_compiles_only_the_lines_that_can_decide():
@@ -646,8 +807,14 @@ def test_a_200k_line_gitignore_compiles_only_the_lines_that_can_decide():
     lines = [f"build/{i}/\n*.tmp{i}\n/out{i}.log\n" for i in range(70_000)]
     text = "".join(lines) + "*.pyc\n" * 1000 + ".env*\n!.env.example\n"
     gitignore._pattern.cache_clear()
-    result = gitignore.edit(text, lambda patterns: "# >>> juniper-rollout >>>\n" + "".join(
-        p + "\n" for p in patterns) + "# <<< juniper-rollout <<<\n")
+    result = gitignore.edit(
+        text,
+        lambda patterns: (
+            "# >>> juniper-rollout >>>\n"
+            + "".join(p + "\n" for p in patterns)
+            + "# <<< juniper-rollout <<<\n"
+        ),
+    )
     assert gitignore._pattern.cache_info().misses <= 20
     # and the result is right by git's own rules, over the whole 200,000-line file
     must_ignore, must_track = gitignore.MUST_IGNORE, gitignore.MUST_TRACK
@@ -656,8 +823,10 @@ def test_a_200k_line_gitignore_compiles_only_the_lines_that_can_decide():
 
 
 def test_precommit_config_with_document_markers_is_accepted(tmp_path):
-    config = ("---\nrepos:\n  - repo: https://github.com/psf/black\n    rev: 24.4.2\n    hooks:\n"
-              "      - id: black\n...\n")
+    config = (
+        "---\nrepos:\n  - repo: https://github.com/psf/black\n    rev: 24.4.2\n    hooks:\n"
+        "      - id: black\n...\n"
+    )
     repo = make_repo(tmp_path / "ws" / "victim", {".pre-commit-config.yaml": config})
     manifest = manifest_for(tmp_path, "  - name: victim\n")
     assert rollout("apply", "--manifest", manifest, "--yes").code == 0
@@ -669,7 +838,10 @@ def test_a_decimal_version_says_what_it_is(tmp_path):
     path = tmp_path / "repos.yaml"
     path.write_text("version: 1.5\nrepos: []\n")
     result = rollout("plan", "--manifest", path)
-    assert result.code == 1 and "version must be a whole number, not the decimal number 1.5" in result.stderr
+    assert (
+        result.code == 1
+        and "version must be a whole number, not the decimal number 1.5" in result.stderr
+    )
 
 
 def test_a_symlinked_env_in_a_repo_without_encryption_is_left_alone(tmp_path):
@@ -705,10 +877,13 @@ def test_plain_words_in_env_do_not_stop_a_template_that_happens_to_use_them(tmp_
     assert result.code == 1 and "line 2 of the plaintext .env" in result.stdout
 
 
-@pytest.mark.parametrize("edit, words", [
-    ({"action": "delete", "content": None}, "not a plaintext env file"),
-    ({"action": "update", "content": None}, "written without content"),
-])
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        ({"action": "delete", "content": None}, "not a plaintext env file"),
+        ({"action": "update", "content": None}, "written without content"),
+    ],
+)
 def test_hand_edited_plan_cannot_delete_a_file(tmp_path, edit, words):
     repo = make_repo(tmp_path / "ws" / "victim", {"README.md": "keep me\n"})
     manifest = manifest_for(tmp_path, "  - name: victim\n")
@@ -732,6 +907,226 @@ def test_a_deleted_worktree_still_holding_the_branch_says_prune(fleet, tmp_path)
     shutil.rmtree(linked)
     move_main(repo)
     result = apply(fleet, "juniper-ml")
-    assert result.code == 1 and "juniper-ml: blocked" in result.stdout and "git worktree prune" in result.stdout
+    assert (
+        result.code == 1
+        and "juniper-ml: blocked" in result.stdout
+        and "git worktree prune" in result.stdout
+    )
     git(repo, "worktree", "prune")
     assert apply(fleet, "juniper-ml").code == 0
+
+
+def test_branch_checked_out_through_a_symbolic_ref_is_blocked(fleet, tmp_path):
+    """A worktree on `alias`, a symbolic ref to the rollout branch: git commits through it, so moving
+    the branch would leave that worktree with staged changes nobody made (second adversarial pass)."""
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    git(repo, "symbolic-ref", "refs/heads/alias", f"refs/heads/{BRANCH}")
+    linked = tmp_path / "alias-worktree"
+    git(repo, "worktree", "add", "-q", str(linked), "alias")
+    tip = git(repo, "rev-parse", BRANCH)
+    tree = tree_with(repo, "main", {"NEWS.md": "news\n"}, tmp_path)
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/main",
+        git(repo, "commit-tree", "-p", "main", "-m", "news", tree).strip(),
+    )
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout
+    assert str(linked) in result.stdout.replace("\n", "")
+    assert git(repo, "rev-parse", BRANCH) == tip and git(linked, "status", "--porcelain") == ""
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_byte_for_byte(fleet):
+    """Git names are bytes: a `caf\\xe9.txt` (Latin-1) beside a managed file must survive the rewritten
+    tree as it is, not crash the repo as 'damaged' (second adversarial pass, 13.2)."""
+    repo = fleet.repo("juniper-ml")
+    blob = subprocess.run(
+        ["git", "-C", str(repo), "hash-object", "-w", "--stdin"],
+        input=b"latin\n",
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    listing = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "main"], capture_output=True, check=True
+    ).stdout
+    tree = (
+        subprocess.run(
+            ["git", "-C", str(repo), "mktree"],
+            input=listing + b"100644 blob " + blob + b"\tcaf\xe9.txt\n",
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/main",
+        git(repo, "commit-tree", "-p", "main", "-m", "latin-1 name", tree).strip(),
+    )
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 0 and "juniper-ml: created" in result.stdout
+    names = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "-z", "--name-only", BRANCH],
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    assert b"caf\xe9.txt" in names
+    assert git(repo, "diff", "--name-only", "main", BRANCH).split() == [
+        ".gitignore",
+        ".sops.yaml",
+        "AGENTS.md",
+        "notes/SOPS_USAGE_GUIDE.md",
+    ]
+    git(repo, "fsck", "--strict")
+
+
+def test_apply_refuses_a_plan_nested_past_the_stack(tmp_path):
+    """json.loads raises RecursionError on `[[[…]]]` 200,000 deep: one line, exit 1 (second adversarial pass)."""
+    manifest = manifest_for(tmp_path, "")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    one_line_error(run_cli("apply", deep, "--manifest", manifest, "--yes"), "nested too deeply")
+
+
+def test_a_saved_plan_holding_a_repo_twice_or_none_of_the_manifests_is_refused(fleet, tmp_path):
+    """A hand-edited plan with one repo copied 3 times was applied 3 times ("3 repos: 1 created, 2 stale"),
+    and a plan of another fleet applied nothing with exit 0 ("0 repos:") (second adversarial pass)."""
+    saved = tmp_path / "plan.json"
+    assert rollout(
+        "plan", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--out", saved
+    ).code in (0, 2)
+    data = json.loads(saved.read_text())
+    twice = tmp_path / "twice.json"
+    twice.write_text(json.dumps({**data, "repos": data["repos"] * 3}))
+    result = rollout("apply", twice, "--manifest", fleet.manifest, "--yes")
+    assert result.code == 1 and "'juniper-ml' appears twice" in result.stderr
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**data, "repos": [{**data["repos"][0], "name": "somebody-else"}]}))
+    result = rollout("apply", other, "--manifest", fleet.manifest, "--yes")
+    assert result.code == 1 and "holds none of the repos" in result.stderr
+    assert no_branch(fleet.repo("juniper-ml"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ s|reverse }}",
+        '{{ s|replace("C", "C ") }}',
+        "{{ s[::2] }}|{{ s[1::2] }}",
+        "{{ s|urlencode }}",
+        "{% for c in s %}{{ c }}-{% endfor %}",
+    ],
+)
+def test_a_template_that_transforms_a_plaintext_value_is_refused(tmp_path, body):
+    """The rendered-bytes check sees a value only as it is: a template that reverses, slices or spaces out
+    what it includes got the .env's values into the plan diff. What a template can bring in comes from the
+    templates folder (and the manifest), so that is checked too (second adversarial pass, 13.6)."""
+    from tests.demofleet import CANARY
+
+    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    (repo / ".env").write_text(f"API_TOKEN={CANARY}-value\n")
+    os.link(
+        repo / ".env", repo / "notes.txt"
+    )  # the secret under another name, in the templates folder
+    (repo / "evil.j2").write_text('{% set s %}{% include "notes.txt" %}{% endset %}' + body + "\n")
+    manifest = own_manifest(
+        tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: evil.j2}]\n"
+    )
+    plan_file = tmp_path / "plan.json"
+    result = rollout("plan", "--manifest", manifest, "--out", plan_file, "--json")
+    assert result.code == 1 and "the value on line 1 of the plaintext .env" in result.stdout
+    if (
+        body != "{{ s|urlencode }}"
+    ):  # urlencode leaves this value as it is: the rendered bytes show it
+        assert "template notes.txt holds the value on line 1 of the plaintext .env" in result.stdout
+    assert CANARY[::-1] not in result.stdout + result.stderr and "C ANARY" not in result.stdout
+    assert not plan_file.exists() or CANARY[::-1] not in plan_file.read_text()
+    assert rollout("apply", "--manifest", manifest, "--yes").code == 1 and no_branch(repo)
+
+
+def test_format_widths_are_bounded_and_names_with_nul_refused(tmp_path):
+    """A width is text, not an argument: '{:>10000000000}'.format('x'), '%10000000000s' % 'x' and the format
+    filter asked for 10 GB past the argument checks; a NUL in a template name gave a ValueError traceback
+    (second adversarial pass, 13.11)."""
+    for body, words in (
+        ("{{ '{:>10000000000}'.format('x') }}", "a format width of 10,000,000,000"),
+        ("{{ '{:>{w}}'.format_map({'w': 10**10}) }}", "a format argument of 10,000,000,000"),
+        ("{{ '%10000000000s' % 'x' }}", "a format width of 10,000,000,000"),
+        ("{{ '%*d' % (10**10, 1) }}", "a format argument of 10,000,000,000"),
+        ("{{ '%10000000000s'|format('x') }}", "a format width of 10,000,000,000"),
+        ('{% include "a\\x00b" %}', "is not a file name (it holds a NUL byte)"),
+    ):
+        manifest = hostile_template(tmp_path, body)
+        result = run_cli("plan", "--manifest", manifest)
+        one_line_error(result, words)
+        assert "evil.j2" in result.stderr
+    fine = hostile_template(
+        tmp_path, "{{ '{:>6}|%-4s|%d' % ('ab', 3000000000) }} {{ '{:.2f}'.format(2.5) }}\n"
+    )
+    assert run_cli("plan", "--manifest", fine).returncode == 0
+
+
+def test_an_emptied_plaintext_never_replaces_the_committed_ciphertext(fleet):
+    """`: > .env` (or a truncated save) made apply swap the branch's 15-variable .env.enc for an empty one,
+    reported as 'updated' (second adversarial pass, 13.1): an empty plaintext is no reason to drop secrets."""
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    committed = branch_blob(repo, ".env.enc")
+    tip = git(repo, "rev-parse", BRANCH)
+    (repo / ".env").write_bytes(b"")
+    move_main(repo)
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 1 and "juniper-cascor: failed" in result.stdout
+    assert (
+        ".env in the clone holds no variables, but the committed .env.enc holds 15" in result.stdout
+    )
+    assert git(repo, "rev-parse", BRANCH) == tip and branch_blob(repo, ".env.enc") == committed
+    (repo / ".env").unlink()  # moved away: the ciphertext is kept, as for any missing plaintext
+    again = apply(fleet, "juniper-cascor")
+    assert again.code == 0 and branch_blob(repo, ".env.enc") == committed
+
+
+def test_branch_being_rebased_through_a_symbolic_ref_is_blocked(fleet, tmp_path):
+    """A rebase of `alias` (a symbolic ref to the rollout branch) stopped half-way records head-name
+    refs/heads/alias; when it finishes git moves the rollout branch through it (second adversarial pass)."""
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    git(repo, "symbolic-ref", "refs/heads/alias", f"refs/heads/{BRANCH}")
+    linked = tmp_path / "alias-worktree"
+    git(repo, "worktree", "add", "-q", str(linked), "alias")
+    stopped = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(linked),
+            "-c",
+            "user.name=r",
+            "-c",
+            "user.email=r@x",
+            "rebase",
+            "--exec",
+            "false",
+            "main~0",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        stopped.returncode != 0
+        and (Path(git(linked, "rev-parse", "--git-dir").strip()) / "rebase-merge").is_dir()
+    )
+    tip = git(repo, "rev-parse", BRANCH)
+    tree = tree_with(repo, "main", {"NEWS.md": "news\n"}, tmp_path)
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/main",
+        git(repo, "commit-tree", "-p", "main", "-m", "news", tree).strip(),
+    )
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip

@@ -1,4 +1,5 @@
 """The command line's contract: colour rules, JSON purity, exit codes."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -39,8 +40,12 @@ def test_workspace_flag_and_env(fleet, monkeypatch, tmp_path):
     elsewhere = tmp_path / "moved"
     fleet.workspace.rename(elsewhere)
     missing = rollout("plan", "--manifest", fleet.manifest, "--json")
-    assert missing.code == 1 and all(r["status"] == "error" for r in json.loads(missing.stdout)["repos"])
-    assert rollout("plan", "--manifest", fleet.manifest, "--json", "--workspace", elsewhere).code == 0
+    assert missing.code == 1 and all(
+        r["status"] == "error" for r in json.loads(missing.stdout)["repos"]
+    )
+    assert (
+        rollout("plan", "--manifest", fleet.manifest, "--json", "--workspace", elsewhere).code == 0
+    )
     monkeypatch.setenv("JUNIPER_WORKSPACE", str(elsewhere))
     assert rollout("plan", "--manifest", fleet.manifest, "--json").code == 0
 
@@ -52,13 +57,17 @@ def test_help_lists_every_command():
 
 
 def test_version_and_short_help():
-    assert rollout("--version").stdout == f"rollout {importlib.metadata.version('juniper-rollout')}\n"
+    assert (
+        rollout("--version").stdout == f"rollout {importlib.metadata.version('juniper-rollout')}\n"
+    )
     assert rollout("-h").stdout == rollout("--help").stdout
     assert "Usage: rollout drift" in rollout("drift", "-h").stdout
 
 
 def test_shell_completion_completes_commands_and_options(monkeypatch):
-    monkeypatch.setenv("_ROLLOUT_COMPLETE", "complete_bash")  # what the installed completion script sets
+    monkeypatch.setenv(
+        "_ROLLOUT_COMPLETE", "complete_bash"
+    )  # what the installed completion script sets
     monkeypatch.setenv("COMP_WORDS", "rollout dr")
     monkeypatch.setenv("COMP_CWORD", "1")
     assert rollout().stdout == "drift\n"
@@ -69,12 +78,18 @@ def test_shell_completion_completes_commands_and_options(monkeypatch):
     assert "--install-completion" in rollout("--help").stdout
 
 
-@pytest.mark.parametrize(("args", "line"), [
-    (["plan", "--bogus"], "error: rollout plan: no such option: --bogus"),
-    (["bootstrap"], "error: rollout bootstrap: missing argument 'name'"),
-    (["plan", "--jobs", "0"], "error: rollout plan: invalid value for '--jobs' / '-j': 0 is not in the range x>=1"),
-    (["pla"], "error: rollout: no such command 'pla'. Did you mean 'plan'?"),
-])
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["plan", "--bogus"], "error: rollout plan: no such option: --bogus"),
+        (["bootstrap"], "error: rollout bootstrap: missing argument 'name'"),
+        (
+            ["plan", "--jobs", "0"],
+            "error: rollout plan: invalid value for '--jobs' / '-j': 0 is not in the range x>=1",
+        ),
+        (["pla"], "error: rollout: no such command 'pla'. Did you mean 'plan'?"),
+    ],
+)
 def test_usage_errors_are_one_line(args, line):
     result = rollout(*args)
     assert result.code == 2 and result.stdout == ""
@@ -83,7 +98,9 @@ def test_usage_errors_are_one_line(args, line):
 
 
 def test_declining_the_confirmation_writes_nothing_and_exits_0(fleet):
-    result = rollout_in_a_terminal("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", answer="n")
+    result = rollout_in_a_terminal(
+        "apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", answer="n"
+    )
     assert "Write the rollout branch in 1 repo? [y/N]" in result.stdout
     assert result.code == 0 and result.stdout.rstrip().endswith("nothing written")
     assert git(fleet.repo("juniper-ml"), "branch", "--list", fleets.BRANCH) == ""
@@ -97,12 +114,29 @@ def test_demo_script_runs_every_step_and_verify_passes(tmp_path):
     from pathlib import Path
 
     script = Path(__file__).resolve().parent.parent / "scripts" / "demo.sh"
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", TMPDIR=str(tmp_path))
-    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=600)
+    env = dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        TMPDIR=str(tmp_path),
+    )
+    result = subprocess.run(
+        ["bash", str(script)], capture_output=True, text=True, env=env, timeout=600
+    )
     assert result.returncode == 0, result.stderr
     steps = [line for line in result.stdout.splitlines() if line.startswith("$ rollout")]
-    assert [s.split()[2] for s in steps] == ["plan", "apply", "apply", "verify", "plan", "apply", "verify", "drift"]
-    assert all("--rollout repo-hygiene" in s for s in steps[4:])  # the second rollout, without SOPS_AGE_KEY_FILE
+    assert [s.split()[2] for s in steps] == [
+        "plan",
+        "apply",
+        "apply",
+        "verify",
+        "plan",
+        "apply",
+        "verify",
+        "drift",
+    ]
+    assert all(
+        "--rollout repo-hygiene" in s for s in steps[4:]
+    )  # the second rollout, without SOPS_AGE_KEY_FILE
     assert re.search(r"^7 repos: all \d+ checks passed$", result.stdout, re.M)
     assert re.search(r"^7 repos: 0 failed, 7 passed \(\d+ artifact checks\)$", result.stdout, re.M)
     assert "7 repos: 7 in sync, 0 drifted" in result.stdout

@@ -1,4 +1,5 @@
 """Concurrent runs and the user's own git commands: never corrupt, never hang."""
+
 from __future__ import annotations
 
 import fcntl
@@ -6,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-
 
 from juniper_rollout import branches as apply_cmd
 from juniper_rollout.fleet import plan_fleet
@@ -31,20 +31,42 @@ def test_a_repo_locked_by_another_rollout_fails_alone(fleet):
 
 
 def test_two_applies_at_once_never_corrupt(fleet):
-    cmd = [sys.executable, "-c", "from juniper_rollout.cli import main; main()", "apply", "--manifest",
-           str(fleet.manifest), "--yes"]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from juniper_rollout.cli import main; main()",
+        "apply",
+        "--manifest",
+        str(fleet.manifest),
+        "--yes",
+    ]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     text = "".join(out for out, _ in outputs)
     for name in fleet.names:
         repo = fleet.repo(name)
         assert git(repo, "rev-list", "--count", f"main..{BRANCH}").strip() == "1"
-        assert subprocess.run(["git", "-C", str(repo), "fsck", "--no-dangling"], capture_output=True).returncode == 0
+        assert (
+            subprocess.run(
+                ["git", "-C", str(repo), "fsck", "--no-dangling"], capture_output=True
+            ).returncode
+            == 0
+        )
         lines = [line for line in text.splitlines() if line.startswith(f"{name}: ")]
         assert len(lines) == 2
         assert any("created" in line for line in lines), lines
-        assert all(("created" in line or "already up to date" in line or "updated" in line
-                    or "another rollout is running" in line) for line in lines), lines
+        assert all(
+            (
+                "created" in line
+                or "already up to date" in line
+                or "updated" in line
+                or "another rollout is running" in line
+            )
+            for line in lines
+        ), lines
     again = rollout("apply", "--manifest", fleet.manifest, "--yes")
     assert again.code == 0 and "7 already up to date" in again.stdout
 
@@ -64,7 +86,10 @@ def test_ref_lock_held_fails_fast(fleet):
     lock.write_text("")
     result = rollout("apply", "--manifest", fleet.manifest, "--yes")
     assert result.code == 1
-    assert "juniper-ml: failed" in result.stdout and "is locked by another git command" in result.stdout
+    assert (
+        "juniper-ml: failed" in result.stdout
+        and "is locked by another git command" in result.stdout
+    )
     assert lock.exists()
 
 
@@ -79,7 +104,11 @@ def test_ctrl_c_stops_between_repos(fleet):
             os.kill(os.getpid(), __import__("signal").SIGINT)
 
     assert threading.current_thread() is threading.main_thread()
-    outcomes = apply_cmd.apply_plans(manifest, plans, saved=False, push=False, on_outcome=interrupt_after_first)
-    assert [o.name for o in outcomes] == ["juniper-cascor"] and outcomes[0].result == apply_cmd.CREATED
+    outcomes = apply_cmd.apply_plans(
+        manifest, plans, saved=False, push=False, on_outcome=interrupt_after_first
+    )
+    assert [o.name for o in outcomes] == ["juniper-cascor"] and outcomes[
+        0
+    ].result == apply_cmd.CREATED
     for name in fleet.names[1:]:
         assert not git(fleet.repo(name), "branch", "--list", BRANCH).strip()

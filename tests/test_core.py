@@ -91,16 +91,44 @@ def test_names_the_committed_encrypted_file_holds_are_not_stale(tmp_path: Path):
 
     (tmp_path / "ws").mkdir()
     path = tmp_path / "repos.yaml"
-    path.write_text(f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n  - name: svc\n"
-                    "    env_example: {from: code}\n    encrypt: [{source: .env, target: .env.enc}]\n")
+    path.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n  - name: svc\n"
+        "    env_example: {from: code}\n    encrypt: [{source: .env, target: .env.enc}]\n"
+    )
     manifest = load_manifest(path)
     repo = manifest.repos[0]
-    enc = (b"HF_TOKEN=ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]\n"
-           b"sops_age__list_0__map_recipient=" + KEY.encode() + b"\n"
-           b"sops_mac=ENC[AES256_GCM,data:DDDD,iv:EEEE,tag:FFFF,type:str]\nsops_version=3.11.0\n")
+    enc = (
+        b"HF_TOKEN=ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]\n"
+        b"sops_age__list_0__map_recipient=" + KEY.encode() + b"\n"
+        b"sops_mac=ENC[AES256_GCM,data:DDDD,iv:EEEE,tag:FFFF,type:str]\nsops_version=3.11.0\n"
+    )
     example = b"APP_PORT=8000\nHF_TOKEN=\nOLD_SETTING=1\n"
-    snap = planner.Snapshot(files={".env.enc": enc, ".env.example": example},
-                            code_vars=(EnvVar("APP_PORT", "8000", None, "app.py:3"),))
+    snap = planner.Snapshot(
+        files={".env.enc": enc, ".env.example": example},
+        code_vars=(EnvVar("APP_PORT", "8000", None, "app.py:3"),),
+    )
     changes = planner.plan_repo(manifest, repo, snap)
     stale = [a.subject for c in changes for a in c.adoptions if a.kind == NAME_STALE]
     assert stale == ["OLD_SETTING"]
+
+
+KEY_GROUPS_CONFIG = (
+    "creation_rules:\n  - path_regex: '.*'\n    key_groups:\n      - age:\n          - {key}\n"
+)
+
+
+@pytest.mark.parametrize("listed_is_manifests", [True, False])
+def test_drift_and_verify_read_key_groups_recipients_alike(fleet, listed_is_manifests):
+    """One reader of a .sops.yaml's recipients (sopsmeta.config_recipients): a key listed under
+    key_groups counts for drift (audit) and verify alike, in agreement and in disagreement."""
+    from pyrage import x25519
+
+    from juniper_rollout import verify
+
+    manifest, _ = fleet
+    listed = KEY if listed_is_manifests else str(x25519.Identity.generate().to_public())
+    config = KEY_GROUPS_CONFIG.format(key=listed).encode()
+    assert audit.sops_recipients(config) == {listed}
+    drift_differs = any(f.id == audit.SOPS_RECIPIENTS for f in audit._recipients(manifest, config))
+    check = verify.check_sops_config(manifest, verify.RefFiles("main", {".sops.yaml": config}, ()))
+    assert drift_differs == (not check.ok) == (not listed_is_manifests), check

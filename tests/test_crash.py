@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from juniper_rollout import demo
+from tests import demofleet as demo
+from tests import faults
 from tests.helpers import clone_state, git, rollout
 
 BRANCH = "chore/sops-age-rollout"
@@ -96,26 +97,27 @@ def reference(pristine, tmp_path_factory):
 def write_points(pristine, tmp_path_factory) -> int:
     """How many write points an uninterrupted run passes: counted by the fault hook, set never to
     fire."""
-    from juniper_rollout import gitrepo
-
     root = tmp_path_factory.mktemp("crash") / "counted"
     manifest = copy(pristine, root)
-    saved = gitrepo._FAULT_AFTER, gitrepo._writes
-    gitrepo._FAULT_AFTER, gitrepo._writes = 10**9, 0
+    counter = faults.install(10**9)
     try:
         assert rollout("apply", "--manifest", manifest, "--yes").code == 0
-        return gitrepo._writes
+        return counter.writes
     finally:
-        gitrepo._FAULT_AFTER, gitrepo._writes = saved
+        counter.uninstall()
 
 
 def start_apply(manifest: Path, tmpdir: Path, *, fault_after: int = 0) -> subprocess.Popen:
-    env = dict(os.environ, TMPDIR=str(tmpdir), JUNIPER_ROLLOUT_FAULT_AFTER=str(fault_after))
+    env = dict(os.environ, TMPDIR=str(tmpdir))
+    # fault_after 0: no fault (a plain run, killed at a random moment)
+    command = (
+        [sys.executable, faults.__file__, str(fault_after)]
+        if fault_after
+        else [sys.executable, "-c", "from juniper_rollout.cli import main; main()"]
+    )
     return subprocess.Popen(
         [
-            sys.executable,
-            "-c",
-            "from juniper_rollout.cli import main; main()",
+            *command,
             "apply",
             "--manifest",
             str(manifest),

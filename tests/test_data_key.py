@@ -12,10 +12,11 @@ import re
 
 import pytest
 
-from juniper_rollout import demo, keys, sops
+from juniper_rollout import keys, sops
 from juniper_rollout.edits import data_key
 from juniper_rollout.edits.recipients import RecipientsEditError
 from juniper_rollout.manifest import load_manifest
+from tests import demofleet as demo
 from tests import fleet as fleets
 from tests.helpers import git, rollout
 
@@ -100,7 +101,9 @@ def test_removing_a_key_needs_a_new_data_key_to_revoke_it(fleet, tmp_path, monke
     )  # an old data key is drift
     plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
     line = " ".join(
-        next(line for line in plan.stdout.splitlines() if line.strip().startswith(".env.enc")).split()
+        next(
+            line for line in plan.stdout.splitlines() if line.strip().startswith(".env.enc")
+        ).split()
     )
     assert line.startswith(".env.enc update (") and "new data key (sops rotate" in line
     apply_and_merge(fleet)
@@ -112,7 +115,9 @@ def test_removing_a_key_needs_a_new_data_key_to_revoke_it(fleet, tmp_path, monke
     again = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
     assert (
         " ".join(
-            next(line for line in again.stdout.splitlines() if line.strip().startswith(".env.enc")).split()
+            next(
+                line for line in again.stdout.splitlines() if line.strip().startswith(".env.enc")
+            ).split()
         )
         == ".env.enc unchanged (decrypts to .env)"
     )  # once rotated, never again
@@ -144,7 +149,9 @@ def test_the_manifest_splice_adds_then_replaces_and_keeps_every_other_byte():
         "  # trailing comment\nrepos: []\n"
     )
     first = data_key.edit(text, "2026-01-01T00:00:00Z")
-    assert first == text.replace("    - age1x\n", '    - age1x\n  data_key_rotated: "2026-01-01T00:00:00Z"\n')
+    assert first == text.replace(
+        "    - age1x\n", '    - age1x\n  data_key_rotated: "2026-01-01T00:00:00Z"\n'
+    )
     second = data_key.edit(first, "2026-02-02T00:00:00Z")
     assert second == first.replace("2026-01-01T00:00:00Z", "2026-02-02T00:00:00Z")
     crlf = data_key.edit(text.replace("\n", "\r\n"), "2026-01-01T00:00:00Z")

@@ -1,12 +1,14 @@
 """Discovery on code written as real settings modules are: names, prefixes and defaults held in constants,
 often in other modules, reached through imports, concatenation, f-strings and .format."""
+
 from __future__ import annotations
 
 import textwrap
 
 import pytest
 
-from juniper_rollout.discover import carries_credential, discover, discover_all
+from juniper_rollout.discover import discover, discover_all
+from juniper_rollout.secretshape import carries_credential
 
 
 def src(text: str) -> str:
@@ -21,7 +23,9 @@ SETTINGS_HEAD = "from pydantic import AliasChoices, BaseModel, Field\nfrom pydan
 
 
 def test_prefix_and_defaults_from_module_constants():
-    files = {"orchard/api/settings.py": SETTINGS_HEAD + src("""
+    files = {
+        "orchard/api/settings.py": SETTINGS_HEAD
+        + src("""
         _ORCHARD_ENV_PREFIX: str = "ORCHARD_"
         _ORCHARD_ENV_PREFIX_DEFAULT: str = _ORCHARD_ENV_PREFIX
         _BIND_ALL: str = "0.0.0.0"
@@ -37,11 +41,16 @@ def test_prefix_and_defaults_from_module_constants():
             cors_origins: list[str] = _ORIGINS_DEFAULT
             api_keys: list[str] | None = _KEYS_DEFAULT
             storage: str = Field(default=_BIND_DEFAULT + "/x", description="where blobs go")
-        """)}
+        """)
+    }
     got = discover(files)
     assert [(v.name, v.default, v.optional) for v in got] == [
-        ("ORCHARD_HOST", "0.0.0.0", True), ("ORCHARD_PORT", "9100", True), ("ORCHARD_CORS_ORIGINS", '["*"]', True),
-        ("ORCHARD_API_KEYS", None, True), ("ORCHARD_STORAGE", "0.0.0.0/x", True)]
+        ("ORCHARD_HOST", "0.0.0.0", True),
+        ("ORCHARD_PORT", "9100", True),
+        ("ORCHARD_CORS_ORIGINS", '["*"]', True),
+        ("ORCHARD_API_KEYS", None, True),
+        ("ORCHARD_STORAGE", "0.0.0.0/x", True),
+    ]
     assert {v.group for v in got} == {"orchard/api/settings.py: Settings (prefix ORCHARD_)"}
     assert got[-1].description == "where blobs go"
 
@@ -75,14 +84,21 @@ def test_names_from_a_constants_module_every_import_spelling():
             port = os.getenv(f"{c.ENV_PREFIX}PORT")
             """),
     }
-    assert names(files) == {"ORCHARD_API_KEY": None, "ORCHARD_URL": "http://localhost:9100", "ORCHARD_TIMEOUT": "30",
-                            "ORCHARD_RETRIES": "3", "ORCHARD_LOG_LEVEL": "INFO", "ORCHARD_PORT": None}
+    assert names(files) == {
+        "ORCHARD_API_KEY": None,
+        "ORCHARD_URL": "http://localhost:9100",
+        "ORCHARD_TIMEOUT": "30",
+        "ORCHARD_RETRIES": "3",
+        "ORCHARD_LOG_LEVEL": "INFO",
+        "ORCHARD_PORT": None,
+    }
 
 
 def test_src_layout_and_relative_imports():
     files = {
         "src/grove_constants/constants.py": "PREFIX = 'GROVE_'\nLEVEL_ENV = PREFIX + 'LOG_LEVEL'\n",
-        "src/grove/api/settings.py": SETTINGS_HEAD + src("""
+        "src/grove/api/settings.py": SETTINGS_HEAD
+        + src("""
             from grove_constants.constants import PREFIX
             from ..defaults import PORT
             class Settings(BaseSettings):
@@ -96,7 +112,8 @@ def test_src_layout_and_relative_imports():
 
 
 def test_function_local_constants_and_class_config():
-    files = {"w/config.py": src("""
+    files = {
+        "w/config.py": src("""
         import os
         from pydantic import BaseSettings
         PREFIX = "WORKER_"
@@ -107,7 +124,8 @@ def test_function_local_constants_and_class_config():
         def from_env():
             name = PREFIX + "HOST"
             return os.getenv(name, "127.0.0.1")
-        """)}
+        """)
+    }
     assert names(files) == {"WORKER_HOST": "127.0.0.1", "WORKER_THREADS": "4"}
 
 
@@ -118,7 +136,8 @@ def test_model_config_shared_through_constants():
             BASE = SettingsConfigDict(env_file=".env", extra="ignore", env_nested_delimiter="__")
             COMMON = SettingsConfigDict(**BASE, env_prefix="SVC_")
             """),
-        "svc/settings.py": SETTINGS_HEAD + src("""
+        "svc/settings.py": SETTINGS_HEAD
+        + src("""
             from svc import config_base
             from svc.config_base import BASE
             class Inner(BaseModel):
@@ -138,26 +157,41 @@ def test_model_config_shared_through_constants():
             """),
     }
     got = discover_all(files)
-    assert {v.name: v.default for v in got.vars} == {"SVC_INNER__LEVEL": "1", "B_INNER__LEVEL": "2", "C_X": "3"}
-    assert got.unresolved == ("svc/settings.py:17",)  # D: a call of an unknown function, said, not guessed
+    assert {v.name: v.default for v in got.vars} == {
+        "SVC_INNER__LEVEL": "1",
+        "B_INNER__LEVEL": "2",
+        "C_X": "3",
+    }
+    assert got.unresolved == (
+        "svc/settings.py:17",
+    )  # D: a call of an unknown function, said, not guessed
 
 
 def test_aliases_given_by_constants():
-    files = {"a/settings.py": SETTINGS_HEAD + src("""
+    files = {
+        "a/settings.py": SETTINGS_HEAD
+        + src("""
         LEGACY = "OLD_REGION"
         NAMES = ["SVC_ZONE", "ZONE"]
         class S(BaseSettings, env_prefix="SVC_"):
             region: str = Field("eu", validation_alias=AliasChoices("SVC_REGION", LEGACY))
             zone: str = Field("a", validation_alias=AliasChoices(*NAMES))
             mode: str = Field("x", alias=LEGACY.lower() + "_mode")
-        """)}
+        """)
+    }
     got = discover_all(files)
-    assert {v.name: v.default for v in got.vars} == {"SVC_REGION": "eu", "OLD_REGION": "eu", "old_region_mode": "x"}
+    assert {v.name: v.default for v in got.vars} == {
+        "SVC_REGION": "eu",
+        "OLD_REGION": "eu",
+        "old_region_mode": "x",
+    }
     assert got.unresolved == ("a/settings.py:7",)  # *NAMES: not followed, and said so
 
 
 def test_nested_models_with_delimiter_from_a_constant_and_instance_defaults():
-    files = {"c/settings.py": SETTINGS_HEAD + src("""
+    files = {
+        "c/settings.py": SETTINGS_HEAD
+        + src("""
         DELIM = "__"
         class Param(BaseModel):
             low: float
@@ -173,12 +207,18 @@ def test_nested_models_with_delimiter_from_a_constant_and_instance_defaults():
             model_config = SettingsConfigDict(env_prefix="CANOPY_", env_nested_delimiter=DELIM)
             server: Server = Server(port=8051)
             training: Training = Training()
-        """)}
+        """)
+    }
     assert names(files) == {
-        "CANOPY_SERVER__HOST": "127.0.0.1", "CANOPY_SERVER__PORT": "8051",
-        "CANOPY_TRAINING__EPOCHS__LOW": "10", "CANOPY_TRAINING__EPOCHS__HIGH": "1000",
-        "CANOPY_TRAINING__EPOCHS__DEFAULT": "500", "CANOPY_TRAINING__RATE__LOW": "0.0001",
-        "CANOPY_TRAINING__RATE__HIGH": "1.0", "CANOPY_TRAINING__RATE__DEFAULT": "0.01"}
+        "CANOPY_SERVER__HOST": "127.0.0.1",
+        "CANOPY_SERVER__PORT": "8051",
+        "CANOPY_TRAINING__EPOCHS__LOW": "10",
+        "CANOPY_TRAINING__EPOCHS__HIGH": "1000",
+        "CANOPY_TRAINING__EPOCHS__DEFAULT": "500",
+        "CANOPY_TRAINING__RATE__LOW": "0.0001",
+        "CANOPY_TRAINING__RATE__HIGH": "1.0",
+        "CANOPY_TRAINING__RATE__DEFAULT": "0.01",
+    }
 
 
 def test_unresolved_reads_are_reported_once_never_guessed():
@@ -197,14 +237,22 @@ def test_unresolved_reads_are_reported_once_never_guessed():
                 os.getenv(k)
             """),
         "app/comp.py": "import os\nK = 'THREE'\nos.getenv(K)\n[os.getenv(K) for K in ('FOUR',)]\n",
-        "app/settings.py": SETTINGS_HEAD + "from other import P\nclass S(BaseSettings, env_prefix=P):\n    x: int = 1\n",
+        "app/settings.py": SETTINGS_HEAD
+        + "from other import P\nclass S(BaseSettings, env_prefix=P):\n    x: int = 1\n",
     }
     got = discover_all(files)
     assert [v.name for v in got.vars] == ["THREE", "BASE"]
     # env.py:4 reads its caller's name: a wrapper, followed at its call sites (none here);
     # comp.py:4: the comprehension's own K, not the module's
-    assert got.unresolved == ("app/comp.py:4", "app/env.py:5", "app/env.py:6", "app/env.py:7", "app/env.py:9",
-                              "app/env.py:11", "app/settings.py:4")
+    assert got.unresolved == (
+        "app/comp.py:4",
+        "app/env.py:5",
+        "app/env.py:6",
+        "app/env.py:7",
+        "app/env.py:9",
+        "app/env.py:11",
+        "app/settings.py:4",
+    )
 
 
 def test_wrapper_functions_are_followed_to_their_callers():
@@ -242,13 +290,20 @@ def test_wrapper_functions_are_followed_to_their_callers():
     }
     got = discover_all(files)
     assert {v.name: (v.default, v.optional) for v in got.vars} == {
-        "SVC_HOST": ("localhost", True), "SVC_DEBUG": ("false", True), "SVC_STRICT": ("true", True),
-        "SVC_PORT": ("0", True), "SVC_NAME": (None, False), "SVC_MODE": ("false", True), "SVC_SPEED": ("fast", True)}
+        "SVC_HOST": ("localhost", True),
+        "SVC_DEBUG": ("false", True),
+        "SVC_STRICT": ("true", True),
+        "SVC_PORT": ("0", True),
+        "SVC_NAME": (None, False),
+        "SVC_MODE": ("false", True),
+        "SVC_SPEED": ("fast", True),
+    }
     assert got.unresolved == ("svc/app.py:8",)
 
 
 def test_defaults_that_fold_to_something_else_are_left_out():
-    files = {"m.py": src("""
+    files = {
+        "m.py": src("""
         import os
         from pathlib import Path
         HOME = Path("/srv")
@@ -259,41 +314,88 @@ def test_defaults_that_fold_to_something_else_are_left_out():
         os.getenv("E", "{:>99999999}".format(1))
         os.getenv("F", "{0.real}".format(1))
         os.getenv("G", None)
-        """)}
+        """)
+    }
     got = {v.name: (v.default, v.optional) for v in discover(files)}
-    assert got == {"A": (None, True), "B": (None, True), "C": ("7", True), "D": ("xy", True), "E": (None, True),
-                   "F": (None, True), "G": (None, False)}
+    assert got == {
+        "A": (None, True),
+        "B": (None, True),
+        "C": ("7", True),
+        "D": ("xy", True),
+        "E": (None, True),
+        "F": (None, True),
+        "G": (None, False),
+    }
 
 
 def test_self_referencing_and_deep_constants_do_not_hang():
     chain = "".join(f"C{i} = C{i + 1} + C{i + 1}\n" for i in range(60)) + "C60 = 'ab'\n"
-    files = {"m.py": "import os\nA = B\nB = A\n" + chain + "os.getenv(A)\nos.getenv(C0)\nos.getenv(C58)\n"}
+    files = {
+        "m.py": "import os\nA = B\nB = A\n"
+        + chain
+        + "os.getenv(A)\nos.getenv(C0)\nos.getenv(C58)\n"
+    }
     got = discover_all(files)
     assert [v.name for v in got.vars] == ["abababab"]  # C58; C0 would be 2**61 characters
     assert got.unresolved == ("m.py:65", "m.py:66")
-    files = {"m.py": "import os\n" + "".join(f"N{i} = N{i + 1}\n" for i in range(200)) + "N200 = 'DEEP'\nos.getenv(N0)\n"}
+    files = {
+        "m.py": "import os\n"
+        + "".join(f"N{i} = N{i + 1}\n" for i in range(200))
+        + "N200 = 'DEEP'\nos.getenv(N0)\n"
+    }
     assert discover_all(files).unresolved == ("m.py:203",)
 
 
-@pytest.mark.parametrize("value", [
-    "postgres://admin:secret@db/app", "https://x-access-token:abc@github.com/o/r.git", "redis://:pw@cache:6379/0",
-    "ghp_" + "a1B2" * 9, "github_pat_11ABCDEFG0123456789", "sk-proj-abcdef123456", "sk_live_51Habc",
-    "xoxb-1234-5678-abcd", "whsec_abc123def456", "AKIAIOSFODNN7EXAMPLE", "glpat-abcdefghij",
-    "d41d8cd98f00b204e9800998ecf8427e", "k3J9sL0qPz8XvB2mN7tR4wY6", "pypi-AgEIcHlwaS5vcmcCJ",
-    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "postgres://admin:secret@db/app",
+        "https://x-access-token:abc@github.com/o/r.git",
+        "redis://:pw@cache:6379/0",
+        "ghp_" + "a1B2" * 9,
+        "github_pat_11ABCDEFG0123456789",
+        "sk-proj-abcdef123456",
+        "sk_live_51Habc",
+        "xoxb-1234-5678-abcd",
+        "whsec_abc123def456",
+        "AKIAIOSFODNN7EXAMPLE",
+        "glpat-abcdefghij",
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "k3J9sL0qPz8XvB2mN7tR4wY6",
+        "pypi-AgEIcHlwaS5vcmcCJ",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+    ],
+)
 def test_values_that_carry_credentials(value):
     assert carries_credential(value)
-    files = {"m.py": f"import os\nos.getenv('DATABASE_URL', {value!r})\n", "compose.yml": f"x: ${{HOST_URL:-{value}}}\n"}
+    files = {
+        "m.py": f"import os\nos.getenv('DATABASE_URL', {value!r})\n",
+        "compose.yml": f"x: ${{HOST_URL:-{value}}}\n",
+    }
     assert names(files) == {"DATABASE_URL": None, "HOST_URL": None}
 
 
-@pytest.mark.parametrize("value", [
-    "postgres://db/app", "http://localhost:8100", "0.0.0.0", "./data/datasets", "INFO", "forkserver",
-    "juniper_data.api.settings", "http://localhost:8100/api/v1/datasets", "sqlite:///./local.db",
-    "a@example.com", "%(asctime)s %(levelname)s %(message)s", '["*"]', "2024-01-01T00:00:00Z",
-    "skip-ci", "skeleton", "123e4567",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "postgres://db/app",
+        "http://localhost:8100",
+        "0.0.0.0",
+        "./data/datasets",
+        "INFO",
+        "forkserver",
+        "juniper_data.api.settings",
+        "http://localhost:8100/api/v1/datasets",
+        "sqlite:///./local.db",
+        "a@example.com",
+        "%(asctime)s %(levelname)s %(message)s",
+        '["*"]',
+        "2024-01-01T00:00:00Z",
+        "skip-ci",
+        "skeleton",
+        "123e4567",
+    ],
+)
 def test_ordinary_values_do_not(value):
     assert not carries_credential(value)
 
@@ -312,5 +414,8 @@ def test_scope_application_code_only_and_manifest_globs():
         "deploy/docker-compose.yml": "x: ${COMPOSE_VAR:-1}\n",
     }
     assert names(files) == {"APP_PORT": None, "FROM_SCRIPTS": None, "COMPOSE_VAR": "1"}
-    assert names(files, exclude=["scripts/*"], include=["docs/*"]) == {"APP_PORT": None, "FROM_DOCS": None,
-                                                                        "COMPOSE_VAR": "1"}
+    assert names(files, exclude=["scripts/*"], include=["docs/*"]) == {
+        "APP_PORT": None,
+        "FROM_DOCS": None,
+        "COMPOSE_VAR": "1",
+    }

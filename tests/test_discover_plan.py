@@ -1,4 +1,5 @@
 """`env_example: {from: code}` end to end: repos written as the real ones are, planned by `rollout plan`."""
+
 from __future__ import annotations
 
 import base64
@@ -8,7 +9,7 @@ import textwrap
 import pyrage
 import pytest
 
-from juniper_rollout.demo import make_repo
+from tests.demofleet import make_repo
 from tests.helpers import rollout
 
 KEY = str(pyrage.x25519.Identity.generate().to_public())
@@ -43,16 +44,16 @@ ORCHARD = {
             storage_path: str
             """Where the orchard keeps its fruit."""
         '''),
-    "ws/orchard/orchard/upstream.py": src('''
+    "ws/orchard/orchard/upstream.py": src("""
         import os
         from orchard.constants import UPSTREAM_URL_ENV
         def url():
             return os.getenv(UPSTREAM_URL_ENV, "http://localhost:9200")
         def anything(name):
             return os.environ[name.upper()]
-        '''),
+        """),
     "ws/orchard/tests/test_settings.py": "import os\ndef test(monkeypatch):\n    monkeypatch.setenv('ORCHARD_IN_TESTS', '1')\n"
-                                         "    os.environ.get('PYTEST_XDIST_WORKER')\n",
+    "    os.environ.get('PYTEST_XDIST_WORKER')\n",
     "ws/orchard/conftest.py": "import os\nos.environ.setdefault('CONFTEST_ONLY', '1')\n",
     "ws/orchard/.github/workflows/ci.yml": "env:\n  A: ${{ env.CI_ONLY }}\njobs: {}\n",
     "ws/orchard/docs/conf.py": "import os\nos.getenv('SPHINX_ONLY')\n",
@@ -84,10 +85,14 @@ EXPECTED = src("""
 
 
 def planned_example(tmp_files, entry: str) -> tuple[str, str]:
-    make_repo(tmp_files / "ws" / "orchard", {"README.md": "orchard\n"})  # commits what tmp_files laid out too
+    make_repo(
+        tmp_files / "ws" / "orchard", {"README.md": "orchard\n"}
+    )  # commits what tmp_files laid out too
     manifest = tmp_files / "repos.yaml"
-    manifest.write_text(f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n"
-                        f"  - name: orchard\n    env_example: {entry}\n")
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n"
+        f"  - name: orchard\n    env_example: {entry}\n"
+    )
     result = rollout("plan", "--manifest", manifest, "--out", tmp_files / "plan.json")
     assert result.code == 0, result.stderr
     files = json.loads((tmp_files / "plan.json").read_text())["repos"][0]["files"]
@@ -110,30 +115,64 @@ def test_manifest_globs_add_and_remove_paths(tmp_files):
         assert name not in text
 
 
-@pytest.mark.parametrize("tmp_files", [{**ORCHARD, "ws/orchard/.env.example": "# by hand\nORCHARD_HOST=0.0.0.0\n"}],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "tmp_files",
+    [{**ORCHARD, "ws/orchard/.env.example": "# by hand\nORCHARD_HOST=0.0.0.0\n"}],
+    indirect=True,
+)
 def test_a_hand_written_example_also_hears_what_was_not_resolved(tmp_files):
     text, reason = planned_example(tmp_files, "{from: code}")
     assert text.startswith("# by hand\nORCHARD_HOST=0.0.0.0\n") and "ORCHARD_PORT=9100" in text
     assert "hunter2" not in text and reason.endswith("; not resolved: orchard/upstream.py:6")
 
 
-def test_demo_fleet_shows_prefixed_names_with_defaults_and_nothing_from_tests_or_ci(fleet, tmp_path):
-    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-data", "--repo", "juniper-data-client",
-                     "--repo", "juniper-cascor-worker", "--out", tmp_path / "plan.json")
+def test_demo_fleet_shows_prefixed_names_with_defaults_and_nothing_from_tests_or_ci(
+    fleet, tmp_path
+):
+    result = rollout(
+        "plan",
+        "--manifest",
+        fleet.manifest,
+        "--repo",
+        "juniper-data",
+        "--repo",
+        "juniper-data-client",
+        "--repo",
+        "juniper-cascor-worker",
+        "--out",
+        tmp_path / "plan.json",
+    )
     assert result.code == 0, result.stderr
-    examples = {repo["name"]: base64.b64decode(f["content"]).decode()
-                for repo in json.loads((tmp_path / "plan.json").read_text())["repos"]
-                for f in repo["files"] if f["path"] == ".env.example"}
+    examples = {
+        repo["name"]: base64.b64decode(f["content"]).decode()
+        for repo in json.loads((tmp_path / "plan.json").read_text())["repos"]
+        for f in repo["files"]
+        if f["path"] == ".env.example"
+    }
     data = examples["juniper-data"]
     assert "# juniper_data/api/settings.py: Settings (prefix JUNIPER_DATA_)\n" in data
-    for line in ("# JUNIPER_DATA_HOST=127.0.0.1", "# JUNIPER_DATA_PORT=8100",
-                 "# JUNIPER_DATA_STORAGE_PATH=./data/datasets", "# JUNIPER_DATA_API_KEYS="):
+    for line in (
+        "# JUNIPER_DATA_HOST=127.0.0.1",
+        "# JUNIPER_DATA_PORT=8100",
+        "# JUNIPER_DATA_STORAGE_PATH=./data/datasets",
+        "# JUNIPER_DATA_API_KEYS=",
+    ):
         assert line + "\n" in data
-    for name in ("JUNIPER_DATA_TEST_ONLY", "PYTEST_ONLY_FLAG", "JUNIPER_DATA_CONFTEST_ONLY", "PYTHON_VERSION",
-                 "CI_ONLY_FLAG", "\nHOST=", "\nPORT="):
+    for name in (
+        "JUNIPER_DATA_TEST_ONLY",
+        "PYTEST_ONLY_FLAG",
+        "JUNIPER_DATA_CONFTEST_ONLY",
+        "PYTHON_VERSION",
+        "CI_ONLY_FLAG",
+        "\nHOST=",
+        "\nPORT=",
+    ):
         assert name not in data
-    assert "# JUNIPER_DATA_URL=http://localhost:8100\nJUNIPER_DATA_API_KEY=\n# JUNIPER_DATA_TIMEOUT=30\n" \
+    assert (
+        "# JUNIPER_DATA_URL=http://localhost:8100\nJUNIPER_DATA_API_KEY=\n# JUNIPER_DATA_TIMEOUT=30\n"
         in examples["juniper-data-client"]
-    assert "CASCOR_SERVICE_URL=\nCASCOR_WORKER_TOKEN=\n# CASCOR_MANAGER_HOST=127.0.0.1\n" \
+    )
+    assert (
+        "CASCOR_SERVICE_URL=\nCASCOR_WORKER_TOKEN=\n# CASCOR_MANAGER_HOST=127.0.0.1\n"
         in examples["juniper-cascor-worker"]
+    )

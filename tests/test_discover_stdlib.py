@@ -1,5 +1,6 @@
 """No crash, ever, on any Python file: discovery over CPython's own standard library (a sample in
 `make test`, every file in `make stress`), and over shapes built to break a static folder."""
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,9 @@ STEP = 1 if STRESS else 15
 
 def stdlib_files() -> dict[str, str]:
     root = Path(sysconfig.get_paths()["stdlib"])
-    paths = [p for p in sorted(root.rglob("*.py")) if "site-packages" not in p.relative_to(root).parts]
+    paths = [
+        p for p in sorted(root.rglob("*.py")) if "site-packages" not in p.relative_to(root).parts
+    ]
     out = {}
     for p in paths[::STEP]:
         try:
@@ -44,7 +47,7 @@ HOSTILE = {
     "self_base": "from pydantic_settings import BaseSettings\nclass S(S, BaseSettings):\n    a: int = 1\n",
     "cycle_bases": "from pydantic import BaseModel\nclass A(B):\n    x: int = 1\nclass B(A):\n    y: int = 2\n",
     "nested_cycle": "from pydantic import BaseModel\nfrom pydantic_settings import BaseSettings\n"
-                    "class M(BaseModel):\n    m: 'M' = None\nclass S(BaseSettings, env_nested_delimiter='__'):\n    m: M\n",
+    "class M(BaseModel):\n    m: 'M' = None\nclass S(BaseSettings, env_nested_delimiter='__'):\n    m: M\n",
     "huge_format": "import os\nos.getenv('X', '{:>999999999}'.format(1))\nos.getenv('{0:{1}}'.format('a', 9))\n",
     "huge_int": "import os\nos.getenv('N', " + "9" * 5000 + ")\n",
     "star_import": "from os import *\nfrom . import *\nenviron.get('STAR')\n",
@@ -52,13 +55,13 @@ HOSTILE = {
     "walrus_and_match": "import os\nif (k := 'A'):\n    os.getenv(k)\nmatch 1:\n    case 1:\n        K = 'B'\nos.getenv(K)\n",
     "bytes_and_none": "import os\nos.getenv(b'X')\nos.environ[None]\nos.getenv(1.5)\n",
     "annotation_strings": "from pydantic_settings import BaseSettings\nclass S(BaseSettings):\n"
-                          "    a: '((((((((((((((((((((((((((((((((((((((((int))))))))))))))))))))))))))))))))))))))))' = 1\n"
-                          "    b: 'Optional[' = 2\n    c: 'x\\x00' = 3\n",
+    "    a: '((((((((((((((((((((((((((((((((((((((((int))))))))))))))))))))))))))))))))))))))))' = 1\n"
+    "    b: 'Optional[' = 2\n    c: 'x\\x00' = 3\n",
     "alias_weird": "from pydantic import Field, AliasChoices\nfrom pydantic_settings import BaseSettings\n"
-                   "class S(BaseSettings):\n    a: int = Field(1, validation_alias=AliasChoices())\n"
-                   "    b: int = Field(2, alias=3)\n    c: int = Field(3, validation_alias=AliasChoices(AliasChoices('C')))\n",
+    "class S(BaseSettings):\n    a: int = Field(1, validation_alias=AliasChoices())\n"
+    "    b: int = Field(2, alias=3)\n    c: int = Field(3, validation_alias=AliasChoices(AliasChoices('C')))\n",
     "model_config_junk": "from pydantic_settings import BaseSettings\nclass S(BaseSettings):\n"
-                         "    model_config = {**{}, 1: 2, 'env_prefix': 3}\n    a: int = 1\n",
+    "    model_config = {**{}, 1: 2, 'env_prefix': 3}\n    a: int = 1\n",
 }
 
 

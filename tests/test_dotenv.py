@@ -1,4 +1,5 @@
 """juniper_rollout.dotenv: each edge case, checked against what the real sops 3.11 does."""
+
 from __future__ import annotations
 
 import os
@@ -58,11 +59,22 @@ POLICY: dict[str, tuple[bytes, str]] = {
     "non-UTF-8 name": (b"\xffA=" + C + b"\n", "1: name is not valid UTF-8"),
     "sops_ prefix": (b"sops_x=" + C + b"\n", "1: name sops_x starts with sops_"),
     # a name is an identifier: anything else may be a pasted secret, stored by sops as a plaintext name
-    "BOM before a comment with =": (b"\xef\xbb\xbf# X=" + C + b"\n", "1: byte-order mark before a comment"),
-    "dots and dashes in name": (b"A=1\na.b-" + C + b"=1\n", "2: text before '=' is not a variable name"),
-    "token with base64 padding": (C + b"dG9rZW4+/x==\n", "1: text before '=' is not a variable name"),
-    "bare GitHub token, padded": (b"A=1\nghp_" + C.replace(b"-", b"") + b"0123456789abcdef=\n",
-                                  "2: text before '=' is not a variable name"),
+    "BOM before a comment with =": (
+        b"\xef\xbb\xbf# X=" + C + b"\n",
+        "1: byte-order mark before a comment",
+    ),
+    "dots and dashes in name": (
+        b"A=1\na.b-" + C + b"=1\n",
+        "2: text before '=' is not a variable name",
+    ),
+    "token with base64 padding": (
+        C + b"dG9rZW4+/x==\n",
+        "1: text before '=' is not a variable name",
+    ),
+    "bare GitHub token, padded": (
+        b"A=1\nghp_" + C.replace(b"-", b"") + b"0123456789abcdef=\n",
+        "2: text before '=' is not a variable name",
+    ),
     "API key with dashes": (b"sk-ant-" + C + b"=x\n", "1: text before '=' is not a variable name"),
 }
 
@@ -93,12 +105,21 @@ def test_bare_name() -> None:
 def _sops_round_trip(plaintext: bytes, env: dict[str, str], config: Path) -> bytes | None:
     """decrypt(encrypt(plaintext)) by the real sops, or None if sops refuses."""
     common = ["--input-type", "dotenv", "--output-type", "dotenv", "--filename-override", ".env"]
-    enc = subprocess.run([sops.sops_path(), "--config", str(config), "encrypt", *common],
-                         input=plaintext, capture_output=True, env=env)
+    enc = subprocess.run(
+        [sops.sops_path(), "--config", str(config), "encrypt", *common],
+        input=plaintext,
+        capture_output=True,
+        env=env,
+    )
     if enc.returncode != 0:
         return None
-    dec = subprocess.run([sops.sops_path(), "--config", os.devnull, "decrypt", *common],
-                         input=enc.stdout, capture_output=True, env=env, check=True)
+    dec = subprocess.run(
+        [sops.sops_path(), "--config", os.devnull, "decrypt", *common],
+        input=enc.stdout,
+        capture_output=True,
+        env=env,
+        check=True,
+    )
     return dec.stdout
 
 
@@ -108,8 +129,9 @@ def test_verdicts_match_real_sops(tmp_path: Path) -> None:
     pub = keys.generate_key_file(key)
     config = tmp_path / ".sops.yaml"
     config.write_text(f'creation_rules:\n  - age: "{pub}"\n')
-    env = dict(os.environ, HOME=str(tmp_path), SOPS_AGE_KEY_FILE=str(key),
-               SOPS_DISABLE_VERSION_CHECK="1")
+    env = dict(
+        os.environ, HOME=str(tmp_path), SOPS_AGE_KEY_FILE=str(key), SOPS_DISABLE_VERSION_CHECK="1"
+    )
     env.pop("SOPS_AGE_RECIPIENTS", None)
     cases = {name: text for name, (text, _) in {**ACCEPTED, **REFUSED, **POLICY}.items()}
     with ThreadPoolExecutor(8) as pool:
@@ -134,5 +156,9 @@ def test_a_pasted_token_in_env_stops_the_repo_by_line_and_is_never_echoed(fleet)
         result = rollout(*args, "--manifest", fleet.manifest, "--repo", "juniper-cascor")
         assert result.code == 1
         assert token not in result.stdout + result.stderr
-        assert ".env:3: text before '=' is not a variable name" in " ".join((result.stdout + result.stderr).split())
-    assert not git(fleet.repo("juniper-cascor"), "branch", "--list", "chore/sops-age-rollout").strip()
+        assert ".env:3: text before '=' is not a variable name" in " ".join(
+            (result.stdout + result.stderr).split()
+        )
+    assert not git(
+        fleet.repo("juniper-cascor"), "branch", "--list", "chore/sops-age-rollout"
+    ).strip()

@@ -1,4 +1,5 @@
 """rollout drift on the demo fleet after apply and merge, then after the hand edits the audit exists to catch."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,9 @@ from tests import fleet as fleets
 from tests.helpers import clone_state, git, rollout
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
-FAKE_ENV = "WORKER_TOKEN=not-a-real-token\n"  # deliberately committed plaintext: a fake, not the canary
+FAKE_ENV = (
+    "WORKER_TOKEN=not-a-real-token\n"  # deliberately committed plaintext: a fake, not the canary
+)
 STALE = pyrage.x25519.Identity.generate().to_public().__str__()
 
 # After the edits: (repo, path) -> state, for every cell that is not in sync.
@@ -41,15 +44,26 @@ def commit_on_main(repo: Path, files: dict[str, str | None], message: str) -> st
     env = dict(os.environ, GIT_INDEX_FILE=str(index))
 
     def run(*args: str, data: str | None = None) -> str:
-        return subprocess.run(["git", "-C", str(repo), *args], env=env, input=data, check=True,
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(repo), *args],
+            env=env,
+            input=data,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
     run("read-tree", "main")
     for path, text in files.items():
         if text is None:
             run("update-index", "--force-remove", path)
         else:
-            run("update-index", "--add", "--cacheinfo", f"100644,{run('hash-object', '-w', '--stdin', data=text)},{path}")
+            run(
+                "update-index",
+                "--add",
+                "--cacheinfo",
+                f"100644,{run('hash-object', '-w', '--stdin', data=text)},{path}",
+            )
     commit = run("commit-tree", run("write-tree"), "-p", "main", "-m", message)
     run("update-ref", "refs/heads/main", commit)
     index.unlink()
@@ -68,8 +82,12 @@ def merged(tmp_path_factory):
     home.mkdir()
     (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.invalid\n")
     with pytest.MonkeyPatch.context() as mp:
-        for name, value in (("HOME", home), ("GIT_CONFIG_GLOBAL", home / ".gitconfig"), ("GIT_CONFIG_NOSYSTEM", "1"),
-                            ("GIT_ALLOW_PROTOCOL", "file")):
+        for name, value in (
+            ("HOME", home),
+            ("GIT_CONFIG_GLOBAL", home / ".gitconfig"),
+            ("GIT_CONFIG_NOSYSTEM", "1"),
+            ("GIT_ALLOW_PROTOCOL", "file"),
+        ):
             mp.setenv(name, str(value))
         built = fleets.build(root / "demo")
         mp.setenv("SOPS_AGE_KEY_FILE", str(built.key_file))
@@ -86,29 +104,55 @@ def edited(merged, tmp_path_factory):
         fleet = fleets.copy(merged, tmp_path_factory.mktemp("edited") / "demo")
         data_client = fleet.repo("juniper-data-client")
         hooks = show(data_client, ".pre-commit-config.yaml")
-        old_entry = next(line for line in hooks.splitlines() if "entry: 'Plaintext env file staged" in line)
-        commit_on_main(data_client, {".pre-commit-config.yaml": hooks.replace(
-            old_entry, "        entry: Unencrypted .env file detected, use sops")}, "hand-edit the env hook")
+        old_entry = next(
+            line for line in hooks.splitlines() if "entry: 'Plaintext env file staged" in line
+        )
+        commit_on_main(
+            data_client,
+            {
+                ".pre-commit-config.yaml": hooks.replace(
+                    old_entry, "        entry: Unencrypted .env file detected, use sops"
+                )
+            },
+            "hand-edit the env hook",
+        )
         # equivalent re-spellings: in sync
         client = fleet.repo("juniper-cascor-client")
         hooks = show(client, ".pre-commit-config.yaml")
         regex = DEFAULT_ENV_FILES.hook_files_regex()
-        line = next(line for line in hooks.splitlines() if line.strip().startswith("files:") and regex in line)
+        line = next(
+            line
+            for line in hooks.splitlines()
+            if line.strip().startswith("files:") and regex in line
+        )
         requoted_line = line.split("files:")[0] + "files: " + json.dumps(regex)
         assert requoted_line != line
-        commit_on_main(client, {".pre-commit-config.yaml": hooks.replace(line, requoted_line)}, "re-quote a hook")
+        commit_on_main(
+            client,
+            {".pre-commit-config.yaml": hooks.replace(line, requoted_line)},
+            "re-quote a hook",
+        )
         worker = fleet.repo("juniper-cascor-worker")
         sops_yaml = show(worker, ".sops.yaml")
-        requoted = "\n".join(line.replace("'", '"').replace("\\", "\\\\") for line in sops_yaml.splitlines()
-                             if not line.startswith("#"))
+        requoted = "\n".join(
+            line.replace("'", '"').replace("\\", "\\\\")
+            for line in sops_yaml.splitlines()
+            if not line.startswith("#")
+        )
         commit_on_main(worker, {".sops.yaml": requoted + "\n"}, "tidy .sops.yaml")
         # the hazards
         commit_on_main(fleet.repo("juniper-ml"), {".sops.yaml": None}, "remove sops config")
-        commit_on_main(fleet.repo("juniper-ml"), {"config/app.env.enc": "API_URL=http://localhost\n"}, "add config")
+        commit_on_main(
+            fleet.repo("juniper-ml"),
+            {"config/app.env.enc": "API_URL=http://localhost\n"},
+            "add config",
+        )
         data = fleet.repo("juniper-data")
         sops_yaml = show(data, ".sops.yaml")
         key = next(line for line in sops_yaml.splitlines() if "age:" in line).split("'")[1]
-        commit_on_main(data, {".sops.yaml": sops_yaml.replace(key, f"{key},{STALE}")}, "add Bob's key")
+        commit_on_main(
+            data, {".sops.yaml": sops_yaml.replace(key, f"{key},{STALE}")}, "add Bob's key"
+        )
         commit_on_main(worker, {".env": FAKE_ENV}, "track local env")
         fleet.added = commit_on_main(client, {".env": FAKE_ENV}, "add local settings")
         fleet.removed = commit_on_main(client, {".env": None}, "remove local settings")
@@ -121,7 +165,12 @@ def drift_json(fleet, *args) -> tuple[int, dict]:
 
 
 def not_in_sync(data: dict) -> dict[tuple[str, str], str]:
-    return {(r["name"], a["path"]): a["state"] for r in data["repos"] for a in r["artifacts"] if a["state"] != "in-sync"}
+    return {
+        (r["name"], a["path"]): a["state"]
+        for r in data["repos"]
+        for a in r["artifacts"]
+        if a["state"] != "in-sync"
+    }
 
 
 def table_cells(stdout: str) -> dict[str, dict[str, str]]:
@@ -134,11 +183,11 @@ def table_cells(stdout: str) -> dict[str, dict[str, str]]:
             legend.update(item.split(" ", 1) for item in line.split("   "))
     names = [legend.get(h, h) for h in header]
     rows = {}
-    for line in lines[lines.index(next(line for line in lines if line.startswith("repo "))) + 1:]:
+    for line in lines[lines.index(next(line for line in lines if line.startswith("repo "))) + 1 :]:
         cells = line.split()
         if len(cells) != len(names):
             break
-        rows[cells[0]] = dict(zip(names[1:], cells[1:]))
+        rows[cells[0]] = dict(zip(names[1:], cells[1:], strict=False))
     return rows
 
 
@@ -151,24 +200,39 @@ def test_merged_fleet_is_in_sync_in_every_cell(merged):
         assert repo["status"] == "in-sync" and repo["findings"] == []
         assert repo["artifacts"] and all(a["state"] == "in-sync" for a in repo["artifacts"])
     cascor = {a["path"] for a in data["repos"][0]["artifacts"]}
-    assert cascor == {".sops.yaml", ".env.example", ".gitignore", ".pre-commit-config.yaml", "AGENTS.md", ".env.enc"}
+    assert cascor == {
+        ".sops.yaml",
+        ".env.example",
+        ".gitignore",
+        ".pre-commit-config.yaml",
+        "AGENTS.md",
+        ".env.enc",
+    }
     table = rollout("drift", "--manifest", merged.manifest)
     assert table.code == 0
     cells = table_cells(table.stdout)
     assert set(cells) == set(merged.names)
     assert {mark for row in cells.values() for mark in row.values()} == {"✓", "·", "in-sync"}
-    assert cells["juniper-deploy"][".pre-commit-config.yaml"] == "·"  # no config, precommit_hook: auto
+    assert (
+        cells["juniper-deploy"][".pre-commit-config.yaml"] == "·"
+    )  # no config, precommit_hook: auto
     assert "7 repos: 7 in sync" in table.stdout
 
 
 def test_before_merge_everything_is_missing_on_main_and_in_sync_on_the_branch(merged, tmp_path):
     code, data = drift_json(merged, "--ref", fleets.BRANCH, "--repo", "juniper-cascor")
     assert code == 0 and data["repos"][0]["status"] == "in-sync"
-    sha = git(merged.repo("juniper-ml"), "rev-parse", "--short", "main~1").strip()  # the commit before the merge
+    sha = git(
+        merged.repo("juniper-ml"), "rev-parse", "--short", "main~1"
+    ).strip()  # the commit before the merge
     code, data = drift_json(merged, "--ref", sha, "--repo", "juniper-ml")
     assert code == 2, data["repos"][0].get("error")
     assert {a["path"]: a["state"] for a in data["repos"][0]["artifacts"]} == {
-        ".sops.yaml": "missing", "notes/SOPS_USAGE_GUIDE.md": "missing", ".gitignore": "missing", "AGENTS.md": "missing"}
+        ".sops.yaml": "missing",
+        "notes/SOPS_USAGE_GUIDE.md": "missing",
+        ".gitignore": "missing",
+        "AGENTS.md": "missing",
+    }
 
 
 def test_hand_edits_are_named_in_json(edited):
@@ -180,23 +244,35 @@ def test_hand_edits_are_named_in_json(edited):
     assert found == EXPECTED_FINDINGS
     status = {r["name"]: r["status"] for r in data["repos"]}
     assert status["juniper-cascor"] == status["juniper-deploy"] == "in-sync"
-    assert {s for n, s in status.items() if n not in ("juniper-cascor", "juniper-deploy")} == {"drift"}
+    assert {s for n, s in status.items() if n not in ("juniper-cascor", "juniper-deploy")} == {
+        "drift"
+    }
     messages = {(r["name"], f["id"]): f["message"] for r in data["repos"] for f in r["findings"]}
     assert "git rm --cached .env" in messages["juniper-cascor-worker", "tracked-plaintext-env"]
     history = messages["juniper-cascor-client", "plaintext-env-in-history"]
-    assert f'{edited.added[:7]} "add local settings"' in history and edited.removed[:7] not in history
+    assert (
+        f'{edited.added[:7]} "add local settings"' in history and edited.removed[:7] not in history
+    )
     assert "not-a-real-token" not in json.dumps(data)  # names commits, never contents
     recipients = messages["juniper-data", "sops-recipients"]
     assert f"extra {STALE[:12]}…" in recipients and "missing" not in recipients
-    assert {name: clone_state(edited.repo(name)) for name in edited.names} == states  # clones untouched
+    assert {
+        name: clone_state(edited.repo(name)) for name in edited.names
+    } == states  # clones untouched
 
 
 def test_equivalent_respellings_are_in_sync(edited):
-    code, data = drift_json(edited, "--repo", "juniper-cascor-client", "--repo", "juniper-cascor-worker")
+    code, data = drift_json(
+        edited, "--repo", "juniper-cascor-client", "--repo", "juniper-cascor-worker"
+    )
     assert code == 2  # both have findings
     by_name = {r["name"]: {a["path"]: a["state"] for a in r["artifacts"]} for r in data["repos"]}
-    assert by_name["juniper-cascor-client"][".pre-commit-config.yaml"] == "in-sync"  # re-quoted hook
-    assert by_name["juniper-cascor-worker"][".sops.yaml"] == "in-sync"  # re-quoted, comments dropped
+    assert (
+        by_name["juniper-cascor-client"][".pre-commit-config.yaml"] == "in-sync"
+    )  # re-quoted hook
+    assert (
+        by_name["juniper-cascor-worker"][".sops.yaml"] == "in-sync"
+    )  # re-quoted, comments dropped
     assert show(edited.repo("juniper-cascor-worker"), ".sops.yaml").startswith("creation_rules:")
 
 
@@ -207,11 +283,17 @@ def test_hand_edits_are_named_in_the_table(edited):
     marks = {"modified": "~", "missing": "✗"}
     for (name, path), state in EXPECTED_DRIFT.items():
         assert cells[name][path] == marks[state], (name, path)
-    assert cells["juniper-cascor"]["status"] == "in-sync" and cells["juniper-ml"]["status"] == "drift"
-    assert sum(mark in ("~", "✗", "+") for row in cells.values() for mark in row.values()) == len(EXPECTED_DRIFT)
+    assert (
+        cells["juniper-cascor"]["status"] == "in-sync" and cells["juniper-ml"]["status"] == "drift"
+    )
+    assert sum(mark in ("~", "✗", "+") for row in cells.values() for mark in row.values()) == len(
+        EXPECTED_DRIFT
+    )
     findings = result.stdout.split("Findings", 1)[1]
     for name, rule, path in EXPECTED_FINDINGS:
-        assert any(name in line and rule in line and path in line for line in findings.splitlines()), rule
+        assert any(
+            name in line and rule in line and path in line for line in findings.splitlines()
+        ), rule
     assert "7 repos: 2 in sync, 5 drifted, 0 with errors; 4 findings" in result.stdout
 
 
@@ -223,7 +305,9 @@ def test_the_table_fits_80_columns_with_every_name_whole(edited, monkeypatch):
     assert "…" not in table
     cells = table_cells(result.stdout)
     assert list(cells) == edited.names  # every name whole
-    assert {p for row in cells.values() for p in row} >= {p for _, p in EXPECTED_DRIFT}  # every column named
+    assert {p for row in cells.values() for p in row} >= {
+        p for _, p in EXPECTED_DRIFT
+    }  # every column named
     for (name, path), state in EXPECTED_DRIFT.items():
         assert cells[name][path] == {"modified": "~", "missing": "✗"}[state]
 
@@ -244,13 +328,17 @@ def test_hand_edits_are_named_in_valid_sarif(edited):
     result = rollout("drift", "--manifest", edited.manifest, "--format", "sarif")
     assert result.code == 2
     log = json.loads(result.stdout)
-    jsonschema.validate(log, SCHEMA, cls=jsonschema.Draft4Validator, format_checker=jsonschema.FormatChecker())
+    jsonschema.validate(
+        log, SCHEMA, cls=jsonschema.Draft4Validator, format_checker=jsonschema.FormatChecker()
+    )
     run = log["runs"][0]
     assert run["tool"]["driver"]["name"] == "juniper-rollout"
     rules = [r["id"] for r in run["tool"]["driver"]["rules"]]
     assert set(rules) == {rule.id for rule in audit.RULES}
     assert set(run["originalUriBaseIds"]) == set(edited.names)
-    assert run["originalUriBaseIds"]["juniper-ml"]["uri"] == edited.repo("juniper-ml").as_uri() + "/"
+    assert (
+        run["originalUriBaseIds"]["juniper-ml"]["uri"] == edited.repo("juniper-ml").as_uri() + "/"
+    )
     got = set()
     for res in run["results"]:
         loc = res["locations"][0]["physicalLocation"]["artifactLocation"]
@@ -265,11 +353,22 @@ def test_hand_edits_are_named_in_valid_sarif(edited):
 
 
 def test_diff_shows_how_a_modified_artifact_differs(edited):
-    result = rollout("drift", "--manifest", edited.manifest, "--repo", "juniper-data-client", "--diff")
+    result = rollout(
+        "drift", "--manifest", edited.manifest, "--repo", "juniper-data-client", "--diff"
+    )
     assert result.code == 2
     assert "-        entry: Unencrypted .env file detected, use sops" in result.stdout
     assert "+        entry: 'Plaintext env file staged" in result.stdout
-    sarif = rollout("drift", "--manifest", edited.manifest, "--repo", "juniper-data-client", "--format", "sarif", "--diff")
+    sarif = rollout(
+        "drift",
+        "--manifest",
+        edited.manifest,
+        "--repo",
+        "juniper-data-client",
+        "--format",
+        "sarif",
+        "--diff",
+    )
     json.loads(sarif.stdout)  # diffs go to stderr: stdout stays one document
     assert "entry: Unencrypted" in sarif.stderr
 
@@ -281,7 +380,11 @@ def test_unreadable_repo_is_reported_and_the_others_are_audited(merged, tmp_path
     assert code == 1
     by_name = {r["name"]: r for r in data["repos"]}
     deploy = by_name.pop("juniper-deploy")
-    assert deploy["status"] == "error" and "no clone at" in deploy["error"] and deploy["artifacts"] == []
+    assert (
+        deploy["status"] == "error"
+        and "no clone at" in deploy["error"]
+        and deploy["artifacts"] == []
+    )
     assert len(by_name) == 6 and {r["status"] for r in by_name.values()} == {"in-sync"}
     table = rollout("drift", "--manifest", fleet.manifest)
     assert table.code == 1
@@ -293,7 +396,9 @@ def test_unreadable_repo_is_reported_and_the_others_are_audited(merged, tmp_path
     jsonschema.validate(log, SCHEMA, cls=jsonschema.Draft4Validator)
     invocation = log["runs"][0]["invocations"][0]
     assert invocation["executionSuccessful"] is False
-    assert invocation["toolExecutionNotifications"][0]["message"]["text"].startswith("juniper-deploy: no clone at")
+    assert invocation["toolExecutionNotifications"][0]["message"]["text"].startswith(
+        "juniper-deploy: no clone at"
+    )
     code, data = drift_json(fleet, "--ref", "no-such-ref", "--repo", "juniper-ml")
     assert code == 1 and "ref 'no-such-ref' not found" in data["repos"][0]["error"]
 
@@ -303,8 +408,11 @@ def test_blocks_the_manifest_no_longer_asks_for_are_extra(merged, tmp_path):
     text = fleet.manifest.read_text()
     entry = "  - name: juniper-data-client\n    env_example: {from: code}\n"
     assert entry in text
-    fleet.manifest.write_text(text.replace(entry, entry + "    precommit_hook: skip\n    gitignore: false\n").replace(
-        "  - name: juniper-ml ", "  - name: juniper-ml\n    agents_md: skip\n   "))
+    fleet.manifest.write_text(
+        text.replace(entry, entry + "    precommit_hook: skip\n    gitignore: false\n").replace(
+            "  - name: juniper-ml ", "  - name: juniper-ml\n    agents_md: skip\n   "
+        )
+    )
     code, data = drift_json(fleet)
     assert code == 2
     assert not_in_sync(data) == {
@@ -318,14 +426,23 @@ def test_gitignore_is_judged_by_git_rules(merged, tmp_path):
     fleet = fleets.copy(merged, tmp_path / "demo")
     ml, data_repo = fleet.repo("juniper-ml"), fleet.repo("juniper-data")
     # the rules hold without the block: the block is extra
-    commit_on_main(ml, {".gitignore": show(ml, ".gitignore") + ".env.*\n*.env\n!.env.example\n!.env.*.example\n"
-                                      "!.env.enc\n!.env.*.enc\n"}, "ignore env files by hand")
+    commit_on_main(
+        ml,
+        {
+            ".gitignore": show(ml, ".gitignore") + ".env.*\n*.env\n!.env.example\n!.env.*.example\n"
+            "!.env.enc\n!.env.*.enc\n"
+        },
+        "ignore env files by hand",
+    )
     # the block was edited so that .env.local is no longer ignored: modified
     text = show(data_repo, ".gitignore")
     commit_on_main(data_repo, {".gitignore": text.replace("\n.env.*\n", "\n.env.secret\n")}, "typo")
     code, data = drift_json(fleet, "--repo", "juniper-ml", "--repo", "juniper-data")
     assert code == 2
-    assert not_in_sync(data) == {("juniper-ml", ".gitignore"): "extra", ("juniper-data", ".gitignore"): "modified"}
+    assert not_in_sync(data) == {
+        ("juniper-ml", ".gitignore"): "extra",
+        ("juniper-data", ".gitignore"): "modified",
+    }
 
 
 def test_bad_format_is_refused(merged):
@@ -340,13 +457,21 @@ def test_code_change_makes_the_discovered_example_drift(merged, tmp_path):
     settings = show(data_repo, path)
     anchor = "    port: int = c.PORT_DEFAULT\n"
     assert anchor in settings
-    commit_on_main(data_repo, {path: settings.replace(anchor, anchor + "    log_level: str = c.LOG_LEVEL_DEFAULT\n")},
-                   "log level")
+    commit_on_main(
+        data_repo,
+        {path: settings.replace(anchor, anchor + "    log_level: str = c.LOG_LEVEL_DEFAULT\n")},
+        "log level",
+    )
     result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-data", "--diff")
     assert result.code == 2
     assert table_cells(result.stdout)["juniper-data"][".env.example"] == "~"
-    assert f"+# {path}: Settings (prefix JUNIPER_DATA_)\n    +# JUNIPER_DATA_LOG_LEVEL=INFO\n" in result.stdout
-    plan = json.loads(rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-data", "--json").stdout)
+    assert (
+        f"+# {path}: Settings (prefix JUNIPER_DATA_)\n    +# JUNIPER_DATA_LOG_LEVEL=INFO\n"
+        in result.stdout
+    )
+    plan = json.loads(
+        rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-data", "--json").stdout
+    )
     reason = next(f["reason"] for f in plan["repos"][0]["files"] if f["path"] == ".env.example")
     # the merged file is kept as it is; the new name goes in the tool's block, with where it was found
     assert f"1 missing name added in a marked block: JUNIPER_DATA_LOG_LEVEL ({path}:20)" in reason

@@ -67,7 +67,9 @@ def git(repo: Path, *args: str, ok=(0,)) -> subprocess.CompletedProcess:
 
 def rendered_gitignore(manifest: Manifest) -> str:
     def block(patterns):
-        return render.render(manifest, render.GITIGNORE_BLOCK_TEMPLATE, {"patterns": list(patterns)})
+        return render.render(
+            manifest, render.GITIGNORE_BLOCK_TEMPLATE, {"patterns": list(patterns)}
+        )
 
     return gitignore.edit("", block, env=manifest.env_files).text
 

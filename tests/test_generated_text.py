@@ -18,10 +18,10 @@ import pytest
 from pyrage import x25519
 
 from juniper_rollout import keys
-from juniper_rollout.demo import CANARY
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.manifest import load_manifest
 from tests import fleet as fleets
+from tests.demofleet import CANARY
 from tests.helpers import git, rollout
 
 BRANCH = fleets.BRANCH

@@ -1,4 +1,5 @@
 """The .gitignore block: only what git's real rules say is missing; every other byte kept."""
+
 from __future__ import annotations
 
 import subprocess
@@ -22,8 +23,11 @@ def git_ignored(tmp_path: Path, text: str) -> dict[str, bool]:
     repo.mkdir(exist_ok=True)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     (repo / ".gitignore").write_bytes(text.encode())
-    out = subprocess.run(["git", "-C", str(repo), "check-ignore", "--no-index", *PATHS],
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        ["git", "-C", str(repo), "check-ignore", "--no-index", *PATHS],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     return {p: p in out for p in PATHS}
 
 
@@ -43,8 +47,16 @@ EXCEPTIONS = ("!.env.example", "!.env.*.example", "!.env.enc", "!.env.*.enc")
         ("*\n", None),
         ("!\n.env\n", (".env.*", "*.env", *EXCEPTIONS)),
     ],
-    ids=["nothing-ignored", "env-star", "already-right", "crlf", "no-final-newline", "empty", "ignore-all",
-         "lone-bang-git-ignores"],
+    ids=[
+        "nothing-ignored",
+        "env-star",
+        "already-right",
+        "crlf",
+        "no-final-newline",
+        "empty",
+        "ignore-all",
+        "lone-bang-git-ignores",
+    ],
 )
 def test_block_holds_only_what_git_needs(tmp_path, original, patterns):
     result = gitignore.edit(original, block)
@@ -78,7 +90,10 @@ def test_exceptions_come_after_a_later_broad_rule():
 @pytest.mark.parametrize(
     "text, words",
     [
-        ("# >>> juniper-rollout >>>\n# >>> juniper-rollout >>>\n# <<< juniper-rollout <<<\n", "more than one"),
+        (
+            "# >>> juniper-rollout >>>\n# >>> juniper-rollout >>>\n# <<< juniper-rollout <<<\n",
+            "more than one",
+        ),
         ("a\n# >>> juniper-rollout >>>\n.env\n", "no end marker"),
         ("# <<< juniper-rollout <<<\n# >>> juniper-rollout >>>\n", "comes before"),
         ("# <<< juniper-rollout <<<\n", "without a begin marker"),

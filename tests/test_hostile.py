@@ -1,4 +1,5 @@
 """Hostile and broken input: one clear line, exit 1, nothing written, and the other repos go on."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from juniper_rollout.demo import CANARY, make_repo
+from tests.demofleet import CANARY, make_repo
 from tests.helpers import clone_state, git, rollout
 
 KEY = str(pyrage.x25519.Identity.generate().to_public())
@@ -18,8 +19,10 @@ BRANCH = "chore/sops-age-rollout"
 
 def manifest_for(tmp_path: Path, entries: str) -> Path:
     path = tmp_path / "repos.yaml"
-    path.write_text(f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n"
-                    f"  - name: healthy\n{entries}")
+    path.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n"
+        f"  - name: healthy\n{entries}"
+    )
     make_repo(tmp_path / "ws" / "healthy", {"README.md": "hi\n"})
     return path
 
@@ -36,8 +39,9 @@ def plan_error(manifest: Path, name: str = "victim") -> str:
 
 
 def no_branch(repo: Path) -> bool:
-    return not subprocess.run(["git", "-C", str(repo), "branch", "--list", BRANCH],
-                              capture_output=True, text=True).stdout.strip()
+    return not subprocess.run(
+        ["git", "-C", str(repo), "branch", "--list", BRANCH], capture_output=True, text=True
+    ).stdout.strip()
 
 
 # --- repositories -----------------------------------------------------------------------
@@ -72,15 +76,19 @@ def test_shallow_clone(tmp_path):
     origin = make_repo(tmp_path / "origin", {"a": "1\n"})
     (origin / "a").write_text("2\n")
     git(origin, "commit", "-qam", "two")
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{origin}", str(tmp_path / "ws" / "victim")],
-                   check=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{origin}", str(tmp_path / "ws" / "victim")],
+        check=True,
+    )
     assert "shallow clone" in plan_error(manifest_for(tmp_path, "  - name: victim\n"))
 
 
 def test_linked_worktree(tmp_path):
     main = make_repo(tmp_path / "main-clone", {"a": "1\n"})
     git(main, "worktree", "add", "-q", str(tmp_path / "ws" / "victim"), "-b", "side")
-    assert "linked worktree or submodule" in plan_error(manifest_for(tmp_path, "  - name: victim\n"))
+    assert "linked worktree or submodule" in plan_error(
+        manifest_for(tmp_path, "  - name: victim\n")
+    )
 
 
 def test_detached_head_is_fine_and_stays_detached(tmp_path):
@@ -98,16 +106,33 @@ def test_detached_head_is_fine_and_stays_detached(tmp_path):
 @pytest.mark.parametrize(
     "tmp_files, words",
     [
-        ({"ws/victim/.pre-commit-config.yaml": "repos: [\n"}, ".pre-commit-config.yaml:2: invalid YAML"),
+        (
+            {"ws/victim/.pre-commit-config.yaml": "repos: [\n"},
+            ".pre-commit-config.yaml:2: invalid YAML",
+        ),
         ({"ws/victim/.pre-commit-config.yaml": "- just\n- a list\n"}, "is not a mapping"),
-        ({"ws/victim/.pre-commit-config.yaml": "x: &l {repo: local, hooks: []}\nrepos: [*l]\n"},
-         "anchor, alias or merge key"),
-        ({"ws/victim/.gitignore": {"type": "bin", "base64": "Y2Fm6Qo="}}, ".gitignore is not UTF-8"),
+        (
+            {"ws/victim/.pre-commit-config.yaml": "x: &l {repo: local, hooks: []}\nrepos: [*l]\n"},
+            "anchor, alias or merge key",
+        ),
+        (
+            {"ws/victim/.gitignore": {"type": "bin", "base64": "Y2Fm6Qo="}},
+            ".gitignore is not UTF-8",
+        ),
         ({"ws/victim/.gitignore": "# >>> juniper-rollout >>>\n.env\n"}, "no end marker"),
-        ({"ws/victim/.sops.yaml": {"type": "symlink", "target": "/etc/hostname"}}, "never follows symlinks"),
+        (
+            {"ws/victim/.sops.yaml": {"type": "symlink", "target": "/etc/hostname"}},
+            "never follows symlinks",
+        ),
     ],
-    ids=["precommit-invalid-yaml", "precommit-not-mapping", "precommit-anchor", "gitignore-not-utf8",
-         "gitignore-broken-markers", "owned-file-symlink-outside"],
+    ids=[
+        "precommit-invalid-yaml",
+        "precommit-not-mapping",
+        "precommit-anchor",
+        "gitignore-not-utf8",
+        "gitignore-broken-markers",
+        "owned-file-symlink-outside",
+    ],
     indirect=["tmp_files"],
 )
 def test_bad_files_in_repo(tmp_files, words):
@@ -130,8 +155,11 @@ def test_symlinks_in_the_repo_are_never_followed(tmp_path, target):
     os.symlink(outside / ("passwd" if target != "notes" else ""), repo / target)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "symlink")
-    entry = "  - name: victim\n" + ("    files: [{path: notes/GUIDE.md, template: SOPS_USAGE_GUIDE.md.j2}]\n"
-                                    if target == "notes" else "")
+    entry = "  - name: victim\n" + (
+        "    files: [{path: notes/GUIDE.md, template: SOPS_USAGE_GUIDE.md.j2}]\n"
+        if target == "notes"
+        else ""
+    )
     manifest = manifest_for(tmp_path, entry)
     error = plan_error(manifest)
     assert "symlink" in error and "never follows symlinks" in error
@@ -144,7 +172,9 @@ def test_symlinks_in_the_repo_are_never_followed(tmp_path, target):
 
 def secret_repo(tmp_path: Path) -> tuple[Path, Path]:
     repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
-    return repo, manifest_for(tmp_path, "  - name: victim\n    encrypt: [{source: .env, target: .env.enc}]\n")
+    return repo, manifest_for(
+        tmp_path, "  - name: victim\n    encrypt: [{source: .env, target: .env.enc}]\n"
+    )
 
 
 def test_env_symlink_is_refused(tmp_path):
@@ -156,8 +186,12 @@ def test_env_symlink_is_refused(tmp_path):
 
 def test_env_that_cannot_be_read_is_refused(tmp_path):
     repo, manifest = secret_repo(tmp_path)
-    (repo / ".env").mkdir()  # as root, mode 000 is still readable: a directory cannot be read as a file
-    assert "not a regular file" in plan_error(manifest) or "cannot read .env" in plan_error(manifest)
+    (
+        repo / ".env"
+    ).mkdir()  # as root, mode 000 is still readable: a directory cannot be read as a file
+    assert "not a regular file" in plan_error(manifest) or "cannot read .env" in plan_error(
+        manifest
+    )
 
 
 def test_env_not_utf8_is_refused(tmp_path):
@@ -170,4 +204,6 @@ def test_huge_manifest_is_refused(tmp_path):
     path = tmp_path / "repos.yaml"
     path.write_text("version: 1\n# " + "x" * 1_100_000 + "\n")
     result = rollout("plan", "--manifest", path)
-    assert result.code == 1 and "larger than" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert (
+        result.code == 1 and "larger than" in result.stderr and len(result.stderr.splitlines()) == 1
+    )

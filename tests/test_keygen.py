@@ -1,4 +1,5 @@
 """``rollout keygen``: an age key where sops looks, age-keygen's format, never printed."""
+
 from __future__ import annotations
 
 import os

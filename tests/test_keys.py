@@ -1,4 +1,5 @@
 """juniper_rollout.keys: key file location (checked against real sops) and generation (pyrage)."""
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,12 @@ def test_default_key_file(env: dict[str, str], platform: str, expected: str) -> 
 
 @pytest.mark.parametrize(
     ("env", "platform"),
-    [({"HOME": H, "XDG_CONFIG_HOME": "rel"}, "linux"),
-     ({}, "linux"), ({}, "darwin"), ({}, "win32")],
+    [
+        ({"HOME": H, "XDG_CONFIG_HOME": "rel"}, "linux"),
+        ({}, "linux"),
+        ({}, "darwin"),
+        ({}, "win32"),
+    ],
 )
 def test_default_key_file_undeterminable(env: dict[str, str], platform: str) -> None:
     with pytest.raises(RolloutError):
@@ -83,10 +88,14 @@ def test_generate_key_file_keeps_existing_dir_modes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("now", "line"),
     [
-        (datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))),
-         "2024-01-02T03:04:05+02:00"),
-        (datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5))),
-         "2024-01-02T03:04:05-05:00"),
+        (
+            datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))),
+            "2024-01-02T03:04:05+02:00",
+        ),
+        (
+            datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5))),
+            "2024-01-02T03:04:05-05:00",
+        ),
     ],
 )
 def test_created_line_is_rfc3339(tmp_path: Path, now: datetime, line: str) -> None:
@@ -146,8 +155,16 @@ def test_is_valid_recipient(tmp_path: Path) -> None:
     public = keys.generate_key_file(tmp_path / "k.txt")
     secret = (tmp_path / "k.txt").read_text().splitlines()[2]
     assert keys.is_valid_recipient(public)
-    for bad in (public.upper(), public[:-1] + ("q" if public[-1] != "q" else "p"), public[:-3],
-                " " + public, "age1", "", secret, "ssh-ed25519 AAAA"):
+    for bad in (
+        public.upper(),
+        public[:-1] + ("q" if public[-1] != "q" else "p"),
+        public[:-3],
+        " " + public,
+        "age1",
+        "",
+        secret,
+        "ssh-ed25519 AAAA",
+    ):
         assert not keys.is_valid_recipient(bad), bad
 
 

@@ -1,4 +1,5 @@
 """Manifest validation: every mistake is one line FILE:LINE: what (how to fix), exit 1."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,7 +43,11 @@ def test_good_manifest_gets_defaults(tmp_path):
     alpha, beta = m.repos
     assert m.workspace == (tmp_path / "ws").resolve()
     assert alpha.path == m.workspace / "alpha"
-    assert (alpha.base, alpha.branch, alpha.precommit_hook) == ("main", "chore/sops-age-rollout", "auto")
+    assert (alpha.base, alpha.branch, alpha.precommit_hook) == (
+        "main",
+        "chore/sops-age-rollout",
+        "auto",
+    )
     assert [f.path for f in alpha.files] == [".sops.yaml"] and alpha.gitignore
     assert beta.precommit_hook == "create"
     assert m.recipients == (KEY,)
@@ -52,7 +57,9 @@ def test_workspace_precedence(tmp_path, monkeypatch):
     path = write(tmp_path, GOOD)
     monkeypatch.setenv("JUNIPER_WORKSPACE", str(tmp_path / "env"))
     assert load_manifest(path).workspace == (tmp_path / "env").resolve()
-    assert load_manifest(path, workspace=tmp_path / "flag").workspace == (tmp_path / "flag").resolve()
+    assert (
+        load_manifest(path, workspace=tmp_path / "flag").workspace == (tmp_path / "flag").resolve()
+    )
 
 
 def test_shipped_manifest_placeholder_says_run_keygen():
@@ -67,30 +74,72 @@ def test_shipped_manifest_placeholder_says_run_keygen():
 def test_shipped_manifest_is_otherwise_valid(tmp_path):
     text = SHIPPED.read_text().replace("age1<PUBLIC_KEY_HERE>", KEY)
     m = load_manifest(write(tmp_path, text))
-    assert [r.name for r in m.repos] == ["juniper-cascor", "juniper-deploy", "juniper-data", "juniper-data-client",
-                                         "juniper-cascor-client", "juniper-cascor-worker", "juniper-ml"]
+    assert [r.name for r in m.repos] == [
+        "juniper-cascor",
+        "juniper-deploy",
+        "juniper-data",
+        "juniper-data-client",
+        "juniper-cascor-client",
+        "juniper-cascor-worker",
+        "juniper-ml",
+    ]
 
 
 @pytest.mark.parametrize(
     "old, new, line, words",
     [
         ("  - name: alpha\n", "  - name: alpha\n    colour: blue\n", 8, "unknown key 'colour'"),
-        ("    precommit_hook: create\n", "    precommit_hook: sometimes\n", 9, "use one of: auto, create, skip"),
+        (
+            "    precommit_hook: create\n",
+            "    precommit_hook: sometimes\n",
+            9,
+            "use one of: auto, create, skip",
+        ),
         ("    precommit_hook: create\n", "    gitignore: [1]\n", 9, "must be true or false"),
         ("  - name: beta\n", "  - name: alpha\n", 8, "listed twice"),
-        (f"    - {KEY}\n", "    - age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq\n", 5, "not a valid age public key"),
+        (
+            f"    - {KEY}\n",
+            "    - age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq\n",
+            5,
+            "not a valid age public key",
+        ),
         (f"    - {KEY}\n", "    - age1<PUBLIC_KEY_HERE>\n", 5, "rollout keygen"),
-        ("  - name: alpha\n", "  - name: alpha\n    files: [{path: ../escape, template: sops.yaml.j2}]\n", 8,
-         "must stay inside the repository"),
-        ("  - name: alpha\n", "  - name: alpha\n    files: [{path: /etc/passwd, template: sops.yaml.j2}]\n", 8,
-         "is absolute"),
-        ("  - name: alpha\n", "  - name: alpha\n    files: [{path: x.md, template: nope.j2}]\n", 8,
-         "unknown template 'nope.j2'"),
-        ("  - name: alpha\n", "  - name: alpha\n    env_example: {groups: [{vars: [{API_TOKEN: abc}]}]}\n", 8,
-         "looks secret"),
-        ("  - name: alpha\n", "  - name: alpha\n    env_example: {groups: [{vars: [{DATABASE_URL: 'postgres://u:pw@db/x'}]}]}\n",
-         8, "DATABASE_URL's default carries a credential"),
-        ("  - name: alpha\n", "  - name: alpha\n    env_example: {from: code, exclude: [3]}\n", 8, "path globs"),
+        (
+            "  - name: alpha\n",
+            "  - name: alpha\n    files: [{path: ../escape, template: sops.yaml.j2}]\n",
+            8,
+            "must stay inside the repository",
+        ),
+        (
+            "  - name: alpha\n",
+            "  - name: alpha\n    files: [{path: /etc/passwd, template: sops.yaml.j2}]\n",
+            8,
+            "is absolute",
+        ),
+        (
+            "  - name: alpha\n",
+            "  - name: alpha\n    files: [{path: x.md, template: nope.j2}]\n",
+            8,
+            "unknown template 'nope.j2'",
+        ),
+        (
+            "  - name: alpha\n",
+            "  - name: alpha\n    env_example: {groups: [{vars: [{API_TOKEN: abc}]}]}\n",
+            8,
+            "looks secret",
+        ),
+        (
+            "  - name: alpha\n",
+            "  - name: alpha\n    env_example: {groups: [{vars: [{DATABASE_URL: 'postgres://u:pw@db/x'}]}]}\n",
+            8,
+            "DATABASE_URL's default carries a credential",
+        ),
+        (
+            "  - name: alpha\n",
+            "  - name: alpha\n    env_example: {from: code, exclude: [3]}\n",
+            8,
+            "path globs",
+        ),
         ("  - name: alpha\n", "  - name: ../alpha\n", 7, "not a valid repository name"),
         ("version: 1\n", "version: 2\n", 1, "version must be 1"),
         ("  - name: alpha\n", "  - name: alpha\n  - name: [\n", 9, "invalid YAML"),
@@ -109,7 +158,9 @@ def test_unknown_template_variable_is_a_manifest_error(tmp_path):
     (templates / "sops.yaml.j2").write_text("x\n")
     (templates / "note.md.j2").write_text("hello {{ who }}\n")
     text = GOOD.replace("workspace: ws\n", "workspace: ws\ntemplates: templates\n").replace(
-        "  - name: alpha\n", "  - name: alpha\n    files:\n      - path: NOTE.md\n        template: note.md.j2\n")
+        "  - name: alpha\n",
+        "  - name: alpha\n    files:\n      - path: NOTE.md\n        template: note.md.j2\n",
+    )
     message = error_of(tmp_path, text)
     assert ":10: " in message and "'who' is undefined" in message
 
@@ -120,14 +171,17 @@ def test_sandbox_blocks_python_internals(tmp_path):
     (templates / "sops.yaml.j2").write_text("x\n")
     (templates / "evil.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
     text = GOOD.replace("workspace: ws\n", "workspace: ws\ntemplates: templates\n").replace(
-        "  - name: alpha\n", "  - name: alpha\n    files: [{path: x, template: evil.j2}]\n")
+        "  - name: alpha\n", "  - name: alpha\n    files: [{path: x, template: evil.j2}]\n"
+    )
     message = error_of(tmp_path, text)
     assert "evil.j2" in message and "__class__" not in message.split("evil.j2")[0]
 
 
 def test_yaml_bomb_is_refused_before_expanding(tmp_path):
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(20))
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(20)
+    )
     message = error_of(tmp_path, bomb)
     assert ":2: YAML aliases are not allowed" in message
 
@@ -136,5 +190,7 @@ def test_cli_reports_manifest_error_in_one_line_exit_1(tmp_path):
     path = write(tmp_path, GOOD.replace("  - name: beta\n", "  - name: alpha\n"))
     result = rollout("plan", "--manifest", path)
     assert result.code == 1
-    assert result.stderr.strip().splitlines() == [f"error: {path}:8: repo 'alpha' is listed twice (first at line 7; remove one)"]
+    assert result.stderr.strip().splitlines() == [
+        f"error: {path}:8: repo 'alpha' is listed twice (first at line 7; remove one)"
+    ]
     assert "Traceback" not in result.stderr and result.stdout == ""

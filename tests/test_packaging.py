@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pyrage
 
-from juniper_rollout import __version__, demo
+from juniper_rollout import __version__
+from tests import demofleet as demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,6 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_installed_wheel_renders_with_its_own_templates(tmp_path):
     wheels, target, work = tmp_path / "wheels", tmp_path / "site", tmp_path / "work"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    # setuptools copies modules into build/lib and never removes one that left the package: a stale
+    # copy would go into the wheel (build/ is the build's own scratch folder, ignored by git)
+    shutil.rmtree(ROOT / "build" / "lib", ignore_errors=True)
     # offline: the build backend is the test venv's setuptools, no dependency is fetched
     subprocess.run(
         [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
@@ -36,8 +41,15 @@ def test_the_installed_wheel_renders_with_its_own_templates(tmp_path):
     ) == sorted(p.name for p in (ROOT / "templates").glob("*.j2"))
 
     source = {p.relative_to(ROOT).as_posix() for p in (ROOT / "juniper_rollout").rglob("*.py")}
-    installed = {p.relative_to(target).as_posix() for p in (target / "juniper_rollout").rglob("*.py")}
-    assert source <= installed, f"not in the wheel (list the package in pyproject): {source - installed}"
+    installed = {
+        p.relative_to(target).as_posix() for p in (target / "juniper_rollout").rglob("*.py")
+    }
+    assert source <= installed, (
+        f"not in the wheel (list the package in pyproject): {source - installed}"
+    )
+    # test-only code is not in what users install: the demo fleet builder and the crash test's fault hook
+    assert "juniper_rollout/demo.py" not in installed
+    assert "FAULT" not in (target / "juniper_rollout" / "gitrepo.py").read_text()
 
     repo = demo.make_repo(work / "fleet" / "svc", {"README.md": "# svc\n", "app.py": "import os\n"})
     key = pyrage.x25519.Identity.generate().to_public()

@@ -3,6 +3,7 @@
 Fleets of PROCESS_MIN_ITEMS repos or more run in forked worker processes; these tests
 make the machine look like it has two CPUs so that path runs on any CI machine.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,9 @@ def test_results_come_back_in_order_from_more_than_one_process(tmp_path):
 
 
 def test_a_small_run_stays_in_this_process():
-    results = pool.run_in_order(lambda i: os.getpid(), list(range(pool.PROCESS_MIN_ITEMS - 1)), jobs=2,
-                                threads=False)
+    results = pool.run_in_order(
+        lambda i: os.getpid(), list(range(pool.PROCESS_MIN_ITEMS - 1)), jobs=2, threads=False
+    )
     assert set(results) == {os.getpid()}
 
 
@@ -70,7 +72,9 @@ def test_a_stop_starts_no_more_jobs_and_reports_every_finished_one(tmp_path):
         (done / str(i)).touch()  # the job's effect, as a written branch is apply's
         return i
 
-    results = pool.run_in_order(job, list(range(200)), jobs=2, on_result=seen.append, stop=lambda: len(seen) >= 1)
+    results = pool.run_in_order(
+        job, list(range(200)), jobs=2, on_result=seen.append, stop=lambda: len(seen) >= 1
+    )
     finished = sorted(int(p.name) for p in done.iterdir())
     assert results == seen == finished  # nothing finished goes unreported, and in order
     assert 1 <= len(finished) < 200  # stopped early
@@ -82,7 +86,9 @@ def test_after_a_stop_the_workers_start_no_other_job(tmp_path):
     stopped_at: list[float] = []
 
     def job(i):
-        (started / f"{i}-{time.monotonic()}").touch()  # CLOCK_MONOTONIC: one clock for all processes
+        (
+            started / f"{i}-{time.monotonic()}"
+        ).touch()  # CLOCK_MONOTONIC: one clock for all processes
         time.sleep(0.02)
         return i
 
@@ -124,8 +130,12 @@ def make_fleet(root, count):
     for name in names[1:]:
         subprocess.run(["cp", "-a", str(first), str(root / "ws" / name)], check=True)
     manifest = root / "repos.yaml"
-    manifest.write_text("version: 1\nworkspace: ws\ndefaults:\n  age_recipients:\n    - " + KEY + "\nrepos:\n"
-                        + "".join(f"  - name: {n}\n" for n in names))
+    manifest.write_text(
+        "version: 1\nworkspace: ws\ndefaults:\n  age_recipients:\n    - "
+        + KEY
+        + "\nrepos:\n"
+        + "".join(f"  - name: {n}\n" for n in names)
+    )
     return manifest, names
 
 
@@ -137,7 +147,11 @@ def planned_fleet(root, count):
 
 
 def with_branch(root, names):
-    return [n for n in names if git(root / "ws" / n, "branch", "--list", "chore/sops-age-rollout").strip()]
+    return [
+        n
+        for n in names
+        if git(root / "ws" / n, "branch", "--list", "chore/sops-age-rollout").strip()
+    ]
 
 
 def test_apply_in_worker_processes_writes_every_branch_in_order(tmp_path):
@@ -146,10 +160,12 @@ def test_apply_in_worker_processes_writes_every_branch_in_order(tmp_path):
     outcomes = branches.apply_plans(manifest, plans, saved=False, push=False, jobs=2)
     assert [o.name for o in outcomes] == names
     assert {o.result for o in outcomes} == {branches.CREATED}
-    for name, outcome in zip(names, outcomes):
+    for name, outcome in zip(names, outcomes, strict=False):
         tip = git(tmp_path / "ws" / name, "rev-parse", "chore/sops-age-rollout").strip()
         assert tip == outcome.commit
-        assert git(tmp_path / "ws" / name, "status", "--porcelain") == ""  # the clone itself untouched
+        assert (
+            git(tmp_path / "ws" / name, "status", "--porcelain") == ""
+        )  # the clone itself untouched
 
 
 def test_ctrl_c_during_a_parallel_apply_finishes_repos_under_way_and_reports_them(tmp_path):
@@ -162,9 +178,13 @@ def test_ctrl_c_during_a_parallel_apply_finishes_repos_under_way_and_reports_the
             os.kill(os.getpid(), signal.SIGINT)
 
     assert threading.current_thread() is threading.main_thread()
-    outcomes = branches.apply_plans(manifest, plans, saved=False, push=False, jobs=2, on_outcome=interrupt_after_first)
+    outcomes = branches.apply_plans(
+        manifest, plans, saved=False, push=False, jobs=2, on_outcome=interrupt_after_first
+    )
     written = with_branch(tmp_path, names)
-    assert [o.name for o in outcomes] == written  # every branch written is reported, in manifest order
+    assert [
+        o.name for o in outcomes
+    ] == written  # every branch written is reported, in manifest order
     assert all(o.result == branches.CREATED for o in outcomes)
     assert 1 <= len(written) < len(names)
 
@@ -189,7 +209,9 @@ def test_a_second_ctrl_c_stops_at_once_and_every_written_branch_was_reported(tmp
             os.kill(os.getpid(), signal.SIGINT)  # the second raises KeyboardInterrupt, here
 
     with pytest.raises(KeyboardInterrupt):
-        branches.apply_plans(manifest, plans, saved=False, push=False, jobs=2, on_outcome=interrupt_twice)
+        branches.apply_plans(
+            manifest, plans, saved=False, push=False, jobs=2, on_outcome=interrupt_twice
+        )
     written = with_branch(tmp_path, names)
     assert seen == written and 1 <= len(written) < len(names)
 

@@ -1,4 +1,5 @@
 """Hooks spliced into .pre-commit-config.yaml: every other byte kept, real pre-commit accepts it."""
+
 from __future__ import annotations
 
 import subprocess
@@ -52,20 +53,35 @@ repos:
         args: *args
 """
 FLOW = 'repos: [{repo: "https://github.com/psf/black", rev: "24.4.2", hooks: [{id: black}]}]\n'
-NONE_LOCAL_CRLF = "repos:\r\n- repo: https://github.com/psf/black\r\n  rev: 24.4.2\r\n  hooks:\r\n  - id: black"
+NONE_LOCAL_CRLF = (
+    "repos:\r\n- repo: https://github.com/psf/black\r\n  rev: 24.4.2\r\n  hooks:\r\n  - id: black"
+)
 EMPTY_FLOW = "repos: []\n"
 
 
 def real_validate(tmp_path: Path, text: str) -> None:
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(text, newline="")
-    done = subprocess.run([sys.executable, "-m", "pre_commit", "validate-config", str(cfg)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", str(cfg)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("original", [BANNER, BLOCK_SCALARS, ANCHORS, FLOW, NONE_LOCAL_CRLF, EMPTY_FLOW],
-                         ids=["banner", "block-scalars+existing-local", "anchors", "flow", "crlf-no-final-newline", "empty"])
+@pytest.mark.parametrize(
+    "original",
+    [BANNER, BLOCK_SCALARS, ANCHORS, FLOW, NONE_LOCAL_CRLF, EMPTY_FLOW],
+    ids=[
+        "banner",
+        "block-scalars+existing-local",
+        "anchors",
+        "flow",
+        "crlf-no-final-newline",
+        "empty",
+    ],
+)
 def test_hooks_spliced_in(tmp_path, original):
     new = precommit.add_hooks(original, HOOKS)
     real_validate(tmp_path, new)
@@ -113,7 +129,10 @@ def test_hook_entry_with_colon_space_stays_valid_yaml():
         ("repos: [\n", "invalid YAML"),
         ("- a\n- b\n", "not a mapping"),
         ("x: 1\n", "no `repos:`"),
-        ("base: &local {repo: local, hooks: []}\nrepos:\n  - *local\n", "anchor, alias or merge key"),
+        (
+            "base: &local {repo: local, hooks: []}\nrepos:\n  - *local\n",
+            "anchor, alias or merge key",
+        ),
         ("repos:\n  - <<: {repo: local}\n    hooks: []\n", "anchor, alias or merge key"),
     ],
 )
@@ -126,3 +145,22 @@ def test_new_config_passes_real_validation(tmp_path):
     text = precommit.new_config("# header\n", HOOKS)
     real_validate(tmp_path, text)
     assert text.startswith("# header\nrepos:\n")
+
+
+def test_a_bad_config_is_invalid_yaml_but_a_bug_is_not(monkeypatch):
+    """load_data names what it catches: YAML errors and bad scalars are the user's file; a bug stays a bug."""
+    with pytest.raises(
+        precommit.PrecommitEditError, match=r"^\.pre-commit-config\.yaml:2: invalid YAML"
+    ):
+        precommit.load_data("repos: [\n")
+    with pytest.raises(precommit.PrecommitEditError, match="invalid YAML"):
+        precommit.load_data(
+            "when: 2020-99-99\n"
+        )  # PyYAML's ValueError for a timestamp out of range
+
+    def broken(text):
+        raise TypeError("a bug in the loader")
+
+    monkeypatch.setattr(precommit, "yaml_load", broken)
+    with pytest.raises(TypeError, match="a bug in the loader"):
+        precommit.load_data("repos: []\n")

@@ -4,6 +4,7 @@ API description: sync, apply --push --pr, pr, status, cleanup, rate limits and f
 No test reaches the internet: GITHUB_API_URL points at the fake on 127.0.0.1, and every socket
 connection is checked to go to the loopback address.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,13 +47,24 @@ def github(monkeypatch):
     monkeypatch.setenv("GITHUB_API_URL", url)
     monkeypatch.setenv("GITHUB_TOKEN", fake.token)
     monkeypatch.delenv("GH_TOKEN", raising=False)
-    monkeypatch.setenv("PATH", "/usr/bin:/bin:" + str(Path(__import__("sys").executable).parent))  # no gh
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    monkeypatch.setenv(
+        "PATH", "/usr/bin:/bin:" + str(Path(__import__("sys").executable).parent)
+    )  # no gh
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield fake
     fake.stop()
-    assert not fake.violations, "the fake GitHub saw requests or gave answers outside GitHub's API description:\n" + \
-        "\n".join(fake.violations)
+    assert not fake.violations, (
+        "the fake GitHub saw requests or gave answers outside GitHub's API description:\n"
+        + "\n".join(fake.violations)
+    )
 
 
 @pytest.fixture
@@ -63,20 +75,38 @@ def loop(fleet, github):
     text = fleet.manifest.read_text()
     for name in fleet.names:
         bare = remotes / f"{name}.git"
-        subprocess.run(["git", "clone", "-q", "--bare", str(fleet.repo(name)), str(bare)], check=True)
+        subprocess.run(
+            ["git", "clone", "-q", "--bare", str(fleet.repo(name)), str(bare)], check=True
+        )
         git(fleet.repo(name), "remote", "add", "origin", str(bare))
         git(fleet.repo(name), "fetch", "-q", "origin")
         github.add_repo(f"{OWNER}/{name}", bare)
-        text = re.sub(rf"^  - name: {name}( .*)?$", rf"\g<0>\n    github: {OWNER}/{name}\n    url: {bare}", text,
-                      count=1, flags=re.M)
+        text = re.sub(
+            rf"^  - name: {name}( .*)?$",
+            rf"\g<0>\n    github: {OWNER}/{name}\n    url: {bare}",
+            text,
+            count=1,
+            flags=re.M,
+        )
     fleet.manifest.write_text(text)
     fleet.remotes = remotes
     return fleet
 
 
 def bare_branch(fleet, name: str, branch: str = BRANCH) -> str | None:
-    out = subprocess.run(["git", "--git-dir", str(fleet.remotes / f"{name}.git"), "rev-parse", "--verify", "--quiet",
-                          f"refs/heads/{branch}"], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            "git",
+            "--git-dir",
+            str(fleet.remotes / f"{name}.git"),
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            f"refs/heads/{branch}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     return out.stdout.strip() or None
 
 
@@ -97,7 +127,12 @@ def test_apply_push_pr_opens_one_pr_per_repo_then_a_rerun_changes_nothing(loop, 
         pulls = github.pulls(f"{OWNER}/{name}")
         assert len(pulls) == 1, name
         pull = pulls[0]
-        assert (pull.head_owner, pull.head_ref, pull.base_ref, pull.state) == (OWNER, BRANCH, "main", "open")
+        assert (pull.head_owner, pull.head_ref, pull.base_ref, pull.state) == (
+            OWNER,
+            BRANCH,
+            "main",
+            "open",
+        )
         assert pull.title == "chore: manage secrets with SOPS + age"
         assert "| `.sops.yaml` | create |" in pull.body
         assert f"{name}: opened #{pull.number}" in first.stdout
@@ -120,11 +155,15 @@ def test_one_connection_pool_serves_the_fleet_not_a_client_per_repo(loop, github
     before, calls = github.connections, len(github.requests)
     status = rollout("status", "-m", loop.manifest)
     assert status.code == 0, status.stdout + status.stderr
-    assert len(github.requests) - calls >= 3 * len(loop.names)  # an open PR: list, reviews, statuses, checks
+    assert len(github.requests) - calls >= 3 * len(
+        loop.names
+    )  # an open PR: list, reviews, statuses, checks
     assert 0 < github.connections - before <= forge.CONCURRENCY < len(loop.names)
 
 
-def test_ctrl_c_during_pr_on_a_fleet_starts_no_more_repos_and_reports_every_finished_one(loop, github):
+def test_ctrl_c_during_pr_on_a_fleet_starts_no_more_repos_and_reports_every_finished_one(
+    loop, github
+):
     """A real SIGINT while `pr` works through the fleet: the repos under way finish and are reported
     (their pull requests exist), the queued ones are never started (no pull request, no API call)."""
     import os
@@ -146,8 +185,14 @@ def test_ctrl_c_during_pr_on_a_fleet_starts_no_more_repos_and_reports_every_fini
 
     assert threading.current_thread() is threading.main_thread()
     with pytest.raises(KeyboardInterrupt):
-        review.open_pulls(manifest, manifest.repos, review.PrOptions(), forge=forge.connect(None), jobs=2,
-                          on_result=interrupt_after_first)
+        review.open_pulls(
+            manifest,
+            manifest.repos,
+            review.PrOptions(),
+            forge=forge.connect(None),
+            jobs=2,
+            on_result=interrupt_after_first,
+        )
     opened = [name for name in loop.names if github.pulls(f"{OWNER}/{name}")]
     assert [o.name for o in reported] == opened  # every PR opened was reported, in manifest order
     assert all(o.result == review.OPENED for o in reported)
@@ -206,13 +251,17 @@ def test_a_merged_pr_is_reported_merged_and_not_reopened(loop, github):
 
 
 def test_a_bad_token_is_one_line_and_never_printed(loop, github, monkeypatch):
-    assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    assert (
+        rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    )
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_WRONGtokenWRONGtoken")
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert result.code == 1
-    line = [l for l in result.stdout.splitlines() if l.startswith("juniper-ml:")]
-    assert line == [f"juniper-ml: failed  GitHub token rejected (list pull requests on {OWNER}/juniper-ml): set "
-                    f"GITHUB_TOKEN to a valid token with pull-requests: write on {OWNER}/juniper-ml"]
+    line = [ln for ln in result.stdout.splitlines() if ln.startswith("juniper-ml:")]
+    assert line == [
+        f"juniper-ml: failed  GitHub token rejected (list pull requests on {OWNER}/juniper-ml): set "
+        f"GITHUB_TOKEN to a valid token with pull-requests: write on {OWNER}/juniper-ml"
+    ]
     assert "ghp_WRONG" not in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -223,12 +272,15 @@ def test_no_token_anywhere_is_one_line(loop, github, monkeypatch):
     assert result.code == 1
     assert result.stderr.strip().splitlines() == [
         "error: no GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token with pull-requests: write, "
-        "or log in with `gh auth login`"]
+        "or log in with `gh auth login`"
+    ]
     assert not github.requests
 
 
 def test_gh_token_is_used_when_github_token_is_not_set(loop, github, monkeypatch):
-    assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    assert (
+        rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    )
     monkeypatch.delenv("GITHUB_TOKEN")
     monkeypatch.setenv("GH_TOKEN", github.token)
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
@@ -237,12 +289,16 @@ def test_gh_token_is_used_when_github_token_is_not_set(loop, github, monkeypatch
 
 
 def test_an_unknown_repository_is_404_with_what_to_do(loop, github):
-    assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    assert (
+        rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    )
     del github.repos[f"{OWNER}/juniper-ml".lower()]
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert result.code == 1
-    assert (f"juniper-ml: failed  {OWNER}/juniper-ml not found at {github_url(github)} (list pull requests): check "
-            "`github:` for this repo in the manifest, and that the token can see the repository") in result.stdout
+    assert (
+        f"juniper-ml: failed  {OWNER}/juniper-ml not found at {github_url(github)} (list pull requests): check "
+        "`github:` for this repo in the manifest, and that the token can see the repository"
+    ) in result.stdout
 
 
 def github_url(github) -> str:
@@ -250,51 +306,105 @@ def github_url(github) -> str:
 
 
 def test_a_rejected_pull_request_is_422_with_githubs_reason(loop, github):
-    assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
-    github.inject("POST", r"/pulls$", 422, body={
-        "message": "Validation Failed", "documentation_url": "https://docs.github.com/rest", "status": "422",
-        "errors": [{"resource": "PullRequest", "code": "custom", "message": "base main is protected from you"}]})
+    assert (
+        rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    )
+    github.inject(
+        "POST",
+        r"/pulls$",
+        422,
+        body={
+            "message": "Validation Failed",
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "422",
+            "errors": [
+                {
+                    "resource": "PullRequest",
+                    "code": "custom",
+                    "message": "base main is protected from you",
+                }
+            ],
+        },
+    )
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert result.code == 1
-    assert (f"juniper-ml: failed  GitHub rejected the request to open a pull request on {OWNER}/juniper-ml "
-            "(422: Validation Failed base main is protected from you)") in result.stdout
+    assert (
+        f"juniper-ml: failed  GitHub rejected the request to open a pull request on {OWNER}/juniper-ml "
+        "(422: Validation Failed base main is protected from you)"
+    ) in result.stdout
 
 
 def test_a_403_without_rate_limit_says_what_permission_is_missing(loop, github):
-    assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
-    github.inject("POST", r"/pulls$", 403, body={"message": "Resource not accessible by personal access token",
-                                                  "documentation_url": "https://docs.github.com/rest", "status": "403"})
+    assert (
+        rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    )
+    github.inject(
+        "POST",
+        r"/pulls$",
+        403,
+        body={
+            "message": "Resource not accessible by personal access token",
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "403",
+        },
+    )
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert result.code == 1
-    assert ("(403: Resource not accessible by personal access token): the token needs pull-requests: write "
-            f"(and contents: read) on {OWNER}/juniper-ml") in result.stdout
+    assert (
+        "(403: Resource not accessible by personal access token): the token needs pull-requests: write "
+        f"(and contents: read) on {OWNER}/juniper-ml"
+    ) in result.stdout
 
 
 @pytest.mark.parametrize("status", [403, 429])
 def test_a_secondary_rate_limit_is_waited_out_as_retry_after_says(loop, github, status, capfd):
-    assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
-    github.inject("POST", r"/pulls$", status, headers={"Retry-After": "1"}, body={
-        "message": "You have exceeded a secondary rate limit.", "documentation_url": "https://docs.github.com/rest",
-        "status": str(status)})
+    assert (
+        rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    )
+    github.inject(
+        "POST",
+        r"/pulls$",
+        status,
+        headers={"Retry-After": "1"},
+        body={
+            "message": "You have exceeded a secondary rate limit.",
+            "documentation_url": "https://docs.github.com/rest",
+            "status": str(status),
+        },
+    )
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert result.code == 0, result.stdout
     assert "opened" in result.stdout
     creates = [s for m, p, s in github.requests if m == "POST" and p.endswith("/pulls")]
     assert creates == [status, 201]
-    assert result.stderr == "" and "Traceback" not in capfd.readouterr().err  # no retry log, no traceback
+    assert (
+        result.stderr == "" and "Traceback" not in capfd.readouterr().err
+    )  # no retry log, no traceback
 
 
 def test_a_long_rate_limit_fails_the_repo_with_when_to_come_back(loop, github):
     assert rollout("apply", "-m", loop.manifest, "--yes", "--push").code == 0
-    github.inject("GET", r"/juniper-ml/pulls$", 403, headers={"x-ratelimit-remaining": "0",
-                                                               "x-ratelimit-reset": str(2**31 - 1)}, body={
-        "message": "API rate limit exceeded", "documentation_url": "https://docs.github.com/rest", "status": "403"})
+    github.inject(
+        "GET",
+        r"/juniper-ml/pulls$",
+        403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(2**31 - 1)},
+        body={
+            "message": "API rate limit exceeded",
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "403",
+        },
+    )
     result = rollout("pr", "-m", loop.manifest)
     assert result.code == 1
-    line = next(l for l in result.stdout.splitlines() if l.startswith("juniper-ml:"))
-    assert line.startswith(f"juniper-ml: failed  GitHub rate limit hit on {OWNER}/juniper-ml (list pull requests): "
-                           "try again after ")
-    assert sum(1 for m, p, _ in github.requests if "/juniper-ml/pulls" in p and m == "GET") == 1  # no hammering
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("juniper-ml:"))
+    assert line.startswith(
+        f"juniper-ml: failed  GitHub rate limit hit on {OWNER}/juniper-ml (list pull requests): "
+        "try again after "
+    )
+    assert (
+        sum(1 for m, p, _ in github.requests if "/juniper-ml/pulls" in p and m == "GET") == 1
+    )  # no hammering
     assert result.stdout.count("opened #") == len(loop.names) - 1
 
 
@@ -303,7 +413,7 @@ def test_a_network_error_mid_fleet_fails_that_repo_and_the_others_go_on(loop, gi
     github.inject("GET", r"/juniper-data/pulls$", 0)  # the connection drops without an answer
     result = rollout("pr", "-m", loop.manifest)
     assert result.code == 1
-    line = next(l for l in result.stdout.splitlines() if l.startswith("juniper-data:"))
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("juniper-data:"))
     assert line.startswith(f"juniper-data: failed  cannot reach GitHub at {github_url(github)}")
     assert result.stdout.count("opened #") == len(loop.names) - 1
     assert "7 repos: " in result.stdout and "1 failed" in result.stdout
@@ -313,16 +423,24 @@ def test_a_network_error_mid_fleet_fails_that_repo_and_the_others_go_on(loop, gi
 def test_pr_without_a_pushed_branch_says_push_first(loop, github):
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert result.code == 0
-    assert "juniper-ml: not pushed  origin has no chore/sops-age-rollout; run `rollout apply --push` first" in result.stdout
+    assert (
+        "juniper-ml: not pushed  origin has no chore/sops-age-rollout; run `rollout apply --push` first"
+        in result.stdout
+    )
     assert not github.pulls(f"{OWNER}/juniper-ml")
 
 
 def test_labels_reviewers_draft_and_title_from_the_manifest(loop, github):
     text = loop.manifest.read_text().replace(
-        "defaults:\n", "defaults:\n  pull_request:\n    title: 'Secrets: SOPS + age'\n    body: Part of the fleet rollout.\n"
-                       "    labels: [security, rollout]\n    reviewers: [alice]\n", 1)
+        "defaults:\n",
+        "defaults:\n  pull_request:\n    title: 'Secrets: SOPS + age'\n    body: Part of the fleet rollout.\n"
+        "    labels: [security, rollout]\n    reviewers: [alice]\n",
+        1,
+    )
     loop.manifest.write_text(text)
-    assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    assert (
+        rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    )
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml", "--draft")
     assert result.code == 0, result.stdout + result.stderr
     pull = github.pulls(f"{OWNER}/juniper-ml")[0]
@@ -350,11 +468,20 @@ def test_status_shows_branch_pr_review_checks_next_step_and_the_fleet_line(loop,
     assert (data_json["merged"], data_json["total"]) == (1, 7)
     assert rows["juniper-ml"]["pr_state"] == "merged"
     assert rows["juniper-ml"]["next"] == "merged — run `rollout cleanup`"
-    assert (rows["juniper-data"]["pr"], rows["juniper-data"]["checks"], rows["juniper-data"]["next"]) == (
-        data_pull.number, "failing", "checks failing")
-    assert (rows["juniper-cascor"]["review"], rows["juniper-cascor"]["checks"], rows["juniper-cascor"]["next"]) == (
-        "approved", "passing", "approved — merge it")
-    assert rows["juniper-deploy"]["next"] == "waiting for review" and rows["juniper-deploy"]["branch"] == "pushed"
+    assert (
+        rows["juniper-data"]["pr"],
+        rows["juniper-data"]["checks"],
+        rows["juniper-data"]["next"],
+    ) == (data_pull.number, "failing", "checks failing")
+    assert (
+        rows["juniper-cascor"]["review"],
+        rows["juniper-cascor"]["checks"],
+        rows["juniper-cascor"]["next"],
+    ) == ("approved", "passing", "approved — merge it")
+    assert (
+        rows["juniper-deploy"]["next"] == "waiting for review"
+        and rows["juniper-deploy"]["branch"] == "pushed"
+    )
     table = rollout("status", "-m", loop.manifest)
     assert table.code == 0 and table.stdout.strip().endswith("1 of 7 merged")
     no_token(github, result, table)
@@ -363,12 +490,21 @@ def test_status_shows_branch_pr_review_checks_next_step_and_the_fleet_line(loop,
 def test_status_says_when_the_base_moved(loop, github):
     assert apply_pr(loop, "--repo", "juniper-ml").code == 0
     repo = loop.repo("juniper-ml")
-    other = subprocess.run(["git", "-C", str(repo), "commit-tree", "main^{tree}", "-p", "main", "-m", "more"],
-                           capture_output=True, text=True, check=True).stdout.strip()
+    other = subprocess.run(
+        ["git", "-C", str(repo), "commit-tree", "main^{tree}", "-p", "main", "-m", "more"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     git(repo, "push", "-q", "origin", f"{other}:refs/heads/main")
     git(repo, "fetch", "-q", "origin")
-    row = json.loads(rollout("status", "-m", loop.manifest, "--json", "--repo", "juniper-ml").stdout)["repos"][0]
-    assert (row["branch"], row["next"]) == ("behind base", "rebase: base moved (`rollout apply --push`)")
+    row = json.loads(
+        rollout("status", "-m", loop.manifest, "--json", "--repo", "juniper-ml").stdout
+    )["repos"][0]
+    assert (row["branch"], row["next"]) == (
+        "behind base",
+        "rebase: base moved (`rollout apply --push`)",
+    )
 
 
 def test_cleanup_deletes_only_merged_branches_locally_and_on_origin(loop, github):
@@ -406,16 +542,22 @@ def test_sync_clones_missing_repos_and_fetches_the_others(loop, github):
 
     shutil.rmtree(loop.repo("juniper-ml"))
     data = loop.repo("juniper-data")
-    other = subprocess.run(["git", "-C", str(data), "commit-tree", "main^{tree}", "-p", "main", "-m", "upstream"],
-                           capture_output=True, text=True, check=True).stdout.strip()
+    other = subprocess.run(
+        ["git", "-C", str(data), "commit-tree", "main^{tree}", "-p", "main", "-m", "upstream"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     git(data, "push", "-q", "origin", f"{other}:refs/heads/main")
     git(data, "update-ref", "refs/remotes/origin/main", "main")  # as if someone else pushed it
     states = {n: clone_state(loop.repo(n)) for n in loop.names if n != "juniper-ml"}
     result = rollout("sync", "-m", loop.manifest)
     assert result.code == 0, result.stdout + result.stderr
     assert f"juniper-ml: cloned  from {loop.remotes / 'juniper-ml.git'}" in result.stdout
-    assert ("juniper-data: fetched  1 new commit; local main is 1 behind origin/main; plan builds on origin/main"
-            in result.stdout)
+    assert (
+        "juniper-data: fetched  1 new commit; local main is 1 behind origin/main; plan builds on origin/main"
+        in result.stdout
+    )
     assert "juniper-cascor: up to date" in result.stdout
     assert git(data, "rev-parse", "origin/main").strip() == other
     assert states == {n: clone_state(loop.repo(n)) for n in loop.names if n != "juniper-ml"}
@@ -431,7 +573,9 @@ def test_sync_failure_in_one_repo_leaves_the_others(loop, github):
 
 
 def test_a_github_entry_that_is_not_owner_name_is_one_line(loop, github):
-    loop.manifest.write_text(loop.manifest.read_text().replace(f"github: {OWNER}/juniper-ml", "github: juniper-ml"))
+    loop.manifest.write_text(
+        loop.manifest.read_text().replace(f"github: {OWNER}/juniper-ml", "github: juniper-ml")
+    )
     result = rollout("status", "-m", loop.manifest)
     assert result.code == 1
     assert "repo juniper-ml.github 'juniper-ml' is not OWNER/NAME" in result.stderr
@@ -457,7 +601,9 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
 
     again = apply_pr(loop)
     assert again.code == 0
-    assert "7 repos: 7 already up to date" in again.stdout and again.stdout.count(": unchanged #") == 7
+    assert (
+        "7 repos: 7 already up to date" in again.stdout and again.stdout.count(": unchanged #") == 7
+    )
     assert "PATCH" not in {m for m, _, _ in github.requests}
 
     bodies = {n: github.pulls(f"{OWNER}/{n}")[0].body for n in names}
@@ -465,8 +611,13 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
     assert rollout("rotate", "-m", loop.manifest, "--add", str(new_key)).code == 0
     replan = rollout("plan", "-m", loop.manifest, "--detailed-exitcode")
     assert replan.code == 2 and str(new_key) in replan.stdout
-    changed = {l.split()[0] for l in replan.stdout.splitlines()
-               if l.startswith("  ") and len(l.split()) > 1 and l.split()[1] in ("create", "update", "delete")}
+    changed = {
+        ln.split()[0]
+        for ln in replan.stdout.splitlines()
+        if ln.startswith("  ")
+        and len(ln.split()) > 1
+        and ln.split()[1] in ("create", "update", "delete")
+    }
     # only the recipient change: the rules, the re-keyed ciphertext, the guide's list of recipients
     assert changed == {".sops.yaml", ".env.enc", "notes/SOPS_USAGE_GUIDE.md"}, replan.stdout
     tips = {n: git(loop.repo(n), "rev-parse", BRANCH).strip() for n in names}
@@ -478,34 +629,56 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
         pull = github.pulls(f"{OWNER}/{name}")[0]
         assert pull.body != bodies[name] and len(github.pulls(f"{OWNER}/{name}")) == 1
         assert bare_branch(loop, name) == git(loop.repo(name), "rev-parse", BRANCH).strip()
-        assert git(loop.repo(name), "rev-parse", f"{BRANCH}^").strip() == tips[name]  # one commit on top
+        assert (
+            git(loop.repo(name), "rev-parse", f"{BRANCH}^").strip() == tips[name]
+        )  # one commit on top
 
     for name in names[:3]:
         github.merge(f"{OWNER}/{name}", github.pulls(f"{OWNER}/{name}")[0].number)
     status = rollout("status", "-m", loop.manifest)
     assert status.code == 0 and status.stdout.strip().endswith("3 of 7 merged")
-    rows = {r["name"]: r for r in json.loads(rollout("status", "-m", loop.manifest, "--json").stdout)["repos"]}
+    rows = {
+        r["name"]: r
+        for r in json.loads(rollout("status", "-m", loop.manifest, "--json").stdout)["repos"]
+    }
     assert [n for n in names if rows[n]["next"] == "merged — run `rollout cleanup`"] == names[:3]
     cleaned = rollout("cleanup", "-m", loop.manifest)
     assert cleaned.code == 0, cleaned.stdout
     for name in names[:3]:
         assert f"{name}: deleted" in cleaned.stdout
-        assert bare_branch(loop, name) is None and not git(loop.repo(name), "branch", "--list", BRANCH).strip()
+        assert (
+            bare_branch(loop, name) is None
+            and not git(loop.repo(name), "branch", "--list", BRANCH).strip()
+        )
     for name in names[3:]:
         assert f"{name}: kept" in cleaned.stdout and bare_branch(loop, name) is not None
     after = rollout("status", "-m", loop.manifest, "--json")
     rows = {r["name"]: r for r in json.loads(after.stdout)["repos"]}
     for name in names[:3]:
-        assert (rows[name]["branch"], rows[name]["next"]) == ("absent", "merged — nothing left (`rollout plan` confirms)")
+        assert (rows[name]["branch"], rows[name]["next"]) == (
+            "absent",
+            "merged — nothing left (`rollout plan` confirms)",
+        )
     assert rollout("sync", "-m", loop.manifest).code == 0
-    clean = rollout("plan", "-m", loop.manifest, "--detailed-exitcode", *(f"--repo={n}" for n in names[:3]))
-    assert clean.code == 0, clean.stdout  # what status said: merged, and the plan confirms nothing is left
+    clean = rollout(
+        "plan", "-m", loop.manifest, "--detailed-exitcode", *(f"--repo={n}" for n in names[:3])
+    )
+    assert clean.code == 0, (
+        clean.stdout
+    )  # what status said: merged, and the plan confirms nothing is left
     no_token(github, synced, planned, first, again, replan, rotated, status, cleaned, after, clean)
     import os
 
     token = github.token.encode()
-    for top in (loop.root, Path(os.environ["HOME"])):  # never written anywhere: clones, remotes, caches, logs
-        written = [p for p in top.rglob("*") if p.is_file() and not p.is_symlink() and token in p.read_bytes()]
+    for top in (
+        loop.root,
+        Path(os.environ["HOME"]),
+    ):  # never written anywhere: clones, remotes, caches, logs
+        written = [
+            p
+            for p in top.rglob("*")
+            if p.is_file() and not p.is_symlink() and token in p.read_bytes()
+        ]
         assert not written, written
 
 
@@ -516,30 +689,45 @@ def test_the_fake_checks_requests_and_answers_against_githubs_description(github
     headers = {"Authorization": f"token {github.token}"}
     base = github_url(github)
     with httpx.Client(base_url=base, headers=headers) as client:
-        client.post(f"/repos/{OWNER}/x/pulls", json={"head": f"{OWNER}:b", "base": "main", "draft": "yes please"})
+        client.post(
+            f"/repos/{OWNER}/x/pulls",
+            json={"head": f"{OWNER}:b", "base": "main", "draft": "yes please"},
+        )
         client.get(f"/repos/{OWNER}/x/pulls", params={"head_branch": "b"})
         client.get(f"/repos/{OWNER}/x/pull-requests")
         github.inject("GET", r"/pulls/1$", 200, body={"number": "one"})
         client.get(f"/repos/{OWNER}/x/pulls/1")
     found = list(github.violations)
     github.violations.clear()  # seen here; the fixture would fail the test on them
-    assert any("pulls/create: request body does not fit ReposOwnerRepoPullsPostBody" in v and "draft" in v for v in found)
-    assert any("pulls/list: query parameters ['head_branch'] are not in the description" in v for v in found)
+    assert any(
+        "pulls/create: request body does not fit ReposOwnerRepoPullsPostBody" in v and "draft" in v
+        for v in found
+    )
+    assert any(
+        "pulls/list: query parameters ['head_branch'] are not in the description" in v
+        for v in found
+    )
     assert any(f"GET /repos/{OWNER}/x/pull-requests: no such operation" in v for v in found)
     assert any("pulls/get: 200 response does not fit PullRequest" in v for v in found)
 
 
 def test_the_token_comes_from_gh_when_no_variable_is_set(loop, github, monkeypatch, tmp_path):
-    assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    assert (
+        rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     gh = bin_dir / "gh"  # a stand-in for the GitHub CLI: `gh auth token` prints the logged-in token
-    gh.write_text(f'#!/bin/sh\n[ "$1 $2" = "auth token" ] && echo {github.token} && exit 0\nexit 1\n')
+    gh.write_text(
+        f'#!/bin/sh\n[ "$1 $2" = "auth token" ] && echo {github.token} && exit 0\nexit 1\n'
+    )
     gh.chmod(0o755)
     monkeypatch.delenv("GITHUB_TOKEN")
     monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
-    assert result.code == 0 and "juniper-ml: opened #1" in result.stdout, result.stdout + result.stderr
+    assert result.code == 0 and "juniper-ml: opened #1" in result.stdout, (
+        result.stdout + result.stderr
+    )
     no_token(github, result)
 
 
@@ -552,22 +740,35 @@ def test_status_with_a_rejected_token_is_one_line_per_repo_and_exit_1(loop, gith
     assert "ghp_NOTVALID" not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("text, message", [
-    ("forge: {api_url: github.example.com}\n",
-     "forge.api_url 'github.example.com' is not an http(s) URL (e.g. https://github.example.com/api/v3)"),
-    ("forge: {url: https://x}\n", "unknown key 'url' in forge (allowed: api_url)"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "forge: {api_url: github.example.com}\n",
+            "forge.api_url 'github.example.com' is not an http(s) URL (e.g. https://github.example.com/api/v3)",
+        ),
+        ("forge: {url: https://x}\n", "unknown key 'url' in forge (allowed: api_url)"),
+    ],
+)
 def test_forge_settings_are_checked_with_file_and_line(loop, github, text, message):
-    loop.manifest.write_text(loop.manifest.read_text().replace("defaults:\n", text + "defaults:\n", 1))
+    loop.manifest.write_text(
+        loop.manifest.read_text().replace("defaults:\n", text + "defaults:\n", 1)
+    )
     result = rollout("status", "-m", loop.manifest)
     assert result.code == 1 and message in result.stderr and f"{loop.manifest}:" in result.stderr
     assert not github.requests
 
 
-def test_forge_api_url_from_the_manifest_is_used_when_github_api_url_is_unset(loop, github, monkeypatch):
+def test_forge_api_url_from_the_manifest_is_used_when_github_api_url_is_unset(
+    loop, github, monkeypatch
+):
     url = github_url(github)
     monkeypatch.delenv("GITHUB_API_URL")
-    loop.manifest.write_text(loop.manifest.read_text().replace("defaults:\n", f"forge: {{api_url: {url}}}\ndefaults:\n", 1))
+    loop.manifest.write_text(
+        loop.manifest.read_text().replace(
+            "defaults:\n", f"forge: {{api_url: {url}}}\ndefaults:\n", 1
+        )
+    )
     result = rollout("status", "-m", loop.manifest, "--repo", "juniper-ml", "--json")
     assert result.code == 0, result.stderr
     assert github.requests  # it went to the fake, not to api.github.com
@@ -580,7 +781,10 @@ def test_owner_and_name_come_from_url_or_origin_when_github_is_not_set():
     assert slug_from_url("git@github.com:pcalnon/juniper-data.git") == "pcalnon/juniper-data"
     assert slug_from_url("ssh://git@github.example.com/team/repo") == "team/repo"
     assert slug_from_url("https://user:secret@github.com/o/n") == "o/n"
-    assert slug_from_url("/srv/git/repo.git") is None and slug_from_url("file:///srv/git/repo.git") is None
+    assert (
+        slug_from_url("/srv/git/repo.git") is None
+        and slug_from_url("file:///srv/git/repo.git") is None
+    )
     assert slug(None, "/local/path", "git@github.com:o/from-origin.git", "x") == "o/from-origin"
     assert slug("o/explicit", "https://github.com/o/url", None, "x") == "o/explicit"
 
@@ -588,10 +792,20 @@ def test_owner_and_name_come_from_url_or_origin_when_github_is_not_set():
 def test_a_primary_rate_limit_that_resets_soon_is_waited_out(loop, github):
     import time
 
-    assert rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
-    github.inject("GET", r"/pulls$", 403, headers={"x-ratelimit-remaining": "0",
-                                                    "x-ratelimit-reset": str(int(time.time()) + 1)}, body={
-        "message": "API rate limit exceeded", "documentation_url": "https://docs.github.com/rest", "status": "403"})
+    assert (
+        rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
+    )
+    github.inject(
+        "GET",
+        r"/pulls$",
+        403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 1)},
+        body={
+            "message": "API rate limit exceeded",
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "403",
+        },
+    )
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert result.code == 0 and "juniper-ml: opened #1" in result.stdout, result.stdout
     assert [s for m, p, s in github.requests if m == "GET" and "/pulls?" in p] == [403, 200]
@@ -610,62 +824,100 @@ def test_what_a_person_adds_below_the_tools_part_of_the_body_is_kept(loop, githu
     repo = f"{OWNER}/juniper-ml"
     pull = github.pulls(repo)[0]
     pull.body = pull.body + "Reviewer note: merge after the release.\n"
-    assert rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml").stdout.count("unchanged #1") == 1
+    assert (
+        rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml").stdout.count("unchanged #1") == 1
+    )
     pull.body = pull.body.replace("| create |", "| typo |", 1)
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert "juniper-ml: updated #1  body" in result.stdout
-    assert "| typo |" not in pull.body and pull.body.endswith("-->\nReviewer note: merge after the release.\n")
+    assert "| typo |" not in pull.body and pull.body.endswith(
+        "-->\nReviewer note: merge after the release.\n"
+    )
 
 
 def test_a_repo_whose_github_repository_cannot_be_told_is_one_line(loop, github):
-    loop.manifest.write_text(loop.manifest.read_text().replace(f"    github: {OWNER}/juniper-ml\n", ""))
-    result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")  # url: and origin are local paths
+    loop.manifest.write_text(
+        loop.manifest.read_text().replace(f"    github: {OWNER}/juniper-ml\n", "")
+    )
+    result = rollout(
+        "pr", "-m", loop.manifest, "--repo", "juniper-ml"
+    )  # url: and origin are local paths
     assert result.code == 1
-    assert ("juniper-ml: failed  cannot tell which GitHub repository juniper-ml is: add `github: OWNER/NAME` to its "
-            "manifest entry") in result.stdout
+    assert (
+        "juniper-ml: failed  cannot tell which GitHub repository juniper-ml is: add `github: OWNER/NAME` to its "
+        "manifest entry"
+    ) in result.stdout
 
 
 def test_pr_needs_push(loop, github):
     result = rollout("apply", "-m", loop.manifest, "--yes", "--pr")
     assert result.code == 1
-    assert result.stderr.strip() == "error: --pr needs --push (a pull request needs the branch on origin)"
-    assert not git(loop.repo("juniper-ml"), "branch", "--list", BRANCH).strip() and not github.requests
+    assert (
+        result.stderr.strip()
+        == "error: --pr needs --push (a pull request needs the branch on origin)"
+    )
+    assert (
+        not git(loop.repo("juniper-ml"), "branch", "--list", BRANCH).strip() and not github.requests
+    )
 
 
 def test_status_shows_a_draft_and_a_person_closed_pr(loop, github):
     assert rollout("apply", "-m", loop.manifest, "--yes", "--push").code == 0
     assert rollout("pr", "-m", loop.manifest, "--draft").code == 0
     github.close(f"{OWNER}/juniper-data", 1)
-    rows = {r["name"]: r for r in json.loads(rollout("status", "-m", loop.manifest, "--json").stdout)["repos"]}
+    rows = {
+        r["name"]: r
+        for r in json.loads(rollout("status", "-m", loop.manifest, "--json").stdout)["repos"]
+    }
     assert rows["juniper-ml"]["pr_state"] == "draft"
     assert (rows["juniper-data"]["pr_state"], rows["juniper-data"]["next"]) == (
-        "closed", "closed by a person (`rollout pr --reopen`)")
+        "closed",
+        "closed by a person (`rollout pr --reopen`)",
+    )
 
 
 def test_status_of_a_branch_not_pushed_and_of_none_at_all(loop, github):
     assert rollout("apply", "-m", loop.manifest, "--yes", "--repo", "juniper-ml").code == 0
-    rows = {r["name"]: r for r in json.loads(rollout("status", "-m", loop.manifest, "--json").stdout)["repos"]}
+    rows = {
+        r["name"]: r
+        for r in json.loads(rollout("status", "-m", loop.manifest, "--json").stdout)["repos"]
+    }
     assert (rows["juniper-ml"]["branch"], rows["juniper-ml"]["pr"], rows["juniper-ml"]["next"]) == (
-        "local only", None, "push: `rollout apply --push`")
-    assert (rows["juniper-data"]["branch"], rows["juniper-data"]["next"]) == ("absent", "run `rollout apply --push --pr`")
+        "local only",
+        None,
+        "push: `rollout apply --push`",
+    )
+    assert (rows["juniper-data"]["branch"], rows["juniper-data"]["next"]) == (
+        "absent",
+        "run `rollout apply --push --pr`",
+    )
 
 
 def test_sync_without_a_clone_or_a_url_fails_that_repo_only(loop, github):
     import shutil
 
     shutil.rmtree(loop.repo("juniper-ml"))
-    loop.manifest.write_text(re.sub(r"(  - name: juniper-ml.*\n    github: .*\n)    url: .*\n", r"\1",
-                                    loop.manifest.read_text()))
+    loop.manifest.write_text(
+        re.sub(
+            r"(  - name: juniper-ml.*\n    github: .*\n)    url: .*\n",
+            r"\1",
+            loop.manifest.read_text(),
+        )
+    )
     result = rollout("sync", "-m", loop.manifest)
     assert result.code == 1
-    assert (f"juniper-ml: failed  no clone at {loop.repo('juniper-ml')} and no `url:` to clone it from (add `url:`)"
-            in result.stdout)
+    assert (
+        f"juniper-ml: failed  no clone at {loop.repo('juniper-ml')} and no `url:` to clone it from (add `url:`)"
+        in result.stdout
+    )
     assert result.stdout.count(": up to date\n") == len(loop.names) - 1
 
 
 def test_a_named_rollout_has_its_own_pull_requests_next_to_the_sops_ones(loop, github):
     """The review loop of a second rollout: its own branch and PR per repo, status and cleanup by --rollout."""
-    text = loop.manifest.read_text().replace("defaults:\n", "defaults:\n  pull_request: {title: SOPS time, labels: [fleet]}\n", 1)
+    text = loop.manifest.read_text().replace(
+        "defaults:\n", "defaults:\n  pull_request: {title: SOPS time, labels: [fleet]}\n", 1
+    )
     loop.manifest.write_text(text)
     assert apply_pr(loop, "--repo", "juniper-data").code == 0
     hygiene = apply_pr(loop, "--repo", "juniper-data", "--rollout", "repo-hygiene")
@@ -673,9 +925,21 @@ def test_a_named_rollout_has_its_own_pull_requests_next_to_the_sops_ones(loop, g
     pulls = {p.head_ref: p for p in github.pulls(f"{OWNER}/juniper-data")}
     assert set(pulls) == {BRANCH, "chore/repo-hygiene"}
     mine = pulls["chore/repo-hygiene"]
-    assert mine.title.startswith("chore: fleet repo hygiene") and "| `.github/dependabot.yml` | create |" in mine.body
+    assert (
+        mine.title.startswith("chore: fleet repo hygiene")
+        and "| `.github/dependabot.yml` | create |" in mine.body
+    )
     assert pulls[BRANCH].title == "SOPS time" and ".sops.yaml" not in mine.body
-    status = rollout("status", "-m", loop.manifest, "--repo", "juniper-data", "--rollout", "repo-hygiene", "--json")
+    status = rollout(
+        "status",
+        "-m",
+        loop.manifest,
+        "--repo",
+        "juniper-data",
+        "--rollout",
+        "repo-hygiene",
+        "--json",
+    )
     rows = json.loads(status.stdout)["repos"]
     assert status.code == 0 and [(r["branch"], r["pr"]) for r in rows] == [("pushed", mine.number)]
     assert mine.number != pulls[BRANCH].number

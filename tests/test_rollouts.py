@@ -44,7 +44,9 @@ def placeholder_manifest(fleet, tmp_path: Path) -> Path:
 
 def test_both_rollouts_on_one_fleet(fleet, tmp_path, monkeypatch):
     cascor = fleet.repo("juniper-cascor")
-    assert rollout("apply", "--manifest", fleet.manifest, "--yes").code == 0  # the SOPS rollout, with its key
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--yes").code == 0
+    )  # the SOPS rollout, with its key
 
     # the second rollout: the shipped placeholder key, and no private key anywhere
     monkeypatch.delenv("SOPS_AGE_KEY_FILE")
@@ -63,10 +65,17 @@ def test_both_rollouts_on_one_fleet(fleet, tmp_path, monkeypatch):
     assert rollout("apply", "--manifest", shipped, "--rollout", "repo-hygiene", "--yes").code == 0
 
     # separate branches, each with only its own rollout's files
-    assert show(cascor, HYGIENE, ".github/dependabot.yml").startswith("# Dependabot for juniper-cascor")
+    assert show(cascor, HYGIENE, ".github/dependabot.yml").startswith(
+        "# Dependabot for juniper-cascor"
+    )
     assert "*" in show(cascor, HYGIENE, ".github/CODEOWNERS")
-    kept = show(deploy, HYGIENE, ".github/dependabot.yml")  # the person's file and npm entry kept, ours added
-    assert kept.startswith(HAND_DEPENDABOT) and "package-ecosystem: github-actions" in kept[len(HAND_DEPENDABOT):]
+    kept = show(
+        deploy, HYGIENE, ".github/dependabot.yml"
+    )  # the person's file and npm entry kept, ours added
+    assert (
+        kept.startswith(HAND_DEPENDABOT)
+        and "package-ecosystem: github-actions" in kept[len(HAND_DEPENDABOT) :]
+    )
     assert ".github/dependabot.yml" not in git(cascor, "ls-tree", "-r", "--name-only", BRANCH)
     assert ".sops.yaml" not in git(cascor, "ls-tree", "-r", "--name-only", HYGIENE)
     assert "fleet repo hygiene" in git(cascor, "log", "-1", "--format=%s", HYGIENE)
@@ -76,42 +85,100 @@ def test_both_rollouts_on_one_fleet(fleet, tmp_path, monkeypatch):
     sops_gitignore = show(cascor, "main", ".gitignore")
     assert rollout("apply", "--manifest", shipped, "--rollout", "repo-hygiene", "--yes").code == 0
     shared = show(cascor, HYGIENE, ".gitignore")
-    assert shared.startswith(sops_gitignore)  # every byte of the SOPS block and the person's lines kept
+    assert shared.startswith(
+        sops_gitignore
+    )  # every byte of the SOPS block and the person's lines kept
     assert shared.count(SOPS_BEGIN) == 1 and shared.count(HYGIENE_BEGIN) == 1
     assert shared.index(SOPS_BEGIN) < shared.index(HYGIENE_BEGIN)
 
     # drift for each rollout
-    hygiene = rollout("drift", "--manifest", shipped, "--rollout", "repo-hygiene", "--repo", "juniper-cascor",
-                      "--ref", HYGIENE, "--format", "json")
+    hygiene = rollout(
+        "drift",
+        "--manifest",
+        shipped,
+        "--rollout",
+        "repo-hygiene",
+        "--repo",
+        "juniper-cascor",
+        "--ref",
+        HYGIENE,
+        "--format",
+        "json",
+    )
     states = {a["path"]: a["state"] for a in json.loads(hygiene.stdout)["repos"][0]["artifacts"]}
-    assert hygiene.code == 0 and states == {".github/dependabot.yml": "in-sync", ".github/CODEOWNERS": "in-sync",
-                                            ".gitignore": "in-sync"}
-    at_base = rollout("drift", "--manifest", shipped, "--rollout", "repo-hygiene", "--repo", "juniper-cascor",
-                      "--format", "json")
+    assert hygiene.code == 0 and states == {
+        ".github/dependabot.yml": "in-sync",
+        ".github/CODEOWNERS": "in-sync",
+        ".gitignore": "in-sync",
+    }
+    at_base = rollout(
+        "drift",
+        "--manifest",
+        shipped,
+        "--rollout",
+        "repo-hygiene",
+        "--repo",
+        "juniper-cascor",
+        "--format",
+        "json",
+    )
     states = {a["path"]: a["state"] for a in json.loads(at_base.stdout)["repos"][0]["artifacts"]}
-    assert at_base.code == 2 and states[".github/dependabot.yml"] == "missing" and states[".gitignore"] == "missing"
-    assert rollout("verify", "--manifest", shipped, "--rollout", "repo-hygiene", "--ref", HYGIENE).code == 0
-    failing = rollout("verify", "--manifest", shipped, "--rollout", "repo-hygiene", "--repo", "juniper-cascor")
+    assert (
+        at_base.code == 2
+        and states[".github/dependabot.yml"] == "missing"
+        and states[".gitignore"] == "missing"
+    )
+    assert (
+        rollout("verify", "--manifest", shipped, "--rollout", "repo-hygiene", "--ref", HYGIENE).code
+        == 0
+    )
+    failing = rollout(
+        "verify", "--manifest", shipped, "--rollout", "repo-hygiene", "--repo", "juniper-cascor"
+    )
     assert failing.code == 1 and "rollout apply --rollout repo-hygiene" in failing.stdout
 
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(fleet.key_file))  # the SOPS drift reads no key either
-    sops = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", HYGIENE,
-                   "--format", "json")
+    monkeypatch.setenv(
+        "SOPS_AGE_KEY_FILE", str(fleet.key_file)
+    )  # the SOPS drift reads no key either
+    sops = rollout(
+        "drift",
+        "--manifest",
+        fleet.manifest,
+        "--repo",
+        "juniper-cascor",
+        "--ref",
+        HYGIENE,
+        "--format",
+        "json",
+    )
     states = {a["path"]: a["state"] for a in json.loads(sops.stdout)["repos"][0]["artifacts"]}
-    assert states[".gitignore"] == "in-sync" and states[".sops.yaml"] == "in-sync"  # the other block is no drift
+    assert (
+        states[".gitignore"] == "in-sync" and states[".sops.yaml"] == "in-sync"
+    )  # the other block is no drift
 
 
 def test_a_plan_saved_for_one_rollout_cannot_land_on_another(fleet, tmp_path):
     saved = tmp_path / "hygiene.plan.json"
-    assert rollout("plan", "--manifest", fleet.manifest, "--rollout", "repo-hygiene", "--out", saved).code == 0
+    assert (
+        rollout(
+            "plan", "--manifest", fleet.manifest, "--rollout", "repo-hygiene", "--out", saved
+        ).code
+        == 0
+    )
     result = rollout("apply", saved, "--manifest", fleet.manifest, "--yes")
-    assert result.code == 1 and "--rollout" in result.stderr and "chore/repo-hygiene" in result.stderr
+    assert (
+        result.code == 1 and "--rollout" in result.stderr and "chore/repo-hygiene" in result.stderr
+    )
     assert not git(fleet.repo("juniper-cascor"), "branch", "--list", BRANCH).strip()
 
 
 def test_unknown_rollout_is_one_line(fleet):
     result = rollout("plan", "--manifest", fleet.manifest, "--rollout", "hygeine")
-    assert result.code == 1 and "no rollout named 'hygeine'" in result.stderr and "repo-hygiene" in result.stderr
+    assert (
+        result.code == 1
+        and "no rollout named 'hygeine'" in result.stderr
+        and "repo-hygiene" in result.stderr
+    )
     assert len(result.stderr.strip().splitlines()) == 1
 
 
@@ -142,9 +209,13 @@ def core(tmp_path: Path, rollout_name: str, text: str = ROLLOUTS):
     (tmp_path / "ws").mkdir(exist_ok=True)
     templates = tmp_path / "templates"
     shutil.copytree(SHIPPED.parent.parent / "templates", templates, dirs_exist_ok=True)
-    for name, body in {"owners.j2": "* {{ who }} ({{ repo.name }} on {{ facts.default_branch }})\n",
-                       "ignore.j2": "*.log\n", "agents.j2": "Run `make hygiene`.\n", "lint.j2": ".ruff_cache/\n",
-                       "py.j2": "python {{ facts.python_version }}\n"}.items():
+    for name, body in {
+        "owners.j2": "* {{ who }} ({{ repo.name }} on {{ facts.default_branch }})\n",
+        "ignore.j2": "*.log\n",
+        "agents.j2": "Run `make hygiene`.\n",
+        "lint.j2": ".ruff_cache/\n",
+        "py.j2": "python {{ facts.python_version }}\n",
+    }.items():
         (templates / name).write_text(body)
     path = tmp_path / "repos.yaml"
     path.write_text(text.replace("workspace: ws\n", "workspace: ws\ntemplates: templates\n"))
@@ -165,8 +236,16 @@ def by_path(changes):
 def test_whole_file_kind_renders_vars_and_facts_and_nothing_of_sops(tmp_path):
     manifest, repo = core(tmp_path, "hygiene")
     changes = by_path(planner.plan_repo(manifest, repo, snap({})))
-    assert set(changes) == {"OWNERS", ".gitignore", "AGENTS.md", "py.txt"}  # no .sops.yaml, hook or skip rows
-    assert changes["OWNERS"].action == CREATE and changes["OWNERS"].after == b"* @team (svc on trunk)\n"
+    assert set(changes) == {
+        "OWNERS",
+        ".gitignore",
+        "AGENTS.md",
+        "py.txt",
+    }  # no .sops.yaml, hook or skip rows
+    assert (
+        changes["OWNERS"].action == CREATE
+        and changes["OWNERS"].after == b"* @team (svc on trunk)\n"
+    )
     again = by_path(planner.plan_repo(manifest, repo, snap({"OWNERS": "* @team (svc on trunk)\n"})))
     assert again["OWNERS"].action == UNCHANGED
     assert manifest.recipients == () and repo.branch == "chore/hygiene"
@@ -178,17 +257,24 @@ def test_block_kind_keeps_every_other_byte_and_its_place(tmp_path):
     change = by_path(planner.plan_repo(manifest, repo, snap({".gitignore": human})))[".gitignore"]
     assert change.action == UPDATE
     assert change.after.decode() == human.replace("old\n", "*.log\n")
-    fresh = by_path(planner.plan_repo(manifest, repo, snap({".gitignore": "dist/\n"})))[".gitignore"]
-    assert fresh.after.decode() == ("dist/\n# >>> juniper-rollout hygiene >>>\n*.log\n"
-                                    "# <<< juniper-rollout hygiene <<<\n")
+    fresh = by_path(planner.plan_repo(manifest, repo, snap({".gitignore": "dist/\n"})))[
+        ".gitignore"
+    ]
+    assert fresh.after.decode() == (
+        "dist/\n# >>> juniper-rollout hygiene >>>\n*.log\n# <<< juniper-rollout hygiene <<<\n"
+    )
 
 
 def test_an_ignore_block_adds_only_the_patterns_the_person_lacks(tmp_path):
     manifest, repo = core(tmp_path, "lint")
     (tmp_path / "templates" / "lint.j2").write_text("# caches\n.ruff_cache/\n.mypy_cache/\n")
-    partly = by_path(planner.plan_repo(manifest, repo, snap({".gitignore": "dist/\n.mypy_cache/\n"})))[".gitignore"]
-    assert partly.after.decode() == ("dist/\n.mypy_cache/\n# >>> juniper-rollout lint >>>\n# caches\n.ruff_cache/\n"
-                                     "# <<< juniper-rollout lint <<<\n")  # not .mypy_cache/ a second time
+    partly = by_path(
+        planner.plan_repo(manifest, repo, snap({".gitignore": "dist/\n.mypy_cache/\n"}))
+    )[".gitignore"]
+    assert partly.after.decode() == (
+        "dist/\n.mypy_cache/\n# >>> juniper-rollout lint >>>\n# caches\n.ruff_cache/\n"
+        "# <<< juniper-rollout lint <<<\n"
+    )  # not .mypy_cache/ a second time
     whole = "dist/\n.ruff_cache/\n  .mypy_cache/\n"
     held = by_path(planner.plan_repo(manifest, repo, snap({".gitignore": whole})))[".gitignore"]
     assert held.action == UNCHANGED  # every pattern is the person's already: no block at all
@@ -199,13 +285,19 @@ def test_an_ignore_block_adds_only_the_patterns_the_person_lacks(tmp_path):
 def test_two_rollouts_own_separate_blocks_in_one_file(tmp_path):
     hygiene, h_repo = core(tmp_path, "hygiene")
     lint, l_repo = core(tmp_path, "lint")
-    first = by_path(planner.plan_repo(hygiene, h_repo, snap({".gitignore": "dist/\n"})))[".gitignore"].after.decode()
-    both = by_path(planner.plan_repo(lint, l_repo, snap({".gitignore": first})))[".gitignore"].after.decode()
+    first = by_path(planner.plan_repo(hygiene, h_repo, snap({".gitignore": "dist/\n"})))[
+        ".gitignore"
+    ].after.decode()
+    both = by_path(planner.plan_repo(lint, l_repo, snap({".gitignore": first})))[
+        ".gitignore"
+    ].after.decode()
     assert both.startswith(first) and "# >>> juniper-rollout lint >>>\n.ruff_cache/\n" in both
     again = by_path(planner.plan_repo(hygiene, h_repo, snap({".gitignore": both})))[".gitignore"]
     assert again.action == UNCHANGED  # the other rollout's block is not this rollout's business
     sops, s_repo = core(tmp_path, "sops")  # nor the SOPS rollout's: it keeps its own markers
-    sops_ignore = by_path(planner.plan_repo(sops, s_repo, snap({".gitignore": both})))[".gitignore"].after.decode()
+    sops_ignore = by_path(planner.plan_repo(sops, s_repo, snap({".gitignore": both})))[
+        ".gitignore"
+    ].after.decode()
     assert sops_ignore.startswith(both) and sops_ignore.count("# >>> juniper-rollout >>>") == 1
 
 
@@ -221,25 +313,49 @@ def test_when_is_judged_on_the_repo_at_its_base(tmp_path):
     bare = by_path(planner.plan_repo(manifest, repo, snap({})))
     assert bare["AGENTS.md"].action == SKIP and "exists AGENTS.md" in bare["AGENTS.md"].reason
     assert bare["py.txt"].action == SKIP and "language python" in bare["py.txt"].reason
-    python = by_path(planner.plan_repo(manifest, repo, snap({"AGENTS.md": "# Agents\n"},
-                                                             paths={"AGENTS.md", "src/app.py"}, requires=">=3.11")))
+    python = by_path(
+        planner.plan_repo(
+            manifest,
+            repo,
+            snap({"AGENTS.md": "# Agents\n"}, paths={"AGENTS.md", "src/app.py"}, requires=">=3.11"),
+        )
+    )
     assert python["py.txt"].after == b"python 3.11\n"
-    assert python["AGENTS.md"].after.decode().startswith("# Agents\n<!-- >>> juniper-rollout hygiene >>> -->\n")
+    assert (
+        python["AGENTS.md"]
+        .after.decode()
+        .startswith("# Agents\n<!-- >>> juniper-rollout hygiene >>> -->\n")
+    )
 
 
 def test_drift_states_of_each_kind(tmp_path):
     manifest, repo = core(tmp_path, "hygiene")
-    rendered = {c.path: c.after.decode() for c in planner.plan_repo(manifest, repo, snap(
-        {"AGENTS.md": "# A\n"}, paths={"AGENTS.md", "x.py"}, requires=">=3.12"))}
+    rendered = {
+        c.path: c.after.decode()
+        for c in planner.plan_repo(
+            manifest,
+            repo,
+            snap({"AGENTS.md": "# A\n"}, paths={"AGENTS.md", "x.py"}, requires=">=3.12"),
+        )
+    }
 
     def states(files, paths=None):
-        result = audit.audit_repo(manifest, repo, snap(files, paths=paths, requires=">=3.12"), audit.Facts(), ref="main")
+        result = audit.audit_repo(
+            manifest, repo, snap(files, paths=paths, requires=">=3.12"), audit.Facts(), ref="main"
+        )
         assert result.findings == ()  # the SOPS hazards belong to the SOPS rollout
         return {a.path: a.state for a in result.artifacts}
 
     assert states(rendered, paths=set(rendered) | {"x.py"}) == dict.fromkeys(rendered, "in-sync")
-    assert states({}) == {"OWNERS": "missing", ".gitignore": "missing"}  # when: unmet -> not managed
-    edited = dict(rendered, OWNERS="* @someone-else\n", **{".gitignore": rendered[".gitignore"].replace("*.log", "*.tmp")})
+    assert states({}) == {
+        "OWNERS": "missing",
+        ".gitignore": "missing",
+    }  # when: unmet -> not managed
+    edited = dict(
+        rendered,
+        OWNERS="* @someone-else\n",
+        **{".gitignore": rendered[".gitignore"].replace("*.log", "*.tmp")},
+    )
     assert states(edited, paths=set(rendered) | {"x.py"})["OWNERS"] == "modified"
     assert states(edited, paths=set(rendered) | {"x.py"})[".gitignore"] == "modified"
     no_block = states({".gitignore": "dist/\n"})
@@ -268,7 +384,9 @@ def test_default_branch_comes_from_origin_head(fleet, tmp_path):
     git(clone, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
     with gitrepo.open_clone(clone) as repo:
         assert gitrepo.default_branch(repo) == "main"
-    with gitrepo.open_clone(fleet.repo("juniper-ml")) as repo:  # no remote: the manifest's base is used
+    with gitrepo.open_clone(
+        fleet.repo("juniper-ml")
+    ) as repo:  # no remote: the manifest's base is used
         assert gitrepo.default_branch(repo) is None
 
 
@@ -276,10 +394,16 @@ def test_default_branch_comes_from_origin_head(fleet, tmp_path):
 
 
 def test_defaults_files_apply_fleet_wide_with_opt_outs(tmp_path):
-    text = ROLLOUTS.replace("defaults:\n", "defaults:\n  files: [{path: NOTE.md, template: owners.j2, vars: {who: x}}]\n")
-    text = text.replace("repos:\n  - name: svc\n", "repos:\n  - name: svc\n  - name: opt\n    skip_files: [NOTE.md]\n"
-                        "    rollouts: {hygiene: {skip_files: [OWNERS], files: [{path: MINE, template: lint.j2}]}}\n"
-                        "  - name: out\n    rollouts: {hygiene: false}\n")
+    text = ROLLOUTS.replace(
+        "defaults:\n",
+        "defaults:\n  files: [{path: NOTE.md, template: owners.j2, vars: {who: x}}]\n",
+    )
+    text = text.replace(
+        "repos:\n  - name: svc\n",
+        "repos:\n  - name: svc\n  - name: opt\n    skip_files: [NOTE.md]\n"
+        "    rollouts: {hygiene: {skip_files: [OWNERS], files: [{path: MINE, template: lint.j2}]}}\n"
+        "  - name: out\n    rollouts: {hygiene: false}\n",
+    )
     manifest, _ = core(tmp_path, "sops", text)
     assert [("NOTE.md" in [f.path for f in r.files]) for r in manifest.repos] == [True, False, True]
     hygiene, _ = core(tmp_path, "hygiene", text)
@@ -292,7 +416,11 @@ def test_a_rollout_without_secrets_needs_no_key():
     assert manifest.recipients == () and manifest.rollouts == ("sops", "repo-hygiene")
     assert {r.branch for r in manifest.repos} == {HYGIENE}
     assert all(not r.sops and not r.encrypt for r in manifest.repos)
-    assert [f.path for f in manifest.repos[0].files] == [".github/dependabot.yml", ".github/CODEOWNERS", ".gitignore"]
+    assert [f.path for f in manifest.repos[0].files] == [
+        ".github/dependabot.yml",
+        ".github/CODEOWNERS",
+        ".gitignore",
+    ]
 
 
 # --- manifest mistakes in the new keys: one line FILE:LINE -----------------------------------------
@@ -304,21 +432,48 @@ def test_a_rollout_without_secrets_needs_no_key():
         ("  hygiene:\n", "  sops:\n", 7, "built-in SOPS rollout"),
         ("  hygiene:\n", "  hy giene:\n", 7, "not a valid rollout name"),
         ("    vars: {who:", "    colour: red\n    vars: {who:", 8, "unknown key 'colour'"),
-        ("kind: block, template: ignore.j2}", "kind: paragraph, template: ignore.j2}", 11, "use one of: file, block"),
+        (
+            "kind: block, template: ignore.j2}",
+            "kind: paragraph, template: ignore.j2}",
+            11,
+            "use one of: file, block",
+        ),
         ("{language: python}", "{language: cobol}", 13, "not a language the tool detects"),
         ("{exists: AGENTS.md}", "{exists: ../AGENTS.md}", 12, "must stay inside the repository"),
         ("{exists: AGENTS.md}", "{present: AGENTS.md}", 12, "unknown key 'present'"),
         ("{exists: AGENTS.md}", "{}", 12, "when is empty"),
-        ("kind: block, template: ignore.j2}", "kind: block, template: ignore.j2, policy: create-only}", 11,
-         "policy applies to whole files only"),
+        (
+            "kind: block, template: ignore.j2}",
+            "kind: block, template: ignore.j2, policy: create-only}",
+            11,
+            "policy applies to whole files only",
+        ),
         ("  - name: svc\n", "  - name: svc\n    rollouts: {hygeine: false}\n", 19, "not declared"),
-        ("  - name: svc\n", "  - name: svc\n    skip_files: [OWNERS]\n", 19, "not a fleet-wide file"),
-        ("  - name: svc\n", "  - name: svc\n    rollouts:\n      hygiene: {skip_files: [NOPE]}\n", 20,
-         "not a fleet-wide file"),
-        ("      - {path: py.txt,", "      - {path: OWNERS, template: lint.j2}\n      - {path: py.txt,", 13,
-         "renders OWNERS twice"),
+        (
+            "  - name: svc\n",
+            "  - name: svc\n    skip_files: [OWNERS]\n",
+            19,
+            "not a fleet-wide file",
+        ),
+        (
+            "  - name: svc\n",
+            "  - name: svc\n    rollouts:\n      hygiene: {skip_files: [NOPE]}\n",
+            20,
+            "not a fleet-wide file",
+        ),
+        (
+            "      - {path: py.txt,",
+            "      - {path: OWNERS, template: lint.j2}\n      - {path: py.txt,",
+            13,
+            "renders OWNERS twice",
+        ),
         ("  lint:\n", "  lint:\n    branch: main\n", 15, "cannot be the base branch"),
-        ("template: owners.j2}", "template: ownrs.j2}", 10, "unknown template 'ownrs.j2'"),  # not the run's rollout
+        (
+            "template: owners.j2}",
+            "template: ownrs.j2}",
+            10,
+            "unknown template 'ownrs.j2'",
+        ),  # not the run's rollout
     ],
 )
 def test_rollout_mistakes_are_one_line(tmp_path, old, new, line, words):
@@ -332,11 +487,14 @@ def test_rollout_mistakes_are_one_line(tmp_path, old, new, line, words):
 
 # --- kind: yaml-entry ------------------------------------------------------------------------------
 
-ENTRY = ROLLOUTS.replace("  lint:\n    files:\n", """\
+ENTRY = ROLLOUTS.replace(
+    "  lint:\n    files:\n",
+    """\
   lint:
     files:
       - {path: .github/dependabot.yml, kind: yaml-entry, key: updates, match: package-ecosystem, template: pip.j2}
-""")
+""",
+)
 HAND_DEPENDABOT = """\
 version: 2
 # ours: npm daily, reviewed by the web team
@@ -350,30 +508,45 @@ updates:
 def entry_core(tmp_path: Path, text: str = ENTRY):
     (tmp_path / "templates").mkdir(exist_ok=True)
     (tmp_path / "templates" / "pip.j2").write_text(
-        "package-ecosystem: pip\ndirectory: /\nschedule:\n  interval: weekly\n")
+        "package-ecosystem: pip\ndirectory: /\nschedule:\n  interval: weekly\n"
+    )
     return core(tmp_path, "lint", text)
 
 
 def test_yaml_entry_is_spliced_into_the_persons_file(tmp_path):
     manifest, repo = entry_core(tmp_path)
-    item = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": HAND_DEPENDABOT})))
+    item = by_path(
+        planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": HAND_DEPENDABOT}))
+    )
     after = item[".github/dependabot.yml"].after.decode()
-    assert item[".github/dependabot.yml"].action == UPDATE and after.startswith(HAND_DEPENDABOT)  # every byte kept
-    assert after[len(HAND_DEPENDABOT):] == ("    -   package-ecosystem: pip\n        directory: /\n"
-                                            "        schedule:\n          interval: weekly\n")  # its own indentation
+    assert item[".github/dependabot.yml"].action == UPDATE and after.startswith(
+        HAND_DEPENDABOT
+    )  # every byte kept
+    assert after[len(HAND_DEPENDABOT) :] == (
+        "    -   package-ecosystem: pip\n        directory: /\n"
+        "        schedule:\n          interval: weekly\n"
+    )  # its own indentation
     again = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": after})))
     assert again[".github/dependabot.yml"].action == UNCHANGED
 
 
 def test_yaml_entry_replaces_only_its_own_entry(tmp_path):
     manifest, repo = entry_core(tmp_path)
-    stale = HAND_DEPENDABOT + "    # pip, by hand\n    -   package-ecosystem: pip\n        directory: /\n" \
-                              "        schedule: {interval: monthly}\n    -   package-ecosystem: docker\n" \
-                              "        directory: /\n        schedule: {interval: daily}\n"
+    stale = (
+        HAND_DEPENDABOT
+        + "    # pip, by hand\n    -   package-ecosystem: pip\n        directory: /\n"
+        "        schedule: {interval: monthly}\n    -   package-ecosystem: docker\n"
+        "        directory: /\n        schedule: {interval: daily}\n"
+    )
     after = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": stale})))[
-        ".github/dependabot.yml"].after.decode()
-    assert "interval: monthly" not in after and after.startswith(HAND_DEPENDABOT + "    # pip, by hand\n")
-    assert after.endswith("    -   package-ecosystem: docker\n        directory: /\n        schedule: {interval: daily}\n")
+        ".github/dependabot.yml"
+    ].after.decode()
+    assert "interval: monthly" not in after and after.startswith(
+        HAND_DEPENDABOT + "    # pip, by hand\n"
+    )
+    assert after.endswith(
+        "    -   package-ecosystem: docker\n        directory: /\n        schedule: {interval: daily}\n"
+    )
     assert after.count("package-ecosystem: pip") == 1
 
 
@@ -398,30 +571,55 @@ updates:
 def test_yaml_entry_that_holds_what_is_rendered_is_the_persons_byte_for_byte(tmp_path):
     manifest, repo = entry_core(tmp_path)
     item = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": HAND_PIP})))
-    assert item[".github/dependabot.yml"].action == UNCHANGED  # labels, groups, day: theirs, and kept
+    assert (
+        item[".github/dependabot.yml"].action == UNCHANGED
+    )  # labels, groups, day: theirs, and kept
 
     def state(text):
-        found = audit.audit_repo(manifest, repo, snap({".github/dependabot.yml": text}), audit.Facts(), ref="main")
+        found = audit.audit_repo(
+            manifest, repo, snap({".github/dependabot.yml": text}), audit.Facts(), ref="main"
+        )
         return {a.path: a.state for a in found.artifacts}.get(".github/dependabot.yml")
 
     assert state(HAND_PIP) == "in-sync"
     monthly = HAND_PIP.replace('"weekly"', '"monthly"')
     assert state(monthly) == "modified"
     after = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": monthly})))[
-        ".github/dependabot.yml"].after.decode()
+        ".github/dependabot.yml"
+    ].after.decode()
     data = load_plain(after)["updates"][0]
-    assert data["schedule"] == {"interval": "weekly", "day": "monday", "timezone": "America/New_York"}
-    assert data["labels"] == ["dependencies"] and data["groups"] == {"python-minor": {"patterns": ["*"]}}
+    assert data["schedule"] == {
+        "interval": "weekly",
+        "day": "monday",
+        "timezone": "America/New_York",
+    }
+    assert data["labels"] == ["dependencies"] and data["groups"] == {
+        "python-minor": {"patterns": ["*"]}
+    }
 
 
 def test_yaml_entry_adds_the_list_or_refuses_what_it_cannot_edit(tmp_path):
     manifest, repo = entry_core(tmp_path)
-    added = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": "version: 2\n"})))
-    assert added[".github/dependabot.yml"].after.decode().startswith("version: 2\nupdates:\n- package-ecosystem: pip\n")
-    flow = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": "version: 2\nupdates: []\n"})))
+    added = by_path(
+        planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": "version: 2\n"}))
+    )
+    assert (
+        added[".github/dependabot.yml"]
+        .after.decode()
+        .startswith("version: 2\nupdates:\n- package-ecosystem: pip\n")
+    )
+    flow = by_path(
+        planner.plan_repo(
+            manifest, repo, snap({".github/dependabot.yml": "version: 2\nupdates: []\n"})
+        )
+    )
     assert "updates: [{package-ecosystem: pip" in flow[".github/dependabot.yml"].after.decode()
-    with pytest.raises(RepoError, match=r"^\.github/dependabot\.yml:2: updates is not a plain list"):
-        planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": "version: 2\nupdates: 5\n"}))
+    with pytest.raises(
+        RepoError, match=r"^\.github/dependabot\.yml:2: updates is not a plain list"
+    ):
+        planner.plan_repo(
+            manifest, repo, snap({".github/dependabot.yml": "version: 2\nupdates: 5\n"})
+        )
     absent = by_path(planner.plan_repo(manifest, repo, snap({})))[".github/dependabot.yml"]
     assert absent.action == SKIP and "existing file" in absent.reason
 
@@ -435,7 +633,10 @@ def test_yaml_entry_drift_states(tmp_path):
         return {a.path: a.state for a in found.artifacts}.get(".github/dependabot.yml")
 
     assert state(HAND_DEPENDABOT) == "missing" and state(None) is None
-    synced = HAND_DEPENDABOT + "    - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
+    synced = (
+        HAND_DEPENDABOT
+        + "    - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
+    )
     assert state(synced) == "in-sync"  # judged by data: the person's flow style is style
     assert state(synced.replace("weekly", "daily")) == "modified"
 
@@ -443,15 +644,21 @@ def test_yaml_entry_drift_states(tmp_path):
 def test_yaml_entry_template_must_render_a_mapping_with_the_field(tmp_path):
     manifest, repo = entry_core(tmp_path)
     (tmp_path / "templates" / "pip.j2").write_text("- just a list\n")
-    with pytest.raises(ManifestError, match=r"repos\.yaml:16: .*must render a YAML mapping, or a list of them, each with `package-ecosystem:`"):
+    with pytest.raises(
+        ManifestError,
+        match=r"repos\.yaml:16: .*must render a YAML mapping, or a list of them, each with `package-ecosystem:`",
+    ):
         planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": HAND_DEPENDABOT}))
 
 
-@pytest.mark.parametrize("old, new, words", [
-    ("key: updates, ", "", "needs `key`"),
-    ("match: package-ecosystem, ", "", "needs `match`"),
-    ("kind: yaml-entry, ", "", "belongs to kind: yaml-entry only"),
-])
+@pytest.mark.parametrize(
+    "old, new, words",
+    [
+        ("key: updates, ", "", "needs `key`"),
+        ("match: package-ecosystem, ", "", "needs `match`"),
+        ("kind: yaml-entry, ", "", "belongs to kind: yaml-entry only"),
+    ],
+)
 def test_yaml_entry_mistakes_are_one_line(tmp_path, old, new, words):
     with pytest.raises(ManifestError) as err:
         entry_core(tmp_path, ENTRY.replace(old, new, 1))
@@ -460,30 +667,39 @@ def test_yaml_entry_mistakes_are_one_line(tmp_path, old, new, words):
 
 # --- kind: precommit-hook --------------------------------------------------------------------------
 
-HOOKS = ROLLOUTS.replace("  lint:\n    files:\n", """\
+HOOKS = ROLLOUTS.replace(
+    "  lint:\n    files:\n",
+    """\
   lint:
     files:
       - {path: .pre-commit-config.yaml, kind: precommit-hook, template: hooks.j2}
-""")
+""",
+)
 
 
 def hooks_core(tmp_path: Path, rollout_name: str = "lint"):
     (tmp_path / "templates").mkdir(exist_ok=True)
     (tmp_path / "templates" / "hooks.j2").write_text(
-        "- id: no-todo\n  name: no TODO in {{ repo.name }}\n  entry: TODO\n  language: pygrep\n  types: [python]\n")
+        "- id: no-todo\n  name: no TODO in {{ repo.name }}\n  entry: TODO\n  language: pygrep\n  types: [python]\n"
+    )
     return core(tmp_path, rollout_name, HOOKS)
 
 
 def test_precommit_hook_is_spliced_into_an_existing_config(tmp_path):
-    from juniper_rollout.demo import PRECOMMIT_REMOTE
+    from tests.demofleet import PRECOMMIT_REMOTE
 
     manifest, repo = hooks_core(tmp_path)
     config = PRECOMMIT_REMOTE.format(name="svc")
     change = by_path(planner.plan_repo(manifest, repo, snap({".pre-commit-config.yaml": config})))[
-        ".pre-commit-config.yaml"]
+        ".pre-commit-config.yaml"
+    ]
     after = change.after.decode()
-    assert change.action == UPDATE and after.startswith(config)  # every byte of the person's config kept
-    assert "  - repo: local\n    hooks:\n      - id: no-todo\n        name: no TODO in svc\n" in after
+    assert change.action == UPDATE and after.startswith(
+        config
+    )  # every byte of the person's config kept
+    assert (
+        "  - repo: local\n    hooks:\n      - id: no-todo\n        name: no TODO in svc\n" in after
+    )
     absent = by_path(planner.plan_repo(manifest, repo, snap({})))[".pre-commit-config.yaml"]
     assert absent.action == SKIP and "only where one exists" in absent.reason
 
@@ -497,7 +713,8 @@ def test_precommit_hook_is_spliced_into_an_existing_config(tmp_path):
     # the SOPS rollout's hook joins the same local entry: the lint hooks stay in sync
     sops, s_repo = core(tmp_path, "sops", HOOKS)
     both = by_path(planner.plan_repo(sops, s_repo, snap({".pre-commit-config.yaml": after})))[
-        ".pre-commit-config.yaml"].after.decode()
+        ".pre-commit-config.yaml"
+    ].after.decode()
     assert state(both) == "in-sync" and both.startswith(after.split("      - id: no-todo")[0])
 
 
@@ -507,9 +724,17 @@ def test_precommit_hook_template_and_path_mistakes(tmp_path):
     with pytest.raises(ManifestError, match=r"repos\.yaml:16: .*must render a YAML list of hooks"):
         planner.plan_repo(manifest, repo, snap({".pre-commit-config.yaml": "repos: []\n"}))
     with pytest.raises(ManifestError) as err:
-        core(tmp_path, "lint", HOOKS.replace("{path: .pre-commit-config.yaml, kind: precommit-hook",
-                                             "{path: hooks.yaml, kind: precommit-hook"))
-    assert str(err.value).startswith(f"{tmp_path / 'repos.yaml'}:16: ") and "goes into" in str(err.value)
+        core(
+            tmp_path,
+            "lint",
+            HOOKS.replace(
+                "{path: .pre-commit-config.yaml, kind: precommit-hook",
+                "{path: hooks.yaml, kind: precommit-hook",
+            ),
+        )
+    assert str(err.value).startswith(f"{tmp_path / 'repos.yaml'}:16: ") and "goes into" in str(
+        err.value
+    )
 
 
 # --- kind: encrypted file, in a named rollout -------------------------------------------------------
@@ -527,19 +752,49 @@ def test_a_named_rollout_encrypts_with_the_real_sops_and_needs_the_key(fleet, tm
     from juniper_rollout import sops as sops_tool
 
     cascor = fleet.repo("juniper-cascor")
-    assert rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code == 0
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
+        == 0
+    )
     fleet.merge_all()  # the repo's .sops.yaml (from the SOPS rollout) names the recipients
     text = fleet.manifest.read_text()
     manifest = tmp_path / "vault.yaml"
     manifest.write_text(text.replace("\nrollouts:\n", "\n" + VAULT, 1))
     plan = rollout("plan", "--manifest", manifest, "--rollout", "vault", "--repo", "juniper-cascor")
     assert plan.code == 0 and "deploy/.env.enc" in plan.stdout and ".sops.yaml" not in plan.stdout
-    assert rollout("apply", "--manifest", manifest, "--rollout", "vault", "--repo", "juniper-cascor", "--yes").code == 0
+    assert (
+        rollout(
+            "apply",
+            "--manifest",
+            manifest,
+            "--rollout",
+            "vault",
+            "--repo",
+            "juniper-cascor",
+            "--yes",
+        ).code
+        == 0
+    )
     blob = git(cascor, "show", "chore/vault:deploy/.env.enc").encode()
-    assert sops_tool.read_metadata(blob) is not None  # ciphertext, made by sops (the canary check covers leaks)
-    drift = rollout("drift", "--manifest", manifest, "--rollout", "vault", "--repo", "juniper-cascor",
-                    "--ref", "chore/vault", "--format", "json")
-    assert json.loads(drift.stdout)["repos"][0]["artifacts"] == [{"path": "deploy/.env.enc", "state": "in-sync"}]
+    assert (
+        sops_tool.read_metadata(blob) is not None
+    )  # ciphertext, made by sops (the canary check covers leaks)
+    drift = rollout(
+        "drift",
+        "--manifest",
+        manifest,
+        "--rollout",
+        "vault",
+        "--repo",
+        "juniper-cascor",
+        "--ref",
+        "chore/vault",
+        "--format",
+        "json",
+    )
+    assert json.loads(drift.stdout)["repos"][0]["artifacts"] == [
+        {"path": "deploy/.env.enc", "state": "in-sync"}
+    ]
     # a rollout that encrypts needs real recipients: the placeholder is refused at its line
     placeholder = tmp_path / "placeholder.yaml"
     placeholder.write_text(SHIPPED.read_text().replace("\nrollouts:\n", "\n" + VAULT, 1))
@@ -554,31 +809,46 @@ def test_a_bootstrapped_repo_joins_the_other_rollouts_with_the_command_it_prints
     line = next(x for x in result.stdout.splitlines() if "repo-hygiene rollout" in x)
     command = line.split("`")[1].split()
     assert command[:2] == ["rollout", "apply"]
-    joined = rollout(*command[1:], "--yes")  # as printed (the canopy clone is brand new: a README only)
+    joined = rollout(
+        *command[1:], "--yes"
+    )  # as printed (the canopy clone is brand new: a README only)
     assert joined.code == 0, joined.stderr
     canopy = fleet.repo("juniper-canopy")
     assert "dependabot.yml" in git(canopy, "ls-tree", "-r", "--name-only", HYGIENE)
 
 
 def test_yaml_entries_found_by_several_fields_and_a_file_created_where_there_is_none(tmp_path):
-    text = ENTRY.replace("match: package-ecosystem, template: pip.j2}",
-                         "match: [package-ecosystem, directory], template: pip.j2, create: new.j2}")
+    text = ENTRY.replace(
+        "match: package-ecosystem, template: pip.j2}",
+        "match: [package-ecosystem, directory], template: pip.j2, create: new.j2}",
+    )
     (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "new.j2").write_text("# made for {{ repo.name }}\nversion: 2\nupdates:\n"
-                                                   "  - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n")
+    (tmp_path / "templates" / "new.j2").write_text(
+        "# made for {{ repo.name }}\nversion: 2\nupdates:\n"
+        "  - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
+    )
     manifest, repo = entry_core(tmp_path, text)
     (tmp_path / "templates" / "pip.j2").write_text(
         "- {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
-        "- {package-ecosystem: github-actions, directory: /, schedule: {interval: weekly}}\n")
-    docs = HAND_DEPENDABOT + "    -   package-ecosystem: pip\n        directory: /docs\n        schedule: {interval: daily}\n"
+        "- {package-ecosystem: github-actions, directory: /, schedule: {interval: weekly}}\n"
+    )
+    docs = (
+        HAND_DEPENDABOT
+        + "    -   package-ecosystem: pip\n        directory: /docs\n        schedule: {interval: daily}\n"
+    )
     after = by_path(planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": docs})))[
-        ".github/dependabot.yml"].after.decode()
+        ".github/dependabot.yml"
+    ].after.decode()
     assert after.startswith(docs)  # pip in /docs is another entry: kept as the person wrote it
-    assert after.count("package-ecosystem: pip") == 2 and after.count("package-ecosystem: github-actions") == 1
+    assert (
+        after.count("package-ecosystem: pip") == 2
+        and after.count("package-ecosystem: github-actions") == 1
+    )
     created = by_path(planner.plan_repo(manifest, repo, snap({})))[".github/dependabot.yml"]
     assert created.action == CREATE and created.after.decode() == (
         "# made for svc\nversion: 2\nupdates:\n  - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
-        "  - package-ecosystem: github-actions\n    directory: /\n    schedule:\n      interval: weekly\n")
+        "  - package-ecosystem: github-actions\n    directory: /\n    schedule:\n      interval: weekly\n"
+    )
 
     def state(files):
         found = audit.audit_repo(manifest, repo, snap(files), audit.Facts(), ref="main")
@@ -586,8 +856,13 @@ def test_yaml_entries_found_by_several_fields_and_a_file_created_where_there_is_
 
     assert (state({}), state({".github/dependabot.yml": after})) == ("missing", "in-sync")
     assert state({".github/dependabot.yml": docs}) == "missing"
-    half = HAND_DEPENDABOT + "    - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
-    assert state({".github/dependabot.yml": half}) == "modified"  # one of the two entries is missing
+    half = (
+        HAND_DEPENDABOT
+        + "    - {package-ecosystem: pip, directory: /, schedule: {interval: weekly}}\n"
+    )
+    assert (
+        state({".github/dependabot.yml": half}) == "modified"
+    )  # one of the two entries is missing
 
 
 # --- property: two rollouts' blocks in any file ---------------------------------------------------
@@ -598,19 +873,30 @@ from hypothesis import strategies as st  # noqa: E402
 from juniper_rollout.artifacts import markers, plan_block  # noqa: E402
 from juniper_rollout.edits import blocks as block_edits  # noqa: E402
 
-human_line = st.sampled_from(["", "# note", "*.log", "dist/", "# >>> juniper-rollout >>>x", "ünï ✓", "  ", "\r"])
+human_line = st.sampled_from(
+    ["", "# note", "*.log", "dist/", "# >>> juniper-rollout >>>x", "ünï ✓", "  ", "\r"]
+)
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lines=st.lists(human_line, max_size=8), crlf=st.booleans(), final=st.booleans(),
-       a=st.text("abc*/\n", max_size=20), b=st.text("xyz!.\n", max_size=20))
+@given(
+    lines=st.lists(human_line, max_size=8),
+    crlf=st.booleans(),
+    final=st.booleans(),
+    a=st.text("abc*/\n", max_size=20),
+    b=st.text("xyz!.\n", max_size=20),
+)
 @example(lines=["dist/"], crlf=False, final=False, a="a", b="x")
 def test_two_rollouts_blocks_are_independent(lines, crlf, final, a, b):
     nl = "\r\n" if crlf else "\n"
     text = nl.join(line.replace("\r", "") for line in lines) + (nl if final and lines else "")
     one = plan_block(text, a, "hygiene", ".gitignore")
     both = plan_block(one, b, "lint", ".gitignore")
-    assert plan_block(both, a, "hygiene", ".gitignore") == both  # idempotent with the other block there
+    assert (
+        plan_block(both, a, "hygiene", ".gitignore") == both
+    )  # idempotent with the other block there
     without_one = block_edits.remove(both, markers("hygiene", ".gitignore"), path=".gitignore")
-    assert without_one == plan_block(text, b, "lint", ".gitignore")  # removing one leaves the other as alone
+    assert without_one == plan_block(
+        text, b, "lint", ".gitignore"
+    )  # removing one leaves the other as alone
     assert block_edits.remove(without_one, markers("lint", ".gitignore"), path=".gitignore") == text

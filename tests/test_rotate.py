@@ -1,4 +1,5 @@
 """``rollout rotate``: splice defaults.age_recipients, keep every other byte, refuse what would hurt."""
+
 from __future__ import annotations
 
 import difflib
@@ -22,7 +23,11 @@ C = "age15cnz0gp0mrq8w5tu9w3a92t40569jugl29yjylyzfvlkry6yhc4qeykwf5"
 
 
 def changed_lines(old: str, new: str) -> list[str]:
-    return [line for line in difflib.ndiff(old.splitlines(True), new.splitlines(True)) if line[:1] in "+-"]
+    return [
+        line
+        for line in difflib.ndiff(old.splitlines(True), new.splitlines(True))
+        if line[:1] in "+-"
+    ]
 
 
 def only_recipients_changed(old: str, new: str, expected: list[str]) -> None:
@@ -44,8 +49,10 @@ def test_placeholder_is_replaced_in_place_and_nothing_else_moves():
 
 
 def test_add_then_remove_in_a_block_list_with_comments():
-    old = ("defaults:\n  # the fleet's keys\n  age_recipients:\n    - " + A + "   # laptop\n"
-           "    # retired keys go below\n  precommit_hook: auto  # where configs exist\nrepos: []\n")
+    old = (
+        "defaults:\n  # the fleet's keys\n  age_recipients:\n    - " + A + "   # laptop\n"
+        "    # retired keys go below\n  precommit_hook: auto  # where configs exist\nrepos: []\n"
+    )
     added = recipients.edit(old, add=[B, C], remove=[]).text
     assert changed_lines(old, added) == [f"+     - {B}\n", f"+     - {C}\n"]
     assert added.index(B) < added.index("# retired keys")  # right after the last item
@@ -60,16 +67,24 @@ def test_indentless_list_quoting_and_no_final_newline():
     new = recipients.edit(old, add=[B], remove=[]).text
     assert new == f'defaults:\n  base: main\n  age_recipients:\n  - "{A}"\n  - "{B}"\n'
     only_recipients_changed(old, new, [A, B])
-    assert recipients.edit(new, add=[], remove=[A]).text == f'defaults:\n  base: main\n  age_recipients:\n  - "{B}"\n'
+    assert (
+        recipients.edit(new, add=[], remove=[A]).text
+        == f'defaults:\n  base: main\n  age_recipients:\n  - "{B}"\n'
+    )
 
 
 def test_flow_list_and_crlf_are_kept():
     old = f"version: 1\r\ndefaults:\r\n  age_recipients: ['{A}']   # team\r\n  base: main\r\nrepos: []\r\n"
     new = recipients.edit(old, add=[B], remove=[]).text
-    assert new == f"version: 1\r\ndefaults:\r\n  age_recipients: ['{A}', '{B}']   # team\r\n  base: main\r\nrepos: []\r\n"
+    assert (
+        new
+        == f"version: 1\r\ndefaults:\r\n  age_recipients: ['{A}', '{B}']   # team\r\n  base: main\r\nrepos: []\r\n"
+    )
     assert recipients.edit(new, add=[C], remove=[A, B]).text == old.replace(A, C)
     block = f"defaults:\r\n  age_recipients:\r\n    - {A}\r\nrepos: []\r\n"
-    assert recipients.edit(block, add=[B], remove=[]).text == block.replace(f"{A}\r\n", f"{A}\r\n    - {B}\r\n")
+    assert recipients.edit(block, add=[B], remove=[]).text == block.replace(
+        f"{A}\r\n", f"{A}\r\n    - {B}\r\n"
+    )
 
 
 REFUSALS = [
@@ -89,7 +104,9 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "add", "remove", "message"), [pytest.param(*c, id=c[3]) for c in REFUSALS])
+@pytest.mark.parametrize(
+    ("text", "add", "remove", "message"), [pytest.param(*c, id=c[3]) for c in REFUSALS]
+)
 def test_refusals(text, add, remove, message):
     with pytest.raises(RecipientsEditError, match=message):
         recipients.edit(text, add=add, remove=remove)
@@ -117,7 +134,9 @@ def key(tmp_path, monkeypatch):
 def manifest_with(tmp_path: Path, *recipients_: str) -> Path:
     path = tmp_path / "repos.yaml"
     items = "".join(f"    - {k}\n" for k in recipients_)
-    path.write_text(f"version: 1\n# fleet\ndefaults:\n  age_recipients:\n{items}  base: main\nrepos: []\n")
+    path.write_text(
+        f"version: 1\n# fleet\ndefaults:\n  age_recipients:\n{items}  base: main\nrepos: []\n"
+    )
     path.chmod(0o640)
     return path
 
@@ -127,7 +146,11 @@ def test_rotate_adds_and_removes_atomically_keeping_the_mode(tmp_path, key):
     manifest = manifest_with(tmp_path, mine)
     result = rollout("rotate", "--manifest", manifest, "--add", B)
     assert result.code == 0, result.stderr
-    assert f"+ {B}" in result.stdout and "rollout plan" in result.stdout and "rollout apply" in result.stdout
+    assert (
+        f"+ {B}" in result.stdout
+        and "rollout plan" in result.stdout
+        and "rollout apply" in result.stdout
+    )
     assert load_plain(manifest.read_text())["defaults"]["age_recipients"] == [mine, B]
     assert stat.S_IMODE(manifest.stat().st_mode) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["age", "repos.yaml"]  # no temp file left

@@ -3,6 +3,7 @@ apply encrypts juniper-cascor's .env; a second key is added with a grace period 
 decrypt), then the old one is removed (only the new one decrypts); values never change and
 no plaintext shows up anywhere (helpers.rollout checks outputs, conftest git objects and temp files).
 """
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from juniper_rollout import demo, keys, sops
+from juniper_rollout import keys, sops
+from tests import demofleet as demo
 from tests import fleet as fleets
 from tests.helpers import git, rollout
 
@@ -39,7 +41,9 @@ def value_lines(blob: bytes) -> list[bytes]:
 def plan_json(fleet) -> dict[str, dict[str, dict]]:
     result = rollout("plan", "--manifest", fleet.manifest, "--json")
     assert result.code == 0, result.stderr
-    return {r["name"]: {f["path"]: f for f in r["files"]} for r in json.loads(result.stdout)["repos"]}
+    return {
+        r["name"]: {f["path"]: f for f in r["files"]} for r in json.loads(result.stdout)["repos"]
+    }
 
 
 def test_encrypt_then_rotate_with_a_grace_period(tmp_path, monkeypatch):
@@ -71,12 +75,19 @@ def test_encrypt_then_rotate_with_a_grace_period(tmp_path, monkeypatch):
     # without a private key the re-key cannot happen: one clear line naming SOPS_AGE_KEY_FILE
     monkeypatch.delenv("SOPS_AGE_KEY_FILE")
     result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
-    assert result.code == 1 and "SOPS_AGE_KEY_FILE" in result.stdout and "Traceback" not in result.stdout
+    assert (
+        result.code == 1
+        and "SOPS_AGE_KEY_FILE" in result.stdout
+        and "Traceback" not in result.stdout
+    )
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(fleet.key_file))
 
     plans = plan_json(fleet)
     assert plans["juniper-cascor"][".env.enc"]["action"] == "update"
-    assert plans["juniper-cascor"][".env.enc"]["reason"] == f"re-key with sops updatekeys (+{new[:12]}…): same data key"
+    assert (
+        plans["juniper-cascor"][".env.enc"]["reason"]
+        == f"re-key with sops updatekeys (+{new[:12]}…): same data key"
+    )
     assert all(files[".sops.yaml"]["action"] == "update" for files in plans.values())
     assert rollout("apply", "--manifest", fleet.manifest, "--yes").code == 0
     both = enc_on_branch(fleet)
@@ -95,7 +106,8 @@ def test_encrypt_then_rotate_with_a_grace_period(tmp_path, monkeypatch):
     plans = plan_json(fleet)
     assert plans["juniper-cascor"][".env.enc"]["reason"] == (
         f"re-key with sops updatekeys (-{old[:12]}…): same data key; a removed key that kept an earlier copy "
-        "still decrypts it: `rollout rotate --data-key`")
+        "still decrypts it: `rollout rotate --data-key`"
+    )
     assert rollout("apply", "--manifest", fleet.manifest, "--yes").code == 0
     last = enc_on_branch(fleet)
     assert sops.read_metadata(last).recipients == (new,)
@@ -105,7 +117,16 @@ def test_encrypt_then_rotate_with_a_grace_period(tmp_path, monkeypatch):
 
     # and the rotated branch passes the whole verification list with the new key alone
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(new_only))
-    result = rollout("verify", "--manifest", fleet.manifest, "--ref", BRANCH, "--repo", "juniper-cascor", "--json")
+    result = rollout(
+        "verify",
+        "--manifest",
+        fleet.manifest,
+        "--ref",
+        BRANCH,
+        "--repo",
+        "juniper-cascor",
+        "--json",
+    )
     data = json.loads(result.stdout)
     assert result.code == 0, [c for r in data["repos"] for c in r["checks"] if not c["ok"]]
 

@@ -1,4 +1,5 @@
 """juniper_rollout.sops against the real sops 3.11 binary and real age keys (no mocks)."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,7 @@ PLAIN = f"# tokens\nAPI_KEY={CANARY}-a\nexport OTHER='{CANARY} b'\n".encode()
 
 
 def config(*recipients: str, rule: str = RULE) -> str:
-    return f"creation_rules:\n  - path_regex: {rule}\n    age: \"{','.join(recipients)}\"\n"
+    return f'creation_rules:\n  - path_regex: {rule}\n    age: "{",".join(recipients)}"\n'
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,14 @@ def box(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     home, tmp = tmp_path / "home", tmp_path / "tmp"
     home.mkdir()
     tmp.mkdir()
-    for var in ("XDG_CONFIG_HOME", "SOPS_AGE_KEY", "SOPS_AGE_KEY_CMD", "SOPS_AGE_RECIPIENTS",
-                "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "SOPS_CONFIG"):
+    for var in (
+        "XDG_CONFIG_HOME",
+        "SOPS_AGE_KEY",
+        "SOPS_AGE_KEY_CMD",
+        "SOPS_AGE_RECIPIENTS",
+        "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+        "SOPS_CONFIG",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("TMPDIR", str(tmp))
@@ -94,7 +101,9 @@ def test_round_trip_keeps_plaintext_off_disk(box: Sandbox) -> None:
 
 def test_read_metadata_of_real_output(box: Sandbox) -> None:
     meta = sops.read_metadata(encrypt(box))
-    assert meta == sops.SopsMetadata((box.pub,), ("API_KEY", "OTHER"), "3.11.0", "dotenv", meta.lastmodified)
+    assert meta == sops.SopsMetadata(
+        (box.pub,), ("API_KEY", "OTHER"), "3.11.0", "dotenv", meta.lastmodified
+    )
 
 
 def test_read_metadata_none_for_plaintext() -> None:
@@ -107,12 +116,26 @@ def test_read_metadata_none_for_plaintext() -> None:
 def test_read_metadata_of_sops_yaml_and_json(box: Sandbox, kind: str) -> None:
     plain = {"yaml": f"token: {CANARY}\nport: 1\n", "json": f'{{"token": "{CANARY}", "port": 1}}'}
     proc = subprocess.run(
-        [sops.sops_path(), "encrypt", "--age", box.pub, "--input-type", kind,
-         "--output-type", kind, "--filename-override", f"s.{kind}"],
-        input=plain[kind].encode(), capture_output=True, check=True,
+        [
+            sops.sops_path(),
+            "encrypt",
+            "--age",
+            box.pub,
+            "--input-type",
+            kind,
+            "--output-type",
+            kind,
+            "--filename-override",
+            f"s.{kind}",
+        ],
+        input=plain[kind].encode(),
+        capture_output=True,
+        check=True,
     )
     meta = sops.read_metadata(proc.stdout)
-    assert meta == sops.SopsMetadata((box.pub,), ("token", "port"), "3.11.0", kind, meta.lastmodified)
+    assert meta == sops.SopsMetadata(
+        (box.pub,), ("token", "port"), "3.11.0", kind, meta.lastmodified
+    )
     assert meta.lastmodified.endswith("Z")
 
 
@@ -173,7 +196,8 @@ def test_updatekeys_refuses_a_modified_file(box: Sandbox) -> None:
     lines = encrypt(box).splitlines()
     tampered = b"\n".join(line for line in lines if not line.startswith(b"API_KEY"))
     call = lambda: sops.updatekeys(  # noqa: E731
-        tampered, sops_config=config(box.pub), filename=".env.enc")
+        tampered, sops_config=config(box.pub), filename=".env.enc"
+    )
     assert sops_error(box, call) == f".env.enc: {sops.MODIFIED}"
 
 
@@ -219,8 +243,8 @@ def test_error_mac_mismatch(box: Sandbox, how: str) -> None:
     else:
         i = next(n for n, line in enumerate(lines) if line.startswith(b"API_KEY"))
         cut = lines[i].index(b"data:") + 8
-        flipped = b"A" if lines[i][cut:cut + 1] != b"A" else b"B"
-        lines[i] = lines[i][:cut] + flipped + lines[i][cut + 1:]
+        flipped = b"A" if lines[i][cut : cut + 1] != b"A" else b"B"
+        lines[i] = lines[i][:cut] + flipped + lines[i][cut + 1 :]
     tampered = b"".join(lines)
     message = sops_error(box, lambda: sops.decrypt_dotenv(tampered, filename=".env.enc"))
     assert message == f".env.enc: {sops.MODIFIED}"

@@ -111,7 +111,9 @@ def test_a_yaml_env_enc_is_re_encrypted_as_dotenv_and_said_so(fleet):
     )
     plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
     line = " ".join(
-        next(line for line in plan.stdout.splitlines() if line.strip().startswith(".env.enc")).split()
+        next(
+            line for line in plan.stdout.splitlines() if line.strip().startswith(".env.enc")
+        ).split()
     )
     assert line == ".env.enc update (re-encrypted as dotenv (was sops yaml format))"
     # a value changed in .env is never silently dropped
@@ -119,7 +121,9 @@ def test_a_yaml_env_enc_is_re_encrypted_as_dotenv_and_said_so(fleet):
     env.write_bytes(env.read_bytes().replace(b"HF_TOKEN=", b"HF_TOKEN=changed-", 1))
     plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
     line = " ".join(
-        next(line for line in plan.stdout.splitlines() if line.strip().startswith(".env.enc")).split()
+        next(
+            line for line in plan.stdout.splitlines() if line.strip().startswith(".env.enc")
+        ).split()
     )
     assert (
         line.startswith(".env.enc update (encrypt .env: 15 variables")
@@ -149,3 +153,24 @@ def test_verify_names_the_format_instead_of_calling_it_plaintext(fleet):
     )
     assert not [f for f in drift["repos"][0]["findings"] if f["id"] == "enc-without-sops"]
     assert {a["path"]: a["state"] for a in drift["repos"][0]["artifacts"]}[".env.enc"] == "modified"
+
+
+def test_a_json_env_enc_nested_past_the_stack_is_no_traceback(recipient, fleet):
+    """A committed .env.enc in sops' JSON shape with a value nested 100,000 levels: json.loads raises
+    RecursionError; drift, verify and plan must say what the file is, never print a traceback
+    (second adversarial pass of issue 13, item 11)."""
+    text = sops_output(recipient, "json").decode()
+    assert sopsmeta.read_metadata(text.encode()) is not None
+    deep = text.replace(
+        '\n\t"TOKEN":', '\n\t"z": ' + "[" * 100_000 + "]" * 100_000 + ',\n\t"TOKEN":', 1
+    )
+    assert deep != text
+    assert sopsmeta.read_metadata(deep.encode()) is None  # unreadable: not taken for a sops file
+    commit_on_main(fleet.repo("juniper-cascor"), {".env.enc": deep}, "deep")
+    for args in (("drift",), ("verify", "--ref", "main"), ("plan",)):
+        result = rollout(*args, "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+        assert (
+            "Traceback" not in result.stderr + result.stdout
+            and "RecursionError" not in result.stdout
+        )
+        assert ".env.enc" in result.stdout

@@ -2,6 +2,7 @@
 with its fix named before the rollout. The fleet is built and applied once for the module;
 verify is read-only, so the tests share it (the few that need other commits add their own branch).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,13 @@ def isolated(root: Path):
         mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
         mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
         mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for name in ("SOPS_AGE_KEY", "JUNIPER_WORKSPACE", "GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"):
+        for name in (
+            "SOPS_AGE_KEY",
+            "JUNIPER_WORKSPACE",
+            "GIT_DIR",
+            "GIT_INDEX_FILE",
+            "GIT_WORK_TREE",
+        ):
             mp.delenv(name, raising=False)
         yield mp
 
@@ -72,8 +79,17 @@ def branch_with(repo: Path, name: str, files: dict[str, bytes], start: str = BRA
         env = dict(os.environ, GIT_INDEX_FILE=str(Path(tmp) / "index"))
 
         def run(*args: str, data: bytes | None = None) -> str:
-            return subprocess.run(["git", "-C", str(repo), *args], input=data, env=env, check=True,
-                                  capture_output=True).stdout.decode().strip()
+            return (
+                subprocess.run(
+                    ["git", "-C", str(repo), *args],
+                    input=data,
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
+                .stdout.decode()
+                .strip()
+            )
 
         run("read-tree", start)
         for path, data in files.items():
@@ -93,22 +109,34 @@ def test_rollout_branches_pass_every_check_and_json_has_the_exact_shape(fleet):
         assert [c["name"] for c in repo["checks"]] == list(verify.CHECKS)
         for check in repo["checks"]:
             assert set(check) == {"name", "ok", "detail"}
-            assert isinstance(check["ok"], bool) and isinstance(check["detail"], str) and check["detail"]
+            assert (
+                isinstance(check["ok"], bool)
+                and isinstance(check["detail"], str)
+                and check["detail"]
+            )
             assert check["ok"], (repo["name"], check)
     assert code == 0
     cascor = checks_of(data, "juniper-cascor")
     assert "decrypts to .env in the clone" in cascor["encrypted-files"]["detail"]
     assert "every name documented in .env.example" in cascor["encrypted-files"]["detail"]
-    assert "ran forbid-plaintext-env, require-sops-encrypted by id" in cascor["precommit-hook"]["detail"]
+    assert (
+        "ran forbid-plaintext-env, require-sops-encrypted by id"
+        in cascor["precommit-hook"]["detail"]
+    )
     assert "not applicable" in checks_of(data, "juniper-ml")["precommit-hook"]["detail"]
 
 
 def test_the_table_marks_passed_and_not_applicable_checks(fleet):
-    result = rollout("verify", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--ref", BRANCH)
+    result = rollout(
+        "verify", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--ref", BRANCH
+    )
     assert result.code == 0, result.stdout
     row = next(line for line in result.stdout.splitlines() if "juniper-ml" in line)
     assert row.split() == ["juniper-ml", "✓", "✓", "✓", "n/a", "✓", "n/a", "✓"]
-    assert result.stdout.rstrip().endswith("1 repo: all 7 checks passed") and "fix:" not in result.stdout
+    assert (
+        result.stdout.rstrip().endswith("1 repo: all 7 checks passed")
+        and "fix:" not in result.stdout
+    )
 
 
 def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
@@ -119,10 +147,17 @@ def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
     assert "rollout verify on each repo's base branch" in out and "✗" in out
     for name in fleet.names:
         assert f"✗ {name} sops-config: no .sops.yaml at main" in out
-    assert "✗ juniper-cascor encrypted-files: no .env.enc at main (the manifest encrypts .env)" in out
-    assert "✗ juniper-cascor gitignore: git check-ignore at main: not ignored: .env, .env.local, prod.env" in out
-    assert ("✗ juniper-deploy gitignore: git check-ignore at main: not ignored: prod.env; "
-            "ignored: .env.enc, .env.local.example, .env.local.enc") in out
+    assert (
+        "✗ juniper-cascor encrypted-files: no .env.enc at main (the manifest encrypts .env)" in out
+    )
+    assert (
+        "✗ juniper-cascor gitignore: git check-ignore at main: not ignored: .env, .env.local, prod.env"
+        in out
+    )
+    assert (
+        "✗ juniper-deploy gitignore: git check-ignore at main: not ignored: prod.env; "
+        "ignored: .env.enc, .env.local.example, .env.local.enc"
+    ) in out
     missing = "precommit-hook: .pre-commit-config.yaml at main: forbid-plaintext-env, require-sops-encrypted missing"
     assert f"✗ juniper-cascor {missing}" in out
     # juniper-cascor-worker has a local hook of its own: it is not a managed hook, and is never run
@@ -135,21 +170,32 @@ def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
     assert not list(Path(tempfile.gettempdir()).glob("rollout-verify-*"))
 
 
-@pytest.mark.parametrize(("removed", "symptom", "fix"), [
-    ("forbid-plaintext-env", ": forbid-plaintext-env missing", "adds forbid-plaintext-env"),
-    ("require-sops-encrypted", ": require-sops-encrypted missing", "adds require-sops-encrypted"),
-])
+@pytest.mark.parametrize(
+    ("removed", "symptom", "fix"),
+    [
+        ("forbid-plaintext-env", ": forbid-plaintext-env missing", "adds forbid-plaintext-env"),
+        (
+            "require-sops-encrypted",
+            ": require-sops-encrypted missing",
+            "adds require-sops-encrypted",
+        ),
+    ],
+)
 def test_the_hook_check_fails_when_a_hook_is_removed(fleet, removed, symptom, fix):
     repo = fleet.repo("juniper-data")
     config = load_data(git(repo, "show", f"{BRANCH}:.pre-commit-config.yaml"))
     for entry in config["repos"]:
         entry["hooks"] = [h for h in entry["hooks"] if h["id"] != removed]
-    ref = branch_with(repo, f"test/no-{removed}", {".pre-commit-config.yaml": json.dumps(config).encode()})
+    ref = branch_with(
+        repo, f"test/no-{removed}", {".pre-commit-config.yaml": json.dumps(config).encode()}
+    )
     code, data = verify_json(fleet, "--repo", "juniper-data", "--ref", ref)
     checks = checks_of(data, "juniper-data")
     assert code == 1
     assert not checks["precommit-hook"]["ok"]
-    assert symptom in checks["precommit-hook"]["detail"] and fix in checks["precommit-hook"]["detail"]
+    assert (
+        symptom in checks["precommit-hook"]["detail"] and fix in checks["precommit-hook"]["detail"]
+    )
     assert all(c["ok"] for n, c in checks.items() if n != "precommit-hook")
 
 
@@ -160,15 +206,29 @@ def encrypted_check(fleet, ref: str, age: verify.AgeKeys) -> verify.Check:
 
 
 def test_a_plaintext_file_named_enc_fails(fleet):
-    ref = branch_with(fleet.repo("juniper-cascor"), "test/plaintext-enc", {".env.enc": b"HF_TOKEN=not-encrypted\n"})
+    ref = branch_with(
+        fleet.repo("juniper-cascor"),
+        "test/plaintext-enc",
+        {".env.enc": b"HF_TOKEN=not-encrypted\n"},
+    )
     check = encrypted_check(fleet, ref, verify.find_age_keys())
-    assert not check.ok and check.detail == ".env.enc is not sops-encrypted (no sops metadata): it may be plaintext in git"
+    assert (
+        not check.ok
+        and check.detail
+        == ".env.enc is not sops-encrypted (no sops metadata): it may be plaintext in git"
+    )
     assert "rotate those secrets" in check.fix
 
 
 def test_a_secret_the_example_does_not_list_is_the_gap(fleet):
-    example = git(fleet.repo("juniper-cascor"), "show", f"{BRANCH}:.env.example").replace("HF_TOKEN=\n", "")
-    ref = branch_with(fleet.repo("juniper-cascor"), "test/example", {".env.example": (example + "EXTRA=\n").encode()})
+    example = git(fleet.repo("juniper-cascor"), "show", f"{BRANCH}:.env.example").replace(
+        "HF_TOKEN=\n", ""
+    )
+    ref = branch_with(
+        fleet.repo("juniper-cascor"),
+        "test/example",
+        {".env.example": (example + "EXTRA=\n").encode()},
+    )
     check = encrypted_check(fleet, ref, verify.find_age_keys())
     assert not check.ok
     assert check.detail == ".env.enc holds HF_TOKEN, which .env.example does not list"
@@ -176,12 +236,19 @@ def test_a_secret_the_example_does_not_list_is_the_gap(fleet):
 
 
 def test_optional_names_only_in_the_example_are_fine_and_commented_ones_count(fleet):
-    example = git(fleet.repo("juniper-cascor"), "show", f"{BRANCH}:.env.example").replace("HF_TOKEN=\n", "")
+    example = git(fleet.repo("juniper-cascor"), "show", f"{BRANCH}:.env.example").replace(
+        "HF_TOKEN=\n", ""
+    )
     example += "# HF_TOKEN=hf_your_token_here\n# OPTIONAL_ONE=1\nOPTIONAL_TWO=\n"
-    ref = branch_with(fleet.repo("juniper-cascor"), "test/optional", {".env.example": example.encode()})
+    ref = branch_with(
+        fleet.repo("juniper-cascor"), "test/optional", {".env.example": example.encode()}
+    )
     check = encrypted_check(fleet, ref, verify.find_age_keys())
     assert check.ok, check.detail
-    assert "every name documented in .env.example (2 optional names there not set: fine)" in check.detail
+    assert (
+        "every name documented in .env.example (2 optional names there not set: fine)"
+        in check.detail
+    )
 
 
 def test_without_a_key_the_values_are_not_decrypted_and_that_is_said(fleet, tmp_path):
@@ -201,7 +268,9 @@ def test_a_stale_encrypted_copy_is_named(fleet, tmp_path):
 def test_an_unreadable_repo_fails_and_the_others_go_on(fleet, tmp_path):
     copy = fleets.copy(fleet, tmp_path / "copy")
     subprocess.run(["rm", "-rf", str(copy.repo("juniper-ml"))], check=True)
-    code, data = verify_json(copy, "--repo", "juniper-ml", "--repo", "juniper-deploy", "--ref", BRANCH)
+    code, data = verify_json(
+        copy, "--repo", "juniper-ml", "--repo", "juniper-deploy", "--ref", BRANCH
+    )
     assert code == 1
     assert [r["name"] for r in data["repos"]] == ["juniper-deploy", "juniper-ml"]  # manifest order
     [problem] = data["repos"][1]["checks"]
@@ -239,12 +308,16 @@ def test_the_key_is_found_where_sops_looks(fleet, tmp_path):
 def test_no_key_is_said_and_not_a_failure_a_stranger_key_fails_with_the_fix(fleet, tmp_path):
     check = age_check(fleet, {"HOME": str(tmp_path)})
     assert check.ok and not check.applies
-    assert "no age key where sops looks" in check.detail and "decryption not checked" in check.detail
+    assert (
+        "no age key where sops looks" in check.detail and "decryption not checked" in check.detail
+    )
     stranger = tmp_path / "stranger.txt"
     keys.generate_key_file(stranger)
     check = age_check(fleet, {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(stranger)})
     assert not check.ok and "is not a recipient" in check.detail and "rotate --add" in check.fix
-    check = age_check(fleet, {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(tmp_path / "gone.txt")})
+    check = age_check(
+        fleet, {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(tmp_path / "gone.txt")}
+    )
     assert not check.ok and "does not exist" in check.detail
 
 
@@ -265,10 +338,15 @@ def test_a_branchs_own_hostile_hook_is_never_run_and_sees_no_key(fleet, tmp_path
     loot = tmp_path / "loot"
     stolen = loot / "stolen-key"
     # on .env and every other file, whatever the staged files: it would run in any config-wide run
-    hostile = {"id": "helpful-check", "name": "helpful check", "language": "system", "always_run": True,
-               "pass_filenames": False,
-               "entry": f"sh -c 'mkdir -p {loot}; cp \"$SOPS_AGE_KEY_FILE\" {stolen}; "
-                        f"cp \"$HOME/.config/sops/age/keys.txt\" {loot}/home-key; env > {loot}/env; exit 0'"}
+    hostile = {
+        "id": "helpful-check",
+        "name": "helpful check",
+        "language": "system",
+        "always_run": True,
+        "pass_filenames": False,
+        "entry": f'sh -c \'mkdir -p {loot}; cp "$SOPS_AGE_KEY_FILE" {stolen}; '
+        f'cp "$HOME/.config/sops/age/keys.txt" {loot}/home-key; env > {loot}/env; exit 0\'',
+    }
     ref = with_local_hook(fleet, "juniper-data", "test/hostile", hostile)
     home_key = Path(os.environ["HOME"]) / ".config" / "sops" / "age" / "keys.txt"
     home_key.parent.mkdir(parents=True, exist_ok=True)
@@ -291,10 +369,17 @@ def test_the_hooks_run_with_no_key_material_in_their_environment(tmp_path, monke
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
     monkeypatch.setenv("SOPS_AGE_KEY", "AGE-SECRET-KEY-1NOTREAL")
     out = tmp_path / "env.txt"
-    probe = {"id": "probe", "name": "probe", "language": "system", "pass_filenames": False, "always_run": True,
-             "entry": f"sh -c 'env > {out}'"}
-    runs = throwaway.HookTrial((recipient,)).run(json.dumps({"repos": [{"repo": "local", "hooks": [probe]}]}),
-                                                [("probe", [".env.example"])])
+    probe = {
+        "id": "probe",
+        "name": "probe",
+        "language": "system",
+        "pass_filenames": False,
+        "always_run": True,
+        "entry": f"sh -c 'env > {out}'",
+    }
+    runs = throwaway.HookTrial((recipient,)).run(
+        json.dumps({"repos": [{"repo": "local", "hooks": [probe]}]}), [("probe", [".env.example"])]
+    )
     assert not isinstance(runs, str) and runs[0].code == 0, runs
     seen = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
     assert not [k for k in seen if k.startswith("SOPS_")]
@@ -310,7 +395,9 @@ def test_a_hand_edited_managed_hook_is_not_run_and_is_named(fleet, tmp_path):
         for hook in entry.get("hooks", []):
             if hook["id"] == "forbid-plaintext-env":  # same id, another job
                 hook.update(language="system", entry=f"sh -c 'touch {loot}; exit 1'")
-    ref = branch_with(repo, "test/edited-hook", {".pre-commit-config.yaml": json.dumps(config).encode()})
+    ref = branch_with(
+        repo, "test/edited-hook", {".pre-commit-config.yaml": json.dumps(config).encode()}
+    )
     code, data = verify_json(fleet, "--repo", "juniper-data", "--ref", ref)
     detail = checks_of(data, "juniper-data")["precommit-hook"]["detail"]
     assert code == 1 and not loot.exists()
@@ -318,9 +405,13 @@ def test_a_hand_edited_managed_hook_is_not_run_and_is_named(fleet, tmp_path):
 
 
 def test_a_top_level_exclude_that_hides_env_from_the_hooks_is_named(fleet):
-    ref = with_local_hook(fleet, "juniper-data", "test/top-exclude",
-                          {"id": "noop", "name": "noop", "language": "fail", "entry": "x", "files": "^nothing$"},
-                          exclude="^\\.env$")
+    ref = with_local_hook(
+        fleet,
+        "juniper-data",
+        "test/top-exclude",
+        {"id": "noop", "name": "noop", "language": "fail", "entry": "x", "files": "^nothing$"},
+        exclude="^\\.env$",
+    )
     code, data = verify_json(fleet, "--repo", "juniper-data", "--ref", ref)
     check = checks_of(data, "juniper-data")["precommit-hook"]
     assert code == 1 and not check["ok"]
@@ -329,15 +420,22 @@ def test_a_top_level_exclude_that_hides_env_from_the_hooks_is_named(fleet):
 
 
 def test_a_hand_written_blocker_left_beside_the_managed_hook_is_named(fleet):
-    hand = {"id": "no-unencrypted-env", "name": "old blocker", "language": "system",
-            "entry": "bash -c 'echo refused && exit 1'", "files": "^\\.env$"}
+    hand = {
+        "id": "no-unencrypted-env",
+        "name": "old blocker",
+        "language": "system",
+        "entry": "bash -c 'echo refused && exit 1'",
+        "files": "^\\.env$",
+    }
     ref = with_local_hook(fleet, "juniper-data", "test/two-blockers", hand)
     code, data = verify_json(fleet, "--repo", "juniper-data", "--ref", ref)
     check = checks_of(data, "juniper-data")["precommit-hook"]
     assert code == 1 and not check["ok"]
-    assert ("hand-written hook no-unencrypted-env still blocks .env beside forbid-plaintext-env "
-            "(fix: run `rollout plan`, then `rollout apply` and merge the rollout branch (replaces it with "
-            "forbid-plaintext-env))") in check["detail"]
+    assert (
+        "hand-written hook no-unencrypted-env still blocks .env beside forbid-plaintext-env "
+        "(fix: run `rollout plan`, then `rollout apply` and merge the rollout branch (replaces it with "
+        "forbid-plaintext-env))"
+    ) in check["detail"]
 
 
 def test_the_table_fits_80_columns_with_every_name_and_header_whole(fleet, monkeypatch):

@@ -54,16 +54,25 @@ def apply(
     on_loaded: Callable[[Manifest], None] = lambda loaded: None,
 ) -> int:
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
-    on_loaded(loaded)  # `apply --pr` opens the pull requests with it, not reading the manifest again
+    on_loaded(
+        loaded
+    )  # `apply --pr` opens the pull requests with it, not reading the manifest again
     selected = loaded.select(repos)
     if plan_file is not None:
         wanted = {r.name: r for r in selected}
         plans = [p for p in planfile.load(plan_file) if p.name in wanted]
+        if not plans:
+            raise RolloutError(
+                f"{plan_file} holds none of the repos selected in {manifest} (a plan made for "
+                "another manifest or --repo?); run `rollout plan --out FILE` again"
+            )
         other = next((p for p in plans if p.branch != wanted[p.name].branch), None)
         if other is not None:  # a plan of one rollout must never land on another rollout's branch
-            raise RolloutError(f"{plan_file}: the plan for {other.name} is for branch {other.branch}, but rollout "
-                               f"{loaded.rollout!r} writes {wanted[other.name].branch} (pass the --rollout the plan "
-                               "was made with)")
+            raise RolloutError(
+                f"{plan_file}: the plan for {other.name} is for branch {other.branch}, but rollout "
+                f"{loaded.rollout!r} writes {wanted[other.name].branch} (pass the --rollout the plan "
+                "was made with)"
+            )
     else:
         with report.progress_bar(len(selected), enabled=True) as tick:
             plans = plan_fleet(loaded, selected, jobs=jobs, progress=tick)

@@ -13,6 +13,7 @@ staging folder beside its path, planned there, and moved into place only when co
 (``--dry-run`` shows all and removes it). A name that is invalid or already in the manifest is
 refused before anything is written.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,52 +21,79 @@ import os
 import shlex
 import shutil
 import sys
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from rich.markup import escape
 
-from juniper_rollout import gitrepo, report
+from juniper_rollout import atomicfile, report
 from juniper_rollout.branches import OK, apply_plans
+from juniper_rollout.clonestage import Stage, stage_clone
 from juniper_rollout.edits.manifest_entry import add_entry
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import REPO_NAME, Manifest, load_manifest
 from juniper_rollout.urls import redact, strip_userinfo
 
-FIRST_COMMIT = "Initial commit"
 
-
-def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path | None, url: str | None,
-              like: str | None, yes: bool = False, dry_run: bool = False, push: bool = False,
-              confirm: Callable[[str], bool] | None = None) -> int:
+def bootstrap(
+    *,
+    manifest: Path,
+    workspace: Path | None,
+    name: str,
+    path: Path | None,
+    url: str | None,
+    like: str | None,
+    yes: bool = False,
+    dry_run: bool = False,
+    push: bool = False,
+    confirm: Callable[[str], bool] | None = None,
+) -> int:
     if not REPO_NAME.match(name) or name in (".", ".."):
-        raise RolloutError(f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-'; "
-                           "at most 100, starting with a letter or digit)")
+        raise RolloutError(
+            f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-'; "
+            "at most 100, starting with a letter or digit)"
+        )
     current = load_manifest(manifest, workspace=workspace)
     known = {r.name: r for r in current.repos}
     if name in known:
-        raise RolloutError(f"{name} is already in the manifest ({manifest}:{known[name].line}); "
-                           "pick another name, or edit its entry")
+        raise RolloutError(
+            f"{name} is already in the manifest ({manifest}:{known[name].line}); "
+            "pick another name, or edit its entry"
+        )
     if like is not None and like not in known:
-        raise RolloutError(f"--like {like}: no such repo in the manifest (known: {', '.join(known)})")
+        raise RolloutError(
+            f"--like {like}: no such repo in the manifest (known: {', '.join(known)})"
+        )
     if not (yes or dry_run) and (confirm is None or not sys.stdin.isatty()):
-        raise RolloutError("bootstrap needs confirmation: run it from a terminal, or pass --yes (or --dry-run)")
+        raise RolloutError(
+            "bootstrap needs confirmation: run it from a terminal, or pass --yes (or --dry-run)"
+        )
     raw = manifest.read_bytes().decode("utf-8")
-    shown_url = strip_userinfo(url) if url is not None else None  # what is stored and printed: never a token
-    text = add_entry(raw, name=name, path=_manifest_path(manifest, path), url=shown_url, like=like, file=str(manifest))
+    shown_url = (
+        strip_userinfo(url) if url is not None else None
+    )  # what is stored and printed: never a token
+    text = add_entry(
+        raw,
+        name=name,
+        path=_manifest_path(manifest, path),
+        url=shown_url,
+        like=like,
+        file=str(manifest),
+    )
     out = report.console()
     tmp, new = _validated_copy(manifest, text, workspace)
-    stage: _Stage | None = None
+    stage: Stage | None = None
     try:
         spec = new.select([name])[0]
         try:
-            stage = _stage_clone(spec.path, url, spec.base, name)
+            stage = stage_clone(spec.path, url, spec.base, name)
         except RolloutError as err:  # a failed clone's error may repeat the URL's credentials
             raise RolloutError(redact(str(err), url)) from None
         out.print(f"[bold]{escape(str(manifest))}[/bold]: add")
-        report.print_diff(out, "\n".join("+" + line for line in text[len(raw):].strip("\n").split("\n")))
+        report.print_diff(
+            out, "\n".join("+" + line for line in text[len(raw) :].strip("\n").split("\n"))
+        )
         out.print(f"[bold]{escape(name)}[/bold]: {escape(stage.will)}")
         out.print()
         plans = plan_fleet(new, [dataclasses.replace(spec, path=stage.clone)])
@@ -91,13 +119,23 @@ def bootstrap(*, manifest: Path, workspace: Path | None, name: str, path: Path |
     outcomes = apply_plans(loaded, plans, saved=False, push=push)
     for outcome in outcomes:
         style = "green" if outcome.result in OK else "red"
-        out.print(f"{escape(outcome.name)}: [{style}]{outcome.result}[/{style}]  {escape(outcome.message)}")
+        out.print(
+            f"{escape(outcome.name)}: [{style}]{outcome.result}[/{style}]  {escape(outcome.message)}"
+        )
     if not all(o.result in OK for o in outcomes):
         return 1
-    out.print(f"review and merge {repo[0].branch} in {repo[0].path}; `rollout drift --repo {name}` checks it after")
-    for other in loaded.rollouts[1:]:  # the named rollouts apply to every repo: the new one joins each on its branch
-        out.print(escape(f"and the {other} rollout: `rollout apply --manifest {shlex.quote(str(manifest))} --rollout {other} "
-                         f"--repo {name}`"))
+    out.print(
+        f"review and merge {repo[0].branch} in {repo[0].path}; `rollout drift --repo {name}` checks it after"
+    )
+    for other in loaded.rollouts[
+        1:
+    ]:  # the named rollouts apply to every repo: the new one joins each on its branch
+        out.print(
+            escape(
+                f"and the {other} rollout: `rollout apply --manifest {shlex.quote(str(manifest))} --rollout {other} "
+                f"--repo {name}`"
+            )
+        )
     return 0
 
 
@@ -112,49 +150,14 @@ def _manifest_path(manifest: Path, path: Path | None) -> str | None:
 
 def _validated_copy(manifest: Path, text: str, workspace: Path | None) -> tuple[Path, Manifest]:
     """The new text in a temp file beside the manifest, validated as a whole (relative paths resolve the same)."""
-    fd, name = tempfile.mkstemp(dir=manifest.resolve().parent, prefix=f".{manifest.name}.", suffix=".tmp")
-    tmp = Path(name)
+    tmp = atomicfile.write_aside(
+        manifest.resolve(), text.encode("utf-8"), mode=manifest.stat().st_mode & 0o777
+    )
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-        os.chmod(tmp, manifest.stat().st_mode & 0o777)
         return tmp, load_manifest(tmp, workspace=workspace)
     except ManifestError as err:
         tmp.unlink(missing_ok=True)
         raise ManifestError(str(manifest), err.line, err.message) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
-        raise
-
-
-@dataclasses.dataclass
-class _Stage:
-    root: Path | None  # the staging folder to remove (None: the clone exists at its path)
-    clone: Path  # the clone to plan against
-    will: str  # what bootstrap will do, shown before the confirmation
-    done: str  # what it did
-
-
-def _stage_clone(path: Path, url: str | None, base: str, name: str) -> _Stage:
-    """The clone to plan against: the one at ``path``, or a new one in a staging folder beside it
-    (moved to ``path`` on confirmation, removed otherwise)."""
-    if (path / ".git").exists():
-        said = f"using the existing clone at {path}" + (" (--url not needed)" if url else "")
-        return _Stage(None, path, said, said)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise RolloutError(f"{path} exists and is not a git clone; move it away or pass --path")
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    root = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.bootstrap-"))
-    try:
-        if url is not None:
-            gitrepo.clone_repo(url, root / name)
-            shown = strip_userinfo(url)  # never a token on screen
-            return _Stage(root, root / name, f"will clone {shown} into {path}", f"cloned {shown} into {path}")
-        gitrepo.init_repo(root / name, base, {"README.md": f"# {name}\n".encode()}, FIRST_COMMIT)
-        new = f"a new repository at {path} (branch {base}, first commit with a README.md)"
-        return _Stage(root, root / name, f"will initialise {new}", f"initialised {new}")
-    except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
         raise

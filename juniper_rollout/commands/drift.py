@@ -4,6 +4,7 @@ Reads git objects only (the ref's tree, history names, sops metadata): no checko
 no index, no decryption. A repo that cannot be read is reported and the others go on.
 Exit 0 all in sync, 2 drift or findings, 1 a repo could not be read.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,23 +15,36 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from juniper_rollout import audit, gitrepo, leakguard, planner, report, sarif
+from juniper_rollout import audit, planner, report, sarif
 from juniper_rollout.audit import EXTRA, IN_SYNC, MISSING, MODIFIED, RepoAudit
 from juniper_rollout.changes import unified_diff
-from juniper_rollout.errors import ManifestError, RolloutError
-from juniper_rollout.fleet import snapshot
-from juniper_rollout.manifest import Manifest, RepoSpec, load_manifest
+from juniper_rollout.errors import RolloutError
+from juniper_rollout.fleet import audit_one
+from juniper_rollout.manifest import load_manifest
 from juniper_rollout.pool import run_in_order
 from juniper_rollout.wording import count
 
 FORMATS = ("table", "json", "sarif")
-MARKS = {IN_SYNC: ("✓", "green"), MISSING: ("✗", "red"), MODIFIED: ("~", "yellow"), EXTRA: ("+", "magenta")}
+MARKS = {
+    IN_SYNC: ("✓", "green"),
+    MISSING: ("✗", "red"),
+    MODIFIED: ("~", "yellow"),
+    EXTRA: ("+", "magenta"),
+}
 NOT_MANAGED, UNREADABLE = "·", "!"
 STATUS_STYLE = {"in-sync": "green", "drift": "yellow", "error": "red"}
 
 
-def drift(*, manifest: Path, workspace: Path | None, repos: list[str] | None, ref: str | None,
-          fmt: str, show_diff: bool, rollout: str | None = None) -> int:
+def drift(
+    *,
+    manifest: Path,
+    workspace: Path | None,
+    repos: list[str] | None,
+    ref: str | None,
+    fmt: str,
+    show_diff: bool,
+    rollout: str | None = None,
+) -> int:
     if fmt not in FORMATS:
         raise RolloutError(f"unknown --format {fmt!r} (use one of: {', '.join(FORMATS)})")
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
@@ -47,28 +61,6 @@ def drift(*, manifest: Path, workspace: Path | None, repos: list[str] | None, re
     return audit.exit_code(audits)
 
 
-def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
-    try:
-        with gitrepo.open_clone(repo.path) as clone:
-            commit = gitrepo.resolve_ref(clone, ref) if ref else gitrepo.base_commit(clone, repo.base)
-            snap = snapshot(manifest, repo, clone, commit)
-            paths = gitrepo.list_paths(commit)
-            encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
-            facts = audit.Facts(
-                paths=tuple(paths), encrypted=encrypted, sops_config=gitrepo.read_blob(commit, ".sops.yaml"),
-                env_commits=tuple(gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))),
-                enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
-            )
-            result = audit.audit_repo(manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha)
-            leakguard.check(manifest, repo, [a.change for a in result.artifacts if a.change is not None],
-                            (v.default for v in snap.code_vars))  # --diff prints what was rendered
-            return result
-    except ManifestError:
-        raise
-    except RolloutError as err:
-        return RepoAudit(repo.name, ref or repo.base, error=str(err))
-
-
 def print_table(out: Console, audits: list[RepoAudit]) -> None:
     """One row per repo, one narrow column per artifact (numbered; the legend names them), if that fits
     the console's width; else one line per repo and artifact. Repo names and paths are never cut."""
@@ -76,16 +68,31 @@ def print_table(out: Console, audits: list[RepoAudit]) -> None:
     table = _grid(audits, columns)
     if Measurement.get(out, out.options.update(max_width=10_000), table).maximum <= out.width:
         out.print(table)
-        out.print("\n".join(report.wrapped([f"{n} {escape(path)}" for n, path in _numbered(columns)],
-                                            out.width, sep="   ")), style="dim")
+        out.print(
+            "\n".join(
+                report.wrapped(
+                    [f"{n} {escape(path)}" for n, path in _numbered(columns)], out.width, sep="   "
+                )
+            ),
+            style="dim",
+        )
     else:
         _print_list(out, audits, columns)
     legend = [f"{mark} {state}" for state, (mark, _) in MARKS.items()]
-    out.print("\n".join(report.wrapped(legend + [f"{NOT_MANAGED} not managed", f"{UNREADABLE} cannot read"],
-                                        out.width)), style="dim")
+    out.print(
+        "\n".join(
+            report.wrapped(
+                legend + [f"{NOT_MANAGED} not managed", f"{UNREADABLE} cannot read"], out.width
+            )
+        ),
+        style="dim",
+    )
     problems = [(a.name, f"[red]error[/red]  {escape(a.error)}") for a in audits if a.error]
-    problems += [(a.name, f"[bold]{f.id}[/bold]  {escape(f.message)}")  # messages start with the path
-                 for a in audits for f in a.findings]
+    problems += [
+        (a.name, f"[bold]{f.id}[/bold]  {escape(f.message)}")  # messages start with the path
+        for a in audits
+        for f in a.findings
+    ]
     if problems:
         out.print()
         out.print("[bold]Findings[/bold]")
@@ -150,14 +157,25 @@ def _cell(state: str | None, error: bool) -> str:
 def print_diffs(out: Console, audits: list[RepoAudit]) -> None:
     for item in audits:
         for artifact in item.artifacts:
-            diff = unified_diff(artifact.change) if artifact.state == MODIFIED and artifact.change else ""
+            diff = (
+                unified_diff(artifact.change)
+                if artifact.state == MODIFIED and artifact.change
+                else ""
+            )
             if diff:
-                out.print(f"[bold]{escape(item.name)}[/bold]: {escape(artifact.path)} (what apply would change)")
+                out.print(
+                    f"[bold]{escape(item.name)}[/bold]: {escape(artifact.path)} (what apply would change)"
+                )
                 report.print_diff(out, diff)
 
 
 def summary(audits: list[RepoAudit]) -> str:
-    counts = {status: sum(1 for a in audits if a.status == status) for status in ("in-sync", "drift", "error")}
+    counts = {
+        status: sum(1 for a in audits if a.status == status)
+        for status in ("in-sync", "drift", "error")
+    }
     found = sum(len(a.findings) for a in audits)
-    return (f"{count(len(audits), 'repo')}: {counts['in-sync']} in sync, {counts['drift']} drifted, "
-            f"{counts['error']} with errors; {count(found, 'finding')}")
+    return (
+        f"{count(len(audits), 'repo')}: {counts['in-sync']} in sync, {counts['drift']} drifted, "
+        f"{counts['error']} with errors; {count(found, 'finding')}"
+    )

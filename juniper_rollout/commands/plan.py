@@ -1,4 +1,5 @@
 """``rollout plan``: what would change in each repo, as diffs and summary lines. Read-only."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """``rollout verify``: the plan's verification list per repo, on a ref. Read-only and offline."""
+
 from __future__ import annotations
 
 import json
@@ -14,22 +15,40 @@ from juniper_rollout.verify import CHECKS, RepoReport, verify_fleet
 from juniper_rollout.wording import count
 
 # short enough that seven checks and a long repo name fit 80 columns, whole
-HEADERS = {"plaintext-env": "plain", "sops-config": "config", "sops-rules": "rules", "encrypted-files": "enc",
-           "gitignore": "ignore", "precommit-hook": "hook", "age-key": "key"}
-LEGEND = ("plain: no plaintext env file tracked   config: .sops.yaml   enc: the *.enc files\n"
-          "rules: sops's rules match .env and .env.enc   ignore: git ignores .env\n"
-          "hook: the managed pre-commit hooks   key: your age key")
+HEADERS = {
+    "plaintext-env": "plain",
+    "sops-config": "config",
+    "sops-rules": "rules",
+    "encrypted-files": "enc",
+    "gitignore": "ignore",
+    "precommit-hook": "hook",
+    "age-key": "key",
+}
+LEGEND = (
+    "plain: no plaintext env file tracked   config: .sops.yaml   enc: the *.enc files\n"
+    "rules: sops's rules match .env and .env.enc   ignore: git ignores .env\n"
+    "hook: the managed pre-commit hooks   key: your age key"
+)
 
 
-def verify(*, manifest: Path, workspace: Path | None = None, repos: list[str] | None = None,
-           ref: str | None = None, as_json: bool = False, rollout: str | None = None) -> int:
+def verify(
+    *,
+    manifest: Path,
+    workspace: Path | None = None,
+    repos: list[str] | None = None,
+    ref: str | None = None,
+    as_json: bool = False,
+    rollout: str | None = None,
+) -> int:
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     if loaded.rollout != SOPS_ROLLOUT:
         reports = verify_artifacts(loaded, loaded.select(repos), ref=ref)
     else:
         reports = verify_fleet(loaded, loaded.select(repos), ref=ref)
     if as_json:
-        data = {"repos": [{"name": r.name, "checks": [c.as_json() for c in r.checks]} for r in reports]}
+        data = {
+            "repos": [{"name": r.name, "checks": [c.as_json() for c in r.checks]} for r in reports]
+        }
         print(json.dumps(data, indent=2))
     else:
         print_reports(reports, ref or "each repo's base branch")
@@ -66,8 +85,10 @@ def print_reports(reports: list[RepoReport], where: str) -> None:
             out.print(f"    fix: {escape(c.fix)}")
     bad = sum(not r.ok for r in reports)
     if bad:
-        out.print(f"{count(len(reports), 'repo')}: {bad} failed ({count(len(failures), 'check')}), "
-                  f"{len(reports) - bad} passed")
+        out.print(
+            f"{count(len(reports), 'repo')}: {bad} failed ({count(len(failures), 'check')}), "
+            f"{len(reports) - bad} passed"
+        )
     else:
         out.print(f"{count(len(reports), 'repo')}: all {len(CHECKS)} checks passed")
 
@@ -78,10 +99,15 @@ def _print_artifact_reports(out, reports: list[RepoReport], where: str) -> None:
     for r in reports:
         for c in r.checks:
             mark = "[green]✓[/green]" if c.ok else "[red]✗[/red]"
-            out.print(f"{mark} {escape(r.name)} {escape(c.name)}" + ("" if c.ok else f": {escape(c.detail)}"))
+            out.print(
+                f"{mark} {escape(r.name)} {escape(c.name)}"
+                + ("" if c.ok else f": {escape(c.detail)}")
+            )
             if not c.ok and c.fix:
                 out.print(f"    fix: {escape(c.fix)}")
     bad = sum(not r.ok for r in reports)
     checks = sum(len(r.checks) for r in reports)
-    out.print(f"{count(len(reports), 'repo')}: {bad} failed, {len(reports) - bad} passed "
-              f"({count(checks, 'artifact check')})")
+    out.print(
+        f"{count(len(reports), 'repo')}: {bad} failed, {len(reports) - bad} passed "
+        f"({count(checks, 'artifact check')})"
+    )

@@ -11,7 +11,8 @@ import copy
 from typing import Any
 
 from juniper_rollout.edits.blocks import newline_of
-from juniper_rollout.edits.recipients import RecipientsEditError, _line_end, _line_start
+from juniper_rollout.edits.recipients import RecipientsEditError
+from juniper_rollout.edits.splice import line_end, line_start
 from juniper_rollout.edits.yamltree import parse_tree
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
@@ -41,8 +42,8 @@ def edit(text: str, stamp: str, *, path: str = "manifest") -> str:
         new = text[: value.start] + f'"{stamp}"' + text[value.end :]
     else:
         first_key = defaults.pairs[0][0]
-        indent = text[_line_start(text, first_key.start) : first_key.start]
-        at = _line_end(text, defaults.pairs[-1][1].end)
+        indent = text[line_start(text, first_key.start) : first_key.start]
+        at = line_end(text, defaults.pairs[-1][1].end)
         nl = newline_of(text)
         line = f'{indent}{KEY}: "{stamp}"{nl}'
         new = text[:at] + (line if text[at - 1 : at] == "\n" else nl + line) + text[at:]

@@ -5,18 +5,21 @@ settings, commented out (``# NAME=value``): each counts as listed. The tool owns
 the lines between its markers; removing the block restores the file exactly. Names the
 file lists but nothing reads any more are reported (``stale``), never deleted.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
 from juniper_rollout.edits import blocks
-from juniper_rollout.manifest import EnvGroup, EnvVarSpec
+from juniper_rollout.fleetspec import EnvGroup, EnvVarSpec
 
 MARKERS = blocks.GITIGNORE  # "# >>> juniper-rollout >>>": a comment in dotenv files too
 _ASSIGNMENT = re.compile(r"^[ \t]*(#[ \t]*)?(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=")
-HEADER = ("# Added by juniper-rollout: names this file did not list, grouped by where they are read.\n"
-          "# Every line outside this block is yours and stays as you wrote it.")
+HEADER = (
+    "# Added by juniper-rollout: names this file did not list, grouped by where they are read.\n"
+    "# Every line outside this block is yours and stays as you wrote it."
+)
 OPTIONAL = "# Commented-out names are optional: the code falls back to the value shown."
 
 
@@ -37,7 +40,9 @@ def listed_names(text: str, *, commented: bool = True) -> list[str]:
     return list(out)
 
 
-def merge(text: str, groups: tuple[EnvGroup, ...], *, path: str, read: set[str] | None = None) -> Merged:
+def merge(
+    text: str, groups: tuple[EnvGroup, ...], *, path: str, read: set[str] | None = None
+) -> Merged:
     """``text`` with every name of ``groups`` it lacks in the tool's block (the block goes when none lacks).
 
     The block is laid out as a person would write it: one comment per group (where the names
@@ -62,7 +67,11 @@ def merge(text: str, groups: tuple[EnvGroup, ...], *, path: str, read: set[str] 
             for var in group.vars:
                 if var.description and not set(var.description) & {"\n", "\r"}:
                     lines.append(f"#   {var.description}")
-                default = var.default if var.default is not None and not set(var.default) & {"\n", "\r"} else ""
+                default = (
+                    var.default
+                    if var.default is not None and not set(var.default) & {"\n", "\r"}
+                    else ""
+                )
                 lines.append(f"{'# ' if var.optional else ''}{var.name}={default}")
         body = "\n".join(lines)
     stale = () if read is None else tuple(n for n in listed_names(own) if n not in read)

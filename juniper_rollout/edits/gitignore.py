@@ -3,18 +3,20 @@
 pathspec's ``GitIgnoreSpec`` reproduces git's wildmatch and last-match-wins
 semantics in-process (the tests cross-check it against ``git check-ignore``).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import pathspec
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 from juniper_rollout.edits import blocks
 from juniper_rollout.envfiles import DEFAULT, EnvFiles
+from juniper_rollout.paths import GITIGNORE
 
 # Sample names for the default definition of a plaintext env file (juniper_rollout.envfiles).
 MUST_IGNORE, MUST_TRACK = DEFAULT.samples()
@@ -24,7 +26,9 @@ def _spec(lines: list[str], paths: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     """git's rules for ``lines`` as far as ``paths`` go; a line git would ignore as invalid (a lone ``!``)
     is skipped, as git does. Only the lines that can decide for ``paths`` are compiled (see :func:`_relevant`),
     so a 200,000-line file costs one pass over its lines, not 200,000 regular expressions."""
-    return pathspec.GitIgnoreSpec([p for p in map(_pattern, _relevant(lines, paths)) if p is not None])
+    return pathspec.GitIgnoreSpec(
+        [p for p in map(_pattern, _relevant(lines, paths)) if p is not None]
+    )
 
 
 def _relevant(lines: list[str], paths: tuple[str, ...]) -> list[str]:
@@ -43,7 +47,9 @@ def _relevant(lines: list[str], paths: tuple[str, ...]) -> list[str]:
         if line in seen:
             continue
         seen.add(line)
-        if "\\" in line or all(any(run in p for p in paths) for run in _WILD.split(line.lstrip("!").strip()) if run):
+        if "\\" in line or all(
+            any(run in p for p in paths) for run in _WILD.split(line.lstrip("!").strip()) if run
+        ):
             kept.append(line)
     kept.reverse()
     return kept
@@ -83,10 +89,20 @@ class GitignoreEdit:
 def needed_patterns(outside: str, env: EnvFiles = DEFAULT) -> tuple[str, ...]:
     """The fewest lines that, appended after ``outside``, give the rules we need."""
     must_ignore, _ = env.samples()
-    spec = _spec(outside.splitlines(), (*must_ignore, *(_sample(line) for line in env.gitignore_exceptions())))
-    adds = [glob for glob, sample in zip(env.gitignore_ignores(), must_ignore) if not spec.match_file(sample)]
-    exceptions = [line for line in env.gitignore_exceptions()
-                  if spec.match_file(_sample(line)) or _ignored_after(outside, adds, _sample(line))]
+    spec = _spec(
+        outside.splitlines(),
+        (*must_ignore, *(_sample(line) for line in env.gitignore_exceptions())),
+    )
+    adds = [
+        glob
+        for glob, sample in zip(env.gitignore_ignores(), must_ignore, strict=False)
+        if not spec.match_file(sample)
+    ]
+    exceptions = [
+        line
+        for line in env.gitignore_exceptions()
+        if spec.match_file(_sample(line)) or _ignored_after(outside, adds, _sample(line))
+    ]
     return (*adds, *exceptions)  # exceptions last: the last matching pattern wins
 
 
@@ -101,8 +117,13 @@ def _ignored_after(outside: str, adds: list[str], path: str) -> bool:
     return _spec([*outside.splitlines(), *adds], (path,)).match_file(path)
 
 
-def edit(text: str, render_block: Callable[[tuple[str, ...]], str], *, path: str = ".gitignore",
-         env: EnvFiles = DEFAULT) -> GitignoreEdit:
+def edit(
+    text: str,
+    render_block: Callable[[tuple[str, ...]], str],
+    *,
+    path: str = GITIGNORE,
+    env: EnvFiles = DEFAULT,
+) -> GitignoreEdit:
     """The new ``.gitignore``: the tool's block holds exactly what the rest of the file lacks."""
     outside = blocks.remove(text, blocks.GITIGNORE, path=path)
     patterns = needed_patterns(outside, env)

@@ -14,6 +14,7 @@ import copy
 from typing import Any
 
 from juniper_rollout.edits.blocks import newline_of
+from juniper_rollout.edits.splice import after_line, dash_column
 from juniper_rollout.edits.yamltree import Node, parse_tree
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.yamlio import YamlSyntaxError, dump_block, load_plain
@@ -68,11 +69,11 @@ def add_entry(
         item = _item(text, own, template, dash, dash + 2, nl)
         new = text[: repos.start].rstrip(" ") + nl + item.rstrip("\r\n") + text[repos.end :]
     else:
-        dash = _dash_column(text, repos.items[0])
+        dash = dash_column(text, repos.items[0])
         first = repos.items[0]
         key = first.column if first.kind == "map" and not first.flow else dash + 2
         item = _item(text, own, template, dash, key, nl)
-        at = _after_line(text, repos.items[-1].end)
+        at = after_line(text, repos.items[-1].end)
         prefix = nl if at == len(text) and text and not text.endswith("\n") else ""
         if _blank_between(text, repos):
             prefix += nl
@@ -104,7 +105,7 @@ def _item(
                 node.column
             )  # copied continuation lines keep their columns: keep the template's key column
             pairs += [
-                (text[k.start : _after_line(text, v.end)].rstrip("\r\n").split("\n"), True)
+                (text[k.start : after_line(text, v.end)].rstrip("\r\n").split("\n"), True)
                 for k, v in node.pairs
                 if k.value not in OWN_KEYS
             ]
@@ -143,15 +144,6 @@ def _verify(
         )
 
 
-def _dash_column(text: str, item: Node) -> int:
-    j = item.start - 1
-    while j >= 0 and text[j] in " \t\r\n":
-        j -= 1
-    if j >= 0 and text[j] == "-":
-        return j - (text.rfind("\n", 0, j) + 1)
-    return max(item.column - 2, 0)
-
-
 def _column_of_key(text: str, root: Node, key: str) -> int:
     for k, _ in root.pairs:
         if k.kind == "scalar" and k.value == key:
@@ -163,12 +155,5 @@ def _blank_between(text: str, repos: Node) -> bool:
     """Whether the last two items are separated by a blank line."""
     if len(repos.items) < 2:
         return False
-    gap = text[_after_line(text, repos.items[-2].end) : repos.items[-1].start]
+    gap = text[after_line(text, repos.items[-2].end) : repos.items[-1].start]
     return any(not line.strip() for line in gap.replace("\r\n", "\n").split("\n")[:-1])
-
-
-def _after_line(text: str, index: int) -> int:
-    if index > 0 and text[index - 1] == "\n":
-        return index
-    newline = text.find("\n", index)
-    return len(text) if newline < 0 else newline + 1

@@ -6,24 +6,27 @@ byte is kept. The result is then verified: loaded by pre-commit's own YAML
 loader it must equal the original data plus the hooks, and pass pre-commit's
 own config schema.
 """
+
 from __future__ import annotations
 
 import copy
-import io
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import cfgv
+import yaml as pyyaml  # pre-commit loads its config with PyYAML
 from pre_commit.clientlib import CONFIG_SCHEMA
 from pre_commit.yaml import yaml_load
-from ruamel.yaml import YAML
 
 from juniper_rollout.edits.blocks import newline_of
+from juniper_rollout.edits.splice import after_line, dash_column, line_start
 from juniper_rollout.edits.yamltree import Node, parse_tree
 from juniper_rollout.errors import RolloutError
-from juniper_rollout.yamlio import YamlSyntaxError, dump_block
+from juniper_rollout.paths import PRECOMMIT
+from juniper_rollout.yamlio import YamlSyntaxError, dump_block, dump_flow
 
-PATH = ".pre-commit-config.yaml"
+PATH = PRECOMMIT
 
 
 class PrecommitEditError(RolloutError):
@@ -39,10 +42,16 @@ def load_data(text: str) -> Any:
     """The config as pre-commit itself loads it."""
     try:
         return yaml_load(text)
-    except Exception as err:  # PyYAML's errors carry a mark
+    except (
+        pyyaml.YAMLError,
+        ValueError,
+        RecursionError,
+    ) as err:  # ValueError: a bad !!timestamp/!!int; marks on YAMLErrors
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise _fail(mark.line + 1 if mark else None, f"invalid YAML: {problem} (fix it, then plan again)") from None
+        raise _fail(
+            mark.line + 1 if mark else None, f"invalid YAML: {problem} (fix it, then plan again)"
+        ) from None
 
 
 def new_config(header: str, hooks: list[dict[str, Any]]) -> str:
@@ -55,7 +64,10 @@ def new_config(header: str, hooks: list[dict[str, Any]]) -> str:
 def validate(data: Any) -> None:
     """pre-commit's own schema check, as `pre-commit validate-config` runs it."""
     quiet = logging.getLogger("pre_commit")
-    level, quiet.level = quiet.level, logging.ERROR  # its warnings (e.g. mutable revs) are not ours to print
+    level, quiet.level = (
+        quiet.level,
+        logging.ERROR,
+    )  # its warnings (e.g. mutable revs) are not ours to print
     try:
         cfgv.validate(data, CONFIG_SCHEMA)
     except cfgv.ValidationError as err:
@@ -65,7 +77,9 @@ def validate(data: Any) -> None:
         quiet.level = level
 
 
-def add_hooks(text: str, hooks: list[dict[str, Any]], *, adopt: tuple[tuple[int, int], ...] = ()) -> str:
+def add_hooks(
+    text: str, hooks: list[dict[str, Any]], *, adopt: tuple[tuple[int, int], ...] = ()
+) -> str:
     """``text`` with each hook present (added or brought up to date) in a ``repo: local`` entry.
 
     ``adopt``: (index in ``repos:``, index in its ``hooks:``) of hand-written hooks doing the
@@ -90,7 +104,10 @@ def add_hooks(text: str, hooks: list[dict[str, Any]], *, adopt: tuple[tuple[int,
         previous = hook["id"]
     expected = _expected(original, hooks, sorted(adopt))
     if got != expected:
-        raise _fail(None, "could not add the hooks without changing other entries (add them by hand, then plan again)")
+        raise _fail(
+            None,
+            "could not add the hooks without changing other entries (add them by hand, then plan again)",
+        )
     validate(got)
     return new
 
@@ -99,7 +116,11 @@ def _local_hooks(data: Any) -> list[tuple[int, int, dict]]:
     """(repos index, hooks index, hook) of every hook of every ``repo: local`` entry."""
     out = []
     for i, entry in enumerate((data or {}).get("repos", []) or []):
-        if isinstance(entry, dict) and entry.get("repo") == "local" and isinstance(entry.get("hooks"), list):
+        if (
+            isinstance(entry, dict)
+            and entry.get("repo") == "local"
+            and isinstance(entry.get("hooks"), list)
+        ):
             out += [(i, j, h) for j, h in enumerate(entry["hooks"]) if isinstance(h, dict)]
     return out
 
@@ -119,7 +140,9 @@ def _adopt(text: str, data: Any, hook: dict[str, Any], places: list[tuple[int, i
         repos = _guard(root.get("repos"), "repos")
         entry = _guard(repos.items[first[0]], "a `repo: local` entry")
         seq = _guard(entry.get("hooks"), "hooks of `repo: local`")
-        text = _replace_item(text, seq, seq.items[first[1]], hook, newline_of(text), keep_comments=True)
+        text = _replace_item(
+            text, seq, seq.items[first[1]], hook, newline_of(text), keep_comments=True
+        )
     return text
 
 
@@ -138,25 +161,37 @@ def _remove_hook(text: str, r: int, h: int) -> str:
     seq = _guard(entry.get("hooks"), "hooks of `repo: local`")
     seq, item = (repos, entry) if len(seq.items) == 1 else (seq, seq.items[h])
     if seq.flow or item.flow:
-        raise _fail(item.line, "a hand-written .env hook in a flow list (write it as a block list, or remove it by hand)")
-    start = min(_line_start(text, item.start), _line_start(text, text.rfind("-", 0, item.start)))
-    return text[:start] + text[_after_line(text, item.end):]
+        raise _fail(
+            item.line,
+            "a hand-written .env hook in a flow list (write it as a block list, or remove it by hand)",
+        )
+    start = min(line_start(text, item.start), line_start(text, text.rfind("-", 0, item.start)))
+    return text[:start] + text[after_line(text, item.end) :]
 
 
 def hooks_state(text: str, hooks: list[dict[str, Any]], *, data: Any = None) -> dict[str, str]:
     """For each hook id: "in-sync", "modified" (same id, other content) or "missing".
     ``data``: the text as load_data reads it, when the caller has it already."""
     data = load_data(text) if data is None else data
-    local = [h for r in (data or {}).get("repos", []) or [] if isinstance(r, dict) and r.get("repo") == "local"
-             for h in r.get("hooks", []) or [] if isinstance(h, dict)]
+    local = [
+        h
+        for r in (data or {}).get("repos", []) or []
+        if isinstance(r, dict) and r.get("repo") == "local"
+        for h in r.get("hooks", []) or []
+        if isinstance(h, dict)
+    ]
     by_id = {h.get("id"): h for h in local}
     return {
-        h["id"]: "missing" if h["id"] not in by_id else ("in-sync" if by_id[h["id"]] == h else "modified")
+        h["id"]: "missing"
+        if h["id"] not in by_id
+        else ("in-sync" if by_id[h["id"]] == h else "modified")
         for h in hooks
     }
 
 
-def _expected(original: Any, hooks: list[dict[str, Any]], adopt: list[tuple[int, int]] = ()) -> Any:
+def _expected(
+    original: Any, hooks: list[dict[str, Any]], adopt: Sequence[tuple[int, int]] = ()
+) -> Any:
     """What pre-commit must load after the edit: the original data with the hooks put in."""
     data = copy.deepcopy(original)
     repos = data["repos"]
@@ -178,7 +213,9 @@ def _expected(original: Any, hooks: list[dict[str, Any]], adopt: list[tuple[int,
         elif after is not None:
             repos[after[0]]["hooks"].insert(after[1] + 1, hook)
         else:
-            local = next((r for r in repos if isinstance(r, dict) and r.get("repo") == "local"), None)
+            local = next(
+                (r for r in repos if isinstance(r, dict) and r.get("repo") == "local"), None
+            )
             if local is None:
                 local = {"repo": "local", "hooks": []}
                 repos.append(local)
@@ -198,11 +235,15 @@ def _put_hook(text: str, data: Any, hook: dict[str, Any], after: str | None = No
     nl = newline_of(text)
     at = _locate(data, hook["id"])
     anchor = _locate(data, after) if after is not None and at is None else None
-    index = next((i for i, r in enumerate(entries) if isinstance(r, dict) and r.get("repo") == "local"), None)
+    index = next(
+        (i for i, r in enumerate(entries) if isinstance(r, dict) and r.get("repo") == "local"), None
+    )
     index = at[0] if at else anchor[0] if anchor else index
     local = repos.items[index] if index is not None else None
     if local is None:
-        return _insert_item(text, repos, {"repo": "local", "hooks": [hook]}, nl, template=_first_map(repos))
+        return _insert_item(
+            text, repos, {"repo": "local", "hooks": [hook]}, nl, template=_first_map(repos)
+        )
     _guard(local, "the `repo: local` entry")
     hooks = _guard(local.get("hooks"), "hooks of `repo: local`")
     if hooks.kind != "seq":
@@ -219,8 +260,11 @@ def _guard(node: Node | None, what: str) -> Node:
     if node is None:
         raise _fail(None, f"{what} is missing (fix the file)")
     if node.kind == "alias" or node.anchor or (node.kind == "map" and node.has_merge_key()):
-        raise _fail(node.line, f"{what} uses a YAML anchor, alias or merge key; editing it would change other "
-                               "entries too (write it out, or add the hooks by hand)")
+        raise _fail(
+            node.line,
+            f"{what} uses a YAML anchor, alias or merge key; editing it would change other "
+            "entries too (write it out, or add the hooks by hand)",
+        )
     return node
 
 
@@ -229,29 +273,6 @@ def _first_map(seq: Node) -> Node | None:
 
 
 # --- emitting new entries in the file's own style ---------------------------------------------
-
-
-def _flow(data: Any) -> str:
-    yaml = YAML(typ="rt")
-    yaml.default_flow_style = True
-    yaml.width = 1 << 20
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue().strip()
-
-
-def _line_start(text: str, index: int) -> int:
-    return text.rfind("\n", 0, index) + 1
-
-
-def _dash_column(text: str, item: Node) -> int:
-    """Column of the ``-`` that introduces a block sequence item."""
-    j = item.start - 1
-    while j >= 0 and text[j] in " \t\r\n":
-        j -= 1
-    if j >= 0 and text[j] == "-":
-        return j - _line_start(text, j)
-    return max(item.column - 2, 0)
 
 
 def _block_item(data: Any, dash: int, key: int, template: Node | None, text: str, nl: str) -> str:
@@ -269,9 +290,14 @@ def _block_item(data: Any, dash: int, key: int, template: Node | None, text: str
 def _reindent_hooks(data: dict, hooks: Node, text: str, entry: Node) -> list[str]:
     """A new ``repo: local`` entry whose hooks list copies a sibling entry's indentation."""
     first = hooks.items[0]
-    dash = _dash_column(text, first) - entry.column
+    dash = dash_column(text, first) - entry.column
     key = first.column - entry.column
-    out = [line for line in dump_block({k: v for k, v in data.items() if k != "hooks"}).rstrip("\n").split("\n")]
+    out = [
+        line
+        for line in dump_block({k: v for k, v in data.items() if k != "hooks"})
+        .rstrip("\n")
+        .split("\n")
+    ]
     out.append("hooks:")
     for hook in data["hooks"]:
         rows = dump_block(hook).rstrip("\n").split("\n")
@@ -280,49 +306,48 @@ def _reindent_hooks(data: dict, hooks: Node, text: str, entry: Node) -> list[str
     return out
 
 
-def _insert_item(text: str, seq: Node, data: Any, nl: str, template: Node | None,
-                 after: Node | None = None) -> str:
+def _insert_item(
+    text: str, seq: Node, data: Any, nl: str, template: Node | None, after: Node | None = None
+) -> str:
     """``data`` as a new item of ``seq``: after the item ``after``, else last."""
     if seq.flow:
         close = text.rfind("]", 0, seq.end)
         if not seq.items:
-            return text[:close] + _flow(data) + text[close:]
+            return text[:close] + dump_flow(data) + text[close:]
         at = (after or seq.items[-1]).end
-        return text[:at] + ", " + _flow(data) + text[at:]
+        return text[:at] + ", " + dump_flow(data) + text[at:]
     if not seq.items:
         raise _fail(seq.line, "empty block list (write `[]` or add an entry)")
     last = after or seq.items[-1]
-    dash = _dash_column(text, seq.items[0])
+    dash = dash_column(text, seq.items[0])
     key = seq.items[0].column if seq.items[0].kind == "map" and not seq.items[0].flow else dash + 2
-    at = _after_line(text, last.end)
+    at = after_line(text, last.end)
     prefix = "" if at == 0 or text[at - 1] == "\n" else nl
     if at == len(text) and text and not text.endswith("\n"):
         prefix = nl
     return text[:at] + prefix + _block_item(data, dash, key, template, text, nl) + text[at:]
 
 
-def _replace_item(text: str, seq: Node, item: Node, data: Any, nl: str, *, keep_comments: bool = False) -> str:
+def _replace_item(
+    text: str, seq: Node, item: Node, data: Any, nl: str, *, keep_comments: bool = False
+) -> str:
     """``item`` rewritten as ``data``; ``keep_comments``: whole-line comments inside it stay, above it."""
     if seq.flow or item.flow:
-        return text[: item.start] + _flow(data) + text[item.end :]
-    dash = _dash_column(text, item)
-    start = _line_start(text, item.start)
-    dash_line = _line_start(text, text.rfind("-", 0, item.start))
+        return text[: item.start] + dump_flow(data) + text[item.end :]
+    dash = dash_column(text, item)
+    start = line_start(text, item.start)
+    dash_line = line_start(text, text.rfind("-", 0, item.start))
     start = min(start, dash_line)
-    end = _after_line(text, item.end)
+    end = after_line(text, item.end)
     new = _block_item(data, dash, item.column, None, text, nl)
     if end == len(text) and not text.endswith("\n"):
         new = new[: -len(nl)]
     if keep_comments:
         inside = text[start:end].splitlines(keepends=True)[1:]
-        kept = "".join(line if line.endswith("\n") else line + nl for line in inside if line.lstrip().startswith("#"))
+        kept = "".join(
+            line if line.endswith("\n") else line + nl
+            for line in inside
+            if line.lstrip().startswith("#")
+        )
         new = kept + new
     return text[:start] + new + text[end:]
-
-
-def _after_line(text: str, index: int) -> int:
-    """Offset of the start of the line after the one holding ``index - 1``."""
-    if index > 0 and text[index - 1] == "\n":
-        return index
-    newline = text.find("\n", index)
-    return len(text) if newline < 0 else newline + 1

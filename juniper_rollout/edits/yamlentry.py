@@ -9,25 +9,27 @@ differs gets the rendered values set and keeps every key of its own. Every other
 and the result is verified: it must load to the original data with exactly that entry
 changed, or nothing is written.
 """
+
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+from juniper_rollout.changes import IN_SYNC, MISSING, MODIFIED
 from juniper_rollout.edits.blocks import newline_of
 from juniper_rollout.edits.precommit import _first_map, _insert_item, _replace_item
 from juniper_rollout.edits.yamltree import parse_tree
 from juniper_rollout.errors import RepoError
 from juniper_rollout.yamlio import YamlSyntaxError, dump_block, load_plain
 
-IN_SYNC, MISSING, MODIFIED = "in-sync", "missing", "modified"
-
 
 def _load(text: str, path: str) -> Any:
     try:
         return load_plain(text)
     except YamlSyntaxError as err:
-        raise RepoError(f"{path}:{err.line}: invalid YAML: {err} (fix it, then plan again)") from None
+        raise RepoError(
+            f"{path}:{err.line}: invalid YAML: {err} (fix it, then plan again)"
+        ) from None
 
 
 Match = tuple[str, ...]
@@ -40,15 +42,24 @@ def name_of(entry: dict, match: Match) -> str:
 def _index(items: Any, match: Match, entry: dict) -> int | None:
     if not isinstance(items, list):
         return None
-    return next((i for i, item in enumerate(items) if isinstance(item, dict)
-                 and all(field in item and item[field] == entry[field] for field in match)), None)
+    return next(
+        (
+            i
+            for i, item in enumerate(items)
+            if isinstance(item, dict)
+            and all(field in item and item[field] == entry[field] for field in match)
+        ),
+        None,
+    )
 
 
 def covers(have: Any, want: Any) -> bool:
     """Whether ``have`` holds everything ``want`` says: each of its keys with a value that covers
     (a person's extra keys are theirs); lists and scalars compare whole."""
     if isinstance(want, dict):
-        return isinstance(have, dict) and all(k in have and covers(have[k], v) for k, v in want.items())
+        return isinstance(have, dict) and all(
+            k in have and covers(have[k], v) for k, v in want.items()
+        )
     return have == want
 
 
@@ -71,7 +82,7 @@ def state(text: str, key: str, match: Match, entry: dict) -> str:
         return MODIFIED
     items = data.get(key) if isinstance(data, dict) else None
     at = _index(items, match, entry)
-    if at is None:
+    if at is None or not isinstance(items, list):
         return MISSING
     return IN_SYNC if covers(items[at], entry) else MODIFIED
 
@@ -82,12 +93,14 @@ def set_entry(text: str, key: str, match: Match, entry: dict, *, path: str) -> s
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise RepoError(f"{path}:1: is not a YAML mapping; cannot set {key} (fix the file, or set the entry by hand)")
+        raise RepoError(
+            f"{path}:1: is not a YAML mapping; cannot set {key} (fix the file, or set the entry by hand)"
+        )
     items = data.get(key)
     at = _index(items, match, entry)
-    if at is not None and covers(items[at], entry):
-        return text
-    if at is not None:
+    if at is not None and isinstance(items, list):
+        if covers(items[at], entry):
+            return text
         entry = merged(items[at], entry)
     expected = copy.deepcopy(data)
     nl = newline_of(text) if text else "\n"
@@ -97,18 +110,29 @@ def set_entry(text: str, key: str, match: Match, entry: dict, *, path: str) -> s
         expected[key] = [entry]
     else:
         node = parse_tree(text).get(key)  # type: ignore[union-attr]
-        if node is None or node.kind != "seq" or node.anchor or not isinstance(items, list) or (
-                not node.flow and not node.items):
+        if (
+            node is None
+            or node.kind != "seq"
+            or node.anchor
+            or not isinstance(items, list)
+            or (not node.flow and not node.items)
+        ):
             line = node.line if node is not None else 1
-            raise RepoError(f"{path}:{line}: {key} is not a plain list; cannot set its {name_of(entry, match)} "
-                            "entry (write it as a list, or set the entry by hand)")
+            raise RepoError(
+                f"{path}:{line}: {key} is not a plain list; cannot set its {name_of(entry, match)} "
+                "entry (write it as a list, or set the entry by hand)"
+            )
         if at is not None:
             new = _replace_item(text, node, node.items[at], entry, nl, keep_comments=True)
             expected[key][at] = entry
         else:
             new = _insert_item(text, node, entry, nl, template=_first_map(node))
             expected[key].append(entry)
-    if _load(new, path) != expected:  # splice-and-verify: exactly one entry changed, or nothing is written
-        raise RepoError(f"{path}: setting the {name_of(entry, match)} entry of {key} would change more than "
-                        "that entry (set it by hand)")
+    if (
+        _load(new, path) != expected
+    ):  # splice-and-verify: exactly one entry changed, or nothing is written
+        raise RepoError(
+            f"{path}: setting the {name_of(entry, match)} entry of {key} would change more than "
+            "that entry (set it by hand)"
+        )
     return new

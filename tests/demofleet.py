@@ -9,6 +9,7 @@ The code is written as the real repos write it: settings prefixes, names and def
 constants, often in a constants module imported under another name; tests, conftest.py and a CI
 workflow that mention variables the application never reads.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -21,9 +22,21 @@ PLACEHOLDER = "age1<PUBLIC_KEY_HERE>"
 CANARY = "CANARY-7f3a9c"  # in every demo secret value: must never appear in any output
 
 CASCOR_ENV_NAMES = [
-    "HF_TOKEN", "ALPHA_VANTAGE_TOKEN", "SCOUT_TOKEN", "EXA_API_KEY", "KAGGLE_API_TOKEN", "ANTHROPIC_API_KEY",
-    "SENTRY_SDK_DSN", "JUNIPER_ML_PYPI", "JUNIPER_ML_TEST_PYPI", "JUNIPER_ML_USERNAME",
-    "JUNIPER_ML_TEST_USERNAME", "TWINE_PASSWORD", "TWINE_USERNAME", "TEST_TWINE_PASSWORD", "TEST_TWINE_USERNAME",
+    "HF_TOKEN",
+    "ALPHA_VANTAGE_TOKEN",
+    "SCOUT_TOKEN",
+    "EXA_API_KEY",
+    "KAGGLE_API_TOKEN",
+    "ANTHROPIC_API_KEY",
+    "SENTRY_SDK_DSN",
+    "JUNIPER_ML_PYPI",
+    "JUNIPER_ML_TEST_PYPI",
+    "JUNIPER_ML_USERNAME",
+    "JUNIPER_ML_TEST_USERNAME",
+    "TWINE_PASSWORD",
+    "TWINE_USERNAME",
+    "TEST_TWINE_PASSWORD",
+    "TEST_TWINE_USERNAME",
 ]
 
 PRECOMMIT_REMOTE = """\
@@ -46,7 +59,9 @@ repos:
         language_version: python3.11
 """
 
-PRECOMMIT_WITH_LOCAL = PRECOMMIT_REMOTE + """\
+PRECOMMIT_WITH_LOCAL = (
+    PRECOMMIT_REMOTE
+    + """\
   - repo: local
     hooks:
       - id: mypy-local
@@ -57,6 +72,7 @@ PRECOMMIT_WITH_LOCAL = PRECOMMIT_REMOTE + """\
         language: system
         types: [python]
 """
+)
 
 DATA_CONSTANTS = '''\
 """Defaults for juniper-data, in one place."""
@@ -104,20 +120,20 @@ def get_settings() -> Settings:
     return Settings()
 '''
 
-DATA_TESTS = '''\
+DATA_TESTS = """\
 import os
 
 
 def test_settings_read_the_environment(monkeypatch):
     monkeypatch.setenv("JUNIPER_DATA_TEST_ONLY", "1")
     assert os.environ.get("PYTEST_ONLY_FLAG") is None
-'''
+"""
 
-DATA_CONFTEST = '''\
+DATA_CONFTEST = """\
 import os
 
 os.environ.setdefault("JUNIPER_DATA_CONFTEST_ONLY", "1")
-'''
+"""
 
 CI_WORKFLOW = """\
 name: ci
@@ -236,8 +252,9 @@ Run `pytest` before every commit.
 
 
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
-                          env=env).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout
 
 
 def make_repo(path: Path, files: dict[str, str], *, message: str = "Initial commit") -> Path:
@@ -249,7 +266,17 @@ def make_repo(path: Path, files: dict[str, str], *, message: str = "Initial comm
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     _git(path, "add", "-A")
-    _git(path, "-c", "user.name=Juniper Dev", "-c", "user.email=dev@juniper.invalid", "commit", "-q", "-m", message)
+    _git(
+        path,
+        "-c",
+        "user.name=Juniper Dev",
+        "-c",
+        "user.email=dev@juniper.invalid",
+        "commit",
+        "-q",
+        "-m",
+        message,
+    )
     return path
 
 
@@ -282,17 +309,23 @@ def fleet_files() -> dict[str, dict[str, str]]:
             ".gitignore": py + ".env\n",
             ".pre-commit-config.yaml": PRECOMMIT_REMOTE.format(name="juniper-data-client"),
             "juniper_data_client/__init__.py": "",
-            "juniper_data_client/constants.py": CLIENT_CONSTANTS.format(service="juniper-data", prefix="JUNIPER_DATA",
-                                                                        port=8100),
-            "juniper_data_client/client.py": CLIENT.format(service="juniper-data", package="juniper_data_client"),
+            "juniper_data_client/constants.py": CLIENT_CONSTANTS.format(
+                service="juniper-data", prefix="JUNIPER_DATA", port=8100
+            ),
+            "juniper_data_client/client.py": CLIENT.format(
+                service="juniper-data", package="juniper_data_client"
+            ),
         },
         "juniper-cascor-client": {
             ".gitignore": py + ".env\n",
             ".pre-commit-config.yaml": PRECOMMIT_REMOTE.format(name="juniper-cascor-client"),
             "juniper_cascor_client/__init__.py": "",
-            "juniper_cascor_client/constants.py": CLIENT_CONSTANTS.format(service="juniper-cascor",
-                                                                          prefix="JUNIPER_CASCOR", port=8200),
-            "juniper_cascor_client/client.py": CLIENT.format(service="juniper-cascor", package="juniper_cascor_client"),
+            "juniper_cascor_client/constants.py": CLIENT_CONSTANTS.format(
+                service="juniper-cascor", prefix="JUNIPER_CASCOR", port=8200
+            ),
+            "juniper_cascor_client/client.py": CLIENT.format(
+                service="juniper-cascor", package="juniper_cascor_client"
+            ),
         },
         "juniper-cascor-worker": {
             ".gitignore": py + ".env\n",
@@ -320,7 +353,9 @@ def build_fleet(workspace: Path) -> None:
     (workspace / "juniper-cascor" / ".env").write_text(cascor_dotenv(), encoding="utf-8")
     data = workspace / "juniper-data"
     _git(data, "checkout", "-q", "-b", "feature/wip")
-    (data / "juniper_data" / "api" / "settings.py").write_text(SETTINGS_DATA + "# work in progress\n", encoding="utf-8")
+    (data / "juniper_data" / "api" / "settings.py").write_text(
+        SETTINGS_DATA + "# work in progress\n", encoding="utf-8"
+    )
     (data / "scratch.txt").write_text("untracked notes\n", encoding="utf-8")
 
 
@@ -329,7 +364,10 @@ def demo_manifest(shipped: Path, workspace: Path, recipient: str) -> str:
     text = shipped.read_text(encoding="utf-8")
     if PLACEHOLDER in text:
         text = text.replace(PLACEHOLDER, recipient)
-    lines = [f"workspace: {workspace}" if line.startswith("workspace:") else line for line in text.splitlines()]
+    lines = [
+        f"workspace: {workspace}" if line.startswith("workspace:") else line
+        for line in text.splitlines()
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -352,7 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(argv[0] if argv else "build/demo").resolve()
     shipped = Path(__file__).resolve().parent.parent / "manifests" / "repos.yaml"
     manifest, key_file = setup(root, shipped)
-    print(f"demo fleet: {root / 'fleet'}\nmanifest:   {manifest}\nage key:    {key_file} (throwaway)")
+    print(
+        f"demo fleet: {root / 'fleet'}\nmanifest:   {manifest}\nage key:    {key_file} (throwaway)"
+    )
     print(f"export SOPS_AGE_KEY_FILE={key_file}")
     return 0
 

@@ -1,0 +1,53 @@
+"""What a check is and what it reads: a Check (passed or failed, with a fix), the files verify read of
+one repo at one ref (RefFiles), and how an encrypted file names its example."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from juniper_rollout.edits.envexample import listed_names
+
+APPLY = "run `rollout plan`, then `rollout apply` and merge the rollout branch"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    applies: bool = True  # False: ok because there is nothing to check here
+
+    def as_json(self) -> dict[str, Any]:
+        detail = self.detail if self.ok or not self.fix else f"{self.detail} (fix: {self.fix})"
+        return {"name": self.name, "ok": self.ok, "detail": detail}
+
+
+def passed(name: str, detail: str, *, applies: bool = True) -> Check:
+    return Check(name, True, detail, applies=applies)
+
+
+def failed(name: str, detail: str, fix: str = "") -> Check:
+    return Check(name, False, detail, fix)
+
+
+@dataclass(frozen=True)
+class RefFiles:
+    """What verify reads of one repo at one ref: a few blobs and the committed *.enc paths."""
+
+    ref: str
+    files: Mapping[str, bytes]
+    encrypted: tuple[str, ...]
+    plaintext: tuple[str, ...] = ()  # tracked plaintext env files (envfiles definition)
+
+
+def example_path(encrypted: str) -> str:
+    """``.env.enc`` -> ``.env.example``; ``sub/.env.secrets.enc`` -> ``sub/.env.secrets.example``."""
+    return encrypted.removesuffix(".enc") + ".example"
+
+
+def example_names(text: bytes) -> list[str]:
+    """Names an example file documents: ``NAME=…`` lines and optional ones commented out (``# NAME=…``)."""
+    return listed_names(text.decode("utf-8", "replace"))

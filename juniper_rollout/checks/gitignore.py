@@ -1,0 +1,33 @@
+""".gitignore, judged by git's own check-ignore in a throwaway repo holding only the ref's .gitignore."""
+
+from __future__ import annotations
+
+from juniper_rollout import envfiles, throwaway
+from juniper_rollout.checks.base import APPLY, Check, RefFiles, failed, passed
+from juniper_rollout.manifest import Manifest
+from juniper_rollout.paths import GITIGNORE
+
+
+def check_gitignore(snap: RefFiles, manifest: Manifest | None = None) -> Check:
+    """git's own check-ignore, in a throwaway repo holding only the ref's .gitignore."""
+    name = "gitignore"
+    MUST_IGNORE, MUST_TRACK = (
+        manifest.env_files if manifest is not None else envfiles.DEFAULT
+    ).samples()
+    gitignore = snap.files.get(GITIGNORE)
+    with throwaway.scratch_repo(
+        {GITIGNORE: gitignore} if gitignore is not None else None
+    ) as scratch:
+        ignored = throwaway.ignored(scratch, [*MUST_IGNORE, *MUST_TRACK])
+    not_ignored = [p for p in MUST_IGNORE if p not in ignored]
+    wrongly = [p for p in MUST_TRACK if p in ignored]
+    if not_ignored or wrongly:
+        parts = ([f"not ignored: {', '.join(not_ignored)}"] if not_ignored else []) + (
+            [f"ignored: {', '.join(wrongly)}"] if wrongly else []
+        )
+        return failed(
+            name,
+            f"git check-ignore at {snap.ref}: {'; '.join(parts)}",
+            APPLY + " (fixes .gitignore)",
+        )
+    return passed(name, f"ignores {', '.join(MUST_IGNORE)}; tracks {', '.join(MUST_TRACK)}")

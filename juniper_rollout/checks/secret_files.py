@@ -1,0 +1,139 @@
+"""The secret files: no plaintext env file tracked, and every committed *.enc really sops-encrypted (dotenv,
+for the manifest's recipients), decrypting to the clone's plaintext when there is one, its names
+documented in its example. Decrypted values are compared in memory and dropped."""
+
+from __future__ import annotations
+
+from juniper_rollout import dotenv, secrets_plan, sops
+from juniper_rollout.agekey import short
+from juniper_rollout.checks.base import (
+    APPLY,
+    Check,
+    RefFiles,
+    example_names,
+    example_path,
+    failed,
+    passed,
+)
+from juniper_rollout.errors import RolloutError
+from juniper_rollout.keys import AgeKeys
+from juniper_rollout.manifest import Manifest, RepoSpec
+
+
+def check_plaintext(snap: RefFiles) -> Check:
+    """No plaintext env file may be tracked at the ref: its values are in git for anyone with the repo."""
+    name = "plaintext-env"
+    if snap.plaintext:
+        first = snap.plaintext[0]
+        return failed(
+            name,
+            f"{', '.join(snap.plaintext)} tracked in git at {snap.ref}: plaintext secrets in the repository",
+            f"{APPLY} (its commit removes them; or `git rm --cached {first}`), rotate every value they held, "
+            f"and consider `git filter-repo --invert-paths --path {first}` (rewrites history: the owner's call)",
+        )
+    return passed(name, "no plaintext env file tracked")
+
+
+def check_encrypted(manifest: Manifest, repo: RepoSpec, snap: RefFiles, age: AgeKeys) -> Check:
+    """Every committed *.enc: really sops-encrypted, for the manifest's recipients, decrypts, same names."""
+    name = "encrypted-files"
+    expected = [s for s in repo.encrypt if s.enabled and s.target not in snap.encrypted]
+    if expected:
+        spec = expected[0]
+        return failed(
+            name,
+            f"no {spec.target} at {snap.ref} (the manifest encrypts {spec.source})",
+            f"put {spec.source} in the clone, then {APPLY}",
+        )
+    if not snap.encrypted:
+        return passed(name, "no *.enc files committed", applies=False)
+    checks = [_encrypted_file(manifest, repo, path, snap, age) for path in snap.encrypted]
+    return next((c for c in checks if not c.ok), None) or passed(
+        name, "; ".join(c.detail for c in checks)
+    )
+
+
+def _encrypted_file(
+    manifest: Manifest, repo: RepoSpec, path: str, snap: RefFiles, age: AgeKeys
+) -> Check:
+    name = "encrypted-files"
+    blob = snap.files[path]
+    meta = sops.read_metadata(blob)
+    if meta is None or not sops.is_encrypted(blob, filename=path):
+        return failed(
+            name,
+            f"{path} is not sops-encrypted (no sops metadata): it may be plaintext in git",
+            "remove it from git and its history, rotate those secrets, then encrypt with sops",
+        )
+    if meta.format != "dotenv":
+        return failed(
+            name,
+            f"{path} is sops-encrypted in {meta.format} format, not dotenv: the documented commands "
+            "(--input-type dotenv) cannot read it",
+            APPLY + " (re-encrypts it as dotenv)",
+        )
+    if set(meta.recipients) != set(manifest.recipients):
+        now = ", ".join(map(short, meta.recipients))
+        return failed(
+            name,
+            f"{path} is encrypted for {now}, not the manifest's recipients",
+            APPLY + " (re-keys it with sops updatekeys)",
+        )
+    said = [f"{path}: {len(meta.names)} variables"]
+    source = next((s.source for s in repo.encrypt if s.target == path), None)
+    if not set(age.public) & set(meta.recipients):
+        said.append(
+            f"not decrypted ({'your key is not a recipient' if age.public else 'no age key found'})"
+        )
+    else:
+        try:
+            same = _decrypts_to_clone_copy(repo, blob, path, source)
+        except RolloutError as err:
+            return failed(name, str(err))
+        if same is False:
+            return failed(
+                name,
+                f"{path} decrypts, but not to the {source} in your clone",
+                f"{APPLY} (re-encrypts {source}), or decrypt {path} over {source} if git is right",
+            )
+        said.append("decrypts" + (f" to {source} in the clone" if same is True and source else ""))
+    example = snap.files.get(example_path(path))
+    if example is None:
+        said.append(f"no {example_path(path)} to compare names with")
+    else:
+        listed = example_names(example)
+        undocumented = [n for n in meta.names if n not in listed]
+        optional = [n for n in listed if n not in meta.names]
+        if undocumented:  # a secret nobody can learn the name of from the example
+            return failed(
+                name,
+                f"{path} holds {', '.join(undocumented)}, which {example_path(path)} does not list",
+                f"add {'them' if len(undocumented) > 1 else 'it'} to {example_path(path)} "
+                f"(or the manifest's env_example), then {APPLY}",
+            )
+        said.append(
+            f"every name documented in {example_path(path)}"
+            + (
+                f" ({len(optional)} optional name{'s' if len(optional) != 1 else ''} there not set: fine)"
+                if optional
+                else ""
+            )
+        )
+    return passed(name, ", ".join(said))
+
+
+def _decrypts_to_clone_copy(
+    repo: RepoSpec, blob: bytes, path: str, source: str | None
+) -> bool | None:
+    """Decrypt (sops finds the key) and compare with the clone's plaintext: None when there is none."""
+    plaintext = sops.decrypt_dotenv(blob, filename=path)
+    clone_copy = _clone_plaintext(repo, source) if source else None
+    return None if clone_copy is None else clone_copy == plaintext
+
+
+def _clone_plaintext(repo: RepoSpec, source: str) -> bytes | None:
+    try:
+        data = secrets_plan.read_plaintext(repo, source)
+    except RolloutError:
+        return None
+    return None if data is None else dotenv.sops_form(data)[0]

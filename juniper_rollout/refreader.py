@@ -1,0 +1,41 @@
+"""One reader of a repository at a ref, for plan, drift and verify: open the clone, resolve the ref
+(None: the repo's base branch), hand the clone and commit to the job; and one failure policy for a
+repo's job, so that a repo that cannot be read is reported and the others go on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from juniper_rollout import crashlog, gitrepo
+from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.manifest import RepoSpec
+
+T = TypeVar("T")
+
+
+def read_at(repo: RepoSpec, ref: str | None, read: Callable[[Any, Any], T]) -> T:
+    """``read(clone, commit)`` with ``commit`` the repo at ``ref`` (None: its base branch). Read-only:
+    git objects only, never the working tree, index or HEAD. RolloutError if the ref cannot be read."""
+    with gitrepo.open_clone(repo.path) as clone:
+        commit = gitrepo.resolve_ref(clone, ref) if ref else gitrepo.base_commit(clone, repo.base)
+        return read(clone, commit)
+
+
+def guarded(repo: RepoSpec, doing: str, job: Callable[[], T], failed: Callable[[str], T]) -> T:
+    """``job()``, or ``failed(one line)`` when it fails for this repo only: a RolloutError's message; an
+    unexpected exception's type (its message might quote what was being read), with the full traceback
+    in a log file (crashlog: types and code lines only, no values) whose path the line ends with.
+    A ManifestError is the user's manifest, not this repo: it propagates (one line, exit 1)."""
+    try:
+        return job()
+    except ManifestError:
+        raise
+    except RolloutError as err:
+        return failed(str(err))
+    except Exception as err:  # a damaged object database: this repo fails, the others go on
+        return failed(
+            f"unexpected {type(err).__name__} while {doing} (a damaged repository? run `git fsck` "
+            f"in {repo.path}; if it is clean, please report this)"
+            + crashlog.see(crashlog.record(err, f"{doing} {repo.name}"))
+        )
