@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="juniper-bench-review-"))
     print(f"bench: working in {root}", file=sys.stderr)
     env = bench.child_env(root)
+    machine = bench.machine()  # its load average is the one at start
     try:
         template = root / "template"
         template.mkdir()
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     whole = round(sum(r["tool_ms_per_repo"] for r in rows), 1)
     whole_cpu = round(sum(r["tool_cpu_ms_per_repo"] for r in rows), 1)
     ok = whole <= TARGET_MS_PER_REPO
-    results = {"n": args.n, "latency_s": args.latency, "steps": rows, "machine": bench.machine(),
+    results = {"n": args.n, "latency_s": args.latency, "steps": rows, "machine": machine,
                "definition": "tool_ms_per_repo: wall time of the step's process with the fake answering at 0 ms "
                              "(its validation off), / N; includes Python start-up, git's local-transport server "
                              "side and the fake's HTTP handling, so an upper bound. tool_cpu_ms_per_repo: user+sys "
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                "load_average_at_end": os.getloadavg()[0]}
     args.out.write_text(json.dumps(results, indent=2))
     print(f"\nreview loop at N={args.n}, simulated GitHub latency {args.latency * 1000:.0f} ms per call; "
-          f"load average {results['machine']['load_average_at_start']} at start, "
+          f"load average {results['machine']['load_average_at_start']:.2f} at start, "
           f"{results['load_average_at_end']:.2f} at end on {results['machine']['nproc']} CPUs\n")
     print(f"{'step':<20} {'tool ms/repo':>12} {'cpu ms/repo':>12} {'API calls':>10} {'serial net s':>13} "
           f"{'added by latency s':>19}")
