@@ -1,10 +1,23 @@
 """`make bench`, part 2: the whole review loop at fleet scale against local bare remotes and the fake GitHub.
 
 sync, plan, apply --push --pr, status, each as a child process, twice: with the fake GitHub answering
-at once, and with a fixed simulated latency per API call. The first run is the tool's own time
-(the fake and git's local transport run on the same machine, so it is an upper bound); the second
-shows the calls overlapping in the bounded pool: the added wall time stays far below
-calls x latency, which is what one call after another would cost.
+at once, and with a fixed simulated latency per API call.
+
+What "tool time per repo beyond the simulated network" means here (the issue-14 target, <= 20 ms):
+the wall time of each step's process, from start to exit, in the run where the fake answers with
+0 ms of simulated latency, divided by N; summed over the four steps for the whole loop. It counts
+everything the user waits for on this machine: Python's start-up, reading the manifest, every git
+process the tool starts, and two things that would not run on the user's machine against GitHub:
+the server side of git's local transport (receive-pack, upload-pack on the bare remotes) and the
+fake's HTTP answers. So it is an upper bound on the tool's own time. The fake runs in this
+(the bench's) process, with its pydantic validation against GitHub's API description turned OFF
+for the bench only (the tests always validate): on this 2-core machine that validation would take
+CPU from the tool. Other work on the machine also adds wall time; the CPU time of the tool's
+process tree (the tool and every process it waited for, local-transport server side included)
+is printed beside it and does not depend on the machine's load.
+
+The second run shows the calls overlapping in the bounded pool: the wall time the latency adds
+stays far below API calls x latency, which is what one call after another would cost.
 
     python benchmarks/review_loop.py [--n 100] [--latency 0.05] [--out bench-review.json] [--keep]
 """
@@ -65,6 +78,7 @@ def loop_once(root: Path, n: int, latency: float, env: dict[str, str]) -> dict:
                         str(run_root / "remotes" / f"{name}.git")], check=True, env=env)
     fake = FakeGitHub()
     fake.latency = latency
+    fake.validate = False  # the bench only: its pydantic checks would compete with the tool for the 2 cores
     for name in names:
         fake.add_repo(f"{OWNER}/{name}", run_root / "remotes" / f"{name}.git")
     url = fake.start()
@@ -78,7 +92,8 @@ def loop_once(root: Path, n: int, latency: float, env: dict[str, str]) -> dict:
             if args[0] == "apply":
                 args.insert(1, "--yes")
             run = bench.rollout(run_root, child, f"{args[0]}-{int(latency * 1000)}", *args, "-m", str(manifest))
-            out[step] = {"seconds": round(run.seconds, 3), "api_calls": len(fake.requests) - before}
+            out[step] = {"seconds": round(run.seconds, 3), "cpu_seconds": round(run.cpu_seconds, 3),
+                         "api_calls": len(fake.requests) - before}
         opened = sum(len(fake.pulls(f"{OWNER}/{name}")) for name in names)
         if opened != n or fake.violations:
             sys.exit(f"bench: expected {n} pull requests and no API violations; got {opened} and "
@@ -98,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="juniper-bench-review-"))
     print(f"bench: working in {root}", file=sys.stderr)
     env = bench.child_env(root)
+    machine = bench.machine()  # its load average is the one at start
     try:
         template = root / "template"
         template.mkdir()
@@ -116,21 +132,36 @@ def main(argv: list[str] | None = None) -> int:
         calls = slow[step]["api_calls"]
         added = slow[step]["seconds"] - fast[step]["seconds"]
         rows.append({"step": step, "tool_ms_per_repo": round(1000 * fast[step]["seconds"] / args.n, 1),
+                     "tool_cpu_ms_per_repo": round(1000 * fast[step]["cpu_seconds"] / args.n, 1),
                      "api_calls": calls, "serial_network_s": round(calls * args.latency, 2),
                      "added_by_latency_s": round(added, 2), **{f"{k}_s": v[step]["seconds"]
                                                                for k, v in (("fast", fast), ("slow", slow))}})
     whole = round(sum(r["tool_ms_per_repo"] for r in rows), 1)
-    results = {"n": args.n, "latency_s": args.latency, "steps": rows, "machine": bench.machine(),
-               "whole_loop_ms_per_repo": whole, "target_ms_per_repo": TARGET_MS_PER_REPO}
-    args.out.write_text(json.dumps(results, indent=2))
-    print(f"\nreview loop at N={args.n}, simulated GitHub latency {args.latency * 1000:.0f} ms per call\n")
-    print(f"{'step':<20} {'tool ms/repo':>12} {'API calls':>10} {'serial net s':>13} {'added by latency s':>19}")
-    for r in rows:
-        print(f"{r['step']:<20} {r['tool_ms_per_repo']:>12} {r['api_calls']:>10} {r['serial_network_s']:>13} "
-              f"{r['added_by_latency_s']:>19}")
+    whole_cpu = round(sum(r["tool_cpu_ms_per_repo"] for r in rows), 1)
     ok = whole <= TARGET_MS_PER_REPO
+    results = {"n": args.n, "latency_s": args.latency, "steps": rows, "machine": machine,
+               "definition": "tool_ms_per_repo: wall time of the step's process with the fake answering at 0 ms "
+                             "(its validation off), / N; includes Python start-up, git's local-transport server "
+                             "side and the fake's HTTP handling, so an upper bound. tool_cpu_ms_per_repo: user+sys "
+                             "of the tool and every process it waited for, / N",
+               "whole_loop_ms_per_repo": whole, "whole_loop_cpu_ms_per_repo": whole_cpu,
+               "target_ms_per_repo": TARGET_MS_PER_REPO, "result": "PASS" if ok else "FAIL",
+               "load_average_at_end": os.getloadavg()[0]}
+    args.out.write_text(json.dumps(results, indent=2))
+    print(f"\nreview loop at N={args.n}, simulated GitHub latency {args.latency * 1000:.0f} ms per call; "
+          f"load average {results['machine']['load_average_at_start']:.2f} at start, "
+          f"{results['load_average_at_end']:.2f} at end on {results['machine']['nproc']} CPUs\n")
+    print(f"{'step':<20} {'tool ms/repo':>12} {'cpu ms/repo':>12} {'API calls':>10} {'serial net s':>13} "
+          f"{'added by latency s':>19}")
+    for r in rows:
+        print(f"{r['step']:<20} {r['tool_ms_per_repo']:>12} {r['tool_cpu_ms_per_repo']:>12} {r['api_calls']:>10} "
+              f"{r['serial_network_s']:>13} {r['added_by_latency_s']:>19}")
+    print(f"{'whole loop':<20} {whole:>12} {whole_cpu:>12}")
+    print(f"\ntool ms/repo: wall time of the step at 0 ms simulated latency / N (start-up, manifest, git processes "
+          f"including the\nlocal remotes' server side, the fake's answers: an upper bound); cpu ms/repo: user+sys of "
+          f"the tool and every\nprocess it waited for, / N.")
     print(f"\nwhole loop: {whole} ms of tool time per repo beyond the simulated network "
-          f"(target <= {TARGET_MS_PER_REPO:.0f}): {'ok' if ok else 'MISSED'}; figures in {args.out}")
+          f"(target <= {TARGET_MS_PER_REPO:.0f} ms): {'PASS' if ok else 'FAIL'}; figures in {args.out}")
     return 0 if ok else 1
 
 if __name__ == "__main__":

@@ -165,6 +165,7 @@ def apply(
             "error: --pr needs --push (a pull request needs the branch on origin)", file=sys.stderr
         )
         raise typer.Exit(1)
+    loaded: list = []  # the manifest as apply read it, for --pr
     code = _code(
         command,
         manifest=manifest,
@@ -176,12 +177,19 @@ def apply(
         jobs=jobs,
         rollout=rollout,
         confirm=lambda question: typer.confirm(question, default=False),
+        on_loaded=loaded.append,
     )
     if pr and code != 130:
         from juniper_rollout.commands.review import pr as open_prs
 
         pr_code = _code(
-            open_prs, manifest=manifest, workspace=workspace, repos=repo, jobs=jobs, rollout=rollout
+            open_prs,
+            manifest=manifest,
+            workspace=workspace,
+            repos=repo,
+            jobs=jobs,
+            rollout=rollout,
+            loaded=loaded[0] if loaded else None,
         )
         code = code or pr_code
     raise typer.Exit(code)

@@ -184,6 +184,14 @@ def base_label(repo: git.Repo, base: str) -> str:
     return f"origin/{base}; local {base} differs from it"
 
 
+def _sha_at(repo: git.Repo, ref: str) -> str | None:
+    """What the full ref name ``ref`` points at (loose, then packed), without reading the object."""
+    try:
+        return git.SymbolicReference.dereference_recursive(repo, ref)
+    except ValueError:
+        return None
+
+
 def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
     return _commit_at(repo, f"refs/heads/{branch}")
 
@@ -577,11 +585,11 @@ def push(repo: git.Repo, branch: str) -> str:
     """Push the branch to origin only if the remote is where the tool last left it."""
     ref = f"refs/heads/{branch}"
     record = PUSHED_REF + branch
-    try:
-        expected = repo.git.rev_parse("--verify", "--quiet", record)
-    except git.GitCommandError:
-        expected = ""
-    tip = repo.git.rev_parse(ref)
+    # the two refs read here, not by two `git rev-parse` processes (the push is the one git process)
+    expected = _sha_at(repo, record) or ""
+    tip = _sha_at(repo, ref)
+    if tip is None:
+        raise RepoError(f"branch {branch} is gone; run apply again")
     try:
         try:
             repo.git.push(

@@ -30,22 +30,15 @@ def _git(
     return out
 
 
-def _ref(path: Path, ref: str) -> str | None:
-    out = _git(path, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
-    return out.stdout.strip() or None
-
-
 def origin_url(path: Path) -> str | None:
     out = _git(path, "remote", "get-url", "origin", check=False)
     return out.stdout.strip() or None
 
 
-def local_tip(path: Path, branch: str) -> str | None:
-    return _ref(path, f"refs/heads/{branch}")
-
-
-def origin_tip(path: Path, branch: str) -> str | None:
-    return _ref(path, f"refs/remotes/origin/{branch}")
+def _refs(path: Path, *wanted: str) -> dict[str, str]:
+    """Ref name -> object of the refs ``wanted`` names (full names or prefixes ending in /): one git call."""
+    out = _git(path, "for-each-ref", "--format=%(refname) %(objectname)", *wanted).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
 
 def count(path: Path, *revs: str) -> int:
@@ -62,24 +55,29 @@ def contains(path: Path, ancestor: str, descendant: str) -> bool:
 # --- sync ----------------------------------------------------------------------------------
 
 
-def fetch(path: Path) -> int:
-    """``git fetch origin``; the number of commits that came new to origin's remote-tracking refs."""
+def fetch(path: Path, base: str | None = None) -> tuple[int, str | None, str | None]:
+    """``git fetch origin``: the number of commits that came new to origin's remote-tracking refs, and
+    the tips of ``base`` here and on origin after the fetch (read with the same git call as the refs)."""
     if not (path / ".git").exists():
         raise RepoError(f"{path} is not a git clone (move it away, or fix `path:`)")
     if origin_url(path) is None:
         raise RepoError(f"{path} has no remote `origin` (git remote add origin URL)")
-    before = _remote_tips(path)
+    before = _remote_tips(path, base)
     _git(path, "fetch", "--quiet", "--no-write-fetch-head", "origin")
-    after = _remote_tips(path)
-    new = sorted(set(after) - set(before))
+    after = _remote_tips(path, base)
+    tips = {sha for ref, sha in after.items() if ref.startswith("refs/remotes/origin/")}
+    old = {sha for ref, sha in before.items() if ref.startswith("refs/remotes/origin/")}
+    new = sorted(tips - old)
+    local = after.get(f"refs/heads/{base}") if base else None
+    origin = after.get(f"refs/remotes/origin/{base}") if base else None
     if not new:
-        return 0
-    return count(path, *new, *(f"^{sha}" for sha in before))
+        return 0, local, origin
+    return count(path, *new, *(f"^{sha}" for sha in sorted(old))), local, origin
 
 
-def _remote_tips(path: Path) -> list[str]:
-    out = _git(path, "for-each-ref", "--format=%(objectname)", "refs/remotes/origin/")
-    return sorted({line for line in out.stdout.split() if line})
+def _remote_tips(path: Path, base: str | None = None) -> dict[str, str]:
+    """Ref name -> commit of origin's remote-tracking refs (and of the local ``base`` branch)."""
+    return _refs(path, "refs/remotes/origin/", *([f"refs/heads/{base}"] if base else []))
 
 
 def clone(url: str, path: Path) -> None:
@@ -123,10 +121,7 @@ def branch_state(path: Path, branch: str, base: str) -> BranchState:
         f"refs/remotes/origin/{base}",
         f"refs/heads/{base}",
     ]
-    out = _git(
-        path, "for-each-ref", "--format=%(refname) %(objectname)", *wanted
-    ).stdout  # one git call
-    refs = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    refs = _refs(path, *wanted)
     local, remote = refs.get(wanted[0]), refs.get(wanted[1])
     base_sha = refs.get(wanted[2]) or refs.get(wanted[3])
     tip = remote or local
@@ -143,10 +138,16 @@ def branch_state(path: Path, branch: str, base: str) -> BranchState:
     return BranchState(state, local, remote, base_sha)
 
 
-def changed_files(path: Path, base: str, tip: str) -> list[tuple[str, str, str]]:
-    """(path, action, why) of each file ``tip`` changes since its merge base with ``base``.
+def changes(
+    path: Path, base: str, tip: str
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """What ``tip`` brings since its merge base with ``base``, for the pull request's description:
 
-    The why comes from the tool's commit messages on the branch (``- PATH: ACTION (WHY)``)."""
+    * (path, action, why) of each file it changes; the why comes from the tool's commit messages on
+      the branch (``- PATH: ACTION (WHY)``);
+    * (short sha, subject) of each commit on ``tip`` since ``base``, oldest first.
+
+    Two git calls: the diff, and one log for both the reasons and the commit list."""
     status = _git(
         path, "diff", "--no-renames", "--name-status", "-z", f"{base}...{tip}"
     ).stdout.split("\0")
@@ -156,21 +157,25 @@ def changed_files(path: Path, base: str, tip: str) -> list[tuple[str, str, str]]
         for i in range(0, len(status) - 1, 2)
         if status[i]
     ]
+    fields = _git(path, "log", "--format=%h%x00%s%x00%B%x00", f"{base}..{tip}").stdout.split("\0")
+    log = [
+        (fields[i].lstrip("\n"), fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 2, 3)
+    ]
     why: dict[str, str] = {}
-    log = _git(path, "log", "--format=%B%x00", f"{base}..{tip}").stdout
-    for message in log.split("\0"):  # newest first: the newest reason for a path wins
+    for _, _, message in log:  # newest first: the newest reason for a path wins
         for line in message.splitlines():
             if line.startswith("- ") and ": " in line:
                 name, _, rest = line[2:].partition(": ")
                 reason = rest.partition(" (")[2].rstrip(")") if " (" in rest else ""
                 why.setdefault(name, reason)
-    return [(name, action, why.get(name, "")) for name, action in files]
+    commits = [(sha, subject) for sha, subject, _ in reversed(log)]
+    return [(name, action, why.get(name, "")) for name, action in files], commits
 
 
-def commits(path: Path, base: str, tip: str) -> list[tuple[str, str]]:
-    """(short sha, subject) of each commit on ``tip`` since ``base``, oldest first."""
-    out = _git(path, "log", "--reverse", "--format=%h%x1f%s", f"{base}..{tip}").stdout
-    return [tuple(line.split("\x1f", 1)) for line in out.splitlines() if "\x1f" in line]
+def tips(path: Path, branch: str) -> tuple[str | None, str | None]:
+    """The commits of ``branch`` here and on origin (remote-tracking), None where absent; one git call."""
+    refs = _refs(path, f"refs/heads/{branch}", f"refs/remotes/origin/{branch}")
+    return refs.get(f"refs/heads/{branch}"), refs.get(f"refs/remotes/origin/{branch}")
 
 
 # --- cleanup -----------------------------------------------------------------------------------

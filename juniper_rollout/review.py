@@ -68,15 +68,20 @@ def in_parallel(
     if not items:
         return []
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs or NETWORK_JOBS, len(items))))
+    futures = [pool.submit(job, item) for item in items]
+    results: list[R] = []
     try:
-        futures = [pool.submit(job, item) for item in items]
-        results = []
         for future in futures:
             results.append(future.result())
             on_result(results[-1])
         return results
-    except KeyboardInterrupt:  # Ctrl-C: no repo is started any more; the ones under way finish
-        pool.shutdown(wait=False, cancel_futures=True)
+    except KeyboardInterrupt:
+        # Ctrl-C: no repo is started any more; the ones under way finish, and every finished one
+        # is reported (a second Ctrl-C stops the wait at once)
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future in futures[len(results) :]:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                on_result(future.result())
         raise
     finally:
         pool.shutdown(wait=True)
@@ -132,8 +137,8 @@ def sync_one(spec: RepoSpec) -> Outcome:
             )
         remote.clone(spec.url, spec.path)
         return Outcome(spec.name, CLONED, f"from {spec.url}")
-    new = remote.fetch(spec.path)
-    note = _base_note(spec)
+    new, local, origin = remote.fetch(spec.path, spec.base)
+    note = _base_note(spec, local, origin)
     if new:
         return Outcome(
             spec.name,
@@ -143,8 +148,7 @@ def sync_one(spec: RepoSpec) -> Outcome:
     return Outcome(spec.name, UP_TO_DATE, note)
 
 
-def _base_note(spec: RepoSpec) -> str:
-    local, origin = remote.local_tip(spec.path, spec.base), remote.origin_tip(spec.path, spec.base)
+def _base_note(spec: RepoSpec, local: str | None, origin: str | None) -> str:
     if local and origin and local != origin and remote.contains(spec.path, local, origin):
         behind = remote.count(spec.path, origin, f"^{local}")
         return f"local {spec.base} is {behind} behind origin/{spec.base}; plan builds on origin/{spec.base}"
@@ -198,17 +202,15 @@ def open_pulls(
     jobs: int | None = None,
     on_result: Callable[[Outcome], None] = lambda o: None,
 ) -> list[Outcome]:
-    throttle = (
-        forges.throttler()
-    )  # shared: at most CONCURRENCY requests in flight for the whole fleet
-
-    def job(spec: RepoSpec) -> Outcome:
-        # a client per repo, entered in the worker thread: githubkit keeps its open connection pool in a
-        # context variable, which other threads would not see
-        with forges.Client(forge, throttle) as client:
-            return _guard(spec.name, lambda: pr_one(manifest, spec, client, options))
-
-    return in_parallel(job, repos, jobs, on_result)
+    # one client for the fleet: one connection pool kept alive across repos, shared by the workers;
+    # the throttler: at most CONCURRENCY requests in flight for the whole fleet
+    with forges.Client(forge, forges.throttler()) as client:
+        return in_parallel(
+            lambda spec: _guard(spec.name, lambda: pr_one(manifest, spec, client, options)),
+            repos,
+            jobs,
+            on_result,
+        )
 
 
 def pr_one(
@@ -228,12 +230,7 @@ def pr_one(
         )
     want_title = title(manifest, spec)
     base = state.base or spec.base
-    want_body = body(
-        manifest,
-        spec,
-        remote.changed_files(spec.path, base, state.origin),
-        remote.commits(spec.path, base, state.origin),
-    )
+    want_body = body(manifest, spec, *remote.changes(spec.path, base, state.origin))
     if pull is None:
         pull = client.create_pull(
             full, owner, spec.branch, spec.base, want_title, want_body, options.draft
@@ -307,16 +304,15 @@ class Row:
 def status(
     manifest: Manifest, repos: Sequence[RepoSpec], *, forge: forges.Forge, jobs: int | None = None
 ) -> list[Row]:
-    throttle = forges.throttler()
+    with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
 
-    def job(spec: RepoSpec) -> Row:
-        with forges.Client(forge, throttle) as client:
+        def job(spec: RepoSpec) -> Row:
             outcome = _guard(spec.name, lambda: _StatusRow(status_one(spec, client)))
             if isinstance(outcome, _StatusRow):
                 return outcome.row
             return Row(spec.name, "?", next="fix the error", error=outcome.message)
 
-    return in_parallel(job, repos, jobs)
+        return in_parallel(job, repos, jobs)
 
 
 @dataclass(frozen=True)
@@ -436,20 +432,17 @@ def cleanup(
     jobs: int | None = None,
     on_result: Callable[[Outcome], None] = lambda o: None,
 ) -> list[Outcome]:
-    throttle = forges.throttler()
-
-    def job(spec: RepoSpec) -> Outcome:
-        with forges.Client(forge, throttle) as client:
-            return _guard(spec.name, lambda: cleanup_one(spec, client, force))
-
-    return in_parallel(job, repos, jobs, on_result)
+    with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
+        return in_parallel(
+            lambda spec: _guard(spec.name, lambda: cleanup_one(spec, client, force)),
+            repos,
+            jobs,
+            on_result,
+        )
 
 
 def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
-    local, origin = (
-        remote.local_tip(spec.path, spec.branch),
-        remote.origin_tip(spec.path, spec.branch),
-    )
+    local, origin = remote.tips(spec.path, spec.branch)
     if local is None and origin is None:
         return Outcome(spec.name, NOTHING, f"no {spec.branch} here or on origin")
     full = _slug(spec)

@@ -146,6 +146,61 @@ def test_apply_push_pr_opens_one_pr_per_repo_then_a_rerun_changes_nothing(loop, 
     no_token(github, first, second)
 
 
+def test_one_connection_pool_serves_the_fleet_not_a_client_per_repo(loop, github):
+    """pr and status keep their connections open across repos: at most as many as calls in flight
+    (a client per repo would open one connection, and one TLS context, per repo at least)."""
+    from juniper_rollout import forge
+
+    assert apply_pr(loop).code == 0
+    before, calls = github.connections, len(github.requests)
+    status = rollout("status", "-m", loop.manifest)
+    assert status.code == 0, status.stdout + status.stderr
+    assert len(github.requests) - calls >= 3 * len(
+        loop.names
+    )  # an open PR: list, reviews, statuses, checks
+    assert 0 < github.connections - before <= forge.CONCURRENCY < len(loop.names)
+
+
+def test_ctrl_c_during_pr_on_a_fleet_starts_no_more_repos_and_reports_every_finished_one(
+    loop, github
+):
+    """A real SIGINT while `pr` works through the fleet: the repos under way finish and are reported
+    (their pull requests exist), the queued ones are never started (no pull request, no API call)."""
+    import os
+    import signal
+    import threading
+
+    from juniper_rollout import forge, review
+    from juniper_rollout.manifest import load_manifest
+
+    assert rollout("apply", "-m", loop.manifest, "--yes", "--push").code == 0
+    manifest = load_manifest(loop.manifest, require_recipients=False)
+    github.latency = 0.2  # slow enough that repos are still queued when the signal comes
+    reported = []
+
+    def interrupt_after_first(outcome):
+        reported.append(outcome)
+        if len(reported) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    assert threading.current_thread() is threading.main_thread()
+    with pytest.raises(KeyboardInterrupt):
+        review.open_pulls(
+            manifest,
+            manifest.repos,
+            review.PrOptions(),
+            forge=forge.connect(None),
+            jobs=2,
+            on_result=interrupt_after_first,
+        )
+    opened = [name for name in loop.names if github.pulls(f"{OWNER}/{name}")]
+    assert [o.name for o in reported] == opened  # every PR opened was reported, in manifest order
+    assert all(o.result == review.OPENED for o in reported)
+    assert 2 <= len(opened) < len(loop.names)  # the one in flight beside the first finished too
+    asked = {path.split("/")[3] for path in github.paths()}
+    assert asked == set(opened)  # the queued repos were never started
+
+
 def test_pr_finds_its_own_pr_by_owner_and_branch_not_someone_elses(loop, github):
     repo = f"{OWNER}/juniper-data"
     dependabot = github.add_pull(repo, "dependabot/pip/requests-2.32", title="Bump requests")

@@ -27,7 +27,7 @@ from juniper_rollout.branches import (
 )
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.fleet import plan_fleet
-from juniper_rollout.manifest import load_manifest
+from juniper_rollout.manifest import Manifest, load_manifest
 from juniper_rollout.wording import count
 
 STYLE = {
@@ -51,8 +51,12 @@ def apply(
     jobs: int | None = None,
     confirm: Callable[[str], bool] | None = None,
     rollout: str | None = None,
+    on_loaded: Callable[[Manifest], None] = lambda loaded: None,
 ) -> int:
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
+    on_loaded(
+        loaded
+    )  # `apply --pr` opens the pull requests with it, not reading the manifest again
     selected = loaded.select(repos)
     if plan_file is not None:
         wanted = {r.name: r for r in selected}

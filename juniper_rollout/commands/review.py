@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from juniper_rollout import report, review
-from juniper_rollout.manifest import load_manifest
+from juniper_rollout.manifest import Manifest, load_manifest
 
 STYLE = {
     review.OPENED: "green",
@@ -69,8 +69,13 @@ def pr(
     reopen: bool = False,
     jobs: int | None = None,
     rollout: str | None = None,
+    loaded: Manifest | None = None,
 ) -> int:
-    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False, rollout=rollout)
+    """``loaded``: the manifest ``apply --pr`` already read (same file, workspace and rollout)."""
+    if loaded is None:
+        loaded = load_manifest(
+            manifest, workspace=workspace, require_recipients=False, rollout=rollout
+        )
     forge = review.check_forge(loaded)
     out = report.console()
     outcomes = review.open_pulls(
