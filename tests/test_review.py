@@ -166,7 +166,6 @@ def test_ctrl_c_during_pr_on_a_fleet_starts_no_more_repos_and_reports_every_fini
 ):
     """A real SIGINT while `pr` works through the fleet: the repos under way finish and are reported
     (their pull requests exist), the queued ones are never started (no pull request, no API call)."""
-    import os
     import signal
     import threading
 
@@ -181,18 +180,23 @@ def test_ctrl_c_during_pr_on_a_fleet_starts_no_more_repos_and_reports_every_fini
     def interrupt_after_first(outcome):
         reported.append(outcome)
         if len(reported) == 1:
-            os.kill(os.getpid(), signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)  # to this (the main) thread, at once
 
     assert threading.current_thread() is threading.main_thread()
-    with pytest.raises(KeyboardInterrupt):
-        review.open_pulls(
-            manifest,
-            manifest.repos,
-            review.PrOptions(),
-            forge=forge.connect(None),
-            jobs=2,
-            on_result=interrupt_after_first,
-        )
+    # a person's process: Ctrl-C raises KeyboardInterrupt (whatever this test process inherited)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            review.open_pulls(
+                manifest,
+                manifest.repos,
+                review.PrOptions(),
+                forge=forge.connect(None),
+                jobs=2,
+                on_result=interrupt_after_first,
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     opened = [name for name in loop.names if github.pulls(f"{OWNER}/{name}")]
     assert [o.name for o in reported] == opened  # every PR opened was reported, in manifest order
     assert all(o.result == review.OPENED for o in reported)
