@@ -643,20 +643,7 @@ def commits_touching(
 
     Only names and subjects are read, never file contents. Newest first.
     """
-    try:
-        out = repo.git.log(
-            "--all",
-            "--no-show-signature",
-            "--no-color",
-            "--diff-filter=ACMR",
-            "--name-only",
-            "--diff-merges=first-parent",  # a file added in a merge commit is seen too
-            "--format=%x1e%h%x1f%s",
-            "--",
-            *pathspecs,
-        )
-    except git.GitCommandError as err:
-        raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+    out = _history_log(repo, pathspecs, "--name-only")
     commits = []
     for record in out.split("\x1e")[1:]:
         head, _, names = record.partition("\n")
@@ -665,6 +652,25 @@ def commits_touching(
         if paths:
             commits.append((short, subject, paths))
     return commits
+
+
+def _history_log(repo: git.Repo, pathspecs: list[str], *how: str) -> str:
+    """``git log`` over every ref for commits adding or changing ``pathspecs``, one record per commit
+    (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw entries)."""
+    try:
+        return repo.git.log(
+            "--all",
+            "--no-show-signature",
+            "--no-color",
+            "--diff-filter=ACMR",
+            *how,
+            "--diff-merges=first-parent",  # a file added in a merge commit is seen too
+            "--format=%x1e%h%x1f%s",
+            "--",
+            *pathspecs,
+        )
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
 
 
 def unquote_path(path: str) -> str:
@@ -684,22 +690,7 @@ def blobs_in_history(
     For drift's audit of ``*.enc`` files: their blobs are ciphertext, or exactly what must be found.
     Blobs larger than ``limit`` bytes are read up to it. Newest first.
     """
-    try:
-        out = repo.git.log(
-            "--all",
-            "--no-show-signature",
-            "--no-color",
-            "--diff-filter=ACMR",
-            "--raw",
-            "--no-abbrev",
-            "--diff-merges=first-parent",
-            "--no-renames",
-            "--format=%x1e%h%x1f%s",
-            "--",
-            *pathspecs,
-        )
-    except git.GitCommandError as err:
-        raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+    out = _history_log(repo, pathspecs, "--raw", "--no-abbrev", "--no-renames")
     found = []
     for record in out.split("\x1e")[1:]:
         head, _, rest = record.partition("\n")
