@@ -11,7 +11,8 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -291,9 +292,22 @@ def render(
     manifest: Manifest, name: str, context: Mapping[str, Any], *, line: int | None = None
 ) -> str:
     """Render template ``name``; every failure is a ManifestError at the manifest line that asked for it."""
+    with template_errors(manifest, name, line):
+        return _render_bounded(environment(manifest.templates).get_template(name), context)
+
+
+def compile_template(manifest: Manifest, name: str, *, line: int | None = None) -> None:
+    """Load and compile template ``name`` (no rendering), its failures told as :func:`render` tells them."""
+    with template_errors(manifest, name, line):
+        environment(manifest.templates).get_template(name)
+
+
+@contextmanager
+def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator[None]:
+    """Jinja's failures with template ``name`` as one ManifestError at the manifest ``line``."""
     where = str(manifest.path)
     try:
-        return _render_bounded(environment(manifest.templates).get_template(name), context)
+        yield
     except TemplateNotFound as err:
         available = ", ".join(sorted(environment(manifest.templates).list_templates())) or "none"
         missing = err.name if isinstance(err.name, str) else name

@@ -218,13 +218,8 @@ def _unique(
 def check_template_names(manifest: Any, named: dict[str, RolloutSpec]) -> None:
     """Every template a rollout names exists and compiles, whichever rollout this run is for
     (the selected one's are also rendered for every repo, by ``render.check_templates``)."""
-    from jinja2 import TemplateNotFound, TemplateSyntaxError
-    from jinja2.sandbox import SecurityError
-
     from juniper_rollout import render
-    from juniper_rollout.errors import ManifestError
 
-    env = render.environment(manifest.templates)
     for spec in named.values():
         for f, name in [
             (fs, t)
@@ -232,24 +227,4 @@ def check_template_names(manifest: Any, named: dict[str, RolloutSpec]) -> None:
             for t in (fs.template, fs.entry[2] if fs.entry else None)
             if t
         ]:
-            try:
-                env.get_template(name)
-            except TemplateNotFound:
-                available = ", ".join(sorted(env.list_templates())) or "none"
-                raise ManifestError(
-                    str(manifest.path),
-                    f.line,
-                    f"unknown template {name!r} (available in {manifest.templates}: {available})",
-                ) from None
-            except TemplateSyntaxError as err:
-                raise ManifestError(
-                    str(manifest.path),
-                    f.line,
-                    f"template {name}:{err.lineno}: {err.message} (fix the template)",
-                ) from None
-            except SecurityError as err:
-                raise ManifestError(
-                    str(manifest.path),
-                    f.line,
-                    f"template {name!r} is not allowed to do that: {err}",
-                ) from None
+            render.compile_template(manifest, name, line=f.line)
