@@ -281,24 +281,17 @@ def _encrypted(
 ) -> FileChange:
     """``plaintext`` encrypted (or the rollout branch's ciphertext when it holds the same), checked by a round trip."""
     if _same(reuse, plaintext, recipients, spec.target):
-        return FileChange(
-            spec.target,
-            CREATE if before is None else UPDATE,
-            before,
-            reuse,
-            f"encrypted from {spec.source}",
-            secret=True,
-            detail=_names_detail(spec.source, names, altered),
-        )
-    after = sops.encrypt_dotenv(plaintext, sops_config=config, filename=spec.target)
-    try:
-        check = sops.decrypt_dotenv(after, filename=spec.target)
-    except RolloutError as err:
-        raise RepoError(f"{spec.target}: cannot verify the encryption ({err})") from None
-    if check != plaintext:
-        raise RepoError(
-            f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written"
-        )
+        after = reuse
+    else:
+        after = sops.encrypt_dotenv(plaintext, sops_config=config, filename=spec.target)
+        try:
+            check = sops.decrypt_dotenv(after, filename=spec.target)
+        except RolloutError as err:
+            raise RepoError(f"{spec.target}: cannot verify the encryption ({err})") from None
+        if check != plaintext:
+            raise RepoError(
+                f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written"
+            )
     return FileChange(
         spec.target,
         CREATE if before is None else UPDATE,
