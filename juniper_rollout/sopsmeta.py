@@ -60,6 +60,13 @@ class SopsMetadata:
     version: str
     format: str = "dotenv"  # the sops store format: dotenv, yaml, json or ini (FORMATS)
     lastmodified: str = ""  # sops' RFC 3339 UTC time of the last encryption (updatekeys keeps it)
+    # master key types besides age the file names (kms, hc_vault, …): sops would try each on decrypt,
+    # sending the user's cloud or Vault credentials to wherever the file says (see sops.check_age_only)
+    others: tuple[str, ...] = ()
+
+
+OTHER_KEY_TYPES = ("pgp", "kms", "gcp_kms", "azure_kv", "hc_vault")
+_FLAT_OTHER = re.compile(rf"(?:^|__|__map_)({'|'.join(OTHER_KEY_TYPES)})__list_\d+__map_")
 
 
 def sops_format(blob: bytes) -> str | None:
@@ -120,11 +127,13 @@ def _flat_metadata(meta: dict[str, str], names: list[str]) -> SopsMetadata | Non
         return None
     keys = [k for k in meta if re.search(r"(^|__)age__list_\d+__map_recipient$", k)]
     keys.sort(key=lambda k: [int(n) for n in re.findall(r"\d+", k)])
+    others = {m.group(1) for k in meta if (m := _FLAT_OTHER.search(k))}
     return SopsMetadata(
         tuple(meta[k] for k in keys),
         tuple(names),
         meta.get("version", ""),
         lastmodified=meta.get("lastmodified", ""),
+        others=tuple(t for t in OTHER_KEY_TYPES if t in others),
     )
 
 
@@ -164,11 +173,13 @@ def _structured_metadata(text: str, fmt: str) -> SopsMetadata | None:
         if isinstance(entry, dict) and "recipient" in entry
     )
     names = tuple(str(k) for k in doc if k != "sops")
+    others = tuple(t for t in OTHER_KEY_TYPES if any(group.get(t) for group in groups))
     return SopsMetadata(
         recipients,
         names,
         str(sops.get("version", "")),
         lastmodified=str(sops.get("lastmodified", "")),
+        others=others,
     )
 
 

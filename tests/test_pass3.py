@@ -1,0 +1,125 @@
+"""Issue 13, third adversarial pass: what a fresh outside adversary still broke on main.
+
+Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests import fleet as fleets
+from tests.demofleet import CANARY, make_repo
+from tests.helpers import git, rollout
+from tests.test_adversary import apply, run_cli, tree_with
+from tests.test_hostile import KEY
+
+BRANCH = fleets.BRANCH
+
+
+def commit_on(repo: Path, ref: str, files: dict[str, str], tmp: Path, message: str = "x") -> str:
+    """A commit on top of ``ref`` holding ``files`` (plumbing only: the clone is untouched)."""
+    tree = tree_with(repo, ref, files, tmp)
+    return git(repo, "commit-tree", "-p", ref, "-m", message, tree).strip()
+
+
+# --- sops never tries a master key the branch chose with the user's credentials ------------------
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    seen: list[str] = []
+
+    def _any(self) -> None:
+        self.seen.append(f"{self.command} {self.path} {self.headers.get('X-Vault-Token')}")
+        self.send_response(500)
+        self.end_headers()
+
+    do_GET = do_PUT = do_POST = _any
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def vault():
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    _Recorder.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_verify_never_hands_sops_a_file_naming_a_vault_it_would_send_the_token_to(
+    fleet, tmp_path, vault, monkeypatch
+):
+    address, seen = vault
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    real = git(repo, "show", f"{BRANCH}:.env.enc")
+    # the manifest's recipient is there (so the recipients check passes), its stanza unusable, so
+    # sops goes on to the next master key: a Vault at an address the branch chose
+    evil = re.sub(r"(-----BEGIN AGE ENCRYPTED FILE-----\\n)YWdl", r"\1QWdl", real)
+    evil += (
+        f"sops_hc_vault__list_0__map_vault_address={address}\n"
+        "sops_hc_vault__list_0__map_engine_path=transit\n"
+        "sops_hc_vault__list_0__map_key_name=x\n"
+        "sops_hc_vault__list_0__map_created_at=2026-12-01T17:49:33Z\n"
+        "sops_hc_vault__list_0__map_enc=vault:v1:AAAA\n"
+    )
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/contrib",
+        commit_on(repo, BRANCH, {".env.enc": evil}, tmp_path),
+    )
+    monkeypatch.setenv("VAULT_TOKEN", "hvs.users-own-vault-token")
+    result = rollout(
+        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", "contrib"
+    )
+    assert result.code == 1
+    assert seen == [], "sops sent the user's Vault token to the address the branch chose"
+    assert "names hc_vault master keys besides age" in result.stdout
+
+
+MAC = "ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]"
+
+
+@pytest.mark.parametrize(
+    "text, others",
+    [
+        (f"A=ENC[x]\nsops_kms__list_0__map_arn=arn\nsops_mac={MAC}\n", ("kms",)),
+        (
+            f"A=x\nsops_key_groups__list_0__map_hc_vault__list_0__map_vault_address=h\nsops_mac={MAC}\n",
+            ("hc_vault",),
+        ),
+        (f"a: x\nsops:\n    azure_kv:\n        - vault_url: h\n    mac: {MAC}\n", ("azure_kv",)),
+        (
+            f"a: x\nsops:\n    key_groups:\n        - gcp_kms:\n              - resource_id: r\n    mac: {MAC}\n",
+            ("gcp_kms",),
+        ),
+        (
+            f'{{\n\t"a": "x",\n\t"sops": {{\n\t\t"pgp": [{{"fp": "F"}}],\n\t\t"mac": "{MAC}"\n\t}}\n}}\n',
+            ("pgp",),
+        ),
+        (
+            f"[x]\na = b\n[sops]\nhc_vault__list_0__map_vault_address = h\nmac = {MAC}\n",
+            ("hc_vault",),
+        ),
+        (f"a: x\nsops:\n    kms: []\n    age:\n        - recipient: {KEY}\n    mac: {MAC}\n", ()),
+    ],
+)
+def test_master_keys_besides_age_are_read_in_every_format(text, others):
+    from juniper_rollout import sops, sopsmeta
+
+    meta = sopsmeta.read_metadata(text.encode())
+    assert meta is not None and meta.others == others
+    if others:
+        with pytest.raises(sops.SopsError, match="besides age"):
+            sops.check_age_only(text.encode(), ".env.enc")
