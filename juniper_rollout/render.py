@@ -311,10 +311,13 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
     except TemplateNotFound as err:
         available = ", ".join(sorted(environment(manifest.templates).list_templates())) or "none"
         missing = err.name if isinstance(err.name, str) else name
+        includer = _template_at(manifest, err)
+        through = f" (through {name!r})" if includer and includer[0] != name else ""
         what = (
             f"unknown template {name!r}"
             if missing == name
-            else f"template {name!r} includes {missing!r}, which is not there"
+            else f"template {(includer or (name, 0))[0]!r}{through} includes {missing!r}, "
+            "which is not there"
         )
         raise ManifestError(
             where, line, f"{what} (available in {manifest.templates}: {available})"
@@ -344,6 +347,33 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
             line,
             f"template {name!r}: {message} (define it under the file's `vars:` or fix the template)",
         ) from None
+    except ManifestError:
+        raise
+    except (ArithmeticError, LookupError, TypeError, ValueError, AssertionError) as err:
+        # a Python error in the template's own expressions ({{ 1/0 }}, "a" + 1, range(1, 2, 0),
+        # [1]|slice(0)): the user's template, so one line; where, and the kind, never the message
+        # (it could repeat a value)
+        at = _template_at(manifest, err)
+        place = f"{at[0]}:{at[1]}" if at else repr(name)
+        through = f" (through {name!r})" if at and at[0] != name else ""
+        raise ManifestError(
+            where,
+            line,
+            f"template {place}{through} fails: {type(err).__name__} (fix the template)",
+        ) from None
+
+
+def _template_at(manifest: Manifest, err: BaseException) -> tuple[str, int] | None:
+    """(name, line) of the innermost template in ``err``'s traceback (Jinja rewrites it to show them)."""
+    root = os.path.realpath(manifest.templates) + os.sep
+    found = None
+    tb = err.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(root):
+            found = (filename[len(root) :], tb.tb_lineno)
+        tb = tb.tb_next
+    return found
 
 
 def render_file(

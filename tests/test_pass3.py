@@ -16,7 +16,7 @@ import pytest
 from tests import fleet as fleets
 from tests.demofleet import CANARY, make_repo
 from tests.helpers import git, rollout
-from tests.test_adversary import apply, run_cli, tree_with
+from tests.test_adversary import apply, hostile_template, run_cli, tree_with
 from tests.test_hostile import KEY
 
 BRANCH = fleets.BRANCH
@@ -123,3 +123,46 @@ def test_master_keys_besides_age_are_read_in_every_format(text, others):
     if others:
         with pytest.raises(sops.SopsError, match="besides age"):
             sops.check_age_only(text.encode(), ".env.enc")
+
+
+# --- templates: a Python error in a template is one line naming where ------------------------------
+
+
+@pytest.mark.parametrize(
+    "outer, inner, words",
+    [
+        ("{{ 1/0 }}", None, "template evil.j2:1 fails: ZeroDivisionError"),
+        ("a\n{{ 'a' + 1 }}", None, "template evil.j2:2 fails: TypeError"),
+        ("{{ '%d' % 'x' }}", None, "template evil.j2:1 fails: TypeError"),
+        ("{{ range(1, 2, 0) | list }}", None, "template evil.j2:1 fails: ValueError"),
+        ("{{ '{0}{1}'.format(1) }}", None, "template evil.j2:1 fails: IndexError"),
+        ("{{ [1, 'a'] | sort }}", None, "template evil.j2:1 fails: TypeError"),
+        ("{{ [1] | slice(0) | list }}", None, "template evil.j2:1 fails: ZeroDivisionError"),
+        ("{{ 'x' | truncate(-1) }}", None, "template evil.j2:1 fails: AssertionError"),
+        ("{{ 'x' | wordwrap(0) }}", None, "template evil.j2:1 fails: ValueError"),
+        (
+            "{% include 'inner.j2' %}",
+            "\n{{ 1 % 0 }}",
+            "template inner.j2:2 (through 'evil.j2') fails: ZeroDivisionError",
+        ),
+        (
+            "{% include 'inner.j2' %}",
+            "{% include '../x' %}",
+            "template 'inner.j2' (through 'evil.j2') includes '../x', which is not there",
+        ),
+        (
+            "{% import 'inner.j2' as m %}{{ m.f() }}",
+            "{% macro f() %}{{ 1 // 0 }}{% endmacro %}",
+            "template inner.j2:1 (through 'evil.j2') fails: ZeroDivisionError",
+        ),
+    ],
+)
+def test_a_python_error_in_a_template_is_one_line_naming_the_template(
+    tmp_path, outer, inner, words
+):
+    manifest = hostile_template(tmp_path, outer)
+    if inner is not None:
+        (tmp_path / "tpl" / "inner.j2").write_text(inner)
+    result = run_cli("plan", "--manifest", manifest)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
