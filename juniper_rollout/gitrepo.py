@@ -608,9 +608,19 @@ def push(repo: git.Repo, branch: str) -> str:
                 f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
                 "them, then delete or merge the remote branch before pushing again"
             ) from None
-        raise RepoError(f"push to origin failed: {text[:200]}") from None
+        raise RepoError(f"push to origin failed: {redact_origin(repo, text)[:200]}") from None
     repo.git.update_ref(record, tip)
     return tip
+
+
+def redact_origin(repo: git.Repo, text: str) -> str:
+    """``text`` (git's own words) without the credentials of origin's URLs: git repeats a URL's query
+    string (``?access_token=…``) in its errors, and a clone's origin may carry one."""
+    try:
+        found = repo.git.config("--get-regexp", r"^remote\.origin\.(push)?url$")
+    except git.GitCommandError:
+        return text
+    return redact(text, *(line.partition(" ")[2] for line in found.splitlines()))
 
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:

@@ -166,3 +166,37 @@ def test_a_python_error_in_a_template_is_one_line_naming_the_template(
     result = run_cli("plan", "--manifest", manifest)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+# --- a token in the clone's own origin URL is never printed -------------------------------------
+
+QUERY_TOKEN = "ghp_QueryT0kenInTheOriginUrl42"
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        f"https://127.0.0.1:1/o/r.git?access_token={QUERY_TOKEN}",
+        f"https://github.com/o/r.git?access_token={QUERY_TOKEN}",
+        f"git@github.com:o/r.git?x={QUERY_TOKEN}",
+    ],
+)
+def test_a_token_in_origins_query_string_is_never_printed(fleet, monkeypatch, origin):
+    """git repeats a query string in its own errors (it anonymizes user-info, not queries)."""
+    repo = fleet.repo("juniper-ml")
+    git(repo, "remote", "add", "origin", origin)
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("GITHUB_TOKEN", "x")
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https:ssh")
+    monkeypatch.setenv("GIT_SSH_COMMAND", "false")  # never a real connection
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-ml")
+    runs = [
+        rollout("sync", *only),
+        rollout("apply", *only, "--yes", "--push"),
+        rollout("pr", *only),
+        rollout("status", *only),
+    ]
+    for result in runs:
+        assert QUERY_TOKEN not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert runs[0].code == 1 and runs[1].code == 1  # the failures were reported, without it
+    assert "o/r" in runs[2].stdout + runs[2].stderr
