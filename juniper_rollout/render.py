@@ -34,8 +34,12 @@ from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_locati
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
 AGE_KEY = re.compile(
-    rb"AGE-SECRET-KEY-1[0-9A-Z]{50,}", re.IGNORECASE
-)  # an age private key, in any bytes
+    rb"AGE-SECRET-KEY-1[0-9A-Z]{50,}"  # an age private key, in any bytes
+    # or a PEM private key with its body: sops 3.11 takes an OpenSSH ed25519/RSA key as an age
+    # identity (~/.ssh/id_ed25519, SOPS_AGE_SSH_PRIVATE_KEY_FILE), so it is key material too
+    rb"|-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n:,. -]{64,}",
+    re.IGNORECASE,
+)
 GITIGNORE_BLOCK_TEMPLATE = "gitignore-block.j2"
 PRECOMMIT_HOOKS_TEMPLATE = "precommit-hooks.yaml.j2"
 PRECOMMIT_CONFIG_TEMPLATE = "pre-commit-config.yaml.j2"
@@ -73,6 +77,11 @@ class ConfinedLoader(FileSystemLoader):
                 f"{template} leads outside the templates folder {self.root} (templates come from "
                 "inside it only)"
             )
+        if DEFAULT_ENV_FILES.is_plaintext(os.path.basename(real)):  # a symlink to one, inside
+            raise SecurityError(
+                f"{template} leads to {os.path.basename(real)}, named like a plaintext env file; "
+                "it cannot be a template"
+            )
         try:
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
@@ -88,7 +97,9 @@ class ConfinedLoader(FileSystemLoader):
         if len(data) > MAX_TEMPLATE_BYTES:
             raise SecurityError(f"{template} is larger than {MAX_TEMPLATE_BYTES // 1_000_000} MB")
         if AGE_KEY.search(data):
-            raise SecurityError(f"{template} holds an age private key; it cannot be a template")
+            raise SecurityError(
+                f"{template} holds an age private key (or an SSH/PEM one); it cannot be a template"
+            )
         try:
             source = data.decode("utf-8")
         except UnicodeDecodeError:

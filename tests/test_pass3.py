@@ -5,6 +5,7 @@ Each test fails on the main this pass started from (checked by undoing its fix).
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import re
 import subprocess
@@ -200,3 +201,44 @@ def test_a_token_in_origins_query_string_is_never_printed(fleet, monkeypatch, or
         assert QUERY_TOKEN not in result.stdout + result.stderr, result.stdout + result.stderr
     assert runs[0].code == 1 and runs[1].code == 1  # the failures were reported, without it
     assert "o/r" in runs[2].stdout + runs[2].stderr
+
+
+# --- templates: SSH keys (sops' age identities) and symlinks to env-named files -------------------
+
+
+def ssh_private_key(path: Path) -> str:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)],
+        check=True,
+        capture_output=True,
+    )
+    return path.read_text()
+
+
+def test_an_ssh_private_key_sops_would_use_cannot_be_rendered(tmp_path):
+    manifest = hostile_template(tmp_path, '{% include "id_ed25519" %}')
+    secret = ssh_private_key(tmp_path / "tpl" / "id_ed25519")
+    body = secret.splitlines()[1]
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1 and "holds an age private key (or an SSH/PEM one)" in result.stderr
+    assert body not in result.stdout + result.stderr
+    # nor through a variable
+    (tmp_path / "tpl" / "var.j2").write_text("{{ k }}\n")
+    named = tmp_path / "repos.yaml"
+    named.write_text(
+        named.read_text().replace(
+            "template: evil.j2}", "template: var.j2, vars: {k: " + json.dumps(secret) + "}}"
+        )
+    )
+    result = rollout("plan", "--manifest", named)
+    assert result.code == 1 and "would contain an age private key" in result.stdout, result.stdout
+    assert body not in result.stdout + result.stderr
+
+
+def test_a_symlink_inside_the_templates_folder_to_an_env_named_file_is_refused(tmp_path):
+    manifest = hostile_template(tmp_path, "x\n")
+    (tmp_path / "tpl" / "prod.env").write_text(f"X_TOKEN={CANARY}-in-prod-env\n")
+    os.symlink("prod.env", tmp_path / "tpl" / "alias.j2")
+    manifest.write_text(manifest.read_text().replace("template: evil.j2", "template: alias.j2"))
+    result = rollout("plan", "--manifest", manifest)  # the canary check covers the output
+    assert result.code == 1 and "named like a plaintext env file" in result.stderr, result.stderr
