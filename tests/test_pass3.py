@@ -9,7 +9,9 @@ import json
 import os
 import re
 import subprocess
+import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,16 @@ import pytest
 from tests import fleet as fleets
 from tests.demofleet import CANARY, make_repo
 from tests.helpers import git, rollout
-from tests.test_adversary import apply, hostile_template, run_cli, tree_with
+from tests.test_adversary import (
+    apply,
+    branch_tips,
+    hostile_template,
+    run_cli,
+    start_apply,
+    tree_with,
+    wait_until_gone,
+)
+from tests.test_pool import with_branch
 from tests.test_hostile import KEY
 
 BRANCH = fleets.BRANCH
@@ -242,3 +253,39 @@ def test_a_symlink_inside_the_templates_folder_to_an_env_named_file_is_refused(t
     manifest.write_text(manifest.read_text().replace("template: evil.j2", "template: alias.j2"))
     result = rollout("plan", "--manifest", manifest)  # the canary check covers the output
     assert result.code == 1 and "named like a plaintext env file" in result.stderr, result.stderr
+
+
+# --- SIGTERM to the whole process group (kill -TERM -PGID, `timeout`, a CI runner's cancel) ----------
+
+
+def test_sigterm_to_the_process_group_stops_apply_like_ctrl_c(tmp_path):
+    """The forked workers are in the group too: each died of SIGTERM mid-repo, the pool broke, and a
+    branch a worker had written was never reported ("a worker process died (out of memory?)")."""
+    for attempt in range(3):  # a run that finished before the signal landed is drawn again
+        root = tmp_path / f"run{attempt}"
+        root.mkdir()
+        proc, names = start_apply(root, 40)
+        heads = [root / "ws" / n / ".git" / "refs" / "heads" / "chore" for n in names]
+        deadline = time.monotonic() + 120
+        while not any(h.exists() for h in heads) and proc.poll() is None:
+            assert time.monotonic() < deadline, "no branch was written"
+            time.sleep(0.005)
+        os.killpg(proc.pid, signal.SIGTERM)
+        code = proc.wait(timeout=300)
+        survivors = wait_until_gone(proc.pid)
+        for pid in survivors:
+            os.kill(pid, signal.SIGKILL)
+        output = (root / "out.txt").read_text()
+        written = with_branch(root, names)
+        if code == 0 and len(written) == len(names):
+            continue  # it finished first
+        assert code == 130 and "interrupted" in output, output
+        assert "worker process died" not in output and "Traceback" not in output, output
+        assert survivors == []
+        for name in written:  # every branch written was reported
+            assert f"{name}: created" in output, output
+        tips = branch_tips(root, names)
+        time.sleep(1)
+        assert branch_tips(root, names) == tips  # nothing writes afterwards
+        return
+    pytest.fail("three runs finished before the signal landed")
