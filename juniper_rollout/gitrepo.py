@@ -672,7 +672,7 @@ def _history_log(repo: git.Repo, pathspecs: list[str], *how: str) -> str:
             "--all",
             "--no-show-signature",
             "--no-color",
-            "--diff-filter=ACMR",
+            "--diff-filter=ACMRT",  # T: a symlink turned into a file (with values) is a change too
             *how,
             "--diff-merges=first-parent",  # a file added in a merge commit is seen too
             "--format=%x1e%h%x1f%s",

@@ -289,3 +289,64 @@ def test_sigterm_to_the_process_group_stops_apply_like_ctrl_c(tmp_path):
         assert branch_tips(root, names) == tips  # nothing writes afterwards
         return
     pytest.fail("three runs finished before the signal landed")
+
+
+# --- drift: a plaintext that came in as a type change (symlink -> file) ------------------------------
+
+
+def commit_entries(
+    repo: Path, parent: str, entries: list[tuple[str, str, str]], tmp: Path, message: str
+) -> str:
+    """A commit on ``parent`` whose tree is ``parent``'s with each (mode, path, content) set."""
+    env = {**os.environ, "GIT_INDEX_FILE": str(tmp / "entries.index")}
+
+    def run(*args: str, data: str | None = None) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args],
+            input=data,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    run("read-tree", parent)
+    for mode, path, content in entries:
+        blob = run("hash-object", "-w", "--stdin", data=content)
+        run("update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}")
+    return run("commit-tree", "-p", parent, "-m", message, run("write-tree"))
+
+
+def drift_findings(fleet, name: str) -> list[dict]:
+    result = rollout("drift", "--manifest", fleet.manifest, "--repo", name, "--format", "json")
+    return json.loads(result.stdout)["repos"][0]["findings"]
+
+
+def test_drift_finds_plaintext_that_came_in_as_a_type_change(fleet, tmp_path):
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    cipher = git(repo, "show", f"{BRANCH}:.env.enc")
+    plaintext = f"HF_TOKEN={CANARY}-typechange\n"
+    link = commit_entries(
+        repo, BRANCH, [("120000", ".env.enc", "x")], tmp_path, "a symlink for now"
+    )
+    values = commit_entries(repo, link, [("100644", ".env.enc", plaintext)], tmp_path, "the values")
+    back = commit_entries(
+        repo, values, [("100644", ".env.enc", cipher)], tmp_path, "encrypted again"
+    )
+    git(repo, "update-ref", "refs/heads/main", back)
+    found = [f for f in drift_findings(fleet, "juniper-cascor") if f["path"] == ".env.enc"]
+    assert found and f'{values[:7]} "the values"' in found[0]["message"], found
+
+    ml = fleet.repo("juniper-ml")
+    link = commit_entries(
+        ml, "main", [("120000", "config/.env.production", "/dev/null")], tmp_path, "link"
+    )
+    values = commit_entries(
+        ml, link, [("100644", "config/.env.production", plaintext)], tmp_path, "values"
+    )
+    git(ml, "update-ref", "refs/heads/main", values)
+    found = [
+        f for f in drift_findings(fleet, "juniper-ml") if f["path"] == "config/.env.production"
+    ]
+    assert found and values[:7] in found[0]["message"], found  # the commit that holds the values
