@@ -223,8 +223,25 @@ def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], 
             if node.mode == LINK_MODE:
                 links.add(path)
             else:
-                files[path] = node.data_stream.read()
+                files[path] = _bounded_read(node, path, commit)
     return files, frozenset(links)
+
+
+MAX_FILE_BYTES = 16 << 20  # a file the tool reads, edits or encrypts; real ones are a few KB
+
+
+def too_big(path: str, size: int, where: str) -> RepoError:
+    return RepoError(
+        f"{path} {where} is {size / (1 << 20):,.0f} MB; the tool reads files up to "
+        f"{MAX_FILE_BYTES >> 20} MB (is that really the file it manages? check what is there)"
+    )
+
+
+def _bounded_read(blob: git.Blob, path: str, commit: git.Commit) -> bytes:
+    """The blob's bytes; RepoError (before reading anything) when it is larger than MAX_FILE_BYTES."""
+    if blob.size > MAX_FILE_BYTES:  # the object's header: nothing is inflated
+        raise too_big(path, blob.size, f"at {commit.hexsha[:7]}")
+    return blob.data_stream.read()
 
 
 _UNDER_SYMLINK = True  # in read_files' directory cache: the directory is, or is under, a symlink

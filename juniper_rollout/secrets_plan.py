@@ -43,7 +43,10 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
                 f"{source} in the clone is not a regular file (make it one, or remove it)"
             )
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
+            data = handle.read(gitrepo.MAX_FILE_BYTES + 1)
+        if len(data) > gitrepo.MAX_FILE_BYTES:  # read no further: a 3 GB .env is not an env file
+            raise gitrepo.too_big(source, os.fstat(fd).st_size, "in the clone")
+        return data
     except OSError as err:
         raise RepoError(
             f"cannot read {source} in the clone: {err.strerror} (check its permissions)"

@@ -350,3 +350,27 @@ def test_drift_finds_plaintext_that_came_in_as_a_type_change(fleet, tmp_path):
         f for f in drift_findings(fleet, "juniper-ml") if f["path"] == "config/.env.production"
     ]
     assert found and values[:7] in found[0]["message"], found  # the commit that holds the values
+
+
+# --- bounded memory: a huge file in the repo or the clone ---------------------------------------
+
+
+def test_a_huge_managed_file_or_plaintext_env_is_one_line_and_never_read_whole(fleet, tmp_path):
+    repo = fleet.repo("juniper-cascor")
+    agents = git(repo, "show", "main:AGENTS.md") + "\n" * (17 << 20)
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/main",
+        commit_on(repo, "main", {"AGENTS.md": agents}, tmp_path),
+    )
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    result = run_cli("plan", *only)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "AGENTS.md at " in result.stdout and "the tool reads files up to 16 MB" in result.stdout
+    assert len(result.stdout) < 5000  # no 17 MB diff
+    git(repo, "update-ref", "refs/heads/main", "main~1")
+    os.truncate(repo / ".env", 3 << 30)  # 3 GB (sparse); the child has 2 GB of address space
+    result = run_cli("plan", *only)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert ".env in the clone is 3,072 MB; the tool reads files up to 16 MB" in result.stdout
