@@ -8,8 +8,8 @@ import http.server
 import json
 import os
 import re
-import subprocess
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests import fleet as fleets
-from tests.demofleet import CANARY, make_repo
+from tests.demofleet import CANARY
 from tests.helpers import git, rollout
 from tests.test_adversary import (
     apply,
@@ -28,8 +28,8 @@ from tests.test_adversary import (
     tree_with,
     wait_until_gone,
 )
-from tests.test_pool import with_branch
 from tests.test_hostile import KEY
+from tests.test_pool import with_branch
 
 BRANCH = fleets.BRANCH
 
@@ -374,3 +374,64 @@ def test_a_huge_managed_file_or_plaintext_env_is_one_line_and_never_read_whole(f
     result = run_cli("plan", *only)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert ".env in the clone is 3,072 MB; the tool reads files up to 16 MB" in result.stdout
+
+
+# --- a repo's own regexes that would backtrack for hours are refused, never run ---------------------
+
+SLOW = "^(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*x$"
+
+
+@pytest.mark.parametrize(
+    "path, text, words",
+    [
+        (
+            ".pre-commit-config.yaml",
+            "repos:\n  - repo: local\n    hooks:\n      - id: no-env\n        name: no env\n"
+            f"        entry: nope\n        language: fail\n        files: '{SLOW}'\n",
+            ".pre-commit-config.yaml: hook no-env's files",
+        ),
+        (
+            ".pre-commit-config.yaml",
+            f"exclude: '{SLOW}'\nrepos: []\n",
+            ".pre-commit-config.yaml: the top-level exclude",
+        ),
+        (
+            ".sops.yaml",
+            f"creation_rules:\n  - path_regex: '{SLOW}'\n    age: {KEY}\n",
+            ".sops.yaml: a creation rule's path_regex",
+        ),
+    ],
+)
+def test_a_catastrophic_regex_in_the_repo_is_one_line_not_a_hang(
+    fleet, tmp_path, path, text, words
+):
+    repo = fleet.repo("juniper-cascor")
+    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {path: text}, tmp_path))
+    for command in ("plan", "drift"):
+        result = run_cli(
+            command, "--manifest", fleet.manifest, "--repo", "juniper-cascor", timeout=60
+        )
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert words in result.stdout and "repeats a repetition" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    "pattern, slow",
+    [
+        ("(a+)+", True),
+        ("(x|xy)*z", True),
+        ("(a{1,2})*", True),
+        (r"(\w+)\1*", True),
+        (".*.*.*.*.*x", True),
+        (".*.*.*.*x", False),
+        (r"(^|/)(\.env|\.env\.[^/]*|[^/]*\.env)$", False),
+        (r"^(src|tests)/.*\.py$", False),
+        ("(a|b)*", False),
+        (r"(?=.*x)(?!.*y)", False),
+        ("[", False),  # not a regex: re.compile says so where it is used
+    ],
+)
+def test_which_patterns_are_refused(pattern, slow):
+    from juniper_rollout.adopt import _degree_or_none
+
+    assert (_degree_or_none(pattern) is None) is slow
