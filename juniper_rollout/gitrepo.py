@@ -511,7 +511,8 @@ def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: st
 
 def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     """The worktree (the clone itself, or a linked one) that has ``branch`` checked out, or is
-    rebasing or bisecting it; None if none has. git refuses to move such a branch; so does the tool."""
+    rebasing or bisecting it, or will move it at the end of a ``rebase --update-refs``; None if none
+    has. git refuses to move such a branch; so does the tool."""
     ref = f"refs/heads/{branch}"
     common = Path(repo.common_dir)
     places = [(common, Path(repo.working_tree_dir or common))]
@@ -529,6 +530,12 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                 continue
             if text in (ref, branch) or ref in _symref_chain(common, text):
                 return top
+        try:  # `git rebase --update-refs` moves these at its end: git counts them as checked out
+            listed = (admin / "rebase-merge" / "update-refs").read_text(errors="replace")
+        except OSError:
+            continue
+        if ref in listed.splitlines()[::3]:
+            return top
     return None
 
 

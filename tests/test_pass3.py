@@ -435,3 +435,38 @@ def test_which_patterns_are_refused(pattern, slow):
     from juniper_rollout.adopt import _degree_or_none
 
     assert (_degree_or_none(pattern) is None) is slow
+
+
+# --- a branch an ongoing `git rebase --update-refs` will move counts as checked out -----------------
+
+
+def test_a_branch_listed_in_an_ongoing_rebase_update_refs_is_blocked(fleet, tmp_path):
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    work = tmp_path / "feature"
+    git(repo, "worktree", "add", "-q", "-b", "feature", str(work), BRANCH)
+    (work / "feature.txt").write_text("x\n")
+    git(work, "add", "feature.txt")
+    git(work, "commit", "-q", "-m", "feature on top of the rollout branch")
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/main",
+        git(repo, "commit-tree", "-p", "main", "-m", "moved", "main^{tree}").strip(),
+    )
+    subprocess.run(
+        ["git", "-C", str(work), "rebase", "-i", "--update-refs", "main"],
+        env={**os.environ, "GIT_SEQUENCE_EDITOR": "sed -i '1i break'"},
+        check=True,
+        capture_output=True,
+    )  # stops at once: git will move the rollout branch when the rebase goes on
+    assert (
+        "refs/heads/" + BRANCH
+        in (
+            Path(git(work, "rev-parse", "--git-dir").strip()) / "rebase-merge" / "update-refs"
+        ).read_text()
+    )
+    tip = git(repo, "rev-parse", BRANCH)
+    result = apply(fleet, "juniper-ml")
+    assert "juniper-ml: blocked" in result.stdout and str(work) in result.stdout, result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip
