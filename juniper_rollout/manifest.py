@@ -534,6 +534,13 @@ class _Validator(_Reader):
             raise self.fail(
                 self.key_line(node, key), f"{where}.{key} {value!r} is not a valid git branch name"
             )
+        if key == "branch" and re.fullmatch(r"[A-Z_]*HEAD|AUTO_MERGE", value):
+            raise self.fail(  # FETCH_HEAD, ORIG_HEAD, MERGE_HEAD…: git reads .git/NAME before refs/heads/
+                self.key_line(node, key),
+                f"{where}.{key} {value!r} is a name git keeps for its own (like FETCH_HEAD or "
+                f"ORIG_HEAD): git would find its {value} first and call the branch ambiguous; "
+                "name the branch itself, like juniper-rollout/sops",
+            )
         shadow = next(
             (p for p in ("refs/", *(f"{r}/" for r in REMOTE_NAMESPACES)) if value.startswith(p)),
             None,

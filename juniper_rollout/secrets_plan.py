@@ -12,7 +12,7 @@ import os
 import stat
 from dataclasses import replace
 
-from juniper_rollout import agekey, dotenv, gitrepo, sops
+from juniper_rollout import agekey, dotenv, gitrepo, sops, sopsmeta
 from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
@@ -185,6 +185,8 @@ def _refuse_emptied(spec: EncryptSpec, before: bytes | None, reuse: bytes | None
 
 def _committed_metadata(repo: RepoSpec, spec: EncryptSpec, before: bytes) -> sops.SopsMetadata:
     meta = sops.read_metadata(before)
+    if meta is None and sopsmeta.is_lfs_pointer(before):
+        raise RepoError(f"{spec.target} at {repo.base} {sopsmeta.LFS_NOTE}")
     if meta is None:
         raise RepoError(
             f"{spec.target} at {repo.base} has no sops metadata: it may be plaintext (remove it from git and rotate the secrets)"

@@ -69,6 +69,19 @@ OTHER_KEY_TYPES = ("pgp", "kms", "gcp_kms", "azure_kv", "hc_vault")
 _FLAT_OTHER = re.compile(rf"(?:^|__|__map_)({'|'.join(OTHER_KEY_TYPES)})__list_\d+__map_")
 
 
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
+LFS_NOTE = (
+    "is a Git LFS pointer (the file lives in LFS storage, which the tool does not read); "
+    "stop tracking it with LFS (its filter=lfs line in .gitattributes), commit the file itself, "
+    "then try again"
+)
+
+
+def is_lfs_pointer(data: bytes) -> bool:
+    """A Git LFS pointer file (the real content lives in LFS storage; editing the pointer corrupts it)."""
+    return data.startswith(LFS_POINTER) and len(data) < 1024
+
+
 def sops_format(blob: bytes) -> str | None:
     """The sops store format of ``blob`` (dotenv, yaml, json, ini), or None when it carries no sops metadata."""
     found = _COMPILED.search(blob[3:] if blob.startswith(b"\xef\xbb\xbf") else blob)

@@ -470,3 +470,97 @@ def test_a_branch_listed_in_an_ongoing_rebase_update_refs_is_blocked(fleet, tmp_
     result = apply(fleet, "juniper-ml")
     assert "juniper-ml: blocked" in result.stdout and str(work) in result.stdout, result.stdout
     assert git(repo, "rev-parse", BRANCH) == tip
+
+
+# --- smaller ones ------------------------------------------------------------------------------------
+
+
+def test_plan_out_with_a_trailing_slash_names_a_folder_and_writes_no_file(fleet, tmp_path):
+    for out in (tmp_path / "nodir", tmp_path / "plan.json"):
+        result = rollout(
+            "plan", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--out", f"{out}/"
+        )
+        assert result.code == 1 and f"--out {out}/ names a folder" in result.stderr, result.stderr
+        assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "name", ["FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "AUTO_MERGE"]
+)
+def test_a_branch_named_like_one_of_gits_own_refs_is_refused_with_its_line(tmp_path, name):
+    from tests.test_hostile import manifest_for
+
+    manifest = manifest_for(tmp_path, f"  - name: victim\n    branch: {name}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1 and f"{manifest}:8:" in result.stderr
+    assert f"'{name}' is a name git keeps for its own" in result.stderr
+
+
+def test_an_env_enc_stored_in_git_lfs_is_named_as_such_not_as_plaintext(fleet, tmp_path):
+    repo = fleet.repo("juniper-cascor")
+    pointer = (
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "4d" * 32 + "\nsize 12345\n"
+    )
+    files = {".env.enc": pointer, ".gitattributes": "*.enc filter=lfs diff=lfs merge=lfs -text\n"}
+    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", files, tmp_path))
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    plan = rollout("plan", *only)
+    drift = rollout("drift", *only)
+    verify = rollout("verify", *only, "--ref", "main")
+    for result in (plan, drift, verify):
+        text = result.stdout + result.stderr
+        assert ".env.enc" in text and "is a Git LFS pointer" in text, text
+        assert "may be plaintext" not in text, text
+    assert plan.code == 1 and verify.code == 1
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ghp_" + "a" * 36 + "_unencrypted=1",
+        "sops_ghp_" + "a" * 36 + "=1",
+        "sops_hf_" + "b" * 34 + "_unencrypted=1",
+    ],
+)
+def test_a_token_behind_a_reserved_prefix_or_suffix_is_never_echoed(line):
+    from juniper_rollout import dotenv
+
+    with pytest.raises(dotenv.DotenvError) as caught:
+        dotenv.parse_names(f"{line}\n".encode(), path=".env")
+    assert "shaped like a credential" in str(caught.value)
+    assert line.split("=")[0].removeprefix("sops_")[:12] not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url, shown, secrets",
+    [
+        ("x-access-token:ghp_Tok3nValue99@host:o/r.git", "host:o/r.git", ["ghp_Tok3nValue99"]),
+        (
+            "https://u:ghp_SECRET@TOKEN1234@host/o/r.git",
+            "https://host/o/r.git",
+            ["ghp_SECRET", "TOKEN1234"],
+        ),
+        ("https://x:ghp%5FTok3nValue99@host/o/r.git", "https://host/o/r.git", ["ghp_Tok3nValue99"]),
+        ("ssh://git:ghp_Tok3nValue99@host/o/r.git", "ssh://host/o/r.git", ["ghp_Tok3nValue99"]),
+        ("ssh://git@host/o/r.git", "ssh://git@host/o/r.git", []),
+        ("git@host:o/r.git", "git@host:o/r.git", []),
+    ],
+)
+def test_credentials_in_every_url_spelling_are_stripped_and_redacted(url, shown, secrets):
+    from juniper_rollout.urls import redact, strip_userinfo
+
+    assert strip_userinfo(url) == shown
+    # what git prints: the URL as given, its pieces, %-escapes decoded; and the words around it intact
+    said = f"git clone {url} failed: unable to access {' '.join(secrets)} for git@host"
+    redacted = redact(said, url)
+    for secret in secrets:
+        assert secret not in redacted, redacted
+    assert redacted.startswith("git clone ") and redacted.endswith("for git@host"), redacted
+
+
+def test_bootstrap_never_prints_the_password_of_an_scp_like_url(fleet, tmp_path):
+    token = "ghp_ScpT0kenValue4242"
+    url = f"x-access-token:{token}@127.0.0.1:o/r.git"
+    result = rollout("bootstrap", "newrepo", "--manifest", fleet.manifest, "--url", url, "--yes")
+    assert result.code == 1
+    assert token not in result.stdout + result.stderr + fleet.manifest.read_text()
