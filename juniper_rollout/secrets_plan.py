@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 from dataclasses import replace
 
 from juniper_rollout import agekey, dotenv, gitrepo, sops, sopsmeta
@@ -24,15 +25,26 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
     path = repo.path / source
     try:
         # O_NONBLOCK: a FIFO opens at once (and is then refused) instead of waiting for a writer
-        fd = os.open(
-            path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        fd = _open_inside(
+            repo.path,
+            source,
+            os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0),
         )
     except FileNotFoundError:
         return None
     except OSError as err:
-        if path.is_symlink():
+        linked = next(
+            (
+                p
+                for p in [*reversed(Path(source).parents[:-1]), Path(source)]
+                if (repo.path / p).is_symlink()
+            ),
+            None,
+        )
+        if linked is not None:
             raise RepoError(
-                f"{source} in the clone is a symlink; the tool never follows symlinks (make it a regular file)"
+                f"{linked} in the clone is a symlink; the tool never follows symlinks "
+                f"(make {source} a regular file in the repository)"
             ) from None
         raise RepoError(
             f"cannot read {source} in the clone: {err.strerror} (check its permissions)"
@@ -51,6 +63,25 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
         raise RepoError(
             f"cannot read {source} in the clone: {err.strerror} (check its permissions)"
         ) from None
+    finally:
+        os.close(fd)
+
+
+def _open_inside(root: Path, source: str, flags: int) -> int:
+    """``os.open(root/source, flags)``, each folder on the way opened with O_NOFOLLOW: a symlinked
+    folder (``config -> /somewhere/else``) never leads the read out of the clone."""
+    parts = source.split("/")
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for part in parts[:-1]:
+            inner = os.open(
+                part,
+                os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                dir_fd=fd,
+            )
+            os.close(fd)
+            fd = inner
+        return os.open(parts[-1], flags, dir_fd=fd)
     finally:
         os.close(fd)
 

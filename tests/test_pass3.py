@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests import fleet as fleets
-from tests.demofleet import CANARY
+from tests.demofleet import CANARY, make_repo
 from tests.helpers import git, rollout
 from tests.test_adversary import (
     apply,
@@ -564,3 +564,18 @@ def test_bootstrap_never_prints_the_password_of_an_scp_like_url(fleet, tmp_path)
     result = rollout("bootstrap", "newrepo", "--manifest", fleet.manifest, "--url", url, "--yes")
     assert result.code == 1
     assert token not in result.stdout + result.stderr + fleet.manifest.read_text()
+
+
+def test_a_plaintext_source_under_a_symlinked_folder_is_never_read(tmp_path):
+    from tests.test_hostile import manifest_for, plan_error
+
+    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / ".env").write_text(f"OUTSIDE_TOKEN={CANARY}-outside\n")
+    os.symlink(tmp_path / "outside", repo / "config")
+    manifest = manifest_for(
+        tmp_path,
+        "  - name: victim\n    encrypt: [{source: config/.env, target: config/.env.enc}]\n",
+    )
+    error = plan_error(manifest)
+    assert "config in the clone is a symlink; the tool never follows symlinks" in error, error
