@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 
 from juniper_rollout import agekey, dotenv, gitrepo, sops, sopsmeta
 from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
