@@ -22,7 +22,6 @@ from juniper_rollout.paths import SOPS_CONFIG
 
 def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
     """The plaintext file from the clone's working tree; None if absent. Never follows a symlink."""
-    path = repo.path / source
     try:
         # O_NONBLOCK: a FIFO opens at once (and is then refused) instead of waiting for a writer
         fd = _open_inside(
