@@ -579,3 +579,64 @@ def test_a_plaintext_source_under_a_symlinked_folder_is_never_read(tmp_path):
     )
     error = plan_error(manifest)
     assert "config in the clone is a symlink; the tool never follows symlinks" in error, error
+
+
+# --- "has sops metadata" in linear time on any committed blob ------------------------------------
+
+MACLINE = "ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:str]"
+
+
+def _shapes(real: dict[str, bytes]) -> list[bytes]:
+    from tests.test_sops_formats import BYPASSES
+
+    json_real = real["json"].decode()
+    return [
+        *real.values(),
+        *BYPASSES.values(),
+        # the JSON opening line repeated, nested, indented, before and inside the metadata block
+        ('{\n\t"sops": {\n\t"sops": {\n\t\t"mac": "' + MACLINE + '"\n\t}\n}\n').encode(),
+        (
+            '{\n  "a": {\n    "sops": {\n      "x": 1\n    }\n  },\n\t"sops": {\n\t\t"mac": "'
+            + MACLINE
+            + '"\n}\n'
+        ).encode(),
+        json_real.replace('\t"sops": {', '\t"sops": {\n\t"sops": {', 1).encode(),
+        json_real.replace('"sops": {', '"sops":{', 1).encode(),
+        ('\t"sops": {\n' * 50 + "x\n" + '\t"sops": {\n\t\t"mac": "' + MACLINE + '",\n').encode(),
+        ('\t"sops": {\n' * 50 + "}\n").encode(),
+        b"",
+    ]
+
+
+def test_the_tools_linear_form_of_the_metadata_regex_agrees_with_the_hooks(tmp_path):
+    from juniper_rollout import keys, sopsmeta
+    from tests.test_sops_formats import sops_output
+
+    recipient = keys.generate_key_file(tmp_path / "keys.txt")
+    real = {fmt: sops_output(recipient, fmt) for fmt in ("dotenv", "yaml", "json", "ini", "binary")}
+    hook = re.compile(sopsmeta.PATTERN.encode(), re.MULTILINE | re.DOTALL)  # what the hook runs
+    for blob in _shapes(real):
+        found = hook.search(blob)
+        expected = None if found is None else next(f for f in sopsmeta.FORMATS if found.group(f))
+        assert sopsmeta.sops_format(blob) == expected, blob[:200]
+    assert sopsmeta.sops_format(real["json"]) == "json"
+
+
+def test_verify_of_a_branch_with_many_json_opening_lines_is_not_a_hang(fleet, tmp_path):
+    """2 MB of `\\t"sops": {` lines: the hook's form of the regex needs about n**2 steps (hours)."""
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    evil = "{\n" + '\t"sops": {\n' * 200_000 + "}\n"
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/contrib",
+        commit_on(repo, BRANCH, {".env.enc": evil}, tmp_path),
+    )
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    result = run_cli("verify", *only, "--ref", "contrib", timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert ".env.enc is not sops-encrypted" in result.stdout, result.stdout
+    git(repo, "update-ref", "refs/heads/main", "contrib")
+    result = run_cli("drift", *only, timeout=120)
+    assert "Traceback" not in result.stderr and ".env.enc" in result.stdout, result.stdout
