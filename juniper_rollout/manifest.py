@@ -562,6 +562,7 @@ class _Validator(_Reader):
             raise self.fail(line, f"repos must be a list, not {_kind(node)}")
         repos: list[RepoSpec] = []
         names: dict[str, int | None] = {}
+        paths: dict[str, tuple[str, int | None]] = {}
         for i, entry in enumerate(node):
             entry_line = self.item_line(node, i)
             repo = self._repo(entry, defaults, workspace, entry_line)
@@ -571,6 +572,15 @@ class _Validator(_Reader):
                     f"repo {repo.name!r} is listed twice (first at line {names[repo.name]}; remove one)",
                 )
             names[repo.name] = entry_line
+            clone = os.path.normpath(repo.path)
+            if clone in paths:  # two entries writing one branch of one clone, each planned alone
+                first, first_line = paths[clone]
+                raise self.fail(
+                    entry_line,
+                    f"repo {repo.name!r} has the same clone as {first!r} (line {first_line}): "
+                    f"{repo.path}; give each entry its own clone, or remove one",
+                )
+            paths[clone] = (repo.name, entry_line)
             repos.append(repo)
         return tuple(repos)
 

@@ -640,3 +640,17 @@ def test_verify_of_a_branch_with_many_json_opening_lines_is_not_a_hang(fleet, tm
     git(repo, "update-ref", "refs/heads/main", "contrib")
     result = run_cli("drift", *only, timeout=120)
     assert "Traceback" not in result.stderr and ".env.enc" in result.stdout, result.stdout
+
+
+def test_two_manifest_entries_on_one_clone_are_refused_with_the_line(fleet):
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(
+        text.replace(
+            "  - name: juniper-cascor-client\n",
+            f"  - name: juniper-cascor-client\n  - name: second-ml\n    path: {fleet.repo('juniper-ml')}\n",
+            1,
+        )
+    )
+    result = rollout("plan", "--manifest", fleet.manifest)
+    assert result.code == 1 and "has the same clone as" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
