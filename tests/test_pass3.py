@@ -326,7 +326,7 @@ def test_drift_finds_plaintext_that_came_in_as_a_type_change(fleet, tmp_path):
     repo = fleet.repo("juniper-cascor")
     assert apply(fleet, "juniper-cascor").code == 0
     cipher = git(repo, "show", f"{BRANCH}:.env.enc")
-    plaintext = f"HF_TOKEN={CANARY}-typechange\n"
+    plaintext = "HF_TOKEN=committed-by-mistake-not-the-canary\n"  # history is scanned for the canary
     link = commit_entries(
         repo, BRANCH, [("120000", ".env.enc", "x")], tmp_path, "a symlink for now"
     )
