@@ -17,12 +17,13 @@ built trees are left out (``include``/``exclude`` globs adjust that).
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import re
 import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, TypeGuard
 
@@ -52,6 +53,9 @@ class EnvVar:
 class Discovery:
     vars: tuple[EnvVar, ...]
     unresolved: tuple[str, ...]  # "path:line" of each env read whose name could not be folded
+    # names read only in place of another (a deprecated alias, a NAME_FILE indirection): a file
+    # that lists them is not stale, and they are not added
+    also_read: tuple[str, ...] = ()
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -159,6 +163,7 @@ def discover_all(
         trees[path] = tree
     repo = Repo(trees)
     unresolved: list[tuple[str, int]] = []
+    fallbacks: list[str] = []  # read only in place of another name: a legacy alias, NAME_FILE
     env_reads = _Reads(repo, nodes)
     for path in trees:
         try:
@@ -168,8 +173,10 @@ def discover_all(
             continue
         found += [
             ((path, 0, line), path, line, name, default, None, path, optional)
-            for line, name, default, optional in reads
+            for line, name, default, optional, fallback in reads
+            if not fallback
         ]
+        fallbacks += [name for _, name, _, _, fallback in reads if fallback]
     found += _Classes(repo, nodes, unresolved).settings_vars()
     found.sort(key=lambda f: f[0])  # stable: ties keep discovery order
     seen: set[str] = set()
@@ -185,7 +192,8 @@ def discover_all(
             default = None
         out.append(EnvVar(name, default, desc, f"{path}:{line}", group, optional))
     where = sorted(set(unresolved), key=lambda u: (u[0], u[1]))
-    return Discovery(tuple(out), tuple(f"{p}:{n}" for p, n in where))
+    also = tuple(dict.fromkeys(n for n in fallbacks if n not in seen and _ENV_NAME.fullmatch(n)))
+    return Discovery(tuple(out), tuple(f"{p}:{n}" for p, n in where), also)
 
 
 # --- docker-compose ---------------------------------------------------------------------------
@@ -219,6 +227,7 @@ _SCOPES = (
     ast.DictComp,
     ast.GeneratorExp,
 )
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def _scoped(tree: ast.Module) -> Iterator[tuple[ast.AST, tuple[ast.AST, ...]]]:
@@ -232,16 +241,29 @@ def _scoped(tree: ast.Module) -> Iterator[tuple[ast.AST, tuple[ast.AST, ...]]]:
 
 
 @dataclass(frozen=True)
+class _Key:
+    """One name a wrapper reads, spelled from its parameters: ``name``, ``f"{name}_FILE"``,
+    ``prefix + name``. ``fallback``: read only in place of the wrapper's main name (a deprecated
+    alias passed as a second parameter, a ``_FILE`` indirection): never stale, never added."""
+
+    expr: ast.expr
+    fallback: bool
+
+
+@dataclass(frozen=True)
 class _Wrapper:
-    """A function that reads the variable its caller names: ``def env(name, default=None): return
-    os.getenv(name, default)``. key/default: (position, parameter name) of the arguments that carry
-    the name and the default; ``fallback``: the read's own default when no parameter carries one."""
+    """A function that reads the variables its caller names: ``def env(name, default=None): return
+    os.getenv(name, default)``, or ``def resolve(env, new, legacy, default=None)`` reading
+    ``f"{new}_FILE"``, ``new``, ``f"{legacy}_FILE"``, ``legacy`` through ``actual = env or os.environ``.
+    ``keys``: the names it reads, the main one first; ``default``: (position, parameter name) of the
+    argument that carries the main name's default; ``own_default``: the main read's own default when
+    no parameter carries one."""
 
     path: str
     node: ast.FunctionDef | ast.AsyncFunctionDef
-    key: tuple[int | None, str]
+    keys: tuple[_Key, ...]
     default: tuple[int | None, str] | None  # a parameter of this function
-    fallback: (
+    own_default: (
         tuple[str, ast.expr, tuple] | None
     )  # (module path, expression, scopes it is seen from)
 
@@ -262,32 +284,98 @@ def _params(
     return out
 
 
+def _names_in(expr: ast.expr) -> set[str]:
+    return {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+
+
+def _spelled_from(expr: ast.expr, params: Mapping[str, object]) -> bool:
+    """Whether ``expr`` spells a name from parameters and text alone: ``name``, ``f"{name}_FILE"``,
+    ``prefix + name``, ``name.upper()``."""
+
+    def text(e: ast.expr) -> bool:
+        if isinstance(e, ast.Name):
+            return e.id in params
+        if isinstance(e, ast.Constant):
+            return isinstance(e.value, str)
+        if isinstance(e, ast.JoinedStr):
+            return all(
+                isinstance(v, ast.Constant)
+                or (isinstance(v, ast.FormattedValue) and v.format_spec is None and text(v.value))
+                for v in e.values
+            )
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add):
+            return text(e.left) and text(e.right)
+        return (
+            isinstance(e, ast.Call)
+            and isinstance(e.func, ast.Attribute)
+            and e.func.attr in ("upper", "lower", "strip")
+            and not e.args
+            and not e.keywords
+            and text(e.func.value)
+        )
+
+    return bool(_names_in(expr)) and text(expr)
+
+
+def _is_none(e: ast.expr) -> bool:
+    return isinstance(e, ast.Constant) and e.value is None
+
+
+class _Bind(ast.NodeTransformer):
+    """A wrapper's key expression with its parameters replaced by a call's arguments."""
+
+    def __init__(self, args: Mapping[str, ast.expr]):
+        self.args = args
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return self.args.get(node.id, node)
+
+
 def _own_default(wrapper: _Wrapper) -> tuple[str, ast.expr, tuple] | None:
     """The default a wrapper applies when its caller passes none: its parameter's default, else the
     default its own read spells."""
     if wrapper.default is not None:
         param = _params(wrapper.node).get(wrapper.default[1], (None, None))[1]
         return (wrapper.path, param, ()) if param is not None else None
-    return wrapper.fallback
+    return wrapper.own_default
+
+
+def _environ_alias(value: ast.expr, names: _OsNames, scopes: tuple[ast.AST, ...]) -> bool:
+    """``os.environ``, ``os.environ if env is None else env``, ``env or os.environ``."""
+    if isinstance(value, ast.IfExp):
+        return names.is_environ(value.body, scopes) or names.is_environ(value.orelse, scopes)
+    if isinstance(value, ast.BoolOp):
+        return any(names.is_environ(v, scopes) for v in value.values)
+    return names.is_environ(value, scopes)
 
 
 @dataclass
 class _OsNames:
-    """What a module calls os, os.getenv and os.environ (imports, aliases, ``ENV = os.environ``)."""
+    """What a module calls os, os.getenv and os.environ (imports, aliases, ``ENV = os.environ``,
+    and inside a function ``actual = os.environ if env is None else env``)."""
 
     mods: set[str]
     getenvs: set[str]
     environs: set[str]
+    local: dict[int, set[str]] = field(default_factory=dict)  # id(function) -> its local aliases
 
-    def is_environ(self, e: ast.expr) -> bool:
+    def is_environ(self, e: ast.expr, scopes: tuple[ast.AST, ...] = ()) -> bool:
         return (
-            isinstance(e, ast.Attribute)
-            and e.attr == "environ"
-            and isinstance(e.value, ast.Name)
-            and e.value.id in self.mods
-        ) or (isinstance(e, ast.Name) and e.id in self.environs)
+            (
+                isinstance(e, ast.Attribute)
+                and e.attr == "environ"
+                and isinstance(e.value, ast.Name)
+                and e.value.id in self.mods
+            )
+            or (isinstance(e, ast.Name) and e.id in self.environs)
+            or (
+                isinstance(e, ast.Name)
+                and bool(scopes)
+                and e.id in self.local.get(id(scopes[-1]), ())
+            )
+        )
 
-    def is_getter(self, f: ast.expr) -> bool:
+    def is_getter(self, f: ast.expr, scopes: tuple[ast.AST, ...] = ()) -> bool:
         """``os.getenv``, ``getenv`` imported from os, ``os.environ.get`` / ``.setdefault``."""
         return (
             (
@@ -300,9 +388,22 @@ class _OsNames:
             or (
                 isinstance(f, ast.Attribute)
                 and f.attr in ("get", "setdefault")
-                and self.is_environ(f.value)
+                and self.is_environ(f.value, scopes)
             )
         )
+
+    def note_alias(self, node: ast.AST, scopes: tuple[ast.AST, ...]) -> None:
+        """Remember ``name = <os.environ, maybe>`` assigned in a function body (seen before its uses)."""
+        if not scopes or not isinstance(scopes[-1], _FUNCS):
+            return
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            return
+        if isinstance(target, ast.Name) and _environ_alias(value, self, scopes):
+            self.local.setdefault(id(scopes[-1]), set()).add(target.id)
 
 
 def _callee_name(f: ast.expr) -> str | None:
@@ -313,9 +414,12 @@ def _keyword(node: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in node.keywords if k.arg == name), None)
 
 
+_Site = tuple[ast.AST, tuple, ast.expr, "ast.expr | None", "_Wrapper | None", bool]
+
+
 class _Reads:
-    """Every env read of a module: os.getenv/os.environ (also through a module-level alias of
-    os.environ), and calls of the repository's wrapper functions around them."""
+    """Every env read of a module: os.getenv/os.environ (also through an alias of os.environ), and
+    calls of the repository's wrapper functions around them."""
 
     def __init__(self, repo: Repo, nodes: Mapping[str, list[ast.AST]]):
         self.repo, self.nodes = repo, nodes
@@ -363,91 +467,127 @@ class _Reads:
             )
         )
 
-    def sites(
-        self, path: str
-    ) -> Iterator[tuple[ast.AST, tuple, ast.expr, ast.expr | None, _Wrapper | None]]:
-        """(node, scopes, key expression, default expression, wrapper called or None)."""
+    def sites(self, path: str) -> Iterator[_Site]:
+        """(node, scopes, key expression, default expression, wrapper called or None, fallback)."""
         names = self._os_names(path)
         if not self._may_read(path, names):
             return
         for node, scopes in _scoped(self.repo.trees[path]):
-            if isinstance(node, ast.Call) and names.is_getter(node.func):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                names.note_alias(node, scopes)
+            elif isinstance(node, ast.Call) and names.is_getter(node.func, scopes):
                 key = _arg(node, 0, "key")
                 if key is not None:
-                    yield node, scopes, key, _arg(node, 1, "default"), None
+                    yield node, scopes, key, _arg(node, 1, "default"), None, False
             elif isinstance(node, ast.Call) and _callee_name(node.func) in self.wrapper_names:
-                site = self._wrapper_call(path, node, scopes)
-                if site is not None:
-                    yield site
+                yield from self._wrapper_call(path, node, scopes)
             elif (
                 isinstance(node, ast.Subscript)
                 and isinstance(node.ctx, ast.Load)
-                and names.is_environ(node.value)
+                and names.is_environ(node.value, scopes)
             ):
-                yield node, scopes, node.slice, None, None
+                yield node, scopes, node.slice, None, None, False
             elif (
                 isinstance(node, ast.Compare)
                 and len(node.ops) == 1
                 and isinstance(node.ops[0], (ast.In, ast.NotIn))
-                and names.is_environ(node.comparators[0])
+                and names.is_environ(node.comparators[0], scopes)
             ):
-                yield node, scopes, node.left, None, None
+                yield node, scopes, node.left, None, None, False
 
-    def _wrapper_call(
-        self, path: str, node: ast.Call, scopes: tuple
-    ) -> tuple[ast.AST, tuple, ast.expr, ast.expr | None, _Wrapper | None] | None:
-        """A call of one of the repository's wrappers as a read site: its key and default arguments."""
+    def _wrapper_call(self, path: str, node: ast.Call, scopes: tuple) -> Iterator[_Site]:
+        """A call of one of the repository's wrappers: one read site per name it reads, each key
+        spelled with the call's arguments (a name passed as ``None`` is not read)."""
         try:
             ref = self.repo.value(path, node.func, scopes)
         except (Unresolved, RecursionError):
-            return None
+            return
         wrapper = self.wrappers.get(id(getattr(ref, "node", None)))
         if wrapper is None:
-            return None
-        key = (
-            _arg(node, wrapper.key[0], wrapper.key[1])
-            if wrapper.key[0] is not None
-            else _keyword(node, wrapper.key[1])
-        )
-        default = None
-        if wrapper.default is not None:
-            pos, name = wrapper.default
-            default = _arg(node, pos, name) if pos is not None else _keyword(node, name)
-        return None if key is None else (node, scopes, key, default, wrapper)
+            return
+        args: dict[str, ast.expr] = {}
+        for name, (pos, param_default) in _params(wrapper.node).items():
+            arg = _arg(node, pos, name) if pos is not None else _keyword(node, name)
+            if arg is None and isinstance(param_default, ast.Constant):  # e.g. legacy=None
+                arg = param_default
+            if arg is not None:
+                args[name] = arg
+        default = args.get(wrapper.default[1]) if wrapper.default is not None else None
+        for key in wrapper.keys:
+            used = _names_in(key.expr)
+            if not used <= args.keys() or any(_is_none(args[n]) for n in used):
+                continue
+            spelled = _Bind(args).visit(copy.deepcopy(key.expr))
+            if spelled not in args.values():  # a new expression: it stands where the call is
+                ast.copy_location(spelled, node)
+            yield node, scopes, spelled, None if key.fallback else default, wrapper, key.fallback
 
     def _wrappers_in(self, path: str) -> Iterator[_Wrapper]:
-        for _node, scopes, key, default, via in self.sites(path):
+        sites: dict[int, list[_Site]] = {}
+        for site in self.sites(path):
+            scopes, key = site[1], site[2]
             func = scopes[-1] if scopes else None
             if (
-                not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
-                or len(scopes) > 2
-                or not isinstance(key, ast.Name)
+                isinstance(func, _FUNCS)
+                and len(scopes) <= 2
+                and id(func) not in self.wrappers
+                and _spelled_from(key, _params(func))
             ):
-                continue
-            params = _params(func)
-            if key.id not in params or id(func) in self.wrappers:
-                continue
-            given: tuple[int | None, str] | None = None
-            fallback = (path, default, scopes) if default is not None else None
-            if isinstance(default, ast.Name) and default.id in params:
-                given, fallback = (params[default.id][0], default.id), None
-            elif (
-                via is not None and default is None
-            ):  # passes no default: the inner wrapper's own applies
-                fallback = _own_default(via)
-            yield _Wrapper(path, func, (params[key.id][0], key.id), given, fallback)
+                sites.setdefault(id(func), []).append(site)
+        for found in sites.values():
+            yield self._wrapper(path, found)
+
+    @staticmethod
+    def _wrapper(path: str, sites: list[_Site]) -> _Wrapper:
+        """The wrapper a function is, from its reads of names its parameters spell. Its main name:
+        not an inner wrapper's fallback, a bare parameter, the first such parameter."""
+        func = sites[0][1][-1]
+        params = _params(func)
+
+        def rank(site: _Site) -> tuple[bool, bool, int]:
+            key, fallback = site[2], site[5]
+            pos = params[key.id][0] if isinstance(key, ast.Name) else None
+            return (fallback, not isinstance(key, ast.Name), 1 << 30 if pos is None else pos)
+
+        main = min(sites, key=rank)  # ties: the first in the source
+        _node, scopes, key, default, via, _ = main
+        given: tuple[int | None, str] | None = None
+        own = (path, default, scopes) if default is not None else None
+        if isinstance(default, ast.Name) and default.id in params:
+            given, own = (params[default.id][0], default.id), None
+        elif (
+            via is not None and default is None
+        ):  # passes no default: the inner wrapper's own applies
+            own = _own_default(via)
+        if given is None and own is None:  # `return default` when nothing was read
+            keyed = set().union(*(_names_in(s[2]) for s in sites))
+            returned = [
+                n.value.id
+                for n in ast.walk(func)
+                if isinstance(n, ast.Return)
+                and isinstance(n.value, ast.Name)
+                and n.value.id in params.keys() - keyed
+            ]
+            if len(set(returned)) == 1:
+                given = (params[returned[0]][0], returned[0])
+        keys = [_Key(key, False)]
+        seen = {ast.dump(key)}
+        for site in sites:
+            if ast.dump(site[2]) not in seen:
+                seen.add(ast.dump(site[2]))
+                keys.append(_Key(site[2], True))
+        return _Wrapper(path, func, tuple(keys), given, own)
 
     def reads(
         self, path: str, unresolved: list[tuple[str, int]]
-    ) -> Iterator[tuple[int, str, str | None, bool]]:
-        """(line, name, default as an env value, has a default) of every read in ``path`` that is not the
-        inside of a wrapper (the wrapper's callers are the reads)."""
-        for _node, scopes, key, default, wrapper in self.sites(path):
+    ) -> Iterator[tuple[int, str, str | None, bool, bool]]:
+        """(line, name, default as an env value, has a default, fallback) of every read in ``path`` that
+        is not the inside of a wrapper (the wrapper's callers are the reads)."""
+        for _node, scopes, key, default, wrapper, fallback in self.sites(path):
             if (
                 scopes
                 and id(scopes[-1]) in self.wrappers
-                and isinstance(key, ast.Name)
-                and key.id in _params(scopes[-1])
+                and _spelled_from(key, _params(scopes[-1]))
             ):
                 continue
             try:
@@ -458,7 +598,9 @@ class _Reads:
                 unresolved.append((path, key.lineno))
                 continue
             dpath, dscopes = path, scopes
-            if default is None and wrapper is not None:  # the wrapper's own default
+            if (
+                default is None and wrapper is not None and not fallback
+            ):  # the wrapper's own default
                 dpath, default, dscopes = _own_default(wrapper) or (path, None, scopes)
             has_default = default is not None and not (
                 isinstance(default, ast.Constant) and default.value is None
@@ -470,6 +612,7 @@ class _Reads:
                 name,
                 None if isinstance(value, bool) else _env_value(value),
                 has_default,
+                fallback,
             )
 
 

@@ -419,3 +419,80 @@ def test_scope_application_code_only_and_manifest_globs():
         "FROM_DOCS": None,
         "COMPOSE_VAR": "1",
     }
+
+
+# A resolver as a hand-grown worker config writes it: the canonical name and a deprecated one passed
+# as two parameters, each also read as NAME_FILE (a Docker secret's path), through a local alias of
+# os.environ that a test can replace, and the default returned when nothing was read.
+KILN = {
+    "kiln/names.py": src("""
+        from typing import Final
+        ENV_BROKER: Final[str] = "KILN_WORKER_BROKER"
+        ENV_TOKEN: Final[str] = "KILN_WORKER_TOKEN"
+        ENV_SLOTS: Final[str] = "KILN_WORKER_SLOTS"
+        OLD_BROKER: Final[str] = "KILN_BROKER"
+        OLD_TOKEN: Final[str] = "KILN_TOKEN"
+        OLD_API_KEY: Final[str] = "KILN_API_KEY"
+        DEFAULT_SLOTS: Final[int] = 4
+        """),
+    "kiln/settings.py": src("""
+        import os
+        from typing import Mapping
+        from kiln.names import ENV_BROKER, ENV_SLOTS, ENV_TOKEN, OLD_API_KEY, OLD_BROKER, OLD_TOKEN
+        from kiln.names import DEFAULT_SLOTS
+
+        def _pick(env: Mapping[str, str] | None, name: str, old: str | None, default: str | None = None):
+            source: Mapping[str, str] = os.environ if env is None else env
+            path = source.get(f"{name}_FILE")
+            if path:
+                return open(path).read().strip()
+            if name in source:
+                return source[name]
+            if old is not None:
+                if source.get(old + "_FILE"):
+                    return open(source[old + "_FILE"]).read()
+                value = source.get(old)
+                if value is not None:
+                    return value
+            return default
+
+        def load(env=None):
+            token = _pick(env, ENV_TOKEN, None) or _pick(env, ENV_TOKEN, OLD_API_KEY, "")
+            return dict(
+                broker=_pick(env, ENV_BROKER, OLD_BROKER, "amqp://localhost"),
+                token=token or _pick(env, ENV_TOKEN, OLD_TOKEN),
+                slots=int(_pick(env, ENV_SLOTS, None, str(DEFAULT_SLOTS))),
+            )
+
+        def lookup(thing):  # a dict named like the environment elsewhere is not it
+            source = {"a": 1}
+            return source.get(thing)
+        """),
+    "kiln/cli.py": src("""
+        from kiln import settings
+        BROKER = settings._pick(None, "KILN_WORKER_BROKER", "KILN_BROKER", "amqp://localhost")
+        SHAPE = settings.lookup("KILN_NOT_AN_ENV_READ")
+        """),
+}
+
+
+def test_a_resolver_with_a_legacy_name_and_file_indirection_is_followed():
+    got = discover_all(KILN)
+    assert {v.name: (v.default, v.optional) for v in got.vars} == {
+        "KILN_WORKER_BROKER": ("amqp://localhost", True),  # first read in kiln/cli.py
+        "KILN_WORKER_TOKEN": (None, False),
+        "KILN_WORKER_SLOTS": ("4", True),
+    }
+    # read only in place of those: a hand-written file listing them is not stale; never added
+    assert set(got.also_read) == {
+        "KILN_WORKER_BROKER_FILE",
+        "KILN_WORKER_TOKEN_FILE",
+        "KILN_WORKER_SLOTS_FILE",
+        "KILN_BROKER",
+        "KILN_BROKER_FILE",
+        "KILN_TOKEN",
+        "KILN_TOKEN_FILE",
+        "KILN_API_KEY",
+        "KILN_API_KEY_FILE",
+    }
+    assert got.unresolved == ()
