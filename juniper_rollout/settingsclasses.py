@@ -286,6 +286,8 @@ class SettingsClasses:
         )
         out = []
         for part in parts:
+            if isinstance(part, ast.Starred):  # AliasChoices(*NAMES): the list NAMES folds to
+                part = part.value
             if isinstance(part, ast.Call) and _last(part.func) in ("AliasPath", "AliasChoices"):
                 if _last(part.func) == "AliasChoices":
                     more = self._names(path, part, scopes)
