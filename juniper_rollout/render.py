@@ -31,6 +31,7 @@ from juniper_rollout import sopsmeta
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
+from juniper_rollout.secretshape import names_credential
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
 AGE_KEY = re.compile(
@@ -100,10 +101,19 @@ class ConfinedLoader(FileSystemLoader):
             raise SecurityError(
                 f"{template} holds an age private key (or an SSH/PEM one); it cannot be a template"
             )
+        if data and not info.st_size:  # /proc/self/environ & co: generated, not a file anyone wrote
+            raise SecurityError(
+                f"{template} is not a file on disk (a /proc or /sys entry?); it cannot be a template"
+            )
         try:
             source = data.decode("utf-8")
         except UnicodeDecodeError:
             raise SecurityError(f"{template} is not UTF-8 text") from None
+        if names_credential(source):  # ~/.git-credentials, gh's hosts.yml, a .netrc…
+            raise SecurityError(
+                f"{template} holds a credential (a URL with a password, or a known token shape); a templates "
+                "folder never holds secrets: check the manifest's templates:"
+            )
         mtime = info.st_mtime
         self.loaded[template] = data
         return source, real, lambda: os.path.isfile(real) and os.path.getmtime(real) == mtime

@@ -326,7 +326,9 @@ def test_drift_finds_plaintext_that_came_in_as_a_type_change(fleet, tmp_path):
     repo = fleet.repo("juniper-cascor")
     assert apply(fleet, "juniper-cascor").code == 0
     cipher = git(repo, "show", f"{BRANCH}:.env.enc")
-    plaintext = "HF_TOKEN=committed-by-mistake-not-the-canary\n"  # history is scanned for the canary
+    plaintext = (
+        "HF_TOKEN=committed-by-mistake-not-the-canary\n"  # history is scanned for the canary
+    )
     link = commit_entries(
         repo, BRANCH, [("120000", ".env.enc", "x")], tmp_path, "a symlink for now"
     )
@@ -654,3 +656,49 @@ def test_two_manifest_entries_on_one_clone_are_refused_with_the_line(fleet):
     result = rollout("plan", "--manifest", fleet.manifest)
     assert result.code == 1 and "has the same clone as" in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# --- a templates folder pointed at a home folder or /proc never renders a credential -------------------
+
+BARE = "    sops_yaml: false\n    gitignore: false\n    precommit_hook: skip\n    agents_md: skip\n"
+
+
+def templates_manifest(tmp_path: Path, folder: str, template: str) -> Path:
+    if not (tmp_path / "ws" / "victim").exists():
+        make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    path = tmp_path / "repos.yaml"
+    path.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: {folder}\ndefaults:\n  age_recipients: [{KEY}]\n"
+        f"repos:\n  - name: victim\n{BARE}    files: [{{path: out.txt, template: {template}}}]\n"
+    )
+    return path
+
+
+def test_the_process_environment_cannot_be_rendered_through_proc(tmp_path, monkeypatch):
+    token = "ghp_EnvT0kenValue0123456789abcdefABCD"
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    result = run_cli("plan", "--manifest", templates_manifest(tmp_path, "/proc/self", "environ"))
+    assert result.returncode == 1 and "is not a file on disk" in result.stderr, result.stderr
+    assert token not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        (".git-credentials", "https://pcalnon:ghp_CredT0kenValue0123456789abcdef@github.com\n"),
+        (
+            "hosts.yml",
+            "github.com:\n    oauth_token: gho_CredT0kenValue0123456789abcdef\n    user: me\n",
+        ),
+        (
+            "credentials",
+            "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n",
+        ),
+    ],
+)
+def test_a_credentials_file_in_the_templates_folder_cannot_be_rendered(tmp_path, name, text):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / name).write_text(text)
+    result = rollout("plan", "--manifest", templates_manifest(tmp_path, "home", name))
+    assert result.code == 1 and "holds a credential" in result.stderr, result.stderr
+    assert text.splitlines()[0] not in result.stdout + result.stderr
