@@ -330,7 +330,7 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
     try:
         yield
     except TemplateNotFound as err:
-        available = ", ".join(sorted(environment(manifest.templates).list_templates())) or "none"
+        available = ", ".join(_some_templates(manifest.templates)) or "none"
         missing = err.name if isinstance(err.name, str) else name
         includer = _template_at(manifest, err)
         through = f" (through {name!r})" if includer and includer[0] != name else ""
@@ -382,6 +382,22 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
             line,
             f"template {place}{through} fails: {type(err).__name__} (fix the template)",
         ) from None
+
+
+def _some_templates(root: Path, shown: int = 20, looked: int = 5000) -> list[str]:
+    """Up to ``shown`` template names under ``root`` (``.j2`` files first), looking at no more than
+    ``looked`` entries: a ``templates:`` folder given as / or a home folder is never walked whole."""
+    found: list[str] = []
+    seen = 0
+    for top, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            seen += 1
+            found.append(os.path.relpath(os.path.join(top, name), root))
+        if seen >= looked:
+            break
+    names = sorted(found, key=lambda n: (not n.endswith(".j2"), n))
+    return names[:shown] + (["…"] if len(names) > shown or seen >= looked else [])
 
 
 def _template_at(manifest: Manifest, err: BaseException) -> tuple[str, int] | None:

@@ -702,3 +702,16 @@ def test_a_credentials_file_in_the_templates_folder_cannot_be_rendered(tmp_path,
     result = rollout("plan", "--manifest", templates_manifest(tmp_path, "home", name))
     assert result.code == 1 and "holds a credential" in result.stderr, result.stderr
     assert text.splitlines()[0] not in result.stdout + result.stderr
+
+
+def test_an_unknown_template_in_a_huge_templates_folder_is_a_short_line(tmp_path):
+    folder = tmp_path / "big"
+    for i in range(60):
+        (folder / f"d{i:02d}").mkdir(parents=True)
+        for j in range(100):
+            (folder / f"d{i:02d}" / f"f{j:03d}.txt").touch()
+    (folder / "real.j2").write_text("x\n")
+    result = rollout("plan", "--manifest", templates_manifest(tmp_path, "big", "missing.j2"))
+    assert result.code == 1 and "unknown template 'missing.j2'" in result.stderr, result.stderr
+    assert "real.j2" in result.stderr and "…" in result.stderr
+    assert len(result.stderr) < 2000, len(result.stderr)  # not the 6,000 names of the folder
