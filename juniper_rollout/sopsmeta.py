@@ -223,6 +223,27 @@ def config_recipients(text: str) -> list[str] | None:
     )
 
 
+CONFIG_OTHER_KEYS = ("pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault_transit_uri")
+GROUP_OTHER_KEYS = ("pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault")
+
+
+def config_other_keys(text: str) -> list[str]:
+    """The master key kinds besides age a ``.sops.yaml``'s creation rules name (in a rule or its
+    ``key_groups``), each once: sops encrypting with such a rule uses the user's cloud or Vault
+    credentials at the address the file gives. YamlSyntaxError when it is not YAML."""
+    data: Any = load_plain(text)
+    rules = data.get("creation_rules") if isinstance(data, dict) else None
+    found: list[str] = []
+    for rule in rules if isinstance(rules, list) else []:
+        if not isinstance(rule, dict):
+            continue
+        found += [k for k in CONFIG_OTHER_KEYS if rule.get(k)]
+        for group in rule.get("key_groups") or []:
+            if isinstance(group, dict):
+                found += [k for k in GROUP_OTHER_KEYS if group.get(k)]
+    return list(dict.fromkeys(found))
+
+
 def rule_recipients(rule: dict) -> list[str]:
     """The age recipients of one creation rule: its ``age`` and the ``age`` of each of its ``key_groups``."""
     groups = [rule, *(g for g in rule.get("key_groups") or [] if isinstance(g, dict))]

@@ -715,3 +715,55 @@ def test_an_unknown_template_in_a_huge_templates_folder_is_a_short_line(tmp_path
     assert result.code == 1 and "unknown template 'missing.j2'" in result.stderr, result.stderr
     assert "real.j2" in result.stderr and "…" in result.stderr
     assert len(result.stderr) < 2000, len(result.stderr)  # not the 6,000 names of the folder
+
+
+def test_verify_never_runs_sops_with_a_branchs_sops_yaml_naming_a_vault(
+    fleet, tmp_path, vault, monkeypatch
+):
+    """The sops-rules check encrypts a probe with the ref's .sops.yaml: an hc_vault_transit_uri rule
+    beside the manifest's age key made sops send the user's Vault token there."""
+    address, seen = vault
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    config = git(repo, "show", f"{BRANCH}:.sops.yaml")
+    evil = re.sub(
+        r"(\n    age: '[^']+')",
+        rf"\1\n    hc_vault_transit_uri: '{address}/v1/transit/keys/x'",
+        config,
+        count=1,
+    )
+    assert evil != config
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/contrib",
+        commit_on(repo, BRANCH, {".sops.yaml": evil}, tmp_path),
+    )
+    monkeypatch.setenv("VAULT_TOKEN", "hvs.users-own-vault-token")
+    result = rollout(
+        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", "contrib"
+    )
+    assert result.code == 1
+    assert seen == [], "sops sent the user's Vault token to the address the branch chose"
+    assert "names hc_vault_transit_uri besides age" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "rule, others",
+    [
+        ("    kms: arn:aws:kms:us-east-1:1:key/x\n", ["kms"]),
+        ("    pgp: ABCDEF\n", ["pgp"]),
+        (
+            "    key_groups:\n      - hc_vault: [http://v/v1/transit/keys/x]\n        age: [a]\n",
+            ["hc_vault"],
+        ),
+        ("    azure_keyvault: https://v.vault.azure.net/keys/k/1\n", ["azure_keyvault"]),
+        ("    gcp_kms: projects/p/locations/l/keyRings/r/cryptoKeys/k\n", ["gcp_kms"]),
+        ("    age: age1x\n", []),
+    ],
+)
+def test_master_keys_besides_age_in_a_sops_yaml(rule, others):
+    from juniper_rollout import sopsmeta
+
+    text = f"creation_rules:\n  - path_regex: '.*'\n{rule}"
+    assert sopsmeta.config_other_keys(text) == others
