@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import errno
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -11,8 +13,9 @@ import pytest
 
 from juniper_rollout import savepath, throwaway
 from juniper_rollout.edits import gitignore
-from tests.helpers import rollout
-from tests.test_hostile import manifest_for
+from tests.demofleet import make_repo
+from tests.helpers import git, rollout
+from tests.test_hostile import manifest_for, no_branch, plan_error
 
 
 # --- (a) a 200,000-line .gitignore whose every line can match a managed path --------------------
@@ -123,3 +126,95 @@ def test_write_errors_the_checks_cannot_foresee_are_worded(tmp_path, code, words
     """A disk that fills or turns read-only between the check and the write."""
     line = savepath.write_error(tmp_path / "plan.json", OSError(code, os.strerror(code)))
     assert words in line and line.endswith("or `--out -` for standard output")
+
+
+# --- (b) paths a case-insensitive checkout (macOS, Windows) takes for one -----------------------
+def refused_for_case(tmp_path: Path, repo: Path, entry: str, words: str) -> None:
+    """Plan stops that repo alone with one line naming both spellings; apply writes no branch."""
+    manifest = manifest_for(tmp_path, entry)
+    tree = git(repo, "ls-tree", "-r", "main")
+    error = plan_error(manifest)
+    assert words in error and "case-insensitive checkout (macOS, Windows)" in error, error
+    assert len(error.splitlines()) == 1
+    result = rollout("apply", "--manifest", manifest, "--yes")
+    assert result.code == 1 and "victim: failed" in result.stdout and words in result.stdout
+    assert "healthy: created" in result.stdout  # the other repo goes on
+    assert no_branch(repo) and git(repo, "ls-tree", "-r", "main") == tree
+
+
+def test_a_manifest_path_whose_folder_the_tree_spells_in_another_case(tmp_path):
+    repo = make_repo(tmp_path / "ws" / "victim", {"notes/README.md": "mine\n"})
+    refused_for_case(
+        tmp_path,
+        repo,
+        "  - name: victim\n    files: [{path: NOTES/GUIDE.md, template: sops.yaml.j2}]\n",
+        "NOTES/GUIDE.md: the repository has notes, the same name as NOTES but for case",
+    )
+
+
+@pytest.mark.parametrize(
+    "variant, words",
+    [
+        (".GITIGNORE", ".gitignore: the repository has .GITIGNORE, the same name but for case"),
+        (".Sops.yaml", ".sops.yaml: the repository has .Sops.yaml, the same name but for case"),
+    ],
+)
+def test_a_managed_file_spelled_in_another_case_in_the_tree(tmp_path, variant, words):
+    repo = make_repo(tmp_path / "ws" / "victim", {variant: "mine\n"})
+    refused_for_case(tmp_path, repo, "  - name: victim\n", words)
+
+
+def test_both_spellings_already_in_the_tree_are_refused_too(tmp_path):
+    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": "*.pyc\n", ".GITIGNORE": "x\n"})
+    refused_for_case(tmp_path, repo, "  - name: victim\n", "git keeps only one of them")
+
+
+@pytest.mark.parametrize(
+    "files, words",
+    [
+        (
+            "[{path: notes/GUIDE.md, template: sops.yaml.j2},\n"
+            "             {path: NOTES/GUIDE.md, template: sops.yaml.j2}]",
+            "renders NOTES/GUIDE.md, and notes/GUIDE.md (line 8): NOTES/GUIDE.md and "
+            "notes/GUIDE.md differ only in case",
+        ),
+        (
+            "[{path: docs/A.md, template: sops.yaml.j2},\n"
+            "             {path: Docs/B.md, template: sops.yaml.j2}]",
+            "renders Docs/B.md, and docs/A.md (line 8): Docs/B.md is in the folder Docs and "
+            "docs/A.md in docs",
+        ),
+        (
+            "[{path: .GITIGNORE, template: sops.yaml.j2}]",
+            "renders .GITIGNORE, and .gitignore (the tool's own file)",
+        ),
+    ],
+    ids=["same-file", "same-folder", "the-tools-own-file"],
+)
+def test_two_manifest_paths_differing_only_in_case_are_refused_with_their_line(
+    tmp_path, files, words
+):
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    manifest = manifest_for(tmp_path, f"  - name: victim\n    files: {files}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert f"{manifest}:" in result.stderr and words in result.stderr, result.stderr
+    assert "spell them the same" in result.stderr
+
+
+def test_a_hand_edited_plan_never_adds_a_second_spelling(tmp_path):
+    repo = make_repo(tmp_path / "ws" / "victim", {"notes/README.md": "mine\n"})
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    plan_file = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", manifest, "--out", plan_file).code == 0
+    data = json.loads(plan_file.read_text())
+    victim = next(r for r in data["repos"] if r["name"] == "victim")
+    content = base64.b64encode(b"x\n").decode()
+    victim["files"].append(
+        {"path": "Notes/x.md", "action": "create", "reason": "x", "content": content}
+    )
+    plan_file.write_text(json.dumps(data))
+    result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
+    assert result.code == 1 and "victim: failed" in result.stdout
+    assert "Notes/x.md: the repository has notes, the same name as Notes" in result.stdout
+    assert no_branch(repo)
