@@ -218,3 +218,143 @@ def test_a_hand_edited_plan_never_adds_a_second_spelling(tmp_path):
     assert result.code == 1 and "victim: failed" in result.stdout
     assert "Notes/x.md: the repository has notes, the same name as Notes" in result.stdout
     assert no_branch(repo)
+
+
+# --- (d) plaintext appended to a sops dotenv file: comments, unknown sops_* lines, a forged MAC ----
+COMMENTED_PLAINTEXT = (
+    b"# top comment\n#\n#   \n#X=2 (a commented-out value)\n# caf\xc3\xa9 \xf0\x9f\x98\x80\n"
+    b"A=1 # not a comment: part of the value\nEMPTY=\n# CRLF comment\r\nB=x\r\n"
+    b"export E=x y\nQ='quoted # x'\n# last line a comment\n"
+)
+
+
+def sops_dotenv(plaintext: bytes, rule: str) -> bytes:
+    from juniper_rollout import sops
+
+    config = f"creation_rules:\n  - path_regex: '.*'\n{rule}"
+    return sops.encrypt_dotenv(plaintext, sops_config=config, filename=".env.enc")
+
+
+@pytest.fixture(scope="module")
+def real_outputs(tmp_path_factory):
+    """What sops 3.11 really writes for age recipients: one, two, key groups with a shamir
+    threshold, mac_only_encrypted; from a .env full of comments and from test_findings' odd one."""
+    from juniper_rollout import keys
+    from tests.test_findings import REAL_PLAINTEXT
+
+    folder = tmp_path_factory.mktemp("keys")
+    one = keys.generate_key_file(folder / "one.txt")
+    two = keys.generate_key_file(folder / "two.txt")
+    rules = {
+        "one recipient": f"    age: '{one}'\n",
+        "two recipients": f"    age: '{one},{two}'\n",
+        "key groups": f"    shamir_threshold: 2\n    key_groups:\n      - age: ['{one}']\n"
+        f"      - age: ['{two}']\n",
+        "mac_only_encrypted": f"    age: '{one}'\n    mac_only_encrypted: true\n",
+    }
+    outputs = {
+        f"{name}, {source}": sops_dotenv(text, rule)
+        for name, rule in rules.items()
+        for source, text in (("comments", COMMENTED_PLAINTEXT), ("odd", REAL_PLAINTEXT))
+    }
+    return one, outputs
+
+
+def forge_mac(mac_line: bytes, data: bytes) -> bytes:
+    """A ``sops_mac=`` line of sops' exact shape whose ``data:`` is ``data`` (as a forger would)."""
+    head, _, rest = mac_line.partition(b",iv:")
+    assert head.startswith(b"sops_mac=ENC[AES256_GCM,data:")
+    return b"sops_mac=ENC[AES256_GCM,data:" + base64.b64encode(data) + b",iv:" + rest
+
+
+def appended_plaintext(real: bytes) -> dict[str, bytes]:
+    """Plaintext put into a real sops dotenv file, its metadata kept, as the hook sees it."""
+    from tests.test_findings import APPENDED_SECRET as S
+
+    lines = real.split(b"\n")
+    first_meta = next(i for i, line in enumerate(lines) if line.startswith(b"sops_"))
+    mac = next(line for line in lines if line.startswith(b"sops_mac="))
+    forged_mac = forge_mac(mac, S.encode())
+    bad = {
+        "a comment": f"# {S}\n",
+        "a bare #": f"#{S}\n",
+        "a commented value": f"#TOKEN={S}\n",
+        "unknown sops_ key": f"sops_foo={S}\n",
+        "sops_version": f"sops_version={S}\n",
+        "sops_lastmodified": f"sops_lastmodified={S}\n",
+        "recipient": f"sops_age__list_9__map_recipient={S}\n",
+        "an option sops reads": f"sops_encrypted_regex={S}\n",
+        "another suffix": f"sops_unencrypted_suffix={S}\n",
+        "a comment typed as a value": f"#ENC[AES256_GCM,data:,iv:AA==,tag:AA==,type:str]{S}\n",
+    }
+    out = {name: real + text.encode() for name, text in bad.items()}
+    out["a comment among the metadata"] = b"\n".join(
+        [*lines[:first_meta], f"# {S}".encode(), *lines[first_meta:]]
+    )
+    out["a second sops_mac"] = real + forged_mac + b"\n"
+    return out
+
+
+def test_the_real_hook_refuses_plaintext_comments_and_sops_lines_and_passes_all_sops_writes(
+    real_outputs, tmp_path
+):
+    from juniper_rollout import sopsmeta
+    from tests.test_envfiles import manifest_with
+    from tests.test_findings import APPENDED_SECRET, run_hook
+
+    recipient, outputs = real_outputs
+    real = outputs["one recipient, comments"]
+    # sops encrypts every comment but the empty one, which it writes as a bare '#'
+    assert real.count(b"type:comment]") == 6 and b"# " not in real and b"\n#\n" in real
+    bad = {f"{i}/.env.enc": data for i, data in enumerate(appended_plaintext(real).values())}
+    good = {f"good{i}/.env.enc": data for i, data in enumerate(outputs.values())}
+    values = run_hook(
+        tmp_path / "values", manifest_with(recipient), "require-encrypted-values", bad | good
+    )
+    assert {name for name, (refused, _) in values.items() if refused} == set(bad)
+    assert not any(APPENDED_SECRET in output for _, output in values.values())
+    for name, data in (bad | good).items():  # verify's and drift's verdict is the hook's
+        assert (sopsmeta.plaintext_line(data) is not None) == (name in bad), name
+
+
+def test_a_forged_mac_passes_the_shape_checks_and_verify_with_a_key_says_it_failed(
+    fleet, monkeypatch
+):
+    """The limit, stated and measured: a sops_mac line of sops' exact shape cannot be told from a
+    real one without the key (the hook and verify without a key pass it, and say the MAC was not
+    checked); verify with a key decrypts, sops checks the MAC, and the check fails saying so."""
+    from juniper_rollout import sopsmeta
+    from tests.test_findings import BRANCH
+    from tests.test_verify import branch_with
+
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
+        == 0
+    )
+    cascor = fleet.repo("juniper-cascor")
+    real = git(cascor, "show", f"{BRANCH}:.env.enc").encode()
+    mac = next(line for line in real.split(b"\n") if line.startswith(b"sops_mac="))
+    forged = real.replace(mac, forge_mac(mac, b"forged by hand, 32 bytes long...."))
+    assert forged != real and sopsmeta.plaintext_line(forged) is None  # shape: fine
+    ref = branch_with(cascor, "test/forged-mac", {".env.enc": forged})
+
+    def encrypted_files() -> dict:
+        result = rollout(
+            "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", ref,
+            "--json",
+        )  # fmt: skip
+        checks = {c["name"]: c for c in json.loads(result.stdout)["repos"][0]["checks"]}
+        return checks["encrypted-files"]
+
+    with_key = encrypted_files()
+    assert not with_key["ok"], with_key
+    assert (
+        ".env.enc: file was modified after encryption (sops' integrity check failed"
+        in (with_key["detail"])
+    )
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE")  # no key anywhere sops looks (HOME is private)
+    without = encrypted_files()
+    assert (
+        without["ok"]
+        and "not decrypted (no age key found), so its MAC is unchecked" in (without["detail"])
+    )
