@@ -149,6 +149,8 @@ _PIECES = (
     "e",
     "x",
     "t",
+    "\u00e9",
+    "\t",
 )
 _LINE = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=7).map("".join)
 
