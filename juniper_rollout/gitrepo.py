@@ -396,15 +396,17 @@ def in_the_way_message(path: str, where: str, mode: int, *, file_wanted: bool) -
 
 def case_variant_message(path: str, here: str, variant: str) -> str:
     """``path`` would add ``here`` beside ``variant``, the same name but for case."""
+    name, other = here.rsplit("/", 1)[-1], variant.rsplit("/", 1)[-1]
+    but = "case" if name.casefold() == other.casefold() else "how an accent is composed"
     if here == path:
         what = (
-            f"the repository has {variant}, the same name but for case: on a case-insensitive "
+            f"the repository has {variant}, the same name but for {but}: on a case-insensitive "
             f"checkout (macOS, Windows) the two are one file, and git keeps only one of them in "
             f"the working tree"
         )
     else:
         what = (
-            f"the repository has {variant}, the same name as {here} but for case: on a "
+            f"the repository has {variant}, the same name as {here} but for {but}: on a "
             f"case-insensitive checkout (macOS, Windows) the two are one folder, spelled two ways"
         )
     return (

@@ -32,9 +32,10 @@ def case_clash(path: str, other: str) -> tuple[str, str] | None:
 def case_clash_words(path: str, other: str, clash: tuple[str, str]) -> str:
     """How ``path`` and ``other`` clash, as a clause: on a case-insensitive checkout..."""
     mine, theirs = clash
+    how = "case" if mine.casefold() == theirs.casefold() else "how an accent is composed (NFC/NFD)"
     if mine == path and theirs == other:
         return (
-            f"{path} and {other} differ only in case: on a case-insensitive checkout (macOS, "
+            f"{path} and {other} differ only in {how}: on a case-insensitive checkout (macOS, "
             "Windows) they are one file, and git keeps only one of them in the working tree"
         )
     return (

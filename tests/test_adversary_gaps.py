@@ -188,8 +188,14 @@ def test_both_spellings_already_in_the_tree_are_refused_too(tmp_path):
             "[{path: .GITIGNORE, template: sops.yaml.j2}]",
             "renders .GITIGNORE, and .gitignore (the tool's own file)",
         ),
+        (  # macOS also takes a decomposed é for the composed one
+            "[{path: caf\u00e9/A.md, template: sops.yaml.j2},\n"
+            "             {path: cafe\u0301/A.md, template: sops.yaml.j2}]",
+            "renders cafe\u0301/A.md, and caf\u00e9/A.md (line 8): cafe\u0301/A.md and "
+            "caf\u00e9/A.md differ only in how an accent is composed (NFC/NFD)",
+        ),
     ],
-    ids=["same-file", "same-folder", "the-tools-own-file"],
+    ids=["same-file", "same-folder", "the-tools-own-file", "composed-and-decomposed"],
 )
 def test_two_manifest_paths_differing_only_in_case_are_refused_with_their_line(
     tmp_path, files, words
