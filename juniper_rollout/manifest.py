@@ -349,7 +349,9 @@ class _Validator(_Reader):
         defaults = self._defaults(top.get("defaults") or {}, self.key_line(top, "defaults"))
         if "repos" not in top:
             raise self.fail(1, "no `repos:` list (add the repositories to manage)")
-        repos = self._repos(top["repos"], defaults, workspace, self.key_line(top, "repos"))
+        sops_repos = repos = self._repos(
+            top["repos"], defaults, workspace, self.key_line(top, "repos")
+        )
         if self.rollout != SOPS_ROLLOUT:
             repos = rollouts.repo_specs(self, self.named[self.rollout], top["repos"], repos)
         manifest = Manifest(
@@ -370,6 +372,7 @@ class _Validator(_Reader):
             ),
             rollout=self.rollout,
             rollouts=(SOPS_ROLLOUT, *self.named),
+            opted_out=tuple(sorted({r.name for r in sops_repos} - {r.name for r in repos})),
         )
         self._check_usage_guide(top.get("defaults") or {}, manifest)
         from juniper_rollout.render import check_templates  # late: render depends on manifest types
