@@ -245,7 +245,7 @@ def sops_dotenv(plaintext: bytes, rule: str) -> bytes:
 def real_outputs(tmp_path_factory):
     """What sops 3.11 really writes for age recipients: one, two, key groups with a shamir
     threshold, mac_only_encrypted; from a .env full of comments and from test_findings' odd one."""
-    from juniper_rollout import keys
+    from juniper_rollout import keys, sops
     from tests.test_findings import REAL_PLAINTEXT
 
     folder = tmp_path_factory.mktemp("keys")
@@ -263,6 +263,14 @@ def real_outputs(tmp_path_factory):
         for name, rule in rules.items()
         for source, text in (("comments", COMMENTED_PLAINTEXT), ("odd", REAL_PLAINTEXT))
     }
+    # and what rotate writes: a recipient added (updatekeys), a new data key (rotate, with the key)
+    config = f"creation_rules:\n  - path_regex: '.*'\n{rules['two recipients']}"
+    first = outputs["one recipient, comments"]
+    with pytest.MonkeyPatch.context() as patch:  # both read the file: they need its key
+        patch.setenv("SOPS_AGE_KEY_FILE", str(folder / "one.txt"))
+        outputs["updatekeys"] = sops.updatekeys(first, sops_config=config, filename=".env.enc")
+        outputs["rotate"] = sops.rotate(first, filename=".env.enc")
+    assert outputs["updatekeys"].count(b"map_recipient=") == 2
     return one, outputs
 
 
