@@ -372,3 +372,17 @@ def test_a_forged_mac_passes_the_shape_checks_and_verify_with_a_key_says_it_fail
         without["ok"]
         and "not decrypted (no age key found), so its MAC is unchecked" in (without["detail"])
     )
+
+
+def test_a_named_rollout_rendering_two_spellings_of_one_path_is_refused_with_its_line(tmp_path):
+    from juniper_rollout.errors import ManifestError
+    from tests.test_rollouts import ROLLOUTS, core
+
+    old = "      - {path: py.txt,"
+    text = ROLLOUTS.replace(old, "      - {path: owners, template: lint.j2}\n" + old, 1)
+    with pytest.raises(ManifestError) as err:
+        core(tmp_path, "hygiene", text)
+    assert str(err.value).startswith(f"{tmp_path / 'repos.yaml'}:13: ")
+    assert "renders owners, and OWNERS (line 10): owners and OWNERS differ only in case" in str(
+        err.value
+    )
