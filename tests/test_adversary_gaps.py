@@ -120,6 +120,7 @@ def test_plan_out_in_a_folder_without_write_permission(tmp_path):
         (errno.ENAMETOOLONG, "the name is too long"),
         (errno.ELOOP, "a loop of symlinks"),
         (errno.EIO, "cannot write there (Input/output error)"),
+        (errno.EACCES, "no permission to create a file in"),
     ],
 )
 def test_write_errors_the_checks_cannot_foresee_are_worded(tmp_path, code, words):
