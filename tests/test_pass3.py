@@ -68,36 +68,57 @@ def vault():
     server.server_close()
 
 
+def _with_a_vault(real: str, address: str, fmt: str) -> str:
+    """``real`` (a sops file for the manifest's recipient) with its age stanza made unusable and a
+    Vault master key added: sops, failing with age, goes on to the Vault at ``address``."""
+    garbled = re.sub(r"(-----BEGIN AGE ENCRYPTED FILE-----(?:\\n|\n\s*))YWdl", r"\1QWdl", real)
+    assert garbled != real
+    if fmt == "dotenv":
+        return garbled + (
+            f"sops_hc_vault__list_0__map_vault_address={address}\n"
+            "sops_hc_vault__list_0__map_engine_path=transit\n"
+            "sops_hc_vault__list_0__map_key_name=x\n"
+            "sops_hc_vault__list_0__map_created_at=2026-12-01T17:49:33Z\n"
+            "sops_hc_vault__list_0__map_enc=vault:v1:AAAA\n"
+        )
+    return garbled.replace(
+        "sops:\n",
+        f"sops:\n    hc_vault:\n        - vault_address: {address}\n          engine_path: transit\n"
+        '          key_name: x\n          created_at: "2026-12-01T17:49:33Z"\n'
+        "          enc: vault:v1:AAAA\n",
+        1,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "dotenv"])
 def test_verify_never_hands_sops_a_file_naming_a_vault_it_would_send_the_token_to(
-    fleet, tmp_path, vault, monkeypatch
+    fleet, tmp_path, vault, monkeypatch, fmt
 ):
+    from juniper_rollout import keys
+    from tests.test_sops_formats import sops_output
+
     address, seen = vault
     repo = fleet.repo("juniper-cascor")
     assert apply(fleet, "juniper-cascor").code == 0
-    real = git(repo, "show", f"{BRANCH}:.env.enc")
-    # the manifest's recipient is there (so the recipients check passes), its stanza unusable, so
-    # sops goes on to the next master key: a Vault at an address the branch chose
-    evil = re.sub(r"(-----BEGIN AGE ENCRYPTED FILE-----\\n)YWdl", r"\1QWdl", real)
-    evil += (
-        f"sops_hc_vault__list_0__map_vault_address={address}\n"
-        "sops_hc_vault__list_0__map_engine_path=transit\n"
-        "sops_hc_vault__list_0__map_key_name=x\n"
-        "sops_hc_vault__list_0__map_created_at=2026-12-01T17:49:33Z\n"
-        "sops_hc_vault__list_0__map_enc=vault:v1:AAAA\n"
-    )
-    git(
-        repo,
-        "update-ref",
-        "refs/heads/contrib",
-        commit_on(repo, BRANCH, {".env.enc": evil}, tmp_path),
-    )
+    real = sops_output(keys.public_keys_in(fleet.key_file)[0], fmt).decode()
+    evil = _with_a_vault(real, address, fmt)
     monkeypatch.setenv("VAULT_TOKEN", "hvs.users-own-vault-token")
-    result = rollout(
-        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", "contrib"
-    )
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    if fmt == "dotenv":  # on a contributor's branch, under verify --ref (which reads dotenv only)
+        contrib = commit_on(repo, BRANCH, {".env.enc": evil}, tmp_path)
+        git(repo, "update-ref", "refs/heads/contrib", contrib)
+        result = rollout("verify", *only, "--ref", "contrib")
+    else:  # merged into main: plan decrypts it to re-encrypt it as dotenv
+        git(
+            repo,
+            "update-ref",
+            "refs/heads/main",
+            commit_on(repo, "main", {".env.enc": evil}, tmp_path),
+        )
+        result = rollout("plan", *only)
+        assert "names hc_vault master keys besides age" in result.stdout, result.stdout
     assert result.code == 1
-    assert seen == [], "sops sent the user's Vault token to the address the branch chose"
-    assert "names hc_vault master keys besides age" in result.stdout
+    assert seen == [], "sops sent the user's Vault token to the address the file chose"
 
 
 MAC = "ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]"
