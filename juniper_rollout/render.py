@@ -267,6 +267,17 @@ def loaded_templates(templates: Path) -> list[tuple[str, bytes]]:
     return list(loader.loaded.items()) if isinstance(loader, ConfinedLoader) else []
 
 
+MAX_RUN_OUTPUT = 100_000_000  # characters all renderings of one run may produce (a fleet: ~1 MB)
+_run = {"total": 0}
+_run_lock = threading.Lock()
+
+
+def reset_run_budget() -> None:
+    """A new run (a manifest loaded): its renderings start from nothing."""
+    with _run_lock:
+        _run["total"] = 0
+
+
 def _render_bounded(template, context: Mapping[str, Any]) -> str:
     _budget.left = MAX_ITERATIONS
     out: list[str] = []
@@ -276,6 +287,14 @@ def _render_bounded(template, context: Mapping[str, Any]) -> str:
         if size > MAX_OUTPUT:
             raise TooBig(f"more than {MAX_OUTPUT:,} characters of output")
         out.append(piece)
+    with _run_lock:  # one template is bounded; so is a manifest naming it 30,000 times
+        _run["total"] += size
+        total = _run["total"]
+    if total > MAX_RUN_OUTPUT:
+        raise TooBig(
+            f"more than {MAX_RUN_OUTPUT:,} characters rendered in this run, all files together "
+            "(the manifest asks for more than any fleet needs)"
+        )
     return "".join(out)
 
 
@@ -424,6 +443,7 @@ def check_templates(manifest: Manifest) -> None:
     """Render every file of every repo once, so template errors stop the run before anything is read or written."""
     from juniper_rollout.artifacts import RepoFacts
 
+    reset_run_budget()  # a manifest is loaded once per run: its renderings count from here
     for repo in manifest.repos:
         for spec in repo.files:  # facts as of an empty repo: templates must render for any repo
             render_file(manifest, repo, spec, RepoFacts(frozenset(), repo.base).template_context())

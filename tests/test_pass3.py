@@ -788,3 +788,17 @@ def test_master_keys_besides_age_in_a_sops_yaml(rule, others):
 
     text = f"creation_rules:\n  - path_regex: '.*'\n{rule}"
     assert sopsmeta.config_other_keys(text) == others
+
+
+def test_a_manifest_naming_one_big_template_many_times_is_bounded_too(tmp_path):
+    """Each rendering is bounded (5,000,000 characters); 30 files of 4,000,000 each were 120 MB,
+    30,000 of them (a 1 MB manifest) would be 120 GB."""
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "big.j2").write_text("{% for i in range(4) %}{{ 'x' * 1000000 }}{% endfor %}")
+    manifest = templates_manifest(tmp_path, "tpl", "big.j2")
+    many = ", ".join(f"{{path: f{i}.txt, template: big.j2}}" for i in range(30))
+    manifest.write_text(manifest.read_text().replace("{path: out.txt, template: big.j2}", many))
+    result = run_cli("plan", "--manifest", manifest)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "characters rendered in this run, all files together" in result.stderr, result.stderr
