@@ -722,10 +722,13 @@ def commits_touching(
 
 
 def _history_log(repo: git.Repo, pathspecs: list[str], *how: str) -> str:
-    """``git log`` over every ref for commits adding or changing ``pathspecs``, one record per commit
+    """``git log`` over every ref but the stash for commits adding or changing ``pathspecs``, one record per commit
     (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw entries)."""
     try:
         return repo.git.log(
+            # a stash (`git stash -u` with an untracked .env) is the user's local work, like the
+            # .env itself: never pushed, not history to rotate values for or rewrite
+            "--exclude=refs/stash",
             "--all",
             "--no-show-signature",
             "--no-color",

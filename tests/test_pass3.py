@@ -802,3 +802,18 @@ def test_a_manifest_naming_one_big_template_many_times_is_bounded_too(tmp_path):
     result = run_cli("plan", "--manifest", manifest)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert "characters rendered in this run, all files together" in result.stderr, result.stderr
+
+
+def test_a_stash_holding_the_untracked_env_is_not_history(fleet):
+    """`git stash -u` with the plaintext .env untracked (before the rollout ignores it) keeps it in a
+    local stash commit: drift called that "committed in the past" and said to rotate every value and
+    rewrite history with git filter-repo."""
+    repo = fleet.repo("juniper-cascor")
+    git(repo, "stash", "push", "-q", "-u", "-m", "work in progress")
+    git(repo, "stash", "apply", "-q")
+    findings = drift_findings(fleet, "juniper-cascor")
+    assert not [f for f in findings if f["id"] == "plaintext-env-in-history"], findings
+    side = commit_on(repo, "main", {".env": "A=committed-on-a-side-branch\n"}, fleet.root)
+    git(repo, "update-ref", "refs/heads/side", side)  # a real commit on any branch still counts
+    findings = drift_findings(fleet, "juniper-cascor")
+    assert [f["path"] for f in findings if f["id"] == "plaintext-env-in-history"] == [".env"]
