@@ -638,6 +638,9 @@ def _sweep_object_temp_files(gitdir: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
+NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}  # a push never waits at git's "Username for …" prompt
+
+
 def push(repo: git.Repo, branch: str) -> str:
     """Push the branch to origin only if the remote is where the tool last left it."""
     ref = f"refs/heads/{branch}"
@@ -650,14 +653,20 @@ def push(repo: git.Repo, branch: str) -> str:
     try:
         try:
             repo.git.push(
-                "--porcelain", f"--force-with-lease={ref}:{expected}", "origin", f"{ref}:{ref}"
+                "--porcelain",
+                f"--force-with-lease={ref}:{expected}",
+                "origin",
+                f"{ref}:{ref}",
+                env=NO_PROMPT,
             )
         except git.GitCommandError:
             if not expected or not _absent_on_origin(repo, ref):
                 raise
             # deleted on origin since the tool pushed (a reviewer merged it, say): push it anew,
             # on the condition that it is still absent
-            repo.git.push("--porcelain", f"--force-with-lease={ref}:", "origin", f"{ref}:{ref}")
+            repo.git.push(
+                "--porcelain", f"--force-with-lease={ref}:", "origin", f"{ref}:{ref}", env=NO_PROMPT
+            )
     except git.GitCommandError as err:
         text = " ".join(f"{err.stdout} {err.stderr}".split())
         if "stale info" in text or "rejected" in text or "fetch first" in text:
@@ -682,7 +691,7 @@ def redact_origin(repo: git.Repo, text: str) -> str:
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
     try:
-        return not str(repo.git.ls_remote("--exit-code", "origin", ref)).strip()
+        return not str(repo.git.ls_remote("--exit-code", "origin", ref, env=NO_PROMPT)).strip()
     except git.GitCommandError as err:
         return err.status == 2  # --exit-code: 2 means no such ref on the remote
 

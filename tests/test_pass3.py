@@ -817,3 +817,66 @@ def test_a_stash_holding_the_untracked_env_is_not_history(fleet):
     git(repo, "update-ref", "refs/heads/side", side)  # a real commit on any branch still counts
     findings = drift_findings(fleet, "juniper-cascor")
     assert [f["path"] for f in findings if f["id"] == "plaintext-env-in-history"] == [".env"]
+
+
+# --- a push never waits at git's password prompt ------------------------------------------------------
+
+
+class _AskForPassword(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="x"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_apply_push_never_waits_at_a_password_prompt_in_a_terminal(fleet):
+    """sync and cleanup set GIT_TERMINAL_PROMPT=0; the push did not, and waited at "Username for"."""
+    import pty
+    import select
+    import sys
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), _AskForPassword)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        repo = fleet.repo("juniper-ml")
+        git(repo, "remote", "add", "origin", f"http://127.0.0.1:{server.server_address[1]}/o/r.git")
+        args = [
+            "apply",
+            "--manifest",
+            str(fleet.manifest),
+            "--repo",
+            "juniper-ml",
+            "--yes",
+            "--push",
+        ]
+        pid, fd = pty.fork()  # the child's controlling terminal is this pty: git could prompt there
+        if pid == 0:
+            env = {**os.environ, "GIT_ALLOW_PROTOCOL": "file:http"}
+            os.execve(sys.executable, [sys.executable, "-m", "juniper_rollout.cli", *args], env)
+        seen, deadline = b"", time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait-until: the run ends, or sits at a prompt
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if not done:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+        text = seen.decode("utf-8", "replace")
+        assert not text.rstrip().endswith(":"), f"waiting at a prompt: {text[-200:]}"
+        assert "push to origin failed" in text and "terminal prompts disabled" in text, text
+    finally:
+        server.shutdown()
+        server.server_close()
