@@ -747,6 +747,8 @@ def _history_log(repo: git.Repo, pathspecs: list[str], *how: str) -> str:
             "--format=%x1e%h%x1f%s",
             "--",
             *pathspecs,
+            # history as stored: a `git replace` of the commit that added .env hid it from the scan
+            env={"GIT_NO_REPLACE_OBJECTS": "1"},
         )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None

@@ -880,3 +880,25 @@ def test_apply_push_never_waits_at_a_password_prompt_in_a_terminal(fleet):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_replace_ref_does_not_hide_a_plaintext_commit_from_drift(fleet, tmp_path):
+    repo = fleet.repo("juniper-ml")
+    added = commit_on(
+        repo, "main", {".env": "A=committed-by-mistake-not-the-canary\n"}, tmp_path, "oops"
+    )
+    removed = git(repo, "commit-tree", "-p", added, "-m", "remove it", "main^{tree}").strip()
+    git(repo, "update-ref", "refs/heads/main", removed)
+    assert [
+        f["path"]
+        for f in drift_findings(fleet, "juniper-ml")
+        if f["id"] == "plaintext-env-in-history"
+    ] == [".env"]
+    innocent = git(
+        repo, "commit-tree", "-p", f"{added}^", "-m", "oops", f"{added}^^{{tree}}"
+    ).strip()
+    git(repo, "replace", added, innocent)  # `git log` now shows the innocent commit in its place
+    found = [
+        f for f in drift_findings(fleet, "juniper-ml") if f["id"] == "plaintext-env-in-history"
+    ]
+    assert [f["path"] for f in found] == [".env"] and added[:7] in found[0]["message"], found
