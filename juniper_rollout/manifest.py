@@ -402,10 +402,22 @@ class _Validator(_Reader):
 
     def _workspace(self, top: Mapping, here: Path) -> Path:
         if self.workspace_override is not None:
-            return self.workspace_override.resolve()
+            return self._resolved(self.workspace_override, "--workspace", None)
         if self.env.get("JUNIPER_WORKSPACE"):
-            return Path(self.env["JUNIPER_WORKSPACE"]).expanduser().resolve()
-        return (here / top.get("workspace", "..")).resolve()
+            return self._resolved(
+                Path(self.env["JUNIPER_WORKSPACE"]).expanduser(), "$JUNIPER_WORKSPACE", None
+            )
+        line = self.key_line(top, "workspace") if "workspace" in top else None
+        return self._resolved(here / top.get("workspace", ".."), "workspace", line)
+
+    def _resolved(self, path: Path, what: str, line: int | None) -> Path:
+        """``path.resolve()``; a symlink loop on the way is one line (Python raises RuntimeError)."""
+        try:
+            return path.resolve()
+        except (RuntimeError, OSError):
+            raise self.fail(
+                line, f"{what} {path} is a symlink loop (fix or remove the symlink)"
+            ) from None
 
     def _forge(self, node: Any, line: int | None) -> str | None:
         self.shaped(node, "forge", line, _FORGE_KEYS, "forge")
@@ -610,7 +622,11 @@ class _Validator(_Reader):
         rollouts.check_repo_entry(self, node, where)
         path = workspace / name
         if "path" in node:
-            path = (self.path.resolve().parent / Path(node["path"]).expanduser()).resolve()
+            path = self._resolved(
+                self.path.resolve().parent / Path(node["path"]).expanduser(),
+                f"{where}.path",
+                self.key_line(node, "path"),
+            )
         files: list[FileSpec] = []
         if node.get("sops_yaml", True):
             files.append(FileSpec(SOPS_CONFIG, "sops.yaml.j2", "replace", {}, None, line))

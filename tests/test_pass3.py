@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -902,3 +903,34 @@ def test_a_replace_ref_does_not_hide_a_plaintext_commit_from_drift(fleet, tmp_pa
         f for f in drift_findings(fleet, "juniper-ml") if f["id"] == "plaintext-env-in-history"
     ]
     assert [f["path"] for f in found] == [".env"] and added[:7] in found[0]["message"], found
+
+
+@pytest.mark.parametrize("where", ["--workspace", "JUNIPER_WORKSPACE", "workspace:", "path:"])
+def test_a_symlink_loop_as_workspace_or_repo_path_is_one_line(fleet, tmp_path, where):
+    loop = tmp_path / "loop-a"
+    os.symlink(tmp_path / "loop-b", loop)
+    os.symlink(loop, tmp_path / "loop-b")
+    args = ["plan", "--manifest", str(fleet.manifest)]
+    env = dict(os.environ)
+    if where == "--workspace":
+        args += ["--workspace", str(loop)]
+    elif where == "JUNIPER_WORKSPACE":
+        env["JUNIPER_WORKSPACE"] = str(loop)
+    else:
+        text = fleet.manifest.read_text()
+        if where == "workspace:":
+            text = re.sub(r"(?m)^workspace: .*$", f"workspace: {loop}", text)
+        else:
+            text = text.replace(
+                "  - name: juniper-ml", f"  - name: juniper-ml\n    path: {loop}  #", 1
+            )
+        fleet.manifest.write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "juniper_rollout.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "is a symlink loop" in result.stderr and len(result.stderr.strip().splitlines()) == 1
