@@ -810,7 +810,9 @@ def test_a_stash_holding_the_untracked_env_is_not_history(fleet):
     local stash commit: drift called that "committed in the past" and said to rotate every value and
     rewrite history with git filter-repo."""
     repo = fleet.repo("juniper-cascor")
-    (repo / ".env").write_text("HF_TOKEN=stashed-not-the-canary\n")  # the session scans objects for it
+    (repo / ".env").write_text(
+        "HF_TOKEN=stashed-not-the-canary\n"
+    )  # the session scans objects for it
     git(repo, "stash", "push", "-q", "-u", "-m", "work in progress")
     git(repo, "stash", "apply", "-q")
     findings = drift_findings(fleet, "juniper-cascor")
