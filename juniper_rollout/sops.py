@@ -44,6 +44,10 @@ _KEY_SELECTORS = (
     "SOPS_HUAWEICLOUD_KMS_IDS",
     "SOPS_CONFIG",
 )
+# all ``rule_matches`` (encrypting a probe with a ref's .sops.yaml, public keys only) passes on to sops:
+# no cloud, Vault or age credential can be reached through the environment, whatever master key
+# type the config names (the list of types the tool refuses may lag behind sops')
+_BARE_ENV = ("PATH", "LANG", "TZ", "TMPDIR", "SOPS_DISABLE_VERSION_CHECK")
 _DOTENV = ("--input-type", "dotenv", "--output-type", "dotenv")
 _TIMEOUT = 60
 
@@ -166,6 +170,7 @@ def rule_matches(sops_config: str, filename: str) -> bool:
             cwd=work,
             scrub=True,
             keep_output=False,
+            bare=True,
         )
     if proc.returncode == 0:
         return True
@@ -252,8 +257,12 @@ def _run(
     cwd: Path | None = None,
     scrub: bool = False,
     keep_output: bool = True,
+    bare: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, SOPS_DISABLE_VERSION_CHECK="1")
+    if bare:  # a config anyone may have written: no credential of any kind, HOME the temp dir
+        env = {k: v for k, v in env.items() if k in _BARE_ENV or k.startswith("LC_")}
+        env["HOME"] = str(cwd) if cwd is not None else os.devnull
     if scrub:
         for name in _KEY_SELECTORS:
             env.pop(name, None)

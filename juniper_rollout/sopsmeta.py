@@ -100,7 +100,14 @@ class SopsMetadata:
     others: tuple[str, ...] = ()
 
 
-OTHER_KEY_TYPES = ("pgp", "kms", "gcp_kms", "azure_kv", "hc_vault")
+OTHER_KEY_TYPES = (
+    "pgp",
+    "kms",
+    "gcp_kms",
+    "azure_kv",
+    "hc_vault",
+    "hckms",
+)  # hckms: HuaweiCloud (3.11)
 _FLAT_OTHER = re.compile(rf"(?:^|__|__map_)({'|'.join(OTHER_KEY_TYPES)})__list_\d+__map_")
 
 
@@ -251,13 +258,33 @@ def config_recipients(text: str) -> list[str] | None:
     )
 
 
-CONFIG_OTHER_KEYS = ("pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault_transit_uri")
-GROUP_OTHER_KEYS = ("pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault")
+CONFIG_OTHER_KEYS = ("pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault_transit_uri", "hckms")
+GROUP_OTHER_KEYS = ("pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault", "hckms")
+MAX_MERGE_DEPTH = 32  # sops' `merge:` key groups nest; deeper than this is refused, not walked
+_TOO_DEEP = "merge (nested too deep to read)"
+
+
+def _groups(rule: dict) -> list[dict]:
+    """The key groups of a creation rule, ``merge:`` groups included at any depth (sops merges each
+    group's ``merge`` list into it: an hc_vault there is used like one at the top). A group nested
+    deeper than :data:`MAX_MERGE_DEPTH` is not walked: a ``{_TOO_DEEP: True}`` stands for it, which
+    :func:`config_other_keys` refuses."""
+    found: list[dict] = []
+    todo = [(g, 0) for g in rule.get("key_groups") or [] if isinstance(g, dict)]
+    for group, depth in todo:  # in order, each group before the ones it merges
+        found.append(group)
+        merged = group.get("merge")
+        if isinstance(merged, list):
+            if depth >= MAX_MERGE_DEPTH:
+                found.append({_TOO_DEEP: True})
+                continue
+            todo += [(g, depth + 1) for g in merged if isinstance(g, dict)]
+    return found
 
 
 def config_other_keys(text: str) -> list[str]:
     """The master key kinds besides age a ``.sops.yaml``'s creation rules name (in a rule or its
-    ``key_groups``), each once: sops encrypting with such a rule uses the user's cloud or Vault
+    ``key_groups``, ``merge:`` groups included), each once: sops encrypting with such a rule uses the user's cloud or Vault
     credentials at the address the file gives. YamlSyntaxError when it is not YAML."""
     data: Any = load_plain(text)
     rules = data.get("creation_rules") if isinstance(data, dict) else None
@@ -266,15 +293,15 @@ def config_other_keys(text: str) -> list[str]:
         if not isinstance(rule, dict):
             continue
         found += [k for k in CONFIG_OTHER_KEYS if rule.get(k)]
-        for group in rule.get("key_groups") or []:
-            if isinstance(group, dict):
-                found += [k for k in GROUP_OTHER_KEYS if group.get(k)]
+        for group in _groups(rule):
+            found += [k for k in (*GROUP_OTHER_KEYS, _TOO_DEEP) if group.get(k)]
     return list(dict.fromkeys(found))
 
 
 def rule_recipients(rule: dict) -> list[str]:
-    """The age recipients of one creation rule: its ``age`` and the ``age`` of each of its ``key_groups``."""
-    groups = [rule, *(g for g in rule.get("key_groups") or [] if isinstance(g, dict))]
+    """The age recipients of one creation rule: its ``age`` and the ``age`` of each of its ``key_groups``
+    (``merge:`` groups included)."""
+    groups = [rule, *_groups(rule)]
     return [key for group in groups for key in _split_keys(group.get("age"))]
 
 

@@ -1,0 +1,160 @@
+"""Pass 4 of the outside adversary (issue 13): each test failed on main before its fix.
+
+The attempts, held and broken, are logged in the pass-4 log; SECURITY.md lists each guarantee.
+"""
+
+from __future__ import annotations
+
+import http.server
+import re
+import threading
+
+import pytest
+
+from tests.helpers import git, rollout
+from tests.test_adversary import apply
+from tests.test_pass3 import BRANCH, _Recorder, commit_on
+
+
+@pytest.fixture
+def vault():
+    """A recording fake Vault on 127.0.0.1 (the one of tests/test_pass3.py): (address, requests seen)."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    _Recorder.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.seen
+    server.shutdown()
+    server.server_close()
+
+
+# --- a branch's .sops.yaml never makes sops use the user's credentials ------------------------------
+
+
+def _contrib_sops_yaml(fleet, tmp_path, rewrite) -> None:
+    """refs/heads/contrib: the rollout branch with its .sops.yaml passed through ``rewrite(config,
+    age_line, recipients)``."""
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    config = git(repo, "show", f"{BRANCH}:.sops.yaml")
+    found = re.search(r"\n    age: '([^']+)'", config)
+    assert found
+    evil = rewrite(config, found.group(0), found.group(1))
+    assert evil != config
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/contrib",
+        commit_on(repo, BRANCH, {".sops.yaml": evil}, tmp_path),
+    )
+
+
+@pytest.mark.parametrize("shape", ["merged into an age group", "merged beside an age group"])
+def test_a_vault_in_a_merge_key_group_is_refused_before_sops(
+    fleet, tmp_path, vault, monkeypatch, shape
+):
+    """sops 3.11 merges a key group's ``merge:`` list into it; the check looked at a group's own keys
+    only, so verify's rules check ran sops with the branch's Vault and the user's token."""
+    address, seen = vault
+    uri = f"'{address}/v1/transit/keys/x'"
+    if shape == "merged into an age group":
+        groups = (
+            "\n    key_groups:\n      - age: [{r}]\n        merge:\n          - hc_vault: [{u}]"
+        )
+    else:
+        groups = (
+            "\n    key_groups:\n      - merge:\n          - age: [{r}]\n          - hc_vault: [{u}]"
+        )
+    _contrib_sops_yaml(
+        fleet, tmp_path, lambda c, line, r: c.replace(line, groups.format(r=r, u=uri), 1)
+    )
+    monkeypatch.setenv("VAULT_TOKEN", "hvs.users-own-vault-token")
+    result = rollout(
+        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", "contrib"
+    )
+    assert result.code == 1
+    assert seen == [], "sops sent the user's Vault token to the address the branch chose"
+    assert "names hc_vault besides age" in result.stdout
+
+
+def test_a_huaweicloud_kms_key_is_refused_before_sops(fleet, tmp_path, monkeypatch):
+    """``hckms`` (HuaweiCloud KMS, sops 3.11) was in none of the tool's lists: sops ran with the
+    branch's rule and reached out to the region's IAM endpoint with the user's AK/SK."""
+    _contrib_sops_yaml(
+        fleet,
+        tmp_path,
+        lambda c, line, r: c.replace(
+            line, f"{line}\n    hckms: ['tr-west-1:11111111-2222-3333-4444-555555555555']", 1
+        ),
+    )
+    monkeypatch.setenv("HUAWEICLOUD_SDK_AK", "users-own-access-key")
+    result = rollout(
+        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", "contrib"
+    )
+    assert result.code == 1
+    assert "names hckms besides age" in result.stdout
+    assert "myhuaweicloud" not in result.stdout  # sops never ran: it would name the endpoint
+
+
+@pytest.mark.parametrize(
+    "text, others",
+    [
+        (
+            "key_groups:\n      - age: [a]\n        merge:\n          - hc_vault: [h]\n",
+            ["hc_vault"],
+        ),
+        (
+            "key_groups:\n      - merge:\n          - age: [a]\n          - merge: [{kms: [k]}]\n",
+            ["kms"],
+        ),
+        ("key_groups:\n      - merge:\n          - age: [a]\n", []),
+        ("hckms: ['r:k']\n", ["hckms"]),
+        ("key_groups:\n      - hckms: ['r:k']\n", ["hckms"]),
+        (
+            "key_groups: [" + "{merge: [" * 40 + "{age: [a]}" + "]}" * 40 + "]\n",
+            ["merge (nested too deep to read)"],
+        ),
+    ],
+)
+def test_master_keys_besides_age_inside_merge_groups_and_hckms(text, others):
+    from juniper_rollout import sopsmeta
+
+    assert (
+        sopsmeta.config_other_keys(f"creation_rules:\n  - path_regex: '.*'\n    {text}") == others
+    )
+
+
+def test_an_env_enc_naming_a_huaweicloud_kms_key_never_reaches_sops():
+    """A committed .enc naming an ``hckms`` master key: sops would try it with the user's credentials."""
+    from juniper_rollout import sops, sopsmeta
+
+    blob = (
+        b"A=ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]\n"
+        b"sops_hckms__list_0__map_key_id=tr-west-1:11111111-2222-3333-4444-555555555555\n"
+        b"sops_hckms__list_0__map_enc=AAAA\n"
+        b"sops_hckms__list_0__map_created_at=2026-12-01T17:49:33Z\n"
+        b"sops_lastmodified=2026-12-01T17:49:33Z\n"
+        b"sops_mac=ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]\n"
+        b"sops_unencrypted_suffix=_unencrypted\n"
+        b"sops_version=3.11.0\n"
+    )
+    meta = sopsmeta.read_metadata(blob)
+    assert meta is not None and meta.others == ("hckms",)
+    with pytest.raises(sops.SopsError, match="names hckms master keys besides age"):
+        sops.check_age_only(blob, ".env.enc")
+
+
+def test_the_rules_probe_runs_sops_without_any_credential(vault, monkeypatch):
+    """Defence in depth: whatever key type a ref's .sops.yaml names (a new one the lists miss), the
+    probe's sops has no credential to send: no VAULT_TOKEN, cloud variable or HOME of the user."""
+    from juniper_rollout import sops
+
+    address, seen = vault
+    monkeypatch.setenv("VAULT_TOKEN", "hvs.users-own-vault-token")
+    config = (
+        "creation_rules:\n  - path_regex: '.*'\n"
+        f"    hc_vault_transit_uri: '{address}/v1/transit/keys/x'\n"
+    )
+    with pytest.raises(sops.SopsError):
+        sops.rule_matches(config, ".env")
+    assert not any("hvs.users-own-vault-token" in s for s in seen), seen
