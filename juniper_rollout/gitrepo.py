@@ -29,7 +29,7 @@ from git.objects.fun import tree_to_stream
 from gitdb.base import IStream
 
 from juniper_rollout.errors import RepoError
-from juniper_rollout.paths import fold
+from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.urls import redact, strip_userinfo
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -226,9 +226,6 @@ def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], 
             else:
                 files[path] = _bounded_read(node, path, commit)
     return files, frozenset(links)
-
-
-MAX_FILE_BYTES = 16 << 20  # a file the tool reads, edits or encrypts; real ones are a few KB
 
 
 def too_big(path: str, size: int, where: str) -> RepoError:

@@ -8,6 +8,9 @@ SOPS_CONFIG = ".sops.yaml"
 GITIGNORE = ".gitignore"
 PRECOMMIT = ".pre-commit-config.yaml"
 AGENTS = "AGENTS.md"
+# the largest file the tool reads, edits, encrypts or renders (real ones are a few KB): whatever it
+# writes it can read again
+MAX_FILE_BYTES = 16 << 20
 
 
 def fold(path: str) -> str:

@@ -31,6 +31,7 @@ from juniper_rollout import sopsmeta
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
+from juniper_rollout.paths import MAX_FILE_BYTES
 from juniper_rollout.secretshape import names_credential
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
@@ -281,11 +282,18 @@ def reset_run_budget() -> None:
 def _render_bounded(template, context: Mapping[str, Any]) -> str:
     _budget.left = MAX_ITERATIONS
     out: list[str] = []
-    size = 0
+    size = encoded = 0
     for piece in template.generate(**context):
         size += len(piece)
         if size > MAX_OUTPUT:
             raise TooBig(f"more than {MAX_OUTPUT:,} characters of output")
+        encoded += len(piece.encode("utf-8", "surrogatepass"))
+        if (
+            encoded > MAX_FILE_BYTES
+        ):  # 5 M characters of emoji are 20 MB: more than the tool reads back
+            raise TooBig(
+                f"more than {MAX_FILE_BYTES >> 20} MB of output in UTF-8 (the tool reads files up to that)"
+            )
         out.append(piece)
     with _run_lock:  # one template is bounded; so is a manifest naming it 30,000 times
         _run["total"] += size

@@ -12,8 +12,8 @@ import threading
 import pytest
 
 from tests.helpers import git, rollout
-from tests.test_adversary import apply
-from tests.test_pass3 import BRANCH, _Recorder, commit_on
+from tests.test_adversary import apply, run_cli
+from tests.test_pass3 import BRANCH, _Recorder, commit_on, templates_manifest
 
 
 @pytest.fixture
@@ -158,3 +158,28 @@ def test_the_rules_probe_runs_sops_without_any_credential(vault, monkeypatch):
     with pytest.raises(sops.SopsError):
         sops.rule_matches(config, ".env")
     assert not any("hvs.users-own-vault-token" in s for s in seen), seen
+
+
+# --- the tool never writes a file it then refuses to read ------------------------------------------
+
+
+def test_a_rendering_larger_than_the_tool_reads_back_is_refused_before_anything_is_written(
+    tmp_path,
+):
+    """5,000,000 characters were allowed, counted as characters; 18 MB of emoji were committed, and
+    every later plan and drift of that repo failed: "the tool reads files up to 16 MB"."""
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "big.j2").write_text(
+        "{% for i in range(5) %}{{ '\U0001f600' * 999999 }}{% endfor %}", encoding="utf-8"
+    )
+    manifest = templates_manifest(tmp_path, "tpl", "big.j2")
+    victim = tmp_path / "ws" / "victim"
+    before = git(victim, "for-each-ref")
+    for command in ("plan", "apply"):
+        result = run_cli(
+            command, "--manifest", manifest, *(["--yes"] if command == "apply" else [])
+        )
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert "more than 16 MB of output in UTF-8" in result.stderr, result.stderr
+    assert git(victim, "for-each-ref") == before  # no branch written
