@@ -497,13 +497,26 @@ def is_tool_commit(commit: git.Commit) -> bool:
 
 
 def tool_chain_root(repo: git.Repo, tip: git.Commit, limit: int = 1000) -> git.Commit:
-    """The first commit below ``tip`` (first parents) that the tool did not make; ``tip`` if it is one."""
+    """The first commit below ``tip`` (first parents) that the tool did not make; ``tip`` if it is one.
+
+    A commit that a ``git replace`` stands in for is not the tool's either: git log, show and checkout
+    show the replacement (a reviewer's edit, say), while the object reader here sees the original."""
+    replaced = _replaced(repo)
     commit = tip
     for _ in range(limit):
-        if not is_tool_commit(commit):
+        if commit.hexsha in replaced or not is_tool_commit(commit):
             return commit
         commit = commit.parents[0]
     return commit
+
+
+def _replaced(repo: git.Repo) -> frozenset[str]:
+    """The object names ``refs/replace/`` stands in for (what git shows instead of them)."""
+    try:
+        out = repo.git.for_each_ref("--format=%(refname)", "refs/replace/")
+    except git.GitCommandError:
+        return frozenset()
+    return frozenset(line.rsplit("/", 1)[-1] for line in out.splitlines() if line.strip())
 
 
 def branch_mode(repo: git.Repo, tip: git.Commit | None, base: git.Commit) -> str | None:

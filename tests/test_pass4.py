@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import re
+import subprocess
 import threading
 
 import pytest
@@ -183,3 +184,35 @@ def test_a_rendering_larger_than_the_tool_reads_back_is_refused_before_anything_
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
         assert "more than 16 MB of output in UTF-8" in result.stderr, result.stderr
     assert git(victim, "for-each-ref") == before  # no branch written
+
+
+# --- item 4: a replaced tool commit is not the tool's ------------------------------------------------
+
+
+def test_a_tool_commit_that_git_replace_stands_in_for_is_not_rebuilt_over(fleet, tmp_path):
+    """``git replace X Y`` (Y: the tool's commit X amended with a reviewer's file): git log, show and
+    checkout of the branch show Y, but the object reader saw X, took it for the tool's own and
+    rebuilt the branch without the reviewer's file when main moved."""
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    tool = git(repo, "rev-parse", BRANCH).strip()
+    tree = git(
+        repo, "rev-parse", f"{commit_on(repo, BRANCH, {'REVIEW.md': 'kept'}, tmp_path)}^{{tree}}"
+    )
+    message = git(repo, "log", "-1", "--format=%B", tool)
+    amended = subprocess.run(
+        ["git", "-C", str(repo), "commit-tree", "-p", f"{tool}^", "-F", "-", tree.strip()],
+        input=message,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    git(repo, "replace", tool, amended)
+    assert "REVIEW.md" in git(repo, "ls-tree", "--name-only", BRANCH)  # what the user sees
+    git(repo, "commit", "-q", "--allow-empty", "-m", "main moves")
+    result = apply(fleet, "juniper-ml")
+    assert "blocked" in result.stdout and "commits the tool did not make" in result.stdout, (
+        result.stdout
+    )
+    assert git(repo, "rev-parse", BRANCH).strip() == tool  # not moved
+    assert "REVIEW.md" in git(repo, "ls-tree", "--name-only", BRANCH)
