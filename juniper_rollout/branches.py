@@ -80,15 +80,16 @@ def _stop_between_repos() -> Iterator[Callable[[], bool]]:
         yield lambda: False
         return
     hits: list[int] = []
+    stops = [signal.SIGINT, signal.SIGTERM]
+    if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:  # a closed terminal; `nohup` ignores it
+        stops.append(signal.SIGHUP)
 
     def first_interrupt(signum, frame) -> None:
         hits.append(signum)
-        for each in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C or SIGTERM stops at once
+        for each in stops:  # a second Ctrl-C, SIGTERM or SIGHUP stops at once
             signal.signal(each, signal.default_int_handler)
 
-    previous = {
-        each: signal.signal(each, first_interrupt) for each in (signal.SIGINT, signal.SIGTERM)
-    }
+    previous = {each: signal.signal(each, first_interrupt) for each in stops}
     try:
         yield lambda: bool(hits)
     finally:

@@ -93,15 +93,21 @@ def _code(command: Callable[..., int], **kwargs) -> int:
 
 @contextmanager
 def _sigterm_as_ctrl_c() -> Iterator[None]:
-    """SIGTERM is handled like Ctrl-C (apply then stops between repos; see branches.apply_plans)."""
+    """SIGTERM and SIGHUP are handled like Ctrl-C (apply then stops between repos; see
+    branches.apply_plans)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGHUP too (a closed terminal, a dropped ssh session), unless ignored (`nohup`: it stays so)
+    stops = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:
+        stops.append(signal.SIGHUP)
+    previous = {each: signal.signal(each, signal.default_int_handler) for each in stops}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
 @app.command()

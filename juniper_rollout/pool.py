@@ -169,7 +169,7 @@ class _Held:
     the handlers they were meant for only at safe points (between waits): a KeyboardInterrupt
     raised inside the executor's own locks and queues can leave it hanging for ever."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self) -> None:
         self.pending: list[int] = []
