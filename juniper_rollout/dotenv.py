@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from juniper_rollout.errors import RolloutError
-from juniper_rollout.secretshape import is_token_name
+from juniper_rollout.secretshape import is_random_name, is_token_name
 
 BOM = b"\xef\xbb\xbf"
 UNENCRYPTED_SUFFIX = "_unencrypted"  # sops' default unencrypted_suffix
@@ -138,12 +138,13 @@ def _checked_name(raw: bytes, path: str, number: int) -> str:
             "a pasted secret? rename the variable or remove the line",
         )
     stem = name.removeprefix(RESERVED_PREFIX).removesuffix(UNENCRYPTED_SUFFIX)
-    if is_token_name(name) or is_token_name(stem):  # never echoed: it is shaped like a credential
+    if is_token_name(name) or is_token_name(stem) or is_random_name(stem):  # never echoed
         raise DotenvError(
             path,
             number,
-            "text before '=' is shaped like a credential (a known token prefix and length), not a "
-            "variable name: a pasted secret? remove the line (and rotate that credential)",
+            "text before '=' is shaped like a credential (a known token prefix and length, or a long "
+            "random run without '_'), not a variable name: a pasted secret? remove the line (and "
+            "rotate that credential)",
         )
     if name.startswith(RESERVED_PREFIX):
         raise DotenvError(

@@ -69,6 +69,13 @@ def is_token_name(name: str) -> bool:
     return _TOKEN_NAME.fullmatch(name) is not None
 
 
+def is_random_name(name: str) -> bool:
+    """True for an identifier of 20+ characters without ``_`` that is a high-entropy run (a hex or base64
+    key with no known prefix, pasted where a name goes: ``xK9mQ2vL8pR4tW7yZ1bN5cH3jF6gD0sA=``).
+    Variable names are words joined by ``_``; none of the fleet's has 20 characters without one."""
+    return "_" not in name and len(name) >= 20 and _high_entropy(name)
+
+
 _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@")
 _OPAQUE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
 _PASSWORD_URL = re.compile(

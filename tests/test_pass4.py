@@ -255,3 +255,53 @@ def test_sighup_to_the_process_group_stops_apply_like_ctrl_c(tmp_path):
         assert branch_tips(root, names) == tips  # nothing writes afterwards
         return
     pytest.fail("three runs finished before the signal landed")
+
+
+# --- item 8: a random key pasted where a name goes, whatever its prefix -----------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "xK9mQ2vL8pR4tW7yZ1bN5cH3jF6gD0sAq7Re2Lw=",  # base64 with its padding: NAME= to sops
+        "a3f9c2d41d8cd98f00b204e9800998ecf8427e11=",  # a 40-hex key
+        "export Zt8Kq3Lm9Xw2Pv7Rb4Nc6Jd1Hf5Gs0Ay=1",
+    ],
+)
+def test_a_random_key_without_a_known_prefix_is_never_a_variable_name(line):
+    """No known token prefix: the line was a variable named by the key, printed by plan and --json,
+    written in the commit message and stored by sops as a plaintext name."""
+    from juniper_rollout import dotenv
+
+    with pytest.raises(dotenv.DotenvError) as caught:
+        dotenv.parse_names(f"HF_TOKEN=x\n{line}\n".encode(), path=".env")
+    said = str(caught.value)
+    assert ".env:2:" in said and "shaped like a credential" in said
+    key = line.removeprefix("export ").split("=")[0]
+    assert key[:8] not in said
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "JUNIPER_ML_TEST_PYPI",
+        "AWS_SECRET_ACCESS_KEY",
+        "PG16_PASSWORD_V2_2024",
+        "DATABASEURLFORTESTS",
+        "S3BUCKET2024ARCHIVE",
+        "X",
+    ],
+)
+def test_real_variable_names_are_still_names(name):
+    from juniper_rollout import dotenv
+
+    assert dotenv.parse_names(f"{name}=v\n".encode(), path=".env") == [name]
+
+
+def test_a_pasted_random_key_in_the_clones_env_is_refused_by_plan_without_echo(fleet):
+    key = "xK9mQ2vL8pR4tW7yZ1bN5cH3jF6gD0sAq7Re2Lw"
+    env = fleet.repo("juniper-cascor") / ".env"
+    env.write_text(env.read_text() + f"{key}=\n")
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--json")
+    assert key[:8] not in result.stdout + result.stderr
+    assert "shaped like a credential" in result.stdout + result.stderr
