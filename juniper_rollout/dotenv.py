@@ -76,6 +76,14 @@ def parse_names(plaintext: bytes, *, path: str = ".env") -> list[str]:
             "or fail: save the file as UTF-8 without a BOM)",
         )
     lines = body.split(b"\n")
+    for number, line in enumerate(lines, start=1):  # \r\n ends a line; a lone \r does for
+        if b"\r" in line.removesuffix(b"\r"):  # python-dotenv, not for sops: other names
+            raise DotenvError(
+                path,
+                number,
+                "carriage return inside the line (old Mac line ends?): python-dotenv ends a line "
+                "there, sops does not; save the file with \\n line ends",
+            )
     if lines[-1] != b"":
         raise DotenvError(path, len(lines), "no newline at end of file (sops adds one: add it)")
     names: list[str] = []

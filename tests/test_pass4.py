@@ -305,3 +305,34 @@ def test_a_pasted_random_key_in_the_clones_env_is_refused_by_plan_without_echo(f
     result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--json")
     assert key[:8] not in result.stdout + result.stderr
     assert "shaped like a credential" in result.stdout + result.stderr
+
+
+# --- item 8/11: a lone carriage return ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        (b"HF_TOKEN=a\rEXA_API_KEY=b\rSCOUT_TOKEN=c\r", 1),  # old Mac line ends, no \n at all
+        (b"HF_TOKEN=a\nEXA_API_KEY=b\rSCOUT_TOKEN=c\n", 2),
+        (b"# note\rHF_TOKEN=a\n", 1),  # a comment to sops, a variable to python-dotenv
+    ],
+)
+def test_a_lone_carriage_return_is_refused_with_its_line(text, line):
+    """python-dotenv (1.2.4, measured) ends a line at a lone \\r, sops does not: a CR-only .env was
+    planned as "1 variable HF_TOKEN" whose value held the 14 others, names and values."""
+    from juniper_rollout import dotenv
+
+    with pytest.raises(dotenv.DotenvError) as caught:
+        dotenv.parse_names(text, path=".env")
+    assert f".env:{line}: carriage return inside the line" in str(caught.value)
+    assert b"=a" not in str(caught.value).encode()
+
+
+def test_crlf_line_ends_are_still_read():
+    from juniper_rollout import dotenv
+
+    assert dotenv.parse_names(b"HF_TOKEN=a\r\nEXA_API_KEY=b\r\n", path=".env") == [
+        "HF_TOKEN",
+        "EXA_API_KEY",
+    ]
