@@ -336,3 +336,28 @@ def test_crlf_line_ends_are_still_read():
         "HF_TOKEN",
         "EXA_API_KEY",
     ]
+
+
+# --- item 11: a big fleet is linear, not quadratic ----------------------------------------------------
+
+
+def test_the_fleet_wide_facts_are_worked_out_once_per_manifest_not_once_per_repo(
+    tmp_path, monkeypatch
+):
+    """Each repo's rendering scanned every repo's files for the usage guide and listed every repo's
+    name: 8,000 repos took 6 s, 16,000 took 25 s, 50,000 (a 739 KB manifest) ran past 5 minutes."""
+    from juniper_rollout import fleetspec, render
+    from tests.test_hostile import KEY
+
+    scans = []
+    real = fleetspec.guide_location
+    monkeypatch.setattr(render, "guide_location", lambda m: scans.append(1) or real(m))
+    (tmp_path / "ws").mkdir()
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n"
+        + "".join(f"- name: r{i}\n" for i in range(300))
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert "no clone at" in result.stdout  # every repo was planned (none is cloned)
+    assert 0 < len(scans) <= 2, f"{len(scans)} scans of the whole fleet for 300 repos"
