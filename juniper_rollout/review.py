@@ -15,6 +15,7 @@ from juniper_rollout import forge as forges
 from juniper_rollout import remote
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.wording import count
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -110,7 +111,7 @@ def summary(outcomes: Iterable[Outcome]) -> str:
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.result] = counts.get(o.result, 0) + 1
-    return f"{len(outcomes)} repos: " + ", ".join(f"{n} {r}" for r, n in counts.items())
+    return f"{count(len(outcomes), 'repo')}: " + ", ".join(f"{n} {r}" for r, n in counts.items())
 
 
 # --- sync ----------------------------------------------------------------------------------------

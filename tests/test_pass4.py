@@ -361,3 +361,12 @@ def test_the_fleet_wide_facts_are_worked_out_once_per_manifest_not_once_per_repo
     result = rollout("plan", "--manifest", manifest)
     assert "no clone at" in result.stdout  # every repo was planned (none is cloned)
     assert 0 < len(scans) <= 2, f"{len(scans)} scans of the whole fleet for 300 repos"
+
+
+# --- generated text is true: "1 repo" -------------------------------------------------------------------
+
+
+def test_sync_cleanup_and_pr_say_1_repo_like_every_other_command(fleet):
+    """sync, cleanup and pr said "1 repos: 1 up to date" where plan, apply, drift and verify say "1 repo"."""
+    result = rollout("sync", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert "1 repo: " in result.stdout and "1 repos" not in result.stdout, result.stdout
