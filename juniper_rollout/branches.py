@@ -6,6 +6,8 @@ the others; Ctrl-C stops cleanly between repos.
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -123,6 +125,8 @@ def apply_one(
     except (
         Exception
     ) as err:  # a damaged object database, a full disk: this repo fails, the others go on
+        if isinstance(err, OSError) and (said := _disk_trouble(err, spec)) is not None:
+            return Outcome(spec.name, FAILED, said)
         from juniper_rollout import crashlog
 
         return Outcome(
@@ -132,6 +136,28 @@ def apply_one(
             f"{_first_line(err)} (a damaged repository? run `git fsck` in {spec.path})"
             + crashlog.see(crashlog.record(err, f"writing the branch of {spec.name}")),
         )
+
+
+_DISK = {  # errno -> (what the disk says, what to do)
+    errno.EROFS: ("is on a read-only file system", "mount it read-write"),
+    errno.ENOSPC: ("is on a full disk", "free some space"),
+    errno.EDQUOT: ("is over its disk quota", "free some space"),
+    errno.EACCES: ("is not writable by you", "check its owner and permissions"),
+    errno.EPERM: ("is not writable by you", "check its owner and permissions"),
+}
+
+
+def _disk_trouble(err: OSError, spec: RepoSpec) -> str | None:
+    """A write the disk refused (read-only mount, full, quota, permissions) in one true line and no
+    crash log: the user's situation, not a damaged repository. None for any other OSError."""
+    said = _DISK.get(err.errno) if err.errno is not None else None
+    if said is None:
+        return None
+    why, fix = said
+    return (
+        f"cannot write to {spec.path}/.git: it {why} ({os.strerror(err.errno or 0)}); "
+        f"{spec.branch} was not moved: {fix}, then apply again"
+    )
 
 
 def _first_line(err: Exception) -> str:

@@ -5,6 +5,7 @@ The attempts, held and broken, are logged in the pass-4 log; SECURITY.md lists e
 
 from __future__ import annotations
 
+import errno
 import http.server
 import os
 import re
@@ -370,3 +371,37 @@ def test_sync_cleanup_and_pr_say_1_repo_like_every_other_command(fleet):
     """sync, cleanup and pr said "1 repos: 1 up to date" where plan, apply, drift and verify say "1 repo"."""
     result = rollout("sync", "--manifest", fleet.manifest, "--repo", "juniper-ml")
     assert "1 repo: " in result.stdout and "1 repos" not in result.stdout, result.stdout
+
+
+# --- a disk that refuses the write is the user's situation, not a damaged repository ------------------
+
+
+@pytest.mark.parametrize(
+    "code, words",
+    [
+        (errno.EROFS, "is on a read-only file system"),
+        (errno.ENOSPC, "is on a full disk"),
+        (errno.EACCES, "is not writable by you"),
+    ],
+)
+def test_a_disk_that_refuses_the_write_is_one_true_line_without_a_crash_log(
+    fleet, tmp_path, monkeypatch, code, words
+):
+    """A fleet on a read-only mount (measured with a read-only bind mount): each repo said "unexpected
+    OSError while writing the branch … (a damaged repository? run `git fsck` …)" and left a crash log.
+    The refusal is injected at the object store's write point, where the real mount refused it."""
+    from juniper_rollout import gitrepo
+
+    def refused(*args, **kwargs):
+        raise OSError(code, os.strerror(code), str(fleet.repo("juniper-ml") / ".git/objects/tmp_x"))
+
+    monkeypatch.setattr(gitrepo, "_store", refused)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1
+    assert f"cannot write to {fleet.repo('juniper-ml')}/.git: it {words}" in result.stdout, (
+        result.stdout
+    )
+    assert "was not moved" in result.stdout and "git fsck" not in result.stdout
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("crash-*"))
+    assert git(fleet.repo("juniper-ml"), "for-each-ref", "refs/heads/chore") == ""
