@@ -405,3 +405,30 @@ def test_a_disk_that_refuses_the_write_is_one_true_line_without_a_crash_log(
     assert "was not moved" in result.stdout and "git fsck" not in result.stdout
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("crash-*"))
     assert git(fleet.repo("juniper-ml"), "for-each-ref", "refs/heads/chore") == ""
+
+
+# --- a saved plan encrypting to a key the manifest no longer names ----------------------------------
+
+
+def test_a_saved_plan_encrypting_to_a_removed_key_is_refused_as_stale(fleet, tmp_path):
+    """plan --out with recipients [A, B]; rotate --remove B (a leaked key); apply PLAN wrote every
+    branch with .sops.yaml and .env.enc for B, without a word."""
+    from juniper_rollout import keys
+
+    second = tmp_path / "second.txt"
+    assert rollout("keygen", "--key-file", second).code == 0
+    key = keys.public_keys_in(second)[0]
+    assert rollout("rotate", "--manifest", fleet.manifest, "--add", key).code == 0
+    plan_file = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", fleet.manifest, "--out", plan_file).code == 0
+    assert rollout("rotate", "--manifest", fleet.manifest, "--remove", key).code == 0
+    result = rollout("apply", plan_file, "--manifest", fleet.manifest, "--yes")
+    assert result.code == 1
+    assert f"{plan_file} is stale: its " in result.stderr and key[:12] in result.stderr, (
+        result.stderr
+    )
+    for name in ("juniper-cascor", "juniper-ml"):
+        assert git(fleet.repo(name), "for-each-ref", "refs/heads/chore") == ""  # nothing written
+    fresh = tmp_path / "fresh.json"
+    assert rollout("plan", "--manifest", fleet.manifest, "--out", fresh).code == 0
+    assert rollout("apply", fresh, "--manifest", fleet.manifest, "--yes").code == 0

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from juniper_rollout import planfile, report
+from juniper_rollout import planfile, report, sopsmeta
+from juniper_rollout.agekey import short
 from juniper_rollout.branches import (
     BLOCKED,
     CREATED,
@@ -28,6 +29,7 @@ from juniper_rollout.branches import (
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import Manifest, load_manifest
+from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.wording import count
 
 STYLE = {
@@ -65,6 +67,13 @@ def apply(
             raise RolloutError(
                 f"{plan_file} holds none of the repos selected in {manifest} (a plan made for "
                 "another manifest or --repo?); run `rollout plan --out FILE` again"
+            )
+        stale = _stale_recipients(plans, loaded.recipients)
+        if stale is not None:  # e.g. `rotate --remove` a leaked key after the plan was saved
+            raise RolloutError(
+                f"{plan_file} is stale: {stale}, but {manifest} names "
+                f"{count(len(loaded.recipients), 'recipient')} without it; run "
+                "`rollout plan --out FILE` again"
             )
         other = next((p for p in plans if p.branch != wanted[p.name].branch), None)
         if other is not None:  # a plan of one rollout must never land on another rollout's branch
@@ -114,3 +123,30 @@ def _print(out, outcome: Outcome) -> None:
         f"{escape(outcome.name)}: [{style}]{outcome.result}[/{style}]"
         + (f"  {escape(outcome.message)}" if outcome.message else "")
     )
+
+
+def _stale_recipients(plans, recipients: tuple[str, ...]) -> str | None:
+    """What a saved plan encrypts to that the manifest no longer names (a key removed since the plan
+    was saved): its ``.sops.yaml`` rules or an encrypted file's recipients; None when nothing."""
+    if not recipients:  # a rollout without secrets: no recipients to compare
+        return None
+    want = set(recipients)
+    for plan in plans:
+        for change in plan.files:
+            if change.after is None or not change.writes:
+                continue
+            if change.secret:
+                meta = sopsmeta.read_metadata(change.after)
+                found = list(meta.recipients) if meta is not None else []
+            elif change.path == SOPS_CONFIG:
+                try:
+                    found = sopsmeta.config_recipients(change.after.decode("utf-8")) or []
+                except (UnicodeDecodeError, ValueError):
+                    found = []
+            else:
+                continue
+            gone = [key for key in found if key not in want]
+            if gone:
+                how = "is encrypted to" if change.secret else "names"
+                return f"its {change.path} for {plan.name} {how} {short(gone[0])}"
+    return None
