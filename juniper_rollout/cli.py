@@ -6,6 +6,8 @@ stderr and exit 1; Ctrl-C (or SIGTERM) is 130; anything else is a bug and shows 
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import sys
 import threading
@@ -423,8 +425,34 @@ def bootstrap(
     )
 
 
+_OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EBADF)
+
+
 def main() -> None:
-    app()
+    if sys.stdout is None:  # started with standard output closed (`rollout plan >&-`)
+        print(
+            "error: standard output is closed: give it one (`> FILE` or `> /dev/null`)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
+    try:
+        app()
+    except (
+        OSError
+    ) as err:  # the output itself failed: a full disk under `> plan.json`, a dead terminal
+        if err.errno not in _OUTPUT_ERRORS:
+            raise
+        _silence_stdout()  # the interpreter's own flush at exit would fail again, with a traceback
+        print(f"error: cannot write the output: {os.strerror(err.errno or 0)}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -432,3 +433,46 @@ def test_a_saved_plan_encrypting_to_a_removed_key_is_refused_as_stale(fleet, tmp
     fresh = tmp_path / "fresh.json"
     assert rollout("plan", "--manifest", fleet.manifest, "--out", fresh).code == 0
     assert rollout("apply", fresh, "--manifest", fleet.manifest, "--yes").code == 0
+
+
+# --- item 11: the output itself failing is one line, not a traceback ----------------------------------
+
+
+def _cli_with_stdout(args, stdout, tmp_path):
+    """The CLI in a child with standard output ``stdout`` (a file object, or None for closed)."""
+    code = "from juniper_rollout.cli import main; main()"
+    shell = (
+        f"exec {sys.executable} -c '{code}' \"$@\" >&-"
+        if stdout is None
+        else f"exec {sys.executable} -c '{code}' \"$@\""
+    )
+    return subprocess.run(
+        ["sh", "-c", shell, "sh", *map(str, args)],
+        stdout=stdout if stdout is not None else subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "args", [("plan", "--out", "-"), ("plan", "--json"), ("plan",), ("drift", "--format", "json")]
+)
+@pytest.mark.parametrize("where", ["a full disk", "closed"])
+def test_a_full_or_closed_standard_output_is_one_line_not_a_traceback(fleet, tmp_path, args, where):
+    """`rollout plan --out - > plan.json` on a full disk (/dev/full), or with standard output closed
+    (`>&-`): a Python traceback (OSError ENOSPC in print; AttributeError on sys.stdout.buffer)."""
+    full_args = (*args, "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    if where == "a full disk":
+        with open("/dev/full", "w") as full:
+            result = _cli_with_stdout(full_args, full, tmp_path)
+        said = "error: cannot write the output: No space left on device"
+    else:
+        result = _cli_with_stdout(full_args, None, tmp_path)
+        said = "error: standard output is closed"
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, (
+        result.stderr
+    )
+    assert said in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
