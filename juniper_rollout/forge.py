@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from juniper_rollout.errors import RepoError, RolloutError
+from juniper_rollout.urls import is_slug
 
 DEFAULT_API = "https://api.github.com"
 MAX_WAIT = (
@@ -84,7 +85,8 @@ def slug_from_url(url: str | None) -> str | None:
     if not url or url.startswith("file:") or url.startswith(("/", ".")):
         return None
     match = _URL.match(url.strip())
-    return f"{match['owner']}/{match['name']}" if match else None
+    found = f"{match['owner']}/{match['name']}" if match else None
+    return found if found is not None and is_slug(found) else None
 
 
 def slug(github: str | None, url: str | None, origin_url: str | None, name: str) -> str:

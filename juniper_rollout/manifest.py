@@ -51,7 +51,7 @@ from juniper_rollout.paths import (
     case_clash_words,
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret
-from juniper_rollout.urls import strip_userinfo
+from juniper_rollout.urls import is_slug, strip_userinfo
 from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_line, load_roundtrip
 
 # remote names whose remote-tracking branches (refs/remotes/NAME/…) a rollout branch NAME/… would shadow
@@ -206,7 +206,6 @@ _TOP_KEYS = {
 }
 _FORGE_KEYS = {"api_url": str}
 _PULL_REQUEST_KEYS = {"title": str, "body": str, "labels": list, "reviewers": list}
-GITHUB_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 _REPO_KEYS = {
     "name": str,
     "path": str,
@@ -709,7 +708,7 @@ class _Validator(_Reader):
 
     def _github(self, node: Any, where: str) -> str | None:
         value = node.get("github")
-        if value is not None and not GITHUB_SLUG.match(value):
+        if value is not None and not (isinstance(value, str) and is_slug(value)):
             raise self.fail(
                 self.key_line(node, "github"),
                 f"{where}.github {value!r} is not OWNER/NAME (e.g. pcalnon/{node['name']})",

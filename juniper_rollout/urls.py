@@ -4,6 +4,7 @@ Pure, stdlib only."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 
@@ -79,3 +80,14 @@ def urlsplit_scheme(url: str) -> str:
         return urlsplit(url).scheme.lower() if "://" in url else ""
     except ValueError:
         return ""
+
+
+# GitHub's own rules for OWNER/NAME: what `github:` in the manifest must be, and what a remote URL
+# must give (`https://github.com/../user.git` names no repository: its `..` would be a path in the
+# API call made with the user's token)
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
+
+
+def is_slug(text: str) -> bool:
+    """True for a GitHub OWNER/NAME (a name is never ``.`` or ``..``)."""
+    return SLUG.match(text) is not None and text.split("/", 1)[1] not in (".", "..")

@@ -476,3 +476,50 @@ def test_a_full_or_closed_standard_output_is_one_line_not_a_traceback(fleet, tmp
         result.stderr
     )
     assert said in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+# --- OWNER/NAME from a remote URL is checked like the manifest's `github:` -----------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/../user.git",
+        "https://github.com/o/..%2F..%2Fuser.git",
+        "https://github.com/o/..",
+        "https://github.com/./r",
+        "ssh://git@github.com/o/../",
+    ],
+)
+def test_a_remote_url_naming_no_repository_gives_no_slug(url):
+    """The slug from `url:` or origin was not checked: `../user`, `o/..` went into the API paths
+    (`/repos/../user/pulls`) called with the user's token."""
+    from juniper_rollout import forge
+
+    assert forge.slug_from_url(url) is None
+    with pytest.raises(Exception, match="cannot tell which GitHub repository"):
+        forge.slug(None, None, url, "victim")
+
+
+def test_real_remote_urls_still_give_their_slug():
+    from juniper_rollout import forge
+
+    assert forge.slug_from_url("git@github.com:pcalnon/juniper-ml.git") == "pcalnon/juniper-ml"
+    assert forge.slug_from_url("https://github.com/pcalnon/juniper.ml/") == "pcalnon/juniper.ml"
+
+
+@pytest.mark.parametrize("value", ["o/..", "o/."])
+def test_a_github_value_of_dots_is_refused_with_its_line(tmp_path, value):
+    from tests.test_hostile import KEY
+
+    (tmp_path / "ws").mkdir()
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n"
+        f"  - name: victim\n    github: '{value}'\n"
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1
+    assert f"repos.yaml:7: repo victim.github '{value}' is not OWNER/NAME" in result.stderr, (
+        result.stderr
+    )
