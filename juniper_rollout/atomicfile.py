@@ -4,6 +4,7 @@ hard-linked) into place. The one helper for the plan file, the manifest, rotate 
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -40,3 +41,20 @@ def replace(
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def cannot_rewrite(path: Path, err: OSError) -> str:
+    """Why ``path`` (the manifest, rewritten through a temp file beside it) could not be written, in
+    one line for the user: the disk's refusal, never a traceback."""
+    folder = path.parent
+    why = {
+        errno.EROFS: f"{folder} is on a read-only file system",
+        errno.ENOSPC: f"no space left in {folder}",
+        errno.EDQUOT: f"the disk quota of {folder} is full",
+        errno.EACCES: f"no permission to create a file in {folder}",
+        errno.EPERM: f"no permission to create a file in {folder}",
+    }.get(err.errno or 0, f"{err.strerror or type(err).__name__}")
+    return (
+        f"cannot rewrite {path}: {why} (it is written through a temp file beside it, then renamed); "
+        "nothing changed"
+    )

@@ -19,6 +19,7 @@ import pytest
 
 from tests.helpers import git, rollout
 from tests.test_adversary import apply, branch_tips, run_cli, start_apply, wait_until_gone
+from tests.test_hostile import KEY
 from tests.test_pass3 import BRANCH, _Recorder, commit_on, templates_manifest
 from tests.test_pool import with_branch
 
@@ -349,7 +350,6 @@ def test_the_fleet_wide_facts_are_worked_out_once_per_manifest_not_once_per_repo
     """Each repo's rendering scanned every repo's files for the usage guide and listed every repo's
     name: 8,000 repos took 6 s, 16,000 took 25 s, 50,000 (a 739 KB manifest) ran past 5 minutes."""
     from juniper_rollout import fleetspec, render
-    from tests.test_hostile import KEY
 
     scans = []
     real = fleetspec.guide_location
@@ -510,7 +510,6 @@ def test_real_remote_urls_still_give_their_slug():
 
 @pytest.mark.parametrize("value", ["o/..", "o/."])
 def test_a_github_value_of_dots_is_refused_with_its_line(tmp_path, value):
-    from tests.test_hostile import KEY
 
     (tmp_path / "ws").mkdir()
     manifest = tmp_path / "repos.yaml"
@@ -523,3 +522,34 @@ def test_a_github_value_of_dots_is_refused_with_its_line(tmp_path, value):
     assert f"repos.yaml:7: repo victim.github '{value}' is not OWNER/NAME" in result.stderr, (
         result.stderr
     )
+
+
+# --- rotate and bootstrap on a manifest they cannot rewrite ------------------------------------------
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.ENOSPC, errno.EACCES])
+@pytest.mark.parametrize("command", ["rotate --add", "rotate --data-key", "bootstrap"])
+def test_a_manifest_that_cannot_be_rewritten_is_one_line_not_a_traceback(
+    fleet, tmp_path, monkeypatch, code, command
+):
+    """A manifest in a read-only folder (measured with a read-only bind mount): rotate and bootstrap
+    raised OSError from the temp file beside it, a traceback. The refusal is injected where the
+    real mount refused it: creating that temp file."""
+    from juniper_rollout import atomicfile
+
+    def refused(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    before = fleet.manifest.read_bytes()
+    monkeypatch.setattr(atomicfile.tempfile, "mkstemp", refused)
+    if command == "rotate --add":
+        args = ["rotate", "--manifest", fleet.manifest, "--add", KEY]
+    elif command == "rotate --data-key":
+        args = ["rotate", "--manifest", fleet.manifest, "--data-key"]
+    else:
+        args = ["bootstrap", "newrepo", "--manifest", fleet.manifest, "--yes"]
+    result = rollout(*args)
+    assert result.code == 1, result.stdout + result.stderr
+    assert f"error: cannot rewrite {fleet.manifest.resolve()}: " in result.stderr, result.stderr
+    assert "nothing changed" in result.stderr
+    assert fleet.manifest.read_bytes() == before

@@ -150,9 +150,12 @@ def _manifest_path(manifest: Path, path: Path | None) -> str | None:
 
 def _validated_copy(manifest: Path, text: str, workspace: Path | None) -> tuple[Path, Manifest]:
     """The new text in a temp file beside the manifest, validated as a whole (relative paths resolve the same)."""
-    tmp = atomicfile.write_aside(
-        manifest.resolve(), text.encode("utf-8"), mode=manifest.stat().st_mode & 0o777
-    )
+    try:
+        tmp = atomicfile.write_aside(
+            manifest.resolve(), text.encode("utf-8"), mode=manifest.stat().st_mode & 0o777
+        )
+    except OSError as err:  # a read-only folder, a full disk: the user's situation, one line
+        raise RolloutError(atomicfile.cannot_rewrite(manifest.resolve(), err)) from None
     try:
         return tmp, load_manifest(tmp, workspace=workspace)
     except ManifestError as err:

@@ -136,4 +136,7 @@ def _replace(path: Path, data: bytes, expected: bytes) -> None:
                 f"{path} changed while rotate ran; nothing written (run rotate again)"
             )
 
-    atomicfile.replace(path, data, mode=path.stat().st_mode & 0o7777, check=unchanged)
+    try:
+        atomicfile.replace(path, data, mode=path.stat().st_mode & 0o7777, check=unchanged)
+    except OSError as err:  # a read-only folder, a full disk: the user's situation, one line
+        raise RolloutError(atomicfile.cannot_rewrite(path, err)) from None
