@@ -90,6 +90,28 @@ def _sha256(dotgit: Path) -> bool:
     return re.search(r"(?m)^\s*objectformat\s*=\s*sha256\s*$", config) is not None
 
 
+def _gitdir_file(path: Path, dotgit: Path) -> str:
+    """Why a clone whose ``.git`` is a file (``gitdir: X``) is refused, saying which kind it is: a
+    linked worktree (X under ``worktrees/``), a submodule (under ``modules/``) or a clone that keeps
+    its git directory elsewhere (``git clone --separate-git-dir``, the ``repo`` tool)."""
+    try:
+        target = dotgit.read_text(errors="replace").strip().removeprefix("gitdir:").strip()
+    except OSError:
+        target = ""
+    parts = Path(target).parts
+    if len(parts) >= 3 and parts[-2] == "worktrees":
+        main = Path(*parts[:-2])
+        main = main.parent if main.name == ".git" else main
+        return f"{path} is a linked worktree of {main}; point the manifest at {main}"
+    if "modules" in parts:
+        return f"{path} is a submodule (.git is a file); point the manifest at a clone of it of its own"
+    return (
+        f"{path} keeps its git directory elsewhere ({target or '.git is a file'}: git clone "
+        "--separate-git-dir, or a tool like repo), which the tool does not support; point the "
+        "manifest at a clone whose .git is a folder"
+    )
+
+
 @contextmanager
 def open_clone(path: Path) -> Iterator[git.Repo]:
     """The user's clone, checked, closed afterwards (GitPython leaks processes otherwise)."""
@@ -97,9 +119,7 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
         raise RepoError(f"no clone at {path} (clone it there, or set `path:` in the manifest)")
     dotgit = path / ".git"
     if dotgit.is_file():
-        raise RepoError(
-            f"{path} is a linked worktree or submodule (.git is a file); point the manifest at the main clone"
-        )
+        raise RepoError(_gitdir_file(path, dotgit))
     if not dotgit.is_dir():
         if (path / "HEAD").is_file() and (path / "objects").is_dir():
             raise RepoError(

@@ -86,7 +86,7 @@ def test_shallow_clone(tmp_path):
 def test_linked_worktree(tmp_path):
     main = make_repo(tmp_path / "main-clone", {"a": "1\n"})
     git(main, "worktree", "add", "-q", str(tmp_path / "ws" / "victim"), "-b", "side")
-    assert "linked worktree or submodule" in plan_error(
+    assert f"is a linked worktree of {main}; point the manifest at {main}" in plan_error(
         manifest_for(tmp_path, "  - name: victim\n")
     )
 

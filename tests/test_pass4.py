@@ -553,3 +553,31 @@ def test_a_manifest_that_cannot_be_rewritten_is_one_line_not_a_traceback(
     assert f"error: cannot rewrite {fleet.manifest.resolve()}: " in result.stderr, result.stderr
     assert "nothing changed" in result.stderr
     assert fleet.manifest.read_bytes() == before
+
+
+# --- a clone whose .git is a file is named for what it is ---------------------------------------------
+
+
+def test_a_separate_git_dir_clone_is_not_called_a_linked_worktree(tmp_path):
+    """`git clone --separate-git-dir` (or the repo tool) makes a main clone whose .git is a file: it
+    was refused as "a linked worktree or submodule … point the manifest at the main clone", which
+    it is, and there is no other."""
+    from tests.demofleet import make_repo
+    from tests.test_hostile import manifest_for, plan_error
+
+    origin = make_repo(tmp_path / "origin", {"a": "1\n"})
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--separate-git-dir",
+            str(tmp_path / "gitdir"),
+            str(origin),
+            str(tmp_path / "ws" / "victim"),
+        ],
+        check=True,
+    )
+    error = plan_error(manifest_for(tmp_path, "  - name: victim\n"))
+    assert "keeps its git directory elsewhere" in error and str(tmp_path / "gitdir") in error, error
+    assert "linked worktree" not in error
