@@ -168,3 +168,10 @@ def test_a_linked_worktree_or_reftable_is_read_by_git(repo, tmp_path):
     }
     (repo / ".git" / "reftable").mkdir()
     assert gitrepo.files_backend(repo) is None
+
+
+def test_sync_of_a_clone_without_origin_says_so(repo):
+    from juniper_rollout.errors import RepoError
+
+    with pytest.raises(RepoError, match="has no remote `origin` \\(git remote add origin URL\\)"):
+        remote.fetch(repo, "main")
