@@ -609,8 +609,32 @@ def push(repo: git.Repo, branch: str) -> str:
                 "them, then delete or merge the remote branch before pushing again"
             ) from None
         raise RepoError(f"push to origin failed: {text[:200]}") from None
-    repo.git.update_ref(record, tip)
+    _write_record(repo, record, tip)
     return tip
+
+
+def _write_record(repo: git.Repo, record: str, tip: str) -> None:
+    """The tool's record of what it pushed (its own ref namespace, no reflog), written as git writes a
+    loose ref: a ``.lock`` file created exclusively, then renamed over the ref (a loose ref beats a
+    packed one). One git process less per pushed repo; ``git update-ref`` where the refs are not plain
+    files or the lock cannot be taken (git then says why)."""
+    dotgit = files_backend(Path(repo.working_tree_dir or ""))
+    if dotgit is None:
+        repo.git.update_ref(record, tip)
+        return
+    path = dotgit / record
+    lock = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError:
+        repo.git.update_ref(record, tip)
+        return
+    try:
+        os.write(fd, f"{tip}\n".encode())
+    finally:
+        os.close(fd)
+    os.replace(lock, path)
 
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:

@@ -175,3 +175,19 @@ def test_sync_of_a_clone_without_origin_says_so(repo):
 
     with pytest.raises(RepoError, match="has no remote `origin` \\(git remote add origin URL\\)"):
         remote.fetch(repo, "main")
+
+
+def test_the_pushed_record_written_in_process_is_what_git_reads(repo, tmp_path):
+    first = git(repo, "rev-parse", "HEAD").strip()
+    second = commit(repo, {"x": "1"}, "two")
+    record = gitrepo.PUSHED_REF + "chore/rollout"
+    with gitrepo.open_clone(repo) as clone:
+        gitrepo._write_record(clone, record, first)
+    assert git(repo, "rev-parse", record).strip() == first
+    git(repo, "pack-refs", "--all")  # now packed: the loose ref written next must win
+    assert not (repo / ".git" / record).exists()
+    with gitrepo.open_clone(repo) as clone:
+        gitrepo._write_record(clone, record, second)
+    assert git(repo, "rev-parse", record).strip() == second
+    assert git(repo, "for-each-ref", "--format=%(objectname)", record).strip() == second
+    assert not list((repo / ".git" / "refs").rglob("*.lock"))
