@@ -449,7 +449,8 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
         Finding(
             ENC_PLAINTEXT_VALUE,
             path,
-            f"{path}:{line} holds a value sops did not encrypt (added by hand?): "
+            f"{path}:{line} holds a value sops did not encrypt, or a comment or sops_ line sops "
+            "did not write (added by hand?): "
             f"remove that line, put the value in the plaintext file and re-encrypt "
             "(`rollout apply`), and rotate it: it stays readable in history",
         )

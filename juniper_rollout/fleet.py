@@ -138,6 +138,7 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snaps
     files, links = gitrepo.read_files(base, wanted_paths(repo))
     code_vars: tuple[EnvVar, ...] = ()
     unresolved: tuple[str, ...] = ()
+    also_read: tuple[str, ...] = ()
     listing = gitrepo.listed_paths(clone, base)
     for spec in repo.files:
         if spec.env_from == "code":
@@ -148,7 +149,7 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snaps
                 spec.include,
                 spec.exclude,
             )
-            code_vars, unresolved = found.vars, found.unresolved
+            code_vars, unresolved, also_read = found.vars, found.unresolved, found.also_read
             break
     dotenv_names: dict[str, tuple[str, ...]] = {}
     if any(spec.env_from == "dotenv" for spec in repo.files):
@@ -173,6 +174,7 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snaps
         history,
         code_unresolved=unresolved,
         facts=facts,
+        code_also_read=also_read,
     )
 
 

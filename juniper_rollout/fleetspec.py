@@ -127,12 +127,21 @@ class Manifest:
     pull_request: PullRequestSpec = PullRequestSpec()
     rollout: str = "sops"  # the rollout these repo specs are for
     rollouts: tuple[str, ...] = ("sops",)  # every rollout the manifest declares, the SOPS one first
+    opted_out: tuple[str, ...] = ()  # repos whose entry says `rollouts: {<this rollout>: false}`
 
     def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
         if not names:
             return self.repos
         known = {r.name: r for r in self.repos}
         unknown = [n for n in names if n not in known]
+        out = [n for n in unknown if n in self.opted_out]
+        if out:
+            raise ManifestError(
+                str(self.path),
+                None,
+                f"repo {out[0]!r} opted out of the {self.rollout!r} rollout (its entry says "
+                f"`rollouts: {{{self.rollout}: false}}`; remove that line to include it)",
+            )
         if unknown:
             raise ManifestError(
                 str(self.path),

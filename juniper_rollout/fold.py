@@ -13,6 +13,7 @@ they never guess.
 from __future__ import annotations
 
 import ast
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -227,6 +228,11 @@ class Repo:
             if isinstance(left, list) and isinstance(right, list):
                 return left + right
             raise fail
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):  # "%s_HOST" % PREFIX
+            template = self.value(path, node.left, scopes, depth)
+            if not isinstance(template, str):
+                raise fail
+            return _percent_format(template, self.value(path, node.right, scopes, depth), fail)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             operand = self.value(path, node.operand, scopes, depth)
             if _number(operand):
@@ -387,6 +393,29 @@ def _scalar(v: Any) -> bool:
     return isinstance(v, (str, int, float, bool)) and not (
         isinstance(v, int) and v.bit_length() > 4096
     )
+
+
+# %s, %d, %i, %(name)s and %%: no flags, width or precision (a width could ask for gigabytes)
+_PERCENT = re.compile(r"(?:[^%]|%%|%(?:\([A-Za-z_]\w*\))?[sdi])*", re.DOTALL)
+
+
+def _percent_format(template: str, values: Any, fail: Unresolved) -> str:
+    """printf-style ``template % values`` with plain conversions only, on scalars."""
+    if not _PERCENT.fullmatch(template):
+        raise fail
+    if isinstance(values, list):
+        values = tuple(values)
+    items = (
+        values.values()
+        if isinstance(values, dict)
+        else (values if isinstance(values, tuple) else (values,))
+    )
+    if not all(_scalar(v) for v in items):
+        raise fail
+    try:
+        return template % values
+    except (TypeError, ValueError, KeyError):
+        raise fail from None
 
 
 def _safe_format(template: str, args: list, kwargs: dict, fail: Unresolved) -> str:

@@ -29,6 +29,7 @@ from git.objects.fun import tree_to_stream
 from gitdb.base import IStream
 
 from juniper_rollout.errors import RepoError
+from juniper_rollout.paths import fold
 from juniper_rollout.urls import redact, strip_userinfo
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -330,8 +331,14 @@ def write_tree(
         for binsha, mode, name in tree._cache:
             entries[name] = (binsha, mode, name)
     nested: dict[str, dict[str, bytes | None]] = {}
+    folded: dict[str, str] = {}  # fold(name) -> name, for the names the tree already has
+    for name in entries:
+        folded.setdefault(fold(name), name)
     for path, content in changes.items():
         head, _, rest = path.partition("/")
+        variant = folded.get(fold(head), head) if content is not None else head
+        if variant != head and head not in entries:  # a hand-edited plan adding a second spelling
+            raise InTheWay(case_variant_message(prefix + path, prefix + head, prefix + variant))
         if rest:
             nested.setdefault(head, {})[rest] = content
             continue
@@ -387,16 +394,42 @@ def in_the_way_message(path: str, where: str, mode: int, *, file_wanted: bool) -
     )
 
 
+def case_variant_message(path: str, here: str, variant: str) -> str:
+    """``path`` would add ``here`` beside ``variant``, the same name but for case."""
+    name, other = here.rsplit("/", 1)[-1], variant.rsplit("/", 1)[-1]
+    but = "case" if name.casefold() == other.casefold() else "how an accent is composed"
+    if here == path:
+        what = (
+            f"the repository has {variant}, the same name but for {but}: on a case-insensitive "
+            f"checkout (macOS, Windows) the two are one file, and git keeps only one of them in "
+            f"the working tree"
+        )
+    else:
+        what = (
+            f"the repository has {variant}, the same name as {here} but for {but}: on a "
+            f"case-insensitive checkout (macOS, Windows) the two are one folder, spelled two ways"
+        )
+    return (
+        f"{path}: {what}; the tool does not write {path} there (rename {variant} in the "
+        "repository to one spelling, or change the path in the manifest)"
+    )
+
+
 def in_the_way(commit: git.Commit, paths: list[str]) -> str | None:
     """Why writing a file at one of ``paths`` would replace something that is not a file; None if nothing is in the way."""
     for path in paths:
         node: git.Tree = commit.tree
         parts = path.split("/")
         for depth, name in enumerate(parts):
+            here = "/".join(parts[: depth + 1])
+            variant = next(
+                (n for _, _, n in node._cache if n != name and fold(n) == fold(name)), None
+            )
+            if variant is not None:
+                return case_variant_message(path, here, "/".join([*parts[:depth], variant]))
             entry = next(((b, m) for b, m, n in node._cache if n == name), None)
             if entry is None:
                 break
-            here = "/".join(parts[: depth + 1])
             last = depth == len(parts) - 1
             if last:
                 if entry[1] not in (BLOB_MODE, EXEC_MODE):

@@ -42,7 +42,14 @@ from juniper_rollout.fleetspec import (  # the data a loaded manifest is: fleets
     default_templates_dir,
     guide_location,
 )
-from juniper_rollout.paths import AGENTS, GITIGNORE, PRECOMMIT, SOPS_CONFIG
+from juniper_rollout.paths import (
+    AGENTS,
+    GITIGNORE,
+    PRECOMMIT,
+    SOPS_CONFIG,
+    case_clash,
+    case_clash_words,
+)
 from juniper_rollout.secretshape import carries_credential, looks_secret
 from juniper_rollout.urls import strip_userinfo
 from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_line, load_roundtrip
@@ -342,7 +349,9 @@ class _Validator(_Reader):
         defaults = self._defaults(top.get("defaults") or {}, self.key_line(top, "defaults"))
         if "repos" not in top:
             raise self.fail(1, "no `repos:` list (add the repositories to manage)")
-        repos = self._repos(top["repos"], defaults, workspace, self.key_line(top, "repos"))
+        sops_repos = repos = self._repos(
+            top["repos"], defaults, workspace, self.key_line(top, "repos")
+        )
         if self.rollout != SOPS_ROLLOUT:
             repos = rollouts.repo_specs(self, self.named[self.rollout], top["repos"], repos)
         manifest = Manifest(
@@ -363,6 +372,7 @@ class _Validator(_Reader):
             ),
             rollout=self.rollout,
             rollouts=(SOPS_ROLLOUT, *self.named),
+            opted_out=tuple(sorted({r.name for r in sops_repos} - {r.name for r in repos})),
         )
         self._check_usage_guide(top.get("defaults") or {}, manifest)
         from juniper_rollout.render import check_templates  # late: render depends on manifest types
@@ -610,6 +620,7 @@ class _Validator(_Reader):
                 raise self.fail(
                     spec.line, f"{where} renders {target} twice (each path may have one source)"
                 )
+            self._no_case_clash(target, spec.line, seen, where)
             seen[target] = spec.line
         if "url" in node and strip_userinfo(node["url"]) != node["url"]:
             raise self.fail(
@@ -646,6 +657,22 @@ class _Validator(_Reader):
             line=line,
             github=self._github(node, where),
         )
+
+    def _no_case_clash(
+        self, target: str, line: int | None, seen: Mapping[str, int | None], where: str
+    ) -> None:
+        """Refuse two paths one case-insensitive file system takes for one (``NOTES/GUIDE.md`` and
+        ``notes/GUIDE.md``, or ``.GITIGNORE`` and the tool's own ``.gitignore``)."""
+        own = {GITIGNORE: None, PRECOMMIT: None, AGENTS: None}
+        for other, other_line in [*seen.items(), *own.items()]:
+            clash = case_clash(target, other)
+            if clash is not None:
+                source = f"line {other_line}" if other_line else "the tool's own file"
+                raise self.fail(
+                    line,
+                    f"{where} renders {target}, and {other} ({source}): "
+                    f"{case_clash_words(target, other, clash)}; spell them the same",
+                )
 
     def _github(self, node: Any, where: str) -> str | None:
         value = node.get("github")

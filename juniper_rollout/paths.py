@@ -2,7 +2,43 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 SOPS_CONFIG = ".sops.yaml"
 GITIGNORE = ".gitignore"
 PRECOMMIT = ".pre-commit-config.yaml"
 AGENTS = "AGENTS.md"
+
+
+def fold(path: str) -> str:
+    """``path`` as a case-insensitive file system compares it (macOS, Windows): case folded, and
+    composed (macOS also takes a decomposed ``é`` for the composed one)."""
+    return unicodedata.normalize("NFC", path).casefold()
+
+
+def case_clash(path: str, other: str) -> tuple[str, str] | None:
+    """The shallowest folder or file that ``path`` and ``other`` spell differently though a
+    case-insensitive file system takes them for one (``("NOTES", "notes")``); None if none."""
+    if path != other and fold(path) == fold(other):
+        return path, other
+    mine, theirs = path.split("/"), other.split("/")
+    for depth in range(min(len(mine), len(theirs))):
+        a, b = "/".join(mine[: depth + 1]), "/".join(theirs[: depth + 1])
+        if a != b:
+            return (a, b) if fold(a) == fold(b) else None
+    return None
+
+
+def case_clash_words(path: str, other: str, clash: tuple[str, str]) -> str:
+    """How ``path`` and ``other`` clash, as a clause: on a case-insensitive checkout..."""
+    mine, theirs = clash
+    how = "case" if mine.casefold() == theirs.casefold() else "how an accent is composed (NFC/NFD)"
+    if mine == path and theirs == other:
+        return (
+            f"{path} and {other} differ only in {how}: on a case-insensitive checkout (macOS, "
+            "Windows) they are one file, and git keeps only one of them in the working tree"
+        )
+    return (
+        f"{path} is in the folder {mine} and {other} in {theirs}: on a case-insensitive checkout "
+        "(macOS, Windows) those are one folder, spelled two ways"
+    )

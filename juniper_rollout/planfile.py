@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from juniper_rollout import atomicfile
+from juniper_rollout import atomicfile, savepath
 from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import safe_repo_path
@@ -80,22 +80,14 @@ STDOUT = Path("-")
 
 
 def check_destination(path: Path) -> None:
-    """Refuse, before any work, a ``--out`` the plan cannot be saved to as a regular file
-    (the atomic rename would replace a symlink such as /dev/stdout, or a device, with a file)."""
+    """Refuse, before any work, a ``--out`` the plan cannot be saved to as a regular file (the
+    atomic rename would replace a symlink such as /dev/stdout, or a device, with a file; a folder
+    on /proc takes no file): one line, what and how to fix (``savepath``)."""
     if path == STDOUT:
         return
-    if path.is_symlink():
-        raise RolloutError(
-            f"--out {path} is a symlink; the plan is saved only as a regular file "
-            "(give another path, or `--out -` for standard output)"
-        )
-    if path.exists() and not path.is_file():
-        raise RolloutError(
-            f"--out {path} is not a regular file (a folder or device?); give a file path, "
-            "or `--out -` for standard output"
-        )
-    if not path.parent.is_dir():
-        raise RolloutError(f"--out {path}: no folder {path.parent} (create it first)")
+    problem = savepath.problem(path)
+    if problem is not None:
+        raise RolloutError(_out_line(path, problem))
 
 
 def save(plans: list[RepoPlan], path: Path) -> None:
@@ -109,7 +101,12 @@ def save(plans: list[RepoPlan], path: Path) -> None:
     try:
         atomicfile.replace(path, data.encode("utf-8"), mode=0o600)
     except OSError as err:
-        raise RolloutError(f"--out {path}: cannot write there: {err.strerror}") from None
+        raise RolloutError(_out_line(path, savepath.write_error(path, err))) from None
+
+
+def _out_line(path: Path, problem: str) -> str:
+    """``--out X is a symlink; ...`` or ``--out X: no folder ...``."""
+    return f"--out {path} {problem}" if problem.startswith("is ") else f"--out {path}: {problem}"
 
 
 MAX_PLAN_BYTES = 200_000_000

@@ -58,6 +58,8 @@ class Snapshot:
     facts: artifacts.RepoFacts | None = (
         None  # for templates and `when:` (None: only what `files` shows)
     )
+    # read only in place of another name (a legacy alias, NAME_FILE)
+    code_also_read: tuple[str, ...] = ()
 
 
 def facts_of(repo: RepoSpec, snap: Snapshot) -> artifacts.RepoFacts:
@@ -315,7 +317,11 @@ def _merged(
     groups = tuple(g if g.title else replace(g, title="Listed in the manifest") for g in groups)
     wanted = [v if v.source else replace(v, source="the manifest") for g in groups for v in g.vars]
     # what still reads or holds a name: the code (or .env), the manifest, the committed encrypted files
-    read = {v.name for v in wanted} | set(held) if spec.env_from in ("code", "dotenv") else None
+    read = (
+        {v.name for v in wanted} | set(held) | set(snap.code_also_read)
+        if spec.env_from in ("code", "dotenv")
+        else None
+    )
     try:
         merged = envexample.merge(text, groups, path=spec.path, read=read)
     except blocks.BrokenMarkers as err:

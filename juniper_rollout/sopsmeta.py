@@ -37,15 +37,39 @@ _COMPILED = re.compile(PATTERN.encode(), re.MULTILINE | re.DOTALL)
 
 # What a line of a dotenv sops file may be (sops 3.11 writes, measured in docs/SOPS_NOTES.md): a value
 # sops encrypted (``NAME=ENC[AES256_GCM,…,type:str]``), an empty value (``NAME=``: sops leaves it
-# empty), sops' own ``sops_*`` metadata, a comment (sops writes ``#ENC[…,type:comment]``) or a blank
-# line. Anything else is plaintext in an encrypted file: ``echo TOKEN=x >> .env.enc`` keeps the
-# metadata, so PATTERN alone passes it. The alternatives are disjoint (no backtracking blow-up).
-VALUE = r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:[a-z]+\]"
-DOTENV_LINE = rf"(?:[ \t\r]*|#[^\n]*|sops_[^\n]*|(?!sops_)[^=\n#][^=\n]*=(?:{VALUE})?\r?)"
-# Found (pre-commit's pygrep --multiline --negate: the hook passes) when every line of a dotenv sops file
-# is one of those, or when the file is not a dotenv sops file (no ``sops_mac=`` line: YAML, JSON and INI
-# have no NAME= lines; a file without metadata is require-sops-encrypted's to refuse). --negate prints
-# only the file name: a plaintext value is never echoed.
+# empty), a comment (sops encrypts it too: ``#ENC[AES256_GCM,…,type:comment]``; an empty one stays
+# ``#``), a blank line, or one of
+# sops' own metadata lines: a fixed set of keys, each with the one shape sops gives its value
+# (:data:`METADATA`). Anything else is plaintext in an encrypted file: ``echo TOKEN=x >> .env.enc``,
+# ``# a note``, ``sops_foo=x`` keep the metadata, so PATTERN alone passes them, and sops itself still
+# decrypts a file with a plaintext comment (a warning) or an unknown ``sops_*`` line (silently). The
+# alternatives are disjoint (no backtracking blow-up).
+_B64_OR_EMPTY = r"[A-Za-z0-9+/=]*"
+_GCM = rf"ENC\[AES256_GCM,data:{_B64_OR_EMPTY},iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+"
+VALUE = rf"{_GCM},type:str\]"
+COMMENT = rf"#(?:{_GCM},type:comment\])?"  # a bare '#' stays as it is: nothing to encrypt
+_AGE_ARMOR = r"-----BEGIN AGE ENCRYPTED FILE-----(?:\\n[A-Za-z0-9+/=]+)+\\n-----END AGE ENCRYPTED FILE-----\\n"
+_AGE_ENTRY = rf"age__list_\d+__map_(?:recipient=age1[0-9a-z]+|enc={_AGE_ARMOR})"
+# every key sops 3.11 writes in a dotenv file for age recipients (alone or in key groups, with or
+# without mac_only_encrypted): measured. Not here, so refused: the partial-encryption options
+# (encrypted_regex, unencrypted_regex, their comment forms, encrypted_suffix, an unencrypted_suffix
+# other than the default), which keep values or comments in plaintext by design, and other key types
+# (pgp, kms, …): the tool writes none of them.
+SINGLE_KEYS = {  # each once in a file (a second sops_mac= line is not sops'): key -> its value's shape
+    "lastmodified": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z",
+    "mac": MAC,
+    "mac_only_encrypted": "(?:true|false)",
+    "shamir_threshold": r"\d+",
+    "unencrypted_suffix": "_unencrypted",
+    "version": r"\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?",
+}
+METADATA = (
+    rf"sops_(?:{_AGE_ENTRY}"
+    rf"|key_groups__list_\d+__map_{_AGE_ENTRY}"
+    + "".join(rf"|{key}={shape}\r?(?![\s\S]*^sops_{key}=)" for key, shape in SINGLE_KEYS.items())
+    + ")"
+)
+DOTENV_LINE = rf"(?:[ \t\r]*|{COMMENT}\r?|{METADATA}\r?|(?!sops_)[^=\n#][^=\n]*=(?:{VALUE})?\r?)"
 VALUES_PATTERN = rf"\A(?:{DOTENV_LINE}\n)*{DOTENV_LINE}\Z|\A(?![\s\S]*^sops_mac=)"
 _VALUES = re.compile(VALUES_PATTERN.encode(), re.MULTILINE | re.DOTALL)
 _LINE = re.compile(DOTENV_LINE.encode())
@@ -76,9 +100,13 @@ def plaintext_line(blob: bytes) -> int | None:
     :data:`VALUES_PATTERN` (a test holds them together); the line itself is never returned."""
     if _VALUES.search(blob) is not None:
         return None
+    seen: set[bytes] = set()
     for number, line in enumerate(blob.split(b"\n"), start=1):
-        if _LINE.fullmatch(line) is None:
+        key = line.partition(b"=")[0]
+        if _LINE.fullmatch(line) is None or key in seen:
             return number
+        if key.removeprefix(b"sops_").decode("ascii", "replace") in SINGLE_KEYS:
+            seen.add(key)
     return None  # unreachable while DOTENV_LINE and VALUES_PATTERN agree
 
 

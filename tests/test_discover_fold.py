@@ -183,9 +183,11 @@ def test_aliases_given_by_constants():
     assert {v.name: v.default for v in got.vars} == {
         "SVC_REGION": "eu",
         "OLD_REGION": "eu",
+        "SVC_ZONE": "a",  # AliasChoices(*NAMES): the list the constant holds
+        "ZONE": "a",
         "old_region_mode": "x",
     }
-    assert got.unresolved == ("a/settings.py:7",)  # *NAMES: not followed, and said so
+    assert got.unresolved == ()
 
 
 def test_nested_models_with_delimiter_from_a_constant_and_instance_defaults():
@@ -314,10 +316,18 @@ def test_defaults_that_fold_to_something_else_are_left_out():
         os.getenv("E", "{:>99999999}".format(1))
         os.getenv("F", "{0.real}".format(1))
         os.getenv("G", None)
+        os.getenv("H_%s" % "PORT", "%d" % 8080)
+        os.getenv("%(app)s_MODE" % {"app": "SVC"}, "%s-%s" % ("a", "b"))
+        os.getenv("I", "%099999999d" % 1)
+        os.getenv("J", "%s" % HOME)
         """)
     }
     got = {v.name: (v.default, v.optional) for v in discover(files)}
     assert got == {
+        "H_PORT": ("8080", True),  # printf-style % with plain conversions folds
+        "SVC_MODE": ("a-b", True),
+        "I": (None, True),  # a width could ask for gigabytes: not folded
+        "J": (None, True),
         "A": (None, True),
         "B": (None, True),
         "C": ("7", True),
@@ -419,3 +429,80 @@ def test_scope_application_code_only_and_manifest_globs():
         "FROM_DOCS": None,
         "COMPOSE_VAR": "1",
     }
+
+
+# A resolver as a hand-grown worker config writes it: the canonical name and a deprecated one passed
+# as two parameters, each also read as NAME_FILE (a Docker secret's path), through a local alias of
+# os.environ that a test can replace, and the default returned when nothing was read.
+KILN = {
+    "kiln/names.py": src("""
+        from typing import Final
+        ENV_BROKER: Final[str] = "KILN_WORKER_BROKER"
+        ENV_TOKEN: Final[str] = "KILN_WORKER_TOKEN"
+        ENV_SLOTS: Final[str] = "KILN_WORKER_SLOTS"
+        OLD_BROKER: Final[str] = "KILN_BROKER"
+        OLD_TOKEN: Final[str] = "KILN_TOKEN"
+        OLD_API_KEY: Final[str] = "KILN_API_KEY"
+        DEFAULT_SLOTS: Final[int] = 4
+        """),
+    "kiln/settings.py": src("""
+        import os
+        from typing import Mapping
+        from kiln.names import ENV_BROKER, ENV_SLOTS, ENV_TOKEN, OLD_API_KEY, OLD_BROKER, OLD_TOKEN
+        from kiln.names import DEFAULT_SLOTS
+
+        def _pick(env: Mapping[str, str] | None, name: str, old: str | None, default: str | None = None):
+            source: Mapping[str, str] = os.environ if env is None else env
+            path = source.get(f"{name}_FILE")
+            if path:
+                return open(path).read().strip()
+            if name in source:
+                return source[name]
+            if old is not None:
+                if source.get(old + "_FILE"):
+                    return open(source[old + "_FILE"]).read()
+                value = source.get(old)
+                if value is not None:
+                    return value
+            return default
+
+        def load(env=None):
+            token = _pick(env, ENV_TOKEN, None) or _pick(env, ENV_TOKEN, OLD_API_KEY, "")
+            return dict(
+                broker=_pick(env, ENV_BROKER, OLD_BROKER, "amqp://localhost"),
+                token=token or _pick(env, ENV_TOKEN, OLD_TOKEN),
+                slots=int(_pick(env, ENV_SLOTS, None, str(DEFAULT_SLOTS))),
+            )
+
+        def lookup(thing):  # a dict named like the environment elsewhere is not it
+            source = {"a": 1}
+            return source.get(thing)
+        """),
+    "kiln/cli.py": src("""
+        from kiln import settings
+        BROKER = settings._pick(None, "KILN_WORKER_BROKER", "KILN_BROKER", "amqp://localhost")
+        SHAPE = settings.lookup("KILN_NOT_AN_ENV_READ")
+        """),
+}
+
+
+def test_a_resolver_with_a_legacy_name_and_file_indirection_is_followed():
+    got = discover_all(KILN)
+    assert {v.name: (v.default, v.optional) for v in got.vars} == {
+        "KILN_WORKER_BROKER": ("amqp://localhost", True),  # first read in kiln/cli.py
+        "KILN_WORKER_TOKEN": (None, False),
+        "KILN_WORKER_SLOTS": ("4", True),
+    }
+    # read only in place of those: a hand-written file listing them is not stale; never added
+    assert set(got.also_read) == {
+        "KILN_WORKER_BROKER_FILE",
+        "KILN_WORKER_TOKEN_FILE",
+        "KILN_WORKER_SLOTS_FILE",
+        "KILN_BROKER",
+        "KILN_BROKER_FILE",
+        "KILN_TOKEN",
+        "KILN_TOKEN_FILE",
+        "KILN_API_KEY",
+        "KILN_API_KEY_FILE",
+    }
+    assert got.unresolved == ()

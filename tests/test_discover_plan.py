@@ -11,6 +11,7 @@ import pytest
 
 from tests.demofleet import make_repo
 from tests.helpers import rollout
+from tests.test_discover_fold import KILN
 
 KEY = str(pyrage.x25519.Identity.generate().to_public())
 
@@ -49,8 +50,8 @@ ORCHARD = {
         from orchard.constants import UPSTREAM_URL_ENV
         def url():
             return os.getenv(UPSTREAM_URL_ENV, "http://localhost:9200")
-        def anything(name):
-            return os.environ[name.upper()]
+        def anything(pick):
+            return os.environ[pick().upper()]
         """),
     "ws/orchard/tests/test_settings.py": "import os\ndef test(monkeypatch):\n    monkeypatch.setenv('ORCHARD_IN_TESTS', '1')\n"
     "    os.environ.get('PYTEST_XDIST_WORKER')\n",
@@ -176,3 +177,32 @@ def test_demo_fleet_shows_prefixed_names_with_defaults_and_nothing_from_tests_or
         "CASCOR_SERVICE_URL=\nCASCOR_WORKER_TOKEN=\n# CASCOR_MANAGER_HOST=127.0.0.1\n"
         in examples["juniper-cascor-worker"]
     )
+
+
+# juniper-cascor-worker's shape: the hand-written example lists the deprecated names the code still
+# reads as a fallback; the canonical names it lacks are added, the deprecated ones are not stale
+KILN_REPO = {
+    **{f"ws/kiln/{path}": text for path, text in KILN.items()},
+    "ws/kiln/.env.example": "# kiln worker\nKILN_BROKER=amqp://localhost\nKILN_TOKEN=\n",
+}
+
+
+@pytest.mark.parametrize("tmp_files", [KILN_REPO], indirect=True)
+def test_deprecated_names_a_resolver_still_reads_are_not_stale(tmp_files):
+    make_repo(tmp_files / "ws" / "kiln", {"README.md": "kiln\n"})
+    manifest = tmp_files / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n"
+        "  - name: kiln\n    env_example: {from: code}\n"
+    )
+    result = rollout("plan", "--manifest", manifest, "--out", tmp_files / "plan.json")
+    assert result.code == 0, result.stderr
+    assert "stale" not in result.stdout and "no longer reads" not in result.stdout
+    files = json.loads((tmp_files / "plan.json").read_text())["repos"][0]["files"]
+    example = next(f for f in files if f["path"] == ".env.example")
+    text = base64.b64decode(example["content"]).decode()
+    assert text.startswith("# kiln worker\nKILN_BROKER=amqp://localhost\nKILN_TOKEN=\n")
+    block = text.split("# >>> juniper-rollout >>>", 1)[1]
+    assert "# KILN_WORKER_BROKER=amqp://localhost" in block and "\nKILN_WORKER_TOKEN=\n" in block
+    assert "# KILN_WORKER_SLOTS=4" in block
+    assert "_FILE" not in block and "KILN_API_KEY" not in block

@@ -6,11 +6,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
-from juniper_rollout.edits import blocks, gitignore
+from juniper_rollout.edits import blocks, gitignore, ignorematch
 from juniper_rollout.errors import RolloutError
 
 PATHS = gitignore.MUST_IGNORE + gitignore.MUST_TRACK
+# how many examples, and whether derandomized, comes from the profile tests/conftest.py loads
+SETTINGS = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 def block(patterns):
@@ -116,3 +123,75 @@ def test_exceptions_come_after_a_later_broad_rule():
 def test_broken_markers_are_refused(text, words):
     with pytest.raises(RolloutError, match=words):
         gitignore.edit(text, block)
+
+
+# --- ignorematch: which line decides each name, line for line as git says ----------------------
+NAMES = tuple(dict.fromkeys([*PATHS, *gitignore._UNIVERSE]))
+_PIECES = (
+    *"*?[]!^-\\/: .#",
+    "**",
+    "**/",
+    "/**",
+    "[:alpha:]",
+    "[:punct:]",
+    "[:bogus:]",
+    "[!.]",
+    "[a-z]",
+    "[^e]",
+    "[]]",
+    ".env",
+    "env",
+    ".enc",
+    "example",
+    "local",
+    "prod",
+    "l",
+    "e",
+    "x",
+    "t",
+    "\u00e9",
+    "\t",
+)
+_LINE = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=7).map("".join)
+
+
+def git_deciding_lines(tmp_path: Path, lines: list[str]) -> dict[str, int | None]:
+    """For each name, the 1-based number of the last line matching it, by git check-ignore -v -n."""
+    repo = tmp_path / "decide"
+    if not repo.exists():
+        subprocess.run(["git", "init", "-q", "--template=", str(repo)], check=True)
+    (repo / ".gitignore").write_bytes("".join(line + "\n" for line in lines).encode())
+    out = subprocess.run(
+        ["git", "-C", str(repo), "-c", "core.excludesFile=/dev/null"]
+        + ["check-ignore", "--no-index", "-v", "-n", "-z", "--stdin"],
+        input="".join(n + "\0" for n in NAMES).encode(),
+        capture_output=True,
+        check=False,
+    ).stdout.decode()
+    fields = out.split("\0")[:-1]
+    found: dict[str, int | None] = {}
+    for source, number, _pattern, name in zip(*[iter(fields)] * 4, strict=True):
+        found[name] = int(number) if source else None
+    return found
+
+
+def engine_deciding_lines(lines: list[str]) -> dict[str, int | None]:
+    names = ignorematch.Names(NAMES)
+    found: dict[str, int | None] = {n: None for n in NAMES}
+    for number, line in enumerate(lines, start=1):
+        hits = names.matched(line)
+        for name in NAMES:
+            if hits & names.mask([name]):
+                found[name] = number
+    return found
+
+
+@given(st.lists(_LINE, min_size=1, max_size=12))
+@example(["[.0]env", "*env[1]", ".e*[!2]", "**/.env3*"])
+@example(["\\!.env", "!.env", ".env\\ ", ".env  ", "\\#x", "#.env", "/.env", "/**", "*/.env"])
+@example(["[[:alpha:]", "[[:]env", "[.[:punct:]]env", "[]]", "[!]]env", "[a-]env", "[--.]env"])
+@example(["**/**/.env", "**\\/.env", "a/**/.env", ".env/", ".env/**", "**", "*", "?env", "\\"])
+@SETTINGS
+def test_the_line_deciding_each_name_is_the_one_git_names(tmp_path, lines):
+    lines = [line for line in lines if "\n" not in line and "\r" not in line]
+    assert engine_deciding_lines(lines) == git_deciding_lines(tmp_path, lines)

@@ -409,6 +409,14 @@ def test_defaults_files_apply_fleet_wide_with_opt_outs(tmp_path):
     hygiene, _ = core(tmp_path, "hygiene", text)
     assert [r.name for r in hygiene.repos] == ["svc", "opt"]
     assert [f.path for f in hygiene.repos[1].files] == [".gitignore", "AGENTS.md", "py.txt", "MINE"]
+    # --repo on the opted-out one says why it is not there (not "no repo named 'out'")
+    with pytest.raises(
+        ManifestError, match=r"repo 'out' opted out of the 'hygiene' rollout .*hygiene: false"
+    ):
+        hygiene.select(["out"])
+    with pytest.raises(ManifestError, match="no repo named 'nope'"):
+        hygiene.select(["nope"])
+    assert [r.name for r in manifest.select(["out"])] == ["out"]
 
 
 def test_a_rollout_without_secrets_needs_no_key():

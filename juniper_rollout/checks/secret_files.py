@@ -69,7 +69,8 @@ def _encrypted_file(
     if line is not None:  # no key needed: the hook's own pattern (require-encrypted-values)
         return failed(
             name,
-            f"{path}:{line}: a value sops did not encrypt (plaintext added to the encrypted file?)",
+            f"{path}:{line}: a value sops did not encrypt, or a comment or sops_ line sops did not "
+            "write (plaintext added to the encrypted file?)",
             f"remove line {line} from {path}; put the value in the plaintext file and re-encrypt "
             f"({APPLY}); rotate it if it was ever committed",
         )
@@ -90,8 +91,9 @@ def _encrypted_file(
     said = [f"{path}: {len(meta.names)} variables"]
     source = next((s.source for s in repo.encrypt if s.target == path), None)
     if not set(age.public) & set(meta.recipients):
-        said.append(
-            f"not decrypted ({'your key is not a recipient' if age.public else 'no age key found'})"
+        said.append(  # a forged sops_mac or ciphertext-shaped value passes every check without a key
+            f"not decrypted ({'your key is not a recipient' if age.public else 'no age key found'}), "
+            "so its MAC is unchecked: a forged or altered value shows only to verify with a key"
         )
     else:
         try:
@@ -104,7 +106,11 @@ def _encrypted_file(
                 f"{path} decrypts, but not to the {source} in your clone",
                 f"{APPLY} (re-encrypts {source}), or decrypt {path} over {source} if git is right",
             )
-        said.append("decrypts" + (f" to {source} in the clone" if same is True and source else ""))
+        said.append(
+            "decrypts"
+            + (f" to {source} in the clone" if same is True and source else "")
+            + " (sops checked its MAC)"
+        )
     example = snap.files.get(example_path(path))
     if example is None:
         said.append(f"no {example_path(path)} to compare names with")

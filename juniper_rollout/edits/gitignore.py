@@ -6,7 +6,6 @@ semantics in-process (the tests cross-check it against ``git check-ignore``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,7 +13,7 @@ from functools import lru_cache
 import pathspec
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
-from juniper_rollout.edits import blocks
+from juniper_rollout.edits import blocks, ignorematch
 from juniper_rollout.envfiles import DEFAULT, EnvFiles
 from juniper_rollout.paths import GITIGNORE
 
@@ -24,7 +23,7 @@ MUST_IGNORE, MUST_TRACK = DEFAULT.samples()
 
 def _spec(lines: list[str], paths: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     """git's rules for ``lines`` as far as ``paths`` go; a line git would ignore as invalid (a lone ``!``)
-    is skipped, as git does. Only the lines that can decide for ``paths`` are compiled (see :func:`_relevant`),
+    is skipped, as git does. Only the lines that decide for ``paths`` are compiled (see :func:`_relevant`),
     so a 200,000-line file costs one pass over its lines, not 200,000 regular expressions."""
     return pathspec.GitIgnoreSpec(
         [p for p in map(_pattern, _relevant(lines, paths)) if p is not None]
@@ -32,30 +31,36 @@ def _spec(lines: list[str], paths: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
 
 
 def _relevant(lines: list[str], paths: tuple[str, ...]) -> list[str]:
-    """The lines that can decide whether ``paths`` are ignored, in order; exact, because:
-
-    - only the last occurrence of a repeated line matters (the last matching pattern wins);
-    - for paths at the top of the repo no parent directory can be excluded, so only the
-      patterns matching a path itself count, and a glob matches a path only if each of its
-      literal runs (between wildcards, classes and slashes) is part of that path.
-    """
+    """The lines that decide whether ``paths`` are ignored, in order: for each path, the last line
+    matching it (the last matching pattern wins; for paths at the top of the repo no parent
+    directory can be excluded). Lines are read last to first, each matched against all the paths
+    at once without compiling anything (:mod:`ignorematch`, which remembers each line's answer for
+    the next reading), and the reading stops when every path has its line: whatever the lines are,
+    the work is one short pass per line, and pathspec compiles at most one line per path."""
     if any("/" in p for p in paths):
         return lines
-    seen: set[str] = set()
+    names = _names_for(paths)
+    wanted = names.mask(paths)
+    decided = 0
     kept: list[str] = []
     for line in reversed(lines):
-        if line in seen:
-            continue
-        seen.add(line)
-        if "\\" in line or all(
-            any(run in p for p in paths) for run in _WILD.split(line.lstrip("!").strip()) if run
-        ):
+        hits = names.matched(line) & wanted & ~decided
+        if hits:
             kept.append(line)
+            decided |= hits
+            if decided == wanted:
+                break
     kept.reverse()
     return kept
 
 
-_WILD = re.compile(r"\[[^\]]*\]|[*?/]")
+def _names_for(paths: tuple[str, ...]) -> ignorematch.Names:
+    return _names(tuple(sorted({*paths, *_UNIVERSE})))
+
+
+@lru_cache(maxsize=16)
+def _names(paths: tuple[str, ...]) -> ignorematch.Names:
+    return ignorematch.Names(paths)
 
 
 @lru_cache(maxsize=4096)
@@ -89,10 +94,12 @@ class GitignoreEdit:
 def needed_patterns(outside: str, env: EnvFiles = DEFAULT) -> tuple[str, ...]:
     """The fewest lines that, appended after ``outside``, give the rules we need."""
     must_ignore, _ = env.samples()
-    spec = _spec(
+    # the lines that decide for every name asked about below, found in one reading of ``outside``
+    kept = _relevant(
         outside.splitlines(),
         (*must_ignore, *(_sample(line) for line in env.gitignore_exceptions())),
     )
+    spec = _spec(kept, must_ignore)
     adds = [
         glob
         for glob, sample in zip(env.gitignore_ignores(), must_ignore, strict=False)
@@ -101,7 +108,8 @@ def needed_patterns(outside: str, env: EnvFiles = DEFAULT) -> tuple[str, ...]:
     exceptions = [
         line
         for line in env.gitignore_exceptions()
-        if spec.match_file(_sample(line)) or _ignored_after(outside, adds, _sample(line))
+        if _spec(kept, (_sample(line),)).match_file(_sample(line))
+        or _ignored_after(kept, adds, _sample(line))
     ]
     return (*adds, *exceptions)  # exceptions last: the last matching pattern wins
 
@@ -111,10 +119,15 @@ def _sample(line: str) -> str:
     return line.lstrip("!").replace("*", "local")
 
 
-def _ignored_after(outside: str, adds: list[str], path: str) -> bool:
+# the names the default definition asks about: one Names (and its memory of lines) serves every question
+_UNIVERSE = (*MUST_IGNORE, *MUST_TRACK, *map(_sample, DEFAULT.gitignore_exceptions()))
+
+
+def _ignored_after(kept: list[str], adds: list[str], path: str) -> bool:
+    """Whether ``path`` is ignored once ``adds`` follow the lines ``kept`` decide by."""
     if not adds:
         return False
-    return _spec([*outside.splitlines(), *adds], (path,)).match_file(path)
+    return _spec([*kept, *adds], (path,)).match_file(path)
 
 
 def edit(
