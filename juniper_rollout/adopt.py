@@ -21,6 +21,7 @@ from typing import Any
 from identify.identify import tags_from_filename
 
 from juniper_rollout.agekey import short
+from juniper_rollout.errors import RepoError
 from juniper_rollout.sopsmeta import rule_recipients
 
 # Paths tried against a hook's files/exclude: the ones the code calls plaintext env files count.
@@ -91,6 +92,13 @@ def plaintext_probes(is_plaintext: Any) -> tuple[str, ...]:
 
 def selected(hook: dict[str, Any], paths: tuple[str, ...], top: dict[str, Any]) -> tuple[str, ...]:
     """The ``paths`` pre-commit would pass to ``hook`` (its and the config's files/exclude, its types)."""
+    for where, key, pattern in (
+        (f"hook {hook.get('id')}'s", "files", hook.get("files", "")),
+        (f"hook {hook.get('id')}'s", "exclude", hook.get("exclude", "^$")),
+        ("the top-level", "files", top.get("files", "")),
+        ("the top-level", "exclude", top.get("exclude", "^$")),
+    ):
+        _refuse_slow(f".pre-commit-config.yaml: {where} {key}", str(pattern))
     try:
         include = re.compile(str(hook.get("files", "")))
         exclude = re.compile(str(hook.get("exclude", "^$")))
@@ -311,6 +319,12 @@ def _rules(data: Any) -> list[dict]:
 
 
 def _search(rule: dict, path: str) -> bool:
+    _refuse_slow(
+        ".sops.yaml: a creation rule's path_regex",
+        str(rule.get("path_regex", "")),
+        "Python's regex engine, which the tool judges the rule with, could take hours on one path "
+        "(sops's own engine would not)",
+    )
     try:
         return re.search(str(rule.get("path_regex", "")), path) is not None
     except re.error:
@@ -320,3 +334,81 @@ def _search(rule: dict, path: str) -> bool:
 def _first_rule(rules: list[dict], path: str) -> dict | None:
     """sops uses the first rule whose path_regex matches (a rule without one matches everything)."""
     return next((r for r in rules if "path_regex" not in r or _search(r, path)), None)
+
+
+# --- patterns from a repo, judged before Python's backtracking `re` runs them -----------------------
+
+MAX_DEGREE = 4  # unbounded repeats one after another: n**4 steps on a short path is still instant
+
+
+def _refuse_slow(
+    what: str,
+    pattern: str,
+    why: str = "a regex engine like pre-commit's could take hours on one file name",
+) -> None:
+    """RepoError when ``pattern`` (a repo's own regex) could backtrack for hours on a short path: a
+    repetition inside an unbounded one (``(.*)*``, ``(a+)+``, ``(x|xy)*``), a backreference under one,
+    or more than MAX_DEGREE unbounded repeats in a row. Such a pattern is the repo author's; the tool
+    never runs it (pre-commit would hang on it too)."""
+    if _degree_or_none(pattern) is None:
+        raise RepoError(
+            f"{what} {_clip(pattern, 50)!r} repeats a repetition: {why}; simplify it, then plan again"
+        )
+
+
+def _degree_or_none(pattern: str) -> int | None:
+    """How many unbounded repeats follow each other in ``pattern`` (its cost is about n**degree), or
+    None when one is nested in another (exponential). 0 for a pattern Python cannot parse (re says so)."""
+    import re._constants as c  # type: ignore[import-not-found]  # 3.11+: re's own parser
+    import re._parser as parser  # type: ignore[import-not-found]
+
+    try:
+        items = parser.parse(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return 0
+
+    def degree(items, inside: bool) -> int | None:
+        total = 0
+        for op, av in items:
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+                low, high, sub = av
+                unbounded = high == c.MAXREPEAT or high > 100
+                if inside and high > 1:
+                    return None
+                found = degree(sub, inside or unbounded)
+                if found is None:
+                    return None
+                total += (1 if unbounded else 0) + found
+            elif op is c.BRANCH:
+                if inside:
+                    return None
+                found_all = [degree(alt, inside) for alt in av[1]]
+                if None in found_all:
+                    return None
+                total += max(d for d in found_all if d is not None)
+            elif op is c.SUBPATTERN:
+                found = degree(av[3], inside)
+                if found is None:
+                    return None
+                total += found
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                found = degree(av[1], inside)
+                if found is None:
+                    return None
+                total += found
+            elif op is c.ATOMIC_GROUP:
+                found = degree(av, inside)
+                if found is None:
+                    return None
+                total += found
+            elif op is c.GROUPREF_EXISTS:
+                parts = [degree(p, inside) for p in av[1:] if p is not None]
+                if None in parts:
+                    return None
+                total += max((d for d in parts if d is not None), default=0)
+            elif op is c.GROUPREF and inside:
+                return None
+        return total
+
+    found = degree(items, False)
+    return None if found is None or found > MAX_DEGREE else found

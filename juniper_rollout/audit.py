@@ -439,7 +439,9 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
         Finding(
             ENC_WITHOUT_SOPS,
             path,
-            f"{path} has no sops metadata: it may be plaintext; remove it "
+            f"{path} {sopsmeta.LFS_NOTE}"
+            if sopsmeta.is_lfs_pointer(blob)
+            else f"{path} has no sops metadata: it may be plaintext; remove it "
             f"(`git rm --cached {quote(path)}`), rotate what it held, and encrypt again with sops",
         )
         for path, blob in sorted(facts.encrypted.items())

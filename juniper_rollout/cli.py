@@ -109,8 +109,11 @@ def plan(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Save the plan (JSON) for `rollout apply PLAN`.")
+    out: Annotated[  # str: a trailing '/' (a folder) must reach the command, Path would drop it
+        str | None,
+        typer.Option(
+            "--out", help="Save the plan (JSON) for `rollout apply PLAN`.", metavar="<path>"
+        ),
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
     detailed_exitcode: Annotated[

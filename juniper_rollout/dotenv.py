@@ -137,7 +137,8 @@ def _checked_name(raw: bytes, path: str, number: int) -> str:
             "text before '=' is not a variable name (letters, digits, _; not starting with a digit): "
             "a pasted secret? rename the variable or remove the line",
         )
-    if is_token_name(name):  # never echoed: it is shaped like a credential
+    stem = name.removeprefix(RESERVED_PREFIX).removesuffix(UNENCRYPTED_SUFFIX)
+    if is_token_name(name) or is_token_name(stem):  # never echoed: it is shaped like a credential
         raise DotenvError(
             path,
             number,

@@ -75,7 +75,7 @@ def connect(manifest_url: str | None, env: Mapping[str, str] | None = None) -> F
 
 
 _URL = re.compile(
-    r"^(?:[a-z+]+://(?:[^@/]+@)?[^/]+/|[^@/:]+@[^:/]+:)(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/?$"
+    r"^(?:[a-z+]+://(?:[^@/]+@)?[^/]+/|[^@/:]+@[^:/]+:)(?P<owner>[^/?#]+)/(?P<name>[^/?#]+?)(?:\.git)?/?(?:[?#].*)?$"
 )
 
 

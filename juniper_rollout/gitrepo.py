@@ -224,8 +224,25 @@ def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], 
             if node.mode == LINK_MODE:
                 links.add(path)
             else:
-                files[path] = node.data_stream.read()
+                files[path] = _bounded_read(node, path, commit)
     return files, frozenset(links)
+
+
+MAX_FILE_BYTES = 16 << 20  # a file the tool reads, edits or encrypts; real ones are a few KB
+
+
+def too_big(path: str, size: int, where: str) -> RepoError:
+    return RepoError(
+        f"{path} {where} is {size / (1 << 20):,.0f} MB; the tool reads files up to "
+        f"{MAX_FILE_BYTES >> 20} MB (is that really the file it manages? check what is there)"
+    )
+
+
+def _bounded_read(blob: git.Blob, path: str, commit: git.Commit) -> bytes:
+    """The blob's bytes; RepoError (before reading anything) when it is larger than MAX_FILE_BYTES."""
+    if blob.size > MAX_FILE_BYTES:  # the object's header: nothing is inflated
+        raise too_big(path, blob.size, f"at {commit.hexsha[:7]}")
+    return blob.data_stream.read()
 
 
 _UNDER_SYMLINK = True  # in read_files' directory cache: the directory is, or is under, a symlink
@@ -527,7 +544,8 @@ def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: st
 
 def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     """The worktree (the clone itself, or a linked one) that has ``branch`` checked out, or is
-    rebasing or bisecting it; None if none has. git refuses to move such a branch; so does the tool."""
+    rebasing or bisecting it, or will move it at the end of a ``rebase --update-refs``; None if none
+    has. git refuses to move such a branch; so does the tool."""
     ref = f"refs/heads/{branch}"
     common = Path(repo.common_dir)
     places = [(common, Path(repo.working_tree_dir or common))]
@@ -545,6 +563,12 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                 continue
             if text in (ref, branch) or ref in _symref_chain(common, text):
                 return top
+        try:  # `git rebase --update-refs` moves these at its end: git counts them as checked out
+            listed = (admin / "rebase-merge" / "update-refs").read_text(errors="replace")
+        except OSError:
+            continue
+        if ref in listed.splitlines()[::3]:
+            return top
     return None
 
 
@@ -614,6 +638,9 @@ def _sweep_object_temp_files(gitdir: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
+NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}  # a push never waits at git's "Username for …" prompt
+
+
 def push(repo: git.Repo, branch: str) -> str:
     """Push the branch to origin only if the remote is where the tool last left it."""
     ref = f"refs/heads/{branch}"
@@ -626,14 +653,20 @@ def push(repo: git.Repo, branch: str) -> str:
     try:
         try:
             repo.git.push(
-                "--porcelain", f"--force-with-lease={ref}:{expected}", "origin", f"{ref}:{ref}"
+                "--porcelain",
+                f"--force-with-lease={ref}:{expected}",
+                "origin",
+                f"{ref}:{ref}",
+                env=NO_PROMPT,
             )
         except git.GitCommandError:
             if not expected or not _absent_on_origin(repo, ref):
                 raise
             # deleted on origin since the tool pushed (a reviewer merged it, say): push it anew,
             # on the condition that it is still absent
-            repo.git.push("--porcelain", f"--force-with-lease={ref}:", "origin", f"{ref}:{ref}")
+            repo.git.push(
+                "--porcelain", f"--force-with-lease={ref}:", "origin", f"{ref}:{ref}", env=NO_PROMPT
+            )
     except git.GitCommandError as err:
         text = " ".join(f"{err.stdout} {err.stderr}".split())
         if "stale info" in text or "rejected" in text or "fetch first" in text:
@@ -641,7 +674,7 @@ def push(repo: git.Repo, branch: str) -> str:
                 f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
                 "them, then delete or merge the remote branch before pushing again"
             ) from None
-        raise RepoError(f"push to origin failed: {text[:200]}") from None
+        raise RepoError(f"push to origin failed: {redact_origin(repo, text)[:200]}") from None
     _write_record(repo, record, tip)
     return tip
 
@@ -670,9 +703,19 @@ def _write_record(repo: git.Repo, record: str, tip: str) -> None:
     os.replace(lock, path)
 
 
+def redact_origin(repo: git.Repo, text: str) -> str:
+    """``text`` (git's own words) without the credentials of origin's URLs: git repeats a URL's query
+    string (``?access_token=…``) in its errors, and a clone's origin may carry one."""
+    try:
+        found = repo.git.config("--get-regexp", r"^remote\.origin\.(push)?url$")
+    except git.GitCommandError:
+        return text
+    return redact(text, *(line.partition(" ")[2] for line in found.splitlines()))
+
+
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
     try:
-        return not str(repo.git.ls_remote("--exit-code", "origin", ref)).strip()
+        return not str(repo.git.ls_remote("--exit-code", "origin", ref, env=NO_PROMPT)).strip()
     except git.GitCommandError as err:
         return err.status == 2  # --exit-code: 2 means no such ref on the remote
 
@@ -712,19 +755,24 @@ def commits_touching(
 
 
 def _history_log(repo: git.Repo, pathspecs: list[str], *how: str) -> str:
-    """``git log`` over every ref for commits adding or changing ``pathspecs``, one record per commit
+    """``git log`` over every ref but the stash for commits adding or changing ``pathspecs``, one record per commit
     (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw entries)."""
     try:
         return repo.git.log(
+            # a stash (`git stash -u` with an untracked .env) is the user's local work, like the
+            # .env itself: never pushed, not history to rotate values for or rewrite
+            "--exclude=refs/stash",
             "--all",
             "--no-show-signature",
             "--no-color",
-            "--diff-filter=ACMR",
+            "--diff-filter=ACMRT",  # T: a symlink turned into a file (with values) is a change too
             *how,
             "--diff-merges=first-parent",  # a file added in a merge commit is seen too
             "--format=%x1e%h%x1f%s",
             "--",
             *pathspecs,
+            # history as stored: a `git replace` of the commit that added .env hid it from the scan
+            env={"GIT_NO_REPLACE_OBJECTS": "1"},
         )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None

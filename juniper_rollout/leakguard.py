@@ -98,7 +98,8 @@ def check_age_keys(files: Iterable[FileChange]) -> None:
             and not AGE_KEY.search(f.before or b"")
         ):
             raise RepoError(
-                f"{f.path} would contain an age private key (AGE-SECRET-KEY-1…); nothing written "
+                f"{f.path} would contain an age private key (AGE-SECRET-KEY-1…) or an SSH/PEM one "
+                "(sops takes it as an age identity); nothing written "
                 "(check the manifest's templates and vars)"
             )
 

@@ -402,10 +402,22 @@ class _Validator(_Reader):
 
     def _workspace(self, top: Mapping, here: Path) -> Path:
         if self.workspace_override is not None:
-            return self.workspace_override.resolve()
+            return self._resolved(self.workspace_override, "--workspace", None)
         if self.env.get("JUNIPER_WORKSPACE"):
-            return Path(self.env["JUNIPER_WORKSPACE"]).expanduser().resolve()
-        return (here / top.get("workspace", "..")).resolve()
+            return self._resolved(
+                Path(self.env["JUNIPER_WORKSPACE"]).expanduser(), "$JUNIPER_WORKSPACE", None
+            )
+        line = self.key_line(top, "workspace") if "workspace" in top else None
+        return self._resolved(here / top.get("workspace", ".."), "workspace", line)
+
+    def _resolved(self, path: Path, what: str, line: int | None) -> Path:
+        """``path.resolve()``; a symlink loop on the way is one line (Python raises RuntimeError)."""
+        try:
+            return path.resolve()
+        except (RuntimeError, OSError):
+            raise self.fail(
+                line, f"{what} {path} is a symlink loop (fix or remove the symlink)"
+            ) from None
 
     def _forge(self, node: Any, line: int | None) -> str | None:
         self.shaped(node, "forge", line, _FORGE_KEYS, "forge")
@@ -544,6 +556,13 @@ class _Validator(_Reader):
             raise self.fail(
                 self.key_line(node, key), f"{where}.{key} {value!r} is not a valid git branch name"
             )
+        if key == "branch" and re.fullmatch(r"[A-Z_]*HEAD|AUTO_MERGE", value):
+            raise self.fail(  # FETCH_HEAD, ORIG_HEAD, MERGE_HEAD…: git reads .git/NAME before refs/heads/
+                self.key_line(node, key),
+                f"{where}.{key} {value!r} is a name git keeps for its own (like FETCH_HEAD or "
+                f"ORIG_HEAD): git would find its {value} first and call the branch ambiguous; "
+                "name the branch itself, like juniper-rollout/sops",
+            )
         shadow = next(
             (p for p in ("refs/", *(f"{r}/" for r in REMOTE_NAMESPACES)) if value.startswith(p)),
             None,
@@ -565,6 +584,7 @@ class _Validator(_Reader):
             raise self.fail(line, f"repos must be a list, not {_kind(node)}")
         repos: list[RepoSpec] = []
         names: dict[str, int | None] = {}
+        paths: dict[str, tuple[str, int | None]] = {}
         for i, entry in enumerate(node):
             entry_line = self.item_line(node, i)
             repo = self._repo(entry, defaults, workspace, entry_line)
@@ -574,6 +594,15 @@ class _Validator(_Reader):
                     f"repo {repo.name!r} is listed twice (first at line {names[repo.name]}; remove one)",
                 )
             names[repo.name] = entry_line
+            clone = os.path.normpath(repo.path)
+            if clone in paths:  # two entries writing one branch of one clone, each planned alone
+                first, first_line = paths[clone]
+                raise self.fail(
+                    entry_line,
+                    f"repo {repo.name!r} has the same clone as {first!r} (line {first_line}): "
+                    f"{repo.path}; give each entry its own clone, or remove one",
+                )
+            paths[clone] = (repo.name, entry_line)
             repos.append(repo)
         return tuple(repos)
 
@@ -593,7 +622,11 @@ class _Validator(_Reader):
         rollouts.check_repo_entry(self, node, where)
         path = workspace / name
         if "path" in node:
-            path = (self.path.resolve().parent / Path(node["path"]).expanduser()).resolve()
+            path = self._resolved(
+                self.path.resolve().parent / Path(node["path"]).expanduser(),
+                f"{where}.path",
+                self.key_line(node, "path"),
+            )
         files: list[FileSpec] = []
         if node.get("sops_yaml", True):
             files.append(FileSpec(SOPS_CONFIG, "sops.yaml.j2", "replace", {}, None, line))

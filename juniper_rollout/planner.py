@@ -33,6 +33,7 @@ from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, RepoSpec
 from juniper_rollout.paths import AGENTS, GITIGNORE, PRECOMMIT, SOPS_CONFIG
 from juniper_rollout.secretshape import looks_secret
+from juniper_rollout.sopsmeta import is_lfs_pointer
 from juniper_rollout.yamlio import load_plain
 
 
@@ -122,14 +123,6 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
     out.append(unless_lfs(AGENTS, lambda: _agents(manifest, repo, snap)))
     out += [_untrack(repo, path, snap.history.get(path, ())) for path in snap.tracked_plaintext]
     return out
-
-
-LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
-
-
-def is_lfs_pointer(data: bytes) -> bool:
-    """A Git LFS pointer file (the real content lives in LFS storage; editing the pointer corrupts it)."""
-    return data.startswith(LFS_POINTER) and len(data) < 1024
 
 
 def _lfs_skip(path: str, snap: Snapshot) -> FileChange:

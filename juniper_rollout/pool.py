@@ -301,6 +301,14 @@ def _start_worker(job: Callable, items: Sequence, stopping, parent: int) -> None
     signal.signal(
         signal.SIGTERM, signal.SIG_DFL
     )  # not the parent's handler: the pool's own terminate() uses it
+    # A process group of its own: a signal to the parent's group (Ctrl-C in a terminal,
+    # `kill -TERM -PGID`, `timeout`, a CI runner's cancel) reaches the parent only, which stops the
+    # workers through ``stopping`` after the repo at hand, so every branch written is reported.
+    # SIGTERM sent to a worker by its pid (the pool's terminate()) still ends it at once.
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
     _die_with(parent)
     _work, _parent = (job, items, stopping), parent
 

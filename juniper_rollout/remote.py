@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from juniper_rollout.errors import RepoError
+from juniper_rollout.urls import redact
 
 TOOL_ENV = {"GIT_TERMINAL_PROMPT": "0"}  # never wait for a password prompt
 
@@ -26,8 +27,22 @@ def _git(
         ["git", "-C", str(path), *args], capture_output=True, text=True, env=env, timeout=timeout
     )
     if check and out.returncode != 0:
-        raise RepoError(f"git {args[0]} failed: {' '.join(out.stderr.split())[:200]}")
+        text = redact_origin(path, " ".join(out.stderr.split()))
+        raise RepoError(f"git {args[0]} failed: {text[:200]}")
     return out
+
+
+def redact_origin(path: Path, text: str) -> str:
+    """``text`` without the credentials of origin's URLs (git repeats a query-string token in its errors)."""
+    import os
+
+    found = subprocess.run(
+        ["git", "-C", str(path), "config", "--get-regexp", r"^remote\.origin\.(push)?url$"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **TOOL_ENV},
+    ).stdout
+    return redact(text, *(line.partition(" ")[2] for line in found.splitlines()))
 
 
 def origin_url(path: Path) -> str | None:
@@ -90,7 +105,9 @@ def fetch(path: Path, base: str | None = None) -> tuple[int, str | None, str | N
             origin_url(path) is None
         ):  # asked only now: one git process less per repo when all is well
             raise RepoError(f"{path} has no remote `origin` (git remote add origin URL)")
-        raise RepoError(f"git fetch failed: {' '.join(out.stderr.split())[:200]}")
+        raise RepoError(
+            f"git fetch failed: {redact_origin(path, ' '.join(out.stderr.split()))[:200]}"
+        )
     after = _remote_tips(path, base)
     tips = {sha for ref, sha in after.items() if ref.startswith("refs/remotes/origin/")}
     old = {sha for ref, sha in before.items() if ref.startswith("refs/remotes/origin/")}

@@ -31,11 +31,16 @@ from juniper_rollout import sopsmeta
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
+from juniper_rollout.secretshape import names_credential
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
 AGE_KEY = re.compile(
-    rb"AGE-SECRET-KEY-1[0-9A-Z]{50,}", re.IGNORECASE
-)  # an age private key, in any bytes
+    rb"AGE-SECRET-KEY-1[0-9A-Z]{50,}"  # an age private key, in any bytes
+    # or a PEM private key with its body: sops 3.11 takes an OpenSSH ed25519/RSA key as an age
+    # identity (~/.ssh/id_ed25519, SOPS_AGE_SSH_PRIVATE_KEY_FILE), so it is key material too
+    rb"|-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n:,. -]{64,}",
+    re.IGNORECASE,
+)
 GITIGNORE_BLOCK_TEMPLATE = "gitignore-block.j2"
 PRECOMMIT_HOOKS_TEMPLATE = "precommit-hooks.yaml.j2"
 PRECOMMIT_CONFIG_TEMPLATE = "pre-commit-config.yaml.j2"
@@ -73,6 +78,11 @@ class ConfinedLoader(FileSystemLoader):
                 f"{template} leads outside the templates folder {self.root} (templates come from "
                 "inside it only)"
             )
+        if DEFAULT_ENV_FILES.is_plaintext(os.path.basename(real)):  # a symlink to one, inside
+            raise SecurityError(
+                f"{template} leads to {os.path.basename(real)}, named like a plaintext env file; "
+                "it cannot be a template"
+            )
         try:
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
@@ -88,11 +98,22 @@ class ConfinedLoader(FileSystemLoader):
         if len(data) > MAX_TEMPLATE_BYTES:
             raise SecurityError(f"{template} is larger than {MAX_TEMPLATE_BYTES // 1_000_000} MB")
         if AGE_KEY.search(data):
-            raise SecurityError(f"{template} holds an age private key; it cannot be a template")
+            raise SecurityError(
+                f"{template} holds an age private key (or an SSH/PEM one); it cannot be a template"
+            )
+        if data and not info.st_size:  # /proc/self/environ & co: generated, not a file anyone wrote
+            raise SecurityError(
+                f"{template} is not a file on disk (a /proc or /sys entry?); it cannot be a template"
+            )
         try:
             source = data.decode("utf-8")
         except UnicodeDecodeError:
             raise SecurityError(f"{template} is not UTF-8 text") from None
+        if names_credential(source):  # ~/.git-credentials, gh's hosts.yml, a .netrc…
+            raise SecurityError(
+                f"{template} holds a credential (a URL with a password, or a known token shape); a templates "
+                "folder never holds secrets: check the manifest's templates:"
+            )
         mtime = info.st_mtime
         self.loaded[template] = data
         return source, real, lambda: os.path.isfile(real) and os.path.getmtime(real) == mtime
@@ -246,6 +267,17 @@ def loaded_templates(templates: Path) -> list[tuple[str, bytes]]:
     return list(loader.loaded.items()) if isinstance(loader, ConfinedLoader) else []
 
 
+MAX_RUN_OUTPUT = 100_000_000  # characters all renderings of one run may produce (a fleet: ~1 MB)
+_run = {"total": 0}
+_run_lock = threading.Lock()
+
+
+def reset_run_budget() -> None:
+    """A new run (a manifest loaded): its renderings start from nothing."""
+    with _run_lock:
+        _run["total"] = 0
+
+
 def _render_bounded(template, context: Mapping[str, Any]) -> str:
     _budget.left = MAX_ITERATIONS
     out: list[str] = []
@@ -255,6 +287,14 @@ def _render_bounded(template, context: Mapping[str, Any]) -> str:
         if size > MAX_OUTPUT:
             raise TooBig(f"more than {MAX_OUTPUT:,} characters of output")
         out.append(piece)
+    with _run_lock:  # one template is bounded; so is a manifest naming it 30,000 times
+        _run["total"] += size
+        total = _run["total"]
+    if total > MAX_RUN_OUTPUT:
+        raise TooBig(
+            f"more than {MAX_RUN_OUTPUT:,} characters rendered in this run, all files together "
+            "(the manifest asks for more than any fleet needs)"
+        )
     return "".join(out)
 
 
@@ -309,12 +349,15 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
     try:
         yield
     except TemplateNotFound as err:
-        available = ", ".join(sorted(environment(manifest.templates).list_templates())) or "none"
+        available = ", ".join(_some_templates(manifest.templates)) or "none"
         missing = err.name if isinstance(err.name, str) else name
+        includer = _template_at(manifest, err)
+        through = f" (through {name!r})" if includer and includer[0] != name else ""
         what = (
             f"unknown template {name!r}"
             if missing == name
-            else f"template {name!r} includes {missing!r}, which is not there"
+            else f"template {(includer or (name, 0))[0]!r}{through} includes {missing!r}, "
+            "which is not there"
         )
         raise ManifestError(
             where, line, f"{what} (available in {manifest.templates}: {available})"
@@ -344,6 +387,49 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
             line,
             f"template {name!r}: {message} (define it under the file's `vars:` or fix the template)",
         ) from None
+    except ManifestError:
+        raise
+    except (ArithmeticError, LookupError, TypeError, ValueError, AssertionError) as err:
+        # a Python error in the template's own expressions ({{ 1/0 }}, "a" + 1, range(1, 2, 0),
+        # [1]|slice(0)): the user's template, so one line; where, and the kind, never the message
+        # (it could repeat a value)
+        at = _template_at(manifest, err)
+        place = f"{at[0]}:{at[1]}" if at else repr(name)
+        through = f" (through {name!r})" if at and at[0] != name else ""
+        raise ManifestError(
+            where,
+            line,
+            f"template {place}{through} fails: {type(err).__name__} (fix the template)",
+        ) from None
+
+
+def _some_templates(root: Path, shown: int = 20, looked: int = 5000) -> list[str]:
+    """Up to ``shown`` template names under ``root`` (``.j2`` files first), looking at no more than
+    ``looked`` entries: a ``templates:`` folder given as / or a home folder is never walked whole."""
+    found: list[str] = []
+    seen = 0
+    for top, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            seen += 1
+            found.append(os.path.relpath(os.path.join(top, name), root))
+        if seen >= looked:
+            break
+    names = sorted(found, key=lambda n: (not n.endswith(".j2"), n))
+    return names[:shown] + (["…"] if len(names) > shown or seen >= looked else [])
+
+
+def _template_at(manifest: Manifest, err: BaseException) -> tuple[str, int] | None:
+    """(name, line) of the innermost template in ``err``'s traceback (Jinja rewrites it to show them)."""
+    root = os.path.realpath(manifest.templates) + os.sep
+    found = None
+    tb = err.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(root):
+            found = (filename[len(root) :], tb.tb_lineno)
+        tb = tb.tb_next
+    return found
 
 
 def render_file(
@@ -357,6 +443,7 @@ def check_templates(manifest: Manifest) -> None:
     """Render every file of every repo once, so template errors stop the run before anything is read or written."""
     from juniper_rollout.artifacts import RepoFacts
 
+    reset_run_budget()  # a manifest is loaded once per run: its renderings count from here
     for repo in manifest.repos:
         for spec in repo.files:  # facts as of an empty repo: templates must render for any repo
             render_file(manifest, repo, spec, RepoFacts(frozenset(), repo.base).template_context())

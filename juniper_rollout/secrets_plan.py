@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import replace
+from pathlib import Path
 
-from juniper_rollout import agekey, dotenv, gitrepo, sops
+from juniper_rollout import agekey, dotenv, gitrepo, sops, sopsmeta
 from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
@@ -21,18 +22,28 @@ from juniper_rollout.paths import SOPS_CONFIG
 
 def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
     """The plaintext file from the clone's working tree; None if absent. Never follows a symlink."""
-    path = repo.path / source
     try:
         # O_NONBLOCK: a FIFO opens at once (and is then refused) instead of waiting for a writer
-        fd = os.open(
-            path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        fd = _open_inside(
+            repo.path,
+            source,
+            os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0),
         )
     except FileNotFoundError:
         return None
     except OSError as err:
-        if path.is_symlink():
+        linked = next(
+            (
+                p
+                for p in [*reversed(Path(source).parents[:-1]), Path(source)]
+                if (repo.path / p).is_symlink()
+            ),
+            None,
+        )
+        if linked is not None:
             raise RepoError(
-                f"{source} in the clone is a symlink; the tool never follows symlinks (make it a regular file)"
+                f"{linked} in the clone is a symlink; the tool never follows symlinks "
+                f"(make {source} a regular file in the repository)"
             ) from None
         raise RepoError(
             f"cannot read {source} in the clone: {err.strerror} (check its permissions)"
@@ -43,11 +54,33 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
                 f"{source} in the clone is not a regular file (make it one, or remove it)"
             )
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
+            data = handle.read(gitrepo.MAX_FILE_BYTES + 1)
+        if len(data) > gitrepo.MAX_FILE_BYTES:  # read no further: a 3 GB .env is not an env file
+            raise gitrepo.too_big(source, os.fstat(fd).st_size, "in the clone")
+        return data
     except OSError as err:
         raise RepoError(
             f"cannot read {source} in the clone: {err.strerror} (check its permissions)"
         ) from None
+    finally:
+        os.close(fd)
+
+
+def _open_inside(root: Path, source: str, flags: int) -> int:
+    """``os.open(root/source, flags)``, each folder on the way opened with O_NOFOLLOW: a symlinked
+    folder (``config -> /somewhere/else``) never leads the read out of the clone."""
+    parts = source.split("/")
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for part in parts[:-1]:
+            inner = os.open(
+                part,
+                os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                dir_fd=fd,
+            )
+            os.close(fd)
+            fd = inner
+        return os.open(parts[-1], flags, dir_fd=fd)
     finally:
         os.close(fd)
 
@@ -182,6 +215,8 @@ def _refuse_emptied(spec: EncryptSpec, before: bytes | None, reuse: bytes | None
 
 def _committed_metadata(repo: RepoSpec, spec: EncryptSpec, before: bytes) -> sops.SopsMetadata:
     meta = sops.read_metadata(before)
+    if meta is None and sopsmeta.is_lfs_pointer(before):
+        raise RepoError(f"{spec.target} at {repo.base} {sopsmeta.LFS_NOTE}")
     if meta is None:
         raise RepoError(
             f"{spec.target} at {repo.base} has no sops metadata: it may be plaintext (remove it from git and rotate the secrets)"

@@ -71,6 +71,15 @@ def is_token_name(name: str) -> bool:
 
 _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@")
 _OPAQUE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
+_PASSWORD_URL = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:[^/?#@\s]+@"
+)  # ssh://git@ is no secret
+
+
+def names_credential(text: str) -> bool:
+    """True when ``text`` holds a URL with a password or a known token shape (not the entropy guess: a
+    template's regexes and hashes look random too). A templates folder never holds one."""
+    return bool(_PASSWORD_URL.search(text) or _TOKEN.search(text))
 
 
 def carries_credential(value: str) -> bool:

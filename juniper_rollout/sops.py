@@ -78,9 +78,33 @@ def encrypt_dotenv(plaintext: bytes, *, sops_config: str, filename: str) -> byte
     return proc.stdout
 
 
+def check_age_only(ciphertext: bytes, rel: str) -> None:
+    """SopsError unless the file's master keys are age recipients only (all the tool ever writes).
+
+    sops tries every master key a file names until one opens it: an ``hc_vault`` entry makes it send
+    the user's Vault token (``VAULT_TOKEN``, ``~/.vault-token``) to the address the file gives, an
+    ``azure_kv`` or ``kms`` entry reaches out with the user's cloud identity. A committed ``.enc`` is
+    anyone's to write (a contributor's branch under ``verify --ref``), so such a file never reaches sops.
+    """
+    if sopsmeta.sops_format(ciphertext) is None:
+        return  # no metadata: sops refuses it without trying any key
+    meta = sopsmeta.read_metadata(ciphertext)
+    if meta is None:
+        raise SopsError(
+            f"{rel}: sops metadata the tool cannot read; not handed to sops "
+            "(re-encrypt it for the manifest's age recipients)"
+        )
+    if meta.others:
+        raise SopsError(
+            f"{rel} names {', '.join(meta.others)} master keys besides age: not handed to sops, which "
+            "would try them with your credentials (re-encrypt it for the manifest's age recipients only)"
+        )
+
+
 def decrypt_dotenv(ciphertext: bytes, *, filename: str) -> bytes:
     """Decrypt a sops dotenv file; sops finds the key itself (SOPS_AGE_KEY_FILE, …)."""
     rel = _relative(filename)
+    check_age_only(ciphertext, rel)
     proc = _run(_decrypt_args(rel, ciphertext), data=ciphertext)
     _check(proc, "decrypt", rel)
     return proc.stdout
@@ -93,6 +117,7 @@ def updatekeys(ciphertext: bytes, *, sops_config: str, filename: str) -> bytes:
     (a decrypt whose output goes to /dev/null).
     """
     rel = _relative(filename)
+    check_age_only(ciphertext, rel)
     _check(_run(_decrypt_args(rel, ciphertext), data=ciphertext, keep_output=False), "decrypt", rel)
     with _workdir(sops_config) as work:
         target = work / rel
@@ -111,6 +136,7 @@ def rotate(ciphertext: bytes, *, filename: str) -> bytes:
     wrapped data key (measured: docs/SOPS_NOTES.md). Needs a private key that opens the file.
     """
     rel = _relative(filename)
+    check_age_only(ciphertext, rel)
     _check(_run(_decrypt_args(rel, ciphertext), data=ciphertext, keep_output=False), "decrypt", rel)
     fmt = sopsmeta.sops_format(ciphertext) or "dotenv"
     proc = _run(

@@ -33,7 +33,18 @@ PATTERN = (
     rf"|(?P<json>^[ \t]*\"sops\": ?\{{\r?\n(?:[ \t][^\n]*\n)*?[ \t]+\"mac\": \"{MAC}\",?\r?$)"
     rf"|(?P<ini>^\[sops\]\r?\n(?:[^\[\n][^\n]*\n|\n)*?mac[ \t]*=[ \t]*{MAC}\r?$)"
 )
-_COMPILED = re.compile(PATTERN.encode(), re.MULTILINE | re.DOTALL)
+# PATTERN in a form that runs in linear time, for the tool's own reads of blobs anyone may have
+# committed: its JSON opening line may be indented, so every `"sops": {` line of a file starts a scan
+# that PATTERN runs to the end of the file (20,000 such lines: 7 s; 2 MB: minutes). Here a scan stops
+# at the next opening line. The same files match: a match that crosses an opening line has a match
+# starting at that line (its rest is a valid match on its own). tests/test_pass3.py holds them together.
+_JSON_START = r"[ \t]*\"sops\": ?\{"
+_LINEAR = PATTERN.replace(
+    rf"(?P<json>^{_JSON_START}\r?\n(?:[ \t][^\n]*\n)*?",
+    rf"(?P<json>^{_JSON_START}\r?\n(?:(?!{_JSON_START})[ \t][^\n]*\n)*?",
+)
+assert _LINEAR != PATTERN, "the JSON alternative of PATTERN changed: update _LINEAR with it"
+_COMPILED = re.compile(_LINEAR.encode(), re.MULTILINE | re.DOTALL)
 
 # What a line of a dotenv sops file may be (sops 3.11 writes, measured in docs/SOPS_NOTES.md): a value
 # sops encrypted (``NAME=ENC[AES256_GCM,…,type:str]``), an empty value (``NAME=``: sops leaves it
@@ -84,6 +95,26 @@ class SopsMetadata:
     version: str
     format: str = "dotenv"  # the sops store format: dotenv, yaml, json or ini (FORMATS)
     lastmodified: str = ""  # sops' RFC 3339 UTC time of the last encryption (updatekeys keeps it)
+    # master key types besides age the file names (kms, hc_vault, …): sops would try each on decrypt,
+    # sending the user's cloud or Vault credentials to wherever the file says (see sops.check_age_only)
+    others: tuple[str, ...] = ()
+
+
+OTHER_KEY_TYPES = ("pgp", "kms", "gcp_kms", "azure_kv", "hc_vault")
+_FLAT_OTHER = re.compile(rf"(?:^|__|__map_)({'|'.join(OTHER_KEY_TYPES)})__list_\d+__map_")
+
+
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
+LFS_NOTE = (
+    "is a Git LFS pointer (the file lives in LFS storage, which the tool does not read); "
+    "stop tracking it with LFS (its filter=lfs line in .gitattributes), commit the file itself, "
+    "then try again"
+)
+
+
+def is_lfs_pointer(data: bytes) -> bool:
+    """A Git LFS pointer file (the real content lives in LFS storage; editing the pointer corrupts it)."""
+    return data.startswith(LFS_POINTER) and len(data) < 1024
 
 
 def sops_format(blob: bytes) -> str | None:
@@ -148,11 +179,13 @@ def _flat_metadata(meta: dict[str, str], names: list[str]) -> SopsMetadata | Non
         return None
     keys = [k for k in meta if re.search(r"(^|__)age__list_\d+__map_recipient$", k)]
     keys.sort(key=lambda k: [int(n) for n in re.findall(r"\d+", k)])
+    others = {m.group(1) for k in meta if (m := _FLAT_OTHER.search(k))}
     return SopsMetadata(
         tuple(meta[k] for k in keys),
         tuple(names),
         meta.get("version", ""),
         lastmodified=meta.get("lastmodified", ""),
+        others=tuple(t for t in OTHER_KEY_TYPES if t in others),
     )
 
 
@@ -192,11 +225,13 @@ def _structured_metadata(text: str, fmt: str) -> SopsMetadata | None:
         if isinstance(entry, dict) and "recipient" in entry
     )
     names = tuple(str(k) for k in doc if k != "sops")
+    others = tuple(t for t in OTHER_KEY_TYPES if any(group.get(t) for group in groups))
     return SopsMetadata(
         recipients,
         names,
         str(sops.get("version", "")),
         lastmodified=str(sops.get("lastmodified", "")),
+        others=others,
     )
 
 
@@ -214,6 +249,27 @@ def config_recipients(text: str) -> list[str] | None:
             key for rule in rules if isinstance(rule, dict) for key in rule_recipients(rule)
         )
     )
+
+
+CONFIG_OTHER_KEYS = ("pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault_transit_uri")
+GROUP_OTHER_KEYS = ("pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault")
+
+
+def config_other_keys(text: str) -> list[str]:
+    """The master key kinds besides age a ``.sops.yaml``'s creation rules name (in a rule or its
+    ``key_groups``), each once: sops encrypting with such a rule uses the user's cloud or Vault
+    credentials at the address the file gives. YamlSyntaxError when it is not YAML."""
+    data: Any = load_plain(text)
+    rules = data.get("creation_rules") if isinstance(data, dict) else None
+    found: list[str] = []
+    for rule in rules if isinstance(rules, list) else []:
+        if not isinstance(rule, dict):
+            continue
+        found += [k for k in CONFIG_OTHER_KEYS if rule.get(k)]
+        for group in rule.get("key_groups") or []:
+            if isinstance(group, dict):
+                found += [k for k in GROUP_OTHER_KEYS if group.get(k)]
+    return list(dict.fromkeys(found))
 
 
 def rule_recipients(rule: dict) -> list[str]:

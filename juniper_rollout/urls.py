@@ -4,13 +4,16 @@ Pure, stdlib only."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 
 def userinfo(url: str) -> str:
-    """The ``user:password`` part of ``scheme://user:password@host/…`` ('' if none)."""
+    """The ``user:password`` part of ``scheme://user:password@host/…`` ('' if none); in scp-like
+    syntax only a ``user:password@`` (``git@host:path`` names a login, not a credential)."""
     if "://" not in url:
-        return ""  # scp-like git@host:path names a login, not a credential
+        head = url.split("/", 1)[0]
+        info = head.rpartition("@")[0] if "@" in head else ""
+        return info if ":" in info else ""
     try:
         netloc = urlsplit(url).netloc
     except ValueError:
@@ -38,6 +41,8 @@ def strip_userinfo(url: str) -> str:
     info = userinfo(url)
     if not info and not query(url):
         return url
+    if "://" not in url:  # scp-like: user:password@host:path
+        return url.replace(info + "@", "", 1)
     parts = urlsplit(url)._replace(query="", fragment="")
     if not info:
         return urlunsplit(parts)
@@ -53,7 +58,12 @@ def redact(text: str, *urls: str | None) -> str:
         info, extra = userinfo(url or ""), query(url or "")
         if not info and not extra:
             continue
-        pieces = {info, *info.split(":"), extra, *extra.split("#")}
+        user, has_password, password = info.partition(":")
+        # the password, or a token given as the user name; an ssh login alone is no secret (and
+        # redacting a user such as `git` would garble every "git clone" in the message)
+        secret = password if has_password else "" if urlsplit_scheme(url or "") == "ssh" else user
+        secrets = {secret, unquote(secret)}  # as written, and as git decodes %-escapes
+        pieces = {*secrets, *(p for s in secrets for p in s.split("@")), extra, *extra.split("#")}
         for part in extra.split("#"):
             pieces |= {v for _, v in parse_qsl(part, keep_blank_values=True)}
             pieces |= set(part.replace(";", "&").split("&"))
@@ -61,3 +71,11 @@ def redact(text: str, *urls: str | None) -> str:
             if len(piece) >= 3:
                 text = text.replace(piece, "***")
     return text
+
+
+def urlsplit_scheme(url: str) -> str:
+    """The URL's scheme in lower case ('' for scp-like syntax or a URL urlsplit cannot read)."""
+    try:
+        return urlsplit(url).scheme.lower() if "://" in url else ""
+    except ValueError:
+        return ""

@@ -59,6 +59,8 @@ def _encrypted_file(
     name = "encrypted-files"
     blob = snap.files[path]
     meta = sops.read_metadata(blob)
+    if meta is None and sopsmeta.is_lfs_pointer(blob):
+        return failed(name, f"{path} {sopsmeta.LFS_NOTE}", "commit the encrypted file itself")
     if meta is None or not sops.is_encrypted(blob, filename=path):
         return failed(
             name,

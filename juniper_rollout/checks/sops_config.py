@@ -58,10 +58,18 @@ def check_sops_rules(repo: RepoSpec, snap: RefFiles, manifest: Manifest | None =
     unmatched = []
     try:
         config = text.decode("utf-8")
+        others = sopsmeta.config_other_keys(config)
+        if others:  # sops would encrypt the probe with them: the user's credentials, their address
+            return failed(
+                name,
+                f".sops.yaml at {snap.ref} names {', '.join(others)} besides age: not handed to "
+                "sops, which would use your cloud or Vault credentials for them",
+                APPLY,
+            )
         for path in dict.fromkeys(paths):
             if not _rule_matches(config, path):
                 unmatched.append(path)
-    except (sops.SopsError, UnicodeDecodeError) as err:
+    except (sops.SopsError, UnicodeDecodeError, YamlSyntaxError) as err:
         return failed(name, str(err), APPLY)
     if unmatched:
         return failed(

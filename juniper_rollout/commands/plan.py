@@ -18,12 +18,19 @@ def plan(
     manifest: Path,
     workspace: Path | None = None,
     repos: list[str] | None = None,
-    out: Path | None = None,
+    out: Path | str | None = None,
     as_json: bool = False,
     detailed_exitcode: bool = False,
     jobs: int | None = None,
     rollout: str | None = None,
 ) -> int:
+    if isinstance(out, str):
+        if out.endswith("/"):  # Path("nodir/") is Path("nodir"): a file would be written there
+            raise RolloutError(
+                f"--out {out} names a folder; give a file path (like {out}plan.json), "
+                "or `--out -` for standard output"
+            )
+        out = Path(out)
     to_stdout = out == planfile.STDOUT
     if to_stdout and as_json:
         raise RolloutError("--out - and --json both print to standard output; pick one")
