@@ -64,6 +64,7 @@ def apply_plans(
             threads=False,
             on_result=on_outcome,
             stop=stopped,
+            network=push,  # pushes in flight at once: a bounded pool, not one per CPU
         )
 
 

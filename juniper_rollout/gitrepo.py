@@ -705,8 +705,32 @@ def push(repo: git.Repo, branch: str) -> str:
                 "them, then delete or merge the remote branch before pushing again"
             ) from None
         raise RepoError(f"push to origin failed: {redact_origin(repo, text)[:200]}") from None
-    repo.git.update_ref(record, tip)
+    _write_record(repo, record, tip)
     return tip
+
+
+def _write_record(repo: git.Repo, record: str, tip: str) -> None:
+    """The tool's record of what it pushed (its own ref namespace, no reflog), written as git writes a
+    loose ref: a ``.lock`` file created exclusively, then renamed over the ref (a loose ref beats a
+    packed one). One git process less per pushed repo; ``git update-ref`` where the refs are not plain
+    files or the lock cannot be taken (git then says why)."""
+    dotgit = files_backend(Path(repo.working_tree_dir or ""))
+    if dotgit is None:
+        repo.git.update_ref(record, tip)
+        return
+    path = dotgit / record
+    lock = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError:
+        repo.git.update_ref(record, tip)
+        return
+    try:
+        os.write(fd, f"{tip}\n".encode())
+    finally:
+        os.close(fd)
+    os.replace(lock, path)
 
 
 def redact_origin(repo: git.Repo, text: str) -> str:
@@ -851,3 +875,124 @@ def clone_repo(url: str, path: Path) -> None:
     except (git.GitCommandError, git.UnsafeProtocolError) as err:
         text = redact(" ".join(str(getattr(err, "stderr", "") or err).split()), url)
         raise RepoError(f"git clone {strip_userinfo(url)} failed: {text[:200]}") from None
+
+
+# --- in-process reads for the review loop (remote.py asks git itself when these answer None) ------
+
+
+def files_backend(path: Path) -> Path | None:
+    """The ``.git`` directory of a clone whose refs are plain files (loose and ``packed-refs``) that
+    this process may read itself; None when git must be asked (a linked worktree or ``.git`` file,
+    the reftable format, a missing clone)."""
+    dotgit = path / ".git"
+    if not dotgit.is_dir() or (dotgit / "commondir").exists() or (dotgit / "reftable").exists():
+        return None
+    try:
+        config = (dotgit / "config").read_text(errors="replace").lower()
+    except OSError:
+        return None
+    return None if "refstorage" in config else dotgit
+
+
+def read_refs(dotgit: Path, *wanted: str) -> dict[str, str]:
+    """Ref name -> object id of the refs ``wanted`` names (full names, or prefixes ending in ``/``),
+    as ``git for-each-ref --format='%(refname) %(objectname)'`` lists them: a loose ref beats a packed
+    one, symbolic refs (``origin/HEAD``) are followed, a ref that leads nowhere is left out."""
+    packed: dict[str, str] = {}
+    try:
+        text = (dotgit / "packed-refs").read_text(errors="replace")
+    except FileNotFoundError:
+        text = ""
+    for line in text.splitlines():
+        if line and line[0] not in "#^" and " " in line:
+            sha, _, name = line.partition(" ")
+            packed[name.strip()] = sha
+    found: dict[str, str] = {}
+
+    def value(name: str, depth: int = 0) -> str | None:
+        try:
+            content = (dotgit / name).read_text(errors="replace").strip()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return packed.get(name)
+        if content.startswith("ref:"):
+            return value(content[4:].strip(), depth + 1) if depth < 5 else None
+        return content if re.fullmatch(r"[0-9a-f]{40}", content) else None
+
+    for want in wanted:
+        if want.endswith("/"):
+            names = {n for n in packed if n.startswith(want)}
+            top = dotgit / want
+            for root, _, files in os.walk(top):
+                rel = Path(root).relative_to(dotgit).as_posix()
+                names.update(f"{rel}/{f}" for f in files if not f.endswith(".lock"))
+        else:
+            names = {want}
+        for name in sorted(names):
+            resolved = value(name)
+            if resolved is not None:
+                found[name] = resolved
+    return found
+
+
+def linear_chain(
+    repo: git.Repo, ancestor: str, tip: str, limit: int = 100
+) -> list[git.Commit] | None:
+    """The commits from ``tip`` down to ``ancestor`` (excluded), newest first, when ``tip`` reaches it
+    through at most ``limit`` single-parent commits (a rollout branch: the tool's commits on its base);
+    ``[]`` when they are the same commit. None when it cannot tell that way (a merge commit, the root,
+    a longer way, an object missing): then ask git."""
+    chain: list[git.Commit] = []
+    try:
+        commit = repo.commit(tip)
+        for _ in range(limit):
+            if commit.hexsha == ancestor:
+                return chain
+            if len(commit.parents) != 1:
+                return None
+            chain.append(commit)
+            commit = commit.parents[0]
+    except (ValueError, git.BadName, git.BadObject, OSError):
+        return None
+    return None
+
+
+def changed_paths(repo: git.Repo, old: git.Tree, new: git.Tree) -> list[tuple[str, str]]:
+    """(path, A/M/D/T) for each file that differs between two trees, as ``git diff --no-renames
+    --name-status`` says it (a mode change is M, a change of kind, e.g. file to symlink, is T; a file
+    replaced by a directory is D and the directory's files A). Only directories whose ids differ are
+    read."""
+    out: list[tuple[str, str]] = []
+
+    def kind(mode: int) -> int:
+        return mode if mode in (LINK_MODE, SUBMODULE_MODE) else BLOB_MODE
+
+    def walk(prefix: str, a: bytes | None, b: bytes | None) -> None:
+        # git's tree order: a directory sorts as its name with a slash, so a file and a directory of
+        # the same name are two entries (the file is deleted or added, the directory's files too)
+        both: dict[bytes, list] = {}
+        for side, tree in ((0, a), (1, b)):
+            for name, (sha, mode) in _tree_entries(repo, tree).items():
+                key = _name_bytes(name) + (b"/" if mode == TREE_MODE else b"")
+                both.setdefault(key, [name, None, None])[side + 1] = (sha, mode)
+        for key in sorted(both):
+            name, left, right = both[key]
+            if left == right:
+                continue
+            if key.endswith(b"/"):
+                walk(prefix + name + "/", left and left[0], right and right[0])
+            elif left is None:
+                out.append((prefix + name, "A"))
+            elif right is None:
+                out.append((prefix + name, "D"))
+            else:
+                out.append((prefix + name, "M" if kind(left[1]) == kind(right[1]) else "T"))
+
+    walk("", old.binsha, new.binsha)
+    return out
+
+
+def _tree_entries(repo: git.Repo, binsha: bytes | None) -> dict[str, tuple[bytes, int]]:
+    """name -> (id, mode) of one tree object, read in-process; {} for None."""
+    if binsha is None:
+        return {}
+    return {name: (sha, mode) for sha, mode, name in git.Tree(repo, binsha, TREE_MODE, "")._cache}

@@ -30,6 +30,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 PROCESS_MIN_ITEMS = 16  # below this, worker processes save less than they cost
+NETWORK_WORKERS = 8  # worker processes for jobs that wait on the network (a bounded pool)
 
 
 def default_jobs() -> int:
@@ -50,12 +51,16 @@ def run_in_order(
     threads: bool = True,
     on_result: Callable[[R], None] | None = None,
     stop: Callable[[], bool] = lambda: False,
+    network: bool = False,
 ) -> list[R]:
     """``[job(i) for i in items]``, in parallel where it pays. ``threads=False``: no thread pool
-    for small runs (one repo after another), for jobs that only pay in separate processes."""
+    for small runs (one repo after another), for jobs that only pay in separate processes.
+    ``network=True``: each job also waits on the network (apply's push), so a fleet gets up to
+    ``NETWORK_WORKERS`` worker processes (``jobs`` if given), not one per CPU: a push waiting for
+    its remote does not hold a CPU."""
     report = on_result or (lambda result: None)
-    workers = max(1, min(jobs or default_jobs(), len(items) or 1))
-    processes = min(workers, cpus())
+    workers = max(1, min(jobs or (NETWORK_WORKERS if network else default_jobs()), len(items) or 1))
+    processes = workers if network else min(workers, cpus())
     if processes > 1 and len(items) >= PROCESS_MIN_ITEMS and sys.platform == "linux":
         return _in_processes(job, items, processes, report, stop)
     if workers == 1 or not threads:

@@ -51,7 +51,13 @@ def origin_url(path: Path) -> str | None:
 
 
 def _refs(path: Path, *wanted: str) -> dict[str, str]:
-    """Ref name -> object of the refs ``wanted`` names (full names or prefixes ending in /): one git call."""
+    """Ref name -> object of the refs ``wanted`` names (full names or prefixes ending in /): read from
+    the clone's ref files in this process, else by one ``git for-each-ref``."""
+    from juniper_rollout import gitrepo
+
+    dotgit = gitrepo.files_backend(path)
+    if dotgit is not None:
+        return gitrepo.read_refs(dotgit, *wanted)
     out = _git(path, "for-each-ref", "--format=%(refname) %(objectname)", *wanted).stdout
     return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
@@ -62,9 +68,26 @@ def count(path: Path, *revs: str) -> int:
 
 
 def contains(path: Path, ancestor: str, descendant: str) -> bool:
+    chain = _chain(path, ancestor, descendant)
+    if chain is not None:
+        return True
     return (
         _git(path, "merge-base", "--is-ancestor", ancestor, descendant, check=False).returncode == 0
     )
+
+
+def _chain(path: Path, ancestor: str, tip: str):
+    """The tool's commits from ``tip`` down to ``ancestor`` when they form a short single-parent chain
+    (read in-process); None: ask git."""
+    from juniper_rollout import gitrepo
+
+    if gitrepo.files_backend(path) is None:
+        return None
+    try:
+        with gitrepo.open_clone(path) as clone:
+            return gitrepo.linear_chain(clone, ancestor, tip)
+    except RepoError:
+        return None
 
 
 # --- sync ----------------------------------------------------------------------------------
@@ -75,10 +98,16 @@ def fetch(path: Path, base: str | None = None) -> tuple[int, str | None, str | N
     the tips of ``base`` here and on origin after the fetch (read with the same git call as the refs)."""
     if not (path / ".git").exists():
         raise RepoError(f"{path} is not a git clone (move it away, or fix `path:`)")
-    if origin_url(path) is None:
-        raise RepoError(f"{path} has no remote `origin` (git remote add origin URL)")
     before = _remote_tips(path, base)
-    _git(path, "fetch", "--quiet", "--no-write-fetch-head", "origin")
+    out = _git(path, "fetch", "--quiet", "--no-write-fetch-head", "origin", check=False)
+    if out.returncode != 0:
+        if (
+            origin_url(path) is None
+        ):  # asked only now: one git process less per repo when all is well
+            raise RepoError(f"{path} has no remote `origin` (git remote add origin URL)")
+        raise RepoError(
+            f"git fetch failed: {redact_origin(path, ' '.join(out.stderr.split()))[:200]}"
+        )
     after = _remote_tips(path, base)
     tips = {sha for ref, sha in after.items() if ref.startswith("refs/remotes/origin/")}
     old = {sha for ref, sha in before.items() if ref.startswith("refs/remotes/origin/")}
@@ -162,16 +191,12 @@ def changes(
       the branch (``- PATH: ACTION (WHY)``);
     * (short sha, subject) of each commit on ``tip`` since ``base``, oldest first.
 
-    Two git calls: the diff, and one log for both the reasons and the commit list."""
-    status = _git(
-        path, "diff", "--no-renames", "--name-status", "-z", f"{base}...{tip}"
-    ).stdout.split("\0")
+    The files: when ``tip`` is a short single-parent chain on ``base`` (the tool's commits), the two
+    trees are compared in-process (``base`` is then the merge base); else by ``git diff``. The reasons
+    and the commit list: one ``git log`` (its ``%h`` is git's own unique abbreviation)."""
+    status = _changed_files(path, base, tip)
     actions = {"A": "create", "M": "update", "D": "delete", "T": "update"}
-    files = [
-        (status[i + 1], actions.get(status[i][:1], "update"))
-        for i in range(0, len(status) - 1, 2)
-        if status[i]
-    ]
+    files = [(name, actions.get(code[:1], "update")) for name, code in status]
     fields = _git(path, "log", "--format=%h%x00%s%x00%B%x00", f"{base}..{tip}").stdout.split("\0")
     log = [
         (fields[i].lstrip("\n"), fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 2, 3)
@@ -185,6 +210,25 @@ def changes(
                 why.setdefault(name, reason)
     commits = [(sha, subject) for sha, subject, _ in reversed(log)]
     return [(name, action, why.get(name, "")) for name, action in files], commits
+
+
+def _changed_files(path: Path, base: str, tip: str) -> list[tuple[str, str]]:
+    """(path, A/M/D/T) of ``git diff --no-renames --name-status base...tip``."""
+    from juniper_rollout import gitrepo
+
+    if gitrepo.files_backend(path) is not None:
+        try:
+            with gitrepo.open_clone(path) as clone:
+                if gitrepo.linear_chain(clone, base, tip) is not None:
+                    return gitrepo.changed_paths(
+                        clone, clone.commit(base).tree, clone.commit(tip).tree
+                    )
+        except RepoError:
+            pass
+    status = _git(
+        path, "diff", "--no-renames", "--name-status", "-z", f"{base}...{tip}"
+    ).stdout.split("\0")
+    return [(status[i + 1], status[i]) for i in range(0, len(status) - 1, 2) if status[i]]
 
 
 def tips(path: Path, branch: str) -> tuple[str | None, str | None]:

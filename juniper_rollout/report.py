@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
+from rich.control import strip_control_codes
 from rich.markup import escape
 from rich.text import Text
 
@@ -86,6 +88,9 @@ def print_diff(out: Console, diff: str) -> None:
     lines = diff.splitlines()
     if not lines:
         return
+    if _plain(out):
+        out.file.write("".join(_plain_line("    " + line, out.tab_size) for line in lines))
+        return
     text = Text()
     for line in lines:
         style = (
@@ -106,6 +111,33 @@ def print_diff(out: Console, diff: str) -> None:
         1
     )  # the last newline: print adds it back (rstrip would eat a trailing blank line)
     out.print(text)
+
+
+def _plain(out: Console) -> bool:
+    """Nothing to colour (no terminal, or NO_COLOR) and nothing rich would hold back: the diff goes
+    out as plain lines, byte for byte what rich writes, without its rendering of each line (which
+    took most of a human `plan`'s time)."""
+    return (
+        out.color_system is None
+        and not (out.quiet or out.record or out.is_jupyter)
+        and getattr(out, "_buffer_index", 1) == 0  # not inside `with console:` (it would buffer)
+    )
+
+
+def _plain_line(line: str, tab_size: int) -> str:
+    """One line as rich prints it with no colours: control codes it strips stripped, tabs expanded
+    to the next stop counted in terminal cells (a wide character is two)."""
+    line = strip_control_codes(line)
+    if "\t" in line:
+        parts, column, done = line.split("\t"), 0, []
+        for part in parts[:-1]:
+            part += " "
+            column += cell_len(part)
+            pad = -column % tab_size
+            done.append(part + " " * pad)
+            column += pad
+        line = "".join(done) + parts[-1]
+    return line + "\n"
 
 
 def wrapped(items: list[str], width: int, sep: str = "  ") -> list[str]:

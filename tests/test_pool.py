@@ -44,6 +44,22 @@ def test_results_come_back_in_order_from_more_than_one_process(tmp_path):
     assert len(pids) == 2 and os.getpid() not in pids
 
 
+def test_jobs_that_wait_on_the_network_get_more_workers_than_cpus(tmp_path):
+    """apply --push: a push waiting for its remote holds no CPU, so the pool is bounded by jobs
+    (default NETWORK_WORKERS), not by the CPU count (2 here)."""
+
+    deadline = time.monotonic() + 30  # CLOCK_MONOTONIC: one clock for all processes
+
+    def job(i):
+        (tmp_path / str(os.getpid())).touch()
+        while len(list(tmp_path.iterdir())) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)  # every job waits until four workers have each started one
+        return os.getpid()
+
+    pids = set(pool.run_in_order(job, list(range(N)), jobs=4, threads=False, network=True))
+    assert len(pids) == 4 and os.getpid() not in pids
+
+
 def test_a_small_run_stays_in_this_process():
     results = pool.run_in_order(
         lambda i: os.getpid(), list(range(pool.PROCESS_MIN_ITEMS - 1)), jobs=2, threads=False

@@ -1,0 +1,193 @@
+"""The review loop reads refs, ancestry and a branch's changed files in-process (remote.py, gitrepo.py)
+instead of starting a git process for each: every answer here is checked against git's own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from juniper_rollout import gitrepo, remote
+from tests.helpers import git
+
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
+
+
+def commit(
+    repo: Path, files: dict[str, str | None], message: str, *, mode: dict | None = None
+) -> str:
+    """A commit on the current branch with ``files`` written (None: deleted) and modes set."""
+    for name, text in files.items():
+        path = repo / name
+        if text is None:
+            subprocess.run(["git", "-C", str(repo), "rm", "-rq", "--", name], check=True, env=ENV)
+            continue
+        if path.is_dir() and not path.is_symlink():
+            subprocess.run(["git", "-C", str(repo), "rm", "-rq", "--", name], check=True, env=ENV)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if text.startswith("->"):
+            path.symlink_to(text[2:])
+        else:
+            path.write_text(text)
+        if mode and name in mode:
+            path.chmod(mode[name])
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, env=ENV)
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", message], check=True, env=ENV)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=ENV)
+    commit(
+        path, {"a.txt": "1", "a-b": "1", "a/x": "1", "d/e/f": "1", "run.sh": "1", "l": "x"}, "base"
+    )
+    return path
+
+
+def git_diff(repo: Path, base: str, tip: str) -> list[tuple[str, str]]:
+    out = git(repo, "diff", "--no-renames", "--name-status", "-z", f"{base}...{tip}").split("\0")
+    return [(out[i + 1], out[i]) for i in range(0, len(out) - 1, 2) if out[i]]
+
+
+def test_changed_files_read_in_process_are_what_git_diff_says(repo):
+    base = git(repo, "rev-parse", "HEAD").strip()
+    commit(
+        repo,
+        {
+            "a.txt": "2",  # modified
+            "a-b": None,  # deleted
+            "a/y": "new",  # added beside a file of the same directory
+            "d/e/f": None,  # a directory emptied...
+            "d/e": "now a file",  # ...and replaced by a file
+            "a.txt2": "new",
+            "l": "->a.txt",  # a file becomes a symlink: a change of kind
+            "n/o/p/q": "deep",  # added directories
+        },
+        "rollout 1",
+        mode={"run.sh": 0o755},
+    )
+    (repo / "run.sh").chmod(0o755)  # a mode change alone
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, env=ENV)
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "mode"], check=True, env=ENV)
+    # the directory a/ (a/x, a/y) replaced by a file a
+    tip = commit(repo, {"a": "a file where a directory was"}, "rollout 2")
+    expected = git_diff(repo, base, tip)
+    assert {code for _, code in expected} >= {"A", "M", "D", "T"}  # the cases are all there
+    with gitrepo.open_clone(repo) as clone:
+        assert gitrepo.linear_chain(clone, base, tip) is not None  # the in-process way is taken
+        assert (
+            gitrepo.changed_paths(clone, clone.commit(base).tree, clone.commit(tip).tree)
+            == expected
+        )
+    assert remote._changed_files(repo, base, tip) == expected
+
+
+def test_a_branch_with_a_merge_commit_is_diffed_by_git(repo):
+    base = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "side")
+    commit(repo, {"side.txt": "s"}, "side")
+    git(repo, "checkout", "-q", "main")
+    commit(repo, {"main.txt": "m"}, "main moves")
+    subprocess.run(
+        ["git", "-C", str(repo), "merge", "-q", "--no-edit", "side"], check=True, env=ENV
+    )
+    tip = git(repo, "rev-parse", "HEAD").strip()
+    with gitrepo.open_clone(repo) as clone:
+        assert gitrepo.linear_chain(clone, base, tip) is None
+    assert remote._changed_files(repo, base, tip) == git_diff(repo, base, tip)
+    assert remote.contains(repo, base, tip)
+
+
+def test_ancestry_read_in_process_is_what_merge_base_says(repo):
+    base = git(repo, "rev-parse", "HEAD").strip()
+    one = commit(repo, {"x": "1"}, "one")
+    two = commit(repo, {"x": "2"}, "two")
+    git(repo, "checkout", "-q", "-b", "other", base)
+    other = commit(repo, {"y": "1"}, "other")
+    for ancestor, tip in [
+        (base, two),
+        (one, two),
+        (two, two),
+        (two, one),
+        (other, two),
+        (two, other),
+    ]:
+        want = (
+            subprocess.run(
+                ["git", "-C", str(repo), "merge-base", "--is-ancestor", ancestor, tip]
+            ).returncode
+            == 0
+        )
+        assert remote.contains(repo, ancestor, tip) is want, (ancestor, tip)
+    with gitrepo.open_clone(repo) as clone:
+        assert [c.hexsha for c in gitrepo.linear_chain(clone, base, two)] == [two, one]
+        assert gitrepo.linear_chain(clone, two, two) == []
+        assert gitrepo.linear_chain(clone, two, base) is None  # not below: git decides
+
+
+def test_refs_read_in_process_are_what_for_each_ref_lists(repo, tmp_path):
+    head = git(repo, "rev-parse", "HEAD").strip()
+    older = commit(repo, {"z": "1"}, "more")
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True, env=ENV)
+    git(repo, "remote", "add", "origin", str(bare))
+    git(repo, "fetch", "-q", "origin")
+    git(repo, "remote", "set-head", "origin", "main")  # refs/remotes/origin/HEAD: a symbolic ref
+    git(repo, "branch", "chore/nested/name", head)
+    git(repo, "branch", "packed-then-loose", head)
+    git(repo, "pack-refs", "--all")
+    git(repo, "update-ref", "refs/heads/packed-then-loose", older)  # loose beats packed
+    git(repo, "branch", "loose-only", older)
+    (repo / ".git" / "refs" / "heads" / "half-written.lock").write_text(head + "\n")
+    wanted = ["refs/remotes/origin/", "refs/heads/", "refs/heads/main", "refs/heads/missing"]
+    out = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", *wanted)
+    expected = dict(line.split(" ", 1) for line in out.splitlines())
+    dotgit = gitrepo.files_backend(repo)
+    assert dotgit is not None
+    assert gitrepo.read_refs(dotgit, *wanted) == expected
+    assert "refs/remotes/origin/HEAD" in expected and "refs/heads/chore/nested/name" in expected
+
+
+def test_a_linked_worktree_or_reftable_is_read_by_git(repo, tmp_path):
+    git(repo, "worktree", "add", "-q", str(tmp_path / "wt"), "-b", "wt")
+    assert gitrepo.files_backend(tmp_path / "wt") is None  # .git is a file there
+    assert remote._refs(tmp_path / "wt", "refs/heads/wt") == {
+        "refs/heads/wt": git(repo, "rev-parse", "wt").strip()
+    }
+    (repo / ".git" / "reftable").mkdir()
+    assert gitrepo.files_backend(repo) is None
+
+
+def test_sync_of_a_clone_without_origin_says_so(repo):
+    from juniper_rollout.errors import RepoError
+
+    with pytest.raises(RepoError, match="has no remote `origin` \\(git remote add origin URL\\)"):
+        remote.fetch(repo, "main")
+
+
+def test_the_pushed_record_written_in_process_is_what_git_reads(repo, tmp_path):
+    first = git(repo, "rev-parse", "HEAD").strip()
+    second = commit(repo, {"x": "1"}, "two")
+    record = gitrepo.PUSHED_REF + "chore/rollout"
+    with gitrepo.open_clone(repo) as clone:
+        gitrepo._write_record(clone, record, first)
+    assert git(repo, "rev-parse", record).strip() == first
+    git(repo, "pack-refs", "--all")  # now packed: the loose ref written next must win
+    assert not (repo / ".git" / record).exists()
+    with gitrepo.open_clone(repo) as clone:
+        gitrepo._write_record(clone, record, second)
+    assert git(repo, "rev-parse", record).strip() == second
+    assert git(repo, "for-each-ref", "--format=%(objectname)", record).strip() == second
+    assert not list((repo / ".git" / "refs").rglob("*.lock"))
