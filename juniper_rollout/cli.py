@@ -428,7 +428,31 @@ def bootstrap(
 _OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EBADF)
 
 
+# What `git rev-parse --local-env-vars` lists as pointing git at one repository (its objects, index,
+# work tree, grafts, replace refs), config variables left out. The manifest names each clone, so
+# one value for all of them is never meant: a `rollout` started from a git hook (GIT_DIR set) or a
+# shell with GIT_OBJECT_DIRECTORY exported would otherwise read or write the wrong objects, or
+# none ("base branch 'main' not found").
+GIT_REPOSITORY_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_INDEX_FILE",
+    "GIT_GRAFT_FILE",
+    "GIT_SHALLOW_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_PREFIX",
+    "GIT_INTERNAL_SUPER_PREFIX",
+)
+
+
 def main() -> None:
+    for name in GIT_REPOSITORY_ENV:  # see above: every git the tool starts finds the clone itself
+        os.environ.pop(name, None)
     if sys.stdout is None:  # started with standard output closed (`rollout plan >&-`)
         print(
             "error: standard output is closed: give it one (`> FILE` or `> /dev/null`)",

@@ -581,3 +581,30 @@ def test_a_separate_git_dir_clone_is_not_called_a_linked_worktree(tmp_path):
     error = plan_error(manifest_for(tmp_path, "  - name: victim\n"))
     assert "keeps its git directory elsewhere" in error and str(tmp_path / "gitdir") in error, error
     assert "linked worktree" not in error
+
+
+# --- git's repository variables in the environment ------------------------------------------------
+
+
+def test_git_variables_naming_one_repository_are_not_followed(fleet, tmp_path, monkeypatch):
+    """Started from a git hook (GIT_DIR set) or a shell exporting GIT_OBJECT_DIRECTORY/GIT_COMMON_DIR,
+    the tool still reads and writes each clone the manifest names (was: "base branch 'main' not
+    found" and "is not a git repository", nothing written)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    subprocess.run(["git", "init", "-q", str(elsewhere)], check=True)
+    before = {n: git(fleet.repo(n), "for-each-ref", "refs/heads/") for n in fleet.names}
+    monkeypatch.setenv("GIT_DIR", str(elsewhere / ".git"))
+    monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(tmp_path / "no-objects"))
+    monkeypatch.setenv("GIT_COMMON_DIR", str(elsewhere / ".git"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(tmp_path / "index"))
+    result = run_cli("apply", "--manifest", fleet.manifest, "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "created" in result.stdout and "not found" not in result.stdout + result.stderr
+    for name in ("GIT_DIR", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(name)
+    for name in fleet.names:
+        assert git(fleet.repo(name), "rev-parse", "--verify", "-q", f"refs/heads/{BRANCH}").strip()
+        assert before[name] != git(fleet.repo(name), "for-each-ref", "refs/heads/")
+    assert not (tmp_path / "index").exists()
+    assert git(elsewhere, "for-each-ref") == ""  # the repository the variables named: untouched
