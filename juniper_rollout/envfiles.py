@@ -63,6 +63,17 @@ class EnvFiles:
             fnmatchcase(name, g) for g in self.exclude
         )
 
+    def is_plaintext_in_any_case(self, path: str) -> bool:
+        """``is_plaintext`` as a case-insensitive file system sees it: on macOS and Windows a committed
+        ``.ENV`` or ``Prod.Env`` is the ``.env``/``prod.env`` python-dotenv loads (and git, with
+        core.ignorecase, ignores it through the lower-case line). The tool's own reads of a repo
+        (tracked files, history, what apply untracks) use this; the rendered patterns stay as
+        the definition spells them."""
+        lower = PurePosixPath(path).name.lower()
+        return any(fnmatchcase(lower, g.lower()) for g in self.include) and not any(
+            fnmatchcase(lower, g.lower()) for g in self.exclude
+        )
+
     def is_encrypted_form(self, path: str) -> bool:
         """``X.enc`` where X is a plaintext env file: what sops encrypts it into."""
         return path.endswith(ENC_SUFFIX) and self.is_plaintext(path[: -len(ENC_SUFFIX)])

@@ -445,7 +445,7 @@ def is_plaintext_env(repo: RepoSpec, manifest: Manifest | None = None) -> Callab
     plus the files ``repo`` encrypts, as a predicate on repo-relative paths."""
     env = manifest.env_files if manifest is not None else DEFAULT_ENV_FILES
     sources = {e.source for e in repo.encrypt}
-    return lambda path: env.is_plaintext(path) or path in sources
+    return lambda path: env.is_plaintext_in_any_case(path) or path in sources
 
 
 def hand_written_hooks(

@@ -608,3 +608,32 @@ def test_git_variables_naming_one_repository_are_not_followed(fleet, tmp_path, m
         assert before[name] != git(fleet.repo(name), "for-each-ref", "refs/heads/")
     assert not (tmp_path / "index").exists()
     assert git(elsewhere, "for-each-ref") == ""  # the repository the variables named: untouched
+
+
+# --- plaintext env files in another case ----------------------------------------------------------
+
+
+def test_a_plaintext_env_file_in_another_case_is_found_in_history_and_untracked(fleet, tmp_path):
+    """On macOS and Windows `.ENV` is the `.env` python-dotenv loads, and `cfg/Prod.Env` a `*.env`:
+    committed with values then removed, drift said "0 findings"; tracked, apply kept it."""
+    from tests.test_pass3 import commit_on, drift_findings
+
+    repo = fleet.repo("juniper-ml")
+    added = commit_on(
+        repo,
+        "main",
+        {".ENV": "API_TOKEN=upper-case-not-the-canary\n", "cfg/Prod.Env": "B=also-not-it\n"},
+        tmp_path,
+        "oops",
+    )
+    removed = git(repo, "commit-tree", "-p", added, "-m", "remove them", "main^{tree}").strip()
+    git(repo, "update-ref", "refs/heads/main", removed)
+    found = drift_findings(fleet, "juniper-ml")
+    assert sorted(f["path"] for f in found if f["id"] == "plaintext-env-in-history") == [
+        ".ENV",
+        "cfg/Prod.Env",
+    ]
+    git(repo, "update-ref", "refs/heads/main", added)  # still tracked: apply untracks it
+    assert rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--yes").code == 0
+    on_branch = git(repo, "ls-tree", "-r", "--name-only", BRANCH).split()
+    assert ".ENV" not in on_branch and "cfg/Prod.Env" not in on_branch
