@@ -416,7 +416,8 @@ def plaintext_pathspecs(repo: RepoSpec, manifest: Manifest | None = None) -> lis
     """git pathspecs covering the plaintext env files of ``repo``, anywhere in the tree (filtered by
     :func:`is_plaintext_env` afterwards: pathspecs cannot exclude ``*.example``)."""
     env = manifest.env_files if manifest is not None else DEFAULT_ENV_FILES
-    specs = [f":(glob,icase)**/{glob}" for glob in env.include]  # .ENV too: see is_plaintext_in_any_case
+    # icase: .ENV too (see EnvFiles.is_plaintext_in_any_case)
+    specs = [f":(glob,icase)**/{glob}" for glob in env.include]
     return specs + [f":(literal){e.source}" for e in repo.encrypt]
 
 

@@ -61,6 +61,25 @@ class _Wrapper:
     own_default: (
         tuple[str, ast.expr, tuple] | None
     )  # (module path, expression, scopes it is seen from)
+    params: Mapping[str, tuple[int | None, ast.expr | None]]  # as its callers pass them
+
+
+def _call_params(
+    func: ast.FunctionDef | ast.AsyncFunctionDef, scopes: tuple[ast.AST, ...]
+) -> dict[str, tuple[int | None, ast.expr | None]]:
+    """:func:`_params` as a caller passes them: a method's ``self``/``cls`` is bound, not passed
+    (``Config.env("HOST")`` gives ``name`` the first argument), unless it is a staticmethod."""
+    params = _params(func)
+    method = len(scopes) >= 2 and isinstance(scopes[-2], ast.ClassDef)
+    static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in func.decorator_list)
+    if not method or static:
+        return params
+    first = [*func.args.posonlyargs, *func.args.args][:1]
+    return {
+        name: (None if pos is None else pos - 1, default)
+        for name, (pos, default) in params.items()
+        if not (first and name == first[0].arg)
+    }
 
 
 def _params(
@@ -130,7 +149,7 @@ def _own_default(wrapper: _Wrapper) -> tuple[str, ast.expr, tuple] | None:
     """The default a wrapper applies when its caller passes none: its parameter's default, else the
     default its own read spells."""
     if wrapper.default is not None:
-        param = _params(wrapper.node).get(wrapper.default[1], (None, None))[1]
+        param = wrapper.params.get(wrapper.default[1], (None, None))[1]
         return (wrapper.path, param, ()) if param is not None else None
     return wrapper.own_default
 
@@ -221,7 +240,12 @@ class EnvReads:
         self.wrappers: dict[int, _Wrapper] = {}
         self.wrapper_names: set[str] = set()
         for _ in range(3):  # a wrapper of a wrapper of a read, at most
-            found = {id(w.node): w for path in repo.trees for w in self._wrappers_in(path)}
+            found: dict[int, _Wrapper] = {}
+            for path in repo.trees:
+                try:
+                    found.update((id(w.node), w) for w in self._wrappers_in(path))
+                except RecursionError:  # pathological nesting: no wrapper from this file
+                    continue
             if found.keys() <= self.wrappers.keys():
                 break
             self.wrappers.update((k, v) for k, v in found.items() if k not in self.wrappers)
@@ -301,7 +325,7 @@ class EnvReads:
         if wrapper is None:
             return
         args: dict[str, ast.expr] = {}
-        for name, (pos, param_default) in _params(wrapper.node).items():
+        for name, (pos, param_default) in wrapper.params.items():
             arg = _arg(node, pos, name) if pos is not None else _keyword(node, name)
             if arg is None and isinstance(param_default, ast.Constant):  # e.g. legacy=None
                 arg = param_default
@@ -337,11 +361,11 @@ class EnvReads:
         """The wrapper a function is, from its reads of names its parameters spell. Its main name:
         not an inner wrapper's fallback, a bare parameter, the first such parameter."""
         func = sites[0][1][-1]
-        params = _params(func)
+        params = _call_params(func, sites[0][1])
 
         def rank(site: _Site) -> tuple[bool, bool, int]:
             key, fallback = site[2], site[5]
-            pos = params[key.id][0] if isinstance(key, ast.Name) else None
+            pos = params.get(key.id, (None, None))[0] if isinstance(key, ast.Name) else None
             return (fallback, not isinstance(key, ast.Name), 1 << 30 if pos is None else pos)
 
         main = min(sites, key=rank)  # ties: the first in the source
@@ -371,7 +395,7 @@ class EnvReads:
             if ast.dump(site[2]) not in seen:
                 seen.add(ast.dump(site[2]))
                 keys.append(_Key(site[2], True))
-        return _Wrapper(path, func, tuple(keys), given, own)
+        return _Wrapper(path, func, tuple(keys), given, own, params)
 
     def reads(
         self, path: str, unresolved: list[tuple[str, int]]

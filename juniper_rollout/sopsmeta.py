@@ -264,14 +264,25 @@ MAX_MERGE_DEPTH = 32  # sops' `merge:` key groups nest; deeper than this is refu
 _TOO_DEEP = "merge (nested too deep to read)"
 
 
+MAX_GROUPS = 1000  # key groups walked in one rule, merges included (YAML aliases can repeat one)
+
+
 def _groups(rule: dict) -> list[dict]:
     """The key groups of a creation rule, ``merge:`` groups included at any depth (sops merges each
-    group's ``merge`` list into it: an hc_vault there is used like one at the top). A group nested
-    deeper than :data:`MAX_MERGE_DEPTH` is not walked: a ``{_TOO_DEEP: True}`` stands for it, which
-    :func:`config_other_keys` refuses."""
+    group's ``merge`` list into it: an hc_vault there is used like one at the top). Each group is
+    walked once however often YAML aliases name it; a group nested deeper than
+    :data:`MAX_MERGE_DEPTH`, or more than :data:`MAX_GROUPS` groups, is not walked: a
+    ``{_TOO_DEEP: True}`` stands for it, which :func:`config_other_keys` refuses."""
     found: list[dict] = []
+    seen: set[int] = set()
     todo = [(g, 0) for g in rule.get("key_groups") or [] if isinstance(g, dict)]
     for group, depth in todo:  # in order, each group before the ones it merges
+        if id(group) in seen:  # `&g {merge: [*g, *g]}`: walked once, not 2**depth times
+            continue
+        seen.add(id(group))
+        if len(found) >= MAX_GROUPS:
+            found.append({_TOO_DEEP: True})
+            break
         found.append(group)
         merged = group.get("merge")
         if isinstance(merged, list):

@@ -506,3 +506,42 @@ def test_a_resolver_with_a_legacy_name_and_file_indirection_is_followed():
         "KILN_API_KEY_FILE",
     }
     assert got.unresolved == ()
+
+
+def test_a_method_wrapper_takes_its_callers_arguments_after_self_or_cls():
+    """`self`/`cls` is bound, not passed: Config.env("DB_HOST", "localhost") was read as a variable
+    named "localhost" (and a token-shaped default became a name)."""
+    files = {
+        "app/config.py": src("""
+            import os
+            class Config:
+                @classmethod
+                def env(cls, name, default=None):
+                    return os.getenv(name, default)
+                def get(self, name, fallback="x"):
+                    return os.environ.get(name, fallback)
+                @staticmethod
+                def raw(name):
+                    return os.environ[name]
+            HOST = Config.env("DB_HOST", "localhost")
+            TOKEN = Config.env("API_TOKEN", "ghp_" + "a" * 36)
+            MODE = Config().get("APP_MODE")
+            RAW = Config.raw("APP_RAW")
+            """),
+    }
+    got = discover_all(files)
+    assert {v.name: (v.default, v.optional) for v in got.vars} == {
+        "DB_HOST": ("localhost", True),
+        "API_TOKEN": (None, True),  # secret-looking: never a value
+        "APP_RAW": (None, False),
+    }  # Config().get(...): an instance's method is not followed (nor misread)
+
+
+def test_a_pathological_key_expression_in_a_wrapper_is_skipped_not_a_crash():
+    chain = "+".join(["'A'"] * 1500)
+    files = {
+        "app/deep.py": f"import os\ndef f(name):\n    return os.getenv({chain} + name)\n",
+        "app/ok.py": "import os\nos.getenv('APP_OK', '1')\n",
+    }
+    got = discover_all(files)
+    assert [v.name for v in got.vars] == ["APP_OK"]

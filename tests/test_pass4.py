@@ -637,3 +637,22 @@ def test_a_plaintext_env_file_in_another_case_is_found_in_history_and_untracked(
     assert rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--yes").code == 0
     on_branch = git(repo, "ls-tree", "-r", "--name-only", BRANCH).split()
     assert ".ENV" not in on_branch and "cfg/Prod.Env" not in on_branch
+
+
+# --- review findings --------------------------------------------------------------------------------
+
+
+def test_key_groups_named_again_through_yaml_aliases_are_walked_once():
+    """`&g {merge: [*g, *g]}` named a group 2**depth times: an 80-byte .sops.yaml hung verify --ref,
+    drift and apply's stale-plan check (review of pass 4)."""
+    from juniper_rollout import sopsmeta
+    from juniper_rollout.yamlio import load_plain
+
+    loop = "creation_rules:\n  - key_groups: [&g {age: [x], merge: [*g, *g]}]\n"
+    levels = ["&g0 {age: [x]}"] + [f"&g{i} {{merge: [*g{i - 1}, *g{i - 1}]}}" for i in range(1, 25)]
+    ladder = "defs: [" + ", ".join(levels) + "]\ncreation_rules:\n  - key_groups: [*g24]\n"
+    vault = ladder.replace("&g0 {age: [x]}", "&g0 {hc_vault: [h]}")
+    for text, other in ((loop, []), (ladder, []), (vault, ["hc_vault"])):
+        rule = load_plain(text)["creation_rules"][0]
+        assert len(sopsmeta._groups(rule)) <= 26  # each distinct group once
+        assert sopsmeta.config_other_keys(text) == other
