@@ -464,8 +464,8 @@ def main() -> None:
     except (
         OSError
     ) as err:  # the output itself failed: a full disk under `> plan.json`, a dead terminal
-        if err.errno not in _OUTPUT_ERRORS:
-            raise
+        if err.errno not in _OUTPUT_ERRORS or err.filename is not None:
+            raise  # a named file failed (a key file, a clone): not the output
         _silence_stdout()  # the interpreter's own flush at exit would fail again, with a traceback
         print(f"error: cannot write the output: {os.strerror(err.errno or 0)}", file=sys.stderr)
         sys.exit(1)

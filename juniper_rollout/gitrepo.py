@@ -714,7 +714,7 @@ def _write_record(repo: git.Repo, record: str, tip: str) -> None:
     loose ref: a ``.lock`` file created exclusively, then renamed over the ref (a loose ref beats a
     packed one). One git process less per pushed repo; ``git update-ref`` where the refs are not plain
     files or the lock cannot be taken (git then says why)."""
-    dotgit = files_backend(Path(repo.working_tree_dir or ""))
+    dotgit = files_backend(Path(repo.working_tree_dir)) if repo.working_tree_dir else None
     if dotgit is None:
         repo.git.update_ref(record, tip)
         return
@@ -903,6 +903,8 @@ def read_refs(dotgit: Path, *wanted: str) -> dict[str, str]:
         text = (dotgit / "packed-refs").read_text(errors="replace")
     except FileNotFoundError:
         text = ""
+    except OSError as err:  # unreadable (permissions, I/O): one line, never half the refs
+        raise RepoError(f"cannot read {dotgit / 'packed-refs'}: {err.strerror}") from None
     for line in text.splitlines():
         if line and line[0] not in "#^" and " " in line:
             sha, _, name = line.partition(" ")
@@ -914,6 +916,8 @@ def read_refs(dotgit: Path, *wanted: str) -> dict[str, str]:
             content = (dotgit / name).read_text(errors="replace").strip()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return packed.get(name)
+        except OSError as err:
+            raise RepoError(f"cannot read {dotgit / name}: {err.strerror}") from None
         if content.startswith("ref:"):
             return value(content[4:].strip(), depth + 1) if depth < 5 else None
         return content if re.fullmatch(r"[0-9a-f]{40}", content) else None

@@ -191,3 +191,10 @@ def test_the_pushed_record_written_in_process_is_what_git_reads(repo, tmp_path):
     assert git(repo, "rev-parse", record).strip() == second
     assert git(repo, "for-each-ref", "--format=%(objectname)", record).strip() == second
     assert not list((repo / ".git" / "refs").rglob("*.lock"))
+
+
+def test_refs_that_cannot_be_read_are_one_line_not_a_traceback_nor_half_the_refs(repo):
+    dotgit = repo / ".git"
+    (dotgit / "packed-refs").mkdir()  # unreadable as a file (as root, permissions never are)
+    with pytest.raises(gitrepo.RepoError, match=r"cannot read .*packed-refs: Is a directory"):
+        gitrepo.read_refs(dotgit, "refs/heads/")
