@@ -180,6 +180,7 @@ def encrypted_change(
     names = dotenv.parse_names(plaintext, path=spec.source)
     if not names:
         _refuse_emptied(spec, before, reuse)
+    _refuse_dropped(spec, before, reuse, names)
     if before is not None and meta is not None:
         kept = _same_values_as_committed(
             spec, config, before, meta, plaintext, names, reuse, recipients
@@ -211,6 +212,29 @@ def _refuse_emptied(spec: EncryptSpec, before: bytes | None, reuse: bytes | None
             f"{held}; nothing replaced (restore its values, or move it away to keep the committed "
             "ciphertext as it is)"
         )
+
+
+def _refuse_dropped(
+    spec: EncryptSpec, before: bytes | None, reuse: bytes | None, names: tuple[str, ...] | list[str]
+) -> None:
+    """A committed ciphertext holding names the clone's plaintext lacks is never replaced by it: a
+    secret added with `sops edit` after the .env was written, or a truncated .env, would be lost
+    (sops keeps names in plaintext, so this is read without a key)."""
+    have = set(names)
+    for where, blob in (("on the base branch", before), ("on the rollout branch", reuse)):
+        if blob is not None:  # a file naming a Vault or cloud key is refused as such first
+            sops.check_age_only(blob, spec.target)
+        meta = sops.read_metadata(blob) if blob is not None else None
+        lacking = [n for n in meta.names if n not in have] if meta is not None else []
+        if lacking:
+            shown = ", ".join(lacking[:5]) + (", …" if len(lacking) > 5 else "")
+            raise RepoError(
+                f"{spec.target} {where} holds {len(lacking)} name"
+                f"{'s' if len(lacking) != 1 else ''} that {spec.source} in the clone lacks "
+                f"({shown}); nothing replaced: bring them into {spec.source} (`sops decrypt "
+                f"--input-type dotenv --output-type dotenv {spec.target}` prints the committed "
+                f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
+            )
 
 
 def _committed_metadata(repo: RepoSpec, spec: EncryptSpec, before: bytes) -> sops.SopsMetadata:

@@ -656,3 +656,52 @@ def test_key_groups_named_again_through_yaml_aliases_are_walked_once():
         rule = load_plain(text)["creation_rules"][0]
         assert len(sopsmeta._groups(rule)) <= 26  # each distinct group once
         assert sopsmeta.config_other_keys(text) == other
+
+
+# --- pass 5 ---------------------------------------------------------------------------------------
+
+
+def test_a_dotenv_lacking_names_the_committed_ciphertext_holds_never_replaces_it(fleet, tmp_path):
+    """A secret added with `sops edit` on main after the clone's .env was written: plan said
+    "update (encrypt .env: …)" and the rebuilt branch lost it (pass 5)."""
+    from juniper_rollout import keys, sops
+    from tests.test_pass3 import commit_on
+
+    repo = fleet.repo("juniper-cascor")
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
+        == 0
+    )
+    fleet.merge_all()
+    newer = (repo / ".env").read_bytes() + b"ADDED_LATER=added-with-sops-edit\n"
+    cipher = subprocess.run(
+        [
+            sops.sops_path(),
+            "encrypt",
+            "--age",
+            keys.public_keys_in(fleet.key_file)[0],
+            "--input-type",
+            "dotenv",
+            "--output-type",
+            "dotenv",
+            "/dev/stdin",
+        ],
+        input=newer,
+        capture_output=True,
+        check=True,
+        env={"SOPS_DISABLE_VERSION_CHECK": "1", "PATH": ""},
+    ).stdout.decode()
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/main",
+        commit_on(repo, "main", {".env.enc": cipher}, tmp_path),
+    )
+    tip = git(repo, "rev-parse", BRANCH)
+    result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes")
+    assert result.code == 1
+    assert (
+        ".env.enc on the base branch holds 1 name that .env in the clone lacks (ADDED_LATER)"
+        in (result.stdout)
+    ), result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip  # nothing replaced
