@@ -83,6 +83,8 @@ def load_roundtrip(text: str) -> Any:
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
     except RecursionError:
         raise YamlSyntaxError(None, TOO_DEEP) from None
+    except _VALUE_ERRORS as err:  # a tag or a plain scalar that is not what it claims
+        raise _unreadable_value(text, "rt", err) from None
 
 
 def load_plain(text: str) -> Any:
@@ -94,6 +96,36 @@ def load_plain(text: str) -> Any:
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
     except RecursionError:
         raise YamlSyntaxError(None, TOO_DEEP) from None
+    except _VALUE_ERRORS as err:
+        raise _unreadable_value(text, "safe", err) from None
+
+
+# what constructing a scalar raises: `2024-02-30` (a date), `!!int abc`, `!!bool maybe`, 5,000 digits
+_VALUE_ERRORS = (ValueError, KeyError, TypeError, OverflowError)
+
+
+def _unreadable_value(text: str, typ: str, err: Exception) -> YamlSyntaxError:
+    """The line of the first scalar YAML cannot turn into its type, found by composing the text (no
+    values built) and building its scalars one by one."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    what = f"a value YAML cannot read as its type ({str(err)[:80]}): quote it, without a `!!` tag, to keep it as text"
+    try:
+        stack = [YAML(typ=typ, pure=True).compose(text)]
+    except (YAMLError, RecursionError):
+        return YamlSyntaxError(None, what)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ScalarNode):
+            try:
+                YAML(typ=typ, pure=True).constructor.construct_object(node, deep=True)
+            except _VALUE_ERRORS:
+                return YamlSyntaxError(node.start_mark.line + 1, what)
+        elif isinstance(node, MappingNode):
+            stack += [x for pair in reversed(node.value) for x in reversed(pair)]
+        elif isinstance(node, SequenceNode):
+            stack += list(reversed(node.value))
+    return YamlSyntaxError(None, what)
 
 
 def parse_events(text: str, *, pure: bool = False) -> list[Any]:

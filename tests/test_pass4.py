@@ -705,3 +705,18 @@ def test_a_dotenv_lacking_names_the_committed_ciphertext_holds_never_replaces_it
         in (result.stdout)
     ), result.stdout
     assert git(repo, "rev-parse", BRANCH) == tip  # nothing replaced
+
+
+@pytest.mark.parametrize(
+    "value", ["2024-02-30", "!!bool maybe", "!!int abc", "!!float x", "9" * 5000]
+)
+def test_a_manifest_value_yaml_cannot_build_is_one_line_with_its_line(tmp_path, value):
+    """An unquoted impossible date, a wrong tag, 5,000 digits: a traceback from the YAML constructor
+    (pass 5)."""
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  commit_message: {value}\nrepos: []\n"
+    )
+    result = run_cli("plan", "--manifest", manifest)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"{manifest}:4: " in result.stderr and "cannot read as its type" in result.stderr
