@@ -27,6 +27,7 @@ KEY_ENV, KEY_CMD_ENV, SSH_KEY_FILE_ENV = (
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
 )
 CMD_TIMEOUT = 60
+MAX_KEY_BYTES = 1_000_000  # an age key file of a thousand keys is under 100 KB
 _KEYS_TXT = ("sops", "age", "keys.txt")
 
 
@@ -288,11 +289,16 @@ def _read_key_file(
     if path is None:
         return None, "cannot be opened (it is empty)"
     try:
-        data = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block, /dev/zero never ends
+            return None, "is not a regular file (point it at the key file itself)"
+        with path.open("rb") as handle:
+            data = handle.read(MAX_KEY_BYTES + 1)
     except FileNotFoundError:
         return None, "does not exist"
     except OSError as err:
         return None, f"cannot be opened ({err.strerror})"
+    if len(data) > MAX_KEY_BYTES:
+        return None, f"is larger than {MAX_KEY_BYTES // 1_000_000} MB: not an age key file"
     if data.startswith((b"age-encryption", b"-----BEGIN AGE")):
         return (
             "",
@@ -313,26 +319,45 @@ def _run_key_cmd(command: str, env: Mapping[str, str], cwd: Path) -> tuple[str |
     if not args:
         return None, f"{KEY_CMD_ENV} is empty: set it to a command, or unset it"
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=dict(env),
             cwd=cwd,
-            timeout=CMD_TIMEOUT,
-            check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as err:
-        why = (
-            "timed out"
-            if isinstance(err, subprocess.TimeoutExpired)
-            else (err.strerror or "cannot run")
-        )
+    except OSError as err:
+        why = err.strerror or "cannot run"
+        return None, f"{KEY_CMD_ENV} {args[0]}: {why} (sops runs it without a shell: no pipes or ~)"
+    out = _bounded_read(proc, MAX_KEY_BYTES + 1, CMD_TIMEOUT)
+    if out is None or len(out) > MAX_KEY_BYTES:
+        why = "timed out" if out is None else f"printed more than {MAX_KEY_BYTES // 1_000_000} MB"
         return None, f"{KEY_CMD_ENV} {args[0]}: {why} (sops runs it without a shell: no pipes or ~)"
     if proc.returncode != 0:
         return (
             None,
             f"{KEY_CMD_ENV} {args[0]} exited {proc.returncode} (sops runs it without a shell: no pipes or ~)",
         )
-    return proc.stdout.decode("utf-8", "replace"), None
+    return out.decode("utf-8", "replace"), None
+
+
+def _bounded_read(proc: subprocess.Popen, limit: int, timeout: float) -> bytes | None:
+    """At most ``limit`` bytes of ``proc``'s stdout, then its exit; None when it takes longer than
+    ``timeout``. A command printing without end (`cat /dev/zero`) is killed at the limit."""
+    import threading
+
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(proc.stdout.read(limit)), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout)
+    timed_out = reader.is_alive()
+    if timed_out or (got and len(got[0]) >= limit):
+        proc.kill()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    reader.join(1)
+    proc.stdout.close()  # type: ignore[union-attr]
+    return None if timed_out or not got else got[0]

@@ -720,3 +720,32 @@ def test_a_manifest_value_yaml_cannot_build_is_one_line_with_its_line(tmp_path, 
     result = run_cli("plan", "--manifest", manifest)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert f"{manifest}:4: " in result.stderr and "cannot read as its type" in result.stderr
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "fifo", "big file", "cat /dev/zero"])
+def test_an_age_key_source_without_end_is_one_problem_not_unbounded(tmp_path, source):
+    """SOPS_AGE_KEY_FILE=/dev/zero grew to 24 GB, a FIFO hung verify, SOPS_AGE_KEY_CMD='cat
+    /dev/zero' to 23 GB (pass 5). Each is now a problem in one line, read within 1 MB."""
+    from juniper_rollout import keys
+
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config")}
+    if source == "cat /dev/zero":
+        env["SOPS_AGE_KEY_CMD"] = source
+    elif source == "fifo":
+        os.mkfifo(tmp_path / "k.fifo")
+        env["SOPS_AGE_KEY_FILE"] = str(tmp_path / "k.fifo")
+    elif source == "big file":
+        (tmp_path / "k.txt").write_bytes(b"#" * 2_000_000)
+        env["SOPS_AGE_KEY_FILE"] = str(tmp_path / "k.txt")
+    else:
+        env["SOPS_AGE_KEY_FILE"] = source
+    found = keys.find_age_keys(env, cwd=tmp_path)
+    assert not found.public
+    said = " ".join(found.problems)
+    expected = {
+        "/dev/zero": "is not a regular file",
+        "fifo": "is not a regular file",
+        "big file": "is larger than 1 MB",
+        "cat /dev/zero": "printed more than 1 MB",
+    }[source]
+    assert expected in said, found.problems
