@@ -69,9 +69,11 @@ class EnvFiles:
         core.ignorecase, ignores it through the lower-case line). The tool's own reads of a repo
         (tracked files, history, what apply untracks) use this; the rendered patterns stay as
         the definition spells them."""
-        lower = PurePosixPath(path).name.lower()
-        return any(fnmatchcase(lower, g.lower()) for g in self.include) and not any(
-            fnmatchcase(lower, g.lower()) for g in self.exclude
+        name = PurePosixPath(path).name
+        # excluded forms only as spelled: `.env.ENC` is no sops output (the .enc checks are
+        # case-sensitive), so it counts as plaintext, never as neither
+        return any(fnmatchcase(name.lower(), g.lower()) for g in self.include) and not any(
+            fnmatchcase(name, g) for g in self.exclude
         )
 
     def is_encrypted_form(self, path: str) -> bool:

@@ -622,7 +622,11 @@ def test_a_plaintext_env_file_in_another_case_is_found_in_history_and_untracked(
     added = commit_on(
         repo,
         "main",
-        {".ENV": "API_TOKEN=upper-case-not-the-canary\n", "cfg/Prod.Env": "B=also-not-it\n"},
+        {
+            ".ENV": "API_TOKEN=upper-case-not-the-canary\n",
+            "cfg/Prod.Env": "B=also-not-it\n",
+            ".env.ENC": "C=not-sops-output\n",  # excluded forms count only as spelled
+        },
         tmp_path,
         "oops",
     )
@@ -631,12 +635,15 @@ def test_a_plaintext_env_file_in_another_case_is_found_in_history_and_untracked(
     found = drift_findings(fleet, "juniper-ml")
     assert sorted(f["path"] for f in found if f["id"] == "plaintext-env-in-history") == [
         ".ENV",
+        ".env.ENC",
         "cfg/Prod.Env",
     ]
     git(repo, "update-ref", "refs/heads/main", added)  # still tracked: apply untracks it
     assert rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--yes").code == 0
     on_branch = git(repo, "ls-tree", "-r", "--name-only", BRANCH).split()
-    assert ".ENV" not in on_branch and "cfg/Prod.Env" not in on_branch
+    assert (
+        ".ENV" not in on_branch and "cfg/Prod.Env" not in on_branch and ".env.ENC" not in on_branch
+    )
 
 
 # --- review findings --------------------------------------------------------------------------------
