@@ -140,6 +140,8 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
         change = encrypted_change(
             manifest, repo, spec, config_text, gitrepo.read_blob(base, spec.target), reuse=reuse
         )
+        if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and tip is not None:
+            _never_drop_branch_ciphertext(repo, spec, base, tip)
         changes.append(fresh_data_key(manifest, spec, change, reuse))
     _never_lose_a_tracked_secret(repo, plan, changes)
     notes = tuple(c.detail for c in changes if c.action == UNCHANGED and c.detail)
@@ -383,6 +385,25 @@ def _kept_from_branch(
         before=None,
         detail=f"{rekeyed.detail} of {spec.target} kept from {repo.branch} (no {spec.source} in the clone)",
     )
+
+
+def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) -> None:
+    """Nothing to encrypt to ``spec.target`` (no plaintext at hand), yet the rollout branch holds
+    ciphertext the base does not and no `encrypt:` entry names (the manifest's target renamed):
+    rebuilding the branch would drop it, the only copy of those values in git (pass 5)."""
+    named = {e.target for e in repo.encrypt}
+    for path in gitrepo.list_paths(tip):
+        if not path.endswith(".enc") or path in named or gitrepo.read_blob(base, path) is not None:
+            continue
+        blob = gitrepo.read_blob(tip, path)
+        if blob is not None and sops.read_metadata(blob) is not None:
+            raise RepoError(
+                f"the rollout branch holds {path}, which no `encrypt:` entry names now, and there is no "
+                f"{spec.source} in the clone to encrypt to {spec.target}: the branch would lose it; "
+                f"bring {spec.source} back (`git show {repo.branch}:{path} > {path}`, then `sops decrypt "
+                f"--input-type dotenv --output-type dotenv {path} > {spec.source}`), or set the "
+                f"target back to {path}"
+            )
 
 
 def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[FileChange]) -> None:

@@ -756,3 +756,24 @@ def test_an_age_key_source_without_end_is_one_problem_not_unbounded(tmp_path, so
         "cat /dev/zero": "printed more than 1 MB",
     }[source]
     assert expected in said, found.problems
+
+
+def test_renaming_the_encrypt_target_with_no_plaintext_at_hand_never_drops_the_ciphertext(
+    fleet, tmp_path
+):
+    """apply, move .env away, `target: .env.enc` -> `config/.env.enc`: plan said "skip" and the
+    rebuilt branch had no .enc at all (pass 5)."""
+    from tests.test_pass3 import commit_on
+
+    repo = fleet.repo("juniper-cascor")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes").code == 0
+    (repo / ".env").rename(tmp_path / "env-moved-away")
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(text.replace("target: .env.enc", "target: config/.env.enc", 1))
+    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"NEWS": "x\n"}, tmp_path))
+    tip = git(repo, "rev-parse", BRANCH)
+    result = rollout("apply", *only, "--yes")
+    assert result.code == 1, result.stdout
+    assert "the rollout branch holds .env.enc, which no `encrypt:` entry names now" in result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip  # the only copy of the values in git: kept
