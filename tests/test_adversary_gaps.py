@@ -91,6 +91,11 @@ def test_every_plan_out_failure_is_one_line_saying_what_and_how(tmp_path):
     subprocess.run(command, shell=True, check=True)  # the command works when pasted
     assert missing.is_dir()
     assert "the name is too long" in plan_out(manifest, tmp_path / ("x" * 300))
+    (tmp_path / "clone" / ".git").mkdir(parents=True)
+    (tmp_path / "clone" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    line = plan_out(manifest, tmp_path / "clone" / ".git" / "HEAD")  # pass 5: broke the clone
+    assert "is inside a .git folder, which git keeps for itself" in line
+    assert (tmp_path / "clone" / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
     assert (tmp_path / "afile").read_text() == "mine\n" and (tmp_path / "link").is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
 
