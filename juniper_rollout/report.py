@@ -206,7 +206,9 @@ def adoption_summary(plans: list[RepoPlan]) -> list[str]:
             f"  files replaced: {listed(replaced)} (see each repo's reason: what changes, what is dropped)"
         )
     lost = "the hand-written hooks and files listed as replaced" if hooks or replaced else "nothing"
-    lines.append(f"  nothing else of yours is removed; replaced: {lost}")
+    lines.append(
+        f"  nothing else of yours outside the tool's marked blocks is removed; replaced: {lost}"
+    )
     return lines
 
 

@@ -459,6 +459,10 @@ def test_a_hand_rolled_fleet_is_adopted_and_verifies(hand_fleet, monkeypatch, tm
         "names the code no longer reads: 1, kept and reported (juniper-data: JUNIPER_DATA_RATE_LIMIT_PER_MINUTE)"
         in summary
     )
+    assert (  # the tool's marked blocks are its own: said so, never "nothing of yours" about them
+        "nothing else of yours outside the tool's marked blocks is removed; replaced: the "
+        "hand-written hooks and files listed as replaced"
+    ) in summary
     assert summary.rstrip().endswith("4 repos: 4 with changes, 0 unchanged, 0 with errors")
     data = json.loads(rollout("plan", "--manifest", manifest, "--json").stdout)
     hook = next(f for f in data["repos"][0]["files"] if f["path"] == ".pre-commit-config.yaml")
