@@ -511,14 +511,19 @@ def _history(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
 
 
 def _enc_history(facts: Facts) -> list[Finding]:
-    """Every ``.enc`` blob ever committed without sops metadata (a plaintext file under an encrypted name)."""
+    """Every ``.enc`` blob ever committed without sops metadata (a plaintext file under an encrypted
+    name), or with a line sops did not write (``echo NAME=value >> .env.enc``, re-encrypted later:
+    the value stays readable in that commit). The blob at the ref has findings of its own."""
     current = set(facts.encrypted)
-    by_path: dict[str, list[tuple[str, str]]] = {}
+    bare: dict[str, list[tuple[str, str]]] = {}
+    added: dict[str, list[tuple[str, str]]] = {}
     for short, subject, path, blob in facts.enc_history:
-        if sopsmeta.read_metadata(blob) is None and not (
-            path in current and facts.encrypted[path] == blob
-        ):
-            by_path.setdefault(path, []).append((short, subject))
+        if path in current and facts.encrypted[path] == blob:
+            continue
+        if sopsmeta.read_metadata(blob) is None:
+            bare.setdefault(path, []).append((short, subject))
+        elif sopsmeta.plaintext_line(blob) is not None:
+            added.setdefault(path, []).append((short, subject))
     return [
         Finding(
             ENC_WITHOUT_SOPS,
@@ -528,7 +533,17 @@ def _enc_history(facts: Facts) -> list[Finding]:
             "purging it is the owner's call: "
             f"`git filter-repo --invert-paths --path {quote(path)}`",
         )
-        for path, commits in sorted(by_path.items())
+        for path, commits in sorted(bare.items())
+    ] + [
+        Finding(
+            ENC_PLAINTEXT_VALUE,
+            path,
+            f"{path} was once committed with a value sops did not encrypt, or a line sops did not "
+            f"write ({name_commits(commits)}): the value is still readable there: rotate it; "
+            "purging it is the owner's call: "
+            f"`git filter-repo --invert-paths --path {quote(path)}`",
+        )
+        for path, commits in sorted(added.items())
     ]
 
 

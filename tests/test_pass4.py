@@ -777,3 +777,33 @@ def test_renaming_the_encrypt_target_with_no_plaintext_at_hand_never_drops_the_c
     assert result.code == 1, result.stdout
     assert "the rollout branch holds .env.enc, which no `encrypt:` entry names now" in result.stdout
     assert git(repo, "rev-parse", BRANCH) == tip  # the only copy of the values in git: kept
+
+
+def test_drift_finds_plaintext_once_appended_to_an_enc_file_in_history(fleet, tmp_path):
+    """`echo NAME=value >> .env.enc`, committed, then the clean ciphertext committed again: drift said
+    "0 findings" although that commit keeps the value readable (pass 5)."""
+    from tests.test_pass3 import commit_on, drift_findings
+
+    repo = fleet.repo("juniper-cascor")
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
+        == 0
+    )
+    fleet.merge_all()
+    clean = git(repo, "show", "main:.env.enc")
+    leaked = commit_on(
+        repo, "main", {".env.enc": clean + "EXTRA_KEY=appended-not-the-canary\n"}, tmp_path
+    )
+    git(repo, "update-ref", "refs/heads/main", leaked)
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/main",
+        commit_on(repo, "main", {".env.enc": clean}, tmp_path),
+    )
+    found = [
+        f for f in drift_findings(fleet, "juniper-cascor") if f["id"] == "plaintext-value-in-enc"
+    ]
+    assert [f["path"] for f in found] == [".env.enc"], found
+    assert "was once committed with a value sops did not encrypt" in found[0]["message"]
+    assert "appended-not-the-canary" not in found[0]["message"]
