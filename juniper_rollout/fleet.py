@@ -35,22 +35,34 @@ def plan_fleet(
     secrets: bool = True,
 ) -> list[RepoPlan]:
     tick = (lambda plan: progress(plan.name)) if progress else None
+    fleet = leakguard.fleet_values(manifest)  # read once, before the workers fork
     return run_in_order(
-        partial(plan_one, manifest, secrets=secrets), list(repos), jobs=jobs, on_result=tick
+        partial(plan_one, manifest, secrets=secrets, fleet=fleet),
+        list(repos),
+        jobs=jobs,
+        on_result=tick,
     )
 
 
-def plan_one(manifest: Manifest, repo: RepoSpec, *, secrets: bool = True) -> RepoPlan:
+def plan_one(
+    manifest: Manifest,
+    repo: RepoSpec,
+    *,
+    secrets: bool = True,
+    fleet: leakguard.FleetValues = (),
+) -> RepoPlan:
     empty = RepoPlan(repo.name, repo.base, repo.branch)
     return guarded(
         repo,
         "planning",
-        lambda: read_at(repo, None, partial(_plan_at, manifest, repo, secrets)),
+        lambda: read_at(repo, None, partial(_plan_at, manifest, repo, secrets, fleet)),
         empty.failed,
     )
 
 
-def _plan_at(manifest: Manifest, repo: RepoSpec, secrets: bool, clone, base) -> RepoPlan:
+def _plan_at(
+    manifest: Manifest, repo: RepoSpec, secrets: bool, fleet: leakguard.FleetValues, clone, base
+) -> RepoPlan:
     tip = gitrepo.branch_tip(clone, repo.branch)
     mode = gitrepo.branch_mode(clone, tip, base)
     # compare with what exists: the rollout branch while it sits on the current base, else the base
@@ -78,7 +90,7 @@ def _plan_at(manifest: Manifest, repo: RepoSpec, secrets: bool, clone, base) -> 
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
         raise RepoError(obstacle)
-    leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars))
+    leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars), fleet)
     return plan
 
 

@@ -51,13 +51,30 @@ def plaintext_values(repo: RepoSpec) -> list[tuple[str, int, bytes]]:
     return out
 
 
+FleetValues = tuple[tuple[str, str, int, bytes], ...]  # (repo name, file, line, value)
+
+
+def fleet_values(manifest: Manifest) -> FleetValues:
+    """The plaintext values of every repo of the manifest, read once per run: a template may carry
+    another repo's `.env` into this one (a repo's own are read again by :func:`check`)."""
+    out: list[tuple[str, str, int, bytes]] = []
+    for repo in manifest.repos:
+        try:
+            out += [(repo.name, *value) for value in plaintext_values(repo)]
+        except RepoError:  # that repo's own plan says why
+            continue
+    return tuple(out)
+
+
 def check(
     manifest: Manifest | None,
     repo: RepoSpec,
     files: Iterable[FileChange],
     allowed: Iterable[str | None] = (),
+    fleet: FleetValues = (),
 ) -> None:
-    """RepoError if a file the tool would write, diff or save holds a plaintext value or an age key."""
+    """RepoError if a file the tool would write, diff or save holds a plaintext value (of this repo's
+    plaintext env files, or of another repo's: ``fleet``) or an age key."""
     files = [f for f in files if f.after is not None and not f.secret]
     if not files:
         return
@@ -67,6 +84,10 @@ def check(
         (source, number, value)
         for source, number, value in plaintext_values(repo)
         if value not in known
+    ] + [
+        (f"{source} of {name}", number, value)
+        for name, source, number, value in fleet
+        if name != repo.name and value not in known
     ]
     for source, number, value in values:
         for f in files:

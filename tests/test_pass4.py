@@ -807,3 +807,33 @@ def test_drift_finds_plaintext_once_appended_to_an_enc_file_in_history(fleet, tm
     assert [f["path"] for f in found] == [".env.enc"], found
     assert "was once committed with a value sops did not encrypt" in found[0]["message"]
     assert "appended-not-the-canary" not in found[0]["message"]
+
+
+def test_another_repos_plaintext_value_is_never_rendered_into_this_one(tmp_path):
+    """The leak guard compared a repo's rendered files only with its own plaintext env files: a
+    template holding juniper-cascor's .env value was printed and committed into juniper-ml (pass 5)."""
+    from tests.demofleet import make_repo
+    from tests.test_pass3 import BARE
+
+    secret = "cross-repo-value-7d1c9b2e"
+    make_repo(tmp_path / "ws" / "holder", {"README.md": "x\n"})
+    (tmp_path / "ws" / "holder" / ".env").write_text(
+        f"API_TOKEN={secret}\n"
+    )  # untracked, as .env is
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "notes.j2").write_text(f"ops notes: {secret}\n")
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        f"repos:\n  - name: holder\n{BARE}  - name: victim\n{BARE}"
+        "    files: [{path: NOTES.md, template: notes.j2}]\n"
+    )
+    result = run_cli("plan", "--manifest", manifest)
+    assert result.returncode == 1, result.stdout
+    assert "of the plaintext .env of holder" in result.stdout, result.stdout
+    assert secret not in result.stdout + result.stderr
+    assert run_cli("apply", "--manifest", manifest, "--yes").returncode == 1
+    assert (
+        git(tmp_path / "ws" / "victim", "for-each-ref", "refs/heads/").count("\n") == 1
+    )  # main only
