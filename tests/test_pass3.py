@@ -283,6 +283,12 @@ def test_a_symlink_inside_the_templates_folder_to_an_env_named_file_is_refused(t
 def test_sigterm_to_the_process_group_stops_apply_like_ctrl_c(tmp_path):
     """The forked workers are in the group too: each died of SIGTERM mid-repo, the pool broke, and a
     branch a worker had written was never reported ("a worker process died (out of memory?)")."""
+    signal_the_group_mid_apply(tmp_path, signal.SIGTERM)
+
+
+def signal_the_group_mid_apply(tmp_path: Path, sig: int) -> None:
+    """Send ``sig`` to apply's process group once a branch is written: apply stops like Ctrl-C (exit
+    130), every branch written is reported, no worker survives or writes afterwards."""
     for attempt in range(3):  # a run that finished before the signal landed is drawn again
         root = tmp_path / f"run{attempt}"
         root.mkdir()
@@ -292,7 +298,7 @@ def test_sigterm_to_the_process_group_stops_apply_like_ctrl_c(tmp_path):
         while not any(h.exists() for h in heads) and proc.poll() is None:
             assert time.monotonic() < deadline, "no branch was written"
             time.sleep(0.005)
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, sig)
         code = proc.wait(timeout=300)
         survivors = wait_until_gone(proc.pid)
         for pid in survivors:
@@ -301,7 +307,7 @@ def test_sigterm_to_the_process_group_stops_apply_like_ctrl_c(tmp_path):
         written = with_branch(root, names)
         if code == 0 and len(written) == len(names):
             continue  # it finished first
-        assert code == 130 and "interrupted" in output, output
+        assert code == 130 and "interrupted" in output, (code, output)
         assert "worker process died" not in output and "Traceback" not in output, output
         assert survivors == []
         for name in written:  # every branch written was reported

@@ -13,15 +13,19 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from tests.helpers import git, rollout
-from tests.test_adversary import apply, branch_tips, run_cli, start_apply, wait_until_gone
+from tests.test_adversary import apply, run_cli
 from tests.test_hostile import KEY
-from tests.test_pass3 import BRANCH, _Recorder, commit_on, templates_manifest
-from tests.test_pool import with_branch
+from tests.test_pass3 import (
+    BRANCH,
+    _Recorder,
+    commit_on,
+    signal_the_group_mid_apply,
+    templates_manifest,
+)
 
 
 @pytest.fixture
@@ -231,33 +235,7 @@ def test_a_tool_commit_that_git_replace_stands_in_for_is_not_rebuilt_over(fleet,
 def test_sighup_to_the_process_group_stops_apply_like_ctrl_c(tmp_path):
     """A closed terminal or dropped ssh session sends SIGHUP to the group: apply died at once, nothing
     printed (output redirected to a file), two branches written and never reported."""
-    for attempt in range(3):  # a run that finished before the signal landed is drawn again
-        root = tmp_path / f"run{attempt}"
-        root.mkdir()
-        proc, names = start_apply(root, 40)
-        heads = [root / "ws" / n / ".git" / "refs" / "heads" / "chore" for n in names]
-        deadline = time.monotonic() + 120
-        while not any(h.exists() for h in heads) and proc.poll() is None:
-            assert time.monotonic() < deadline, "no branch was written"
-            time.sleep(0.005)
-        os.killpg(proc.pid, signal.SIGHUP)
-        code = proc.wait(timeout=300)
-        survivors = wait_until_gone(proc.pid)
-        for pid in survivors:
-            os.kill(pid, signal.SIGKILL)
-        output = (root / "out.txt").read_text()
-        written = with_branch(root, names)
-        if code == 0 and len(written) == len(names):
-            continue  # it finished first
-        assert code == 130 and "interrupted" in output, (code, output)
-        assert survivors == []
-        for name in written:  # every branch written was reported
-            assert f"{name}: created" in output, output
-        tips = branch_tips(root, names)
-        time.sleep(1)
-        assert branch_tips(root, names) == tips  # nothing writes afterwards
-        return
-    pytest.fail("three runs finished before the signal landed")
+    signal_the_group_mid_apply(tmp_path, signal.SIGHUP)
 
 
 # --- item 8: a random key pasted where a name goes, whatever its prefix -----------------------------
