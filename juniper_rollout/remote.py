@@ -7,6 +7,7 @@ deleting on origin is a push with a lease on the commit the tool expects there.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,6 @@ TOOL_ENV = {"GIT_TERMINAL_PROMPT": "0"}  # never wait for a password prompt
 def _git(
     path: Path, *args: str, check: bool = True, timeout: float = 600
 ) -> subprocess.CompletedProcess:
-    import os
-
     env = {**os.environ, **TOOL_ENV}
     out = subprocess.run(
         ["git", "-C", str(path), *args], capture_output=True, text=True, env=env, timeout=timeout
@@ -34,8 +33,6 @@ def _git(
 
 def redact_origin(path: Path, text: str) -> str:
     """``text`` without the credentials of origin's URLs (git repeats a query-string token in its errors)."""
-    import os
-
     found = subprocess.run(
         ["git", "-C", str(path), "config", "--get-regexp", r"^remote\.origin\.(push)?url$"],
         capture_output=True,
@@ -132,7 +129,7 @@ def clone(url: str, path: Path) -> None:
         ["git", "clone", "--quiet", "--", url, str(path)],
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, **TOOL_ENV},
+        env={**os.environ, **TOOL_ENV},
         timeout=1800,
     )
     if out.returncode != 0:
