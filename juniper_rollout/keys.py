@@ -10,6 +10,7 @@ import shlex
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -345,8 +346,6 @@ def _run_key_cmd(command: str, env: Mapping[str, str], cwd: Path) -> tuple[str |
 def _bounded_read(proc: subprocess.Popen, limit: int, timeout: float) -> bytes | None:
     """At most ``limit`` bytes of ``proc``'s stdout, then its exit; None when it takes longer than
     ``timeout``. A command printing without end (`cat /dev/zero`) is killed at the limit."""
-    import threading
-
     got: list[bytes] = []
     reader = threading.Thread(target=lambda: got.append(proc.stdout.read(limit)), daemon=True)  # type: ignore[union-attr]
     reader.start()

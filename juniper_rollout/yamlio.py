@@ -111,14 +111,15 @@ def _unreadable_value(text: str, typ: str, err: Exception) -> YamlSyntaxError:
 
     what = f"a value YAML cannot read as its type ({str(err)[:80]}): quote it, without a `!!` tag, to keep it as text"
     try:
-        stack = [YAML(typ=typ, pure=True).compose(text)]
+        yaml = YAML(typ=typ, pure=True)
+        stack = [yaml.compose(text)]
     except (YAMLError, RecursionError):
         return YamlSyntaxError(None, what)
     while stack:
         node = stack.pop()
         if isinstance(node, ScalarNode):
             try:
-                YAML(typ=typ, pure=True).constructor.construct_object(node, deep=True)
+                yaml.constructor.construct_object(node, deep=True)
             except _VALUE_ERRORS:
                 return YamlSyntaxError(node.start_mark.line + 1, what)
         elif isinstance(node, MappingNode):
