@@ -162,6 +162,17 @@ def safe_repo_path(value: str) -> str | None:
     return None
 
 
+def plaintext_env_path(env_files: EnvFiles, path: str) -> str | None:
+    """Why the tool must not write ``path`` (None: it may): a plaintext env file by the manifest's definition."""
+    if not env_files.is_plaintext_in_any_case(path):
+        return None
+    return (
+        f"{path} is a plaintext env file (defaults.plaintext_env): the tool never commits one, and git "
+        "would overwrite the ignored copy in every clone on the next pull; name it like "
+        f"{path}.example, or change defaults.plaintext_env"
+    )
+
+
 def _is_dotgit(part: str) -> bool:
     """``.git`` as git's ``is_ntfs_dotgit``/``is_hfs_dotgit`` checks see it: any case, trailing dots and
     spaces, the 8.3 short name ``git~1``."""
@@ -374,11 +385,22 @@ class _Validator(_Reader):
             opted_out=tuple(sorted({r.name for r in sops_repos} - {r.name for r in repos})),
         )
         self._check_usage_guide(top.get("defaults") or {}, manifest)
+        self._no_plaintext_env_paths(manifest)
         from juniper_rollout.render import check_templates  # late: render depends on manifest types
 
         check_templates(manifest)
         rollouts.check_template_names(manifest, self.named)
         return manifest
+
+    def _no_plaintext_env_paths(self, manifest: Manifest) -> None:
+        """A rendered file never has the name of a plaintext env file (pass 6): committed, it is what the
+        hook forbids, and git overwrites an ignored file on checkout, so the next `git pull` after the
+        merge would replace the plaintext `.env` in every clone."""
+        for repo in manifest.repos:
+            for spec in repo.files:
+                why = plaintext_env_path(manifest.env_files, spec.path)
+                if why:
+                    raise self.fail(spec.line, f"repo {repo.name}: {why}")
 
     def _check_usage_guide(self, defaults: Any, manifest: Manifest) -> None:
         """An explicit ``usage_guide`` naming a repo of this manifest must be where that repo renders the guide."""

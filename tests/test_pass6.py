@@ -1,0 +1,48 @@
+"""Pass 6 of the outside adversary (issue 13): each test failed on main before its fix.
+
+The attempts, held and broken, are logged in the pass-6 log; SECURITY.md lists each guarantee.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+
+from tests.helpers import git, rollout
+from tests.test_adversary import apply
+from tests.test_pass3 import BRANCH, commit_on
+
+# --- a plaintext env file is never a path the tool writes ----------------------------------------
+
+
+def test_a_managed_path_named_like_a_plaintext_env_file_is_refused_with_its_line(fleet, tmp_path):
+    """`files: - path: .env` was rendered and committed; git overwrites an IGNORED file when it checks
+    out one that is tracked, so the next pull after the merge replaced each clone's plaintext .env."""
+    text = fleet.manifest.read_text()
+    guide = "        template: SOPS_USAGE_GUIDE.md.j2\n"
+    for path in (".env", "config/.env.local", "deploy/prod.env", ".ENV"):
+        fleet.manifest.write_text(
+            text.replace(
+                guide, f"{guide}      - path: {path}\n        template: SOPS_USAGE_GUIDE.md.j2\n", 1
+            )
+        )
+        line = fleet.manifest.read_text().splitlines().index(f"      - path: {path}") + 1
+        result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+        assert result.code == 1, (path, result.stdout)
+        assert f"repos.yaml:{line}: repo juniper-ml: {path} is a plaintext env file" in result.stderr
+    fleet.manifest.write_text(text)
+    assert not git(fleet.repo("juniper-ml"), "branch", "--list", BRANCH)
+
+
+def test_a_saved_plan_writing_a_plaintext_env_file_is_refused(fleet, tmp_path):
+    saved = tmp_path / "plan.json"
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-data")
+    assert rollout("plan", *only, "--out", saved).code in (0, 2)
+    data = json.loads(saved.read_text())
+    data["repos"][0]["files"][0]["path"] = ".env"
+    saved.write_text(json.dumps(data))
+    result = rollout("apply", str(saved), *only, "--yes")
+    assert result.code == 1
+    assert "damaged plan file (repo juniper-data: .env is a plaintext env file" in result.stderr
+    assert not git(fleet.repo("juniper-data"), "branch", "--list", BRANCH)
