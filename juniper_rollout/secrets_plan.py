@@ -406,6 +406,24 @@ def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) 
             )
 
 
+def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known) -> None:
+    """The rollout branch (``known``: local, or as last pushed) is rebuilt on ``base``: every sops-encrypted
+    ``.enc`` it holds that the base lacks must be written again by ``plan``, whatever the manifest says
+    now (an entry `enabled: false`, or the repo's `encrypt:` block removed, dropped it silently: pass 6)."""
+    written = {f.path for f in plan.files if f.action in (CREATE, UPDATE)}
+    for path in gitrepo.list_paths(known):
+        if not path.endswith(".enc") or path in written or gitrepo.read_blob(base, path) is not None:
+            continue
+        blob = gitrepo.read_blob(known, path)
+        if blob is not None and sops.read_metadata(blob) is not None:
+            raise RepoError(
+                f"the rollout branch holds {path}, which no enabled `encrypt:` entry of {repo.name} writes "
+                f"now: rebuilding {repo.branch} on {repo.base} would drop it, the only copy of those values "
+                f"in git; set the entry back (enabled, with its plaintext or without), or merge the branch "
+                f"first; to drop it on purpose, delete the branch (`git branch -D {repo.branch}`)"
+            )
+
+
 def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[FileChange]) -> None:
     """The rollout removes a tracked plaintext file: refuse when nothing holds its values encrypted."""
     deleted = {f.path for f in plan.files if f.action == DELETE}

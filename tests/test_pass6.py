@@ -46,3 +46,40 @@ def test_a_saved_plan_writing_a_plaintext_env_file_is_refused(fleet, tmp_path):
     assert result.code == 1
     assert "damaged plan file (repo juniper-data: .env is a plaintext env file" in result.stderr
     assert not git(fleet.repo("juniper-data"), "branch", "--list", BRANCH)
+
+
+# --- the branch's ciphertext is never dropped by a rebuild -----------------------------------------
+
+
+def _rebuild_after(fleet, tmp_path, edit) -> tuple:
+    """apply; the plaintext moved away; the manifest edited by ``edit``; main moves; apply again."""
+    repo = fleet.repo("juniper-cascor")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes").code == 0
+    (repo / ".env").rename(tmp_path / "env-moved-away")
+    fleet.manifest.write_text(edit(fleet.manifest.read_text()))
+    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"NEWS": "x\n"}, tmp_path))
+    tip = git(repo, "rev-parse", BRANCH)
+    return repo, tip, rollout("apply", *only, "--yes")
+
+
+ENCRYPT = "    encrypt:\n      - source: .env\n        target: .env.enc\n"
+
+
+def test_disabling_the_encrypt_entry_never_drops_the_branchs_ciphertext(fleet, tmp_path):
+    """`enabled: false` with no plaintext at hand: plan said "skip (encryption is off)" and the rebuilt
+    branch had no .env.enc at all (pass 6)."""
+    repo, tip, result = _rebuild_after(
+        fleet, tmp_path, lambda t: t.replace(ENCRYPT, ENCRYPT + "        enabled: false\n", 1)
+    )
+    assert result.code == 1, result.stdout
+    assert "the rollout branch holds .env.enc, which no enabled `encrypt:` entry" in result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip
+
+
+def test_removing_the_encrypt_block_never_drops_the_branchs_ciphertext(fleet, tmp_path):
+    repo, tip, result = _rebuild_after(fleet, tmp_path, lambda t: t.replace(ENCRYPT, "", 1))
+    assert result.code == 1, result.stdout
+    assert "would drop it, the only copy of those values in git" in result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip
+    assert ".env.enc" in git(repo, "ls-tree", "--name-only", BRANCH)
