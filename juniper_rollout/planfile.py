@@ -16,7 +16,7 @@ from typing import Any
 from juniper_rollout import atomicfile, savepath
 from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
 from juniper_rollout.errors import RolloutError
-from juniper_rollout.manifest import safe_repo_path
+from juniper_rollout.manifest import Manifest, safe_repo_path
 
 FORMAT_VERSION = 1
 ACTIONS = (
@@ -88,6 +88,26 @@ def check_destination(path: Path) -> None:
     problem = savepath.problem(path)
     if problem is not None:
         raise RolloutError(_out_line(path, problem))
+
+
+def check_not_input(path: Path, manifest: Manifest) -> None:
+    """Refuse a ``--out`` that would replace what the tool reads (pass 6): the manifest itself, or a file
+    in a managed clone's working tree (the clones are the user's: a new file beside them is fine)."""
+    if not path.exists():
+        return
+    real = Path(os.path.realpath(path))
+    if real == Path(os.path.realpath(manifest.path)):
+        raise RolloutError(_out_line(path, f"is the manifest; give another path, {savepath.STDOUT_HINT}"))
+    for repo in manifest.repos:
+        clone = Path(os.path.realpath(repo.path))
+        if real.is_relative_to(clone):
+            raise RolloutError(
+                _out_line(
+                    path,
+                    f"is a file in the clone of {repo.name}, whose working tree the tool never "
+                    f"touches; give a path outside it, {savepath.STDOUT_HINT}",
+                )
+            )
 
 
 def save(plans: list[RepoPlan], path: Path) -> None:

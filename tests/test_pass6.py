@@ -83,3 +83,35 @@ def test_removing_the_encrypt_block_never_drops_the_branchs_ciphertext(fleet, tm
     assert "would drop it, the only copy of those values in git" in result.stdout
     assert git(repo, "rev-parse", BRANCH) == tip
     assert ".env.enc" in git(repo, "ls-tree", "--name-only", BRANCH)
+
+
+# --- plan --out never replaces what the tool reads ---------------------------------------------
+
+
+def test_plan_out_never_replaces_a_clones_file_the_manifest_or_a_git_folder_behind_a_symlink(
+    fleet, tmp_path
+):
+    """`--out clone/.env` replaced the only plaintext copy of the secrets, `--out repos.yaml` the
+    manifest, and `--out LINK/HEAD` (LINK -> a clone's .git) that clone's HEAD (pass 6)."""
+    cascor = fleet.repo("juniper-cascor")
+    (tmp_path / "gitlink").symlink_to(fleet.repo("juniper-ml") / ".git")
+    (cascor / "NOTES.txt").write_text("a person's untracked notes\n")
+    cases = {
+        cascor / ".env": "is a plaintext env file, which holds secrets the tool never overwrites",
+        tmp_path / "elsewhere.env": "is a plaintext env file",
+        fleet.manifest: "is the manifest",
+        cascor / "NOTES.txt": "is a file in the clone of juniper-cascor, whose working tree",
+        cascor / "AGENTS.md": "is a file in the clone of juniper-cascor",
+        tmp_path / "gitlink" / "HEAD": "is inside a .git folder",
+    }
+    (tmp_path / "elsewhere.env").write_text("DB_PASSWORD=not-the-canary-1234\n")
+    before = {path: path.read_bytes() for path in cases}
+    for path, words in cases.items():
+        result = rollout("plan", "--manifest", fleet.manifest, "--out", path)
+        assert result.code == 1, (path, result.stdout)
+        assert words in result.stderr, (path, result.stderr)
+    assert {path: path.read_bytes() for path in cases} == before
+    assert git(fleet.repo("juniper-ml"), "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+    new = tmp_path / "plan.json"  # an ordinary new file is still fine
+    assert rollout("plan", "--manifest", fleet.manifest, "--out", new).code in (0, 2)
+    assert json.loads(new.read_text())["format_version"] == 1
