@@ -9,6 +9,7 @@ Nothing here prints, logs or stores a plaintext value.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 import stat
 from dataclasses import replace
 from pathlib import Path
@@ -189,6 +190,7 @@ def encrypted_change(
         )
         if kept is not None:
             return kept
+        _refuse_older_values(repo, spec, before, meta, plaintext)
         if meta.format != "dotenv":
             altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
     return _encrypted(spec, config, before, plaintext, names, altered, reuse, recipients)
@@ -237,6 +239,45 @@ def _refuse_dropped(
                 f"--input-type dotenv --output-type dotenv {spec.target}` prints the committed "
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
             )
+
+
+def _refuse_older_values(
+    repo: RepoSpec, spec: EncryptSpec, before: bytes, meta: sops.SopsMetadata, plaintext: bytes
+) -> None:
+    """The clone's plaintext holds other values than the base's ciphertext, and sops last wrote that
+    ciphertext AFTER the plaintext file was last saved: a value changed with `sops edit` on the base (a
+    rotated credential) would be put back to the stale one (pass 6). Names only, never a value."""
+    try:
+        written = datetime.fromisoformat(meta.lastmodified.replace("Z", "+00:00"))
+        saved = datetime.fromtimestamp(os.lstat(repo.path / spec.source).st_mtime, UTC)
+        committed = sops.decrypt_dotenv(before, filename=spec.target)
+    except (ValueError, OSError, RolloutError):
+        return  # no time to compare, or no key: the plan says the values could not be compared
+    if written <= saved.replace(microsecond=0):
+        return  # the plaintext was saved later: its values are the newer ones
+    old, new = _values(committed), _values(plaintext)
+    changed = [name for name in old if name in new and old[name] != new[name]]
+    if not changed:
+        return
+    shown = ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "")
+    raise RepoError(
+        f"{spec.target} on the base branch was written by sops at {meta.lastmodified}, after {spec.source} "
+        f"in the clone was last saved ({saved:%Y-%m-%dT%H:%M:%SZ}), and holds other values for "
+        f"{len(changed)} name{'s' if len(changed) != 1 else ''} ({shown}); nothing replaced: bring the "
+        f"newer values into {spec.source} (`sops decrypt --input-type dotenv --output-type dotenv "
+        f"{spec.target}` prints them), or, if the values in {spec.source} are the ones to keep, save it "
+        f"again (`touch {spec.source}`)"
+    )
+
+
+def _values(text: bytes) -> dict[str, bytes]:
+    """NAME -> value of a dotenv text as sops reads it (the first ``=`` splits; comments skipped)."""
+    out: dict[str, bytes] = {}
+    for line in text.splitlines():
+        if line and not line.startswith(b"#") and b"=" in line:
+            name, _, value = line.partition(b"=")
+            out[name.decode("utf-8", "replace")] = value
+    return out
 
 
 def _committed_metadata(repo: RepoSpec, spec: EncryptSpec, before: bytes) -> sops.SopsMetadata:

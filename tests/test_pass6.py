@@ -115,3 +115,38 @@ def test_plan_out_never_replaces_a_clones_file_the_manifest_or_a_git_folder_behi
     new = tmp_path / "plan.json"  # an ordinary new file is still fine
     assert rollout("plan", "--manifest", fleet.manifest, "--out", new).code in (0, 2)
     assert json.loads(new.read_text())["format_version"] == 1
+
+
+# --- a stale plaintext never puts back the values a newer ciphertext holds ------------------------
+
+
+def test_a_stale_env_never_reverts_a_value_changed_with_sops_edit_on_the_base(fleet, tmp_path):
+    """The branch merged; HF_TOKEN changed with `sops edit` on main (a rotated credential); the clone's
+    .env, saved before that, still held the old value: plan said "update (encrypt .env: 15 variables)"
+    and apply committed the old value over the new one (pass 5's guard compares names only) (pass 6)."""
+    import os
+
+    from juniper_rollout import sops
+
+    repo = fleet.repo("juniper-cascor")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes").code == 0
+    fleet.merge_all()
+    config = git(repo, "show", "main:.sops.yaml")
+    plain = sops.decrypt_dotenv(git(repo, "show", "main:.env.enc").encode(), filename=".env.enc")
+    name, _, rest = plain.partition(b"=")
+    rotated = name + b"=rotated-value-not-the-canary" + rest[rest.index(b"\n") :]
+    cipher = sops.encrypt_dotenv(rotated, sops_config=config, filename=".env.enc").decode()
+    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {".env.enc": cipher}, tmp_path))
+    os.utime(repo / ".env", (1_000_000_000, 1_000_000_000))  # saved long before that edit
+    result = rollout("plan", *only)
+    assert result.code == 1, result.stdout
+    assert "holds other values for 1 name (HF_TOKEN); nothing replaced" in result.stdout
+    assert "rotated-value" not in result.stdout
+    tip = git(repo, "rev-parse", BRANCH)
+    assert rollout("apply", *only, "--yes").code == 1
+    assert git(repo, "rev-parse", BRANCH) == tip  # nothing written
+    os.utime(repo / ".env")  # saved now: its values are the ones to keep
+    result = rollout("plan", *only)
+    assert result.code == 0, result.stdout
+    assert ".env.enc                 update" in result.stdout
