@@ -99,7 +99,7 @@ def plaintext_names(repo: RepoSpec, source: str, *commits) -> tuple[str, ...]:
             blob = gitrepo.read_blob(commit, spec.target) if commit is not None else None
             meta = sops.read_metadata(blob) if blob is not None else None
             if meta is not None:
-                return meta.names
+                return dotenv.held_names(meta.names, spec.target, f"at {commit.hexsha[:7]}")
     return ()
 
 
@@ -229,7 +229,8 @@ def _refuse_dropped(
         if blob is not None:  # a file naming a Vault or cloud key is refused as such first
             sops.check_age_only(blob, spec.target)
         meta = sops.read_metadata(blob) if blob is not None else None
-        lacking = [n for n in meta.names if n not in have] if meta is not None else []
+        held = dotenv.held_names(meta.names, spec.target, where) if meta is not None else ()
+        lacking = [n for n in held if n not in have]
         if lacking:
             shown = ", ".join(lacking[:5]) + (", …" if len(lacking) > 5 else "")
             raise RepoError(
@@ -453,7 +454,11 @@ def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known)
     now (an entry `enabled: false`, or the repo's `encrypt:` block removed, dropped it silently: pass 6)."""
     written = {f.path for f in plan.files if f.action in (CREATE, UPDATE)}
     for path in gitrepo.list_paths(known):
-        if not path.endswith(".enc") or path in written or gitrepo.read_blob(base, path) is not None:
+        if (
+            not path.endswith(".enc")
+            or path in written
+            or gitrepo.read_blob(base, path) is not None
+        ):
             continue
         blob = gitrepo.read_blob(known, path)
         if blob is not None and sops.read_metadata(blob) is not None:

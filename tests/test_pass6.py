@@ -9,6 +9,8 @@ import base64
 import json
 import subprocess
 
+import pytest
+
 from tests.helpers import git, rollout
 from tests.test_adversary import apply
 from tests.test_pass3 import BRANCH, commit_on
@@ -30,7 +32,9 @@ def test_a_managed_path_named_like_a_plaintext_env_file_is_refused_with_its_line
         line = fleet.manifest.read_text().splitlines().index(f"      - path: {path}") + 1
         result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
         assert result.code == 1, (path, result.stdout)
-        assert f"repos.yaml:{line}: repo juniper-ml: {path} is a plaintext env file" in result.stderr
+        assert (
+            f"repos.yaml:{line}: repo juniper-ml: {path} is a plaintext env file" in result.stderr
+        )
     fleet.manifest.write_text(text)
     assert not git(fleet.repo("juniper-ml"), "branch", "--list", BRANCH)
 
@@ -137,7 +141,12 @@ def test_a_stale_env_never_reverts_a_value_changed_with_sops_edit_on_the_base(fl
     name, _, rest = plain.partition(b"=")
     rotated = name + b"=rotated-value-not-the-canary" + rest[rest.index(b"\n") :]
     cipher = sops.encrypt_dotenv(rotated, sops_config=config, filename=".env.enc").decode()
-    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {".env.enc": cipher}, tmp_path))
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/main",
+        commit_on(repo, "main", {".env.enc": cipher}, tmp_path),
+    )
     os.utime(repo / ".env", (1_000_000_000, 1_000_000_000))  # saved long before that edit
     result = rollout("plan", *only)
     assert result.code == 1, result.stdout
@@ -150,3 +159,113 @@ def test_a_stale_env_never_reverts_a_value_changed_with_sops_edit_on_the_base(fl
     result = rollout("plan", *only)
     assert result.code == 0, result.stdout
     assert ".env.enc                 update" in result.stdout
+
+
+# --- a credential pasted where a name goes, with '_' in it, or read from a committed ciphertext --------
+
+FERNET = "TsL6Gs85kVObQ_qdZ9Y3_Qusyj005U7fjqtf7EyDCHQ="  # Fernet.generate_key(): URL-safe base64
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        FERNET,  # one in four Fernet keys has '_' and no '-': an identifier, then '='
+        "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=",  # Groq
+        "dop_v1_0849a676a25599514c3d341d51995116f1408aa19ac79da3b6a7a9ddbb9989dd=",  # DigitalOcean
+        "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=",  # Shopify
+    ],
+)
+def test_a_random_key_holding_an_underscore_is_never_a_variable_name(line):
+    """`is_random_name` skipped every name holding '_': a pasted Fernet key became a variable whose
+    NAME sops keeps in clear, committed in .env.enc (pass 6)."""
+    from juniper_rollout.dotenv import DotenvError, parse_names
+
+    with pytest.raises(DotenvError) as caught:
+        parse_names(f"HF_TOKEN=x\n{line}\n".encode())
+    assert ".env:2: text before '=' is shaped like a credential" in str(caught.value)
+    assert line.rstrip("=") not in str(caught.value)
+
+
+def test_names_with_underscores_and_mixed_case_are_still_names():
+    from juniper_rollout.dotenv import parse_names
+
+    names = [
+        "NEXT_PUBLIC_FirebaseApiKeyV2_2024",
+        "myApp_DatabaseUrl_Prod_v123",
+        "Juniper_Cascor_Worker_Api_Key_V2_123",
+        "Azure_Storage_Account2_Key1_Conn3",
+        "REACT_APP_GoogleMapsKey_v3_1_2",
+        "S3_Bucket_Name_For_Region_Eu_West_1_Backup2",
+        "AWS_SECRET_ACCESS_KEY_ID_FOR_PROD_2024",
+    ]
+    assert parse_names("".join(f"{n}=1\n" for n in names).encode()) == names
+
+
+def _ciphertext_naming_a_token(fleet, tmp_path) -> tuple:
+    """main's .env.enc re-encrypted with sops directly (the tool bypassed), holding a key `ghp_…`."""
+    from juniper_rollout import sops
+
+    repo = fleet.repo("juniper-cascor")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes").code == 0
+    fleet.merge_all()
+    token = "ghp_" + "Zx81Qm4Kp7Vt2Rw9Ls3Nd6Hy0Bc5Fj1Ge8Ua"
+    plain = sops.decrypt_dotenv(git(repo, "show", "main:.env.enc").encode(), filename=".env.enc")
+    config = tmp_path / "sops.yaml"
+    config.write_text(git(repo, "show", "main:.sops.yaml"))
+    cipher = subprocess.run(  # sops itself: the tool's own encrypt refuses such a name
+        [
+            sops.sops_path(),
+            "--config",
+            str(config),
+            "encrypt",
+            "--input-type",
+            "dotenv",
+            "--output-type",
+            "dotenv",
+            "--filename-override",
+            ".env.enc",
+            "/dev/stdin",
+        ],
+        input=plain + f"{token}=1\n".encode(),
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    assert token in cipher  # sops keeps names in clear
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/main",
+        commit_on(repo, "main", {".env.enc": cipher}, tmp_path),
+    )
+    return repo, only, token
+
+
+def test_a_token_held_as_a_name_in_the_committed_ciphertext_is_never_echoed(fleet, tmp_path):
+    """pass 5's names guard listed the names the clone's .env lacked, a token among them, in plan and
+    --json (pass 6)."""
+    repo, only, token = _ciphertext_naming_a_token(fleet, tmp_path)
+    for extra in ((), ("--json",)):
+        result = rollout("plan", *only, *extra)
+        assert result.code == 1, result.stdout
+        assert token not in result.stdout + result.stderr
+        assert "holds 1 name shaped like a credential" in result.stdout
+
+
+def test_a_token_held_as_a_name_never_reaches_env_example(fleet, tmp_path):
+    """Without the plaintext, `from: dotenv` takes the ciphertext's names (13.1): the token was added to
+    .env.example, printed in the diff and the summary (pass 6)."""
+    repo, only, token = _ciphertext_naming_a_token(fleet, tmp_path)
+    (repo / ".env").rename(tmp_path / "env-moved-away")
+    text = fleet.manifest.read_text()
+    at = text.index("  - name: juniper-cascor\n")
+    end = text.index("    encrypt:", at)
+    fleet.manifest.write_text(
+        text[:at] + "  - name: juniper-cascor\n    env_example: {from: dotenv}\n" + text[end:]
+    )
+    result = rollout("plan", *only)
+    assert result.code == 1, result.stdout
+    assert token not in result.stdout + result.stderr
+    assert "shaped like a credential" in result.stdout
+    assert rollout("apply", *only, "--yes").code == 1
+    assert token not in git(repo, "show", f"{BRANCH}:.env.example")
