@@ -20,6 +20,7 @@ import typer
 
 from juniper_rollout.clierrors import OneLineErrors
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.wording import inert
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -84,7 +85,7 @@ def _code(command: Callable[..., int], **kwargs) -> int:
         with _sigterm_as_ctrl_c():
             code = command(**kwargs)
     except RolloutError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {inert(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

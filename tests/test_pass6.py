@@ -269,3 +269,35 @@ def test_a_token_held_as_a_name_never_reaches_env_example(fleet, tmp_path):
     assert "shaped like a credential" in result.stdout
     assert rollout("apply", *only, "--yes").code == 1
     assert token not in git(repo, "show", f"{BRANCH}:.env.example")
+
+
+# --- what a contributor controls never reaches the terminal as control sequences ----------------------
+
+
+def test_control_sequences_in_file_names_and_subjects_are_printed_inert(
+    fleet, tmp_path, monkeypatch
+):
+    """A side branch committed `evil<ESC>]0;…<BEL><ESC>[2Jx.env` with the subject `<ESC>]52;c;…<BEL>`:
+    drift's table sent the sequences to the terminal as they were (window title, clipboard write,
+    screen cleared) (pass 6)."""
+    repo = fleet.repo("juniper-cascor")
+    name = "evil\x1b]0;TITLE-HACKED\x07\x1b[2Jx.env"
+    subject = "subject \x1b]52;c;aGFja2Vk\x07 \x1b[2J"
+    side = commit_on(repo, "main", {name: "API_TOKEN=x\n"}, tmp_path, message=subject)
+    git(repo, "update-ref", "refs/heads/side", side)
+    for colour in ("", "1"):
+        monkeypatch.setenv("FORCE_COLOR", colour) if colour else monkeypatch.delenv(
+            "FORCE_COLOR", raising=False
+        )
+        result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+        assert result.code == 2, result.stdout
+        for raw in ("\x1b]0;", "\x1b]52;", "\x1b[2J", "\x07"):
+            assert raw not in result.stdout + result.stderr
+        assert "evil\\x1b]0;TITLE-HACKED\\x07\\x1b[2Jx.env" in result.stdout
+
+
+def test_inert_shows_control_characters_and_keeps_text():
+    from juniper_rollout.wording import inert
+
+    assert inert("a\tb\nc é ✓") == "a\tb\nc é ✓"
+    assert inert("\x1b[31m\x9b2J\x7f\u202e") == "\\x1b[31m\\x9b2J\\x7f\\u202e"
