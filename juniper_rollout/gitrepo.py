@@ -801,11 +801,28 @@ def _history_log(repo: git.Repo, pathspecs: list[str], *how: str) -> str:
             "--format=%x1e%h%x1f%s",
             "--",
             *pathspecs,
-            # history as stored: a `git replace` of the commit that added .env hid it from the scan
-            env={"GIT_NO_REPLACE_OBJECTS": "1"},
+            # history as stored: a `git replace` of the commit that added .env hid it from the scan,
+            # and so did .git/info/grafts (their older form, still honoured by git) (pass 6)
+            env={"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull},
         )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+
+
+def is_partial_clone(path: Path) -> bool:
+    """True for a clone made with ``git clone --filter`` (some objects stay on its promisor remote)."""
+    try:
+        with git.Repo(path) as repo:
+            reader = repo.config_reader()
+            if reader.has_option("extensions", "partialclone"):
+                return True
+            return any(
+                reader.get_value(section, "promisor", False) is True
+                for section in reader.sections()
+                if section.startswith("remote ")
+            )
+    except Exception:  # noqa: BLE001 (cannot tell: not a partial clone)
+        return False
 
 
 def unquote_path(path: str) -> str:
@@ -838,7 +855,15 @@ def blobs_in_history(
             parts = fields.split()
             if len(parts) < 5 or parts[1] == "120000":
                 continue
-            blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
+            try:
+                blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
+            except (
+                ValueError
+            ):  # git has no such object: a partial clone whose remote is gone (pass 6)
+                raise RepoError(
+                    f"cannot read {unquote_path(path)} as committed in {short}: the object is missing "
+                    "(a partial clone whose remote cannot be reached? fetch it, or clone without --filter)"
+                ) from None
             found.append((short, subject, unquote_path(path), blob))
     return found
 

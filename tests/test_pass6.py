@@ -301,3 +301,57 @@ def test_inert_shows_control_characters_and_keeps_text():
 
     assert inert("a\tb\nc é ✓") == "a\tb\nc é ✓"
     assert inert("\x1b[31m\x9b2J\x7f\u202e") == "\\x1b[31m\\x9b2J\\x7f\\u202e"
+
+
+# --- drift's history as stored, and a partial clone's missing objects ---------------------------------
+
+
+def test_grafts_do_not_hide_a_plaintext_commit_from_drift(fleet, tmp_path):
+    """`.git/info/grafts` cutting out the commit that added `.env.production`: drift said nothing (it
+    turned off replace refs only; grafts are their older form, still honoured by git) (pass 6)."""
+    from tests.test_pass3 import drift_findings
+
+    repo = fleet.repo("juniper-data")
+    oops = commit_on(repo, "main", {".env.production": "API_TOKEN=x\n"}, tmp_path, "oops").strip()
+    tree = git(repo, "rev-parse", "main^{tree}").strip()
+    fix = git(repo, "commit-tree", "-p", oops.strip(), "-m", "fix", tree)
+    git(repo, "update-ref", "refs/heads/main", fix.strip())
+    parent = git(repo, "rev-parse", f"{oops}^").strip()
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "grafts").write_text(f"{fix.strip()} {parent}\n")
+    assert "oops" not in git(repo, "-c", "advice.graftFileDeprecated=false", "log", "--all")
+    found = [
+        f for f in drift_findings(fleet, "juniper-data") if f["id"] == "plaintext-env-in-history"
+    ]
+    assert [f["path"] for f in found] == [".env.production"], found
+
+
+def test_a_partial_clone_missing_history_objects_is_one_true_line(fleet, tmp_path):
+    """A blob-less clone whose remote is gone: drift said "unexpected ValueError … a damaged repository?
+    run git fsck … please report this" and left a crash log (pass 6)."""
+    import shutil
+
+    source = fleet.repo("juniper-data")
+    git(source, "config", "uploadpack.allowFilter", "true")
+    side = commit_on(source, "main", {"prod.env.enc": "API_TOKEN=x\n"}, tmp_path, "plain enc")
+    git(source, "update-ref", "refs/heads/main", side)
+    away = tmp_path / "origin-gone"
+    clone = tmp_path / "partial"
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:none", f"file://{source}", str(clone)], check=True
+    )
+    shutil.rmtree(away, ignore_errors=True)
+    source.rename(away)
+    shutil.move(str(clone), str(source))
+    git(source, "update-ref", "refs/heads/main", "refs/remotes/origin/main")
+    subprocess.run(
+        ["git", "-C", str(away), "config", "uploadpack.allowFilter", "false"], check=True
+    )
+    shutil.rmtree(away)
+    result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-data")
+    assert result.code == 1, result.stdout
+    assert (
+        "is missing from" in result.stdout
+        and "a partial clone (git clone --filter)" in result.stdout
+    )
+    assert "unexpected" not in result.stdout and "git fsck" not in result.stdout
