@@ -7,6 +7,7 @@ stderr and exit 1; Ctrl-C (or SIGTERM) is 130; anything else is a bug and shows 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import signal
 import sys
@@ -454,6 +455,9 @@ GIT_REPOSITORY_ENV = (
 def main() -> None:
     for name in GIT_REPOSITORY_ENV:  # see above: every git the tool starts finds the clone itself
         os.environ.pop(name, None)
+    for stream in (sys.stdout, sys.stderr):  # an ASCII or latin-1 terminal cannot spell → or …:
+        if isinstance(stream, io.TextIOWrapper):  # shown as escapes, never a traceback (pass 6)
+            stream.reconfigure(errors="backslashreplace")
     if sys.stdout is None:  # started with standard output closed (`rollout plan >&-`)
         print(
             "error: standard output is closed: give it one (`> FILE` or `> /dev/null`)",

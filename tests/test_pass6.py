@@ -355,3 +355,23 @@ def test_a_partial_clone_missing_history_objects_is_one_true_line(fleet, tmp_pat
         and "a partial clone (git clone --filter)" in result.stdout
     )
     assert "unexpected" not in result.stdout and "git fsck" not in result.stdout
+
+
+def test_an_output_that_cannot_spell_the_arrows_is_no_traceback(fleet):
+    """PYTHONIOENCODING=ascii (a latin-1 terminal is the same): plan died in rich with a
+    UnicodeEncodeError traceback on '→' (pass 6)."""
+    import os
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run(
+        [sys.executable, "-c", "from juniper_rollout.cli import main; main()", "plan"]
+        + ["--manifest", str(fleet.manifest), "--repo", "juniper-ml"],
+        capture_output=True,
+        env=env,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode in (0, 2), result.stderr.decode()
+    assert b"Traceback" not in result.stderr
+    assert b"juniper-ml  (main \\u2192 chore/sops-age-rollout)" in result.stdout
