@@ -56,6 +56,14 @@ from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_
 
 # remote names whose remote-tracking branches (refs/remotes/NAME/…) a rollout branch NAME/… would shadow
 REMOTE_NAMESPACES = ("origin", "upstream", "remotes")
+# git reads `heads/main` as refs/heads/main and `tags/v1` as refs/tags/v1 before refs/heads/<name> (pass 6)
+GIT_NAMESPACES = ("heads/", "tags/", "notes/")
+_SHADOWED = {
+    "refs/": "a full ref name",
+    "heads/": "the branch of that name (git reads heads/X as refs/heads/X first)",
+    "tags/": "the tag of that name (git reads tags/X as refs/tags/X first)",
+    "notes/": "git's notes of that name (git reads notes/X as refs/notes/X first)",
+}
 
 # --- reading nodes with their lines -------------------------------------------------
 
@@ -585,7 +593,11 @@ class _Validator(_Reader):
                 "name the branch itself, like juniper-rollout/sops",
             )
         shadow = next(
-            (p for p in ("refs/", *(f"{r}/" for r in REMOTE_NAMESPACES)) if value.startswith(p)),
+            (
+                p
+                for p in ("refs/", *GIT_NAMESPACES, *(f"{r}/" for r in REMOTE_NAMESPACES))
+                if value.startswith(p)
+            ),
             None,
         )
         # refs/heads/origin/main would shadow origin's remote-tracking branch
@@ -594,7 +606,7 @@ class _Validator(_Reader):
                 self.key_line(node, key),
                 f"{where}.{key} {value!r} starts with {shadow!r}: the branch "
                 f"would be refs/heads/{value}, shadowing "
-                f"{'a full ref name' if shadow == 'refs/' else 'a remote-tracking branch'} "
+                f"{_SHADOWED.get(shadow, 'a remote-tracking branch')} "
                 "(name the branch itself, like juniper-rollout/sops)",
             )
 

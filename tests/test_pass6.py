@@ -375,3 +375,26 @@ def test_an_output_that_cannot_spell_the_arrows_is_no_traceback(fleet):
     assert result.returncode in (0, 2), result.stderr.decode()
     assert b"Traceback" not in result.stderr
     assert b"juniper-ml  (main \\u2192 chore/sops-age-rollout)" in result.stdout
+
+
+@pytest.mark.parametrize("branch", ["heads/main", "tags/v1", "notes/commits", "heads/chore/x"])
+def test_a_branch_that_git_reads_as_another_ref_is_refused_with_its_line(tmp_path, branch):
+    """`branch: heads/main` created refs/heads/heads/main, which `git show heads/main` never shows:
+    git reads heads/X as refs/heads/X (tags/X, notes/X likewise) before refs/heads/<name> (pass 6)."""
+    from tests.test_hostile import manifest_for
+
+    manifest = manifest_for(tmp_path, f"  - name: victim\n    branch: {branch}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert f"{manifest}:8: repo victim.branch '{branch}' starts with" in result.stderr
+
+
+@pytest.mark.parametrize("branch", ["headsup/x", "tagsync/x", "juniper-rollout/heads"])
+def test_branches_merely_starting_with_those_words_are_fine(tmp_path, branch):
+    from tests.demofleet import make_repo
+    from tests.test_hostile import manifest_for
+
+    manifest = manifest_for(tmp_path, f"  - name: victim\n    branch: {branch}\n")
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "hi\n"})
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stderr
