@@ -254,8 +254,8 @@ def _refuse_older_values(
         committed = sops.decrypt_dotenv(before, filename=spec.target)
     except (ValueError, OSError, RolloutError):
         return  # no time to compare, or no key: the plan says the values could not be compared
-    if written <= saved.replace(microsecond=0):
-        return  # the plaintext was saved later: its values are the newer ones
+    if written <= saved.replace(microsecond=0) or written > datetime.now(UTC):
+        return  # the plaintext was saved later (its values are the newer ones), or a clock was wrong
     old, new = _values(committed), _values(plaintext)
     changed = [name for name in old if name in new and old[name] != new[name]]
     if not changed:
