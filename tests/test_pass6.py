@@ -398,3 +398,50 @@ def test_branches_merely_starting_with_those_words_are_fine(tmp_path, branch):
     make_repo(tmp_path / "ws" / "victim", {"README.md": "hi\n"})
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stderr
+
+
+# --- markers a person quotes in a Markdown code block are not the tool's block ----------------------
+
+QUOTED = (
+    "# AGENTS\n\nHow the rollout marks its section:\n\n```\n<!-- >>> juniper-rollout >>> -->\n"
+    "OUR EXAMPLE TEXT, KEEP ME\n<!-- <<< juniper-rollout <<< -->\n```\n\nEnd of file.\n"
+)
+
+
+def test_markers_quoted_in_a_code_fence_are_a_persons_example_not_the_block():
+    """AGENTS.md quoting the markers in a fenced code block: the tool took them for its block and
+    replaced the person's example text, inside the fence (pass 6)."""
+    from juniper_rollout.edits.blocks import MARKDOWN, put, remove
+
+    edited = put(QUOTED, "## Secrets\n", MARKDOWN, path="AGENTS.md")
+    assert edited.startswith(QUOTED)  # every byte of the person's file, the example included
+    assert edited.endswith(
+        "<!-- >>> juniper-rollout >>> -->\n## Secrets\n<!-- <<< juniper-rollout <<< -->\n"
+    )
+    assert (
+        put(edited, "## Secrets\n", MARKDOWN, path="AGENTS.md") == edited
+    )  # found again: no churn
+    assert remove(edited, MARKDOWN, path="AGENTS.md") == QUOTED
+    tilde = QUOTED.replace("```", "~~~~")
+    assert put(tilde, "x\n", MARKDOWN, path="AGENTS.md").startswith(tilde)
+
+
+def test_a_block_after_a_fence_left_open_is_still_found():
+    from juniper_rollout.edits.blocks import MARKDOWN, put
+
+    text = "# AGENTS\n```\nnever closed\n"
+    edited = put(text, "body\n", MARKDOWN, path="AGENTS.md")
+    assert put(edited, "body\n", MARKDOWN, path="AGENTS.md") == edited
+
+
+def test_the_quoted_markers_survive_a_real_plan(fleet):
+    repo = fleet.repo("juniper-cascor")
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/main",
+        commit_on(repo, "main", {"AGENTS.md": QUOTED}, fleet.manifest.parent),
+    )
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert "-OUR EXAMPLE TEXT, KEEP ME" not in result.stdout
+    assert "+<!-- >>> juniper-rollout >>> -->" in result.stdout
