@@ -181,6 +181,16 @@ def plaintext_env_path(env_files: EnvFiles, path: str) -> str | None:
     )
 
 
+def _loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 def _is_dotgit(part: str) -> bool:
     """``.git`` as git's ``is_ntfs_dotgit``/``is_hfs_dotgit`` checks see it: any case, trailing dots and
     spaces, the 8.3 short name ``git~1``."""
@@ -455,6 +465,12 @@ class _Validator(_Reader):
             raise self.fail(
                 self.key_line(node, "api_url"),
                 f"forge.api_url {url!r} is not an http(s) URL (e.g. https://github.example.com/api/v3)",
+            )
+        if url is not None and url.startswith("http://") and not _loopback(url):
+            raise self.fail(  # the token goes with every call: never in clear over a network (pass 6)
+                self.key_line(node, "api_url"),
+                f"forge.api_url {url!r} is plain http: the GitHub token would travel in clear; "
+                "use https (plain http is for 127.0.0.1 / localhost only)",
             )
         return url.rstrip("/") if url else None
 

@@ -445,3 +445,47 @@ def test_the_quoted_markers_survive_a_real_plan(fleet):
     result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
     assert "-OUR EXAMPLE TEXT, KEEP ME" not in result.stdout
     assert "+<!-- >>> juniper-rollout >>> -->" in result.stdout
+
+
+# --- the GitHub token goes only where it belongs, and never in clear ---------------------------------
+
+
+def test_a_plain_http_api_url_in_the_manifest_is_refused_with_its_line(tmp_path):
+    """`forge: {api_url: http://…}` sent `Authorization: token ghp_…` in clear to whatever host the
+    manifest named (measured with a recording server) (pass 6)."""
+    from tests.test_hostile import KEY
+
+    path = tmp_path / "repos.yaml"
+    for url, refused in (
+        ("http://github.example.com/api/v3", True),
+        ("http://10.0.0.5:8080/api/v3", True),
+        ("https://github.example.com/api/v3", False),
+        ("http://127.0.0.1:8080/api/v3", False),
+        ("http://localhost:9/api/v3", False),
+    ):
+        path.write_text(
+            f"version: 1\nworkspace: ws\nforge:\n  api_url: {url}\ndefaults:\n"
+            f"  age_recipients: [{KEY}]\nrepos: []\n"
+        )
+        result = rollout("plan", "--manifest", path)
+        if refused:
+            assert result.code == 1, url
+            assert f"{path}:4: forge.api_url '{url}' is plain http" in result.stderr
+        else:
+            assert "forge.api_url" not in result.stderr, (url, result.stderr)
+
+
+def test_gh_is_asked_for_the_token_of_the_apis_own_host(tmp_path, monkeypatch):
+    """Without GITHUB_TOKEN/GH_TOKEN the tool took `gh auth token` (github.com's token) and sent it to
+    any forge.api_url the manifest named (pass 6)."""
+    from juniper_rollout.forge import find_token, gh_host
+
+    fake = tmp_path / "gh"
+    fake.write_text('#!/bin/sh\necho "token-for:$*"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    env = {"PATH": str(tmp_path)}
+    ghe = "https://ghe.example.com/api/v3"
+    assert find_token(env, ghe) == "token-for:auth token --hostname ghe.example.com"
+    assert find_token(env) == "token-for:auth token --hostname github.com"
+    assert gh_host("https://api.github.com") == "github.com"
