@@ -602,6 +602,19 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     return None
 
 
+def worktree_locked(repo: git.Repo, top: Path) -> bool:
+    """True when the linked worktree at ``top`` is locked (`git worktree add --lock`, `git worktree lock`):
+    `git worktree prune` keeps a locked one even when its folder is gone."""
+    for admin in (Path(repo.common_dir) / "worktrees").glob("*"):
+        try:
+            where = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
+        except OSError:
+            continue
+        if where == top:
+            return (admin / "locked").exists()
+    return False
+
+
 def _symref_chain(common: Path, text: str) -> list[str]:
     """The refs a ``ref: X`` line leads to, following symbolic refs (``refs/heads/alias`` -> the rollout
     branch): git commits through the whole chain, so a branch reached that way is checked out too."""

@@ -489,3 +489,25 @@ def test_gh_is_asked_for_the_token_of_the_apis_own_host(tmp_path, monkeypatch):
     assert find_token(env, ghe) == "token-for:auth token --hostname ghe.example.com"
     assert find_token(env) == "token-for:auth token --hostname github.com"
     assert gh_host("https://api.github.com") == "github.com"
+
+
+def test_a_locked_worktree_that_is_gone_gets_advice_that_works(fleet, tmp_path):
+    """A worktree added with --lock (a USB drive) and gone: apply said "run `git worktree prune`",
+    which keeps a locked worktree, so the repo stayed blocked for ever (pass 6)."""
+    import shlex
+    import shutil
+
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    usb = tmp_path / "usb drive"
+    git(repo, "worktree", "add", "-q", "--lock", str(usb), BRANCH)
+    shutil.rmtree(usb)
+    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"NEWS": "x\n"}, tmp_path))
+    result = apply(fleet, "juniper-ml")
+    assert "blocked" in result.stdout
+    advice = result.stdout.split("run ", 1)[1]
+    commands = [c.split("`")[0] for c in advice.split("`")[1::2]]
+    assert commands == [f"git worktree unlock {shlex.quote(str(usb))}", "git worktree prune"]
+    for command in commands:  # pasted, they work
+        subprocess.run(command, shell=True, cwd=repo, check=True)
+    assert "updated" in apply(fleet, "juniper-ml").stdout
