@@ -203,6 +203,7 @@ def held_names(names: tuple[str, ...], target: str, where: str) -> tuple[str, ..
         raise RepoError(
             f"{target} {where} holds {bad} name{'s' if bad != 1 else ''} shaped like a credential "
             "(sops keeps names in clear: it is readable in git); not shown: remove that line "
-            f"(`sops edit {target}`), rotate that credential, then plan again"
+            f"(`sops edit --input-type dotenv --output-type dotenv {target}`), rotate that credential, "
+            "then plan again"
         )
     return names
