@@ -448,16 +448,21 @@ def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) 
             )
 
 
-def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known) -> None:
+def never_drop_committed_ciphertext(
+    repo: RepoSpec, plan: RepoPlan, base, known, old_base
+) -> None:
     """The rollout branch (``known``: local, or as last pushed) is rebuilt on ``base``: every sops-encrypted
-    ``.enc`` it holds that the base lacks must be written again by ``plan``, whatever the manifest says
-    now (an entry `enabled: false`, or the repo's `encrypt:` block removed, dropped it silently: pass 6)."""
+    ``.enc`` the tool's commits added to it (not in ``old_base``, the commit they were built on) that the
+    base lacks must be written again by ``plan``, whatever the manifest says now (an entry `enabled:
+    false`, or the repo's `encrypt:` block removed, dropped it silently: pass 6). One a person removed
+    from the base is theirs to remove."""
     written = {f.path for f in plan.files if f.action in (CREATE, UPDATE)}
     for path in gitrepo.list_paths(known):
         if (
             not path.endswith(".enc")
             or path in written
             or gitrepo.read_blob(base, path) is not None
+            or gitrepo.read_blob(old_base, path) is not None
         ):
             continue
         blob = gitrepo.read_blob(known, path)

@@ -511,3 +511,28 @@ def test_a_locked_worktree_that_is_gone_gets_advice_that_works(fleet, tmp_path):
     for command in commands:  # pasted, they work
         subprocess.run(command, shell=True, cwd=repo, check=True)
     assert "updated" in apply(fleet, "juniper-ml").stdout
+
+
+def test_an_enc_a_person_removed_from_the_base_does_not_block_the_rebuild(fleet, tmp_path):
+    """The guard above is about ciphertext the tool's commits added: one the branch only inherited from
+    its old base, and a person then removed from main, is theirs to remove."""
+    repo = fleet.repo("juniper-cascor")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes").code == 0
+    fleet.merge_all()  # main holds .env.enc now
+    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"NEWS": "x\n"}, tmp_path))
+    assert rollout("apply", *only, "--rollout", "repo-hygiene", "--yes").code == 0  # holds .env.enc
+    tree = git(repo, "rev-parse", "main^{tree}").strip()
+    kept = [e for e in git(repo, "ls-tree", tree).splitlines() if not e.endswith("\t.env.enc")]
+    new_tree = subprocess.run(
+        ["git", "-C", str(repo), "mktree"],
+        input="\n".join(kept) + "\n",
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    moved = git(repo, "commit-tree", "-p", "main", "-m", "move secrets elsewhere", new_tree).strip()
+    git(repo, "update-ref", "refs/heads/main", moved)
+    result = rollout("apply", *only, "--rollout", "repo-hygiene", "--yes")
+    assert "would drop it" not in result.stdout, result.stdout
+    assert result.code == 0, result.stdout
