@@ -86,7 +86,7 @@ def _plan_at(
     )
     if secrets and repo.encrypt:
         plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
-    if known is not None and mode != ON_TOP:  # the branch is rebuilt on the base: keep its ciphertext
+    if known is not None and mode != ON_TOP:  # rebuilt on the base: its ciphertext is kept
         old_base = gitrepo.tool_chain_root(clone, known)  # what the tool's commits were built on
         secrets_plan.never_drop_committed_ciphertext(repo, plan, base, known, old_base)
     plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode))

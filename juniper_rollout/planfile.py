@@ -15,6 +15,7 @@ from typing import Any
 
 from juniper_rollout import atomicfile, savepath
 from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, safe_repo_path
 
@@ -85,6 +86,14 @@ def check_destination(path: Path) -> None:
     on /proc takes no file): one line, what and how to fix (``savepath``)."""
     if path == STDOUT:
         return
+    if path.exists() and DEFAULT_ENV_FILES.is_plaintext_in_any_case(path.name):
+        raise RolloutError(  # `--out clone/.env` replaced the only plaintext copy of the secrets (pass 6)
+            _out_line(
+                path,
+                "is a plaintext env file, which holds secrets the tool never overwrites; give "
+                f"another path, {savepath.STDOUT_HINT}",
+            )
+        )
     problem = savepath.problem(path)
     if problem is not None:
         raise RolloutError(_out_line(path, problem))
@@ -97,7 +106,9 @@ def check_not_input(path: Path, manifest: Manifest) -> None:
         return
     real = Path(os.path.realpath(path))
     if real == Path(os.path.realpath(manifest.path)):
-        raise RolloutError(_out_line(path, f"is the manifest; give another path, {savepath.STDOUT_HINT}"))
+        raise RolloutError(
+            _out_line(path, f"is the manifest; give another path, {savepath.STDOUT_HINT}")
+        )
     for repo in manifest.repos:
         clone = Path(os.path.realpath(repo.path))
         if real.is_relative_to(clone):

@@ -10,8 +10,6 @@ import stat
 from pathlib import Path
 from shlex import quote
 
-from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
-
 STDOUT_HINT = "or `--out -` for standard output"
 
 # file systems that hold no saved files: the kernel's views of processes, devices and settings
@@ -60,11 +58,6 @@ def problem(path: Path) -> str | None:
         if not stat.S_ISREG(st.st_mode):
             kind = next((k for test, k in _KINDS if test(st.st_mode)), "not a file")
             return f"is not a regular file: it is {kind}; give a file path, {STDOUT_HINT}"
-    if st is not None and DEFAULT_ENV_FILES.is_plaintext_in_any_case(path.name):
-        return (  # `--out clone/.env` replaced the only plaintext copy of a repo's secrets (pass 6)
-            "is a plaintext env file, which holds secrets the tool never overwrites; give another "
-            f"path, {STDOUT_HINT}"
-        )
     # the folders on the way resolved too: through a symlink to a clone's .git (pass 6)
     real = Path(os.path.realpath(path.parent)) / path.name
     if ".git" in path.absolute().parts or ".git" in real.parts:

@@ -9,9 +9,9 @@ Nothing here prints, logs or stores a plaintext value.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 import stat
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from juniper_rollout import agekey, dotenv, gitrepo, sops, sopsmeta
@@ -448,9 +448,7 @@ def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) 
             )
 
 
-def never_drop_committed_ciphertext(
-    repo: RepoSpec, plan: RepoPlan, base, known, old_base
-) -> None:
+def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known, old_base) -> None:
     """The rollout branch (``known``: local, or as last pushed) is rebuilt on ``base``: every sops-encrypted
     ``.enc`` the tool's commits added to it (not in ``old_base``, the commit they were built on) that the
     base lacks must be written again by ``plan``, whatever the manifest says now (an entry `enabled:

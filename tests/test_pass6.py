@@ -5,7 +5,6 @@ The attempts, held and broken, are logged in the pass-6 log; SECURITY.md lists e
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 
