@@ -869,9 +869,24 @@ def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str)
 
 
 def clone_repo(url: str, path: Path) -> None:
-    """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply."""
+    """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply.
+
+    A credential in the URL (user-info, or a ``?token=`` query) is used for this clone only and
+    never written: git clones the stripped URL, rewritten back to the whole one for the transfer by
+    an ``url.<whole>.insteadOf`` given through the environment (``GIT_CONFIG_COUNT``), so neither
+    the clone's ``.git/config`` nor the command line holds it."""
+    stored, env = strip_userinfo(url), None
+    if stored != url:
+        git.Git.check_unsafe_protocols(url)
+        count = os.environ.get("GIT_CONFIG_COUNT", "0")
+        index = int(count) if count.isdigit() else 0
+        env = {
+            "GIT_CONFIG_COUNT": str(index + 1),
+            f"GIT_CONFIG_KEY_{index}": f"url.{url}.insteadOf",
+            f"GIT_CONFIG_VALUE_{index}": stored,
+        }
     try:
-        git.Repo.clone_from(url, path).close()
+        git.Repo.clone_from(stored, path, env=env).close()
     except (git.GitCommandError, git.UnsafeProtocolError) as err:
         text = redact(" ".join(str(getattr(err, "stderr", "") or err).split()), url)
         raise RepoError(f"git clone {strip_userinfo(url)} failed: {text[:200]}") from None
