@@ -90,8 +90,10 @@ def _plan_at(
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
         raise RepoError(obstacle)
-    leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars), fleet)
-    return plan
+    cleared = leakguard.check(
+        manifest, repo, plan.files, (v.default for v in snap.code_vars), fleet
+    )
+    return replace(plan, cleared=cleared)
 
 
 def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:

@@ -392,3 +392,58 @@ def test_a_named_rollout_rendering_two_spellings_of_one_path_is_refused_with_its
     assert "renders owners, and OWNERS (line 10): owners and OWNERS differ only in case" in str(
         err.value
     )
+
+
+# --- pass 5 leftover: a saved plan's bytes are checked again for plaintext values at apply -------
+
+
+def test_a_hand_edited_saved_plan_never_commits_a_plaintext_value(tmp_path):
+    from tests.demofleet import CANARY
+
+    repo = make_repo(
+        tmp_path / "ws" / "victim",
+        {
+            ".gitignore": ".env\n",
+            "app/settings.py": 'import os\nHOST = os.environ.get("DB_HOST", "db-primary.internal")\n',
+        },
+    )
+    # DB_HOST's value is also the code's default (no new leak); API_TOKEN's is a secret
+    (repo / ".env").write_text(f"DB_HOST=db-primary.internal\nAPI_TOKEN={CANARY}-value\n")
+    manifest = manifest_for(
+        tmp_path,
+        "  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
+        "    env_example: {from: code}\n",
+    )
+    plan_file = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", manifest, "--out", plan_file).code == 0
+    saved = json.loads(plan_file.read_text())
+
+    def edited(change) -> Path:
+        data = json.loads(json.dumps(saved))
+        victim = next(r for r in data["repos"] if r["name"] == "victim")
+        change(victim)
+        path = tmp_path / "edited.json"
+        path.write_text(json.dumps(data))
+        return path
+
+    def append_to_gitignore(victim) -> None:
+        item = next(f for f in victim["files"] if f["path"] == ".gitignore")
+        text = base64.b64decode(item["content"]) + f"# API_TOKEN={CANARY}-value\n".encode()
+        item["content"] = base64.b64encode(text).decode()
+
+    result = rollout("apply", edited(append_to_gitignore), "--manifest", manifest, "--yes")
+    assert result.code == 1 and "victim: failed" in result.stdout
+    assert ".gitignore would contain the value on line 2 of the plaintext .env" in result.stdout
+    assert no_branch(repo)
+
+    # the code's default, let through when planning, is let through at apply by its digest alone:
+    # a plan without that record is refused, the plan as saved applies
+    def forget_cleared(victim) -> None:
+        assert victim["cleared"], "the plan records the value it let through"
+        victim["cleared"] = []
+
+    result = rollout("apply", edited(forget_cleared), "--manifest", manifest, "--yes")
+    assert ".env.example would contain the value on line 1 of the plaintext .env" in result.stdout
+    assert result.code == 1 and no_branch(repo)
+    result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
+    assert result.code == 0 and "victim: created" in result.stdout, result.stdout
