@@ -118,6 +118,11 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
             gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))
         ),
         enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
+        outside=tuple(
+            gitrepo.outside_commits(
+                clone, [*audit.plaintext_pathspecs(repo, manifest), ":(glob,icase)**/*.enc"]
+            )
+        ),
     )
     result = audit.audit_repo(
         manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha

@@ -447,3 +447,53 @@ def test_a_hand_edited_saved_plan_never_commits_a_plaintext_value(tmp_path):
     assert result.code == 1 and no_branch(repo)
     result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
     assert result.code == 0 and "victim: created" in result.stdout, result.stdout
+
+
+# --- pass 5 leftover: history outside every commit (tags of trees and blobs) -----------------------
+
+
+def test_drift_finds_plaintext_kept_by_tags_of_trees_and_blobs(fleet, tmp_path):
+    """`git log --all` walks commits only: a tree or a blob a tag points at (published by
+    `git push --tags`) kept `.env` values that drift never saw (pass 5)."""
+    from tests.test_pass3 import drift_findings, tree_with
+
+    repo = fleet.repo("juniper-ml")
+    value = "tagged-tree-value-not-the-canary"
+    tree = tree_with(
+        repo,
+        "main",
+        {
+            "deploy/.env.production": f"API_TOKEN={value}\n",
+            "deploy/.env.example": "API_TOKEN=\n",  # an example: never a finding
+            "svc/.env.enc": f"DB_PASSWORD={value}\n",  # plaintext under an encrypted name
+        },
+        tmp_path,
+    ).strip()
+    git(repo, "tag", "-a", "cfgsnap", "-m", "config snapshot", tree)
+    git(repo, "tag", "-a", "of-a-tag", "-m", "nested", "cfgsnap")  # followed to the tree
+
+    def stored(text: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), "hash-object", "-w", "--stdin"],
+            input=text,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    git(repo, "tag", "blobsnap", stored(f"# prod\nexport SECRET_KEY={value}\n"))  # of a blob
+    git(
+        repo, "tag", "notes-blob", stored("Release notes\nA=1 is not all it says\n")
+    )  # no env shape
+    found = sorted((f["id"], f["path"]) for f in drift_findings(fleet, "juniper-ml"))
+    assert found == [
+        ("enc-without-sops", "svc/.env.enc"),
+        ("enc-without-sops", "svc/.env.enc"),
+        ("plaintext-env-in-history", "deploy/.env.production"),
+        ("plaintext-env-in-history", "deploy/.env.production"),
+        ("plaintext-env-in-history", "refs/tags/blobsnap"),
+    ], found
+    messages = " ".join(f["message"] for f in drift_findings(fleet, "juniper-ml"))
+    assert "deploy/.env.production in the tree refs/tags/cfgsnap points at" in messages
+    assert "`git update-ref -d refs/tags/of-a-tag`" in messages
+    assert value not in messages
