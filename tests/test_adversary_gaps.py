@@ -497,3 +497,84 @@ def test_drift_finds_plaintext_kept_by_tags_of_trees_and_blobs(fleet, tmp_path):
     assert "deploy/.env.production in the tree refs/tags/cfgsnap points at" in messages
     assert "`git update-ref -d refs/tags/of-a-tag`" in messages
     assert value not in messages
+
+
+# --- an age recipient of small order: sops refuses it, so the manifest and rotate do too ----------
+
+_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def bech32_recipient(key: bytes) -> str:
+    """``age1…`` for 32 raw bytes (BIP 173 bech32, as age spells recipients)."""
+
+    def polymod(values: list[int]) -> int:
+        chk = 1
+        for v in values:
+            top, chk = chk >> 25, (chk & 0x1FFFFFF) << 5 ^ v
+            for i, g in enumerate((0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)):
+                chk ^= g if (top >> i) & 1 else 0
+        return chk
+
+    bits = "".join(format(b, "08b") for b in key)
+    bits += "0" * (-len(bits) % 5)
+    data = [int(bits[i : i + 5], 2) for i in range(0, len(bits), 5)]
+    hrp = [ord(c) >> 5 for c in "age"] + [0] + [ord(c) & 31 for c in "age"]
+    mod = polymod(hrp + data + [0] * 6) ^ 1
+    return "age1" + "".join(
+        _CHARSET[d] for d in data + [(mod >> 5 * (5 - i)) & 31 for i in range(6)]
+    )
+
+
+P25519 = 2**255 - 19
+SMALL = [0, 1, P25519 - 1, P25519, P25519 + 1]  # and the two points of order 8:
+SMALL += [
+    0x00B8495F16056286FDB1329CEB8D09DA6AC49FF1FAE35616AEB8413B7C7AEBE0,
+    0x57119FD0DD4E22D8868E1C58C45C44045BEF839C55B1D0B1248C50A3BC959C5F,
+]
+
+
+def test_small_order_recipients_are_exactly_those_sops_refuses(tmp_path):
+    import pyrage
+
+    from juniper_rollout import agekey
+    from juniper_rollout.sops import sops_path
+
+    (tmp_path / ".env").write_text("A=1\n")
+
+    def sops_accepts(recipient: str) -> bool:
+        (tmp_path / ".sops.yaml").write_text(
+            f"creation_rules:\n  - path_regex: '.*'\n    age: {recipient}\n"
+        )
+        done = subprocess.run(
+            [sops_path(), "-e", "--input-type", "dotenv", "--output-type", "dotenv", ".env"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0 or "low order point" in done.stderr, done.stderr
+        return done.returncode == 0
+
+    small = [u | high for u in SMALL for high in (0, 1 << 255)]  # X25519 ignores the top bit
+    for u in small:
+        recipient = bech32_recipient(u.to_bytes(32, "little"))
+        assert not agekey.is_valid_recipient(recipient) and not sops_accepts(recipient), hex(u)
+    fine = [2, 9, P25519 - 2]  # the base point and neighbours of the small ones
+    fine_keys = [bech32_recipient(u.to_bytes(32, "little")) for u in fine]
+    fine_keys.append(str(pyrage.x25519.Identity.generate().to_public()))
+    for recipient in fine_keys:
+        assert agekey.is_valid_recipient(recipient) and sops_accepts(recipient), recipient
+
+
+def test_rotate_add_and_the_manifest_refuse_a_small_order_recipient(fleet):
+    zero = bech32_recipient(bytes(32))
+    before = fleet.manifest.read_bytes()
+    result = rollout("rotate", "--add", zero, "--manifest", fleet.manifest)
+    assert result.code == 1 and "is an age key of small order" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert fleet.manifest.read_bytes() == before
+    text = before.decode()
+    key = text.split("age_recipients:")[1].split("- ")[1].split()[0]
+    fleet.manifest.write_text(text.replace(key, zero, 1))
+    result = rollout("plan", "--manifest", fleet.manifest)
+    assert result.code == 1 and "is an age key of small order" in result.stderr, result.stderr
+    assert result.stderr.startswith(f"error: {fleet.manifest}:")
