@@ -763,7 +763,17 @@ def resolve_ref(repo: git.Repo, ref: str) -> git.Commit:
         ).strip()
         return repo.commit(sha)
     except (git.GitCommandError, git.BadName, ValueError):
-        raise RepoError(f"ref {ref!r} not found (fetch it, or pass another --ref)") from None
+        pass
+    try:  # it names something, but no commit (`git tag snap TREE`): say what it names
+        kind = repo.git.cat_file("-t", "--end-of-options", f"{ref}^{{}}").strip()
+    except git.GitCommandError:
+        kind = ""
+    if kind in ("tree", "blob"):
+        raise RepoError(
+            f"ref {ref!r} names a {kind}, not a commit; pass a branch, a tag of a commit or a "
+            "commit id as --ref"
+        )
+    raise RepoError(f"ref {ref!r} not found (fetch it, or pass another --ref)")
 
 
 def commits_touching(

@@ -578,3 +578,18 @@ def test_rotate_add_and_the_manifest_refuse_a_small_order_recipient(fleet):
     result = rollout("plan", "--manifest", fleet.manifest)
     assert result.code == 1 and "is an age key of small order" in result.stderr, result.stderr
     assert result.stderr.startswith(f"error: {fleet.manifest}:")
+
+
+def test_a_ref_naming_a_tree_is_named_as_such_not_as_missing(fleet, tmp_path):
+    from tests.test_pass3 import tree_with
+
+    repo = fleet.repo("juniper-ml")
+    git(repo, "tag", "-a", "treetag", "-m", "x", tree_with(repo, "main", {"A": "1\n"}, tmp_path))
+    for command in ("drift", "verify"):
+        result = rollout(
+            command, "--manifest", fleet.manifest, "--repo", "juniper-ml", "--ref", "treetag"
+        )
+        out = result.stdout + result.stderr
+        assert result.code == 1 and "ref 'treetag' names a tree, not a commit" in out, out
+    result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--ref", "nope")
+    assert "ref 'nope' not found" in result.stdout + result.stderr
