@@ -87,6 +87,9 @@ def check_destination(path: Path) -> None:
     on /proc takes no file): one line, what and how to fix (``savepath``)."""
     if path == STDOUT:
         return
+    problem = savepath.problem(path)
+    if problem is not None:
+        raise RolloutError(_out_line(path, problem))
     if path.exists() and DEFAULT_ENV_FILES.is_plaintext_in_any_case(path.name):
         raise RolloutError(  # `--out clone/.env` replaced the only plaintext copy of the secrets (pass 6)
             _out_line(
@@ -95,9 +98,6 @@ def check_destination(path: Path) -> None:
                 f"another path, {savepath.STDOUT_HINT}",
             )
         )
-    problem = savepath.problem(path)
-    if problem is not None:
-        raise RolloutError(_out_line(path, problem))
 
 
 def check_not_input(path: Path, manifest: Manifest) -> None:
