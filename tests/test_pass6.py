@@ -535,3 +535,22 @@ def test_an_enc_a_person_removed_from_the_base_does_not_block_the_rebuild(fleet,
     result = rollout("apply", *only, "--rollout", "repo-hygiene", "--yes")
     assert "would drop it" not in result.stdout, result.stdout
     assert result.code == 0, result.stdout
+
+
+def test_a_key_file_that_is_a_fifo_is_skipped_before_sops_and_named(fleet, tmp_path, monkeypatch):
+    """`SOPS_AGE_KEY_FILE` a FIFO (or /dev/zero): plan handed it to sops, which waited until the 60 s
+    limit, and then said "check SOPS_AGE_KEY_CMD", which nobody had set (pass 5 noted it; pass 6)."""
+    import os
+
+    fifo = tmp_path / "keys.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(fifo))
+    monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert result.code == 1, result.stdout
+    assert (
+        f"SOPS_AGE_KEY_FILE={fifo} is not a regular file (a FIFO or a device), so it was skipped"
+        in (result.stdout)
+    )
+    assert "SOPS_AGE_KEY_CMD" not in result.stdout
