@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import shutil
 import stat
 import subprocess
@@ -278,6 +279,7 @@ def _run(
             input=data,
             cwd=cwd,
             env=env,
+            preexec_fn=_bounded_memory,
             timeout=_TIMEOUT,
             check=False,
             stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
@@ -287,6 +289,17 @@ def _run(
         raise SopsError(NOT_FOUND) from None
     except subprocess.TimeoutExpired:
         raise SopsError(f"sops timed out after {_TIMEOUT} s: {_slow_sources(env)}") from None
+
+
+# sops reads a key source whole: `SOPS_AGE_KEY_CMD="cat /dev/zero"` grew sops by gigabytes a second
+# until its 60 s limit (pass 6). Its real work (a 16 MB file at most) fits far below this.
+SOPS_MEMORY = 4 << 30
+
+
+def _bounded_memory() -> None:  # in the child, between fork and exec: no import, no lock
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or hard > SOPS_MEMORY:
+        resource.setrlimit(resource.RLIMIT_AS, (SOPS_MEMORY, SOPS_MEMORY))
 
 
 def _not_a_file(path: str) -> bool:
@@ -338,6 +351,11 @@ _CAUSES: tuple[tuple[str, str], ...] = (
         NO_KEY + " (SOPS_AGE_KEY_FILE={g} cannot be opened)",
     ),
     (r"failed to load age identities", NO_KEY),
+    (
+        r"out of memory",
+        "sops ran out of memory reading a key source: SOPS_AGE_KEY_CMD must print the key and exit "
+        "(and SOPS_AGE_KEY hold only keys)",
+    ),
     (r"MAC mismatch|MAC not found|authentication failed", "{rel}: " + MODIFIED),
     (
         r"no matching creation rules found",

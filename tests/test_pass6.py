@@ -554,3 +554,31 @@ def test_a_key_file_that_is_a_fifo_is_skipped_before_sops_and_named(fleet, tmp_p
         in (result.stdout)
     )
     assert "SOPS_AGE_KEY_CMD" not in result.stdout
+
+
+def test_a_key_command_that_never_ends_cannot_grow_sops_without_bound(fleet, monkeypatch):
+    """`SOPS_AGE_KEY_CMD="cat /dev/zero"`: the tool's own read is bounded (pass 5), but sops ran the
+    command too and read it whole, gigabytes a second until its 60 s limit (pass 6). The CLI runs in
+    a child with 2 GB of address space (tests.test_adversary.run_cli), so a regression cannot take
+    the machine down; sops' own limit is checked on its own below."""
+    import os
+    import sys
+
+    from juniper_rollout import sops
+    from tests.test_adversary import run_cli
+
+    monkeypatch.setenv("SOPS_AGE_KEY_CMD", "cat /dev/zero")
+    result = run_cli("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert result.returncode == 1, result.stdout
+    assert "sops ran out of memory reading a key source: SOPS_AGE_KEY_CMD must print the key" in (
+        result.stdout
+    )
+    limits = subprocess.run(
+        [sys.executable, "-c", "import resource; print(resource.getrlimit(resource.RLIMIT_AS))"],
+        preexec_fn=sops._bounded_memory,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ},
+    ).stdout
+    assert limits.strip() == f"({sops.SOPS_MEMORY}, {sops.SOPS_MEMORY})"
