@@ -167,6 +167,25 @@ def safe_repo_path(value: str) -> str | None:
         return "must stay inside the repository (no '..', '.', empty parts or trailing '/')"
     if any(_is_dotgit(part) for part in pure.parts):
         return "points into a .git folder (git reads .GIT, '.git.' and 'git~1' as .git on some filesystems)"
+    windows = _windows_problem(pure.parts)
+    if windows:  # the branch could not be checked out there, nor main once it is merged (pass 6)
+        return f"{windows}: git on Windows cannot check such a file out (rename it)"
+    return None
+
+
+_WINDOWS_RESERVED = re.compile(r"(?i)CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³]")
+
+
+def _windows_problem(parts: tuple[str, ...]) -> str | None:
+    """What makes a path impossible on Windows (as git for Windows checks it), or None."""
+    for part in parts:
+        bad = sorted({c for c in part if c in '<>:"|?*' or ord(c) < 32})
+        if bad:
+            return f"holds {''.join(bad)!r}"
+        if part.endswith((".", " ")):
+            return f"has a name ending in a dot or a space ({part!r})"
+        if _WINDOWS_RESERVED.fullmatch(part.split(".")[0].rstrip(" ")):  # CON, nul.tar.gz, COM1.txt
+            return f"uses the reserved device name {part!r}"
     return None
 
 

@@ -582,3 +582,34 @@ def test_a_key_command_that_never_ends_cannot_grow_sops_without_bound(fleet, mon
         env={**os.environ},
     ).stdout
     assert limits.strip() == f"({sops.SOPS_MEMORY}, {sops.SOPS_MEMORY})"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["notes/a:b.md", "notes/CON.md", "notes/nul.tar.gz", "notes/x.md.", "notes/a?b.md", "a|b/x.md"],
+)
+def test_a_path_windows_cannot_check_out_is_refused_with_its_line(fleet, path):
+    """`files: - path: notes/a:b.md` was committed: git for Windows cannot check that branch out, nor
+    main once it is merged ("error: invalid path") (pass 6)."""
+    text = fleet.manifest.read_text()
+    guide = "        template: SOPS_USAGE_GUIDE.md.j2\n"
+    fleet.manifest.write_text(
+        text.replace(
+            guide, f"{guide}      - path: '{path}'\n        template: SOPS_USAGE_GUIDE.md.j2\n", 1
+        )
+    )
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code == 1, result.stdout
+    assert "git on Windows cannot check such a file out" in result.stderr
+
+
+def test_ordinary_paths_are_still_fine():
+    from juniper_rollout.manifest import safe_repo_path
+
+    for path in (
+        "notes/SOPS_USAGE_GUIDE.md",
+        ".github/CODEOWNERS",
+        "docs/console.md",
+        "comx/a b.md",
+    ):
+        assert safe_repo_path(path) is None, path
