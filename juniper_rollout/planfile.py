@@ -112,7 +112,7 @@ def check_not_input(path: Path, manifest: Manifest) -> None:
         )
     for repo in manifest.repos:
         clone = Path(os.path.realpath(repo.path))
-        if real.is_relative_to(clone):
+        if real.is_relative_to(clone) and not _is_saved_plan(real):  # a plan saved before: replaced
             raise RolloutError(
                 _out_line(
                     path,
@@ -120,6 +120,15 @@ def check_not_input(path: Path, manifest: Manifest) -> None:
                     f"touches; give a path outside it, {savepath.STDOUT_HINT}",
                 )
             )
+
+
+def _is_saved_plan(path: Path) -> bool:
+    """True when ``path`` starts as :func:`save` writes a plan (so `plan --out` may write it again)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(32).startswith(b'{\n "format_version": ')
+    except OSError:
+        return False
 
 
 def save(plans: list[RepoPlan], path: Path) -> None:

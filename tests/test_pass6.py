@@ -118,6 +118,9 @@ def test_plan_out_never_replaces_a_clones_file_the_manifest_or_a_git_folder_behi
     new = tmp_path / "plan.json"  # an ordinary new file is still fine
     assert rollout("plan", "--manifest", fleet.manifest, "--out", new).code in (0, 2)
     assert json.loads(new.read_text())["format_version"] == 1
+    inside = cascor / "plan.json"  # a plan saved in a clone may be saved there again
+    for _ in range(2):
+        assert rollout("plan", "--manifest", fleet.manifest, "--out", inside).code in (0, 2)
 
 
 # --- a stale plaintext never puts back the values a newer ciphertext holds ------------------------
