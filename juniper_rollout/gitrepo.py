@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
+from shlex import quote
 
 import git
 import gitdb
@@ -642,7 +643,12 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
 def _ref_failure(branch: str, err: git.GitCommandError) -> str:
     text = str(err.stderr or err)
     if ".lock" in text and ("exists" in text or "lock" in text):
-        return f"branch {branch} is locked by another git command (a .lock file exists); try again when it finishes"
+        held = re.search(r"Unable to create '([^']+\.lock)'", text)
+        where = quote(held.group(1)) if held else "the .lock file"
+        return (  # a crashed git leaves it for ever: retrying alone never helps (pass 6)
+            f"branch {branch} is locked by another git command ({where} exists); try again when it "
+            f"finishes; if no git command is running, a crashed one left it: remove it (`rm {where}`)"
+        )
     if "but expected" in text or "is at" in text:
         return f"branch {branch} moved while the rollout ran; run plan again"
     return f"could not update branch {branch}: {' '.join(text.split())[:200]}"

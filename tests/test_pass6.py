@@ -616,3 +616,20 @@ def test_ordinary_paths_are_still_fine():
         "comx/a b.md",
     ):
         assert safe_repo_path(path) is None, path
+
+
+def test_a_lock_file_a_crashed_git_left_is_named_with_a_way_out(fleet):
+    """`refs/heads/<branch>.lock` left by a crashed git: apply said "try again when it finishes", which
+    never helps; the file is named and the pasted `rm` unblocks the repo (pass 6)."""
+    import shlex
+
+    repo = fleet.repo("juniper-ml")
+    lock = repo / ".git" / "refs" / "heads" / "chore" / "sops-age-rollout.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.touch()
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1
+    assert f"({shlex.quote(str(lock))} exists)" in result.stdout
+    command = result.stdout.split("remove it (`", 1)[1].split("`", 1)[0]
+    subprocess.run(command, shell=True, check=True)
+    assert apply(fleet, "juniper-ml").code == 0
