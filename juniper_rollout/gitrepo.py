@@ -663,8 +663,10 @@ def rollout_lock(repo: git.Repo, name: str) -> Iterator[None]:
     """
     gitdir = Path(repo.git_dir)
     if (gitdir / "index.lock").exists():
-        raise RepoError(
-            f"git is running in {name} (.git/index.lock exists); try again when it finishes"
+        lock = quote(str(gitdir / "index.lock"))
+        raise RepoError(  # a crashed git leaves it for ever: retrying alone never helps (pass 6)
+            f"git is running in {name} ({lock} exists); try again when it finishes; if no git "
+            f"command is running, a crashed one left it: remove it (`rm {lock}`)"
         )
     fd = os.open(gitdir, os.O_RDONLY)
     try:

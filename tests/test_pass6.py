@@ -632,4 +632,10 @@ def test_a_lock_file_a_crashed_git_left_is_named_with_a_way_out(fleet):
     assert f"({shlex.quote(str(lock))} exists)" in result.stdout
     command = result.stdout.split("remove it (`", 1)[1].split("`", 1)[0]
     subprocess.run(command, shell=True, check=True)
+    index_lock = repo / ".git" / "index.lock"  # the same for the index a crashed git left locked
+    index_lock.touch()
+    result = apply(fleet, "juniper-ml")
+    assert result.code == 1 and f"({shlex.quote(str(index_lock))} exists)" in result.stdout
+    command = result.stdout.split("remove it (`", 1)[1].split("`", 1)[0]
+    subprocess.run(command, shell=True, check=True)
     assert apply(fleet, "juniper-ml").code == 0
