@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from shlex import quote
 
 from juniper_rollout import gitrepo, leakguard
 from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
@@ -256,14 +255,7 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
     if (
         worktree is not None
     ):  # as git itself refuses: moving it would leave that worktree with changes nobody made
-        how = (
-            "switch that worktree to another branch (`git switch -`)"
-            if worktree.exists()
-            else f"that worktree is gone but locked, so `git worktree prune` keeps it: run "
-            f"`git worktree unlock {quote(str(worktree))}` and `git worktree prune` in {spec.path}"
-            if gitrepo.worktree_locked(clone, worktree)  # pass 6: prune alone did nothing
-            else f"that worktree is gone: run `git worktree prune` in {spec.path}"
-        )
+        how = gitrepo.worktree_advice(clone, worktree, spec.path)  # pass 6: words that work
         return Outcome(
             spec.name,
             BLOCKED,

@@ -151,7 +151,7 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, .
     if where is not None:
         notes.append(
             f"apply will refuse it: {repo.branch} is checked out in {where} "
-            "(switch that worktree to another branch first)"
+            f"({gitrepo.worktree_advice(clone, where, repo.path)})"
         )
     return tuple(notes)
 

@@ -603,6 +603,19 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     return None
 
 
+def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
+    """What frees a branch checked out in the worktree at ``top``, in words that work when pasted:
+    switch it, or prune it when its folder is gone (unlocking it first when it is locked)."""
+    if top.exists():
+        return "switch that worktree to another branch (`git switch -`)"
+    if worktree_locked(repo, top):
+        return (
+            "that worktree is gone but locked, so `git worktree prune` keeps it: run "
+            f"`git worktree unlock {quote(str(top))}` and `git worktree prune` in {clone_path}"
+        )
+    return f"that worktree is gone: run `git worktree prune` in {clone_path}"
+
+
 def worktree_locked(repo: git.Repo, top: Path) -> bool:
     """True when the linked worktree at ``top`` is locked (`git worktree add --lock`, `git worktree lock`):
     `git worktree prune` keeps a locked one even when its folder is gone."""

@@ -639,3 +639,20 @@ def test_a_lock_file_a_crashed_git_left_is_named_with_a_way_out(fleet):
     command = result.stdout.split("remove it (`", 1)[1].split("`", 1)[0]
     subprocess.run(command, shell=True, check=True)
     assert apply(fleet, "juniper-ml").code == 0
+
+
+def test_plan_and_cleanup_share_the_advice_that_works_for_a_gone_worktree(fleet, tmp_path):
+    """plan's note (and cleanup's refusal) said "switch that worktree to another branch first" for a
+    worktree whose folder is gone: nothing to switch; now the same words as apply's (pass 6)."""
+    import shutil
+
+    repo = fleet.repo("juniper-ml")
+    assert apply(fleet, "juniper-ml").code == 0
+    gone = tmp_path / "gone"
+    git(repo, "worktree", "add", "-q", str(gone), BRANCH)
+    shutil.rmtree(gone)
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert f"is checked out in {gone} (that worktree is gone: run `git worktree prune` in" in (
+        result.stdout
+    )
+    assert "switch that worktree" not in result.stdout
