@@ -24,13 +24,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from juniper_rollout.errors import RepoError, RolloutError
-from juniper_rollout.urls import is_slug
+from juniper_rollout.urls import is_loopback, is_slug, strip_userinfo
 
 DEFAULT_API = "https://api.github.com"
 MAX_WAIT = (
     60.0  # seconds of Retry-After the tool waits out; beyond that the repo fails with the time
 )
 RETRIES = 3
+PAGES = 10  # pages of 100 read of check runs, statuses and reviews (a PR's 1,000 checks)
 CONCURRENCY = 4  # requests in flight at once (GitHub asks integrators not to send many in parallel)
 
 
@@ -88,7 +89,18 @@ def gh_host(api: str) -> str:
 
 def connect(manifest_url: str | None, env: Mapping[str, str] | None = None) -> Forge:
     api = api_url(manifest_url, env)
+    _no_clear_text(api)
     return Forge(api, find_token(env, api))
+
+
+def _no_clear_text(api: str) -> None:
+    """The token goes with every call: never over plain http to another host (pass 6 checked the
+    manifest's ``forge.api_url``; pass 7: ``$GITHUB_API_URL`` overrides it, so it is checked here)."""
+    if not api.lower().startswith("https://") and not is_loopback(api):
+        raise RolloutError(
+            f"GitHub API URL {strip_userinfo(api)!r} is not https: the GitHub token would travel in "
+            "clear; set GITHUB_API_URL (or forge.api_url) to https://…"
+        )
 
 
 _URL = re.compile(
@@ -173,7 +185,9 @@ class Client:
         try:
             return fn(*args, **kwargs).json()
         except Exception as err:  # every failure is one line naming what to do
-            raise ForgeError(explain(err, full, what, self.forge.api_url)) from None
+            raise ForgeError(
+                explain(err, full, what, self.forge.api_url, self.forge.token)
+            ) from None
 
     # the calls, each a REST operation of the description
 
@@ -256,27 +270,58 @@ class Client:
 
     def reviews(self, full: str, number: int) -> list[dict]:
         o, n = full.split("/")
-        return self.call(
-            full,
-            f"read reviews of #{number}",
-            self._gh.rest.pulls.list_reviews,
-            o,
-            n,
-            number,
-            per_page=100,
-        )
+        out: list[dict] = []
+        for page in range(1, PAGES + 1):  # pass 7: every page (oldest first), not the first 100
+            got = self.call(
+                full,
+                f"read reviews of #{number}",
+                self._gh.rest.pulls.list_reviews,
+                o,
+                n,
+                number,
+                per_page=100,
+                page=page,
+            )
+            out += got if isinstance(got, list) else []
+            if not isinstance(got, list) or len(got) < 100:
+                break
+        return out
 
     def combined_status(self, full: str, ref: str) -> dict:
         o, n = full.split("/")
-        return self.call(
-            full, "read commit statuses", self._gh.rest.repos.get_combined_status_for_ref, o, n, ref
+        return self._pages(
+            full,
+            "read commit statuses",
+            "statuses",
+            self._gh.rest.repos.get_combined_status_for_ref,
+            o,
+            n,
+            ref,
         )
 
     def check_runs(self, full: str, ref: str) -> dict:
         o, n = full.split("/")
-        return self.call(
-            full, "read check runs", self._gh.rest.checks.list_for_ref, o, n, ref, per_page=100
+        return self._pages(
+            full, "read check runs", "check_runs", self._gh.rest.checks.list_for_ref, o, n, ref
         )
+
+    def _pages(self, full: str, what: str, key: str, fn, *args) -> dict:
+        """A ``{total_count, KEY: [...]}`` answer with the items of every page (pass 7: a failing check
+        on page 2 was never seen); at most PAGES pages, the answer's ``total_count`` kept so that
+        a caller sees when some were not read."""
+        first = self.call(full, what, fn, *args, per_page=100, page=1)
+        if not isinstance(first, dict) or not isinstance(first.get(key), list):
+            return first
+        items = list(first[key])
+        total = first.get("total_count")
+        page = 1
+        while isinstance(total, int) and len(items) < total and page < PAGES:
+            page += 1
+            more = self.call(full, what, fn, *args, per_page=100, page=page).get(key) or []
+            if not more:
+                break
+            items += more
+        return {**first, key: items}
 
 
 def _shared_github():
@@ -308,8 +353,9 @@ def throttler(concurrency: int = CONCURRENCY):
     return LocalThrottler(concurrency)
 
 
-def explain(err: Exception, full: str, what: str, api: str) -> str:
-    """One line for a failed call: what happened and what to do. Never the token."""
+def explain(err: Exception, full: str, what: str, api: str, token: str = "") -> str:
+    """One line for a failed call: what happened and what to do. Never the token (pass 7: not even
+    when the server's message repeats it)."""
     from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
     if isinstance(err, RateLimitExceeded):
@@ -321,7 +367,7 @@ def explain(err: Exception, full: str, what: str, api: str) -> str:
         )
     if isinstance(err, RequestFailed):
         status = err.response.status_code
-        message = _message(err)
+        message = _message(err, token)
         if status == 401:
             return (
                 f"GitHub token rejected ({what} on {full}): set GITHUB_TOKEN to a valid token with "
@@ -347,7 +393,7 @@ def explain(err: Exception, full: str, what: str, api: str) -> str:
     return f"unexpected {type(err).__name__} while trying to {what} on {full}"
 
 
-def _message(err) -> str:
+def _message(err, token: str = "") -> str:
     try:
         data = err.response.json()
     except Exception:
@@ -358,4 +404,5 @@ def _message(err) -> str:
     for item in data.get("errors") or []:
         if isinstance(item, dict) and item.get("message"):
             parts.append(str(item["message"]))
-    return " ".join(" ".join(p for p in parts if p).split())[:200]
+    text = " ".join(" ".join(p for p in parts if p).split())
+    return (text.replace(token, "***") if token else text)[:200]

@@ -934,9 +934,9 @@ def outside_commits(
         obj = None
         try:
             obj = git.Object.new_from_sha(repo, bytes.fromhex(sha))
-            for _ in range(20):  # a tag of a tag of …: as stored, replace refs ignored
-                if obj.type != "tag":
-                    break
+            # a tag of a tag of …, to the end, as git peels (pass 7: a chain of 21 hid its tree); the
+            # chain is finite (an object names only objects that existed before it); replace refs ignored
+            while obj.type == "tag":
                 obj = obj.object
         except (ValueError, gitdb.exc.BadObject, gitdb.exc.BadName):
             continue  # a ref to a missing object: git itself reports that

@@ -160,11 +160,20 @@ def check_deletions(manifest: Manifest, repo: RepoSpec, files: Iterable[FileChan
 def check_secret_writes(repo: RepoSpec, files: Iterable[FileChange]) -> None:
     """A file a (saved) plan marks as ciphertext must carry sops metadata."""
     from juniper_rollout import sops
+    from juniper_rollout.sopsmeta import plaintext_line
 
     for f in files:
         if f.secret and f.after is not None and sops.read_metadata(f.after) is None:
             raise RepoError(
                 f"{f.path} is marked encrypted but has no sops metadata; nothing written (plan again)"
+            )
+        # pass 7: a (hand-edited) saved plan's ciphertext may carry a line sops did not write, and
+        # encrypted files skip the plaintext-value check: the hook's own verdict refuses it
+        line = plaintext_line(f.after) if f.secret and f.after is not None else None
+        if line is not None:
+            raise RepoError(
+                f"{f.path}:{line} holds a value sops did not encrypt (or a line sops did not write); "
+                "nothing written (was the plan file edited? plan again)"
             )
 
 

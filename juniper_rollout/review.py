@@ -220,9 +220,11 @@ def pr_one(
     full = _slug(spec)
     owner = full.split("/")[0]
     pull = client.find_pull(full, owner, spec.branch, spec.base)
-    if pull is not None and pull.get("merged_at"):
-        return Outcome(spec.name, MERGED, "", pull["number"])
     state = remote.branch_state(spec.path, spec.branch, spec.base)
+    if pull is not None and pull.get("merged_at"):
+        if not _after_merge(spec, pull, state):
+            return Outcome(spec.name, MERGED, "", pull["number"])
+        pull = None  # a PR of an earlier round: the branch's new commits get a PR of their own
     if state.origin is None:
         if pull is not None and pull["state"] == "closed":
             return Outcome(spec.name, CLOSED, "", pull["number"])
@@ -251,8 +253,13 @@ def pr_one(
     if pull.get("title") != want_title:
         changes["title"] = want_title
     have_body = pull.get("body") or ""
+    # pass 7: a body without the tool's marker is a person's rewrite (the tool always writes the
+    # marker): their text is kept whole, below the tool's table, never replaced by it
+    rewritten = bool(have_body.strip()) and MARKER not in have_body
     if MARKER in have_body:  # what a person added below the tool's part is theirs: kept
         want_body += have_body.split(MARKER, 1)[1].removeprefix("\n")
+    elif rewritten:
+        want_body += "\n" + have_body
     if have_body != want_body:
         changes["body"] = want_body
     have = {label["name"] for label in pull.get("labels") or []}
@@ -266,10 +273,19 @@ def pr_one(
     what = [
         "reopened" if "state" in changes else "",
         "title" if "title" in changes else "",
-        "body" if "body" in changes else "",
+        "body (a person's text kept below the table)" if rewritten else "",
+        "body" if "body" in changes and not rewritten else "",
         "labels" if missing else "",
     ]
     return Outcome(spec.name, UPDATED, ", ".join(w for w in what if w), number)
+
+
+def _after_merge(spec: RepoSpec, pull: dict, state: remote.BranchState) -> bool:
+    """Whether the branch holds commits the merged ``pull`` did not (pass 7): the rollout ran again
+    after an earlier PR was merged (a key rotation, a new file), so that PR says nothing about them."""
+    merged = (pull.get("head") or {}).get("sha")
+    tip = state.origin or state.local
+    return bool(tip and merged and tip != merged and not remote.contains(spec.path, tip, merged))
 
 
 def _slug(spec: RepoSpec) -> str:
@@ -325,6 +341,8 @@ def status_one(spec: RepoSpec, client: forges.Client) -> Row:
     state = remote.branch_state(spec.path, spec.branch, spec.base)
     full = _slug(spec)
     pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)
+    if pull is not None and pull.get("merged_at") and _after_merge(spec, pull, state):
+        pull = None  # an earlier round's PR: these commits have none yet
     if pull is None:
         step = {
             remote.ABSENT: "run `rollout apply --push --pr`",
@@ -401,6 +419,10 @@ def _review(reviews: list[dict], requested: bool) -> str:
 
 def _checks(combined: dict, runs: dict) -> str:
     states = [s.get("state") for s in combined.get("statuses") or []]
+    for answer, key in ((combined, "statuses"), (runs, "check_runs")):
+        total = answer.get("total_count")
+        if isinstance(total, int) and total > len(answer.get(key) or []):
+            states.append("pending")  # pass 7: some were not read: never "passing" without them
     for run in runs.get("check_runs") or []:
         if run.get("status") != "completed":
             states.append("pending")

@@ -78,6 +78,7 @@ def parse(v: _Validator, node: Any, line: int | None) -> dict[str, RolloutSpec]:
     if not isinstance(node, dict):
         raise v.fail(line, f"rollouts must be a mapping of rollout names, not {_kind(node)}")
     out: dict[str, RolloutSpec] = {}
+    branches: dict[str, str] = {}
     for name, entry in node.items():
         at = v.key_line(node, name)
         if not isinstance(name, str) or not REPO_NAME.match(name):
@@ -94,6 +95,13 @@ def parse(v: _Validator, node: Any, line: int | None) -> dict[str, RolloutSpec]:
         v.shaped(entry, where, at, _ROLLOUT_KEYS, where)
         branch = v.typed(entry, "branch", str, where, f"chore/{name}")
         v._check_ref_name(entry, "branch", branch, where)
+        if branch in branches:  # pass 7: two rollouts on one branch undo each other's commits
+            raise v.fail(
+                v.key_line(entry, "branch") if "branch" in entry else at,
+                f"{where}: branch {branch!r} is rollout {branches[branch]}'s too; each rollout "
+                "needs a branch of its own",
+            )
+        branches[branch] = name
         base = v.typed(entry, "base", str, where)
         if base is not None:
             v._check_ref_name(entry, "base", base, where)
@@ -163,6 +171,12 @@ def repo_specs(
                 v.key_line(own, "branch") if "branch" in own else spec.branch_line,
                 f"{where}: the rollout branch cannot be the base branch {base!r}",
             )
+        if branch == repo.branch:  # pass 7: the SOPS rollout's branch
+            raise v.fail(
+                v.key_line(own, "branch") if "branch" in own else spec.branch_line,
+                f"{where}: branch {branch!r} is the SOPS rollout's too; each rollout needs a "
+                "branch of its own",
+            )
         out.append(
             replace(
                 repo,
@@ -206,6 +220,10 @@ def _encrypt(v: _Validator, node: Any, where: str) -> tuple[EncryptSpec, ...]:
 def _unique(
     v: _Validator, files: list[FileSpec], where: str, encrypt: tuple[EncryptSpec, ...] = ()
 ) -> None:
+    for f in files:
+        why = _sops_owned(f)
+        if why:
+            raise v.fail(f.line, f"{where}: {why}")
     seen: dict[str, int | None] = {}
     for path, line in [(f.path, f.line) for f in files] + [(e.target, e.line) for e in encrypt]:
         if path in seen:
@@ -214,6 +232,29 @@ def _unique(
             )
         v._no_case_clash(path, line, seen, where)
         seen[path] = line
+
+
+# files people own that hold a SOPS artifact: another rollout edits them only in a way that keeps
+# every other byte (a block, a hook or a list entry of its own), never whole
+_SHARED_WITH_SOPS = (".gitignore", ".pre-commit-config.yaml", "AGENTS.md")
+
+
+def _sops_owned(f: FileSpec) -> str | None:
+    """Why a named rollout may not render ``f`` (pass 7): ``.sops.yaml`` and ``*.enc`` belong to the
+    SOPS rollout alone (a template's text over the committed ciphertext loses the secrets when the PR
+    merges), and a whole-file rendering of a file the SOPS rollout shares would drop its block or hook."""
+    name = f.path.rsplit("/", 1)[-1]
+    if name == ".sops.yaml" or name.lower().endswith(".enc"):
+        return (
+            f"{f.path} belongs to the SOPS rollout alone (its rules and ciphertext: a rendered file "
+            "there would replace them); encrypt with the rollout's `encrypt:` instead, or pick another path"
+        )
+    if f.path in _SHARED_WITH_SOPS and f.kind == "file":
+        return (
+            f"{f.path} holds the SOPS rollout's part and the person's: another rollout edits it "
+            "(`kind: block`, `precommit-hook` or `yaml-entry`), never renders it whole"
+        )
+    return None
 
 
 def check_template_names(manifest: Any, named: dict[str, RolloutSpec]) -> None:

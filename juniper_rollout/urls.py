@@ -74,6 +74,15 @@ def redact(text: str, *urls: str | None) -> str:
     return text
 
 
+def is_loopback(url: str) -> bool:
+    """Whether ``url``'s host is this machine (``localhost``, ``127.*``, ``::1``)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 def urlsplit_scheme(url: str) -> str:
     """The URL's scheme in lower case ('' for scp-like syntax or a URL urlsplit cannot read)."""
     try:

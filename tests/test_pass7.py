@@ -1,0 +1,264 @@
+"""Pass 7 of the outside adversary (issue 13): each test failed on main before its fix.
+
+The attempts, held and broken, are logged in the pass-7 log; SECURITY.md lists each guarantee.
+Emphasis of this pass: the review loop (a hostile or broken GitHub), named rollouts, and the code
+this session added (drift's refs outside every commit, the saved plan's re-check at apply).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+
+import pytest
+
+from tests import github_api
+from tests.helpers import git, rollout
+from tests.test_pass3 import BRANCH, commit_on
+from tests.test_review import (  # noqa: F401  (fixtures: the demo fleet with origins, the fake GitHub)
+    OWNER,
+    apply_pr,
+    bare_branch,
+    github,
+    loop,
+    loopback_only,
+)
+
+# --- named rollouts never write the SOPS rollout's files, nor share its branch -----------------------
+
+X_ROLLOUT = """  x:
+    vars: {{code_owners: ["@a"]}}
+{branch}    files:
+      - {{path: {path}, template: CODEOWNERS.j2{kind}}}
+"""
+
+
+def _with_rollout(fleet, path: str = "X.md", kind: str = "", branch: str = "") -> str:
+    text = fleet.manifest.read_text()
+    block = X_ROLLOUT.format(
+        path=path,
+        kind=f", kind: {kind}" if kind else "",
+        branch=f"    branch: {branch}\n" if branch else "",
+    )
+    fleet.manifest.write_text(text.replace("rollouts:\n", "rollouts:\n" + block, 1))
+    return text
+
+
+@pytest.mark.parametrize(
+    "path, kind, says",
+    [
+        (".env.enc", "", ".env.enc belongs to the SOPS rollout alone"),
+        ("svc/prod.env.ENC", "", "svc/prod.env.ENC belongs to the SOPS rollout alone"),
+        (".sops.yaml", "", ".sops.yaml belongs to the SOPS rollout alone"),
+        (".gitignore", "", ".gitignore holds the SOPS rollout's part and the person's"),
+        (".pre-commit-config.yaml", "", ".pre-commit-config.yaml holds the SOPS rollout's part"),
+        ("AGENTS.md", "", "AGENTS.md holds the SOPS rollout's part and the person's"),
+    ],
+)
+def test_a_named_rollout_never_renders_the_sops_rollouts_ciphertext_rules_or_shared_files(
+    fleet, path, kind, says
+):
+    """`files: - path: .env.enc` in another rollout planned "update .env.enc" with a template's text
+    over the committed ciphertext (the only copy of the secrets in git: gone when the PR merges), and
+    `.sops.yaml` / a whole `.gitignore` the same way; README says they belong to the SOPS rollout."""
+    _with_rollout(fleet, path, kind)
+    text = fleet.manifest.read_text().splitlines()
+    line = next(i for i, t in enumerate(text, 1) if f"path: {path}," in t)
+    result = rollout("plan", "-m", fleet.manifest, "--rollout", "x", "--repo", "juniper-cascor")
+    assert result.code == 1, result.stdout
+    assert f"repos.yaml:{line}: rollout x: {says}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_named_rollout_may_still_own_a_block_in_a_shared_file(fleet):
+    _with_rollout(fleet, ".gitignore", "block")
+    result = rollout("plan", "-m", fleet.manifest, "--rollout", "x", "--repo", "juniper-ml")
+    assert result.code in (0, 2), result.stderr
+    assert "x block from CODEOWNERS.j2" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "branch, says",
+    [
+        ("chore/sops-age-rollout", "branch 'chore/sops-age-rollout' is the SOPS rollout's too"),
+        ("chore/repo-hygiene", "branch 'chore/repo-hygiene' is rollout x's too"),
+    ],
+)
+def test_two_rollouts_never_share_a_branch(fleet, branch, says):
+    """A rollout on the SOPS rollout's branch added its commit on top of the SOPS commits, and the next
+    rebuild of either dropped the other's files: two PRs in one, flipping with every apply."""
+    _with_rollout(fleet, branch=branch)
+    result = rollout(
+        "apply", "-m", fleet.manifest, "--rollout", "x", "--repo", "juniper-ml", "--yes"
+    )
+    assert result.code == 1 and says in result.stderr, result.stdout + result.stderr
+    assert not git(fleet.repo("juniper-ml"), "branch", "--list", "chore/x")
+
+
+def test_the_shipped_hygiene_rollout_never_shadows_a_persons_codeowners_or_dependabot_yaml(
+    fleet, tmp_path
+):
+    """GitHub reads .github/CODEOWNERS before a root or docs/ one: the create-only CODEOWNERS made a
+    person's root file (`/src/ @alice`) stop applying once merged; a .yml next to their .yaml too."""
+    repo = fleet.repo("juniper-ml")
+    files = {"CODEOWNERS": "* @ml-team/owners\n/src/ @alice\n"}
+    files[".github/dependabot.yaml"] = "version: 2\nupdates: []\n"
+    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", files, tmp_path))
+    result = rollout(
+        "plan", "-m", fleet.manifest, "--rollout", "repo-hygiene", "--repo", "juniper-ml"
+    )
+    assert result.code in (0, 2), result.stderr
+    lines = {ln.split()[0]: ln for ln in result.stdout.splitlines() if ln.startswith("  .")}
+    assert "skip" in lines[".github/CODEOWNERS"] and "when: missing CODEOWNERS" in result.stdout
+    assert "skip" in lines[".github/dependabot.yml"]
+    assert "when: missing .github/dependabot.yaml" in result.stdout
+
+
+# --- a saved plan's ciphertext is checked like sops' own hook checks it ------------------------------
+
+
+def test_a_saved_plans_ciphertext_carrying_a_plaintext_line_is_refused(fleet, tmp_path):
+    """Files marked encrypted skip the plaintext-value check; a hand-edited plan whose `.env.enc`
+    (real ciphertext) gained `LEAKED=<a value of .env>` before its sops lines was committed."""
+    saved = tmp_path / "plan.json"
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert rollout("plan", *only, "--out", saved).code in (0, 2)
+    data = json.loads(saved.read_text())
+    env = (fleet.repo("juniper-cascor") / ".env").read_text().splitlines()
+    value = next(line.split("=", 1)[1] for line in env if "=" in line and len(line) > 20)
+    entry = next(f for f in data["repos"][0]["files"] if f["path"] == ".env.enc")
+    lines = base64.b64decode(entry["content"]).decode().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("sops_"))
+    lines.insert(at, f"LEAKED={value}\n")
+    entry["content"] = base64.b64encode("".join(lines).encode()).decode()
+    saved.write_text(json.dumps(data))
+    result = rollout("apply", str(saved), *only, "--yes")
+    assert result.code == 1
+    assert f".env.enc:{at + 1} holds a value sops did not encrypt" in result.stdout
+    assert not git(fleet.repo("juniper-cascor"), "branch", "--list", BRANCH)
+
+
+# --- drift follows a tag chain to its end ----------------------------------------------------------
+
+
+def test_drift_finds_a_plaintext_env_file_behind_a_long_chain_of_tags(fleet):
+    """The peel of outside_commits stopped after 20 tags: 21 annotated tags in front of a tree
+    holding `backend/prod.env` gave "0 findings"."""
+    repo = fleet.repo("juniper-ml")
+
+    def plumb(*args: str, data: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], input=data, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    blob = plumb("hash-object", "-w", "--stdin", data="DB_PASSWORD=s3cr3t-value-here\n")
+    tree = plumb("mktree", data=f"100644 blob {blob}\tprod.env\n")
+    obj = plumb("mktree", data=f"040000 tree {tree}\tbackend\n")
+    for i in range(25):
+        kind = "tree" if i == 0 else "tag"
+        obj = plumb(
+            "mktag", data=f"object {obj}\ntype {kind}\ntag t{i}\ntagger a <a@b> 0 +0000\n\nx\n"
+        )
+    git(repo, "update-ref", "refs/tags/deep", obj)
+    result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert "backend/prod.env in the tree refs/tags/deep points at" in result.stdout, result.stdout
+
+
+# --- the review loop against a hostile or broken GitHub ------------------------------------------
+
+
+def test_a_token_that_githubs_message_repeats_is_never_printed(loop, github):  # noqa: F811 (fixtures from test_review)
+    """explain() copied GitHub's message into the `failed` line: a proxy (or a hostile API) that echoes
+    the request's `Authorization` header put the token in the terminal and the CI log."""
+    github.inject(
+        "GET",
+        r"/pulls$",
+        422,
+        body={
+            "message": f"proxy saw Authorization: token {github.token}",
+            "documentation_url": "https://docs.github.com/rest",
+            "errors": [{"resource": "PullRequest", "code": "custom", "message": github.token}],
+        },
+        times=3,
+    )
+    result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert result.code == 1 and "GitHub rejected the request" in result.stdout
+    assert "proxy saw Authorization: token ***" in result.stdout
+    assert github.token not in result.stdout + result.stderr
+
+
+def test_a_plain_http_github_api_url_from_the_environment_is_refused(loop, github, monkeypatch):  # noqa: F811 (fixtures from test_review)
+    """Pass 6 refused `forge.api_url: http://…`; `$GITHUB_API_URL`, which overrides it, was not
+    checked: the token went in clear to the host it names."""
+    monkeypatch.setenv("GITHUB_API_URL", "http://ghe.example.com/api/v3")
+    for command in ("status", "pr", "cleanup"):
+        result = rollout(command, "-m", loop.manifest, "--repo", "juniper-ml")
+        assert result.code == 1, result.stdout
+        assert "GitHub API URL 'http://ghe.example.com/api/v3' is not https" in result.stderr
+    assert not github.requests
+
+
+def test_a_pr_merged_in_an_earlier_round_does_not_hide_the_new_commits(loop, github):  # noqa: F811 (fixtures from test_review)
+    """After a merged PR and `cleanup`, a key rotation pushed the branch again: `pr` said "merged #1"
+    (the newest PR for OWNER:BRANCH), status said "run cleanup", cleanup kept it: never reviewed."""
+    import pyrage
+
+    full = f"{OWNER}/juniper-ml"
+    assert apply_pr(loop, "--repo", "juniper-ml").code == 0
+    github.merge(full, github.pulls(full)[0].number)
+    assert rollout("sync", "-m", loop.manifest, "--repo", "juniper-ml").code == 0
+    assert "deleted" in rollout("cleanup", "-m", loop.manifest, "--repo", "juniper-ml").stdout
+    key = str(pyrage.x25519.Identity.generate().to_public())
+    assert rollout("rotate", "-m", loop.manifest, "--add", key).code == 0
+    again = apply_pr(loop, "--repo", "juniper-ml")
+    assert again.code == 0 and "juniper-ml: opened #2" in again.stdout, again.stdout
+    assert [(p.number, p.state) for p in github.pulls(full)] == [(1, "closed"), (2, "open")]
+    status = rollout("status", "-m", loop.manifest, "--repo", "juniper-ml", "--json")
+    row = json.loads(status.stdout)["repos"][0]
+    assert (row["pr"], row["pr_state"]) == (2, "open")
+    # the round that was merged is still reported merged while nothing new is on the branch
+    github.merge(full, 2)
+    assert (
+        "juniper-ml: merged #2" in rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml").stdout
+    )
+
+
+def test_status_reads_every_page_of_check_runs(loop, github):  # noqa: F811 (fixtures from test_review)
+    """Only the first 100 check runs were read: a failing run on page 2 and an approval made status
+    say "approved — merge it" with checks "passing"."""
+    full = f"{OWNER}/juniper-ml"
+    assert apply_pr(loop, "--repo", "juniper-ml").code == 0
+    github.pulls(full)[0].reviews.append(("reviewer", "APPROVED"))
+    sha = github.repo(full).sha(BRANCH)
+    github.repo(full).checks[sha] = [("job-100", "completed", "failure")]  # what page 2 holds
+    page_one = [
+        github_api.filled(
+            "CheckRun",
+            {"id": i + 1, "name": f"job-{i}", "status": "completed", "conclusion": "success"}
+            | {"head_sha": sha},
+        )
+        for i in range(100)
+    ]
+    body = {"total_count": 101, "check_runs": page_one}
+    github.inject("GET", r"/check-runs$", 200, body=body, times=1)
+    result = rollout("status", "-m", loop.manifest, "--repo", "juniper-ml", "--json")
+    row = json.loads(result.stdout)["repos"][0]
+    assert (row["checks"], row["next"]) == ("failing", "checks failing"), row
+
+
+def test_a_pr_body_a_person_rewrote_is_kept(loop, github):  # noqa: F811 (fixtures from test_review)
+    """The tool keeps what a person adds below its marker; a body a person rewrote (marker gone) was
+    replaced whole by the tool's table at the next `pr`: their text lost. Now it is kept below the
+    table (and so below the marker: kept at every later run too)."""
+    full = f"{OWNER}/juniper-ml"
+    assert apply_pr(loop, "--repo", "juniper-ml").code == 0
+    mine = "Reviewer notes: DO NOT MERGE before Friday (ops ticket 42)."
+    github.pulls(full)[0].body = mine
+    result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert result.code == 0
+    assert "updated #1  body (a person's text kept below the table)" in result.stdout
+    body = github.pulls(full)[0].body
+    assert "| `.sops.yaml` | create |" in body and body.endswith(mine)
+    again = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert "unchanged #1" in again.stdout and github.pulls(full)[0].body == body
