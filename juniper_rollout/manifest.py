@@ -657,6 +657,7 @@ class _Validator(_Reader):
         repos: list[RepoSpec] = []
         names: dict[str, int | None] = {}
         paths: dict[str, tuple[str, int | None]] = {}
+        slugs: dict[str, tuple[str, int | None]] = {}
         for i, entry in enumerate(node):
             entry_line = self.item_line(node, i)
             repo = self._repo(entry, defaults, workspace, entry_line)
@@ -675,8 +676,29 @@ class _Validator(_Reader):
                     f"{repo.path}; give each entry its own clone, or remove one",
                 )
             paths[clone] = (repo.name, entry_line)
+            self._one_repo_per_slug(repo, entry, slugs)
             repos.append(repo)
         return tuple(repos)
+
+    def _one_repo_per_slug(self, repo: RepoSpec, entry: Any, slugs: dict) -> None:
+        """Two entries naming one GitHub repository (pass 7: a copied `github:` left unchanged) would
+        share its pull request: `rollout pr` of one rewrote the other's PR body with its own files."""
+        from juniper_rollout.forge import slug_from_url
+
+        slug = repo.github or slug_from_url(repo.url)
+        if not slug:
+            return
+        key = slug.lower()
+        if key in slugs:
+            first, first_line = slugs[key]
+            raise self.fail(
+                self.key_line(entry, "github")
+                if "github" in entry
+                else self.key_line(entry, "url"),
+                f"repo {repo.name!r} names the GitHub repository {slug} of {first!r} (line "
+                f"{first_line}): each entry is its own repository; fix `github:` (or `url:`)",
+            )
+        slugs[key] = (repo.name, self.key_line(entry, "name"))
 
     def _repo(self, node: Any, defaults: dict, workspace: Path, line: int | None) -> RepoSpec:
         self.shaped(node, "a repos entry", line, _REPO_KEYS, "repo")

@@ -264,11 +264,14 @@ def pr_one(
         changes["body"] = want_body
     have = {label["name"] for label in pull.get("labels") or []}
     missing = [label for label in manifest.pull_request.labels if label not in have]
+    unasked = _unasked_reviewers(manifest, client, full, pull)
     if changes:
         client.update_pull(full, number, **changes)
     if missing:
         client.add_labels(full, number, missing)
-    if not changes and not missing:
+    if unasked:
+        client.request_reviewers(full, number, unasked)
+    if not changes and not missing and not unasked:
         return Outcome(spec.name, UNCHANGED, "", number)
     what = [
         "reopened" if "state" in changes else "",
@@ -276,8 +279,30 @@ def pr_one(
         "body (a person's text kept below the table)" if rewritten else "",
         "body" if "body" in changes and not rewritten else "",
         "labels" if missing else "",
+        "reviewers" if unasked else "",
     ]
     return Outcome(spec.name, UPDATED, ", ".join(w for w in what if w), number)
+
+
+def _unasked_reviewers(
+    manifest: Manifest, client: forges.Client, full: str, pull: dict
+) -> list[str]:
+    """The manifest's reviewers neither asked nor heard from on an open PR (pass 7: a request that
+    failed when the PR was opened, a 422 or a network error, was never made again). The reviews are
+    read only when one is not pending; the PR's author is never asked (GitHub refuses that)."""
+    wanted = [r for r in manifest.pull_request.reviewers if "/" not in r]
+    if pull.get("state") != "open" or not wanted:
+        return []
+    author = ((pull.get("user") or {}).get("login") or "").lower()
+    asked = {(u.get("login") or "").lower() for u in pull.get("requested_reviewers") or []}
+    left = [r for r in wanted if r.lower() not in asked and r.lower() != author]
+    if not left:
+        return []
+    heard = {
+        ((r.get("user") or {}).get("login") or "").lower()
+        for r in client.reviews(full, pull["number"])
+    }
+    return [r for r in left if r.lower() not in heard]
 
 
 def _after_merge(spec: RepoSpec, pull: dict, state: remote.BranchState) -> bool:
@@ -386,7 +411,12 @@ def status_one(spec: RepoSpec, client: forges.Client) -> Row:
     elif review == "changes requested":
         step = "changes requested"
     elif review == "approved" and checks in ("passing", "none"):
-        step = "approved — merge it"
+        # pass 7: GitHub never merges a draft: "merge it" was advice that could not be followed
+        step = (
+            "approved — mark it ready for review, then merge"
+            if pull.get("draft")
+            else "approved — merge it"
+        )
     elif checks == "pending":
         step = "checks pending"
     else:

@@ -262,3 +262,58 @@ def test_a_pr_body_a_person_rewrote_is_kept(loop, github):  # noqa: F811 (fixtur
     assert "| `.sops.yaml` | create |" in body and body.endswith(mine)
     again = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert "unchanged #1" in again.stdout and github.pulls(full)[0].body == body
+
+
+def test_two_entries_naming_one_github_repository_are_refused_with_the_line(loop, github):  # noqa: F811 (fixtures from test_review)
+    """A `github:` copied from another entry and left unchanged: `pr` of juniper-ml found
+    juniper-data's PR (same OWNER:BRANCH in that repository) and rewrote its body with ml's files."""
+    assert apply_pr(loop, "--repo", "juniper-data").code == 0
+    body = github.pulls(f"{OWNER}/juniper-data")[0].body
+    text = loop.manifest.read_text()
+    wrong = f"github: {OWNER.upper()}/Juniper-Data\n"
+    loop.manifest.write_text(text.replace(f"github: {OWNER}/juniper-ml\n", wrong, 1))
+    line = loop.manifest.read_text().splitlines().index("    " + wrong.strip()) + 1
+    result = apply_pr(loop, "--repo", "juniper-ml")
+    assert result.code == 1
+    assert (
+        f"repos.yaml:{line}: repo 'juniper-ml' names the GitHub repository "
+        f"{OWNER.upper()}/Juniper-Data of 'juniper-data'" in result.stderr
+    )
+    assert github.pulls(f"{OWNER}/juniper-data")[0].body == body
+    assert not git(loop.repo("juniper-ml"), "branch", "--list", BRANCH)
+
+
+def test_an_approved_draft_is_not_told_to_merge(loop, github):  # noqa: F811 (fixtures from test_review)
+    """GitHub never merges a draft: status said "approved — merge it" for one."""
+    full = f"{OWNER}/juniper-ml"
+    assert (
+        rollout("apply", "-m", loop.manifest, "--repo", "juniper-ml", "--yes", "--push").code == 0
+    )
+    assert rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml", "--draft").code == 0
+    github.pulls(full)[0].reviews.append(("reviewer", "APPROVED"))
+    result = rollout("status", "-m", loop.manifest, "--repo", "juniper-ml", "--json")
+    row = json.loads(result.stdout)["repos"][0]
+    assert (row["pr_state"], row["next"]) == (
+        "draft",
+        "approved — mark it ready for review, then merge",
+    )
+
+
+def test_reviewers_whose_request_failed_are_asked_at_the_next_pr(loop, github):  # noqa: F811 (fixtures from test_review)
+    """The request for the manifest's reviewers was made only when the PR was opened: one that failed
+    then (a 422, a dropped connection) was never made again, and `pr` said "unchanged"."""
+    full = f"{OWNER}/juniper-ml"
+    text = loop.manifest.read_text()
+    loop.manifest.write_text(
+        text.replace("defaults:\n", "defaults:\n  pull_request: {reviewers: [octocat]}\n", 1)
+    )
+    github.inject("POST", r"/requested_reviewers$", 0)  # the connection drops
+    first = apply_pr(loop, "--repo", "juniper-ml")
+    assert first.code == 1 and github.pulls(full)[0].reviewers == []
+    again = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert again.code == 0 and "juniper-ml: updated #1  reviewers" in again.stdout, again.stdout
+    assert github.pulls(full)[0].reviewers == ["octocat"]
+    github.pulls(full)[0].reviewers.clear()  # octocat reviewed: no longer a pending request
+    github.pulls(full)[0].reviews.append(("octocat", "COMMENTED"))
+    third = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert "unchanged #1" in third.stdout and github.pulls(full)[0].reviewers == []
