@@ -73,6 +73,13 @@ def contains(path: Path, ancestor: str, descendant: str) -> bool:
     )
 
 
+def commit_time(path: Path, sha: str) -> int | None:
+    """The committer time of commit ``sha`` (seconds since the epoch); None when the clone lacks it."""
+    out = _git(path, "show", "-s", "--format=%ct", f"{sha}^{{commit}}", "--", check=False)
+    text = out.stdout.strip()
+    return int(text) if out.returncode == 0 and text.isdigit() else None
+
+
 def _chain(path: Path, ancestor: str, tip: str):
     """The tool's commits from ``tip`` down to ``ancestor`` when they form a short single-parent chain
     (read in-process); None: ask git."""

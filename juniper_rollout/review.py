@@ -310,7 +310,25 @@ def _after_merge(spec: RepoSpec, pull: dict, state: remote.BranchState) -> bool:
     after an earlier PR was merged (a key rotation, a new file), so that PR says nothing about them."""
     merged = (pull.get("head") or {}).get("sha")
     tip = state.origin or state.local
-    return bool(tip and merged and tip != merged and not remote.contains(spec.path, tip, merged))
+    if not tip or not merged or tip == merged:
+        return False
+    if remote.commit_time(spec.path, merged) is not None:
+        return not remote.contains(spec.path, tip, merged)
+    # the merged head never reached this clone (GitHub's "Update branch" made it, and the branch
+    # was deleted with the merge): a tip committed after the merge is a new round, an older one is
+    # what was merged
+    tip_time = remote.commit_time(spec.path, tip)
+    merged_at = _timestamp(pull.get("merged_at"))
+    return tip_time is not None and merged_at is not None and tip_time > merged_at
+
+
+def _timestamp(text: object) -> float | None:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _slug(spec: RepoSpec) -> str:

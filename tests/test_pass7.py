@@ -317,3 +317,18 @@ def test_reviewers_whose_request_failed_are_asked_at_the_next_pr(loop, github): 
     github.pulls(full)[0].reviews.append(("octocat", "COMMENTED"))
     third = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert "unchanged #1" in third.stdout and github.pulls(full)[0].reviewers == []
+
+
+def test_a_merged_pr_whose_head_never_reached_the_clone_is_still_merged(loop, github):  # noqa: F811 (fixtures from test_review)
+    """GitHub's "Update branch" adds a merge commit on the PR's branch; merged so and the branch
+    deleted, that head is never fetched: the branch here, older than the merge, is what was merged."""
+    full = f"{OWNER}/juniper-ml"
+    assert apply_pr(loop, "--repo", "juniper-ml").code == 0
+    pull = github.pulls(full)[0]
+    github.merge(full, pull.number)
+    pull.head_sha, pull.merged_at = "1" * 40, "2999-01-01T00:00:00Z"  # a head this clone never saw
+    result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert "juniper-ml: merged #1" in result.stdout, result.stdout
+    pull.merged_at = "2001-01-01T00:00:00Z"  # the branch here was committed after that merge
+    again = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert "juniper-ml: merged #1" not in again.stdout, again.stdout
