@@ -261,7 +261,15 @@ def delete_local(path: Path, branch: str, expected: str) -> None:
     _git(path, "update-ref", "-d", f"refs/juniper-rollout/pushed/{branch}", check=False)
 
 
-def delete_origin(path: Path, branch: str, expected: str) -> None:
+def _gone_from_origin(path: Path, branch: str) -> bool:
+    """Whether origin answers and has no ``branch`` (one ``git ls-remote``)."""
+    out = _git(path, "ls-remote", "--heads", "origin", f"refs/heads/{branch}", check=False)
+    return out.returncode == 0 and not out.stdout.strip()
+
+
+def delete_origin(path: Path, branch: str, expected: str) -> bool:
+    """Delete ``branch`` on origin if it is still at ``expected``: True; False when origin had
+    already deleted it (then only the stale remote-tracking ref is removed)."""
     out = _git(
         path,
         "push",
@@ -273,8 +281,15 @@ def delete_origin(path: Path, branch: str, expected: str) -> None:
     )
     if out.returncode != 0:
         text = " ".join(f"{out.stdout} {out.stderr}".split())
-        if "stale info" in text or "rejected" in text:
+        refused = "stale info" in text or "rejected" in text
+        if refused and _gone_from_origin(path, branch):
+            # pass 7: GitHub deleted the merged head branch itself ("Automatically delete head
+            # branches"); only the stale remote-tracking ref is left, which `sync` does not prune
+            _git(path, "update-ref", "-d", f"refs/remotes/origin/{branch}", expected, check=False)
+            return False
+        if refused:
             raise RepoError(
                 f"origin/{branch} has commits the tool did not see; fetch (rollout sync) and look at them"
             )
         raise RepoError(f"deleting origin/{branch} failed: {text[:200]}")
+    return True

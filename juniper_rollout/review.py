@@ -547,8 +547,8 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
         remote.delete_local(spec.path, spec.branch, local)
         done.append("local")
     if origin is not None:
-        remote.delete_origin(spec.path, spec.branch, origin)
-        done.append("origin")
+        gone = not remote.delete_origin(spec.path, spec.branch, origin)
+        done.append("origin (already deleted there)" if gone else "origin")
     return Outcome(
         spec.name,
         DELETED,

@@ -332,3 +332,46 @@ def test_a_merged_pr_whose_head_never_reached_the_clone_is_still_merged(loop, gi
     pull.merged_at = "2001-01-01T00:00:00Z"  # the branch here was committed after that merge
     again = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert "juniper-ml: merged #1" not in again.stdout, again.stdout
+
+
+def test_cleanup_after_github_deleted_the_merged_branch_itself(loop, github):  # noqa: F811 (fixtures from test_review)
+    """ "Automatically delete head branches" (a common repository setting) removed the branch on
+    merge; `sync` does not prune, so cleanup's push with a lease on the stale remote-tracking ref
+    failed at every run: "has commits the tool did not see; fetch (rollout sync)", which never helped."""
+    full = f"{OWNER}/juniper-ml"
+    assert apply_pr(loop, "--repo", "juniper-ml").code == 0
+    github.merge(full, github.pulls(full)[0].number)
+    bare = str(loop.remotes / "juniper-ml.git")
+    subprocess.run(
+        ["git", "--git-dir", bare, "update-ref", "-d", f"refs/heads/{BRANCH}"], check=True
+    )
+    assert rollout("sync", "-m", loop.manifest, "--repo", "juniper-ml").code == 0
+    result = rollout("cleanup", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert result.code == 0, result.stdout
+    assert "deleted  chore/sops-age-rollout (local and origin (already deleted there))" in (
+        result.stdout
+    )
+    assert not git(loop.repo("juniper-ml"), "branch", "-a", "--list", f"*{BRANCH}").strip()
+    again = rollout("cleanup", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert "nothing to clean" in again.stdout
+
+
+def test_cleanup_still_keeps_a_branch_someone_pushed_to_after_the_merge(loop, github):  # noqa: F811 (fixtures from test_review)
+    full = f"{OWNER}/juniper-ml"
+    assert apply_pr(loop, "--repo", "juniper-ml").code == 0
+    github.merge(full, github.pulls(full)[0].number)
+    repo, bare = loop.repo("juniper-ml"), str(loop.remotes / "juniper-ml.git")
+    tree = git(repo, "rev-parse", f"{BRANCH}^{{tree}}").strip()
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    new = subprocess.run(
+        ["git", "--git-dir", bare, "commit-tree", tree, "-p", tip, "-m", "reviewer fix"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    subprocess.run(
+        ["git", "--git-dir", bare, "update-ref", f"refs/heads/{BRANCH}", new], check=True
+    )
+    result = rollout("cleanup", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert result.code == 1 and "has commits the tool did not see" in result.stdout
+    assert bare_branch(loop, "juniper-ml") == new
