@@ -52,11 +52,26 @@ def _refs(path: Path, *wanted: str) -> dict[str, str]:
     the clone's ref files in this process, else by one ``git for-each-ref``."""
     from juniper_rollout import gitrepo
 
+    _clone_here(path)
     dotgit = gitrepo.files_backend(path)
     if dotgit is not None:
         return gitrepo.read_refs(dotgit, *wanted)
     out = _git(path, "for-each-ref", "--format=%(refname) %(objectname)", *wanted).stdout
     return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+def _clone_here(path: Path) -> None:
+    """One line for a clone that is not there, or that the tool cannot read (pass 7: status said
+    "git for-each-ref failed: fatal: cannot change to …", and of a SHA-256 clone that its branch was
+    "absent": the in-process reader knows SHA-1 ids only)."""
+    from juniper_rollout import gitrepo
+
+    if not path.exists():
+        raise RepoError(f"no clone at {path}: run `rollout sync` (it clones from `url:`)")
+    if gitrepo._sha256(path / ".git"):
+        raise RepoError(
+            f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)"
+        )
 
 
 def count(path: Path, *revs: str) -> int:

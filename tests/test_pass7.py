@@ -375,3 +375,30 @@ def test_cleanup_still_keeps_a_branch_someone_pushed_to_after_the_merge(loop, gi
     result = rollout("cleanup", "-m", loop.manifest, "--repo", "juniper-ml")
     assert result.code == 1 and "has commits the tool did not see" in result.stdout
     assert bare_branch(loop, "juniper-ml") == new
+
+
+def test_review_loop_on_a_missing_or_sha256_clone_is_one_true_line(loop, github):  # noqa: F811 (fixtures from test_review)
+    """A clone not there yet: "git for-each-ref failed: fatal: cannot change to …"; a SHA-256 clone
+    holding the rollout branch: status "absent — run `rollout apply --push --pr`" and cleanup "nothing
+    to clean" (the in-process ref reader knows SHA-1 ids only), where plan says it is not supported."""
+    import shutil
+
+    repo = loop.repo("juniper-ml")
+    shutil.rmtree(repo)
+    status = rollout("status", "-m", loop.manifest, "--repo", "juniper-ml", "--json")
+    assert json.loads(status.stdout)["repos"][0]["error"] == (
+        f"no clone at {repo}: run `rollout sync` (it clones from `url:`)"
+    )
+    for command in ("pr", "cleanup"):
+        result = rollout(command, "-m", loop.manifest, "--repo", "juniper-ml")
+        assert result.code == 1, result.stdout
+        assert f"no clone at {repo}: run `rollout sync`" in result.stdout
+    init = ["git", "init", "-q", "--object-format=sha256", "-b", "main", str(repo)]
+    subprocess.run(init, check=True)
+    git(repo, "commit", "-q", "--allow-empty", "-m", "x")
+    git(repo, "branch", BRANCH)
+    for command in ("sync", "pr", "cleanup"):
+        result = rollout(command, "-m", loop.manifest, "--repo", "juniper-ml")
+        assert result.code == 1, result.stdout
+        assert "SHA-256 repositories are not supported" in result.stdout
+    assert git(repo, "branch", "--list", BRANCH).strip()
