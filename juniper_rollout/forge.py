@@ -355,7 +355,8 @@ def throttler(concurrency: int = CONCURRENCY):
 
 def explain(err: Exception, full: str, what: str, api: str, token: str = "") -> str:
     """One line for a failed call: what happened and what to do. Never the token (pass 7: not even
-    when the server's message repeats it)."""
+    when the server's message repeats it), nor credentials in ``$GITHUB_API_URL``."""
+    api = strip_userinfo(api)
     from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
     if isinstance(err, RateLimitExceeded):

@@ -480,6 +480,12 @@ class _Validator(_Reader):
     def _forge(self, node: Any, line: int | None) -> str | None:
         self.shaped(node, "forge", line, _FORGE_KEYS, "forge")
         url = node.get("api_url")
+        if isinstance(url, str) and strip_userinfo(url) != url:
+            raise self.fail(  # pass 7: it was printed in every failed call's line
+                self.key_line(node, "api_url"),
+                "forge.api_url holds credentials (user-info before '@', or a query string): remove "
+                "them; the tool sends GITHUB_TOKEN (or GH_TOKEN, or gh's token) itself",
+            )
         if url is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
             raise self.fail(
                 self.key_line(node, "api_url"),

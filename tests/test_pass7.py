@@ -402,3 +402,19 @@ def test_review_loop_on_a_missing_or_sha256_clone_is_one_true_line(loop, github)
         assert result.code == 1, result.stdout
         assert "SHA-256 repositories are not supported" in result.stdout
     assert git(repo, "branch", "--list", BRANCH).strip()
+
+
+def test_credentials_in_the_github_api_url_are_never_printed(loop, github, monkeypatch):  # noqa: F811 (fixtures from test_review)
+    """`forge.api_url: https://user:PASSWORD@host/api/v3` was accepted and printed in every failed
+    call's line ("cannot reach GitHub at https://user:PASSWORD@…"); `$GITHUB_API_URL` the same."""
+    text = loop.manifest.read_text()
+    loop.manifest.write_text("forge: {api_url: 'https://u:PASSWORD99@127.0.0.1:1/api/v3'}\n" + text)
+    result = rollout("status", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert result.code == 1 and "PASSWORD99" not in result.stdout + result.stderr
+    assert "repos.yaml:1: forge.api_url holds credentials" in result.stderr
+    loop.manifest.write_text(text)
+    monkeypatch.setenv("GITHUB_API_URL", "https://u:PASSWORD88@127.0.0.1:1/api/v3")
+    result = rollout("status", "-m", loop.manifest, "--repo", "juniper-ml", "--json")
+    error = json.loads(result.stdout)["repos"][0]["error"]
+    assert "PASSWORD88" not in result.stdout + result.stderr
+    assert error.startswith("cannot reach GitHub at https://127.0.0.1:1/api/v3 ")
