@@ -52,7 +52,12 @@ from juniper_rollout.paths import (
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret
 from juniper_rollout.urls import is_slug, strip_userinfo
-from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_line, load_roundtrip
+from juniper_rollout.yamlio import (
+    MAX_YAML_BYTES,
+    YamlSyntaxError,
+    first_alias_line,
+    load_with_lines,
+)
 
 # remote names whose remote-tracking branches (refs/remotes/NAME/…) a rollout branch NAME/… would shadow
 REMOTE_NAMESPACES = ("origin", "upstream", "remotes")
@@ -265,7 +270,7 @@ def load_manifest(
                 alias_line,
                 "YAML aliases are not allowed in the manifest (write the values out)",
             )
-        data = load_roundtrip(text)
+        data = load_with_lines(text)
     except YamlSyntaxError as err:
         raise ManifestError(file, err.line, f"invalid YAML: {err} (fix the syntax)") from None
     try:
