@@ -198,3 +198,81 @@ def test_refs_that_cannot_be_read_are_one_line_not_a_traceback_nor_half_the_refs
     (dotgit / "packed-refs").mkdir()  # unreadable as a file (as root, permissions never are)
     with pytest.raises(gitrepo.RepoError, match=r"cannot read .*packed-refs: Is a directory"):
         gitrepo.read_refs(dotgit, "refs/heads/")
+
+
+def ls_tree_files(repo: Path, rev: str) -> list[str]:
+    out = git(repo, "ls-tree", "-r", "-z", "--full-tree", rev).split("\0")
+    return [r.partition("\t")[2] for r in out if r and r.split(" ", 1)[0] in ("100644", "100755")]
+
+
+def test_the_listing_read_in_process_is_what_ls_tree_lists(repo, monkeypatch):
+    """Depth first in git's order (``a-b`` before ``a/`` before ``a.txt``... as trees sort), regular
+    files only (no symlink, no submodule), executables too; past the budget git lists it, alike."""
+    commit(
+        repo,
+        {
+            "z/y/x": "1",
+            "a/b/c/d": "1",
+            "b-": "1",
+            "b0": "1",
+            "b/q": "1",
+            "lnk": "->a.txt",
+            "run.sh": "2",
+        },
+        "more",
+        mode={"run.sh": 0o755},
+    )
+    sub = repo / "sub"
+    subprocess.run(["git", "init", "-q", str(sub)], check=True, env=ENV)
+    commit(sub, {"s": "1"}, "s")
+    subprocess.run(["git", "-C", str(repo), "add", "sub"], check=True, env=ENV)  # a gitlink
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "sub"], check=True, env=ENV)
+    expected = ls_tree_files(repo, "HEAD")
+    assert "100755 blob" in git(repo, "ls-tree", "HEAD", "run.sh")
+    assert "run.sh" in expected and "lnk" not in expected and "sub" not in expected
+    with gitrepo.open_clone(repo) as clone:
+        head = clone.commit("HEAD")
+        assert gitrepo._listed_in_process(clone, head.tree.binsha) == expected
+        assert gitrepo.listed_paths(clone, head) == expected
+        monkeypatch.setattr(gitrepo, "LISTING_BUDGET", 3)
+        assert gitrepo._listed_in_process(clone, head.tree.binsha) is None
+        assert gitrepo.listed_paths(clone, head) == expected  # from git ls-tree
+    git(repo, "gc", "-q")  # packed now: read through gitdb
+    monkeypatch.setattr(gitrepo, "LISTING_BUDGET", 2000)
+    with gitrepo.open_clone(repo) as clone:
+        assert gitrepo._listed_in_process(clone, clone.commit("HEAD").tree.binsha) == expected
+
+
+def test_loose_objects_read_in_process_are_what_gitdb_reads(repo):
+    """The one-call reader of loose objects answers as gitdb does (type, size, bytes); a packed
+    object, a damaged loose one and an absent one are left to gitdb."""
+    import gitdb
+    from gitdb.exc import BadObject
+
+    sha = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    with gitrepo.open_clone(repo) as clone:
+        odb = clone.odb
+        reference = gitdb.GitDB(str(repo / ".git" / "objects"))
+        for name in git(repo, "rev-list", "--objects", "--all").split():
+            if len(name) != 40:
+                continue
+            binsha = bytes.fromhex(name)
+            assert (repo / ".git" / "objects" / name[:2] / name[2:]).exists()
+            mine, theirs = odb.stream(binsha), reference.stream(binsha)
+            assert (mine.type, mine.size, mine.read()) == (theirs.type, theirs.size, theirs.read())
+            assert tuple(odb.info(binsha)) == tuple(reference.info(binsha))
+        loose = repo / ".git" / "objects" / sha[:2] / sha[2:]
+        data = loose.read_bytes()
+        loose.chmod(0o644)
+        loose.write_bytes(data[:-4])  # truncated: what gitdb makes of it
+
+        def read(db):
+            try:
+                found = db.stream(bytes.fromhex(sha))
+                return found.type, found.size, found.read()
+            except Exception as err:
+                return type(err)
+
+        assert read(odb) == read(reference)
+        with pytest.raises(BadObject):
+            odb.info(b"\1" * 20)
