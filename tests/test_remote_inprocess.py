@@ -91,7 +91,44 @@ def test_changed_files_read_in_process_are_what_git_diff_says(repo):
             gitrepo.changed_paths(clone, clone.commit(base).tree, clone.commit(tip).tree)
             == expected
         )
-    assert remote._changed_files(repo, base, tip) == expected
+    found = remote._in_process(repo, base, tip)
+    assert found is not None
+    assert found[0] == expected
+    assert found[1] == remote._log(repo, base, tip)  # the commits, subjects and messages git logs
+    assert remote.changes(repo, base, tip)[1] == [
+        (sha, subject) for sha, subject, _ in reversed(remote._log(repo, base, tip))
+    ]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "one line",
+        "subject\n\nbody\n- a: create (why)\n",
+        "two lines\nof subject  \n\nbody",
+        "\n\n  indented subject\t\nnext\n",
+        "ünïcødé ✓ subject",
+    ],
+)
+def test_a_subject_is_what_git_log_says(repo, message):
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "commit",
+            "-q",
+            "--allow-empty",
+            "--cleanup=verbatim",
+            "-m",
+            message,
+        ],
+        check=True,
+        env=ENV,
+    )
+    assert remote.subject(git(repo, "log", "-1", "--format=%B").removesuffix("\n")) == git(
+        repo, "log", "-1", "--format=%s"
+    ).removesuffix("\n")
 
 
 def test_a_branch_with_a_merge_commit_is_diffed_by_git(repo):
@@ -106,7 +143,15 @@ def test_a_branch_with_a_merge_commit_is_diffed_by_git(repo):
     tip = git(repo, "rev-parse", "HEAD").strip()
     with gitrepo.open_clone(repo) as clone:
         assert gitrepo.linear_chain(clone, base, tip) is None
-    assert remote._changed_files(repo, base, tip) == git_diff(repo, base, tip)
+    assert remote._in_process(repo, base, tip) is None
+    files, commits = remote.changes(repo, base, tip)
+    actions = {"A": "create", "M": "update", "D": "delete", "T": "update"}
+    assert [(name, action) for name, action, _ in files] == [
+        (name, actions[code]) for name, code in git_diff(repo, base, tip)
+    ]
+    assert [sha for sha, _ in commits] == git(
+        repo, "rev-list", "--reverse", f"{base}..{tip}"
+    ).split()
     assert remote.contains(repo, base, tip)
 
 
