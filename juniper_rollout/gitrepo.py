@@ -31,6 +31,7 @@ from gitdb.base import IStream
 
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
+from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
 from juniper_rollout.urls import redact, strip_userinfo
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -959,64 +960,6 @@ def clone_repo(url: str, path: Path) -> None:
 
 
 # --- in-process reads for the review loop (remote.py asks git itself when these answer None) ------
-
-
-def files_backend(path: Path) -> Path | None:
-    """The ``.git`` directory of a clone whose refs are plain files (loose and ``packed-refs``) that
-    this process may read itself; None when git must be asked (a linked worktree or ``.git`` file,
-    the reftable format, a missing clone)."""
-    dotgit = path / ".git"
-    if not dotgit.is_dir() or (dotgit / "commondir").exists() or (dotgit / "reftable").exists():
-        return None
-    try:
-        config = (dotgit / "config").read_text(errors="replace").lower()
-    except OSError:
-        return None
-    return None if "refstorage" in config else dotgit
-
-
-def read_refs(dotgit: Path, *wanted: str) -> dict[str, str]:
-    """Ref name -> object id of the refs ``wanted`` names (full names, or prefixes ending in ``/``),
-    as ``git for-each-ref --format='%(refname) %(objectname)'`` lists them: a loose ref beats a packed
-    one, symbolic refs (``origin/HEAD``) are followed, a ref that leads nowhere is left out."""
-    packed: dict[str, str] = {}
-    try:
-        text = (dotgit / "packed-refs").read_text(errors="replace")
-    except FileNotFoundError:
-        text = ""
-    except OSError as err:  # unreadable (permissions, I/O): one line, never half the refs
-        raise RepoError(f"cannot read {dotgit / 'packed-refs'}: {err.strerror}") from None
-    for line in text.splitlines():
-        if line and line[0] not in "#^" and " " in line:
-            sha, _, name = line.partition(" ")
-            packed[name.strip()] = sha
-    found: dict[str, str] = {}
-
-    def value(name: str, depth: int = 0) -> str | None:
-        try:
-            content = (dotgit / name).read_text(errors="replace").strip()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return packed.get(name)
-        except OSError as err:
-            raise RepoError(f"cannot read {dotgit / name}: {err.strerror}") from None
-        if content.startswith("ref:"):
-            return value(content[4:].strip(), depth + 1) if depth < 5 else None
-        return content if re.fullmatch(r"[0-9a-f]{40}", content) else None
-
-    for want in wanted:
-        if want.endswith("/"):
-            names = {n for n in packed if n.startswith(want)}
-            top = dotgit / want
-            for root, _, files in os.walk(top):
-                rel = Path(root).relative_to(dotgit).as_posix()
-                names.update(f"{rel}/{f}" for f in files if not f.endswith(".lock"))
-        else:
-            names = {want}
-        for name in sorted(names):
-            resolved = value(name)
-            if resolved is not None:
-                found[name] = resolved
-    return found
 
 
 def linear_chain(

@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from juniper_rollout import reffiles
 from juniper_rollout.errors import RepoError
 from juniper_rollout.urls import redact
 
@@ -50,11 +51,9 @@ def origin_url(path: Path) -> str | None:
 def _refs(path: Path, *wanted: str) -> dict[str, str]:
     """Ref name -> object of the refs ``wanted`` names (full names or prefixes ending in /): read from
     the clone's ref files in this process, else by one ``git for-each-ref``."""
-    from juniper_rollout import gitrepo
-
-    dotgit = gitrepo.files_backend(path)
+    dotgit = reffiles.files_backend(path)
     if dotgit is not None:
-        return gitrepo.read_refs(dotgit, *wanted)
+        return reffiles.read_refs(dotgit, *wanted)
     out = _git(path, "for-each-ref", "--format=%(refname) %(objectname)", *wanted).stdout
     return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
@@ -65,6 +64,9 @@ def count(path: Path, *revs: str) -> int:
 
 
 def contains(path: Path, ancestor: str, descendant: str) -> bool:
+    dotgit = reffiles.files_backend(path)
+    if dotgit is not None and reffiles.reaches(dotgit, ancestor, descendant):
+        return True  # read from the loose commits alone, without GitPython
     chain = _chain(path, ancestor, descendant)
     if chain is not None:
         return True
@@ -78,7 +80,7 @@ def _chain(path: Path, ancestor: str, tip: str):
     (read in-process); None: ask git."""
     from juniper_rollout import gitrepo
 
-    if gitrepo.files_backend(path) is None:
+    if reffiles.files_backend(path) is None:
         return None
     try:
         with gitrepo.open_clone(path) as clone:
@@ -254,7 +256,7 @@ def _in_process(
     """``changes``' files (path, A/M/D/T) and log, read in-process; None: ask git."""
     from juniper_rollout import gitrepo
 
-    if gitrepo.files_backend(path) is None:
+    if reffiles.files_backend(path) is None:
         return None
     try:
         with gitrepo.open_clone(path) as clone:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from juniper_rollout import gitrepo, remote
+from juniper_rollout import gitrepo, reffiles, remote
 from tests.helpers import git
 
 ENV = {
@@ -180,6 +180,26 @@ def test_ancestry_read_in_process_is_what_merge_base_says(repo):
         assert [c.hexsha for c in gitrepo.linear_chain(clone, base, two)] == [two, one]
         assert gitrepo.linear_chain(clone, two, two) == []
         assert gitrepo.linear_chain(clone, two, base) is None  # not below: git decides
+    # the loose commits alone (no GitPython): True only where git says so, None where it cannot tell
+    dotgit = repo / ".git"
+    assert (
+        reffiles.reaches(dotgit, base, two) is True and reffiles.reaches(dotgit, two, two) is True
+    )
+    assert reffiles.reaches(dotgit, two, other) is None  # down to the root: git decides
+    assert reffiles.loose_parents(dotgit, two) == [one]
+    git(repo, "checkout", "-q", "main")
+    subprocess.run(
+        ["git", "-C", str(repo), "merge", "-q", "--no-edit", "other"], check=True, env=ENV
+    )
+    merge = git(repo, "rev-parse", "HEAD").strip()
+    assert reffiles.loose_parents(dotgit, merge) == git(repo, "rev-parse", "HEAD^@").split()
+    assert reffiles.reaches(dotgit, two, merge) is None  # a merge: git decides
+    assert remote.contains(repo, two, merge) and remote.contains(repo, other, merge)
+    git(repo, "gc", "-q")  # packed now: nothing loose to read, git and gitrepo answer
+    assert (
+        reffiles.loose_parents(dotgit, two) is None and reffiles.reaches(dotgit, base, two) is None
+    )
+    assert remote.contains(repo, base, two) and not remote.contains(repo, two, base)
 
 
 def test_refs_read_in_process_are_what_for_each_ref_lists(repo, tmp_path):
