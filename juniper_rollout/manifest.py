@@ -255,10 +255,13 @@ def load_manifest(
     env: Mapping[str, str] | None = None,
     require_recipients: bool = True,
     rollout: str | None = None,
+    templates: bool = True,
 ) -> Manifest:
     """Read and validate the manifest; ``--workspace`` beats ``$JUNIPER_WORKSPACE`` beats the file.
 
-    ``rollout`` names the rollout to build repo specs for (None: the SOPS one, the default)."""
+    ``rollout`` names the rollout to build repo specs for (None: the SOPS one, the default).
+    ``templates=False``: the templates are not rendered for every repo at load (for the commands that
+    render nothing: sync, pr, status, cleanup; the ones that render check them first)."""
     env = os.environ if env is None else env
     file = str(path)
     text = read_manifest_text(path)
@@ -275,7 +278,7 @@ def load_manifest(
         raise ManifestError(file, err.line, f"invalid YAML: {err} (fix the syntax)") from None
     try:
         return _Validator(
-            path, env, workspace, require_recipients, rollout or SOPS_ROLLOUT
+            path, env, workspace, require_recipients, rollout or SOPS_ROLLOUT, templates
         ).manifest(data)
     except RecursionError:
         raise ManifestError(
@@ -322,8 +325,10 @@ class _Validator(_Reader):
         workspace: Path | None,
         require_recipients: bool,
         rollout: str = SOPS_ROLLOUT,
+        templates: bool = True,
     ):
         super().__init__(str(path))
+        self.templates = templates
         self.rollout = rollout
         self.path = path
         self.env = env
@@ -379,10 +384,11 @@ class _Validator(_Reader):
             opted_out=tuple(sorted({r.name for r in sops_repos} - {r.name for r in repos})),
         )
         self._check_usage_guide(top.get("defaults") or {}, manifest)
-        from juniper_rollout.render import check_templates  # late: render depends on manifest types
+        if self.templates:
+            from juniper_rollout.render import check_templates  # late: render uses manifest types
 
-        check_templates(manifest)
-        rollouts.check_template_names(manifest, self.named)
+            check_templates(manifest)
+            rollouts.check_template_names(manifest, self.named)
         return manifest
 
     def _check_usage_guide(self, defaults: Any, manifest: Manifest) -> None:
