@@ -39,6 +39,7 @@ any change of meaning is:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -190,6 +191,9 @@ class Facts:
     enc_history: tuple[
         tuple[str, str, str, bytes], ...
     ] = ()  # (short sha, subject, path, blob) of every *.enc ever committed
+    # (ref, path, blob): env and *.enc files of trees refs point at outside every commit (a tag of
+    # a tree), and (ref, "", blob) for a ref to a blob
+    outside: tuple[tuple[str, str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -436,6 +440,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
     ]
     out += _history(manifest, repo, facts)
     out += _enc_history(facts)
+    out += _outside_commits(manifest, repo, facts)
     out += [
         Finding(
             ENC_WITHOUT_SOPS,
@@ -545,6 +550,66 @@ def _enc_history(facts: Facts) -> list[Finding]:
         )
         for path, commits in sorted(added.items())
     ]
+
+
+def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
+    """Plaintext kept by a ref outside every commit: a tag of a tree holding an env file, or of a
+    blob shaped like one; a tagged ``.enc`` without sops metadata or with a line sops did not write."""
+    out = []
+    for ref, path, blob in facts.outside:
+        drop = f"deleting that ref is the owner's call: `git update-ref -d {quote(ref)}`"
+        held = f"{path} in the tree {ref} points at (outside every commit)"
+        if not path:
+            if sopsmeta.read_metadata(blob) is None and _dotenv_shaped(blob):
+                out.append(
+                    Finding(
+                        ENV_IN_HISTORY,
+                        ref,
+                        f"{ref} points at a file shaped like a plaintext env file (outside every "
+                        f"commit): its values are readable there: rotate them; {drop}",
+                    )
+                )
+        elif path.lower().endswith(".enc") and sopsmeta.read_metadata(blob) is None:
+            if not sopsmeta.is_lfs_pointer(blob):
+                out.append(
+                    Finding(
+                        ENC_WITHOUT_SOPS,
+                        path,
+                        f"{held} has no sops metadata: it may hold plaintext, readable there: "
+                        f"rotate what it held; {drop}",
+                    )
+                )
+        elif path.lower().endswith(".enc"):
+            if sopsmeta.plaintext_line(blob) is not None:
+                out.append(
+                    Finding(
+                        ENC_PLAINTEXT_VALUE,
+                        path,
+                        f"{held} has a value sops did not encrypt, or a line sops did not write: "
+                        f"it is readable there: rotate it; {drop}",
+                    )
+                )
+        elif is_plaintext_env(path, repo, manifest):
+            out.append(
+                Finding(
+                    ENV_IN_HISTORY,
+                    path,
+                    f"{held} is a plaintext env file: its values are readable there: rotate "
+                    f"them; {drop}",
+                )
+            )
+    return out
+
+
+_ASSIGNMENT = re.compile(rb"\s*(export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*=\s*\S")
+
+
+def _dotenv_shaped(blob: bytes) -> bool:
+    """At least one ``NAME=value`` line, and no line that is neither that, a comment nor blank."""
+    lines = [
+        line for line in blob.splitlines() if line.strip() and not line.lstrip().startswith(b"#")
+    ]
+    return bool(lines) and all(_ASSIGNMENT.match(line) for line in lines)
 
 
 def _clip(text: str, width: int = 60) -> str:

@@ -56,9 +56,12 @@ def apply_plans(
     more, the ones under way finish, and the outcomes of all finished repos are returned.
     """
     specs = {r.name: r for r in manifest.repos}
+    # a saved plan's bytes are checked again for the fleet's plaintext values (read once, before
+    # the workers fork): a plan file is a file anyone may have edited
+    fleet = leakguard.fleet_values(manifest) if saved else ()
     with _stop_between_repos() as stopped:
         return run_in_order(
-            partial(_apply_named, specs, saved=saved, push=push, manifest=manifest),
+            partial(_apply_named, specs, saved=saved, push=push, manifest=manifest, fleet=fleet),
             plans,
             jobs=jobs,
             threads=False,
@@ -69,12 +72,18 @@ def apply_plans(
 
 
 def _apply_named(
-    specs: dict[str, RepoSpec], plan: RepoPlan, *, saved: bool, push: bool, manifest: Manifest
+    specs: dict[str, RepoSpec],
+    plan: RepoPlan,
+    *,
+    saved: bool,
+    push: bool,
+    manifest: Manifest,
+    fleet: leakguard.FleetValues,
 ) -> Outcome:
     spec = specs.get(plan.name)
     if spec is None:
         return Outcome(plan.name, FAILED, "not in the manifest any more")
-    return apply_one(spec, plan, saved=saved, push=push, manifest=manifest)
+    return apply_one(spec, plan, saved=saved, push=push, manifest=manifest, fleet=fleet)
 
 
 @contextmanager
@@ -101,14 +110,20 @@ def _stop_between_repos() -> Iterator[Callable[[], bool]]:
 
 
 def apply_one(
-    spec: RepoSpec, plan: RepoPlan, *, saved: bool, push: bool, manifest: Manifest
+    spec: RepoSpec,
+    plan: RepoPlan,
+    *,
+    saved: bool,
+    push: bool,
+    manifest: Manifest,
+    fleet: leakguard.FleetValues = (),
 ) -> Outcome:
     if plan.error:
         return Outcome(spec.name, FAILED, plan.error)
     try:
-        if saved:  # checked when it was planned; a hand-edited plan file gets the checks that need no plaintext
+        if saved:  # checked when it was planned, and again: a plan file may have been edited
             leakguard.check_secret_writes(spec, plan.writes)
-            leakguard.check_age_keys(plan.writes)
+            leakguard.check(manifest, spec, plan.writes, fleet=fleet, cleared=plan.cleared)
             leakguard.check_deletions(manifest, spec, plan.writes)
         with gitrepo.open_clone(spec.path) as clone, gitrepo.rollout_lock(clone, spec.name):
             outcome = _write(clone, spec, plan, saved=saved)

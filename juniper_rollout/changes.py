@@ -96,6 +96,9 @@ class RepoPlan:
     onto: str | None = (
         None  # ON_TOP: compared with the rollout branch, a new commit on top; REBUILD: base moved
     )
+    # sha256 of each plaintext value the leak check let through when planning (already committed,
+    # spelled in the manifest, a default in the code): a saved plan is checked again at apply
+    cleared: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:

@@ -90,8 +90,10 @@ def _plan_at(
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
         raise RepoError(obstacle)
-    leakguard.check(manifest, repo, plan.files, (v.default for v in snap.code_vars), fleet)
-    return plan
+    cleared = leakguard.check(
+        manifest, repo, plan.files, (v.default for v in snap.code_vars), fleet
+    )
+    return replace(plan, cleared=cleared)
 
 
 def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
@@ -116,6 +118,11 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
             gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))
         ),
         enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
+        outside=tuple(
+            gitrepo.outside_commits(
+                clone, [*audit.plaintext_pathspecs(repo, manifest), ":(glob,icase)**/*.enc"]
+            )
+        ),
     )
     result = audit.audit_repo(
         manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha

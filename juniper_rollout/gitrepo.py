@@ -845,7 +845,17 @@ def resolve_ref(repo: git.Repo, ref: str) -> git.Commit:
         ).strip()
         return repo.commit(sha)
     except (git.GitCommandError, git.BadName, ValueError):
-        raise RepoError(f"ref {ref!r} not found (fetch it, or pass another --ref)") from None
+        pass
+    try:  # it names something, but no commit (`git tag snap TREE`): say what it names
+        kind = repo.git.cat_file("-t", "--end-of-options", f"{ref}^{{}}").strip()
+    except git.GitCommandError:
+        kind = ""
+    if kind in ("tree", "blob"):
+        raise RepoError(
+            f"ref {ref!r} names a {kind}, not a commit; pass a branch, a tag of a commit or a "
+            "commit id as --ref"
+        )
+    raise RepoError(f"ref {ref!r} not found (fetch it, or pass another --ref)")
 
 
 def commits_touching(
@@ -925,6 +935,57 @@ def blobs_in_history(
     return found
 
 
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it without storing it
+
+
+def outside_commits(
+    repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20
+) -> list[tuple[str, str, bytes]]:
+    """What refs hold outside every commit, which ``git log --all`` never walks: (ref, path, blob)
+    for each file matching ``pathspecs`` in a tree a ref points at (``git tag snap TREE``, pushed
+    with ``--tags``), and (ref, "", blob) for a ref to a blob. Tags of tags are followed; the
+    stash is the user's local work (see :func:`_history_log`). Blobs are read up to ``limit``."""
+    try:
+        listing = repo.git.for_each_ref("--format=%(refname)%00%(objectname)")
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot read refs: {' '.join(str(err.stderr).split())[:200]}") from None
+    found: list[tuple[str, str, bytes]] = []
+    for line in listing.splitlines():
+        ref, _, sha = line.partition("\0")
+        if ref == "refs/stash" or not sha:
+            continue
+        obj = None
+        try:
+            obj = git.Object.new_from_sha(repo, bytes.fromhex(sha))
+            for _ in range(20):  # a tag of a tag of …: as stored, replace refs ignored
+                if obj.type != "tag":
+                    break
+                obj = obj.object
+        except (ValueError, gitdb.exc.BadObject, gitdb.exc.BadName):
+            continue  # a ref to a missing object: git itself reports that
+        if obj.type == "blob":
+            found.append((ref, "", repo.odb.stream(obj.binsha).read(limit)))
+        elif obj.type == "tree":
+            try:
+                raw = repo.git.diff_tree(
+                    "-r", "--raw", "--no-abbrev", "--no-renames", EMPTY_TREE, obj.hexsha,
+                    "--", *pathspecs,
+                    env={"GIT_NO_REPLACE_OBJECTS": "1"},
+                )  # fmt: skip
+            except git.GitCommandError as err:
+                raise RepoError(
+                    f"cannot read the tree {ref} points at: {' '.join(str(err.stderr).split())[:200]}"
+                ) from None
+            for entry in raw.splitlines():
+                fields, _, path = entry.partition("\t")
+                parts = fields.split()
+                if len(parts) < 5 or parts[1] == "120000" or parts[1] == "160000":
+                    continue
+                blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
+                found.append((ref, unquote_path(path), blob))
+    return found
+
+
 def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str) -> None:
     """A new repository at ``path`` whose ``branch`` holds ``files`` (also written to its tree) in one commit."""
     try:
@@ -951,9 +1012,24 @@ def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str)
 
 
 def clone_repo(url: str, path: Path) -> None:
-    """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply."""
+    """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply.
+
+    A credential in the URL (user-info, or a ``?token=`` query) is used for this clone only and
+    never written: git clones the stripped URL, rewritten back to the whole one for the transfer by
+    an ``url.<whole>.insteadOf`` given through the environment (``GIT_CONFIG_COUNT``), so neither
+    the clone's ``.git/config`` nor the command line holds it."""
+    stored, env = strip_userinfo(url), None
+    if stored != url:
+        git.Git.check_unsafe_protocols(url)
+        count = os.environ.get("GIT_CONFIG_COUNT", "0")
+        index = int(count) if count.isdigit() else 0
+        env = {
+            "GIT_CONFIG_COUNT": str(index + 1),
+            f"GIT_CONFIG_KEY_{index}": f"url.{url}.insteadOf",
+            f"GIT_CONFIG_VALUE_{index}": stored,
+        }
     try:
-        git.Repo.clone_from(url, path).close()
+        git.Repo.clone_from(stored, path, env=env).close()
     except (git.GitCommandError, git.UnsafeProtocolError) as err:
         text = redact(" ".join(str(getattr(err, "stderr", "") or err).split()), url)
         raise RepoError(f"git clone {strip_userinfo(url)} failed: {text[:200]}") from None

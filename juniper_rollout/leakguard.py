@@ -11,7 +11,8 @@ a default found in the code, or one already in the file's committed text is no n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Collection, Iterable
 
 from juniper_rollout import render
 from juniper_rollout.changes import FileChange
@@ -66,39 +67,55 @@ def fleet_values(manifest: Manifest) -> FleetValues:
     return tuple(out)
 
 
+def digest(value: bytes) -> str:
+    return hashlib.sha256(value).hexdigest()
+
+
 def check(
     manifest: Manifest | None,
     repo: RepoSpec,
     files: Iterable[FileChange],
     allowed: Iterable[str | None] = (),
     fleet: FleetValues = (),
-) -> None:
+    cleared: Collection[str] | None = None,
+) -> tuple[str, ...]:
     """RepoError if a file the tool would write, diff or save holds a plaintext value (of this repo's
-    plaintext env files, or of another repo's: ``fleet``) or an age key."""
+    plaintext env files, or of another repo's: ``fleet``) or an age key.
+
+    Returns the digests of the values found in the files but let through (``allowed``, in the
+    manifest, already in the file's committed text): a saved plan keeps them, and its check at
+    apply, which has neither the code's defaults nor the committed text, passes them as
+    ``cleared`` (and reads no templates: the plan's bytes are what is written)."""
     files = [f for f in files if f.after is not None and not f.secret]
     if not files:
-        return
+        return ()
     check_age_keys(files)
     known = _manifest_text(manifest) + b"\n".join(a.encode("utf-8") for a in allowed if a)
-    values = [
-        (source, number, value)
-        for source, number, value in plaintext_values(repo)
-        if value not in known
-    ] + [
+    found = [(source, number, value) for source, number, value in plaintext_values(repo)] + [
         (f"{source} of {name}", number, value)
         for name, source, number, value in fleet
-        if name != repo.name and value not in known
+        if name != repo.name
     ]
+    values, let_through = [], set()
+    for source, number, value in found:
+        if value in known or digest(value) in (cleared or ()):
+            let_through.add(value)
+        else:
+            values.append((source, number, value))
     for source, number, value in values:
         for f in files:
-            if f.after is not None and value in f.after and value not in (f.before or b""):
+            if f.after is not None and value in f.after:
+                if value in (f.before or b""):
+                    let_through.add(value)
+                    continue
                 raise RepoError(
                     f"{f.path} would contain the value on line {number} of the plaintext {source}; "
                     "nothing written (check the manifest's templates and vars)"
                 )
-    if (
-        values
-    ):  # a template may reverse, slice or encode what it holds: so its source is checked too
+    written = [f.after for f in files if f.after is not None]
+    kept = tuple(sorted(digest(v) for v in let_through if any(v in data for data in written)))
+    if values and cleared is None:
+        # a template may reverse, slice or encode what it holds: so its source is checked too
         templates = render.loaded_templates(manifest.templates) if manifest is not None else []
         for source, number, value in values:
             for name, text in templates:
@@ -108,6 +125,7 @@ def check(
                         "nothing written (a templates folder never holds secrets: check the manifest's "
                         "templates:)"
                     )
+    return kept
 
 
 def check_age_keys(files: Iterable[FileChange]) -> None:

@@ -502,6 +502,10 @@ class _Validator(_Reader):
                 raise self.fail(
                     where, f"age recipient {value!r} is a placeholder ({PLACEHOLDER_HINT})"
                 )
+            if agekey.is_small_order_recipient(value):
+                raise self.fail(
+                    where, f"age recipient {agekey.short(value)!r} {agekey.SMALL_ORDER}"
+                )
             if not agekey.is_valid_recipient(value):
                 raise self.fail(
                     where,

@@ -53,6 +53,7 @@ def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
                 base_commit=plan.base_commit,
                 branch_commit=plan.branch_commit,
                 onto=plan.onto,
+                cleared=list(plan.cleared),
             )
         for f in plan.files:
             item: dict[str, Any] = {
@@ -196,6 +197,7 @@ def load(path: Path) -> list[RepoPlan]:
                     files,
                     repo.get("error"),
                     onto=repo.get("onto"),
+                    cleared=tuple(str(d) for d in repo.get("cleared") or ()),
                 )
             )
             seen.add(repo["name"])

@@ -461,6 +461,12 @@ def test_bootstrap_url_credentials_are_stripped_before_storing_and_printing(flee
         TOKEN not in fleet.manifest.read_text()
         and f"url: file://localhost{bare}" in fleet.manifest.read_text()
     )
+    # nor in the clone the tool made: the token served this one clone and is stored nowhere
+    clone = fleet.manifest.parent / "fleet" / "juniper-canopy"
+    assert (clone / "README.md").read_text() == "# canopy\n"
+    assert git(clone, "config", "remote.origin.url").strip() == f"file://localhost{bare}"
+    for stored in (p for p in (clone / ".git").rglob("*") if p.is_file()):
+        assert TOKEN.encode() not in stored.read_bytes(), stored
 
 
 def test_a_failed_clone_does_not_repeat_the_token(fleet, tmp_path):

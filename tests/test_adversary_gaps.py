@@ -392,3 +392,204 @@ def test_a_named_rollout_rendering_two_spellings_of_one_path_is_refused_with_its
     assert "renders owners, and OWNERS (line 10): owners and OWNERS differ only in case" in str(
         err.value
     )
+
+
+# --- pass 5 leftover: a saved plan's bytes are checked again for plaintext values at apply -------
+
+
+def test_a_hand_edited_saved_plan_never_commits_a_plaintext_value(tmp_path):
+    from tests.demofleet import CANARY
+
+    repo = make_repo(
+        tmp_path / "ws" / "victim",
+        {
+            ".gitignore": ".env\n",
+            "app/settings.py": 'import os\nHOST = os.environ.get("DB_HOST", "db-primary.internal")\n',
+        },
+    )
+    # DB_HOST's value is also the code's default (no new leak); API_TOKEN's is a secret
+    (repo / ".env").write_text(f"DB_HOST=db-primary.internal\nAPI_TOKEN={CANARY}-value\n")
+    manifest = manifest_for(
+        tmp_path,
+        "  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
+        "    env_example: {from: code}\n",
+    )
+    plan_file = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", manifest, "--out", plan_file).code == 0
+    saved = json.loads(plan_file.read_text())
+
+    def edited(change) -> Path:
+        data = json.loads(json.dumps(saved))
+        victim = next(r for r in data["repos"] if r["name"] == "victim")
+        change(victim)
+        path = tmp_path / "edited.json"
+        path.write_text(json.dumps(data))
+        return path
+
+    def append_to_gitignore(victim) -> None:
+        item = next(f for f in victim["files"] if f["path"] == ".gitignore")
+        text = base64.b64decode(item["content"]) + f"# API_TOKEN={CANARY}-value\n".encode()
+        item["content"] = base64.b64encode(text).decode()
+
+    result = rollout("apply", edited(append_to_gitignore), "--manifest", manifest, "--yes")
+    assert result.code == 1 and "victim: failed" in result.stdout
+    assert ".gitignore would contain the value on line 2 of the plaintext .env" in result.stdout
+    assert no_branch(repo)
+
+    # the code's default, let through when planning, is let through at apply by its digest alone:
+    # a plan without that record is refused, the plan as saved applies
+    def forget_cleared(victim) -> None:
+        assert victim["cleared"], "the plan records the value it let through"
+        victim["cleared"] = []
+
+    result = rollout("apply", edited(forget_cleared), "--manifest", manifest, "--yes")
+    assert ".env.example would contain the value on line 1 of the plaintext .env" in result.stdout
+    assert result.code == 1 and no_branch(repo)
+    result = rollout("apply", plan_file, "--manifest", manifest, "--yes")
+    assert result.code == 0 and "victim: created" in result.stdout, result.stdout
+
+
+# --- pass 5 leftover: history outside every commit (tags of trees and blobs) -----------------------
+
+
+def test_drift_finds_plaintext_kept_by_tags_of_trees_and_blobs(fleet, tmp_path):
+    """`git log --all` walks commits only: a tree or a blob a tag points at (published by
+    `git push --tags`) kept `.env` values that drift never saw (pass 5)."""
+    from tests.test_pass3 import drift_findings, tree_with
+
+    repo = fleet.repo("juniper-ml")
+    value = "tagged-tree-value-not-the-canary"
+    tree = tree_with(
+        repo,
+        "main",
+        {
+            "deploy/.env.production": f"API_TOKEN={value}\n",
+            "deploy/.env.example": "API_TOKEN=\n",  # an example: never a finding
+            "svc/.env.enc": f"DB_PASSWORD={value}\n",  # plaintext under an encrypted name
+        },
+        tmp_path,
+    ).strip()
+    git(repo, "tag", "-a", "cfgsnap", "-m", "config snapshot", tree)
+    git(repo, "tag", "-a", "of-a-tag", "-m", "nested", "cfgsnap")  # followed to the tree
+
+    def stored(text: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), "hash-object", "-w", "--stdin"],
+            input=text,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    git(repo, "tag", "blobsnap", stored(f"# prod\nexport SECRET_KEY={value}\n"))  # of a blob
+    git(
+        repo, "tag", "notes-blob", stored("Release notes\nA=1 is not all it says\n")
+    )  # no env shape
+    found = sorted((f["id"], f["path"]) for f in drift_findings(fleet, "juniper-ml"))
+    assert found == [
+        ("enc-without-sops", "svc/.env.enc"),
+        ("enc-without-sops", "svc/.env.enc"),
+        ("plaintext-env-in-history", "deploy/.env.production"),
+        ("plaintext-env-in-history", "deploy/.env.production"),
+        ("plaintext-env-in-history", "refs/tags/blobsnap"),
+    ], found
+    messages = " ".join(f["message"] for f in drift_findings(fleet, "juniper-ml"))
+    assert "deploy/.env.production in the tree refs/tags/cfgsnap points at" in messages
+    assert "`git update-ref -d refs/tags/of-a-tag`" in messages
+    assert value not in messages
+
+
+# --- an age recipient of small order: sops refuses it, so the manifest and rotate do too ----------
+
+_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def bech32_recipient(key: bytes) -> str:
+    """``age1…`` for 32 raw bytes (BIP 173 bech32, as age spells recipients)."""
+
+    def polymod(values: list[int]) -> int:
+        chk = 1
+        for v in values:
+            top, chk = chk >> 25, (chk & 0x1FFFFFF) << 5 ^ v
+            for i, g in enumerate((0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)):
+                chk ^= g if (top >> i) & 1 else 0
+        return chk
+
+    bits = "".join(format(b, "08b") for b in key)
+    bits += "0" * (-len(bits) % 5)
+    data = [int(bits[i : i + 5], 2) for i in range(0, len(bits), 5)]
+    hrp = [ord(c) >> 5 for c in "age"] + [0] + [ord(c) & 31 for c in "age"]
+    mod = polymod(hrp + data + [0] * 6) ^ 1
+    return "age1" + "".join(
+        _CHARSET[d] for d in data + [(mod >> 5 * (5 - i)) & 31 for i in range(6)]
+    )
+
+
+P25519 = 2**255 - 19
+SMALL = [0, 1, P25519 - 1, P25519, P25519 + 1]  # and the two points of order 8:
+SMALL += [
+    0x00B8495F16056286FDB1329CEB8D09DA6AC49FF1FAE35616AEB8413B7C7AEBE0,
+    0x57119FD0DD4E22D8868E1C58C45C44045BEF839C55B1D0B1248C50A3BC959C5F,
+]
+
+
+def test_small_order_recipients_are_exactly_those_sops_refuses(tmp_path):
+    import pyrage
+
+    from juniper_rollout import agekey
+    from juniper_rollout.sops import sops_path
+
+    (tmp_path / ".env").write_text("A=1\n")
+
+    def sops_accepts(recipient: str) -> bool:
+        (tmp_path / ".sops.yaml").write_text(
+            f"creation_rules:\n  - path_regex: '.*'\n    age: {recipient}\n"
+        )
+        done = subprocess.run(
+            [sops_path(), "-e", "--input-type", "dotenv", "--output-type", "dotenv", ".env"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0 or "low order point" in done.stderr, done.stderr
+        return done.returncode == 0
+
+    small = [u | high for u in SMALL for high in (0, 1 << 255)]  # X25519 ignores the top bit
+    for u in small:
+        recipient = bech32_recipient(u.to_bytes(32, "little"))
+        assert not agekey.is_valid_recipient(recipient) and not sops_accepts(recipient), hex(u)
+    fine = [2, 9, P25519 - 2]  # the base point and neighbours of the small ones
+    fine_keys = [bech32_recipient(u.to_bytes(32, "little")) for u in fine]
+    fine_keys.append(str(pyrage.x25519.Identity.generate().to_public()))
+    for recipient in fine_keys:
+        assert agekey.is_valid_recipient(recipient) and sops_accepts(recipient), recipient
+
+
+def test_rotate_add_and_the_manifest_refuse_a_small_order_recipient(fleet):
+    zero = bech32_recipient(bytes(32))
+    before = fleet.manifest.read_bytes()
+    result = rollout("rotate", "--add", zero, "--manifest", fleet.manifest)
+    assert result.code == 1 and "is an age key of small order" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert fleet.manifest.read_bytes() == before
+    text = before.decode()
+    key = text.split("age_recipients:")[1].split("- ")[1].split()[0]
+    fleet.manifest.write_text(text.replace(key, zero, 1))
+    result = rollout("plan", "--manifest", fleet.manifest)
+    assert result.code == 1 and "is an age key of small order" in result.stderr, result.stderr
+    assert result.stderr.startswith(f"error: {fleet.manifest}:")
+
+
+def test_a_ref_naming_a_tree_is_named_as_such_not_as_missing(fleet, tmp_path):
+    from tests.test_pass3 import tree_with
+
+    repo = fleet.repo("juniper-ml")
+    git(repo, "tag", "-a", "treetag", "-m", "x", tree_with(repo, "main", {"A": "1\n"}, tmp_path))
+    for command in ("drift", "verify"):
+        result = rollout(
+            command, "--manifest", fleet.manifest, "--repo", "juniper-ml", "--ref", "treetag"
+        )
+        out = result.stdout + result.stderr
+        assert result.code == 1 and "ref 'treetag' names a tree, not a commit" in out, out
+    result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--ref", "nope")
+    assert "ref 'nope' not found" in result.stdout + result.stderr

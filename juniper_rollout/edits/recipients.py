@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from juniper_rollout.agekey import is_placeholder, is_valid_recipient, short
+from juniper_rollout.agekey import (
+    SMALL_ORDER,
+    is_placeholder,
+    is_small_order_recipient,
+    is_valid_recipient,
+    short,
+)
 from juniper_rollout.edits.blocks import newline_of
 from juniper_rollout.edits.splice import line_end, line_start
 from juniper_rollout.edits.yamltree import Node, parse_tree
@@ -93,6 +99,8 @@ def _check_arguments(add: list[str], remove: list[str]) -> None:
                 "and keep the private key secret"
             )
     for key in add:
+        if is_small_order_recipient(key):
+            raise RecipientsEditError(f"--add {short(key)!r} {SMALL_ORDER}")
         if not is_valid_recipient(key):
             raise RecipientsEditError(
                 f"--add {short(key)!r} is not a valid age public key "
