@@ -347,13 +347,14 @@ def default_branch(repo: git.Repo) -> str | None:
     return target[len(prefix) :] if target.startswith(prefix) else None
 
 
-LISTING_BUDGET = 2000  # tree entries read in-process before a listing is left to `git ls-tree`
+LISTING_BUDGET = 2000  # tree entries read in-process before a listing is left to `git ls-tree`...
+LISTING_TREES = 64  # ...or trees (each read costs; a large repo's listing wastes at most these)
 
 
 def listed_paths(repo: git.Repo, commit: git.Commit) -> list[str]:
     """Every regular-file path at ``commit``, in ``git ls-tree -r`` order: read in-process for a
-    tree of up to ``LISTING_BUDGET`` entries (a git process costs more than reading a few trees),
-    else listed by one ``git ls-tree`` (C speed, for large repos)."""
+    tree of up to ``LISTING_BUDGET`` entries in ``LISTING_TREES`` trees (a git process costs more
+    than reading a few trees), else listed by one ``git ls-tree`` (C speed, for large repos)."""
     small = _listed_in_process(repo, commit.tree.binsha)
     if small is not None:
         return small
@@ -374,10 +375,13 @@ def _listed_in_process(repo: git.Repo, root: bytes) -> list[str] | None:
     walks them, modes read as git reads them (any regular file is one); None past the budget or for
     a tree that cannot be read here (git then says what is wrong)."""
     paths: list[str] = []
-    budget = LISTING_BUDGET
+    budget, trees = LISTING_BUDGET, LISTING_TREES
 
     def entries(binsha: bytes) -> Iterator[tuple[bytes, int, str]] | None:
-        nonlocal budget
+        nonlocal budget, trees
+        trees -= 1
+        if trees < 0:
+            return None
         found = tree_entries_from_data(repo.odb.stream(binsha).read())
         budget -= len(found)
         return iter(found) if budget >= 0 else None

@@ -302,8 +302,12 @@ def test_the_listing_read_in_process_is_what_ls_tree_lists(repo, monkeypatch):
         monkeypatch.setattr(gitrepo, "LISTING_BUDGET", 3)
         assert gitrepo._listed_in_process(clone, head.tree.binsha) is None
         assert gitrepo.listed_paths(clone, head) == expected  # from git ls-tree
+        monkeypatch.setattr(gitrepo, "LISTING_BUDGET", 2000)
+        monkeypatch.setattr(gitrepo, "LISTING_TREES", 2)  # the root and one more: too many trees
+        assert gitrepo._listed_in_process(clone, head.tree.binsha) is None
+        assert gitrepo.listed_paths(clone, head) == expected
     git(repo, "gc", "-q")  # packed now: read through gitdb
-    monkeypatch.setattr(gitrepo, "LISTING_BUDGET", 2000)
+    monkeypatch.setattr(gitrepo, "LISTING_TREES", 64)
     with gitrepo.open_clone(repo) as clone:
         assert gitrepo._listed_in_process(clone, clone.commit("HEAD").tree.binsha) == expected
 
