@@ -255,11 +255,7 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
     if (
         worktree is not None
     ):  # as git itself refuses: moving it would leave that worktree with changes nobody made
-        how = (
-            "switch that worktree to another branch (`git switch -`)"
-            if worktree.exists()
-            else f"that worktree is gone: run `git worktree prune` in {spec.path}"
-        )
+        how = gitrepo.worktree_advice(clone, worktree, spec.path)  # pass 6: words that work
         return Outcome(
             spec.name,
             BLOCKED,

@@ -7,6 +7,7 @@ stderr and exit 1; Ctrl-C (or SIGTERM) is 130; anything else is a bug and shows 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import signal
 import sys
@@ -20,6 +21,7 @@ import typer
 
 from juniper_rollout.clierrors import OneLineErrors
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.wording import inert
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -84,7 +86,7 @@ def _code(command: Callable[..., int], **kwargs) -> int:
         with _sigterm_as_ctrl_c():
             code = command(**kwargs)
     except RolloutError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {inert(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -453,6 +455,9 @@ GIT_REPOSITORY_ENV = (
 def main() -> None:
     for name in GIT_REPOSITORY_ENV:  # see above: every git the tool starts finds the clone itself
         os.environ.pop(name, None)
+    for stream in (sys.stdout, sys.stderr):  # an ASCII or latin-1 terminal cannot spell → or …:
+        if isinstance(stream, io.TextIOWrapper):  # shown as escapes, never a traceback (pass 6)
+            stream.reconfigure(errors="backslashreplace")
     if sys.stdout is None:  # started with standard output closed (`rollout plan >&-`)
         print(
             "error: standard output is closed: give it one (`> FILE` or `> /dev/null`)",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from juniper_rollout.errors import RolloutError
+from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.secretshape import is_random_name, is_token_name
 
 BOM = b"\xef\xbb\xbf"
@@ -145,13 +145,12 @@ def _checked_name(raw: bytes, path: str, number: int) -> str:
             "text before '=' is not a variable name (letters, digits, _; not starting with a digit): "
             "a pasted secret? rename the variable or remove the line",
         )
-    stem = name.removeprefix(RESERVED_PREFIX).removesuffix(UNENCRYPTED_SUFFIX)
-    if is_token_name(name) or is_token_name(stem) or is_random_name(stem):  # never echoed
+    if is_credential_name(name):  # never echoed
         raise DotenvError(
             path,
             number,
             "text before '=' is shaped like a credential (a known token prefix and length, or a long "
-            "random run without '_'), not a variable name: a pasted secret? remove the line (and "
+            "random run), not a variable name: a pasted secret? remove the line (and "
             "rotate that credential)",
         )
     if name.startswith(RESERVED_PREFIX):
@@ -187,3 +186,24 @@ def _check_value(value: bytes, path: str, number: int) -> None:
             "quote not closed on this line (sops has no multi-line values: "
             "put the value on one line with \\n)",
         )
+
+
+def is_credential_name(name: str) -> bool:
+    """A "name" shaped like a credential (a known token, or a long random run): a pasted secret."""
+    stem = name.removeprefix(RESERVED_PREFIX).removesuffix(UNENCRYPTED_SUFFIX)
+    return is_token_name(name) or is_token_name(stem) or is_random_name(stem)
+
+
+def held_names(names: tuple[str, ...], target: str, where: str) -> tuple[str, ...]:
+    """``names`` read from a committed sops file's keys, refused (never echoed) when one is shaped like a
+    credential: sops keeps names in clear, so printing or copying them into ``.env.example`` would
+    spread the secret (pass 6)."""
+    bad = sum(is_credential_name(n) for n in names)
+    if bad:
+        raise RepoError(
+            f"{target} {where} holds {bad} name{'s' if bad != 1 else ''} shaped like a credential "
+            "(sops keeps names in clear: it is readable in git); not shown: remove that line "
+            f"(`sops edit --input-type dotenv --output-type dotenv {target}`), rotate that credential, "
+            "then plan again"
+        )
+    return names

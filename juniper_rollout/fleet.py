@@ -86,6 +86,9 @@ def _plan_at(
     )
     if secrets and repo.encrypt:
         plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
+    if known is not None and mode != ON_TOP:  # rebuilt on the base: its ciphertext is kept
+        old_base = gitrepo.tool_chain_root(clone, known)  # what the tool's commits were built on
+        secrets_plan.never_drop_committed_ciphertext(repo, plan, base, known, old_base)
     plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode))
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
@@ -148,7 +151,7 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, .
     if where is not None:
         notes.append(
             f"apply will refuse it: {repo.branch} is checked out in {where} "
-            "(switch that worktree to another branch first)"
+            f"({gitrepo.worktree_advice(clone, where, repo.path)})"
         )
     return tuple(notes)
 

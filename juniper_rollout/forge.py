@@ -53,7 +53,9 @@ def api_url(manifest_url: str | None, env: Mapping[str, str] | None = None) -> s
     return (env.get("GITHUB_API_URL") or manifest_url or DEFAULT_API).rstrip("/")
 
 
-def find_token(env: Mapping[str, str] | None = None) -> str:
+def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> str:
+    """The token from the environment, else gh's token for the host of ``api`` (never github.com's token
+    for another host the manifest names: pass 6)."""
     env = os.environ if env is None else env
     for name in ("GITHUB_TOKEN", "GH_TOKEN"):
         if env.get(name, "").strip():
@@ -61,7 +63,12 @@ def find_token(env: Mapping[str, str] | None = None) -> str:
     gh = shutil.which("gh")
     if gh:
         try:
-            out = subprocess.run([gh, "auth", "token"], capture_output=True, text=True, timeout=20)
+            out = subprocess.run(
+                [gh, "auth", "token", "--hostname", gh_host(api)],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
         except (OSError, subprocess.TimeoutExpired):
             out = None
         if out is not None and out.returncode == 0 and out.stdout.strip():
@@ -72,8 +79,17 @@ def find_token(env: Mapping[str, str] | None = None) -> str:
     )
 
 
+def gh_host(api: str) -> str:
+    """The host gh keeps the token of ``api`` under: github.com for api.github.com, else the API's host."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(api).hostname or "github.com"
+    return "github.com" if host == "api.github.com" else host
+
+
 def connect(manifest_url: str | None, env: Mapping[str, str] | None = None) -> Forge:
-    return Forge(api_url(manifest_url, env), find_token(env))
+    api = api_url(manifest_url, env)
+    return Forge(api, find_token(env, api))
 
 
 _URL = re.compile(

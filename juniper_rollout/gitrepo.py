@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
+from shlex import quote
 
 import git
 import gitdb
@@ -688,6 +689,32 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     return None
 
 
+def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
+    """What frees a branch checked out in the worktree at ``top``, in words that work when pasted:
+    switch it, or prune it when its folder is gone (unlocking it first when it is locked)."""
+    if top.exists():
+        return "switch that worktree to another branch (`git switch -`)"
+    if worktree_locked(repo, top):
+        return (
+            "that worktree is gone but locked, so `git worktree prune` keeps it: run "
+            f"`git worktree unlock {quote(str(top))}` and `git worktree prune` in {clone_path}"
+        )
+    return f"that worktree is gone: run `git worktree prune` in {clone_path}"
+
+
+def worktree_locked(repo: git.Repo, top: Path) -> bool:
+    """True when the linked worktree at ``top`` is locked (`git worktree add --lock`, `git worktree lock`):
+    `git worktree prune` keeps a locked one even when its folder is gone."""
+    for admin in (Path(repo.common_dir) / "worktrees").glob("*"):
+        try:
+            where = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
+        except OSError:
+            continue
+        if where == top:
+            return (admin / "locked").exists()
+    return False
+
+
 def _symref_chain(common: Path, text: str) -> list[str]:
     """The refs a ``ref: X`` line leads to, following symbolic refs (``refs/heads/alias`` -> the rollout
     branch): git commits through the whole chain, so a branch reached that way is checked out too."""
@@ -715,7 +742,12 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
 def _ref_failure(branch: str, err: git.GitCommandError) -> str:
     text = str(err.stderr or err)
     if ".lock" in text and ("exists" in text or "lock" in text):
-        return f"branch {branch} is locked by another git command (a .lock file exists); try again when it finishes"
+        held = re.search(r"Unable to create '([^']+\.lock)'", text)
+        where = quote(held.group(1)) if held else "the .lock file"
+        return (  # a crashed git leaves it for ever: retrying alone never helps (pass 6)
+            f"branch {branch} is locked by another git command ({where} exists); try again when it "
+            f"finishes; if no git command is running, a crashed one left it: remove it (`rm {where}`)"
+        )
     if "but expected" in text or "is at" in text:
         return f"branch {branch} moved while the rollout ran; run plan again"
     return f"could not update branch {branch}: {' '.join(text.split())[:200]}"
@@ -730,8 +762,10 @@ def rollout_lock(repo: git.Repo, name: str) -> Iterator[None]:
     """
     gitdir = Path(repo.git_dir)
     if (gitdir / "index.lock").exists():
-        raise RepoError(
-            f"git is running in {name} (.git/index.lock exists); try again when it finishes"
+        lock = quote(str(gitdir / "index.lock"))
+        raise RepoError(  # a crashed git leaves it for ever: retrying alone never helps (pass 6)
+            f"git is running in {name} ({lock} exists); try again when it finishes; if no git "
+            f"command is running, a crashed one left it: remove it (`rm {lock}`)"
         )
     fd = os.open(gitdir, os.O_RDONLY)
     try:
@@ -897,11 +931,28 @@ def _history_log(repo: git.Repo, pathspecs: list[str], *how: str) -> str:
             "--format=%x1e%h%x1f%s",
             "--",
             *pathspecs,
-            # history as stored: a `git replace` of the commit that added .env hid it from the scan
-            env={"GIT_NO_REPLACE_OBJECTS": "1"},
+            # history as stored: a `git replace` of the commit that added .env hid it from the scan,
+            # and so did .git/info/grafts (their older form, still honoured by git) (pass 6)
+            env={"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull},
         )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+
+
+def is_partial_clone(path: Path) -> bool:
+    """True for a clone made with ``git clone --filter`` (some objects stay on its promisor remote)."""
+    try:
+        with git.Repo(path) as repo:
+            reader = repo.config_reader()
+            if reader.has_option("extensions", "partialclone"):
+                return True
+            return any(
+                reader.get_value(section, "promisor", False) is True
+                for section in reader.sections()
+                if section.startswith("remote ")
+            )
+    except Exception:  # noqa: BLE001 (cannot tell: not a partial clone)
+        return False
 
 
 def unquote_path(path: str) -> str:
@@ -934,7 +985,15 @@ def blobs_in_history(
             parts = fields.split()
             if len(parts) < 5 or parts[1] == "120000":
                 continue
-            blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
+            try:
+                blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
+            except (
+                ValueError
+            ):  # git has no such object: a partial clone whose remote is gone (pass 6)
+                raise RepoError(
+                    f"cannot read {unquote_path(path)} as committed in {short}: the object is missing "
+                    "(a partial clone whose remote cannot be reached? fetch it, or clone without --filter)"
+                ) from None
             found.append((short, subject, unquote_path(path), blob))
     return found
 

@@ -61,6 +61,14 @@ from juniper_rollout.yamlio import (
 
 # remote names whose remote-tracking branches (refs/remotes/NAME/…) a rollout branch NAME/… would shadow
 REMOTE_NAMESPACES = ("origin", "upstream", "remotes")
+# git reads `heads/main` as refs/heads/main and `tags/v1` as refs/tags/v1 before refs/heads/<name> (pass 6)
+GIT_NAMESPACES = ("heads/", "tags/", "notes/")
+_SHADOWED = {
+    "refs/": "a full ref name",
+    "heads/": "the branch of that name (git reads heads/X as refs/heads/X first)",
+    "tags/": "the tag of that name (git reads tags/X as refs/tags/X first)",
+    "notes/": "git's notes of that name (git reads notes/X as refs/notes/X first)",
+}
 
 # --- reading nodes with their lines -------------------------------------------------
 
@@ -164,7 +172,47 @@ def safe_repo_path(value: str) -> str | None:
         return "must stay inside the repository (no '..', '.', empty parts or trailing '/')"
     if any(_is_dotgit(part) for part in pure.parts):
         return "points into a .git folder (git reads .GIT, '.git.' and 'git~1' as .git on some filesystems)"
+    windows = _windows_problem(pure.parts)
+    if windows:  # the branch could not be checked out there, nor main once it is merged (pass 6)
+        return f"{windows}: git on Windows cannot check such a file out (rename it)"
     return None
+
+
+_WINDOWS_RESERVED = re.compile(r"(?i)CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³]")
+
+
+def _windows_problem(parts: tuple[str, ...]) -> str | None:
+    """What makes a path impossible on Windows (as git for Windows checks it), or None."""
+    for part in parts:
+        bad = sorted({c for c in part if c in '<>:"|?*' or ord(c) < 32})
+        if bad:
+            return f"holds {''.join(bad)!r}"
+        if part.endswith((".", " ")):
+            return f"has a name ending in a dot or a space ({part!r})"
+        if _WINDOWS_RESERVED.fullmatch(part.split(".")[0].rstrip(" ")):  # CON, nul.tar.gz, COM1.txt
+            return f"uses the reserved device name {part!r}"
+    return None
+
+
+def plaintext_env_path(env_files: EnvFiles, path: str) -> str | None:
+    """Why the tool must not write ``path`` (None: it may): a plaintext env file by the manifest's definition."""
+    if not env_files.is_plaintext_in_any_case(path):
+        return None
+    return (
+        f"{path} is a plaintext env file (defaults.plaintext_env): the tool never commits one, and git "
+        "would overwrite the ignored copy in every clone on the next pull; name it like "
+        f"{path}.example, or change defaults.plaintext_env"
+    )
+
+
+def _loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _is_dotgit(part: str) -> bool:
@@ -384,12 +432,23 @@ class _Validator(_Reader):
             opted_out=tuple(sorted({r.name for r in sops_repos} - {r.name for r in repos})),
         )
         self._check_usage_guide(top.get("defaults") or {}, manifest)
+        self._no_plaintext_env_paths(manifest)
         if self.templates:
             from juniper_rollout.render import check_templates  # late: render uses manifest types
 
             check_templates(manifest)
             rollouts.check_template_names(manifest, self.named)
         return manifest
+
+    def _no_plaintext_env_paths(self, manifest: Manifest) -> None:
+        """A rendered file never has the name of a plaintext env file (pass 6): committed, it is what the
+        hook forbids, and git overwrites an ignored file on checkout, so the next `git pull` after the
+        merge would replace the plaintext `.env` in every clone."""
+        for repo in manifest.repos:
+            for spec in repo.files:
+                why = plaintext_env_path(manifest.env_files, spec.path)
+                if why:
+                    raise self.fail(spec.line, f"repo {repo.name}: {why}")
 
     def _check_usage_guide(self, defaults: Any, manifest: Manifest) -> None:
         """An explicit ``usage_guide`` naming a repo of this manifest must be where that repo renders the guide."""
@@ -436,6 +495,12 @@ class _Validator(_Reader):
             raise self.fail(
                 self.key_line(node, "api_url"),
                 f"forge.api_url {url!r} is not an http(s) URL (e.g. https://github.example.com/api/v3)",
+            )
+        if url is not None and url.startswith("http://") and not _loopback(url):
+            raise self.fail(  # the token goes with every call: never in clear over a network (pass 6)
+                self.key_line(node, "api_url"),
+                f"forge.api_url {url!r} is plain http: the GitHub token would travel in clear; "
+                "use https (plain http is for 127.0.0.1 / localhost only)",
             )
         return url.rstrip("/") if url else None
 
@@ -578,7 +643,11 @@ class _Validator(_Reader):
                 "name the branch itself, like juniper-rollout/sops",
             )
         shadow = next(
-            (p for p in ("refs/", *(f"{r}/" for r in REMOTE_NAMESPACES)) if value.startswith(p)),
+            (
+                p
+                for p in ("refs/", *GIT_NAMESPACES, *(f"{r}/" for r in REMOTE_NAMESPACES))
+                if value.startswith(p)
+            ),
             None,
         )
         # refs/heads/origin/main would shadow origin's remote-tracking branch
@@ -587,7 +656,7 @@ class _Validator(_Reader):
                 self.key_line(node, key),
                 f"{where}.{key} {value!r} starts with {shadow!r}: the branch "
                 f"would be refs/heads/{value}, shadowing "
-                f"{'a full ref name' if shadow == 'refs/' else 'a remote-tracking branch'} "
+                f"{_SHADOWED.get(shadow, 'a remote-tracking branch')} "
                 "(name the branch itself, like juniper-rollout/sops)",
             )
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from juniper_rollout import atomicfile, savepath
 from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, FileChange, RepoPlan
+from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
-from juniper_rollout.manifest import safe_repo_path
+from juniper_rollout.manifest import Manifest, safe_repo_path
 
 FORMAT_VERSION = 1
 ACTIONS = (
@@ -89,6 +90,45 @@ def check_destination(path: Path) -> None:
     problem = savepath.problem(path)
     if problem is not None:
         raise RolloutError(_out_line(path, problem))
+    if path.exists() and DEFAULT_ENV_FILES.is_plaintext_in_any_case(path.name):
+        raise RolloutError(  # `--out clone/.env` replaced the only plaintext copy of the secrets (pass 6)
+            _out_line(
+                path,
+                "is a plaintext env file, which holds secrets the tool never overwrites; give "
+                f"another path, {savepath.STDOUT_HINT}",
+            )
+        )
+
+
+def check_not_input(path: Path, manifest: Manifest) -> None:
+    """Refuse a ``--out`` that would replace what the tool reads (pass 6): the manifest itself, or a file
+    in a managed clone's working tree (the clones are the user's: a new file beside them is fine)."""
+    if not path.exists():
+        return
+    real = Path(os.path.realpath(path))
+    if real == Path(os.path.realpath(manifest.path)):
+        raise RolloutError(
+            _out_line(path, f"is the manifest; give another path, {savepath.STDOUT_HINT}")
+        )
+    for repo in manifest.repos:
+        clone = Path(os.path.realpath(repo.path))
+        if real.is_relative_to(clone) and not _is_saved_plan(real):  # a plan saved before: replaced
+            raise RolloutError(
+                _out_line(
+                    path,
+                    f"is a file in the clone of {repo.name}, whose working tree the tool never "
+                    f"touches; give a path outside it, {savepath.STDOUT_HINT}",
+                )
+            )
+
+
+def _is_saved_plan(path: Path) -> bool:
+    """True when ``path`` starts as :func:`save` writes a plan (so `plan --out` may write it again)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(32).startswith(b'{\n "format_version": ')
+    except OSError:
+        return False
 
 
 def save(plans: list[RepoPlan], path: Path) -> None:

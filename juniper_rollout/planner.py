@@ -13,7 +13,7 @@ from functools import lru_cache
 from shlex import quote
 from typing import Any
 
-from juniper_rollout import adopt, artifacts, render, sopsmeta
+from juniper_rollout import adopt, artifacts, dotenv, render, sopsmeta
 from juniper_rollout.changes import (
     DELETE,
     FILE_KEPT,
@@ -294,7 +294,7 @@ def _held_names(repo: RepoSpec, snap: Snapshot) -> tuple[str, ...]:
     names: list[str] = []
     for target in (e.target for e in repo.encrypt):
         meta = sopsmeta.read_metadata(snap.files[target]) if target in snap.files else None
-        names += meta.names if meta else ()
+        names += dotenv.held_names(meta.names, target, "in git") if meta else ()
     return tuple(names)
 
 

@@ -34,6 +34,12 @@ def guarded(repo: RepoSpec, doing: str, job: Callable[[], T], failed: Callable[[
     except RolloutError as err:
         return failed(str(err))
     except Exception as err:  # a damaged object database: this repo fails, the others go on
+        if isinstance(err, ValueError) and gitrepo.is_partial_clone(repo.path):
+            return failed(  # git's own state, not damage: objects left on the remote (pass 6)
+                f"an object {doing} needs is missing from {repo.path}, a partial clone (git clone "
+                "--filter): its remote cannot be reached? fetch again when it can (`git fetch "
+                "--refetch`), or use a clone made without --filter"
+            )
         return failed(
             f"unexpected {type(err).__name__} while {doing} (a damaged repository? run `git fsck` "
             f"in {repo.path}; if it is clean, please report this)"

@@ -291,10 +291,9 @@ def delete_local(path: Path, branch: str, expected: str) -> None:
         path
     ) as clone:  # the one check apply uses too: checked out, rebasing or bisecting
         where = gitrepo.checked_out_in(clone, branch)
+        how = gitrepo.worktree_advice(clone, where, path) if where is not None else ""
     if where is not None:
-        raise RepoError(
-            f"{branch} is checked out in {where}; switch that worktree to another branch first"
-        )
+        raise RepoError(f"{branch} is checked out in {where}; {how}, then clean up again")
     # update-ref with the old value: deletes only the commit we looked at, never a newer one
     out = _git(path, "update-ref", "-d", f"refs/heads/{branch}", expected, check=False)
     if out.returncode != 0:

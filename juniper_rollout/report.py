@@ -29,7 +29,7 @@ from juniper_rollout.changes import (
     RepoPlan,
     unified_diff,
 )
-from juniper_rollout.wording import count
+from juniper_rollout.wording import count, inert
 
 ACTION_STYLE = {
     "create": "green",
@@ -40,8 +40,15 @@ ACTION_STYLE = {
 }
 
 
+class _InertConsole(Console):
+    """A console that never sends a terminal control character it was given as text (pass 6)."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(inert(text), **kwargs)
+
+
 def console(stderr: bool = False) -> Console:
-    return Console(
+    return _InertConsole(
         stderr=stderr,
         highlight=False,
         soft_wrap=True,
@@ -89,7 +96,7 @@ def print_diff(out: Console, diff: str) -> None:
     if not lines:
         return
     if _plain(out):
-        out.file.write("".join(_plain_line("    " + line, out.tab_size) for line in lines))
+        out.file.write("".join(_plain_line("    " + inert(line), out.tab_size) for line in lines))
         return
     text = Text()
     for line in lines:
@@ -105,7 +112,7 @@ def print_diff(out: Console, diff: str) -> None:
             else ""
         )
         text.append("    ")
-        text.append(line, style=style)
+        text.append(inert(line), style=style)
         text.append("\n")
     text.right_crop(
         1

@@ -58,7 +58,9 @@ def problem(path: Path) -> str | None:
         if not stat.S_ISREG(st.st_mode):
             kind = next((k for test, k in _KINDS if test(st.st_mode)), "not a file")
             return f"is not a regular file: it is {kind}; give a file path, {STDOUT_HINT}"
-    if ".git" in path.absolute().parts:  # `--out clone/.git/HEAD` would break that clone
+    # the folders on the way resolved too: through a symlink to a clone's .git (pass 6)
+    real = Path(os.path.realpath(path.parent)) / path.name
+    if ".git" in path.absolute().parts or ".git" in real.parts:
         return (
             "is inside a .git folder, which git keeps for itself (a plan saved there can replace "
             f"HEAD, a ref or the config of a clone); give a path outside it, {STDOUT_HINT}"

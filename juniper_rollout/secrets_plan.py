@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from juniper_rollout import agekey, dotenv, gitrepo, sops, sopsmeta
@@ -98,7 +99,7 @@ def plaintext_names(repo: RepoSpec, source: str, *commits) -> tuple[str, ...]:
             blob = gitrepo.read_blob(commit, spec.target) if commit is not None else None
             meta = sops.read_metadata(blob) if blob is not None else None
             if meta is not None:
-                return meta.names
+                return dotenv.held_names(meta.names, spec.target, f"at {commit.hexsha[:7]}")
     return ()
 
 
@@ -189,6 +190,7 @@ def encrypted_change(
         )
         if kept is not None:
             return kept
+        _refuse_older_values(repo, spec, before, meta, plaintext)
         if meta.format != "dotenv":
             altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
     return _encrypted(spec, config, before, plaintext, names, altered, reuse, recipients)
@@ -227,7 +229,8 @@ def _refuse_dropped(
         if blob is not None:  # a file naming a Vault or cloud key is refused as such first
             sops.check_age_only(blob, spec.target)
         meta = sops.read_metadata(blob) if blob is not None else None
-        lacking = [n for n in meta.names if n not in have] if meta is not None else []
+        held = dotenv.held_names(meta.names, spec.target, where) if meta is not None else ()
+        lacking = [n for n in held if n not in have]
         if lacking:
             shown = ", ".join(lacking[:5]) + (", …" if len(lacking) > 5 else "")
             raise RepoError(
@@ -237,6 +240,45 @@ def _refuse_dropped(
                 f"--input-type dotenv --output-type dotenv {spec.target}` prints the committed "
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
             )
+
+
+def _refuse_older_values(
+    repo: RepoSpec, spec: EncryptSpec, before: bytes, meta: sops.SopsMetadata, plaintext: bytes
+) -> None:
+    """The clone's plaintext holds other values than the base's ciphertext, and sops last wrote that
+    ciphertext AFTER the plaintext file was last saved: a value changed with `sops edit` on the base (a
+    rotated credential) would be put back to the stale one (pass 6). Names only, never a value."""
+    try:
+        written = datetime.fromisoformat(meta.lastmodified.replace("Z", "+00:00"))
+        saved = datetime.fromtimestamp(os.lstat(repo.path / spec.source).st_mtime, UTC)
+        committed = sops.decrypt_dotenv(before, filename=spec.target)
+    except (ValueError, OSError, RolloutError):
+        return  # no time to compare, or no key: the plan says the values could not be compared
+    if written <= saved.replace(microsecond=0) or written > datetime.now(UTC):
+        return  # the plaintext was saved later (its values are the newer ones), or a clock was wrong
+    old, new = _values(committed), _values(plaintext)
+    changed = [name for name in old if name in new and old[name] != new[name]]
+    if not changed:
+        return
+    shown = ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "")
+    raise RepoError(
+        f"{spec.target} on the base branch was written by sops at {meta.lastmodified}, after {spec.source} "
+        f"in the clone was last saved ({saved:%Y-%m-%dT%H:%M:%SZ}), and holds other values for "
+        f"{len(changed)} name{'s' if len(changed) != 1 else ''} ({shown}); nothing replaced: bring the "
+        f"newer values into {spec.source} (`sops decrypt --input-type dotenv --output-type dotenv "
+        f"{spec.target}` prints them), or, if the values in {spec.source} are the ones to keep, save it "
+        f"again (`touch {spec.source}`)"
+    )
+
+
+def _values(text: bytes) -> dict[str, bytes]:
+    """NAME -> value of a dotenv text as sops reads it (the first ``=`` splits; comments skipped)."""
+    out: dict[str, bytes] = {}
+    for line in text.splitlines():
+        if line and not line.startswith(b"#") and b"=" in line:
+            name, _, value = line.partition(b"=")
+            out[name.decode("utf-8", "replace")] = value
+    return out
 
 
 def _committed_metadata(repo: RepoSpec, spec: EncryptSpec, before: bytes) -> sops.SopsMetadata:
@@ -403,6 +445,31 @@ def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) 
                 f"bring {spec.source} back (`git show {repo.branch}:{path} > {path}`, then `sops decrypt "
                 f"--input-type dotenv --output-type dotenv {path} > {spec.source}`), or set the "
                 f"target back to {path}"
+            )
+
+
+def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known, old_base) -> None:
+    """The rollout branch (``known``: local, or as last pushed) is rebuilt on ``base``: every sops-encrypted
+    ``.enc`` the tool's commits added to it (not in ``old_base``, the commit they were built on) that the
+    base lacks must be written again by ``plan``, whatever the manifest says now (an entry `enabled:
+    false`, or the repo's `encrypt:` block removed, dropped it silently: pass 6). One a person removed
+    from the base is theirs to remove."""
+    written = {f.path for f in plan.files if f.action in (CREATE, UPDATE)}
+    for path in gitrepo.list_paths(known):
+        if (
+            not path.endswith(".enc")
+            or path in written
+            or gitrepo.read_blob(base, path) is not None
+            or gitrepo.read_blob(old_base, path) is not None
+        ):
+            continue
+        blob = gitrepo.read_blob(known, path)
+        if blob is not None and sops.read_metadata(blob) is not None:
+            raise RepoError(
+                f"the rollout branch holds {path}, which no enabled `encrypt:` entry of {repo.name} writes "
+                f"now: rebuilding {repo.branch} on {repo.base} would drop it, the only copy of those values "
+                f"in git; set the entry back (enabled, with its plaintext or without), or merge the branch "
+                f"first; to drop it on purpose, delete the branch (`git branch -D {repo.branch}`)"
             )
 
 

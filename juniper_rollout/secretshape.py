@@ -72,8 +72,22 @@ def is_token_name(name: str) -> bool:
 def is_random_name(name: str) -> bool:
     """True for an identifier of 20+ characters without ``_`` that is a high-entropy run (a hex or base64
     key with no known prefix, pasted where a name goes: ``xK9mQ2vL8pR4tW7yZ1bN5cH3jF6gD0sA=``).
-    Variable names are words joined by ``_``; none of the fleet's has 20 characters without one."""
-    return "_" not in name and len(name) >= 20 and _high_entropy(name)
+    Variable names are words joined by ``_``; none of the fleet's has 20 characters without one.
+
+    With ``_`` (pass 6): a part of 20+ characters that is such a run (``gsk_…``, ``dop_v1_<hex>``), or a
+    long mixed-case name with digits that falls apart into one- and two-character pieces rather than
+    words: URL-safe base64 such as a Fernet key (``TsL6Gs85kVObQ_qdZ9Y3_…=``); names are words."""
+    if "_" not in name:
+        return len(name) >= 20 and _high_entropy(name)
+    if any(len(part) >= 20 and _high_entropy(part) for part in name.split("_")):
+        return True
+    joined = name.replace("_", "")
+    if len(joined) < 30 or joined.isupper() or joined.islower():
+        return False
+    if len(re.findall(r"[0-9]", joined)) < 3:
+        return False
+    pieces = re.findall(r"[A-Z]+[a-z]*|[a-z]+|[0-9]+", joined)
+    return len(joined) / len(pieces) < 3.0  # words average 3+ characters; random text under 2
 
 
 _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@")

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
@@ -269,12 +271,15 @@ def _run(
     for name in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"):
         if cwd is not None and env.get(name):  # same file, seen from the temp dir
             env[name] = os.path.abspath(env[name])
+        if env.get(name) and _not_a_file(env[name]):  # a FIFO blocks sops, /dev/zero never ends:
+            env.pop(name)  # skipped, as the tool's own key lookup skips it (pass 6)
     try:
         return subprocess.run(
             [sops_path(), *args],
             input=data,
             cwd=cwd,
             env=env,
+            preexec_fn=_bounded_memory,
             timeout=_TIMEOUT,
             check=False,
             stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
@@ -283,7 +288,33 @@ def _run(
     except FileNotFoundError:
         raise SopsError(NOT_FOUND) from None
     except subprocess.TimeoutExpired:
-        raise SopsError(f"sops timed out after {_TIMEOUT} s: check SOPS_AGE_KEY_CMD") from None
+        raise SopsError(f"sops timed out after {_TIMEOUT} s: {_slow_sources(env)}") from None
+
+
+# sops reads a key source whole: `SOPS_AGE_KEY_CMD="cat /dev/zero"` grew sops by gigabytes a second
+# until its 60 s limit (pass 6). Its real work (a 16 MB file at most) fits far below this.
+SOPS_MEMORY = 4 << 30
+
+
+def _bounded_memory() -> None:  # in the child, between fork and exec: no import, no lock
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or hard > SOPS_MEMORY:
+        resource.setrlimit(resource.RLIMIT_AS, (SOPS_MEMORY, SOPS_MEMORY))
+
+
+def _not_a_file(path: str) -> bool:
+    """True when ``path`` exists and is not a regular file (a FIFO, a device, a folder)."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _slow_sources(env: Mapping[str, str]) -> str:
+    """What to check when sops never answered: the key sources that can wait or never end."""
+    if env.get("SOPS_AGE_KEY_CMD"):
+        return "check SOPS_AGE_KEY_CMD (it must print the key and exit)"
+    return "check the age key sources (SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt): a FIFO or a device never ends"
 
 
 def _check(
@@ -320,6 +351,11 @@ _CAUSES: tuple[tuple[str, str], ...] = (
         NO_KEY + " (SOPS_AGE_KEY_FILE={g} cannot be opened)",
     ),
     (r"failed to load age identities", NO_KEY),
+    (
+        r"out of memory",
+        "sops ran out of memory reading a key source: SOPS_AGE_KEY_CMD must print the key and exit "
+        "(and SOPS_AGE_KEY hold only keys)",
+    ),
     (r"MAC mismatch|MAC not found|authentication failed", "{rel}: " + MODIFIED),
     (
         r"no matching creation rules found",
@@ -351,6 +387,12 @@ _CAUSES: tuple[tuple[str, str], ...] = (
 
 def _explain(code: int, text: str, op: str, rel: str, secret: bytes | None) -> str:
     """One line with cause and fix for a failed sops run."""
+    skipped = os.environ.get("SOPS_AGE_KEY_FILE", "")
+    if skipped and _not_a_file(skipped) and re.search(r"failed to load age identities", text):
+        return (  # the tool kept it from sops (a FIFO blocks it): say so, not "set it" (pass 6)
+            f"no age private key found: SOPS_AGE_KEY_FILE={skipped} is not a regular file (a FIFO "
+            "or a device), so it was skipped; point it at the key file itself"
+        )
     for pattern, template in _CAUSES:
         found = re.search(pattern, text)
         if found:

@@ -4,7 +4,26 @@ Pure; used by every layer that prints a count."""
 
 from __future__ import annotations
 
+import re
+
 
 def count(n: int, noun: str) -> str:
     """``1 repo``, ``0 repos``, ``2 repos`` (nouns with a plain -s plural only)."""
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+# terminal control characters (C0 but tab and newline, DEL, C1) and the bidirectional overrides that
+# reorder what a terminal shows: text a contributor controls (a file name, a commit subject, a line of
+# a file) holding ESC sequences could set the window title, write the clipboard (OSC 52) or clear the
+# screen over the findings (pass 6)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str) -> str:
+    """``text`` with every terminal control character shown as an escape (``\\x1b``), never sent as is."""
+    return _CONTROL.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )

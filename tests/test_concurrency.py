@@ -76,7 +76,10 @@ def test_index_lock_of_the_users_git_fails_that_repo_with_a_clear_line(fleet):
     lock.write_text("")
     result = rollout("apply", "--manifest", fleet.manifest, "--yes")
     assert result.code == 1
-    assert "git is running in juniper-data (.git/index.lock exists)" in result.stdout
+    assert (
+        f"git is running in juniper-data ({lock} exists); try again when it finishes"
+        in result.stdout
+    )
     assert lock.exists()  # the user's lock is theirs
 
 

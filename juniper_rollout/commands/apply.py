@@ -27,7 +27,7 @@ from juniper_rollout.branches import (
     summary,
 )
 from juniper_rollout.errors import RolloutError
-from juniper_rollout.manifest import Manifest, load_manifest
+from juniper_rollout.manifest import Manifest, load_manifest, plaintext_env_path
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.wording import count
 
@@ -74,6 +74,13 @@ def apply(
                 f"{count(len(loaded.recipients), 'recipient')} without it; run "
                 "`rollout plan --out FILE` again"
             )
+        for plan in plans:  # a hand-edited path: checked like the manifest's (pass 6)
+            why = next(
+                (w for f in plan.writes if (w := plaintext_env_path(loaded.env_files, f.path))),
+                None,
+            )
+            if why:
+                raise RolloutError(f"{plan_file}: damaged plan file (repo {plan.name}: {why})")
         other = next((p for p in plans if p.branch != wanted[p.name].branch), None)
         if other is not None:  # a plan of one rollout must never land on another rollout's branch
             raise RolloutError(

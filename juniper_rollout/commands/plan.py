@@ -37,6 +37,8 @@ def plan(
     if out is not None:
         planfile.check_destination(out)
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
+    if out is not None and out != planfile.STDOUT:
+        planfile.check_not_input(out, loaded)
     selected = loaded.select(repos)
     with report.progress_bar(len(selected), enabled=not (as_json or to_stdout)) as tick:
         plans = plan_fleet(loaded, selected, jobs=jobs, progress=tick)

@@ -42,10 +42,38 @@ class Split:
     after: str
 
 
+def _in_code_fences(lines: list[str]) -> set[int]:
+    """Indexes of the lines of a Markdown text inside fenced code blocks (```/~~~, fences included):
+    markers quoted there are a person's example, never the tool's block (pass 6)."""
+    inside: set[int] = set()
+    fence, opened = "", 0
+    for i, line in enumerate(lines):
+        stripped = line.lstrip(" ")
+        if len(line) - len(stripped) <= 3 and stripped[:3] in ("```", "~~~"):
+            run = len(stripped) - len(stripped.lstrip(stripped[0]))
+            mark = stripped[0] * run
+            if not fence:
+                fence, opened = mark, i
+                inside.add(i)
+                continue
+            if stripped.rstrip() == stripped[0] * len(stripped.rstrip()) and mark.startswith(fence):
+                fence = ""
+                inside.add(i)
+                continue
+        if fence:
+            inside.add(i)
+    if fence:  # a fence left open to the end: not an example (the block appended there stays found)
+        inside -= set(range(opened, len(lines)))
+    return inside
+
+
 def split(text: str, markers: Markers, *, path: str) -> Split:
     lines = text.splitlines(keepends=True)
-    begins = [i for i, line in enumerate(lines) if line.strip() == markers.begin]
-    ends = [i for i, line in enumerate(lines) if line.strip() == markers.end]
+    quoted = _in_code_fences(lines) if markers == MARKDOWN else set()
+    begins = [
+        i for i, line in enumerate(lines) if line.strip() == markers.begin and i not in quoted
+    ]
+    ends = [i for i, line in enumerate(lines) if line.strip() == markers.end and i not in quoted]
     if not begins and not ends:
         return Split(text, None, "")
     fix = (
