@@ -47,6 +47,11 @@ from tests.fake_github import FakeGitHub  # noqa: E402
 TARGET_MS_PER_REPO = 20.0  # issue 14: tool time per repo for the whole loop, beyond the simulated network
 OWNER = "bench"
 STEPS = ("sync", "plan", "apply --push --pr", "status")
+# what each step runs: the reviewable workflow (README "The review loop"): the plan is saved, reviewed,
+# and that very plan is applied (`apply PLAN` writes the saved bytes, checked for staleness, without
+# planning again)
+COMMANDS = {"sync": ["sync"], "plan": ["plan", "--out", "{plan}"],
+            "apply --push --pr": ["apply", "{plan}", "--yes", "--push", "--pr"], "status": ["status"]}
 
 
 def build(root: Path, n: int, env: dict[str, str]) -> tuple[Path, list[str]]:
@@ -131,9 +136,7 @@ def loop_once(root: Path, n: int, latency: float, env: dict[str, str], run: int 
     try:
         for step in STEPS:
             before = len(fake.requests)
-            args = step.split()
-            if args[0] == "apply":
-                args.insert(1, "--yes")
+            args = [a.format(plan=run_root / "plan.json") for a in COMMANDS[step]]
             tag = f"{args[0]}-{int(latency * 1000)}-{run}"
             server = GitServer(run_root / "remotes", port, env, run_root / "logs" / f"git-daemon-{tag}.log")
             self_before = resource.getrusage(resource.RUSAGE_SELF)

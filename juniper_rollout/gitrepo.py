@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import os
 import re
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,11 +27,12 @@ from shlex import quote
 
 import git
 import gitdb
-from git.objects.fun import tree_to_stream
+from git.objects.fun import tree_entries_from_data, tree_to_stream
 from gitdb.base import IStream
 
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
+from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
 from juniper_rollout.urls import redact, strip_userinfo
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -62,16 +64,51 @@ class InProcessObjects(git.GitCmdObjectDB):
 
     def __init__(self, root_path: str, git_cmd: git.Git) -> None:
         super().__init__(root_path, git_cmd)
+        self._root = root_path
         self._objects = gitdb.GitDB(root_path)
 
+    def _loose(self, binsha: bytes) -> str:
+        hexsha = binsha.hex()
+        return os.path.join(self._root, hexsha[:2], hexsha[2:])
+
     def info(self, binsha: bytes) -> gitdb.OInfo:
-        return self._objects.info(binsha)
+        """A loose object's type and size from its header (only the first bytes are inflated), else
+        gitdb's answer (packs, alternates)."""
+        try:
+            with open(self._loose(binsha), "rb") as handle:
+                head = zlib.decompressobj().decompress(handle.read(256), 64)
+            kind, size = _header(head)
+        except (OSError, ValueError, zlib.error):
+            return self._objects.info(binsha)
+        return gitdb.OInfo(binsha, kind, size)
 
     def stream(self, binsha: bytes) -> gitdb.OStream:
-        return self._objects.stream(binsha)
+        """A loose object inflated by one zlib call (gitdb's stream readers cost four times as
+        much, most of the reading a plan does), else gitdb's stream (packs, alternates)."""
+        try:
+            with open(self._loose(binsha), "rb") as handle:
+                raw = zlib.decompress(handle.read())
+            kind, size = _header(raw)
+        except (OSError, ValueError, zlib.error):
+            return self._objects.stream(binsha)
+        body = raw[raw.index(b"\0") + 1 :]
+        if len(body) != size:
+            return self._objects.stream(binsha)  # gitdb says what is wrong with it
+        return gitdb.OStream(binsha, kind, size, BytesIO(body))
 
     def store(self, istream: IStream) -> IStream:
         return self._objects.store(istream)
+
+
+_KINDS = {b"blob": b"blob", b"tree": b"tree", b"commit": b"commit", b"tag": b"tag"}
+
+
+def _header(data: bytes) -> tuple[bytes, int]:
+    """``(type, size)`` of a loose object's inflated ``type SP size NUL`` header."""
+    kind, _, size = data[: data.index(b"\0")].partition(b" ")
+    if kind not in _KINDS or not size.isdigit():
+        raise ValueError("not a git object header")
+    return _KINDS[kind], int(size)
 
 
 def _partial_clone(dotgit: Path) -> bool:
@@ -311,8 +348,17 @@ def default_branch(repo: git.Repo) -> str | None:
     return target[len(prefix) :] if target.startswith(prefix) else None
 
 
+LISTING_BUDGET = 2000  # tree entries read in-process before a listing is left to `git ls-tree`...
+LISTING_TREES = 64  # ...or trees (each read costs; a large repo's listing wastes at most these)
+
+
 def listed_paths(repo: git.Repo, commit: git.Commit) -> list[str]:
-    """Every regular-file path at ``commit``, listed by one ``git ls-tree`` (C speed, for large repos)."""
+    """Every regular-file path at ``commit``, in ``git ls-tree -r`` order: read in-process for a
+    tree of up to ``LISTING_BUDGET`` entries in ``LISTING_TREES`` trees (a git process costs more
+    than reading a few trees), else listed by one ``git ls-tree`` (C speed, for large repos)."""
+    small = _listed_in_process(repo, commit.tree.binsha)
+    if small is not None:
+        return small
     try:
         out = repo.git.ls_tree("-r", "-z", "--full-tree", commit.hexsha)
     except git.GitCommandError as err:
@@ -322,6 +368,46 @@ def listed_paths(repo: git.Repo, commit: git.Commit) -> list[str]:
         info, _, path = record.partition("\t")
         if path and info.split(" ", 1)[0] in ("100644", "100755"):
             paths.append(path)
+    return paths
+
+
+def _listed_in_process(repo: git.Repo, root: bytes) -> list[str] | None:
+    """``listed_paths`` by reading the trees here, depth first in each tree's own order as ls-tree
+    walks them, modes read as git reads them (any regular file is one); None past the budget or for
+    a tree that cannot be read here (git then says what is wrong)."""
+    paths: list[str] = []
+    budget, trees = LISTING_BUDGET, LISTING_TREES
+
+    def entries(binsha: bytes) -> Iterator[tuple[bytes, int, str]] | None:
+        nonlocal budget, trees
+        trees -= 1
+        if trees < 0:
+            return None
+        found = tree_entries_from_data(repo.odb.stream(binsha).read())
+        budget -= len(found)
+        return iter(found) if budget >= 0 else None
+
+    try:
+        first = entries(root)
+        if first is None:
+            return None
+        stack = [("", first)]
+        while stack:
+            prefix, rest = stack[-1]
+            for binsha, mode, name in rest:
+                kind = mode & 0o170000
+                if kind == 0o100000:
+                    paths.append(prefix + name)
+                elif kind == TREE_MODE:
+                    below = entries(binsha)
+                    if below is None:
+                        return None
+                    stack.append((f"{prefix}{name}/", below))
+                    break
+            else:
+                stack.pop()
+    except (ValueError, OSError, gitdb.exc.BadObject):
+        return None
     return paths
 
 
@@ -1013,64 +1099,6 @@ def clone_repo(url: str, path: Path) -> None:
 
 
 # --- in-process reads for the review loop (remote.py asks git itself when these answer None) ------
-
-
-def files_backend(path: Path) -> Path | None:
-    """The ``.git`` directory of a clone whose refs are plain files (loose and ``packed-refs``) that
-    this process may read itself; None when git must be asked (a linked worktree or ``.git`` file,
-    the reftable format, a missing clone)."""
-    dotgit = path / ".git"
-    if not dotgit.is_dir() or (dotgit / "commondir").exists() or (dotgit / "reftable").exists():
-        return None
-    try:
-        config = (dotgit / "config").read_text(errors="replace").lower()
-    except OSError:
-        return None
-    return None if "refstorage" in config else dotgit
-
-
-def read_refs(dotgit: Path, *wanted: str) -> dict[str, str]:
-    """Ref name -> object id of the refs ``wanted`` names (full names, or prefixes ending in ``/``),
-    as ``git for-each-ref --format='%(refname) %(objectname)'`` lists them: a loose ref beats a packed
-    one, symbolic refs (``origin/HEAD``) are followed, a ref that leads nowhere is left out."""
-    packed: dict[str, str] = {}
-    try:
-        text = (dotgit / "packed-refs").read_text(errors="replace")
-    except FileNotFoundError:
-        text = ""
-    except OSError as err:  # unreadable (permissions, I/O): one line, never half the refs
-        raise RepoError(f"cannot read {dotgit / 'packed-refs'}: {err.strerror}") from None
-    for line in text.splitlines():
-        if line and line[0] not in "#^" and " " in line:
-            sha, _, name = line.partition(" ")
-            packed[name.strip()] = sha
-    found: dict[str, str] = {}
-
-    def value(name: str, depth: int = 0) -> str | None:
-        try:
-            content = (dotgit / name).read_text(errors="replace").strip()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return packed.get(name)
-        except OSError as err:
-            raise RepoError(f"cannot read {dotgit / name}: {err.strerror}") from None
-        if content.startswith("ref:"):
-            return value(content[4:].strip(), depth + 1) if depth < 5 else None
-        return content if re.fullmatch(r"[0-9a-f]{40}", content) else None
-
-    for want in wanted:
-        if want.endswith("/"):
-            names = {n for n in packed if n.startswith(want)}
-            top = dotgit / want
-            for root, _, files in os.walk(top):
-                rel = Path(root).relative_to(dotgit).as_posix()
-                names.update(f"{rel}/{f}" for f in files if not f.endswith(".lock"))
-        else:
-            names = {want}
-        for name in sorted(names):
-            resolved = value(name)
-            if resolved is not None:
-                found[name] = resolved
-    return found
 
 
 def linear_chain(

@@ -52,7 +52,12 @@ from juniper_rollout.paths import (
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret
 from juniper_rollout.urls import is_slug, strip_userinfo
-from juniper_rollout.yamlio import MAX_YAML_BYTES, YamlSyntaxError, first_alias_line, load_roundtrip
+from juniper_rollout.yamlio import (
+    MAX_YAML_BYTES,
+    YamlSyntaxError,
+    first_alias_line,
+    load_with_lines,
+)
 
 # remote names whose remote-tracking branches (refs/remotes/NAME/…) a rollout branch NAME/… would shadow
 REMOTE_NAMESPACES = ("origin", "upstream", "remotes")
@@ -298,10 +303,13 @@ def load_manifest(
     env: Mapping[str, str] | None = None,
     require_recipients: bool = True,
     rollout: str | None = None,
+    templates: bool = True,
 ) -> Manifest:
     """Read and validate the manifest; ``--workspace`` beats ``$JUNIPER_WORKSPACE`` beats the file.
 
-    ``rollout`` names the rollout to build repo specs for (None: the SOPS one, the default)."""
+    ``rollout`` names the rollout to build repo specs for (None: the SOPS one, the default).
+    ``templates=False``: the templates are not rendered for every repo at load (for the commands that
+    render nothing: sync, pr, status, cleanup; the ones that render check them first)."""
     env = os.environ if env is None else env
     file = str(path)
     text = read_manifest_text(path)
@@ -313,12 +321,12 @@ def load_manifest(
                 alias_line,
                 "YAML aliases are not allowed in the manifest (write the values out)",
             )
-        data = load_roundtrip(text)
+        data = load_with_lines(text)
     except YamlSyntaxError as err:
         raise ManifestError(file, err.line, f"invalid YAML: {err} (fix the syntax)") from None
     try:
         return _Validator(
-            path, env, workspace, require_recipients, rollout or SOPS_ROLLOUT
+            path, env, workspace, require_recipients, rollout or SOPS_ROLLOUT, templates
         ).manifest(data)
     except RecursionError:
         raise ManifestError(
@@ -365,8 +373,10 @@ class _Validator(_Reader):
         workspace: Path | None,
         require_recipients: bool,
         rollout: str = SOPS_ROLLOUT,
+        templates: bool = True,
     ):
         super().__init__(str(path))
+        self.templates = templates
         self.rollout = rollout
         self.path = path
         self.env = env
@@ -423,10 +433,11 @@ class _Validator(_Reader):
         )
         self._check_usage_guide(top.get("defaults") or {}, manifest)
         self._no_plaintext_env_paths(manifest)
-        from juniper_rollout.render import check_templates  # late: render depends on manifest types
+        if self.templates:
+            from juniper_rollout.render import check_templates  # late: render uses manifest types
 
-        check_templates(manifest)
-        rollouts.check_template_names(manifest, self.named)
+            check_templates(manifest)
+            rollouts.check_template_names(manifest, self.named)
         return manifest
 
     def _no_plaintext_env_paths(self, manifest: Manifest) -> None:

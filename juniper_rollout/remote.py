@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from juniper_rollout import reffiles
 from juniper_rollout.errors import RepoError
 from juniper_rollout.urls import redact
 
@@ -50,12 +51,10 @@ def origin_url(path: Path) -> str | None:
 def _refs(path: Path, *wanted: str) -> dict[str, str]:
     """Ref name -> object of the refs ``wanted`` names (full names or prefixes ending in /): read from
     the clone's ref files in this process, else by one ``git for-each-ref``."""
-    from juniper_rollout import gitrepo
-
     _clone_here(path)
-    dotgit = gitrepo.files_backend(path)
+    dotgit = reffiles.files_backend(path)
     if dotgit is not None:
-        return gitrepo.read_refs(dotgit, *wanted)
+        return reffiles.read_refs(dotgit, *wanted)
     out = _git(path, "for-each-ref", "--format=%(refname) %(objectname)", *wanted).stdout
     return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
@@ -64,11 +63,15 @@ def _clone_here(path: Path) -> None:
     """One line for a clone that is not there, or that the tool cannot read (pass 7: status said
     "git for-each-ref failed: fatal: cannot change to …", and of a SHA-256 clone that its branch was
     "absent": the in-process reader knows SHA-1 ids only)."""
-    from juniper_rollout import gitrepo
+    import re
 
     if not path.exists():
         raise RepoError(f"no clone at {path}: run `rollout sync` (it clones from `url:`)")
-    if gitrepo._sha256(path / ".git"):
+    try:  # as gitrepo._sha256 reads it, without importing GitPython here
+        config = (path / ".git" / "config").read_text(errors="replace").lower()
+    except OSError:
+        config = ""
+    if re.search(r"(?m)^\s*objectformat\s*=\s*sha256\s*$", config):
         raise RepoError(
             f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)"
         )
@@ -80,6 +83,9 @@ def count(path: Path, *revs: str) -> int:
 
 
 def contains(path: Path, ancestor: str, descendant: str) -> bool:
+    dotgit = reffiles.files_backend(path)
+    if dotgit is not None and reffiles.reaches(dotgit, ancestor, descendant):
+        return True  # read from the loose commits alone, without GitPython
     chain = _chain(path, ancestor, descendant)
     if chain is not None:
         return True
@@ -100,7 +106,7 @@ def _chain(path: Path, ancestor: str, tip: str):
     (read in-process); None: ask git."""
     from juniper_rollout import gitrepo
 
-    if gitrepo.files_backend(path) is None:
+    if reffiles.files_backend(path) is None:
         return None
     try:
         with gitrepo.open_clone(path) as clone:
@@ -118,7 +124,18 @@ def fetch(path: Path, base: str | None = None) -> tuple[int, str | None, str | N
     if not (path / ".git").exists():
         raise RepoError(f"{path} is not a git clone (move it away, or fix `path:`)")
     before = _remote_tips(path, base)
-    out = _git(path, "fetch", "--quiet", "--no-write-fetch-head", "origin", check=False)
+    # no auto-maintenance: git would start `git maintenance run --auto` after every fetch (a process
+    # per repo, ~2 ms of CPU even when there is nothing to do); the user's own git runs it
+    out = _git(
+        path,
+        "-c",
+        "maintenance.auto=false",
+        "fetch",
+        "--quiet",
+        "--no-write-fetch-head",
+        "origin",
+        check=False,
+    )
     if out.returncode != 0:
         if (
             origin_url(path) is None
@@ -208,18 +225,24 @@ def changes(
 
     * (path, action, why) of each file it changes; the why comes from the tool's commit messages on
       the branch (``- PATH: ACTION (WHY)``);
-    * (short sha, subject) of each commit on ``tip`` since ``base``, oldest first.
+    * (sha, subject) of each commit on ``tip`` since ``base``, oldest first: the full commit id
+      (GitHub shows it short, as a link; a short one may stop being unique).
 
-    The files: when ``tip`` is a short single-parent chain on ``base`` (the tool's commits), the two
-    trees are compared in-process (``base`` is then the merge base); else by ``git diff``. The reasons
-    and the commit list: one ``git log`` (its ``%h`` is git's own unique abbreviation)."""
-    status = _changed_files(path, base, tip)
+    When ``tip`` is a short single-parent chain on ``base`` (the tool's commits), all of it is read
+    in-process (``base`` is then the merge base, the chain is ``base..tip``, the files are the two
+    trees compared); else by ``git diff`` and one ``git log``."""
+    found = _in_process(path, base, tip)
+    if found is None:
+        status = _git(
+            path, "diff", "--no-renames", "--name-status", "-z", f"{base}...{tip}"
+        ).stdout.split("\0")
+        found = (
+            [(status[i + 1], status[i]) for i in range(0, len(status) - 1, 2) if status[i]],
+            _log(path, base, tip),
+        )
+    status, log = found
     actions = {"A": "create", "M": "update", "D": "delete", "T": "update"}
     files = [(name, actions.get(code[:1], "update")) for name, code in status]
-    fields = _git(path, "log", "--format=%h%x00%s%x00%B%x00", f"{base}..{tip}").stdout.split("\0")
-    log = [
-        (fields[i].lstrip("\n"), fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 2, 3)
-    ]
     why: dict[str, str] = {}
     for _, _, message in log:  # newest first: the newest reason for a path wins
         for line in message.splitlines():
@@ -231,23 +254,51 @@ def changes(
     return [(name, action, why.get(name, "")) for name, action in files], commits
 
 
-def _changed_files(path: Path, base: str, tip: str) -> list[tuple[str, str]]:
-    """(path, A/M/D/T) of ``git diff --no-renames --name-status base...tip``."""
+def _log(path: Path, base: str, tip: str) -> list[tuple[str, str, str]]:
+    """(sha, subject, message) of each commit of ``base..tip``, newest first (``git log``)."""
+    fields = _git(path, "log", "--format=%H%x00%s%x00%B%x00", f"{base}..{tip}").stdout.split("\0")
+    return [
+        (fields[i].lstrip("\n"), fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 2, 3)
+    ]
+
+
+def subject(message: str) -> str:
+    """A commit's subject as git's ``%s`` says it: its first paragraph on one line."""
+    first: list[str] = []
+    started = False
+    for line in message.split("\n"):
+        if not line.strip():
+            if started:
+                break
+            continue  # blank lines before the subject are skipped
+        started = True
+        first.append(line.rstrip())
+    return " ".join(first)
+
+
+def _in_process(
+    path: Path, base: str, tip: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]] | None:
+    """``changes``' files (path, A/M/D/T) and log, read in-process; None: ask git."""
     from juniper_rollout import gitrepo
 
-    if gitrepo.files_backend(path) is not None:
-        try:
-            with gitrepo.open_clone(path) as clone:
-                if gitrepo.linear_chain(clone, base, tip) is not None:
-                    return gitrepo.changed_paths(
-                        clone, clone.commit(base).tree, clone.commit(tip).tree
-                    )
-        except RepoError:
-            pass
-    status = _git(
-        path, "diff", "--no-renames", "--name-status", "-z", f"{base}...{tip}"
-    ).stdout.split("\0")
-    return [(status[i + 1], status[i]) for i in range(0, len(status) - 1, 2) if status[i]]
+    if reffiles.files_backend(path) is None:
+        return None
+    try:
+        with gitrepo.open_clone(path) as clone:
+            chain = gitrepo.linear_chain(clone, base, tip)
+            if chain is None:
+                return None
+            files = gitrepo.changed_paths(clone, clone.commit(base).tree, clone.commit(tip).tree)
+            log = []
+            for commit in chain:
+                message = commit.message
+                if not isinstance(message, str):
+                    message = message.decode("utf-8", "replace")
+                log.append((commit.hexsha, subject(message), message))
+            return files, log
+    except RepoError:
+        return None
 
 
 def tips(path: Path, branch: str) -> tuple[str | None, str | None]:

@@ -165,6 +165,28 @@ def test_unknown_template_variable_is_a_manifest_error(tmp_path):
     assert ":10: " in message and "'who' is undefined" in message
 
 
+def test_the_commands_that_render_nothing_load_without_rendering(tmp_path):
+    """sync, pr, status and cleanup render no template: their load skips rendering every template for
+    every repo (the commands that render stop on the template's error first, as above)."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "sops.yaml.j2").write_text("x\n")
+    (templates / "note.md.j2").write_text("hello {{ who }}\n")
+    text = GOOD.replace("workspace: ws\n", "workspace: ws\ntemplates: templates\n").replace(
+        "  - name: alpha\n",
+        "  - name: alpha\n    files:\n      - path: NOTE.md\n        template: note.md.j2\n",
+    )
+    path = tmp_path / "repos.yaml"
+    path.write_text(text)
+    with pytest.raises(ManifestError, match="'who' is undefined"):
+        load_manifest(path)
+    loaded = load_manifest(path, templates=False)
+    assert [f.path for f in loaded.repos[0].files if f.template == "note.md.j2"] == ["NOTE.md"]
+    synced = rollout("sync", "-m", path)  # the manifest loads; the missing clones are its outcome
+    text = synced.stdout + synced.stderr
+    assert "is undefined" not in text and "alpha: failed  no clone at" in text
+
+
 def test_sandbox_blocks_python_internals(tmp_path):
     templates = tmp_path / "templates"
     templates.mkdir()

@@ -332,3 +332,113 @@ def test_libyaml_and_pure_parser_agree_on_hand_written_corners():
     ]
     for text in corners:
         assert tree(parse_tree(text)) == tree(parse_tree(text, pure=True)), text
+
+
+# --- the manifest's loader: libyaml composes, ruamel types and builds, as ruamel alone would -----
+
+
+def loaded(load, text: str):
+    """What ``load`` makes of ``text``: the data with every node's type and line, or the error."""
+    from juniper_rollout.yamlio import YamlSyntaxError
+
+    def shape(value):
+        lc = getattr(value, "lc", None)
+        where = None
+        if lc is not None and isinstance(value, (dict, list)):
+            where = (lc.line, lc.col, *((repr(k), tuple(v)) for k, v in (lc.data or {}).items()))
+        if isinstance(value, dict):
+            inner = [(shape(k), shape(v)) for k, v in value.items()]
+        elif isinstance(value, list):
+            inner = [shape(v) for v in value]
+        else:
+            inner = repr(value)
+        return (type(value).__name__, where, inner)
+
+    try:
+        return shape(load(text))
+    except YamlSyntaxError as err:
+        return ("error", err.line, str(err))
+
+
+@SETTINGS
+@given(yaml_documents())
+@example("a: {b?: c}\n")  # libyaml keeps the ? in the key, ruamel's scanner fails: ruamel reads it
+@example("%YAML 1.1\n---\na: yes\n")  # 1.1 types: ruamel reads it
+@example("a: !!str 12\nb: !custom x\n")
+@example("a:\tb\n")
+@example("a: 1\r\nb: [x, 2]\r\n")
+@example("a: 1\na: 2\n")  # a duplicate key: ruamel's words and line
+@example("a: [1, 2\n")
+@example("a: 2024-02-30\n")  # an impossible date: ruamel's line for it
+@example(
+    "k: 0o17\nl: 0x1F\nm: 1_000\nn: .inf\no: ~\np: 2026-01-01\nq: 'yes'\nr: |\n  x\n  y\ns: >-\n  f\n  g\n"
+)
+def test_the_manifest_loader_reads_as_ruamel_reads(text):
+    """Values, types, every node's line and column, or the error line and words: libyaml's composer
+    with ruamel's resolver and constructor reads every document exactly as ruamel alone does."""
+    from juniper_rollout.yamlio import load_roundtrip, load_with_lines
+
+    assert loaded(load_with_lines, text) == loaded(load_roundtrip, text)
+
+
+CORNERS = [
+    "a: |+\n  x\n\n\nb: 1\n",
+    "a: |-\n  x\n  y\nb: >2\n   indented\n  more\n",
+    "a: plain\n  continued\n  lines\nb: 2\n",
+    "# only a comment\n",
+    "",
+    "---\na: 1\n...\n",
+    "? complex\n: value\n",
+    "? [a, b]\n: value\n",
+    "a: {x: 1,\n  y: 2}\n",
+    "- - a\n  - b\n- c\n",
+    "'quoted key': \"dq \\u00e9 \\x41 \\/ \"\n",
+    "a: x # comment\nb: y#notcomment\n",
+    "a: é\nb: \U0001f600 x\n",
+    "a: {}\nb: []\nc: ''\n",
+    "a: null\nb: Null\nc: ~\nd: True\nf: yes\ng: 0777\nh: 1:30\ni: 1e3\nj: .5\nk: -.inf\nl: 0b101\n",
+    "<<: {a: 1}\nb: 2\n",
+    "a: 2001-12-14t21:59:43.10-05:00\nb: 2001-12-14 21:59:43.10 -5\n",
+    "a: \"multi\n  line dq\"\nb: 'multi\n\n  sq'\n",
+    "a: b: c\n",
+    "a:\n  b: 1\n c: 2\n",
+    "a: 1\n---\nb: 2\n",
+    "a: &anc 1\n",
+    "a:\n  - b\n  -\n  - c\n",
+    "a: b\n  # comment inside\n  c\n",
+    "a: 1 #c\n#c2\nb:\n  #c3\n  c: 2\n",
+    "a: {? b : c}\n",
+    "[a, b]: c\n",
+    "a: [b: c]\n",
+    "a: `x`\n",
+]
+
+
+@pytest.mark.parametrize("text", CORNERS)
+def test_the_manifest_loader_reads_corners_as_ruamel_reads(text):
+    from juniper_rollout.yamlio import load_roundtrip, load_with_lines
+
+    assert loaded(load_with_lines, text) == loaded(load_roundtrip, text)
+
+
+def test_the_manifest_loader_composes_with_libyaml_where_alike():
+    """The fast path is taken for the fleet manifest (else the property above proves nothing about it),
+    and left for what ruamel may read otherwise."""
+    from juniper_rollout.yamlio import _compose_fast
+
+    manifest = (Path(__file__).resolve().parent.parent / "manifests" / "repos.yaml").read_text()
+    assert _compose_fast(manifest) is not None
+    for text in (
+        "a: {b?: c}\n",
+        "a: [x?y]\n",
+        "%YAML 1.1\n---\na: yes\n",
+        "a: !!str 12\n",
+        "a: &x 1\nb: *x\n",
+        "a: &x 1\n",
+        "a:\n",
+        "a:\tb\n",
+        "a: 1\r\n",
+        "\ufeffa: 1\n",
+        "a: [1, 2\n",
+    ):
+        assert _compose_fast(text) is None, text

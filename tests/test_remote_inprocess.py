@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from juniper_rollout import gitrepo, remote
+from juniper_rollout import gitrepo, reffiles, remote
 from tests.helpers import git
 
 ENV = {
@@ -91,7 +91,44 @@ def test_changed_files_read_in_process_are_what_git_diff_says(repo):
             gitrepo.changed_paths(clone, clone.commit(base).tree, clone.commit(tip).tree)
             == expected
         )
-    assert remote._changed_files(repo, base, tip) == expected
+    found = remote._in_process(repo, base, tip)
+    assert found is not None
+    assert found[0] == expected
+    assert found[1] == remote._log(repo, base, tip)  # the commits, subjects and messages git logs
+    assert remote.changes(repo, base, tip)[1] == [
+        (sha, subject) for sha, subject, _ in reversed(remote._log(repo, base, tip))
+    ]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "one line",
+        "subject\n\nbody\n- a: create (why)\n",
+        "two lines\nof subject  \n\nbody",
+        "\n\n  indented subject\t\nnext\n",
+        "ünïcødé ✓ subject",
+    ],
+)
+def test_a_subject_is_what_git_log_says(repo, message):
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "commit",
+            "-q",
+            "--allow-empty",
+            "--cleanup=verbatim",
+            "-m",
+            message,
+        ],
+        check=True,
+        env=ENV,
+    )
+    assert remote.subject(git(repo, "log", "-1", "--format=%B").removesuffix("\n")) == git(
+        repo, "log", "-1", "--format=%s"
+    ).removesuffix("\n")
 
 
 def test_a_branch_with_a_merge_commit_is_diffed_by_git(repo):
@@ -106,7 +143,15 @@ def test_a_branch_with_a_merge_commit_is_diffed_by_git(repo):
     tip = git(repo, "rev-parse", "HEAD").strip()
     with gitrepo.open_clone(repo) as clone:
         assert gitrepo.linear_chain(clone, base, tip) is None
-    assert remote._changed_files(repo, base, tip) == git_diff(repo, base, tip)
+    assert remote._in_process(repo, base, tip) is None
+    files, commits = remote.changes(repo, base, tip)
+    actions = {"A": "create", "M": "update", "D": "delete", "T": "update"}
+    assert [(name, action) for name, action, _ in files] == [
+        (name, actions[code]) for name, code in git_diff(repo, base, tip)
+    ]
+    assert [sha for sha, _ in commits] == git(
+        repo, "rev-list", "--reverse", f"{base}..{tip}"
+    ).split()
     assert remote.contains(repo, base, tip)
 
 
@@ -135,6 +180,26 @@ def test_ancestry_read_in_process_is_what_merge_base_says(repo):
         assert [c.hexsha for c in gitrepo.linear_chain(clone, base, two)] == [two, one]
         assert gitrepo.linear_chain(clone, two, two) == []
         assert gitrepo.linear_chain(clone, two, base) is None  # not below: git decides
+    # the loose commits alone (no GitPython): True only where git says so, None where it cannot tell
+    dotgit = repo / ".git"
+    assert (
+        reffiles.reaches(dotgit, base, two) is True and reffiles.reaches(dotgit, two, two) is True
+    )
+    assert reffiles.reaches(dotgit, two, other) is None  # down to the root: git decides
+    assert reffiles.loose_parents(dotgit, two) == [one]
+    git(repo, "checkout", "-q", "main")
+    subprocess.run(
+        ["git", "-C", str(repo), "merge", "-q", "--no-edit", "other"], check=True, env=ENV
+    )
+    merge = git(repo, "rev-parse", "HEAD").strip()
+    assert reffiles.loose_parents(dotgit, merge) == git(repo, "rev-parse", "HEAD^@").split()
+    assert reffiles.reaches(dotgit, two, merge) is None  # a merge: git decides
+    assert remote.contains(repo, two, merge) and remote.contains(repo, other, merge)
+    git(repo, "gc", "-q")  # packed now: nothing loose to read, git and gitrepo answer
+    assert (
+        reffiles.loose_parents(dotgit, two) is None and reffiles.reaches(dotgit, base, two) is None
+    )
+    assert remote.contains(repo, base, two) and not remote.contains(repo, two, base)
 
 
 def test_refs_read_in_process_are_what_for_each_ref_lists(repo, tmp_path):
@@ -198,3 +263,85 @@ def test_refs_that_cannot_be_read_are_one_line_not_a_traceback_nor_half_the_refs
     (dotgit / "packed-refs").mkdir()  # unreadable as a file (as root, permissions never are)
     with pytest.raises(gitrepo.RepoError, match=r"cannot read .*packed-refs: Is a directory"):
         gitrepo.read_refs(dotgit, "refs/heads/")
+
+
+def ls_tree_files(repo: Path, rev: str) -> list[str]:
+    out = git(repo, "ls-tree", "-r", "-z", "--full-tree", rev).split("\0")
+    return [r.partition("\t")[2] for r in out if r and r.split(" ", 1)[0] in ("100644", "100755")]
+
+
+def test_the_listing_read_in_process_is_what_ls_tree_lists(repo, monkeypatch):
+    """Depth first in git's order (``a-b`` before ``a/`` before ``a.txt``... as trees sort), regular
+    files only (no symlink, no submodule), executables too; past the budget git lists it, alike."""
+    commit(
+        repo,
+        {
+            "z/y/x": "1",
+            "a/b/c/d": "1",
+            "b-": "1",
+            "b0": "1",
+            "b/q": "1",
+            "lnk": "->a.txt",
+            "run.sh": "2",
+        },
+        "more",
+        mode={"run.sh": 0o755},
+    )
+    sub = repo / "sub"
+    subprocess.run(["git", "init", "-q", str(sub)], check=True, env=ENV)
+    commit(sub, {"s": "1"}, "s")
+    subprocess.run(["git", "-C", str(repo), "add", "sub"], check=True, env=ENV)  # a gitlink
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "sub"], check=True, env=ENV)
+    expected = ls_tree_files(repo, "HEAD")
+    assert "100755 blob" in git(repo, "ls-tree", "HEAD", "run.sh")
+    assert "run.sh" in expected and "lnk" not in expected and "sub" not in expected
+    with gitrepo.open_clone(repo) as clone:
+        head = clone.commit("HEAD")
+        assert gitrepo._listed_in_process(clone, head.tree.binsha) == expected
+        assert gitrepo.listed_paths(clone, head) == expected
+        monkeypatch.setattr(gitrepo, "LISTING_BUDGET", 3)
+        assert gitrepo._listed_in_process(clone, head.tree.binsha) is None
+        assert gitrepo.listed_paths(clone, head) == expected  # from git ls-tree
+        monkeypatch.setattr(gitrepo, "LISTING_BUDGET", 2000)
+        monkeypatch.setattr(gitrepo, "LISTING_TREES", 2)  # the root and one more: too many trees
+        assert gitrepo._listed_in_process(clone, head.tree.binsha) is None
+        assert gitrepo.listed_paths(clone, head) == expected
+    git(repo, "gc", "-q")  # packed now: read through gitdb
+    monkeypatch.setattr(gitrepo, "LISTING_TREES", 64)
+    with gitrepo.open_clone(repo) as clone:
+        assert gitrepo._listed_in_process(clone, clone.commit("HEAD").tree.binsha) == expected
+
+
+def test_loose_objects_read_in_process_are_what_gitdb_reads(repo):
+    """The one-call reader of loose objects answers as gitdb does (type, size, bytes); a packed
+    object, a damaged loose one and an absent one are left to gitdb."""
+    import gitdb
+    from gitdb.exc import BadObject
+
+    sha = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    with gitrepo.open_clone(repo) as clone:
+        odb = clone.odb
+        reference = gitdb.GitDB(str(repo / ".git" / "objects"))
+        for name in git(repo, "rev-list", "--objects", "--all").split():
+            if len(name) != 40:
+                continue
+            binsha = bytes.fromhex(name)
+            assert (repo / ".git" / "objects" / name[:2] / name[2:]).exists()
+            mine, theirs = odb.stream(binsha), reference.stream(binsha)
+            assert (mine.type, mine.size, mine.read()) == (theirs.type, theirs.size, theirs.read())
+            assert tuple(odb.info(binsha)) == tuple(reference.info(binsha))
+        loose = repo / ".git" / "objects" / sha[:2] / sha[2:]
+        data = loose.read_bytes()
+        loose.chmod(0o644)
+        loose.write_bytes(data[:-4])  # truncated: what gitdb makes of it
+
+        def read(db):
+            try:
+                found = db.stream(bytes.fromhex(sha))
+                return found.type, found.size, found.read()
+            except Exception as err:
+                return type(err)
+
+        assert read(odb) == read(reference)
+        with pytest.raises(BadObject):
+            odb.info(b"\1" * 20)

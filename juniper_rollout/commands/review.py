@@ -55,7 +55,7 @@ def sync(
     repos: list[str] | None = None,
     jobs: int | None = None,
 ) -> int:
-    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False)
+    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False, templates=False)
     out = report.console()
     return _finish(out, review.sync(loaded, loaded.select(repos), jobs, _printer(out)))
 
@@ -74,7 +74,11 @@ def pr(
     """``loaded``: the manifest ``apply --pr`` already read (same file, workspace and rollout)."""
     if loaded is None:
         loaded = load_manifest(
-            manifest, workspace=workspace, require_recipients=False, rollout=rollout
+            manifest,
+            workspace=workspace,
+            require_recipients=False,
+            templates=False,
+            rollout=rollout,
         )
     forge = review.check_forge(loaded)
     out = report.console()
@@ -98,7 +102,9 @@ def status(
     jobs: int | None = None,
     rollout: str | None = None,
 ) -> int:
-    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False, rollout=rollout)
+    loaded = load_manifest(
+        manifest, workspace=workspace, require_recipients=False, templates=False, rollout=rollout
+    )
     forge = review.check_forge(loaded)
     rows = review.status(loaded, loaded.select(repos), forge=forge, jobs=jobs)
     if as_json:
@@ -140,7 +146,9 @@ def cleanup(
     jobs: int | None = None,
     rollout: str | None = None,
 ) -> int:
-    loaded = load_manifest(manifest, workspace=workspace, require_recipients=False, rollout=rollout)
+    loaded = load_manifest(
+        manifest, workspace=workspace, require_recipients=False, templates=False, rollout=rollout
+    )
     forge = review.check_forge(loaded)
     out = report.console()
     return _finish(
