@@ -393,6 +393,11 @@ class _Validator(_Reader):
         here = self.path.resolve().parent
         workspace = self._workspace(top, here)
         templates_dir = (here / top["templates"]) if "templates" in top else default_templates_dir()
+        if "\0" in str(templates_dir):  # pass 7: "ValueError: embedded null byte", a traceback
+            raise self.fail(
+                self.key_line(top, "templates"),
+                f"templates {str(top['templates'])!r} holds a NUL byte (no path can)",
+            )
         from juniper_rollout import rollouts  # late: rollouts builds on this module's types
 
         self.named = rollouts.parse(self, top.get("rollouts") or {}, self.key_line(top, "rollouts"))
@@ -480,7 +485,10 @@ class _Validator(_Reader):
         return self._resolved(here / top.get("workspace", ".."), "workspace", line)
 
     def _resolved(self, path: Path, what: str, line: int | None) -> Path:
-        """``path.resolve()``; a symlink loop on the way is one line (Python raises RuntimeError)."""
+        """``path.resolve()``; a symlink loop on the way is one line (Python raises RuntimeError); a
+        NUL byte too (pass 7: "ValueError: embedded null byte", a traceback)."""
+        if "\0" in str(path):
+            raise self.fail(line, f"{what} {str(path)!r} holds a NUL byte (no path can)")
         try:
             return path.resolve()
         except (RuntimeError, OSError):

@@ -99,4 +99,5 @@ SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
 def is_slug(text: str) -> bool:
     """True for a GitHub OWNER/NAME (a name is never ``.`` or ``..``)."""
-    return SLUG.match(text) is not None and text.split("/", 1)[1] not in (".", "..")
+    # fullmatch: `$` alone also matches before a final newline ("owner/name\n" passed, pass 7)
+    return SLUG.fullmatch(text) is not None and text.split("/", 1)[1] not in (".", "..")

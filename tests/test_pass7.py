@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 
 import pytest
@@ -418,3 +419,33 @@ def test_credentials_in_the_github_api_url_are_never_printed(loop, github, monke
     error = json.loads(result.stdout)["repos"][0]["error"]
     assert "PASSWORD88" not in result.stdout + result.stderr
     assert error.startswith("cannot reach GitHub at https://127.0.0.1:1/api/v3 ")
+
+
+@pytest.mark.parametrize(
+    "entry, says",
+    [
+        ('path: "x\\0"', "repo juniper-ml.path"),
+        (
+            'github: "pcalnon/juniper-ml\\n"',
+            "repo juniper-ml.github 'pcalnon/juniper-ml\\n' is not",
+        ),
+    ],
+)
+def test_a_nul_byte_in_a_path_or_a_newline_after_owner_name_is_one_line(fleet, entry, says):
+    """`path: "x\\0"` (and `workspace:`, `templates:`) ended in "ValueError: embedded null byte", a
+    traceback; `github: "owner/name\\n"` passed the OWNER/NAME check (`$` matches before a final newline)."""
+    text = fleet.manifest.read_text()
+    head = "  - name: juniper-ml"
+    at = text.index(head)
+    end = text.index("\n", at)
+    fleet.manifest.write_text(text[: end + 1] + f"    {entry}\n" + text[end + 1 :])
+    result = rollout("status", "-m", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code == 1 and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    for key, value in (("workspace", '"w\\0"'), ("templates", '"t\\0"')):
+        if re.search(rf"(?m)^{key}:", text):
+            fleet.manifest.write_text(re.sub(rf"(?m)^{key}:.*$", lambda _: f"{key}: {value}", text))
+        else:
+            fleet.manifest.write_text(f"{key}: {value}\n" + text)
+        result = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-ml")
+        assert result.code == 1 and "holds a NUL byte (no path can)" in result.stderr, result.stderr
