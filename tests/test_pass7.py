@@ -444,7 +444,9 @@ def test_a_nul_byte_in_a_path_or_a_newline_after_owner_name_is_one_line(fleet, e
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     for key, value in (("workspace", '"w\\0"'), ("templates", '"t\\0"')):
         if re.search(rf"(?m)^{key}:", text):
-            fleet.manifest.write_text(re.sub(rf"(?m)^{key}:.*$", lambda _: f"{key}: {value}", text))
+            fleet.manifest.write_text(
+                re.sub(rf"(?m)^{key}:.*$", (f"{key}: {value}").replace("\\", "\\\\"), text)
+            )
         else:
             fleet.manifest.write_text(f"{key}: {value}\n" + text)
         result = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-ml")
