@@ -163,7 +163,12 @@ def _remote_tips(path: Path, base: str | None = None) -> dict[str, str]:
 def clone(url: str, path: Path) -> None:
     if path.exists() and any(path.iterdir()):
         raise RepoError(f"{path} exists and is not a clone; move it away first")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # pass 7: "unexpected FileExistsError; please report this"
+        raise RepoError(
+            f"cannot make the folder {path.parent} for the clone: {err.strerror} (fix `path:`)"
+        ) from None
     out = subprocess.run(
         ["git", "clone", "--quiet", "--", url, str(path)],
         capture_output=True,

@@ -172,7 +172,9 @@ def body(
     """The PR description: the manifest's introduction, each file with its action and why, the commits."""
 
     def cell(text: str) -> str:
-        return " ".join(text.replace("|", "\\|").split())
+        # `<` as `&lt;` (shown the same): a commit subject quoting the tool's marker made every later
+        # `pr` take the rest of the body for a person's text and grow it (pass 7)
+        return " ".join(text.replace("|", "\\|").replace("<", "&lt;").split())
 
     lines = [manifest.pull_request.body.strip(), ""] if manifest.pull_request.body.strip() else []
     lines += ["| file | action | why |", "| --- | --- | --- |"]

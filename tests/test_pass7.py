@@ -451,3 +451,45 @@ def test_a_nul_byte_in_a_path_or_a_newline_after_owner_name_is_one_line(fleet, e
             fleet.manifest.write_text(f"{key}: {value}\n" + text)
         result = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-ml")
         assert result.code == 1 and "holds a NUL byte (no path can)" in result.stderr, result.stderr
+
+
+def test_a_commit_subject_quoting_the_marker_does_not_grow_the_pr_body(loop, github):  # noqa: F811 (fixtures from test_review)
+    """A commit on the branch whose subject quotes `<!-- juniper-rollout -->`: every later `pr` took
+    the rest of the tool's body for a person's text and appended it again ("updated", longer each run)."""
+    full = f"{OWNER}/juniper-ml"
+    assert apply_pr(loop, "--repo", "juniper-ml").code == 0
+    repo = loop.repo("juniper-ml")
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    tree = git(repo, "rev-parse", f"{BRANCH}^{{tree}}").strip()
+    new = git(
+        repo, "commit-tree", tree, "-p", tip, "-m", "fix <!-- juniper-rollout --> typo"
+    ).strip()
+    git(repo, "push", "-q", "origin", f"{new}:refs/heads/{BRANCH}")
+    git(repo, "fetch", "-q", "origin")
+    first = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert "updated #1" in first.stdout
+    body = github.pulls(full)[0].body
+    assert (
+        body.count("<!-- juniper-rollout -->") == 1
+        and "fix &lt;!-- juniper-rollout --> typo" in body
+    )
+    for _ in range(2):
+        again = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+        assert "unchanged #1" in again.stdout and github.pulls(full)[0].body == body
+
+
+def test_sync_into_a_path_under_a_file_is_one_line(loop, github):  # noqa: F811 (fixtures from test_review)
+    import shutil
+
+    shutil.rmtree(loop.repo("juniper-ml"))
+    (loop.root / "afile").write_text("x")
+    text = loop.manifest.read_text()
+    where = f"{loop.root}/afile/sub"
+    loop.manifest.write_text(
+        text.replace("  - name: juniper-ml", f"  - name: juniper-ml\n    path: {where}", 1)
+    )
+    result = rollout("sync", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert result.code == 1
+    assert f"cannot make the folder {loop.root}/afile for the clone: File exists (fix `path:`)" in (
+        result.stdout
+    )
