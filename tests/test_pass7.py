@@ -493,3 +493,26 @@ def test_sync_into_a_path_under_a_file_is_one_line(loop, github):  # noqa: F811 
     assert f"cannot make the folder {loop.root}/afile for the clone: File exists (fix `path:`)" in (
         result.stdout
     )
+
+
+def test_comments_ending_the_lines_of_a_persons_yaml_entry_are_kept():
+    """Setting our values in a person's dependabot entry re-writes the entry: its whole-line comments
+    were kept above it, but those ending its lines (`# see ADR-7`, `# vendored`) were dropped."""
+    from juniper_rollout.edits.yamlentry import set_entry
+
+    text = (
+        "version: 2\nupdates:\n"
+        "  - package-ecosystem: github-actions\n    directory: /\n"
+        "    # daily: we pin actions by sha\n"
+        "    schedule: {interval: daily}  # see ADR-7\n"
+        '    ignore:\n      - dependency-name: "actions/*"  # vendored\n'
+        "  - package-ecosystem: npm  # the web app\n    directory: /web\n"
+    )
+    entry = {"package-ecosystem": "github-actions", "directory": "/"}
+    entry["schedule"] = {"interval": "weekly"}
+    new = set_entry(
+        text, "updates", ("package-ecosystem", "directory"), entry, path=".github/dependabot.yml"
+    )
+    for comment in ("# daily: we pin actions by sha", "# see ADR-7", "# vendored", "# the web app"):
+        assert new.count(comment) == 1, (comment, new)
+    assert "interval: weekly" in new and "package-ecosystem: npm  # the web app" in new

@@ -329,9 +329,17 @@ def _insert_item(
 
 
 def _replace_item(
-    text: str, seq: Node, item: Node, data: Any, nl: str, *, keep_comments: bool = False
+    text: str,
+    seq: Node,
+    item: Node,
+    data: Any,
+    nl: str,
+    *,
+    keep_comments: bool = False,
+    line_end_comments: tuple[str, ...] = (),
 ) -> str:
-    """``item`` rewritten as ``data``; ``keep_comments``: whole-line comments inside it stay, above it."""
+    """``item`` rewritten as ``data``; ``keep_comments``: whole-line comments inside it stay, above it,
+    and so do ``line_end_comments`` (comments that ended its lines), on lines of their own."""
     if seq.flow or item.flow:
         return text[: item.start] + dump_flow(data) + text[item.end :]
     dash = dash_column(text, item)
@@ -349,5 +357,6 @@ def _replace_item(
             for line in inside
             if line.lstrip().startswith("#")
         )
+        kept += "".join(" " * dash + comment + nl for comment in line_end_comments)
         new = kept + new
     return text[:start] + new + text[end:]

@@ -87,6 +87,44 @@ def state(text: str, key: str, match: Match, entry: dict) -> str:
     return IN_SYNC if covers(items[at], entry) else MODIFIED
 
 
+def _line_end_comments(text: str, key: str, at: int, item: Any) -> tuple[str, ...]:
+    """The comments that end lines of the ``at``-th entry of ``key`` (``schedule: …  # see ADR-7``):
+    re-writing the entry would drop them (pass 7), so they are kept above it, on lines of their own."""
+    from juniper_rollout.yamlio import load_roundtrip
+
+    try:
+        entry = load_roundtrip(text)[key][at]
+    except Exception:  # the caller's own load already read it; any doubt: nothing extra kept
+        return ()
+    lines = text.split("\n")
+    first, last = item.line - 1, text.count("\n", 0, item.end)
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        ca = getattr(node, "ca", None)
+        tokens = list((ca.items if ca is not None else {}).values())
+        for token in [
+            t
+            for group in tokens
+            for t in (group or [])
+            for t in (t if isinstance(t, list) else [t])
+        ]:
+            mark = getattr(token, "start_mark", None)
+            if mark is None or not first <= mark.line <= last:
+                continue
+            comment = str(token.value).split("\n", 1)[0].strip()
+            line = lines[mark.line] if mark.line < len(lines) else ""
+            if comment.startswith("#") and line.strip() != comment and comment not in found:
+                found.append(comment)
+        for child in (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        ):
+            walk(child)
+
+    walk(entry)
+    return tuple(found)
+
+
 def set_entry(text: str, key: str, match: Match, entry: dict, *, path: str) -> str:
     """``text`` with the list at ``key`` holding ``entry`` (found by its ``match`` fields)."""
     data = _load(text, path)
@@ -123,7 +161,16 @@ def set_entry(text: str, key: str, match: Match, entry: dict, *, path: str) -> s
                 "entry (write it as a list, or set the entry by hand)"
             )
         if at is not None:
-            new = _replace_item(text, node, node.items[at], entry, nl, keep_comments=True)
+            item = node.items[at]
+            new = _replace_item(
+                text,
+                node,
+                item,
+                entry,
+                nl,
+                keep_comments=True,
+                line_end_comments=_line_end_comments(text, key, at, item),
+            )
             expected[key][at] = entry
         else:
             new = _insert_item(text, node, entry, nl, template=_first_map(node))
