@@ -102,7 +102,8 @@ def check_destination(path: Path) -> None:
 
 def check_not_input(path: Path, manifest: Manifest) -> None:
     """Refuse a ``--out`` that would replace what the tool reads (pass 6): the manifest itself, or a file
-    in a managed clone's working tree (the clones are the user's: a new file beside them is fine)."""
+    in a managed clone's working tree (the clones are the user's: a new file beside them is fine);
+    then any existing file that is not a saved plan (``check_not_foreign``)."""
     if not path.exists():
         return
     real = Path(os.path.realpath(path))
@@ -120,6 +121,29 @@ def check_not_input(path: Path, manifest: Manifest) -> None:
                     f"touches; give a path outside it, {savepath.STDOUT_HINT}",
                 )
             )
+    check_not_foreign(path)
+
+
+def check_not_foreign(path: Path) -> None:
+    """Refuse a ``--out`` that exists and is not a plan saved before (pass 8): `--out
+    $SOPS_AGE_KEY_FILE` replaced the fleet's private age key, `--out backup/prod.env.enc` a person's
+    ciphertext. Only the tool's own plan, or an empty file (``mktemp``), is replaced."""
+    if path != STDOUT and path.exists() and not _is_saved_plan(path) and not _is_empty(path):
+        raise RolloutError(
+            _out_line(
+                path,
+                "is a file that is not a plan saved by `rollout plan --out` (an age key, "
+                "ciphertext or any file of yours: the tool never replaces it); give a new path, "
+                f"{savepath.STDOUT_HINT}",
+            )
+        )
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
 
 
 def _is_saved_plan(path: Path) -> bool:
@@ -139,6 +163,7 @@ def save(plans: list[RepoPlan], path: Path) -> None:
         sys.stdout.flush()
         return
     check_destination(path)
+    check_not_foreign(path)
     try:
         atomicfile.replace(path, data.encode("utf-8"), mode=0o600)
     except OSError as err:
