@@ -96,6 +96,15 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
     def unless_lfs(path: str, make) -> FileChange:
         return _lfs_skip(path, snap) if path in lfs else make()
 
+    for spec in repo.files:  # a rendered file or edit over sops ciphertext loses it (pass 8)
+        held = snap.files.get(spec.path)
+        fmt = sopsmeta.sops_format(held) if held is not None else None
+        if fmt is not None:
+            raise RepoError(
+                f"{spec.path} at {repo.base} is sops-encrypted ({fmt}): a rendered file or edit "
+                "there would replace or break the ciphertext; take it out of the rollout's files "
+                f"for this repo ({_skip_advice(repo, spec.path)})"
+            )
     facts = facts_of(repo, snap)
     out = []
     for spec in repo.files:
@@ -123,6 +132,13 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
     out.append(unless_lfs(AGENTS, lambda: _agents(manifest, repo, snap)))
     out += [_untrack(repo, path, snap.history.get(path, ())) for path in snap.tracked_plaintext]
     return out
+
+
+def _skip_advice(repo: RepoSpec, path: str) -> str:
+    """Where a repo's entry opts out of one fleet-wide file of ``repo.rollout``."""
+    if repo.sops:
+        return f"`skip_files: [{path}]` in its entry"
+    return f"`rollouts: {{{repo.rollout}: {{skip_files: [{path}]}}}}` in its entry"
 
 
 def _lfs_skip(path: str, snap: Snapshot) -> FileChange:

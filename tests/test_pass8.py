@@ -9,8 +9,12 @@ Emphasis of this pass: regressions of passes 6 and 7, the issue's items recent p
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 
-from tests.helpers import rollout
+from juniper_rollout import sops
+from tests.helpers import git, rollout
+from tests.test_pass3 import commit_on
 
 # --- plan --out never replaces a file that is not a saved plan -----------------------------------
 
@@ -38,3 +42,62 @@ def test_plan_out_never_replaces_the_age_key_or_a_persons_ciphertext(fleet, tmp_
     for _ in range(2):
         assert rollout("plan", "--manifest", fleet.manifest, "--out", plan).code in (0, 2)
         assert json.loads(plan.read_text())["format_version"] == 1
+
+
+# --- a rendered file or edit never lands on sops ciphertext, whatever its name ---------------------
+
+
+def test_a_rollouts_file_over_sops_encrypted_yaml_is_refused_with_the_opt_out(fleet, tmp_path):
+    """A named rollout's `files: - path: config/secrets.yaml` planned "update" with the template's
+    text over a sops-encrypted YAML file on main (sops encrypts YAML, JSON, INI under any name;
+    pass 7 refused only `.enc` and `.sops.yaml`): the only copy of those secrets in git, gone when
+    the PR merged. The repo is refused, naming the opt-out that works; other repos go on."""
+    data = fleet.repo("juniper-data")
+    recipient = re.search(r"age1[0-9a-z]+", fleet.manifest.read_text()).group(0)
+    plain = tmp_path / "secrets.yaml"
+    plain.write_text("db:\n  password: not-the-canary-but-secret\n")
+    encrypted = subprocess.run(
+        [sops.sops_path(), "-e", "--age", recipient, str(plain)],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    assert "sops:" in encrypted
+    git(
+        data,
+        "update-ref",
+        "refs/heads/main",
+        commit_on(data, "main", {"config/secrets.yaml": encrypted}, tmp_path),
+    )
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(
+        text.replace(
+            "rollouts:\n",
+            "rollouts:\n  x:\n    branch: chore/x\n    vars: {code_owners: ['@a']}\n"
+            "    files:\n      - {path: config/secrets.yaml, template: CODEOWNERS.j2}\n",
+            1,
+        )
+    )
+    result = rollout("plan", "--manifest", fleet.manifest, "--rollout", "x")
+    assert result.code == 1, result.stdout
+    assert (
+        "config/secrets.yaml at main is sops-encrypted (yaml): a rendered file or edit there would "
+        "replace or break the ciphertext" in result.stdout
+    ), result.stdout
+    assert "not-the-canary" not in result.stdout
+    assert "create     (rendered from CODEOWNERS.j2)" in result.stdout  # the other repos
+    result = rollout("apply", "--manifest", fleet.manifest, "--rollout", "x", "--yes")
+    assert not git(data, "branch", "--list", "chore/x").strip()
+    advice = "rollouts: {x: {skip_files: [config/secrets.yaml]}}"
+    assert advice in result.stdout
+    fleet.manifest.write_text(
+        fleet.manifest.read_text().replace(
+            "  - name: juniper-data\n", f"  - name: juniper-data\n    {advice}\n", 1
+        )
+    )
+    assert (
+        rollout(
+            "plan", "--manifest", fleet.manifest, "--rollout", "x", "--repo", "juniper-data"
+        ).code
+        == 0
+    )
