@@ -178,6 +178,11 @@ class SettingsClasses:
                     items.append(("**", cpath, value, (c,)))
         out: dict[str, Any] = {}
         for key, cpath, node, scopes in items:
+            if key == "alias_generator" and not (
+                isinstance(node, ast.Constant) and node.value is None
+            ):  # its aliases are the names, without the prefix: a function's output (pass 8)
+                self.unresolved.append((cpath, node.lineno))
+                return None
             if key not in _CONFIG_KEYS and key != "**":
                 continue
             try:

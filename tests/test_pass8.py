@@ -13,6 +13,7 @@ import re
 import subprocess
 
 from juniper_rollout import sops
+from juniper_rollout.discover import discover_all
 from tests.helpers import git, rollout
 from tests.test_pass3 import commit_on
 
@@ -101,3 +102,34 @@ def test_a_rollouts_file_over_sops_encrypted_yaml_is_refused_with_the_opt_out(fl
         ).code
         == 0
     )
+
+
+# --- discovery never lists a name pydantic-settings does not read ----------------------------------
+
+
+def test_an_alias_generator_is_said_not_resolved_never_prefixed():
+    """`SettingsConfigDict(env_prefix="GEN_", alias_generator=str.upper)`: pydantic-settings reads
+    `LOWER_NAME` (a generated alias replaces the prefix, measured with pydantic-settings 2.x), but
+    `.env.example` listed `GEN_LOWER_NAME`, a name nothing reads. Now the class is "not resolved"
+    (its line), never guessed; `alias_generator=None` changes nothing."""
+    head = (
+        "from pydantic.alias_generators import to_camel\n"
+        "from pydantic_settings import BaseSettings, SettingsConfigDict\n"
+    )
+    files = {
+        "app/settings.py": head
+        + "class Gen(BaseSettings):\n"
+        + '    model_config = SettingsConfigDict(env_prefix="GEN_", alias_generator=str.upper)\n'
+        + '    lower_name: str = "q"\n'
+        + "class Old(BaseSettings):\n"
+        + "    class Config:\n"
+        + '        env_prefix = "OLD_"\n'
+        + "        alias_generator = to_camel\n"
+        + '    some_thing: str = "s"\n'
+        + "class Plain(BaseSettings):\n"
+        + '    model_config = SettingsConfigDict(env_prefix="P_", alias_generator=None)\n'
+        + '    kept: str = "k"\n'
+    }
+    got = discover_all(files)
+    assert [v.name for v in got.vars] == ["P_KEPT"]
+    assert got.unresolved == ("app/settings.py:4", "app/settings.py:9")
