@@ -72,6 +72,9 @@ def _plan_at(
     # (deleted locally) what the tool last pushed of it, or origin's copy
     known = tip or gitrepo.last_known_branch(clone, repo.branch)
     snap = snapshot(manifest, repo, clone, onto, known)
+    if mode == ON_TOP:  # what the tool's commits added is not a person's file (pass 8)
+        at_base, _ = gitrepo.read_files(base, list(snap.files))
+        snap = replace(snap, tool_written=frozenset(snap.files) - frozenset(at_base))
     files = plan_repo(manifest, repo, snap)
     label = gitrepo.base_label(clone, repo.base)
     plan = RepoPlan(

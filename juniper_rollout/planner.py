@@ -61,6 +61,9 @@ class Snapshot:
     )
     # read only in place of another name (a legacy alias, NAME_FILE)
     code_also_read: tuple[str, ...] = ()
+    # compared with the rollout branch: wanted paths it holds that its base lacks (the tool's
+    # commits made them: no person's file, rendered again rather than merged or kept) (pass 8)
+    tool_written: frozenset[str] = frozenset()
 
 
 def facts_of(repo: RepoSpec, snap: Snapshot) -> artifacts.RepoFacts:
@@ -268,10 +271,11 @@ def _rendered(
         **({"groups": groups} if groups is not None else {}),
     }
     before = snap.files.get(spec.path)
-    if before is not None and groups is not None and spec.policy == "merge":
+    persons = before is not None and spec.path not in snap.tool_written
+    if persons and groups is not None and spec.policy == "merge":
         return _merged(spec, snap, before, groups, _held_names(repo, snap))
     after = render.render_file(manifest, repo, spec, extra).encode("utf-8")
-    if before is not None and before != after and spec.policy == "create-only":
+    if persons and before != after and spec.policy == "create-only":
         return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
     result = change(spec.path, before, after, f"rendered from {spec.template}")
     if spec.path == SOPS_CONFIG and result.writes and before is not None:

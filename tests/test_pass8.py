@@ -15,7 +15,7 @@ import subprocess
 from juniper_rollout import sops
 from juniper_rollout.discover import discover_all
 from tests.helpers import git, rollout
-from tests.test_pass3 import commit_on
+from tests.test_pass3 import BRANCH, commit_on
 
 # --- plan --out never replaces a file that is not a saved plan -----------------------------------
 
@@ -133,3 +133,26 @@ def test_an_alias_generator_is_said_not_resolved_never_prefixed():
     got = discover_all(files)
     assert [v.name for v in got.vars] == ["P_KEPT"]
     assert got.unresolved == ("app/settings.py:4", "app/settings.py:9")
+
+
+# --- compared with the branch, the tool's own file is not a person's -------------------------------
+
+
+def test_on_top_the_tools_own_env_example_is_rendered_again_not_kept_as_hand_written(fleet):
+    """With the rollout branch on the current base, the `.env.example` the tool's commit added (main
+    has none) was taken for a hand-written file: a manifest change (a group's title) planned
+    "unchanged (hand-written file kept)", the adoption summary counted it as a person's file, and the
+    change waited until main moved. Now it is rendered again, a new commit on top."""
+    cascor = fleet.repo("juniper-cascor")
+    assert rollout("apply", "--manifest", fleet.manifest, "--yes").code == 0
+    assert "Third-party API keys" in git(cascor, "show", f"{BRANCH}:.env.example")
+    text = fleet.manifest.read_text()
+    assert text.count("title: Third-party API keys") == 1
+    fleet.manifest.write_text(text.replace("title: Third-party API keys", "title: External APIs"))
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert "compared with the branch" in result.stdout
+    assert "hand-written" not in result.stdout, result.stdout
+    assert ".env.example             update     (rendered from env.example.j2)" in result.stdout
+    assert rollout("apply", "--manifest", fleet.manifest, "--yes").code == 0
+    assert "# External APIs" in git(cascor, "show", f"{BRANCH}:.env.example")
+    assert git(cascor, "rev-list", "--count", f"main..{BRANCH}").strip() == "2"  # on top
