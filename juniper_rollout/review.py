@@ -259,7 +259,10 @@ def pr_one(
     # marker): their text is kept whole, below the tool's table, never replaced by it
     rewritten = bool(have_body.strip()) and MARKER not in have_body
     if MARKER in have_body:  # what a person added below the tool's part is theirs: kept
-        want_body += have_body.split(MARKER, 1)[1].removeprefix("\n")
+        head, tail = have_body.split(MARKER, 1)
+        # and what they typed above its first line (GitHub's editor opens at the top) (pass 8)
+        at = head.find(want_body.split("\n", 1)[0])
+        want_body = (head[:at] if at > 0 else "") + want_body + tail.removeprefix("\n")
     elif rewritten:
         want_body += "\n" + have_body
     if have_body != want_body:

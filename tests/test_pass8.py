@@ -16,6 +16,13 @@ from juniper_rollout import sops
 from juniper_rollout.discover import discover_all
 from tests.helpers import git, rollout
 from tests.test_pass3 import BRANCH, commit_on
+from tests.test_review import (  # noqa: F401  (fixtures: the demo fleet with origins, the fake GitHub)
+    OWNER,
+    apply_pr,
+    github,
+    loop,
+    loopback_only,
+)
 
 # --- plan --out never replaces a file that is not a saved plan -----------------------------------
 
@@ -156,3 +163,22 @@ def test_on_top_the_tools_own_env_example_is_rendered_again_not_kept_as_hand_wri
     assert rollout("apply", "--manifest", fleet.manifest, "--yes").code == 0
     assert "# External APIs" in git(cascor, "show", f"{BRANCH}:.env.example")
     assert git(cascor, "rev-list", "--count", f"main..{BRANCH}").strip() == "2"  # on top
+
+
+# --- the review loop keeps a person's text above the tool's part of a PR body ----------------------
+
+
+def test_a_note_a_person_typed_above_the_tools_table_is_kept(loop, github):  # noqa: F811 (fixtures from test_review)
+    """A reviewer typing a note at the top of the PR description (GitHub's editor opens there) lost
+    it at the next `pr`: only text below the tool's marker was kept, the part above taken for the
+    tool's own. Now text before the tool's first line is kept above it, at every later run too."""
+    full = f"{OWNER}/juniper-ml"
+    assert apply_pr(loop, "--repo", "juniper-ml").code == 0
+    note = "Reviewer: hold until the ops key ceremony (ticket 42).\n\n"
+    github.pulls(full)[0].body = note + github.pulls(full)[0].body
+    result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert result.code == 0
+    body = github.pulls(full)[0].body
+    assert body.startswith(note) and "| `.sops.yaml` | create |" in body, body
+    again = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert "unchanged #1" in again.stdout and github.pulls(full)[0].body == body
