@@ -176,7 +176,9 @@ def body(
         # `pr` take the rest of the body for a person's text and grow it (pass 7)
         return " ".join(text.replace("|", "\\|").replace("<", "&lt;").split())
 
-    lines = [manifest.pull_request.body.strip(), ""] if manifest.pull_request.body.strip() else []
+    # the marker quoted in the manifest's introduction: shown, not a second marker (pass 8)
+    intro = manifest.pull_request.body.strip().replace(MARKER, MARKER.replace("<", "&lt;"))
+    lines = [intro, ""] if intro else []
     lines += ["| file | action | why |", "| --- | --- | --- |"]
     lines += [f"| `{cell(path)}` | {action} | {cell(why) or '-'} |" for path, action, why in files]
     if commits:

@@ -182,3 +182,19 @@ def test_a_note_a_person_typed_above_the_tools_table_is_kept(loop, github):  # n
     assert body.startswith(note) and "| `.sops.yaml` | create |" in body, body
     again = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert "unchanged #1" in again.stdout and github.pulls(full)[0].body == body
+
+
+def test_a_manifest_introduction_quoting_the_marker_does_not_grow_the_pr_body(loop, github):  # noqa: F811 (fixtures from test_review)
+    """`defaults.pull_request.body` holding the tool's marker (a copied PR description): every `pr`
+    took the rest of the tool's body for a person's text below the marker and appended it again."""
+    full = f"{OWNER}/juniper-ml"
+    text = loop.manifest.read_text()
+    intro = "    body: 'Part of the fleet rollout <!-- juniper-rollout --> see the wiki.'\n"
+    loop.manifest.write_text(text.replace("defaults:\n", "defaults:\n  pull_request:\n" + intro, 1))
+    assert apply_pr(loop, "--repo", "juniper-ml").code == 0
+    body = github.pulls(full)[0].body
+    assert body.count("<!-- juniper-rollout -->") == 1, body
+    for _ in range(2):
+        again = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+        assert "unchanged #1" in again.stdout, again.stdout
+    assert github.pulls(full)[0].body == body
