@@ -198,3 +198,25 @@ def test_a_manifest_introduction_quoting_the_marker_does_not_grow_the_pr_body(lo
         again = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
         assert "unchanged #1" in again.stdout, again.stdout
     assert github.pulls(full)[0].body == body
+
+
+# --- keygen never leaves a private key where git would commit it ----------------------------------
+
+
+def test_keygen_refuses_a_key_file_inside_a_git_working_tree_that_does_not_ignore_it(
+    fleet, tmp_path
+):
+    """`rollout keygen --key-file clone/keys.txt` wrote the private age key into a clone, untracked
+    and not ignored: one `git add -A` from being committed and pushed. Refused (nothing written);
+    a path git ignores there, or one outside any repository, is still fine."""
+    ml = fleet.repo("juniper-ml")
+    for rel in ("keys.txt", "secrets/age/keys.txt"):
+        result = rollout("keygen", "--key-file", ml / rel)
+        assert result.code == 1, result.stdout
+        assert f"is inside the git working tree {ml}, which does not ignore it" in result.stderr
+        assert "AGE-SECRET-KEY" not in result.stdout + result.stderr
+    assert not (ml / "keys.txt").exists() and not (ml / "secrets").exists()
+    assert git(ml, "status", "--porcelain") == ""
+    (ml / ".git" / "info" / "exclude").write_text("/private/\n")
+    assert rollout("keygen", "--key-file", ml / "private" / "keys.txt").code == 0
+    assert rollout("keygen", "--key-file", tmp_path / "keys" / "keys.txt").code == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 from juniper_rollout import keys
@@ -10,6 +12,8 @@ from juniper_rollout.errors import RolloutError
 
 def keygen(*, key_file: Path | None = None) -> int:
     path = key_file.expanduser() if key_file is not None else keys.default_key_file()
+    if key_file is not None:
+        _never_in_a_work_tree(path)
     public = keys.generate_key_file(path)
     print(f"created {path} (mode 0600): your private age key; keep it secret and back it up")
     print(f"public key: {public}")
@@ -25,3 +29,30 @@ def keygen(*, key_file: Path | None = None) -> int:
         )
         print(f"sops does not look there: export SOPS_AGE_KEY_FILE={path}{where}")
     return 0
+
+
+def _never_in_a_work_tree(path: Path) -> None:
+    """Refuse a ``--key-file`` in a git working tree that git does not ignore (pass 8): the private
+    key was left untracked in a clone, one `git add -A` away from being committed and pushed. Where
+    sops looks by default is not judged (a home folder may be a dotfiles repository)."""
+    folder = Path(os.path.abspath(path)).parent
+    for top in (folder, *folder.parents):
+        if (top / ".git").exists():
+            break
+    else:
+        return
+    rel = os.path.relpath(os.path.abspath(path), top)
+    try:
+        ignored = subprocess.run(
+            ["git", "-C", str(top), "check-ignore", "-q", "--no-index", "--", rel],
+            capture_output=True,
+            timeout=60,
+        ).returncode
+    except (OSError, subprocess.TimeoutExpired):
+        ignored = 1
+    if ignored != 0:
+        raise RolloutError(
+            f"{path} is inside the git working tree {top}, which does not ignore it: a private key "
+            "there is one `git add` away from a commit; give a path outside any repository (or "
+            "leave out --key-file: sops's own place)"
+        )
