@@ -585,10 +585,18 @@ class _Validator(_Reader):
                 raise self.fail(
                     where, f"age recipient {agekey.short(value)!r} {agekey.SMALL_ORDER}"
                 )
+            if value.strip().upper().startswith("AGE-SECRET-KEY-"):  # never echoed (pass 8)
+                raise self.fail(
+                    where,
+                    "that is a private age key (AGE-SECRET-KEY-1…), never to be in the manifest: "
+                    "put its public key (age1…) here; if this file was committed or shared, make a "
+                    "new key (`rollout keygen`) and rotate to it",
+                )
             if not agekey.is_valid_recipient(value):
                 raise self.fail(
                     where,
-                    f"{value!r} is not a valid age public key (age1…, bech32; {PLACEHOLDER_HINT})",
+                    f"{agekey.short(value)!r} is not a valid age public key (age1…, bech32; "
+                    f"{PLACEHOLDER_HINT})",
                 )
             if value in seen:
                 raise self.fail(

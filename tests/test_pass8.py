@@ -220,3 +220,25 @@ def test_keygen_refuses_a_key_file_inside_a_git_working_tree_that_does_not_ignor
     (ml / ".git" / "info" / "exclude").write_text("/private/\n")
     assert rollout("keygen", "--key-file", ml / "private" / "keys.txt").code == 0
     assert rollout("keygen", "--key-file", tmp_path / "keys" / "keys.txt").code == 0
+
+
+# --- a private age key pasted into the manifest is never printed ------------------------------------
+
+
+def test_a_private_age_key_in_the_manifests_recipients_is_never_printed(fleet):
+    """`age_recipients: [AGE-SECRET-KEY-1…]` (the wrong line of keys.txt pasted): plan, drift and
+    verify printed the whole private key in their one line ("'AGE-SECRET-KEY-1…' is not a valid age
+    public key"), into terminals and CI logs; `rotate --add` already refused it without echoing."""
+    secret = next(
+        line for line in fleet.key_file.read_text().splitlines() if line.startswith("AGE-SECRET")
+    )
+    text = fleet.manifest.read_text()
+    recipient = re.search(r"age1[0-9a-z]{58}", text).group(0)
+    for pasted in (secret, secret.lower()):
+        fleet.manifest.write_text(text.replace(recipient, pasted, 1))
+        for command in ("plan", "drift", "verify"):
+            result = rollout(command, "--manifest", fleet.manifest)
+            assert result.code == 1, (command, result.stdout)
+            out = result.stdout + result.stderr
+            assert secret[20:40].upper() not in out.upper(), (command, out)
+            assert "that is a private age key (AGE-SECRET-KEY-1…)" in result.stderr
