@@ -102,7 +102,7 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
     for spec in repo.files:  # a rendered file or edit over sops ciphertext loses it (pass 8)
         held = snap.files.get(spec.path)
         fmt = sopsmeta.sops_format(held) if held is not None else None
-        if fmt is not None:
+        if fmt is not None and not (spec.kind == "file" and spec.policy == "create-only"):
             raise RepoError(
                 f"{spec.path} at {repo.base} is sops-encrypted ({fmt}): a rendered file or edit "
                 "there would replace or break the ciphertext; take it out of the rollout's files "
@@ -140,7 +140,10 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
 def _skip_advice(repo: RepoSpec, path: str) -> str:
     """Where a repo's entry opts out of one fleet-wide file of ``repo.rollout``."""
     if repo.sops:
-        return f"`skip_files: [{path}]` in its entry"
+        return (
+            "`policy: create-only` on its entry keeps the file as it is; a fleet-wide file: "
+            f"`skip_files: [{path}]` in the repo's entry"
+        )
     return f"`rollouts: {{{repo.rollout}: {{skip_files: [{path}]}}}}` in its entry"
 
 

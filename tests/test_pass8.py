@@ -242,3 +242,38 @@ def test_a_private_age_key_in_the_manifests_recipients_is_never_printed(fleet):
             out = result.stdout + result.stderr
             assert secret[20:40].upper() not in out.upper(), (command, out)
             assert "that is a private age key (AGE-SECRET-KEY-1…)" in result.stderr
+
+
+def test_the_sops_rollouts_example_merge_never_edits_a_sops_encrypted_file(fleet, tmp_path):
+    """A `.env.example` on main that is a sops-encrypted dotenv file (someone encrypted the example):
+    the merge appended "missing" names to it in a marked block (sops then refuses the file: MAC
+    mismatch) and reported sops' own metadata lines as stale names. Now refused with the way out;
+    `policy: create-only` keeps it as it is."""
+    client = fleet.repo("juniper-data-client")
+    plain = tmp_path / "example.env"
+    plain.write_text("A=1\n")
+    recipient = re.search(r"age1[0-9a-z]{58}", fleet.manifest.read_text()).group(0)
+    encrypted = subprocess.run(
+        [sops.sops_path(), "-e", "--input-type", "dotenv", "--output-type", "dotenv"]
+        + ["--age", recipient, str(plain)],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    new = commit_on(client, "main", {".env.example": encrypted}, tmp_path)
+    git(client, "update-ref", "refs/heads/main", new)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-data-client")
+    result = rollout("plan", *only)
+    assert result.code == 1, result.stdout
+    assert ".env.example at main is sops-encrypted (dotenv)" in result.stdout
+    assert "sops_mac" not in result.stdout
+    assert rollout("apply", *only, "--yes").code == 1
+    assert not git(client, "branch", "--list", BRANCH).strip()
+    text = fleet.manifest.read_text()
+    entry = "  - name: juniper-data-client\n    env_example: {from: code}\n"
+    assert text.count(entry) == 1
+    fleet.manifest.write_text(
+        text.replace(entry, entry.replace("{from: code}", "{from: code, policy: create-only}"))
+    )
+    assert rollout("apply", *only, "--yes").code == 0
+    assert git(client, "show", f"{BRANCH}:.env.example") == encrypted
