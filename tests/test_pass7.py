@@ -8,9 +8,11 @@ this session added (drift's refs outside every commit, the saved plan's re-check
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import re
 import subprocess
+import threading
 
 import pytest
 
@@ -516,3 +518,76 @@ def test_comments_ending_the_lines_of_a_persons_yaml_entry_are_kept():
     for comment in ("# daily: we pin actions by sha", "# see ADR-7", "# vendored", "# the web app"):
         assert new.count(comment) == 1, (comment, new)
     assert "interval: weekly" in new and "package-ecosystem: npm  # the web app" in new
+
+
+# --- pass 7's open items: a hostile API's answer is bounded, and a broken one is named as such ------
+
+
+class _Hostile(http.server.BaseHTTPRequestHandler):
+    """An "API" at 127.0.0.1 whose every answer is one of the shapes below (``mode``)."""
+
+    protocol_version = "HTTP/1.1"
+    mode = ""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        import gzip
+
+        mode, chunk = self.mode, b" " * 1_000_000
+        if mode in ("declared", "chunked"):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if mode == "declared":
+                self.send_header("Content-Length", str(60 * len(chunk) + 2))
+            else:
+                self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for _ in range(60):  # 60 MB of blanks before the JSON
+                    data = chunk if mode == "declared" else b"%x\r\n%s\r\n" % (len(chunk), chunk)
+                    self.wfile.write(data)
+                self.wfile.write(b"[]" if mode == "declared" else b"2\r\n[]\r\n0\r\n\r\n")
+            except OSError:  # the client stopped reading: what the bound is for
+                pass
+            return
+        status, headers, body = 200, {}, b"[]"
+        if mode == "gzip":  # a small answer that inflates to 50 MB
+            headers["Content-Encoding"] = "gzip"
+            body = gzip.compress(b"[" + b" " * 50_000_000 + b"]")
+        elif mode == "object":
+            body = b'{"a": 1}'
+        elif mode == "retry":
+            status, headers = 429, {"Retry-After": "99999999999999999999"}
+            body = b'{"message": "slow down"}'
+        self.send_response(status)
+        for key, value in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_hostile_apis_answers_are_bounded_and_named(loop, github, monkeypatch):  # noqa: F811 (fixtures from test_review)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server.handle_error = lambda *args: None  # type: ignore[method-assign]  # the client hangs up: meant
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_port}")
+    expected = {
+        "declared": "with more than the tool reads (60 MB)",
+        "chunked": "with more than the tool reads (over 20 MB)",
+        "gzip": "(compressed, though the tool asked for no compression)",
+        "object": "answered list pull requests on pcalnon/juniper-ml with an object where its API "
+        "gives a list",
+        "retry": "gave an answer to list pull requests on pcalnon/juniper-ml that cannot be read",
+    }
+    try:
+        for mode, words in expected.items():
+            _Hostile.mode = mode
+            result = rollout("status", "--json", "-m", loop.manifest, "--repo", "juniper-ml")
+            assert result.code == 1 and words in result.stdout, (mode, result.stdout)
+            assert "please report this" not in result.stdout and not result.stderr.strip()
+            assert github.token not in result.stdout
+    finally:
+        server.shutdown()
