@@ -34,6 +34,9 @@ MAX_WAIT = (
 RETRIES = 3
 PAGES = 10  # pages of 100 read of check runs, statuses and reviews (a PR's 1,000 checks)
 CONCURRENCY = 4  # requests in flight at once (GitHub asks integrators not to send many in parallel)
+# the largest answer read: GitHub's largest page (100 pull requests) is ~2 MB; a proxy or a server
+# that is not GitHub could send gigabytes (pass 7: 300 MB held 990 MB of memory)
+MAX_ANSWER_BYTES = 20_000_000
 
 
 class ForgeError(RepoError):
@@ -131,6 +134,39 @@ def slug(github: str | None, url: str | None, origin_url: str | None, name: str)
 # --- the client -------------------------------------------------------------------------------
 
 
+class AnswerTooLarge(Exception):
+    """An answer over MAX_ANSWER_BYTES, or compressed though the tool asked for none."""
+
+
+def _bound_answer(response) -> None:
+    """httpx response hook, run before the body is read: the body is read at most to
+    MAX_ANSWER_BYTES. The tool asks for no compression (``Accept-Encoding: identity``), so what
+    is counted is what is decoded; an answer compressed anyway is refused (a small gzip can
+    inflate to gigabytes)."""
+    import httpx
+
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_ANSWER_BYTES:
+        raise AnswerTooLarge(f"{int(length) // 1_000_000} MB")
+    if response.headers.get("content-encoding", "identity").lower() not in ("", "identity"):
+        raise AnswerTooLarge("compressed, though the tool asked for no compression")
+    raw = response.stream
+
+    class Bounded(httpx.SyncByteStream):
+        def __iter__(self):
+            seen = 0
+            for chunk in raw:
+                seen += len(chunk)
+                if seen > MAX_ANSWER_BYTES:
+                    raise AnswerTooLarge(f"over {MAX_ANSWER_BYTES // 1_000_000} MB")
+                yield chunk
+
+        def close(self) -> None:
+            raw.close()
+
+    response.stream = Bounded()
+
+
 def _retry(exc, count: int):
     from githubkit.exception import RateLimitExceeded, RequestFailed
     from githubkit.typing import RetryOption
@@ -167,7 +203,7 @@ class Client:
 
         self.forge = forge
         # the REST API version githubkit's typed operations would send
-        self._headers = {"X-GitHub-Api-Version": LATEST_VERSION}
+        self._headers = {"X-GitHub-Api-Version": LATEST_VERSION, "Accept-Encoding": "identity"}
         self._gh = _shared_github()(
             forge.token,
             base_url=forge.api_url + "/",
@@ -175,6 +211,7 @@ class Client:
             timeout=30.0,
             throttler=throttler,
             http_cache=False,
+            event_hooks={"response": [_bound_answer]},
         )
 
     def __enter__(self) -> Client:
@@ -195,14 +232,16 @@ class Client:
         *,
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        expect: type | None = None,
     ) -> Any:
         """One REST operation of GitHub's description (``path`` under ``/repos/OWNER/NAME``), sent by
         githubkit's core ``request`` (auth, throttling, rate limits and retries as for its typed
         operations, which only add request models: building them cost ~80 ms at the first call of
-        each operation, and ~0.3 ms per call); the JSON answer as it came."""
+        each operation, and ~0.3 ms per call); the JSON answer as it came, which must be an
+        ``expect`` (a list or an object) when given."""
         owner, name = (quote(part, safe="") for part in full.split("/"))
         try:
-            return self._gh.request(
+            answer = self._gh.request(
                 method,
                 f"/repos/{owner}/{name}{path}",
                 params=params,
@@ -213,6 +252,13 @@ class Client:
             raise ForgeError(
                 explain(err, full, what, self.forge.api_url, self.forge.token)
             ) from None
+        if expect is not None and not isinstance(answer, expect):
+            raise ForgeError(
+                f"GitHub at {strip_userinfo(self.forge.api_url)} answered {what} on {full} with "
+                f"{_json_kind(answer)} where its API gives {_json_kind(expect())}: is it GitHub's "
+                "API? check `forge.api_url` and $GITHUB_API_URL"
+            )
+        return answer
 
     # the calls, each a REST operation of GitHub's description (the fake GitHub validates each
     # request and answer against it)
@@ -227,12 +273,16 @@ class Client:
             "GET",
             "/pulls",
             params={"state": "all", "head": f"{owner}:{branch}", "base": base, "per_page": 100},
+            expect=list,
         )
         mine = [
             p
             for p in pulls
-            if p["head"]["ref"] == branch
-            and (p["head"]["label"] or "").lower() == f"{owner}:{branch}".lower()
+            if isinstance(p, dict)
+            and isinstance(p.get("number"), int)
+            and isinstance(p.get("head"), dict)
+            and p["head"].get("ref") == branch
+            and str(p["head"].get("label") or "").lower() == f"{owner}:{branch}".lower()
         ]
         mine.sort(key=lambda p: (p["state"] == "open", p["number"]), reverse=True)
         return mine[0] if mine else None
@@ -253,12 +303,18 @@ class Client:
                 "body": body,
                 "draft": draft,
             },
+            expect=dict,
         )
 
     def update_pull(self, full: str, number: int, **fields) -> dict:
         """pulls/update: PATCH /repos/{owner}/{repo}/pulls/{pull_number}"""
         return self.call(
-            full, f"update pull request #{number}", "PATCH", f"/pulls/{number}", body=fields
+            full,
+            f"update pull request #{number}",
+            "PATCH",
+            f"/pulls/{number}",
+            body=fields,
+            expect=dict,
         )
 
     def add_labels(self, full: str, number: int, labels: list[str]) -> None:
@@ -314,8 +370,8 @@ class Client:
         """A ``{total_count, KEY: [...]}`` answer with the items of every page (pass 7: a failing check
         on page 2 was never seen); at most PAGES pages, the answer's ``total_count`` kept so that
         a caller sees when some were not read."""
-        first = self.call(full, what, "GET", path, params={"per_page": 100, "page": 1})
-        if not isinstance(first, dict) or not isinstance(first.get(key), list):
+        first = self.call(full, what, "GET", path, params={"per_page": 100, "page": 1}, expect=dict)
+        if not isinstance(first.get(key), list):
             return first
         items = list(first[key])
         total = first.get("total_count")
@@ -395,9 +451,29 @@ def explain(err: Exception, full: str, what: str, api: str, token: str = "") -> 
         return f"GitHub answered {status} to {what} on {full}{': ' + message if message else ''}; try again later"
     if isinstance(err, RequestTimeout):
         return f"GitHub at {api} did not answer in time ({what} on {full}); try again"
+    if isinstance(err, RequestError) and isinstance(err.exc, AnswerTooLarge):
+        return (
+            f"GitHub at {api} answered {what} on {full} with more than the tool reads ({err.exc}): "
+            "is it GitHub's API? check `forge.api_url` and $GITHUB_API_URL"
+        )
     if isinstance(err, RequestError):
         return f"cannot reach GitHub at {api} ({what} on {full}): {type(err.exc).__name__}; check the network"
-    return f"unexpected {type(err).__name__} while trying to {what} on {full}"
+    # what is left went wrong reading the answer (not JSON, a Retry-After or rate-limit reset no
+    # date can hold): say so, not a Python type alone
+    return (
+        f"GitHub at {api} gave an answer to {what} on {full} that cannot be read "
+        f"({type(err).__name__}): is it GitHub's API? try again later"
+    )
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words (never the value: an answer may hold anything)."""
+    if value is None:
+        return "null"
+    for kind, name in ((bool, "a boolean"), ((int, float), "a number"), (str, "a string")):
+        if isinstance(value, kind):
+            return name
+    return "a list" if isinstance(value, list) else "an object"
 
 
 def _message(err, token: str = "") -> str:

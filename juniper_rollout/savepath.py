@@ -70,7 +70,7 @@ def problem(path: Path) -> str | None:
     if blocker is not None:
         return f"{blocker} is a file, not a folder; give a path inside a folder, {STDOUT_HINT}"
     if not folder.is_dir():
-        return f"no folder {folder} (create it first: mkdir -p {quote(str(folder))})"
+        return _no_folder(folder)
     fs = file_system(folder)
     if fs is not None and fs[0] in PSEUDO_FILE_SYSTEMS:
         return (
@@ -124,7 +124,7 @@ def _cannot_create(folder: Path, code: int | None) -> str:
             f"ordinary folder, {STDOUT_HINT}"
         )
     if code == errno.ENOENT:
-        return f"no folder {folder} (create it first: mkdir -p {quote(str(folder))})"
+        return _no_folder(folder)
     return (
         f"no permission to create a file in {folder}; give a folder you can write to, {STDOUT_HINT}"
     )
@@ -177,3 +177,14 @@ def _unescape(field: str) -> str:
     for code in ("040", "011", "012", "134"):
         field = field.replace("\\" + code, chr(int(code, 8)))
     return field
+
+
+def _no_folder(folder: Path) -> str:
+    """``no folder X`` and the ``mkdir -p`` that makes it; a leading ``~`` the shell left alone (it
+    was quoted) is named as such: ``mkdir -p '~'`` would make a folder named ``~``."""
+    if folder.parts and folder.parts[0].startswith("~"):
+        return (
+            f"no folder {folder}: the shell did not expand the ~ (it was quoted); write the path "
+            "with $HOME, or leave the ~ unquoted"
+        )
+    return f"no folder {folder} (create it first: mkdir -p {quote(str(folder))})"

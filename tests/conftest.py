@@ -9,6 +9,9 @@ if it is found in any git object or in a temp file left behind.
 from __future__ import annotations
 
 import os
+import re
+import socket
+import subprocess
 import tempfile
 import zlib
 from pathlib import Path
@@ -17,6 +20,9 @@ import pytest
 from hypothesis import settings
 
 from tests.demofleet import CANARY
+from tests.fake_github import FakeGitHub
+from tests.fleet import OWNER
+from tests.helpers import git
 
 CANARY_BYTES = CANARY.encode()
 
@@ -142,3 +148,77 @@ def pytest_sessionfinish(session, exitstatus):
     if leaked:
         session.exitstatus = 1
         print(f"\nLEAK: the plaintext canary is in {len(leaked)} file(s), e.g. {leaked[0]}")
+
+
+# --- the review loop: a fake GitHub on 127.0.0.1, the demo fleet with bare origins ------------------
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """Every connection goes to 127.0.0.1: a test that reached for github.com fails here."""
+    real = socket.socket.connect
+    reached: list = []
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1"):
+            reached.append(address)
+            raise AssertionError(f"a test tried to reach {address}")
+        return real(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    yield
+    assert not reached
+
+
+@pytest.fixture
+def github(monkeypatch, loopback_only):
+    fake = FakeGitHub()
+    url = fake.start()
+    monkeypatch.setenv("GITHUB_API_URL", url)
+    monkeypatch.setenv("GITHUB_TOKEN", fake.token)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.setenv(
+        "PATH", "/usr/bin:/bin:" + str(Path(__import__("sys").executable).parent)
+    )  # no gh
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    yield fake
+    fake.stop()
+    assert not fake.violations, (
+        "the fake GitHub saw requests or gave answers outside GitHub's API description:\n"
+        + "\n".join(fake.violations)
+    )
+
+
+@pytest.fixture
+def loop(fleet, github):
+    """The demo fleet with a bare origin per repo (registered in the fake) and `github:`/`url:` entries."""
+    remotes = fleet.root / "remotes"
+    remotes.mkdir()
+    text = fleet.manifest.read_text()
+    for name in fleet.names:
+        bare = remotes / f"{name}.git"
+        subprocess.run(
+            ["git", "clone", "-q", "--bare", str(fleet.repo(name)), str(bare)], check=True
+        )
+        git(fleet.repo(name), "remote", "add", "origin", str(bare))
+        git(fleet.repo(name), "fetch", "-q", "origin")
+        github.add_repo(f"{OWNER}/{name}", bare)
+        text = re.sub(
+            rf"^  - name: {name}( .*)?$",
+            rf"\g<0>\n    github: {OWNER}/{name}\n    url: {bare}",
+            text,
+            count=1,
+            flags=re.M,
+        )
+    fleet.manifest.write_text(text)
+    fleet.remotes = remotes
+    return fleet

@@ -11,6 +11,7 @@ from tests.helpers import git
 
 SHIPPED = Path(__file__).resolve().parent.parent / "manifests" / "repos.yaml"
 BRANCH = "chore/sops-age-rollout"
+OWNER = "pcalnon"  # the GitHub owner of the demo fleet in the review-loop tests
 
 
 @dataclass

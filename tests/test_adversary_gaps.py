@@ -90,6 +90,9 @@ def test_every_plan_out_failure_is_one_line_saying_what_and_how(tmp_path):
     command = line.split("(create it first: ")[1].rstrip(")\n")
     subprocess.run(command, shell=True, check=True)  # the command works when pasted
     assert missing.is_dir()
+    line = plan_out(manifest, "~/reports/plan.json")  # `--out "~/…"`: quoted, never expanded
+    assert "no folder ~/reports: the shell did not expand the ~ (it was quoted)" in line
+    assert "mkdir" not in line
     assert "the name is too long" in plan_out(manifest, tmp_path / ("x" * 300))
     (tmp_path / "clone" / ".git").mkdir(parents=True)
     (tmp_path / "clone" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")

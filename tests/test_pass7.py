@@ -8,23 +8,20 @@ this session added (drift's refs outside every commit, the saved plan's re-check
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import re
 import subprocess
+import threading
 
 import pytest
 
 from tests import github_api
 from tests.helpers import git, rollout
 from tests.test_pass3 import BRANCH, commit_on
-from tests.test_review import (  # noqa: F401  (fixtures: the demo fleet with origins, the fake GitHub)
-    OWNER,
-    apply_pr,
-    bare_branch,
-    github,
-    loop,
-    loopback_only,
-)
+from tests.test_review import OWNER, apply_pr, bare_branch
+
+pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
 
 # --- named rollouts never write the SOPS rollout's files, nor share its branch -----------------------
 
@@ -169,7 +166,7 @@ def test_drift_finds_a_plaintext_env_file_behind_a_long_chain_of_tags(fleet):
 # --- the review loop against a hostile or broken GitHub ------------------------------------------
 
 
-def test_a_token_that_githubs_message_repeats_is_never_printed(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_a_token_that_githubs_message_repeats_is_never_printed(loop, github):
     """explain() copied GitHub's message into the `failed` line: a proxy (or a hostile API) that echoes
     the request's `Authorization` header put the token in the terminal and the CI log."""
     github.inject(
@@ -189,7 +186,7 @@ def test_a_token_that_githubs_message_repeats_is_never_printed(loop, github):  #
     assert github.token not in result.stdout + result.stderr
 
 
-def test_a_plain_http_github_api_url_from_the_environment_is_refused(loop, github, monkeypatch):  # noqa: F811 (fixtures from test_review)
+def test_a_plain_http_github_api_url_from_the_environment_is_refused(loop, github, monkeypatch):
     """Pass 6 refused `forge.api_url: http://…`; `$GITHUB_API_URL`, which overrides it, was not
     checked: the token went in clear to the host it names."""
     monkeypatch.setenv("GITHUB_API_URL", "http://ghe.example.com/api/v3")
@@ -200,7 +197,7 @@ def test_a_plain_http_github_api_url_from_the_environment_is_refused(loop, githu
     assert not github.requests
 
 
-def test_a_pr_merged_in_an_earlier_round_does_not_hide_the_new_commits(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_a_pr_merged_in_an_earlier_round_does_not_hide_the_new_commits(loop, github):
     """After a merged PR and `cleanup`, a key rotation pushed the branch again: `pr` said "merged #1"
     (the newest PR for OWNER:BRANCH), status said "run cleanup", cleanup kept it: never reviewed."""
     import pyrage
@@ -225,7 +222,7 @@ def test_a_pr_merged_in_an_earlier_round_does_not_hide_the_new_commits(loop, git
     )
 
 
-def test_status_reads_every_page_of_check_runs(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_status_reads_every_page_of_check_runs(loop, github):
     """Only the first 100 check runs were read: a failing run on page 2 and an approval made status
     say "approved — merge it" with checks "passing"."""
     full = f"{OWNER}/juniper-ml"
@@ -248,7 +245,7 @@ def test_status_reads_every_page_of_check_runs(loop, github):  # noqa: F811 (fix
     assert (row["checks"], row["next"]) == ("failing", "checks failing"), row
 
 
-def test_a_pr_body_a_person_rewrote_is_kept(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_a_pr_body_a_person_rewrote_is_kept(loop, github):
     """The tool keeps what a person adds below its marker; a body a person rewrote (marker gone) was
     replaced whole by the tool's table at the next `pr`: their text lost. Now it is kept below the
     table (and so below the marker: kept at every later run too)."""
@@ -265,7 +262,7 @@ def test_a_pr_body_a_person_rewrote_is_kept(loop, github):  # noqa: F811 (fixtur
     assert "unchanged #1" in again.stdout and github.pulls(full)[0].body == body
 
 
-def test_two_entries_naming_one_github_repository_are_refused_with_the_line(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_two_entries_naming_one_github_repository_are_refused_with_the_line(loop, github):
     """A `github:` copied from another entry and left unchanged: `pr` of juniper-ml found
     juniper-data's PR (same OWNER:BRANCH in that repository) and rewrote its body with ml's files."""
     assert apply_pr(loop, "--repo", "juniper-data").code == 0
@@ -284,7 +281,7 @@ def test_two_entries_naming_one_github_repository_are_refused_with_the_line(loop
     assert not git(loop.repo("juniper-ml"), "branch", "--list", BRANCH)
 
 
-def test_an_approved_draft_is_not_told_to_merge(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_an_approved_draft_is_not_told_to_merge(loop, github):
     """GitHub never merges a draft: status said "approved — merge it" for one."""
     full = f"{OWNER}/juniper-ml"
     assert (
@@ -300,7 +297,7 @@ def test_an_approved_draft_is_not_told_to_merge(loop, github):  # noqa: F811 (fi
     )
 
 
-def test_reviewers_whose_request_failed_are_asked_at_the_next_pr(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_reviewers_whose_request_failed_are_asked_at_the_next_pr(loop, github):
     """The request for the manifest's reviewers was made only when the PR was opened: one that failed
     then (a 422, a dropped connection) was never made again, and `pr` said "unchanged"."""
     full = f"{OWNER}/juniper-ml"
@@ -320,7 +317,7 @@ def test_reviewers_whose_request_failed_are_asked_at_the_next_pr(loop, github): 
     assert "unchanged #1" in third.stdout and github.pulls(full)[0].reviewers == []
 
 
-def test_a_merged_pr_whose_head_never_reached_the_clone_is_still_merged(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_a_merged_pr_whose_head_never_reached_the_clone_is_still_merged(loop, github):
     """GitHub's "Update branch" adds a merge commit on the PR's branch; merged so and the branch
     deleted, that head is never fetched: the branch here, older than the merge, is what was merged."""
     full = f"{OWNER}/juniper-ml"
@@ -335,7 +332,7 @@ def test_a_merged_pr_whose_head_never_reached_the_clone_is_still_merged(loop, gi
     assert "juniper-ml: merged #1" not in again.stdout, again.stdout
 
 
-def test_cleanup_after_github_deleted_the_merged_branch_itself(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_cleanup_after_github_deleted_the_merged_branch_itself(loop, github):
     """ "Automatically delete head branches" (a common repository setting) removed the branch on
     merge; `sync` does not prune, so cleanup's push with a lease on the stale remote-tracking ref
     failed at every run: "has commits the tool did not see; fetch (rollout sync)", which never helped."""
@@ -357,7 +354,7 @@ def test_cleanup_after_github_deleted_the_merged_branch_itself(loop, github):  #
     assert "nothing to clean" in again.stdout
 
 
-def test_cleanup_still_keeps_a_branch_someone_pushed_to_after_the_merge(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_cleanup_still_keeps_a_branch_someone_pushed_to_after_the_merge(loop, github):
     full = f"{OWNER}/juniper-ml"
     assert apply_pr(loop, "--repo", "juniper-ml").code == 0
     github.merge(full, github.pulls(full)[0].number)
@@ -378,7 +375,7 @@ def test_cleanup_still_keeps_a_branch_someone_pushed_to_after_the_merge(loop, gi
     assert bare_branch(loop, "juniper-ml") == new
 
 
-def test_review_loop_on_a_missing_or_sha256_clone_is_one_true_line(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_review_loop_on_a_missing_or_sha256_clone_is_one_true_line(loop, github):
     """A clone not there yet: "git for-each-ref failed: fatal: cannot change to …"; a SHA-256 clone
     holding the rollout branch: status "absent — run `rollout apply --push --pr`" and cleanup "nothing
     to clean" (the in-process ref reader knows SHA-1 ids only), where plan says it is not supported."""
@@ -405,7 +402,7 @@ def test_review_loop_on_a_missing_or_sha256_clone_is_one_true_line(loop, github)
     assert git(repo, "branch", "--list", BRANCH).strip()
 
 
-def test_credentials_in_the_github_api_url_are_never_printed(loop, github, monkeypatch):  # noqa: F811 (fixtures from test_review)
+def test_credentials_in_the_github_api_url_are_never_printed(loop, github, monkeypatch):
     """`forge.api_url: https://user:PASSWORD@host/api/v3` was accepted and printed in every failed
     call's line ("cannot reach GitHub at https://user:PASSWORD@…"); `$GITHUB_API_URL` the same."""
     text = loop.manifest.read_text()
@@ -453,7 +450,7 @@ def test_a_nul_byte_in_a_path_or_a_newline_after_owner_name_is_one_line(fleet, e
         assert result.code == 1 and "holds a NUL byte (no path can)" in result.stderr, result.stderr
 
 
-def test_a_commit_subject_quoting_the_marker_does_not_grow_the_pr_body(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_a_commit_subject_quoting_the_marker_does_not_grow_the_pr_body(loop, github):
     """A commit on the branch whose subject quotes `<!-- juniper-rollout -->`: every later `pr` took
     the rest of the tool's body for a person's text and appended it again ("updated", longer each run)."""
     full = f"{OWNER}/juniper-ml"
@@ -478,7 +475,7 @@ def test_a_commit_subject_quoting_the_marker_does_not_grow_the_pr_body(loop, git
         assert "unchanged #1" in again.stdout and github.pulls(full)[0].body == body
 
 
-def test_sync_into_a_path_under_a_file_is_one_line(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_sync_into_a_path_under_a_file_is_one_line(loop, github):
     import shutil
 
     shutil.rmtree(loop.repo("juniper-ml"))
@@ -516,3 +513,76 @@ def test_comments_ending_the_lines_of_a_persons_yaml_entry_are_kept():
     for comment in ("# daily: we pin actions by sha", "# see ADR-7", "# vendored", "# the web app"):
         assert new.count(comment) == 1, (comment, new)
     assert "interval: weekly" in new and "package-ecosystem: npm  # the web app" in new
+
+
+# --- pass 7's open items: a hostile API's answer is bounded, and a broken one is named as such ------
+
+
+class _Hostile(http.server.BaseHTTPRequestHandler):
+    """An "API" at 127.0.0.1 whose every answer is one of the shapes below (``mode``)."""
+
+    protocol_version = "HTTP/1.1"
+    mode = ""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        import gzip
+
+        mode, chunk = self.mode, b" " * 1_000_000
+        if mode in ("declared", "chunked"):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if mode == "declared":
+                self.send_header("Content-Length", str(60 * len(chunk) + 2))
+            else:
+                self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for _ in range(60):  # 60 MB of blanks before the JSON
+                    data = chunk if mode == "declared" else b"%x\r\n%s\r\n" % (len(chunk), chunk)
+                    self.wfile.write(data)
+                self.wfile.write(b"[]" if mode == "declared" else b"2\r\n[]\r\n0\r\n\r\n")
+            except OSError:  # the client stopped reading: what the bound is for
+                pass
+            return
+        status, headers, body = 200, {}, b"[]"
+        if mode == "gzip":  # a small answer that inflates to 50 MB
+            headers["Content-Encoding"] = "gzip"
+            body = gzip.compress(b"[" + b" " * 50_000_000 + b"]")
+        elif mode == "object":
+            body = b'{"a": 1}'
+        elif mode == "retry":
+            status, headers = 429, {"Retry-After": "99999999999999999999"}
+            body = b'{"message": "slow down"}'
+        self.send_response(status)
+        for key, value in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_hostile_apis_answers_are_bounded_and_named(loop, github, monkeypatch):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server.handle_error = lambda *args: None  # type: ignore[method-assign]  # the client hangs up: meant
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_port}")
+    expected = {
+        "declared": "with more than the tool reads (60 MB)",
+        "chunked": "with more than the tool reads (over 20 MB)",
+        "gzip": "(compressed, though the tool asked for no compression)",
+        "object": "answered list pull requests on pcalnon/juniper-ml with an object where its API "
+        "gives a list",
+        "retry": "gave an answer to list pull requests on pcalnon/juniper-ml that cannot be read",
+    }
+    try:
+        for mode, words in expected.items():
+            _Hostile.mode = mode
+            result = rollout("status", "--json", "-m", loop.manifest, "--repo", "juniper-ml")
+            assert result.code == 1 and words in result.stdout, (mode, result.stdout)
+            assert "please report this" not in result.stdout and not result.stderr.strip()
+            assert github.token not in result.stdout
+    finally:
+        server.shutdown()
