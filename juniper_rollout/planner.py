@@ -275,7 +275,7 @@ def _rendered(
     }
     before = snap.files.get(spec.path)
     persons = before is not None and spec.path not in snap.tool_written
-    if persons and groups is not None and spec.policy == "merge":
+    if persons and before is not None and groups is not None and spec.policy == "merge":
         return _merged(spec, snap, before, groups, _held_names(repo, snap))
     after = render.render_file(manifest, repo, spec, extra).encode("utf-8")
     if persons and before != after and spec.policy == "create-only":

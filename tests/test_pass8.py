@@ -16,13 +16,7 @@ from juniper_rollout import sops
 from juniper_rollout.discover import discover_all
 from tests.helpers import git, rollout
 from tests.test_pass3 import BRANCH, commit_on
-from tests.test_review import (  # noqa: F401  (fixtures: the demo fleet with origins, the fake GitHub)
-    OWNER,
-    apply_pr,
-    github,
-    loop,
-    loopback_only,
-)
+from tests.test_review import OWNER, apply_pr
 
 # --- plan --out never replaces a file that is not a saved plan -----------------------------------
 
@@ -168,7 +162,7 @@ def test_on_top_the_tools_own_env_example_is_rendered_again_not_kept_as_hand_wri
 # --- the review loop keeps a person's text above the tool's part of a PR body ----------------------
 
 
-def test_a_note_a_person_typed_above_the_tools_table_is_kept(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_a_note_a_person_typed_above_the_tools_table_is_kept(loop, github):
     """A reviewer typing a note at the top of the PR description (GitHub's editor opens there) lost
     it at the next `pr`: only text below the tool's marker was kept, the part above taken for the
     tool's own. Now text before the tool's first line is kept above it, at every later run too."""
@@ -184,7 +178,7 @@ def test_a_note_a_person_typed_above_the_tools_table_is_kept(loop, github):  # n
     assert "unchanged #1" in again.stdout and github.pulls(full)[0].body == body
 
 
-def test_a_manifest_introduction_quoting_the_marker_does_not_grow_the_pr_body(loop, github):  # noqa: F811 (fixtures from test_review)
+def test_a_manifest_introduction_quoting_the_marker_does_not_grow_the_pr_body(loop, github):
     """`defaults.pull_request.body` holding the tool's marker (a copied PR description): every `pr`
     took the rest of the tool's body for a person's text below the marker and appended it again."""
     full = f"{OWNER}/juniper-ml"
