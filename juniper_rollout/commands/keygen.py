@@ -35,6 +35,11 @@ def _never_in_a_work_tree(path: Path) -> None:
     """Refuse a ``--key-file`` in a git working tree that git does not ignore (pass 8): the private
     key was left untracked in a clone, one `git add -A` away from being committed and pushed. Where
     sops looks by default is not judged (a home folder may be a dotfiles repository)."""
+    try:
+        if Path(os.path.abspath(path)) == Path(os.path.abspath(keys.default_key_file())):
+            return  # sops's own place, named explicitly
+    except RolloutError:
+        pass
     folder = Path(os.path.abspath(path)).parent
     for top in (folder, *folder.parents):
         if (top / ".git").exists():
