@@ -342,6 +342,11 @@ def _merged(
         merged = envexample.merge(text, groups, path=spec.path, read=read)
     except blocks.BrokenMarkers as err:
         raise RepoError(str(err)) from None
+    # a "name" shaped like a credential (a token pasted into the example) is never echoed (pass 8)
+    pasted = sum(dotenv.is_credential_name(n) for n in merged.stale)
+    merged = replace(
+        merged, stale=tuple(n for n in merged.stale if not dotenv.is_credential_name(n))
+    )
     result = change(spec.path, before, merged.text.encode("utf-8"), "hand-written file kept")
     adoptions = [
         Adoption(FILE_KEPT, spec.path, "every line kept; set policy: replace to have it rendered")
@@ -362,6 +367,12 @@ def _merged(
     ]
     if merged.stale:
         parts.append(f"not in {where} (kept, reported): {', '.join(merged.stale)}")
+    if pasted:
+        parts.append(
+            f"{pasted} name{'s' if pasted != 1 else ''} shaped like a credential (not shown): "
+            f"remove {'those lines' if pasted != 1 else 'that line'} from {spec.path} by hand and "
+            "rotate the credential (it is readable in git)"
+        )
     return replace(
         result,
         detail=f"{result.reason}; {'; '.join(parts)}{_unresolved(spec, snap)}",

@@ -271,3 +271,33 @@ def test_the_sops_rollouts_example_merge_never_edits_a_sops_encrypted_file(fleet
     )
     assert rollout("apply", *only, "--yes").code == 0
     assert git(client, "show", f"{BRANCH}:.env.example") == encrypted
+
+
+# --- a token pasted as a name into a hand-written .env.example is never echoed as a "stale name" ---
+
+
+def test_a_credential_shaped_name_in_a_hand_written_example_is_not_echoed_as_stale(fleet, tmp_path):
+    """A hand-written `.env.example` holding a pasted token as a name (`ghp_…=`): plan (text and
+    --json) and drift listed it as a stale name, spreading the credential into terminals and CI
+    logs. Now counted, never shown, with what to do (pass 6 did the same for names in ciphertext)."""
+    worker = fleet.repo("juniper-cascor-worker")
+    token = "ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8V"
+    example = f"# hand-written\nWORKER_URL=\n{token}=\n"
+    git(
+        worker,
+        "update-ref",
+        "refs/heads/main",
+        commit_on(worker, "main", {".env.example": example}, tmp_path),
+    )
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor-worker")
+    result = rollout("plan", *only, "--json")
+    assert token not in result.stdout + result.stderr
+    assert "1 name shaped like a credential (not shown)" in result.stdout
+    assert "WORKER_URL" in result.stdout  # an ordinary stale name is still reported
+    text = rollout("plan", *only)
+    diff = ("     ", "    +", "    -", "    @")  # the diff shows the committed file as it is
+    shown = [line for line in text.stdout.splitlines() if not line.startswith(diff)]
+    assert any(line.startswith("    report stale name WORKER_URL") for line in shown)
+    assert token not in "\n".join(shown) + text.stderr
+    drift = rollout("drift", *only)
+    assert token not in drift.stdout + drift.stderr and "WORKER_URL" in drift.stdout
