@@ -154,9 +154,29 @@ def _publish(path: Path, data: bytes) -> None:
 
 
 def _exists(path: Path) -> RolloutError:
-    return RolloutError(
-        f"{path} already exists: refusing to overwrite an age key (use it, or move it away first)"
-    )
+    what = _what_is(path)
+    if what == "an age key file":
+        how = "use it, or move it away first"
+    else:
+        how = "it is not a key file: pass another --key-file, or move it away first"
+    return RolloutError(f"{path} already exists ({what}): refusing to overwrite it ({how})")
+
+
+def _what_is(path: Path) -> str:
+    """What stands at ``path``, in words (pass 9): never its content, which may be a secret."""
+    if path.is_symlink():
+        return "a symbolic link"
+    if path.is_dir():
+        return "a folder"
+    if not path.is_file():
+        return "not a regular file"
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(1 << 16)
+        keys = agekey.public_keys_of(data.decode("utf-8"), strip=True)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return "a file that is not an age key file"
+    return "an age key file" if keys else "a file that holds no age key"
 
 
 def public_keys_in(path: Path) -> list[str]:
