@@ -693,6 +693,20 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     """What frees a branch checked out in the worktree at ``top``, in words that work when pasted:
     switch it, or prune it when its folder is gone (unlocking it first when it is locked)."""
     if top.exists():
+        state = _worktree_admin(repo, top)
+        if state is not None and any(
+            (state / d).is_dir() for d in ("rebase-merge", "rebase-apply")
+        ):
+            # pass 9: mid-rebase HEAD is detached; `git switch -` there leaves the rebase running
+            return (
+                "a rebase is under way in that worktree: finish it (`git rebase --continue`) or "
+                "drop it (`git rebase --abort`), then switch it to another branch (`git switch -`)"
+            )
+        if state is not None and (state / "BISECT_START").is_file():
+            return (
+                "that worktree is bisecting it: end the bisect (`git bisect reset`), "
+                "then switch it to another branch (`git switch -`)"
+            )
         return "switch that worktree to another branch (`git switch -`)"
     if worktree_locked(repo, top):
         return (
@@ -700,6 +714,21 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             f"`git worktree unlock {quote(str(top))}` and `git worktree prune` in {clone_path}"
         )
     return f"that worktree is gone: run `git worktree prune` in {clone_path}"
+
+
+def _worktree_admin(repo: git.Repo, top: Path) -> Path | None:
+    """The git admin folder of the worktree at ``top`` (the common dir for the main one)."""
+    common = Path(repo.common_dir)
+    if repo.working_tree_dir and Path(repo.working_tree_dir) == top:
+        return common
+    for admin in (common / "worktrees").glob("*"):
+        try:
+            where = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
+        except OSError:
+            continue
+        if where == top:
+            return admin
+    return None
 
 
 def worktree_locked(repo: git.Repo, top: Path) -> bool:

@@ -5,10 +5,14 @@ The attempts, held and broken, are logged in the pass-9 log; SECURITY.md lists e
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 from pyrage import x25519
 
 from tests.demofleet import CANARY
-from tests.helpers import rollout
+from tests.helpers import git, rollout
+from tests.test_pass3 import BRANCH, commit_on
 
 # --- keygen says what stands where it would write -----------------------------------------------
 
@@ -36,3 +40,30 @@ def test_keygen_says_what_the_existing_file_is_never_its_content(tmp_path):
             assert "an age key (" not in result.stderr and "not a key file" in result.stderr
         if before is not None:
             assert path.read_bytes() == before
+
+
+# --- apply blocked by a rebase of the rollout branch gives advice that works there ----------------
+
+
+def test_apply_blocked_mid_rebase_advises_continue_or_abort_and_the_advice_works(fleet, tmp_path):
+    """During a `rebase -i` of the rollout branch apply advised only `git switch -`, which leaves
+    the rebase running (git refuses to switch then)."""
+    repo = fleet.repo("juniper-ml")
+    assert rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--yes").code == 0
+    git(repo, "switch", "-q", BRANCH)
+    subprocess.run(
+        ["git", "-C", str(repo), "rebase", "-i", "main"],
+        env={**os.environ, "GIT_SEQUENCE_EDITOR": "sed -i '1i break'"},
+        check=True,
+        capture_output=True,
+    )
+    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"m.txt": "x\n"}, tmp_path))
+    result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--yes")
+    assert "juniper-ml: blocked" in result.stdout, result.stdout
+    assert "`git rebase --continue`" in result.stdout and "`git rebase --abort`" in result.stdout
+    switched = subprocess.run(["git", "-C", str(repo), "switch", "-"], capture_output=True)
+    assert switched.returncode != 0  # the old advice alone does not work mid-rebase
+    git(repo, "rebase", "--abort")
+    git(repo, "switch", "-q", "-")
+    result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--yes")
+    assert "juniper-ml: blocked" not in result.stdout, result.stdout
