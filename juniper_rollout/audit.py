@@ -43,7 +43,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from shlex import quote
 from typing import Any
 
 from juniper_rollout import agekey, artifacts, planner, sopsmeta
@@ -65,6 +64,7 @@ from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
+from juniper_rollout.wording import shell_word
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 MAX_COMMITS_NAMED = 5
@@ -431,9 +431,9 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
             TRACKED_ENV,
             path,
             f"{path} is tracked in git at {ref}; a .gitignore line does not untrack it: "
-            f"`rollout apply` removes it on the rollout branch (or `git rm --cached {quote(path)}`); "
+            f"`rollout apply` removes it on the rollout branch (or `git rm --cached {shell_word(path)}`); "
             f"rotate the secrets it held: they stay in history{_commits_of(path, facts)}; "
-            f"purging them is the owner's call: `git filter-repo --invert-paths --path {quote(path)}`",
+            f"purging them is the owner's call: `git filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path in facts.paths
         if is_plaintext_env(path, repo, manifest)
@@ -448,7 +448,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
             f"{path} {sopsmeta.LFS_NOTE}"
             if sopsmeta.is_lfs_pointer(blob)
             else f"{path} has no sops metadata: it may be plaintext; remove it "
-            f"(`git rm --cached {quote(path)}`), rotate what it held, and encrypt again with sops",
+            f"(`git rm --cached {shell_word(path)}`), rotate what it held, and encrypt again with sops",
         )
         for path, blob in sorted(facts.encrypted.items())
         if sopsmeta.read_metadata(blob) is None
@@ -509,7 +509,7 @@ def _history(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
                 f"{path} was committed in the past ({name_commits(commits)}); "
                 "its values are still readable there: rotate them; purging the file "
                 "is the owner's call (rewrites history): "
-                f"`git filter-repo --invert-paths --path {quote(path)}`",
+                f"`git filter-repo --invert-paths --path {shell_word(path)}`",
             )
         )
     return out
@@ -536,7 +536,7 @@ def _enc_history(facts: Facts) -> list[Finding]:
             f"{path} was once committed without sops metadata ({name_commits(commits)}): "
             "it may have held plaintext, still readable there: rotate what it held; "
             "purging it is the owner's call: "
-            f"`git filter-repo --invert-paths --path {quote(path)}`",
+            f"`git filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path, commits in sorted(bare.items())
     ] + [
@@ -546,7 +546,7 @@ def _enc_history(facts: Facts) -> list[Finding]:
             f"{path} was once committed with a value sops did not encrypt, or a line sops did not "
             f"write ({name_commits(commits)}): the value is still readable there: rotate it; "
             "purging it is the owner's call: "
-            f"`git filter-repo --invert-paths --path {quote(path)}`",
+            f"`git filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path, commits in sorted(added.items())
     ]
@@ -557,7 +557,7 @@ def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[F
     blob shaped like one; a tagged ``.enc`` without sops metadata or with a line sops did not write."""
     out = []
     for ref, path, blob in facts.outside:
-        drop = f"deleting that ref is the owner's call: `git update-ref -d {quote(ref)}`"
+        drop = f"deleting that ref is the owner's call: `git update-ref -d {shell_word(ref)}`"
         held = f"{path} in the tree {ref} points at (outside every commit)"
         if not path:
             if sopsmeta.read_metadata(blob) is None and _dotenv_shaped(blob):

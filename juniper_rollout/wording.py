@@ -5,6 +5,7 @@ Pure; used by every layer that prints a count."""
 from __future__ import annotations
 
 import re
+import shlex
 
 
 def count(n: int, noun: str) -> str:
@@ -27,3 +28,29 @@ def inert(text: str) -> str:
         ),
         text,
     )
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one shell word that works when pasted (pass 9): :func:`shlex.quote` when it holds
+    no control character (nor tab, newline, an undecodable byte); else bash's ``$'…'`` with each such
+    character escaped, so the command stays one line, inert on a terminal, and still names the file
+    (a file name holding ESC was shown ``'a\\x1bb'``: inert, but pasted it names another file)."""
+    if not _UNSHOWN.search(text):
+        return shlex.quote(text)
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8 (surrogateescape): the byte itself
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x80 and _UNSHOWN.match(ch):
+            out.append(f"\\x{code:02x}")
+        elif _UNSHOWN.match(ch):  # C1, bidi: as UTF-8, the way the name holds them
+            out.append(f"\\u{code:04x}")
+        elif ch in "\\'":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "$'" + "".join(out) + "'"
+
+
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")

@@ -6,6 +6,7 @@ The attempts, held and broken, are logged in the pass-9 log; SECURITY.md lists e
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 from pyrage import x25519
@@ -67,3 +68,22 @@ def test_apply_blocked_mid_rebase_advises_continue_or_abort_and_the_advice_works
     git(repo, "switch", "-q", "-")
     result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--yes")
     assert "juniper-ml: blocked" not in result.stdout, result.stdout
+
+
+# --- a generated command naming a file with control characters works when pasted ----------------
+
+
+def test_filter_repo_command_for_a_name_with_control_characters_works_when_pasted(fleet, tmp_path):
+    """A tracked `.env` whose name holds ESC: the advice showed `--path 'evil\\x1b[2Jx.env'`, inert
+    on the terminal but naming another file when pasted; now bash's `$'…'` names this one."""
+    repo = fleet.repo("juniper-cascor")
+    name = "evil\x1b[2J\x07it's.env"
+    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {name: "A=x\n"}, tmp_path))
+    result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    text = " ".join(result.stdout.split())
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    words = re.findall(r"`git filter-repo --invert-paths --path (.+?)`", text)
+    assert words, result.stdout
+    for word in words:
+        pasted = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True)
+        assert pasted.stdout == name.encode(), word
