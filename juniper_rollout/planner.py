@@ -91,8 +91,8 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
     """Every managed file of ``repo`` with its action; raises RepoError for what the user must fix."""
     for path in sorted(snap.symlinks & set(wanted_paths(repo))):
         raise RepoError(
-            f"{path} is a symlink at {repo.base}; the tool never follows symlinks "
-            "(replace it with a regular file)"
+            f"{path} is a symlink, or in a folder that is one, at {repo.base}; the tool never "
+            "follows symlinks (replace the link with a regular file or folder)"
         )
     lfs = {path for path, data in snap.files.items() if is_lfs_pointer(data)}
 

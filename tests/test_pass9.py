@@ -87,3 +87,20 @@ def test_filter_repo_command_for_a_name_with_control_characters_works_when_paste
     for word in words:
         pasted = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True)
         assert pasted.stdout == name.encode(), word
+
+
+# --- a managed path under a symlinked folder is named as such -----------------------------------
+
+
+def test_a_managed_path_under_a_symlinked_folder_says_the_folder_may_be_the_link(fleet, tmp_path):
+    """`notes` a symlink, the manifest asking for `notes/SOPS_USAGE_GUIDE.md`: the line said the guide
+    itself was a symlink and to "replace it with a regular file" (there is no such file)."""
+    repo = fleet.repo("juniper-ml")
+    git(repo, "rm", "-rq", "notes")
+    (repo / "notes").symlink_to("docs")
+    git(repo, "add", "notes")
+    git(repo, "commit", "-qm", "notes is a link")
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    out = result.stdout + result.stderr
+    assert "notes/SOPS_USAGE_GUIDE.md is a symlink, or in a folder that is one" in out, out
+    assert "replace the link with a regular file or folder" in out
