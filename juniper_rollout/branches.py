@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
-from juniper_rollout import gitrepo, leakguard
+from juniper_rollout import gitrepo, leakguard, sopsmeta
 from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -225,6 +225,19 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
             f"stale plan for {spec.name}: {spec.base} or {spec.branch} moved since the "
             "plan; run plan again",
         )
+    if (
+        saved
+        and tip is not None
+        and plan.onto != ON_TOP
+        and (left := _ciphertext_left_out(tip, base, spec, writes))
+    ):
+        return Outcome(
+            spec.name,
+            FAILED,
+            f"the plan leaves out {left}, which {spec.branch} holds sops-encrypted (maybe the "
+            "only copy of its values): the rebuilt branch would drop it; nothing written "
+            "(was the plan file edited? plan again)",
+        )
     if not plan.writes:
         return Outcome(
             spec.name,
@@ -283,6 +296,20 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
         f"{spec.branch} at {commit.hexsha[:7]}{how}",
         commit.hexsha,
     )
+
+
+def _ciphertext_left_out(tip, base, spec: RepoSpec, writes) -> str | None:
+    """An encrypted file of the manifest the branch holds, the base lacks and a (hand-edited) saved plan
+    does not write: rebuilding on the base would drop it, as a plan's delete of it would (pass 9)."""
+    targets = [e.target for e in spec.encrypt if e.enabled and e.target not in writes]
+    if not targets:
+        return None
+    held, _ = gitrepo.read_files(tip, targets)
+    at_base, _ = gitrepo.read_files(base, targets)
+    for path in targets:
+        if path in held and path not in at_base and sopsmeta.sops_format(held[path]) is not None:
+            return path
+    return None
 
 
 def _applied(clone, tip, base, plan: RepoPlan, writes) -> bool:

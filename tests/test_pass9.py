@@ -5,6 +5,7 @@ The attempts, held and broken, are logged in the pass-9 log; SECURITY.md lists e
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -104,3 +105,31 @@ def test_a_managed_path_under_a_symlinked_folder_says_the_folder_may_be_the_link
     out = result.stdout + result.stderr
     assert "notes/SOPS_USAGE_GUIDE.md is a symlink, or in a folder that is one" in out, out
     assert "replace the link with a regular file or folder" in out
+
+
+# --- a saved plan edited to leave out the branch's ciphertext never drops it ----------------------
+
+
+def test_a_saved_plan_leaving_out_the_branchs_ciphertext_never_drops_it(fleet, tmp_path):
+    """`.env` moved away, main moved: the plan keeps `.env.enc` from the branch. Edited to leave that
+    entry out, apply rebuilt the branch without it (a plan deleting it is refused: "the tool never
+    plans that"); with `--push` the remote lost the only copy too."""
+    repo = fleet.repo("juniper-cascor")
+    args = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *args, "--yes").code == 0
+    (repo / ".env").rename(tmp_path / "env.moved")
+    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"m.txt": "x\n"}, tmp_path))
+    saved = tmp_path / "plan.json"
+    assert rollout("plan", *args, "--out", saved).code == 0
+    data = json.loads(saved.read_text())
+    files = data["repos"][0]["files"]
+    assert any(f["path"] == ".env.enc" for f in files)
+    data["repos"][0]["files"] = [f for f in files if f["path"] != ".env.enc"]
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data))
+    tip = git(repo, "rev-parse", BRANCH)
+    result = rollout("apply", "--manifest", fleet.manifest, "--yes", edited)
+    assert "the plan leaves out .env.enc" in result.stdout, result.stdout
+    assert git(repo, "rev-parse", BRANCH) == tip
+    assert rollout("apply", "--manifest", fleet.manifest, "--yes", saved).code == 0
+    assert ".env.enc" in git(repo, "ls-tree", "--name-only", BRANCH).split()
