@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
-from shlex import quote
 
 import git
 import gitdb
@@ -34,6 +33,7 @@ from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
 from juniper_rollout.urls import redact, strip_userinfo
+from juniper_rollout.wording import shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
 CHECK_TRAILER = "Rollout-Check: "  # a digest of parent, tree and message: an amended commit no longer matches it
@@ -711,7 +711,7 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     if worktree_locked(repo, top):
         return (
             "that worktree is gone but locked, so `git worktree prune` keeps it: run "
-            f"`git worktree unlock {quote(str(top))}` and `git worktree prune` in {clone_path}"
+            f"`git worktree unlock {shell_word(str(top))}` and `git worktree prune` in {clone_path}"
         )
     return f"that worktree is gone: run `git worktree prune` in {clone_path}"
 
@@ -772,7 +772,7 @@ def _ref_failure(branch: str, err: git.GitCommandError) -> str:
     text = str(err.stderr or err)
     if ".lock" in text and ("exists" in text or "lock" in text):
         held = re.search(r"Unable to create '([^']+\.lock)'", text)
-        where = quote(held.group(1)) if held else "the .lock file"
+        where = shell_word(held.group(1)) if held else "the .lock file"
         return (  # a crashed git leaves it for ever: retrying alone never helps (pass 6)
             f"branch {branch} is locked by another git command ({where} exists); try again when it "
             f"finishes; if no git command is running, a crashed one left it: remove it (`rm {where}`)"
@@ -791,7 +791,7 @@ def rollout_lock(repo: git.Repo, name: str) -> Iterator[None]:
     """
     gitdir = Path(repo.git_dir)
     if (gitdir / "index.lock").exists():
-        lock = quote(str(gitdir / "index.lock"))
+        lock = shell_word(str(gitdir / "index.lock"))
         raise RepoError(  # a crashed git leaves it for ever: retrying alone never helps (pass 6)
             f"git is running in {name} ({lock} exists); try again when it finishes; if no git "
             f"command is running, a crashed one left it: remove it (`rm {lock}`)"

@@ -8,7 +8,8 @@ import errno
 import os
 import stat
 from pathlib import Path
-from shlex import quote
+
+from juniper_rollout.wording import shell_word
 
 STDOUT_HINT = "or `--out -` for standard output"
 
@@ -187,4 +188,4 @@ def _no_folder(folder: Path) -> str:
             f"no folder {folder}: the shell did not expand the ~ (it was quoted); write the path "
             "with $HOME, or leave the ~ unquoted"
         )
-    return f"no folder {folder} (create it first: mkdir -p {quote(str(folder))})"
+    return f"no folder {folder} (create it first: mkdir -p {shell_word(str(folder))})"

@@ -133,3 +133,17 @@ def test_a_saved_plan_leaving_out_the_branchs_ciphertext_never_drops_it(fleet, t
     assert git(repo, "rev-parse", BRANCH) == tip
     assert rollout("apply", "--manifest", fleet.manifest, "--yes", saved).code == 0
     assert ".env.enc" in git(repo, "ls-tree", "--name-only", BRANCH).split()
+
+
+def test_mkdir_advice_for_an_out_folder_with_control_characters_works_when_pasted(fleet, tmp_path):
+    """`plan --out` into a missing folder whose name holds ESC advised `mkdir -p '…\\x1b…'`: pasted,
+    it made a folder with a backslash in its name, and the plan still had nowhere to go."""
+    folder = tmp_path / "out\x1b[1mdir"
+    result = rollout(
+        "plan", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--out", folder / "p.json"
+    )
+    assert result.code == 1 and "\x1b" not in result.stderr
+    word = re.search(r"mkdir -p (\S+)\)", result.stderr)
+    assert word, result.stderr
+    subprocess.run(["bash", "-c", f"mkdir -p {word.group(1)}"], check=True)
+    assert folder.is_dir()
