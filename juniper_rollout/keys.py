@@ -173,10 +173,12 @@ def _what_is(path: Path) -> str:
     try:
         with open(path, "rb") as handle:
             data = handle.read(1 << 16)
-        keys = agekey.public_keys_of(data.decode("utf-8"), strip=True)
+        text = data.decode("utf-8")
+        keys = agekey.public_keys_of(text, strip=True)
     except (OSError, UnicodeDecodeError, ValueError):
         return "a file that is not an age key file"
-    return "an age key file" if keys else "a file that holds no age key"
+    plugin = any(line.strip().startswith("AGE-PLUGIN-") for line in text.splitlines())
+    return "an age key file" if keys or plugin else "a file that holds no age key"
 
 
 def public_keys_in(path: Path) -> list[str]:

@@ -25,11 +25,14 @@ def test_keygen_says_what_the_existing_file_is_never_its_content(tmp_path):
     env.write_text(f"DB_PASSWORD={CANARY}\n")
     key = tmp_path / "keys.txt"
     key.write_text(f"# created: now\n{x25519.Identity.generate()}\n")
+    plugin = tmp_path / "yubikey.txt"  # a plugin identity (age-plugin-yubikey) is a key too
+    plugin.write_text("# age-plugin-yubikey\nAGE-PLUGIN-YUBIKEY-1QQQQQQ\n")
     folder = tmp_path / "dir"
     folder.mkdir()
     cases = {
         env: "a file that is not an age key file",
         key: "an age key file",
+        plugin: "an age key file",
         folder: "a folder",
     }
     for path, words in cases.items():
@@ -38,7 +41,7 @@ def test_keygen_says_what_the_existing_file_is_never_its_content(tmp_path):
         assert result.code == 1
         assert f"already exists ({words})" in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
-        if path != key:
+        if path not in (key, plugin):
             assert "an age key (" not in result.stderr and "not a key file" in result.stderr
         if before is not None:
             assert path.read_bytes() == before
