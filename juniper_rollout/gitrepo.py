@@ -999,7 +999,8 @@ def blobs_in_history(
     """Every version of a path matching ``pathspecs`` ever committed on any ref: (short sha, subject, path, blob).
 
     For drift's audit of ``*.enc`` files: their blobs are ciphertext, or exactly what must be found.
-    Blobs larger than ``limit`` bytes are read up to it. Newest first.
+    A blob larger than ``limit`` bytes is read as its first and last lines (see :func:`_head_and_tail`):
+    sops writes its metadata at the end. Newest first.
     """
     out = _history_log(repo, pathspecs, "--raw", "--no-abbrev", "--no-renames")
     found = []
@@ -1015,7 +1016,7 @@ def blobs_in_history(
             if len(parts) < 5 or parts[1] == "120000":
                 continue
             try:
-                blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
+                blob = _head_and_tail(repo.odb.stream(bytes.fromhex(parts[3])), limit)
             except (
                 ValueError
             ):  # git has no such object: a partial clone whose remote is gone (pass 6)
@@ -1025,6 +1026,21 @@ def blobs_in_history(
                 ) from None
             found.append((short, subject, unquote_path(path), blob))
     return found
+
+
+def _head_and_tail(stream, limit: int, tail: int = 1 << 16) -> bytes:
+    """A blob whole when it holds at most ``limit`` bytes; else its whole lines within the first
+    ``limit`` bytes and within the last ``tail`` bytes, joined (read through once, in bounded memory).
+    For the history of ``.enc`` files: sops writes its metadata at the end, so a large ciphertext
+    still shows it (it was read as "no sops metadata"); every line kept is a whole line."""
+    head = stream.read(limit + 1)
+    if len(head) <= limit:
+        return head
+    head, last = head[:limit], head[limit:]
+    while chunk := stream.read(1 << 20):
+        last = (last + chunk)[-tail:]
+    cut = last.find(b"\n")
+    return head[: head.rfind(b"\n") + 1] + (last[cut + 1 :] if cut >= 0 else b"")
 
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it without storing it
@@ -1073,7 +1089,7 @@ def outside_commits(
                 parts = fields.split()
                 if len(parts) < 5 or parts[1] == "120000" or parts[1] == "160000":
                     continue
-                blob = repo.odb.stream(bytes.fromhex(parts[3])).read(limit)
+                blob = _head_and_tail(repo.odb.stream(bytes.fromhex(parts[3])), limit)
                 found.append((ref, unquote_path(path), blob))
     return found
 

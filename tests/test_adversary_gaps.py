@@ -596,3 +596,29 @@ def test_a_ref_naming_a_tree_is_named_as_such_not_as_missing(fleet, tmp_path):
         assert result.code == 1 and "ref 'treetag' names a tree, not a commit" in out, out
     result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--ref", "nope")
     assert "ref 'nope' not found" in result.stdout + result.stderr
+
+
+# --- pass 6's open item: a large ciphertext in history keeps its sops metadata at the end ----------
+
+
+def test_a_large_ciphertext_in_history_is_judged_by_its_metadata_at_the_end(tmp_path):
+    """History blobs were read to 1 MB: a dotenv `.enc` over 1 MB, whose sops metadata sops writes
+    last, was flagged as "committed without sops metadata" (pass 6); a large plaintext one still is."""
+    from tests.test_hostile import KEY
+
+    plaintext = b"".join(b"VALUE_%05d=%s\n" % (i, b"v" * 90) for i in range(12_000))
+    cipher = sops_dotenv(plaintext, f"    age: {KEY}\n")
+    assert len(cipher) > 1 << 21
+    repo = make_repo(tmp_path / "ws" / "victim", {"app/.env.enc": cipher.decode()})
+    git(repo, "rm", "-q", "app/.env.enc")
+    git(repo, "commit", "-qm", "drop the big one")  # history only
+    (repo / "big.env.enc").write_bytes(plaintext)  # a large plaintext under an encrypted name
+    git(repo, "add", "big.env.enc")
+    git(repo, "commit", "-qm", "oops")
+    git(repo, "rm", "-q", "big.env.enc")
+    git(repo, "commit", "-qm", "remove it")
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    result = rollout("drift", "--manifest", manifest, "--repo", "victim", "--format", "json")
+    found = {(f["id"], f["path"]) for f in json.loads(result.stdout)["repos"][0]["findings"]}
+    assert ("enc-without-sops", "big.env.enc") in found, found
+    assert not {f for f in found if f[1] == "app/.env.enc"}, found
