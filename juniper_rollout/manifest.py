@@ -51,7 +51,7 @@ from juniper_rollout.paths import (
     case_clash_words,
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret
-from juniper_rollout.urls import is_slug, strip_userinfo
+from juniper_rollout.urls import is_loopback, is_slug, strip_userinfo
 from juniper_rollout.yamlio import (
     MAX_YAML_BYTES,
     YamlSyntaxError,
@@ -203,16 +203,6 @@ def plaintext_env_path(env_files: EnvFiles, path: str) -> str | None:
         "would overwrite the ignored copy in every clone on the next pull; name it like "
         f"{path}.example, or change defaults.plaintext_env"
     )
-
-
-def _loopback(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return False
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _is_dotgit(part: str) -> bool:
@@ -510,7 +500,7 @@ class _Validator(_Reader):
                 self.key_line(node, "api_url"),
                 f"forge.api_url {url!r} is not an http(s) URL (e.g. https://github.example.com/api/v3)",
             )
-        if url is not None and url.startswith("http://") and not _loopback(url):
+        if url is not None and url.startswith("http://") and not is_loopback(url):
             raise self.fail(  # the token goes with every call: never in clear over a network (pass 6)
                 self.key_line(node, "api_url"),
                 f"forge.api_url {url!r} is plain http: the GitHub token would travel in clear; "
