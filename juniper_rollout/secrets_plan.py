@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -429,23 +430,32 @@ def _kept_from_branch(
     )
 
 
+def _ciphertext_only_on(branch, skip: set[str], *bases) -> Iterator[str]:
+    """The sops-encrypted ``.enc`` files of ``branch`` outside ``skip`` that none of ``bases`` holds:
+    what rebuilding the branch on a base would drop."""
+    for path in gitrepo.list_paths(branch):
+        if not path.endswith(".enc") or path in skip:
+            continue
+        if any(gitrepo.read_blob(base, path) is not None for base in bases):
+            continue
+        blob = gitrepo.read_blob(branch, path)
+        if blob is not None and sops.read_metadata(blob) is not None:
+            yield path
+
+
 def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) -> None:
     """Nothing to encrypt to ``spec.target`` (no plaintext at hand), yet the rollout branch holds
     ciphertext the base does not and no `encrypt:` entry names (the manifest's target renamed):
     rebuilding the branch would drop it, the only copy of those values in git (pass 5)."""
-    named = {e.target for e in repo.encrypt}
-    for path in gitrepo.list_paths(tip):
-        if not path.endswith(".enc") or path in named or gitrepo.read_blob(base, path) is not None:
-            continue
-        blob = gitrepo.read_blob(tip, path)
-        if blob is not None and sops.read_metadata(blob) is not None:
-            raise RepoError(
-                f"the rollout branch holds {path}, which no `encrypt:` entry names now, and there is no "
-                f"{spec.source} in the clone to encrypt to {spec.target}: the branch would lose it; "
-                f"bring {spec.source} back (`git show {repo.branch}:{path} > {path}`, then `sops decrypt "
-                f"--input-type dotenv --output-type dotenv {path} > {spec.source}`), or set the "
-                f"target back to {path}"
-            )
+    path = next(_ciphertext_only_on(tip, {e.target for e in repo.encrypt}, base), None)
+    if path is not None:
+        raise RepoError(
+            f"the rollout branch holds {path}, which no `encrypt:` entry names now, and there is no "
+            f"{spec.source} in the clone to encrypt to {spec.target}: the branch would lose it; "
+            f"bring {spec.source} back (`git show {repo.branch}:{path} > {path}`, then `sops decrypt "
+            f"--input-type dotenv --output-type dotenv {path} > {spec.source}`), or set the "
+            f"target back to {path}"
+        )
 
 
 def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known, old_base) -> None:
@@ -455,22 +465,14 @@ def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known,
     false`, or the repo's `encrypt:` block removed, dropped it silently: pass 6). One a person removed
     from the base is theirs to remove."""
     written = {f.path for f in plan.files if f.action in (CREATE, UPDATE)}
-    for path in gitrepo.list_paths(known):
-        if (
-            not path.endswith(".enc")
-            or path in written
-            or gitrepo.read_blob(base, path) is not None
-            or gitrepo.read_blob(old_base, path) is not None
-        ):
-            continue
-        blob = gitrepo.read_blob(known, path)
-        if blob is not None and sops.read_metadata(blob) is not None:
-            raise RepoError(
-                f"the rollout branch holds {path}, which no enabled `encrypt:` entry of {repo.name} writes "
-                f"now: rebuilding {repo.branch} on {repo.base} would drop it, the only copy of those values "
-                f"in git; set the entry back (enabled, with its plaintext or without), or merge the branch "
-                f"first; to drop it on purpose, delete the branch (`git branch -D {repo.branch}`)"
-            )
+    path = next(_ciphertext_only_on(known, written, base, old_base), None)
+    if path is not None:
+        raise RepoError(
+            f"the rollout branch holds {path}, which no enabled `encrypt:` entry of {repo.name} writes "
+            f"now: rebuilding {repo.branch} on {repo.base} would drop it, the only copy of those values "
+            f"in git; set the entry back (enabled, with its plaintext or without), or merge the branch "
+            f"first; to drop it on purpose, delete the branch (`git branch -D {repo.branch}`)"
+        )
 
 
 def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[FileChange]) -> None:
