@@ -8,11 +8,13 @@ if it is found in any git object or in a temp file left behind.
 
 from __future__ import annotations
 
+import http.server
 import os
 import re
 import socket
 import subprocess
 import tempfile
+import threading
 import zlib
 from pathlib import Path
 
@@ -222,3 +224,33 @@ def loop(fleet, github):
     fleet.manifest.write_text(text)
     fleet.remotes = remotes
     return fleet
+
+
+# --- a recording fake Vault (tests/test_pass3.py, test_pass4.py) -----------------------------------
+
+
+class VaultRecorder(http.server.BaseHTTPRequestHandler):
+    seen: list[str] = []
+
+    def _any(self) -> None:
+        self.seen.append(f"{self.command} {self.path} {self.headers.get('X-Vault-Token')}")
+        self.send_response(500)
+        self.end_headers()
+
+    do_GET = do_PUT = do_POST = _any
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def vault():
+    """A recording fake Vault on 127.0.0.1: (address, requests seen). A branch's `hc_vault` key must
+    never make sops send the user's VAULT_TOKEN to it."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), VaultRecorder)
+    VaultRecorder.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", VaultRecorder.seen
+    server.shutdown()
+    server.server_close()

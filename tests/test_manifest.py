@@ -152,15 +152,20 @@ def test_manifest_errors_name_file_and_line(tmp_path, old, new, line, words):
     assert "\n" not in text
 
 
-def test_unknown_template_variable_is_a_manifest_error(tmp_path):
+def with_an_undefined_variable(tmp_path: Path) -> str:
+    """GOOD with a templates folder whose NOTE.md template uses a variable no one defines."""
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "sops.yaml.j2").write_text("x\n")
     (templates / "note.md.j2").write_text("hello {{ who }}\n")
-    text = GOOD.replace("workspace: ws\n", "workspace: ws\ntemplates: templates\n").replace(
+    return GOOD.replace("workspace: ws\n", "workspace: ws\ntemplates: templates\n").replace(
         "  - name: alpha\n",
         "  - name: alpha\n    files:\n      - path: NOTE.md\n        template: note.md.j2\n",
     )
+
+
+def test_unknown_template_variable_is_a_manifest_error(tmp_path):
+    text = with_an_undefined_variable(tmp_path)
     message = error_of(tmp_path, text)
     assert ":10: " in message and "'who' is undefined" in message
 
@@ -168,14 +173,7 @@ def test_unknown_template_variable_is_a_manifest_error(tmp_path):
 def test_the_commands_that_render_nothing_load_without_rendering(tmp_path):
     """sync, pr, status and cleanup render no template: their load skips rendering every template for
     every repo (the commands that render stop on the template's error first, as above)."""
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "sops.yaml.j2").write_text("x\n")
-    (templates / "note.md.j2").write_text("hello {{ who }}\n")
-    text = GOOD.replace("workspace: ws\n", "workspace: ws\ntemplates: templates\n").replace(
-        "  - name: alpha\n",
-        "  - name: alpha\n    files:\n      - path: NOTE.md\n        template: note.md.j2\n",
-    )
+    text = with_an_undefined_variable(tmp_path)
     path = tmp_path / "repos.yaml"
     path.write_text(text)
     with pytest.raises(ManifestError, match="'who' is undefined"):

@@ -41,32 +41,14 @@ def commit_on(repo: Path, ref: str, files: dict[str, str], tmp: Path, message: s
     return git(repo, "commit-tree", "-p", ref, "-m", message, tree).strip()
 
 
+def main_moves_to(repo: Path, files: dict[str, str], tmp: Path) -> str:
+    """``main`` moved on to a commit holding ``files`` (:func:`commit_on`; the checkout is untouched)."""
+    commit = commit_on(repo, "main", files, tmp)
+    git(repo, "update-ref", "refs/heads/main", commit)
+    return commit
+
+
 # --- sops never tries a master key the branch chose with the user's credentials ------------------
-
-
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    seen: list[str] = []
-
-    def _any(self) -> None:
-        self.seen.append(f"{self.command} {self.path} {self.headers.get('X-Vault-Token')}")
-        self.send_response(500)
-        self.end_headers()
-
-    do_GET = do_PUT = do_POST = _any
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def vault():
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
-    _Recorder.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.seen
-    server.shutdown()
-    server.server_close()
 
 
 def _with_a_vault(real: str, address: str, fmt: str) -> str:
@@ -110,12 +92,7 @@ def test_verify_never_hands_sops_a_file_naming_a_vault_it_would_send_the_token_t
         git(repo, "update-ref", "refs/heads/contrib", contrib)
         result = rollout("verify", *only, "--ref", "contrib")
     else:  # merged into main: plan decrypts it to re-encrypt it as dotenv
-        git(
-            repo,
-            "update-ref",
-            "refs/heads/main",
-            commit_on(repo, "main", {".env.enc": evil}, tmp_path),
-        )
+        main_moves_to(repo, {".env.enc": evil}, tmp_path)
         result = rollout("plan", *only)
         assert "names hc_vault master keys besides age" in result.stdout, result.stdout
     assert result.code == 1
@@ -388,12 +365,7 @@ def test_drift_finds_plaintext_that_came_in_as_a_type_change(fleet, tmp_path):
 def test_a_huge_managed_file_or_plaintext_env_is_one_line_and_never_read_whole(fleet, tmp_path):
     repo = fleet.repo("juniper-cascor")
     agents = git(repo, "show", "main:AGENTS.md") + "\n" * (17 << 20)
-    git(
-        repo,
-        "update-ref",
-        "refs/heads/main",
-        commit_on(repo, "main", {"AGENTS.md": agents}, tmp_path),
-    )
+    main_moves_to(repo, {"AGENTS.md": agents}, tmp_path)
     only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
     result = run_cli("plan", *only)
     assert result.returncode == 1 and "Traceback" not in result.stderr
@@ -436,7 +408,7 @@ def test_a_catastrophic_regex_in_the_repo_is_one_line_not_a_hang(
     fleet, tmp_path, path, text, words
 ):
     repo = fleet.repo("juniper-cascor")
-    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {path: text}, tmp_path))
+    main_moves_to(repo, {path: text}, tmp_path)
     for command in ("plan", "drift"):
         result = run_cli(
             command, "--manifest", fleet.manifest, "--repo", "juniper-cascor", timeout=60
@@ -532,7 +504,7 @@ def test_an_env_enc_stored_in_git_lfs_is_named_as_such_not_as_plaintext(fleet, t
         "version https://git-lfs.github.com/spec/v1\noid sha256:" + "4d" * 32 + "\nsize 12345\n"
     )
     files = {".env.enc": pointer, ".gitattributes": "*.enc filter=lfs diff=lfs merge=lfs -text\n"}
-    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", files, tmp_path))
+    main_moves_to(repo, files, tmp_path)
     only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
     plan = rollout("plan", *only)
     drift = rollout("drift", *only)

@@ -6,13 +6,11 @@ The attempts, held and broken, are logged in the pass-4 log; SECURITY.md lists e
 from __future__ import annotations
 
 import errno
-import http.server
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 
 import pytest
 
@@ -21,24 +19,11 @@ from tests.test_adversary import apply, run_cli
 from tests.test_hostile import KEY
 from tests.test_pass3 import (
     BRANCH,
-    _Recorder,
     commit_on,
+    main_moves_to,
     signal_the_group_mid_apply,
     templates_manifest,
 )
-
-
-@pytest.fixture
-def vault():
-    """A recording fake Vault on 127.0.0.1 (the one of tests/test_pass3.py): (address, requests seen)."""
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
-    _Recorder.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.seen
-    server.shutdown()
-    server.server_close()
-
 
 # --- a branch's .sops.yaml never makes sops use the user's credentials ------------------------------
 
@@ -650,7 +635,6 @@ def test_a_dotenv_lacking_names_the_committed_ciphertext_holds_never_replaces_it
     """A secret added with `sops edit` on main after the clone's .env was written: plan said
     "update (encrypt .env: …)" and the rebuilt branch lost it (pass 5)."""
     from juniper_rollout import keys, sops
-    from tests.test_pass3 import commit_on
 
     repo = fleet.repo("juniper-cascor")
     assert (
@@ -676,12 +660,7 @@ def test_a_dotenv_lacking_names_the_committed_ciphertext_holds_never_replaces_it
         check=True,
         env={"SOPS_DISABLE_VERSION_CHECK": "1", "PATH": ""},
     ).stdout.decode()
-    git(
-        repo,
-        "update-ref",
-        "refs/heads/main",
-        commit_on(repo, "main", {".env.enc": cipher}, tmp_path),
-    )
+    main_moves_to(repo, {".env.enc": cipher}, tmp_path)
     tip = git(repo, "rev-parse", BRANCH)
     result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes")
     assert result.code == 1
@@ -741,7 +720,6 @@ def test_renaming_the_encrypt_target_with_no_plaintext_at_hand_never_drops_the_c
 ):
     """apply, move .env away, `target: .env.enc` -> `config/.env.enc`: plan said "skip" and the
     rebuilt branch had no .enc at all (pass 5)."""
-    from tests.test_pass3 import commit_on
 
     repo = fleet.repo("juniper-cascor")
     only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
@@ -749,7 +727,7 @@ def test_renaming_the_encrypt_target_with_no_plaintext_at_hand_never_drops_the_c
     (repo / ".env").rename(tmp_path / "env-moved-away")
     text = fleet.manifest.read_text()
     fleet.manifest.write_text(text.replace("target: .env.enc", "target: config/.env.enc", 1))
-    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"NEWS": "x\n"}, tmp_path))
+    main_moves_to(repo, {"NEWS": "x\n"}, tmp_path)
     tip = git(repo, "rev-parse", BRANCH)
     result = rollout("apply", *only, "--yes")
     assert result.code == 1, result.stdout
@@ -773,12 +751,7 @@ def test_drift_finds_plaintext_once_appended_to_an_enc_file_in_history(fleet, tm
         repo, "main", {".env.enc": clean + "EXTRA_KEY=appended-not-the-canary\n"}, tmp_path
     )
     git(repo, "update-ref", "refs/heads/main", leaked)
-    git(
-        repo,
-        "update-ref",
-        "refs/heads/main",
-        commit_on(repo, "main", {".env.enc": clean}, tmp_path),
-    )
+    main_moves_to(repo, {".env.enc": clean}, tmp_path)
     found = [
         f for f in drift_findings(fleet, "juniper-cascor") if f["id"] == "plaintext-value-in-enc"
     ]

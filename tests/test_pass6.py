@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers import git, rollout
 from tests.test_adversary import apply
-from tests.test_pass3 import BRANCH, commit_on
+from tests.test_pass3 import BRANCH, commit_on, main_moves_to
 
 # --- a plaintext env file is never a path the tool writes ----------------------------------------
 
@@ -61,7 +61,7 @@ def _rebuild_after(fleet, tmp_path, edit) -> tuple:
     assert rollout("apply", *only, "--yes").code == 0
     (repo / ".env").rename(tmp_path / "env-moved-away")
     fleet.manifest.write_text(edit(fleet.manifest.read_text()))
-    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"NEWS": "x\n"}, tmp_path))
+    main_moves_to(repo, {"NEWS": "x\n"}, tmp_path)
     tip = git(repo, "rev-parse", BRANCH)
     return repo, tip, rollout("apply", *only, "--yes")
 
@@ -143,12 +143,7 @@ def test_a_stale_env_never_reverts_a_value_changed_with_sops_edit_on_the_base(fl
     name, _, rest = plain.partition(b"=")
     rotated = name + b"=rotated-value-not-the-canary" + rest[rest.index(b"\n") :]
     cipher = sops.encrypt_dotenv(rotated, sops_config=config, filename=".env.enc").decode()
-    git(
-        repo,
-        "update-ref",
-        "refs/heads/main",
-        commit_on(repo, "main", {".env.enc": cipher}, tmp_path),
-    )
+    main_moves_to(repo, {".env.enc": cipher}, tmp_path)
     os.utime(repo / ".env", (1_000_000_000, 1_000_000_000))  # saved long before that edit
     result = rollout("plan", *only)
     assert result.code == 1, result.stdout
@@ -234,12 +229,7 @@ def _ciphertext_naming_a_token(fleet, tmp_path) -> tuple:
         check=True,
     ).stdout.decode()
     assert token in cipher  # sops keeps names in clear
-    git(
-        repo,
-        "update-ref",
-        "refs/heads/main",
-        commit_on(repo, "main", {".env.enc": cipher}, tmp_path),
-    )
+    main_moves_to(repo, {".env.enc": cipher}, tmp_path)
     return repo, only, token
 
 
@@ -504,7 +494,7 @@ def test_a_locked_worktree_that_is_gone_gets_advice_that_works(fleet, tmp_path):
     usb = tmp_path / "usb drive"
     git(repo, "worktree", "add", "-q", "--lock", str(usb), BRANCH)
     shutil.rmtree(usb)
-    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"NEWS": "x\n"}, tmp_path))
+    main_moves_to(repo, {"NEWS": "x\n"}, tmp_path)
     result = apply(fleet, "juniper-ml")
     assert "blocked" in result.stdout
     advice = result.stdout.split("run ", 1)[1]
@@ -522,7 +512,7 @@ def test_an_enc_a_person_removed_from_the_base_does_not_block_the_rebuild(fleet,
     only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
     assert rollout("apply", *only, "--yes").code == 0
     fleet.merge_all()  # main holds .env.enc now
-    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"NEWS": "x\n"}, tmp_path))
+    main_moves_to(repo, {"NEWS": "x\n"}, tmp_path)
     assert rollout("apply", *only, "--rollout", "repo-hygiene", "--yes").code == 0  # holds .env.enc
     tree = git(repo, "rev-parse", "main^{tree}").strip()
     kept = [e for e in git(repo, "ls-tree", tree).splitlines() if not e.endswith("\t.env.enc")]

@@ -18,7 +18,7 @@ import pytest
 
 from tests import github_api
 from tests.helpers import git, rollout
-from tests.test_pass3 import BRANCH, commit_on
+from tests.test_pass3 import BRANCH, main_moves_to
 from tests.test_review import OWNER, apply_pr, bare_branch
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -102,7 +102,7 @@ def test_the_shipped_hygiene_rollout_never_shadows_a_persons_codeowners_or_depen
     repo = fleet.repo("juniper-ml")
     files = {"CODEOWNERS": "* @ml-team/owners\n/src/ @alice\n"}
     files[".github/dependabot.yaml"] = "version: 2\nupdates: []\n"
-    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", files, tmp_path))
+    main_moves_to(repo, files, tmp_path)
     result = rollout(
         "plan", "-m", fleet.manifest, "--rollout", "repo-hygiene", "--repo", "juniper-ml"
     )

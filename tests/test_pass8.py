@@ -15,7 +15,7 @@ import subprocess
 from juniper_rollout import sops
 from juniper_rollout.discover import discover_all
 from tests.helpers import git, rollout
-from tests.test_pass3 import BRANCH, commit_on
+from tests.test_pass3 import BRANCH, commit_on, main_moves_to
 from tests.test_review import OWNER, apply_pr
 
 # --- plan --out never replaces a file that is not a saved plan -----------------------------------
@@ -65,12 +65,7 @@ def test_a_rollouts_file_over_sops_encrypted_yaml_is_refused_with_the_opt_out(fl
         text=True,
     ).stdout
     assert "sops:" in encrypted
-    git(
-        data,
-        "update-ref",
-        "refs/heads/main",
-        commit_on(data, "main", {"config/secrets.yaml": encrypted}, tmp_path),
-    )
+    main_moves_to(data, {"config/secrets.yaml": encrypted}, tmp_path)
     text = fleet.manifest.read_text()
     fleet.manifest.write_text(
         text.replace(
@@ -283,12 +278,7 @@ def test_a_credential_shaped_name_in_a_hand_written_example_is_not_echoed_as_sta
     worker = fleet.repo("juniper-cascor-worker")
     token = "ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8V"
     example = f"# hand-written\nWORKER_URL=\n{token}=\n"
-    git(
-        worker,
-        "update-ref",
-        "refs/heads/main",
-        commit_on(worker, "main", {".env.example": example}, tmp_path),
-    )
+    main_moves_to(worker, {".env.example": example}, tmp_path)
     only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor-worker")
     result = rollout("plan", *only, "--json")
     assert token not in result.stdout + result.stderr

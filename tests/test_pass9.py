@@ -14,7 +14,7 @@ from pyrage import x25519
 
 from tests.demofleet import CANARY
 from tests.helpers import git, rollout
-from tests.test_pass3 import BRANCH, commit_on
+from tests.test_pass3 import BRANCH, main_moves_to
 
 # --- keygen says what stands where it would write -----------------------------------------------
 
@@ -62,7 +62,7 @@ def test_apply_blocked_mid_rebase_advises_continue_or_abort_and_the_advice_works
         check=True,
         capture_output=True,
     )
-    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"m.txt": "x\n"}, tmp_path))
+    main_moves_to(repo, {"m.txt": "x\n"}, tmp_path)
     result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--yes")
     assert "juniper-ml: blocked" in result.stdout, result.stdout
     assert "`git rebase --continue`" in result.stdout and "`git rebase --abort`" in result.stdout
@@ -82,7 +82,7 @@ def test_filter_repo_command_for_a_name_with_control_characters_works_when_paste
     on the terminal but naming another file when pasted; now bash's `$'…'` names this one."""
     repo = fleet.repo("juniper-cascor")
     name = "evil\x1b[2J\x07it's.env"
-    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {name: "A=x\n"}, tmp_path))
+    main_moves_to(repo, {name: "A=x\n"}, tmp_path)
     result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
     text = " ".join(result.stdout.split())
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
@@ -121,7 +121,7 @@ def test_a_saved_plan_leaving_out_the_branchs_ciphertext_never_drops_it(fleet, t
     args = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
     assert rollout("apply", *args, "--yes").code == 0
     (repo / ".env").rename(tmp_path / "env.moved")
-    git(repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {"m.txt": "x\n"}, tmp_path))
+    main_moves_to(repo, {"m.txt": "x\n"}, tmp_path)
     saved = tmp_path / "plan.json"
     assert rollout("plan", *args, "--out", saved).code == 0
     data = json.loads(saved.read_text())
