@@ -734,14 +734,8 @@ def _worktree_admin(repo: git.Repo, top: Path) -> Path | None:
 def worktree_locked(repo: git.Repo, top: Path) -> bool:
     """True when the linked worktree at ``top`` is locked (`git worktree add --lock`, `git worktree lock`):
     `git worktree prune` keeps a locked one even when its folder is gone."""
-    for admin in (Path(repo.common_dir) / "worktrees").glob("*"):
-        try:
-            where = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
-        except OSError:
-            continue
-        if where == top:
-            return (admin / "locked").exists()
-    return False
+    admin = _worktree_admin(repo, top)
+    return admin is not None and (admin / "locked").exists()
 
 
 def _symref_chain(common: Path, text: str) -> list[str]:
@@ -1008,24 +1002,30 @@ def blobs_in_history(
         head, _, rest = record.partition("\n")
         full, _, subject = head.partition("\x1f")
         short = full[:7]  # --no-abbrev makes %h full length
-        for line in rest.splitlines():
-            if not line.startswith(":") or "\t" not in line:
-                continue
-            fields, _, path = line.partition("\t")
-            parts = fields.split()
-            if len(parts) < 5 or parts[1] == "120000":
-                continue
-            try:
-                blob = _head_and_tail(repo.odb.stream(bytes.fromhex(parts[3])), limit)
-            except (
-                ValueError
-            ):  # git has no such object: a partial clone whose remote is gone (pass 6)
-                raise RepoError(
-                    f"cannot read {unquote_path(path)} as committed in {short}: the object is missing "
-                    "(a partial clone whose remote cannot be reached? fetch it, or clone without --filter)"
-                ) from None
-            found.append((short, subject, unquote_path(path), blob))
+        for path, blob in _raw_blobs(repo, rest, limit, f"committed in {short}"):
+            found.append((short, subject, path, blob))
     return found
+
+
+def _raw_blobs(repo: git.Repo, raw: str, limit: int, where: str) -> Iterator[tuple[str, bytes]]:
+    """(path, blob) for each file a ``--raw --no-abbrev`` listing adds or changes (symlinks and
+    submodules have no content of their own), read with :func:`_head_and_tail`."""
+    for line in raw.splitlines():
+        if not line.startswith(":") or "\t" not in line:
+            continue
+        fields, _, quoted = line.partition("\t")
+        parts = fields.split()
+        if len(parts) < 5 or parts[1] in ("120000", "160000"):
+            continue
+        path = unquote_path(quoted)
+        try:
+            blob = _head_and_tail(repo.odb.stream(bytes.fromhex(parts[3])), limit)
+        except ValueError:  # git has no such object: a partial clone whose remote is gone (pass 6)
+            raise RepoError(
+                f"cannot read {path} as {where}: the object is missing (a partial clone whose "
+                "remote cannot be reached? fetch it, or clone without --filter)"
+            ) from None
+        yield path, blob
 
 
 def _head_and_tail(stream, limit: int, tail: int = 1 << 16) -> bytes:
@@ -1084,13 +1084,8 @@ def outside_commits(
                 raise RepoError(
                     f"cannot read the tree {ref} points at: {' '.join(str(err.stderr).split())[:200]}"
                 ) from None
-            for entry in raw.splitlines():
-                fields, _, path = entry.partition("\t")
-                parts = fields.split()
-                if len(parts) < 5 or parts[1] == "120000" or parts[1] == "160000":
-                    continue
-                blob = _head_and_tail(repo.odb.stream(bytes.fromhex(parts[3])), limit)
-                found.append((ref, unquote_path(path), blob))
+            for path, blob in _raw_blobs(repo, raw, limit, f"tagged by {ref}"):
+                found.append((ref, path, blob))
     return found
 
 
