@@ -49,6 +49,7 @@ from juniper_rollout.paths import (
     SOPS_CONFIG,
     case_clash,
     case_clash_words,
+    too_long,
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret
 from juniper_rollout.urls import is_loopback, is_slug, strip_userinfo
@@ -388,6 +389,8 @@ class _Validator(_Reader):
                 self.key_line(top, "templates"),
                 f"templates {str(top['templates'])!r} holds a NUL byte (no path can)",
             )
+        if "templates" in top:
+            self._not_too_long(templates_dir, "templates", self.key_line(top, "templates"))
         from juniper_rollout import rollouts  # late: rollouts builds on this module's types
 
         self.named = rollouts.parse(self, top.get("rollouts") or {}, self.key_line(top, "rollouts"))
@@ -479,12 +482,21 @@ class _Validator(_Reader):
         NUL byte too (pass 7: "ValueError: embedded null byte", a traceback)."""
         if "\0" in str(path):
             raise self.fail(line, f"{what} {str(path)!r} holds a NUL byte (no path can)")
+        self._not_too_long(path, what, line)
         try:
-            return path.resolve()
+            resolved = path.resolve()
         except (RuntimeError, OSError):
             raise self.fail(
                 line, f"{what} {path} is a symlink loop (fix or remove the symlink)"
             ) from None
+        self._not_too_long(resolved, what, line)
+        return resolved
+
+    def _not_too_long(self, path: Path, what: str, line: int | None) -> None:
+        """A path no file can have is one line with its line (pass 10a: Python's ``exists()`` raised
+        "File name too long" later, a traceback in plan, apply and keygen)."""
+        if (why := too_long(path)) is not None:
+            raise self.fail(line, f"{what} {path} {why} (shorten it)")
 
     def _forge(self, node: Any, line: int | None) -> str | None:
         self.shaped(node, "forge", line, _FORGE_KEYS, "forge")
@@ -738,6 +750,7 @@ class _Validator(_Reader):
 
         rollouts.check_repo_entry(self, node, where)
         path = workspace / name
+        self._not_too_long(path, f"{where} (in the workspace)", self.key_line(node, "name"))
         if "path" in node:
             path = self._resolved(
                 self.path.resolve().parent / Path(node["path"]).expanduser(),

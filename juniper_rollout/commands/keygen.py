@@ -8,10 +8,13 @@ from pathlib import Path
 
 from juniper_rollout import keys
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.paths import too_long
 
 
 def keygen(*, key_file: Path | None = None) -> int:
     path = key_file.expanduser() if key_file is not None else keys.default_key_file()
+    if (why := too_long(os.path.abspath(path))) is not None:  # pass 10a: a traceback from exists()
+        raise RolloutError(f"--key-file {path} {why} (shorten it)")
     if key_file is not None:
         _never_in_a_work_tree(path)
     public = keys.generate_key_file(path)
