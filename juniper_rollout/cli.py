@@ -82,6 +82,15 @@ def _run(command: Callable[..., int], **kwargs) -> None:
 
 
 def _code(command: Callable[..., int], **kwargs) -> int:
+    try:  # as git does ("Unable to read current working directory"): relative paths mean nothing
+        os.getcwd()
+    except FileNotFoundError:  # pass 10a: `--out p.json`, `--key-file k.txt` were a traceback
+        print(
+            "error: the current folder no longer exists (deleted or moved away); nothing "
+            "written: `cd` to a folder that exists, then run the command again",
+            file=sys.stderr,
+        )
+        return 1
     try:
         with _sigterm_as_ctrl_c():
             code = command(**kwargs)
