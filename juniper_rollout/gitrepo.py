@@ -675,7 +675,7 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     for admin, top in places:
         for name in ("HEAD", "rebase-merge/head-name", "rebase-apply/head-name", "BISECT_START"):
             try:
-                text = (admin / name).read_text(errors="replace").strip()
+                text = _ref_file_text(admin / name)
             except OSError:
                 continue
             if text in (ref, branch) or ref in _symref_chain(common, text):
@@ -746,10 +746,20 @@ def _symref_chain(common: Path, text: str) -> list[str]:
         name = text[4:].strip()
         chain.append(name)
         try:
-            text = (common / name).read_text(errors="replace").strip()
+            text = _ref_file_text(common / name)
         except (OSError, ValueError):
             break
     return chain
+
+
+def _ref_file_text(path: Path) -> str:
+    """A ref file's text as git reads it: a symlink to ``refs/...`` is a symbolic ref (git writes HEAD
+    so under ``core.preferSymlinkRefs``; pass 10a: such a HEAD hid a checked-out rollout branch)."""
+    if path.is_symlink():
+        target = os.readlink(path)
+        if target.startswith("refs/"):
+            return f"ref: {target}"
+    return path.read_text(errors="replace").strip()
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:
