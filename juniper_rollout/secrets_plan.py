@@ -137,10 +137,18 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
         raise RepoError("files to encrypt but no .sops.yaml (set sops_yaml: true for this repo)")
     config_text = config.decode("utf-8")
     changes = []
+    # the branch's tool commits are in the base already (merged): the base's ciphertext is the later one
+    merged = tip is None or tip == base or tip.repo.is_ancestor(tip, base)
     for spec in repo.encrypt:
         reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
         change = encrypted_change(
-            manifest, repo, spec, config_text, gitrepo.read_blob(base, spec.target), reuse=reuse
+            manifest,
+            repo,
+            spec,
+            config_text,
+            gitrepo.read_blob(base, spec.target),
+            reuse=reuse,
+            branch_merged=merged,
         )
         if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and tip is not None:
             _never_drop_branch_ciphertext(repo, spec, base, tip)
@@ -158,6 +166,7 @@ def encrypted_change(
     before: bytes | None,
     *,
     reuse: bytes | None = None,
+    branch_merged: bool = True,
 ) -> FileChange:
     _check_rules(config, spec)
     recipients = manifest.recipients
@@ -173,6 +182,10 @@ def encrypted_change(
                 else "encryption is off (enabled: false)"
             )
             return skip(spec.target, why)
+        if reuse is not None and reuse != before and not branch_merged:
+            kept = _branch_ciphertext_first(repo, spec, config, before, meta, reuse, recipients)
+            if kept is not None:
+                return kept
         return _kept_without_plaintext(spec, config, before, meta, reuse, recipients)
     try:
         plaintext.decode("utf-8")
@@ -325,6 +338,57 @@ def _kept_without_plaintext(
         return _rekeyed(spec, config, before, meta.recipients, recipients)
     why = f"no {spec.source} in the clone; {spec.target} kept as is"
     return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+
+
+def _branch_ciphertext_first(
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    config: str,
+    before: bytes,
+    meta: sops.SopsMetadata,
+    reuse: bytes,
+    recipients: tuple[str, ...],
+) -> FileChange | None:
+    """No plaintext in the clone; the base and the (unmerged) rollout branch hold different ciphertexts.
+    The branch's is kept when sops wrote it after the base's (a value changed in the .env, applied, and
+    the .env then moved away); the repo is refused when the base's is the later one but lacks names the
+    branch's holds. Pass 10a: the base's older ciphertext was taken "as is", silently dropping the
+    branch's values, the only committed copy. None: the base's is the one to keep (as before)."""
+    mine = sops.read_metadata(reuse)
+    if mine is None:
+        return None
+    sops.check_age_only(reuse, spec.target)
+    if _sops_time(mine.lastmodified) > _sops_time(meta.lastmodified):
+        why = (
+            f"no {spec.source} in the clone; {spec.target} kept from {repo.branch} (sops wrote it "
+            f"after the one on {repo.base})"
+        )
+        if set(mine.recipients) == set(recipients):
+            return FileChange(spec.target, UPDATE, before, reuse, why, secret=True, detail=why)
+        rekeyed = _rekeyed(spec, config, reuse, mine.recipients, recipients)
+        return replace(rekeyed, before=before, detail=f"{rekeyed.detail}; {why}")
+    held = dotenv.held_names(mine.names, spec.target, f"on {repo.branch}")
+    lacking = [n for n in held if n not in set(meta.names)]
+    if lacking:
+        raise RepoError(
+            f"{spec.target} on {repo.branch} holds {len(lacking)} name"
+            f"{'s' if len(lacking) != 1 else ''} that {spec.target} on {repo.base} lacks, and there "
+            f"is no {spec.source} in the clone: rebuilding on {repo.base} would drop them; nothing "
+            f"replaced: bring the values of both into {spec.source} (`git show {repo.branch}:"
+            f"{spec.target} | {_DECRYPT_STDIN}` prints the branch's, `git show {repo.base}:"
+            f"{spec.target} | {_DECRYPT_STDIN}` the base's), then plan again"
+        )
+    return None
+
+
+_DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/stdin"
+
+
+def _sops_time(stamp: str) -> datetime:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _same_values_as_committed(
