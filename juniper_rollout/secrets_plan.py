@@ -9,6 +9,7 @@ Nothing here prints, logs or stores a plaintext value.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import replace
@@ -195,6 +196,9 @@ def encrypted_change(
         ) from None
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
+    _refuse_ciphertext_values(
+        spec, plaintext, repo.branch if reuse is not None else repo.base if before else None
+    )
     if not names:
         _refuse_emptied(spec, before, reuse)
     _refuse_dropped(spec, before, reuse, names)
@@ -217,6 +221,29 @@ def _check_rules(config: str, spec: EncryptSpec) -> None:
                 f"no creation rule in .sops.yaml matches {path} (sops matches path_regex against the "
                 "path it is given; fix the rule's path_regex)"
             )
+
+
+_SOPS_VALUE = re.compile(rb"^[^#=\n]*=\s*['\"]?ENC\[AES256_GCM,data:", re.MULTILINE)
+
+
+def _refuse_ciphertext_values(spec: EncryptSpec, plaintext: bytes, holder: str | None) -> None:
+    """A "plaintext" file whose values are sops ciphertext (``NAME=ENC[AES256_GCM,…]``: the committed
+    ``.env.enc`` copied without its ``sops_`` lines) would be encrypted again, and the real values lost
+    with the data key that only the old file's metadata held (pass 10a). Line number only."""
+    found = _SOPS_VALUE.search(plaintext)
+    if found is not None:
+        line = plaintext.count(b"\n", 0, found.start()) + 1
+        how = (
+            f" (`git show {holder}:{spec.target} | sops decrypt --input-type dotenv --output-type "
+            f"dotenv /dev/stdin > {spec.source}`)"
+            if holder
+            else ""
+        )
+        raise RepoError(
+            f"{spec.source}:{line}: the value is sops ciphertext (ENC[AES256_GCM,…]), not plaintext; "
+            f"nothing replaced: put the decrypted values there{how}, or move {spec.source} away to "
+            "keep the committed ciphertext as it is"
+        )
 
 
 def _refuse_emptied(spec: EncryptSpec, before: bytes | None, reuse: bytes | None) -> None:
