@@ -174,11 +174,12 @@ def safe_repo_path(value: str) -> str | None:
         return "must stay inside the repository (no '..', '.', empty parts or trailing '/')"
     if any(_is_dotgit(part) for part in pure.parts):
         return "points into a .git folder (git reads .GIT, '.git.' and 'git~1' as .git on some filesystems)"
-    longest = max(pure.parts, key=lambda part: len(part.encode("utf-8", "surrogateescape")))
-    if len(longest.encode("utf-8", "surrogateescape")) > NAME_MAX:  # pass 10a: committed, never checked out
+    # pass 10a: a name no file system holds was committed, and the branch then checked out nowhere
+    longest = max(len(part.encode("utf-8", "surrogateescape")) for part in pure.parts)
+    if longest > NAME_MAX:
         return (
-            f"has a name of {len(longest.encode('utf-8', 'surrogateescape'))} bytes: no file system "
-            f"takes more than {NAME_MAX} (git cannot check such a file out; shorten it)"
+            f"has a name of {longest} bytes: no file system takes more than {NAME_MAX} (git "
+            "cannot check such a file out; shorten it)"
         )
     windows = _windows_problem(pure.parts)
     if windows:  # the branch could not be checked out there, nor main once it is merged (pass 6)

@@ -63,5 +63,7 @@ def too_long(path: object) -> str | None:
         return f"is {len(raw):,} bytes long; no path can be longer than {PATH_MAX - 1:,}"
     longest = max((len(part) for part in raw.split(b"/")), default=0)
     if longest > NAME_MAX:
-        return f"has a name of {longest} bytes; no file or folder name can be longer than {NAME_MAX}"
+        return (
+            f"has a name of {longest} bytes; no file or folder name can be longer than {NAME_MAX}"
+        )
     return None
