@@ -450,6 +450,12 @@ def write_tree(
     entries: dict[str, tuple[bytes, int, str]] = {}
     if tree is not None:
         for binsha, mode, name in tree._cache:
+            if name in entries:  # pass 10a: the dict kept one of the two, the other was dropped
+                raise InTheWay(
+                    f"{prefix}{name}: the repository's tree holds two entries named {name} (a damaged "
+                    "tree: `git fsck` says duplicateEntries); the tool never rewrites it, so as to "
+                    "drop neither: repair that tree on the base branch first"
+                )
             entries[name] = (binsha, mode, name)
     nested: dict[str, dict[str, bytes | None]] = {}
     folded: dict[str, str] = {}  # fold(name) -> name, for the names the tree already has
