@@ -775,6 +775,10 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
             "-m", f"juniper-rollout: {reason}", f"refs/heads/{branch}", new, old or ZERO
         )
     except git.GitCommandError as err:
+        if _sha_at(repo, f"refs/heads/{branch}") == new:
+            # git wrote the ref, then died (a Ctrl-C in the terminal reaches the tool's git children
+            # too): the branch was moved, and is reported so (pass 10a: "failed … exit code(-2)")
+            return
         raise RepoError(_ref_failure(branch, err)) from None
 
 

@@ -308,3 +308,22 @@ def test_the_apply_command_plan_out_prints_works_when_pasted(fleet, tmp_path):
         )
         assert done.returncode == 0, done.stderr
         assert "1 created" in done.stdout
+
+
+# --- item 10: a Ctrl-C that reaches the tool's git child after the ref moved -------------------
+
+
+def test_a_branch_git_wrote_before_a_ctrl_c_killed_it_is_reported_as_written(fleet):
+    """Ctrl-C in a terminal reaches the whole process group, the tool's `git update-ref` too: when it
+    died after moving the ref, apply said "failed  could not update branch … exit code(-2)" for a
+    branch that was written. Real git, interrupted deterministically: its reference-transaction hook
+    sends SIGINT to git once the update is committed."""
+    repo = fleet.repo(ML)
+    hook = repo / ".git" / "hooks" / "reference-transaction"
+    hook.write_text('#!/bin/sh\n[ "$1" = committed ] && kill -INT $PPID\nexit 0\n')
+    hook.chmod(0o755)
+    result = _apply(fleet, ML)
+    tip = git(repo, "rev-parse", "--verify", "-q", BRANCH).strip()
+    assert tip, "git wrote the branch before it was interrupted"
+    assert f"{ML}: created  {BRANCH} at {tip[:7]}" in result.stdout, result.stdout
+    assert "failed" not in result.stdout
