@@ -20,6 +20,7 @@ from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.pool import run_in_order
+from juniper_rollout.refreader import too_many_open_files
 from juniper_rollout.wording import count
 
 CREATED, UPDATED, UP_TO_DATE, BLOCKED, STALE, FAILED = (
@@ -143,6 +144,11 @@ def apply_one(
     ) as err:  # a damaged object database, a full disk: this repo fails, the others go on
         if isinstance(err, OSError) and (said := _disk_trouble(err, spec)) is not None:
             return Outcome(spec.name, FAILED, said)
+        if (
+            isinstance(err, OSError)
+            and (said := too_many_open_files(err, "writing the branch")) is not None
+        ):
+            return Outcome(spec.name, FAILED, f"{said}; {spec.branch} was not moved")
         from juniper_rollout import crashlog
 
         return Outcome(

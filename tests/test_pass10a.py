@@ -327,3 +327,34 @@ def test_a_branch_git_wrote_before_a_ctrl_c_killed_it_is_reported_as_written(fle
     assert tip, "git wrote the branch before it was interrupted"
     assert f"{ML}: created  {BRANCH} at {tip[:7]}" in result.stdout, result.stdout
     assert "failed" not in result.stdout
+
+
+# --- item 11: the machine's open-file limit is named as such, not as a damaged repository ---------
+
+
+def test_too_many_open_files_is_named_with_what_to_do_not_as_a_damaged_repository(fleet, tmp_path):
+    """Under a low `ulimit -n` (macOS starts at 256) a repo failed with "unexpected OSError while
+    planning (a damaged repository? run `git fsck` …)" and a crash log. The open that fails is real:
+    this process's limit is lowered until opening one more file fails."""
+    import resource
+
+    from juniper_rollout import refreader
+    from juniper_rollout.manifest import load_manifest
+
+    spec = load_manifest(fleet.manifest).select([ML])[0]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    held = []
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+        while True:  # fill the table up to the limit: the job's own open is the one that fails
+            try:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+            except OSError:
+                break
+        said = refreader.guarded(spec, "planning", lambda: open(tmp_path / "x", "w"), str)
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert said.startswith("too many open files while planning"), said
+    assert "ulimit -n" in said and "damaged" not in said and "crash" not in said
