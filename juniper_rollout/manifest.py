@@ -50,6 +50,7 @@ from juniper_rollout.paths import (
     SOPS_CONFIG,
     case_clash,
     case_clash_words,
+    expand_home,
     too_long,
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret
@@ -480,7 +481,9 @@ class _Validator(_Reader):
             return self._resolved(self.workspace_override, "--workspace", None)
         if self.env.get("JUNIPER_WORKSPACE"):
             return self._resolved(
-                Path(self.env["JUNIPER_WORKSPACE"]).expanduser(), "$JUNIPER_WORKSPACE", None
+                self._home(self.env["JUNIPER_WORKSPACE"], "$JUNIPER_WORKSPACE", None),
+                "$JUNIPER_WORKSPACE",
+                None,
             )
         line = self.key_line(top, "workspace") if "workspace" in top else None
         return self._resolved(here / top.get("workspace", ".."), "workspace", line)
@@ -499,6 +502,16 @@ class _Validator(_Reader):
             ) from None
         self._not_too_long(resolved, what, line)
         return resolved
+
+    def _home(self, text: str, what: str, line: int | None) -> Path:
+        """``text`` with ``~``/``~user`` expanded; a user without a home is one line (pass 10a: a typo
+        like ``~jdoe/fleet`` was a Python traceback, "Could not determine home directory")."""
+        expanded, why = expand_home(str(text))
+        if why is not None:
+            raise self.fail(
+                line, f"{what} {text}: {why} (check the name after ~, or write the path out)"
+            )
+        return Path(expanded)
 
     def _not_too_long(self, path: Path, what: str, line: int | None) -> None:
         """A path no file can have is one line with its line (pass 10a: Python's ``exists()`` raised
@@ -761,7 +774,8 @@ class _Validator(_Reader):
         self._not_too_long(path, f"{where} (in the workspace)", self.key_line(node, "name"))
         if "path" in node:
             path = self._resolved(
-                self.path.resolve().parent / Path(node["path"]).expanduser(),
+                self.path.resolve().parent
+                / self._home(node["path"], f"{where}.path", self.key_line(node, "path")),
                 f"{where}.path",
                 self.key_line(node, "path"),
             )

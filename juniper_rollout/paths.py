@@ -67,3 +67,15 @@ def too_long(path: object) -> str | None:
             f"has a name of {longest} bytes; no file or folder name can be longer than {NAME_MAX}"
         )
     return None
+
+
+def expand_home(path: str) -> tuple[str, str | None]:
+    """``path`` with a leading ``~`` or ``~user`` expanded, as the shell would; the second item says
+    why not when that user has no home (Python raised RuntimeError: a traceback, pass 10a)."""
+    import os.path
+
+    expanded = os.path.expanduser(path)
+    if expanded == path and path.startswith("~"):
+        who = path[1:].split("/", 1)[0]
+        return path, (f"user {who!r} has no home folder here" if who else "there is no home folder")
+    return expanded, None

@@ -358,3 +358,29 @@ def test_too_many_open_files_is_named_with_what_to_do_not_as_a_damaged_repositor
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert said.startswith("too many open files while planning"), said
     assert "ulimit -n" in said and "damaged" not in said and "crash" not in said
+
+
+def test_a_home_of_a_user_who_does_not_exist_is_one_line(fleet, monkeypatch):
+    """`~jdoe/fleet` for a user without a home (a typo) in $JUNIPER_WORKSPACE, a repo's `path:` or
+    `keygen --key-file` was a traceback ("RuntimeError: Could not determine home directory")."""
+    result = rollout("keygen", "--key-file", "~no-such-user-p10a/keys.txt")
+    assert result.code == 1
+    assert result.stderr.strip() == (
+        "error: --key-file ~no-such-user-p10a/keys.txt: user 'no-such-user-p10a' has no home "
+        "folder here (check the name after ~)"
+    )
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(
+        text.replace(
+            "  - name: juniper-ml ",
+            "  - name: juniper-ml\n    path: ~no-such-user-p10a/ml\n   #",
+            1,
+        )
+    )
+    result = rollout("plan", "-m", fleet.manifest)
+    assert result.code == 1 and "has no home folder here" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and f"{fleet.manifest}:" in result.stderr
+    fleet.manifest.write_text(text)
+    monkeypatch.setenv("JUNIPER_WORKSPACE", "~no-such-user-p10a/fleet")
+    result = rollout("plan", "-m", fleet.manifest)
+    assert result.code == 1 and "$JUNIPER_WORKSPACE ~no-such-user-p10a/fleet: user" in result.stderr
