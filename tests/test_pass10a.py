@@ -384,3 +384,21 @@ def test_a_home_of_a_user_who_does_not_exist_is_one_line(fleet, monkeypatch):
     monkeypatch.setenv("JUNIPER_WORKSPACE", "~no-such-user-p10a/fleet")
     result = rollout("plan", "-m", fleet.manifest)
     assert result.code == 1 and "$JUNIPER_WORKSPACE ~no-such-user-p10a/fleet: user" in result.stderr
+
+
+def test_a_commit_message_holding_a_control_character_is_refused_with_its_line(fleet):
+    """`commit_message: "chore\\0 x"` was written into the commit as a NUL byte (git fsck:
+    nulInCommit; an ESC reached every `git log`)."""
+    text = fleet.manifest.read_text()
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  commit_message:"))
+    lines[at] = '  commit_message: "chore: secrets\\0 and \\x1b[2J"'
+    fleet.manifest.write_text("\n".join(lines) + "\n")
+    result = rollout("plan", "-m", fleet.manifest, "--repo", ML)
+    assert result.code == 1
+    assert result.stderr.strip() == (
+        f"error: {fleet.manifest}:{at + 1}: defaults.commit_message holds the control character "
+        "'\\x00': a commit message is text (only line breaks and tabs)"
+    )
+    assert _apply(fleet, ML).code == 1
+    assert not git(fleet.repo(ML), "branch", "--list", BRANCH).strip()
