@@ -467,6 +467,10 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):  # an ASCII or latin-1 terminal cannot spell → or …:
         if isinstance(stream, io.TextIOWrapper):  # shown as escapes, never a traceback (pass 6)
             stream.reconfigure(errors="backslashreplace")
+    # started with standard input closed (`rollout apply <&-`): read as empty input, not a
+    # traceback (pass 10a)
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, encoding="utf-8")
     if sys.stdout is None:  # started with standard output closed (`rollout plan >&-`)
         print(
             "error: standard output is closed: give it one (`> FILE` or `> /dev/null`)",

@@ -402,3 +402,26 @@ def test_a_commit_message_holding_a_control_character_is_refused_with_its_line(f
     )
     assert _apply(fleet, ML).code == 1
     assert not git(fleet.repo(ML), "branch", "--list", BRANCH).strip()
+
+
+def test_apply_and_bootstrap_with_standard_input_closed_are_one_line(fleet):
+    """`rollout apply <&-` (standard input closed, as some job runners start a command) was a
+    traceback: "'NoneType' object has no attribute 'isatty'" (`apply -`: "… 'buffer'")."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    cases = {
+        f"apply -m {fleet.manifest} --repo {ML}": "error: apply needs confirmation: run it from a "
+        "terminal, or pass --yes",
+        f"apply - -m {fleet.manifest}": "error: -: not a plan file",
+        f"bootstrap -m {fleet.manifest} newrepo": "error: bootstrap needs confirmation",
+    }
+    for args, said in cases.items():
+        done = subprocess.run(
+            ["bash", "-c", f"exec {sys.executable} -m juniper_rollout.cli {args} <&-"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith(said) and "Traceback" not in done.stderr, done.stderr
+    assert not git(fleet.repo(ML), "branch", "--list", BRANCH).strip()
