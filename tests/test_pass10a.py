@@ -425,3 +425,33 @@ def test_apply_and_bootstrap_with_standard_input_closed_are_one_line(fleet):
         assert done.returncode == 1, done.stderr
         assert done.stderr.startswith(said) and "Traceback" not in done.stderr, done.stderr
     assert not git(fleet.repo(ML), "branch", "--list", BRANCH).strip()
+
+
+def test_a_saved_plan_creating_a_file_the_base_holds_never_replaces_it(fleet, tmp_path):
+    """A hand-edited plan entry `{"path": "notes/SECRETS_MANAGEMENT_ANALYSIS.md", "action": "create"}`
+    replaced the person's file on the branch: "create" over a file the plan never saw."""
+    import base64
+
+    repo = fleet.repo(ML)
+    person = "notes/SECRETS_MANAGEMENT_ANALYSIS.md"
+    assert git(repo, "cat-file", "-t", f"main:{person}").strip() == "blob"
+    saved = tmp_path / "plan.json"
+    assert rollout("plan", "-m", fleet.manifest, "--repo", ML, "--out", saved).code in (0, 2)
+    data = json.loads(saved.read_text())
+    data["repos"][0]["files"].append(
+        {
+            "path": person,
+            "action": "create",
+            "reason": "x",
+            "content": base64.b64encode(b"replaced by an edited plan\n").decode(),
+            "secret": False,
+        }
+    )
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data))
+    result = rollout("apply", "--manifest", fleet.manifest, edited, "--yes")
+    assert f"the plan creates {person}, which main already holds" in result.stdout
+    assert not git(repo, "branch", "--list", BRANCH).strip()
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, saved, "--yes").code == 0
+    )  # as planned: fine
