@@ -719,7 +719,12 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             "that worktree is gone but locked, so `git worktree prune` keeps it: run "
             f"`git worktree unlock {shell_word(str(top))}` and `git worktree prune` in {clone_path}"
         )
-    return f"that worktree is gone: run `git worktree prune` in {clone_path}"
+    # pass 10a: a worktree MOVED by hand (not `git worktree move`) looks gone here and still works
+    # there; prune would cut it off from the clone: repair first
+    return (
+        f"that worktree is gone: run `git worktree prune` in {clone_path} (if you moved it "
+        "instead, run `git worktree repair` in its new folder: prune would cut it off)"
+    )
 
 
 def _worktree_admin(repo: git.Repo, top: Path) -> Path | None:

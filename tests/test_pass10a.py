@@ -455,3 +455,27 @@ def test_a_saved_plan_creating_a_file_the_base_holds_never_replaces_it(fleet, tm
     assert (
         rollout("apply", "--manifest", fleet.manifest, saved, "--yes").code == 0
     )  # as planned: fine
+
+
+# --- item 3: a worktree moved by hand is not called gone without the way to keep it -------------
+
+
+def test_a_worktree_moved_by_hand_gets_advice_that_keeps_it(fleet, tmp_path):
+    """A linked worktree moved with `mv` (not `git worktree move`) still works where it is, but apply
+    said only "that worktree is gone: run `git worktree prune`", which cuts it off from the clone."""
+    repo = fleet.repo(ML)
+    assert _apply(fleet, ML).code == 0
+    old, moved = tmp_path / "wt", tmp_path / "wt-moved"
+    git(repo, "worktree", "add", "-q", str(old), BRANCH)
+    old.rename(moved)
+    assert "On branch" in git(moved, "status")  # it still works where it is now
+    main_moves_to(repo, {"NEW.md": "x\n"}, tmp_path)
+    result = _apply(fleet, ML)
+    assert (
+        "blocked" in result.stdout
+        and "run `git worktree repair` in its new folder" in result.stdout
+    )
+    subprocess.run(["git", "worktree", "repair"], cwd=moved, check=True, capture_output=True)
+    result = _apply(fleet, ML)
+    assert f"is checked out in {moved}; switch that worktree" in result.stdout
+    assert "On branch" in git(moved, "status")
