@@ -32,7 +32,7 @@ from gitdb.base import IStream
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
-from juniper_rollout.urls import redact, strip_userinfo
+from juniper_rollout.urls import network_git_env, redact, strip_userinfo
 from juniper_rollout.wording import shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -836,7 +836,7 @@ def _sweep_object_temp_files(gitdir: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}  # a push never waits at git's "Username for …" prompt
+NO_PROMPT = network_git_env()  # a push never waits at a prompt, nor on a stalled server
 
 
 def push(repo: git.Repo, branch: str) -> str:

@@ -479,3 +479,59 @@ def test_a_worktree_moved_by_hand_gets_advice_that_keeps_it(fleet, tmp_path):
     result = _apply(fleet, ML)
     assert f"is checked out in {moved}; switch that worktree" in result.stdout
     assert "On branch" in git(moved, "status")
+
+
+# --- item 11: a remote that accepts and never answers ends the push, not the run -----------------
+
+
+def test_a_stalled_remote_ends_push_and_sync_with_one_line(fleet):
+    """An http remote that accepts the connection and never answers made `apply --push` and `sync`
+    wait for ever (git has no transfer timeout by default). Now git gets a low-speed limit (1 byte/s);
+    the time is the user's here (GIT_HTTP_LOW_SPEED_TIME=3, the tool's default is 60 s), so without the
+    tool's limit git never gives up and this test's own timeout fails it."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list = []
+
+    def accept_and_stall() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_and_stall, daemon=True).start()
+    repo = fleet.repo(ML)
+    git(repo, "remote", "add", "origin", f"http://127.0.0.1:{server.getsockname()[1]}/o/r.git")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "GIT_HTTP_LOW_SPEED_TIME": "3",
+        "GIT_ALLOW_PROTOCOL": "file:http",
+    }
+    env.pop("GIT_HTTP_LOW_SPEED_LIMIT", None)
+    try:
+        for args, said in (
+            (
+                ["apply", "-m", str(fleet.manifest), "--repo", ML, "--yes", "--push"],
+                "push to origin failed",
+            ),
+            (["sync", "-m", str(fleet.manifest), "--repo", ML], "git fetch failed"),
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "juniper_rollout.cli", *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=90,
+            )
+            assert done.returncode == 1, done.stdout + done.stderr
+            assert f"{ML}: failed  {said}" in done.stdout and "too slow" in done.stdout
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
