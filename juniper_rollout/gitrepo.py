@@ -609,6 +609,20 @@ def is_tool_commit(commit: git.Commit) -> bool:
     return check == _digest(commit.parents[0].hexsha, commit.tree.hexsha, body + "\n")
 
 
+def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
+    """Did ``path`` ever hold exactly ``blob`` in the history of ``commit`` (a squash merge leaves no
+    ancestry, but the file it brought is there)? False when git cannot say."""
+    sha = hashlib.sha1(b"blob %d\0" % len(blob) + blob).hexdigest()
+    try:
+        out = commit.repo.git.log("--format=", "--raw", "--no-abbrev", commit.hexsha, "--", path)
+    except git.GitCommandError:
+        return False
+    return any(
+        len(parts) > 3 and parts[3] == sha
+        for parts in (line.split() for line in out.splitlines() if line.startswith(":"))
+    )
+
+
 def tool_chain_root(repo: git.Repo, tip: git.Commit, limit: int = 1000) -> git.Commit:
     """The first commit below ``tip`` (first parents) that the tool did not make; ``tip`` if it is one.
 

@@ -142,14 +142,16 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
     merged = tip is None or tip == base or tip.repo.is_ancestor(tip, base)
     for spec in repo.encrypt:
         reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
+        before = gitrepo.read_blob(base, spec.target)
+        # the branch's ciphertext reached the base's history (a squash merge, say): the base's is later
+        landed = (
+            merged
+            or reuse is None
+            or reuse == before
+            or gitrepo.blob_in_history(base, spec.target, reuse)
+        )
         change = encrypted_change(
-            manifest,
-            repo,
-            spec,
-            config_text,
-            gitrepo.read_blob(base, spec.target),
-            reuse=reuse,
-            branch_merged=merged,
+            manifest, repo, spec, config_text, before, reuse=reuse, branch_merged=landed
         )
         if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and tip is not None:
             _never_drop_branch_ciphertext(repo, spec, base, tip)
@@ -376,11 +378,12 @@ def _branch_ciphertext_first(
     reuse: bytes,
     recipients: tuple[str, ...],
 ) -> FileChange | None:
-    """No plaintext in the clone; the base and the (unmerged) rollout branch hold different ciphertexts.
+    """No plaintext in the clone; the base and the rollout branch hold different ciphertexts, the
+    branch's never in the base's history.
     The branch's is kept when sops wrote it after the base's (a value changed in the .env, applied, and
-    the .env then moved away); the repo is refused when the base's is the later one but lacks names the
-    branch's holds. Pass 10a: the base's older ciphertext was taken "as is", silently dropping the
-    branch's values, the only committed copy. None: the base's is the one to keep (as before)."""
+    the .env then moved away); the repo is refused when the base's is the later one (the branch's never
+    reached the base: each holds changes the other lacks). Pass 10a: the base's ciphertext was taken
+    "as is", silently dropping the branch's values, the only committed copy of them."""
     mine = sops.read_metadata(reuse)
     if mine is None:
         return None
@@ -396,16 +399,19 @@ def _branch_ciphertext_first(
         return replace(rekeyed, before=before, detail=f"{rekeyed.detail}; {why}")
     held = dotenv.held_names(mine.names, spec.target, f"on {repo.branch}")
     lacking = [n for n in held if n not in set(meta.names)]
-    if lacking:
-        raise RepoError(
-            f"{spec.target} on {repo.branch} holds {len(lacking)} name"
-            f"{'s' if len(lacking) != 1 else ''} that {spec.target} on {repo.base} lacks, and there "
-            f"is no {spec.source} in the clone: rebuilding on {repo.base} would drop them; nothing "
-            f"replaced: bring the values of both into {spec.source} (`git show {repo.branch}:"
-            f"{spec.target} | {_DECRYPT_STDIN}` prints the branch's, `git show {repo.base}:"
-            f"{spec.target} | {_DECRYPT_STDIN}` the base's), then plan again"
-        )
-    return None
+    what = (
+        f"holds {len(lacking)} name{'s' if len(lacking) != 1 else ''} that {spec.target} on "
+        f"{repo.base} lacks"
+        if lacking
+        else f"was never on {repo.base} (its values may differ from the later one there)"
+    )
+    raise RepoError(
+        f"{spec.target} on {repo.branch} {what}, and there is no {spec.source} in the clone: "
+        f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
+        f"{spec.source} (`git show {repo.branch}:{spec.target} | {_DECRYPT_STDIN}` prints the "
+        f"branch's, `git show {repo.base}:{spec.target} | {_DECRYPT_STDIN}` the base's), then plan "
+        f"again; to keep only the base's, delete the branch (`git branch -D {repo.branch}`)"
+    )
 
 
 _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/stdin"

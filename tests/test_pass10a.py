@@ -535,3 +535,62 @@ def test_a_stalled_remote_ends_push_and_sync_with_one_line(fleet):
         server.close()
         for conn in held:
             conn.close()
+
+
+def _sops_edit_on_main(repo: Path, tmp: Path, line: str) -> None:
+    """What `sops edit` on main does: main's .env.enc decrypted, ``line`` added, encrypted again."""
+    work = tmp / "edit"
+    work.mkdir(exist_ok=True)
+    (work / ".sops.yaml").write_text(git(repo, "show", "main:.sops.yaml"))
+    (work / "old.enc").write_text(git(repo, "show", "main:.env.enc"))
+    plain = subprocess.run(
+        [sops_path(), "decrypt", "--input-type", "dotenv", "--output-type", "dotenv", "old.enc"],
+        cwd=work,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    (work / "plain").write_text(plain + line + "\n")
+    new = subprocess.run(
+        [sops_path(), "encrypt", "--input-type", "dotenv", "--output-type", "dotenv"]
+        + ["--filename-override", ".env.enc", "plain"],
+        cwd=work,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for name in ("plain", "old.enc"):
+        (work / name).unlink()
+    main_moves_to(repo, {".env.enc": new}, tmp)
+
+
+def test_a_rebuild_refuses_when_base_and_branch_each_changed_the_ciphertext(fleet, tmp_path):
+    """The branch holds a rotated value (the .env then moved away); later a `sops edit` on main adds a
+    name: each ciphertext holds a change the other lacks. The base's was kept "as is", the rotated
+    value dropped. After a squash merge (the branch's file in main's history) main's is simply kept."""
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    git(repo, "update-ref", "refs/heads/main", BRANCH)
+    if git(repo, "symbolic-ref", "HEAD").strip() == "refs/heads/main":
+        git(repo, "reset", "-q", "--keep", "main")
+    git(repo, "branch", "-D", "-q", BRANCH)
+    time.sleep(1.1)
+    env = repo / ".env"
+    env.write_text(env.read_text().replace("HF_TOKEN=", f"HF_TOKEN=rotated-{CANARY}-", 1))
+    assert _apply(fleet, CASCOR).code == 0
+    env.rename(tmp_path / "moved-away.env")
+    time.sleep(1.1)
+    _sops_edit_on_main(repo, tmp_path, f"NEW_X=x-{CANARY}")
+    tip = git(repo, "rev-parse", BRANCH)
+    result = _apply(fleet, CASCOR)
+    assert "failed" in result.stdout and ".env.enc on chore/sops-age-rollout was never on main" in (
+        result.stdout
+    )
+    assert git(repo, "rev-parse", BRANCH) == tip
+    # a squash merge brings the branch's file into main's history: main's later one is kept
+    squash = git(repo, "commit-tree", "-p", "main", "-m", "squash", f"{BRANCH}^{{tree}}").strip()
+    git(repo, "update-ref", "refs/heads/main", squash)
+    time.sleep(1.1)
+    _sops_edit_on_main(repo, tmp_path, f"NEW_Y=y-{CANARY}")
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code in (0, 2) and ".env.enc kept as is" in planned.stdout
