@@ -141,7 +141,11 @@ class _Reader:
                 self.key_line(node, key),
                 f"{where}.{key} must be {_kind_name(kind)}, not {_kind(value)}",
             )
-        if key == "commit_message" and (bad := re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value)):
+        if (
+            key == "commit_message"
+            and isinstance(value, str)
+            and (bad := re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value))
+        ):
             raise self.fail(  # pass 10a: a NUL was written into the commit (git fsck: nulInCommit)
                 self.key_line(node, key),
                 f"{where}.{key} holds the control character {bad.group()!r}: a commit message is "
