@@ -163,7 +163,74 @@ def read_metadata(ciphertext: bytes) -> SopsMetadata | None:
         meta = _ini_metadata(text)
     else:
         meta = _structured_metadata(text, fmt)
-    return None if meta is None else replace(meta, format=fmt)
+    if meta is None:
+        return None
+    loose = _loose_others(text, fmt)
+    if loose is None:
+        return None
+    others = set(meta.others) | loose
+    return replace(meta, format=fmt, others=tuple(t for t in OTHER_KEY_TYPES if t in others))
+
+
+# sops reads its metadata more loosely than the readers above (sops 3.11 source, measured with a fake
+# Vault, pass 10b): the flattened dotenv/INI keys go through Go's encoding/json, whose field names
+# match in any case (`sops_HC_VAULT__list_0__map_…`); a list position Go cannot read is 0
+# (`__list_x`); go-ini also splits a key at `:`; JSON members match in any case (`"HC_VAULT"`, a
+# second `"Sops"` object merged into the first); a YAML key may be `!!binary` (`aGNfdmF1bHQ=` is
+# hc_vault). Each spelling made sops send the user's VAULT_TOKEN to the address the file chose.
+# So a master key type is looked for as sops could read it: any case, any list position, any key
+# delimiter, any depth of the metadata, duplicates and binary keys included. Refusing a look-alike
+# costs nothing: sops never writes one for age recipients.
+_LOOSE_FLAT = re.compile(
+    rf"(?:^[\s\"'`]*(?:sops_)?|__map_)({'|'.join(OTHER_KEY_TYPES)})(?=__list_)", re.IGNORECASE
+)
+
+
+class _Pairs(list):
+    """A JSON object as its members in order, duplicates kept (Go's decoder merges them)."""
+
+
+def _loose_others(text: str, fmt: str) -> set[str] | None:
+    """The master key types besides age that sops could find in ``text`` however it is spelled; None
+    when a structured file cannot be read that way (it is then not handed to sops at all)."""
+    if fmt in ("dotenv", "ini"):
+        return {
+            hit.group(1).casefold()
+            for line in text.splitlines()
+            if (hit := _LOOSE_FLAT.search(line)) is not None
+        }
+    try:
+        doc: Any = json.loads(text, object_pairs_hook=_Pairs) if fmt == "json" else load_plain(text)
+    except (ValueError, YamlSyntaxError, RecursionError):
+        return None
+    top = doc if isinstance(doc, _Pairs) else list(doc.items()) if isinstance(doc, dict) else []
+    found: set[str] = set()
+    stack = [value for key, value in top if _key_text(key) == "sops"]
+    while stack:
+        node = stack.pop()
+        members = (
+            node
+            if isinstance(node, _Pairs)
+            else list(node.items())
+            if isinstance(node, dict)
+            else None
+        )
+        if members is None:
+            stack += node if isinstance(node, list) else []
+            continue
+        for key, value in members:
+            if _key_text(key) in OTHER_KEY_TYPES and value:
+                found.add(_key_text(key))
+            stack.append(value)
+    return found
+
+
+def _key_text(key: Any) -> str:
+    """A mapping key as Go would compare it with a field name: text (a YAML ``!!binary`` key decoded),
+    case folded."""
+    if isinstance(key, bytes):
+        key = key.decode("utf-8", "replace")
+    return str(key).casefold()
 
 
 def _dotenv_metadata(text: str) -> SopsMetadata | None:
