@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.helpers import rollout
+from tests.helpers import git, rollout
 from tests.test_pass3 import main_moves_to
 
 # --- sops reads a master key however Go spells it: the tool must look the same way ---------------
@@ -141,3 +141,71 @@ def test_every_real_sops_format_still_names_no_other_master_key(tmp_path):
     for fmt in ("dotenv", "yaml", "json", "ini", "binary"):
         meta = sopsmeta.read_metadata(sops_output(recipient, fmt))
         assert meta is not None and meta.others == (), fmt
+
+
+# --- a plaintext value as the app reads it, not only as the raw line spells it -------------------
+
+SECRET = "app-reads-this-7d1c9b2e"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"API_TOKEN={SECRET} # staging",  # python-dotenv ends an unquoted value before ` #`
+        f'API_TOKEN="{SECRET}"  # rotated 2026',
+        f"API_TOKEN='{SECRET}' # note",
+        f"export API_TOKEN={SECRET}   #x",
+        'API_TOKEN="app-reads-\\"this\\"-7d1c9b2e"',  # the app reads app-reads-"this"-7d1c9b2e
+    ],
+)
+def test_a_value_with_an_inline_comment_or_quotes_is_checked_as_the_app_reads_it(tmp_path, line):
+    """The leak guard took the raw text after `=` (`value # staging`) as the value: a template
+    holding the value itself was printed in the plan and committed (pass 10b, 13.6)."""
+    from tests.demofleet import make_repo
+    from tests.test_adversary import run_cli
+    from tests.test_hostile import KEY
+    from tests.test_pass3 import BARE
+
+    value = SECRET if "\\" not in line else 'app-reads-"this"-7d1c9b2e'
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    (tmp_path / "ws" / "victim" / ".env").write_text(line + "\n")  # untracked, as .env is
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "notes.j2").write_text(f"ops notes: {value}\n")
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        f"repos:\n  - name: victim\n{BARE}"
+        "    files: [{path: NOTES.md, template: notes.j2}]\n"
+    )
+    result = run_cli("plan", "--manifest", manifest)
+    assert result.returncode == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+    assert value not in result.stdout + result.stderr
+
+
+def test_the_lines_of_a_multi_line_value_in_another_repo_are_never_rendered(tmp_path):
+    """A multi-line value (a service account's JSON, a PEM body) in one repo's `.env`: its lines were
+    never values to the leak guard (no `=`), so a template carrying one was rendered into another
+    repo, printed and committed (pass 10b, 13.6)."""
+    from tests.demofleet import make_repo
+    from tests.test_adversary import run_cli
+    from tests.test_hostile import KEY
+    from tests.test_pass3 import BARE
+
+    inner = '"client_secret": "sa-secret-0b9e4c1a77"'
+    make_repo(tmp_path / "ws" / "holder", {"README.md": "x\n"})
+    (tmp_path / "ws" / "holder" / ".env").write_text(f"SA_JSON='{{\n  {inner}\n}}'\n")
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "notes.j2").write_text(f"ops notes:\n  {inner}\n")
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        f"repos:\n  - name: holder\n{BARE}  - name: victim\n{BARE}"
+        "    files: [{path: NOTES.md, template: notes.j2}]\n"
+    )
+    result = run_cli("apply", "--manifest", manifest, "--repo", "victim", "--yes")
+    assert result.returncode == 1, result.stdout
+    assert "of the plaintext .env of holder" in result.stdout, result.stdout
+    assert "sa-secret-0b9e4c1a77" not in result.stdout + result.stderr
+    assert git(tmp_path / "ws" / "victim", "for-each-ref", "refs/heads/").count("\n") == 1
