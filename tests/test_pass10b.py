@@ -209,3 +209,56 @@ def test_the_lines_of_a_multi_line_value_in_another_repo_are_never_rendered(tmp_
     assert "of the plaintext .env of holder" in result.stdout, result.stdout
     assert "sa-secret-0b9e4c1a77" not in result.stdout + result.stderr
     assert git(tmp_path / "ws" / "victim", "for-each-ref", "refs/heads/").count("\n") == 1
+
+
+# --- a password holding '/', '?' or '#' unencoded (the URL parsers end the host there) -----------
+
+PIECES = ("ghpA", "SECRETb64tok3n")
+
+
+@pytest.mark.parametrize("sep", ["/", "?", "#"])
+def test_bootstrap_refuses_a_password_holding_a_reserved_character_and_never_prints_it(fleet, sep):
+    """`https://x-access-token:ghpA/SECRET…@host/…` (a base64 token holds `/`): the tool printed
+    "git clone https://x-access-token:ghpA/SECRET…@… failed" and git's own error repeated it; with
+    `?` or `#` the first part of the password was printed (pass 10b, 13.7)."""
+    before = fleet.manifest.read_bytes()
+    url = f"https://x-access-token:{sep.join(PIECES)}@127.0.0.1:1/o/r.git"
+    result = rollout("bootstrap", "--yes", "newone", "--manifest", fleet.manifest, "--url", url)
+    assert result.code == 1
+    assert "percent-encode" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not any(piece in result.stdout + result.stderr for piece in PIECES)
+    assert fleet.manifest.read_bytes() == before
+    assert not (fleet.workspace / "newone").exists()
+
+
+@pytest.mark.parametrize("sep", ["/", "?", "#"])
+def test_a_manifest_url_whose_password_holds_a_reserved_character_is_refused(fleet, sep):
+    """Such a `url:` passed the "no credentials in url:" check (the parser saw no user-info, or took
+    the rest for a query): `sync` would clone it and print it."""
+    text = fleet.manifest.read_text()
+    text = text.replace(
+        "  - name: juniper-ml",
+        f"  - name: juniper-ml\n    url: https://u:{sep.join(PIECES)}@127.0.0.1:1/o/r.git",
+        1,
+    )
+    fleet.manifest.write_text(text)
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code == 1
+    assert "url holds credentials" in result.stderr, result.stderr
+    assert not any(piece in result.stdout + result.stderr for piece in PIECES)
+
+
+def test_urls_strip_and_redact_a_password_holding_a_reserved_character():
+    from juniper_rollout.urls import redact, strip_userinfo
+
+    for url, stored in (
+        ("https://u:pa/ss@host/o/r.git", "https://host/o/r.git"),
+        ("https://u:pa?ss@host:8443/o/r.git", "https://host:8443/o/r.git"),
+        ("ssh://git:pa#ss@host/o/r.git", "ssh://host/o/r.git"),
+        ("https://u:p/a@ss@host/r.git", "https://host/r.git"),  # '/' and '@' in one password
+        ("https://host:8443/pkg@1.0", "https://host:8443/pkg@1.0"),  # a port, then '@' in a path
+        ("https://host/p@x", "https://host/p@x"),
+    ):
+        assert strip_userinfo(url) == stored, url
+    url = "https://x-access-token:ghpA/SECRETb64tok3n@127.0.0.1:1/o/r.git"
+    assert "SECRET" not in redact(f"fatal: unable to access '{url}/': bad", url)
