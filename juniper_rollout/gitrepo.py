@@ -32,7 +32,7 @@ from gitdb.base import IStream
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
-from juniper_rollout.urls import redact, strip_userinfo
+from juniper_rollout.urls import ORIGIN_URLS, origin_urls, redact, strip_userinfo
 from juniper_rollout.wording import shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -880,10 +880,10 @@ def redact_origin(repo: git.Repo, text: str) -> str:
     """``text`` (git's own words) without the credentials of origin's URLs: git repeats a URL's query
     string (``?access_token=…``) in its errors, and a clone's origin may carry one."""
     try:
-        found = repo.git.config("--get-regexp", r"^remote\.origin\.(push)?url$")
+        found = repo.git.config("--get-regexp", ORIGIN_URLS)
     except git.GitCommandError:
         return text
-    return redact(text, *(line.partition(" ")[2] for line in found.splitlines()))
+    return redact(text, *origin_urls(found))
 
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:

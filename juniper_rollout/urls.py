@@ -125,3 +125,20 @@ def is_slug(text: str) -> bool:
     """True for a GitHub OWNER/NAME (a name is never ``.`` or ``..``)."""
     # fullmatch: `$` alone also matches before a final newline ("owner/name\n" passed, pass 7)
     return SLUG.fullmatch(text) is not None and text.split("/", 1)[1] not in (".", "..")
+
+
+# origin's URLs, and the URLs git rewrites them into (`url.<URL>.insteadOf`: git repeats the rewritten
+# URL, query-string token included, in its errors; pass 10b)
+ORIGIN_URLS = r"^remote\.origin\.(push)?url$|^url\..*\.(push)?insteadof$"
+
+
+def origin_urls(config: str) -> list[str]:
+    """The URLs in ``git config --get-regexp ORIGIN_URLS`` output: values, and insteadOf keys' URLs."""
+    urls = []
+    for line in config.splitlines():
+        key, _, value = line.partition(" ")
+        if key.startswith("url.") and key.endswith(("insteadof", "insteadOf")):
+            urls.append(key[len("url.") :].rpartition(".")[0])
+        else:
+            urls.append(value)
+    return urls

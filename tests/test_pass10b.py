@@ -262,3 +262,25 @@ def test_urls_strip_and_redact_a_password_holding_a_reserved_character():
         assert strip_userinfo(url) == stored, url
     url = "https://x-access-token:ghpA/SECRETb64tok3n@127.0.0.1:1/o/r.git"
     assert "SECRET" not in redact(f"fatal: unable to access '{url}/': bad", url)
+
+
+# --- a token in the URL an insteadOf rewrites origin into ----------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["insteadOf", "pushInsteadOf"])
+def test_a_query_token_in_an_insteadof_rewrite_of_origin_is_never_printed(fleet, kind):
+    """origin `gh:o/r.git` and `url.https://host/x?access_token=TOKEN&y=/.insteadOf gh:` in the clone's
+    config: git's error repeats the rewritten URL, token included, and the tool redacted only origin's
+    own URLs (pass 3's fix): sync and apply --push printed it (pass 10b, 13.7)."""
+    token = "SECRETinsteadof4d2b"
+    repo = fleet.repo("juniper-ml")
+    git(repo, "remote", "add", "origin", "gh:o/r.git")
+    git(repo, "config", f"url.file:///nonexistent/x?access_token={token}&y=/.{kind}", "gh:")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-ml")
+    runs = [rollout("apply", *only, "--push", "--yes")]
+    if kind == "insteadOf":
+        runs.append(rollout("sync", *only))
+    for result in runs:
+        assert result.code == 1, result.stdout
+        assert "does not appear to be a git repository" in result.stdout, result.stdout
+        assert token not in result.stdout + result.stderr, result.stdout
