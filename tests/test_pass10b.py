@@ -284,3 +284,48 @@ def test_a_query_token_in_an_insteadof_rewrite_of_origin_is_never_printed(fleet,
         assert result.code == 1, result.stdout
         assert "does not appear to be a git repository" in result.stdout, result.stdout
         assert token not in result.stdout + result.stderr, result.stdout
+
+
+# --- a 32-byte key pasted on a line of its own, with fewer than three digits ---------------------
+
+KEYS_WITH_FEW_DIGITS = [
+    "bNnprdHyQmcmieuDkn6zUxZHDsywLmzlEkTwBKIWzUI=",  # `openssl rand -base64 32`: one digit
+    "wo2bpMl_lEijywRutwLvfkJySDZfWFHnXADCkHyLanU=",  # a Fernet key: one digit
+]
+
+
+@pytest.mark.parametrize("key", KEYS_WITH_FEW_DIGITS)
+def test_a_32_byte_key_with_few_digits_is_never_a_variable_name(fleet, key):
+    """The entropy test asked for three digits: 0.5% of `openssl rand -base64 32` keys and 1.3% of
+    Fernet keys have fewer, and such a key pasted alone on a line became a variable NAME: printed by
+    plan and --json, committed in clear in `.env.enc` (sops keeps names in clear) (pass 10b, 13.8)."""
+    env = fleet.repo("juniper-cascor") / ".env"
+    env.write_text(env.read_text() + key + "\n")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    for result in (rollout("plan", *only), rollout("plan", *only, "--json")):
+        assert result.code == 1, result.stdout
+        assert ".env:16:" in result.stdout + result.stderr, result.stdout
+        assert key.rstrip("=") not in result.stdout + result.stderr
+
+
+def test_no_32_byte_key_passes_as_a_name_and_long_camel_case_names_still_do():
+    import base64
+    import random
+
+    from juniper_rollout.dotenv import DotenvError, parse_names
+
+    rng = random.Random(10)  # seeded: the same 2,000 keys every run
+    for _ in range(1000):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            key = encode(bytes(rng.getrandbits(8) for _ in range(32))).decode()
+            with pytest.raises(DotenvError):
+                parse_names(f"{key}\n".encode())
+    names = [
+        "SpringDatasourceHikariMaximumPoolSizeOverride",
+        "ThisIsAVeryLongCamelCaseVariableNameForTesting",
+        "ElasticsearchClusterPasswordForKibanaDashboards",
+        "AzureStorageAccountConnectionStringPrimary",
+        "myApp_DbConnection_StringForProd_Region",
+        "AWS_SECRET_ACCESS_KEY_ID_FOR_PROD_2024",
+    ]
+    assert parse_names("".join(f"{n}=x\n" for n in names).encode()) == names
