@@ -463,7 +463,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
             "(`rollout apply`), and rotate it: it stays readable in history",
         )
         for path, blob in sorted(facts.encrypted.items())
-        if (line := sopsmeta.plaintext_line(blob)) is not None
+        if (line := sopsmeta.plaintext_value_line(blob)) is not None
     ]
     out += _recipients(manifest, facts.sops_config)
     return out
@@ -527,7 +527,7 @@ def _enc_history(facts: Facts) -> list[Finding]:
             continue
         if sopsmeta.read_metadata(blob) is None:
             bare.setdefault(path, []).append((short, subject))
-        elif sopsmeta.plaintext_line(blob) is not None:
+        elif sopsmeta.plaintext_value_line(blob) is not None:
             added.setdefault(path, []).append((short, subject))
     return [
         Finding(
@@ -580,7 +580,7 @@ def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[F
                     )
                 )
         elif path.lower().endswith(".enc"):
-            if sopsmeta.plaintext_line(blob) is not None:
+            if sopsmeta.plaintext_value_line(blob) is not None:
                 out.append(
                     Finding(
                         ENC_PLAINTEXT_VALUE,

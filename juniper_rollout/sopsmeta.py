@@ -148,6 +148,55 @@ def plaintext_line(blob: bytes) -> int | None:
     return None  # unreachable while DOTENV_LINE and VALUES_PATTERN agree
 
 
+# a value sops encrypted in a YAML/JSON/INI file (any of its types)
+_ANY_VALUE = re.compile(rf"{_GCM},type:(?:str|int|float|bool|bytes|time|comment)\]")
+
+
+def plaintext_value_line(blob: bytes) -> int | None:
+    """Like :func:`plaintext_line`, for every sops format: in a YAML, JSON or INI sops file, the first
+    line (1-based) holding a value sops did not encrypt (a key added by hand, `NEW_TOKEN: value`):
+    sops writes every value outside its metadata as ``ENC[AES256_GCM,…]`` (pass 10b: drift said "0
+    findings" for such a file, tracked and in history). None when there is none, or when ``blob``
+    carries no sops metadata or cannot be read. The value itself is never returned."""
+    fmt = sops_format(blob)
+    if fmt is None or fmt == "dotenv":
+        return plaintext_line(blob)
+    text = blob.decode("utf-8", "replace").lstrip("\ufeff")
+    if fmt == "ini":
+        section = None
+        for number, line in enumerate(text.splitlines(), start=1):
+            line = line.strip()
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1]
+            elif line and not line.startswith((";", "#")) and section != "sops":
+                value = (
+                    re.split(r"[=:]", line, maxsplit=1)[1].strip()
+                    if re.search(r"[=:]", line)
+                    else line
+                )
+                if _ANY_VALUE.fullmatch(value) is None:
+                    return number
+        return None
+    try:
+        doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
+    except (ValueError, YamlSyntaxError, RecursionError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    stack = [v for k, v in doc.items() if k != "sops"]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+        elif node is not None and not (isinstance(node, str) and _ANY_VALUE.fullmatch(node)):
+            shown = json.dumps(node) if fmt == "json" else str(node)
+            lines = text.splitlines()
+            return next((n for n, line in enumerate(lines, start=1) if shown in line), 1)
+    return None
+
+
 def read_metadata(ciphertext: bytes) -> SopsMetadata | None:
     """Recipients, names, version and format of an encrypted file; None if it has no sops metadata.
 

@@ -329,3 +329,57 @@ def test_no_32_byte_key_passes_as_a_name_and_long_camel_case_names_still_do():
         "AWS_SECRET_ACCESS_KEY_ID_FOR_PROD_2024",
     ]
     assert parse_names("".join(f"{n}=x\n" for n in names).encode()) == names
+
+
+# --- drift: a plaintext value in a YAML, JSON or INI sops file -----------------------------------
+
+
+def _with_a_plaintext_value(real: str, fmt: str) -> str:
+    if fmt == "yaml":
+        return real.replace("sops:\n", "NEW_TOKEN: plain-yaml-value-5e1\nsops:\n", 1)
+    if fmt == "json":
+        return real.replace("{\n", '{\n\t"NEW_TOKEN": "plain-json-value-5e1",\n', 1)
+    return real.replace("[app]\n", "[app]\nNEW_TOKEN = plain-ini-value-5e1\n", 1)
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json", "ini"])
+def test_drift_finds_a_plaintext_value_in_a_yaml_json_or_ini_sops_file(fleet, tmp_path, fmt):
+    """A value added by hand to a sops YAML/JSON/INI file (`NEW_TOKEN: value` beside the ENC[…]
+    values; the metadata intact) was "0 findings" tracked (`drift --ref`) and in history: the values
+    check read dotenv files only (pass 10b, 13.9)."""
+    from juniper_rollout import keys
+    from tests.test_pass3 import commit_on
+    from tests.test_sops_formats import sops_output
+
+    repo = fleet.repo("juniper-data")
+    real = sops_output(keys.public_keys_in(fleet.key_file)[0], fmt).decode()
+    plain = _with_a_plaintext_value(real, fmt)
+    added = commit_on(repo, "main", {"svc/.env.enc": plain}, tmp_path, "add svc secrets")
+    fixed = commit_on(repo, added, {"svc/.env.enc": real}, tmp_path, "fix svc secrets")
+    git(repo, "update-ref", "refs/heads/hist", fixed)
+    git(repo, "update-ref", "refs/heads/plain", added)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-data")
+    history = rollout("drift", *only, "--format", "json")
+    tracked = rollout("drift", *only, "--ref", "plain", "--format", "json")
+    for result, message in (
+        (history, "was once committed with a value sops did not encrypt"),
+        (tracked, "holds a value sops did not encrypt"),
+    ):
+        found = [
+            f
+            for r in json.loads(result.stdout)["repos"]
+            for f in r["findings"]
+            if f["path"] == "svc/.env.enc"
+        ]
+        assert found and message in found[0]["message"], result.stdout
+        assert "-value-5e1" not in result.stdout + result.stderr
+    assert "add svc secrets" in history.stdout and "fix svc secrets" not in history.stdout
+
+
+def test_every_real_sops_format_has_no_plaintext_value(tmp_path):
+    from juniper_rollout import keys, sopsmeta
+    from tests.test_sops_formats import sops_output
+
+    recipient = keys.generate_key_file(tmp_path / "keys.txt")
+    for fmt in ("dotenv", "yaml", "json", "ini", "binary"):
+        assert sopsmeta.plaintext_value_line(sops_output(recipient, fmt)) is None, fmt
