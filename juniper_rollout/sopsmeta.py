@@ -119,9 +119,18 @@ LFS_NOTE = (
 )
 
 
+# the version lines git-lfs still reads as its v1 pointer: the pre-release and alpha spellings too
+# (pass 10b: an AGENTS.md or .gitignore pointer written by an early git-lfs got a section appended)
+LFS_VERSIONS = (
+    LFS_POINTER,
+    b"version https://hawser.github.com/spec/v1\n",
+    b"version http://git-media.io/v/2\n",
+)
+
+
 def is_lfs_pointer(data: bytes) -> bool:
     """A Git LFS pointer file (the real content lives in LFS storage; editing the pointer corrupts it)."""
-    return data.startswith(LFS_POINTER) and len(data) < 1024
+    return data.startswith(LFS_VERSIONS) and len(data) < 1024
 
 
 def sops_format(blob: bytes) -> str | None:

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.helpers import git, rollout
-from tests.test_pass3 import main_moves_to
+from tests.test_pass3 import BRANCH, main_moves_to
 
 # --- sops reads a master key however Go spells it: the tool must look the same way ---------------
 
@@ -383,3 +383,29 @@ def test_every_real_sops_format_has_no_plaintext_value(tmp_path):
     recipient = keys.generate_key_file(tmp_path / "keys.txt")
     for fmt in ("dotenv", "yaml", "json", "ini", "binary"):
         assert sopsmeta.plaintext_value_line(sops_output(recipient, fmt)) is None, fmt
+
+
+# --- smaller list: a Git LFS pointer in the spellings git-lfs still reads ------------------------
+
+
+@pytest.mark.parametrize(
+    "version", ["https://hawser.github.com/spec/v1", "http://git-media.io/v/2"]
+)
+@pytest.mark.parametrize("path", ["AGENTS.md", ".gitignore"])
+def test_an_lfs_pointer_of_an_early_git_lfs_is_skipped_not_edited(tmp_path, version, path):
+    """git-lfs reads its pre-release (`hawser`) and alpha (`git-media`) version lines as v1 pointers;
+    the tool knew only `git-lfs.github.com`, so such an AGENTS.md or .gitignore got the tool's block
+    appended and the pointer was corrupted (pass 10b, smaller list)."""
+    from tests.test_adversary import make_repo, manifest_for
+
+    pointer = f"version {version}\noid sha256:{'a' * 64}\nsize 1234\n"
+    attributes = f"{path} filter=lfs diff=lfs merge=lfs -text\n"
+    repo = make_repo(tmp_path / "ws" / "victim", {path: pointer, ".gitattributes": attributes})
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    result = rollout("plan", "--manifest", manifest, "--json")
+    assert result.code == 0, result.stderr
+    victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
+    entry = next(f for f in victim["files"] if f["path"] == path)
+    assert entry["action"] == "skip" and "Git LFS" in entry["reason"], entry
+    assert rollout("apply", "--manifest", manifest, "--yes").code == 0
+    assert git(repo, "show", f"{BRANCH}:{path}") == pointer
