@@ -409,3 +409,36 @@ def test_an_lfs_pointer_of_an_early_git_lfs_is_skipped_not_edited(tmp_path, vers
     assert entry["action"] == "skip" and "Git LFS" in entry["reason"], entry
     assert rollout("apply", "--manifest", manifest, "--yes").code == 0
     assert git(repo, "show", f"{BRANCH}:{path}") == pointer
+
+
+# --- smaller list: branch names git refuses, or reads as its own refs ----------------------------
+
+
+@pytest.mark.parametrize(
+    "branch, words",
+    [
+        ("chore/.hidden", "is not a valid git branch name"),  # a component starting with '.'
+        (".dotfirst", "is not a valid git branch name"),
+        ("x.lock/y", "is not a valid git branch name"),  # a component ending with '.lock'
+        ("stash", "shadowing git's own ref"),  # refs/stash is read before refs/heads/stash
+        ("bisect/bad", "shadowing git's own ref"),
+        ("replace/x", "shadowing git's own ref"),
+    ],
+)
+def test_a_branch_git_refuses_or_reads_as_its_own_ref_is_refused_with_its_line(
+    fleet, branch, words
+):
+    """`chore/.hidden` and `.x` passed the manifest and failed in every repo at apply with git's
+    "refusing to update ref with bad name"; `x.lock/y` was called "locked by another git command …
+    remove it"; `stash` and `bisect/bad` were created, and `git log stash` then shows the user's
+    stash, not the rollout branch (pass 10b, smaller list)."""
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(
+        text.replace("  branch: chore/sops-age-rollout", f"  branch: {branch}", 1)
+    )
+    line = 1 + fleet.manifest.read_text().split(f"  branch: {branch}")[0].count("\n")
+    result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--yes")
+    assert result.code == 1
+    assert f"repos.yaml:{line}: defaults.branch" in result.stderr and words in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert git(fleet.repo("juniper-ml"), "for-each-ref", "refs/heads/").count("\n") == 1  # main
