@@ -561,11 +561,16 @@ def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[F
         held = f"{path} in the tree {ref} points at (outside every commit)"
         if not path:
             if sopsmeta.read_metadata(blob) is None and _dotenv_shaped(blob):
+                what = (
+                    "holds a note shaped like a plaintext env file (`git notes`)"
+                    if ref.startswith("refs/notes/")
+                    else "points at a file shaped like a plaintext env file"
+                )
                 out.append(
                     Finding(
                         ENV_IN_HISTORY,
                         ref,
-                        f"{ref} points at a file shaped like a plaintext env file (outside every "
+                        f"{ref} {what} (outside every "
                         f"commit): its values are readable there: rotate them; {drop}",
                     )
                 )

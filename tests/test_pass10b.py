@@ -442,3 +442,23 @@ def test_a_branch_git_refuses_or_reads_as_its_own_ref_is_refused_with_its_line(
     assert f"repos.yaml:{line}: defaults.branch" in result.stderr and words in result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
     assert git(fleet.repo("juniper-ml"), "for-each-ref", "refs/heads/").count("\n") == 1  # main
+
+
+# --- drift: a plaintext env file kept as a git note -----------------------------------------------
+
+
+def test_drift_finds_a_plaintext_env_file_kept_as_a_git_note(fleet):
+    """`git notes add -F .env main` (or `-m` with its text): the note is a blob named by the commit it annotates, in a
+    commit `git log --all` walks, so the history scan (by env-file names) passed it by; pushed with
+    `git push origin refs/notes/*` it is readable there: "0 findings" (pass 10b, 13.9)."""
+    repo = fleet.repo("juniper-cascor")
+    env = "HF_TOKEN=note-held-value-9f8e2d\nDB_PASSWORD=note-held-pw-4c1b\n"  # a .env's shape
+    git(repo, "notes", "add", "-m", env, "main")
+    git(repo, "notes", "--ref", "review", "add", "-m", "Reviewed-by: Ada <ada@example.com>", "main")
+    result = rollout(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json"
+    )
+    found = [f for r in json.loads(result.stdout)["repos"] for f in r["findings"]]
+    assert [f["path"] for f in found] == ["refs/notes/commits"], found
+    assert "holds a note shaped like a plaintext env file" in found[0]["message"]
+    assert "git update-ref -d refs/notes/commits" in found[0]["message"]
