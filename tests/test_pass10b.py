@@ -462,3 +462,29 @@ def test_drift_finds_a_plaintext_env_file_kept_as_a_git_note(fleet):
     assert [f["path"] for f in found] == ["refs/notes/commits"], found
     assert "holds a note shaped like a plaintext env file" in found[0]["message"]
     assert "git update-ref -d refs/notes/commits" in found[0]["message"]
+
+
+# --- smaller list: bootstrap of a SHA-256 repository --------------------------------------------
+
+
+def test_bootstrap_of_a_sha256_repository_writes_nothing(fleet, tmp_path):
+    """The plan said "SHA-256 repositories are not supported", then `bootstrap --yes` added the repo
+    to the manifest and moved the clone into place anyway, and its apply failed naming the staging
+    folder (pass 10b, smaller list)."""
+    import subprocess
+
+    source = tmp_path / "src"
+    subprocess.run(
+        ["git", "init", "-q", "--object-format=sha256", "-b", "main", str(source)], check=True
+    )
+    git(source, "commit", "-q", "--allow-empty", "-m", "init")
+    before = fleet.manifest.read_bytes()
+    result = rollout(
+        "bootstrap", "--yes", "shanew", "--manifest", fleet.manifest, "--url", f"file://{source}"
+    )
+    assert result.code == 1
+    assert "SHA-256 repositories are not supported" in result.stdout, result.stdout
+    assert "nothing written" in result.stdout and "added shanew" not in result.stdout
+    assert fleet.manifest.read_bytes() == before
+    assert not (fleet.workspace / "shanew").exists()
+    assert not [p for p in fleet.workspace.iterdir() if "bootstrap" in p.name]

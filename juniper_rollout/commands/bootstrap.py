@@ -106,6 +106,11 @@ def bootstrap(
         if dry_run:
             out.print("dry run: nothing written")
             return 0
+        if any(plan.error for plan in plans):
+            # pass 10b: a SHA-256 repository (or any repo the plan refuses) was added to the
+            # manifest and moved into place anyway, and its apply then failed
+            out.print(f"nothing written: {escape(name)} cannot be planned (the error above)")
+            return 1
         if not yes and not confirm(f"Add {name} to {manifest} and write its rollout branch?"):  # type: ignore[misc]
             out.print("nothing written")
             return 0
