@@ -239,8 +239,10 @@ def read_metadata(ciphertext: bytes) -> SopsMetadata | None:
 # So a master key type is looked for as sops could read it: any case, any list position, any key
 # delimiter, any depth of the metadata, duplicates and binary keys included. Refusing a look-alike
 # costs nothing: sops never writes one for age recipients.
-_LOOSE_FLAT = re.compile(
-    rf"(?:^[\s\"'`]*(?:sops_)?|__map_)({'|'.join(OTHER_KEY_TYPES)})(?=__list_)", re.IGNORECASE
+_LOOSE_FLAT = (
+    re.compile(  # the separators are Go's exact `__map_`/`__list_`; the field name any case
+        rf"(?:^[\s\"'`]*(?:sops_)?|__map_)((?i:{'|'.join(OTHER_KEY_TYPES)}))(?=__list_)"
+    )
 )
 
 
@@ -255,7 +257,9 @@ def _loose_others(text: str, fmt: str) -> set[str] | None:
         return {
             hit.group(1).casefold()
             for line in text.splitlines()
-            if (hit := _LOOSE_FLAT.search(line)) is not None
+            # dotenv: sops reads only keys starting with `sops_` (exactly) as metadata
+            if (fmt == "ini" or line.startswith("sops_"))
+            and (hit := _LOOSE_FLAT.search(line)) is not None
         }
     try:
         doc: Any = json.loads(text, object_pairs_hook=_Pairs) if fmt == "json" else load_plain(text)

@@ -488,3 +488,13 @@ def test_bootstrap_of_a_sha256_repository_writes_nothing(fleet, tmp_path):
     assert fleet.manifest.read_bytes() == before
     assert not (fleet.workspace / "shanew").exists()
     assert not [p for p in fleet.workspace.iterdir() if "bootstrap" in p.name]
+
+
+def test_the_loose_reading_follows_sops_own_tokens_not_any_look_alike():
+    """Go's separators are exact (`__list_`, `__map_`) and a dotenv key is metadata only after an exact
+    `sops_`: a variable named `PGP__LIST_KEYS` is data to sops, and no master key."""
+    from juniper_rollout.sopsmeta import _loose_others
+
+    assert _loose_others("PGP__LIST_KEYS=x\nKMS__list_0=y\nsops_kms__LIST_0=z\n", "dotenv") == set()
+    assert _loose_others("sops_Hc_Vault__list_7__map_x=1\n", "dotenv") == {"hc_vault"}
+    assert _loose_others("[sops]\nPGP__list_0__map_fp: F\n", "ini") == {"pgp"}
