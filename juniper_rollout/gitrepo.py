@@ -623,6 +623,18 @@ def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
     )
 
 
+def blob_at_fork(tip: git.Commit | None, base: git.Commit, path: str) -> bytes | None:
+    """``path`` in the commit the branch ``tip`` was built on (its merge base with ``base``); None when
+    there is none (or git cannot say), or no such file there."""
+    if tip is None:
+        return None
+    try:
+        forks = tip.repo.merge_base(tip, base)
+    except git.GitCommandError:
+        return None
+    return read_blob(forks[0], path) if forks else None
+
+
 def tool_chain_root(repo: git.Repo, tip: git.Commit, limit: int = 1000) -> git.Commit:
     """The first commit below ``tip`` (first parents) that the tool did not make; ``tip`` if it is one.
 
@@ -851,6 +863,10 @@ def _sweep_object_temp_files(gitdir: Path) -> None:
 
 
 NO_PROMPT = network_git_env()  # a push never waits at a prompt, nor on a stalled server
+# pass 11a: git's low-speed limit covers http(s) only; an ssh:// or git:// remote that accepts the
+# connection and never answers held `apply --push` for ever. Every git talking to origin here ends
+# after this long, like sync's fetch (killed with its children: ssh included).
+PUSH_TIMEOUT = 600.0
 
 
 def push(repo: git.Repo, branch: str) -> str:
@@ -870,6 +886,7 @@ def push(repo: git.Repo, branch: str) -> str:
                 "origin",
                 f"{ref}:{ref}",
                 env=NO_PROMPT,
+                kill_after_timeout=PUSH_TIMEOUT,
             )
         except git.GitCommandError:
             if not expected or not _absent_on_origin(repo, ref):
@@ -877,10 +894,20 @@ def push(repo: git.Repo, branch: str) -> str:
             # deleted on origin since the tool pushed (a reviewer merged it, say): push it anew,
             # on the condition that it is still absent
             repo.git.push(
-                "--porcelain", f"--force-with-lease={ref}:", "origin", f"{ref}:{ref}", env=NO_PROMPT
+                "--porcelain",
+                f"--force-with-lease={ref}:",
+                "origin",
+                f"{ref}:{ref}",
+                env=NO_PROMPT,
+                kill_after_timeout=PUSH_TIMEOUT,
             )
     except git.GitCommandError as err:
         text = " ".join(f"{err.stdout} {err.stderr}".split())
+        if "did not complete in" in text and "Timeout:" in text:
+            raise RepoError(
+                f"push to origin did not finish in {PUSH_TIMEOUT:g} s (the remote stopped answering?); "
+                "nothing was recorded as pushed: check the connection, then run apply --push again"
+            ) from None
         if "stale info" in text or "rejected" in text or "fetch first" in text:
             raise RepoError(
                 f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
@@ -927,7 +954,11 @@ def redact_origin(repo: git.Repo, text: str) -> str:
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
     try:
-        return not str(repo.git.ls_remote("--exit-code", "origin", ref, env=NO_PROMPT)).strip()
+        return not str(
+            repo.git.ls_remote(
+                "--exit-code", "origin", ref, env=NO_PROMPT, kill_after_timeout=PUSH_TIMEOUT
+            )
+        ).strip()
     except git.GitCommandError as err:
         return err.status == 2  # --exit-code: 2 means no such ref on the remote
 

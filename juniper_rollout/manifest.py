@@ -147,9 +147,11 @@ class _Reader:
         if (
             key == "commit_message"
             and isinstance(value, str)
-            and (bad := re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value))
+            and (bad := re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", value))
         ):
-            raise self.fail(  # pass 10a: a NUL was written into the commit (git fsck: nulInCommit)
+            # pass 10a: a NUL was written into the commit (git fsck: nulInCommit); pass 11a: the C1
+            # controls too (U+009B is CSI to a terminal reading UTF-8, in `git log`)
+            raise self.fail(
                 self.key_line(node, key),
                 f"{where}.{key} holds the control character {bad.group()!r}: a commit message is "
                 "text (only line breaks and tabs)",

@@ -150,8 +150,17 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             or reuse == before
             or gitrepo.blob_in_history(base, spec.target, reuse)
         )
+        # pass 11a: the base's ciphertext changed since the branch was built on it (a `sops edit` there)
+        base_edited = not landed and before != gitrepo.blob_at_fork(tip, base, spec.target)
         change = encrypted_change(
-            manifest, repo, spec, config_text, before, reuse=reuse, branch_merged=landed
+            manifest,
+            repo,
+            spec,
+            config_text,
+            before,
+            reuse=reuse,
+            branch_merged=landed,
+            base_edited=base_edited,
         )
         if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and tip is not None:
             _never_drop_branch_ciphertext(repo, spec, base, tip)
@@ -170,6 +179,7 @@ def encrypted_change(
     *,
     reuse: bytes | None = None,
     branch_merged: bool = True,
+    base_edited: bool = False,
 ) -> FileChange:
     _check_rules(config, spec)
     recipients = manifest.recipients
@@ -186,7 +196,9 @@ def encrypted_change(
             )
             return skip(spec.target, why)
         if reuse is not None and reuse != before and not branch_merged:
-            kept = _branch_ciphertext_first(repo, spec, config, before, meta, reuse, recipients)
+            kept = _branch_ciphertext_first(
+                repo, spec, config, before, meta, reuse, recipients, base_edited
+            )
             if kept is not None:
                 return kept
         return _kept_without_plaintext(spec, config, before, meta, reuse, recipients)
@@ -203,6 +215,8 @@ def encrypted_change(
     )
     if not names:
         _refuse_emptied(spec, before, reuse)
+    else:
+        _refuse_blanked(repo, spec, plaintext, before, reuse)
     _refuse_dropped(spec, before, reuse, names)
     if before is not None and meta is not None:
         kept = _same_values_as_committed(
@@ -258,6 +272,29 @@ def _refuse_emptied(spec: EncryptSpec, before: bytes | None, reuse: bytes | None
             f"{spec.source} in the clone holds no variables, but the committed {spec.target} holds "
             f"{held}; nothing replaced (restore its values, or move it away to keep the committed "
             "ciphertext as it is)"
+        )
+
+
+_HELD_VALUE = re.compile(rb"^(?!sops_)[^#=\n]*=ENC\[AES256_GCM,data:[^,\]]", re.MULTILINE)
+
+
+def _refuse_blanked(
+    repo: RepoSpec, spec: EncryptSpec, plaintext: bytes, before: bytes | None, reuse: bytes | None
+) -> None:
+    """A plaintext file whose every variable is empty (``.env.example`` copied to ``.env``, the step its
+    own header asks for, before the values are filled in) never replaces a committed ciphertext that
+    holds values: every secret would be encrypted as an empty string (pass 11a). sops leaves an empty
+    value unencrypted (``NAME=``), so the committed file is read without a key."""
+    if any(_values(plaintext).values()):
+        return
+    held = max((len(_HELD_VALUE.findall(b)) for b in (before, reuse) if b is not None), default=0)
+    if held:
+        holder = repo.branch if reuse is not None else repo.base
+        raise RepoError(
+            f"{spec.source} in the clone holds no values (every variable is empty: a copy of "
+            f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
+            f"nothing replaced: fill them in (`git show {holder}:{spec.target} | {_DECRYPT_STDIN}` prints the committed "
+            f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
         )
 
 
@@ -381,18 +418,22 @@ def _branch_ciphertext_first(
     meta: sops.SopsMetadata,
     reuse: bytes,
     recipients: tuple[str, ...],
+    base_edited: bool = False,
 ) -> FileChange | None:
     """No plaintext in the clone; the base and the rollout branch hold different ciphertexts, the
     branch's never in the base's history.
     The branch's is kept when sops wrote it after the base's (a value changed in the .env, applied, and
     the .env then moved away); the repo is refused when the base's is the later one (the branch's never
     reached the base: each holds changes the other lacks). Pass 10a: the base's ciphertext was taken
-    "as is", silently dropping the branch's values, the only committed copy of them."""
+    "as is", silently dropping the branch's values, the only committed copy of them. Pass 11a: the
+    branch's later one is kept only when the base's did not change since the branch was built on it
+    (``base_edited``): a teammate's `sops edit` on the base (a name added, a value rotated) was dropped."""
     mine = sops.read_metadata(reuse)
     if mine is None:
         return None
     sops.check_age_only(reuse, spec.target)
-    if _sops_time(mine.lastmodified) > _sops_time(meta.lastmodified):
+    later = _sops_time(mine.lastmodified) > _sops_time(meta.lastmodified)
+    if later and not base_edited:
         why = (
             f"no {spec.source} in the clone; {spec.target} kept from {repo.branch} (sops wrote it "
             f"after the one on {repo.base})"
@@ -404,7 +445,10 @@ def _branch_ciphertext_first(
     held = dotenv.held_names(mine.names, spec.target, f"on {repo.branch}")
     lacking = [n for n in held if n not in set(meta.names)]
     what = (
-        f"holds {len(lacking)} name{'s' if len(lacking) != 1 else ''} that {spec.target} on "
+        f"was written after the one on {repo.base}, but {spec.target} on {repo.base} changed too "
+        f"since {repo.branch} was built on it (a `sops edit` there?): each holds changes the other lacks"
+        if later
+        else f"holds {len(lacking)} name{'s' if len(lacking) != 1 else ''} that {spec.target} on "
         f"{repo.base} lacks"
         if lacking
         else f"was never on {repo.base} (its values may differ from the later one there)"
