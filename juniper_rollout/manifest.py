@@ -873,8 +873,17 @@ class _Validator(_Reader):
         own = {GITIGNORE: None, PRECOMMIT: None, AGENTS: None}
         for other, other_line in [*seen.items(), *own.items()]:
             clash = case_clash(target, other)
+            source = f"line {other_line}" if other_line else "the tool's own file"
+            inner, outer = sorted((target.lower(), other.lower()), key=len, reverse=True)
+            if inner.startswith(outer + "/"):
+                # pass 11a: `.sops.yaml/x` beside the tool's `.sops.yaml`: plan said "create" for both,
+                # apply failed naming the tool's own file as "a file in the repository"
+                raise self.fail(
+                    line,
+                    f"{where} renders {target}, and {other} ({source}): a file cannot also be a "
+                    "folder holding the other; change one of the paths",
+                )
             if clash is not None:
-                source = f"line {other_line}" if other_line else "the tool's own file"
                 raise self.fail(
                     line,
                     f"{where} renders {target}, and {other} ({source}): "
