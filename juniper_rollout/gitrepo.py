@@ -903,6 +903,12 @@ def push(repo: git.Repo, branch: str) -> str:
             )
     except git.GitCommandError as err:
         text = " ".join(f"{err.stdout} {err.stderr}".split())
+        if isinstance(err.status, int) and err.status < 0 and not text.strip():
+            # pass 11a: a Ctrl-C reaches the push too: "push to origin failed: " with no reason
+            raise RepoError(
+                f"the branch is written, but its push to origin was interrupted (git stopped by "
+                f"signal {-err.status}); run apply --push again to push it"
+            ) from None
         if "did not complete in" in text and "Timeout:" in text:
             raise RepoError(
                 f"push to origin did not finish in {PUSH_TIMEOUT:g} s (the remote stopped answering?); "
