@@ -433,11 +433,16 @@ def _branch_ciphertext_first(
         return None
     sops.check_age_only(reuse, spec.target)
     later = _sops_time(mine.lastmodified) > _sops_time(meta.lastmodified)
-    if later and not base_edited:
-        why = (
-            f"no {spec.source} in the clone; {spec.target} kept from {repo.branch} (sops wrote it "
-            f"after the one on {repo.base})"
+    if not base_edited:
+        # the base's has not changed since the branch was built on it: the branch's is the newer
+        # state, whatever sops' clock says (pass 11a: `updatekeys` keeps lastmodified, so a
+        # `rotate --add` without the plaintext, then main moving on, was refused as "never on main")
+        how = (
+            f"sops wrote it after the one on {repo.base}"
+            if later
+            else f"built on {repo.base}, whose {spec.target} has not changed since"
         )
+        why = f"no {spec.source} in the clone; {spec.target} kept from {repo.branch} ({how})"
         if set(mine.recipients) == set(recipients):
             return FileChange(spec.target, UPDATE, before, reuse, why, secret=True, detail=why)
         rekeyed = _rekeyed(spec, config, reuse, mine.recipients, recipients)
