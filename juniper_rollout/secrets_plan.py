@@ -161,6 +161,8 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             reuse=reuse,
             branch_merged=landed,
             base_edited=base_edited,
+            # on top of the rollout branch, "the base" read here is the branch itself (pass 11a)
+            before_ref=repo.branch if tip is not None and tip == base else repo.base,
         )
         if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and tip is not None:
             _never_drop_branch_ciphertext(repo, spec, base, tip)
@@ -180,6 +182,7 @@ def encrypted_change(
     reuse: bytes | None = None,
     branch_merged: bool = True,
     base_edited: bool = False,
+    before_ref: str | None = None,
 ) -> FileChange:
     _check_rules(config, spec)
     recipients = manifest.recipients
@@ -217,14 +220,18 @@ def encrypted_change(
         _refuse_emptied(spec, before, reuse)
     else:
         _refuse_blanked(repo, spec, plaintext, before, reuse)
-    _refuse_dropped(spec, before, reuse, names)
+    holder = before_ref or repo.base
+    _refuse_dropped(spec, before, reuse, names, (holder, repo.branch))
+    mine = sops.read_metadata(reuse) if reuse is not None and reuse != before else None
+    if reuse is not None and mine is not None:  # pass 11a: the branch's later values count too
+        _refuse_older_values(repo, spec, reuse, mine, plaintext, repo.branch)
     if before is not None and meta is not None:
         kept = _same_values_as_committed(
             spec, config, before, meta, plaintext, names, reuse, recipients
         )
         if kept is not None:
             return kept
-        _refuse_older_values(repo, spec, before, meta, plaintext)
+        _refuse_older_values(repo, spec, before, meta, plaintext, holder)
         if meta.format != "dotenv":
             altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
     return _encrypted(spec, config, before, plaintext, names, altered, reuse, recipients)
@@ -299,13 +306,21 @@ def _refuse_blanked(
 
 
 def _refuse_dropped(
-    spec: EncryptSpec, before: bytes | None, reuse: bytes | None, names: tuple[str, ...] | list[str]
+    spec: EncryptSpec,
+    before: bytes | None,
+    reuse: bytes | None,
+    names: tuple[str, ...] | list[str],
+    refs: tuple[str, str] = ("main", "HEAD"),
 ) -> None:
     """A committed ciphertext holding names the clone's plaintext lacks is never replaced by it: a
     secret added with `sops edit` after the .env was written, or a truncated .env, would be lost
     (sops keeps names in plaintext, so this is read without a key)."""
     have = set(names)
-    for where, blob in (("on the base branch", before), ("on the rollout branch", reuse)):
+    # pass 11a: the command names the ref holding the file (`sops decrypt .env.enc` in the clone found
+    # no such file: the ciphertext is on a branch, not in the working tree)
+    base_words = "on the base branch" if refs[0] != refs[1] else "on the rollout branch"
+    places = ((base_words, before, refs[0]), ("on the rollout branch", reuse, refs[1]))
+    for where, blob, ref in places:
         if blob is not None:  # a file naming a Vault or cloud key is refused as such first
             sops.check_age_only(blob, spec.target)
         meta = sops.read_metadata(blob) if blob is not None else None
@@ -316,18 +331,27 @@ def _refuse_dropped(
             raise RepoError(
                 f"{spec.target} {where} holds {len(lacking)} name"
                 f"{'s' if len(lacking) != 1 else ''} that {spec.source} in the clone lacks "
-                f"({shown}); nothing replaced: bring them into {spec.source} (`sops decrypt "
-                f"--input-type dotenv --output-type dotenv {spec.target}` prints the committed "
-                f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
+                f"({shown}); nothing replaced: bring them into {spec.source} (`git show "
+                f"{ref}:{spec.target} | {_DECRYPT_STDIN}` prints the committed ones), or move "
+                f"{spec.source} away to keep the committed ciphertext as it is"
             )
 
 
 def _refuse_older_values(
-    repo: RepoSpec, spec: EncryptSpec, before: bytes, meta: sops.SopsMetadata, plaintext: bytes
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    before: bytes,
+    meta: sops.SopsMetadata,
+    plaintext: bytes,
+    holder: str | None = None,
 ) -> None:
     """The clone's plaintext holds other values than the base's ciphertext, and sops last wrote that
     ciphertext AFTER the plaintext file was last saved: a value changed with `sops edit` on the base (a
-    rotated credential) would be put back to the stale one (pass 6). Names only, never a value."""
+    rotated credential) would be put back to the stale one (pass 6). Names only, never a value.
+    Pass 11a: the same for the rollout branch's ciphertext (``holder``: the ref holding ``before``; an
+    older `.env` copied back with its time kept put a value rotated on the branch back), and the
+    command given works when pasted (the file is on a branch, not in the working tree)."""
+    holder = holder or repo.base
     try:
         written = datetime.fromisoformat(meta.lastmodified.replace("Z", "+00:00"))
         saved = datetime.fromtimestamp(os.lstat(repo.path / spec.source).st_mtime, UTC)
@@ -342,12 +366,12 @@ def _refuse_older_values(
         return
     shown = ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "")
     raise RepoError(
-        f"{spec.target} on the base branch was written by sops at {meta.lastmodified}, after {spec.source} "
+        f"{spec.target} on {holder} was written by sops at {meta.lastmodified}, after {spec.source} "
         f"in the clone was last saved ({saved:%Y-%m-%dT%H:%M:%SZ}), and holds other values for "
         f"{len(changed)} name{'s' if len(changed) != 1 else ''} ({shown}); nothing replaced: bring the "
-        f"newer values into {spec.source} (`sops decrypt --input-type dotenv --output-type dotenv "
-        f"{spec.target}` prints them), or, if the values in {spec.source} are the ones to keep, save it "
-        f"again (`touch {spec.source}`)"
+        f"newer values into {spec.source} (`git show {holder}:{spec.target} | {_DECRYPT_STDIN}` prints "
+        f"them), or, if the values in {spec.source} are the ones to keep, save it again "
+        f"(`touch {spec.source}`)"
     )
 
 

@@ -107,6 +107,43 @@ def test_an_env_copied_from_env_example_never_blanks_the_committed_values(fleet,
     assert shown.returncode == 0 and "HF_TOKEN=demo" in shown.stdout
 
 
+def test_an_older_env_copied_back_never_reverts_the_branchs_later_value(fleet, tmp_path):
+    """A value rotated in .env and applied; then an older copy of .env put back with its time kept
+    (`cp -p` from a backup, `scp -p` from another machine). Pass 6's guard looked at the base's
+    ciphertext only: rebuilt on a moved main, the branch's rotated value was put back to the old one;
+    on top of the branch the refusal named "the base branch" and a command that found no file."""
+    repo = fleet.repo(CASCOR)
+    env = repo / ".env"
+    old = tmp_path / "backup.env"
+    old.write_bytes(env.read_bytes())
+    stamp = env.stat()
+    os.utime(old, (stamp.st_atime, stamp.st_mtime))
+    time.sleep(1.1)
+    env.write_text(env.read_text().replace("HF_TOKEN=", f"HF_TOKEN=rotated-{CANARY}-", 1))
+    assert _apply(fleet, CASCOR).code == 0
+    env.write_bytes(old.read_bytes())
+    os.utime(env, (stamp.st_atime, stamp.st_mtime))
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    on_top = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    said = f".env.enc on {BRANCH} was written by sops at"
+    assert said in on_top.stdout and "(HF_TOKEN)" in on_top.stdout, on_top.stdout
+    main_moves_to(repo, {"CHANGELOG.md": "unrelated\n"}, tmp_path)
+    rebuilt = _apply(fleet, CASCOR)
+    assert said in rebuilt.stdout and "failed" in rebuilt.stdout, rebuilt.stdout
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    # the command the line gives works when pasted (the ciphertext is on the branch only)
+    command = rebuilt.stdout.split("(`", 1)[1].split("`", 1)[0]
+    shown = subprocess.run(
+        command,
+        shell=True,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+    )
+    assert shown.returncode == 0 and f"HF_TOKEN=rotated-{CANARY}" in shown.stdout
+
+
 # --- item 2: a path in the way (the tool's own file) ---------------------------------------------
 
 
