@@ -888,8 +888,9 @@ def push(repo: git.Repo, branch: str) -> str:
                 env=NO_PROMPT,
                 kill_after_timeout=PUSH_TIMEOUT,
             )
-        except git.GitCommandError:
-            if not expected or not _absent_on_origin(repo, ref):
+        except git.GitCommandError as first:
+            stopped = isinstance(first.status, int) and first.status < 0  # by a signal
+            if stopped or not expected or not _absent_on_origin(repo, ref):
                 raise
             # deleted on origin since the tool pushed (a reviewer merged it, say): push it anew,
             # on the condition that it is still absent

@@ -150,7 +150,7 @@ def _run_pool(
         else:
             return shown.results
         stopping.value = 1  # the workers finish the repo at hand, then start no other
-        _drain(pending, shown)
+        _drain(pending, shown, signals, pool)
         return shown.results
     except BrokenProcessPool:  # the executor has stopped every worker
         shown.catch_up()
@@ -163,7 +163,7 @@ def _run_pool(
     ):  # a second Ctrl-C, or a failure in a job: stop the others, report what finished
         stopping.value = 1
         shown.catch_up()
-        _drain(pending, shown)
+        _drain(pending, shown, signals, pool)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -255,15 +255,21 @@ def _wait(future: Future, stop: Callable[[], bool]) -> list | None:
     return None
 
 
-def _drain(pending: list[Future], shown: _Shown) -> None:
-    """Cancel the chunks not started; report every repo the started ones finished, in order."""
+def _drain(
+    pending: list[Future], shown: _Shown, signals: _Held | None = None, pool: Any = None
+) -> None:
+    """Cancel the chunks not started; report every repo the started ones finished, in order.
+
+    Another Ctrl-C, SIGTERM or SIGHUP while waiting for them stops the workers at once (pass 11a: a
+    worker whose push waited on a silent remote held the run for ever, every later signal held
+    unseen here); the signal is raised again when the pool's signals are handed back."""
     for future in pending:
         future.cancel()
     for future in pending:
         if future.cancelled():
             continue
         try:
-            chunk = future.result()
+            chunk = _result_unless_signalled(future, signals, pool)
         except Exception:  # a broken pool: nothing to report from this chunk
             continue
         shown.results += [
@@ -271,6 +277,48 @@ def _drain(pending: list[Future], shown: _Shown) -> None:
         ]
         shown.catch_up()
     pending.clear()
+
+
+def _result_unless_signalled(future: Future, signals: _Held | None, pool: Any) -> list:
+    from concurrent.futures import TimeoutError
+
+    seen = len(signals.pending) if signals is not None else 0
+    while True:
+        try:
+            return future.result(timeout=0.05)
+        except TimeoutError:
+            if signals is not None and len(signals.pending) > seen:
+                seen = len(signals.pending)
+                _stop_workers_children(pool)
+
+
+def _stop_workers_children(pool: Any) -> None:
+    """SIGTERM to what the workers run (git, sops, ssh: every process below a worker), never to a
+    worker itself: its job then fails in one line, it starts no other repo (``stopping``), and its
+    chunk comes back whole (a killed worker would break the pool: its finished repos unreported)."""
+    workers = set(getattr(pool, "_processes", None) or {})
+    below: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                parent = int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        below.setdefault(parent, []).append(int(entry))
+    stack = [child for worker in workers for child in below.get(worker, [])]
+    while stack:
+        pid = stack.pop()
+        stack += below.get(pid, [])
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
 
 
 @dataclass(frozen=True)

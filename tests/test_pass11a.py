@@ -276,3 +276,68 @@ def test_a_ctrl_c_during_the_push_says_the_branch_is_written(fleet, tmp_path):
     assert git(repo, "branch", "--list", BRANCH).strip()
     assert "the branch is written, but its push to origin was interrupted" in out, out + err
     assert "push to origin failed: \n" not in out
+
+
+def test_a_second_ctrl_c_stops_workers_waiting_on_a_silent_remote(tmp_path):
+    """A fleet pushed from worker processes (16 repos or more) to a remote that never answers: the
+    first Ctrl-C waits for the repo at hand, and the second one, held by the pool while it waited for
+    the workers, never reached anything: the run went on for ever (no signal stopped it but kill -9).
+    Now it stops what the workers run; every branch written is reported, exit 130, nothing left."""
+    from tests.test_pool import make_fleet
+
+    manifest, names = make_fleet(tmp_path, 20)
+    server = _stalling_server()
+    for name in names:
+        git(
+            tmp_path / "ws" / name,
+            "remote",
+            "add",
+            "origin",
+            f"git://127.0.0.1:{server.getsockname()[1]}/x.git",
+        )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "juniper_rollout.cli",
+            "apply",
+            "-m",
+            str(manifest),
+            "--yes",
+            "--push",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "GIT_ALLOW_PROTOCOL": "file:git"},
+    )
+
+    def pushing() -> list[str]:  # this run's pushes: its session (the workers' groups are in it)
+        return subprocess.run(
+            ["pgrep", "-s", str(proc.pid), "-f", "git push"], capture_output=True, text=True
+        ).stdout.split()
+
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not pushing():
+            time.sleep(0.1)
+        assert pushing(), "no push started"
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(1)
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("a second Ctrl-C did not stop the run") from None
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for pid in pushing():
+            os.kill(int(pid), signal.SIGKILL)
+        server.close()
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err, err
+    written = [n for n in names if git(tmp_path / "ws" / n, "branch", "--list", BRANCH).strip()]
+    assert written and all(f"{n}: " in out for n in written), out
