@@ -880,13 +880,13 @@ def push(repo: git.Repo, branch: str) -> str:
         raise RepoError(f"branch {branch} is gone; run apply again")
     try:
         try:
-            repo.git.push(
+            _to_origin(
+                repo,
+                "push",
                 "--porcelain",
                 f"--force-with-lease={ref}:{expected}",
                 "origin",
                 f"{ref}:{ref}",
-                env=NO_PROMPT,
-                kill_after_timeout=PUSH_TIMEOUT,
             )
         except git.GitCommandError as first:
             stopped = isinstance(first.status, int) and first.status < 0  # by a signal
@@ -894,13 +894,8 @@ def push(repo: git.Repo, branch: str) -> str:
                 raise
             # deleted on origin since the tool pushed (a reviewer merged it, say): push it anew,
             # on the condition that it is still absent
-            repo.git.push(
-                "--porcelain",
-                f"--force-with-lease={ref}:",
-                "origin",
-                f"{ref}:{ref}",
-                env=NO_PROMPT,
-                kill_after_timeout=PUSH_TIMEOUT,
+            _to_origin(
+                repo, "push", "--porcelain", f"--force-with-lease={ref}:", "origin", f"{ref}:{ref}"
             )
     except git.GitCommandError as err:
         text = " ".join(f"{err.stdout} {err.stderr}".split())
@@ -910,11 +905,6 @@ def push(repo: git.Repo, branch: str) -> str:
                 f"the branch is written, but its push to origin was interrupted (git stopped by "
                 f"signal {-err.status}); run apply --push again to push it"
             ) from None
-        if "did not complete in" in text and "Timeout:" in text:
-            raise RepoError(
-                f"push to origin did not finish in {PUSH_TIMEOUT:g} s (the remote stopped answering?); "
-                "nothing was recorded as pushed: check the connection, then run apply --push again"
-            ) from None
         if "stale info" in text or "rejected" in text or "fetch first" in text:
             raise RepoError(
                 f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
@@ -923,6 +913,33 @@ def push(repo: git.Repo, branch: str) -> str:
         raise RepoError(f"push to origin failed: {redact_origin(repo, text)[:200]}") from None
     _write_record(repo, record, tip)
     return tip
+
+
+def _to_origin(repo: git.Repo, *args: str) -> str:
+    """``git ARGS`` against origin, with no prompt and within ``PUSH_TIMEOUT`` (pass 11a: git's
+    low-speed limit covers http(s) only, and an ssh:// or git:// remote gone silent held the push for
+    ever). subprocess stops git when the time is up, and on any exception in this process (a second
+    Ctrl-C): GitPython's own time limit left a watchdog thread that kept the tool from exiting."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", *args],
+            cwd=repo.git.working_dir,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **NO_PROMPT},
+            timeout=PUSH_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise RepoError(
+            f"git {args[0]} to origin did not finish in {PUSH_TIMEOUT:g} s (the remote stopped "
+            "answering?); nothing was recorded as pushed: check the connection, then run apply "
+            "--push again"
+        ) from None
+    if out.returncode != 0:
+        raise git.GitCommandError(["git", *args], out.returncode, out.stderr, out.stdout)
+    return out.stdout
 
 
 def _write_record(repo: git.Repo, record: str, tip: str) -> None:
@@ -961,11 +978,7 @@ def redact_origin(repo: git.Repo, text: str) -> str:
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
     try:
-        return not str(
-            repo.git.ls_remote(
-                "--exit-code", "origin", ref, env=NO_PROMPT, kill_after_timeout=PUSH_TIMEOUT
-            )
-        ).strip()
+        return not _to_origin(repo, "ls-remote", "--exit-code", "origin", ref).strip()
     except git.GitCommandError as err:
         return err.status == 2  # --exit-code: 2 means no such ref on the remote
 

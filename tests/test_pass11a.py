@@ -236,7 +236,7 @@ def test_a_push_to_a_remote_that_never_answers_ends(fleet, tmp_path):
         raise AssertionError("the push to a silent remote never ended") from None
     finally:
         server.close()
-    assert "ONE LINE: push to origin did not finish in 3 s" in done.stdout, (
+    assert "ONE LINE: git push to origin did not finish in 3 s" in done.stdout, (
         done.stdout + done.stderr
     )
 
@@ -341,3 +341,50 @@ def test_a_second_ctrl_c_stops_workers_waiting_on_a_silent_remote(tmp_path):
     assert "Traceback" not in err, err
     written = [n for n in names if git(tmp_path / "ws" / n, "branch", "--list", BRANCH).strip()]
     assert written and all(f"{n}: " in out for n in written), out
+
+
+def test_a_second_sigterm_during_a_push_leaves_no_git_behind(fleet):
+    """`kill PID` twice (a second SIGTERM stops at once) while git push waits: the tool said
+    "interrupted" and exited, and its git push went on as an orphan (waiting for ever on a silent
+    remote; on a live one, pushing after the tool had stopped)."""
+    repo = fleet.repo(ML)
+    server = _stalling_server()
+    git(repo, "remote", "add", "origin", f"git://127.0.0.1:{server.getsockname()[1]}/x.git")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "juniper_rollout.cli", "apply", "-m", str(fleet.manifest)]
+        + ["--repo", ML, "--yes", "--push"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "GIT_ALLOW_PROTOCOL": "file:git"},
+    )
+
+    def pushing() -> list[str]:
+        return subprocess.run(
+            ["pgrep", "-s", str(proc.pid), "-f", "git push"], capture_output=True, text=True
+        ).stdout.split()
+
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not pushing():
+            time.sleep(0.1)
+        assert pushing(), "git push never started"
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("a second SIGTERM did not stop the run") from None
+        time.sleep(0.5)
+        left = pushing()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in pushing():
+            os.kill(int(pid), signal.SIGKILL)
+        server.close()
+    assert proc.returncode == 130, out + err
+    assert not left, "git push left running after the tool stopped"
