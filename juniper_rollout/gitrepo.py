@@ -928,7 +928,8 @@ def _to_origin(repo: git.Repo, *args: str) -> str:
             cwd=repo.git.working_dir,
             capture_output=True,
             text=True,
-            env={**os.environ, **NO_PROMPT},
+            # English messages, as GitPython runs git: "rejected", "stale info" are read below
+            env={**os.environ, **NO_PROMPT, "LANGUAGE": "C", "LC_ALL": "C"},
             timeout=PUSH_TIMEOUT,
         )
     except subprocess.TimeoutExpired:
