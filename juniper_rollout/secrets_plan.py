@@ -292,8 +292,8 @@ def _refuse_blanked(
     own header asks for, before the values are filled in) never replaces a committed ciphertext that
     holds values: every secret would be encrypted as an empty string (pass 11a). sops leaves an empty
     value unencrypted (``NAME=``), so the committed file is read without a key."""
-    if any(_values(plaintext).values()):
-        return
+    if any(value.strip().strip(b"\"'").strip() for value in _values(plaintext).values()):
+        return  # a value: `NAME=""` and `NAME=''` are empty to the app (python-dotenv) too
     held = max((len(_HELD_VALUE.findall(b)) for b in (before, reuse) if b is not None), default=0)
     if held:
         holder = repo.branch if reuse is not None else repo.base

@@ -95,6 +95,11 @@ def test_an_env_copied_from_env_example_never_blanks_the_committed_values(fleet,
     assert "encrypt .env" not in result.stdout
     assert _apply(fleet, CASCOR).code == 1
     assert git(repo, "rev-parse", BRANCH).strip() == tip
+    # a hand-written .env.example quoting its empty values (`NAME=""`) is the same copy
+    quoted = git(repo, "show", f"{BRANCH}:.env.example").replace("=\n", '=""\n')
+    (repo / ".env").write_text(quoted)
+    again = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "holds no values" in again.stdout, again.stdout
     # the command the line gives works when pasted: it prints the committed values
     shown = subprocess.run(
         f"git show {BRANCH}:.env.enc | sops decrypt --input-type dotenv --output-type dotenv /dev/stdin",
