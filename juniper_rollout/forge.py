@@ -176,7 +176,9 @@ def _retry(exc, count: int):
         and count < RETRIES
         and exc.retry_after.total_seconds() <= MAX_WAIT
     ):
-        return RetryOption(True, max(exc.retry_after, timedelta(seconds=0)))
+        # never a zero wait: githubkit reads a zero timedelta as "no wait given" and sleeps 60 s
+        # (a reset that passed while the answer was on its way, or a clock a second ahead)
+        return RetryOption(True, max(exc.retry_after, timedelta(seconds=1)))
     if isinstance(exc, RequestFailed) and exc.response.status_code >= 500 and count < 2:
         return RetryOption(True, timedelta(seconds=count + 1))
     return RetryOption(False)

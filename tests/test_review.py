@@ -720,9 +720,22 @@ def test_owner_and_name_come_from_url_or_origin_when_github_is_not_set():
     assert slug("o/explicit", "https://github.com/o/url", None, "x") == "o/explicit"
 
 
-def test_a_primary_rate_limit_that_resets_soon_is_waited_out(loop, github):
+@pytest.mark.parametrize("reset_in", [1, -5], ids=["soon", "already passed"])
+def test_a_primary_rate_limit_that_resets_soon_is_waited_out(loop, github, reset_in, monkeypatch):
     import time
+    from types import SimpleNamespace
 
+    import githubkit.core
+
+    waits: list[
+        float
+    ] = []  # githubkit's sleeps before a retry: a reset that passed is no 60 s wait
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(githubkit.core, "time", SimpleNamespace(sleep=sleep))
     assert (
         rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
     )
@@ -730,7 +743,10 @@ def test_a_primary_rate_limit_that_resets_soon_is_waited_out(loop, github):
         "GET",
         r"/pulls$",
         403,
-        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 1)},
+        headers={
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-reset": str(int(time.time()) + reset_in),
+        },
         body={
             "message": "API rate limit exceeded",
             "documentation_url": "https://docs.github.com/rest",
@@ -740,6 +756,7 @@ def test_a_primary_rate_limit_that_resets_soon_is_waited_out(loop, github):
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert result.code == 0 and "juniper-ml: opened #1" in result.stdout, result.stdout
     assert [s for m, p, s in github.requests if m == "GET" and "/pulls?" in p] == [403, 200]
+    assert len(waits) == 1 and 0 < waits[0] <= 1, waits
 
 
 def test_requests_to_github_run_in_a_bounded_parallel_pool(loop, github):
