@@ -140,6 +140,10 @@ def _git_objects_with_canary(root: Path) -> list[Path]:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    if hasattr(config, "workerinput"):
+        # an xdist worker: its exit status is not the session's, and the controller scans all of it
+        # (the workers' basetemps are below the controller's; their TMPDIR, inherited, is below its)
+        return
     leftovers: Path = config._rollout_tmp
     leaked = [p for p in leftovers.rglob("*") if p.is_file() and CANARY_BYTES in p.read_bytes()]
     basetemp = (
