@@ -463,7 +463,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
             "(`rollout apply`), and rotate it: it stays readable in history",
         )
         for path, blob in sorted(facts.encrypted.items())
-        if (line := sopsmeta.plaintext_line(blob)) is not None
+        if (line := sopsmeta.plaintext_value_line(blob)) is not None
     ]
     out += _recipients(manifest, facts.sops_config)
     return out
@@ -527,7 +527,7 @@ def _enc_history(facts: Facts) -> list[Finding]:
             continue
         if sopsmeta.read_metadata(blob) is None:
             bare.setdefault(path, []).append((short, subject))
-        elif sopsmeta.plaintext_line(blob) is not None:
+        elif sopsmeta.plaintext_value_line(blob) is not None:
             added.setdefault(path, []).append((short, subject))
     return [
         Finding(
@@ -561,11 +561,16 @@ def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[F
         held = f"{path} in the tree {ref} points at (outside every commit)"
         if not path:
             if sopsmeta.read_metadata(blob) is None and _dotenv_shaped(blob):
+                what = (
+                    "holds a note shaped like a plaintext env file (`git notes`)"
+                    if ref.startswith("refs/notes/")
+                    else "points at a file shaped like a plaintext env file"
+                )
                 out.append(
                     Finding(
                         ENV_IN_HISTORY,
                         ref,
-                        f"{ref} points at a file shaped like a plaintext env file (outside every "
+                        f"{ref} {what} (outside every "
                         f"commit): its values are readable there: rotate them; {drop}",
                     )
                 )
@@ -580,7 +585,7 @@ def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[F
                     )
                 )
         elif path.lower().endswith(".enc"):
-            if sopsmeta.plaintext_line(blob) is not None:
+            if sopsmeta.plaintext_value_line(blob) is not None:
                 out.append(
                     Finding(
                         ENC_PLAINTEXT_VALUE,

@@ -32,7 +32,7 @@ from gitdb.base import IStream
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
-from juniper_rollout.urls import redact, strip_userinfo
+from juniper_rollout.urls import ORIGIN_URLS, origin_urls, redact, strip_userinfo
 from juniper_rollout.wording import shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -880,10 +880,10 @@ def redact_origin(repo: git.Repo, text: str) -> str:
     """``text`` (git's own words) without the credentials of origin's URLs: git repeats a URL's query
     string (``?access_token=…``) in its errors, and a clone's origin may carry one."""
     try:
-        found = repo.git.config("--get-regexp", r"^remote\.origin\.(push)?url$")
+        found = repo.git.config("--get-regexp", ORIGIN_URLS)
     except git.GitCommandError:
         return text
-    return redact(text, *(line.partition(" ")[2] for line in found.splitlines()))
+    return redact(text, *origin_urls(found))
 
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
@@ -1073,6 +1073,10 @@ def outside_commits(
             continue  # a ref to a missing object: git itself reports that
         if obj.type == "blob":
             found.append((ref, "", repo.odb.stream(obj.binsha).read(limit)))
+        elif obj.type == "commit" and ref.startswith("refs/notes/"):
+            # `git notes add -F .env`: each note is a blob named by the commit it annotates, never by
+            # an env file's name, so the history scan's pathspecs pass it by (pass 10b)
+            found += [(ref, "", blob) for blob in _note_blobs(repo, obj.hexsha, limit)]
         elif obj.type == "tree":
             try:
                 raw = repo.git.diff_tree(
@@ -1087,6 +1091,26 @@ def outside_commits(
             for path, blob in _raw_blobs(repo, raw, limit, f"tagged by {ref}"):
                 found.append((ref, path, blob))
     return found
+
+
+def _note_blobs(repo: git.Repo, commit: str, limit: int) -> list[bytes]:
+    """The notes a notes ref holds now (the blobs of its commit's tree), each read up to ``limit``."""
+    try:
+        listing = repo.git.ls_tree("-r", "--full-tree", commit, env={"GIT_NO_REPLACE_OBJECTS": "1"})
+    except git.GitCommandError as err:
+        raise RepoError(
+            f"cannot read the notes at {commit[:12]}: {' '.join(str(err.stderr).split())[:200]}"
+        ) from None
+    blobs = []
+    for line in listing.splitlines():
+        meta, _, _path = line.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            try:
+                blobs.append(repo.odb.stream(bytes.fromhex(parts[2])).read(limit))
+            except (ValueError, gitdb.exc.BadObject, gitdb.exc.BadName):
+                continue
+    return blobs
 
 
 def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str) -> None:

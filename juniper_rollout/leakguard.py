@@ -11,7 +11,9 @@ a default found in the code, or one already in the file's committed text is no n
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import re
 from collections.abc import Collection, Iterable
 
 from juniper_rollout import render
@@ -39,17 +41,58 @@ def plaintext_values(repo: RepoSpec) -> list[tuple[str, int, bytes]]:
             if source in sources:
                 raise
             continue  # a symlinked or odd .env the repo does not encrypt: the tool reads nothing from it
+        found: list[tuple[int, bytes, bytes]] = []
         for number, line in enumerate((data or b"").splitlines(), start=1):
             if line.lstrip().startswith(b"#") or b"=" not in line:
                 continue
             name, _, raw = line.partition(b"=")
-            secret_name = looks_secret(name.decode("utf-8", "replace"))
-            for value in {raw.strip(), raw.strip().strip(b"\"'")}:
-                if len(value) >= MIN_VALUE and (
-                    secret_name or not value.isalpha() or len(value) >= PLAIN_WORD
-                ):
-                    out.append((source, number, value))
+            found += [(number, name, value) for value in (raw.strip(), raw.strip().strip(b"\"'"))]
+        found += _as_the_app_reads(data or b"")
+        for number, name, value in dict.fromkeys(found):
+            if len(value) >= MIN_VALUE and (
+                looks_secret(name.decode("utf-8", "replace"))
+                or not value.isalpha()
+                or len(value) >= PLAIN_WORD
+            ):
+                out.append((source, number, value))
     return out
+
+
+# A binding as python-dotenv (what the app, pydantic-settings included, loads) reads it: a quoted value
+# ends at its closing quote, across lines, escapes decoded; an unquoted one ends before ` #` (an inline
+# comment). The raw line alone missed `TOKEN=value # staging`, `TOKEN="value"  # note` and the lines
+# of a multi-line value: a template carrying the value itself was rendered and committed (pass 10b).
+_BINDING = re.compile(
+    rb"^[ \t]*(?:export[ \t]+)?(?P<name>[^=\s#][^=\n]*?)[ \t]*=[ \t]*"
+    rb"(?:'(?P<single>(?:\\'|[^'])*)'|\"(?P<double>(?:\\\"|[^\"])*)\"|(?P<plain>[^\r\n]*))",
+    re.MULTILINE,
+)
+_SINGLE_ESCAPES = re.compile(rb"\\[\\']")
+_DOUBLE_ESCAPES = re.compile(rb"\\[\\'\"abfnrtv]")
+
+
+def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
+    """(line, name, value) for each binding as python-dotenv reads it, and each line of a multi-line
+    value on its own (a template may carry one line of a key)."""
+    out = []
+    number, counted = 1, 0
+    for found in _BINDING.finditer(data):
+        number += data.count(b"\n", counted, found.start())  # linear: counted once, in order
+        counted = found.start()
+        name = found.group("name")
+        if found.group("single") is not None:
+            value = _SINGLE_ESCAPES.sub(lambda e: e.group(0)[1:], found.group("single"))
+        elif found.group("double") is not None:
+            value = _DOUBLE_ESCAPES.sub(_unescape, found.group("double"))
+        else:
+            value = re.sub(rb"\s+#.*", b"", found.group("plain")).rstrip()
+        out.append((number, name, value))
+        out += [(number, name, part.strip()) for part in value.splitlines()]
+    return out
+
+
+def _unescape(escape: re.Match[bytes]) -> bytes:
+    return codecs.decode(escape.group(0), "unicode-escape").encode("utf-8")
 
 
 FleetValues = tuple[tuple[str, str, int, bytes], ...]  # (repo name, file, line, value)

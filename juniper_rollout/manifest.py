@@ -63,6 +63,9 @@ from juniper_rollout.yamlio import (
 REMOTE_NAMESPACES = ("origin", "upstream", "remotes")
 # git reads `heads/main` as refs/heads/main and `tags/v1` as refs/tags/v1 before refs/heads/<name> (pass 6)
 GIT_NAMESPACES = ("heads/", "tags/", "notes/")
+# and the namespaces git keeps for itself under refs/ (pass 10b: `branch: stash` made `git log stash`
+# show the user's stash, `bisect/bad` git's bisect ref, not the rollout branch)
+GIT_OWN = ("stash/", "bisect/", "replace/", "original/", "rewritten/", "worktree/", "prefetch/")
 _SHADOWED = {
     "refs/": "a full ref name",
     "heads/": "the branch of that name (git reads heads/X as refs/heads/X first)",
@@ -641,7 +644,10 @@ class _Validator(_Reader):
             or "//" in value
             or "@{" in value
             or any(c in value for c in " ~^:?*[\\\t\n")
-            or any(ord(c) < 32 for c in value)
+            or any(ord(c) < 32 or ord(c) == 127 for c in value)
+            # git check-ref-format: no component starts with '.' or ends with '.lock' (pass 10b:
+            # `chore/.x` failed in every repo at apply; `x.lock/y` was called "locked by a git command")
+            or any(part.startswith(".") or part.endswith(".lock") for part in value.split("/"))
         )
         if bad:
             raise self.fail(
@@ -657,18 +663,22 @@ class _Validator(_Reader):
         shadow = next(
             (
                 p
-                for p in ("refs/", *GIT_NAMESPACES, *(f"{r}/" for r in REMOTE_NAMESPACES))
-                if value.startswith(p)
+                for p in ("refs/", *GIT_NAMESPACES, *(f"{r}/" for r in REMOTE_NAMESPACES), *GIT_OWN)
+                if value.startswith(p) or value == p.rstrip("/")
             ),
             None,
         )
         # refs/heads/origin/main would shadow origin's remote-tracking branch
         if key == "branch" and shadow:
+            what = (
+                "git's own ref of that name (git reads refs/NAME before refs/heads/NAME)"
+                if shadow in GIT_OWN
+                else _SHADOWED.get(shadow, "a remote-tracking branch")
+            )
             raise self.fail(
                 self.key_line(node, key),
-                f"{where}.{key} {value!r} starts with {shadow!r}: the branch "
-                f"would be refs/heads/{value}, shadowing "
-                f"{_SHADOWED.get(shadow, 'a remote-tracking branch')} "
+                f"{where}.{key} {value!r} starts with {shadow if value.startswith(shadow) else value!r}: the branch "
+                f"would be refs/heads/{value}, shadowing {what} "
                 "(name the branch itself, like juniper-rollout/sops)",
             )
 

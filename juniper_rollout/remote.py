@@ -14,7 +14,7 @@ from pathlib import Path
 
 from juniper_rollout import reffiles
 from juniper_rollout.errors import RepoError
-from juniper_rollout.urls import redact
+from juniper_rollout.urls import ORIGIN_URLS, origin_urls, redact
 
 TOOL_ENV = {"GIT_TERMINAL_PROMPT": "0"}  # never wait for a password prompt
 
@@ -35,12 +35,12 @@ def _git(
 def redact_origin(path: Path, text: str) -> str:
     """``text`` without the credentials of origin's URLs (git repeats a query-string token in its errors)."""
     found = subprocess.run(
-        ["git", "-C", str(path), "config", "--get-regexp", r"^remote\.origin\.(push)?url$"],
+        ["git", "-C", str(path), "config", "--get-regexp", ORIGIN_URLS],
         capture_output=True,
         text=True,
         env={**os.environ, **TOOL_ENV},
     ).stdout
-    return redact(text, *(line.partition(" ")[2] for line in found.splitlines()))
+    return redact(text, *origin_urls(found))
 
 
 def origin_url(path: Path) -> str | None:

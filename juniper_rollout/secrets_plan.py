@@ -302,6 +302,10 @@ def _kept_without_plaintext(
     recipients: tuple[str, ...],
 ) -> FileChange:
     """No plaintext in the clone, the base holds the ciphertext: kept, converted to dotenv or re-keyed."""
+    if meta.format != "dotenv" or set(meta.recipients) != set(recipients):
+        # both need sops to open it: a file naming a Vault or cloud key is refused as such, never
+        # "needs a private key" (the refusal was swallowed by _decrypt_or_none; pass 10b)
+        sops.check_age_only(before, spec.target)
     if (
         meta.format != "dotenv"
     ):  # sops' YAML/JSON/INI output under a dotenv name: the same values, as dotenv

@@ -119,9 +119,18 @@ LFS_NOTE = (
 )
 
 
+# the version lines git-lfs still reads as its v1 pointer: the pre-release and alpha spellings too
+# (pass 10b: an AGENTS.md or .gitignore pointer written by an early git-lfs got a section appended)
+LFS_VERSIONS = (
+    LFS_POINTER,
+    b"version https://hawser.github.com/spec/v1\n",
+    b"version http://git-media.io/v/2\n",
+)
+
+
 def is_lfs_pointer(data: bytes) -> bool:
     """A Git LFS pointer file (the real content lives in LFS storage; editing the pointer corrupts it)."""
-    return data.startswith(LFS_POINTER) and len(data) < 1024
+    return data.startswith(LFS_VERSIONS) and len(data) < 1024
 
 
 def sops_format(blob: bytes) -> str | None:
@@ -148,6 +157,55 @@ def plaintext_line(blob: bytes) -> int | None:
     return None  # unreachable while DOTENV_LINE and VALUES_PATTERN agree
 
 
+# a value sops encrypted in a YAML/JSON/INI file (any of its types)
+_ANY_VALUE = re.compile(rf"{_GCM},type:(?:str|int|float|bool|bytes|time|comment)\]")
+
+
+def plaintext_value_line(blob: bytes) -> int | None:
+    """Like :func:`plaintext_line`, for every sops format: in a YAML, JSON or INI sops file, the first
+    line (1-based) holding a value sops did not encrypt (a key added by hand, `NEW_TOKEN: value`):
+    sops writes every value outside its metadata as ``ENC[AES256_GCM,…]`` (pass 10b: drift said "0
+    findings" for such a file, tracked and in history). None when there is none, or when ``blob``
+    carries no sops metadata or cannot be read. The value itself is never returned."""
+    fmt = sops_format(blob)
+    if fmt is None or fmt == "dotenv":
+        return plaintext_line(blob)
+    text = blob.decode("utf-8", "replace").lstrip("\ufeff")
+    if fmt == "ini":
+        section = None
+        for number, line in enumerate(text.splitlines(), start=1):
+            line = line.strip()
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1]
+            elif line and not line.startswith((";", "#")) and section != "sops":
+                value = (
+                    re.split(r"[=:]", line, maxsplit=1)[1].strip()
+                    if re.search(r"[=:]", line)
+                    else line
+                )
+                if _ANY_VALUE.fullmatch(value) is None:
+                    return number
+        return None
+    try:
+        doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
+    except (ValueError, YamlSyntaxError, RecursionError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    stack = [v for k, v in doc.items() if k != "sops"]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+        elif node is not None and not (isinstance(node, str) and _ANY_VALUE.fullmatch(node)):
+            shown = json.dumps(node) if fmt == "json" else str(node)
+            lines = text.splitlines()
+            return next((n for n, line in enumerate(lines, start=1) if shown in line), 1)
+    return None
+
+
 def read_metadata(ciphertext: bytes) -> SopsMetadata | None:
     """Recipients, names, version and format of an encrypted file; None if it has no sops metadata.
 
@@ -163,7 +221,78 @@ def read_metadata(ciphertext: bytes) -> SopsMetadata | None:
         meta = _ini_metadata(text)
     else:
         meta = _structured_metadata(text, fmt)
-    return None if meta is None else replace(meta, format=fmt)
+    if meta is None:
+        return None
+    loose = _loose_others(text, fmt)
+    if loose is None:
+        return None
+    others = set(meta.others) | loose
+    return replace(meta, format=fmt, others=tuple(t for t in OTHER_KEY_TYPES if t in others))
+
+
+# sops reads its metadata more loosely than the readers above (sops 3.11 source, measured with a fake
+# Vault, pass 10b): the flattened dotenv/INI keys go through Go's encoding/json, whose field names
+# match in any case (`sops_HC_VAULT__list_0__map_…`); a list position Go cannot read is 0
+# (`__list_x`); go-ini also splits a key at `:`; JSON members match in any case (`"HC_VAULT"`, a
+# second `"Sops"` object merged into the first); a YAML key may be `!!binary` (`aGNfdmF1bHQ=` is
+# hc_vault). Each spelling made sops send the user's VAULT_TOKEN to the address the file chose.
+# So a master key type is looked for as sops could read it: any case, any list position, any key
+# delimiter, any depth of the metadata, duplicates and binary keys included. Refusing a look-alike
+# costs nothing: sops never writes one for age recipients.
+_LOOSE_FLAT = (
+    re.compile(  # the separators are Go's exact `__map_`/`__list_`; the field name any case
+        rf"(?:^[\s\"'`]*(?:sops_)?|__map_)((?i:{'|'.join(OTHER_KEY_TYPES)}))(?=__list_)"
+    )
+)
+
+
+class _Pairs(list):
+    """A JSON object as its members in order, duplicates kept (Go's decoder merges them)."""
+
+
+def _loose_others(text: str, fmt: str) -> set[str] | None:
+    """The master key types besides age that sops could find in ``text`` however it is spelled; None
+    when a structured file cannot be read that way (it is then not handed to sops at all)."""
+    if fmt in ("dotenv", "ini"):
+        return {
+            hit.group(1).casefold()
+            for line in text.splitlines()
+            # dotenv: sops reads only keys starting with `sops_` (exactly) as metadata
+            if (fmt == "ini" or line.startswith("sops_"))
+            and (hit := _LOOSE_FLAT.search(line)) is not None
+        }
+    try:
+        doc: Any = json.loads(text, object_pairs_hook=_Pairs) if fmt == "json" else load_plain(text)
+    except (ValueError, YamlSyntaxError, RecursionError):
+        return None
+    top = doc if isinstance(doc, _Pairs) else list(doc.items()) if isinstance(doc, dict) else []
+    found: set[str] = set()
+    stack = [value for key, value in top if _key_text(key) == "sops"]
+    while stack:
+        node = stack.pop()
+        members = (
+            node
+            if isinstance(node, _Pairs)
+            else list(node.items())
+            if isinstance(node, dict)
+            else None
+        )
+        if members is None:
+            stack += node if isinstance(node, list) else []
+            continue
+        for key, value in members:
+            if _key_text(key) in OTHER_KEY_TYPES and value:
+                found.add(_key_text(key))
+            stack.append(value)
+    return found
+
+
+def _key_text(key: Any) -> str:
+    """A mapping key as Go would compare it with a field name: text (a YAML ``!!binary`` key decoded),
+    case folded."""
+    if isinstance(key, bytes):
+        key = key.decode("utf-8", "replace")
+    return str(key).casefold()
 
 
 def _dotenv_metadata(text: str) -> SopsMetadata | None:

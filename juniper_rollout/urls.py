@@ -8,9 +8,31 @@ import re
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 
+def misread_userinfo(url: str) -> str:
+    """The ``user:password`` of ``scheme://user:pa/ss@host/…`` whose password holds an unencoded ``/``,
+    ``?`` or ``#`` ('' if none): every URL parser (Python's, curl's, git's) ends the host there, so
+    the password was printed whole ("git clone https://user:pa/ss@… failed", and git's own error) or
+    in part (``https://user:pa`` for a ``?``), and a manifest ``url:`` holding it was not refused
+    (pass 10b). A ``host:port`` (digits) before the ``/`` is no password."""
+    if "://" not in url:
+        return ""
+    rest = url.split("://", 1)[1]
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    head, at = rest[:cut], rest.find("@", cut)
+    if "@" in head or at < 0 or ":" not in head or head.startswith("["):
+        return ""
+    if head.partition(":")[2].isdigit():
+        return ""
+    host_end = min((i for i in (rest.find(c, at) for c in "/?#") if i >= 0), default=len(rest))
+    return rest[:host_end].rpartition("@")[0]
+
+
 def userinfo(url: str) -> str:
     """The ``user:password`` part of ``scheme://user:password@host/…`` ('' if none); in scp-like
     syntax only a ``user:password@`` (``git@host:path`` names a login, not a credential)."""
+    misread = misread_userinfo(url)
+    if misread:
+        return misread
     if "://" not in url:
         head = url.split("/", 1)[0]
         info = head.rpartition("@")[0] if "@" in head else ""
@@ -44,6 +66,8 @@ def strip_userinfo(url: str) -> str:
         return url
     if "://" not in url:  # scp-like: user:password@host:path
         return url.replace(info + "@", "", 1)
+    if info and info == misread_userinfo(url):  # the host is what follows the password
+        return strip_userinfo(url.replace(info + "@", "", 1))
     parts = urlsplit(url)._replace(query="", fragment="")
     if not info:
         return urlunsplit(parts)
@@ -101,3 +125,20 @@ def is_slug(text: str) -> bool:
     """True for a GitHub OWNER/NAME (a name is never ``.`` or ``..``)."""
     # fullmatch: `$` alone also matches before a final newline ("owner/name\n" passed, pass 7)
     return SLUG.fullmatch(text) is not None and text.split("/", 1)[1] not in (".", "..")
+
+
+# origin's URLs, and the URLs git rewrites them into (`url.<URL>.insteadOf`: git repeats the rewritten
+# URL, query-string token included, in its errors; pass 10b)
+ORIGIN_URLS = r"^remote\.origin\.(push)?url$|^url\..*\.(push)?insteadof$"
+
+
+def origin_urls(config: str) -> list[str]:
+    """The URLs in ``git config --get-regexp ORIGIN_URLS`` output: values, and insteadOf keys' URLs."""
+    urls = []
+    for line in config.splitlines():
+        key, _, value = line.partition(" ")
+        if key.startswith("url.") and key.endswith(("insteadof", "insteadOf")):
+            urls.append(key[len("url.") :].rpartition(".")[0])
+        else:
+            urls.append(value)
+    return urls

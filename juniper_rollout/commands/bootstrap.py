@@ -33,7 +33,7 @@ from juniper_rollout.edits.manifest_entry import add_entry
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import REPO_NAME, Manifest, load_manifest
-from juniper_rollout.urls import redact, strip_userinfo
+from juniper_rollout.urls import misread_userinfo, redact, strip_userinfo
 
 
 def bootstrap(
@@ -53,6 +53,11 @@ def bootstrap(
         raise RolloutError(
             f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-'; "
             "at most 100, starting with a letter or digit)"
+        )
+    if url is not None and misread_userinfo(url):  # never echoed: it is the password
+        raise RolloutError(
+            "--url: the password in it holds an unencoded '/', '?' or '#', where git's URL parser "
+            "ends the host: percent-encode them (%2F, %3F, %23); nothing written"
         )
     current = load_manifest(manifest, workspace=workspace)
     known = {r.name: r for r in current.repos}
@@ -101,6 +106,11 @@ def bootstrap(
         if dry_run:
             out.print("dry run: nothing written")
             return 0
+        if any(plan.error for plan in plans):
+            # pass 10b: a SHA-256 repository (or any repo the plan refuses) was added to the
+            # manifest and moved into place anyway, and its apply then failed
+            out.print(f"nothing written: {escape(name)} cannot be planned (the error above)")
+            return 1
         if not yes and not confirm(f"Add {name} to {manifest} and write its rollout branch?"):  # type: ignore[misc]
             out.print("nothing written")
             return 0
