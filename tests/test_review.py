@@ -341,13 +341,45 @@ def test_a_long_rate_limit_fails_the_repo_with_when_to_come_back(loop, github):
 
 def test_a_network_error_mid_fleet_fails_that_repo_and_the_others_go_on(loop, github):
     assert rollout("apply", "-m", loop.manifest, "--yes", "--push").code == 0
-    github.inject("GET", r"/juniper-data/pulls$", 0)  # the connection drops without an answer
+    # the connection drops without an answer, and again on the one resend
+    github.inject("GET", r"/juniper-data/pulls$", 0, times=2)
     result = rollout("pr", "-m", loop.manifest)
     assert result.code == 1
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("juniper-data:"))
     assert line.startswith(f"juniper-data: failed  cannot reach GitHub at {github_url(github)}")
     assert result.stdout.count("opened #") == len(loop.names) - 1
     assert "7 repos: " in result.stdout and "1 failed" in result.stdout
+    assert [
+        s
+        for m, p, s in github.requests
+        if m == "GET" and p.split("?")[0].endswith("/juniper-data/pulls")
+    ] == [
+        0,
+        0,
+    ]  # sent twice, not hammered
+    no_token(github, result)
+
+
+def test_a_kept_alive_connection_dropped_under_a_get_is_sent_again_once(loop, github):
+    """A server or proxy closing a kept-alive connection as a request goes out on it (the client
+    sees the connection close with no answer): a GET or PATCH is sent again on a new connection;
+    a POST is not (it could open a second pull request)."""
+    assert rollout("apply", "-m", loop.manifest, "--yes", "--push").code == 0
+    github.inject("GET", r"/juniper-data/pulls$", 0)
+    github.inject("POST", r"/juniper-ml/pulls$", 0)
+    result = rollout("pr", "-m", loop.manifest)
+    assert result.code == 1
+    assert "juniper-data: opened #" in result.stdout
+    sent = [
+        s
+        for m, p, s in github.requests
+        if m == "GET" and p.split("?")[0].endswith("/juniper-data/pulls")
+    ]
+    assert sent[:2] == [0, 200]
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("juniper-ml:"))
+    assert line.startswith(f"juniper-ml: failed  cannot reach GitHub at {github_url(github)}")
+    assert [m for m, p, _ in github.requests if p.endswith("/juniper-ml/pulls")].count("POST") == 1
+    assert not github.pulls(f"{OWNER}/juniper-ml")
     no_token(github, result)
 
 
