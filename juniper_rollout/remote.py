@@ -19,13 +19,26 @@ from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, reda
 TOOL_ENV = network_git_env()  # never wait for a password prompt, nor on a stalled server
 
 
+NETWORK_TIMEOUT = 600.0  # seconds any git here may take (a fetch from a remote gone silent)
+
+
 def _git(
-    path: Path, *args: str, check: bool = True, timeout: float = 600
+    path: Path, *args: str, check: bool = True, timeout: float | None = None
 ) -> subprocess.CompletedProcess:
     env = {**os.environ, **TOOL_ENV}
-    out = subprocess.run(
-        ["git", "-C", str(path), *args], capture_output=True, text=True, env=env, timeout=timeout
-    )
+    limit = timeout or NETWORK_TIMEOUT
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(path), *args], capture_output=True, text=True, env=env, timeout=limit
+        )
+    except subprocess.TimeoutExpired:
+        # pass 11a: an ssh:// or git:// remote that never answers (git's low-speed limit is http's)
+        # ended sync with "unexpected TimeoutExpired; please report this" and a crash log
+        verb = next((a for a in args if not a.startswith("-") and "=" not in a), "")
+        raise RepoError(
+            f"git {verb} did not finish in {limit:g} s (the remote stopped answering?); "
+            "check the connection, then run it again"
+        ) from None
     if check and out.returncode != 0:
         text = redact_origin(path, " ".join(out.stderr.split()))
         raise RepoError(f"git {args[0]} failed: {text[:200]}")

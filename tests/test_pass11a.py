@@ -393,3 +393,27 @@ def test_a_second_sigterm_during_a_push_leaves_no_git_behind(fleet):
         server.close()
     assert proc.returncode == 130, out + err
     assert not left, "git push left running after the tool stopped"
+
+
+def test_sync_from_a_remote_that_never_answers_is_one_line_not_a_crash_log(fleet, monkeypatch):
+    """sync's fetch has a time limit, but its end (subprocess.TimeoutExpired) was reported as the
+    tool's own bug: "unexpected TimeoutExpired; please report this" and a crash log."""
+    from juniper_rollout import remote
+
+    monkeypatch.setattr(remote, "NETWORK_TIMEOUT", 3.0)
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:git")
+    server = _stalling_server()
+    git(
+        fleet.repo(ML),
+        "remote",
+        "add",
+        "origin",
+        f"git://127.0.0.1:{server.getsockname()[1]}/x.git",
+    )
+    try:
+        result = rollout("sync", "-m", fleet.manifest, "--repo", ML)
+    finally:
+        server.close()
+    assert result.code == 1, result.stdout + result.stderr
+    assert "git fetch did not finish in 3 s" in result.stdout, result.stdout
+    assert "please report" not in result.stdout + result.stderr
