@@ -417,3 +417,20 @@ def test_sync_from_a_remote_that_never_answers_is_one_line_not_a_crash_log(fleet
     assert result.code == 1, result.stdout + result.stderr
     assert "git fetch did not finish in 3 s" in result.stdout, result.stdout
     assert "please report" not in result.stdout + result.stderr
+
+
+def test_the_printed_apply_command_works_for_a_plan_named_like_an_option(
+    fleet, tmp_path, monkeypatch
+):
+    """`plan --out ./-p.json` printed "apply it with `rollout apply -p.json …`": pasted, "no such
+    option: -p" (pass 10a's fix quoted the words, but a word starting with `-` is an option)."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", ML, "--out", "./-p.json")
+    assert planned.code in (0, 2), planned.stdout + planned.stderr
+    command = (planned.stdout + planned.stderr).split("apply it with `", 1)[1].split("`", 1)[0]
+    words = shlex.split(command)
+    assert words[:2] == ["rollout", "apply"] and not words[2].startswith("-"), command
+    applied = rollout(*words[1:], "--yes")
+    assert applied.code == 0 and "created" in applied.stdout, applied.stdout + applied.stderr

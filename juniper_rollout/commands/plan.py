@@ -68,11 +68,18 @@ def plan(
 def _apply_command(out: Path, manifest: Path, workspace: Path | None, rollout: str | None) -> str:
     """The `rollout apply` that applies the saved plan, with the options it was planned with (pass 10a:
     `rollout apply PLAN` alone, pasted after `plan -m M --out PLAN`, said "manifest not found")."""
-    words = ["rollout", "apply", shell_word(str(out))]
+    words = ["rollout", "apply", _path_word(out)]
     if manifest != DEFAULT_MANIFEST:
-        words += ["--manifest", shell_word(str(manifest))]
+        words += ["--manifest", _path_word(manifest)]
     if workspace is not None:
-        words += ["--workspace", shell_word(str(workspace))]
+        words += ["--workspace", _path_word(workspace)]
     if rollout is not None:
         words += ["--rollout", shell_word(rollout)]
     return " ".join(words)
+
+
+def _path_word(path: Path) -> str:
+    """A path as one shell word that is never read as an option (pass 11a: `--out ./-p.json` printed
+    `rollout apply -p.json …`, and pasted: "no such option: -p")."""
+    text = str(path)
+    return shell_word(f"./{text}" if text.startswith("-") else text)
