@@ -355,11 +355,14 @@ def _refuse_older_values(
     try:
         written = datetime.fromisoformat(meta.lastmodified.replace("Z", "+00:00"))
         saved = datetime.fromtimestamp(os.lstat(repo.path / spec.source).st_mtime, UTC)
-        committed = sops.decrypt_dotenv(before, filename=spec.target)
-    except (ValueError, OSError, RolloutError):
-        return  # no time to compare, or no key: the plan says the values could not be compared
+    except (ValueError, OSError):
+        return  # no time to compare
     if written <= saved.replace(microsecond=0) or written > datetime.now(UTC):
         return  # the plaintext was saved later (its values are the newer ones), or a clock was wrong
+    try:  # decrypted only now: one sops run less per repo when the plaintext is the later
+        committed = sops.decrypt_dotenv(before, filename=spec.target)
+    except (ValueError, OSError, RolloutError):
+        return  # no key: the plan says the values could not be compared
     old, new = _values(committed), _values(plaintext)
     changed = [name for name in old if name in new and old[name] != new[name]]
     if not changed:
