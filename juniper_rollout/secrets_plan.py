@@ -310,7 +310,7 @@ def _refuse_dropped(
     before: bytes | None,
     reuse: bytes | None,
     names: tuple[str, ...] | list[str],
-    refs: tuple[str, str] = ("main", "HEAD"),
+    refs: tuple[str, str],
 ) -> None:
     """A committed ciphertext holding names the clone's plaintext lacks is never replaced by it: a
     secret added with `sops edit` after the .env was written, or a truncated .env, would be lost
