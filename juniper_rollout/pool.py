@@ -202,12 +202,14 @@ class _Held:
                 os.kill(os.getpid(), signum)
             elif callable(handler):
                 handler(signum, None)
-                now = signal.getsignal(signum)
-                if (
-                    now is not None and now != self._hold
-                ):  # the handler installed another one for next time
-                    self.handlers[signum] = now
-                    signal.signal(signum, self._hold)
+                # the handler installed others for next time: held too (pass 11a: a first SIGTERM's
+                # handler set SIGINT's, which then raised inside the pool's wait, unheld, and a Ctrl-C
+                # could no longer stop workers waiting on the network)
+                for each in self.SIGNALS:
+                    now = signal.getsignal(each)
+                    if now is not None and now != self._hold:
+                        self.handlers[each] = now
+                        signal.signal(each, self._hold)
 
     def __exit__(self, *exc) -> None:
         for each, handler in self.handlers.items():
@@ -282,13 +284,18 @@ def _drain(
 def _result_unless_signalled(future: Future, signals: _Held | None, pool: Any) -> list:
     from concurrent.futures import TimeoutError
 
-    seen = len(signals.pending) if signals is not None else 0
+    def heard() -> int:  # held signals that were not ignored before (`nohup`: SIGHUP stays so)
+        if signals is None:
+            return 0
+        return sum(signals.handlers.get(s) != signal.SIG_IGN for s in signals.pending)
+
+    seen = heard()
     while True:
         try:
             return future.result(timeout=0.05)
         except TimeoutError:
-            if signals is not None and len(signals.pending) > seen:
-                seen = len(signals.pending)
+            if heard() > seen:
+                seen = heard()
                 _stop_workers_children(pool)
 
 
