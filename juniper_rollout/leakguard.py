@@ -24,6 +24,7 @@ from juniper_rollout.render import AGE_KEY
 from juniper_rollout.secretshape import looks_secret
 
 MIN_VALUE = 8
+MAX_EXPANDED = 1 << 16  # a value grown by `${…}` past this is not expanded (`B=${A}${A}…` doubles)
 PLAIN_WORD = 16  # below this, a value of letters only (production, localhost) is checked only under a secret-looking name
 PLAINTEXT_FILES = (".env", ".env.secrets")  # read for every repo, besides each `encrypt:` source
 
@@ -63,11 +64,17 @@ def plaintext_values(repo: RepoSpec) -> list[tuple[str, int, bytes]]:
 # comment). The raw line alone missed `TOKEN=value # staging`, `TOKEN="value"  # note` and the lines
 # of a multi-line value: a template carrying the value itself was rendered and committed (pass 10b).
 _BINDING = re.compile(
-    rb"^[ \t]*(?:export[ \t]+)?(?P<name>[^=\s#][^=\n]*?)[ \t]*=[ \t]*"
+    rb"(?:^|(?<=\r))[ \t]*(?:export[ \t]+)?(?P<name>[^=\s#][^=\n]*?)[ \t]*=[ \t]*"
     rb"(?:'(?P<single>(?:\\'|[^'])*)'|\"(?P<double>(?:\\\"|[^\"])*)\"|(?P<plain>[^\r\n]*))",
     re.MULTILINE,
 )
 _SINGLE_ESCAPES = re.compile(rb"\\[\\']")
+# python-dotenv's expansion (on by default in load_dotenv/dotenv_values): `${NAME}` is the value of an
+# earlier binding (or the environment's), `${NAME:-default}` the default when NAME is unset (pass 11b:
+# `TOKEN=${UNSET:-value}` and `TOKEN=${PART}rest` were never values to the guard)
+# (linear: a name never holds `$`, and only the text up to the value's last `}` is searched, so every
+# scan for a closing `}` finds one)
+_VARIABLE = re.compile(rb"\$\{(?P<name>[^}:$]*)(?::-(?P<default>[^}]*))?\}")
 _DOUBLE_ESCAPES = re.compile(rb"\\[\\'\"abfnrtv]")
 
 
@@ -76,8 +83,16 @@ def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
     value on its own (a template may carry one line of a key)."""
     out = []
     number, counted = 1, 0
+    expanded: dict[bytes, bytes] = {}
     for found in _BINDING.finditer(data):
-        number += data.count(b"\n", counted, found.start())  # linear: counted once, in order
+        # linear: counted once, in order; a line ends at \n, \r\n or a lone \r (as python-dotenv and
+        # bytes.splitlines read it: pass 11b, a file with CR line ends)
+        between = (counted, found.start())
+        number += (
+            data.count(b"\n", *between)
+            + data.count(b"\r", *between)
+            - data.count(b"\r\n", *between)
+        )
         counted = found.start()
         name = found.group("name")
         if found.group("single") is not None:
@@ -86,8 +101,23 @@ def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
             value = _DOUBLE_ESCAPES.sub(_unescape, found.group("double"))
         else:
             value = re.sub(rb"\s+#.*", b"", found.group("plain")).rstrip()
-        out.append((number, name, value))
-        out += [(number, name, part.strip()) for part in value.splitlines()]
+        values = [value]
+        if b"${" in value:  # as the app reads it, and each default on its own
+            end = value.rfind(b"}") + 1
+            found_vars = list(_VARIABLE.finditer(value, 0, end))
+            parts = [expanded.get(v["name"], v["default"] or b"") for v in found_vars]
+            values += [v["default"] for v in found_vars if v["default"]]
+            if sum(map(len, parts)) + len(value) <= MAX_EXPANDED:  # `B=${A}${A}…`: bounded
+                cuts = [0, *(i for v in found_vars for i in v.span()), len(value)]
+                literal = [value[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
+                value = b"".join(
+                    x for pair in zip(literal, [*parts, b""], strict=True) for x in pair
+                )
+                values.append(value)
+        expanded[name.strip(b"'\"")] = value
+        for one in values:
+            out.append((number, name, one))
+            out += [(number, name, part.strip()) for part in one.splitlines()]
     return out
 
 
