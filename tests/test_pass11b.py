@@ -4,12 +4,14 @@ Each test fails on the main this pass started from (checked by undoing its fix).
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
 
 from tests.demofleet import CANARY, make_repo
-from tests.helpers import rollout
+from tests.helpers import git, rollout
 from tests.test_hostile import KEY
 from tests.test_pass3 import BARE
 
@@ -67,3 +69,221 @@ def test_an_expansion_bomb_in_a_dotenv_is_read_in_bounded_time_and_memory():
     values = _as_the_app_reads(data)
     assert max(len(v) for _, _, v in values) <= max(MAX_EXPANDED, len(data))
     assert b"x" * 10_000 in b"".join(v for _, _, v in values)  # B: 10 x A, expanded
+
+
+# --- 13.8: a 28+-character key with few digits, or in base32, is no variable name -----------------
+
+KEYS_THAT_WERE_NAMES = [
+    "RXx2nznYZEGZwOW9vPvIWzfOkcsfwbA=",  # base64 of 23 bytes: a 31-character name, one digit
+    "opp7N2yWfGgdKIxHsYKcLiGcleqdzBHeBsQ=",  # URL-safe base64 of 26 bytes, two digits
+    "WJFjjCGsaSPewT5TbjJaTgrbZnXpEhgxTubYKL0=",  # base64 of 29 bytes
+    "ZVINAVTWY3MGXFSSDQZHKG2LLNJOJCSRDYDZUFY=",  # base32 of 24 bytes (upper case): 2.1% were names
+]
+
+
+@pytest.mark.parametrize("key", KEYS_THAT_WERE_NAMES)
+def test_a_padded_key_of_28_to_39_characters_is_never_a_variable_name(fleet, key):
+    """A padded base64/base32 key pasted alone on a `.env` line splits at its `=` padding into a
+    28-39-character "name": with fewer than three digits, or in upper case, it passed as a variable
+    NAME (23-byte base64 keys 4.3%, 26-byte 2.0%, 29-byte 1.3%, 24-byte base32 2.1%), printed by plan
+    and --json, committed in clear in `.env.enc` (pass 11b, 13.8; pass 10b covered 40+ characters in
+    mixed case, and noted 17-27 characters as a limit)."""
+    env = fleet.repo("juniper-cascor") / ".env"
+    env.write_text(env.read_text() + key + "\n")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    for result in (rollout("plan", *only), rollout("plan", *only, "--json")):
+        assert result.code == 1, result.stdout
+        assert ".env:16:" in result.stdout + result.stderr, result.stdout
+        assert key.rstrip("=") not in result.stdout + result.stderr
+
+
+def test_few_28_to_39_character_keys_pass_as_names_and_real_long_names_still_do():
+    """Measured on seeded keys split as `NAME=` lines: before, 10% of `[A-Za-z0-9]{32}` runs and 5% of
+    160-bit base32 runs were names; now about 1.3% and 0.2% (the rest are not separable from names by
+    shape)."""
+    import base64
+    import random
+    import string
+
+    from juniper_rollout.dotenv import DotenvError, parse_names
+
+    rng = random.Random(11)  # the same keys every run
+
+    def share_named(keys: list[str]) -> float:
+        named = 0
+        for key in keys:
+            try:
+                named += key in parse_names(f"{key}=x\n".encode())
+            except DotenvError:
+                pass
+        return named / len(keys)
+
+    alnum = string.ascii_letters + string.digits
+    keys = ["".join(rng.choice(alnum) for _ in range(32)) for _ in range(3000)]
+    assert share_named([k for k in keys if k[0].isalpha()]) < 0.03
+    b32 = [base64.b32encode(rng.randbytes(20)).decode() for _ in range(3000)]
+    assert share_named([k for k in b32 if k[0].isalpha()]) < 0.01
+    names = [
+        "CNChangeHistoryAddMemberToGroupEvent",  # 4.46 bits a character: the highest measured
+        "HTTPSProxyConnectionPoolMaxsizeSetting",
+        "REACT_APP_googleMapsApiKeyForProduction",
+        "JUNIPER_CASCOR_API_BASE_URL_OVERRIDE_2",
+        "SpringDatasourceHikariMaximumPoolSize",
+        "WebhookSecurityAndAnalysisPropChanges",
+        "PYTHONDONTWRITEBYTECODE",
+    ]
+    assert parse_names("".join(f"{n}=x\n" for n in names).encode()) == names
+
+
+# --- 13.7: a token given as the USER name, holding '/', '?' or '#' ---------------------------------
+
+TOKEN_PIECES = ("ghpTOKENab", "SECRETuserpart9")
+
+
+@pytest.mark.parametrize("sep", ["/", "?", "#"])
+def test_bootstrap_refuses_a_user_name_token_holding_a_reserved_character(fleet, sep):
+    """`https://TOKEN@host/…` is how a token is often given; one holding `/` (base64) was printed whole
+    by bootstrap ("git clone https://ghpTOKENab/SECRET…@… failed") and by git's error; pass 10b
+    covered `user:pa/ss@` only (pass 11b, 13.7)."""
+    before = fleet.manifest.read_bytes()
+    url = f"https://{sep.join(TOKEN_PIECES)}@127.0.0.1:1/o/r.git"
+    result = rollout("bootstrap", "--yes", "newone", "--manifest", fleet.manifest, "--url", url)
+    assert result.code == 1
+    assert "percent-encode" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not any(piece in result.stdout + result.stderr for piece in TOKEN_PIECES)
+    assert fleet.manifest.read_bytes() == before
+    assert not (fleet.workspace / "newone").exists()
+
+
+def test_sync_and_push_never_print_a_user_name_token_holding_a_slash(fleet, monkeypatch):
+    """origin `https://ghpAB/SECRET…@127.0.0.1:1/…`: git ends the host at the '/', and its error
+    ("unable to access 'https://ghpAB/SECRET…@…'", "Could not resolve host: ghpAB") was printed by
+    sync and apply --push."""
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")  # git must read the URL to repeat it
+    repo = fleet.repo("juniper-ml")
+    git(repo, "remote", "add", "origin", f"https://{'/'.join(TOKEN_PIECES)}@127.0.0.1:1/o/r.git")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-ml")
+    for result in (rollout("sync", *only), rollout("apply", *only, "--push", "--yes")):
+        assert result.code == 1, result.stdout
+        assert "Could not resolve host" in result.stdout, result.stdout
+        assert not any(piece in result.stdout + result.stderr for piece in TOKEN_PIECES)
+
+
+def test_urls_strip_a_user_name_token_and_keep_an_at_sign_in_a_path():
+    from juniper_rollout.urls import strip_userinfo
+
+    for url, stored in (
+        ("https://ghpA/SECRET@127.0.0.1:1/o/r.git", "https://127.0.0.1:1/o/r.git"),
+        ("https://ghpA?SECRET@github.com/o/r.git", "https://github.com/o/r.git"),
+        ("https://tok#en@git.example.org:8443/r", "https://git.example.org:8443/r"),
+        ("https://host/p@x", "https://host/p@x"),  # an '@' in a path (pass 10b)
+        ("https://github.com/o/r@v1", "https://github.com/o/r@v1"),
+        ("https://gitserver/r@v1.0", "https://gitserver/r@v1.0"),
+        ("https://host:8443/pkg@1.0", "https://host:8443/pkg@1.0"),
+    ):
+        assert strip_userinfo(url) == stored, url
+
+
+# --- 13.9: a plaintext comment in a sops YAML or INI file -----------------------------------------
+
+
+def _with_a_plaintext_comment(real: str, fmt: str) -> str:
+    if fmt == "yaml":
+        return real.replace("sops:\n", "# staging token: plain-comment-value-6c2\nsops:\n", 1)
+    if fmt == "yaml-trailing":
+        return re.sub(r"(type:str\])\n", r"\1  # was plain-comment-value-6c2\n", real, count=1)
+    return real.replace("[app]\n", "[app]\n; old token plain-comment-value-6c2\n", 1)
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "yaml-trailing", "ini"])
+def test_drift_finds_a_plaintext_comment_in_a_yaml_or_ini_sops_file(fleet, tmp_path, fmt):
+    """sops encrypts every comment (`#ENC[…,type:comment]`, `; ENC[…]`), and the dotenv values check
+    refuses a plaintext one; a comment added by hand to a sops YAML or INI file (`# staging token:
+    value`) was "0 findings", tracked and in history: pass 10b's reader dropped comments
+    (pass 11b, 13.9)."""
+    from juniper_rollout import keys
+    from tests.test_pass3 import commit_on
+    from tests.test_sops_formats import sops_output
+
+    repo = fleet.repo("juniper-data")
+    real = sops_output(keys.public_keys_in(fleet.key_file)[0], fmt.split("-")[0]).decode()
+    plain = _with_a_plaintext_comment(real, fmt)
+    assert plain != real
+    added = commit_on(repo, "main", {"svc/.env.enc": plain}, tmp_path, "add svc secrets")
+    fixed = commit_on(repo, added, {"svc/.env.enc": real}, tmp_path, "fix svc secrets")
+    git(repo, "update-ref", "refs/heads/hist", fixed)
+    git(repo, "update-ref", "refs/heads/plain", added)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-data")
+    history = rollout("drift", *only, "--format", "json")
+    tracked = rollout("drift", *only, "--ref", "plain", "--format", "json")
+    for result, message in (
+        (history, "was once committed with a value sops did not encrypt"),
+        (tracked, "holds a value sops did not encrypt"),
+    ):
+        found = [
+            f
+            for r in json.loads(result.stdout)["repos"]
+            for f in r["findings"]
+            if f["path"] == "svc/.env.enc"
+        ]
+        assert found and message in found[0]["message"], result.stdout
+        assert "plain-comment-value" not in result.stdout + result.stderr
+
+
+def test_real_sops_yaml_and_ini_comments_are_no_plaintext(tmp_path):
+    import subprocess
+
+    from juniper_rollout import keys, sops, sopsmeta
+
+    recipient = keys.generate_key_file(tmp_path / "keys.txt")
+    for fmt, data in (
+        ("yaml", b"# a comment\nTOKEN: x  # trailing\nlist:\n  # inner\n  - a\n"),
+        ("ini", b"; a comment\n[app]\n# another\nTOKEN = x\n"),
+    ):
+        blob = subprocess.run(
+            [sops.sops_path(), "encrypt", "--age", recipient, "--input-type", fmt]
+            + ["--output-type", fmt, "/dev/stdin"],
+            input=data,
+            capture_output=True,
+            check=True,
+            env={"SOPS_DISABLE_VERSION_CHECK": "1", "PATH": ""},
+        ).stdout
+        assert b"type:comment]" in blob, blob
+        assert sopsmeta.plaintext_value_line(blob) is None, blob.decode()
+
+
+# --- 13.5: a branch's .sops.yaml keys as sops' yaml.v3 reads them ----------------------------------
+
+
+@pytest.mark.parametrize("where", ["rule", "key-group"])
+def test_verify_never_hands_sops_a_branchs_sops_yaml_naming_a_vault_under_a_binary_key(
+    fleet, tmp_path, vault, monkeypatch, where
+):
+    """yaml.v3 decodes a `!!binary` key (`aGNfdmF1bHRfdHJhbnNpdF91cmk=` is hc_vault_transit_uri):
+    the other-key check read it as bytes, so verify's rules check ran sops with the branch's Vault
+    address, and sops called it (no token: the bare environment held) from a command documented as
+    offline (pass 11b, 13.5)."""
+    import base64
+
+    from tests.test_pass3 import BRANCH, apply, commit_on
+
+    address, seen = vault
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    config = git(repo, "show", f"{BRANCH}:.sops.yaml")
+    if where == "rule":
+        key = base64.b64encode(b"hc_vault_transit_uri").decode()
+        added = f"\n    !!binary {key}: '{address}/v1/transit/keys/x'"
+    else:
+        key = base64.b64encode(b"hc_vault").decode()
+        added = f"\n    key_groups:\n      - !!binary {key}: ['{address}/v1/transit/keys/x']"
+    evil = re.sub(r"(\n    age: '[^']+')", rf"\1{added}", config, count=1)
+    assert evil != config
+    contrib = commit_on(repo, BRANCH, {".sops.yaml": evil}, tmp_path)
+    git(repo, "update-ref", "refs/heads/contrib", contrib)
+    monkeypatch.setenv("VAULT_TOKEN", "hvs.users-own-vault-token")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    result = rollout("verify", *only, "--ref", "contrib")
+    assert result.code == 1
+    assert seen == [], "sops called the Vault address the branch chose"
+    assert "besides age" in result.stdout, result.stdout
