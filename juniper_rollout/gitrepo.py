@@ -17,9 +17,11 @@ import fcntl
 import hashlib
 import os
 import re
+import signal
+import subprocess
 import zlib
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -1145,20 +1147,42 @@ def clone_repo(url: str, path: Path) -> None:
     never written: git clones the stripped URL, rewritten back to the whole one for the transfer by
     an ``url.<whole>.insteadOf`` given through the environment (``GIT_CONFIG_COUNT``), so neither
     the clone's ``.git/config`` nor the command line holds it."""
-    stored, env = strip_userinfo(url), None
-    if stored != url:
+    stored, env = strip_userinfo(url), dict(os.environ)
+    try:
+        git.Git.check_unsafe_protocols(stored)
         git.Git.check_unsafe_protocols(url)
+    except git.UnsafeProtocolError as err:
+        raise RepoError(f"git clone {stored} failed: {redact(str(err), url)[:200]}") from None
+    if stored != url:
         count = os.environ.get("GIT_CONFIG_COUNT", "0")
         index = int(count) if count.isdigit() else 0
-        env = {
-            "GIT_CONFIG_COUNT": str(index + 1),
-            f"GIT_CONFIG_KEY_{index}": f"url.{url}.insteadOf",
-            f"GIT_CONFIG_VALUE_{index}": stored,
-        }
+        env.update(
+            {
+                "GIT_CONFIG_COUNT": str(index + 1),
+                f"GIT_CONFIG_KEY_{index}": f"url.{url}.insteadOf",
+                f"GIT_CONFIG_VALUE_{index}": stored,
+            }
+        )
+    # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
+    # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
+    # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)
+    proc = subprocess.Popen(
+        ["git", "clone", "-q", "--", stored, str(path)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
-        git.Repo.clone_from(stored, path, env=env).close()
-    except (git.GitCommandError, git.UnsafeProtocolError) as err:
-        text = redact(" ".join(str(getattr(err, "stderr", "") or err).split()), url)
+        _, err = proc.communicate()
+    except BaseException:
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        text = redact(" ".join(err.decode("utf-8", "replace").split()), url)
         raise RepoError(f"git clone {strip_userinfo(url)} failed: {text[:200]}") from None
 
 

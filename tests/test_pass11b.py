@@ -287,3 +287,63 @@ def test_verify_never_hands_sops_a_branchs_sops_yaml_naming_a_vault_under_a_bina
     assert result.code == 1
     assert seen == [], "sops called the Vault address the branch chose"
     assert "besides age" in result.stdout, result.stdout
+
+
+# --- bootstrap stopped mid-clone: git's helpers, token in their command line, stop with it ---------
+
+
+def test_bootstrap_stopped_mid_clone_leaves_no_git_process_holding_the_token(fleet, monkeypatch):
+    """SIGTERM to bootstrap while it clones from a server that never answers: it said "interrupted"
+    and removed its staging folder, but `git remote-http origin http://x:TOKEN@…` (git's transport
+    helper, the whole URL on its command line, readable in `ps`) went on for ever, reparented to
+    PID 1 (pass 11b, 13.7 / bootstrap writes nothing)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    token = "SECRETmidclone5d1"
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held: list[socket.socket] = []
+    threading.Thread(
+        target=lambda: [held.append(server.accept()[0]) for _ in range(8)], daemon=True
+    ).start()
+    url = f"http://x:{token}@127.0.0.1:{server.getsockname()[1]}/src.git"
+    env = dict(os.environ, GIT_ALLOW_PROTOCOL="file:http")
+
+    def holding_the_token() -> list[str]:
+        out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+        return [line for line in out.splitlines() if token in line and "remote-http" in line]
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "juniper_rollout.cli", "bootstrap", "newone", "--yes"]
+        + ["--manifest", str(fleet.manifest), "--url", url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(600):  # until git's helper is connected (it never gets an answer)
+            if holding_the_token() and held:
+                break
+            time.sleep(0.1)
+        assert holding_the_token(), "the clone never started"
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        for _ in range(50):  # the kill is sent before bootstrap exits; ps may lag a little
+            if not holding_the_token():
+                break
+            time.sleep(0.1)
+        assert holding_the_token() == [], out
+        assert token not in out.decode()
+        assert not [p for p in fleet.workspace.iterdir() if "bootstrap" in p.name]
+    finally:
+        for pid in [int(line.split()[0]) for line in holding_the_token()]:
+            os.kill(pid, signal.SIGKILL)
+        proc.kill()
+        server.close()
