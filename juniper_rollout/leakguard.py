@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import json
 import re
 from collections.abc import Collection, Iterable
+from urllib.parse import unquote_to_bytes
 
 from juniper_rollout import render
 from juniper_rollout.changes import FileChange
@@ -115,10 +117,39 @@ def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
                 )
                 values.append(value)
         expanded[name.strip(b"'\"")] = value
+        values += [part for one in values for part in _parts(one)]
         for one in values:
             out.append((number, name, one))
             out += [(number, name, part.strip()) for part in one.splitlines()]
     return out
+
+
+# Parts of a value the app reads on their own (pass 11b: a template holding only one was rendered):
+# a URL's password (`postgres://app:PASSWORD@db/x`), a query parameter (`https://api/v1?api_key=TOKEN`),
+# the text of a JSON value's members (`{"password": "…"}`: pydantic-settings parses JSON for complex
+# fields). Linear: each scan stops at the next `/`, `?`, `&` or `;`.
+_URL_PASSWORD = re.compile(rb"://[^/?#@\s:]*:([^/?#@\s]+)@")
+_QUERY_VALUE = re.compile(rb"[?&;][^=&#;?\s]*=([^&#;?\s]+)")
+
+
+def _parts(value: bytes) -> list[bytes]:
+    found = [m[1] for m in _URL_PASSWORD.finditer(value)]
+    found += [m[1] for m in _QUERY_VALUE.finditer(value)]
+    found += [unquote_to_bytes(part) for part in found]
+    if value.lstrip()[:1] in (b"{", b"["):
+        try:
+            stack = [json.loads(value)]
+        except (ValueError, RecursionError):
+            stack = []
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                stack += node.values()
+            elif isinstance(node, list):
+                stack += node
+            elif isinstance(node, str):
+                found.append(node.encode("utf-8", "replace"))
+    return found
 
 
 def _unescape(escape: re.Match[bytes]) -> bytes:

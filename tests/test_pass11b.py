@@ -58,6 +58,26 @@ def test_a_value_is_checked_as_python_dotenv_expands_and_splits_it(tmp_path, dot
     assert value not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    ("line", "part"),
+    [
+        (f"DATABASE_URL=postgres://app:{CANARY}-pw@db:5432/app", f"{CANARY}-pw"),  # a password
+        (f"SVC_URL=https://api.example.invalid/v1?api_key={CANARY}-qk&x=1", f"{CANARY}-qk"),
+        (f'DB_CONFIG={{"user": "app", "password": "{CANARY}-json"}}', f"{CANARY}-json"),
+    ],
+    ids=["url-password", "query-parameter", "json-member"],
+)
+def test_a_part_the_app_reads_on_its_own_is_checked_too(tmp_path, line, part):
+    """The guard compared whole values: a template holding only the password of
+    `DATABASE_URL=postgres://app:PASSWORD@db/x` (a `PGPASSWORD:` line), an `?api_key=` token or a
+    JSON member's text (pydantic-settings parses JSON for complex fields) was printed in the plan
+    (pass 11b, 13.6)."""
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {part}\n")
+    result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+
+
 def test_an_expansion_bomb_in_a_dotenv_is_read_in_bounded_time_and_memory():
     """`B=${A}${A}…` doubles at each line: the guard expands a value only up to a bound (and its
     search for `${…}` is linear: a quadratic one would not finish here)."""
