@@ -64,6 +64,7 @@ from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
+from juniper_rollout.secretshape import carries_credential, looks_secret
 from juniper_rollout.wording import shell_word
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
@@ -609,12 +610,26 @@ def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[F
 _ASSIGNMENT = re.compile(rb"\s*(export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*=\s*\S")
 
 
+_NAMED = re.compile(rb"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(\S.*)")
+
+
 def _dotenv_shaped(blob: bytes) -> bool:
-    """At least one ``NAME=value`` line, and no line that is neither that, a comment nor blank."""
+    """At least one ``NAME=value`` line, and no line that is neither that, a comment nor blank; or any
+    ``NAME=value`` line whose name looks secret or whose value carries a credential, whatever else the
+    text holds (pass 11b: `git notes add -m "Deployed with:" -F .env`, and a `.env` holding a
+    multi-line value, were "0 findings": a line of prose or of the value is no assignment)."""
     lines = [
         line for line in blob.splitlines() if line.strip() and not line.lstrip().startswith(b"#")
     ]
-    return bool(lines) and all(_ASSIGNMENT.match(line) for line in lines)
+    if lines and all(_ASSIGNMENT.match(line) for line in lines):
+        return True
+    for line in lines:
+        found = _NAMED.match(line)
+        if found is not None:
+            name, value = (part.decode("utf-8", "replace") for part in found.groups())
+            if looks_secret(name) or carries_credential(value):
+                return True
+    return False
 
 
 def _clip(text: str, width: int = 60) -> str:

@@ -367,3 +367,32 @@ def test_bootstrap_stopped_mid_clone_leaves_no_git_process_holding_the_token(fle
             os.kill(pid, signal.SIGKILL)
         proc.kill()
         server.close()
+
+
+# --- 13.9: a note holding a .env with a line of prose above it, or a multi-line value ------------
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        # `git notes add -m "Deployed to staging with:" -F .env main`
+        "Deployed to staging with:\n\nHF_TOKEN=note-held-value-9f8e2d\nDB_PASSWORD=note-pw-4c1b\n",
+        # a .env holding a multi-line value: its inner lines are no assignments
+        'SA_JSON="{\n  \\"client_secret\\": \\"note-sa-5a6b\\"\n}"\nAPI_TOKEN=note-held-value-9f8e2d\n',
+    ],
+    ids=["prose-above", "multi-line-value"],
+)
+def test_drift_finds_a_note_holding_a_dotenv_among_other_lines(fleet, note):
+    """pass 10b's shape test asked every line to be `NAME=value`: one line of prose (`-m` and `-F`
+    together) or the inner lines of a multi-line value made the note "0 findings" (pass 11b, 13.9).
+    A review note mentioning `DEBUG=1` stays no finding."""
+    repo = fleet.repo("juniper-cascor")
+    git(repo, "notes", "add", "-m", note, "main")
+    prose = "Reviewed-by: Ada <ada@example.com>\n\nWe ran it with DEBUG=1 and TIMEOUT=30."
+    git(repo, "notes", "--ref", "review", "add", "-m", prose, "main")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json")
+    result = rollout("drift", *only)
+    found = [f for r in json.loads(result.stdout)["repos"] for f in r["findings"]]
+    assert [f["path"] for f in found] == ["refs/notes/commits"], found
+    assert "holds a note shaped like a plaintext env file" in found[0]["message"]
+    assert "note-held" not in result.stdout and "note-sa" not in result.stdout
