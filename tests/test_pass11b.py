@@ -396,3 +396,24 @@ def test_drift_finds_a_note_holding_a_dotenv_among_other_lines(fleet, note):
     assert [f["path"] for f in found] == ["refs/notes/commits"], found
     assert "holds a note shaped like a plaintext env file" in found[0]["message"]
     assert "note-held" not in result.stdout and "note-sa" not in result.stdout
+
+
+# --- smaller list: git's pseudorefs that are no *_HEAD ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "branch", ["NOTES_MERGE_PARTIAL", "NOTES_MERGE_REF", "BISECT_EXPECTED_REV", "MERGE_AUTOSTASH"]
+)
+def test_a_branch_named_like_a_pseudoref_of_git_is_refused_with_its_line(fleet, branch):
+    """git reads `.git/NOTES_MERGE_PARTIAL` (during `git notes merge`), `BISECT_EXPECTED_REV` (during a
+    bisect) and `MERGE_AUTOSTASH` before refs/heads/ ("refname … is ambiguous"): pass 3 refused the
+    *_HEAD names and AUTO_MERGE only (pass 11b, smaller list)."""
+    text = fleet.manifest.read_text()
+    assert "branch: chore/sops-age-rollout" in text
+    fleet.manifest.write_text(
+        text.replace("branch: chore/sops-age-rollout", f"branch: {branch}", 1)
+    )
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code == 1
+    assert "is a name git keeps for its own" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
