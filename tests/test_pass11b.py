@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -417,3 +418,42 @@ def test_a_branch_named_like_a_pseudoref_of_git_is_refused_with_its_line(fleet, 
     assert result.code == 1
     assert "is a name git keeps for its own" in result.stderr, result.stderr
     assert result.stderr.count("\n") == 1
+
+
+# --- smaller list: a Git LFS pointer as git-lfs reads it (CRLF, surrounding whitespace) -----------
+
+
+@pytest.mark.parametrize(
+    "pointer",
+    [
+        "version https://git-lfs.github.com/spec/v1\r\noid sha256:{oid}\r\nsize 1234\r\n",
+        "\nversion https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize 1234\n",
+    ],
+    ids=["crlf", "blank-line-first"],
+)
+@pytest.mark.parametrize("path", ["AGENTS.md", ".gitignore"])
+def test_an_lfs_pointer_with_crlf_or_a_blank_line_first_is_skipped_not_edited(
+    tmp_path, pointer, path
+):
+    """git-lfs trims a pointer's surrounding whitespace and reads `\\r\\n` line ends (measured with
+    git-lfs 3.3: `git lfs pointer --check` accepts both, and rejects them once the tool's block is
+    appended); the tool asked for the exact first line, so it edited such a pointer (pass 11b,
+    smaller list)."""
+    from tests.test_adversary import make_repo, manifest_for
+
+    pointer = pointer.format(oid="a" * 64)
+    attributes = f"{path} filter=lfs diff=lfs merge=lfs -text\n"
+    repo = make_repo(tmp_path / "ws" / "victim", {path: pointer, ".gitattributes": attributes})
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    result = rollout("plan", "--manifest", manifest, "--json")
+    assert result.code == 0, result.stderr
+    victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
+    entry = next(f for f in victim["files"] if f["path"] == path)
+    assert entry["action"] == "skip" and "Git LFS" in entry["reason"], entry
+    assert rollout("apply", "--manifest", manifest, "--yes").code == 0
+    shown = subprocess.run(
+        ["git", "-C", str(repo), "show", f"chore/sops-age-rollout:{path}"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert shown == pointer.encode()  # bytes: CRLF kept
