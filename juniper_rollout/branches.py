@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from functools import partial
 
 from juniper_rollout import gitrepo, leakguard, sopsmeta
-from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
+from juniper_rollout.changes import CREATE, ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.pool import run_in_order
+from juniper_rollout.refreader import too_many_open_files
 from juniper_rollout.wording import count
 
 CREATED, UPDATED, UP_TO_DATE, BLOCKED, STALE, FAILED = (
@@ -143,6 +144,11 @@ def apply_one(
     ) as err:  # a damaged object database, a full disk: this repo fails, the others go on
         if isinstance(err, OSError) and (said := _disk_trouble(err, spec)) is not None:
             return Outcome(spec.name, FAILED, said)
+        if (
+            isinstance(err, OSError)
+            and (said := too_many_open_files(err, "writing the branch")) is not None
+        ):
+            return Outcome(spec.name, FAILED, f"{said}; {spec.branch} was not moved")
         from juniper_rollout import crashlog
 
         return Outcome(
@@ -249,6 +255,13 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
     on_top = plan.onto == ON_TOP  # the plan's writes are relative to what it was compared with
     parent = tip if on_top else base
     assert parent is not None, "a plan goes on top only of a branch that exists"
+    if saved and (there := _created_over(parent, plan)):
+        return Outcome(
+            spec.name,
+            FAILED,
+            f"the plan creates {there}, which {spec.branch if on_top else spec.base} already holds "
+            "(a file the plan never saw): nothing written (was the plan file edited? plan again)",
+        )
     tree = gitrepo.write_tree(clone, parent.tree, writes)
     if tree == parent.tree.binsha and on_top:
         return Outcome(
@@ -296,6 +309,16 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
         f"{spec.branch} at {commit.hexsha[:7]}{how}",
         commit.hexsha,
     )
+
+
+def _created_over(parent, plan: RepoPlan) -> str | None:
+    """A path a (hand-edited) saved plan says it creates, where ``parent`` holds a file: "create"
+    would replace it without a word (pass 10a). The tool's own plans create only what is absent."""
+    created = [f.path for f in plan.writes if f.action == CREATE]
+    if not created:
+        return None
+    held, links = gitrepo.read_files(parent, created)
+    return next((path for path in created if path in held or path in links), None)
 
 
 def _ciphertext_left_out(tip, base, spec: RepoSpec, writes) -> str | None:

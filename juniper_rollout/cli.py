@@ -82,6 +82,15 @@ def _run(command: Callable[..., int], **kwargs) -> None:
 
 
 def _code(command: Callable[..., int], **kwargs) -> int:
+    try:  # as git does ("Unable to read current working directory"): relative paths mean nothing
+        os.getcwd()
+    except FileNotFoundError:  # pass 10a: `--out p.json`, `--key-file k.txt` were a traceback
+        print(
+            "error: the current folder no longer exists (deleted or moved away); nothing "
+            "written: `cd` to a folder that exists, then run the command again",
+            file=sys.stderr,
+        )
+        return 1
     try:
         with _sigterm_as_ctrl_c():
             code = command(**kwargs)
@@ -458,6 +467,10 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):  # an ASCII or latin-1 terminal cannot spell → or …:
         if isinstance(stream, io.TextIOWrapper):  # shown as escapes, never a traceback (pass 6)
             stream.reconfigure(errors="backslashreplace")
+    # started with standard input closed (`rollout apply <&-`): read as empty input, not a
+    # traceback (pass 10a)
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, encoding="utf-8")
     if sys.stdout is None:  # started with standard output closed (`rollout plan >&-`)
         print(
             "error: standard output is closed: give it one (`> FILE` or `> /dev/null`)",

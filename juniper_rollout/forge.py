@@ -9,6 +9,9 @@
   ``x-ratelimit-remaining``/``x-ratelimit-reset``, primary and secondary): a wait up to
   ``MAX_WAIT`` seconds is waited out (at most ``RETRIES`` times), a longer one fails the repo
   with the time to come back. Concurrency is bounded by the client's throttler.
+* A connection the server (or a proxy) closed as a request went out on it, kept alive from an
+  earlier request, is retried once on a new one for requests that can be sent twice (GET, HEAD,
+  PUT, PATCH); a POST or DELETE fails the repo with one line rather than risk doing it twice.
 * Every failure becomes one :class:`ForgeError` line saying what to do.
 """
 
@@ -32,6 +35,9 @@ MAX_WAIT = (
     60.0  # seconds of Retry-After the tool waits out; beyond that the repo fails with the time
 )
 RETRIES = 3
+# requests sent again after the connection dropped without an answer (a kept-alive connection
+# closed as the request went out): those that do the same when sent twice
+RESENDABLE = frozenset({"GET", "HEAD", "PUT", "PATCH"})
 PAGES = 10  # pages of 100 read of check runs, statuses and reviews (a PR's 1,000 checks)
 CONCURRENCY = 4  # requests in flight at once (GitHub asks integrators not to send many in parallel)
 # the largest answer read: GitHub's largest page (100 pull requests) is ~2 MB; a proxy or a server
@@ -168,7 +174,7 @@ def _bound_answer(response) -> None:
 
 
 def _retry(exc, count: int):
-    from githubkit.exception import RateLimitExceeded, RequestFailed
+    from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed
     from githubkit.typing import RetryOption
 
     if (
@@ -176,10 +182,28 @@ def _retry(exc, count: int):
         and count < RETRIES
         and exc.retry_after.total_seconds() <= MAX_WAIT
     ):
-        return RetryOption(True, max(exc.retry_after, timedelta(seconds=0)))
+        # never a zero wait: githubkit reads a zero timedelta as "no wait given" and sleeps 60 s
+        # (a reset that passed while the answer was on its way, or a clock a second ahead)
+        return RetryOption(True, max(exc.retry_after, timedelta(seconds=1)))
     if isinstance(exc, RequestFailed) and exc.response.status_code >= 500 and count < 2:
         return RetryOption(True, timedelta(seconds=count + 1))
+    if isinstance(exc, RequestError) and count < 1 and _dropped_unanswered(exc.exc):
+        return RetryOption(
+            True, timedelta(milliseconds=100)
+        )  # not zero: githubkit reads it as 60 s
     return RetryOption(False)
+
+
+def _dropped_unanswered(err: BaseException) -> bool:
+    """True when the connection closed before any answer to a request that can be sent twice."""
+    import httpx
+
+    if not isinstance(err, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return False
+    try:
+        return err.request.method in RESENDABLE
+    except RuntimeError:  # httpx raised it without its request
+        return False
 
 
 class Client:

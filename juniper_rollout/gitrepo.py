@@ -34,7 +34,7 @@ from gitdb.base import IStream
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
-from juniper_rollout.urls import ORIGIN_URLS, origin_urls, redact, strip_userinfo
+from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, redact, strip_userinfo
 from juniper_rollout.wording import shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -452,6 +452,12 @@ def write_tree(
     entries: dict[str, tuple[bytes, int, str]] = {}
     if tree is not None:
         for binsha, mode, name in tree._cache:
+            if name in entries:  # pass 10a: the dict kept one of the two, the other was dropped
+                raise InTheWay(
+                    f"{prefix}{name}: the repository's tree holds two entries named {name} (a damaged "
+                    "tree: `git fsck` says duplicateEntries); the tool never rewrites it, so as to "
+                    "drop neither: repair that tree on the base branch first"
+                )
             entries[name] = (binsha, mode, name)
     nested: dict[str, dict[str, bytes | None]] = {}
     folded: dict[str, str] = {}  # fold(name) -> name, for the names the tree already has
@@ -605,6 +611,20 @@ def is_tool_commit(commit: git.Commit) -> bool:
     return check == _digest(commit.parents[0].hexsha, commit.tree.hexsha, body + "\n")
 
 
+def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
+    """Did ``path`` ever hold exactly ``blob`` in the history of ``commit`` (a squash merge leaves no
+    ancestry, but the file it brought is there)? False when git cannot say."""
+    sha = hashlib.sha1(b"blob %d\0" % len(blob) + blob).hexdigest()
+    try:
+        out = commit.repo.git.log("--format=", "--raw", "--no-abbrev", commit.hexsha, "--", path)
+    except git.GitCommandError:
+        return False
+    return any(
+        len(parts) > 3 and parts[3] == sha
+        for parts in (line.split() for line in out.splitlines() if line.startswith(":"))
+    )
+
+
 def tool_chain_root(repo: git.Repo, tip: git.Commit, limit: int = 1000) -> git.Commit:
     """The first commit below ``tip`` (first parents) that the tool did not make; ``tip`` if it is one.
 
@@ -677,7 +697,7 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     for admin, top in places:
         for name in ("HEAD", "rebase-merge/head-name", "rebase-apply/head-name", "BISECT_START"):
             try:
-                text = (admin / name).read_text(errors="replace").strip()
+                text = _ref_file_text(admin / name)
             except OSError:
                 continue
             if text in (ref, branch) or ref in _symref_chain(common, text):
@@ -715,7 +735,12 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             "that worktree is gone but locked, so `git worktree prune` keeps it: run "
             f"`git worktree unlock {shell_word(str(top))}` and `git worktree prune` in {clone_path}"
         )
-    return f"that worktree is gone: run `git worktree prune` in {clone_path}"
+    # pass 10a: a worktree MOVED by hand (not `git worktree move`) looks gone here and still works
+    # there; prune would cut it off from the clone: repair first
+    return (
+        f"that worktree is gone: run `git worktree prune` in {clone_path} (if you moved it "
+        "instead, run `git worktree repair` in its new folder: prune would cut it off)"
+    )
 
 
 def _worktree_admin(repo: git.Repo, top: Path) -> Path | None:
@@ -748,10 +773,20 @@ def _symref_chain(common: Path, text: str) -> list[str]:
         name = text[4:].strip()
         chain.append(name)
         try:
-            text = (common / name).read_text(errors="replace").strip()
+            text = _ref_file_text(common / name)
         except (OSError, ValueError):
             break
     return chain
+
+
+def _ref_file_text(path: Path) -> str:
+    """A ref file's text as git reads it: a symlink to ``refs/...`` is a symbolic ref (git writes HEAD
+    so under ``core.preferSymlinkRefs``; pass 10a: such a HEAD hid a checked-out rollout branch)."""
+    if path.is_symlink():
+        target = os.readlink(path)
+        if target.startswith("refs/"):
+            return f"ref: {target}"
+    return path.read_text(errors="replace").strip()
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:
@@ -761,6 +796,10 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
             "-m", f"juniper-rollout: {reason}", f"refs/heads/{branch}", new, old or ZERO
         )
     except git.GitCommandError as err:
+        if _sha_at(repo, f"refs/heads/{branch}") == new:
+            # git wrote the ref, then died (a Ctrl-C in the terminal reaches the tool's git children
+            # too): the branch was moved, and is reported so (pass 10a: "failed … exit code(-2)")
+            return
         raise RepoError(_ref_failure(branch, err)) from None
 
 
@@ -813,7 +852,7 @@ def _sweep_object_temp_files(gitdir: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}  # a push never waits at git's "Username for …" prompt
+NO_PROMPT = network_git_env()  # a push never waits at a prompt, nor on a stalled server
 
 
 def push(repo: git.Repo, branch: str) -> str:

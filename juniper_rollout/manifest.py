@@ -45,10 +45,13 @@ from juniper_rollout.fleetspec import (  # the data a loaded manifest is: fleets
 from juniper_rollout.paths import (
     AGENTS,
     GITIGNORE,
+    NAME_MAX,
     PRECOMMIT,
     SOPS_CONFIG,
     case_clash,
     case_clash_words,
+    expand_home,
+    too_long,
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret
 from juniper_rollout.urls import is_loopback, is_slug, strip_userinfo
@@ -141,6 +144,16 @@ class _Reader:
                 self.key_line(node, key),
                 f"{where}.{key} must be {_kind_name(kind)}, not {_kind(value)}",
             )
+        if (
+            key == "commit_message"
+            and isinstance(value, str)
+            and (bad := re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value))
+        ):
+            raise self.fail(  # pass 10a: a NUL was written into the commit (git fsck: nulInCommit)
+                self.key_line(node, key),
+                f"{where}.{key} holds the control character {bad.group()!r}: a commit message is "
+                "text (only line breaks and tabs)",
+            )
         return value
 
     def choice(
@@ -175,6 +188,13 @@ def safe_repo_path(value: str) -> str | None:
         return "must stay inside the repository (no '..', '.', empty parts or trailing '/')"
     if any(_is_dotgit(part) for part in pure.parts):
         return "points into a .git folder (git reads .GIT, '.git.' and 'git~1' as .git on some filesystems)"
+    # pass 10a: a name no file system holds was committed, and the branch then checked out nowhere
+    longest = max(len(part.encode("utf-8", "surrogateescape")) for part in pure.parts)
+    if longest > NAME_MAX:
+        return (
+            f"has a name of {longest} bytes: no file system takes more than {NAME_MAX} (git "
+            "cannot check such a file out; shorten it)"
+        )
     windows = _windows_problem(pure.parts)
     if windows:  # the branch could not be checked out there, nor main once it is merged (pass 6)
         return f"{windows}: git on Windows cannot check such a file out (rename it)"
@@ -391,6 +411,8 @@ class _Validator(_Reader):
                 self.key_line(top, "templates"),
                 f"templates {str(top['templates'])!r} holds a NUL byte (no path can)",
             )
+        if "templates" in top:
+            self._not_too_long(templates_dir, "templates", self.key_line(top, "templates"))
         from juniper_rollout import rollouts  # late: rollouts builds on this module's types
 
         self.named = rollouts.parse(self, top.get("rollouts") or {}, self.key_line(top, "rollouts"))
@@ -472,7 +494,9 @@ class _Validator(_Reader):
             return self._resolved(self.workspace_override, "--workspace", None)
         if self.env.get("JUNIPER_WORKSPACE"):
             return self._resolved(
-                Path(self.env["JUNIPER_WORKSPACE"]).expanduser(), "$JUNIPER_WORKSPACE", None
+                self._home(self.env["JUNIPER_WORKSPACE"], "$JUNIPER_WORKSPACE", None),
+                "$JUNIPER_WORKSPACE",
+                None,
             )
         line = self.key_line(top, "workspace") if "workspace" in top else None
         return self._resolved(here / top.get("workspace", ".."), "workspace", line)
@@ -482,12 +506,31 @@ class _Validator(_Reader):
         NUL byte too (pass 7: "ValueError: embedded null byte", a traceback)."""
         if "\0" in str(path):
             raise self.fail(line, f"{what} {str(path)!r} holds a NUL byte (no path can)")
+        self._not_too_long(path, what, line)
         try:
-            return path.resolve()
+            resolved = path.resolve()
         except (RuntimeError, OSError):
             raise self.fail(
                 line, f"{what} {path} is a symlink loop (fix or remove the symlink)"
             ) from None
+        self._not_too_long(resolved, what, line)
+        return resolved
+
+    def _home(self, text: str, what: str, line: int | None) -> Path:
+        """``text`` with ``~``/``~user`` expanded; a user without a home is one line (pass 10a: a typo
+        like ``~jdoe/fleet`` was a Python traceback, "Could not determine home directory")."""
+        expanded, why = expand_home(str(text))
+        if why is not None:
+            raise self.fail(
+                line, f"{what} {text}: {why} (check the name after ~, or write the path out)"
+            )
+        return Path(expanded)
+
+    def _not_too_long(self, path: Path, what: str, line: int | None) -> None:
+        """A path no file can have is one line with its line (pass 10a: Python's ``exists()`` raised
+        "File name too long" later, a traceback in plan, apply and keygen)."""
+        if (why := too_long(path)) is not None:
+            raise self.fail(line, f"{what} {path} {why} (shorten it)")
 
     def _forge(self, node: Any, line: int | None) -> str | None:
         self.shaped(node, "forge", line, _FORGE_KEYS, "forge")
@@ -751,9 +794,11 @@ class _Validator(_Reader):
 
         rollouts.check_repo_entry(self, node, where)
         path = workspace / name
+        self._not_too_long(path, f"{where} (in the workspace)", self.key_line(node, "name"))
         if "path" in node:
             path = self._resolved(
-                self.path.resolve().parent / Path(node["path"]).expanduser(),
+                self.path.resolve().parent
+                / self._home(node["path"], f"{where}.path", self.key_line(node, "path")),
                 f"{where}.path",
                 self.key_line(node, "path"),
             )

@@ -45,3 +45,37 @@ def case_clash_words(path: str, other: str, clash: tuple[str, str]) -> str:
         f"{path} is in the folder {mine} and {other} in {theirs}: on a case-insensitive checkout "
         "(macOS, Windows) those are one folder, spelled two ways"
     )
+
+
+NAME_MAX = 255  # bytes in one file name (Linux, macOS)
+PATH_MAX = 4096  # bytes in a whole path (Linux)
+
+
+def too_long(path: object) -> str | None:
+    """Why the local path ``path`` can name no file (a name over 255 bytes, or over 4,096 in all), as a
+    clause; None if it can. Python's ``Path.exists()`` raises for such a path (pass 10a: a traceback)."""
+    text = str(path)
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeError:
+        return None
+    if len(raw) >= PATH_MAX:
+        return f"is {len(raw):,} bytes long; no path can be longer than {PATH_MAX - 1:,}"
+    longest = max((len(part) for part in raw.split(b"/")), default=0)
+    if longest > NAME_MAX:
+        return (
+            f"has a name of {longest} bytes; no file or folder name can be longer than {NAME_MAX}"
+        )
+    return None
+
+
+def expand_home(path: str) -> tuple[str, str | None]:
+    """``path`` with a leading ``~`` or ``~user`` expanded, as the shell would; the second item says
+    why not when that user has no home (Python raised RuntimeError: a traceback, pass 10a)."""
+    import os.path
+
+    expanded = os.path.expanduser(path)
+    if expanded == path and path.startswith("~"):
+        who = path[1:].split("/", 1)[0]
+        return path, (f"user {who!r} has no home folder here" if who else "there is no home folder")
+    return expanded, None

@@ -220,6 +220,13 @@ def load(path: Path) -> list[RepoPlan]:
         raise RolloutError(
             f"{path}: unsupported plan format (run `rollout plan --out {path}` again)"
         )
+    try:  # JSON may spell a lone surrogate (\ud800), which no git object can hold (pass 10a: a crash log)
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise RolloutError(
+            f"{path}: damaged plan file (a string holds {err.object[err.start : err.end]!r}, a lone "
+            "surrogate escape, which is not text); run plan again"
+        ) from None
     plans: list[RepoPlan] = []
     seen: set[str] = set()
     try:

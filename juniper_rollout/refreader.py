@@ -40,8 +40,26 @@ def guarded(repo: RepoSpec, doing: str, job: Callable[[], T], failed: Callable[[
                 "--filter): its remote cannot be reached? fetch again when it can (`git fetch "
                 "--refetch`), or use a clone made without --filter"
             )
+        if isinstance(err, OSError) and (said := too_many_open_files(err, doing)) is not None:
+            return failed(said)  # the machine's limit, not damage
         return failed(
             f"unexpected {type(err).__name__} while {doing} (a damaged repository? run `git fsck` "
             f"in {repo.path}; if it is clean, please report this)"
             + crashlog.see(crashlog.record(err, f"{doing} {repo.name}"))
         )
+
+
+def too_many_open_files(err: OSError, doing: str) -> str | None:
+    """EMFILE/ENFILE in words that say what to do (pass 10a: under a low `ulimit -n` it was "unexpected
+    OSError … a damaged repository? run git fsck" and a crash log); None for any other OSError."""
+    import errno
+    import resource
+
+    if err.errno not in (errno.EMFILE, errno.ENFILE):
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return (
+        f"too many open files while {doing} (this shell allows {soft} per process: `ulimit -n`); "
+        "raise the limit "
+        "(`ulimit -n 4096`) or pass fewer --jobs, then run again"
+    )

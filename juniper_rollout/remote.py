@@ -14,9 +14,9 @@ from pathlib import Path
 
 from juniper_rollout import reffiles
 from juniper_rollout.errors import RepoError
-from juniper_rollout.urls import ORIGIN_URLS, origin_urls, redact
+from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, redact
 
-TOOL_ENV = {"GIT_TERMINAL_PROMPT": "0"}  # never wait for a password prompt
+TOOL_ENV = network_git_env()  # never wait for a password prompt, nor on a stalled server
 
 
 def _git(

@@ -9,6 +9,7 @@ Nothing here prints, logs or stores a plaintext value.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import replace
@@ -137,10 +138,20 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
         raise RepoError("files to encrypt but no .sops.yaml (set sops_yaml: true for this repo)")
     config_text = config.decode("utf-8")
     changes = []
+    # the branch's tool commits are in the base already (merged): the base's ciphertext is the later one
+    merged = tip is None or tip == base or tip.repo.is_ancestor(tip, base)
     for spec in repo.encrypt:
         reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
+        before = gitrepo.read_blob(base, spec.target)
+        # the branch's ciphertext reached the base's history (a squash merge, say): the base's is later
+        landed = (
+            merged
+            or reuse is None
+            or reuse == before
+            or gitrepo.blob_in_history(base, spec.target, reuse)
+        )
         change = encrypted_change(
-            manifest, repo, spec, config_text, gitrepo.read_blob(base, spec.target), reuse=reuse
+            manifest, repo, spec, config_text, before, reuse=reuse, branch_merged=landed
         )
         if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and tip is not None:
             _never_drop_branch_ciphertext(repo, spec, base, tip)
@@ -158,6 +169,7 @@ def encrypted_change(
     before: bytes | None,
     *,
     reuse: bytes | None = None,
+    branch_merged: bool = True,
 ) -> FileChange:
     _check_rules(config, spec)
     recipients = manifest.recipients
@@ -173,6 +185,10 @@ def encrypted_change(
                 else "encryption is off (enabled: false)"
             )
             return skip(spec.target, why)
+        if reuse is not None and reuse != before and not branch_merged:
+            kept = _branch_ciphertext_first(repo, spec, config, before, meta, reuse, recipients)
+            if kept is not None:
+                return kept
         return _kept_without_plaintext(spec, config, before, meta, reuse, recipients)
     try:
         plaintext.decode("utf-8")
@@ -182,6 +198,9 @@ def encrypted_change(
         ) from None
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
+    _refuse_ciphertext_values(
+        spec, plaintext, repo.branch if reuse is not None else repo.base if before else None
+    )
     if not names:
         _refuse_emptied(spec, before, reuse)
     _refuse_dropped(spec, before, reuse, names)
@@ -204,6 +223,29 @@ def _check_rules(config: str, spec: EncryptSpec) -> None:
                 f"no creation rule in .sops.yaml matches {path} (sops matches path_regex against the "
                 "path it is given; fix the rule's path_regex)"
             )
+
+
+_SOPS_VALUE = re.compile(rb"^[^#=\n]*=\s*['\"]?ENC\[AES256_GCM,data:", re.MULTILINE)
+
+
+def _refuse_ciphertext_values(spec: EncryptSpec, plaintext: bytes, holder: str | None) -> None:
+    """A "plaintext" file whose values are sops ciphertext (``NAME=ENC[AES256_GCM,…]``: the committed
+    ``.env.enc`` copied without its ``sops_`` lines) would be encrypted again, and the real values lost
+    with the data key that only the old file's metadata held (pass 10a). Line number only."""
+    found = _SOPS_VALUE.search(plaintext)
+    if found is not None:
+        line = plaintext.count(b"\n", 0, found.start()) + 1
+        how = (
+            f" (`git show {holder}:{spec.target} | sops decrypt --input-type dotenv --output-type "
+            f"dotenv /dev/stdin > {spec.source}`)"
+            if holder
+            else ""
+        )
+        raise RepoError(
+            f"{spec.source}:{line}: the value is sops ciphertext (ENC[AES256_GCM,…]), not plaintext; "
+            f"nothing replaced: put the decrypted values there{how}, or move {spec.source} away to "
+            "keep the committed ciphertext as it is"
+        )
 
 
 def _refuse_emptied(spec: EncryptSpec, before: bytes | None, reuse: bytes | None) -> None:
@@ -329,6 +371,61 @@ def _kept_without_plaintext(
         return _rekeyed(spec, config, before, meta.recipients, recipients)
     why = f"no {spec.source} in the clone; {spec.target} kept as is"
     return FileChange(spec.target, UNCHANGED, before, before, why, secret=True, detail=why)
+
+
+def _branch_ciphertext_first(
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    config: str,
+    before: bytes,
+    meta: sops.SopsMetadata,
+    reuse: bytes,
+    recipients: tuple[str, ...],
+) -> FileChange | None:
+    """No plaintext in the clone; the base and the rollout branch hold different ciphertexts, the
+    branch's never in the base's history.
+    The branch's is kept when sops wrote it after the base's (a value changed in the .env, applied, and
+    the .env then moved away); the repo is refused when the base's is the later one (the branch's never
+    reached the base: each holds changes the other lacks). Pass 10a: the base's ciphertext was taken
+    "as is", silently dropping the branch's values, the only committed copy of them."""
+    mine = sops.read_metadata(reuse)
+    if mine is None:
+        return None
+    sops.check_age_only(reuse, spec.target)
+    if _sops_time(mine.lastmodified) > _sops_time(meta.lastmodified):
+        why = (
+            f"no {spec.source} in the clone; {spec.target} kept from {repo.branch} (sops wrote it "
+            f"after the one on {repo.base})"
+        )
+        if set(mine.recipients) == set(recipients):
+            return FileChange(spec.target, UPDATE, before, reuse, why, secret=True, detail=why)
+        rekeyed = _rekeyed(spec, config, reuse, mine.recipients, recipients)
+        return replace(rekeyed, before=before, detail=f"{rekeyed.detail}; {why}")
+    held = dotenv.held_names(mine.names, spec.target, f"on {repo.branch}")
+    lacking = [n for n in held if n not in set(meta.names)]
+    what = (
+        f"holds {len(lacking)} name{'s' if len(lacking) != 1 else ''} that {spec.target} on "
+        f"{repo.base} lacks"
+        if lacking
+        else f"was never on {repo.base} (its values may differ from the later one there)"
+    )
+    raise RepoError(
+        f"{spec.target} on {repo.branch} {what}, and there is no {spec.source} in the clone: "
+        f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
+        f"{spec.source} (`git show {repo.branch}:{spec.target} | {_DECRYPT_STDIN}` prints the "
+        f"branch's, `git show {repo.base}:{spec.target} | {_DECRYPT_STDIN}` the base's), then plan "
+        f"again; to keep only the base's, delete the branch (`git branch -D {repo.branch}`)"
+    )
+
+
+_DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/stdin"
+
+
+def _sops_time(stamp: str) -> datetime:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _same_values_as_committed(

@@ -144,6 +144,20 @@ def is_slug(text: str) -> bool:
     return SLUG.fullmatch(text) is not None and text.split("/", 1)[1] not in (".", "..")
 
 
+def network_git_env() -> dict[str, str]:
+    """What every git that talks to a remote gets: no password prompt (a push or fetch never waits at
+    "Username for …"), and an http(s) transfer that stalls (less than 1 byte a second for 60 s: a server
+    that accepts and never answers) ends with git's own one-line error instead of waiting for ever
+    (pass 10a: `apply --push` and `sync` hung). A limit the user set in the environment is kept."""
+    import os
+
+    env = {"GIT_TERMINAL_PROMPT": "0"}
+    for name, value in (("GIT_HTTP_LOW_SPEED_LIMIT", "1"), ("GIT_HTTP_LOW_SPEED_TIME", "60")):
+        if name not in os.environ:
+            env[name] = value
+    return env
+
+
 # origin's URLs, and the URLs git rewrites them into (`url.<URL>.insteadOf`: git repeats the rewritten
 # URL, query-string token included, in its errors; pass 10b)
 ORIGIN_URLS = r"^remote\.origin\.(push)?url$|^url\..*\.(push)?insteadof$"

@@ -140,6 +140,10 @@ def _git_objects_with_canary(root: Path) -> list[Path]:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    if hasattr(config, "workerinput"):
+        # an xdist worker: its exit status is not the session's, and the controller scans all of it
+        # (the workers' basetemps are below the controller's; their TMPDIR, inherited, is below its)
+        return
     leftovers: Path = config._rollout_tmp
     leaked = [p for p in leftovers.rglob("*") if p.is_file() and CANARY_BYTES in p.read_bytes()]
     basetemp = (
@@ -200,9 +204,13 @@ def github(monkeypatch, loopback_only):
     )
 
 
-@pytest.fixture
-def loop(fleet, github):
-    """The demo fleet with a bare origin per repo (registered in the fake) and `github:`/`url:` entries."""
+@pytest.fixture(scope="session")
+def built_loop(built_fleet, tmp_path_factory):
+    """The demo fleet with a bare origin per repo (cloned from it, fetched) and `github:`/`url:`
+    entries in the manifest; built once per worker, copied per test by ``loop``."""
+    from tests import fleet as fleets
+
+    fleet = fleets.copy(built_fleet, tmp_path_factory.mktemp("loop") / "demo")
     remotes = fleet.root / "remotes"
     remotes.mkdir()
     text = fleet.manifest.read_text()
@@ -213,7 +221,6 @@ def loop(fleet, github):
         )
         git(fleet.repo(name), "remote", "add", "origin", str(bare))
         git(fleet.repo(name), "fetch", "-q", "origin")
-        github.add_repo(f"{OWNER}/{name}", bare)
         text = re.sub(
             rf"^  - name: {name}( .*)?$",
             rf"\g<0>\n    github: {OWNER}/{name}\n    url: {bare}",
@@ -222,7 +229,31 @@ def loop(fleet, github):
             flags=re.M,
         )
     fleet.manifest.write_text(text)
-    fleet.remotes = remotes
+    return fleet
+
+
+@pytest.fixture
+def loop(built_loop, github, tmp_path, monkeypatch):
+    """A private copy of ``built_loop`` (origins registered in the fake GitHub), its age key in
+    SOPS_AGE_KEY_FILE."""
+    from tests import fleet as fleets
+
+    fleet = fleets.copy(built_loop, tmp_path / "demo")
+    for name in fleet.names:
+        bare = fleet.root / "remotes" / f"{name}.git"
+        # the paths git wrote (origin's URL, the bare clone's source) name the copy, as if built here
+        for written in (
+            fleet.repo(name) / ".git" / "config",
+            fleet.repo(name) / ".git" / "FETCH_HEAD",
+            bare / "config",
+        ):
+            if written.exists():
+                written.write_text(
+                    written.read_text().replace(str(built_loop.root), str(fleet.root))
+                )
+        github.add_repo(f"{OWNER}/{name}", bare)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(fleet.key_file))
+    fleet.remotes = fleet.root / "remotes"
     return fleet
 
 

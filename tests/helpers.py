@@ -99,3 +99,53 @@ def rollout_in_a_terminal(*args: str | Path, answer: str, timeout: float = 120) 
     assert CANARY not in text, "plaintext secret leaked into the output"
     assert answered, text
     return Result(code, text, text)
+
+
+_HOOK_LINE = __import__("re").compile(r"^(.+?)\.{3,}(Passed|Failed|\(no files to check\)Skipped)$")
+
+
+def precommit_refuses(
+    repo: Path, config: Path, names: list[str], hook_id: str | None = None
+) -> tuple[dict[str, bool], str]:
+    """The real ``pre-commit run [HOOK] --files NAMES`` over staged files, in one run: which files a
+    hook refused, and pre-commit's output. A failed hook names each file it refused on a line of its
+    own (pygrep and ``language: fail`` hooks print nothing else but a fail hook's entry); any other
+    output, a failed hook naming no file, or an exit code that disagrees is an error here, never a
+    verdict (one run per file gave the same verdicts at ~0.6 s a run)."""
+    import json
+    import os
+    import sys
+
+    hooks = json.loads(config.read_text())["repos"][0]["hooks"]
+    entries = {h["entry"] for h in hooks if h.get("language") == "fail"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", *([hook_id] if hook_id else [])]
+        + ["--config", str(config), "--color", "never", "--files", *names],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, GIT_CONFIG_NOSYSTEM="1"),
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode in (0, 1) and not proc.stderr, output
+    refused: set[str] = set()
+    failed, named, hooks_seen = None, False, 0
+    for line in proc.stdout.splitlines():
+        header = _HOOK_LINE.match(line)
+        if header:
+            assert failed is None or named, f"hook {failed!r} failed naming no file:\n{output}"
+            hooks_seen += 1
+            failed, named = (header.group(1) if header.group(2) == "Failed" else None), False
+        elif line.startswith("- ") or not line.strip():
+            continue  # "- hook id: ...", "- exit code: 1"
+        else:
+            assert failed is not None, f"output outside a failed hook: {line!r}\n{output}"
+            if line in names:
+                refused.add(line)
+                named = True
+            else:
+                assert line in entries, f"unexpected hook output: {line!r}\n{output}"
+    assert failed is None or named, f"hook {failed!r} failed naming no file:\n{output}"
+    assert hooks_seen, output
+    assert (proc.returncode == 1) == bool(refused), output
+    return {name: name in refused for name in names}, output

@@ -8,9 +8,7 @@ the rendered .sops.yaml, and the real pre-commit with the rendered hooks.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from juniper_rollout import keys, planner, render, sops
 from juniper_rollout.edits import gitignore
 from juniper_rollout.envfiles import DEFAULT, EnvFiles, check_glob
 from juniper_rollout.manifest import Manifest
+from tests.helpers import precommit_refuses
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # name: is it a plaintext env file?
@@ -107,30 +106,7 @@ def hooks_refuse(tmp_path: Path, manifest: Manifest, files: dict[str, bytes]) ->
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_bytes(data)
     git(repo, "add", "-f", "--", *files)
-    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1")
-    out = {}
-    for name in files:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pre_commit",
-                "run",
-                "--config",
-                str(config),
-                "--color",
-                "never",
-                "--files",
-                name,
-            ],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            env=env,
-        )
-        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
-        out[name] = proc.returncode == 1
-    return out
+    return precommit_refuses(repo, config, list(files))[0]
 
 
 def manifest_repo():

@@ -215,11 +215,9 @@ def run_hook(
 ) -> dict[str, tuple[bool, str]]:
     """The real pre-commit, one managed hook, one staged file at a time: (refused?, its output)."""
     import json
-    import os
-    import subprocess
-    import sys
 
     from juniper_rollout import planner
+    from tests.helpers import precommit_refuses
     from tests.test_envfiles import manifest_repo
 
     tmp_path.mkdir()
@@ -233,30 +231,8 @@ def run_hook(
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_bytes(data)
     git(repo, "add", "-f", "--", *files)
-    out = {}
-    for name in files:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pre_commit",
-                "run",
-                hook_id,
-                "--config",
-                str(config),
-                "--color",
-                "never",
-                "--files",
-                name,
-            ],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            env=dict(os.environ, GIT_CONFIG_NOSYSTEM="1"),
-        )
-        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
-        out[name] = (proc.returncode == 1, proc.stdout + proc.stderr)
-    return out
+    refused, output = precommit_refuses(repo, config, list(files), hook_id)
+    return {name: (refused[name], output) for name in files}
 
 
 @pytest.fixture(scope="module")

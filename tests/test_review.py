@@ -341,13 +341,45 @@ def test_a_long_rate_limit_fails_the_repo_with_when_to_come_back(loop, github):
 
 def test_a_network_error_mid_fleet_fails_that_repo_and_the_others_go_on(loop, github):
     assert rollout("apply", "-m", loop.manifest, "--yes", "--push").code == 0
-    github.inject("GET", r"/juniper-data/pulls$", 0)  # the connection drops without an answer
+    # the connection drops without an answer, and again on the one resend
+    github.inject("GET", r"/juniper-data/pulls$", 0, times=2)
     result = rollout("pr", "-m", loop.manifest)
     assert result.code == 1
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("juniper-data:"))
     assert line.startswith(f"juniper-data: failed  cannot reach GitHub at {github_url(github)}")
     assert result.stdout.count("opened #") == len(loop.names) - 1
     assert "7 repos: " in result.stdout and "1 failed" in result.stdout
+    assert [
+        s
+        for m, p, s in github.requests
+        if m == "GET" and p.split("?")[0].endswith("/juniper-data/pulls")
+    ] == [
+        0,
+        0,
+    ]  # sent twice, not hammered
+    no_token(github, result)
+
+
+def test_a_kept_alive_connection_dropped_under_a_get_is_sent_again_once(loop, github):
+    """A server or proxy closing a kept-alive connection as a request goes out on it (the client
+    sees the connection close with no answer): a GET or PATCH is sent again on a new connection;
+    a POST is not (it could open a second pull request)."""
+    assert rollout("apply", "-m", loop.manifest, "--yes", "--push").code == 0
+    github.inject("GET", r"/juniper-data/pulls$", 0)
+    github.inject("POST", r"/juniper-ml/pulls$", 0)
+    result = rollout("pr", "-m", loop.manifest)
+    assert result.code == 1
+    assert "juniper-data: opened #" in result.stdout
+    sent = [
+        s
+        for m, p, s in github.requests
+        if m == "GET" and p.split("?")[0].endswith("/juniper-data/pulls")
+    ]
+    assert sent[:2] == [0, 200]
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("juniper-ml:"))
+    assert line.startswith(f"juniper-ml: failed  cannot reach GitHub at {github_url(github)}")
+    assert [m for m, p, _ in github.requests if p.endswith("/juniper-ml/pulls")].count("POST") == 1
+    assert not github.pulls(f"{OWNER}/juniper-ml")
     no_token(github, result)
 
 
@@ -720,9 +752,22 @@ def test_owner_and_name_come_from_url_or_origin_when_github_is_not_set():
     assert slug("o/explicit", "https://github.com/o/url", None, "x") == "o/explicit"
 
 
-def test_a_primary_rate_limit_that_resets_soon_is_waited_out(loop, github):
+@pytest.mark.parametrize("reset_in", [1, -5], ids=["soon", "already passed"])
+def test_a_primary_rate_limit_that_resets_soon_is_waited_out(loop, github, reset_in, monkeypatch):
     import time
+    from types import SimpleNamespace
 
+    import githubkit.core
+
+    waits: list[
+        float
+    ] = []  # githubkit's sleeps before a retry: a reset that passed is no 60 s wait
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(githubkit.core, "time", SimpleNamespace(sleep=sleep))
     assert (
         rollout("apply", "-m", loop.manifest, "--yes", "--push", "--repo", "juniper-ml").code == 0
     )
@@ -730,7 +775,10 @@ def test_a_primary_rate_limit_that_resets_soon_is_waited_out(loop, github):
         "GET",
         r"/pulls$",
         403,
-        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 1)},
+        headers={
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-reset": str(int(time.time()) + reset_in),
+        },
         body={
             "message": "API rate limit exceeded",
             "documentation_url": "https://docs.github.com/rest",
@@ -740,6 +788,7 @@ def test_a_primary_rate_limit_that_resets_soon_is_waited_out(loop, github):
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert result.code == 0 and "juniper-ml: opened #1" in result.stdout, result.stdout
     assert [s for m, p, s in github.requests if m == "GET" and "/pulls?" in p] == [403, 200]
+    assert len(waits) == 1 and 0 < waits[0] <= 1, waits
 
 
 def test_requests_to_github_run_in_a_bounded_parallel_pool(loop, github):

@@ -8,10 +8,18 @@ from pathlib import Path
 
 from juniper_rollout import keys
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.paths import expand_home, too_long
 
 
 def keygen(*, key_file: Path | None = None) -> int:
-    path = key_file.expanduser() if key_file is not None else keys.default_key_file()
+    if key_file is not None:
+        expanded, why = expand_home(str(key_file))
+        if why is not None:  # pass 10a: "~nosuchuser/k.txt" was a traceback
+            raise RolloutError(f"--key-file {key_file}: {why} (check the name after ~)")
+        key_file = Path(expanded)
+    path = key_file if key_file is not None else keys.default_key_file()
+    if (why := too_long(os.path.abspath(path))) is not None:  # pass 10a: a traceback from exists()
+        raise RolloutError(f"--key-file {path} {why} (shorten it)")
     if key_file is not None:
         _never_in_a_work_tree(path)
     public = keys.generate_key_file(path)

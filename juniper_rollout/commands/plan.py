@@ -11,6 +11,9 @@ from juniper_rollout import planfile, report
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import load_manifest
+from juniper_rollout.wording import shell_word
+
+DEFAULT_MANIFEST = Path("manifests/repos.yaml")  # the CLI's default --manifest
 
 
 def plan(
@@ -53,9 +56,23 @@ def plan(
             human.print(escape(line))
         human.print(report.plan_summary(plans))
         if out is not None and not to_stdout:
-            human.print(f"plan saved to {out}; apply it with `rollout apply {out}`")
+            again = _apply_command(out, manifest, workspace, rollout)
+            human.print(escape(f"plan saved to {out}; apply it with `{again}`"))
     if any(p.status == "error" for p in plans):
         return 1
     if detailed_exitcode and any(p.status == "changes" for p in plans):
         return 2
     return 0
+
+
+def _apply_command(out: Path, manifest: Path, workspace: Path | None, rollout: str | None) -> str:
+    """The `rollout apply` that applies the saved plan, with the options it was planned with (pass 10a:
+    `rollout apply PLAN` alone, pasted after `plan -m M --out PLAN`, said "manifest not found")."""
+    words = ["rollout", "apply", shell_word(str(out))]
+    if manifest != DEFAULT_MANIFEST:
+        words += ["--manifest", shell_word(str(manifest))]
+    if workspace is not None:
+        words += ["--workspace", shell_word(str(workspace))]
+    if rollout is not None:
+        words += ["--rollout", shell_word(rollout)]
+    return " ".join(words)
