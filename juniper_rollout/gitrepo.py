@@ -1186,7 +1186,7 @@ def clone_repo(url: str, path: Path) -> None:
     never written: git clones the stripped URL, rewritten back to the whole one for the transfer by
     an ``url.<whole>.insteadOf`` given through the environment (``GIT_CONFIG_COUNT``), so neither
     the clone's ``.git/config`` nor the command line holds it."""
-    stored, env = strip_userinfo(url), dict(os.environ)
+    stored, env = strip_userinfo(url), {**os.environ, **network_git_env()}  # no prompt, no stall
     try:
         git.Git.check_unsafe_protocols(stored)
         git.Git.check_unsafe_protocols(url)
