@@ -101,7 +101,8 @@ def redact(text: str, *urls: str | None) -> str:
         user, has_password, password = info.partition(":")
         # the password, or a token given as the user name; an ssh login alone is no secret (and
         # redacting a user such as `git` would garble every "git clone" in the message)
-        secret = password if has_password else "" if urlsplit_scheme(url or "") == "ssh" else user
+        login = urlsplit_scheme(url or "") == "ssh" and not re.search(r"[/?#]", user)
+        secret = password if has_password else "" if login else user  # `to/ken@` is no ssh login
         secrets = {secret, unquote(secret)}  # as written, and as git decodes %-escapes
         # in pieces too: git's "Could not resolve host: PART" names the part before a '/' (pass 11b)
         pieces = {*secrets, *(p for s in secrets for p in re.split(r"[@/?#]", s)), extra}
@@ -110,8 +111,8 @@ def redact(text: str, *urls: str | None) -> str:
             pieces |= {v for _, v in parse_qsl(part, keep_blank_values=True)}
             pieces |= set(part.replace(";", "&").split("&"))
         for piece in sorted(pieces, key=len, reverse=True):
-            if len(piece) >= 3:
-                text = text.replace(piece, "***")
+            if len(piece) >= 3:  # in any case: ssh says "Could not resolve hostname" in lower case
+                text = re.sub(re.escape(piece), "***", text, flags=re.IGNORECASE)
     return text
 
 

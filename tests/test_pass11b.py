@@ -191,7 +191,14 @@ def test_sync_and_push_never_print_a_user_name_token_holding_a_slash(fleet, monk
 
 
 def test_urls_strip_a_user_name_token_and_keep_an_at_sign_in_a_path():
-    from juniper_rollout.urls import strip_userinfo
+    from juniper_rollout.urls import redact, strip_userinfo
+
+    # ssh says the host it could not resolve in lower case; a `to/ken@` user is no ssh login
+    url = "ssh://ghpTOKENab/SECRETssh15@127.0.0.1:1/o/r.git"
+    said = redact("ssh: Could not resolve hostname ghptokenab: Name or service not known", url)
+    assert "ghptokenab" not in said.lower(), said
+    login = "ssh://git@127.0.0.1:1/o/r.git"
+    assert redact("git clone ssh://git@127.0.0.1:1/o/r.git failed", login).startswith("git clone")
 
     for url, stored in (
         ("https://ghpA/SECRET@127.0.0.1:1/o/r.git", "https://127.0.0.1:1/o/r.git"),
