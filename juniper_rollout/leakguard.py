@@ -14,11 +14,12 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import os
 import re
 from collections.abc import Collection, Iterable
 from urllib.parse import unquote_to_bytes
 
-from juniper_rollout import render
+from juniper_rollout import envfiles, render
 from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -31,13 +32,22 @@ PLAIN_WORD = 16  # below this, a value of letters only (production, localhost) i
 PLAINTEXT_FILES = (".env", ".env.secrets")  # read for every repo, besides each `encrypt:` source
 
 
-def plaintext_values(repo: RepoSpec) -> list[tuple[str, int, bytes]]:
-    """(file, line, value) for each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files."""
+def plaintext_values(
+    repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT
+) -> list[tuple[str, int, bytes]]:
+    """(file, line, value) for each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files:
+    the encrypt sources, ``.env``, ``.env.secrets``, and every plaintext env file (by the manifest's
+    definition) at the clone's top (pass 11b: a template hard-linked to an ignored `.env.production`
+    was rendered and printed, its values never read)."""
     from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
 
     out = []
     sources = [spec.source for spec in repo.encrypt]
-    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES]):
+    try:
+        top = sorted(name for name in os.listdir(repo.path) if env.is_plaintext(name))
+    except OSError:
+        top = []
+    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top]):
         try:
             data = read_plaintext(repo, source)
         except RepoError:
@@ -165,7 +175,7 @@ def fleet_values(manifest: Manifest) -> FleetValues:
     out: list[tuple[str, str, int, bytes]] = []
     for repo in manifest.repos:
         try:
-            out += [(repo.name, *value) for value in plaintext_values(repo)]
+            out += [(repo.name, *value) for value in plaintext_values(repo, manifest.env_files)]
         except RepoError:  # that repo's own plan says why
             continue
     return tuple(out)
@@ -195,7 +205,8 @@ def check(
         return ()
     check_age_keys(files)
     known = _manifest_text(manifest) + b"\n".join(a.encode("utf-8") for a in allowed if a)
-    found = [(source, number, value) for source, number, value in plaintext_values(repo)] + [
+    env = manifest.env_files if manifest is not None else envfiles.DEFAULT
+    found = [(source, number, value) for source, number, value in plaintext_values(repo, env)] + [
         (f"{source} of {name}", number, value)
         for name, source, number, value in fleet
         if name != repo.name

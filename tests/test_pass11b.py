@@ -464,3 +464,30 @@ def test_an_lfs_pointer_with_crlf_or_a_blank_line_first_is_skipped_not_edited(
         check=True,
     ).stdout
     assert shown == pointer.encode()  # bytes: CRLF kept
+
+
+# --- 13.6: every plaintext env file at the clone's top is read by the guard ------------------------
+
+
+@pytest.mark.parametrize("name", [".env.production", ".env.local", "staging.env"])
+def test_a_template_linked_to_another_plaintext_env_file_is_never_rendered(tmp_path, name):
+    """The guard read `.env`, `.env.secrets` and the encrypt sources only: a template hard-linked to
+    another repo's ignored `.env.production` (a plaintext env file by the tool's own definition) was
+    rendered, printed and would be committed (pass 9 held the same for `.env`) (pass 11b, 13.6)."""
+    import os
+
+    make_repo(tmp_path / "ws" / "holder", {"README.md": "x\n"})
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    held = tmp_path / "ws" / "holder" / name
+    held.write_text(f"STAGING_API_TOKEN=stg-{CANARY}-42\n")  # untracked, as env files are
+    (tmp_path / "tpl").mkdir()
+    os.link(held, tmp_path / "tpl" / "ops.j2")
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        f"repos:\n  - name: holder\n{BARE}  - name: victim\n{BARE}"
+        "    files: [{path: OPS.md, template: ops.j2}]\n"
+    )
+    result = rollout("plan", "--manifest", manifest, "--repo", "victim")  # fails on the canary
+    assert result.code == 1, result.stdout
+    assert f"of the plaintext {name} of holder" in result.stdout, result.stdout
