@@ -491,3 +491,22 @@ def test_a_template_linked_to_another_plaintext_env_file_is_never_rendered(tmp_p
     result = rollout("plan", "--manifest", manifest, "--repo", "victim")  # fails on the canary
     assert result.code == 1, result.stdout
     assert f"of the plaintext {name} of holder" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("sep", ["/", "?", "#"])
+def test_a_manifest_url_with_a_user_name_token_holding_a_reserved_character_is_refused(fleet, sep):
+    """`url: https://ghpTOKENab/SECRET…@github.com/o/r.git` passed the "no credentials in url:"
+    check: `sync` would clone it and print it (pass 11b, 13.7)."""
+    text = fleet.manifest.read_text()
+    text, found = re.subn(
+        r"(  - name: juniper-ml[^\n]*\n)",
+        rf"\1    url: https://{sep.join(TOKEN_PIECES)}@github.com/o/r.git\n",
+        text,
+        count=1,
+    )
+    assert found == 1
+    fleet.manifest.write_text(text)
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code == 1
+    assert "url holds credentials" in result.stderr, result.stderr
+    assert not any(piece in result.stdout + result.stderr for piece in TOKEN_PIECES)
