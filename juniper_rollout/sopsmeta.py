@@ -133,8 +133,10 @@ def is_lfs_pointer(data: bytes) -> bool:
     As git-lfs reads one: the text trimmed of surrounding whitespace, a line ending in ``\n`` or
     ``\r\n`` (pass 11b: a CRLF pointer, or one after a blank line, is a pointer to git-lfs 3.3 —
     `git lfs pointer --check` — and got the tool's block appended)."""
+    if len(data) >= 1024:
+        return False
     first = data.strip().split(b"\n", 1)[0].rstrip(b"\r")
-    return first + b"\n" in LFS_VERSIONS and len(data) < 1024
+    return first + b"\n" in LFS_VERSIONS
 
 
 def sops_format(blob: bytes) -> str | None:
