@@ -1214,15 +1214,15 @@ def clone_repo(url: str, path: Path) -> None:
         start_new_session=True,
     )
     try:
-        _, err = proc.communicate()
+        _, said = proc.communicate()
     except BaseException:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
     if proc.returncode != 0:
-        text = redact(" ".join(err.decode("utf-8", "replace").split()), url)
-        raise RepoError(f"git clone {strip_userinfo(url)} failed: {text[:200]}") from None
+        text = redact(" ".join(said.decode("utf-8", "replace").split()), url)
+        raise RepoError(f"git clone {strip_userinfo(url)} failed: {text[:200]}")
 
 
 # --- in-process reads for the review loop (remote.py asks git itself when these answer None) ------
