@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -338,9 +339,13 @@ def test_bootstrap_stopped_mid_clone_leaves_no_git_process_holding_the_token(fle
     server.bind(("127.0.0.1", 0))
     server.listen(8)
     held: list[socket.socket] = []
-    threading.Thread(
-        target=lambda: [held.append(server.accept()[0]) for _ in range(8)], daemon=True
-    ).start()
+
+    def accept_and_never_answer() -> None:
+        with suppress(OSError):  # the server is closed when the test ends
+            while True:
+                held.append(server.accept()[0])
+
+    threading.Thread(target=accept_and_never_answer, daemon=True).start()
     url = f"http://x:{token}@127.0.0.1:{server.getsockname()[1]}/src.git"
     env = dict(os.environ, GIT_ALLOW_PROTOCOL="file:http")
 
@@ -375,6 +380,8 @@ def test_bootstrap_stopped_mid_clone_leaves_no_git_process_holding_the_token(fle
             os.kill(pid, signal.SIGKILL)
         proc.kill()
         server.close()
+        for connection in held:
+            connection.close()
 
 
 # --- 13.9: a note holding a .env with a line of prose above it, or a multi-line value ------------
