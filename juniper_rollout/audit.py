@@ -195,6 +195,16 @@ class Facts:
     # (ref, path, blob): env and *.enc files of trees refs point at outside every commit (a tag of
     # a tree), and (ref, "", blob) for a ref to a blob
     outside: tuple[tuple[str, str, bytes], ...] = ()
+    # (short sha, subject, path, blob) of every file named like a git note (a 40-hex object id, flat
+    # or nested `ab/cdef…`) ever committed on a branch or tag: a notes tree pushed as a branch
+    note_history: tuple[tuple[str, str, str, bytes], ...] = ()
+
+
+# a git note's path in a notes tree: the annotated object's id, whole or split after 2 characters
+NOTE_PATHSPECS = [
+    ":(glob)**/" + "[0-9a-f]" * 40,
+    ":(glob)**/[0-9a-f][0-9a-f]/" + "[0-9a-f]" * 38,
+]
 
 
 @dataclass(frozen=True)
@@ -442,6 +452,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
     out += _history(manifest, repo, facts)
     out += _enc_history(facts)
     out += _outside_commits(manifest, repo, facts)
+    out += _notes_on_a_branch(facts)
     out += [
         Finding(
             ENC_WITHOUT_SOPS,
@@ -550,6 +561,27 @@ def _enc_history(facts: Facts) -> list[Finding]:
             f"`git filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path, commits in sorted(added.items())
+    ]
+
+
+def _notes_on_a_branch(facts: Facts) -> list[Finding]:
+    """A notes tree kept on a branch or tag (`git push origin refs/notes/commits:refs/heads/notes`, for a
+    host that hides refs/notes): a note shaped like a plaintext env file is a blob named by the
+    annotated commit's id, which the history scan by env-file names passes by (pass 11b)."""
+    held: dict[str, list[tuple[str, str]]] = {}
+    for short, subject, path, blob in facts.note_history:
+        if sopsmeta.read_metadata(blob) is None and _dotenv_shaped(blob):
+            held.setdefault(path, []).append((short, subject))
+    return [
+        Finding(
+            ENV_IN_HISTORY,
+            path,
+            f"{path} is a git note shaped like a plaintext env file, committed on a branch or tag "
+            f"({name_commits(commits)}: a notes tree pushed as a branch?): its values are readable "
+            "there: rotate them; purging it is the owner's call: "
+            f"`git filter-repo --invert-paths --path {shell_word(path)}`",
+        )
+        for path, commits in sorted(held.items())
     ]
 
 

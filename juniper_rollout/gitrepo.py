@@ -978,14 +978,18 @@ def commits_touching(
     return commits
 
 
-def _history_log(repo: git.Repo, pathspecs: list[str], *how: str) -> str:
-    """``git log`` over every ref but the stash for commits adding or changing ``pathspecs``, one record per commit
-    (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw entries)."""
+def _history_log(
+    repo: git.Repo, pathspecs: list[str], *how: str, skip: tuple[str, ...] = ()
+) -> str:
+    """``git log`` over every ref but the stash (and ``skip``) for commits adding or changing ``pathspecs``,
+    one record per commit (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw
+    entries)."""
     try:
         return repo.git.log(
             # a stash (`git stash -u` with an untracked .env) is the user's local work, like the
             # .env itself: never pushed, not history to rotate values for or rewrite
             "--exclude=refs/stash",
+            *(f"--exclude={ref}" for ref in skip),
             "--all",
             "--no-show-signature",
             "--no-color",
@@ -1029,7 +1033,7 @@ def unquote_path(path: str) -> str:
 
 
 def blobs_in_history(
-    repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20
+    repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20, skip: tuple[str, ...] = ()
 ) -> list[tuple[str, str, str, bytes]]:
     """Every version of a path matching ``pathspecs`` ever committed on any ref: (short sha, subject, path, blob).
 
@@ -1037,7 +1041,7 @@ def blobs_in_history(
     A blob larger than ``limit`` bytes is read as its first and last lines (see :func:`_head_and_tail`):
     sops writes its metadata at the end. Newest first.
     """
-    out = _history_log(repo, pathspecs, "--raw", "--no-abbrev", "--no-renames")
+    out = _history_log(repo, pathspecs, "--raw", "--no-abbrev", "--no-renames", skip=skip)
     found = []
     for record in out.split("\x1e")[1:]:
         head, _, rest = record.partition("\n")

@@ -517,3 +517,43 @@ def test_a_manifest_url_with_a_user_name_token_holding_a_reserved_character_is_r
     assert result.code == 1
     assert "url holds credentials" in result.stderr, result.stderr
     assert not any(piece in result.stdout + result.stderr for piece in TOKEN_PIECES)
+
+
+# --- 13.9: a notes tree kept on a branch (notes pushed where `refs/notes/*` is hidden) -------------
+
+
+@pytest.mark.parametrize("fanout", [False, True])
+def test_drift_finds_a_note_shaped_like_a_dotenv_in_a_notes_tree_kept_on_a_branch(fleet, fanout):
+    """`git push origin refs/notes/commits:refs/heads/notes` (a host that hides refs/notes): the
+    branch's tree holds the plaintext `.env` as a blob named by the annotated commit's id, so the
+    history scan (by env-file names) passed it by: "0 findings" (pass 11b, 13.9). With many notes git
+    nests them (`ab/cdef…`)."""
+    repo = fleet.repo("juniper-cascor")
+    env = "HF_TOKEN=branch-note-value-7a3c\nDB_PASSWORD=branch-note-pw-2b9d\n"
+    git(repo, "notes", "add", "-m", env, "main")
+    if fanout:  # a nested notes tree, as git writes one past a few hundred notes
+        tree = git(repo, "rev-parse", "refs/notes/commits^{tree}").strip()
+        entry = git(repo, "ls-tree", tree).split()
+        blob, name = entry[2], entry[3]
+        inner = _mktree(repo, f"100644 blob {blob}\t{name[2:]}\n")
+        outer = _mktree(repo, f"040000 tree {inner}\t{name[:2]}\n")
+        commit = git(repo, "commit-tree", outer, "-m", "Notes added by 'git notes add'").strip()
+        git(repo, "update-ref", "refs/notes/commits", commit)
+    git(repo, "update-ref", "refs/heads/notes", "refs/notes/commits")
+    git(repo, "update-ref", "-d", "refs/notes/commits")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json")
+    result = rollout("drift", *only)
+    found = [f for r in json.loads(result.stdout)["repos"] for f in r["findings"]]
+    assert [f["id"] for f in found] == ["plaintext-env-in-history"], found
+    assert "shaped like a plaintext env file" in found[0]["message"], found
+    assert "branch-note" not in result.stdout
+
+
+def _mktree(repo: Path, listing: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), "mktree"],
+        input=listing,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
