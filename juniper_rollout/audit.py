@@ -64,6 +64,7 @@ from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
+from juniper_rollout.secretshape import carries_credential, looks_secret
 from juniper_rollout.wording import shell_word
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
@@ -194,6 +195,16 @@ class Facts:
     # (ref, path, blob): env and *.enc files of trees refs point at outside every commit (a tag of
     # a tree), and (ref, "", blob) for a ref to a blob
     outside: tuple[tuple[str, str, bytes], ...] = ()
+    # (short sha, subject, path, blob) of every file named like a git note (a 40-hex object id, flat
+    # or nested `ab/cdef…`) ever committed on a branch or tag: a notes tree pushed as a branch
+    note_history: tuple[tuple[str, str, str, bytes], ...] = ()
+
+
+# a git note's path in a notes tree: the annotated object's id, whole or split after 2 characters
+NOTE_PATHSPECS = [
+    ":(glob)**/" + "[0-9a-f]" * 40,
+    ":(glob)**/[0-9a-f][0-9a-f]/" + "[0-9a-f]" * 38,
+]
 
 
 @dataclass(frozen=True)
@@ -441,6 +452,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
     out += _history(manifest, repo, facts)
     out += _enc_history(facts)
     out += _outside_commits(manifest, repo, facts)
+    out += _notes_on_a_branch(facts)
     out += [
         Finding(
             ENC_WITHOUT_SOPS,
@@ -552,6 +564,27 @@ def _enc_history(facts: Facts) -> list[Finding]:
     ]
 
 
+def _notes_on_a_branch(facts: Facts) -> list[Finding]:
+    """A notes tree kept on a branch or tag (`git push origin refs/notes/commits:refs/heads/notes`, for a
+    host that hides refs/notes): a note shaped like a plaintext env file is a blob named by the
+    annotated commit's id, which the history scan by env-file names passes by (pass 11b)."""
+    held: dict[str, list[tuple[str, str]]] = {}
+    for short, subject, path, blob in facts.note_history:
+        if sopsmeta.read_metadata(blob) is None and _dotenv_shaped(blob):
+            held.setdefault(path, []).append((short, subject))
+    return [
+        Finding(
+            ENV_IN_HISTORY,
+            path,
+            f"{path} is a git note shaped like a plaintext env file, committed on a branch or tag "
+            f"({name_commits(commits)}: a notes tree pushed as a branch?): its values are readable "
+            "there: rotate them; purging it is the owner's call: "
+            f"`git filter-repo --invert-paths --path {shell_word(path)}`",
+        )
+        for path, commits in sorted(held.items())
+    ]
+
+
 def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
     """Plaintext kept by a ref outside every commit: a tag of a tree holding an env file, or of a
     blob shaped like one; a tagged ``.enc`` without sops metadata or with a line sops did not write."""
@@ -609,12 +642,26 @@ def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[F
 _ASSIGNMENT = re.compile(rb"\s*(export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*=\s*\S")
 
 
+_NAMED = re.compile(rb"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(\S.*)")
+
+
 def _dotenv_shaped(blob: bytes) -> bool:
-    """At least one ``NAME=value`` line, and no line that is neither that, a comment nor blank."""
+    """At least one ``NAME=value`` line, and no line that is neither that, a comment nor blank; or any
+    ``NAME=value`` line whose name looks secret or whose value carries a credential, whatever else the
+    text holds (pass 11b: `git notes add -m "Deployed with:" -F .env`, and a `.env` holding a
+    multi-line value, were "0 findings": a line of prose or of the value is no assignment)."""
     lines = [
         line for line in blob.splitlines() if line.strip() and not line.lstrip().startswith(b"#")
     ]
-    return bool(lines) and all(_ASSIGNMENT.match(line) for line in lines)
+    if lines and all(_ASSIGNMENT.match(line) for line in lines):
+        return True
+    for line in lines:
+        found = _NAMED.match(line)
+        if found is not None:
+            name, value = (part.decode("utf-8", "replace") for part in found.groups())
+            if looks_secret(name) or carries_credential(value):
+                return True
+    return False
 
 
 def _clip(text: str, width: int = 60) -> str:

@@ -124,6 +124,11 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
             gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))
         ),
         enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
+        # notes kept on a branch (its tree names each note by the annotated object's id); the
+        # refs/notes/* refs are read as notes by outside_commits (pass 11b)
+        note_history=tuple(
+            gitrepo.blobs_in_history(clone, audit.NOTE_PATHSPECS, skip=("refs/notes/*",))
+        ),
         outside=tuple(
             gitrepo.outside_commits(
                 clone, [*audit.plaintext_pathspecs(repo, manifest), ":(glob,icase)**/*.enc"]

@@ -17,9 +17,11 @@ import fcntl
 import hashlib
 import os
 import re
+import signal
+import subprocess
 import zlib
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -1028,14 +1030,18 @@ def commits_touching(
     return commits
 
 
-def _history_log(repo: git.Repo, pathspecs: list[str], *how: str) -> str:
-    """``git log`` over every ref but the stash for commits adding or changing ``pathspecs``, one record per commit
-    (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw entries)."""
+def _history_log(
+    repo: git.Repo, pathspecs: list[str], *how: str, skip: tuple[str, ...] = ()
+) -> str:
+    """``git log`` over every ref but the stash (and ``skip``) for commits adding or changing ``pathspecs``,
+    one record per commit (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw
+    entries)."""
     try:
         return repo.git.log(
             # a stash (`git stash -u` with an untracked .env) is the user's local work, like the
             # .env itself: never pushed, not history to rotate values for or rewrite
             "--exclude=refs/stash",
+            *(f"--exclude={ref}" for ref in skip),
             "--all",
             "--no-show-signature",
             "--no-color",
@@ -1079,7 +1085,7 @@ def unquote_path(path: str) -> str:
 
 
 def blobs_in_history(
-    repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20
+    repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20, skip: tuple[str, ...] = ()
 ) -> list[tuple[str, str, str, bytes]]:
     """Every version of a path matching ``pathspecs`` ever committed on any ref: (short sha, subject, path, blob).
 
@@ -1087,7 +1093,7 @@ def blobs_in_history(
     A blob larger than ``limit`` bytes is read as its first and last lines (see :func:`_head_and_tail`):
     sops writes its metadata at the end. Newest first.
     """
-    out = _history_log(repo, pathspecs, "--raw", "--no-abbrev", "--no-renames")
+    out = _history_log(repo, pathspecs, "--raw", "--no-abbrev", "--no-renames", skip=skip)
     found = []
     for record in out.split("\x1e")[1:]:
         head, _, rest = record.partition("\n")
@@ -1236,21 +1242,43 @@ def clone_repo(url: str, path: Path) -> None:
     never written: git clones the stripped URL, rewritten back to the whole one for the transfer by
     an ``url.<whole>.insteadOf`` given through the environment (``GIT_CONFIG_COUNT``), so neither
     the clone's ``.git/config`` nor the command line holds it."""
-    stored, env = strip_userinfo(url), None
-    if stored != url:
+    stored, env = strip_userinfo(url), {**os.environ, **network_git_env()}  # no prompt, no stall
+    try:
+        git.Git.check_unsafe_protocols(stored)
         git.Git.check_unsafe_protocols(url)
+    except git.UnsafeProtocolError as err:
+        raise RepoError(f"git clone {stored} failed: {redact(str(err), url)[:200]}") from None
+    if stored != url:
         count = os.environ.get("GIT_CONFIG_COUNT", "0")
         index = int(count) if count.isdigit() else 0
-        env = {
-            "GIT_CONFIG_COUNT": str(index + 1),
-            f"GIT_CONFIG_KEY_{index}": f"url.{url}.insteadOf",
-            f"GIT_CONFIG_VALUE_{index}": stored,
-        }
+        env.update(
+            {
+                "GIT_CONFIG_COUNT": str(index + 1),
+                f"GIT_CONFIG_KEY_{index}": f"url.{url}.insteadOf",
+                f"GIT_CONFIG_VALUE_{index}": stored,
+            }
+        )
+    # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
+    # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
+    # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)
+    proc = subprocess.Popen(
+        ["git", "clone", "-q", "--", stored, str(path)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
-        git.Repo.clone_from(stored, path, env=env).close()
-    except (git.GitCommandError, git.UnsafeProtocolError) as err:
-        text = redact(" ".join(str(getattr(err, "stderr", "") or err).split()), url)
-        raise RepoError(f"git clone {strip_userinfo(url)} failed: {text[:200]}") from None
+        _, said = proc.communicate()
+    except BaseException:
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        text = redact(" ".join(said.decode("utf-8", "replace").split()), url)
+        raise RepoError(f"git clone {strip_userinfo(url)} failed: {text[:200]}")
 
 
 # --- in-process reads for the review loop (remote.py asks git itself when these answer None) ------

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import json
+import os
 import re
 from collections.abc import Collection, Iterable
+from urllib.parse import unquote_to_bytes
 
-from juniper_rollout import render
+from juniper_rollout import envfiles, render
 from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -24,17 +27,27 @@ from juniper_rollout.render import AGE_KEY
 from juniper_rollout.secretshape import looks_secret
 
 MIN_VALUE = 8
+MAX_EXPANDED = 1 << 16  # a value grown by `${…}` past this is not expanded (`B=${A}${A}…` doubles)
 PLAIN_WORD = 16  # below this, a value of letters only (production, localhost) is checked only under a secret-looking name
 PLAINTEXT_FILES = (".env", ".env.secrets")  # read for every repo, besides each `encrypt:` source
 
 
-def plaintext_values(repo: RepoSpec) -> list[tuple[str, int, bytes]]:
-    """(file, line, value) for each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files."""
+def plaintext_values(
+    repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT
+) -> list[tuple[str, int, bytes]]:
+    """(file, line, value) for each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files:
+    the encrypt sources, ``.env``, ``.env.secrets``, and every plaintext env file (by the manifest's
+    definition) at the clone's top (pass 11b: a template hard-linked to an ignored `.env.production`
+    was rendered and printed, its values never read)."""
     from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
 
     out = []
     sources = [spec.source for spec in repo.encrypt]
-    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES]):
+    try:
+        top = sorted(name for name in os.listdir(repo.path) if env.is_plaintext(name))
+    except OSError:
+        top = []
+    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top]):
         try:
             data = read_plaintext(repo, source)
         except RepoError:
@@ -63,11 +76,17 @@ def plaintext_values(repo: RepoSpec) -> list[tuple[str, int, bytes]]:
 # comment). The raw line alone missed `TOKEN=value # staging`, `TOKEN="value"  # note` and the lines
 # of a multi-line value: a template carrying the value itself was rendered and committed (pass 10b).
 _BINDING = re.compile(
-    rb"^[ \t]*(?:export[ \t]+)?(?P<name>[^=\s#][^=\n]*?)[ \t]*=[ \t]*"
+    rb"(?:^|(?<=\r))[ \t]*(?:export[ \t]+)?(?P<name>[^=\s#][^=\n]*?)[ \t]*=[ \t]*"
     rb"(?:'(?P<single>(?:\\'|[^'])*)'|\"(?P<double>(?:\\\"|[^\"])*)\"|(?P<plain>[^\r\n]*))",
     re.MULTILINE,
 )
 _SINGLE_ESCAPES = re.compile(rb"\\[\\']")
+# python-dotenv's expansion (on by default in load_dotenv/dotenv_values): `${NAME}` is the value of an
+# earlier binding (or the environment's), `${NAME:-default}` the default when NAME is unset (pass 11b:
+# `TOKEN=${UNSET:-value}` and `TOKEN=${PART}rest` were never values to the guard)
+# (linear: a name never holds `$`, and only the text up to the value's last `}` is searched, so every
+# scan for a closing `}` finds one)
+_VARIABLE = re.compile(rb"\$\{(?P<name>[^}:$]*)(?::-(?P<default>[^}]*))?\}")
 _DOUBLE_ESCAPES = re.compile(rb"\\[\\'\"abfnrtv]")
 
 
@@ -76,8 +95,16 @@ def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
     value on its own (a template may carry one line of a key)."""
     out = []
     number, counted = 1, 0
+    expanded: dict[bytes, bytes] = {}
     for found in _BINDING.finditer(data):
-        number += data.count(b"\n", counted, found.start())  # linear: counted once, in order
+        # linear: counted once, in order; a line ends at \n, \r\n or a lone \r (as python-dotenv and
+        # bytes.splitlines read it: pass 11b, a file with CR line ends)
+        between = (counted, found.start())
+        number += (
+            data.count(b"\n", *between)
+            + data.count(b"\r", *between)
+            - data.count(b"\r\n", *between)
+        )
         counted = found.start()
         name = found.group("name")
         if found.group("single") is not None:
@@ -86,9 +113,53 @@ def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
             value = _DOUBLE_ESCAPES.sub(_unescape, found.group("double"))
         else:
             value = re.sub(rb"\s+#.*", b"", found.group("plain")).rstrip()
-        out.append((number, name, value))
-        out += [(number, name, part.strip()) for part in value.splitlines()]
+        values = [value]
+        if b"${" in value:  # as the app reads it, and each default on its own
+            end = value.rfind(b"}") + 1
+            found_vars = list(_VARIABLE.finditer(value, 0, end))
+            parts = [expanded.get(v["name"], v["default"] or b"") for v in found_vars]
+            values += [v["default"] for v in found_vars if v["default"]]
+            if sum(map(len, parts)) + len(value) <= MAX_EXPANDED:  # `B=${A}${A}…`: bounded
+                cuts = [0, *(i for v in found_vars for i in v.span()), len(value)]
+                literal = [value[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
+                value = b"".join(
+                    x for pair in zip(literal, [*parts, b""], strict=True) for x in pair
+                )
+                values.append(value)
+        expanded[name.strip(b"'\"")] = value
+        values += [part for one in values for part in _parts(one)]
+        for one in values:
+            out.append((number, name, one))
+            out += [(number, name, part.strip()) for part in one.splitlines()]
     return out
+
+
+# Parts of a value the app reads on their own (pass 11b: a template holding only one was rendered):
+# a URL's password (`postgres://app:PASSWORD@db/x`), a query parameter (`https://api/v1?api_key=TOKEN`),
+# the text of a JSON value's members (`{"password": "…"}`: pydantic-settings parses JSON for complex
+# fields). Linear: each scan stops at the next `/`, `?`, `&` or `;`.
+_URL_PASSWORD = re.compile(rb"://[^/?#@\s:]*:([^/?#@\s]+)@")
+_QUERY_VALUE = re.compile(rb"[?&;][^=&#;?\s]*=([^&#;?\s]+)")
+
+
+def _parts(value: bytes) -> list[bytes]:
+    found = [m[1] for m in _URL_PASSWORD.finditer(value)]
+    found += [m[1] for m in _QUERY_VALUE.finditer(value)]
+    found += [unquote_to_bytes(part) for part in found]
+    if value.lstrip()[:1] in (b"{", b"["):
+        try:
+            stack = [json.loads(value)]
+        except (ValueError, RecursionError):
+            stack = []
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                stack += node.values()
+            elif isinstance(node, list):
+                stack += node
+            elif isinstance(node, str):
+                found.append(node.encode("utf-8", "replace"))
+    return found
 
 
 def _unescape(escape: re.Match[bytes]) -> bytes:
@@ -104,7 +175,7 @@ def fleet_values(manifest: Manifest) -> FleetValues:
     out: list[tuple[str, str, int, bytes]] = []
     for repo in manifest.repos:
         try:
-            out += [(repo.name, *value) for value in plaintext_values(repo)]
+            out += [(repo.name, *value) for value in plaintext_values(repo, manifest.env_files)]
         except RepoError:  # that repo's own plan says why
             continue
     return tuple(out)
@@ -134,7 +205,8 @@ def check(
         return ()
     check_age_keys(files)
     known = _manifest_text(manifest) + b"\n".join(a.encode("utf-8") for a in allowed if a)
-    found = [(source, number, value) for source, number, value in plaintext_values(repo)] + [
+    env = manifest.env_files if manifest is not None else envfiles.DEFAULT
+    found = [(source, number, value) for source, number, value in plaintext_values(repo, env)] + [
         (f"{source} of {name}", number, value)
         for name, source, number, value in fleet
         if name != repo.name

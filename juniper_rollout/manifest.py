@@ -698,7 +698,10 @@ class _Validator(_Reader):
             raise self.fail(
                 self.key_line(node, key), f"{where}.{key} {value!r} is not a valid git branch name"
             )
-        if key == "branch" and re.fullmatch(r"[A-Z_]*HEAD|AUTO_MERGE", value):
+        # git's own pseudorefs besides the *_HEAD ones (refs.c; pass 11b: NOTES_MERGE_PARTIAL,
+        # BISECT_EXPECTED_REV and MERGE_AUTOSTASH passed)
+        own = r"[A-Z_]*HEAD|AUTO_MERGE|BISECT_EXPECTED_REV|NOTES_MERGE_PARTIAL|NOTES_MERGE_REF|MERGE_AUTOSTASH"
+        if key == "branch" and re.fullmatch(own, value):
             raise self.fail(  # FETCH_HEAD, ORIG_HEAD, MERGE_HEAD…: git reads .git/NAME before refs/heads/
                 self.key_line(node, key),
                 f"{where}.{key} {value!r} is a name git keeps for its own (like FETCH_HEAD or "

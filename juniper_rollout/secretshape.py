@@ -84,6 +84,8 @@ def is_random_name(name: str) -> bool:
         # mixed case is 4.4+ bits a character (55 keys in 100,000 below, and those nearly all have digits),
         # a camelCase name under 4.3 (measured)
         return True
+    if len(joined) >= 28 and _random_run(joined, "_" in name):
+        return True
     if "_" not in name:
         return len(name) >= 20 and _high_entropy(name)
     if any(len(part) >= 20 and _high_entropy(part) for part in name.split("_")):
@@ -94,6 +96,26 @@ def is_random_name(name: str) -> bool:
         return False
     pieces = re.findall(r"[A-Z]+[a-z]*|[a-z]+|[0-9]+", joined)
     return len(joined) / len(pieces) < 3.0  # words average 3+ characters; random text under 2
+
+
+def _random_run(joined: str, had_underscore: bool) -> bool:
+    """A 28+-character run that is random rather than words (pass 11b: a 32-character alphanumeric key
+    with fewer than three digits passed as a name, 10% of them; a 160-bit base32 secret, 5%).
+
+    Mixed case: random text falls apart into one- and two-character pieces (`zpOrs8zOyHYw…`), or
+    spreads over more distinct characters than a name of words without `_` (4.47+ bits a character:
+    the highest of 3,048 camelCase identifiers of 28-39 characters measured was 4.46). Upper case with
+    digits and no `_` (base32: `JBSWY3DPEHPK3PXP…`): no variable name is 28 characters of one word."""
+    if joined.islower():
+        return False
+    if joined.isupper():
+        return not had_underscore and bool(re.search(r"[0-9]", joined)) and _entropy(joined) >= 3.4
+    pieces = re.findall(r"[A-Z]+[a-z]*|[a-z]+|[0-9]+", joined)
+    if len(joined) / len(pieces) < 3.0:
+        return True
+    # words joined by `_` mix an upper-case prefix, camelCase and digits (NEXT_PUBLIC_FirebaseApiKeyV2_2024:
+    # 4.52 bits): the spread is asked of a name without `_` only
+    return not had_underscore and _entropy(joined) >= 4.47
 
 
 _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@")

@@ -129,8 +129,14 @@ LFS_VERSIONS = (
 
 
 def is_lfs_pointer(data: bytes) -> bool:
-    """A Git LFS pointer file (the real content lives in LFS storage; editing the pointer corrupts it)."""
-    return data.startswith(LFS_VERSIONS) and len(data) < 1024
+    """A Git LFS pointer file (the real content lives in LFS storage; editing the pointer corrupts it).
+    As git-lfs reads one: the text trimmed of surrounding whitespace, a line ending in ``\n`` or
+    ``\r\n`` (pass 11b: a CRLF pointer, or one after a blank line, is a pointer to git-lfs 3.3 —
+    `git lfs pointer --check` — and got the tool's block appended)."""
+    if len(data) >= 1024:
+        return False
+    first = data.strip().split(b"\n", 1)[0].rstrip(b"\r")
+    return first + b"\n" in LFS_VERSIONS
 
 
 def sops_format(blob: bytes) -> str | None:
@@ -171,6 +177,33 @@ def plaintext_value_line(blob: bytes) -> int | None:
     if fmt is None or fmt == "dotenv":
         return plaintext_line(blob)
     text = blob.decode("utf-8", "replace").lstrip("\ufeff")
+    comment = _plaintext_comment_line(text, fmt)
+    value = _plaintext_leaf_line(text, fmt)
+    return min((n for n in (comment, value) if n is not None), default=None)
+
+
+# a comment as sops writes it in a YAML (`#ENC[…]`) or INI (`; ENC[…]`) file: encrypted, like the values
+_ENCRYPTED_COMMENT = re.compile(rf"[#;][ \t]*{_GCM},type:comment\][ \t]*")
+
+
+def _plaintext_comment_line(text: str, fmt: str) -> int | None:
+    """The first line holding a comment sops did not encrypt (pass 11b: `# staging token: value` added
+    by hand to a sops YAML or INI file was no finding; sops encrypts every comment, and the dotenv
+    check already refuses a plaintext one). A bare `#` holds nothing."""
+    if fmt == "json":
+        return None
+    marks = ("#", ";") if fmt == "ini" else ("#",)
+    for number, line in enumerate(text.splitlines(), start=1):
+        bare = line.strip()
+        if fmt == "yaml" and re.search(r"\][ \t]+#", bare):  # `key: ENC[…]  # a note`
+            return number
+        if bare.startswith(marks) and bare not in marks and not _ENCRYPTED_COMMENT.fullmatch(bare):
+            return number
+    return None
+
+
+def _plaintext_leaf_line(text: str, fmt: str) -> int | None:
+    """The first line of a YAML, JSON or INI sops file holding a value sops did not encrypt."""
     if fmt == "ini":
         section = None
         for number, line in enumerate(text.splitlines(), start=1):
@@ -376,7 +409,7 @@ def config_recipients(text: str) -> list[str] | None:
     and the ``age`` of each of its ``key_groups`` (a comma-separated string or a list). None when it
     has no list of ``creation_rules``. YamlSyntaxError (a ValueError) when it is not YAML. The one
     reader of a config's recipients: drift and verify judge the same file alike."""
-    data: Any = load_plain(text)
+    data: Any = _load_config(text)
     rules = data.get("creation_rules") if isinstance(data, dict) else None
     if not isinstance(rules, list):
         return None
@@ -385,6 +418,35 @@ def config_recipients(text: str) -> list[str] | None:
             key for rule in rules if isinstance(rule, dict) for key in rule_recipients(rule)
         )
     )
+
+
+def _load_config(text: str) -> Any:
+    """A ``.sops.yaml`` as sops' yaml.v3 reads its keys: a ``!!binary`` key is the text it encodes (pass
+    11b: `!!binary aGNfdmF1bHRfdHJhbnNpdF91cmk=` is `hc_vault_transit_uri` to sops, so verify's rules
+    check handed sops a branch's Vault address, and a `!!binary YWdl` (`age`) recipient was not
+    counted). Shared nodes (YAML aliases) are converted once."""
+    memo: dict[int, Any] = {}
+
+    def text_keys(node: Any) -> Any:
+        if id(node) in memo:
+            return memo[id(node)]
+        if isinstance(node, dict):
+            out: Any = memo.setdefault(id(node), {})
+            for key, value in node.items():
+                out[key.decode("utf-8", "replace") if isinstance(key, bytes) else key] = text_keys(
+                    value
+                )
+            return out
+        if isinstance(node, list):
+            out = memo.setdefault(id(node), [])
+            out.extend(text_keys(item) for item in node)
+            return out
+        return node
+
+    try:
+        return text_keys(load_plain(text))
+    except RecursionError:
+        raise YamlSyntaxError(None, "nested too deep to read") from None
 
 
 CONFIG_OTHER_KEYS = ("pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault_transit_uri", "hckms")
@@ -426,7 +488,7 @@ def config_other_keys(text: str) -> list[str]:
     """The master key kinds besides age a ``.sops.yaml``'s creation rules name (in a rule or its
     ``key_groups``, ``merge:`` groups included), each once: sops encrypting with such a rule uses the user's cloud or Vault
     credentials at the address the file gives. YamlSyntaxError when it is not YAML."""
-    data: Any = load_plain(text)
+    data: Any = _load_config(text)
     rules = data.get("creation_rules") if isinstance(data, dict) else None
     found: list[str] = []
     for rule in rules if isinstance(rules, list) else []:

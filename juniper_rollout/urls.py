@@ -13,18 +13,33 @@ def misread_userinfo(url: str) -> str:
     ``?`` or ``#`` ('' if none): every URL parser (Python's, curl's, git's) ends the host there, so
     the password was printed whole ("git clone https://user:pa/ss@… failed", and git's own error) or
     in part (``https://user:pa`` for a ``?``), and a manifest ``url:`` holding it was not refused
-    (pass 10b). A ``host:port`` (digits) before the ``/`` is no password."""
+    (pass 10b). A ``host:port`` (digits) before the ``/`` is no password. Likewise a token given as
+    the user name (``scheme://to/ken@host/…``) when what follows its ``@`` is a host and what comes
+    before the ``/`` is none (no dot)."""
     if "://" not in url:
         return ""
     rest = url.split("://", 1)[1]
     cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
     head, at = rest[:cut], rest.find("@", cut)
-    if "@" in head or at < 0 or ":" not in head or head.startswith("["):
+    if "@" in head or at < 0 or head.startswith("["):
         return ""
     if head.partition(":")[2].isdigit():
         return ""
     host_end = min((i for i in (rest.find(c, at) for c in "/?#") if i >= 0), default=len(rest))
-    return rest[:host_end].rpartition("@")[0]
+    info, _, host = rest[:host_end].rpartition("@")
+    if ":" not in head and ("." in head or head == "localhost" or not _HOST.fullmatch(host)):
+        # pass 11b: a token given as the user name (`https://ghpA/SECRET@github.com/…`) was printed
+        # whole; `https://host/p@x` or `https://github.com/o/r@v1` names a host before the path
+        return ""
+    return info
+
+
+# what follows the `@` of a token given as the user name: a dotted host name, an IPv4 address,
+# localhost, or a bracketed IPv6 address, with a port or not
+_HOST = re.compile(
+    r"(?:(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*|\d{1,3}(?:\.\d{1,3}){3}|localhost|\[[0-9A-Fa-f:.]+\])"
+    r"(?::\d*)?"
+)
 
 
 def userinfo(url: str) -> str:
@@ -86,15 +101,18 @@ def redact(text: str, *urls: str | None) -> str:
         user, has_password, password = info.partition(":")
         # the password, or a token given as the user name; an ssh login alone is no secret (and
         # redacting a user such as `git` would garble every "git clone" in the message)
-        secret = password if has_password else "" if urlsplit_scheme(url or "") == "ssh" else user
+        login = urlsplit_scheme(url or "") == "ssh" and not re.search(r"[/?#]", user)
+        secret = password if has_password else "" if login else user  # `to/ken@` is no ssh login
         secrets = {secret, unquote(secret)}  # as written, and as git decodes %-escapes
-        pieces = {*secrets, *(p for s in secrets for p in s.split("@")), extra, *extra.split("#")}
+        # in pieces too: git's "Could not resolve host: PART" names the part before a '/' (pass 11b)
+        pieces = {*secrets, *(p for s in secrets for p in re.split(r"[@/?#]", s)), extra}
+        pieces |= set(extra.split("#"))
         for part in extra.split("#"):
             pieces |= {v for _, v in parse_qsl(part, keep_blank_values=True)}
             pieces |= set(part.replace(";", "&").split("&"))
         for piece in sorted(pieces, key=len, reverse=True):
-            if len(piece) >= 3:
-                text = text.replace(piece, "***")
+            if len(piece) >= 3:  # in any case: ssh says "Could not resolve hostname" in lower case
+                text = re.sub(re.escape(piece), "***", text, flags=re.IGNORECASE)
     return text
 
 

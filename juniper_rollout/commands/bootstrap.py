@@ -56,8 +56,8 @@ def bootstrap(
         )
     if url is not None and misread_userinfo(url):  # never echoed: it is the password
         raise RolloutError(
-            "--url: the password in it holds an unencoded '/', '?' or '#', where git's URL parser "
-            "ends the host: percent-encode them (%2F, %3F, %23); nothing written"
+            "--url: the password (or token) in it holds an unencoded '/', '?' or '#', where git's URL "
+            "parser ends the host: percent-encode them (%2F, %3F, %23); nothing written"
         )
     current = load_manifest(manifest, workspace=workspace)
     known = {r.name: r for r in current.repos}
