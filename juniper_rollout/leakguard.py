@@ -76,10 +76,12 @@ def plaintext_values(
 # comment). The raw line alone missed `TOKEN=value # staging`, `TOKEN="value"  # note` and the lines
 # of a multi-line value: a template carrying the value itself was rendered and committed (pass 10b).
 _BINDING = re.compile(
-    rb"(?:^|(?<=\r))[ \t]*(?:export[ \t]+)?(?P<name>[^=\s#][^=\n]*?)[ \t]*=[ \t]*"
+    rb"(?:^|(?<=\r))[^\S\r\n]*(?:export[^\S\r\n]+)?(?P<name>[^=\s#][^=\n]*?)[^\S\r\n]*=[^\S\r\n]*"
     rb"(?:'(?P<single>(?:\\'|[^'])*)'|\"(?P<double>(?:\\\"|[^\"])*)\"|(?P<plain>[^\r\n]*))",
     re.MULTILINE,
 )
+# (pass 12b: python-dotenv's spaces are any whitespace but a line end, `[^\S\r\n]`: a binding after a
+# form feed or vertical tab was read by the app and never by the guard)
 _SINGLE_ESCAPES = re.compile(rb"\\[\\']")
 # python-dotenv's expansion (on by default in load_dotenv/dotenv_values): `${NAME}` is the value of an
 # earlier binding (or the environment's), `${NAME:-default}` the default when NAME is unset (pass 11b:
@@ -139,11 +141,19 @@ def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
 # the text of a JSON value's members (`{"password": "…"}`: pydantic-settings parses JSON for complex
 # fields). Linear: each scan stops at the next `/`, `?`, `&` or `;`.
 _URL_PASSWORD = re.compile(rb"://[^/?#@\s:]*:([^/?#@\s]+)@")
+# urllib (redis-py, httpx, requests, psycopg's URL parsing) ends the user-info at the LAST `@` before
+# the host: an unencoded `@` in a password (`redis://:p@ss@redis`) is part of it (pass 12b); a token
+# given as the user name alone (`https://TOKEN@github.com/…`) is a part too. Linear: `://` starts a
+# scan that stops at the next `/`, `?`, `#` or space.
+_URL_USERINFO = re.compile(rb"://([^/?#\s]*)@")
 _QUERY_VALUE = re.compile(rb"[?&;][^=&#;?\s]*=([^&#;?\s]+)")
 
 
 def _parts(value: bytes) -> list[bytes]:
     found = [m[1] for m in _URL_PASSWORD.finditer(value)]
+    for m in _URL_USERINFO.finditer(value):
+        user, colon, password = m[1].partition(b":")
+        found.append(password if colon else user)
     found += [m[1] for m in _QUERY_VALUE.finditer(value)]
     found += [unquote_to_bytes(part) for part in found]
     if value.lstrip()[:1] in (b"{", b"["):

@@ -1,0 +1,34 @@
+"""Issue 13, pass 12b: a third adversarial pass over items 5-9 and the smaller list, against main (3da00d8).
+
+Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.demofleet import CANARY
+from tests.helpers import rollout
+from tests.test_pass11b import _one_repo_with_a_template
+
+# --- 13.6: parts of a value as the app reads them ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "part"),
+    [
+        # urllib (redis-py, httpx, requests) splits user-info at the LAST `@`: an unencoded `@` in a password
+        (f"REDIS_URL=redis://:p@ss-{CANARY}@redis:6379/0", f"p@ss-{CANARY}"),
+        (f"DATABASE_URL=postgres://app:Sum@r-{CANARY}@db:5432/app", f"Sum@r-{CANARY}"),
+        # python-dotenv starts a binding after any whitespace, a form feed included
+        (f'\x0cAPI_TOKEN="{CANARY}-ff" # note', f"{CANARY}-ff"),
+    ],
+    ids=["redis-at-in-password", "pg-at-in-password", "form-feed"],
+)
+def test_a_part_the_app_reads_is_checked_in_more_shapes(tmp_path, line, part):
+    """urllib ends a URL's user-info at its last `@` (the guard took the password up to the first),
+    and python-dotenv reads a binding after a form feed: a template holding that value was printed
+    in the plan (pass 12b, 13.6)."""
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {part}\n")
+    result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
