@@ -441,6 +441,10 @@ def _load_config(text: str) -> Any:
             out = memo.setdefault(id(node), [])
             out.extend(text_keys(item) for item in node)
             return out
+        if isinstance(node, bytes):  # pass 12b: yaml.v3 reads a `!!binary` VALUE as the text it
+            # encodes too (`age: !!binary <base64>`: sops encrypted to the recipients it names, which
+            # drift never counted, so an added recipient went unnamed)
+            return node.decode("utf-8", "replace")
         return node
 
     try:

@@ -32,3 +32,30 @@ def test_a_part_the_app_reads_is_checked_in_more_shapes(tmp_path, line, part):
     result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+
+
+# --- 13.5/13.9: a `.sops.yaml` read as sops reads it ---------------------------------------------------
+
+
+def test_drift_names_a_recipient_a_sops_yaml_gives_as_a_binary_value(tmp_path):
+    """yaml.v3 reads `age: !!binary <base64>` as the text it encodes: sops encrypts to each recipient
+    it names (measured with sops 3.11). Drift read no recipients there: it said the manifest's key was
+    missing and never named the one added (pass 12b, 13.9)."""
+    import base64
+
+    from pyrage import x25519
+
+    from juniper_rollout import agekey, audit
+    from juniper_rollout.manifest import load_manifest
+    from tests.test_core import KEY
+
+    (tmp_path / "repos.yaml").write_text(
+        f"version: 1\nworkspace: .\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n  - name: svc\n"
+    )
+    manifest = load_manifest(tmp_path / "repos.yaml")
+    added = str(x25519.Identity.generate().to_public())
+    encoded = base64.b64encode(f"{KEY},{added}".encode()).decode()
+    config = f"creation_rules:\n  - path_regex: '.*'\n    age: !!binary {encoded}\n".encode()
+    assert audit.sops_recipients(config) == {KEY, added}
+    (finding,) = audit._recipients(manifest, config)
+    assert f"extra {agekey.short(added)}" in finding.message and "missing" not in finding.message
