@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Collection, Iterable
 from urllib.parse import unquote_to_bytes
 
@@ -53,7 +54,12 @@ def plaintext_values(
         except RepoError:
             if source in sources:
                 raise
-            continue  # a symlinked or odd .env the repo does not encrypt: the tool reads nothing from it
+            # a symlinked .env the repo does not encrypt: the tool acts on nothing through it, but its
+            # values are still values (pass 12b: `.env.production -> /srv/secrets/prod.env`, a common
+            # layout, was skipped, so a template holding its token was printed)
+            data = _linked(repo.path / source)
+            if data is None:
+                continue
         found: list[tuple[int, bytes, bytes]] = []
         for number, line in enumerate((data or b"").splitlines(), start=1):
             if line.lstrip().startswith(b"#") or b"=" not in line:
@@ -69,6 +75,28 @@ def plaintext_values(
             ):
                 out.append((source, number, value))
     return out
+
+
+def _linked(path: os.PathLike[str]) -> bytes | None:
+    """The bytes a symlinked plaintext env file points at, for the guard's check only: a regular file
+    (a FIFO opens at once and is refused), at most ``MAX_FILE_BYTES``; None otherwise."""
+    from juniper_rollout.paths import MAX_FILE_BYTES
+
+    if not os.path.islink(path):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = os.read(fd, MAX_FILE_BYTES + 1)
+        return data if len(data) <= MAX_FILE_BYTES else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 # A binding as python-dotenv (what the app, pydantic-settings included, loads) reads it: a quoted value

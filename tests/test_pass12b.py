@@ -59,3 +59,24 @@ def test_drift_names_a_recipient_a_sops_yaml_gives_as_a_binary_value(tmp_path):
     assert audit.sops_recipients(config) == {KEY, added}
     (finding,) = audit._recipients(manifest, config)
     assert f"extra {agekey.short(added)}" in finding.message and "missing" not in finding.message
+
+
+# --- 13.6: a symlinked plaintext env file's values are values --------------------------------------
+
+
+def test_a_template_holding_a_value_of_a_symlinked_env_file_is_never_rendered(tmp_path):
+    """`.env.production -> /srv/secrets/prod.env` (a symlinked env file the repo does not encrypt) was
+    skipped by the leak guard: a template hard-linked to the same file was printed in the plan
+    (pass 12b, 13.6; pass 11b covered regular files only)."""
+    import os
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "x\n")
+    secret = tmp_path / "secrets" / "prod.env"
+    secret.parent.mkdir()
+    secret.write_text(f"API_TOKEN={CANARY}-sym\n")
+    os.symlink(secret, tmp_path / "ws" / "victim" / ".env.production")
+    (tmp_path / "tpl" / "notes.j2").unlink()
+    os.link(secret, tmp_path / "tpl" / "notes.j2")
+    result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env.production" in result.stdout, result.stdout
