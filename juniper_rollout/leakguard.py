@@ -157,10 +157,14 @@ def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
                 )
                 values.append(value)
         expanded[name.strip(b"'\"")] = value
+        # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
+        # secret as its parameter's name (`?api_key=`): a short word there is checked too (pass 12b)
+        named = [(n, part) for one in values for n, part in _named_parts(one)]
         values += [part for one in values for part in _parts(one)]
         for one in values:
             out.append((number, name, one))
             out += [(number, name, part.strip()) for part in one.splitlines()]
+        out += [(number, n, part) for n, part in named]
     return out
 
 
@@ -175,6 +179,19 @@ _URL_PASSWORD = re.compile(rb"://[^/?#@\s:]*:([^/?#@\s]+)@")
 # scan that stops at the next `/`, `?`, `#` or space.
 _URL_USERINFO = re.compile(rb"://([^/?#\s]*)@")
 _QUERY_VALUE = re.compile(rb"[?&;][^=&#;?\s]*=([^&#;?\s]+)")
+
+
+_QUERY_PAIR = re.compile(rb"[?&;]([^=&#;?\s]*)=([^&#;?\s]+)")
+
+
+def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
+    """(name, part): each URL password under the name ``PASSWORD``, each query value under its key."""
+    found = [(b"PASSWORD", m[1]) for m in _URL_PASSWORD.finditer(value)]
+    for m in _URL_USERINFO.finditer(value):
+        if b":" in m[1]:
+            found.append((b"PASSWORD", m[1].partition(b":")[2]))
+    found += [(m[1], m[2]) for m in _QUERY_PAIR.finditer(value)]
+    return found + [(n, unquote_to_bytes(part)) for n, part in found]
 
 
 def _parts(value: bytes) -> list[bytes]:

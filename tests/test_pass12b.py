@@ -80,3 +80,22 @@ def test_a_template_holding_a_value_of_a_symlinked_env_file_is_never_rendered(tm
     result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext .env.production" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "DATABASE_URL=postgres://app:Correcthorse@db:5432/app",  # a password of 8-15 letters
+        "SVC_URL=https://api.example.invalid/v1?api_key=Correcthorse&x=1",
+    ],
+    ids=["url-password-word", "query-api-key-word"],
+)
+def test_a_url_password_is_checked_whatever_the_variables_name(tmp_path, line):
+    """A value of 8-15 letters is checked only under a secret-looking name, and `DATABASE_URL` is none:
+    a template holding the URL's password `Correcthorse` (or an `?api_key=` of letters) was printed in
+    the plan (pass 12b, 13.6)."""
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), "secret: Correcthorse\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+    assert "Correcthorse" not in result.stdout + result.stderr
