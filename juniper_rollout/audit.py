@@ -650,6 +650,9 @@ def _dotenv_shaped(blob: bytes) -> bool:
     ``NAME=value`` line whose name looks secret or whose value carries a credential, whatever else the
     text holds (pass 11b: `git notes add -m "Deployed with:" -F .env`, and a `.env` holding a
     multi-line value, were "0 findings": a line of prose or of the value is no assignment)."""
+    # a `.env` saved by Windows Notepad starts with a UTF-8 BOM (python-dotenv reads past it): pass 12b,
+    # `git notes add -F .env` of such a file was "0 findings"
+    blob = blob.removeprefix(b"\xef\xbb\xbf")
     lines = [
         line for line in blob.splitlines() if line.strip() and not line.lstrip().startswith(b"#")
     ]

@@ -99,3 +99,24 @@ def test_a_url_password_is_checked_whatever_the_variables_name(tmp_path, line):
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
     assert "Correcthorse" not in result.stdout + result.stderr
+
+
+# --- 13.9: a note holding a .env saved with a UTF-8 BOM ----------------------------------------------
+
+
+def test_drift_finds_a_note_holding_a_dotenv_saved_with_a_bom(fleet, tmp_path):
+    """Windows Notepad saves a `.env` with a UTF-8 BOM; `git notes add -F .env main` of it was
+    "0 findings": the BOM made the first name no name (pass 12b, 13.9)."""
+    import json
+
+    from tests.helpers import git
+
+    repo = fleet.repo("juniper-cascor")
+    note = tmp_path / "note.env"
+    note.write_bytes(b"\xef\xbb\xbfAPI_TOKEN=note-bom-value-3e7d1a\r\nDEBUG=0\r\n")
+    git(repo, "notes", "add", "-F", str(note), "main")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json")
+    result = rollout("drift", *only)
+    found = [f for r in json.loads(result.stdout)["repos"] for f in r["findings"]]
+    assert [f["path"] for f in found] == ["refs/notes/commits"], found
+    assert "note-bom" not in result.stdout
