@@ -9,14 +9,16 @@ import re
 from collections import Counter
 from typing import NamedTuple
 
+# pass 12b: `MYSQL_PWD` (the mysql client's own password variable), `DB_PWD`, `SMTP_PW` were no secret
+# names, so a password of 8-15 letters under them was never checked by the leak guard
 _SECRET = re.compile(
-    r"(?:^|_)(?:KEYS?|TOKENS?|PASSWORD|PASSWD|PASS|PASSPHRASE|SECRETS?|DSN|CREDENTIALS?|PYPI)$"
+    r"(?:^|_)(?:KEYS?|TOKENS?|PASSWORD|PASSWD|PASS|PWD|PW|PASSPHRASE|SECRETS?|DSN|CREDENTIALS?|PYPI)$"
     r"|AUTHKEY|API_?KEY|PRIVATE_?KEY"
 )
 
 
 def looks_secret(name: str) -> bool:
-    """True for names like *_KEY, *_TOKEN, *_PASSWORD, *_SECRET, *_DSN, *API_KEY*, *_PYPI (case-insensitive)."""
+    """True for names like *_KEY, *_TOKEN, *_PASSWORD, *_PWD, *_SECRET, *_DSN, *API_KEY*, *_PYPI (case-insensitive)."""
     return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", name.upper())))
 
 

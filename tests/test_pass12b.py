@@ -120,3 +120,17 @@ def test_drift_finds_a_note_holding_a_dotenv_saved_with_a_bom(fleet, tmp_path):
     found = [f for r in json.loads(result.stdout)["repos"] for f in r["findings"]]
     assert [f["path"] for f in found] == ["refs/notes/commits"], found
     assert "note-bom" not in result.stdout
+
+
+@pytest.mark.parametrize("name", ["MYSQL_PWD", "DB_PWD", "SMTP_PW"])
+def test_a_password_of_letters_under_a_pwd_name_is_checked(tmp_path, name):
+    """`MYSQL_PWD` is the mysql client's own password variable: a password of 8-15 letters under it (or
+    `DB_PWD`, `SMTP_PW`) was no secret to the guard, and a template holding it was printed in the
+    plan (pass 12b, 13.6)."""
+    manifest = _one_repo_with_a_template(
+        tmp_path, f"{name}=Correcthorse\n".encode(), "secret: Correcthorse\n"
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+    assert "Correcthorse" not in result.stdout + result.stderr
