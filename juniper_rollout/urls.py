@@ -21,8 +21,17 @@ def misread_userinfo(url: str) -> str:
     rest = url.split("://", 1)[1]
     cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
     head, at = rest[:cut], rest.find("@", cut)
-    if "@" in head or at < 0 or head.startswith("["):
+    if at < 0 or head.startswith("["):
         return ""
+    if "@" in head:
+        # pass 12b: a password holding an '@' and then a '/' (`u:p@ssw0rd/SECRET@host`): git reads
+        # `ssw0rd` as the host and printed the rest; a host after the '@' (`u:tok@github.com/r@v1.2`)
+        # is the usual reading
+        if ":" not in head.partition("@")[0] or _HOST.fullmatch(head.rpartition("@")[2]):
+            return ""
+        host_end = min((i for i in (rest.find(c, at) for c in "/?#") if i >= 0), default=len(rest))
+        info, _, host = rest[:host_end].rpartition("@")
+        return info if _HOST.fullmatch(host) else ""
     if head.partition(":")[2].isdigit():
         return ""
     host_end = min((i for i in (rest.find(c, at) for c in "/?#") if i >= 0), default=len(rest))

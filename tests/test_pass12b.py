@@ -134,3 +134,23 @@ def test_a_password_of_letters_under_a_pwd_name_is_checked(tmp_path, name):
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
     assert "Correcthorse" not in result.stdout + result.stderr
+
+
+# --- 13.7: a password holding both an '@' and a '/' --------------------------------------------------
+
+PASSWORD = "p@ssw0rd/SECRETatslash7"  # generated passwords hold symbols; git ends the host at '/'
+
+
+def test_sync_and_push_never_print_a_password_holding_an_at_sign_and_a_slash(fleet, monkeypatch):
+    """origin `https://u:p@ssw0rd/SECRET…@127.0.0.1:1/…`: git reads the host as `ssw0rd` and prints
+    "unable to access 'https://ssw0rd/SECRET…@…'"; the redaction took the password as `p` (too short
+    to redact) and sync and apply --push printed the rest of it (pass 12b, 13.7)."""
+    from tests.helpers import git
+
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")
+    repo = fleet.repo("juniper-ml")
+    git(repo, "remote", "add", "origin", f"https://u:{PASSWORD}@127.0.0.1:1/o/r.git")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-ml")
+    for result in (rollout("sync", *only), rollout("apply", *only, "--push", "--yes")):
+        assert result.code == 1, result.stdout
+        assert "SECRETatslash" not in result.stdout + result.stderr, result.stdout
