@@ -178,10 +178,11 @@ _URL_PASSWORD = re.compile(rb"://[^/?#@\s:]*:([^/?#@\s]+)@")
 # given as the user name alone (`https://TOKEN@github.com/…`) is a part too. Linear: `://` starts a
 # scan that stops at the next `/`, `?`, `#` or space.
 _URL_USERINFO = re.compile(rb"://([^/?#\s]*)@")
-_QUERY_VALUE = re.compile(rb"[?&;][^=&#;?\s]*=([^&#;?\s]+)")
+# (a fragment's parameters too: an OAuth redirect's `#access_token=`, pass 12b)
+_QUERY_VALUE = re.compile(rb"[?&;#][^=&#;?\s]*=([^&#;?\s]+)")
 
 
-_QUERY_PAIR = re.compile(rb"[?&;]([^=&#;?\s]*)=([^&#;?\s]+)")
+_QUERY_PAIR = re.compile(rb"[?&;#]([^=&#;?\s]*)=([^&#;?\s]+)")
 
 
 def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:

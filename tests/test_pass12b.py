@@ -21,12 +21,17 @@ from tests.test_pass11b import _one_repo_with_a_template
         (f"DATABASE_URL=postgres://app:Sum@r-{CANARY}@db:5432/app", f"Sum@r-{CANARY}"),
         # python-dotenv starts a binding after any whitespace, a form feed included
         (f'\x0cAPI_TOKEN="{CANARY}-ff" # note', f"{CANARY}-ff"),
+        # an OAuth redirect's token travels in the fragment (`#access_token=`)
+        (
+            f"OAUTH_CALLBACK=https://app.example.invalid/cb#access_token={CANARY}-frag&state=x",
+            f"{CANARY}-frag",
+        ),
     ],
-    ids=["redis-at-in-password", "pg-at-in-password", "form-feed"],
+    ids=["redis-at-in-password", "pg-at-in-password", "form-feed", "fragment-parameter"],
 )
 def test_a_part_the_app_reads_is_checked_in_more_shapes(tmp_path, line, part):
     """urllib ends a URL's user-info at its last `@` (the guard took the password up to the first),
-    and python-dotenv reads a binding after a form feed: a template holding that value was printed
+    python-dotenv reads a binding after a form feed, and a fragment's first parameter is a parameter: a template holding that value was printed
     in the plan (pass 12b, 13.6)."""
     manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {part}\n")
     result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
