@@ -12,6 +12,7 @@ a default found in the code, or one already in the file's committed text is no n
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import json
 import os
@@ -260,7 +261,13 @@ def check(
     if not files:
         return ()
     check_age_keys(files)
-    known = _manifest_text(manifest) + b"\n".join(a.encode("utf-8") for a in allowed if a)
+    known = (
+        _manifest_text(manifest)
+        + b"\n\0"
+        + _shipped_text()
+        + b"\n\0"
+        + b"\n".join(a.encode("utf-8") for a in allowed if a)
+    )
     env = manifest.env_files if manifest is not None else envfiles.DEFAULT
     found = [(source, number, value) for source, number, value in plaintext_values(repo, env)] + [
         (f"{source} of {name}", number, value)
@@ -346,6 +353,21 @@ def check_secret_writes(repo: RepoSpec, files: Iterable[FileChange]) -> None:
                 f"{f.path}:{line} holds a value sops did not encrypt (or a line sops did not write); "
                 "nothing written (was the plan file edited? plan again)"
             )
+
+
+@functools.cache
+def _shipped_text() -> bytes:
+    """The templates shipped with the tool: public text, so a value found in it is no new leak (pass 12b:
+    `SOPS_AGE_KEY_FILE=~/.config/sops/age/keys.txt` in a `.env`, a common sops setup, refused every
+    repo: the shipped SOPS_USAGE_GUIDE names that path)."""
+    from juniper_rollout.errors import RolloutError
+    from juniper_rollout.fleetspec import default_templates_dir
+
+    try:
+        folder = default_templates_dir()
+        return b"\n\0".join(p.read_bytes()[:1_000_000] for p in sorted(folder.glob("*.j2")))
+    except (RolloutError, OSError):
+        return b""
 
 
 def _manifest_text(manifest: Manifest | None) -> bytes:

@@ -159,3 +159,18 @@ def test_sync_and_push_never_print_a_password_holding_an_at_sign_and_a_slash(fle
     for result in (rollout("sync", *only), rollout("apply", *only, "--push", "--yes")):
         assert result.code == 1, result.stdout
         assert "SECRETatslash" not in result.stdout + result.stderr, result.stdout
+
+
+# --- false refusal: a value the tool's own shipped templates spell out ----------------------------------
+
+
+def test_a_dotenv_naming_the_usual_age_key_file_is_planned_not_refused(fleet):
+    """`SOPS_AGE_KEY_FILE=~/.config/sops/age/keys.txt` in a `.env` (a common sops setup: a path, no
+    secret) refused the repo: "template SOPS_USAGE_GUIDE.md.j2 holds the value on line 16 of the
+    plaintext .env". Text the tool ships is public: a value found in it is no new leak (pass 12b)."""
+    repo = fleet.repo("juniper-cascor")
+    env = repo / ".env"
+    env.write_bytes(env.read_bytes() + b"SOPS_AGE_KEY_FILE=~/.config/sops/age/keys.txt\n")
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert result.code == 0, result.stdout
+    assert "holds the value" not in result.stdout
