@@ -216,6 +216,8 @@ def _parts(value: bytes) -> list[bytes]:
                 stack += node
             elif isinstance(node, str):
                 found.append(node.encode("utf-8", "replace"))
+            elif isinstance(node, int | float) and not isinstance(node, bool):
+                found.append(json.dumps(node).encode())  # pass 12b: `{"pin": 48213579}`
     return found
 
 

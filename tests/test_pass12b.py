@@ -21,17 +21,20 @@ from tests.test_pass11b import _one_repo_with_a_template
         (f"DATABASE_URL=postgres://app:Sum@r-{CANARY}@db:5432/app", f"Sum@r-{CANARY}"),
         # python-dotenv starts a binding after any whitespace, a form feed included
         (f'\x0cAPI_TOKEN="{CANARY}-ff" # note', f"{CANARY}-ff"),
+        # a JSON member's number (pydantic-settings parses JSON): the app reads 48213579 on its own
+        ('SIGNING_CONFIG={"key_id": "k1", "pin": 48213579}', "48213579"),
         # an OAuth redirect's token travels in the fragment (`#access_token=`)
         (
             f"OAUTH_CALLBACK=https://app.example.invalid/cb#access_token={CANARY}-frag&state=x",
             f"{CANARY}-frag",
         ),
     ],
-    ids=["redis-at-in-password", "pg-at-in-password", "form-feed", "fragment-parameter"],
+    ids=["redis-at-in-password", "pg-at-in-password", "form-feed", "json-number", "fragment-parameter"],
 )
 def test_a_part_the_app_reads_is_checked_in_more_shapes(tmp_path, line, part):
     """urllib ends a URL's user-info at its last `@` (the guard took the password up to the first),
-    python-dotenv reads a binding after a form feed, and a fragment's first parameter is a parameter: a template holding that value was printed
+    python-dotenv reads a binding after a form feed, a JSON member's number is a value, and a
+    fragment's first parameter is a parameter: a template holding that value was printed
     in the plan (pass 12b, 13.6)."""
     manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {part}\n")
     result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
