@@ -922,8 +922,6 @@ def _to_origin(repo: git.Repo, *args: str) -> str:
     low-speed limit covers http(s) only, and an ssh:// or git:// remote gone silent held the push for
     ever). subprocess stops git when the time is up, and on any exception in this process (a second
     Ctrl-C): GitPython's own time limit left a watchdog thread that kept the tool from exiting."""
-    import subprocess
-
     try:
         out = subprocess.run(
             ["git", *args],
