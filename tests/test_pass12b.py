@@ -29,7 +29,13 @@ from tests.test_pass11b import _one_repo_with_a_template
             f"{CANARY}-frag",
         ),
     ],
-    ids=["redis-at-in-password", "pg-at-in-password", "form-feed", "json-number", "fragment-parameter"],
+    ids=[
+        "redis-at-in-password",
+        "pg-at-in-password",
+        "form-feed",
+        "json-number",
+        "fragment-parameter",
+    ],
 )
 def test_a_part_the_app_reads_is_checked_in_more_shapes(tmp_path, line, part):
     """urllib ends a URL's user-info at its last `@` (the guard took the password up to the first),
