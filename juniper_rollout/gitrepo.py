@@ -31,6 +31,7 @@ import gitdb
 from git.objects.fun import tree_entries_from_data, tree_to_stream
 from gitdb.base import IStream
 
+from juniper_rollout import proctree
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
@@ -922,14 +923,11 @@ def _to_origin(repo: git.Repo, *args: str) -> str:
     low-speed limit covers http(s) only, and an ssh:// or git:// remote gone silent held the push for
     ever). subprocess stops git when the time is up, and on any exception in this process (a second
     Ctrl-C): GitPython's own time limit left a watchdog thread that kept the tool from exiting."""
-    import subprocess
-
     try:
-        out = subprocess.run(
+        # pass 12a: stopped with its children (ssh to an ssh:// remote was left running for ever)
+        out = proctree.run(
             ["git", *args],
             cwd=repo.git.working_dir,
-            capture_output=True,
-            text=True,
             # English messages, as GitPython runs git: "rejected", "stale info" are read below
             env={**os.environ, **NO_PROMPT, "LANGUAGE": "C", "LC_ALL": "C"},
             timeout=PUSH_TIMEOUT,
