@@ -282,7 +282,12 @@ def _refuse_emptied(spec: EncryptSpec, before: bytes | None, reuse: bytes | None
         )
 
 
-_HELD_VALUE = re.compile(rb"^(?!sops_)[^#=\n]*=ENC\[AES256_GCM,data:[^,\]]", re.MULTILINE)
+# a value sops encrypted (an empty one has no data), on a line that is not sops' own MAC: dotenv
+# `NAME=ENC[…]`, and (pass 12a) the JSON/YAML/INI a hand-made `.env.enc` may be in (`"NAME": "ENC[…]"`:
+# a copy of .env.example encrypted 15 empty strings over a JSON .env.enc holding 15 values)
+_HELD_VALUE = re.compile(
+    rb"^(?!sops_|\s*\"?mac\"?\s*[:=])[^\n]*ENC\[AES256_GCM,data:[^,\]]", re.MULTILINE
+)
 
 
 def _refuse_blanked(
@@ -294,13 +299,17 @@ def _refuse_blanked(
     value unencrypted (``NAME=``), so the committed file is read without a key."""
     if any(value.strip().strip(b"\"'").strip() for value in _values(plaintext).values()):
         return  # a value: `NAME=""` and `NAME=''` are empty to the app (python-dotenv) too
-    held = max((len(_HELD_VALUE.findall(b)) for b in (before, reuse) if b is not None), default=0)
+    counted = [
+        (len(_HELD_VALUE.findall(blob)), ref, blob)
+        for blob, ref in ((reuse, repo.branch), (before, repo.base))
+        if blob is not None
+    ]
+    held, holder, blob = max(counted, key=lambda c: c[0], default=(0, None, b""))
     if held:
-        holder = repo.branch if reuse is not None else repo.base
         raise RepoError(
             f"{spec.source} in the clone holds no values (every variable is empty: a copy of "
             f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
-            f"nothing replaced: fill them in (`git show {holder}:{spec.target} | {_DECRYPT_STDIN}` prints the committed "
+            f"nothing replaced: fill them in (`git show {holder}:{spec.target} | {_decrypt_stdin(blob)}` prints the committed "
             f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
         )
 
@@ -332,7 +341,7 @@ def _refuse_dropped(
                 f"{spec.target} {where} holds {len(lacking)} name"
                 f"{'s' if len(lacking) != 1 else ''} that {spec.source} in the clone lacks "
                 f"({shown}); nothing replaced: bring them into {spec.source} (`git show "
-                f"{ref}:{spec.target} | {_DECRYPT_STDIN}` prints the committed ones), or move "
+                f"{ref}:{spec.target} | {_decrypt_stdin(blob)}` prints the committed ones), or move "
                 f"{spec.source} away to keep the committed ciphertext as it is"
             )
 
@@ -372,7 +381,7 @@ def _refuse_older_values(
         f"{spec.target} on {holder} was written by sops at {meta.lastmodified}, after {spec.source} "
         f"in the clone was last saved ({saved:%Y-%m-%dT%H:%M:%SZ}), and holds other values for "
         f"{len(changed)} name{'s' if len(changed) != 1 else ''} ({shown}); nothing replaced: bring the "
-        f"newer values into {spec.source} (`git show {holder}:{spec.target} | {_DECRYPT_STDIN}` prints "
+        f"newer values into {spec.source} (`git show {holder}:{spec.target} | {_decrypt_stdin(before)}` prints "
         f"them), or, if the values in {spec.source} are the ones to keep, save it again "
         f"(`touch {spec.source}`)"
     )
@@ -488,13 +497,20 @@ def _branch_ciphertext_first(
     raise RepoError(
         f"{spec.target} on {repo.branch} {what}, and there is no {spec.source} in the clone: "
         f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
-        f"{spec.source} (`git show {repo.branch}:{spec.target} | {_DECRYPT_STDIN}` prints the "
-        f"branch's, `git show {repo.base}:{spec.target} | {_DECRYPT_STDIN}` the base's), then plan "
+        f"{spec.source} (`git show {repo.branch}:{spec.target} | {_decrypt_stdin(reuse)}` prints the "
+        f"branch's, `git show {repo.base}:{spec.target} | {_decrypt_stdin(before)}` the base's), then plan "
         f"again; to keep only the base's, delete the branch (`git branch -D {repo.branch}`)"
     )
 
 
 _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/stdin"
+
+
+def _decrypt_stdin(blob: bytes) -> str:
+    """The sops command that prints ``blob`` piped in, in the format it is in (pass 12a: a JSON or YAML
+    `.env.enc` piped to `--input-type dotenv` failed "invalid dotenv input line: {")."""
+    fmt = sopsmeta.sops_format(blob) or "dotenv"
+    return _DECRYPT_STDIN.replace("--input-type dotenv", f"--input-type {fmt}")
 
 
 def _sops_time(stamp: str) -> datetime:

@@ -14,12 +14,14 @@ import time
 import git as gitpython
 import pytest
 
+from juniper_rollout.sops import sops_path
+
 from tests.helpers import git, rollout
 from tests.test_pass3 import BRANCH
 from tests.test_pass10a import _apply
-from tests.test_pass11a import _stalling_server
+from tests.test_pass11a import _merge_branch_into_main, _stalling_server
 
-ML = "juniper-ml"
+ML, CASCOR = "juniper-ml", "juniper-cascor"
 
 
 def _ssh_left(port: int) -> list[str]:
@@ -78,3 +80,43 @@ def test_sync_over_ssh_that_never_answers_leaves_no_ssh_behind(fleet, monkeypatc
         server.close()
     assert "did not finish in 3 s" in result.stdout, result.stdout + result.stderr
     assert not left, "ssh left running after sync's time limit"
+
+
+# --- item 1: a copy of .env.example never blanks the committed values, in any sops format ----------
+
+
+def test_an_env_copied_from_env_example_never_blanks_a_json_env_enc(fleet, tmp_path):
+    """Pass 11a's refusal counted the committed values as dotenv lines (`NAME=ENC[…]`): a `.env.enc`
+    in sops' JSON format (the tool re-encrypts it as dotenv: "was sops json format") counted 0, and a
+    `.env` copied from `.env.example` encrypted 15 empty strings over its 15 values."""
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    _merge_branch_into_main(repo)
+    git(repo, "branch", "-D", BRANCH)
+    work = tmp_path / "json"
+    work.mkdir()
+    (work / ".sops.yaml").write_text(git(repo, "show", "main:.sops.yaml"))
+    (work / "old.enc").write_text(git(repo, "show", "main:.env.enc"))
+    sops = [sops_path(), "decrypt", "--input-type", "dotenv", "--output-type", "dotenv", "old.enc"]
+    plain = subprocess.run(sops, cwd=work, check=True, capture_output=True).stdout
+    (work / "x.env").write_bytes(plain)
+    encrypt = [sops_path(), "encrypt", "--filename-override", ".env.enc", "--input-type", "dotenv"]
+    encrypt += ["--output-type", "json", "x.env"]
+    json_enc = subprocess.run(encrypt, cwd=work, check=True, capture_output=True).stdout
+    assert json_enc.lstrip().startswith(b"{")
+    git(repo, "checkout", "-q", "main", "--", ".")
+    (repo / ".env.enc").write_bytes(json_enc)
+    git(repo, "commit", "-qm", "a teammate's JSON .env.enc", "--", ".env.enc")
+    (repo / ".env").write_text(git(repo, "show", "main:.env.example"))
+    result = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "holds no values" in result.stdout and "holds 15 values" in result.stdout, result.stdout
+    assert "encrypt .env" not in result.stdout
+    assert _apply(fleet, CASCOR).code == 1
+    assert not git(repo, "branch", "--list", BRANCH).strip()
+    # the command the line gives works when pasted (the file is JSON: `--input-type json`)
+    command = result.stdout.split("(`", 1)[1].split("`", 1)[0]
+    assert "--input-type json" in command, command
+    shown = subprocess.run(
+        command.replace("sops ", f"{sops_path()} ", 1), shell=True, cwd=repo, capture_output=True
+    )
+    assert shown.returncode == 0 and b"HF_TOKEN=demo" in shown.stdout, shown.stderr
