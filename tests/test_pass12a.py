@@ -120,3 +120,24 @@ def test_an_env_copied_from_env_example_never_blanks_a_json_env_enc(fleet, tmp_p
         command.replace("sops ", f"{sops_path()} ", 1), shell=True, cwd=repo, capture_output=True
     )
     assert shown.returncode == 0 and b"HF_TOKEN=demo" in shown.stdout, shown.stderr
+
+
+# --- item 11: a saved plan's text goes into the commit: text only --------------------------------
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x1b[31m", "\u009b2J", "\n\nRollout-Tool: x"])
+def test_a_saved_plans_reason_holding_a_control_character_is_refused(fleet, tmp_path, bad):
+    """Pass 10a/11a refused control characters in the manifest's `commit_message`, but a hand-edited
+    plan file's `reason` is written into the commit message too (`- .sops.yaml: create (REASON)`): a
+    NUL was committed (git fsck: nulInCommit), an ESC or C1 CSI reached the terminal in `git log`."""
+    import json
+
+    plan = tmp_path / "p.json"
+    assert rollout("plan", "-m", fleet.manifest, "--repo", ML, "--out", plan).code == 0
+    data = json.loads(plan.read_text())
+    data["repos"][0]["files"][0]["reason"] = f"ok {bad} more"
+    plan.write_text(json.dumps(data))
+    result = rollout("apply", plan, "-m", fleet.manifest, "--yes")
+    assert result.code == 1, result.stdout + result.stderr
+    assert "damaged plan file" in result.stderr and "not one line of text" in result.stderr
+    assert not git(fleet.repo(ML), "branch", "--list", BRANCH).strip()
