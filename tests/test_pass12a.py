@@ -141,3 +141,28 @@ def test_a_saved_plans_reason_holding_a_control_character_is_refused(fleet, tmp_
     assert result.code == 1, result.stdout + result.stderr
     assert "damaged plan file" in result.stderr and "not one line of text" in result.stderr
     assert not git(fleet.repo(ML), "branch", "--list", BRANCH).strip()
+
+
+def test_a_managed_path_holding_a_c1_control_is_escaped_in_the_commit_message(fleet):
+    """Pass 11a refused C1 controls in `commit_message`, but each managed path is written into the
+    message too (`- PATH: create …`): a `files:` path holding U+009B (CSI to a terminal reading UTF-8)
+    reached `git log` raw. The file keeps its name; the message shows the control as an escape."""
+    text = fleet.manifest.read_text()
+    assert "- path: .github/CODEOWNERS " in text
+    fleet.manifest.write_text(
+        text.replace("- path: .github/CODEOWNERS ", '- path: "docs/a\\u009b2Jb.md" ', 1)
+    )
+    result = rollout(
+        "apply", "-m", fleet.manifest, "--rollout", "repo-hygiene", "--repo", ML, "--yes"
+    )
+    assert result.code == 0, result.stdout + result.stderr
+    repo = fleet.repo(ML)
+    body = subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "commit", "chore/repo-hygiene"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert "\u009b".encode() not in body
+    assert b"- docs/a\\x9b2Jb.md: create" in body, body
+    names = git(repo, "ls-tree", "-r", "-z", "--name-only", "chore/repo-hygiene").split("\0")
+    assert "docs/a\u009b2Jb.md" in names
