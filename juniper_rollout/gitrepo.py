@@ -908,7 +908,9 @@ def push(repo: git.Repo, branch: str) -> str:
                 f"the branch is written, but its push to origin was interrupted (git stopped by "
                 f"signal {-err.status}); run apply --push again to push it"
             ) from None
-        if "stale info" in text or "rejected" in text or "fetch first" in text:
+        # `[rejected]` (a lease or a fast-forward refused), not `[remote rejected]`: origin's own hook
+        # declining the push was called "commits the tool did not push" for a branch origin lacks (pass 12a)
+        if "stale info" in text or "[rejected]" in text or "fetch first" in text:
             raise RepoError(
                 f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
                 "them, then delete or merge the remote branch before pushing again"

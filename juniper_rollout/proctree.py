@@ -20,7 +20,15 @@ def run(
     here (KeyboardInterrupt, a signal's handler) the process and all its descendants are killed first,
     then the exception goes on (``subprocess.TimeoutExpired`` for the time limit)."""
     proc = subprocess.Popen(
-        args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        args,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a remote's hook may print any bytes (`remote: caf\xe9`): a message, never a crash
+        # (pass 12a: "unexpected UnicodeDecodeError … a damaged repository?" for a written branch)
+        errors="replace",
     )
     try:
         out, err = proc.communicate(timeout=timeout)

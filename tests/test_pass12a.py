@@ -166,3 +166,42 @@ def test_a_managed_path_holding_a_c1_control_is_escaped_in_the_commit_message(fl
     assert b"- docs/a\\x9b2Jb.md: create" in body, body
     names = git(repo, "ls-tree", "-r", "-z", "--name-only", "chore/repo-hygiene").split("\0")
     assert "docs/a\u009b2Jb.md" in names
+
+
+# --- item 10/11: what origin says is a message, never a crash --------------------------------------
+
+
+def _origin_with_hook(tmp_path, repo, exit_code: int):
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text(f'#!/bin/sh\nprintf "caf\\351 refus\\351\\n" >&2\nexit {exit_code}\n')
+    hook.chmod(0o755)
+    git(repo, "remote", "add", "origin", str(origin))
+    return origin
+
+
+def test_a_remote_hook_printing_latin1_is_a_message_not_a_crash(fleet, tmp_path):
+    """Pass 11a's push subprocess decoded git's output as strict UTF-8: origin's pre-receive hook
+    printing `caf\\xe9` made a pushed branch "failed  unexpected UnicodeDecodeError … a damaged
+    repository? run git fsck" with a crash log."""
+    repo = fleet.repo(ML)
+    origin = _origin_with_hook(tmp_path, repo, 0)
+    result = rollout("apply", "-m", fleet.manifest, "--repo", ML, "--yes", "--push")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "pushed to origin" in result.stdout and "unexpected" not in result.stdout
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    assert git(origin, "rev-parse", BRANCH).strip() == tip
+
+
+def test_a_push_origins_hook_declines_is_named_as_such(fleet, tmp_path):
+    """Origin's own hook declining the push (`[remote rejected]`) was reported as "origin/BRANCH has
+    commits the tool did not push (a reviewer's?) … delete or merge the remote branch", for a branch
+    origin does not hold (and, with a Latin-1 message, as an UnicodeDecodeError crash)."""
+    repo = fleet.repo(ML)
+    _origin_with_hook(tmp_path, repo, 1)
+    result = rollout("apply", "-m", fleet.manifest, "--repo", ML, "--yes", "--push")
+    assert result.code == 1, result.stdout + result.stderr
+    assert "push to origin failed" in result.stdout, result.stdout
+    assert "[remote rejected]" in result.stdout
+    assert "did not push" not in result.stdout and "unexpected" not in result.stdout
