@@ -50,6 +50,7 @@ def redact_origin(path: Path, text: str) -> str:
         ["git", "-C", str(path), "config", "--get-regexp", ORIGIN_URLS],
         capture_output=True,
         text=True,
+        errors="replace",  # decoded as git's messages are (proctree.run): a Latin-1 URL (pass 12a)
         env={**os.environ, **TOOL_ENV},
     ).stdout
     return redact(text, *origin_urls(found))

@@ -205,3 +205,16 @@ def test_a_push_origins_hook_declines_is_named_as_such(fleet, tmp_path):
     assert "push to origin failed" in result.stdout, result.stdout
     assert "[remote rejected]" in result.stdout
     assert "did not push" not in result.stdout and "unexpected" not in result.stdout
+
+
+def test_sync_from_an_origin_whose_url_is_not_utf8_is_one_line(fleet, tmp_path):
+    """An origin URL holding a Latin-1 byte (a folder `caf\\xe9.git`): sync's failed fetch was
+    "unexpected UnicodeDecodeError; please report this" and a crash log (git's stderr and the
+    redaction's `git config` read as strict UTF-8)."""
+    repo = fleet.repo(ML)
+    url = os.fsencode(str(tmp_path)) + b"/caf\xe9.git"
+    subprocess.run([b"git", b"-C", os.fsencode(repo), b"remote", b"add", b"origin", url], check=True)
+    result = rollout("sync", "-m", fleet.manifest, "--repo", ML)
+    assert result.code == 1, result.stdout + result.stderr
+    assert "git fetch failed" in result.stdout, result.stdout
+    assert "unexpected" not in result.stdout + result.stderr
