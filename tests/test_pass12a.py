@@ -15,7 +15,6 @@ import git as gitpython
 import pytest
 
 from juniper_rollout.sops import sops_path
-
 from tests.helpers import git, rollout
 from tests.test_pass3 import BRANCH
 from tests.test_pass10a import _apply
@@ -213,8 +212,38 @@ def test_sync_from_an_origin_whose_url_is_not_utf8_is_one_line(fleet, tmp_path):
     redaction's `git config` read as strict UTF-8)."""
     repo = fleet.repo(ML)
     url = os.fsencode(str(tmp_path)) + b"/caf\xe9.git"
-    subprocess.run([b"git", b"-C", os.fsencode(repo), b"remote", b"add", b"origin", url], check=True)
+    subprocess.run(
+        [b"git", b"-C", os.fsencode(repo), b"remote", b"add", b"origin", url], check=True
+    )
     result = rollout("sync", "-m", fleet.manifest, "--repo", ML)
     assert result.code == 1, result.stdout + result.stderr
     assert "git fetch failed" in result.stdout, result.stdout
     assert "unexpected" not in result.stdout + result.stderr
+
+
+# --- item 1 (generated text): the commands a refusal prints work when pasted ------------------------
+
+
+def test_the_printed_git_show_works_for_a_branch_named_with_shell_characters(fleet):
+    """git allows `;`, `$` in a branch name; the refusals printed `git show BRANCH:.env.enc | sops …`
+    unquoted: pasted, `chore/x;echo$IFS$9PWNED` ran `echo` and never printed the committed values."""
+    branch = "chore/x;echo$IFS$9PWNED"
+    text = fleet.manifest.read_text()
+    assert "  branch: chore/sops-age-rollout\n" in text
+    fleet.manifest.write_text(
+        text.replace("  branch: chore/sops-age-rollout\n", f'  branch: "{branch}"\n', 1)
+    )
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    (repo / ".env").write_text(git(repo, "show", f"{branch}:.env.example"))
+    result = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "holds no values" in result.stdout, result.stdout
+    command = result.stdout.split("(`", 1)[1].split("`", 1)[0]
+    shown = subprocess.run(
+        ["bash", "-c", command],
+        cwd=repo,
+        capture_output=True,
+        env={**os.environ, "PATH": f"{os.path.dirname(sops_path())}:{os.environ['PATH']}"},
+    )
+    assert b"PWNED" not in shown.stdout + shown.stderr, command
+    assert shown.returncode == 0 and b"HF_TOKEN=demo" in shown.stdout, shown.stderr
