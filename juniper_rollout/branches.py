@@ -352,7 +352,7 @@ def commit_message(spec: RepoSpec, plan: RepoPlan) -> str:
     # terminal reading UTF-8, in `git log`): shown as an escape, as git quotes such a path itself
     lines += [
         f"- {inert(f.path)}: {f.action}"
-        + (f" ({inert(f.detail or f.reason)})" if (f.detail or f.reason) else "")
+        + (f" ({inert(f.detail or f.reason or '')})" if (f.detail or f.reason) else "")
         for f in plan.writes
     ]
     return "\n".join(lines) + f"\n\n{gitrepo.TRAILER}\n"

@@ -305,7 +305,7 @@ def _refuse_blanked(
         for blob, ref in ((reuse, repo.branch), (before, repo.base))
         if blob is not None
     ]
-    held, holder, blob = max(counted, key=lambda c: c[0], default=(0, None, b""))
+    held, holder, blob = max(counted, key=lambda c: c[0], default=(0, repo.base, b""))
     if held:
         raise RepoError(
             f"{spec.source} in the clone holds no values (every variable is empty: a copy of "
@@ -342,7 +342,7 @@ def _refuse_dropped(
                 f"{spec.target} {where} holds {len(lacking)} name"
                 f"{'s' if len(lacking) != 1 else ''} that {spec.source} in the clone lacks "
                 f"({shown}); nothing replaced: bring them into {spec.source} (`git show "
-                f"{_at(ref, spec.target)} | {_decrypt_stdin(blob)}` prints the committed ones), or move "
+                f"{_at(ref, spec.target)} | {_decrypt_stdin(blob or b'')}` prints the committed ones), or move "
                 f"{spec.source} away to keep the committed ciphertext as it is"
             )
 
