@@ -298,7 +298,7 @@ def _refuse_blanked(
     own header asks for, before the values are filled in) never replaces a committed ciphertext that
     holds values: every secret would be encrypted as an empty string (pass 11a). sops leaves an empty
     value unencrypted (``NAME=``), so the committed file is read without a key."""
-    if any(value.strip().strip(b"\"'").strip() for value in _values(plaintext).values()):
+    if not all(_empty_to_the_app(value) for value in _values(plaintext).values()):
         return  # a value: `NAME=""` and `NAME=''` are empty to the app (python-dotenv) too
     counted = [
         (len(_HELD_VALUE.findall(blob)), ref, blob)
@@ -313,6 +313,20 @@ def _refuse_blanked(
             f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob)}` prints the committed "
             f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
         )
+
+
+def _empty_to_the_app(value: bytes) -> bool:
+    """``value`` (as written after ``NAME=``) is empty to python-dotenv: blank, ``""`` or ``''``, and
+    (pass 12a) a quoted empty value followed by a comment, ``NAME=""  # your token here``, the way a
+    hand-written `.env.example` documents its names (15 of them were encrypted over the values)."""
+    text = value.strip()
+    if not text.strip(b"\"'").strip():
+        return True
+    quote = text[:1]
+    if quote in (b'"', b"'") and text[1:2] == quote:
+        rest = text[2:].strip()
+        return rest.startswith(b"#")
+    return False
 
 
 def _refuse_dropped(

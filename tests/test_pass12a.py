@@ -247,3 +247,23 @@ def test_the_printed_git_show_works_for_a_branch_named_with_shell_characters(fle
     )
     assert b"PWNED" not in shown.stdout + shown.stderr, command
     assert shown.returncode == 0 and b"HF_TOKEN=demo" in shown.stdout, shown.stderr
+
+
+def test_an_env_copied_from_a_commented_env_example_never_blanks_the_committed_values(fleet):
+    """A hand-written `.env.example` (kept by the tool, lesson 7) documents each name as
+    `NAME=""  # your token here`; copied to `.env`, every value is empty to the app (python-dotenv),
+    but pass 11a's refusal read `""  # …` as a value, and 15 of them were encrypted over the values."""
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    example = git(repo, "show", f"{BRANCH}:.env.example")
+    lines = [
+        f'{line}""  # your {line[:-1]} here' if line.endswith("=") else line
+        for line in example.splitlines()
+    ]
+    assert sum(line.endswith(" here") for line in lines) == 15
+    (repo / ".env").write_text("\n".join(lines) + "\n")
+    result = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "holds no values" in result.stdout and "holds 15 values" in result.stdout, result.stdout
+    assert _apply(fleet, CASCOR).code == 1
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
