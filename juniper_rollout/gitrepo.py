@@ -31,6 +31,7 @@ import gitdb
 from git.objects.fun import tree_entries_from_data, tree_to_stream
 from gitdb.base import IStream
 
+from juniper_rollout import proctree
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
@@ -907,7 +908,9 @@ def push(repo: git.Repo, branch: str) -> str:
                 f"the branch is written, but its push to origin was interrupted (git stopped by "
                 f"signal {-err.status}); run apply --push again to push it"
             ) from None
-        if "stale info" in text or "rejected" in text or "fetch first" in text:
+        # `[rejected]` (a lease or a fast-forward refused), not `[remote rejected]`: origin's own hook
+        # declining the push was called "commits the tool did not push" for a branch origin lacks (pass 12a)
+        if "stale info" in text or "[rejected]" in text or "fetch first" in text:
             raise RepoError(
                 f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
                 "them, then delete or merge the remote branch before pushing again"
@@ -923,11 +926,10 @@ def _to_origin(repo: git.Repo, *args: str) -> str:
     ever). subprocess stops git when the time is up, and on any exception in this process (a second
     Ctrl-C): GitPython's own time limit left a watchdog thread that kept the tool from exiting."""
     try:
-        out = subprocess.run(
+        # pass 12a: stopped with its children (ssh to an ssh:// remote was left running for ever)
+        out = proctree.run(
             ["git", *args],
             cwd=repo.git.working_dir,
-            capture_output=True,
-            text=True,
             # English messages, as GitPython runs git: "rejected", "stale info" are read below
             env={**os.environ, **NO_PROMPT, "LANGUAGE": "C", "LC_ALL": "C"},
             timeout=PUSH_TIMEOUT,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -248,6 +249,10 @@ def load(path: Path) -> list[RepoPlan]:
                     why = f"has the action {f.action!r}, which the tool never plans"
                 if not why and f.action in (CREATE, UPDATE) and f.after is None:
                     why = "is written without content"  # write_tree would read that as a deletion
+                if not why and f.reason is not None and not _one_line_of_text(f.reason):
+                    # pass 12a: the reason goes into the commit message: a NUL was committed (git
+                    # fsck: nulInCommit), an ESC or C1 CSI reached the terminal in `git log`
+                    why = "has a reason that is not one line of text (a control character)"
                 if why:
                     raise RolloutError(
                         f"{path}: damaged plan file (repo {repo['name']}: path {f.path!r} "
@@ -278,3 +283,8 @@ def load(path: Path) -> list[RepoPlan]:
             f"{path}: damaged plan file ({err!r} missing or wrong); run plan again"
         ) from None
     return plans
+
+
+def _one_line_of_text(reason: object) -> bool:
+    """A plan's reason as the tool writes it: a string with no control character (C0, DEL, C1)."""
+    return isinstance(reason, str) and re.search(r"[\x00-\x1f\x7f-\x9f]", reason) is None

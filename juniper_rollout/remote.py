@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from juniper_rollout import reffiles
+from juniper_rollout import proctree, reffiles
 from juniper_rollout.errors import RepoError
 from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, redact
 
@@ -28,9 +28,8 @@ def _git(
     env = {**os.environ, **TOOL_ENV}
     limit = timeout or NETWORK_TIMEOUT
     try:
-        out = subprocess.run(
-            ["git", "-C", str(path), *args], capture_output=True, text=True, env=env, timeout=limit
-        )
+        # pass 12a: stopped with its children (ssh to an ssh:// remote was left running for ever)
+        out = proctree.run(["git", "-C", str(path), *args], env=env, timeout=limit)
     except subprocess.TimeoutExpired:
         # pass 11a: an ssh:// or git:// remote that never answers (git's low-speed limit is http's)
         # ended sync with "unexpected TimeoutExpired; please report this" and a crash log
@@ -51,6 +50,7 @@ def redact_origin(path: Path, text: str) -> str:
         ["git", "-C", str(path), "config", "--get-regexp", ORIGIN_URLS],
         capture_output=True,
         text=True,
+        errors="replace",  # decoded as git's messages are (proctree.run): a Latin-1 URL (pass 12a)
         env={**os.environ, **TOOL_ENV},
     ).stdout
     return redact(text, *origin_urls(found))

@@ -21,6 +21,7 @@ from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChang
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
+from juniper_rollout.wording import shell_word
 
 
 def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
@@ -257,7 +258,7 @@ def _refuse_ciphertext_values(spec: EncryptSpec, plaintext: bytes, holder: str |
     if found is not None:
         line = plaintext.count(b"\n", 0, found.start()) + 1
         how = (
-            f" (`git show {holder}:{spec.target} | sops decrypt --input-type dotenv --output-type "
+            f" (`git show {_at(holder, spec.target)} | sops decrypt --input-type dotenv --output-type "
             f"dotenv /dev/stdin > {spec.source}`)"
             if holder
             else ""
@@ -282,7 +283,12 @@ def _refuse_emptied(spec: EncryptSpec, before: bytes | None, reuse: bytes | None
         )
 
 
-_HELD_VALUE = re.compile(rb"^(?!sops_)[^#=\n]*=ENC\[AES256_GCM,data:[^,\]]", re.MULTILINE)
+# a value sops encrypted (an empty one has no data), on a line that is not sops' own MAC: dotenv
+# `NAME=ENC[…]`, and (pass 12a) the JSON/YAML/INI a hand-made `.env.enc` may be in (`"NAME": "ENC[…]"`:
+# a copy of .env.example encrypted 15 empty strings over a JSON .env.enc holding 15 values)
+_HELD_VALUE = re.compile(
+    rb"^(?!sops_|\s*\"?mac\"?\s*[:=])[^\n]*ENC\[AES256_GCM,data:[^,\]]", re.MULTILINE
+)
 
 
 def _refuse_blanked(
@@ -292,17 +298,35 @@ def _refuse_blanked(
     own header asks for, before the values are filled in) never replaces a committed ciphertext that
     holds values: every secret would be encrypted as an empty string (pass 11a). sops leaves an empty
     value unencrypted (``NAME=``), so the committed file is read without a key."""
-    if any(value.strip().strip(b"\"'").strip() for value in _values(plaintext).values()):
+    if not all(_empty_to_the_app(value) for value in _values(plaintext).values()):
         return  # a value: `NAME=""` and `NAME=''` are empty to the app (python-dotenv) too
-    held = max((len(_HELD_VALUE.findall(b)) for b in (before, reuse) if b is not None), default=0)
+    counted = [
+        (len(_HELD_VALUE.findall(blob)), ref, blob)
+        for blob, ref in ((reuse, repo.branch), (before, repo.base))
+        if blob is not None
+    ]
+    held, holder, blob = max(counted, key=lambda c: c[0], default=(0, repo.base, b""))
     if held:
-        holder = repo.branch if reuse is not None else repo.base
         raise RepoError(
             f"{spec.source} in the clone holds no values (every variable is empty: a copy of "
             f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
-            f"nothing replaced: fill them in (`git show {holder}:{spec.target} | {_DECRYPT_STDIN}` prints the committed "
+            f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob)}` prints the committed "
             f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
         )
+
+
+def _empty_to_the_app(value: bytes) -> bool:
+    """``value`` (as written after ``NAME=``) is empty to python-dotenv: blank, ``""`` or ``''``, and
+    (pass 12a) a quoted empty value followed by a comment, ``NAME=""  # your token here``, the way a
+    hand-written `.env.example` documents its names (15 of them were encrypted over the values)."""
+    text = value.strip()
+    if not text.strip(b"\"'").strip():
+        return True
+    quote = text[:1]
+    if quote in (b'"', b"'") and text[1:2] == quote:
+        rest = text[2:].strip()
+        return rest.startswith(b"#")
+    return False
 
 
 def _refuse_dropped(
@@ -332,7 +356,7 @@ def _refuse_dropped(
                 f"{spec.target} {where} holds {len(lacking)} name"
                 f"{'s' if len(lacking) != 1 else ''} that {spec.source} in the clone lacks "
                 f"({shown}); nothing replaced: bring them into {spec.source} (`git show "
-                f"{ref}:{spec.target} | {_DECRYPT_STDIN}` prints the committed ones), or move "
+                f"{_at(ref, spec.target)} | {_decrypt_stdin(blob or b'')}` prints the committed ones), or move "
                 f"{spec.source} away to keep the committed ciphertext as it is"
             )
 
@@ -372,7 +396,7 @@ def _refuse_older_values(
         f"{spec.target} on {holder} was written by sops at {meta.lastmodified}, after {spec.source} "
         f"in the clone was last saved ({saved:%Y-%m-%dT%H:%M:%SZ}), and holds other values for "
         f"{len(changed)} name{'s' if len(changed) != 1 else ''} ({shown}); nothing replaced: bring the "
-        f"newer values into {spec.source} (`git show {holder}:{spec.target} | {_DECRYPT_STDIN}` prints "
+        f"newer values into {spec.source} (`git show {_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints "
         f"them), or, if the values in {spec.source} are the ones to keep, save it again "
         f"(`touch {spec.source}`)"
     )
@@ -488,13 +512,26 @@ def _branch_ciphertext_first(
     raise RepoError(
         f"{spec.target} on {repo.branch} {what}, and there is no {spec.source} in the clone: "
         f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
-        f"{spec.source} (`git show {repo.branch}:{spec.target} | {_DECRYPT_STDIN}` prints the "
-        f"branch's, `git show {repo.base}:{spec.target} | {_DECRYPT_STDIN}` the base's), then plan "
-        f"again; to keep only the base's, delete the branch (`git branch -D {repo.branch}`)"
+        f"{spec.source} (`git show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
+        f"branch's, `git show {_at(repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
+        f"again; to keep only the base's, delete the branch (`git branch -D {shell_word(repo.branch)}`)"
     )
 
 
 _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/stdin"
+
+
+def _at(ref: str, path: str) -> str:
+    """``REF:PATH`` as one shell word (pass 12a: a branch named `chore/x;id`, which git allows, made
+    the printed `git show` run `id` when pasted)."""
+    return shell_word(f"{ref}:{path}")
+
+
+def _decrypt_stdin(blob: bytes) -> str:
+    """The sops command that prints ``blob`` piped in, in the format it is in (pass 12a: a JSON or YAML
+    `.env.enc` piped to `--input-type dotenv` failed "invalid dotenv input line: {")."""
+    fmt = sopsmeta.sops_format(blob) or "dotenv"
+    return _DECRYPT_STDIN.replace("--input-type dotenv", f"--input-type {fmt}")
 
 
 def _sops_time(stamp: str) -> datetime:
@@ -629,7 +666,7 @@ def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) 
         raise RepoError(
             f"the rollout branch holds {path}, which no `encrypt:` entry names now, and there is no "
             f"{spec.source} in the clone to encrypt to {spec.target}: the branch would lose it; "
-            f"bring {spec.source} back (`git show {repo.branch}:{path} > {path}`, then `sops decrypt "
+            f"bring {spec.source} back (`git show {_at(repo.branch, path)} > {path}`, then `sops decrypt "
             f"--input-type dotenv --output-type dotenv {path} > {spec.source}`), or set the "
             f"target back to {path}"
         )
@@ -648,7 +685,7 @@ def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known,
             f"the rollout branch holds {path}, which no enabled `encrypt:` entry of {repo.name} writes "
             f"now: rebuilding {repo.branch} on {repo.base} would drop it, the only copy of those values "
             f"in git; set the entry back (enabled, with its plaintext or without), or merge the branch "
-            f"first; to drop it on purpose, delete the branch (`git branch -D {repo.branch}`)"
+            f"first; to drop it on purpose, delete the branch (`git branch -D {shell_word(repo.branch)}`)"
         )
 
 
@@ -659,7 +696,7 @@ def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[F
         if spec.enabled and spec.source in deleted and change.after is None:
             raise RepoError(
                 f"{spec.source} is tracked at {repo.base} but not in the clone, so it cannot be encrypted "
-                f"before the rollout removes it from git: restore it (`git show {repo.base}:{spec.source} "
+                f"before the rollout removes it from git: restore it (`git show {_at(repo.base, spec.source)} "
                 f"> {spec.source}`), then plan again"
             )
 
