@@ -259,7 +259,7 @@ def _refuse_ciphertext_values(spec: EncryptSpec, plaintext: bytes, holder: str |
         line = plaintext.count(b"\n", 0, found.start()) + 1
         how = (
             f" (`git show {_at(holder, spec.target)} | sops decrypt --input-type dotenv --output-type "
-            f"dotenv /dev/stdin > {spec.source}`)"
+            f"dotenv /dev/stdin > {shell_word(spec.source)}`)"
             if holder
             else ""
         )
@@ -666,8 +666,9 @@ def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) 
         raise RepoError(
             f"the rollout branch holds {path}, which no `encrypt:` entry names now, and there is no "
             f"{spec.source} in the clone to encrypt to {spec.target}: the branch would lose it; "
-            f"bring {spec.source} back (`git show {_at(repo.branch, path)} > {path}`, then `sops decrypt "
-            f"--input-type dotenv --output-type dotenv {path} > {spec.source}`), or set the "
+            f"bring {spec.source} back (`git show {_at(repo.branch, path)} > {shell_word(path)}`, then `sops "
+            f"decrypt --input-type dotenv --output-type dotenv {shell_word(path)} > "
+            f"{shell_word(spec.source)}`), or set the "
             f"target back to {path}"
         )
 
@@ -697,7 +698,7 @@ def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[F
             raise RepoError(
                 f"{spec.source} is tracked at {repo.base} but not in the clone, so it cannot be encrypted "
                 f"before the rollout removes it from git: restore it (`git show {_at(repo.base, spec.source)} "
-                f"> {spec.source}`), then plan again"
+                f"> {shell_word(spec.source)}`), then plan again"
             )
 
 

@@ -198,3 +198,16 @@ def test_drift_finds_an_env_file_added_in_a_merge_commit(fleet, tmp_path):
     found = [f for f in drift["repos"][0]["findings"] if f["id"] == "plaintext-env-in-history"]
     assert [f["path"] for f in found] == [".env.production"] and "evil merge" in found[0]["message"]
     assert "not-a-real-token" not in json.dumps(drift)
+
+
+def test_verify_quotes_the_tracked_file_it_names_in_commands(fleet):
+    """verify's plaintext-env advice names a tracked file in `git rm --cached` and `git filter-repo`:
+    a name with a space must be one shell word there, as drift writes it (read-through, stop 20)."""
+    ml = fleet.repo("juniper-ml")
+    commit_on_main(ml, {"sp ace/.env.production": FAKE}, "a tracked env file in a spaced folder")
+    data = json.loads(
+        rollout("verify", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--json").stdout
+    )
+    detail = {c["name"]: c for c in data["repos"][0]["checks"]}["plaintext-env"]["detail"]
+    assert "`git rm --cached 'sp ace/.env.production'`" in detail
+    assert "`git filter-repo --invert-paths --path 'sp ace/.env.production'`" in detail

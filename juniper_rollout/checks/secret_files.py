@@ -18,6 +18,7 @@ from juniper_rollout.checks.base import (
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.keys import AgeKeys
 from juniper_rollout.manifest import Manifest, RepoSpec
+from juniper_rollout.wording import shell_word
 
 
 def check_plaintext(snap: RefFiles) -> Check:
@@ -28,8 +29,9 @@ def check_plaintext(snap: RefFiles) -> Check:
         return failed(
             name,
             f"{', '.join(snap.plaintext)} tracked in git at {snap.ref}: plaintext secrets in the repository",
-            f"{APPLY} (its commit removes them; or `git rm --cached {first}`), rotate every value they held, "
-            f"and consider `git filter-repo --invert-paths --path {first}` (rewrites history: the owner's call)",
+            f"{APPLY} (its commit removes them; or `git rm --cached {shell_word(first)}`), rotate every value "
+            f"they held, and consider `git filter-repo --invert-paths --path {shell_word(first)}` (rewrites "
+            "history: the owner's call)",
         )
     return passed(name, "no plaintext env file tracked")
 
