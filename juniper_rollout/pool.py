@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from juniper_rollout.errors import ManifestError, RolloutError
+from juniper_rollout.proctree import descendants
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -303,25 +304,7 @@ def _stop_workers_children(pool: Any) -> None:
     """SIGTERM to what the workers run (git, sops, ssh: every process below a worker), never to a
     worker itself: its job then fails in one line, it starts no other repo (``stopping``), and its
     chunk comes back whole (a killed worker would break the pool: its finished repos unreported)."""
-    workers = set(getattr(pool, "_processes", None) or {})
-    below: dict[int, list[int]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                parent = int(handle.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        below.setdefault(parent, []).append(int(entry))
-    stack = [child for worker in workers for child in below.get(worker, [])]
-    while stack:
-        pid = stack.pop()
-        stack += below.get(pid, [])
+    for pid in descendants(*(getattr(pool, "_processes", None) or {})):
         try:
             os.kill(pid, signal.SIGTERM)
         except OSError:

@@ -45,12 +45,13 @@ def kill_tree(pid: int) -> None:
     other child while the tree is read from /proc."""
     with suppress(OSError):
         os.kill(pid, signal.SIGSTOP)
-    for each in [pid, *_descendants(pid)]:
+    for each in [pid, *descendants(pid)]:
         with suppress(OSError):
             os.kill(each, signal.SIGKILL)
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(*pids: int) -> list[int]:
+    """Every process below ``pids`` (children, their children, …), read from /proc; [] without it."""
     below: dict[int, list[int]] = {}
     try:
         entries = os.listdir("/proc")
@@ -65,7 +66,7 @@ def _descendants(pid: int) -> list[int]:
         except (OSError, ValueError, IndexError):
             continue
         below.setdefault(parent, []).append(int(entry))
-    found, stack = [], list(below.get(pid, []))
+    found, stack = [], [child for pid in pids for child in below.get(pid, [])]
     while stack:
         each = stack.pop()
         found.append(each)
