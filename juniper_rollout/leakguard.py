@@ -27,6 +27,7 @@ from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
 from juniper_rollout.secretshape import looks_secret
+from juniper_rollout.yamlio import leaves
 
 MIN_VALUE = 8
 MAX_EXPANDED = 1 << 16  # a value grown by `${…}` past this is not expanded (`B=${A}${A}…` doubles)
@@ -205,16 +206,11 @@ def _parts(value: bytes) -> list[bytes]:
     found += [unquote_to_bytes(part) for part in found]
     if value.lstrip()[:1] in (b"{", b"["):
         try:
-            stack = [json.loads(value)]
+            doc = [json.loads(value)]
         except (ValueError, RecursionError):
-            stack = []
-        while stack:
-            node = stack.pop()
-            if isinstance(node, dict):
-                stack += node.values()
-            elif isinstance(node, list):
-                stack += node
-            elif isinstance(node, str):
+            doc = []
+        for node in leaves(*doc):
+            if isinstance(node, str):
                 found.append(node.encode("utf-8", "replace"))
             elif isinstance(node, int | float) and not isinstance(node, bool):
                 found.append(json.dumps(node).encode())  # pass 12b: `{"pin": 48213579}`

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from juniper_rollout.dotenv import RESERVED_PREFIX, bare_name
-from juniper_rollout.yamlio import YamlSyntaxError, load_plain
+from juniper_rollout.yamlio import YamlSyntaxError, leaves, load_plain
 
 _B64 = r"[A-Za-z0-9+/]+={0,2}"
 MAC = rf"ENC\[AES256_GCM,data:{_B64},iv:{_B64},tag:{_B64},type:str\]"
@@ -225,14 +225,8 @@ def _plaintext_leaf_line(text: str, fmt: str) -> int | None:
         return None
     if not isinstance(doc, dict):
         return None
-    stack = [v for k, v in doc.items() if k != "sops"]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            stack += node.values()
-        elif isinstance(node, list):
-            stack += node
-        elif node is not None and not (isinstance(node, str) and _ANY_VALUE.fullmatch(node)):
+    for node in leaves(*(v for k, v in doc.items() if k != "sops")):
+        if node is not None and not (isinstance(node, str) and _ANY_VALUE.fullmatch(node)):
             shown = json.dumps(node) if fmt == "json" else str(node)
             lines = text.splitlines()
             return next((n for n, line in enumerate(lines, start=1) if shown in line), 1)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import yaml as pyyaml  # comes with pre-commit
@@ -207,6 +208,20 @@ def _ruamel_node(node: Any, in_flow: bool, seen: set[int]) -> Any:
         node.end_mark,
         flow_style=node.flow_style,
     )
+
+
+def leaves(*nodes: Any) -> Iterator[Any]:
+    """The scalars in plain data (what :func:`load_plain` or ``json.loads`` returns), depth first,
+    without recursion: every value below the dicts and lists of ``nodes``."""
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+        else:
+            yield node
 
 
 def load_plain(text: str) -> Any:
