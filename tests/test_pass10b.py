@@ -348,31 +348,12 @@ def test_drift_finds_a_plaintext_value_in_a_yaml_json_or_ini_sops_file(fleet, tm
     values; the metadata intact) was "0 findings" tracked (`drift --ref`) and in history: the values
     check read dotenv files only (pass 10b, 13.9)."""
     from juniper_rollout import keys
-    from tests.test_pass3 import commit_on
     from tests.test_sops_formats import sops_output
 
     repo = fleet.repo("juniper-data")
     real = sops_output(keys.public_keys_in(fleet.key_file)[0], fmt).decode()
     plain = _with_a_plaintext_value(real, fmt)
-    added = commit_on(repo, "main", {"svc/.env.enc": plain}, tmp_path, "add svc secrets")
-    fixed = commit_on(repo, added, {"svc/.env.enc": real}, tmp_path, "fix svc secrets")
-    git(repo, "update-ref", "refs/heads/hist", fixed)
-    git(repo, "update-ref", "refs/heads/plain", added)
-    only = ("--manifest", fleet.manifest, "--repo", "juniper-data")
-    history = rollout("drift", *only, "--format", "json")
-    tracked = rollout("drift", *only, "--ref", "plain", "--format", "json")
-    for result, message in (
-        (history, "was once committed with a value sops did not encrypt"),
-        (tracked, "holds a value sops did not encrypt"),
-    ):
-        found = [
-            f
-            for r in json.loads(result.stdout)["repos"]
-            for f in r["findings"]
-            if f["path"] == "svc/.env.enc"
-        ]
-        assert found and message in found[0]["message"], result.stdout
-        assert "-value-5e1" not in result.stdout + result.stderr
+    history = drift_flags_the_unencrypted_value(fleet, repo, tmp_path, real, plain, "-value-5e1")
     assert "add svc secrets" in history.stdout and "fix svc secrets" not in history.stdout
 
 
@@ -498,3 +479,31 @@ def test_the_loose_reading_follows_sops_own_tokens_not_any_look_alike():
     assert _loose_others("PGP__LIST_KEYS=x\nKMS__list_0=y\nsops_kms__LIST_0=z\n", "dotenv") == set()
     assert _loose_others("sops_Hc_Vault__list_7__map_x=1\n", "dotenv") == {"hc_vault"}
     assert _loose_others("[sops]\nPGP__list_0__map_fp: F\n", "ini") == {"pgp"}
+
+
+def drift_flags_the_unencrypted_value(fleet, repo, tmp_path, real: str, plain: str, canary: str):
+    """``plain`` (a sops file with something sops did not encrypt) committed as svc/.env.enc, then
+    ``real`` over it: drift names it in history and at ``--ref`` that commit, never showing
+    ``canary``. Returns the history run."""
+    from tests.test_pass3 import commit_on
+
+    added = commit_on(repo, "main", {"svc/.env.enc": plain}, tmp_path, "add svc secrets")
+    fixed = commit_on(repo, added, {"svc/.env.enc": real}, tmp_path, "fix svc secrets")
+    git(repo, "update-ref", "refs/heads/hist", fixed)
+    git(repo, "update-ref", "refs/heads/plain", added)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-data")
+    history = rollout("drift", *only, "--format", "json")
+    tracked = rollout("drift", *only, "--ref", "plain", "--format", "json")
+    for result, message in (
+        (history, "was once committed with a value sops did not encrypt"),
+        (tracked, "holds a value sops did not encrypt"),
+    ):
+        found = [
+            f
+            for r in json.loads(result.stdout)["repos"]
+            for f in r["findings"]
+            if f["path"] == "svc/.env.enc"
+        ]
+        assert found and message in found[0]["message"], result.stdout
+        assert canary not in result.stdout + result.stderr
+    return history

@@ -16,6 +16,7 @@ from tests.demofleet import CANARY, make_repo
 from tests.helpers import git, rollout
 from tests.test_hostile import KEY
 from tests.test_pass3 import BARE
+from tests.test_pass10b import drift_flags_the_unencrypted_value
 
 # --- 13.6: a value as python-dotenv reads it, expansion and CR line ends included -----------------
 
@@ -231,32 +232,13 @@ def test_drift_finds_a_plaintext_comment_in_a_yaml_or_ini_sops_file(fleet, tmp_p
     value`) was "0 findings", tracked and in history: pass 10b's reader dropped comments
     (pass 11b, 13.9)."""
     from juniper_rollout import keys
-    from tests.test_pass3 import commit_on
     from tests.test_sops_formats import sops_output
 
     repo = fleet.repo("juniper-data")
     real = sops_output(keys.public_keys_in(fleet.key_file)[0], fmt.split("-")[0]).decode()
     plain = _with_a_plaintext_comment(real, fmt)
     assert plain != real
-    added = commit_on(repo, "main", {"svc/.env.enc": plain}, tmp_path, "add svc secrets")
-    fixed = commit_on(repo, added, {"svc/.env.enc": real}, tmp_path, "fix svc secrets")
-    git(repo, "update-ref", "refs/heads/hist", fixed)
-    git(repo, "update-ref", "refs/heads/plain", added)
-    only = ("--manifest", fleet.manifest, "--repo", "juniper-data")
-    history = rollout("drift", *only, "--format", "json")
-    tracked = rollout("drift", *only, "--ref", "plain", "--format", "json")
-    for result, message in (
-        (history, "was once committed with a value sops did not encrypt"),
-        (tracked, "holds a value sops did not encrypt"),
-    ):
-        found = [
-            f
-            for r in json.loads(result.stdout)["repos"]
-            for f in r["findings"]
-            if f["path"] == "svc/.env.enc"
-        ]
-        assert found and message in found[0]["message"], result.stdout
-        assert "plain-comment-value" not in result.stdout + result.stderr
+    drift_flags_the_unencrypted_value(fleet, repo, tmp_path, real, plain, "plain-comment-value")
 
 
 def test_real_sops_yaml_and_ini_comments_are_no_plaintext(tmp_path):
