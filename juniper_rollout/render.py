@@ -24,6 +24,7 @@ from jinja2 import (
     TemplateNotFound,
     TemplateSyntaxError,
 )
+from jinja2.compiler import CodeGenerator
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
@@ -131,6 +132,93 @@ class TooBig(SecurityError):
     """A template asked for more time or memory than any real file needs."""
 
 
+MAX_BITS = (
+    1 << 16
+)  # an integer a template may compute (~19,700 digits; Python prints 4,300 at most)
+# pass 13a: one step that multiplies what it is given (the output can be |self| x |args|)
+_AMPLIFIERS = frozenset(
+    {"replace", "join", "indent", "format", "format_map", "translate", "expandtabs"}
+)
+
+
+def _weight(value: Any, limit: int = MAX_OUTPUT) -> int:
+    """The characters and items in ``value`` (strings and containers walked, shared parts each time
+    they are reached), counted until past ``limit``: what rendering it could cost."""
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += len(item)
+            if total <= limit:
+                stack.extend(item)
+        elif isinstance(item, dict):
+            total += len(item)
+            if total <= limit:
+                stack.extend(item.keys())
+                stack.extend(item.values())
+        elif isinstance(item, int) and not isinstance(item, bool):
+            total += item.bit_length() // 3 + 1  # about its decimal digits, never converted
+        else:
+            total += 1
+    return total
+
+
+def _check_weight(value: Any, what: str) -> Any:
+    """``value`` when a template may hold it; TooBig when it holds more than any file renders (pass 13a:
+    ``s ~ s``, ``l + l``, ``l.extend(l)`` doubled past memory, 12-23 GB, one step at a time)."""
+    if _weight(value) > MAX_OUTPUT:
+        raise TooBig(f"{what} of more than {MAX_OUTPUT:,} characters or items")
+    return value
+
+
+def _check_product(name: str, receiver: Any, args: tuple, kwargs: Mapping[str, Any]) -> None:
+    """TooBig when one amplifying step (``s|replace('', t)``, ``l|join(t)``, ``s|indent(w)``,
+    ``'{0}{0}'.format(t)``) could render more than ``MAX_OUTPUT``: its output is bounded by the
+    product of what it is given."""
+    if name in _AMPLIFIERS:  # a count (indent's width, expandtabs' size) multiplies by its value
+        given = sum(
+            abs(x) if isinstance(x, int) and not isinstance(x, bool) else _weight(x)
+            for x in (*args, *kwargs.values())
+        )
+        if (_weight(receiver) + 1) * (given + 1) > MAX_OUTPUT:
+            raise TooBig(f"a {name} that could make more than {MAX_OUTPUT:,} characters")
+
+
+def _check_bits(operator: str, left: Any, right: Any) -> None:
+    """TooBig when ``left OP right`` on integers would exceed ``MAX_BITS`` (pass 13a: ``**`` was bounded
+    by its exponent only, and ``(((2**64)**64)**64)**64`` took 24 s, one level more 2.6 GB and more)."""
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (left, right)):
+        return
+    if operator == "*":
+        bits = abs(left).bit_length() + abs(right).bit_length()
+    elif operator == "**" and right > 0:
+        bits = abs(left).bit_length() * right
+    else:
+        return
+    if bits > MAX_BITS:
+        raise TooBig(f"a number of about {bits:,} bits (at most {MAX_BITS:,})")
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with ``a ~ b`` routed through the environment's size check (the sandbox
+    intercepts operators and calls, never ``~``)."""
+
+    def visit_Concat(self, node, frame) -> None:  # noqa: N802 (jinja's name)
+        if frame.eval_ctx.volatile:
+            func_name = "(markup_join if context.eval_ctx.volatile else str_join)"
+        elif frame.eval_ctx.autoescape:
+            func_name = "markup_join"
+        else:
+            func_name = "str_join"
+        self.write(f"environment.bounded_concat({func_name}, (")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
 _budget = threading.local()
 
 
@@ -138,13 +226,14 @@ class BoundedSandbox(SandboxedEnvironment):
     """Jinja's sandbox, with time and memory bounded: ``'x' * 10**10``, ``range(10**9)``,
     ``'x'|center(10**10)`` and loops nested to billions of steps stop with one line."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = _BoundedCodeGenerator
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.globals.pop("lipsum", None)
         self.globals["range"] = _counted_range
-        self.filters = {name: _bounded(f) for name, f in self.filters.items()}
+        self.filters = {name: _bounded(f, name) for name, f in self.filters.items()}
         self.filters["format"] = _width_checked(self.filters["format"])
 
     def wrap_str_format(self, value: Any):
@@ -161,22 +250,36 @@ class BoundedSandbox(SandboxedEnvironment):
                 if (
                     isinstance(seq, (str, bytes, list, tuple))
                     and isinstance(times, int)
-                    and len(seq) * times > MAX_OUTPUT
+                    and _weight(seq) * times > MAX_OUTPUT  # pass 13a: [s] * 1000, s of 5 M
                 ):
                     raise TooBig(
-                        f"a repetition of {len(seq) * times:,} items (at most {MAX_OUTPUT:,})"
+                        f"a repetition of {_weight(seq) * times:,} items (at most {MAX_OUTPUT:,})"
                     )
+        _check_bits(operator, left, right)
+        if operator == "+" and _weight((left, right)) > MAX_OUTPUT:
+            raise TooBig(f"a sum of more than {MAX_OUTPUT:,} characters or items")
         if operator == "%" and isinstance(left, str):
             _check_widths(left)  # '%10000000000s' % 'x'
             if "*" in left:  # '%*d' % (10**10, 1): the width is an argument
                 _check_counts(right if isinstance(right, tuple) else (right,), {}, "a format")
+            _check_product("format", left, (right,), {})  # '%s%s…' % t
         if operator == "**" and isinstance(right, (int, float)) and right > 64:
             raise TooBig(f"a power of {right} (at most 64)")
-        return super().call_binop(context, operator, left, right)
+        return _check_weight(super().call_binop(context, operator, left, right), "a result")
 
     def call(__self, __context, __obj, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (jinja's signature)
         _check_counts(args, kwargs, "a call")  # 'x'.ljust(10**10), 'x'.zfill(10**10)…
-        return super().call(__context, __obj, *args, **kwargs)
+        receiver = getattr(__obj, "__self__", None)
+        _check_product(getattr(__obj, "__name__", ""), receiver, args, kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if receiver is not None and not isinstance(receiver, type):  # l.extend(l): grown in place
+            _check_weight(receiver, "a value")
+        return _check_weight(result, "a result")
+
+    def bounded_concat(self, join, items: tuple) -> Any:
+        """``a ~ b ~ …``, refused before joining when the parts hold more than ``MAX_OUTPUT``."""
+        _check_weight(items, "a joined text")
+        return join(items)
 
 
 def _counted_range(*args: int):
@@ -224,6 +327,8 @@ def _width_checked(function, text: str | None = None):
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> Any:
         fmt = text if text is not None else (args[0] if args else None)
+        if text is not None:  # '{0}{0}…'.format(t): a method on the text (pass 13a)
+            _check_product("format", text, args, kwargs)
         if isinstance(fmt, str):
             _check_widths(fmt)
             if "*" in fmt or _NESTED_FIELD.search(
@@ -239,11 +344,14 @@ def _width_checked(function, text: str | None = None):
     return checked
 
 
-def _bounded(filter_function):
+def _bounded(filter_function, name: str = ""):
     @functools.wraps(filter_function)
     def checked(*args: Any, **kwargs: Any) -> Any:
         _check_counts(args, kwargs, "a filter")
-        return filter_function(*args, **kwargs)
+        given = [a for a in args if isinstance(a, (str, bytes, list, tuple, dict, int))]
+        if given:  # (an eval context or environment comes first for some filters)
+            _check_product(name, given[0], tuple(given[1:]), kwargs)
+        return _check_weight(filter_function(*args, **kwargs), "a result")
 
     return checked
 
