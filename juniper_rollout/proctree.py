@@ -8,9 +8,13 @@ to PID 1) after the tool had said "did not finish in 600 s", or after a second C
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import subprocess
+import time
 from contextlib import suppress
+
+MAX_KEPT = 1 << 20  # bytes kept of each of git's streams: its first and last half MB
 
 
 def run(
@@ -19,25 +23,65 @@ def run(
     """``subprocess.run(args, capture_output=True, text=True, …)``; on its time limit or any exception
     here (KeyboardInterrupt, a signal's handler) the process and all its descendants are killed first,
     then the exception goes on (``subprocess.TimeoutExpired`` for the time limit)."""
-    proc = subprocess.Popen(
-        args,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # a remote's hook may print any bytes (`remote: caf\xe9`): a message, never a crash
-        # (pass 12a: "unexpected UnicodeDecodeError … a damaged repository?" for a written branch)
-        errors="replace",
-    )
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = _bounded_output(proc, args, timeout)
     except BaseException:
         kill_tree(proc.pid)
+        for stream in (proc.stdout, proc.stderr):  # never read again: a runaway could fill memory
+            with suppress(BaseException):
+                stream.close()  # type: ignore[union-attr]
         with suppress(BaseException):
-            proc.communicate()
+            proc.wait()
         raise
-    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+    # a remote's hook may print any bytes (`remote: caf\xe9`): a message, never a crash
+    # (pass 12a: "unexpected UnicodeDecodeError … a damaged repository?" for a written branch)
+    return subprocess.CompletedProcess(
+        args, proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+    )
+
+
+def _bounded_output(proc: subprocess.Popen, args: list[str], timeout: float) -> tuple[bytes, bytes]:
+    """Read ``proc``'s stdout and stderr to their end within ``timeout``, keeping at most ``MAX_KEPT``
+    bytes of each (its start and its end: git puts the refs' verdicts last). Pass 13a: origin's
+    pre-receive hook printing without end was held whole in memory (`communicate`), a MemoryError
+    traceback at 1.5 GB, and unbounded without a limit, for up to the 600 s of the push."""
+    deadline = time.monotonic() + timeout
+    half = MAX_KEPT // 2
+    kept: dict[int, list[bytearray]] = {}
+    with selectors.DefaultSelector() as selector:
+        for stream in (proc.stdout, proc.stderr):
+            assert stream is not None
+            selector.register(stream, selectors.EVENT_READ)
+            kept[stream.fileno()] = [bytearray(), bytearray()]
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(args, timeout)
+            for key, _ in selector.select(left):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                head, tail = kept[key.fd]
+                room = half - len(head)
+                if room > 0:
+                    head += chunk[:room]
+                    chunk = chunk[room:]
+                tail += chunk
+                if len(tail) > half:
+                    del tail[: len(tail) - half]
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise subprocess.TimeoutExpired(args, timeout)
+    proc.wait(timeout=left)
+    (out_head, out_tail), (err_head, err_tail) = (
+        kept[proc.stdout.fileno()],  # type: ignore[union-attr]
+        kept[proc.stderr.fileno()],  # type: ignore[union-attr]
+    )
+    for stream in (proc.stdout, proc.stderr):
+        stream.close()  # type: ignore[union-attr]
+    return bytes(out_head + out_tail), bytes(err_head + err_tail)
 
 
 def kill_tree(pid: int) -> None:

@@ -6,6 +6,9 @@ The attempts, held and broken, are logged in the pass-13a log; SECURITY.md lists
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 
 from tests.test_adversary import hostile_template, one_line_error, run_cli
@@ -74,3 +77,40 @@ def test_the_bounds_leave_ordinary_template_arithmetic_alone(tmp_path):
     result = run_cli("plan", "--manifest", manifest)
     assert result.returncode == 0, result.stderr
     assert "+a, b aBc a\n    +    b a-b x/y 55340232221128654848 xy [1, 2] abcd\n" in result.stdout
+
+
+# --- items 10/11: what git prints during a push or fetch is bounded -------------------------------
+
+
+def test_a_remote_printing_without_end_is_kept_to_its_start_and_end():
+    """origin's pre-receive hook printing without end (git relays it as `remote: …` on stderr): pass
+    12a's `proctree.run` held all of it in memory (`communicate`) for up to the push's 600 s: at 1.5 GB
+    of address space the push ended in a MemoryError traceback. Now the start and the end of each
+    stream are kept (git's verdict on each ref comes last), at most ``MAX_KEPT`` bytes."""
+    from juniper_rollout import proctree
+
+    script = (
+        "echo first-line >&2; yes 'remote: noise' | head -c 20000000 >&2; "
+        "echo '! refs/heads/x [remote rejected]' >&2; echo porcelain-done"
+    )
+    out = proctree.run(["sh", "-c", script], env=dict(os.environ), timeout=120)
+    assert out.returncode == 0
+    assert len(out.stderr) <= proctree.MAX_KEPT, len(out.stderr)
+    assert out.stderr.startswith("first-line\n")
+    assert out.stderr.endswith("! refs/heads/x [remote rejected]\n")
+    assert out.stdout == "porcelain-done\n"
+
+
+def test_a_push_to_an_origin_whose_hook_prints_without_end_is_pushed(fleet, tmp_path):
+    """The same through the real CLI: a local origin whose pre-receive hook prints 5 MB and accepts."""
+    from tests.helpers import git, rollout
+
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nyes 'remote noise' | head -c 5000000 >&2\nexit 0\n")
+    hook.chmod(0o755)
+    git(fleet.repo("juniper-ml"), "remote", "add", "origin", str(origin))
+    result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes", "--push")
+    assert result.code == 0 and "pushed to origin" in result.stdout, result.stdout + result.stderr
+    assert git(origin, "rev-parse", "chore/sops-age-rollout")
