@@ -156,6 +156,14 @@ class _Reader:
                 f"{where}.{key} holds the control character {bad.group()!r}: a commit message is "
                 "text (only line breaks and tabs)",
             )
+        if key == "commit_message" and isinstance(value, str) and not value.split("\n")[0].strip():
+            # pass 13a: "" was committed with an empty subject, and `pr` then failed with
+            # "unexpected IndexError; please report this" (the title is the first line)
+            raise self.fail(
+                self.key_line(node, key),
+                f"{where}.{key} must start with a subject line (its first line is empty): the first "
+                "line is the commit's subject and the pull request's title",
+            )
         return value
 
     def choice(

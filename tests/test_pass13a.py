@@ -114,3 +114,30 @@ def test_a_push_to_an_origin_whose_hook_prints_without_end_is_pushed(fleet, tmp_
     result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes", "--push")
     assert result.code == 0 and "pushed to origin" in result.stdout, result.stdout + result.stderr
     assert git(origin, "rev-parse", "chore/sops-age-rollout")
+
+
+# --- item 11: a commit message without a subject ---------------------------------------------------
+
+
+@pytest.mark.parametrize("message", ['""', '"   "', '"\\nchore: x"'])
+def test_a_commit_message_with_an_empty_first_line_is_refused_with_its_line(fleet, message):
+    """`commit_message: ""` passed pass 10a/11a's control-character rule: the branch was committed with
+    an empty subject, and `apply --push --pr` / `pr` then failed with "unexpected IndexError; please
+    report this" and a crash log (the pull request's title is the first line). Refused in the
+    manifest, with its line, for the defaults and for a rollout's own message."""
+    from tests.helpers import rollout
+
+    original = fleet.manifest.read_text()
+    for old in (
+        '  commit_message: "chore: manage secrets with SOPS + age"',
+        '    commit_message: "chore: fleet repo hygiene (Dependabot, CODEOWNERS, Python ignores)"',
+    ):
+        assert old in original
+        indent = old[: len(old) - len(old.lstrip())]
+        fleet.manifest.write_text(original.replace(old, f"{indent}commit_message: {message}"))
+        extra = () if indent == "  " else ("--rollout", "repo-hygiene")
+        result = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-ml", *extra)
+        assert result.code == 1, result.stdout + result.stderr
+        assert "commit_message must start with a subject line" in result.stderr, result.stderr
+        assert f"{fleet.manifest}:" in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
