@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.demofleet import CANARY
-from tests.helpers import git, rollout
+from tests.helpers import git, next_second, rollout
 from tests.test_pass3 import BRANCH, main_moves_to
 from tests.test_pass10a import _apply, _decrypted, _sops_edit_on_main
 
@@ -46,7 +46,7 @@ def test_a_sops_edit_on_main_before_the_branchs_later_one_is_never_dropped(fleet
     _sops_edit_on_main(repo, tmp_path, f"NEW_X=teammate-{CANARY}")
     teammate = git(repo, "rev-parse", "main").strip()
     git(repo, "update-ref", "refs/heads/main", old_main)  # the user's main has not seen it yet
-    time.sleep(1.1)  # sops' lastmodified has a one-second grain
+    next_second()  # sops' lastmodified has a one-second grain
     env = repo / ".env"
     env.write_text(env.read_text().replace("HF_TOKEN=", f"HF_TOKEN=rotated-{CANARY}-", 1))
     assert _apply(fleet, CASCOR).code == 0
@@ -125,7 +125,7 @@ def test_an_older_env_copied_back_never_reverts_the_branchs_later_value(fleet, t
     old.write_bytes(env.read_bytes())
     stamp = env.stat()
     os.utime(old, (stamp.st_atime, stamp.st_mtime))
-    time.sleep(1.1)
+    next_second()
     env.write_text(env.read_text().replace("HF_TOKEN=", f"HF_TOKEN=rotated-{CANARY}-", 1))
     assert _apply(fleet, CASCOR).code == 0
     env.write_bytes(old.read_bytes())
