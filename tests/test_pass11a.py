@@ -225,7 +225,7 @@ def test_a_push_to_a_remote_that_never_answers_ends(fleet, tmp_path):
     code = (
         "import git\n"
         "from juniper_rollout import gitrepo, errors\n"
-        "gitrepo.PUSH_TIMEOUT = 3.0\n"
+        "gitrepo.PUSH_TIMEOUT = 1.0\n"
         "try:\n"
         f"    gitrepo.push(git.Repo({str(repo)!r}), {BRANCH!r})\n"
         "except errors.RolloutError as err:\n"
@@ -243,7 +243,7 @@ def test_a_push_to_a_remote_that_never_answers_ends(fleet, tmp_path):
         raise AssertionError("the push to a silent remote never ended") from None
     finally:
         server.close()
-    assert "ONE LINE: git push to origin did not finish in 3 s" in done.stdout, (
+    assert "ONE LINE: git push to origin did not finish in 1 s" in done.stdout, (
         done.stdout + done.stderr
     )
 
@@ -405,7 +405,7 @@ def test_sync_from_a_remote_that_never_answers_is_one_line_not_a_crash_log(fleet
     tool's own bug: "unexpected TimeoutExpired; please report this" and a crash log."""
     from juniper_rollout import remote
 
-    monkeypatch.setattr(remote, "NETWORK_TIMEOUT", 3.0)
+    monkeypatch.setattr(remote, "NETWORK_TIMEOUT", 1.0)
     monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:git")
     server = _stalling_server()
     git(
@@ -420,7 +420,7 @@ def test_sync_from_a_remote_that_never_answers_is_one_line_not_a_crash_log(fleet
     finally:
         server.close()
     assert result.code == 1, result.stdout + result.stderr
-    assert "git fetch did not finish in 3 s" in result.stdout, result.stdout
+    assert "git fetch did not finish in 1 s" in result.stdout, result.stdout
     assert "please report" not in result.stdout + result.stderr
 
 
