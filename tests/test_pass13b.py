@@ -1,0 +1,44 @@
+"""Issue 13, pass 13b: the second adversarial pass over items 5-9 and the smaller list, against main
+(e7c7805).
+
+Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import rollout
+
+# --- smaller list: branch names git reads as its own files under .git ------------------------------
+
+
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "logs/HEAD",
+        "worktrees/wt1/HEAD",
+        "main-worktree/HEAD",
+        "shallow",
+        "sequencer/head",
+        "rebase-merge/orig-head",
+    ],
+)
+def test_a_branch_git_reads_as_a_file_of_its_own_is_refused_with_its_line(fleet, branch):
+    """git's DWIM reads `$GIT_DIR/NAME` as a ref before refs/heads/NAME: `.git/logs/HEAD` is a reflog
+    whose first field is an object id (`git rev-parse logs/HEAD` gave 0000000, "ambiguous"), `.git/shallow`
+    names a commit in a shallow clone, `.git/sequencer/head` during a cherry-pick; `worktrees/ID/HEAD` and
+    `main-worktree/HEAD` are those worktrees' HEADs (measured with git 2.39). `branch: logs/HEAD` was
+    created by apply, then `verify --ref logs/HEAD` said "ref not found" (pass 13b, smaller list)."""
+    text = fleet.manifest.read_text()
+    assert "branch: chore/sops-age-rollout" in text
+    fleet.manifest.write_text(
+        text.replace("branch: chore/sops-age-rollout", f"branch: {branch}", 1)
+    )
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code == 1
+    assert "git's own file of that name" in result.stderr, result.stderr
+    assert ":11:" in result.stderr  # the branch's line
+    assert result.stderr.count("\n") == 1
+    # a name merely holding those words is still a branch
+    fleet.manifest.write_text(text.replace("branch: chore/sops-age-rollout", "branch: chore/logs", 1))
+    assert rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml").code == 0
