@@ -5,9 +5,11 @@ Each test fails on the main this pass started from (checked by undoing its fix).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.helpers import rollout
+from tests.helpers import git, rollout
 
 # --- smaller list: branch names git reads as its own files under .git ------------------------------
 
@@ -40,5 +42,43 @@ def test_a_branch_git_reads_as_a_file_of_its_own_is_refused_with_its_line(fleet,
     assert ":11:" in result.stderr  # the branch's line
     assert result.stderr.count("\n") == 1
     # a name merely holding those words is still a branch
-    fleet.manifest.write_text(text.replace("branch: chore/sops-age-rollout", "branch: chore/logs", 1))
+    fleet.manifest.write_text(
+        text.replace("branch: chore/sops-age-rollout", "branch: chore/logs", 1)
+    )
     assert rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml").code == 0
+
+
+# --- 13.9: a note removed from a notes ref, still in its history ------------------------------------
+
+
+@pytest.mark.parametrize("how", ["removed", "overwritten"])
+def test_drift_finds_a_plaintext_env_note_removed_but_kept_in_the_notes_refs_history(fleet, how):
+    """`git notes add -F .env main`, then `git notes remove main` (or `git notes add -f` with a review
+    note): the notes ref's history keeps the `.env` blob, and `git push origin 'refs/notes/*'` pushes that
+    history, like a file committed and then deleted (which drift flags): "0 findings" (pass 10b noted
+    "older versions of a note are not read"; pass 13b, 13.9)."""
+    repo = fleet.repo("juniper-cascor")
+    env = "HF_TOKEN=note-gone-value-7d2e1c\nDB_PASSWORD=note-gone-pw-3b9a\n"
+    git(repo, "notes", "add", "-m", env, "main")
+    if how == "removed":
+        git(repo, "notes", "remove", "main")
+    else:
+        git(repo, "notes", "add", "-f", "-m", "Reviewed-by: Ada <ada@example.com>", "main")
+    result = rollout(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json"
+    )
+    found = [f for r in json.loads(result.stdout)["repos"] for f in r["findings"]]
+    assert [f["path"] for f in found] == ["refs/notes/commits"], found
+    assert (
+        "the history of refs/notes/commits holds a note shaped like a plaintext env"
+        in (found[0]["message"])
+    )
+    assert "note-gone" not in result.stdout
+    # the note the ref holds now is reported once (by the rule for current notes), not twice
+    git(repo, "notes", "add", "-f", "-m", env, "main")
+    result = rollout(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json"
+    )
+    found = [f for r in json.loads(result.stdout)["repos"] for f in r["findings"]]
+    assert [f["path"] for f in found] == ["refs/notes/commits"], found
+    assert "holds a note shaped like a plaintext env file (`git notes`)" in found[0]["message"]
