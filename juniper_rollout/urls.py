@@ -113,6 +113,12 @@ def redact(text: str, *urls: str | None) -> str:
         login = urlsplit_scheme(url or "") == "ssh" and not re.search(r"[/?#]", user)
         secret = password if has_password else "" if login else user  # `to/ken@` is no ssh login
         secrets = {secret, unquote(secret)}  # as written, and as git decodes %-escapes
+        # pass 13b: git prints a user-info from after its FIRST '@' (`https://u@TOKEN:x@host` gave
+        # "unable to access 'https://TOKEN:x@host/…'"), and reads `u:p@ssw0rd/TOKEN@gitserver` as the
+        # host `ssw0rd` (no host shape after the last '@' for misread_userinfo to go by): those are secret too
+        if has_password and "@" in user:
+            secrets.add(user.partition("@")[2])
+        secrets.add(_ambiguous_password(url or ""))
         # in pieces too: git's "Could not resolve host: PART" names the part before a '/' (pass 11b)
         pieces = {*secrets, *(p for s in secrets for p in re.split(r"[@/?#]", s)), extra}
         pieces |= set(extra.split("#"))
@@ -123,6 +129,22 @@ def redact(text: str, *urls: str | None) -> str:
             if len(piece) >= 3:  # in any case: ssh says "Could not resolve hostname" in lower case
                 text = re.sub(re.escape(piece), "***", text, flags=re.IGNORECASE)
     return text
+
+
+def _ambiguous_password(url: str) -> str:
+    """For ``scheme://user:pass@word/…@host…`` whose host (after the first segment's last ``@``) has no
+    host shape: the password as read up to the URL's LAST ``@`` ('' otherwise). git reads ``word`` as
+    the host and prints the rest; redacting it too costs only a path piece of a rare URL."""
+    if "://" not in url:
+        return ""
+    rest = url.split("://", 1)[1]
+    rest = rest[: min((i for i in (rest.find(c) for c in "?#") if i >= 0), default=len(rest))]
+    head = rest.split("/", 1)[0]
+    if "@" not in head or ":" not in head.partition("@")[0] or "@" not in rest[len(head) :]:
+        return ""
+    if _HOST.fullmatch(head.rpartition("@")[2]):
+        return ""
+    return rest.rpartition("@")[0].partition(":")[2]
 
 
 def is_loopback(url: str) -> bool:

@@ -82,3 +82,41 @@ def test_drift_finds_a_plaintext_env_note_removed_but_kept_in_the_notes_refs_his
     found = [f for r in json.loads(result.stdout)["repos"] for f in r["findings"]]
     assert [f["path"] for f in found] == ["refs/notes/commits"], found
     assert "holds a note shaped like a plaintext env file (`git notes`)" in found[0]["message"]
+
+
+# --- 13.7: a password git reads a host out of, and a user name holding an '@' ---------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # git reads the host as `ssw0rd`; no host shape follows the last '@' (an intranet name)
+        "https://u:p@ssw0rd/SECRETintra13b@gitserver:1/o/r.git",
+        # a user name holding an '@': git prints the user-info from after its FIRST '@'
+        "https://u@SECRETuserat13b:x@127.0.0.1:1/o/r.git",
+    ],
+    ids=["password-at-slash-intranet-host", "user-name-holding-an-at-sign"],
+)
+def test_sync_push_and_bootstrap_never_print_a_token_git_reads_out_of_place(
+    fleet, monkeypatch, url
+):
+    """Pass 12b left `https://u:p@ssw0rd/SECRET@gitserver/…` unredacted (no dotted host after the last
+    '@'): git's "unable to access 'https://ssw0rd/SECRET…@gitserver…'" was printed by sync, apply --push
+    and bootstrap; `https://u@TOKEN:x@host` printed "'https://TOKEN:x@…'" (the redaction drops the user
+    when a password is given, and `x` is too short) (pass 13b, 13.7)."""
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:1")  # no name lookup: git fails at once
+    repo = fleet.repo("juniper-ml")
+    git(repo, "remote", "add", "origin", url)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-ml")
+    before = fleet.manifest.read_bytes()
+    for result in (
+        rollout("sync", *only),
+        rollout("apply", *only, "--push", "--yes"),
+        rollout("bootstrap", "newone", "--manifest", fleet.manifest, "--url", url, "--yes"),
+    ):
+        assert result.code == 1, result.stdout
+        said = (result.stdout + result.stderr).lower()
+        assert "unable to access" in said or "failed" in said, said
+        assert "secretintra13b" not in said and "secretuserat13b" not in said, said
+    assert fleet.manifest.read_bytes() == before
