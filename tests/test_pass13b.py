@@ -9,7 +9,9 @@ import json
 
 import pytest
 
+from juniper_rollout.secretshape import looks_secret
 from tests.helpers import git, rollout
+from tests.test_pass11b import _one_repo_with_a_template
 
 # --- smaller list: branch names git reads as its own files under .git ------------------------------
 
@@ -120,3 +122,33 @@ def test_sync_push_and_bootstrap_never_print_a_token_git_reads_out_of_place(
         assert "unable to access" in said or "failed" in said, said
         assert "secretintra13b" not in said and "secretuserat13b" not in said, said
     assert fleet.manifest.read_bytes() == before
+
+
+# --- 13.6: a password of letters under a numbered, versioned or per-stage secret name -----------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["DB_PASSWORD2", "DB_PASSWORD_PROD", "ADMIN_PASSWORD_OLD", "API_TOKEN_V2", "SECRET_KEY_BASE"],
+)
+def test_a_password_of_letters_under_a_qualified_secret_name_is_checked(tmp_path, name):
+    """`DB_PASSWORD_PROD`, `DB_PASSWORD2`, `API_TOKEN_V2`, Rails' `SECRET_KEY_BASE`: the secret word was
+    not the name's last, so the name looked no secret and a password of 8-15 letters under it was never
+    checked by the leak guard: a template holding it was printed in the plan (pass 13b, 13.6; pass 12b's
+    `MYSQL_PWD` family)."""
+    manifest = _one_repo_with_a_template(
+        tmp_path, f"{name}=Correcthorse\n".encode(), "secret: Correcthorse\n"
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+    assert "Correcthorse" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["PASSWORD_MIN_LENGTH", "TOKEN_EXPIRY", "KEY_PREFIX", "PASS_THROUGH_2", "BYPASS_2", "HOTKEY_1"],
+)
+def test_a_name_qualifying_no_secret_word_still_looks_no_secret(name):
+    """The qualifiers are numbers, versions and stages after the secret word, nothing else."""
+    assert not looks_secret(name)
