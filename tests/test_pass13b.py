@@ -152,3 +152,39 @@ def test_a_password_of_letters_under_a_qualified_secret_name_is_checked(tmp_path
 def test_a_name_qualifying_no_secret_word_still_looks_no_secret(name):
     """The qualifiers are numbers, versions and stages after the secret word, nothing else."""
     assert not looks_secret(name)
+
+
+# --- 13.6: pieces of a value its driver or the app reads on their own --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "part"),
+    [
+        # libpq's conninfo (psycopg.connect(os.environ["PG_DSN"])): space-separated key=value
+        ('PG_DSN="host=db user=app password=S3cretPassw0rd13b dbname=x"', "S3cretPassw0rd13b"),
+        ("PG_DSN='host=db port=5432 password=Correcthorse'", "Correcthorse"),
+        # ODBC / ADO.NET with the password first (no `;` before it)
+        ('MSSQL="Password=S3cretPassw0rd13b;Server=db;Database=x"', "S3cretPassw0rd13b"),
+        # Kafka's sasl.jaas.config: a quoted password among words
+        (
+            'KAFKA_JAAS="org.apache.kafka.common.security.plain.PlainLoginModule required '
+            'username=\\"u\\" password=\\"S3cretPassw0rd13b\\";"',
+            "S3cretPassw0rd13b",
+        ),
+        # a header value, a user:password pair, a comma list of keys (rotation)
+        ('AUTH_HEADER="Bearer S3cretPassw0rd13b"', "S3cretPassw0rd13b"),
+        ("BASIC_AUTH=user:S3cretPassw0rd13b", "S3cretPassw0rd13b"),
+        ("API_KEYS=S3cretPassw0rd13b,OtherTok3n99xyz", "S3cretPassw0rd13b"),
+    ],
+    ids=["libpq", "libpq-word", "odbc-first", "kafka-jaas", "bearer", "user-colon", "key-list"],
+)
+def test_a_piece_of_a_connection_string_or_list_is_checked(tmp_path, line, part):
+    """The leak guard read a value whole, a URL's password and `?`/`&`/`;` parameters: libpq's
+    `host=db password=X`, ODBC's `Password=X;…` first, Kafka's JAAS `password="X";`, `Bearer X`,
+    `user:X` and `k1,k2` were no parts, so a template holding the password or key was printed in the
+    plan (pass 13b, 13.6)."""
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {part}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+    assert part not in result.stdout + result.stderr
