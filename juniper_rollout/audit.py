@@ -480,6 +480,20 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
         for path, blob in sorted(facts.encrypted.items())
         if (line := sopsmeta.plaintext_value_line(blob)) is not None
     ]
+    out += [
+        Finding(
+            ENC_PLAINTEXT_VALUE,
+            path,
+            f"{path}:{line} holds a name shaped like a credential (a token pasted as a name? sops "
+            "keeps names in clear, so it is readable in git); not shown: remove that line "
+            f"(`sops edit --input-type {fmt} --output-type {fmt} {shell_word(path)}`), and rotate "
+            "that credential: it stays readable in history",
+        )
+        for path, blob in sorted(facts.encrypted.items())
+        if sopsmeta.plaintext_value_line(blob) is None
+        and (line := sopsmeta.credential_name_line(blob)) is not None
+        and (fmt := sopsmeta.sops_format(blob))
+    ]
     out += _recipients(manifest, facts.sops_config)
     return out
 
@@ -542,7 +556,10 @@ def _enc_history(facts: Facts) -> list[Finding]:
             continue
         if sopsmeta.read_metadata(blob) is None:
             bare.setdefault(path, []).append((short, subject))
-        elif sopsmeta.plaintext_value_line(blob) is not None:
+        elif (
+            sopsmeta.plaintext_value_line(blob) is not None
+            or sopsmeta.credential_name_line(blob) is not None
+        ):
             added.setdefault(path, []).append((short, subject))
     return [
         Finding(
@@ -558,8 +575,9 @@ def _enc_history(facts: Facts) -> list[Finding]:
         Finding(
             ENC_PLAINTEXT_VALUE,
             path,
-            f"{path} was once committed with a value sops did not encrypt, or a line sops did not "
-            f"write ({name_commits(commits)}): the value is still readable there: rotate it; "
+            f"{path} was once committed with a value sops did not encrypt, a line sops did not "
+            f"write, or a name shaped like a credential ({name_commits(commits)}): the value is "
+            "still readable there: rotate it; "
             "purging it is the owner's call: "
             f"`git filter-repo --invert-paths --path {shell_word(path)}`",
         )
@@ -645,12 +663,16 @@ def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[F
                     )
                 )
         elif path.lower().endswith(".enc"):
-            if sopsmeta.plaintext_value_line(blob) is not None:
+            if (
+                sopsmeta.plaintext_value_line(blob) is not None
+                or sopsmeta.credential_name_line(blob) is not None
+            ):
                 out.append(
                     Finding(
                         ENC_PLAINTEXT_VALUE,
                         path,
-                        f"{held} has a value sops did not encrypt, or a line sops did not write: "
+                        f"{held} has a value sops did not encrypt, a line sops did not write, or a "
+                        "name shaped like a credential: "
                         f"it is readable there: rotate it; {drop}",
                     )
                 )

@@ -188,3 +188,77 @@ def test_a_piece_of_a_connection_string_or_list_is_checked(tmp_path, line, part)
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
     assert part not in result.stdout + result.stderr
+
+
+# --- 13.8/13.9: a token committed as a NAME in a sops file (sops keeps names in clear) ------------------
+
+TOKEN_NAME = "ghp_" + "Zq13bToken8aB3dE5fG7hJ9kL1mN3pQ5rS7tU"  # a GitHub token's shape and length
+
+
+def _sops_with_a_token_name(recipient: str, fmt: str) -> bytes:
+    import subprocess
+
+    from juniper_rollout import sops
+
+    if fmt == "ini":
+        args, data = ["--input-type", "ini", "--output-type", "ini"], f"[app]\n{TOKEN_NAME}=x\n"
+    else:
+        args, data = (
+            ["--input-type", "dotenv", "--output-type", fmt],
+            f"HF_TOKEN=a\n{TOKEN_NAME}=b\n",
+        )
+    return subprocess.run(
+        [sops.sops_path(), "encrypt", "--age", recipient, *args, "/dev/stdin"],
+        input=data.encode(),
+        capture_output=True,
+        check=True,
+        env={"SOPS_DISABLE_VERSION_CHECK": "1", "PATH": ""},
+    ).stdout
+
+
+@pytest.mark.parametrize("fmt", ["dotenv", "yaml", "json", "ini"])
+def test_drift_finds_a_token_committed_as_a_name_in_a_sops_file(fleet, tmp_path, fmt):
+    """`sops -e` of a `.env` holding a pasted token as a NAME (`ghp_…=`: item 8's bare line, made by hand
+    with sops instead of the tool), or a YAML/JSON/INI sops file keyed by a token: sops encrypts values
+    only, so the token is readable in git; drift said nothing, tracked (`--ref`) or in history (passes
+    6 and 11b had noted it; pass 13b, 13.9). Never echoed."""
+    from juniper_rollout import keys
+    from tests.test_pass3 import commit_on
+    from tests.test_sops_formats import sops_output
+
+    repo = fleet.repo("juniper-data")
+    recipient = keys.public_keys_in(fleet.key_file)[0]
+    real = sops_output(recipient, fmt).decode()
+    held = _sops_with_a_token_name(recipient, fmt).decode()
+    assert TOKEN_NAME in held  # sops kept the name in clear: the attack is real
+    added = commit_on(repo, "main", {"svc/.env.enc": held}, tmp_path, "add svc secrets")
+    fixed = commit_on(repo, added, {"svc/.env.enc": real}, tmp_path, "fix svc secrets")
+    git(repo, "update-ref", "refs/heads/hist", fixed)
+    git(repo, "update-ref", "refs/heads/held", added)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-data")
+    history = rollout("drift", *only, "--format", "json")
+    tracked = rollout("drift", *only, "--ref", "held", "--format", "json")
+    for result, message in (
+        (history, "or a name shaped like a credential (commit"),
+        (tracked, "holds a name shaped like a credential"),
+    ):
+        found = [
+            f
+            for r in json.loads(result.stdout)["repos"]
+            for f in r["findings"]
+            if f["path"] == "svc/.env.enc"
+        ]
+        assert found and message in found[0]["message"], result.stdout
+        assert "Zq13bToken" not in result.stdout + result.stderr
+    assert "add svc secrets" in history.stdout and "fix svc secrets" not in history.stdout
+    # the command the finding gives is the one sops needs for that file's format
+    assert f"sops edit --input-type {fmt} --output-type {fmt} svc/.env.enc" in tracked.stdout
+
+
+def test_real_sops_files_hold_no_name_shaped_like_a_credential(tmp_path):
+    from juniper_rollout import keys, sopsmeta
+    from tests.test_sops_formats import sops_output
+
+    recipient = keys.generate_key_file(tmp_path / "keys.txt")
+    for fmt in ("dotenv", "yaml", "json", "ini", "binary"):
+        assert sopsmeta.credential_name_line(sops_output(recipient, fmt)) is None, fmt
