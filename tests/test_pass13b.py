@@ -262,3 +262,20 @@ def test_real_sops_files_hold_no_name_shaped_like_a_credential(tmp_path):
     recipient = keys.generate_key_file(tmp_path / "keys.txt")
     for fmt in ("dotenv", "yaml", "json", "ini", "binary"):
         assert sopsmeta.credential_name_line(sops_output(recipient, fmt)) is None, fmt
+
+
+# --- 13.6: a template named like a plaintext env file in another letter case ----------------------------
+
+
+@pytest.mark.parametrize("name", [".ENV", "Prod.Env", ".Env.Local"])
+def test_a_template_named_like_a_plaintext_env_file_in_any_case_is_refused(tmp_path, name):
+    """On macOS's (and Windows') file systems `.ENV` opens `.env` itself: `{% include '.ENV' %}` (or
+    `template: .ENV`) passed the loader's name check, case-sensitive, and rendered the templates
+    folder's plaintext env file, whose values no guard knows (pass 13b, 13.6). Shown here on Linux
+    with a file of that spelling: the name is refused before anything is read."""
+    manifest = _one_repo_with_a_template(tmp_path, b"A=1\n", f"{{% include '{name}' %}}\n")
+    (tmp_path / "tpl" / name).write_text("OWN_TOKEN=tpl-own-13b-value-77\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "is named like a plaintext env file" in result.stderr + result.stdout
+    assert "tpl-own-13b" not in result.stdout + result.stderr
