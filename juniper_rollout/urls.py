@@ -92,7 +92,16 @@ def strip_userinfo(url: str) -> str:
         return url.replace(info + "@", "", 1)
     if info and info == misread_userinfo(url):  # the host is what follows the password
         return strip_userinfo(url.replace(info + "@", "", 1))
-    parts = urlsplit(url)._replace(query="", fragment="")
+    try:
+        parts = urlsplit(url)._replace(query="", fragment="")
+    except ValueError:
+        # pass 13b: urlsplit checks the first `[…]` of the netloc as an IPv6 host even in the
+        # user-info (`https://[user]:[TOKEN]@host/…`, a filled-in placeholder from a guide): a
+        # traceback, `ValueError: 'u:TOKEN' does not appear to be an IPv4 or IPv6 address`
+        scheme, _, rest = url.partition("://")
+        rest = rest.replace(info + "@", "", 1) if info else rest
+        cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+        return f"{scheme}://{rest[:cut]}"
     if not info:
         return urlunsplit(parts)
     host = parts.netloc.rpartition("@")[2]
@@ -120,7 +129,7 @@ def redact(text: str, *urls: str | None) -> str:
             secrets.add(user.partition("@")[2])
         secrets.add(_ambiguous_password(url or ""))
         # in pieces too: git's "Could not resolve host: PART" names the part before a '/' (pass 11b)
-        pieces = {*secrets, *(p for s in secrets for p in re.split(r"[@/?#]", s)), extra}
+        pieces = {*secrets, *(p for s in secrets for p in re.split(r"[@/?#\[\]]", s)), extra}
         pieces |= set(extra.split("#"))
         for part in extra.split("#"):
             pieces |= {v for _, v in parse_qsl(part, keep_blank_values=True)}

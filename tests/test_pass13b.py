@@ -279,3 +279,39 @@ def test_a_template_named_like_a_plaintext_env_file_in_any_case_is_refused(tmp_p
     assert result.code == 1, result.stdout
     assert "is named like a plaintext env file" in result.stderr + result.stdout
     assert "tpl-own-13b" not in result.stdout + result.stderr
+
+
+# --- 13.7 / 13.11: a URL whose user-info holds `[…]` (a guide's placeholder filled in) -----------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[myuser]:[SECRETbracket13b]@127.0.0.1:1/o/r.git",
+        "https://[u:SECRETbracket13b]@127.0.0.1:1/o/r.git",
+    ],
+    ids=["user-and-token-in-brackets", "user-info-in-brackets"],
+)
+def test_a_url_with_brackets_in_its_user_info_is_one_line_never_a_traceback(
+    fleet, monkeypatch, url
+):
+    """`https://[USERNAME]:[TOKEN]@github.com/…`, a guide's placeholders filled in: Python's urlsplit
+    reads the first `[…]` of the netloc as an IPv6 host even inside the user-info, so `bootstrap
+    --url` and a manifest `url:` ended in a traceback whose last line was `ValueError: 'u:TOKEN' does
+    not appear to be an IPv4 or IPv6 address` (pass 13b, 13.7 and 13.11)."""
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:1")  # no name lookup: git fails at once
+    before = fleet.manifest.read_bytes()
+    result = rollout("bootstrap", "newone", "--manifest", fleet.manifest, "--url", url, "--yes")
+    assert result.code == 1
+    assert result.stderr.startswith("error: ") and "SECRETbracket" not in result.stderr
+    assert fleet.manifest.read_bytes() == before
+    text = before.decode()
+    assert "  - name: juniper-ml" in text
+    fleet.manifest.write_text(
+        text.replace("  - name: juniper-ml", f"  - name: juniper-ml\n    url: '{url}'", 1)
+    )
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code == 1
+    assert "holds credentials" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert "SECRETbracket" not in result.stderr
