@@ -315,3 +315,20 @@ def test_a_url_with_brackets_in_its_user_info_is_one_line_never_a_traceback(
     assert result.code == 1
     assert "holds credentials" in result.stderr and result.stderr.count("\n") == 1, result.stderr
     assert "SECRETbracket" not in result.stderr
+
+
+def test_a_github_api_url_with_brackets_in_its_user_info_is_one_line(fleet, monkeypatch, tmp_path):
+    """`GITHUB_API_URL=https://[u:TOKEN]@host/` with the token left to gh: the host gh keeps the token
+    under was read with urlsplit, unguarded: a traceback quoting the token (pass 13b, 13.11)."""
+    fake = tmp_path / "bin" / "gh"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho gho_fake_token_for_tests\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{__import__('os').environ['PATH']}")
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.setenv("GITHUB_API_URL", "https://[u:SECRETapi13b]@api.example.invalid/")
+    result = rollout("pr", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code == 1
+    assert "is not a URL git or Python can read" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "SECRETapi13b" not in result.stderr
