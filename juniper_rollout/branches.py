@@ -19,7 +19,7 @@ from juniper_rollout import gitrepo, leakguard, sopsmeta
 from juniper_rollout.changes import CREATE, ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.pool import run_in_order
+from juniper_rollout.pool import Interrupted, run_in_order
 from juniper_rollout.refreader import too_many_open_files
 from juniper_rollout.wording import count, inert
 
@@ -129,7 +129,7 @@ def apply_one(
         with gitrepo.open_clone(spec.path) as clone, gitrepo.rollout_lock(clone, spec.name):
             outcome = _write(clone, spec, plan, saved=saved)
             if push and outcome.result in OK and gitrepo.branch_tip(clone, spec.branch) is not None:
-                gitrepo.push(clone, spec.branch)
+                _push(clone, spec, outcome)
                 outcome = Outcome(
                     outcome.name,
                     outcome.result,
@@ -158,6 +158,24 @@ def apply_one(
             f"{_first_line(err)} (a damaged repository? run `git fsck` in {spec.path})"
             + crashlog.see(crashlog.record(err, f"writing the branch of {spec.name}")),
         )
+
+
+def _push(clone, spec: RepoSpec, written: Outcome) -> None:
+    """Push the written branch. A second Ctrl-C or SIGTERM during the push (one repo after another,
+    in this process) still reports the branch as written: round three's run said "interrupted" alone.
+    Worker processes never see it: their git is stopped and they report the push's own error."""
+    try:
+        gitrepo.push(clone, spec.branch)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            Outcome(
+                written.name,
+                FAILED,
+                f"the branch is written ({written.message}), but its push to origin was "
+                "interrupted; run apply --push again to push it",
+                written.commit,
+            )
+        ) from None
 
 
 _DISK = {  # errno -> (what the disk says, what to do)

@@ -10,7 +10,9 @@ send back only results, which must pickle.
 yes, no repo is started any more, the ones under way finish, and the results of all
 finished repos come back (a repo after an unfinished one may have finished too).
 A second Ctrl-C (KeyboardInterrupt) or a job's failure stops the workers the same way
-and reports what finished before it propagates.
+and reports what finished before it propagates. A job run in this process that is stopped
+part-way with something done may raise :class:`Interrupted` carrying its result: it is
+reported before the interrupt goes on.
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ R = TypeVar("R")
 
 PROCESS_MIN_ITEMS = 16  # below this, worker processes save less than they cost
 NETWORK_WORKERS = 8  # worker processes for jobs that wait on the network (a bounded pool)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A Ctrl-C that stopped a job after it had done something to report (apply: a branch written,
+    its push cut short): ``result`` is that job's result."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__()
+        self.result = result
 
 
 def default_jobs() -> int:
@@ -69,7 +80,11 @@ def run_in_order(
         for item in items:
             if stop():
                 break
-            results.append(job(item))
+            try:
+                results.append(job(item))
+            except Interrupted as cut:  # what the job did is reported before the interrupt goes on
+                report(cut.result)
+                raise
             report(results[-1])
         return results
     with ThreadPoolExecutor(max_workers=workers) as pool:

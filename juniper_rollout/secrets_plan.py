@@ -219,9 +219,10 @@ def encrypted_change(
     )
     if not names:
         _refuse_emptied(spec, before, reuse)
-    else:
-        _refuse_blanked(repo, spec, plaintext, before, reuse)
     holder = before_ref or repo.base
+    if names:
+        # a branch merged into the base holds no later values than the base (a value emptied there)
+        _refuse_blanked(repo, spec, plaintext, (before, holder), None if branch_merged else reuse)
     _refuse_dropped(spec, before, reuse, names, (holder, repo.branch))
     mine = sops.read_metadata(reuse) if reuse is not None and reuse != before else None
     if reuse is not None and mine is not None:  # pass 11a: the branch's later values count too
@@ -292,27 +293,85 @@ _HELD_VALUE = re.compile(
 
 
 def _refuse_blanked(
-    repo: RepoSpec, spec: EncryptSpec, plaintext: bytes, before: bytes | None, reuse: bytes | None
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    plaintext: bytes,
+    committed: tuple[bytes | None, str],
+    reuse: bytes | None,
 ) -> None:
     """A plaintext file whose every variable is empty (``.env.example`` copied to ``.env``, the step its
     own header asks for, before the values are filled in) never replaces a committed ciphertext that
     holds values: every secret would be encrypted as an empty string (pass 11a). sops leaves an empty
-    value unencrypted (``NAME=``), so the committed file is read without a key."""
-    if not all(_empty_to_the_app(value) for value in _values(plaintext).values()):
-        return  # a value: `NAME=""` and `NAME=''` are empty to the app (python-dotenv) too
-    counted = [
-        (len(_HELD_VALUE.findall(blob)), ref, blob)
-        for blob, ref in ((reuse, repo.branch), (before, repo.base))
-        if blob is not None
-    ]
-    held, holder, blob = max(counted, key=lambda c: c[0], default=(0, repo.base, b""))
-    if held:
-        raise RepoError(
-            f"{spec.source} in the clone holds no values (every variable is empty: a copy of "
-            f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
-            f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob)}` prints the committed "
-            f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
+    value unencrypted (``NAME=``), so the committed file is read without a key.
+    Round four: the same for a copy with SOME values filled in (the one being rotated): each name the
+    committed dotenv ciphertext holds a value for and the plaintext leaves empty is named.
+    ``committed`` is the base's ciphertext and the ref it was read at (the branch itself, when the
+    branch is rebuilt on itself)."""
+    before, before_ref = committed
+    values = _values(plaintext)
+    if all(_empty_to_the_app(value) for value in values.values()):
+        counted = [
+            (len(_HELD_VALUE.findall(blob)), ref, blob)
+            for blob, ref in ((reuse, repo.branch), (before, before_ref))
+            if blob is not None
+        ]
+        held, holder, blob = max(counted, key=lambda c: c[0], default=(0, before_ref, b""))
+        if held:
+            raise RepoError(
+                f"{spec.source} in the clone holds no values (every variable is empty: a copy of "
+                f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
+                f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob)}` prints the committed "
+                f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
+            )
+        return
+    empty = {name.strip() for name, value in values.items() if _empty_to_the_app(value)}
+    for held_blob, ref in ((before, before_ref), (reuse, repo.branch)):
+        blanked = (
+            [n for n in _names_with_values(held_blob) if n in empty]
+            if held_blob is not None
+            else []
         )
+        if blanked:
+            shown = ", ".join(blanked[:5]) + (", …" if len(blanked) > 5 else "")
+            count = f"{len(blanked)} name{'s' if len(blanked) != 1 else ''}"
+            raise RepoError(
+                f"{spec.source} in the clone leaves {count} empty that the committed {spec.target} on "
+                f"{ref} holds values for ({shown}: a copy of .env.example not all filled in?); nothing "
+                f"replaced: fill them in (`git show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
+                f"prints the committed ones), or move {spec.source} away to keep the committed "
+                f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0])}"
+            )
+
+
+def _names_with_values(blob: bytes) -> list[str]:
+    """The names a committed dotenv ciphertext holds a non-empty value for (sops writes an empty value
+    as a bare ``NAME=``, unencrypted). Other sops formats: none (their values are not read by name)."""
+    if sopsmeta.sops_format(blob) not in (None, "dotenv"):
+        return []
+    return [
+        found.group(1).decode("utf-8", "replace").strip()
+        for found in _NAMED_VALUE.finditer(blob)
+        if not found.group(1).startswith(b"sops_")
+    ]
+
+
+_NAMED_VALUE = re.compile(rb"^([^#=\n][^=\n]*)=ENC\[AES256_GCM,data:[^,\]]", re.MULTILINE)
+
+
+def _emptying_on_purpose(repo: RepoSpec, spec: EncryptSpec, ref: str, name: str) -> str:
+    """How to empty a committed value on purpose, in a command that works where the file is: on the
+    base it is in the clone's checkout (`sops set` writes it in place, measured with sops 3.11); on the
+    rollout branch alone, deleting the tool's branch lets the next apply encrypt the clone's file."""
+    if ref == repo.base:
+        index = shell_word(f'["{name}"]')
+        return (
+            f"to empty one on purpose, run `sops set --input-type dotenv --output-type dotenv "
+            f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
+        )
+    return (
+        "to empty them on purpose, delete the rollout branch (`git branch -D "
+        f"{shell_word(repo.branch)}`) and apply again"
+    )
 
 
 def _empty_to_the_app(value: bytes) -> bool:

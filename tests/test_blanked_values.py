@@ -1,0 +1,94 @@
+"""A plaintext `.env` that leaves empty a value the committed ciphertext holds (issue 13, item 1;
+round three left it open): `.env.example` copied to `.env` with only the value being rotated filled in
+encrypted empty strings over the other committed values. Each such name is now refused, by name, and
+the line gives a way to empty a value on purpose that works when pasted."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.demofleet import CANARY
+from tests.helpers import git, rollout
+from tests.test_pass3 import BRANCH
+from tests.test_pass10a import _apply, _decrypted
+
+CASCOR = "juniper-cascor"
+
+
+def _pasted(command: str, repo: Path) -> subprocess.CompletedProcess:
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    return subprocess.run(
+        command,
+        shell=True,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": path},
+    )
+
+
+def _quoted_command(line: str, starts: str) -> str:
+    return next(part for part in line.split("`") if part.startswith(starts))
+
+
+def test_one_value_filled_in_a_copied_env_example_never_blanks_the_others(fleet, tmp_path):
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    example = git(repo, "show", f"{BRANCH}:.env.example")
+    assert "HF_TOKEN=\n" in example
+    (repo / ".env").write_text(example.replace("HF_TOKEN=\n", f"HF_TOKEN=hf_new-{CANARY}\n"))
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1, planned.stdout
+    assert "leaves 14 names empty" in planned.stdout and f"on {BRANCH}" in planned.stdout
+    assert "encrypt .env" not in planned.stdout and "HF_TOKEN" not in planned.stdout.split("(")[1]
+    assert _apply(fleet, CASCOR).code == 1
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    # the way given to empty them on purpose works when pasted: the next apply encrypts the clone's file
+    delete = _quoted_command(planned.stdout, "git branch -D")
+    assert _pasted(delete, repo).returncode == 0
+    assert _apply(fleet, CASCOR).code == 0
+    assert f"HF_TOKEN=hf_new-{CANARY}" in _decrypted(repo, BRANCH, tmp_path)
+
+
+def test_a_value_emptied_on_purpose_goes_through_sops_set_on_the_base(fleet, tmp_path):
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    git(repo, "merge", "-q", "--ff-only", BRANCH)  # the clone is on main: the review merged
+    (repo / "CHANGELOG.md").write_text("merged\n")  # main moves on past the merge
+    git(repo, "add", "CHANGELOG.md")
+    git(repo, "commit", "-q", "-m", "changelog")
+    env = repo / ".env"
+    lines = env.read_text().splitlines(keepends=True)
+    env.write_text(
+        "".join("HF_TOKEN=\n" if line.startswith("HF_TOKEN=") else line for line in lines)
+    )
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1 and "leaves 1 name empty" in planned.stdout, planned.stdout
+    assert "on main holds values for (HF_TOKEN:" in planned.stdout
+    # the refusal's own commands, pasted in the clone (checked out on main): sops empties the value
+    # in place, and once that is committed the clone's file agrees with main's
+    command = _quoted_command(planned.stdout, "sops set")
+    assert shlex.split(command)[-2:] == ['["HF_TOKEN"]', '""']
+    done = _pasted(command, repo)
+    assert done.returncode == 0, done.stderr
+    git(repo, "commit", "-q", "-m", "HF_TOKEN emptied on purpose", ".env.enc")
+    assert "HF_TOKEN=\n" in git(repo, "show", "main:.env.enc")
+    again = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert again.code == 0 and "leaves" not in again.stdout, again.stdout
+
+
+def test_an_empty_value_the_committed_file_holds_empty_too_is_not_refused(fleet):
+    """Only a committed value is guarded: a name empty on both sides plans as usual."""
+    repo = fleet.repo(CASCOR)
+    env = repo / ".env"
+    env.write_text(env.read_text() + "OPTIONAL_HOOK_URL=\n")
+    assert _apply(fleet, CASCOR).code == 0
+    assert "OPTIONAL_HOOK_URL=\n" in git(repo, "show", f"{BRANCH}:.env.enc")
+    env.write_text(env.read_text().replace("HF_TOKEN=", f"HF_TOKEN=rotated-{CANARY}-", 1))
+    result = _apply(fleet, CASCOR)
+    assert result.code == 0 and "updated" in result.stdout, result.stdout
