@@ -179,10 +179,11 @@ def run_apply(
 def check_after_kill(
     root: Path, before: dict, reference: dict, tmpdir: Path, *, strict: bool
 ) -> None:
+    trees = branch_trees(root)  # read once (it reads every repo), not once per repo
     for name in NAMES:
         repo = root / "fleet" / name
         assert clone_state(repo) == before[name], f"{name}: clone changed"
-        tree = branch_trees(root)[name]
+        tree = trees[name]
         assert tree in (None, reference[name]), f"{name}: branch holds a partial tree"
         if tree:
             assert git(repo, "rev-list", "--count", f"main..{BRANCH}").strip() == "1"

@@ -9,12 +9,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from juniper_rollout.sops import sops_path
 from tests.demofleet import CANARY
-from tests.helpers import git, rollout
+from tests.helpers import git, next_second, rollout
 from tests.test_pass3 import BRANCH, main_moves_to
 
 ML, CASCOR = "juniper-ml", "juniper-cascor"
@@ -157,7 +156,7 @@ def test_a_rebuild_keeps_the_branchs_later_ciphertext_over_the_bases_older_one(f
     if git(repo, "symbolic-ref", "HEAD").strip() == "refs/heads/main":
         git(repo, "reset", "-q", "--keep", "main")
     git(repo, "branch", "-D", "-q", BRANCH)
-    time.sleep(1.1)  # sops stamps lastmodified in seconds
+    next_second()  # sops stamps lastmodified in seconds
     env = repo / ".env"
     env.write_text(
         "".join(
@@ -184,7 +183,7 @@ def test_a_rebuild_refuses_when_the_bases_later_ciphertext_lacks_names_the_branc
     repo = fleet.repo(CASCOR)
     assert _apply(fleet, CASCOR).code == 0
     (repo / ".env").rename(tmp_path / "moved-away.env")
-    time.sleep(1.1)
+    next_second()
     team = tmp_path / "team"
     team.mkdir()
     (team / ".sops.yaml").write_text(git(repo, "show", f"{BRANCH}:.sops.yaml"))
@@ -487,7 +486,7 @@ def test_a_worktree_moved_by_hand_gets_advice_that_keeps_it(fleet, tmp_path):
 def test_a_stalled_remote_ends_push_and_sync_with_one_line(fleet):
     """An http remote that accepts the connection and never answers made `apply --push` and `sync`
     wait for ever (git has no transfer timeout by default). Now git gets a low-speed limit (1 byte/s);
-    the time is the user's here (GIT_HTTP_LOW_SPEED_TIME=3, the tool's default is 60 s), so without the
+    the time is the user's here (GIT_HTTP_LOW_SPEED_TIME=1, the tool's default is 60 s), so without the
     tool's limit git never gives up and this test's own timeout fails it."""
     import socket
     import threading
@@ -510,7 +509,7 @@ def test_a_stalled_remote_ends_push_and_sync_with_one_line(fleet):
     env = {
         **os.environ,
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-        "GIT_HTTP_LOW_SPEED_TIME": "3",
+        "GIT_HTTP_LOW_SPEED_TIME": "1",
         "GIT_ALLOW_PROTOCOL": "file:http",
     }
     env.pop("GIT_HTTP_LOW_SPEED_LIMIT", None)
@@ -574,12 +573,12 @@ def test_a_rebuild_refuses_when_base_and_branch_each_changed_the_ciphertext(flee
     if git(repo, "symbolic-ref", "HEAD").strip() == "refs/heads/main":
         git(repo, "reset", "-q", "--keep", "main")
     git(repo, "branch", "-D", "-q", BRANCH)
-    time.sleep(1.1)
+    next_second()
     env = repo / ".env"
     env.write_text(env.read_text().replace("HF_TOKEN=", f"HF_TOKEN=rotated-{CANARY}-", 1))
     assert _apply(fleet, CASCOR).code == 0
     env.rename(tmp_path / "moved-away.env")
-    time.sleep(1.1)
+    next_second()
     _sops_edit_on_main(repo, tmp_path, f"NEW_X=x-{CANARY}")
     tip = git(repo, "rev-parse", BRANCH)
     result = _apply(fleet, CASCOR)
@@ -590,7 +589,7 @@ def test_a_rebuild_refuses_when_base_and_branch_each_changed_the_ciphertext(flee
     # a squash merge brings the branch's file into main's history: main's later one is kept
     squash = git(repo, "commit-tree", "-p", "main", "-m", "squash", f"{BRANCH}^{{tree}}").strip()
     git(repo, "update-ref", "refs/heads/main", squash)
-    time.sleep(1.1)
+    next_second()
     _sops_edit_on_main(repo, tmp_path, f"NEW_Y=y-{CANARY}")
     planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert planned.code in (0, 2) and ".env.enc kept as is" in planned.stdout

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.demofleet import CANARY
-from tests.helpers import git, rollout
+from tests.helpers import git, next_second, rollout
 from tests.test_pass3 import BRANCH, main_moves_to
 from tests.test_pass10a import _apply, _decrypted, _sops_edit_on_main
 
@@ -46,7 +46,7 @@ def test_a_sops_edit_on_main_before_the_branchs_later_one_is_never_dropped(fleet
     _sops_edit_on_main(repo, tmp_path, f"NEW_X=teammate-{CANARY}")
     teammate = git(repo, "rev-parse", "main").strip()
     git(repo, "update-ref", "refs/heads/main", old_main)  # the user's main has not seen it yet
-    time.sleep(1.1)  # sops' lastmodified has a one-second grain
+    next_second()  # sops' lastmodified has a one-second grain
     env = repo / ".env"
     env.write_text(env.read_text().replace("HF_TOKEN=", f"HF_TOKEN=rotated-{CANARY}-", 1))
     assert _apply(fleet, CASCOR).code == 0
@@ -125,7 +125,7 @@ def test_an_older_env_copied_back_never_reverts_the_branchs_later_value(fleet, t
     old.write_bytes(env.read_bytes())
     stamp = env.stat()
     os.utime(old, (stamp.st_atime, stamp.st_mtime))
-    time.sleep(1.1)
+    next_second()
     env.write_text(env.read_text().replace("HF_TOKEN=", f"HF_TOKEN=rotated-{CANARY}-", 1))
     assert _apply(fleet, CASCOR).code == 0
     env.write_bytes(old.read_bytes())
@@ -225,7 +225,7 @@ def test_a_push_to_a_remote_that_never_answers_ends(fleet, tmp_path):
     code = (
         "import git\n"
         "from juniper_rollout import gitrepo, errors\n"
-        "gitrepo.PUSH_TIMEOUT = 3.0\n"
+        "gitrepo.PUSH_TIMEOUT = 1.0\n"
         "try:\n"
         f"    gitrepo.push(git.Repo({str(repo)!r}), {BRANCH!r})\n"
         "except errors.RolloutError as err:\n"
@@ -243,7 +243,7 @@ def test_a_push_to_a_remote_that_never_answers_ends(fleet, tmp_path):
         raise AssertionError("the push to a silent remote never ended") from None
     finally:
         server.close()
-    assert "ONE LINE: git push to origin did not finish in 3 s" in done.stdout, (
+    assert "ONE LINE: git push to origin did not finish in 1 s" in done.stdout, (
         done.stdout + done.stderr
     )
 
@@ -405,7 +405,7 @@ def test_sync_from_a_remote_that_never_answers_is_one_line_not_a_crash_log(fleet
     tool's own bug: "unexpected TimeoutExpired; please report this" and a crash log."""
     from juniper_rollout import remote
 
-    monkeypatch.setattr(remote, "NETWORK_TIMEOUT", 3.0)
+    monkeypatch.setattr(remote, "NETWORK_TIMEOUT", 1.0)
     monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:git")
     server = _stalling_server()
     git(
@@ -420,7 +420,7 @@ def test_sync_from_a_remote_that_never_answers_is_one_line_not_a_crash_log(fleet
     finally:
         server.close()
     assert result.code == 1, result.stdout + result.stderr
-    assert "git fetch did not finish in 3 s" in result.stdout, result.stdout
+    assert "git fetch did not finish in 1 s" in result.stdout, result.stdout
     assert "please report" not in result.stdout + result.stderr
 
 

@@ -824,7 +824,9 @@ def test_apply_push_never_waits_at_a_password_prompt_in_a_terminal(fleet):
     import sys
 
     server = http.server.HTTPServer(("127.0.0.1", 0), _AskForPassword)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     try:
         repo = fleet.repo("juniper-ml")
         git(repo, "remote", "add", "origin", f"http://127.0.0.1:{server.server_address[1]}/o/r.git")

@@ -567,7 +567,9 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
 def test_a_hostile_apis_answers_are_bounded_and_named(loop, github, monkeypatch):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
     server.handle_error = lambda *args: None  # type: ignore[method-assign]  # the client hangs up: meant
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_port}")
     expected = {
         "declared": "with more than the tool reads (60 MB)",
