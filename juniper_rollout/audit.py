@@ -198,6 +198,8 @@ class Facts:
     # (short sha, subject, path, blob) of every file named like a git note (a 40-hex object id, flat
     # or nested `ab/cdef…`) ever committed on a branch or tag: a notes tree pushed as a branch
     note_history: tuple[tuple[str, str, str, bytes], ...] = ()
+    # (notes ref, short sha, subject, path, blob) of every note ever added on a refs/notes/* ref's history
+    notes_ref_history: tuple[tuple[str, str, str, str, bytes], ...] = ()
 
 
 # a git note's path in a notes tree: the annotated object's id, whole or split after 2 characters
@@ -453,6 +455,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
     out += _enc_history(facts)
     out += _outside_commits(manifest, repo, facts)
     out += _notes_on_a_branch(facts)
+    out += _notes_removed(facts)
     out += [
         Finding(
             ENC_WITHOUT_SOPS,
@@ -476,6 +479,20 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
         )
         for path, blob in sorted(facts.encrypted.items())
         if (line := sopsmeta.plaintext_value_line(blob)) is not None
+    ]
+    out += [
+        Finding(
+            ENC_PLAINTEXT_VALUE,
+            path,
+            f"{path}:{line} holds a name shaped like a credential (a token pasted as a name? sops "
+            "keeps names in clear, so it is readable in git); not shown: remove that line "
+            f"(`sops edit --input-type {fmt} --output-type {fmt} {shell_word(path)}`), and rotate "
+            "that credential: it stays readable in history",
+        )
+        for path, blob in sorted(facts.encrypted.items())
+        if sopsmeta.plaintext_value_line(blob) is None
+        and (line := sopsmeta.credential_name_line(blob)) is not None
+        and (fmt := sopsmeta.sops_format(blob))
     ]
     out += _recipients(manifest, facts.sops_config)
     return out
@@ -539,7 +556,10 @@ def _enc_history(facts: Facts) -> list[Finding]:
             continue
         if sopsmeta.read_metadata(blob) is None:
             bare.setdefault(path, []).append((short, subject))
-        elif sopsmeta.plaintext_value_line(blob) is not None:
+        elif (
+            sopsmeta.plaintext_value_line(blob) is not None
+            or sopsmeta.credential_name_line(blob) is not None
+        ):
             added.setdefault(path, []).append((short, subject))
     return [
         Finding(
@@ -555,8 +575,9 @@ def _enc_history(facts: Facts) -> list[Finding]:
         Finding(
             ENC_PLAINTEXT_VALUE,
             path,
-            f"{path} was once committed with a value sops did not encrypt, or a line sops did not "
-            f"write ({name_commits(commits)}): the value is still readable there: rotate it; "
+            f"{path} was once committed with a value sops did not encrypt, a line sops did not "
+            f"write, or a name shaped like a credential ({name_commits(commits)}): the value is "
+            "still readable there: rotate it; "
             "purging it is the owner's call: "
             f"`git filter-repo --invert-paths --path {shell_word(path)}`",
         )
@@ -582,6 +603,30 @@ def _notes_on_a_branch(facts: Facts) -> list[Finding]:
             f"`git filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path, commits in sorted(held.items())
+    ]
+
+
+def _notes_removed(facts: Facts) -> list[Finding]:
+    """A note shaped like a plaintext env file that a notes ref no longer holds but its history does
+    (`git notes add -F .env`, then `git notes remove`): pushed with `git push origin 'refs/notes/*'` like
+    a file committed and then deleted (pass 13b: "0 findings"). A note the ref holds now is reported
+    once, by :func:`_outside_commits`."""
+    now = {blob for ref, path, blob in facts.outside if ref.startswith("refs/notes/") and not path}
+    held: dict[str, list[tuple[str, str]]] = {}
+    for ref, short, subject, _path, blob in facts.notes_ref_history:
+        if blob in now or sopsmeta.read_metadata(blob) is not None or not _dotenv_shaped(blob):
+            continue
+        held.setdefault(ref, []).append((short, subject))
+    return [
+        Finding(
+            ENV_IN_HISTORY,
+            ref,
+            f"the history of {ref} holds a note shaped like a plaintext env file, removed since "
+            f"({name_commits(commits)}; `git push origin 'refs/notes/*'` pushes it): its values are "
+            "readable there: rotate them; deleting that notes ref (and its history) is the owner's "
+            f"call: `git update-ref -d {shell_word(ref)}`",
+        )
+        for ref, commits in sorted(held.items())
     ]
 
 
@@ -618,12 +663,16 @@ def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[F
                     )
                 )
         elif path.lower().endswith(".enc"):
-            if sopsmeta.plaintext_value_line(blob) is not None:
+            if (
+                sopsmeta.plaintext_value_line(blob) is not None
+                or sopsmeta.credential_name_line(blob) is not None
+            ):
                 out.append(
                     Finding(
                         ENC_PLAINTEXT_VALUE,
                         path,
-                        f"{held} has a value sops did not encrypt, or a line sops did not write: "
+                        f"{held} has a value sops did not encrypt, a line sops did not write, or a "
+                        "name shaped like a credential: "
                         f"it is readable there: rotate it; {drop}",
                     )
                 )

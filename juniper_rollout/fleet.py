@@ -129,6 +129,7 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
         note_history=tuple(
             gitrepo.blobs_in_history(clone, audit.NOTE_PATHSPECS, skip=("refs/notes/*",))
         ),
+        notes_ref_history=tuple(gitrepo.notes_refs_history(clone, audit.NOTE_PATHSPECS)),
         outside=tuple(
             gitrepo.outside_commits(
                 clone, [*audit.plaintext_pathspecs(repo, manifest), ":(glob,icase)**/*.enc"]

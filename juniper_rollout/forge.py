@@ -93,7 +93,13 @@ def gh_host(api: str) -> str:
     """The host gh keeps the token of ``api`` under: github.com for api.github.com, else the API's host."""
     from urllib.parse import urlsplit
 
-    host = urlsplit(api).hostname or "github.com"
+    try:
+        host = urlsplit(api).hostname or "github.com"
+    except ValueError:  # pass 13b: `https://[u:TOKEN]@…` was a traceback quoting the token
+        raise RolloutError(
+            f"GitHub API URL {strip_userinfo(api)!r} is not a URL git or Python can read (a '[…]' "
+            "that is no IPv6 address?): set GITHUB_API_URL (or forge.api_url) to https://HOST/…"
+        ) from None
     return "github.com" if host == "api.github.com" else host
 
 

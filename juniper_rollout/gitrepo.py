@@ -1031,7 +1031,11 @@ def commits_touching(
 
 
 def _history_log(
-    repo: git.Repo, pathspecs: list[str], *how: str, skip: tuple[str, ...] = ()
+    repo: git.Repo,
+    pathspecs: list[str],
+    *how: str,
+    skip: tuple[str, ...] = (),
+    revs: tuple[str, ...] = ("--all",),
 ) -> str:
     """``git log`` over every ref but the stash (and ``skip``) for commits adding or changing ``pathspecs``,
     one record per commit (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw
@@ -1042,7 +1046,7 @@ def _history_log(
             # .env itself: never pushed, not history to rotate values for or rewrite
             "--exclude=refs/stash",
             *(f"--exclude={ref}" for ref in skip),
-            "--all",
+            *revs,
             "--no-show-signature",
             "--no-color",
             "--diff-filter=ACMRT",  # T: a symlink turned into a file (with values) is a change too
@@ -1085,15 +1089,23 @@ def unquote_path(path: str) -> str:
 
 
 def blobs_in_history(
-    repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20, skip: tuple[str, ...] = ()
+    repo: git.Repo,
+    pathspecs: list[str],
+    *,
+    limit: int = 1 << 20,
+    skip: tuple[str, ...] = (),
+    revs: tuple[str, ...] = ("--all",),
 ) -> list[tuple[str, str, str, bytes]]:
-    """Every version of a path matching ``pathspecs`` ever committed on any ref: (short sha, subject, path, blob).
+    """Every version of a path matching ``pathspecs`` ever committed on any ref (or on ``revs``):
+    (short sha, subject, path, blob).
 
     For drift's audit of ``*.enc`` files: their blobs are ciphertext, or exactly what must be found.
     A blob larger than ``limit`` bytes is read as its first and last lines (see :func:`_head_and_tail`):
     sops writes its metadata at the end. Newest first.
     """
-    out = _history_log(repo, pathspecs, "--raw", "--no-abbrev", "--no-renames", skip=skip)
+    out = _history_log(
+        repo, pathspecs, "--raw", "--no-abbrev", "--no-renames", skip=skip, revs=revs
+    )
     found = []
     for record in out.split("\x1e")[1:]:
         head, _, rest = record.partition("\n")
@@ -1188,6 +1200,21 @@ def outside_commits(
             for path, blob in _raw_blobs(repo, raw, limit, f"tagged by {ref}"):
                 found.append((ref, path, blob))
     return found
+
+
+def notes_refs_history(
+    repo: git.Repo, pathspecs: list[str]
+) -> list[tuple[str, str, str, str, bytes]]:
+    """(notes ref, short sha, subject, path, blob) for every note ever added on a ``refs/notes/*`` ref's
+    history: a note removed with `git notes remove` (or overwritten) stays there, and
+    `git push origin 'refs/notes/*'` pushes that history (pass 13b)."""
+    try:
+        refs = repo.git.for_each_ref("--format=%(refname)", "refs/notes/").split()
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot read refs: {' '.join(str(err.stderr).split())[:200]}") from None
+    return [
+        (ref, *found) for ref in refs for found in blobs_in_history(repo, pathspecs, revs=(ref,))
+    ]
 
 
 def _note_blobs(repo: git.Repo, commit: str, limit: int) -> list[bytes]:

@@ -185,6 +185,15 @@ _QUERY_VALUE = re.compile(rb"[?&;#][^=&#;?\s]*=([^&#;?\s]+)")
 
 
 _QUERY_PAIR = re.compile(rb"[?&;#]([^=&#;?\s]*)=([^&#;?\s]+)")
+# pass 13b: a connection string its driver splits (libpq's `host=db password=X`, ODBC's `Password=X;…`
+# first, Kafka's JAAS `password="X";`), a header (`Bearer X`), a `user:X` pair and a comma list of keys
+# (`API_KEYS=k1,k2`): the driver or the app reads each piece on its own, and a template holding one was
+# printed. Linear: each scan stops at the next space, `,`, `;` or quote.
+_PAIR = re.compile(
+    rb"(?:^|[\s,;])([A-Za-z_][A-Za-z0-9_.-]*)[^\S\r\n]*=[^\S\r\n]*"
+    rb"(?:\"([^\"]*)\"|'([^']*)'|([^\s,;\"']+))"
+)
+_PIECE = re.compile(rb"[^\s,;\"']+")
 
 
 def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
@@ -194,6 +203,8 @@ def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
         if b":" in m[1]:
             found.append((b"PASSWORD", m[1].partition(b":")[2]))
     found += [(m[1], m[2]) for m in _QUERY_PAIR.finditer(value)]
+    if len(value) <= MAX_EXPANDED:  # a megabyte of `x=y ` is no connection string: bounded
+        found += [(m[1], m[2] or m[3] or m[4] or b"") for m in _PAIR.finditer(value)]
     return found + [(n, unquote_to_bytes(part)) for n, part in found]
 
 
@@ -203,6 +214,11 @@ def _parts(value: bytes) -> list[bytes]:
         user, colon, password = m[1].partition(b":")
         found.append(password if colon else user)
     found += [m[1] for m in _QUERY_VALUE.finditer(value)]
+    pieces = _PIECE.findall(value) if len(value) <= MAX_EXPANDED else []
+    if len(pieces) > 1 or (pieces and pieces[0] != value):
+        found += pieces
+    # `user:X` (no `://`: a URL's password is read above)
+    found += [p.partition(b":")[2] for p in pieces if b":" in p and b"://" not in p]
     found += [unquote_to_bytes(part) for part in found]
     if value.lstrip()[:1] in (b"{", b"["):
         try:

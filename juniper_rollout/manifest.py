@@ -69,6 +69,18 @@ GIT_NAMESPACES = ("heads/", "tags/", "notes/")
 # and the namespaces git keeps for itself under refs/ (pass 10b: `branch: stash` made `git log stash`
 # show the user's stash, `bisect/bad` git's bisect ref, not the rollout branch)
 GIT_OWN = ("stash/", "bisect/", "replace/", "original/", "rewritten/", "worktree/", "prefetch/")
+# and the files git keeps under .git that hold an object id: git's DWIM reads $GIT_DIR/NAME as a ref
+# before refs/heads/NAME, and worktrees/ID/HEAD, main-worktree/HEAD as those worktrees' HEADs (pass 13b:
+# `branch: logs/HEAD` was created, then `verify --ref logs/HEAD` said "not found": git read the reflog)
+GIT_DIR_FILES = (
+    "logs/",
+    "worktrees/",
+    "main-worktree/",
+    "shallow/",
+    "sequencer/",
+    "rebase-merge/",
+    "rebase-apply/",
+)
 _SHADOWED = {
     "refs/": "a full ref name",
     "heads/": "the branch of that name (git reads heads/X as refs/heads/X first)",
@@ -719,7 +731,13 @@ class _Validator(_Reader):
         shadow = next(
             (
                 p
-                for p in ("refs/", *GIT_NAMESPACES, *(f"{r}/" for r in REMOTE_NAMESPACES), *GIT_OWN)
+                for p in (
+                    "refs/",
+                    *GIT_NAMESPACES,
+                    *(f"{r}/" for r in REMOTE_NAMESPACES),
+                    *GIT_OWN,
+                    *GIT_DIR_FILES,
+                )
                 if value.startswith(p) or value == p.rstrip("/")
             ),
             None,
@@ -729,6 +747,9 @@ class _Validator(_Reader):
             what = (
                 "git's own ref of that name (git reads refs/NAME before refs/heads/NAME)"
                 if shadow in GIT_OWN
+                else "git's own file of that name (git reads .git/NAME, or a worktree's HEAD, "
+                "before refs/heads/NAME)"
+                if shadow in GIT_DIR_FILES
                 else _SHADOWED.get(shadow, "a remote-tracking branch")
             )
             raise self.fail(

@@ -52,6 +52,13 @@ AGENTS_SECTION_TEMPLATE = "agents-section.md.j2"
 MAX_TEMPLATE_BYTES = 1_000_000
 
 
+def _env_named(name: str) -> bool:
+    """Named like a plaintext env file, in any letter case: on macOS's and Windows' file systems
+    `.ENV` or `Prod.Env` opens `.env` / `prod.env` itself (pass 13b: `{% include '.ENV' %}` passed the
+    name check and rendered the templates folder's `.env`)."""
+    return DEFAULT_ENV_FILES.is_plaintext(name) or DEFAULT_ENV_FILES.is_plaintext(name.lower())
+
+
 class ConfinedLoader(FileSystemLoader):
     """Templates from inside the templates folder only: no ``..``, no symlink leading out of it,
     regular files only (a FIFO would hang), never a file holding an age private key."""
@@ -67,9 +74,7 @@ class ConfinedLoader(FileSystemLoader):
         if "\0" in template:  # os.path would raise ValueError: no file has such a name
             raise SecurityError(f"{template!r} is not a file name (it holds a NUL byte)")
         pieces = split_template_path(template)  # TemplateNotFound for '..'
-        if pieces and DEFAULT_ENV_FILES.is_plaintext(
-            pieces[-1]
-        ):  # the one definition (envfiles.py)
+        if pieces and _env_named(pieces[-1]):  # the one definition (envfiles.py)
             raise SecurityError(
                 f"{template} is named like a plaintext env file; it cannot be a template"
             )
@@ -80,7 +85,7 @@ class ConfinedLoader(FileSystemLoader):
                 f"{template} leads outside the templates folder {self.root} (templates come from "
                 "inside it only)"
             )
-        if DEFAULT_ENV_FILES.is_plaintext(os.path.basename(real)):  # a symlink to one, inside
+        if _env_named(os.path.basename(real)):  # a symlink to one, inside
             raise SecurityError(
                 f"{template} leads to {os.path.basename(real)}, named like a plaintext env file; "
                 "it cannot be a template"

@@ -11,14 +11,23 @@ from typing import NamedTuple
 
 # pass 12b: `MYSQL_PWD` (the mysql client's own password variable), `DB_PWD`, `SMTP_PW` were no secret
 # names, so a password of 8-15 letters under them was never checked by the leak guard
+# pass 13b: a numbered, versioned or per-stage name (`DB_PASSWORD2`, `DB_PASSWORD_PROD`, `API_TOKEN_V2`,
+# `ADMIN_PASSWORD_OLD`, Rails' `SECRET_KEY_BASE`) is as secret as the word it qualifies: a password of
+# 8-15 letters under one was never checked by the leak guard, so a template holding it was printed
+_QUALIFIED = (
+    r"\d*(?:_(?:\d+|V\d+|OLD|NEW|PREV|PREVIOUS|CURRENT|NEXT|PROD|PRODUCTION|DEV|DEVELOPMENT"
+    r"|STAGING|STAGE|TEST|QA|UAT|LIVE|BACKUP|BASE))*"
+)
 _SECRET = re.compile(
-    r"(?:^|_)(?:KEYS?|TOKENS?|PASSWORD|PASSWD|PASS|PWD|PW|PASSPHRASE|SECRETS?|DSN|CREDENTIALS?|PYPI)$"
-    r"|AUTHKEY|API_?KEY|PRIVATE_?KEY"
+    r"(?:^|_)(?:KEYS?|TOKENS?|PASSWORD|PASSWD|PASS|PWD|PW|PASSPHRASE|SECRETS?|DSN|CREDENTIALS?|PYPI)"
+    + _QUALIFIED
+    + r"$|AUTHKEY|API_?KEY|PRIVATE_?KEY"
 )
 
 
 def looks_secret(name: str) -> bool:
-    """True for names like *_KEY, *_TOKEN, *_PASSWORD, *_PWD, *_SECRET, *_DSN, *API_KEY*, *_PYPI (case-insensitive)."""
+    """True for names like *_KEY, *_TOKEN, *_PASSWORD, *_PWD, *_SECRET, *_DSN, *API_KEY*, *_PYPI (case-insensitive),
+    also numbered, versioned or per stage (*_PASSWORD2, *_TOKEN_V2, *_PASSWORD_PROD, *_KEY_BASE)."""
     return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", name.upper())))
 
 

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from juniper_rollout.dotenv import RESERVED_PREFIX, bare_name
+from juniper_rollout.dotenv import RESERVED_PREFIX, bare_name, is_credential_name
 from juniper_rollout.yamlio import YamlSyntaxError, leaves, load_plain
 
 _B64 = r"[A-Za-z0-9+/]+={0,2}"
@@ -180,6 +180,53 @@ def plaintext_value_line(blob: bytes) -> int | None:
     comment = _plaintext_comment_line(text, fmt)
     value = _plaintext_leaf_line(text, fmt)
     return min((n for n in (comment, value) if n is not None), default=None)
+
+
+def credential_name_line(blob: bytes) -> int | None:
+    """The first line (1-based) of a sops file whose NAME (a dotenv or INI key, a YAML or JSON key at any
+    depth, an INI section) is shaped like a credential: sops keeps names in clear, so a token pasted as
+    a name (`ghp_…=`, `{"sk_live_…": "client"}`) is readable in git (pass 13b: drift said nothing of a
+    `.enc` holding one, at a ref or in history; passes 6 and 11b had noted it). None when there is none,
+    or when ``blob`` carries no sops metadata. The name itself is never returned."""
+    fmt = sops_format(blob)
+    if fmt is None:
+        return None
+    text = blob.decode("utf-8", "replace").lstrip("\ufeff")
+    if fmt in ("dotenv", "ini"):
+        for number, line in enumerate(text.splitlines(), start=1):
+            bare = line.strip()
+            if not bare or bare.startswith(("#", ";")):
+                continue
+            if fmt == "ini" and bare.startswith("[") and bare.endswith("]"):
+                name = bare[1:-1].strip()
+            else:
+                name = re.split(r"=" if fmt == "dotenv" else r"[=:]", bare, maxsplit=1)[0].strip()
+            if name != "sops" and not name.startswith(RESERVED_PREFIX) and is_credential_name(name):
+                return number
+        return None
+    try:
+        doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
+    except (ValueError, YamlSyntaxError, RecursionError):
+        return None
+    todo = [v for k, v in doc.items() if k != "sops"] if isinstance(doc, dict) else []
+    names = [str(k) for k in doc if k != "sops"] if isinstance(doc, dict) else []
+    seen: set[int] = set()
+    while todo:  # every key at any depth (an explicit stack; a node YAML aliases share, once)
+        node = todo.pop()
+        if isinstance(node, dict | list):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+        if isinstance(node, dict):
+            names += [str(k) for k in node]
+            todo += list(node.values())
+        elif isinstance(node, list):
+            todo += node
+    for name in names:
+        if is_credential_name(name):
+            lines = text.splitlines()
+            return next((n for n, line in enumerate(lines, start=1) if name in line), 1)
+    return None
 
 
 # a comment as sops writes it in a YAML (`#ENC[…]`) or INI (`; ENC[…]`) file: encrypted, like the values

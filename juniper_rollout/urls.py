@@ -92,7 +92,16 @@ def strip_userinfo(url: str) -> str:
         return url.replace(info + "@", "", 1)
     if info and info == misread_userinfo(url):  # the host is what follows the password
         return strip_userinfo(url.replace(info + "@", "", 1))
-    parts = urlsplit(url)._replace(query="", fragment="")
+    try:
+        parts = urlsplit(url)._replace(query="", fragment="")
+    except ValueError:
+        # pass 13b: urlsplit checks the first `[…]` of the netloc as an IPv6 host even in the
+        # user-info (`https://[user]:[TOKEN]@host/…`, a filled-in placeholder from a guide): a
+        # traceback, `ValueError: 'u:TOKEN' does not appear to be an IPv4 or IPv6 address`
+        scheme, _, rest = url.partition("://")
+        rest = rest.replace(info + "@", "", 1) if info else rest
+        cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+        return f"{scheme}://{rest[:cut]}"
     if not info:
         return urlunsplit(parts)
     host = parts.netloc.rpartition("@")[2]
@@ -113,8 +122,14 @@ def redact(text: str, *urls: str | None) -> str:
         login = urlsplit_scheme(url or "") == "ssh" and not re.search(r"[/?#]", user)
         secret = password if has_password else "" if login else user  # `to/ken@` is no ssh login
         secrets = {secret, unquote(secret)}  # as written, and as git decodes %-escapes
+        # pass 13b: git prints a user-info from after its FIRST '@' (`https://u@TOKEN:x@host` gave
+        # "unable to access 'https://TOKEN:x@host/…'"), and reads `u:p@ssw0rd/TOKEN@gitserver` as the
+        # host `ssw0rd` (no host shape after the last '@' for misread_userinfo to go by): those are secret too
+        if has_password and "@" in user:
+            secrets.add(user.partition("@")[2])
+        secrets.add(_ambiguous_password(url or ""))
         # in pieces too: git's "Could not resolve host: PART" names the part before a '/' (pass 11b)
-        pieces = {*secrets, *(p for s in secrets for p in re.split(r"[@/?#]", s)), extra}
+        pieces = {*secrets, *(p for s in secrets for p in re.split(r"[@/?#\[\]]", s)), extra}
         pieces |= set(extra.split("#"))
         for part in extra.split("#"):
             pieces |= {v for _, v in parse_qsl(part, keep_blank_values=True)}
@@ -123,6 +138,22 @@ def redact(text: str, *urls: str | None) -> str:
             if len(piece) >= 3:  # in any case: ssh says "Could not resolve hostname" in lower case
                 text = re.sub(re.escape(piece), "***", text, flags=re.IGNORECASE)
     return text
+
+
+def _ambiguous_password(url: str) -> str:
+    """For ``scheme://user:pass@word/…@host…`` whose host (after the first segment's last ``@``) has no
+    host shape: the password as read up to the URL's LAST ``@`` ('' otherwise). git reads ``word`` as
+    the host and prints the rest; redacting it too costs only a path piece of a rare URL."""
+    if "://" not in url:
+        return ""
+    rest = url.split("://", 1)[1]
+    rest = rest[: min((i for i in (rest.find(c) for c in "?#") if i >= 0), default=len(rest))]
+    head = rest.split("/", 1)[0]
+    if "@" not in head or ":" not in head.partition("@")[0] or "@" not in rest[len(head) :]:
+        return ""
+    if _HOST.fullmatch(head.rpartition("@")[2]):
+        return ""
+    return rest.rpartition("@")[0].partition(":")[2]
 
 
 def is_loopback(url: str) -> bool:
