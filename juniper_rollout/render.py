@@ -11,6 +11,7 @@ import os
 import re
 import stat
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
@@ -23,9 +24,11 @@ from jinja2 import (
     TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
+    nodes,
 )
 from jinja2.compiler import CodeGenerator
 from jinja2.loaders import split_template_path
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from juniper_rollout import sopsmeta
@@ -131,6 +134,9 @@ MAX_OUTPUT = (
 )
 MAX_ITERATIONS = 1_000_000  # range() steps in one rendering, all loops together
 MAX_NUMBER = 1_000_000  # the largest count a filter or operator may be asked to repeat or pad by
+MAX_SECONDS = 30.0  # one rendering (a shipped template renders in milliseconds)
+# items `|sum(start=[])` may copy (it copies its partial sum at each step)
+MAX_SUM_COPIES = 100_000_000
 
 
 class TooBig(SecurityError):
@@ -223,8 +229,90 @@ class _BoundedCodeGenerator(CodeGenerator):
             self.write(", ")
         self.write("))")
 
+    def visit_For(self, node, frame) -> None:  # noqa: N802 (jinja's name)
+        """Every ``{% for %}`` step counted (pass 14a: only ``range()`` was, and two loops over a list of
+        2,000,000 items ran for hours)."""
+        original = node.iter
+        node.iter = nodes.Call(
+            nodes.EnvironmentAttribute("stepped"), [original], [], None, None, lineno=node.lineno
+        )
+        try:
+            super().visit_For(node, frame)
+        finally:
+            node.iter = original
+
 
 _budget = threading.local()
+
+
+def _tick() -> None:
+    """One more step of the rendering: TooBig past ``MAX_ITERATIONS`` steps or ``MAX_SECONDS``."""
+    _budget.left = getattr(_budget, "left", MAX_ITERATIONS) - 1
+    if _budget.left < 0:
+        raise TooBig(f"more than {MAX_ITERATIONS:,} loop steps")
+    _check_time()
+
+
+def _check_time() -> None:
+    deadline = getattr(_budget, "deadline", None)
+    if deadline is not None and time.monotonic() > deadline:
+        raise TooBig(f"more than {MAX_SECONDS:g} s of rendering")
+
+
+class _Stepped:
+    """An iterable whose every step counts against the rendering's budget (its length kept)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __iter__(self):
+        for item in self.inner:
+            _tick()
+            yield item
+
+
+class _Weighed(_Stepped):
+    """A lazy iterable (a generator, ``map``, ``range()``) a filter or method is about to consume: what it
+    yields is weighed as it comes (pass 14a: ``range(1500)|join('y'*1000000)`` built 1.5 GB before the
+    result was weighed; ``range(10**6)|map('center', 10**6)|join`` asked for a terabyte)."""
+
+    def __iter__(self):
+        total = 0
+        for item in self.inner:
+            total += 1 + _weight(item)
+            if total > MAX_OUTPUT:
+                raise TooBig(f"a sequence of more than {MAX_OUTPUT:,} characters or items")
+            _check_time()
+            yield item
+
+
+def _lazy(value: Any) -> bool:
+    return isinstance(value, (Iterator, _Counted)) and not isinstance(value, _Weighed)
+
+
+def _weighed(values: tuple) -> tuple:
+    """``values`` with each lazy one read into a list, weighed as it is read: then a filter's or method's
+    product check (``join``'s separator x items) sees what it is given."""
+    return tuple(list(_Weighed(v)) if _lazy(v) else v for v in values)
+
+
+def _check_sum(args: tuple, kwargs: Mapping[str, Any]) -> tuple:
+    """``|sum`` over lists or tuples copies its partial sum at each step: TooBig when that copies more
+    than ``MAX_SUM_COPIES`` items (pass 14a: ``([[1]]*1600000)|sum(start=[])`` ran for hours)."""
+    start = kwargs.get("start", args[3] if len(args) > 3 else 0)
+    if isinstance(start, (int, float)) or len(args) < 2:
+        return args
+    items = list(args[1])  # (read and weighed already when it was lazy)
+    partial = copies = _weight(start)
+    for item in items:
+        partial += _weight(item)
+        copies += partial
+        if copies > MAX_SUM_COPIES:
+            raise TooBig(f"a sum that copies more than {MAX_SUM_COPIES:,} items")
+    return (args[0], items, *args[2:])
 
 
 class BoundedSandbox(SandboxedEnvironment):
@@ -233,6 +321,11 @@ class BoundedSandbox(SandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
     code_generator_class = _BoundedCodeGenerator
+
+    @staticmethod
+    def stepped(iterable: Any) -> Any:
+        """What a ``{% for %}`` loops over, each step counted (``range()`` counts its own)."""
+        return iterable if isinstance(iterable, _Counted) else _Stepped(iterable)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -250,6 +343,7 @@ class BoundedSandbox(SandboxedEnvironment):
         return _width_checked(wrapped, value.__self__)
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        _check_time()
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 if (
@@ -274,7 +368,12 @@ class BoundedSandbox(SandboxedEnvironment):
 
     def call(__self, __context, __obj, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (jinja's signature)
         _check_counts(args, kwargs, "a call")  # 'x'.ljust(10**10), 'x'.zfill(10**10)…
+        _check_time()
         receiver = getattr(__obj, "__self__", None)
+        if isinstance(__obj, LoopContext) and args:  # loop(children) in a recursive loop: steps too
+            args = (__self.stepped(args[0]), *args[1:])
+        elif receiver is not None and not isinstance(receiver, type):
+            args = _weighed(args)  # ','.join(gen), l.extend(gen): read and weighed first
         _check_product(getattr(__obj, "__name__", ""), receiver, args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)
         if receiver is not None and not isinstance(receiver, type):  # l.extend(l): grown in place
@@ -303,9 +402,7 @@ class _Counted:
 
     def __iter__(self):
         for step in self.steps:
-            _budget.left = getattr(_budget, "left", MAX_ITERATIONS) - 1
-            if _budget.left < 0:
-                raise TooBig(f"more than {MAX_ITERATIONS:,} loop steps")
+            _tick()
             yield step
 
 
@@ -353,6 +450,10 @@ def _bounded(filter_function, name: str = ""):
     @functools.wraps(filter_function)
     def checked(*args: Any, **kwargs: Any) -> Any:
         _check_counts(args, kwargs, "a filter")
+        _check_time()
+        args = _weighed(args)
+        if name == "sum":
+            args = _check_sum(args, kwargs)
         given = [a for a in args if isinstance(a, (str, bytes, list, tuple, dict, int))]
         if given:  # (an eval context or environment comes first for some filters)
             _check_product(name, given[0], tuple(given[1:]), kwargs)
@@ -394,6 +495,7 @@ def reset_run_budget() -> None:
 
 def _render_bounded(template, context: Mapping[str, Any]) -> str:
     _budget.left = MAX_ITERATIONS
+    _budget.deadline = time.monotonic() + MAX_SECONDS
     out: list[str] = []
     size = encoded = 0
     for piece in template.generate(**context):

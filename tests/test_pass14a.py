@@ -1,0 +1,78 @@
+"""Pass 14a of the outside adversary (issue 13, items 1-4 and 10-12, the confirmation round after
+round four): each test failed on main (784a9d4) before its fix.
+
+The attempts, held and broken, are logged in the pass-14a log; SECURITY.md lists each guarantee.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_adversary import hostile_template, one_line_error, run_cli
+
+# --- item 11: a template's time and memory, through what round four's bounds did not weigh --------
+
+UNWEIGHED = [
+    # a lazy sequence (range(), a map) was weight 1 until the filter had built its result: join's
+    # separator times 1,500 items built 1.5 GB before the result was weighed (15,000: 15 GB)
+    ("{{ range(1500)|join('y'*1000000)|length }}", "a join that could make more than"),
+    (
+        "{{ ('y'*1000000).join(range(1500)|map('string'))|length }}",
+        "a join that could make more than",
+    ),
+    # a terabyte asked for, one megabyte at a time
+    ("{{ range(1000000)|map('center', 1000000)|join|length }}", "a sequence of more than"),
+    ("{{ (range(1000000)|map('center', 1000000)|list)|length }}", "a sequence of more than"),
+    # only range() steps were counted: two loops over a list of 2,000,000 items ran for hours
+    (
+        "{% set l = ('x'*2000000)|list %}{% for a in l %}{% for b in l %}{% endfor %}{% endfor %}",
+        "more than 1,000,000 loop steps",
+    ),
+    # |sum over lists copies its partial sum at each step: 1.3e12 copies
+    ("{{ (([[1]]*1600000)|sum(start=[]))|length }}", "a sum that copies more than"),
+]
+
+
+@pytest.mark.parametrize(("body", "words"), UNWEIGHED, ids=range(len(UNWEIGHED)))
+def test_a_template_consuming_an_unweighed_sequence_stops_with_one_line(tmp_path, body, words):
+    """Round four bounded values as they grow (`~`, `+`, `l.extend(l)`, one amplifying step); a lazy
+    sequence handed to a filter or a method, a loop over a list and `|sum` over lists still took
+    gigabytes or hours. Each is now one line naming what it asked for."""
+    manifest = hostile_template(tmp_path, body)
+    result = run_cli("plan", "--manifest", manifest, timeout=120)
+    one_line_error(result, words)
+    assert "MemoryError" not in result.stderr
+    assert "evil.j2" in result.stderr
+
+
+def test_a_rendering_running_past_its_time_stops_with_one_line(tmp_path, monkeypatch):
+    """Each step bounded, their product not: `'y' in l` over 2,000,000 items, a million times (hours).
+    A rendering now stops after ``MAX_SECONDS`` (checked at each loop step, call and operator); here
+    the limit is set to a tenth of a second so the test does not wait for the real one."""
+    from juniper_rollout import manifest as manifest_module
+    from juniper_rollout import render
+    from juniper_rollout.errors import ManifestError
+
+    body = (
+        "{% set l = ('x'*2000000)|list %}{% for i in range(1000000) %}{% if 'y' in l %}{% endif %}"
+        "{% endfor %}"
+    )
+    path = hostile_template(tmp_path, body)
+    monkeypatch.setattr(render, "MAX_SECONDS", 0.1)
+    with pytest.raises(ManifestError, match=r"asks for too much: more than 0\.1 s of rendering"):
+        render.check_templates(manifest_module.load_manifest(path, templates=False))
+
+
+def test_the_new_bounds_leave_ordinary_sequences_alone(tmp_path):
+    body = (
+        "{{ ','.join(range(5)|map('string')) }} {{ range(3)|list }} {{ range(4)|length }} "
+        "{{ [1,2]|map('string')|join('-') }} "
+        "{% for x in range(3)|reverse %}{{ loop.index }}{{ x }}{{ loop.length }}{% endfor %} "
+        "{{ [[1],[2]]|sum(start=[]) }} {{ [1,2,3]|sum }} "
+        "{% for k in [[1,[2]],3] recursive %}{% if k is iterable %}{{ loop(k) }}{% else %}{{ k }}"
+        "{% endif %}{% endfor %}\n"
+    )
+    manifest = hostile_template(tmp_path, body)
+    result = run_cli("plan", "--manifest", manifest)
+    assert result.returncode == 0, result.stderr
+    assert "+0,1,2,3,4 [0, 1, 2] 4 1-2 123213303 [1, 2] 6 123\n" in result.stdout
