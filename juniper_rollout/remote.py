@@ -23,13 +23,20 @@ NETWORK_TIMEOUT = 600.0  # seconds any git here may take (a fetch from a remote 
 
 
 def _git(
-    path: Path, *args: str, check: bool = True, timeout: float | None = None
+    path: Path, *args: str, check: bool = True, timeout: float | None = None, whole: bool = False
 ) -> subprocess.CompletedProcess:
+    """``git -C path ARGS``; what it prints kept to its first and last half MB per stream, or all of it
+    (``whole``) for a local git whose output is parsed to its end."""
     env = {**os.environ, **TOOL_ENV}
     limit = timeout or NETWORK_TIMEOUT
     try:
         # pass 12a: stopped with its children (ssh to an ssh:// remote was left running for ever)
-        out = proctree.run(["git", "-C", str(path), *args], env=env, timeout=limit)
+        out = proctree.run(
+            ["git", "-C", str(path), *args],
+            env=env,
+            timeout=limit,
+            keep=None if whole else proctree.MAX_KEPT,
+        )
     except subprocess.TimeoutExpired:
         # pass 11a: an ssh:// or git:// remote that never answers (git's low-speed limit is http's)
         # ended sync with "unexpected TimeoutExpired; please report this" and a crash log
@@ -252,7 +259,7 @@ def changes(
     found = _in_process(path, base, tip)
     if found is None:
         status = _git(
-            path, "diff", "--no-renames", "--name-status", "-z", f"{base}...{tip}"
+            path, "diff", "--no-renames", "--name-status", "-z", f"{base}...{tip}", whole=True
         ).stdout.split("\0")
         found = (
             [(status[i + 1], status[i]) for i in range(0, len(status) - 1, 2) if status[i]],
@@ -274,7 +281,9 @@ def changes(
 
 def _log(path: Path, base: str, tip: str) -> list[tuple[str, str, str]]:
     """(sha, subject, message) of each commit of ``base..tip``, newest first (``git log``)."""
-    fields = _git(path, "log", "--format=%H%x00%s%x00%B%x00", f"{base}..{tip}").stdout.split("\0")
+    fields = _git(
+        path, "log", "--format=%H%x00%s%x00%B%x00", f"{base}..{tip}", whole=True
+    ).stdout.split("\0")
     return [
         (fields[i].lstrip("\n"), fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 2, 3)
     ]

@@ -6,6 +6,8 @@ The attempts, held and broken, are logged in the pass-14a log; SECURITY.md lists
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from tests.test_adversary import hostile_template, one_line_error, run_cli
@@ -76,3 +78,74 @@ def test_the_new_bounds_leave_ordinary_sequences_alone(tmp_path):
     result = run_cli("plan", "--manifest", manifest)
     assert result.returncode == 0, result.stderr
     assert "+0,1,2,3,4 [0, 1, 2] 4 1-2 123213303 [1, 2] 6 123\n" in result.stdout
+
+
+# --- items 10/11: round four's cut of git's streams, read by a parser of local git output ---------
+
+
+def _git(cwd, *args):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_a_branch_changing_more_than_a_megabyte_of_file_names_is_described_whole(tmp_path):
+    """Round four kept the first and last half MB of every git the tool runs through proctree, local
+    ones too: `remote.changes` (the pull request's description) parses `git diff --name-status -z` and
+    `git log` of a branch that is not the tool's straight chain (a reviewer's merge) to their end, and
+    lost 1,101 of 8,000 files from the middle with no sign. Local output is now read whole."""
+    from juniper_rollout import remote
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(
+        repo,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@x",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "a",
+    )
+    _git(repo, "checkout", "-q", "-b", "chore/sops-age-rollout")
+    _git(
+        repo,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@x",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "b",
+    )
+    _git(repo, "checkout", "-q", "main")
+    _git(
+        repo,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@x",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "c",
+    )
+    _git(repo, "checkout", "-q", "chore/sops-age-rollout")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@x", "merge", "-q", "--no-edit", "main")
+    (repo / "d").mkdir()
+    names = [f"d/f{i:05d}_" + "x" * 140 for i in range(8000)]
+    for name in names:
+        (repo / name).write_text("a")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "-m", "many files")
+    _git(repo, "checkout", "-q", "main")
+
+    files, commits = remote.changes(repo, "main", "chore/sops-age-rollout")
+    assert sorted(path for path, _, _ in files) == names
+    assert {action for _, action, _ in files} == {"create"}
+    assert [subject for _, subject in commits][-1] == "many files"
