@@ -311,7 +311,7 @@ def _refuse_blanked(
     values = _values(plaintext)
     if all(_empty_to_the_app(value) for value in values.values()):
         counted = [
-            (len(_HELD_VALUE.findall(blob)), ref, blob)
+            (len(_HELD_VALUE.findall(blob)) - len(_stored_as_is(blob, values)), ref, blob)
             for blob, ref in ((reuse, repo.branch), (before, before_ref))
             if blob is not None
         ]
@@ -327,7 +327,11 @@ def _refuse_blanked(
     empty = {name.strip() for name, value in values.items() if _empty_to_the_app(value)}
     for held_blob, ref in ((before, before_ref), (reuse, repo.branch)):
         blanked = (
-            [n for n in _names_with_values(held_blob) if n in empty]
+            [
+                n
+                for n in _names_with_values(held_blob)
+                if n in empty and n not in _stored_as_is(held_blob, values)
+            ]
             if held_blob is not None
             else []
         )
@@ -372,6 +376,37 @@ def _emptying_on_purpose(repo: RepoSpec, spec: EncryptSpec, ref: str, name: str)
         "to empty them on purpose, delete the rollout branch (`git branch -D "
         f"{shell_word(repo.branch)}`) and apply again"
     )
+
+
+_STORED_VALUE = re.compile(
+    rb"^([^#=\n][^=\n]*)=ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),", re.MULTILINE
+)
+
+
+def _stored_as_is(blob: bytes, values: dict[str, bytes]) -> set[str]:
+    """The names whose value in the plaintext is empty to the app but not to sops (``NAME=""``,
+    ``NAME=''``: sops stores the text after ``=`` as it is, quotes included) and whose committed
+    dotenv ciphertext is exactly as long (AES-GCM: as many bytes as the text): the same text, most
+    likely, so not a value being blanked. Pass 14a: a `.env` with `OPTIONAL=""` was refused at every
+    apply after the first ("leaves 1 name empty that the committed .env.enc holds values for"), and
+    deleting the branch as advised only started the loop again. Read without a key."""
+    import base64
+    import binascii
+
+    raw = {name.strip(): value for name, value in values.items()}
+    same: set[str] = set()
+    for found in _STORED_VALUE.finditer(blob):
+        name = found.group(1).decode("utf-8", "replace").strip()
+        value = raw.get(name)
+        if value is None or not value or not _empty_to_the_app(value):
+            continue
+        try:
+            stored = len(base64.b64decode(found.group(2), validate=True))
+        except (binascii.Error, ValueError):
+            continue
+        if stored == len(value):
+            same.add(name)
+    return same
 
 
 def _empty_to_the_app(value: bytes) -> bool:

@@ -149,3 +149,36 @@ def test_a_branch_changing_more_than_a_megabyte_of_file_names_is_described_whole
     assert sorted(path for path, _, _ in files) == names
     assert {action for _, action, _ in files} == {"create"}
     assert [subject for _, subject in commits][-1] == "many files"
+
+
+# --- item 1: the by-name refusal of blanked values (87b0997) and a quoted empty value ---------------
+
+
+def test_a_quoted_empty_value_kept_as_it_was_is_not_taken_for_a_blanked_one(fleet, tmp_path):
+    """sops stores the text after `=` as it is: `OPTIONAL_HOOK_URL=""` is committed as the two-byte
+    value `""` (ENC[…data:…]), which the by-name refusal took for a value held; every apply after the
+    first was refused ("leaves 2 names empty that the committed .env.enc … holds values for"), and
+    deleting the branch as the line advised only started the loop again. A committed value exactly as
+    long as the clone's quoted-empty text is that text; a real value blanked with `""` is still refused."""
+    from tests.demofleet import CANARY
+    from tests.helpers import git, rollout
+    from tests.test_pass3 import BRANCH
+    from tests.test_pass10a import _apply, _decrypted
+
+    repo = fleet.repo("juniper-cascor")
+    env = repo / ".env"
+    env.write_text(env.read_text() + "OPTIONAL_HOOK_URL=\"\"\nOTHER_OPTION=''\n")
+    assert _apply(fleet, "juniper-cascor").code == 0
+    assert "OPTIONAL_HOOK_URL=ENC[AES256_GCM,data:" in git(repo, "show", f"{BRANCH}:.env.enc")
+    env.write_text(env.read_text().replace("HF_TOKEN=", f"HF_TOKEN=rotated-{CANARY}-", 1))
+    result = _apply(fleet, "juniper-cascor")
+    assert result.code == 0 and "updated" in result.stdout, result.stdout
+    assert f"HF_TOKEN=rotated-{CANARY}-" in _decrypted(repo, BRANCH, tmp_path)
+    # a value the branch holds, blanked with a quoted empty text: still refused, by name
+    lines = env.read_text().splitlines(keepends=True)
+    env.write_text(
+        "".join('HF_TOKEN=""\n' if line.startswith("HF_TOKEN=") else line for line in lines)
+    )
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
+    assert planned.code == 1 and "leaves 1 name empty" in planned.stdout, planned.stdout
+    assert "(HF_TOKEN:" in planned.stdout
