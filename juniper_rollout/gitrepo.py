@@ -893,13 +893,33 @@ def push(repo: git.Repo, branch: str) -> str:
             )
         except git.GitCommandError as first:
             stopped = isinstance(first.status, int) and first.status < 0  # by a signal
-            if stopped or not expected or not _absent_on_origin(repo, ref):
+            if stopped:
                 raise
-            # deleted on origin since the tool pushed (a reviewer merged it, say): push it anew,
-            # on the condition that it is still absent
-            _to_origin(
-                repo, "push", "--porcelain", f"--force-with-lease={ref}:", "origin", f"{ref}:{ref}"
-            )
+            if expected and _absent_on_origin(repo, ref):
+                # deleted on origin since the tool pushed (a reviewer merged it, say): push it anew,
+                # on the condition that it is still absent
+                _to_origin(
+                    repo,
+                    "push",
+                    "--porcelain",
+                    f"--force-with-lease={ref}:",
+                    "origin",
+                    f"{ref}:{ref}",
+                )
+            else:
+                landed = _own_tip_on_origin(repo, ref, first)
+                if landed is None:
+                    raise
+                # the tool's own earlier push landed, unrecorded: pushed on the condition that
+                # origin still holds that commit
+                _to_origin(
+                    repo,
+                    "push",
+                    "--porcelain",
+                    f"--force-with-lease={ref}:{landed}",
+                    "origin",
+                    f"{ref}:{ref}",
+                )
     except git.GitCommandError as err:
         text = " ".join(f"{err.stdout} {err.stderr}".split())
         if isinstance(err.status, int) and err.status < 0 and not text.strip():
@@ -977,6 +997,30 @@ def redact_origin(repo: git.Repo, text: str) -> str:
     except git.GitCommandError:
         return text
     return redact(text, *origin_urls(found))
+
+
+def _own_tip_on_origin(repo: git.Repo, ref: str, refused: git.GitCommandError) -> str | None:
+    """The commit origin holds at ``ref`` when the lease refused the push (``stale info``) and that
+    commit is one the tool itself set the local branch to (its ``juniper-rollout:`` reflog entries);
+    else None. Pass 14a: a push stopped after origin had taken it (a second SIGTERM while origin's
+    post-receive hook ran, or the 600 s limit) left no record, and every later push after a rebuild
+    said "origin/… has commits the tool did not push (a reviewer's?)" of the tool's own commit."""
+    if "stale info" not in f"{refused.stdout} {refused.stderr}":
+        return None
+    try:
+        listed = _to_origin(repo, "ls-remote", "origin", ref)
+        written = repo.git.reflog("show", "--format=%H %gs", ref, "--")
+    except (git.GitCommandError, RepoError):
+        return None
+    remote = next(
+        (line.split("\t")[0] for line in listed.splitlines() if line.endswith(f"\t{ref}")), None
+    )
+    own = {
+        sha
+        for sha, _, why in (line.partition(" ") for line in written.splitlines())
+        if why.startswith("juniper-rollout: ")
+    }
+    return remote if remote in own else None
 
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:

@@ -182,3 +182,66 @@ def test_a_quoted_empty_value_kept_as_it_was_is_not_taken_for_a_blanked_one(flee
     planned = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
     assert planned.code == 1 and "leaves 1 name empty" in planned.stdout, planned.stdout
     assert "(HF_TOKEN:" in planned.stdout
+
+
+# --- item 10: a push stopped after origin took it ---------------------------------------------------
+
+
+def test_a_push_stopped_after_origin_took_it_is_not_called_a_reviewers_later(fleet, tmp_path):
+    """A second SIGTERM while origin's post-receive hook runs (origin has already moved the branch):
+    the run says "the branch is written, but its push … was interrupted" and records nothing as
+    pushed. After main moved, the next `apply --push` said "origin/… has commits the tool did not push
+    (a reviewer's?); … delete or merge the remote branch", of the tool's own commit, for ever. The
+    commit origin holds is now recognised as one the tool set the branch to (its reflog), and the
+    push goes on with the lease on it; a reviewer's commit is still refused (test_push_uses_a_lease)."""
+    import os
+    import signal
+    import sys
+    import time
+
+    from tests.helpers import git, rollout
+    from tests.test_pass3 import BRANCH
+    from tests.test_pass11a import ROOT
+
+    repo = fleet.repo("juniper-ml")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    marker = tmp_path / "origin-took-it"
+    hook = origin / "hooks" / "post-receive"
+    hook.write_text(f"#!/bin/sh\ntouch '{marker}'\nsleep 10\n")
+    hook.chmod(0o755)
+    git(repo, "remote", "add", "origin", str(origin))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "juniper_rollout.cli", "apply", "-m", str(fleet.manifest)]
+        + ["--repo", "juniper-ml", "--yes", "--push"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not marker.exists():
+            time.sleep(0.05)
+        assert marker.exists(), "the push never reached origin's hook"
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and "push to origin was interrupted" in out, out + err
+    written = git(repo, "rev-parse", BRANCH).strip()
+    assert git(origin, "rev-parse", BRANCH).strip() == written  # origin had taken it
+    hook.unlink()
+    (repo / "CHANGELOG.md").write_text("main moves on\n")
+    git(repo, "add", "CHANGELOG.md")
+    git(repo, "commit", "-q", "-m", "main moves on")
+    again = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes", "--push")
+    assert again.code == 0 and "pushed to origin" in again.stdout, again.stdout
+    assert "did not push" not in again.stdout
+    assert git(origin, "rev-parse", BRANCH) == git(repo, "rev-parse", BRANCH)
+    assert git(repo, "rev-parse", BRANCH).strip() != written
