@@ -152,7 +152,8 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             or gitrepo.blob_in_history(base, spec.target, reuse)
         )
         # pass 11a: the base's ciphertext changed since the branch was built on it (a `sops edit` there)
-        base_edited = not landed and before != gitrepo.blob_at_fork(tip, base, spec.target)
+        fork = gitrepo.blob_at_fork(tip, base, spec.target) if tip is not None else None
+        base_edited = not landed and before != fork
         change = encrypted_change(
             manifest,
             repo,
@@ -162,6 +163,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             reuse=reuse,
             branch_merged=landed,
             base_edited=base_edited,
+            fork=fork,
             # on top of the rollout branch, "the base" read here is the branch itself (pass 11a)
             before_ref=repo.branch if tip is not None and tip == base else repo.base,
         )
@@ -184,6 +186,7 @@ def encrypted_change(
     branch_merged: bool = True,
     base_edited: bool = False,
     before_ref: str | None = None,
+    fork: bytes | None = None,
 ) -> FileChange:
     _check_rules(config, spec)
     recipients = manifest.recipients
@@ -233,6 +236,9 @@ def encrypted_change(
         )
         if kept is not None:
             return kept
+        # per name where the branch's fork is known (file times cannot tell a later `.env` edited
+        # elsewhere from one saved to keep its values); pass 6's time rule where it is not
+        _refuse_reverted(repo, spec, plaintext, before, fork, holder)
         _refuse_older_values(repo, spec, before, meta, plaintext, holder)
         if meta.format != "dotenv":
             altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
@@ -454,6 +460,48 @@ def _refuse_older_values(
         f"newer values into {spec.source} (`git show {_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints "
         f"them), or, if the values in {spec.source} are the ones to keep, save it again "
         f"(`touch {spec.source}`)"
+    )
+
+
+def _refuse_reverted(
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    plaintext: bytes,
+    before: bytes,
+    fork: bytes | None,
+    holder: str,
+) -> None:
+    """A value changed on the base since the branch was built on it (a teammate's `sops edit`, a
+    rotation merged there) is never put back by a plaintext file that holds another value for it
+    (round four, pass 13a: the user edited another name in `.env`, which was then the later file, so
+    file times said nothing, and the teammate's value went back to the old one). Three-way, per
+    name: the base's ciphertext now, the one the branch was built on (``fork``), the plaintext.
+    Decrypted only when the base's file changed since; names only, never a value."""
+    if fork is None or before == fork:
+        return
+    try:
+        now = _values(sops.decrypt_dotenv(before, filename=spec.target))
+        then = _values(sops.decrypt_dotenv(fork, filename=spec.target))
+    except (ValueError, OSError, RolloutError):
+        return  # no key: the values cannot be compared
+    mine = {name.strip(): value for name, value in _values(plaintext).items()}
+    changed = [
+        name
+        for name, value in now.items()
+        if then.get(name) != value and name in mine and mine[name] != value
+    ]
+    if not changed:
+        return
+    shown = ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "")
+    count = f"{len(changed)} name{'s' if len(changed) != 1 else ''}"
+    fmt = sopsmeta.sops_format(before) or "dotenv"
+    raise RepoError(
+        f"{spec.target} on {holder} changed the value of {count} since {repo.branch} was built on "
+        f"it ({shown}), and {spec.source} in the clone holds another; nothing replaced: bring the "
+        f"values from {holder} into {spec.source} (`git show {_at(holder, spec.target)} | "
+        f"{_decrypt_stdin(before)}` prints them), or, to keep yours, put them into {spec.target} on "
+        f"{holder} (`sops edit --input-type {fmt} --output-type {fmt} {shell_word(spec.target)}` "
+        "in a checkout of it) and commit that"
     )
 
 
