@@ -379,8 +379,8 @@ _STORED_VALUE = re.compile(
 
 
 def _stored_as_is(blob: bytes, values: dict[str, bytes]) -> set[str]:
-    """The names whose value in the plaintext is empty to the app but not to sops (``NAME=""``,
-    ``NAME=''``: sops stores the text after ``=`` as it is, quotes included) and whose committed
+    """The names whose value in the plaintext is quotes alone, empty to the app but not to sops
+    (``NAME=""``, ``NAME=''``: sops stores the text after ``=`` as it is, quotes included) and whose committed
     dotenv ciphertext is exactly as long (AES-GCM: as many bytes as the text): the same text, most
     likely, so not a value being blanked. Pass 14a: a `.env` with `OPTIONAL=""` was refused at every
     apply after the first ("leaves 1 name empty that the committed .env.enc holds values for"), and
@@ -393,8 +393,8 @@ def _stored_as_is(blob: bytes, values: dict[str, bytes]) -> set[str]:
     for found in _STORED_VALUE.finditer(blob):
         name = found.group(1).decode("utf-8", "replace").strip()
         value = raw.get(name)
-        if value is None or not value or not _empty_to_the_app(value, name):
-            continue
+        if value is None or not value.strip() or value.strip().strip(b"\"'"):
+            continue  # quotes alone: a self-reference or a comment could be a real value's length
         try:
             stored = len(base64.b64decode(found.group(2), validate=True))
         except (binascii.Error, ValueError):
