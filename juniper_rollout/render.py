@@ -171,6 +171,8 @@ def _weight(value: Any, limit: int = MAX_OUTPUT) -> int:
                 stack.extend(item.values())
         elif isinstance(item, int) and not isinstance(item, bool):
             total += item.bit_length() // 3 + 1  # about its decimal digits, never converted
+        elif isinstance(item, _Counted):  # range(): its steps, never iterated
+            total += len(item)
         else:
             total += 1
     return total
@@ -290,7 +292,9 @@ class _Weighed(_Stepped):
 
 
 def _lazy(value: Any) -> bool:
-    return isinstance(value, (Iterator, _Counted)) and not isinstance(value, _Weighed)
+    """A generator or iterator (``map``, ``select``…): what it holds is known once read. ``range()`` is
+    weighed without reading it (``range(10**6)|length`` stays a count)."""
+    return isinstance(value, Iterator) and not isinstance(value, _Weighed)
 
 
 def _weighed(values: tuple) -> tuple:
@@ -454,7 +458,7 @@ def _bounded(filter_function, name: str = ""):
         args = _weighed(args)
         if name == "sum":
             args = _check_sum(args, kwargs)
-        given = [a for a in args if isinstance(a, (str, bytes, list, tuple, dict, int))]
+        given = [a for a in args if isinstance(a, (str, bytes, list, tuple, dict, int, _Counted))]
         if given:  # (an eval context or environment comes first for some filters)
             _check_product(name, given[0], tuple(given[1:]), kwargs)
         return _check_weight(filter_function(*args, **kwargs), "a result")

@@ -68,6 +68,7 @@ def test_a_rendering_running_past_its_time_stops_with_one_line(tmp_path, monkeyp
 def test_the_new_bounds_leave_ordinary_sequences_alone(tmp_path):
     body = (
         "{{ ','.join(range(5)|map('string')) }} {{ range(3)|list }} {{ range(4)|length }} "
+        "{{ range(1000000)|length }} "
         "{{ [1,2]|map('string')|join('-') }} "
         "{% for x in range(3)|reverse %}{{ loop.index }}{{ x }}{{ loop.length }}{% endfor %} "
         "{{ [[1],[2]]|sum(start=[]) }} {{ [1,2,3]|sum }} "
@@ -77,7 +78,7 @@ def test_the_new_bounds_leave_ordinary_sequences_alone(tmp_path):
     manifest = hostile_template(tmp_path, body)
     result = run_cli("plan", "--manifest", manifest)
     assert result.returncode == 0, result.stderr
-    assert "+0,1,2,3,4 [0, 1, 2] 4 1-2 123213303 [1, 2] 6 123\n" in result.stdout
+    assert "+0,1,2,3,4 [0, 1, 2] 4 1000000 1-2 123213303 [1, 2] 6 123\n" in result.stdout
 
 
 # --- items 10/11: round four's cut of git's streams, read by a parser of local git output ---------
