@@ -626,6 +626,31 @@ def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
     )
 
 
+def earlier_blobs(commit: git.Commit, path: str, limit: int = 20) -> list[bytes]:
+    """The versions ``path`` held in the history of ``commit``, newest first (the one it holds now among
+    them; at most ``limit`` + 1, none larger than MAX_FILE_BYTES); [] when git cannot say."""
+    try:
+        out = commit.repo.git.log(
+            f"-n{limit + 1}", "--format=", "--raw", "--no-abbrev", commit.hexsha, "--", path
+        )
+    except git.GitCommandError:
+        return []
+    shas = [
+        parts[3]
+        for parts in (line.split() for line in out.splitlines() if line.startswith(":"))
+        if len(parts) > 3 and set(parts[3]) != {"0"}
+    ]
+    blobs: list[bytes] = []
+    for sha in dict.fromkeys(shas):
+        try:
+            info = commit.repo.odb.info(bytes.fromhex(sha))
+            if info.size <= MAX_FILE_BYTES:
+                blobs.append(commit.repo.odb.stream(bytes.fromhex(sha)).read())
+        except (ValueError, OSError, git.GitCommandError):
+            continue
+    return blobs
+
+
 def blob_at_fork(tip: git.Commit | None, base: git.Commit, path: str) -> bytes | None:
     """``path`` in the commit the branch ``tip`` was built on (its merge base with ``base``); None when
     there is none (or git cannot say), or no such file there."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from juniper_rollout import agekey, dotenv, gitrepo, sops, sopsmeta
@@ -164,6 +165,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             branch_merged=landed,
             base_edited=base_edited,
             fork=fork,
+            earlier=partial(gitrepo.earlier_blobs, base, spec.target),
             # on top of the rollout branch, "the base" read here is the branch itself (pass 11a)
             before_ref=repo.branch if tip is not None and tip == base else repo.base,
         )
@@ -187,6 +189,7 @@ def encrypted_change(
     base_edited: bool = False,
     before_ref: str | None = None,
     fork: bytes | None = None,
+    earlier: Callable[[], list[bytes]] | None = None,
 ) -> FileChange:
     _check_rules(config, spec)
     recipients = manifest.recipients
@@ -239,6 +242,8 @@ def encrypted_change(
         # per name where the branch's fork is known (file times cannot tell a later `.env` edited
         # elsewhere from one saved to keep its values); pass 6's time rule where it is not
         _refuse_reverted(repo, spec, plaintext, before, fork, holder)
+        if fork is None and earlier is not None:
+            _refuse_known_stale(repo, spec, plaintext, before, earlier, holder)
         _refuse_older_values(repo, spec, before, meta, plaintext, holder)
         if meta.format != "dotenv":
             altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
@@ -502,6 +507,51 @@ def _refuse_reverted(
         f"{_decrypt_stdin(before)}` prints them), or, to keep yours, put them into {spec.target} on "
         f"{holder} (`sops edit --input-type {fmt} --output-type {fmt} {shell_word(spec.target)}` "
         "in a checkout of it) and commit that"
+    )
+
+
+def _refuse_known_stale(
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    plaintext: bytes,
+    before: bytes,
+    earlier: Callable[[], list[bytes]],
+    holder: str,
+) -> None:
+    """Where no fork is known (pass 14c: the rollout branch deleted after its merge, as `rollout cleanup`
+    does, or squash-merged, so the fork predates the file), a plaintext value that an earlier commit of
+    the base's ciphertext held, and a later one replaced, is a stale copy: a teammate's `sops edit` on
+    the base would be put back. Read from the base's history of the file (bounded); names only."""
+    mine = {name.strip(): value for name, value in _values(plaintext).items()}
+    try:
+        now = _values(sops.decrypt_dotenv(before, filename=spec.target))
+    except (ValueError, OSError, RolloutError):
+        return  # no key: the values cannot be compared
+    differ = {name for name, value in now.items() if name in mine and mine[name] != value}
+    stale: list[str] = []
+    for blob in earlier() if differ else []:
+        if blob == before or sops.read_metadata(blob) is None:
+            continue
+        try:
+            then = _values(sops.decrypt_dotenv(blob, filename=spec.target))
+        except (ValueError, OSError, RolloutError):
+            continue  # an older recipient set: not this key's to read
+        stale += [n for n in differ if n not in stale and then.get(n) == mine[n]]
+        if len(stale) == len(differ):
+            break
+    if not stale:
+        return
+    stale = [n for n in now if n in stale]
+    shown = ", ".join(stale[:5]) + (", …" if len(stale) > 5 else "")
+    count = f"{len(stale)} name{'s' if len(stale) != 1 else ''}"
+    fmt = sopsmeta.sops_format(before) or "dotenv"
+    raise RepoError(
+        f"{spec.source} in the clone holds, for {count} ({shown}), the value an earlier commit of "
+        f"{spec.target} on {holder} held, and {holder} has changed it since (a `sops edit` there?); "
+        f"nothing replaced: bring the values from {holder} into {spec.source} (`git show "
+        f"{_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints them), or, to keep yours, put "
+        f"them into {spec.target} on {holder} (`sops edit --input-type {fmt} --output-type {fmt} "
+        f"{shell_word(spec.target)}` in a checkout of it) and commit that"
     )
 
 
