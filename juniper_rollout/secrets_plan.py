@@ -556,12 +556,14 @@ def _refuse_known_stale(
 
 
 def _values(text: bytes) -> dict[str, bytes]:
-    """NAME -> value of a dotenv text as sops reads it (the first ``=`` splits; comments skipped)."""
+    """NAME -> value of a dotenv text as sops reads it (the first ``=`` splits; comments skipped), by
+    the bare name (pass 14c: `export NAME=` in `.env` was another name than the committed `NAME`, so
+    its empty value was encrypted over the committed one, and a stale one over a teammate's)."""
     out: dict[str, bytes] = {}
     for line in text.splitlines():
         if line and not line.startswith(b"#") and b"=" in line:
             name, _, value = line.partition(b"=")
-            out[name.decode("utf-8", "replace")] = value
+            out[dotenv.bare_name(name.decode("utf-8", "replace"))] = value
     return out
 
 

@@ -55,3 +55,37 @@ def test_a_teammates_value_is_kept_after_a_squash_merge(fleet, tmp_path):
     assert "(HF_TOKEN), the value an earlier commit" in planned.stdout
     assert _apply(fleet, CASCOR).code == 1
     assert git(repo, "rev-parse", BRANCH).strip() == tip
+
+
+def test_an_export_line_left_empty_never_blanks_the_committed_value(fleet, tmp_path):
+    """`export NAME=` (a shell-sourceable `.env`): keyed "export NAME", it never met the committed
+    NAME, and its empty value was encrypted over the committed one."""
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    env = repo / ".env"
+    lines = env.read_text().splitlines()
+    name = lines[1].split("=", 1)[0]
+    lines[0] = lines[0].split("=", 1)[0] + f"=rotated-{CANARY}"
+    lines[1] = f"export {name}="
+    env.write_text("\n".join(lines) + "\n")
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1, planned.stdout
+    assert f"leaves 1 name empty that the committed .env.enc on {BRANCH} holds values for ({name}" in (
+        planned.stdout
+    )
+    assert _apply(fleet, CASCOR).code == 1
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+
+
+def test_an_export_line_never_reverts_a_teammates_value(fleet, tmp_path):
+    """The same spelling on the three-way check: `export HF_TOKEN=old` was no HF_TOKEN to compare."""
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    git(repo, "merge", "-q", "--ff-only", BRANCH)
+    _teammate_sets_on_main(repo, tmp_path, "HF_TOKEN", f"teammate-{CANARY}")
+    env = repo / ".env"
+    env.write_text(env.read_text().replace("HF_TOKEN=", "export HF_TOKEN=", 1) + "NEW_SETTING=on\n")
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1, planned.stdout
+    assert "changed the value of 1 name since" in planned.stdout and "(HF_TOKEN)" in planned.stdout
