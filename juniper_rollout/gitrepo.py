@@ -230,6 +230,13 @@ def base_commit(repo: git.Repo, base: str) -> git.Commit:
     return commit
 
 
+def base_ref(repo: git.Repo, base: str) -> str:
+    """The name that shows the commit ``base_commit`` reads, for a command to paste: ``origin/<base>``
+    when the clone has it (pass 14c: `git show main:.env.enc` printed local main's older values after
+    `rollout sync` fetched a teammate's change into origin/main), else ``base``."""
+    return f"origin/{base}" if _commit_at(repo, f"refs/remotes/origin/{base}") is not None else base
+
+
 def base_label(repo: git.Repo, base: str) -> str:
     """Which ``base`` a plan builds on, said plainly: ``main``, or ``origin/main`` and how the local one differs."""
     remote, local = (

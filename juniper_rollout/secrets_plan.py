@@ -142,6 +142,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
     changes = []
     # the branch's tool commits are in the base already (merged): the base's ciphertext is the later one
     merged = tip is None or tip == base or tip.repo.is_ancestor(tip, base)
+    base_name = gitrepo.base_ref(base.repo, repo.base)
     for spec in repo.encrypt:
         reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
         before = gitrepo.read_blob(base, spec.target)
@@ -167,7 +168,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             fork=fork,
             earlier=partial(gitrepo.earlier_blobs, base, spec.target),
             # on top of the rollout branch, "the base" read here is the branch itself (pass 11a)
-            before_ref=repo.branch if tip is not None and tip == base else repo.base,
+            before_ref=repo.branch if tip is not None and tip == base else base_name,
         )
         if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and tip is not None:
             _never_drop_branch_ciphertext(repo, spec, base, tip)
@@ -207,7 +208,7 @@ def encrypted_change(
             return skip(spec.target, why)
         if reuse is not None and reuse != before and not branch_merged:
             kept = _branch_ciphertext_first(
-                repo, spec, config, before, meta, reuse, recipients, base_edited
+                repo, spec, config, before, meta, reuse, recipients, base_edited, before_ref
             )
             if kept is not None:
                 return kept
@@ -221,7 +222,7 @@ def encrypted_change(
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
     _refuse_ciphertext_values(
-        spec, plaintext, repo.branch if reuse is not None else repo.base if before else None
+        spec, plaintext, repo.branch if reuse is not None else (before_ref or repo.base) if before else None
     )
     if not names:
         _refuse_emptied(spec, before, reuse)
@@ -361,7 +362,7 @@ def _emptying_on_purpose(
     base it is in the clone's checkout (`sops set` writes it in place, in the file's own format:
     measured with sops 3.11 for dotenv, JSON and YAML); on the rollout branch alone, deleting the
     tool's branch lets the next apply encrypt the clone's file."""
-    if ref == repo.base:
+    if ref != repo.branch:  # the base, or origin's copy of it
         index = shell_word(f'["{name}"]')
         fmt = sopsmeta.sops_format(blob or b"") or "dotenv"
         return (
@@ -625,6 +626,7 @@ def _branch_ciphertext_first(
     reuse: bytes,
     recipients: tuple[str, ...],
     base_edited: bool = False,
+    before_ref: str | None = None,
 ) -> FileChange | None:
     """No plaintext in the clone; the base and the rollout branch hold different ciphertexts, the
     branch's never in the base's history.
@@ -668,7 +670,7 @@ def _branch_ciphertext_first(
         f"{spec.target} on {repo.branch} {what}, and there is no {spec.source} in the clone: "
         f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
         f"{spec.source} (`git show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
-        f"branch's, `git show {_at(repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
+        f"branch's, `git show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
         f"again; to keep only the base's, delete the branch (`git branch -D {shell_word(repo.branch)}`)"
     )
 

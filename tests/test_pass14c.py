@@ -89,3 +89,41 @@ def test_an_export_line_never_reverts_a_teammates_value(fleet, tmp_path):
     planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert planned.code == 1, planned.stdout
     assert "changed the value of 1 name since" in planned.stdout and "(HF_TOKEN)" in planned.stdout
+
+
+def _pasted(command: str, cwd) -> str:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    done = subprocess.run(
+        command, shell=True, cwd=cwd, capture_output=True, text=True, env={**os.environ, "PATH": path}
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_printed_command_shows_origins_values_when_local_main_is_behind(fleet, tmp_path):
+    """The plan reads origin/main (what `rollout sync` fetched); the line said `git show main:.env.enc`,
+    which printed local main's older values, not the teammate's it asked the user to bring in."""
+    repo = fleet.repo(CASCOR)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    assert _apply(fleet, CASCOR).code == 0
+    git(repo, "push", "-q", "origin", f"{BRANCH}:main")  # the review merged on origin
+    git(repo, "fetch", "-q", "origin")
+    git(repo, "merge", "-q", "--ff-only", "origin/main")
+    mate = tmp_path / "mate"
+    git(tmp_path, "clone", "-q", str(origin), str(mate))
+    _teammate_sets_on_main(mate, tmp_path, "HF_TOKEN", f"teammate-{CANARY}")
+    git(mate, "push", "-q", "origin", "main")
+    git(repo, "fetch", "-q", "origin")  # local main stays behind
+    _later_env_edit(repo)
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1, planned.stdout
+    assert "(HF_TOKEN)" in planned.stdout
+    command = next(part for part in planned.stdout.split("`") if part.startswith("git show"))
+    assert f"HF_TOKEN=teammate-{CANARY}" in _pasted(command, repo)
