@@ -167,6 +167,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             base_edited=base_edited,
             fork=fork,
             earlier=partial(gitrepo.earlier_blobs, base, spec.target),
+            at_base=(base_name, partial(_read_at_base, base, repo.base, spec.target)),
             # on top of the rollout branch, "the base" read here is the branch itself (pass 11a)
             before_ref=repo.branch if tip is not None and tip == base else base_name,
         )
@@ -191,6 +192,7 @@ def encrypted_change(
     before_ref: str | None = None,
     fork: bytes | None = None,
     earlier: Callable[[], list[bytes]] | None = None,
+    at_base: tuple[str, Callable[[], bytes | None]] | None = None,
 ) -> FileChange:
     _check_rules(config, spec)
     recipients = manifest.recipients
@@ -229,7 +231,9 @@ def encrypted_change(
     holder = before_ref or repo.base
     if names:
         # a branch merged into the base holds no later values than the base (a value emptied there)
-        _refuse_blanked(repo, spec, plaintext, (before, holder), None if branch_merged else reuse)
+        _refuse_blanked(
+            repo, spec, plaintext, (before, holder), None if branch_merged else reuse, at_base
+        )
     _refuse_dropped(spec, before, reuse, names, (holder, repo.branch))
     mine = sops.read_metadata(reuse) if reuse is not None and reuse != before else None
     if reuse is not None and mine is not None:  # pass 11a: the branch's later values count too
@@ -310,6 +314,7 @@ def _refuse_blanked(
     plaintext: bytes,
     committed: tuple[bytes | None, str],
     reuse: bytes | None,
+    at_base: tuple[str, Callable[[], bytes | None]] | None = None,
 ) -> None:
     """A plaintext file whose every variable is empty (``.env.example`` copied to ``.env``, the step its
     own header asks for, before the values are filled in) never replaces a committed ciphertext that
@@ -351,12 +356,17 @@ def _refuse_blanked(
                 f"{ref} holds values for ({shown}: a copy of .env.example not all filled in?); nothing "
                 f"replaced: fill them in (`git show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
                 f"prints the committed ones), or move {spec.source} away to keep the committed "
-                f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0], held_blob)}"
+                f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0], held_blob, at_base)}"
             )
 
 
 def _emptying_on_purpose(
-    repo: RepoSpec, spec: EncryptSpec, ref: str, name: str, blob: bytes | None
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    ref: str,
+    name: str,
+    blob: bytes | None,
+    at_base: tuple[str, Callable[[], bytes | None]] | None = None,
 ) -> str:
     """How to empty a committed value on purpose, in a command that works where the file is: on the
     base it is in the clone's checkout (`sops set` writes it in place, in the file's own format:
@@ -369,10 +379,24 @@ def _emptying_on_purpose(
             f"to empty one on purpose, run `sops set --input-type {fmt} --output-type {fmt} "
             f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
         )
-    return (
-        "to empty them on purpose, delete the rollout branch (`git branch -D "
-        f"{shell_word(repo.branch)}`) and apply again"
-    )
+    delete = f"delete the rollout branch (`git branch -D {shell_word(repo.branch)}`)"
+    if at_base is not None:
+        # pass 14c: the branch merged (or built on a base holding the value too): deleting it alone
+        # only moved the refusal to the base's copy
+        base_name, read = at_base
+        held = read()
+        if held is not None and name in sopsmeta.names_with_values(held):
+            on_base = _emptying_on_purpose(repo, spec, base_name, name, held)
+            return f"{on_base}, then {delete} and apply again"
+    return f"to empty them on purpose, {delete} and apply again"
+
+
+def _read_at_base(onto, base: str, path: str) -> bytes | None:
+    """``path`` on the base branch itself (``onto`` is the rollout branch when it sits on the base)."""
+    try:
+        return gitrepo.read_blob(gitrepo.base_commit(onto.repo, base), path)
+    except RolloutError:
+        return None
 
 
 def _empty_to_the_app(value: bytes, name: str = "") -> bool:

@@ -127,3 +127,31 @@ def test_the_printed_command_shows_origins_values_when_local_main_is_behind(flee
     assert "(HF_TOKEN)" in planned.stdout
     command = next(part for part in planned.stdout.split("`") if part.startswith("git show"))
     assert f"HF_TOKEN=teammate-{CANARY}" in _pasted(command, repo)
+
+
+def test_emptying_a_value_of_a_merged_branch_names_the_bases_copy(fleet, tmp_path):
+    """The branch merged (fast-forward, kept): the by-name refusal said only "delete the rollout branch
+    and apply again", which led to the same refusal on main's copy. The line's own commands, pasted in
+    order, empty the value."""
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    git(repo, "merge", "-q", "--ff-only", BRANCH)
+    env = repo / ".env"
+    lines = env.read_text().splitlines()
+    name = lines[1].split("=", 1)[0]
+    lines[1] = f"{name}="
+    lines[0] = lines[0].split("=", 1)[0] + f"=rotated-{CANARY}"  # the one being rotated
+    env.write_text("\n".join(lines) + "\n")
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1, planned.stdout
+    commands = [p for p in planned.stdout.split("`") if p.startswith(("sops set", "git branch -D"))]
+    assert [c.split()[0] for c in commands] == ["sops", "git"], planned.stdout
+    for command in commands:
+        _pasted(command, repo)
+        if command.startswith("sops set"):
+            git(repo, "commit", "-qm", f"empty {name} on purpose", "--", ".env.enc")
+    env.touch()
+    result = _apply(fleet, CASCOR)
+    assert result.code == 0, result.stdout
+    after = _decrypted(repo, BRANCH, tmp_path)
+    assert f"\n{name}=\n" in after and f"=rotated-{CANARY}\n" in after
