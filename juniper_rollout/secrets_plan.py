@@ -234,7 +234,8 @@ def encrypted_change(
         _refuse_blanked(
             repo, spec, plaintext, (before, holder), None if branch_merged else reuse, at_base
         )
-    _refuse_dropped(spec, before, reuse, names, (holder, repo.branch))
+    # a merged branch holds no names the base dropped since (pass 14c: a teammate's `sops unset`)
+    _refuse_dropped(spec, before, None if branch_merged else reuse, names, (holder, repo.branch))
     mine = sops.read_metadata(reuse) if reuse is not None and reuse != before else None
     if reuse is not None and mine is not None:  # pass 11a: the branch's later values count too
         _refuse_older_values(repo, spec, reuse, mine, plaintext, repo.branch)
@@ -520,11 +521,25 @@ def _refuse_reverted(
         for name, value in now.items()
         if then.get(name) != value and name in mine and mine[name] != value
     ]
+    fmt = sopsmeta.sops_format(before) or "dotenv"
+    # pass 14c: a name removed on the base since (a revoked secret, `sops unset`) came back from `.env`
+    removed = [name for name in then if name not in now and name in mine]
+    if removed and not changed:
+        shown = ", ".join(removed[:5]) + (", …" if len(removed) > 5 else "")
+        count = f"{len(removed)} name{'s' if len(removed) != 1 else ''}"
+        raise RepoError(
+            f"{spec.target} on {holder} removed {count} since {repo.branch} was built on it "
+            f"({shown}), and {spec.source} in the clone still holds "
+            f"{'them' if len(removed) != 1 else 'it'}; nothing replaced: remove "
+            f"{'them' if len(removed) != 1 else 'it'} from {spec.source}, or, to keep "
+            f"{'them' if len(removed) != 1 else 'it'}, put {'them' if len(removed) != 1 else 'it'} "
+            f"back into {spec.target} on {holder} (`sops edit --input-type {fmt} --output-type {fmt} "
+            f"{shell_word(spec.target)}` in a checkout of it) and commit that"
+        )
     if not changed:
         return
     shown = ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "")
     count = f"{len(changed)} name{'s' if len(changed) != 1 else ''}"
-    fmt = sopsmeta.sops_format(before) or "dotenv"
     raise RepoError(
         f"{spec.target} on {holder} changed the value of {count} since {repo.branch} was built on "
         f"it ({shown}), and {spec.source} in the clone holds another; nothing replaced: bring the "
@@ -552,7 +567,8 @@ def _refuse_known_stale(
         now = _values(sops.decrypt_dotenv(before, filename=spec.target))
     except (ValueError, OSError, RolloutError):
         return  # no key: the values cannot be compared
-    differ = {name for name, value in now.items() if name in mine and mine[name] != value}
+    # a name the base removed since counts too (`sops unset` of a revoked secret)
+    differ = {name for name, value in mine.items() if now.get(name) != value}
     stale: list[str] = []
     for blob in earlier() if differ else []:
         if blob == before or sops.read_metadata(blob) is None:
@@ -566,13 +582,14 @@ def _refuse_known_stale(
             break
     if not stale:
         return
-    stale = [n for n in now if n in stale]
+    stale = [n for n in mine if n in stale]
     shown = ", ".join(stale[:5]) + (", …" if len(stale) > 5 else "")
     count = f"{len(stale)} name{'s' if len(stale) != 1 else ''}"
     fmt = sopsmeta.sops_format(before) or "dotenv"
     raise RepoError(
         f"{spec.source} in the clone holds, for {count} ({shown}), the value an earlier commit of "
-        f"{spec.target} on {holder} held, and {holder} has changed it since (a `sops edit` there?); "
+        f"{spec.target} on {holder} held, and {holder} has changed or removed it since (a `sops edit` "
+        "there?); "
         f"nothing replaced: bring the values from {holder} into {spec.source} (`git show "
         f"{_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints them), or, to keep yours, put "
         f"them into {spec.target} on {holder} (`sops edit --input-type {fmt} --output-type {fmt} "

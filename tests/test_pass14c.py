@@ -155,3 +155,48 @@ def test_emptying_a_value_of_a_merged_branch_names_the_bases_copy(fleet, tmp_pat
     assert result.code == 0, result.stdout
     after = _decrypted(repo, BRANCH, tmp_path)
     assert f"\n{name}=\n" in after and f"=rotated-{CANARY}\n" in after
+
+
+def _teammate_removes_on_main(repo, tmp_path, name: str) -> None:
+    """`sops unset` on main by someone else (a revoked secret), committed."""
+    work = tmp_path / "unset"
+    git(repo, "worktree", "add", "-q", "--detach", str(work), "main")
+    _pasted(
+        f"sops unset --input-type dotenv --output-type dotenv .env.enc '[\"{name}\"]'", work
+    )
+    git(work, "commit", "-qm", f"remove {name}", "--", ".env.enc")
+    sha = git(work, "rev-parse", "HEAD").strip()
+    git(repo, "worktree", "remove", "--force", str(work))
+    git(repo, "merge", "-q", "--ff-only", sha)
+
+
+def test_a_name_removed_on_main_is_never_brought_back_by_a_later_env(fleet, tmp_path):
+    """A teammate's `sops unset` on main was a change the three-way check did not see (it compared the
+    base's names only): the later `.env` encrypted the removed secret back. Following the line
+    (remove it from .env) then went through: the merged branch's copy no longer counts as held."""
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    git(repo, "merge", "-q", "--ff-only", BRANCH)
+    _teammate_removes_on_main(repo, tmp_path, "HF_TOKEN")
+    _later_env_edit(repo)
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1, planned.stdout
+    assert "removed 1 name since" in planned.stdout and "(HF_TOKEN)" in planned.stdout
+    env = repo / ".env"
+    env.write_text("".join(l for l in env.read_text().splitlines(True) if not l.startswith("HF_TOKEN=")))
+    result = _apply(fleet, CASCOR)
+    assert result.code == 0, result.stdout
+    after = _decrypted(repo, BRANCH, tmp_path)
+    assert "HF_TOKEN=" not in after and "NEW_SETTING=on" in after
+
+
+def test_a_name_removed_on_main_is_never_brought_back_when_the_branch_is_gone(fleet, tmp_path):
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    git(repo, "merge", "-q", "--ff-only", BRANCH)
+    git(repo, "branch", "-q", "-D", BRANCH)
+    _teammate_removes_on_main(repo, tmp_path, "HF_TOKEN")
+    _later_env_edit(repo)
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1, planned.stdout
+    assert "(HF_TOKEN), the value an earlier commit" in planned.stdout
