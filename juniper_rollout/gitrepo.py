@@ -265,6 +265,25 @@ def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
     return _commit_at(repo, f"refs/heads/{branch}")
 
 
+def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
+    """Where ``last_known_branch`` read the rollout branch when the clone has no local one: a name
+    ``git show NAME:PATH`` resolves, and the command that makes the tool forget that copy (pass 14c:
+    the lines said `git show BRANCH:…` and `git branch -D BRANCH` for a branch deleted locally, and
+    both failed when pasted). None while the local branch exists, or when neither copy does."""
+    if branch_tip(repo, branch) is not None:
+        return None
+    pushed = _commit_at(repo, PUSHED_REF + branch)
+    remote = _commit_at(repo, f"refs/remotes/origin/{branch}")
+    if pushed is None and remote is None:
+        return None
+    forget = []
+    if pushed is not None:
+        forget.append(f"git update-ref -d {shell_word(PUSHED_REF + branch)}")
+    if remote is not None:
+        forget.append(f"git push origin --delete {shell_word(branch)}")
+    return (PUSHED_REF + branch if pushed is not None else f"origin/{branch}"), " && ".join(forget)
+
+
 def last_known_branch(repo: git.Repo, branch: str) -> git.Commit | None:
     """The rollout branch as the tool last pushed it, or as origin has it; None if neither exists."""
     return _commit_at(repo, PUSHED_REF + branch) or _commit_at(

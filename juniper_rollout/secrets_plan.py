@@ -143,6 +143,9 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
     # the branch's tool commits are in the base already (merged): the base's ciphertext is the later one
     merged = tip is None or tip == base or tip.repo.is_ancestor(tip, base)
     base_name = gitrepo.base_ref(base.repo, repo.base)
+    # no local branch: the lines name the copy the tool read (pushed, or origin's), one a pasted command finds
+    elsewhere = gitrepo.known_branch_names(base.repo, repo.branch) if tip is not None else None
+    shown = replace(repo, branch=elsewhere[0]) if elsewhere else repo
     for spec in repo.encrypt:
         reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
         before = gitrepo.read_blob(base, spec.target)
@@ -158,7 +161,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
         base_edited = not landed and before != fork
         change = encrypted_change(
             manifest,
-            repo,
+            shown,
             spec,
             config_text,
             before,
@@ -168,11 +171,12 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             fork=fork,
             earlier=partial(gitrepo.earlier_blobs, base, spec.target),
             at_base=(base_name, partial(_read_at_base, base, repo.base, spec.target)),
+            forget=elsewhere[1] if elsewhere else None,
             # on top of the rollout branch, "the base" read here is the branch itself (pass 11a)
             before_ref=repo.branch if tip is not None and tip == base else base_name,
         )
         if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and tip is not None:
-            _never_drop_branch_ciphertext(repo, spec, base, tip)
+            _never_drop_branch_ciphertext(shown, spec, base, tip)
         changes.append(fresh_data_key(manifest, spec, change, reuse))
     _never_lose_a_tracked_secret(repo, plan, changes)
     notes = tuple(c.detail for c in changes if c.action == UNCHANGED and c.detail)
@@ -193,6 +197,7 @@ def encrypted_change(
     fork: bytes | None = None,
     earlier: Callable[[], list[bytes]] | None = None,
     at_base: tuple[str, Callable[[], bytes | None]] | None = None,
+    forget: str | None = None,
 ) -> FileChange:
     _check_rules(config, spec)
     recipients = manifest.recipients
@@ -232,7 +237,13 @@ def encrypted_change(
     if names:
         # a branch merged into the base holds no later values than the base (a value emptied there)
         _refuse_blanked(
-            repo, spec, plaintext, (before, holder), None if branch_merged else reuse, at_base
+            repo,
+            spec,
+            plaintext,
+            (before, holder),
+            None if branch_merged else reuse,
+            at_base,
+            forget,
         )
     # a merged branch holds no names the base dropped since (pass 14c: a teammate's `sops unset`)
     _refuse_dropped(spec, before, None if branch_merged else reuse, names, (holder, repo.branch))
@@ -316,6 +327,7 @@ def _refuse_blanked(
     committed: tuple[bytes | None, str],
     reuse: bytes | None,
     at_base: tuple[str, Callable[[], bytes | None]] | None = None,
+    forget: str | None = None,
 ) -> None:
     """A plaintext file whose every variable is empty (``.env.example`` copied to ``.env``, the step its
     own header asks for, before the values are filled in) never replaces a committed ciphertext that
@@ -357,7 +369,7 @@ def _refuse_blanked(
                 f"{ref} holds values for ({shown}: a copy of .env.example not all filled in?); nothing "
                 f"replaced: fill them in (`git show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
                 f"prints the committed ones), or move {spec.source} away to keep the committed "
-                f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0], held_blob, at_base)}"
+                f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0], held_blob, at_base, forget)}"
             )
 
 
@@ -368,6 +380,7 @@ def _emptying_on_purpose(
     name: str,
     blob: bytes | None,
     at_base: tuple[str, Callable[[], bytes | None]] | None = None,
+    forget: str | None = None,
 ) -> str:
     """How to empty a committed value on purpose, in a command that works where the file is: on the
     base it is in the clone's checkout (`sops set` writes it in place, in the file's own format:
@@ -380,7 +393,11 @@ def _emptying_on_purpose(
             f"to empty one on purpose, run `sops set --input-type {fmt} --output-type {fmt} "
             f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
         )
-    delete = f"delete the rollout branch (`git branch -D {shell_word(repo.branch)}`)"
+    delete = (
+        f"forget the rollout branch's last pushed copy (`{forget}`)"
+        if forget
+        else f"delete the rollout branch (`git branch -D {shell_word(repo.branch)}`)"
+    )
     if at_base is not None:
         # pass 14c: the branch merged (or built on a base holding the value too): deleting it alone
         # only moved the refusal to the base's copy

@@ -200,3 +200,34 @@ def test_a_name_removed_on_main_is_never_brought_back_when_the_branch_is_gone(fl
     planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert planned.code == 1, planned.stdout
     assert "(HF_TOKEN), the value an earlier commit" in planned.stdout
+
+
+def test_lines_about_a_branch_deleted_locally_name_the_copy_that_was_read(fleet, tmp_path):
+    """The rollout branch pushed, then deleted locally: its last pushed copy is what the plan reads,
+    but the lines said `git show BRANCH:.env.enc` and `git branch -D BRANCH`, and both failed when
+    pasted ("invalid object name", "branch not found")."""
+    repo = fleet.repo(CASCOR)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "fetch", "-q", "origin")
+    pushed = rollout("apply", "--yes", "--push", "-m", fleet.manifest, "--repo", CASCOR)
+    assert pushed.code == 0, pushed.stdout
+    git(repo, "branch", "-q", "-D", BRANCH)
+    env = repo / ".env"
+    lines = env.read_text().splitlines()
+    name = lines[1].split("=", 1)[0]
+    lines[1] = f"{name}="
+    lines[0] = lines[0].split("=", 1)[0] + f"=rotated-{CANARY}"
+    env.write_text("\n".join(lines) + "\n")
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1, planned.stdout
+    parts = planned.stdout.split("`")
+    show = next(p for p in parts if p.startswith("git show"))
+    assert f"{name}=demo-" in _pasted(show, repo)
+    forget = next(p for p in parts if p.startswith("git update-ref"))
+    _pasted(forget, repo)
+    result = rollout("apply", "--yes", "--push", "-m", fleet.manifest, "--repo", CASCOR)
+    assert result.code == 0, result.stdout
+    after = _decrypted(repo, BRANCH, tmp_path)
+    assert f"\n{name}=\n" in after and f"=rotated-{CANARY}\n" in after
