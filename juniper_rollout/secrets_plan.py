@@ -229,7 +229,9 @@ def encrypted_change(
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
     _refuse_ciphertext_values(
-        spec, plaintext, repo.branch if reuse is not None else (before_ref or repo.base) if before else None
+        spec,
+        plaintext,
+        repo.branch if reuse is not None else (before_ref or repo.base) if before else None,
     )
     if not names:
         _refuse_emptied(spec, before, reuse)

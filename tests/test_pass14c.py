@@ -71,8 +71,9 @@ def test_an_export_line_left_empty_never_blanks_the_committed_value(fleet, tmp_p
     env.write_text("\n".join(lines) + "\n")
     planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert planned.code == 1, planned.stdout
-    assert f"leaves 1 name empty that the committed .env.enc on {BRANCH} holds values for ({name}" in (
-        planned.stdout
+    assert (
+        f"leaves 1 name empty that the committed .env.enc on {BRANCH} holds values for ({name}"
+        in (planned.stdout)
     )
     assert _apply(fleet, CASCOR).code == 1
     assert git(repo, "rev-parse", BRANCH).strip() == tip
@@ -99,7 +100,12 @@ def _pasted(command: str, cwd) -> str:
 
     path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     done = subprocess.run(
-        command, shell=True, cwd=cwd, capture_output=True, text=True, env={**os.environ, "PATH": path}
+        command,
+        shell=True,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": path},
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -161,9 +167,7 @@ def _teammate_removes_on_main(repo, tmp_path, name: str) -> None:
     """`sops unset` on main by someone else (a revoked secret), committed."""
     work = tmp_path / "unset"
     git(repo, "worktree", "add", "-q", "--detach", str(work), "main")
-    _pasted(
-        f"sops unset --input-type dotenv --output-type dotenv .env.enc '[\"{name}\"]'", work
-    )
+    _pasted(f"sops unset --input-type dotenv --output-type dotenv .env.enc '[\"{name}\"]'", work)
     git(work, "commit", "-qm", f"remove {name}", "--", ".env.enc")
     sha = git(work, "rev-parse", "HEAD").strip()
     git(repo, "worktree", "remove", "--force", str(work))
@@ -183,7 +187,9 @@ def test_a_name_removed_on_main_is_never_brought_back_by_a_later_env(fleet, tmp_
     assert planned.code == 1, planned.stdout
     assert "removed 1 name since" in planned.stdout and "(HF_TOKEN)" in planned.stdout
     env = repo / ".env"
-    env.write_text("".join(l for l in env.read_text().splitlines(True) if not l.startswith("HF_TOKEN=")))
+    env.write_text(
+        "".join(x for x in env.read_text().splitlines(True) if not x.startswith("HF_TOKEN="))
+    )
     result = _apply(fleet, CASCOR)
     assert result.code == 0, result.stdout
     after = _decrypted(repo, BRANCH, tmp_path)
