@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from juniper_rollout import agekey, dotenv, gitrepo, sops, sopsmeta
+from juniper_rollout import agekey, appenv, dotenv, gitrepo, sops, sopsmeta
 from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
@@ -341,7 +341,8 @@ def _refuse_blanked(
     branch is rebuilt on itself)."""
     before, before_ref = committed
     values = {name.strip(): value for name, value in _values(plaintext).items()}
-    if all(_empty_to_the_app(value, name) for name, value in values.items()):
+    app = appenv.app_values(plaintext)  # what python-dotenv gives the app (round four)
+    if all(_empty_to_the_app(value, name, app) for name, value in values.items()):
         counted = [
             (len(_HELD_VALUE.findall(blob)), ref, blob)
             for blob, ref in ((reuse, repo.branch), (before, before_ref))
@@ -356,7 +357,7 @@ def _refuse_blanked(
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
             )
         return
-    empty = {name for name, value in values.items() if _empty_to_the_app(value, name)}
+    empty = {name for name, value in values.items() if _empty_to_the_app(value, name, app)}
     for held_blob, ref in ((before, before_ref), (reuse, repo.branch)):
         blanked = (
             [n for n in sopsmeta.names_with_values(held_blob) if n in empty]
@@ -419,25 +420,23 @@ def _read_at_base(onto, base: str, path: str) -> bytes | None:
         return None
 
 
-def _empty_to_the_app(value: bytes, name: str = "") -> bool:
+def _empty_to_the_app(value: bytes, name: str = "", app: dict[str, bytes] | None = None) -> bool:
     """``value`` (as written after ``NAME=``) is empty to python-dotenv: blank, ``""`` or ``''``, and
     (pass 12a) a quoted empty value followed by a comment, ``NAME=""  # your token here``, the way a
     hand-written `.env.example` documents its names (15 of them were encrypted over the values).
-    Round four: ``NAME=${NAME}`` (or ``${NAME:-}``, unquoted or in double quotes), an example's "taken
-    from the environment": python-dotenv expands it to the variable itself, unset in a fresh shell,
-    and sops would encrypt the literal ``${NAME}`` over the committed value."""
+    Round four: whatever python-dotenv reads as empty (``app``: :func:`appenv.app_values`):
+    ``NAME=${NAME}``, ``NAME=${OTHER_UNSET}`` (an example's "taken from the environment", unset in a
+    fresh shell) and ``NAME=  # your token here``; sops would encrypt the literal text over the
+    committed value."""
     text = value.strip()
     if not text.strip(b"\"'").strip():
         return True
     quote = text[:1]
     if quote in (b'"', b"'") and text[1:2] == quote:
         rest = text[2:].strip()
-        return rest.startswith(b"#")
-    if name:
-        bare = text[1:-1] if len(text) > 1 and text[:1] == text[-1:] == b'"' else text
-        itself = name.encode("utf-8", "replace")
-        return bare in (b"${" + itself + b"}", b"${" + itself + b":-}")
-    return False
+        if rest.startswith(b"#"):
+            return True
+    return app is not None and app.get(name) == b""
 
 
 def _refuse_dropped(
