@@ -168,6 +168,11 @@ def names_credential(text: str) -> bool:
     return bool(_PASSWORD_URL.search(text) or _TOKEN.search(text))
 
 
+def holds_url_password(text: str) -> bool:
+    """True when ``text`` holds a URL with a password (``postgres://app:PASSWORD@db``; an ssh login is none)."""
+    return _PASSWORD_URL.search(text) is not None
+
+
 def carries_credential(value: str) -> bool:
     """True for a value that holds a credential whatever its name: URL user-info
     (``postgres://user:pass@db``), a known token prefix (``ghp_``, ``github_pat_``, ``sk-``, ``xox…-``,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from juniper_rollout.dotenv import RESERVED_PREFIX, bare_name, is_credential_name
+from juniper_rollout.secretshape import holds_url_password
 from juniper_rollout.yamlio import YamlSyntaxError, leaves, load_plain
 
 _B64 = r"[A-Za-z0-9+/]+={0,2}"
@@ -201,7 +202,7 @@ def credential_name_line(blob: bytes) -> int | None:
                 name = bare[1:-1].strip()
             else:
                 name = re.split(r"=" if fmt == "dotenv" else r"[=:]", bare, maxsplit=1)[0].strip()
-            if name != "sops" and not name.startswith(RESERVED_PREFIX) and is_credential_name(name):
+            if name != "sops" and not name.startswith(RESERVED_PREFIX) and _credential_named(name):
                 return number
         return None
     try:
@@ -223,10 +224,17 @@ def credential_name_line(blob: bytes) -> int | None:
         elif isinstance(node, list):
             todo += node
     for name in names:
-        if is_credential_name(name):
+        if _credential_named(name):
             lines = text.splitlines()
             return next((n for n, line in enumerate(lines, start=1) if name in line), 1)
     return None
+
+
+def _credential_named(name: str) -> bool:
+    """A name shaped like a credential: an identifier's shapes (a known token, a random run), or a URL
+    holding a password (pass 14b: a YAML/JSON key may hold any text, and `postgres://app:PASSWORD@db/x`
+    as a key, whose password is letters only, was no finding)."""
+    return is_credential_name(name) or holds_url_password(name)
 
 
 # a comment as sops writes it in a YAML (`#ENC[…]`) or INI (`; ENC[…]`) file: encrypted, like the values

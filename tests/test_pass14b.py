@@ -28,11 +28,79 @@ def test_a_branch_git_reads_as_a_file_under_info_modules_or_lost_found_is_refuse
     14b, smaller list)."""
     text = fleet.manifest.read_text()
     assert "branch: chore/sops-age-rollout" in text
-    fleet.manifest.write_text(text.replace("branch: chore/sops-age-rollout", f"branch: {branch}", 1))
+    fleet.manifest.write_text(
+        text.replace("branch: chore/sops-age-rollout", f"branch: {branch}", 1)
+    )
     result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
     assert result.code == 1
     assert "git's own file of that name" in result.stderr, result.stderr
     assert ":11:" in result.stderr
     assert result.stderr.count("\n") == 1
-    fleet.manifest.write_text(text.replace("branch: chore/sops-age-rollout", "branch: chore/info", 1))
+    fleet.manifest.write_text(
+        text.replace("branch: chore/sops-age-rollout", "branch: chore/info", 1)
+    )
     assert rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml").code == 0
+
+
+# --- 13.8/13.9: a credential committed as a YAML/JSON key that no identifier can spell -------------------
+
+GITLAB = "glpat-" + "Zq14bTok8aB3dE5fG7hJ"  # a GitLab token's shape: a `-`, so no dotenv name
+DSN = "postgres://app:Zq14bHorsebattery@db/app"  # a password in a URL, letters only
+
+
+def _sops_yaml_keyed_by(recipient: str, fmt: str, name: str) -> bytes:
+    from juniper_rollout import sops
+
+    data = (
+        json.dumps({"svc": {name: "x"}, "HF_TOKEN": "a"})
+        if fmt == "json"
+        else f"svc:\n  {json.dumps(name)}: x\nHF_TOKEN: a\n"
+    )
+    return subprocess.run(
+        [
+            sops.sops_path(),
+            "encrypt",
+            "--age",
+            recipient,
+            "--input-type",
+            fmt,
+            "--output-type",
+            fmt,
+            "/dev/stdin",
+        ],
+        input=data.encode(),
+        capture_output=True,
+        check=True,
+        env={"SOPS_DISABLE_VERSION_CHECK": "1", "PATH": ""},
+    ).stdout
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+@pytest.mark.parametrize(
+    "name",
+    [GITLAB, DSN, "ghp_Zq14bToken8aB3dE5fG7hJ9kL1mN3pQ5rS7tU"],
+    ids=["gitlab-token", "url-password", "control"],
+)
+def test_drift_finds_a_credential_keying_a_yaml_or_json_sops_file(fleet, tmp_path, fmt, name):
+    """A YAML or JSON key may hold any text: a GitLab token (`glpat-…`), an OpenAI key (`sk-proj-…`), a
+    Slack token, a URL with its password: sops keeps it in clear, and drift asked only the identifier
+    shapes of a dotenv name (pass 13b's fix), so "0 findings" (pass 14b, 13.8/13.9). Never echoed."""
+    from juniper_rollout import keys
+    from tests.test_pass3 import commit_on
+
+    repo = fleet.repo("juniper-data")
+    recipient = keys.public_keys_in(fleet.key_file)[0]
+    held = _sops_yaml_keyed_by(recipient, fmt, name).decode()
+    assert name in held  # sops kept the key in clear: the attack is real
+    added = commit_on(repo, "main", {"svc/.env.enc": held}, tmp_path, "add svc secrets")
+    git(repo, "update-ref", "refs/heads/held", added)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-data")
+    tracked = rollout("drift", *only, "--ref", "held", "--format", "json")
+    found = [
+        f
+        for r in json.loads(tracked.stdout)["repos"]
+        for f in r["findings"]
+        if f["path"] == "svc/.env.enc"
+    ]
+    assert found and "holds a name shaped like a credential" in found[0]["message"], tracked.stdout
+    assert "Zq14b" not in tracked.stdout + tracked.stderr
