@@ -104,3 +104,25 @@ def test_drift_finds_a_credential_keying_a_yaml_or_json_sops_file(fleet, tmp_pat
     ]
     assert found and "holds a name shaped like a credential" in found[0]["message"], tracked.stdout
     assert "Zq14b" not in tracked.stdout + tracked.stderr
+
+
+# --- 13.6: pieces of a value the leak guard did not split ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "part"),
+    [
+        ("BASIC_AUTH=admin:Zq14bhorsebattery", "Zq14bhorsebattery"),
+        ('MSSQL="Server=db;Password={Zq14bhorse;battery}"', "Zq14bhorse;battery"),
+        ('MSSQL="Server=db;Password={Zq14bhorsebattery}"', "Zq14bhorsebattery"),
+        ("JAVA_OPTS=-Djavax.net.ssl.keyStorePassword=Zq14bhorsebattery", "Zq14bhorsebattery"),
+        ('MYSQL_ARGS="--user=app --password=Zq14bhorsebattery"', "Zq14bhorsebattery"),
+    ],
+    ids=["user-colon", "odbc-braced-semicolon", "odbc-braced", "java-property", "cli-flag"],
+)
+def test_more_pieces_of_a_value_are_checked(tmp_path, line, part):
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {part}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+    assert part not in result.stdout + result.stderr
