@@ -126,3 +126,48 @@ def test_more_pieces_of_a_value_are_checked(tmp_path, line, part):
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
     assert part not in result.stdout + result.stderr
+
+
+# --- 13.6: a password of letters under a role-qualified or camelCase secret name ------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DB_PASSWORD_REPLICA",
+        "DB_PASSWORD_READONLY",
+        "MYSQL_PASSWORD_ROOT",
+        "SECRET_KEY_FALLBACKS",
+        "dbPassword",
+        "keyStorePassword",
+    ],
+)
+def test_a_password_of_letters_under_a_role_qualified_or_camel_case_name_is_checked(tmp_path, name):
+    """Round four's qualified names were numbers, versions and stages: a role (`_REPLICA`, `_READONLY`,
+    `_ROOT`), Django's `SECRET_KEY_FALLBACKS` and camelCase (`dbPassword`) were no secret names, so a
+    password of 8-15 letters under one was never checked and a template holding it was printed (pass
+    14b, 13.6)."""
+    manifest = _one_repo_with_a_template(
+        tmp_path, f"{name}=Correcthorse\n".encode(), "secret: Correcthorse\n"
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+    assert "Correcthorse" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "passwordMinLength",
+        "tokenExpiry",
+        "KeyboardLayout",
+        "DB_PASSWORD_FILE",
+        "TOKEN_AUDIENCE",
+        "ROOT_PATH",
+    ],
+)
+def test_a_camel_case_or_qualified_name_of_no_secret_still_looks_no_secret(name):
+    from juniper_rollout.secretshape import looks_secret
+
+    assert not looks_secret(name)
