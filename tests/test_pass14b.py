@@ -171,3 +171,48 @@ def test_a_camel_case_or_qualified_name_of_no_secret_still_looks_no_secret(name)
     from juniper_rollout.secretshape import looks_secret
 
     assert not looks_secret(name)
+
+
+# --- 13.9: a removed note stored under git's deeper fan-out -------------------------------------------
+
+
+@pytest.mark.parametrize("levels", [2, 3])
+def test_drift_finds_a_removed_note_stored_under_a_deeper_fan_out(fleet, levels):
+    """git stores notes under `ab/cd/…` (two levels) once a notes tree grows past ~65,000 notes, and reads
+    any depth of two-character folders (`git notes show` read a note at `ab/cd/<36 hex>`): round four's
+    history walk asked `<40 hex>` and `ab/<38 hex>` only, so such a note, removed with `git notes
+    remove`, left "0 findings" (pass 14b, 13.9)."""
+    repo = fleet.repo("juniper-cascor")
+    commit = git(repo, "rev-parse", "main").strip()
+    env = "HF_TOKEN=Zq14bfanout-value-7d2e1c\n"
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"],
+        cwd=repo,
+        input=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    cut = 2 * levels
+    entry = f"100644 blob {blob}\t{commit[cut:]}\n"
+    for i in reversed(range(levels)):
+        tree = subprocess.run(
+            ["git", "mktree"], cwd=repo, input=entry, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        entry = f"040000 tree {tree}\t{commit[2 * i : 2 * i + 2]}\n"
+    top = subprocess.run(
+        ["git", "mktree"], cwd=repo, input=entry, capture_output=True, text=True, check=True
+    )
+    notes = git(
+        repo, "commit-tree", "-m", "Notes added by 'git notes add'", top.stdout.strip()
+    ).strip()
+    git(repo, "update-ref", "refs/notes/commits", notes)
+    assert "Zq14bfanout" in git(repo, "notes", "show", "main")  # git reads it: the note is real
+    git(repo, "notes", "remove", "main")
+    result = rollout(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json"
+    )
+    found = [f for r in json.loads(result.stdout)["repos"] for f in r["findings"]]
+    assert [f["path"] for f in found] == ["refs/notes/commits"], found
+    assert "the history of refs/notes/commits holds a note" in found[0]["message"]
+    assert "Zq14bfanout" not in result.stdout
