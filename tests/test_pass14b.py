@@ -6,6 +6,7 @@ Each test fails on the main this pass started from (checked by undoing its fix).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -216,3 +217,59 @@ def test_drift_finds_a_removed_note_stored_under_a_deeper_fan_out(fleet, levels)
     assert [f["path"] for f in found] == ["refs/notes/commits"], found
     assert "the history of refs/notes/commits holds a note" in found[0]["message"]
     assert "Zq14bfanout" not in result.stdout
+
+
+# --- 13.7: a URL whose host was forgotten: the token after the ':' read as a port -------------------------
+
+HOSTLESS = "https://x-access-token:ghp_Zq14bHostless8aB3dE5fG7hJ9kL1mN3pQ5"
+
+
+def test_a_token_after_the_colon_of_a_url_without_a_host_is_never_printed_nor_stored(
+    fleet, monkeypatch
+):
+    """`--url "https://x-access-token:$TOKEN"` (the host forgotten or cut off): with no `@`, the token is
+    read as a port, so nothing was stripped: bootstrap (even --dry-run) printed "git clone
+    https://x-access-token:ghp_… failed", git's "unable to access '…ghp_…'" repeated it, a manifest
+    `url:` of that shape was accepted and sync printed it (pass 14b, 13.7)."""
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-ml")
+    before = fleet.manifest.read_bytes()
+    for result in (
+        rollout(
+            "bootstrap", "newone", "--manifest", fleet.manifest, "--url", HOSTLESS, "--dry-run"
+        ),
+        rollout(
+            "bootstrap",
+            "newone",
+            "--manifest",
+            fleet.manifest,
+            "--url",
+            HOSTLESS + "/o/r.git",
+            "--yes",
+        ),
+    ):
+        assert result.code == 1, result.stdout
+        assert "Zq14bHostless" not in result.stdout + result.stderr, result.stdout + result.stderr
+        assert result.stderr.count("\n") == 1
+    assert fleet.manifest.read_bytes() == before
+    git(fleet.repo("juniper-ml"), "remote", "add", "origin", HOSTLESS)
+    synced = rollout("sync", *only)
+    assert "Zq14bHostless" not in synced.stdout + synced.stderr
+    # a manifest url: of that shape is refused with its line, never echoed
+    fleet.manifest.write_text(
+        re.sub(
+            r"(  - name: juniper-ml[^\n]*\n)", rf"\1    url: {HOSTLESS}\n", before.decode(), count=1
+        )
+    )
+    refused = rollout("plan", *only)
+    assert refused.code == 1
+    assert "holds credentials" in refused.stderr, refused.stderr
+    assert "Zq14bHostless" not in refused.stdout + refused.stderr
+
+
+def test_a_malformed_url_with_a_dotted_host_is_not_taken_for_credentials():
+    from juniper_rollout.urls import redact, strip_userinfo
+
+    for url in ("https://github.com:org/r.git", "https://gitserver:8080/x", "ssh://git@h:22/x"):
+        assert strip_userinfo(url) == url
+        assert redact(f"cannot reach {url}", url) == f"cannot reach {url}"
