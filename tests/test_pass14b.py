@@ -273,3 +273,25 @@ def test_a_malformed_url_with_a_dotted_host_is_not_taken_for_credentials():
     for url in ("https://github.com:org/r.git", "https://gitserver:8080/x", "ssh://git@h:22/x"):
         assert strip_userinfo(url) == url
         assert redact(f"cannot reach {url}", url) == f"cannot reach {url}"
+
+
+@pytest.mark.parametrize(
+    "api",
+    [
+        "https://x-access-token:Zq14bApiToken8aB3dE5/api/v3",
+        "https://u:Zq14bApiToken8aB3dE5@api.example.invalid:x/",
+    ],
+    ids=["host-left-out", "port-no-number"],
+)
+def test_a_github_api_url_the_http_client_refuses_is_one_line(fleet, monkeypatch, api):
+    """`GITHUB_API_URL` whose port is no number (the host left out: the token after the ':'): httpx's
+    "Invalid port: '…'" was a traceback quoting the token, in pr and status (pass 14b, 13.7/13.11)."""
+    monkeypatch.setenv("GITHUB_TOKEN", "dummy-token-for-the-test")
+    monkeypatch.setenv("GITHUB_API_URL", api)
+    for command in ("pr", "status"):
+        result = rollout(command, "--manifest", fleet.manifest, "--repo", "juniper-ml")
+        assert result.code == 1, result.stdout
+        said = result.stdout + result.stderr
+        assert "Traceback" not in said and "Zq14bApi" not in said, said
+        assert "is not a URL the HTTP client can read" in result.stderr
+        assert result.stderr.count("\n") == 1
