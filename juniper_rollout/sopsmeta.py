@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from juniper_rollout.dotenv import RESERVED_PREFIX, bare_name, is_credential_name
-from juniper_rollout.secretshape import holds_url_password
+from juniper_rollout.secretshape import holds_url_password, looks_secret
 from juniper_rollout.yamlio import YamlSyntaxError, leaves, load_plain
 
 _B64 = r"[A-Za-z0-9+/]+={0,2}"
@@ -233,8 +233,22 @@ def credential_name_line(blob: bytes) -> int | None:
 def _credential_named(name: str) -> bool:
     """A name shaped like a credential: an identifier's shapes (a known token, a random run), or a URL
     holding a password (pass 14b: a YAML/JSON key may hold any text, and `postgres://app:PASSWORD@db/x`
-    as a key, whose password is letters only, was no finding)."""
-    return is_credential_name(name) or holds_url_password(name)
+    as a key, whose password is letters only, was no finding), or a URL query parameter named like a
+    secret (`https://api/hook?token=…`)."""
+    if is_credential_name(name) or holds_url_password(name):
+        return True
+    if "://" in name and "=" in name:
+        from urllib.parse import parse_qsl
+
+        query = re.split(r"[?#]", name, maxsplit=1)[1:]
+        return any(
+            looks_secret(key) and value
+            for part in query
+            for key, value in parse_qsl(
+                part.replace(";", "&").replace("#", "&"), keep_blank_values=True
+            )
+        )
+    return False
 
 
 # a comment as sops writes it in a YAML (`#ENC[…]`) or INI (`; ENC[…]`) file: encrypted, like the values

@@ -47,6 +47,7 @@ def test_a_branch_git_reads_as_a_file_under_info_modules_or_lost_found_is_refuse
 
 GITLAB = "glpat-" + "Zq14bTok8aB3dE5fG7hJ"  # a GitLab token's shape: a `-`, so no dotenv name
 DSN = "postgres://app:Zq14bHorsebattery@db/app"  # a password in a URL, letters only
+HOOK = "https://hooks.example.com/in?token=Zq14bHorsebattery"  # a token in a query, letters
 
 
 def _sops_yaml_keyed_by(recipient: str, fmt: str, name: str) -> bytes:
@@ -79,8 +80,8 @@ def _sops_yaml_keyed_by(recipient: str, fmt: str, name: str) -> bytes:
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 @pytest.mark.parametrize(
     "name",
-    [GITLAB, DSN, "ghp_Zq14bToken8aB3dE5fG7hJ9kL1mN3pQ5rS7tU"],
-    ids=["gitlab-token", "url-password", "control"],
+    [GITLAB, DSN, HOOK, "ghp_Zq14bToken8aB3dE5fG7hJ9kL1mN3pQ5rS7tU"],
+    ids=["gitlab-token", "url-password", "url-query-token", "control"],
 )
 def test_drift_finds_a_credential_keying_a_yaml_or_json_sops_file(fleet, tmp_path, fmt, name):
     """A YAML or JSON key may hold any text: a GitLab token (`glpat-…`), an OpenAI key (`sk-proj-…`), a
