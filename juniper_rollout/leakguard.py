@@ -199,9 +199,15 @@ _PAIR = re.compile(
 _PIECE = re.compile(rb"[^\s,;\"']+")
 
 
+# pass 14b: Oracle's `user/password@host:port/service` (EZConnect: python-oracledb, SQL*Plus) has no `://`;
+# its password was no part. Linear: a scan starts at a piece's start and stops at the next `/`, `@` or space.
+_SLASH_PASSWORD = re.compile(rb"(?:^|[\s,;\"'])[A-Za-z0-9_.$#-]+/([^\s/@\"']+)@")
+
+
 def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
     """(name, part): each URL password under the name ``PASSWORD``, each query value under its key."""
     found = [(b"PASSWORD", m[1]) for m in _URL_PASSWORD.finditer(value)]
+    found += [(b"PASSWORD", m[1]) for m in _SLASH_PASSWORD.finditer(value)]
     for m in _URL_USERINFO.finditer(value):
         if b":" in m[1]:
             found.append((b"PASSWORD", m[1].partition(b":")[2]))

@@ -296,3 +296,21 @@ def test_a_github_api_url_the_http_client_refuses_is_one_line(fleet, monkeypatch
         assert "Traceback" not in said and "Zq14bApi" not in said, said
         assert "is not a URL the HTTP client can read" in result.stderr
         assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "part"),
+    [
+        ("ORACLE_DSN=app/Zq14bhorsebattery@db:1521/orclpdb1", "Zq14bhorsebattery"),
+        ('ORACLE_CONNECT="scott/Zq14bhorsebattery@//db.example:1521/svc"', "Zq14bhorsebattery"),
+    ],
+    ids=["ezconnect", "ezconnect-slashes"],
+)
+def test_the_password_of_an_oracle_connect_string_is_checked(tmp_path, line, part):
+    """python-oracledb's `user/password@host:port/service` (EZConnect, SQL*Plus) has no `://`: its password
+    was no part, so a template holding it was printed (pass 14b, 13.6)."""
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {part}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+    assert part not in result.stdout + result.stderr
