@@ -47,7 +47,7 @@ def test_a_branch_git_reads_as_a_file_under_info_modules_or_lost_found_is_refuse
 
 GITLAB = "glpat-" + "Zq14bTok8aB3dE5fG7hJ"  # a GitLab token's shape: a `-`, so no dotenv name
 DSN = "postgres://app:Zq14bHorsebattery@db/app"  # a password in a URL, letters only
-HOOK = "https://hooks.example.com/in?token=Zq14bHorsebattery"  # a token in a query, letters
+HOOK = "https://hooks.example.com/in?token=Horsebatterystaple"  # a token in a query, letters
 
 
 def _sops_yaml_keyed_by(recipient: str, fmt: str, name: str) -> bytes:
@@ -106,6 +106,7 @@ def test_drift_finds_a_credential_keying_a_yaml_or_json_sops_file(fleet, tmp_pat
     ]
     assert found and "holds a name shaped like a credential" in found[0]["message"], tracked.stdout
     assert "Zq14b" not in tracked.stdout + tracked.stderr
+    assert "Horsebattery" not in tracked.stdout + tracked.stderr
 
 
 # --- 13.6: pieces of a value the leak guard did not split ----------------------------------------------
