@@ -17,7 +17,7 @@ from functools import partial
 
 from juniper_rollout import gitrepo, leakguard, sopsmeta
 from juniper_rollout.changes import CREATE, ON_TOP, REBUILD, RepoPlan
-from juniper_rollout.errors import RolloutError
+from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.pool import Interrupted, run_in_order
 from juniper_rollout.refreader import too_many_open_files
@@ -161,18 +161,22 @@ def apply_one(
 
 
 def _push(clone, spec: RepoSpec, written: Outcome) -> None:
-    """Push the written branch. A second Ctrl-C or SIGTERM during the push (one repo after another,
-    in this process) still reports the branch as written: round three's run said "interrupted" alone.
-    Worker processes never see it: their git is stopped and they report the push's own error."""
+    """Push the written branch; a push that fails or is cut short says what was written first (round
+    four: "failed  push to origin failed: …" never said the branch had been rebuilt). A second Ctrl-C
+    or SIGTERM during the push (one repo after another, in this process) still reports the branch:
+    round three's run said "interrupted" alone. Worker processes never see that interrupt: their git
+    is stopped and they report the push's own error."""
     try:
         gitrepo.push(clone, spec.branch)
+    except RolloutError as err:
+        raise RepoError(f"{written.message}; not pushed: {err}") from None
     except KeyboardInterrupt:
         raise Interrupted(
             Outcome(
                 written.name,
                 FAILED,
-                f"the branch is written ({written.message}), but its push to origin was "
-                "interrupted; run apply --push again to push it",
+                f"{written.message}; not pushed: its push to origin was interrupted; run apply "
+                "--push again to push it",
                 written.commit,
             )
         ) from None

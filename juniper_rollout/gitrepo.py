@@ -905,8 +905,8 @@ def push(repo: git.Repo, branch: str) -> str:
         if isinstance(err.status, int) and err.status < 0 and not text.strip():
             # pass 11a: a Ctrl-C reaches the push too: "push to origin failed: " with no reason
             raise RepoError(
-                f"the branch is written, but its push to origin was interrupted (git stopped by "
-                f"signal {-err.status}); run apply --push again to push it"
+                f"its push to origin was interrupted (git stopped by signal {-err.status}); run "
+                "apply --push again to push it"
             ) from None
         # `[rejected]` (a lease or a fast-forward refused), not `[remote rejected]`: origin's own hook
         # declining the push was called "commits the tool did not push" for a branch origin lacks (pass 12a)

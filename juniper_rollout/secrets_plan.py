@@ -152,7 +152,8 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             or gitrepo.blob_in_history(base, spec.target, reuse)
         )
         # pass 11a: the base's ciphertext changed since the branch was built on it (a `sops edit` there)
-        base_edited = not landed and before != gitrepo.blob_at_fork(tip, base, spec.target)
+        fork = gitrepo.blob_at_fork(tip, base, spec.target) if tip is not None else None
+        base_edited = not landed and before != fork
         change = encrypted_change(
             manifest,
             repo,
@@ -162,6 +163,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             reuse=reuse,
             branch_merged=landed,
             base_edited=base_edited,
+            fork=fork,
             # on top of the rollout branch, "the base" read here is the branch itself (pass 11a)
             before_ref=repo.branch if tip is not None and tip == base else repo.base,
         )
@@ -184,6 +186,7 @@ def encrypted_change(
     branch_merged: bool = True,
     base_edited: bool = False,
     before_ref: str | None = None,
+    fork: bytes | None = None,
 ) -> FileChange:
     _check_rules(config, spec)
     recipients = manifest.recipients
@@ -233,6 +236,9 @@ def encrypted_change(
         )
         if kept is not None:
             return kept
+        # per name where the branch's fork is known (file times cannot tell a later `.env` edited
+        # elsewhere from one saved to keep its values); pass 6's time rule where it is not
+        _refuse_reverted(repo, spec, plaintext, before, fork, holder)
         _refuse_older_values(repo, spec, before, meta, plaintext, holder)
         if meta.format != "dotenv":
             altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
@@ -304,12 +310,12 @@ def _refuse_blanked(
     holds values: every secret would be encrypted as an empty string (pass 11a). sops leaves an empty
     value unencrypted (``NAME=``), so the committed file is read without a key.
     Round four: the same for a copy with SOME values filled in (the one being rotated): each name the
-    committed dotenv ciphertext holds a value for and the plaintext leaves empty is named.
+    committed ciphertext (any sops format) holds a value for and the plaintext leaves empty is named.
     ``committed`` is the base's ciphertext and the ref it was read at (the branch itself, when the
     branch is rebuilt on itself)."""
     before, before_ref = committed
-    values = _values(plaintext)
-    if all(_empty_to_the_app(value) for value in values.values()):
+    values = {name.strip(): value for name, value in _values(plaintext).items()}
+    if all(_empty_to_the_app(value, name) for name, value in values.items()):
         counted = [
             (len(_HELD_VALUE.findall(blob)), ref, blob)
             for blob, ref in ((reuse, repo.branch), (before, before_ref))
@@ -324,10 +330,10 @@ def _refuse_blanked(
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
             )
         return
-    empty = {name.strip() for name, value in values.items() if _empty_to_the_app(value)}
+    empty = {name for name, value in values.items() if _empty_to_the_app(value, name)}
     for held_blob, ref in ((before, before_ref), (reuse, repo.branch)):
         blanked = (
-            [n for n in _names_with_values(held_blob) if n in empty]
+            [n for n in sopsmeta.names_with_values(held_blob) if n in empty]
             if held_blob is not None
             else []
         )
@@ -339,33 +345,22 @@ def _refuse_blanked(
                 f"{ref} holds values for ({shown}: a copy of .env.example not all filled in?); nothing "
                 f"replaced: fill them in (`git show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
                 f"prints the committed ones), or move {spec.source} away to keep the committed "
-                f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0])}"
+                f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0], held_blob)}"
             )
 
 
-def _names_with_values(blob: bytes) -> list[str]:
-    """The names a committed dotenv ciphertext holds a non-empty value for (sops writes an empty value
-    as a bare ``NAME=``, unencrypted). Other sops formats: none (their values are not read by name)."""
-    if sopsmeta.sops_format(blob) not in (None, "dotenv"):
-        return []
-    return [
-        found.group(1).decode("utf-8", "replace").strip()
-        for found in _NAMED_VALUE.finditer(blob)
-        if not found.group(1).startswith(b"sops_")
-    ]
-
-
-_NAMED_VALUE = re.compile(rb"^([^#=\n][^=\n]*)=ENC\[AES256_GCM,data:[^,\]]", re.MULTILINE)
-
-
-def _emptying_on_purpose(repo: RepoSpec, spec: EncryptSpec, ref: str, name: str) -> str:
+def _emptying_on_purpose(
+    repo: RepoSpec, spec: EncryptSpec, ref: str, name: str, blob: bytes | None
+) -> str:
     """How to empty a committed value on purpose, in a command that works where the file is: on the
-    base it is in the clone's checkout (`sops set` writes it in place, measured with sops 3.11); on the
-    rollout branch alone, deleting the tool's branch lets the next apply encrypt the clone's file."""
+    base it is in the clone's checkout (`sops set` writes it in place, in the file's own format:
+    measured with sops 3.11 for dotenv, JSON and YAML); on the rollout branch alone, deleting the
+    tool's branch lets the next apply encrypt the clone's file."""
     if ref == repo.base:
         index = shell_word(f'["{name}"]')
+        fmt = sopsmeta.sops_format(blob or b"") or "dotenv"
         return (
-            f"to empty one on purpose, run `sops set --input-type dotenv --output-type dotenv "
+            f"to empty one on purpose, run `sops set --input-type {fmt} --output-type {fmt} "
             f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
         )
     return (
@@ -374,10 +369,13 @@ def _emptying_on_purpose(repo: RepoSpec, spec: EncryptSpec, ref: str, name: str)
     )
 
 
-def _empty_to_the_app(value: bytes) -> bool:
+def _empty_to_the_app(value: bytes, name: str = "") -> bool:
     """``value`` (as written after ``NAME=``) is empty to python-dotenv: blank, ``""`` or ``''``, and
     (pass 12a) a quoted empty value followed by a comment, ``NAME=""  # your token here``, the way a
-    hand-written `.env.example` documents its names (15 of them were encrypted over the values)."""
+    hand-written `.env.example` documents its names (15 of them were encrypted over the values).
+    Round four: ``NAME=${NAME}`` (or ``${NAME:-}``, unquoted or in double quotes), an example's "taken
+    from the environment": python-dotenv expands it to the variable itself, unset in a fresh shell,
+    and sops would encrypt the literal ``${NAME}`` over the committed value."""
     text = value.strip()
     if not text.strip(b"\"'").strip():
         return True
@@ -385,6 +383,10 @@ def _empty_to_the_app(value: bytes) -> bool:
     if quote in (b'"', b"'") and text[1:2] == quote:
         rest = text[2:].strip()
         return rest.startswith(b"#")
+    if name:
+        bare = text[1:-1] if len(text) > 1 and text[:1] == text[-1:] == b'"' else text
+        itself = name.encode("utf-8", "replace")
+        return bare in (b"${" + itself + b"}", b"${" + itself + b":-}")
     return False
 
 
@@ -458,6 +460,48 @@ def _refuse_older_values(
         f"newer values into {spec.source} (`git show {_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints "
         f"them), or, if the values in {spec.source} are the ones to keep, save it again "
         f"(`touch {spec.source}`)"
+    )
+
+
+def _refuse_reverted(
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    plaintext: bytes,
+    before: bytes,
+    fork: bytes | None,
+    holder: str,
+) -> None:
+    """A value changed on the base since the branch was built on it (a teammate's `sops edit`, a
+    rotation merged there) is never put back by a plaintext file that holds another value for it
+    (round four, pass 13a: the user edited another name in `.env`, which was then the later file, so
+    file times said nothing, and the teammate's value went back to the old one). Three-way, per
+    name: the base's ciphertext now, the one the branch was built on (``fork``), the plaintext.
+    Decrypted only when the base's file changed since; names only, never a value."""
+    if fork is None or before == fork:
+        return
+    try:
+        now = _values(sops.decrypt_dotenv(before, filename=spec.target))
+        then = _values(sops.decrypt_dotenv(fork, filename=spec.target))
+    except (ValueError, OSError, RolloutError):
+        return  # no key: the values cannot be compared
+    mine = {name.strip(): value for name, value in _values(plaintext).items()}
+    changed = [
+        name
+        for name, value in now.items()
+        if then.get(name) != value and name in mine and mine[name] != value
+    ]
+    if not changed:
+        return
+    shown = ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "")
+    count = f"{len(changed)} name{'s' if len(changed) != 1 else ''}"
+    fmt = sopsmeta.sops_format(before) or "dotenv"
+    raise RepoError(
+        f"{spec.target} on {holder} changed the value of {count} since {repo.branch} was built on "
+        f"it ({shown}), and {spec.source} in the clone holds another; nothing replaced: bring the "
+        f"values from {holder} into {spec.source} (`git show {_at(holder, spec.target)} | "
+        f"{_decrypt_stdin(before)}` prints them), or, to keep yours, put them into {spec.target} on "
+        f"{holder} (`sops edit --input-type {fmt} --output-type {fmt} {shell_word(spec.target)}` "
+        "in a checkout of it) and commit that"
     )
 
 

@@ -391,6 +391,43 @@ def _key_text(key: Any) -> str:
     return str(key).casefold()
 
 
+_HELD_VALUE = re.compile(r"ENC\[AES256_GCM,data:[^,\]]")
+
+
+def names_with_values(blob: bytes) -> list[str]:
+    """The top-level names a sops file holds a non-empty value for, read without a key: sops writes
+    an empty value in clear (dotenv ``NAME=``, JSON and YAML ``""``; measured with sops 3.11). In
+    dotenv, JSON, YAML or INI; nested values are no variables and are left out."""
+    text = blob.decode("utf-8", "replace")
+    fmt = sops_format(blob)
+    if fmt in ("json", "yaml"):
+        try:
+            doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
+        except (ValueError, YamlSyntaxError, RecursionError):
+            return []
+        if not isinstance(doc, dict):
+            return []
+        return [
+            str(k)
+            for k, v in doc.items()
+            if k != "sops" and isinstance(v, str) and _HELD_VALUE.match(v)
+        ]
+    found, section = [], None
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if fmt == "ini" and line.strip().startswith("[") and line.strip().endswith("]"):
+            section = line.strip()[1:-1]
+            continue
+        if not line or line.lstrip().startswith(("#", ";")) or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        if key.startswith(RESERVED_PREFIX) or section == "sops":
+            continue
+        if _HELD_VALUE.match(value.strip()):
+            found.append(bare_name(key))
+    return found
+
+
 def _dotenv_metadata(text: str) -> SopsMetadata | None:
     meta: dict[str, str] = {}
     names: list[str] = []

@@ -554,11 +554,21 @@ def start_apply(tmp_path: Path, count: int = 60):
     ):  # wait-until, not a timing assertion: a forked worker exists (seen twice: a child about
         # to exec git is a Python process for a moment too)
         now = set(session_processes(proc.pid, workers=True))
-        if now & seen:
+        if now & seen and catches(proc.pid, signal.SIGTERM):
             return proc, names
         seen = now
         assert proc.poll() is None and time.monotonic() < deadline, "no worker process was started"
         time.sleep(0.02)
+
+
+def catches(pid: int, sig: int) -> bool:
+    """``pid`` has a handler for ``sig`` (its SigCgt mask): the tool is running, not still being
+    imported (GitPython runs `git version` at import, a forked Python child for a moment too; a
+    SIGTERM then, before any handler exists, ends the process as it would any program)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    return False
 
 
 def wait_until_gone(sid: int) -> list[int]:

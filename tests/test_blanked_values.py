@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from juniper_rollout.sops import sops_path
 from tests.demofleet import CANARY
 from tests.helpers import git, rollout
 from tests.test_pass3 import BRANCH
@@ -92,3 +93,83 @@ def test_an_empty_value_the_committed_file_holds_empty_too_is_not_refused(fleet)
     env.write_text(env.read_text().replace("HF_TOKEN=", f"HF_TOKEN=rotated-{CANARY}-", 1))
     result = _apply(fleet, CASCOR)
     assert result.code == 0 and "updated" in result.stdout, result.stdout
+
+
+def _json_env_enc_on_main(repo: Path, tmp: Path) -> None:
+    """A teammate's `.env.enc` in sops' JSON format committed on main, the branch deleted."""
+    assert git(repo, "merge", "-q", "--ff-only", BRANCH) is not None
+    git(repo, "branch", "-D", BRANCH)
+    work = tmp / "json"
+    work.mkdir()
+    (work / ".sops.yaml").write_text(git(repo, "show", "main:.sops.yaml"))
+    (work / "old.enc").write_text(git(repo, "show", "main:.env.enc"))
+    decrypt = [sops_path(), "decrypt", "--input-type", "dotenv", "--output-type", "dotenv"]
+    plain = subprocess.run([*decrypt, "old.enc"], cwd=work, check=True, capture_output=True)
+    (work / "x.env").write_bytes(plain.stdout)
+    encrypt = [sops_path(), "encrypt", "--filename-override", ".env.enc", "--input-type", "dotenv"]
+    done = subprocess.run(
+        [*encrypt, "--output-type", "json", "x.env"], cwd=work, check=True, capture_output=True
+    )
+    (repo / ".env.enc").write_bytes(done.stdout)
+    git(repo, "commit", "-qm", "a teammate's JSON .env.enc", "--", ".env.enc")
+
+
+def test_one_value_filled_never_blanks_a_json_env_enc_either(fleet, tmp_path):
+    """Round four: the by-name refusal read dotenv lines only; sops writes an empty value in clear in
+    JSON and YAML too (`"B": ""`), so a JSON `.env.enc` is read by name without a key as well."""
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    _json_env_enc_on_main(repo, tmp_path)
+    example = git(repo, "show", "main:.env.example")
+    (repo / ".env").write_text(example.replace("HF_TOKEN=\n", f"HF_TOKEN=hf_new-{CANARY}\n"))
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1 and "leaves 14 names empty" in planned.stdout, planned.stdout
+    command = _quoted_command(planned.stdout, "sops set")
+    assert "--input-type json --output-type json" in command
+    done = _pasted(command, repo)  # the line's own command empties one in the JSON file
+    assert done.returncode == 0, done.stderr
+    name = shlex.split(command)[-2][2:-2]
+    assert f'"{name}": ""' in (repo / ".env.enc").read_text()
+
+
+def test_names_with_values_reads_each_sops_format_without_a_key(tmp_path):
+    from juniper_rollout import sopsmeta
+
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "p.env").write_text("A=one\nB=\nC_D=x y\n")
+    from pyrage import x25519
+
+    rule = (
+        f"creation_rules:\n  - path_regex: .*\n    age: {x25519.Identity.generate().to_public()}\n"
+    )
+    (work / ".sops.yaml").write_text(rule)
+    for fmt in ("dotenv", "json", "yaml"):
+        encrypt = [sops_path(), "encrypt", "--input-type", "dotenv", "--output-type", fmt, "p.env"]
+        blob = subprocess.run(encrypt, cwd=work, check=True, capture_output=True).stdout
+        assert sopsmeta.names_with_values(blob) == ["A", "C_D"], (fmt, blob[:200])
+
+
+def test_an_env_of_self_references_never_blanks_the_committed_values(fleet):
+    """Round four: an example written `NAME=${NAME}` ("taken from the environment") copied to `.env`:
+    python-dotenv expands each to the unset variable itself, and sops would have encrypted 15
+    literal `${NAME}` strings over the committed values."""
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    names = [
+        line.split("=", 1)[0]
+        for line in git(repo, "show", f"{BRANCH}:.env.example").splitlines()
+        if "=" in line and not line.startswith("#")
+    ]
+    (repo / ".env").write_text("".join(f"{n}=${{{n}}}\n" for n in names))
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1 and "holds no values" in planned.stdout, planned.stdout
+    filled = "".join(
+        f"{n}=rotated-{CANARY}\n" if n == "HF_TOKEN" else f'{n}="${{{n}:-}}"\n' for n in names
+    )
+    (repo / ".env").write_text(filled)
+    again = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert again.code == 1 and "leaves 14 names empty" in again.stdout, again.stdout
+    assert _apply(fleet, CASCOR).code == 1
+    assert git(repo, "rev-parse", BRANCH).strip() == tip

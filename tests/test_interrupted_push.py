@@ -57,6 +57,20 @@ def test_a_second_sigterm_during_a_serial_push_still_reports_the_written_branch(
         server.close()
     assert proc.returncode == 130 and "interrupted" in err, out + err
     tip = git(repo, "rev-parse", "--short=7", BRANCH).strip()
-    assert f"{ML}: " in out and "the branch is written" in out, out + err
-    assert "push to origin was interrupted" in out and tip in out, out + err
+    assert f"{ML}: failed  {BRANCH} at {tip}" in out, out + err
+    assert "not pushed: its push to origin was interrupted" in out, out + err
     assert "Traceback" not in err, err
+
+
+def test_a_failed_push_says_the_branch_was_written_first(fleet):
+    """Round four: a push that failed after the branch was written said "failed  push to origin
+    failed: …" alone, as if nothing had been written."""
+    from tests.helpers import rollout
+
+    repo = fleet.repo(ML)
+    result = rollout("apply", "-m", fleet.manifest, "--repo", ML, "--yes", "--push")  # no origin
+    assert result.code == 1, result.stdout + result.stderr
+    tip = git(repo, "rev-parse", "--short=7", BRANCH).strip()
+    assert f"{ML}: failed  {BRANCH} at {tip}; not pushed: push to origin failed" in result.stdout, (
+        result.stdout
+    )

@@ -281,7 +281,9 @@ def test_a_ctrl_c_during_the_push_says_the_branch_is_written(fleet, tmp_path):
             proc.wait()
         server.close()
     assert git(repo, "branch", "--list", BRANCH).strip()
-    assert "the branch is written, but its push to origin was interrupted" in out, out + err
+    assert f"{BRANCH} at " in out and "not pushed: its push to origin was interrupted" in out, (
+        out + err
+    )
     assert "push to origin failed: \n" not in out
 
 
