@@ -180,7 +180,65 @@ def plaintext_value_line(blob: bytes) -> int | None:
     text = blob.decode("utf-8", "replace").lstrip("\ufeff")
     comment = _plaintext_comment_line(text, fmt)
     value = _plaintext_leaf_line(text, fmt)
-    return min((n for n in (comment, value) if n is not None), default=None)
+    extra = _metadata_extra_line(text, fmt)
+    return min((n for n in (comment, value, extra) if n is not None), default=None)
+
+
+# the fields sops writes in its metadata block (sops 3.x's stores.Metadata), and those of a key entry
+_SOPS_FIELDS = frozenset(
+    "shamir_threshold key_groups kms gcp_kms azure_kv hc_vault age lastmodified mac pgp "
+    "unencrypted_suffix encrypted_suffix unencrypted_regex encrypted_regex unencrypted_comment_regex "
+    "encrypted_comment_regex mac_only_encrypted version".split()
+)
+_INI_SOPS_KEY = re.compile(
+    r"(?:key_groups__list_\d+__map_)?(?:age|pgp|kms|gcp_kms|azure_kv|hc_vault)__list_\d+__map_[a-z_]+"
+    r"|" + "|".join(sorted(_SOPS_FIELDS))
+)
+
+
+def _metadata_extra_line(text: str, fmt: str) -> int | None:
+    """The first line of a key in a YAML/JSON `sops:` block or an INI `[sops]` section that sops does not
+    write (pass 14b: `sops:\n    note: <a password>` added by hand decrypts as before and sits in clear in
+    git: drift said nothing, where the dotenv check refuses a `sops_` line sops did not write)."""
+    lines = text.splitlines()
+    if fmt == "ini":
+        section = None
+        for number, line in enumerate(lines, start=1):
+            bare = line.strip()
+            if bare.startswith("[") and bare.endswith("]"):
+                section = bare[1:-1].strip()
+            elif section == "sops" and bare and not bare.startswith((";", "#")):
+                key = re.split(r"[=:]", bare, maxsplit=1)[0].strip()
+                if _INI_SOPS_KEY.fullmatch(key) is None:
+                    return number
+        return None
+    try:
+        doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
+    except (ValueError, YamlSyntaxError, RecursionError):
+        return None
+    meta = doc.get("sops") if isinstance(doc, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    for key in meta:
+        if str(key) not in _SOPS_FIELDS:
+            where = f'"{key}"' if fmt == "json" else f"{key}:"
+            top = next(
+                (
+                    n
+                    for n, line in enumerate(lines, start=1)
+                    if line.lstrip().startswith(('"sops"', "sops:"))
+                ),
+                1,
+            )
+            return next(
+                (
+                    n
+                    for n, line in enumerate(lines[top:], start=top + 1)
+                    if line.lstrip().startswith(where)
+                ),
+                top,
+            )
+    return None
 
 
 def credential_name_line(blob: bytes) -> int | None:

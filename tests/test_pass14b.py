@@ -315,3 +315,64 @@ def test_the_password_of_an_oracle_connect_string_is_checked(tmp_path, line, par
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
     assert part not in result.stdout + result.stderr
+
+
+# --- 13.9: a value added by hand inside sops' own metadata block -----------------------------------------
+
+
+def _real_sops(recipient: str, fmt: str) -> str:
+    from juniper_rollout import sops
+
+    data = {"yaml": "HF_TOKEN: a\n", "json": '{"HF_TOKEN": "a"}', "ini": "[app]\nHF_TOKEN=a\n"}[fmt]
+    return subprocess.run(
+        [
+            sops.sops_path(),
+            "encrypt",
+            "--age",
+            recipient,
+            "--input-type",
+            fmt,
+            "--output-type",
+            fmt,
+            "/dev/stdin",
+        ],
+        input=data.encode(),
+        capture_output=True,
+        check=True,
+        env={"SOPS_DISABLE_VERSION_CHECK": "1", "PATH": ""},
+    ).stdout.decode()
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json", "ini"])
+def test_drift_finds_a_value_added_by_hand_inside_the_sops_metadata_block(fleet, tmp_path, fmt):
+    """`sops:\\n    note: <a password>` (YAML), `"note": "…"` in JSON's `"sops"` object, `note = …` in INI's
+    `[sops]` section: sops decrypts the file as before (its MAC covers the data, not the metadata) and the
+    value sits in clear in git; drift skipped sops' block whole, where the dotenv check refuses a `sops_`
+    line sops did not write (pass 14b, 13.9). Never echoed; sops' own output is no finding."""
+    from juniper_rollout import keys, sopsmeta
+    from tests.test_pass3 import commit_on
+
+    repo = fleet.repo("juniper-data")
+    recipient = keys.public_keys_in(fleet.key_file)[0]
+    real = _real_sops(recipient, fmt)
+    assert (
+        sopsmeta.plaintext_value_line(real.encode()) is None
+    )  # no false finding on sops' own output
+    held = {
+        "yaml": real.replace("sops:\n", "sops:\n    note: Zq14bhorsebattery\n", 1),
+        "json": real.replace('"sops": {', '"sops": {\n\t\t"note": "Zq14bhorsebattery",', 1),
+        "ini": real.replace("[sops]\n", "[sops]\nnote = Zq14bhorsebattery\n", 1),
+    }[fmt]
+    assert held != real
+    added = commit_on(repo, "main", {"svc/.env.enc": held}, tmp_path, "add svc secrets")
+    git(repo, "update-ref", "refs/heads/held", added)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-data")
+    tracked = rollout("drift", *only, "--ref", "held", "--format", "json")
+    found = [
+        f
+        for r in json.loads(tracked.stdout)["repos"]
+        for f in r["findings"]
+        if f["path"] == "svc/.env.enc"
+    ]
+    assert found and "holds a value sops did not encrypt" in found[0]["message"], tracked.stdout
+    assert "Zq14b" not in tracked.stdout + tracked.stderr
