@@ -376,3 +376,24 @@ def test_drift_finds_a_value_added_by_hand_inside_the_sops_metadata_block(fleet,
     ]
     assert found and "holds a value sops did not encrypt" in found[0]["message"], tracked.stdout
     assert "Zq14b" not in tracked.stdout + tracked.stderr
+
+
+# --- 13.9: verify reads a tracked plaintext env file in any letter case, as drift does -------------------
+
+
+@pytest.mark.parametrize("path", [".ENV", "Prod.Env", "config/.Env.Local"])
+def test_verify_finds_a_tracked_plaintext_env_file_in_another_letter_case(fleet, tmp_path, path):
+    """A committed `.ENV` or `Prod.Env` is the `.env` / `prod.env` python-dotenv loads on macOS and Windows;
+    drift said "tracked in git" (the tool's reads of a repo use the definition in any case), while `verify
+    --ref` said "no plaintext env file tracked" and passed that check (pass 14b, 13.9)."""
+    from tests.test_pass3 import commit_on
+
+    repo = fleet.repo("juniper-data")
+    added = commit_on(repo, "main", {path: "API_TOKEN=Zq14bcase-value-1\n"}, tmp_path, "add env")
+    git(repo, "update-ref", "refs/heads/upper", added)
+    result = rollout(
+        "verify", "--manifest", fleet.manifest, "--repo", "juniper-data", "--ref", "upper"
+    )
+    assert result.code == 1, result.stdout
+    assert f"{path} tracked in git at upper" in result.stdout, result.stdout
+    assert "Zq14b" not in result.stdout + result.stderr
