@@ -65,7 +65,10 @@ def bindings(data: bytes) -> Iterator[tuple[int, bytes, list[bytes]]]:
         else:
             value = re.sub(rb"\s+#.*", b"", found.group("plain")).rstrip()
         values = [value]
-        if value.startswith(b"#") and data[found.start("plain") - 1 : found.start("plain")].isspace():
+        if (
+            value.startswith(b"#")
+            and data[found.start("plain") - 1 : found.start("plain")].isspace()
+        ):
             # `NAME=  # your token here`: a comment to python-dotenv, the value empty (measured); the
             # comment's text stays a form of its own (the leak guard reads it)
             value = b""

@@ -135,22 +135,31 @@ _QUERY_PAIR = re.compile(rb"[?&;#]([^=&#;?\s]*)=([^&#;?\s]+)")
 # first, Kafka's JAAS `password="X";`), a header (`Bearer X`), a `user:X` pair and a comma list of keys
 # (`API_KEYS=k1,k2`): the driver or the app reads each piece on its own, and a template holding one was
 # printed. Linear: each scan stops at the next space, `,`, `;` or quote.
+# pass 14b: a command line's `--password=X` and a JVM's `-Djavax.net.ssl.keyStorePassword=X` (JAVA_OPTS,
+# MAVEN_OPTS), and ODBC's `Password={X}` (braces: how ODBC quotes a value holding `;`) were no pairs.
+# Linear: a brace scan stops at the next brace or after 1,024 bytes.
 _PAIR = re.compile(
-    rb"(?:^|[\s,;])([A-Za-z_][A-Za-z0-9_.-]*)[^\S\r\n]*=[^\S\r\n]*"
-    rb"(?:\"([^\"]*)\"|'([^']*)'|([^\s,;\"']+))"
+    rb"(?:^|[\s,;])(?:-D|--?)?([A-Za-z_][A-Za-z0-9_.-]*)[^\S\r\n]*=[^\S\r\n]*"
+    rb"(?:\"([^\"]*)\"|'([^']*)'|\{([^{}]{0,1024})\}|([^\s,;\"']+))"
 )
 _PIECE = re.compile(rb"[^\s,;\"']+")
+
+
+# pass 14b: Oracle's `user/password@host:port/service` (EZConnect: python-oracledb, SQL*Plus) has no `://`;
+# its password was no part. Linear: a scan starts at a piece's start and stops at the next `/`, `@` or space.
+_SLASH_PASSWORD = re.compile(rb"(?:^|[\s,;\"'])[A-Za-z0-9_.$#-]+/([^\s/@\"']+)@")
 
 
 def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
     """(name, part): each URL password under the name ``PASSWORD``, each query value under its key."""
     found = [(b"PASSWORD", m[1]) for m in _URL_PASSWORD.finditer(value)]
+    found += [(b"PASSWORD", m[1]) for m in _SLASH_PASSWORD.finditer(value)]
     for m in _URL_USERINFO.finditer(value):
         if b":" in m[1]:
             found.append((b"PASSWORD", m[1].partition(b":")[2]))
     found += [(m[1], m[2]) for m in _QUERY_PAIR.finditer(value)]
     if len(value) <= MAX_EXPANDED:  # a megabyte of `x=y ` is no connection string: bounded
-        found += [(m[1], m[2] or m[3] or m[4] or b"") for m in _PAIR.finditer(value)]
+        found += [(m[1], m[2] or m[3] or m[4] or m[5] or b"") for m in _PAIR.finditer(value)]
     return found + [(n, unquote_to_bytes(part)) for n, part in found]
 
 
