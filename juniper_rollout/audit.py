@@ -203,9 +203,11 @@ class Facts:
 
 
 # a git note's path in a notes tree: the annotated object's id, whole or split after 2 characters
+# a note's path: its object's 40 hex digits, split by git into two-character folders at any depth (pass 14b:
+# `ab/cd/<36 hex>`, git's fan-out past ~65,000 notes and read by `git notes show`, was not asked)
 NOTE_PATHSPECS = [
-    ":(glob)**/" + "[0-9a-f]" * 40,
-    ":(glob)**/[0-9a-f][0-9a-f]/" + "[0-9a-f]" * 38,
+    ":(glob)**/" + "[0-9a-f][0-9a-f]/" * depth + "[0-9a-f]" * (40 - 2 * depth)
+    for depth in range(20)
 ]
 
 

@@ -106,7 +106,23 @@ def gh_host(api: str) -> str:
 def connect(manifest_url: str | None, env: Mapping[str, str] | None = None) -> Forge:
     api = api_url(manifest_url, env)
     _no_clear_text(api)
+    _readable(api)
     return Forge(api, find_token(env, api))
+
+
+def _readable(api: str) -> None:
+    """One line for an API URL the HTTP client refuses (pass 14b: `GITHUB_API_URL=https://x-access-token:TOKEN`,
+    the host forgotten, or a port that is no number: httpx's "Invalid port: 'TOKEN'" was a traceback
+    quoting the token, in pr, status and cleanup). The client's reason is not repeated: it quotes the URL."""
+    import httpx
+
+    try:
+        httpx.URL(api + "/")
+    except (httpx.InvalidURL, ValueError, TypeError):
+        raise RolloutError(
+            f"GitHub API URL {strip_userinfo(api)!r} is not a URL the HTTP client can read (a port that "
+            "is no number? a host left out?): set GITHUB_API_URL (or forge.api_url) to https://HOST/…"
+        ) from None
 
 
 def _no_clear_text(api: str) -> None:

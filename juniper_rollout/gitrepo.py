@@ -230,6 +230,13 @@ def base_commit(repo: git.Repo, base: str) -> git.Commit:
     return commit
 
 
+def base_ref(repo: git.Repo, base: str) -> str:
+    """The name that shows the commit ``base_commit`` reads, for a command to paste: ``origin/<base>``
+    when the clone has it (pass 14c: `git show main:.env.enc` printed local main's older values after
+    `rollout sync` fetched a teammate's change into origin/main), else ``base``."""
+    return f"origin/{base}" if _commit_at(repo, f"refs/remotes/origin/{base}") is not None else base
+
+
 def base_label(repo: git.Repo, base: str) -> str:
     """Which ``base`` a plan builds on, said plainly: ``main``, or ``origin/main`` and how the local one differs."""
     remote, local = (
@@ -256,6 +263,25 @@ def _sha_at(repo: git.Repo, ref: str) -> str | None:
 
 def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
     return _commit_at(repo, f"refs/heads/{branch}")
+
+
+def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
+    """Where ``last_known_branch`` read the rollout branch when the clone has no local one: a name
+    ``git show NAME:PATH`` resolves, and the command that makes the tool forget that copy (pass 14c:
+    the lines said `git show BRANCH:…` and `git branch -D BRANCH` for a branch deleted locally, and
+    both failed when pasted). None while the local branch exists, or when neither copy does."""
+    if branch_tip(repo, branch) is not None:
+        return None
+    pushed = _commit_at(repo, PUSHED_REF + branch)
+    remote = _commit_at(repo, f"refs/remotes/origin/{branch}")
+    if pushed is None and remote is None:
+        return None
+    forget = []
+    if pushed is not None:
+        forget.append(f"git update-ref -d {shell_word(PUSHED_REF + branch)}")
+    if remote is not None:
+        forget.append(f"git push origin --delete {shell_word(branch)}")
+    return (PUSHED_REF + branch if pushed is not None else f"origin/{branch}"), " && ".join(forget)
 
 
 def last_known_branch(repo: git.Repo, branch: str) -> git.Commit | None:
@@ -624,6 +650,31 @@ def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
         len(parts) > 3 and parts[3] == sha
         for parts in (line.split() for line in out.splitlines() if line.startswith(":"))
     )
+
+
+def earlier_blobs(commit: git.Commit, path: str, limit: int = 20) -> list[bytes]:
+    """The versions ``path`` held in the history of ``commit``, newest first (the one it holds now among
+    them; at most ``limit`` + 1, none larger than MAX_FILE_BYTES); [] when git cannot say."""
+    try:
+        out = commit.repo.git.log(
+            f"-n{limit + 1}", "--format=", "--raw", "--no-abbrev", commit.hexsha, "--", path
+        )
+    except git.GitCommandError:
+        return []
+    shas = [
+        parts[3]
+        for parts in (line.split() for line in out.splitlines() if line.startswith(":"))
+        if len(parts) > 3 and set(parts[3]) != {"0"}
+    ]
+    blobs: list[bytes] = []
+    for sha in dict.fromkeys(shas):
+        try:
+            info = commit.repo.odb.info(bytes.fromhex(sha))
+            if info.size <= MAX_FILE_BYTES:
+                blobs.append(commit.repo.odb.stream(bytes.fromhex(sha)).read())
+        except (ValueError, OSError, git.GitCommandError):
+            continue
+    return blobs
 
 
 def blob_at_fork(tip: git.Commit | None, base: git.Commit, path: str) -> bytes | None:

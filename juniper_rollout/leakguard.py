@@ -11,7 +11,6 @@ a default found in the code, or one already in the file's committed text is no n
 
 from __future__ import annotations
 
-import codecs
 import functools
 import hashlib
 import json
@@ -22,6 +21,7 @@ from collections.abc import Collection, Iterable
 from urllib.parse import unquote_to_bytes
 
 from juniper_rollout import envfiles, render
+from juniper_rollout.appenv import MAX_EXPANDED, bindings
 from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -30,7 +30,6 @@ from juniper_rollout.secretshape import looks_secret
 from juniper_rollout.yamlio import leaves
 
 MIN_VALUE = 8
-MAX_EXPANDED = 1 << 16  # a value grown by `${…}` past this is not expanded (`B=${A}${A}…` doubles)
 PLAIN_WORD = 16  # below this, a value of letters only (production, localhost) is checked only under a secret-looking name
 PLAINTEXT_FILES = (".env", ".env.secrets")  # read for every repo, besides each `encrypt:` source
 
@@ -101,64 +100,11 @@ def _linked(path: os.PathLike[str]) -> bytes | None:
         os.close(fd)
 
 
-# A binding as python-dotenv (what the app, pydantic-settings included, loads) reads it: a quoted value
-# ends at its closing quote, across lines, escapes decoded; an unquoted one ends before ` #` (an inline
-# comment). The raw line alone missed `TOKEN=value # staging`, `TOKEN="value"  # note` and the lines
-# of a multi-line value: a template carrying the value itself was rendered and committed (pass 10b).
-_BINDING = re.compile(
-    rb"(?:^|(?<=\r))[^\S\r\n]*(?:export[^\S\r\n]+)?(?P<name>[^=\s#][^=\n]*?)[^\S\r\n]*=[^\S\r\n]*"
-    rb"(?:'(?P<single>(?:\\'|[^'])*)'|\"(?P<double>(?:\\\"|[^\"])*)\"|(?P<plain>[^\r\n]*))",
-    re.MULTILINE,
-)
-# (pass 12b: python-dotenv's spaces are any whitespace but a line end, `[^\S\r\n]`: a binding after a
-# form feed or vertical tab was read by the app and never by the guard)
-_SINGLE_ESCAPES = re.compile(rb"\\[\\']")
-# python-dotenv's expansion (on by default in load_dotenv/dotenv_values): `${NAME}` is the value of an
-# earlier binding (or the environment's), `${NAME:-default}` the default when NAME is unset (pass 11b:
-# `TOKEN=${UNSET:-value}` and `TOKEN=${PART}rest` were never values to the guard)
-# (linear: a name never holds `$`, and only the text up to the value's last `}` is searched, so every
-# scan for a closing `}` finds one)
-_VARIABLE = re.compile(rb"\$\{(?P<name>[^}:$]*)(?::-(?P<default>[^}]*))?\}")
-_DOUBLE_ESCAPES = re.compile(rb"\\[\\'\"abfnrtv]")
-
-
 def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
     """(line, name, value) for each binding as python-dotenv reads it, and each line of a multi-line
     value on its own (a template may carry one line of a key)."""
     out = []
-    number, counted = 1, 0
-    expanded: dict[bytes, bytes] = {}
-    for found in _BINDING.finditer(data):
-        # linear: counted once, in order; a line ends at \n, \r\n or a lone \r (as python-dotenv and
-        # bytes.splitlines read it: pass 11b, a file with CR line ends)
-        between = (counted, found.start())
-        number += (
-            data.count(b"\n", *between)
-            + data.count(b"\r", *between)
-            - data.count(b"\r\n", *between)
-        )
-        counted = found.start()
-        name = found.group("name")
-        if found.group("single") is not None:
-            value = _SINGLE_ESCAPES.sub(lambda e: e.group(0)[1:], found.group("single"))
-        elif found.group("double") is not None:
-            value = _DOUBLE_ESCAPES.sub(_unescape, found.group("double"))
-        else:
-            value = re.sub(rb"\s+#.*", b"", found.group("plain")).rstrip()
-        values = [value]
-        if b"${" in value:  # as the app reads it, and each default on its own
-            end = value.rfind(b"}") + 1
-            found_vars = list(_VARIABLE.finditer(value, 0, end))
-            parts = [expanded.get(v["name"], v["default"] or b"") for v in found_vars]
-            values += [v["default"] for v in found_vars if v["default"]]
-            if sum(map(len, parts)) + len(value) <= MAX_EXPANDED:  # `B=${A}${A}…`: bounded
-                cuts = [0, *(i for v in found_vars for i in v.span()), len(value)]
-                literal = [value[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
-                value = b"".join(
-                    x for pair in zip(literal, [*parts, b""], strict=True) for x in pair
-                )
-                values.append(value)
-        expanded[name.strip(b"'\"")] = value
+    for number, name, values in bindings(data):
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
         # secret as its parameter's name (`?api_key=`): a short word there is checked too (pass 12b)
         named = [(n, part) for one in values for n, part in _named_parts(one)]
@@ -189,22 +135,31 @@ _QUERY_PAIR = re.compile(rb"[?&;#]([^=&#;?\s]*)=([^&#;?\s]+)")
 # first, Kafka's JAAS `password="X";`), a header (`Bearer X`), a `user:X` pair and a comma list of keys
 # (`API_KEYS=k1,k2`): the driver or the app reads each piece on its own, and a template holding one was
 # printed. Linear: each scan stops at the next space, `,`, `;` or quote.
+# pass 14b: a command line's `--password=X` and a JVM's `-Djavax.net.ssl.keyStorePassword=X` (JAVA_OPTS,
+# MAVEN_OPTS), and ODBC's `Password={X}` (braces: how ODBC quotes a value holding `;`) were no pairs.
+# Linear: a brace scan stops at the next brace or after 1,024 bytes.
 _PAIR = re.compile(
-    rb"(?:^|[\s,;])([A-Za-z_][A-Za-z0-9_.-]*)[^\S\r\n]*=[^\S\r\n]*"
-    rb"(?:\"([^\"]*)\"|'([^']*)'|([^\s,;\"']+))"
+    rb"(?:^|[\s,;])(?:-D|--?)?([A-Za-z_][A-Za-z0-9_.-]*)[^\S\r\n]*=[^\S\r\n]*"
+    rb"(?:\"([^\"]*)\"|'([^']*)'|\{([^{}]{0,1024})\}|([^\s,;\"']+))"
 )
 _PIECE = re.compile(rb"[^\s,;\"']+")
+
+
+# pass 14b: Oracle's `user/password@host:port/service` (EZConnect: python-oracledb, SQL*Plus) has no `://`;
+# its password was no part. Linear: a scan starts at a piece's start and stops at the next `/`, `@` or space.
+_SLASH_PASSWORD = re.compile(rb"(?:^|[\s,;\"'])[A-Za-z0-9_.$#-]+/([^\s/@\"']+)@")
 
 
 def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
     """(name, part): each URL password under the name ``PASSWORD``, each query value under its key."""
     found = [(b"PASSWORD", m[1]) for m in _URL_PASSWORD.finditer(value)]
+    found += [(b"PASSWORD", m[1]) for m in _SLASH_PASSWORD.finditer(value)]
     for m in _URL_USERINFO.finditer(value):
         if b":" in m[1]:
             found.append((b"PASSWORD", m[1].partition(b":")[2]))
     found += [(m[1], m[2]) for m in _QUERY_PAIR.finditer(value)]
     if len(value) <= MAX_EXPANDED:  # a megabyte of `x=y ` is no connection string: bounded
-        found += [(m[1], m[2] or m[3] or m[4] or b"") for m in _PAIR.finditer(value)]
+        found += [(m[1], m[2] or m[3] or m[4] or m[5] or b"") for m in _PAIR.finditer(value)]
     return found + [(n, unquote_to_bytes(part)) for n, part in found]
 
 
@@ -231,10 +186,6 @@ def _parts(value: bytes) -> list[bytes]:
             elif isinstance(node, int | float) and not isinstance(node, bool):
                 found.append(json.dumps(node).encode())  # pass 12b: `{"pin": 48213579}`
     return found
-
-
-def _unescape(escape: re.Match[bytes]) -> bytes:
-    return codecs.decode(escape.group(0), "unicode-escape").encode("utf-8")
 
 
 FleetValues = tuple[tuple[str, str, int, bytes], ...]  # (repo name, file, line, value)

@@ -80,6 +80,12 @@ GIT_DIR_FILES = (
     "sequencer/",
     "rebase-merge/",
     "rebase-apply/",
+    # pass 14b: `.git/info/refs` (`oid<TAB>ref` lines `git gc` writes in every clone: `verify --ref
+    # info/refs` checked main), a submodule's git dir `.git/modules/NAME/` (its HEAD, refs, logs) and
+    # `git fsck --lost-found`'s `.git/lost-found/commit/OID`
+    "info/",
+    "modules/",
+    "lost-found/",
 )
 _SHADOWED = {
     "refs/": "a full ref name",

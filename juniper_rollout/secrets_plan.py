@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-from juniper_rollout import agekey, dotenv, gitrepo, sops, sopsmeta
+from juniper_rollout import agekey, appenv, dotenv, gitrepo, sops, sopsmeta
 from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
@@ -141,6 +142,10 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
     changes = []
     # the branch's tool commits are in the base already (merged): the base's ciphertext is the later one
     merged = tip is None or tip == base or tip.repo.is_ancestor(tip, base)
+    base_name = gitrepo.base_ref(base.repo, repo.base)
+    # no local branch: the lines name the copy the tool read (pushed, or origin's), one a pasted command finds
+    elsewhere = gitrepo.known_branch_names(base.repo, repo.branch) if tip is not None else None
+    shown = replace(repo, branch=elsewhere[0]) if elsewhere else repo
     for spec in repo.encrypt:
         reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
         before = gitrepo.read_blob(base, spec.target)
@@ -156,7 +161,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
         base_edited = not landed and before != fork
         change = encrypted_change(
             manifest,
-            repo,
+            shown,
             spec,
             config_text,
             before,
@@ -164,11 +169,14 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             branch_merged=landed,
             base_edited=base_edited,
             fork=fork,
+            earlier=partial(gitrepo.earlier_blobs, base, spec.target),
+            at_base=(base_name, partial(_read_at_base, base, repo.base, spec.target)),
+            forget=elsewhere[1] if elsewhere else None,
             # on top of the rollout branch, "the base" read here is the branch itself (pass 11a)
-            before_ref=repo.branch if tip is not None and tip == base else repo.base,
+            before_ref=repo.branch if tip is not None and tip == base else base_name,
         )
         if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and tip is not None:
-            _never_drop_branch_ciphertext(repo, spec, base, tip)
+            _never_drop_branch_ciphertext(shown, spec, base, tip)
         changes.append(fresh_data_key(manifest, spec, change, reuse))
     _never_lose_a_tracked_secret(repo, plan, changes)
     notes = tuple(c.detail for c in changes if c.action == UNCHANGED and c.detail)
@@ -187,6 +195,9 @@ def encrypted_change(
     base_edited: bool = False,
     before_ref: str | None = None,
     fork: bytes | None = None,
+    earlier: Callable[[], list[bytes]] | None = None,
+    at_base: tuple[str, Callable[[], bytes | None]] | None = None,
+    forget: str | None = None,
 ) -> FileChange:
     _check_rules(config, spec)
     recipients = manifest.recipients
@@ -204,7 +215,7 @@ def encrypted_change(
             return skip(spec.target, why)
         if reuse is not None and reuse != before and not branch_merged:
             kept = _branch_ciphertext_first(
-                repo, spec, config, before, meta, reuse, recipients, base_edited
+                repo, spec, config, before, meta, reuse, recipients, base_edited, before_ref
             )
             if kept is not None:
                 return kept
@@ -218,15 +229,26 @@ def encrypted_change(
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
     _refuse_ciphertext_values(
-        spec, plaintext, repo.branch if reuse is not None else repo.base if before else None
+        spec,
+        plaintext,
+        repo.branch if reuse is not None else (before_ref or repo.base) if before else None,
     )
     if not names:
         _refuse_emptied(spec, before, reuse)
     holder = before_ref or repo.base
     if names:
         # a branch merged into the base holds no later values than the base (a value emptied there)
-        _refuse_blanked(repo, spec, plaintext, (before, holder), None if branch_merged else reuse)
-    _refuse_dropped(spec, before, reuse, names, (holder, repo.branch))
+        _refuse_blanked(
+            repo,
+            spec,
+            plaintext,
+            (before, holder),
+            None if branch_merged else reuse,
+            at_base,
+            forget,
+        )
+    # a merged branch holds no names the base dropped since (pass 14c: a teammate's `sops unset`)
+    _refuse_dropped(spec, before, None if branch_merged else reuse, names, (holder, repo.branch))
     mine = sops.read_metadata(reuse) if reuse is not None and reuse != before else None
     if reuse is not None and mine is not None:  # pass 11a: the branch's later values count too
         _refuse_older_values(repo, spec, reuse, mine, plaintext, repo.branch)
@@ -239,6 +261,8 @@ def encrypted_change(
         # per name where the branch's fork is known (file times cannot tell a later `.env` edited
         # elsewhere from one saved to keep its values); pass 6's time rule where it is not
         _refuse_reverted(repo, spec, plaintext, before, fork, holder)
+        if fork is None and earlier is not None:
+            _refuse_known_stale(repo, spec, plaintext, before, earlier, holder)
         _refuse_older_values(repo, spec, before, meta, plaintext, holder)
         if meta.format != "dotenv":
             altered = (*altered, f"re-encrypted as dotenv (was sops {meta.format} format)")
@@ -304,6 +328,8 @@ def _refuse_blanked(
     plaintext: bytes,
     committed: tuple[bytes | None, str],
     reuse: bytes | None,
+    at_base: tuple[str, Callable[[], bytes | None]] | None = None,
+    forget: str | None = None,
 ) -> None:
     """A plaintext file whose every variable is empty (``.env.example`` copied to ``.env``, the step its
     own header asks for, before the values are filled in) never replaces a committed ciphertext that
@@ -315,7 +341,8 @@ def _refuse_blanked(
     branch is rebuilt on itself)."""
     before, before_ref = committed
     values = {name.strip(): value for name, value in _values(plaintext).items()}
-    if all(_empty_to_the_app(value, name) for name, value in values.items()):
+    app = appenv.app_values(plaintext)  # what python-dotenv gives the app (round four)
+    if all(_empty_to_the_app(value, name, app) for name, value in values.items()):
         counted = [
             (len(_HELD_VALUE.findall(blob)) - len(_stored_as_is(blob, values)), ref, blob)
             for blob, ref in ((reuse, repo.branch), (before, before_ref))
@@ -330,7 +357,7 @@ def _refuse_blanked(
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
             )
         return
-    empty = {name for name, value in values.items() if _empty_to_the_app(value, name)}
+    empty = {name for name, value in values.items() if _empty_to_the_app(value, name, app)}
     for held_blob, ref in ((before, before_ref), (reuse, repo.branch)):
         blanked = (
             [
@@ -349,28 +376,44 @@ def _refuse_blanked(
                 f"{ref} holds values for ({shown}: a copy of .env.example not all filled in?); nothing "
                 f"replaced: fill them in (`git show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
                 f"prints the committed ones), or move {spec.source} away to keep the committed "
-                f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0], held_blob)}"
+                f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0], held_blob, at_base, forget)}"
             )
 
 
 def _emptying_on_purpose(
-    repo: RepoSpec, spec: EncryptSpec, ref: str, name: str, blob: bytes | None
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    ref: str,
+    name: str,
+    blob: bytes | None,
+    at_base: tuple[str, Callable[[], bytes | None]] | None = None,
+    forget: str | None = None,
 ) -> str:
     """How to empty a committed value on purpose, in a command that works where the file is: on the
     base it is in the clone's checkout (`sops set` writes it in place, in the file's own format:
     measured with sops 3.11 for dotenv, JSON and YAML); on the rollout branch alone, deleting the
     tool's branch lets the next apply encrypt the clone's file."""
-    if ref == repo.base:
+    if ref != repo.branch:  # the base, or origin's copy of it
         index = shell_word(f'["{name}"]')
         fmt = sopsmeta.sops_format(blob or b"") or "dotenv"
         return (
             f"to empty one on purpose, run `sops set --input-type {fmt} --output-type {fmt} "
             f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
         )
-    return (
-        "to empty them on purpose, delete the rollout branch (`git branch -D "
-        f"{shell_word(repo.branch)}`) and apply again"
+    delete = (
+        f"forget the rollout branch's last pushed copy (`{forget}`)"
+        if forget
+        else f"delete the rollout branch (`git branch -D {shell_word(repo.branch)}`)"
     )
+    if at_base is not None:
+        # pass 14c: the branch merged (or built on a base holding the value too): deleting it alone
+        # only moved the refusal to the base's copy
+        base_name, read = at_base
+        held = read()
+        if held is not None and name in sopsmeta.names_with_values(held):
+            on_base = _emptying_on_purpose(repo, spec, base_name, name, held)
+            return f"{on_base}, then {delete} and apply again"
+    return f"to empty them on purpose, {delete} and apply again"
 
 
 _STORED_VALUE = re.compile(
@@ -404,25 +447,31 @@ def _stored_as_is(blob: bytes, values: dict[str, bytes]) -> set[str]:
     return same
 
 
-def _empty_to_the_app(value: bytes, name: str = "") -> bool:
+def _read_at_base(onto, base: str, path: str) -> bytes | None:
+    """``path`` on the base branch itself (``onto`` is the rollout branch when it sits on the base)."""
+    try:
+        return gitrepo.read_blob(gitrepo.base_commit(onto.repo, base), path)
+    except RolloutError:
+        return None
+
+
+def _empty_to_the_app(value: bytes, name: str = "", app: dict[str, bytes] | None = None) -> bool:
     """``value`` (as written after ``NAME=``) is empty to python-dotenv: blank, ``""`` or ``''``, and
     (pass 12a) a quoted empty value followed by a comment, ``NAME=""  # your token here``, the way a
     hand-written `.env.example` documents its names (15 of them were encrypted over the values).
-    Round four: ``NAME=${NAME}`` (or ``${NAME:-}``, unquoted or in double quotes), an example's "taken
-    from the environment": python-dotenv expands it to the variable itself, unset in a fresh shell,
-    and sops would encrypt the literal ``${NAME}`` over the committed value."""
+    Round four: whatever python-dotenv reads as empty (``app``: :func:`appenv.app_values`):
+    ``NAME=${NAME}``, ``NAME=${OTHER_UNSET}`` (an example's "taken from the environment", unset in a
+    fresh shell) and ``NAME=  # your token here``; sops would encrypt the literal text over the
+    committed value."""
     text = value.strip()
     if not text.strip(b"\"'").strip():
         return True
     quote = text[:1]
     if quote in (b'"', b"'") and text[1:2] == quote:
         rest = text[2:].strip()
-        return rest.startswith(b"#")
-    if name:
-        bare = text[1:-1] if len(text) > 1 and text[:1] == text[-1:] == b'"' else text
-        itself = name.encode("utf-8", "replace")
-        return bare in (b"${" + itself + b"}", b"${" + itself + b":-}")
-    return False
+        if rest.startswith(b"#"):
+            return True
+    return app is not None and app.get(name) == b""
 
 
 def _refuse_dropped(
@@ -525,11 +574,25 @@ def _refuse_reverted(
         for name, value in now.items()
         if then.get(name) != value and name in mine and mine[name] != value
     ]
+    fmt = sopsmeta.sops_format(before) or "dotenv"
+    # pass 14c: a name removed on the base since (a revoked secret, `sops unset`) came back from `.env`
+    removed = [name for name in then if name not in now and name in mine]
+    if removed and not changed:
+        shown = ", ".join(removed[:5]) + (", …" if len(removed) > 5 else "")
+        count = f"{len(removed)} name{'s' if len(removed) != 1 else ''}"
+        raise RepoError(
+            f"{spec.target} on {holder} removed {count} since {repo.branch} was built on it "
+            f"({shown}), and {spec.source} in the clone still holds "
+            f"{'them' if len(removed) != 1 else 'it'}; nothing replaced: remove "
+            f"{'them' if len(removed) != 1 else 'it'} from {spec.source}, or, to keep "
+            f"{'them' if len(removed) != 1 else 'it'}, put {'them' if len(removed) != 1 else 'it'} "
+            f"back into {spec.target} on {holder} (`sops edit --input-type {fmt} --output-type {fmt} "
+            f"{shell_word(spec.target)}` in a checkout of it) and commit that"
+        )
     if not changed:
         return
     shown = ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "")
     count = f"{len(changed)} name{'s' if len(changed) != 1 else ''}"
-    fmt = sopsmeta.sops_format(before) or "dotenv"
     raise RepoError(
         f"{spec.target} on {holder} changed the value of {count} since {repo.branch} was built on "
         f"it ({shown}), and {spec.source} in the clone holds another; nothing replaced: bring the "
@@ -540,13 +603,62 @@ def _refuse_reverted(
     )
 
 
+def _refuse_known_stale(
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    plaintext: bytes,
+    before: bytes,
+    earlier: Callable[[], list[bytes]],
+    holder: str,
+) -> None:
+    """Where no fork is known (pass 14c: the rollout branch deleted after its merge, as `rollout cleanup`
+    does, or squash-merged, so the fork predates the file), a plaintext value that an earlier commit of
+    the base's ciphertext held, and a later one replaced, is a stale copy: a teammate's `sops edit` on
+    the base would be put back. Read from the base's history of the file (bounded); names only."""
+    mine = {name.strip(): value for name, value in _values(plaintext).items()}
+    try:
+        now = _values(sops.decrypt_dotenv(before, filename=spec.target))
+    except (ValueError, OSError, RolloutError):
+        return  # no key: the values cannot be compared
+    # a name the base removed since counts too (`sops unset` of a revoked secret)
+    differ = {name for name, value in mine.items() if now.get(name) != value}
+    stale: list[str] = []
+    for blob in earlier() if differ else []:
+        if blob == before or sops.read_metadata(blob) is None:
+            continue
+        try:
+            then = _values(sops.decrypt_dotenv(blob, filename=spec.target))
+        except (ValueError, OSError, RolloutError):
+            continue  # an older recipient set: not this key's to read
+        stale += [n for n in differ if n not in stale and then.get(n) == mine[n]]
+        if len(stale) == len(differ):
+            break
+    if not stale:
+        return
+    stale = [n for n in mine if n in stale]
+    shown = ", ".join(stale[:5]) + (", …" if len(stale) > 5 else "")
+    count = f"{len(stale)} name{'s' if len(stale) != 1 else ''}"
+    fmt = sopsmeta.sops_format(before) or "dotenv"
+    raise RepoError(
+        f"{spec.source} in the clone holds, for {count} ({shown}), the value an earlier commit of "
+        f"{spec.target} on {holder} held, and {holder} has changed or removed it since (a `sops edit` "
+        "there?); "
+        f"nothing replaced: bring the values from {holder} into {spec.source} (`git show "
+        f"{_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints them), or, to keep yours, put "
+        f"them into {spec.target} on {holder} (`sops edit --input-type {fmt} --output-type {fmt} "
+        f"{shell_word(spec.target)}` in a checkout of it) and commit that"
+    )
+
+
 def _values(text: bytes) -> dict[str, bytes]:
-    """NAME -> value of a dotenv text as sops reads it (the first ``=`` splits; comments skipped)."""
+    """NAME -> value of a dotenv text as sops reads it (the first ``=`` splits; comments skipped), by
+    the bare name (pass 14c: `export NAME=` in `.env` was another name than the committed `NAME`, so
+    its empty value was encrypted over the committed one, and a stale one over a teammate's)."""
     out: dict[str, bytes] = {}
     for line in text.splitlines():
         if line and not line.startswith(b"#") and b"=" in line:
             name, _, value = line.partition(b"=")
-            out[name.decode("utf-8", "replace")] = value
+            out[dotenv.bare_name(name.decode("utf-8", "replace"))] = value
     return out
 
 
@@ -608,6 +720,7 @@ def _branch_ciphertext_first(
     reuse: bytes,
     recipients: tuple[str, ...],
     base_edited: bool = False,
+    before_ref: str | None = None,
 ) -> FileChange | None:
     """No plaintext in the clone; the base and the rollout branch hold different ciphertexts, the
     branch's never in the base's history.
@@ -651,7 +764,7 @@ def _branch_ciphertext_first(
         f"{spec.target} on {repo.branch} {what}, and there is no {spec.source} in the clone: "
         f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
         f"{spec.source} (`git show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
-        f"branch's, `git show {_at(repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
+        f"branch's, `git show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
         f"again; to keep only the base's, delete the branch (`git branch -D {shell_word(repo.branch)}`)"
     )
 

@@ -16,7 +16,10 @@ from typing import NamedTuple
 # 8-15 letters under one was never checked by the leak guard, so a template holding it was printed
 _QUALIFIED = (
     r"\d*(?:_(?:\d+|V\d+|OLD|NEW|PREV|PREVIOUS|CURRENT|NEXT|PROD|PRODUCTION|DEV|DEVELOPMENT"
-    r"|STAGING|STAGE|TEST|QA|UAT|LIVE|BACKUP|BASE))*"
+    r"|STAGING|STAGE|TEST|QA|UAT|LIVE|BACKUP|BASE"
+    # pass 14b: a role or rotation qualifier (`DB_PASSWORD_REPLICA`, `_READONLY`, `_ADMIN`, `_ROOT`, Django's
+    # `SECRET_KEY_FALLBACKS`) left a password of 8-15 letters unchecked, so a template holding it was printed
+    r"|PRIMARY|SECONDARY|REPLICA|RO|RW|READONLY|ADMIN|ROOT|ROTATED|FALLBACKS?|LEGACY|ALT))*"
 )
 _SECRET = re.compile(
     r"(?:^|_)(?:KEYS?|TOKENS?|PASSWORD|PASSWD|PASS|PWD|PW|PASSPHRASE|SECRETS?|DSN|CREDENTIALS?|PYPI)"
@@ -28,7 +31,9 @@ _SECRET = re.compile(
 def looks_secret(name: str) -> bool:
     """True for names like *_KEY, *_TOKEN, *_PASSWORD, *_PWD, *_SECRET, *_DSN, *API_KEY*, *_PYPI (case-insensitive),
     also numbered, versioned or per stage (*_PASSWORD2, *_TOKEN_V2, *_PASSWORD_PROD, *_KEY_BASE)."""
-    return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", name.upper())))
+    # pass 14b: camelCase (`dbPassword`, `keyStorePassword`: Spring's and JS's spelling) read as words
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", words.upper())))
 
 
 # The one list of known credential shapes (token prefixes), asked two questions:
@@ -166,6 +171,11 @@ def names_credential(text: str) -> bool:
     """True when ``text`` holds a URL with a password or a known token shape (not the entropy guess: a
     template's regexes and hashes look random too). A templates folder never holds one."""
     return bool(_PASSWORD_URL.search(text) or _TOKEN.search(text))
+
+
+def holds_url_password(text: str) -> bool:
+    """True when ``text`` holds a URL with a password (``postgres://app:PASSWORD@db``; an ssh login is none)."""
+    return _PASSWORD_URL.search(text) is not None
 
 
 def carries_credential(value: str) -> bool:

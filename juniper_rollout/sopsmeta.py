@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from juniper_rollout.dotenv import RESERVED_PREFIX, bare_name, is_credential_name
+from juniper_rollout.secretshape import holds_url_password, looks_secret
 from juniper_rollout.yamlio import YamlSyntaxError, leaves, load_plain
 
 _B64 = r"[A-Za-z0-9+/]+={0,2}"
@@ -179,7 +180,65 @@ def plaintext_value_line(blob: bytes) -> int | None:
     text = blob.decode("utf-8", "replace").lstrip("\ufeff")
     comment = _plaintext_comment_line(text, fmt)
     value = _plaintext_leaf_line(text, fmt)
-    return min((n for n in (comment, value) if n is not None), default=None)
+    extra = _metadata_extra_line(text, fmt)
+    return min((n for n in (comment, value, extra) if n is not None), default=None)
+
+
+# the fields sops writes in its metadata block (sops 3.x's stores.Metadata), and those of a key entry
+_SOPS_FIELDS = frozenset(
+    "shamir_threshold key_groups kms gcp_kms azure_kv hc_vault age lastmodified mac pgp "
+    "unencrypted_suffix encrypted_suffix unencrypted_regex encrypted_regex unencrypted_comment_regex "
+    "encrypted_comment_regex mac_only_encrypted version".split()
+)
+_INI_SOPS_KEY = re.compile(
+    r"(?:key_groups__list_\d+__map_)?(?:age|pgp|kms|gcp_kms|azure_kv|hc_vault)__list_\d+__map_[a-z_]+"
+    r"|" + "|".join(sorted(_SOPS_FIELDS))
+)
+
+
+def _metadata_extra_line(text: str, fmt: str) -> int | None:
+    """The first line of a key in a YAML/JSON `sops:` block or an INI `[sops]` section that sops does not
+    write (pass 14b: `sops:\n    note: <a password>` added by hand decrypts as before and sits in clear in
+    git: drift said nothing, where the dotenv check refuses a `sops_` line sops did not write)."""
+    lines = text.splitlines()
+    if fmt == "ini":
+        section = None
+        for number, line in enumerate(lines, start=1):
+            bare = line.strip()
+            if bare.startswith("[") and bare.endswith("]"):
+                section = bare[1:-1].strip()
+            elif section == "sops" and bare and not bare.startswith((";", "#")):
+                key = re.split(r"[=:]", bare, maxsplit=1)[0].strip()
+                if _INI_SOPS_KEY.fullmatch(key) is None:
+                    return number
+        return None
+    try:
+        doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
+    except (ValueError, YamlSyntaxError, RecursionError):
+        return None
+    meta = doc.get("sops") if isinstance(doc, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    for key in meta:
+        if str(key) not in _SOPS_FIELDS:
+            where = f'"{key}"' if fmt == "json" else f"{key}:"
+            top = next(
+                (
+                    n
+                    for n, line in enumerate(lines, start=1)
+                    if line.lstrip().startswith(('"sops"', "sops:"))
+                ),
+                1,
+            )
+            return next(
+                (
+                    n
+                    for n, line in enumerate(lines[top:], start=top + 1)
+                    if line.lstrip().startswith(where)
+                ),
+                top,
+            )
+    return None
 
 
 def credential_name_line(blob: bytes) -> int | None:
@@ -201,7 +260,7 @@ def credential_name_line(blob: bytes) -> int | None:
                 name = bare[1:-1].strip()
             else:
                 name = re.split(r"=" if fmt == "dotenv" else r"[=:]", bare, maxsplit=1)[0].strip()
-            if name != "sops" and not name.startswith(RESERVED_PREFIX) and is_credential_name(name):
+            if name != "sops" and not name.startswith(RESERVED_PREFIX) and _credential_named(name):
                 return number
         return None
     try:
@@ -223,10 +282,31 @@ def credential_name_line(blob: bytes) -> int | None:
         elif isinstance(node, list):
             todo += node
     for name in names:
-        if is_credential_name(name):
+        if _credential_named(name):
             lines = text.splitlines()
             return next((n for n, line in enumerate(lines, start=1) if name in line), 1)
     return None
+
+
+def _credential_named(name: str) -> bool:
+    """A name shaped like a credential: an identifier's shapes (a known token, a random run), or a URL
+    holding a password (pass 14b: a YAML/JSON key may hold any text, and `postgres://app:PASSWORD@db/x`
+    as a key, whose password is letters only, was no finding), or a URL query parameter named like a
+    secret (`https://api/hook?token=…`)."""
+    if is_credential_name(name) or holds_url_password(name):
+        return True
+    if "://" in name and "=" in name:
+        from urllib.parse import parse_qsl
+
+        query = re.split(r"[?#]", name, maxsplit=1)[1:]
+        return any(
+            looks_secret(key) and value
+            for part in query
+            for key, value in parse_qsl(
+                part.replace(";", "&").replace("#", "&"), keep_blank_values=True
+            )
+        )
+    return False
 
 
 # a comment as sops writes it in a YAML (`#ENC[…]`) or INI (`; ENC[…]`) file: encrypted, like the values

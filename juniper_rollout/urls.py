@@ -82,9 +82,31 @@ def query(url: str) -> str:
     return "#".join(p for p in (parts.query, parts.fragment) if p)
 
 
+def _hostless_password(url: str) -> str:
+    """For ``scheme://user:TOKEN`` with no ``@`` before the path (the host forgotten, or cut off: ``--url
+    "https://x-access-token:$TOKEN"``): the text after the ``:``, which no parser reads as a port ('' for a
+    port of digits, a bracketed host, or a URL with an ``@``). git printed it whole ("unable to access
+    'https://x-access-token:ghp_…/'") and the manifest took it as a host (pass 14b)."""
+    if "://" not in url:
+        return ""
+    rest = url.split("://", 1)[1]
+    authority = rest[: min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))]
+    if "@" in rest or authority.startswith("["):
+        return ""
+    host, _, port = authority.partition(":")
+    if (
+        "." in host or host.lower() == "localhost"
+    ):  # `https://github.com:org/r.git`: a malformed URL, no secret
+        return ""
+    return port if port and not port.isdigit() else ""
+
+
 def strip_userinfo(url: str) -> str:
     """``url`` without its user-info, query string and fragment (an ssh login without a password is
     kept: it is no secret)."""
+    hostless = _hostless_password(url)
+    if hostless:
+        return strip_userinfo(url.replace(":" + hostless, "", 1))
     info = userinfo(url)
     if not info and not query(url):
         return url
@@ -114,6 +136,9 @@ def redact(text: str, *urls: str | None) -> str:
     """``text`` with the user-info and query string of ``urls`` (whole and in pieces) replaced by ``***``."""
     for url in urls:
         info, extra = userinfo(url or ""), query(url or "")
+        hostless = _hostless_password(url or "")
+        if hostless:
+            text = re.sub(re.escape(hostless), "***", text, flags=re.IGNORECASE)
         if not info and not extra:
             continue
         user, has_password, password = info.partition(":")

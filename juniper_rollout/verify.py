@@ -86,7 +86,11 @@ def read_ref(
         paths = gitrepo.list_paths(commit)
         encrypted = tuple(sorted(p for p in paths if p.endswith(".enc")))
         sources = {e.source for e in repo.encrypt}
-        plaintext = tuple(sorted(p for p in paths if env.is_plaintext(p) or p in sources))
+        # pass 14b: in any letter case, as drift and apply read tracked files (a committed `.ENV` is the
+        # `.env` python-dotenv loads on macOS and Windows): verify said "no plaintext env file tracked"
+        plaintext = tuple(
+            sorted(p for p in paths if env.is_plaintext_in_any_case(p) or p in sources)
+        )
         wanted = [
             SOPS_CONFIG,
             GITIGNORE,

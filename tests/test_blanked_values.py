@@ -173,3 +173,52 @@ def test_an_env_of_self_references_never_blanks_the_committed_values(fleet):
     assert again.code == 1 and "leaves 14 names empty" in again.stdout, again.stdout
     assert _apply(fleet, CASCOR).code == 1
     assert git(repo, "rev-parse", BRANCH).strip() == tip
+
+
+def test_values_python_dotenv_reads_as_empty_never_blank_the_committed_ones(fleet):
+    """Pass 14c: `NAME=  # your token here` (an unquoted comment) and `NAME=${OTHER_UNSET}` are empty
+    to python-dotenv (measured: `dotenv_values` gives ''), and were encrypted as text over the
+    committed values. A reference to a value set earlier in the file is a value."""
+    repo = fleet.repo(CASCOR)
+    assert _apply(fleet, CASCOR).code == 0
+    names = [
+        line.split("=", 1)[0]
+        for line in git(repo, "show", f"{BRANCH}:.env.example").splitlines()
+        if "=" in line and not line.startswith("#")
+    ]
+    others = [n for n in names if n != "HF_TOKEN"]
+    for spelling in ("  # your token here", "\t# set me", "${FROM_THE_ENVIRONMENT}"):
+        lines = [f"HF_TOKEN=rotated-{CANARY}"] + [f"{n}={spelling}" for n in others]
+        (repo / ".env").write_text("\n".join(lines) + "\n")
+        planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+        assert planned.code == 1 and "leaves 14 names empty" in planned.stdout, (spelling, planned)
+    # `${HF_TOKEN}` after HF_TOKEN is set is that value to the app: only the rest are empty
+    lines = [f"HF_TOKEN=rotated-{CANARY}", f"{others[0]}=${{HF_TOKEN}}"]
+    lines += [f"{n}=  # later" for n in others[1:]]
+    (repo / ".env").write_text("\n".join(lines) + "\n")
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 1 and "leaves 13 names empty" in planned.stdout, planned.stdout
+
+
+def test_app_values_reads_as_python_dotenv_does():
+    """Each spelling against what python-dotenv 1.x's `dotenv_values` gave for it (measured)."""
+    from juniper_rollout.appenv import app_values
+
+    text = (
+        b'A=#x\nB= #x\nC=\t# tab\nD=${E}${F:-}\nE=\nG=v\nH=${G}\nI="${NOPE}"\n'
+        b"J='${NOPE}'\nK=${NOPE:-d}\nL=x # c\nM=\"\"  # c\n"
+    )
+    assert app_values(text) == {
+        "A": b"#x",
+        "B": b"",
+        "C": b"",
+        "D": b"",
+        "E": b"",
+        "G": b"v",
+        "H": b"v",
+        "I": b"",
+        "J": b"",
+        "K": b"d",
+        "L": b"x",
+        "M": b"",
+    }

@@ -1,0 +1,93 @@
+"""How the app reads a `.env`: python-dotenv's bindings (what `load_dotenv`, `dotenv_values` and
+pydantic-settings give the app), read without running python-dotenv. The leak guard checks every value
+the app would see; the secrets plan asks which values the app would see as empty."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+
+MAX_EXPANDED = 1 << 16  # a value grown by `${…}` past this is not expanded (`B=${A}${A}…` doubles)
+
+# A binding as python-dotenv (what the app, pydantic-settings included, loads) reads it: a quoted value
+# ends at its closing quote, across lines, escapes decoded; an unquoted one ends before ` #` (an inline
+# comment). The raw line alone missed `TOKEN=value # staging`, `TOKEN="value"  # note` and the lines
+# of a multi-line value: a template carrying the value itself was rendered and committed (pass 10b).
+_BINDING = re.compile(
+    rb"(?:^|(?<=\r))[^\S\r\n]*(?:export[^\S\r\n]+)?(?P<name>[^=\s#][^=\n]*?)[^\S\r\n]*=[^\S\r\n]*"
+    rb"(?:'(?P<single>(?:\\'|[^'])*)'|\"(?P<double>(?:\\\"|[^\"])*)\"|(?P<plain>[^\r\n]*))",
+    re.MULTILINE,
+)
+# (pass 12b: python-dotenv's spaces are any whitespace but a line end, `[^\S\r\n]`: a binding after a
+# form feed or vertical tab was read by the app and never by the guard)
+_SINGLE_ESCAPES = re.compile(rb"\\[\\']")
+# python-dotenv's expansion (on by default in load_dotenv/dotenv_values): `${NAME}` is the value of an
+# earlier binding (or the environment's), `${NAME:-default}` the default when NAME is unset (pass 11b:
+# `TOKEN=${UNSET:-value}` and `TOKEN=${PART}rest` were never values to the guard)
+# (linear: a name never holds `$`, and only the text up to the value's last `}` is searched, so every
+# scan for a closing `}` finds one)
+_VARIABLE = re.compile(rb"\$\{(?P<name>[^}:$]*)(?::-(?P<default>[^}]*))?\}")
+_DOUBLE_ESCAPES = re.compile(rb"\\[\\'\"abfnrtv]")
+
+
+def app_values(data: bytes) -> dict[str, bytes]:
+    """NAME -> the value python-dotenv gives the app (quotes, escapes and inline comments read,
+    ``${…}`` expanded from earlier bindings, an unset one empty as in a fresh shell). Round four:
+    `NAME=  # your token here` and `NAME=${OTHER_UNSET}` are empty to the app (measured with
+    python-dotenv), and a copy of `.env.example` written so was encrypted over committed values."""
+    return {
+        name.decode("utf-8", "replace").strip("'\""): values[-1]
+        for _, name, values in bindings(data)
+    }
+
+
+def bindings(data: bytes) -> Iterator[tuple[int, bytes, list[bytes]]]:
+    """(line, name, forms) for each binding as python-dotenv reads it: the value as written (quotes
+    and escapes read), each ``${…:-default}`` default on its own, and last the value the app gets."""
+    number, counted = 1, 0
+    expanded: dict[bytes, bytes] = {}
+    for found in _BINDING.finditer(data):
+        # linear: counted once, in order; a line ends at \n, \r\n or a lone \r (as python-dotenv and
+        # bytes.splitlines read it: pass 11b, a file with CR line ends)
+        between = (counted, found.start())
+        number += (
+            data.count(b"\n", *between)
+            + data.count(b"\r", *between)
+            - data.count(b"\r\n", *between)
+        )
+        counted = found.start()
+        name = found.group("name")
+        if found.group("single") is not None:
+            value = _SINGLE_ESCAPES.sub(lambda e: e.group(0)[1:], found.group("single"))
+        elif found.group("double") is not None:
+            value = _DOUBLE_ESCAPES.sub(_unescape, found.group("double"))
+        else:
+            value = re.sub(rb"\s+#.*", b"", found.group("plain")).rstrip()
+        values = [value]
+        if (
+            value.startswith(b"#")
+            and data[found.start("plain") - 1 : found.start("plain")].isspace()
+        ):
+            # `NAME=  # your token here`: a comment to python-dotenv, the value empty (measured); the
+            # comment's text stays a form of its own (the leak guard reads it)
+            value = b""
+            values.append(value)
+        if b"${" in value:  # as the app reads it, and each default on its own
+            end = value.rfind(b"}") + 1
+            found_vars = list(_VARIABLE.finditer(value, 0, end))
+            parts = [expanded.get(v["name"], v["default"] or b"") for v in found_vars]
+            values += [v["default"] for v in found_vars if v["default"]]
+            if sum(map(len, parts)) + len(value) <= MAX_EXPANDED:  # `B=${A}${A}…`: bounded
+                cuts = [0, *(i for v in found_vars for i in v.span()), len(value)]
+                literal = [value[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
+                value = b"".join(
+                    x for pair in zip(literal, [*parts, b""], strict=True) for x in pair
+                )
+                values.append(value)
+        expanded[name.strip(b"'\"")] = value
+        yield number, name, values
+
+
+def _unescape(escape: re.Match[bytes]) -> bytes:
+    return codecs.decode(escape.group(0), "unicode-escape").encode("utf-8")
