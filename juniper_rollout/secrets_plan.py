@@ -344,7 +344,11 @@ def _refuse_blanked(
     app = appenv.app_values(plaintext)  # what python-dotenv gives the app (round four)
     if all(_empty_to_the_app(value, name, app) for name, value in values.items()):
         counted = [
-            (len(_HELD_VALUE.findall(blob)) - len(_stored_as_is(blob, values)), ref, blob)
+            (
+                len(_HELD_VALUE.findall(blob)) - len(_stored_as_is(blob, values, spec.target)),
+                ref,
+                blob,
+            )
             for blob, ref in ((reuse, repo.branch), (before, before_ref))
             if blob is not None
         ]
@@ -359,12 +363,9 @@ def _refuse_blanked(
         return
     empty = {name for name, value in values.items() if _empty_to_the_app(value, name, app)}
     for held_blob, ref in ((before, before_ref), (reuse, repo.branch)):
+        kept = _stored_as_is(held_blob, values, spec.target) if held_blob is not None else set()
         blanked = (
-            [
-                n
-                for n in sopsmeta.names_with_values(held_blob)
-                if n in empty and n not in _stored_as_is(held_blob, values)
-            ]
+            [n for n in sopsmeta.names_with_values(held_blob) if n in empty and n not in kept]
             if held_blob is not None
             else []
         )
@@ -421,13 +422,16 @@ _STORED_VALUE = re.compile(
 )
 
 
-def _stored_as_is(blob: bytes, values: dict[str, bytes]) -> set[str]:
+def _stored_as_is(blob: bytes, values: dict[str, bytes], filename: str) -> set[str]:
     """The names whose value in the plaintext is quotes alone, empty to the app but not to sops
     (``NAME=""``, ``NAME=''``: sops stores the text after ``=`` as it is, quotes included) and whose committed
     dotenv ciphertext is exactly as long (AES-GCM: as many bytes as the text): the same text, most
     likely, so not a value being blanked. Pass 14a: a `.env` with `OPTIONAL=""` was refused at every
     apply after the first ("leaves 1 name empty that the committed .env.enc holds values for"), and
-    deleting the branch as advised only started the loop again. Read without a key."""
+    deleting the branch as advised only started the loop again. Pass 15: the length alone took a
+    committed two-byte value (`42`, `ok`) blanked with `""` for the quotes kept as they were, so a
+    length match is confirmed by decrypting the committed file (the key the apply's own round trip
+    needs anyway); one that does not decrypt is not taken for the same text."""
     import base64
     import binascii
 
@@ -444,6 +448,10 @@ def _stored_as_is(blob: bytes, values: dict[str, bytes]) -> set[str]:
             continue
         if stored == len(value):
             same.add(name)
+    if same:
+        committed = _decrypt_or_none(blob, filename)
+        held = {n.strip(): v for n, v in _values(committed).items()} if committed else {}
+        same = {name for name in same if held.get(name, b"").strip() == raw[name].strip()}
     return same
 
 
