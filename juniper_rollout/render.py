@@ -29,7 +29,7 @@ from jinja2 import (
 from jinja2.compiler import CodeGenerator
 from jinja2.loaders import split_template_path
 from jinja2.runtime import LoopContext
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import SandboxedEnvironment, SandboxedFormatter, SecurityError
 
 from juniper_rollout import sopsmeta
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
@@ -344,7 +344,9 @@ class BoundedSandbox(SandboxedEnvironment):
         )  # 'x{:>10000000000}'.format(1): the width is in the text
         if wrapped is None:
             return None
-        return _width_checked(wrapped, value.__self__)
+        return _width_checked(
+            wrapped, value.__self__, _SpecWidths(self), map_=value.__name__ == "format_map"
+        )
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         _check_time()
@@ -429,12 +431,43 @@ def _check_widths(text: str) -> None:
                 raise TooBig(f"a format width of {int(digits):,} (at most {MAX_NUMBER:,})")
 
 
-def _width_checked(function, text: str | None = None):
+class _SpecWidths(SandboxedFormatter):
+    """Resolves a ``str.format`` text's nested fields (through the sandbox's own field lookup) and
+    checks each resolved spec's width, formatting nothing. Pass 15: ``'{0:{1}{1}}'.format('x', 99999)``
+    and ``'{0:{1}}'.format('x', '9999999999')`` asked for a width of ten billion from arguments each
+    under the bound, and were weighed only after the text was built (a MemoryError, or gigabytes)."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        self._depth: list[int] = []
+
+    def _vformat(self, format_string: str, args: Any, kwargs: Any, *rest: Any, **more: Any) -> Any:
+        self._depth.append(0)  # string.Formatter resolves a nested spec by calling itself again
+        try:
+            return super()._vformat(format_string, args, kwargs, *rest, **more)
+        finally:
+            self._depth.pop()
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        _check_widths("{:" + format_spec + "}")
+        if len(self._depth) > 1:  # a field inside a spec: its text makes the spec
+            return super().format_field(value, format_spec)
+        return ""  # a field of the text itself: only its width was asked about
+
+
+def _width_checked(
+    function, text: str | None = None, specs: _SpecWidths | None = None, map_: bool = False
+):
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> Any:
         fmt = text if text is not None else (args[0] if args else None)
         if text is not None:  # '{0}{0}…'.format(t): a method on the text (pass 13a)
             _check_product("format", text, args, kwargs)
+        if specs is not None and text is not None and _NESTED_FIELD.search(text):
+            if map_ and len(args) == 1 and not kwargs:
+                specs.vformat(text, (), args[0])  # the widths as the arguments make them
+            elif not map_:
+                specs.vformat(text, args, kwargs)
         if isinstance(fmt, str):
             _check_widths(fmt)
             if "*" in fmt or _NESTED_FIELD.search(

@@ -28,3 +28,34 @@ def test_a_two_byte_value_blanked_with_quotes_is_still_refused(fleet, held, blan
     planned = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
     assert planned.code == 1 and "leaves 1 name empty" in planned.stdout, planned.stdout
     assert "(SHORT_SETTING:" in planned.stdout
+
+
+# --- item 11: a format width made by the arguments of a nested field (render bounds) ---------------
+
+NESTED_WIDTHS = [
+    "{{ '{0:{1}{2}{2}{2}}'.format('x', 50000, 0)|length }}",  # ints each under the bound, joined
+    "{{ '{0:{1}}'.format('x', '50000000')|length }}",  # a width given as text
+    "{{ '{:{}}'.format('x', '50000000')|length }}",  # numbered automatically
+    "{{ '{a:{b}{b}}'.format_map({'a': 'x', 'b': '5000'})|length }}",
+]
+
+
+@pytest.mark.parametrize("body", NESTED_WIDTHS, ids=range(len(NESTED_WIDTHS)))
+def test_a_width_made_by_nested_fields_is_weighed_before_the_text_is_built(tmp_path, body):
+    """`'{0:{1}{1}}'.format('x', 99999)` asks for a width of 9,999,899,999 from arguments each under
+    the bound: the text was built (10 GB: a MemoryError, or the machine's memory) and only then
+    weighed. Here 50 MB, so the unfixed run fails by its message, not by the machine; a nested width
+    is now resolved (through the sandbox's field lookup) and checked before anything is formatted."""
+    from tests.test_adversary import hostile_template, one_line_error, run_cli
+
+    result = run_cli("plan", "--manifest", hostile_template(tmp_path, body), timeout=120)
+    one_line_error(result, "a format width of")
+
+
+def test_ordinary_nested_format_fields_still_render(tmp_path):
+    from tests.test_adversary import hostile_template, run_cli
+
+    body = "{{ '{0:>{1}}|{2:{3}}|'.format('x', 5, 'y', '<3') }}{{ '{a:{b}}|'.format_map({'a': 'z', 'b': 4}) }}"
+    result = run_cli("plan", "--manifest", hostile_template(tmp_path, body), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "    x|y  |z   |" in result.stdout
