@@ -25,6 +25,10 @@ _SECRET = re.compile(
     r"(?:^|_)(?:KEYS?|TOKENS?|PASSWORD|PASSWD|PASS|PWD|PW|PASSPHRASE|SECRETS?|DSN|CREDENTIALS?|PYPI)"
     + _QUALIFIED
     + r"$|AUTHKEY|API_?KEY|PRIVATE_?KEY"
+    # pass 15: libpq's own PGPASSWORD (DBPASSWORD, ADMINPASSWD) run the word into the one before it
+    + r"|(?:PASSWORD|PASSWD|PASSPHRASE)"
+    + _QUALIFIED
+    + r"$"
 )
 
 

@@ -59,3 +59,31 @@ def test_ordinary_nested_format_fields_still_render(tmp_path):
     result = run_cli("plan", "--manifest", hostile_template(tmp_path, body), timeout=120)
     assert result.returncode == 0, result.stderr
     assert "    x|y  |z   |" in result.stdout
+
+
+# --- item 6: a password under a name run together (libpq's PGPASSWORD) -----------------------------
+
+
+@pytest.mark.parametrize("name", ["PGPASSWORD", "DBPASSWORD", "ADMINPASSWD", "GPGPASSPHRASE_OLD"])
+def test_a_password_under_a_run_together_name_is_checked(tmp_path, name):
+    """libpq's own `PGPASSWORD` (and `DBPASSWORD`, `ADMINPASSWD`) looked no secret: round five's
+    name shapes (6e1b5e9) want a separator before PASSWORD, so a password of 8-15 letters under one
+    was never checked and a template holding it was printed. PASSWORD, PASSWD and PASSPHRASE end a
+    secret name with or without a separator."""
+    from tests.helpers import rollout
+    from tests.test_pass14b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(
+        tmp_path, f"{name}=Correcthorse\n".encode(), "secret: Correcthorse\n"
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+    assert "Correcthorse" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["PASSWORD_MIN_LENGTH", "SUDO_NOPASSWORD_FILE", "passwordReset"])
+def test_names_holding_password_as_a_word_of_no_secret_still_look_no_secret(name):
+    from juniper_rollout.secretshape import looks_secret
+
+    assert not looks_secret(name)
