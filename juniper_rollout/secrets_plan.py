@@ -451,7 +451,8 @@ def _stored_as_is(blob: bytes, values: dict[str, bytes], filename: str) -> set[s
     if same:
         committed = _decrypt_or_none(blob, filename)
         held = {n.strip(): v for n, v in _values(committed).items()} if committed else {}
-        same = {name for name in same if held.get(name, b"").strip() == raw[name].strip()}
+        # `""` committed, `''` now (or the reverse): both empty to the app, neither a value blanked
+        same = {name for name in same if _empty_to_the_app(held.get(name, b"x"), name)}
     return same
 
 

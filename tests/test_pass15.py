@@ -30,6 +30,21 @@ def test_a_two_byte_value_blanked_with_quotes_is_still_refused(fleet, held, blan
     assert "(SHORT_SETTING:" in planned.stdout
 
 
+def test_a_quoted_empty_value_requoted_is_not_taken_for_a_blanked_one(fleet):
+    """The decrypted check of the length match takes `""` committed and `''` now for the same
+    empty value (python-dotenv gives the app "" for both), not for a value blanked."""
+    from tests.helpers import rollout
+    from tests.test_pass10a import _apply
+
+    repo = fleet.repo("juniper-cascor")
+    env = repo / ".env"
+    env.write_text(env.read_text() + 'OPTIONAL_HOOK_URL=""\n')
+    assert _apply(fleet, "juniper-cascor").code == 0
+    env.write_text(env.read_text().replace('OPTIONAL_HOOK_URL=""\n', "OPTIONAL_HOOK_URL=''\n"))
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
+    assert planned.code == 0, planned.stdout
+
+
 # --- item 11: a format width made by the arguments of a nested field (render bounds) ---------------
 
 NESTED_WIDTHS = [
