@@ -369,6 +369,8 @@ def _refuse_blanked(
             if held_blob is not None
             else []
         )
+        if blanked and held_blob is not None:
+            blanked = _held_for_the_app(spec, held_blob, blanked)
         if blanked:
             shown = ", ".join(blanked[:5]) + (", …" if len(blanked) > 5 else "")
             count = f"{len(blanked)} name{'s' if len(blanked) != 1 else ''}"
@@ -379,6 +381,17 @@ def _refuse_blanked(
                 f"prints the committed ones), or move {spec.source} away to keep the committed "
                 f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0], held_blob, at_base, forget)}"
             )
+
+
+def _held_for_the_app(spec: EncryptSpec, blob: bytes, names: list[str]) -> list[str]:
+    """``names`` less those whose committed value is empty to the app too, when a key can tell: sops
+    stores `OPT=""` as the two bytes `""`, encrypted, which read without a key is a value (pass 14a
+    left open: `OPT=""` written `OPT=` later was refused). No key: all of ``names`` (never guessed)."""
+    try:
+        committed = appenv.app_values(sops.decrypt_dotenv(blob, filename=spec.target))
+    except (ValueError, OSError, RolloutError):
+        return names
+    return [name for name in names if committed.get(name, b"x") != b""]
 
 
 def _emptying_on_purpose(

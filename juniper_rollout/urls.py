@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
+from juniper_rollout.secretshape import carries_credential
+
 
 def misread_userinfo(url: str) -> str:
     """The ``user:password`` of ``scheme://user:pa/ss@host/…`` whose password holds an unencoded ``/``,
@@ -94,11 +96,14 @@ def _hostless_password(url: str) -> str:
     if "@" in rest or authority.startswith("["):
         return ""
     host, _, port = authority.partition(":")
-    if (
-        "." in host or host.lower() == "localhost"
-    ):  # `https://github.com:org/r.git`: a malformed URL, no secret
+    if not port or port.isdigit():
         return ""
-    return port if port and not port.isdigit() else ""
+    if ("." in host or host.lower() == "localhost") and not carries_credential(port):
+        # `https://github.com:org/r.git`: a malformed URL, no secret (pass 15: but a token after a
+        # dotted user name, `https://jane.doe:ghp_…`, was printed whole)
+        return ""
+    # the password runs on past a `/` it holds (`https://u:abc/def`: "/def" was printed)
+    return rest[len(host) + 1 :]
 
 
 def strip_userinfo(url: str) -> str:

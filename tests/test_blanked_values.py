@@ -222,3 +222,15 @@ def test_app_values_reads_as_python_dotenv_does():
         "L": b"x",
         "M": b"",
     }
+
+
+def test_a_committed_quoted_empty_value_written_bare_later_is_not_a_blanked_one(fleet):
+    """Pass 14a left open: `OPT=""` committed (sops stores the two bytes `""`, encrypted) and later
+    written `OPT=`: both are empty to the app; with a key at hand the committed one is read."""
+    repo = fleet.repo(CASCOR)
+    env = repo / ".env"
+    env.write_text(env.read_text() + 'OPTIONAL_WEBHOOK=""\n')
+    assert _apply(fleet, CASCOR).code == 0
+    env.write_text(env.read_text().replace('OPTIONAL_WEBHOOK=""\n', "OPTIONAL_WEBHOOK=\n"))
+    planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert planned.code == 0 and "leaves" not in planned.stdout, planned.stdout

@@ -1,0 +1,35 @@
+"""A URL with no `@` whose "port" is a token: pass 14b stripped `https://x-access-token:TOKEN` but
+left two shapes it noted open (issue 13, item 7): a token after a dotted user name
+(`https://jane.doe:TOKEN`, read as host and port) was printed whole, and a password holding `/`
+(`https://u:abc/def`) kept the part after the `/` in every line."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import git, rollout
+
+DOTTED = "https://jane.doe:ghp_Zq15DottedUser8aB3dE5fG7hJ9kL1mN3pQ5"
+SLASHED = "https://deploy:Zq15Slash/Zq15AfterTheSlash"
+
+
+@pytest.mark.parametrize("url", [DOTTED, SLASHED], ids=["dotted-user", "slash-in-password"])
+def test_a_token_read_as_a_port_is_never_printed(fleet, monkeypatch, url):
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")
+    secret = url.split(":", 2)[2]
+    pieces = [p for p in secret.split("/") if p]
+    dry = rollout("bootstrap", "newone", "--manifest", fleet.manifest, "--url", url, "--dry-run")
+    git(fleet.repo("juniper-ml"), "remote", "add", "origin", url)
+    synced = rollout("sync", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    for result in (dry, synced):
+        shown = result.stdout + result.stderr
+        assert shown.strip(), "nothing said"
+        assert not [p for p in pieces if p in shown], shown
+
+
+def test_a_malformed_url_with_a_dotted_host_and_a_word_is_left_as_written():
+    from juniper_rollout.urls import redact, strip_userinfo
+
+    for url in ("https://github.com:org/r.git", "https://git.example.org:team/repo.git"):
+        assert strip_userinfo(url) == url
+        assert redact(f"cannot reach {url}", url) == f"cannot reach {url}"
