@@ -142,6 +142,11 @@ _PAIR = re.compile(
     rb"(?:^|[\s,;])(?:-D|--?)?([A-Za-z_][A-Za-z0-9_.-]*)[^\S\r\n]*=[^\S\r\n]*"
     rb"(?:\"([^\"]*)\"|'([^']*)'|\{([^{}]{0,1024})\}|([^\s,;\"']+))"
 )
+# pass 15: a long option and its value as the next word (`--password X`, `--token X`: redis-cli, mongo,
+# most CLIs' spelling) was no pair, so a template holding X was printed. Linear, as _PAIR.
+_FLAG_PAIR = re.compile(
+    rb"(?:^|[\s\"'])--([A-Za-z_][A-Za-z0-9_.-]*)[^\S\r\n]+(?:\"([^\"]*)\"|'([^']*)'|([^\s,;\"'-][^\s,;\"']*))"
+)
 _PIECE = re.compile(rb"[^\s,;\"']+")
 
 
@@ -160,6 +165,7 @@ def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
     found += [(m[1], m[2]) for m in _QUERY_PAIR.finditer(value)]
     if len(value) <= MAX_EXPANDED:  # a megabyte of `x=y ` is no connection string: bounded
         found += [(m[1], m[2] or m[3] or m[4] or m[5] or b"") for m in _PAIR.finditer(value)]
+        found += [(m[1], m[2] or m[3] or m[4] or b"") for m in _FLAG_PAIR.finditer(value)]
     return found + [(n, unquote_to_bytes(part)) for n, part in found]
 
 

@@ -102,3 +102,44 @@ def test_names_holding_password_as_a_word_of_no_secret_still_look_no_secret(name
     from juniper_rollout.secretshape import looks_secret
 
     assert not looks_secret(name)
+
+
+# --- item 6: a long option's value given as the next word ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'MYSQL_ARGS="--user=app --password Correcthorse"',
+        "REDIS_CLI_ARGS=--tls --pass Correcthorse",
+        "MONGO_ARGS=\"--username app --password 'Correcthorse'\"",
+    ],
+    ids=["password", "pass", "quoted"],
+)
+def test_a_long_options_value_given_as_the_next_word_is_checked(tmp_path, line):
+    """Round five took `--password=X` (f04c3d0); `--password X`, how redis-cli, mongo and most CLIs
+    also take it, was no pair, so a template holding X was printed (pass 15, 13.6)."""
+    from tests.helpers import rollout
+    from tests.test_pass14b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(
+        tmp_path, f"{line}\n".encode(), "secret: Correcthorse\n"
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+    assert "Correcthorse" not in result.stdout + result.stderr
+
+
+def test_a_long_options_ordinary_value_is_no_finding(tmp_path):
+    from tests.helpers import rollout
+    from tests.test_pass14b import _one_repo_with_a_template
+
+    # an option not named like a secret (a file's name, a level) is no pair to check
+    manifest = _one_repo_with_a_template(
+        tmp_path,
+        b'APP_ARGS="--password-file secretpath --log-level information"\n',
+        "secretpath, information\n",
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout
