@@ -463,11 +463,6 @@ def _width_checked(
         fmt = text if text is not None else (args[0] if args else None)
         if text is not None:  # '{0}{0}…'.format(t): a method on the text (pass 13a)
             _check_product("format", text, args, kwargs)
-        if specs is not None and text is not None and _NESTED_FIELD.search(text):
-            if map_ and len(args) == 1 and not kwargs:
-                specs.vformat(text, (), args[0])  # the widths as the arguments make them
-            elif not map_:
-                specs.vformat(text, args, kwargs)
         if isinstance(fmt, str):
             _check_widths(fmt)
             if "*" in fmt or _NESTED_FIELD.search(
@@ -478,6 +473,14 @@ def _width_checked(
                 ):  # format_map({'w': 10**10})
                     _check_counts((), mapping, "a format")
                 _check_counts(args[1:] if text is None else args, kwargs, "a format")
+        if specs is not None and text is not None and _NESTED_FIELD.search(text):
+            try:  # the widths as the arguments make them (pass 15)
+                if map_ and len(args) == 1 and not kwargs:
+                    specs.vformat(text, (), args[0])
+                elif not map_:
+                    specs.vformat(text, args, kwargs)
+            except (LookupError, ValueError, TypeError):
+                pass  # a field the arguments lack: the call itself says so
         return function(*args, **kwargs)
 
     return checked
