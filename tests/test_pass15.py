@@ -122,9 +122,7 @@ def test_a_long_options_value_given_as_the_next_word_is_checked(tmp_path, line):
     from tests.helpers import rollout
     from tests.test_pass14b import _one_repo_with_a_template
 
-    manifest = _one_repo_with_a_template(
-        tmp_path, f"{line}\n".encode(), "secret: Correcthorse\n"
-    )
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), "secret: Correcthorse\n")
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
