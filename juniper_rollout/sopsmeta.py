@@ -212,11 +212,8 @@ def _metadata_extra_line(text: str, fmt: str) -> int | None:
                 if _INI_SOPS_KEY.fullmatch(key) is None:
                     return number
         return None
-    try:
-        doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
-    except (ValueError, YamlSyntaxError, RecursionError):
-        return None
-    meta = doc.get("sops") if isinstance(doc, dict) else None
+    doc = _top_mapping(text, fmt)
+    meta = doc.get("sops") if doc is not None else None
     if not isinstance(meta, dict):
         return None
     for key in meta:
@@ -263,12 +260,9 @@ def credential_name_line(blob: bytes) -> int | None:
             if name != "sops" and not name.startswith(RESERVED_PREFIX) and _credential_named(name):
                 return number
         return None
-    try:
-        doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
-    except (ValueError, YamlSyntaxError, RecursionError):
-        return None
-    todo = [v for k, v in doc.items() if k != "sops"] if isinstance(doc, dict) else []
-    names = [str(k) for k in doc if k != "sops"] if isinstance(doc, dict) else []
+    doc = _top_mapping(text, fmt) or {}
+    todo = [v for k, v in doc.items() if k != "sops"]
+    names = [str(k) for k in doc if k != "sops"]
     seen: set[int] = set()
     while todo:  # every key at any depth (an explicit stack; a node YAML aliases share, once)
         node = todo.pop()
@@ -346,11 +340,8 @@ def _plaintext_leaf_line(text: str, fmt: str) -> int | None:
                 if _ANY_VALUE.fullmatch(value) is None:
                     return number
         return None
-    try:
-        doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
-    except (ValueError, YamlSyntaxError, RecursionError):
-        return None
-    if not isinstance(doc, dict):
+    doc = _top_mapping(text, fmt)
+    if doc is None:
         return None
     for node in leaves(*(v for k, v in doc.items() if k != "sops")):
         if node is not None and not (isinstance(node, str) and _ANY_VALUE.fullmatch(node)):
@@ -459,11 +450,8 @@ def names_with_values(blob: bytes) -> list[str]:
     text = blob.decode("utf-8", "replace")
     fmt = sops_format(blob)
     if fmt in ("json", "yaml"):
-        try:
-            doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
-        except (ValueError, YamlSyntaxError, RecursionError):
-            return []
-        if not isinstance(doc, dict):
+        doc = _top_mapping(text, fmt)
+        if doc is None:
             return []
         return [
             str(k)
@@ -532,17 +520,20 @@ def _ini_metadata(text: str) -> SopsMetadata | None:
     return _flat_metadata(meta, names)
 
 
-def _structured_metadata(text: str, fmt: str) -> SopsMetadata | None:
+def _top_mapping(text: str, fmt: str) -> dict | None:
+    """A JSON or YAML sops file's top-level mapping; None when it is not one, or cannot be read (not
+    parseable, or JSON nested past Python's stack): no metadata or names are read from it then."""
     try:
         doc: Any = json.loads(text) if fmt == "json" else load_plain(text)
-    except (
-        ValueError,
-        YamlSyntaxError,
-        RecursionError,
-    ):  # not parseable (or JSON nested past Python's stack): no metadata we can read
+    except (ValueError, YamlSyntaxError, RecursionError):
         return None
-    sops = doc.get("sops") if isinstance(doc, dict) else None
-    if not isinstance(sops, dict):
+    return doc if isinstance(doc, dict) else None
+
+
+def _structured_metadata(text: str, fmt: str) -> SopsMetadata | None:
+    doc = _top_mapping(text, fmt)
+    sops = doc.get("sops") if doc is not None else None
+    if doc is None or not isinstance(sops, dict):
         return None
     groups = [sops, *(g for g in sops.get("key_groups") or [] if isinstance(g, dict))]
     recipients = tuple(
