@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from juniper_rollout import agekey, appenv, dotenv, gitrepo, sops, sopsmeta
+from juniper_rollout import agekey, appenv, dotenv, gitrepo, sops, sopsmeta, wording
 from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
@@ -108,7 +108,7 @@ def plaintext_names(repo: RepoSpec, source: str, *commits) -> tuple[str, ...]:
 
 
 def _names_detail(source: str, names: list[str], altered: tuple[str, ...] = ()) -> str:
-    shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    shown = _first(names, 3)
     text = (
         f"encrypt {source}: {len(names)} variable{'s' if len(names) != 1 else ''} {shown}".rstrip()
     )
@@ -372,8 +372,8 @@ def _refuse_blanked(
         if blanked and held_blob is not None:
             blanked = _held_for_the_app(spec, held_blob, blanked)
         if blanked:
-            shown = ", ".join(blanked[:5]) + (", …" if len(blanked) > 5 else "")
-            count = f"{len(blanked)} name{'s' if len(blanked) != 1 else ''}"
+            shown = _first(blanked)
+            count = wording.count(len(blanked), "name")
             raise RepoError(
                 f"{spec.source} in the clone leaves {count} empty that the committed {spec.target} on "
                 f"{ref} holds values for ({shown}: a copy of .env.example not all filled in?); nothing "
@@ -518,7 +518,7 @@ def _refuse_dropped(
         held = dotenv.held_names(meta.names, spec.target, where) if meta is not None else ()
         lacking = [n for n in held if n not in have]
         if lacking:
-            shown = ", ".join(lacking[:5]) + (", …" if len(lacking) > 5 else "")
+            shown = _first(lacking)
             raise RepoError(
                 f"{spec.target} {where} holds {len(lacking)} name"
                 f"{'s' if len(lacking) != 1 else ''} that {spec.source} in the clone lacks "
@@ -558,11 +558,11 @@ def _refuse_older_values(
     changed = [name for name in old if name in new and old[name] != new[name]]
     if not changed:
         return
-    shown = ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "")
+    shown = _first(changed)
     raise RepoError(
         f"{spec.target} on {holder} was written by sops at {meta.lastmodified}, after {spec.source} "
         f"in the clone was last saved ({saved:%Y-%m-%dT%H:%M:%SZ}), and holds other values for "
-        f"{len(changed)} name{'s' if len(changed) != 1 else ''} ({shown}); nothing replaced: bring the "
+        f"{wording.count(len(changed), 'name')} ({shown}); nothing replaced: bring the "
         f"newer values into {spec.source} (`git show {_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints "
         f"them), or, if the values in {spec.source} are the ones to keep, save it again "
         f"(`touch {spec.source}`)"
@@ -600,8 +600,8 @@ def _refuse_reverted(
     # pass 14c: a name removed on the base since (a revoked secret, `sops unset`) came back from `.env`
     removed = [name for name in then if name not in now and name in mine]
     if removed and not changed:
-        shown = ", ".join(removed[:5]) + (", …" if len(removed) > 5 else "")
-        count = f"{len(removed)} name{'s' if len(removed) != 1 else ''}"
+        shown = _first(removed)
+        count = wording.count(len(removed), "name")
         raise RepoError(
             f"{spec.target} on {holder} removed {count} since {repo.branch} was built on it "
             f"({shown}), and {spec.source} in the clone still holds "
@@ -613,8 +613,8 @@ def _refuse_reverted(
         )
     if not changed:
         return
-    shown = ", ".join(changed[:5]) + (", …" if len(changed) > 5 else "")
-    count = f"{len(changed)} name{'s' if len(changed) != 1 else ''}"
+    shown = _first(changed)
+    count = wording.count(len(changed), "name")
     raise RepoError(
         f"{spec.target} on {holder} changed the value of {count} since {repo.branch} was built on "
         f"it ({shown}), and {spec.source} in the clone holds another; nothing replaced: bring the "
@@ -658,8 +658,8 @@ def _refuse_known_stale(
     if not stale:
         return
     stale = [n for n in mine if n in stale]
-    shown = ", ".join(stale[:5]) + (", …" if len(stale) > 5 else "")
-    count = f"{len(stale)} name{'s' if len(stale) != 1 else ''}"
+    shown = _first(stale)
+    count = wording.count(len(stale), "name")
     fmt = sopsmeta.sops_format(before) or "dotenv"
     raise RepoError(
         f"{spec.source} in the clone holds, for {count} ({shown}), the value an earlier commit of "
@@ -670,6 +670,11 @@ def _refuse_known_stale(
         f"them into {spec.target} on {holder} (`sops edit --input-type {fmt} --output-type {fmt} "
         f"{shell_word(spec.target)}` in a checkout of it) and commit that"
     )
+
+
+def _first(names: list[str], most: int = 5) -> str:
+    """The first ``most`` of ``names``, comma-separated, with ``…`` when there are more."""
+    return ", ".join(names[:most]) + (", …" if len(names) > most else "")
 
 
 def _values(text: bytes) -> dict[str, bytes]:
@@ -777,8 +782,7 @@ def _branch_ciphertext_first(
         f"was written after the one on {repo.base}, but {spec.target} on {repo.base} changed too "
         f"since {repo.branch} was built on it (a `sops edit` there?): each holds changes the other lacks"
         if later
-        else f"holds {len(lacking)} name{'s' if len(lacking) != 1 else ''} that {spec.target} on "
-        f"{repo.base} lacks"
+        else f"holds {wording.count(len(lacking), 'name')} that {spec.target} on {repo.base} lacks"
         if lacking
         else f"was never on {repo.base} (its values may differ from the later one there)"
     )
