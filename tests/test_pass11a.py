@@ -355,10 +355,9 @@ def test_a_second_ctrl_c_stops_workers_waiting_on_a_silent_remote(tmp_path, firs
     assert written and all(f"{n}: " in out for n in written), out
 
 
-def test_a_second_sigterm_during_a_push_leaves_no_git_behind(fleet):
-    """`kill PID` twice (a second SIGTERM stops at once) while git push waits: the tool said
-    "interrupted" and exited, and its git push went on as an orphan (waiting for ever on a silent
-    remote; on a live one, pushing after the tool had stopped)."""
+def sigterm_twice_during_a_push(fleet) -> tuple[int, str, str, list[str]]:
+    """`apply --push` of one repo to a git:// origin that never answers, `kill PID` twice while git
+    push waits: (exit code, stdout, stderr, git pushes still running half a second later)."""
     repo = fleet.repo(ML)
     server = _stalling_server()
     git(repo, "remote", "add", "origin", f"git://127.0.0.1:{server.getsockname()[1]}/x.git")
@@ -398,7 +397,15 @@ def test_a_second_sigterm_during_a_push_leaves_no_git_behind(fleet):
         for pid in pushing():
             os.kill(int(pid), signal.SIGKILL)
         server.close()
-    assert proc.returncode == 130, out + err
+    return proc.returncode, out, err, left
+
+
+def test_a_second_sigterm_during_a_push_leaves_no_git_behind(fleet):
+    """`kill PID` twice (a second SIGTERM stops at once) while git push waits: the tool said
+    "interrupted" and exited, and its git push went on as an orphan (waiting for ever on a silent
+    remote; on a live one, pushing after the tool had stopped)."""
+    code, out, err, left = sigterm_twice_during_a_push(fleet)
+    assert code == 130, out + err
     assert not left, "git push left running after the tool stopped"
 
 
