@@ -4,14 +4,13 @@ later file, the time rule of pass 6 said nothing, and apply encrypted the old va
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from juniper_rollout.sops import sops_path
 from tests.demofleet import CANARY
 from tests.helpers import git, rollout
+from tests.test_blanked_values import _pasted, _quoted_command
 from tests.test_pass3 import BRANCH
 from tests.test_pass10a import _apply, _decrypted
 
@@ -60,16 +59,7 @@ def test_a_teammates_value_on_main_is_never_put_back_by_a_later_env(fleet, tmp_p
     assert _apply(fleet, CASCOR).code == 1
     assert git(repo, "rev-parse", BRANCH).strip() == tip
     # the line's own command prints main's values; brought into .env, the plan goes through
-    command = next(part for part in planned.stdout.split("`") if part.startswith("git show"))
-    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
-    shown = subprocess.run(
-        command,
-        shell=True,
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PATH": path},
-    )
+    shown = _pasted(_quoted_command(planned.stdout, "git show"), repo)
     assert shown.returncode == 0 and f"HF_TOKEN=teammate-{CANARY}" in shown.stdout
     env.write_text(shown.stdout + "NEW_SETTING=on\n")
     result = _apply(fleet, CASCOR)
