@@ -1357,6 +1357,26 @@ def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str)
             raise RepoError(f"first commit in {path} failed: {text[:200]}{hint}") from None
 
 
+# git's traces record a transfer's whole URL (`run_command: git remote-http origin http://x:TOKEN@…`) to
+# the file or stream they name, whether set in the environment or by the user's `trace2.*Target`
+# config (measured with git 2.39: GIT_TRACE, GIT_TRACE2, GIT_TRACE2_EVENT, GIT_TRACE_CURL each wrote the
+# token; the environment's "0" overrides the config). A clone given a credential runs untraced.
+NO_TRACE = {
+    name: "0"
+    for name in (
+        "GIT_TRACE",
+        "GIT_TRACE2",
+        "GIT_TRACE2_EVENT",
+        "GIT_TRACE2_PERF",
+        "GIT_TRACE_CURL",
+        "GIT_TRACE_PACKET",
+        "GIT_TRACE_PACKFILE",
+        "GIT_TRACE_SETUP",
+        "GIT_TRACE_PERFORMANCE",
+    )
+} | {"GIT_TRACE_REDACT": "1"}
+
+
 def clone_repo(url: str, path: Path) -> None:
     """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply.
 
@@ -1380,6 +1400,8 @@ def clone_repo(url: str, path: Path) -> None:
                 f"GIT_CONFIG_VALUE_{index}": stored,
             }
         )
+        env.update(NO_TRACE)
+        env.pop("GIT_CURL_VERBOSE", None)
     # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
     # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
     # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)
