@@ -958,9 +958,16 @@ def push(repo: git.Repo, branch: str) -> str:
                     f"{ref}:{ref}",
                 )
             else:
-                landed = _own_tip_on_origin(repo, ref, first)
-                if landed is None:
+                found = _own_tip_on_origin(repo, ref, first, expected)
+                if found is None:
                     raise
+                landed, since_the_record = found
+                if not since_the_record:
+                    raise RepoError(
+                        f"origin/{branch} was moved back to {landed[:12]}, a commit the tool pushed "
+                        "before its last push (a reviewer's reset?); fetch and check it, then delete "
+                        "the remote branch to push again"
+                    ) from None
                 # the tool's own earlier push landed, unrecorded: pushed on the condition that
                 # origin still holds that commit
                 _to_origin(
@@ -1050,12 +1057,17 @@ def redact_origin(repo: git.Repo, text: str) -> str:
     return redact(text, *origin_urls(found))
 
 
-def _own_tip_on_origin(repo: git.Repo, ref: str, refused: git.GitCommandError) -> str | None:
+def _own_tip_on_origin(
+    repo: git.Repo, ref: str, refused: git.GitCommandError, expected: str
+) -> tuple[str, bool] | None:
     """The commit origin holds at ``ref`` when the lease refused the push (``stale info``) and that
-    commit is one the tool itself set the local branch to (its ``juniper-rollout:`` reflog entries);
-    else None. Pass 14a: a push stopped after origin had taken it (a second SIGTERM while origin's
+    commit is one the tool itself set the local branch to (its ``juniper-rollout:`` reflog entries),
+    with True when the tool set it after the commit of its last recorded push (``expected``); else
+    None. Pass 14a: a push stopped after origin had taken it (a second SIGTERM while origin's
     post-receive hook ran, or the 600 s limit) left no record, and every later push after a rebuild
-    said "origin/… has commits the tool did not push (a reviewer's?)" of the tool's own commit."""
+    said "origin/… has commits the tool did not push (a reviewer's?)" of the tool's own commit.
+    Pass 15: only a commit newer than the record is pushed over; origin moved back to an older one
+    of the tool's is someone's reset, said as such."""
     if "stale info" not in f"{refused.stdout} {refused.stderr}":
         return None
     try:
@@ -1066,12 +1078,15 @@ def _own_tip_on_origin(repo: git.Repo, ref: str, refused: git.GitCommandError) -
     remote = next(
         (line.split("\t")[0] for line in listed.splitlines() if line.endswith(f"\t{ref}")), None
     )
-    own = {
-        sha
-        for sha, _, why in (line.partition(" ") for line in written.splitlines())
-        if why.startswith("juniper-rollout: ")
-    }
-    return remote if remote in own else None
+    if remote is None:
+        return None
+    since_the_record = True  # the reflog lists the newest entry first
+    for sha, _, why in (line.partition(" ") for line in written.splitlines()):
+        if expected and sha == expected:
+            since_the_record = False
+        if sha == remote and why.startswith("juniper-rollout: "):
+            return remote, since_the_record
+    return None
 
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
