@@ -98,7 +98,7 @@ class GitServer:
                 return
             except OSError:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise SystemExit(f"bench: git daemon did not start on port {port}; see {log}")
+                    raise SystemExit(f"bench: git daemon did not start on port {port}; see {log}") from None
                 time.sleep(0.02)
 
     def stop(self) -> float:

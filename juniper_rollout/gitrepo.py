@@ -652,29 +652,44 @@ def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
     )
 
 
-def earlier_blobs(commit: git.Commit, path: str, limit: int = 20) -> list[bytes]:
+def earlier_versions(commit: git.Commit, path: str, limit: int = 20) -> list[tuple[bytes, bool]]:
     """The versions ``path`` held in the history of ``commit``, newest first (the one it holds now among
-    them; at most ``limit`` + 1, none larger than MAX_FILE_BYTES); [] when git cannot say."""
+    them; at most ``limit`` + 1, none larger than MAX_FILE_BYTES), each with True when the commit that
+    wrote it is yours through the tool: a commit exactly as the tool wrote it (:func:`is_tool_commit`)
+    under this clone's own identity, the one the tool commits as. [] when git cannot say."""
     try:
         out = commit.repo.git.log(
-            f"-n{limit + 1}", "--format=", "--raw", "--no-abbrev", commit.hexsha, "--", path
+            f"-n{limit + 1}", "--format=%x1e%H", "--raw", "--no-abbrev", commit.hexsha, "--", path
         )
     except git.GitCommandError:
         return []
-    shas = [
-        parts[3]
-        for parts in (line.split() for line in out.splitlines() if line.startswith(":"))
-        if len(parts) > 3 and set(parts[3]) != {"0"}
-    ]
-    blobs: list[bytes] = []
-    for sha in dict.fromkeys(shas):
+    try:
+        me = git.Actor.committer(commit.repo.config_reader()).email
+    except (ValueError, OSError):  # no identity: no commit of the tool's is known to be yours
+        me = None
+    versions: list[tuple[bytes, bool]] = []
+    seen: set[str] = set()
+    for record in out.split("\x1e")[1:]:
+        head, _, raw = record.partition("\n")
+        shas = [
+            parts[3]
+            for parts in (line.split() for line in raw.splitlines() if line.startswith(":"))
+            if len(parts) > 3 and set(parts[3]) != {"0"}
+        ]
+        if not shas or shas[0] in seen:
+            continue
+        seen.add(shas[0])
         try:
-            info = commit.repo.odb.info(bytes.fromhex(sha))
-            if info.size <= MAX_FILE_BYTES:
-                blobs.append(commit.repo.odb.stream(bytes.fromhex(sha)).read())
+            info = commit.repo.odb.info(bytes.fromhex(shas[0]))
+            if info.size > MAX_FILE_BYTES:
+                continue
+            blob = commit.repo.odb.stream(bytes.fromhex(shas[0])).read()
+            wrote = commit.repo.commit(head.strip())
         except (ValueError, OSError, git.GitCommandError):
             continue
-    return blobs
+        yours = me is not None and wrote.author.email == me and is_tool_commit(wrote)
+        versions.append((blob, yours))
+    return versions
 
 
 def blob_at_fork(tip: git.Commit | None, base: git.Commit, path: str) -> bytes | None:
