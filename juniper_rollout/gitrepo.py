@@ -1425,9 +1425,15 @@ def clone_repo(url: str, path: Path) -> None:
         index = int(count) if count.isdigit() else 0
         env.update(
             {
-                "GIT_CONFIG_COUNT": str(index + 1),
+                "GIT_CONFIG_COUNT": str(index + 2),
                 f"GIT_CONFIG_KEY_{index}": f"url.{url}.insteadOf",
                 f"GIT_CONFIG_VALUE_{index}": stored,
+                # pass 16c: git hands a URL's credential that worked to the user's credential helpers
+                # (`store` wrote it to ~/.git-credentials in plain text; `cache`, a keychain keep it),
+                # and one refused is erased from them (the user's own login for that host with it):
+                # an empty helper, read last, empties the list for this clone
+                f"GIT_CONFIG_KEY_{index + 1}": "credential.helper",
+                f"GIT_CONFIG_VALUE_{index + 1}": "",
             }
         )
         env.update(NO_TRACE)

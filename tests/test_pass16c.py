@@ -1,0 +1,138 @@
+"""Issue 13, pass 16c: an adversarial pass over the lead's round-six code (b2769a5, 120a599, e6c7f44,
+7e03f3a, a045380). Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.demofleet import make_repo
+from tests.helpers import git, rollout
+
+TOKEN = "SECRETstored9c4e"  # the bootstrap URL's credential
+
+
+# --- 13.7: bootstrap's credentialed clone and the user's git credential helper ---------------------
+
+
+def _git_http_server(root: Path, user: str, password: str) -> ThreadingHTTPServer:
+    """git's smart HTTP (git http-backend) behind Basic auth: a clone with the right credential works."""
+    wanted = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            if self.headers.get("Authorization") != wanted:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            path, _, query = self.path.partition("?")
+            size = int(self.headers.get("Content-Length") or 0)
+            env = {
+                **os.environ,
+                "GIT_PROJECT_ROOT": str(root),
+                "GIT_HTTP_EXPORT_ALL": "1",
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
+                "REQUEST_METHOD": self.command,
+                "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+                "REMOTE_USER": user,
+            }
+            if self.headers.get("Content-Encoding"):
+                env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
+            body = self.rfile.read(size) if size else b""
+            out = subprocess.run(
+                ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+            ).stdout
+            head, _, rest = out.partition(b"\r\n\r\n")
+            status, headers = 200, []
+            for line in head.decode().split("\r\n"):
+                key, _, value = line.partition(":")
+                if key.lower() == "status":
+                    status = int(value.split()[0])
+                elif key:
+                    headers.append((key, value.strip()))
+            self.send_response(status)
+            for key, value in headers:
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(rest)))
+            self.end_headers()
+            self.wfile.write(rest)
+
+        do_POST = do_GET
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("section", ["credential", 'credential "http://127.0.0.1:{port}"'])
+def test_a_credentialed_clone_is_never_handed_to_the_users_credential_helper(
+    fleet, tmp_path, monkeypatch, section
+):
+    """git hands a URL's credential that worked to the user's credential helpers (`credential.helper
+    = store` writes it to ~/.git-credentials in plain text; `cache`, the OS keychain keep it): the
+    token bootstrap was given for one clone outlived it, written where the tool said it never is."""
+    root = tmp_path / "srv"
+    make_repo(tmp_path / "seed", {"README.md": "# canopy\n"})
+    git(root.parent, "clone", "-q", "--bare", str(tmp_path / "seed"), str(root / "canopy.git"))
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "http")
+    server = _git_http_server(root, "x-access-token", TOKEN)
+    port = server.server_address[1]
+    stored = tmp_path / "git-credentials"  # the user's helper, global or for that host only
+    config = Path(os.environ["GIT_CONFIG_GLOBAL"])
+    section = section.format(port=port)
+    config.write_text(config.read_text() + f"[{section}]\n\thelper = store --file {stored}\n")
+    try:
+        result = rollout(
+            "bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest,
+            "--url", f"http://x-access-token:{TOKEN}@127.0.0.1:{port}/canopy.git",
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "cloned http://127.0.0.1" in result.stdout + result.stderr, result.stdout + result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    assert not stored.exists() or TOKEN not in stored.read_text(), "the token was stored"
+    assert TOKEN not in fleet.manifest.read_text()
+    clone = next(p for p in fleet.manifest.parent.rglob("juniper-canopy") if (p / ".git").is_dir())
+    for path in clone.rglob("*"):
+        assert not path.is_file() or TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_a_refused_credential_erases_nothing_the_user_stored(fleet, tmp_path, monkeypatch):
+    """git erases a refused URL credential from the user's helpers: `store` dropped the user's own
+    working login for that host (same user name) when bootstrap's token was wrong or expired."""
+    root = tmp_path / "srv"
+    make_repo(tmp_path / "seed", {"README.md": "# canopy\n"})
+    git(root.parent, "clone", "-q", "--bare", str(tmp_path / "seed"), str(root / "canopy.git"))
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "http")
+    server = _git_http_server(root, "x-access-token", "users-own-login-1")
+    port = server.server_address[1]
+    stored = tmp_path / "git-credentials"
+    stored.write_text(f"http://x-access-token:users-own-login-1@127.0.0.1%3a{port}\n")
+    before = stored.read_text()
+    config = Path(os.environ["GIT_CONFIG_GLOBAL"])
+    config.write_text(config.read_text() + f"[credential]\n\thelper = store --file {stored}\n")
+    try:
+        result = rollout(
+            "bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest,
+            "--url", f"http://x-access-token:{TOKEN}@127.0.0.1:{port}/canopy.git",
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 1 and "git clone http://127.0.0.1" in result.stderr, result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    assert stored.read_text() == before
