@@ -1436,6 +1436,9 @@ def clone_repo(url: str, path: Path) -> None:
                 f"GIT_CONFIG_VALUE_{index + 1}": "",
             }
         )
+        above = os.environ.get("GIT_CONFIG_PARAMETERS")  # `git -c …` above the tool: read after
+        if above:
+            env["GIT_CONFIG_PARAMETERS"] = f"{above} 'credential.helper'=''"
         env.update(NO_TRACE)
         env.pop("GIT_CURL_VERBOSE", None)
     # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:

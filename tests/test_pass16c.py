@@ -77,7 +77,9 @@ def _git_http_server(root: Path, user: str, password: str) -> ThreadingHTTPServe
     return server
 
 
-@pytest.mark.parametrize("section", ["credential", 'credential "http://127.0.0.1:{port}"'])
+@pytest.mark.parametrize(
+    "section", ["credential", 'credential "http://127.0.0.1:{port}"', "git -c credential.helper"]
+)
 def test_a_credentialed_clone_is_never_handed_to_the_users_credential_helper(
     fleet, tmp_path, monkeypatch, section
 ):
@@ -93,7 +95,10 @@ def test_a_credentialed_clone_is_never_handed_to_the_users_credential_helper(
     stored = tmp_path / "git-credentials"  # the user's helper, global or for that host only
     config = Path(os.environ["GIT_CONFIG_GLOBAL"])
     section = section.format(port=port)
-    config.write_text(config.read_text() + f"[{section}]\n\thelper = store --file {stored}\n")
+    if section.startswith("git -c"):  # the tool run from a git alias: `git -c credential.helper=…`
+        monkeypatch.setenv("GIT_CONFIG_PARAMETERS", f"'credential.helper'='store --file {stored}'")
+    else:
+        config.write_text(config.read_text() + f"[{section}]\n\thelper = store --file {stored}\n")
     try:
         result = rollout(
             "bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest,
