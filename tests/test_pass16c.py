@@ -141,3 +141,40 @@ def test_a_refused_credential_erases_nothing_the_user_stored(fleet, tmp_path, mo
     assert result.code == 1 and "git clone http://127.0.0.1" in result.stderr, result.stderr
     assert TOKEN not in result.stdout + result.stderr
     assert stored.read_text() == before
+
+
+# --- 13.6: the leak guard's wider names (may_be_secret) and the repo's own committed text -----------
+
+
+@pytest.mark.parametrize(
+    ("field", "description", "line"),
+    [
+        ("token_store", "Where issued tokens are kept: database or memory", "TOKEN_STORE=database"),
+        (
+            "secrets_backend",
+            "Secrets come from the environment or keyvault",
+            "SECRETS_BACKEND=keyvault",
+        ),
+        ("credentials_provider", "instance or profile", "CREDENTIALS_PROVIDER=instance"),
+    ],
+)
+def test_a_word_the_codes_own_description_shows_is_no_leak(tmp_path, field, description, line):
+    """120a599 checks a word of letters under any name holding a secret word (`TOKEN_STORE`): the
+    `.env.example` shows each field's description from the committed code, so an ordinary repo whose
+    `.env` picks an option its description names was refused on its first plan."""
+    from tests.test_discover_plan import KEY
+
+    code = (
+        "from pydantic import Field\nfrom pydantic_settings import BaseSettings\n\n\n"
+        f"class Settings(BaseSettings):\n    {field}: str = Field('memory', description='{description}')\n"
+    )
+    make_repo(tmp_path / "ws" / "app", {"README.md": "x\n", "app/settings.py": code})
+    (tmp_path / "ws" / "app" / ".env").write_text(f"{line}\n")
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\n"
+        "repos:\n  - name: app\n    env_example: {from: code}\n"
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout
+    assert f"# {description}" in result.stdout  # the description is what the diff shows
