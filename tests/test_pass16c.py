@@ -178,3 +178,59 @@ def test_a_word_the_codes_own_description_shows_is_no_leak(tmp_path, field, desc
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout
     assert f"# {description}" in result.stdout  # the description is what the diff shows
+
+
+WORD = "Correcthorse"  # 12 letters: below the length at which any value of letters is checked
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'GITLAB_HEADERS="PRIVATE-TOKEN: {WORD}"',
+        f'EXTRA_HEADERS="X-Api-Key: {WORD}"',
+        f'EXTRA_HEADERS="X-Auth-Token: {WORD}"',
+        f'ES_HEADERS="Authorization: ApiKey {WORD}"',
+        f'OKTA_HEADER="Authorization: SSWS {WORD}"',
+        f'UPSTREAM_AUTH="Authorization: {WORD}"',
+        f'HEADERS={{"X-Api-Key": "{WORD}"}}',
+        f'DB_CONFIG={{"user": "app", "password": "{WORD}"}}',
+        f'AUTH_HEADER="Authorization: Basic {base64.b64encode(f"app:{WORD}".encode()).decode().rstrip("=")}"',
+        f'MYSQL_CMD="mysql -h db -p{WORD} appdb"',
+        f'BACKUP_CMD="mysqldump -p{WORD} --all-databases"',
+    ],
+    ids=[
+        "gitlab-private-token", "x-api-key", "x-auth-token", "authorization-apikey",
+        "authorization-ssws", "authorization-bare", "json-header", "json-password",
+        "basic-unpadded", "mysql-no-user", "mysqldump-no-user",
+    ],
+)  # fmt: skip
+def test_a_credential_beside_round_six_shapes_is_checked(tmp_path, line):
+    """Near shapes of 120a599's: a header under a secret name, an Authorization scheme other than
+    Basic/Bearer/Token (or none), a JSON member named `password`, Basic without its `=` padding,
+    and mysql's `-pX` where the command names mysql but no user. A 12-letter password there was
+    printed through a template holding it."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {WORD}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
+    assert WORD not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'LOG_FORMAT="%(asctime)s level: {WORD}"',
+        f'SERVICE_URL="https://api.example.com/{WORD}"',
+        f'PYTEST_ADDOPTS="-p{WORD} --maxfail=1"',
+        f'DOCS_NOTE="Authorization required: {WORD}s"',
+        f'SETTINGS={{"region": "{WORD}"}}',
+    ],
+)
+def test_ordinary_words_beside_the_new_shapes_are_no_finding(tmp_path, line):
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"notes: {WORD}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout
