@@ -1441,6 +1441,11 @@ def clone_repo(url: str, path: Path) -> None:
             env["GIT_CONFIG_PARAMETERS"] = f"{above} 'credential.helper'=''"
         env.update(NO_TRACE)
         env.pop("GIT_CURL_VERBOSE", None)
+        # pass 16c: a token given as the user name alone (`https://TOKEN@host/…`) and refused was handed
+        # to the user's askpass program (GIT_ASKPASS, core.askPass, SSH_ASKPASS: an editor's input
+        # box, a GUI dialog, its command line) in "Password for 'https://TOKEN@host'"; GIT_ASKPASS
+        # set but empty stops git from asking any of them (the URL holds the credential)
+        env["GIT_ASKPASS"] = ""
     # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
     # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
     # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)

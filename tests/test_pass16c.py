@@ -234,3 +234,38 @@ def test_ordinary_words_beside_the_new_shapes_are_no_finding(tmp_path, line):
     manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"notes: {WORD}\n")
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout
+
+
+@pytest.mark.parametrize("where", ["GIT_ASKPASS", "SSH_ASKPASS", "core.askPass"])
+def test_a_token_as_the_user_name_is_never_shown_to_an_askpass_program(
+    fleet, tmp_path, monkeypatch, where
+):
+    """`https://TOKEN@host/…` (a token as the user name alone) refused by the server: git asked the
+    user's askpass program "Password for 'http://TOKEN@host'", token on its command line and in the
+    dialog it shows (VS Code's terminal sets GIT_ASKPASS), although prompts are off."""
+    root = tmp_path / "srv"
+    make_repo(tmp_path / "seed", {"README.md": "# canopy\n"})
+    git(root.parent, "clone", "-q", "--bare", str(tmp_path / "seed"), str(root / "canopy.git"))
+    asked = tmp_path / "asked.log"
+    askpass = tmp_path / "askpass.sh"
+    askpass.write_text(f'#!/bin/sh\necho "$*" >> {asked}\nexit 1\n')
+    askpass.chmod(0o755)
+    if where == "core.askPass":
+        config = Path(os.environ["GIT_CONFIG_GLOBAL"])
+        config.write_text(config.read_text() + f"[core]\n\taskPass = {askpass}\n")
+    else:
+        monkeypatch.setenv(where, str(askpass))
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "http")
+    server = _git_http_server(root, "x-access-token", "the-right-one")
+    port = server.server_address[1]
+    try:
+        result = rollout(
+            "bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest,
+            "--url", f"http://{TOKEN}@127.0.0.1:{port}/canopy.git",
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 1 and "git clone http://127.0.0.1" in result.stderr, result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    assert not asked.exists() or TOKEN not in asked.read_text(), asked.read_text()
