@@ -1415,6 +1415,13 @@ def clone_repo(url: str, path: Path) -> None:
     an ``url.<whole>.insteadOf`` given through the environment (``GIT_CONFIG_COUNT``), so neither
     the clone's ``.git/config`` nor the command line holds it."""
     stored, env = strip_userinfo(url), {**os.environ, **network_git_env()}  # no prompt, no stall
+    if re.search(r"[\x00-\x1f\x7f]", url):
+        # pass 16c: urllib drops a newline or tab from a URL, git does not: a token holding one was
+        # printed whole in git's "invalid key (newline): url.http://x:TOKEN….insteadOf", unredacted
+        raise RepoError(
+            f"git clone {stored} refused: the URL holds a control character (a line break or tab "
+            "pasted with it?); nothing cloned: pass the URL on one line"
+        )
     try:
         git.Git.check_unsafe_protocols(stored)
         git.Git.check_unsafe_protocols(url)

@@ -269,3 +269,19 @@ def test_a_token_as_the_user_name_is_never_shown_to_an_askpass_program(
     assert result.code == 1 and "git clone http://127.0.0.1" in result.stderr, result.stderr
     assert TOKEN not in result.stdout + result.stderr
     assert not asked.exists() or TOKEN not in asked.read_text(), asked.read_text()
+
+
+@pytest.mark.parametrize("token", ["SECRETline\nbroken9", "SECRETtab\tbed9x"])
+def test_a_token_holding_whitespace_is_redacted_from_gits_message(fleet, monkeypatch, token):
+    """git names the environment's config key whole when it refuses it ("invalid key (newline):
+    url.http://x-access-token:TOKEN@….insteadOf"), newline and all, while urllib (what the redaction
+    reads the token with) drops a newline or tab from a URL: the token was printed. Refused first."""
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "http")
+    result = rollout(
+        "bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest,
+        "--url", f"http://x-access-token:{token}@127.0.0.1:9/canopy.git",
+    )  # fmt: skip
+    assert result.code == 1 and "git clone http://127.0.0.1:9/canopy.git" in result.stderr
+    assert "the URL holds a control character" in result.stderr, result.stderr
+    for piece in token.split():
+        assert piece not in result.stdout + result.stderr, result.stderr
