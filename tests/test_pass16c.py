@@ -285,3 +285,38 @@ def test_a_token_holding_whitespace_is_redacted_from_gits_message(fleet, monkeyp
     assert "the URL holds a control character" in result.stderr, result.stderr
     for piece in token.split():
         assert piece not in result.stdout + result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("name", ["KMS_KEY_REGION", "SECRETS_REGION"])
+def test_the_region_a_key_or_secret_lives_in_may_carry_its_default(tmp_path, name):
+    """120a599 made REGION a qualifier of a secret name, as EU and US are: `KMS_KEY_REGION` and
+    `SECRETS_REGION` (where AWS KMS or Secrets Manager is asked: no secret) then looked secret, so a
+    manifest giving their example default `us-east-1` was refused, and discovery hid the code's."""
+    from tests.test_discover_plan import KEY
+
+    code = (
+        "from pydantic_settings import BaseSettings\n\n\n"
+        f"class Settings(BaseSettings):\n    {name.lower()}: str = 'eu-west-1'\n"
+    )
+    make_repo(tmp_path / "ws" / "app", {"README.md": "x\n", "app/settings.py": code})
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n"
+        "  - name: app\n    env_example: {from: code}\n"
+        "  - name: other\n"
+        f"    env_example: {{groups: [{{title: AWS, vars: [{{{name}: us-east-1}}]}}]}}\n"
+    )
+    make_repo(tmp_path / "ws" / "other", {"README.md": "x\n"})
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout + result.stderr
+    assert f"# {name}=eu-west-1" in result.stdout and f"{name}=us-east-1" in result.stdout
+
+
+def test_a_secret_qualified_by_region_words_is_still_checked(tmp_path):
+    """REGION as the last word is where a key lives; the words before a password still make it one."""
+    from juniper_rollout.secretshape import looks_secret, may_be_secret
+
+    assert not looks_secret("KMS_KEY_REGION") and not looks_secret("SECRETS_REGION")
+    for name in ("DB_PASSWORD_EU", "API_TOKEN_US_EAST_1", "DB_PASSWORD_REGION_EU"):
+        assert may_be_secret(name), name
+    assert looks_secret("DB_PASSWORD_EU") and looks_secret("API_TOKEN_US_EAST_1")
