@@ -35,7 +35,14 @@ from juniper_rollout import proctree
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
-from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, redact, strip_userinfo
+from juniper_rollout.urls import (
+    ORIGIN_URLS,
+    names_a_login_only,
+    network_git_env,
+    origin_urls,
+    redact,
+    strip_userinfo,
+)
 from juniper_rollout.wording import shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -1407,6 +1414,28 @@ NO_TRACE = {
 } | {"GIT_TRACE_REDACT": "1"}
 
 
+def _no_credential_keepers(index: int) -> dict[str, str]:
+    """The environment that keeps a clone's URL credential from the user's helpers and askpass.
+
+    Pass 16c: git hands a URL's credential that worked to the user's credential helpers (`store`
+    wrote it to ~/.git-credentials in plain text; `cache`, a keychain keep it), and erases one refused
+    from them (the user's own stored login for that host with it): an empty helper, read last (after
+    the config files, and after a `git -c credential.helper=…` above the tool), empties the list. A
+    token given as the user name alone (`https://TOKEN@host/…`) and refused was handed to the user's
+    askpass program (GIT_ASKPASS, core.askPass, SSH_ASKPASS: an editor's input box, a GUI dialog, its
+    command line) in "Password for 'https://TOKEN@host'": GIT_ASKPASS set but empty asks none."""
+    env = {
+        "GIT_CONFIG_COUNT": str(index + 1),
+        f"GIT_CONFIG_KEY_{index}": "credential.helper",
+        f"GIT_CONFIG_VALUE_{index}": "",
+        "GIT_ASKPASS": "",
+    }
+    above = os.environ.get("GIT_CONFIG_PARAMETERS")
+    if above:
+        env["GIT_CONFIG_PARAMETERS"] = f"{above} 'credential.helper'=''"
+    return env
+
+
 def clone_repo(url: str, path: Path) -> None:
     """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply.
 
@@ -1432,27 +1461,16 @@ def clone_repo(url: str, path: Path) -> None:
         index = int(count) if count.isdigit() else 0
         env.update(
             {
-                "GIT_CONFIG_COUNT": str(index + 2),
+                "GIT_CONFIG_COUNT": str(index + 1),
                 f"GIT_CONFIG_KEY_{index}": f"url.{url}.insteadOf",
                 f"GIT_CONFIG_VALUE_{index}": stored,
-                # pass 16c: git hands a URL's credential that worked to the user's credential helpers
-                # (`store` wrote it to ~/.git-credentials in plain text; `cache`, a keychain keep it),
-                # and one refused is erased from them (the user's own login for that host with it):
-                # an empty helper, read last, empties the list for this clone
-                f"GIT_CONFIG_KEY_{index + 1}": "credential.helper",
-                f"GIT_CONFIG_VALUE_{index + 1}": "",
             }
         )
-        above = os.environ.get("GIT_CONFIG_PARAMETERS")  # `git -c …` above the tool: read after
-        if above:
-            env["GIT_CONFIG_PARAMETERS"] = f"{above} 'credential.helper'=''"
         env.update(NO_TRACE)
         env.pop("GIT_CURL_VERBOSE", None)
-        # pass 16c: a token given as the user name alone (`https://TOKEN@host/…`) and refused was handed
-        # to the user's askpass program (GIT_ASKPASS, core.askPass, SSH_ASKPASS: an editor's input
-        # box, a GUI dialog, its command line) in "Password for 'https://TOKEN@host'"; GIT_ASKPASS
-        # set but empty stops git from asking any of them (the URL holds the credential)
-        env["GIT_ASKPASS"] = ""
+        # a login name alone (`https://jane@bitbucket.org/…`) gets its password from the user's helper
+        if not names_a_login_only(url):
+            env.update(_no_credential_keepers(index + 1))
     # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
     # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
     # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)

@@ -16,6 +16,9 @@ from tests.demofleet import make_repo
 from tests.helpers import git, rollout
 
 TOKEN = "SECRETstored9c4e"  # the bootstrap URL's credential
+GITHUB_TOKEN = (
+    "ghp_" + "Q7vK2mX9pL4rT8wZ1nB6cH3jF5gD0sA7eY2u"
+)  # a token given as the user name alone
 
 
 # --- 13.7: bootstrap's credentialed clone and the user's git credential helper ---------------------
@@ -261,14 +264,14 @@ def test_a_token_as_the_user_name_is_never_shown_to_an_askpass_program(
     try:
         result = rollout(
             "bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest,
-            "--url", f"http://{TOKEN}@127.0.0.1:{port}/canopy.git",
+            "--url", f"http://{GITHUB_TOKEN}@127.0.0.1:{port}/canopy.git",
         )  # fmt: skip
     finally:
         server.shutdown()
         server.server_close()
     assert result.code == 1 and "git clone http://127.0.0.1" in result.stderr, result.stderr
-    assert TOKEN not in result.stdout + result.stderr
-    assert not asked.exists() or TOKEN not in asked.read_text(), asked.read_text()
+    assert GITHUB_TOKEN not in result.stdout + result.stderr
+    assert not asked.exists() or GITHUB_TOKEN not in asked.read_text(), asked.read_text()
 
 
 @pytest.mark.parametrize("token", ["SECRETline\nbroken9", "SECRETtab\tbed9x"])
@@ -320,3 +323,30 @@ def test_a_secret_qualified_by_region_words_is_still_checked(tmp_path):
     for name in ("DB_PASSWORD_EU", "API_TOKEN_US_EAST_1", "DB_PASSWORD_REGION_EU"):
         assert may_be_secret(name), name
     assert looks_secret("DB_PASSWORD_EU") and looks_secret("API_TOKEN_US_EAST_1")
+
+
+def test_a_login_name_alone_still_gets_its_password_from_the_users_helper(
+    fleet, tmp_path, monkeypatch
+):
+    """`https://jane@bitbucket.org/team/repo.git` (Bitbucket's own clone URL) names a login, not a
+    credential: its password comes from the user's credential helper, as it did before the helpers
+    were emptied for a URL holding a credential."""
+    root = tmp_path / "srv"
+    make_repo(tmp_path / "seed", {"README.md": "# canopy\n"})
+    git(root.parent, "clone", "-q", "--bare", str(tmp_path / "seed"), str(root / "canopy.git"))
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "http")
+    server = _git_http_server(root, "jane", "janes-app-password")
+    port = server.server_address[1]
+    stored = tmp_path / "git-credentials"
+    stored.write_text(f"http://jane:janes-app-password@127.0.0.1%3a{port}\n")
+    config = Path(os.environ["GIT_CONFIG_GLOBAL"])
+    config.write_text(config.read_text() + f"[credential]\n\thelper = store --file {stored}\n")
+    try:
+        result = rollout(
+            "bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest,
+            "--url", f"http://jane@127.0.0.1:{port}/canopy.git",
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "cloned http://127.0.0.1" in result.stdout + result.stderr, result.stdout + result.stderr
