@@ -84,7 +84,8 @@ def _check_depth(text: str) -> None:
             if isinstance(event, pyyaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise YamlSyntaxError(event.start_mark.line + 1, TOO_DEEP)
+                    mark = event.start_mark
+                    raise YamlSyntaxError(mark.line + 1 if mark is not None else None, TOO_DEEP)
             elif isinstance(event, pyyaml.CollectionEndEvent):
                 depth -= 1
     except pyyaml.YAMLError as err:
