@@ -876,10 +876,19 @@ def _ref_file_text(path: Path) -> str:
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:
-    """Compare-and-swap the branch to ``new`` (git's own ref locking; fails if it moved meanwhile)."""
+    """Compare-and-swap the branch to ``new`` (git's own ref locking; fails if it moved meanwhile).
+
+    Logged in the branch's reflog whatever ``core.logAllRefUpdates`` says (``--create-reflog``): the
+    push reads its ``juniper-rollout:`` entries to know the tool's own commits (pass 14a; with the
+    setting off, a push cut short after origin took it was later called a reviewer's)."""
     try:
         repo.git.update_ref(
-            "-m", f"juniper-rollout: {reason}", f"refs/heads/{branch}", new, old or ZERO
+            "--create-reflog",
+            "-m",
+            f"juniper-rollout: {reason}",
+            f"refs/heads/{branch}",
+            new,
+            old or ZERO,
         )
     except git.GitCommandError as err:
         if _sha_at(repo, f"refs/heads/{branch}") == new:

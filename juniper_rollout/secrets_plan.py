@@ -637,8 +637,8 @@ def _refuse_known_stale(
     does, or squash-merged, so the fork predates the file), a plaintext value that an earlier commit of
     the base's ciphertext held, and a later one replaced, is a stale copy: a teammate's `sops edit` on
     the base would be put back. Read from the base's history of the file (bounded); names only.
-    Pass 15: when every later version was yours through the tool (your own rotation, merged), the older
-    value in `.env` is your own rollback, not a stale copy."""
+    Pass 15: when every later commit that changed a name's value was yours through the tool (your own
+    rotation, merged), the older value in `.env` is your own rollback, not a stale copy."""
     mine = {name.strip(): value for name, value in _values(plaintext).items()}
     try:
         now = _values(sops.decrypt_dotenv(before, filename=spec.target))

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from tests.helpers import git
-from tests.test_pass11a import ROOT
+from tests.helpers import push_held_by_origin
 
 
 def _git_processes_in(repo: Path, *, any_command: bool = False) -> list[int]:
@@ -39,27 +36,8 @@ def _git_processes_in(repo: Path, *, any_command: bool = False) -> list[int]:
 
 
 def test_kill_9_mid_push_leaves_no_git_push_running(fleet, tmp_path):
-    repo = fleet.repo("juniper-ml")
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
-    marker = tmp_path / "push-reached-origin"
-    hook = origin / "hooks" / "pre-receive"
-    hook.write_text(f"#!/bin/sh\ntouch '{marker}'\nsleep 30\n")
-    hook.chmod(0o755)
-    git(repo, "remote", "add", "origin", str(origin))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "juniper_rollout.cli", "apply", "-m", str(fleet.manifest)]
-        + ["--repo", "juniper-ml", "--yes", "--push"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    proc, repo, origin, _ = push_held_by_origin(fleet, tmp_path, "pre-receive", 30)
     try:
-        deadline = time.monotonic() + 60  # wait-until, not a timing assertion
-        while time.monotonic() < deadline and not marker.exists():
-            time.sleep(0.05)
-        assert marker.exists(), "the push never reached origin's hook"
         assert _git_processes_in(repo), "no git push running in the clone"
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tests.helpers import git, rollout
 from tests.test_pass3 import BRANCH
 
@@ -34,9 +36,14 @@ def _fleet_with_origin(fleet, tmp_path):
     return repo, origin
 
 
-def test_the_tools_commit_pushed_by_hand_after_its_last_push_is_pushed_over(fleet, tmp_path):
+@pytest.mark.parametrize("reflog", ["true", "false"])
+def test_the_tools_commit_pushed_by_hand_after_its_last_push_is_pushed_over(
+    fleet, tmp_path, reflog
+):
     """Its own commit newer than the record (here the user pushed the rebuilt branch with plain git,
-    as a push cut short after origin took it leaves it too): pushed on, the record moves."""
+    as a push cut short after origin took it leaves it too): pushed on, the record moves. The tool
+    logs its branch moves even where `core.logAllRefUpdates` is off (pass 14a's open item)."""
+    git(fleet.repo("juniper-ml"), "config", "core.logAllRefUpdates", reflog)
     repo, origin = _fleet_with_origin(fleet, tmp_path)
     _main_moves(repo, "main moves once")
     assert _apply(fleet).code == 0
