@@ -166,19 +166,34 @@ _SCHEME_CREDENTIAL = re.compile(
 )
 _MYSQL_USER = re.compile(rb"(?:^|\s)(?:-u|--user\b)")
 _GLUED_PASSWORD = re.compile(rb"(?:^|\s)-p([^\s,;\"'-][^\s,;\"']*)")
+# pass 16c: an Authorization header with any other scheme (`ApiKey X`: Elastic, `SSWS X`: Okta, `Bot X`)
+# or none (`Authorization: X`), also as a JSON member (`"Authorization": "…"`); and mysql's `-pX` in a
+# command that names the mysql or mariadb program but no user (`mysql -h db -pX app`: the login's name
+# is the user). Linear, as above.
+_AUTHORIZATION = re.compile(
+    rb"(?i)authorization[\"']?[^\S\r\n]*[:=][^\S\r\n]*[\"']?[^\S\r\n]*"
+    rb"(?:[A-Za-z][A-Za-z0-9_.-]*[^\S\r\n]+)?([^\s,;\"']+)"
+)
+_MYSQL_PROGRAM = re.compile(rb"(?:^|[\s/\"'])(?:mysql|mariadb)[a-z-]*(?:\s|$)")
+# pass 16c: a header or a JSON member under a secret name (`PRIVATE-TOKEN: X`: GitLab's, `X-Api-Key: X`,
+# `{"password": "X"}`): its name decides, as a `NAME=X` pair's does. Linear, as _PAIR.
+_COLON_PAIR = re.compile(
+    rb"(?:^|[\s,;{\"'])([A-Za-z_][A-Za-z0-9_.-]*)[\"']?[^\S\r\n]*:[^\S\r\n]*"
+    rb"(?:\"([^\"]*)\"|'([^']*)'|([^\s,;\"'}]+))"
+)
 
 
 def _header_credentials(value: bytes) -> list[bytes]:
     found = []
-    for m in _SCHEME_CREDENTIAL.finditer(value):
+    for m in [*_SCHEME_CREDENTIAL.finditer(value), *_AUTHORIZATION.finditer(value)]:
         found.append(m[1])
-        try:
-            decoded = base64.b64decode(m[1], validate=True)
+        try:  # a hand-written Basic credential may lack its `=` padding
+            decoded = base64.b64decode(m[1] + b"=" * (-len(m[1]) % 4), validate=True)
         except ValueError:  # binascii.Error is one: a Bearer token, or Basic with no base64
             continue
         if b":" in decoded:
             found.append(decoded.partition(b":")[2])
-    if _MYSQL_USER.search(value):
+    if _MYSQL_USER.search(value) or _MYSQL_PROGRAM.search(value):
         found += [m[1] for m in _GLUED_PASSWORD.finditer(value)]
     return found
 
@@ -195,6 +210,7 @@ def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
     if len(value) <= MAX_EXPANDED:  # a megabyte of `x=y ` is no connection string: bounded
         found += [(m[1], m[2] or m[3] or m[4] or m[5] or b"") for m in _PAIR.finditer(value)]
         found += [(m[1], m[2] or m[3] or m[4] or b"") for m in _FLAG_PAIR.finditer(value)]
+        found += [(m[1], m[2] or m[3] or m[4] or b"") for m in _COLON_PAIR.finditer(value)]
     return found + [(n, unquote_to_bytes(part)) for n, part in found]
 
 

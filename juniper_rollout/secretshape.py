@@ -21,7 +21,8 @@ _QUALIFIED = (
     # `SECRET_KEY_FALLBACKS`) left a password of 8-15 letters unchecked, so a template holding it was printed
     r"|PRIMARY|SECONDARY|REPLICA|RO|RW|READONLY|ADMIN|ROOT|ROTATED|FALLBACKS?|LEGACY|ALT"
     # round six (pass 14b's open item): a region or site qualifier (`DB_PASSWORD_EU`, `API_TOKEN_US_EAST_1`)
-    r"|EU|US|UK|APAC|EMEA|AMER|LATAM|ASIA|EAST|WEST|NORTH|SOUTH|CENTRAL|GLOBAL|REGION|LOCAL"
+    # (not REGION itself, pass 16c: `KMS_KEY_REGION`, `SECRETS_REGION` name where a key or secret lives)
+    r"|EU|US|UK|APAC|EMEA|AMER|LATAM|ASIA|EAST|WEST|NORTH|SOUTH|CENTRAL|GLOBAL|LOCAL"
     r"|INTERNAL|EXTERNAL))*"
 )
 _SECRET = re.compile(
