@@ -91,7 +91,35 @@ def _check_depth(text: str) -> None:
     except pyyaml.YAMLError as err:
         if "maximum nesting depth" in str(err):
             raise YamlSyntaxError(_first_line(err), TOO_DEEP) from None
-        # any other error: said by the reader that follows, in ruamel's words
+        # any other error: said by the reader that follows, in ruamel's words; but libyaml stopped
+        # there, so the nesting after it is counted here (pass 17: `x: [a:]`, a text libyaml refuses
+        # and ruamel reads, sent 3,000 nested `[` after it to ruamel's scanner: 4 s, no line)
+        line = _bracket_depth_line(text)
+        if line is not None:
+            raise YamlSyntaxError(line, TOO_DEEP) from None
+
+
+# a flow collection's brackets, and what holds brackets that nest nothing: a quoted text, a comment
+_BRACKETS = re.compile(
+    r"""(?:^|(?<=[\s\[{,:]))(?:'(?:[^']|'')*'|"(?:[^"\\]|\\.)*")"""
+    r"|(?:^|(?<=\s))#[^\n]*|[\[{]|[\]}]",
+    re.M,
+)
+
+
+def _bracket_depth_line(text: str) -> int | None:
+    """The line of the first ``[`` or ``{`` nested past ``MAX_DEPTH`` (quoted texts and comments
+    skipped), or None: libyaml's count for a text it stopped reading before the end."""
+    depth = 0
+    for m in _BRACKETS.finditer(text):
+        char = m.group()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text.count("\n", 0, m.start()) + 1
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return None
 
 
 def first_alias_line(text: str) -> int | None:
