@@ -8,9 +8,6 @@ import pytest
 
 from tests.helpers import rollout
 
-
-
-
 # --- 13.11: yamlio's depth check (9dd4a46) -----------------------------------------------------------
 
 
@@ -36,7 +33,7 @@ def test_deep_nesting_after_a_text_libyaml_refuses_is_refused_at_once_with_its_l
     [
         "x: [a:]\nlist: " + "[" * 150 + "]" * 150 + "\nmore: " + "[1], " * 300 + "\n",
         "x: [a:]\nnote: '" + "[" * 400 + "'\n",  # brackets inside a quoted text nest nothing
-        "x: [a:]\nnote: \"" + "{" * 400 + "\"\n# " + "[" * 300 + "\n",
+        'x: [a:]\nnote: "' + "{" * 400 + '"\n# ' + "[" * 300 + "\n",
     ],
     ids=["shallow", "in-single-quotes", "in-double-quotes-and-comment"],
 )
