@@ -166,7 +166,9 @@ _SCHEME_CREDENTIAL = re.compile(
     rb"([^\s,;\"']+)"
 )
 _MYSQL_USER = re.compile(rb"(?:^|\s)(?:-u|--user\b)")
-_GLUED_PASSWORD = re.compile(rb"(?:^|\s)-p([^\s,;\"'-][^\s,;\"']*)")
+# pass 17: a shell quotes it as often as not (`-p'X'`, `-a "X"`): the quotes are no part of it
+_QUOTED_OR_BARE = rb"(?:'([^'\r\n]*)'|\"([^\"\r\n]*)\"|([^\s,;\"'-][^\s,;\"']*))"
+_GLUED_PASSWORD = re.compile(rb"(?:^|\s)-p" + _QUOTED_OR_BARE)
 # pass 16c: an Authorization header with any other scheme (`ApiKey X`: Elastic, `SSWS X`: Okta, `Bot X`)
 # or none (`Authorization: X`), also as a JSON member (`"Authorization": "…"`); and mysql's `-pX` in a
 # command that names the mysql or mariadb program but no user (`mysql -h db -pX app`: the login's name
@@ -189,17 +191,19 @@ _COLON_PAIR = re.compile(
 # XML element under a secret name (`<password>X</password>`); a password and its value as the next
 # word (a .netrc line's `password X`, nslcd's `bindpw X`). Linear: each scan stops at the next space,
 # quote or `<` (an element's text at 1,024 bytes).
-_OPTION = rb"[^\S\r\n]*([^\s,;\"'-][^\s,;\"']*)"
+_OPTION = rb"[^\S\r\n]*" + _QUOTED_OR_BARE
 _PROGRAM_PASSWORDS = tuple(
     (re.compile(rb"(?:^|[\s/\"'])" + program + rb"(?:\s|$)"), re.compile(rb"(?:^|\s)" + option))
     for program, option in (
         (rb"redis-cli", rb"-a" + _OPTION),
         (rb"sshpass", rb"-p" + _OPTION),
         (rb"ldap[a-z]*", rb"-w" + _OPTION),
-        (rb"smbclient", rb"-U[^\S\r\n]*[^\s%]*%([^\s,;\"']+)"),
+        (rb"smbclient", rb"(?:-U|--user=?)[^\S\r\n]*[^\s%]*%([^\s,;\"']+)"),
     )
 )
-_XML_ELEMENT = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.-]*)>([^<]{1,1024})</\1>")
+# pass 17: also with a namespace prefix and attributes (SOAP's WS-Security
+# `<wsse:Password Type="…">X</wsse:Password>`); each scan stops at the next `<` or `>`
+_XML_ELEMENT = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.:-]*)(?:\s[^<>]{0,1024})?>([^<]{1,1024})</\1>")
 _WORD_PAIR = re.compile(
     rb"(?i)(?:^|\s)(?:password|passwd|passphrase|bindpw)[^\S\r\n]+([^\s,;\"'<]+)"
 )
@@ -207,7 +211,7 @@ _WORD_PAIR = re.compile(
 
 def _more_named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
     found = [
-        (b"PASSWORD", m[1])
+        (b"PASSWORD", next((group for group in m.groups() if group), b""))
         for program, option in _PROGRAM_PASSWORDS
         if program.search(value)
         for m in option.finditer(value)
@@ -230,7 +234,7 @@ def _header_credentials(value: bytes) -> list[bytes]:
         if b":" in decoded:
             found.append(decoded.partition(b":")[2])
     if _MYSQL_USER.search(value) or _MYSQL_PROGRAM.search(value):
-        found += [m[1] for m in _GLUED_PASSWORD.finditer(value)]
+        found += [m[1] or m[2] or m[3] or b"" for m in _GLUED_PASSWORD.finditer(value)]
     return found
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from tests.helpers import rollout
 
+WORD = "Correcthorse"  # 12 letters: below the length at which any value of letters is checked
+
 # --- 13.11: yamlio's depth check (9dd4a46) -----------------------------------------------------------
 
 
@@ -41,3 +43,57 @@ def test_a_shallow_file_libyaml_refuses_is_not_called_too_deep(text):
     from juniper_rollout import yamlio
 
     yamlio.check_size(text)  # no error: ruamel says what it says about `[a:]`
+
+
+# --- 13.6: the leak guard's program options and XML elements (34f5e40) --------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"REDIS_CMD=\"redis-cli -h redis -a '{WORD}' ping\"",
+        f"REDIS_CMD='redis-cli -h redis -a \"{WORD}\" ping'",
+        f"SSH_CMD=\"sshpass -p '{WORD}' ssh deploy@host\"",
+        f"LDAP_CMD=\"ldapsearch -x -D cn=admin -w '{WORD}' -b dc=example\"",
+        f"MYSQL_CMD=\"mysql -u app -p'{WORD}' appdb\"",
+        f"SMB_CMD=\"smbclient //srv/share --user=app%{WORD}\"",
+        f'SOAP_AUTH="<wsse:Password>{WORD}</wsse:Password>"',
+        f"SOAP_AUTH='<wsse:Password Type=\"PasswordText\">{WORD}</wsse:Password>'",
+        f"SOAP_AUTH='<password type=\"text\">{WORD}</password>'",
+    ],
+    ids=[
+        "redis-cli-single-quoted", "redis-cli-double-quoted", "sshpass-quoted", "ldapsearch-quoted",
+        "mysql-glued-quoted", "smbclient-long-option", "xml-namespaced", "xml-namespaced-attribute",
+        "xml-attribute",
+    ],
+)  # fmt: skip
+def test_a_quoted_option_or_a_namespaced_element_is_checked(tmp_path, line):
+    """34f5e40 reads `redis-cli -a X`, `sshpass -p X`, `ldapsearch -w X` and `<password>X</password>`;
+    the same password quoted as a shell command quotes it (`sshpass -p 'X'`, the usual spelling), or in
+    SOAP's WS-Security element (`<wsse:Password Type="…">X</wsse:Password>`), was printed through a
+    template holding it."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {WORD}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
+    assert WORD not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"REDIS_CMD=\"redis-cli -h '{WORD}' ping\"",
+        f"MYSQL_CMD=\"mysql -u app -e '{WORD}' appdb\"",
+        f"PYTEST_ADDOPTS=\"-p 'no:{WORD}'\"",
+        f"FEED_ITEM='<description lang=\"en\">{WORD}</description>'",
+        f'FEED_ITEM="<dc:title>{WORD}</dc:title>"',
+    ],
+)
+def test_ordinary_words_beside_the_quoted_shapes_are_no_finding(tmp_path, line):
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"notes: {WORD}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout
