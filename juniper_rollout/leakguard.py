@@ -204,9 +204,16 @@ _PROGRAM_PASSWORDS = tuple(
 # pass 17: also with a namespace prefix and attributes (SOAP's WS-Security
 # `<wsse:Password Type="…">X</wsse:Password>`); each scan stops at the next `<` or `>`
 _XML_ELEMENT = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.:-]*)(?:\s[^<>]{0,1024})?>([^<]{1,1024})</\1>")
-_WORD_PAIR = re.compile(
-    rb"(?i)(?:^|\s)(?:password|passwd|passphrase|bindpw)[^\S\r\n]+([^\s,;\"'<]+)"
-)
+# pass 17: `password X` is a .netrc line's only beside its `machine`/`login`/`default` words: prose
+# ("Reset password instructions are emailed", `LOGIN_METHODS="password passwordless"`) holds it too,
+# and its next word was refused wherever a template showed it; slapd's `rootpw X` is nslcd's `bindpw`
+_WORD_PAIR = re.compile(rb"(?i)(?:^|\s)(?:bindpw|rootpw)[^\S\r\n]+([^\s,;\"'<]+)")
+_NETRC_PAIR = re.compile(rb"(?:^|\s)(?:password|passwd)[^\S\r\n]+([^\s,;\"'<]+)")
+_NETRC = re.compile(rb"(?:^|\s)(?:machine|login|default)(?:\s|$)")
+# a URL's user name alone is a key where a web service takes one so (`https://KEY@host`: a Sentry DSN,
+# a GitHub token); a database's or broker's (`postgresql://postgres@db/app`, `amqp://rabbitmq@mq`) is
+# its login name, and was refused wherever a template named the login (pass 17)
+_WEB_USER = re.compile(rb"(?i)(?:^|[^a-z0-9+.-])(?:https?|wss?)://([^/?#@\s:]*)@")
 
 
 def _more_named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
@@ -218,8 +225,10 @@ def _more_named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
     ]
     found += [(m[1], m[2].strip()) for m in _XML_ELEMENT.finditer(value)]
     found += [(b"PASSWORD", m[1]) for m in _WORD_PAIR.finditer(value)]
-    # a URL's user name alone may be a key (`https://KEY@host`, pass 16c): checked as a password
-    found += [(b"PASSWORD", m[1]) for m in _URL_USERINFO.finditer(value) if b":" not in m[1]]
+    if _NETRC.search(value):
+        found += [(b"PASSWORD", m[1]) for m in _NETRC_PAIR.finditer(value)]
+    # a web URL's user name alone may be a key (`https://KEY@host`, pass 16c): checked as a password
+    found += [(b"PASSWORD", m[1]) for m in _WEB_USER.finditer(value)]
     return found
 
 

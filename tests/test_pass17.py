@@ -97,3 +97,57 @@ def test_ordinary_words_beside_the_quoted_shapes_are_no_finding(tmp_path, line):
     manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"notes: {WORD}\n")
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout
+
+
+# --- 13.6: false refusals of 34f5e40's shapes in an ordinary repo with templates of its own ---------
+
+
+@pytest.mark.parametrize(
+    ("line", "template"),
+    [
+        (
+            "DATABASE_URL=postgresql://postgres@localhost:5432/app",
+            "Run `createdb -U postgres app` first.\n",
+        ),
+        ("AMQP_URL=amqp://rabbitmq@mq:5672/", "Queue: rabbitmq\n"),
+        ("PIN_STRATEGY=lockfile", "pins: lockfile\n"),
+        (
+            'HELP_TEXT="Forgot your password? Reset password instructions are emailed"',
+            "Reset instructions are emailed\n",
+        ),
+        ('LOGIN_METHODS="password passwordless"', "methods: passwordless\n"),
+        ("LOCALE_SK=slovencina", "languages: slovencina\n"),
+    ],
+    ids=["postgres-login", "amqp-login", "pin-strategy", "prose", "login-methods", "slovak-locale"],
+)
+def test_a_login_name_prose_or_a_locale_is_no_password(tmp_path, line, template):
+    """34f5e40 took a URL's user name alone as a password whatever the scheme (`postgresql://postgres@`
+    names the login), the word after `password` anywhere (prose), any name holding PIN as a word
+    (`PIN_STRATEGY`: dependency pinning) and any name ending in `_SK` (`LOCALE_SK`: Slovak): a template
+    of the repo's own naming the login, the word or the language refused its plan (each planned
+    before 34f5e40)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), template)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"SLAPD_LINE=rootpw {WORD}",
+        f"STRIPE_SK_LIVE={WORD}",
+        f"SIM_PIN_CODE={WORD}",
+        f'NETRC_LINE="default login bot password {WORD}"',
+        f"SENTRY_DSN=https://{WORD}@o1.ingest.example.invalid/1",
+        f'HOOK="curl https://{WORD}@hooks.example.invalid/x"',
+    ],
+)
+def test_the_narrowed_shapes_still_check_what_they_were_for(tmp_path, line):
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {WORD}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
