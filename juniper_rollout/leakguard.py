@@ -212,8 +212,9 @@ _NETRC_PAIR = re.compile(rb"(?:^|\s)(?:password|passwd)[^\S\r\n]+([^\s,;\"'<]+)"
 _NETRC = re.compile(rb"(?:^|\s)(?:machine|login|default)(?:\s|$)")
 # a URL's user name alone is a key where a web service takes one so (`https://KEY@host`: a Sentry DSN,
 # a GitHub token); a database's or broker's (`postgresql://postgres@db/app`, `amqp://rabbitmq@mq`) is
-# its login name, and was refused wherever a template named the login (pass 17)
-_WEB_USER = re.compile(rb"(?i)(?:^|[^a-z0-9+.-])(?:https?|wss?)://([^/?#@\s:]*)@")
+# its login name, and was refused wherever a template named the login (pass 17); a Redis URL's too, as
+# older clients read `redis://PASSWORD@host`
+_WEB_USER = re.compile(rb"(?i)(?:^|[^a-z0-9+.-])(?:https?|wss?|rediss?)://([^/?#@\s:]*)@")
 
 
 def _more_named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
