@@ -180,9 +180,11 @@ _AUTHORIZATION = re.compile(
 _MYSQL_PROGRAM = re.compile(rb"(?:^|[\s/\"'])(?:mysql|mariadb)[a-z-]*(?:\s|$)")
 # pass 16c: a header or a JSON member under a secret name (`PRIVATE-TOKEN: X`: GitLab's, `X-Api-Key: X`,
 # `{"password": "X"}`): its name decides, as a `NAME=X` pair's does. Linear, as _PAIR.
+# pass 17: a member of a YAML flow mapping nested in another (`db: {password: X}`): the outer
+# member's value no longer swallows the inner one (`{password:`), and `[` starts a member too
 _COLON_PAIR = re.compile(
-    rb"(?:^|[\s,;{\"'])([A-Za-z_][A-Za-z0-9_.-]*)[\"']?[^\S\r\n]*:[^\S\r\n]*"
-    rb"(?:\"([^\"]*)\"|'([^']*)'|([^\s,;\"'}]+))"
+    rb"(?:^|[\s,;{\[\"'])([A-Za-z_][A-Za-z0-9_.-]*)[\"']?[^\S\r\n]*:[^\S\r\n]*"
+    rb"(?:\"([^\"]*)\"|'([^']*)'|([^\s,;\"'{}\[\]][^\s,;\"'}\]]*))"
 )
 
 

@@ -152,3 +152,22 @@ def test_the_narrowed_shapes_still_check_what_they_were_for(tmp_path, line):
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'DB_CONFIG="db: {{password: {WORD}}}"',
+        f'DB_CONFIG="{{db: {{user: app, password: {WORD}}}}}"',
+        f'HOSTS="[password: {WORD}]"',
+    ],
+)
+def test_a_member_of_a_nested_flow_mapping_is_checked(tmp_path, line):
+    """fcc5995 reads `password: X` as a pair; in a flow mapping nested in another (`db: {password:
+    X}`) the outer member's value swallowed `{password:`, so X was printed through a template."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {WORD}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
