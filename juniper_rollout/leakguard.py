@@ -201,6 +201,14 @@ _PROGRAM_PASSWORDS = tuple(
         (rb"sshpass", rb"-p" + _OPTION),
         (rb"ldap[a-z]*", rb"-w" + _OPTION),
         (rb"smbclient", rb"(?:-U|--user=?)[^\S\r\n]*[^\s%]*%([^\s,;\"']+)"),
+        # pass 17: more programs' password options, as common in a `.env`'s command lines
+        (rb"curl", rb"(?:-u|--user)(?:=|[^\S\r\n]*)[\"']?[^\s:\"']*:([^\s,;\"']+)"),
+        (rb"docker[^\S\r\n]+login", rb"-p" + _OPTION),
+        (rb"mongo[a-z]*", rb"-p" + _OPTION),
+        (rb"sqlcmd", rb"-P" + _OPTION),
+        (rb"keytool", rb"-(?:store|key|srcstore|deststore|srckey|destkey)pass" + _OPTION),
+        (rb"(?:un)?zip", rb"-P" + _OPTION),
+        (rb"7z[az]?", rb"-p" + _QUOTED_OR_BARE),
     )
 )
 # pass 17: also with a namespace prefix and attributes (SOAP's WS-Security
@@ -219,13 +227,35 @@ _NETRC = re.compile(rb"(?:^|\s)(?:machine|login|default)(?:\s|$)")
 _WEB_USER = re.compile(rb"(?i)(?:^|[^a-z0-9+.-])(?:https?|wss?|rediss?)://([^/?#@\s:]*)@")
 
 
-def _more_named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
-    found = [
+def _program_passwords(value: bytes) -> list[tuple[bytes, bytes]]:
+    return [
         (b"PASSWORD", next((group for group in m.groups() if group), b""))
         for program, option in _PROGRAM_PASSWORDS
         if program.search(value)
         for m in option.finditer(value)
     ]
+
+
+def _exec_form(value: bytes) -> bytes | None:
+    """A command given as a JSON list of words (`["redis-cli", "-a", "X"]`: a Docker healthcheck's
+    exec form) as one command line, or None (pass 17: its options were read nowhere)."""
+    if value.lstrip()[:1] != b"[":
+        return None
+    try:
+        words = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(words, list) or not all(isinstance(word, str) for word in words):
+        return None
+    return " ".join(words).encode("utf-8", "replace")
+
+
+def _more_named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
+    found = _program_passwords(value)
+    command = _exec_form(value)
+    if command is not None:
+        found += _program_passwords(command)
+        found += [(b"PASSWORD", part) for part in _header_credentials(command)]
     found += [(m[1], m[2].strip()) for m in _XML_ELEMENT.finditer(value)]
     found += [(b"PASSWORD", m[1]) for m in _WORD_PAIR.finditer(value)]
     if _NETRC.search(value):

@@ -171,3 +171,51 @@ def test_a_member_of_a_nested_flow_mapping_is_checked(tmp_path, line):
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'HEALTHCHECK=["CMD", "redis-cli", "-a", "{WORD}", "ping"]',
+        f'DUMP_CMD=["mysqldump", "-uapp", "-p{WORD}", "app"]',
+        f'HOOK="curl -u app:{WORD} https://hooks.example.invalid"',
+        f"HOOK=\"curl --user 'app:{WORD}' https://hooks.example.invalid\"",
+        f'MONGO_CMD="mongosh -u app -p {WORD} mongodb://db/app"',
+        f'REGISTRY_LOGIN="docker login -u app -p {WORD} registry.example.invalid"',
+        f'SQL_CMD="sqlcmd -S db -U sa -P {WORD}"',
+        f'KEYTOOL_CMD="keytool -list -keystore ks.jks -storepass {WORD}"',
+        f'PACK_CMD="zip -P {WORD} out.zip dir"',
+        f'UNPACK_CMD="7z x -p{WORD} in.7z"',
+    ],
+    ids=[
+        "exec-form-redis-cli", "exec-form-mysqldump", "curl-u", "curl-user-quoted", "mongosh-p",
+        "docker-login-p", "sqlcmd-P", "keytool-storepass", "zip-P", "7z-p",
+    ],
+)  # fmt: skip
+def test_more_programs_password_options_are_checked(tmp_path, line):
+    """34f5e40's table of programs' password options (redis-cli, sshpass, ldapsearch, smbclient) left
+    out the most common one in a `.env` (curl's `-u user:X`) and others as common, and read no command
+    given as a JSON list of words (a Docker healthcheck's exec form): X was printed through a template."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {WORD}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'RUN_CMD="docker run -p {WORD} app"',  # -p of docker run: a port, not docker login's password
+        f'HEALTHCHECK=["CMD", "curl", "-f", "http://localhost/{WORD}"]',
+        f"FETCH_CMD=\"curl -H 'Accept: {WORD}' https://example.invalid\"",
+        f'PACK_CMD="gzip -P {WORD}"',
+    ],
+)
+def test_ordinary_words_beside_more_programs_are_no_finding(tmp_path, line):
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"notes: {WORD}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout
