@@ -108,7 +108,7 @@ def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
     for number, name, values in bindings(data):
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
         # secret as its parameter's name (`?api_key=`): a short word there is checked too (pass 12b)
-        named = [(n, part) for one in values for n, part in _named_parts(one)]
+        named = [(n, part) for one in values for n, part in _named_parts(one, name)]
         values += [part for one in values for part in _parts(one)]
         for one in values:
             out.append((number, name, one))
@@ -265,10 +265,26 @@ def _more_named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
     return found
 
 
-def _header_credentials(value: bytes) -> list[bytes]:
+# pass 17: a scheme word at a value's start is prose as often as a header (`PLAN_TIER="Basic
+# Professional"`, `BOT_DISPLAY_NAME="Bot Framework"`, `WELCOME="Token Exchange"`): the word after it
+# was refused wherever a template showed it. A word of letters after it is a credential only under a
+# name that says so (`CHAT_AUTH`, `TOKEN_HEADER`, any secret-looking name); a machine-made token is
+# never all letters, so it is checked under any name, as a piece and here
+_AUTH_NAME = re.compile(r"(?:^|_)(?:AUTH|AUTHORIZATION|HEADERS?|CREDS?|BEARER)(?:_|$)")
+
+
+def _says_auth(name: bytes) -> bool:
+    text = name.decode("utf-8", "replace")
+    words = re.sub(r"[^A-Z0-9]", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text).upper())
+    return may_be_secret(text) or _AUTH_NAME.search(words) is not None
+
+
+def _header_credentials(value: bytes, name: bytes = b"AUTHORIZATION") -> list[bytes]:
     found = []
     for m in [*_SCHEME_CREDENTIAL.finditer(value), *_AUTHORIZATION.finditer(value)]:
-        found.append(m[1])
+        header = b"authorization" in m[0].lower()
+        if header or not m[1].isalpha() or _says_auth(name):
+            found.append(m[1])
         try:  # a hand-written Basic credential may lack its `=` padding
             decoded = base64.b64decode(m[1] + b"=" * (-len(m[1]) % 4), validate=True)
         except ValueError:  # binascii.Error is one: a Bearer token, or Basic with no base64
@@ -280,11 +296,12 @@ def _header_credentials(value: bytes) -> list[bytes]:
     return found
 
 
-def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
-    """(name, part): each URL password under the name ``PASSWORD``, each query value under its key."""
+def _named_parts(value: bytes, name: bytes = b"AUTHORIZATION") -> list[tuple[bytes, bytes]]:
+    """(name, part): each URL password under the name ``PASSWORD``, each query value under its key
+    (``name``: the binding's, which tells a header from prose)."""
     found = [(b"PASSWORD", m[1]) for m in _URL_PASSWORD.finditer(value)]
     found += [(b"PASSWORD", m[1]) for m in _SLASH_PASSWORD.finditer(value)]
-    found += [(b"PASSWORD", part) for part in _header_credentials(value)]
+    found += [(b"PASSWORD", part) for part in _header_credentials(value, name)]
     for m in _URL_USERINFO.finditer(value):
         if b":" in m[1]:
             found.append((b"PASSWORD", m[1].partition(b":")[2]))

@@ -219,3 +219,40 @@ def test_ordinary_words_beside_more_programs_are_no_finding(tmp_path, line):
     manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"notes: {WORD}\n")
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("line", "template"),
+    [
+        ('BOT_DISPLAY_NAME="Bot Framework"', "Built on the Framework.\n"),
+        ('PLAN_TIER="Basic Professional"', "Tiers: Professional\n"),
+        ('WELCOME="Token Exchange"', "See Exchange.\n"),
+        ('SEARCH_FILTER="category=Bot Framework"', "Built on the Framework.\n"),
+    ],
+)
+def test_a_scheme_word_starting_prose_is_no_header(tmp_path, line, template):
+    """120a599 and 34f5e40 read the word after Basic/Bearer/Token/Bot/ApiKey/SSWS at a value's start as
+    a credential under any name: prose starting with one refused a plan whose template showed the
+    next word. A word of letters there is a credential only under a name that says so."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), template)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'CHAT_AUTH="Bot {WORD}"',
+        f'UPSTREAM_HEADER="Bearer {WORD}"',
+        f'proxyAuth="Basic {WORD}"',
+        f'BOT_DISPLAY_NAME="Authorization: Bot {WORD}"',
+    ],
+)
+def test_a_scheme_word_under_an_auth_name_is_still_checked(tmp_path, line):
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {WORD}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
