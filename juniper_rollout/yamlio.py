@@ -105,20 +105,30 @@ _BRACKETS = re.compile(
     r"|(?:^|(?<=\s))#[^\n]*|[\[{]|[\]}]",
     re.M,
 )
+# a line that starts a block scalar (`run: |`, `- >-`): the lines indented below it are its text
+_BLOCK_SCALAR = re.compile(r"(?:^|[\s:?-])[|>][-+0-9]*[ \t]*(?:#.*)?$")
 
 
 def _bracket_depth_line(text: str) -> int | None:
-    """The line of the first ``[`` or ``{`` nested past ``MAX_DEPTH`` (quoted texts and comments
-    skipped), or None: libyaml's count for a text it stopped reading before the end."""
-    depth = 0
-    for m in _BRACKETS.finditer(text):
-        char = m.group()
-        if char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return text.count("\n", 0, m.start()) + 1
-        elif char in "]}":
-            depth = max(depth - 1, 0)
+    """The line of the first ``[`` or ``{`` nested past ``MAX_DEPTH`` (quoted texts, comments and
+    block scalars skipped), or None: libyaml's count for a text it stopped reading before the end."""
+    depth, block = 0, -1  # block: the indentation of the line that opened a block scalar
+    for number, line in enumerate(text.split("\n"), start=1):
+        indent = len(line) - len(line.lstrip(" "))
+        if block >= 0:
+            if not line.strip() or indent > block:
+                continue
+            block = -1
+        for m in _BRACKETS.finditer(line):
+            char = m.group()
+            if char in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return number
+            elif char in "]}":
+                depth = max(depth - 1, 0)
+        if _BLOCK_SCALAR.search(line):
+            block = indent
     return None
 
 
