@@ -36,8 +36,9 @@ def test_deep_nesting_after_a_text_libyaml_refuses_is_refused_at_once_with_its_l
         "x: [a:]\nlist: " + "[" * 150 + "]" * 150 + "\nmore: " + "[1], " * 300 + "\n",
         "x: [a:]\nnote: '" + "[" * 400 + "'\n",  # brackets inside a quoted text nest nothing
         'x: [a:]\nnote: "' + "{" * 400 + '"\n# ' + "[" * 300 + "\n",
+        "x: [a:]\nscript: |\n" + "  if [ -f x; then [\n" * 250 + "after: 1\n",
     ],
-    ids=["shallow", "in-single-quotes", "in-double-quotes-and-comment"],
+    ids=["shallow", "in-single-quotes", "in-double-quotes-and-comment", "in-a-block-scalar"],
 )
 def test_a_shallow_file_libyaml_refuses_is_not_called_too_deep(text):
     from juniper_rollout import yamlio
