@@ -346,6 +346,11 @@ def parse_events(text: str, *, pure: bool = False) -> list[Any]:
     except pyyaml.YAMLError as err:
         if "maximum nesting depth" in str(err):  # ruamel's scanner would take seconds to say so
             raise YamlSyntaxError(_first_line(err), TOO_DEEP) from None
+        # pass 17: libyaml stopped before a deep nesting ruamel's scanner would take seconds over
+        # (the manifest's alias check reads it here first: 5.8 s for `x: [a:]` and 3,000 nested `[`)
+        line = _bracket_depth_line(text)
+        if line is not None:
+            raise YamlSyntaxError(line, TOO_DEEP) from None
         _raise_as_ruamel_would(text)  # the same words as every other YAML error the tool reports
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
     if loader is not _PURE_LOADER and text.startswith("\ufeff"):
