@@ -106,7 +106,7 @@ _BRACKETS = re.compile(
     re.M,
 )
 # a line that starts a block scalar (`run: |`, `- >-`): the lines indented below it are its text
-_BLOCK_SCALAR = re.compile(r"(?:^|[\s:?-])[|>][-+0-9]*[ \t]*(?:#.*)?$")
+_BLOCK_SCALAR = re.compile(r"(?:^|[\s:?-])[|>][-+0-9]*[ \t]*(?:#.*)?\r?$")
 
 
 def _bracket_depth_line(text: str) -> int | None:

@@ -57,8 +57,15 @@ def test_deep_nesting_after_a_text_libyaml_refuses_is_refused_at_once_in_every_r
         "x: [a:]\nnote: '" + "[" * 400 + "'\n",  # brackets inside a quoted text nest nothing
         'x: [a:]\nnote: "' + "{" * 400 + '"\n# ' + "[" * 300 + "\n",
         "x: [a:]\nscript: |\n" + "  if [ -f x; then [\n" * 250 + "after: 1\n",
+        "x: [a:]\r\nscript: |\r\n" + "  if [ -f x; then [\r\n" * 250 + "after: 1\r\n",
     ],
-    ids=["shallow", "in-single-quotes", "in-double-quotes-and-comment", "in-a-block-scalar"],
+    ids=[
+        "shallow",
+        "in-single-quotes",
+        "in-double-quotes-and-comment",
+        "in-a-block-scalar",
+        "in-a-block-scalar-crlf",
+    ],
 )
 def test_a_shallow_file_libyaml_refuses_is_not_called_too_deep(text):
     from juniper_rollout import yamlio
