@@ -881,8 +881,10 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
     Logged in the branch's reflog whatever ``core.logAllRefUpdates`` says (``--create-reflog``): the
     push reads its ``juniper-rollout:`` entries to know the tool's own commits (pass 14a; with the
     setting off, a push cut short after origin took it was later called a reviewer's)."""
+    refuse_alias(repo, branch, "moved")
     try:
         repo.git.update_ref(
+            "--no-deref",  # an alias made after the check is replaced, its branch never moved
             "--create-reflog",
             "-m",
             f"juniper-rollout: {reason}",
@@ -896,6 +898,22 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
             # too): the branch was moved, and is reported so (pass 10a: "failed … exit code(-2)")
             return
         raise RepoError(_ref_failure(branch, err)) from None
+
+
+def refuse_alias(repo: git.Repo, branch: str, what: str) -> None:
+    """RepoError when ``refs/heads/branch`` is a symbolic ref (a branch alias, `git symbolic-ref`):
+    git's update-ref follows it, so the tool's update moved, and cleanup's delete deleted, the branch
+    it names (pass 17: `chore/sops-age-rollout -> develop` put the rollout commit on develop)."""
+    ref = f"refs/heads/{branch}"
+    try:
+        target = repo.git.symbolic_ref("-q", ref).strip()
+    except git.GitCommandError:  # not a symbolic ref (or none)
+        return
+    raise RepoError(
+        f"branch {branch} is a symbolic ref to {target} (an alias): the tool never updates or "
+        f"deletes a branch through one; nothing {what} (remove the alias: `git symbolic-ref "
+        f"--delete {shell_word(ref)}`, or name another branch in the manifest's `branch:`)"
+    )
 
 
 def _ref_failure(branch: str, err: git.GitCommandError) -> str:

@@ -284,3 +284,48 @@ def test_a_scheme_word_under_an_auth_name_is_still_checked(tmp_path, line):
     manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {WORD}\n")
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
+
+
+# --- 13.1/13.3: the rollout branch as a symbolic ref (12674fd's move_branch) -------------------------
+
+
+@pytest.mark.parametrize("target", ["develop", "main"])
+def test_a_rollout_branch_that_is_an_alias_moves_no_other_branch(tmp_path, target):
+    """git's update-ref follows a symbolic ref: with the rollout branch an alias of another branch
+    (`git symbolic-ref refs/heads/chore/sops-age-rollout refs/heads/develop`), apply put its commit on
+    develop ("updated … a new commit on top"), or on the checked-out main under the user."""
+    from tests.helpers import git
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"A=1\n", "notes\n")
+    repo = tmp_path / "ws" / "victim"
+    if target != "main":
+        git(repo, "branch", target)
+    before = git(repo, "for-each-ref")
+    ref = "refs/heads/chore/sops-age-rollout"
+    git(repo, "symbolic-ref", ref, f"refs/heads/{target}")
+    result = rollout("apply", "--yes", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert f"is a symbolic ref to refs/heads/{target} (an alias)" in result.stdout
+    assert git(repo, "for-each-ref", f"refs/heads/{target}") in before  # not moved
+    assert git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+    git(repo, "symbolic-ref", "--delete", ref)  # the command the message gives
+    assert rollout("apply", "--yes", "--manifest", manifest).code == 0
+
+
+def test_cleanup_deletes_no_branch_through_an_alias(tmp_path):
+    """`git update-ref -d ALIAS OLD` deletes the branch the alias names (measured: develop gone, the
+    alias left dangling): cleanup's delete of the rollout branch goes through the same check."""
+    from juniper_rollout import remote
+    from juniper_rollout.errors import RepoError
+    from tests.demofleet import make_repo
+    from tests.helpers import git
+
+    repo = tmp_path / "clone"
+    make_repo(repo, {"README.md": "x\n"})
+    git(repo, "branch", "develop")
+    tip = git(repo, "rev-parse", "develop").strip()
+    git(repo, "symbolic-ref", "refs/heads/chore/sops-age-rollout", "refs/heads/develop")
+    with pytest.raises(RepoError, match="symbolic ref to refs/heads/develop"):
+        remote.delete_local(repo, "chore/sops-age-rollout", tip)
+    assert git(repo, "rev-parse", "develop").strip() == tip
