@@ -976,6 +976,7 @@ def push(repo: git.Repo, branch: str) -> str:
     """Push the branch to origin only if the remote is where the tool last left it."""
     ref = f"refs/heads/{branch}"
     record = PUSHED_REF + branch
+    refuse_alias(repo, branch, "pushed")  # its push would send the aliased branch's commits
     # the two refs read here, not by two `git rev-parse` processes (the push is the one git process)
     expected = _sha_at(repo, record) or ""
     tip = _sha_at(repo, ref)
