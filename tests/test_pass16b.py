@@ -1,0 +1,91 @@
+"""Issue 13, pass 16b: the adversarial pass over items 5-9 and the smaller list, round seven
+(main 2b9c619).
+
+Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.helpers import git, rollout
+
+BRANCH = "chore/sops-age-rollout"
+TOKEN = "ghp_" + "Zq16bTokenAAAAbbbbCCCCddddEEEEffff1234"  # a GitHub token's shape
+
+
+def _sops_dotenv(recipient: str, plaintext: bytes) -> str:
+    """``plaintext`` encrypted by the real sops for ``recipient``, as dotenv (names stay in clear)."""
+    from juniper_rollout import sops
+
+    return subprocess.run(
+        [
+            sops.sops_path(),
+            "encrypt",
+            "--age",
+            recipient,
+            "--input-type",
+            "dotenv",
+            "--output-type",
+            "dotenv",
+            "/dev/stdin",
+        ],
+        input=plaintext,
+        capture_output=True,
+        check=True,
+        env={"SOPS_DISABLE_VERSION_CHECK": "1", "PATH": ""},
+    ).stdout.decode()
+
+
+# --- 13.8: a token committed as a name, listed by verify ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [TOKEN, "pw is Zq16bHorse battery", "Zq16b-horse.battery"],
+    ids=["token-name", "words-with-spaces", "no-identifier"],
+)
+def test_verify_never_echoes_a_name_of_a_branchs_env_enc_that_is_a_credential_or_no_identifier(
+    fleet, tmp_path, monkeypatch, name
+):
+    """A contributor's branch commits `.env.enc` (the real sops, the team's recipient) holding item 8's
+    bare token line as a NAME, or text that is no variable name (sops keeps any text before `=`, in
+    clear). `verify --ref` (CI: no key) listed it among the names `.env.example` does not document:
+    "✗ encrypted-files: .env.enc holds ghp_…, which .env.example does not list" (pass 16b, 13.8)."""
+    from juniper_rollout import keys
+    from tests.test_pass3 import commit_on
+
+    repo = fleet.repo("juniper-cascor")
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
+        == 0
+    )
+    recipient = keys.public_keys_in(fleet.key_file)[0]
+    plaintext = (repo / ".env").read_bytes() + f"{name}=x\n".encode()
+    held = _sops_dotenv(recipient, plaintext)
+    assert name in held  # sops kept the name in clear: the attack is real
+    contrib = commit_on(repo, BRANCH, {".env.enc": held}, tmp_path, "contributor")
+    git(repo, "update-ref", "refs/heads/contrib", contrib)
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE")  # CI holds no key
+    for extra in ((), ("--json",)):
+        result = rollout(
+            "verify",
+            "--manifest",
+            fleet.manifest,
+            "--repo",
+            "juniper-cascor",
+            "--ref",
+            "contrib",
+            *extra,
+        )
+        assert result.code == 1
+        out = result.stdout + result.stderr
+        assert "Zq16b" not in out, out
+        assert "holds 1 name that is no variable name or shaped like a credential" in out, out
+        assert "not shown" in out
+    # the tool's own branch: no such name, every check passes
+    ok = rollout(
+        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", BRANCH
+    )
+    assert ok.code == 0, ok.stdout + ok.stderr
