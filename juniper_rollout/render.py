@@ -640,7 +640,9 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
             "which is not there"
         )
         raise ManifestError(
-            where, line, f"{what} (available in {manifest.templates}: {available})"
+            where,
+            line,
+            f"{_unquoted(manifest, what)} (available in {manifest.templates}: {available})",
         ) from None
     except TooBig as err:
         raise ManifestError(
@@ -654,14 +656,17 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
         ) from None
     except SecurityError as err:
         raise ManifestError(
-            where, line, f"template {name!r} is not allowed to do that: {err}"
+            where,
+            line,
+            f"template {name!r} is not allowed to do that: {_unquoted(manifest, str(err))}",
         ) from None
     except TemplateSyntaxError as err:
+        message = _unquoted(manifest, err.message or "")
         raise ManifestError(
-            where, line, f"template {name}:{err.lineno}: {err.message} (fix the template)"
+            where, line, f"template {name}:{err.lineno}: {message} (fix the template)"
         ) from None
     except TemplateError as err:
-        message = " ".join(str(err).split())
+        message = _unquoted(manifest, " ".join(str(err).split()))
         raise ManifestError(
             where,
             line,
@@ -681,6 +686,31 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
             line,
             f"template {place}{through} fails: {type(err).__name__} (fix the template)",
         ) from None
+
+
+# a line of a plaintext env file (`NAME=value`, `export NAME=value`): a template holding one may be such a
+# file hard-linked into the templates folder, so the pieces of it Jinja's messages quote may be values
+_ASSIGNMENT = re.compile(rb"(?m)^[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=")
+_QUOTED = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
+
+
+def _unquoted(manifest: Manifest, message: str) -> str:
+    """``message`` with each quoted piece of a template's own text shown as '…' when a template read holds
+    a `NAME=value` line (pass 16b: a template hard-linked to a `.env` whose password holds `{{` or `{%`
+    failed with "expected token 'end of print statement', got 'PASSWORD'", "'PASSWORD' is undefined",
+    "Encountered unknown tag 'PASSWORD'": the leak guard reads rendered bytes, and nothing rendered).
+    The line number still says where; Jinja's own words ('end of print statement') are kept."""
+    sources = [
+        source for _, source in loaded_templates(manifest.templates) if _ASSIGNMENT.search(source)
+    ]
+    if not sources:
+        return message
+
+    def hide(quoted: re.Match[str]) -> str:
+        piece = (quoted[1] if quoted[1] is not None else quoted[2]).encode("utf-8", "replace")
+        return "'…'" if piece and any(piece in source for source in sources) else quoted[0]
+
+    return _QUOTED.sub(hide, message)
 
 
 def _some_templates(root: Path, shown: int = 20, looked: int = 5000) -> list[str]:

@@ -89,3 +89,53 @@ def test_verify_never_echoes_a_name_of_a_branchs_env_enc_that_is_a_credential_or
         "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", BRANCH
     )
     assert ok.code == 0, ok.stdout + ok.stderr
+
+
+# --- 13.6: a template hard-linked to a `.env` quoted in Jinja's error message ---------------------------
+
+PASSWORD = "Zq16bHorsebatterystaple"  # letters: a generated password's words
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        (
+            f"DB_PASSWORD=x{{{{Zq9 {PASSWORD}}}}}",
+            "expected token 'end of print statement', got '…'",
+        ),
+        (f"DB_PASSWORD={{{{{PASSWORD}}}}}", "'…' is undefined"),
+        (f"DB_PASSWORD=ab{{%{PASSWORD}%}}", "Encountered unknown tag '…'"),
+        # a multi-line value: the failing line holds no `NAME=`
+        (f'SA_JSON="{{\n  \\"secret\\": \\"a{{{{b {PASSWORD}}}}}\\"\n}}"', "notes.j2:3: "),
+        (f"DB_PASSWORD=x{{% include '{PASSWORD}' %}}", "includes '…', which is not there"),
+        (f'DB_PASSWORD=x{{{{ "".__{PASSWORD} }}}}', "has no attribute '…'"),
+    ],
+    ids=["syntax", "undefined", "unknown-tag", "multi-line-value", "include", "attribute"],
+)
+def test_a_template_linked_to_a_dotenv_fails_without_quoting_its_values(tmp_path, line, said):
+    """A template HARD-linked to a `.env` (item 6's `template: .env`, the spelling the loader cannot
+    refuse by name or path) is refused when it renders: the leak guard reads the rendered bytes. But a
+    password holding `{{` or `{%` (a generated one with symbols) makes Jinja fail first, and its message
+    quoted the password: "template notes.j2:2: expected token 'end of print statement', got
+    'Zq16bHorse…'", "'Zq16bHorse…' is undefined", "Encountered unknown tag …" (pass 16b, 13.6)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    dotenv = f"APP_ENV=dev\n{line}\n".encode()
+    manifest = _one_repo_with_a_template(tmp_path, dotenv, "x\n")
+    linked = tmp_path / "tpl" / "notes.j2"
+    linked.unlink()
+    linked.hardlink_to(tmp_path / "ws" / "victim" / ".env")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert said in result.stderr, result.stderr
+    assert "Zq16b" not in result.stdout + result.stderr
+
+
+def test_a_template_holding_no_dotenv_line_still_quotes_what_fails(tmp_path):
+    """The control: an ordinary template's error still names what is undefined."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "ops: {{ who_is_it }}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1
+    assert "'who_is_it' is undefined" in result.stderr, result.stderr
