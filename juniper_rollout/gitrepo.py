@@ -20,7 +20,7 @@ import re
 import signal
 import subprocess
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from io import BytesIO
@@ -1156,6 +1156,23 @@ def _history_log(
         )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+
+
+WORKTREE_PATHS = 1000  # plaintext env files read from one clone's folders, at most
+
+
+def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
+    """Paths in the working tree of the clone at ``path`` that ``pathspecs`` match, at any depth:
+    tracked, untracked and ignored alike (``git ls-files --cached --others``, no exclude rules; git
+    walks the folders at C speed), at most ``WORKTREE_PATHS``; none when git cannot list them."""
+    try:
+        with git.Repo(path) as repo:
+            out = repo.git.ls_files(
+                "-z", "--cached", "--others", "--", *pathspecs, strip_newline_in_stdout=False
+            )
+    except Exception:  # noqa: BLE001 (no clone, or not one git can read: the plan says why)
+        return []
+    return list(dict.fromkeys(p for p in out.split("\0") if p))[:WORKTREE_PATHS]
 
 
 def is_partial_clone(path: Path) -> bool:

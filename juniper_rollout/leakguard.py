@@ -20,7 +20,7 @@ import stat
 from collections.abc import Collection, Iterable
 from urllib.parse import unquote_to_bytes
 
-from juniper_rollout import envfiles, render
+from juniper_rollout import envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, bindings
 from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
@@ -40,7 +40,7 @@ def plaintext_values(
     """(file, line, value) for each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files:
     the encrypt sources, ``.env``, ``.env.secrets``, and every plaintext env file (by the manifest's
     definition) at the clone's top (pass 11b: a template hard-linked to an ignored `.env.production`
-    was rendered and printed, its values never read)."""
+    was rendered and printed, its values never read) and in its folders, tracked or not (pass 16b)."""
     from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
 
     out = []
@@ -49,7 +49,14 @@ def plaintext_values(
         top = sorted(name for name in os.listdir(repo.path) if env.is_plaintext(name))
     except OSError:
         top = []
-    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top]):
+    # pass 16b: in the clone's folders too (`backend/.env.prod`, `deploy/staging.env`): a template
+    # hard-linked to one was rendered and its value printed (passes 11b and 13b had noted it)
+    deeper = [
+        path
+        for path in gitrepo.worktree_paths(repo.path, [f":(glob,icase)**/{g}" for g in env.include])
+        if "/" in path and env.is_plaintext_in_any_case(path)
+    ]
+    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper]):
         try:
             data = read_plaintext(repo, source)
         except RepoError:

@@ -139,3 +139,29 @@ def test_a_template_holding_no_dotenv_line_still_quotes_what_fails(tmp_path):
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1
     assert "'who_is_it' is undefined" in result.stderr, result.stderr
+
+
+# --- 13.6: a plaintext env file in one of the clone's folders ------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["backend/.env.prod", "deploy/staging/secrets.env", "api/.ENV"])
+def test_a_template_linked_to_an_env_file_in_a_folder_of_a_clone_is_never_rendered(tmp_path, where):
+    """The leak guard read the plaintext env files at a clone's top and its encrypt sources, not those
+    in its folders: a template hard-linked to an untracked `backend/.env.prod` (a service's own env
+    file, next to its code) was rendered and its token printed in the plan's diff (passes 11b and 13b
+    noted it; pass 16b, 13.6)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    token = "stg-Zq16bFolderToken-77aa"
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "x\n")
+    env_file = tmp_path / "ws" / "victim" / where
+    env_file.parent.mkdir(parents=True)
+    env_file.write_text(f"STAGING_API_TOKEN={token}\n")
+    linked = tmp_path / "tpl" / "notes.j2"
+    linked.unlink()
+    linked.hardlink_to(env_file)
+    for extra in ((), ("--json",)):
+        result = rollout("plan", "--manifest", manifest, *extra)
+        assert result.code == 1, result.stdout
+        assert f"value on line 1 of the plaintext {where}" in result.stdout, result.stdout
+        assert "Zq16b" not in result.stdout + result.stderr
