@@ -674,10 +674,19 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
         ) from None
     except ManifestError:
         raise
-    except (ArithmeticError, LookupError, TypeError, ValueError, AssertionError) as err:
+    except (
+        ArithmeticError,
+        LookupError,
+        TypeError,
+        ValueError,
+        AssertionError,
+        AttributeError,
+    ) as err:
         # a Python error in the template's own expressions ({{ 1/0 }}, "a" + 1, range(1, 2, 0),
         # [1]|slice(0)): the user's template, so one line; where, and the kind, never the message
-        # (it could repeat a value)
+        # (it could repeat a value). Pass 16b: `{{ 1|xmlattr }}`, `1|dictsort`, `1|wordwrap`,
+        # `[]|indent` raise AttributeError inside Jinja's filter: a traceback, whose frame of the
+        # template printed its line (a template hard-linked to a `.env`: the password)
         at = _template_at(manifest, err)
         place = f"{at[0]}:{at[1]}" if at else repr(name)
         through = f" (through {name!r})" if at and at[0] != name else ""

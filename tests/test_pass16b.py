@@ -165,3 +165,30 @@ def test_a_template_linked_to_an_env_file_in_a_folder_of_a_clone_is_never_render
         assert result.code == 1, result.stdout
         assert f"value on line 1 of the plaintext {where}" in result.stdout, result.stdout
         assert "Zq16b" not in result.stdout + result.stderr
+
+
+# --- 13.6/13.11: a Python error Jinja's own filters raise ---------------------------------------------
+
+
+@pytest.mark.parametrize("expression", ["1|xmlattr", "1|dictsort", "1|wordwrap", "[]|indent"])
+def test_an_attribute_error_in_a_template_is_one_line_and_quotes_no_line_of_it(
+    tmp_path, expression
+):
+    """`{{ 1|xmlattr }}` (and `1|dictsort`, `1|wordwrap`, `[]|indent`) raise AttributeError inside
+    Jinja's filter: it was no error the tool tells in one line, so `plan` ended in a Python traceback,
+    whose frame of the template printed its line. A template hard-linked to a `.env` whose password
+    holds `{{ … }}` printed the password that way (pass 16b, 13.6/13.11)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    dotenv = f"APP_ENV=dev\nDB_PASSWORD=Zq16bHorsebatterystaple{{{{ {expression} }}}}\n".encode()
+    manifest = _one_repo_with_a_template(tmp_path, dotenv, "x\n")
+    linked = tmp_path / "tpl" / "notes.j2"
+    linked.unlink()
+    linked.hardlink_to(tmp_path / "ws" / "victim" / ".env")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1
+    assert "template notes.j2:2 fails: AttributeError (fix the template)" in result.stderr, (
+        result.stderr
+    )
+    assert result.stderr.count("\n") == 1
+    assert "Zq16b" not in result.stdout + result.stderr
