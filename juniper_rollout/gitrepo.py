@@ -19,6 +19,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -1156,6 +1157,34 @@ def _history_log(
         )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+
+
+def lfs_tracked(
+    repo: git.Repo, commit: git.Commit, paths: Sequence[str], listed: Sequence[str]
+) -> frozenset[str]:
+    """The ``paths`` git would store through Git LFS in a commit on ``commit``: `filter=lfs` by that
+    commit's .gitattributes files (and the clone's own .git/info/attributes), asked of git itself
+    through a throwaway index (git 2.39 has no `check-attr --source`). Only when the commit holds a
+    .gitattributes (``listed``: its paths) or the clone an info/attributes file (no git process
+    otherwise)."""
+    info = Path(repo.git_dir) / "info" / "attributes"
+    if not paths or not (
+        info.is_file() or any(p.rsplit("/", 1)[-1] == ".gitattributes" for p in listed)
+    ):
+        return frozenset()
+    with tempfile.TemporaryDirectory(prefix="rollout-attributes-") as folder:
+        env = {"GIT_INDEX_FILE": os.path.join(folder, "index")}
+        try:
+            repo.git.read_tree(commit.hexsha, env=env)
+            out = repo.git.check_attr(
+                "-z", "--cached", "filter", "--", *paths, env=env, strip_newline_in_stdout=False
+            )
+        except git.GitCommandError as err:
+            raise RepoError(
+                f"cannot read .gitattributes: {' '.join(str(err.stderr).split())[:200]}"
+            ) from None
+    fields = out.split("\0")
+    return frozenset(fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == "lfs")
 
 
 WORKTREE_PATHS = 1000  # plaintext env files read from one clone's folders, at most

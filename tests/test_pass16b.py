@@ -5,6 +5,8 @@ Each test fails on the main this pass started from (checked by undoing its fix).
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 
 import pytest
@@ -192,3 +194,57 @@ def test_an_attribute_error_in_a_template_is_one_line_and_quotes_no_line_of_it(
     )
     assert result.stderr.count("\n") == 1
     assert "Zq16b" not in result.stdout + result.stderr
+
+
+# --- smaller list: a path .gitattributes stores through Git LFS, the tool's file not yet there ---------
+
+LFS_LINE = "filter=lfs diff=lfs merge=lfs -text"
+
+
+@pytest.mark.parametrize(("pattern", "stored"), [("*.md", True), ("*.png", False)])
+def test_a_file_the_tool_creates_where_gitattributes_says_lfs_is_skipped_with_a_note(
+    fleet, tmp_path, pattern, stored
+):
+    """A repo tracking `*.md` with Git LFS: the tool created `notes/SOPS_USAGE_GUIDE.md` as a plain blob
+    (a pointer is only skipped when the commit already holds one), so after `git checkout` of the
+    branch git-lfs said "Encountered 1 file that should have been a pointer, but wasn't" and `git
+    status` showed it modified in every clone (measured with git-lfs 3.3). Skipped with the LFS note,
+    as a pointer is (pass 16b, smaller list)."""
+    from tests.test_pass3 import main_moves_to
+
+    repo = fleet.repo("juniper-ml")
+    main_moves_to(repo, {".gitattributes": f"{pattern} {LFS_LINE}\n"}, tmp_path)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-ml")
+    result = rollout("plan", *only, "--json")
+    entry = next(
+        f
+        for r in json.loads(result.stdout)["repos"]
+        for f in r["files"]
+        if f["path"] == "notes/SOPS_USAGE_GUIDE.md"
+    )
+    assert (entry["action"] == "skip") is stored, entry
+    assert ("filter=lfs" in entry["reason"]) is stored, entry
+    assert rollout("apply", *only, "--yes").code == 0
+    written = git(repo, "ls-tree", "-r", "--name-only", BRANCH).split()
+    assert ("notes/SOPS_USAGE_GUIDE.md" in written) is not stored, written
+
+
+def test_an_encrypted_file_gitattributes_stores_through_lfs_is_refused_with_a_line_that_works(
+    fleet, tmp_path
+):
+    """`*.enc filter=lfs` (a repo keeping every `.enc` in LFS): the tool wrote `.env.enc` as a plain
+    blob where git-lfs wants a pointer. Refused in one line; its `.gitattributes` line works when
+    added (pass 16b, smaller list)."""
+    from tests.test_pass3 import main_moves_to
+
+    repo = fleet.repo("juniper-cascor")
+    main_moves_to(repo, {".gitattributes": f"*.enc {LFS_LINE}\n"}, tmp_path)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    result = rollout("plan", *only)
+    assert result.code == 1
+    assert ".env.enc would be stored in Git LFS" in result.stdout, result.stdout
+    line = re.search(r"`(/\.env\.enc [^`]*)`", result.stdout)[1]
+    main_moves_to(repo, {".gitattributes": f"*.enc {LFS_LINE}\n{line}\n"}, tmp_path)
+    again = rollout("plan", *only)
+    assert again.code == 0, again.stdout
+    assert ".env.enc                 create" in again.stdout
