@@ -497,6 +497,14 @@ class _Validator(_Reader):
                 why = plaintext_env_path(manifest.env_files, spec.path)
                 if why:
                     raise self.fail(spec.line, f"repo {repo.name}: {why}")
+                if spec.path.lower().endswith(".enc"):  # pass 16b: rendered text under a sops name
+                    raise self.fail(
+                        spec.line,
+                        f"repo {repo.name}: {spec.path} is named like a sops-encrypted file (.enc): a "
+                        "rendered file is plaintext, which the managed require-sops-encrypted hook "
+                        "refuses and verify and drift take for a leak; encrypt a file with `encrypt:` "
+                        "(source and target), or give this one another name",
+                    )
 
     def _check_usage_guide(self, defaults: Any, manifest: Manifest) -> None:
         """An explicit ``usage_guide`` naming a repo of this manifest must be where that repo renders the guide."""

@@ -248,3 +248,28 @@ def test_an_encrypted_file_gitattributes_stores_through_lfs_is_refused_with_a_li
     again = rollout("plan", *only)
     assert again.code == 0, again.stdout
     assert ".env.enc                 create" in again.stdout
+
+
+# --- smaller list: a manifest path the tool's own hook and verify refuse --------------------------------
+
+
+@pytest.mark.parametrize("path", [".env.enc", "config/app.enc", "notes/KEYS.ENC"])
+def test_a_rendered_file_named_like_a_sops_file_is_refused_with_its_line(fleet, path):
+    """`files: - path: .env.enc` with a template, in a repo that encrypts nothing (juniper-ml): the
+    manifest passed, apply committed the rendered text as `.env.enc`, and the tool's own checks then
+    called its branch a leak: verify "✗ .env.enc is not sops-encrypted … it may be plaintext in git",
+    drift "enc-without-sops … rotate what it held", and the managed require-sops-encrypted hook fails
+    on it (pass 7 refused it in a named rollout only; pass 16b, smaller list)."""
+    text = fleet.manifest.read_text()
+    anchor = "        template: SOPS_USAGE_GUIDE.md.j2\n"
+    assert anchor in text
+    fleet.manifest.write_text(
+        text.replace(anchor, anchor + f"      - path: {path}\n        template: CODEOWNERS.j2\n", 1)
+    )
+    line = text[: text.index(anchor)].count("\n") + 2
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code == 1
+    assert f"repos.yaml:{line}: repo juniper-ml: {path} is named like a sops-encrypted file" in (
+        result.stderr
+    ), result.stderr
+    assert result.stderr.count("\n") == 1
