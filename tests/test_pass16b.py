@@ -273,3 +273,37 @@ def test_a_rendered_file_named_like_a_sops_file_is_refused_with_its_line(fleet, 
         result.stderr
     ), result.stderr
     assert result.stderr.count("\n") == 1
+
+
+# --- 13.6: an age private key in the texts the tool commits but the leak guard never reads --------------
+
+
+@pytest.mark.parametrize("where", ["commit_message", "pull_request"])
+def test_a_private_key_in_a_commit_message_or_pull_request_text_is_refused_with_its_line(
+    fleet, where
+):
+    """The leak guard reads the files the tool writes; the commit message and the pull request's
+    title and body are written too. `commit_message: "chore: … AGE-SECRET-KEY-1…"` passed: apply
+    committed the private key in the commit message (with --push, on origin; `pr`, its title). The
+    manifest refused a private key in `age_recipients:` only (pass 16b, 13.6)."""
+    import pyrage
+
+    secret = str(pyrage.x25519.Identity.generate())
+    text = fleet.manifest.read_text()
+    old = '  commit_message: "chore: manage secrets with SOPS + age"\n'
+    assert old in text
+    new = (
+        f'  commit_message: "chore: manage secrets ({secret})"\n'
+        if where == "commit_message"
+        else old + f"  pull_request:\n    body: |\n      CI key:\n      {secret}\n"
+    )
+    fleet.manifest.write_text(text.replace(old, new))
+    line = (new.count("\n") if where == "pull_request" else 1) + text[: text.index(old)].count("\n")
+    for command in (("plan",), ("apply", "--yes")):
+        result = rollout(*command, "--manifest", fleet.manifest, "--repo", "juniper-ml")
+        assert result.code == 1
+        assert f"repos.yaml:{line}: a commit message or pull request text holds a private key" in (
+            result.stderr
+        ), result.stderr
+        assert secret[20:] not in result.stdout + result.stderr
+    assert not git(fleet.repo("juniper-ml"), "branch", "--list", BRANCH).strip()
