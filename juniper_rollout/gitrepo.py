@@ -1136,6 +1136,8 @@ def _history_log(
     """``git log`` over every ref but the stash (and ``skip``) for commits adding or changing ``pathspecs``,
     one record per commit (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw
     entries)."""
+    if revs == ("--all",):  # pass 16b: and what origin once held, then lost to a force-push
+        revs = ("--all", "--ignore-missing", *origin_once_held(repo))
     try:
         return repo.git.log(
             # a stash (`git stash -u` with an untracked .env) is the user's local work, like the
@@ -1157,6 +1159,33 @@ def _history_log(
         )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+
+
+ORIGIN_ONCE_HELD = (
+    5000  # commits read from the remote-tracking refs' reflogs, at most (newest kept)
+)
+
+
+def origin_once_held(repo: git.Repo) -> list[str]:
+    """Every commit a remote-tracking ref once pointed at, by its reflog (``logs/refs/remotes/``:
+    each fetch and push records what origin held): a `.env` pushed, then force-pushed away, is no
+    longer on any ref, but origin served it (the host keeps it, reachable by its id) and the clone
+    still has it until the reflog expires (90 days by default). Local-only commits (an amend before
+    any push) are in the local branches' reflogs, not read. Newest last, at most ``ORIGIN_ONCE_HELD``."""
+    found: dict[str, None] = {}
+    root = Path(repo.common_dir) / "logs" / "refs" / "remotes"
+    for top, _dirs, files in os.walk(root):
+        for name in files:
+            try:
+                text = (Path(top) / name).read_bytes()[-(1 << 22) :]
+            except OSError:
+                continue
+            for line in text.decode("ascii", "replace").splitlines():
+                for sha in line.split(" ", 2)[:2]:
+                    if re.fullmatch(r"[0-9a-f]{40}", sha) and sha.strip("0"):
+                        found.pop(sha, None)
+                        found[sha] = None
+    return list(found)[-ORIGIN_ONCE_HELD:]
 
 
 def lfs_tracked(

@@ -307,3 +307,43 @@ def test_a_private_key_in_a_commit_message_or_pull_request_text_is_refused_with_
         ), result.stderr
         assert secret[20:] not in result.stdout + result.stderr
     assert not git(fleet.repo("juniper-ml"), "branch", "--list", BRANCH).strip()
+
+
+# --- 13.9: a plaintext env file pushed, then force-pushed away ----------------------------------------
+
+
+def test_drift_finds_a_plaintext_env_file_origin_held_before_a_force_push(fleet, tmp_path):
+    """`.env.local` committed and pushed, then taken back with `git reset --hard HEAD~1` and
+    `git push -f` (the usual "undo"): no ref holds the commit any more, so drift said "0 findings";
+    but origin served it (a host keeps it, reachable by its id) and the clone's remote-tracking
+    reflog says so. A commit amended away before any push stays unreported: only the local
+    reflogs hold it (pass 16b, 13.9)."""
+    repo = fleet.repo("juniper-data")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "-q", "origin", "main")
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(origin), str(work)], check=True)
+    (work / ".env.local").write_text("API_TOKEN=Zq16bPushedThenGone-77aa\n")
+    git(work, "add", "-f", ".env.local")
+    git(work, "commit", "-qm", "local settings")
+    git(work, "push", "-q", "origin", "HEAD:main")
+    git(repo, "fetch", "-q", "origin")
+    git(work, "reset", "-q", "--hard", "HEAD~1")
+    git(work, "push", "-q", "-f", "origin", "HEAD:main")
+    git(repo, "fetch", "-q", "origin")  # origin/main moves back: its reflog keeps the old tip
+    assert "local settings" not in git(repo, "log", "--all", "--format=%s")
+    # the control: a commit of the clone's own, taken back before any push (its branch's reflog only)
+    from tests.test_pass3 import commit_on
+
+    staged = commit_on(repo, "main", {".env.staging": "API_TOKEN=Zq16bNeverPushed\n"}, tmp_path)
+    git(repo, "update-ref", "refs/heads/wip", staged)
+    git(repo, "update-ref", "refs/heads/wip", "main")
+    result = rollout(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-data", "--format", "json"
+    )
+    found = [f for r in json.loads(result.stdout)["repos"] for f in r["findings"]]
+    paths = [f["path"] for f in found if f["id"] == "plaintext-env-in-history"]
+    assert paths == [".env.local"], found
+    assert "Zq16b" not in result.stdout + result.stderr
