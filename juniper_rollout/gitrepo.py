@@ -653,29 +653,44 @@ def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
     )
 
 
-def earlier_blobs(commit: git.Commit, path: str, limit: int = 20) -> list[bytes]:
+def earlier_versions(commit: git.Commit, path: str, limit: int = 20) -> list[tuple[bytes, bool]]:
     """The versions ``path`` held in the history of ``commit``, newest first (the one it holds now among
-    them; at most ``limit`` + 1, none larger than MAX_FILE_BYTES); [] when git cannot say."""
+    them; at most ``limit`` + 1, none larger than MAX_FILE_BYTES), each with True when the commit that
+    wrote it is yours through the tool: a commit exactly as the tool wrote it (:func:`is_tool_commit`)
+    under this clone's own identity, the one the tool commits as. [] when git cannot say."""
     try:
         out = commit.repo.git.log(
-            f"-n{limit + 1}", "--format=", "--raw", "--no-abbrev", commit.hexsha, "--", path
+            f"-n{limit + 1}", "--format=%x1e%H", "--raw", "--no-abbrev", commit.hexsha, "--", path
         )
     except git.GitCommandError:
         return []
-    shas = [
-        parts[3]
-        for parts in (line.split() for line in out.splitlines() if line.startswith(":"))
-        if len(parts) > 3 and set(parts[3]) != {"0"}
-    ]
-    blobs: list[bytes] = []
-    for sha in dict.fromkeys(shas):
+    try:
+        me = git.Actor.committer(commit.repo.config_reader()).email
+    except (ValueError, OSError):  # no identity: no commit of the tool's is known to be yours
+        me = None
+    versions: list[tuple[bytes, bool]] = []
+    seen: set[str] = set()
+    for record in out.split("\x1e")[1:]:
+        head, _, raw = record.partition("\n")
+        shas = [
+            parts[3]
+            for parts in (line.split() for line in raw.splitlines() if line.startswith(":"))
+            if len(parts) > 3 and set(parts[3]) != {"0"}
+        ]
+        if not shas or shas[0] in seen:
+            continue
+        seen.add(shas[0])
         try:
-            info = commit.repo.odb.info(bytes.fromhex(sha))
-            if info.size <= MAX_FILE_BYTES:
-                blobs.append(commit.repo.odb.stream(bytes.fromhex(sha)).read())
+            info = commit.repo.odb.info(bytes.fromhex(shas[0]))
+            if info.size > MAX_FILE_BYTES:
+                continue
+            blob = commit.repo.odb.stream(bytes.fromhex(shas[0])).read()
+            wrote = commit.repo.commit(head.strip())
         except (ValueError, OSError, git.GitCommandError):
             continue
-    return blobs
+        yours = me is not None and wrote.author.email == me and is_tool_commit(wrote)
+        versions.append((blob, yours))
+    return versions
 
 
 def blob_at_fork(tip: git.Commit | None, base: git.Commit, path: str) -> bytes | None:
@@ -855,10 +870,19 @@ def _ref_file_text(path: Path) -> str:
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:
-    """Compare-and-swap the branch to ``new`` (git's own ref locking; fails if it moved meanwhile)."""
+    """Compare-and-swap the branch to ``new`` (git's own ref locking; fails if it moved meanwhile).
+
+    Logged in the branch's reflog whatever ``core.logAllRefUpdates`` says (``--create-reflog``): the
+    push reads its ``juniper-rollout:`` entries to know the tool's own commits (pass 14a; with the
+    setting off, a push cut short after origin took it was later called a reviewer's)."""
     try:
         repo.git.update_ref(
-            "-m", f"juniper-rollout: {reason}", f"refs/heads/{branch}", new, old or ZERO
+            "--create-reflog",
+            "-m",
+            f"juniper-rollout: {reason}",
+            f"refs/heads/{branch}",
+            new,
+            old or ZERO,
         )
     except git.GitCommandError as err:
         if _sha_at(repo, f"refs/heads/{branch}") == new:
@@ -959,9 +983,16 @@ def push(repo: git.Repo, branch: str) -> str:
                     f"{ref}:{ref}",
                 )
             else:
-                landed = _own_tip_on_origin(repo, ref, first)
-                if landed is None:
+                found = _own_tip_on_origin(repo, ref, first, expected)
+                if found is None:
                     raise
+                landed, since_the_record = found
+                if not since_the_record:
+                    raise RepoError(
+                        f"origin/{branch} was moved back to {landed[:12]}, a commit the tool pushed "
+                        "before its last push (a reviewer's reset?); fetch and check it, then delete "
+                        "the remote branch to push again"
+                    ) from None
                 # the tool's own earlier push landed, unrecorded: pushed on the condition that
                 # origin still holds that commit
                 _to_origin(
@@ -1051,12 +1082,17 @@ def redact_origin(repo: git.Repo, text: str) -> str:
     return redact(text, *origin_urls(found))
 
 
-def _own_tip_on_origin(repo: git.Repo, ref: str, refused: git.GitCommandError) -> str | None:
+def _own_tip_on_origin(
+    repo: git.Repo, ref: str, refused: git.GitCommandError, expected: str
+) -> tuple[str, bool] | None:
     """The commit origin holds at ``ref`` when the lease refused the push (``stale info``) and that
-    commit is one the tool itself set the local branch to (its ``juniper-rollout:`` reflog entries);
-    else None. Pass 14a: a push stopped after origin had taken it (a second SIGTERM while origin's
+    commit is one the tool itself set the local branch to (its ``juniper-rollout:`` reflog entries),
+    with True when the tool set it after the commit of its last recorded push (``expected``); else
+    None. Pass 14a: a push stopped after origin had taken it (a second SIGTERM while origin's
     post-receive hook ran, or the 600 s limit) left no record, and every later push after a rebuild
-    said "origin/… has commits the tool did not push (a reviewer's?)" of the tool's own commit."""
+    said "origin/… has commits the tool did not push (a reviewer's?)" of the tool's own commit.
+    Pass 15: only a commit newer than the record is pushed over; origin moved back to an older one
+    of the tool's is someone's reset, said as such."""
     if "stale info" not in f"{refused.stdout} {refused.stderr}":
         return None
     try:
@@ -1067,12 +1103,15 @@ def _own_tip_on_origin(repo: git.Repo, ref: str, refused: git.GitCommandError) -
     remote = next(
         (line.split("\t")[0] for line in listed.splitlines() if line.endswith(f"\t{ref}")), None
     )
-    own = {
-        sha
-        for sha, _, why in (line.partition(" ") for line in written.splitlines())
-        if why.startswith("juniper-rollout: ")
-    }
-    return remote if remote in own else None
+    if remote is None:
+        return None
+    since_the_record = True  # the reflog lists the newest entry first
+    for sha, _, why in (line.partition(" ") for line in written.splitlines()):
+        if expected and sha == expected:
+            since_the_record = False
+        if sha == remote and why.startswith("juniper-rollout: "):
+            return remote, since_the_record
+    return None
 
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
@@ -1432,6 +1471,26 @@ def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str)
             raise RepoError(f"first commit in {path} failed: {text[:200]}{hint}") from None
 
 
+# git's traces record a transfer's whole URL (`run_command: git remote-http origin http://x:TOKEN@…`) to
+# the file or stream they name, whether set in the environment or by the user's `trace2.*Target`
+# config (measured with git 2.39: GIT_TRACE, GIT_TRACE2, GIT_TRACE2_EVENT, GIT_TRACE_CURL each wrote the
+# token; the environment's "0" overrides the config). A clone given a credential runs untraced.
+NO_TRACE = {
+    name: "0"
+    for name in (
+        "GIT_TRACE",
+        "GIT_TRACE2",
+        "GIT_TRACE2_EVENT",
+        "GIT_TRACE2_PERF",
+        "GIT_TRACE_CURL",
+        "GIT_TRACE_PACKET",
+        "GIT_TRACE_PACKFILE",
+        "GIT_TRACE_SETUP",
+        "GIT_TRACE_PERFORMANCE",
+    )
+} | {"GIT_TRACE_REDACT": "1"}
+
+
 def clone_repo(url: str, path: Path) -> None:
     """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply.
 
@@ -1455,6 +1514,8 @@ def clone_repo(url: str, path: Path) -> None:
                 f"GIT_CONFIG_VALUE_{index}": stored,
             }
         )
+        env.update(NO_TRACE)
+        env.pop("GIT_CURL_VERBOSE", None)
     # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
     # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
     # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)

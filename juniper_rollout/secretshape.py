@@ -19,7 +19,10 @@ _QUALIFIED = (
     r"|STAGING|STAGE|TEST|QA|UAT|LIVE|BACKUP|BASE"
     # pass 14b: a role or rotation qualifier (`DB_PASSWORD_REPLICA`, `_READONLY`, `_ADMIN`, `_ROOT`, Django's
     # `SECRET_KEY_FALLBACKS`) left a password of 8-15 letters unchecked, so a template holding it was printed
-    r"|PRIMARY|SECONDARY|REPLICA|RO|RW|READONLY|ADMIN|ROOT|ROTATED|FALLBACKS?|LEGACY|ALT))*"
+    r"|PRIMARY|SECONDARY|REPLICA|RO|RW|READONLY|ADMIN|ROOT|ROTATED|FALLBACKS?|LEGACY|ALT"
+    # round six (pass 14b's open item): a region or site qualifier (`DB_PASSWORD_EU`, `API_TOKEN_US_EAST_1`)
+    r"|EU|US|UK|APAC|EMEA|AMER|LATAM|ASIA|EAST|WEST|NORTH|SOUTH|CENTRAL|GLOBAL|REGION|LOCAL"
+    r"|INTERNAL|EXTERNAL))*"
 )
 _SECRET = re.compile(
     r"(?:^|_)(?:KEYS?|TOKENS?|PASSWORD|PASSWD|PASS|PWD|PW|PASSPHRASE|SECRETS?|DSN|CREDENTIALS?|PYPI)"
@@ -35,9 +38,39 @@ _SECRET = re.compile(
 def looks_secret(name: str) -> bool:
     """True for names like *_KEY, *_TOKEN, *_PASSWORD, *_PWD, *_SECRET, *_DSN, *API_KEY*, *_PYPI (case-insensitive),
     also numbered, versioned or per stage (*_PASSWORD2, *_TOKEN_V2, *_PASSWORD_PROD, *_KEY_BASE)."""
-    # pass 14b: camelCase (`dbPassword`, `keyStorePassword`: Spring's and JS's spelling) read as words
+    return bool(_SECRET.search(_words(name)))
+
+
+# A secret word anywhere among a name's words, whatever qualifies it (`PASSWORD_FOR_REPORTS`,
+# `DB_PASSWORD_EU_WEST_2`, `API_TOKEN_CANARY`), unless the last word says the value is about the
+# secret, not the secret (`PASSWORD_FILE`, `PASSWORD_MIN_LENGTH`, `TOKEN_URL`: pass 15 kept
+# `--password-file P` no finding). Wider than looks_secret, which decides what discovery and the
+# manifest keep out of `.env.example`, so it only widens what the leak guard checks.
+_SECRET_WORD = re.compile(
+    r"(?:^|_)(?:PASSWORD|PASSWD|PWD|PASSPHRASE|SECRETS?|TOKENS?|CREDENTIALS?|API_?KEYS?"
+    r"|PRIVATE_?KEYS?|AUTHKEY)(?:_|$)"
+)
+_ABOUT_A_SECRET = re.compile(
+    r"_(?:FILES?|PATH|DIR|LENGTH|LEN|MIN|MAX|LIMIT|COUNT|SIZE|TTL|EXPIRY|AGE|POLICY|URL|URI"
+    r"|ENDPOINT|HEADER|NAME|ID|TYPE|FORMAT|PROMPT|RESET|REGEX|PATTERN|HASHER|ALGORITHM|ENCODING)$"
+)
+
+
+def may_be_secret(name: str) -> bool:
+    """True for a secret-looking name (:func:`looks_secret`) and for any name holding a secret word
+    among its words: what the leak guard checks a short word of letters under (round six: a password
+    of 8-15 letters under `DB_PASSWORD_EU` was never checked, so a template holding it was printed)."""
+    words = _words(name)
+    return looks_secret(name) or (
+        _SECRET_WORD.search(words) is not None and _ABOUT_A_SECRET.search(words) is None
+    )
+
+
+def _words(name: str) -> str:
+    """``name`` upper-cased with ``_`` between its words; camelCase (`dbPassword`, `keyStorePassword`:
+    Spring's and JS's spelling) read as words (pass 14b)."""
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", words.upper())))
+    return re.sub(r"[^A-Z0-9]", "_", words.upper())
 
 
 # The one list of known credential shapes (token prefixes), asked two questions:
