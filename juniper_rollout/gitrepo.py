@@ -129,7 +129,23 @@ def _sha256(dotgit: Path) -> bool:
         config = (dotgit / "config").read_text(errors="replace").lower()
     except OSError:
         return False
-    return re.search(r"(?m)^\s*objectformat\s*=\s*sha256\s*$", config) is not None
+    if re.search(r"(?m)^\s*objectformat\s*=\s*sha256\s*$", config):
+        return True
+    if "objectformat" not in config:
+        return False
+    # pass 16b: spelled as git also reads it (`"sha256"` quoted, a `; comment` after it, a `\`
+    # line continuation), it was missed and the plan said "base branch 'main' not found": ask git
+    try:
+        shown = subprocess.run(
+            ["git", "--git-dir", str(dotgit), "rev-parse", "--show-object-format"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return shown == "sha256"
 
 
 def _gitdir_file(path: Path, dotgit: Path) -> str:

@@ -347,3 +347,36 @@ def test_drift_finds_a_plaintext_env_file_origin_held_before_a_force_push(fleet,
     paths = [f["path"] for f in found if f["id"] == "plaintext-env-in-history"]
     assert paths == [".env.local"], found
     assert "Zq16b" not in result.stdout + result.stderr
+
+
+# --- smaller list: a SHA-256 repository whose config spells the format as git also reads it ------------
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ['objectformat = "sha256"', "objectFormat = sha256 ; set by hand", "objectformat = sha2\\\n56"],
+    ids=["quoted", "comment", "continued"],
+)
+def test_a_sha256_repository_is_named_as_such_however_its_config_spells_it(
+    fleet, tmp_path, spelling
+):
+    """`git init --object-format=sha256` writes `objectformat = sha256`; git reads the value quoted,
+    with a comment after it, or continued over two lines just as well. The tool's text match missed
+    those and the issue's own symptom came back: "base branch 'main' not found" (plan, verify) and
+    sync's branch "absent" (pass 16b, smaller list)."""
+    repo = fleet.workspace / "sharepo"
+    subprocess.run(
+        ["git", "init", "-q", "--object-format=sha256", "-b", "main", str(repo)], check=True
+    )
+    git(repo, "commit", "-q", "--allow-empty", "-m", "init")
+    config = repo / ".git" / "config"
+    text = config.read_text()
+    assert "objectformat = sha256" in text
+    config.write_text(text.replace("objectformat = sha256", spelling))
+    assert git(repo, "rev-parse", "--show-object-format").strip() == "sha256"  # git reads it so
+    fleet.manifest.write_text(fleet.manifest.read_text() + "\n  - name: sharepo\n")
+    for command in ("plan", "verify", "sync"):
+        result = rollout(command, "--manifest", fleet.manifest, "--repo", "sharepo")
+        said = result.stdout + result.stderr
+        assert "SHA-256 repositories are not supported" in said, (command, said)
+        assert "not found" not in said
