@@ -172,6 +172,10 @@ _SCHEME_CREDENTIAL = re.compile(
     rb"(?i)(?:^|authorization:|[\"'=])[^\S\r\n]*(?:basic|bearer|token)[^\S\r\n]+([^\s,;\"']+)"
 )
 _MYSQL_USER = re.compile(rb"(?:^|\s)(?:-u|--user\b)")
+# pass 16b: curl's `-u user:password` (`--user`, `-uuser:password`, `--user=`): the password of
+# letters after the `:` was a part under no name, so under `CURL_OPTS` it went unchecked and a
+# template holding it was printed. Linear: the scan stops at the next space, `,`, `;` or quote.
+_USER_PASSWORD = re.compile(rb"(?:^|\s)(?:-u|--user)(?:=|[^\S\r\n]*)[^\s,;\"':]+:([^\s,;\"']+)")
 _GLUED_PASSWORD = re.compile(rb"(?:^|\s)-p([^\s,;\"'-][^\s,;\"']*)")
 
 
@@ -187,6 +191,7 @@ def _header_credentials(value: bytes) -> list[bytes]:
             found.append(decoded.partition(b":")[2])
     if _MYSQL_USER.search(value):
         found += [m[1] for m in _GLUED_PASSWORD.finditer(value)]
+    found += [m[1] for m in _USER_PASSWORD.finditer(value)]
     return found
 
 

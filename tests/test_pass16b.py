@@ -380,3 +380,32 @@ def test_a_sha256_repository_is_named_as_such_however_its_config_spells_it(
         said = result.stdout + result.stderr
         assert "SHA-256 repositories are not supported" in said, (command, said)
         assert "not found" not in said
+
+
+# --- 13.6: curl's `-u user:password` ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "part", "refused"),
+    [
+        ("CURL_OPTS=-u admin:Horsebatteryz", "Horsebatteryz", True),
+        ("CURL_OPTS=--user admin:Horsebatteryz -s", "Horsebatteryz", True),
+        ("CURL_OPTS=-uadmin:Horsebatteryz", "Horsebatteryz", True),
+        ('CURL_OPTS="--user=admin:Horsebatteryz"', "Horsebatteryz", True),
+        # controls: a `key:value` label, and a user given alone, are no password
+        ("LABELS=team:platformteam", "platformteam", False),
+        ("CURL_OPTS=-u admin --max-time 30 -H Accept:information", "information", False),
+    ],
+    ids=["dash-u", "long-user", "glued", "user-equals", "label", "user-alone"],
+)
+def test_the_password_of_curls_user_option_is_checked(tmp_path, line, part, refused):
+    """`CURL_OPTS=-u admin:PASSWORD` (curl's basic auth, `--user` alike): the text after `:` was a part
+    under no name, so a password of 8-15 letters under a name that looks no secret went unchecked and
+    a template holding it was printed (the `user:X` piece of pass 13b, round six's Basic header; pass
+    16b, 13.6)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"ops: {part}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert ("value on line 1 of the plaintext .env" in result.stdout) is refused, result.stdout
+    assert (f"+ops: {part}" in result.stdout) is not refused
