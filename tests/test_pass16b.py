@@ -409,3 +409,30 @@ def test_the_password_of_curls_user_option_is_checked(tmp_path, line, part, refu
     result = rollout("plan", "--manifest", manifest)
     assert ("value on line 1 of the plaintext .env" in result.stdout) is refused, result.stdout
     assert (f"+ops: {part}" in result.stdout) is not refused
+
+
+# --- 13.9: drift repeating a commit's subject that holds the value -------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif"])
+@pytest.mark.parametrize("ref", [(), ("--ref", "side")], ids=["history", "tracked"])
+def test_drift_never_repeats_a_commit_subject_holding_a_value(fleet, tmp_path, fmt, ref):
+    """`git commit -F .env.local` (the file given as the message by mistake: the subject is its first
+    line, `API_TOKEN=…`) or `-m "add SECRET_KEY=…"`: drift named the commits that added the plaintext
+    env files with their subjects, so the finding about the leak printed the token, in text, JSON and
+    SARIF (an upload to code scanning) alike (pass 16b, 13.9). The commits are still named by id."""
+    from tests.test_pass3 import commit_on
+
+    repo = fleet.repo("juniper-data")
+    token = "Zq16bSubjectTok-77aa"
+    files = {".env.local": f"API_TOKEN={token}\n"}
+    added = commit_on(repo, "main", files, tmp_path, f"API_TOKEN={token}")
+    more = {".env.production": "X=1\n"}
+    tracked = commit_on(repo, added, more, tmp_path, f"deploy: add SECRET_KEY={token}")
+    git(repo, "update-ref", "refs/heads/side", tracked)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-data", *ref)
+    result = rollout("drift", *only, "--format", fmt)
+    out = result.stdout + result.stderr
+    assert token not in out, out
+    assert "its subject holds NAME=value text or a credential: not shown" in out, out
+    assert added[:7] in out and tracked[:7] in out
