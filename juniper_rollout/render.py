@@ -88,6 +88,12 @@ class ConfinedLoader(FileSystemLoader):
                 f"{template} leads outside the templates folder {self.root} (templates come from "
                 "inside it only)"
             )
+        inside = os.path.relpath(real, self.root).split(os.sep)
+        if any(p.lower().rstrip(". ") in (".git", "git~1") for p in [*pieces, *inside]):
+            raise SecurityError(  # pass 16b: a clone's .git/config (a CI checkout's auth header)
+                f"{template} is inside a .git folder (git's own files: its config may hold "
+                "credentials); it cannot be a template"
+            )
         if _env_named(os.path.basename(real)):  # a symlink to one, inside
             raise SecurityError(
                 f"{template} leads to {os.path.basename(real)}, named like a plaintext env file; "
@@ -121,7 +127,8 @@ class ConfinedLoader(FileSystemLoader):
             raise SecurityError(f"{template} is not UTF-8 text") from None
         if names_credential(source):  # ~/.git-credentials, gh's hosts.yml, a .netrc…
             raise SecurityError(
-                f"{template} holds a credential (a URL with a password, or a known token shape); a templates "
+                f"{template} holds a credential (a URL with a password, a known token shape or an "
+                "HTTP Basic one); a templates "
                 "folder never holds secrets: check the manifest's templates:"
             )
         mtime = info.st_mtime

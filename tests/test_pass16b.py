@@ -436,3 +436,48 @@ def test_drift_never_repeats_a_commit_subject_holding_a_value(fleet, tmp_path, f
     assert token not in out, out
     assert "its subject holds NAME=value text or a credential: not shown" in out, out
     assert added[:7] in out and tracked[:7] in out
+
+
+# --- 13.6: a template read from a clone's .git (a CI checkout's credential) ----------------------------
+
+CHECKOUT_HEADER = "AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX1pxMTZiQWN0aW9uc1Rva2VuMTIzNA=="
+# base64 of `x-access-token:ghs_Zq16bActionsToken1234`: what actions/checkout writes into .git/config
+
+
+@pytest.mark.parametrize("how", ["path", "symlink", "hard-link"])
+def test_a_template_from_a_clones_git_folder_or_holding_a_basic_credential_is_refused(
+    tmp_path, how
+):
+    """`templates:` a folder holding a clone (a CI workspace), `template: clone/.git/config`: a CI
+    checkout keeps its token there as an `http.<url>.extraheader` Basic header (base64 of
+    `x-access-token:TOKEN`), which no credential shape matched: the plan printed the header and apply
+    would commit it (pass 16b, 13.6). A template is never read through a `.git` folder (by its name or
+    where a symlink inside leads), and a Basic credential is a credential wherever it is."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "x\n")
+    clone = tmp_path / "tpl" / "checkout"
+    subprocess.run(["git", "init", "-q", str(clone)], check=True)
+    git(clone, "config", "http.https://github.com/.extraheader", CHECKOUT_HEADER)
+    name = {"path": "checkout/.git/config", "symlink": "cfg.j2", "hard-link": "cfg.j2"}[how]
+    if how == "symlink":
+        (tmp_path / "tpl" / "cfg.j2").symlink_to(clone / ".git" / "config")
+    elif how == "hard-link":
+        (tmp_path / "tpl" / "cfg.j2").hardlink_to(clone / ".git" / "config")
+    manifest.write_text(manifest.read_text().replace("template: notes.j2", f"template: {name}"))
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    said = "is inside a .git folder" if how != "hard-link" else "holds a credential"
+    assert said in result.stderr, result.stderr
+    assert "eC1hY2Nlc3MtdG9rZW46" not in result.stdout + result.stderr
+
+
+def test_a_template_naming_basic_auth_with_a_placeholder_still_renders(tmp_path):
+    """The control: a guide showing the header with a placeholder or a variable is no credential."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    text = 'curl -H "Authorization: Basic YOUR_BASE64_HERE" (basic settings)\n'
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", text)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "YOUR_BASE64_HERE" in result.stdout
