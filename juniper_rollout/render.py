@@ -62,6 +62,35 @@ def _env_named(name: str) -> bool:
     return DEFAULT_ENV_FILES.is_plaintext(name) or DEFAULT_ENV_FILES.is_plaintext(name.lower())
 
 
+# pass 16b: well-known files that hold passwords in no shape a scan can tell (`.netrc`'s `password X`,
+# `.pgpass`'s last field, docker's base64 `auth`, `aws_secret_access_key`): refused by name, as `.env` is
+_CREDENTIAL_NAMES = {
+    ".netrc",
+    "_netrc",
+    ".pgpass",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+    ".my.cnf",
+    ".boto",
+    ".s3cfg",
+    ".dockercfg",
+}
+_CREDENTIAL_PATHS = {
+    (".aws", "credentials"),
+    (".docker", "config.json"),
+    ("gh", "hosts.yml"),
+    (".kube", "config"),
+}
+
+
+def _credential_file(parts: list[str]) -> bool:
+    names = [p.lower() for p in parts if p]
+    return bool(names) and (
+        names[-1] in _CREDENTIAL_NAMES or tuple(names[-2:]) in _CREDENTIAL_PATHS
+    )
+
+
 class ConfinedLoader(FileSystemLoader):
     """Templates from inside the templates folder only: no ``..``, no symlink leading out of it,
     regular files only (a FIFO would hang), never a file holding an age private key."""
@@ -93,6 +122,11 @@ class ConfinedLoader(FileSystemLoader):
             raise SecurityError(  # pass 16b: a clone's .git/config (a CI checkout's auth header)
                 f"{template} is inside a .git folder (git's own files: its config may hold "
                 "credentials); it cannot be a template"
+            )
+        if _credential_file(pieces) or _credential_file(inside):
+            raise SecurityError(
+                f"{template} is named like a credentials file (.netrc, .pgpass, .aws/credentials, "
+                ".docker/config.json, …); it cannot be a template"
             )
         if _env_named(os.path.basename(real)):  # a symlink to one, inside
             raise SecurityError(

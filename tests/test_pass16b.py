@@ -481,3 +481,43 @@ def test_a_template_naming_basic_auth_with_a_placeholder_still_renders(tmp_path)
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout + result.stderr
     assert "YOUR_BASE64_HERE" in result.stdout
+
+
+# --- 13.6: well-known credentials files whose passwords have no shape ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (".netrc", "machine github.com\n  login jane\n  password Zq16bHorsebattery\n"),
+        (".pgpass", "db.example:5432:app:app:Zq16bHorsebattery\n"),
+        (".docker/config.json", '{"auths": {"ghcr.io": {"auth": "amFuZTpacTE2YkhvcnNl"}}}\n'),
+        (".aws/credentials", "[default]\naws_secret_access_key = Zq16bwJalrXUtnFEMIK7MDENGbPxRf\n"),
+    ],
+)
+def test_a_template_named_like_a_credentials_file_is_refused(tmp_path, name, text):
+    """`templates:` a home folder or a CI workspace, `template: .netrc`: a password of letters, the last
+    field of `.pgpass`, docker's base64 `auth`, `aws_secret_access_key` match no credential shape, so
+    the plan printed them (the loader's own docstring named `.netrc` as refused). Refused by name, as
+    a plaintext env file is (pass 16b, 13.6)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "x\n")
+    held = tmp_path / "tpl" / name
+    held.parent.mkdir(parents=True, exist_ok=True)
+    held.write_text(text)
+    manifest.write_text(manifest.read_text().replace("template: notes.j2", f"template: {name}"))
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "is named like a credentials file" in result.stderr, result.stderr
+    assert "Zq16b" not in result.stdout + result.stderr and "amFuZ" not in result.stdout
+
+
+def test_a_template_named_config_json_elsewhere_still_renders(tmp_path):
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "x\n")
+    (tmp_path / "tpl" / "config.json").write_text('{"log_level": "info"}\n')
+    manifest.write_text(manifest.read_text().replace("template: notes.j2", "template: config.json"))
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout + result.stderr
