@@ -123,11 +123,6 @@ class ConfinedLoader(FileSystemLoader):
                 f"{template} is inside a .git folder (git's own files: its config may hold "
                 "credentials); it cannot be a template"
             )
-        if _credential_file(pieces) or _credential_file(inside):
-            raise SecurityError(
-                f"{template} is named like a credentials file (.netrc, .pgpass, .aws/credentials, "
-                ".docker/config.json, …); it cannot be a template"
-            )
         if _env_named(os.path.basename(real)):  # a symlink to one, inside
             raise SecurityError(
                 f"{template} leads to {os.path.basename(real)}, named like a plaintext env file; "
@@ -164,6 +159,11 @@ class ConfinedLoader(FileSystemLoader):
                 f"{template} holds a credential (a URL with a password, a known token shape or an "
                 "HTTP Basic one); a templates "
                 "folder never holds secrets: check the manifest's templates:"
+            )
+        if _credential_file(pieces) or _credential_file(inside):
+            raise SecurityError(
+                f"{template} is named like a credentials file (.netrc, .pgpass, .aws/credentials, "
+                ".docker/config.json, …); it cannot be a template"
             )
         mtime = info.st_mtime
         self.loaded[template] = data
