@@ -169,6 +169,9 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, .
             f"apply will refuse it: {repo.branch} holds commits the tool did not make "
             "(merge or delete that branch first)"
         )
+    clash = gitrepo.branch_in_the_way(clone, repo.branch) if mode is None else None
+    if clash is not None:  # pass 16b: plan said "1 with changes", apply failed in git's words
+        notes.append(f"apply will refuse it: {gitrepo.branch_clash(repo.branch, clash)}")
     where = gitrepo.checked_out_in(clone, repo.branch)
     if where is not None:
         notes.append(

@@ -919,7 +919,35 @@ def _ref_failure(branch: str, err: git.GitCommandError) -> str:
         )
     if "but expected" in text or "is at" in text:
         return f"branch {branch} moved while the rollout ran; run plan again"
+    clash = re.search(r"'refs/heads/([^']+)' exists; cannot create", text)
+    if clash:  # pass 16b: git's own words only, no way out
+        return branch_clash(branch, clash.group(1))
     return f"could not update branch {branch}: {' '.join(text.split())[:200]}"
+
+
+def branch_clash(branch: str, other: str) -> str:
+    """Why ``branch`` cannot be created beside the existing branch ``other`` (one is a folder of the other)."""
+    return (
+        f"branch {branch} cannot be created: the branch {other} exists, and git cannot keep a branch "
+        f"and a branch under its name as a folder (refs/heads/{other}); rename {other} "
+        f"(`git branch -m {shell_word(other)} {shell_word(other.replace('/', '-') + '-old')}`) or set "
+        "another `branch:` "
+        "in the manifest"
+    )
+
+
+def branch_in_the_way(repo: git.Repo, branch: str) -> str | None:
+    """An existing local branch that stops ``branch`` from being created (``chore`` for ``chore/x``,
+    or ``chore/x/y``), or None."""
+    try:
+        out = repo.git.for_each_ref("--format=%(refname)", f"refs/heads/{branch.split('/')[0]}")
+    except git.GitCommandError:
+        return None
+    for ref in out.split():
+        name = ref.removeprefix("refs/heads/")
+        if name != branch and (branch.startswith(name + "/") or name.startswith(branch + "/")):
+            return name
+    return None
 
 
 @contextmanager

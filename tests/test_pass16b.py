@@ -521,3 +521,32 @@ def test_a_template_named_config_json_elsewhere_still_renders(tmp_path):
     manifest.write_text(manifest.read_text().replace("template: notes.j2", "template: config.json"))
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout + result.stderr
+
+
+# --- smaller list: a branch name git cannot create beside an existing branch -----------------------------
+
+
+@pytest.mark.parametrize("existing", ["chore", f"{BRANCH}/wip"], ids=["a-folder", "under-it"])
+def test_a_branch_beside_a_branch_named_as_its_folder_is_said_at_plan_and_apply_with_a_way_out(
+    fleet, existing
+):
+    """A clone with a branch `chore` (or `chore/sops-age-rollout/wip`): git cannot create
+    `chore/sops-age-rollout` beside it. Plan said "1 with changes", then apply failed in git's words:
+    "could not update branch …: stderr: 'fatal: update_ref failed … 'refs/heads/chore' exists; cannot
+    create …'", with no way out (pass 16b, smaller list: branch names). Now plan says apply will refuse
+    it, apply says why in one line, and its `git branch -m` works when pasted."""
+    repo = fleet.repo("juniper-ml")
+    git(repo, "branch", existing)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-ml")
+    plan = rollout("plan", *only)
+    assert f"apply will refuse it: branch {BRANCH} cannot be created: the branch {existing}" in (
+        plan.stdout
+    ), plan.stdout
+    apply = rollout("apply", *only, "--yes")
+    assert apply.code == 1
+    assert f"branch {BRANCH} cannot be created: the branch {existing} exists" in apply.stdout
+    assert "stderr" not in apply.stdout and "fatal" not in apply.stdout
+    pasted = re.search(r"`(git branch -m [^`]*)`", apply.stdout)[1]
+    subprocess.run(pasted, shell=True, cwd=repo, check=True)
+    again = rollout("apply", *only, "--yes")
+    assert again.code == 0 and "created" in again.stdout, again.stdout
