@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers import git, rollout
+from tests.helpers import clone_state, git, rollout
 
 BRANCH = "chore/sops-age-rollout"
 TOKEN = "ghp_" + "Zq16bTokenAAAAbbbbCCCCddddEEEEffff1234"  # a GitHub token's shape
@@ -215,7 +215,9 @@ def test_a_file_the_tool_creates_where_gitattributes_says_lfs_is_skipped_with_a_
     repo = fleet.repo("juniper-ml")
     main_moves_to(repo, {".gitattributes": f"{pattern} {LFS_LINE}\n"}, tmp_path)
     only = ("--manifest", fleet.manifest, "--repo", "juniper-ml")
+    before = clone_state(repo)
     result = rollout("plan", *only, "--json")
+    assert clone_state(repo) == before  # git check-attr read a throwaway index, never the clone's
     entry = next(
         f
         for r in json.loads(result.stdout)["repos"]
