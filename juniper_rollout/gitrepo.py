@@ -1259,8 +1259,10 @@ def origin_once_held(repo: git.Repo) -> list[str]:
     root = Path(repo.common_dir) / "logs" / "refs" / "remotes"
     for top, _dirs, files in os.walk(root):
         for name in files:
-            try:
-                text = (Path(top) / name).read_bytes()[-(1 << 22) :]
+            try:  # the newest 4 MB of each (a reflog grows with every fetch)
+                with open(Path(top) / name, "rb") as handle:
+                    handle.seek(max(0, os.fstat(handle.fileno()).st_size - (1 << 22)))
+                    text = handle.read(1 << 22)
             except OSError:
                 continue
             for line in text.decode("ascii", "replace").splitlines():
