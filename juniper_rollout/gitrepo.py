@@ -1259,6 +1259,8 @@ def origin_once_held(repo: git.Repo) -> list[str]:
     root = Path(repo.common_dir) / "logs" / "refs" / "remotes"
     for top, _dirs, files in os.walk(root):
         for name in files:
+            if not (Path(top) / name).is_file():  # a FIFO would block the read
+                continue
             try:  # the newest 4 MB of each (a reflog grows with every fetch)
                 with open(Path(top) / name, "rb") as handle:
                     handle.seek(max(0, os.fstat(handle.fileno()).st_size - (1 << 22)))
