@@ -552,3 +552,27 @@ def test_a_branch_beside_a_branch_named_as_its_folder_is_said_at_plan_and_apply_
     subprocess.run(pasted, shell=True, cwd=repo, check=True)
     again = rollout("apply", *only, "--yes")
     assert again.code == 0 and "created" in again.stdout, again.stdout
+
+
+# --- 13.7: a usage error quoting a URL's token ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("bootstrap", "newone", f"https://x-access-token:{TOKEN}@github.com/o/r.git"),
+        ("bootstrap", "newone", f"https://{TOKEN}@github.com/o/r.git"),
+        ("bootstrap", "newone", TOKEN),
+        ("plan", f"https://github.com/o/r.git?access_token={TOKEN}"),
+    ],
+    ids=["user-info", "user-token", "bare-token", "query"],
+)
+def test_a_usage_error_never_repeats_a_token_typed_on_the_command_line(args):
+    """`rollout bootstrap NAME https://x-access-token:TOKEN@…` (the `--url` forgotten: an easy slip)
+    said "got unexpected extra argument(s) (https://x-access-token:ghp_…@github.com/o/r.git)": click's
+    usage errors quote what was typed, and bootstrap's own URL checks never saw it (pass 16b, 13.7)."""
+    result = rollout(*args)
+    assert result.code == 2
+    assert "unexpected extra argument" in result.stderr, result.stderr
+    assert "Zq16b" not in result.stdout + result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
