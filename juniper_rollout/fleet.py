@@ -109,9 +109,7 @@ def _plan_at(
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
         raise RepoError(obstacle)
-    cleared = leakguard.check(
-        manifest, repo, plan.files, (v.default for v in snap.code_vars), fleet
-    )
+    cleared = leakguard.check(manifest, repo, plan.files, _read_in_the_code(snap), fleet)
     return replace(plan, cleared=cleared)
 
 
@@ -156,7 +154,7 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
         manifest,
         repo,
         [a.change for a in result.artifacts if a.change is not None],
-        (v.default for v in snap.code_vars),
+        _read_in_the_code(snap),
     )  # --diff prints what was rendered
     return result
 
@@ -179,6 +177,14 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, .
             f"({gitrepo.worktree_advice(clone, where, repo.path)})"
         )
     return tuple(notes)
+
+
+def _read_in_the_code(snap: Snapshot) -> list[str | None]:
+    """What the `.env.example` shows from the base's committed code: each default, and each field's
+    description and group title (pass 16c: `TOKEN_STORE=database` in `.env`, and a description saying
+    "kept in the database or memory", refused an ordinary repo's first plan once the leak guard
+    checked words under any name holding "token"). Committed text is no new leak."""
+    return [text for v in snap.code_vars for text in (v.default, v.description, v.group)]
 
 
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snapshot:

@@ -36,7 +36,14 @@ from juniper_rollout import proctree
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
-from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, redact, strip_userinfo
+from juniper_rollout.urls import (
+    ORIGIN_URLS,
+    names_a_login_only,
+    network_git_env,
+    origin_urls,
+    redact,
+    strip_userinfo,
+)
 from juniper_rollout.wording import shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -1539,6 +1546,28 @@ NO_TRACE = {
 } | {"GIT_TRACE_REDACT": "1"}
 
 
+def _no_credential_keepers(index: int) -> dict[str, str]:
+    """The environment that keeps a clone's URL credential from the user's helpers and askpass.
+
+    Pass 16c: git hands a URL's credential that worked to the user's credential helpers (`store`
+    wrote it to ~/.git-credentials in plain text; `cache`, a keychain keep it), and erases one refused
+    from them (the user's own stored login for that host with it): an empty helper, read last (after
+    the config files, and after a `git -c credential.helper=…` above the tool), empties the list. A
+    token given as the user name alone (`https://TOKEN@host/…`) and refused was handed to the user's
+    askpass program (GIT_ASKPASS, core.askPass, SSH_ASKPASS: an editor's input box, a GUI dialog, its
+    command line) in "Password for 'https://TOKEN@host'": GIT_ASKPASS set but empty asks none."""
+    env = {
+        "GIT_CONFIG_COUNT": str(index + 1),
+        f"GIT_CONFIG_KEY_{index}": "credential.helper",
+        f"GIT_CONFIG_VALUE_{index}": "",
+        "GIT_ASKPASS": "",
+    }
+    above = os.environ.get("GIT_CONFIG_PARAMETERS")
+    if above:
+        env["GIT_CONFIG_PARAMETERS"] = f"{above} 'credential.helper'=''"
+    return env
+
+
 def clone_repo(url: str, path: Path) -> None:
     """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply.
 
@@ -1547,6 +1576,13 @@ def clone_repo(url: str, path: Path) -> None:
     an ``url.<whole>.insteadOf`` given through the environment (``GIT_CONFIG_COUNT``), so neither
     the clone's ``.git/config`` nor the command line holds it."""
     stored, env = strip_userinfo(url), {**os.environ, **network_git_env()}  # no prompt, no stall
+    if re.search(r"[\x00-\x1f\x7f]", url):
+        # pass 16c: urllib drops a newline or tab from a URL, git does not: a token holding one was
+        # printed whole in git's "invalid key (newline): url.http://x:TOKEN….insteadOf", unredacted
+        raise RepoError(
+            f"git clone {stored} refused: the URL holds a control character (a line break or tab "
+            "pasted with it?); nothing cloned: pass the URL on one line"
+        )
     try:
         git.Git.check_unsafe_protocols(stored)
         git.Git.check_unsafe_protocols(url)
@@ -1564,6 +1600,9 @@ def clone_repo(url: str, path: Path) -> None:
         )
         env.update(NO_TRACE)
         env.pop("GIT_CURL_VERBOSE", None)
+        # a login name alone (`https://jane@bitbucket.org/…`) gets its password from the user's helper
+        if not names_a_login_only(url):
+            env.update(_no_credential_keepers(index + 1))
     # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
     # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
     # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)

@@ -169,7 +169,8 @@ _SLASH_PASSWORD = re.compile(rb"(?:^|[\s,;\"'])[A-Za-z0-9_.$#-]+/([^\s/@\"']+)@"
 # `--user=app`): a word of letters there was no pair, so a template holding it was printed. Linear:
 # each scan stops at the next space, `,`, `;` or quote.
 _SCHEME_CREDENTIAL = re.compile(
-    rb"(?i)(?:^|authorization:|[\"'=])[^\S\r\n]*(?:basic|bearer|token)[^\S\r\n]+([^\s,;\"']+)"
+    rb"(?i)(?:^|authorization:|[\"'=])[^\S\r\n]*(?:basic|bearer|token|bot|apikey|ssws)[^\S\r\n]+"
+    rb"([^\s,;\"']+)"
 )
 _MYSQL_USER = re.compile(rb"(?:^|\s)(?:-u|--user\b)")
 # pass 16b: curl's `-u user:password` (`--user`, `-uuser:password`, `--user=`): the password of
@@ -177,19 +178,69 @@ _MYSQL_USER = re.compile(rb"(?:^|\s)(?:-u|--user\b)")
 # template holding it was printed. Linear: the scan stops at the next space, `,`, `;` or quote.
 _USER_PASSWORD = re.compile(rb"(?:^|\s)(?:-u|--user)(?:=|[^\S\r\n]*)[^\s,;\"':]+:([^\s,;\"']+)")
 _GLUED_PASSWORD = re.compile(rb"(?:^|\s)-p([^\s,;\"'-][^\s,;\"']*)")
+# pass 16c: an Authorization header with any other scheme (`ApiKey X`: Elastic, `SSWS X`: Okta, `Bot X`)
+# or none (`Authorization: X`), also as a JSON member (`"Authorization": "…"`); and mysql's `-pX` in a
+# command that names the mysql or mariadb program but no user (`mysql -h db -pX app`: the login's name
+# is the user). Linear, as above.
+_AUTHORIZATION = re.compile(
+    rb"(?i)authorization[\"']?[^\S\r\n]*[:=][^\S\r\n]*[\"']?[^\S\r\n]*"
+    rb"(?:[A-Za-z][A-Za-z0-9_.-]*[^\S\r\n]+)?([^\s,;\"']+)"
+)
+_MYSQL_PROGRAM = re.compile(rb"(?:^|[\s/\"'])(?:mysql|mariadb)[a-z-]*(?:\s|$)")
+# pass 16c: a header or a JSON member under a secret name (`PRIVATE-TOKEN: X`: GitLab's, `X-Api-Key: X`,
+# `{"password": "X"}`): its name decides, as a `NAME=X` pair's does. Linear, as _PAIR.
+_COLON_PAIR = re.compile(
+    rb"(?:^|[\s,;{\"'])([A-Za-z_][A-Za-z0-9_.-]*)[\"']?[^\S\r\n]*:[^\S\r\n]*"
+    rb"(?:\"([^\"]*)\"|'([^']*)'|([^\s,;\"'}]+))"
+)
+
+
+# pass 16c's open items: other programs' password options, read as mysql's `-p` is, in a value naming
+# the program (redis-cli's `-a X`, sshpass's `-p X`, smbclient's `-U user%X`, ldapsearch's `-w X`); an
+# XML element under a secret name (`<password>X</password>`); a password and its value as the next
+# word (a .netrc line's `password X`, nslcd's `bindpw X`). Linear: each scan stops at the next space,
+# quote or `<` (an element's text at 1,024 bytes).
+_OPTION = rb"[^\S\r\n]*([^\s,;\"'-][^\s,;\"']*)"
+_PROGRAM_PASSWORDS = tuple(
+    (re.compile(rb"(?:^|[\s/\"'])" + program + rb"(?:\s|$)"), re.compile(rb"(?:^|\s)" + option))
+    for program, option in (
+        (rb"redis-cli", rb"-a" + _OPTION),
+        (rb"sshpass", rb"-p" + _OPTION),
+        (rb"ldap[a-z]*", rb"-w" + _OPTION),
+        (rb"smbclient", rb"-U[^\S\r\n]*[^\s%]*%([^\s,;\"']+)"),
+    )
+)
+_XML_ELEMENT = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.-]*)>([^<]{1,1024})</\1>")
+_WORD_PAIR = re.compile(
+    rb"(?i)(?:^|\s)(?:password|passwd|passphrase|bindpw)[^\S\r\n]+([^\s,;\"'<]+)"
+)
+
+
+def _more_named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
+    found = [
+        (b"PASSWORD", m[1])
+        for program, option in _PROGRAM_PASSWORDS
+        if program.search(value)
+        for m in option.finditer(value)
+    ]
+    found += [(m[1], m[2].strip()) for m in _XML_ELEMENT.finditer(value)]
+    found += [(b"PASSWORD", m[1]) for m in _WORD_PAIR.finditer(value)]
+    # a URL's user name alone may be a key (`https://KEY@host`, pass 16c): checked as a password
+    found += [(b"PASSWORD", m[1]) for m in _URL_USERINFO.finditer(value) if b":" not in m[1]]
+    return found
 
 
 def _header_credentials(value: bytes) -> list[bytes]:
     found = []
-    for m in _SCHEME_CREDENTIAL.finditer(value):
+    for m in [*_SCHEME_CREDENTIAL.finditer(value), *_AUTHORIZATION.finditer(value)]:
         found.append(m[1])
-        try:
-            decoded = base64.b64decode(m[1], validate=True)
+        try:  # a hand-written Basic credential may lack its `=` padding
+            decoded = base64.b64decode(m[1] + b"=" * (-len(m[1]) % 4), validate=True)
         except ValueError:  # binascii.Error is one: a Bearer token, or Basic with no base64
             continue
         if b":" in decoded:
             found.append(decoded.partition(b":")[2])
-    if _MYSQL_USER.search(value):
+    if _MYSQL_USER.search(value) or _MYSQL_PROGRAM.search(value):
         found += [m[1] for m in _GLUED_PASSWORD.finditer(value)]
     found += [m[1] for m in _USER_PASSWORD.finditer(value)]
     return found
@@ -207,6 +258,8 @@ def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
     if len(value) <= MAX_EXPANDED:  # a megabyte of `x=y ` is no connection string: bounded
         found += [(m[1], m[2] or m[3] or m[4] or m[5] or b"") for m in _PAIR.finditer(value)]
         found += [(m[1], m[2] or m[3] or m[4] or b"") for m in _FLAG_PAIR.finditer(value)]
+        found += [(m[1], m[2] or m[3] or m[4] or b"") for m in _COLON_PAIR.finditer(value)]
+        found += _more_named_parts(value)
     return found + [(n, unquote_to_bytes(part)) for n, part in found]
 
 

@@ -21,7 +21,8 @@ _QUALIFIED = (
     # `SECRET_KEY_FALLBACKS`) left a password of 8-15 letters unchecked, so a template holding it was printed
     r"|PRIMARY|SECONDARY|REPLICA|RO|RW|READONLY|ADMIN|ROOT|ROTATED|FALLBACKS?|LEGACY|ALT"
     # round six (pass 14b's open item): a region or site qualifier (`DB_PASSWORD_EU`, `API_TOKEN_US_EAST_1`)
-    r"|EU|US|UK|APAC|EMEA|AMER|LATAM|ASIA|EAST|WEST|NORTH|SOUTH|CENTRAL|GLOBAL|REGION|LOCAL"
+    # (not REGION itself, pass 16c: `KMS_KEY_REGION`, `SECRETS_REGION` name where a key or secret lives)
+    r"|EU|US|UK|APAC|EMEA|AMER|LATAM|ASIA|EAST|WEST|NORTH|SOUTH|CENTRAL|GLOBAL|LOCAL"
     r"|INTERNAL|EXTERNAL))*"
 )
 _SECRET = re.compile(
@@ -47,12 +48,15 @@ def looks_secret(name: str) -> bool:
 # `--password-file P` no finding). Wider than looks_secret, which decides what discovery and the
 # manifest keep out of `.env.example`, so it only widens what the leak guard checks.
 _SECRET_WORD = re.compile(
-    r"(?:^|_)(?:PASSWORD|PASSWD|PWD|PASSPHRASE|SECRETS?|TOKENS?|CREDENTIALS?|API_?KEYS?"
+    r"(?:^|_)(?:PASSWORD|PASSWD|PWD|PASSPHRASE|PASSCODE|PIN|SECRETS?|TOKENS?|CREDENTIALS?|API_?KEYS?"
     r"|PRIVATE_?KEYS?|AUTHKEY)(?:_|$)"
+    # pass 16c: a short secret word with a country or region code after it (`DB_PASS_DE`,
+    # `REDIS_PW_FR`, `SIGNING_KEY_EU`), and Stripe's `_SK` (its secret key) at a name's end
+    r"|(?:^|_)(?:PASS|PW|KEY)_[A-Z]{2}$|_SK$"
 )
 _ABOUT_A_SECRET = re.compile(
     r"_(?:FILES?|PATH|DIR|LENGTH|LEN|MIN|MAX|LIMIT|COUNT|SIZE|TTL|EXPIRY|AGE|POLICY|URL|URI"
-    r"|ENDPOINT|HEADER|NAME|ID|TYPE|FORMAT|PROMPT|RESET|REGEX|PATTERN|HASHER|ALGORITHM|ENCODING)$"
+    r"|ENDPOINT|HEADER|NAME|ID|TYPE|FORMAT|PROMPT|REGEX|PATTERN|HASHER|ALGORITHM|ENCODING)$"
 )
 
 

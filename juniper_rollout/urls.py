@@ -137,6 +137,20 @@ def strip_userinfo(url: str) -> str:
     return urlunsplit(parts._replace(netloc=keep + host))
 
 
+def names_a_login_only(url: str) -> bool:
+    """True for ``scheme://user@host/…`` whose user is a login name, not a credential (Bitbucket's own
+    clone URLs, ``https://jane@bitbucket.org/…``): no password, no query, and a user name that is no
+    token shape nor a long random run. Its password is the user's credential helper's to give."""
+    info = userinfo(url)
+    return bool(
+        info
+        and ":" not in info
+        and not query(url)
+        and not _hostless_password(url)
+        and not carries_credential(unquote(info))
+    )
+
+
 def redact(text: str, *urls: str | None) -> str:
     """``text`` with the user-info and query string of ``urls`` (whole and in pieces) replaced by ``***``."""
     for url in urls:

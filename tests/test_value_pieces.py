@@ -75,3 +75,48 @@ def test_region_qualified_names_look_secret_and_other_words_still_do_not():
     # about a secret, not one: a file's path, a length, an address
     for name in ("PASSWORD_MIN_LENGTH", "TOKEN_LIMIT", "password-file", "TOKEN_URL"):
         assert not may_be_secret(name), name
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'REDIS_CMD="redis-cli -h cache -a {WORD} ping"',
+        f'COPY_CMD="sshpass -p {WORD} scp a b"',
+        f'SHARE_CMD="smbclient //srv/share -U backup%{WORD}"',
+        f'LDAP_CMD="ldapsearch -x -D cn=admin -w {WORD}"',
+        f'SETTINGS_XML="<server><password>{WORD}</password></server>"',
+        f'NETRC_LINE="machine api.example.invalid login bot password {WORD}"',
+        f"NSLCD_BIND=bindpw {WORD}",
+        f"CHAT_AUTH=Bot {WORD}",
+        f"MIRROR_URL=https://{WORD}@git.example.invalid/r.git",
+        f"DB_PASS_DE={WORD}",
+        f"REDIS_PW_FR={WORD}",
+        f"DB_PASSCODE={WORD}",
+        f"ADMIN_PIN={WORD}",
+        f"STRIPE_SK={WORD}",
+        f"ADMIN_PASSWORD_RESET={WORD}",
+    ],
+)
+def test_pass_16cs_open_shapes_are_checked(tmp_path, line):
+    """Pass 16c left these open: other programs' password options, XML, `.netrc`'s word pair, a key as
+    a URL's user name, and secret words its wider name rule missed."""
+    result = _plan(tmp_path, f"{line}\n", f"secret: {WORD}\n")
+    assert result.code == 1, result.stdout
+    assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
+    assert WORD not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'TOOL_ARGS="grep -a {WORD} file"',  # -a of a program that takes no password
+        f'RELEASE_XML="<channel>{WORD}</channel>"',
+        f'HELP_TEXT="forgot your password? {WORD}s"',  # the next word is no value of the password
+        f"PASS_RATE={WORD}",
+        f"KEY_PREFIX={WORD}",
+        f"GPIO_PINS={WORD}",
+    ],
+)
+def test_ordinary_words_beside_pass_16cs_shapes_are_no_finding(tmp_path, line):
+    result = _plan(tmp_path, f"{line}\n", f"notes: {WORD}s and {WORD}\n")
+    assert result.code == 0, result.stdout
