@@ -797,19 +797,27 @@ class _Validator(_Reader):
         if not isinstance(node, list):
             raise self.fail(line, f"repos must be a list, not {_kind(node)}")
         repos: list[RepoSpec] = []
-        names: dict[str, int | None] = {}
+        names: dict[str, tuple[str, int | None]] = {}  # by the name case-folded
         paths: dict[str, tuple[str, int | None]] = {}
         slugs: dict[str, tuple[str, int | None]] = {}
         for i, entry in enumerate(node):
             entry_line = self.item_line(node, i)
             repo = self._repo(entry, defaults, workspace, entry_line)
-            if repo.name in names:
+            key = repo.name.casefold()
+            if key in names:
+                first, first_line = names[key]
                 raise self.fail(
                     entry_line,
-                    f"repo {repo.name!r} is listed twice (first at line {names[repo.name]}; remove one)",
+                    f"repo {repo.name!r} is listed twice (first at line {first_line}; remove one)"
+                    if first == repo.name
+                    # pass 16b's note: on macOS and Windows, and to GitHub, the two are one repository
+                    else f"repo {repo.name!r} differs from {first!r} (line {first_line}) only in "
+                    "letter case: on macOS and Windows their clones are one folder, and GitHub "
+                    "takes them for one repository; rename or remove one",
                 )
-            names[repo.name] = entry_line
-            clone = os.path.normpath(repo.path)
+            names[key] = (repo.name, entry_line)
+            # a case-insensitive file system (macOS, Windows) holds one folder for both spellings
+            clone = os.path.normpath(repo.path).casefold()
             if clone in paths:  # two entries writing one branch of one clone, each planned alone
                 first, first_line = paths[clone]
                 raise self.fail(
