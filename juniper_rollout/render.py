@@ -702,8 +702,8 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
         what = (
             f"unknown template {name!r}"
             if missing == name
-            else f"template {(includer or (name, 0))[0]!r}{through} includes {missing!r}, "
-            "which is not there"
+            else f"template {(includer or (name, 0))[0]!r}{through} "
+            f"{_asking_verb(manifest, includer)} {missing!r}, which is not there"
         )
         raise ManifestError(
             where,
@@ -802,6 +802,23 @@ def _some_templates(root: Path, shown: int = 20, looked: int = 5000) -> list[str
             break
     names = sorted(found, key=lambda n: (not n.endswith(".j2"), n))
     return names[:shown] + (["…"] if len(names) > shown or seen >= looked else [])
+
+
+def _asking_verb(manifest: Manifest, at: tuple[str, int] | None) -> str:
+    """How the template line ``at`` asks for another: ``extends``, ``imports`` or ``includes`` (pass
+    16b: a missing `{% extends %}` was said to be included)."""
+    if at is None:
+        return "includes"
+    try:
+        text = (Path(manifest.templates) / at[0]).read_text(encoding="utf-8", errors="replace")
+        line = text.splitlines()[at[1] - 1]
+    except (OSError, IndexError):
+        return "includes"
+    if re.search(r"\{%-?\s*extends\b", line):
+        return "extends"
+    if re.search(r"\{%-?\s*(?:import|from)\b", line):
+        return "imports"
+    return "includes"
 
 
 def _template_at(manifest: Manifest, err: BaseException) -> tuple[str, int] | None:
