@@ -19,8 +19,9 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from io import BytesIO
@@ -135,7 +136,23 @@ def _sha256(dotgit: Path) -> bool:
         config = (dotgit / "config").read_text(errors="replace").lower()
     except OSError:
         return False
-    return re.search(r"(?m)^\s*objectformat\s*=\s*sha256\s*$", config) is not None
+    if re.search(r"(?m)^\s*objectformat\s*=\s*sha256\s*$", config):
+        return True
+    if "objectformat" not in config:
+        return False
+    # pass 16b: spelled as git also reads it (`"sha256"` quoted, a `; comment` after it, a `\`
+    # line continuation), it was missed and the plan said "base branch 'main' not found": ask git
+    try:
+        shown = subprocess.run(
+            ["git", "--git-dir", str(dotgit), "rev-parse", "--show-object-format"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return shown == "sha256"
 
 
 def _gitdir_file(path: Path, dotgit: Path) -> str:
@@ -927,7 +944,35 @@ def _ref_failure(branch: str, err: git.GitCommandError) -> str:
         )
     if "but expected" in text or "is at" in text:
         return f"branch {branch} moved while the rollout ran; run plan again"
+    clash = re.search(r"'refs/heads/([^']+)' exists; cannot create", text)
+    if clash:  # pass 16b: git's own words only, no way out
+        return branch_clash(branch, clash.group(1))
     return f"could not update branch {branch}: {' '.join(text.split())[:200]}"
+
+
+def branch_clash(branch: str, other: str) -> str:
+    """Why ``branch`` cannot be created beside the existing branch ``other`` (one is a folder of the other)."""
+    return (
+        f"branch {branch} cannot be created: the branch {other} exists, and git cannot keep a branch "
+        f"and a branch under its name as a folder (refs/heads/{other}); rename {other} "
+        f"(`git branch -m {shell_word(other)} {shell_word(other.replace('/', '-') + '-old')}`) or set "
+        "another `branch:` "
+        "in the manifest"
+    )
+
+
+def branch_in_the_way(repo: git.Repo, branch: str) -> str | None:
+    """An existing local branch that stops ``branch`` from being created (``chore`` for ``chore/x``,
+    or ``chore/x/y``), or None."""
+    try:
+        out = repo.git.for_each_ref("--format=%(refname)", f"refs/heads/{branch.split('/')[0]}")
+    except git.GitCommandError:
+        return None
+    for ref in out.split():
+        name = ref.removeprefix("refs/heads/")
+        if name != branch and (branch.startswith(name + "/") or name.startswith(branch + "/")):
+            return name
+    return None
 
 
 @contextmanager
@@ -1200,6 +1245,8 @@ def _history_log(
     """``git log`` over every ref but the stash (and ``skip``) for commits adding or changing ``pathspecs``,
     one record per commit (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw
     entries)."""
+    if revs == ("--all",):  # pass 16b: and what origin once held, then lost to a force-push
+        revs = ("--all", "--ignore-missing", *origin_once_held(repo))
     try:
         return repo.git.log(
             # a stash (`git stash -u` with an untracked .env) is the user's local work, like the
@@ -1221,6 +1268,82 @@ def _history_log(
         )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+
+
+ORIGIN_ONCE_HELD = (
+    5000  # commits read from the remote-tracking refs' reflogs, at most (newest kept)
+)
+
+
+def origin_once_held(repo: git.Repo) -> list[str]:
+    """Every commit a remote-tracking ref once pointed at, by its reflog (``logs/refs/remotes/``:
+    each fetch and push records what origin held): a `.env` pushed, then force-pushed away, is no
+    longer on any ref, but origin served it (the host keeps it, reachable by its id) and the clone
+    still has it until the reflog expires (90 days by default). Local-only commits (an amend before
+    any push) are in the local branches' reflogs, not read. Newest last, at most ``ORIGIN_ONCE_HELD``."""
+    found: dict[str, None] = {}
+    root = Path(repo.common_dir) / "logs" / "refs" / "remotes"
+    for top, _dirs, files in os.walk(root):
+        for name in files:
+            if not (Path(top) / name).is_file():  # a FIFO would block the read
+                continue
+            try:  # the newest 4 MB of each (a reflog grows with every fetch)
+                with open(Path(top) / name, "rb") as handle:
+                    handle.seek(max(0, os.fstat(handle.fileno()).st_size - (1 << 22)))
+                    text = handle.read(1 << 22)
+            except OSError:
+                continue
+            for line in text.decode("ascii", "replace").splitlines():
+                for sha in line.split(" ", 2)[:2]:
+                    if re.fullmatch(r"[0-9a-f]{40}", sha) and sha.strip("0"):
+                        found.pop(sha, None)
+                        found[sha] = None
+    return list(found)[-ORIGIN_ONCE_HELD:]
+
+
+def lfs_tracked(
+    repo: git.Repo, commit: git.Commit, paths: Sequence[str], listed: Sequence[str]
+) -> frozenset[str]:
+    """The ``paths`` git would store through Git LFS in a commit on ``commit``: `filter=lfs` by that
+    commit's .gitattributes files (and the clone's own .git/info/attributes), asked of git itself
+    through a throwaway index (git 2.39 has no `check-attr --source`). Only when the commit holds a
+    .gitattributes (``listed``: its paths) or the clone an info/attributes file (no git process
+    otherwise)."""
+    info = Path(repo.git_dir) / "info" / "attributes"
+    if not paths or not (
+        info.is_file() or any(p.rsplit("/", 1)[-1] == ".gitattributes" for p in listed)
+    ):
+        return frozenset()
+    with tempfile.TemporaryDirectory(prefix="rollout-attributes-") as folder:
+        env = {"GIT_INDEX_FILE": os.path.join(folder, "index")}
+        try:
+            repo.git.read_tree(commit.hexsha, env=env)
+            out = repo.git.check_attr(
+                "-z", "--cached", "filter", "--", *paths, env=env, strip_newline_in_stdout=False
+            )
+        except git.GitCommandError as err:
+            raise RepoError(
+                f"cannot read .gitattributes: {' '.join(str(err.stderr).split())[:200]}"
+            ) from None
+    fields = out.split("\0")
+    return frozenset(fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == "lfs")
+
+
+WORKTREE_PATHS = 1000  # plaintext env files read from one clone's folders, at most
+
+
+def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
+    """Paths in the working tree of the clone at ``path`` that ``pathspecs`` match, at any depth:
+    tracked, untracked and ignored alike (``git ls-files --cached --others``, no exclude rules; git
+    walks the folders at C speed), at most ``WORKTREE_PATHS``; none when git cannot list them."""
+    try:
+        with git.Repo(path) as repo:
+            out = repo.git.ls_files(
+                "-z", "--cached", "--others", "--", *pathspecs, strip_newline_in_stdout=False
+            )
+    except Exception:  # noqa: BLE001 (no clone, or not one git can read: the plan says why)
+        return []
+    return list(dict.fromkeys(p for p in out.split("\0") if p))[:WORKTREE_PATHS]
 
 
 def is_partial_clone(path: Path) -> bool:

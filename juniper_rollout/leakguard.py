@@ -21,7 +21,7 @@ import stat
 from collections.abc import Collection, Iterable
 from urllib.parse import unquote_to_bytes
 
-from juniper_rollout import envfiles, render
+from juniper_rollout import envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, bindings
 from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
@@ -41,7 +41,7 @@ def plaintext_values(
     """(file, line, value) for each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files:
     the encrypt sources, ``.env``, ``.env.secrets``, and every plaintext env file (by the manifest's
     definition) at the clone's top (pass 11b: a template hard-linked to an ignored `.env.production`
-    was rendered and printed, its values never read)."""
+    was rendered and printed, its values never read) and in its folders, tracked or not (pass 16b)."""
     from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
 
     out = []
@@ -50,7 +50,14 @@ def plaintext_values(
         top = sorted(name for name in os.listdir(repo.path) if env.is_plaintext(name))
     except OSError:
         top = []
-    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top]):
+    # pass 16b: in the clone's folders too (`backend/.env.prod`, `deploy/staging.env`): a template
+    # hard-linked to one was rendered and its value printed (passes 11b and 13b had noted it)
+    deeper = [
+        path
+        for path in gitrepo.worktree_paths(repo.path, [f":(glob,icase)**/{g}" for g in env.include])
+        if "/" in path and env.is_plaintext_in_any_case(path)
+    ]
+    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper]):
         try:
             data = read_plaintext(repo, source)
         except RepoError:
@@ -168,6 +175,10 @@ _SCHEME_CREDENTIAL = re.compile(
 _MYSQL_USER = re.compile(rb"(?:^|\s)(?:-u|--user\b)")
 # pass 17: a shell quotes it as often as not (`-p'X'`, `-a "X"`): the quotes are no part of it
 _QUOTED_OR_BARE = rb"(?:'([^'\r\n]*)'|\"([^\"\r\n]*)\"|([^\s,;\"'-][^\s,;\"']*))"
+# pass 16b: curl's `-u user:password` (`--user`, `-uuser:password`, `--user=`): the password of
+# letters after the `:` was a part under no name, so under `CURL_OPTS` it went unchecked and a
+# template holding it was printed. Linear: the scan stops at the next space, `,`, `;` or quote.
+_USER_PASSWORD = re.compile(rb"(?:^|\s)(?:-u|--user)(?:=|[^\S\r\n]*)[^\s,;\"':]+:([^\s,;\"']+)")
 _GLUED_PASSWORD = re.compile(rb"(?:^|\s)-p" + _QUOTED_OR_BARE)
 # pass 16c: an Authorization header with any other scheme (`ApiKey X`: Elastic, `SSWS X`: Okta, `Bot X`)
 # or none (`Authorization: X`), also as a JSON member (`"Authorization": "…"`); and mysql's `-pX` in a
@@ -293,6 +304,7 @@ def _header_credentials(value: bytes, name: bytes = b"AUTHORIZATION") -> list[by
             found.append(decoded.partition(b":")[2])
     if _MYSQL_USER.search(value) or _MYSQL_PROGRAM.search(value):
         found += [m[1] or m[2] or m[3] or b"" for m in _GLUED_PASSWORD.finditer(value)]
+    found += [m[1] for m in _USER_PASSWORD.finditer(value)]
     return found
 
 

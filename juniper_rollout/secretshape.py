@@ -211,10 +211,31 @@ _PASSWORD_URL = re.compile(
 )  # ssh://git@ is no secret
 
 
+# pass 16b: an HTTP Basic credential (`AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46…`, what CI checkouts
+# write as `http.<url>.extraheader` into a clone's .git/config): base64 of `user:password`
+_BASIC = re.compile(r"(?i)\bbasic[ \t]+([A-Za-z0-9+/]{8,}={0,2})")
+
+
+def _basic_credential(text: str) -> bool:
+    import base64
+    import binascii
+
+    for found in _BASIC.finditer(text):
+        try:
+            decoded = base64.b64decode(found[1], validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        user, colon, password = decoded.partition(b":")
+        if colon and user and password and decoded.isascii() and decoded.decode().isprintable():
+            return True
+    return False
+
+
 def names_credential(text: str) -> bool:
-    """True when ``text`` holds a URL with a password or a known token shape (not the entropy guess: a
-    template's regexes and hashes look random too). A templates folder never holds one."""
-    return bool(_PASSWORD_URL.search(text) or _TOKEN.search(text))
+    """True when ``text`` holds a URL with a password, a known token shape or an HTTP Basic credential
+    (not the entropy guess: a template's regexes and hashes look random too). A templates folder never
+    holds one."""
+    return bool(_PASSWORD_URL.search(text) or _TOKEN.search(text) or _basic_credential(text))
 
 
 def holds_url_password(text: str) -> bool:

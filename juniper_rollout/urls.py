@@ -258,3 +258,17 @@ def origin_urls(config: str) -> list[str]:
         else:
             urls.append(value)
     return urls
+
+
+def refuse_credential(option: str, value: str | None) -> None:
+    """RolloutError, quoting nothing, for an option's ``value`` holding a URL with a password or a
+    token shape where no URL belongs (pass 16b's note: a clone URL pasted as `--ref` was repeated in
+    every repo's line)."""
+    from juniper_rollout.errors import RolloutError
+    from juniper_rollout.secretshape import names_credential
+
+    if value is not None and names_credential(value):
+        raise RolloutError(
+            f"{option} holds a URL with a password or a token; nothing read (pass a branch, a tag or "
+            "a commit id)"
+        )
