@@ -235,7 +235,9 @@ _NETRC = re.compile(rb"(?:^|\s)(?:machine|login|default)(?:\s|$)")
 # a GitHub token); a database's or broker's (`postgresql://postgres@db/app`, `amqp://rabbitmq@mq`) is
 # its login name, and was refused wherever a template named the login (pass 17); a Redis URL's too, as
 # older clients read `redis://PASSWORD@host`
-_WEB_USER = re.compile(rb"(?i)(?:^|[^a-z0-9+.-])(?:https?|wss?|rediss?)://([^/?#@\s:]*)@")
+_WEB_USER = re.compile(
+    rb"(?i)(?:^|[^a-z0-9+.-])(?:[a-z]+\+)?(?:https?|wss?|rediss?)://([^/?#@\s:]*)@"
+)  # (pip's `git+https://KEY@github.com/…` too)
 
 
 def _program_passwords(value: bytes) -> list[tuple[bytes, bytes]]:

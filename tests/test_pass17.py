@@ -171,6 +171,7 @@ def test_a_login_name_prose_or_a_locale_is_no_password(tmp_path, line, template)
         f"SENTRY_DSN=https://{WORD}@o1.ingest.example.invalid/1",
         f'HOOK="curl https://{WORD}@hooks.example.invalid/x"',
         f"REDIS_URL=redis://{WORD}@cache:6379/0",
+        f'PIP_REQ="app @ git+https://{WORD}@git.example.invalid/org/app.git"',
     ],
 )
 def test_the_narrowed_shapes_still_check_what_they_were_for(tmp_path, line):
