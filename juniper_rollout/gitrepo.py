@@ -921,15 +921,25 @@ def refuse_alias(repo: git.Repo, branch: str, what: str) -> None:
     """RepoError when ``refs/heads/branch`` is a symbolic ref (a branch alias, `git symbolic-ref`):
     git's update-ref follows it, so the tool's update moved, and cleanup's delete deleted, the branch
     it names (pass 17: `chore/sops-age-rollout -> develop` put the rollout commit on develop)."""
-    ref = f"refs/heads/{branch}"
+    target = alias_of(repo, branch)
+    if target is not None:
+        raise RepoError(f"branch {branch} {alias_advice(branch, target)}; nothing {what}")
+
+
+def alias_of(repo: git.Repo, branch: str) -> str | None:
+    """The ref ``refs/heads/branch`` names when it is a symbolic ref, else None."""
     try:
-        target = repo.git.symbolic_ref("-q", ref).strip()
+        return repo.git.symbolic_ref("-q", f"refs/heads/{branch}").strip() or None
     except git.GitCommandError:  # not a symbolic ref (or none)
-        return
-    raise RepoError(
-        f"branch {branch} is a symbolic ref to {target} (an alias): the tool never updates or "
-        f"deletes a branch through one; nothing {what} (remove the alias: `git symbolic-ref "
-        f"--delete {shell_word(ref)}`, or name another branch in the manifest's `branch:`)"
+        return None
+
+
+def alias_advice(branch: str, target: str) -> str:
+    ref = shell_word(f"refs/heads/{branch}")
+    return (
+        f"is a symbolic ref to {target} (an alias): the tool never updates or deletes a branch "
+        f"through one (remove the alias: `git symbolic-ref --delete {ref}`, or name another branch "
+        "in the manifest's `branch:`)"
     )
 
 

@@ -305,6 +305,11 @@ def test_a_rollout_branch_that_is_an_alias_moves_no_other_branch(tmp_path, targe
     before = git(repo, "for-each-ref")
     ref = "refs/heads/chore/sops-age-rollout"
     git(repo, "symbolic-ref", ref, f"refs/heads/{target}")
+    planned = rollout("plan", "--manifest", manifest)
+    assert (
+        f"apply will refuse it: chore/sops-age-rollout is a symbolic ref to refs/heads/{target}"
+        in (planned.stdout)
+    ), planned.stdout
     result = rollout("apply", "--yes", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert f"is a symbolic ref to refs/heads/{target} (an alias)" in result.stdout
