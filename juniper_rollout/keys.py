@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pyrage import x25519
 
-from juniper_rollout import agekey, atomicfile
+from juniper_rollout import agekey, atomicfile, proctree
 from juniper_rollout.errors import RolloutError
 
 KEY_FILE_ENV = "SOPS_AGE_KEY_FILE"
@@ -374,11 +374,14 @@ def _bounded_read(proc: subprocess.Popen, limit: int, timeout: float) -> bytes |
     reader.join(timeout)
     timed_out = reader.is_alive()
     if timed_out or (got and len(got[0]) >= limit):
-        proc.kill()
+        # the command with what it started (pass 16a: a script's `sleep`, a password manager's
+        # helper ran on, holding the pipe, and closing it below waited for them: a hang)
+        proctree.kill_tree(proc.pid)
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
     reader.join(1)
-    proc.stdout.close()  # type: ignore[union-attr]
+    if not reader.is_alive():  # a pipe still read by the thread cannot be closed without waiting
+        proc.stdout.close()  # type: ignore[union-attr]
     return None if timed_out or not got else got[0]

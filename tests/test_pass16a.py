@@ -130,3 +130,70 @@ def test_a_clone_from_a_remote_that_never_answers_ends_with_one_line(tmp_path, f
         server.close()
     assert "git clone did not finish in 2 s" in result.stdout, result.stdout + result.stderr
     assert "unexpected" not in result.stdout + result.stderr
+
+
+# --- item 10: sops' key command ends with it ------------------------------------------------------
+
+
+def _waiting_key_cmd(tmp_path: Path, marker: str) -> Path:
+    """An `SOPS_AGE_KEY_CMD` that waits before printing (a password manager waiting on an unlock
+    prompt): a shell script whose `sleep` is its child."""
+    script = tmp_path / "key-cmd.sh"
+    script.write_text(f"#!/bin/sh\nsleep {marker}\necho AGE-SECRET-KEY-1X\n")
+    script.chmod(0o755)
+    return script
+
+
+def _sleeping(marker: str) -> list[str]:
+    return subprocess.run(
+        ["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True
+    ).stdout.split()
+
+
+def test_sops_stopped_at_its_time_limit_leaves_no_key_command_behind(tmp_path, fleet, monkeypatch):
+    """sops runs `SOPS_AGE_KEY_CMD`; at sops' 60 s limit `subprocess.run` killed sops alone, and the
+    key command (with its children) ran on after the tool had exited, reparented to PID 1."""
+    from juniper_rollout import sops
+
+    marker = "316.5"
+    monkeypatch.setattr(sops, "_TIMEOUT", 2)
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE")
+    monkeypatch.setenv("SOPS_AGE_KEY_CMD", str(_waiting_key_cmd(tmp_path, marker)))
+    try:
+        result = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
+        time.sleep(0.5)
+        left = _sleeping(marker)
+    finally:
+        for pid in _sleeping(marker):
+            os.kill(int(pid), signal.SIGKILL)
+    assert "sops timed out after 2 s" in result.stdout, result.stdout + result.stderr
+    assert not left, "the key command sops ran was left running"
+
+
+def test_the_tools_own_key_command_run_leaves_nothing_behind(tmp_path, monkeypatch):
+    """The tool runs `SOPS_AGE_KEY_CMD` itself to find the key (verify, rotate): at its limit it
+    killed the command alone; the command's child ran on holding the pipe, and closing the pipe then
+    waited for that child: `rollout verify` hung for as long as the key command's child lived."""
+    import threading
+
+    from juniper_rollout import keys
+
+    marker = "3617.5"
+    monkeypatch.setattr(keys, "CMD_TIMEOUT", 1)
+    env = {**os.environ, "SOPS_AGE_KEY_CMD": str(_waiting_key_cmd(tmp_path, marker))}
+    got: list[tuple[str | None, str | None]] = []
+    run = threading.Thread(
+        target=lambda: got.append(keys._run_key_cmd(env["SOPS_AGE_KEY_CMD"], env, tmp_path)),
+        daemon=True,
+    )
+    try:
+        run.start()
+        run.join(60)
+        left = _sleeping(marker)
+    finally:
+        for pid in _sleeping(marker):
+            os.kill(int(pid), signal.SIGKILL)
+    assert got, "the key command's run never ended (its child held the pipe)"
+    text, error = got[0]
+    assert text is None and error is not None and "timed out" in error
+    assert not left, "the key command's child was left running"
