@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from juniper_rollout.errors import ManifestError, RolloutError
-from juniper_rollout.proctree import descendants
+from juniper_rollout.proctree import descendants, kill_children
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -87,12 +87,24 @@ def run_in_order(
                 raise
             report(results[-1])
         return results
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         results = []
         for result in pool.map(job, items):
             results.append(result)
             report(result)
         return results
+    except BaseException:
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)  # the jobs under way finish
+        except BaseException:
+            # a second Ctrl-C / SIGTERM stops the wait at once, and what the threads run with it
+            # (pass 16a: sops and its key command ran on for ever once the tool had exited)
+            kill_children()
+            raise
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 # --- worker processes ---------------------------------------------------------------------

@@ -28,7 +28,9 @@ def _left(sid: int, pattern: str) -> list[str]:
     ).stdout.split()
 
 
-def _sigterm_twice(args: list[str], waiting_on: str) -> tuple[int, str, list[str]]:
+def _sigterm_twice(
+    args: list[str], waiting_on: str, env: dict[str, str] | None = None
+) -> tuple[int, str, list[str]]:
     """``rollout ARGS`` in a session of its own; once a git process matching ``waiting_on`` runs,
     `kill PID` twice (the second stops at once): (exit code, stderr, those git processes still running
     half a second after the tool exited)."""
@@ -38,7 +40,7 @@ def _sigterm_twice(args: list[str], waiting_on: str) -> tuple[int, str, list[str
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "GIT_ALLOW_PROTOCOL": "file:git"},
+        env={**(env or os.environ), "PYTHONPATH": str(ROOT), "GIT_ALLOW_PROTOCOL": "file:git"},
     )
     try:
         deadline = time.monotonic() + 60
@@ -60,7 +62,7 @@ def _sigterm_twice(args: list[str], waiting_on: str) -> tuple[int, str, list[str
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for pid in _left(proc.pid, "git"):
+        for pid in _left(proc.pid, "git|sops|sleep"):
             os.kill(int(pid), signal.SIGKILL)
     return proc.returncode, err, left
 
@@ -197,3 +199,17 @@ def test_the_tools_own_key_command_run_leaves_nothing_behind(tmp_path, monkeypat
     text, error = got[0]
     assert text is None and error is not None and "timed out" in error
     assert not left, "the key command's child was left running"
+
+
+def test_a_second_sigterm_during_a_threaded_plan_leaves_no_sops_behind(tmp_path, fleet):
+    """`rollout plan` of a small fleet runs its repos in threads; `kill PID` twice while sops waits on
+    the key command: the tool exited, and sops (its 60 s limit lived in the thread) and the key
+    command ran on for ever."""
+    marker = "3619.5"
+    env = {k: v for k, v in os.environ.items() if k != "SOPS_AGE_KEY_FILE"}
+    env["SOPS_AGE_KEY_CMD"] = str(_waiting_key_cmd(tmp_path, marker))
+    code, err, left = _sigterm_twice(
+        ["plan", "-m", str(fleet.manifest)], f"sleep {marker}", env=env
+    )
+    assert code == 130 and "interrupted" in err, err
+    assert not left, "sops' key command left running after the tool stopped"
