@@ -353,7 +353,11 @@ def _run_key_cmd(command: str, env: Mapping[str, str], cwd: Path) -> tuple[str |
     except OSError as err:
         why = err.strerror or "cannot run"
         return None, f"{KEY_CMD_ENV} {args[0]}: {why} (sops runs it without a shell: no pipes or ~)"
-    out = _bounded_read(proc, MAX_KEY_BYTES + 1, CMD_TIMEOUT)
+    try:
+        out = _bounded_read(proc, MAX_KEY_BYTES + 1, CMD_TIMEOUT)
+    except BaseException:  # Ctrl-C / SIGTERM while it waits: the command stops with the tool
+        proctree.kill_tree(proc.pid)
+        raise
     if out is None or len(out) > MAX_KEY_BYTES:
         why = "timed out" if out is None else f"printed more than {MAX_KEY_BYTES // 1_000_000} MB"
         return None, f"{KEY_CMD_ENV} {args[0]}: {why} (sops runs it without a shell: no pipes or ~)"

@@ -87,6 +87,17 @@ def run_in_order(
                 raise
             report(results[-1])
         return results
+    return in_threads(job, items, workers, report)
+
+
+def in_threads(
+    job: Callable[[T], R],
+    items: Sequence[T],
+    workers: int,
+    report: Callable[[R], None] = lambda result: None,
+) -> list[R]:
+    """``[job(i) for i in items]`` in a pool of ``workers`` threads, reported in order. Ctrl-C: the
+    jobs under way finish; a second one stops at once, and stops what the threads run."""
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         results = []

@@ -213,3 +213,38 @@ def test_a_second_sigterm_during_a_threaded_plan_leaves_no_sops_behind(tmp_path,
     )
     assert code == 130 and "interrupted" in err, err
     assert not left, "sops' key command left running after the tool stopped"
+
+
+def test_a_second_sigterm_during_verify_leaves_no_sops_behind(tmp_path, fleet):
+    """verify runs its repos in threads of its own (pre-commit, sops): the same, with a key command
+    that answers the tool's own key lookup and waits when sops (in verify's threads) runs it."""
+    assert rollout("apply", "-m", fleet.manifest, "--yes").code == 0
+    marker = "3620.5"
+    script = tmp_path / "key-cmd.sh"
+    script.write_text(  # answers the tool, waits when sops runs it
+        f'#!/bin/sh\nif [ "$(ps -o comm= -p $PPID)" = sops ]; then sleep {marker}; fi\n'
+        f"cat {os.environ['SOPS_AGE_KEY_FILE']}\n"
+    )
+    script.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "SOPS_AGE_KEY_FILE"}
+    env["SOPS_AGE_KEY_CMD"] = str(script)
+    code, err, left = _sigterm_twice(
+        ["verify", "-m", str(fleet.manifest), "--ref", "chore/sops-age-rollout"],
+        f"sleep {marker}",
+        env=env,
+    )
+    assert code == 130 and "interrupted" in err, err
+    assert not left, "sops' key command left running after verify stopped"
+
+
+def test_a_sigterm_while_the_tool_runs_the_key_command_stops_it(tmp_path, fleet):
+    """The tool's own key lookup (verify's first step) waits on the key command in this process: a
+    SIGTERM then said "interrupted" and left the command running."""
+    marker = "3621.5"
+    env = {k: v for k, v in os.environ.items() if k != "SOPS_AGE_KEY_FILE"}
+    env["SOPS_AGE_KEY_CMD"] = str(_waiting_key_cmd(tmp_path, marker))
+    code, err, left = _sigterm_twice(
+        ["verify", "-m", str(fleet.manifest), "--repo", ML], f"sleep {marker}", env=env
+    )
+    assert code == 130 and "interrupted" in err, err
+    assert not left, "the key command left running after verify stopped"
