@@ -1357,6 +1357,9 @@ def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str)
             raise RepoError(f"first commit in {path} failed: {text[:200]}{hint}") from None
 
 
+CLONE_TIMEOUT = 1800.0  # seconds bootstrap's clone may take (sync's: remote.CLONE_TIMEOUT)
+
+
 def clone_repo(url: str, path: Path) -> None:
     """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply.
 
@@ -1392,11 +1395,16 @@ def clone_repo(url: str, path: Path) -> None:
         start_new_session=True,
     )
     try:
-        _, said = proc.communicate()
-    except BaseException:
+        _, said = proc.communicate(timeout=CLONE_TIMEOUT)
+    except BaseException as err:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        if isinstance(err, subprocess.TimeoutExpired):  # pass 16a: a silent git:// or ssh:// server
+            raise RepoError(  # held bootstrap for ever (http has git's low-speed limit)
+                f"git clone {strip_userinfo(url)} did not finish in {CLONE_TIMEOUT:g} s (the remote "
+                "stopped answering?); check the URL and the connection, then run it again"
+            ) from None
         raise
     if proc.returncode != 0:
         text = redact(" ".join(said.decode("utf-8", "replace").split()), url)

@@ -248,3 +248,46 @@ def test_a_sigterm_while_the_tool_runs_the_key_command_stops_it(tmp_path, fleet)
     )
     assert code == 130 and "interrupted" in err, err
     assert not left, "the key command left running after verify stopped"
+
+
+# --- item 11: bootstrap's clone has a time limit ----------------------------------------------------
+
+
+def test_bootstrap_from_a_remote_that_never_answers_ends_with_one_line(fleet, monkeypatch):
+    """`bootstrap --url git://…` (or ssh://) from a server that accepts and never answers waited for
+    ever: its clone had no time limit (http has git's low-speed limit; git:// and ssh:// none), where
+    sync's fetch and clone and apply's push each have one."""
+    from juniper_rollout import gitrepo
+
+    monkeypatch.setattr(gitrepo, "CLONE_TIMEOUT", 2.0)
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:git")
+    server = _stalling_server()
+    url = f"git://127.0.0.1:{server.getsockname()[1]}/x.git"
+    before = fleet.manifest.read_text()
+    import threading
+
+    got = []
+    run = threading.Thread(
+        target=lambda: got.append(
+            rollout("bootstrap", "--yes", "juniper-canopy", "-m", fleet.manifest, "--url", url)
+        ),
+        daemon=True,
+    )
+    try:
+        run.start()
+        run.join(60)
+        time.sleep(0.5)
+        left = subprocess.run(["pgrep", "-f", url], capture_output=True, text=True).stdout.split()
+    finally:
+        server.close()
+        for pid in subprocess.run(
+            ["pgrep", "-f", url], capture_output=True, text=True
+        ).stdout.split():
+            os.kill(int(pid), signal.SIGKILL)
+    assert got, "bootstrap's clone from a silent server never ended"
+    result = got[0]
+    assert result.code == 1, result.stdout + result.stderr
+    assert "did not finish in 2 s" in result.stdout + result.stderr, result.stdout + result.stderr
+    assert fleet.manifest.read_text() == before
+    assert not list(fleet.repo(ML).parent.glob(".juniper-canopy*")), "a half-made clone left"
+    assert not left, "git clone left running"
