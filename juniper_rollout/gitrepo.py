@@ -795,9 +795,13 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             )
         return "switch that worktree to another branch (`git switch -`)"
     if worktree_locked(repo, top):
+        # pass 16a: a lock says "its folder comes back" (a removable drive, a network share); unlock
+        # and prune alone cut that worktree, and its work on the branch, off from the clone
         return (
-            "that worktree is gone but locked, so `git worktree prune` keeps it: run "
-            f"`git worktree unlock {shell_word(str(top))}` and `git worktree prune` in {clone_path}"
+            "that worktree is locked and its folder is not there now (a removable drive or a "
+            "network share?): bring it back and switch it to another branch there (`git switch -`); "
+            f"if it is gone for good, run `git worktree unlock {shell_word(str(top))}` and "
+            f"`git worktree prune` in {clone_path}"
         )
     # pass 10a: a worktree MOVED by hand (not `git worktree move`) looks gone here and still works
     # there; prune would cut it off from the clone: repair first

@@ -291,3 +291,28 @@ def test_bootstrap_from_a_remote_that_never_answers_ends_with_one_line(fleet, mo
     assert fleet.manifest.read_text() == before
     assert not list(fleet.repo(ML).parent.glob(".juniper-canopy*")), "a half-made clone left"
     assert not left, "git clone left running"
+
+
+# --- item 3: a locked worktree's advice keeps it ---------------------------------------------------
+
+
+def test_a_locked_worktree_not_there_now_is_first_told_to_come_back(fleet, tmp_path):
+    """A worktree locked because its folder comes and goes (a removable drive: what `git worktree
+    lock` is for) holding the rollout branch: the only advice was unlock and prune, which cuts that
+    worktree and its work on the branch off from the clone when the drive comes back (pass 10a made
+    the same advice for a worktree moved by hand name `git worktree repair` first)."""
+    import shutil
+
+    from tests.test_adversary import apply
+    from tests.test_pass3 import BRANCH, main_moves_to
+
+    repo = fleet.repo(ML)
+    assert apply(fleet, ML).code == 0
+    usb = tmp_path / "usb"
+    git(repo, "worktree", "add", "-q", "--lock", str(usb), BRANCH)
+    shutil.move(usb, tmp_path / "unplugged")
+    main_moves_to(repo, {"NEWS": "x\n"}, tmp_path)
+    line = apply(fleet, ML).stdout
+    assert "blocked" in line, line
+    back = line.find("bring it back and switch it to another branch there")
+    assert 0 <= back < line.find("git worktree unlock"), line
