@@ -316,3 +316,19 @@ def test_a_locked_worktree_not_there_now_is_first_told_to_come_back(fleet, tmp_p
     assert "blocked" in line, line
     back = line.find("bring it back and switch it to another branch there")
     assert 0 <= back < line.find("git worktree unlock"), line
+
+
+# --- item 11: a .env's `${…}` expansion is bounded for the whole file -------------------------------
+
+
+def test_a_env_file_expanding_one_value_on_many_lines_stays_bounded():
+    """Each value grown by `${…}` was capped (64 KB), but not the file: 200,000 lines `Bn=${A}` under
+    a 60 KB A (a 2.5 MB `.env.local` in a clone) grew `rollout plan` to a MemoryError traceback after
+    minutes (12 GB of values for the leak guard). Measured here on 2,000 lines (120 MB before)."""
+    from juniper_rollout.appenv import MAX_EXPANDED_TOTAL, bindings
+
+    data = b"A=" + b"x" * 60_000 + b"\n" + b"".join(b"B%d=${A}\n" % i for i in range(2_000))
+    grown = sum(len(values[-1]) for _, _, values in bindings(data))
+    assert grown <= MAX_EXPANDED_TOTAL + 2 * 60_000, grown
+    first = next(values for _, name, values in bindings(data) if name == b"B0")
+    assert first[-1] == b"x" * 60_000  # an ordinary expansion still happens
