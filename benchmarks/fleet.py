@@ -4,6 +4,7 @@ Every repo has ``main`` with a few commits, a ``.gitignore`` without the .env ru
 a ``.pre-commit-config.yaml`` with a remote hook repo, an ``AGENTS.md`` and a tree of
 source files a few directories deep. Nothing here imports the tool.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,10 @@ AGENTS = "# Notes for agents working on {name}\n\nRun the tests with `make test`
 SOURCE = '"""Module {i} of {name}."""\n\n\ndef f{i}(x):\n    return x * {i}\n'
 GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
 }
 
 
@@ -60,16 +63,24 @@ def stream(name: str, n_files: int, n_commits: int) -> bytes:
             touched = [paths[(k * 7919 + j) % n_files] for j in range(3)]
         else:
             touched = paths
-            for path, text in ((".gitignore", GITIGNORE), (".pre-commit-config.yaml", PRECOMMIT.format(name=name)),
-                               ("AGENTS.md", AGENTS.format(name=name)), ("README.md", f"# {name}\n")):
+            for path, text in (
+                (".gitignore", GITIGNORE),
+                (".pre-commit-config.yaml", PRECOMMIT.format(name=name)),
+                ("AGENTS.md", AGENTS.format(name=name)),
+                ("README.md", f"# {name}\n"),
+            ):
                 out.append(f"M 100644 inline {path}\n".encode() + _data(text))
         for i, path in enumerate(touched):
-            out.append(f"M 100644 inline {path}\n".encode() + _data(SOURCE.format(i=i + k, name=name)))
+            out.append(
+                f"M 100644 inline {path}\n".encode() + _data(SOURCE.format(i=i + k, name=name))
+            )
         out.append(b"\n")
     return b"".join(out)
 
 
-def make_repo(path: Path, n_files: int, n_commits: int, *, repack: bool = False, checkout: bool = True) -> Path:
+def make_repo(
+    path: Path, n_files: int, n_commits: int, *, repack: bool = False, checkout: bool = True
+) -> Path:
     """A non-bare repo at ``path`` whose ``main`` holds the synthetic history.
 
     ``repack``: pack as a clone is. fast-import deltas each version against the one before, so
@@ -80,16 +91,24 @@ def make_repo(path: Path, n_files: int, n_commits: int, *, repack: bool = False,
     env = {**os.environ, **GIT_ENV}
     path.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=env)
-    subprocess.run(["git", "-C", str(path), "fast-import", "--quiet"], input=stream(path.name, n_files, n_commits),
-                   check=True, env=env)
+    subprocess.run(
+        ["git", "-C", str(path), "fast-import", "--quiet"],
+        input=stream(path.name, n_files, n_commits),
+        check=True,
+        env=env,
+    )
     if repack:
         subprocess.run(["git", "-C", str(path), "repack", "-adfq"], check=True, env=env)
     if checkout:
-        subprocess.run(["git", "-C", str(path), "read-tree", "--reset", "-u", "main"], check=True, env=env)
+        subprocess.run(
+            ["git", "-C", str(path), "read-tree", "--reset", "-u", "main"], check=True, env=env
+        )
     return path
 
 
-def make_fleet(root: Path, count: int, *, n_files: int = 300, n_commits: int = 5, jobs: int = 4) -> list[str]:
+def make_fleet(
+    root: Path, count: int, *, n_files: int = 300, n_commits: int = 5, jobs: int = 4
+) -> list[str]:
     names = [f"svc-{i:03d}" for i in range(count)]
     with ThreadPoolExecutor(jobs) as pool:
         list(pool.map(lambda n: make_repo(root / n, n_files, n_commits), names))
@@ -107,6 +126,8 @@ def manifest_text(workspace: Path, names: list[str], recipient: str, branch: str
         "repos:",
     ]
     for name in names:
-        lines += [f"  - name: {name}",
-                  "    env_example: {groups: [{title: App, vars: [APP_HOST, APP_TOKEN]}]}"]
+        lines += [
+            f"  - name: {name}",
+            "    env_example: {groups: [{title: App, vars: [APP_HOST, APP_TOKEN]}]}",
+        ]
     return "\n".join(lines) + "\n"

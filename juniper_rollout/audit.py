@@ -64,7 +64,7 @@ from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
-from juniper_rollout.secretshape import carries_credential, looks_secret
+from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
 from juniper_rollout.wording import shell_word
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
@@ -506,10 +506,22 @@ def history_commits(
     return [(short, subject) for short, subject, touched in paths if path in touched]
 
 
+# a subject holding a binding (`git commit -F .env.local`: its first line is `API_TOKEN=…`; `-m "add
+# API_TOKEN=…"`) or a credential's shape is not repeated (pass 16b: drift printed the token in the
+# finding about the very file that held it, in text, JSON and SARIF)
+_BINDING = re.compile(r"(?:^|[\s\"'`(])(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*\S")
+
+
+def _subject(subject: str) -> str:
+    if _BINDING.search(subject) or names_credential(subject):
+        return "(its subject holds NAME=value text or a credential: not shown)"
+    return f'"{_clip(subject)}"'
+
+
 def name_commits(commits: list[tuple[str, str]]) -> str:
     """``1 commit abc1234 "subject"`` / ``3 commits a, b, c and 2 more``."""
     named = ", ".join(
-        f'{short} "{_clip(subject)}"' for short, subject in commits[:MAX_COMMITS_NAMED]
+        f"{short} {_subject(subject)}" for short, subject in commits[:MAX_COMMITS_NAMED]
     )
     more = (
         f" and {len(commits) - MAX_COMMITS_NAMED} more" if len(commits) > MAX_COMMITS_NAMED else ""

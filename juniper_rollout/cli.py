@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from juniper_rollout.clierrors import OneLineErrors
+from juniper_rollout.clierrors import OneLineErrors, unechoed
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.wording import inert
 
@@ -95,7 +95,8 @@ def _code(command: Callable[..., int], **kwargs) -> int:
         with _sigterm_as_ctrl_c():
             code = command(**kwargs)
     except RolloutError as err:
-        print(f"error: {inert(str(err))}", file=sys.stderr)
+        # what was typed may be quoted back (`--manifest https://x:TOKEN@…`): no credential repeated
+        print(f"error: {inert(unechoed(str(err)))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -6,6 +6,7 @@ plan --help`)`` on stderr and exits 2, where typer would draw a boxed panel.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import typer
@@ -46,4 +47,24 @@ def usage_line(err: Exception) -> str:
         message = message[0].lower() + message[1:]
     ctx = getattr(err, "ctx", None)
     where = ctx.command_path if ctx is not None else "rollout"
-    return f"{where}: {message} (see `{where} --help`)"
+    return f"{where}: {unechoed(message)} (see `{where} --help`)"
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s()'\"]+")
+
+
+def unechoed(message: str) -> str:
+    """``message`` (click's usage error, or a RolloutError's, quoting what was typed) with the
+    credentials of its URLs, and any word shaped like a credential, replaced by ``***`` (pass 16b:
+    `rollout bootstrap NAME URL`, the `--url` forgotten, said "got unexpected extra argument(s)
+    (https://x-access-token:TOKEN@…)"; `--manifest URL` or `--repo TOKEN` repeated it too)."""
+    from juniper_rollout.secretshape import names_credential
+    from juniper_rollout.urls import redact
+
+    for url in _URL.findall(message):
+        message = redact(message, url)
+    words = {w.strip("()'\",:;") for w in message.split()}
+    for word in sorted(words, key=len, reverse=True):
+        if len(word) >= 8 and "***" not in word and names_credential(word):
+            message = message.replace(word, "***")
+    return message

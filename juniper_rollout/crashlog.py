@@ -3,9 +3,10 @@
 A repo's job that fails with an exception that is not a RolloutError (a bug, or a damaged
 object database) is reported as one line naming the exception's type; the rest goes here,
 as pre-commit does with its own log. Secret values cannot be in it, by construction: it holds
-the exception types and, per frame, file, line, function and that line of *source code* --
-never an exception's message, an argument or a local variable (a message may quote what was
-being read, and that may be plaintext).
+the exception types and, per frame, file, line, function and that line of *Python source code*
+(a template's line is not shown: a template may be a file of values) -- never an exception's
+message, an argument or a local variable (a message may quote what was being read, and that may
+be plaintext).
 """
 
 from __future__ import annotations
@@ -48,7 +49,13 @@ def describe(err: BaseException, context: str) -> str:
         while tb is not None:
             code = tb.tb_frame.f_code
             lines.append(f'  File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}')
-            source = linecache.getline(code.co_filename, tb.tb_lineno).strip()
+            # Python source only: a template's frames name the template's file, and a template may
+            # be a file of values (a hard link to `.env`: pass 16b's note)
+            source = (
+                linecache.getline(code.co_filename, tb.tb_lineno).strip()
+                if code.co_filename.endswith(".py")
+                else ""
+            )
             if source:
                 lines.append(f"    {source}")
             tb = tb.tb_next

@@ -22,6 +22,7 @@ from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.planner import Snapshot, plan_repo, tracked_plaintext, wanted_paths
 from juniper_rollout.pool import run_in_order
 from juniper_rollout.refreader import guarded, read_at
+from juniper_rollout.sopsmeta import is_lfs_pointer
 
 Progress = Callable[[str], None]
 
@@ -72,6 +73,18 @@ def _plan_at(
     # (deleted locally) what the tool last pushed of it, or origin's copy
     known = tip or gitrepo.last_known_branch(clone, repo.branch)
     snap = snapshot(manifest, repo, clone, onto, known)
+    stored = [  # a committed pointer is named as one by the secrets plan
+        target
+        for target in sorted(snap.lfs_tracked & {s.target for s in repo.encrypt if s.enabled})
+        if not is_lfs_pointer(snap.files.get(target) or b"")
+    ]
+    if secrets and stored:  # ciphertext written as a plain blob where git-lfs wants a pointer
+        raise RepoError(
+            f"{stored[0]} would be stored in Git LFS (.gitattributes says filter=lfs for it), which "
+            "the tool does not write; stop tracking it with LFS (a line "
+            f"`/{stored[0]} !filter !diff !merge !text` at the end of the top .gitattributes), "
+            "then try again"
+        )
     if mode == ON_TOP:  # what the tool's commits added is not a person's file (pass 8)
         at_base, _ = gitrepo.read_files(base, list(snap.files))
         snap = replace(snap, tool_written=frozenset(snap.files) - frozenset(at_base))
@@ -96,9 +109,7 @@ def _plan_at(
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
         raise RepoError(obstacle)
-    cleared = leakguard.check(
-        manifest, repo, plan.files, (v.default for v in snap.code_vars), fleet
-    )
+    cleared = leakguard.check(manifest, repo, plan.files, _read_in_the_code(snap), fleet)
     return replace(plan, cleared=cleared)
 
 
@@ -143,7 +154,7 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
         manifest,
         repo,
         [a.change for a in result.artifacts if a.change is not None],
-        (v.default for v in snap.code_vars),
+        _read_in_the_code(snap),
     )  # --diff prints what was rendered
     return result
 
@@ -156,6 +167,9 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, .
             f"apply will refuse it: {repo.branch} holds commits the tool did not make "
             "(merge or delete that branch first)"
         )
+    clash = gitrepo.branch_in_the_way(clone, repo.branch) if mode is None else None
+    if clash is not None:  # pass 16b: plan said "1 with changes", apply failed in git's words
+        notes.append(f"apply will refuse it: {gitrepo.branch_clash(repo.branch, clash)}")
     where = gitrepo.checked_out_in(clone, repo.branch)
     if where is not None:
         notes.append(
@@ -163,6 +177,14 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, .
             f"({gitrepo.worktree_advice(clone, where, repo.path)})"
         )
     return tuple(notes)
+
+
+def _read_in_the_code(snap: Snapshot) -> list[str | None]:
+    """What the `.env.example` shows from the base's committed code: each default, and each field's
+    description and group title (pass 16c: `TOKEN_STORE=database` in `.env`, and a description saying
+    "kept in the database or memory", refused an ordinary repo's first plan once the leak guard
+    checked words under any name holding "token"). Committed text is no new leak."""
+    return [text for v in snap.code_vars for text in (v.default, v.description, v.group)]
 
 
 def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snapshot:
@@ -196,6 +218,9 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snaps
             for path in touched:
                 history[path] = (*history.get(path, ()), (short, subject))
     facts = repo_facts(repo, clone, base, listing) if needs_facts(repo) else None
+    # pass 16b: a file the tool creates where .gitattributes says `filter=lfs` (`*.md`) was written
+    # as a plain blob: every clone then showed it modified ("should have been a pointer")
+    lfs = gitrepo.lfs_tracked(clone, base, wanted_paths(repo), listing)
     return Snapshot(
         files,
         links,
@@ -206,6 +231,7 @@ def snapshot(manifest: Manifest, repo: RepoSpec, clone, base, tip=None) -> Snaps
         code_unresolved=unresolved,
         facts=facts,
         code_also_read=also_read,
+        lfs_tracked=lfs,
     )
 
 

@@ -19,8 +19,9 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from io import BytesIO
@@ -35,7 +36,14 @@ from juniper_rollout import proctree
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
-from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, redact, strip_userinfo
+from juniper_rollout.urls import (
+    ORIGIN_URLS,
+    names_a_login_only,
+    network_git_env,
+    origin_urls,
+    redact,
+    strip_userinfo,
+)
 from juniper_rollout.wording import shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -128,7 +136,23 @@ def _sha256(dotgit: Path) -> bool:
         config = (dotgit / "config").read_text(errors="replace").lower()
     except OSError:
         return False
-    return re.search(r"(?m)^\s*objectformat\s*=\s*sha256\s*$", config) is not None
+    if re.search(r"(?m)^\s*objectformat\s*=\s*sha256\s*$", config):
+        return True
+    if "objectformat" not in config:
+        return False
+    # pass 16b: spelled as git also reads it (`"sha256"` quoted, a `; comment` after it, a `\`
+    # line continuation), it was missed and the plan said "base branch 'main' not found": ask git
+    try:
+        shown = subprocess.run(
+            ["git", "--git-dir", str(dotgit), "rev-parse", "--show-object-format"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return shown == "sha256"
 
 
 def _gitdir_file(path: Path, dotgit: Path) -> str:
@@ -652,29 +676,44 @@ def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
     )
 
 
-def earlier_blobs(commit: git.Commit, path: str, limit: int = 20) -> list[bytes]:
+def earlier_versions(commit: git.Commit, path: str, limit: int = 20) -> list[tuple[bytes, bool]]:
     """The versions ``path`` held in the history of ``commit``, newest first (the one it holds now among
-    them; at most ``limit`` + 1, none larger than MAX_FILE_BYTES); [] when git cannot say."""
+    them; at most ``limit`` + 1, none larger than MAX_FILE_BYTES), each with True when the commit that
+    wrote it is yours through the tool: a commit exactly as the tool wrote it (:func:`is_tool_commit`)
+    under this clone's own identity, the one the tool commits as. [] when git cannot say."""
     try:
         out = commit.repo.git.log(
-            f"-n{limit + 1}", "--format=", "--raw", "--no-abbrev", commit.hexsha, "--", path
+            f"-n{limit + 1}", "--format=%x1e%H", "--raw", "--no-abbrev", commit.hexsha, "--", path
         )
     except git.GitCommandError:
         return []
-    shas = [
-        parts[3]
-        for parts in (line.split() for line in out.splitlines() if line.startswith(":"))
-        if len(parts) > 3 and set(parts[3]) != {"0"}
-    ]
-    blobs: list[bytes] = []
-    for sha in dict.fromkeys(shas):
+    try:
+        me = git.Actor.committer(commit.repo.config_reader()).email
+    except (ValueError, OSError):  # no identity: no commit of the tool's is known to be yours
+        me = None
+    versions: list[tuple[bytes, bool]] = []
+    seen: set[str] = set()
+    for record in out.split("\x1e")[1:]:
+        head, _, raw = record.partition("\n")
+        shas = [
+            parts[3]
+            for parts in (line.split() for line in raw.splitlines() if line.startswith(":"))
+            if len(parts) > 3 and set(parts[3]) != {"0"}
+        ]
+        if not shas or shas[0] in seen:
+            continue
+        seen.add(shas[0])
         try:
-            info = commit.repo.odb.info(bytes.fromhex(sha))
-            if info.size <= MAX_FILE_BYTES:
-                blobs.append(commit.repo.odb.stream(bytes.fromhex(sha)).read())
+            info = commit.repo.odb.info(bytes.fromhex(shas[0]))
+            if info.size > MAX_FILE_BYTES:
+                continue
+            blob = commit.repo.odb.stream(bytes.fromhex(shas[0])).read()
+            wrote = commit.repo.commit(head.strip())
         except (ValueError, OSError, git.GitCommandError):
             continue
-    return blobs
+        yours = me is not None and wrote.author.email == me and is_tool_commit(wrote)
+        versions.append((blob, yours))
+    return versions
 
 
 def blob_at_fork(tip: git.Commit | None, base: git.Commit, path: str) -> bytes | None:
@@ -858,10 +897,19 @@ def _ref_file_text(path: Path) -> str:
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:
-    """Compare-and-swap the branch to ``new`` (git's own ref locking; fails if it moved meanwhile)."""
+    """Compare-and-swap the branch to ``new`` (git's own ref locking; fails if it moved meanwhile).
+
+    Logged in the branch's reflog whatever ``core.logAllRefUpdates`` says (``--create-reflog``): the
+    push reads its ``juniper-rollout:`` entries to know the tool's own commits (pass 14a; with the
+    setting off, a push cut short after origin took it was later called a reviewer's)."""
     try:
         repo.git.update_ref(
-            "-m", f"juniper-rollout: {reason}", f"refs/heads/{branch}", new, old or ZERO
+            "--create-reflog",
+            "-m",
+            f"juniper-rollout: {reason}",
+            f"refs/heads/{branch}",
+            new,
+            old or ZERO,
         )
     except git.GitCommandError as err:
         if _sha_at(repo, f"refs/heads/{branch}") == new:
@@ -882,7 +930,35 @@ def _ref_failure(branch: str, err: git.GitCommandError) -> str:
         )
     if "but expected" in text or "is at" in text:
         return f"branch {branch} moved while the rollout ran; run plan again"
+    clash = re.search(r"'refs/heads/([^']+)' exists; cannot create", text)
+    if clash:  # pass 16b: git's own words only, no way out
+        return branch_clash(branch, clash.group(1))
     return f"could not update branch {branch}: {' '.join(text.split())[:200]}"
+
+
+def branch_clash(branch: str, other: str) -> str:
+    """Why ``branch`` cannot be created beside the existing branch ``other`` (one is a folder of the other)."""
+    return (
+        f"branch {branch} cannot be created: the branch {other} exists, and git cannot keep a branch "
+        f"and a branch under its name as a folder (refs/heads/{other}); rename {other} "
+        f"(`git branch -m {shell_word(other)} {shell_word(other.replace('/', '-') + '-old')}`) or set "
+        "another `branch:` "
+        "in the manifest"
+    )
+
+
+def branch_in_the_way(repo: git.Repo, branch: str) -> str | None:
+    """An existing local branch that stops ``branch`` from being created (``chore`` for ``chore/x``,
+    or ``chore/x/y``), or None."""
+    try:
+        out = repo.git.for_each_ref("--format=%(refname)", f"refs/heads/{branch.split('/')[0]}")
+    except git.GitCommandError:
+        return None
+    for ref in out.split():
+        name = ref.removeprefix("refs/heads/")
+        if name != branch and (branch.startswith(name + "/") or name.startswith(branch + "/")):
+            return name
+    return None
 
 
 @contextmanager
@@ -962,9 +1038,16 @@ def push(repo: git.Repo, branch: str) -> str:
                     f"{ref}:{ref}",
                 )
             else:
-                landed = _own_tip_on_origin(repo, ref, first)
-                if landed is None:
+                found = _own_tip_on_origin(repo, ref, first, expected)
+                if found is None:
                     raise
+                landed, since_the_record = found
+                if not since_the_record:
+                    raise RepoError(
+                        f"origin/{branch} was moved back to {landed[:12]}, a commit the tool pushed "
+                        "before its last push (a reviewer's reset?); fetch and check it, then delete "
+                        "the remote branch to push again"
+                    ) from None
                 # the tool's own earlier push landed, unrecorded: pushed on the condition that
                 # origin still holds that commit
                 _to_origin(
@@ -1054,12 +1137,17 @@ def redact_origin(repo: git.Repo, text: str) -> str:
     return redact(text, *origin_urls(found))
 
 
-def _own_tip_on_origin(repo: git.Repo, ref: str, refused: git.GitCommandError) -> str | None:
+def _own_tip_on_origin(
+    repo: git.Repo, ref: str, refused: git.GitCommandError, expected: str
+) -> tuple[str, bool] | None:
     """The commit origin holds at ``ref`` when the lease refused the push (``stale info``) and that
-    commit is one the tool itself set the local branch to (its ``juniper-rollout:`` reflog entries);
-    else None. Pass 14a: a push stopped after origin had taken it (a second SIGTERM while origin's
+    commit is one the tool itself set the local branch to (its ``juniper-rollout:`` reflog entries),
+    with True when the tool set it after the commit of its last recorded push (``expected``); else
+    None. Pass 14a: a push stopped after origin had taken it (a second SIGTERM while origin's
     post-receive hook ran, or the 600 s limit) left no record, and every later push after a rebuild
-    said "origin/… has commits the tool did not push (a reviewer's?)" of the tool's own commit."""
+    said "origin/… has commits the tool did not push (a reviewer's?)" of the tool's own commit.
+    Pass 15: only a commit newer than the record is pushed over; origin moved back to an older one
+    of the tool's is someone's reset, said as such."""
     if "stale info" not in f"{refused.stdout} {refused.stderr}":
         return None
     try:
@@ -1070,12 +1158,15 @@ def _own_tip_on_origin(repo: git.Repo, ref: str, refused: git.GitCommandError) -
     remote = next(
         (line.split("\t")[0] for line in listed.splitlines() if line.endswith(f"\t{ref}")), None
     )
-    own = {
-        sha
-        for sha, _, why in (line.partition(" ") for line in written.splitlines())
-        if why.startswith("juniper-rollout: ")
-    }
-    return remote if remote in own else None
+    if remote is None:
+        return None
+    since_the_record = True  # the reflog lists the newest entry first
+    for sha, _, why in (line.partition(" ") for line in written.splitlines()):
+        if expected and sha == expected:
+            since_the_record = False
+        if sha == remote and why.startswith("juniper-rollout: "):
+            return remote, since_the_record
+    return None
 
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
@@ -1139,6 +1230,8 @@ def _history_log(
     """``git log`` over every ref but the stash (and ``skip``) for commits adding or changing ``pathspecs``,
     one record per commit (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw
     entries)."""
+    if revs == ("--all",):  # pass 16b: and what origin once held, then lost to a force-push
+        revs = ("--all", "--ignore-missing", *origin_once_held(repo))
     try:
         return repo.git.log(
             # a stash (`git stash -u` with an untracked .env) is the user's local work, like the
@@ -1160,6 +1253,82 @@ def _history_log(
         )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+
+
+ORIGIN_ONCE_HELD = (
+    5000  # commits read from the remote-tracking refs' reflogs, at most (newest kept)
+)
+
+
+def origin_once_held(repo: git.Repo) -> list[str]:
+    """Every commit a remote-tracking ref once pointed at, by its reflog (``logs/refs/remotes/``:
+    each fetch and push records what origin held): a `.env` pushed, then force-pushed away, is no
+    longer on any ref, but origin served it (the host keeps it, reachable by its id) and the clone
+    still has it until the reflog expires (90 days by default). Local-only commits (an amend before
+    any push) are in the local branches' reflogs, not read. Newest last, at most ``ORIGIN_ONCE_HELD``."""
+    found: dict[str, None] = {}
+    root = Path(repo.common_dir) / "logs" / "refs" / "remotes"
+    for top, _dirs, files in os.walk(root):
+        for name in files:
+            if not (Path(top) / name).is_file():  # a FIFO would block the read
+                continue
+            try:  # the newest 4 MB of each (a reflog grows with every fetch)
+                with open(Path(top) / name, "rb") as handle:
+                    handle.seek(max(0, os.fstat(handle.fileno()).st_size - (1 << 22)))
+                    text = handle.read(1 << 22)
+            except OSError:
+                continue
+            for line in text.decode("ascii", "replace").splitlines():
+                for sha in line.split(" ", 2)[:2]:
+                    if re.fullmatch(r"[0-9a-f]{40}", sha) and sha.strip("0"):
+                        found.pop(sha, None)
+                        found[sha] = None
+    return list(found)[-ORIGIN_ONCE_HELD:]
+
+
+def lfs_tracked(
+    repo: git.Repo, commit: git.Commit, paths: Sequence[str], listed: Sequence[str]
+) -> frozenset[str]:
+    """The ``paths`` git would store through Git LFS in a commit on ``commit``: `filter=lfs` by that
+    commit's .gitattributes files (and the clone's own .git/info/attributes), asked of git itself
+    through a throwaway index (git 2.39 has no `check-attr --source`). Only when the commit holds a
+    .gitattributes (``listed``: its paths) or the clone an info/attributes file (no git process
+    otherwise)."""
+    info = Path(repo.git_dir) / "info" / "attributes"
+    if not paths or not (
+        info.is_file() or any(p.rsplit("/", 1)[-1] == ".gitattributes" for p in listed)
+    ):
+        return frozenset()
+    with tempfile.TemporaryDirectory(prefix="rollout-attributes-") as folder:
+        env = {"GIT_INDEX_FILE": os.path.join(folder, "index")}
+        try:
+            repo.git.read_tree(commit.hexsha, env=env)
+            out = repo.git.check_attr(
+                "-z", "--cached", "filter", "--", *paths, env=env, strip_newline_in_stdout=False
+            )
+        except git.GitCommandError as err:
+            raise RepoError(
+                f"cannot read .gitattributes: {' '.join(str(err.stderr).split())[:200]}"
+            ) from None
+    fields = out.split("\0")
+    return frozenset(fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == "lfs")
+
+
+WORKTREE_PATHS = 1000  # plaintext env files read from one clone's folders, at most
+
+
+def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
+    """Paths in the working tree of the clone at ``path`` that ``pathspecs`` match, at any depth:
+    tracked, untracked and ignored alike (``git ls-files --cached --others``, no exclude rules; git
+    walks the folders at C speed), at most ``WORKTREE_PATHS``; none when git cannot list them."""
+    try:
+        with git.Repo(path) as repo:
+            out = repo.git.ls_files(
+                "-z", "--cached", "--others", "--", *pathspecs, strip_newline_in_stdout=False
+            )
+    except Exception:  # noqa: BLE001 (no clone, or not one git can read: the plan says why)
+        return []
+    return list(dict.fromkeys(p for p in out.split("\0") if p))[:WORKTREE_PATHS]
 
 
 def is_partial_clone(path: Path) -> bool:
@@ -1364,6 +1533,48 @@ def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str)
 CLONE_TIMEOUT = 1800.0  # seconds bootstrap's clone may take (sync's: remote.CLONE_TIMEOUT)
 
 
+# git's traces record a transfer's whole URL (`run_command: git remote-http origin http://x:TOKEN@…`) to
+# the file or stream they name, whether set in the environment or by the user's `trace2.*Target`
+# config (measured with git 2.39: GIT_TRACE, GIT_TRACE2, GIT_TRACE2_EVENT, GIT_TRACE_CURL each wrote the
+# token; the environment's "0" overrides the config). A clone given a credential runs untraced.
+NO_TRACE = {
+    name: "0"
+    for name in (
+        "GIT_TRACE",
+        "GIT_TRACE2",
+        "GIT_TRACE2_EVENT",
+        "GIT_TRACE2_PERF",
+        "GIT_TRACE_CURL",
+        "GIT_TRACE_PACKET",
+        "GIT_TRACE_PACKFILE",
+        "GIT_TRACE_SETUP",
+        "GIT_TRACE_PERFORMANCE",
+    )
+} | {"GIT_TRACE_REDACT": "1"}
+
+
+def _no_credential_keepers(index: int) -> dict[str, str]:
+    """The environment that keeps a clone's URL credential from the user's helpers and askpass.
+
+    Pass 16c: git hands a URL's credential that worked to the user's credential helpers (`store`
+    wrote it to ~/.git-credentials in plain text; `cache`, a keychain keep it), and erases one refused
+    from them (the user's own stored login for that host with it): an empty helper, read last (after
+    the config files, and after a `git -c credential.helper=…` above the tool), empties the list. A
+    token given as the user name alone (`https://TOKEN@host/…`) and refused was handed to the user's
+    askpass program (GIT_ASKPASS, core.askPass, SSH_ASKPASS: an editor's input box, a GUI dialog, its
+    command line) in "Password for 'https://TOKEN@host'": GIT_ASKPASS set but empty asks none."""
+    env = {
+        "GIT_CONFIG_COUNT": str(index + 1),
+        f"GIT_CONFIG_KEY_{index}": "credential.helper",
+        f"GIT_CONFIG_VALUE_{index}": "",
+        "GIT_ASKPASS": "",
+    }
+    above = os.environ.get("GIT_CONFIG_PARAMETERS")
+    if above:
+        env["GIT_CONFIG_PARAMETERS"] = f"{above} 'credential.helper'=''"
+    return env
+
+
 def clone_repo(url: str, path: Path) -> None:
     """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply.
 
@@ -1372,6 +1583,13 @@ def clone_repo(url: str, path: Path) -> None:
     an ``url.<whole>.insteadOf`` given through the environment (``GIT_CONFIG_COUNT``), so neither
     the clone's ``.git/config`` nor the command line holds it."""
     stored, env = strip_userinfo(url), {**os.environ, **network_git_env()}  # no prompt, no stall
+    if re.search(r"[\x00-\x1f\x7f]", url):
+        # pass 16c: urllib drops a newline or tab from a URL, git does not: a token holding one was
+        # printed whole in git's "invalid key (newline): url.http://x:TOKEN….insteadOf", unredacted
+        raise RepoError(
+            f"git clone {stored} refused: the URL holds a control character (a line break or tab "
+            "pasted with it?); nothing cloned: pass the URL on one line"
+        )
     try:
         git.Git.check_unsafe_protocols(stored)
         git.Git.check_unsafe_protocols(url)
@@ -1387,6 +1605,11 @@ def clone_repo(url: str, path: Path) -> None:
                 f"GIT_CONFIG_VALUE_{index}": stored,
             }
         )
+        env.update(NO_TRACE)
+        env.pop("GIT_CURL_VERBOSE", None)
+        # a login name alone (`https://jane@bitbucket.org/…`) gets its password from the user's helper
+        if not names_a_login_only(url):
+            env.update(_no_credential_keepers(index + 1))
     # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
     # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
     # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)

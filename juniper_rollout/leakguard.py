@@ -11,6 +11,7 @@ a default found in the code, or one already in the file's committed text is no n
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -20,13 +21,13 @@ import stat
 from collections.abc import Collection, Iterable
 from urllib.parse import unquote_to_bytes
 
-from juniper_rollout import envfiles, render
+from juniper_rollout import envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, bindings
 from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
-from juniper_rollout.secretshape import looks_secret
+from juniper_rollout.secretshape import may_be_secret
 from juniper_rollout.yamlio import leaves
 
 MIN_VALUE = 8
@@ -40,7 +41,7 @@ def plaintext_values(
     """(file, line, value) for each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files:
     the encrypt sources, ``.env``, ``.env.secrets``, and every plaintext env file (by the manifest's
     definition) at the clone's top (pass 11b: a template hard-linked to an ignored `.env.production`
-    was rendered and printed, its values never read)."""
+    was rendered and printed, its values never read) and in its folders, tracked or not (pass 16b)."""
     from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
 
     out = []
@@ -49,7 +50,14 @@ def plaintext_values(
         top = sorted(name for name in os.listdir(repo.path) if env.is_plaintext(name))
     except OSError:
         top = []
-    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top]):
+    # pass 16b: in the clone's folders too (`backend/.env.prod`, `deploy/staging.env`): a template
+    # hard-linked to one was rendered and its value printed (passes 11b and 13b had noted it)
+    deeper = [
+        path
+        for path in gitrepo.worktree_paths(repo.path, [f":(glob,icase)**/{g}" for g in env.include])
+        if "/" in path and env.is_plaintext_in_any_case(path)
+    ]
+    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper]):
         try:
             data = read_plaintext(repo, source)
         except RepoError:
@@ -70,7 +78,7 @@ def plaintext_values(
         found += _as_the_app_reads(data or b"")
         for number, name, value in dict.fromkeys(found):
             if len(value) >= MIN_VALUE and (
-                looks_secret(name.decode("utf-8", "replace"))
+                may_be_secret(name.decode("utf-8", "replace"))
                 or not value.isalpha()
                 or len(value) >= PLAIN_WORD
             ):
@@ -155,10 +163,94 @@ _PIECE = re.compile(rb"[^\s,;\"']+")
 _SLASH_PASSWORD = re.compile(rb"(?:^|[\s,;\"'])[A-Za-z0-9_.$#-]+/([^\s/@\"']+)@")
 
 
+# round six (pass 15's open item): an Authorization header's credential after its scheme (`Basic X`,
+# `Bearer X`, `Token X`) whatever its alphabet, and what a Basic one decodes to (`user:password`); and
+# mysql's password glued to its short option (`-pX`) in a command line that names a user (`-u app`,
+# `--user=app`): a word of letters there was no pair, so a template holding it was printed. Linear:
+# each scan stops at the next space, `,`, `;` or quote.
+_SCHEME_CREDENTIAL = re.compile(
+    rb"(?i)(?:^|authorization:|[\"'=])[^\S\r\n]*(?:basic|bearer|token|bot|apikey|ssws)[^\S\r\n]+"
+    rb"([^\s,;\"']+)"
+)
+_MYSQL_USER = re.compile(rb"(?:^|\s)(?:-u|--user\b)")
+# pass 16b: curl's `-u user:password` (`--user`, `-uuser:password`, `--user=`): the password of
+# letters after the `:` was a part under no name, so under `CURL_OPTS` it went unchecked and a
+# template holding it was printed. Linear: the scan stops at the next space, `,`, `;` or quote.
+_USER_PASSWORD = re.compile(rb"(?:^|\s)(?:-u|--user)(?:=|[^\S\r\n]*)[^\s,;\"':]+:([^\s,;\"']+)")
+_GLUED_PASSWORD = re.compile(rb"(?:^|\s)-p([^\s,;\"'-][^\s,;\"']*)")
+# pass 16c: an Authorization header with any other scheme (`ApiKey X`: Elastic, `SSWS X`: Okta, `Bot X`)
+# or none (`Authorization: X`), also as a JSON member (`"Authorization": "…"`); and mysql's `-pX` in a
+# command that names the mysql or mariadb program but no user (`mysql -h db -pX app`: the login's name
+# is the user). Linear, as above.
+_AUTHORIZATION = re.compile(
+    rb"(?i)authorization[\"']?[^\S\r\n]*[:=][^\S\r\n]*[\"']?[^\S\r\n]*"
+    rb"(?:[A-Za-z][A-Za-z0-9_.-]*[^\S\r\n]+)?([^\s,;\"']+)"
+)
+_MYSQL_PROGRAM = re.compile(rb"(?:^|[\s/\"'])(?:mysql|mariadb)[a-z-]*(?:\s|$)")
+# pass 16c: a header or a JSON member under a secret name (`PRIVATE-TOKEN: X`: GitLab's, `X-Api-Key: X`,
+# `{"password": "X"}`): its name decides, as a `NAME=X` pair's does. Linear, as _PAIR.
+_COLON_PAIR = re.compile(
+    rb"(?:^|[\s,;{\"'])([A-Za-z_][A-Za-z0-9_.-]*)[\"']?[^\S\r\n]*:[^\S\r\n]*"
+    rb"(?:\"([^\"]*)\"|'([^']*)'|([^\s,;\"'}]+))"
+)
+
+
+# pass 16c's open items: other programs' password options, read as mysql's `-p` is, in a value naming
+# the program (redis-cli's `-a X`, sshpass's `-p X`, smbclient's `-U user%X`, ldapsearch's `-w X`); an
+# XML element under a secret name (`<password>X</password>`); a password and its value as the next
+# word (a .netrc line's `password X`, nslcd's `bindpw X`). Linear: each scan stops at the next space,
+# quote or `<` (an element's text at 1,024 bytes).
+_OPTION = rb"[^\S\r\n]*([^\s,;\"'-][^\s,;\"']*)"
+_PROGRAM_PASSWORDS = tuple(
+    (re.compile(rb"(?:^|[\s/\"'])" + program + rb"(?:\s|$)"), re.compile(rb"(?:^|\s)" + option))
+    for program, option in (
+        (rb"redis-cli", rb"-a" + _OPTION),
+        (rb"sshpass", rb"-p" + _OPTION),
+        (rb"ldap[a-z]*", rb"-w" + _OPTION),
+        (rb"smbclient", rb"-U[^\S\r\n]*[^\s%]*%([^\s,;\"']+)"),
+    )
+)
+_XML_ELEMENT = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.-]*)>([^<]{1,1024})</\1>")
+_WORD_PAIR = re.compile(
+    rb"(?i)(?:^|\s)(?:password|passwd|passphrase|bindpw)[^\S\r\n]+([^\s,;\"'<]+)"
+)
+
+
+def _more_named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
+    found = [
+        (b"PASSWORD", m[1])
+        for program, option in _PROGRAM_PASSWORDS
+        if program.search(value)
+        for m in option.finditer(value)
+    ]
+    found += [(m[1], m[2].strip()) for m in _XML_ELEMENT.finditer(value)]
+    found += [(b"PASSWORD", m[1]) for m in _WORD_PAIR.finditer(value)]
+    # a URL's user name alone may be a key (`https://KEY@host`, pass 16c): checked as a password
+    found += [(b"PASSWORD", m[1]) for m in _URL_USERINFO.finditer(value) if b":" not in m[1]]
+    return found
+
+
+def _header_credentials(value: bytes) -> list[bytes]:
+    found = []
+    for m in [*_SCHEME_CREDENTIAL.finditer(value), *_AUTHORIZATION.finditer(value)]:
+        found.append(m[1])
+        try:  # a hand-written Basic credential may lack its `=` padding
+            decoded = base64.b64decode(m[1] + b"=" * (-len(m[1]) % 4), validate=True)
+        except ValueError:  # binascii.Error is one: a Bearer token, or Basic with no base64
+            continue
+        if b":" in decoded:
+            found.append(decoded.partition(b":")[2])
+    if _MYSQL_USER.search(value) or _MYSQL_PROGRAM.search(value):
+        found += [m[1] for m in _GLUED_PASSWORD.finditer(value)]
+    found += [m[1] for m in _USER_PASSWORD.finditer(value)]
+    return found
+
+
 def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
     """(name, part): each URL password under the name ``PASSWORD``, each query value under its key."""
     found = [(b"PASSWORD", m[1]) for m in _URL_PASSWORD.finditer(value)]
     found += [(b"PASSWORD", m[1]) for m in _SLASH_PASSWORD.finditer(value)]
+    found += [(b"PASSWORD", part) for part in _header_credentials(value)]
     for m in _URL_USERINFO.finditer(value):
         if b":" in m[1]:
             found.append((b"PASSWORD", m[1].partition(b":")[2]))
@@ -166,6 +258,8 @@ def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
     if len(value) <= MAX_EXPANDED:  # a megabyte of `x=y ` is no connection string: bounded
         found += [(m[1], m[2] or m[3] or m[4] or m[5] or b"") for m in _PAIR.finditer(value)]
         found += [(m[1], m[2] or m[3] or m[4] or b"") for m in _FLAG_PAIR.finditer(value)]
+        found += [(m[1], m[2] or m[3] or m[4] or b"") for m in _COLON_PAIR.finditer(value)]
+        found += _more_named_parts(value)
     return found + [(n, unquote_to_bytes(part)) for n, part in found]
 
 

@@ -366,13 +366,31 @@ def load_manifest(
     except YamlSyntaxError as err:
         raise ManifestError(file, err.line, f"invalid YAML: {err} (fix the syntax)") from None
     try:
-        return _Validator(
+        manifest = _Validator(
             path, env, workspace, require_recipients, rollout or SOPS_ROLLOUT, templates
         ).manifest(data)
     except RecursionError:
         raise ManifestError(
             file, None, "invalid YAML: nested too deeply (fix the manifest)"
         ) from None
+    from juniper_rollout.render import AGE_KEY  # late: render uses manifest types
+
+    # pass 16b: the texts the tool writes that the leak guard does not read (it reads files): a
+    # private key in commit_message was committed (and pushed, and made a pull request's title)
+    written = [r.commit_message for r in manifest.repos]
+    written += [manifest.pull_request.title or "", manifest.pull_request.body]
+    held = next((m for w in written if (m := AGE_KEY.search(w.encode("utf-8", "replace")))), None)
+    if held:
+        at = text.encode("utf-8", "surrogatepass").find(held.group())
+        raise ManifestError(
+            file,
+            text.encode("utf-8", "surrogatepass").count(b"\n", 0, at) + 1 if at >= 0 else None,
+            "a commit message or pull request text holds a private key (AGE-SECRET-KEY-1…, or an "
+            "SSH/PEM one sops takes as an age identity): the tool would commit and push it; remove "
+            "it, and if this file was committed or shared, make a new key (`rollout keygen`) and "
+            "rotate to it",
+        )
+    return manifest
 
 
 def read_manifest_text(path: Path) -> str:
@@ -497,6 +515,14 @@ class _Validator(_Reader):
                 why = plaintext_env_path(manifest.env_files, spec.path)
                 if why:
                     raise self.fail(spec.line, f"repo {repo.name}: {why}")
+                if spec.path.lower().endswith(".enc"):  # pass 16b: rendered text under a sops name
+                    raise self.fail(
+                        spec.line,
+                        f"repo {repo.name}: {spec.path} is named like a sops-encrypted file (.enc): a "
+                        "rendered file is plaintext, which the managed require-sops-encrypted hook "
+                        "refuses and verify and drift take for a leak; encrypt a file with `encrypt:` "
+                        "(source and target), or give this one another name",
+                    )
 
     def _check_usage_guide(self, defaults: Any, manifest: Manifest) -> None:
         """An explicit ``usage_guide`` naming a repo of this manifest must be where that repo renders the guide."""
@@ -771,19 +797,27 @@ class _Validator(_Reader):
         if not isinstance(node, list):
             raise self.fail(line, f"repos must be a list, not {_kind(node)}")
         repos: list[RepoSpec] = []
-        names: dict[str, int | None] = {}
+        names: dict[str, tuple[str, int | None]] = {}  # by the name case-folded
         paths: dict[str, tuple[str, int | None]] = {}
         slugs: dict[str, tuple[str, int | None]] = {}
         for i, entry in enumerate(node):
             entry_line = self.item_line(node, i)
             repo = self._repo(entry, defaults, workspace, entry_line)
-            if repo.name in names:
+            key = repo.name.casefold()
+            if key in names:
+                first, first_line = names[key]
                 raise self.fail(
                     entry_line,
-                    f"repo {repo.name!r} is listed twice (first at line {names[repo.name]}; remove one)",
+                    f"repo {repo.name!r} is listed twice (first at line {first_line}; remove one)"
+                    if first == repo.name
+                    # pass 16b's note: on macOS and Windows, and to GitHub, the two are one repository
+                    else f"repo {repo.name!r} differs from {first!r} (line {first_line}) only in "
+                    "letter case: on macOS and Windows their clones are one folder, and GitHub "
+                    "takes them for one repository; rename or remove one",
                 )
-            names[repo.name] = entry_line
-            clone = os.path.normpath(repo.path)
+            names[key] = (repo.name, entry_line)
+            # a case-insensitive file system (macOS, Windows) holds one folder for both spellings
+            clone = os.path.normpath(repo.path).casefold()
             if clone in paths:  # two entries writing one branch of one clone, each planned alone
                 first, first_line = paths[clone]
                 raise self.fail(

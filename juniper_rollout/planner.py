@@ -64,6 +64,8 @@ class Snapshot:
     # compared with the rollout branch: wanted paths it holds that its base lacks (the tool's
     # commits made them: no person's file, rendered again rather than merged or kept) (pass 8)
     tool_written: frozenset[str] = frozenset()
+    # wanted paths .gitattributes stores through Git LFS (`filter=lfs`), pointer or not (pass 16b)
+    lfs_tracked: frozenset[str] = frozenset()
 
 
 def facts_of(repo: RepoSpec, snap: Snapshot) -> artifacts.RepoFacts:
@@ -94,7 +96,7 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
             f"{path} is a symlink, or in a folder that is one, at {repo.base}; the tool never "
             "follows symlinks (replace the link with a regular file or folder)"
         )
-    lfs = {path for path, data in snap.files.items() if is_lfs_pointer(data)}
+    lfs = {path for path, data in snap.files.items() if is_lfs_pointer(data)} | snap.lfs_tracked
 
     def unless_lfs(path: str, make) -> FileChange:
         return _lfs_skip(path, snap) if path in lfs else make()
@@ -150,8 +152,8 @@ def _skip_advice(repo: RepoSpec, path: str) -> str:
 def _lfs_skip(path: str, snap: Snapshot) -> FileChange:
     return skip(
         path,
-        "stored in Git LFS (the commit holds only a pointer): not edited; "
-        "make the change by hand, or stop tracking it with LFS",
+        "stored in Git LFS (the commit holds only a pointer, or .gitattributes says filter=lfs): "
+        "not written; make the change by hand, or stop tracking it with LFS",
         snap.files.get(path),
     )
 

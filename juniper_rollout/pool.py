@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from juniper_rollout.errors import ManifestError, RolloutError
-from juniper_rollout.proctree import descendants, kill_children
+from juniper_rollout.proctree import descendants, die_with_parent, kill_children
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -137,7 +137,6 @@ class _ManifestFailure:
 
 _work: tuple[Callable, Sequence, Any] | None = None  # (job, items, stop flag) in a forked worker
 _parent: int | None = None  # the pid of the process that started this worker
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def _in_processes(
@@ -392,15 +391,7 @@ def _start_worker(job: Callable, items: Sequence, stopping, parent: int) -> None
 def _die_with(parent: int) -> None:
     """The kernel kills this worker when its parent dies (kill -9 included): no orphan goes on
     writing branches nobody reports. Elsewhere, :func:`_orphaned` is checked between repos."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if _orphaned(parent):  # the parent died before prctl took effect
-        os._exit(1)
+    die_with_parent(parent)
 
 
 def _orphaned(parent: int | None) -> bool:

@@ -7,11 +7,14 @@ to PID 1) after the tool had said "did not finish in 600 s", or after a second C
 
 from __future__ import annotations
 
+import functools
 import os
 import selectors
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from contextlib import suppress
 
 MAX_KEPT = 1 << 20  # bytes kept of each of git's streams: its first and last half MB
@@ -32,7 +35,15 @@ def run(
     ``keep``: the bytes kept of each stream (its first and last halves); None keeps all of it, for a
     local git whose output is parsed whole (pass 14a: `git diff --name-status -z` of a branch of 8,000
     files lost 1,101 of them from the middle, and the pull request's description said nothing)."""
-    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _prctl()  # loaded before the fork: the child only calls it
+    proc = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=functools.partial(die_with_parent, os.getpid()),
+    )
     try:
         out, err = _bounded_output(proc, args, timeout, keep)
     except BaseException:
@@ -96,6 +107,33 @@ def _bounded_output(
     for stream in (proc.stdout, proc.stderr):
         stream.close()  # type: ignore[union-attr]
     return bytes(out_head + out_tail), bytes(err_head + err_tail)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def die_with_parent(parent: int) -> None:
+    """The kernel SIGKILLs this process when its parent dies (Linux's ``PR_SET_PDEATHSIG``); if the
+    parent is already gone, exit now. Called in a forked worker (pool), and in each child
+    :func:`run` starts, before it execs: `kill -9` of a worker (or of the tool, by its own death
+    signal) left the worker's `git push` running, unrecorded, bound by no time limit (stop 20)."""
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the kernel was asked
+        os._exit(1)
 
 
 def kill_children() -> None:

@@ -93,7 +93,11 @@ def _clone_here(path: Path) -> None:
         config = (path / ".git" / "config").read_text(errors="replace").lower()
     except OSError:
         config = ""
-    if re.search(r"(?m)^\s*objectformat\s*=\s*sha256\s*$", config):
+    sha256 = re.search(r"(?m)^\s*objectformat\s*=\s*sha256\s*$", config) is not None
+    if not sha256 and "objectformat" in config:  # quoted, a comment after it: git's reading (16b)
+        shown = _git(path, "rev-parse", "--show-object-format", check=False, timeout=60)
+        sha256 = shown.stdout.strip() == "sha256"
+    if sha256:
         raise RepoError(
             f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)"
         )

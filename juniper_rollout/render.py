@@ -7,6 +7,7 @@ sandbox, so a template cannot reach Python internals.
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import re
 import stat
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,35 @@ def _env_named(name: str) -> bool:
     return DEFAULT_ENV_FILES.is_plaintext(name) or DEFAULT_ENV_FILES.is_plaintext(name.lower())
 
 
+# pass 16b: well-known files that hold passwords in no shape a scan can tell (`.netrc`'s `password X`,
+# `.pgpass`'s last field, docker's base64 `auth`, `aws_secret_access_key`): refused by name, as `.env` is
+_CREDENTIAL_NAMES = {
+    ".netrc",
+    "_netrc",
+    ".pgpass",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+    ".my.cnf",
+    ".boto",
+    ".s3cfg",
+    ".dockercfg",
+}
+_CREDENTIAL_PATHS = {
+    (".aws", "credentials"),
+    (".docker", "config.json"),
+    ("gh", "hosts.yml"),
+    (".kube", "config"),
+}
+
+
+def _credential_file(parts: list[str]) -> bool:
+    names = [p.lower() for p in parts if p]
+    return bool(names) and (
+        names[-1] in _CREDENTIAL_NAMES or tuple(names[-2:]) in _CREDENTIAL_PATHS
+    )
+
+
 class ConfinedLoader(FileSystemLoader):
     """Templates from inside the templates folder only: no ``..``, no symlink leading out of it,
     regular files only (a FIFO would hang), never a file holding an age private key."""
@@ -87,6 +118,12 @@ class ConfinedLoader(FileSystemLoader):
             raise SecurityError(
                 f"{template} leads outside the templates folder {self.root} (templates come from "
                 "inside it only)"
+            )
+        inside = os.path.relpath(real, self.root).split(os.sep)
+        if any(p.lower().rstrip(". ") in (".git", "git~1") for p in [*pieces, *inside]):
+            raise SecurityError(  # pass 16b: a clone's .git/config (a CI checkout's auth header)
+                f"{template} is inside a .git folder (git's own files: its config may hold "
+                "credentials); it cannot be a template"
             )
         if _env_named(os.path.basename(real)):  # a symlink to one, inside
             raise SecurityError(
@@ -121,8 +158,14 @@ class ConfinedLoader(FileSystemLoader):
             raise SecurityError(f"{template} is not UTF-8 text") from None
         if names_credential(source):  # ~/.git-credentials, gh's hosts.yml, a .netrc…
             raise SecurityError(
-                f"{template} holds a credential (a URL with a password, or a known token shape); a templates "
+                f"{template} holds a credential (a URL with a password, a known token shape or an "
+                "HTTP Basic one); a templates "
                 "folder never holds secrets: check the manifest's templates:"
+            )
+        if _credential_file(pieces) or _credential_file(inside):
+            raise SecurityError(
+                f"{template} is named like a credentials file (.netrc, .pgpass, .aws/credentials, "
+                ".docker/config.json, …); it cannot be a template"
             )
         mtime = info.st_mtime
         self.loaded[template] = data
@@ -134,7 +177,9 @@ MAX_OUTPUT = (
 )
 MAX_ITERATIONS = 1_000_000  # range() steps in one rendering, all loops together
 MAX_NUMBER = 1_000_000  # the largest count a filter or operator may be asked to repeat or pad by
-MAX_SECONDS = 30.0  # one rendering (a shipped template renders in milliseconds)
+# one rendering's CPU time (a shipped template renders in milliseconds); the rendering thread's own, so
+# a machine slowed by other work never stops an ordinary template (pass 14a: it was wall-clock time)
+MAX_SECONDS = 30.0
 # items `|sum(start=[])` may copy (it copies its partial sum at each step)
 MAX_SUM_COPIES = 100_000_000
 
@@ -163,7 +208,11 @@ def _weight(value: Any, limit: int = MAX_OUTPUT) -> int:
         elif isinstance(item, (list, tuple, set, frozenset)):
             total += len(item)
             if total <= limit:
-                stack.extend(item)
+                flat = _flat_weight(item)
+                if flat is None:
+                    stack.extend(item)
+                else:
+                    total += flat
         elif isinstance(item, dict):
             total += len(item)
             if total <= limit:
@@ -176,6 +225,23 @@ def _weight(value: Any, limit: int = MAX_OUTPUT) -> int:
         else:
             total += 1
     return total
+
+
+_SCALARS = frozenset({bool, float, type(None)})
+
+
+def _flat_weight(items: Any) -> int | None:
+    """What :func:`_weight` counts for the members of ``items`` when all are strings, all integers or
+    all other scalars, summed at C speed (``map``); None otherwise (walked one by one). A list of
+    2,000,000 numbers doubled in a loop was walked item by item at each step: 4 s to refuse it."""
+    kinds = set(map(type, items))
+    if kinds <= {str}:
+        return sum(map(len, items))
+    if kinds <= {int}:
+        return sum(map(operator.floordiv, map(int.bit_length, items), repeat(3))) + len(items)
+    if kinds <= _SCALARS:
+        return len(items)
+    return None
 
 
 def _check_weight(value: Any, what: str) -> Any:
@@ -257,7 +323,7 @@ def _tick() -> None:
 
 def _check_time() -> None:
     deadline = getattr(_budget, "deadline", None)
-    if deadline is not None and time.monotonic() > deadline:
+    if deadline is not None and time.thread_time() > deadline:
         raise TooBig(f"more than {MAX_SECONDS:g} s of rendering")
 
 
@@ -535,7 +601,7 @@ def reset_run_budget() -> None:
 
 def _render_bounded(template, context: Mapping[str, Any]) -> str:
     _budget.left = MAX_ITERATIONS
-    _budget.deadline = time.monotonic() + MAX_SECONDS
+    _budget.deadline = time.thread_time() + MAX_SECONDS
     out: list[str] = []
     size = encoded = 0
     for piece in template.generate(**context):
@@ -636,11 +702,13 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
         what = (
             f"unknown template {name!r}"
             if missing == name
-            else f"template {(includer or (name, 0))[0]!r}{through} includes {missing!r}, "
-            "which is not there"
+            else f"template {(includer or (name, 0))[0]!r}{through} "
+            f"{_asking_verb(manifest, includer)} {missing!r}, which is not there"
         )
         raise ManifestError(
-            where, line, f"{what} (available in {manifest.templates}: {available})"
+            where,
+            line,
+            f"{_unquoted(manifest, what)} (available in {manifest.templates}: {available})",
         ) from None
     except TooBig as err:
         raise ManifestError(
@@ -654,14 +722,17 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
         ) from None
     except SecurityError as err:
         raise ManifestError(
-            where, line, f"template {name!r} is not allowed to do that: {err}"
+            where,
+            line,
+            f"template {name!r} is not allowed to do that: {_unquoted(manifest, str(err))}",
         ) from None
     except TemplateSyntaxError as err:
+        message = _unquoted(manifest, err.message or "")
         raise ManifestError(
-            where, line, f"template {name}:{err.lineno}: {err.message} (fix the template)"
+            where, line, f"template {name}:{err.lineno}: {message} (fix the template)"
         ) from None
     except TemplateError as err:
-        message = " ".join(str(err).split())
+        message = _unquoted(manifest, " ".join(str(err).split()))
         raise ManifestError(
             where,
             line,
@@ -669,10 +740,19 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
         ) from None
     except ManifestError:
         raise
-    except (ArithmeticError, LookupError, TypeError, ValueError, AssertionError) as err:
+    except (
+        ArithmeticError,
+        LookupError,
+        TypeError,
+        ValueError,
+        AssertionError,
+        AttributeError,
+    ) as err:
         # a Python error in the template's own expressions ({{ 1/0 }}, "a" + 1, range(1, 2, 0),
         # [1]|slice(0)): the user's template, so one line; where, and the kind, never the message
-        # (it could repeat a value)
+        # (it could repeat a value). Pass 16b: `{{ 1|xmlattr }}`, `1|dictsort`, `1|wordwrap`,
+        # `[]|indent` raise AttributeError inside Jinja's filter: a traceback, whose frame of the
+        # template printed its line (a template hard-linked to a `.env`: the password)
         at = _template_at(manifest, err)
         place = f"{at[0]}:{at[1]}" if at else repr(name)
         through = f" (through {name!r})" if at and at[0] != name else ""
@@ -681,6 +761,31 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
             line,
             f"template {place}{through} fails: {type(err).__name__} (fix the template)",
         ) from None
+
+
+# a line of a plaintext env file (`NAME=value`, `export NAME=value`): a template holding one may be such a
+# file hard-linked into the templates folder, so the pieces of it Jinja's messages quote may be values
+_ASSIGNMENT = re.compile(rb"(?m)^[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=")
+_QUOTED = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
+
+
+def _unquoted(manifest: Manifest, message: str) -> str:
+    """``message`` with each quoted piece of a template's own text shown as '…' when a template read holds
+    a `NAME=value` line (pass 16b: a template hard-linked to a `.env` whose password holds `{{` or `{%`
+    failed with "expected token 'end of print statement', got 'PASSWORD'", "'PASSWORD' is undefined",
+    "Encountered unknown tag 'PASSWORD'": the leak guard reads rendered bytes, and nothing rendered).
+    The line number still says where; Jinja's own words ('end of print statement') are kept."""
+    sources = [
+        source for _, source in loaded_templates(manifest.templates) if _ASSIGNMENT.search(source)
+    ]
+    if not sources:
+        return message
+
+    def hide(quoted: re.Match[str]) -> str:
+        piece = (quoted[1] if quoted[1] is not None else quoted[2]).encode("utf-8", "replace")
+        return "'…'" if piece and any(piece in source for source in sources) else quoted[0]
+
+    return _QUOTED.sub(hide, message)
 
 
 def _some_templates(root: Path, shown: int = 20, looked: int = 5000) -> list[str]:
@@ -697,6 +802,23 @@ def _some_templates(root: Path, shown: int = 20, looked: int = 5000) -> list[str
             break
     names = sorted(found, key=lambda n: (not n.endswith(".j2"), n))
     return names[:shown] + (["…"] if len(names) > shown or seen >= looked else [])
+
+
+def _asking_verb(manifest: Manifest, at: tuple[str, int] | None) -> str:
+    """How the template line ``at`` asks for another: ``extends``, ``imports`` or ``includes`` (pass
+    16b: a missing `{% extends %}` was said to be included)."""
+    if at is None:
+        return "includes"
+    try:
+        text = (Path(manifest.templates) / at[0]).read_text(encoding="utf-8", errors="replace")
+        line = text.splitlines()[at[1] - 1]
+    except (OSError, IndexError):
+        return "includes"
+    if re.search(r"\{%-?\s*extends\b", line):
+        return "extends"
+    if re.search(r"\{%-?\s*(?:import|from)\b", line):
+        return "imports"
+    return "includes"
 
 
 def _template_at(manifest: Manifest, err: BaseException) -> tuple[str, int] | None:

@@ -169,7 +169,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             branch_merged=landed,
             base_edited=base_edited,
             fork=fork,
-            earlier=partial(gitrepo.earlier_blobs, base, spec.target),
+            earlier=partial(gitrepo.earlier_versions, base, spec.target),
             at_base=(base_name, partial(_read_at_base, base, repo.base, spec.target)),
             forget=elsewhere[1] if elsewhere else None,
             # on top of the rollout branch, "the base" read here is the branch itself (pass 11a)
@@ -195,7 +195,7 @@ def encrypted_change(
     base_edited: bool = False,
     before_ref: str | None = None,
     fork: bytes | None = None,
-    earlier: Callable[[], list[bytes]] | None = None,
+    earlier: Callable[[], list[tuple[bytes, bool]]] | None = None,
     at_base: tuple[str, Callable[[], bytes | None]] | None = None,
     forget: str | None = None,
 ) -> FileChange:
@@ -630,13 +630,15 @@ def _refuse_known_stale(
     spec: EncryptSpec,
     plaintext: bytes,
     before: bytes,
-    earlier: Callable[[], list[bytes]],
+    earlier: Callable[[], list[tuple[bytes, bool]]],
     holder: str,
 ) -> None:
     """Where no fork is known (pass 14c: the rollout branch deleted after its merge, as `rollout cleanup`
     does, or squash-merged, so the fork predates the file), a plaintext value that an earlier commit of
     the base's ciphertext held, and a later one replaced, is a stale copy: a teammate's `sops edit` on
-    the base would be put back. Read from the base's history of the file (bounded); names only."""
+    the base would be put back. Read from the base's history of the file (bounded); names only.
+    Pass 15: when every later commit that changed a name's value was yours through the tool (your own
+    rotation, merged), the older value in `.env` is your own rollback, not a stale copy."""
     mine = {name.strip(): value for name, value in _values(plaintext).items()}
     try:
         now = _values(sops.decrypt_dotenv(before, filename=spec.target))
@@ -645,16 +647,34 @@ def _refuse_known_stale(
     # a name the base removed since counts too (`sops unset` of a revoked secret)
     differ = {name for name, value in mine.items() if now.get(name) != value}
     stale: list[str] = []
-    for blob in earlier() if differ else []:
-        if blob == before or sops.read_metadata(blob) is None:
+    # per name, whether a later commit that changed its value was someone else's: newest first, each
+    # version is compared with the one after it, written by `newer_yours`
+    others: set[str] = set()
+    newer: dict[str, bytes] | None = now
+    newer_yours = False  # the writer of the base's version, until the history names it
+    for blob, yours in earlier() if differ else []:
+        if blob == before:
+            newer, newer_yours = now, yours
             continue
         try:
-            then = _values(sops.decrypt_dotenv(blob, filename=spec.target))
+            then = (
+                _values(sops.decrypt_dotenv(blob, filename=spec.target))
+                if sops.read_metadata(blob) is not None
+                else None
+            )
         except (ValueError, OSError, RolloutError):
-            continue  # an older recipient set: not this key's to read
-        stale += [n for n in differ if n not in stale and then.get(n) == mine[n]]
-        if len(stale) == len(differ):
-            break
+            then = None  # an older recipient set: not this key's to read
+        if not newer_yours:
+            others |= {
+                n for n in differ if newer is None or then is None or then.get(n) != newer.get(n)
+            }
+        if then is not None:
+            stale += [
+                n for n in differ if n in others and n not in stale and then.get(n) == mine[n]
+            ]
+            if len(stale) == len(differ):
+                break
+        newer, newer_yours = then, yours
     if not stale:
         return
     stale = [n for n in mine if n in stale]

@@ -19,7 +19,11 @@ _QUALIFIED = (
     r"|STAGING|STAGE|TEST|QA|UAT|LIVE|BACKUP|BASE"
     # pass 14b: a role or rotation qualifier (`DB_PASSWORD_REPLICA`, `_READONLY`, `_ADMIN`, `_ROOT`, Django's
     # `SECRET_KEY_FALLBACKS`) left a password of 8-15 letters unchecked, so a template holding it was printed
-    r"|PRIMARY|SECONDARY|REPLICA|RO|RW|READONLY|ADMIN|ROOT|ROTATED|FALLBACKS?|LEGACY|ALT))*"
+    r"|PRIMARY|SECONDARY|REPLICA|RO|RW|READONLY|ADMIN|ROOT|ROTATED|FALLBACKS?|LEGACY|ALT"
+    # round six (pass 14b's open item): a region or site qualifier (`DB_PASSWORD_EU`, `API_TOKEN_US_EAST_1`)
+    # (not REGION itself, pass 16c: `KMS_KEY_REGION`, `SECRETS_REGION` name where a key or secret lives)
+    r"|EU|US|UK|APAC|EMEA|AMER|LATAM|ASIA|EAST|WEST|NORTH|SOUTH|CENTRAL|GLOBAL|LOCAL"
+    r"|INTERNAL|EXTERNAL))*"
 )
 _SECRET = re.compile(
     r"(?:^|_)(?:KEYS?|TOKENS?|PASSWORD|PASSWD|PASS|PWD|PW|PASSPHRASE|SECRETS?|DSN|CREDENTIALS?|PYPI)"
@@ -35,9 +39,42 @@ _SECRET = re.compile(
 def looks_secret(name: str) -> bool:
     """True for names like *_KEY, *_TOKEN, *_PASSWORD, *_PWD, *_SECRET, *_DSN, *API_KEY*, *_PYPI (case-insensitive),
     also numbered, versioned or per stage (*_PASSWORD2, *_TOKEN_V2, *_PASSWORD_PROD, *_KEY_BASE)."""
-    # pass 14b: camelCase (`dbPassword`, `keyStorePassword`: Spring's and JS's spelling) read as words
+    return bool(_SECRET.search(_words(name)))
+
+
+# A secret word anywhere among a name's words, whatever qualifies it (`PASSWORD_FOR_REPORTS`,
+# `DB_PASSWORD_EU_WEST_2`, `API_TOKEN_CANARY`), unless the last word says the value is about the
+# secret, not the secret (`PASSWORD_FILE`, `PASSWORD_MIN_LENGTH`, `TOKEN_URL`: pass 15 kept
+# `--password-file P` no finding). Wider than looks_secret, which decides what discovery and the
+# manifest keep out of `.env.example`, so it only widens what the leak guard checks.
+_SECRET_WORD = re.compile(
+    r"(?:^|_)(?:PASSWORD|PASSWD|PWD|PASSPHRASE|PASSCODE|PIN|SECRETS?|TOKENS?|CREDENTIALS?|API_?KEYS?"
+    r"|PRIVATE_?KEYS?|AUTHKEY)(?:_|$)"
+    # pass 16c: a short secret word with a country or region code after it (`DB_PASS_DE`,
+    # `REDIS_PW_FR`, `SIGNING_KEY_EU`), and Stripe's `_SK` (its secret key) at a name's end
+    r"|(?:^|_)(?:PASS|PW|KEY)_[A-Z]{2}$|_SK$"
+)
+_ABOUT_A_SECRET = re.compile(
+    r"_(?:FILES?|PATH|DIR|LENGTH|LEN|MIN|MAX|LIMIT|COUNT|SIZE|TTL|EXPIRY|AGE|POLICY|URL|URI"
+    r"|ENDPOINT|HEADER|NAME|ID|TYPE|FORMAT|PROMPT|REGEX|PATTERN|HASHER|ALGORITHM|ENCODING)$"
+)
+
+
+def may_be_secret(name: str) -> bool:
+    """True for a secret-looking name (:func:`looks_secret`) and for any name holding a secret word
+    among its words: what the leak guard checks a short word of letters under (round six: a password
+    of 8-15 letters under `DB_PASSWORD_EU` was never checked, so a template holding it was printed)."""
+    words = _words(name)
+    return looks_secret(name) or (
+        _SECRET_WORD.search(words) is not None and _ABOUT_A_SECRET.search(words) is None
+    )
+
+
+def _words(name: str) -> str:
+    """``name`` upper-cased with ``_`` between its words; camelCase (`dbPassword`, `keyStorePassword`:
+    Spring's and JS's spelling) read as words (pass 14b)."""
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    return bool(_SECRET.search(re.sub(r"[^A-Z0-9]", "_", words.upper())))
+    return re.sub(r"[^A-Z0-9]", "_", words.upper())
 
 
 # The one list of known credential shapes (token prefixes), asked two questions:
@@ -171,10 +208,31 @@ _PASSWORD_URL = re.compile(
 )  # ssh://git@ is no secret
 
 
+# pass 16b: an HTTP Basic credential (`AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46…`, what CI checkouts
+# write as `http.<url>.extraheader` into a clone's .git/config): base64 of `user:password`
+_BASIC = re.compile(r"(?i)\bbasic[ \t]+([A-Za-z0-9+/]{8,}={0,2})")
+
+
+def _basic_credential(text: str) -> bool:
+    import base64
+    import binascii
+
+    for found in _BASIC.finditer(text):
+        try:
+            decoded = base64.b64decode(found[1], validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        user, colon, password = decoded.partition(b":")
+        if colon and user and password and decoded.isascii() and decoded.decode().isprintable():
+            return True
+    return False
+
+
 def names_credential(text: str) -> bool:
-    """True when ``text`` holds a URL with a password or a known token shape (not the entropy guess: a
-    template's regexes and hashes look random too). A templates folder never holds one."""
-    return bool(_PASSWORD_URL.search(text) or _TOKEN.search(text))
+    """True when ``text`` holds a URL with a password, a known token shape or an HTTP Basic credential
+    (not the entropy guess: a template's regexes and hashes look random too). A templates folder never
+    holds one."""
+    return bool(_PASSWORD_URL.search(text) or _TOKEN.search(text) or _basic_credential(text))
 
 
 def holds_url_password(text: str) -> bool:

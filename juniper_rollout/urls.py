@@ -137,6 +137,20 @@ def strip_userinfo(url: str) -> str:
     return urlunsplit(parts._replace(netloc=keep + host))
 
 
+def names_a_login_only(url: str) -> bool:
+    """True for ``scheme://user@host/…`` whose user is a login name, not a credential (Bitbucket's own
+    clone URLs, ``https://jane@bitbucket.org/…``): no password, no query, and a user name that is no
+    token shape nor a long random run. Its password is the user's credential helper's to give."""
+    info = userinfo(url)
+    return bool(
+        info
+        and ":" not in info
+        and not query(url)
+        and not _hostless_password(url)
+        and not carries_credential(unquote(info))
+    )
+
+
 def redact(text: str, *urls: str | None) -> str:
     """``text`` with the user-info and query string of ``urls`` (whole and in pieces) replaced by ``***``."""
     for url in urls:
@@ -244,3 +258,17 @@ def origin_urls(config: str) -> list[str]:
         else:
             urls.append(value)
     return urls
+
+
+def refuse_credential(option: str, value: str | None) -> None:
+    """RolloutError, quoting nothing, for an option's ``value`` holding a URL with a password or a
+    token shape where no URL belongs (pass 16b's note: a clone URL pasted as `--ref` was repeated in
+    every repo's line)."""
+    from juniper_rollout.errors import RolloutError
+    from juniper_rollout.secretshape import names_credential
+
+    if value is not None and names_credential(value):
+        raise RolloutError(
+            f"{option} holds a URL with a password or a token; nothing read (pass a branch, a tag or "
+            "a commit id)"
+        )

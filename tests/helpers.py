@@ -160,3 +160,38 @@ def precommit_refuses(
     assert hooks_seen, output
     assert (proc.returncode == 1) == bool(refused), output
     return {name: name in refused for name in names}, output
+
+
+def push_held_by_origin(fleet, tmp_path: Path, hook: str, seconds: int) -> tuple:
+    """``rollout apply --repo juniper-ml --yes --push`` as a process of its own session, pushing to a
+    new bare origin whose ``hook`` (pre-receive, post-receive) sleeps ``seconds``; returned once the
+    push has reached that hook: (process, clone, origin, the hook's file). Text output, piped."""
+    import os
+    import sys
+    import time
+
+    repo = fleet.repo("juniper-ml")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    marker = tmp_path / "push-reached-origin"
+    script = origin / "hooks" / hook
+    script.write_text(f"#!/bin/sh\ntouch '{marker}'\nsleep {seconds}\n")
+    script.chmod(0o755)
+    git(repo, "remote", "add", "origin", str(origin))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "juniper_rollout.cli", "apply", "-m", str(fleet.manifest)]
+        + ["--repo", "juniper-ml", "--yes", "--push"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    deadline = time.monotonic() + 60  # wait-until, not a timing assertion
+    while time.monotonic() < deadline and not marker.exists() and proc.poll() is None:
+        time.sleep(0.05)
+    if not marker.exists():
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"the push never reached origin's hook: {out}{err}")
+    return proc, repo, origin, script

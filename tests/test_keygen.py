@@ -67,3 +67,13 @@ def test_keygen_refuses_to_overwrite(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert target.read_text() == "# someone's key\n" and mode(target) == 0o640
     assert result.stdout == ""
+
+
+def test_keygen_to_dash_is_refused_and_writes_nothing(tmp_path, monkeypatch):
+    """`--key-file -` wrote a private key to a file named `-` in the current folder (pass 16b's note):
+    the tool never prints a private key, so `-` is no standard output here."""
+    monkeypatch.chdir(tmp_path)
+    result = rollout("keygen", "--key-file", "-")
+    assert result.code == 1 and "--key-file - would be a file named '-'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert "AGE-SECRET-KEY" not in result.stdout + result.stderr

@@ -214,3 +214,15 @@ def test_cli_reports_manifest_error_in_one_line_exit_1(tmp_path):
         f"error: {path}:8: repo 'alpha' is listed twice (first at line 7; remove one)"
     ]
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_two_repos_differing_only_in_letter_case_are_refused_with_the_line(tmp_path):
+    """`JUNIPER-ML` beside `juniper-ml` (pass 16b's note): one folder on macOS and Windows, one
+    repository to GitHub; each planned alone would write one clone's branch twice."""
+    path = write(tmp_path, GOOD.replace("  - name: beta\n", "  - name: ALPHA\n"))
+    result = rollout("plan", "--manifest", path)
+    assert result.code == 1 and result.stderr.strip().splitlines() == [
+        f"error: {path}:8: repo 'ALPHA' differs from 'alpha' (line 7) only in letter case: on "
+        "macOS and Windows their clones are one folder, and GitHub takes them for one repository; "
+        "rename or remove one"
+    ]

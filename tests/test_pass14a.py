@@ -195,37 +195,14 @@ def test_a_push_stopped_after_origin_took_it_is_not_called_a_reviewers_later(fle
     (a reviewer's?); … delete or merge the remote branch", of the tool's own commit, for ever. The
     commit origin holds is now recognised as one the tool set the branch to (its reflog), and the
     push goes on with the lease on it; a reviewer's commit is still refused (test_push_uses_a_lease)."""
-    import os
     import signal
-    import sys
     import time
 
-    from tests.helpers import git, rollout
+    from tests.helpers import git, push_held_by_origin, rollout
     from tests.test_pass3 import BRANCH
-    from tests.test_pass11a import ROOT
 
-    repo = fleet.repo("juniper-ml")
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
-    marker = tmp_path / "origin-took-it"
-    hook = origin / "hooks" / "post-receive"
-    hook.write_text(f"#!/bin/sh\ntouch '{marker}'\nsleep 10\n")
-    hook.chmod(0o755)
-    git(repo, "remote", "add", "origin", str(origin))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "juniper_rollout.cli", "apply", "-m", str(fleet.manifest)]
-        + ["--repo", "juniper-ml", "--yes", "--push"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    proc, repo, origin, hook = push_held_by_origin(fleet, tmp_path, "post-receive", 10)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not marker.exists():
-            time.sleep(0.05)
-        assert marker.exists(), "the push never reached origin's hook"
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         proc.send_signal(signal.SIGTERM)

@@ -18,7 +18,7 @@ from juniper_rollout.checks.base import (
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.keys import AgeKeys
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.wording import shell_word
+from juniper_rollout.wording import count, shell_word
 
 
 def check_plaintext(snap: RefFiles) -> Check:
@@ -84,6 +84,20 @@ def _encrypted_file(
             f"{path} is sops-encrypted in {meta.format} format, not dotenv: the documented commands "
             "(--input-type dotenv) cannot read it",
             APPLY + " (re-encrypts it as dotenv)",
+        )
+    hidden = sum(
+        not dotenv.IDENTIFIER.fullmatch(n) or dotenv.is_credential_name(n) for n in meta.names
+    )
+    if hidden:  # pass 16b: listed as undocumented names, a token a contributor committed as a name
+        return failed(  # was printed (CI logs): sops keeps names in clear; never echoed (13.8)
+            name,
+            f"{path} holds {count(hidden, 'name')} that "
+            + ("is no variable name" if hidden == 1 else "are no variable names")
+            + " or shaped like a credential (a pasted secret? sops keeps names in clear: it is "
+            "readable in git); not shown",
+            f"remove {'that line' if hidden == 1 else 'those lines'} (`sops edit --input-type dotenv "
+            f"--output-type dotenv {shell_word(path)}`) and rotate what "
+            + ("it holds" if hidden == 1 else "they hold"),
         )
     if set(meta.recipients) != set(manifest.recipients):
         now = ", ".join(map(short, meta.recipients))

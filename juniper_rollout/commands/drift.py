@@ -22,6 +22,7 @@ from juniper_rollout.errors import RolloutError
 from juniper_rollout.fleet import audit_one
 from juniper_rollout.manifest import load_manifest
 from juniper_rollout.pool import run_in_order
+from juniper_rollout.urls import refuse_credential
 from juniper_rollout.wording import count
 
 FORMATS = ("table", "json", "sarif")
@@ -47,6 +48,7 @@ def drift(
 ) -> int:
     if fmt not in FORMATS:
         raise RolloutError(f"unknown --format {fmt!r} (use one of: {', '.join(FORMATS)})")
+    refuse_credential("--ref", ref)
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     selected = loaded.select(repos)
     audits = run_in_order(lambda repo: audit_one(loaded, repo, ref), selected)

@@ -12,6 +12,11 @@ from juniper_rollout.paths import expand_home, too_long
 
 
 def keygen(*, key_file: Path | None = None) -> int:
+    if key_file is not None and str(key_file) == "-":  # pass 16b: a file named `-` was written
+        raise RolloutError(
+            "--key-file - would be a file named '-': the tool never prints a private key; pass a "
+            "path (or leave --key-file out for where sops looks)"
+        )
     if key_file is not None:
         expanded, why = expand_home(str(key_file))
         if why is not None:  # pass 10a: "~nosuchuser/k.txt" was a traceback

@@ -11,6 +11,7 @@ from rich.table import Table
 from juniper_rollout import report
 from juniper_rollout.manifest import SOPS_ROLLOUT, load_manifest
 from juniper_rollout.rolloutcheck import verify_artifacts
+from juniper_rollout.urls import refuse_credential
 from juniper_rollout.verify import CHECKS, RepoReport, verify_fleet
 from juniper_rollout.wording import count
 
@@ -40,6 +41,7 @@ def verify(
     as_json: bool = False,
     rollout: str | None = None,
 ) -> int:
+    refuse_credential("--ref", ref)
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     if loaded.rollout != SOPS_ROLLOUT:
         reports = verify_artifacts(loaded, loaded.select(repos), ref=ref)
