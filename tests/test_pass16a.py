@@ -40,7 +40,7 @@ def _sigterm_twice(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        env={**(env or os.environ), "PYTHONPATH": str(ROOT), "GIT_ALLOW_PROTOCOL": "file:git"},
+        env={**(env or os.environ), "PYTHONPATH": str(ROOT), "GIT_ALLOW_PROTOCOL": "file:git:ssh"},
     )
     try:
         deadline = time.monotonic() + 60
@@ -62,7 +62,7 @@ def _sigterm_twice(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for pid in _left(proc.pid, "git|sops|sleep"):
+        for pid in _left(proc.pid, "git|ssh|sops|sleep"):
             os.kill(int(pid), signal.SIGKILL)
     return proc.returncode, err, left
 
@@ -71,20 +71,22 @@ def _sigterm_twice(
 
 
 def test_a_second_sigterm_during_syncs_fetch_leaves_no_git_behind(fleet):
-    """`rollout sync` while git fetch waits on a silent origin, `kill PID` twice: the tool said
+    """`rollout sync` while git fetch waits on a silent ssh:// origin, `kill PID` twice: the tool said
     "interrupted" and exited, and its git fetch (run by a worker thread, whose time limit died with
-    the tool) went on for ever as an orphan; over ssh://, its ssh too."""
+    the tool) and git's ssh went on for ever as orphans (git dies with the tool since stop 21; its ssh
+    does not)."""
     server = _stalling_server()
+    port = server.getsockname()[1]
     try:
-        url = f"git://127.0.0.1:{server.getsockname()[1]}/x.git"
+        url = f"ssh://git@127.0.0.1:{port}/x.git"
         git(fleet.repo(ML), "remote", "add", "origin", url)
         code, err, left = _sigterm_twice(
-            ["sync", "-m", str(fleet.manifest), "--repo", ML], "git.* fetch"
+            ["sync", "-m", str(fleet.manifest), "--repo", ML], f"ssh.* -p {port} "
         )
     finally:
         server.close()
     assert code == 130 and "interrupted" in err, err
-    assert not left, "git fetch left running after the tool stopped"
+    assert not left, "git fetch's ssh left running after the tool stopped"
 
 
 def test_a_second_sigterm_during_syncs_clone_leaves_no_git_behind(tmp_path, fleet):
