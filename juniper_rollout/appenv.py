@@ -9,6 +9,9 @@ import re
 from collections.abc import Iterator
 
 MAX_EXPANDED = 1 << 16  # a value grown by `${…}` past this is not expanded (`B=${A}${A}…` doubles)
+# and a file's values grown by `${…}` all together (pass 16a: 200,000 lines `Bn=${A}` under a 60 KB A,
+# 2.5 MB of `.env.local`, grew plan to a MemoryError traceback: 12 GB, each value within the cap above)
+MAX_EXPANDED_TOTAL = 1 << 24
 
 # A binding as python-dotenv (what the app, pydantic-settings included, loads) reads it: a quoted value
 # ends at its closing quote, across lines, escapes decoded; an unquoted one ends before ` #` (an inline
@@ -45,7 +48,7 @@ def app_values(data: bytes) -> dict[str, bytes]:
 def bindings(data: bytes) -> Iterator[tuple[int, bytes, list[bytes]]]:
     """(line, name, forms) for each binding as python-dotenv reads it: the value as written (quotes
     and escapes read), each ``${…:-default}`` default on its own, and last the value the app gets."""
-    number, counted = 1, 0
+    number, counted, grown = 1, 0, 0
     expanded: dict[bytes, bytes] = {}
     for found in _BINDING.finditer(data):
         # linear: counted once, in order; a line ends at \n, \r\n or a lone \r (as python-dotenv and
@@ -78,7 +81,11 @@ def bindings(data: bytes) -> Iterator[tuple[int, bytes, list[bytes]]]:
             found_vars = list(_VARIABLE.finditer(value, 0, end))
             parts = [expanded.get(v["name"], v["default"] or b"") for v in found_vars]
             values += [v["default"] for v in found_vars if v["default"]]
-            if sum(map(len, parts)) + len(value) <= MAX_EXPANDED:  # `B=${A}${A}…`: bounded
+            size = sum(map(len, parts)) + len(value)
+            if (
+                size <= MAX_EXPANDED and grown + size <= MAX_EXPANDED_TOTAL
+            ):  # `B=${A}${A}…`: bounded
+                grown += size
                 cuts = [0, *(i for v in found_vars for i in v.span()), len(value)]
                 literal = [value[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
                 value = b"".join(

@@ -834,9 +834,13 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             )
         return "switch that worktree to another branch (`git switch -`)"
     if worktree_locked(repo, top):
+        # pass 16a: a lock says "its folder comes back" (a removable drive, a network share); unlock
+        # and prune alone cut that worktree, and its work on the branch, off from the clone
         return (
-            "that worktree is gone but locked, so `git worktree prune` keeps it: run "
-            f"`git worktree unlock {shell_word(str(top))}` and `git worktree prune` in {clone_path}"
+            "that worktree is locked and its folder is not there now (a removable drive or a "
+            "network share?): bring it back and switch it to another branch there (`git switch -`); "
+            f"if it is gone for good, run `git worktree unlock {shell_word(str(top))}` and "
+            f"`git worktree prune` in {clone_path}"
         )
     # pass 10a: a worktree MOVED by hand (not `git worktree move`) looks gone here and still works
     # there; prune would cut it off from the clone: repair first
@@ -1555,6 +1559,9 @@ def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str)
             raise RepoError(f"first commit in {path} failed: {text[:200]}{hint}") from None
 
 
+CLONE_TIMEOUT = 1800.0  # seconds bootstrap's clone may take (sync's: remote.CLONE_TIMEOUT)
+
+
 # git's traces record a transfer's whole URL (`run_command: git remote-http origin http://x:TOKEN@…`) to
 # the file or stream they name, whether set in the environment or by the user's `trace2.*Target`
 # config (measured with git 2.39: GIT_TRACE, GIT_TRACE2, GIT_TRACE2_EVENT, GIT_TRACE_CURL each wrote the
@@ -1644,11 +1651,16 @@ def clone_repo(url: str, path: Path) -> None:
         start_new_session=True,
     )
     try:
-        _, said = proc.communicate()
-    except BaseException:
+        _, said = proc.communicate(timeout=CLONE_TIMEOUT)
+    except BaseException as err:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        if isinstance(err, subprocess.TimeoutExpired):  # pass 16a: a silent git:// or ssh:// server
+            raise RepoError(  # held bootstrap for ever (http has git's low-speed limit)
+                f"git clone {strip_userinfo(url)} did not finish in {CLONE_TIMEOUT:g} s (the remote "
+                "stopped answering?); check the URL and the connection, then run it again"
+            ) from None
         raise
     if proc.returncode != 0:
         text = redact(" ".join(said.decode("utf-8", "replace").split()), url)

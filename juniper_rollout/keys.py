@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pyrage import x25519
 
-from juniper_rollout import agekey, atomicfile
+from juniper_rollout import agekey, atomicfile, proctree
 from juniper_rollout.errors import RolloutError
 
 KEY_FILE_ENV = "SOPS_AGE_KEY_FILE"
@@ -353,7 +353,11 @@ def _run_key_cmd(command: str, env: Mapping[str, str], cwd: Path) -> tuple[str |
     except OSError as err:
         why = err.strerror or "cannot run"
         return None, f"{KEY_CMD_ENV} {args[0]}: {why} (sops runs it without a shell: no pipes or ~)"
-    out = _bounded_read(proc, MAX_KEY_BYTES + 1, CMD_TIMEOUT)
+    try:
+        out = _bounded_read(proc, MAX_KEY_BYTES + 1, CMD_TIMEOUT)
+    except BaseException:  # Ctrl-C / SIGTERM while it waits: the command stops with the tool
+        proctree.kill_tree(proc.pid)
+        raise
     if out is None or len(out) > MAX_KEY_BYTES:
         why = "timed out" if out is None else f"printed more than {MAX_KEY_BYTES // 1_000_000} MB"
         return None, f"{KEY_CMD_ENV} {args[0]}: {why} (sops runs it without a shell: no pipes or ~)"
@@ -374,11 +378,14 @@ def _bounded_read(proc: subprocess.Popen, limit: int, timeout: float) -> bytes |
     reader.join(timeout)
     timed_out = reader.is_alive()
     if timed_out or (got and len(got[0]) >= limit):
-        proc.kill()
+        # the command with what it started (pass 16a: a script's `sleep`, a password manager's
+        # helper ran on, holding the pipe, and closing it below waited for them: a hang)
+        proctree.kill_tree(proc.pid)
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
     reader.join(1)
-    proc.stdout.close()  # type: ignore[union-attr]
+    if not reader.is_alive():  # a pipe still read by the thread cannot be closed without waiting
+        proc.stdout.close()  # type: ignore[union-attr]
     return None if timed_out or not got else got[0]

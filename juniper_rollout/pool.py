@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from juniper_rollout.errors import ManifestError, RolloutError
-from juniper_rollout.proctree import descendants, die_with_parent
+from juniper_rollout.proctree import descendants, die_with_parent, kill_children
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -87,12 +87,35 @@ def run_in_order(
                 raise
             report(results[-1])
         return results
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    return in_threads(job, items, workers, report)
+
+
+def in_threads(
+    job: Callable[[T], R],
+    items: Sequence[T],
+    workers: int,
+    report: Callable[[R], None] = lambda result: None,
+) -> list[R]:
+    """``[job(i) for i in items]`` in a pool of ``workers`` threads, reported in order. Ctrl-C: the
+    jobs under way finish; a second one stops at once, and stops what the threads run."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         results = []
         for result in pool.map(job, items):
             results.append(result)
             report(result)
         return results
+    except BaseException:
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)  # the jobs under way finish
+        except BaseException:
+            # a second Ctrl-C / SIGTERM stops the wait at once, and what the threads run with it
+            # (pass 16a: sops and its key command ran on for ever once the tool had exited)
+            kill_children()
+            raise
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 # --- worker processes ---------------------------------------------------------------------

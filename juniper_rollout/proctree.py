@@ -136,6 +136,14 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def kill_children() -> None:
+    """SIGKILL every process this one started (and theirs): what its threads run when a second Ctrl-C
+    or SIGTERM stops it at once (pass 16a: sync's git fetch and clone, run by worker threads whose
+    time limits died with the tool, went on for ever as orphans)."""
+    for child in descendants(os.getpid()):
+        kill_tree(child)
+
+
 def kill_tree(pid: int) -> None:
     """SIGKILL ``pid`` and every process below it. It is stopped first (SIGSTOP), so it starts no
     other child while the tree is read from /proc."""

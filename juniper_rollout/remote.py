@@ -8,6 +8,7 @@ deleting on origin is a push with a lease on the commit the tool expects there.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ TOOL_ENV = network_git_env()  # never wait for a password prompt, nor on a stall
 
 
 NETWORK_TIMEOUT = 600.0  # seconds any git here may take (a fetch from a remote gone silent)
+CLONE_TIMEOUT = 1800.0  # seconds a clone may take (a whole repository comes down)
 
 
 def _git(
@@ -184,6 +186,19 @@ def _remote_tips(path: Path, base: str | None = None) -> dict[str, str]:
     return _refs(path, "refs/remotes/origin/", *([f"refs/heads/{base}"] if base else []))
 
 
+def _remove_partial_clone(path: Path, existed: bool) -> None:
+    """What a clone killed part-way left at ``path``, which was empty or absent before it: the next
+    sync would take the half-made folder for a clone."""
+    if existed:
+        for each in path.iterdir():
+            if each.is_dir() and not each.is_symlink():
+                shutil.rmtree(each, ignore_errors=True)
+            else:
+                each.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def clone(url: str, path: Path) -> None:
     if path.exists() and any(path.iterdir()):
         raise RepoError(f"{path} exists and is not a clone; move it away first")
@@ -193,14 +208,26 @@ def clone(url: str, path: Path) -> None:
         raise RepoError(
             f"cannot make the folder {path.parent} for the clone: {err.strerror} (fix `path:`)"
         ) from None
-    out = subprocess.run(
-        ["git", "clone", "--quiet", "--", url, str(path)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **TOOL_ENV},
-        timeout=1800,
-    )
+    existed = path.exists()
+    try:
+        # stopped with its children, as fetch is (pass 16a: at the time limit, or a second Ctrl-C,
+        # git alone was killed and its ssh ran on for ever; the limit's end was "unexpected
+        # TimeoutExpired; please report this" and a crash log)
+        out = proctree.run(
+            ["git", "clone", "--quiet", "--", url, str(path)],
+            env={**os.environ, **TOOL_ENV},
+            timeout=CLONE_TIMEOUT,
+        )
+    except BaseException as err:
+        _remove_partial_clone(path, existed)  # git killed cannot remove what it had begun
+        if isinstance(err, subprocess.TimeoutExpired):
+            raise RepoError(
+                f"git clone did not finish in {CLONE_TIMEOUT:g} s (the remote stopped answering?); "
+                "check the connection, then run it again"
+            ) from None
+        raise
     if out.returncode != 0:
+        _remove_partial_clone(path, existed)  # a git stopped by a signal (a second Ctrl-C) left it
         raise RepoError(f"git clone {url} failed: {' '.join(out.stderr.split())[:200]}")
 
 

@@ -7,12 +7,12 @@ fetch, GitHub calls) runs in a bounded thread pool; results come back in manifes
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import TypeVar
 
 from juniper_rollout import forge as forges
-from juniper_rollout import remote
+from juniper_rollout import proctree, remote
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.wording import count
@@ -78,8 +78,16 @@ def in_parallel(
         return results
     except KeyboardInterrupt:
         # Ctrl-C: no repo is started any more; the ones under way finish, and every finished one
-        # is reported (a second Ctrl-C stops the wait at once)
-        pool.shutdown(wait=True, cancel_futures=True)
+        # is reported (a second Ctrl-C stops the wait at once, and what the threads run with it:
+        # pass 16a, git fetch and clone went on for ever as orphans of a tool that had stopped)
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            proctree.kill_children()
+            # the jobs end once their git is gone, and clean up (a half-made clone); waited on through
+            # their futures: Python 3.11 takes a thread whose join a Ctrl-C cut short for ended
+            wait(futures, timeout=10)
+            raise
         for future in futures[len(results) :]:
             if future.done() and not future.cancelled() and future.exception() is None:
                 on_result(future.result())

@@ -18,10 +18,10 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 
-from juniper_rollout import dotenv, sopsmeta
+from juniper_rollout import dotenv, proctree, sopsmeta
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.sopsmeta import SopsMetadata, read_metadata  # noqa: F401 (the metadata parser lives in sopsmeta)
@@ -274,21 +274,33 @@ def _run(
         if env.get(name) and _not_a_file(env[name]):  # a FIFO blocks sops, /dev/zero never ends:
             env.pop(name)  # skipped, as the tool's own key lookup skips it (pass 6)
     try:
-        return subprocess.run(
+        proc = subprocess.Popen(
             [sops_path(), *args],
-            input=data,
+            stdin=subprocess.PIPE,
             cwd=cwd,
             env=env,
             preexec_fn=_bounded_memory,
-            timeout=_TIMEOUT,
-            check=False,
             stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
     except FileNotFoundError:
         raise SopsError(NOT_FOUND) from None
-    except subprocess.TimeoutExpired:
-        raise SopsError(f"sops timed out after {_TIMEOUT} s: {_slow_sources(env)}") from None
+    try:
+        out, err = proc.communicate(data, timeout=_TIMEOUT)
+    except BaseException as stopped:
+        # sops with what it started (pass 16a: the SOPS_AGE_KEY_CMD it runs, waiting on an unlock
+        # prompt, ran on after sops was killed at its limit, or by Ctrl-C, and the tool had exited)
+        proctree.kill_tree(proc.pid)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                with suppress(BaseException):
+                    stream.close()
+        with suppress(BaseException):
+            proc.wait()
+        if isinstance(stopped, subprocess.TimeoutExpired):
+            raise SopsError(f"sops timed out after {_TIMEOUT} s: {_slow_sources(env)}") from None
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 # sops reads a key source whole: `SOPS_AGE_KEY_CMD="cat /dev/zero"` grew sops by gigabytes a second

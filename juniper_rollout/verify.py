@@ -8,7 +8,6 @@ and dropped: nothing here prints or stores one.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from juniper_rollout import envfiles, gitrepo, throwaway
@@ -29,7 +28,7 @@ from juniper_rollout.checks.sops_config import check_sops_config, check_sops_rul
 from juniper_rollout.keys import AgeKeys, find_age_keys
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import GITIGNORE, PRECOMMIT, SOPS_CONFIG
-from juniper_rollout.pool import default_jobs
+from juniper_rollout.pool import default_jobs, in_threads
 from juniper_rollout.refreader import guarded, read_at
 
 __all__ = [
@@ -142,5 +141,5 @@ def verify_fleet(
     age = find_age_keys()
     trial = throwaway.HookTrial(manifest.recipients)
     workers = max(1, min(jobs or default_jobs(), len(repos) or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda r: verify_repo(manifest, r, ref, age, trial), repos))
+    # threads that a second Ctrl-C stops with what they run (pre-commit, sops: pass 16a)
+    return in_threads(lambda r: verify_repo(manifest, r, ref, age, trial), repos, workers)
