@@ -21,6 +21,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -195,6 +197,76 @@ def _bound_answer(response) -> None:
     response.stream = Bounded()
 
 
+# One HTTP exchange (headers and body) ends within this many seconds however its bytes trickle:
+# githubkit's timeout is per read, and a server or proxy sending one header line every 5 s held
+# `rollout status` for ever (pass 16a). Each request sets its deadline (the "request" event hook,
+# run again for each retry); every read and write on the connection is capped by what is left.
+REQUEST_DEADLINE = 120.0
+_exchange = threading.local()
+
+
+def _start_exchange(request) -> None:
+    _exchange.deadline = time.monotonic() + REQUEST_DEADLINE
+
+
+def _capped(timeout: float | None) -> float | None:
+    import httpcore
+
+    deadline = getattr(_exchange, "deadline", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout(f"no whole answer in {REQUEST_DEADLINE:g} s")
+    return left if timeout is None else min(timeout, left)
+
+
+def _deadline_transport():
+    """httpx's own transport, its connections' every read, write and connect capped by the
+    exchange's deadline (:data:`REQUEST_DEADLINE`)."""
+    import httpcore
+    import httpx
+
+    class Stream(httpcore.NetworkStream):
+        def __init__(self, inner: httpcore.NetworkStream) -> None:
+            self._inner = inner
+
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            return self._inner.read(max_bytes, _capped(timeout))
+
+        def write(self, buffer: bytes, timeout: float | None = None) -> None:
+            self._inner.write(buffer, _capped(timeout))
+
+        def close(self) -> None:
+            self._inner.close()
+
+        def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+            return Stream(self._inner.start_tls(ssl_context, server_hostname, _capped(timeout)))
+
+        def get_extra_info(self, info: str) -> Any:
+            return self._inner.get_extra_info(info)
+
+    class Backend(httpcore.NetworkBackend):
+        def __init__(self, inner: httpcore.NetworkBackend) -> None:
+            self._inner = inner
+
+        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+            return Stream(
+                self._inner.connect_tcp(host, port, _capped(timeout), local_address, socket_options)
+            )
+
+        def connect_unix_socket(self, path, timeout=None, socket_options=None):
+            return Stream(self._inner.connect_unix_socket(path, _capped(timeout), socket_options))
+
+        def sleep(self, seconds: float) -> None:
+            self._inner.sleep(seconds)
+
+    transport = httpx.HTTPTransport()
+    pool = transport._pool  # httpx builds httpcore's pool with no way to pass a network backend
+    pool._network_backend = Backend(pool._network_backend)
+    return transport
+
+
 def _retry(exc, count: int):
     from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed
     from githubkit.typing import RetryOption
@@ -257,7 +329,8 @@ class Client:
             timeout=30.0,
             throttler=throttler,
             http_cache=False,
-            event_hooks={"response": [_bound_answer]},
+            event_hooks={"request": [_start_exchange], "response": [_bound_answer]},
+            transport=_deadline_transport(),
         )
 
     def __enter__(self) -> Client:
