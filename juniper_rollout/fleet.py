@@ -170,6 +170,11 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, .
     clash = gitrepo.branch_in_the_way(clone, repo.branch) if mode is None else None
     if clash is not None:  # pass 16b: plan said "1 with changes", apply failed in git's words
         notes.append(f"apply will refuse it: {gitrepo.branch_clash(repo.branch, clash)}")
+    target = gitrepo.alias_of(clone, repo.branch)
+    if target is not None:  # pass 17: apply refuses it (update-ref would move what it names)
+        notes.append(
+            f"apply will refuse it: {repo.branch} {gitrepo.alias_advice(repo.branch, target)}"
+        )
     where = gitrepo.checked_out_in(clone, repo.branch)
     if where is not None:
         notes.append(

@@ -902,8 +902,10 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
     Logged in the branch's reflog whatever ``core.logAllRefUpdates`` says (``--create-reflog``): the
     push reads its ``juniper-rollout:`` entries to know the tool's own commits (pass 14a; with the
     setting off, a push cut short after origin took it was later called a reviewer's)."""
+    refuse_alias(repo, branch, "moved")
     try:
         repo.git.update_ref(
+            "--no-deref",  # an alias made after the check is replaced, its branch never moved
             "--create-reflog",
             "-m",
             f"juniper-rollout: {reason}",
@@ -917,6 +919,32 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
             # too): the branch was moved, and is reported so (pass 10a: "failed … exit code(-2)")
             return
         raise RepoError(_ref_failure(branch, err)) from None
+
+
+def refuse_alias(repo: git.Repo, branch: str, what: str) -> None:
+    """RepoError when ``refs/heads/branch`` is a symbolic ref (a branch alias, `git symbolic-ref`):
+    git's update-ref follows it, so the tool's update moved, and cleanup's delete deleted, the branch
+    it names (pass 17: `chore/sops-age-rollout -> develop` put the rollout commit on develop)."""
+    target = alias_of(repo, branch)
+    if target is not None:
+        raise RepoError(f"branch {branch} {alias_advice(branch, target)}; nothing {what}")
+
+
+def alias_of(repo: git.Repo, branch: str) -> str | None:
+    """The ref ``refs/heads/branch`` names when it is a symbolic ref, else None."""
+    try:
+        return repo.git.symbolic_ref("-q", f"refs/heads/{branch}").strip() or None
+    except git.GitCommandError:  # not a symbolic ref (or none)
+        return None
+
+
+def alias_advice(branch: str, target: str) -> str:
+    ref = shell_word(f"refs/heads/{branch}")
+    return (
+        f"is a symbolic ref to {target} (an alias): the tool never updates or deletes a branch "
+        f"through one (remove the alias: `git symbolic-ref --delete {ref}`, or name another branch "
+        "in the manifest's `branch:`)"
+    )
 
 
 def _ref_failure(branch: str, err: git.GitCommandError) -> str:
@@ -1007,6 +1035,7 @@ def push(repo: git.Repo, branch: str) -> str:
     """Push the branch to origin only if the remote is where the tool last left it."""
     ref = f"refs/heads/{branch}"
     record = PUSHED_REF + branch
+    refuse_alias(repo, branch, "pushed")  # its push would send the aliased branch's commits
     # the two refs read here, not by two `git rev-parse` processes (the push is the one git process)
     expected = _sha_at(repo, record) or ""
     tip = _sha_at(repo, ref)

@@ -115,7 +115,7 @@ def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
     for number, name, values in bindings(data):
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
         # secret as its parameter's name (`?api_key=`): a short word there is checked too (pass 12b)
-        named = [(n, part) for one in values for n, part in _named_parts(one)]
+        named = [(n, part) for one in values for n, part in _named_parts(one, name)]
         values += [part for one in values for part in _parts(one)]
         for one in values:
             out.append((number, name, one))
@@ -173,11 +173,13 @@ _SCHEME_CREDENTIAL = re.compile(
     rb"([^\s,;\"']+)"
 )
 _MYSQL_USER = re.compile(rb"(?:^|\s)(?:-u|--user\b)")
+# pass 17: a shell quotes it as often as not (`-p'X'`, `-a "X"`): the quotes are no part of it
+_QUOTED_OR_BARE = rb"(?:'([^'\r\n]*)'|\"([^\"\r\n]*)\"|([^\s,;\"'-][^\s,;\"']*))"
 # pass 16b: curl's `-u user:password` (`--user`, `-uuser:password`, `--user=`): the password of
 # letters after the `:` was a part under no name, so under `CURL_OPTS` it went unchecked and a
 # template holding it was printed. Linear: the scan stops at the next space, `,`, `;` or quote.
 _USER_PASSWORD = re.compile(rb"(?:^|\s)(?:-u|--user)(?:=|[^\S\r\n]*)[^\s,;\"':]+:([^\s,;\"']+)")
-_GLUED_PASSWORD = re.compile(rb"(?:^|\s)-p([^\s,;\"'-][^\s,;\"']*)")
+_GLUED_PASSWORD = re.compile(rb"(?:^|\s)-p" + _QUOTED_OR_BARE)
 # pass 16c: an Authorization header with any other scheme (`ApiKey X`: Elastic, `SSWS X`: Okta, `Bot X`)
 # or none (`Authorization: X`), also as a JSON member (`"Authorization": "…"`); and mysql's `-pX` in a
 # command that names the mysql or mariadb program but no user (`mysql -h db -pX app`: the login's name
@@ -189,9 +191,11 @@ _AUTHORIZATION = re.compile(
 _MYSQL_PROGRAM = re.compile(rb"(?:^|[\s/\"'])(?:mysql|mariadb)[a-z-]*(?:\s|$)")
 # pass 16c: a header or a JSON member under a secret name (`PRIVATE-TOKEN: X`: GitLab's, `X-Api-Key: X`,
 # `{"password": "X"}`): its name decides, as a `NAME=X` pair's does. Linear, as _PAIR.
+# pass 17: a member of a YAML flow mapping nested in another (`db: {password: X}`): the outer
+# member's value no longer swallows the inner one (`{password:`), and `[` starts a member too
 _COLON_PAIR = re.compile(
-    rb"(?:^|[\s,;{\"'])([A-Za-z_][A-Za-z0-9_.-]*)[\"']?[^\S\r\n]*:[^\S\r\n]*"
-    rb"(?:\"([^\"]*)\"|'([^']*)'|([^\s,;\"'}]+))"
+    rb"(?:^|[\s,;{\[\"'])([A-Za-z_][A-Za-z0-9_.-]*)[\"']?[^\S\r\n]*:[^\S\r\n]*"
+    rb"(?:\"([^\"]*)\"|'([^']*)'|([^\s,;\"'{}\[\]][^\s,;\"'}\]]*))"
 )
 
 
@@ -200,40 +204,100 @@ _COLON_PAIR = re.compile(
 # XML element under a secret name (`<password>X</password>`); a password and its value as the next
 # word (a .netrc line's `password X`, nslcd's `bindpw X`). Linear: each scan stops at the next space,
 # quote or `<` (an element's text at 1,024 bytes).
-_OPTION = rb"[^\S\r\n]*([^\s,;\"'-][^\s,;\"']*)"
+_OPTION = rb"[^\S\r\n]*" + _QUOTED_OR_BARE
 _PROGRAM_PASSWORDS = tuple(
     (re.compile(rb"(?:^|[\s/\"'])" + program + rb"(?:\s|$)"), re.compile(rb"(?:^|\s)" + option))
     for program, option in (
         (rb"redis-cli", rb"-a" + _OPTION),
         (rb"sshpass", rb"-p" + _OPTION),
         (rb"ldap[a-z]*", rb"-w" + _OPTION),
-        (rb"smbclient", rb"-U[^\S\r\n]*[^\s%]*%([^\s,;\"']+)"),
+        (rb"smbclient", rb"(?:-U|--user=?)[^\S\r\n]*[^\s%]*%([^\s,;\"']+)"),
+        # pass 17: more programs' password options, as common in a `.env`'s command lines
+        (rb"curl", rb"(?:-u|--user)(?:=|[^\S\r\n]*)[\"']?[^\s:\"']*:([^\s,;\"']+)"),
+        (rb"docker[^\S\r\n]+login", rb"-p" + _OPTION),
+        (rb"mongo[a-z]*", rb"-p" + _OPTION),
+        (rb"sqlcmd", rb"-P" + _OPTION),
+        (rb"keytool", rb"-(?:store|key|srcstore|deststore|srckey|destkey)pass" + _OPTION),
+        (rb"(?:un)?zip", rb"-P" + _OPTION),
+        (rb"7z[az]?", rb"-p" + _QUOTED_OR_BARE),
     )
 )
-_XML_ELEMENT = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.-]*)>([^<]{1,1024})</\1>")
-_WORD_PAIR = re.compile(
-    rb"(?i)(?:^|\s)(?:password|passwd|passphrase|bindpw)[^\S\r\n]+([^\s,;\"'<]+)"
-)
+# pass 17: also with a namespace prefix and attributes (SOAP's WS-Security
+# `<wsse:Password Type="…">X</wsse:Password>`); each scan stops at the next `<` or `>`
+_XML_ELEMENT = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.:-]*)(?:\s[^<>]{0,1024})?>([^<]{1,1024})</\1>")
+# pass 17: `password X` is a .netrc line's only beside its `machine`/`login`/`default` words: prose
+# ("Reset password instructions are emailed", `LOGIN_METHODS="password passwordless"`) holds it too,
+# and its next word was refused wherever a template showed it; slapd's `rootpw X` is nslcd's `bindpw`
+_WORD_PAIR = re.compile(rb"(?i)(?:^|\s)(?:bindpw|rootpw)[^\S\r\n]+([^\s,;\"'<]+)")
+_NETRC_PAIR = re.compile(rb"(?:^|\s)(?:password|passwd)[^\S\r\n]+([^\s,;\"'<]+)")
+_NETRC = re.compile(rb"(?:^|\s)(?:machine|login|default)(?:\s|$)")
+# a URL's user name alone is a key where a web service takes one so (`https://KEY@host`: a Sentry DSN,
+# a GitHub token); a database's or broker's (`postgresql://postgres@db/app`, `amqp://rabbitmq@mq`) is
+# its login name, and was refused wherever a template named the login (pass 17); a Redis URL's too, as
+# older clients read `redis://PASSWORD@host`
+_WEB_USER = re.compile(
+    rb"(?i)(?:^|[^a-z0-9+.-])(?:[a-z]+\+)?(?:https?|wss?|rediss?)://([^/?#@\s:]*)@"
+)  # (pip's `git+https://KEY@github.com/…` too)
 
 
-def _more_named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
-    found = [
-        (b"PASSWORD", m[1])
+def _program_passwords(value: bytes) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"PASSWORD", next((group for group in m.groups() if group), b""))
         for program, option in _PROGRAM_PASSWORDS
         if program.search(value)
         for m in option.finditer(value)
     ]
+
+
+def _exec_form(value: bytes) -> bytes | None:
+    """A command given as a JSON list of words (`["redis-cli", "-a", "X"]`: a Docker healthcheck's
+    exec form) as one command line, or None (pass 17: its options were read nowhere)."""
+    if value.lstrip()[:1] != b"[":
+        return None
+    try:
+        words = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(words, list) or not all(isinstance(word, str) for word in words):
+        return None
+    return " ".join(words).encode("utf-8", "replace")
+
+
+def _more_named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
+    found = _program_passwords(value)
+    command = _exec_form(value)
+    if command is not None:
+        found += _program_passwords(command)
+        found += [(b"PASSWORD", part) for part in _header_credentials(command)]
     found += [(m[1], m[2].strip()) for m in _XML_ELEMENT.finditer(value)]
     found += [(b"PASSWORD", m[1]) for m in _WORD_PAIR.finditer(value)]
-    # a URL's user name alone may be a key (`https://KEY@host`, pass 16c): checked as a password
-    found += [(b"PASSWORD", m[1]) for m in _URL_USERINFO.finditer(value) if b":" not in m[1]]
+    if _NETRC.search(value):
+        found += [(b"PASSWORD", m[1]) for m in _NETRC_PAIR.finditer(value)]
+    # a web URL's user name alone may be a key (`https://KEY@host`, pass 16c): checked as a password
+    found += [(b"PASSWORD", m[1]) for m in _WEB_USER.finditer(value)]
     return found
 
 
-def _header_credentials(value: bytes) -> list[bytes]:
+# pass 17: a scheme word at a value's start is prose as often as a header (`PLAN_TIER="Basic
+# Professional"`, `BOT_DISPLAY_NAME="Bot Framework"`, `WELCOME="Token Exchange"`): the word after it
+# was refused wherever a template showed it. A word of letters after it is a credential only under a
+# name that says so (`CHAT_AUTH`, `TOKEN_HEADER`, any secret-looking name); a machine-made token is
+# never all letters, so it is checked under any name, as a piece and here
+_AUTH_NAME = re.compile(r"(?:^|_)(?:AUTH|AUTHORIZATION|HEADERS?|CREDS?|BEARER)(?:_|$)")
+
+
+def _says_auth(name: bytes) -> bool:
+    text = name.decode("utf-8", "replace")
+    words = re.sub(r"[^A-Z0-9]", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text).upper())
+    return may_be_secret(text) or _AUTH_NAME.search(words) is not None
+
+
+def _header_credentials(value: bytes, name: bytes = b"AUTHORIZATION") -> list[bytes]:
     found = []
     for m in [*_SCHEME_CREDENTIAL.finditer(value), *_AUTHORIZATION.finditer(value)]:
-        found.append(m[1])
+        header = b"authorization" in m[0].lower()
+        if header or not m[1].isalpha() or _says_auth(name):
+            found.append(m[1])
         try:  # a hand-written Basic credential may lack its `=` padding
             decoded = base64.b64decode(m[1] + b"=" * (-len(m[1]) % 4), validate=True)
         except ValueError:  # binascii.Error is one: a Bearer token, or Basic with no base64
@@ -241,16 +305,17 @@ def _header_credentials(value: bytes) -> list[bytes]:
         if b":" in decoded:
             found.append(decoded.partition(b":")[2])
     if _MYSQL_USER.search(value) or _MYSQL_PROGRAM.search(value):
-        found += [m[1] for m in _GLUED_PASSWORD.finditer(value)]
+        found += [m[1] or m[2] or m[3] or b"" for m in _GLUED_PASSWORD.finditer(value)]
     found += [m[1] for m in _USER_PASSWORD.finditer(value)]
     return found
 
 
-def _named_parts(value: bytes) -> list[tuple[bytes, bytes]]:
-    """(name, part): each URL password under the name ``PASSWORD``, each query value under its key."""
+def _named_parts(value: bytes, name: bytes = b"AUTHORIZATION") -> list[tuple[bytes, bytes]]:
+    """(name, part): each URL password under the name ``PASSWORD``, each query value under its key
+    (``name``: the binding's, which tells a header from prose)."""
     found = [(b"PASSWORD", m[1]) for m in _URL_PASSWORD.finditer(value)]
     found += [(b"PASSWORD", m[1]) for m in _SLASH_PASSWORD.finditer(value)]
-    found += [(b"PASSWORD", part) for part in _header_credentials(value)]
+    found += [(b"PASSWORD", part) for part in _header_credentials(value, name)]
     for m in _URL_USERINFO.finditer(value):
         if b":" in m[1]:
             found.append((b"PASSWORD", m[1].partition(b":")[2]))

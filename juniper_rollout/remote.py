@@ -376,6 +376,7 @@ def delete_local(path: Path, branch: str, expected: str) -> None:
     ) as clone:  # the one check apply uses too: checked out, rebasing or bisecting
         where = gitrepo.checked_out_in(clone, branch)
         how = gitrepo.worktree_advice(clone, where, path) if where is not None else ""
+        gitrepo.refuse_alias(clone, branch, "deleted")  # update-ref -d deletes what it names
     if where is not None:
         raise RepoError(f"{branch} is checked out in {where}; {how}, then clean up again")
     # update-ref with the old value: deletes only the commit we looked at, never a newer one

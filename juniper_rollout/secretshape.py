@@ -48,11 +48,14 @@ def looks_secret(name: str) -> bool:
 # `--password-file P` no finding). Wider than looks_secret, which decides what discovery and the
 # manifest keep out of `.env.example`, so it only widens what the leak guard checks.
 _SECRET_WORD = re.compile(
-    r"(?:^|_)(?:PASSWORD|PASSWD|PWD|PASSPHRASE|PASSCODE|PIN|SECRETS?|TOKENS?|CREDENTIALS?|API_?KEYS?"
+    r"(?:^|_)(?:PASSWORD|PASSWD|PWD|PASSPHRASE|PASSCODE|SECRETS?|TOKENS?|CREDENTIALS?|API_?KEYS?"
     r"|PRIVATE_?KEYS?|AUTHKEY)(?:_|$)"
     # pass 16c: a short secret word with a country or region code after it (`DB_PASS_DE`,
     # `REDIS_PW_FR`, `SIGNING_KEY_EU`), and Stripe's `_SK` (its secret key) at a name's end
-    r"|(?:^|_)(?:PASS|PW|KEY)_[A-Z]{2}$|_SK$"
+    # pass 17: a PIN only as what a name ends with (`ADMIN_PIN`, `SIM_PIN_CODE`), not `PIN_STRATEGY`
+    # (pinning); `_SK` only of Stripe (`LOCALE_SK` is Slovak), also `STRIPE_SK_LIVE`
+    r"|(?:^|_)(?:PASS|PW|KEY)_[A-Z]{2}$|(?:^|_)PIN(?:_CODE|_NUMBER)?" + _QUALIFIED + r"$"
+    r"|(?:^|_)STRIPE(?:_[A-Z0-9]+)*_SK" + _QUALIFIED + r"$"
 )
 _ABOUT_A_SECRET = re.compile(
     r"_(?:FILES?|PATH|DIR|LENGTH|LEN|MIN|MAX|LIMIT|COUNT|SIZE|TTL|EXPIRY|AGE|POLICY|URL|URI"

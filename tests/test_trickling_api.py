@@ -42,9 +42,7 @@ def trickling_api():
     server.close()
 
 
-def test_an_api_trickling_its_headers_ends_the_call_with_one_line(
-    loop, monkeypatch, trickling_api
-):
+def test_an_api_trickling_its_headers_ends_the_call_with_one_line(loop, monkeypatch, trickling_api):
     from juniper_rollout import forge
 
     monkeypatch.setattr(forge, "REQUEST_DEADLINE", 1.5)
