@@ -1139,7 +1139,7 @@ def _write_record(repo: git.Repo, record: str, tip: str) -> None:
     files or the lock cannot be taken (git then says why)."""
     dotgit = files_backend(Path(repo.working_tree_dir)) if repo.working_tree_dir else None
     if dotgit is None:
-        repo.git.update_ref(record, tip)
+        repo.git.update_ref("--no-deref", record, tip)
         return
     path = dotgit / record
     lock = path.with_name(path.name + ".lock")
@@ -1147,7 +1147,7 @@ def _write_record(repo: git.Repo, record: str, tip: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError:
-        repo.git.update_ref(record, tip)
+        repo.git.update_ref("--no-deref", record, tip)
         return
     try:
         os.write(fd, f"{tip}\n".encode())

@@ -380,10 +380,14 @@ def delete_local(path: Path, branch: str, expected: str) -> None:
     if where is not None:
         raise RepoError(f"{branch} is checked out in {where}; {how}, then clean up again")
     # update-ref with the old value: deletes only the commit we looked at, never a newer one
-    out = _git(path, "update-ref", "-d", f"refs/heads/{branch}", expected, check=False)
+    out = _git(
+        path, "update-ref", "--no-deref", "-d", f"refs/heads/{branch}", expected, check=False
+    )
     if out.returncode != 0:
         raise RepoError(f"{branch} moved while cleaning up; run cleanup again")
-    _git(path, "update-ref", "-d", f"refs/juniper-rollout/pushed/{branch}", check=False)
+    _git(
+        path, "update-ref", "--no-deref", "-d", f"refs/juniper-rollout/pushed/{branch}", check=False
+    )
 
 
 def _gone_from_origin(path: Path, branch: str) -> bool:
@@ -410,7 +414,15 @@ def delete_origin(path: Path, branch: str, expected: str) -> bool:
         if refused and _gone_from_origin(path, branch):
             # pass 7: GitHub deleted the merged head branch itself ("Automatically delete head
             # branches"); only the stale remote-tracking ref is left, which `sync` does not prune
-            _git(path, "update-ref", "-d", f"refs/remotes/origin/{branch}", expected, check=False)
+            _git(
+                path,
+                "update-ref",
+                "--no-deref",
+                "-d",
+                f"refs/remotes/origin/{branch}",
+                expected,
+                check=False,
+            )
             return False
         if refused:
             raise RepoError(
