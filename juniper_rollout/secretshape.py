@@ -49,17 +49,21 @@ def looks_secret(name: str) -> bool:
 # manifest keep out of `.env.example`, so it only widens what the leak guard checks.
 _SECRET_WORD = re.compile(
     r"(?:^|_)(?:PASSWORD|PASSWD|PWD|PASSPHRASE|PASSCODE|SECRETS?|TOKENS?|CREDENTIALS?|API_?KEYS?"
-    r"|PRIVATE_?KEYS?|AUTHKEY)(?:_|$)"
+    # pass 17's open names: a salt or pepper, an OTP seed, `CREDS`, `DB_USERPASS`
+    r"|PRIVATE_?KEYS?|AUTHKEY|SALT|PEPPER|SEED|CREDS|USERPASS)(?:_|$)"
     # pass 16c: a short secret word with a country or region code after it (`DB_PASS_DE`,
     # `REDIS_PW_FR`, `SIGNING_KEY_EU`), and Stripe's `_SK` (its secret key) at a name's end
     # pass 17: a PIN only as what a name ends with (`ADMIN_PIN`, `SIM_PIN_CODE`), not `PIN_STRATEGY`
     # (pinning); `_SK` only of Stripe (`LOCALE_SK` is Slovak), also `STRIPE_SK_LIVE`
-    r"|(?:^|_)(?:PASS|PW|KEY)_[A-Z]{2}$|(?:^|_)PIN(?:_CODE|_NUMBER)?" + _QUALIFIED + r"$"
+    # pass 17: not an English two-letter word (`SORT_KEY_BY`), and a digit may follow (`REDIS_PW_DE1`)
+    r"|(?:^|_)(?:PASS|PW|KEY)_(?!(?:BY|TO|OF|ON|IF|OR|AS|UP|OK|IN|AT|IS|IT|NO|GO|DO|ID)\d?$)"
+    r"[A-Z]{2}\d?$|(?:^|_)PIN(?:_CODE|_NUMBER)?" + _QUALIFIED + r"$"
     r"|(?:^|_)STRIPE(?:_[A-Z0-9]+)*_SK" + _QUALIFIED + r"$"
 )
 _ABOUT_A_SECRET = re.compile(
     r"_(?:FILES?|PATH|DIR|LENGTH|LEN|MIN|MAX|LIMIT|COUNT|SIZE|TTL|EXPIRY|AGE|POLICY|URL|URI"
-    r"|ENDPOINT|HEADER|NAME|ID|TYPE|FORMAT|PROMPT|REGEX|PATTERN|HASHER|ALGORITHM|ENCODING)$"
+    # pass 17: RESET back (`PASSWORD_RESET=disabled`: a reset token is random, so checked anyway)
+    r"|ENDPOINT|HEADER|NAME|ID|TYPE|FORMAT|PROMPT|RESET|REGEX|PATTERN|HASHER|ALGORITHM|ENCODING)$"
 )
 
 

@@ -94,12 +94,18 @@ def test_region_qualified_names_look_secret_and_other_words_still_do_not():
         f"DB_PASSCODE={WORD}",
         f"ADMIN_PIN={WORD}",
         f"STRIPE_SK={WORD}",
-        f"ADMIN_PASSWORD_RESET={WORD}",
+        f"REDIS_PW_DE1={WORD}",
+        f"JWT_SALT={WORD}",
+        f"PASSWORD_PEPPER={WORD}",
+        f"OTP_SEED={WORD}",
+        f"AWS_CREDS={WORD}",
+        f"DB_USERPASS={WORD}",
     ],
 )
 def test_pass_16cs_open_shapes_are_checked(tmp_path, line):
     """Pass 16c left these open: other programs' password options, XML, `.netrc`'s word pair, a key as
-    a URL's user name, and secret words its wider name rule missed."""
+    a URL's user name, and secret words its wider name rule missed (and pass 17: a salt, pepper, seed,
+    `CREDS`, `USERPASS`, a digit after a country code)."""
     result = _plan(tmp_path, f"{line}\n", f"secret: {WORD}\n")
     assert result.code == 1, result.stdout
     assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
@@ -115,6 +121,8 @@ def test_pass_16cs_open_shapes_are_checked(tmp_path, line):
         f"PASS_RATE={WORD}",
         f"KEY_PREFIX={WORD}",
         f"GPIO_PINS={WORD}",
+        f"PASSWORD_RESET={WORD}",  # a setting about resets (a reset token is random: checked anyway)
+        f"SORT_KEY_BY={WORD}",  # an English word after KEY, no country code
     ],
 )
 def test_ordinary_words_beside_pass_16cs_shapes_are_no_finding(tmp_path, line):
