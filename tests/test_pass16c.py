@@ -212,13 +212,9 @@ def test_a_credential_beside_round_six_shapes_is_checked(tmp_path, line):
     Basic/Bearer/Token (or none), a JSON member named `password`, Basic without its `=` padding,
     and mysql's `-pX` where the command names mysql but no user. A 12-letter password there was
     printed through a template holding it."""
-    from tests.test_pass11b import _one_repo_with_a_template
+    from tests.leakshapes import refused
 
-    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {WORD}\n")
-    result = rollout("plan", "--manifest", manifest)
-    assert result.code == 1, result.stdout
-    assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
-    assert WORD not in result.stdout + result.stderr
+    refused(tmp_path, line, WORD)
 
 
 @pytest.mark.parametrize(
@@ -232,11 +228,9 @@ def test_a_credential_beside_round_six_shapes_is_checked(tmp_path, line):
     ],
 )
 def test_ordinary_words_beside_the_new_shapes_are_no_finding(tmp_path, line):
-    from tests.test_pass11b import _one_repo_with_a_template
+    from tests.leakshapes import no_finding
 
-    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"notes: {WORD}\n")
-    result = rollout("plan", "--manifest", manifest)
-    assert result.code == 0, result.stdout
+    no_finding(tmp_path, line, f"notes: {WORD}\n")
 
 
 @pytest.mark.parametrize("where", ["GIT_ASKPASS", "SSH_ASKPASS", "core.askPass"])

@@ -100,13 +100,9 @@ def test_a_quoted_option_or_a_namespaced_element_is_checked(tmp_path, line):
     the same password quoted as a shell command quotes it (`sshpass -p 'X'`, the usual spelling), or in
     SOAP's WS-Security element (`<wsse:Password Type="…">X</wsse:Password>`), was printed through a
     template holding it."""
-    from tests.test_pass11b import _one_repo_with_a_template
+    from tests.leakshapes import refused
 
-    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"secret: {WORD}\n")
-    result = rollout("plan", "--manifest", manifest)
-    assert result.code == 1, result.stdout
-    assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
-    assert WORD not in result.stdout + result.stderr
+    refused(tmp_path, line, WORD)
 
 
 @pytest.mark.parametrize(
@@ -120,11 +116,9 @@ def test_a_quoted_option_or_a_namespaced_element_is_checked(tmp_path, line):
     ],
 )
 def test_ordinary_words_beside_the_quoted_shapes_are_no_finding(tmp_path, line):
-    from tests.test_pass11b import _one_repo_with_a_template
+    from tests.leakshapes import no_finding
 
-    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"notes: {WORD}\n")
-    result = rollout("plan", "--manifest", manifest)
-    assert result.code == 0, result.stdout
+    no_finding(tmp_path, line, f"notes: {WORD}\n")
 
 
 # --- 13.6: false refusals of 34f5e40's shapes in an ordinary repo with templates of its own ---------
@@ -243,11 +237,9 @@ def test_more_programs_password_options_are_checked(tmp_path, line):
     ],
 )
 def test_ordinary_words_beside_more_programs_are_no_finding(tmp_path, line):
-    from tests.test_pass11b import _one_repo_with_a_template
+    from tests.leakshapes import no_finding
 
-    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"notes: {WORD}\n")
-    result = rollout("plan", "--manifest", manifest)
-    assert result.code == 0, result.stdout
+    no_finding(tmp_path, line, f"notes: {WORD}\n")
 
 
 @pytest.mark.parametrize(

@@ -8,23 +8,17 @@ import base64
 
 import pytest
 
-from tests.helpers import rollout
-from tests.test_pass11b import _one_repo_with_a_template
+from tests.leakshapes import plan_beside, refused
 
 WORD = "Correcthorse"  # 12 letters: below the length at which any value of letters is checked
 
 
 def _plan(tmp_path, dotenv: str, template: str):
-    manifest = _one_repo_with_a_template(tmp_path, dotenv.encode(), template)
-    return rollout("plan", "--manifest", manifest)
+    return plan_beside(tmp_path, dotenv.rstrip("\n"), template)
 
 
 def _refused(tmp_path, line: str) -> None:
-    """``line`` in `.env` and a template holding WORD: the plan refuses, naming the line, never WORD."""
-    result = _plan(tmp_path, f"{line}\n", f"secret: {WORD}\n")
-    assert result.code == 1, result.stdout
-    assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
-    assert WORD not in result.stdout + result.stderr
+    refused(tmp_path, line, WORD)
 
 
 @pytest.mark.parametrize(
