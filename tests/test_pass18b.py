@@ -34,3 +34,21 @@ def test_an_age_private_key_typed_as_an_option_is_never_repeated(fleet, args, sa
     assert result.code == 1 and said in result.stderr, out
     assert len(result.stderr.splitlines()) == 1 and not result.stdout, out
     assert key not in out.upper() and key[20:40] not in out.upper(), out
+
+
+def test_a_template_raising_runtimeerror_is_one_line_never_a_traceback_of_its_text(tmp_path):
+    """`{{ cycler().next() }}` (jinja2.utils raises RuntimeError for a cycler of no item) escaped
+    render's error mapping: a Python traceback whose template frame printed the template's line; a
+    template hard-linked to `.env` holding that text printed its password (items 6 and 11)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    dotenv = b"DB_PASSWORD=Zq18bHorse{{cycler().next()}}battery\n"
+    manifest = _one_repo_with_a_template(tmp_path, dotenv, "x\n")
+    template = tmp_path / "tpl" / "notes.j2"
+    template.unlink()
+    template.hardlink_to(tmp_path / "ws" / "victim" / ".env")
+    result = rollout("plan", "--manifest", manifest)
+    out = result.stdout + result.stderr
+    assert result.code == 1 and "Traceback" not in out, out
+    assert "template notes.j2:1 fails: RuntimeError (fix the template)" in result.stderr, out
+    assert len(result.stderr.splitlines()) == 1 and "Zq18b" not in out, out
