@@ -52,3 +52,51 @@ def test_a_template_raising_runtimeerror_is_one_line_never_a_traceback_of_its_te
     assert result.code == 1 and "Traceback" not in out, out
     assert "template notes.j2:1 fails: RuntimeError (fix the template)" in result.stderr, out
     assert len(result.stderr.splitlines()) == 1 and "Zq18b" not in out, out
+
+
+TOKEN = "ghp_Zq18b" + "AbCdEfGhIjKlMnOpQrStUvWxYz012"
+
+
+@pytest.mark.parametrize(
+    ("where", "secret"),
+    [
+        ("commit_message", TOKEN),
+        ("pull_request", "postgres://app:Zq18bHorse7battery@db.internal/app"),
+    ],
+    ids=["token-in-commit-message", "url-password-in-pr-body"],
+)
+def test_a_credential_in_a_commit_message_or_pull_request_text_is_refused_with_its_line(
+    fleet, where, secret
+):
+    """Pass 16b refused a private key in `commit_message` and the pull request's text; a token
+    (`chore: sops (CI token ghp_…)`) or a URL with its password passed: apply committed it to the
+    repo's branch (pushed with --push; `pr` makes the message the title). Refused at load with its
+    line, as the files the tool writes refuse them (13.6)."""
+    from tests.helpers import git
+
+    text = fleet.manifest.read_text()
+    old = '  commit_message: "chore: manage secrets with SOPS + age"\n'
+    assert old in text
+    new = (
+        f'  commit_message: "chore: manage secrets (CI token {secret})"\n'
+        if where == "commit_message"
+        else old + f"  pull_request:\n    body: |\n      CI database:\n      {secret}\n"
+    )
+    fleet.manifest.write_text(text.replace(old, new))
+    line = (new.count("\n") if where == "pull_request" else 1) + text[: text.index(old)].count("\n")
+    for command in (("plan",), ("apply", "--yes")):
+        result = rollout(*command, "--manifest", fleet.manifest, "--repo", "juniper-ml")
+        assert result.code == 1, result.stdout
+        said = f"repos.yaml:{line}: a commit message or pull request text holds a credential"
+        assert said in result.stderr, result.stderr
+        assert "Zq18b" not in result.stdout + result.stderr
+    assert not git(fleet.repo("juniper-ml"), "branch", "--list", "chore/sops-age-rollout").strip()
+
+
+def test_a_commit_message_naming_a_plain_url_still_plans(fleet):
+    text = fleet.manifest.read_text()
+    old = '  commit_message: "chore: manage secrets with SOPS + age"\n'
+    new = '  commit_message: "chore: manage secrets (see https://github.com/getsops/sops)"\n'
+    fleet.manifest.write_text(text.replace(old, new))
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code == 0, result.stdout + result.stderr
