@@ -100,3 +100,22 @@ def test_a_commit_message_naming_a_plain_url_still_plans(fleet):
     fleet.manifest.write_text(text.replace(old, new))
     result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
     assert result.code == 0, result.stdout + result.stderr
+
+
+def test_a_template_jinja_compiles_to_bad_python_is_one_line_never_its_lines(tmp_path):
+    """`{% macro m(a, a) %}` passes Jinja's parser; Python's compile() of the generated code raised
+    SyntaxError ("duplicate argument"), not mapped by render: a raw traceback printing the template
+    file's line at the generated code's line number (a template hard-linked to `.env`: a value)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    values = "".join(f"V{i}=Zq18bSecret{i}\n" for i in range(1, 30))
+    dotenv = ("{% macro m(a, a) %}{% endmacro %}\n" + values).encode()
+    manifest = _one_repo_with_a_template(tmp_path, dotenv, "x\n")
+    template = tmp_path / "tpl" / "notes.j2"
+    template.unlink()
+    template.hardlink_to(tmp_path / "ws" / "victim" / ".env")
+    result = rollout("plan", "--manifest", manifest)
+    out = result.stdout + result.stderr
+    assert result.code == 1 and "Traceback" not in out, out
+    assert "template 'notes.j2' fails: SyntaxError (fix the template)" in result.stderr, out
+    assert len(result.stderr.splitlines()) == 1 and "Zq18b" not in out, out
