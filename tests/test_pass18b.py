@@ -119,3 +119,14 @@ def test_a_template_jinja_compiles_to_bad_python_is_one_line_never_its_lines(tmp
     assert result.code == 1 and "Traceback" not in out, out
     assert "template 'notes.j2' fails: SyntaxError (fix the template)" in result.stderr, out
     assert len(result.stderr.splitlines()) == 1 and "Zq18b" not in out, out
+
+
+def test_keygen_refuses_sops_age_key_file_dash_too(tmp_path, monkeypatch):
+    """`--key-file -` is refused since c4c3dd0; `SOPS_AGE_KEY_FILE=- rollout keygen` (where sops
+    looks, by the variable) wrote the private key to a file named '-' in the current folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", "-")
+    result = rollout("keygen")
+    assert result.code == 1, result.stdout
+    assert "SOPS_AGE_KEY_FILE=- would be a file named '-'" in result.stderr, result.stderr
+    assert not (tmp_path / "-").exists() and "AGE-SECRET-KEY-1" not in result.stdout
