@@ -130,3 +130,32 @@ def test_keygen_refuses_sops_age_key_file_dash_too(tmp_path, monkeypatch):
     assert result.code == 1, result.stdout
     assert "SOPS_AGE_KEY_FILE=- would be a file named '-'" in result.stderr, result.stderr
     assert not (tmp_path / "-").exists() and "AGE-SECRET-KEY-1" not in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_drift_never_repeats_a_subject_that_is_a_bare_key(fleet, tmp_path, fmt):
+    """`git commit -F .env.prod` whose first line is a bare random key (item 8: no NAME=, no known
+    prefix), then a blank line: the subject is the key alone, and drift's finding about the very file
+    printed it (pass 16b hid NAME=value and known token shapes only). An ordinary subject with a path
+    stays shown."""
+    from tests.helpers import git
+    from tests.test_pass3 import commit_on
+
+    repo = fleet.repo("juniper-data")
+    key = "Zq9xK2mP7vL4nQ8wR3tY6uI1oA5sD0fG"
+    added = commit_on(repo, "main", {".env.prod": f"{key}\n\nX=1\n"}, tmp_path, key)
+    merged = commit_on(
+        repo,
+        added,
+        {".env.staging": "Y=1\n"},
+        tmp_path,
+        "Merge pull request #12 from org/feature-2024",
+    )
+    git(repo, "update-ref", "refs/heads/side", merged)
+    result = rollout(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-data", "--format", fmt
+    )
+    out = result.stdout + result.stderr
+    assert key not in out and key[8:24] not in out, out
+    assert "its subject holds NAME=value text or a credential: not shown" in out, out
+    assert added[:7] in out and "org/feature-2024" in out, out
