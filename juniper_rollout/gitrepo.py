@@ -1357,7 +1357,21 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
             )
     except Exception:  # noqa: BLE001 (no clone, or not one git can read: the plan says why)
         return []
-    return list(dict.fromkeys(p for p in out.split("\0") if p))[:WORKTREE_PATHS]
+    # pass 18b: the clone's own files before what installed packages ship, shallow ones first: 1,005
+    # `.env` files under an ignored node_modules/ (git lists paths in name order) pushed a service's
+    # `zz-service/.env.prod` past the limit, unread, and a template hard-linked to it was rendered
+    found = sorted(
+        dict.fromkeys(p for p in out.split("\0") if p),
+        key=lambda p: (any(part in _INSTALLED for part in p.split("/")[:-1]), p.count("/"), p),
+    )
+    return found[:WORKTREE_PATHS]
+
+
+# folders of installed packages and tool caches, read last (a package's own `.env` files are no values
+# of this clone's services)
+_INSTALLED = frozenset(
+    {"node_modules", ".venv", "venv", "site-packages", ".tox", ".nox", "vendor", "bower_components"}
+)
 
 
 def is_partial_clone(path: Path) -> bool:

@@ -159,3 +159,30 @@ def test_drift_never_repeats_a_subject_that_is_a_bare_key(fleet, tmp_path, fmt):
     assert key not in out and key[8:24] not in out, out
     assert "its subject holds NAME=value text or a credential: not shown" in out, out
     assert added[:7] in out and "org/feature-2024" in out, out
+
+
+def test_installed_packages_env_files_never_push_a_services_env_file_past_the_limit(tmp_path):
+    """The leak guard reads at most WORKTREE_PATHS plaintext env files from a clone's folders, in git's
+    name order: 1,005 `.env` files under an ignored `node_modules/` (packages ship them) left
+    `zz-service/.env.prod` unread, and a template hard-linked to it printed its token in the plan's
+    diff (13.6). The clone's own files come first now, shallow ones first."""
+    from juniper_rollout.gitrepo import WORKTREE_PATHS
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "x\n")
+    clone = tmp_path / "ws" / "victim"
+    (clone / ".gitignore").write_text("node_modules/\n")
+    for i in range(WORKTREE_PATHS + 5):
+        package = clone / "node_modules" / f"pkg{i:04d}"
+        package.mkdir(parents=True)
+        (package / ".env").write_text("X=1\n")
+    env_file = clone / "zz-service" / ".env.prod"
+    env_file.parent.mkdir()
+    env_file.write_text("STAGING_API_TOKEN=stg-Zq18bFolderToken-77aa\n")
+    linked = tmp_path / "tpl" / "notes.j2"
+    linked.unlink()
+    linked.hardlink_to(env_file)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext zz-service/.env.prod" in result.stdout, result.stdout
+    assert "Zq18b" not in result.stdout + result.stderr
