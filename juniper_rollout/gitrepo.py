@@ -975,15 +975,24 @@ def branch_clash(branch: str, other: str) -> str:
     )
 
 
-def branch_in_the_way(repo: git.Repo, branch: str) -> str | None:
-    """An existing local branch that stops ``branch`` from being created (``chore`` for ``chore/x``,
-    or ``chore/x/y``), or None."""
+def origin_clash(branch: str, other: str) -> str:
+    """Why ``branch`` cannot be pushed beside origin's branch ``other`` (one is a folder of the other)."""
+    return (
+        f"origin has a branch {other}, and git cannot keep a branch and a branch under its name as a "
+        f"folder: {branch} cannot be pushed there; set another `branch:` in the manifest, or rename "
+        f"{other} on origin"
+    )
+
+
+def branch_in_the_way(repo: git.Repo, branch: str, where: str = "refs/heads/") -> str | None:
+    """An existing branch under ``where`` (local ones; ``refs/remotes/origin/``: origin's, as last
+    fetched) that stops ``branch`` from being created (``chore`` for ``chore/x``, or ``chore/x/y``), or None."""
     try:
-        out = repo.git.for_each_ref("--format=%(refname)", f"refs/heads/{branch.split('/')[0]}")
+        out = repo.git.for_each_ref("--format=%(refname)", f"{where}{branch.split('/')[0]}")
     except git.GitCommandError:
         return None
     for ref in out.split():
-        name = ref.removeprefix("refs/heads/")
+        name = ref.removeprefix(where)
         if name != branch and (branch.startswith(name + "/") or name.startswith(branch + "/")):
             return name
     return None
@@ -1102,6 +1111,10 @@ def push(repo: git.Repo, branch: str) -> str:
                 f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
                 "them, then delete or merge the remote branch before pushing again"
             ) from None
+        clash = re.search(r"'refs/heads/([^']+)' exists", text)
+        # pass 18b: origin keeps a branch named as a folder of this one (git's words only)
+        if clash:
+            raise RepoError(origin_clash(branch, clash.group(1))) from None
         raise RepoError(f"push to origin failed: {redact_origin(repo, text)[:200]}") from None
     _write_record(repo, record, tip)
     return tip

@@ -186,3 +186,23 @@ def test_installed_packages_env_files_never_push_a_services_env_file_past_the_li
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext zz-service/.env.prod" in result.stdout, result.stdout
     assert "Zq18b" not in result.stdout + result.stderr
+
+
+def test_a_branch_on_origin_named_as_the_rollout_branchs_folder_is_said_at_plan_and_apply(loop):
+    """Pass 16b's folder clash (a branch `chore` beside `chore/sops-age-rollout`), on origin: plan was
+    silent, and `apply --push` failed in git's words ("[remote rejected] … cannot lock ref … 'refs/heads/
+    chore' exists"). Plan says it now; apply --push says it in one line with a way out (the local
+    branch is written and named, as before)."""
+    from tests.helpers import git
+
+    clone = loop.repo("juniper-ml")
+    origin = loop.root / "remotes" / "juniper-ml.git"
+    git(origin, "branch", "chore", "main")
+    git(clone, "fetch", "-q", "origin")
+    said = "origin has a branch chore, and git cannot keep a branch and a branch under its name"
+    only = ("--manifest", loop.manifest, "--repo", "juniper-ml")
+    planned = rollout("plan", *only)
+    assert planned.code == 0 and f"apply --push will fail: {said}" in planned.stdout, planned.stdout
+    applied = rollout("apply", *only, "--yes", "--push")
+    assert applied.code == 1 and said in applied.stdout, applied.stdout + applied.stderr
+    assert "remote rejected" not in applied.stdout + applied.stderr
