@@ -237,7 +237,7 @@ def _basic_credential(text: str) -> bool:
 
 # an age private key pasted where a name was wanted (`--like`, `--repo`, `--ref`, `--manifest`): no
 # token shape above, so error lines quoted it back whole (pass 18b)
-AGE_PRIVATE_KEY = re.compile(r"AGE-SECRET-KEY-1[0-9A-Z]*", re.IGNORECASE)
+AGE_PRIVATE_KEY = re.compile(r"AGE-SECRET-KEY-1[0-9A-Z]{8,}", re.IGNORECASE)
 
 
 def names_credential(text: str) -> bool:

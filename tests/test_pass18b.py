@@ -206,3 +206,12 @@ def test_a_branch_on_origin_named_as_the_rollout_branchs_folder_is_said_at_plan_
     applied = rollout("apply", *only, "--yes", "--push")
     assert applied.code == 1 and said in applied.stdout, applied.stdout + applied.stderr
     assert "remote rejected" not in applied.stdout + applied.stderr
+
+
+def test_the_tools_own_hint_of_a_private_keys_shape_is_kept(fleet):
+    """The redaction of a typed private key leaves the tool's own words about one whole: "that is a
+    private key (AGE-SECRET-KEY-1…)" read "(***…)" in this pass's first version of the fix."""
+    key = KEY_LINE.search(fleet.key_file.read_text(encoding="utf-8"))[0]
+    result = rollout("rotate", "--add", key, "--manifest", fleet.manifest)
+    assert result.code == 1 and "that is a private key (AGE-SECRET-KEY-1…)" in result.stderr
+    assert key not in result.stdout + result.stderr
