@@ -29,3 +29,35 @@ def test_the_expansion_budget_is_shared_by_all_env_files_of_a_clone(fleet, monke
     assert sum(map(len, grown)) <= cap, sum(map(len, grown))
     # every file's own values are still read (only the growth is shared)
     assert {source for source, _, _ in values} >= {f"svc{i}/.env" for i in range(3)}
+
+
+# --- items 1-4: a file's history read for that file alone ------------------------------------------
+
+
+def test_a_files_history_is_that_files_alone_whatever_its_name(tmp_path):
+    """`git log -- PATH` reads PATH as a pathspec: for an encrypt target named `[ab].env.enc`, `[ab]` was
+    a wildcard, and the versions of `a.env.enc` were taken for its history (earlier_versions, read by
+    the stale-copy refusal) and `blob_in_history` said yes for a blob only `a.env.enc` ever held."""
+    import git as gitpython
+
+    from juniper_rollout import gitrepo
+    from tests.helpers import git
+
+    repo = tmp_path / "r"
+    git(tmp_path, "init", "-q", str(repo))
+    (repo / "a.env.enc").write_bytes(b"A1\n")
+    (repo / "[ab].env.enc").write_bytes(b"X1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "one")
+    for value in (b"A2\n", b"A3\n"):
+        (repo / "a.env.enc").write_bytes(value)
+        git(repo, "commit", "-qam", "again")
+    head = gitpython.Repo(repo).head.commit
+    assert [blob for blob, _ in gitrepo.earlier_versions(head, "[ab].env.enc")] == [b"X1\n"]
+    assert not gitrepo.blob_in_history(head, "[ab].env.enc", b"A2\n")
+    assert gitrepo.blob_in_history(head, "[ab].env.enc", b"X1\n")
+    assert [blob for blob, _ in gitrepo.earlier_versions(head, "a.env.enc")] == [
+        b"A3\n",
+        b"A2\n",
+        b"A1\n",
+    ]
