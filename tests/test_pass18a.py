@@ -61,3 +61,23 @@ def test_a_files_history_is_that_files_alone_whatever_its_name(tmp_path):
         b"A2\n",
         b"A1\n",
     ]
+
+
+# --- items 1-4: one folder, one manifest entry -----------------------------------------------------
+
+
+def test_two_clone_paths_differing_only_in_unicode_form_are_refused_with_the_line(tmp_path):
+    """Clone paths were told apart with letter case folded (one folder on macOS and Windows) but not
+    their Unicode form: `ws/café` precomposed and `ws/café` decomposed (as macOS's own file names
+    come) are one folder on macOS, and two entries each planned alone wrote one clone's branch twice."""
+    from tests.helpers import rollout
+    from tests.test_manifest import KEY
+
+    path = tmp_path / "repos.yaml"
+    path.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients:\n    - {KEY}\nrepos:\n"
+        "  - name: alpha\n    path: ws/caf\u00e9\n  - name: beta\n    path: ws/cafe\u0301\n"
+    )
+    result = rollout("plan", "--manifest", path)
+    assert result.code == 1, result.stdout
+    assert result.stderr.startswith(f"error: {path}:9: repo 'beta' has the same clone as 'alpha'")
