@@ -81,3 +81,21 @@ def test_two_clone_paths_differing_only_in_unicode_form_are_refused_with_the_lin
     result = rollout("plan", "--manifest", path)
     assert result.code == 1, result.stdout
     assert result.stderr.startswith(f"error: {path}:9: repo 'beta' has the same clone as 'alpha'")
+
+
+# --- item 11: the bracket count after a libyaml error ends lines where YAML does --------------------
+
+
+def test_deep_nesting_after_a_lone_cr_is_refused_with_its_line(tmp_path):
+    """After a text libyaml refuses (`x: [a:]`), the nesting is counted line by line; lines were split
+    at `\\n` only, so `# c\\r[[[…` was one comment to the count while YAML ends the comment at the CR:
+    3,000 nested `[` went to ruamel's pure scanner (3.4 s) and the error had no line."""
+    from tests.helpers import rollout
+
+    path = tmp_path / "deep.yaml"
+    path.write_bytes(b"x: [a:]\n# c\ry: " + b"[" * 3000 + b"]" * 3000 + b"\n")
+    result = rollout("plan", "--manifest", path)
+    assert result.code == 1
+    assert result.stderr.startswith(f"error: {path}:3: invalid YAML: nested too deeply"), (
+        result.stderr
+    )
