@@ -132,7 +132,9 @@ def _bracket_depth_line(text: str) -> int | None:
                     return number
             elif char in "]}":
                 depth = max(depth - 1, 0)
-        if _BLOCK_SCALAR.search(line):
+        # a block scalar starts outside any flow collection only (pass 18a: `z: [a |` ended in `|`,
+        # and the more indented lines after it, nested `[` YAML reads on in the list, went uncounted)
+        if depth == 0 and _BLOCK_SCALAR.search(line):
             block = indent
     return None
 

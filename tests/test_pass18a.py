@@ -99,3 +99,18 @@ def test_deep_nesting_after_a_lone_cr_is_refused_with_its_line(tmp_path):
     assert result.stderr.startswith(f"error: {path}:3: invalid YAML: nested too deeply"), (
         result.stderr
     )
+
+
+def test_deep_nesting_after_a_pipe_inside_a_flow_list_is_refused_with_its_line(tmp_path):
+    """The count skips the lines of a block scalar (`run: |`); a line inside a flow list ending in `|`
+    (`z: [a |`, a plain `a |` to YAML) was taken for one, and the more indented lines after it, 3,000
+    nested `[` YAML reads on in the list, went uncounted: ruamel's scanner, 3.5 s, no line."""
+    from tests.helpers import rollout
+
+    path = tmp_path / "deep.yaml"
+    path.write_bytes(b"x: [a:]\nz: [a |\n  , " + b"[" * 3000 + b"]" * 3000 + b"]\n")
+    result = rollout("plan", "--manifest", path)
+    assert result.code == 1
+    assert result.stderr.startswith(f"error: {path}:3: invalid YAML: nested too deeply"), (
+        result.stderr
+    )
