@@ -100,8 +100,10 @@ def _check_depth(text: str) -> None:
 
 
 # a flow collection's brackets, and what holds brackets that nest nothing: a quoted text, a comment
+# (pass 18a: not after a `:`: `[a:' , [[[…]]] ']` is a plain `a:'` to YAML, and the nesting after it
+# was skipped as a quoted text; a quote after a JSON-like key's `:` is counted, at worst too deep)
 _BRACKETS = re.compile(
-    r"""(?:^|(?<=[\s\[{,:]))(?:'(?:[^']|'')*'|"(?:[^"\\]|\\.)*")"""
+    r"""(?:^|(?<=[\s\[{,]))(?:'(?:[^']|'')*'|"(?:[^"\\]|\\.)*")"""
     r"|(?:^|(?<=\s))#[^\n]*|[\[{]|[\]}]",
     re.M,
 )

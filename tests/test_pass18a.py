@@ -114,3 +114,18 @@ def test_deep_nesting_after_a_pipe_inside_a_flow_list_is_refused_with_its_line(t
     assert result.stderr.startswith(f"error: {path}:3: invalid YAML: nested too deeply"), (
         result.stderr
     )
+
+
+def test_deep_nesting_after_a_plain_colon_quote_is_refused_with_its_line(tmp_path):
+    """The count skips quoted texts; a `'` right after a `:` was taken for one, but in `[a:' , [[[…]]] ']`
+    `a:'` is a plain scalar to YAML and the 3,000 nested `[` after it are a list's: ruamel's scanner
+    read them (3.7 s) and the error had no line."""
+    from tests.helpers import rollout
+
+    path = tmp_path / "deep.yaml"
+    path.write_bytes(b"x: [a:]\nz: [a:' , " + b"[" * 3000 + b"]" * 3000 + b" ']\n")
+    result = rollout("plan", "--manifest", path)
+    assert result.code == 1
+    assert result.stderr.startswith(f"error: {path}:2: invalid YAML: nested too deeply"), (
+        result.stderr
+    )
