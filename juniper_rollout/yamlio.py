@@ -99,6 +99,27 @@ def _check_depth(text: str) -> None:
             raise YamlSyntaxError(line, TOO_DEEP) from None
 
 
+def _deep_line(text: str) -> int | None:
+    """The line where lists or mappings first nest past ``MAX_DEPTH``, by libyaml's events (C); None
+    where it cannot say. For a text a pure-Python reader found too deep (block nesting, which the
+    bracket count never sees: it was said without a line; pass 17's note)."""
+    if _FAST_LOADER is _PURE_LOADER:
+        return None
+    depth = 0
+    try:
+        for event in pyyaml.parse(text, Loader=_FAST_LOADER):
+            if isinstance(event, pyyaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return mark.line + 1 if mark is not None else None
+            elif isinstance(event, pyyaml.CollectionEndEvent):
+                depth -= 1
+    except pyyaml.YAMLError as err:
+        return _first_line(err) if "maximum nesting depth" in str(err) else None
+    return None
+
+
 # a flow collection's brackets, and what holds brackets that nest nothing: a quoted text, a comment
 # (pass 18a: not after a `:`: `[a:' , [[[…]]] ']` is a plain `a:'` to YAML, and the nesting after it
 # was skipped as a quoted text; a quote after a JSON-like key's `:` is counted, at worst too deep)
@@ -161,7 +182,7 @@ def load_roundtrip(text: str) -> Any:
     except YAMLError as err:
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
     except RecursionError:
-        raise YamlSyntaxError(None, TOO_DEEP) from None
+        raise YamlSyntaxError(_deep_line(text), TOO_DEEP) from None
     except _VALUE_ERRORS as err:  # a tag or a plain scalar that is not what it claims
         raise _unreadable_value(text, "rt", err) from None
 
@@ -212,7 +233,7 @@ def _compose_fast(text: str) -> Any:
         # ruamel reads no deeper than libyaml's path does (measured: lists, flow and block mappings
         # nested 250 levels are too deep for ruamel, 500 for this path), and its scanner takes
         # seconds to say so on 2,000 nested `[`: said here at once, in ruamel's words
-        raise YamlSyntaxError(None, TOO_DEEP) from None
+        raise YamlSyntaxError(_deep_line(text), TOO_DEEP) from None
     except (pyyaml.YAMLError, _Differs):
         return None
     finally:
@@ -309,7 +330,7 @@ def load_plain(text: str) -> Any:
     except YAMLError as err:
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
     except RecursionError:
-        raise YamlSyntaxError(None, TOO_DEEP) from None
+        raise YamlSyntaxError(_deep_line(text), TOO_DEEP) from None
     except _VALUE_ERRORS as err:
         raise _unreadable_value(text, "safe", err) from None
 

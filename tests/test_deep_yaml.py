@@ -11,18 +11,24 @@ import pytest
 from tests.helpers import rollout
 
 DEEP = [
-    "version: 1\nrepos: " + "[" * 2000 + "]" * 2000 + "\n",  # past libyaml's own limit
-    "version: 1\nrepos: " + "[" * 300 + "]" * 300 + "\n",  # within it, past any real file
-    "version: 1\nrepos:\n  - name: x\n    vars: " + "{a: " * 1500 + "1" + "}" * 1500 + "\n",
+    ("version: 1\nrepos: " + "[" * 2000 + "]" * 2000 + "\n", 2),  # past libyaml's own limit
+    ("version: 1\nrepos: " + "[" * 300 + "]" * 300 + "\n", 2),  # within it, past any real file
+    ("version: 1\nrepos:\n  - name: x\n    vars: " + "{a: " * 1500 + "1" + "}" * 1500 + "\n", 4),
+    # block nesting, which no bracket count sees: said without a line until pass 17's note
+    ("version: 1\nrepos:\n  " + "- " * 2000 + "x\n", 3),
+    ("version: 1\nrepos:\n" + "".join("  " * i + "- \n" for i in range(1, 400)), 202),
 ]
 
 
-@pytest.mark.parametrize("text", DEEP, ids=["2000-lists", "300-lists", "1500-mappings-line-4"])
-def test_a_manifest_nested_past_any_real_file_is_refused_with_its_line(tmp_path, text):
+@pytest.mark.parametrize(
+    ("text", "line"),
+    DEEP,
+    ids=["2000-lists", "300-lists", "1500-mappings-line-4", "2000-block-lists", "400-block-lines"],
+)
+def test_a_manifest_nested_past_any_real_file_is_refused_with_its_line(tmp_path, text, line):
     path = tmp_path / "deep.yaml"
     path.write_text(text)
     result = rollout("plan", "--manifest", path)
-    line = text[: text.index("[" if "[[" in text else "{a:")].count("\n") + 1
     assert result.code == 1, result.stdout
     assert result.stderr.startswith(f"error: {path}:{line}: invalid YAML: nested too deeply")
     assert len(result.stderr.splitlines()) == 1
