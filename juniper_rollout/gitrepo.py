@@ -662,12 +662,19 @@ def is_tool_commit(commit: git.Commit) -> bool:
     return check == _digest(commit.parents[0].hexsha, commit.tree.hexsha, body + "\n")
 
 
+# a path given to git as that one file's name (pass 18a: `git log -- '[ab].env.enc'` read `[ab]` as a
+# wildcard, so another file's versions, `a.env.enc`'s, were taken for this one's history)
+LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
+
+
 def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
     """Did ``path`` ever hold exactly ``blob`` in the history of ``commit`` (a squash merge leaves no
     ancestry, but the file it brought is there)? False when git cannot say."""
     sha = hashlib.sha1(b"blob %d\0" % len(blob) + blob).hexdigest()
     try:
-        out = commit.repo.git.log("--format=", "--raw", "--no-abbrev", commit.hexsha, "--", path)
+        out = commit.repo.git.log(
+            "--format=", "--raw", "--no-abbrev", commit.hexsha, "--", path, env=LITERAL
+        )
     except git.GitCommandError:
         return False
     return any(
@@ -683,7 +690,14 @@ def earlier_versions(commit: git.Commit, path: str, limit: int = 20) -> list[tup
     under this clone's own identity, the one the tool commits as. [] when git cannot say."""
     try:
         out = commit.repo.git.log(
-            f"-n{limit + 1}", "--format=%x1e%H", "--raw", "--no-abbrev", commit.hexsha, "--", path
+            f"-n{limit + 1}",
+            "--format=%x1e%H",
+            "--raw",
+            "--no-abbrev",
+            commit.hexsha,
+            "--",
+            path,
+            env=LITERAL,
         )
     except git.GitCommandError:
         return []

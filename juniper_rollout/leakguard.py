@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable
 from urllib.parse import unquote_to_bytes
 
 from juniper_rollout import envfiles, gitrepo, render
-from juniper_rollout.appenv import MAX_EXPANDED, bindings
+from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -57,6 +57,7 @@ def plaintext_values(
         for path in gitrepo.worktree_paths(repo.path, [f":(glob,icase)**/{g}" for g in env.include])
         if "/" in path and env.is_plaintext_in_any_case(path)
     ]
+    grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each
     for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper]):
         try:
             data = read_plaintext(repo, source)
@@ -75,7 +76,7 @@ def plaintext_values(
                 continue
             name, _, raw = line.partition(b"=")
             found += [(number, name, value) for value in (raw.strip(), raw.strip().strip(b"\"'"))]
-        found += _as_the_app_reads(data or b"")
+        found += _as_the_app_reads(data or b"", grown)
         for number, name, value in dict.fromkeys(found):
             if len(value) >= MIN_VALUE and (
                 may_be_secret(name.decode("utf-8", "replace"))
@@ -108,11 +109,11 @@ def _linked(path: os.PathLike[str]) -> bytes | None:
         os.close(fd)
 
 
-def _as_the_app_reads(data: bytes) -> list[tuple[int, bytes, bytes]]:
+def _as_the_app_reads(data: bytes, grown: Budget | None = None) -> list[tuple[int, bytes, bytes]]:
     """(line, name, value) for each binding as python-dotenv reads it, and each line of a multi-line
     value on its own (a template may carry one line of a key)."""
     out = []
-    for number, name, values in bindings(data):
+    for number, name, values in bindings(data, grown):
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
         # secret as its parameter's name (`?api_key=`): a short word there is checked too (pass 12b)
         named = [(n, part) for one in values for n, part in _named_parts(one, name)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -438,6 +439,13 @@ def read_manifest_text(path: Path) -> str:
         raise ManifestError(file, None, "manifest is not UTF-8 text (save it as UTF-8)") from None
 
 
+def _one_folder(name: str) -> str:
+    """``name`` as a case-insensitive file system tells folders apart: letter case folded, and one
+    Unicode form (pass 18a: `café` typed precomposed and decomposed is one folder on macOS, and was
+    two manifest entries on one clone)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 class _Validator(_Reader):
     def __init__(
         self,
@@ -817,7 +825,7 @@ class _Validator(_Reader):
         for i, entry in enumerate(node):
             entry_line = self.item_line(node, i)
             repo = self._repo(entry, defaults, workspace, entry_line)
-            key = repo.name.casefold()
+            key = _one_folder(repo.name)
             if key in names:
                 first, first_line = names[key]
                 raise self.fail(
@@ -831,7 +839,7 @@ class _Validator(_Reader):
                 )
             names[key] = (repo.name, entry_line)
             # a case-insensitive file system (macOS, Windows) holds one folder for both spellings
-            clone = os.path.normpath(repo.path).casefold()
+            clone = _one_folder(os.path.normpath(repo.path))
             if clone in paths:  # two entries writing one branch of one clone, each planned alone
                 first, first_line = paths[clone]
                 raise self.fail(

@@ -121,8 +121,10 @@ def _deep_line(text: str) -> int | None:
 
 
 # a flow collection's brackets, and what holds brackets that nest nothing: a quoted text, a comment
+# (pass 18a: not after a `:`: `[a:' , [[[…]]] ']` is a plain `a:'` to YAML, and the nesting after it
+# was skipped as a quoted text; a quote after a JSON-like key's `:` is counted, at worst too deep)
 _BRACKETS = re.compile(
-    r"""(?:^|(?<=[\s\[{,:]))(?:'(?:[^']|'')*'|"(?:[^"\\]|\\.)*")"""
+    r"""(?:^|(?<=[\s\[{,]))(?:'(?:[^']|'')*'|"(?:[^"\\]|\\.)*")"""
     r"|(?:^|(?<=\s))#[^\n]*|[\[{]|[\]}]",
     re.M,
 )
@@ -130,11 +132,16 @@ _BRACKETS = re.compile(
 _BLOCK_SCALAR = re.compile(r"(?:^|[\s:?-])[|>][-+0-9]*[ \t]*(?:#.*)?\r?$")
 
 
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+
+
 def _bracket_depth_line(text: str) -> int | None:
     """The line of the first ``[`` or ``{`` nested past ``MAX_DEPTH`` (quoted texts, comments and
     block scalars skipped), or None: libyaml's count for a text it stopped reading before the end."""
     depth, block = 0, -1  # block: the indentation of the line that opened a block scalar
-    for number, line in enumerate(text.split("\n"), start=1):
+    # lines as YAML ends them: a lone CR too (pass 18a: `# c\r[[[…` was one comment line to this
+    # count, and 6,000 nested `[` after it went to ruamel's scanner: 3.4 s, no line)
+    for number, line in enumerate(_LINE_ENDS.split(text), start=1):
         indent = len(line) - len(line.lstrip(" "))
         if block >= 0:
             if not line.strip() or indent > block:
@@ -148,7 +155,9 @@ def _bracket_depth_line(text: str) -> int | None:
                     return number
             elif char in "]}":
                 depth = max(depth - 1, 0)
-        if _BLOCK_SCALAR.search(line):
+        # a block scalar starts outside any flow collection only (pass 18a: `z: [a |` ended in `|`,
+        # and the more indented lines after it, nested `[` YAML reads on in the list, went uncounted)
+        if depth == 0 and _BLOCK_SCALAR.search(line):
             block = indent
     return None
 
