@@ -506,6 +506,16 @@ def history_commits(
     return [(short, subject) for short, subject, touched in paths if path in touched]
 
 
+def _bare_key(subject: str) -> bool:
+    """A word of ``subject`` shaped like a key with no known prefix (item 8's bare line: `git commit -F
+    .env.prod` whose first line is a random key, then a blank line, made it the whole subject; pass
+    18b). A path's words (`org/feature-2024`) are no key unless long as a base64 key is."""
+    from juniper_rollout.dotenv import is_credential_name
+
+    words = (w.strip("\"'`()[]{}<>,;:!?") for w in subject.split())
+    return any(("/" not in w or len(w) >= 32) and is_credential_name(w) for w in words)
+
+
 # a subject holding a binding (`git commit -F .env.local`: its first line is `API_TOKEN=…`; `-m "add
 # API_TOKEN=…"`) or a credential's shape is not repeated (pass 16b: drift printed the token in the
 # finding about the very file that held it, in text, JSON and SARIF)
@@ -513,7 +523,7 @@ _BINDING = re.compile(r"(?:^|[\s\"'`(])(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*
 
 
 def _subject(subject: str) -> str:
-    if _BINDING.search(subject) or names_credential(subject):
+    if _BINDING.search(subject) or names_credential(subject) or _bare_key(subject):
         return "(its subject holds NAME=value text or a credential: not shown)"
     return f'"{_clip(subject)}"'
 

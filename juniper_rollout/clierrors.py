@@ -58,11 +58,12 @@ def unechoed(message: str) -> str:
     credentials of its URLs, and any word shaped like a credential, replaced by ``***`` (pass 16b:
     `rollout bootstrap NAME URL`, the `--url` forgotten, said "got unexpected extra argument(s)
     (https://x-access-token:TOKEN@…)"; `--manifest URL` or `--repo TOKEN` repeated it too)."""
-    from juniper_rollout.secretshape import names_credential
+    from juniper_rollout.secretshape import AGE_PRIVATE_KEY, names_credential
     from juniper_rollout.urls import redact
 
     for url in _URL.findall(message):
         message = redact(message, url)
+    message = AGE_PRIVATE_KEY.sub("***", message)
     words = {w.strip("()'\",:;") for w in message.split()}
     for word in sorted(words, key=len, reverse=True):
         if len(word) >= 8 and "***" not in word and names_credential(word):

@@ -989,15 +989,24 @@ def branch_clash(branch: str, other: str) -> str:
     )
 
 
-def branch_in_the_way(repo: git.Repo, branch: str) -> str | None:
-    """An existing local branch that stops ``branch`` from being created (``chore`` for ``chore/x``,
-    or ``chore/x/y``), or None."""
+def origin_clash(branch: str, other: str) -> str:
+    """Why ``branch`` cannot be pushed beside origin's branch ``other`` (one is a folder of the other)."""
+    return (
+        f"origin has a branch {other}, and git cannot keep a branch and a branch under its name as a "
+        f"folder: {branch} cannot be pushed there; set another `branch:` in the manifest, or rename "
+        f"{other} on origin"
+    )
+
+
+def branch_in_the_way(repo: git.Repo, branch: str, where: str = "refs/heads/") -> str | None:
+    """An existing branch under ``where`` (local ones; ``refs/remotes/origin/``: origin's, as last
+    fetched) that stops ``branch`` from being created (``chore`` for ``chore/x``, or ``chore/x/y``), or None."""
     try:
-        out = repo.git.for_each_ref("--format=%(refname)", f"refs/heads/{branch.split('/')[0]}")
+        out = repo.git.for_each_ref("--format=%(refname)", f"{where}{branch.split('/')[0]}")
     except git.GitCommandError:
         return None
     for ref in out.split():
-        name = ref.removeprefix("refs/heads/")
+        name = ref.removeprefix(where)
         if name != branch and (branch.startswith(name + "/") or name.startswith(branch + "/")):
             return name
     return None
@@ -1116,6 +1125,10 @@ def push(repo: git.Repo, branch: str) -> str:
                 f"origin/{branch} has commits the tool did not push (a reviewer's?); fetch and review "
                 "them, then delete or merge the remote branch before pushing again"
             ) from None
+        clash = re.search(r"'refs/heads/([^']+)' exists", text)
+        # pass 18b: origin keeps a branch named as a folder of this one (git's words only)
+        if clash:
+            raise RepoError(origin_clash(branch, clash.group(1))) from None
         raise RepoError(f"push to origin failed: {redact_origin(repo, text)[:200]}") from None
     _write_record(repo, record, tip)
     return tip
@@ -1371,7 +1384,21 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
             )
     except Exception:  # noqa: BLE001 (no clone, or not one git can read: the plan says why)
         return []
-    return list(dict.fromkeys(p for p in out.split("\0") if p))[:WORKTREE_PATHS]
+    # pass 18b: the clone's own files before what installed packages ship, shallow ones first: 1,005
+    # `.env` files under an ignored node_modules/ (git lists paths in name order) pushed a service's
+    # `zz-service/.env.prod` past the limit, unread, and a template hard-linked to it was rendered
+    found = sorted(
+        dict.fromkeys(p for p in out.split("\0") if p),
+        key=lambda p: (any(part in _INSTALLED for part in p.split("/")[:-1]), p.count("/"), p),
+    )
+    return found[:WORKTREE_PATHS]
+
+
+# folders of installed packages and tool caches, read last (a package's own `.env` files are no values
+# of this clone's services)
+_INSTALLED = frozenset(
+    {"node_modules", ".venv", "venv", "site-packages", ".tox", ".nox", "vendor", "bower_components"}
+)
 
 
 def is_partial_clone(path: Path) -> bool:

@@ -391,6 +391,20 @@ def load_manifest(
             "it, and if this file was committed or shared, make a new key (`rollout keygen`) and "
             "rotate to it",
         )
+    # pass 18b: and a token or a URL's password (`commit_message: "… token ghp_…"`): committed to
+    # every repo, pushed, made a pull request's title; as the files the tool writes refuse them
+    from juniper_rollout.secretshape import names_credential
+
+    if any(names_credential(w) for w in written):
+        lines = text.splitlines()
+        at_line = next((n for n, t in enumerate(lines, 1) if names_credential(t)), None)
+        raise ManifestError(
+            file,
+            at_line,
+            "a commit message or pull request text holds a credential (a token, a URL with a "
+            "password): the tool would commit and push it; remove it, and rotate it if this file was "
+            "committed or shared",
+        )
     return manifest
 
 

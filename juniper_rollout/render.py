@@ -747,6 +747,10 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
         ValueError,
         AssertionError,
         AttributeError,
+        RuntimeError,  # pass 18b: `cycler()` with no item (jinja2.utils raises it): a traceback
+        # pass 18b: Python's compile() of the code Jinja generates (`{% macro m(a, a) %}`: "duplicate
+        # argument"); its traceback printed the template's line at the generated code's line number
+        SyntaxError,
     ) as err:
         # a Python error in the template's own expressions ({{ 1/0 }}, "a" + 1, range(1, 2, 0),
         # [1]|slice(0)): the user's template, so one line; where, and the kind, never the message

@@ -235,6 +235,11 @@ def _basic_credential(text: str) -> bool:
     return False
 
 
+# an age private key pasted where a name was wanted (`--like`, `--repo`, `--ref`, `--manifest`): no
+# token shape above, so error lines quoted it back whole (pass 18b)
+AGE_PRIVATE_KEY = re.compile(r"AGE-SECRET-KEY-1[0-9A-Z]{8,}", re.IGNORECASE)
+
+
 def names_credential(text: str) -> bool:
     """True when ``text`` holds a URL with a password, a known token shape or an HTTP Basic credential
     (not the entropy guess: a template's regexes and hashes look random too). A templates folder never

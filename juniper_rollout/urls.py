@@ -265,8 +265,12 @@ def refuse_credential(option: str, value: str | None) -> None:
     token shape where no URL belongs (pass 16b's note: a clone URL pasted as `--ref` was repeated in
     every repo's line)."""
     from juniper_rollout.errors import RolloutError
-    from juniper_rollout.secretshape import names_credential
+    from juniper_rollout.secretshape import AGE_PRIVATE_KEY, names_credential
 
+    if value is not None and AGE_PRIVATE_KEY.search(value):  # the run's title printed it (pass 18b)
+        raise RolloutError(
+            f"{option} holds an age private key; nothing read (pass a branch, a tag or a commit id)"
+        )
     if value is not None and names_credential(value):
         raise RolloutError(
             f"{option} holds a URL with a password or a token; nothing read (pass a branch, a tag or "

@@ -23,6 +23,12 @@ def keygen(*, key_file: Path | None = None) -> int:
             raise RolloutError(f"--key-file {key_file}: {why} (check the name after ~)")
         key_file = Path(expanded)
     path = key_file if key_file is not None else keys.default_key_file()
+    # pass 18b: the same file named `-`, from the variable
+    if key_file is None and str(path) == "-":
+        raise RolloutError(
+            "SOPS_AGE_KEY_FILE=- would be a file named '-': the tool never prints a private key; set "
+            "it to a path (or unset it for where sops looks)"
+        )
     if (why := too_long(os.path.abspath(path))) is not None:  # pass 10a: a traceback from exists()
         raise RolloutError(f"--key-file {path} {why} (shorten it)")
     if key_file is not None:
