@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 from tests.helpers import git, rollout
@@ -63,7 +64,8 @@ def _sigterm_twice(
             proc.kill()
             proc.wait()
         for pid in _left(proc.pid, "git|ssh|sops|sleep"):
-            os.kill(int(pid), signal.SIGKILL)
+            with suppress(ProcessLookupError):  # it may have ended since it was listed
+                os.kill(int(pid), signal.SIGKILL)
     return proc.returncode, err, left
 
 
@@ -169,7 +171,8 @@ def test_sops_stopped_at_its_time_limit_leaves_no_key_command_behind(tmp_path, f
         left = _sleeping(marker)
     finally:
         for pid in _sleeping(marker):
-            os.kill(int(pid), signal.SIGKILL)
+            with suppress(ProcessLookupError):  # it may have ended since it was listed
+                os.kill(int(pid), signal.SIGKILL)
     assert "sops timed out after 2 s" in result.stdout, result.stdout + result.stderr
     assert not left, "the key command sops ran was left running"
 
@@ -196,7 +199,8 @@ def test_the_tools_own_key_command_run_leaves_nothing_behind(tmp_path, monkeypat
         left = _sleeping(marker)
     finally:
         for pid in _sleeping(marker):
-            os.kill(int(pid), signal.SIGKILL)
+            with suppress(ProcessLookupError):  # it may have ended since it was listed
+                os.kill(int(pid), signal.SIGKILL)
     assert got, "the key command's run never ended (its child held the pipe)"
     text, error = got[0]
     assert text is None and error is not None and "timed out" in error
@@ -285,7 +289,8 @@ def test_bootstrap_from_a_remote_that_never_answers_ends_with_one_line(fleet, mo
         for pid in subprocess.run(
             ["pgrep", "-f", url], capture_output=True, text=True
         ).stdout.split():
-            os.kill(int(pid), signal.SIGKILL)
+            with suppress(ProcessLookupError):  # it may have ended since it was listed
+                os.kill(int(pid), signal.SIGKILL)
     assert got, "bootstrap's clone from a silent server never ended"
     result = got[0]
     assert result.code == 1, result.stdout + result.stderr
