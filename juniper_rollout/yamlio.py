@@ -78,25 +78,16 @@ def _check_depth(text: str) -> None:
     deep in flow style; block nesting is read fast by every reader."""
     if _FAST_LOADER is _PURE_LOADER or text.count("[") + text.count("{") <= MAX_DEPTH:
         return
-    depth = 0
-    try:
-        for event in pyyaml.parse(text, Loader=_FAST_LOADER):
-            if isinstance(event, pyyaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    raise YamlSyntaxError(mark.line + 1 if mark is not None else None, TOO_DEEP)
-            elif isinstance(event, pyyaml.CollectionEndEvent):
-                depth -= 1
-    except pyyaml.YAMLError as err:
-        if "maximum nesting depth" in str(err):
-            raise YamlSyntaxError(_first_line(err), TOO_DEEP) from None
-        # any other error: said by the reader that follows, in ruamel's words; but libyaml stopped
-        # there, so the nesting after it is counted here (pass 17: `x: [a:]`, a text libyaml refuses
-        # and ruamel reads, sent 3,000 nested `[` after it to ruamel's scanner: 4 s, no line)
+    deep, line, refused = _event_depth(text)
+    if refused:
+        # libyaml refused the text for another reason: said by the reader that follows, in ruamel's
+        # words; but libyaml stopped there, so the nesting after it is counted here (pass 17:
+        # `x: [a:]`, a text libyaml refuses and ruamel reads, sent 3,000 nested `[` after it to
+        # ruamel's scanner: 4 s, no line)
         line = _bracket_depth_line(text)
-        if line is not None:
-            raise YamlSyntaxError(line, TOO_DEEP) from None
+        deep = line is not None
+    if deep:
+        raise YamlSyntaxError(line, TOO_DEEP)
 
 
 def _deep_line(text: str) -> int | None:
@@ -105,6 +96,13 @@ def _deep_line(text: str) -> int | None:
     bracket count never sees: it was said without a line; pass 17's note)."""
     if _FAST_LOADER is _PURE_LOADER:
         return None
+    return _event_depth(text)[1]
+
+
+def _event_depth(text: str) -> tuple[bool, int | None, bool]:
+    """(whether libyaml's events nest past ``MAX_DEPTH``, or libyaml stopped at its own nesting
+    limit; the line where they do, when known; whether libyaml refused the text for another
+    reason)."""
     depth = 0
     try:
         for event in pyyaml.parse(text, Loader=_FAST_LOADER):
@@ -112,12 +110,14 @@ def _deep_line(text: str) -> int | None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
-                    return mark.line + 1 if mark is not None else None
+                    return True, (mark.line + 1 if mark is not None else None), False
             elif isinstance(event, pyyaml.CollectionEndEvent):
                 depth -= 1
     except pyyaml.YAMLError as err:
-        return _first_line(err) if "maximum nesting depth" in str(err) else None
-    return None
+        if "maximum nesting depth" in str(err):
+            return True, _first_line(err), False
+        return False, None, True
+    return False, None, False
 
 
 # a flow collection's brackets, and what holds brackets that nest nothing: a quoted text, a comment
