@@ -596,20 +596,18 @@ def _refuse_reverted(
         for name, value in now.items()
         if then.get(name) != value and name in mine and mine[name] != value
     ]
-    fmt = sopsmeta.sops_format(before) or "dotenv"
     # pass 14c: a name removed on the base since (a revoked secret, `sops unset`) came back from `.env`
     removed = [name for name in then if name not in now and name in mine]
     if removed and not changed:
         shown = _first(removed)
         count = wording.count(len(removed), "name")
+        them = "them" if len(removed) != 1 else "it"
         raise RepoError(
             f"{spec.target} on {holder} removed {count} since {repo.branch} was built on it "
             f"({shown}), and {spec.source} in the clone still holds "
-            f"{'them' if len(removed) != 1 else 'it'}; nothing replaced: remove "
-            f"{'them' if len(removed) != 1 else 'it'} from {spec.source}, or, to keep "
-            f"{'them' if len(removed) != 1 else 'it'}, put {'them' if len(removed) != 1 else 'it'} "
-            f"back into {spec.target} on {holder} (`sops edit --input-type {fmt} --output-type {fmt} "
-            f"{shell_word(spec.target)}` in a checkout of it) and commit that"
+            f"{them}; nothing replaced: remove {them} from {spec.source}, or, to keep {them}, put "
+            f"{them} back into {spec.target} on {holder} (`{_sops_edit(spec, before)}` in a checkout "
+            "of it) and commit that"
         )
     if not changed:
         return
@@ -617,11 +615,8 @@ def _refuse_reverted(
     count = wording.count(len(changed), "name")
     raise RepoError(
         f"{spec.target} on {holder} changed the value of {count} since {repo.branch} was built on "
-        f"it ({shown}), and {spec.source} in the clone holds another; nothing replaced: bring the "
-        f"values from {holder} into {spec.source} (`git show {_at(holder, spec.target)} | "
-        f"{_decrypt_stdin(before)}` prints them), or, to keep yours, put them into {spec.target} on "
-        f"{holder} (`sops edit --input-type {fmt} --output-type {fmt} {shell_word(spec.target)}` "
-        "in a checkout of it) and commit that"
+        f"it ({shown}), and {spec.source} in the clone holds another; nothing replaced: "
+        f"{_bring_or_keep(spec, holder, before)}"
     )
 
 
@@ -680,15 +675,26 @@ def _refuse_known_stale(
     stale = [n for n in mine if n in stale]
     shown = _first(stale)
     count = wording.count(len(stale), "name")
-    fmt = sopsmeta.sops_format(before) or "dotenv"
     raise RepoError(
         f"{spec.source} in the clone holds, for {count} ({shown}), the value an earlier commit of "
         f"{spec.target} on {holder} held, and {holder} has changed or removed it since (a `sops edit` "
-        "there?); "
-        f"nothing replaced: bring the values from {holder} into {spec.source} (`git show "
-        f"{_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints them), or, to keep yours, put "
-        f"them into {spec.target} on {holder} (`sops edit --input-type {fmt} --output-type {fmt} "
-        f"{shell_word(spec.target)}` in a checkout of it) and commit that"
+        f"there?); nothing replaced: {_bring_or_keep(spec, holder, before)}"
+    )
+
+
+def _sops_edit(spec: EncryptSpec, blob: bytes) -> str:
+    """The `sops edit` of ``spec.target`` in the format ``blob`` (the committed file) is in."""
+    fmt = sopsmeta.sops_format(blob) or "dotenv"
+    return f"sops edit --input-type {fmt} --output-type {fmt} {shell_word(spec.target)}"
+
+
+def _bring_or_keep(spec: EncryptSpec, holder: str, before: bytes) -> str:
+    """The two ways out of a refusal over values ``holder``'s ciphertext changed since: take them into
+    the plaintext, or put the plaintext's into the ciphertext there."""
+    return (
+        f"bring the values from {holder} into {spec.source} (`git show {_at(holder, spec.target)} | "
+        f"{_decrypt_stdin(before)}` prints them), or, to keep yours, put them into {spec.target} on "
+        f"{holder} (`{_sops_edit(spec, before)}` in a checkout of it) and commit that"
     )
 
 
