@@ -191,6 +191,11 @@ def engine_deciding_lines(lines: list[str]) -> dict[str, int | None]:
 @example(["\\!.env", "!.env", ".env\\ ", ".env  ", "\\#x", "#.env", "/.env", "/**", "*/.env"])
 @example(["[[:alpha:]", "[[:]env", "[.[:punct:]]env", "[]]", "[!]]env", "[a-]env", "[--.]env"])
 @example(["**/**/.env", "**\\/.env", "a/**/.env", ".env/", ".env/**", "**", "*", "?env", "\\"])
+# found by a dev run: git hands wildmatch the pattern after its literal start ('.'), so the '**' is
+# at wildmatch's start and '**/' matches no folder: '.**/**' decides every name starting with '.'
+@example([".**/**"])
+@example(["pro**/**", ".**/*", "/.e**/**", ".env**/.local", ".**/.**/**", "**.env", "a**/b", "x**"])
+@example(["/**x", "**a/**", ".**\\/**", "\\.**/**", ".env?**/**", ".[e]**/**", "!.**/** "])
 @SETTINGS
 def test_the_line_deciding_each_name_is_the_one_git_names(tmp_path, lines):
     lines = [line for line in lines if "\n" not in line and "\r" not in line]
