@@ -135,3 +135,24 @@ def test_an_empty_folder_waiting_for_the_clone_gets_it_with_its_mode(fleet, tmp_
     assert (target / ".git").is_dir() and (target.stat().st_mode & 0o777) == 0o700
     assert git(target, "status", "--porcelain") == ""
     assert not list(target.parent.glob(".newrepo.sync-*"))
+
+
+def test_a_path_that_links_to_an_empty_folder_gets_the_clone_there(fleet, tmp_path):
+    """A repo's path may be a link to the folder meant for the clone (another disk): sync clones
+    beside where it points and renames the clone there, the link kept; a link to nothing is one
+    line, nothing made where it points."""
+    manifest = _manifest(fleet, tmp_path, f"file://{fleet.repo(ML)}")
+    target = fleet.repo(ML).parent / "newrepo"
+    elsewhere = tmp_path / "disk" / "newrepo"
+    elsewhere.mkdir(parents=True)
+    target.symlink_to(elsewhere)
+    result = rollout("sync", "-m", manifest, "--repo", "newrepo")
+    assert result.code == 0 and "cloned" in result.stdout, result.stdout + result.stderr
+    assert target.is_symlink() and (elsewhere / ".git").is_dir()
+    assert sorted(p.name for p in elsewhere.parent.iterdir()) == ["newrepo"]
+
+    target.unlink()
+    target.symlink_to(tmp_path / "nowhere" / "newrepo")
+    dangling = rollout("sync", "-m", manifest, "--repo", "newrepo")
+    assert dangling.code == 1 and "is a link to nothing" in dangling.stdout, dangling.stdout
+    assert not (tmp_path / "nowhere").exists()
