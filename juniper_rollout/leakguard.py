@@ -510,6 +510,23 @@ def check(
     return kept
 
 
+def _found_in(words: list[Value], texts: list[bytes]) -> list[Value]:
+    """The ``words`` some text holds, in time linear in the texts: a word, a run of letters and digits,
+    sits inside one of the text's runs, where it is looked up by its first ``MIN_VALUE`` bytes (a
+    4 MB `.env` of random runs beside a 1 MB template took 48 s asking each word of each text)."""
+    by_head: dict[bytes, list[Value]] = {}
+    for word in words:
+        by_head.setdefault(word.value[:MIN_VALUE], []).append(word)
+    found: dict[int, Value] = {}
+    for text in texts:
+        for run in _RUN.findall(text):
+            for at in range(len(run) - MIN_VALUE + 1):
+                for word in by_head.get(run[at : at + MIN_VALUE], ()):
+                    if run.startswith(word.value, at):
+                        found[id(word)] = word
+    return [word for word in words if id(word) in found]
+
+
 def _unknown_words(
     words: list[Value],
     texts: list[bytes],
@@ -522,7 +539,7 @@ def _unknown_words(
     not in ``known`` (the manifest, the shipped text, the names, the files' committed text), not
     ``cleared`` by a saved plan, not held by the repo's committed files (``public``). The public ones
     found are added to ``let_through``."""
-    seen = [w for w in words if any(w.value in text for text in texts)]
+    seen = _found_in(words, texts)
     if not seen:
         return []
     unknown = []
