@@ -908,7 +908,9 @@ def test_ciphertext_is_kept_from_what_was_pushed_when_the_local_branch_is_gone_t
 
 
 def test_plain_words_in_env_do_not_stop_a_template_that_happens_to_use_them(tmp_path):
-    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    # the repo's own text names production (round nine: a word found nowhere in the repo is checked)
+    files = {".gitignore": ".env\n", "docs/deploy.md": "Ship to production on Fridays.\n"}
+    repo = make_repo(tmp_path / "ws" / "victim", files)
     (repo / ".env").write_text("APP_ENV=production\nDB_PASSWORD=letmeinplease\n")
     (tmp_path / "tpl").mkdir()
     (tmp_path / "tpl" / "doc.j2").write_text("Deploy to production with care.\n")

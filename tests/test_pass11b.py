@@ -21,8 +21,15 @@ from tests.test_pass10b import drift_flags_the_unencrypted_value
 # --- 13.6: a value as python-dotenv reads it, expansion and CR line ends included -----------------
 
 
-def _one_repo_with_a_template(tmp_path: Path, dotenv: bytes, template: str) -> Path:
-    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+def _one_repo_with_a_template(
+    tmp_path: Path, dotenv: bytes, template: str, public: str = ""
+) -> Path:
+    """``public``: text the repo commits (a glossary), which makes its words no secret to the leak
+    guard's word check (round nine): what ordinary repos do with `production` or a host's name."""
+    make_repo(
+        tmp_path / "ws" / "victim",
+        {"README.md": "x\n", **({"GLOSSARY.md": public} if public else {})},
+    )
     (tmp_path / "ws" / "victim" / ".env").write_bytes(dotenv)  # untracked, as .env is
     (tmp_path / "tpl").mkdir()
     (tmp_path / "tpl" / "notes.j2").write_text(template)

@@ -407,7 +407,9 @@ def test_the_password_of_curls_user_option_is_checked(tmp_path, line, part, refu
     16b, 13.6)."""
     from tests.test_pass11b import _one_repo_with_a_template
 
-    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"ops: {part}\n")
+    manifest = _one_repo_with_a_template(
+        tmp_path, f"{line}\n".encode(), f"ops: {part}\n", public=f"ops: {part}\n"
+    )
     result = rollout("plan", "--manifest", manifest)
     assert ("value on line 1 of the plaintext .env" in result.stdout) is refused, result.stdout
     assert (f"+ops: {part}" in result.stdout) is not refused
