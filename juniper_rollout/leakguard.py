@@ -57,7 +57,7 @@ class Plaintext(NamedTuple):
 # that ends the list: every run of letters and digits of ``MIN_VALUE`` or more in every value is a word
 # the guard checks, wherever it sits, unless it is public (the manifest, the shipped text, the repo's
 # committed files: `production`, `bookworm`, a host's name).
-_RUN = re.compile(rb"[A-Za-z0-9]{%d,}" % MIN_VALUE)
+_RUN = re.compile(rb"[A-Za-z0-9\x80-\xff]{%d,}" % MIN_VALUE)  # UTF-8's letters too (`Quillmärsh`)
 
 
 def plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT) -> list[Value]:
