@@ -1407,14 +1407,14 @@ GREP_TIMEOUT = 120.0  # one `git grep` of a commit's tree for the leak guard's w
 def committed_words(
     repo: git.Repo, commit: git.Commit, words: Sequence[bytes], skip: Callable[[str], bool]
 ) -> set[bytes]:
-    """The ``words`` (letters and digits) some file of ``commit`` holds, but for the paths ``skip``
+    """The ``words`` (runs of letters and digits) some file of ``commit`` holds, but for the paths ``skip``
     names: text already committed, so no new leak (the leak guard asks it for a word of a plaintext
     value it found in what the tool writes). ``git grep -F``, the words given on its standard input
     (never on its command line, which ``ps`` shows); a word git cannot be asked, or whose match falls
     in output past ``proctree.MAX_KEPT``, is counted as not held."""
     held: set[bytes] = set()
     batch: list[bytes] = []
-    for word in [*dict.fromkeys(w for w in words if w.isalnum() and w.isascii()), None]:
+    for word in [*dict.fromkeys(w for w in words if w and b"\n" not in w and b"\0" not in w), None]:
         if (
             word is not None
             and sum(len(w) + 1 for w in batch) + len(word) + 1 <= proctree.PIPE_ROOM

@@ -57,7 +57,7 @@ class Plaintext(NamedTuple):
 # that ends the list: every run of letters and digits of ``MIN_VALUE`` or more in every value is a word
 # the guard checks, wherever it sits, unless it is public (the manifest, the shipped text, the repo's
 # committed files: `production`, `bookworm`, a host's name).
-_RUN = re.compile(rb"[A-Za-z0-9]{%d,}" % MIN_VALUE)
+_RUN = re.compile(rb"[A-Za-z0-9\x80-\xff]{%d,}" % MIN_VALUE)  # UTF-8's letters too (`Quillmärsh`)
 
 
 def plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT) -> list[Value]:
@@ -105,9 +105,8 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
             if line.lstrip().startswith(b"#") or b"=" not in line:
                 continue
             name, _, raw = line.partition(b"=")
-            names.add(name.strip().removeprefix(b"export").strip())
             found += [(number, name, value) for value in (raw.strip(), raw.strip().strip(b"\"'"))]
-        found += _as_the_app_reads(data or b"", grown)
+        found += _as_the_app_reads(data or b"", grown, names)
         checked: set[bytes] = set()
         for number, name, value in dict.fromkeys(found):
             if len(value) >= MIN_VALUE and (
@@ -147,11 +146,16 @@ def _linked(path: os.PathLike[str]) -> bytes | None:
         os.close(fd)
 
 
-def _as_the_app_reads(data: bytes, grown: Budget | None = None) -> list[tuple[int, bytes, bytes]]:
+def _as_the_app_reads(
+    data: bytes, grown: Budget | None = None, names: set[bytes] | None = None
+) -> list[tuple[int, bytes, bytes]]:
     """(line, name, value) for each binding as python-dotenv reads it, and each line of a multi-line
-    value on its own (a template may carry one line of a key)."""
+    value on its own (a template may carry one line of a key). ``names``: gets each binding's name
+    (as the parser reads them: a line of a multi-line value, `MIIEv…==` of a PEM key, is no name)."""
     out = []
     for number, name, values in bindings(data, grown):
+        if names is not None:
+            names.add(name)
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
         # secret as its parameter's name (`?api_key=`): a short word there is checked too (pass 12b)
         named = [(n, part) for one in values for n, part in _named_parts(one, name)]

@@ -22,6 +22,7 @@ from tests.leakshapes import plan_beside
 from tests.test_pass11b import _one_repo_with_a_template
 
 WORD = "Quillmarsh"  # 10 letters: under a plain name, the guard never checked it before round nine
+UTF8_WORD = "Quillmärsh"
 
 
 def _refused_as_a_word(result, line: int = 1, where: str = "NOTES.md would contain") -> None:
@@ -50,11 +51,19 @@ def _refused(result) -> None:
         f"DB_PASS_FRA={WORD}",
         f'SIGNUP_NOTE="email: ops@example.org, password: {WORD}"',
         f"DEPLOY_REGION={WORD}",  # a word under a plain name, alone
+        # UTF-8 letters are letters: no run of 8 ASCII letters in it
+        f'SOAP_BODY="<password><![CDATA[{UTF8_WORD}]]></password>"',
     ],
-    ids=["rabbitmqctl", "openssl-k", "pgpass", "cdata", "site-code", "prose-colon", "plain-name"],
-)
+    ids=[
+        "rabbitmqctl", "openssl-k", "pgpass", "cdata", "site-code", "prose-colon", "plain-name",
+        "cdata-utf8",
+    ],
+)  # fmt: skip
 def test_every_long_run_of_letters_in_a_value_is_checked_whatever_its_shape(tmp_path, line):
-    _refused(plan_beside(tmp_path, line, f"ops: {WORD}\n"))
+    word = UTF8_WORD if UTF8_WORD in line else WORD
+    result = plan_beside(tmp_path, line, f"ops: {word}\n")
+    _refused(result)
+    assert word not in result.stdout + result.stderr
 
 
 def test_a_word_the_repo_already_commits_is_public_and_plans(tmp_path):
@@ -149,7 +158,8 @@ def test_the_words_reach_git_by_its_standard_input_never_its_command_line(tmp_pa
 def test_committed_words_skips_the_paths_it_is_told_and_reads_words_inside_longer_ones(tmp_path):
     from tests.demofleet import make_repo
 
-    make_repo(tmp_path / "r", {"a.txt": "xxQuillmarshyy\n", "b.env": "Fenwoodsbank\n"})
+    files = {"a.txt": "xxQuillmarshyy\n", "b.env": "Fenwoodsbank\n", "c.md": f"{UTF8_WORD}\n"}
+    make_repo(tmp_path / "r", files)
     with gitrepo.open_clone(tmp_path / "r") as clone:
         head = clone.head.commit
         ask = [b"Quillmarsh", b"Fenwoodsbank", b"Nowhereland"]
@@ -159,6 +169,9 @@ def test_committed_words_skips_the_paths_it_is_told_and_reads_words_inside_longe
         assert gitrepo.committed_words(clone, head, ask, skip=lambda p: False) == {
             b"Quillmarsh",
             b"Fenwoodsbank",
+        }
+        assert gitrepo.committed_words(clone, head, [UTF8_WORD.encode()], skip=lambda p: False) == {
+            UTF8_WORD.encode()
         }
         # more words than one pipe holds go in batches, each answered
         many = [b"Absentword%05d" % n for n in range(600)] + [b"Fenwoodsbank"]
@@ -184,4 +197,19 @@ def test_public_text_never_excuses_a_value_under_a_secret_name(tmp_path):
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
+    assert WORD not in result.stdout + result.stderr
+
+
+def test_a_line_of_a_multi_line_value_is_no_name_that_makes_its_words_public(tmp_path):
+    """Names are public (a generated .env.example lists them): only the names python-dotenv binds.
+    Read line by line, a base64 line of a PEM value ending in `=` looked like a name, which made the
+    words inside it public."""
+    dotenv = f'SIGNING_CERT="-----BEGIN CERTIFICATE-----\nMIIBsz+CCAVmgAwI/{WORD}Xy=\n-----END CERTIFICATE-----"\n'
+    manifest = _one_repo_with_a_template(tmp_path, dotenv.encode(), f"cert part: {WORD}Xy\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert (
+        "NOTES.md would contain a word of the value on line 1 of the plaintext .env"
+        in result.stdout
+    )
     assert WORD not in result.stdout + result.stderr
