@@ -101,14 +101,28 @@ def _pattern(line: str) -> GitIgnoreSpecPattern | None:
         return None
 
 
+def lines(text: str) -> list[str]:
+    """The lines git reads from a ``.gitignore`` (``dir.c``: add_patterns_from_buffer): a UTF-8
+    byte order mark at the start skipped, split at ``\\n`` only (``str.splitlines`` also splits at
+    a lone ``\\r``, ``\\f``, ``\\v``, U+0085, U+2028...: a file with CR-only line ends is ONE line to
+    git, which then ignores nothing), one ``\\r`` before the ``\\n`` dropped, each pattern ending at
+    a NUL (git reads it as a C string)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    out = text.split("\n")
+    if out and not out[-1]:
+        out.pop()
+    return [(line[:-1] if line.endswith("\r") else line).split("\0", 1)[0] for line in out]
+
+
 def ignored(text: str, path: str) -> bool:
-    return _spec(text.splitlines(), (path,)).match_file(path)
+    return _spec(lines(text), (path,)).match_file(path)
 
 
 def problems(text: str, env: EnvFiles = DEFAULT) -> list[str]:
     """What is wrong with these ignore rules, as sentences (empty: all good)."""
     must_ignore, must_track = env.samples()
-    spec = _spec(text.splitlines(), (*must_ignore, *must_track))
+    spec = _spec(lines(text), (*must_ignore, *must_track))
     out = [f"{p} is not ignored" for p in must_ignore if not spec.match_file(p)]
     out += [f"{p} is ignored" for p in must_track if spec.match_file(p)]
     return out
@@ -125,7 +139,7 @@ def needed_patterns(outside: str, env: EnvFiles = DEFAULT) -> tuple[str, ...]:
     must_ignore, _ = env.samples()
     # the lines that decide for every name asked about below, found in one reading of ``outside``
     kept = _relevant(
-        outside.splitlines(),
+        lines(outside),
         (*must_ignore, *(_sample(line) for line in env.gitignore_exceptions())),
     )
     spec = _spec(kept, must_ignore)

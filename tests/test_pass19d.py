@@ -1,0 +1,59 @@
+"""Pass 19d (helper W): attacks on helper U's merge (gitignore engine, crash log, sync's staged
+clone) and the lead's render/keygen changes that held a test each. Log: /work/brief/pass19d-log.md."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from juniper_rollout.edits import gitignore
+from juniper_rollout.envfiles import DEFAULT
+
+MUST_IGNORE, MUST_TRACK = DEFAULT.samples()
+_RULES = [*DEFAULT.gitignore_ignores(), *DEFAULT.gitignore_exceptions()]
+
+
+def _git_ignored(tmp_path: Path, data: bytes) -> set[str]:
+    """The sample names real git ignores under a .gitignore holding ``data`` (byte for byte)."""
+    repo = tmp_path / "probe"
+    if not repo.exists():
+        subprocess.run(["git", "init", "-q", "--template=", str(repo)], check=True)
+    (repo / ".gitignore").write_bytes(data)
+    out = subprocess.run(
+        ["git", "-C", str(repo), "-c", "core.excludesFile=/dev/null"]
+        + ["check-ignore", "--no-index", "-z", "--stdin"],
+        input="".join(n + "\0" for n in (*MUST_IGNORE, *MUST_TRACK)).encode(),
+        capture_output=True,
+        check=False,
+    ).stdout.decode()
+    return set(out.split("\0")[:-1])
+
+
+def _tool_ignored(text: str) -> set[str]:
+    wrong = {p.rsplit(" is ", 1)[0] for p in gitignore.problems(text)}
+    return {n for n in MUST_IGNORE if n not in wrong} | {n for n in MUST_TRACK if n in wrong}
+
+
+# Finding A: git splits a .gitignore at '\n' only (one '\r' before it dropped), skips a UTF-8 BOM
+# and ends a pattern at a NUL; str.splitlines also split at a lone '\r', '\f', '\v', U+0085,
+# U+2028..., so a CR-only file holding every rule was "already right" while git ignored nothing
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\r".join(_RULES) + "\r",  # CR-only line ends ("classic Mac"): one line to git
+        "\x0c".join(_RULES) + "\x0c",
+        "\u2028".join(_RULES) + "\u2028",
+        "\n".join(_RULES) + "\n!.en[v\r]\n",  # one git line un-ignoring .env
+        "\n".join(_RULES) + "\n!.env\0junk\n",  # git's pattern ends at the NUL: '!.env'
+        "\n".join(_RULES) + "\n!*.env\0\n",
+        "\ufeff*\n.env\n.env.local\nprod.env\n",  # git skips the BOM: '*' ignores .env.example
+        "\n".join(_RULES) + "\r\n",  # CRLF-ended last line: unchanged meaning
+    ],
+)
+def test_gitignore_lines_are_the_lines_git_reads(tmp_path, text):
+    data = text.encode()
+    assert _tool_ignored(text) == _git_ignored(tmp_path, data)
+    edited = gitignore.edit(text, lambda patterns: "".join(p + "\n" for p in patterns)).text
+    assert _git_ignored(tmp_path, edited.encode()) == set(MUST_IGNORE)
