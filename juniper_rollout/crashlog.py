@@ -72,10 +72,14 @@ def record(err: BaseException, context: str) -> Path | None:
         folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         path = folder / f"crash-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}.log"
-        with open(path, "x", encoding="utf-8") as handle:
-            handle.write(describe(err, context))
+        text = describe(err, context)
+        # a path git or Python handed over undecoded (a folder named in latin-1: surrogates) is
+        # written escaped: a UnicodeEncodeError here escaped the handler, and Python printed both
+        # tracebacks, the first one's message included (pass 19d)
+        with open(path, "x", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(text)
         return path
-    except OSError:
+    except Exception:  # the report of a crash never crashes: the one line stands alone then
         return None
 
 

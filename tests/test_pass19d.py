@@ -57,3 +57,29 @@ def test_gitignore_lines_are_the_lines_git_reads(tmp_path, text):
     assert _tool_ignored(text) == _git_ignored(tmp_path, data)
     edited = gitignore.edit(text, lambda patterns: "".join(p + "\n" for p in patterns)).text
     assert _git_ignored(tmp_path, edited.encode()) == set(MUST_IGNORE)
+
+
+def test_a_crash_in_code_under_a_folder_with_an_undecodable_name_is_still_one_line(
+    tmp_path, monkeypatch
+):
+    """Finding B: a frame whose file name holds an undecodable byte (the tool installed under a
+    folder named in latin-1: Python keeps the byte as a surrogate) made the crash log's own write
+    raise UnicodeEncodeError inside the handler: Python printed both tracebacks, the first one
+    ending in the exception's message. The crash is one line still, and the log is written."""
+    from juniper_rollout import keys
+    from tests.demofleet import CANARY
+    from tests.helpers import rollout
+
+    code = "def broken(path, **_):\n    raise RuntimeError(MESSAGE)\n"
+    space: dict = {"MESSAGE": f"disk on fire at {CANARY}"}
+    exec(compile(code, "/opt/caf\udce9/juniper_rollout/keys.py", "exec"), space)
+    monkeypatch.setattr(keys, "generate_key_file", space["broken"])
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    result = rollout("keygen", "--key-file", tmp_path / "k.txt")
+    lines = result.stderr.splitlines()
+    assert result.code == 1 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: unexpected RuntimeError while running `rollout keygen`")
+    log = Path(lines[0].rsplit("(details: ", 1)[1].rstrip(")"))
+    text = log.read_text()
+    assert 'caf\\udce9/juniper_rollout/keys.py", line 2, in broken' in text
+    assert CANARY not in text and "on fire" not in text
