@@ -19,8 +19,12 @@ from pathlib import Path
 
 
 def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/juniper-rollout`` (default ``~/.cache/juniper-rollout``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """``$XDG_CACHE_HOME/juniper-rollout`` (default ``~/.cache/juniper-rollout``). A relative
+    ``XDG_CACHE_HOME`` is ignored, as the XDG base directory spec says: it meant a folder under
+    wherever the command ran, a clone's working tree among them (pass 19d)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "juniper-rollout"
 
 

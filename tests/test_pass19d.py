@@ -83,3 +83,29 @@ def test_a_crash_in_code_under_a_folder_with_an_undecodable_name_is_still_one_li
     text = log.read_text()
     assert 'caf\\udce9/juniper_rollout/keys.py", line 2, in broken' in text
     assert CANARY not in text and "on fire" not in text
+
+
+def test_a_relative_xdg_cache_home_puts_no_crash_log_in_the_folder_the_command_ran_in(
+    tmp_path, monkeypatch
+):
+    """Finding C: XDG_CACHE_HOME=.cache (relative, which the XDG spec says to ignore) put the crash
+    log under the current folder: run from a clone, a `.cache/juniper-rollout/crash-….log` in the
+    user's working tree, shown by `git status`. It goes to ~/.cache instead."""
+    from juniper_rollout import keys
+    from tests.helpers import git, rollout
+
+    def broken(path, **_):
+        raise RuntimeError("disk on fire")
+
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    git(clone, "init", "-q")
+    monkeypatch.setattr(keys, "generate_key_file", broken)
+    monkeypatch.setenv("XDG_CACHE_HOME", ".cache")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(clone)
+    result = rollout("keygen", "--key-file", tmp_path / "k.txt")
+    assert result.code == 1 and "(details: " in result.stderr, result.stderr
+    log = Path(result.stderr.rsplit("(details: ", 1)[1].strip().rstrip(")"))
+    assert log.is_absolute() and log.parent == tmp_path / "home" / ".cache" / "juniper-rollout"
+    assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
