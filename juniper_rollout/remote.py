@@ -209,7 +209,9 @@ def clone(url: str, path: Path) -> None:
             f"cannot make the folder {path.parent} for the clone: {err.strerror} (fix `path:`)"
         ) from None
     try:
-        stage = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.sync-"))
+        # the name's start only: a name near the 255-byte limit git clones into would make the
+        # folder's name too long for the file system (pass 19d)
+        stage = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name[:48]}.sync-"))
     except OSError as err:
         raise RepoError(f"cannot clone into {path.parent}: {err.strerror} (fix `path:`)") from None
     staged = stage / path.name

@@ -109,3 +109,31 @@ def test_a_relative_xdg_cache_home_puts_no_crash_log_in_the_folder_the_command_r
     log = Path(result.stderr.rsplit("(details: ", 1)[1].strip().rstrip(")"))
     assert log.is_absolute() and log.parent == tmp_path / "home" / ".cache" / "juniper-rollout"
     assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_sync_clones_into_a_name_near_the_file_systems_limit(tmp_path):
+    """Finding D: the staging folder beside the path was named `.NAME.sync-XXXXXXXX`, 15 bytes more
+    than NAME: a repo path whose last name is 241-255 bytes, which git clones into, was "cannot
+    clone into …: File name too long (fix `path:`)". The stage's name holds the name's start."""
+    from juniper_rollout import remote
+    from tests.helpers import git
+
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    git(
+        origin,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    )
+    path = tmp_path / "fleet" / ("r" * 250)
+    remote.clone(origin.as_uri(), path)
+    assert git(path, "rev-parse", "--is-inside-work-tree").strip() == "true"
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no stage left beside it
