@@ -15,14 +15,16 @@ MUST_IGNORE, MUST_TRACK = DEFAULT.samples()
 _RULES = [*DEFAULT.gitignore_ignores(), *DEFAULT.gitignore_exceptions()]
 
 
-def _git_ignored(tmp_path: Path, data: bytes) -> set[str]:
-    """The sample names real git ignores under a .gitignore holding ``data`` (byte for byte)."""
+def _git_ignored(tmp_path: Path, data: bytes, *, fold: bool = False) -> set[str]:
+    """The sample names real git ignores under a .gitignore holding ``data`` (byte for byte),
+    with core.ignoreCase ``fold`` (true: a clone on macOS or Windows)."""
     repo = tmp_path / "probe"
     if not repo.exists():
         subprocess.run(["git", "init", "-q", "--template=", str(repo)], check=True)
     (repo / ".gitignore").write_bytes(data)
     out = subprocess.run(
         ["git", "-C", str(repo), "-c", "core.excludesFile=/dev/null"]
+        + ["-c", f"core.ignoreCase={str(fold).lower()}"]
         + ["check-ignore", "--no-index", "-z", "--stdin"],
         input="".join(n + "\0" for n in (*MUST_IGNORE, *MUST_TRACK)).encode(),
         capture_output=True,
@@ -137,3 +139,88 @@ def test_sync_clones_into_a_name_near_the_file_systems_limit(tmp_path):
     remote.clone(origin.as_uri(), path)
     assert git(path, "rev-parse", "--is-inside-work-tree").strip() == "true"
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no stage left beside it
+
+
+# Finding E: with core.ignoreCase true (a clone's default on macOS and Windows) git matches
+# `!.ENV` to `.env`; the tool judged the lines case-sensitively only, so a `!.ENV` after the
+# tool's block was "already right" and drift clean while such a clone could commit .env
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "!.ENV",
+        "!PROD.ENV",
+        "!.Env.*",
+        "!.[E]nv",
+        "!.[A-Z]NV",
+        "!.\\env",
+        ".ENV.EXAMPLE",
+        "*.ENV",
+        "!.env",
+    ],
+)
+def test_gitignore_rules_hold_whatever_the_clones_core_ignorecase(tmp_path, tail):
+    text = "\n".join(_RULES) + "\n" + tail + "\n"
+    wrong = set()
+    for fold in (False, True):
+        ignored = _git_ignored(tmp_path, text.encode(), fold=fold)
+        wrong |= {n for n in MUST_IGNORE if n not in ignored} | (ignored & set(MUST_TRACK))
+    said = {problem.rsplit(" is ", 1)[0] for problem in gitignore.problems(text)}
+    assert said == wrong
+    edited = gitignore.edit(text, lambda patterns: "".join(p + "\n" for p in patterns)).text
+    for fold in (False, True):
+        assert _git_ignored(tmp_path, edited.encode(), fold=fold) == set(MUST_IGNORE), fold
+
+
+_FOLD_NAMES = (
+    ".env",
+    ".env.local",
+    "prod.env",
+    ".env.example",
+    ".ENV",
+    "Prod.Env",
+    "a-Z_[",
+    "e\u00e9",
+)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [".ENV", "!.ENV", "*.ENV", ".ENV.*", "\\.ENV", ".\\ENV", ".\\env", ".[E]nv", ".[e]NV"]
+    + [".[A-Z]nv", ".[a-z]NV", ".[Z-a]nv", ".[[:upper:]]nv", ".[[:lower:]]NV", ".[![:upper:]]nv"]
+    + [
+        ".[!E]nv",
+        "PROD.*",
+        "/.ENV",
+        "/.E*",
+        "**/.ENV",
+        ".E**/**",
+        "*\\E*",
+        "*\\e*",
+        "A-Z_[",
+        "E\u00c9",
+    ]
+    + ["[^E]*", "prod[.]Env", "a-z_\\[", "?ENV"],
+)
+def test_the_engine_folds_case_as_git_does_with_core_ignorecase(tmp_path, line):
+    """wildmatch with WM_CASEFOLD lowers the name's and the pattern's byte, but not a byte after
+    '\\' nor a class member (`\\E`, `[E]` match nothing), a range also takes a letter's upper case
+    and [:upper:] any letter; dir.c compares literal parts ignoring case. Measured per line."""
+    from juniper_rollout.edits import ignorematch
+
+    repo = tmp_path / "probe"
+    subprocess.run(["git", "init", "-q", "--template=", str(repo)], check=True)
+    (repo / ".gitignore").write_bytes(f"{line}\n".encode())
+    for fold in (False, True):
+        out = subprocess.run(
+            ["git", "-C", str(repo), "-c", "core.excludesFile=/dev/null"]
+            + ["-c", f"core.ignoreCase={str(fold).lower()}", "check-ignore", "--no-index"]
+            + ["-v", "-n", "-z", "--stdin"],
+            input="".join(n + "\0" for n in _FOLD_NAMES).encode(),
+            capture_output=True,
+            check=False,
+        ).stdout.decode()
+        fields = out.split("\0")[:-1]
+        by_git = {name for source, _n, _p, name in zip(*[iter(fields)] * 4, strict=True) if source}
+        names = ignorematch.Names(_FOLD_NAMES, fold=fold)
+        hits = names.matched(line)
+        assert {n for n in _FOLD_NAMES if hits & names.mask([n])} == by_git, fold
