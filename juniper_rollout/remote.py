@@ -18,7 +18,8 @@ from pathlib import Path
 
 from juniper_rollout import proctree, reffiles
 from juniper_rollout.errors import RepoError
-from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, redact
+from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, redact, strip_userinfo
+from juniper_rollout.wording import shell_word
 
 TOOL_ENV = network_git_env()  # never wait for a password prompt, nor on a stalled server
 
@@ -213,6 +214,14 @@ def clone(url: str, path: Path) -> None:
         # folder's name too long for the file system (pass 19d)
         stage = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name[:48]}.sync-"))
     except OSError as err:
+        if path.is_dir():  # an empty folder made for the clone, in a folder sync may not write to
+            # (pass 19d: git clones into it, sync said "fix `path:`")
+            raise RepoError(
+                f"cannot make a folder beside {path} in {path.parent} ({err.strerror}), where sync "
+                "clones before renaming the finished clone into place: clone into the empty folder "
+                f"yourself (`git clone {shell_word(strip_userinfo(url))} {shell_word(str(path))}`), "
+                "then run sync again"
+            ) from None
         raise RepoError(f"cannot clone into {path.parent}: {err.strerror} (fix `path:`)") from None
     staged = stage / path.name
     try:

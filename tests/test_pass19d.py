@@ -3,7 +3,11 @@ clone) and the lead's render/keygen changes that held a test each. Log: /work/br
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -224,3 +228,49 @@ def test_the_engine_folds_case_as_git_does_with_core_ignorecase(tmp_path, line):
         names = ignorematch.Names(_FOLD_NAMES, fold=fold)
         hits = names.matched(line)
         assert {n for n in _FOLD_NAMES if hits & names.mask([n])} == by_git, fold
+
+
+def test_sync_into_an_empty_folder_it_may_not_stage_beside_says_the_clone_that_works(tmp_path):
+    """Finding F: an empty folder made for the clone in a folder the user may not write to (an
+    admin's /srv/repos/juniper-ml): `git clone` fills it, but sync, which now clones beside the
+    path, said "cannot clone into /srv/repos: Permission denied (fix `path:`)", and no `path:` was
+    wrong. It says the command that works; pasted, it works, and sync then finds the clone. Run
+    without root's right to write anywhere when the tests run as root (setpriv, util-linux)."""
+    from tests.demofleet import make_repo
+    from tests.test_hostile import manifest_for
+
+    origin = make_repo(tmp_path / "origin", {"README.md": "x\n"})
+    manifest = manifest_for(tmp_path, f"  - name: newrepo\n    url: {origin.as_uri()}\n")
+    shared = tmp_path / "ws"
+    (shared / "newrepo").mkdir()
+    without = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) drops root's right to write to any folder"
+        caps = "-dac_override,-dac_read_search"
+        without = [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}"]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*without, *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+            timeout=300,
+        )
+
+    shared.chmod(0o555)
+    try:
+        done = run(sys.executable, "-m", "juniper_rollout.cli", "sync", "-m", str(manifest))
+        assert done.returncode == 1, done.stdout + done.stderr
+        line = next(line for line in done.stdout.splitlines() if line.startswith("newrepo"))
+        assert "fix `path:`" not in line and "clone into the empty folder yourself" in line, line
+        command = re.search(r"\(`(git clone .*?)`\)", line)
+        assert command, line
+        assert run("sh", "-c", command[1]).returncode == 0  # works when pasted
+    finally:
+        shared.chmod(0o755)
+    assert (shared / "newrepo" / "README.md").read_text() == "x\n"
+    assert sorted(p.name for p in shared.iterdir()) == ["healthy", "newrepo"]
+    again = run(sys.executable, "-m", "juniper_rollout.cli", "sync", "-m", str(manifest))
+    assert "newrepo: up to date" in again.stdout, again.stdout + again.stderr
