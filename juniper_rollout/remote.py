@@ -219,8 +219,7 @@ def clone(url: str, path: Path) -> None:
             raise RepoError(
                 f"cannot make a folder beside {path} in {path.parent} ({err.strerror}), where sync "
                 "clones before renaming the finished clone into place: clone into the empty folder "
-                f"yourself (`git clone {shell_word(strip_userinfo(url))} {shell_word(str(path))}`), "
-                "then run sync again"
+                f"yourself ({_clone_yourself(url, path)}), then run sync again"
             ) from None
         raise RepoError(f"cannot clone into {path.parent}: {err.strerror} (fix `path:`)") from None
     staged = stage / path.name
@@ -242,12 +241,18 @@ def clone(url: str, path: Path) -> None:
         if out.returncode != 0:
             said = " ".join(out.stderr.replace(str(staged), str(path)).split())[:200]
             raise RepoError(f"git clone {url} failed: {said}")
-        _into_place(staged, path)
+        _into_place(staged, path, url)
     finally:
         shutil.rmtree(stage, ignore_errors=True)  # this run's own folder, whatever is left in it
 
 
-def _into_place(staged: Path, path: Path) -> None:
+def _clone_yourself(url: str, path: Path) -> str:
+    """The ``git clone`` that fills the empty folder ``path``, as one pasteable command (no
+    credentials: the manifest refuses them, a credential helper supplies them)."""
+    return f"`git clone {shell_word(strip_userinfo(url))} {shell_word(str(path))}`"
+
+
+def _into_place(staged: Path, path: Path, url: str) -> None:
     """Rename the finished clone to ``path``: absent, or an empty folder (its mode kept)."""
     try:
         os.chmod(staged, stat.S_IMODE(os.stat(path).st_mode))
@@ -264,7 +269,7 @@ def _into_place(staged: Path, path: Path) -> None:
         if err.errno == errno.EBUSY:
             raise RepoError(
                 f"{path} is a mount point, which sync cannot rename a finished clone onto: "
-                f"clone into it yourself (`git clone URL {path}`), then run sync again"
+                f"clone into it yourself ({_clone_yourself(url, path)}), then run sync again"
             ) from None
         raise RepoError(f"cannot move the clone to {path}: {err.strerror}") from None
 

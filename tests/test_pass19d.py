@@ -274,3 +274,39 @@ def test_sync_into_an_empty_folder_it_may_not_stage_beside_says_the_clone_that_w
     assert sorted(p.name for p in shared.iterdir()) == ["healthy", "newrepo"]
     again = run(sys.executable, "-m", "juniper_rollout.cli", "sync", "-m", str(manifest))
     assert "newrepo: up to date" in again.stdout, again.stdout + again.stderr
+
+
+def test_sync_onto_a_mount_point_names_a_clone_that_works_when_pasted(tmp_path):
+    """Finding G: a mount point at the path (an empty volume for the clone) is refused as U made it
+    (rename cannot replace a mount point), with "clone into it yourself (`git clone URL PATH`)":
+    the word URL, and the path unquoted (a folder with a space split in two). The command is the
+    real one now; pasted, it fills the mount point, and sync then finds the clone. Mounting a
+    tmpfs needs root (the tests run as root here and in CI)."""
+    from tests.demofleet import make_repo
+    from tests.helpers import rollout
+    from tests.test_hostile import manifest_for
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    origin = make_repo(tmp_path / "origin", {"README.md": "x\n"})
+    manifest = manifest_for(
+        tmp_path, f"  - name: newrepo\n    path: vol ume/newrepo\n    url: {origin.as_uri()}\n"
+    )
+    point = tmp_path / "vol ume" / "newrepo"
+    point.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "none", str(point)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        result = rollout("sync", "--manifest", manifest, "--repo", "newrepo")
+        assert result.code == 1, result.stdout
+        line = result.stdout.splitlines()[0]
+        assert "is a mount point" in line and "URL" not in line, line
+        command = re.search(r"\(`(git clone .*?)`\)", line)
+        assert command, line
+        subprocess.run(["sh", "-c", command[1]], check=True, capture_output=True)
+        assert (point / "README.md").read_text() == "x\n"
+        again = rollout("sync", "--manifest", manifest, "--repo", "newrepo")
+        assert "newrepo: up to date" in again.stdout, again.stdout
+    finally:
+        subprocess.run(["umount", str(point)], check=True)
