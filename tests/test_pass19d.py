@@ -310,3 +310,24 @@ def test_sync_onto_a_mount_point_names_a_clone_that_works_when_pasted(tmp_path):
         assert "newrepo: up to date" in again.stdout, again.stdout
     finally:
         subprocess.run(["umount", str(point)], check=True)
+
+
+def test_a_long_class_of_unclosed_posix_names_is_read_in_linear_time():
+    """Finding H: inside a `[...]` class each `[:` looked for the next `]` from where it stood, so
+    `[` + `[:a` x N + `]` cost N^2: a 60 KB line took 30 s, and a .gitignore may be 16 MB (plan
+    of a repo holding one would run for days). The `]` is found once per class. Bound: a 3 MB line
+    in a child with 60 s of CPU (it takes well under a second; quadratic, about 20 hours)."""
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_CPU, (60, 60))\n"
+        "from juniper_rollout.edits import gitignore\n"
+        "rules = " + repr("\n".join(_RULES)) + "\n"
+        "text = '[' + '[:a' * 1_000_000 + ']\\n' + rules + '\\n'\n"
+        "print(gitignore.problems(text), gitignore.problems('[' + '[:a' * 1_000_000 + '.env]'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-300:]
+    # git: the first is a class matching no name (the rules then hold); the second un-closes no
+    # class (its ']' closes it) and matches one-byte names only: nothing ignored
+    assert done.stdout.split("] [")[0] == "["
+    assert "'.env is not ignored'" in done.stdout
