@@ -224,6 +224,7 @@ def clone(url: str, path: Path) -> None:
         raise RepoError(f"cannot clone into {path.parent}: {err.strerror} (fix `path:`)") from None
     staged = stage / path.name
     try:
+        _group_of_the_folder(stage, path, url)
         try:
             # stopped with its children, as fetch is (pass 16a: at the time limit, or a second
             # Ctrl-C, git alone was killed and its ssh ran on for ever; the limit's end was
@@ -252,12 +253,41 @@ def _clone_yourself(url: str, path: Path) -> str:
     return f"`git clone {shell_word(strip_userinfo(url))} {shell_word(str(path))}`"
 
 
-def _into_place(staged: Path, path: Path, url: str) -> None:
-    """Rename the finished clone to ``path``: absent, or an empty folder (its mode kept)."""
+def _group_of_the_folder(stage: Path, path: Path, url: str) -> None:
+    """The group an empty folder waiting at ``path`` gives what git writes into it, given to the
+    stage first (pass 19d): a team's folder (group ``team``, setgid) gave the clone the group of
+    the folder it was made in, and a folder kept to one group (mode 2770) then opened the clone to
+    the parent's group. Kept by the rename with :func:`_into_place`."""
     try:
-        os.chmod(staged, stat.S_IMODE(os.stat(path).st_mode))
+        waiting = os.stat(path)
+    except FileNotFoundError:
+        return
+    _set_group(stage, waiting.st_gid, path, url)
+    if waiting.st_mode & stat.S_ISGID:  # git's files and folders inherit the group, as in `path`
+        os.chmod(stage, 0o700 | stat.S_ISGID)
+
+
+def _set_group(folder: Path, gid: int, path: Path, url: str) -> None:
+    if os.stat(folder).st_gid == gid:
+        return
+    try:
+        os.chown(folder, -1, gid)
+    except OSError as err:
+        raise RepoError(
+            f"cannot give the clone the group of the empty folder {path} ({err.strerror}): clone "
+            f"into it yourself ({_clone_yourself(url, path)}), then run sync again"
+        ) from None
+
+
+def _into_place(staged: Path, path: Path, url: str) -> None:
+    """Rename the finished clone to ``path``: absent, or an empty folder (its group and mode kept)."""
+    try:
+        waiting = os.stat(path)
     except FileNotFoundError:
         pass
+    else:
+        _set_group(staged, waiting.st_gid, path, url)  # before the mode: chown may clear setgid
+        os.chmod(staged, stat.S_IMODE(waiting.st_mode))
     try:
         os.rename(staged, path)
     except OSError as err:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -331,3 +332,40 @@ def test_a_long_class_of_unclosed_posix_names_is_read_in_linear_time():
     # class (its ']' closes it) and matches one-byte names only: nothing ignored
     assert done.stdout.split("] [")[0] == "["
     assert "'.env is not ignored'" in done.stdout
+
+
+def _groups(folder: Path) -> set[int]:
+    return {os.lstat(p).st_gid for p in [folder, *folder.rglob("*")]}
+
+
+def test_sync_into_a_teams_empty_folder_gives_the_clone_that_folders_group(tmp_path):
+    """Finding I: an empty folder made for the clone with the team's group (setgid, mode 2770),
+    inside a folder whose own setgid group is wider: `git clone` into it gives every file the
+    team's group; sync's clone, made beside it and renamed, took the wider group everywhere, the
+    top folder too, whose mode 2770 then let that wider group in. Needs root to give folders
+    groups (the tests run as root here and in CI)."""
+    import grp
+
+    from tests.demofleet import make_repo
+    from tests.helpers import rollout
+    from tests.test_hostile import manifest_for
+
+    if os.geteuid() != 0:
+        pytest.skip("giving folders other groups needs root")
+    team, wider = grp.getgrnam("daemon").gr_gid, grp.getgrnam("users").gr_gid
+    origin = make_repo(tmp_path / "origin", {"README.md": "x\n", "src/app.py": "x = 1\n"})
+    manifest = manifest_for(tmp_path, f"  - name: newrepo\n    url: {origin.as_uri()}\n")
+    shared = tmp_path / "ws"
+    os.chown(shared, -1, wider)
+    shared.chmod(0o2775)
+    for name in ("newrepo", "twin"):
+        (shared / name).mkdir()
+        os.chown(shared / name, -1, team)
+        (shared / name).chmod(0o2770)
+    subprocess.run(["git", "clone", "-q", origin.as_uri(), str(shared / "twin")], check=True)
+    assert _groups(shared / "twin") == {team}  # what git itself does
+    result = rollout("sync", "--manifest", manifest, "--repo", "newrepo")
+    assert "newrepo: cloned" in result.stdout, result.stdout
+    assert _groups(shared / "newrepo") == {team}
+    assert stat.S_IMODE((shared / "newrepo").stat().st_mode) == 0o2770
+    assert sorted(p.name for p in shared.iterdir()) == ["healthy", "newrepo", "twin"]
