@@ -42,3 +42,140 @@ def test_deep_nesting_that_a_quote_pattern_would_skip_is_refused_with_its_line(
     assert result.stderr.startswith(f"error: {path}:{line}: invalid YAML: nested too deeply"), (
         result.stderr
     )
+
+
+# --- item 10: every child that can wait for ever dies with the tool (`kill -9`) ----------------------
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+CASCOR = "juniper-cascor"
+
+
+def _alive(pids: list[int]) -> list[int]:
+    """Those of ``pids`` still running (a zombie is not: PID 1 here reaps none)."""
+    from pathlib import Path
+
+    alive = []
+    for pid in pids:
+        try:
+            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
+
+
+def _started_by(tool: int, pattern: str) -> list[int]:
+    """Live processes whose command line holds ``pattern`` and that ``tool`` started: in its session,
+    or its own children in a session of their own (bootstrap's clone)."""
+    from pathlib import Path
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == tool:
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if tool in (int(fields[1]), int(fields[3])) and pattern in cmdline:
+            found.append(int(entry.name))
+    return _alive(found)
+
+
+def _kill_9_while(args: list[str], waiting_on: str, env: dict[str, str]) -> list[int]:
+    """``rollout ARGS`` in a session of its own; once a process it started holding ``waiting_on`` in its
+    command line runs, `kill -9` the tool: those processes still alive 10 s later (none, when they die
+    with it)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "juniper_rollout.cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**env, "PYTHONPATH": str(ROOT)},
+    )
+    waiting: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not waiting:
+            time.sleep(0.1)
+            waiting = _started_by(proc.pid, waiting_on)
+        assert waiting, f"{waiting_on} never started"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(waiting):
+            time.sleep(0.1)
+        return _alive(waiting)
+    finally:
+        for pid in _alive(waiting) + _started_by(proc.pid, ""):  # before any failure
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # it may have ended since it was listed
+                pass
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_kill_9_while_sops_waits_on_the_default_key_file_leaves_no_sops(fleet):
+    """sops is started by the tool itself, not through proctree.run, so it lacked the death signal
+    every git child has had since stop 21: with the default keys.txt a FIFO (sops opens it itself),
+    `kill -9` of plan left sops blocked for ever, reparented to PID 1."""
+    import os
+    from pathlib import Path
+
+    assert rollout("apply", "--yes", "-m", fleet.manifest, "--repo", CASCOR).code == 0
+    keys = Path(os.environ["XDG_CONFIG_HOME"]) / "sops" / "age" / "keys.txt"
+    keys.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(keys)
+    env = {k: v for k, v in os.environ.items() if k != "SOPS_AGE_KEY_FILE"}
+    left = _kill_9_while(["plan", "-m", str(fleet.manifest), "--repo", CASCOR], " decrypt ", env)
+    assert left == [], "sops outlived the killed plan"
+
+
+def test_kill_9_while_the_tool_runs_the_key_command_leaves_no_key_command(fleet, tmp_path):
+    """The tool's own run of `SOPS_AGE_KEY_CMD` (verify's key lookup) had no death signal either: a
+    command waiting on an unlock prompt went on after `kill -9` of verify."""
+    import os
+
+    marker = "4719.5"
+    script = tmp_path / "key-cmd.sh"
+    script.write_text(f"#!/bin/sh\nexec sleep {marker}\n")  # the command itself waits (no child)
+    script.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "SOPS_AGE_KEY_FILE"}
+    env["SOPS_AGE_KEY_CMD"] = str(script)
+    left = _kill_9_while(
+        ["verify", "-m", str(fleet.manifest), "--repo", "juniper-ml"], f"sleep {marker}", env
+    )
+    assert left == [], "the key command outlived the killed verify"
+
+
+def test_kill_9_of_bootstrap_leaves_no_git_clone(fleet):
+    """bootstrap's clone runs in a session of its own (so a Ctrl-C stops it with its helpers) and had
+    no death signal: `kill -9` of bootstrap against a git:// server that never answers left `git
+    clone` waiting for ever, its time limit gone with the tool."""
+    import os
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)  # accepts (the kernel's backlog) and never answers
+    url = f"git://127.0.0.1:{server.getsockname()[1]}/x.git"
+    env = {**os.environ, "GIT_ALLOW_PROTOCOL": "file:git"}
+    try:
+        left = _kill_9_while(
+            ["bootstrap", "--yes", "juniper-canopy", "-m", str(fleet.manifest), "--url", url],
+            f"clone -q -- {url}",
+            env,
+        )
+    finally:
+        server.close()
+    assert left == [], "git clone outlived the killed bootstrap"
