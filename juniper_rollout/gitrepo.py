@@ -200,18 +200,72 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
         raise RepoError(
             f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)"
         )
+    partial = _partial_clone(dotgit)
     try:
-        repo = git.Repo(
-            path, odbt=git.GitCmdObjectDB if _partial_clone(dotgit) else InProcessObjects
-        )
+        repo = git.Repo(path, odbt=git.GitCmdObjectDB if partial else InProcessObjects)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise RepoError(
             f"{path} is not a git repository (run `git clone` there, or fix `path:`)"
         ) from None
     try:
-        yield repo
+        if partial:
+            # pass 19a: git fetches a partial clone's missing objects from origin by itself, as GitPython's
+            # git reads them: with no prompt and git's low-speed limit, as every git the tool runs against
+            # a remote, and stopped after LAZY_FETCH_TIMEOUT (a git:// or ssh:// origin that accepts and
+            # never answers held plan for ever); the read then fails in one line (refreader.guarded)
+            repo.git.update_environment(**NO_PROMPT)
+            with _lazy_fetches_bounded():
+                yield repo
+        else:
+            yield repo
     finally:
         repo.close()
+
+
+LAZY_FETCH_TIMEOUT = 600.0  # seconds a partial clone's own fetch of missing objects may take
+
+
+@contextmanager
+def _lazy_fetches_bounded() -> Iterator[None]:
+    """While it lasts, a `git fetch` that a git run by this process started (a partial clone fetching
+    the objects it lacks) is killed with its children (ssh) once it has run LAZY_FETCH_TIMEOUT seconds.
+    The tool's own fetches are its direct children, bound by their own limits, and never touched."""
+    import threading
+    import time
+
+    done = threading.Event()
+    me = os.getpid()
+
+    def watch() -> None:
+        seen: dict[int, float] = {}
+        while not done.wait(0.5):
+            now = time.monotonic()
+            for pid in _lazy_fetches(me):
+                if now - seen.setdefault(pid, now) > LAZY_FETCH_TIMEOUT:
+                    proctree.kill_tree(pid)
+
+    watcher = threading.Thread(target=watch, name="lazy-fetch-limit", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
+def _lazy_fetches(me: int) -> list[int]:
+    """`git fetch` processes below ``me`` whose parent is not ``me`` (started by a git, not the tool)."""
+    found = []
+    for pid in proctree.descendants(me):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                parent = int(handle.read().rsplit(b")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                words = handle.read().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent != me and b"fetch" in words:
+            found.append(pid)
+    return found
 
 
 def resolve(repo: git.Repo, branch: str) -> git.Commit | None:

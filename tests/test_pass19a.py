@@ -179,3 +179,76 @@ def test_kill_9_of_bootstrap_leaves_no_git_clone(fleet):
     finally:
         server.close()
     assert left == [], "git clone outlived the killed bootstrap"
+
+
+# --- item 11: a partial clone's own fetch of the objects it lacks has a time limit --------------------
+
+
+def test_a_partial_clone_whose_origin_never_answers_ends_with_one_line(
+    fleet, tmp_path, monkeypatch
+):
+    """git fetches a partial clone's missing objects (`git clone --filter=blob:none`) by itself when
+    GitPython's git reads them: a second machine's clone reading origin's rollout branch (`.env.enc kept
+    from origin/…`) from a git:// or ssh:// origin that accepts and never answers held plan for ever
+    (no time limit, no low-speed limit, prompts allowed). Now stopped after LAZY_FETCH_TIMEOUT, and the
+    read fails in refreader's one line."""
+    import os
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import threading
+
+    from juniper_rollout import gitrepo
+    from tests.helpers import git
+
+    assert rollout("apply", "--yes", "-m", fleet.manifest, "--repo", CASCOR).code == 0
+    clone = fleet.repo(CASCOR)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(clone), str(origin))
+    git(origin, "config", "uploadpack.allowFilter", "true")
+    shutil.rmtree(clone)  # the second machine: a partial clone of origin, no .env
+    git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{origin}", str(clone))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)  # accepts (the kernel's backlog) and never answers
+    url = f"git://127.0.0.1:{server.getsockname()[1]}/x.git"
+    git(clone, "remote", "set-url", "origin", url)
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:git")
+    monkeypatch.setattr(gitrepo, "LAZY_FETCH_TIMEOUT", 2.0, raising=False)
+    got = []
+    ended = False
+    run = threading.Thread(
+        target=lambda: got.append(rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)),
+        daemon=True,
+    )
+    try:
+        run.start()
+        run.join(60)  # a hang guard only
+        ended = not run.is_alive()
+    finally:
+        server.close()
+        for pid in subprocess.run(  # the fetch a failing fix would leave waiting
+            ["pgrep", "-f", "fetch origin"], capture_output=True, text=True
+        ).stdout.split():
+            if _works_in(int(pid), clone):
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:  # it may have ended since it was listed
+                    pass
+        run.join(10)
+    assert ended and got, "plan waited for ever on the partial clone's fetch"
+    result = got[0]
+    assert result.code == 1, result.stdout + result.stderr
+    assert "a partial clone (git clone --filter): its remote cannot be reached?" in result.stdout, (
+        result.stdout + result.stderr
+    )
+
+
+def _works_in(pid: int, folder) -> bool:
+    import os
+
+    try:
+        return os.readlink(f"/proc/{pid}/cwd").startswith(str(folder))
+    except OSError:
+        return False
