@@ -31,6 +31,7 @@ from pathlib import Path
 import git
 import gitdb
 from git.objects.fun import tree_entries_from_data, tree_to_stream
+from git.objects.util import parse_date
 from gitdb.base import IStream
 
 from juniper_rollout import proctree
@@ -839,17 +840,25 @@ def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: st
     signed = f"{body}{CHECK_TRAILER}{_digest(base.hexsha, tree.hexsha, body)}\n"
     who = git.Actor.committer(repo.config_reader())  # one identity, one moment: see _one_identity
     now = datetime.now(UTC).astimezone().replace(microsecond=0)
-    commit = git.Commit.create_from_tree(
+    when, offset = parse_date(now)
+    # always UTF-8, git's default, whatever `i18n.commitEncoding` says (pass 19a: GitPython's
+    # create_from_tree encodes the message in it: ISO-8859-1 there, and a message holding `→`, or the
+    # `…` of a re-key line, was "unexpected UnicodeEncodeError … a damaged repository?" and no branch)
+    commit = git.Commit(
         repo,
+        git.Commit.NULL_BIN_SHA,
         tree,
+        who,
+        when,
+        offset,
+        who,
+        when,
+        offset,
         signed,
-        parent_commits=[base],
-        head=False,
-        author=who,
-        committer=who,
-        author_date=now,
-        commit_date=now,
+        [base],
+        "UTF-8",
     )
+    commit.binsha = git.Commit._calculate_sha_(repo, commit)
     return commit
 
 

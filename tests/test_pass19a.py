@@ -252,3 +252,32 @@ def _works_in(pid: int, folder) -> bool:
         return os.readlink(f"/proc/{pid}/cwd").startswith(str(folder))
     except OSError:
         return False
+
+
+# --- items 1-4/11: the tool's commit is written whatever encoding the clone's config names -----------
+
+
+def test_a_clone_whose_commits_are_latin_1_gets_its_branch_in_utf_8(fleet):
+    """`i18n.commitEncoding = ISO-8859-1` (a clone's legacy setting) made GitPython encode the tool's
+    message in it: a message holding `→` (or the `…` of a re-key line) ended as "unexpected
+    UnicodeEncodeError … a damaged repository? run git fsck" with a crash log, and no branch."""
+    from tests.helpers import git
+
+    clone = fleet.repo(CASCOR)
+    git(clone, "config", "i18n.commitEncoding", "ISO-8859-1")
+    text = fleet.manifest.read_text()
+    subject = "chore: SOPS → age, one key per person"
+    fleet.manifest.write_text(
+        text.replace(
+            'commit_message: "chore: manage secrets with SOPS + age"',
+            f'commit_message: "{subject}"',
+            1,
+        )
+    )
+    assert subject in fleet.manifest.read_text()
+    result = rollout("apply", "--yes", "-m", fleet.manifest, "--repo", CASCOR)
+    assert result.code == 0, result.stdout + result.stderr
+    assert git(clone, "log", "-1", "--format=%s", "chore/sops-age-rollout").strip() == subject
+    assert "encoding" not in git(clone, "cat-file", "commit", "chore/sops-age-rollout")
+    again = rollout("apply", "--yes", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "already up to date" in again.stdout, again.stdout  # still known as the tool's own
