@@ -120,7 +120,7 @@ def _event_depth(text: str) -> tuple[bool, int | None, bool]:
     return False, None, False
 
 
-def _bracket_depth_line(text: str) -> int | None:
+def _bracket_depth_line(text: str, *, say_errors: bool = False) -> int | None:
     """The line where lists or mappings first nest past ``MAX_DEPTH`` as ruamel's own pure parser reads
     ``text`` (the reader that follows a libyaml error), or None: its events are walked only until then,
     so the nesting costs its scanner ``MAX_DEPTH`` levels at most, not the thousands it was given.
@@ -129,12 +129,13 @@ def _bracket_depth_line(text: str) -> int | None:
     pattern read them line by line; YAML reads `[x ' , [[[…]]] , 'q']` as a plain `x '` before the
     nested lists, and a quoted text may go on over lines (pass 18a's open item): the nesting after
     either was skipped, and ruamel's scanner took 5 s to say "too deep" with no line. The parser that
-    reads the text after this cannot be told apart from it."""
+    reads the text after this cannot be told apart from it. ``say_errors``: its error is raised in
+    ruamel's words and line (one pass for both, where the caller would parse again only to say it)."""
     from ruamel.yaml import events
 
     depth = 0
     try:
-        for event in YAML(typ="rt").parse(io.StringIO(text)):
+        for event in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
             if isinstance(event, events.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -142,8 +143,12 @@ def _bracket_depth_line(text: str) -> int | None:
                     return mark.line + 1 if mark is not None else None
             elif isinstance(event, events.CollectionEndEvent):
                 depth -= 1
-    except (YAMLError, RecursionError, *_VALUE_ERRORS):
+    except YAMLError as err:
+        if say_errors:
+            raise YamlSyntaxError(_first_line(err), _explain(err)) from None
         return None  # said by the reader that follows, in its words
+    except (RecursionError, *_VALUE_ERRORS):
+        return None
     return None
 
 
@@ -160,6 +165,12 @@ def first_alias_line(text: str) -> int | None:
 def load_roundtrip(text: str) -> Any:
     """Load with ruamel's round-trip loader, so every node knows its line (``.lc``)."""
     check_size(text)
+    return _roundtrip(text)
+
+
+def _roundtrip(text: str) -> Any:
+    """:func:`load_roundtrip` for a text ``check_size`` passed already (its nesting walk, after a
+    libyaml error, is a pass of ruamel's parser over the text: done once, pass 19a)."""
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
@@ -192,7 +203,7 @@ def load_with_lines(text: str) -> Any:
             return yaml.constructor.construct_document(node)
         except (YAMLError, RecursionError, *_VALUE_ERRORS):
             pass  # said by ruamel itself, below
-    return load_roundtrip(text)
+    return _roundtrip(text)
 
 
 # what libyaml may read otherwise than ruamel, found before composing: tabs, line breaks other than
@@ -363,10 +374,9 @@ def parse_events(text: str, *, pure: bool = False) -> list[Any]:
             raise YamlSyntaxError(_first_line(err), TOO_DEEP) from None
         # pass 17: libyaml stopped before a deep nesting ruamel's scanner would take seconds over
         # (the manifest's alias check reads it here first: 5.8 s for `x: [a:]` and 3,000 nested `[`)
-        line = _bracket_depth_line(text)
+        line = _bracket_depth_line(text, say_errors=True)  # in ruamel's words, as every YAML error
         if line is not None:
             raise YamlSyntaxError(line, TOO_DEEP) from None
-        _raise_as_ruamel_would(text)  # the same words as every other YAML error the tool reports
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
     if loader is not _PURE_LOADER and text.startswith("\ufeff"):
         _count_the_bom(events)
@@ -382,14 +392,6 @@ def _count_the_bom(events: list[Any]) -> None:
             setattr(
                 event, attr, pyyaml.Mark(mark.name, mark.index + 1, mark.line, mark.column, None, 0)
             )
-
-
-def _raise_as_ruamel_would(text: str) -> None:
-    try:
-        for _ in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
-            pass
-    except YAMLError as err:
-        raise YamlSyntaxError(_first_line(err), _explain(err)) from None
 
 
 _DUMPED: dict[
