@@ -215,7 +215,7 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
             # a remote, and stopped after LAZY_FETCH_TIMEOUT (a git:// or ssh:// origin that accepts and
             # never answers held plan for ever); the read then fails in one line (refreader.guarded)
             repo.git.update_environment(**NO_PROMPT)
-            with _lazy_fetches_bounded():
+            with _lazy_fetches_bounded(path):
                 yield repo
         else:
             yield repo
@@ -227,10 +227,12 @@ LAZY_FETCH_TIMEOUT = 600.0  # seconds a partial clone's own fetch of missing obj
 
 
 @contextmanager
-def _lazy_fetches_bounded() -> Iterator[None]:
-    """While it lasts, a `git fetch` that a git run by this process started (a partial clone fetching
-    the objects it lacks) is killed with its children (ssh) once it has run LAZY_FETCH_TIMEOUT seconds.
-    The tool's own fetches are its direct children, bound by their own limits, and never touched."""
+def _lazy_fetches_bounded(clone: Path) -> Iterator[None]:
+    """While it lasts, a `git fetch` that a git run by this process started in ``clone`` (a partial
+    clone fetching the objects it lacks) is killed with its children (ssh) once it has run
+    LAZY_FETCH_TIMEOUT seconds, and any still running when it ends (a Ctrl-C or SIGTERM stopped the
+    read: the fetch ran on for ever, reparented to PID 1). The tool's own fetches are its direct
+    children, bound by their own limits, and never touched."""
     import threading
     import time
 
@@ -241,7 +243,7 @@ def _lazy_fetches_bounded() -> Iterator[None]:
         seen: dict[int, float] = {}
         while not done.wait(0.5):
             now = time.monotonic()
-            for pid in _lazy_fetches(me):
+            for pid in _lazy_fetches(me, clone):
                 if now - seen.setdefault(pid, now) > LAZY_FETCH_TIMEOUT:
                     proctree.kill_tree(pid)
 
@@ -251,20 +253,25 @@ def _lazy_fetches_bounded() -> Iterator[None]:
         yield
     finally:
         done.set()
+        for pid in _lazy_fetches(me, clone):
+            proctree.kill_tree(pid)
 
 
-def _lazy_fetches(me: int) -> list[int]:
-    """`git fetch` processes below ``me`` whose parent is not ``me`` (started by a git, not the tool)."""
+def _lazy_fetches(me: int, clone: Path) -> list[int]:
+    """`git fetch` processes below ``me`` working in ``clone`` whose parent is not ``me`` (started by a
+    git, not the tool)."""
     found = []
+    top = os.path.realpath(clone)
     for pid in proctree.descendants(me):
         try:
             with open(f"/proc/{pid}/stat", "rb") as handle:
                 parent = int(handle.read().rsplit(b")", 1)[1].split()[1])
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
                 words = handle.read().split(b"\0")
+            cwd = os.readlink(f"/proc/{pid}/cwd")
         except (OSError, ValueError, IndexError):
             continue
-        if parent != me and b"fetch" in words:
+        if parent != me and b"fetch" in words and (cwd == top or cwd.startswith(top + os.sep)):
             found.append(pid)
     return found
 

@@ -193,27 +193,13 @@ def test_a_partial_clone_whose_origin_never_answers_ends_with_one_line(
     (no time limit, no low-speed limit, prompts allowed). Now stopped after LAZY_FETCH_TIMEOUT, and the
     read fails in refreader's one line."""
     import os
-    import shutil
     import signal
-    import socket
     import subprocess
     import threading
 
     from juniper_rollout import gitrepo
-    from tests.helpers import git
 
-    assert rollout("apply", "--yes", "-m", fleet.manifest, "--repo", CASCOR).code == 0
-    clone = fleet.repo(CASCOR)
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(clone), str(origin))
-    git(origin, "config", "uploadpack.allowFilter", "true")
-    shutil.rmtree(clone)  # the second machine: a partial clone of origin, no .env
-    git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{origin}", str(clone))
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)  # accepts (the kernel's backlog) and never answers
-    url = f"git://127.0.0.1:{server.getsockname()[1]}/x.git"
-    git(clone, "remote", "set-url", "origin", url)
+    clone, server = _partial_clone_of_a_silent_origin(fleet, tmp_path)
     monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:git")
     monkeypatch.setattr(gitrepo, "LAZY_FETCH_TIMEOUT", 2.0, raising=False)
     got = []
@@ -281,3 +267,79 @@ def test_a_clone_whose_commits_are_latin_1_gets_its_branch_in_utf_8(fleet):
     assert "encoding" not in git(clone, "cat-file", "commit", "chore/sops-age-rollout")
     again = rollout("apply", "--yes", "-m", fleet.manifest, "--repo", CASCOR)
     assert "already up to date" in again.stdout, again.stdout  # still known as the tool's own
+
+
+def _partial_clone_of_a_silent_origin(fleet, tmp_path):
+    """juniper-cascor's rollout branch applied and on origin; the clone replaced by a partial clone of
+    origin (`--filter=blob:none`: the branch's blobs stay there) with no `.env`, whose origin is then
+    a git:// server that accepts and never answers: (the clone, the server's socket)."""
+    import shutil
+    import socket
+
+    from tests.helpers import git
+
+    assert rollout("apply", "--yes", "-m", fleet.manifest, "--repo", CASCOR).code == 0
+    clone = fleet.repo(CASCOR)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(clone), str(origin))
+    git(origin, "config", "uploadpack.allowFilter", "true")
+    shutil.rmtree(clone)  # the second machine: a partial clone of origin, no .env
+    git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{origin}", str(clone))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)  # accepts (the kernel's backlog) and never answers
+    git(clone, "remote", "set-url", "origin", f"git://127.0.0.1:{server.getsockname()[1]}/x.git")
+    return clone, server
+
+
+def test_a_sigterm_during_a_partial_clones_fetch_leaves_no_fetch_behind(fleet, tmp_path):
+    """A SIGTERM (or Ctrl-C sent to the tool alone) while git fetched a partial clone's missing objects
+    from a silent origin said "interrupted", and the fetch ran on for ever under PID 1: it is git's
+    child, not the tool's. Now stopped when the clone is closed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clone, server = _partial_clone_of_a_silent_origin(fleet, tmp_path)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "juniper_rollout.cli",
+            "plan",
+            "-m",
+            str(fleet.manifest),
+            "--repo",
+            CASCOR,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "GIT_ALLOW_PROTOCOL": "file:git"},
+    )
+    fetching: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not fetching:
+            time.sleep(0.1)
+            fetching = [p for p in _started_by(proc.pid, "fetch origin") if _works_in(p, clone)]
+        assert fetching, "the partial clone's fetch never started"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)  # a hang guard only
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(fetching):
+            time.sleep(0.1)
+        left = _alive(fetching)
+    finally:
+        server.close()
+        for pid in _alive(fetching) + _started_by(proc.pid, ""):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # it may have ended since it was listed
+                pass
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert left == [], "the partial clone's fetch outlived the stopped plan"
