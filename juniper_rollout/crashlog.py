@@ -73,6 +73,8 @@ def record(err: BaseException, context: str) -> Path | None:
     cannot be written (the one-line report stands alone then)."""
     try:
         folder = cache_dir()
+        if not folder.is_absolute():  # HOME itself relative: no folder of the user's to put it in
+            return None
         folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         path = folder / f"crash-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}.log"

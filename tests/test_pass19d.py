@@ -369,3 +369,25 @@ def test_sync_into_a_teams_empty_folder_gives_the_clone_that_folders_group(tmp_p
     assert _groups(shared / "newrepo") == {team}
     assert stat.S_IMODE((shared / "newrepo").stat().st_mode) == 0o2770
     assert sorted(p.name for p in shared.iterdir()) == ["healthy", "newrepo", "twin"]
+
+
+def test_a_relative_home_puts_no_crash_log_in_the_folder_the_command_ran_in(tmp_path, monkeypatch):
+    """Finding C's sibling: no XDG_CACHE_HOME and HOME=home (relative) made ~/.cache a folder under
+    the current one. No log then: the one line stands alone."""
+    from juniper_rollout import keys
+    from tests.helpers import git, rollout
+
+    def broken(path, **_):
+        raise RuntimeError("disk on fire")
+
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    git(clone, "init", "-q")
+    monkeypatch.setattr(keys, "generate_key_file", broken)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", "home")
+    monkeypatch.chdir(clone)
+    result = rollout("keygen", "--key-file", tmp_path / "k.txt")
+    assert result.code == 1 and "unexpected RuntimeError" in result.stderr, result.stderr
+    assert "(details: " not in result.stderr
+    assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
