@@ -1439,6 +1439,7 @@ def _grep_batch(
             env={**os.environ, "LC_ALL": "C", "GIT_NO_REPLACE_OBJECTS": "1"},
             timeout=GREP_TIMEOUT,
             stdin=b"".join(w + b"\n" for w in words),
+            seam=b"\n",  # past MAX_KEPT: no line made of one match's path and another's text
         )
     except (OSError, subprocess.TimeoutExpired):
         return set()

@@ -1,0 +1,48 @@
+"""Pass 19c (issue 13 item 6, round nine): the leak guard's word bound attacked.
+
+Every run of 8+ letters and digits inside a plaintext value is a *word*, refused in what the tool
+writes unless public (the manifest, the shipped text, the names, the repo's committed files, asked of
+`git grep -F` by ``gitrepo.committed_words``). Each test here fails without its fix."""
+
+from __future__ import annotations
+
+from juniper_rollout import gitrepo, proctree
+from tests.demofleet import make_repo
+
+SECRET = "Quillmarsh7"  # a word of a plaintext value, committed only in a plaintext env file
+PUBLIC = "Publicword"  # a word the repo commits in ordinary files
+
+
+def test_a_match_of_a_skipped_file_past_the_kept_output_is_not_read_as_a_public_one(tmp_path):
+    """`git grep -o` prints `COMMIT:PATH\\0MATCH` lines; past ``proctree.MAX_KEPT`` bytes the tool
+    kept the first and last half MB joined with nothing between, so the line at the seam began with a
+    public file's path and ended with the match of a skipped plaintext env file: the secret word of a
+    committed `.env.production` was counted as public text (a template holding it was printed)."""
+    half = proctree.MAX_KEPT // 2
+    sha = 40  # hex digits of the commit every line starts with
+    line = len(f"{'0' * sha}:a.txt\0{PUBLIC}\n")  # a.txt's and z.txt's lines are this long
+    # the head ends inside an a.txt line, just after its NUL (a0.txt's lines are one byte longer:
+    # 30 of them move the head's end there); the tail starts inside the env file's line, before
+    # its match
+    filler = 30
+    assert (half - filler * (line + 1)) % line in range(sha + 7, line - 1)
+    before = (half - filler * (line + 1)) // line + 1
+    after = (half - len(SECRET) - 1) // line
+    assert 0 < half - after * line - len(SECRET) - 1 < len(f"{'0' * sha}:m/.env.production\0")
+    make_repo(
+        tmp_path / "r",
+        {
+            "a0.txt": f"{PUBLIC}\n" * filler,
+            "a.txt": f"{PUBLIC}\n" * before,
+            "m/.env.production": f"REGION={SECRET}\n",
+            "z.txt": f"{PUBLIC}\n" * after,
+        },
+    )
+    with gitrepo.open_clone(tmp_path / "r") as clone:
+        held = gitrepo.committed_words(
+            clone,
+            clone.head.commit,
+            [SECRET.encode(), PUBLIC.encode()],
+            skip=lambda p: p.endswith(".env.production"),
+        )
+    assert held == {PUBLIC.encode()}
