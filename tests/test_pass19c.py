@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from juniper_rollout import gitrepo, proctree
 from tests.demofleet import make_repo
+from tests.leakshapes import plan_beside
 
 SECRET = "Quillmarsh7"  # a word of a plaintext value, committed only in a plaintext env file
 PUBLIC = "Publicword"  # a word the repo commits in ordinary files
@@ -46,3 +47,22 @@ def test_a_match_of_a_skipped_file_past_the_kept_output_is_not_read_as_a_public_
             skip=lambda p: p.endswith(".env.production"),
         )
     assert held == {PUBLIC.encode()}
+
+
+def test_a_word_longer_than_one_pipe_page_is_refused_as_a_word_not_a_crash(tmp_path):
+    """A run of letters and digits longer than the one pipe page ``proctree.run`` gives a process
+    (a hex-encoded certificate) was handed to it whole: a ValueError, told as "unexpected ValueError
+    while planning (a damaged repository? run `git fsck` …)" instead of the leak guard's refusal."""
+    run = "ab12" * 1250  # 5,000 letters and digits
+    result = plan_beside(tmp_path, f"PUBKEY_HEX=x~{run}~y", f"key: {run}\n")
+    assert result.code == 1, result.stdout
+    assert "NOTES.md would contain a word of the value on line 1 of the plaintext .env" in (
+        result.stdout
+    )
+    assert "unexpected" not in result.stdout + result.stderr
+    assert run not in result.stdout + result.stderr
+    with gitrepo.open_clone(tmp_path / "ws" / "victim") as clone:
+        assert (
+            gitrepo.committed_words(clone, clone.head.commit, [run.encode()], lambda p: False)
+            == set()
+        )
