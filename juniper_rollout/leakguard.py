@@ -20,6 +20,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Callable, Collection, Iterable
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
@@ -58,6 +59,34 @@ class Plaintext(NamedTuple):
 # the guard checks, wherever it sits, unless it is public (the manifest, the shipped text, the repo's
 # committed files: `production`, `bookworm`, a host's name).
 _RUN = re.compile(rb"[A-Za-z0-9\x80-\xff]{%d,}" % MIN_VALUE)  # UTF-8's letters too (`Quillmärsh`)
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def _is_letter(char: str) -> bool:
+    """A letter or digit of any script, a combining mark (NFD's `e\u0301`), or a byte that is no UTF-8."""
+    return char.isalnum() or unicodedata.category(char)[0] == "M" or "\udc80" <= char <= "\udcff"
+
+
+def _runs(value: bytes) -> list[bytes]:
+    """The value's runs of ``MIN_VALUE`` or more bytes of letters and digits. Pass 19c: ``_RUN`` takes
+    every byte past ASCII for a letter's, so a no-break space, a dash or a curly quote glued two runs
+    into one (`app\u00a0Quillmarsh`) and the password after it was never a word of its own: a run
+    holding such bytes is split again at each character that is no letter, digit or mark."""
+    found = []
+    for run in _RUN.findall(value):
+        if not _NON_ASCII.search(run):
+            found.append(run)
+            continue
+        piece: list[str] = []
+        for char in [*run.decode("utf-8", "surrogateescape"), " "]:
+            if _is_letter(char):
+                piece.append(char)
+                continue
+            word = "".join(piece).encode("utf-8", "surrogateescape")
+            if len(word) >= MIN_VALUE:
+                found.append(word)
+            piece = []
+    return found
 
 
 def plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT) -> list[Value]:
@@ -119,7 +148,7 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                 checked.add(value)
         runs: dict[bytes, int] = {}
         for number, _, value in found:
-            for run in _RUN.findall(value):
+            for run in _runs(value):
                 runs.setdefault(run, number)
         words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
     return Plaintext(out + words, frozenset(names))
@@ -492,7 +521,7 @@ def check(
                 )
                 raise RepoError(
                     f"{f.path} would contain a word of the value on line {number} of the plaintext "
-                    f"{source} ({len(word)} letters and digits) {where}; nothing written (check the "
+                    f"{source} ({_letters(word)} letters and digits) {where}; nothing written (check the "
                     "manifest's templates and vars; if that word is no secret, write it anywhere in "
                     "the manifest, a comment will do)"
                 )
@@ -508,6 +537,11 @@ def check(
                     "templates:)"
                 )
     return kept
+
+
+def _letters(word: bytes) -> int:
+    """How many letters and digits ``word`` holds (8 full-width digits are 24 bytes)."""
+    return len(word.decode("utf-8", "surrogateescape"))
 
 
 def _found_in(words: list[Value], texts: list[bytes]) -> list[Value]:

@@ -6,6 +6,8 @@ writes unless public (the manifest, the shipped text, the names, the repo's comm
 
 from __future__ import annotations
 
+import pytest
+
 from juniper_rollout import gitrepo, proctree
 from tests.demofleet import make_repo
 from tests.leakshapes import plan_beside
@@ -66,3 +68,36 @@ def test_a_word_longer_than_one_pipe_page_is_refused_as_a_word_not_a_crash(tmp_p
             gitrepo.committed_words(clone, clone.head.commit, [run.encode()], lambda p: False)
             == set()
         )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "MQ_SETUP=rabbitmqctl add_user app\u00a0Quillmarsh",  # a no-break space, pasted from a page
+        "SIGNUP_NOTE=password\u2014Quillmarsh",  # an em dash
+        "MQ_SETUP=rabbitmqctl add_user app \u2018Quillmarsh\u2019",  # an editor's curly quotes
+        "NOTE=\u30d1\u30b9\u30ef\u30fc\u30c9\u3000Quillmarsh",  # an ideographic space
+    ],
+    ids=["nbsp", "em-dash", "curly-quotes", "ideographic-space"],
+)
+def test_a_run_glued_to_another_by_a_character_that_is_no_letter_is_a_word_of_its_own(
+    tmp_path, line
+):
+    """The runs were found byte by byte, every byte past ASCII taken for a letter's: a no-break space,
+    a dash or a curly quote glued `Quillmarsh` to what stood before it, and the run of 10 letters a
+    template printed was checked nowhere (plan exit 0, the word in its diff)."""
+    result = plan_beside(tmp_path, line, "ops: Quillmarsh\n")
+    assert result.code == 1, result.stdout
+    assert "NOTES.md would contain a word of the value on line 1 of the plaintext .env" in (
+        result.stdout
+    )
+    assert "(10 letters and digits)" in result.stdout
+    assert "Quillmarsh" not in result.stdout + result.stderr
+
+
+def test_the_refusal_counts_letters_not_bytes(tmp_path):
+    digits = "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"  # 8 full-width digits, 24 bytes
+    result = plan_beside(tmp_path, f"NOTE=x~{digits}~y", f"pin {digits}\n")
+    assert result.code == 1, result.stdout
+    assert "(8 letters and digits)" in result.stdout
+    assert digits not in result.stdout + result.stderr
