@@ -101,3 +101,21 @@ def test_the_refusal_counts_letters_not_bytes(tmp_path):
     assert result.code == 1, result.stdout
     assert "(8 letters and digits)" in result.stdout
     assert digits not in result.stdout + result.stderr
+
+
+def test_a_line_of_a_quoted_multi_line_value_is_no_name(tmp_path):
+    """The names the `.env.example` lists are public; they were read as the text before `=` on every
+    line holding one, so the last line of a quoted PEM key (`…q==`: base64's padding) was a "name",
+    and a run of it a template printed planned."""
+    line = (
+        'JWT_KEY="-----BEGIN PRIVATE KEY-----\n'
+        "MIIBVwIBADANBgkqhkiG9w0BAQEFAASCAUEwggE9AgEAAkEAq7BFUpkGp3\n"
+        "Xk2Qh8Zk7Pd9aBcDeFgH+Zk7Pd9aBcDeFgHq==\n"
+        '-----END PRIVATE KEY-----"'
+    )
+    result = plan_beside(tmp_path, line, "kid: Zk7Pd9aBcDeFgHq\n")
+    assert result.code == 1, result.stdout
+    assert "NOTES.md would contain a word of the value on line 1 of the plaintext .env" in (
+        result.stdout
+    )
+    assert "Zk7Pd9aBcDeFgHq" not in result.stdout + result.stderr
