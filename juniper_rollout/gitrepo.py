@@ -1433,13 +1433,23 @@ def committed_words(
 def _grep_batch(
     repo: git.Repo, commit: git.Commit, words: list[bytes], skip: Callable[[str], bool]
 ) -> set[bytes]:
-    args = ["git", "-c", "grep.lineNumber=false", "-c", "grep.column=false", "grep", "-z", "-o"]
+    # never the network (pass 19c: in a partial clone, a blob outside a sparse cone was fetched from
+    # the promisor remote during a read-only plan; a remote asking for a password would prompt):
+    # a blob not here ends the search, and its words count as not held
+    args = ["git", "-c", "protocol.allow=never", "-c", "grep.lineNumber=false"]
+    args += ["-c", "grep.column=false", "grep", "-z", "-o"]
     args += ["-I", "-F", "--no-color", "--no-recurse-submodules", "-f", "-", commit.hexsha, "--"]
     try:
         out = proctree.run(
             args,
             cwd=repo.git.working_dir,
-            env={**os.environ, "LC_ALL": "C", "GIT_NO_REPLACE_OBJECTS": "1"},
+            env={
+                **os.environ,
+                "LC_ALL": "C",
+                "GIT_NO_REPLACE_OBJECTS": "1",
+                "GIT_NO_LAZY_FETCH": "1",
+                "GIT_TERMINAL_PROMPT": "0",
+            },
             timeout=GREP_TIMEOUT,
             stdin=b"".join(w + b"\n" for w in words),
             seam=b"\n",  # past MAX_KEPT: no line made of one match's path and another's text

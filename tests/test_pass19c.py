@@ -6,6 +6,8 @@ writes unless public (the manifest, the shipped text, the names, the repo's comm
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from juniper_rollout import gitrepo, proctree
@@ -119,3 +121,33 @@ def test_a_line_of_a_quoted_multi_line_value_is_no_name(tmp_path):
         result.stdout
     )
     assert "Zk7Pd9aBcDeFgHq" not in result.stdout + result.stderr
+
+
+def test_the_public_text_search_never_fetches_from_a_partial_clones_remote(tmp_path):
+    """`git grep` of the base commit in a sparse blobless clone read every blob, and each one outside
+    the sparse cone was fetched from the promisor remote: the network (and a credential prompt for an
+    https remote) during a read-only plan, where every other read of the tool says "a partial clone:
+    fetch again when it can"."""
+    origin = make_repo(tmp_path / "origin", {"docs/glossary.md": f"{PUBLIC}\n", "src/a.py": "x\n"})
+    subprocess.run(["git", "-C", origin, "config", "uploadpack.allowFilter", "true"], check=True)
+    clone_path = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:none", "--sparse", origin.as_uri(), clone_path],
+        check=True,
+    )
+    subprocess.run(["git", "-C", clone_path, "sparse-checkout", "set", "src"], check=True)
+
+    def missing() -> list[str]:
+        out = subprocess.run(
+            ["git", "-C", clone_path, "rev-list", "--objects", "--missing=print", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return [line for line in out.splitlines() if line.startswith("?")]
+
+    assert len(missing()) == 1  # docs/glossary.md's blob stays on the remote
+    with gitrepo.open_clone(clone_path) as clone:
+        held = gitrepo.committed_words(clone, clone.head.commit, [PUBLIC.encode()], lambda p: False)
+    assert len(missing()) == 1, "the search fetched a blob from the promisor remote"
+    assert held == set()  # not searched: not held (the refusal's way out is the manifest)
