@@ -151,3 +151,19 @@ def test_the_public_text_search_never_fetches_from_a_partial_clones_remote(tmp_p
         held = gitrepo.committed_words(clone, clone.head.commit, [PUBLIC.encode()], lambda p: False)
     assert len(missing()) == 1, "the search fetched a blob from the promisor remote"
     assert held == set()  # not searched: not held (the refusal's way out is the manifest)
+
+
+def test_words_sharing_their_first_bytes_are_each_found_or_not_as_before():
+    """Pass 19c's cost fix: past ``SHARED_HEAD`` words sharing their first 8 bytes, each is searched
+    for once in the whole text (1,000 values `aaaaaaaa00001…` beside a 1 MB run of `a` compared each
+    word at each offset: 114 s, now under 2 s); which words are found stays the same on both paths."""
+    from juniper_rollout.leakguard import SHARED_HEAD, Value, _found_in
+
+    many = [Value(".env", n, b"aaaaaaaa%05d" % n, True) for n in range(SHARED_HEAD * 4)]
+    few = [Value(".env", 1, b"bbbbbbbbX1", True), Value(".env", 2, b"bbbbbbbbX2", True)]
+    text = b"x " + b"a" * 5000 + b" zz-aaaaaaaa00007-zz aaaaaaaa00031q " + b"bbbbbbbbX2bbbbbbbb"
+    found = _found_in(many + few, [b"nothing here", text])
+    assert [w.value for w in found] == [b"aaaaaaaa00007", b"aaaaaaaa00031", b"bbbbbbbbX2"]
+    # the same word on two lines: both found (each names its line)
+    twice = [Value(".env", 1, b"ccccccccZ", True), Value(".env", 9, b"ccccccccZ", True)]
+    assert len(_found_in(twice * SHARED_HEAD, [b"-ccccccccZ-"])) == 2 * SHARED_HEAD
