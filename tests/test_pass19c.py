@@ -167,3 +167,22 @@ def test_words_sharing_their_first_bytes_are_each_found_or_not_as_before():
     # the same word on two lines: both found (each names its line)
     twice = [Value(".env", 1, b"ccccccccZ", True), Value(".env", 9, b"ccccccccZ", True)]
     assert len(_found_in(twice * SHARED_HEAD, [b"-ccccccccZ-"])) == 2 * SHARED_HEAD
+
+
+def test_the_public_text_search_has_one_time_limit_for_all_its_runs(tmp_path, monkeypatch):
+    """``GREP_TIMEOUT`` bounded each `git grep` run, and a search asks one run per pipe page of words:
+    20,000 words took 65 runs (12.8 s on juniper-canopy; 2,000 took 16.5 s on a 10,000-file repo), so
+    a `.env` and a template sharing 250,000 words would search for an hour. The limit is the whole
+    search's: once spent, no more runs, and the words left count as not public."""
+    make_repo(tmp_path / "r", {"a.txt": f"{PUBLIC}\n"})
+    runs = []
+    real = proctree.run
+    monkeypatch.setattr(proctree, "run", lambda *a, **k: runs.append(a) or real(*a, **k))
+    words = [b"Absentword%05d" % n for n in range(1000)]  # 15,000 bytes: four pipe pages
+    with gitrepo.open_clone(tmp_path / "r") as clone:
+        assert gitrepo.committed_words(clone, clone.head.commit, words, lambda p: False) == set()
+        assert len(runs) == 4
+        runs.clear()
+        monkeypatch.setattr(gitrepo, "GREP_TIMEOUT", 0.0)  # spent before the first run
+        assert gitrepo.committed_words(clone, clone.head.commit, words, lambda p: False) == set()
+    assert runs == []
