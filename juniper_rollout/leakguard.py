@@ -28,7 +28,6 @@ from urllib.parse import unquote_to_bytes
 from juniper_rollout import envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
-from juniper_rollout.dotenv import IDENTIFIER
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
@@ -136,8 +135,6 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                 continue
             name, _, raw = line.partition(b"=")
             found += [(number, name, value) for value in (raw.strip(), raw.strip().strip(b"\"'"))]
-        # the names as the app reads them (pass 19c: every line holding `=` gave one, and the last line
-        # of a quoted PEM key, `…q==`, made the runs of that line public)
         found += _as_the_app_reads(data or b"", grown, names)
         checked: set[bytes] = set()
         for number, name, value in dict.fromkeys(found):
@@ -182,11 +179,11 @@ def _as_the_app_reads(
     data: bytes, grown: Budget | None = None, names: set[bytes] | None = None
 ) -> list[tuple[int, bytes, bytes]]:
     """(line, name, value) for each binding as python-dotenv reads it, and each line of a multi-line
-    value on its own (a template may carry one line of a key); ``names``: each binding's name that is
-    an identifier (what a generated `.env.example` may list) is added to it."""
+    value on its own (a template may carry one line of a key). ``names``: gets each binding's name
+    (as the parser reads them: a line of a multi-line value, `MIIEv…==` of a PEM key, is no name)."""
     out = []
     for number, name, values in bindings(data, grown):
-        if names is not None and IDENTIFIER.fullmatch(name.decode("utf-8", "replace")):
+        if names is not None:
             names.add(name)
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
         # secret as its parameter's name (`?api_key=`): a short word there is checked too (pass 12b)

@@ -198,3 +198,18 @@ def test_public_text_never_excuses_a_value_under_a_secret_name(tmp_path):
     assert result.code == 1, result.stdout
     assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
     assert WORD not in result.stdout + result.stderr
+
+
+def test_a_line_of_a_multi_line_value_is_no_name_that_makes_its_words_public(tmp_path):
+    """Names are public (a generated .env.example lists them): only the names python-dotenv binds.
+    Read line by line, a base64 line of a PEM value ending in `=` looked like a name, which made the
+    words inside it public."""
+    dotenv = f'SIGNING_CERT="-----BEGIN CERTIFICATE-----\nMIIBsz+CCAVmgAwI/{WORD}Xy=\n-----END CERTIFICATE-----"\n'
+    manifest = _one_repo_with_a_template(tmp_path, dotenv.encode(), f"cert part: {WORD}Xy\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert (
+        "NOTES.md would contain a word of the value on line 1 of the plaintext .env"
+        in result.stdout
+    )
+    assert WORD not in result.stdout + result.stderr

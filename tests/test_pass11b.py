@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from contextlib import suppress
 from pathlib import Path
@@ -470,14 +471,14 @@ def test_a_template_linked_to_another_plaintext_env_file_is_never_rendered(tmp_p
     """The guard read `.env`, `.env.secrets` and the encrypt sources only: a template hard-linked to
     another repo's ignored `.env.production` (a plaintext env file by the tool's own definition) was
     rendered, printed and would be committed (pass 9 held the same for `.env`) (pass 11b, 13.6)."""
-    import os
 
     make_repo(tmp_path / "ws" / "holder", {"README.md": "x\n"})
     make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
     held = tmp_path / "ws" / "holder" / name
     held.write_text(f"STAGING_API_TOKEN=stg-{CANARY}-42\n")  # untracked, as env files are
     (tmp_path / "tpl").mkdir()
-    os.link(held, tmp_path / "tpl" / "ops.j2")
+    # a copy: a hard link is refused before it is read (test_template_links)
+    shutil.copyfile(held, tmp_path / "tpl" / "ops.j2")
     manifest = tmp_path / "repos.yaml"
     manifest.write_text(
         f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
