@@ -106,7 +106,9 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
     names: set[bytes] = set()
     sources = [spec.source for spec in repo.encrypt]
     try:
-        top = sorted(name for name in os.listdir(repo.path) if env.is_plaintext(name))
+        # in any letter case, as in the folders below (pass 19c: a top-level `.ENV`, `Prod.ENV` or
+        # `.Env.Local`, which a case-insensitive file system loads as `.env`, was never read)
+        top = sorted(name for name in os.listdir(repo.path) if env.is_plaintext_in_any_case(name))
     except OSError:
         top = []
     # pass 16b: in the clone's folders too (`backend/.env.prod`, `deploy/staging.env`): a template

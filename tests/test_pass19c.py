@@ -12,6 +12,7 @@ import pytest
 
 from juniper_rollout import gitrepo, proctree
 from tests.demofleet import make_repo
+from tests.helpers import rollout
 from tests.leakshapes import plan_beside
 
 SECRET = "Quillmarsh7"  # a word of a plaintext value, committed only in a plaintext env file
@@ -186,3 +187,18 @@ def test_the_public_text_search_has_one_time_limit_for_all_its_runs(tmp_path, mo
         monkeypatch.setattr(gitrepo, "GREP_TIMEOUT", 0.0)  # spent before the first run
         assert gitrepo.committed_words(clone, clone.head.commit, words, lambda p: False) == set()
     assert runs == []
+
+
+@pytest.mark.parametrize("name", [".ENV", "Prod.ENV", ".Env.Local"])
+def test_a_top_level_plaintext_env_file_in_another_letter_case_is_read(tmp_path, name):
+    """The guard read the clone's folders' plaintext env files in any letter case (pass 16b), its top
+    in the definition's case only: a top-level `.ENV` (what macOS's file system loads as `.env`),
+    `Prod.ENV` or `.Env.Local` was never read, and a template holding its password was printed."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"X=1\n", "secret: Sup3rSecretValue9\n")
+    (tmp_path / "ws" / "victim" / name).write_text("DB_PASSWORD=Sup3rSecretValue9\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert f"NOTES.md would contain the value on line 1 of the plaintext {name}" in result.stdout
+    assert "Sup3rSecretValue9" not in result.stdout + result.stderr
