@@ -60,6 +60,7 @@ class Plaintext(NamedTuple):
 # committed files: `production`, `bookworm`, a host's name).
 _RUN = re.compile(rb"[A-Za-z0-9\x80-\xff]{%d,}" % MIN_VALUE)  # UTF-8's letters too (`Quillmärsh`)
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+_COMMENTED_BINDING = re.compile(rb"(?:export[^\S\r\n]+)?[A-Za-z_][A-Za-z0-9_]*[^\S\r\n]*=")
 
 
 def _is_letter(char: str) -> bool:
@@ -133,7 +134,14 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                 continue
         found: list[tuple[int, bytes, bytes]] = []
         for number, line in enumerate((data or b"").splitlines(), start=1):
-            if line.lstrip().startswith(b"#") or b"=" not in line:
+            if line.lstrip().startswith(b"#"):
+                # a binding commented out (`# DB_PASSWORD=old`, the last password kept "just in case")
+                # is as secret as the line it was, and sops encrypts comments (pass 19c: never read,
+                # so a template holding it was printed); other comments stay unread
+                line = line.lstrip().lstrip(b"#").lstrip()
+                if not _COMMENTED_BINDING.match(line):
+                    continue
+            if b"=" not in line:
                 continue
             name, _, raw = line.partition(b"=")
             found += [(number, name, value) for value in (raw.strip(), raw.strip().strip(b"\"'"))]

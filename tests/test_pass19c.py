@@ -6,6 +6,7 @@ writes unless public (the manifest, the shipped text, the names, the repo's comm
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -202,3 +203,24 @@ def test_a_top_level_plaintext_env_file_in_another_letter_case_is_read(tmp_path,
     assert result.code == 1, result.stdout
     assert f"NOTES.md would contain the value on line 1 of the plaintext {name}" in result.stdout
     assert "Sup3rSecretValue9" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "# DB_PASSWORD=Quillmarsh99",
+        "#export DB_PASSWORD='Quillmarsh99'",
+        "  ## MQ_SETUP=add_user app Quillmarsh99",
+    ],
+    ids=["commented", "commented-export", "indented-double-hash"],
+)
+def test_a_commented_out_binding_is_read_as_the_binding_it_was(tmp_path, line):
+    """The old password kept "just in case" as a commented-out line (sops encrypts the comment with
+    the file) was never read: a template holding it planned, the password in the diff."""
+    result = plan_beside(tmp_path, f"{line}\nX=1", "x Quillmarsh99\n")
+    assert result.code == 1, result.stdout
+    assert re.search(
+        r"NOTES.md would contain (a word of )?the value on line 1 of the plaintext .env",
+        result.stdout,
+    )
+    assert "Quillmarsh99" not in result.stdout + result.stderr
