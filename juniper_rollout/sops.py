@@ -8,6 +8,7 @@ SopsErrors naming cause and fix.  Measurements: docs/SOPS_NOTES.md.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -273,13 +274,16 @@ def _run(
             env[name] = os.path.abspath(env[name])
         if env.get(name) and _not_a_file(env[name]):  # a FIFO blocks sops, /dev/zero never ends:
             env.pop(name)  # skipped, as the tool's own key lookup skips it (pass 6)
+    proctree.load()  # the death signal's call, loaded before the fork: the child only makes it
     try:
         proc = subprocess.Popen(
             [sops_path(), *args],
             stdin=subprocess.PIPE,
             cwd=cwd,
             env=env,
-            preexec_fn=_bounded_memory,
+            # pass 19a: and it dies with the tool (`kill -9`), as every child proctree.run starts does:
+            # sops waiting on a FIFO at the default keys.txt ran on for ever, reparented to PID 1
+            preexec_fn=functools.partial(_in_the_child, os.getpid()),
             stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -306,6 +310,11 @@ def _run(
 # sops reads a key source whole: `SOPS_AGE_KEY_CMD="cat /dev/zero"` grew sops by gigabytes a second
 # until its 60 s limit (pass 6). Its real work (a 16 MB file at most) fits far below this.
 SOPS_MEMORY = 4 << 30
+
+
+def _in_the_child(parent: int) -> None:  # between fork and exec: no import, no lock
+    _bounded_memory()
+    proctree.die_with_parent(parent)
 
 
 def _bounded_memory() -> None:  # in the child, between fork and exec: no import, no lock
