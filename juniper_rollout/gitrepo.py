@@ -1383,6 +1383,42 @@ def _history_log(
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
 
 
+MESSAGES_READ = 20_000  # commit messages drift reads, newest first (and every annotated tag's)
+
+
+def history_messages(repo: git.Repo) -> list[tuple[str, str]]:
+    """(where, text) of the messages of history as ``_history_log`` reads it (every ref but the
+    stash, and what origin once held), newest first, at most ``MESSAGES_READ`` commits, then of
+    every annotated tag: ``commit abc1234`` or ``annotated tag abc1234`` (the tag object's id: a
+    name or subject may hold what was pasted)."""
+    revs = ("--all", "--ignore-missing", *origin_once_held(repo))
+    try:
+        log = repo.git.log(
+            "--exclude=refs/stash",
+            *revs,
+            "--no-show-signature",
+            "--no-color",
+            f"--max-count={MESSAGES_READ}",
+            "--format=%x1e%h%x1f%B",
+            env={"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull},
+        )
+        tags = repo.git.for_each_ref(
+            "refs/tags", "--format=%1e%(objecttype)%1f%(objectname:short)%1f%(contents)"
+        )
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+    out = []
+    for record in log.split("\x1e")[1:]:
+        short, _, text = record.partition("\x1f")
+        out.append((f"commit {short}", text))
+    for record in tags.split("\x1e")[1:]:
+        kind, _, rest = record.partition("\x1f")
+        short, _, text = rest.partition("\x1f")
+        if kind == "tag":
+            out.append((f"annotated tag {short}", text))
+    return out
+
+
 ORIGIN_ONCE_HELD = (
     5000  # commits read from the remote-tracking refs' reflogs, at most (newest kept)
 )

@@ -32,7 +32,7 @@ from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
-from juniper_rollout.secretshape import may_be_secret
+from juniper_rollout.secretshape import carries_credential, may_be_secret, names_credential
 from juniper_rollout.yamlio import leaves
 
 MIN_VALUE = 8
@@ -47,6 +47,7 @@ class Value(NamedTuple):
     line: int
     value: bytes
     word: bool = False  # a run of letters and digits only its own value held: checked unless public
+    name: bytes = b""  # the variable it is bound to
 
 
 class Plaintext(NamedTuple):
@@ -154,7 +155,7 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                 or not value.isalpha()
                 or len(value) >= PLAIN_WORD
             ):
-                out.append(Value(source, number, value))
+                out.append(Value(source, number, value, name=name.strip()))
                 checked.add(value)
         runs: dict[bytes, int] = {}
         for number, _, value in found:
@@ -516,7 +517,7 @@ def check(
             let_through.add(one.value)
         else:
             values.append(one)
-    for source, number, value, _ in values:
+    for source, number, value, *_ in values:
         for f in files:
             if f.after is not None and value in f.after:
                 if value in (f.before or b""):
@@ -526,7 +527,7 @@ def check(
                     f"{f.path} would contain the value on line {number} of the plaintext {source}; "
                     "nothing written (check the manifest's templates and vars)"
                 )
-    for source, number, word, _ in words:
+    for source, number, word, *_ in words:
         for f in files:
             if f.after is not None and word in f.after:
                 where = (
@@ -542,7 +543,7 @@ def check(
                 )
     kept = tuple(sorted(digest(v) for v in let_through if any(v in data for data in written)))
     # a template may reverse, slice or encode what it holds: so its source is checked too
-    for source, number, piece, is_word in [*values, *words]:
+    for source, number, piece, is_word, _ in [*values, *words]:
         for name, text in templates:
             if piece in text:
                 what = "a word of the value" if is_word else "the value"
@@ -640,6 +641,39 @@ def _unknown_words(
     held = public([w.value for w in unknown]) if public is not None and unknown else set()
     let_through |= held
     return [w for w in unknown if w.value not in held]
+
+
+MESSAGE_CREDENTIAL = (
+    "a credential (a URL with a password, a known token shape, an HTTP Basic credential or an age "
+    "private key)"
+)
+
+
+def message_hits(
+    repo: RepoSpec, env: envfiles.EnvFiles, messages: Iterable[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """(where, what) for each message of history that holds a credential by its shape, or a value
+    of the clone's plaintext env files under a secret-looking name or shaped like a credential (a
+    `.env` pasted into a commit message: drift read history's files only). ``what`` never quotes."""
+    values = [
+        v
+        for v in plaintext_values(repo, env)
+        if not v.word
+        and (
+            may_be_secret(v.name.decode("utf-8", "replace"))
+            or carries_credential(v.value.decode("utf-8", "replace"))
+        )
+    ]
+    hits = []
+    for where, text in messages:
+        if names_credential(text) or AGE_KEY.search(text.encode("utf-8", "replace")):
+            hits.append((where, MESSAGE_CREDENTIAL))
+            continue
+        data = text.encode("utf-8", "replace")
+        held = next((v for v in values if v.value in data), None)
+        if held is not None:
+            hits.append((where, f"the value on line {held.line} of the plaintext {held.source}"))
+    return hits
 
 
 def check_age_keys(files: Iterable[FileChange]) -> None:
