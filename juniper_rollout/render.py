@@ -93,6 +93,25 @@ def _credential_file(parts: list[str]) -> bool:
     )
 
 
+def _hidden(parts: list[str]) -> str | None:
+    """The first hidden file or folder name (``.vault-token``, ``.cargo``) among ``parts``, or None."""
+    return next((p for p in parts if p.startswith(".") and p not in (".", "..")), None)
+
+
+def _holds_credential_folders(root: str) -> str | None:
+    """The user's home or config folder when ``root`` is it or a folder above it, else None: its
+    files are every tool's credentials, most under hidden names, some not (`~/.config/gcloud/…`)."""
+    home = os.path.expanduser("~")
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    for place in (home, config):
+        if not os.path.isabs(place):
+            continue
+        real = os.path.realpath(place)
+        if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+            return real
+    return None
+
+
 class ConfinedLoader(FileSystemLoader):
     """Templates from inside the templates folder only: no ``..``, no symlink leading out of it,
     regular files only (a FIFO would hang), never a file holding an age private key."""
@@ -166,6 +185,23 @@ class ConfinedLoader(FileSystemLoader):
             raise SecurityError(
                 f"{template} is named like a credentials file (.netrc, .pgpass, .aws/credentials, "
                 ".docker/config.json, …); it cannot be a template"
+            )
+        # pass 19b: the name list above is open-ended (`.vault-token`, `.cargo/credentials.toml`, podman's
+        # `.config/containers/auth.json`, gcloud's application_default_credentials.json, `.m2/settings.xml`,
+        # … rendered with `templates:` a home): tools keep their state and credentials under hidden names,
+        # and a templates folder that is a home or config folder (or above one) holds them all
+        hidden = _hidden(pieces) or _hidden(inside)
+        if hidden is not None:
+            raise SecurityError(
+                f"{template} is under the hidden name {hidden} (where programs keep their state and "
+                "credentials); it cannot be a template: rename it without the leading dot (the file "
+                "it renders can still be named so)"
+            )
+        above = _holds_credential_folders(self.root)
+        if above is not None:
+            raise SecurityError(
+                f"the templates folder {self.root} holds {above} (your programs' settings and "
+                "credentials); templates come from a folder of their own: check the manifest's templates:"
             )
         mtime = info.st_mtime
         self.loaded[template] = data

@@ -9,6 +9,8 @@ import json
 import subprocess
 import time
 
+import pytest
+
 from tests.helpers import git, rollout
 
 # --- 13.9: what origin once held, newest first across all remote-tracking reflogs ----------------------
@@ -53,7 +55,9 @@ def test_drift_keeps_the_newest_commits_origin_held_across_all_remote_tracking_r
     assert len(shas) == 5100
     previous, lines = "0" * 40, []
     for i, sha in enumerate(shas):
-        lines.append(f"{previous} {sha} Bot <bot@x.invalid> {start + i} +0000\tfetch: fast-forward\n")
+        lines.append(
+            f"{previous} {sha} Bot <bot@x.invalid> {start + i} +0000\tfetch: fast-forward\n"
+        )
         previous = sha
     log = repo / ".git" / "logs" / "refs" / "remotes" / "origin" / "bots" / "busy"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -65,3 +69,80 @@ def test_drift_keeps_the_newest_commits_origin_held_across_all_remote_tracking_r
     paths = [f["path"] for f in found if f["id"] == "plaintext-env-in-history"]
     assert paths == [".env.local"], found
     assert "Zq19b" not in result.stdout + result.stderr
+
+
+# --- 13.6: templates from a home folder: credential files under hidden names ----------------------------
+
+PASSWORD = (
+    "Zq19bHorsebattery"  # letters and digits under no known shape: only a name rule can stop it
+)
+CREDENTIAL_FILES = {
+    ".vault-token": f"hvs.{PASSWORD}\n",
+    ".cargo/credentials.toml": f'[registry]\ntoken = "cio{PASSWORD}"\n',
+    # podman's and skopeo's docker-style auth file: base64 of jane:PASSWORD
+    ".config/containers/auth.json": '{"auths": {"ghcr.io": {"auth": "amFuZTpacTE5YkhvcnNlYmF0dGVyeQ=="}}}\n',
+    ".config/gcloud/application_default_credentials.json": (
+        f'{{"client_secret": "{PASSWORD}", "refresh_token": "1//0g{PASSWORD}", "type": "authorized_user"}}\n'
+    ),
+    ".m2/settings.xml": f"<settings><servers><server><password>{PASSWORD}</password></server></servers></settings>\n",
+    ".terraform.d/credentials.tfrc.json": f'{{"credentials": {{"app.terraform.io": {{"token": "x.atlasv1.{PASSWORD}"}}}}}}\n',
+}
+
+
+@pytest.mark.parametrize("name", list(CREDENTIAL_FILES))
+def test_a_template_under_a_hidden_name_is_refused(tmp_path, name):
+    """`templates:` a home folder (or a copy of one), `template: .vault-token`: pass 16b refused ten
+    credential files by name; a dozen more tools keep theirs elsewhere (Vault, cargo, podman, gcloud,
+    Maven, Terraform, …), and the plan printed each password in its diff. Every one sits under a hidden
+    name, as tools' state does: a template under one is refused (pass 19b, 13.6)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "x\n")
+    held = tmp_path / "tpl" / name
+    held.parent.mkdir(parents=True, exist_ok=True)
+    held.write_text(CREDENTIAL_FILES[name])
+    manifest.write_text(manifest.read_text().replace("template: notes.j2", f"template: {name}"))
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "is under the hidden name ." in result.stderr, result.stderr
+    assert PASSWORD not in result.stdout + result.stderr and "amFuZ" not in result.stdout
+
+
+@pytest.mark.parametrize("where", ["home", "config"])
+def test_a_templates_folder_that_is_your_home_or_config_folder_is_refused(
+    tmp_path, monkeypatch, where
+):
+    """`templates:` the home folder, or `~/.config` itself (where gcloud keeps
+    `gcloud/application_default_credentials.json`, no hidden name below the folder): refused, as a
+    folder holding every tool's credentials (pass 19b, 13.6)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "x\n")
+    home = tmp_path / "tpl"  # the manifest's templates folder, made the home (or its config folder)
+    monkeypatch.setenv("HOME", str(home if where == "home" else tmp_path / "elsewhere"))
+    if where == "config":
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+        (home / "gcloud").mkdir()
+        (home / "gcloud" / "application_default_credentials.json").write_text(
+            CREDENTIAL_FILES[".config/gcloud/application_default_credentials.json"]
+        )
+        name = "gcloud/application_default_credentials.json"
+        manifest.write_text(manifest.read_text().replace("template: notes.j2", f"template: {name}"))
+    else:
+        monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "(your programs' settings and credentials)" in result.stderr, result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_a_templates_folder_inside_your_home_still_renders(tmp_path, monkeypatch):
+    """The control: a templates folder of its own inside the home (a fleet checkout in ~/src) renders."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "ops notes\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "ops notes" in result.stdout
