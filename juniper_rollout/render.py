@@ -805,7 +805,13 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
 
 # a line of a plaintext env file (`NAME=value`, `export NAME=value`): a template holding one may be such a
 # file hard-linked into the templates folder, so the pieces of it Jinja's messages quote may be values
-_ASSIGNMENT = re.compile(rb"(?m)^[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=")
+# pass 19b: as python-dotenv reads a binding, not only an identifier at a line's start: a one-line `.env`
+# saved with a BOM (Notepad), a form feed, vertical tab or no-break space before the name, a quoted key
+# (`'DB_PASSWORD'=…`), a name holding `:` `+` or other letters (`DB:PASSWORD=`, `ПАРОЛЬ=`): Jinja's
+# "'PASSWORD' is undefined" was printed whole
+_ASSIGNMENT = re.compile(
+    r"(?m)^\ufeff?\s*(?:export[^\S\r\n]+)?(?:'[^'\r\n]+'|[^=#\s]+)[^\S\r\n]*="
+)
 _QUOTED = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 
 
@@ -816,7 +822,9 @@ def _unquoted(manifest: Manifest, message: str) -> str:
     "Encountered unknown tag 'PASSWORD'": the leak guard reads rendered bytes, and nothing rendered).
     The line number still says where; Jinja's own words ('end of print statement') are kept."""
     sources = [
-        source for _, source in loaded_templates(manifest.templates) if _ASSIGNMENT.search(source)
+        source
+        for _, source in loaded_templates(manifest.templates)
+        if _ASSIGNMENT.search(source.decode("utf-8", "replace"))
     ]
     if not sources:
         return message

@@ -146,3 +146,37 @@ def test_a_templates_folder_inside_your_home_still_renders(tmp_path, monkeypatch
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout + result.stderr
     assert "ops notes" in result.stdout
+
+
+# --- 13.6: Jinja's messages about a template hard-linked to a .env python-dotenv reads ------------------
+
+
+@pytest.mark.parametrize(
+    "dotenv",
+    [
+        "\ufeffDB_PASSWORD=ab{{Zq19bBomPass}}\n",  # a one-line .env saved by Notepad (UTF-8 with BOM)
+        "\x0cDB_PASSWORD=ab{{Zq19bFormFeed}}\n",
+        "\u00a0DB_PASSWORD=ab{{Zq19bNoBreak}}\n",
+        "'DB_PASSWORD'=ab{{Zq19bQuotedKey}}\n",  # python-dotenv reads a single-quoted key
+        "DB:PASSWORD=ab{{Zq19bColonName}}\n",  # and any name without `=`, `#` or a blank
+    ],
+    ids=["bom", "form-feed", "no-break-space", "quoted-key", "colon-name"],
+)
+def test_a_template_linked_to_a_dotenv_of_any_spelling_fails_without_quoting_its_values(
+    tmp_path, dotenv
+):
+    """Pass 16b hid the quoted pieces of Jinja's messages when a template read holds a `NAME=value`
+    line (a template hard-linked to `.env`, whose password holds `{{`): a line starting with an
+    identifier. python-dotenv reads more: a BOM before the first name, any blank before a name, a
+    quoted key, a name of other characters. A one-line `.env` of those shapes had its password
+    printed whole: "template 'notes.j2': 'Zq19b…' is undefined" (pass 19b, 13.6)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, dotenv.encode(), "x\n")
+    linked = tmp_path / "tpl" / "notes.j2"
+    linked.unlink()
+    linked.hardlink_to(tmp_path / "ws" / "victim" / ".env")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "'…' is undefined" in result.stderr, result.stderr
+    assert "Zq19b" not in result.stdout + result.stderr
