@@ -809,9 +809,7 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
 # saved with a BOM (Notepad), a form feed, vertical tab or no-break space before the name, a quoted key
 # (`'DB_PASSWORD'=…`), a name holding `:` `+` or other letters (`DB:PASSWORD=`, `ПАРОЛЬ=`): Jinja's
 # "'PASSWORD' is undefined" was printed whole
-_ASSIGNMENT = re.compile(
-    r"(?m)^\ufeff?\s*(?:export[^\S\r\n]+)?(?:'[^'\r\n]+'|[^=#\s]+)[^\S\r\n]*="
-)
+_ASSIGNMENT = re.compile(r"(?m)^\ufeff?\s*(?:export[^\S\r\n]+)?(?:'[^'\r\n]+'|[^=#\s]+)[^\S\r\n]*=")
 _QUOTED = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 
 
