@@ -764,15 +764,20 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
         ) from None
     except TemplateSyntaxError as err:
         message = _unquoted(manifest, err.message or "")
+        # pass 19b: the template the error is in (an included one's line was said to be the includer's)
+        inner = err.name if isinstance(err.name, str) and err.name else name
+        through = f" (through {name!r})" if inner != name else ""
         raise ManifestError(
-            where, line, f"template {name}:{err.lineno}: {message} (fix the template)"
+            where, line, f"template {inner}:{err.lineno}{through}: {message} (fix the template)"
         ) from None
     except TemplateError as err:
         message = _unquoted(manifest, " ".join(str(err).split()))
+        at = _template_at(manifest, err)  # pass 19b: an included template's undefined name, where
+        place = f"{at[0]}:{at[1]} (through {name!r})" if at and at[0] != name else repr(name)
         raise ManifestError(
             where,
             line,
-            f"template {name!r}: {message} (define it under the file's `vars:` or fix the template)",
+            f"template {place}: {message} (define it under the file's `vars:` or fix the template)",
         ) from None
     except ManifestError:
         raise

@@ -180,3 +180,28 @@ def test_a_template_linked_to_a_dotenv_of_any_spelling_fails_without_quoting_its
     assert result.code == 1, result.stdout
     assert "'…' is undefined" in result.stderr, result.stderr
     assert "Zq19b" not in result.stdout + result.stderr
+
+
+# --- smaller list: a template's error names the template it is in ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("included", "said"),
+    [
+        ("\n{% if %}", "template c.j2:2 (through 'notes.j2'): Expected an expression"),
+        ("\n\n{{ nope }}", "template c.j2:3 (through 'notes.j2'): 'nope' is undefined"),
+    ],
+    ids=["syntax", "undefined"],
+)
+def test_an_error_in_an_included_template_names_that_template(tmp_path, included, said):
+    """The issue's smaller list: "a failing `{% include '../x' %}` reports the wrong template name".
+    A syntax error or an undefined name inside an included template was said to be in the including
+    one: "template notes.j2:2: Expected an expression …" (notes.j2's line 2 is the include itself),
+    "template 'notes.j2': 'nope' is undefined" (pass 19b, smaller list)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "ok\n{% include 'c.j2' %}\n")
+    (tmp_path / "tpl" / "c.j2").write_text(included)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert said in result.stderr, result.stderr
