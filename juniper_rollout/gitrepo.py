@@ -1321,8 +1321,9 @@ def origin_once_held(repo: git.Repo) -> list[str]:
     each fetch and push records what origin held): a `.env` pushed, then force-pushed away, is no
     longer on any ref, but origin served it (the host keeps it, reachable by its id) and the clone
     still has it until git expires that reflog entry: 30 days for a commit no ref reaches
-    (`gc.reflogExpireUnreachable`), at the next `git gc` (pass 19b measured it). Local-only commits (an amend before
-    any push) are in the local branches' reflogs, not read. Newest last, at most ``ORIGIN_ONCE_HELD``."""
+    (`gc.reflogExpireUnreachable`), at the next `git gc` (pass 19b measured it). Local-only commits
+    (an amend before any push) are in the local branches' reflogs, not read. Newest last, at most
+    ``ORIGIN_ONCE_HELD``."""
     found: dict[str, int] = {}  # commit -> the newest time a reflog line names it
     root = Path(repo.common_dir) / "logs" / "refs" / "remotes"
     for top, _dirs, files in os.walk(root):
