@@ -51,6 +51,13 @@ def usage_line(err: Exception) -> str:
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s()'\"]+")
+# pass 19b: a PEM or OpenSSH private key (sops takes an ssh key as an age identity), its body up to its
+# END line or the end of the quoted piece (a message quotes it with !r: its line breaks as \n)
+_PEM_PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+    r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:(?:\\r)?\\n|\r?\n)*|[^'\"]*)",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def unechoed(message: str) -> str:
@@ -64,6 +71,7 @@ def unechoed(message: str) -> str:
     for url in _URL.findall(message):
         message = redact(message, url)
     message = AGE_PRIVATE_KEY.sub("***", message)
+    message = _PEM_PRIVATE_KEY.sub("***", message)
     words = {w.strip("()'\",:;") for w in message.split()}
     for word in sorted(words, key=len, reverse=True):
         if len(word) >= 8 and "***" not in word and names_credential(word):

@@ -205,3 +205,32 @@ def test_an_error_in_an_included_template_names_that_template(tmp_path, included
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert said in result.stderr, result.stderr
+
+
+# --- 13.7: an SSH private key typed as an option is never quoted back ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["plan", "--repo", "{key}"], "no repo named '***'"),
+        (["bootstrap", "newone", "--like", "{key}"], "--like ***: no such repo"),
+        (["plan", "--workspace", "{key}"], "--workspace ***"),
+        (["plan", "--out", "{key}"], "--out ***"),
+    ],
+    ids=["repo", "like", "workspace", "out"],
+)
+def test_an_ssh_private_key_typed_as_an_option_is_never_repeated(fleet, tmp_path, args, said):
+    """Pass 18b hid an age private key pasted where a name was wanted; an OpenSSH private key (sops
+    takes one as an age identity: SOPS_AGE_SSH_PRIVATE_KEY_FILE) was quoted back whole but its first
+    word: "no repo named '*** OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAA…'"
+    (pass 19b, 13.7)."""
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id")], check=True
+    )
+    key = (tmp_path / "id").read_text()
+    body = key.splitlines()[1]
+    result = rollout(*[a.format(key=key) for a in args], "--manifest", fleet.manifest)
+    out = result.stdout + result.stderr
+    assert result.code == 1 and said in result.stderr, out
+    assert body[:40] not in out and body[-30:] not in out, out
