@@ -234,3 +234,66 @@ def test_an_ssh_private_key_typed_as_an_option_is_never_repeated(fleet, tmp_path
     out = result.stdout + result.stderr
     assert result.code == 1 and said in result.stderr, out
     assert body[:40] not in out and body[-30:] not in out, out
+
+
+# --- 5/13.11: a YAML bomb in a contributor branch's pre-commit config -----------------------------------
+
+BOMB = "x0: &a0 [m, m, m, m, m, m, m, m, m, m]\n" + "".join(
+    f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 5)
+)  # 111,111 values once expanded, from 5 lines (eight levels: 111,111,111)
+
+
+def test_verify_refuses_a_yaml_bomb_in_a_branchs_precommit_config_before_expanding_it(
+    fleet, tmp_path
+):
+    """A contributor branch keeps the managed hooks as rendered and adds eight levels of aliases
+    (`&aN [*aN-1 × 10]`) under `default_stages:`; verify copies that setting into the config it runs
+    and turned each value into text: `verify --ref` went past 15 GB (killed by the kernel), and each
+    pre-commit it had started loaded the result at 5 GB. The aliases are now counted from the parser's
+    events, never expanded: more than 100,000 values is one line naming the file and line (pass 19b,
+    item 5 / 13.11). Four levels here: what they would expand to is small, what is said is the same."""
+    from tests.test_pass3 import commit_on
+
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--yes", "--repo", "juniper-cascor").code
+        == 0
+    )
+    repo = fleet.repo("juniper-cascor")
+    config = git(repo, "show", "chore/sops-age-rollout:.pre-commit-config.yaml")
+    bombed = BOMB + "default_stages: [pre-commit, *a4]\n" + config
+    branch = commit_on(
+        repo, "chore/sops-age-rollout", {".pre-commit-config.yaml": bombed}, tmp_path
+    )
+    git(repo, "update-ref", "refs/heads/contrib", branch)
+    result = rollout(
+        "verify",
+        "--manifest",
+        fleet.manifest,
+        "--repo",
+        "juniper-cascor",
+        "--ref",
+        "contrib",
+        "--json",
+    )
+    checks = {c["name"]: c for r in json.loads(result.stdout)["repos"] for c in r["checks"]}
+    hook = checks["precommit-hook"]
+    assert not hook["ok"], hook
+    assert (
+        ".pre-commit-config.yaml:5: invalid YAML: its aliases (*name) expand to more than"
+        in (hook["detail"])
+    ), hook
+
+
+def test_a_config_with_a_few_aliases_still_loads():
+    """The control: anchors people use (one exclude pattern shared by hooks) read as before."""
+    from juniper_rollout.edits.precommit import load_data
+    from juniper_rollout.yamlio import check_aliases, load_plain
+
+    text = (
+        "exclude: &skip '^vendor/'\nrepos:\n  - repo: local\n    hooks:\n"
+        "      - {id: a, name: a, entry: a, language: fail, exclude: *skip}\n"
+        "      - {id: b, name: b, entry: b, language: fail, exclude: *skip}\n"
+    )
+    check_aliases(text)
+    assert load_data(text)["repos"][0]["hooks"][1]["exclude"] == "^vendor/"
+    assert load_plain(text)["repos"][0]["hooks"][0]["exclude"] == "^vendor/"
