@@ -1,7 +1,8 @@
 """The command line: typer options -> a command function -> an exit code.
 
 The one boundary where errors become exit codes: a RolloutError is one line on
-stderr and exit 1; Ctrl-C (or SIGTERM) is 130; anything else is a bug and shows its traceback.
+stderr and exit 1; Ctrl-C (or SIGTERM) is 130; anything else is a bug: one line naming a crash
+log (``crashlog``: code lines and exception types, no message or value) and exit 1.
 """
 
 from __future__ import annotations
@@ -101,8 +102,31 @@ def _code(command: Callable[..., int], **kwargs) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        if _not_ours(err):
+            raise
+        # a bug (or the machine) in the command's own code, outside any repo's job: one line
+        # and a crash log, as a repo's job has (Python's traceback printed source lines, and
+        # its message may quote what was read)
+        from juniper_rollout import crashlog
+
+        doing = f"running `rollout {command.__name__}`"
+        print(
+            f"error: unexpected {type(err).__name__} while {doing}; please report this"
+            + crashlog.see(crashlog.record(err, doing)),
+            file=sys.stderr,
+        )
+        return 1
     assert isinstance(code, int), f"{command.__name__} returned {code!r}"
     return code
+
+
+def _not_ours(err: Exception) -> bool:
+    """click's own exceptions (a prompt's end of input, an exit) and a failed output (`main`
+    says so in one line): they keep their handling."""
+    if hasattr(err, "exit_code") or isinstance(err, typer.Abort | BrokenPipeError):
+        return True
+    return isinstance(err, OSError) and err.errno in _OUTPUT_ERRORS and err.filename is None
 
 
 @contextmanager

@@ -19,7 +19,13 @@ from juniper_rollout.discover import EnvVar, candidate_paths, discover_all
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
-from juniper_rollout.planner import Snapshot, plan_repo, tracked_plaintext, wanted_paths
+from juniper_rollout.planner import (
+    Snapshot,
+    is_plaintext_env,
+    plan_repo,
+    tracked_plaintext,
+    wanted_paths,
+)
 from juniper_rollout.pool import run_in_order
 from juniper_rollout.refreader import guarded, read_at
 from juniper_rollout.sopsmeta import is_lfs_pointer
@@ -109,8 +115,23 @@ def _plan_at(
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
         raise RepoError(obstacle)
-    cleared = leakguard.check(manifest, repo, plan.files, _read_in_the_code(snap), fleet)
+    cleared = leakguard.check(
+        manifest,
+        repo,
+        plan.files,
+        _read_in_the_code(snap),
+        fleet,
+        public=_public(manifest, repo, clone, base),
+    )
     return replace(plan, cleared=cleared)
+
+
+def _public(manifest: Manifest, repo: RepoSpec, clone, commit) -> leakguard.Public:
+    """Which words the repo's files at ``commit`` hold, its plaintext env files and ciphertext aside."""
+    plaintext = is_plaintext_env(repo, manifest)
+    return partial(
+        gitrepo.committed_words, clone, commit, skip=lambda p: plaintext(p) or p.endswith(".enc")
+    )
 
 
 def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
@@ -155,6 +176,7 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
         repo,
         [a.change for a in result.artifacts if a.change is not None],
         _read_in_the_code(snap),
+        public=_public(manifest, repo, clone, commit),
     )  # --diff prints what was rendered
     return result
 

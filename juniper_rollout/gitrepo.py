@@ -21,7 +21,7 @@ import signal
 import subprocess
 import tempfile
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from io import BytesIO
@@ -1409,6 +1409,60 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
 _INSTALLED = frozenset(
     {"node_modules", ".venv", "venv", "site-packages", ".tox", ".nox", "vendor", "bower_components"}
 )
+
+
+GREP_TIMEOUT = 120.0  # one `git grep` of a commit's tree for the leak guard's words
+
+
+def committed_words(
+    repo: git.Repo, commit: git.Commit, words: Sequence[bytes], skip: Callable[[str], bool]
+) -> set[bytes]:
+    """The ``words`` (runs of letters and digits) some file of ``commit`` holds, but for the paths ``skip``
+    names: text already committed, so no new leak (the leak guard asks it for a word of a plaintext
+    value it found in what the tool writes). ``git grep -F``, the words given on its standard input
+    (never on its command line, which ``ps`` shows); a word git cannot be asked, or whose match falls
+    in output past ``proctree.MAX_KEPT``, is counted as not held."""
+    held: set[bytes] = set()
+    batch: list[bytes] = []
+    for word in [*dict.fromkeys(w for w in words if w and b"\n" not in w and b"\0" not in w), None]:
+        if (
+            word is not None
+            and sum(len(w) + 1 for w in batch) + len(word) + 1 <= proctree.PIPE_ROOM
+        ):
+            batch.append(word)
+            continue
+        if batch:
+            held |= _grep_batch(repo, commit, batch, skip)
+        batch = [word] if word is not None else []
+    return held
+
+
+def _grep_batch(
+    repo: git.Repo, commit: git.Commit, words: list[bytes], skip: Callable[[str], bool]
+) -> set[bytes]:
+    args = ["git", "-c", "grep.lineNumber=false", "-c", "grep.column=false", "grep", "-z", "-o"]
+    args += ["-I", "-F", "--no-color", "--no-recurse-submodules", "-f", "-", commit.hexsha, "--"]
+    try:
+        out = proctree.run(
+            args,
+            cwd=repo.git.working_dir,
+            env={**os.environ, "LC_ALL": "C", "GIT_NO_REPLACE_OBJECTS": "1"},
+            timeout=GREP_TIMEOUT,
+            stdin=b"".join(w + b"\n" for w in words),
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    if out.returncode not in (0, 1):  # 1: no file holds any of them
+        return set()
+    prefix = commit.hexsha + ":"
+    held = set()
+    for line in out.stdout.split("\n"):
+        path, nul, match = line.partition("\0")
+        if nul and path.startswith(prefix) and not skip(path[len(prefix) :]):
+            held.add(match.encode())
+    wanted = set(words)
+    # a word inside another one git printed is held too (`-o` goes on after the longer match)
+    return {w for w in wanted if w in held or any(w in h for h in held)}
 
 
 def is_partial_clone(path: Path) -> bool:

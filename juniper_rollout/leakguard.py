@@ -3,10 +3,12 @@
 Whatever the manifest says (a template that reads ``.env``, a ``templates:`` folder holding
 the key file), the rendered bytes are checked before any blob is written, any diff is
 printed or any plan is saved. The check names the file and the plaintext's line, never
-the value. Values shorter than ``MIN_VALUE`` bytes (``true``, ``8080``), and short plain
-words (``production``, ``localhost``) under names that do not look secret, are too common to
-tell apart from ordinary text and are not checked; a value the manifest itself spells out,
-a default found in the code, or one already in the file's committed text is no new leak.
+the value. Values shorter than ``MIN_VALUE`` bytes (``true``, ``8080``) are too common to
+tell apart from ordinary text and are not checked; short plain words (``production``,
+``localhost``) under names that do not look secret, and every run of letters and digits
+inside a value, are checked as *words*, let through when public (the manifest, the shipped
+text, the names, the repo's committed files); a value the manifest itself spells out, a
+default found in the code, or one already in the file's committed text is no new leak.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import json
 import os
 import re
 import stat
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
+from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from juniper_rollout import envfiles, gitrepo, render
@@ -35,16 +38,43 @@ PLAIN_WORD = 16  # below this, a value of letters only (production, localhost) i
 PLAINTEXT_FILES = (".env", ".env.secrets")  # read for every repo, besides each `encrypt:` source
 
 
-def plaintext_values(
-    repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT
-) -> list[tuple[str, int, bytes]]:
-    """(file, line, value) for each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files:
+class Value(NamedTuple):
+    """A value (or a part of one) of a plaintext env file, checked in what the tool writes."""
+
+    source: str  # the file, relative to the clone
+    line: int
+    value: bytes
+    word: bool = False  # a run of letters and digits only its own value held: checked unless public
+
+
+class Plaintext(NamedTuple):
+    values: list[Value]
+    names: frozenset[bytes]  # every name bound in those files: a generated .env.example lists them
+
+
+# Round nine: the parts above are shapes (a URL's password, `-pX`, `<password>X</password>`, …), and
+# every adversarial pass found one more (`rabbitmqctl add_user app X`, a .pgpass line, CDATA). The bound
+# that ends the list: every run of letters and digits of ``MIN_VALUE`` or more in every value is a word
+# the guard checks, wherever it sits, unless it is public (the manifest, the shipped text, the repo's
+# committed files: `production`, `bookworm`, a host's name).
+_RUN = re.compile(rb"[A-Za-z0-9\x80-\xff]{%d,}" % MIN_VALUE)  # UTF-8's letters too (`Quillmärsh`)
+
+
+def plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT) -> list[Value]:
+    return read_plaintext_values(repo, env).values
+
+
+def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT) -> Plaintext:
+    """Each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files:
     the encrypt sources, ``.env``, ``.env.secrets``, and every plaintext env file (by the manifest's
     definition) at the clone's top (pass 11b: a template hard-linked to an ignored `.env.production`
-    was rendered and printed, its values never read) and in its folders, tracked or not (pass 16b)."""
+    was rendered and printed, its values never read) and in its folders, tracked or not (pass 16b);
+    then each run of letters and digits in them not already a value (``word``)."""
     from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
 
-    out = []
+    out: list[Value] = []
+    words: list[Value] = []
+    names: set[bytes] = set()
     sources = [spec.source for spec in repo.encrypt]
     try:
         top = sorted(name for name in os.listdir(repo.path) if env.is_plaintext(name))
@@ -76,15 +106,22 @@ def plaintext_values(
                 continue
             name, _, raw = line.partition(b"=")
             found += [(number, name, value) for value in (raw.strip(), raw.strip().strip(b"\"'"))]
-        found += _as_the_app_reads(data or b"", grown)
+        found += _as_the_app_reads(data or b"", grown, names)
+        checked: set[bytes] = set()
         for number, name, value in dict.fromkeys(found):
             if len(value) >= MIN_VALUE and (
                 may_be_secret(name.decode("utf-8", "replace"))
                 or not value.isalpha()
                 or len(value) >= PLAIN_WORD
             ):
-                out.append((source, number, value))
-    return out
+                out.append(Value(source, number, value))
+                checked.add(value)
+        runs: dict[bytes, int] = {}
+        for number, _, value in found:
+            for run in _RUN.findall(value):
+                runs.setdefault(run, number)
+        words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
+    return Plaintext(out + words, frozenset(names))
 
 
 def _linked(path: os.PathLike[str]) -> bytes | None:
@@ -109,11 +146,16 @@ def _linked(path: os.PathLike[str]) -> bytes | None:
         os.close(fd)
 
 
-def _as_the_app_reads(data: bytes, grown: Budget | None = None) -> list[tuple[int, bytes, bytes]]:
+def _as_the_app_reads(
+    data: bytes, grown: Budget | None = None, names: set[bytes] | None = None
+) -> list[tuple[int, bytes, bytes]]:
     """(line, name, value) for each binding as python-dotenv reads it, and each line of a multi-line
-    value on its own (a template may carry one line of a key)."""
+    value on its own (a template may carry one line of a key). ``names``: gets each binding's name
+    (as the parser reads them: a line of a multi-line value, `MIIEv…==` of a PEM key, is no name)."""
     out = []
     for number, name, values in bindings(data, grown):
+        if names is not None:
+            names.add(name)
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
         # secret as its parameter's name (`?api_key=`): a short word there is checked too (pass 12b)
         named = [(n, part) for one in values for n, part in _named_parts(one, name)]
@@ -354,16 +396,17 @@ def _parts(value: bytes) -> list[bytes]:
     return found
 
 
-FleetValues = tuple[tuple[str, str, int, bytes], ...]  # (repo name, file, line, value)
+FleetValues = tuple[tuple[str, Value], ...]  # (repo name, value)
+Public = Callable[[list[bytes]], set[bytes]]  # which of these words the repo's committed files hold
 
 
 def fleet_values(manifest: Manifest) -> FleetValues:
     """The plaintext values of every repo of the manifest, read once per run: a template may carry
     another repo's `.env` into this one (a repo's own are read again by :func:`check`)."""
-    out: list[tuple[str, str, int, bytes]] = []
+    out: list[tuple[str, Value]] = []
     for repo in manifest.repos:
         try:
-            out += [(repo.name, *value) for value in plaintext_values(repo, manifest.env_files)]
+            out += [(repo.name, value) for value in plaintext_values(repo, manifest.env_files)]
         except RepoError:  # that repo's own plan says why
             continue
     return tuple(out)
@@ -380,14 +423,16 @@ def check(
     allowed: Iterable[str | None] = (),
     fleet: FleetValues = (),
     cleared: Collection[str] | None = None,
+    public: Public | None = None,
 ) -> tuple[str, ...]:
     """RepoError if a file the tool would write, diff or save holds a plaintext value (of this repo's
     plaintext env files, or of another repo's: ``fleet``) or an age key.
 
     Returns the digests of the values found in the files but let through (``allowed``, in the
-    manifest, already in the file's committed text): a saved plan keeps them, and its check at
-    apply, which has neither the code's defaults nor the committed text, passes them as
-    ``cleared`` (and reads no templates: the plan's bytes are what is written)."""
+    manifest, already in the file's committed text, a word ``public`` says the repo's committed
+    files hold): a saved plan keeps them, and its check at apply, which has neither the code's
+    defaults nor the committed text, passes them as ``cleared`` (and reads no templates: the plan's
+    bytes are what is written)."""
     files = [f for f in files if f.after is not None and not f.secret]
     if not files:
         return ()
@@ -400,18 +445,38 @@ def check(
         + b"\n".join(a.encode("utf-8") for a in allowed if a)
     )
     env = manifest.env_files if manifest is not None else envfiles.DEFAULT
-    found = [(source, number, value) for source, number, value in plaintext_values(repo, env)] + [
-        (f"{source} of {name}", number, value)
-        for name, source, number, value in fleet
+    plain = read_plaintext_values(repo, env)
+    found = plain.values + [
+        value._replace(source=f"{value.source} of {name}")
+        for name, value in fleet
         if name != repo.name
     ]
-    values, let_through = [], set()
-    for source, number, value in found:
-        if value in known or digest(value) in (cleared or ()):
-            let_through.add(value)
+    written = [f.after for f in files if f.after is not None]
+    templates = (
+        render.loaded_templates(manifest.templates)
+        if manifest is not None and cleared is None and found
+        else []
+    )
+    values: list[Value] = []
+    let_through: set[bytes] = set()
+    words = _unknown_words(
+        [v for v in found if v.word],
+        [*written, *(text for _, text in templates)],
+        known
+        + b"\n\0"
+        + b"\n".join(plain.names)
+        + b"\n\0"
+        + b"\n\0".join(f.before or b"" for f in files),
+        cleared or (),
+        public,
+        let_through,
+    )
+    for one in [v for v in found if not v.word]:
+        if one.value in known or digest(one.value) in (cleared or ()):
+            let_through.add(one.value)
         else:
-            values.append((source, number, value))
-    for source, number, value in values:
+            values.append(one)
+    for source, number, value, _ in values:
         for f in files:
             if f.after is not None and value in f.after:
                 if value in (f.before or b""):
@@ -421,20 +486,75 @@ def check(
                     f"{f.path} would contain the value on line {number} of the plaintext {source}; "
                     "nothing written (check the manifest's templates and vars)"
                 )
-    written = [f.after for f in files if f.after is not None]
+    for source, number, word, _ in words:
+        for f in files:
+            if f.after is not None and word in f.after:
+                where = (
+                    "that no committed file of the repo holds"
+                    if public is not None
+                    else "that the plan did not clear (plan again)"
+                )
+                raise RepoError(
+                    f"{f.path} would contain a word of the value on line {number} of the plaintext "
+                    f"{source} ({len(word)} letters and digits) {where}; nothing written (check the "
+                    "manifest's templates and vars; if that word is no secret, write it anywhere in "
+                    "the manifest, a comment will do)"
+                )
     kept = tuple(sorted(digest(v) for v in let_through if any(v in data for data in written)))
-    if values and cleared is None:
-        # a template may reverse, slice or encode what it holds: so its source is checked too
-        templates = render.loaded_templates(manifest.templates) if manifest is not None else []
-        for source, number, value in values:
-            for name, text in templates:
-                if value in text:
-                    raise RepoError(
-                        f"template {name} holds the value on line {number} of the plaintext {source}; "
-                        "nothing written (a templates folder never holds secrets: check the manifest's "
-                        "templates:)"
-                    )
+    # a template may reverse, slice or encode what it holds: so its source is checked too
+    for source, number, piece, is_word in [*values, *words]:
+        for name, text in templates:
+            if piece in text:
+                what = "a word of the value" if is_word else "the value"
+                raise RepoError(
+                    f"template {name} holds {what} on line {number} of the plaintext {source}; "
+                    "nothing written (a templates folder never holds secrets: check the manifest's "
+                    "templates:)"
+                )
     return kept
+
+
+def _found_in(words: list[Value], texts: list[bytes]) -> list[Value]:
+    """The ``words`` some text holds, in time linear in the texts: a word, a run of letters and digits,
+    sits inside one of the text's runs, where it is looked up by its first ``MIN_VALUE`` bytes (a
+    4 MB `.env` of random runs beside a 1 MB template took 48 s asking each word of each text)."""
+    by_head: dict[bytes, list[Value]] = {}
+    for word in words:
+        by_head.setdefault(word.value[:MIN_VALUE], []).append(word)
+    found: dict[int, Value] = {}
+    for text in texts:
+        for run in _RUN.findall(text):
+            for at in range(len(run) - MIN_VALUE + 1):
+                for word in by_head.get(run[at : at + MIN_VALUE], ()):
+                    if run.startswith(word.value, at):
+                        found[id(word)] = word
+    return [word for word in words if id(word) in found]
+
+
+def _unknown_words(
+    words: list[Value],
+    texts: list[bytes],
+    known: bytes,
+    cleared: Collection[str],
+    public: Public | None,
+    let_through: set[bytes],
+) -> list[Value]:
+    """The ``words`` found in ``texts`` (what is written, the templates' sources) that are not public:
+    not in ``known`` (the manifest, the shipped text, the names, the files' committed text), not
+    ``cleared`` by a saved plan, not held by the repo's committed files (``public``). The public ones
+    found are added to ``let_through``."""
+    seen = _found_in(words, texts)
+    if not seen:
+        return []
+    unknown = []
+    for word in seen:
+        if word.value in known or digest(word.value) in cleared:
+            let_through.add(word.value)
+        else:
+            unknown.append(word)
+    held = public([w.value for w in unknown]) if public is not None and unknown else set()
+    let_through |= held
+    return [w for w in unknown if w.value not in held]
 
 
 def check_age_keys(files: Iterable[FileChange]) -> None:

@@ -27,6 +27,7 @@ def run(
     timeout: float,
     cwd: str | os.PathLike | None = None,
     keep: int | None = MAX_KEPT,
+    stdin: bytes | None = None,
 ) -> subprocess.CompletedProcess:
     """``subprocess.run(args, capture_output=True, text=True, …)``; on its time limit or any exception
     here (KeyboardInterrupt, a signal's handler) the process and all its descendants are killed first,
@@ -34,16 +35,25 @@ def run(
 
     ``keep``: the bytes kept of each stream (its first and last halves); None keeps all of it, for a
     local git whose output is parsed whole (pass 14a: `git diff --name-status -z` of a branch of 8,000
-    files lost 1,101 of them from the middle, and the pull request's description said nothing)."""
+    files lost 1,101 of them from the middle, and the pull request's description said nothing).
+
+    ``stdin``: what the process reads, at most ``PIPE_ROOM`` bytes, put in a pipe before it starts (no
+    thread, no file, and never on the command line, which ``ps`` shows every user)."""
     _prctl()  # loaded before the fork: the child only calls it
-    proc = subprocess.Popen(
-        args,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=functools.partial(die_with_parent, os.getpid()),
-    )
+    given = _pipe_holding(stdin) if stdin is not None else None
+    try:
+        proc = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdin=given,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),
+        )
+    finally:
+        if given is not None:
+            os.close(given)
     try:
         out, err = _bounded_output(proc, args, timeout, keep)
     except BaseException:
@@ -59,6 +69,26 @@ def run(
     return subprocess.CompletedProcess(
         args, proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
     )
+
+
+PIPE_ROOM = 4096  # what any Linux pipe holds unread (one page, even past pipe-user-pages-soft)
+
+
+def _pipe_holding(data: bytes) -> int:
+    """The read end of a pipe that already holds ``data`` and its end."""
+    if len(data) > PIPE_ROOM:
+        raise ValueError(f"at most {PIPE_ROOM} bytes go to a process's standard input")
+    read, write = os.pipe()
+    try:
+        os.set_blocking(write, False)  # never wait for a reader that has not started
+        if data and os.write(write, data) != len(data):
+            raise OSError("a pipe held less than one page")
+    except BaseException:
+        os.close(read)
+        raise
+    finally:
+        os.close(write)
+    return read
 
 
 def _bounded_output(

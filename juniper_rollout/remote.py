@@ -7,9 +7,12 @@ deleting on origin is a push with a lease on the commit the tool expects there.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import stat
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,20 +189,17 @@ def _remote_tips(path: Path, base: str | None = None) -> dict[str, str]:
     return _refs(path, "refs/remotes/origin/", *([f"refs/heads/{base}"] if base else []))
 
 
-def _remove_partial_clone(path: Path, existed: bool) -> None:
-    """What a clone killed part-way left at ``path``, which was empty or absent before it: the next
-    sync would take the half-made folder for a clone."""
-    if existed:
-        for each in path.iterdir():
-            if each.is_dir() and not each.is_symlink():
-                shutil.rmtree(each, ignore_errors=True)
-            else:
-                each.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def clone(url: str, path: Path) -> None:
+    """``git clone`` into a folder of this run's own beside ``path`` (the same file system), renamed
+    to ``path`` only once complete. A clone stopped part-way (git failing, Ctrl-C, the tool killed)
+    never leaves a half-made folder at ``path``, and nothing at ``path`` is removed, whatever put it
+    there meanwhile (a concurrent sync, the user): a failure removes this run's folder only. An
+    empty folder at ``path`` (sync's "no clone yet") is replaced by the clone in that one rename,
+    which the kernel does only while the folder is still empty; its mode is kept."""
+    if path.is_symlink():  # a link to the folder meant for the clone: clone beside where it points
+        if not path.exists():
+            raise RepoError(f"{path} is a link to nothing: fix the link, or `path:`")
+        path = Path(os.path.realpath(path))
     if path.exists() and any(path.iterdir()):
         raise RepoError(f"{path} exists and is not a clone; move it away first")
     try:
@@ -208,27 +208,54 @@ def clone(url: str, path: Path) -> None:
         raise RepoError(
             f"cannot make the folder {path.parent} for the clone: {err.strerror} (fix `path:`)"
         ) from None
-    existed = path.exists()
     try:
-        # stopped with its children, as fetch is (pass 16a: at the time limit, or a second Ctrl-C,
-        # git alone was killed and its ssh ran on for ever; the limit's end was "unexpected
-        # TimeoutExpired; please report this" and a crash log)
-        out = proctree.run(
-            ["git", "clone", "--quiet", "--", url, str(path)],
-            env={**os.environ, **TOOL_ENV},
-            timeout=CLONE_TIMEOUT,
-        )
-    except BaseException as err:
-        _remove_partial_clone(path, existed)  # git killed cannot remove what it had begun
-        if isinstance(err, subprocess.TimeoutExpired):
+        stage = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.sync-"))
+    except OSError as err:
+        raise RepoError(f"cannot clone into {path.parent}: {err.strerror} (fix `path:`)") from None
+    staged = stage / path.name
+    try:
+        try:
+            # stopped with its children, as fetch is (pass 16a: at the time limit, or a second
+            # Ctrl-C, git alone was killed and its ssh ran on for ever; the limit's end was
+            # "unexpected TimeoutExpired; please report this" and a crash log)
+            out = proctree.run(
+                ["git", "clone", "--quiet", "--", url, str(staged)],
+                env={**os.environ, **TOOL_ENV},
+                timeout=CLONE_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
             raise RepoError(
                 f"git clone did not finish in {CLONE_TIMEOUT:g} s (the remote stopped answering?); "
                 "check the connection, then run it again"
             ) from None
-        raise
-    if out.returncode != 0:
-        _remove_partial_clone(path, existed)  # a git stopped by a signal (a second Ctrl-C) left it
-        raise RepoError(f"git clone {url} failed: {' '.join(out.stderr.split())[:200]}")
+        if out.returncode != 0:
+            said = " ".join(out.stderr.replace(str(staged), str(path)).split())[:200]
+            raise RepoError(f"git clone {url} failed: {said}")
+        _into_place(staged, path)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)  # this run's own folder, whatever is left in it
+
+
+def _into_place(staged: Path, path: Path) -> None:
+    """Rename the finished clone to ``path``: absent, or an empty folder (its mode kept)."""
+    try:
+        os.chmod(staged, stat.S_IMODE(os.stat(path).st_mode))
+    except FileNotFoundError:
+        pass
+    try:
+        os.rename(staged, path)
+    except OSError as err:
+        if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            raise RepoError(
+                f"{path} appeared while sync was cloning into it (another sync, or someone else): "
+                "left as it is and the new clone not kept; look at it, then run sync again"
+            ) from None
+        if err.errno == errno.EBUSY:
+            raise RepoError(
+                f"{path} is a mount point, which sync cannot rename a finished clone onto: "
+                f"clone into it yourself (`git clone URL {path}`), then run sync again"
+            ) from None
+        raise RepoError(f"cannot move the clone to {path}: {err.strerror}") from None
 
 
 # --- branch state ----------------------------------------------------------------------------

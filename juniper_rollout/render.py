@@ -39,6 +39,7 @@ from juniper_rollout.errors import ManifestError
 from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
 from juniper_rollout.paths import MAX_FILE_BYTES
 from juniper_rollout.secretshape import names_credential
+from juniper_rollout.wording import shell_word
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
 AGE_KEY = re.compile(
@@ -159,6 +160,16 @@ class ConfinedLoader(FileSystemLoader):
         if not stat.S_ISREG(info.st_mode):
             os.close(fd)
             raise SecurityError(f"{template} is not a regular file")
+        if info.st_nlink > 1 and self.root != _shipped_root():
+            os.close(fd)
+            # a name in the templates folder for a file that is also another (a .env, ~/.netrc, a
+            # credentials file of no known shape): rendered under a harmless name (passes 11b, 17)
+            where = shell_word(real)
+            raise SecurityError(
+                f"{template} is one file under {info.st_nlink} names (hard links): a template is a "
+                f"file of its own; make it one with `cp -p {where} {where}.copy && mv {where}.copy "
+                f"{where}`, then check what it holds"
+            )
         with os.fdopen(fd, "rb") as handle:
             data = handle.read(MAX_TEMPLATE_BYTES + 1)
         if len(data) > MAX_TEMPLATE_BYTES:
@@ -206,6 +217,18 @@ class ConfinedLoader(FileSystemLoader):
         mtime = info.st_mtime
         self.loaded[template] = data
         return source, real, lambda: os.path.isfile(real) and os.path.getmtime(real) == mtime
+
+
+@functools.cache
+def _shipped_root() -> str | None:
+    """The shipped templates' folder: an installer may hard-link them from its cache (uv does)."""
+    from juniper_rollout.errors import RolloutError
+    from juniper_rollout.fleetspec import default_templates_dir
+
+    try:
+        return os.path.realpath(default_templates_dir())
+    except RolloutError:
+        return None
 
 
 MAX_OUTPUT = (

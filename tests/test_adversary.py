@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -386,9 +387,8 @@ def test_a_template_that_renders_the_plaintext_env_is_refused(tmp_path):
     named = own_manifest(tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: .env}]\n")
     result = rollout("plan", "--manifest", named)
     assert result.code == 1 and "named like a plaintext env file" in result.stderr
-    os.link(
-        repo / ".env", repo / "notes.txt"
-    )  # the same file under another name: the rendered bytes are checked
+    # a copy: a hard link is refused before it is read (test_template_links)
+    shutil.copyfile(repo / ".env", repo / "notes.txt")
     manifest = own_manifest(
         tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: notes.txt}]\n"
     )
@@ -908,7 +908,9 @@ def test_ciphertext_is_kept_from_what_was_pushed_when_the_local_branch_is_gone_t
 
 
 def test_plain_words_in_env_do_not_stop_a_template_that_happens_to_use_them(tmp_path):
-    repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    # the repo's own text names production (round nine: a word found nowhere in the repo is checked)
+    files = {".gitignore": ".env\n", "docs/deploy.md": "Ship to production on Fridays.\n"}
+    repo = make_repo(tmp_path / "ws" / "victim", files)
     (repo / ".env").write_text("APP_ENV=production\nDB_PASSWORD=letmeinplease\n")
     (tmp_path / "tpl").mkdir()
     (tmp_path / "tpl" / "doc.j2").write_text("Deploy to production with care.\n")
@@ -1072,9 +1074,8 @@ def test_a_template_that_transforms_a_plaintext_value_is_refused(tmp_path, body)
 
     repo = make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
     (repo / ".env").write_text(f"API_TOKEN={CANARY}-value\n")
-    os.link(
-        repo / ".env", repo / "notes.txt"
-    )  # the secret under another name, in the templates folder
+    # a copy: a hard link is refused before it is read (test_template_links)
+    shutil.copyfile(repo / ".env", repo / "notes.txt")
     (repo / "evil.j2").write_text('{% set s %}{% include "notes.txt" %}{% endset %}' + body + "\n")
     manifest = own_manifest(
         tmp_path, "ws/victim", "    files: [{path: leaked.txt, template: evil.j2}]\n"

@@ -191,7 +191,24 @@ def engine_deciding_lines(lines: list[str]) -> dict[str, int | None]:
 @example(["\\!.env", "!.env", ".env\\ ", ".env  ", "\\#x", "#.env", "/.env", "/**", "*/.env"])
 @example(["[[:alpha:]", "[[:]env", "[.[:punct:]]env", "[]]", "[!]]env", "[a-]env", "[--.]env"])
 @example(["**/**/.env", "**\\/.env", "a/**/.env", ".env/", ".env/**", "**", "*", "?env", "\\"])
+# found by a dev run: git hands wildmatch the pattern after its literal start ('.'), so the '**' is
+# at wildmatch's start and '**/' matches no folder: '.**/**' decides every name starting with '.'
+@example([".**/**"])
+@example(["pro**/**", ".**/*", "/.e**/**", ".env**/.local", ".**/.**/**", "**.env", "a**/b", "x**"])
+@example(["/**x", "**a/**", ".**\\/**", "\\.**/**", ".env?**/**", ".[e]**/**", "!.**/** "])
 @SETTINGS
 def test_the_line_deciding_each_name_is_the_one_git_names(tmp_path, lines):
     lines = [line for line in lines if "\n" not in line and "\r" not in line]
     assert engine_deciding_lines(lines) == git_deciding_lines(tmp_path, lines)
+
+
+@pytest.mark.parametrize(
+    "tail", ["prod.env.**/**", ".**/**", ".env.e**/**", "prod.env.*", ".env.example", "!.env"]
+)
+def test_problems_are_the_names_git_gets_wrong(tmp_path, tail):
+    """A line after the tool's block that overrides it: the names said to be wrong are exactly the
+    ones real git gets wrong (pathspec 1.1 misses the '**' after a literal start, git does not)."""
+    text = gitignore.edit("x\n", block).text + tail + "\n"
+    wrong = {p for p, ignored in git_ignored(tmp_path, text).items() if ignored != WANT[p]}
+    said = {problem.rsplit(" is ", 1)[0] for problem in gitignore.problems(text)}
+    assert said == wrong

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from contextlib import suppress
 from pathlib import Path
@@ -21,8 +22,15 @@ from tests.test_pass10b import drift_flags_the_unencrypted_value
 # --- 13.6: a value as python-dotenv reads it, expansion and CR line ends included -----------------
 
 
-def _one_repo_with_a_template(tmp_path: Path, dotenv: bytes, template: str) -> Path:
-    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+def _one_repo_with_a_template(
+    tmp_path: Path, dotenv: bytes, template: str, public: str = ""
+) -> Path:
+    """``public``: text the repo commits (a glossary), which makes its words no secret to the leak
+    guard's word check (round nine): what ordinary repos do with `production` or a host's name."""
+    make_repo(
+        tmp_path / "ws" / "victim",
+        {"README.md": "x\n", **({"GLOSSARY.md": public} if public else {})},
+    )
     (tmp_path / "ws" / "victim" / ".env").write_bytes(dotenv)  # untracked, as .env is
     (tmp_path / "tpl").mkdir()
     (tmp_path / "tpl" / "notes.j2").write_text(template)
@@ -463,14 +471,14 @@ def test_a_template_linked_to_another_plaintext_env_file_is_never_rendered(tmp_p
     """The guard read `.env`, `.env.secrets` and the encrypt sources only: a template hard-linked to
     another repo's ignored `.env.production` (a plaintext env file by the tool's own definition) was
     rendered, printed and would be committed (pass 9 held the same for `.env`) (pass 11b, 13.6)."""
-    import os
 
     make_repo(tmp_path / "ws" / "holder", {"README.md": "x\n"})
     make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
     held = tmp_path / "ws" / "holder" / name
     held.write_text(f"STAGING_API_TOKEN=stg-{CANARY}-42\n")  # untracked, as env files are
     (tmp_path / "tpl").mkdir()
-    os.link(held, tmp_path / "tpl" / "ops.j2")
+    # a copy: a hard link is refused before it is read (test_template_links)
+    shutil.copyfile(held, tmp_path / "tpl" / "ops.j2")
     manifest = tmp_path / "repos.yaml"
     manifest.write_text(
         f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"

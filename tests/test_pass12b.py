@@ -4,6 +4,8 @@ Each test fails on the main this pass started from (checked by undoing its fix).
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tests.demofleet import CANARY
@@ -90,7 +92,8 @@ def test_a_template_holding_a_value_of_a_symlinked_env_file_is_never_rendered(tm
     secret.write_text(f"API_TOKEN={CANARY}-sym\n")
     os.symlink(secret, tmp_path / "ws" / "victim" / ".env.production")
     (tmp_path / "tpl" / "notes.j2").unlink()
-    os.link(secret, tmp_path / "tpl" / "notes.j2")
+    # a copy: a hard link is refused before it is read (test_template_links)
+    shutil.copyfile(secret, tmp_path / "tpl" / "notes.j2")
     result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext .env.production" in result.stdout, result.stdout

@@ -138,6 +138,7 @@ def test_a_long_options_ordinary_value_is_no_finding(tmp_path):
         tmp_path,
         b'APP_ARGS="--password-file secretpath --log-level information"\n',
         "secretpath, information\n",
+        public="secretpath, information\n",
     )
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout

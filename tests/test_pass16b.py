@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -126,7 +127,8 @@ def test_a_template_linked_to_a_dotenv_fails_without_quoting_its_values(tmp_path
     manifest = _one_repo_with_a_template(tmp_path, dotenv, "x\n")
     linked = tmp_path / "tpl" / "notes.j2"
     linked.unlink()
-    linked.hardlink_to(tmp_path / "ws" / "victim" / ".env")
+    # a copy: a hard link is refused before it is read (test_template_links)
+    shutil.copyfile(tmp_path / "ws" / "victim" / ".env", linked)
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert said in result.stderr, result.stderr
@@ -161,7 +163,8 @@ def test_a_template_linked_to_an_env_file_in_a_folder_of_a_clone_is_never_render
     env_file.write_text(f"STAGING_API_TOKEN={token}\n")
     linked = tmp_path / "tpl" / "notes.j2"
     linked.unlink()
-    linked.hardlink_to(env_file)
+    # a copy: a hard link is refused before it is read (test_template_links)
+    shutil.copyfile(env_file, linked)
     for extra in ((), ("--json",)):
         result = rollout("plan", "--manifest", manifest, *extra)
         assert result.code == 1, result.stdout
@@ -186,7 +189,8 @@ def test_an_attribute_error_in_a_template_is_one_line_and_quotes_no_line_of_it(
     manifest = _one_repo_with_a_template(tmp_path, dotenv, "x\n")
     linked = tmp_path / "tpl" / "notes.j2"
     linked.unlink()
-    linked.hardlink_to(tmp_path / "ws" / "victim" / ".env")
+    # a copy: a hard link is refused before it is read (test_template_links)
+    shutil.copyfile(tmp_path / "ws" / "victim" / ".env", linked)
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1
     assert "template notes.j2:2 fails: AttributeError (fix the template)" in result.stderr, (
@@ -407,7 +411,9 @@ def test_the_password_of_curls_user_option_is_checked(tmp_path, line, part, refu
     16b, 13.6)."""
     from tests.test_pass11b import _one_repo_with_a_template
 
-    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"ops: {part}\n")
+    manifest = _one_repo_with_a_template(
+        tmp_path, f"{line}\n".encode(), f"ops: {part}\n", public=f"ops: {part}\n"
+    )
     result = rollout("plan", "--manifest", manifest)
     assert ("value on line 1 of the plaintext .env" in result.stdout) is refused, result.stdout
     assert (f"+ops: {part}" in result.stdout) is not refused
@@ -446,7 +452,7 @@ CHECKOUT_HEADER = "AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX1pxMTZiQWN0aW9u
 # base64 of `x-access-token:ghs_Zq16bActionsToken1234`: what actions/checkout writes into .git/config
 
 
-@pytest.mark.parametrize("how", ["path", "symlink", "hard-link"])
+@pytest.mark.parametrize("how", ["path", "symlink", "hard-link", "copy"])
 def test_a_template_from_a_clones_git_folder_or_holding_a_basic_credential_is_refused(
     tmp_path, how
 ):
@@ -461,15 +467,19 @@ def test_a_template_from_a_clones_git_folder_or_holding_a_basic_credential_is_re
     clone = tmp_path / "tpl" / "checkout"
     subprocess.run(["git", "init", "-q", str(clone)], check=True)
     git(clone, "config", "http.https://github.com/.extraheader", CHECKOUT_HEADER)
-    name = {"path": "checkout/.git/config", "symlink": "cfg.j2", "hard-link": "cfg.j2"}[how]
+    name = {"path": "checkout/.git/config", "symlink": "cfg.j2"}.get(how, "cfg.j2")
     if how == "symlink":
         (tmp_path / "tpl" / "cfg.j2").symlink_to(clone / ".git" / "config")
     elif how == "hard-link":
         (tmp_path / "tpl" / "cfg.j2").hardlink_to(clone / ".git" / "config")
+    elif how == "copy":
+        shutil.copyfile(clone / ".git" / "config", tmp_path / "tpl" / "cfg.j2")
     manifest.write_text(manifest.read_text().replace("template: notes.j2", f"template: {name}"))
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
-    said = "is inside a .git folder" if how != "hard-link" else "holds a credential"
+    said = {"hard-link": "is one file under 2 names", "copy": "holds a credential"}.get(
+        how, "is inside a .git folder"
+    )
     assert said in result.stderr, result.stderr
     assert "eC1hY2Nlc3MtdG9rZW46" not in result.stdout + result.stderr
 

@@ -150,7 +150,7 @@ def test_a_login_name_prose_or_a_locale_is_no_password(tmp_path, line, template)
     before 34f5e40)."""
     from tests.test_pass11b import _one_repo_with_a_template
 
-    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), template)
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), template, public=template)
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout
 
@@ -257,7 +257,7 @@ def test_a_scheme_word_starting_prose_is_no_header(tmp_path, line, template):
     next word. A word of letters there is a credential only under a name that says so."""
     from tests.test_pass11b import _one_repo_with_a_template
 
-    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), template)
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), template, public=template)
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout
 

@@ -24,11 +24,11 @@ def test_the_expansion_budget_is_shared_by_all_env_files_of_a_clone(fleet, monke
         (repo / f"svc{i}" / ".env").write_bytes(b"\n".join(lines) + b"\n")
     spec = next(r for r in load_manifest(fleet.manifest).repos if r.name == "juniper-data")
     values = leakguard.plaintext_values(spec)
-    grown = [v for _, _, v in values if len(v) > len(a)]  # `x…x` + n: the expanded ones
+    grown = [v.value for v in values if len(v.value) > len(a)]  # `x…x` + n: the expanded ones
     assert grown, "an ordinary expansion still happens"
     assert sum(map(len, grown)) <= cap, sum(map(len, grown))
     # every file's own values are still read (only the growth is shared)
-    assert {source for source, _, _ in values} >= {f"svc{i}/.env" for i in range(3)}
+    assert {v.source for v in values} >= {f"svc{i}/.env" for i in range(3)}
 
 
 # --- items 1-4: a file's history read for that file alone ------------------------------------------

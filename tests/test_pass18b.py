@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
@@ -46,7 +47,8 @@ def test_a_template_raising_runtimeerror_is_one_line_never_a_traceback_of_its_te
     manifest = _one_repo_with_a_template(tmp_path, dotenv, "x\n")
     template = tmp_path / "tpl" / "notes.j2"
     template.unlink()
-    template.hardlink_to(tmp_path / "ws" / "victim" / ".env")
+    # a copy: a hard link is refused before it is read (test_template_links)
+    shutil.copyfile(tmp_path / "ws" / "victim" / ".env", template)
     result = rollout("plan", "--manifest", manifest)
     out = result.stdout + result.stderr
     assert result.code == 1 and "Traceback" not in out, out
@@ -113,7 +115,8 @@ def test_a_template_jinja_compiles_to_bad_python_is_one_line_never_its_lines(tmp
     manifest = _one_repo_with_a_template(tmp_path, dotenv, "x\n")
     template = tmp_path / "tpl" / "notes.j2"
     template.unlink()
-    template.hardlink_to(tmp_path / "ws" / "victim" / ".env")
+    # a copy: a hard link is refused before it is read (test_template_links)
+    shutil.copyfile(tmp_path / "ws" / "victim" / ".env", template)
     result = rollout("plan", "--manifest", manifest)
     out = result.stdout + result.stderr
     assert result.code == 1 and "Traceback" not in out, out
@@ -181,7 +184,8 @@ def test_installed_packages_env_files_never_push_a_services_env_file_past_the_li
     env_file.write_text("STAGING_API_TOKEN=stg-Zq18bFolderToken-77aa\n")
     linked = tmp_path / "tpl" / "notes.j2"
     linked.unlink()
-    linked.hardlink_to(env_file)
+    # a copy: a hard link is refused before it is read (test_template_links)
+    shutil.copyfile(env_file, linked)
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext zz-service/.env.prod" in result.stdout, result.stdout

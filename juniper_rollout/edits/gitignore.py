@@ -1,7 +1,8 @@
 """Which ``.gitignore`` lines a repo needs, judged with git's own matching rules.
 
-pathspec's ``GitIgnoreSpec`` reproduces git's wildmatch and last-match-wins
-semantics in-process (the tests cross-check it against ``git check-ignore``).
+For names at the top of the repo (every name the tool asks about) :mod:`ignorematch` finds
+the last line matching each, in-process, checked against ``git check-ignore`` line by line in
+the tests; pathspec's ``GitIgnoreSpec`` answers for paths in folders.
 """
 
 from __future__ import annotations
@@ -21,13 +22,41 @@ from juniper_rollout.paths import GITIGNORE
 MUST_IGNORE, MUST_TRACK = DEFAULT.samples()
 
 
-def _spec(lines: list[str], paths: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+def _spec(lines: list[str], paths: tuple[str, ...]) -> pathspec.GitIgnoreSpec | _TopLevel:
     """git's rules for ``lines`` as far as ``paths`` go; a line git would ignore as invalid (a lone ``!``)
-    is skipped, as git does. Only the lines that decide for ``paths`` are compiled (see :func:`_relevant`),
-    so a 200,000-line file costs one pass over its lines, not 200,000 regular expressions."""
+    is skipped, as git does. Names at the top of the repo are decided by :mod:`ignorematch` (the
+    last line matching each, its sign), which is checked against ``git check-ignore`` line by line:
+    pathspec differs from git where a ``**`` follows a pattern's literal start (``prod.env.**/**``
+    ignores ``prod.env.example`` in git, not in pathspec 1.1). Paths in folders go to pathspec, only
+    the lines that decide for ``paths`` compiled (see :func:`_relevant`), so a 200,000-line file
+    costs one pass over its lines, not 200,000 regular expressions."""
+    if not any("/" in p for p in paths):
+        return _TopLevel(lines, paths)
     return pathspec.GitIgnoreSpec(
         [p for p in map(_pattern, _relevant(lines, paths)) if p is not None]
     )
+
+
+class _TopLevel:
+    """Which of ``paths`` (no ``/``) the lines ignore: the last line matching each decides, ignored
+    unless it starts with ``!``; read last to first, stopping when every path has its line."""
+
+    def __init__(self, lines: list[str], paths: tuple[str, ...]) -> None:
+        names = _names_for(paths)
+        wanted = names.mask(paths)
+        decided = ignored = 0
+        for line in reversed(lines):
+            hits = names.matched(line) & wanted & ~decided
+            if hits:
+                decided |= hits
+                if not line.startswith("!"):
+                    ignored |= hits
+                if decided == wanted:
+                    break
+        self._names, self._ignored = names, ignored
+
+    def match_file(self, path: str) -> bool:
+        return bool(self._ignored & self._names.mask([path]))
 
 
 def _relevant(lines: list[str], paths: tuple[str, ...]) -> list[str]:

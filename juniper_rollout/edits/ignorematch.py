@@ -1,12 +1,13 @@
 """Which of a few file names at the top of a repo each ``.gitignore`` line matches. Pure.
 
 git's own rules (``dir.c``: comments, trailing spaces, ``!``, a trailing ``/``, a ``/``
-anchoring the pattern; ``wildmatch.c``: ``\\`` escapes, ``?``, ``*``, ``**/``, ``[...]`` classes
-with ``!``/``^``, ranges and ``[:alpha:]`` names, an unterminated class matching nothing), for
-names that hold no ``/``, on bytes as git compares them. No regular expression is compiled:
-each line is read once and matched against every name at once (one bit per position of
-each name, shifted along the pattern), so a 200,000-line file whose every line could
-match costs one short pass per line, whatever its lines are.
+anchoring the pattern, its literal start compared before wildmatch sees the rest, so a ``**``
+right after it is at wildmatch's start; ``wildmatch.c``: ``\\`` escapes, ``?``, ``*``, ``**/``,
+``[...]`` classes with ``!``/``^``, ranges and ``[:alpha:]`` names, an unterminated class
+matching nothing), for names that hold no ``/``, on bytes as git compares them. No regular
+expression is compiled: each line is read once and matched against every name at once (one bit
+per position of each name, shifted along the pattern), so a 200,000-line file whose every line
+could match costs one short pass per line, whatever its lines are.
 
 It only *selects* lines: :mod:`juniper_rollout.edits.gitignore` lets pathspec decide over
 the lines selected here (the last one matching each name). ``tests/test_gitignore.py``
@@ -147,6 +148,10 @@ def _tokens(line: str, names: Names) -> list[int] | None:
     pathname = b"/" in pattern
     if pattern.startswith(b"/"):
         pattern = pattern[1:]
+    # dir.c's match_pathname compares the literal part before the first '*', '?', '[' or '\'
+    # itself and hands wildmatch only the rest, so a '**' right after that part starts
+    # wildmatch's pattern: '.**/**' is '.' then '**/**', and matches '.env' (git 2.39, measured)
+    literal = next((i for i, c in enumerate(pattern) if c in b"*?[\\"), len(pattern))
     out: list[int] = []
     p, n = 0, len(pattern)
     while p < n:
@@ -164,7 +169,7 @@ def _tokens(line: str, names: Names) -> list[int] | None:
             while q < n and pattern[q] == 0x2A:
                 q += 1
             double = q - p >= 2
-            if pathname and double and (p == 0 or pattern[p - 1] == 0x2F) and q < n:
+            if pathname and double and (p == literal or pattern[p - 1] == 0x2F) and q < n:
                 if pattern[q] == 0x2F:  # '**/' matches no directory at all (a name holds no '/')
                     p = q + 1
                     continue
