@@ -60,6 +60,11 @@ _PEM_PRIVATE_KEY = re.compile(
 )
 
 
+# pass 19b: a `.env` pasted where a name was wanted (`--repo "$(cat .env)"`): each value of 8+ characters
+# after a NAME= (up to a blank or a quote: `!r` shows the line breaks as \n, so the rest goes with it)
+_BINDING = re.compile(r"(?<![\w.-])((?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*)([^\s'\"]{8,})")
+
+
 def unechoed(message: str) -> str:
     """``message`` (click's usage error, or a RolloutError's, quoting what was typed) with the
     credentials of its URLs, and any word shaped like a credential, replaced by ``***`` (pass 16b:
@@ -72,6 +77,7 @@ def unechoed(message: str) -> str:
         message = redact(message, url)
     message = AGE_PRIVATE_KEY.sub("***", message)
     message = _PEM_PRIVATE_KEY.sub("***", message)
+    message = _BINDING.sub(lambda found: found[1] + "***", message)
     words = {w.strip("()'\",:;") for w in message.split()}
     for word in sorted(words, key=len, reverse=True):
         if len(word) >= 8 and "***" not in word and names_credential(word):

@@ -300,3 +300,37 @@ def test_a_config_with_a_few_aliases_still_loads():
     check_aliases(text)
     assert load_data(text)["repos"][0]["hooks"][1]["exclude"] == "^vendor/"
     assert load_plain(text)["repos"][0]["hooks"][0]["exclude"] == "^vendor/"
+
+
+# --- 13.7/13.6: a .env pasted where a name was wanted -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["plan", "--repo", "{env}"], "no repo named 'HF_TOKEN=***"),
+        (["plan", "--rollout", "{env}"], "no rollout named 'HF_TOKEN=***"),
+        (["verify", "--ref", "{env}"], "--ref holds a line break or NAME=value text"),
+        (["drift", "--ref", "{env}"], "--ref holds a line break or NAME=value text"),
+        (
+            ["verify", "--ref", "API_TOKEN={canary}-one-line"],
+            "--ref holds a line break or NAME=value",
+        ),
+        (["plan", "{env}"], "got unexpected extra argument(s) (HF_TOKEN=***"),
+    ],
+    ids=["repo", "rollout", "verify-ref", "drift-ref", "one-line-ref", "stray-argument"],
+)
+def test_a_dotenv_pasted_as_an_option_is_never_repeated(fleet, args, said):
+    """`rollout plan --repo "$(cat .env)"` (a paste into the wrong place, as 18b's age key and 16b's
+    token were) quoted the whole file back, values and all; `verify --ref "$(cat .env)"` printed it
+    as the run's title and in every repo's row (22 times). Each value of 8+ characters after a NAME=
+    is now `***` in an error line, and `--ref` holding a line break or NAME=value is refused before
+    any repo is read (pass 19b, 13.7). helpers.rollout asserts the canary is in no output."""
+    from tests.demofleet import CANARY
+
+    env = (fleet.repo("juniper-cascor") / ".env").read_text()
+    assert CANARY in env
+    result = rollout(
+        *[a.format(env=env, canary=CANARY) for a in args], "--manifest", fleet.manifest
+    )
+    assert result.code in (1, 2) and said in result.stderr, result.stdout + result.stderr
