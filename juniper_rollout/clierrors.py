@@ -62,7 +62,10 @@ _PEM_PRIVATE_KEY = re.compile(
 
 # pass 19b: a `.env` pasted where a name was wanted (`--repo "$(cat .env)"`): each value of 8+ characters
 # after a NAME= (up to a blank or a quote: `!r` shows the line breaks as \n, so the rest goes with it)
-_BINDING = re.compile(r"(?<![\w.-])((?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*)([^\s'\"]{8,})")
+# (a path after `=`, as the tool's own "XDG_CONFIG_HOME=/… is relative" says it, is kept)
+_BINDING = re.compile(
+    r"(?<![\w.-])((?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*)(?![/~]|\.\.?/)([^\s'\"]{8,})"
+)
 
 
 def unechoed(message: str) -> str:
