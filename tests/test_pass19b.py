@@ -6,6 +6,7 @@ Each test fails on the main this pass started from (checked by undoing its fix).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -13,6 +14,8 @@ import time
 import pytest
 
 from tests.helpers import git, rollout
+
+KEY_LINE = re.compile(r"AGE-SECRET-KEY-1[0-9A-Z]+")
 
 # --- 13.9: what origin once held, newest first across all remote-tracking reflogs ----------------------
 
@@ -334,3 +337,40 @@ def test_a_dotenv_pasted_as_an_option_is_never_repeated(fleet, args, said):
         *[a.format(env=env, canary=CANARY) for a in args], "--manifest", fleet.manifest
     )
     assert result.code in (1, 2) and said in result.stderr, result.stdout + result.stderr
+
+
+# --- smaller list (keygen) / 13.6: the key itself where its file's path was meant -----------------------
+
+
+@pytest.mark.parametrize("command", ["plan", "verify"])
+def test_a_private_key_put_in_sops_age_key_file_is_never_printed(fleet, monkeypatch, command):
+    """`export SOPS_AGE_KEY_FILE=AGE-SECRET-KEY-1…` (the key itself, where SOPS_AGE_KEY was meant):
+    plan printed "(SOPS_AGE_KEY_FILE=AGE-SECRET-KEY-1… cannot be opened)" in juniper-cascor's line
+    (sops's own "failed to open … file: open KEY") and verify's key check
+    "SOPS_AGE_KEY_FILE=AGE-SECRET-KEY-1… does not exist" (pass 19b)."""
+    key = KEY_LINE.search(fleet.key_file.read_text(encoding="utf-8"))[0]
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", key)
+    result = rollout(command, "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    out = result.stdout + result.stderr
+    assert key[20:40] not in out.upper(), out
+    if command == "verify":
+        assert "SOPS_AGE_KEY_FILE holds a private key itself" in out, out
+
+
+@pytest.mark.parametrize("where", ["env", "option"])
+def test_keygen_never_writes_a_file_named_as_a_private_key(fleet, tmp_path, monkeypatch, where):
+    """`SOPS_AGE_KEY_FILE=AGE-SECRET-KEY-1… rollout keygen` wrote a NEW key into a file named as the
+    old one, in the current folder, and printed "created AGE-SECRET-KEY-1…" (18b refused only `-`)."""
+    key = KEY_LINE.search(fleet.key_file.read_text(encoding="utf-8"))[0]
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    args = ["keygen"]
+    if where == "env":
+        monkeypatch.setenv("SOPS_AGE_KEY_FILE", key)
+    else:
+        args += ["--key-file", key]
+    result = rollout(*args)
+    out = result.stdout + result.stderr
+    assert result.code == 1 and "holds a private key itself" in result.stderr, out
+    assert key[20:40] not in out.upper() and not list(here.iterdir()), out
