@@ -41,6 +41,15 @@ def holds_a_key(value: str) -> bool:
     return bool(AGE_PRIVATE_KEY.search(value) or "PRIVATE KEY-----" in value.upper())
 
 
+def is_a_key(value: str) -> bool:
+    """``value`` (what should be a command) is a private key and nothing else (`SOPS_AGE_KEY_CMD=KEY`:
+    sops said "failed to execute command KEY"); a command that prints one (`echo KEY`) is left alone."""
+    from juniper_rollout.secretshape import AGE_PRIVATE_KEY
+
+    text = value.strip()
+    return bool(AGE_PRIVATE_KEY.fullmatch(text) or text.upper().startswith("-----BEGIN"))
+
+
 def key_in_place_of_a_path(name: str) -> str:
     return (
         f"{name} holds a private key itself, not the path of a file (never shown): put the key in "
@@ -304,7 +313,14 @@ def find_age_keys(
                 else f"{KEY_FILE_ENV}={value} {error}: fix it, or unset it"
             )
         take(value or "$SOPS_AGE_KEY_FILE (empty)", text, error)
-    if KEY_CMD_ENV in env:
+    if KEY_CMD_ENV in env and is_a_key(env[KEY_CMD_ENV]):
+        take(
+            "$SOPS_AGE_KEY_CMD",
+            None,
+            f"{KEY_CMD_ENV} holds a private key itself, not a command (never shown): put the key in "
+            "SOPS_AGE_KEY, or a command that prints it in SOPS_AGE_KEY_CMD",
+        )
+    elif KEY_CMD_ENV in env:
         text, error = _run_key_cmd(env[KEY_CMD_ENV], env, cwd)
         take("$SOPS_AGE_KEY_CMD", text, error)
     try:

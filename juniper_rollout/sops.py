@@ -276,6 +276,8 @@ def _run(
         # pass 19b: the key itself where its path was meant: sops's "failed to open … file: open KEY"
         if env.get(name) and keys.holds_a_key(env[name]):
             env.pop(name)
+    if env.get("SOPS_AGE_KEY_CMD") and keys.is_a_key(env["SOPS_AGE_KEY_CMD"]):
+        env.pop("SOPS_AGE_KEY_CMD")  # sops: "failed to execute command KEY" (pass 19b)
     try:
         proc = subprocess.Popen(
             [sops_path(), *args],

@@ -342,18 +342,24 @@ def test_a_dotenv_pasted_as_an_option_is_never_repeated(fleet, args, said):
 # --- smaller list (keygen) / 13.6: the key itself where its file's path was meant -----------------------
 
 
+@pytest.mark.parametrize("variable", ["SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY_CMD"])
 @pytest.mark.parametrize("command", ["plan", "verify"])
-def test_a_private_key_put_in_sops_age_key_file_is_never_printed(fleet, monkeypatch, command):
+def test_a_private_key_put_in_sops_age_key_file_is_never_printed(
+    fleet, monkeypatch, command, variable
+):
     """`export SOPS_AGE_KEY_FILE=AGE-SECRET-KEY-1…` (the key itself, where SOPS_AGE_KEY was meant):
     plan printed "(SOPS_AGE_KEY_FILE=AGE-SECRET-KEY-1… cannot be opened)" in juniper-cascor's line
     (sops's own "failed to open … file: open KEY") and verify's key check
-    "SOPS_AGE_KEY_FILE=AGE-SECRET-KEY-1… does not exist" (pass 19b)."""
+    "SOPS_AGE_KEY_FILE=AGE-SECRET-KEY-1… does not exist"; `SOPS_AGE_KEY_CMD=KEY` the same through
+    sops's "failed to execute command KEY" (pass 19b)."""
     key = KEY_LINE.search(fleet.key_file.read_text(encoding="utf-8"))[0]
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", key)
+    if variable == "SOPS_AGE_KEY_CMD":  # set but empty: sops then names the command it failed to run
+        monkeypatch.setenv("SOPS_AGE_KEY_FILE", "")
+    monkeypatch.setenv(variable, key)
     result = rollout(command, "--manifest", fleet.manifest, "--repo", "juniper-cascor")
     out = result.stdout + result.stderr
     assert key[20:40] not in out.upper(), out
-    if command == "verify":
+    if command == "verify" and variable == "SOPS_AGE_KEY_FILE":  # the first problem is the one shown
         assert "SOPS_AGE_KEY_FILE holds a private key itself" in out, out
 
 
