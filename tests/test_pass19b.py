@@ -353,13 +353,17 @@ def test_a_private_key_put_in_sops_age_key_file_is_never_printed(
     "SOPS_AGE_KEY_FILE=AGE-SECRET-KEY-1… does not exist"; `SOPS_AGE_KEY_CMD=KEY` the same through
     sops's "failed to execute command KEY" (pass 19b)."""
     key = KEY_LINE.search(fleet.key_file.read_text(encoding="utf-8"))[0]
-    if variable == "SOPS_AGE_KEY_CMD":  # set but empty: sops then names the command it failed to run
+    if (
+        variable == "SOPS_AGE_KEY_CMD"
+    ):  # set but empty: sops then names the command it failed to run
         monkeypatch.setenv("SOPS_AGE_KEY_FILE", "")
     monkeypatch.setenv(variable, key)
     result = rollout(command, "--manifest", fleet.manifest, "--repo", "juniper-cascor")
     out = result.stdout + result.stderr
     assert key[20:40] not in out.upper(), out
-    if command == "verify" and variable == "SOPS_AGE_KEY_FILE":  # the first problem is the one shown
+    if (
+        command == "verify" and variable == "SOPS_AGE_KEY_FILE"
+    ):  # the first problem is the one shown
         assert "SOPS_AGE_KEY_FILE holds a private key itself" in out, out
 
 
