@@ -155,8 +155,11 @@ def generate_key_file(path: Path, *, now: datetime | None = None) -> str:
     identity = x25519.Identity.generate()
     public = str(identity.to_public())
     text = f"# created: {_rfc3339(now)}\n# public key: {public}\n{identity}\n"
-    if path.exists() or path.is_symlink():
-        raise _exists(path)
+    try:
+        if path.exists() or path.is_symlink():
+            raise _exists(path)
+    except OSError as exc:  # a folder on the way the user may not search
+        raise RolloutError(f"cannot create {path}: {exc.strerror or exc}") from None
     try:
         _make_private_dirs(path.parent)
         _publish(path, text.encode())

@@ -66,8 +66,14 @@ def _never_in_a_work_tree(path: Path) -> None:
         pass
     folder = Path(os.path.abspath(path)).parent
     for top in (folder, *folder.parents):
-        if (top / ".git").exists():
-            break
+        try:
+            if (top / ".git").exists():
+                break
+        except OSError as err:  # a folder the user may not search (PermissionError)
+            raise RolloutError(
+                f"--key-file {path}: cannot look inside {top} ({err.strerror or err}); give a path in "
+                "a folder you can read"
+            ) from None
     else:
         return
     rel = os.path.relpath(os.path.abspath(path), top)
