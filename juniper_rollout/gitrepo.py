@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import fcntl
+import functools
 import hashlib
 import os
 import re
@@ -30,6 +31,7 @@ from pathlib import Path
 import git
 import gitdb
 from git.objects.fun import tree_entries_from_data, tree_to_stream
+from git.objects.util import parse_date
 from gitdb.base import IStream
 
 from juniper_rollout import proctree
@@ -199,18 +201,79 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
         raise RepoError(
             f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)"
         )
+    partial = _partial_clone(dotgit)
     try:
-        repo = git.Repo(
-            path, odbt=git.GitCmdObjectDB if _partial_clone(dotgit) else InProcessObjects
-        )
+        repo = git.Repo(path, odbt=git.GitCmdObjectDB if partial else InProcessObjects)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise RepoError(
             f"{path} is not a git repository (run `git clone` there, or fix `path:`)"
         ) from None
     try:
-        yield repo
+        if partial:
+            # pass 19a: git fetches a partial clone's missing objects from origin by itself, as GitPython's
+            # git reads them: with no prompt and git's low-speed limit, as every git the tool runs against
+            # a remote, and stopped after LAZY_FETCH_TIMEOUT (a git:// or ssh:// origin that accepts and
+            # never answers held plan for ever); the read then fails in one line (refreader.guarded)
+            repo.git.update_environment(**NO_PROMPT)
+            with _lazy_fetches_bounded(path):
+                yield repo
+        else:
+            yield repo
     finally:
         repo.close()
+
+
+LAZY_FETCH_TIMEOUT = 600.0  # seconds a partial clone's own fetch of missing objects may take
+
+
+@contextmanager
+def _lazy_fetches_bounded(clone: Path) -> Iterator[None]:
+    """While it lasts, a `git fetch` that a git run by this process started in ``clone`` (a partial
+    clone fetching the objects it lacks) is killed with its children (ssh) once it has run
+    LAZY_FETCH_TIMEOUT seconds, and any still running when it ends (a Ctrl-C or SIGTERM stopped the
+    read: the fetch ran on for ever, reparented to PID 1). The tool's own fetches are its direct
+    children, bound by their own limits, and never touched."""
+    import threading
+    import time
+
+    done = threading.Event()
+    me = os.getpid()
+
+    def watch() -> None:
+        seen: dict[int, float] = {}
+        while not done.wait(0.5):
+            now = time.monotonic()
+            for pid in _lazy_fetches(me, clone):
+                if now - seen.setdefault(pid, now) > LAZY_FETCH_TIMEOUT:
+                    proctree.kill_tree(pid)
+
+    watcher = threading.Thread(target=watch, name="lazy-fetch-limit", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        for pid in _lazy_fetches(me, clone):
+            proctree.kill_tree(pid)
+
+
+def _lazy_fetches(me: int, clone: Path) -> list[int]:
+    """`git fetch` processes below ``me`` working in ``clone`` whose parent is not ``me`` (started by a
+    git, not the tool)."""
+    found = []
+    top = os.path.realpath(clone)
+    for pid in proctree.descendants(me):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                parent = int(handle.read().rsplit(b")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                words = handle.read().split(b"\0")
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent != me and b"fetch" in words and (cwd == top or cwd.startswith(top + os.sep)):
+            found.append(pid)
+    return found
 
 
 def resolve(repo: git.Repo, branch: str) -> git.Commit | None:
@@ -784,17 +847,25 @@ def create_commit(repo: git.Repo, base: git.Commit, tree_sha: bytes, message: st
     signed = f"{body}{CHECK_TRAILER}{_digest(base.hexsha, tree.hexsha, body)}\n"
     who = git.Actor.committer(repo.config_reader())  # one identity, one moment: see _one_identity
     now = datetime.now(UTC).astimezone().replace(microsecond=0)
-    commit = git.Commit.create_from_tree(
+    when, offset = parse_date(now)
+    # always UTF-8, git's default, whatever `i18n.commitEncoding` says (pass 19a: GitPython's
+    # create_from_tree encodes the message in it: ISO-8859-1 there, and a message holding `→`, or the
+    # `…` of a re-key line, was "unexpected UnicodeEncodeError … a damaged repository?" and no branch)
+    commit = git.Commit(
         repo,
+        git.Commit.NULL_BIN_SHA,
         tree,
+        who,
+        when,
+        offset,
+        who,
+        when,
+        offset,
         signed,
-        parent_commits=[base],
-        head=False,
-        author=who,
-        committer=who,
-        author_date=now,
-        commit_date=now,
+        [base],
+        "UTF-8",
     )
+    commit.binsha = git.Commit._calculate_sha_(repo, commit)
     return commit
 
 
@@ -1747,6 +1818,7 @@ def clone_repo(url: str, path: Path) -> None:
     # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
     # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
     # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)
+    proctree.load()
     proc = subprocess.Popen(
         ["git", "clone", "-q", "--", stored, str(path)],
         env=env,
@@ -1754,6 +1826,9 @@ def clone_repo(url: str, path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        # pass 19a: and it dies with the tool: `kill -9` of bootstrap left git clone waiting on a
+        # silent git:// server for ever (reparented to PID 1, the URL's token in its environment)
+        preexec_fn=functools.partial(proctree.die_with_parent, os.getpid()),
     )
     try:
         _, said = proc.communicate(timeout=CLONE_TIMEOUT)

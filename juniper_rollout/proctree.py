@@ -154,6 +154,11 @@ def _prctl() -> Callable[..., int] | None:
         return None
 
 
+def load() -> None:
+    """Load what :func:`die_with_parent` calls, before a fork whose child calls it."""
+    _prctl()
+
+
 def die_with_parent(parent: int) -> None:
     """The kernel SIGKILLs this process when its parent dies (Linux's ``PR_SET_PDEATHSIG``); if the
     parent is already gone, exit now. Called in a forked worker (pool), and in each child

@@ -8,6 +8,7 @@ SopsErrors naming cause and fix.  Measurements: docs/SOPS_NOTES.md.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -278,13 +279,16 @@ def _run(
             env.pop(name)
     if env.get("SOPS_AGE_KEY_CMD") and keys.is_a_key(env["SOPS_AGE_KEY_CMD"]):
         env.pop("SOPS_AGE_KEY_CMD")  # sops: "failed to execute command KEY" (pass 19b)
+    proctree.load()  # the death signal's call, loaded before the fork: the child only makes it
     try:
         proc = subprocess.Popen(
             [sops_path(), *args],
             stdin=subprocess.PIPE,
             cwd=cwd,
             env=env,
-            preexec_fn=_bounded_memory,
+            # pass 19a: and it dies with the tool (`kill -9`), as every child proctree.run starts does:
+            # sops waiting on a FIFO at the default keys.txt ran on for ever, reparented to PID 1
+            preexec_fn=functools.partial(_in_the_child, os.getpid()),
             stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -311,6 +315,11 @@ def _run(
 # sops reads a key source whole: `SOPS_AGE_KEY_CMD="cat /dev/zero"` grew sops by gigabytes a second
 # until its 60 s limit (pass 6). Its real work (a 16 MB file at most) fits far below this.
 SOPS_MEMORY = 4 << 30
+
+
+def _in_the_child(parent: int) -> None:  # between fork and exec: no import, no lock
+    _bounded_memory()
+    proctree.die_with_parent(parent)
 
 
 def _bounded_memory() -> None:  # in the child, between fork and exec: no import, no lock

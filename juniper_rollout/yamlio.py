@@ -120,45 +120,35 @@ def _event_depth(text: str) -> tuple[bool, int | None, bool]:
     return False, None, False
 
 
-# a flow collection's brackets, and what holds brackets that nest nothing: a quoted text, a comment
-# (pass 18a: not after a `:`: `[a:' , [[[…]]] ']` is a plain `a:'` to YAML, and the nesting after it
-# was skipped as a quoted text; a quote after a JSON-like key's `:` is counted, at worst too deep)
-_BRACKETS = re.compile(
-    r"""(?:^|(?<=[\s\[{,]))(?:'(?:[^']|'')*'|"(?:[^"\\]|\\.)*")"""
-    r"|(?:^|(?<=\s))#[^\n]*|[\[{]|[\]}]",
-    re.M,
-)
-# a line that starts a block scalar (`run: |`, `- >-`): the lines indented below it are its text
-_BLOCK_SCALAR = re.compile(r"(?:^|[\s:?-])[|>][-+0-9]*[ \t]*(?:#.*)?\r?$")
+def _bracket_depth_line(text: str, *, say_errors: bool = False) -> int | None:
+    """The line where lists or mappings first nest past ``MAX_DEPTH`` as ruamel's own pure parser reads
+    ``text`` (the reader that follows a libyaml error), or None: its events are walked only until then,
+    so the nesting costs its scanner ``MAX_DEPTH`` levels at most, not the thousands it was given.
 
+    Pass 19a: this was a count of brackets that skipped quoted texts, comments and block scalars as a
+    pattern read them line by line; YAML reads `[x ' , [[[…]]] , 'q']` as a plain `x '` before the
+    nested lists, and a quoted text may go on over lines (pass 18a's open item): the nesting after
+    either was skipped, and ruamel's scanner took 5 s to say "too deep" with no line. The parser that
+    reads the text after this cannot be told apart from it. ``say_errors``: its error is raised in
+    ruamel's words and line (one pass for both, where the caller would parse again only to say it)."""
+    from ruamel.yaml import events
 
-_LINE_ENDS = re.compile(r"\r\n|\r|\n")
-
-
-def _bracket_depth_line(text: str) -> int | None:
-    """The line of the first ``[`` or ``{`` nested past ``MAX_DEPTH`` (quoted texts, comments and
-    block scalars skipped), or None: libyaml's count for a text it stopped reading before the end."""
-    depth, block = 0, -1  # block: the indentation of the line that opened a block scalar
-    # lines as YAML ends them: a lone CR too (pass 18a: `# c\r[[[…` was one comment line to this
-    # count, and 6,000 nested `[` after it went to ruamel's scanner: 3.4 s, no line)
-    for number, line in enumerate(_LINE_ENDS.split(text), start=1):
-        indent = len(line) - len(line.lstrip(" "))
-        if block >= 0:
-            if not line.strip() or indent > block:
-                continue
-            block = -1
-        for m in _BRACKETS.finditer(line):
-            char = m.group()
-            if char in "[{":
+    depth = 0
+    try:
+        for event in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
+            if isinstance(event, events.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return number
-            elif char in "]}":
-                depth = max(depth - 1, 0)
-        # a block scalar starts outside any flow collection only (pass 18a: `z: [a |` ended in `|`,
-        # and the more indented lines after it, nested `[` YAML reads on in the list, went uncounted)
-        if depth == 0 and _BLOCK_SCALAR.search(line):
-            block = indent
+                    mark = event.start_mark
+                    return mark.line + 1 if mark is not None else None
+            elif isinstance(event, events.CollectionEndEvent):
+                depth -= 1
+    except YAMLError as err:
+        if say_errors:
+            raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+        return None  # said by the reader that follows, in its words
+    except (RecursionError, *_VALUE_ERRORS):
+        return None
     return None
 
 
@@ -224,6 +214,12 @@ def load_roundtrip(text: str) -> Any:
     """Load with ruamel's round-trip loader, so every node knows its line (``.lc``)."""
     check_size(text)
     check_aliases(text)
+    return _roundtrip(text)
+
+
+def _roundtrip(text: str) -> Any:
+    """:func:`load_roundtrip` for a text ``check_size`` passed already (its nesting walk, after a
+    libyaml error, is a pass of ruamel's parser over the text: done once, pass 19a)."""
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
@@ -256,7 +252,7 @@ def load_with_lines(text: str) -> Any:
             return yaml.constructor.construct_document(node)
         except (YAMLError, RecursionError, *_VALUE_ERRORS):
             pass  # said by ruamel itself, below
-    return load_roundtrip(text)
+    return _roundtrip(text)
 
 
 # what libyaml may read otherwise than ruamel, found before composing: tabs, line breaks other than
@@ -428,10 +424,9 @@ def parse_events(text: str, *, pure: bool = False) -> list[Any]:
             raise YamlSyntaxError(_first_line(err), TOO_DEEP) from None
         # pass 17: libyaml stopped before a deep nesting ruamel's scanner would take seconds over
         # (the manifest's alias check reads it here first: 5.8 s for `x: [a:]` and 3,000 nested `[`)
-        line = _bracket_depth_line(text)
+        line = _bracket_depth_line(text, say_errors=True)  # in ruamel's words, as every YAML error
         if line is not None:
             raise YamlSyntaxError(line, TOO_DEEP) from None
-        _raise_as_ruamel_would(text)  # the same words as every other YAML error the tool reports
         raise YamlSyntaxError(_first_line(err), _explain(err)) from None
     if loader is not _PURE_LOADER and text.startswith("\ufeff"):
         _count_the_bom(events)
@@ -447,14 +442,6 @@ def _count_the_bom(events: list[Any]) -> None:
             setattr(
                 event, attr, pyyaml.Mark(mark.name, mark.index + 1, mark.line, mark.column, None, 0)
             )
-
-
-def _raise_as_ruamel_would(text: str) -> None:
-    try:
-        for _ in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
-            pass
-    except YAMLError as err:
-        raise YamlSyntaxError(_first_line(err), _explain(err)) from None
 
 
 _DUMPED: dict[
