@@ -91,6 +91,7 @@ TRACKED_ENV, ENV_IN_HISTORY, ENC_WITHOUT_SOPS, SOPS_RECIPIENTS = (
     "sops-recipients",
 )
 ENC_PLAINTEXT_VALUE = "plaintext-value-in-enc"
+SECRET_IN_MESSAGE = "secret-in-message"
 HAND_WRITTEN_HOOK, STALE_EXAMPLE_NAME = "hand-written-hook", "stale-example-name"
 RULES = (
     Rule(
@@ -137,6 +138,15 @@ RULES = (
         "remove it, put the value in the plaintext file and re-encrypt, and rotate it: it is in history.",
         "error",
         "8.0",
+    ),
+    Rule(
+        SECRET_IN_MESSAGE,
+        "SecretInCommitMessage",
+        "A commit or annotated tag message holds a secret",
+        "A message is history too, readable by everyone who can read the repository: rotate the "
+        "secret; rewriting that history is the owner's call.",
+        "error",
+        "7.5",
     ),
     Rule(
         SOPS_RECIPIENTS,
@@ -200,6 +210,9 @@ class Facts:
     note_history: tuple[tuple[str, str, str, bytes], ...] = ()
     # (notes ref, short sha, subject, path, blob) of every note ever added on a refs/notes/* ref's history
     notes_ref_history: tuple[tuple[str, str, str, str, bytes], ...] = ()
+    # (where, what) of each message of history holding a secret (`commit abc1234`, "the value on line
+    # 3 of the plaintext .env"): found by the edge, which reads the values; never the text itself
+    messages: tuple[tuple[str, str], ...] = ()
 
 
 # a git note's path in a notes tree: the annotated object's id, whole or split after 2 characters
@@ -455,6 +468,15 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
     ]
     out += _history(manifest, repo, facts)
     out += _enc_history(facts)
+    out += [
+        Finding(
+            SECRET_IN_MESSAGE,
+            ".",  # no file: the repository's history
+            f"the message of {where} holds {what}: it is history, readable by everyone who can "
+            "read the repository: rotate it (rewriting that history is the owner's call)",
+        )
+        for where, what in facts.messages
+    ]
     out += _outside_commits(manifest, repo, facts)
     out += _notes_on_a_branch(facts)
     out += _notes_removed(facts)

@@ -162,6 +162,9 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
             gitrepo.blobs_in_history(clone, audit.NOTE_PATHSPECS, skip=("refs/notes/*",))
         ),
         notes_ref_history=tuple(gitrepo.notes_refs_history(clone, audit.NOTE_PATHSPECS)),
+        messages=tuple(
+            leakguard.message_hits(repo, manifest.env_files, gitrepo.history_messages(clone))
+        ),
         outside=tuple(
             gitrepo.outside_commits(
                 clone, [*audit.plaintext_pathspecs(repo, manifest), ":(glob,icase)**/*.enc"]

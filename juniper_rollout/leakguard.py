@@ -20,6 +20,8 @@ import json
 import os
 import re
 import stat
+import threading
+import unicodedata
 from collections.abc import Callable, Collection, Iterable
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
@@ -30,7 +32,7 @@ from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
-from juniper_rollout.secretshape import may_be_secret
+from juniper_rollout.secretshape import carries_credential, may_be_secret, names_credential
 from juniper_rollout.yamlio import leaves
 
 MIN_VALUE = 8
@@ -45,6 +47,7 @@ class Value(NamedTuple):
     line: int
     value: bytes
     word: bool = False  # a run of letters and digits only its own value held: checked unless public
+    name: bytes = b""  # the variable it is bound to
 
 
 class Plaintext(NamedTuple):
@@ -58,6 +61,35 @@ class Plaintext(NamedTuple):
 # the guard checks, wherever it sits, unless it is public (the manifest, the shipped text, the repo's
 # committed files: `production`, `bookworm`, a host's name).
 _RUN = re.compile(rb"[A-Za-z0-9\x80-\xff]{%d,}" % MIN_VALUE)  # UTF-8's letters too (`Quillmärsh`)
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_COMMENTED_BINDING = re.compile(rb"(?:export[^\S\r\n]+)?[A-Za-z_][A-Za-z0-9_]*[^\S\r\n]*=")
+
+
+def _is_letter(char: str) -> bool:
+    """A letter or digit of any script, a combining mark (NFD's `e\u0301`), or a byte that is no UTF-8."""
+    return char.isalnum() or unicodedata.category(char)[0] == "M" or "\udc80" <= char <= "\udcff"
+
+
+def _runs(value: bytes) -> list[bytes]:
+    """The value's runs of ``MIN_VALUE`` or more bytes of letters and digits. Pass 19c: ``_RUN`` takes
+    every byte past ASCII for a letter's, so a no-break space, a dash or a curly quote glued two runs
+    into one (`app\u00a0Quillmarsh`) and the password after it was never a word of its own: a run
+    holding such bytes is split again at each character that is no letter, digit or mark."""
+    found = []
+    for run in _RUN.findall(value):
+        if not _NON_ASCII.search(run):
+            found.append(run)
+            continue
+        piece: list[str] = []
+        for char in [*run.decode("utf-8", "surrogateescape"), " "]:
+            if _is_letter(char):
+                piece.append(char)
+                continue
+            word = "".join(piece).encode("utf-8", "surrogateescape")
+            if len(word) >= MIN_VALUE:
+                found.append(word)
+            piece = []
+    return found
 
 
 def plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT) -> list[Value]:
@@ -77,7 +109,9 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
     names: set[bytes] = set()
     sources = [spec.source for spec in repo.encrypt]
     try:
-        top = sorted(name for name in os.listdir(repo.path) if env.is_plaintext(name))
+        # in any letter case, as in the folders below (pass 19c: a top-level `.ENV`, `Prod.ENV` or
+        # `.Env.Local`, which a case-insensitive file system loads as `.env`, was never read)
+        top = sorted(name for name in os.listdir(repo.path) if env.is_plaintext_in_any_case(name))
     except OSError:
         top = []
     # pass 16b: in the clone's folders too (`backend/.env.prod`, `deploy/staging.env`): a template
@@ -102,7 +136,14 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                 continue
         found: list[tuple[int, bytes, bytes]] = []
         for number, line in enumerate((data or b"").splitlines(), start=1):
-            if line.lstrip().startswith(b"#") or b"=" not in line:
+            if line.lstrip().startswith(b"#"):
+                # a binding commented out (`# DB_PASSWORD=old`, the last password kept "just in case")
+                # is as secret as the line it was, and sops encrypts comments (pass 19c: never read,
+                # so a template holding it was printed); other comments stay unread
+                line = line.lstrip().lstrip(b"#").lstrip()
+                if not _COMMENTED_BINDING.match(line):
+                    continue
+            if b"=" not in line:
                 continue
             name, _, raw = line.partition(b"=")
             found += [(number, name, value) for value in (raw.strip(), raw.strip().strip(b"\"'"))]
@@ -114,11 +155,11 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                 or not value.isalpha()
                 or len(value) >= PLAIN_WORD
             ):
-                out.append(Value(source, number, value))
+                out.append(Value(source, number, value, name=name.strip()))
                 checked.add(value)
         runs: dict[bytes, int] = {}
         for number, _, value in found:
-            for run in _RUN.findall(value):
+            for run in _runs(value):
                 runs.setdefault(run, number)
         words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
     return Plaintext(out + words, frozenset(names))
@@ -446,11 +487,8 @@ def check(
     )
     env = manifest.env_files if manifest is not None else envfiles.DEFAULT
     plain = read_plaintext_values(repo, env)
-    found = plain.values + [
-        value._replace(source=f"{value.source} of {name}")
-        for name, value in fleet
-        if name != repo.name
-    ]
+    named, fleet_index = _fleet_prepared(fleet) if fleet else ([], {})
+    found = plain.values + [value for name, value in named if name != repo.name]
     written = [f.after for f in files if f.after is not None]
     templates = (
         render.loaded_templates(manifest.templates)
@@ -459,9 +497,12 @@ def check(
     )
     values: list[Value] = []
     let_through: set[bytes] = set()
+    texts = [*written, *(text for _, text in templates)]
+    held = _held_words(_head_index(v.value for v in plain.values if v.word), texts)
+    if fleet_index:
+        held |= _held_words(fleet_index, texts)
     words = _unknown_words(
-        [v for v in found if v.word],
-        [*written, *(text for _, text in templates)],
+        [v for v in found if v.word and v.value in held],
         known
         + b"\n\0"
         + b"\n".join(plain.names)
@@ -476,7 +517,7 @@ def check(
             let_through.add(one.value)
         else:
             values.append(one)
-    for source, number, value, _ in values:
+    for source, number, value, *_ in values:
         for f in files:
             if f.after is not None and value in f.after:
                 if value in (f.before or b""):
@@ -486,7 +527,7 @@ def check(
                     f"{f.path} would contain the value on line {number} of the plaintext {source}; "
                     "nothing written (check the manifest's templates and vars)"
                 )
-    for source, number, word, _ in words:
+    for source, number, word, *_ in words:
         for f in files:
             if f.after is not None and word in f.after:
                 where = (
@@ -496,13 +537,13 @@ def check(
                 )
                 raise RepoError(
                     f"{f.path} would contain a word of the value on line {number} of the plaintext "
-                    f"{source} ({len(word)} letters and digits) {where}; nothing written (check the "
+                    f"{source} ({_letters(word)} letters and digits) {where}; nothing written (check the "
                     "manifest's templates and vars; if that word is no secret, write it anywhere in "
                     "the manifest, a comment will do)"
                 )
     kept = tuple(sorted(digest(v) for v in let_through if any(v in data for data in written)))
     # a template may reverse, slice or encode what it holds: so its source is checked too
-    for source, number, piece, is_word in [*values, *words]:
+    for source, number, piece, is_word, _ in [*values, *words]:
         for name, text in templates:
             if piece in text:
                 what = "a word of the value" if is_word else "the value"
@@ -514,36 +555,81 @@ def check(
     return kept
 
 
-def _found_in(words: list[Value], texts: list[bytes]) -> list[Value]:
-    """The ``words`` some text holds, in time linear in the texts: a word, a run of letters and digits,
-    sits inside one of the text's runs, where it is looked up by its first ``MIN_VALUE`` bytes (a
-    4 MB `.env` of random runs beside a 1 MB template took 48 s asking each word of each text)."""
-    by_head: dict[bytes, list[Value]] = {}
+def _letters(word: bytes) -> int:
+    """How many letters and digits ``word`` holds (8 full-width digits are 24 bytes)."""
+    return len(word.decode("utf-8", "surrogateescape"))
+
+
+# words sharing their first MIN_VALUE bytes past which each is searched for once per text
+SHARED_HEAD = 8
+
+
+def _head_index(words: Iterable[bytes]) -> dict[bytes, set[bytes]]:
+    """The words by their first ``MIN_VALUE`` bytes."""
+    by_head: dict[bytes, set[bytes]] = {}
     for word in words:
-        by_head.setdefault(word.value[:MIN_VALUE], []).append(word)
-    found: dict[int, Value] = {}
+        by_head.setdefault(word[:MIN_VALUE], set()).add(word)
+    return by_head
+
+
+def _held_words(by_head: dict[bytes, set[bytes]], texts: list[bytes]) -> set[bytes]:
+    """The words of ``by_head`` some text holds, in time linear in the texts: a word, a run of letters
+    and digits, sits inside one of the text's runs, where it is looked up by its first ``MIN_VALUE``
+    bytes (a 4 MB `.env` of random runs beside a 1 MB template took 48 s asking each word of each
+    text). Pass 19c: words sharing those bytes were each compared at every offset holding them (1,000
+    values `aaaaaaaa00001…` beside a 1 MB run of `a` took 114 s): past ``SHARED_HEAD`` words, each is
+    searched for once in the whole text instead (C's search: about 1 ms a word per MB)."""
+    held: set[bytes] = set()
     for text in texts:
+        searched: set[bytes] = set()  # the heads whose words were searched for in all of this text
         for run in _RUN.findall(text):
             for at in range(len(run) - MIN_VALUE + 1):
-                for word in by_head.get(run[at : at + MIN_VALUE], ()):
-                    if run.startswith(word.value, at):
-                        found[id(word)] = word
-    return [word for word in words if id(word) in found]
+                head = run[at : at + MIN_VALUE]
+                group = by_head.get(head)
+                if group is None or head in searched:
+                    continue
+                if len(group) > SHARED_HEAD:
+                    searched.add(head)
+                    held.update(v for v in group if v not in held and v in text)
+                else:
+                    held.update(v for v in group if run.startswith(v, at))
+    return held
+
+
+def _found_in(words: list[Value], texts: list[bytes]) -> list[Value]:
+    """The ``words`` some text holds (:func:`_held_words`)."""
+    held = _held_words(_head_index(w.value for w in words), texts)
+    return [word for word in words if word.value in held]
+
+
+_fleet_cache: dict[str, object] = {}
+_fleet_lock = threading.Lock()
+
+
+def _fleet_prepared(fleet: FleetValues) -> tuple[list[tuple[str, Value]], dict[bytes, set[bytes]]]:
+    """``fleet``'s values named "SOURCE of REPO", and its words' head index: made once per run, not
+    once per repo (pass 19c: each repo's check renamed and indexed the whole fleet, 3.9 s a repo for
+    60 repos of 2,000 values, a fleet's plan about 4 minutes of CPU, growing with the square)."""
+    with _fleet_lock:
+        if _fleet_cache.get("fleet") is not fleet:
+            named = [(name, v._replace(source=f"{v.source} of {name}")) for name, v in fleet]
+            index = _head_index(v.value for _, v in fleet if v.word)
+            _fleet_cache.clear()
+            _fleet_cache.update(fleet=fleet, named=named, index=index)
+        return _fleet_cache["named"], _fleet_cache["index"]  # type: ignore[return-value]
 
 
 def _unknown_words(
-    words: list[Value],
-    texts: list[bytes],
+    seen: list[Value],
     known: bytes,
     cleared: Collection[str],
     public: Public | None,
     let_through: set[bytes],
 ) -> list[Value]:
-    """The ``words`` found in ``texts`` (what is written, the templates' sources) that are not public:
-    not in ``known`` (the manifest, the shipped text, the names, the files' committed text), not
-    ``cleared`` by a saved plan, not held by the repo's committed files (``public``). The public ones
-    found are added to ``let_through``."""
-    seen = _found_in(words, texts)
+    """The words ``seen`` in what is written or in the templates' sources that are not public: not in
+    ``known`` (the manifest, the shipped text, the names, the files' committed text), not ``cleared``
+    by a saved plan, not held by the repo's committed files (``public``). The public ones are added
+    to ``let_through``."""
     if not seen:
         return []
     unknown = []
@@ -555,6 +641,39 @@ def _unknown_words(
     held = public([w.value for w in unknown]) if public is not None and unknown else set()
     let_through |= held
     return [w for w in unknown if w.value not in held]
+
+
+MESSAGE_CREDENTIAL = (
+    "a credential (a URL with a password, a known token shape, an HTTP Basic credential or an age "
+    "private key)"
+)
+
+
+def message_hits(
+    repo: RepoSpec, env: envfiles.EnvFiles, messages: Iterable[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """(where, what) for each message of history that holds a credential by its shape, or a value
+    of the clone's plaintext env files under a secret-looking name or shaped like a credential (a
+    `.env` pasted into a commit message: drift read history's files only). ``what`` never quotes."""
+    values = [
+        v
+        for v in plaintext_values(repo, env)
+        if not v.word
+        and (
+            may_be_secret(v.name.decode("utf-8", "replace"))
+            or carries_credential(v.value.decode("utf-8", "replace"))
+        )
+    ]
+    hits = []
+    for where, text in messages:
+        if names_credential(text) or AGE_KEY.search(text.encode("utf-8", "replace")):
+            hits.append((where, MESSAGE_CREDENTIAL))
+            continue
+        data = text.encode("utf-8", "replace")
+        held = next((v for v in values if v.value in data), None)
+        if held is not None:
+            hits.append((where, f"the value on line {held.line} of the plaintext {held.source}"))
+    return hits
 
 
 def check_age_keys(files: Iterable[FileChange]) -> None:

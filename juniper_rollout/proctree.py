@@ -28,6 +28,7 @@ def run(
     cwd: str | os.PathLike | None = None,
     keep: int | None = MAX_KEPT,
     stdin: bytes | None = None,
+    seam: bytes = b"",
 ) -> subprocess.CompletedProcess:
     """``subprocess.run(args, capture_output=True, text=True, …)``; on its time limit or any exception
     here (KeyboardInterrupt, a signal's handler) the process and all its descendants are killed first,
@@ -38,7 +39,11 @@ def run(
     files lost 1,101 of them from the middle, and the pull request's description said nothing).
 
     ``stdin``: what the process reads, at most ``PIPE_ROOM`` bytes, put in a pipe before it starts (no
-    thread, no file, and never on the command line, which ``ps`` shows every user)."""
+    thread, no file, and never on the command line, which ``ps`` shows every user).
+
+    ``seam``: put between the kept halves of a stream when bytes between them were dropped (pass 19c:
+    `git grep`'s output past ``MAX_KEPT`` joined the start of one line to the end of another, so a match
+    of a skipped file was read as a match of the path the line began with)."""
     _prctl()  # loaded before the fork: the child only calls it
     given = _pipe_holding(stdin) if stdin is not None else None
     try:
@@ -55,7 +60,7 @@ def run(
         if given is not None:
             os.close(given)
     try:
-        out, err = _bounded_output(proc, args, timeout, keep)
+        out, err = _bounded_output(proc, args, timeout, keep, seam)
     except BaseException:
         kill_tree(proc.pid)
         for stream in (proc.stdout, proc.stderr):  # never read again: a runaway could fill memory
@@ -92,7 +97,11 @@ def _pipe_holding(data: bytes) -> int:
 
 
 def _bounded_output(
-    proc: subprocess.Popen, args: list[str], timeout: float, keep: int | None = MAX_KEPT
+    proc: subprocess.Popen,
+    args: list[str],
+    timeout: float,
+    keep: int | None = MAX_KEPT,
+    seam: bytes = b"",
 ) -> tuple[bytes, bytes]:
     """Read ``proc``'s stdout and stderr to their end within ``timeout``, keeping at most ``MAX_KEPT``
     bytes of each (its start and its end: git puts the refs' verdicts last). Pass 13a: origin's
@@ -101,6 +110,7 @@ def _bounded_output(
     deadline = time.monotonic() + timeout
     half = keep // 2 if keep is not None else None
     kept: dict[int, list[bytearray]] = {}
+    dropped: set[int] = set()  # the streams whose kept halves are not contiguous
     with selectors.DefaultSelector() as selector:
         for stream in (proc.stdout, proc.stderr):
             assert stream is not None
@@ -126,17 +136,18 @@ def _bounded_output(
                 tail += chunk
                 if len(tail) > half:
                     del tail[: len(tail) - half]
+                    dropped.add(key.fd)
     left = deadline - time.monotonic()
     if left <= 0:
         raise subprocess.TimeoutExpired(args, timeout)
     proc.wait(timeout=left)
-    (out_head, out_tail), (err_head, err_tail) = (
-        kept[proc.stdout.fileno()],  # type: ignore[union-attr]
-        kept[proc.stderr.fileno()],  # type: ignore[union-attr]
-    )
+    joined = []
     for stream in (proc.stdout, proc.stderr):
+        fd = stream.fileno()  # type: ignore[union-attr]
+        head, tail = kept[fd]
+        joined.append(bytes(head + (seam if fd in dropped else b"") + tail))
         stream.close()  # type: ignore[union-attr]
-    return bytes(out_head + out_tail), bytes(err_head + err_tail)
+    return joined[0], joined[1]
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h

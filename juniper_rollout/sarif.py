@@ -24,6 +24,7 @@ from juniper_rollout.audit import (
     IN_SYNC,
     MISSING,
     RULES,
+    SECRET_IN_MESSAGE,
     Artifact,
     Finding,
     RepoAudit,
@@ -69,7 +70,7 @@ def to_sarif(audits: list[RepoAudit], roots: Mapping[str, Path]) -> dict[str, An
                     index[finding.id],
                     _finding_text(audit.name, finding),
                     finding.path,
-                    exists=finding.id != ENV_IN_HISTORY,
+                    exists=finding.id not in (ENV_IN_HISTORY, SECRET_IN_MESSAGE),
                 )
             )
     errors = [a for a in audits if a.error]
