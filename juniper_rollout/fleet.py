@@ -126,8 +126,18 @@ def _plan_at(
     return replace(plan, cleared=cleared)
 
 
-def _public(manifest: Manifest, repo: RepoSpec, clone, commit) -> leakguard.Public:
-    """Which words the repo's files at ``commit`` hold, its plaintext env files and ciphertext aside."""
+def _base_or_none(clone, repo: RepoSpec):
+    try:
+        return gitrepo.base_commit(clone, repo.base)
+    except RepoError:
+        return None
+
+
+def _public(manifest: Manifest, repo: RepoSpec, clone, commit) -> leakguard.Public | None:
+    """Which words the repo's files at ``commit`` hold, its plaintext env files and ciphertext aside
+    (None: no commit to ask, so no word is public)."""
+    if commit is None:
+        return None
     plaintext = is_plaintext_env(repo, manifest)
     return partial(
         gitrepo.committed_words, clone, commit, skip=lambda p: plaintext(p) or p.endswith(".enc")
@@ -179,7 +189,11 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
         repo,
         [a.change for a in result.artifacts if a.change is not None],
         _read_in_the_code(snap),
-        public=_public(manifest, repo, clone, commit),
+        # public text is the base's, whatever ref is audited: a contributor's branch committing a
+        # list of words made every one of them public to `drift --ref` (pass 19c)
+        public=_public(
+            manifest, repo, clone, commit if ref is None else _base_or_none(clone, repo)
+        ),
     )  # --diff prints what was rendered
     return result
 

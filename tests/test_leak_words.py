@@ -213,3 +213,21 @@ def test_a_line_of_a_multi_line_value_is_no_name_that_makes_its_words_public(tmp
         in result.stdout
     )
     assert WORD not in result.stdout + result.stderr
+
+
+def test_drift_of_a_contributors_branch_takes_public_words_from_the_base(tmp_path):
+    """`drift --ref BRANCH` asked that branch's commit which words are public: a branch committing a
+    list of words made each one public (pass 19c). Public text is the base's."""
+    manifest = _one_repo_with_a_template(
+        tmp_path, f"DEPLOY_REGION={WORD}\n".encode(), f"x {WORD}\n"
+    )
+    victim = tmp_path / "ws" / "victim"
+    git(victim, "checkout", "-q", "-b", "contrib")
+    (victim / "words.txt").write_text(f"{WORD}\n")
+    git(victim, "add", "words.txt")
+    git(victim, "commit", "-qm", "words")
+    git(victim, "checkout", "-q", "main")
+    result = rollout("drift", "--manifest", manifest, "--ref", "contrib", "--format", "json")
+    assert result.code == 1, result.stdout
+    assert "would contain a word of the value on line 1 of the plaintext .env" in result.stdout
+    assert WORD not in result.stdout + result.stderr
