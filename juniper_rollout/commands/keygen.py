@@ -17,6 +17,11 @@ def keygen(*, key_file: Path | None = None) -> int:
             "--key-file - would be a file named '-': the tool never prints a private key; pass a "
             "path (or leave --key-file out for where sops looks)"
         )
+    if key_file is not None and keys.holds_a_key(str(key_file)):  # pass 19b: a file named as a key
+        raise RolloutError(
+            "--key-file holds a private key itself, not a path (never shown): give the path of the "
+            "file to write (or leave --key-file out for where sops looks)"
+        )
     if key_file is not None:
         expanded, why = expand_home(str(key_file))
         if why is not None:  # pass 10a: "~nosuchuser/k.txt" was a traceback
