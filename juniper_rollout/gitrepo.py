@@ -152,6 +152,7 @@ def _sha256(dotgit: Path) -> bool:
             text=True,
             timeout=60,
             check=False,
+            preexec_fn=proctree.dies_with_us(),
         ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return False

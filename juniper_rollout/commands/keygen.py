@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from juniper_rollout import keys
+from juniper_rollout import keys, proctree
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.paths import expand_home, too_long
 
@@ -82,6 +82,7 @@ def _never_in_a_work_tree(path: Path) -> None:
             ["git", "-C", str(top), "check-ignore", "-q", "--no-index", "--", rel],
             capture_output=True,
             timeout=60,
+            preexec_fn=proctree.dies_with_us(),
         ).returncode
     except (OSError, subprocess.TimeoutExpired):
         ignored = 1
