@@ -51,6 +51,21 @@ def usage_line(err: Exception) -> str:
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s()'\"]+")
+# pass 19b: a PEM or OpenSSH private key (sops takes an ssh key as an age identity), its body up to its
+# END line or the end of the quoted piece (a message quotes it with !r: its line breaks as \n)
+_PEM_PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+    r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:(?:\\r)?\\n|\r?\n)*|[^'\"]*)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+# pass 19b: a `.env` pasted where a name was wanted (`--repo "$(cat .env)"`): each value of 8+ characters
+# after a NAME= (up to a blank or a quote: `!r` shows the line breaks as \n, so the rest goes with it)
+# (a path after `=`, as the tool's own "XDG_CONFIG_HOME=/… is relative" says it, is kept)
+_BINDING = re.compile(
+    r"(?<![\w.-])((?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*)(?![/~]|\.\.?/)([^\s'\"]{8,})"
+)
 
 
 def unechoed(message: str) -> str:
@@ -64,6 +79,8 @@ def unechoed(message: str) -> str:
     for url in _URL.findall(message):
         message = redact(message, url)
     message = AGE_PRIVATE_KEY.sub("***", message)
+    message = _PEM_PRIVATE_KEY.sub("***", message)
+    message = _BINDING.sub(lambda found: found[1] + "***", message)
     words = {w.strip("()'\",:;") for w in message.split()}
     for word in sorted(words, key=len, reverse=True):
         if len(word) >= 8 and "***" not in word and names_credential(word):

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from juniper_rollout import proctree
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.urls import is_loopback, is_slug, strip_userinfo
 
@@ -80,6 +81,7 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
                 capture_output=True,
                 text=True,
                 timeout=20,
+                preexec_fn=proctree.dies_with_us(),
             )
         except (OSError, subprocess.TimeoutExpired):
             out = None

@@ -152,6 +152,7 @@ def _sha256(dotgit: Path) -> bool:
             text=True,
             timeout=60,
             check=False,
+            preexec_fn=proctree.dies_with_us(),
         ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -1428,9 +1429,11 @@ def origin_once_held(repo: git.Repo) -> list[str]:
     """Every commit a remote-tracking ref once pointed at, by its reflog (``logs/refs/remotes/``:
     each fetch and push records what origin held): a `.env` pushed, then force-pushed away, is no
     longer on any ref, but origin served it (the host keeps it, reachable by its id) and the clone
-    still has it until the reflog expires (90 days by default). Local-only commits (an amend before
-    any push) are in the local branches' reflogs, not read. Newest last, at most ``ORIGIN_ONCE_HELD``."""
-    found: dict[str, None] = {}
+    still has it until git expires that reflog entry: 30 days for a commit no ref reaches
+    (`gc.reflogExpireUnreachable`), at the next `git gc` (pass 19b measured it). Local-only commits
+    (an amend before any push) are in the local branches' reflogs, not read. Newest last, at most
+    ``ORIGIN_ONCE_HELD``."""
+    found: dict[str, int] = {}  # commit -> the newest time a reflog line names it
     root = Path(repo.common_dir) / "logs" / "refs" / "remotes"
     for top, _dirs, files in os.walk(root):
         for name in files:
@@ -1443,11 +1446,19 @@ def origin_once_held(repo: git.Repo) -> list[str]:
             except OSError:
                 continue
             for line in text.decode("ascii", "replace").splitlines():
+                # pass 19b: newest by each line's time, across all the refs' files: kept in the order
+                # the folder lists them, a busy origin/* read after origin/feat pushed its force-pushed
+                # `.env.local` out of the 5,000 (drift "0 findings")
+                when = _REFLOG_TIME.search(line)
+                stamp = int(when.group(1)) if when else 0
                 for sha in line.split(" ", 2)[:2]:
                     if re.fullmatch(r"[0-9a-f]{40}", sha) and sha.strip("0"):
-                        found.pop(sha, None)
-                        found[sha] = None
-    return list(found)[-ORIGIN_ONCE_HELD:]
+                        found[sha] = max(stamp, found.get(sha, stamp))
+    return sorted(found, key=found.__getitem__)[-ORIGIN_ONCE_HELD:]
+
+
+# a reflog line: OLD NEW NAME <EMAIL> SECONDS ZONE<TAB>MESSAGE
+_REFLOG_TIME = re.compile(r"> (\d+) [+-]\d{4}(?:\t|$)")
 
 
 def lfs_tracked(

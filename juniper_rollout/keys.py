@@ -33,6 +33,31 @@ MAX_KEY_BYTES = 1_000_000  # an age key file of a thousand keys is under 100 KB
 _KEYS_TXT = ("sops", "age", "keys.txt")
 
 
+def holds_a_key(value: str) -> bool:
+    """``value`` (what should be a path) holds a private key itself: an age one, or a PEM/OpenSSH one
+    (pass 19b: ``export SOPS_AGE_KEY_FILE=AGE-SECRET-KEY-1…``, the key where its file was meant, was
+    printed in plan's and verify's lines, and keygen wrote a new key into a file named as the old)."""
+    from juniper_rollout.secretshape import AGE_PRIVATE_KEY
+
+    return bool(AGE_PRIVATE_KEY.search(value) or "PRIVATE KEY-----" in value.upper())
+
+
+def is_a_key(value: str) -> bool:
+    """``value`` (what should be a command) is a private key and nothing else (`SOPS_AGE_KEY_CMD=KEY`:
+    sops said "failed to execute command KEY"); a command that prints one (`echo KEY`) is left alone."""
+    from juniper_rollout.secretshape import AGE_PRIVATE_KEY
+
+    text = value.strip()
+    return bool(AGE_PRIVATE_KEY.fullmatch(text) or text.upper().startswith("-----BEGIN"))
+
+
+def key_in_place_of_a_path(name: str) -> str:
+    return (
+        f"{name} holds a private key itself, not the path of a file (never shown): put the key in "
+        "SOPS_AGE_KEY, or in a file that variable names"
+    )
+
+
 def default_key_file(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
     """The key file sops reads: $SOPS_AGE_KEY_FILE, else ``<user config dir>/sops/age/keys.txt``.
 
@@ -44,6 +69,8 @@ def default_key_file(env: Mapping[str, str] | None = None, platform: str | None 
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
     if env.get(KEY_FILE_ENV):
+        if holds_a_key(env[KEY_FILE_ENV]):
+            raise RolloutError(key_in_place_of_a_path(KEY_FILE_ENV))
         if env[KEY_FILE_ENV].startswith("~"):
             raise RolloutError(_tilde(env[KEY_FILE_ENV]))
         return Path(env[KEY_FILE_ENV])
@@ -244,6 +271,9 @@ def find_age_keys(
     ssh: list[str] = []
     home = env.get("HOME", "")
     ssh_paths = [env[SSH_KEY_FILE_ENV]] if SSH_KEY_FILE_ENV in env else []
+    if ssh_paths and holds_a_key(ssh_paths[0]):
+        problems.append(key_in_place_of_a_path(SSH_KEY_FILE_ENV))
+        ssh_paths = []
     ssh_paths += [os.path.join(home, ".ssh", n) for n in ("id_ed25519", "id_rsa")] if home else []
     for index, path in enumerate(ssh_paths):
         explicit = index == 0 and SSH_KEY_FILE_ENV in env
@@ -275,7 +305,9 @@ def find_age_keys(
 
     if KEY_ENV in env:
         take("$SOPS_AGE_KEY", env[KEY_ENV], None)
-    if KEY_FILE_ENV in env:
+    if KEY_FILE_ENV in env and holds_a_key(env[KEY_FILE_ENV]):
+        take(f"${KEY_FILE_ENV}", None, key_in_place_of_a_path(KEY_FILE_ENV))
+    elif KEY_FILE_ENV in env:
         value = env[KEY_FILE_ENV]
         text, error = _read_key_file(cwd / value if value else None, value, loose)
         if error is not None:
@@ -285,7 +317,14 @@ def find_age_keys(
                 else f"{KEY_FILE_ENV}={value} {error}: fix it, or unset it"
             )
         take(value or "$SOPS_AGE_KEY_FILE (empty)", text, error)
-    if KEY_CMD_ENV in env:
+    if KEY_CMD_ENV in env and is_a_key(env[KEY_CMD_ENV]):
+        take(
+            "$SOPS_AGE_KEY_CMD",
+            None,
+            f"{KEY_CMD_ENV} holds a private key itself, not a command (never shown): put the key in "
+            "SOPS_AGE_KEY, or a command that prints it in SOPS_AGE_KEY_CMD",
+        )
+    elif KEY_CMD_ENV in env:
         text, error = _run_key_cmd(env[KEY_CMD_ENV], env, cwd)
         take("$SOPS_AGE_KEY_CMD", text, error)
     try:

@@ -567,8 +567,10 @@ class _Validator(_Reader):
 
     def _workspace(self, top: Mapping, here: Path) -> Path:
         if self.workspace_override is not None:
+            self._no_secret(str(self.workspace_override), "--workspace")
             return self._resolved(self.workspace_override, "--workspace", None)
         if self.env.get("JUNIPER_WORKSPACE"):
+            self._no_secret(self.env["JUNIPER_WORKSPACE"], "$JUNIPER_WORKSPACE")
             return self._resolved(
                 self._home(self.env["JUNIPER_WORKSPACE"], "$JUNIPER_WORKSPACE", None),
                 "$JUNIPER_WORKSPACE",
@@ -576,6 +578,18 @@ class _Validator(_Reader):
             )
         line = self.key_line(top, "workspace") if "workspace" in top else None
         return self._resolved(here / top.get("workspace", ".."), "workspace", line)
+
+    def _no_secret(self, typed: str, what: str) -> None:
+        """A workspace typed as a key or token is refused before any repo is read (pass 19b: each repo's
+        line, "no clone at WORKSPACE/NAME", printed an OpenSSH private key pasted as `--workspace`)."""
+        from juniper_rollout.secretshape import AGE_PRIVATE_KEY, names_credential
+
+        if AGE_PRIVATE_KEY.search(typed) or names_credential(typed):
+            raise self.fail(
+                None,
+                f"{what} holds a private key, a token or a URL with a password, not a folder; nothing "
+                "read (give the folder that holds the clones)",
+            )
 
     def _resolved(self, path: Path, what: str, line: int | None) -> Path:
         """``path.resolve()``; a symlink loop on the way is one line (Python raises RuntimeError); a

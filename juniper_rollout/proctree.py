@@ -170,6 +170,13 @@ def load() -> None:
     _prctl()
 
 
+def dies_with_us() -> Callable[[], None]:
+    """A ``preexec_fn`` for a child started outside :func:`run`: it dies with this process (every
+    process the tool starts does; ``tests/test_children_die.py`` reads the code for the calls)."""
+    _prctl()  # loaded before the fork: the child only calls it
+    return functools.partial(die_with_parent, os.getpid())
+
+
 def die_with_parent(parent: int) -> None:
     """The kernel SIGKILLs this process when its parent dies (Linux's ``PR_SET_PDEATHSIG``); if the
     parent is already gone, exit now. Called in a forked worker (pool), and in each child

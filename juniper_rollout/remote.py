@@ -65,6 +65,7 @@ def redact_origin(path: Path, text: str) -> str:
         text=True,
         errors="replace",  # decoded as git's messages are (proctree.run): a Latin-1 URL (pass 12a)
         env={**os.environ, **TOOL_ENV},
+        preexec_fn=proctree.dies_with_us(),
     ).stdout
     return redact(text, *origin_urls(found))
 

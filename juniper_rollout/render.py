@@ -94,6 +94,25 @@ def _credential_file(parts: list[str]) -> bool:
     )
 
 
+def _hidden(parts: list[str]) -> str | None:
+    """The first hidden file or folder name (``.vault-token``, ``.cargo``) among ``parts``, or None."""
+    return next((p for p in parts if p.startswith(".") and p not in (".", "..")), None)
+
+
+def _holds_credential_folders(root: str) -> str | None:
+    """The user's home or config folder when ``root`` is it or a folder above it, else None: its
+    files are every tool's credentials, most under hidden names, some not (`~/.config/gcloud/…`)."""
+    home = os.path.expanduser("~")
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    for place in (home, config):
+        if not os.path.isabs(place):
+            continue
+        real = os.path.realpath(place)
+        if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+            return real
+    return None
+
+
 class ConfinedLoader(FileSystemLoader):
     """Templates from inside the templates folder only: no ``..``, no symlink leading out of it,
     regular files only (a FIFO would hang), never a file holding an age private key."""
@@ -177,6 +196,23 @@ class ConfinedLoader(FileSystemLoader):
             raise SecurityError(
                 f"{template} is named like a credentials file (.netrc, .pgpass, .aws/credentials, "
                 ".docker/config.json, …); it cannot be a template"
+            )
+        # pass 19b: the name list above is open-ended (`.vault-token`, `.cargo/credentials.toml`, podman's
+        # `.config/containers/auth.json`, gcloud's application_default_credentials.json, `.m2/settings.xml`,
+        # … rendered with `templates:` a home): tools keep their state and credentials under hidden names,
+        # and a templates folder that is a home or config folder (or above one) holds them all
+        hidden = _hidden(pieces) or _hidden(inside)
+        if hidden is not None:
+            raise SecurityError(
+                f"{template} is under the hidden name {hidden} (where programs keep their state and "
+                "credentials); it cannot be a template: rename it without the leading dot (the file "
+                "it renders can still be named so)"
+            )
+        above = _holds_credential_folders(self.root)
+        if above is not None:
+            raise SecurityError(
+                f"the templates folder {self.root} holds {above} (your programs' settings and "
+                "credentials); templates come from a folder of their own: check the manifest's templates:"
             )
         mtime = info.st_mtime
         self.loaded[template] = data
@@ -751,15 +787,20 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
         ) from None
     except TemplateSyntaxError as err:
         message = _unquoted(manifest, err.message or "")
+        # pass 19b: the template the error is in (an included one's line was said to be the includer's)
+        inner = err.name if isinstance(err.name, str) and err.name else name
+        through = f" (through {name!r})" if inner != name else ""
         raise ManifestError(
-            where, line, f"template {name}:{err.lineno}: {message} (fix the template)"
+            where, line, f"template {inner}:{err.lineno}{through}: {message} (fix the template)"
         ) from None
     except TemplateError as err:
         message = _unquoted(manifest, " ".join(str(err).split()))
+        at = _template_at(manifest, err)  # pass 19b: an included template's undefined name, where
+        place = f"{at[0]}:{at[1]} (through {name!r})" if at and at[0] != name else repr(name)
         raise ManifestError(
             where,
             line,
-            f"template {name!r}: {message} (define it under the file's `vars:` or fix the template)",
+            f"template {place}: {message} (define it under the file's `vars:` or fix the template)",
         ) from None
     except ManifestError:
         raise
@@ -792,7 +833,11 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
 
 # a line of a plaintext env file (`NAME=value`, `export NAME=value`): a template holding one may be such a
 # file hard-linked into the templates folder, so the pieces of it Jinja's messages quote may be values
-_ASSIGNMENT = re.compile(rb"(?m)^[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=")
+# pass 19b: as python-dotenv reads a binding, not only an identifier at a line's start: a one-line `.env`
+# saved with a BOM (Notepad), a form feed, vertical tab or no-break space before the name, a quoted key
+# (`'DB_PASSWORD'=…`), a name holding `:` `+` or other letters (`DB:PASSWORD=`, `ПАРОЛЬ=`): Jinja's
+# "'PASSWORD' is undefined" was printed whole
+_ASSIGNMENT = re.compile(r"(?m)^\ufeff?\s*(?:export[^\S\r\n]+)?(?:'[^'\r\n]+'|[^=#\s]+)[^\S\r\n]*=")
 _QUOTED = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 
 
@@ -803,7 +848,9 @@ def _unquoted(manifest: Manifest, message: str) -> str:
     "Encountered unknown tag 'PASSWORD'": the leak guard reads rendered bytes, and nothing rendered).
     The line number still says where; Jinja's own words ('end of print statement') are kept."""
     sources = [
-        source for _, source in loaded_templates(manifest.templates) if _ASSIGNMENT.search(source)
+        source
+        for _, source in loaded_templates(manifest.templates)
+        if _ASSIGNMENT.search(source.decode("utf-8", "replace"))
     ]
     if not sources:
         return message

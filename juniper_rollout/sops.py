@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 
-from juniper_rollout import dotenv, proctree, sopsmeta
+from juniper_rollout import dotenv, keys, proctree, sopsmeta
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.sopsmeta import SopsMetadata, read_metadata  # noqa: F401 (the metadata parser lives in sopsmeta)
@@ -274,6 +274,11 @@ def _run(
             env[name] = os.path.abspath(env[name])
         if env.get(name) and _not_a_file(env[name]):  # a FIFO blocks sops, /dev/zero never ends:
             env.pop(name)  # skipped, as the tool's own key lookup skips it (pass 6)
+        # pass 19b: the key itself where its path was meant: sops's "failed to open … file: open KEY"
+        if env.get(name) and keys.holds_a_key(env[name]):
+            env.pop(name)
+    if env.get("SOPS_AGE_KEY_CMD") and keys.is_a_key(env["SOPS_AGE_KEY_CMD"]):
+        env.pop("SOPS_AGE_KEY_CMD")  # sops: "failed to execute command KEY" (pass 19b)
     proctree.load()  # the death signal's call, loaded before the fork: the child only makes it
     try:
         proc = subprocess.Popen(

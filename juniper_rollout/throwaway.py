@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from juniper_rollout import sops
+from juniper_rollout import proctree, sops
 from juniper_rollout.errors import RolloutError
 
 DUMMY_ENV = b"ROLLOUT_VERIFY_DUMMY=not-a-secret\n"
@@ -170,6 +170,7 @@ def git(repo: Path, *args: str, ok_codes: tuple[int, ...] = (0,)) -> str:
             text=True,
             timeout=TIMEOUT,
             check=False,
+            preexec_fn=proctree.dies_with_us(),
         )
     except FileNotFoundError:
         raise RolloutError("git not found: install git") from None
@@ -202,6 +203,8 @@ def _pre_commit(repo: Path, runs: list[tuple[str, list[str]]]) -> list[Run]:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            # pass 19b: verify's pre-commit runs outlived a kill -9 (or an OOM kill) of the tool
+            preexec_fn=proctree.dies_with_us(),
         )
         for hook, files in runs
     ]

@@ -271,6 +271,13 @@ def refuse_credential(option: str, value: str | None) -> None:
         raise RolloutError(
             f"{option} holds an age private key; nothing read (pass a branch, a tag or a commit id)"
         )
+    if value is not None and re.search(
+        r"[\x00-\x1f\x7f]|^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=", value
+    ):
+        raise RolloutError(  # pass 19b: `--ref "$(cat .env)"` was the run's title, values and all
+            f"{option} holds a line break or NAME=value text (a .env pasted?), which no ref name "
+            "holds; nothing read (pass a branch, a tag or a commit id)"
+        )
     if value is not None and names_credential(value):
         raise RolloutError(
             f"{option} holds a URL with a password or a token; nothing read (pass a branch, a tag or "

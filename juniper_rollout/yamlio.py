@@ -152,6 +152,54 @@ def _bracket_depth_line(text: str, *, say_errors: bool = False) -> int | None:
     return None
 
 
+# values a YAML file of a repo may hold once its aliases are expanded (a hand-written pre-commit config
+# or .sops.yaml holds hundreds); pass 19b: eight levels of `&aN [*aN-1 × 10]` (a YAML bomb) in a
+# contributor branch's .pre-commit-config.yaml took verify past 15 GB, and each pre-commit it ran 5 GB
+MAX_EXPANDED = 100_000
+_ALIAS_MARK = re.compile(r"(?:^|[\s\[\]{},:?-])\*[^\s\[\]{},]", re.M)
+
+
+def check_aliases(text: str, limit: int = MAX_EXPANDED) -> None:
+    """YamlSyntaxError, at the line of the alias that goes past it, when ``text``'s aliases expand to
+    more than ``limit`` values: the count is kept per anchor from libyaml's events, nothing expanded."""
+    if not _ALIAS_MARK.search(text):
+        return
+    try:
+        events = parse_events(text)
+    except YamlSyntaxError:
+        return  # not YAML: the loader says so, in its words
+    sizes: dict[str, int] = {}
+    open_nodes: list[list[Any]] = []  # [anchor, values so far] of each collection being read
+    total = 0
+    for event in events:
+        kind = type(event).__name__
+        if kind in ("SequenceStartEvent", "MappingStartEvent"):
+            open_nodes.append([event.anchor, 1])
+            continue
+        if kind in ("SequenceEndEvent", "MappingEndEvent"):
+            anchor, size = open_nodes.pop()
+        elif kind == "ScalarEvent":
+            anchor, size = event.anchor, 1
+        elif kind == "AliasEvent":
+            anchor, size = None, sizes.get(event.anchor, 1)
+        else:
+            continue
+        if anchor:
+            sizes[anchor] = size
+        if open_nodes:
+            open_nodes[-1][1] += size
+            size = open_nodes[-1][1]
+        else:
+            total += size
+            size = total
+        if size > limit:
+            raise YamlSyntaxError(
+                event.start_mark.line + 1,
+                f"its aliases (*name) expand to more than {limit:,} values (a YAML bomb?): "
+                "write the repeated values out",
+            )
+
+
 def first_alias_line(text: str) -> int | None:
     """The line of the first alias (``*name``), or None. Aliases are how YAML bombs expand."""
     if "*" not in text:
@@ -165,6 +213,7 @@ def first_alias_line(text: str) -> int | None:
 def load_roundtrip(text: str) -> Any:
     """Load with ruamel's round-trip loader, so every node knows its line (``.lc``)."""
     check_size(text)
+    check_aliases(text)
     return _roundtrip(text)
 
 
@@ -321,6 +370,7 @@ def leaves(*nodes: Any) -> Iterator[Any]:
 def load_plain(text: str) -> Any:
     """Load to plain Python data (dicts, lists, scalars), as pre-commit itself would see it."""
     check_size(text)
+    check_aliases(text)
     try:
         return YAML(typ="safe", pure=True).load(text)
     except YAMLError as err:

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from juniper_rollout import keys
+from juniper_rollout import keys, proctree
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.paths import expand_home, too_long
 
@@ -16,6 +16,11 @@ def keygen(*, key_file: Path | None = None) -> int:
         raise RolloutError(
             "--key-file - would be a file named '-': the tool never prints a private key; pass a "
             "path (or leave --key-file out for where sops looks)"
+        )
+    if key_file is not None and keys.holds_a_key(str(key_file)):  # pass 19b: a file named as a key
+        raise RolloutError(
+            "--key-file holds a private key itself, not a path (never shown): give the path of the "
+            "file to write (or leave --key-file out for where sops looks)"
         )
     if key_file is not None:
         expanded, why = expand_home(str(key_file))
@@ -77,6 +82,7 @@ def _never_in_a_work_tree(path: Path) -> None:
             ["git", "-C", str(top), "check-ignore", "-q", "--no-index", "--", rel],
             capture_output=True,
             timeout=60,
+            preexec_fn=proctree.dies_with_us(),
         ).returncode
     except (OSError, subprocess.TimeoutExpired):
         ignored = 1

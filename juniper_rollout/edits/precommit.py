@@ -24,7 +24,7 @@ from juniper_rollout.edits.splice import after_line, dash_column, line_start
 from juniper_rollout.edits.yamltree import Node, parse_tree
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.paths import PRECOMMIT
-from juniper_rollout.yamlio import YamlSyntaxError, dump_block, dump_flow
+from juniper_rollout.yamlio import YamlSyntaxError, check_aliases, dump_block, dump_flow
 
 PATH = PRECOMMIT
 
@@ -40,6 +40,10 @@ def _fail(line: int | None, message: str) -> PrecommitEditError:
 
 def load_data(text: str) -> Any:
     """The config as pre-commit itself loads it."""
+    try:
+        check_aliases(text)  # pass 19b: a YAML bomb, before pre-commit's loader shares it out
+    except YamlSyntaxError as err:
+        raise _fail(err.line, f"invalid YAML: {err}") from None
     try:
         return yaml_load(text)
     except (
