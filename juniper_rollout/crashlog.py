@@ -19,8 +19,12 @@ from pathlib import Path
 
 
 def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/juniper-rollout`` (default ``~/.cache/juniper-rollout``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """``$XDG_CACHE_HOME/juniper-rollout`` (default ``~/.cache/juniper-rollout``). A relative
+    ``XDG_CACHE_HOME`` is ignored, as the XDG base directory spec says: it meant a folder under
+    wherever the command ran, a clone's working tree among them (pass 19d)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "juniper-rollout"
 
 
@@ -69,13 +73,19 @@ def record(err: BaseException, context: str) -> Path | None:
     cannot be written (the one-line report stands alone then)."""
     try:
         folder = cache_dir()
+        if not folder.is_absolute():  # HOME itself relative: no folder of the user's to put it in
+            return None
         folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         path = folder / f"crash-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}.log"
-        with open(path, "x", encoding="utf-8") as handle:
-            handle.write(describe(err, context))
+        text = describe(err, context)
+        # a path git or Python handed over undecoded (a folder named in latin-1: surrogates) is
+        # written escaped: a UnicodeEncodeError here escaped the handler, and Python printed both
+        # tracebacks, the first one's message included (pass 19d)
+        with open(path, "x", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(text)
         return path
-    except OSError:
+    except Exception:  # the report of a crash never crashes: the one line stands alone then
         return None
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from juniper_rollout import proctree, reffiles
 from juniper_rollout.errors import RepoError
-from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, redact
+from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, redact, strip_userinfo
+from juniper_rollout.wording import shell_word
 
 TOOL_ENV = network_git_env()  # never wait for a password prompt, nor on a stalled server
 
@@ -210,11 +211,21 @@ def clone(url: str, path: Path) -> None:
             f"cannot make the folder {path.parent} for the clone: {err.strerror} (fix `path:`)"
         ) from None
     try:
-        stage = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.sync-"))
+        # the name's start only: a name near the 255-byte limit git clones into would make the
+        # folder's name too long for the file system (pass 19d)
+        stage = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name[:48]}.sync-"))
     except OSError as err:
+        if path.is_dir():  # an empty folder made for the clone, in a folder sync may not write to
+            # (pass 19d: git clones into it, sync said "fix `path:`")
+            raise RepoError(
+                f"cannot make a folder beside {path} in {path.parent} ({err.strerror}), where sync "
+                "clones before renaming the finished clone into place: clone into the empty folder "
+                f"yourself ({_clone_yourself(url, path)}), then run sync again"
+            ) from None
         raise RepoError(f"cannot clone into {path.parent}: {err.strerror} (fix `path:`)") from None
     staged = stage / path.name
     try:
+        _group_of_the_folder(stage, path, url)
         try:
             # stopped with its children, as fetch is (pass 16a: at the time limit, or a second
             # Ctrl-C, git alone was killed and its ssh ran on for ever; the limit's end was
@@ -232,17 +243,52 @@ def clone(url: str, path: Path) -> None:
         if out.returncode != 0:
             said = " ".join(out.stderr.replace(str(staged), str(path)).split())[:200]
             raise RepoError(f"git clone {url} failed: {said}")
-        _into_place(staged, path)
+        _into_place(staged, path, url)
     finally:
         shutil.rmtree(stage, ignore_errors=True)  # this run's own folder, whatever is left in it
 
 
-def _into_place(staged: Path, path: Path) -> None:
-    """Rename the finished clone to ``path``: absent, or an empty folder (its mode kept)."""
+def _clone_yourself(url: str, path: Path) -> str:
+    """The ``git clone`` that fills the empty folder ``path``, as one pasteable command (no
+    credentials: the manifest refuses them, a credential helper supplies them)."""
+    return f"`git clone {shell_word(strip_userinfo(url))} {shell_word(str(path))}`"
+
+
+def _group_of_the_folder(stage: Path, path: Path, url: str) -> None:
+    """The group an empty folder waiting at ``path`` gives what git writes into it, given to the
+    stage first (pass 19d): a team's folder (group ``team``, setgid) gave the clone the group of
+    the folder it was made in, and a folder kept to one group (mode 2770) then opened the clone to
+    the parent's group. Kept by the rename with :func:`_into_place`."""
     try:
-        os.chmod(staged, stat.S_IMODE(os.stat(path).st_mode))
+        waiting = os.stat(path)
+    except FileNotFoundError:
+        return
+    _set_group(stage, waiting.st_gid, path, url)
+    if waiting.st_mode & stat.S_ISGID:  # git's files and folders inherit the group, as in `path`
+        os.chmod(stage, 0o700 | stat.S_ISGID)
+
+
+def _set_group(folder: Path, gid: int, path: Path, url: str) -> None:
+    if os.stat(folder).st_gid == gid:
+        return
+    try:
+        os.chown(folder, -1, gid)
+    except OSError as err:
+        raise RepoError(
+            f"cannot give the clone the group of the empty folder {path} ({err.strerror}): clone "
+            f"into it yourself ({_clone_yourself(url, path)}), then run sync again"
+        ) from None
+
+
+def _into_place(staged: Path, path: Path, url: str) -> None:
+    """Rename the finished clone to ``path``: absent, or an empty folder (its group and mode kept)."""
+    try:
+        waiting = os.stat(path)
     except FileNotFoundError:
         pass
+    else:
+        _set_group(staged, waiting.st_gid, path, url)  # before the mode: chown may clear setgid
+        os.chmod(staged, stat.S_IMODE(waiting.st_mode))
     try:
         os.rename(staged, path)
     except OSError as err:
@@ -254,7 +300,7 @@ def _into_place(staged: Path, path: Path) -> None:
         if err.errno == errno.EBUSY:
             raise RepoError(
                 f"{path} is a mount point, which sync cannot rename a finished clone onto: "
-                f"clone into it yourself (`git clone URL {path}`), then run sync again"
+                f"clone into it yourself ({_clone_yourself(url, path)}), then run sync again"
             ) from None
         raise RepoError(f"cannot move the clone to {path}: {err.strerror}") from None
 

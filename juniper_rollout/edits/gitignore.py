@@ -39,10 +39,17 @@ def _spec(lines: list[str], paths: tuple[str, ...]) -> pathspec.GitIgnoreSpec | 
 
 class _TopLevel:
     """Which of ``paths`` (no ``/``) the lines ignore: the last line matching each decides, ignored
-    unless it starts with ``!``; read last to first, stopping when every path has its line."""
+    unless it starts with ``!``; read last to first, stopping when every path has its line. Read
+    twice: as git reads them with ``core.ignoreCase`` false (Linux) and true (a clone on macOS or
+    Windows, where `!.ENV` un-ignores `.env`: pass 19d)."""
 
     def __init__(self, lines: list[str], paths: tuple[str, ...]) -> None:
-        names = _names_for(paths)
+        self._names = _names_for(paths)
+        self._ignored = [self._read(lines, paths, fold) for fold in (False, True)]
+
+    @staticmethod
+    def _read(lines: list[str], paths: tuple[str, ...], fold: bool) -> int:
+        names = _names_for(paths, fold)
         wanted = names.mask(paths)
         decided = ignored = 0
         for line in reversed(lines):
@@ -53,10 +60,23 @@ class _TopLevel:
                     ignored |= hits
                 if decided == wanted:
                     break
-        self._names, self._ignored = names, ignored
+        return ignored
 
     def match_file(self, path: str) -> bool:
-        return bool(self._ignored & self._names.mask([path]))
+        """Ignored whatever the clone's ``core.ignoreCase``."""
+        mask = self._names.mask([path])
+        return all(ignored & mask for ignored in self._ignored)
+
+    def maybe_ignored(self, path: str) -> bool:
+        """Ignored with one ``core.ignoreCase`` or the other."""
+        mask = self._names.mask([path])
+        return any(ignored & mask for ignored in self._ignored)
+
+
+def _maybe_ignored(spec: pathspec.GitIgnoreSpec | _TopLevel, path: str) -> bool:
+    if isinstance(spec, _TopLevel):
+        return spec.maybe_ignored(path)
+    return spec.match_file(path)
 
 
 def _relevant(lines: list[str], paths: tuple[str, ...]) -> list[str]:
@@ -68,28 +88,31 @@ def _relevant(lines: list[str], paths: tuple[str, ...]) -> list[str]:
     the work is one short pass per line, and pathspec compiles at most one line per path."""
     if any("/" in p for p in paths):
         return lines
-    names = _names_for(paths)
-    wanted = names.mask(paths)
-    decided = 0
+    # the deciding lines with core.ignoreCase false and true (see _TopLevel): both are kept
+    both = [_names_for(paths, fold) for fold in (False, True)]
+    wanted = both[0].mask(paths)
+    decided = [0, 0]
     kept: list[str] = []
     for line in reversed(lines):
-        hits = names.matched(line) & wanted & ~decided
-        if hits:
+        hits = [
+            names.matched(line) & wanted & ~done for names, done in zip(both, decided, strict=True)
+        ]
+        if hits[0] or hits[1]:
             kept.append(line)
-            decided |= hits
-            if decided == wanted:
+            decided = [done | hit for done, hit in zip(decided, hits, strict=True)]
+            if decided[0] == decided[1] == wanted:
                 break
     kept.reverse()
     return kept
 
 
-def _names_for(paths: tuple[str, ...]) -> ignorematch.Names:
-    return _names(tuple(sorted({*paths, *_UNIVERSE})))
+def _names_for(paths: tuple[str, ...], fold: bool = False) -> ignorematch.Names:
+    return _names(tuple(sorted({*paths, *_UNIVERSE})), fold)
 
 
 @lru_cache(maxsize=16)
-def _names(paths: tuple[str, ...]) -> ignorematch.Names:
-    return ignorematch.Names(paths)
+def _names(paths: tuple[str, ...], fold: bool = False) -> ignorematch.Names:
+    return ignorematch.Names(paths, fold=fold)
 
 
 @lru_cache(maxsize=4096)
@@ -101,16 +124,30 @@ def _pattern(line: str) -> GitIgnoreSpecPattern | None:
         return None
 
 
+def lines(text: str) -> list[str]:
+    """The lines git reads from a ``.gitignore`` (``dir.c``: add_patterns_from_buffer): a UTF-8
+    byte order mark at the start skipped, split at ``\\n`` only (``str.splitlines`` also splits at
+    a lone ``\\r``, ``\\f``, ``\\v``, U+0085, U+2028...: a file with CR-only line ends is ONE line to
+    git, which then ignores nothing), one ``\\r`` before the ``\\n`` dropped, each pattern ending at
+    a NUL (git reads it as a C string)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    out = text.split("\n")
+    if out and not out[-1]:
+        out.pop()
+    return [(line[:-1] if line.endswith("\r") else line).split("\0", 1)[0] for line in out]
+
+
 def ignored(text: str, path: str) -> bool:
-    return _spec(text.splitlines(), (path,)).match_file(path)
+    return _spec(lines(text), (path,)).match_file(path)
 
 
 def problems(text: str, env: EnvFiles = DEFAULT) -> list[str]:
     """What is wrong with these ignore rules, as sentences (empty: all good)."""
     must_ignore, must_track = env.samples()
-    spec = _spec(text.splitlines(), (*must_ignore, *must_track))
+    spec = _spec(lines(text), (*must_ignore, *must_track))
     out = [f"{p} is not ignored" for p in must_ignore if not spec.match_file(p)]
-    out += [f"{p} is ignored" for p in must_track if spec.match_file(p)]
+    out += [f"{p} is ignored" for p in must_track if _maybe_ignored(spec, p)]
     return out
 
 
@@ -125,7 +162,7 @@ def needed_patterns(outside: str, env: EnvFiles = DEFAULT) -> tuple[str, ...]:
     must_ignore, _ = env.samples()
     # the lines that decide for every name asked about below, found in one reading of ``outside``
     kept = _relevant(
-        outside.splitlines(),
+        lines(outside),
         (*must_ignore, *(_sample(line) for line in env.gitignore_exceptions())),
     )
     spec = _spec(kept, must_ignore)
@@ -137,7 +174,7 @@ def needed_patterns(outside: str, env: EnvFiles = DEFAULT) -> tuple[str, ...]:
     exceptions = [
         line
         for line in env.gitignore_exceptions()
-        if _spec(kept, (_sample(line),)).match_file(_sample(line))
+        if _maybe_ignored(_spec(kept, (_sample(line),)), _sample(line))
         or _ignored_after(kept, adds, _sample(line))
     ]
     return (*adds, *exceptions)  # exceptions last: the last matching pattern wins
@@ -156,7 +193,7 @@ def _ignored_after(kept: list[str], adds: list[str], path: str) -> bool:
     """Whether ``path`` is ignored once ``adds`` follow the lines ``kept`` decide by."""
     if not adds:
         return False
-    return _spec([*kept, *adds], (path,)).match_file(path)
+    return _maybe_ignored(_spec([*kept, *adds], (path,)), path)
 
 
 def edit(
