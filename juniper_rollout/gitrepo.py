@@ -1404,7 +1404,9 @@ def history_messages(repo: git.Repo) -> list[tuple[str, str]]:
             env={"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull},
         )
         tags = repo.git.for_each_ref(
-            "refs/tags", "--format=%1e%(objecttype)%1f%(objectname:short)%1f%(contents)"
+            # the message, not its PGP signature block
+            "refs/tags",
+            "--format=%1e%(objecttype)%1f%(objectname:short)%1f%(contents:subject)%0a%0a%(contents:body)",
         )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None

@@ -32,7 +32,11 @@ from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
-from juniper_rollout.secretshape import carries_credential, may_be_secret, names_credential
+from juniper_rollout.secretshape import (
+    carries_credential,
+    holds_full_token,
+    may_be_secret,
+)
 from juniper_rollout.yamlio import leaves
 
 MIN_VALUE = 8
@@ -644,8 +648,8 @@ def _unknown_words(
 
 
 MESSAGE_CREDENTIAL = (
-    "a credential (a URL with a password, a known token shape, an HTTP Basic credential or an age "
-    "private key)"
+    "a credential (a known token at its issued length, a URL with a password, an HTTP Basic "
+    "credential or a private key)"
 )
 
 
@@ -666,7 +670,7 @@ def message_hits(
     ]
     hits = []
     for where, text in messages:
-        if names_credential(text) or AGE_KEY.search(text.encode("utf-8", "replace")):
+        if holds_full_token(text):
             hits.append((where, MESSAGE_CREDENTIAL))
             continue
         data = text.encode("utf-8", "replace")

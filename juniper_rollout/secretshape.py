@@ -128,6 +128,38 @@ _TOKEN = re.compile("|".join(s.in_value for s in TOKEN_SHAPES))
 _TOKEN_NAME = re.compile("|".join(s.as_name for s in TOKEN_SHAPES if s.as_name))
 
 
+# A token of its issued length anywhere in prose (a commit message): the name forms searched, and the
+# shapes that have none at their real length. Discovery's prefixes (`pypi-`, `-----BEGIN`) are too loose
+# for prose: `pypi-publish` is a GitHub action, and every signed tag holds a PGP signature block.
+_FULL_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9])(?:"
+    + "|".join(
+        [
+            *(s.as_name for s in TOKEN_SHAPES if s.as_name),
+            r"sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}",
+            r"xox[abposr]-[0-9A-Za-z-]{20,}",
+            r"glpat-[0-9A-Za-z_-]{20,}",
+            r"pypi-AgE[A-Za-z0-9_-]{50,}",
+            r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+        ]
+    )
+    + ")"
+)
+
+
+def holds_full_token(text: str) -> bool:
+    """True when ``text`` holds a known token at its issued length, a URL with a password, an HTTP
+    Basic credential or a private key block: what prose (a commit message) may hold, and what it
+    holds only by mistake."""
+    return bool(
+        _FULL_TOKEN.search(text)
+        or _PASSWORD_URL.search(text)
+        or _basic_credential(text)
+        or AGE_PRIVATE_KEY.search(text)
+    )
+
+
 def is_token_name(name: str) -> bool:
     """True when the whole identifier ``name`` is a known token (a credential pasted where a name goes)."""
     return _TOKEN_NAME.fullmatch(name) is not None

@@ -64,9 +64,23 @@ def test_a_token_in_an_annotated_tags_message_is_a_finding_named_by_the_tag_obje
 
 
 def test_ordinary_values_in_messages_are_no_finding(tmp_path):
-    """A value under a name that looks no secret (the environment's name) is everywhere in messages."""
+    """A value under a name that looks no secret (the environment's name) is everywhere in messages,
+    and so are a token's prefix in a name and a PGP block: the real Juniper repos' merges of
+    `chore/pypi-publish-packaging` and their signed tags were 37 false findings before the shapes
+    asked for a token's issued length."""
     manifest, repo = _victim(tmp_path)
     (repo / "app.py").write_text("print(1)\n")
     git(repo, "add", "app.py")
     git(repo, "commit", "-qm", "deploy to production\n\nAPP_ENV=production\n")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "Merge branch 'chore/pypi-publish-packaging'")
+    signature = "-----BEGIN PGP SIGNATURE-----\n\niQIzBAABCgAdFiEE\n-----END PGP SIGNATURE-----"
+    git(
+        repo,
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        f"bump pypa/gh-action-pypi-publish\n\n{signature}",
+    )
+    git(repo, "tag", "-a", "v0", "-m", f"baseline\n{signature}")
     assert _findings(manifest) == []
