@@ -115,6 +115,9 @@ def _plan_at(
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
         raise RepoError(obstacle)
+    committed = None
+    if mode == ON_TOP:  # compared with the tool's own branch: what is committed is the base's text
+        committed, _ = gitrepo.read_files(base, [f.path for f in plan.files if not f.secret])
     cleared = leakguard.check(
         manifest,
         repo,
@@ -122,6 +125,7 @@ def _plan_at(
         _read_in_the_code(snap),
         fleet,
         public=_public(manifest, repo, clone, base),
+        committed=committed,
     )
     return replace(plan, cleared=cleared)
 

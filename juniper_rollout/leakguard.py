@@ -22,7 +22,7 @@ import re
 import stat
 import threading
 import unicodedata
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
@@ -469,6 +469,7 @@ def check(
     fleet: FleetValues = (),
     cleared: Collection[str] | None = None,
     public: Public | None = None,
+    committed: Mapping[str, bytes] | None = None,
 ) -> tuple[str, ...]:
     """RepoError if a file the tool would write, diff or save holds a plaintext value (of this repo's
     plaintext env files, or of another repo's: ``fleet``) or an age key.
@@ -477,10 +478,18 @@ def check(
     manifest, already in the file's committed text, a word ``public`` says the repo's committed
     files hold): a saved plan keeps them, and its check at apply, which has neither the code's
     defaults nor the committed text, passes them as ``cleared`` (and reads no templates: the plan's
-    bytes are what is written)."""
+    bytes are what is written).
+
+    ``committed``: the files' text on the base, when what the plan compares with is the tool's own
+    unpushed rollout branch: a value an older check let onto that branch is no committed text (pass
+    19c: it planned again, and `--push` would publish it)."""
     files = [f for f in files if f.after is not None and not f.secret]
     if not files:
         return ()
+
+    def before(f: FileChange) -> bytes:
+        return (committed.get(f.path) if committed is not None else f.before) or b""
+
     check_age_keys(files)
     known = (
         _manifest_text(manifest)
@@ -511,7 +520,7 @@ def check(
         + b"\n\0"
         + b"\n".join(plain.names)
         + b"\n\0"
-        + b"\n\0".join(f.before or b"" for f in files),
+        + b"\n\0".join(before(f) for f in files),
         cleared or (),
         public,
         let_through,
@@ -524,7 +533,7 @@ def check(
     for source, number, value, *_ in values:
         for f in files:
             if f.after is not None and value in f.after:
-                if value in (f.before or b""):
+                if value in before(f):
                     let_through.add(value)
                     continue
                 raise RepoError(

@@ -231,3 +231,17 @@ def test_drift_of_a_contributors_branch_takes_public_words_from_the_base(tmp_pat
     assert result.code == 1, result.stdout
     assert "would contain a word of the value on line 1 of the plaintext .env" in result.stdout
     assert WORD not in result.stdout + result.stderr
+
+
+def test_a_word_on_the_tools_own_unpushed_branch_is_no_committed_text(tmp_path):
+    """Plan compares with the tool's own rollout branch while it sits on the base: a word an earlier
+    plan let through (public then) was taken as the file's committed text there, and planned again
+    once no longer public; `--push` would publish it (pass 19c). Committed text is the base's."""
+    manifest = _one_repo_with_a_template(tmp_path, f"DEPLOY_REGION={WORD}\n".encode(), f"x {WORD}\n")
+    cleared = manifest.read_text()
+    manifest.write_text(cleared + f"# {WORD} is no secret\n")
+    assert rollout("apply", "--manifest", manifest, "--yes").code == 0
+    victim = tmp_path / "ws" / "victim"
+    assert WORD in git(victim, "show", "chore/sops-age-rollout:NOTES.md")
+    manifest.write_text(cleared)  # no longer said to be public
+    _refused_as_a_word(rollout("plan", "--manifest", manifest))
