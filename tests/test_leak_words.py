@@ -237,7 +237,9 @@ def test_a_word_on_the_tools_own_unpushed_branch_is_no_committed_text(tmp_path):
     """Plan compares with the tool's own rollout branch while it sits on the base: a word an earlier
     plan let through (public then) was taken as the file's committed text there, and planned again
     once no longer public; `--push` would publish it (pass 19c). Committed text is the base's."""
-    manifest = _one_repo_with_a_template(tmp_path, f"DEPLOY_REGION={WORD}\n".encode(), f"x {WORD}\n")
+    manifest = _one_repo_with_a_template(
+        tmp_path, f"DEPLOY_REGION={WORD}\n".encode(), f"x {WORD}\n"
+    )
     cleared = manifest.read_text()
     manifest.write_text(cleared + f"# {WORD} is no secret\n")
     assert rollout("apply", "--manifest", manifest, "--yes").code == 0
