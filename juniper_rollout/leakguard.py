@@ -139,13 +139,16 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
             if data is None:
                 continue
         found: list[tuple[int, bytes, bytes]] = []
+        prose: list[tuple[int, bytes, bytes]] = []
         for number, line in enumerate((data or b"").splitlines(), start=1):
             if line.lstrip().startswith(b"#"):
                 # a binding commented out (`# DB_PASSWORD=old`, the last password kept "just in case")
                 # is as secret as the line it was, and sops encrypts comments (pass 19c: never read,
-                # so a template holding it was printed); other comments stay unread
+                # so a template holding it was printed); another comment's runs are words (`# old
+                # prod password: X`: pass 19c's open item), public ones let through as any word
                 line = line.lstrip().lstrip(b"#").lstrip()
                 if not _COMMENTED_BINDING.match(line):
+                    prose.append((number, b"", line))
                     continue
             if b"=" not in line:
                 continue
@@ -162,7 +165,7 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                 out.append(Value(source, number, value, name=name.strip()))
                 checked.add(value)
         runs: dict[bytes, int] = {}
-        for number, _, value in found:
+        for number, _, value in [*found, *prose]:
             for run in _runs(value):
                 runs.setdefault(run, number)
         words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]

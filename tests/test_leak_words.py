@@ -247,3 +247,17 @@ def test_a_word_on_the_tools_own_unpushed_branch_is_no_committed_text(tmp_path):
     assert WORD in git(victim, "show", "chore/sops-age-rollout:NOTES.md")
     manifest.write_text(cleared)  # no longer said to be public
     _refused_as_a_word(rollout("plan", "--manifest", manifest))
+
+
+def test_a_password_in_a_comment_of_the_env_is_checked_as_a_word(tmp_path):
+    """sops encrypts a `.env`'s comments with it: `# old prod password: X` is as secret as a value
+    (pass 19c's open item). Its runs are words; a comment's ordinary words the repo commits pass."""
+    dotenv = f"# old prod password: {WORD}\nAPP_ENV=dev\n".encode()
+    manifest = _one_repo_with_a_template(tmp_path, dotenv, f"x {WORD}\n")
+    _refused_as_a_word(rollout("plan", "--manifest", manifest))
+    ordinary = tmp_path / "ordinary"
+    ordinary.mkdir()
+    dotenv = b"# Database settings for the deployment\nAPP_ENV=dev\n"
+    text = "Database settings: see the deployment guide\n"
+    manifest = _one_repo_with_a_template(ordinary, dotenv, text, public=text)
+    assert rollout("plan", "--manifest", manifest).code == 0
