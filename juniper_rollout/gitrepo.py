@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import fcntl
-import functools
 import hashlib
 import os
 import re
@@ -1883,7 +1882,6 @@ def clone_repo(url: str, path: Path) -> None:
     # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
     # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
     # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)
-    proctree.load()
     proc = subprocess.Popen(
         ["git", "clone", "-q", "--", stored, str(path)],
         env=env,
@@ -1893,7 +1891,7 @@ def clone_repo(url: str, path: Path) -> None:
         start_new_session=True,
         # pass 19a: and it dies with the tool: `kill -9` of bootstrap left git clone waiting on a
         # silent git:// server for ever (reparented to PID 1, the URL's token in its environment)
-        preexec_fn=functools.partial(proctree.die_with_parent, os.getpid()),
+        preexec_fn=proctree.dies_with_us(),
     )
     try:
         _, said = proc.communicate(timeout=CLONE_TIMEOUT)

@@ -5,7 +5,6 @@ The private key never leaves the key file: nothing here prints or returns it.
 
 from __future__ import annotations
 
-import functools
 import os
 import shlex
 import stat
@@ -384,7 +383,6 @@ def _run_key_cmd(command: str, env: Mapping[str, str], cwd: Path) -> tuple[str |
         return None, f"{KEY_CMD_ENV} cannot be split into words (unbalanced quotes): fix it"
     if not args:
         return None, f"{KEY_CMD_ENV} is empty: set it to a command, or unset it"
-    proctree.load()
     try:
         proc = subprocess.Popen(
             args,
@@ -394,7 +392,7 @@ def _run_key_cmd(command: str, env: Mapping[str, str], cwd: Path) -> tuple[str |
             env=dict(env),
             cwd=cwd,
             # pass 19a: it dies with the tool (`kill -9` of verify left it waiting for ever)
-            preexec_fn=functools.partial(proctree.die_with_parent, os.getpid()),
+            preexec_fn=proctree.dies_with_us(),
         )
     except OSError as err:
         why = err.strerror or "cannot run"

@@ -44,7 +44,6 @@ def run(
     ``seam``: put between the kept halves of a stream when bytes between them were dropped (pass 19c:
     `git grep`'s output past ``MAX_KEPT`` joined the start of one line to the end of another, so a match
     of a skipped file was read as a match of the path the line began with)."""
-    _prctl()  # loaded before the fork: the child only calls it
     given = _pipe_holding(stdin) if stdin is not None else None
     try:
         proc = subprocess.Popen(
@@ -54,7 +53,7 @@ def run(
             stdin=given,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=functools.partial(die_with_parent, os.getpid()),
+            preexec_fn=dies_with_us(),
         )
     finally:
         if given is not None:
@@ -166,14 +165,15 @@ def _prctl() -> Callable[..., int] | None:
 
 
 def load() -> None:
-    """Load what :func:`die_with_parent` calls, before a fork whose child calls it."""
+    """Load what :func:`die_with_parent` calls, before a fork whose child calls it (for a
+    ``preexec_fn`` that does more, as sops' does; else :func:`dies_with_us`)."""
     _prctl()
 
 
 def dies_with_us() -> Callable[[], None]:
-    """A ``preexec_fn`` for a child started outside :func:`run`: it dies with this process (every
-    process the tool starts does; ``tests/test_children_die.py`` reads the code for the calls)."""
-    _prctl()  # loaded before the fork: the child only calls it
+    """A ``preexec_fn``: the child dies with this process (every process the tool starts does;
+    ``tests/test_children_die.py`` reads the code for the calls)."""
+    load()
     return functools.partial(die_with_parent, os.getpid())
 
 
