@@ -162,6 +162,7 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
     snap = snapshot(manifest, repo, clone, commit)
     paths = gitrepo.list_paths(commit)
     encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
+    plaintext = leakguard.read_plaintext_values(repo, manifest.env_files)  # read once, asked twice
     facts = audit.Facts(
         paths=tuple(paths),
         encrypted=encrypted,
@@ -176,9 +177,7 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
             gitrepo.blobs_in_history(clone, audit.NOTE_PATHSPECS, skip=("refs/notes/*",))
         ),
         notes_ref_history=tuple(gitrepo.notes_refs_history(clone, audit.NOTE_PATHSPECS)),
-        messages=tuple(
-            leakguard.message_hits(repo, manifest.env_files, gitrepo.history_messages(clone))
-        ),
+        messages=tuple(leakguard.message_hits(plaintext.values, gitrepo.history_messages(clone))),
         outside=tuple(
             gitrepo.outside_commits(
                 clone, [*audit.plaintext_pathspecs(repo, manifest), ":(glob,icase)**/*.enc"]
@@ -198,6 +197,7 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
         public=_public(
             manifest, repo, clone, commit if ref is None else _base_or_none(clone, repo)
         ),
+        plaintext=plaintext,
     )  # --diff prints what was rendered
     return result
 

@@ -473,6 +473,7 @@ def check(
     cleared: Collection[str] | None = None,
     public: Public | None = None,
     committed: Mapping[str, bytes] | None = None,
+    plaintext: Plaintext | None = None,
 ) -> tuple[str, ...]:
     """RepoError if a file the tool would write, diff or save holds a plaintext value (of this repo's
     plaintext env files, or of another repo's: ``fleet``) or an age key.
@@ -502,7 +503,8 @@ def check(
         + b"\n".join(a.encode("utf-8") for a in allowed if a)
     )
     env = manifest.env_files if manifest is not None else envfiles.DEFAULT
-    plain = read_plaintext_values(repo, env)
+    # ``plaintext``: the clone's values, when the caller read them already (drift's message scan)
+    plain = plaintext if plaintext is not None else read_plaintext_values(repo, env)
     named, fleet_index = _fleet_prepared(fleet) if fleet else ([], {})
     found = plain.values + [value for name, value in named if name != repo.name]
     written = [f.after for f in files if f.after is not None]
@@ -612,12 +614,6 @@ def _held_words(by_head: dict[bytes, set[bytes]], texts: list[bytes]) -> set[byt
     return held
 
 
-def _found_in(words: list[Value], texts: list[bytes]) -> list[Value]:
-    """The ``words`` some text holds (:func:`_held_words`)."""
-    held = _held_words(_head_index(w.value for w in words), texts)
-    return [word for word in words if word.value in held]
-
-
 _fleet_cache: dict[str, object] = {}
 _fleet_lock = threading.Lock()
 
@@ -666,14 +662,14 @@ MESSAGE_CREDENTIAL = (
 
 
 def message_hits(
-    repo: RepoSpec, env: envfiles.EnvFiles, messages: Iterable[tuple[str, str]]
+    plaintext: Iterable[Value], messages: Iterable[tuple[str, str]]
 ) -> list[tuple[str, str]]:
-    """(where, what) for each message of history that holds a credential by its shape, or a value
-    of the clone's plaintext env files under a secret-looking name or shaped like a credential (a
-    `.env` pasted into a commit message: drift read history's files only). ``what`` never quotes."""
+    """(where, what) for each message of history that holds a credential by its shape, or one of the
+    clone's ``plaintext`` values under a secret-looking name or shaped like a credential (a `.env`
+    pasted into a commit message: drift read history's files only). ``what`` never quotes."""
     values = [
         v
-        for v in plaintext_values(repo, env)
+        for v in plaintext
         if not v.word
         and (
             may_be_secret(v.name.decode("utf-8", "replace"))
