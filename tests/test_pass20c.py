@@ -1,0 +1,122 @@
+"""Pass 20c (issue 13 items 9-12 and the smaller ones, second adversarial pass): drift's history
+scan under the user's git settings, and bad input. Each test here fails without its fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import git, rollout
+from tests.test_adversary import run_cli
+
+FAKE = "OLD_API_TOKEN=fake-history-value-1234\n"  # committed plaintext: a fake, never the canary
+
+
+def orphan_commit(repo: Path, files: dict[str, str], message: str) -> str:
+    """A root commit (no parent) holding ``files``, on a branch of its own (plumbing only: the
+    clone's index and checkout are untouched)."""
+    env = dict(os.environ, GIT_INDEX_FILE=str(repo / ".git" / "pass20c-index"))
+
+    def run(*args: str, data: str | None = None) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args],
+            env=env,
+            input=data,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    for path, text in files.items():
+        blob = run("hash-object", "-w", "--stdin", data=text)
+        run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+    commit = run("commit-tree", "-m", message, run("write-tree"))
+    (repo / ".git" / "pass20c-index").unlink()
+    git(repo, "update-ref", "refs/heads/first-import", commit)
+    return commit
+
+
+def findings_by_path(stdout: str) -> dict[str, dict]:
+    return {f["path"]: f for f in json.loads(stdout)["repos"][0]["findings"]}
+
+
+# --- item 9: the history scan under the user's git settings -------------------------------------
+
+
+def test_drift_finds_plaintext_in_a_root_commit_whatever_log_showroot_says(fleet):
+    """`log.showRoot=false` (a user's git config) makes `git log` show no diff for a root commit: an
+    `.env.prod` and a plaintext `.env.enc` committed in a branch's first commit (an imported project,
+    an orphan branch) were "0 findings"."""
+    repo = fleet.repo("juniper-cascor")
+    first = orphan_commit(repo, {".env.prod": FAKE, ".env.enc": FAKE}, "import the old project")
+    git(repo, "config", "log.showRoot", "false")
+    result = rollout(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json"
+    )
+    found = findings_by_path(result.stdout)
+    assert found.get(".env.prod", {}).get("id") == "plaintext-env-in-history", found
+    assert first[:7] in found[".env.prod"]["message"]
+    assert found.get(".env.enc", {}).get("id") == "enc-without-sops", found
+    assert "fake-history-value" not in result.stdout
+
+
+def test_drift_finds_plaintext_in_history_with_literal_pathspecs_exported(fleet, monkeypatch):
+    """GIT_LITERAL_PATHSPECS=1 in the environment (a script's, a shell's) makes git read
+    `:(glob,icase)**/.env.*` as one file of that name: drift's history scan found nothing."""
+    repo = fleet.repo("juniper-cascor")
+    first = orphan_commit(repo, {"backend/.env.prod": FAKE}, "import the old project")
+    monkeypatch.setenv("GIT_LITERAL_PATHSPECS", "1")
+    result = run_cli(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--format", "json"
+    )
+    monkeypatch.delenv("GIT_LITERAL_PATHSPECS")
+    found = findings_by_path(result.stdout)
+    assert found.get("backend/.env.prod", {}).get("id") == "plaintext-env-in-history", (
+        found,
+        result.stderr,
+    )
+    assert first[:7] in found["backend/.env.prod"]["message"]
+
+
+# --- item 11: a hand-edited plan file is one line, never a crash log -----------------------------
+
+ML = "juniper-ml"
+BRANCH = "chore/sops-age-rollout"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("error", 7, '"error" must be a string or null'),
+        ("base_commit", 5, '"base_commit" must be a string'),
+        ("base", 5, '"base" must be a string'),
+        ("files", "abc", '"files" must be a list'),
+        ("cleared", 7, '"cleared" must be a list'),
+        ("name", ["juniper-ml"], 'repos[0]: "name" must be a string'),
+        ("content", 5, 'files[0]: "content" must be a string or null'),
+        ("content", "!!!", 'files[0]: "content" is not base64'),
+        ("secret", "yes", 'files[0]: "secret" must be true or false'),
+    ],
+)
+def test_a_saved_plan_with_a_field_of_the_wrong_type_is_one_line(
+    fleet, tmp_path, field, value, said
+):
+    """`"error": 7` in a hand-edited plan was "unexpected TypeError while running `rollout apply`"
+    with a crash log, `"base_commit": 5` "a damaged repository? run `git fsck`", `"base": 5` was
+    applied, `"files": "abc"` printed a Python exception's repr, and `"content": "!!!"` (not base64)
+    was read as an empty file."""
+    plan = tmp_path / "p.json"
+    assert rollout("plan", "-m", fleet.manifest, "--repo", ML, "--out", plan).code == 0
+    data = json.loads(plan.read_text())
+    target = data["repos"][0]["files"][0] if said.startswith("files[0]") else data["repos"][0]
+    target[field] = value
+    plan.write_text(json.dumps(data))
+    result = rollout("apply", plan, "-m", fleet.manifest, "--yes")
+    assert result.code == 1, result.stdout + result.stderr
+    assert "damaged plan file" in result.stderr and said in result.stderr, result.stderr
+    assert "Error" not in result.stderr and "crash" not in result.stderr
+    assert not git(fleet.repo(ML), "branch", "--list", BRANCH).strip()
