@@ -120,3 +120,37 @@ def test_a_saved_plan_with_a_field_of_the_wrong_type_is_one_line(
     assert "damaged plan file" in result.stderr and said in result.stderr, result.stderr
     assert "Error" not in result.stderr and "crash" not in result.stderr
     assert not git(fleet.repo(ML), "branch", "--list", BRANCH).strip()
+
+
+# --- smaller list: a failing include is told as what it is ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "said"),
+    [
+        (
+            "{% extends 'base.j2' %}{% block a %}{% include '../x' %}{% endblock %}\n",
+            "template 'notes.j2' includes '../x', which is not there",
+        ),
+        (
+            "{% include 'base.j2' %}{% import '../m' as m %}\n",
+            "template 'notes.j2' imports '../m', which is not there",
+        ),
+        (
+            "{%+ extends '../base' %}\n",
+            "template 'notes.j2' extends '../base', which is not there",
+        ),
+    ],
+    ids=["include-after-extends", "import-after-include", "extends-with-plus"],
+)
+def test_a_missing_template_is_named_with_the_tag_that_asks_for_it(tmp_path, template, said):
+    """A line holding two tags (`{% extends 'base.j2' %}{% block a %}{% include '../x' %}`, the
+    usual one-line child template) said the template "extends '../x'": the verb came from the first
+    tag of the line, not from the one naming the missing template."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", template)
+    (tmp_path / "tpl" / "base.j2").write_text("x\n{% block a %}{% endblock %}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert said in result.stderr, result.stderr
