@@ -154,3 +154,31 @@ def test_a_missing_template_is_named_with_the_tag_that_asks_for_it(tmp_path, tem
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert said in result.stderr, result.stderr
+
+
+# --- smaller list: "must be X, not Y" says what Y is -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("version: 2001-12-14\n", "version must be a whole number, not a date"),
+        ("version: 2001-12-14 10:00:00\n", "not a date and time"),
+        ("version: !!binary aGk=\n", "not binary data (!!binary)"),
+        ("version: !!set {a}\n", "not a set (!!set)"),
+        ("version: 1\ndefaults:\n  base: !!str main\n", "not a value with the tag !!str"),
+        ("version: 1\ndefaults:\n  base: !mine main\n", "not a value with a local tag"),
+    ],
+    ids=["date", "datetime", "binary", "set", "core-tag", "local-tag"],
+)
+def test_a_value_of_the_wrong_type_is_named_in_words(tmp_path, text, said):
+    """The manifest's "must be X, not Y" named a date, `!!binary`, `!!set` and a tagged scalar by their
+    Python class: "must be a whole number, not date", "not CommentedSet", and `base: !!str main`
+    (a string to YAML, a tagged scalar to the round-trip loader) "must be a string, not TaggedScalar"."""
+    path = tmp_path / "repos.yaml"
+    path.write_text(text + "repos: []\n")
+    result = rollout("plan", "--manifest", path)
+    assert result.code == 1, result.stdout
+    assert said in result.stderr, result.stderr
+    for python_word in ("TaggedScalar", "CommentedSet", "bytes", "not date"):
+        assert python_word not in result.stderr
