@@ -225,3 +225,43 @@ def test_the_bounded_binding_reader_matches_python_dotenvs_expression(pieces):
         for m in appenv._BINDING.finditer(data)
     ]
     assert found == expected
+
+
+# --- item 11: repository files the tool reads with a regular expression, in bounded memory -------
+
+
+def test_a_committed_sops_file_of_millions_of_lines_is_read_in_bounded_memory(fleet, tmp_path):
+    """The tool's linear form of the sops-metadata expression repeated lines lazily, one backtracking
+    point per line in Python's `re`: a committed 15 MB `.env.enc` of `[sops]` and blank lines took
+    drift to 2.5 GB and more (a MemoryError under 2 GB of address space)."""
+    from tests.test_pass3 import commit_on
+
+    repo = fleet.repo("juniper-cascor")
+    blob = "[sops]\n" + "\n" * 15_000_000
+    git(
+        repo, "update-ref", "refs/heads/main", commit_on(repo, "main", {".env.enc": blob}, tmp_path)
+    )
+    drift = run_cli("drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert drift.returncode == 2, drift.stdout + drift.stderr
+    assert ".env.enc" in drift.stdout and "MemoryError" not in drift.stdout + drift.stderr
+
+
+def test_a_committed_compose_file_with_a_huge_default_is_read_in_bounded_memory(fleet, tmp_path):
+    """`${A:-…}` in a compose file: the word's pieces were a repeat keeping one backtracking point per
+    byte, so a 15 MB default in a committed `docker-compose.yml` took plan (`from: code`) to 2.9 GB,
+    "unexpected MemoryError" with a crash log under 2 GB of address space; then the default was
+    searched for every token shape (130 s). A default past 64 KB is not shown."""
+    from tests.test_pass3 import commit_on
+
+    repo = fleet.repo("juniper-deploy")
+    compose = "services:\n  app:\n    environment:\n      A: ${HUGE:-" + "x" * 15_000_000 + "}\n"
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/main",
+        commit_on(repo, "main", {"docker-compose.yml": compose}, tmp_path),
+    )
+    plan = run_cli("plan", "--manifest", fleet.manifest, "--repo", "juniper-deploy")
+    assert "MemoryError" not in plan.stdout + plan.stderr, plan.stdout + plan.stderr
+    assert plan.returncode == 0 and "unexpected" not in plan.stdout + plan.stderr
+    assert "x" * 1000 not in plan.stdout
