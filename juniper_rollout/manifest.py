@@ -953,6 +953,7 @@ class _Validator(_Reader):
                 self.key_line(node, "branch") if "branch" in node else line,
                 f"{where}: the rollout branch cannot be the base branch {base!r}",
             )
+        rollouts.check_branches(self, node, where, branch)
         return RepoSpec(
             name=name,
             path=path,

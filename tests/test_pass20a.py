@@ -1,0 +1,104 @@
+"""Issue 13, pass 20a: items 1-4 of "work lost on the rollout branch" and the branch, LFS, SHA-256 and
+manifest-path items of "smaller, same standard", attacked again through every command that writes a
+branch. Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import git, rollout
+from tests.test_adversary import move_main
+
+HYGIENE = "chore/repo-hygiene"
+ML_ENTRY = (
+    "  - name: juniper-ml           # meta-package: no app variables; hosts the usage guide\n"
+)
+DOCS_ROLLOUT = """  docs:
+    branch: chore/docs
+    vars: {code_owners: ["@a"]}
+    files:
+      - {path: OWNERS.md, template: CODEOWNERS.j2}
+"""
+
+
+def _ml_entry_says(fleet, lines: str, docs: bool = False) -> int:
+    """juniper-ml's entry with ``lines`` added (and the `docs` rollout declared): the manifest line of
+    the first added line."""
+    text = fleet.manifest.read_text()
+    assert ML_ENTRY in text
+    if docs:
+        text = text.replace("rollouts:\n", "rollouts:\n" + DOCS_ROLLOUT, 1)
+    text = text.replace(ML_ENTRY, "  - name: juniper-ml\n" + lines, 1)
+    fleet.manifest.write_text(text)
+    return text[: text.index("  - name: juniper-ml\n")].count("\n") + 2
+
+
+@pytest.mark.parametrize(
+    ("lines", "run", "says"),
+    [
+        # the SOPS rollout's branch for one repo set to the hygiene rollout's: the SOPS run rebuilt it
+        (
+            f"    branch: {HYGIENE}\n",
+            [],
+            f"repo juniper-ml: branch '{HYGIENE}' is rollout repo-hygiene's too",
+        ),
+        # another named rollout's override for one repo set to the hygiene rollout's branch
+        (
+            f"    rollouts: {{docs: {{branch: {HYGIENE}}}}}\n",
+            ["--rollout", "docs"],
+            f"repo juniper-ml.rollouts.docs: branch '{HYGIENE}' is rollout repo-hygiene's too",
+        ),
+        # the same but for letter case: one loose ref file on macOS and Windows
+        (
+            "    rollouts: {docs: {branch: Chore/Repo-Hygiene}}\n",
+            ["--rollout", "docs"],
+            "repo juniper-ml.rollouts.docs: branch 'Chore/Repo-Hygiene' is rollout repo-hygiene's "
+            "too ('chore/repo-hygiene' but for letter case",
+        ),
+    ],
+    ids=["sops-branch-override", "named-override", "named-override-other-case"],
+)
+def test_two_rollouts_never_share_a_branch_through_a_repos_override(fleet, lines, run, says):
+    """Pass 7 refused two rollouts whose own `branch:` lines were equal, and a named rollout's override
+    equal to the SOPS branch in that rollout's run only. A repo's `branch:` (or a `rollouts: {docs:
+    {branch: …}}` override) equal to the hygiene rollout's branch loaded in the other rollout's run:
+    it took the hygiene commit for its own and, once main moved, rebuilt the branch without
+    .github/CODEOWNERS, dependabot.yml and the .gitignore block. Now refused with its line in every
+    run, the hygiene branch untouched."""
+    repo = fleet.repo("juniper-ml")
+    hygiene = rollout(
+        "apply", "-m", fleet.manifest, "--rollout", "repo-hygiene", "--repo", "juniper-ml", "--yes"
+    )
+    assert hygiene.code == 0, hygiene.stdout + hygiene.stderr
+    tip = git(repo, "rev-parse", HYGIENE).strip()
+    line = _ml_entry_says(fleet, lines, docs=True)
+    move_main(repo)
+    for command in (["plan"], ["apply", "--yes"]):
+        result = rollout(*command, "-m", fleet.manifest, *run, "--repo", "juniper-ml")
+        assert result.code == 1, result.stdout + result.stderr
+        assert result.stderr.startswith(f"error: {fleet.manifest}:{line + 0}: {says}"), (
+            result.stderr
+        )
+        assert len(result.stderr.strip().splitlines()) == 1
+    for every in ([], ["--rollout", "repo-hygiene"], ["--rollout", "docs"]):  # whichever run
+        result = rollout("plan", "-m", fleet.manifest, *every, "--repo", "juniper-ml")
+        assert result.code == 1 and says in result.stderr, result.stderr
+    assert git(repo, "rev-parse", HYGIENE).strip() == tip
+    assert ".github/CODEOWNERS" in git(repo, "ls-tree", "-r", "--name-only", HYGIENE)
+
+
+def test_rollouts_on_branches_of_their_own_still_load(fleet):
+    """What the check reads besides: a repo opted out of a rollout may use its branch name, and an
+    override naming a branch of its own is fine."""
+    _ml_entry_says(
+        fleet,
+        f"    branch: {HYGIENE}\n    rollouts: {{repo-hygiene: false, docs: {{branch: chore/ml-docs}}}}\n",
+        docs=True,
+    )
+    for run in ([], ["--rollout", "docs"]):
+        result = rollout("plan", "-m", fleet.manifest, *run, "--repo", "juniper-ml")
+        assert result.code in (0, 2), result.stderr
+    assert (
+        f"juniper-ml  (main → {HYGIENE})"
+        in rollout("plan", "-m", fleet.manifest, "--repo", "juniper-ml").stdout
+    )
