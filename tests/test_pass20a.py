@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.test_adversary import move_main
 
@@ -102,3 +103,60 @@ def test_rollouts_on_branches_of_their_own_still_load(fleet):
         f"juniper-ml  (main → {HYGIENE})"
         in rollout("plan", "-m", fleet.manifest, "--repo", "juniper-ml").stdout
     )
+
+
+# --- 13.1 in another order of steps: a run waiting at its confirmation ------------------------------
+
+
+class _Terminal:
+    """Standard input that says it is a terminal (apply asks for confirmation only there)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _decrypted(repo, ref: str, path: str) -> bytes:
+    import subprocess
+
+    blob = subprocess.run(
+        ["git", "-C", str(repo), "show", f"{ref}:{path}"], capture_output=True, check=True
+    ).stdout
+    from juniper_rollout import sops
+
+    return sops.decrypt_dotenv(blob, filename=path)
+
+
+def test_a_run_waiting_at_its_confirmation_never_replaces_what_another_run_wrote_meanwhile(
+    fleet, monkeypatch
+):
+    """`rollout apply` plans, shows the plan and waits for its "Write the rollout branch?" answer.
+    Meanwhile the user changes a value in .env, runs `rollout apply --yes` in another terminal (the
+    branch is created with the new ciphertext) and moves the .env away, as the guide says. The first
+    run, answered yes, wrote its own plan over that commit ("updated", no word of it): the new value
+    was on no branch any more, and the .env holding it was gone. Only a plan to go on top of the
+    branch was checked for a branch moved since; now every plan is, and the run is stale."""
+    import subprocess
+    import sys
+
+    from juniper_rollout.commands import apply as apply_command
+
+    repo = fleet.repo("juniper-cascor")
+    env = repo / ".env"
+    kept = fleet.root / "env.kept"
+
+    def meanwhile(question: str) -> bool:
+        env.write_text(env.read_text().replace("-0\n", "-0-rotated\n", 1))
+        other = subprocess.run(
+            [sys.executable, "-c", "from juniper_rollout.cli import main; main()", "apply",
+             "--manifest", str(fleet.manifest), "--yes", "--repo", "juniper-cascor"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert "juniper-cascor: created" in other.stdout, other.stdout + other.stderr
+        env.rename(kept)
+        return True
+
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    code = apply_command.apply(manifest=fleet.manifest, repos=["juniper-cascor"], confirm=meanwhile)
+    assert code == 1
+    assert _decrypted(repo, BRANCH, ".env.enc") == kept.read_bytes()
+    assert git(repo, "rev-list", "--count", f"main..{BRANCH}").strip() == "1"
