@@ -160,3 +160,42 @@ def test_a_run_waiting_at_its_confirmation_never_replaces_what_another_run_wrote
     assert code == 1
     assert _decrypted(repo, BRANCH, ".env.enc") == kept.read_bytes()
     assert git(repo, "rev-list", "--count", f"main..{BRANCH}").strip() == "1"
+
+
+def test_bootstrap_never_undoes_a_manifest_change_made_while_it_waited(
+    fleet, tmp_path, monkeypatch
+):
+    """`rollout bootstrap NAME` read the manifest, cloned or initialised the repo, showed the plan and
+    waited for its answer; meanwhile `rollout rotate --add KEY` (or `--remove` of a leaked key) wrote
+    the manifest. Answered yes, bootstrap replaced the manifest with its own text, made from what it
+    had read: the rotation was undone without a word (measured: the added recipient gone). Now the
+    manifest is read again before anything is written: changed, nothing is written."""
+    import sys
+
+    from juniper_rollout import keys
+    from juniper_rollout.commands import bootstrap as bootstrap_command
+    from juniper_rollout.errors import RolloutError
+
+    added = keys.generate_key_file(tmp_path / "second" / "keys.txt")
+
+    def meanwhile(question: str) -> bool:
+        rotated = rollout("rotate", "-m", fleet.manifest, "--add", added)
+        assert rotated.code == 0, rotated.stdout + rotated.stderr
+        return True
+
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    with pytest.raises(RolloutError, match="changed while bootstrap ran") as err:
+        bootstrap_command.bootstrap(
+            manifest=fleet.manifest,
+            workspace=None,
+            name="juniper-new",
+            path=None,
+            url=None,
+            like=None,
+            confirm=meanwhile,
+        )
+    assert "nothing written" in str(err.value)
+    text = fleet.manifest.read_text()
+    assert added in text and "juniper-new" not in text
+    assert not (fleet.workspace / "juniper-new").exists()
+    assert not [p for p in fleet.workspace.iterdir() if p.name.startswith(".juniper-new")]
