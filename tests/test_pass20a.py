@@ -199,3 +199,35 @@ def test_bootstrap_never_undoes_a_manifest_change_made_while_it_waited(
     assert added in text and "juniper-new" not in text
     assert not (fleet.workspace / "juniper-new").exists()
     assert not [p for p in fleet.workspace.iterdir() if p.name.startswith(".juniper-new")]
+
+
+def test_bootstrap_into_a_folder_filled_while_it_waited_is_one_line(fleet, monkeypatch):
+    """The folder the new clone goes to, filled while bootstrap waited for its answer (the user cloned
+    it by hand in another terminal): `os.rename` refused it, as meant, but as "unexpected OSError"
+    with a crash log. Now one line; the folder and the manifest are left as they are."""
+    import sys
+
+    from juniper_rollout.commands import bootstrap as bootstrap_command
+    from juniper_rollout.errors import RolloutError
+
+    folder = fleet.workspace / "juniper-new"
+    before = fleet.manifest.read_bytes()
+
+    def meanwhile(question: str) -> bool:
+        folder.mkdir()
+        (folder / "mine.txt").write_text("the user's\n")
+        return True
+
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    with pytest.raises(RolloutError, match="cannot move the new clone to .*nothing written"):
+        bootstrap_command.bootstrap(
+            manifest=fleet.manifest,
+            workspace=None,
+            name="juniper-new",
+            path=None,
+            url=None,
+            like=None,
+            confirm=meanwhile,
+        )
+    assert fleet.manifest.read_bytes() == before
+    assert [p.name for p in folder.iterdir()] == ["mine.txt"]

@@ -128,7 +128,14 @@ def bootstrap(
             )
         if stage.root is not None:
             spec.path.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(stage.clone, spec.path)  # refuses a path that was filled meanwhile
+            try:
+                os.rename(stage.clone, spec.path)  # refuses a path that was filled meanwhile
+            except OSError as err:  # pass 20a: it was "unexpected OSError" and a crash log
+                raise RolloutError(
+                    f"cannot move the new clone to {spec.path}: {err.strerror} (filled while "
+                    "bootstrap ran?); left as it is, nothing written: look at it, then run "
+                    "bootstrap again"
+                ) from None
         os.replace(tmp, manifest.resolve())  # a symlinked manifest stays a symlink
     finally:
         tmp.unlink(missing_ok=True)
