@@ -36,6 +36,7 @@ from juniper_rollout.fleetspec import (
     _kind,
     _plain,
 )
+from juniper_rollout.paths import same_on_macos
 
 if TYPE_CHECKING:
     from juniper_rollout.manifest import _Validator
@@ -173,7 +174,7 @@ def check_branches(v: _Validator, node: Mapping, where: str, sops_branch: str) -
         else:
             mine = _Branch(f"rollout {name}'s", spec.branch, where, spec.branch_line, False)
         for other in taken:
-            if mine.branch.casefold() == other.branch.casefold():
+            if same_on_macos(mine.branch, other.branch) is not None:
                 blamed, kept = (other, mine) if other.own and not mine.own else (mine, other)
                 raise v.fail(blamed.line, blamed.clash(kept))
         taken.append(mine)
@@ -190,12 +191,7 @@ class _Branch:
     own: bool  # set by the repo's own entry (its line is the one to blame)
 
     def clash(self, other: _Branch) -> str:
-        case = (
-            ""
-            if self.branch == other.branch
-            else f" ({other.branch!r} but for letter case: on macOS and Windows git keeps the two "
-            "as one branch)"
-        )
+        case = same_on_macos(self.branch, other.branch) or ""
         return (
             f"{self.where}: branch {self.branch!r} is {other.whose} too{case}; each rollout needs "
             "a branch of its own"
@@ -222,10 +218,10 @@ def repo_specs(
         base = spec.base or repo.base
         if "branch" in own:
             v._check_ref_name(own, "branch", branch, where)
-        if branch == base:
+        if (case := same_on_macos(branch, base)) is not None:
             raise v.fail(
                 v.key_line(own, "branch") if "branch" in own else spec.branch_line,
-                f"{where}: the rollout branch cannot be the base branch {base!r}",
+                f"{where}: the rollout branch cannot be the base branch {base!r}{case}",
             )
         if branch == repo.branch:  # pass 7: the SOPS rollout's branch
             raise v.fail(

@@ -231,3 +231,43 @@ def test_bootstrap_into_a_folder_filled_while_it_waited_is_one_line(fleet, monke
         )
     assert fleet.manifest.read_bytes() == before
     assert [p.name for p in folder.iterdir()] == ["mine.txt"]
+
+
+# --- branch names a case-insensitive file system reads as another ref (13, smaller list) -------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "says"),
+    [
+        # refs/heads/Main is the file of refs/heads/main there: apply would commit onto main itself
+        ("    branch: Main\n", "the rollout branch cannot be the base branch 'main' ('main' but for letter case"),
+        ("    base: develop\n    branch: Develop\n", "cannot be the base branch 'develop'"),
+        # `head` is the file .git/HEAD there, as `HEAD` is everywhere (the issue's `branch: HEAD`)
+        ("    branch: head\n", "'head' is a name git keeps for its own"),
+        ("    branch: Fetch_Head\n", "'Fetch_Head' is a name git keeps for its own"),
+        ("    branch: Stash\n", "'Stash' starts with 'Stash'"),
+        ("    branch: Logs/HEAD\n", "'Logs/HEAD' starts with 'Logs/'"),
+        ("    branch: Origin/main\n", "'Origin/main' starts with 'Origin/'"),
+    ],
+    ids=["Main", "Develop", "head", "Fetch_Head", "Stash", "Logs-HEAD", "Origin-main"],
+)  # fmt: skip
+def test_a_branch_that_is_another_ref_but_for_letter_case_is_refused_with_its_line(
+    fleet, lines, says
+):
+    """git keeps a loose ref as a file under .git, so on macOS and Windows `branch: Main` (base main) is
+    main itself: apply took main's own commit as the branch's base, put its commit on top and moved main
+    (checked out or not: `HEAD` says refs/heads/main, not Main, so nothing blocked it). `head` is .git/HEAD
+    there as `HEAD` is everywhere, `Stash` refs/stash, `Logs/HEAD` the reflog. Each is refused with its
+    line like the upper-case spellings (pass 20a; not measured here: Linux file systems keep case)."""
+    line = _ml_entry_says(fleet, lines)
+    line += lines.count("\n") - 1  # the `branch:` line
+    result = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code == 1, result.stdout + result.stderr
+    assert result.stderr.startswith(f"error: {fleet.manifest}:{line}: "), result.stderr
+    assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_branches_that_only_look_like_those_still_load(fleet):
+    _ml_entry_says(fleet, "    branch: chore/headless-main\n")
+    result = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-ml")
+    assert result.code in (0, 2), result.stderr
