@@ -37,7 +37,7 @@ from gitdb.base import IStream
 from juniper_rollout import proctree
 from juniper_rollout.errors import RepoError
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
-from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
+from juniper_rollout.reffiles import files_backend, read_refs, ref_storage  # noqa: F401  (re-exported)
 from juniper_rollout.urls import (
     ORIGIN_URLS,
     names_a_login_only,
@@ -158,6 +158,13 @@ def _sha256(dotgit: Path) -> bool:
     return shown == "sha256"
 
 
+def _ref_storage(dotgit: Path) -> str | None:
+    try:
+        return ref_storage((dotgit / "config").read_text(errors="replace"))
+    except OSError:
+        return None
+
+
 def _gitdir_file(path: Path, dotgit: Path) -> str:
     """Why a clone whose ``.git`` is a file (``gitdir: X``) is refused, saying which kind it is: a
     linked worktree (X under ``worktrees/``), a submodule (under ``modules/``) or a clone that keeps
@@ -201,6 +208,14 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
     if _sha256(dotgit):
         raise RepoError(
             f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)"
+        )
+    if _ref_storage(dotgit) not in (None, "files"):
+        # pass 20a: GitPython reads refs as files; a reftable clone (git 2.45+) has none, and plan said
+        # "base branch 'main' not found", the issue's SHA-256 symptom
+        raise RepoError(
+            f"{path}: repositories that keep their refs in the {_ref_storage(dotgit)} format are not "
+            "supported (the tool reads refs as files); use a clone made with git's default "
+            "(`git clone --ref-format=files`)"
         )
     partial = _partial_clone(dotgit)
     try:

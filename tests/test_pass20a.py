@@ -271,3 +271,50 @@ def test_branches_that_only_look_like_those_still_load(fleet):
     _ml_entry_says(fleet, "    branch: chore/headless-main\n")
     result = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-ml")
     assert result.code in (0, 2), result.stderr
+
+
+# --- another repository format the tool cannot read (13, smaller list: SHA-256) --------------------
+
+
+def _as_git_2_45_writes_a_reftable_clone(repo) -> None:
+    """``repo``'s .git laid out as `git init --ref-format=reftable` (git 2.45+) leaves it: the
+    extension in its config, no loose or packed refs (``refs/heads`` a file, HEAD a stub), the refs in
+    ``reftable/``. git 2.39 refuses such a clone; a newer git reads it, GitPython does not."""
+    dotgit = repo / ".git"
+    git(repo, "config", "core.repositoryformatversion", "1")
+    git(repo, "config", "extensions.refStorage", "reftable")
+    for name in ("refs/heads", "packed-refs"):
+        target = dotgit / name
+        if target.is_dir():
+            import shutil
+
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    (dotgit / "refs" / "heads").write_text("this repository uses the reftable format\n")
+    (dotgit / "reftable").mkdir()
+    (dotgit / "reftable" / "tables.list").write_text("")
+    (dotgit / "HEAD").write_text("ref: refs/heads/.invalid\n")
+
+
+def test_a_reftable_clone_is_named_as_such_not_base_branch_not_found(fleet):
+    """A clone made by git 2.45+ with `--ref-format=reftable` (or `init.defaultRefFormat`) keeps no ref
+    as a file; GitPython reads refs as files, so plan, drift and verify said "base branch 'main' not
+    found (create it …)", the issue's SHA-256 symptom for another repository format. Now one line
+    naming the format, as SHA-256 repositories get."""
+    _as_git_2_45_writes_a_reftable_clone(fleet.repo("juniper-ml"))
+    for command in ("plan", "drift", "verify", "apply"):
+        result = rollout(
+            command,
+            "-m",
+            fleet.manifest,
+            "--repo",
+            "juniper-ml",
+            *(["--yes"] if command == "apply" else []),
+        )
+        assert result.code == 1, (command, result.stdout, result.stderr)
+        assert "refs in the reftable format are not supported" in result.stdout, (
+            command,
+            result.stdout,
+        )
+        assert "not found" not in result.stdout
