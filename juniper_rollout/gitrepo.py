@@ -13,6 +13,7 @@ with the files changed, not with the size of the repository.
 from __future__ import annotations
 
 import codecs
+import configparser
 import fcntl
 import hashlib
 import os
@@ -892,6 +893,9 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     ref = f"refs/heads/{branch}"
     common = Path(repo.common_dir)
     places = [(common, Path(repo.working_tree_dir or common))]
+    # pass 20a: where git keeps loose refs on a case-insensitive file system (core.ignorecase, set by
+    # git on macOS and Windows), `git switch CHORE/x` checks the branch out under that spelling
+    same = _spelling_blind(repo)
     for admin in sorted((common / "worktrees").glob("*")):
         try:
             top = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
@@ -904,15 +908,26 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                 text = _ref_file_text(admin / name)
             except OSError:
                 continue
-            if text in (ref, branch) or ref in _symref_chain(common, text):
+            if same(text) in (same(ref), same(branch)) or same(ref) in map(
+                same, _symref_chain(common, text)
+            ):
                 return top
         try:  # `git rebase --update-refs` moves these at its end: git counts them as checked out
             listed = (admin / "rebase-merge" / "update-refs").read_text(errors="replace")
         except OSError:
             continue
-        if ref in listed.splitlines()[::3]:
+        if same(ref) in map(same, listed.splitlines()[::3]):
             return top
     return None
+
+
+def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
+    """How the clone's file system compares ref names: folded when git says it ignores case."""
+    try:
+        blind = repo.config_reader().get_value("core", "ignorecase", False)
+    except (OSError, ValueError, configparser.Error):  # unreadable: compared as written
+        blind = False
+    return fold if blind is True or str(blind).lower() == "true" else str
 
 
 def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:

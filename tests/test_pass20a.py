@@ -318,3 +318,29 @@ def test_a_reftable_clone_is_named_as_such_not_base_branch_not_found(fleet):
             result.stdout,
         )
         assert "not found" not in result.stdout
+
+
+# --- 13.3 where git ignores case: the branch checked out under another spelling --------------------
+
+
+def test_a_branch_checked_out_under_another_spelling_is_blocked_where_git_ignores_case(fleet):
+    """On macOS and Windows (git sets `core.ignorecase` there) the branch's loose ref is one file for
+    every spelling, so `git switch Chore/SOPS-Age-Rollout` checks the rollout branch out and HEAD says
+    `ref: refs/heads/Chore/SOPS-Age-Rollout`. The check compared HEAD's text as written: apply moved the
+    checked-out branch, the issue's item 3. Simulated here by HEAD written in that spelling in a clone
+    set to ignore case (Linux keeps case, so git itself cannot check it out so here)."""
+    repo = fleet.repo("juniper-ml")
+    assert rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes").code == 0
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    git(repo, "config", "core.ignorecase", "true")
+    git(repo, "symbolic-ref", "HEAD", "refs/heads/Chore/SOPS-Age-Rollout")
+    move_main(repo)
+    result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout, result.stdout
+    assert f"is checked out in {repo}" in result.stdout
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    git(repo, "config", "core.ignorecase", "false")  # where git keeps case, that is another branch
+    assert (
+        "juniper-ml: updated"
+        in rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes").stdout
+    )
