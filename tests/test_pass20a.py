@@ -344,3 +344,47 @@ def test_a_branch_checked_out_under_another_spelling_is_blocked_where_git_ignore
         "juniper-ml: updated"
         in rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes").stdout
     )
+
+
+def test_apply_never_writes_a_plan_made_before_the_manifest_changed(fleet, tmp_path, monkeypatch):
+    """`rollout apply` shows its plan and waits; meanwhile `rollout rotate --remove KEY` takes a leaked
+    key out of the manifest. Answered yes, apply wrote (and with --push pushed) the branch encrypted to
+    the removed key: the plan was made before the rotation. A saved plan encrypting to a removed key is
+    refused as stale (pass 4); the plan a run holds while it waits is now treated alike: the manifest
+    changed, nothing is written."""
+    import re
+    import sys
+
+    from juniper_rollout import keys, sopsmeta
+    from juniper_rollout.commands import apply as apply_command
+    from juniper_rollout.errors import RolloutError
+
+    leaked = keys.generate_key_file(tmp_path / "leaked" / "keys.txt")
+    text = fleet.manifest.read_text()
+    first = re.search(r"\n    - (age1\w+)\n", text)
+    assert first is not None
+    fleet.manifest.write_text(text.replace(first.group(0), f"{first.group(0)}    - {leaked}\n", 1))
+
+    def meanwhile(question: str) -> bool:
+        removed = rollout("rotate", "-m", fleet.manifest, "--remove", leaked)
+        assert removed.code == 0, removed.stdout + removed.stderr
+        return True
+
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    with pytest.raises(RolloutError, match="changed while apply ran.*nothing written"):
+        apply_command.apply(manifest=fleet.manifest, repos=["juniper-cascor"], confirm=meanwhile)
+    repo = fleet.repo("juniper-cascor")
+    assert not git(repo, "branch", "--list", BRANCH).strip()
+    assert leaked not in fleet.manifest.read_text()
+    assert rollout("apply", "-m", fleet.manifest, "--repo", "juniper-cascor", "--yes").code == 0
+    blob = subprocess_show(repo, f"{BRANCH}:.env.enc")
+    meta = sopsmeta.read_metadata(blob)
+    assert meta is not None and leaked not in meta.recipients
+
+
+def subprocess_show(repo, spec: str) -> bytes:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-C", str(repo), "show", spec], capture_output=True, check=True
+    ).stdout
