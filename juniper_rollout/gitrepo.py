@@ -897,11 +897,7 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     # git on macOS and Windows), `git switch CHORE/x` checks the branch out under that spelling
     same = _spelling_blind(repo)
     for admin in sorted((common / "worktrees").glob("*")):
-        try:
-            top = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
-        except OSError:
-            top = admin
-        places.append((admin, top))
+        places.append((admin, _worktree_top(admin) or admin))
     for admin, top in places:
         for name in ("HEAD", "rebase-merge/head-name", "rebase-apply/head-name", "BISECT_START"):
             try:
@@ -972,13 +968,21 @@ def _worktree_admin(repo: git.Repo, top: Path) -> Path | None:
     if repo.working_tree_dir and Path(repo.working_tree_dir) == top:
         return common
     for admin in (common / "worktrees").glob("*"):
-        try:
-            where = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
-        except OSError:
-            continue
-        if where == top:
+        if _worktree_top(admin) == top:
             return admin
     return None
+
+
+def _worktree_top(admin: Path) -> Path | None:
+    """The folder of the linked worktree whose admin folder is ``admin`` (where its ``gitdir`` file
+    says its ``.git`` is), None when unreadable. git 2.48's ``worktree.useRelativePaths`` writes that
+    path relative to ``admin`` (pass 20a: read from the tool's folder, a live worktree was named
+    `../../../../../wt` and called gone, with `git worktree prune` as the way out)."""
+    try:
+        text = (admin / "gitdir").read_text(errors="replace").strip()
+    except OSError:
+        return None
+    return Path(os.path.normpath(admin / text)).parent
 
 
 def worktree_locked(repo: git.Repo, top: Path) -> bool:

@@ -388,3 +388,26 @@ def subprocess_show(repo, spec: str) -> bytes:
     return subprocess.run(
         ["git", "-C", str(repo), "show", spec], capture_output=True, check=True
     ).stdout
+
+
+def test_a_worktree_recorded_with_a_relative_path_is_named_where_it_is(fleet, tmp_path):
+    """git 2.48's `worktree.useRelativePaths` records a linked worktree's place relative to its admin
+    folder (`.git/worktrees/ID/gitdir` holding `../../../../wt/.git`). The blocked line read it from
+    the tool's own folder: it named `../../../../wt`, called the live worktree gone and gave `git
+    worktree prune` as the way out. Now the path is read as git reads it (written so by hand: git 2.39
+    here writes absolute paths)."""
+    import os
+
+    repo = fleet.repo("juniper-ml")
+    assert rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes").code == 0
+    linked = tmp_path / "review"
+    git(repo, "worktree", "add", "-q", str(linked), BRANCH)
+    admin = repo / ".git" / "worktrees" / "review"
+    (admin / "gitdir").write_text(os.path.relpath(linked / ".git", admin) + "\n")
+    (linked / ".git").write_text(f"gitdir: {os.path.relpath(admin, linked)}\n")
+    move_main(repo)
+    result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes")
+    assert result.code == 1 and "juniper-ml: blocked" in result.stdout
+    said = " ".join(result.stdout.split())
+    assert f"is checked out in {linked};" in said and "switch that worktree" in said, said
+    assert "prune" not in said
