@@ -90,6 +90,24 @@ GIT_DIR_FILES = (
     "modules/",
     "lost-found/",
 )
+# the files git itself writes at the top of .git that it reads as refs (refs.c, git 2.39)
+GIT_PSEUDOREFS = frozenset(
+    (
+        "HEAD",
+        "FETCH_HEAD",
+        "ORIG_HEAD",
+        "MERGE_HEAD",
+        "CHERRY_PICK_HEAD",
+        "REVERT_HEAD",
+        "BISECT_HEAD",
+        "REBASE_HEAD",
+        "AUTO_MERGE",
+        "BISECT_EXPECTED_REV",
+        "NOTES_MERGE_PARTIAL",
+        "NOTES_MERGE_REF",
+        "MERGE_AUTOSTASH",
+    )
+)
 _SHADOWED = {
     "refs/": "a full ref name",
     "heads/": "the branch of that name (git reads heads/X as refs/heads/X first)",
@@ -791,8 +809,9 @@ class _Validator(_Reader):
         # git's own pseudorefs besides the *_HEAD ones (refs.c; pass 11b: NOTES_MERGE_PARTIAL,
         # BISECT_EXPECTED_REV and MERGE_AUTOSTASH passed)
         own = r"[A-Z_]*HEAD|AUTO_MERGE|BISECT_EXPECTED_REV|NOTES_MERGE_PARTIAL|NOTES_MERGE_REF|MERGE_AUTOSTASH"
-        # any letter case: on macOS and Windows `head` is the file .git/HEAD (pass 20a)
-        if key == "branch" and re.fullmatch(own, value, re.IGNORECASE):
+        # and those git writes, in any letter case: on macOS and Windows `head` is the file .git/HEAD
+        # (pass 20a; `ahead` is no file of git's there)
+        if key == "branch" and (re.fullmatch(own, value) or value.upper() in GIT_PSEUDOREFS):
             raise self.fail(  # FETCH_HEAD, ORIG_HEAD, MERGE_HEAD…: git reads .git/NAME before refs/heads/
                 self.key_line(node, key),
                 f"{where}.{key} {value!r} is a name git keeps for its own (like FETCH_HEAD or "

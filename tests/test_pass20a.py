@@ -245,11 +245,12 @@ def test_bootstrap_into_a_folder_filled_while_it_waited_is_one_line(fleet, monke
         # `head` is the file .git/HEAD there, as `HEAD` is everywhere (the issue's `branch: HEAD`)
         ("    branch: head\n", "'head' is a name git keeps for its own"),
         ("    branch: Fetch_Head\n", "'Fetch_Head' is a name git keeps for its own"),
+        ("    branch: orig_head\n", "'orig_head' is a name git keeps for its own"),
         ("    branch: Stash\n", "'Stash' starts with 'Stash'"),
         ("    branch: Logs/HEAD\n", "'Logs/HEAD' starts with 'Logs/'"),
         ("    branch: Origin/main\n", "'Origin/main' starts with 'Origin/'"),
     ],
-    ids=["Main", "Develop", "head", "Fetch_Head", "Stash", "Logs-HEAD", "Origin-main"],
+    ids=["Main", "Develop", "head", "Fetch_Head", "orig_head", "Stash", "Logs-HEAD", "Origin-main"],
 )  # fmt: skip
 def test_a_branch_that_is_another_ref_but_for_letter_case_is_refused_with_its_line(
     fleet, lines, says
@@ -267,8 +268,10 @@ def test_a_branch_that_is_another_ref_but_for_letter_case_is_refused_with_its_li
     assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_branches_that_only_look_like_those_still_load(fleet):
-    _ml_entry_says(fleet, "    branch: chore/headless-main\n")
+@pytest.mark.parametrize("branch", ["chore/headless-main", "ahead", "overhead", "Chore/Main"])
+def test_branches_that_only_look_like_those_still_load(fleet, branch):
+    """`ahead` is no file git writes in .git (a case-blind `[A-Z_]*HEAD` would refuse it)."""
+    _ml_entry_says(fleet, f"    branch: {branch}\n")
     result = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-ml")
     assert result.code in (0, 2), result.stderr
 
