@@ -1236,8 +1236,25 @@ def push(repo: git.Repo, branch: str) -> str:
         if clash:
             raise RepoError(origin_clash(branch, clash.group(1))) from None
         raise RepoError(f"push to origin failed: {redact_origin(repo, text)[:200]}") from None
+    _forget_records_in_the_way(repo, branch)
     _write_record(repo, record, tip)
     return tip
+
+
+def _forget_records_in_the_way(repo: git.Repo, branch: str) -> None:
+    """Delete the tool's push records of branches git cannot keep beside ``branch`` (``chore/x/v1``
+    for ``chore/x``, or ``chore`` for ``chore/x``): ``branch`` now exists here and on origin, so
+    neither can those, and the record (a file or a folder where this one goes) stopped it being
+    written (pass 20a: a `branch:` renamed from chore/sops/v1 to chore/sops was pushed, then "failed
+    unexpected IsADirectoryError … a damaged repository?" at every later push)."""
+    for _ in range(100):
+        other = branch_in_the_way(repo, branch, PUSHED_REF)
+        if other is None:
+            return
+        try:
+            repo.git.update_ref("--no-deref", "-d", PUSHED_REF + other)
+        except git.GitCommandError:  # then writing the record says why
+            return
 
 
 def _to_origin(repo: git.Repo, *args: str) -> str:

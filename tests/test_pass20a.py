@@ -414,3 +414,41 @@ def test_a_worktree_recorded_with_a_relative_path_is_named_where_it_is(fleet, tm
     said = " ".join(result.stdout.split())
     assert f"is checked out in {linked};" in said and "switch that worktree" in said, said
     assert "prune" not in said
+
+
+# --- a rollout branch gone from origin, then pushed under a renamed branch (13, smaller list) --------
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [("chore/sops/v1", "chore/sops"), ("chore/sops", "chore/sops/v2")],
+    ids=["record-is-a-folder", "record-is-a-file"],
+)
+def test_a_push_record_of_a_renamed_branch_never_stops_the_next_push(fleet, tmp_path, first, then):
+    """The rollout branch pushed, merged and deleted (here and on origin), then the manifest's `branch:`
+    renamed to one git cannot keep beside the old name (`chore/sops` after `chore/sops/v1`, or the
+    other way): the push went through, then writing the tool's push record met the old record (a
+    folder, or a file where a folder goes): "failed  unexpected IsADirectoryError … a damaged
+    repository? run git fsck", a crash log, and the same at every later push. The old record belongs
+    to a branch that can no longer exist here or on origin: it is forgotten."""
+    from tests.test_adversary import with_remote
+
+    repo = fleet.repo("juniper-ml")
+    remote = with_remote(repo, tmp_path)
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(text.replace(f"  branch: {BRANCH}\n", f"  branch: {first}\n", 1))
+    pushed = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes", "--push")
+    assert pushed.code == 0, pushed.stdout
+    git(repo, "branch", "-q", "-D", first)
+    git(remote, "branch", "-q", "-D", first)
+    git(repo, "fetch", "-q", "--prune", "origin")
+    fleet.manifest.write_text(text.replace(f"  branch: {BRANCH}\n", f"  branch: {then}\n", 1))
+    for _ in range(2):  # and again: nothing left over stops the next one
+        result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes", "--push")
+        assert result.code == 0, result.stdout
+        assert "pushed to origin" in result.stdout and "unexpected" not in result.stdout
+        move_main(repo)
+    assert git(repo, "for-each-ref", "--format=%(refname)", "refs/juniper-rollout/").split() == [
+        f"refs/juniper-rollout/pushed/{then}"
+    ]
+    assert git(remote, "rev-parse", then) == git(repo, "rev-parse", then)
