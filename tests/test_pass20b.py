@@ -1,0 +1,151 @@
+"""Issue 13, pass 20b: the second adversarial pass over items 5-8 (main 3079123).
+
+Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.demofleet import make_repo
+from tests.helpers import git, rollout
+
+# --- 13.5: git's own hooks and fsmonitor, pointed into the working tree --------------------------------
+
+HOOKS = ("reference-transaction", "pre-push", "post-checkout", "pre-auto-gc", "post-commit")
+
+
+def _thief(folder: Path, name: str, loot: Path) -> None:
+    """An executable ``folder/name`` that copies its environment and the age key file into ``loot``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / name
+    script.write_text(
+        "#!/bin/sh\n"
+        f"env > '{loot}.{name}'\n"
+        f"cat \"$SOPS_AGE_KEY_FILE\" >> '{loot}.{name}' 2>/dev/null\n"
+        "exit 0\n"
+    )
+    script.chmod(0o755)
+
+
+def _stolen(tmp_path: Path) -> list[str]:
+    return sorted(p.name for p in tmp_path.glob("loot*"))
+
+
+def _bare_origin(repo: Path, tmp_path: Path) -> Path:
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "-q", "origin", "main")
+    return origin
+
+
+def test_apply_and_its_push_run_no_hook_of_the_checked_out_branch(fleet, tmp_path):
+    """`git config core.hooksPath .githooks` (a team's tracked hooks; husky's `.husky/_`) makes the
+    checked-out branch's files git's hooks. apply's `git update-ref` ran `reference-transaction` and
+    `--push` ran `pre-push`, with the tool's environment: the hook copied the private age key from
+    `$SOPS_AGE_KEY_FILE` (pass 20b, 13.5). The tool writes objects, never commits through git: its
+    ref updates and pushes now run no hook either."""
+    repo = fleet.repo("juniper-cascor")
+    _bare_origin(repo, tmp_path)
+    for name in HOOKS:
+        _thief(repo / ".githooks", name, tmp_path / "loot")
+    git(repo, "config", "core.hooksPath", ".githooks")
+    result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-cascor", "--yes", "--push")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "created" in result.stdout and "pushed to origin" in result.stdout
+    assert _stolen(tmp_path) == []
+
+
+def test_a_pre_commit_pre_push_shim_never_runs_the_working_trees_config(fleet, tmp_path):
+    """`pre-commit install -t pre-push` (the managed config's hooks at push time) puts a shim in
+    `.git/hooks/pre-push` that runs the hooks of the working tree's `.pre-commit-config.yaml`: a
+    contributor's `repo: local` hook at the pre-push stage ran at `apply --push` with the tool's
+    environment and copied the age key (pass 20b, 13.5)."""
+    repo = fleet.repo("juniper-ml")
+    _bare_origin(repo, tmp_path)
+    loot = tmp_path / "loot.pre-commit"
+    (repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n- repo: local\n  hooks:\n  - id: innocent\n    name: innocent\n"
+        "    language: system\n    stages: [pre-push]\n    always_run: true\n"
+        f"    pass_filenames: false\n    entry: sh -c 'cat \"$SOPS_AGE_KEY_FILE\" > {loot}'\n"
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install", "-t", "pre-push"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+    result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes", "--push")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "pushed to origin" in result.stdout
+    assert _stolen(tmp_path) == []
+
+
+def test_plan_drift_and_verify_run_no_fsmonitor_of_the_clone(fleet, tmp_path):
+    """`core.fsmonitor` naming a program in the working tree ran at `git ls-files --others` (the leak
+    guard lists a clone's env files) with the tool's environment (pass 20b, 13.5)."""
+    repo = fleet.repo("juniper-cascor")
+    _thief(repo / "tools", "fsmonitor", tmp_path / "loot")
+    git(repo, "config", "core.fsmonitor", "tools/fsmonitor")
+    for command in ("plan", "drift", "verify"):
+        result = rollout(command, "-m", fleet.manifest, "--repo", "juniper-cascor")
+        assert "Traceback" not in result.stderr, result.stderr
+        assert _stolen(tmp_path) == [], command
+
+
+def test_sync_runs_no_hook_of_the_clone(fleet, tmp_path):
+    """sync's fetch updates refs (`reference-transaction`) and may start `git gc --auto`
+    (`pre-auto-gc`): hooks of the checked-out branch under `core.hooksPath` (pass 20b, 13.5)."""
+    repo = fleet.repo("juniper-cascor")
+    origin = _bare_origin(repo, tmp_path)
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(origin), str(other)], check=True)
+    git(other, "commit", "-q", "--allow-empty", "-m", "teammate's work")
+    git(other, "push", "-q", "origin", "main")
+    for name in HOOKS:
+        _thief(repo / ".githooks", name, tmp_path / "loot")
+    git(repo, "config", "core.hooksPath", ".githooks")
+    git(repo, "config", "gc.auto", "1")
+    result = rollout("sync", "-m", fleet.manifest, "--repo", "juniper-cascor")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "1 new commit" in result.stdout
+    assert _stolen(tmp_path) == []
+
+
+TOKEN = "ghs_" + "Hook20bToken" * 3
+
+
+def test_bootstrap_and_sync_clones_run_no_hook_of_the_cloned_repository(fleet, tmp_path):
+    """A relative `core.hooksPath` in the user's global config (`.githooks`: every repo's own
+    tracked hooks) is, for a new clone, the cloned repository's folder: git clone ran its
+    `post-checkout` with the tool's environment, which held `bootstrap --url`'s token (the
+    `url.<whole URL>.insteadOf` rewrite "for this clone only") and `$SOPS_AGE_KEY_FILE`
+    (pass 20b, 13.5/13.7)."""
+    source = tmp_path / "src"
+    make_repo(source, {"README.md": "# canopy\n"})
+    for name in HOOKS:
+        _thief(source / ".githooks", name, tmp_path / "loot")
+    git(source, "add", ".githooks")
+    git(source, "commit", "-q", "-m", "our hooks")
+    bare = tmp_path / "juniper-canopy.git"
+    git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
+    gitconfig = Path(os.environ["GIT_CONFIG_GLOBAL"])
+    gitconfig.write_text(gitconfig.read_text() + "[core]\n\thooksPath = .githooks\n")
+    url = f"file://x-access-token:{TOKEN}@localhost{bare}"
+    result = rollout(
+        "bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--url", url
+    )
+    assert result.code == 0, result.stdout + result.stderr
+    assert _stolen(tmp_path) == []
+    manifest = tmp_path / "sync.yaml"
+    manifest.write_text(
+        fleet.manifest.read_text().replace(
+            "  - name: juniper-ml", f"  - name: newrepo\n    url: {bare}\n  - name: juniper-ml"
+        )
+    )
+    result = rollout("sync", "-m", manifest, "--repo", "newrepo")
+    assert result.code == 0, result.stdout + result.stderr
+    assert _stolen(tmp_path) == []
