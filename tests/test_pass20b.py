@@ -9,8 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.demofleet import make_repo
 from tests.helpers import git, rollout
+from tests.test_pass11b import _one_repo_with_a_template
 
 # --- 13.5: git's own hooks and fsmonitor, pointed into the working tree --------------------------------
 
@@ -149,3 +152,49 @@ def test_bootstrap_and_sync_clones_run_no_hook_of_the_cloned_repository(fleet, t
     result = rollout("sync", "-m", manifest, "--repo", "newrepo")
     assert result.code == 0, result.stdout + result.stderr
     assert _stolen(tmp_path) == []
+
+
+# --- 13.6/13.8: a pasted token in a plaintext env file the leak guard reads -----------------------------
+
+PASTED = "Zq20bPastedTokenAbCdEf42"  # no known prefix: a template's source check lets it through
+
+
+@pytest.mark.parametrize(
+    "dotenv",
+    [
+        f"APP_ENV=dev\n{PASTED}\n",  # item 8's line of its own
+        f"APP_ENV=dev\nexport {PASTED}\n",
+        f"APP_ENV=dev\n{PASTED}==\n",  # with base64 padding: python-dotenv binds it as a name
+        f"APP_ENV=dev\n{PASTED}=\n",
+    ],
+    ids=["bare", "export", "padded", "empty-value"],
+)
+@pytest.mark.parametrize("env_file", [".env", ".env.local"])
+def test_a_pasted_token_in_an_env_file_the_tool_does_not_encrypt_is_never_rendered(
+    tmp_path, dotenv, env_file
+):
+    """The leak guard read a plaintext env file's bindings and comments: a token pasted on a line of
+    its own (no `=`) was no value, and one before `=` a public name, so a template holding it was
+    printed in the plan's diff (and committed by apply) in a repo that encrypts nothing (pass 20b,
+    13.6/13.8; the secrets plan refuses such a line only in the files it encrypts)."""
+    manifest = _one_repo_with_a_template(tmp_path, b"", f"ops notes: {PASTED}\n")
+    victim = tmp_path / "ws" / "victim"
+    (victim / ".env").unlink()
+    (victim / env_file).write_text(dotenv)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert f"a word of the value on line 2 of the plaintext {env_file}" in result.stdout
+    assert PASTED not in result.stdout + result.stderr
+
+
+def test_ordinary_names_and_values_beside_a_bare_line_still_plan(tmp_path):
+    """Control: a template printing the env file's names, and a bare line's word the repo commits
+    (public, as any word of a comment), still plans."""
+    manifest = _one_repo_with_a_template(
+        tmp_path,
+        b"DEPLOYMENT_REGION=eu-west\nsomething without equals\n",
+        "set DEPLOYMENT_REGION before something\n",
+        public="something\n",
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout + result.stderr
