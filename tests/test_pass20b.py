@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from juniper_rollout.urls import redact, strip_userinfo
 from tests.demofleet import make_repo
 from tests.helpers import git, rollout
 from tests.test_pass11b import _one_repo_with_a_template
@@ -198,3 +199,45 @@ def test_ordinary_names_and_values_beside_a_bare_line_still_plan(tmp_path):
     )
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout + result.stderr
+
+
+# --- 13.7: git's `<transport>::<address>` form ----------------------------------------------------------
+
+HELPER_URLS = [
+    f"https::https://x-access-token:{TOKEN}@127.0.0.1:1/o/r.git",
+    f"https::https://{TOKEN}@127.0.0.1:1/o/r.git",
+    f"persistent-https::https://oauth2:{TOKEN}@127.0.0.1:1/o/r.git",
+    f"https::https://127.0.0.1:1/o/r.git?access_token={TOKEN}",
+]
+
+
+@pytest.mark.parametrize("url", HELPER_URLS, ids=["user-password", "user", "persistent", "query"])
+def test_a_url_in_gits_remote_helper_form_is_stripped_and_redacted(url):
+    """git takes `<transport>::<address>` and hands the address, credentials and all, to `git
+    remote-<transport>`: every reading of a URL here saw no host in it, so nothing was stripped or
+    redacted (pass 20b, 13.7)."""
+    assert TOKEN not in strip_userinfo(url)
+    assert strip_userinfo(url).startswith(url.split("::")[0] + "::https://")
+    assert TOKEN not in redact(f"git clone {url} failed", url)
+    assert strip_userinfo("codecommit::us-east-1://myrepo") == "codecommit::us-east-1://myrepo"
+
+
+@pytest.mark.parametrize("url", HELPER_URLS, ids=["user-password", "user", "persistent", "query"])
+def test_a_manifest_url_in_gits_remote_helper_form_holding_a_token_is_refused(
+    fleet, tmp_path, monkeypatch, url
+):
+    """`url: https::https://x:TOKEN@host/r.git` passed the manifest's credential refusal: sync printed
+    the token in "git clone … failed" (and a clone that worked kept it in `.git/config`'s
+    remote.origin.url) (pass 20b, 13.7)."""
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")
+    manifest = tmp_path / "helper.yaml"
+    manifest.write_text(
+        fleet.manifest.read_text().replace(
+            "  - name: juniper-ml", f"  - name: newrepo\n    url: {url}\n  - name: juniper-ml"
+        )
+    )
+    result = rollout("sync", "-m", manifest, "--repo", "newrepo")
+    assert result.code == 1
+    assert "newrepo.url holds credentials" in result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    assert not (fleet.workspace / "newrepo").exists()
