@@ -44,8 +44,10 @@ from juniper_rollout.urls import (
     names_a_login_only,
     network_git_env,
     origin_urls,
+    query,
     redact,
     strip_userinfo,
+    userinfo,
 )
 from juniper_rollout.wording import shell_word
 
@@ -1842,6 +1844,52 @@ def _no_credential_keepers(env: Mapping[str, str]) -> dict[str, str]:
     return {**config_env(env, (("credential.helper", ""),)), "GIT_ASKPASS": ""}
 
 
+# pass 20b (13.7): the credential of a curl transport's URL, given to git by a credential helper that
+# reads it from the environment, for the URL's own protocol and host only: rewritten back into the URL
+# (`url.<whole>.insteadOf`), it was on the command line of git's transport helper (`git remote-https
+# origin https://x:TOKEN@…`), which `ps` shows every user of the machine for as long as the clone runs
+_CLONE_HELPER = (
+    '!f() { test "$1" = get || return 0; p=; h=; '
+    "while IFS= read -r line; do "
+    'test "$line" = "protocol=$JUNIPER_ROLLOUT_CLONE_PROTOCOL" && p=1; '
+    'test "$line" = "host=$JUNIPER_ROLLOUT_CLONE_HOST" && h=1; '
+    "done; "
+    'test -n "$p" && test -n "$h" || return 0; '
+    "printf 'username=%s\\npassword=%s\\n' \"$JUNIPER_ROLLOUT_CLONE_USER\" "
+    '"$JUNIPER_ROLLOUT_CLONE_PASSWORD"; }; f'
+)
+
+
+def _by_credential_helper(
+    url: str, stored: str
+) -> Callable[[Mapping[str, str]], dict[str, str]] | None:
+    """For a curl transport's URL (http, https, ftp, ftps) whose only credential is its user-info:
+    the environment (given the clone's, its helpers emptied) that hands it to git through
+    ``_CLONE_HELPER``; None for any other URL (a query-string token travels in the URL)."""
+    from urllib.parse import unquote, urlsplit
+
+    if "::" in stored.partition("://")[0] or query(url) or stored != strip_userinfo(stored):
+        return None
+    try:
+        parts = urlsplit(stored)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https", "ftp", "ftps") or not parts.netloc:
+        return None
+    user, _, password = userinfo(url).partition(":")
+
+    def environment(env: Mapping[str, str]) -> dict[str, str]:
+        return {
+            **config_env(env, (("credential.helper", _CLONE_HELPER),)),
+            "JUNIPER_ROLLOUT_CLONE_PROTOCOL": parts.scheme.lower(),
+            "JUNIPER_ROLLOUT_CLONE_HOST": parts.netloc,
+            "JUNIPER_ROLLOUT_CLONE_USER": unquote(user),
+            "JUNIPER_ROLLOUT_CLONE_PASSWORD": unquote(password),
+        }
+
+    return environment
+
+
 def clone_repo(url: str, path: Path) -> None:
     """``git clone url path``; git's own protocol rules (GIT_ALLOW_PROTOCOL) apply.
 
@@ -1865,20 +1913,17 @@ def clone_repo(url: str, path: Path) -> None:
     except git.UnsafeProtocolError as err:
         raise RepoError(f"git clone {stored} failed: {redact(str(err), url)[:200]}") from None
     if stored != url:
-        count = env.get("GIT_CONFIG_COUNT", "0")
-        index = int(count) if count.isdigit() else 0
-        env.update(
-            {
-                "GIT_CONFIG_COUNT": str(index + 1),
-                f"GIT_CONFIG_KEY_{index}": f"url.{url}.insteadOf",
-                f"GIT_CONFIG_VALUE_{index}": stored,
-            }
-        )
+        # a login name alone (`https://jane@bitbucket.org/…`) gets its password from the user's helper
+        login_only = names_a_login_only(url)
+        by_helper = None if login_only else _by_credential_helper(url, stored)
+        if by_helper is None:
+            env.update(config_env(env, ((f"url.{url}.insteadOf", stored),)))
         env.update(NO_TRACE)
         env.pop("GIT_CURL_VERBOSE", None)
-        # a login name alone (`https://jane@bitbucket.org/…`) gets its password from the user's helper
-        if not names_a_login_only(url):
+        if not login_only:
             env.update(_no_credential_keepers(env))
+            if by_helper is not None:
+                env.update(by_helper(env))
     # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
     # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
     # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)

@@ -241,3 +241,155 @@ def test_a_manifest_url_in_gits_remote_helper_form_holding_a_token_is_refused(
     assert "newrepo.url holds credentials" in result.stderr
     assert TOKEN not in result.stdout + result.stderr
     assert not (fleet.workspace / "newrepo").exists()
+
+
+# --- 13.7: the token on a command line every user of the machine can read ------------------------------
+
+
+class _AuthGitServer:
+    """git's smart HTTP (`git http-backend`) over 127.0.0.1, serving ``root`` to one Basic
+    credential; while it answers a request it reads every process's command line, and keeps
+    those holding ``secret``."""
+
+    def __init__(self, root: Path, user: str, password: str, secret: str) -> None:
+        import base64
+        import http.server
+        import threading
+
+        wanted = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        seen = self.seen = []
+        self.authenticated = 0
+        server_self = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._serve(b"")
+
+            def do_POST(self) -> None:
+                self._serve(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+            def _serve(self, body: bytes) -> None:
+                seen.extend(_command_lines_holding(secret))
+                if self.headers.get("Authorization") != wanted:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                server_self.authenticated += 1
+                path, _, query = self.path.partition("?")
+                env = {
+                    "PATH": os.environ["PATH"],
+                    "GIT_PROJECT_ROOT": str(root),
+                    "GIT_HTTP_EXPORT_ALL": "1",
+                    "REQUEST_METHOD": self.command,
+                    "PATH_INFO": path,
+                    "QUERY_STRING": query,
+                    "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                    "CONTENT_LENGTH": str(len(body)),
+                    "GIT_CONFIG_NOSYSTEM": "1",
+                    "HOME": str(root),
+                }
+                out = subprocess.run(
+                    ["git", "http-backend"], input=body, env=env, capture_output=True, check=True
+                ).stdout
+                head, _, rest = out.partition(b"\r\n\r\n")
+                status = 200
+                self_headers = []
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.decode().partition(": ")
+                    if name.lower() == "status":
+                        status = int(value.split()[0])
+                    else:
+                        self_headers.append((name, value))
+                self.send_response(status)
+                for name, value in self_headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(rest)))
+                self.end_headers()
+                self.wfile.write(rest)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _command_lines_holding(secret: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(secret.encode() in w for w in words):
+            found.append(" ".join(w.decode(errors="replace") for w in words))
+    return found
+
+
+def test_bootstraps_clone_never_puts_the_token_on_a_command_line(fleet, tmp_path, monkeypatch):
+    """`bootstrap --url https://x-access-token:TOKEN@…` gave git the credential as an `insteadOf`
+    rewrite back to the whole URL, which git then hands to its transport helper on its command line
+    (`git remote-https origin https://x-access-token:TOKEN@…`): readable by every user of the machine
+    in `ps` for as long as the clone ran (SECURITY.md called it a limit of git's transports). It now
+    reaches git through a credential helper reading it from the environment, for that protocol and
+    host only (pass 20b, 13.7)."""
+    source = make_repo(tmp_path / "src", {"README.md": "# canopy\n"})
+    root = tmp_path / "served"
+    root.mkdir()
+    git(tmp_path, "clone", "-q", "--bare", str(source), str(root / "canopy.git"))
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:http")
+    server = _AuthGitServer(root, "x-access-token", TOKEN, TOKEN)
+    try:
+        url = f"http://x-access-token:{TOKEN}@127.0.0.1:{server.port}/canopy.git"
+        result = rollout(
+            "bootstrap", "--yes", "juniper-canopy", "--manifest", fleet.manifest, "--url", url
+        )
+    finally:
+        server.close()
+    assert result.code == 0, result.stdout + result.stderr
+    assert server.authenticated, "the clone never sent the credential"
+    assert server.seen == [], server.seen
+    clone = fleet.workspace / "juniper-canopy"
+    assert (clone / "README.md").read_text() == "# canopy\n"
+    assert TOKEN not in result.stdout + result.stderr + fleet.manifest.read_text()
+    for stored in (p for p in (clone / ".git").rglob("*") if p.is_file()):
+        assert TOKEN.encode() not in stored.read_bytes(), stored
+
+
+def test_the_clones_credential_goes_to_its_own_host_only(tmp_path):
+    """The helper answers git for the URL's protocol and host, nothing else."""
+    from juniper_rollout.gitrepo import _CLONE_HELPER
+
+    env = {
+        **os.environ,
+        "JUNIPER_ROLLOUT_CLONE_PROTOCOL": "https",
+        "JUNIPER_ROLLOUT_CLONE_HOST": "git.example.org:8443",
+        "JUNIPER_ROLLOUT_CLONE_USER": "x-access-token",
+        "JUNIPER_ROLLOUT_CLONE_PASSWORD": TOKEN,
+    }
+
+    def ask(action: str, protocol: str, host: str) -> str:
+        return subprocess.run(
+            ["sh", "-c", _CLONE_HELPER[1:] + ' "$@"', "helper", action],
+            input=f"protocol={protocol}\nhost={host}\n\n",
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    assert ask("get", "https", "git.example.org:8443") == (
+        f"username=x-access-token\npassword={TOKEN}\n"
+    )
+    assert ask("get", "https", "evil.example.org") == ""
+    assert ask("get", "http", "git.example.org:8443") == ""
+    assert ask("store", "https", "git.example.org:8443") == ""
