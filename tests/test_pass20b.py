@@ -5,6 +5,7 @@ Each test fails on the main this pass started from (checked by undoing its fix).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -393,3 +394,40 @@ def test_the_clones_credential_goes_to_its_own_host_only(tmp_path):
     assert ask("get", "https", "evil.example.org") == ""
     assert ask("get", "http", "git.example.org:8443") == ""
     assert ask("store", "https", "git.example.org:8443") == ""
+
+
+# --- NEW: a token given as the repository's name ----------------------------------------------------------
+
+NAME_TOKEN = "ghp_" + "Zq20bNameTokenAbCdEf" + "GhIjKlMnOpQrStUv"
+
+
+def test_a_token_given_as_bootstraps_repository_name_is_refused_and_never_written(fleet, tmp_path):
+    """`rollout bootstrap "$GITHUB_TOKEN" --url …` (the arguments swapped) took the token for the
+    repository's name: written into the manifest (`- name: ghp_…`), made the clone's folder name,
+    printed in every line (pass 20b, found on the way: 13.7's bootstrap)."""
+    source = make_repo(tmp_path / "src", {"README.md": "# x\n"})
+    bare = tmp_path / "x.git"
+    git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
+    before = fleet.manifest.read_bytes()
+    result = rollout(
+        "bootstrap", "--yes", NAME_TOKEN, "--manifest", fleet.manifest, "--url", f"file://{bare}"
+    )
+    assert result.code == 1
+    assert "a repository name shaped like a token" in result.stderr
+    assert NAME_TOKEN not in result.stdout + result.stderr
+    assert fleet.manifest.read_bytes() == before
+    assert not (fleet.workspace / NAME_TOKEN).exists()
+
+
+def test_a_manifest_repo_named_like_a_token_is_refused_with_its_line(fleet, tmp_path):
+    manifest = tmp_path / "named.yaml"
+    manifest.write_text(
+        fleet.manifest.read_text().replace(
+            "  - name: juniper-ml", f"  - name: {NAME_TOKEN}\n  - name: juniper-ml"
+        )
+    )
+    result = rollout("plan", "-m", manifest)
+    assert result.code == 1
+    assert "a repository name shaped like a token" in result.stderr
+    assert re.search(r"named\.yaml:\d+:", result.stderr)
+    assert NAME_TOKEN not in result.stdout + result.stderr
