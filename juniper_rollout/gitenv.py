@@ -42,7 +42,25 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
+def key_material(name: str) -> bool:
+    """Is the variable ``name`` sops' (``SOPS_AGE_KEY``, ``SOPS_AGE_KEY_FILE``, ``SOPS_AGE_KEY_CMD``,
+    ``SOPS_AGE_SSH_PRIVATE_KEY_FILE``, …)? git never needs one."""
+    return name.startswith("SOPS_")
+
+
 def no_repo_code(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``env`` (default: this process's) for a git that runs no hook and no fsmonitor."""
-    base = dict(os.environ if env is None else env)
+    """``env`` (default: this process's) for a git that runs no hook and no fsmonitor, and holds no
+    key material: a program git still starts from a config the working tree can reach (a tracked
+    file under ``include.path``: its ``core.sshCommand``, ``credential.helper``) never sees the key."""
+    base = {k: v for k, v in (os.environ if env is None else env).items() if not key_material(k)}
     return {**base, **config_env(base, NO_REPO_CODE)}
+
+
+def overrides(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What :func:`no_repo_code` changes, as variables set over ``env`` (GitPython's
+    ``update_environment``, which can set but not remove one: sops' are set empty)."""
+    base = os.environ if env is None else env
+    return {
+        **{k: "" for k in base if key_material(k)},
+        **config_env(base, NO_REPO_CODE),
+    }

@@ -36,7 +36,7 @@ from gitdb.base import IStream
 
 from juniper_rollout import proctree
 from juniper_rollout.errors import RepoError
-from juniper_rollout.gitenv import NO_REPO_CODE, config_env, no_repo_code
+from juniper_rollout.gitenv import config_env, no_repo_code, overrides
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
 from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
 from juniper_rollout.urls import (
@@ -228,8 +228,9 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
 
 
 def _quiet(repo: git.Repo) -> git.Repo:
-    """``repo`` whose git runs no hook and no fsmonitor of the clone's (``gitenv``, pass 20b)."""
-    repo.git.update_environment(**config_env(os.environ, NO_REPO_CODE))
+    """``repo`` whose git runs no hook and no fsmonitor of the clone's, and sees no key material
+    (``gitenv``, pass 20b)."""
+    repo.git.update_environment(**overrides())
     return repo
 
 

@@ -431,3 +431,28 @@ def test_a_manifest_repo_named_like_a_token_is_refused_with_its_line(fleet, tmp_
     assert "a repository name shaped like a token" in result.stderr
     assert re.search(r"named\.yaml:\d+:", result.stderr)
     assert NAME_TOKEN not in result.stdout + result.stderr
+
+
+def test_a_program_the_working_trees_config_names_never_sees_the_key(fleet, tmp_path, monkeypatch):
+    """A team's tracked `.gitconfig` under `include.path` (`git config include.path ../.gitconfig`,
+    for its diff and merge drivers) is the checked-out branch's config: its `core.sshCommand` ran at
+    `apply --push` with the tool's environment, `$SOPS_AGE_KEY` and `$SOPS_AGE_KEY_FILE` in it. git
+    never needs sops' variables: no git the tool starts gets them (pass 20b, 13.5)."""
+    repo = fleet.repo("juniper-cascor")
+    loot = tmp_path / "loot.ssh"
+    script = repo / "tools" / "ssh.sh"
+    script.parent.mkdir()
+    script.write_text(
+        f"#!/bin/sh\n{{ env; cat \"$SOPS_AGE_KEY_FILE\"; }} > '{loot}' 2>&1\nexit 1\n"
+    )
+    script.chmod(0o755)
+    (repo / ".gitconfig").write_text(f"[core]\n\tsshCommand = {script}\n")
+    git(repo, "config", "include.path", "../.gitconfig")
+    git(repo, "remote", "add", "origin", "ssh://example.invalid/o/r.git")
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:ssh")
+    monkeypatch.setenv("SOPS_AGE_KEY", fleet.key_file.read_text())
+    result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-cascor", "--yes", "--push")
+    assert "not pushed: push to origin failed" in result.stdout, result.stdout
+    said = loot.read_text()  # the program ran: git's config is the user's to choose
+    assert "AGE-SECRET-KEY" not in said
+    assert str(fleet.key_file) not in said
