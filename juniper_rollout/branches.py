@@ -59,7 +59,7 @@ def apply_plans(
     specs = {r.name: r for r in manifest.repos}
     # a saved plan's bytes are checked again for the fleet's plaintext values (read once, before
     # the workers fork): a plan file is a file anyone may have edited
-    fleet = leakguard.fleet_values(manifest) if saved else ()
+    fleet = leakguard.fleet_values(manifest) if saved else None
     with _stop_between_repos() as stopped:
         return run_in_order(
             partial(_apply_named, specs, saved=saved, push=push, manifest=manifest, fleet=fleet),
@@ -79,7 +79,7 @@ def _apply_named(
     saved: bool,
     push: bool,
     manifest: Manifest,
-    fleet: leakguard.FleetValues,
+    fleet: leakguard.FleetValues | None,
 ) -> Outcome:
     spec = specs.get(plan.name)
     if spec is None:
@@ -117,7 +117,7 @@ def apply_one(
     saved: bool,
     push: bool,
     manifest: Manifest,
-    fleet: leakguard.FleetValues = (),
+    fleet: leakguard.FleetValues | None = None,
 ) -> Outcome:
     if plan.error:
         return Outcome(spec.name, FAILED, plan.error)

@@ -14,13 +14,13 @@ default found in the code, or one already in the file's committed text is no new
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import json
 import os
 import re
 import stat
-import threading
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import NamedTuple
@@ -461,7 +461,17 @@ def _parts(value: bytes) -> list[bytes]:
     return found
 
 
-FleetValues = tuple[tuple[str, Value], ...]  # (repo name, value)
+@dataclasses.dataclass(frozen=True)
+class FleetValues:
+    """The plaintext values of every repo of the fleet, read once per run (before the workers fork),
+    each named "SOURCE of REPO", with the head index of their words: made once, not once per repo
+    (pass 19c: each repo's check renamed and indexed the whole fleet, 3.9 s a repo for 60 repos of
+    2,000 values, a fleet's plan about 4 minutes of CPU, growing with the square)."""
+
+    named: tuple[tuple[str, Value], ...] = ()  # (repo name, value)
+    index: Mapping[bytes, set[bytes]] = dataclasses.field(default_factory=dict)
+
+
 Public = Callable[[list[bytes]], set[bytes]]  # which of these words the repo's committed files hold
 
 
@@ -471,10 +481,13 @@ def fleet_values(manifest: Manifest) -> FleetValues:
     out: list[tuple[str, Value]] = []
     for repo in manifest.repos:
         try:
-            out += [(repo.name, value) for value in plaintext_values(repo, manifest.env_files)]
+            out += [
+                (repo.name, value._replace(source=f"{value.source} of {repo.name}"))
+                for value in plaintext_values(repo, manifest.env_files)
+            ]
         except RepoError:  # that repo's own plan says why
             continue
-    return tuple(out)
+    return FleetValues(tuple(out), _head_index(v.value for _, v in out if v.word))
 
 
 def digest(value: bytes) -> str:
@@ -486,7 +499,7 @@ def check(
     repo: RepoSpec,
     files: Iterable[FileChange],
     allowed: Iterable[str | None] = (),
-    fleet: FleetValues = (),
+    fleet: FleetValues | None = None,
     cleared: Collection[str] | None = None,
     public: Public | None = None,
     committed: Mapping[str, bytes] | None = None,
@@ -522,8 +535,8 @@ def check(
     env = manifest.env_files if manifest is not None else envfiles.DEFAULT
     # ``plaintext``: the clone's values, when the caller read them already (drift's message scan)
     plain = plaintext if plaintext is not None else read_plaintext_values(repo, env)
-    named, fleet_index = _fleet_prepared(fleet) if fleet else ([], {})
-    found = plain.values + [value for name, value in named if name != repo.name]
+    fleet = fleet or FleetValues()
+    found = plain.values + [value for name, value in fleet.named if name != repo.name]
     written = [f.after for f in files if f.after is not None]
     templates = (
         render.loaded_templates(manifest.templates)
@@ -534,8 +547,8 @@ def check(
     let_through: set[bytes] = set()
     texts = [*written, *(text for _, text in templates)]
     held = _held_words(_head_index(v.value for v in plain.values if v.word), texts)
-    if fleet_index:
-        held |= _held_words(fleet_index, texts)
+    if fleet.index:
+        held |= _held_words(fleet.index, texts)
     words = _unknown_words(
         [v for v in found if v.word and v.value in held],
         known
@@ -607,7 +620,7 @@ def _head_index(words: Iterable[bytes]) -> dict[bytes, set[bytes]]:
     return by_head
 
 
-def _held_words(by_head: dict[bytes, set[bytes]], texts: list[bytes]) -> set[bytes]:
+def _held_words(by_head: Mapping[bytes, set[bytes]], texts: list[bytes]) -> set[bytes]:
     """The words of ``by_head`` some text holds, in time linear in the texts: a word, a run of letters
     and digits, sits inside one of the text's runs, where it is looked up by its first ``MIN_VALUE``
     bytes (a 4 MB `.env` of random runs beside a 1 MB template took 48 s asking each word of each
@@ -629,23 +642,6 @@ def _held_words(by_head: dict[bytes, set[bytes]], texts: list[bytes]) -> set[byt
                 else:
                     held.update(v for v in group if run.startswith(v, at))
     return held
-
-
-_fleet_cache: dict[str, object] = {}
-_fleet_lock = threading.Lock()
-
-
-def _fleet_prepared(fleet: FleetValues) -> tuple[list[tuple[str, Value]], dict[bytes, set[bytes]]]:
-    """``fleet``'s values named "SOURCE of REPO", and its words' head index: made once per run, not
-    once per repo (pass 19c: each repo's check renamed and indexed the whole fleet, 3.9 s a repo for
-    60 repos of 2,000 values, a fleet's plan about 4 minutes of CPU, growing with the square)."""
-    with _fleet_lock:
-        if _fleet_cache.get("fleet") is not fleet:
-            named = [(name, v._replace(source=f"{v.source} of {name}")) for name, v in fleet]
-            index = _head_index(v.value for _, v in fleet if v.word)
-            _fleet_cache.clear()
-            _fleet_cache.update(fleet=fleet, named=named, index=index)
-        return _fleet_cache["named"], _fleet_cache["index"]  # type: ignore[return-value]
 
 
 def _unknown_words(
