@@ -191,6 +191,10 @@ def redact(text: str, *urls: str | None) -> str:
         # host `ssw0rd` (no host shape after the last '@' for misread_userinfo to go by): those are secret too
         if has_password and "@" in user:
             secrets.add(user.partition("@")[2])
+        # pass 20b: a token given as the user name beside a placeholder password (GitHub's
+        # `https://TOKEN:x-oauth-basic@…`): the password alone was redacted
+        if has_password and carries_credential(unquote(user)):
+            secrets |= {user, unquote(user)}
         secrets.add(_ambiguous_password(url or ""))
         # in pieces too: git's "Could not resolve host: PART" names the part before a '/' (pass 11b)
         pieces = {*secrets, *(p for s in secrets for p in re.split(r"[@/?#\[\]]", s)), extra}

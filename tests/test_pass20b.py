@@ -456,3 +456,14 @@ def test_a_program_the_working_trees_config_names_never_sees_the_key(fleet, tmp_
     said = loot.read_text()  # the program ran: git's config is the user's to choose
     assert "AGE-SECRET-KEY" not in said
     assert str(fleet.key_file) not in said
+
+
+def test_a_token_given_as_the_user_name_beside_a_password_is_redacted():
+    """GitHub's `https://TOKEN:x-oauth-basic@github.com/…`: `redact` hid the password, a placeholder,
+    and left the token (pass 20b, 13.7); a login name beside a password stays shown."""
+    url = f"https://{TOKEN}:x-oauth-basic@github.com/o/r.git"
+    said = redact(f"fatal: unable to access '{url}': The requested URL returned error: 403", url)
+    assert TOKEN not in said and "x-oauth-basic" not in said
+    assert strip_userinfo(url) == "https://github.com/o/r.git"
+    login = "https://jane:s3cretPassw0rd@bitbucket.org/o/r.git"
+    assert redact(f"as jane: {login}", login).startswith("as jane:")
