@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
-from juniper_rollout import envfiles, gitrepo, render
+from juniper_rollout import dotenv, envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
@@ -151,8 +151,13 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                     prose.append((number, b"", line))
                     continue
             if b"=" not in line:
+                # pass 20b (13.6/13.8): a pasted token on a line of its own (`ghp_…`, `export KEY`) is
+                # no binding and was never read: a template holding it was printed and committed
+                prose.append((number, b"", line.strip()))
                 continue
             name, _, raw = line.partition(b"=")
+            if not _a_name(name):  # a token before `=` (`KEY==`: padded base64) is no name either
+                prose.append((number, b"", name.strip()))
             found += [(number, name, value) for value in (raw.strip(), raw.strip().strip(b"\"'"))]
         found += _as_the_app_reads(data or b"", grown, names)
         checked: set[bytes] = set()
@@ -170,6 +175,18 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                 runs.setdefault(run, number)
         words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
     return Plaintext(out + words, frozenset(names))
+
+
+def _a_name(raw: bytes) -> bool:
+    """Is ``raw`` (the text before a line's ``=``) a variable's name, as the secrets plan reads one: an
+    identifier not shaped like a credential? The names are public words; text before ``=`` that is
+    none (a token pasted on a line of its own, with its base64 padding: item 8) made its runs public,
+    and a template holding the token was printed (pass 20b)."""
+    try:
+        name = dotenv.bare_name(raw.decode("utf-8")).strip("'\"")
+    except UnicodeDecodeError:
+        return False
+    return dotenv.IDENTIFIER.fullmatch(name) is not None and not dotenv.is_credential_name(name)
 
 
 def _linked(path: os.PathLike[str]) -> bytes | None:
@@ -202,7 +219,7 @@ def _as_the_app_reads(
     (as the parser reads them: a line of a multi-line value, `MIIEv…==` of a PEM key, is no name)."""
     out = []
     for number, name, values in bindings(data, grown):
-        if names is not None:
+        if names is not None and _a_name(name):
             names.add(name)
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
         # secret as its parameter's name (`?api_key=`): a short word there is checked too (pass 12b)

@@ -266,6 +266,21 @@ def _windows_problem(parts: tuple[str, ...]) -> str | None:
     return None
 
 
+# pass 20b: `rollout bootstrap "$GITHUB_TOKEN" --url …` (the arguments swapped) took the token for the
+# repository's name: written into the manifest, the clone's folder name, every line printed
+CREDENTIAL_NAME = (
+    "a repository name shaped like a token (a known prefix at its issued length); not shown: a "
+    "pasted secret? give the repository's name (and rotate that credential if it was shared)"
+)
+
+
+def credential_name(name: str) -> bool:
+    """Is ``name`` (a repository's) shaped like a credential?"""
+    from juniper_rollout.secretshape import names_credential
+
+    return names_credential(name)
+
+
 def plaintext_env_path(env_files: EnvFiles, path: str) -> str | None:
     """Why the tool must not write ``path`` (None: it may): a plaintext env file by the manifest's definition."""
     if not env_files.is_plaintext_in_any_case(path):
@@ -920,6 +935,8 @@ class _Validator(_Reader):
                 self.key_line(node, "name"),
                 f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-')",
             )
+        if credential_name(name):  # never echoed: it is the token
+            raise self.fail(self.key_line(node, "name"), CREDENTIAL_NAME)
         from juniper_rollout import rollouts
 
         rollouts.check_repo_entry(self, node, where)

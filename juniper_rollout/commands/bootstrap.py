@@ -32,7 +32,13 @@ from juniper_rollout.clonestage import Stage, stage_clone
 from juniper_rollout.edits.manifest_entry import add_entry
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.fleet import plan_fleet
-from juniper_rollout.manifest import REPO_NAME, Manifest, load_manifest
+from juniper_rollout.manifest import (
+    CREDENTIAL_NAME,
+    REPO_NAME,
+    Manifest,
+    credential_name,
+    load_manifest,
+)
 from juniper_rollout.urls import misread_userinfo, redact, strip_userinfo
 
 
@@ -54,6 +60,8 @@ def bootstrap(
             f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-'; "
             "at most 100, starting with a letter or digit)"
         )
+    if credential_name(name):
+        raise RolloutError(f"{CREDENTIAL_NAME}; nothing written")
     if url is not None and misread_userinfo(url):  # never echoed: it is the password
         raise RolloutError(
             "--url: the password (or token) in it holds an unencoded '/', '?' or '#', where git's URL "
