@@ -59,7 +59,7 @@ def apply_plans(
     specs = {r.name: r for r in manifest.repos}
     # a saved plan's bytes are checked again for the fleet's plaintext values (read once, before
     # the workers fork): a plan file is a file anyone may have edited
-    fleet = leakguard.fleet_values(manifest) if saved else ()
+    fleet = leakguard.fleet_values(manifest) if saved else None
     with _stop_between_repos() as stopped:
         return run_in_order(
             partial(_apply_named, specs, saved=saved, push=push, manifest=manifest, fleet=fleet),
@@ -79,7 +79,7 @@ def _apply_named(
     saved: bool,
     push: bool,
     manifest: Manifest,
-    fleet: leakguard.FleetValues,
+    fleet: leakguard.FleetValues | None,
 ) -> Outcome:
     spec = specs.get(plan.name)
     if spec is None:
@@ -117,7 +117,7 @@ def apply_one(
     saved: bool,
     push: bool,
     manifest: Manifest,
-    fleet: leakguard.FleetValues = (),
+    fleet: leakguard.FleetValues | None = None,
 ) -> Outcome:
     if plan.error:
         return Outcome(spec.name, FAILED, plan.error)
@@ -298,6 +298,16 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
     ):
         return Outcome(
             spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha
+        )
+    if (tip.hexsha if tip else None) != plan.branch_commit:
+        # moved by another run to something else, whatever the plan was to do with it (pass 20a: a
+        # plan to create or rebuild the branch, waiting at apply's confirmation while another run
+        # wrote newer ciphertext to it and the .env then moved away, replaced that commit: the
+        # newer values were on no branch any more)
+        return Outcome(
+            spec.name,
+            STALE,
+            f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again",
         )
     worktree = gitrepo.checked_out_in(clone, spec.branch)
     if (

@@ -56,7 +56,7 @@ def plan_one(
     repo: RepoSpec,
     *,
     secrets: bool = True,
-    fleet: leakguard.FleetValues = (),
+    fleet: leakguard.FleetValues | None = None,
 ) -> RepoPlan:
     empty = RepoPlan(repo.name, repo.base, repo.branch)
     return guarded(
@@ -68,7 +68,12 @@ def plan_one(
 
 
 def _plan_at(
-    manifest: Manifest, repo: RepoSpec, secrets: bool, fleet: leakguard.FleetValues, clone, base
+    manifest: Manifest,
+    repo: RepoSpec,
+    secrets: bool,
+    fleet: leakguard.FleetValues | None,
+    clone,
+    base,
 ) -> RepoPlan:
     tip = gitrepo.branch_tip(clone, repo.branch)
     mode = gitrepo.branch_mode(clone, tip, base)

@@ -13,6 +13,7 @@ with the files changed, not with the size of the repository.
 from __future__ import annotations
 
 import codecs
+import configparser
 import fcntl
 import hashlib
 import os
@@ -36,15 +37,18 @@ from gitdb.base import IStream
 
 from juniper_rollout import proctree
 from juniper_rollout.errors import RepoError
+from juniper_rollout.gitenv import config_env, no_repo_code, overrides
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
-from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
+from juniper_rollout.reffiles import files_backend, read_refs, ref_storage  # noqa: F401  (re-exported)
 from juniper_rollout.urls import (
     ORIGIN_URLS,
     names_a_login_only,
     network_git_env,
     origin_urls,
+    query,
     redact,
     strip_userinfo,
+    userinfo,
 )
 from juniper_rollout.wording import shell_word
 
@@ -158,6 +162,13 @@ def _sha256(dotgit: Path) -> bool:
     return shown == "sha256"
 
 
+def _ref_storage(dotgit: Path) -> str | None:
+    try:
+        return ref_storage((dotgit / "config").read_text(errors="replace"))
+    except OSError:
+        return None
+
+
 def _gitdir_file(path: Path, dotgit: Path) -> str:
     """Why a clone whose ``.git`` is a file (``gitdir: X``) is refused, saying which kind it is: a
     linked worktree (X under ``worktrees/``), a submodule (under ``modules/``) or a clone that keeps
@@ -202,9 +213,17 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
         raise RepoError(
             f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)"
         )
+    if _ref_storage(dotgit) not in (None, "files"):
+        # pass 20a: GitPython reads refs as files; a reftable clone (git 2.45+) has none, and plan said
+        # "base branch 'main' not found", the issue's SHA-256 symptom
+        raise RepoError(
+            f"{path}: repositories that keep their refs in the {_ref_storage(dotgit)} format are not "
+            "supported (the tool reads refs as files); use a clone made with git's default "
+            "(`git clone --ref-format=files`)"
+        )
     partial = _partial_clone(dotgit)
     try:
-        repo = git.Repo(path, odbt=git.GitCmdObjectDB if partial else InProcessObjects)
+        repo = _quiet(git.Repo(path, odbt=git.GitCmdObjectDB if partial else InProcessObjects))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise RepoError(
             f"{path} is not a git repository (run `git clone` there, or fix `path:`)"
@@ -222,6 +241,13 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
             yield repo
     finally:
         repo.close()
+
+
+def _quiet(repo: git.Repo) -> git.Repo:
+    """``repo`` whose git runs no hook and no fsmonitor of the clone's, and sees no key material
+    (``gitenv``, pass 20b)."""
+    repo.git.update_environment(**overrides())
+    return repo
 
 
 LAZY_FETCH_TIMEOUT = 600.0  # seconds a partial clone's own fetch of missing objects may take
@@ -877,27 +903,37 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     ref = f"refs/heads/{branch}"
     common = Path(repo.common_dir)
     places = [(common, Path(repo.working_tree_dir or common))]
+    # pass 20a: where git keeps loose refs on a case-insensitive file system (core.ignorecase, set by
+    # git on macOS and Windows), `git switch CHORE/x` checks the branch out under that spelling
+    same = _spelling_blind(repo)
     for admin in sorted((common / "worktrees").glob("*")):
-        try:
-            top = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
-        except OSError:
-            top = admin
-        places.append((admin, top))
+        places.append((admin, _worktree_top(admin) or admin))
     for admin, top in places:
         for name in ("HEAD", "rebase-merge/head-name", "rebase-apply/head-name", "BISECT_START"):
             try:
                 text = _ref_file_text(admin / name)
             except OSError:
                 continue
-            if text in (ref, branch) or ref in _symref_chain(common, text):
+            if same(text) in (same(ref), same(branch)) or same(ref) in map(
+                same, _symref_chain(common, text)
+            ):
                 return top
         try:  # `git rebase --update-refs` moves these at its end: git counts them as checked out
             listed = (admin / "rebase-merge" / "update-refs").read_text(errors="replace")
         except OSError:
             continue
-        if ref in listed.splitlines()[::3]:
+        if same(ref) in map(same, listed.splitlines()[::3]):
             return top
     return None
+
+
+def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
+    """How the clone's file system compares ref names: folded when git says it ignores case."""
+    try:
+        blind = repo.config_reader().get_value("core", "ignorecase", False)
+    except (OSError, ValueError, configparser.Error):  # unreadable: compared as written
+        blind = False
+    return fold if blind is True or str(blind).lower() == "true" else str
 
 
 def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
@@ -942,13 +978,21 @@ def _worktree_admin(repo: git.Repo, top: Path) -> Path | None:
     if repo.working_tree_dir and Path(repo.working_tree_dir) == top:
         return common
     for admin in (common / "worktrees").glob("*"):
-        try:
-            where = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
-        except OSError:
-            continue
-        if where == top:
+        if _worktree_top(admin) == top:
             return admin
     return None
+
+
+def _worktree_top(admin: Path) -> Path | None:
+    """The folder of the linked worktree whose admin folder is ``admin`` (where its ``gitdir`` file
+    says its ``.git`` is), None when unreadable. git 2.48's ``worktree.useRelativePaths`` writes that
+    path relative to ``admin`` (pass 20a: read from the tool's folder, a live worktree was named
+    `../../../../../wt` and called gone, with `git worktree prune` as the way out)."""
+    try:
+        text = (admin / "gitdir").read_text(errors="replace").strip()
+    except OSError:
+        return None
+    return Path(os.path.normpath(admin / text)).parent
 
 
 def worktree_locked(repo: git.Repo, top: Path) -> bool:
@@ -1202,8 +1246,25 @@ def push(repo: git.Repo, branch: str) -> str:
         if clash:
             raise RepoError(origin_clash(branch, clash.group(1))) from None
         raise RepoError(f"push to origin failed: {redact_origin(repo, text)[:200]}") from None
+    _forget_records_in_the_way(repo, branch)
     _write_record(repo, record, tip)
     return tip
+
+
+def _forget_records_in_the_way(repo: git.Repo, branch: str) -> None:
+    """Delete the tool's push records of branches git cannot keep beside ``branch`` (``chore/x/v1``
+    for ``chore/x``, or ``chore`` for ``chore/x``): ``branch`` now exists here and on origin, so
+    neither can those, and the record (a file or a folder where this one goes) stopped it being
+    written (pass 20a: a `branch:` renamed from chore/sops/v1 to chore/sops was pushed, then "failed
+    unexpected IsADirectoryError … a damaged repository?" at every later push)."""
+    for _ in range(100):
+        other = branch_in_the_way(repo, branch, PUSHED_REF)
+        if other is None:
+            return
+        try:
+            repo.git.update_ref("--no-deref", "-d", PUSHED_REF + other)
+        except git.GitCommandError:  # then writing the record says why
+            return
 
 
 def _to_origin(repo: git.Repo, *args: str) -> str:
@@ -1217,7 +1278,7 @@ def _to_origin(repo: git.Repo, *args: str) -> str:
             ["git", *args],
             cwd=repo.git.working_dir,
             # English messages, as GitPython runs git: "rejected", "stale info" are read below
-            env={**os.environ, **NO_PROMPT, "LANGUAGE": "C", "LC_ALL": "C"},
+            env={**no_repo_code(), **NO_PROMPT, "LANGUAGE": "C", "LC_ALL": "C"},
             timeout=PUSH_TIMEOUT,
         )
     except subprocess.TimeoutExpired:
@@ -1501,7 +1562,7 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
     tracked, untracked and ignored alike (``git ls-files --cached --others``, no exclude rules; git
     walks the folders at C speed), at most ``WORKTREE_PATHS``; none when git cannot list them."""
     try:
-        with git.Repo(path) as repo:
+        with _quiet(git.Repo(path)) as repo:
             out = repo.git.ls_files(
                 "-z", "--cached", "--others", "--", *pathspecs, strip_newline_in_stdout=False
             )
@@ -1578,7 +1639,7 @@ def _grep_batch(
             args,
             cwd=repo.git.working_dir,
             env={
-                **os.environ,
+                **no_repo_code(),
                 "LC_ALL": "C",
                 "GIT_NO_REPLACE_OBJECTS": "1",
                 "GIT_NO_LAZY_FETCH": "1",
@@ -1780,7 +1841,7 @@ def _note_blobs(repo: git.Repo, commit: str, limit: int) -> list[bytes]:
 def init_repo(path: Path, branch: str, files: Mapping[str, bytes], message: str) -> None:
     """A new repository at ``path`` whose ``branch`` holds ``files`` (also written to its tree) in one commit."""
     try:
-        repo = git.Repo.init(path, mkdir=True, initial_branch=branch)
+        repo = _quiet(git.Repo.init(path, mkdir=True, initial_branch=branch))
     except git.GitCommandError as err:
         raise RepoError(
             f"git init {path} failed: {' '.join(str(err.stderr).split())[:200]}"
@@ -1825,7 +1886,7 @@ NO_TRACE = {
 } | {"GIT_TRACE_REDACT": "1"}
 
 
-def _no_credential_keepers(index: int) -> dict[str, str]:
+def _no_credential_keepers(env: Mapping[str, str]) -> dict[str, str]:
     """The environment that keeps a clone's URL credential from the user's helpers and askpass.
 
     Pass 16c: git hands a URL's credential that worked to the user's credential helpers (`store`
@@ -1835,16 +1896,53 @@ def _no_credential_keepers(index: int) -> dict[str, str]:
     token given as the user name alone (`https://TOKEN@host/…`) and refused was handed to the user's
     askpass program (GIT_ASKPASS, core.askPass, SSH_ASKPASS: an editor's input box, a GUI dialog, its
     command line) in "Password for 'https://TOKEN@host'": GIT_ASKPASS set but empty asks none."""
-    env = {
-        "GIT_CONFIG_COUNT": str(index + 1),
-        f"GIT_CONFIG_KEY_{index}": "credential.helper",
-        f"GIT_CONFIG_VALUE_{index}": "",
-        "GIT_ASKPASS": "",
-    }
-    above = os.environ.get("GIT_CONFIG_PARAMETERS")
-    if above:
-        env["GIT_CONFIG_PARAMETERS"] = f"{above} 'credential.helper'=''"
-    return env
+    return {**config_env(env, (("credential.helper", ""),)), "GIT_ASKPASS": ""}
+
+
+# pass 20b (13.7): the credential of a curl transport's URL, given to git by a credential helper that
+# reads it from the environment, for the URL's own protocol and host only: rewritten back into the URL
+# (`url.<whole>.insteadOf`), it was on the command line of git's transport helper (`git remote-https
+# origin https://x:TOKEN@…`), which `ps` shows every user of the machine for as long as the clone runs
+_CLONE_HELPER = (
+    '!f() { test "$1" = get || return 0; p=; h=; '
+    "while IFS= read -r line; do "
+    'test "$line" = "protocol=$JUNIPER_ROLLOUT_CLONE_PROTOCOL" && p=1; '
+    'test "$line" = "host=$JUNIPER_ROLLOUT_CLONE_HOST" && h=1; '
+    "done; "
+    'test -n "$p" && test -n "$h" || return 0; '
+    "printf 'username=%s\\npassword=%s\\n' \"$JUNIPER_ROLLOUT_CLONE_USER\" "
+    '"$JUNIPER_ROLLOUT_CLONE_PASSWORD"; }; f'
+)
+
+
+def _by_credential_helper(
+    url: str, stored: str
+) -> Callable[[Mapping[str, str]], dict[str, str]] | None:
+    """For a curl transport's URL (http, https, ftp, ftps) whose only credential is its user-info:
+    the environment (given the clone's, its helpers emptied) that hands it to git through
+    ``_CLONE_HELPER``; None for any other URL (a query-string token travels in the URL)."""
+    from urllib.parse import unquote, urlsplit
+
+    if "::" in stored.partition("://")[0] or query(url) or stored != strip_userinfo(stored):
+        return None
+    try:
+        parts = urlsplit(stored)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https", "ftp", "ftps") or not parts.netloc:
+        return None
+    user, _, password = userinfo(url).partition(":")
+
+    def environment(env: Mapping[str, str]) -> dict[str, str]:
+        return {
+            **config_env(env, (("credential.helper", _CLONE_HELPER),)),
+            "JUNIPER_ROLLOUT_CLONE_PROTOCOL": parts.scheme.lower(),
+            "JUNIPER_ROLLOUT_CLONE_HOST": parts.netloc,
+            "JUNIPER_ROLLOUT_CLONE_USER": unquote(user),
+            "JUNIPER_ROLLOUT_CLONE_PASSWORD": unquote(password),
+        }
+
+    return environment
 
 
 def clone_repo(url: str, path: Path) -> None:
@@ -1854,7 +1952,9 @@ def clone_repo(url: str, path: Path) -> None:
     never written: git clones the stripped URL, rewritten back to the whole one for the transfer by
     an ``url.<whole>.insteadOf`` given through the environment (``GIT_CONFIG_COUNT``), so neither
     the clone's ``.git/config`` nor the command line holds it."""
-    stored, env = strip_userinfo(url), {**os.environ, **network_git_env()}  # no prompt, no stall
+    # no prompt, no stall; no hook of the clone's (a global `core.hooksPath = .githooks` is the new
+    # clone's own folder: its post-checkout ran, the URL's credential in its environment; pass 20b)
+    stored, env = strip_userinfo(url), {**no_repo_code(), **network_git_env()}
     if re.search(r"[\x00-\x1f\x7f]", url):
         # pass 16c: urllib drops a newline or tab from a URL, git does not: a token holding one was
         # printed whole in git's "invalid key (newline): url.http://x:TOKEN….insteadOf", unredacted
@@ -1868,20 +1968,17 @@ def clone_repo(url: str, path: Path) -> None:
     except git.UnsafeProtocolError as err:
         raise RepoError(f"git clone {stored} failed: {redact(str(err), url)[:200]}") from None
     if stored != url:
-        count = os.environ.get("GIT_CONFIG_COUNT", "0")
-        index = int(count) if count.isdigit() else 0
-        env.update(
-            {
-                "GIT_CONFIG_COUNT": str(index + 1),
-                f"GIT_CONFIG_KEY_{index}": f"url.{url}.insteadOf",
-                f"GIT_CONFIG_VALUE_{index}": stored,
-            }
-        )
+        # a login name alone (`https://jane@bitbucket.org/…`) gets its password from the user's helper
+        login_only = names_a_login_only(url)
+        by_helper = None if login_only else _by_credential_helper(url, stored)
+        if by_helper is None:
+            env.update(config_env(env, ((f"url.{url}.insteadOf", stored),)))
         env.update(NO_TRACE)
         env.pop("GIT_CURL_VERBOSE", None)
-        # a login name alone (`https://jane@bitbucket.org/…`) gets its password from the user's helper
-        if not names_a_login_only(url):
-            env.update(_no_credential_keepers(index + 1))
+        if not login_only:
+            env.update(_no_credential_keepers(env))
+            if by_helper is not None:
+                env.update(by_helper(env))
     # git's transport helper (`git remote-https origin URL`) holds the whole URL on its command line:
     # in a session of its own, the clone and its helpers are killed with it when bootstrap stops (a
     # SIGTERM left them running for ever against a server that never answered, token in `ps`; pass 11b)

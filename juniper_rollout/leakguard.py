@@ -14,19 +14,19 @@ default found in the code, or one already in the file's committed text is no new
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import json
 import os
 import re
 import stat
-import threading
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
-from juniper_rollout import envfiles, gitrepo, render
+from juniper_rollout import dotenv, envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
 from juniper_rollout.errors import RepoError
@@ -151,8 +151,13 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                     prose.append((number, b"", line))
                     continue
             if b"=" not in line:
+                # pass 20b (13.6/13.8): a pasted token on a line of its own (`ghp_…`, `export KEY`) is
+                # no binding and was never read: a template holding it was printed and committed
+                prose.append((number, b"", line.strip()))
                 continue
             name, _, raw = line.partition(b"=")
+            if not _a_name(name):  # a token before `=` (`KEY==`: padded base64) is no name either
+                prose.append((number, b"", name.strip()))
             found += [(number, name, value) for value in (raw.strip(), raw.strip().strip(b"\"'"))]
         found += _as_the_app_reads(data or b"", grown, names)
         checked: set[bytes] = set()
@@ -170,6 +175,18 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                 runs.setdefault(run, number)
         words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
     return Plaintext(out + words, frozenset(names))
+
+
+def _a_name(raw: bytes) -> bool:
+    """Is ``raw`` (the text before a line's ``=``) a variable's name, as the secrets plan reads one: an
+    identifier not shaped like a credential? The names are public words; text before ``=`` that is
+    none (a token pasted on a line of its own, with its base64 padding: item 8) made its runs public,
+    and a template holding the token was printed (pass 20b)."""
+    try:
+        name = dotenv.bare_name(raw.decode("utf-8")).strip("'\"")
+    except UnicodeDecodeError:
+        return False
+    return dotenv.IDENTIFIER.fullmatch(name) is not None and not dotenv.is_credential_name(name)
 
 
 def _linked(path: os.PathLike[str]) -> bytes | None:
@@ -202,7 +219,7 @@ def _as_the_app_reads(
     (as the parser reads them: a line of a multi-line value, `MIIEv…==` of a PEM key, is no name)."""
     out = []
     for number, name, values in bindings(data, grown):
-        if names is not None:
+        if names is not None and _a_name(name):
             names.add(name)
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
         # secret as its parameter's name (`?api_key=`): a short word there is checked too (pass 12b)
@@ -448,7 +465,17 @@ def _parts(value: bytes) -> list[bytes]:
     return found
 
 
-FleetValues = tuple[tuple[str, Value], ...]  # (repo name, value)
+@dataclasses.dataclass(frozen=True)
+class FleetValues:
+    """The plaintext values of every repo of the fleet, read once per run (before the workers fork),
+    each named "SOURCE of REPO", with the head index of their words: made once, not once per repo
+    (pass 19c: each repo's check renamed and indexed the whole fleet, 3.9 s a repo for 60 repos of
+    2,000 values, a fleet's plan about 4 minutes of CPU, growing with the square)."""
+
+    named: tuple[tuple[str, Value], ...] = ()  # (repo name, value)
+    index: Mapping[bytes, set[bytes]] = dataclasses.field(default_factory=dict)
+
+
 Public = Callable[[list[bytes]], set[bytes]]  # which of these words the repo's committed files hold
 
 
@@ -458,10 +485,13 @@ def fleet_values(manifest: Manifest) -> FleetValues:
     out: list[tuple[str, Value]] = []
     for repo in manifest.repos:
         try:
-            out += [(repo.name, value) for value in plaintext_values(repo, manifest.env_files)]
+            out += [
+                (repo.name, value._replace(source=f"{value.source} of {repo.name}"))
+                for value in plaintext_values(repo, manifest.env_files)
+            ]
         except RepoError:  # that repo's own plan says why
             continue
-    return tuple(out)
+    return FleetValues(tuple(out), _head_index(v.value for _, v in out if v.word))
 
 
 def digest(value: bytes) -> str:
@@ -473,7 +503,7 @@ def check(
     repo: RepoSpec,
     files: Iterable[FileChange],
     allowed: Iterable[str | None] = (),
-    fleet: FleetValues = (),
+    fleet: FleetValues | None = None,
     cleared: Collection[str] | None = None,
     public: Public | None = None,
     committed: Mapping[str, bytes] | None = None,
@@ -509,8 +539,8 @@ def check(
     env = manifest.env_files if manifest is not None else envfiles.DEFAULT
     # ``plaintext``: the clone's values, when the caller read them already (drift's message scan)
     plain = plaintext if plaintext is not None else read_plaintext_values(repo, env)
-    named, fleet_index = _fleet_prepared(fleet) if fleet else ([], {})
-    found = plain.values + [value for name, value in named if name != repo.name]
+    fleet = fleet or FleetValues()
+    found = plain.values + [value for name, value in fleet.named if name != repo.name]
     written = [f.after for f in files if f.after is not None]
     templates = (
         render.loaded_templates(manifest.templates)
@@ -521,8 +551,8 @@ def check(
     let_through: set[bytes] = set()
     texts = [*written, *(text for _, text in templates)]
     held = _held_words(_head_index(v.value for v in plain.values if v.word), texts)
-    if fleet_index:
-        held |= _held_words(fleet_index, texts)
+    if fleet.index:
+        held |= _held_words(fleet.index, texts)
     words = _unknown_words(
         [v for v in found if v.word and v.value in held],
         known
@@ -594,7 +624,7 @@ def _head_index(words: Iterable[bytes]) -> dict[bytes, set[bytes]]:
     return by_head
 
 
-def _held_words(by_head: dict[bytes, set[bytes]], texts: list[bytes]) -> set[bytes]:
+def _held_words(by_head: Mapping[bytes, set[bytes]], texts: list[bytes]) -> set[bytes]:
     """The words of ``by_head`` some text holds, in time linear in the texts: a word, a run of letters
     and digits, sits inside one of the text's runs, where it is looked up by its first ``MIN_VALUE``
     bytes (a 4 MB `.env` of random runs beside a 1 MB template took 48 s asking each word of each
@@ -616,23 +646,6 @@ def _held_words(by_head: dict[bytes, set[bytes]], texts: list[bytes]) -> set[byt
                 else:
                     held.update(v for v in group if run.startswith(v, at))
     return held
-
-
-_fleet_cache: dict[str, object] = {}
-_fleet_lock = threading.Lock()
-
-
-def _fleet_prepared(fleet: FleetValues) -> tuple[list[tuple[str, Value]], dict[bytes, set[bytes]]]:
-    """``fleet``'s values named "SOURCE of REPO", and its words' head index: made once per run, not
-    once per repo (pass 19c: each repo's check renamed and indexed the whole fleet, 3.9 s a repo for
-    60 repos of 2,000 values, a fleet's plan about 4 minutes of CPU, growing with the square)."""
-    with _fleet_lock:
-        if _fleet_cache.get("fleet") is not fleet:
-            named = [(name, v._replace(source=f"{v.source} of {name}")) for name, v in fleet]
-            index = _head_index(v.value for _, v in fleet if v.word)
-            _fleet_cache.clear()
-            _fleet_cache.update(fleet=fleet, named=named, index=index)
-        return _fleet_cache["named"], _fleet_cache["index"]  # type: ignore[return-value]
 
 
 def _unknown_words(

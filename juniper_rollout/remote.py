@@ -18,6 +18,7 @@ from pathlib import Path
 
 from juniper_rollout import proctree, reffiles
 from juniper_rollout.errors import RepoError
+from juniper_rollout.gitenv import no_repo_code
 from juniper_rollout.urls import ORIGIN_URLS, network_git_env, origin_urls, redact, strip_userinfo
 from juniper_rollout.wording import shell_word
 
@@ -33,7 +34,7 @@ def _git(
 ) -> subprocess.CompletedProcess:
     """``git -C path ARGS``; what it prints kept to its first and last half MB per stream, or all of it
     (``whole``) for a local git whose output is parsed to its end."""
-    env = {**os.environ, **TOOL_ENV}
+    env = {**no_repo_code(), **TOOL_ENV}
     limit = timeout or NETWORK_TIMEOUT
     try:
         # pass 12a: stopped with its children (ssh to an ssh:// remote was left running for ever)
@@ -64,7 +65,7 @@ def redact_origin(path: Path, text: str) -> str:
         capture_output=True,
         text=True,
         errors="replace",  # decoded as git's messages are (proctree.run): a Latin-1 URL (pass 12a)
-        env={**os.environ, **TOOL_ENV},
+        env={**no_repo_code(), **TOOL_ENV},
         preexec_fn=proctree.dies_with_us(),
     ).stdout
     return redact(text, *origin_urls(found))
@@ -232,7 +233,7 @@ def clone(url: str, path: Path) -> None:
             # "unexpected TimeoutExpired; please report this" and a crash log)
             out = proctree.run(
                 ["git", "clone", "--quiet", "--", url, str(staged)],
-                env={**os.environ, **TOOL_ENV},
+                env={**no_repo_code(), **TOOL_ENV},
                 timeout=CLONE_TIMEOUT,
             )
         except subprocess.TimeoutExpired:

@@ -137,16 +137,19 @@ class HookTrial:
             return _pre_commit(repo, runs)
 
 
+# what git and pre-commit may see of the user's environment: where programs are, the locale, the
+# temp folder, how Python runs. Nothing else: a token (`GITHUB_TOKEN`, `VAULT_TOKEN`, cloud keys) is
+# no business of a hook's (pass 20b: the list was of what to drop, so every other variable reached
+# whatever the managed hooks start)
+_KEPT = ("PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TMP", "TEMP", "NO_COLOR", "VIRTUAL_ENV")
+_KEPT_PREFIXES = ("LC_", "PYTHON")
+
+
 def _env(repo: Path) -> dict[str, str]:
-    """git and pre-commit see only the throwaway repo: no GIT_DIR & co., no user config, no SKIP,
-    and no key material: every SOPS_* variable is dropped and HOME is a private empty folder
-    (so neither $SOPS_AGE_KEY_FILE nor ~/.config/sops/age/keys.txt can be reached through them)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GIT_", "SOPS_"))
-        and k not in ("SKIP", "XDG_CONFIG_HOME", "XDG_DATA_HOME")
-    }
+    """git and pre-commit see only the throwaway repo and an environment of the names above: no
+    GIT_DIR & co., no user config, no SKIP, no key material (no SOPS_* variable; HOME a private empty
+    folder, so neither $SOPS_AGE_KEY_FILE nor ~/.config/sops/age/keys.txt can be reached), no token."""
+    env = {k: v for k, v in os.environ.items() if k in _KEPT or k.startswith(_KEPT_PREFIXES)}
     home = repo.parent / "home"
     home.mkdir(mode=0o700, exist_ok=True)
     env.update(
@@ -155,8 +158,8 @@ def _env(repo: Path) -> dict[str, str]:
         GIT_TERMINAL_PROMPT="0",
         GIT_CEILING_DIRECTORIES=str(repo.parent),
         HOME=str(home),
+        PRE_COMMIT_HOME=str(repo.parent / "pre-commit-home"),
     )
-    env.setdefault("PRE_COMMIT_HOME", str(repo.parent / "pre-commit-home"))
     return env
 
 

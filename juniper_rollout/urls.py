@@ -9,6 +9,19 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from juniper_rollout.secretshape import carries_credential
 
+# git's `<transport>::<address>` (a remote helper: `https::https://…`, `persistent-https::…`,
+# `codecommit::…`): git hands the address to `git remote-<transport>`, credentials and all. The scheme's
+# characters as git's is_urlschemechar reads them.
+_TRANSPORT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*::)(.*)", re.DOTALL)
+
+
+def _transport(url: str) -> tuple[str, str]:
+    """(``<transport>::``, the address) of a URL in git's remote-helper form; ('', ``url``) otherwise.
+    Pass 20b (13.7): `url: https::https://x:TOKEN@host/r.git` passed the manifest's credential refusal
+    (every reading here saw a URL with no host), and sync printed it in "git clone … failed"."""
+    found = _TRANSPORT.fullmatch(url)
+    return (found[1], found[2]) if found else ("", url)
+
 
 def misread_userinfo(url: str) -> str:
     """The ``user:password`` of ``scheme://user:pa/ss@host/…`` whose password holds an unencoded ``/``,
@@ -18,6 +31,7 @@ def misread_userinfo(url: str) -> str:
     (pass 10b). A ``host:port`` (digits) before the ``/`` is no password. Likewise a token given as
     the user name (``scheme://to/ken@host/…``) when what follows its ``@`` is a host and what comes
     before the ``/`` is none (no dot)."""
+    url = _transport(url)[1]
     if "://" not in url:
         return ""
     rest = url.split("://", 1)[1]
@@ -56,6 +70,7 @@ _HOST = re.compile(
 def userinfo(url: str) -> str:
     """The ``user:password`` part of ``scheme://user:password@host/…`` ('' if none); in scp-like
     syntax only a ``user:password@`` (``git@host:path`` names a login, not a credential)."""
+    url = _transport(url)[1]
     misread = misread_userinfo(url)
     if misread:
         return misread
@@ -73,6 +88,7 @@ def userinfo(url: str) -> str:
 def query(url: str) -> str:
     """The query string and fragment of ``scheme://host/path?query#fragment`` ('' if none): a token
     passed as ``?token=…`` or ``?access_token=…`` travels there."""
+    url = _transport(url)[1]
     if "://" not in url:
         return ""
     try:
@@ -89,6 +105,7 @@ def _hostless_password(url: str) -> str:
     "https://x-access-token:$TOKEN"``): the text after the ``:``, which no parser reads as a port ('' for a
     port of digits, a bracketed host, or a URL with an ``@``). git printed it whole ("unable to access
     'https://x-access-token:ghp_…/'") and the manifest took it as a host (pass 14b)."""
+    url = _transport(url)[1]
     if "://" not in url:
         return ""
     rest = url.split("://", 1)[1]
@@ -109,6 +126,9 @@ def _hostless_password(url: str) -> str:
 def strip_userinfo(url: str) -> str:
     """``url`` without its user-info, query string and fragment (an ssh login without a password is
     kept: it is no secret)."""
+    helper, address = _transport(url)
+    if helper:
+        return helper + strip_userinfo(address)
     hostless = _hostless_password(url)
     if hostless:
         return strip_userinfo(url.replace(":" + hostless, "", 1))
@@ -153,7 +173,7 @@ def names_a_login_only(url: str) -> bool:
 
 def redact(text: str, *urls: str | None) -> str:
     """``text`` with the user-info and query string of ``urls`` (whole and in pieces) replaced by ``***``."""
-    for url in urls:
+    for url in (_transport(u or "")[1] for u in urls):
         info, extra = userinfo(url or ""), query(url or "")
         hostless = _hostless_password(url or "")
         if hostless:
@@ -171,6 +191,10 @@ def redact(text: str, *urls: str | None) -> str:
         # host `ssw0rd` (no host shape after the last '@' for misread_userinfo to go by): those are secret too
         if has_password and "@" in user:
             secrets.add(user.partition("@")[2])
+        # pass 20b: a token given as the user name beside a placeholder password (GitHub's
+        # `https://TOKEN:x-oauth-basic@…`): the password alone was redacted
+        if has_password and carries_credential(unquote(user)):
+            secrets |= {user, unquote(user)}
         secrets.add(_ambiguous_password(url or ""))
         # in pieces too: git's "Could not resolve host: PART" names the part before a '/' (pass 11b)
         pieces = {*secrets, *(p for s in secrets for p in re.split(r"[@/?#\[\]]", s)), extra}
@@ -188,6 +212,7 @@ def _ambiguous_password(url: str) -> str:
     """For ``scheme://user:pass@word/…@host…`` whose host (after the first segment's last ``@``) has no
     host shape: the password as read up to the URL's LAST ``@`` ('' otherwise). git reads ``word`` as
     the host and prints the rest; redacting it too costs only a path piece of a rare URL."""
+    url = _transport(url)[1]
     if "://" not in url:
         return ""
     rest = url.split("://", 1)[1]
@@ -211,6 +236,7 @@ def is_loopback(url: str) -> bool:
 
 def urlsplit_scheme(url: str) -> str:
     """The URL's scheme in lower case ('' for scp-like syntax or a URL urlsplit cannot read)."""
+    url = _transport(url)[1]
     try:
         return urlsplit(url).scheme.lower() if "://" in url else ""
     except ValueError:

@@ -339,9 +339,14 @@ def test_bootstrap_stopped_mid_clone_leaves_no_git_process_holding_the_token(fle
     url = f"http://x:{token}@127.0.0.1:{server.getsockname()[1]}/src.git"
     env = dict(os.environ, GIT_ALLOW_PROTOCOL="file:http")
 
+    address = f"127.0.0.1:{server.getsockname()[1]}"
+
     def holding_the_token() -> list[str]:
+        """git's transport helpers of this clone: the credential in their environment (pass 20b: no
+        longer on their command line, which no line of `ps` may show)."""
         out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-        return [line for line in out.splitlines() if token in line and "remote-http" in line]
+        assert token not in out, "the token on a command line"
+        return [line for line in out.splitlines() if address in line and "remote-http" in line]
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "juniper_rollout.cli", "bootstrap", "newone", "--yes"]

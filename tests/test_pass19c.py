@@ -230,20 +230,20 @@ def test_a_commented_out_binding_is_read_as_the_binding_it_was(tmp_path, line):
     assert "Quillmarsh99" not in result.stdout + result.stderr
 
 
-def test_the_fleets_values_are_named_and_indexed_once_per_run():
+def test_the_fleets_values_are_named_and_indexed_once_per_run(fleet):
     """Each repo's check renamed and indexed every value of the whole fleet (3.9 s a repo for 60
-    repos of 2,000 values: a plan's CPU grew with the square of the fleet); the fleet a run reads
-    once is prepared once, and what it finds is the same."""
-    from juniper_rollout.leakguard import Value, _fleet_prepared, _held_words
+    repos of 2,000 values: a plan's CPU grew with the square of the fleet); the values a run reads
+    once come named, with their words' index, and each repo's check only looks them up."""
+    from juniper_rollout.leakguard import _held_words, fleet_values
+    from juniper_rollout.manifest import load_manifest
 
-    fleet = (
-        ("a", Value(".env", 3, b"Quillmarsh99", True)),
-        ("b", Value(".env", 1, b"tok-x1y2z3w4")),
-    )
-    named, index = _fleet_prepared(fleet)
-    assert [v.source for _, v in named] == [".env of a", ".env of b"]
-    assert _held_words(index, [b"see Quillmarsh99."]) == {b"Quillmarsh99"}
-    again = _fleet_prepared(fleet)
-    assert again[0] is named and again[1] is index  # not made again for the next repo
-    other = (("c", Value(".env", 2, b"Fenwoodsbank", True)),)
-    assert [v.source for _, v in _fleet_prepared(other)[0]] == [".env of c"]
+    env = fleet.repo("juniper-cascor") / ".env"
+    env.write_bytes(env.read_bytes() + b"# the old motto was Quillmarsh99, kept here\n")
+    values = fleet_values(load_manifest(fleet.manifest))
+    sources = {v.source for _, v in values.named}
+    assert ".env of juniper-cascor" in sources, sources
+    assert (".env of juniper-cascor", b"Quillmarsh99") in {
+        (v.source, v.value) for _, v in values.named if v.word
+    }
+    assert _held_words(values.index, [b"see Quillmarsh99."]) == {b"Quillmarsh99"}
+    assert _held_words(values.index, [b"nothing of the fleet here"]) == set()

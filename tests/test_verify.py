@@ -19,6 +19,7 @@ from juniper_rollout.commands import verify as verify_command
 from juniper_rollout.edits.precommit import load_data
 from juniper_rollout.manifest import load_manifest
 from tests import fleet as fleets
+from tests.demofleet import CANARY
 from tests.helpers import clone_state, git, rollout
 
 BRANCH = fleets.BRANCH
@@ -370,13 +371,16 @@ def test_a_branchs_own_hostile_hook_is_never_run_and_sees_no_key(fleet, tmp_path
 
 
 def test_the_hooks_run_with_no_key_material_in_their_environment(tmp_path, monkeypatch):
-    """Even the managed hooks (or what pre-commit starts) get no SOPS_* variable and a private HOME."""
+    """Even the managed hooks (or what pre-commit starts) get no SOPS_* variable, a private HOME, and
+    no other variable of the user's beyond PATH, the locale and Python's own: no token (pass 20b)."""
     from juniper_rollout import throwaway
 
     key_file = tmp_path / "keys.txt"
     recipient = keys.generate_key_file(key_file)
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
     monkeypatch.setenv("SOPS_AGE_KEY", "AGE-SECRET-KEY-1NOTREAL")
+    for name in ("GITHUB_TOKEN", "VAULT_TOKEN", "AWS_SECRET_ACCESS_KEY", "PRE_COMMIT_HOME"):
+        monkeypatch.setenv(name, f"{CANARY}-{name}")
     out = tmp_path / "env.txt"
     probe = {
         "id": "probe",
@@ -394,6 +398,8 @@ def test_the_hooks_run_with_no_key_material_in_their_environment(tmp_path, monke
     assert not [k for k in seen if k.startswith("SOPS_")]
     assert seen["HOME"] != os.environ["HOME"] and "rollout-verify-" in seen["HOME"]
     assert str(key_file) not in out.read_text()
+    assert CANARY not in out.read_text()
+    assert seen["PATH"] == os.environ["PATH"]  # the programs it needs are still found
 
 
 def test_a_hand_edited_managed_hook_is_not_run_and_is_named(fleet, tmp_path):
