@@ -184,8 +184,8 @@ def plan(
 
 @app.command()
 def apply(
-    plan_file: Annotated[
-        Path | None, typer.Argument(help="A plan saved by `rollout plan --out`.")
+    plan_file: Annotated[  # str: `./-` is a file, `-` standard input (Path makes both `-`)
+        str | None, typer.Argument(help="A plan saved by `rollout plan --out`.")
     ] = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,

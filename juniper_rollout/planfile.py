@@ -82,6 +82,14 @@ def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
 STDOUT = Path("-")
 
 
+def given(text: str) -> Path:
+    """The path a ``--out`` or plan argument names: standard input or output only for ``-`` itself
+    (pass 20c: ``./-`` is ``Path("-")`` too, so a file named ``-`` was never written nor read)."""
+    if text != "-" and Path(text) == STDOUT:
+        return Path(os.path.abspath(text))
+    return Path(text)
+
+
 def check_destination(path: Path) -> None:
     """Refuse, before any work, a ``--out`` the plan cannot be saved to as a regular file (the
     atomic rename would replace a symlink such as /dev/stdout, or a device, with a file; a folder

@@ -265,3 +265,21 @@ def test_a_committed_compose_file_with_a_huge_default_is_read_in_bounded_memory(
     assert "MemoryError" not in plan.stdout + plan.stderr, plan.stdout + plan.stderr
     assert plan.returncode == 0 and "unexpected" not in plan.stdout + plan.stderr
     assert "x" * 1000 not in plan.stdout
+
+
+# --- item 12: `-` alone is standard output; `./-` is a file ----------------------------------------
+
+
+def test_a_plan_file_named_dash_is_written_and_read_as_a_file(fleet, tmp_path):
+    """`--out ./-` printed the plan on standard output (`Path("./-") == Path("-")`) and `rollout apply
+    ./-` read standard input: the usual way to name a file `-` did not work, and the plan the user
+    meant to keep for review was gone."""
+    work = tmp_path / "work"
+    work.mkdir()
+    saved = run_cli("plan", "--manifest", fleet.manifest, "--repo", ML, "--out", "./-", cwd=work)
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    assert (work / "-").is_file() and '"format_version"' not in saved.stdout
+    applied = run_cli("apply", "./-", "--manifest", fleet.manifest, "--repo", ML, "--yes", cwd=work)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "created" in applied.stdout
+    assert git(fleet.repo(ML), "branch", "--list", BRANCH).strip()
