@@ -11,8 +11,11 @@ from juniper_rollout.secretshape import carries_credential
 
 # git's `<transport>::<address>` (a remote helper: `https::https://…`, `persistent-https::…`,
 # `codecommit::…`): git hands the address to `git remote-<transport>`, credentials and all. The scheme's
-# characters as git's is_urlschemechar reads them.
-_TRANSPORT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*::)(.*)", re.DOTALL)
+# characters as git's is_urlschemechar reads them: a digit may come first (pass 20d: `1::https://x:TOKEN@…`
+# was read as no URL, and sync printed it in "git clone … failed"), and leading blanks or control
+# characters, which Python's urlsplit drops from a URL, are kept with the transport (` https::…`, quoted
+# in the manifest, was read as a scheme `https` with no host)
+_TRANSPORT = re.compile(r"([\x00-\x20]*[A-Za-z0-9][A-Za-z0-9+.-]*::)(.*)", re.DOTALL)
 
 
 def _transport(url: str) -> tuple[str, str]:
