@@ -299,6 +299,16 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
         return Outcome(
             spec.name, UP_TO_DATE, f"{spec.branch} already holds this change", tip.hexsha
         )
+    if (tip.hexsha if tip else None) != plan.branch_commit:
+        # moved by another run to something else, whatever the plan was to do with it (pass 20a: a
+        # plan to create or rebuild the branch, waiting at apply's confirmation while another run
+        # wrote newer ciphertext to it and the .env then moved away, replaced that commit: the
+        # newer values were on no branch any more)
+        return Outcome(
+            spec.name,
+            STALE,
+            f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again",
+        )
     worktree = gitrepo.checked_out_in(clone, spec.branch)
     if (
         worktree is not None

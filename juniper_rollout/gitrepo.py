@@ -13,6 +13,7 @@ with the files changed, not with the size of the repository.
 from __future__ import annotations
 
 import codecs
+import configparser
 import fcntl
 import hashlib
 import os
@@ -38,7 +39,7 @@ from juniper_rollout import proctree
 from juniper_rollout.errors import RepoError
 from juniper_rollout.gitenv import config_env, no_repo_code, overrides
 from juniper_rollout.paths import MAX_FILE_BYTES, fold
-from juniper_rollout.reffiles import files_backend, read_refs  # noqa: F401  (re-exported)
+from juniper_rollout.reffiles import files_backend, read_refs, ref_storage  # noqa: F401  (re-exported)
 from juniper_rollout.urls import (
     ORIGIN_URLS,
     names_a_login_only,
@@ -161,6 +162,13 @@ def _sha256(dotgit: Path) -> bool:
     return shown == "sha256"
 
 
+def _ref_storage(dotgit: Path) -> str | None:
+    try:
+        return ref_storage((dotgit / "config").read_text(errors="replace"))
+    except OSError:
+        return None
+
+
 def _gitdir_file(path: Path, dotgit: Path) -> str:
     """Why a clone whose ``.git`` is a file (``gitdir: X``) is refused, saying which kind it is: a
     linked worktree (X under ``worktrees/``), a submodule (under ``modules/``) or a clone that keeps
@@ -204,6 +212,14 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
     if _sha256(dotgit):
         raise RepoError(
             f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)"
+        )
+    if _ref_storage(dotgit) not in (None, "files"):
+        # pass 20a: GitPython reads refs as files; a reftable clone (git 2.45+) has none, and plan said
+        # "base branch 'main' not found", the issue's SHA-256 symptom
+        raise RepoError(
+            f"{path}: repositories that keep their refs in the {_ref_storage(dotgit)} format are not "
+            "supported (the tool reads refs as files); use a clone made with git's default "
+            "(`git clone --ref-format=files`)"
         )
     partial = _partial_clone(dotgit)
     try:
@@ -887,27 +903,37 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     ref = f"refs/heads/{branch}"
     common = Path(repo.common_dir)
     places = [(common, Path(repo.working_tree_dir or common))]
+    # pass 20a: where git keeps loose refs on a case-insensitive file system (core.ignorecase, set by
+    # git on macOS and Windows), `git switch CHORE/x` checks the branch out under that spelling
+    same = _spelling_blind(repo)
     for admin in sorted((common / "worktrees").glob("*")):
-        try:
-            top = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
-        except OSError:
-            top = admin
-        places.append((admin, top))
+        places.append((admin, _worktree_top(admin) or admin))
     for admin, top in places:
         for name in ("HEAD", "rebase-merge/head-name", "rebase-apply/head-name", "BISECT_START"):
             try:
                 text = _ref_file_text(admin / name)
             except OSError:
                 continue
-            if text in (ref, branch) or ref in _symref_chain(common, text):
+            if same(text) in (same(ref), same(branch)) or same(ref) in map(
+                same, _symref_chain(common, text)
+            ):
                 return top
         try:  # `git rebase --update-refs` moves these at its end: git counts them as checked out
             listed = (admin / "rebase-merge" / "update-refs").read_text(errors="replace")
         except OSError:
             continue
-        if ref in listed.splitlines()[::3]:
+        if same(ref) in map(same, listed.splitlines()[::3]):
             return top
     return None
+
+
+def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
+    """How the clone's file system compares ref names: folded when git says it ignores case."""
+    try:
+        blind = repo.config_reader().get_value("core", "ignorecase", False)
+    except (OSError, ValueError, configparser.Error):  # unreadable: compared as written
+        blind = False
+    return fold if blind is True or str(blind).lower() == "true" else str
 
 
 def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
@@ -952,13 +978,21 @@ def _worktree_admin(repo: git.Repo, top: Path) -> Path | None:
     if repo.working_tree_dir and Path(repo.working_tree_dir) == top:
         return common
     for admin in (common / "worktrees").glob("*"):
-        try:
-            where = Path((admin / "gitdir").read_text(errors="replace").strip()).parent
-        except OSError:
-            continue
-        if where == top:
+        if _worktree_top(admin) == top:
             return admin
     return None
+
+
+def _worktree_top(admin: Path) -> Path | None:
+    """The folder of the linked worktree whose admin folder is ``admin`` (where its ``gitdir`` file
+    says its ``.git`` is), None when unreadable. git 2.48's ``worktree.useRelativePaths`` writes that
+    path relative to ``admin`` (pass 20a: read from the tool's folder, a live worktree was named
+    `../../../../../wt` and called gone, with `git worktree prune` as the way out)."""
+    try:
+        text = (admin / "gitdir").read_text(errors="replace").strip()
+    except OSError:
+        return None
+    return Path(os.path.normpath(admin / text)).parent
 
 
 def worktree_locked(repo: git.Repo, top: Path) -> bool:
@@ -1212,8 +1246,25 @@ def push(repo: git.Repo, branch: str) -> str:
         if clash:
             raise RepoError(origin_clash(branch, clash.group(1))) from None
         raise RepoError(f"push to origin failed: {redact_origin(repo, text)[:200]}") from None
+    _forget_records_in_the_way(repo, branch)
     _write_record(repo, record, tip)
     return tip
+
+
+def _forget_records_in_the_way(repo: git.Repo, branch: str) -> None:
+    """Delete the tool's push records of branches git cannot keep beside ``branch`` (``chore/x/v1``
+    for ``chore/x``, or ``chore`` for ``chore/x``): ``branch`` now exists here and on origin, so
+    neither can those, and the record (a file or a folder where this one goes) stopped it being
+    written (pass 20a: a `branch:` renamed from chore/sops/v1 to chore/sops was pushed, then "failed
+    unexpected IsADirectoryError … a damaged repository?" at every later push)."""
+    for _ in range(100):
+        other = branch_in_the_way(repo, branch, PUSHED_REF)
+        if other is None:
+            return
+        try:
+            repo.git.update_ref("--no-deref", "-d", PUSHED_REF + other)
+        except git.GitCommandError:  # then writing the record says why
+            return
 
 
 def _to_origin(repo: git.Repo, *args: str) -> str:

@@ -52,6 +52,8 @@ from juniper_rollout.paths import (
     case_clash,
     case_clash_words,
     expand_home,
+    fold,
+    same_on_macos,
     too_long,
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret
@@ -87,6 +89,24 @@ GIT_DIR_FILES = (
     "info/",
     "modules/",
     "lost-found/",
+)
+# the files git itself writes at the top of .git that it reads as refs (refs.c, git 2.39)
+GIT_PSEUDOREFS = frozenset(
+    (
+        "HEAD",
+        "FETCH_HEAD",
+        "ORIG_HEAD",
+        "MERGE_HEAD",
+        "CHERRY_PICK_HEAD",
+        "REVERT_HEAD",
+        "BISECT_HEAD",
+        "REBASE_HEAD",
+        "AUTO_MERGE",
+        "BISECT_EXPECTED_REV",
+        "NOTES_MERGE_PARTIAL",
+        "NOTES_MERGE_REF",
+        "MERGE_AUTOSTASH",
+    )
 )
 _SHADOWED = {
     "refs/": "a full ref name",
@@ -804,11 +824,14 @@ class _Validator(_Reader):
         # git's own pseudorefs besides the *_HEAD ones (refs.c; pass 11b: NOTES_MERGE_PARTIAL,
         # BISECT_EXPECTED_REV and MERGE_AUTOSTASH passed)
         own = r"[A-Z_]*HEAD|AUTO_MERGE|BISECT_EXPECTED_REV|NOTES_MERGE_PARTIAL|NOTES_MERGE_REF|MERGE_AUTOSTASH"
-        if key == "branch" and re.fullmatch(own, value):
+        # and those git writes, in any letter case: on macOS and Windows `head` is the file .git/HEAD
+        # (pass 20a; `ahead` is no file of git's there)
+        if key == "branch" and (re.fullmatch(own, value) or value.upper() in GIT_PSEUDOREFS):
             raise self.fail(  # FETCH_HEAD, ORIG_HEAD, MERGE_HEAD…: git reads .git/NAME before refs/heads/
                 self.key_line(node, key),
                 f"{where}.{key} {value!r} is a name git keeps for its own (like FETCH_HEAD or "
-                f"ORIG_HEAD): git would find its {value} first and call the branch ambiguous; "
+                f"ORIG_HEAD{'' if value.isupper() else ', in any letter case on macOS and Windows'}): git "
+                f"would find its {value} first and call the branch ambiguous; "
                 "name the branch itself, like juniper-rollout/sops",
             )
         shadow = next(
@@ -821,7 +844,7 @@ class _Validator(_Reader):
                     *GIT_OWN,
                     *GIT_DIR_FILES,
                 )
-                if value.startswith(p) or value == p.rstrip("/")
+                if fold(value).startswith(p) or fold(value) == p.rstrip("/")
             ),
             None,
         )
@@ -837,7 +860,7 @@ class _Validator(_Reader):
             )
             raise self.fail(
                 self.key_line(node, key),
-                f"{where}.{key} {value!r} starts with {shadow if value.startswith(shadow) else value!r}: the branch "
+                f"{where}.{key} {value!r} starts with {value[: len(shadow)] if fold(value).startswith(shadow) else value!r}: the branch "
                 f"would be refs/heads/{value}, shadowing {what} "
                 "(name the branch itself, like juniper-rollout/sops)",
             )
@@ -965,11 +988,12 @@ class _Validator(_Reader):
         base = self.typed(node, "base", str, where, defaults["base"])
         self._check_ref_name(node, "branch", branch, where)
         self._check_ref_name(node, "base", base, where)
-        if branch == base:
+        if (case := same_on_macos(branch, base)) is not None:
             raise self.fail(
                 self.key_line(node, "branch") if "branch" in node else line,
-                f"{where}: the rollout branch cannot be the base branch {base!r}",
+                f"{where}: the rollout branch cannot be the base branch {base!r}{case}",
             )
+        rollouts.check_branches(self, node, where, branch)
         return RepoSpec(
             name=name,
             path=path,

@@ -47,6 +47,19 @@ def case_clash_words(path: str, other: str, clash: tuple[str, str]) -> str:
     )
 
 
+def same_on_macos(name: str, other: str) -> str | None:
+    """How ``name`` differs from ``other`` when a case-insensitive file system takes them for one (a
+    clause: `` ('x' but for letter case: …)``), ``""`` when they are equal, None when they differ there
+    too. For ref names: git keeps a loose ref as a file under .git, so on macOS and Windows
+    ``refs/heads/Main`` is the file of ``refs/heads/main``."""
+    if name == other:
+        return ""
+    if fold(name) != fold(other):
+        return None
+    how = "letter case" if name.casefold() == other.casefold() else "how an accent is composed"
+    return f" ({other!r} but for {how}: on macOS and Windows git keeps the two as one)"
+
+
 NAME_MAX = 255  # bytes in one file name (Linux, macOS)
 PATH_MAX = 4096  # bytes in a whole path (Linux)
 

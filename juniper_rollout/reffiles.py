@@ -33,6 +33,13 @@ def files_backend(path: Path) -> Path | None:
     return None if "refstorage" in config else dotgit
 
 
+def ref_storage(config: str) -> str | None:
+    """The ref backend a clone's ``.git/config`` text names (``extensions.refStorage``, lower case, as
+    git 2.45+ writes it: ``reftable``), None when it names none (git's ``files``)."""
+    found = re.findall(r'(?m)^\s*refstorage\s*=\s*"?([a-z0-9_-]+)', config.lower())
+    return found[-1] if found else None
+
+
 def read_refs(dotgit: Path, *wanted: str) -> dict[str, str]:
     """Ref name -> object id of the refs ``wanted`` names (full names, or prefixes ending in ``/``),
     as ``git for-each-ref --format='%(refname) %(objectname)'`` lists them: a loose ref beats a packed

@@ -36,6 +36,7 @@ from juniper_rollout.fleetspec import (
     _kind,
     _plain,
 )
+from juniper_rollout.paths import same_on_macos
 
 if TYPE_CHECKING:
     from juniper_rollout.manifest import _Validator
@@ -146,6 +147,57 @@ def check_repo_entry(v: _Validator, node: Mapping, where: str) -> None:
         )
 
 
+def check_branches(v: _Validator, node: Mapping, where: str, sops_branch: str) -> None:
+    """No two rollouts of one repo write one branch, whichever rollout this run is for: a repo's own
+    ``branch:`` or a ``rollouts: {NAME: {branch: …}}`` override equal to another rollout's branch for
+    that repo (pass 20a: each run took the other's commit for its own and, once the base moved, rebuilt
+    the branch without it; pass 7 compared the rollouts' own ``branch:`` lines alone). Compared as a
+    case-insensitive file system compares them (macOS, Windows: one loose ref file for both). The line
+    blamed is the repo's override, else the rollout's own ``branch:``."""
+    own_rollouts = node.get("rollouts") or {}
+    sops_line = v.key_line(node, "branch") if "branch" in node else None
+    # whose branch, the branch, where it is set, its line, and whether this repo's entry set it
+    taken = [_Branch("the SOPS rollout's", sops_branch, where, sops_line, sops_line is not None)]
+    for name, spec in v.named.items():
+        own = own_rollouts.get(name, True)
+        if own is False:
+            continue
+        own = {} if own is True else own
+        if "branch" in own:
+            mine = _Branch(
+                f"rollout {name}'s",
+                own["branch"],
+                f"{where}.rollouts.{name}",
+                v.key_line(own, "branch"),
+                True,
+            )
+        else:
+            mine = _Branch(f"rollout {name}'s", spec.branch, where, spec.branch_line, False)
+        for other in taken:
+            if same_on_macos(mine.branch, other.branch) is not None:
+                blamed, kept = (other, mine) if other.own and not mine.own else (mine, other)
+                raise v.fail(blamed.line, blamed.clash(kept))
+        taken.append(mine)
+
+
+@dataclass(frozen=True)
+class _Branch:
+    """One rollout's branch for one repo, as check_branches compares them."""
+
+    whose: str
+    branch: str
+    where: str
+    line: int | None
+    own: bool  # set by the repo's own entry (its line is the one to blame)
+
+    def clash(self, other: _Branch) -> str:
+        case = same_on_macos(self.branch, other.branch) or ""
+        return (
+            f"{self.where}: branch {self.branch!r} is {other.whose} too{case}; each rollout needs "
+            "a branch of its own"
+        )
+
+
 def repo_specs(
     v: _Validator, spec: RolloutSpec, entries: list, sops_repos: tuple[RepoSpec, ...]
 ) -> tuple[RepoSpec, ...]:
@@ -166,10 +218,10 @@ def repo_specs(
         base = spec.base or repo.base
         if "branch" in own:
             v._check_ref_name(own, "branch", branch, where)
-        if branch == base:
+        if (case := same_on_macos(branch, base)) is not None:
             raise v.fail(
                 v.key_line(own, "branch") if "branch" in own else spec.branch_line,
-                f"{where}: the rollout branch cannot be the base branch {base!r}",
+                f"{where}: the rollout branch cannot be the base branch {base!r}{case}",
             )
         if branch == repo.branch:  # pass 7: the SOPS rollout's branch
             raise v.fail(

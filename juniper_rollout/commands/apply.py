@@ -6,6 +6,7 @@ the exit code is 1 if any failed. Ctrl-C stops between repos with a summary.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +55,7 @@ def apply(
     rollout: str | None = None,
     on_loaded: Callable[[Manifest], None] = lambda loaded: None,
 ) -> int:
+    stamp = _stamp(manifest)  # before it is read: a change while apply runs is seen
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     on_loaded(
         loaded
@@ -102,6 +104,13 @@ def apply(
         if not confirm(f"Write the rollout branch in {count(changed, 'repo')}?"):
             out.print("nothing written")
             return 0
+    if _stamp(manifest) != stamp:
+        # pass 20a: a `rollout rotate --remove KEY` while apply waited for its answer; the plan,
+        # made before, still encrypted to the removed key, and was written (and pushed) so
+        raise RolloutError(
+            f"{manifest} changed while apply ran (a `rollout rotate`, or an editor?): nothing "
+            "written, as the plan is of the manifest before the change; run apply again"
+        )
     outcomes = apply_plans(
         loaded,
         plans,
@@ -123,6 +132,16 @@ def apply(
     if interrupted:
         return 130
     return 0 if all(o.result in OK for o in outcomes) else 1
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int] | None:
+    """What tells one version of the manifest file from the next: a rename over it (rotate,
+    bootstrap, most editors) is a new inode, a write in place a new size or time."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _print(out, outcome: Outcome) -> None:

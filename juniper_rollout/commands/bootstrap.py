@@ -82,7 +82,8 @@ def bootstrap(
         raise RolloutError(
             "bootstrap needs confirmation: run it from a terminal, or pass --yes (or --dry-run)"
         )
-    raw = manifest.read_bytes().decode("utf-8")
+    read = manifest.read_bytes()
+    raw = read.decode("utf-8")
     shown_url = (
         strip_userinfo(url) if url is not None else None
     )  # what is stored and printed: never a token
@@ -122,9 +123,27 @@ def bootstrap(
         if not yes and not confirm(f"Add {name} to {manifest} and write its rollout branch?"):  # type: ignore[misc]
             out.print("nothing written")
             return 0
+        try:
+            now: bytes | None = manifest.read_bytes()
+        except OSError:  # moved or deleted meanwhile
+            now = None
+        if now != read:
+            # pass 20a: the new text was made from the manifest as read before the clone and the
+            # confirmation; a `rollout rotate --remove` (or an editor's save) meanwhile was reverted
+            raise RolloutError(
+                f"{manifest} changed while bootstrap ran (another rollout command, or an editor?): "
+                "nothing written, so as not to undo that change; run bootstrap again"
+            )
         if stage.root is not None:
             spec.path.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(stage.clone, spec.path)  # refuses a path that was filled meanwhile
+            try:
+                os.rename(stage.clone, spec.path)  # refuses a path that was filled meanwhile
+            except OSError as err:  # pass 20a: it was "unexpected OSError" and a crash log
+                raise RolloutError(
+                    f"cannot move the new clone to {spec.path}: {err.strerror} (filled while "
+                    "bootstrap ran?); left as it is, nothing written: look at it, then run "
+                    "bootstrap again"
+                ) from None
         os.replace(tmp, manifest.resolve())  # a symlinked manifest stays a symlink
     finally:
         tmp.unlink(missing_ok=True)
