@@ -143,3 +143,107 @@ def test_verify_runs_no_managed_hook_that_starts_a_program_or_writes_a_file(
     assert not hook["ok"], hook
     assert "the managed hook forbid-plaintext-env" in hook["detail"], hook
     assert "nothing run" in hook["detail"], hook
+
+
+# --- 13.7: a query-string token of a URL the user's git config rewrites a clone's URL into ---------------
+
+REWRITTEN = f"https://127.0.0.1:1/o/r.git?access_token={TOKEN}"
+ASKED = "https://git.example.invalid/o/r.git"
+
+
+def _rewritten_by_the_users_config(monkeypatch) -> None:
+    """The user's git config (here its environment form, as `git -c` or CI sets it) sends ``ASKED`` to
+    ``REWRITTEN`` (`url.<URL>.insteadOf`: a CI runner's way to give every clone its token)."""
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", f"url.{REWRITTEN}.insteadOf")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", ASKED)
+
+
+def test_syncs_failed_clone_never_repeats_a_token_the_users_config_rewrote_into_the_url(
+    fleet, tmp_path, monkeypatch
+):
+    """git names the rewritten URL, query string and all, in "unable to access '…'"; sync printed it
+    (the existing clone's fetch redacted it: its origin's config is read, and there was no clone yet
+    here) (pass 20d, 13.7)."""
+    _rewritten_by_the_users_config(monkeypatch)
+    manifest = tmp_path / "helper.yaml"
+    manifest.write_text(
+        fleet.manifest.read_text().replace(
+            "  - name: juniper-ml", f"  - name: newrepo\n    url: {ASKED}\n  - name: juniper-ml"
+        )
+    )
+    result = rollout("sync", "-m", manifest, "--repo", "newrepo")
+    assert result.code == 1
+    assert "unable to access" in result.stdout, result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_bootstraps_failed_clone_never_repeats_a_token_the_users_config_rewrote_into_the_url(
+    fleet, monkeypatch
+):
+    """Control: bootstrap's clone held (its error line goes through the CLI's error redaction, which
+    hides any `NAME=value`); sync's line is a repo's outcome, printed as it is."""
+    _rewritten_by_the_users_config(monkeypatch)
+    result = rollout(
+        "bootstrap", "--yes", "newrepo", "--manifest", fleet.manifest, "--url", ASKED
+    )  # fmt: skip
+    assert result.code == 1
+    assert "unable to access" in result.stderr, result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+
+
+# --- 13.7: a URL typed without its `://`, or with no host before its path ---------------------------------
+
+MISTYPED = [
+    f"https:/x-access-token:{TOKEN}@127.0.0.1:1/o/r.git",  # one slash
+    f"https//x-access-token:{TOKEN}@github.com/o/r.git",  # no colon
+    f"//x-access-token:{TOKEN}@127.0.0.1:1/o/r.git",  # no scheme
+    f"https:/{TOKEN}@127.0.0.1:1/o/r.git",  # the token as the user name
+    f"https:///x-access-token:{TOKEN}@intranet/o/r.git",  # three slashes: curl's host is `intranet`
+]
+MISTYPED_IDS = ["one-slash", "no-colon", "no-scheme", "user", "three-slashes"]
+
+
+@pytest.mark.parametrize("url", MISTYPED, ids=MISTYPED_IDS)
+def test_a_mistyped_url_holding_a_credential_is_stripped_and_redacted(url):
+    """No reading found user-info in a URL without `://` but for scp's `user:password@host:path`, nor
+    in `https:///x:TOKEN@host/…` whose host has no dot (pass 20d, 13.7)."""
+    assert TOKEN not in strip_userinfo(url)
+    assert TOKEN not in redact(f"git clone {url} failed: unable to access '{url}/'", url)
+
+
+@pytest.mark.parametrize("url", MISTYPED, ids=MISTYPED_IDS)
+def test_a_manifest_url_mistyped_with_a_credential_is_refused(fleet, tmp_path, monkeypatch, url):
+    """The manifest took it and sync printed it whole in "git clone … failed" (git read a path or an
+    ssh host `https`; for three slashes curl used it, and git repeated it in "unable to access '…'")
+    (pass 20d, 13.7)."""
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https:ssh")
+    monkeypatch.setenv("GIT_SSH_COMMAND", "false")
+    manifest = tmp_path / "helper.yaml"
+    manifest.write_text(
+        fleet.manifest.read_text().replace(
+            "  - name: juniper-ml", f"  - name: newrepo\n    url: '{url}'\n  - name: juniper-ml"
+        )
+    )
+    result = rollout("sync", "-m", manifest, "--repo", "newrepo")
+    assert result.code == 1
+    assert "newrepo.url holds credentials" in result.stderr, result.stdout + result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_a_mistyped_forge_api_url_holding_a_credential_is_never_printed(fleet):
+    """`forge.api_url: https:/x:TOKEN@…` passed the credential check and was quoted whole in "is not an
+    http(s) URL" (pass 20d, 13.7)."""
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(
+        text.replace(
+            "\ndefaults:",
+            f"\nforge:\n  api_url: 'https:/x:{TOKEN}@ghe.example/api/v3'\ndefaults:",
+            1,
+        )
+    )
+    result = rollout("plan", "--manifest", fleet.manifest)
+    assert result.code == 1
+    assert "forge.api_url holds credentials" in result.stderr, result.stderr
+    assert TOKEN not in result.stdout + result.stderr
