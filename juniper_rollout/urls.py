@@ -26,6 +26,16 @@ def _transport(url: str) -> tuple[str, str]:
     return (found[1], found[2]) if found else ("", url)
 
 
+def runs_a_command(url: str) -> bool:
+    """True for a URL git hands its ``ext`` or ``fd`` remote helper (``ext::sh -c …``, ``ext://…``,
+    ``fd::3``): a command to run, or file descriptors, instead of a repository's address."""
+    helper, address = _transport(url)
+    scheme = helper.strip().removesuffix("::") if helper else address.strip().partition("://")[0]
+    if not helper and "://" not in address:
+        return False
+    return scheme.lower() in ("ext", "fd")
+
+
 def misread_userinfo(url: str) -> str:
     """The ``user:password`` of ``scheme://user:pa/ss@host/…`` whose password holds an unencoded ``/``,
     ``?`` or ``#`` ('' if none): every URL parser (Python's, curl's, git's) ends the host there, so
