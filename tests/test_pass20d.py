@@ -247,3 +247,31 @@ def test_a_mistyped_forge_api_url_holding_a_credential_is_never_printed(fleet):
     assert result.code == 1
     assert "forge.api_url holds credentials" in result.stderr, result.stderr
     assert TOKEN not in result.stdout + result.stderr
+
+
+# --- 13.5: a manifest `url:` that is a command ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["ext::sh -c touch% {loot}", "ext://sh -c touch% {loot}"])
+def test_a_manifest_url_in_gits_ext_transport_is_refused_before_sync_runs_it(
+    fleet, tmp_path, monkeypatch, form
+):
+    """git's `ext::` remote helper runs its address as a command. Where the user's config allows it
+    (`protocol.allow = always`, set for submodules over file://), `rollout sync` ran the command a
+    manifest entry gave, in the user's session (bootstrap refused such a URL already) (pass 20d, 13.5)."""
+    loot = tmp_path / "loot"
+    monkeypatch.delenv("GIT_ALLOW_PROTOCOL")  # the user's config decides, as outside the tests
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "protocol.allow")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "always")
+    manifest = tmp_path / "helper.yaml"
+    url = form.format(loot=loot)
+    manifest.write_text(
+        fleet.manifest.read_text().replace(
+            "  - name: juniper-ml", f"  - name: newrepo\n    url: '{url}'\n  - name: juniper-ml"
+        )
+    )
+    result = rollout("sync", "-m", manifest, "--repo", "newrepo")
+    assert not loot.exists()
+    assert result.code == 1
+    assert "newrepo.url uses git's ext transport" in result.stderr, result.stdout + result.stderr
