@@ -3,6 +3,7 @@ reads of one file's history under the user's git settings. Each test here fails 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import git as gitpython
@@ -63,3 +64,36 @@ def test_a_value_after_a_unicode_space_is_the_value_the_app_reads(tmp_path, line
     result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
+
+
+# --- item 11: a hand-edited plan file, more shapes ---------------------------------------------------
+
+ML = "juniper-ml"
+BRANCH = "chore/sops-age-rollout"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("format_version", True, "unsupported plan format"),
+        ("format_version", 1.0, "unsupported plan format"),
+        ("base_commit", "short", '"base_commit" must be a full commit id'),
+        ("branch_commit", "zz", '"branch_commit" must be a full commit id'),
+    ],
+)
+def test_a_saved_plan_with_a_version_or_commit_the_tool_never_writes_is_refused(
+    fleet, tmp_path, field, value, said
+):
+    """`"format_version": true` or `1.0` (equal to 1 in Python) was applied as version 1; a short
+    `"base_commit"` said "stale plan: main moved from bf92897 to bf92897" (pass 20f)."""
+    plan = tmp_path / "p.json"
+    assert rollout("plan", "-m", fleet.manifest, "--repo", ML, "--out", plan).code == 0
+    data = json.loads(plan.read_text())
+    entry = data if field == "format_version" else data["repos"][0]
+    entry[field] = entry["base_commit"][:7] if value == "short" else value
+    plan.write_text(json.dumps(data))
+    result = rollout("apply", plan, "-m", fleet.manifest, "--yes")
+    assert result.code == 1, result.stdout + result.stderr
+    assert said in result.stderr, result.stderr
+    assert "Error" not in result.stderr and "crash" not in result.stderr
+    assert not git(fleet.repo(ML), "branch", "--list", BRANCH).strip()
