@@ -22,12 +22,17 @@ MAX_EXPANDED_TOTAL = 1 << 24
 # MemoryError in plan and drift). The same matches, in bounded memory: the scan without backtracking
 # points (possessive `*+`), and where it finds no closing quote before the end of the file, what
 # backtracking then finds: the last escaped quote of the rest of the file, read as the closing one.
+# Read as text, as python-dotenv reads it (pass 20f: its `\s` is any Unicode space, so the U+2028,
+# NEL, no-break or ideographic space after `NAME=` is not part of the value, and a `"…"` after one is
+# quoted; read as bytes, the guard's value began with that space and a template holding the value
+# itself was rendered and committed).
 _BINDING = re.compile(
-    rb"(?:^|(?<=\r))[^\S\r\n]*(?:export[^\S\r\n]+)?(?P<name>[^=\s#][^=\n]*?)[^\S\r\n]*=[^\S\r\n]*"
-    rb"(?:'(?P<single>(?:\\'|[^'])*+)'|'(?P<single_cut>[\s\S]*\\)'"
-    rb"|\"(?P<double>(?:\\\"|[^\"])*+)\"|\"(?P<double_cut>[\s\S]*\\)\"|(?P<plain>[^\r\n]*))",
+    r"(?:^|(?<=\r))[^\S\r\n]*(?:export[^\S\r\n]+)?(?P<name>[^=\s#][^=\n]*?)[^\S\r\n]*=[^\S\r\n]*"
+    r"(?:'(?P<single>(?:\\'|[^'])*+)'|'(?P<single_cut>[\s\S]*\\)'"
+    r"|\"(?P<double>(?:\\\"|[^\"])*+)\"|\"(?P<double_cut>[\s\S]*\\)\"|(?P<plain>[^\r\n]*))",
     re.MULTILINE,
 )
+_INLINE_COMMENT = re.compile(r"\s+#.*")
 # (pass 12b: python-dotenv's spaces are any whitespace but a line end, `[^\S\r\n]`: a binding after a
 # form feed or vertical tab was read by the app and never by the guard)
 _SINGLE_ESCAPES = re.compile(rb"\\[\\']")
@@ -40,11 +45,16 @@ _VARIABLE = re.compile(rb"\$\{(?P<name>[^}:$]*)(?::-(?P<default>[^}]*))?\}")
 _DOUBLE_ESCAPES = re.compile(rb"\\[\\'\"abfnrtv]")
 
 
-def _either(found: re.Match[bytes], quoted: str) -> bytes | None:
+def _either(found: re.Match[str], quoted: str) -> bytes | None:
     """The quoted value of ``found`` (``single`` or ``double``), closed where the scan found its quote
-    or, cut, at the last escaped quote (see ``_BINDING``)."""
+    or, cut, at the last escaped quote (see ``_BINDING``), as the file's bytes."""
     value = found.group(quoted)
-    return value if value is not None else found.group(f"{quoted}_cut")
+    value = value if value is not None else found.group(f"{quoted}_cut")
+    return None if value is None else _bytes(value)
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
 
 
 def app_values(data: bytes) -> dict[str, bytes]:
@@ -75,17 +85,17 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
     budget = Budget() if budget is None else budget
     number, counted = 1, 0
     expanded: dict[bytes, bytes] = {}
-    for found in _BINDING.finditer(data):
+    # as text, bytes python-dotenv cannot decode kept as they are
+    text = data.decode("utf-8", "surrogateescape")
+    for found in _BINDING.finditer(text):
         # linear: counted once, in order; a line ends at \n, \r\n or a lone \r (as python-dotenv and
         # bytes.splitlines read it: pass 11b, a file with CR line ends)
         between = (counted, found.start())
         number += (
-            data.count(b"\n", *between)
-            + data.count(b"\r", *between)
-            - data.count(b"\r\n", *between)
+            text.count("\n", *between) + text.count("\r", *between) - text.count("\r\n", *between)
         )
         counted = found.start()
-        name = found.group("name")
+        name = _bytes(found.group("name"))
         single = _either(found, "single")
         double = _either(found, "double")
         if single is not None:
@@ -93,11 +103,11 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
         elif double is not None:
             value = _DOUBLE_ESCAPES.sub(_unescape, double)
         else:
-            value = re.sub(rb"\s+#.*", b"", found.group("plain")).rstrip()
+            value = _bytes(_INLINE_COMMENT.sub("", found.group("plain")).rstrip())
         values = [value]
         if (
             value.startswith(b"#")
-            and data[found.start("plain") - 1 : found.start("plain")].isspace()
+            and text[found.start("plain") - 1 : found.start("plain")].isspace()
         ):
             # `NAME=  # your token here`: a comment to python-dotenv, the value empty (measured); the
             # comment's text stays a form of its own (the leak guard reads it)

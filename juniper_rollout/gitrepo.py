@@ -755,6 +755,10 @@ def is_tool_commit(commit: git.Commit) -> bool:
 # a path given to git as that one file's name (pass 18a: `git log -- '[ab].env.enc'` read `[ab]` as a
 # wildcard, so another file's versions, `a.env.enc`'s, were taken for this one's history)
 LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
+# one file's history as stored and to its first commit: `--root` whatever `log.showRoot` says (pass
+# 20f: set to false, the version a root commit wrote was not in it), no replace refs nor grafts
+ONE_FILE_LOG = ("--root",)
+ONE_FILE_ENV = {**LITERAL, "GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull}
 
 
 def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
@@ -763,7 +767,14 @@ def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
     sha = hashlib.sha1(b"blob %d\0" % len(blob) + blob).hexdigest()
     try:
         out = commit.repo.git.log(
-            "--format=", "--raw", "--no-abbrev", commit.hexsha, "--", path, env=LITERAL
+            "--format=",
+            "--raw",
+            "--no-abbrev",
+            *ONE_FILE_LOG,
+            commit.hexsha,
+            "--",
+            path,
+            env=ONE_FILE_ENV,
         )
     except git.GitCommandError:
         return False
@@ -784,10 +795,11 @@ def earlier_versions(commit: git.Commit, path: str, limit: int = 20) -> list[tup
             "--format=%x1e%H",
             "--raw",
             "--no-abbrev",
+            *ONE_FILE_LOG,
             commit.hexsha,
             "--",
             path,
-            env=LITERAL,
+            env=ONE_FILE_ENV,
         )
     except git.GitCommandError:
         return []

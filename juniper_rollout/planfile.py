@@ -225,7 +225,9 @@ def load(path: Path) -> list[RepoPlan]:
         raise RolloutError(
             f"{path}: not a plan file (nested too deeply); run `rollout plan --out {path}` again"
         ) from None
-    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+    # `true` and `1.0` equal 1 in Python: the version is the number the tool writes (pass 20f)
+    version = data.get("format_version") if isinstance(data, dict) else None
+    if type(version) is not int or version != FORMAT_VERSION:
         raise RolloutError(
             f"{path}: unsupported plan format (run `rollout plan --out {path}` again)"
         )
@@ -319,6 +321,9 @@ _OPTIONAL_FILE_FIELDS: dict[str, tuple[type, ...]] = {
 _TYPE_NAMES = {str: "a string", list: "a list", bool: "true or false", type(None): "null"}
 
 
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
 def _wrong_shape(data: dict) -> str | None:
     """What in a saved plan has a JSON type :func:`to_json` never writes, in words (None: all right).
     Pass 20c: `"error": 7` was a crash log ("unexpected TypeError while running `rollout apply`"),
@@ -337,6 +342,12 @@ def _wrong_shape(data: dict) -> str | None:
             return f"{where}: {wrong}"
         if not all(isinstance(each, str) for each in repo.get("cleared") or ()):
             return f'{where}: "cleared" must be a list of strings'
+        for field in ("base_commit", "branch_commit"):
+            # pass 20f: `"base_commit": "bf92897"` (a short id) said "main moved from bf92897 to
+            # bf92897", and `"zz"` was compared as if it named a commit
+            commit = repo.get(field)
+            if commit is not None and not _OBJECT_ID.fullmatch(commit):
+                return f'{where}: "{field}" must be a full commit id (40 or 64 hex digits)'
         for number, item in enumerate(repo["files"]):
             if not isinstance(item, dict):
                 return f"{where}: files[{number}] must be an object"
