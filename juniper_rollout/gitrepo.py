@@ -13,7 +13,6 @@ with the files changed, not with the size of the repository.
 from __future__ import annotations
 
 import codecs
-import configparser
 import fcntl
 import hashlib
 import os
@@ -929,11 +928,13 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
 
 def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
     """How the clone's file system compares ref names: folded when git says it ignores case."""
+    # git's own reading of the value (pass 20e: GitPython gives `ignorecase = 1` as the number 1 and a
+    # bare `ignorecase` line as "", both true to git, and the branch was moved under the user)
     try:
-        blind = repo.config_reader().get_value("core", "ignorecase", False)
-    except (OSError, ValueError, configparser.Error):  # unreadable: compared as written
-        blind = False
-    return fold if blind is True or str(blind).lower() == "true" else str
+        said = repo.git.config("--type=bool", "--get", "core.ignorecase")
+    except git.GitCommandError:  # not set (or no boolean git reads): compared as written
+        said = "false"
+    return fold if said.strip() == "true" else str
 
 
 def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
