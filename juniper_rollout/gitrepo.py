@@ -52,6 +52,9 @@ from juniper_rollout.urls import (
 from juniper_rollout.wording import shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
+ROLLOUT_TRAILER = (
+    "Rollout-Name: "  # which rollout wrote the commit (pass 20e), covered by the check line
+)
 CHECK_TRAILER = "Rollout-Check: "  # a digest of parent, tree and message: an amended commit no longer matches it
 ZERO = "0" * 40
 TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE, SUBMODULE_MODE = (
@@ -730,19 +733,39 @@ def _one_identity(commit: git.Commit) -> bool:
     )
 
 
-def is_tool_commit(commit: git.Commit) -> bool:
-    """A commit exactly as the tool wrote it: its check line matches its parent, tree and message.
+def is_tool_commit(commit: git.Commit, rollout: str | None = None) -> bool:
+    """A commit exactly as the tool wrote it: its check line matches its parent, tree and message; and,
+    given ``rollout``, written for that rollout (or written before commits named their rollout).
 
     A trailer alone would not do: ``git commit --amend`` keeps it, so a reviewer's amended
     commit would pass for the tool's and be overwritten.
     """
-    if len(commit.parents) != 1:
+    if not _tool_written(commit):
         return False
-    message = (
+    written_for = commit_rollout(commit)
+    return rollout is None or written_for is None or written_for == rollout
+
+
+def commit_rollout(commit: git.Commit) -> str | None:
+    """The rollout a commit's ``Rollout-Name:`` line names (the last line above its check line), None
+    when it names none (the tool's commits before pass 20e, or not the tool's)."""
+    body = _message(commit).rstrip("\n").rpartition("\n" + CHECK_TRAILER)[0]
+    last = body.rpartition("\n")[2]
+    return last.removeprefix(ROLLOUT_TRAILER).strip() if last.startswith(ROLLOUT_TRAILER) else None
+
+
+def _message(commit: git.Commit) -> str:
+    return (
         commit.message
         if isinstance(commit.message, str)
         else commit.message.decode("utf-8", "replace")
     )
+
+
+def _tool_written(commit: git.Commit) -> bool:
+    if len(commit.parents) != 1:
+        return False
+    message = _message(commit)
     if commit.gpgsig or not _one_identity(commit):  # signed, or re-authored: a person's commit now
         return False
     body, sep, check = message.rstrip("\n").rpartition("\n" + CHECK_TRAILER)
@@ -831,18 +854,34 @@ def blob_at_fork(tip: git.Commit | None, base: git.Commit, path: str) -> bytes |
     return read_blob(forks[0], path) if forks else None
 
 
-def tool_chain_root(repo: git.Repo, tip: git.Commit, limit: int = 1000) -> git.Commit:
-    """The first commit below ``tip`` (first parents) that the tool did not make; ``tip`` if it is one.
+def tool_chain_root(
+    repo: git.Repo, tip: git.Commit, rollout: str | None = None, limit: int = 1000
+) -> git.Commit:
+    """The first commit below ``tip`` (first parents) that the tool did not make (for ``rollout``, when
+    given: another rollout's commit is not this one's); ``tip`` if it is one.
 
     A commit that a ``git replace`` stands in for is not the tool's either: git log, show and checkout
     show the replacement (a reviewer's edit, say), while the object reader here sees the original."""
     replaced = _replaced(repo)
     commit = tip
     for _ in range(limit):
-        if commit.hexsha in replaced or not is_tool_commit(commit):
+        if commit.hexsha in replaced or not is_tool_commit(commit, rollout):
             return commit
         commit = commit.parents[0]
     return commit
+
+
+def foreign_words(repo: git.Repo, branch: str, tip: git.Commit, rollout: str) -> str:
+    """What a branch ``branch_mode`` calls foreign holds, in words: another rollout's commits (a
+    `branch:` renamed to the one another rollout wrote), or commits the tool did not make."""
+    root = tool_chain_root(repo, tip, rollout)
+    other = commit_rollout(root) if is_tool_commit(root) else None
+    if other is not None and other != rollout:
+        return (
+            f"{branch} holds commits of the {other} rollout (was a `branch:` renamed to one it "
+            "wrote?)"
+        )
+    return f"{branch} holds commits the tool did not make"
 
 
 def _replaced(repo: git.Repo) -> frozenset[str]:
@@ -854,13 +893,16 @@ def _replaced(repo: git.Repo) -> frozenset[str]:
     return frozenset(line.rsplit("/", 1)[-1] for line in out.splitlines() if line.strip())
 
 
-def branch_mode(repo: git.Repo, tip: git.Commit | None, base: git.Commit) -> str | None:
+def branch_mode(
+    repo: git.Repo, tip: git.Commit | None, base: git.Commit, rollout: str | None = None
+) -> str | None:
     """How the rollout branch relates to ``base``: ``"on top"`` (only the tool's commits on the current
     base: the next change is a commit on top), ``"rebuild"`` (the tool's commits on an older base),
-    ``"foreign"`` (someone else's commits on it), or None (no branch)."""
+    ``"foreign"`` (someone else's commits on it, or another rollout's than ``rollout``: pass 20e, the
+    manifest's branch names swapped between rollouts over time), or None (no branch)."""
     if tip is None:
         return None
-    root = tool_chain_root(repo, tip)
+    root = tool_chain_root(repo, tip, rollout)
     if root != base and not repo.is_ancestor(root, base):
         return "foreign"
     return "on top" if repo.is_ancestor(base, tip) else "rebuild"

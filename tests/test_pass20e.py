@@ -149,3 +149,63 @@ def test_a_branch_checked_out_under_another_spelling_is_blocked_however_ignoreca
     result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes")
     assert result.code == 1 and "juniper-ml: blocked" in result.stdout, result.stdout
     assert git(repo, "rev-parse", BRANCH).strip() == tip
+
+
+# --- 13.4: another rollout's commit is not this rollout's -------------------------------------------
+
+
+def test_a_branch_holding_another_rollouts_commits_is_blocked_not_rebuilt(fleet):
+    """The hygiene rollout wrote chore/repo-hygiene; later the manifest gave the hygiene rollout another
+    branch and the SOPS rollout that name (branch names swapped or reused over time: each load is
+    fine, one branch per rollout). The SOPS run took the hygiene commit for its own (both are the
+    tool's) and, main having moved, rebuilt the branch without .github/CODEOWNERS and the rest,
+    "updated" (with --push, origin's hygiene pull request became a SOPS one). A commit now names its
+    rollout, under the check line: the branch is blocked, named as the other rollout's."""
+    repo = fleet.repo("juniper-ml")
+    hygiene = rollout(
+        "apply", "-m", fleet.manifest, "--rollout", "repo-hygiene", "--repo", "juniper-ml", "--yes"
+    )
+    assert hygiene.code == 0, hygiene.stdout + hygiene.stderr
+    tip = git(repo, "rev-parse", "chore/repo-hygiene").strip()
+    text = fleet.manifest.read_text()
+    text = text.replace("    branch: chore/repo-hygiene\n", "    branch: chore/hygiene-v2\n", 1)
+    text = text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/repo-hygiene\n", 1)
+    fleet.manifest.write_text(text)
+    move_main(repo)
+    says = "chore/repo-hygiene holds commits of the repo-hygiene rollout"
+    plan = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-ml")
+    assert f"apply will refuse it: {says}" in plan.stdout, plan.stdout
+    result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes")
+    assert result.code == 1 and f"juniper-ml: blocked  {says}" in result.stdout, result.stdout
+    assert git(repo, "rev-parse", "chore/repo-hygiene").strip() == tip
+    again = rollout(
+        "apply", "-m", fleet.manifest, "--rollout", "repo-hygiene", "--repo", "juniper-ml", "--yes"
+    )
+    assert again.code == 0 and "juniper-ml: created  chore/hygiene-v2" in again.stdout
+
+
+def test_the_tools_commits_from_before_they_named_their_rollout_are_still_its_own(fleet):
+    """A rollout branch written before commits named their rollout is still recognised: a new commit on
+    top while main stays, rebuilt once it moves."""
+    import git as gitpython
+
+    from juniper_rollout import gitrepo
+
+    repo = fleet.repo("juniper-ml")
+    assert rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes").code == 0
+    clone = gitpython.Repo(repo)
+    try:
+        written = clone.commit(BRANCH)
+        old_style = written.message.replace(f"{gitrepo.ROLLOUT_TRAILER}sops\n", "")
+        old_style = old_style.rpartition(gitrepo.CHECK_TRAILER)[0]
+        assert gitrepo.ROLLOUT_TRAILER not in old_style
+        legacy = gitrepo.create_commit(clone, written.parents[0], written.tree.binsha, old_style)
+        assert gitrepo.is_tool_commit(legacy, "sops") and gitrepo.commit_rollout(legacy) is None
+    finally:
+        clone.close()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", legacy.hexsha)
+    move_main(repo)
+    result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes")
+    assert "juniper-ml: updated" in result.stdout and "rebuilt on main" in result.stdout, (
+        result.stdout
+    )
