@@ -17,9 +17,15 @@ MAX_EXPANDED_TOTAL = 1 << 24
 # ends at its closing quote, across lines, escapes decoded; an unquoted one ends before ` #` (an inline
 # comment). The raw line alone missed `TOKEN=value # staging`, `TOKEN="value"  # note` and the lines
 # of a multi-line value: a template carrying the value itself was rendered and committed (pass 10b).
+# python-dotenv's quoted value, `'((?:\\'|[^'])*)'`, keeps one backtracking point per byte in Python's
+# `re` (pass 20c: a 15 MB `.env` holding one quoted value of 7.5 million lines took 3 GB to read, a
+# MemoryError in plan and drift). The same matches, in bounded memory: the scan without backtracking
+# points (possessive `*+`), and where it finds no closing quote before the end of the file, what
+# backtracking then finds: the last escaped quote of the rest of the file, read as the closing one.
 _BINDING = re.compile(
     rb"(?:^|(?<=\r))[^\S\r\n]*(?:export[^\S\r\n]+)?(?P<name>[^=\s#][^=\n]*?)[^\S\r\n]*=[^\S\r\n]*"
-    rb"(?:'(?P<single>(?:\\'|[^'])*)'|\"(?P<double>(?:\\\"|[^\"])*)\"|(?P<plain>[^\r\n]*))",
+    rb"(?:'(?P<single>(?:\\'|[^'])*+)'|'(?P<single_cut>[\s\S]*\\)'"
+    rb"|\"(?P<double>(?:\\\"|[^\"])*+)\"|\"(?P<double_cut>[\s\S]*\\)\"|(?P<plain>[^\r\n]*))",
     re.MULTILINE,
 )
 # (pass 12b: python-dotenv's spaces are any whitespace but a line end, `[^\S\r\n]`: a binding after a
@@ -32,6 +38,13 @@ _SINGLE_ESCAPES = re.compile(rb"\\[\\']")
 # scan for a closing `}` finds one)
 _VARIABLE = re.compile(rb"\$\{(?P<name>[^}:$]*)(?::-(?P<default>[^}]*))?\}")
 _DOUBLE_ESCAPES = re.compile(rb"\\[\\'\"abfnrtv]")
+
+
+def _either(found: re.Match[bytes], quoted: str) -> bytes | None:
+    """The quoted value of ``found`` (``single`` or ``double``), closed where the scan found its quote
+    or, cut, at the last escaped quote (see ``_BINDING``)."""
+    value = found.group(quoted)
+    return value if value is not None else found.group(f"{quoted}_cut")
 
 
 def app_values(data: bytes) -> dict[str, bytes]:
@@ -73,10 +86,12 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
         )
         counted = found.start()
         name = found.group("name")
-        if found.group("single") is not None:
-            value = _SINGLE_ESCAPES.sub(lambda e: e.group(0)[1:], found.group("single"))
-        elif found.group("double") is not None:
-            value = _DOUBLE_ESCAPES.sub(_unescape, found.group("double"))
+        single = _either(found, "single")
+        double = _either(found, "double")
+        if single is not None:
+            value = _SINGLE_ESCAPES.sub(lambda e: e.group(0)[1:], single)
+        elif double is not None:
+            value = _DOUBLE_ESCAPES.sub(_unescape, double)
         else:
             value = re.sub(rb"\s+#.*", b"", found.group("plain")).rstrip()
         values = [value]

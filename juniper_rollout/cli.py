@@ -184,8 +184,8 @@ def plan(
 
 @app.command()
 def apply(
-    plan_file: Annotated[
-        Path | None, typer.Argument(help="A plan saved by `rollout plan --out`.")
+    plan_file: Annotated[  # str: `./-` is a file, `-` standard input (Path makes both `-`)
+        str | None, typer.Argument(help="A plan saved by `rollout plan --out`.")
     ] = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
@@ -486,8 +486,23 @@ GIT_REPOSITORY_ENV = (
 )
 
 
+# How git reads every pathspec (`git rev-parse --local-env-vars` leaves them out): with
+# GIT_LITERAL_PATHSPECS=1 exported, `:(glob,icase)**/.env.*` is a file of that name, and drift's
+# history scan, the tracked-file listing and the leak guard's search of the clone's folders found
+# nothing (pass 20c: "0 findings"). The tool says per call when it wants literal pathspecs.
+GIT_PATHSPEC_ENV = (
+    "GIT_LITERAL_PATHSPECS",
+    "GIT_GLOB_PATHSPECS",
+    "GIT_NOGLOB_PATHSPECS",
+    "GIT_ICASE_PATHSPECS",
+)
+
+
 def main() -> None:
-    for name in GIT_REPOSITORY_ENV:  # see above: every git the tool starts finds the clone itself
+    for name in (
+        *GIT_REPOSITORY_ENV,
+        *GIT_PATHSPEC_ENV,
+    ):  # see above: each git reads as the tool says
         os.environ.pop(name, None)
     for stream in (sys.stdout, sys.stderr):  # an ASCII or latin-1 terminal cannot spell → or …:
         if isinstance(stream, io.TextIOWrapper):  # shown as escapes, never a traceback (pass 6)

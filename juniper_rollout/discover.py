@@ -77,11 +77,17 @@ _SKIP_DIRS = {
     ".gitlab",
     ".circleci",
 }
+# a default longer than this is not shown in `.env.example` (nor searched for a credential's shape: pass
+# 20c, a 15 MB default in a committed compose file held plan 130 s in the ~300 token-shape searches)
+MAX_SHOWN_DEFAULT = 1 << 16
 _COMPOSE = re.compile(r"(?:docker-)?compose[^/]*\.ya?ml")
 _N = r"[A-Za-z_][A-Za-z0-9_]*"
 # $$ (an escaped dollar) | ${NAME[op word]} with one level of nesting in the word | $NAME
+# (possessive `*+`: the word's pieces start with different characters, so nothing is given back;
+# pass 20c: a repeat kept one backtracking point per byte, a 15 MB default in a committed compose file
+# took plan to 2.9 GB)
 _INTERP = re.compile(
-    rf"\$(?:\$|\{{({_N})(?:(:?[-?+])((?:[^${{}}]|\$\$|\$\{{[^{{}}]*\}}|\${_N})*))?\}}|({_N}))"
+    rf"\$(?:\$|\{{({_N})(?:(:?[-?+])((?:[^${{}}]|\$\$|\$\{{[^{{}}]*\}}|\${_N})*+))?\}}|({_N}))"
 )
 
 
@@ -170,7 +176,12 @@ def discover_all(
         seen.add(name)
         if looks_secret(name) or (
             default is not None
-            and ("\n" in default or "\r" in default or carries_credential(default))
+            and (
+                len(default) > MAX_SHOWN_DEFAULT
+                or "\n" in default
+                or "\r" in default
+                or carries_credential(default)
+            )
         ):
             default = None
         out.append(EnvVar(name, default, desc, f"{path}:{line}", group, optional))

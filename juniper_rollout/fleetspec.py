@@ -5,8 +5,10 @@ and the edits build on them without importing the loader."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,9 +186,24 @@ def _as_tuple(kind: type | tuple) -> tuple:
 
 
 def _kind(value: Any) -> str:
+    """What a YAML value is, in words for "must be X, not <this>" (pass 20c: a date, `!!binary`,
+    `!!set` and a tagged scalar such as `!!str main` were named by their Python class: "not date",
+    "not CommentedSet", "must be a string, not TaggedScalar")."""
     if value is None:
         return "empty"
+    tag = getattr(value, "tag", None)
+    if type(value).__name__ == "TaggedScalar" and tag is not None:
+        spelled = str(getattr(tag, "value", tag))
+        core = "tag:yaml.org,2002:"
+        said = f"the tag !!{spelled[len(core) :]}" if spelled.startswith(core) else "a local tag"
+        return f"a value with {said} (write it without the tag)"
+    if isinstance(value, datetime.datetime):
+        return "a date and time"
+    if isinstance(value, datetime.date):
+        return "a date"
     for kind, name in (
+        (bytes, "binary data (!!binary)"),
+        (AbstractSet, "a set (!!set)"),
         (bool, "true/false"),
         (dict, "a mapping"),
         (list, "a list"),

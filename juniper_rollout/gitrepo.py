@@ -1476,6 +1476,9 @@ def _history_log(
             "--diff-filter=ACMRT",  # T: a symlink turned into a file (with values) is a change too
             *how,
             "--diff-merges=first-parent",  # a file added in a merge commit is seen too
+            # a root commit's files too, whatever `log.showRoot` says (pass 20c: set to false in the
+            # user's config, the .env.prod of a branch's first commit was "0 findings")
+            "--root",
             "--format=%x1e%h%x1f%s",
             "--",
             *pathspecs,

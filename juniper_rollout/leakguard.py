@@ -227,7 +227,11 @@ def _as_the_app_reads(
         values += [part for one in values for part in _parts(one)]
         for one in values:
             out.append((number, name, one))
-            out += [(number, name, part.strip()) for part in one.splitlines()]
+            # each line once, and only one long enough to be checked (a shorter line holds no word
+            # either): pass 20c, a 15 MB `A="x⏎x⏎…"` made 7.5 million tuples per form of the
+            # value, a MemoryError at 3.5 GB in plan and drift
+            lines = dict.fromkeys(part.strip() for part in one.splitlines())
+            out += [(number, name, part) for part in lines if len(part) >= MIN_VALUE]
         out += [(number, n, part) for n, part in named]
     return out
 

@@ -35,7 +35,7 @@ def _b64(data: bytes | None) -> str | None:
 
 
 def _unb64(text: str | None) -> bytes | None:
-    return None if text is None else base64.b64decode(text)
+    return None if text is None else base64.b64decode(text, validate=True)
 
 
 def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
@@ -80,6 +80,14 @@ def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
 
 
 STDOUT = Path("-")
+
+
+def given(text: str) -> Path:
+    """The path a ``--out`` or plan argument names: standard input or output only for ``-`` itself
+    (pass 20c: ``./-`` is ``Path("-")`` too, so a file named ``-`` was never written nor read)."""
+    if text != "-" and Path(text) == STDOUT:
+        return Path(os.path.abspath(text))
+    return Path(text)
 
 
 def check_destination(path: Path) -> None:
@@ -228,6 +236,9 @@ def load(path: Path) -> list[RepoPlan]:
             f"{path}: damaged plan file (a string holds {err.object[err.start : err.end]!r}, a lone "
             "surrogate escape, which is not text); run plan again"
         ) from None
+    wrong = _wrong_shape(data)
+    if wrong is not None:  # pass 20c: "TypeError(...) missing or wrong", or a crash log
+        raise RolloutError(f"{path}: damaged plan file ({wrong}); run plan again")
     plans: list[RepoPlan] = []
     seen: set[str] = set()
     try:
@@ -283,6 +294,75 @@ def load(path: Path) -> list[RepoPlan]:
             f"{path}: damaged plan file ({err!r} missing or wrong); run plan again"
         ) from None
     return plans
+
+
+# the JSON types of a saved plan's fields, as `to_json(contents=True)` writes them (None: null allowed)
+_REPO_FIELDS: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "base": (str,),
+    "branch": (str,),
+    "base_commit": (str,),
+    "branch_commit": (str, type(None)),
+    "error": (str, type(None)),
+    "onto": (str, type(None)),
+    "files": (list,),
+}
+_FILE_FIELDS: dict[str, tuple[type, ...]] = {
+    "path": (str,),
+    "action": (str,),
+}
+_OPTIONAL_FILE_FIELDS: dict[str, tuple[type, ...]] = {
+    "reason": (str, type(None)),
+    "content": (str, type(None)),
+    "secret": (bool,),
+}
+_TYPE_NAMES = {str: "a string", list: "a list", bool: "true or false", type(None): "null"}
+
+
+def _wrong_shape(data: dict) -> str | None:
+    """What in a saved plan has a JSON type :func:`to_json` never writes, in words (None: all right).
+    Pass 20c: `"error": 7` was a crash log ("unexpected TypeError while running `rollout apply`"),
+    `"base_commit": 5` "a damaged repository? run `git fsck`", `"repos": 5` or `"files": "x"` a
+    Python exception's repr in the line."""
+    repos = data.get("repos")
+    if not isinstance(repos, list):
+        return '"repos" must be a list'
+    for index, repo in enumerate(repos):
+        if not isinstance(repo, dict):
+            return f"repos[{index}] must be an object"
+        name = repo.get("name")
+        where = f"repo {name}" if isinstance(name, str) else f"repos[{index}]"
+        wrong = _wrong_fields(repo, _REPO_FIELDS, {"cleared": (list,)})
+        if wrong is not None:
+            return f"{where}: {wrong}"
+        if not all(isinstance(each, str) for each in repo.get("cleared") or ()):
+            return f'{where}: "cleared" must be a list of strings'
+        for number, item in enumerate(repo["files"]):
+            if not isinstance(item, dict):
+                return f"{where}: files[{number}] must be an object"
+            wrong = _wrong_fields(item, _FILE_FIELDS, _OPTIONAL_FILE_FIELDS)
+            if wrong is not None:
+                return f"{where}: files[{number}]: {wrong}"
+            try:
+                _unb64(item.get("content"))
+            except ValueError:
+                return f'{where}: files[{number}]: "content" is not base64'
+    return None
+
+
+def _wrong_fields(
+    entry: dict, required: dict[str, tuple[type, ...]], optional: dict[str, tuple[type, ...]]
+) -> str | None:
+    for key, kinds in (*required.items(), *optional.items()):
+        if key not in entry:
+            if key in required:
+                return f'"{key}" is missing'
+            continue
+        if not isinstance(entry[key], kinds) or (  # JSON's true is no number here, 1 no bool
+            bool not in kinds and isinstance(entry[key], bool)
+        ):
+            return f'"{key}" must be {" or ".join(_TYPE_NAMES[k] for k in kinds)}'
+    return None
 
 
 def _one_line_of_text(reason: object) -> bool:

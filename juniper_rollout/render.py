@@ -762,7 +762,7 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
             f"unknown template {name!r}"
             if missing == name
             else f"template {(includer or (name, 0))[0]!r}{through} "
-            f"{_asking_verb(manifest, includer)} {missing!r}, which is not there"
+            f"{_asking_verb(manifest, includer, missing)} {missing!r}, which is not there"
         )
         raise ManifestError(
             where,
@@ -878,9 +878,11 @@ def _some_templates(root: Path, shown: int = 20, looked: int = 5000) -> list[str
     return names[:shown] + (["…"] if len(names) > shown or seen >= looked else [])
 
 
-def _asking_verb(manifest: Manifest, at: tuple[str, int] | None) -> str:
-    """How the template line ``at`` asks for another: ``extends``, ``imports`` or ``includes`` (pass
-    16b: a missing `{% extends %}` was said to be included)."""
+def _asking_verb(manifest: Manifest, at: tuple[str, int] | None, missing: str = "") -> str:
+    """How the template line ``at`` asks for ``missing``: ``extends``, ``imports`` or ``includes``
+    (pass 16b: a missing `{% extends %}` was said to be included). The tag naming ``missing`` decides
+    when the line holds several (pass 20c: `{% extends 'b.j2' %}{% block a %}{% include 'x' %}` said
+    the template "extends 'x'")."""
     if at is None:
         return "includes"
     try:
@@ -888,11 +890,15 @@ def _asking_verb(manifest: Manifest, at: tuple[str, int] | None) -> str:
         line = text.splitlines()[at[1] - 1]
     except (OSError, IndexError):
         return "includes"
-    if re.search(r"\{%-?\s*extends\b", line):
-        return "extends"
-    if re.search(r"\{%-?\s*(?:import|from)\b", line):
-        return "imports"
-    return "includes"
+    tags = [
+        (tag[1], tag[2])
+        for tag in re.finditer(r"\{%[-+]?\s*(extends|import|from|include)\b(.*?)%\}", line)
+    ]
+    named = [verb for verb, rest in tags if re.search(rf"(['\"]){re.escape(missing)}\1", rest)]
+    verbs = named or [verb for verb, _ in tags]
+    if len(set(verbs)) != 1:
+        return "includes"
+    return {"extends": "extends", "import": "imports", "from": "imports"}.get(verbs[0], "includes")
 
 
 def _template_at(manifest: Manifest, err: BaseException) -> tuple[str, int] | None:

@@ -39,12 +39,23 @@ PATTERN = (
 # that PATTERN runs to the end of the file (20,000 such lines: 7 s; 2 MB: minutes). Here a scan stops
 # at the next opening line. The same files match: a match that crosses an opening line has a match
 # starting at that line (its rest is a valid match on its own). tests/test_pass3.py holds them together.
+# Pass 20c: and in bounded memory. A lazy repeat of lines (`(?:LINE)*?END`) keeps one backtracking
+# point per line in Python's `re`: a 15 MB `.env.enc` of `[sops]` and blank lines took 2.5 GB to read.
+# Each is written `(?:(?!END)LINE)*+END`, the same match (the lazy form stops at the first line where
+# END matches, and END ends the alternative), with none kept.
 _JSON_START = r"[ \t]*\"sops\": ?\{"
-_LINEAR = PATTERN.replace(
-    rf"(?P<json>^{_JSON_START}\r?\n(?:[ \t][^\n]*\n)*?",
-    rf"(?P<json>^{_JSON_START}\r?\n(?:(?!{_JSON_START})[ \t][^\n]*\n)*?",
+_YAML_END = rf"[ \t]+mac: {MAC}\r?$"
+_JSON_END = rf"[ \t]+\"mac\": \"{MAC}\",?\r?$"
+_INI_END = rf"mac[ \t]*=[ \t]*{MAC}\r?$"
+_LINEAR = (
+    rf"(?P<dotenv>^sops_mac={MAC}\r?$)"
+    rf"|(?P<yaml>^sops:\r?\n(?:(?!{_YAML_END})[ \t][^\n]*\n)*+{_YAML_END})"
+    rf"|(?P<json>^{_JSON_START}\r?\n(?:(?!{_JSON_END}|{_JSON_START})[ \t][^\n]*\n)*+{_JSON_END})"
+    rf"|(?P<ini>^\[sops\]\r?\n(?:(?!{_INI_END})(?:[^\[\n][^\n]*)?\n)*+{_INI_END})"
 )
-assert _LINEAR != PATTERN, "the JSON alternative of PATTERN changed: update _LINEAR with it"
+assert all(end in PATTERN for end in (_YAML_END, _JSON_END, _INI_END)), (
+    "PATTERN changed: update _LINEAR with it"
+)
 _COMPILED = re.compile(_LINEAR.encode(), re.MULTILINE | re.DOTALL)
 
 # What a line of a dotenv sops file may be (sops 3.11 writes, measured in docs/SOPS_NOTES.md): a value

@@ -45,7 +45,7 @@ STYLE = {
 def apply(
     *,
     manifest: Path,
-    plan_file: Path | None = None,
+    plan_file: Path | str | None = None,
     workspace: Path | None = None,
     repos: list[str] | None = None,
     yes: bool = False,
@@ -55,6 +55,8 @@ def apply(
     rollout: str | None = None,
     on_loaded: Callable[[Manifest], None] = lambda loaded: None,
 ) -> int:
+    if isinstance(plan_file, str):
+        plan_file = planfile.given(plan_file)
     stamp = _stamp(manifest)  # before it is read: a change while apply runs is seen
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     on_loaded(

@@ -33,7 +33,7 @@ def plan(
                 f"--out {out} names a folder; give a file path (like {out}plan.json), "
                 "or `--out -` for standard output"
             )
-        out = Path(out)
+        out = planfile.given(out)
     to_stdout = out == planfile.STDOUT
     if to_stdout and as_json:
         raise RolloutError("--out - and --json both print to standard output; pick one")
