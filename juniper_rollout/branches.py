@@ -167,7 +167,7 @@ def _push(clone, spec: RepoSpec, written: Outcome) -> None:
     round three's run said "interrupted" alone. Worker processes never see that interrupt: their git
     is stopped and they report the push's own error."""
     try:
-        gitrepo.push(clone, spec.branch)
+        gitrepo.push(clone, spec.branch, spec.rollout)
     except RolloutError as err:
         raise RepoError(f"{written.message}; not pushed: {err}") from None
     except KeyboardInterrupt:

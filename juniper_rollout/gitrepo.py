@@ -1213,13 +1213,23 @@ NO_PROMPT = network_git_env()  # a push never waits at a prompt, nor on a stalle
 PUSH_TIMEOUT = 600.0
 
 
-def push(repo: git.Repo, branch: str) -> str:
-    """Push the branch to origin only if the remote is where the tool last left it."""
+def push(repo: git.Repo, branch: str, rollout: str | None = None) -> str:
+    """Push the branch to origin only if the remote is where the tool last left it (for ``rollout``,
+    when given: what it pushed there for another rollout is not pushed over)."""
     ref = f"refs/heads/{branch}"
     record = PUSHED_REF + branch
     refuse_alias(repo, branch, "pushed")  # its push would send the aliased branch's commits
     # the two refs read here, not by two `git rev-parse` processes (the push is the one git process)
     expected = _sha_at(repo, record) or ""
+    other = _pushed_for(repo, expected) if expected and rollout is not None else None
+    if other is not None and other != rollout:
+        # pass 20e: the hygiene rollout's pull request branch, deleted here, its name then given to the
+        # SOPS rollout: the lease (the tool's own record) let the SOPS branch replace it on origin
+        raise RepoError(
+            f"origin/{branch} holds what the tool pushed for the {other} rollout (was a `branch:` "
+            f"renamed to one it wrote?): not pushed over; merge or delete that remote branch (or give "
+            "this rollout another branch), then push again"
+        )
     tip = _sha_at(repo, ref)
     if tip is None:
         raise RepoError(f"branch {branch} is gone; run apply again")
@@ -1292,6 +1302,15 @@ def push(repo: git.Repo, branch: str) -> str:
     _forget_records_in_the_way(repo, branch)
     _write_record(repo, record, tip)
     return tip
+
+
+def _pushed_for(repo: git.Repo, sha: str) -> str | None:
+    """The rollout the tool's commit ``sha`` names (None: not the tool's, none named, or unreadable)."""
+    try:
+        commit = repo.commit(sha)
+        return commit_rollout(commit) if is_tool_commit(commit) else None
+    except (ValueError, git.BadName, git.GitCommandError):
+        return None
 
 
 def _forget_records_in_the_way(repo: git.Repo, branch: str) -> None:

@@ -209,3 +209,39 @@ def test_the_tools_commits_from_before_they_named_their_rollout_are_still_its_ow
     assert "juniper-ml: updated" in result.stdout and "rebuilt on main" in result.stdout, (
         result.stdout
     )
+
+
+def test_what_the_tool_pushed_for_another_rollout_is_never_pushed_over(fleet, tmp_path):
+    """The hygiene rollout's branch pushed (its pull request under review), deleted here only, and the
+    name then given to the SOPS rollout: no local branch, so nothing blocked, and the push lease, the
+    tool's own record of its last push, matched origin: the SOPS branch replaced the hygiene one on
+    origin (its pull request became a SOPS one). Now the push stops: origin holds another rollout's."""
+    from tests.test_adversary import with_remote
+
+    repo = fleet.repo("juniper-ml")
+    remote = with_remote(repo, tmp_path)
+    hygiene = rollout(
+        "apply",
+        "-m",
+        fleet.manifest,
+        "--rollout",
+        "repo-hygiene",
+        "--repo",
+        "juniper-ml",
+        "--yes",
+        "--push",
+    )
+    assert hygiene.code == 0, hygiene.stdout + hygiene.stderr
+    reviewed = git(remote, "rev-parse", "chore/repo-hygiene").strip()
+    git(repo, "branch", "-q", "-D", "chore/repo-hygiene")
+    text = fleet.manifest.read_text()
+    text = text.replace("    branch: chore/repo-hygiene\n", "    branch: chore/hygiene-v2\n", 1)
+    text = text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/repo-hygiene\n", 1)
+    fleet.manifest.write_text(text)
+    result = rollout("apply", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes", "--push")
+    assert result.code == 1, result.stdout
+    assert (
+        "not pushed: origin/chore/repo-hygiene holds what the tool pushed for the repo-hygiene "
+        "rollout" in result.stdout
+    ), result.stdout
+    assert git(remote, "rev-parse", "chore/repo-hygiene").strip() == reviewed
