@@ -185,7 +185,10 @@ def plan(
 @app.command()
 def apply(
     plan_file: Annotated[  # str: `./-` is a file, `-` standard input (Path makes both `-`)
-        str | None, typer.Argument(help="A plan saved by `rollout plan --out`.")
+        str | None,
+        typer.Argument(
+            help="A plan saved by `rollout plan --out` (`-`: standard input).", metavar="[PLAN]"
+        ),
     ] = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,

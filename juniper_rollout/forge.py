@@ -2,7 +2,10 @@
 
 * API base: ``$GITHUB_API_URL`` (as GitHub Actions sets it), else the manifest's ``forge.api_url``
   (GitHub Enterprise: ``https://HOST/api/v3``), else ``https://api.github.com``.
-* Token: ``$GITHUB_TOKEN``, else ``$GH_TOKEN``, else ``gh auth token`` when gh is installed. It is
+* Token, as gh chooses one: for github.com (and an API ``$GITHUB_API_URL`` names: the environment
+  that holds the token says where it goes, as GitHub Actions sets both) ``$GITHUB_TOKEN``, else
+  ``$GH_TOKEN``; for another host the manifest names, ``$GH_ENTERPRISE_TOKEN``, else
+  ``$GITHUB_ENTERPRISE_TOKEN``; else ``gh auth token --hostname HOST`` when gh is installed. It is
   handed to the client and nowhere else: never printed, logged, or written.
 * Repository: the manifest's ``github: OWNER/NAME``, else parsed from ``url``, else from origin's URL.
 * Rate limits as GitHub answers them (githubkit reads ``Retry-After`` and
@@ -66,18 +69,26 @@ def api_url(manifest_url: str | None, env: Mapping[str, str] | None = None) -> s
     return (env.get("GITHUB_API_URL") or manifest_url or DEFAULT_API).rstrip("/")
 
 
+GITHUB_COM_TOKENS = ("GITHUB_TOKEN", "GH_TOKEN")
+ENTERPRISE_TOKENS = ("GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
+
+
 def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> str:
-    """The token from the environment, else gh's token for the host of ``api`` (never github.com's token
-    for another host the manifest names: pass 6)."""
+    """The token for the host of ``api``, as gh picks it: github.com's variables for github.com, or for
+    the API ``$GITHUB_API_URL`` names; the enterprise variables for a host only the manifest names
+    (pass 20d: a manifest's `forge.api_url` received `$GITHUB_TOKEN`, github.com's token); else gh's
+    token for that host (never github.com's for another host: pass 6)."""
     env = os.environ if env is None else env
-    for name in ("GITHUB_TOKEN", "GH_TOKEN"):
+    host = gh_host(api)
+    own = host == "github.com" or host.endswith(".ghe.com") or bool(env.get("GITHUB_API_URL"))
+    for name in GITHUB_COM_TOKENS if own else ENTERPRISE_TOKENS:
         if env.get(name, "").strip():
             return env[name].strip()
-    gh = shutil.which("gh")
+    gh = shutil.which("gh", path=env.get("PATH"))
     if gh:
         try:
             out = subprocess.run(
-                [gh, "auth", "token", "--hostname", gh_host(api)],
+                [gh, "auth", "token", "--hostname", host],
                 capture_output=True,
                 text=True,
                 timeout=20,
@@ -87,9 +98,17 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
             out = None
         if out is not None and out.returncode == 0 and out.stdout.strip():
             return out.stdout.strip()
+    if own:
+        raise RolloutError(
+            "no GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token with pull-requests: write, "
+            "or log in with `gh auth login`"
+        )
+    held = [name for name in GITHUB_COM_TOKENS if env.get(name, "").strip()]
     raise RolloutError(
-        "no GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token with pull-requests: write, "
-        "or log in with `gh auth login`"
+        f"no token for {host} (the manifest's forge.api_url)"
+        + (f": {held[0]} is github.com's and is not sent there" if held else "")
+        + "; set GH_ENTERPRISE_TOKEN to a token of that host with pull-requests: write, or log in "
+        f"with `gh auth login --hostname {host}`"
     )
 
 

@@ -100,30 +100,43 @@ def plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT) 
     return read_plaintext_values(repo, env).values
 
 
+def _plaintext(env: envfiles.EnvFiles) -> tuple[Callable[[str], bool], tuple[str, ...]]:
+    """Whether a path (in any letter case) is a plaintext env file the leak guard reads, and the
+    include globs that find them: the manifest's definition ``env`` or the default one. Pass 20d
+    (13.6, "whatever the manifest says"): a manifest narrowing ``defaults.plaintext_env``
+    (`include: [.env]`, `exclude: ['*.local']`) left `.env.local` and `prod.env` unread, and a
+    template holding their values was printed in the plan's diff."""
+    definitions = tuple(dict.fromkeys((env, envfiles.DEFAULT)))
+    globs = tuple(dict.fromkeys(g for d in definitions for g in d.include))
+    return (lambda path: any(d.is_plaintext_in_any_case(path) for d in definitions)), globs
+
+
 def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT) -> Plaintext:
     """Each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files:
     the encrypt sources, ``.env``, ``.env.secrets``, and every plaintext env file (by the manifest's
     definition) at the clone's top (pass 11b: a template hard-linked to an ignored `.env.production`
     was rendered and printed, its values never read) and in its folders, tracked or not (pass 16b);
-    then each run of letters and digits in them not already a value (``word``)."""
+    then each run of letters and digits in them not already a value (``word``). A file is plaintext
+    by the manifest's definition or by the default one (:func:`_plaintext`)."""
     from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
 
     out: list[Value] = []
     words: list[Value] = []
     names: set[bytes] = set()
     sources = [spec.source for spec in repo.encrypt]
+    plaintext, globs = _plaintext(env)
     try:
         # in any letter case, as in the folders below (pass 19c: a top-level `.ENV`, `Prod.ENV` or
         # `.Env.Local`, which a case-insensitive file system loads as `.env`, was never read)
-        top = sorted(name for name in os.listdir(repo.path) if env.is_plaintext_in_any_case(name))
+        top = sorted(name for name in os.listdir(repo.path) if plaintext(name))
     except OSError:
         top = []
     # pass 16b: in the clone's folders too (`backend/.env.prod`, `deploy/staging.env`): a template
     # hard-linked to one was rendered and its value printed (passes 11b and 13b had noted it)
     deeper = [
         path
-        for path in gitrepo.worktree_paths(repo.path, [f":(glob,icase)**/{g}" for g in env.include])
-        if "/" in path and env.is_plaintext_in_any_case(path)
+        for path in gitrepo.worktree_paths(repo.path, [f":(glob,icase)**/{g}" for g in globs])
+        if "/" in path and plaintext(path)
     ]
     grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each
     for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper]):

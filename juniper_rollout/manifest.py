@@ -57,7 +57,7 @@ from juniper_rollout.paths import (
     too_long,
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret
-from juniper_rollout.urls import is_loopback, is_slug, strip_userinfo
+from juniper_rollout.urls import is_loopback, is_slug, runs_a_command, strip_userinfo
 from juniper_rollout.yamlio import (
     MAX_YAML_BYTES,
     YamlSyntaxError,
@@ -991,6 +991,14 @@ class _Validator(_Reader):
                 f"{where}.url holds credentials (user-info before '@', "
                 "or a query string): remove them, and let a git credential "
                 "helper supply them",
+            )
+        if "url" in node and runs_a_command(node["url"]):
+            # pass 20d (13.5): sync cloned it, and git ran the manifest's command wherever the user's
+            # config allows the transport (`protocol.allow = always`); bootstrap refused it already
+            raise self.fail(
+                self.key_line(node, "url"),
+                f"{where}.url uses git's ext transport (ext::…), which runs a command instead of "
+                "reaching a repository: give the repository's address",
             )
         branch = self.typed(node, "branch", str, where, defaults["branch"])
         base = self.typed(node, "base", str, where, defaults["base"])

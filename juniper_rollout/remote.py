@@ -242,8 +242,13 @@ def clone(url: str, path: Path) -> None:
                 "check the connection, then run it again"
             ) from None
         if out.returncode != 0:
-            said = " ".join(out.stderr.replace(str(staged), str(path)).split())[:200]
-            raise RepoError(f"git clone {url} failed: {said}")
+            said = " ".join(out.stderr.replace(str(staged), str(path)).split())
+            # the URL's own credentials, and those of a URL git rewrote it into: the user's config
+            # (`url.<URL?access_token=…>.insteadOf`) is read with no clone yet (pass 20d, 13.7)
+            said = redact_origin(stage, redact(said, url))[:200]
+            # the URL as stored and printed everywhere (the manifest refuses one with credentials;
+            # one it reads none in is still never printed but stripped, pass 20d)
+            raise RepoError(f"git clone {strip_userinfo(url)} failed: {said}")
         _into_place(staged, path, url)
     finally:
         shutil.rmtree(stage, ignore_errors=True)  # this run's own folder, whatever is left in it

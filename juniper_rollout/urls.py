@@ -11,8 +11,11 @@ from juniper_rollout.secretshape import carries_credential
 
 # git's `<transport>::<address>` (a remote helper: `https::https://…`, `persistent-https::…`,
 # `codecommit::…`): git hands the address to `git remote-<transport>`, credentials and all. The scheme's
-# characters as git's is_urlschemechar reads them.
-_TRANSPORT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*::)(.*)", re.DOTALL)
+# characters as git's is_urlschemechar reads them: a digit may come first (pass 20d: `1::https://x:TOKEN@…`
+# was read as no URL, and sync printed it in "git clone … failed"), and leading blanks or control
+# characters, which Python's urlsplit drops from a URL, are kept with the transport (` https::…`, quoted
+# in the manifest, was read as a scheme `https` with no host)
+_TRANSPORT = re.compile(r"([\x00-\x20]*[A-Za-z0-9][A-Za-z0-9+.-]*::)(.*)", re.DOTALL)
 
 
 def _transport(url: str) -> tuple[str, str]:
@@ -21,6 +24,16 @@ def _transport(url: str) -> tuple[str, str]:
     (every reading here saw a URL with no host), and sync printed it in "git clone … failed"."""
     found = _TRANSPORT.fullmatch(url)
     return (found[1], found[2]) if found else ("", url)
+
+
+def runs_a_command(url: str) -> bool:
+    """True for a URL git hands its ``ext`` or ``fd`` remote helper (``ext::sh -c …``, ``ext://…``,
+    ``fd::3``): a command to run, or file descriptors, instead of a repository's address."""
+    helper, address = _transport(url)
+    scheme = helper.strip().removesuffix("::") if helper else address.strip().partition("://")[0]
+    if not helper and "://" not in address:
+        return False
+    return scheme.lower() in ("ext", "fd")
 
 
 def misread_userinfo(url: str) -> str:
@@ -67,6 +80,22 @@ _HOST = re.compile(
 )
 
 
+# a URL typed without its `://` (`https:/x:TOKEN@host/…`, `https//…`, `//x:TOKEN@host/…`): git reads it
+# as a path or an ssh host and its error says so, but what comes before the `@` of the first segment is
+# the credential typed for it (pass 20d, 13.7: the manifest took it and sync printed it whole)
+# as is one with no host before its path (`https:///x:TOKEN@intranet/…`), which curl reads as the host
+# `intranet` with that user-info, and git repeated whole in "unable to access '…'"
+_MISTYPED = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+:?)?/+([^/?#]*)@")
+_SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
+
+
+def _mistyped(url: str) -> re.Match[str] | None:
+    """``_MISTYPED``'s match for a URL with no ``://``, or with nothing between it and the next ``/``."""
+    if "://" in url and not re.match(r"[^/?#]*:///", url):
+        return None
+    return _MISTYPED.match(url)
+
+
 def userinfo(url: str) -> str:
     """The ``user:password`` part of ``scheme://user:password@host/…`` ('' if none); in scp-like
     syntax only a ``user:password@`` (``git@host:path`` names a login, not a credential)."""
@@ -74,7 +103,12 @@ def userinfo(url: str) -> str:
     misread = misread_userinfo(url)
     if misread:
         return misread
-    if "://" not in url:
+    mistyped = _mistyped(url)
+    if "://" not in url or mistyped:
+        if mistyped:
+            scheme, info = (mistyped[1] or "").rstrip(":").lower(), mistyped[2]
+            secret = ":" in info or carries_credential(unquote(info))
+            return info if secret or scheme not in ("", *_SSH_SCHEMES) else ""
         head = url.split("/", 1)[0]
         info = head.rpartition("@")[0] if "@" in head else ""
         return info if ":" in info else ""
@@ -137,6 +171,8 @@ def strip_userinfo(url: str) -> str:
         return url
     if "://" not in url:  # scp-like: user:password@host:path
         return url.replace(info + "@", "", 1)
+    if info and _mistyped(url) and info != misread_userinfo(url):  # `https:///x:TOKEN@intranet/…`
+        return strip_userinfo(url.replace(info + "@", "", 1))
     if info and info == misread_userinfo(url):  # the host is what follows the password
         return strip_userinfo(url.replace(info + "@", "", 1))
     try:

@@ -8,6 +8,7 @@ connection is checked to go to the loopback address.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -703,6 +704,36 @@ def test_status_with_a_rejected_token_is_one_line_per_repo_and_exit_1(loop, gith
     assert "ghp_NOTVALID" not in result.stdout + result.stderr
 
 
+def test_githubs_token_never_goes_to_a_host_only_the_manifest_names(loop, github, monkeypatch):
+    """`forge.api_url` in the manifest (not `$GITHUB_API_URL`, the user's own) received `$GITHUB_TOKEN`,
+    github.com's token, at whatever host it named (pass 20d). As gh does, that host's token comes from
+    GH_ENTERPRISE_TOKEN (or gh's token for the host); GITHUB_TOKEN still serves an API the environment
+    itself names."""
+    api = os.environ["GITHUB_API_URL"]
+    monkeypatch.delenv("GITHUB_API_URL")
+    loop.manifest.write_text(
+        loop.manifest.read_text().replace(
+            "defaults:\n", f"forge: {{api_url: '{api}'}}\ndefaults:\n", 1
+        )
+    )
+    result = rollout("status", "-m", loop.manifest)
+    assert result.code == 1
+    assert github.requests == []  # nothing sent, so no token either
+    assert (
+        "no token for 127.0.0.1 (the manifest's forge.api_url): GITHUB_TOKEN is github.com's and is "
+        "not sent there; set GH_ENTERPRISE_TOKEN" in result.stderr
+    ), result.stderr
+    assert github.token not in result.stdout + result.stderr
+    monkeypatch.setenv("GH_ENTERPRISE_TOKEN", github.token)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_NOTVALIDnotvalid")
+    assert rollout("status", "-m", loop.manifest).code == 0
+    assert github.requests  # the host's own token was sent and taken
+    monkeypatch.delenv("GH_ENTERPRISE_TOKEN")
+    monkeypatch.setenv("GITHUB_TOKEN", github.token)
+    monkeypatch.setenv("GITHUB_API_URL", api)  # the environment names the API: its token goes there
+    assert rollout("status", "-m", loop.manifest).code == 0
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -727,6 +758,7 @@ def test_forge_api_url_from_the_manifest_is_used_when_github_api_url_is_unset(
 ):
     url = github_url(github)
     monkeypatch.delenv("GITHUB_API_URL")
+    monkeypatch.setenv("GH_ENTERPRISE_TOKEN", github.token)  # that host's token, as gh reads it
     loop.manifest.write_text(
         loop.manifest.read_text().replace(
             "defaults:\n", f"forge: {{api_url: {url}}}\ndefaults:\n", 1

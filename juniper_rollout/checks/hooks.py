@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from juniper_rollout import planner, throwaway
+from juniper_rollout import planner, render, throwaway
 from juniper_rollout.checks.base import APPLY, Check, RefFiles, failed, passed
 from juniper_rollout.edits.precommit import hooks_state, load_data
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import PRECOMMIT
+from juniper_rollout.wording import inert
 
 NAME = "precommit-hook"
 VALIDATE = "fix .pre-commit-config.yaml (`pre-commit validate-config`)"
@@ -50,6 +51,14 @@ def check_hook(
     wrong = _as_rendered(manifest, repo, snap, config_text, data, managed)
     if wrong is not None:
         return wrong
+    unsafe = _runs_a_program(managed)
+    if unsafe is not None:
+        return failed(
+            NAME,
+            f"{unsafe}; verify runs only hooks of language {' or '.join(TRIAL_LANGUAGES)} with no "
+            "log_file (as the shipped ones): nothing run",
+            f"check {render.PRECOMMIT_HOOKS_TEMPLATE} in the manifest's templates folder",
+        )
     config = _trial_config(data, managed)
     ids = [h["id"] for h in managed]
     refused = _run(trial, config, ids, snap)
@@ -71,6 +80,30 @@ def check_hook(
         f".env.example and .env.enc (the repo's {others} other hook{'s' if others != 1 else ''} "
         "not run)",
     )
+
+
+# what verify lets pre-commit run: the languages of templates/precommit-hooks.yaml.j2, which start no
+# program (`fail` prints its entry, `pygrep` is a regular expression matched inside pre-commit)
+TRIAL_LANGUAGES = ("fail", "pygrep")
+
+
+def _runs_a_program(managed: list[dict[str, Any]]) -> str | None:
+    """Why a managed hook, as the manifest's templates render it, may not run in verify's trial (None
+    when each may). Pass 20d (13.5): verify ran whatever the templates folder made of the hooks before
+    anyone reviewed it: `language: system` ran any command (the age key file at its usual path, the
+    user's files in reach), and pre-commit appends a failing hook's output, i.e. the template's
+    `entry` text, to its `log_file`, any path (`~/.bashrc`)."""
+    for hook in managed:
+        if not isinstance(hook, dict):
+            return "a managed hook is not a mapping"
+        hook_id = inert(str(hook.get("id")))[:60]
+        language = hook.get("language")
+        if language not in TRIAL_LANGUAGES:
+            shown = inert(str(language))[:40]
+            return f"the managed hook {hook_id} is language {shown}, which starts a program"
+        if "log_file" in hook:
+            return f"the managed hook {hook_id} sets log_file (pre-commit writes its output there)"
+    return None
 
 
 def _as_rendered(
