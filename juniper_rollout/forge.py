@@ -92,6 +92,7 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
                 capture_output=True,
                 text=True,
                 timeout=20,
+                env=dict(env) if own else _without_githubs_token(env),
                 preexec_fn=proctree.dies_with_us(),
             )
         except (OSError, subprocess.TimeoutExpired):
@@ -110,6 +111,18 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
         + "; set GH_ENTERPRISE_TOKEN to a token of that host with pull-requests: write, or log in "
         f"with `gh auth login --hostname {host}`"
     )
+
+
+# what gh reads as github.com's token for another host: GH_TOKEN/GITHUB_TOKEN for a host it counts as
+# github.com's (`*.github.com`, `*.ghe.com`), and GITHUB_TOKEN for any host when CODESPACES is true
+GH_READS_AS_GITHUBS = (*GITHUB_COM_TOKENS, "CODESPACES")
+
+
+def _without_githubs_token(env: Mapping[str, str]) -> dict[str, str]:
+    """gh's environment when asked for the token of a host only the manifest names. Pass 20g: gh
+    answered `gh auth token --hostname HOST` with $GITHUB_TOKEN in a Codespace (CODESPACES=true, as
+    GitHub sets it there), for any HOST, so github.com's token went to the manifest's host anyway."""
+    return {k: v for k, v in env.items() if k not in GH_READS_AS_GITHUBS}
 
 
 def gh_host(api: str) -> str:

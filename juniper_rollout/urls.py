@@ -262,12 +262,21 @@ def _ambiguous_password(url: str) -> str:
 
 
 def is_loopback(url: str) -> bool:
-    """Whether ``url``'s host is this machine (``localhost``, ``127.*``, ``::1``)."""
+    """Whether ``url``'s host is this machine: ``localhost``, or a loopback address (``127.0.0.1``,
+    ``::1``). Pass 20g: a name starting ``127.`` passed (``http://127.evil.example/api/v3``, any host
+    its owner points there), so the GitHub token went in clear to it."""
+    import ipaddress
+
     try:
         host = urlsplit(url).hostname or ""
     except ValueError:
         return False
-    return host in ("localhost", "::1") or host.startswith("127.")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def urlsplit_scheme(url: str) -> str:
