@@ -167,7 +167,7 @@ def _push(clone, spec: RepoSpec, written: Outcome) -> None:
     round three's run said "interrupted" alone. Worker processes never see that interrupt: their git
     is stopped and they report the push's own error."""
     try:
-        gitrepo.push(clone, spec.branch)
+        gitrepo.push(clone, spec.branch, spec.rollout)
     except RolloutError as err:
         raise RepoError(f"{written.message}; not pushed: {err}") from None
     except KeyboardInterrupt:
@@ -219,7 +219,7 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
             f"{(plan.base_commit or '?')[:7]} to {base.hexsha[:7]}; run plan again",
         )
     tip = gitrepo.branch_tip(clone, spec.branch)
-    mode = gitrepo.branch_mode(clone, tip, base)
+    mode = gitrepo.branch_mode(clone, tip, base, spec.rollout)
     writes = {f.path: f.after for f in plan.writes}
     if saved and (tip.hexsha if tip else None) != plan.branch_commit:
         if tip is not None and _applied(clone, tip, base, plan, writes):
@@ -232,10 +232,11 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
             f"stale plan for {spec.name}: {spec.branch} moved since the plan; run plan again",
         )
     if mode == "foreign":
+        assert tip is not None, "a foreign branch exists"
         return Outcome(
             spec.name,
             BLOCKED,
-            f"{spec.branch} holds commits the tool did not make; merge or delete "
+            f"{gitrepo.foreign_words(clone, spec.branch, tip, spec.rollout)}; merge or delete "
             "that branch, then apply again",
         )
     if (
@@ -387,7 +388,7 @@ def commit_message(spec: RepoSpec, plan: RepoPlan) -> str:
         + (f" ({inert(f.detail or f.reason or '')})" if (f.detail or f.reason) else "")
         for f in plan.writes
     ]
-    return "\n".join(lines) + f"\n\n{gitrepo.TRAILER}\n"
+    return "\n".join(lines) + f"\n\n{gitrepo.TRAILER}\n{gitrepo.ROLLOUT_TRAILER}{spec.rollout}\n"
 
 
 def summary(outcomes: list[Outcome]) -> str:

@@ -76,7 +76,7 @@ def _plan_at(
     base,
 ) -> RepoPlan:
     tip = gitrepo.branch_tip(clone, repo.branch)
-    mode = gitrepo.branch_mode(clone, tip, base)
+    mode = gitrepo.branch_mode(clone, tip, base, repo.rollout)
     # compare with what exists: the rollout branch while it sits on the current base, else the base
     onto = tip if mode == ON_TOP else base
     assert onto is not None, "on top only of a branch that exists"
@@ -114,9 +114,11 @@ def _plan_at(
     if secrets and repo.encrypt:
         plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
     if known is not None and mode != ON_TOP:  # rebuilt on the base: its ciphertext is kept
-        old_base = gitrepo.tool_chain_root(clone, known)  # what the tool's commits were built on
+        old_base = gitrepo.tool_chain_root(
+            clone, known, repo.rollout
+        )  # what the tool's commits were built on
         secrets_plan.never_drop_committed_ciphertext(repo, plan, base, known, old_base)
-    plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode))
+    plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode, tip))
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
         raise RepoError(obstacle)
@@ -207,12 +209,12 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
     return result
 
 
-def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None) -> tuple[str, ...]:
+def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None, tip) -> tuple[str, ...]:
     """Why apply will block this repo's branch, said at plan time (the plan itself is still shown)."""
     notes = []
     if mode == "foreign":
         notes.append(
-            f"apply will refuse it: {repo.branch} holds commits the tool did not make "
+            f"apply will refuse it: {gitrepo.foreign_words(clone, repo.branch, tip, repo.rollout)} "
             "(merge or delete that branch first)"
         )
     clash = gitrepo.branch_in_the_way(clone, repo.branch) if mode is None else None

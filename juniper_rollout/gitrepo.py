@@ -13,7 +13,6 @@ with the files changed, not with the size of the repository.
 from __future__ import annotations
 
 import codecs
-import configparser
 import fcntl
 import hashlib
 import os
@@ -53,6 +52,9 @@ from juniper_rollout.urls import (
 from juniper_rollout.wording import shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
+ROLLOUT_TRAILER = (
+    "Rollout-Name: "  # which rollout wrote the commit (pass 20e), covered by the check line
+)
 CHECK_TRAILER = "Rollout-Check: "  # a digest of parent, tree and message: an amended commit no longer matches it
 ZERO = "0" * 40
 TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE, SUBMODULE_MODE = (
@@ -731,19 +733,39 @@ def _one_identity(commit: git.Commit) -> bool:
     )
 
 
-def is_tool_commit(commit: git.Commit) -> bool:
-    """A commit exactly as the tool wrote it: its check line matches its parent, tree and message.
+def is_tool_commit(commit: git.Commit, rollout: str | None = None) -> bool:
+    """A commit exactly as the tool wrote it: its check line matches its parent, tree and message; and,
+    given ``rollout``, written for that rollout (or written before commits named their rollout).
 
     A trailer alone would not do: ``git commit --amend`` keeps it, so a reviewer's amended
     commit would pass for the tool's and be overwritten.
     """
-    if len(commit.parents) != 1:
+    if not _tool_written(commit):
         return False
-    message = (
+    written_for = commit_rollout(commit)
+    return rollout is None or written_for is None or written_for == rollout
+
+
+def commit_rollout(commit: git.Commit) -> str | None:
+    """The rollout a commit's ``Rollout-Name:`` line names (the last line above its check line), None
+    when it names none (the tool's commits before pass 20e, or not the tool's)."""
+    body = _message(commit).rstrip("\n").rpartition("\n" + CHECK_TRAILER)[0]
+    last = body.rpartition("\n")[2]
+    return last.removeprefix(ROLLOUT_TRAILER).strip() if last.startswith(ROLLOUT_TRAILER) else None
+
+
+def _message(commit: git.Commit) -> str:
+    return (
         commit.message
         if isinstance(commit.message, str)
         else commit.message.decode("utf-8", "replace")
     )
+
+
+def _tool_written(commit: git.Commit) -> bool:
+    if len(commit.parents) != 1:
+        return False
+    message = _message(commit)
     if commit.gpgsig or not _one_identity(commit):  # signed, or re-authored: a person's commit now
         return False
     body, sep, check = message.rstrip("\n").rpartition("\n" + CHECK_TRAILER)
@@ -844,18 +866,34 @@ def blob_at_fork(tip: git.Commit | None, base: git.Commit, path: str) -> bytes |
     return read_blob(forks[0], path) if forks else None
 
 
-def tool_chain_root(repo: git.Repo, tip: git.Commit, limit: int = 1000) -> git.Commit:
-    """The first commit below ``tip`` (first parents) that the tool did not make; ``tip`` if it is one.
+def tool_chain_root(
+    repo: git.Repo, tip: git.Commit, rollout: str | None = None, limit: int = 1000
+) -> git.Commit:
+    """The first commit below ``tip`` (first parents) that the tool did not make (for ``rollout``, when
+    given: another rollout's commit is not this one's); ``tip`` if it is one.
 
     A commit that a ``git replace`` stands in for is not the tool's either: git log, show and checkout
     show the replacement (a reviewer's edit, say), while the object reader here sees the original."""
     replaced = _replaced(repo)
     commit = tip
     for _ in range(limit):
-        if commit.hexsha in replaced or not is_tool_commit(commit):
+        if commit.hexsha in replaced or not is_tool_commit(commit, rollout):
             return commit
         commit = commit.parents[0]
     return commit
+
+
+def foreign_words(repo: git.Repo, branch: str, tip: git.Commit, rollout: str) -> str:
+    """What a branch ``branch_mode`` calls foreign holds, in words: another rollout's commits (a
+    `branch:` renamed to the one another rollout wrote), or commits the tool did not make."""
+    root = tool_chain_root(repo, tip, rollout)
+    other = commit_rollout(root) if is_tool_commit(root) else None
+    if other is not None and other != rollout:
+        return (
+            f"{branch} holds commits of the {other} rollout (was a `branch:` renamed to one it "
+            "wrote?)"
+        )
+    return f"{branch} holds commits the tool did not make"
 
 
 def _replaced(repo: git.Repo) -> frozenset[str]:
@@ -867,13 +905,16 @@ def _replaced(repo: git.Repo) -> frozenset[str]:
     return frozenset(line.rsplit("/", 1)[-1] for line in out.splitlines() if line.strip())
 
 
-def branch_mode(repo: git.Repo, tip: git.Commit | None, base: git.Commit) -> str | None:
+def branch_mode(
+    repo: git.Repo, tip: git.Commit | None, base: git.Commit, rollout: str | None = None
+) -> str | None:
     """How the rollout branch relates to ``base``: ``"on top"`` (only the tool's commits on the current
     base: the next change is a commit on top), ``"rebuild"`` (the tool's commits on an older base),
-    ``"foreign"`` (someone else's commits on it), or None (no branch)."""
+    ``"foreign"`` (someone else's commits on it, or another rollout's than ``rollout``: pass 20e, the
+    manifest's branch names swapped between rollouts over time), or None (no branch)."""
     if tip is None:
         return None
-    root = tool_chain_root(repo, tip)
+    root = tool_chain_root(repo, tip, rollout)
     if root != base and not repo.is_ancestor(root, base):
         return "foreign"
     return "on top" if repo.is_ancestor(base, tip) else "rebuild"
@@ -941,11 +982,13 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
 
 def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
     """How the clone's file system compares ref names: folded when git says it ignores case."""
+    # git's own reading of the value (pass 20e: GitPython gives `ignorecase = 1` as the number 1 and a
+    # bare `ignorecase` line as "", both true to git, and the branch was moved under the user)
     try:
-        blind = repo.config_reader().get_value("core", "ignorecase", False)
-    except (OSError, ValueError, configparser.Error):  # unreadable: compared as written
-        blind = False
-    return fold if blind is True or str(blind).lower() == "true" else str
+        said = repo.git.config("--type=bool", "--get", "core.ignorecase")
+    except git.GitCommandError:  # not set (or no boolean git reads): compared as written
+        said = "false"
+    return fold if said.strip() == "true" else str
 
 
 def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
@@ -1182,13 +1225,23 @@ NO_PROMPT = network_git_env()  # a push never waits at a prompt, nor on a stalle
 PUSH_TIMEOUT = 600.0
 
 
-def push(repo: git.Repo, branch: str) -> str:
-    """Push the branch to origin only if the remote is where the tool last left it."""
+def push(repo: git.Repo, branch: str, rollout: str | None = None) -> str:
+    """Push the branch to origin only if the remote is where the tool last left it (for ``rollout``,
+    when given: what it pushed there for another rollout is not pushed over)."""
     ref = f"refs/heads/{branch}"
     record = PUSHED_REF + branch
     refuse_alias(repo, branch, "pushed")  # its push would send the aliased branch's commits
     # the two refs read here, not by two `git rev-parse` processes (the push is the one git process)
     expected = _sha_at(repo, record) or ""
+    other = _pushed_for(repo, expected) if expected and rollout is not None else None
+    if other is not None and other != rollout:
+        # pass 20e: the hygiene rollout's pull request branch, deleted here, its name then given to the
+        # SOPS rollout: the lease (the tool's own record) let the SOPS branch replace it on origin
+        raise RepoError(
+            f"origin/{branch} holds what the tool pushed for the {other} rollout (was a `branch:` "
+            f"renamed to one it wrote?): not pushed over; merge or delete that remote branch (or give "
+            "this rollout another branch), then push again"
+        )
     tip = _sha_at(repo, ref)
     if tip is None:
         raise RepoError(f"branch {branch} is gone; run apply again")
@@ -1261,6 +1314,15 @@ def push(repo: git.Repo, branch: str) -> str:
     _forget_records_in_the_way(repo, branch)
     _write_record(repo, record, tip)
     return tip
+
+
+def _pushed_for(repo: git.Repo, sha: str) -> str | None:
+    """The rollout the tool's commit ``sha`` names (None: not the tool's, none named, or unreadable)."""
+    try:
+        commit = repo.commit(sha)
+        return commit_rollout(commit) if is_tool_commit(commit) else None
+    except (ValueError, git.BadName, git.GitCommandError):
+        return None
 
 
 def _forget_records_in_the_way(repo: git.Repo, branch: str) -> None:

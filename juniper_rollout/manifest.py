@@ -49,11 +49,11 @@ from juniper_rollout.paths import (
     NAME_MAX,
     PRECOMMIT,
     SOPS_CONFIG,
+    base_clash,
     case_clash,
     case_clash_words,
     expand_home,
     fold,
-    same_on_macos,
     too_long,
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret
@@ -474,6 +474,14 @@ def read_manifest_text(path: Path) -> str:
         raise ManifestError(file, None, "manifest is not UTF-8 text (save it as UTF-8)") from None
 
 
+def _git_folder(path: Path) -> str:
+    """Where the clone at ``path`` keeps its git folder, every symlink on the way followed (pass 20e: a
+    workspace entry's folder is not resolved like a `path:`, so `fleet/ml-link -> juniper-ml` was a
+    second entry on one clone, and each entry's rebuild replaced the other's commit on one branch; a
+    `.git` that is a symlink to another clone's is that clone too)."""
+    return os.path.realpath(path / ".git")
+
+
 def _one_folder(name: str) -> str:
     """``name`` as a case-insensitive file system tells folders apart: letter case folded, and one
     Unicode form (pass 18a: `café` typed precomposed and decomposed is one folder on macOS, and was
@@ -891,7 +899,7 @@ class _Validator(_Reader):
                 )
             names[key] = (repo.name, entry_line)
             # a case-insensitive file system (macOS, Windows) holds one folder for both spellings
-            clone = _one_folder(os.path.normpath(repo.path))
+            clone = _one_folder(_git_folder(repo.path))
             if clone in paths:  # two entries writing one branch of one clone, each planned alone
                 first, first_line = paths[clone]
                 raise self.fail(
@@ -996,10 +1004,9 @@ class _Validator(_Reader):
         base = self.typed(node, "base", str, where, defaults["base"])
         self._check_ref_name(node, "branch", branch, where)
         self._check_ref_name(node, "base", base, where)
-        if (case := same_on_macos(branch, base)) is not None:
+        if (why := base_clash(branch, base)) is not None:
             raise self.fail(
-                self.key_line(node, "branch") if "branch" in node else line,
-                f"{where}: the rollout branch cannot be the base branch {base!r}{case}",
+                self.key_line(node, "branch") if "branch" in node else line, f"{where}: {why}"
             )
         rollouts.check_branches(self, node, where, branch)
         return RepoSpec(

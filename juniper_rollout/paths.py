@@ -60,6 +60,29 @@ def same_on_macos(name: str, other: str) -> str | None:
     return f" ({other!r} but for {how}: on macOS and Windows git keeps the two as one)"
 
 
+def ref_folder_clash(name: str, other: str) -> bool:
+    """Whether git cannot keep branches ``name`` and ``other`` side by side: one is a folder of the
+    other (``chore/x`` and ``chore/x/v1``; git keeps a loose ref as a file), compared as a
+    case-insensitive file system compares them."""
+    mine, theirs = fold(name), fold(other)
+    return mine.startswith(theirs + "/") or theirs.startswith(mine + "/")
+
+
+def base_clash(branch: str, base: str) -> str | None:
+    """Why ``branch`` cannot be a rollout branch on ``base`` (the base itself, but for letter case too;
+    or a folder of it, or it a folder of the branch), None when it can."""
+    if (case := same_on_macos(branch, base)) is not None:
+        return f"the rollout branch cannot be the base branch {base!r}{case}"
+    if ref_folder_clash(branch, base):
+        # pass 20e: `branch: main/sops` loaded and planned; apply then failed, advising to rename main
+        return (
+            f"the rollout branch {branch!r} cannot be beside the base branch {base!r} (git keeps a "
+            "branch as a file, so one cannot be a folder of the other); name it like "
+            "juniper-rollout/sops"
+        )
+    return None
+
+
 NAME_MAX = 255  # bytes in one file name (Linux, macOS)
 PATH_MAX = 4096  # bytes in a whole path (Linux)
 

@@ -36,7 +36,7 @@ from juniper_rollout.fleetspec import (
     _kind,
     _plain,
 )
-from juniper_rollout.paths import same_on_macos
+from juniper_rollout.paths import base_clash, ref_folder_clash, same_on_macos
 
 if TYPE_CHECKING:
     from juniper_rollout.manifest import _Validator
@@ -174,7 +174,9 @@ def check_branches(v: _Validator, node: Mapping, where: str, sops_branch: str) -
         else:
             mine = _Branch(f"rollout {name}'s", spec.branch, where, spec.branch_line, False)
         for other in taken:
-            if same_on_macos(mine.branch, other.branch) is not None:
+            if same_on_macos(mine.branch, other.branch) is not None or ref_folder_clash(
+                mine.branch, other.branch
+            ):
                 blamed, kept = (other, mine) if other.own and not mine.own else (mine, other)
                 raise v.fail(blamed.line, blamed.clash(kept))
         taken.append(mine)
@@ -191,6 +193,14 @@ class _Branch:
     own: bool  # set by the repo's own entry (its line is the one to blame)
 
     def clash(self, other: _Branch) -> str:
+        if ref_folder_clash(self.branch, other.branch):
+            # pass 20e: the second rollout's apply failed, advising to rename the first one's branch
+            # (`git branch -m`), which left that rollout without its branch
+            return (
+                f"{self.where}: branch {self.branch!r} and {other.whose} branch {other.branch!r} "
+                "cannot both exist (git keeps a branch as a file, so one cannot be a folder of the "
+                "other); each rollout needs a branch of its own, beside the others"
+            )
         case = same_on_macos(self.branch, other.branch) or ""
         return (
             f"{self.where}: branch {self.branch!r} is {other.whose} too{case}; each rollout needs "
@@ -218,10 +228,10 @@ def repo_specs(
         base = spec.base or repo.base
         if "branch" in own:
             v._check_ref_name(own, "branch", branch, where)
-        if (case := same_on_macos(branch, base)) is not None:
+        if (why := base_clash(branch, base)) is not None:
             raise v.fail(
                 v.key_line(own, "branch") if "branch" in own else spec.branch_line,
-                f"{where}: the rollout branch cannot be the base branch {base!r}{case}",
+                f"{where}: {why}",
             )
         if branch == repo.branch:  # pass 7: the SOPS rollout's branch
             raise v.fail(
