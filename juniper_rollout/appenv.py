@@ -105,14 +105,14 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
         else:
             value = _bytes(_INLINE_COMMENT.sub("", found.group("plain")).rstrip())
         values = [value]
-        if (
+        # `NAME=  # your token here`: a comment to some python-dotenv versions, the value empty (round
+        # four, measured); python-dotenv 1.2.2 reads `# your token here`, `${…}` expanded (pass 20i:
+        # `NAME= # ${UNSET:-X}` gave the app `# X`, which no form held, and a template holding it was
+        # printed). Both are forms; the empty one stays last, the value the secrets plan asks about.
+        commented = (
             value.startswith(b"#")
             and text[found.start("plain") - 1 : found.start("plain")].isspace()
-        ):
-            # `NAME=  # your token here`: a comment to python-dotenv, the value empty (measured); the
-            # comment's text stays a form of its own (the leak guard reads it)
-            value = b""
-            values.append(value)
+        )
         if b"${" in value:  # as the app reads it, and each default on its own
             end = value.rfind(b"}") + 1
             found_vars = list(_VARIABLE.finditer(value, 0, end))
@@ -127,6 +127,9 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
                     x for pair in zip(literal, [*parts, b""], strict=True) for x in pair
                 )
                 values.append(value)
+        if commented:
+            value = b""
+            values.append(value)
         expanded[name.strip(b"'\"")] = value
         yield number, name, values
 
