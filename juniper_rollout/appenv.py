@@ -39,9 +39,11 @@ _SINGLE_ESCAPES = re.compile(rb"\\[\\']")
 # python-dotenv's expansion (on by default in load_dotenv/dotenv_values): `${NAME}` is the value of an
 # earlier binding (or the environment's), `${NAME:-default}` the default when NAME is unset (pass 11b:
 # `TOKEN=${UNSET:-value}` and `TOKEN=${PART}rest` were never values to the guard)
-# (linear: a name never holds `$`, and only the text up to the value's last `}` is searched, so every
-# scan for a closing `}` finds one)
-_VARIABLE = re.compile(rb"\$\{(?P<name>[^}:$]*)(?::-(?P<default>[^}]*))?\}")
+# python-dotenv's expression is `\$\{(?P<name>[^}:]*)(?::-(?P<default>[^}]*))?\}`: a name may hold `$`
+# and `{` (pass 20i: `TOKEN=abc${$}def` and `abc${x${UNSET}def` gave the app `abcdef`; the tool's name
+# held no `$`, so it read another variable, and a template holding the app's value was printed). That
+# expression, run by `re`, rescans to the next `:` from every `${` (quadratic); :func:`_variables`
+# finds the same matches in one pass.
 _DOUBLE_ESCAPES = re.compile(rb"\\[\\'\"abfnrtv]")
 
 
@@ -114,14 +116,13 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
             and text[found.start("plain") - 1 : found.start("plain")].isspace()
         )
         if b"${" in value:  # as the app reads it, and each default on its own
-            end = value.rfind(b"}") + 1
-            found_vars = list(_VARIABLE.finditer(value, 0, end))
-            parts = [expanded.get(v["name"], v["default"] or b"") for v in found_vars]
-            values += [v["default"] for v in found_vars if v["default"]]
+            found_vars = list(_variables(value))
+            parts = [expanded.get(name, default or b"") for _, _, name, default in found_vars]
+            values += [default for *_, default in found_vars if default]
             size = sum(map(len, parts)) + len(value)
             if size <= MAX_EXPANDED and size <= budget.left:  # `B=${A}${A}…`: bounded
                 budget.left -= size
-                cuts = [0, *(i for v in found_vars for i in v.span()), len(value)]
+                cuts = [0, *(i for v in found_vars for i in v[:2]), len(value)]
                 literal = [value[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
                 value = b"".join(
                     x for pair in zip(literal, [*parts, b""], strict=True) for x in pair
@@ -132,6 +133,31 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
             values.append(value)
         expanded[name.strip(b"'\"")] = value
         yield number, name, values
+
+
+def _variables(value: bytes) -> Iterator[tuple[int, int, bytes, bytes | None]]:
+    """(start, end, name, default) of each ``${NAME}`` / ``${NAME:-default}`` python-dotenv's
+    expression finds in ``value``, in one pass: from a ``${``, the name runs to the first ``}`` or
+    ``:`` (a ``:`` not before ``-`` is no match there; the search goes on at the next ``${``)."""
+    size = len(value)
+    brace = colon = -1  # the next `}` and `:` at or after the name's start (`size`: none)
+    at = value.find(b"${")
+    while at != -1:
+        start = at + 2
+        if brace < start:
+            brace = value.find(b"}", start) % (size + 1)  # -1 -> size
+        if colon < start:
+            colon = value.find(b":", start) % (size + 1)
+        if brace == size:
+            return
+        if colon < brace:
+            if value[colon + 1 : colon + 2] != b"-":
+                at = value.find(b"${", at + 1)
+                continue
+            yield at, brace + 1, value[start:colon], value[colon + 2 : brace]
+        else:
+            yield at, brace + 1, value[start:brace], None
+        at = value.find(b"${", brace + 1)
 
 
 def _unescape(escape: re.Match[bytes]) -> bytes:

@@ -3,8 +3,12 @@ leak guard against the values python-dotenv 1.2.2 gives the app. Each test here 
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
+from juniper_rollout import appenv
 from tests.demofleet import CANARY
 from tests.helpers import rollout
 from tests.test_pass11b import _one_repo_with_a_template
@@ -31,3 +35,36 @@ def test_a_value_python_dotenv_reads_after_name_space_hash_is_expanded_for_the_g
     result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
     assert result.code == 1, result.stdout
     assert "of the plaintext .env" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"API_TOKEN={CANARY[:6]}${{$}}{CANARY[6:]}",  # a name `$`: unset, empty to the app
+        f"API_TOKEN={CANARY[:6]}${{$${{UNSET_IN_TESTS:-{CANARY[6:]}}}",  # name `$${UNSET_IN_TESTS`
+        f"API_TOKEN={CANARY[:4]}${{x${{UNSET_IN_TESTS}}{CANARY[4:]}",  # name `x${UNSET_IN_TESTS`
+    ],
+    ids=["dollar", "dollar-default", "brace-in-name"],
+)
+def test_a_variable_whose_name_holds_a_dollar_is_expanded_as_python_dotenv_does(tmp_path, line):
+    """python-dotenv's `${NAME}` takes any text but `}` and `:` for the name, `$` and `{` too; the
+    tool's name held no `$` (pass 20f kept it so, for linear time), so `A=abc${$}def` was `abc${$}def`
+    to the guard and `abcdef` to the app: a template holding the app's value was shown by
+    `rollout plan` (pass 20i)."""
+    manifest = _one_repo_with_a_template(tmp_path, f"{line}\n".encode(), f"token: {CANARY}\n")
+    result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
+    assert result.code == 1, result.stdout
+    assert "of the plaintext .env" in result.stdout, result.stdout
+
+
+def test_the_one_pass_variable_scan_finds_what_python_dotenvs_expression_finds():
+    """python-dotenv 1.2.2's `_posix_variable`, on random values of its own special characters."""
+    dotenv_expression = re.compile(rb"\$\{(?P<name>[^\}:]*)(?::-(?P<default>[^\}]*))?\}")
+    pieces = [b"$", b"{", b"}", b":", b"-", b"${", b":-", b"a", b"\\"]
+    rng = random.Random(20)
+    for _ in range(20_000):
+        value = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 16)))
+        want = [
+            (m.start(), m.end(), m["name"], m["default"]) for m in dotenv_expression.finditer(value)
+        ]
+        assert list(appenv._variables(value)) == want, value
