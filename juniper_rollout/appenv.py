@@ -101,12 +101,12 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
         single = _either(found, "single")
         double = _either(found, "double")
         if single is not None:
-            value = _SINGLE_ESCAPES.sub(lambda e: e.group(0)[1:], single)
+            values = [_SINGLE_ESCAPES.sub(lambda e: e.group(0)[1:], q) for q in _read(single)]
         elif double is not None:
-            value = _DOUBLE_ESCAPES.sub(_unescape, double)
+            values = [_DOUBLE_ESCAPES.sub(_unescape, q) for q in _read(double)]
         else:
-            value = _bytes(_INLINE_COMMENT.sub("", found.group("plain")).rstrip())
-        values = [value]
+            values = [_bytes(_INLINE_COMMENT.sub("", found.group("plain")).rstrip())]
+        value = values[-1]
         # `NAME=  # your token here`: a comment to some python-dotenv versions, the value empty (round
         # four, measured); python-dotenv 1.2.2 reads `# your token here`, `${…}` expanded (pass 20i:
         # `NAME= # ${UNSET:-X}` gave the app `# X`, which no form held, and a template holding it was
@@ -133,6 +133,16 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
             values.append(value)
         expanded[name.strip(b"'\"")] = value
         yield number, name, values
+
+
+def _read(quoted: bytes) -> list[bytes]:
+    """A quoted value as written, and (when it holds a carriage return) as python-dotenv reads it:
+    it opens the file as text, so each `\r\n` and lone `\r` is `\n` before the escapes are read
+    (pass 20i: `A="p9-Q!\r\nz3-x"` gave the app `p9-Q!\nz3-x`, which no form held, and a template
+    holding it was printed)."""
+    if b"\r" not in quoted:
+        return [quoted]
+    return [quoted, quoted.replace(b"\r\n", b"\n").replace(b"\r", b"\n")]
 
 
 def _variables(value: bytes) -> Iterator[tuple[int, int, bytes, bytes | None]]:

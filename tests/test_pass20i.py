@@ -68,3 +68,21 @@ def test_the_one_pass_variable_scan_finds_what_python_dotenvs_expression_finds()
             (m.start(), m.end(), m["name"], m["default"]) for m in dotenv_expression.finditer(value)
         ]
         assert list(appenv._variables(value)) == want, value
+
+
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\r"], ids=["crlf", "lone-cr"])
+@pytest.mark.parametrize("quote", [b'"', b"'"], ids=["double", "single"])
+def test_a_quoted_value_with_carriage_returns_is_held_as_the_app_reads_it(
+    tmp_path, line_end, quote
+):
+    """python-dotenv opens a `.env` as text, so a quoted value's `\\r\\n` or lone `\\r` is `\\n` to the
+    app; the guard read bytes and held `A\\r\\nB` (and each line, here under 8 bytes), so a template
+    holding `A\\nB` was rendered and shown by `rollout plan` (pass 20i)."""
+    first, rest = CANARY[:6].encode(), CANARY[6:].encode()  # each line under 8 bytes
+    dotenv = b"API_TOKEN=" + quote + first + line_end + rest + quote + b"\n"
+    manifest = _one_repo_with_a_template(
+        tmp_path, dotenv, f"token: |\n  {CANARY[:6]}\n{CANARY[6:]}\n"
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "of the plaintext .env" in result.stdout, result.stdout
