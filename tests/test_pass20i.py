@@ -86,3 +86,29 @@ def test_a_quoted_value_with_carriage_returns_is_held_as_the_app_reads_it(
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert "of the plaintext .env" in result.stdout, result.stdout
+
+
+PASTED = f"{CANARY[:2]}-{CANARY[2:6]}.{CANARY[7:]}"  # no run of 8 letters and digits
+
+
+@pytest.mark.parametrize(
+    "dotenv",
+    [
+        f"API_URL=https://api.example\n{PASTED}\n",
+        f"export {PASTED}\n",
+        f"'{PASTED}'\n",
+        f"  {PASTED} # the old one\n",
+        f"{PASTED}=\n",
+        f"A=x\r{PASTED}\rB=y\r",
+        f"\0{PASTED}\n",
+    ],
+    ids=["bare", "export", "quoted", "comment-after", "padded", "lone-cr", "nul"],
+)
+def test_a_pasted_token_of_short_pieces_on_a_line_of_its_own_is_held_whole(tmp_path, dotenv):
+    """Item 8's bare token line: only its runs of 8 letters and digits were checked, so a token of
+    shorter pieces (`sk-aB-3dE5-fG7h`) on a line of its own was printed by `rollout plan` from a
+    template holding it (pass 20i)."""
+    manifest = _one_repo_with_a_template(tmp_path, dotenv.encode(), f"token: {PASTED}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "of the plaintext .env" in result.stdout, result.stdout
