@@ -194,15 +194,17 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
 
 def _pasted(text: bytes) -> list[bytes]:
     """A line that binds nothing (no `=`, or no name before it: item 8's pasted token), whole: as
-    written, without `export ` and quotes, and each piece between spaces. Pass 20i: only its runs of 8 letters and digits were
-    words, so a token of shorter pieces (`sk-aB-3dE5-fG7h`) was never checked and a template holding
-    it was printed."""
+    written, without `export ` and quotes, and each piece between spaces, when it holds no word.
+    Pass 20i: only its runs of 8 letters and digits were words, so a token of shorter pieces
+    (`sk-aB-3dE5-fG7h`) was never checked and a template holding it was printed."""
     whole = text.strip()
     words = whole.decode("utf-8", "surrogateescape").replace("\0", " ")
     bare = dotenv.bare_name(words).strip("'\"")
     # and each piece between spaces (any Unicode space, NUL): `TOKEN # the old one`
     pieces = [bare, *(piece.strip("'\"") for piece in words.split())]
-    return list(dict.fromkeys([whole, *(p.encode("utf-8", "surrogateescape") for p in pieces)]))
+    texts = [whole, *(p.encode("utf-8", "surrogateescape") for p in pieces)]
+    # one holding a run of 8 is checked already, as that word (and said so: pass 20b's message)
+    return [text for text in dict.fromkeys(texts) if not _runs(text)]
 
 
 def _a_name(raw: bytes) -> bool:
