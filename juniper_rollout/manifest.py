@@ -482,6 +482,20 @@ def _git_folder(path: Path) -> str:
     return os.path.realpath(path / ".git")
 
 
+def _clone_keys(path: Path) -> tuple[str, ...]:
+    """The names under which the clone at ``path`` is one clone: its git folder's path (symlinks
+    followed, case folded), and, when it exists, the folder itself as the file system knows it (pass
+    20h: a bind mount, as a container or devcontainer makes, shows one clone at a second path that no
+    symlink leads to, and two entries on it each rebuilt the one branch without the other's commit)."""
+    keys = [_one_folder(_git_folder(path))]
+    try:
+        found = os.stat(path / ".git")
+    except OSError:  # no clone there yet (sync clones it): its path is all there is
+        return tuple(keys)
+    keys.append(f"inode:{found.st_dev}:{found.st_ino}")
+    return tuple(keys)
+
+
 def _one_folder(name: str) -> str:
     """``name`` as a case-insensitive file system tells folders apart: letter case folded, and one
     Unicode form (pass 18a: `café` typed precomposed and decomposed is one folder on macOS, and was
@@ -899,15 +913,16 @@ class _Validator(_Reader):
                 )
             names[key] = (repo.name, entry_line)
             # a case-insensitive file system (macOS, Windows) holds one folder for both spellings
-            clone = _one_folder(_git_folder(repo.path))
-            if clone in paths:  # two entries writing one branch of one clone, each planned alone
-                first, first_line = paths[clone]
-                raise self.fail(
-                    entry_line,
-                    f"repo {repo.name!r} has the same clone as {first!r} (line {first_line}): "
-                    f"{repo.path}; give each entry its own clone, or remove one",
-                )
-            paths[clone] = (repo.name, entry_line)
+            clones = _clone_keys(repo.path)
+            for clone in clones:  # two entries writing one branch of one clone, each planned alone
+                if clone in paths:
+                    first, first_line = paths[clone]
+                    raise self.fail(
+                        entry_line,
+                        f"repo {repo.name!r} has the same clone as {first!r} (line {first_line}): "
+                        f"{repo.path}; give each entry its own clone, or remove one",
+                    )
+            paths.update(dict.fromkeys(clones, (repo.name, entry_line)))
             self._one_repo_per_slug(repo, entry, slugs)
             repos.append(repo)
         return tuple(repos)
