@@ -39,9 +39,11 @@ _SINGLE_ESCAPES = re.compile(rb"\\[\\']")
 # python-dotenv's expansion (on by default in load_dotenv/dotenv_values): `${NAME}` is the value of an
 # earlier binding (or the environment's), `${NAME:-default}` the default when NAME is unset (pass 11b:
 # `TOKEN=${UNSET:-value}` and `TOKEN=${PART}rest` were never values to the guard)
-# (linear: a name never holds `$`, and only the text up to the value's last `}` is searched, so every
-# scan for a closing `}` finds one)
-_VARIABLE = re.compile(rb"\$\{(?P<name>[^}:$]*)(?::-(?P<default>[^}]*))?\}")
+# python-dotenv's expression is `\$\{(?P<name>[^}:]*)(?::-(?P<default>[^}]*))?\}`: a name may hold `$`
+# and `{` (pass 20i: `TOKEN=abc${$}def` and `abc${x${UNSET}def` gave the app `abcdef`; the tool's name
+# held no `$`, so it read another variable, and a template holding the app's value was printed). That
+# expression, run by `re`, rescans to the next `:` from every `${` (quadratic); :func:`_variables`
+# finds the same matches in one pass.
 _DOUBLE_ESCAPES = re.compile(rb"\\[\\'\"abfnrtv]")
 
 
@@ -99,36 +101,73 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
         single = _either(found, "single")
         double = _either(found, "double")
         if single is not None:
-            value = _SINGLE_ESCAPES.sub(lambda e: e.group(0)[1:], single)
+            values = [_SINGLE_ESCAPES.sub(lambda e: e.group(0)[1:], q) for q in _read(single)]
         elif double is not None:
-            value = _DOUBLE_ESCAPES.sub(_unescape, double)
+            values = [_DOUBLE_ESCAPES.sub(_unescape, q) for q in _read(double)]
         else:
-            value = _bytes(_INLINE_COMMENT.sub("", found.group("plain")).rstrip())
-        values = [value]
-        if (
+            values = [_bytes(_INLINE_COMMENT.sub("", found.group("plain")).rstrip())]
+        value = values[-1]
+        # `NAME=  # your token here`: a comment to some python-dotenv versions, the value empty (round
+        # four, measured); python-dotenv 1.2.2 reads `# your token here`, `${…}` expanded (pass 20i:
+        # `NAME= # ${UNSET:-X}` gave the app `# X`, which no form held, and a template holding it was
+        # printed). Both are forms; the empty one stays last, the value the secrets plan asks about.
+        commented = (
             value.startswith(b"#")
             and text[found.start("plain") - 1 : found.start("plain")].isspace()
-        ):
-            # `NAME=  # your token here`: a comment to python-dotenv, the value empty (measured); the
-            # comment's text stays a form of its own (the leak guard reads it)
-            value = b""
-            values.append(value)
+        )
         if b"${" in value:  # as the app reads it, and each default on its own
-            end = value.rfind(b"}") + 1
-            found_vars = list(_VARIABLE.finditer(value, 0, end))
-            parts = [expanded.get(v["name"], v["default"] or b"") for v in found_vars]
-            values += [v["default"] for v in found_vars if v["default"]]
+            found_vars = list(_variables(value))
+            parts = [expanded.get(name, default or b"") for _, _, name, default in found_vars]
+            values += [default for *_, default in found_vars if default]
             size = sum(map(len, parts)) + len(value)
             if size <= MAX_EXPANDED and size <= budget.left:  # `B=${A}${A}…`: bounded
                 budget.left -= size
-                cuts = [0, *(i for v in found_vars for i in v.span()), len(value)]
+                cuts = [0, *(i for v in found_vars for i in v[:2]), len(value)]
                 literal = [value[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
                 value = b"".join(
                     x for pair in zip(literal, [*parts, b""], strict=True) for x in pair
                 )
                 values.append(value)
+        if commented:
+            value = b""
+            values.append(value)
         expanded[name.strip(b"'\"")] = value
         yield number, name, values
+
+
+def _read(quoted: bytes) -> list[bytes]:
+    """A quoted value as written, and (when it holds a carriage return) as python-dotenv reads it:
+    it opens the file as text, so each `\r\n` and lone `\r` is `\n` before the escapes are read
+    (pass 20i: `A="p9-Q!\r\nz3-x"` gave the app `p9-Q!\nz3-x`, which no form held, and a template
+    holding it was printed)."""
+    if b"\r" not in quoted:
+        return [quoted]
+    return [quoted, quoted.replace(b"\r\n", b"\n").replace(b"\r", b"\n")]
+
+
+def _variables(value: bytes) -> Iterator[tuple[int, int, bytes, bytes | None]]:
+    """(start, end, name, default) of each ``${NAME}`` / ``${NAME:-default}`` python-dotenv's
+    expression finds in ``value``, in one pass: from a ``${``, the name runs to the first ``}`` or
+    ``:`` (a ``:`` not before ``-`` is no match there; the search goes on at the next ``${``)."""
+    size = len(value)
+    brace = colon = -1  # the next `}` and `:` at or after the name's start (`size`: none)
+    at = value.find(b"${")
+    while at != -1:
+        start = at + 2
+        if brace < start:
+            brace = value.find(b"}", start) % (size + 1)  # -1 -> size
+        if colon < start:
+            colon = value.find(b":", start) % (size + 1)
+        if brace == size:
+            return
+        if colon < brace:
+            if value[colon + 1 : colon + 2] != b"-":
+                at = value.find(b"${", at + 1)
+                continue
+            yield at, brace + 1, value[start:colon], value[colon + 2 : brace]
+        else:
+            yield at, brace + 1, value[start:brace], None
+        at = value.find(b"${", brace + 1)
 
 
 def _unescape(escape: re.Match[bytes]) -> bytes:

@@ -167,10 +167,12 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                 # pass 20b (13.6/13.8): a pasted token on a line of its own (`ghp_…`, `export KEY`) is
                 # no binding and was never read: a template holding it was printed and committed
                 prose.append((number, b"", line.strip()))
+                found += [(number, b"", text) for text in _pasted(line)]
                 continue
             name, _, raw = line.partition(b"=")
             if not _a_name(name):  # a token before `=` (`KEY==`: padded base64) is no name either
                 prose.append((number, b"", name.strip()))
+                found += [(number, b"", text) for text in _pasted(name)]
             found += [(number, name, value) for value in (raw.strip(), raw.strip().strip(b"\"'"))]
         found += _as_the_app_reads(data or b"", grown, names)
         checked: set[bytes] = set()
@@ -188,6 +190,21 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
                 runs.setdefault(run, number)
         words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
     return Plaintext(out + words, frozenset(names))
+
+
+def _pasted(text: bytes) -> list[bytes]:
+    """A line that binds nothing (no `=`, or no name before it: item 8's pasted token), whole: as
+    written, without `export ` and quotes, and each piece between spaces, when it holds no word.
+    Pass 20i: only its runs of 8 letters and digits were words, so a token of shorter pieces
+    (`sk-aB-3dE5-fG7h`) was never checked and a template holding it was printed."""
+    whole = text.strip()
+    words = whole.decode("utf-8", "surrogateescape").replace("\0", " ")
+    bare = dotenv.bare_name(words).strip("'\"")
+    # and each piece between spaces (any Unicode space, NUL): `TOKEN # the old one`
+    pieces = [bare, *(piece.strip("'\"") for piece in words.split())]
+    texts = [whole, *(p.encode("utf-8", "surrogateescape") for p in pieces)]
+    # one holding a run of 8 is checked already, as that word (and said so: pass 20b's message)
+    return [text for text in dict.fromkeys(texts) if not _runs(text)]
 
 
 def _a_name(raw: bytes) -> bool:
