@@ -56,7 +56,7 @@ from juniper_rollout.paths import (
     fold,
     too_long,
 )
-from juniper_rollout.secretshape import carries_credential, looks_secret
+from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
 from juniper_rollout.urls import is_loopback, is_slug, runs_a_command, strip_userinfo
 from juniper_rollout.yamlio import (
     MAX_YAML_BYTES,
@@ -272,13 +272,6 @@ CREDENTIAL_NAME = (
     "a repository name shaped like a token (a known prefix at its issued length); not shown: a "
     "pasted secret? give the repository's name (and rotate that credential if it was shared)"
 )
-
-
-def credential_name(name: str) -> bool:
-    """Is ``name`` (a repository's) shaped like a credential?"""
-    from juniper_rollout.secretshape import names_credential
-
-    return names_credential(name)
 
 
 def plaintext_env_path(env_files: EnvFiles, path: str) -> str | None:
@@ -843,12 +836,12 @@ class _Validator(_Reader):
             raise self.fail(
                 self.key_line(node, key), f"{where}.{key} {value!r} is not a valid git branch name"
             )
-        # git's own pseudorefs besides the *_HEAD ones (refs.c; pass 11b: NOTES_MERGE_PARTIAL,
-        # BISECT_EXPECTED_REV and MERGE_AUTOSTASH passed)
-        own = r"[A-Z_]*HEAD|AUTO_MERGE|BISECT_EXPECTED_REV|NOTES_MERGE_PARTIAL|NOTES_MERGE_REF|MERGE_AUTOSTASH"
-        # and those git writes, in any letter case: on macOS and Windows `head` is the file .git/HEAD
-        # (pass 20a; `ahead` is no file of git's there)
-        if key == "branch" and (re.fullmatch(own, value) or value.upper() in GIT_PSEUDOREFS):
+        # any *_HEAD, and git's own pseudorefs besides them (GIT_PSEUDOREFS; pass 11b:
+        # NOTES_MERGE_PARTIAL, BISECT_EXPECTED_REV and MERGE_AUTOSTASH passed), those in any letter
+        # case: on macOS and Windows `head` is the file .git/HEAD (pass 20a; `ahead` is no file of git's)
+        if key == "branch" and (
+            re.fullmatch(r"[A-Z_]*HEAD", value) or value.upper() in GIT_PSEUDOREFS
+        ):
             raise self.fail(  # FETCH_HEAD, ORIG_HEAD, MERGE_HEAD…: git reads .git/NAME before refs/heads/
                 self.key_line(node, key),
                 f"{where}.{key} {value!r} is a name git keeps for its own (like FETCH_HEAD or "
@@ -958,7 +951,7 @@ class _Validator(_Reader):
                 self.key_line(node, "name"),
                 f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-')",
             )
-        if credential_name(name):  # never echoed: it is the token
+        if names_credential(name):  # never echoed: it is the token
             raise self.fail(self.key_line(node, "name"), CREDENTIAL_NAME)
         from juniper_rollout import rollouts
 

@@ -36,9 +36,9 @@ from juniper_rollout.manifest import (
     CREDENTIAL_NAME,
     REPO_NAME,
     Manifest,
-    credential_name,
     load_manifest,
 )
+from juniper_rollout.secretshape import names_credential
 from juniper_rollout.urls import misread_userinfo, redact, strip_userinfo
 
 
@@ -60,7 +60,7 @@ def bootstrap(
             f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-'; "
             "at most 100, starting with a letter or digit)"
         )
-    if credential_name(name):
+    if names_credential(name):
         raise RolloutError(f"{CREDENTIAL_NAME}; nothing written")
     if url is not None and misread_userinfo(url):  # never echoed: it is the password
         raise RolloutError(
