@@ -355,7 +355,7 @@ def _refuse_blanked(
         held, holder, blob = max(counted, key=lambda c: c[0], default=(0, before_ref, b""))
         if held:
             raise RepoError(
-                f"{spec.source} in the clone holds no values (every variable is empty: a copy of "
+                f"{spec.source} in the clone holds no values (every variable is empty or a bare `# …` placeholder: a copy of "
                 f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
                 f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob)}` prints the committed "
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
@@ -375,7 +375,7 @@ def _refuse_blanked(
             shown = _first(blanked)
             count = wording.count(len(blanked), "name")
             raise RepoError(
-                f"{spec.source} in the clone leaves {count} empty that the committed {spec.target} on "
+                f"{spec.source} in the clone leaves {count} empty (or a bare `# …` placeholder) that the committed {spec.target} on "
                 f"{ref} holds values for ({shown}: a copy of .env.example not all filled in?); nothing "
                 f"replaced: fill them in (`git show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
                 f"prints the committed ones), or move {spec.source} away to keep the committed "
@@ -483,8 +483,8 @@ def _empty_to_the_app(value: bytes, name: str = "", app: dict[str, bytes] | None
     hand-written `.env.example` documents its names (15 of them were encrypted over the values).
     Round four: whatever python-dotenv reads as empty (``app``: :func:`appenv.app_values`):
     ``NAME=${NAME}``, ``NAME=${OTHER_UNSET}`` (an example's "taken from the environment", unset in a
-    fresh shell) and ``NAME=  # your token here``; sops would encrypt the literal text over the
-    committed value."""
+    fresh shell); and the placeholder ``NAME=  # your token here``, whose comment text python-dotenv
+    gives the app (no secret); sops would encrypt the literal text over the committed value."""
     text = value.strip()
     if not text.strip(b"\"'").strip():
         return True
