@@ -1433,10 +1433,23 @@ def _own_tip_on_origin(
 
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
+    """Whether the repository `git push origin` sends to has no ``ref``, asked as a push asks it (a dry
+    run whose lease wants it absent). Pass 21a: `ls-remote origin` reads the fetch URL, and where a
+    `remote.origin.pushurl` names another repository (a fork) holding no such branch any more (merged
+    and deleted there), a branch of that name in the fetch URL's repository refused every later push."""
     try:
-        return not _to_origin(repo, "ls-remote", "--exit-code", "origin", ref).strip()
-    except git.GitCommandError as err:
-        return err.status == 2  # --exit-code: 2 means no such ref on the remote
+        _to_origin(
+            repo,
+            "push",
+            "--dry-run",
+            "--porcelain",
+            f"--force-with-lease={ref}:",
+            "origin",
+            f"{ref}:{ref}",
+        )
+    except git.GitCommandError:
+        return False
+    return True
 
 
 # --- read-only helpers for drift, and the two creators bootstrap needs ------------------

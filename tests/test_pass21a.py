@@ -73,3 +73,30 @@ def test_a_blocked_branch_with_the_plaintext_at_hand_offers_deleting_it_as_befor
     assert result.code == 1 and "juniper-cascor: blocked" in result.stdout
     said = " ".join(result.stdout.split())
     assert "merge or delete that branch" in said and "only copy" not in said, said
+
+
+def test_a_branch_deleted_where_origin_pushes_is_pushed_again_whatever_the_fetch_url_holds(
+    fleet, tmp_path
+):
+    """Smaller list, "a remote rollout branch deleted after merge": where origin pushes to another
+    repository than it fetches from (`remote.origin.pushurl`, a fork), the branch merged and deleted
+    in the fork was asked about with `ls-remote origin`, i.e. in the fetch URL's repository; a branch
+    of that name there (a teammate's) made every later `apply --push` fail, "origin/… has commits the
+    tool did not push", though the push's own repository had no such branch."""
+    repo = fleet.repo("juniper-ml")
+    upstream, fork = tmp_path / "upstream.git", tmp_path / "fork.git"
+    for bare in (upstream, fork):
+        subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+        git(repo, "push", "-q", str(bare), "main")
+    git(repo, "remote", "add", "origin", str(upstream))
+    git(repo, "config", "remote.origin.pushurl", str(fork))
+    first = apply(fleet, "juniper-ml", push=True)
+    assert first.code == 0 and "pushed to origin" in first.stdout, first.stdout
+    assert git(fork, "rev-parse", BRANCH).strip() == git(repo, "rev-parse", BRANCH).strip()
+    git(fork, "branch", "-D", BRANCH)  # merged there and deleted
+    git(upstream, "branch", BRANCH, "main")  # a branch of that name where origin fetches from
+    move_main(repo)
+    again = apply(fleet, "juniper-ml", push=True)
+    assert again.code == 0 and "pushed to origin" in again.stdout, again.stdout
+    assert git(fork, "rev-parse", BRANCH).strip() == git(repo, "rev-parse", BRANCH).strip()
+    assert git(upstream, "rev-parse", BRANCH).strip() == git(upstream, "rev-parse", "main").strip()
