@@ -233,11 +233,11 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
         )
     if mode == "foreign":
         assert tip is not None, "a foreign branch exists"
+        what, way_out = gitrepo.foreign_words(clone, spec.branch, tip, spec.rollout, spec.base)
         return Outcome(
             spec.name,
             BLOCKED,
-            f"{gitrepo.foreign_words(clone, spec.branch, tip, spec.rollout)}; merge or delete "
-            "that branch, then apply again" + secrets_plan.only_copy_words(spec, tip, base),
+            f"{what}; {way_out}, then apply again" + secrets_plan.only_copy_words(spec, tip, base),
         )
     if (
         plan.onto == ON_TOP and (tip.hexsha if tip else None) != plan.branch_commit

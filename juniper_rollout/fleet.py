@@ -213,9 +213,10 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None, tip, base) -> t
     """Why apply will block this repo's branch, said at plan time (the plan itself is still shown)."""
     notes = []
     if mode == "foreign":
+        what, way_out = gitrepo.foreign_words(clone, repo.branch, tip, repo.rollout, repo.base)
         notes.append(
-            f"apply will refuse it: {gitrepo.foreign_words(clone, repo.branch, tip, repo.rollout)} "
-            "(merge or delete that branch first)" + secrets_plan.only_copy_words(repo, tip, base)
+            f"apply will refuse it: {what} ({way_out} first)"
+            + secrets_plan.only_copy_words(repo, tip, base)
         )
     clash = gitrepo.branch_in_the_way(clone, repo.branch) if mode is None else None
     if clash is not None:  # pass 16b: plan said "1 with changes", apply failed in git's words

@@ -883,17 +883,30 @@ def tool_chain_root(
     return commit
 
 
-def foreign_words(repo: git.Repo, branch: str, tip: git.Commit, rollout: str) -> str:
-    """What a branch ``branch_mode`` calls foreign holds, in words: another rollout's commits (a
-    `branch:` renamed to the one another rollout wrote), or commits the tool did not make."""
+def foreign_words(
+    repo: git.Repo, branch: str, tip: git.Commit, rollout: str, base: str
+) -> tuple[str, str]:
+    """What a branch ``branch_mode`` calls foreign holds, in words, and the way out: another rollout's
+    commits (a `branch:` renamed to the one another rollout wrote), the tool's own commits on a commit
+    ``base`` no longer holds, or commits the tool did not make."""
     root = tool_chain_root(repo, tip, rollout)
     other = commit_rollout(root) if is_tool_commit(root) else None
     if other is not None and other != rollout:
         return (
             f"{branch} holds commits of the {other} rollout (was a `branch:` renamed to one it "
-            "wrote?)"
+            "wrote?)",
+            "merge or delete that branch",
         )
-    return f"{branch} holds commits the tool did not make"
+    if root != tip and other is None and root.hexsha not in _replaced(repo):
+        # the tool writes on its base or on its own commits only: the first commit below them that is
+        # not its own was the base it built on. Pass 21a: after a force-push of main back past it, the
+        # line said "commits the tool did not make; merge or delete": merging brings that commit back
+        return (
+            f"{branch} holds the tool's commits on {root.hexsha[:7]}, which is not on {base} (was "
+            f"{base} force-pushed back, its history rewritten, or `base:` changed?)",
+            f"delete that branch (merging it would bring {root.hexsha[:7]} back to {base})",
+        )
+    return f"{branch} holds commits the tool did not make", "merge or delete that branch"
 
 
 def _replaced(repo: git.Repo) -> frozenset[str]:

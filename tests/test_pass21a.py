@@ -39,7 +39,9 @@ def test_a_blocked_branch_holding_the_only_ciphertext_says_so_before_offering_to
     same. Deleting it, the one way out offered after a force-push (a rebase makes the tool's commit a
     person's), left `.env.enc` on no ref: the next plan said "skip (no .env in the clone to
     encrypt)". The blocked line and the note now say the branch holds the only copy, and how to
-    bring the values back first."""
+    bring the values back first; after the force-push, it said the branch held "commits the tool did
+    not make" (it holds the tool's commits on the commit main dropped) and offered merging it, which
+    brings that commit back to main: now it says what it holds and offers deleting it."""
     repo = fleet.repo("juniper-cascor")
     before = git(repo, "rev-parse", "main").strip()
     move_main(repo)
@@ -56,6 +58,14 @@ def test_a_blocked_branch_holding_the_only_ciphertext_says_so_before_offering_to
     said = " ".join(result.stdout.split())
     assert "holds the only copy of .env.enc" in said, said
     assert f"git show {BRANCH}:.env.enc | {DECRYPT} > .env" in said, said
+    if how == "main force-pushed back":
+        # what it holds, in true words, and no advice to merge the commit main dropped back into it
+        built_on = git(repo, "rev-parse", "--short=7", f"{BRANCH}^").strip()
+        assert f"holds the tool's commits on {built_on}, which is not on main" in said, said
+        assert f"delete that branch (merging it would bring {built_on} back to main)" in said
+        assert "merge or delete" not in said and "did not make" not in said, said
+    else:
+        assert "holds commits the tool did not make; merge or delete that branch" in said, said
     assert git(repo, "rev-parse", BRANCH).strip() == tip
     plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
     noted = " ".join(plan.stdout.split())
