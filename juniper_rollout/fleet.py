@@ -215,7 +215,7 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None, tip, base) -> t
     if mode == "foreign":
         what, way_out = gitrepo.foreign_words(clone, repo.branch, tip, repo.rollout, repo.base)
         notes.append(
-            f"apply will refuse it: {what} ({way_out} first)"
+            f"apply will refuse it: {what}; {way_out} first"
             + secrets_plan.only_copy_words(repo, tip, base)
         )
     clash = gitrepo.branch_in_the_way(clone, repo.branch) if mode is None else None

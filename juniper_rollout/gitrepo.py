@@ -900,11 +900,12 @@ def foreign_words(
     if root != tip and other is None and root.hexsha not in _replaced(repo):
         # the tool writes on its base or on its own commits only: the first commit below them that is
         # not its own was the base it built on. Pass 21a: after a force-push of main back past it, the
-        # line said "commits the tool did not make; merge or delete": merging brings that commit back
+        # line said "commits the tool did not make; merge or delete", as if merging were harmless: it
+        # brings that commit back (deleting drops it, and with it any reviewer's commit on main then)
         return (
             f"{branch} holds the tool's commits on {root.hexsha[:7]}, which is not on {base} (was "
             f"{base} force-pushed back, its history rewritten, or `base:` changed?)",
-            f"delete that branch (merging it would bring {root.hexsha[:7]} back to {base})",
+            f"delete that branch or merge it (merging brings {root.hexsha[:7]} back to {base})",
         )
     return f"{branch} holds commits the tool did not make", "merge or delete that branch"
 

@@ -40,8 +40,9 @@ def test_a_blocked_branch_holding_the_only_ciphertext_says_so_before_offering_to
     person's), left `.env.enc` on no ref: the next plan said "skip (no .env in the clone to
     encrypt)". The blocked line and the note now say the branch holds the only copy, and how to
     bring the values back first; after the force-push, it said the branch held "commits the tool did
-    not make" (it holds the tool's commits on the commit main dropped) and offered merging it, which
-    brings that commit back to main: now it says what it holds and offers deleting it."""
+    not make" (it holds the tool's commits on the commit main dropped) and offered merging it as if
+    that were harmless: it brings that commit back to main. Now it says what it holds and what each
+    way out does."""
     repo = fleet.repo("juniper-cascor")
     before = git(repo, "rev-parse", "main").strip()
     move_main(repo)
@@ -62,8 +63,8 @@ def test_a_blocked_branch_holding_the_only_ciphertext_says_so_before_offering_to
         # what it holds, in true words, and no advice to merge the commit main dropped back into it
         built_on = git(repo, "rev-parse", "--short=7", f"{BRANCH}^").strip()
         assert f"holds the tool's commits on {built_on}, which is not on main" in said, said
-        assert f"delete that branch (merging it would bring {built_on} back to main)" in said
-        assert "merge or delete" not in said and "did not make" not in said, said
+        assert f"delete that branch or merge it (merging brings {built_on} back to main)" in said
+        assert "did not make" not in said, said
     else:
         assert "holds commits the tool did not make; merge or delete that branch" in said, said
     assert git(repo, "rev-parse", BRANCH).strip() == tip
