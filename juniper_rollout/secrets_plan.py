@@ -967,7 +967,8 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
     reviewer's commit on top), "merge or delete that branch" was the way out, and deleting it left the
     ciphertext on no ref once the `.env` had been moved away."""
     sources = {e.target: e.source for e in repo.encrypt}
-    for path in sorted({p for p in gitrepo.list_paths(tip) if p.endswith(".enc")} | set(sources)):
+    held = {p for p in gitrepo.listed_paths(tip.repo, tip) if p.endswith(".enc")}
+    for path in sorted(held | set(sources)):
         blob = gitrepo.read_blob(tip, path)
         if blob is None or sopsmeta.sops_format(blob) is None:
             continue
