@@ -960,6 +960,35 @@ def _ciphertext_only_on(branch, skip: set[str], *bases) -> Iterator[str]:
             yield path
 
 
+def only_copy_words(repo: RepoSpec, tip, base) -> str:
+    """What deleting the rollout branch ``tip`` would lose, said where a `blocked` line offers to delete
+    it: a sops-encrypted file it holds that ``base`` does not (nor ever did, as is) and whose plaintext
+    is not in the clone; "" when there is none. Pass 21a: after main was force-pushed back (or a
+    reviewer's commit on top), "merge or delete that branch" was the way out, and deleting it left the
+    ciphertext on no ref once the `.env` had been moved away."""
+    sources = {e.target: e.source for e in repo.encrypt}
+    held = {p for p in gitrepo.listed_paths(tip.repo, tip) if p.endswith(".enc")}
+    for path in sorted(held | set(sources)):
+        blob = gitrepo.read_blob(tip, path)
+        if blob is None or sopsmeta.sops_format(blob) is None:
+            continue
+        at_base = gitrepo.read_blob(base, path)
+        if at_base == blob or gitrepo.blob_in_history(base, path, blob):
+            continue
+        source = sources.get(path)
+        if source is not None and os.path.lexists(repo.path / source):
+            continue  # the plaintext is at hand: the next apply encrypts it again
+        into = shell_word(source if source is not None else path.removesuffix(".enc"))
+        return (
+            f" (it holds the only copy of {path}: {repo.base} "
+            + ("lacks it" if at_base is None else "holds another version")
+            + (f" and there is no {source} in the clone" if source is not None else "")
+            + f"; before deleting it, bring the values back: `git show {_at(repo.branch, path)} | "
+            f"{_decrypt_stdin(blob)} > {into}`)"
+        )
+    return ""
+
+
 def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) -> None:
     """Nothing to encrypt to ``spec.target`` (no plaintext at hand), yet the rollout branch holds
     ciphertext the base does not and no `encrypt:` entry names (the manifest's target renamed):
