@@ -347,7 +347,7 @@ def test_a_key_command_sops_timed_out_on_is_not_run_again_in_the_same_run(
 ):
     """A `SOPS_AGE_KEY_CMD` that never returns cost sops' whole limit (60 s) at every sops call: a
     fleet's plan waited that long for each file it read (one after another on a worker). After the
-    first timeout, the run says so at once for each later file (round nine, stop 24's note)."""
+    first timeout, the run says so at once for each later file (stop 25, stop 24's note)."""
     from juniper_rollout import sops
 
     marker = "317.5"
