@@ -13,38 +13,45 @@ MAX_EXPANDED = 1 << 16  # a value grown by `${…}` past this is not expanded (`
 # 2.5 MB of `.env.local`, grew plan to a MemoryError traceback: 12 GB, each value within the cap above)
 MAX_EXPANDED_TOTAL = 1 << 24
 
-# A binding as python-dotenv (what the app, pydantic-settings included, loads) reads it: a quoted value
-# ends at its closing quote, across lines, escapes decoded; an unquoted one ends before ` #` (an inline
-# comment). The raw line alone missed `TOKEN=value # staging`, `TOKEN="value"  # note` and the lines
-# of a multi-line value: a template carrying the value itself was rendered and committed (pass 10b).
+# A `.env` read statement by statement as python-dotenv's parser reads it (`dotenv.parser.parse_binding`:
+# leading whitespace, `export `, a name, `=`, a value, a comment, the line's end; on an error, the rest of
+# the line where it stopped is skipped and nothing is bound). The raw line alone missed
+# `TOKEN=value # staging`, `TOKEN="value"  # note` and the lines of a multi-line value: a template
+# carrying the value itself was rendered and committed (pass 10b). One expression per step, as the
+# parser's, never one for the whole statement: a wider reading of a name or a value read another file
+# than the app's (the oracle test, tests/test_dotenv_oracle.py, stop 25: a name read across a lone CR
+# hid the binding after it; `'a=b'=value` was read as the name `'a`; `A #=x'…` opened a quoted value
+# where the app reads a comment; a quoted name over two lines, and a binding the app drops for an error
+# after its value, were read as other bindings). Read as text, as python-dotenv reads it (pass 20f: its
+# `\s` is any Unicode space, so the U+2028, NEL, no-break or ideographic space after `NAME=` is not part
+# of the value).
+_LEADING = re.compile(r"\s*+")
+_EXPORT = re.compile(
+    r"(?:export[^\S\r\n]+)?"
+)  # read once, never given back (`export =x` is an error)
+_QUOTED_NAME = re.compile(r"'([^']++)'")  # any character but `'`, line ends included
+_NAME = re.compile(r"[^=#\s]++")
+_SPACES = re.compile(r"[^\S\r\n]*+")
 # python-dotenv's quoted value, `'((?:\\'|[^'])*)'`, keeps one backtracking point per byte in Python's
 # `re` (pass 20c: a 15 MB `.env` holding one quoted value of 7.5 million lines took 3 GB to read, a
 # MemoryError in plan and drift). The same matches, in bounded memory: the scan without backtracking
 # points (possessive `*+`), and where it finds no closing quote before the end of the file, what
 # backtracking then finds: the last escaped quote of the rest of the file, read as the closing one.
-# Read as text, as python-dotenv reads it (pass 20f: its `\s` is any Unicode space, so the U+2028,
-# NEL, no-break or ideographic space after `NAME=` is not part of the value, and a `"…"` after one is
-# quoted; read as bytes, the guard's value began with that space and a template holding the value
-# itself was rendered and committed).
-# A name as python-dotenv reads it: `'quoted'` (any character but `'`, `=` and line ends included) when
-# it starts with `'`, else a run of anything but `=`, `#` and spaces. A wider name read another file
-# than the app's (the oracle test, tests/test_dotenv_oracle.py: a name read across a lone CR hid the
-# binding after it; `'a=b'=value` was read as the name `'a`, the value `b'=value`; `A #=x'…` opened a
-# quoted value where the app reads a comment).
-_BINDING = re.compile(
-    r"(?:^|(?<=\r))[^\S\r\n]*(?>(?:export[^\S\r\n]+)?)"
-    r"(?:'(?P<quoted_name>[^']++)'|(?P<name>[^=#\s'][^=#\s]*+))[^\S\r\n]*=[^\S\r\n]*"
-    r"(?:'(?P<single>(?:\\'|[^'])*+)'|'(?P<single_cut>[\s\S]*\\)'"
-    r"|\"(?P<double>(?:\\\"|[^\"])*+)\"|\"(?P<double_cut>[\s\S]*\\)\"|(?P<plain>[^\r\n]*))",
-    re.MULTILINE,
-)
+QUOTED_VALUE = {
+    "'": re.compile(r"'(?:(?P<value>(?:\\'|[^'])*+)'|(?P<cut>[\s\S]*\\)')"),
+    '"': re.compile(r'"(?:(?P<value>(?:\\"|[^"])*+)"|(?P<cut>[\s\S]*\\)")'),
+}
+_PLAIN = re.compile(r"[^\r\n]*+")
+_END = re.compile(r"(?:[^\S\r\n]*+#[^\r\n]*+)?[^\S\r\n]*+(?:\r\n|\n|\r|\Z)")
+_REST_OF_LINE = re.compile(r"[^\r\n]*+(?:\r|\n)?")
 _INLINE_COMMENT = re.compile(r"\s+#.*")
-# a name on a line of its own (`API_KEY`, `export API_KEY  # set in CI`): python-dotenv binds it to
-# nothing, and a later `${API_KEY:-default}` is then '' to the app, not the default
-_BARE = re.compile(
-    r"(?:^|(?<=\r))[^\S\r\n]*(?>(?:export[^\S\r\n]+)?)(?:'(?P<quoted_name>[^']++)'|(?P<name>[^=#\s'][^=#\s]*+))"
-    r"[^\S\r\n]*+(?:#[^\r\n]*+)?(?=\r|\n|\Z)",
-    re.MULTILINE,
+# the same steps in one expression for the statements most lines are: a comment, or a name with no
+# `=` or an unquoted value (a 15 MB file of such lines took 6 s step by step); anything else (a quoted
+# name or value, an error) is read step by step
+_SIMPLE = re.compile(
+    r"\s*+(?:#[^\r\n]*+|(?:export[^\S\r\n]+)?+(?P<name>[^=#\s'][^=#\s]*+)[^\S\r\n]*+"
+    r"(?:=(?P<spaces>[^\S\r\n]*+)(?P<plain>(?!['\"])[^\r\n]*+)|(?:#[^\r\n]*+)?+))"
+    r"[^\S\r\n]*+(?:\r\n|\n|\r|\Z)"
 )
 # (pass 12b: python-dotenv's spaces are any whitespace but a line end, `[^\S\r\n]`: a binding after a
 # form feed or vertical tab was read by the app and never by the guard)
@@ -58,14 +65,6 @@ _SINGLE_ESCAPES = re.compile(rb"\\[\\']")
 # expression, run by `re`, rescans to the next `:` from every `${` (quadratic); :func:`_variables`
 # finds the same matches in one pass.
 _DOUBLE_ESCAPES = re.compile(rb"\\[\\'\"abfnrtv]")
-
-
-def _either(found: re.Match[str], quoted: str) -> bytes | None:
-    """The quoted value of ``found`` (``single`` or ``double``), closed where the scan found its quote
-    or, cut, at the last escaped quote (see ``_BINDING``), as the file's bytes."""
-    value = found.group(quoted)
-    value = value if value is not None else found.group(f"{quoted}_cut")
-    return None if value is None else _bytes(value)
 
 
 def _bytes(text: str) -> bytes:
@@ -102,42 +101,29 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
     expanded: dict[bytes, bytes] = {}
     # as text, bytes python-dotenv cannot decode kept as they are
     text = data.decode("utf-8", "surrogateescape")
-    bare, read_to = _BARE.finditer(text), 0
-    unbound = next(bare, None)
-    for found in _BINDING.finditer(text):
-        while unbound is not None and unbound.start() < found.start():
-            if unbound.start() >= read_to:  # not a line of the value read before
-                expanded[_bytes(_name(unbound))] = b""
-            unbound = next(bare, None)
-        read_to = found.end()
+    for at, name, raw in _statements(text):
         # linear: counted once, in order; a line ends at \n, \r\n or a lone \r (as python-dotenv and
         # bytes.splitlines read it: pass 11b, a file with CR line ends)
-        between = (counted, found.start())
-        number += (
-            text.count("\n", *between) + text.count("\r", *between) - text.count("\r\n", *between)
-        )
-        counted = found.start()
-        name = _bytes(_name(found))
-        single = _either(found, "single")
-        double = _either(found, "double")
-        if single is not None:
-            values = [_SINGLE_ESCAPES.sub(lambda e: e.group(0)[1:], q) for q in _read(single)]
-        elif double is not None:
-            values = [_DOUBLE_ESCAPES.sub(_unescape, q) for q in _read(double)]
+        number += text.count("\n", counted, at) + text.count("\r", counted, at)
+        number -= text.count("\r\n", counted, at)
+        counted = at
+        key = _bytes(name)
+        if raw is None:  # `NAME` alone: bound to nothing, so `${NAME:-default}` is '' to the app
+            expanded[key] = b""
+            continue
+        quote, written = raw
+        if quote == "'":
+            values = [
+                _SINGLE_ESCAPES.sub(lambda e: e.group(0)[1:], q) for q in _read(_bytes(written))
+            ]
+        elif quote == '"':
+            values = [_DOUBLE_ESCAPES.sub(_unescape, q) for q in _read(_bytes(written))]
         else:
-            values = [_bytes(_INLINE_COMMENT.sub("", found.group("plain")).rstrip())]
+            values = [_bytes(_INLINE_COMMENT.sub("", written).rstrip())]
         value = values[-1]
-        # `NAME=  # your token here`: python-dotenv (0.19.2 to 1.2.2, measured) gives the app the text
-        # `# your token here`, `${…}` expanded (pass 20i: `NAME= # ${UNSET:-X}` gave the app `# X`,
-        # which no form held, and a template holding it was printed); to the secrets plan it is a
-        # placeholder, no value. Both are forms; the empty one stays last, the one the plan asks about.
-        commented = (
-            value.startswith(b"#")
-            and text[found.start("plain") - 1 : found.start("plain")].isspace()
-        )
         if b"${" in value:  # as the app reads it, and each default on its own
             found_vars = list(_variables(value))
-            parts = [expanded.get(name, default or b"") for _, _, name, default in found_vars]
+            parts = [expanded.get(var, default or b"") for _, _, var, default in found_vars]
             values += [default for *_, default in found_vars if default]
             size = sum(map(len, parts)) + len(value)
             if size <= MAX_EXPANDED and size <= budget.left:  # `B=${A}${A}…`: bounded
@@ -148,16 +134,76 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
                     x for pair in zip(literal, [*parts, b""], strict=True) for x in pair
                 )
                 values.append(value)
-        if commented:
-            value = b""
-            values.append(value)
-        expanded[name] = value
-        yield number, name, values
+        expanded[key] = value  # a placeholder's text too: `B=x${NAME}` is `x# your token here`
+        # `NAME=  # your token here`: python-dotenv (0.19.2 to 1.2.4, measured) gives the app the text
+        # `# your token here`, `${…}` expanded (pass 20i: `NAME= # ${UNSET:-X}` gave the app `# X`,
+        # which no form held, and a template holding it was printed); to the secrets plan it is a
+        # placeholder, no value. Both are forms; the empty one stays last, the one the plan asks about.
+        if quote == "#":
+            values.append(b"")
+        yield number, key, values
 
 
-def _name(found: re.Match[str]) -> str:
-    quoted = found.group("quoted_name")
-    return quoted if quoted is not None else found.group("name")
+def _statements(text: str) -> Iterator[tuple[int, str, tuple[str, str] | None]]:
+    """(where the statement starts, the name, (quote, the value as written) or None for a name with no
+    ``=``) for each binding python-dotenv's parser makes of ``text``, in order. The quote is ``'`` or
+    ``"``; for an unquoted value, ``#`` where it is a comment after a space (a placeholder), else ''."""
+    at, size = 0, len(text)
+    while True:
+        simple = _SIMPLE.match(text, at)
+        if simple is not None and simple.end() > at:
+            at, name = simple.end(), simple["name"]
+            if name is None:
+                continue  # a comment line
+            plain = simple["plain"]
+            if plain is None:
+                yield simple.start("name"), name, None
+            else:
+                placeholder = plain.startswith("#") and bool(simple["spaces"])
+                yield simple.start("name"), name, ("#" if placeholder else "", plain)
+            continue
+        at = _match(_LEADING, text, at)
+        if at >= size:
+            return
+        start = at
+        at = _match(_EXPORT, text, at)
+        name = None  # `#`: a comment, which the end of the line reads
+        if not text.startswith("#", at):
+            found = (_QUOTED_NAME if text.startswith("'", at) else _NAME).match(text, at)
+            if found is None:
+                at = _match(_REST_OF_LINE, text, at)
+                continue
+            name, at = found[found.lastindex or 0], found.end()
+        at = _match(_SPACES, text, at)
+        raw: tuple[str, str] | None = None
+        if text.startswith("=", at):
+            at = _match(_SPACES, text, at + 1)
+            quote = text[at : at + 1]
+            if quote in QUOTED_VALUE:
+                found = QUOTED_VALUE[quote].match(text, at)
+                if found is None:
+                    at = _match(_REST_OF_LINE, text, at)
+                    continue
+                written = found["value"] if found["value"] is not None else found["cut"]
+                raw, at = (quote, written), found.end()
+            else:
+                plain = _match(_PLAIN, text, at)
+                placeholder = text.startswith("#", at) and text[at - 1 : at].isspace()
+                raw, at = ("#" if placeholder else "", text[at:plain]), plain
+        end = _END.match(text, at)
+        if end is None:  # the app binds nothing here
+            at = _match(_REST_OF_LINE, text, at)
+            continue
+        at = end.end()
+        if name is not None:
+            yield start, name, raw
+
+
+def _match(expression: re.Pattern[str], text: str, at: int) -> int:
+    """Where ``expression`` (one that matches an empty string too) ends, matched at ``at``."""
+    found = expression.match(text, at)
+    assert found is not None, "the expression matches an empty string"
+    return found.end()
 
 
 def _read(quoted: bytes) -> list[bytes]:

@@ -41,7 +41,18 @@ def _forms(text: str) -> set[bytes]:
     return {form for _, _, forms in bindings(text.encode()) for form in forms}
 
 
-env_texts = st.lists(st.sampled_from(PIECES), min_size=1, max_size=14).map("".join)
+pieces_texts = st.lists(st.sampled_from(PIECES), min_size=1, max_size=14).map("".join)
+# and files of lines shaped as bindings, so that later lines refer to earlier ones
+lines = st.tuples(
+    st.sampled_from(["", "export ", " ", "'"]),
+    st.sampled_from(["A", "B", "v9", "A'", "A B", ""]),
+    st.sampled_from(["=", " = ", "", "  #"]),
+    st.lists(st.sampled_from(PIECES), max_size=5).map("".join),
+).map("".join)
+line_texts = st.tuples(
+    st.lists(lines, min_size=1, max_size=5), st.sampled_from(["\n", "\r\n", "\r"])
+).map(lambda parts: parts[1].join(parts[0]))
+env_texts = st.one_of(pieces_texts, line_texts)
 
 
 @given(env_texts)
@@ -53,6 +64,7 @@ env_texts = st.lists(st.sampled_from(PIECES), min_size=1, max_size=14).map("".jo
 @example("'na\nme'=value")  # and line ends
 @example("export ='a\nB=value\n'")  # `export ` then no name: an error line, then B
 @example("A #=x'\nB=value\n'")  # a comment, not a name with ` #` in it
+@example("A= #x\nB=v9${A}\n")  # a placeholder's text is what `${A}` gives
 def test_every_value_python_dotenv_gives_the_app_is_one_the_guard_checks(text):
     forms = _forms(text)
     for name, value in _oracle(text).items():

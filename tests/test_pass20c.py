@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 
@@ -207,30 +206,22 @@ def test_a_dotenv_holding_one_quoted_value_of_millions_of_lines_is_read_in_bound
 
 
 @settings(max_examples=3000, deadline=None)
-@given(st.lists(st.sampled_from([b"a", b"'", b'"', b"\\", b"\n", b"\r", b"=", b" ", b"#", b"A="])))
-def test_the_bounded_binding_reader_matches_python_dotenvs_expression(pieces):
-    """The bounded `_BINDING` (possessive scan, then the last escaped quote) finds what python-dotenv's
-    backtracking expression for a value finds, binding by binding (its names as since stop 25:
-    tests/test_dotenv_oracle.py runs python-dotenv itself)."""
+@given(st.lists(st.sampled_from(["a", "'", '"', "\\", "\n", "\r", "=", " ", "#", "A="])))
+def test_the_bounded_quoted_value_reader_matches_python_dotenvs_expression(pieces):
+    """The bounded quoted-value expressions (a possessive scan, then the last escaped quote) match
+    what python-dotenv's own backtracking expressions (`dotenv.parser`) match, at every quote."""
+    from dotenv import parser
+
     from juniper_rollout import appenv
 
-    data = b"".join(pieces)
-    dotenvs = re.compile(
-        rb"(?:^|(?<=\r))[^\S\r\n]*(?>(?:export[^\S\r\n]+)?)(?:'[^']+'|[^=#\s'][^=#\s]*)[^\S\r\n]*="
-        rb"[^\S\r\n]*(?:'(?P<single>(?:\\'|[^'])*)'|\"(?P<double>(?:\\\"|[^\"])*)\"|(?P<plain>[^\r\n]*))",
-        re.MULTILINE,
-    )
-    expected = [(m.span(), m["single"], m["double"], m["plain"]) for m in dotenvs.finditer(data)]
-    found = [  # read as text since pass 20f (python-dotenv's spaces are Unicode's)
-        (
-            m.span(),
-            appenv._either(m, "single"),
-            appenv._either(m, "double"),
-            m["plain"] if m["plain"] is None else m["plain"].encode(),
-        )
-        for m in appenv._BINDING.finditer(data.decode())
-    ]
-    assert found == expected
+    text = "".join(pieces)
+    theirs = {"'": parser._single_quoted_value, '"': parser._double_quoted_value}
+    for at, quote in ((i, c) for i, c in enumerate(text) if c in theirs):
+        ours, want = appenv.QUOTED_VALUE[quote].match(text, at), theirs[quote].match(text, at)
+        assert (ours is None) == (want is None), (text, at)
+        if ours is not None and want is not None:
+            assert ours.end() == want.end(), (text, at)
+            assert (ours["value"] if ours["value"] is not None else ours["cut"]) == want[1]
 
 
 # --- item 11: repository files the tool reads with a regular expression, in bounded memory -------
