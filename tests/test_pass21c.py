@@ -1,0 +1,68 @@
+"""Pass 21c (issue 13 items 9-12 and the smaller ones, the second adversarial pass that decides the
+issue): what still broke. Each test here fails without its fix, but those marked as the guard of a
+fix (that it refuses no more than it must)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.test_adversary import run_cli
+
+MB = 1 << 20
+
+
+def import_versions(repo: Path, branch: str, versions: list[bytes], path: str = "big.enc") -> None:
+    """``versions`` of ``path``, one commit each, on ``branch`` (from the clone's HEAD), written by
+    `git fast-import` through a pipe: near-identical versions make a pack of a few hundred KB."""
+    with subprocess.Popen(
+        ["git", "-C", str(repo), "fast-import", "--quiet"], stdin=subprocess.PIPE
+    ) as importer:
+        assert importer.stdin is not None
+        write = importer.stdin.write
+        for number, data in enumerate(versions):
+            write(
+                f"commit refs/heads/{branch}\ncommitter a <a@example.com> {1_700_000_000 + number}"
+                " +0000\ndata 2\nc\n".encode()
+            )
+            if number == 0:
+                write(b"from HEAD^0\n")
+            write(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
+        importer.stdin.close()
+    assert importer.returncode == 0
+
+
+def one_mb_version(number: int) -> bytes:
+    return f"version {number}\n".encode() + b"x" * 99 + (b"\n" + b"x" * 99) * (MB // 100)
+
+
+def test_drift_over_a_history_of_many_large_enc_versions_is_one_line_in_bounded_memory(fleet):
+    """Item 9's history scan and item 11's bound: drift read every version of every `*.enc` ever
+    committed (each up to 1 MB) and held them all. 3,000 versions of a 1 MB `big.enc` differing by a
+    line (a pack of 1 MB, made by anyone who can push a branch) held drift at 3 GB for over two
+    minutes; more ran out of memory. Past `gitrepo.HISTORY_BYTES` it is one line for that repo."""
+    repo = fleet.repo("juniper-ml")
+    import_versions(repo, "big-history", [one_mb_version(n) for n in range(200)])
+    result = run_cli(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--format", "json"
+    )
+    assert result.returncode == 1, (result.stdout[-2000:], result.stderr)
+    audit = json.loads(result.stdout)["repos"][0]
+    assert "history holds more than 128 MB" in audit["error"], audit
+    assert "Traceback" not in result.stderr
+
+
+def test_drift_reads_each_distinct_history_blob_once(fleet):
+    """The guard of the fix above: the same two 1 MB blobs committed in turn 300 times are read (and
+    held) once each, within the budget, so the plaintext `big.enc` is still found."""
+    repo = fleet.repo("juniper-ml")
+    first, second = one_mb_version(0), one_mb_version(1)
+    import_versions(repo, "flip-flop", [first if n % 2 else second for n in range(300)])
+    result = run_cli(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--format", "json"
+    )
+    audit = json.loads(result.stdout)["repos"][0]
+    assert audit.get("error") is None, audit
+    found = {f["path"]: f for f in audit["findings"]}
+    assert found["big.enc"]["id"] == "enc-without-sops", found
