@@ -66,3 +66,17 @@ def test_drift_reads_each_distinct_history_blob_once(fleet):
     assert audit.get("error") is None, audit
     found = {f["path"]: f for f in audit["findings"]}
     assert found["big.enc"]["id"] == "enc-without-sops", found
+
+
+def test_rotate_with_a_manifest_that_is_a_symlink_loop_is_one_line(tmp_path):
+    """Item 11 (bad input, every command): `rollout rotate -m loop` resolved the symlink before
+    reading it, and Python's RuntimeError ("Symlink loop") was "unexpected RuntimeError … please
+    report this" and a crash log; every other command said the manifest cannot be read."""
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop.name)
+    for args in (["--data-key"], ["--add", "age1" + "q" * 58]):
+        result = run_cli("rotate", "--manifest", loop, *args)
+        assert result.returncode == 1, result.stderr
+        assert "cannot read manifest: Too many levels of symbolic links" in result.stderr
+        assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
