@@ -8,6 +8,9 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from tests.helpers import rollout
 from tests.test_adversary import run_cli
 
 MB = 1 << 20
@@ -80,3 +83,32 @@ def test_rotate_with_a_manifest_that_is_a_symlink_loop_is_one_line(tmp_path):
         assert "cannot read manifest: Too many levels of symbolic links" in result.stderr
         assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("template", "said"),
+    [
+        ("{% extends\n  '../base' %}\n", "template 'notes.j2' extends '../base', which"),
+        ("{% import\n'../m' as m %}\n", "template 'notes.j2' imports '../m', which"),
+        ("{% from\n'../m' import a %}\n", "template 'notes.j2' imports '../m', which"),
+        ("a\x0c{% extends '../base' %}\n", "template 'notes.j2' extends '../base', which"),
+        ("a\u2028{% extends '../base' %}\n", "template 'notes.j2' extends '../base', which"),
+        (
+            "{% import '../m' as m %}{% include '../m' %}\n",
+            "template 'notes.j2' imports '../m', which",
+        ),
+    ],
+    ids=["extends-two-lines", "import-two-lines", "from-two-lines", "form-feed", "u2028", "twice"],
+)
+def test_a_missing_template_is_named_with_its_tag_whatever_the_lines(tmp_path, template, said):
+    """The smaller list's failing include: the verb was read from the one line Jinja names, split
+    by `str.splitlines`. A tag written over two lines (`{% extends\\n'../base' %}`) is on no line
+    whole, and `\\f` or U+2028 (line ends to Python, not to Jinja) moved the line: each said the
+    template "includes" what it extends or imports; two tags naming the same missing template took
+    neither verb."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", template)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert said in result.stderr, result.stderr
