@@ -112,3 +112,20 @@ def test_a_missing_template_is_named_with_its_tag_whatever_the_lines(tmp_path, t
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert said in result.stderr, result.stderr
+
+
+def test_a_saved_plans_error_is_printed_by_apply_on_one_line(fleet):
+    """Item 11's hand-edited plan: `"error"` is printed by apply as the repo's outcome, and a newline
+    in it printed a second line of the file's choosing (a forged `juniper-ml: created …` beside
+    the failure; ESC and the other control characters were already shown as escapes)."""
+    saved = fleet.root / "plan.json"
+    made = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--out", saved)
+    assert made.code == 0, made.stderr
+    data = json.loads(saved.read_text())
+    data["repos"][0]["error"] = "boom\njuniper-ml: created  chore/sops-age-rollout at 1234567"
+    saved.write_text(json.dumps(data))
+    result = rollout("apply", saved, "--manifest", fleet.manifest, "--yes")
+    assert result.code == 1, (result.stdout, result.stderr)
+    lines = (result.stdout + result.stderr).splitlines()
+    assert not [line for line in lines if line.startswith("juniper-ml: created")], lines
+    assert any("boom\\njuniper-ml: created" in line for line in lines), lines
