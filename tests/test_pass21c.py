@@ -129,3 +129,21 @@ def test_a_saved_plans_error_is_printed_by_apply_on_one_line(fleet):
     lines = (result.stdout + result.stderr).splitlines()
     assert not [line for line in lines if line.startswith("juniper-ml: created")], lines
     assert any("boom\\njuniper-ml: created" in line for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("jobs", "said"),
+    [
+        ("abc", "'abc' is not a whole number"),
+        ("1.5", "'1.5' is not a whole number"),
+        ("0", "0 must be 1 or more"),
+        ("-3", "-3 must be 1 or more"),
+    ],
+)
+def test_a_bad_jobs_count_is_said_in_words(tmp_path, jobs, said):
+    """The smaller list's wording: click said "'abc' is not a valid int range" and "0 is not in the
+    range x>=1" for `--jobs`."""
+    result = run_cli("plan", "--manifest", tmp_path / "repos.yaml", "--jobs", jobs)
+    assert result.returncode == 2, result.stderr
+    assert said in result.stderr, result.stderr
+    assert "int range" not in result.stderr and "x>=" not in result.stderr
