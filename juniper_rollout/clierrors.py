@@ -45,9 +45,21 @@ def usage_line(err: Exception) -> str:
     message = " ".join(err.format_message().split()).rstrip(".")  # type: ignore[attr-defined]
     if message[:1].isupper() and message[1:2].islower():
         message = message[0].lower() + message[1:]
+    for words, said in _CLICK_WORDS:
+        message = words.sub(said, message)
     ctx = getattr(err, "ctx", None)
     where = ctx.command_path if ctx is not None else "rollout"
     return f"{where}: {unechoed(message)} (see `{where} --help`)"
+
+
+# click's words for a bad number, in the tool's (pass 21c, the smaller list's wording: `-j abc` said
+# "'abc' is not a valid int range", `-j 0` "0 is not in the range x>=1")
+_CLICK_WORDS = (
+    (re.compile(r"is not a valid int(?:eger)?(?: range)?\b"), "is not a whole number"),
+    (re.compile(r"is not in the range x>=(-?\d+)"), r"must be \1 or more"),
+    (re.compile(r"is not in the range x<=(-?\d+)"), r"must be \1 or less"),
+    (re.compile(r"is not in the range (-?\d+)<=x<=(-?\d+)"), r"must be from \1 to \2"),
+)
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s()'\"]+")

@@ -170,6 +170,7 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
     paths = gitrepo.list_paths(commit)
     encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
     plaintext = leakguard.read_plaintext_values(repo, manifest.env_files)  # read once, asked twice
+    budget = gitrepo.HistoryBudget()  # all the history blobs below, together (pass 21c)
     facts = audit.Facts(
         paths=tuple(paths),
         encrypted=encrypted,
@@ -177,17 +178,21 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
         env_commits=tuple(
             gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))
         ),
-        enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"])),
+        enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"], budget=budget)),
         # notes kept on a branch (its tree names each note by the annotated object's id); the
         # refs/notes/* refs are read as notes by outside_commits (pass 11b)
         note_history=tuple(
-            gitrepo.blobs_in_history(clone, audit.NOTE_PATHSPECS, skip=("refs/notes/*",))
+            gitrepo.blobs_in_history(
+                clone, audit.NOTE_PATHSPECS, skip=("refs/notes/*",), budget=budget
+            )
         ),
-        notes_ref_history=tuple(gitrepo.notes_refs_history(clone, audit.NOTE_PATHSPECS)),
+        notes_ref_history=tuple(gitrepo.notes_refs_history(clone, audit.NOTE_PATHSPECS, budget)),
         messages=tuple(leakguard.message_hits(plaintext.values, gitrepo.history_messages(clone))),
         outside=tuple(
             gitrepo.outside_commits(
-                clone, [*audit.plaintext_pathspecs(repo, manifest), ":(glob,icase)**/*.enc"]
+                clone,
+                [*audit.plaintext_pathspecs(repo, manifest), ":(glob,icase)**/*.enc"],
+                budget=budget,
             )
         ),
     )

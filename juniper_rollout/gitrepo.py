@@ -1794,28 +1794,67 @@ def blobs_in_history(
     limit: int = 1 << 20,
     skip: tuple[str, ...] = (),
     revs: tuple[str, ...] = ("--all",),
+    budget: HistoryBudget | None = None,
 ) -> list[tuple[str, str, str, bytes]]:
     """Every version of a path matching ``pathspecs`` ever committed on any ref (or on ``revs``):
     (short sha, subject, path, blob).
 
     For drift's audit of ``*.enc`` files: their blobs are ciphertext, or exactly what must be found.
     A blob larger than ``limit`` bytes is read as its first and last lines (see :func:`_head_and_tail`):
-    sops writes its metadata at the end. Newest first.
+    sops writes its metadata at the end. All the blobs read are held within ``budget``
+    (:class:`HistoryBudget`). Newest first.
     """
     out = _history_log(
         repo, pathspecs, "--raw", "--no-abbrev", "--no-renames", skip=skip, revs=revs
     )
+    budget = budget or HistoryBudget()
     found = []
     for record in out.split("\x1e")[1:]:
         head, _, rest = record.partition("\n")
         full, _, subject = head.partition("\x1f")
         short = full[:7]  # --no-abbrev makes %h full length
-        for path, blob in _raw_blobs(repo, rest, limit, f"committed in {short}"):
+        for path, blob in _raw_blobs(repo, rest, limit, f"committed in {short}", budget):
             found.append((short, subject, path, blob))
     return found
 
 
-def _raw_blobs(repo: git.Repo, raw: str, limit: int, where: str) -> Iterator[tuple[str, bytes]]:
+HISTORY_BYTES = 128_000_000  # what drift holds of history's blobs for one repo (HistoryBudget)
+
+
+class HistoryBudget:
+    """The blobs of history one repo's audit holds, at most ``HISTORY_BYTES`` together, each distinct
+    blob read once. Pass 21c: drift read every version of every ``*.enc`` file (and note, and tagged
+    file) ever committed, each up to 1 MB, and held them all: 3,000 versions of a 1 MB ``big.enc``
+    differing by a line (a pack of 1 MB, made in 10 s) held drift at 3 GB for over two minutes (its
+    checks read about 10 MB a second); a larger history ran out of memory. Past the budget the repo
+    is one line: the audit stops rather than say less than it read."""
+
+    def __init__(self, limit: int = HISTORY_BYTES) -> None:
+        self.left = limit
+        self._read: dict[tuple[bytes, int, bool], bytes] = {}
+
+    def blob(self, repo: git.Repo, binsha: bytes, limit: int, *, tail: bool = True) -> bytes:
+        """The blob ``binsha`` up to ``limit`` bytes (its head and tail with ``tail``); raises
+        ``ValueError`` for a missing object, as ``odb.stream`` does."""
+        key = (binsha, limit, tail)
+        if key in self._read:
+            return self._read[key]
+        stream = repo.odb.stream(binsha)
+        blob = _head_and_tail(stream, limit) if tail else stream.read(limit)
+        self.left -= len(blob)
+        if self.left < 0:
+            raise RepoError(
+                f"history holds more than {HISTORY_BYTES // 1_000_000} MB of versions of *.enc "
+                "files, git notes and tagged files (a file rewritten many times?), more than drift "
+                "audits; check that history with git itself: `git log --all --stat -- '*.enc'`"
+            )
+        self._read[key] = blob
+        return blob
+
+
+def _raw_blobs(
+    repo: git.Repo, raw: str, limit: int, where: str, budget: HistoryBudget
+) -> Iterator[tuple[str, bytes]]:
     """(path, blob) for each file a ``--raw --no-abbrev`` listing adds or changes (symlinks and
     submodules have no content of their own), read with :func:`_head_and_tail`."""
     for line in raw.splitlines():
@@ -1827,7 +1866,7 @@ def _raw_blobs(repo: git.Repo, raw: str, limit: int, where: str) -> Iterator[tup
             continue
         path = unquote_path(quoted)
         try:
-            blob = _head_and_tail(repo.odb.stream(bytes.fromhex(parts[3])), limit)
+            blob = budget.blob(repo, bytes.fromhex(parts[3]), limit)
         except ValueError:  # git has no such object: a partial clone whose remote is gone (pass 6)
             raise RepoError(
                 f"cannot read {path} as {where}: the object is missing (a partial clone whose "
@@ -1855,7 +1894,11 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it without 
 
 
 def outside_commits(
-    repo: git.Repo, pathspecs: list[str], *, limit: int = 1 << 20
+    repo: git.Repo,
+    pathspecs: list[str],
+    *,
+    limit: int = 1 << 20,
+    budget: HistoryBudget | None = None,
 ) -> list[tuple[str, str, bytes]]:
     """What refs hold outside every commit, which ``git log --all`` never walks: (ref, path, blob)
     for each file matching ``pathspecs`` in a tree a ref points at (``git tag snap TREE``, pushed
@@ -1865,6 +1908,7 @@ def outside_commits(
         listing = repo.git.for_each_ref("--format=%(refname)%00%(objectname)")
     except git.GitCommandError as err:
         raise RepoError(f"cannot read refs: {' '.join(str(err.stderr).split())[:200]}") from None
+    budget = budget or HistoryBudget()
     found: list[tuple[str, str, bytes]] = []
     for line in listing.splitlines():
         ref, _, sha = line.partition("\0")
@@ -1880,11 +1924,11 @@ def outside_commits(
         except (ValueError, gitdb.exc.BadObject, gitdb.exc.BadName):
             continue  # a ref to a missing object: git itself reports that
         if obj.type == "blob":
-            found.append((ref, "", repo.odb.stream(obj.binsha).read(limit)))
+            found.append((ref, "", budget.blob(repo, obj.binsha, limit, tail=False)))
         elif obj.type == "commit" and ref.startswith("refs/notes/"):
             # `git notes add -F .env`: each note is a blob named by the commit it annotates, never by
             # an env file's name, so the history scan's pathspecs pass it by (pass 10b)
-            found += [(ref, "", blob) for blob in _note_blobs(repo, obj.hexsha, limit)]
+            found += [(ref, "", blob) for blob in _note_blobs(repo, obj.hexsha, limit, budget)]
         elif obj.type == "tree":
             try:
                 raw = repo.git.diff_tree(
@@ -1896,13 +1940,13 @@ def outside_commits(
                 raise RepoError(
                     f"cannot read the tree {ref} points at: {' '.join(str(err.stderr).split())[:200]}"
                 ) from None
-            for path, blob in _raw_blobs(repo, raw, limit, f"tagged by {ref}"):
+            for path, blob in _raw_blobs(repo, raw, limit, f"tagged by {ref}", budget):
                 found.append((ref, path, blob))
     return found
 
 
 def notes_refs_history(
-    repo: git.Repo, pathspecs: list[str]
+    repo: git.Repo, pathspecs: list[str], budget: HistoryBudget | None = None
 ) -> list[tuple[str, str, str, str, bytes]]:
     """(notes ref, short sha, subject, path, blob) for every note ever added on a ``refs/notes/*`` ref's
     history: a note removed with `git notes remove` (or overwritten) stays there, and
@@ -1911,12 +1955,15 @@ def notes_refs_history(
         refs = repo.git.for_each_ref("--format=%(refname)", "refs/notes/").split()
     except git.GitCommandError as err:
         raise RepoError(f"cannot read refs: {' '.join(str(err.stderr).split())[:200]}") from None
+    budget = budget or HistoryBudget()
     return [
-        (ref, *found) for ref in refs for found in blobs_in_history(repo, pathspecs, revs=(ref,))
+        (ref, *found)
+        for ref in refs
+        for found in blobs_in_history(repo, pathspecs, revs=(ref,), budget=budget)
     ]
 
 
-def _note_blobs(repo: git.Repo, commit: str, limit: int) -> list[bytes]:
+def _note_blobs(repo: git.Repo, commit: str, limit: int, budget: HistoryBudget) -> list[bytes]:
     """The notes a notes ref holds now (the blobs of its commit's tree), each read up to ``limit``."""
     try:
         listing = repo.git.ls_tree("-r", "--full-tree", commit, env={"GIT_NO_REPLACE_OBJECTS": "1"})
@@ -1930,7 +1977,7 @@ def _note_blobs(repo: git.Repo, commit: str, limit: int) -> list[bytes]:
         parts = meta.split()
         if len(parts) == 3 and parts[1] == "blob":
             try:
-                blobs.append(repo.odb.stream(bytes.fromhex(parts[2])).read(limit))
+                blobs.append(budget.blob(repo, bytes.fromhex(parts[2]), limit, tail=False))
             except (ValueError, gitdb.exc.BadObject, gitdb.exc.BadName):
                 continue
     return blobs

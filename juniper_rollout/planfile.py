@@ -285,7 +285,7 @@ def load(path: Path) -> list[RepoPlan]:
                     repo["base_commit"],
                     repo["branch_commit"],
                     files,
-                    repo.get("error"),
+                    _one_line(repo.get("error")),
                     onto=repo.get("onto"),
                     cleared=tuple(str(d) for d in repo.get("cleared") or ()),
                 )
@@ -374,6 +374,14 @@ def _wrong_fields(
         ):
             return f'"{key}" must be {" or ".join(_TYPE_NAMES[k] for k in kinds)}'
     return None
+
+
+def _one_line(error: str | None) -> str | None:
+    """A saved plan's error, printed by apply as the repo's outcome, on one line: the tool's own are,
+    and a newline in a hand-edited one printed a line of the file's choosing (pass 21c: `"error":
+    "boom\\njuniper-ml: created …"` showed a repo created that failed; other control characters are
+    already shown as escapes)."""
+    return None if error is None else error.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _one_line_of_text(reason: object) -> bool:

@@ -85,7 +85,7 @@ def test_shell_completion_completes_commands_and_options(monkeypatch):
         (["bootstrap"], "error: rollout bootstrap: missing argument 'name'"),
         (
             ["plan", "--jobs", "0"],
-            "error: rollout plan: invalid value for '--jobs' / '-j': 0 is not in the range x>=1",
+            "error: rollout plan: invalid value for '--jobs' / '-j': 0 must be 1 or more",
         ),
         (["pla"], "error: rollout: no such command 'pla'. Did you mean 'plan'?"),
     ],

@@ -31,10 +31,10 @@ DATA_KEY_NEXT = (
 
 
 def rotate(*, manifest: Path, add: list[str], remove: list[str], data_key: bool = False) -> int:
+    # a regular file, read up to the limit (never a FIFO or /dev/zero), and through its symlink before
+    # the link is resolved: a symlink loop was "unexpected RuntimeError" and a crash log (pass 21c)
+    text = read_manifest_text(manifest)
     target = manifest.resolve() if manifest.is_symlink() else manifest
-    text = read_manifest_text(
-        target
-    )  # a regular file, read up to the limit (never a FIFO or /dev/zero)
     data = text.encode("utf-8")
     if not (add or remove or data_key):
         raise RolloutError("nothing to change: pass --add age1…, --remove age1… and/or --data-key")
