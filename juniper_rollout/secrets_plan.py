@@ -962,12 +962,16 @@ def _ciphertext_only_on(branch, skip: set[str], *bases) -> Iterator[str]:
 
 def only_copy_words(repo: RepoSpec, tip, base) -> str:
     """What deleting the rollout branch ``tip`` would lose, said where a `blocked` line offers to delete
-    it: a sops-encrypted file it holds that ``base`` does not (nor ever did, as is) and whose plaintext
-    is not in the clone; "" when there is none. Pass 21a: after main was force-pushed back (or a
-    reviewer's commit on top), "merge or delete that branch" was the way out, and deleting it left the
-    ciphertext on no ref once the `.env` had been moved away."""
+    it: each sops-encrypted file it holds that ``base`` does not (nor ever did, as is) and whose
+    plaintext is not in the clone; "" when there is none. Pass 21a: after main was force-pushed back (or
+    a reviewer's commit on top), "merge or delete that branch" was the way out, and deleting it left the
+    ciphertext on no ref once the `.env` had been moved away. Pass 21d: only the first such file was
+    named (a second `encrypt:` entry's ciphertext was lost by following the advice), and a file no
+    `encrypt:` entry names (its target renamed) was offered with `> .env` though a `.env` was in the
+    clone: pasted, it wrote the branch's older values over the user's plaintext."""
     sources = {e.target: e.source for e in repo.encrypt}
     held = {p for p in gitrepo.listed_paths(tip.repo, tip) if p.endswith(".enc")}
+    lost = []
     for path in sorted(held | set(sources)):
         blob = gitrepo.read_blob(tip, path)
         if blob is None or sopsmeta.sops_format(blob) is None:
@@ -975,18 +979,35 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         at_base = gitrepo.read_blob(base, path)
         if at_base == blob or gitrepo.blob_in_history(base, path, blob):
             continue
-        source = sources.get(path)
-        if source is not None and os.path.lexists(repo.path / source):
-            continue  # the plaintext is at hand: the next apply encrypts it again
-        into = shell_word(source if source is not None else path.removesuffix(".enc"))
-        return (
-            f" (it holds the only copy of {path}: {repo.base} "
-            + ("lacks it" if at_base is None else "holds another version")
-            + (f" and there is no {source} in the clone" if source is not None else "")
-            + f"; before deleting it, bring the values back: `git show {_at(repo.branch, path)} | "
-            f"{_decrypt_stdin(blob)} > {into}`)"
+        into = sources.get(path) or path.removesuffix(".enc")
+        if os.path.lexists(repo.path / into):
+            # the plaintext is at hand (the next apply encrypts it again), or a file the command would
+            # write over: never offered
+            continue
+        why = ("lacks it" if at_base is None else "holds another version") + (
+            f" and there is no {into} in the clone"
         )
-    return ""
+        lost.append(
+            (
+                path,
+                f"{repo.base} {why}",
+                f"git show {_at(repo.branch, path)} | {_decrypt_stdin(blob)} > {shell_word(into)}",
+            )
+        )
+    if not lost:
+        return ""
+    if len(lost) == 1:
+        [(path, why, command)] = lost
+        return (
+            f" (it holds the only copy of {path}: {why}; before deleting it, bring the values back: "
+            f"`{command}`)"
+        )
+    files = ", ".join(f"{path} ({why})" for path, why, _ in lost)
+    commands = ", ".join(f"`{command}`" for _, _, command in lost)
+    return (
+        f" (it holds the only copies of {files}; before deleting it, bring the values back: "
+        f"{commands})"
+    )
 
 
 def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) -> None:

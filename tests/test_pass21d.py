@@ -1,0 +1,96 @@
+"""Issue 13, pass 21d: a second adversarial pass over items 1-4 and the branch items of "smaller, same
+standard", after pass 21a. Each test fails on the main this pass started from (checked by undoing its
+fix)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from tests.demofleet import CANARY
+from tests.fleet import BRANCH
+from tests.helpers import git, rollout
+from tests.test_adversary import apply, move_main
+from tests.test_pass21a import _reviewers_commit_on_top
+
+
+def _pasted(command: str, repo, env=None) -> subprocess.CompletedProcess:
+    """``command`` as a user pastes it into bash in the clone."""
+    return subprocess.run(
+        ["bash", "-c", command], cwd=repo, capture_output=True, text=True, env=env
+    )
+
+
+def _commands(said: str) -> list[str]:
+    return re.findall(r"`(git show [^`]*)`", said)
+
+
+def _second_encrypt_entry(fleet) -> None:
+    """juniper-cascor encrypts a `.env.prod` too (a second `encrypt:` entry)."""
+    repo = fleet.repo("juniper-cascor")
+    (repo / ".env.prod").write_text(f"PROD_TOKEN=prod-{CANARY}\nPROD_DSN=dsn-{CANARY}\n")
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(
+        text.replace(
+            "        target: .env.enc\n",
+            "        target: .env.enc\n      - source: .env.prod\n        target: .env.prod.enc\n",
+            1,
+        )
+    )
+
+
+def test_a_blocked_branch_holding_two_only_ciphertexts_names_both_with_commands_that_work(
+    fleet, tmp_path
+):
+    """13.1 after pass 21a: the branch holds `.env.enc` and `.env.prod.enc` (two `encrypt:` entries),
+    both plaintexts moved away, a reviewer's commit on top, main moved: the blocked line named only
+    `.env.enc` and gave its one command; following the advice (restore it, delete the branch) lost
+    `.env.prod.enc`'s values. Each file is named, and each pasted command brings its values back."""
+    repo = fleet.repo("juniper-cascor")
+    _second_encrypt_entry(fleet)
+    assert apply(fleet, "juniper-cascor").code == 0
+    assert ".env.prod.enc" in git(repo, "ls-tree", "--name-only", BRANCH).split()
+    moved = {}
+    for name in (".env", ".env.prod"):
+        moved[name] = (repo / name).read_text()
+        (repo / name).rename(tmp_path / f"moved-away{name}")
+    _reviewers_commit_on_top(repo, tmp_path)
+    move_main(repo)
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
+    said = " ".join(result.stdout.split())
+    assert ".env.prod.enc (main lacks it and there is no .env.prod in the clone)" in said, said
+    commands = _commands(said)
+    assert len(commands) == 2, said
+    for command in commands:
+        pasted = _pasted(command, repo)
+        assert pasted.returncode == 0, pasted.stderr
+    for name, text in moved.items():
+        assert sorted((repo / name).read_text().splitlines()) == sorted(text.splitlines()), name
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert "only cop" not in plan.stdout  # both plaintexts are at hand again
+
+
+def test_a_renamed_target_never_offers_a_command_that_writes_over_the_plaintext_in_the_clone(
+    fleet, tmp_path
+):
+    """13.1 after pass 21a: `target: .env.enc` renamed to `config/.env.enc`, the `.env` still in the
+    clone and edited since (a new name), a reviewer's commit on top: the blocked line said the branch
+    "holds the only copy of .env.enc" and offered `git show …:.env.enc | sops decrypt … > .env`;
+    pasted, it wrote the branch's older values over the `.env`, and the new name was gone. The
+    plaintext is at hand: nothing is lost by deleting the branch, and no command is offered."""
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(text.replace("target: .env.enc", "target: config/.env.enc", 1))
+    with (repo / ".env").open("a") as env:
+        env.write(f"NEWER_TOKEN=newer-{CANARY}\n")
+    _reviewers_commit_on_top(repo, tmp_path)
+    move_main(repo)
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
+    said = " ".join(result.stdout.split())
+    for command in _commands(said):
+        _pasted(command, repo)
+    assert "NEWER_TOKEN=newer-" in (repo / ".env").read_text(), said
+    assert "only copy" not in said, said
