@@ -826,7 +826,13 @@ _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/std
 
 def _at(ref: str, path: str) -> str:
     """``REF:PATH`` as one shell word (pass 12a: a branch named `chore/x;id`, which git allows, made
-    the printed `git show` run `id` when pasted)."""
+    the printed `git show` run `id` when pasted), the ref named in full: ``refs/heads/`` for a branch,
+    ``refs/remotes/`` for ``origin/…`` (the names the lines pass here). Pass 21d: git reads a short
+    name as a tag before a branch (refs/tags/NAME first), and a tag named like the rollout branch,
+    pushed by anyone who can push and fetched with the commit it names, made the pasted `git show
+    chore/sops-age-rollout:.env.enc | sops decrypt … > .env` write that person's values into `.env`."""
+    if not ref.startswith("refs/"):
+        ref = ("refs/remotes/" if ref.startswith("origin/") else "refs/heads/") + ref
     return shell_word(f"{ref}:{path}")
 
 

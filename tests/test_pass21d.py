@@ -94,3 +94,73 @@ def test_a_renamed_target_never_offers_a_command_that_writes_over_the_plaintext_
         _pasted(command, repo)
     assert "NEWER_TOKEN=newer-" in (repo / ".env").read_text(), said
     assert "only copy" not in said, said
+
+
+def _someone_elses_ciphertext(fleet, repo, tmp_path) -> str:
+    """A commit of someone else's holding a `.env.enc` of their own values, sops-encrypted to the
+    fleet's public recipient (anyone can), on top of main."""
+    from tests.test_adversary import tree_with
+
+    public = next(
+        line.split(": ", 1)[1]
+        for line in fleet.key_file.read_text().splitlines()
+        if line.startswith("# public key: ")
+    )
+    theirs = subprocess.run(
+        [
+            "sops",
+            "encrypt",
+            "--input-type",
+            "dotenv",
+            "--output-type",
+            "dotenv",
+            "--age",
+            public,
+            "/dev/stdin",
+        ],
+        input="HF_TOKEN=chosen-by-someone-else\n",
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    tree = tree_with(repo, "main", {".env.enc": theirs}, tmp_path)
+    return git(repo, "commit-tree", "-p", "main", "-m", "theirs", tree).strip()
+
+
+def test_a_tag_named_like_the_rollout_branch_never_answers_the_pasted_restore_command(
+    fleet, tmp_path
+):
+    """13.1 after pass 21a, with a tag: someone pushes a tag named like the rollout branch (a
+    contributor can; `git fetch` and `rollout sync` bring it along with the commit it names), on a
+    commit holding a `.env.enc` of their own values, encrypted to the fleet's public recipient. git
+    reads `NAME:PATH` as the tag's before the branch's (refs/tags/ before refs/heads/), so the blocked
+    line's `git show chore/sops-age-rollout:.env.enc | sops decrypt … > .env`, pasted, wrote their
+    values into `.env`, and deleting the branch as advised then lost the real ones. The commands
+    name the branch in full (refs/heads/…)."""
+    repo = fleet.repo("juniper-cascor")
+    origin, elsewhere = tmp_path / "origin.git", tmp_path / "someone"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(repo, "push", "-q", str(origin), "main")
+    git(repo, "remote", "add", "origin", str(origin))
+    assert apply(fleet, "juniper-cascor").code == 0
+    moved = (repo / ".env").read_text()
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    _reviewers_commit_on_top(repo, tmp_path)
+    move_main(repo)
+    # someone else's tag, on origin, fetched as any `git fetch` fetches it
+    subprocess.run(["git", "clone", "-q", str(origin), str(elsewhere)], check=True)
+    theirs = _someone_elses_ciphertext(fleet, elsewhere, tmp_path)
+    git(elsewhere, "push", "-q", "origin", f"{theirs}:refs/heads/their-work")
+    git(elsewhere, "push", "-q", "origin", f"{theirs}:refs/tags/{BRANCH}")
+    git(repo, "fetch", "-q", "origin")
+    assert git(repo, "rev-parse", f"refs/tags/{BRANCH}").strip() == theirs
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
+    said = " ".join(result.stdout.split())
+    [command] = _commands(said)
+    pasted = _pasted(command, repo)
+    assert pasted.returncode == 0, pasted.stderr
+    restored = (repo / ".env").read_text()
+    assert "chosen-by-someone-else" not in restored, command
+    assert sorted(restored.splitlines()) == sorted(moved.splitlines())
