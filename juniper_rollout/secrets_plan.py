@@ -974,7 +974,9 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
     ciphertext on no ref once the `.env` had been moved away. Pass 21d: only the first such file was
     named (a second `encrypt:` entry's ciphertext was lost by following the advice), and a file no
     `encrypt:` entry names (its target renamed) was offered with `> .env` though a `.env` was in the
-    clone: pasted, it wrote the branch's older values over the user's plaintext."""
+    clone: pasted, it wrote the branch's older values over the user's plaintext; a reviewer's nested
+    sops YAML file was offered `--output-type dotenv` (sops refuses nested values: the command failed
+    and left an empty file), and a file in a folder the clone lacks `> folder/file` (no such file)."""
     sources = {e.target: e.source for e in repo.encrypt}
     held = {p for p in gitrepo.listed_paths(tip.repo, tip) if p.endswith(".enc")}
     lost = []
@@ -993,11 +995,21 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         why = ("lacks it" if at_base is None else "holds another version") + (
             f" and there is no {into} in the clone"
         )
+        decrypt = _decrypt_stdin(blob)
+        if path not in sources:  # not a dotenv the tool encrypted: back in its own format
+            fmt = sopsmeta.sops_format(blob) or "dotenv"
+            decrypt = decrypt.replace("--output-type dotenv", f"--output-type {fmt}")
+        folder = os.path.dirname(into)
+        make = (
+            f"mkdir -p {shell_word(folder)} && "
+            if folder and not os.path.isdir(repo.path / folder)
+            else ""
+        )
         lost.append(
             (
                 path,
                 f"{repo.base} {why}",
-                f"git show {_at(repo.branch, path)} | {_decrypt_stdin(blob)} > {shell_word(into)}",
+                f"{make}git show {_at(repo.branch, path)} | {decrypt} > {shell_word(into)}",
             )
         )
     if not lost:

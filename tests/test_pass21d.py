@@ -22,7 +22,7 @@ def _pasted(command: str, repo, env=None) -> subprocess.CompletedProcess:
 
 
 def _commands(said: str) -> list[str]:
-    return re.findall(r"`(git show [^`]*)`", said)
+    return re.findall(r"`((?:mkdir -p \S+ && )?git show [^`]*)`", said)
 
 
 def _second_encrypt_entry(fleet) -> None:
@@ -164,3 +164,54 @@ def test_a_tag_named_like_the_rollout_branch_never_answers_the_pasted_restore_co
     restored = (repo / ".env").read_text()
     assert "chosen-by-someone-else" not in restored, command
     assert sorted(restored.splitlines()) == sorted(moved.splitlines())
+
+
+def test_a_held_yaml_ciphertext_is_offered_a_command_that_brings_it_back_as_yaml(fleet, tmp_path):
+    """13.1 after pass 21a, another sops format: a reviewer's commit on the rollout branch adds
+    `deploy/secrets.yaml.enc` (sops YAML, nested), main lacks it; main moves: blocked, "it holds the
+    only copy of deploy/secrets.yaml.enc", with `… --input-type yaml --output-type dotenv …`, which
+    pasted failed ("cannot use complex value in dotenv file") and left an empty file (and where the
+    clone has no `deploy/` folder, `> deploy/secrets.yaml` failed first). A file no `encrypt:` entry
+    names comes back in its own format, its folder made."""
+    from tests.test_adversary import tree_with
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    public = next(
+        line.split(": ", 1)[1]
+        for line in fleet.key_file.read_text().splitlines()
+        if line.startswith("# public key: ")
+    )
+    plain = f"db:\n    password: pw-{CANARY}\n    port: 5432\n"
+    encrypted = subprocess.run(
+        [
+            "sops",
+            "encrypt",
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
+            "--age",
+            public,
+            "/dev/stdin",
+        ],
+        input=plain,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    tree = tree_with(repo, BRANCH, {"deploy/secrets.yaml.enc": encrypted}, tmp_path)
+    commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: deploy secrets", tree).strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", commit)
+    move_main(repo)
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
+    said = " ".join(result.stdout.split())
+    assert "only copy of deploy/secrets.yaml.enc" in said, said
+    [command] = _commands(said)
+    pasted = _pasted(command, repo)
+    assert pasted.returncode == 0, (command, pasted.stderr)
+    import yaml
+
+    assert yaml.safe_load((repo / "deploy" / "secrets.yaml").read_text()) == yaml.safe_load(plain)
