@@ -215,3 +215,30 @@ def test_a_held_yaml_ciphertext_is_offered_a_command_that_brings_it_back_as_yaml
     import yaml
 
     assert yaml.safe_load((repo / "deploy" / "secrets.yaml").read_text()) == yaml.safe_load(plain)
+
+
+def test_cleanup_never_deletes_the_only_copy_of_a_ciphertext_even_with_force(
+    loop, github, tmp_path
+):
+    """13.1 by another command: apply --push (no pull request yet), the `.env` moved away (it is
+    encrypted now): `rollout cleanup` said "kept no pull request; --force deletes the branch anyway",
+    and `cleanup --force` deleted the branch here and on origin: the next plan said ".env.enc skip (no
+    .env in the clone to encrypt)", the values gone. cleanup keeps it, even with --force, and says how
+    to bring the values back; with them back, --force deletes it."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    moved = (repo / ".env").read_text()
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    for force in ((), ("--force",)):
+        kept = rollout("cleanup", *only, *force)
+        said = " ".join(kept.stdout.split())
+        assert "juniper-cascor: kept" in said and "holds the only copy of .env.enc" in said, said
+        assert git(repo, "rev-parse", BRANCH).strip() == tip
+        assert git(repo, "rev-parse", f"refs/remotes/origin/{BRANCH}").strip() == tip
+    [command] = _commands(said)
+    assert _pasted(command, repo).returncode == 0
+    assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
+    forced = rollout("cleanup", *only, "--force")
+    assert "juniper-cascor: deleted" in forced.stdout, forced.stdout
