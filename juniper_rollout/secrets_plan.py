@@ -1001,7 +1001,7 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
             decrypt = decrypt.replace("--output-type dotenv", f"--output-type {fmt}")
         folder = os.path.dirname(into)
         make = (
-            f"mkdir -p {shell_word(folder)} && "
+            f"mkdir -p -- {shell_word(folder)} && "
             if folder and not os.path.isdir(repo.path / folder)
             else ""
         )

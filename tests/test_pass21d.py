@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import subprocess
 
+import pytest
+
 from tests.demofleet import CANARY
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
@@ -22,7 +24,7 @@ def _pasted(command: str, repo, env=None) -> subprocess.CompletedProcess:
 
 
 def _commands(said: str) -> list[str]:
-    return re.findall(r"`((?:mkdir -p \S+ && )?git show [^`]*)`", said)
+    return re.findall(r"`((?:mkdir -p -- \S+ && )?git show [^`]*)`", said)
 
 
 def _second_encrypt_entry(fleet) -> None:
@@ -166,13 +168,17 @@ def test_a_tag_named_like_the_rollout_branch_never_answers_the_pasted_restore_co
     assert sorted(restored.splitlines()) == sorted(moved.splitlines())
 
 
-def test_a_held_yaml_ciphertext_is_offered_a_command_that_brings_it_back_as_yaml(fleet, tmp_path):
+@pytest.mark.parametrize("folder", ["deploy", "-deploy"])
+def test_a_held_yaml_ciphertext_is_offered_a_command_that_brings_it_back_as_yaml(
+    fleet, tmp_path, folder
+):
     """13.1 after pass 21a, another sops format: a reviewer's commit on the rollout branch adds
     `deploy/secrets.yaml.enc` (sops YAML, nested), main lacks it; main moves: blocked, "it holds the
     only copy of deploy/secrets.yaml.enc", with `… --input-type yaml --output-type dotenv …`, which
     pasted failed ("cannot use complex value in dotenv file") and left an empty file (and where the
     clone has no `deploy/` folder, `> deploy/secrets.yaml` failed first). A file no `encrypt:` entry
-    names comes back in its own format, its folder made."""
+    names comes back in its own format, its folder made (`mkdir -p -- …`: a folder named `-deploy` was
+    read as an option)."""
     from tests.test_adversary import tree_with
 
     repo = fleet.repo("juniper-cascor")
@@ -201,20 +207,20 @@ def test_a_held_yaml_ciphertext_is_offered_a_command_that_brings_it_back_as_yaml
         check=True,
         cwd=tmp_path,
     ).stdout
-    tree = tree_with(repo, BRANCH, {"deploy/secrets.yaml.enc": encrypted}, tmp_path)
+    tree = tree_with(repo, BRANCH, {f"{folder}/secrets.yaml.enc": encrypted}, tmp_path)
     commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: deploy secrets", tree).strip()
     git(repo, "update-ref", f"refs/heads/{BRANCH}", commit)
     move_main(repo)
     result = apply(fleet, "juniper-cascor")
     assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
     said = " ".join(result.stdout.split())
-    assert "only copy of deploy/secrets.yaml.enc" in said, said
+    assert f"only copy of {folder}/secrets.yaml.enc" in said, said
     [command] = _commands(said)
     pasted = _pasted(command, repo)
     assert pasted.returncode == 0, (command, pasted.stderr)
     import yaml
 
-    assert yaml.safe_load((repo / "deploy" / "secrets.yaml").read_text()) == yaml.safe_load(plain)
+    assert yaml.safe_load((repo / folder / "secrets.yaml").read_text()) == yaml.safe_load(plain)
 
 
 def test_cleanup_never_deletes_the_only_copy_of_a_ciphertext_even_with_force(
