@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TypeVar
 
 from juniper_rollout import forge as forges
 from juniper_rollout import proctree, remote
-from juniper_rollout.errors import RolloutError
+from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.wording import count
 
@@ -534,6 +534,15 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
     full = _slug(spec)
     pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)
     merged = pull is not None and bool(pull.get("merged_at"))
+    lost = "" if merged else _only_copy(spec, local, origin)
+    if lost:  # --force or not: deleting it would lose the values (pass 21d)
+        why = f"PR #{pull['number']} is {pull['state']}, not merged" if pull else "no pull request"
+        return Outcome(
+            spec.name,
+            KEPT,
+            f"{why}; not deleted, even with --force{lost}",
+            pull["number"] if pull else None,
+        )
     if not merged and not force:
         why = f"PR #{pull['number']} is {pull['state']}, not merged" if pull else "no pull request"
         return Outcome(
@@ -570,6 +579,32 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
         f"{spec.branch} ({' and '.join(done)})",
         pull["number"] if pull else None,
     )
+
+
+def _only_copy(spec: RepoSpec, local: str | None, origin: str | None) -> str:
+    """The only-copy words of ``secrets_plan.only_copy_words`` for the branch's copies cleanup would
+    delete (local, then origin's), "" when neither holds a ciphertext the base lacks and whose
+    plaintext is not in the clone. Pass 21d (13.1 by another command): apply, the `.env` moved away
+    (encrypted now), no pull request: cleanup said "--force deletes the branch anyway", and `cleanup
+    --force` deleted it here and on origin, the ciphertext with it ("skip (no .env in the clone)")."""
+    from juniper_rollout import gitrepo, secrets_plan
+
+    try:
+        with gitrepo.open_clone(spec.path) as clone:
+            base = gitrepo.base_commit(clone, spec.base)
+            for sha, shown in (
+                (local, spec),
+                (
+                    origin if origin != local else None,
+                    replace(spec, branch=f"origin/{spec.branch}"),
+                ),
+            ):
+                words = secrets_plan.only_copy_words(shown, clone.commit(sha), base) if sha else ""
+                if words:
+                    return words
+    except RepoError:  # no base to compare with: as before, the PR's state decides
+        return ""
+    return ""
 
 
 def check_forge(manifest: Manifest) -> forges.Forge:

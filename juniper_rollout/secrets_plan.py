@@ -826,7 +826,13 @@ _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/std
 
 def _at(ref: str, path: str) -> str:
     """``REF:PATH`` as one shell word (pass 12a: a branch named `chore/x;id`, which git allows, made
-    the printed `git show` run `id` when pasted)."""
+    the printed `git show` run `id` when pasted), the ref named in full: ``refs/heads/`` for a branch,
+    ``refs/remotes/`` for ``origin/…`` (the names the lines pass here). Pass 21d: git reads a short
+    name as a tag before a branch (refs/tags/NAME first), and a tag named like the rollout branch,
+    pushed by anyone who can push and fetched with the commit it names, made the pasted `git show
+    chore/sops-age-rollout:.env.enc | sops decrypt … > .env` write that person's values into `.env`."""
+    if not ref.startswith("refs/"):
+        ref = ("refs/remotes/" if ref.startswith("origin/") else "refs/heads/") + ref
     return shell_word(f"{ref}:{path}")
 
 
@@ -962,12 +968,18 @@ def _ciphertext_only_on(branch, skip: set[str], *bases) -> Iterator[str]:
 
 def only_copy_words(repo: RepoSpec, tip, base) -> str:
     """What deleting the rollout branch ``tip`` would lose, said where a `blocked` line offers to delete
-    it: a sops-encrypted file it holds that ``base`` does not (nor ever did, as is) and whose plaintext
-    is not in the clone; "" when there is none. Pass 21a: after main was force-pushed back (or a
-    reviewer's commit on top), "merge or delete that branch" was the way out, and deleting it left the
-    ciphertext on no ref once the `.env` had been moved away."""
+    it: each sops-encrypted file it holds that ``base`` does not (nor ever did, as is) and whose
+    plaintext is not in the clone; "" when there is none. Pass 21a: after main was force-pushed back (or
+    a reviewer's commit on top), "merge or delete that branch" was the way out, and deleting it left the
+    ciphertext on no ref once the `.env` had been moved away. Pass 21d: only the first such file was
+    named (a second `encrypt:` entry's ciphertext was lost by following the advice), and a file no
+    `encrypt:` entry names (its target renamed) was offered with `> .env` though a `.env` was in the
+    clone: pasted, it wrote the branch's older values over the user's plaintext; a reviewer's nested
+    sops YAML file was offered `--output-type dotenv` (sops refuses nested values: the command failed
+    and left an empty file), and a file in a folder the clone lacks `> folder/file` (no such file)."""
     sources = {e.target: e.source for e in repo.encrypt}
     held = {p for p in gitrepo.listed_paths(tip.repo, tip) if p.endswith(".enc")}
+    lost = []
     for path in sorted(held | set(sources)):
         blob = gitrepo.read_blob(tip, path)
         if blob is None or sopsmeta.sops_format(blob) is None:
@@ -975,18 +987,45 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         at_base = gitrepo.read_blob(base, path)
         if at_base == blob or gitrepo.blob_in_history(base, path, blob):
             continue
-        source = sources.get(path)
-        if source is not None and os.path.lexists(repo.path / source):
-            continue  # the plaintext is at hand: the next apply encrypts it again
-        into = shell_word(source if source is not None else path.removesuffix(".enc"))
-        return (
-            f" (it holds the only copy of {path}: {repo.base} "
-            + ("lacks it" if at_base is None else "holds another version")
-            + (f" and there is no {source} in the clone" if source is not None else "")
-            + f"; before deleting it, bring the values back: `git show {_at(repo.branch, path)} | "
-            f"{_decrypt_stdin(blob)} > {into}`)"
+        into = sources.get(path) or path.removesuffix(".enc")
+        if os.path.lexists(repo.path / into):
+            # the plaintext is at hand (the next apply encrypts it again), or a file the command would
+            # write over: never offered
+            continue
+        why = ("lacks it" if at_base is None else "holds another version") + (
+            f" and there is no {into} in the clone"
         )
-    return ""
+        decrypt = _decrypt_stdin(blob)
+        if path not in sources:  # not a dotenv the tool encrypted: back in its own format
+            fmt = sopsmeta.sops_format(blob) or "dotenv"
+            decrypt = decrypt.replace("--output-type dotenv", f"--output-type {fmt}")
+        folder = os.path.dirname(into)
+        make = (
+            f"mkdir -p -- {shell_word(folder)} && "
+            if folder and not os.path.isdir(repo.path / folder)
+            else ""
+        )
+        lost.append(
+            (
+                path,
+                f"{repo.base} {why}",
+                f"{make}git show {_at(repo.branch, path)} | {decrypt} > {shell_word(into)}",
+            )
+        )
+    if not lost:
+        return ""
+    if len(lost) == 1:
+        [(path, why, command)] = lost
+        return (
+            f" (it holds the only copy of {path}: {why}; before deleting it, bring the values back: "
+            f"`{command}`)"
+        )
+    files = ", ".join(f"{path} ({why})" for path, why, _ in lost)
+    commands = ", ".join(f"`{command}`" for _, _, command in lost)
+    return (
+        f" (it holds the only copies of {files}; before deleting it, bring the values back: "
+        f"{commands})"
+    )
 
 
 def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) -> None:

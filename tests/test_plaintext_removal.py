@@ -136,7 +136,10 @@ def test_a_tracked_env_missing_from_the_clone_is_not_removed_unencrypted(fleet):
         ".env is tracked at main but not in the clone, so it cannot be encrypted before the rollout removes it"
         in " ".join(plan.stdout.split())
     )
-    assert "git show main:.env > .env" in plan.stdout and "not-a-real-token" not in plan.stdout
+    assert (
+        "git show refs/heads/main:.env > .env" in plan.stdout
+        and "not-a-real-token" not in plan.stdout
+    )
 
 
 def test_drift_finds_env_files_whose_paths_git_prints_quoted(fleet):
