@@ -1,0 +1,80 @@
+"""Issue 13, pass 21b: the second adversarial pass over items 5-8 (main 46e4bf7).
+
+Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.demofleet import CANARY
+from tests.fleet import OWNER
+from tests.helpers import git, rollout
+from tests.test_review import apply_pr
+
+pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
+
+# --- 13.7: cleanup's failed delete on origin never repeats the origin URL's token --------------------
+
+
+def test_cleanups_failed_delete_on_origin_never_repeats_a_token_in_the_origin_url(
+    loop, github, monkeypatch
+):
+    """`remote.delete_origin` (rollout cleanup) put git's error in its line as git printed it: a
+    query-string token in origin's push URL (a CI runner's `?access_token=`, which git does not
+    anonymise) was printed in "deleting origin/… failed: fatal: unable to access '…?access_token=…'"
+    — every other git the tool runs against origin redacts it (`remote.redact_origin`; pass 21b,
+    13.7)."""
+    assert apply_pr(loop, "--repo", "juniper-ml").code == 0
+    ml = f"{OWNER}/juniper-ml"
+    github.merge(ml, github.pulls(ml)[0].number)
+    token = f"{CANARY}-pushurl"
+    git(
+        loop.repo("juniper-ml"),
+        "config",
+        "remote.origin.pushurl",
+        f"https://127.0.0.1:9/o/juniper-ml.git?access_token={token}",
+    )
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")  # the conftest allows file:// only
+    result = rollout("cleanup", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert "deleting origin/" in result.stdout and "failed" in result.stdout, result.stdout
+    assert token not in result.stdout + result.stderr
+    assert CANARY not in result.stdout + result.stderr
+
+
+def test_a_partial_clones_lazy_fetch_never_repeats_a_token_in_its_remotes_url(
+    tmp_path, monkeypatch
+):
+    """A partial clone (`git clone --filter=tree:0`) fetches the trees it lacks from its promisor
+    remote while plan and drift read history; git's "unable to access '…?access_token=…'" was put
+    in "cannot read history: …" as git printed it, token and all (pass 21b, 13.7)."""
+    from tests.demofleet import make_repo
+    from tests.test_hostile import KEY
+
+    source = make_repo(tmp_path / "src", {"README.md": "x\n", "app/b/main.py": "print(1)\n"})
+    (source / ".env.prod").write_text("APP_ENV=prod\n")  # a plaintext env file in history: read
+    (source / "app" / "b" / "more.py").write_text("print(2)\n")
+    git(source, "add", ".")
+    git(source, "commit", "-q", "-m", "more")
+    git(source, "config", "uploadpack.allowFilter", "true")
+    git(tmp_path, "clone", "-q", "--filter=tree:0", f"file://{source}", "ws/victim")
+    clone = tmp_path / "ws" / "victim"
+    token = f"{CANARY}-promisor"
+    git(
+        clone,
+        "config",
+        "remote.origin.url",
+        f"https://127.0.0.1:9/o/victim.git?access_token={token}",
+    )
+    git(clone, "config", "advice.graftFileDeprecated", "false")  # git 2.39's hint fills the line
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")  # the conftest allows file:// only
+    manifest = tmp_path / "repos.yaml"
+    base = git(clone, "symbolic-ref", "--short", "HEAD").strip()
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\n"
+        f"repos:\n  - name: victim\n    base: {base}\n"
+    )
+    for command in ("plan", "drift"):
+        result = rollout(command, "-m", manifest)
+        assert "unable to access 'https://127.0.0.1:9/o/victim.git?***" in result.stdout, (
+            command + result.stdout
+        )
