@@ -78,3 +78,51 @@ def test_a_partial_clones_lazy_fetch_never_repeats_a_token_in_its_remotes_url(
         assert "unable to access 'https://127.0.0.1:9/o/victim.git?***" in result.stdout, (
             command + result.stdout
         )
+
+
+# --- 13.6: a template of any form holding a plaintext value fails without quoting it ------------------
+
+PIECE = CANARY.replace("-", "")  # one Jinja name: what Jinja quotes back
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "said"),
+    [
+        (".env", f"Zq21b{{{{{PIECE}}}}}Tail", "'…' is undefined"),
+        (".env", f"Zq21b{{{{ x {PIECE} }}}}Tail", "got '…'"),
+        (".env", f"Zq21b{{% {PIECE} %}}Tail", "Encountered unknown tag '…'"),
+        ("backend/.env.prod", f"Zq21b{{{{{PIECE}}}}}Tail", "'…' is undefined"),
+    ],
+    ids=["undefined", "syntax", "unknown-tag", "env-file-in-a-folder"],
+)
+def test_a_template_of_another_form_holding_a_value_fails_without_quoting_it(
+    tmp_path, where, value, said
+):
+    """Pass 16b hid Jinja's quoted pieces when a template holds a `NAME=value` line (a copy of
+    `.env`). A template of another form holding the same value (`db:\\n  password: VALUE`, the YAML
+    of a compose file or a config) whose value holds `{{` or `{%` failed with the value's piece in
+    the message: "'PieceCANARY…' is undefined", "got '…'", "Encountered unknown tag '…'" (pass 21b,
+    13.6)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"", f"db:\n  password: {value}\n")
+    victim = tmp_path / "ws" / "victim"
+    (victim / ".env").unlink()
+    (victim / where).parent.mkdir(parents=True, exist_ok=True)
+    (victim / where).write_text(f"APP_ENV=dev\nDB_PASSWORD={value}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert said in result.stderr, result.stderr
+    assert PIECE not in result.stdout + result.stderr
+
+
+def test_an_ordinary_templates_error_still_quotes_its_piece_beside_an_env_file(tmp_path):
+    """The control: a name the env files do not hold is still named."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(
+        tmp_path, b"DB_PASSWORD=Zq21bSomethingElse\n", "db:\n  password: {{ who_is_it }}\n"
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1
+    assert "'who_is_it' is undefined" in result.stderr, result.stderr
