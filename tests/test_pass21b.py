@@ -4,6 +4,8 @@ Each test fails on the main this pass started from (checked by undoing its fix).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.demofleet import CANARY
@@ -126,3 +128,43 @@ def test_an_ordinary_templates_error_still_quotes_its_piece_beside_an_env_file(t
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1
     assert "'who_is_it' is undefined" in result.stderr, result.stderr
+
+
+# --- 13.5: verify's pygrep hooks read no file of the user's -------------------------------------------
+
+
+def test_verify_runs_no_pygrep_hook_whose_args_name_a_file_to_read(fleet, tmp_path):
+    """pre-commit runs a pygrep hook as `python -m pre_commit.languages.pygrep ARGS ENTRY FILES`: a
+    templates folder's managed hook with `args: [AGE-SECRET-KEY-1, /home/…/keys.txt]` made the key
+    file one of the files pygrep reads (the pattern then `args`' first word, `entry` a file name),
+    and verify printed pygrep's last line, "…/keys.txt:3:AGE-SECRET-KEY-1…", as the reason the hook
+    refused the files it must accept (pass 21b, 13.5: the private key printed by verify)."""
+    import os
+
+    from tests.test_pass20d import _templates_with
+
+    templates = _templates_with(tmp_path, "log_file", tmp_path / "unused")
+    hooks = templates / "precommit-hooks.yaml.j2"
+    key_file = os.environ["SOPS_AGE_KEY_FILE"]  # a guessable path: ~/.config/sops/age/keys.txt
+    text = hooks.read_text().replace(
+        f"  language: fail\n  log_file: {tmp_path / 'unused'}\n",
+        f"  language: pygrep\n  always_run: true\n  args: [AGE-SECRET-KEY-1, '{key_file}']\n",
+        1,
+    )
+    hooks.write_text(
+        re.sub(r'(?m)^  entry: "Plaintext env file staged.*$', "  entry: /dev/null", text)
+    )
+    manifest = fleet.manifest
+    manifest.write_text(
+        manifest.read_text().replace("workspace:", f"templates: {templates}\nworkspace:", 1)
+    )
+    applied = rollout("apply", "--manifest", manifest, "--yes", "--repo", "juniper-cascor")
+    assert applied.code == 0, applied.stdout + applied.stderr
+    for args in ([], ["--json"]):
+        result = rollout(
+            "verify", "--manifest", manifest, "--repo", "juniper-cascor",
+            "--ref", "chore/sops-age-rollout", *args,
+        )  # fmt: skip
+        out = result.stdout + result.stderr
+        assert "AGE-SECRET-KEY-1" not in out.upper().replace("AGE-SECRET-KEY-1, ", ""), out
+        assert "forbid-plaintext-env gives pygrep arguments" in out and "nothing run" in out, out
