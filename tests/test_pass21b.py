@@ -168,3 +168,83 @@ def test_verify_runs_no_pygrep_hook_whose_args_name_a_file_to_read(fleet, tmp_pa
         out = result.stdout + result.stderr
         assert "AGE-SECRET-KEY-1" not in out.upper().replace("AGE-SECRET-KEY-1, ", ""), out
         assert "forbid-plaintext-env gives pygrep arguments" in out and "nothing run" in out, out
+
+
+# --- 13.5: sops never gets a .sops.yaml naming another master key than age ---------------------------
+
+
+class _Vault:
+    """A stand-in Vault on 127.0.0.1 that records the token of every request and wraps any data key
+    (its owner's: it answers whoever asks, so the tool's token-less probe of the rule passes)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        seen = self.tokens = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:  # noqa: N802 (http.server's name)
+                seen.append(self.headers.get("X-Vault-Token"))
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = b'{"data": {"ciphertext": "vault:v1:AAAA"}}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_GET = do_PUT  # noqa: N815
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1/transit/keys/rollout"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize("where", ["key-group", "rule"])
+def test_a_rendered_sops_yaml_naming_vault_never_sends_the_users_vault_token(
+    fleet, tmp_path, monkeypatch, where
+):
+    """The `.sops.yaml` the tool encrypts with is the one the manifest's templates render
+    (`sops.yaml.j2`, anyone's to write): a creation rule naming an `hc_vault` key beside the age
+    recipients made sops, at `rollout plan`, PUT the data key to that address with the user's
+    `VAULT_TOKEN` (the same holds for kms, gcp_kms, azure_kv with the user's cloud identity). A
+    committed `.enc` naming such keys never reached sops (`check_age_only`), the config did
+    (pass 21b, 13.5)."""
+    import shutil
+
+    from tests.test_pass20d import SHIPPED_TEMPLATES
+
+    vault = _Vault()
+    token = f"{CANARY}-vault"
+    monkeypatch.setenv("VAULT_TOKEN", token)
+    templates = tmp_path / "tpl"
+    shutil.copytree(
+        SHIPPED_TEMPLATES, templates, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+    )
+    rule = templates / "sops.yaml.j2"
+    age = "    age: '{{ recipients | join(\",\") }}'"
+    assert age in rule.read_text()
+    rule.write_text(
+        rule.read_text().replace(
+            age,
+            f"    key_groups:\n      - age: {{{{ recipients | list }}}}\n"
+            f"        hc_vault: [{vault.url}]"
+            if where == "key-group"
+            else f"{age}\n    hc_vault_transit_uri: {vault.url}",
+        )
+    )
+    manifest = fleet.manifest
+    manifest.write_text(
+        manifest.read_text().replace("workspace:", f"templates: {templates}\nworkspace:", 1)
+    )
+    result = rollout("plan", "--manifest", manifest, "--repo", "juniper-cascor")
+    vault.server.shutdown()
+    assert token not in vault.tokens, result.stdout + result.stderr
+    assert result.code == 1, result.stdout
+    assert "names hc_vault" in result.stdout and "not handed to sops" in result.stdout, (
+        result.stdout
+    )
