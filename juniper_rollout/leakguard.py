@@ -513,7 +513,7 @@ def fleet_values(manifest: Manifest) -> FleetValues:
     """The plaintext values of every repo of the manifest, read once per run: a template may carry
     another repo's `.env` into this one (a repo's own are read again by :func:`check`)."""
     out: list[tuple[str, Value]] = []
-    for repo in manifest.repos:
+    for repo in guarded_repos(manifest):
         try:
             out += [
                 (repo.name, value._replace(source=f"{value.source} of {repo.name}"))
@@ -522,6 +522,17 @@ def fleet_values(manifest: Manifest) -> FleetValues:
         except RepoError:  # that repo's own plan says why
             continue
     return FleetValues(tuple(out), _head_index(v.value for _, v in out if v.word))
+
+
+def guarded_repos(manifest: Manifest) -> list[RepoSpec]:
+    """The repo specs whose plaintext env files the guard reads: this rollout's, and every entry as
+    the SOPS rollout has it. Pass 21b (13.6, "whatever the manifest says"): a named rollout's run read
+    only its own repos with its own `encrypt:`, so a template holding the `.env` value of a repo that
+    opted out of it (`rollouts: {docs: false}`), or of a source only the SOPS rollout encrypts
+    (`config/app.secrets`), was shown by `rollout plan --rollout docs` and committed by apply."""
+    specs = list(manifest.repos)
+    seen = {(r.name, r.encrypt) for r in specs}
+    return specs + [r for r in manifest.guarded if (r.name, r.encrypt) not in seen]
 
 
 def digest(value: bytes) -> str:
@@ -570,7 +581,11 @@ def check(
     # ``plaintext``: the clone's values, when the caller read them already (drift's message scan)
     plain = plaintext if plaintext is not None else read_plaintext_values(repo, env)
     fleet = fleet or FleetValues()
-    found = plain.values + [value for name, value in fleet.named if name != repo.name]
+    own = {v.value for v in plain.values}
+    # the repo's own values as another rollout reads them too (its `encrypt:` sources: pass 21b)
+    found = plain.values + [
+        value for name, value in fleet.named if name != repo.name or value.value not in own
+    ]
     written = [f.after for f in files if f.after is not None]
     templates = (
         render.loaded_templates(manifest.templates)

@@ -887,14 +887,18 @@ def _plaintext_texts(manifest: Manifest) -> list[bytes]:
     read through): read only when a template fails, to keep its values out of Jinja's message."""
     definitions = tuple(dict.fromkeys((manifest.env_files, DEFAULT_ENV_FILES)))
     out: list[bytes] = []
-    for repo in manifest.repos:
-        wanted = {*(spec.source for spec in repo.encrypt), ".env", ".env.secrets"}
+    clones: dict[Path, set[str]] = {}  # every entry, as the leak guard reads them (pass 21b)
+    for repo in (*manifest.repos, *manifest.guarded):
+        clones.setdefault(repo.path, {".env", ".env.secrets"}).update(
+            s.source for s in repo.encrypt
+        )
+    for path, wanted in clones.items():
         seen = 0
-        for top, dirs, files in os.walk(repo.path):
+        for top, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if d not in _INSTALLED)
             seen += len(dirs) + len(files)
             for name in files:
-                rel = os.path.relpath(os.path.join(top, name), repo.path).replace(os.sep, "/")
+                rel = os.path.relpath(os.path.join(top, name), path).replace(os.sep, "/")
                 if rel in wanted or any(d.is_plaintext_in_any_case(rel) for d in definitions):
                     data = _small_file(os.path.join(top, name))
                     if data:

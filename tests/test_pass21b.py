@@ -248,3 +248,46 @@ def test_a_rendered_sops_yaml_naming_vault_never_sends_the_users_vault_token(
     assert "names hc_vault" in result.stdout and "not handed to sops" in result.stdout, (
         result.stdout
     )
+
+
+# --- 13.6: a named rollout's run reads the plaintext of every entry, as the SOPS rollout has it -------
+
+
+@pytest.mark.parametrize("whose", ["opted-out-repo", "sops-only-encrypt-source"])
+def test_a_named_rollouts_plan_never_shows_a_value_of_the_fleets_plaintext(tmp_path, whose):
+    """The leak guard read the plaintext env files of the running rollout's repos, with that
+    rollout's `encrypt:`: under `rollout plan --rollout docs` a template holding the `.env` value of
+    a repo that opted out of docs (`rollouts: {docs: false}`), or of a source only the SOPS rollout
+    encrypts (`config/app.secrets`), was shown in the diff, and apply would commit it (pass 21b, 13.6
+    "whatever the manifest says")."""
+    from tests.demofleet import make_repo
+    from tests.test_hostile import KEY
+
+    token = f"Zq21bRollout{CANARY}-{whose}"
+    for name in ("alpha", "beta"):
+        make_repo(tmp_path / "ws" / name, {"README.md": "x\n"})
+    (tmp_path / "ws" / "beta" / ".env").write_text(f"APP_ENV=dev\nAPI_TOKEN={token}\n")
+    (tmp_path / "ws" / "alpha" / "config").mkdir()
+    (tmp_path / "ws" / "alpha" / "config" / "app.secrets").write_text(f"API_KEY={token}\n")
+    if whose == "opted-out-repo":
+        (tmp_path / "ws" / "alpha" / "config" / "app.secrets").write_text("API_KEY=\n")
+    else:
+        (tmp_path / "ws" / "beta" / ".env").write_text("APP_ENV=dev\n")
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "notes.j2").write_text(f"ops notes: {token}\n")
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        "rollouts:\n  docs:\n    branch: chore/docs\n"
+        "    files:\n      - {path: NOTES.md, template: notes.j2}\n"
+        "repos:\n  - name: alpha\n    sops_yaml: false\n    precommit_hook: skip\n"
+        "    gitignore: false\n"
+        "    encrypt:\n      - {source: config/app.secrets, target: config/app.secrets.enc}\n"
+        "  - name: beta\n    rollouts: {docs: false}\n"
+    )
+    result = rollout("plan", "-m", manifest, "--rollout", "docs")
+    assert result.code == 1, result.stdout
+    source = ".env of beta" if whose == "opted-out-repo" else "config/app.secrets"
+    assert "NOTES.md would contain the value on line" in result.stdout, result.stdout
+    assert f"of the plaintext {source}" in result.stdout, result.stdout
+    assert token not in result.stdout + result.stderr
