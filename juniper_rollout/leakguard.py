@@ -111,13 +111,17 @@ def _plaintext(env: envfiles.EnvFiles) -> tuple[Callable[[str], bool], tuple[str
     return (lambda path: any(d.is_plaintext_in_any_case(path) for d in definitions)), globs
 
 
-def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT) -> Plaintext:
+def read_plaintext_values(
+    repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT, *, strict: bool = True
+) -> Plaintext:
     """Each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files:
     the encrypt sources, ``.env``, ``.env.secrets``, and every plaintext env file (by the manifest's
     definition) at the clone's top (pass 11b: a template hard-linked to an ignored `.env.production`
     was rendered and printed, its values never read) and in its folders, tracked or not (pass 16b);
     then each run of letters and digits in them not already a value (``word``). A file is plaintext
-    by the manifest's definition or by the default one (:func:`_plaintext`)."""
+    by the manifest's definition or by the default one (:func:`_plaintext`). ``strict``: an
+    `encrypt:` source that cannot be read is a RepoError (the repo's own plan says why); else it is
+    skipped as any other file the tool cannot read, and the clone's other files are still read."""
     from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
 
     out: list[Value] = []
@@ -143,7 +147,7 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
         try:
             data = read_plaintext(repo, source)
         except RepoError:
-            if source in sources:
+            if source in sources and strict:
                 raise
             # a symlinked .env the repo does not encrypt: the tool acts on nothing through it, but its
             # values are still values (pass 12b: `.env.production -> /srv/secrets/prod.env`, a common
@@ -515,9 +519,13 @@ def fleet_values(manifest: Manifest) -> FleetValues:
     out: list[tuple[str, Value]] = []
     for repo in guarded_repos(manifest):
         try:
+            # pass 21b (13.6): not strict, so one `encrypt:` source the tool cannot read (a folder,
+            # a symlink) skips that file only: it skipped every value of the repo, and a template
+            # holding its `.env` value was shown in another repo's plan
+            plain = read_plaintext_values(repo, manifest.env_files, strict=False).values
             out += [
                 (repo.name, value._replace(source=f"{value.source} of {repo.name}"))
-                for value in plaintext_values(repo, manifest.env_files)
+                for value in plain
             ]
         except RepoError:  # that repo's own plan says why
             continue

@@ -291,3 +291,34 @@ def test_a_named_rollouts_plan_never_shows_a_value_of_the_fleets_plaintext(tmp_p
     assert "NOTES.md would contain the value on line" in result.stdout, result.stdout
     assert f"of the plaintext {source}" in result.stdout, result.stdout
     assert token not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("source", ["docs", "linked.env"], ids=["a-folder", "a-symlink"])
+def test_an_unreadable_encrypt_source_never_hides_the_rest_of_its_repos_values(tmp_path, source):
+    """The fleet's values (`leakguard.fleet_values`) skipped a repo whole when one of its `encrypt:`
+    sources could not be read (a folder, a symlink: a manifest entry's doing): `rollout plan --repo
+    alpha` then showed beta's `.env` value from a template holding it (pass 21b, 13.6)."""
+    from tests.demofleet import make_repo
+    from tests.test_hostile import KEY
+
+    token = f"Zq21bSkipped{CANARY}-beta"
+    make_repo(tmp_path / "ws" / "alpha", {"README.md": "x\n"})
+    beta = make_repo(tmp_path / "ws" / "beta", {"README.md": "x\n", "docs/a.md": "x\n"})
+    (beta / ".env").write_text(f"APP_ENV=dev\nAPI_TOKEN={token}\n")
+    (beta / "linked.env").symlink_to(beta / "README.md")
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "notes.j2").write_text(f"ops notes: {token}\n")
+    off = "    sops_yaml: false\n    precommit_hook: skip\n    gitignore: false\n"
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        f"repos:\n  - name: alpha\n{off}    files:\n      - {{path: NOTES.md, template: notes.j2}}\n"
+        f"  - name: beta\n{off}    encrypt:\n      - {{source: .env, target: .env.enc}}\n"
+        f"      - {{source: {source}, target: other.enc}}\n"
+    )
+    result = rollout("plan", "-m", manifest, "--repo", "alpha")
+    assert result.code == 1, result.stdout
+    assert (
+        "NOTES.md would contain the value on line 2 of the plaintext .env of beta" in result.stdout
+    )
+    assert token not in result.stdout + result.stderr
