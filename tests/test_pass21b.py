@@ -322,3 +322,31 @@ def test_an_unreadable_encrypt_source_never_hides_the_rest_of_its_repos_values(t
         "NOTES.md would contain the value on line 2 of the plaintext .env of beta" in result.stdout
     )
     assert token not in result.stdout + result.stderr
+
+
+def test_drift_never_shows_another_repos_value_in_its_diff(tmp_path):
+    """drift's leak check had the repo's own plaintext values only (plan has the fleet's since pass
+    19c): `rollout drift --diff --repo alpha` printed beta's `.env` value from a template holding it,
+    in the text diff and in `--format json` (pass 21b, 13.6)."""
+    from tests.demofleet import make_repo
+    from tests.test_hostile import KEY
+
+    token = f"Zq21bDrift{CANARY}-beta"
+    make_repo(tmp_path / "ws" / "alpha", {"README.md": "x\n", "NOTES.md": "old notes\n"})
+    beta = make_repo(tmp_path / "ws" / "beta", {"README.md": "x\n"})
+    (beta / ".env").write_text(f"APP_ENV=dev\nAPI_TOKEN={token}\n")
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "notes.j2").write_text(f"ops notes: {token}\n")
+    off = "    sops_yaml: false\n    precommit_hook: skip\n    gitignore: false\n"
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        f"repos:\n  - name: alpha\n{off}    files:\n      - {{path: NOTES.md, template: notes.j2}}\n"
+        f"  - name: beta\n{off}"
+    )
+    for extra in ([], ["--format", "json"]):
+        result = rollout("drift", "-m", manifest, "--repo", "alpha", "--diff", *extra)
+        assert "NOTES.md would contain the value on line 2 of the plaintext .env of beta" in (
+            result.stdout
+        ), result.stdout
+        assert token not in result.stdout + result.stderr
