@@ -783,37 +783,12 @@ ONE_FILE_LOG = ("--root",)
 ONE_FILE_ENV = {**LITERAL, "GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull}
 
 
-def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
-    """Did ``path`` ever hold exactly ``blob`` in the history of ``commit`` (a squash merge leaves no
-    ancestry, but the file it brought is there)? False when git cannot say."""
-    sha = hashlib.sha1(b"blob %d\0" % len(blob) + blob).hexdigest()
+def _file_log(commit: git.Commit, path: str, *limit: str) -> list[tuple[str, list[str]]] | None:
+    """(commit id, the blob ids it wrote) for each commit in the history of ``commit`` that wrote
+    ``path`` (newest first; a deletion writes no blob and is left out); None when git cannot say."""
     try:
         out = commit.repo.git.log(
-            "--format=",
-            "--raw",
-            "--no-abbrev",
-            *ONE_FILE_LOG,
-            commit.hexsha,
-            "--",
-            path,
-            env=ONE_FILE_ENV,
-        )
-    except git.GitCommandError:
-        return False
-    return any(
-        len(parts) > 3 and parts[3] == sha
-        for parts in (line.split() for line in out.splitlines() if line.startswith(":"))
-    )
-
-
-def earlier_versions(commit: git.Commit, path: str, limit: int = 20) -> list[tuple[bytes, bool]]:
-    """The versions ``path`` held in the history of ``commit``, newest first (the one it holds now among
-    them; at most ``limit`` + 1, none larger than MAX_FILE_BYTES), each with True when the commit that
-    wrote it is yours through the tool: a commit exactly as the tool wrote it (:func:`is_tool_commit`)
-    under this clone's own identity, the one the tool commits as. [] when git cannot say."""
-    try:
-        out = commit.repo.git.log(
-            f"-n{limit + 1}",
+            *limit,
             "--format=%x1e%H",
             "--raw",
             "--no-abbrev",
@@ -824,13 +799,8 @@ def earlier_versions(commit: git.Commit, path: str, limit: int = 20) -> list[tup
             env=ONE_FILE_ENV,
         )
     except git.GitCommandError:
-        return []
-    try:
-        me = git.Actor.committer(commit.repo.config_reader()).email
-    except (ValueError, OSError):  # no identity: no commit of the tool's is known to be yours
-        me = None
-    versions: list[tuple[bytes, bool]] = []
-    seen: set[str] = set()
+        return None
+    writes = []
     for record in out.split("\x1e")[1:]:
         head, _, raw = record.partition("\n")
         shas = [
@@ -838,15 +808,42 @@ def earlier_versions(commit: git.Commit, path: str, limit: int = 20) -> list[tup
             for parts in (line.split() for line in raw.splitlines() if line.startswith(":"))
             if len(parts) > 3 and set(parts[3]) != {"0"}
         ]
-        if not shas or shas[0] in seen:
+        if shas:
+            writes.append((head.strip(), shas))
+    return writes
+
+
+def blob_in_history(commit: git.Commit, path: str, blob: bytes) -> bool:
+    """Did ``path`` ever hold exactly ``blob`` in the history of ``commit`` (a squash merge leaves no
+    ancestry, but the file it brought is there)? False when git cannot say."""
+    sha = hashlib.sha1(b"blob %d\0" % len(blob) + blob).hexdigest()
+    return any(sha in written for _, written in _file_log(commit, path) or [])
+
+
+def earlier_versions(commit: git.Commit, path: str, limit: int = 20) -> list[tuple[bytes, bool]]:
+    """The versions ``path`` held in the history of ``commit``, newest first (the one it holds now among
+    them; at most ``limit`` + 1, none larger than MAX_FILE_BYTES), each with True when the commit that
+    wrote it is yours through the tool: a commit exactly as the tool wrote it (:func:`is_tool_commit`)
+    under this clone's own identity, the one the tool commits as. [] when git cannot say."""
+    writes = _file_log(commit, path, f"-n{limit + 1}")
+    if not writes:
+        return []
+    try:
+        me = git.Actor.committer(commit.repo.config_reader()).email
+    except (ValueError, OSError):  # no identity: no commit of the tool's is known to be yours
+        me = None
+    versions: list[tuple[bytes, bool]] = []
+    seen: set[str] = set()
+    for wrote_id, (sha, *_) in writes:
+        if sha in seen:
             continue
-        seen.add(shas[0])
+        seen.add(sha)
         try:
-            info = commit.repo.odb.info(bytes.fromhex(shas[0]))
+            info = commit.repo.odb.info(bytes.fromhex(sha))
             if info.size > MAX_FILE_BYTES:
                 continue
-            blob = commit.repo.odb.stream(bytes.fromhex(shas[0])).read()
-            wrote = commit.repo.commit(head.strip())
+            blob = commit.repo.odb.stream(bytes.fromhex(sha)).read()
+            wrote = commit.repo.commit(wrote_id)
         except (ValueError, OSError, git.GitCommandError):
             continue
         yours = me is not None and wrote.author.email == me and is_tool_commit(wrote)

@@ -1,6 +1,7 @@
 """Credentials in URLs (``https://x-access-token:TOKEN@host/…``, ``https://host/r.git?token=TOKEN``):
 stripped before a URL is stored or printed, redacted from every message that might repeat them.
-Pure, stdlib only."""
+Pure, stdlib only. The public functions take a URL as git reads it, a ``<transport>::`` prefix and
+all, and take that prefix off once; the private readers (``_userinfo``, ``_query``, …) read the address."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from juniper_rollout.secretshape import carries_credential
 # was read as no URL, and sync printed it in "git clone … failed"), and leading blanks or control
 # characters, which Python's urlsplit drops from a URL, are kept with the transport (` https::…`, quoted
 # in the manifest, was read as a scheme `https` with no host)
-_TRANSPORT = re.compile(r"([\x00-\x20]*[A-Za-z0-9][A-Za-z0-9+.-]*::)(.*)", re.DOTALL)
+# (all of them: `git::https::https://x:TOKEN@…` nests one in another)
+_TRANSPORT = re.compile(r"((?:[\x00-\x20]*[A-Za-z0-9][A-Za-z0-9+.-]*::)+)(.*)", re.DOTALL)
 
 
 def _transport(url: str) -> tuple[str, str]:
     """(``<transport>::``, the address) of a URL in git's remote-helper form; ('', ``url``) otherwise.
+    A nested ``a::b::…`` gives (``a::b::``, what follows the last ``::``).
     Pass 20b (13.7): `url: https::https://x:TOKEN@host/r.git` passed the manifest's credential refusal
     (every reading here saw a URL with no host), and sync printed it in "git clone … failed"."""
     found = _TRANSPORT.fullmatch(url)
@@ -30,13 +33,18 @@ def runs_a_command(url: str) -> bool:
     """True for a URL git hands its ``ext`` or ``fd`` remote helper (``ext::sh -c …``, ``ext://…``,
     ``fd::3``): a command to run, or file descriptors, instead of a repository's address."""
     helper, address = _transport(url)
-    scheme = helper.strip().removesuffix("::") if helper else address.strip().partition("://")[0]
+    scheme = helper.strip().partition("::")[0] if helper else address.strip().partition("://")[0]
     if not helper and "://" not in address:
         return False
     return scheme.lower() in ("ext", "fd")
 
 
 def misread_userinfo(url: str) -> str:
+    """``_misread_userinfo`` of the URL's address (git's ``<transport>::`` taken off)."""
+    return _misread_userinfo(_transport(url)[1])
+
+
+def _misread_userinfo(url: str) -> str:
     """The ``user:password`` of ``scheme://user:pa/ss@host/…`` whose password holds an unencoded ``/``,
     ``?`` or ``#`` ('' if none): every URL parser (Python's, curl's, git's) ends the host there, so
     the password was printed whole ("git clone https://user:pa/ss@… failed", and git's own error) or
@@ -44,7 +52,6 @@ def misread_userinfo(url: str) -> str:
     (pass 10b). A ``host:port`` (digits) before the ``/`` is no password. Likewise a token given as
     the user name (``scheme://to/ken@host/…``) when what follows its ``@`` is a host and what comes
     before the ``/`` is none (no dot)."""
-    url = _transport(url)[1]
     if "://" not in url:
         return ""
     rest = url.split("://", 1)[1]
@@ -99,8 +106,11 @@ def _mistyped(url: str) -> re.Match[str] | None:
 def userinfo(url: str) -> str:
     """The ``user:password`` part of ``scheme://user:password@host/…`` ('' if none); in scp-like
     syntax only a ``user:password@`` (``git@host:path`` names a login, not a credential)."""
-    url = _transport(url)[1]
-    misread = misread_userinfo(url)
+    return _userinfo(_transport(url)[1])
+
+
+def _userinfo(url: str) -> str:
+    misread = _misread_userinfo(url)
     if misread:
         return misread
     mistyped = _mistyped(url)
@@ -122,7 +132,10 @@ def userinfo(url: str) -> str:
 def query(url: str) -> str:
     """The query string and fragment of ``scheme://host/path?query#fragment`` ('' if none): a token
     passed as ``?token=…`` or ``?access_token=…`` travels there."""
-    url = _transport(url)[1]
+    return _query(_transport(url)[1])
+
+
+def _query(url: str) -> str:
     if "://" not in url:
         return ""
     try:
@@ -139,7 +152,6 @@ def _hostless_password(url: str) -> str:
     "https://x-access-token:$TOKEN"``): the text after the ``:``, which no parser reads as a port ('' for a
     port of digits, a bracketed host, or a URL with an ``@``). git printed it whole ("unable to access
     'https://x-access-token:ghp_…/'") and the manifest took it as a host (pass 14b)."""
-    url = _transport(url)[1]
     if "://" not in url:
         return ""
     rest = url.split("://", 1)[1]
@@ -166,14 +178,14 @@ def strip_userinfo(url: str) -> str:
     hostless = _hostless_password(url)
     if hostless:
         return strip_userinfo(url.replace(":" + hostless, "", 1))
-    info = userinfo(url)
-    if not info and not query(url):
+    info = _userinfo(url)
+    if not info and not _query(url):
         return url
     if "://" not in url:  # scp-like: user:password@host:path
         return url.replace(info + "@", "", 1)
-    if info and _mistyped(url) and info != misread_userinfo(url):  # `https:///x:TOKEN@intranet/…`
+    if info and _mistyped(url) and info != _misread_userinfo(url):  # `https:///x:TOKEN@intranet/…`
         return strip_userinfo(url.replace(info + "@", "", 1))
-    if info and info == misread_userinfo(url):  # the host is what follows the password
+    if info and info == _misread_userinfo(url):  # the host is what follows the password
         return strip_userinfo(url.replace(info + "@", "", 1))
     try:
         parts = urlsplit(url)._replace(query="", fragment="")
@@ -197,11 +209,12 @@ def names_a_login_only(url: str) -> bool:
     """True for ``scheme://user@host/…`` whose user is a login name, not a credential (Bitbucket's own
     clone URLs, ``https://jane@bitbucket.org/…``): no password, no query, and a user name that is no
     token shape nor a long random run. Its password is the user's credential helper's to give."""
-    info = userinfo(url)
+    url = _transport(url)[1]
+    info = _userinfo(url)
     return bool(
         info
         and ":" not in info
-        and not query(url)
+        and not _query(url)
         and not _hostless_password(url)
         and not carries_credential(unquote(info))
     )
@@ -210,8 +223,8 @@ def names_a_login_only(url: str) -> bool:
 def redact(text: str, *urls: str | None) -> str:
     """``text`` with the user-info and query string of ``urls`` (whole and in pieces) replaced by ``***``."""
     for url in (_transport(u or "")[1] for u in urls):
-        info, extra = userinfo(url or ""), query(url or "")
-        hostless = _hostless_password(url or "")
+        info, extra = _userinfo(url), _query(url)
+        hostless = _hostless_password(url)
         if hostless:
             text = re.sub(re.escape(hostless), "***", text, flags=re.IGNORECASE)
         if not info and not extra:
@@ -219,7 +232,7 @@ def redact(text: str, *urls: str | None) -> str:
         user, has_password, password = info.partition(":")
         # the password, or a token given as the user name; an ssh login alone is no secret (and
         # redacting a user such as `git` would garble every "git clone" in the message)
-        login = urlsplit_scheme(url or "") == "ssh" and not re.search(r"[/?#]", user)
+        login = _scheme(url) == "ssh" and not re.search(r"[/?#]", user)
         secret = password if has_password else "" if login else user  # `to/ken@` is no ssh login
         secrets = {secret, unquote(secret)}  # as written, and as git decodes %-escapes
         # pass 13b: git prints a user-info from after its FIRST '@' (`https://u@TOKEN:x@host` gave
@@ -231,7 +244,7 @@ def redact(text: str, *urls: str | None) -> str:
         # `https://TOKEN:x-oauth-basic@…`): the password alone was redacted
         if has_password and carries_credential(unquote(user)):
             secrets |= {user, unquote(user)}
-        secrets.add(_ambiguous_password(url or ""))
+        secrets.add(_ambiguous_password(url))
         # in pieces too: git's "Could not resolve host: PART" names the part before a '/' (pass 11b)
         pieces = {*secrets, *(p for s in secrets for p in re.split(r"[@/?#\[\]]", s)), extra}
         pieces |= set(extra.split("#"))
@@ -248,7 +261,6 @@ def _ambiguous_password(url: str) -> str:
     """For ``scheme://user:pass@word/…@host…`` whose host (after the first segment's last ``@``) has no
     host shape: the password as read up to the URL's LAST ``@`` ('' otherwise). git reads ``word`` as
     the host and prints the rest; redacting it too costs only a path piece of a rare URL."""
-    url = _transport(url)[1]
     if "://" not in url:
         return ""
     rest = url.split("://", 1)[1]
@@ -279,9 +291,8 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def urlsplit_scheme(url: str) -> str:
+def _scheme(url: str) -> str:
     """The URL's scheme in lower case ('' for scp-like syntax or a URL urlsplit cannot read)."""
-    url = _transport(url)[1]
     try:
         return urlsplit(url).scheme.lower() if "://" in url else ""
     except ValueError:

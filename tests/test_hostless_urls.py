@@ -33,3 +33,17 @@ def test_a_malformed_url_with_a_dotted_host_and_a_word_is_left_as_written():
     for url in ("https://github.com:org/r.git", "https://git.example.org:team/repo.git"):
         assert strip_userinfo(url) == url
         assert redact(f"cannot reach {url}", url) == f"cannot reach {url}"
+
+
+@pytest.mark.parametrize("prefix", ["", "https::", "git::https::", "a::b::https::"])
+def test_git_transport_prefixes_nested_or_not_hide_no_token(prefix):
+    """git's `<transport>::<address>` may nest; every reader takes all of it off before reading the
+    address (the redaction stripped two, the user-info reader one: `https::ssh::u:TOKEN@…` gave
+    `ssh::u:TOKEN` as the user-info)."""
+    from juniper_rollout.urls import redact, strip_userinfo, userinfo
+
+    token = "ghp_Zq15NestedTransport8aB3dE5fG7hJ9kL1mN"
+    url = f"{prefix}https://x-access-token:{token}@github.com/o/r.git"
+    assert strip_userinfo(url) == f"{prefix}https://github.com/o/r.git"
+    assert userinfo(url) == f"x-access-token:{token}"
+    assert token not in redact(f"git clone {url} failed: could not read {token}", url)
