@@ -350,3 +350,46 @@ def test_drift_never_shows_another_repos_value_in_its_diff(tmp_path):
             result.stdout
         ), result.stdout
         assert token not in result.stdout + result.stderr
+
+
+# --- 13.8: names read from committed ciphertext are identifiers too -----------------------------------
+
+PIECES = "sk-aB-3dE5-fG7h"  # a pasted token of short pieces: no known shape, no run of 8
+
+
+def test_a_committed_ciphertexts_name_that_is_no_identifier_is_never_echoed(fleet):
+    """`dotenv.held_names` read the names of a committed `.env.enc` (sops keeps them in clear) and
+    refused only credential shapes: a name that is no identifier, such as a token of short pieces
+    pasted as `sk-aB-3dE5-fG7h=…` into a `.env` that plain sops encrypted, was printed by `rollout
+    plan` ("… holds 1 name that .env in the clone lacks (sk-aB-3dE5-fG7h)") and could be copied into
+    `.env.example`; verify's check already refused it unnamed (pass 16b). Names read from a `.env`,
+    in its plaintext or its ciphertext, are identifiers (pass 21b, 13.8)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pyrage
+
+    repo = fleet.repo("juniper-cascor")
+    secret = next(
+        line
+        for line in Path(fleet.key_file).read_text().splitlines()
+        if line.startswith("AGE-SECRET-KEY-")
+    )
+    public = str(pyrage.x25519.Identity.from_str(secret).to_public())
+    config = repo.parent / "outside.sops.yaml"
+    config.write_text(f"creation_rules:\n  - path_regex: .*\n    age: {public}\n")
+    plaintext = (repo / ".env").read_bytes() + f"{PIECES}={CANARY}-pieces\n".encode()
+    sops = str(Path(sys.executable).parent / "sops")
+    ciphertext = subprocess.run(
+        [sops, "--config", str(config), "encrypt", "--input-type", "dotenv", "--output-type",
+         "dotenv", "--filename-override", ".env.enc"],
+        input=plaintext, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    (repo / ".env.enc").write_bytes(ciphertext)
+    git(repo, "add", "-f", ".env.enc")
+    git(repo, "commit", "-q", "-m", "encrypted by hand")
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert result.code == 1, result.stdout
+    assert "shaped like a credential or no variable name" in result.stdout, result.stdout
+    assert PIECES not in result.stdout + result.stderr
