@@ -189,7 +189,7 @@ def _audit_at(
     snap = snapshot(manifest, repo, clone, commit)
     paths = gitrepo.list_paths(commit)
     encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
-    plaintext = leakguard.read_plaintext_values(repo, manifest.env_files)  # read once, asked twice
+    plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
     facts = audit.Facts(
         paths=tuple(paths),
         encrypted=encrypted,

@@ -508,6 +508,21 @@ class FleetValues:
 
     named: tuple[tuple[str, Value], ...] = ()  # (repo name, value)
     index: Mapping[bytes, set[bytes]] = dataclasses.field(default_factory=dict)
+    # each spec's own reading, as :func:`check` would read it again (pass 21b: drift's check got the
+    # fleet's values too, and a 15 MB `.env` read twice took it past its time limit)
+    read: Mapping[tuple, Plaintext] = dataclasses.field(default_factory=dict)
+
+
+def _spec_key(repo: RepoSpec) -> tuple:
+    return (repo.name, repo.path, repo.encrypt)
+
+
+def own_values(
+    repo: RepoSpec, env: envfiles.EnvFiles, fleet: FleetValues | None = None
+) -> Plaintext:
+    """``repo``'s own plaintext values: as ``fleet`` read them this run, else read now."""
+    found = fleet.read.get(_spec_key(repo)) if fleet is not None else None
+    return found if found is not None else read_plaintext_values(repo, env)
 
 
 Public = Callable[[list[bytes]], set[bytes]]  # which of these words the repo's committed files hold
@@ -517,19 +532,23 @@ def fleet_values(manifest: Manifest) -> FleetValues:
     """The plaintext values of every repo of the manifest, read once per run: a template may carry
     another repo's `.env` into this one (a repo's own are read again by :func:`check`)."""
     out: list[tuple[str, Value]] = []
+    read: dict[tuple, Plaintext] = {}
     for repo in guarded_repos(manifest):
         try:
-            # pass 21b (13.6): not strict, so one `encrypt:` source the tool cannot read (a folder,
-            # a symlink) skips that file only: it skipped every value of the repo, and a template
-            # holding its `.env` value was shown in another repo's plan
-            plain = read_plaintext_values(repo, manifest.env_files, strict=False).values
-            out += [
-                (repo.name, value._replace(source=f"{value.source} of {repo.name}"))
-                for value in plain
-            ]
-        except RepoError:  # that repo's own plan says why
-            continue
-    return FleetValues(tuple(out), _head_index(v.value for _, v in out if v.word))
+            read[_spec_key(repo)] = plain = read_plaintext_values(repo, manifest.env_files)
+        except RepoError:
+            try:
+                # pass 21b (13.6): not strict, so one `encrypt:` source the tool cannot read (a
+                # folder, a symlink) skips that file only: it skipped every value of the repo, and a
+                # template holding its `.env` value was shown in another repo's plan
+                plain = read_plaintext_values(repo, manifest.env_files, strict=False)
+            except RepoError:  # that repo's own plan says why
+                continue
+        out += [
+            (repo.name, value._replace(source=f"{value.source} of {repo.name}"))
+            for value in plain.values
+        ]
+    return FleetValues(tuple(out), _head_index(v.value for _, v in out if v.word), read)
 
 
 def guarded_repos(manifest: Manifest) -> list[RepoSpec]:
@@ -587,7 +606,7 @@ def check(
     )
     env = manifest.env_files if manifest is not None else envfiles.DEFAULT
     # ``plaintext``: the clone's values, when the caller read them already (drift's message scan)
-    plain = plaintext if plaintext is not None else read_plaintext_values(repo, env)
+    plain = plaintext if plaintext is not None else own_values(repo, env, fleet)
     fleet = fleet or FleetValues()
     own = {v.value for v in plain.values}
     # the repo's own values as another rollout reads them too (its `encrypt:` sources: pass 21b)
