@@ -40,7 +40,7 @@ bench: $(STAMP)
 	exit $$(( plan_apply | review ))
 
 stress: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" JUNIPER_STRESS=1 HYPOTHESIS_PROFILE=stress $(BIN)/python -m pytest -q tests/test_crash.py tests/test_properties.py tests/test_discover_stdlib.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" JUNIPER_STRESS=1 HYPOTHESIS_PROFILE=stress $(BIN)/python -m pytest -q tests/test_crash.py tests/test_properties.py tests/test_dotenv_oracle.py tests/test_discover_stdlib.py
 
 $(LINT_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test,lint]'

@@ -26,13 +26,26 @@ MAX_EXPANDED_TOTAL = 1 << 24
 # NEL, no-break or ideographic space after `NAME=` is not part of the value, and a `"…"` after one is
 # quoted; read as bytes, the guard's value began with that space and a template holding the value
 # itself was rendered and committed).
+# A name as python-dotenv reads it: `'quoted'` (any character but `'`, `=` and line ends included) when
+# it starts with `'`, else a run of anything but `=`, `#` and spaces. A wider name read another file
+# than the app's (the oracle test, tests/test_dotenv_oracle.py: a name read across a lone CR hid the
+# binding after it; `'a=b'=value` was read as the name `'a`, the value `b'=value`; `A #=x'…` opened a
+# quoted value where the app reads a comment).
 _BINDING = re.compile(
-    r"(?:^|(?<=\r))[^\S\r\n]*(?:export[^\S\r\n]+)?(?P<name>[^=\s#][^=\n]*?)[^\S\r\n]*=[^\S\r\n]*"
+    r"(?:^|(?<=\r))[^\S\r\n]*(?>(?:export[^\S\r\n]+)?)"
+    r"(?:'(?P<quoted_name>[^']++)'|(?P<name>[^=#\s'][^=#\s]*+))[^\S\r\n]*=[^\S\r\n]*"
     r"(?:'(?P<single>(?:\\'|[^'])*+)'|'(?P<single_cut>[\s\S]*\\)'"
     r"|\"(?P<double>(?:\\\"|[^\"])*+)\"|\"(?P<double_cut>[\s\S]*\\)\"|(?P<plain>[^\r\n]*))",
     re.MULTILINE,
 )
 _INLINE_COMMENT = re.compile(r"\s+#.*")
+# a name on a line of its own (`API_KEY`, `export API_KEY  # set in CI`): python-dotenv binds it to
+# nothing, and a later `${API_KEY:-default}` is then '' to the app, not the default
+_BARE = re.compile(
+    r"(?:^|(?<=\r))[^\S\r\n]*(?>(?:export[^\S\r\n]+)?)(?:'(?P<quoted_name>[^']++)'|(?P<name>[^=#\s'][^=#\s]*+))"
+    r"[^\S\r\n]*+(?:#[^\r\n]*+)?(?=\r|\n|\Z)",
+    re.MULTILINE,
+)
 # (pass 12b: python-dotenv's spaces are any whitespace but a line end, `[^\S\r\n]`: a binding after a
 # form feed or vertical tab was read by the app and never by the guard)
 _SINGLE_ESCAPES = re.compile(rb"\\[\\']")
@@ -61,13 +74,13 @@ def _bytes(text: str) -> bytes:
 
 def app_values(data: bytes) -> dict[str, bytes]:
     """NAME -> the value python-dotenv gives the app (quotes, escapes and inline comments read,
-    ``${…}`` expanded from earlier bindings, an unset one empty as in a fresh shell). Round four:
-    `NAME=  # your token here` and `NAME=${OTHER_UNSET}` are empty to the app (measured with
-    python-dotenv), and a copy of `.env.example` written so was encrypted over committed values."""
-    return {
-        name.decode("utf-8", "replace").strip("'\""): values[-1]
-        for _, name, values in bindings(data)
-    }
+    ``${…}`` expanded from earlier bindings, an unset one empty as in a fresh shell), except a bare
+    placeholder comment, which is empty here. Round four: a copy of `.env.example` written
+    `NAME=${OTHER_UNSET}` (empty to the app) or `NAME=  # your token here` was encrypted over committed
+    values. The second is no value but a placeholder: python-dotenv gives the app the comment's text,
+    `# your token here` (measured on 0.19.2, 1.0.1, 1.2.1 (the fleet's pin) and 1.2.2), a secret in no
+    version, so the secrets plan counts it as empty."""
+    return {name.decode("utf-8", "replace"): values[-1] for _, name, values in bindings(data)}
 
 
 class Budget:
@@ -89,7 +102,14 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
     expanded: dict[bytes, bytes] = {}
     # as text, bytes python-dotenv cannot decode kept as they are
     text = data.decode("utf-8", "surrogateescape")
+    bare, read_to = _BARE.finditer(text), 0
+    unbound = next(bare, None)
     for found in _BINDING.finditer(text):
+        while unbound is not None and unbound.start() < found.start():
+            if unbound.start() >= read_to:  # not a line of the value read before
+                expanded[_bytes(_name(unbound))] = b""
+            unbound = next(bare, None)
+        read_to = found.end()
         # linear: counted once, in order; a line ends at \n, \r\n or a lone \r (as python-dotenv and
         # bytes.splitlines read it: pass 11b, a file with CR line ends)
         between = (counted, found.start())
@@ -97,7 +117,7 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
             text.count("\n", *between) + text.count("\r", *between) - text.count("\r\n", *between)
         )
         counted = found.start()
-        name = _bytes(found.group("name"))
+        name = _bytes(_name(found))
         single = _either(found, "single")
         double = _either(found, "double")
         if single is not None:
@@ -107,10 +127,10 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
         else:
             values = [_bytes(_INLINE_COMMENT.sub("", found.group("plain")).rstrip())]
         value = values[-1]
-        # `NAME=  # your token here`: a comment to some python-dotenv versions, the value empty (round
-        # four, measured); python-dotenv 1.2.2 reads `# your token here`, `${…}` expanded (pass 20i:
-        # `NAME= # ${UNSET:-X}` gave the app `# X`, which no form held, and a template holding it was
-        # printed). Both are forms; the empty one stays last, the value the secrets plan asks about.
+        # `NAME=  # your token here`: python-dotenv (0.19.2 to 1.2.2, measured) gives the app the text
+        # `# your token here`, `${…}` expanded (pass 20i: `NAME= # ${UNSET:-X}` gave the app `# X`,
+        # which no form held, and a template holding it was printed); to the secrets plan it is a
+        # placeholder, no value. Both are forms; the empty one stays last, the one the plan asks about.
         commented = (
             value.startswith(b"#")
             and text[found.start("plain") - 1 : found.start("plain")].isspace()
@@ -131,8 +151,13 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
         if commented:
             value = b""
             values.append(value)
-        expanded[name.strip(b"'\"")] = value
+        expanded[name] = value
         yield number, name, values
+
+
+def _name(found: re.Match[str]) -> str:
+    quoted = found.group("quoted_name")
+    return quoted if quoted is not None else found.group("name")
 
 
 def _read(quoted: bytes) -> list[bytes]:

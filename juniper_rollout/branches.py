@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
-from juniper_rollout import gitrepo, leakguard, sopsmeta
+from juniper_rollout import gitrepo, leakguard, secrets_plan, sopsmeta
 from juniper_rollout.changes import CREATE, ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -233,11 +233,11 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
         )
     if mode == "foreign":
         assert tip is not None, "a foreign branch exists"
+        what, way_out = gitrepo.foreign_words(clone, spec.branch, tip, spec.rollout, spec.base)
         return Outcome(
             spec.name,
             BLOCKED,
-            f"{gitrepo.foreign_words(clone, spec.branch, tip, spec.rollout)}; merge or delete "
-            "that branch, then apply again",
+            f"{what}; {way_out}, then apply again" + secrets_plan.only_copy_words(spec, tip, base),
         )
     if (
         plan.onto == ON_TOP and (tip.hexsha if tip else None) != plan.branch_commit

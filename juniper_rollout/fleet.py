@@ -118,7 +118,7 @@ def _plan_at(
             clone, known, repo.rollout
         )  # what the tool's commits were built on
         secrets_plan.never_drop_committed_ciphertext(repo, plan, base, known, old_base)
-    plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode, tip))
+    plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode, tip, base))
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
         raise RepoError(obstacle)
@@ -230,13 +230,14 @@ def _audit_at(
     return result
 
 
-def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None, tip) -> tuple[str, ...]:
+def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None, tip, base) -> tuple[str, ...]:
     """Why apply will block this repo's branch, said at plan time (the plan itself is still shown)."""
     notes = []
     if mode == "foreign":
+        what, way_out = gitrepo.foreign_words(clone, repo.branch, tip, repo.rollout, repo.base)
         notes.append(
-            f"apply will refuse it: {gitrepo.foreign_words(clone, repo.branch, tip, repo.rollout)} "
-            "(merge or delete that branch first)"
+            f"apply will refuse it: {what}; {way_out} first"
+            + secrets_plan.only_copy_words(repo, tip, base)
         )
     clash = gitrepo.branch_in_the_way(clone, repo.branch) if mode is None else None
     if clash is not None:  # pass 16b: plan said "1 with changes", apply failed in git's words

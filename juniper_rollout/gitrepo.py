@@ -880,17 +880,31 @@ def tool_chain_root(
     return commit
 
 
-def foreign_words(repo: git.Repo, branch: str, tip: git.Commit, rollout: str) -> str:
-    """What a branch ``branch_mode`` calls foreign holds, in words: another rollout's commits (a
-    `branch:` renamed to the one another rollout wrote), or commits the tool did not make."""
+def foreign_words(
+    repo: git.Repo, branch: str, tip: git.Commit, rollout: str, base: str
+) -> tuple[str, str]:
+    """What a branch ``branch_mode`` calls foreign holds, in words, and the way out: another rollout's
+    commits (a `branch:` renamed to the one another rollout wrote), the tool's own commits on a commit
+    ``base`` no longer holds, or commits the tool did not make."""
     root = tool_chain_root(repo, tip, rollout)
     other = commit_rollout(root) if is_tool_commit(root) else None
     if other is not None and other != rollout:
         return (
             f"{branch} holds commits of the {other} rollout (was a `branch:` renamed to one it "
-            "wrote?)"
+            "wrote?)",
+            "merge or delete that branch",
         )
-    return f"{branch} holds commits the tool did not make"
+    if root != tip and other is None and root.hexsha not in _replaced(repo):
+        # the tool writes on its base or on its own commits only: the first commit below them that is
+        # not its own was the base it built on. Pass 21a: after a force-push of main back past it, the
+        # line said "commits the tool did not make; merge or delete", as if merging were harmless: it
+        # brings that commit back (deleting drops it, and with it any reviewer's commit on main then)
+        return (
+            f"{branch} holds the tool's commits on {root.hexsha[:7]}, which is not on {base} (was "
+            f"{base} force-pushed back, its history rewritten, or `base:` changed?)",
+            f"delete that branch or merge it (merging brings {root.hexsha[:7]} back to {base})",
+        )
+    return f"{branch} holds commits the tool did not make", "merge or delete that branch"
 
 
 def _replaced(repo: git.Repo) -> frozenset[str]:
@@ -1438,10 +1452,23 @@ def _own_tip_on_origin(
 
 
 def _absent_on_origin(repo: git.Repo, ref: str) -> bool:
+    """Whether the repository `git push origin` sends to has no ``ref``, asked as a push asks it (a dry
+    run whose lease wants it absent). Pass 21a: `ls-remote origin` reads the fetch URL, and where a
+    `remote.origin.pushurl` names another repository (a fork) holding no such branch any more (merged
+    and deleted there), a branch of that name in the fetch URL's repository refused every later push."""
     try:
-        return not _to_origin(repo, "ls-remote", "--exit-code", "origin", ref).strip()
-    except git.GitCommandError as err:
-        return err.status == 2  # --exit-code: 2 means no such ref on the remote
+        _to_origin(
+            repo,
+            "push",
+            "--dry-run",
+            "--porcelain",
+            f"--force-with-lease={ref}:",
+            "origin",
+            f"{ref}:{ref}",
+        )
+    except git.GitCommandError:
+        return False
+    return True
 
 
 # --- read-only helpers for drift, and the two creators bootstrap needs ------------------

@@ -355,7 +355,7 @@ def _refuse_blanked(
         held, holder, blob = max(counted, key=lambda c: c[0], default=(0, before_ref, b""))
         if held:
             raise RepoError(
-                f"{spec.source} in the clone holds no values (every variable is empty: a copy of "
+                f"{spec.source} in the clone holds no values (every variable is empty or a bare `# …` placeholder: a copy of "
                 f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
                 f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob)}` prints the committed "
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
@@ -375,7 +375,7 @@ def _refuse_blanked(
             shown = _first(blanked)
             count = wording.count(len(blanked), "name")
             raise RepoError(
-                f"{spec.source} in the clone leaves {count} empty that the committed {spec.target} on "
+                f"{spec.source} in the clone leaves {count} empty (or a bare `# …` placeholder) that the committed {spec.target} on "
                 f"{ref} holds values for ({shown}: a copy of .env.example not all filled in?); nothing "
                 f"replaced: fill them in (`git show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
                 f"prints the committed ones), or move {spec.source} away to keep the committed "
@@ -483,8 +483,8 @@ def _empty_to_the_app(value: bytes, name: str = "", app: dict[str, bytes] | None
     hand-written `.env.example` documents its names (15 of them were encrypted over the values).
     Round four: whatever python-dotenv reads as empty (``app``: :func:`appenv.app_values`):
     ``NAME=${NAME}``, ``NAME=${OTHER_UNSET}`` (an example's "taken from the environment", unset in a
-    fresh shell) and ``NAME=  # your token here``; sops would encrypt the literal text over the
-    committed value."""
+    fresh shell); and the placeholder ``NAME=  # your token here``, whose comment text python-dotenv
+    gives the app (no secret); sops would encrypt the literal text over the committed value."""
     text = value.strip()
     if not text.strip(b"\"'").strip():
         return True
@@ -958,6 +958,35 @@ def _ciphertext_only_on(branch, skip: set[str], *bases) -> Iterator[str]:
         blob = gitrepo.read_blob(branch, path)
         if blob is not None and sops.read_metadata(blob) is not None:
             yield path
+
+
+def only_copy_words(repo: RepoSpec, tip, base) -> str:
+    """What deleting the rollout branch ``tip`` would lose, said where a `blocked` line offers to delete
+    it: a sops-encrypted file it holds that ``base`` does not (nor ever did, as is) and whose plaintext
+    is not in the clone; "" when there is none. Pass 21a: after main was force-pushed back (or a
+    reviewer's commit on top), "merge or delete that branch" was the way out, and deleting it left the
+    ciphertext on no ref once the `.env` had been moved away."""
+    sources = {e.target: e.source for e in repo.encrypt}
+    held = {p for p in gitrepo.listed_paths(tip.repo, tip) if p.endswith(".enc")}
+    for path in sorted(held | set(sources)):
+        blob = gitrepo.read_blob(tip, path)
+        if blob is None or sopsmeta.sops_format(blob) is None:
+            continue
+        at_base = gitrepo.read_blob(base, path)
+        if at_base == blob or gitrepo.blob_in_history(base, path, blob):
+            continue
+        source = sources.get(path)
+        if source is not None and os.path.lexists(repo.path / source):
+            continue  # the plaintext is at hand: the next apply encrypts it again
+        into = shell_word(source if source is not None else path.removesuffix(".enc"))
+        return (
+            f" (it holds the only copy of {path}: {repo.base} "
+            + ("lacks it" if at_base is None else "holds another version")
+            + (f" and there is no {source} in the clone" if source is not None else "")
+            + f"; before deleting it, bring the values back: `git show {_at(repo.branch, path)} | "
+            f"{_decrypt_stdin(blob)} > {into}`)"
+        )
+    return ""
 
 
 def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) -> None:

@@ -54,6 +54,9 @@ _KEY_SELECTORS = (
 _BARE_ENV = ("PATH", "LANG", "TZ", "TMPDIR", "SOPS_DISABLE_VERSION_CHECK")
 _DOTENV = ("--input-type", "dotenv", "--output-type", "dotenv")
 _TIMEOUT = 60
+# the SOPS_AGE_KEY_CMD values sops timed out on in this process: not run again (a key command that
+# never returns cost 60 s per sops call, a fleet's plan 60 s for each file it read)
+_STALLED_KEY_COMMANDS: set[str] = set()
 
 
 class SopsError(RolloutError):
@@ -303,6 +306,12 @@ def _run(
             env.pop(name)
     if env.get("SOPS_AGE_KEY_CMD") and keys.is_a_key(env["SOPS_AGE_KEY_CMD"]):
         env.pop("SOPS_AGE_KEY_CMD")  # sops: "failed to execute command KEY" (pass 19b)
+    command = env.get("SOPS_AGE_KEY_CMD")
+    if command in _STALLED_KEY_COMMANDS:
+        raise SopsError(
+            f"sops timed out after {_TIMEOUT} s earlier in this run on this SOPS_AGE_KEY_CMD, so it is "
+            f"not run again: {_slow_sources(env)}"
+        )
     proctree.load()  # the death signal's call, loaded before the fork: the child only makes it
     try:
         proc = subprocess.Popen(
@@ -331,6 +340,8 @@ def _run(
         with suppress(BaseException):
             proc.wait()
         if isinstance(stopped, subprocess.TimeoutExpired):
+            if command:
+                _STALLED_KEY_COMMANDS.add(command)
             raise SopsError(f"sops timed out after {_TIMEOUT} s: {_slow_sources(env)}") from None
         raise
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

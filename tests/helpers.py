@@ -195,3 +195,15 @@ def push_held_by_origin(fleet, tmp_path: Path, hook: str, seconds: int) -> tuple
         out, err = proc.communicate()
         raise AssertionError(f"the push never reached origin's hook: {out}{err}")
     return proc, repo, origin, script
+
+
+def sync_a_new_entry_at(fleet, tmp_path: Path, url: str) -> Result:
+    """``rollout sync`` of an entry ``newrepo`` added to a copy of the fleet's manifest with ``url``
+    (quoted as YAML), the way an outsider's manifest entry reaches the tool."""
+    manifest = tmp_path / "helper.yaml"
+    manifest.write_text(
+        fleet.manifest.read_text().replace(
+            "  - name: juniper-ml", f"  - name: newrepo\n    url: '{url}'\n  - name: juniper-ml"
+        )
+    )
+    return rollout("sync", "-m", manifest, "--repo", "newrepo")

@@ -176,9 +176,9 @@ def test_an_env_of_self_references_never_blanks_the_committed_values(fleet):
 
 
 def test_values_python_dotenv_reads_as_empty_never_blank_the_committed_ones(fleet):
-    """Pass 14c: `NAME=  # your token here` (an unquoted comment) and `NAME=${OTHER_UNSET}` are empty
-    to python-dotenv (measured: `dotenv_values` gives ''), and were encrypted as text over the
-    committed values. A reference to a value set earlier in the file is a value."""
+    """Pass 14c: `NAME=${OTHER_UNSET}` (empty to python-dotenv) and the placeholder `NAME=  # your
+    token here` (python-dotenv gives the app the comment's text, no secret) were encrypted as text over
+    the committed values. A reference to a value set earlier in the file is a value."""
     repo = fleet.repo(CASCOR)
     assert _apply(fleet, CASCOR).code == 0
     names = [
@@ -201,7 +201,9 @@ def test_values_python_dotenv_reads_as_empty_never_blank_the_committed_ones(flee
 
 
 def test_app_values_reads_as_python_dotenv_does():
-    """Each spelling against what python-dotenv 1.x's `dotenv_values` gave for it (measured)."""
+    """Each spelling against what python-dotenv's `dotenv_values` gives for it (tests/test_dotenv_oracle.py
+    runs it), but B and C: bare `# …` placeholders, whose text python-dotenv gives the app, are no value
+    to the secrets plan."""
     from juniper_rollout.appenv import app_values
 
     text = (

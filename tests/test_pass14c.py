@@ -72,7 +72,7 @@ def test_an_export_line_left_empty_never_blanks_the_committed_value(fleet, tmp_p
     planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert planned.code == 1, planned.stdout
     assert (
-        f"leaves 1 name empty that the committed .env.enc on {BRANCH} holds values for ({name}"
+        f"leaves 1 name empty (or a bare `# …` placeholder) that the committed .env.enc on {BRANCH} holds values for ({name}"
         in (planned.stdout)
     )
     assert _apply(fleet, CASCOR).code == 1

@@ -14,6 +14,7 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
+from tests.demofleet import CANARY
 from tests.helpers import git, rollout
 from tests.test_adversary import catches
 from tests.test_pass11a import _stalling_server
@@ -339,3 +340,39 @@ def test_a_env_file_expanding_one_value_on_many_lines_stays_bounded():
     assert grown <= MAX_EXPANDED_TOTAL + 2 * 60_000, grown
     first = next(values for _, name, values in bindings(data) if name == b"B0")
     assert first[-1] == b"x" * 60_000  # an ordinary expansion still happens
+
+
+def test_a_key_command_sops_timed_out_on_is_not_run_again_in_the_same_run(
+    tmp_path, fleet, monkeypatch
+):
+    """A `SOPS_AGE_KEY_CMD` that never returns cost sops' whole limit (60 s) at every sops call: a
+    fleet's plan waited that long for each file it read (one after another on a worker). After the
+    first timeout, the run says so at once for each later file (stop 25, stop 24's note)."""
+    from juniper_rollout import sops
+
+    marker = "317.5"
+    started = tmp_path / "started"
+    script = tmp_path / "key-cmd.sh"
+    script.write_text(f"#!/bin/sh\necho run >> {started}\nsleep {marker}\necho AGE-SECRET-KEY-1X\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(sops, "_TIMEOUT", 2)
+    monkeypatch.setattr(sops, "_STALLED_KEY_COMMANDS", set())
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE")
+    monkeypatch.setenv("SOPS_AGE_KEY_CMD", str(script))
+    encrypt = "    encrypt: [{source: .env, target: .env.enc}]\n"
+    text = fleet.manifest.read_text()
+    for name in ("juniper-data", "juniper-data-client"):  # three files to encrypt
+        (fleet.repo(name) / ".env").write_text(f"API_TOKEN=tok-{CANARY}\n")
+        entry = f"  - name: {name}\n    env_example: {{from: code}}\n"
+        text = text.replace(entry, entry + encrypt, 1)
+    fleet.manifest.write_text(text)
+    try:
+        result = rollout("plan", "-m", fleet.manifest, "--jobs", "1")  # one file after another
+    finally:
+        for pid in _sleeping(marker):
+            with suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+    shown = result.stdout + result.stderr
+    assert result.stdout.count("sops timed out after 2 s:") == 1, shown
+    assert shown.count("earlier in this run on this SOPS_AGE_KEY_CMD, so it is not run again") == 2
+    assert started.read_text().count("run") == 1, shown

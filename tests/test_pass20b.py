@@ -14,7 +14,7 @@ import pytest
 
 from juniper_rollout.urls import redact, strip_userinfo
 from tests.demofleet import make_repo
-from tests.helpers import git, rollout
+from tests.helpers import git, rollout, sync_a_new_entry_at
 from tests.test_pass11b import _one_repo_with_a_template
 
 # --- 13.5: git's own hooks and fsmonitor, pointed into the working tree --------------------------------
@@ -231,13 +231,7 @@ def test_a_manifest_url_in_gits_remote_helper_form_holding_a_token_is_refused(
     the token in "git clone … failed" (and a clone that worked kept it in `.git/config`'s
     remote.origin.url) (pass 20b, 13.7)."""
     monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")
-    manifest = tmp_path / "helper.yaml"
-    manifest.write_text(
-        fleet.manifest.read_text().replace(
-            "  - name: juniper-ml", f"  - name: newrepo\n    url: {url}\n  - name: juniper-ml"
-        )
-    )
-    result = rollout("sync", "-m", manifest, "--repo", "newrepo")
+    result = sync_a_new_entry_at(fleet, tmp_path, url)
     assert result.code == 1
     assert "newrepo.url holds credentials" in result.stderr
     assert TOKEN not in result.stdout + result.stderr

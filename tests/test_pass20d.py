@@ -12,7 +12,7 @@ import pytest
 
 from juniper_rollout.urls import redact, strip_userinfo
 from tests.demofleet import CANARY
-from tests.helpers import rollout
+from tests.helpers import rollout, sync_a_new_entry_at
 from tests.test_pass11b import _one_repo_with_a_template
 
 TOKEN = "Zq20dTokAbCdEfGh42xy"  # no known prefix: only the URL's shape tells it is a credential
@@ -41,13 +41,7 @@ def test_a_manifest_url_with_such_a_transport_is_refused(fleet, tmp_path, monkey
     """Taken by the manifest, sync printed it whole: "git clone 1::https://x-access-token:TOKEN@…
     failed: fatal: transport '1' not allowed" (pass 20d, 13.7)."""
     monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https")
-    manifest = tmp_path / "helper.yaml"
-    manifest.write_text(
-        fleet.manifest.read_text().replace(
-            "  - name: juniper-ml", f"  - name: newrepo\n    url: '{url}'\n  - name: juniper-ml"
-        )
-    )
-    result = rollout("sync", "-m", manifest, "--repo", "newrepo")
+    result = sync_a_new_entry_at(fleet, tmp_path, url)
     assert result.code == 1
     assert "newrepo.url holds credentials" in result.stderr
     assert TOKEN not in result.stdout + result.stderr
@@ -220,13 +214,7 @@ def test_a_manifest_url_mistyped_with_a_credential_is_refused(fleet, tmp_path, m
     (pass 20d, 13.7)."""
     monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:https:ssh")
     monkeypatch.setenv("GIT_SSH_COMMAND", "false")
-    manifest = tmp_path / "helper.yaml"
-    manifest.write_text(
-        fleet.manifest.read_text().replace(
-            "  - name: juniper-ml", f"  - name: newrepo\n    url: '{url}'\n  - name: juniper-ml"
-        )
-    )
-    result = rollout("sync", "-m", manifest, "--repo", "newrepo")
+    result = sync_a_new_entry_at(fleet, tmp_path, url)
     assert result.code == 1
     assert "newrepo.url holds credentials" in result.stderr, result.stdout + result.stderr
     assert TOKEN not in result.stdout + result.stderr

@@ -19,6 +19,22 @@ def _line_of(text: str, needle: str) -> int:
     return text[: text.index(needle)].count("\n") + 1
 
 
+def assert_a_second_entry_on_ml_is_refused(fleet, alias: str) -> None:
+    """An entry ``alias`` added whose workspace folder is juniper-ml's clone again: plan and apply
+    refuse the manifest at juniper-ml's line, and no branch is written."""
+    text = fleet.manifest.read_text()
+    text = text.replace("repos:\n", f"repos:\n  - name: {alias}\n", 1)
+    fleet.manifest.write_text(text)
+    ml = _line_of(text, ML_ENTRY)
+    for command in (["plan"], ["apply", "--yes"]):
+        result = rollout(*command, "-m", fleet.manifest)
+        assert result.code == 1, result.stdout + result.stderr
+        assert result.stderr.startswith(
+            f"error: {fleet.manifest}:{ml}: repo 'juniper-ml' has the same clone as '{alias}'"
+        ), result.stderr
+    assert not git(fleet.repo("juniper-ml"), "branch", "--list", BRANCH).strip()
+
+
 # --- two entries on one clone: a symlinked folder in the workspace ---------------------------------
 
 
@@ -35,17 +51,7 @@ def test_two_entries_on_one_clone_through_a_symlink_are_refused(fleet, how):
     else:
         link.mkdir()
         (link / ".git").symlink_to(repo / ".git")
-    text = fleet.manifest.read_text()
-    text = text.replace("repos:\n", "repos:\n  - name: ml-link\n", 1)
-    fleet.manifest.write_text(text)
-    ml = _line_of(text, ML_ENTRY)
-    for command in (["plan"], ["apply", "--yes"]):
-        result = rollout(*command, "-m", fleet.manifest)
-        assert result.code == 1, result.stdout + result.stderr
-        assert result.stderr.startswith(
-            f"error: {fleet.manifest}:{ml}: repo 'juniper-ml' has the same clone as 'ml-link'"
-        ), result.stderr
-    assert not git(repo, "branch", "--list", BRANCH).strip()
+    assert_a_second_entry_on_ml_is_refused(fleet, "ml-link")
 
 
 def test_separate_clones_beside_a_symlink_still_load(fleet, tmp_path):

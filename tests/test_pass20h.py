@@ -8,16 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.fleet import BRANCH
-from tests.helpers import git, rollout
-
-ML_ENTRY = (
-    "  - name: juniper-ml           # meta-package: no app variables; hosts the usage guide\n"
-)
-
-
-def _line_of(text: str, needle: str) -> int:
-    return text[: text.index(needle)].count("\n") + 1
+from tests.test_pass20e import assert_a_second_entry_on_ml_is_refused
 
 
 def _bind(source, target) -> bool:
@@ -46,16 +37,6 @@ def test_two_entries_on_one_clone_through_a_bind_mount_are_refused(fleet):
     if not _bind(repo, mount):
         pytest.skip("bind mounts need root")
     try:
-        text = fleet.manifest.read_text()
-        text = text.replace("repos:\n", "repos:\n  - name: ml-mount\n", 1)
-        fleet.manifest.write_text(text)
-        ml = _line_of(text, ML_ENTRY)
-        for command in (["plan"], ["apply", "--yes"]):
-            result = rollout(*command, "-m", fleet.manifest)
-            assert result.code == 1, result.stdout + result.stderr
-            assert result.stderr.startswith(
-                f"error: {fleet.manifest}:{ml}: repo 'juniper-ml' has the same clone as 'ml-mount'"
-            ), result.stderr
-        assert not git(repo, "branch", "--list", BRANCH).strip()
+        assert_a_second_entry_on_ml_is_refused(fleet, "ml-mount")
     finally:
         subprocess.run(["umount", str(mount)], capture_output=True, timeout=30, check=False)
