@@ -197,12 +197,15 @@ def is_credential_name(name: str) -> bool:
 def held_names(names: tuple[str, ...], target: str, where: str) -> tuple[str, ...]:
     """``names`` read from a committed sops file's keys, refused (never echoed) when one is shaped like a
     credential: sops keeps names in clear, so printing or copying them into ``.env.example`` would
-    spread the secret (pass 6)."""
-    bad = sum(is_credential_name(n) for n in names)
+    spread the secret (pass 6). Pass 21b (13.8): and one that is no identifier, as verify's check
+    refuses it (a token of short pieces pasted as a name, `sk-aB-3dE5-fG7h=`, which plain sops kept,
+    was printed by plan as a name the clone's `.env` lacked)."""
+    bad = sum(not IDENTIFIER.fullmatch(n) or is_credential_name(n) for n in names)
     if bad:
         raise RepoError(
             f"{target} {where} holds {bad} name{'s' if bad != 1 else ''} shaped like a credential "
-            "(sops keeps names in clear: it is readable in git); not shown: remove that line "
+            "or no variable name (sops keeps names in clear: it is readable in git); not shown: "
+            "remove that line "
             f"(`sops edit --input-type dotenv --output-type dotenv {target}`), rotate that credential, "
             "then plan again"
         )

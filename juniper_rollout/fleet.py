@@ -155,21 +155,41 @@ def _public(manifest: Manifest, repo: RepoSpec, clone, commit) -> leakguard.Publ
     )
 
 
-def audit_one(manifest: Manifest, repo: RepoSpec, ref: str | None) -> RepoAudit:
+def audit_fleet(manifest: Manifest, repos: Iterable[RepoSpec], ref: str | None) -> list[RepoAudit]:
+    """``rollout drift``: each repo's audit, the fleet's plaintext values read once (before the
+    workers fork), as plan reads them. Pass 21b (13.6): drift's check had only the repo's own, so
+    `drift --diff` printed another repo's `.env` value from a template holding it."""
+    fleet = leakguard.fleet_values(manifest)
+    return run_in_order(partial(audit_one, manifest, ref=ref, fleet=fleet), list(repos))
+
+
+def audit_one(
+    manifest: Manifest,
+    repo: RepoSpec,
+    ref: str | None,
+    fleet: leakguard.FleetValues | None = None,
+) -> RepoAudit:
     """``rollout drift``'s job for one repo: its state at ``ref`` (None: the base branch) against the manifest."""
     return guarded(
         repo,
         "reading",
-        lambda: read_at(repo, ref, partial(_audit_at, manifest, repo, ref)),
+        lambda: read_at(repo, ref, partial(_audit_at, manifest, repo, ref, fleet)),
         lambda error: RepoAudit(repo.name, ref or repo.base, error=error),
     )
 
 
-def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit) -> RepoAudit:
+def _audit_at(
+    manifest: Manifest,
+    repo: RepoSpec,
+    ref: str | None,
+    fleet: leakguard.FleetValues | None,
+    clone,
+    commit,
+) -> RepoAudit:
     snap = snapshot(manifest, repo, clone, commit)
     paths = gitrepo.list_paths(commit)
     encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
-    plaintext = leakguard.read_plaintext_values(repo, manifest.env_files)  # read once, asked twice
+    plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
     budget = gitrepo.HistoryBudget()  # all the history blobs below, together (pass 21c)
     facts = audit.Facts(
         paths=tuple(paths),
@@ -204,6 +224,7 @@ def _audit_at(manifest: Manifest, repo: RepoSpec, ref: str | None, clone, commit
         repo,
         [a.change for a in result.artifacts if a.change is not None],
         _read_in_the_code(snap),
+        fleet,
         # public text is the base's, whatever ref is audited: a contributor's branch committing a
         # list of words made every one of them public to `drift --ref` (pass 19c)
         public=_public(

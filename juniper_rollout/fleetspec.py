@@ -130,6 +130,9 @@ class Manifest:
     rollout: str = "sops"  # the rollout these repo specs are for
     rollouts: tuple[str, ...] = ("sops",)  # every rollout the manifest declares, the SOPS one first
     opted_out: tuple[str, ...] = ()  # repos whose entry says `rollouts: {<this rollout>: false}`
+    # every entry as the SOPS rollout has it (its `encrypt:` sources), whatever rollout runs: the leak
+    # guard reads their plaintext env files too (pass 21b: a named rollout's repos were all it read)
+    guarded: tuple[RepoSpec, ...] = ()
 
     def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
         if not names:

@@ -507,7 +507,7 @@ def listed_paths(repo: git.Repo, commit: git.Commit) -> list[str]:
     try:
         out = repo.git.ls_tree("-r", "-z", "--full-tree", commit.hexsha)
     except git.GitCommandError as err:
-        raise RepoError(f"cannot list files: {' '.join(str(err.stderr).split())[:200]}") from None
+        raise RepoError(f"cannot list files: {git_said(repo, err)}") from None
     paths = []
     for record in out.split("\0"):
         info, _, path = record.partition("\t")
@@ -1411,6 +1411,14 @@ def redact_origin(repo: git.Repo, text: str) -> str:
     return redact(text, *origin_urls(found))
 
 
+def git_said(repo: git.Repo, err: git.GitCommandError) -> str:
+    """git's error, on one line of at most 200 characters, without the credentials of the clone's
+    remote URLs. Pass 21b (13.7): a partial clone fetches what it lacks from its promisor remote
+    while the tool reads history or a tree, and git's "unable to access '…?access_token=…'" was
+    printed whole in plan and drift ("cannot read history: …")."""
+    return redact_origin(repo, " ".join(str(err.stderr).split()))[:200]
+
+
 def _own_tip_on_origin(
     repo: git.Repo, ref: str, refused: git.GitCommandError, expected: str
 ) -> tuple[str, bool] | None:
@@ -1542,7 +1550,7 @@ def _history_log(
             env={"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull},
         )
     except git.GitCommandError as err:
-        raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+        raise RepoError(f"cannot read history: {git_said(repo, err)}") from None
 
 
 MESSAGES_READ = 20_000  # commit messages drift reads, newest first (and every annotated tag's)
@@ -1570,7 +1578,7 @@ def history_messages(repo: git.Repo) -> list[tuple[str, str]]:
             "--format=%1e%(objecttype)%1f%(objectname:short)%1f%(contents:subject)%0a%0a%(contents:body)",
         )
     except git.GitCommandError as err:
-        raise RepoError(f"cannot read history: {' '.join(str(err.stderr).split())[:200]}") from None
+        raise RepoError(f"cannot read history: {git_said(repo, err)}") from None
     out = []
     for record in log.split("\x1e")[1:]:
         short, _, text = record.partition("\x1f")
@@ -1645,9 +1653,7 @@ def lfs_tracked(
                 "-z", "--cached", "filter", "--", *paths, env=env, strip_newline_in_stdout=False
             )
         except git.GitCommandError as err:
-            raise RepoError(
-                f"cannot read .gitattributes: {' '.join(str(err.stderr).split())[:200]}"
-            ) from None
+            raise RepoError(f"cannot read .gitattributes: {git_said(repo, err)}") from None
     fields = out.split("\0")
     return frozenset(fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == "lfs")
 
@@ -1907,7 +1913,7 @@ def outside_commits(
     try:
         listing = repo.git.for_each_ref("--format=%(refname)%00%(objectname)")
     except git.GitCommandError as err:
-        raise RepoError(f"cannot read refs: {' '.join(str(err.stderr).split())[:200]}") from None
+        raise RepoError(f"cannot read refs: {git_said(repo, err)}") from None
     budget = budget or HistoryBudget()
     found: list[tuple[str, str, bytes]] = []
     for line in listing.splitlines():
@@ -1938,7 +1944,7 @@ def outside_commits(
                 )  # fmt: skip
             except git.GitCommandError as err:
                 raise RepoError(
-                    f"cannot read the tree {ref} points at: {' '.join(str(err.stderr).split())[:200]}"
+                    f"cannot read the tree {ref} points at: {git_said(repo, err)}"
                 ) from None
             for path, blob in _raw_blobs(repo, raw, limit, f"tagged by {ref}", budget):
                 found.append((ref, path, blob))
@@ -1954,7 +1960,7 @@ def notes_refs_history(
     try:
         refs = repo.git.for_each_ref("--format=%(refname)", "refs/notes/").split()
     except git.GitCommandError as err:
-        raise RepoError(f"cannot read refs: {' '.join(str(err.stderr).split())[:200]}") from None
+        raise RepoError(f"cannot read refs: {git_said(repo, err)}") from None
     budget = budget or HistoryBudget()
     return [
         (ref, *found)
@@ -1968,9 +1974,7 @@ def _note_blobs(repo: git.Repo, commit: str, limit: int, budget: HistoryBudget) 
     try:
         listing = repo.git.ls_tree("-r", "--full-tree", commit, env={"GIT_NO_REPLACE_OBJECTS": "1"})
     except git.GitCommandError as err:
-        raise RepoError(
-            f"cannot read the notes at {commit[:12]}: {' '.join(str(err.stderr).split())[:200]}"
-        ) from None
+        raise RepoError(f"cannot read the notes at {commit[:12]}: {git_said(repo, err)}") from None
     blobs = []
     for line in listing.splitlines():
         meta, _, _path = line.partition("\t")

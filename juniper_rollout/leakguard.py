@@ -111,13 +111,17 @@ def _plaintext(env: envfiles.EnvFiles) -> tuple[Callable[[str], bool], tuple[str
     return (lambda path: any(d.is_plaintext_in_any_case(path) for d in definitions)), globs
 
 
-def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT) -> Plaintext:
+def read_plaintext_values(
+    repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFAULT, *, strict: bool = True
+) -> Plaintext:
     """Each value of ``MIN_VALUE`` bytes or more in the clone's plaintext env files:
     the encrypt sources, ``.env``, ``.env.secrets``, and every plaintext env file (by the manifest's
     definition) at the clone's top (pass 11b: a template hard-linked to an ignored `.env.production`
     was rendered and printed, its values never read) and in its folders, tracked or not (pass 16b);
     then each run of letters and digits in them not already a value (``word``). A file is plaintext
-    by the manifest's definition or by the default one (:func:`_plaintext`)."""
+    by the manifest's definition or by the default one (:func:`_plaintext`). ``strict``: an
+    `encrypt:` source that cannot be read is a RepoError (the repo's own plan says why); else it is
+    skipped as any other file the tool cannot read, and the clone's other files are still read."""
     from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
 
     out: list[Value] = []
@@ -143,7 +147,7 @@ def read_plaintext_values(repo: RepoSpec, env: envfiles.EnvFiles = envfiles.DEFA
         try:
             data = read_plaintext(repo, source)
         except RepoError:
-            if source in sources:
+            if source in sources and strict:
                 raise
             # a symlinked .env the repo does not encrypt: the tool acts on nothing through it, but its
             # values are still values (pass 12b: `.env.production -> /srv/secrets/prod.env`, a common
@@ -504,6 +508,21 @@ class FleetValues:
 
     named: tuple[tuple[str, Value], ...] = ()  # (repo name, value)
     index: Mapping[bytes, set[bytes]] = dataclasses.field(default_factory=dict)
+    # each spec's own reading, as :func:`check` would read it again (pass 21b: drift's check got the
+    # fleet's values too, and a 15 MB `.env` read twice took it past its time limit)
+    read: Mapping[tuple, Plaintext] = dataclasses.field(default_factory=dict)
+
+
+def _spec_key(repo: RepoSpec) -> tuple:
+    return (repo.name, repo.path, repo.encrypt)
+
+
+def own_values(
+    repo: RepoSpec, env: envfiles.EnvFiles, fleet: FleetValues | None = None
+) -> Plaintext:
+    """``repo``'s own plaintext values: as ``fleet`` read them this run, else read now."""
+    found = fleet.read.get(_spec_key(repo)) if fleet is not None else None
+    return found if found is not None else read_plaintext_values(repo, env)
 
 
 Public = Callable[[list[bytes]], set[bytes]]  # which of these words the repo's committed files hold
@@ -513,15 +532,34 @@ def fleet_values(manifest: Manifest) -> FleetValues:
     """The plaintext values of every repo of the manifest, read once per run: a template may carry
     another repo's `.env` into this one (a repo's own are read again by :func:`check`)."""
     out: list[tuple[str, Value]] = []
-    for repo in manifest.repos:
+    read: dict[tuple, Plaintext] = {}
+    for repo in guarded_repos(manifest):
         try:
-            out += [
-                (repo.name, value._replace(source=f"{value.source} of {repo.name}"))
-                for value in plaintext_values(repo, manifest.env_files)
-            ]
-        except RepoError:  # that repo's own plan says why
-            continue
-    return FleetValues(tuple(out), _head_index(v.value for _, v in out if v.word))
+            read[_spec_key(repo)] = plain = read_plaintext_values(repo, manifest.env_files)
+        except RepoError:
+            try:
+                # pass 21b (13.6): not strict, so one `encrypt:` source the tool cannot read (a
+                # folder, a symlink) skips that file only: it skipped every value of the repo, and a
+                # template holding its `.env` value was shown in another repo's plan
+                plain = read_plaintext_values(repo, manifest.env_files, strict=False)
+            except RepoError:  # that repo's own plan says why
+                continue
+        out += [
+            (repo.name, value._replace(source=f"{value.source} of {repo.name}"))
+            for value in plain.values
+        ]
+    return FleetValues(tuple(out), _head_index(v.value for _, v in out if v.word), read)
+
+
+def guarded_repos(manifest: Manifest) -> list[RepoSpec]:
+    """The repo specs whose plaintext env files the guard reads: this rollout's, and every entry as
+    the SOPS rollout has it. Pass 21b (13.6, "whatever the manifest says"): a named rollout's run read
+    only its own repos with its own `encrypt:`, so a template holding the `.env` value of a repo that
+    opted out of it (`rollouts: {docs: false}`), or of a source only the SOPS rollout encrypts
+    (`config/app.secrets`), was shown by `rollout plan --rollout docs` and committed by apply."""
+    specs = list(manifest.repos)
+    seen = {(r.name, r.encrypt) for r in specs}
+    return specs + [r for r in manifest.guarded if (r.name, r.encrypt) not in seen]
 
 
 def digest(value: bytes) -> str:
@@ -568,9 +606,13 @@ def check(
     )
     env = manifest.env_files if manifest is not None else envfiles.DEFAULT
     # ``plaintext``: the clone's values, when the caller read them already (drift's message scan)
-    plain = plaintext if plaintext is not None else read_plaintext_values(repo, env)
+    plain = plaintext if plaintext is not None else own_values(repo, env, fleet)
     fleet = fleet or FleetValues()
-    found = plain.values + [value for name, value in fleet.named if name != repo.name]
+    own = {v.value for v in plain.values}
+    # the repo's own values as another rollout reads them too (its `encrypt:` sources: pass 21b)
+    found = plain.values + [
+        value for name, value in fleet.named if name != repo.name or value.value not in own
+    ]
     written = [f.after for f in files if f.after is not None]
     templates = (
         render.loaded_templates(manifest.templates)

@@ -508,5 +508,6 @@ def delete_origin(path: Path, branch: str, expected: str) -> bool:
             raise RepoError(
                 f"origin/{branch} has commits the tool did not see; fetch (rollout sync) and look at them"
             )
-        raise RepoError(f"deleting origin/{branch} failed: {text[:200]}")
+        # pass 21b (13.7): git repeats a query-string token of origin's URL ("unable to access '…'")
+        raise RepoError(f"deleting origin/{branch} failed: {redact_origin(path, text)[:200]}")
     return True

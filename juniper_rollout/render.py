@@ -848,19 +848,79 @@ def _unquoted(manifest: Manifest, message: str) -> str:
     failed with "expected token 'end of print statement', got 'PASSWORD'", "'PASSWORD' is undefined",
     "Encountered unknown tag 'PASSWORD'": the leak guard reads rendered bytes, and nothing rendered).
     The line number still says where; Jinja's own words ('end of print statement') are kept."""
-    sources = [
-        source
-        for _, source in loaded_templates(manifest.templates)
-        if _ASSIGNMENT.search(source.decode("utf-8", "replace"))
+    loaded = [source for _, source in loaded_templates(manifest.templates)]
+    sources = [s for s in loaded if _ASSIGNMENT.search(s.decode("utf-8", "replace"))]
+    quoted = [
+        piece
+        for match in _QUOTED.finditer(message)
+        if (piece := (match[1] if match[1] is not None else match[2]).encode("utf-8", "replace"))
+        and any(piece in source for source in loaded)
     ]
-    if not sources:
+    if not quoted:
         return message
+    # pass 21b (13.6): a template of another form (`password: X{{Y}}Z`, YAML, JSON, a config file)
+    # holding a plaintext value, `{{` and all, had the value's piece printed ("'Y' is undefined"): a
+    # piece a plaintext env file of the fleet holds is hidden, whatever the template's form
+    texts = _plaintext_texts(manifest) if any(len(p) >= _HIDDEN_PIECE for p in quoted) else []
+    secret = {
+        p
+        for p in quoted
+        if any(p in source for source in sources)
+        or (len(p) >= _HIDDEN_PIECE and any(p in text for text in texts))
+    }
 
-    def hide(quoted: re.Match[str]) -> str:
-        piece = (quoted[1] if quoted[1] is not None else quoted[2]).encode("utf-8", "replace")
-        return "'…'" if piece and any(piece in source for source in sources) else quoted[0]
+    def hide(match: re.Match[str]) -> str:
+        piece = (match[1] if match[1] is not None else match[2]).encode("utf-8", "replace")
+        return "'…'" if piece in secret else match[0]
 
     return _QUOTED.sub(hide, message)
+
+
+_HIDDEN_PIECE = 4  # a shorter piece of a template's text (`'}'`, `'x'`) says nothing of a value
+_PLAINTEXT_READ = 20_000  # folder entries looked at per clone, for an error message only
+_INSTALLED = frozenset({"node_modules", ".venv", "venv", "site-packages", ".tox", ".nox", ".git"})
+
+
+def _plaintext_texts(manifest: Manifest) -> list[bytes]:
+    """The bytes of every plaintext env file of the manifest's clones, as the leak guard finds them
+    (its `encrypt:` sources, `.env`, `.env.secrets`, and each file the manifest's or the default
+    definition calls plaintext, in any letter case, at the top and in folders, a symlinked one
+    read through): read only when a template fails, to keep its values out of Jinja's message."""
+    definitions = tuple(dict.fromkeys((manifest.env_files, DEFAULT_ENV_FILES)))
+    out: list[bytes] = []
+    clones: dict[Path, set[str]] = {}  # every entry, as the leak guard reads them (pass 21b)
+    for repo in (*manifest.repos, *manifest.guarded):
+        clones.setdefault(repo.path, {".env", ".env.secrets"}).update(
+            s.source for s in repo.encrypt
+        )
+    for path, wanted in clones.items():
+        seen = 0
+        for top, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if d not in _INSTALLED)
+            seen += len(dirs) + len(files)
+            for name in files:
+                rel = os.path.relpath(os.path.join(top, name), path).replace(os.sep, "/")
+                if rel in wanted or any(d.is_plaintext_in_any_case(rel) for d in definitions):
+                    data = _small_file(os.path.join(top, name))
+                    if data:
+                        out.append(data)
+            if seen > _PLAINTEXT_READ:
+                break
+    return out
+
+
+def _small_file(path: str) -> bytes | None:
+    """A regular file's bytes (a symlink followed; a FIFO is never waited on), at most MAX_FILE_BYTES."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        return os.read(fd, MAX_FILE_BYTES) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _some_templates(root: Path, shown: int = 20, looked: int = 5000) -> list[str]:

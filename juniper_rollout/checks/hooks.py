@@ -103,7 +103,22 @@ def _runs_a_program(managed: list[dict[str, Any]]) -> str | None:
             return f"the managed hook {hook_id} is language {shown}, which starts a program"
         if "log_file" in hook:
             return f"the managed hook {hook_id} sets log_file (pre-commit writes its output there)"
+        args = hook.get("args", [])
+        if language == "pygrep" and (
+            not isinstance(args, list) or any(a not in PYGREP_FLAGS for a in args)
+        ):
+            # pass 21b (13.5): pre-commit runs `pygrep ARGS ENTRY FILES`, so a word in `args` is the
+            # pattern and each one after it a file pygrep reads and prints matches of: `args:
+            # [AGE-SECRET-KEY-1, ~/.config/sops/age/keys.txt]` printed the private key in verify's line
+            return (
+                f"the managed hook {hook_id} gives pygrep arguments besides its flags "
+                f"({', '.join(PYGREP_FLAGS)}): pygrep reads such a word as a pattern or a file"
+            )
     return None
+
+
+# pre-commit's pygrep options (pre_commit/languages/pygrep.py), spelled out whole: nothing else in `args`
+PYGREP_FLAGS = ("-i", "--ignore-case", "--multiline", "--negate")
 
 
 def _as_rendered(

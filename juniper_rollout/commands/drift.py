@@ -19,9 +19,8 @@ from juniper_rollout import audit, planner, report, sarif
 from juniper_rollout.audit import EXTRA, IN_SYNC, MISSING, MODIFIED, RepoAudit
 from juniper_rollout.changes import unified_diff
 from juniper_rollout.errors import RolloutError
-from juniper_rollout.fleet import audit_one
+from juniper_rollout.fleet import audit_fleet
 from juniper_rollout.manifest import load_manifest
-from juniper_rollout.pool import run_in_order
 from juniper_rollout.urls import refuse_credential
 from juniper_rollout.wording import count
 
@@ -51,7 +50,7 @@ def drift(
     refuse_credential("--ref", ref)
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     selected = loaded.select(repos)
-    audits = run_in_order(lambda repo: audit_one(loaded, repo, ref), selected)
+    audits = audit_fleet(loaded, selected, ref)
     if fmt == "json":
         print(json.dumps(audit.to_json(audits), indent=2))
     elif fmt == "sarif":
