@@ -107,7 +107,9 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
         number += text.count("\n", counted, at) + text.count("\r", counted, at)
         number -= text.count("\r\n", counted, at)
         counted = at
-        key = _bytes(name)
+        # a quoted name as the app reads it: its `\r\n` and lone `\r` are `\n` (pass 21f: `'P1\r'=x`
+        # is `P1\n` to python-dotenv, which `"${P1\n}"` expands; kept as written, it was unset here)
+        key = _bytes(_as_text_reads(name))
         if raw is None:  # `NAME` alone: bound to nothing, so `${NAME:-default}` is '' to the app
             expanded[key] = b""
             continue
@@ -204,6 +206,11 @@ def _match(expression: re.Pattern[str], text: str, at: int) -> int:
     found = expression.match(text, at)
     assert found is not None, "the expression matches an empty string"
     return found.end()
+
+
+def _as_text_reads(text: str) -> str:
+    """``text`` as a file opened as text reads it (universal newlines): each `\r\n` and lone `\r` a `\n`."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _read(quoted: bytes) -> list[bytes]:
