@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.demofleet import CANARY
+from tests.helpers import git, rollout
 from tests.leakshapes import plan_beside
+from tests.test_pass11b import _one_repo_with_a_template
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
 
@@ -25,3 +27,31 @@ def test_a_quoted_names_carriage_return_is_read_as_the_apps_line_feed(tmp_path, 
     result = plan_beside(tmp_path, dotenv.rstrip("\n"), f"ops notes: {CANARY}\n")
     assert result.code == 1, result.stdout
     assert "would contain the value on line" in result.stdout, result.stdout
+
+
+# --- 13.6: another env file's `${…}` growth never leaves a value unexpanded ---------------------------
+
+
+def _budget_decoy() -> str:
+    """A `.env.ci` a contributor can commit, holding no secret: `${A}` lines that grow by 16 MB in
+    all (the guard's shared budget, `appenv.MAX_EXPANDED_TOTAL`), all but 9 bytes of it."""
+    lines = ["A=" + "x" * 65000, *(f"B{i}=${{A}}" for i in range(258)), "A9=" + "y" * 6170]
+    return "\n".join([*lines, "Y=${A9}", ""])
+
+
+def test_a_decoy_env_files_growth_never_hides_another_files_value(tmp_path):
+    """The guard's `${…}` budget is shared by a clone's env files; spent by a committed decoy read
+    first (`.env.ci` before `.env.local`), the later file's `API_TOKEN=${P1}${P2}` was left as
+    written, so the value the app gets, two pieces under 8 bytes joined, was no form the guard
+    checked, and a template holding it was shown in the plan's diff (pass 21f)."""
+    manifest = _one_repo_with_a_template(tmp_path, b"", f"ops notes: {CANARY}\n")
+    victim = tmp_path / "ws" / "victim"
+    (victim / ".env").unlink()
+    (victim / ".env.ci").write_text(_budget_decoy())
+    git(victim, "add", ".env.ci")
+    git(victim, "commit", "-qm", "ci defaults")
+    first, second = CANARY[:7], CANARY[7:]
+    (victim / ".env.local").write_text(f"P1={first}\nP2={second}\nAPI_TOKEN=${{P1}}${{P2}}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 3 of the plaintext .env.local" in result.stdout, result.stdout
