@@ -9,6 +9,7 @@ import pytest
 from tests.demofleet import CANARY
 from tests.helpers import git, rollout
 from tests.leakshapes import plan_beside
+from tests.test_adversary import run_cli
 from tests.test_pass11b import _one_repo_with_a_template
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -55,3 +56,19 @@ def test_a_decoy_env_files_growth_never_hides_another_files_value(tmp_path):
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert "value on line 3 of the plaintext .env.local" in result.stdout, result.stdout
+
+
+# --- 13.6 read in bounded time: an unquoted value's run of spaces ------------------------------------
+
+
+def test_a_value_holding_a_million_spaces_is_read_in_bounded_time(fleet):
+    """python-dotenv's inline-comment cut, `re.sub(r"\\s+#.*", …)`, rescans a run of spaces from each
+    of them: a 1 MB `tools/ci.env` (any env file of the clone, which the leak guard reads, tracked
+    or not) holding `A=x`, a million spaces and `y` held `rollout plan` for half an hour (0.6 s for
+    20,000 spaces, 10 s for 80,000). The same cut is found in one pass (pass 21f)."""
+    repo = fleet.repo("juniper-cascor")
+    (repo / "tools").mkdir()
+    (repo / "tools" / "ci.env").write_bytes(b"A=x" + b" " * 1_000_000 + b"y\n")
+    plan = run_cli("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor", timeout=120)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "Traceback" not in plan.stderr
