@@ -1,0 +1,36 @@
+"""Issue 13, the lead's changes of stop 25 beside passes 21a-21g. Each test fails without its fix
+(checked by undoing it)."""
+
+from __future__ import annotations
+
+import shutil
+
+from tests.demofleet import CANARY
+from tests.helpers import rollout
+
+
+def test_more_own_env_files_than_the_guard_reads_refuse_the_repo(tmp_path):
+    """The leak guard reads at most WORKTREE_PATHS plaintext env files from a clone's folders, its own
+    before installed packages', shallow ones first: 1,001 decoy `dNNNN/.env` files (a checked-out
+    branch can hold them) pushed `services/api/.env.prod` past the limit, unread, and a template
+    holding its token was rendered into the plan's diff (pass 21b's note, 13.6). More own files than
+    the guard reads now refuse the repo in one line."""
+    from juniper_rollout.gitrepo import WORKTREE_PATHS
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "x\n")
+    clone = tmp_path / "ws" / "victim"
+    for i in range(WORKTREE_PATHS + 1):
+        decoy = clone / f"d{i:04d}"
+        decoy.mkdir()
+        (decoy / ".env").write_text("X=1\n")
+    env_file = clone / "services" / "api" / ".env.prod"
+    env_file.parent.mkdir(parents=True)
+    env_file.write_text(f"API_TOKEN=tok-{CANARY}\n")
+    template = tmp_path / "tpl" / "notes.j2"
+    template.unlink()
+    shutil.copyfile(env_file, template)  # a copy: a hard link is refused before it is read
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert f"the clone holds {WORKTREE_PATHS + 2} plaintext env files in its folders" in result.stdout
+    assert "git ls-files --cached --others -- ':(glob,icase)**/" in result.stdout
