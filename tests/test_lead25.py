@@ -32,5 +32,7 @@ def test_more_own_env_files_than_the_guard_reads_refuse_the_repo(tmp_path):
     shutil.copyfile(env_file, template)  # a copy: a hard link is refused before it is read
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
-    assert f"the clone holds {WORKTREE_PATHS + 2} plaintext env files in its folders" in result.stdout
+    assert (
+        f"the clone holds {WORKTREE_PATHS + 2} plaintext env files in its folders" in result.stdout
+    )
     assert "git ls-files --cached --others -- ':(glob,icase)**/" in result.stdout
