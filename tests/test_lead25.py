@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from tests.demofleet import CANARY
 from tests.helpers import rollout
 
@@ -36,3 +38,18 @@ def test_more_own_env_files_than_the_guard_reads_refuse_the_repo(tmp_path):
         f"the clone holds {WORKTREE_PATHS + 2} plaintext env files in its folders" in result.stdout
     )
     assert "git ls-files --cached --others -- ':(glob,icase)**/" in result.stdout
+
+
+@pytest.mark.parametrize("where", ["key-group", "rule"])
+def test_plan_never_connects_to_a_key_service_a_rendered_sops_yaml_names(
+    fleet, tmp_path, monkeypatch, where
+):
+    """The rule probe (`sops.rule_matches`, run with no credentials) still encrypted a test value with
+    the rule's keys, so `rollout plan` reached whatever Vault (or cloud) address a rendered
+    `.sops.yaml` named: no token sent, but a connection to an address anyone who writes a template
+    chooses (pass 21b's note). The probe now refuses such a config before sops runs."""
+    from tests.test_pass21b import plan_with_vault_in_the_rule
+
+    result, vault, _ = plan_with_vault_in_the_rule(fleet, tmp_path, monkeypatch, where)
+    assert result.code == 1, result.stdout
+    assert vault.tokens == [], "plan connected to the Vault the rendered .sops.yaml names"
