@@ -53,3 +53,28 @@ def test_plan_never_connects_to_a_key_service_a_rendered_sops_yaml_names(
     result, vault, _ = plan_with_vault_in_the_rule(fleet, tmp_path, monkeypatch, where)
     assert result.code == 1, result.stdout
     assert vault.tokens == [], "plan connected to the Vault the rendered .sops.yaml names"
+
+
+def test_the_only_copy_command_pasted_without_a_key_leaves_no_empty_file(fleet, tmp_path):
+    """The blocked line's restore command wrote `… | sops decrypt … > .env`: the shell made `.env`
+    before sops ran, so pasted where the key was missing it left an empty `.env`, which silenced the
+    only-copy warning (the plaintext was "at hand") while the branch still held the only values (pass
+    21d's note, 13.1). sops writes `--output` only once it has decrypted."""
+    import os
+
+    from tests.test_adversary import apply, move_main
+    from tests.test_pass21a import _reviewers_commit_on_top
+    from tests.test_pass21d import _commands, _pasted
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    _reviewers_commit_on_top(repo, tmp_path)
+    move_main(repo)
+    said = " ".join(apply(fleet, "juniper-cascor").stdout.split())
+    [command] = _commands(said)
+    keyless = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
+    pasted = _pasted(command, repo, env={**keyless, "HOME": str(tmp_path)})
+    assert pasted.returncode != 0, pasted.stdout
+    assert not (repo / ".env").exists(), "a failed decrypt left a .env behind"
+    assert "only copy of .env.enc" in " ".join(apply(fleet, "juniper-cascor").stdout.split())
