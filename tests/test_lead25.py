@@ -78,3 +78,30 @@ def test_the_only_copy_command_pasted_without_a_key_leaves_no_empty_file(fleet, 
     assert pasted.returncode != 0, pasted.stdout
     assert not (repo / ".env").exists(), "a failed decrypt left a .env behind"
     assert "only copy of .env.enc" in " ".join(apply(fleet, "juniper-cascor").stdout.split())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "--workspace", ""],
+        ["apply", "--yes", "--workspace", ""],
+        ["drift", "--manifest", ""],
+        ["keygen", "--key-file", ""],
+        ["bootstrap", "newrepo", "--path", "", "--dry-run"],
+    ],
+    ids=[
+        "plan-workspace",
+        "apply-workspace",
+        "drift-manifest",
+        "keygen-key-file",
+        "bootstrap-path",
+    ],
+)
+def test_an_empty_path_option_is_refused_not_read_as_the_current_folder(fleet, args):
+    """`--workspace "$WS"` with WS unset gave `Path("")`, the current folder: the workspace became the
+    folder the script ran in (pass 21c's note). An empty path is a usage mistake, in one line."""
+    manifest = [] if "--manifest" in args or args[0] == "keygen" else ["-m", str(fleet.manifest)]
+    result = rollout(*args, *manifest)
+    assert result.code == 2, result.stdout + result.stderr
+    assert "is empty (an unset variable?): give a path" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
