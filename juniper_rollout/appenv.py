@@ -44,7 +44,11 @@ QUOTED_VALUE = {
 _PLAIN = re.compile(r"[^\r\n]*+")
 _END = re.compile(r"(?:[^\S\r\n]*+#[^\r\n]*+)?[^\S\r\n]*+(?:\r\n|\n|\r|\Z)")
 _REST_OF_LINE = re.compile(r"[^\r\n]*+(?:\r|\n)?")
-_INLINE_COMMENT = re.compile(r"\s+#.*")
+# python-dotenv cuts an unquoted value at its first `#` after whitespace (`re.sub(r"\s+#.*", "", …)`); that
+# expression, run by `re`, rescans a run of spaces from each of them (quadratic: pass 21f, a value of a
+# million spaces in a committed `tools/ci.env` held `rollout plan` for half an hour): the same cut, found
+# by its first `\s#`, in one pass
+_INLINE_COMMENT = re.compile(r"\s#")
 # the same steps in one expression for the statements most lines are: a comment, or a name with no
 # `=` or an unquoted value (a 15 MB file of such lines took 6 s step by step); anything else (a quoted
 # name or value, an error) is read step by step
@@ -107,7 +111,9 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
         number += text.count("\n", counted, at) + text.count("\r", counted, at)
         number -= text.count("\r\n", counted, at)
         counted = at
-        key = _bytes(name)
+        # a quoted name as the app reads it: its `\r\n` and lone `\r` are `\n` (pass 21f: `'P1\r'=x`
+        # is `P1\n` to python-dotenv, which `"${P1\n}"` expands; kept as written, it was unset here)
+        key = _bytes(_as_text_reads(name))
         if raw is None:  # `NAME` alone: bound to nothing, so `${NAME:-default}` is '' to the app
             expanded[key] = b""
             continue
@@ -119,7 +125,7 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
         elif quote == '"':
             values = [_DOUBLE_ESCAPES.sub(_unescape, q) for q in _read(_bytes(written))]
         else:
-            values = [_bytes(_INLINE_COMMENT.sub("", written).rstrip())]
+            values = [_bytes(_unquoted(written))]
         value = values[-1]
         if b"${" in value:  # as the app reads it, and each default on its own
             found_vars = list(_variables(value))
@@ -204,6 +210,17 @@ def _match(expression: re.Pattern[str], text: str, at: int) -> int:
     found = expression.match(text, at)
     assert found is not None, "the expression matches an empty string"
     return found.end()
+
+
+def _unquoted(written: str) -> str:
+    """An unquoted value as python-dotenv reads it: up to its first `#` after whitespace, stripped."""
+    comment = _INLINE_COMMENT.search(written)
+    return (written if comment is None else written[: comment.start()]).rstrip()
+
+
+def _as_text_reads(text: str) -> str:
+    """``text`` as a file opened as text reads it (universal newlines): each `\r\n` and lone `\r` a `\n`."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _read(quoted: bytes) -> list[bytes]:

@@ -152,7 +152,8 @@ def read_plaintext_values(
         )
     deeper = listed[: gitrepo.WORKTREE_PATHS]
     grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each
-    for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper]):
+    files = list(dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper]))
+    for index, source in enumerate(files):
         try:
             data = read_plaintext(repo, source)
         except RepoError:
@@ -187,7 +188,13 @@ def read_plaintext_values(
                 prose.append((number, b"", name.strip()))
                 found += [(number, b"", text) for text in _pasted(name)]
             found += [(number, name, value) for value in (raw.strip(), raw.strip().strip(b"\"'"))]
-        found += _as_the_app_reads(data or b"", grown, names)
+        # each file its fair share of what is left (pass 21f: a committed decoy `.env.ci` read first
+        # spent all of it, so `.env.local`'s `API_TOKEN=${P1}${P2}` was left as written, and a template
+        # holding the value the app gets, two pieces under 8 bytes joined, was shown in the diff)
+        allowed = grown.left // (len(files) - index)
+        share = Budget(allowed)
+        found += _as_the_app_reads(data or b"", share, names)
+        grown.left -= allowed - share.left
         checked: set[bytes] = set()
         for number, name, value in dict.fromkeys(found):
             if len(value) >= MIN_VALUE and (
