@@ -995,6 +995,10 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         why = ("lacks it" if at_base is None else "holds another version") + (
             f" and there is no {into} in the clone"
         )
+        others = _not_age_only(blob)
+        if others:  # sops would try those keys with the user's credentials: no command offered
+            lost.append((path, f"{repo.base} {why}; it names {others}", ""))
+            continue
         decrypt = _decrypt_stdin(blob)
         if path not in sources:  # not a dotenv the tool encrypted: back in its own format
             fmt = sopsmeta.sops_format(blob) or "dotenv"
@@ -1014,18 +1018,30 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         )
     if not lost:
         return ""
+    commands = ", ".join(f"`{command}`" for _, _, command in lost if command)
+    back = f"bring the values back: {commands}" if commands else "keep a copy of its files"
     if len(lost) == 1:
-        [(path, why, command)] = lost
-        return (
-            f" (it holds the only copy of {path}: {why}; before deleting it, bring the values back: "
-            f"`{command}`)"
-        )
+        [(path, why, _)] = lost
+        return f" (it holds the only copy of {path}: {why}; before deleting it, {back})"
     files = ", ".join(f"{path} ({why})" for path, why, _ in lost)
-    commands = ", ".join(f"`{command}`" for _, _, command in lost)
-    return (
-        f" (it holds the only copies of {files}; before deleting it, bring the values back: "
-        f"{commands})"
-    )
+    return f" (it holds the only copies of {files}; before deleting it, {back})"
+
+
+def _not_age_only(blob: bytes) -> str:
+    """Why no `sops decrypt` command is offered for ``blob``, "" when it names age recipients only.
+    Pass 21e: a reviewer's `.enc` on the rollout branch (or anyone's on origin's, read by cleanup)
+    naming an ``hc_vault`` key beside an age recipient not the user's was offered `git show … | sops
+    decrypt …`; pasted, sops (age first, then the rest) sent the user's VAULT_TOKEN to the address the
+    file gives. The tool never hands such a file to sops itself (:func:`sops.check_age_only`)."""
+    meta = sopsmeta.read_metadata(blob)
+    if meta is None:
+        return "sops metadata the tool cannot read, so no command is offered"
+    if meta.others:
+        return (
+            f"{', '.join(meta.others)} master keys besides age, so no command is offered (sops "
+            "would try them with your Vault or cloud credentials)"
+        )
+    return ""
 
 
 def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) -> None:

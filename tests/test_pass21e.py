@@ -1,0 +1,102 @@
+"""Issue 13, pass 21e: a last adversarial pass over items 1-4 and the branch items of "smaller, same
+standard", after passes 21a and 21d, on the code they added. Each test fails on the main this pass
+started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+
+from tests.demofleet import CANARY
+from tests.fleet import BRANCH
+from tests.helpers import git
+from tests.test_adversary import apply, move_main, tree_with
+from tests.test_pass21d import _commands, _pasted
+
+
+class _FakeVault:
+    """A listener standing for the Vault address a hostile sops file names: what reached it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.got = b""
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.got += conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 500 no\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
+
+
+def _hostile_yaml_ciphertext(port: int, tmp_path) -> str:
+    """A sops YAML file encrypted to someone else's age recipient, with an hc_vault key at ``port``."""
+    import pyrage
+
+    theirs = pyrage.x25519.Identity.generate().to_public()
+    encrypted = subprocess.run(
+        ["sops", "encrypt", "--input-type", "yaml", "--output-type", "yaml", "--age", str(theirs)]
+        + ["/dev/stdin"],
+        input="db:\n    password: theirs\n",
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    vault = (
+        "sops:\n    hc_vault:\n"
+        f"        - vault_address: http://127.0.0.1:{port}\n"
+        "          engine_path: transit\n          key_name: k\n"
+        '          created_at: "2024-01-01T00:00:00Z"\n          enc: vault:v1:AAAA\n'
+    )
+    return encrypted.replace("sops:\n", vault, 1)
+
+
+def test_the_only_copy_advice_never_offers_sops_a_file_naming_other_master_keys(fleet, tmp_path):
+    """13.1's advice after pass 21d (NEW): a reviewer's commit on the rollout branch adds
+    `deploy/secrets.yaml.enc`, sops YAML naming an age recipient not the user's and an `hc_vault` key
+    at an address of theirs; main moves: blocked, "it holds the only copy of deploy/secrets.yaml.enc
+    …; bring the values back: `git show … | sops decrypt …`". Pasted (the user's VAULT_TOKEN in the
+    environment, as for anyone using Vault), sops tried age, then the Vault key: the token reached
+    their address. The tool never hands such a file to sops itself; its advice does not either."""
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    vault = _FakeVault()
+    try:
+        hostile = _hostile_yaml_ciphertext(vault.port, tmp_path)
+        tree = tree_with(repo, BRANCH, {"deploy/secrets.yaml.enc": hostile}, tmp_path)
+        commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: deploy secrets", tree)
+        git(repo, "update-ref", f"refs/heads/{BRANCH}", commit.strip())
+        move_main(repo)
+        result = apply(fleet, "juniper-cascor")
+        assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
+        said = " ".join(result.stdout.split())
+        assert "only copy of deploy/secrets.yaml.enc" in said, said
+        env = {**os.environ, "VAULT_TOKEN": f"vault-token-{CANARY}"}
+        for command in _commands(said):
+            _pasted(command, repo, env=env)
+    finally:
+        vault.close()
+    assert b"X-Vault-Token" not in vault.got, said
+    assert "hc_vault master keys besides age, so no command is offered" in said, said
