@@ -9,9 +9,11 @@ import socket
 import subprocess
 import threading
 
+import pytest
+
 from tests.demofleet import CANARY
 from tests.fleet import BRANCH
-from tests.helpers import git
+from tests.helpers import git, rollout
 from tests.test_adversary import apply, move_main, tree_with
 from tests.test_pass21d import _commands, _pasted
 
@@ -100,3 +102,40 @@ def test_the_only_copy_advice_never_offers_sops_a_file_naming_other_master_keys(
         vault.close()
     assert b"X-Vault-Token" not in vault.got, said
     assert "hc_vault master keys besides age, so no command is offered" in said, said
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_cleanup_force_never_deletes_newer_values_after_a_merged_pull_request(loop, github):
+    """13.1 by `cleanup --force` after pass 21d, another order of steps (ON-LIST): PR #1 merged; a
+    value rotated in `.env` and applied again with --push (the branch's `.env.enc` now holds the new
+    value, no new PR yet); the `.env` moved away (it is encrypted now). cleanup said "has commits after
+    the merged PR #1; --force deletes them too", and `cleanup --force` deleted the branch here and on
+    origin: main holds the merged, older value, the new one was on no ref. Pass 21d kept such a branch
+    only when no PR was merged. Now it is kept, even with --force, and the line says how to bring the
+    values back; the pasted command brings the new value."""
+    from tests.test_review import OWNER, apply_pr
+
+    full = f"{OWNER}/juniper-cascor"
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert apply_pr(loop, "--repo", "juniper-cascor").code == 0
+    github.merge(full, github.pulls(full)[0].number)
+    env = (repo / ".env").read_text()
+    name = env.splitlines()[0].split("=", 1)[0]
+    (repo / ".env").write_text(env.replace(f"{name}=", f"{name}=rotated-{CANARY}-", 1))
+    again = rollout("apply", *only, "--yes", "--push")
+    assert again.code == 0 and "juniper-cascor: updated" in again.stdout, again.stdout
+    moved = (repo / ".env").read_text()
+    (repo / ".env").unlink()
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    said = ""
+    for force in ((), ("--force",)):
+        kept = rollout("cleanup", *only, *force)
+        said = " ".join(kept.stdout.split())
+        assert "juniper-cascor: kept" in said, said
+        assert git(repo, "rev-parse", BRANCH).strip() == tip
+    assert "holds the only copy of .env.enc" in said, said
+    [command] = _commands(said)
+    assert _pasted(command, repo).returncode == 0
+    assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
+    assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
