@@ -988,13 +988,23 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         if at_base == blob or gitrepo.blob_in_history(base, path, blob):
             continue
         into = sources.get(path) or path.removesuffix(".enc")
-        if os.path.lexists(repo.path / into):
+        there = _plaintext_there(repo.path / into)
+        if there == "at hand":
             # the plaintext is at hand (the next apply encrypts it again), or a file the command would
             # write over: never offered
             continue
-        why = ("lacks it" if at_base is None else "holds another version") + (
-            f" and there is no {into} in the clone"
-        )
+        why = "lacks it" if at_base is None else "holds another version"
+        if there:  # a folder, a symlink, …: not the plaintext, and nothing to write over
+            lost.append(
+                (
+                    path,
+                    f"{repo.base} {why} and {into} in the clone is {there}, not its plaintext; move "
+                    "it away, and the command to bring the values back is offered",
+                    "",
+                )
+            )
+            continue
+        why += f" and there is no {into} in the clone"
         others = _not_age_only(blob)
         if others:  # sops would try those keys with the user's credentials: no command offered
             lost.append((path, f"{repo.base} {why}; it names {others}", ""))
@@ -1025,6 +1035,23 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         return f" (it holds the only copy of {path}: {why}; before deleting it, {back})"
     files = ", ".join(f"{path} ({why})" for path, why, _ in lost)
     return f" (it holds the only copies of {files}; before deleting it, {back})"
+
+
+def _plaintext_there(path: Path) -> str:
+    """ "at hand" when ``path`` is a regular file holding something, "" when nothing is there (or an
+    empty file: the command writes over nothing), else what is there. Pass 21e: a `.env/` folder (a
+    virtualenv named `.env`, a common habit), a symlink left pointing at the moved-away file, counted as
+    the plaintext at hand: no only-copy words, and `cleanup --force` deleted the branch's only copy
+    (apply refuses such a `.env`, so nothing else would ever encrypt it again)."""
+    try:
+        mode = os.lstat(path)
+    except OSError:
+        return ""
+    if stat.S_ISREG(mode.st_mode):
+        return "at hand" if mode.st_size else ""
+    if stat.S_ISDIR(mode.st_mode):
+        return "a folder"
+    return "a symlink" if stat.S_ISLNK(mode.st_mode) else "not a regular file"
 
 
 def _not_age_only(blob: bytes) -> str:

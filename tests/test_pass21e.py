@@ -139,3 +139,45 @@ def test_cleanup_force_never_deletes_newer_values_after_a_merged_pull_request(lo
     assert _pasted(command, repo).returncode == 0
     assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
     assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
+
+
+@pytest.mark.usefixtures("loopback_only")
+@pytest.mark.parametrize("shape", ["a virtualenv folder", "a dangling symlink", "an empty file"])
+def test_cleanup_force_keeps_the_only_copy_when_something_else_stands_at_env(
+    loop, github, tmp_path, shape
+):
+    """13.1 by `cleanup --force` after pass 21d (ON-LIST, its own input in another shape): apply --push,
+    the `.env` moved away, and then a `.env/` folder (`python -m venv .env`, a common habit), a
+    symlink left pointing at the moved file, or an empty `.env` (what a failed restore command leaves)
+    in its place: the only-copy check took anything at `.env` for the plaintext at hand, cleanup said
+    "--force deletes the branch anyway", and `cleanup --force` deleted the branch here and on origin
+    (apply refuses such a `.env`: nothing would encrypt those values again). It is kept, even with
+    --force; the command is offered where it writes over nothing, and once the thing is moved away."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    moved = (repo / ".env").read_text()
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    if shape == "a virtualenv folder":
+        (repo / ".env").mkdir()
+        (repo / ".env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    elif shape == "a dangling symlink":
+        (repo / ".env").symlink_to(tmp_path / "gone.env")
+    else:
+        (repo / ".env").write_text("")
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    kept = rollout("cleanup", *only, "--force")
+    said = " ".join(kept.stdout.split())
+    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    assert git(repo, "rev-parse", f"refs/remotes/origin/{BRANCH}").strip() == tip
+    if shape != "an empty file":
+        assert not _commands(said), said
+        assert "move it away" in said, said
+        thing = repo / ".env"
+        thing.rename(tmp_path / "the-thing")
+        said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
+    [command] = _commands(said)
+    assert _pasted(command, repo).returncode == 0
+    assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
+    assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
