@@ -988,7 +988,7 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         if at_base == blob or gitrepo.blob_in_history(base, path, blob):
             continue
         into = sources.get(path) or path.removesuffix(".enc")
-        there = _plaintext_there(repo.path / into)
+        there = _plaintext_there(repo.path / into) or _leads_out(repo.path, into)
         if there == "at hand":
             # the plaintext is at hand (the next apply encrypts it again), or a file the command would
             # write over: never offered
@@ -1052,6 +1052,20 @@ def _plaintext_there(path: Path) -> str:
     if stat.S_ISDIR(mode.st_mode):
         return "a folder"
     return "a symlink" if stat.S_ISLNK(mode.st_mode) else "not a regular file"
+
+
+def _leads_out(clone: Path, into: str) -> str:
+    """What is wrong when writing ``into`` would leave the clone's files (a folder on the way is a
+    symlink out of the clone, or into its .git), "" when it stays. Pass 21e: a symlink `link` in the
+    clone (to `~/.config/autostart`, say) and a reviewer's `link/x.desktop.enc` on the branch: the
+    pasted command wrote their values there, outside the repository."""
+    top = os.path.realpath(clone)
+    where = os.path.realpath(clone / into)
+    if os.path.commonpath([top, where]) != top or os.path.commonpath(
+        [os.path.join(top, ".git"), where]
+    ) == os.path.join(top, ".git"):
+        return "a path through a symlink out of the clone's files"
+    return ""
 
 
 def _not_age_only(blob: bytes) -> str:

@@ -181,3 +181,46 @@ def test_cleanup_force_keeps_the_only_copy_when_something_else_stands_at_env(
     assert _pasted(command, repo).returncode == 0
     assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
     assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
+
+
+def test_the_only_copy_advice_never_offers_a_command_writing_through_a_symlink_out_of_the_clone(
+    fleet, tmp_path
+):
+    """13.1's advice after pass 21d (NEW): a symlink `link` in the clone pointing out of it (to
+    `~/.config/autostart`, say) and a reviewer's commit adding `link/evil.desktop.enc` (sops INI,
+    encrypted to the fleet's public recipient) on the rollout branch: the only-copy check looked
+    through the symlink (no such file there), and the pasted command wrote the file's values outside
+    the repository. Such a path is named, and no command is offered for it."""
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    outside = tmp_path / "autostart"
+    outside.mkdir()
+    (repo / "link").symlink_to(outside)
+    hostile = subprocess.run(
+        ["sops", "encrypt", "--input-type", "ini", "--output-type", "ini"]
+        + ["--age", _age_recipient(fleet), "/dev/stdin"],
+        input="[Desktop Entry]\nExec=chosen-by-someone-else\n",
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    tree = tree_with(repo, BRANCH, {"link/evil.desktop.enc": hostile}, tmp_path)
+    commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: autostart", tree).strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", commit)
+    move_main(repo)
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
+    said = " ".join(result.stdout.split())
+    for command in _commands(said):
+        _pasted(command, repo)
+    assert not list(outside.iterdir()), said
+    assert "only copy of link/evil.desktop.enc" in said and "symlink out of the clone" in said, said
+
+
+def _age_recipient(fleet) -> str:
+    return next(
+        line.split(": ", 1)[1]
+        for line in fleet.key_file.read_text().splitlines()
+        if line.startswith("# public key: ")
+    )
