@@ -980,7 +980,8 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
     sources = {e.target: e.source for e in repo.encrypt}
     held = {p for p in gitrepo.listed_paths(tip.repo, tip) if p.endswith(".enc")}
     lost = []
-    for path in sorted(held | set(sources)):
+    taken: set[str] = set()  # the files the commands write: each its own (pass 21e)
+    for path in sorted(held | set(sources), key=lambda p: (p not in sources, p)):
         blob = gitrepo.read_blob(tip, path)
         if blob is None or sopsmeta.sops_format(blob) is None:
             continue
@@ -993,6 +994,12 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
             # the plaintext is at hand (the next apply encrypts it again), or a file the command would
             # write over: never offered
             continue
+        if into in taken:
+            # pass 21e: the old target `.env.enc` (renamed to `config/.env.enc`) and the new one both
+            # came back `> .env`: pasted in turn, the second wrote over the first's values
+            into = _unused_name(repo.path, path, taken)
+            there = _leads_out(repo.path, into)
+        taken.add(into)
         why = "lacks it" if at_base is None else "holds another version"
         if there:  # a folder, a symlink, …: not the plaintext, and nothing to write over
             lost.append(
@@ -1035,6 +1042,16 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         return f" (it holds the only copy of {path}: {why}; before deleting it, {back})"
     files = ", ".join(f"{path} ({why})" for path, why, _ in lost)
     return f" (it holds the only copies of {files}; before deleting it, {back})"
+
+
+def _unused_name(clone: Path, path: str, taken: set[str]) -> str:
+    """A file for ``path``'s values that no other command writes and nothing in the clone holds."""
+    stem = path.removesuffix(".enc")
+    for n in range(1, 100):
+        for name in (stem, f"{path}.plain") if n == 1 else (f"{path}.plain{n}",):
+            if name not in taken and not _plaintext_there(clone / name):
+                return name
+    return f"{path}.plain100"
 
 
 def _plaintext_there(path: Path) -> str:

@@ -15,6 +15,7 @@ from tests.demofleet import CANARY
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.test_adversary import apply, move_main, tree_with
+from tests.test_pass21a import _reviewers_commit_on_top
 from tests.test_pass21d import _commands, _pasted
 
 
@@ -224,3 +225,37 @@ def _age_recipient(fleet) -> str:
         for line in fleet.key_file.read_text().splitlines()
         if line.startswith("# public key: ")
     )
+
+
+def test_two_only_copies_are_never_restored_into_one_file(fleet, tmp_path):
+    """13.1's advice after pass 21d (ON-LIST): `target: .env.enc` renamed to `config/.env.enc` and
+    applied (the branch holds both: the old one with the old values, the new one with a name added),
+    the `.env` moved away, a reviewer's commit on top, main moved: blocked, "it holds the only copies
+    of .env.enc (…), config/.env.enc (…)", with two commands both ending `> .env`: pasted in turn, the
+    second wrote over the first's values, and deleting the branch as advised lost them. Each command
+    writes a file of its own; the manifest's target comes back into its `encrypt:` source."""
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    old = (repo / ".env").read_text()
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(text.replace("target: .env.enc", "target: config/.env.enc", 1))
+    (repo / ".env").write_text(old + f"NEWER_TOKEN=newer-{CANARY}\n")
+    assert apply(fleet, "juniper-cascor").code == 0
+    assert {".env.enc", "config/.env.enc"} <= set(
+        git(repo, "ls-tree", "-r", "--name-only", BRANCH).split()
+    )
+    new = (repo / ".env").read_text()
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    _reviewers_commit_on_top(repo, tmp_path)
+    move_main(repo)
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
+    said = " ".join(result.stdout.split())
+    commands = _commands(said)
+    assert len(commands) == 2, said
+    for command in commands:
+        assert _pasted(command, repo).returncode == 0, command
+    assert sorted((repo / ".env").read_text().splitlines()) == sorted(new.splitlines()), said
+    olds = list(repo.glob(".env.enc.plain*"))
+    assert len(olds) == 1, said
+    assert sorted(olds[0].read_text().splitlines()) == sorted(old.splitlines()), said
