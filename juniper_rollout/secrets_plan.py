@@ -356,7 +356,7 @@ def _refuse_blanked(
             raise RepoError(
                 f"{spec.source} in the clone holds no values (every variable is empty or a bare `# …` placeholder: a copy of "
                 f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
-                f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob)}` prints the committed "
+                f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob, spec.target)}` prints the committed "
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
             )
         return
@@ -842,9 +842,14 @@ def _decrypt_into(decrypt: str, path: str) -> str:
     return decrypt.replace(" /dev/stdin", f" --output={shell_word(path)} /dev/stdin")
 
 
-def _decrypt_stdin(blob: bytes) -> str:
+def _decrypt_stdin(blob: bytes, rel: str = "the committed ciphertext") -> str:
     """The sops command that prints ``blob`` piped in, in the format it is in (pass 12a: a JSON or YAML
-    `.env.enc` piped to `--input-type dotenv` failed "invalid dotenv input line: {")."""
+    `.env.enc` piped to `--input-type dotenv` failed "invalid dotenv input line: {"). Pass 21e: never
+    for a file naming master keys besides age (SopsError, as when the tool would hand it to sops): a
+    `.env.enc` on origin's rollout branch (anyone who can push it) with an `hc_vault` key and a `.env`
+    without values made `rollout plan` print "fill them in (`git show … | sops decrypt …`)", and the
+    pasted command sent the user's VAULT_TOKEN to the address the file gave."""
+    sops.check_age_only(blob, rel)
     fmt = sopsmeta.sops_format(blob) or "dotenv"
     return _DECRYPT_STDIN.replace("--input-type dotenv", f"--input-type {fmt}")
 

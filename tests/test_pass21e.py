@@ -259,3 +259,57 @@ def test_two_only_copies_are_never_restored_into_one_file(fleet, tmp_path):
     olds = list(repo.glob(".env.enc.plain*"))
     assert len(olds) == 1, said
     assert sorted(olds[0].read_text().splitlines()) == sorted(old.splitlines()), said
+
+
+def test_a_refusal_never_offers_sops_a_committed_file_naming_other_master_keys(fleet, tmp_path):
+    """13.1's committed-ciphertext refusals (NEW): a fresh clone (no local rollout branch), origin's
+    rollout branch holding a `.env.enc` that someone who can push it wrote: an age recipient not the
+    user's and an `hc_vault` key at their address; the `.env` a copy of `.env.example` (no values).
+    `rollout plan` refused with "fill them in (`git show refs/remotes/origin/…:.env.enc | sops decrypt
+    …` prints the committed ones)"; pasted, sops sent the user's VAULT_TOKEN there. The refusal now
+    says the file names other master keys, and offers no sops command."""
+    import re
+
+    import pyrage
+
+    repo = fleet.repo("juniper-cascor")
+    vault = _FakeVault()
+    try:
+        theirs = str(pyrage.x25519.Identity.generate().to_public())
+        encrypted = subprocess.run(
+            ["sops", "encrypt", "--input-type", "dotenv", "--output-type", "dotenv"]
+            + ["--age", theirs, "/dev/stdin"],
+            input="HF_TOKEN=theirs\nOTHER=theirs\n",
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        ).stdout
+        encrypted += "".join(
+            f"sops_hc_vault__list_0__map_{key}={value}\n"
+            for key, value in (
+                ("vault_address", f"http://127.0.0.1:{vault.port}"),
+                ("engine_path", "transit"),
+                ("key_name", "k"),
+                ("created_at", "2024-01-01T00:00:00Z"),
+                ("enc", "vault:v1:AAAA"),
+            )
+        )
+        tree = tree_with(repo, "main", {".env.enc": encrypted}, tmp_path)
+        commit = git(repo, "commit-tree", "-p", "main", "-m", "chore: secrets", tree).strip()
+        git(repo, "update-ref", f"refs/remotes/origin/{BRANCH}", commit)
+        names = [
+            line.split("=", 1)[0]
+            for line in (repo / ".env").read_text().splitlines()
+            if "=" in line and not line.startswith("#")
+        ]
+        (repo / ".env").write_text("".join(f"{name}=\n" for name in names))
+        plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+        said = " ".join(plan.stdout.split())
+        env = {**os.environ, "VAULT_TOKEN": f"vault-token-{CANARY}"}
+        for command in re.findall(r"`(git show [^`]*)`", said):
+            _pasted(command, repo, env=env)
+    finally:
+        vault.close()
+    assert b"X-Vault-Token" not in vault.got, said
+    assert "hc_vault master keys besides age" in said, said
