@@ -534,9 +534,25 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
     full = _slug(spec)
     pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)
     merged = pull is not None and bool(pull.get("merged_at"))
-    lost = "" if merged else _only_copy(spec, local, origin)
+    if merged and pull is not None:  # only what the merged PR did not hold can be lost (pass 21e)
+        merged_sha = pull["head"]["sha"]
+        newer = [
+            sha
+            for sha in (local, origin)
+            if sha and sha != merged_sha and not remote.contains(spec.path, sha, merged_sha)
+        ]
+        lost = _only_copy(
+            spec,
+            local if local in newer else None,
+            origin if origin in newer else None,
+            merged_sha,
+        )
+    else:
+        lost = _only_copy(spec, local, origin)
     if lost or (not merged and not force):
         why = f"PR #{pull['number']} is {pull['state']}, not merged" if pull else "no pull request"
+        if merged and pull is not None:
+            why = f"{spec.branch} has commits after the merged PR #{pull['number']}"
         # --force or not, a branch holding the only copy of values is kept (pass 21d)
         way = (
             f"not deleted, even with --force{lost}" if lost else "--force deletes the branch anyway"
@@ -572,17 +588,25 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
     )
 
 
-def _only_copy(spec: RepoSpec, local: str | None, origin: str | None) -> str:
+def _only_copy(
+    spec: RepoSpec, local: str | None, origin: str | None, merged: str | None = None
+) -> str:
     """The only-copy words of ``secrets_plan.only_copy_words`` for the branch's copies cleanup would
     delete (local, then origin's), "" when neither holds a ciphertext the base lacks and whose
     plaintext is not in the clone. Pass 21d (13.1 by another command): apply, the `.env` moved away
     (encrypted now), no pull request: cleanup said "--force deletes the branch anyway", and `cleanup
-    --force` deleted it here and on origin, the ciphertext with it ("skip (no .env in the clone)")."""
+    --force` deleted it here and on origin, the ciphertext with it ("skip (no .env in the clone)").
+    Pass 21e: after a merged PR, a value rotated and applied again, the `.env` moved away: "has commits
+    after the merged PR; --force deletes them too" deleted the only copy of the new value. There
+    ``merged`` (the merged PR's head) is what is compared with when the clone has it: what it held is
+    on the base, fetched or not."""
     from juniper_rollout import gitrepo, secrets_plan
 
     try:
         with gitrepo.open_clone(spec.path) as clone:
             base = gitrepo.base_commit(clone, spec.base)
+            if merged is not None and remote.commit_time(spec.path, merged) is not None:
+                base = clone.commit(merged)
             for sha, shown in (
                 (local, spec),
                 (

@@ -356,7 +356,7 @@ def _refuse_blanked(
             raise RepoError(
                 f"{spec.source} in the clone holds no values (every variable is empty or a bare `# …` placeholder: a copy of "
                 f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
-                f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob)}` prints the committed "
+                f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob, spec.target)}` prints the committed "
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
             )
         return
@@ -842,9 +842,14 @@ def _decrypt_into(decrypt: str, path: str) -> str:
     return decrypt.replace(" /dev/stdin", f" --output={shell_word(path)} /dev/stdin")
 
 
-def _decrypt_stdin(blob: bytes) -> str:
+def _decrypt_stdin(blob: bytes, rel: str = "the committed ciphertext") -> str:
     """The sops command that prints ``blob`` piped in, in the format it is in (pass 12a: a JSON or YAML
-    `.env.enc` piped to `--input-type dotenv` failed "invalid dotenv input line: {")."""
+    `.env.enc` piped to `--input-type dotenv` failed "invalid dotenv input line: {"). Pass 21e: never
+    for a file naming master keys besides age (SopsError, as when the tool would hand it to sops): a
+    `.env.enc` on origin's rollout branch (anyone who can push it) with an `hc_vault` key and a `.env`
+    without values made `rollout plan` print "fill them in (`git show … | sops decrypt …`)", and the
+    pasted command sent the user's VAULT_TOKEN to the address the file gave."""
+    sops.check_age_only(blob, rel)
     fmt = sopsmeta.sops_format(blob) or "dotenv"
     return _DECRYPT_STDIN.replace("--input-type dotenv", f"--input-type {fmt}")
 
@@ -986,7 +991,8 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
     sources = {e.target: e.source for e in repo.encrypt}
     held = {p for p in gitrepo.listed_paths(tip.repo, tip) if p.endswith(".enc")}
     lost = []
-    for path in sorted(held | set(sources)):
+    taken: set[str] = set()  # the files the commands write: each its own (pass 21e)
+    for path in sorted(held | set(sources), key=lambda p: (p not in sources, p)):
         blob = gitrepo.read_blob(tip, path)
         if blob is None or sopsmeta.sops_format(blob) is None:
             continue
@@ -994,13 +1000,33 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         if at_base == blob or gitrepo.blob_in_history(base, path, blob):
             continue
         into = sources.get(path) or path.removesuffix(".enc")
-        if os.path.lexists(repo.path / into):
+        there = _plaintext_there(repo.path / into) or _leads_out(repo.path, into)
+        if there == "at hand":
             # the plaintext is at hand (the next apply encrypts it again), or a file the command would
             # write over: never offered
             continue
-        why = ("lacks it" if at_base is None else "holds another version") + (
-            f" and there is no {into} in the clone"
-        )
+        if into in taken:
+            # pass 21e: the old target `.env.enc` (renamed to `config/.env.enc`) and the new one both
+            # came back `> .env`: pasted in turn, the second wrote over the first's values
+            into = _unused_name(repo.path, path, taken)
+            there = _leads_out(repo.path, into)
+        taken.add(into)
+        why = "lacks it" if at_base is None else "holds another version"
+        if there:  # a folder, a symlink, …: not the plaintext, and nothing to write over
+            lost.append(
+                (
+                    path,
+                    f"{repo.base} {why} and {into} in the clone is {there}, not its plaintext; move "
+                    "it away, and the command to bring the values back is offered",
+                    "",
+                )
+            )
+            continue
+        why += f" and there is no {into} in the clone"
+        others = _not_age_only(blob)
+        if others:  # sops would try those keys with the user's credentials: no command offered
+            lost.append((path, f"{repo.base} {why}; it names {others}", ""))
+            continue
         decrypt = _decrypt_stdin(blob)
         if path not in sources:  # not a dotenv the tool encrypted: back in its own format
             fmt = sopsmeta.sops_format(blob) or "dotenv"
@@ -1020,18 +1046,71 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         )
     if not lost:
         return ""
+    commands = ", ".join(f"`{command}`" for _, _, command in lost if command)
+    back = f"bring the values back: {commands}" if commands else "keep a copy of its files"
     if len(lost) == 1:
-        [(path, why, command)] = lost
-        return (
-            f" (it holds the only copy of {path}: {why}; before deleting it, bring the values back: "
-            f"`{command}`)"
-        )
+        [(path, why, _)] = lost
+        return f" (it holds the only copy of {path}: {why}; before deleting it, {back})"
     files = ", ".join(f"{path} ({why})" for path, why, _ in lost)
-    commands = ", ".join(f"`{command}`" for _, _, command in lost)
-    return (
-        f" (it holds the only copies of {files}; before deleting it, bring the values back: "
-        f"{commands})"
-    )
+    return f" (it holds the only copies of {files}; before deleting it, {back})"
+
+
+def _unused_name(clone: Path, path: str, taken: set[str]) -> str:
+    """A file for ``path``'s values that no other command writes and nothing in the clone holds."""
+    stem = path.removesuffix(".enc")
+    for n in range(1, 100):
+        for name in (stem, f"{path}.plain") if n == 1 else (f"{path}.plain{n}",):
+            if name not in taken and not _plaintext_there(clone / name):
+                return name
+    return f"{path}.plain100"
+
+
+def _plaintext_there(path: Path) -> str:
+    """ "at hand" when ``path`` is a regular file holding something, "" when nothing is there (or an
+    empty file: the command writes over nothing), else what is there. Pass 21e: a `.env/` folder (a
+    virtualenv named `.env`, a common habit), a symlink left pointing at the moved-away file, counted as
+    the plaintext at hand: no only-copy words, and `cleanup --force` deleted the branch's only copy
+    (apply refuses such a `.env`, so nothing else would ever encrypt it again)."""
+    try:
+        mode = os.lstat(path)
+    except OSError:
+        return ""
+    if stat.S_ISREG(mode.st_mode):
+        return "at hand" if mode.st_size else ""
+    if stat.S_ISDIR(mode.st_mode):
+        return "a folder"
+    return "a symlink" if stat.S_ISLNK(mode.st_mode) else "not a regular file"
+
+
+def _leads_out(clone: Path, into: str) -> str:
+    """What is wrong when writing ``into`` would leave the clone's files (a folder on the way is a
+    symlink out of the clone, or into its .git), "" when it stays. Pass 21e: a symlink `link` in the
+    clone (to `~/.config/autostart`, say) and a reviewer's `link/x.desktop.enc` on the branch: the
+    pasted command wrote their values there, outside the repository."""
+    top = os.path.realpath(clone)
+    where = os.path.realpath(clone / into)
+    if os.path.commonpath([top, where]) != top or os.path.commonpath(
+        [os.path.join(top, ".git"), where]
+    ) == os.path.join(top, ".git"):
+        return "a path through a symlink out of the clone's files"
+    return ""
+
+
+def _not_age_only(blob: bytes) -> str:
+    """Why no `sops decrypt` command is offered for ``blob``, "" when it names age recipients only.
+    Pass 21e: a reviewer's `.enc` on the rollout branch (or anyone's on origin's, read by cleanup)
+    naming an ``hc_vault`` key beside an age recipient not the user's was offered `git show … | sops
+    decrypt …`; pasted, sops (age first, then the rest) sent the user's VAULT_TOKEN to the address the
+    file gives. The tool never hands such a file to sops itself (:func:`sops.check_age_only`)."""
+    meta = sopsmeta.read_metadata(blob)
+    if meta is None:
+        return "sops metadata the tool cannot read, so no command is offered"
+    if meta.others:
+        return (
+            f"{', '.join(meta.others)} master keys besides age, so no command is offered (sops "
+            "would try them with your Vault or cloud credentials)"
+        )
+    return ""
 
 
 def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) -> None:
