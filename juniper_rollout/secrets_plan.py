@@ -231,7 +231,11 @@ def encrypted_change(
     _refuse_ciphertext_values(
         spec,
         plaintext,
-        repo.branch if reuse is not None else (before_ref or repo.base) if before else None,
+        (repo.branch, reuse)
+        if reuse is not None
+        else (before_ref or repo.base, before)
+        if before is not None
+        else None,
     )
     if not names:
         _refuse_emptied(spec, before, reuse)
@@ -281,7 +285,9 @@ def _check_rules(config: str, spec: EncryptSpec) -> None:
 _SOPS_VALUE = re.compile(rb"^[^#=\n]*=\s*['\"]?ENC\[AES256_GCM,data:", re.MULTILINE)
 
 
-def _refuse_ciphertext_values(spec: EncryptSpec, plaintext: bytes, holder: str | None) -> None:
+def _refuse_ciphertext_values(
+    spec: EncryptSpec, plaintext: bytes, holder: tuple[str, bytes] | None
+) -> None:
     """A "plaintext" file whose values are sops ciphertext (``NAME=ENC[AES256_GCM,…]``: the committed
     ``.env.enc`` copied without its ``sops_`` lines) would be encrypted again, and the real values lost
     with the data key that only the old file's metadata held (pass 10a). Line number only."""
@@ -289,7 +295,8 @@ def _refuse_ciphertext_values(spec: EncryptSpec, plaintext: bytes, holder: str |
     if found is not None:
         line = plaintext.count(b"\n", 0, found.start()) + 1
         how = (
-            f" (`git show {_at(holder, spec.target)} | {_decrypt_into(_DECRYPT_STDIN, spec.source)}`)"
+            f" (`git show {_at(holder[0], spec.target)} | "
+            f"{_decrypt_into(_decrypt_stdin(holder[1], spec.target), spec.source)}`)"
             if holder
             else ""
         )
