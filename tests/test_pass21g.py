@@ -7,6 +7,9 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from tests.helpers import rollout
 from tests.test_adversary import run_cli
 
 
@@ -77,3 +80,36 @@ def test_drift_over_more_refs_to_different_trees_than_it_reads_is_one_line(fleet
     updates = "".join(f"create refs/tags/snap-{n} {tree}\n" for n, tree in enumerate(trees))
     git(repo, "update-ref", "--stdin", stdin=updates.encode())
     assert "point at more than 1,000 different trees and notes" in drift_error(fleet)
+
+
+@pytest.mark.parametrize(
+    ("template", "said"),
+    [
+        (
+            "{# {% include '../gone' %} #}{% extends '../gone' %}\n",
+            "template 'notes.j2' extends '../gone', which",
+        ),
+        (
+            "{% raw %}{% include '../gone' %}{% endraw %}{% import '../gone' as m %}\n",
+            "template 'notes.j2' imports '../gone', which",
+        ),
+        (
+            "{{ \"{% include '../gone' %}\" }}{% extends '../gone' %}\n",
+            "template 'notes.j2' extends '../gone', which",
+        ),
+    ],
+    ids=["comment", "raw", "string"],
+)
+def test_a_missing_template_is_named_with_its_tag_not_with_text_shaped_like_one(
+    tmp_path, template, said
+):
+    """The smaller list's failing include: the tags were found by a regular expression over the
+    source, so a tag's text in a comment, a `{% raw %}` block or a string before the real tag was
+    read as the tag that asked, and the template "includes" what it extends or imports. Jinja's own
+    lexer reads the tags now."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", template)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert said in result.stderr, result.stderr
