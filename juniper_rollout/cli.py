@@ -54,13 +54,28 @@ def _options(
 
 
 DEFAULT_MANIFEST = Path("manifests/repos.yaml")
+
+
+def _path(text: str) -> Path:
+    """A path option's value; an empty one (`--workspace "$UNSET"`) is refused, where `Path("")` would
+    be the current folder (pass 21c: the workspace became the folder the script ran in)."""
+    if not text:
+        raise typer.BadParameter("is empty (an unset variable?): give a path")
+    return Path(text)
+
+
 ManifestOpt = Annotated[
-    Path, typer.Option("--manifest", "-m", envvar="JUNIPER_MANIFEST", help="The fleet manifest.")
+    Path,
+    typer.Option(
+        "--manifest", "-m", envvar="JUNIPER_MANIFEST", parser=_path, help="The fleet manifest."
+    ),
 ]
 WorkspaceOpt = Annotated[
     Path | None,
     typer.Option(
-        "--workspace", help="Where the clones live (beats $JUNIPER_WORKSPACE and the manifest)."
+        "--workspace",
+        parser=_path,
+        help="Where the clones live (beats $JUNIPER_WORKSPACE and the manifest).",
     ),
 ]
 RepoOpt = Annotated[list[str] | None, typer.Option("--repo", help="Only this repo (repeatable).")]
@@ -339,7 +354,9 @@ def cleanup(
 def keygen(
     key_file: Annotated[
         Path | None,
-        typer.Option("--key-file", help="Where to write it (default: where sops looks)."),
+        typer.Option(
+            "--key-file", parser=_path, help="Where to write it (default: where sops looks)."
+        ),
     ] = None,
 ) -> None:
     """Create an age key where sops finds it; print the public key for the manifest."""
@@ -431,7 +448,9 @@ def bootstrap(
     name: Annotated[str, typer.Argument(help="The new repository's name.")],
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     workspace: WorkspaceOpt = None,
-    path: Annotated[Path | None, typer.Option("--path", help="Where its clone is or goes.")] = None,
+    path: Annotated[
+        Path | None, typer.Option("--path", parser=_path, help="Where its clone is or goes.")
+    ] = None,
     url: Annotated[
         str | None, typer.Option("--url", help="Clone from here if there is no clone yet.")
     ] = None,

@@ -1673,7 +1673,8 @@ WORKTREE_PATHS = 1000  # plaintext env files read from one clone's folders, at m
 def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
     """Paths in the working tree of the clone at ``path`` that ``pathspecs`` match, at any depth:
     tracked, untracked and ignored alike (``git ls-files --cached --others``, no exclude rules; git
-    walks the folders at C speed), at most ``WORKTREE_PATHS``; none when git cannot list them."""
+    walks the folders at C speed), the clone's own first, shallow ones first (the leak guard reads at
+    most ``WORKTREE_PATHS`` of them); none when git cannot list them."""
     try:
         with _quiet(git.Repo(path)) as repo:
             out = repo.git.ls_files(
@@ -1684,11 +1685,15 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
     # pass 18b: the clone's own files before what installed packages ship, shallow ones first: 1,005
     # `.env` files under an ignored node_modules/ (git lists paths in name order) pushed a service's
     # `zz-service/.env.prod` past the limit, unread, and a template hard-linked to it was rendered
-    found = sorted(
+    return sorted(
         dict.fromkeys(p for p in out.split("\0") if p),
-        key=lambda p: (any(part in _INSTALLED for part in p.split("/")[:-1]), p.count("/"), p),
+        key=lambda p: (in_installed_folder(p), p.count("/"), p),
     )
-    return found[:WORKTREE_PATHS]
+
+
+def in_installed_folder(path: str) -> bool:
+    """Whether ``path`` lies in a folder of installed packages or a tool cache (``node_modules``, …)."""
+    return any(part in _INSTALLED for part in path.split("/")[:-1])
 
 
 # folders of installed packages and tool caches, read last (a package's own `.env` files are no values

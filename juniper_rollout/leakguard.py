@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import stat
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -137,11 +138,19 @@ def read_plaintext_values(
         top = []
     # pass 16b: in the clone's folders too (`backend/.env.prod`, `deploy/staging.env`): a template
     # hard-linked to one was rendered and its value printed (passes 11b and 13b had noted it)
-    deeper = [
-        path
-        for path in gitrepo.worktree_paths(repo.path, [f":(glob,icase)**/{g}" for g in globs])
-        if "/" in path and plaintext(path)
-    ]
+    pathspecs = [f":(glob,icase)**/{g}" for g in globs]
+    listed = [p for p in gitrepo.worktree_paths(repo.path, pathspecs) if "/" in p and plaintext(p)]
+    own = sum(1 for path in listed if not gitrepo.in_installed_folder(path))
+    if own > gitrepo.WORKTREE_PATHS:
+        # stop 25 (pass 21b's note): 1,000 decoy `.env` files in shallow folders of a checked-out
+        # branch pushed `services/api/.env.prod` past the limit, unread, so its values were no values
+        raise RepoError(
+            f"the clone holds {own} plaintext env files in its folders, more than the "
+            f"{gitrepo.WORKTREE_PATHS} the leak guard reads; nothing is done for it (`git ls-files "
+            f"--cached --others -- {' '.join(shlex.quote(p) for p in pathspecs)}` lists them, "
+            "examples too): remove the extra ones"
+        )
+    deeper = listed[: gitrepo.WORKTREE_PATHS]
     grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each
     for source in dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper]):
         try:

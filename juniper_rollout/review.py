@@ -535,22 +535,13 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
     pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)
     merged = pull is not None and bool(pull.get("merged_at"))
     lost = "" if merged else _only_copy(spec, local, origin)
-    if lost:  # --force or not: deleting it would lose the values (pass 21d)
+    if lost or (not merged and not force):
         why = f"PR #{pull['number']} is {pull['state']}, not merged" if pull else "no pull request"
-        return Outcome(
-            spec.name,
-            KEPT,
-            f"{why}; not deleted, even with --force{lost}",
-            pull["number"] if pull else None,
+        # --force or not, a branch holding the only copy of values is kept (pass 21d)
+        way = (
+            f"not deleted, even with --force{lost}" if lost else "--force deletes the branch anyway"
         )
-    if not merged and not force:
-        why = f"PR #{pull['number']} is {pull['state']}, not merged" if pull else "no pull request"
-        return Outcome(
-            spec.name,
-            KEPT,
-            f"{why}; --force deletes the branch anyway",
-            pull["number"] if pull else None,
-        )
+        return Outcome(spec.name, KEPT, f"{why}; {way}", pull["number"] if pull else None)
     if merged and not force and pull is not None:
         merged_sha = pull["head"]["sha"]
         newer = [

@@ -289,8 +289,7 @@ def _refuse_ciphertext_values(spec: EncryptSpec, plaintext: bytes, holder: str |
     if found is not None:
         line = plaintext.count(b"\n", 0, found.start()) + 1
         how = (
-            f" (`git show {_at(holder, spec.target)} | sops decrypt --input-type dotenv --output-type "
-            f"dotenv /dev/stdin > {shell_word(spec.source)}`)"
+            f" (`git show {_at(holder, spec.target)} | {_decrypt_into(_DECRYPT_STDIN, spec.source)}`)"
             if holder
             else ""
         )
@@ -836,6 +835,13 @@ def _at(ref: str, path: str) -> str:
     return shell_word(f"{ref}:{path}")
 
 
+def _decrypt_into(decrypt: str, path: str) -> str:
+    """``decrypt`` (a sops command reading /dev/stdin) writing ``path`` itself: sops writes ``--output``
+    only once it has decrypted (measured, sops 3.11), where `> FILE` made an empty file first, left
+    behind when sops failed (pass 21d's note: an empty `.env` then silenced the only-copy warning)."""
+    return decrypt.replace(" /dev/stdin", f" --output={shell_word(path)} /dev/stdin")
+
+
 def _decrypt_stdin(blob: bytes) -> str:
     """The sops command that prints ``blob`` piped in, in the format it is in (pass 12a: a JSON or YAML
     `.env.enc` piped to `--input-type dotenv` failed "invalid dotenv input line: {")."""
@@ -1009,7 +1015,7 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
             (
                 path,
                 f"{repo.base} {why}",
-                f"{make}git show {_at(repo.branch, path)} | {decrypt} > {shell_word(into)}",
+                f"{make}git show {_at(repo.branch, path)} | {_decrypt_into(decrypt, into)}",
             )
         )
     if not lost:

@@ -191,8 +191,16 @@ def rotate(ciphertext: bytes, *, filename: str) -> bytes:
 
 
 def rule_matches(sops_config: str, filename: str) -> bool:
-    """Whether a creation rule of ``sops_config`` matches ``filename``, asked of sops itself."""
+    """Whether a creation rule of ``sops_config`` matches ``filename``, asked of sops itself. A config
+    naming master keys besides age is refused first: sops encrypts the probe with the rule's keys, and
+    without credentials still connects to the Vault or cloud address they give (stop 25)."""
     rel = _relative(filename)
+    try:
+        others = sopsmeta.config_other_keys(sops_config)
+    except YamlSyntaxError:
+        others = []  # not YAML: sops says so in its own words, below
+    if others:
+        check_config_age_only(sops_config, rel)
     with _workdir(sops_config) as work:
         proc = _run(
             _encrypt_args(work, rel),

@@ -204,16 +204,10 @@ class _Vault:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-@pytest.mark.parametrize("where", ["key-group", "rule"])
-def test_a_rendered_sops_yaml_naming_vault_never_sends_the_users_vault_token(
-    fleet, tmp_path, monkeypatch, where
-):
-    """The `.sops.yaml` the tool encrypts with is the one the manifest's templates render
-    (`sops.yaml.j2`, anyone's to write): a creation rule naming an `hc_vault` key beside the age
-    recipients made sops, at `rollout plan`, PUT the data key to that address with the user's
-    `VAULT_TOKEN` (the same holds for kms, gcp_kms, azure_kv with the user's cloud identity). A
-    committed `.enc` naming such keys never reached sops (`check_age_only`), the config did
-    (pass 21b, 13.5)."""
+def plan_with_vault_in_the_rule(fleet, tmp_path, monkeypatch, where: str):
+    """`rollout plan` of juniper-cascor under a templates folder whose `sops.yaml.j2` names an
+    `hc_vault` key at a stand-in Vault (in a key group beside age, or as the rule's own): (result, the
+    Vault, the VAULT_TOKEN set)."""
     import shutil
 
     from tests.test_pass20d import SHIPPED_TEMPLATES
@@ -243,6 +237,20 @@ def test_a_rendered_sops_yaml_naming_vault_never_sends_the_users_vault_token(
     )
     result = rollout("plan", "--manifest", manifest, "--repo", "juniper-cascor")
     vault.server.shutdown()
+    return result, vault, token
+
+
+@pytest.mark.parametrize("where", ["key-group", "rule"])
+def test_a_rendered_sops_yaml_naming_vault_never_sends_the_users_vault_token(
+    fleet, tmp_path, monkeypatch, where
+):
+    """The `.sops.yaml` the tool encrypts with is the one the manifest's templates render
+    (`sops.yaml.j2`, anyone's to write): a creation rule naming an `hc_vault` key beside the age
+    recipients made sops, at `rollout plan`, PUT the data key to that address with the user's
+    `VAULT_TOKEN` (the same holds for kms, gcp_kms, azure_kv with the user's cloud identity). A
+    committed `.enc` naming such keys never reached sops (`check_age_only`), the config did
+    (pass 21b, 13.5)."""
+    result, vault, token = plan_with_vault_in_the_rule(fleet, tmp_path, monkeypatch, where)
     assert token not in vault.tokens, result.stdout + result.stderr
     assert result.code == 1, result.stdout
     assert "names hc_vault" in result.stdout and "not handed to sops" in result.stdout, (
