@@ -196,7 +196,7 @@ def _audit_at(
         encrypted=encrypted,
         sops_config=gitrepo.read_blob(commit, SOPS_CONFIG),
         env_commits=tuple(
-            gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest))
+            gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest), budget)
         ),
         enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"], budget=budget)),
         # notes kept on a branch (its tree names each note by the annotated object's id); the
@@ -207,7 +207,9 @@ def _audit_at(
             )
         ),
         notes_ref_history=tuple(gitrepo.notes_refs_history(clone, audit.NOTE_PATHSPECS, budget)),
-        messages=tuple(leakguard.message_hits(plaintext.values, gitrepo.history_messages(clone))),
+        messages=tuple(
+            leakguard.message_hits(plaintext.values, gitrepo.history_messages(clone, budget))
+        ),
         outside=tuple(
             gitrepo.outside_commits(
                 clone,

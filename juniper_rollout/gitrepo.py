@@ -1498,13 +1498,14 @@ def resolve_ref(repo: git.Repo, ref: str) -> git.Commit:
 
 
 def commits_touching(
-    repo: git.Repo, pathspecs: list[str]
+    repo: git.Repo, pathspecs: list[str], budget: HistoryBudget | None = None
 ) -> list[tuple[str, str, tuple[str, ...]]]:
     """Commits on any ref that add or change a path matching ``pathspecs``: (short sha, subject, paths).
 
-    Only names and subjects are read, never file contents. Newest first.
+    Only names and subjects are read, never file contents; git's listing is held within ``budget``.
+    Newest first.
     """
-    out = _history_log(repo, pathspecs, "--name-only")
+    out = _history_log(repo, pathspecs, "--name-only", budget=budget or HistoryBudget())
     commits = []
     for record in out.split("\x1e")[1:]:
         head, _, names = record.partition("\n")
@@ -1521,14 +1522,17 @@ def _history_log(
     *how: str,
     skip: tuple[str, ...] = (),
     revs: tuple[str, ...] = ("--all",),
+    budget: HistoryBudget,
 ) -> str:
     """``git log`` over every ref but the stash (and ``skip``) for commits adding or changing ``pathspecs``,
     one record per commit (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw
-    entries)."""
+    entries), held within ``budget``."""
     if revs == ("--all",):  # pass 16b: and what origin once held, then lost to a force-push
         revs = ("--all", "--ignore-missing", *origin_once_held(repo))
     try:
-        return repo.git.log(
+        return budget.git(
+            repo,
+            "log",
             # a stash (`git stash -u` with an untracked .env) is the user's local work, like the
             # .env itself: never pushed, not history to rotate values for or rewrite
             "--exclude=refs/stash",
@@ -1556,14 +1560,17 @@ def _history_log(
 MESSAGES_READ = 20_000  # commit messages drift reads, newest first (and every annotated tag's)
 
 
-def history_messages(repo: git.Repo) -> list[tuple[str, str]]:
+def history_messages(repo: git.Repo, budget: HistoryBudget | None = None) -> list[tuple[str, str]]:
     """(where, text) of the messages of history as ``_history_log`` reads it (every ref but the
     stash, and what origin once held), newest first, at most ``MESSAGES_READ`` commits, then of
     every annotated tag: ``commit abc1234`` or ``annotated tag abc1234`` (the tag object's id: a
-    name or subject may hold what was pasted)."""
+    name or subject may hold what was pasted). Git's output is held within ``budget``."""
     revs = ("--all", "--ignore-missing", *origin_once_held(repo))
+    budget = budget or HistoryBudget()
     try:
-        log = repo.git.log(
+        log = budget.git(
+            repo,
+            "log",
             "--exclude=refs/stash",
             *revs,
             "--no-show-signature",
@@ -1572,7 +1579,9 @@ def history_messages(repo: git.Repo) -> list[tuple[str, str]]:
             "--format=%x1e%h%x1f%B",
             env={"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull},
         )
-        tags = repo.git.for_each_ref(
+        tags = budget.git(
+            repo,
+            "for-each-ref",
             # the message, not its PGP signature block
             "refs/tags",
             "--format=%1e%(objecttype)%1f%(objectname:short)%1f%(contents:subject)%0a%0a%(contents:body)",
@@ -1815,10 +1824,10 @@ def blobs_in_history(
     sops writes its metadata at the end. All the blobs read are held within ``budget``
     (:class:`HistoryBudget`). Newest first.
     """
-    out = _history_log(
-        repo, pathspecs, "--raw", "--no-abbrev", "--no-renames", skip=skip, revs=revs
-    )
     budget = budget or HistoryBudget()
+    out = _history_log(
+        repo, pathspecs, "--raw", "--no-abbrev", "--no-renames", skip=skip, revs=revs, budget=budget
+    )
     found = []
     for record in out.split("\x1e")[1:]:
         head, _, rest = record.partition("\n")
@@ -1862,6 +1871,52 @@ class HistoryBudget:
         self._read[key] = blob
         return blob
 
+    def git(
+        self, repo: git.Repo, command: str, *args: str, env: Mapping[str, str] | None = None
+    ) -> str:
+        """What ``git COMMAND ARGS`` prints, as ``repo.git`` runs it (its environment, ``LC_ALL=C``, the
+        last newline dropped), read in pieces and counted against the budget: past it git is killed and
+        the repo is one line. Pass 21g: git's own listings were held whole, unbounded: a tree of 20,000
+        ``*.enc`` names (all one blob) and a second one, committed in turn 1,000 times (5 MB of objects),
+        made `git log --raw` print 110 GB: drift died of a MemoryError at its 4 GB cap; a commit message
+        of a repeated GB is a few MB in a pack. Raises ``git.GitCommandError`` as ``repo.git`` does."""
+        argv = [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", command, *args]
+        full_env = {**os.environ, **repo.git.environment(), "LANGUAGE": "C", "LC_ALL": "C"}
+        with tempfile.TemporaryFile() as errors:
+            proc = subprocess.Popen(
+                argv,
+                cwd=repo.working_dir,
+                env={**full_env, **(env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                preexec_fn=proctree.dies_with_us(),
+            )
+            assert proc.stdout is not None
+            out = bytearray()
+            try:
+                while chunk := os.read(proc.stdout.fileno(), 1 << 20):
+                    out += chunk
+                    if len(out) > self.left:
+                        raise RepoError(
+                            f"history's listing (`git {command}`) is larger than the "
+                            f"{HISTORY_BYTES // 1_000_000} MB drift audits (many commits, many files "
+                            "changed at once, or long messages?); check that history with git "
+                            "itself: `git log --all --stat`"
+                        )
+            except BaseException:
+                proctree.kill_tree(proc.pid)
+                raise
+            finally:
+                proc.stdout.close()
+                proc.wait()
+            self.left -= len(out)
+            if proc.returncode != 0:
+                errors.seek(0)
+                raise git.GitCommandError(argv, proc.returncode, errors.read(1 << 16))
+        text = out.decode("utf-8", "surrogateescape")
+        return text[:-1] if text.endswith("\n") else text
+
 
 def _raw_blobs(
     repo: git.Repo, raw: str, limit: int, where: str, budget: HistoryBudget
@@ -1903,6 +1958,11 @@ def _head_and_tail(stream, limit: int, tail: int = 1 << 16) -> bytes:
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it without storing it
 
+# different trees and notes commits that refs outside every commit point at, read one git process
+# each, at most (pass 21g: 5,000 tags of one tree, a few hundred KB of packed-refs anyone who can push
+# tags sends, held drift of one repo for 80 s: a million for hours)
+OUTSIDE_LISTINGS = 1000
+
 
 def outside_commits(
     repo: git.Repo,
@@ -1921,6 +1981,8 @@ def outside_commits(
         raise RepoError(f"cannot read refs: {git_said(repo, err)}") from None
     budget = budget or HistoryBudget()
     found: list[tuple[str, str, bytes]] = []
+    # what each tree or notes commit holds, read once (one git process each), at most OUTSIDE_LISTINGS
+    listed: dict[bytes, list[tuple[str, bytes]]] = {}
     for line in listing.splitlines():
         ref, _, sha = line.partition("\0")
         if ref == "refs/stash" or not sha:
@@ -1936,24 +1998,46 @@ def outside_commits(
             continue  # a ref to a missing object: git itself reports that
         if obj.type == "blob":
             found.append((ref, "", budget.blob(repo, obj.binsha, limit, tail=False)))
-        elif obj.type == "commit" and ref.startswith("refs/notes/"):
-            # `git notes add -F .env`: each note is a blob named by the commit it annotates, never by
-            # an env file's name, so the history scan's pathspecs pass it by (pass 10b)
-            found += [(ref, "", blob) for blob in _note_blobs(repo, obj.hexsha, limit, budget)]
-        elif obj.type == "tree":
-            try:
-                raw = repo.git.diff_tree(
-                    "-r", "--raw", "--no-abbrev", "--no-renames", EMPTY_TREE, obj.hexsha,
-                    "--", *pathspecs,
-                    env={"GIT_NO_REPLACE_OBJECTS": "1"},
-                )  # fmt: skip
-            except git.GitCommandError as err:
-                raise RepoError(
-                    f"cannot read the tree {ref} points at: {git_said(repo, err)}"
-                ) from None
-            for path, blob in _raw_blobs(repo, raw, limit, f"tagged by {ref}", budget):
-                found.append((ref, path, blob))
+        elif obj.type == "tree" or (obj.type == "commit" and ref.startswith("refs/notes/")):
+            if obj.binsha not in listed:
+                _outside_listing_allowed(len(listed))
+                listed[obj.binsha] = _outside_listing(repo, ref, obj, pathspecs, limit, budget)
+            found += [(ref, path, blob) for path, blob in listed[obj.binsha]]
     return found
+
+
+def _outside_listing_allowed(listed: int) -> None:
+    if listed >= OUTSIDE_LISTINGS:
+        raise RepoError(
+            f"refs outside every commit (tags of trees, notes refs) point at more than "
+            f"{OUTSIDE_LISTINGS:,} different trees and notes, more than drift audits; check them "
+            "with git itself: `git for-each-ref --format='%(objecttype) %(refname)'`"
+        )
+
+
+def _outside_listing(
+    repo: git.Repo,
+    ref: str,
+    obj: git.Object,
+    pathspecs: list[str],
+    limit: int,
+    budget: HistoryBudget,
+) -> list[tuple[str, bytes]]:
+    """(path, blob) of the files matching ``pathspecs`` in a tree ``ref`` points at, or ("", note) for
+    each note of a notes commit."""
+    if obj.type == "commit":
+        # `git notes add -F .env`: each note is a blob named by the commit it annotates, never by
+        # an env file's name, so the history scan's pathspecs pass it by (pass 10b)
+        return [("", blob) for blob in _note_blobs(repo, obj.hexsha, limit, budget)]
+    try:
+        raw = budget.git(
+            repo, "diff-tree", "-r", "--raw", "--no-abbrev", "--no-renames", EMPTY_TREE, obj.hexsha,
+            "--", *pathspecs,
+            env={"GIT_NO_REPLACE_OBJECTS": "1"},
+        )  # fmt: skip
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot read the tree {ref} points at: {git_said(repo, err)}") from None
+    return list(_raw_blobs(repo, raw, limit, f"tagged by {ref}", budget))
 
 
 def notes_refs_history(
@@ -1963,21 +2047,28 @@ def notes_refs_history(
     history: a note removed with `git notes remove` (or overwritten) stays there, and
     `git push origin 'refs/notes/*'` pushes that history (pass 13b)."""
     try:
-        refs = repo.git.for_each_ref("--format=%(refname)", "refs/notes/").split()
+        listing = repo.git.for_each_ref("--format=%(objectname) %(refname)", "refs/notes/")
     except git.GitCommandError as err:
         raise RepoError(f"cannot read refs: {git_said(repo, err)}") from None
     budget = budget or HistoryBudget()
-    return [
-        (ref, *found)
-        for ref in refs
-        for found in blobs_in_history(repo, pathspecs, revs=(ref,), budget=budget)
-    ]
+    # each history read once (one `git log` each; pass 21g: 5,000 refs took minutes), at most
+    # OUTSIDE_LISTINGS different ones
+    read: dict[str, list[tuple[str, str, str, bytes]]] = {}
+    out = []
+    for sha, _, ref in (line.partition(" ") for line in listing.splitlines()):
+        if sha not in read:
+            _outside_listing_allowed(len(read))
+            read[sha] = blobs_in_history(repo, pathspecs, revs=(ref,), budget=budget)
+        out += [(ref, *found) for found in read[sha]]
+    return out
 
 
 def _note_blobs(repo: git.Repo, commit: str, limit: int, budget: HistoryBudget) -> list[bytes]:
     """The notes a notes ref holds now (the blobs of its commit's tree), each read up to ``limit``."""
     try:
-        listing = repo.git.ls_tree("-r", "--full-tree", commit, env={"GIT_NO_REPLACE_OBJECTS": "1"})
+        listing = budget.git(
+            repo, "ls-tree", "-r", "--full-tree", commit, env={"GIT_NO_REPLACE_OBJECTS": "1"}
+        )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read the notes at {commit[:12]}: {git_said(repo, err)}") from None
     blobs = []
