@@ -301,19 +301,17 @@ def test_a_named_rollouts_plan_never_shows_a_value_of_the_fleets_plaintext(tmp_p
     assert token not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("source", ["docs", "linked.env"], ids=["a-folder", "a-symlink"])
-def test_an_unreadable_encrypt_source_never_hides_the_rest_of_its_repos_values(tmp_path, source):
-    """The fleet's values (`leakguard.fleet_values`) skipped a repo whole when one of its `encrypt:`
-    sources could not be read (a folder, a symlink: a manifest entry's doing): `rollout plan --repo
-    alpha` then showed beta's `.env` value from a template holding it (pass 21b, 13.6)."""
+def _alpha_with_a_template_holding_betas_token(
+    tmp_path, token: str, beta_files: dict, beta_entry: str, alpha_files: dict | None = None
+):
+    """Two clones, alpha and beta, with beta's `.env` holding ``token`` and a template of alpha's
+    (`NOTES.md`) holding it too: the manifest (its SOPS files off), beta's entry ending ``beta_entry``."""
     from tests.demofleet import make_repo
     from tests.test_hostile import KEY
 
-    token = f"Zq21bSkipped{CANARY}-beta"
-    make_repo(tmp_path / "ws" / "alpha", {"README.md": "x\n"})
-    beta = make_repo(tmp_path / "ws" / "beta", {"README.md": "x\n", "docs/a.md": "x\n"})
+    make_repo(tmp_path / "ws" / "alpha", {"README.md": "x\n", **(alpha_files or {})})
+    beta = make_repo(tmp_path / "ws" / "beta", beta_files)
     (beta / ".env").write_text(f"APP_ENV=dev\nAPI_TOKEN={token}\n")
-    (beta / "linked.env").symlink_to(beta / "README.md")
     (tmp_path / "tpl").mkdir()
     (tmp_path / "tpl" / "notes.j2").write_text(f"ops notes: {token}\n")
     off = "    sops_yaml: false\n    precommit_hook: skip\n    gitignore: false\n"
@@ -321,9 +319,25 @@ def test_an_unreadable_encrypt_source_never_hides_the_rest_of_its_repos_values(t
     manifest.write_text(
         f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
         f"repos:\n  - name: alpha\n{off}    files:\n      - {{path: NOTES.md, template: notes.j2}}\n"
-        f"  - name: beta\n{off}    encrypt:\n      - {{source: .env, target: .env.enc}}\n"
-        f"      - {{source: {source}, target: other.enc}}\n"
+        f"  - name: beta\n{off}{beta_entry}"
     )
+    return manifest
+
+
+@pytest.mark.parametrize("source", ["docs", "linked.env"], ids=["a-folder", "a-symlink"])
+def test_an_unreadable_encrypt_source_never_hides_the_rest_of_its_repos_values(tmp_path, source):
+    """The fleet's values (`leakguard.fleet_values`) skipped a repo whole when one of its `encrypt:`
+    sources could not be read (a folder, a symlink: a manifest entry's doing): `rollout plan --repo
+    alpha` then showed beta's `.env` value from a template holding it (pass 21b, 13.6)."""
+    token = f"Zq21bSkipped{CANARY}-beta"
+    manifest = _alpha_with_a_template_holding_betas_token(
+        tmp_path,
+        token,
+        {"README.md": "x\n", "docs/a.md": "x\n"},
+        f"    encrypt:\n      - {{source: .env, target: .env.enc}}\n"
+        f"      - {{source: {source}, target: other.enc}}\n",
+    )
+    (tmp_path / "ws" / "beta" / "linked.env").symlink_to(tmp_path / "ws" / "beta" / "README.md")
     result = rollout("plan", "-m", manifest, "--repo", "alpha")
     assert result.code == 1, result.stdout
     assert (
@@ -336,21 +350,9 @@ def test_drift_never_shows_another_repos_value_in_its_diff(tmp_path):
     """drift's leak check had the repo's own plaintext values only (plan has the fleet's since pass
     19c): `rollout drift --diff --repo alpha` printed beta's `.env` value from a template holding it,
     in the text diff and in `--format json` (pass 21b, 13.6)."""
-    from tests.demofleet import make_repo
-    from tests.test_hostile import KEY
-
     token = f"Zq21bDrift{CANARY}-beta"
-    make_repo(tmp_path / "ws" / "alpha", {"README.md": "x\n", "NOTES.md": "old notes\n"})
-    beta = make_repo(tmp_path / "ws" / "beta", {"README.md": "x\n"})
-    (beta / ".env").write_text(f"APP_ENV=dev\nAPI_TOKEN={token}\n")
-    (tmp_path / "tpl").mkdir()
-    (tmp_path / "tpl" / "notes.j2").write_text(f"ops notes: {token}\n")
-    off = "    sops_yaml: false\n    precommit_hook: skip\n    gitignore: false\n"
-    manifest = tmp_path / "repos.yaml"
-    manifest.write_text(
-        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
-        f"repos:\n  - name: alpha\n{off}    files:\n      - {{path: NOTES.md, template: notes.j2}}\n"
-        f"  - name: beta\n{off}"
+    manifest = _alpha_with_a_template_holding_betas_token(
+        tmp_path, token, {"README.md": "x\n"}, "", {"NOTES.md": "old notes\n"}
     )
     for extra in ([], ["--format", "json"]):
         result = rollout("drift", "-m", manifest, "--repo", "alpha", "--diff", *extra)

@@ -23,6 +23,13 @@ def _pasted(command: str, repo, env=None) -> subprocess.CompletedProcess:
     )
 
 
+def blocked_words(fleet) -> str:
+    """apply of juniper-cascor, which must be blocked: its output as one line."""
+    result = apply(fleet, "juniper-cascor")
+    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
+    return " ".join(result.stdout.split())
+
+
 def _commands(said: str) -> list[str]:
     return re.findall(r"`((?:mkdir -p -- \S+ && )?git show [^`]*)`", said)
 
@@ -58,9 +65,7 @@ def test_a_blocked_branch_holding_two_only_ciphertexts_names_both_with_commands_
         (repo / name).rename(tmp_path / f"moved-away{name}")
     _reviewers_commit_on_top(repo, tmp_path)
     move_main(repo)
-    result = apply(fleet, "juniper-cascor")
-    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
-    said = " ".join(result.stdout.split())
+    said = blocked_words(fleet)
     assert ".env.prod.enc (main lacks it and there is no .env.prod in the clone)" in said, said
     commands = _commands(said)
     assert len(commands) == 2, said
@@ -89,9 +94,7 @@ def test_a_renamed_target_never_offers_a_command_that_writes_over_the_plaintext_
         env.write(f"NEWER_TOKEN=newer-{CANARY}\n")
     _reviewers_commit_on_top(repo, tmp_path)
     move_main(repo)
-    result = apply(fleet, "juniper-cascor")
-    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
-    said = " ".join(result.stdout.split())
+    said = blocked_words(fleet)
     for command in _commands(said):
         _pasted(command, repo)
     assert "NEWER_TOKEN=newer-" in (repo / ".env").read_text(), said
@@ -157,9 +160,7 @@ def test_a_tag_named_like_the_rollout_branch_never_answers_the_pasted_restore_co
     git(elsewhere, "push", "-q", "origin", f"{theirs}:refs/tags/{BRANCH}")
     git(repo, "fetch", "-q", "origin")
     assert git(repo, "rev-parse", f"refs/tags/{BRANCH}").strip() == theirs
-    result = apply(fleet, "juniper-cascor")
-    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
-    said = " ".join(result.stdout.split())
+    said = blocked_words(fleet)
     [command] = _commands(said)
     pasted = _pasted(command, repo)
     assert pasted.returncode == 0, pasted.stderr
@@ -211,9 +212,7 @@ def test_a_held_yaml_ciphertext_is_offered_a_command_that_brings_it_back_as_yaml
     commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: deploy secrets", tree).strip()
     git(repo, "update-ref", f"refs/heads/{BRANCH}", commit)
     move_main(repo)
-    result = apply(fleet, "juniper-cascor")
-    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
-    said = " ".join(result.stdout.split())
+    said = blocked_words(fleet)
     assert f"only copy of {folder}/secrets.yaml.enc" in said, said
     [command] = _commands(said)
     pasted = _pasted(command, repo)

@@ -16,7 +16,7 @@ from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.test_adversary import apply, move_main, tree_with
 from tests.test_pass21a import _reviewers_commit_on_top
-from tests.test_pass21d import _commands, _pasted
+from tests.test_pass21d import _commands, _pasted, blocked_words
 
 
 class _FakeVault:
@@ -92,9 +92,7 @@ def test_the_only_copy_advice_never_offers_sops_a_file_naming_other_master_keys(
         commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: deploy secrets", tree)
         git(repo, "update-ref", f"refs/heads/{BRANCH}", commit.strip())
         move_main(repo)
-        result = apply(fleet, "juniper-cascor")
-        assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
-        said = " ".join(result.stdout.split())
+        said = blocked_words(fleet)
         assert "only copy of deploy/secrets.yaml.enc" in said, said
         env = {**os.environ, "VAULT_TOKEN": f"vault-token-{CANARY}"}
         for command in _commands(said):
@@ -210,9 +208,7 @@ def test_the_only_copy_advice_never_offers_a_command_writing_through_a_symlink_o
     commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: autostart", tree).strip()
     git(repo, "update-ref", f"refs/heads/{BRANCH}", commit)
     move_main(repo)
-    result = apply(fleet, "juniper-cascor")
-    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
-    said = " ".join(result.stdout.split())
+    said = blocked_words(fleet)
     for command in _commands(said):
         _pasted(command, repo)
     assert not list(outside.iterdir()), said
@@ -248,9 +244,7 @@ def test_two_only_copies_are_never_restored_into_one_file(fleet, tmp_path):
     (repo / ".env").rename(tmp_path / "moved-away.env")
     _reviewers_commit_on_top(repo, tmp_path)
     move_main(repo)
-    result = apply(fleet, "juniper-cascor")
-    assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
-    said = " ".join(result.stdout.split())
+    said = blocked_words(fleet)
     commands = _commands(said)
     assert len(commands) == 2, said
     for command in commands:
