@@ -125,6 +125,10 @@ def check_config_age_only(sops_config: str, rel: str) -> None:
         raise SopsError(
             f".sops.yaml is not YAML the tool can read ({err}); nothing encrypted"
         ) from None
+    _refuse_other_keys(others, rel)
+
+
+def _refuse_other_keys(others: list[str], rel: str) -> None:
     if others:
         raise SopsError(
             f".sops.yaml names {', '.join(others)} master keys besides age: not handed to sops for "
@@ -196,11 +200,9 @@ def rule_matches(sops_config: str, filename: str) -> bool:
     without credentials still connects to the Vault or cloud address they give (stop 25)."""
     rel = _relative(filename)
     try:
-        others = sopsmeta.config_other_keys(sops_config)
+        _refuse_other_keys(sopsmeta.config_other_keys(sops_config), rel)
     except YamlSyntaxError:
-        others = []  # not YAML: sops says so in its own words, below
-    if others:
-        check_config_age_only(sops_config, rel)
+        pass  # not YAML: sops says so in its own words, below
     with _workdir(sops_config) as work:
         proc = _run(
             _encrypt_args(work, rel),
