@@ -1,0 +1,110 @@
+"""Pass 22c (issue 13 items 9-12 and the smaller ones, another adversarial pass): what still broke.
+Each test here fails without its fix, but those marked as the guard of a fix."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.helpers import git, rollout
+from tests.test_drift_messages import TOKEN, _findings, _victim
+
+
+def object_of(repo: Path, kind: str, text: bytes) -> str:
+    """An object written as given (`git hash-object -t KIND`), git's own checks on."""
+    return (
+        subprocess.run(
+            ["git", "-C", str(repo), "hash-object", "-t", kind, "-w", "--stdin"],
+            input=text,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+
+
+def test_a_token_in_a_message_after_a_record_separator_byte_is_found(tmp_path):
+    """Item 9's history scan (its message part): drift framed `git log`'s records with the byte
+    0x1e, which a message may hold: the text after it was taken for the next record's commit id,
+    and a token there was "0 findings"."""
+    manifest, repo = _victim(tmp_path)
+    git(
+        repo,
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        f"docs: tidy\n\nnothing here\x1e deployed with {TOKEN}",
+    )
+    short = git(repo, "rev-parse", "--short", "HEAD").strip()
+    found = _findings(manifest)
+    assert [f["message"].split(" holds ")[0] for f in found] == [f"the message of commit {short}"]
+
+
+def test_a_token_under_an_encoding_header_git_cannot_render_is_found(tmp_path):
+    """A commit whose `encoding` header names one git re-codes the message from (EBCDIC: `encoding
+    IBM037`) is shown by `git log` as an empty message; the bytes, a token in ASCII among them, are
+    in the object for anyone to read (`git cat-file -p`): drift said "0 findings"."""
+    manifest, repo = _victim(tmp_path)
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    parent = git(repo, "rev-parse", "HEAD").strip()
+    commit = object_of(
+        repo,
+        "commit",
+        f"tree {tree}\nparent {parent}\nauthor a <a@example.com> 1700000000 +0000\n"
+        f"committer a <a@example.com> 1700000000 +0000\nencoding IBM037\n\nnotes\n\n"
+        f"deployed with {TOKEN}\n".encode(),
+    )
+    git(repo, "branch", "encoded", commit)
+    found = _findings(manifest)
+    assert [f["message"].split(" holds ")[0] for f in found] == [
+        f"the message of commit {commit[:7]}"
+    ]
+
+
+def test_a_token_in_the_message_of_a_tag_a_tag_points_at_is_found(tmp_path):
+    """`git tag -a outer inner` then `git tag -d inner`: the inner tag object stays in the chain
+    `outer` names (pushed with it, printed by `git cat-file -p`); drift read only the outer tag's
+    message: "0 findings"."""
+    manifest, repo = _victim(tmp_path)
+    git(repo, "tag", "-a", "inner", "-m", f"release\n\ndeployed with {TOKEN}")
+    inner = git(repo, "rev-parse", "--short", "inner").strip()
+    git(repo, "-c", "advice.nestedTag=false", "tag", "-a", "outer", "inner", "-m", "ok")
+    git(repo, "tag", "-d", "inner")
+    found = _findings(manifest)
+    assert [f["message"].split(" holds ")[0] for f in found] == [
+        f"the message of annotated tag {inner}"
+    ]
+
+
+def test_a_token_after_a_line_shaped_like_a_signature_in_a_tags_message_is_found(tmp_path):
+    """A tag's message was read as git's `%(contents:body)`, which stops at the last line starting
+    `-----BEGIN PGP SIGNATURE-----`: a token after such a line (no signature at all) was not read."""
+    manifest, repo = _victim(tmp_path)
+    message = f"release\n\n-----BEGIN PGP SIGNATURE-----\n\ndeployed with {TOKEN}\n"
+    git(repo, "tag", "-a", "v9", "-m", message + "-----END PGP SIGNATURE-----")
+    tag = git(repo, "rev-parse", "--short", "v9").strip()
+    found = _findings(manifest)
+    assert [f["message"].split(" holds ")[0] for f in found] == [
+        f"the message of annotated tag {tag}"
+    ]
+
+
+def test_a_subject_holding_a_record_separator_never_names_another_commit(tmp_path):
+    """The history of plaintext env files was framed the same way: a subject holding 0x1e and
+    0x1f (`x\\x1edeadbee\\x1fdocs`) made drift name the commit that added `.env.prod` as
+    `deadbee "docs"`, text of the committer's choosing."""
+    manifest, repo = _victim(tmp_path)
+    (repo / ".env.prod").write_text("MODE=local\n")
+    git(repo, "add", "-f", ".env.prod")
+    git(repo, "commit", "-qm", "x\x1edeadbee\x1fdocs")
+    git(repo, "rm", "-q", "--cached", ".env.prod")
+    git(repo, "commit", "-qm", "untrack")
+    short = git(repo, "rev-parse", "--short", "HEAD~1").strip()
+    result = rollout("drift", "--manifest", manifest, "--format", "json")
+    victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
+    found = [f["message"] for f in victim["findings"] if f["path"] == ".env.prod"]
+    assert len(found) == 1 and f"(commit {short} " in found[0], found
+    assert "commit deadbee" not in found[0]
