@@ -4,7 +4,9 @@ Each test here fails without its fix, but those marked as the guard of a fix."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.helpers import git, rollout
@@ -108,3 +110,40 @@ def test_a_subject_holding_a_record_separator_never_names_another_commit(tmp_pat
     found = [f["message"] for f in victim["findings"] if f["path"] == ".env.prod"]
     assert len(found) == 1 and f"(commit {short} " in found[0], found
     assert "commit deadbee" not in found[0]
+
+
+def test_rotate_with_a_key_that_is_not_utf8_is_one_line(fleet):
+    """Item 11 (every command, hostile input): `rollout rotate --add $'\\xff\\xfe'` (bytes no UTF-8
+    decodes: Python hands them on as lone surrogates) reached pyrage's parser, whose
+    UnicodeEncodeError was "unexpected … please report this" and a crash log."""
+    before = fleet.manifest.read_bytes()
+    for key in (b"\xff\xfe", b"age1\xff" + b"q" * 58):
+        for flag in (b"--add", b"--remove"):
+            result = subprocess.run(
+                [sys.executable, "-c", "from juniper_rollout.cli import main; main()", b"rotate",
+                 b"-m", bytes(fleet.manifest), flag, key],
+                capture_output=True,
+                timeout=120,
+            )  # fmt: skip
+            err = result.stderr.decode("utf-8", "replace")
+            assert result.returncode == 1 and len(err.strip().splitlines()) == 1, err
+            assert "unexpected" not in err and "Traceback" not in err
+    assert fleet.manifest.read_bytes() == before
+
+
+def test_verify_with_a_key_variable_that_is_not_utf8_is_the_checks_line(fleet):
+    """The same bytes in `$SOPS_AGE_KEY` (a key pasted through a terminal in another encoding):
+    `rollout verify` crashed with "unexpected UnicodeEncodeError"; it is the age-key check's line."""
+    result = subprocess.run(
+        [sys.executable, "-c", "from juniper_rollout.cli import main; main()", "verify", "-m",
+         str(fleet.manifest), "--repo", "juniper-ml"],
+        capture_output=True,
+        timeout=120,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "SOPS_AGE_KEY_FILE"},
+            "SOPS_AGE_KEY": os.fsdecode(b"AGE-SECRET-KEY-1\xff"),
+        },
+    )  # fmt: skip
+    out = (result.stdout + result.stderr).decode("utf-8", "replace")
+    assert "unexpected" not in out and "Traceback" not in out, out
+    assert "$SOPS_AGE_KEY: line 1 is not an age identity" in out
