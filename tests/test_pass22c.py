@@ -147,3 +147,20 @@ def test_verify_with_a_key_variable_that_is_not_utf8_is_the_checks_line(fleet):
     out = (result.stdout + result.stderr).decode("utf-8", "replace")
     assert "unexpected" not in out and "Traceback" not in out, out
     assert "$SOPS_AGE_KEY: line 1 is not an age identity" in out
+
+
+def test_keygen_prints_its_paths_inert_and_as_one_shell_word(tmp_path):
+    """Item 11/12's hostile paths: `rollout keygen --key-file` printed the path as given, a terminal
+    control sequence in it sent to the terminal, and the `export SOPS_AGE_KEY_FILE=…` line to paste
+    unquoted: a folder named `$(id)` ran `id` when pasted (or was split at a space)."""
+    folder = tmp_path / "a\x1b[31m $(id)"
+    folder.mkdir()
+    result = rollout("keygen", "--key-file", folder / "k.txt")
+    assert result.code == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    export = next(line for line in result.stdout.splitlines() if "export" in line)
+    word = export.partition("export SOPS_AGE_KEY_FILE=")[2].partition(", or append")[0]
+    said = subprocess.run(
+        ["bash", "-c", f"printf %s {word}"], capture_output=True, check=True
+    ).stdout
+    assert said == os.fsencode(folder / "k.txt")
