@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -164,3 +165,32 @@ def test_keygen_prints_its_paths_inert_and_as_one_shell_word(tmp_path):
         ["bash", "-c", f"printf %s {word}"], capture_output=True, check=True
     ).stdout
     assert said == os.fsencode(folder / "k.txt")
+
+
+def test_a_saved_plan_with_a_repo_that_failed_to_plan_applies_the_others(fleet, tmp_path):
+    """Item 12's saved plan: a repo that failed to plan before its base was read (its clone gone)
+    is saved with `"base_commit": null`, which the loader's type check refused: `rollout apply
+    plan.json` said "damaged plan file (repo juniper-data: "base_commit" must be a string); run plan
+    again", and so again after every plan: the other repos' plan could never be applied."""
+    shutil.rmtree(fleet.repo("juniper-data"))
+    saved = tmp_path / "plan.json"
+    rollout("plan", "--manifest", fleet.manifest, "--out", saved)
+    repos = {r["name"]: r for r in json.loads(saved.read_text())["repos"]}
+    assert repos["juniper-data"]["base_commit"] is None and repos["juniper-data"]["error"]
+    result = rollout("apply", saved, "--manifest", fleet.manifest, "--yes")
+    assert "damaged plan file" not in result.stderr, result.stderr
+    assert "juniper-ml: created" in result.stdout and result.code == 1
+    assert git(fleet.repo("juniper-ml"), "branch", "--list", "chore/sops-age-rollout").strip()
+
+
+def test_a_saved_plan_without_a_base_commit_and_no_error_is_still_refused(fleet, tmp_path):
+    """The guard of the fix above: `"base_commit": null` is what a failed repo is saved with; on a
+    repo that planned it is damage, refused as before."""
+    saved = tmp_path / "plan.json"
+    rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--out", saved)
+    data = json.loads(saved.read_text())
+    data["repos"][0]["base_commit"] = None
+    saved.write_text(json.dumps(data))
+    result = rollout("apply", saved, "--manifest", fleet.manifest, "--yes")
+    assert result.code == 1 and "damaged plan file" in result.stderr, result.stderr
+    assert not git(fleet.repo("juniper-ml"), "branch", "--list", "chore/sops-age-rollout").strip()
