@@ -242,9 +242,12 @@ def _camel_words(name: str) -> bool:
 
 _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@")
 _OPAQUE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
+# ssh://git@ is no secret. The scheme is tried from the start of each run of scheme characters only
+# (its first letter: any later one matches only where that one does), not from each letter: pass 22c,
+# a commit message of a million letters took drift hours (each start ran to the run's end)
 _PASSWORD_URL = re.compile(
-    r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:[^/?#@\s]+@"
-)  # ssh://git@ is no secret
+    r"(?<![A-Za-z0-9+.-])[0-9+.-]*[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:[^/?#@\s]+@"
+)
 
 
 # pass 16b: an HTTP Basic credential (`AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46…`, what CI checkouts

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from tests.helpers import git, rollout
+from tests.test_adversary import run_cli
 from tests.test_drift_messages import TOKEN, _findings, _victim
 
 
@@ -194,3 +195,48 @@ def test_a_saved_plan_without_a_base_commit_and_no_error_is_still_refused(fleet,
     result = rollout("apply", saved, "--manifest", fleet.manifest, "--yes")
     assert result.code == 1 and "damaged plan file" in result.stderr, result.stderr
     assert not git(fleet.repo("juniper-ml"), "branch", "--list", "chore/sops-age-rollout").strip()
+
+
+def test_a_message_under_an_encoding_python_decodes_slowly_is_read_in_bounded_time(fleet):
+    """The guard of reading messages as their `encoding` header says (above), item 11's bound:
+    Python decodes punycode (and idna) in time quadratic in the length, so a 3 MB message under
+    `encoding punycode` (a few KB in a pack) held drift for many minutes. Those are read as bytes only."""
+    repo = fleet.repo("juniper-ml")
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    parent = git(repo, "rev-parse", "HEAD").strip()
+    head = (
+        f"tree {tree}\nparent {parent}\nauthor a <a@example.com> 1700000000 +0000\n"
+        f"committer a <a@example.com> 1700000000 +0000\nencoding punycode\n\n"
+    ).encode()
+    commit = object_of(repo, "commit", head + b"-" + b"9" * 1_500_000 + b"\n")
+    git(repo, "branch", "slow-to-decode", commit)
+    result = run_cli(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--format", "json"
+    )  # run_cli's 120 s: minutes without the fix
+    assert json.loads(result.stdout)["repos"][0].get("error") is None, result.stdout[-2000:]
+
+
+def test_drift_over_a_commit_message_of_a_million_letters_is_bounded(fleet):
+    """Item 11's bound on item 9's scan of messages: the URL-with-a-password shape tried its scheme
+    from every letter of a run to the run's end, in time quadratic in the run: a 100 KB message of
+    letters took drift 18 s, a 1 MB one (a few KB in a pack, from anyone who can push a branch)
+    half an hour, 3 MB hours. It now starts only where a run starts."""
+    repo = fleet.repo("juniper-ml")
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    parent = git(repo, "rev-parse", "HEAD").strip()
+    message = b"notes\n\n" + b"a" * 1_000_000 + b"\n"
+    commit = (
+        subprocess.run(
+            ["git", "-C", str(repo), "commit-tree", tree, "-p", parent, "-F", "-"],
+            input=message,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    git(repo, "branch", "long-message", commit)
+    result = run_cli(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--format", "json"
+    )  # run_cli's 120 s: half an hour without the fix
+    assert json.loads(result.stdout)["repos"][0].get("error") is None, result.stdout[-2000:]
