@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import git, rollout
 from tests.test_adversary import run_cli
 from tests.test_drift_messages import TOKEN, _findings, _victim
@@ -239,4 +241,25 @@ def test_drift_over_a_commit_message_of_a_million_letters_is_bounded(fleet):
     result = run_cli(
         "drift", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--format", "json"
     )  # run_cli's 120 s: half an hour without the fix
+    assert json.loads(result.stdout)["repos"][0].get("error") is None, result.stdout[-2000:]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("a" * 1_000_000, id="letters"),
+        pytest.param("_eyJ" * 250_000, id="jwt-prefixes"),
+    ],
+)
+def test_drift_over_a_tagged_value_of_a_million_characters_is_bounded(fleet, value):
+    """The same quadratic shapes in the check of a value for a credential (URL user-info, a JWT's
+    `eyJ…` prefix), which drift runs on each `NAME=value` line of a tagged blob, a note or a file of
+    history: a tag of a 1 MB blob `notes\\nAPI=aaaa…` (anyone who can push a tag) held drift for
+    many minutes. Both now start only where a run starts."""
+    repo = fleet.repo("juniper-ml")
+    blob = object_of(repo, "blob", f"deployed with:\nAPI={value}\n".encode())
+    git(repo, "tag", "long-value", blob)
+    result = run_cli(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--format", "json"
+    )  # run_cli's 120 s: many minutes without the fix
     assert json.loads(result.stdout)["repos"][0].get("error") is None, result.stdout[-2000:]
