@@ -1798,6 +1798,29 @@ def is_partial_clone(path: Path) -> bool:
         return False
 
 
+# GitPython's refusals to read a tree entry git itself calls unsafe (git.util._validate_repo_path)
+_UNSAFE_ENTRY = (
+    "Invalid repository path",
+    "Repository path aliases Git metadata",
+    "Symbolic link aliases the submodule configuration",
+)
+
+
+def unsafe_tree(err: BaseException, where: object) -> str | None:
+    """One line for GitPython's refusal to read a tree holding an entry git calls unsafe (``..``,
+    ``.git`` or a name that aliases it: `git mktree` writes them, a fetch without fsck brings them);
+    None for any other error. Pass 21e's F6: such a commit on the rollout branch was "unexpected
+    ValueError … a damaged repository?" in plan and apply, "please report this" in cleanup. The
+    entry's name is not repeated: `git fsck` names the tree."""
+    if not isinstance(err, ValueError) or not str(err).startswith(_UNSAFE_ENTRY):
+        return None
+    return (
+        f"a commit in {where} holds a tree entry git calls unsafe (`..`, `.git` or a name that "
+        f"aliases it), which is not read: `git -C {shell_word(str(where))} fsck` names the tree "
+        "(hasDotdot, hasDotgit); delete or rebuild the branch that holds it"
+    )
+
+
 def unquote_path(path: str) -> str:
     """A path as git prints it (``"d\\303\\251/.env"``: C-quoted when it holds non-ASCII bytes, a tab, a quote…)
     back to the path itself, so it is judged and named as what it is."""

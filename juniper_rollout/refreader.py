@@ -40,6 +40,8 @@ def guarded(repo: RepoSpec, doing: str, job: Callable[[], T], failed: Callable[[
                 "--filter): its remote cannot be reached? run again when it can (git fetches what "
                 "the read needs), or use a clone made without --filter"
             )
+        if (said := gitrepo.unsafe_tree(err, repo.path)) is not None:
+            return failed(said)  # what the tree holds, not damage
         if isinstance(err, OSError) and (said := too_many_open_files(err, doing)) is not None:
             return failed(said)  # the machine's limit, not damage
         return failed(

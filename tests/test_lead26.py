@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import git, rollout
 
 DATA = "juniper-data"
@@ -83,3 +85,75 @@ def test_drift_of_a_partial_clone_whose_remote_is_gone_is_one_line(fleet, tmp_pa
     )
     assert "a partial clone (git clone --filter)" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr and "unexpected" not in result.stdout
+
+
+def _unsafe_commit_on(repo: Path, branch: str, entry: str) -> str:
+    """A commit on ``branch`` whose tree adds a folder ``a`` holding a tree entry named ``entry``
+    (`..` or `.git`: `git mktree` writes them, a fetch without fsck brings them), which holds a
+    ``victim.enc``; ``branch`` moved to it."""
+
+    def mktree(lines: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), "mktree"],
+            input=lines,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    blob = subprocess.run(
+        ["git", "-C", str(repo), "hash-object", "-w", "--stdin"],
+        input="x\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    inner = mktree(f"100644 blob {blob}\tvictim.enc\n")
+    folder = mktree(f"040000 tree {inner}\t{entry}\n")
+    top = git(repo, "ls-tree", branch) + f"040000 tree {folder}\ta\n"
+    commit = git(repo, "commit-tree", "-p", branch, "-m", "unsafe", mktree(top)).strip()
+    git(repo, "update-ref", f"refs/heads/{branch}", commit)
+    return commit
+
+
+@pytest.mark.parametrize("entry", ["..", ".git"])
+def test_a_rollout_branch_holding_an_unsafe_tree_entry_is_one_true_line(fleet, entry):
+    """A commit on the rollout branch whose tree holds `..` or `.git` (pass 21e's F6): GitPython refuses
+    to read it, and plan and apply said "unexpected ValueError … a damaged repository? run git fsck …
+    please report this" with a crash log. Now one line that says what the tree holds and where git
+    fsck names it; the branch is left where it is."""
+    from tests.fleet import BRANCH
+
+    only = ("-m", fleet.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", "--yes", *only).code == 0
+    repo = fleet.repo("juniper-cascor")
+    tip = _unsafe_commit_on(repo, BRANCH, entry)
+    for command in (("plan",), ("apply", "--yes")):
+        result = rollout(*command, *only)
+        said = " ".join(result.stdout.split())
+        assert result.code == 1, said
+        assert (
+            "holds a tree entry git calls unsafe (`..`, `.git` or a name that aliases it)" in said
+        )
+        assert "unexpected" not in said and "crash" not in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    fsck = subprocess.run(["git", "-C", str(repo), "fsck"], capture_output=True, text=True)
+    assert "hasDotdot" in fsck.stderr or "hasDotgit" in fsck.stderr, fsck.stderr  # as the line says
+
+
+def test_cleanup_of_a_branch_holding_an_unsafe_tree_entry_is_one_true_line(loop, github):
+    """`rollout cleanup` over such a branch (after its PR was merged) said "unexpected ValueError;
+    please report this" (pass 21e's F6); now the same one line, and nothing is deleted."""
+    from tests.fleet import BRANCH
+    from tests.test_review import OWNER, apply_pr
+
+    full = f"{OWNER}/juniper-cascor"
+    repo = loop.repo("juniper-cascor")
+    assert apply_pr(loop, "--repo", "juniper-cascor").code == 0
+    github.merge(full, github.pulls(full)[0].number)
+    tip = _unsafe_commit_on(repo, BRANCH, "..")
+    result = rollout("cleanup", "-m", loop.manifest, "--repo", "juniper-cascor", "--force")
+    said = " ".join(result.stdout.split())
+    assert "juniper-cascor: failed" in said and "git calls unsafe" in said, said
+    assert "unexpected" not in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
