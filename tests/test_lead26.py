@@ -121,14 +121,14 @@ def test_a_rollout_branch_holding_an_unsafe_tree_entry_is_one_true_line(fleet, e
     """A commit on the rollout branch whose tree holds `..` or `.git` (pass 21e's F6): GitPython refuses
     to read it, and plan and apply said "unexpected ValueError … a damaged repository? run git fsck …
     please report this" with a crash log. Now one line that says what the tree holds and where git
-    fsck names it; the branch is left where it is."""
+    fsck names it (drift of that branch the same); the branch is left where it is."""
     from tests.fleet import BRANCH
 
     only = ("-m", fleet.manifest, "--repo", "juniper-cascor")
     assert rollout("apply", "--yes", *only).code == 0
     repo = fleet.repo("juniper-cascor")
     tip = _unsafe_commit_on(repo, BRANCH, entry)
-    for command in (("plan",), ("apply", "--yes")):
+    for command in (("plan",), ("apply", "--yes"), ("drift", "--ref", BRANCH)):
         result = rollout(*command, *only)
         said = " ".join(result.stdout.split())
         assert result.code == 1, said
