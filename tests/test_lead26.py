@@ -157,3 +157,15 @@ def test_cleanup_of_a_branch_holding_an_unsafe_tree_entry_is_one_true_line(loop,
     assert "juniper-cascor: failed" in said and "git calls unsafe" in said, said
     assert "unexpected" not in said, said
     assert git(repo, "rev-parse", BRANCH).strip() == tip
+
+
+def test_click_words_are_rewritten_where_click_wrote_them_not_in_the_echo():
+    """A bad `--jobs` is said in the tool's words ("must be 1 or more"), but the rewrite ran over the
+    echo of what was typed too: `--jobs "5 is not in the range x>=9"` was echoed as `'5 must be 9 or
+    more'` (pass 21g's trivia). Now only click's own words, which end its message."""
+    typed = "5 is not in the range x>=9"
+    result = rollout("plan", "--jobs", typed)
+    assert result.code == 2
+    assert f"'{typed}' is not a whole number" in result.stderr, result.stderr
+    zero = rollout("plan", "--jobs", "0")
+    assert "'-j': 0 must be 1 or more" in zero.stderr, zero.stderr
