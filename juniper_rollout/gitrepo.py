@@ -1941,7 +1941,7 @@ class HistoryBudget:
             return
         args = ["git", "-c", "fetch.negotiationAlgorithm=noop", "fetch", "--no-tags"]
         args += ["--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none"]
-        args += ["--stdin", self._partial]
+        args += ["--no-auto-gc", "--stdin", self._partial]  # a read-only audit starts no repack
         try:
             out = proctree.run(
                 args,

@@ -74,6 +74,21 @@ def test_drift_of_a_partial_clone_fetches_the_old_versions_in_one_fetch(fleet, t
     assert fetched == 1, f"{fetched} fetches for 300 old versions"
 
 
+def test_drift_of_a_partial_clone_starts_no_repack_of_it(fleet, tmp_path):
+    """The batch fetch is drift's, a read-only audit: it starts no `git maintenance --auto` (a fetch
+    does by default, and with `gc.autoPackLimit` reached it repacks the user's clone)."""
+    _versions_on_a_side_branch(fleet.repo(DATA), 5)
+    clone, _ = _partial_clone_in_place_of(fleet, tmp_path, DATA)
+    git(clone, "config", "--unset", "gc.auto")
+    git(clone, "config", "--unset", "maintenance.auto")
+    git(clone, "config", "gc.autoPackLimit", "1")
+    before = set((clone / ".git" / "objects" / "pack").glob("*.pack"))
+    result = rollout("drift", "--manifest", fleet.manifest, "--repo", DATA)
+    assert "s.enc" in result.stdout, result.stdout
+    after = set((clone / ".git" / "objects" / "pack").glob("*.pack"))
+    assert before < after and len(after - before) == 1, (before, after)
+
+
 def test_drift_of_a_partial_clone_whose_remote_is_gone_is_one_line(fleet, tmp_path):
     """The batch fetch failing (the promisor remote is gone) is one line naming the partial clone, not
     one failed fetch per version and no traceback."""
