@@ -110,21 +110,9 @@ def _unsafe_commit_on(repo: Path, branch: str, entry: str) -> str:
     ``victim.enc``; ``branch`` moved to it."""
 
     def mktree(lines: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(repo), "mktree"],
-            input=lines,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        return git(repo, "mktree", input=lines).strip()
 
-    blob = subprocess.run(
-        ["git", "-C", str(repo), "hash-object", "-w", "--stdin"],
-        input="x\n",
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    blob = git(repo, "hash-object", "-w", "--stdin", input="x\n").strip()
     inner = mktree(f"100644 blob {blob}\tvictim.enc\n")
     folder = mktree(f"040000 tree {inner}\t{entry}\n")
     top = git(repo, "ls-tree", branch) + f"040000 tree {folder}\ta\n"
