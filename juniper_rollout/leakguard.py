@@ -23,13 +23,15 @@ import re
 import shlex
 import stat
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from itertools import chain
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from juniper_rollout import dotenv, envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
+from juniper_rollout.composeenv import compose_bindings
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
@@ -264,11 +266,15 @@ def _linked(path: os.PathLike[str]) -> bytes | None:
 def _as_the_app_reads(
     data: bytes, grown: Budget | None = None, names: set[bytes] | None = None
 ) -> list[tuple[int, bytes, bytes]]:
-    """(line, name, value) for each binding as python-dotenv reads it, and each line of a multi-line
-    value on its own (a template may carry one line of a key). ``names``: gets each binding's name
-    (as the parser reads them: a line of a multi-line value, `MIIEv…==` of a PEM key, is no name)."""
+    """(line, name, value) for each binding as python-dotenv reads it, and as docker compose reads it
+    (pass 22b: `$P1$P2`, `${UNSET-value}`, `"\\0103…"` are other values to compose, which the fleet's
+    compose files read `.env` with), and each line of a multi-line value on its own (a template may
+    carry one line of a key). ``names``: gets each binding's name (as the parser reads them: a line of
+    a multi-line value, `MIIEv…==` of a PEM key, is no name)."""
     out = []
-    for number, name, values in bindings(data, grown):
+    read: set[tuple[int, bytes]] = set()
+    for number, name, values in chain(bindings(data, grown), _compose_only(data, grown, read)):
+        read.update((number, one) for one in values)
         if names is not None and _a_name(name):
             names.add(name)
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
@@ -284,6 +290,18 @@ def _as_the_app_reads(
             out += [(number, name, part) for part in lines if len(part) >= MIN_VALUE]
         out += [(number, n, part) for n, part in named]
     return out
+
+
+def _compose_only(
+    data: bytes, grown: Budget | None, read: set[tuple[int, bytes]]
+) -> Iterator[tuple[int, bytes, list[bytes]]]:
+    """Each binding as docker compose reads it, with only the forms python-dotenv's reading did not
+    give on that line (``read``, filled as that reading went) and that are long enough to hold a
+    value: most lines read alike, and each form is scanned for its parts."""
+    for number, name, values in compose_bindings(data, grown):
+        other = [v for v in values if len(v) >= MIN_VALUE and (number, v) not in read]
+        if other:
+            yield number, name, other
 
 
 # Parts of a value the app reads on their own (pass 11b: a template holding only one was rendered):

@@ -1,0 +1,67 @@
+"""Issue 13, pass 22b: a second adversarial pass over items 5-8 (main f04183f).
+
+Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.demofleet import CANARY
+from tests.leakshapes import plan_beside
+
+pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
+
+# --- 13.6: a `.env` value as docker compose reads it ---------------------------------------------------
+
+P1, P2 = CANARY[:7], CANARY[7:]  # two pieces under 8 bytes: neither is checked on its own
+
+
+@pytest.mark.parametrize(
+    "dotenv",
+    [
+        f"P1={P1}\nP2={P2}\nAPI_TOKEN=$P1$P2",  # `$NAME` without braces
+        f"API_TOKEN=${{UNSET_IN_TESTS-{CANARY}}}",  # a default without `:`
+        f"P1=x\nAPI_TOKEN=${{P1:+{CANARY}}}",  # an alternative value
+        f'P1={P1}\nAPI_TOKEN="${{P1?required}}{P2}"',  # a required one
+        'API_TOKEN="\\0103' + CANARY[1:] + '"',  # an octal escape in double quotes (`C`)
+        f"P1={P1}\nP2={P2}\nAPI_TOKEN: ${{P1}}$P2",  # a YAML-style `NAME: value`
+    ],
+    ids=["unbraced", "dash-default", "plus-alternative", "required", "octal-escape", "yaml-style"],
+)
+def test_a_value_docker_compose_reads_from_the_dotenv_is_never_shown(tmp_path, dotenv):
+    """docker compose reads the project's `.env` with a parser of its own (the fleet's compose files
+    interpolate `${JUNIPER_DATA_API_KEYS}` from it): `$P1$P2`, `${UNSET-value}`, `${SET:+value}`,
+    `${SET?message}`, `"\\0103…"` and `NAME: value` are values to compose that python-dotenv reads
+    otherwise (as written, empty, or not at all). The guard read the file as python-dotenv only, so a
+    template holding the value compose gives the containers was shown in the plan's diff (pass 22b)."""
+    result = plan_beside(tmp_path, dotenv, f"ops notes: {CANARY}\n")
+    assert result.code == 1, result.stdout
+    assert "NOTES.md would contain the value on line" in result.stdout, result.stdout
+
+
+def test_a_compose_style_dotenv_with_ordinary_values_still_plans(tmp_path):
+    """Control: a `.env` written for compose (`$NAME`, `${NAME:-default}`, `NAME: value`) beside a
+    template holding none of its values plans as before."""
+    dotenv = "PORT=8100\nHOST=db.internal\nURL=http://$HOST:${PORT:-80}/v1\nLEVEL: INFO"
+    result = plan_beside(tmp_path, dotenv, "ops notes: see the runbook\n")
+    assert result.code == 0, result.stdout
+
+
+def test_the_compose_reader_reads_as_compose_go_does():
+    """`composeenv.compose_bindings` on the shapes compose-go v2's parser and template code read
+    (its `dotenv/parser.go`, `template/template.go`): the last form is the value compose binds."""
+    from juniper_rollout.composeenv import compose_bindings
+
+    def read(text: str) -> dict[bytes, bytes]:
+        return {name: forms[-1] for _, name, forms in compose_bindings(text.encode())}
+
+    assert read("A=ab\nB=$A-${A}") == {b"A": b"ab", b"B": b"ab-ab"}
+    assert read("B=${U-d}${U:-e}${U+f}${U:+g}") == {b"B": b"de"}
+    assert read("A=\nB=${A-d}|${A:-e}|${A+f}|${A:+g}")[b"B"] == b"|e|f|"
+    assert read('A="x\\0101\\$A\\n"')[b"A"] == b"xA$A\n"  # octal, `\$` (no expansion), `\n`
+    assert read("A='$B \\n'\nB: y # c")[b"A"] == b"$B \\n"  # single quotes: as written
+    # ` #` only starts a comment
+    assert read("B: y # c\nexport C=z#w") == {b"B": b"y", b"C": b"z#w"}
+    assert read('A="x" B=y')[b"B"] == b"y"  # after a closing quote, a statement of its own
+    assert read("\ufeffA=${B:-${C:-deep}}")[b"A"] == b"deep"  # a BOM is skipped; nested defaults
+    assert list(compose_bindings(b"A=${B")) == [(1, b"A", [b"${B"])]  # compose refuses: as written
