@@ -31,7 +31,7 @@ from urllib.parse import unquote_to_bytes
 from juniper_rollout import dotenv, envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
-from juniper_rollout.composeenv import compose_bindings
+from juniper_rollout.envdialects import compose_bindings, systemd_bindings
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
@@ -266,14 +266,15 @@ def _linked(path: os.PathLike[str]) -> bytes | None:
 def _as_the_app_reads(
     data: bytes, grown: Budget | None = None, names: set[bytes] | None = None
 ) -> list[tuple[int, bytes, bytes]]:
-    """(line, name, value) for each binding as python-dotenv reads it, and as docker compose reads it
-    (pass 22b: `$P1$P2`, `${UNSET-value}`, `"\\0103…"` are other values to compose, which the fleet's
-    compose files read `.env` with), and each line of a multi-line value on its own (a template may
+    """(line, name, value) for each binding as python-dotenv reads it, and as docker compose and
+    systemd read it (pass 22b: `$P1$P2`, `${UNSET-value}`, `"\\0103…"` are other values to compose,
+    which the fleet's compose files read `.env` with; `CANARY-\\7f…` and `"CANARY-"7f…` to systemd,
+    whose `EnvironmentFile=` a worker's unit names), and each line of a multi-line value on its own (a template may
     carry one line of a key). ``names``: gets each binding's name (as the parser reads them: a line of
     a multi-line value, `MIIEv…==` of a PEM key, is no name)."""
     out = []
     read: set[tuple[int, bytes]] = set()
-    for number, name, values in chain(bindings(data, grown), _compose_only(data, grown, read)):
+    for number, name, values in chain(bindings(data, grown), _other_readers(data, grown, read)):
         read.update((number, one) for one in values)
         if names is not None and _a_name(name):
             names.add(name)
@@ -292,13 +293,14 @@ def _as_the_app_reads(
     return out
 
 
-def _compose_only(
+def _other_readers(
     data: bytes, grown: Budget | None, read: set[tuple[int, bytes]]
 ) -> Iterator[tuple[int, bytes, list[bytes]]]:
-    """Each binding as docker compose reads it, with only the forms python-dotenv's reading did not
-    give on that line (``read``, filled as that reading went) and that are long enough to hold a
-    value: most lines read alike, and each form is scanned for its parts."""
-    for number, name, values in compose_bindings(data, grown):
+    """Each binding as docker compose and systemd read it (:mod:`juniper_rollout.envdialects`), with
+    only the forms python-dotenv's reading did not give on that line (``read``, filled as that reading
+    went) and that are long enough to hold a value: most lines read alike, and each form is scanned
+    for its parts."""
+    for number, name, values in chain(compose_bindings(data, grown), systemd_bindings(data)):
         other = [v for v in values if len(v) >= MIN_VALUE and (number, v) not in read]
         if other:
             yield number, name, other

@@ -48,9 +48,9 @@ def test_a_compose_style_dotenv_with_ordinary_values_still_plans(tmp_path):
 
 
 def test_the_compose_reader_reads_as_compose_go_does():
-    """`composeenv.compose_bindings` on the shapes compose-go v2's parser and template code read
+    """`envdialects.compose_bindings` on the shapes compose-go v2's parser and template code read
     (its `dotenv/parser.go`, `template/template.go`): the last form is the value compose binds."""
-    from juniper_rollout.composeenv import compose_bindings
+    from juniper_rollout.envdialects import compose_bindings
 
     def read(text: str) -> dict[bytes, bytes]:
         return {name: forms[-1] for _, name, forms in compose_bindings(text.encode())}
@@ -65,3 +65,33 @@ def test_the_compose_reader_reads_as_compose_go_does():
     assert read('A="x" B=y')[b"B"] == b"y"  # after a closing quote, a statement of its own
     assert read("\ufeffA=${B:-${C:-deep}}")[b"A"] == b"deep"  # a BOM is skipped; nested defaults
     assert list(compose_bindings(b"A=${B")) == [(1, b"A", [b"${B"])]  # compose refuses: as written
+
+
+# --- 13.6: a `.env` value as systemd's EnvironmentFile= reads it -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "dotenv",
+    [
+        f"API_TOKEN={P1}\\{P2}",  # a backslash escapes the next character of a plain value
+        f"API_TOKEN={P1}\\\n{P2}",  # a backslash before the line end joins the lines
+        f'API_TOKEN="{P1}"{P2}',  # a quoted piece and plain text next to it are one value
+        f"API_TOKEN='{P1}' '{P2}'",  # two quoted pieces, blanks between them dropped
+        f'API_TOKEN="{P1}\\\n{P2}"',  # a continued line inside double quotes
+    ],
+    ids=[
+        "escaped-character",
+        "continued-line",
+        "quote-then-plain",
+        "two-quoted-pieces",
+        "quoted-continuation",
+    ],
+)
+def test_a_value_systemd_reads_from_the_dotenv_is_never_shown(tmp_path, dotenv):
+    """systemd reads a unit's `EnvironmentFile=` (juniper-cascor-worker's service names its `.env`)
+    with a state machine of its own: each of these lines gives the service `CANARY-7f3a9c`, and
+    python-dotenv reads another value or none (an error line). The guard read the file as python-dotenv
+    only, so a template holding the value the service gets was shown in the plan's diff (pass 22b)."""
+    result = plan_beside(tmp_path, dotenv, f"ops notes: {CANARY}\n")
+    assert result.code == 1, result.stdout
+    assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout

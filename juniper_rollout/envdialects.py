@@ -1,17 +1,25 @@
-"""How docker compose reads a `.env`: its values as compose-go's parser gives them, for the leak guard.
+"""How other programs read a `.env`: docker compose and systemd, for the leak guard.
 
-Compose reads the project folder's `.env` (and every `env_file:`) with a parser of its own, not
-python-dotenv's, and gives the containers other values from the same line (pass 22b, 13.6): a
-`$NAME` without braces is expanded (`API_TOKEN=$P1$P2`), so are `${NAME-default}`,
-`${NAME:+alternative}`, `${NAME+alternative}` and `${NAME?message}`; a double-quoted value reads
-octal escapes (`"\\0103"` is `C`) and `\\$`; a name may end at `:` (`API_TOKEN: value`, YAML-style)
-and a value after a closing quote starts a statement of its own. The fleet's compose files
-interpolate `${JUNIPER_DATA_API_KEYS}` from `.env` this way; a template holding the value compose
-reads (two pieces under 8 bytes joined) was shown in the plan's diff and committed. Read as
-compose-go v2 reads (``dotenv/parser.go``, ``template/template.go``), without running it; where
-compose refuses the file, the rest of that line is skipped and reading goes on (the guard's forms
-are a superset: more forms only check more). Bounded: growth by ``$…`` counts against the
-caller's :class:`~juniper_rollout.appenv.Budget`, nesting stops at ``MAX_NESTING``.
+python-dotenv is the app's reader (:mod:`juniper_rollout.appenv`); the fleet hands the same files to
+two more (pass 22b, 13.6), and each gives its program other values from the same lines:
+
+- docker compose reads the project's `.env` (and every `env_file:`) with compose-go's parser; the
+  fleet's compose files interpolate `${JUNIPER_DATA_API_KEYS}` from it. A `$NAME` without braces is
+  expanded (`API_TOKEN=$P1$P2`), so are `${NAME-default}`, `${NAME:+alternative}`,
+  `${NAME+alternative}` and `${NAME?message}`; a double-quoted value reads octal escapes (`"\\0103"`
+  is `C`) and `\\$`; a name may end at `:` (`API_TOKEN: value`, YAML-style) and a value after a
+  closing quote starts a statement of its own. Read as compose-go v2 reads (``dotenv/parser.go``,
+  ``template/template.go``); growth by ``$…`` counts against the caller's
+  :class:`~juniper_rollout.appenv.Budget`, nesting stops at ``MAX_NESTING``.
+- systemd reads a unit's `EnvironmentFile=` (juniper-cascor-worker's service names its `.env`) with
+  its own state machine (``src/basic/env-file.c``): a backslash escapes the next character of an
+  unquoted value (`CANARY-\\7f…` is `CANARY-7f…`), a backslash before a line end joins two lines,
+  quoted pieces and plain text next to each other are one value (`"CANARY-"7f…`), `;` starts a
+  comment line.
+
+A template holding the value compose or systemd gives the program (two pieces under 8 bytes joined)
+was shown in the plan's diff and committed. Where compose refuses the file, the rest of that line is
+skipped and reading goes on: the guard's forms are a superset, more forms only check more.
 """
 
 from __future__ import annotations
@@ -269,3 +277,78 @@ def _braced(
     if operator == ":+":
         return word if value else ""
     return word if value is not None else ""  # `+`
+
+
+# --- systemd's EnvironmentFile= -------------------------------------------------------------------
+
+_SD_SKIP = re.compile(
+    r"(?:[ \t\n\r]++|[#;][^\n\r]*+)*+"
+)  # blanks, line ends, `#`/`;` comment lines
+_SD_KEY = re.compile(r"[^=\n\r]*+")
+_SD_BLANKS = re.compile(r"[ \t]*+")
+_SD_SINGLE = re.compile(r"'([^']*+)'?")
+_SD_DOUBLE = re.compile(r'"((?:\\[\s\S]|[^"\\])*+)"?')
+_SD_DOUBLE_ESCAPE = re.compile(r"\\([\s\S])")
+_SD_PLAIN = re.compile(r"(?:\\[\s\S]|[^\\\n\r])*+\\?")
+_SD_PLAIN_ESCAPE = re.compile(r"\\([\s\S]?)")
+_SHELL_NEED_ESCAPE = '"\\`$'
+
+
+def systemd_bindings(data: bytes) -> Iterator[tuple[int, bytes, list[bytes]]]:
+    """(line, name, [value]) for each assignment as systemd reads ``data`` as an `EnvironmentFile=`
+    (``parse_env_file_internal``: no expansion, so no budget; linear, one expression per piece)."""
+    text = data.decode("utf-8", "surrogateescape")
+    at, size = 0, len(text)
+    number, counted = 1, 0
+    while True:
+        at = _end(_SD_SKIP, text, at)
+        if at >= size:
+            return
+        number += _lines(text, counted, at)
+        counted = at
+        key_end = _end(_SD_KEY, text, at)
+        key = text[at:key_end].rstrip(" \t")
+        if key_end >= size or text[key_end] != "=":  # a line without `=`: no assignment
+            at = key_end
+            continue
+        value, at = _systemd_value(text, key_end + 1)
+        yield number, _bytes(key), [_bytes(value)]
+
+
+def _systemd_value(text: str, at: int) -> tuple[str, int]:
+    """The value from ``at`` (after `=`) to the line end that ends it, and where that is."""
+    pieces: list[str] = []
+    size = len(text)
+    while True:
+        at = _end(_SD_BLANKS, text, at)
+        if at >= size or text[at] in "\n\r":
+            return "".join(pieces), at
+        if text[at] == "'":
+            found = _SD_SINGLE.match(text, at)
+            assert found is not None
+            pieces.append(found[1])
+            at = found.end()
+        elif text[at] == '"':
+            found = _SD_DOUBLE.match(text, at)
+            assert found is not None
+            pieces.append(_SD_DOUBLE_ESCAPE.sub(_systemd_double_escape, found[1]))
+            at = found.end()
+        else:  # plain to the line's end (quotes are plain characters here); trailing blanks dropped
+            end = _end(_SD_PLAIN, text, at)
+            plain = text[at:end]
+            body = plain.rstrip(" \t")
+            kept = plain[len(body) :] if body.endswith("\\") and not body.endswith("\\\\") else ""
+            pieces.append(_SD_PLAIN_ESCAPE.sub(_systemd_plain_escape, body + kept[:1]))
+            return "".join(pieces), end
+
+
+def _systemd_double_escape(match: re.Match[str]) -> str:
+    char = match.group(1)
+    if char in _SHELL_NEED_ESCAPE:
+        return char
+    return "" if char == "\n" else "\\" + char
+
+
+def _systemd_plain_escape(match: re.Match[str]) -> str:
+    char = match.group(1)
+    return "" if char in ("\n", "\r") else char
