@@ -813,6 +813,29 @@ def message_hits(
     return hits
 
 
+SUBJECT_READ = 4096  # characters of a commit's subject looked at (drift shows its first 59)
+
+
+def holds_a_value(plaintext: Iterable[Value]) -> Callable[[str], bool]:
+    """Whether a text (a commit's subject drift names) holds one of the clone's ``plaintext`` values
+    (their words aside: an ordinary word of a subject is no secret), looked up by their first
+    ``MIN_VALUE`` bytes: linear in the text. Pass 22b: drift named the commits that added a plaintext
+    env file by their subjects, hiding a `NAME=value` or credential-shaped one only, so `git commit
+    -m "rotate db to orchid-lantern-9741"` (the file's `DB_PASSWORD`) or a first line `DB_PASSWORD:
+    …` (compose's YAML-style binding) was printed in text, JSON and SARIF."""
+    index = _head_index(v.value for v in plaintext if not v.word)
+
+    def holds(text: str) -> bool:
+        data = text[:SUBJECT_READ].encode("utf-8", "surrogateescape")
+        return any(
+            data.startswith(value, at)
+            for at in range(len(data) - MIN_VALUE + 1)
+            for value in index.get(data[at : at + MIN_VALUE], ())
+        )
+
+    return holds
+
+
 def check_age_keys(files: Iterable[FileChange]) -> None:
     for f in files:
         if (

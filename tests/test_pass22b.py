@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.demofleet import CANARY
+from tests.helpers import git, rollout
 from tests.leakshapes import plan_beside
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -95,3 +96,38 @@ def test_a_value_systemd_reads_from_the_dotenv_is_never_shown(tmp_path, dotenv):
     result = plan_beside(tmp_path, dotenv, f"ops notes: {CANARY}\n")
     assert result.code == 1, result.stdout
     assert "NOTES.md would contain the value on line 1 of the plaintext .env" in result.stdout
+
+
+# --- 13.6 through drift: a commit's subject holding a value of the clone's plaintext env files ---------
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif"])
+@pytest.mark.parametrize(
+    "subject",
+    ["db: rotate the password to {value}", "DB_PASSWORD: {value}"],
+    ids=["prose", "compose-yaml-style"],
+)
+def test_drift_never_names_a_commit_by_a_subject_holding_a_plaintext_value(
+    fleet, tmp_path, fmt, subject
+):
+    """drift names the commits that added a plaintext env file by their subjects, and hid only a
+    `NAME=value` or credential-shaped one (pass 16b): `git commit -m "db: rotate the password to
+    VALUE"` or a first line `DB_PASSWORD: VALUE` (compose's YAML-style binding, `git commit -F`)
+    holding the `DB_PASSWORD` of the clone's `.env.local` was printed in text, JSON and SARIF. The
+    value is no credential shape and must be committed (in the subject), so it is not the CANARY, as
+    in pass 16b's test (pass 22b). The commit is still named by its id."""
+    from tests.test_pass3 import commit_on
+
+    repo = fleet.repo("juniper-data")
+    value = "orchid-lantern-9741"
+    files = {".env.local": f"DB_PASSWORD={value}\n"}
+    added = commit_on(repo, "main", files, tmp_path, subject.format(value=value))
+    git(repo, "update-ref", "refs/heads/main", added)
+    (repo / ".env.local").write_text(files[".env.local"])  # the clone's file, as the user has it
+    result = rollout(
+        "drift", "--manifest", fleet.manifest, "--repo", "juniper-data", "--format", fmt
+    )
+    out = result.stdout + result.stderr
+    assert value not in out, out
+    assert "its subject holds a value of the clone's plaintext env files: not shown" in out, out
+    assert added[:7] in out
