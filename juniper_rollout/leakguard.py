@@ -154,7 +154,8 @@ def read_plaintext_values(
         )
     deeper = listed[: gitrepo.WORKTREE_PATHS]
     grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each
-    files = list(dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper]))
+    named = compose_env_files(repo)
+    files = list(dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper, *named]))
     for index, source in enumerate(files):
         try:
             data = read_plaintext(repo, source)
@@ -212,6 +213,67 @@ def read_plaintext_values(
                 runs.setdefault(run, number)
         words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
     return Plaintext(out + words, frozenset(names))
+
+
+COMPOSE_FILES = [":(glob,icase)**/docker-compose*.y*ml", ":(glob,icase)**/compose*.y*ml"]
+MAX_COMPOSE_BYTES = 1 << 20  # a compose file longer than this is not looked into for `env_file:`
+# `env_file: x.env`, `env_file: [a, "b"]`, and the list under it: `- x.env` or `- path: x.env`
+_ENV_FILE_KEY = re.compile(rb"([ \t]*)(?:-[ \t]+)?[\"']?env_file[\"']?[ \t]*:[ \t]*([^\r\n]*)")
+_LIST_ITEM = re.compile(rb"[ \t]*-?[ \t]*(?:[\"']?path[\"']?[ \t]*:[ \t]*)?([^\r\n#]*)")
+
+
+def compose_env_files(repo: RepoSpec) -> list[str]:
+    """The files the clone's compose files name under `env_file:` (relative to each compose file's
+    folder), inside the clone, at most ``gitrepo.WORKTREE_PATHS``. Pass 22b (13.6, "any plaintext env
+    file"): compose gives a service the values of any file an `env_file:` names (`config/app.conf`,
+    `secrets/worker`), under no name the definitions match, and a template holding one was shown in
+    the plan's diff. Read line by line (no YAML parser: any spelling is a candidate, and more files
+    only check more)."""
+    from juniper_rollout.secrets_plan import read_plaintext
+
+    found: list[str] = []
+    for compose in gitrepo.worktree_paths(repo.path, COMPOSE_FILES)[: gitrepo.WORKTREE_PATHS]:
+        if gitrepo.in_installed_folder(compose):
+            continue
+        try:
+            data = read_plaintext(repo, compose)
+        except RepoError:
+            data = None
+        if not data or len(data) > MAX_COMPOSE_BYTES:
+            continue
+        folder = os.path.dirname(compose)
+        for name in _env_file_names(data):
+            path = os.path.normpath(os.path.join(folder, name.decode("utf-8", "replace")))
+            if not os.path.isabs(path) and path != "." and not path.startswith(".." + os.sep):
+                found.append(path.replace(os.sep, "/"))
+    return list(dict.fromkeys(found))[: gitrepo.WORKTREE_PATHS]
+
+
+def _env_file_names(data: bytes) -> list[bytes]:
+    """Each name an `env_file:` of ``data`` (a compose file) gives, whatever its spelling."""
+    names: list[bytes] = []
+    lines = data.splitlines()
+    for index, line in enumerate(lines):
+        match = _ENV_FILE_KEY.match(line)
+        if match is None:
+            continue
+        value = match[2].split(b" #", 1)[0].strip()
+        if value.startswith(b"["):
+            names += [w.strip(b" \t\"'") for w in value.strip(b"[]").split(b",")]
+        elif value:
+            names.append(value.strip(b"\"'"))
+            continue
+        indent = len(match[1])  # a list under the key: `- …` items at its indent or deeper
+        for item in lines[index + 1 : index + 101]:
+            if not item.strip() or item.lstrip().startswith(b"#"):
+                continue
+            depth = len(item) - len(item.lstrip())
+            if depth < indent or (depth == indent and not item.lstrip().startswith(b"-")):
+                break
+            got = _LIST_ITEM.match(item)
+            if got is not None and got[1].strip():
+                names.append(got[1].strip().strip(b"\"'"))
+    return [n for n in names if n and b"\0" not in n and b": " not in n]
 
 
 def _pasted(text: bytes) -> list[bytes]:

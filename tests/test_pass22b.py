@@ -131,3 +131,30 @@ def test_drift_never_names_a_commit_by_a_subject_holding_a_plaintext_value(
     assert value not in out, out
     assert "its subject holds a value of the clone's plaintext env files: not shown" in out, out
     assert added[:7] in out
+
+
+# --- 13.6: a file a compose file names under `env_file:` -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "compose",
+    [
+        "services:\n  worker:\n    image: w\n    env_file: config/app.conf\n",
+        "services:\n  worker:\n    env_file:\n      - path: ./config/app.conf\n        required: true\n",
+    ],
+    ids=["scalar", "list-of-paths"],
+)
+def test_a_file_a_compose_env_file_names_is_read_by_the_leak_guard(tmp_path, compose):
+    """docker compose gives a service the values of any file its `env_file:` names, under any name
+    (`config/app.conf` matches no plaintext env definition): the guard never read it, so a template
+    holding its value was shown in the plan's diff (pass 22b)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"PORT=8100\n", f"ops notes: {CANARY}\n")
+    victim = tmp_path / "ws" / "victim"
+    (victim / "docker-compose.yml").write_text(compose)
+    (victim / "config").mkdir()
+    (victim / "config" / "app.conf").write_text(f"API_TOKEN={CANARY}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext config/app.conf" in result.stdout, result.stdout
