@@ -155,7 +155,8 @@ def read_plaintext_values(
     deeper = listed[: gitrepo.WORKTREE_PATHS]
     grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each
     named = compose_env_files(repo)
-    files = list(dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper, *named]))
+    linked = linked_folder_env_files(repo.path, plaintext)
+    files = list(dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper, *named, *linked]))
     for index, source in enumerate(files):
         try:
             data = read_plaintext(repo, source)
@@ -276,6 +277,45 @@ def _env_file_names(data: bytes) -> list[bytes]:
     return [n for n in names if n and b"\0" not in n and b": " not in n]
 
 
+WALKED = 20_000  # entries of a clone's working tree looked at for folder symlinks
+LINKED_WALKED = 1_000  # entries looked at inside each folder a symlink leads to
+
+
+def linked_folder_env_files(root: os.PathLike[str], plaintext: Callable[[str], bool]) -> list[str]:
+    """Plaintext env files (by ``plaintext``) in the folders the clone's working tree reaches through
+    a symlink (`conf -> /srv/secrets`, `.env` files inside), as paths through the link. Pass 22b
+    (13.6): git lists no file under a symlinked folder, so such a file was never read, and the app
+    reads it (`env_file="conf/.env"`): a template holding its value was shown in the plan's diff.
+    Bounded: ``WALKED`` entries of the clone (its `.git` and package folders skipped), ``LINKED_WALKED``
+    in each linked folder, ``gitrepo.WORKTREE_PATHS`` files in all."""
+    found: list[str] = []
+    seen = 0
+    for top, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != ".git" and d not in gitrepo.INSTALLED_FOLDERS)
+        seen += len(dirs) + len(names)
+        for folder in [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+            found += _env_files_under(root, os.path.join(top, folder), plaintext)
+        if seen > WALKED or len(found) >= gitrepo.WORKTREE_PATHS:
+            break
+    return found[: gitrepo.WORKTREE_PATHS]
+
+
+def _env_files_under(
+    root: os.PathLike[str], folder: str, plaintext: Callable[[str], bool]
+) -> list[str]:
+    found, seen = [], 0
+    for top, dirs, names in os.walk(folder):  # links inside are not followed
+        dirs[:] = sorted(d for d in dirs if d != ".git" and d not in gitrepo.INSTALLED_FOLDERS)
+        seen += len(dirs) + len(names)
+        for name in sorted(names):
+            rel = os.path.relpath(os.path.join(top, name), root).replace(os.sep, "/")
+            if plaintext(rel):
+                found.append(rel)
+        if seen > LINKED_WALKED:
+            break
+    return found
+
+
 def _pasted(text: bytes) -> list[bytes]:
     """A line that binds nothing (no `=`, or no name before it: item 8's pasted token), whole: as
     written, without `export ` and quotes, and each piece between spaces, when it holds no word.
@@ -304,11 +344,14 @@ def _a_name(raw: bytes) -> bool:
 
 
 def _linked(path: os.PathLike[str]) -> bytes | None:
-    """The bytes a symlinked plaintext env file points at, for the guard's check only: a regular file
-    (a FIFO opens at once and is refused), at most ``MAX_FILE_BYTES``; None otherwise."""
+    """The bytes a plaintext env file reached through a symlink (its own or a folder's on the way)
+    holds, for the guard's check only: a regular file (a FIFO opens at once and is refused), at most
+    ``MAX_FILE_BYTES``; None otherwise."""
     from juniper_rollout.paths import MAX_FILE_BYTES
 
-    if not os.path.islink(path):
+    if os.path.realpath(path) == os.path.abspath(
+        path
+    ):  # no symlink on the way (pass 22b: a folder's)
         return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))

@@ -158,3 +158,25 @@ def test_a_file_a_compose_env_file_names_is_read_by_the_leak_guard(tmp_path, com
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert "value on line 1 of the plaintext config/app.conf" in result.stdout, result.stdout
+
+
+# --- 13.6: plaintext env files inside a folder the clone reaches through a symlink --------------------
+
+
+@pytest.mark.parametrize("name", [".env", "prod.env", "api/.env.production"])
+def test_an_env_file_in_a_symlinked_folder_is_read_by_the_leak_guard(tmp_path, name):
+    """`conf -> /srv/secrets` (a mounted secrets folder) holding `.env`: git lists no file under a
+    symlinked folder, so the guard never read it, and the app reads it (`env_file="conf/.env"`): a
+    template holding its value was shown in the plan's diff (pass 22b)."""
+    import os
+
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"PORT=8100\n", f"ops notes: {CANARY}\n")
+    outside = tmp_path / "srv-secrets"
+    (outside / name).parent.mkdir(parents=True)
+    (outside / name).write_text(f"API_TOKEN={CANARY}\n")
+    os.symlink(outside, tmp_path / "ws" / "victim" / "conf")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert f"value on line 1 of the plaintext conf/{name}" in result.stdout, result.stdout
