@@ -180,3 +180,29 @@ def test_an_env_file_in_a_symlinked_folder_is_read_by_the_leak_guard(tmp_path, n
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert f"value on line 1 of the plaintext conf/{name}" in result.stdout, result.stdout
+
+
+# --- 13.6: Jinja's message never quotes a piece of a value in a symlinked folder's env file ----------
+
+
+def test_a_template_holding_a_value_of_a_symlinked_folders_env_file_fails_without_quoting_it(
+    tmp_path,
+):
+    """Pass 21b hid Jinja's quoted pieces that the fleet's plaintext env files hold, read by the
+    renderer's own walk of the clones, which did not enter a folder reached through a symlink
+    (`conf -> /srv/secrets`): "'PieceCANARY…' is undefined" was printed (pass 22b)."""
+    import os
+
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    piece = CANARY.replace("-", "")
+    value = f"Zq22b{{{{{piece}}}}}Tail"
+    manifest = _one_repo_with_a_template(tmp_path, b"PORT=8100\n", f"db:\n  password: {value}\n")
+    outside = tmp_path / "srv-secrets"
+    outside.mkdir()
+    (outside / ".env").write_text(f"APP_ENV=dev\nDB_PASSWORD={value}\n")
+    os.symlink(outside, tmp_path / "ws" / "victim" / "conf")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "'…' is undefined" in result.stderr, result.stderr
+    assert piece not in result.stdout + result.stderr
