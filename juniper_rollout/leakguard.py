@@ -154,6 +154,8 @@ def read_plaintext_values(
         )
     deeper = listed[: gitrepo.WORKTREE_PATHS]
     grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each
+    bound: dict[bytes, bytes] = {}  # each name the files bind, as the app gets it (the last file's)
+    waiting: list[tuple[str, bytes, set[bytes]]] = []  # (file, bytes, names read before bound)
     named = compose_env_files(repo)
     linked = linked_folder_env_files(repo.path, plaintext)
     files = list(dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper, *named, *linked]))
@@ -197,23 +199,52 @@ def read_plaintext_values(
         # holding the value the app gets, two pieces under 8 bytes joined, was shown in the diff)
         allowed = grown.left // (len(files) - index)
         share = Budget(allowed)
-        found += _as_the_app_reads(data or b"", share, names)
+        unbound: set[bytes] = set()
+        found += _as_the_app_reads(data or b"", share, names, bound=bound, unbound=unbound)
         grown.left -= allowed - share.left
-        checked: set[bytes] = set()
-        for number, name, value in dict.fromkeys(found):
-            if len(value) >= MIN_VALUE and (
-                may_be_secret(name.decode("utf-8", "replace"))
-                or not value.isalpha()
-                or len(value) >= PLAIN_WORD
-            ):
-                out.append(Value(source, number, value, name=name.strip()))
-                checked.add(value)
-        runs: dict[bytes, int] = {}
-        for number, _, value in [*found, *prose]:
-            for run in _runs(value):
-                runs.setdefault(run, number)
-        words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
+        if unbound:
+            waiting.append((source, data or b"", unbound))
+        _keep(source, found, prose, out, words)
+    # pass 22b: `${NAME}` a file reads before binding it, as the app finds it when it loaded another of
+    # the clone's env files first (`load_dotenv(".env.local"); load_dotenv(".env")`: python-dotenv
+    # expands from `os.environ`): `.env`'s `API_TOKEN=${P1}7f…` beside `.env.local`'s `P1=CANARY-`
+    # gave the app `CANARY-7f…`, which no form held, and a template holding it was shown in the diff
+    for source, data, unbound in waiting:
+        if unbound & bound.keys():
+            share = Budget(grown.left)
+            found = _as_the_app_reads(data, share, outer=bound)
+            grown.left = share.left
+            _keep(source, found, [], out, words, seen={v.value for v in out if v.source == source})
     return Plaintext(out + words, frozenset(names))
+
+
+def _keep(
+    source: str,
+    found: list[tuple[int, bytes, bytes]],
+    prose: list[tuple[int, bytes, bytes]],
+    out: list[Value],
+    words: list[Value],
+    seen: Collection[bytes] = (),
+) -> None:
+    """Add ``source``'s values (8+ bytes, and a plain word only under a secret-looking name or 16+
+    letters long) to ``out``, and the runs of letters and digits of its values and prose that are no
+    value to ``words`` (``seen``: values of the file kept already)."""
+    checked: set[bytes] = set(seen)
+    for number, name, value in dict.fromkeys(found):
+        if value in checked:
+            continue
+        if len(value) >= MIN_VALUE and (
+            may_be_secret(name.decode("utf-8", "replace"))
+            or not value.isalpha()
+            or len(value) >= PLAIN_WORD
+        ):
+            out.append(Value(source, number, value, name=name.strip()))
+            checked.add(value)
+    runs: dict[bytes, int] = {}
+    for number, _, value in [*found, *prose]:
+        for run in _runs(value):
+            runs.setdefault(run, number)
+    words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
 
 
 COMPOSE_FILES = [":(glob,icase)**/docker-compose*.y*ml", ":(glob,icase)**/compose*.y*ml"]
@@ -369,18 +400,29 @@ def _linked(path: os.PathLike[str]) -> bytes | None:
 
 
 def _as_the_app_reads(
-    data: bytes, grown: Budget | None = None, names: set[bytes] | None = None
+    data: bytes,
+    grown: Budget | None = None,
+    names: set[bytes] | None = None,
+    *,
+    bound: dict[bytes, bytes] | None = None,
+    unbound: set[bytes] | None = None,
+    outer: Mapping[bytes, bytes] | None = None,
 ) -> list[tuple[int, bytes, bytes]]:
     """(line, name, value) for each binding as python-dotenv reads it, and as docker compose and
     systemd read it (pass 22b: `$P1$P2`, `${UNSET-value}`, `"\\0103…"` are other values to compose,
     which the fleet's compose files read `.env` with; `CANARY-\\7f…` and `"CANARY-"7f…` to systemd,
     whose `EnvironmentFile=` a worker's unit names), and each line of a multi-line value on its own (a template may
     carry one line of a key). ``names``: gets each binding's name (as the parser reads them: a line of
-    a multi-line value, `MIIEv…==` of a PEM key, is no name)."""
+    a multi-line value, `MIIEv…==` of a PEM key, is no name). ``bound`` gets each name's value,
+    ``unbound`` each `${NAME}` read before the file binds it; ``outer``: the other files' ``bound``,
+    as found in the environment (python-dotenv's reading only, pass 22b)."""
     out = []
     read: set[tuple[int, bytes]] = set()
-    for number, name, values in chain(bindings(data, grown), _other_readers(data, grown, read)):
+    own = bindings(data, grown, outer, unbound)
+    for number, name, values in chain(own, _other_readers(data, grown, read) if not outer else ()):
         read.update((number, one) for one in values)
+        if bound is not None and values:
+            bound[name] = values[-1]
         if names is not None and _a_name(name):
             names.add(name)
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as

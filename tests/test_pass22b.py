@@ -206,3 +206,23 @@ def test_a_template_holding_a_value_of_a_symlinked_folders_env_file_fails_withou
     assert result.code == 1, result.stdout
     assert "'…' is undefined" in result.stderr, result.stderr
     assert piece not in result.stdout + result.stderr
+
+
+# --- 13.6: `${NAME}` bound by another env file the app loaded first -----------------------------------
+
+
+@pytest.mark.parametrize("other", [".env.local", "backend/.env.shared"])
+def test_a_value_expanded_from_another_env_files_binding_is_never_shown(tmp_path, other):
+    """`load_dotenv(".env.local"); load_dotenv(".env")`: python-dotenv expands `.env`'s `${P1}` from
+    `os.environ`, which the first file set, so `API_TOKEN=${P1}7f3a9c` gives the app the whole value
+    (two pieces under 8 bytes). The guard read each file on its own (`${P1}` unset: `7f3a9c`), and a
+    template holding the value the app gets was shown in the plan's diff (pass 22b)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    dotenv = f"API_TOKEN=${{P1}}{P2}\n".encode()
+    manifest = _one_repo_with_a_template(tmp_path, dotenv, f"ops notes: {CANARY}\n")
+    (tmp_path / "ws" / "victim" / other).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "ws" / "victim" / other).write_text(f"P1={P1}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "value on line 1 of the plaintext .env" in result.stdout, result.stdout
