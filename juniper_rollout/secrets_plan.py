@@ -376,7 +376,7 @@ def _refuse_blanked(
             else []
         )
         if blanked and held_blob is not None:
-            blanked = _held_for_the_app(spec, held_blob, blanked)
+            blanked = _held_for_the_app(spec.target, held_blob, blanked)
         if blanked:
             shown = _first(blanked)
             count = wording.count(len(blanked), "name")
@@ -389,12 +389,12 @@ def _refuse_blanked(
             )
 
 
-def _held_for_the_app(spec: EncryptSpec, blob: bytes, names: list[str]) -> list[str]:
+def _held_for_the_app(target: str, blob: bytes, names: list[str]) -> list[str]:
     """``names`` less those whose committed value is empty to the app too, when a key can tell: sops
     stores `OPT=""` as the two bytes `""`, encrypted, which read without a key is a value (pass 14a
     left open: `OPT=""` written `OPT=` later was refused). No key: all of ``names`` (never guessed)."""
     try:
-        committed = appenv.app_values(sops.decrypt_dotenv(blob, filename=spec.target))
+        committed = appenv.app_values(sops.decrypt_dotenv(blob, filename=target))
     except (ValueError, OSError, RolloutError):
         return names
     return [name for name in names if committed.get(name, b"x") != b""]
@@ -1008,17 +1008,25 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
             continue
         into = sources.get(path) or path.removesuffix(".enc")
         there = _plaintext_there(repo.path / into) or _leads_out(repo.path, into)
-        if there == "at hand":
+        left_out = _values_left_out(repo, into, blob) if there == "at hand" else 0
+        if there == "at hand" and not left_out:
             # the plaintext is at hand (the next apply encrypts it again), or a file the command would
             # write over: never offered
             continue
-        if into in taken:
+        why = "lacks it" if at_base is None else "holds another version"
+        if left_out:
+            # pass 22a: a `.env` copied from .env.example (or a comment, or one value of several)
+            # stood for the plaintext at hand: apply refuses it, and `cleanup --force` deleted the
+            # branch's only copy; the values come back into a file of their own, never over it
+            why += (
+                f" and {into} in the clone leaves {left_out} of its values out (empty or missing)"
+            )
+        if into in taken or left_out:
             # pass 21e: the old target `.env.enc` (renamed to `config/.env.enc`) and the new one both
             # came back `> .env`: pasted in turn, the second wrote over the first's values
             into = _unused_name(repo.path, path, taken)
             there = _leads_out(repo.path, into)
         taken.add(into)
-        why = "lacks it" if at_base is None else "holds another version"
         if there:  # a folder, a symlink, …: not the plaintext, and nothing to write over
             lost.append(
                 (
@@ -1029,7 +1037,8 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
                 )
             )
             continue
-        why += f" and there is no {into} in the clone"
+        if not left_out:
+            why += f" and there is no {into} in the clone"
         others = _not_age_only(blob)
         if others:  # sops would try those keys with the user's credentials: no command offered
             lost.append((path, f"{repo.base} {why}; it names {others}", ""))
@@ -1087,6 +1096,29 @@ def _plaintext_there(path: Path) -> str:
     if stat.S_ISDIR(mode.st_mode):
         return "a folder"
     return "a symlink" if stat.S_ISLNK(mode.st_mode) else "not a regular file"
+
+
+def _values_left_out(repo: RepoSpec, into: str, blob: bytes) -> int:
+    """How many of the values the dotenv ciphertext ``blob`` holds the clone's ``into`` leaves empty
+    to the app or lacks (0 for another format, or a file that cannot be read: taken as at hand, as
+    before). Such a `.env` is refused by apply (`_refuse_blanked`, `_refuse_dropped`), so it is not the
+    plaintext at hand: nothing would encrypt those values again. Names only, never a value."""
+    if sopsmeta.sops_format(blob) != "dotenv":
+        return 0
+    try:
+        plaintext = read_plaintext(repo, into)
+    except RepoError:
+        return 0
+    if plaintext is None:
+        return 0
+    try:
+        app = appenv.app_values(plaintext)
+    except (ValueError, RolloutError):
+        return 0
+    lacking = [name for name in sopsmeta.names_with_values(blob) if app.get(name, b"") == b""]
+    if lacking and not _not_age_only(blob):  # a committed `OPT=""` is empty to the app too
+        lacking = _held_for_the_app(into, blob, lacking)
+    return len(lacking)
 
 
 def _leads_out(clone: Path, into: str) -> str:

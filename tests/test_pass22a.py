@@ -1,0 +1,52 @@
+"""Issue 13, pass 22a: another adversarial pass over items 1-4 and the branch items of "smaller, same
+standard", on what passes 21a, 21d and 21e added. Each test fails on the main this pass started from
+(checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fleet import BRANCH
+from tests.helpers import git, rollout
+from tests.test_pass21d import _commands, _pasted
+
+
+@pytest.mark.usefixtures("loopback_only")
+@pytest.mark.parametrize(
+    "shape", ["a copy of .env.example", "a comment only", "one value of several"]
+)
+def test_cleanup_force_keeps_the_only_copy_when_the_env_in_the_clone_lacks_its_values(
+    loop, github, tmp_path, shape
+):
+    """13.1 by `cleanup --force` after pass 21e (ON-LIST, its own input in another shape): apply --push,
+    the `.env` moved away, and a `.env` put back that does not hold the values: a copy of
+    `.env.example` (the step its header asks for), a comment alone, or one value of several. apply
+    refuses each ("holds no values", "lacks 14 names"), so nothing would encrypt the values again, yet
+    the only-copy check took any non-empty file for the plaintext at hand: `cleanup --force` deleted
+    the branch here and on origin. It is kept, and the command writes the values into a file of its
+    own, never over the `.env` there."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    moved = (repo / ".env").read_text()
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    if shape == "a copy of .env.example":
+        (repo / ".env").write_text(git(repo, "show", f"{BRANCH}:.env.example"))
+    elif shape == "a comment only":
+        (repo / ".env").write_text("# moved to the vault\n")
+    else:
+        (repo / ".env").write_text(moved.splitlines()[0] + "\n")
+    left = (repo / ".env").read_text()
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    kept = rollout("cleanup", *only, "--force")
+    said = " ".join(kept.stdout.split())
+    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    assert "leaves" in said and "of its values out" in said, said
+    [command] = _commands(said)
+    assert _pasted(command, repo).returncode == 0, command
+    assert (repo / ".env").read_text() == left  # never written over
+    restored = repo / ".env.enc.plain"
+    assert sorted(restored.read_text().splitlines()) == sorted(moved.splitlines())
+    restored.replace(repo / ".env")
+    assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
