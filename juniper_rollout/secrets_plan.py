@@ -1008,7 +1008,7 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
             continue
         into = sources.get(path) or path.removesuffix(".enc")
         there = _plaintext_there(repo.path / into) or _leads_out(repo.path, into)
-        left_out = _values_left_out(repo, into, blob) if there == "at hand" else 0
+        left_out = _not_its_values(repo, into, path, blob) if there == "at hand" else ""
         if there == "at hand" and not left_out:
             # the plaintext is at hand (the next apply encrypts it again), or a file the command would
             # write over: never offered
@@ -1018,9 +1018,7 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
             # pass 22a: a `.env` copied from .env.example (or a comment, or one value of several)
             # stood for the plaintext at hand: apply refuses it, and `cleanup --force` deleted the
             # branch's only copy; the values come back into a file of their own, never over it
-            why += (
-                f" and {into} in the clone leaves {left_out} of its values out (empty or missing)"
-            )
+            why += f" and {into} in the clone {left_out}"
         if into in taken or left_out:
             # pass 21e: the old target `.env.enc` (renamed to `config/.env.enc`) and the new one both
             # came back `> .env`: pasted in turn, the second wrote over the first's values
@@ -1098,27 +1096,56 @@ def _plaintext_there(path: Path) -> str:
     return "a symlink" if stat.S_ISLNK(mode.st_mode) else "not a regular file"
 
 
-def _values_left_out(repo: RepoSpec, into: str, blob: bytes) -> int:
-    """How many of the values the dotenv ciphertext ``blob`` holds the clone's ``into`` leaves empty
-    to the app or lacks (0 for another format, or a file that cannot be read: taken as at hand, as
-    before). Such a `.env` is refused by apply (`_refuse_blanked`, `_refuse_dropped`), so it is not the
-    plaintext at hand: nothing would encrypt those values again. Names only, never a value."""
+def _not_its_values(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
+    """Why the clone's regular, non-empty ``into`` does not stand for the dotenv ciphertext ``blob``'s
+    values, as a clause ("leaves 3 of its values out (empty or missing)"); "" when it does (another
+    format, or a file that cannot be read: taken as at hand, as before). Pass 22a: apply refuses such
+    a `.env` (`_refuse_blanked`, `_refuse_dropped`, `_refuse_older_values`), so nothing would encrypt
+    those values again, yet a copy of .env.example, a comment alone, one value of several, or an
+    older backup copied back with its time kept stood for the plaintext at hand, and `cleanup
+    --force` deleted the branch's only copy. Names and counts only, never a value."""
     if sopsmeta.sops_format(blob) != "dotenv":
-        return 0
+        return ""
     try:
         plaintext = read_plaintext(repo, into)
-    except RepoError:
+        app = appenv.app_values(plaintext) if plaintext is not None else None
+    except (ValueError, RolloutError):
+        return ""
+    if app is None:
+        return ""
+    age_only = not _not_age_only(blob)
+    lacking = [name for name in sopsmeta.names_with_values(blob) if app.get(name, b"") == b""]
+    if lacking and age_only:  # a committed `OPT=""` is empty to the app too
+        lacking = _held_for_the_app(target, blob, lacking)
+    if lacking:
+        return f"leaves {len(lacking)} of its values out (empty or missing)"
+    older = _older_values(repo.path / into, target, blob, plaintext or b"") if age_only else 0
+    if older:
+        return (
+            f"was last saved before sops wrote it and holds other values for "
+            f"{wording.count(older, 'name')} (an older copy?)"
+        )
+    return ""
+
+
+def _older_values(path: Path, target: str, blob: bytes, plaintext: bytes) -> int:
+    """How many names ``plaintext`` (the file at ``path``) holds another value for than ``blob`` when
+    sops wrote ``blob`` after the file was last saved: what `_refuse_older_values` refuses. 0 when the
+    file is the later, or no key opens ``blob`` (apply cannot compare either)."""
+    meta = sops.read_metadata(blob)
+    try:
+        written = datetime.fromisoformat((meta.lastmodified if meta else "").replace("Z", "+00:00"))
+        saved = datetime.fromtimestamp(os.lstat(path).st_mtime, UTC)
+    except (ValueError, OSError):
         return 0
-    if plaintext is None:
+    if written <= saved.replace(microsecond=0) or written > datetime.now(UTC):
         return 0
     try:
-        app = appenv.app_values(plaintext)
-    except (ValueError, RolloutError):
+        committed = _values(sops.decrypt_dotenv(blob, filename=target))
+    except (ValueError, OSError, RolloutError):
         return 0
-    lacking = [name for name in sopsmeta.names_with_values(blob) if app.get(name, b"") == b""]
-    if lacking and not _not_age_only(blob):  # a committed `OPT=""` is empty to the app too
-        lacking = _held_for_the_app(into, blob, lacking)
-    return len(lacking)
+    mine = _values(plaintext)
+    return sum(1 for name in committed if name in mine and committed[name] != mine[name])
 
 
 def _leads_out(clone: Path, into: str) -> str:

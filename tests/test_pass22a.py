@@ -4,8 +4,12 @@ standard", on what passes 21a, 21d and 21e added. Each test fails on the main th
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
+from tests.demofleet import CANARY
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.test_pass21d import _commands, _pasted
@@ -49,4 +53,38 @@ def test_cleanup_force_keeps_the_only_copy_when_the_env_in_the_clone_lacks_its_v
     restored = repo / ".env.enc.plain"
     assert sorted(restored.read_text().splitlines()) == sorted(moved.splitlines())
     restored.replace(repo / ".env")
+    assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_cleanup_force_keeps_newer_values_when_an_older_env_is_copied_back(loop, github, tmp_path):
+    """13.1 by `cleanup --force` (ON-LIST): a value rotated and applied with --push, then an older
+    backup of `.env` copied back with its time kept (`cp -p`, `rsync -a`). apply refuses it ("written
+    by sops … after .env was last saved, and holds other values"), yet the only-copy check took it for
+    the plaintext at hand: `cleanup --force` deleted the rotated value here and on origin. It is kept,
+    with a command that brings the newer values into a file of their own."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    older = (repo / ".env").read_text()
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    name = older.splitlines()[0].split("=", 1)[0]
+    newer = older.replace(f"{name}=", f"{name}=rotated-{CANARY}-", 1)
+    (repo / ".env").write_text(newer)
+    assert "juniper-cascor: updated" in rollout("apply", *only, "--yes", "--push").stdout
+    (repo / ".env").write_text(older)  # a backup copied back with its time kept (`cp -p`, rsync -a)
+    hour_ago = time.time() - 3600
+    os.utime(repo / ".env", (hour_ago, hour_ago))
+    refused = " ".join(rollout("plan", *only).stdout.split())
+    assert "holds other values for 1 name" in refused, refused  # apply would not encrypt it
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
+    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
+    assert "holds other values for 1 name (an older copy?)" in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    [command] = _commands(said)
+    assert _pasted(command, repo).returncode == 0, command
+    assert (repo / ".env").read_text() == older  # never written over
+    restored = (repo / ".env.enc.plain").read_text()
+    assert sorted(restored.splitlines()) == sorted(newer.splitlines())
+    (repo / ".env").write_text(restored)  # the newer values taken in: the branch may go
     assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
