@@ -5,6 +5,7 @@ standard", on what passes 21a, 21d and 21e added. Each test fails on the main th
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -88,3 +89,64 @@ def test_cleanup_force_keeps_newer_values_when_an_older_env_is_copied_back(loop,
     assert sorted(restored.splitlines()) == sorted(newer.splitlines())
     (repo / ".env").write_text(restored)  # the newer values taken in: the branch may go
     assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
+
+
+def _large_enc_on_top(repo, tmp_path) -> None:
+    """A reviewer's commit on the rollout branch adding a 17 MB `data/model.bin.enc` (an encrypted
+    model or data set: not sops, larger than the tool reads)."""
+    big = tmp_path / "model.bin.enc"
+    big.write_bytes(b"\0" * (17 << 20))
+    blob = git(repo, "hash-object", "-w", str(big)).strip()
+    big.unlink()
+    index = tmp_path / "index"
+    env = {"GIT_INDEX_FILE": str(index)}
+    subprocess.run(
+        ["git", "-C", str(repo), "read-tree", BRANCH], env={**os.environ, **env}, check=True
+    )
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            f"100644,{blob},data/model.bin.enc",
+        ],
+        env={**os.environ, **env},
+        check=True,
+    )
+    tree = subprocess.run(
+        ["git", "-C", str(repo), "write-tree"],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    commit = git(
+        repo, "commit-tree", "-p", BRANCH, "-m", "review: the model, encrypted", tree
+    ).strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", commit)
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_cleanup_force_keeps_the_only_copy_beside_a_file_too_large_to_read(loop, github, tmp_path):
+    """13.1 by `cleanup --force` (ON-LIST): apply --push, the `.env` moved away, and a reviewer's
+    commit adding a 17 MB `data/model.bin.enc` (an encrypted model: not sops, larger than the tool
+    reads). Reading it failed the whole only-copy check, and cleanup took the failure for "nothing to
+    lose": `cleanup --force` deleted the branch here and on origin, `.env.enc`'s values with it.
+    (apply refuses the repo in one line, as before: nothing written.)"""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    _large_enc_on_top(repo, tmp_path)
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    failed = " ".join(rollout("apply", *only, "--yes").stdout.split())
+    assert "juniper-cascor: failed data/model.bin.enc" in failed, (
+        failed
+    )  # one line, nothing written
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
+    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
