@@ -845,8 +845,12 @@ def _at(ref: str, path: str) -> str:
 def _decrypt_into(decrypt: str, path: str) -> str:
     """``decrypt`` (a sops command reading /dev/stdin) writing ``path`` itself: sops writes ``--output``
     only once it has decrypted (measured, sops 3.11), where `> FILE` made an empty file first, left
-    behind when sops failed (pass 21d's note: an empty `.env` then silenced the only-copy warning)."""
-    return decrypt.replace(" /dev/stdin", f" --output={shell_word(path)} /dev/stdin")
+    behind when sops failed (pass 21d's note: an empty `.env` then silenced the only-copy warning).
+    Pass 22a: in a subshell with `umask 077`: sops creates the file with the shell's umask (0644 under
+    the usual 022: the secrets readable by every account on the machine); the shell's own umask is
+    left as it was."""
+    written = decrypt.replace(" /dev/stdin", f" --output={shell_word(path)} /dev/stdin")
+    return f"(umask 077 && {written})"
 
 
 def _decrypt_stdin(blob: bytes, rel: str = "the committed ciphertext") -> str:

@@ -5,6 +5,7 @@ standard", on what passes 21a, 21d and 21e added. Each test fails on the main th
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import time
 
@@ -150,3 +151,28 @@ def test_cleanup_force_keeps_the_only_copy_beside_a_file_too_large_to_read(loop,
     said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
     assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
     assert git(repo, "rev-parse", BRANCH).strip() == tip
+
+
+def test_a_pasted_restore_command_writes_the_plaintext_readable_by_its_owner_alone(fleet, tmp_path):
+    """13.1's advice (NEW, a leak): the only-copy restore command (`git show … | sops decrypt …
+    --output=.env /dev/stdin`) had sops create `.env` with the shell's umask: 0644 under the usual
+    022, the secrets readable by every account on the machine, where the moved-away `.env` was the
+    user's alone (pass 21d's note). The command now makes the file its owner's alone, whatever the
+    umask, and leaves the shell's umask as it was."""
+    from tests.test_adversary import apply, move_main
+    from tests.test_pass21a import _reviewers_commit_on_top
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    moved = (repo / ".env").read_text()
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    _reviewers_commit_on_top(repo, tmp_path)
+    move_main(repo)
+    said = " ".join(apply(fleet, "juniper-cascor").stdout.split())
+    assert "only copy of .env.enc" in said, said
+    [command] = _commands(said)
+    pasted = _pasted(f"umask 022; {command}; umask", repo)
+    assert pasted.returncode == 0, pasted.stderr
+    assert pasted.stdout.strip() == "0022"  # the shell's own umask untouched
+    assert stat.S_IMODE((repo / ".env").stat().st_mode) == 0o600
+    assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
