@@ -1202,11 +1202,35 @@ def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) 
         raise RepoError(
             f"the rollout branch holds {path}, which no `encrypt:` entry names now, and there is no "
             f"{spec.source} in the clone to encrypt to {spec.target}: the branch would lose it; "
-            f"bring {spec.source} back (`git show {_at(repo.branch, path)} > {shell_word(path)}`, then `sops "
-            f"decrypt --input-type dotenv --output-type dotenv {shell_word(path)} > "
-            f"{shell_word(spec.source)}`), or set the "
-            f"target back to {path}"
+            f"bring {spec.source} back ({_restore(repo, path, gitrepo.read_blob(tip, path), spec.source)}), "
+            f"or set the target back to {path}"
         )
+
+
+def _restore(repo: RepoSpec, path: str, blob: bytes | None, into: str) -> str:
+    """The command that brings the values of ``path`` on the rollout branch back into ``into`` (a
+    dotenv file; another format into a file of its own beside it), built as the only-copy advice
+    builds it; or why none is offered. Pass 22a: the "no `encrypt:` entry names now" refusal printed
+    `git show … > FILE`, then `sops decrypt FILE > .env`: a reviewer's `.enc` naming an `hc_vault`
+    key sent the user's VAULT_TOKEN to their address when pasted, and `.env` was made with the
+    shell's umask."""
+    blob = blob or b""
+    others = _not_age_only(blob)
+    if others:
+        return f"it names {others}"
+    fmt = sopsmeta.sops_format(blob) or "dotenv"
+    decrypt = _decrypt_stdin(blob, path).replace("--output-type dotenv", f"--output-type {fmt}")
+    if fmt != "dotenv" or _plaintext_there(repo.path / into):
+        into = _unused_name(repo.path, path, set())
+    if out := _leads_out(repo.path, into):
+        return f"{into} is {out}, so no command is offered"
+    folder = os.path.dirname(into)
+    make = (
+        f"mkdir -p -- {shell_word(folder)} && "
+        if folder and not os.path.isdir(repo.path / folder)
+        else ""
+    )
+    return f"`{make}git show {_at(repo.branch, path)} | {_decrypt_into(decrypt, into)}`"
 
 
 def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known, old_base) -> None:

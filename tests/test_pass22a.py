@@ -5,6 +5,7 @@ standard", on what passes 21a, 21d and 21e added. Each test fails on the main th
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import time
@@ -176,3 +177,116 @@ def test_a_pasted_restore_command_writes_the_plaintext_readable_by_its_owner_alo
     assert pasted.stdout.strip() == "0022"  # the shell's own umask untouched
     assert stat.S_IMODE((repo / ".env").stat().st_mode) == 0o600
     assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
+
+
+def _hostile_dotenv_ciphertext(port: int, tmp_path) -> str:
+    """A sops dotenv file encrypted to someone else's age recipient, with an hc_vault key at ``port``."""
+    import pyrage
+
+    theirs = str(pyrage.x25519.Identity.generate().to_public())
+    encrypted = subprocess.run(
+        ["sops", "encrypt", "--input-type", "dotenv", "--output-type", "dotenv"]
+        + ["--age", theirs, "/dev/stdin"],
+        input="HF_TOKEN=theirs\n",
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    return encrypted + "".join(
+        f"sops_hc_vault__list_0__map_{key}={value}\n"
+        for key, value in (
+            ("vault_address", f"http://127.0.0.1:{port}"),
+            ("engine_path", "transit"),
+            ("key_name", "k"),
+            ("created_at", "2024-01-01T00:00:00Z"),
+            ("enc", "vault:v1:AAAA"),
+        )
+    )
+
+
+def test_the_renamed_target_refusal_never_offers_sops_a_file_naming_other_master_keys(
+    fleet, tmp_path
+):
+    """13.1's committed-ciphertext refusals (NEW, as pass 21e's F1/F7 for another refusal): the
+    manifest's target renamed (`.env.enc` → `config/.env.enc`), the `.env` moved away, and a
+    reviewer's commit on the rollout branch adding `.ci.env.enc`, sops dotenv with an age recipient
+    not the user's and an `hc_vault` key at their address. plan refused: "the rollout branch holds
+    .ci.env.enc, which no `encrypt:` entry names now …; bring .env back (`git show … > .ci.env.enc`,
+    then `sops decrypt … .ci.env.enc > .env`)"; pasted, sops sent the user's VAULT_TOKEN there (and
+    wrote `.env` with the shell's umask). The command is built as every other restore command: the
+    file checked (no command for such a file), piped, written by its owner alone."""
+    from tests.test_adversary import move_main, tree_with
+    from tests.test_pass21e import _FakeVault
+
+    repo = fleet.repo("juniper-cascor")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes").code == 0
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(text.replace("target: .env.enc", "target: config/.env.enc", 1))
+    move_main(repo)
+    said = " ".join(rollout("plan", *only).stdout.split())
+    assert "the rollout branch holds .env.enc, which no `encrypt:` entry names now" in said, said
+    [command] = _commands(said)
+    assert _pasted(f"umask 022; {command}", repo).returncode == 0, command
+    assert stat.S_IMODE((repo / ".env").stat().st_mode) == 0o600
+    moved = (tmp_path / "moved-away.env").read_text()
+    assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
+    (repo / ".env").unlink()
+    vault = _FakeVault()
+    try:
+        hostile = _hostile_dotenv_ciphertext(vault.port, tmp_path)
+        tree = tree_with(repo, BRANCH, {".ci.env.enc": hostile}, tmp_path)
+        commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: ci secrets", tree)
+        git(repo, "update-ref", f"refs/heads/{BRANCH}", commit.strip())
+        said = " ".join(rollout("plan", *only).stdout.split())
+        assert ".ci.env.enc" in said, said
+        env = {**os.environ, "VAULT_TOKEN": f"vault-token-{CANARY}"}
+        for command in re.findall(r"`((?:mkdir|git show|sops decrypt) [^`]*)`", said):
+            _pasted(command, repo, env=env)
+    finally:
+        vault.close()
+    assert b"X-Vault-Token" not in vault.got, said
+    assert "names hc_vault master keys besides age" in said, said
+
+
+def test_the_renamed_target_refusal_never_offers_a_command_writing_through_a_symlink_out(
+    fleet, tmp_path
+):
+    """The same refusal's command for a reviewer's `.a/evil.yaml.enc` (sops YAML, encrypted to the
+    fleet's public recipient) where `.a` in the clone is a symlink to a folder outside it: the file
+    is named with that reason and no command writes there (as pass 21e's F4 for the only-copy
+    advice)."""
+    from tests.test_adversary import move_main, tree_with
+    from tests.test_pass21e import _age_recipient
+
+    repo = fleet.repo("juniper-cascor")
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes").code == 0
+    fleet.merge_all()  # main holds .env.enc: the refusal reads past it to the reviewer's file
+    outside = tmp_path / "autostart"
+    outside.mkdir()
+    (repo / ".a").symlink_to(outside)
+    hostile = subprocess.run(
+        ["sops", "encrypt", "--input-type", "yaml", "--output-type", "yaml"]
+        + ["--age", _age_recipient(fleet), "/dev/stdin"],
+        input="autostart:\n    exec: chosen-by-someone-else\n",
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    tree = tree_with(repo, BRANCH, {".a/evil.yaml.enc": hostile}, tmp_path)
+    commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: autostart", tree).strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", commit)
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(text.replace("target: .env.enc", "target: config/.env.enc", 1))
+    move_main(repo)
+    said = " ".join(rollout("plan", *only).stdout.split())
+    assert "the rollout branch holds .a/evil.yaml.enc" in said, said
+    for command in re.findall(r"`((?:mkdir|git show|sops decrypt) [^`]*)`", said):
+        _pasted(command, repo)
+    assert not list(outside.iterdir()), said
+    assert "symlink out of the clone" in said, said
