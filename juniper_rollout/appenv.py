@@ -82,8 +82,12 @@ def app_values(data: bytes) -> dict[str, bytes]:
     `NAME=${OTHER_UNSET}` (empty to the app) or `NAME=  # your token here` was encrypted over committed
     values. The second is no value but a placeholder: python-dotenv gives the app the comment's text,
     `# your token here` (measured on 0.19.2, 1.0.1, 1.2.1 (the fleet's pin) and 1.2.2), a secret in no
-    version, so the secrets plan counts it as empty."""
-    return {name.decode("utf-8", "replace"): values[-1] for _, name, values in bindings(data)}
+    version, so the secrets plan counts it as empty. A name alone on a later line (`A=x` then `A`) is
+    bound to nothing (python-dotenv's None: the app gets no value), empty here (pass 21f's note: it
+    kept `x`)."""
+    return {
+        name.decode("utf-8", "replace"): values[-1] for _, name, values in bindings(data, bare=True)
+    }
 
 
 class Budget:
@@ -96,10 +100,13 @@ class Budget:
         self.left = MAX_EXPANDED_TOTAL if left is None else left
 
 
-def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, bytes, list[bytes]]]:
+def bindings(
+    data: bytes, budget: Budget | None = None, *, bare: bool = False
+) -> Iterator[tuple[int, bytes, list[bytes]]]:
     """(line, name, forms) for each binding as python-dotenv reads it: the value as written (quotes
     and escapes read), each ``${…:-default}`` default on its own, and last the value the app gets.
-    ``budget``: the growth allowed, shared with other files (by default, this file's own)."""
+    ``budget``: the growth allowed, shared with other files (by default, this file's own). ``bare``:
+    a name alone (no ``=``) too, with the one form ``b""``."""
     budget = Budget() if budget is None else budget
     number, counted = 1, 0
     expanded: dict[bytes, bytes] = {}
@@ -116,6 +123,8 @@ def bindings(data: bytes, budget: Budget | None = None) -> Iterator[tuple[int, b
         key = _bytes(_as_text_reads(name))
         if raw is None:  # `NAME` alone: bound to nothing, so `${NAME:-default}` is '' to the app
             expanded[key] = b""
+            if bare:
+                yield number, key, [b""]
             continue
         quote, written = raw
         if quote == "'":

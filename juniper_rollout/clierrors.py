@@ -53,12 +53,13 @@ def usage_line(err: Exception) -> str:
 
 
 # click's words for a bad number, in the tool's (pass 21c, the smaller list's wording: `-j abc` said
-# "'abc' is not a valid int range", `-j 0` "0 is not in the range x>=1")
+# "'abc' is not a valid int range", `-j 0` "0 is not in the range x>=1"); click's own words end its
+# message, so only there (pass 21g: `--jobs "5 is not in the range x>=9"` was echoed rewritten)
 _CLICK_WORDS = (
-    (re.compile(r"is not a valid int(?:eger)?(?: range)?\b"), "is not a whole number"),
-    (re.compile(r"is not in the range x>=(-?\d+)"), r"must be \1 or more"),
-    (re.compile(r"is not in the range x<=(-?\d+)"), r"must be \1 or less"),
-    (re.compile(r"is not in the range (-?\d+)<=x<=(-?\d+)"), r"must be from \1 to \2"),
+    (re.compile(r"is not a valid int(?:eger)?(?: range)?$"), "is not a whole number"),
+    (re.compile(r"is not in the range x>=(-?\d+)$"), r"must be \1 or more"),
+    (re.compile(r"is not in the range x<=(-?\d+)$"), r"must be \1 or less"),
+    (re.compile(r"is not in the range (-?\d+)<=x<=(-?\d+)$"), r"must be from \1 to \2"),
 )
 
 

@@ -13,6 +13,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -28,6 +29,7 @@ def run(
     cwd: str | os.PathLike | None = None,
     keep: int | None = MAX_KEPT,
     stdin: bytes | None = None,
+    public_stdin: bool = False,
     seam: bytes = b"",
 ) -> subprocess.CompletedProcess:
     """``subprocess.run(args, capture_output=True, text=True, …)``; on its time limit or any exception
@@ -39,12 +41,16 @@ def run(
     files lost 1,101 of them from the middle, and the pull request's description said nothing).
 
     ``stdin``: what the process reads, at most ``PIPE_ROOM`` bytes, put in a pipe before it starts (no
-    thread, no file, and never on the command line, which ``ps`` shows every user).
+    thread, no file, and never on the command line, which ``ps`` shows every user). With
+    ``public_stdin`` (what holds no secret: object ids), any size, through an unlinked temporary file
+    when it is larger.
 
     ``seam``: put between the kept halves of a stream when bytes between them were dropped (pass 19c:
     `git grep`'s output past ``MAX_KEPT`` joined the start of one line to the end of another, so a match
     of a skipped file was read as a match of the path the line began with)."""
-    given = _pipe_holding(stdin) if stdin is not None else None
+    given = None
+    if stdin is not None:
+        given = _file_holding(stdin) if public_stdin else _pipe_holding(stdin)
     try:
         proc = subprocess.Popen(
             args,
@@ -93,6 +99,18 @@ def _pipe_holding(data: bytes) -> int:
     finally:
         os.close(write)
     return read
+
+
+def _file_holding(data: bytes) -> int:
+    """A descriptor reading ``data`` from its start: a pipe when it fits one, else an unlinked
+    temporary file (nothing is left behind)."""
+    if len(data) <= PIPE_ROOM:
+        return _pipe_holding(data)
+    with tempfile.TemporaryFile() as held:
+        held.write(data)
+        held.flush()
+        held.seek(0)
+        return os.dup(held.fileno())
 
 
 def _bounded_output(

@@ -37,9 +37,11 @@ def guarded(repo: RepoSpec, doing: str, job: Callable[[], T], failed: Callable[[
         if isinstance(err, ValueError) and gitrepo.is_partial_clone(repo.path):
             return failed(  # git's own state, not damage: objects left on the remote (pass 6)
                 f"an object {doing} needs is missing from {repo.path}, a partial clone (git clone "
-                "--filter): its remote cannot be reached? fetch again when it can (`git fetch "
-                "--refetch`), or use a clone made without --filter"
+                "--filter): its remote cannot be reached? run again when it can (git fetches what "
+                "the read needs), or use a clone made without --filter"
             )
+        if (said := gitrepo.unsafe_tree(err, repo.path)) is not None:
+            return failed(said)  # what the tree holds, not damage
         if isinstance(err, OSError) and (said := too_many_open_files(err, doing)) is not None:
             return failed(said)  # the machine's limit, not damage
         return failed(

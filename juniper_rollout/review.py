@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TypeVar
 
 from juniper_rollout import forge as forges
-from juniper_rollout import proctree, remote
+from juniper_rollout import gitrepo, proctree, remote
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.wording import count
@@ -96,7 +96,8 @@ def in_parallel(
         pool.shutdown(wait=True)
 
 
-def _guard(name: str, fn: Callable[[], T]) -> T | Outcome:
+def _guard(spec: RepoSpec, fn: Callable[[], T]) -> T | Outcome:
+    name = spec.name
     try:
         return fn()
     except RolloutError as err:
@@ -106,6 +107,8 @@ def _guard(name: str, fn: Callable[[], T]) -> T | Outcome:
     ) as err:  # one repo's surprise never stops the fleet; never a message that could hold data
         from juniper_rollout import crashlog
 
+        if (said := gitrepo.unsafe_tree(err, spec.path)) is not None:
+            return Outcome(name, FAILED, said)  # what a tree holds, not a bug
         return Outcome(
             name,
             FAILED,
@@ -131,9 +134,7 @@ def sync(
     jobs: int | None = None,
     on_result: Callable[[Outcome], None] = lambda o: None,
 ) -> list[Outcome]:
-    return in_parallel(
-        lambda spec: _guard(spec.name, lambda: sync_one(spec)), repos, jobs, on_result
-    )
+    return in_parallel(lambda spec: _guard(spec, lambda: sync_one(spec)), repos, jobs, on_result)
 
 
 def sync_one(spec: RepoSpec) -> Outcome:
@@ -219,7 +220,7 @@ def open_pulls(
     # the throttler: at most CONCURRENCY requests in flight for the whole fleet
     with forges.Client(forge, forges.throttler()) as client:
         return in_parallel(
-            lambda spec: _guard(spec.name, lambda: pr_one(manifest, spec, client, options)),
+            lambda spec: _guard(spec, lambda: pr_one(manifest, spec, client, options)),
             repos,
             jobs,
             on_result,
@@ -382,7 +383,7 @@ def status(
     with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
 
         def job(spec: RepoSpec) -> Row:
-            outcome = _guard(spec.name, lambda: _StatusRow(status_one(spec, client)))
+            outcome = _guard(spec, lambda: _StatusRow(status_one(spec, client)))
             if isinstance(outcome, _StatusRow):
                 return outcome.row
             return Row(spec.name, "?", next="fix the error", error=outcome.message)
@@ -520,7 +521,7 @@ def cleanup(
 ) -> list[Outcome]:
     with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
         return in_parallel(
-            lambda spec: _guard(spec.name, lambda: cleanup_one(spec, client, force)),
+            lambda spec: _guard(spec, lambda: cleanup_one(spec, client, force)),
             repos,
             jobs,
             on_result,
