@@ -605,12 +605,15 @@ def _only_copy(
 
     try:
         with gitrepo.open_clone(spec.path) as clone:
-            try:
-                base = gitrepo.base_commit(clone, spec.base)
-            except RepoError:  # no base to compare with: as before, the PR's state decides
-                return ""
             if merged is not None and remote.commit_time(spec.path, merged) is not None:
                 base = clone.commit(merged)
+            else:
+                try:
+                    base = gitrepo.base_commit(clone, spec.base)
+                except RepoError:
+                    # pass 22a: the base renamed (`base:` not yet following): "" let `cleanup
+                    # --force` delete the only copy; with no base, nothing is on it
+                    base = None
             for sha, shown in (
                 (local, spec),
                 (

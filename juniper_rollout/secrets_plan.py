@@ -1007,8 +1007,9 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         blob = _readable(tip, path)
         if blob is None or sopsmeta.sops_format(blob) is None:
             continue
-        at_base = _readable(base, path)
-        if at_base == blob or gitrepo.blob_in_history(base, path, blob):
+        # no base (pass 22a: renamed, `base:` not yet following): nothing is on it
+        at_base = _readable(base, path) if base is not None else None
+        if at_base == blob or (base is not None and gitrepo.blob_in_history(base, path, blob)):
             continue
         into = sources.get(path) or path.removesuffix(".enc")
         there = _plaintext_there(repo.path / into) or _leads_out(repo.path, into)

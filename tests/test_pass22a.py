@@ -295,3 +295,28 @@ def test_the_renamed_target_refusal_never_offers_a_command_writing_through_a_sym
         _pasted(command, repo)
     assert not list(outside.iterdir()), said
     assert "symlink out of the clone" in said, said
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_cleanup_force_keeps_the_only_copy_when_the_base_branch_was_renamed(loop, github, tmp_path):
+    """13.1 by `cleanup --force` (ON-LIST): apply --push, the `.env` moved away, then the base
+    renamed (`git branch -m main trunk`, origin's `main` gone after a fetch with prune: GitHub's
+    default-branch rename) before the manifest's `base:` follows. The only-copy check found no base
+    to compare with and answered "" ("the PR's state decides"): `cleanup --force` deleted the branch
+    here and on origin, `.env.enc`'s only copy with it. With no base, nothing is on it: the branch
+    is kept, with the command that brings the values back."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    moved = (repo / ".env").read_text()
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    git(repo, "branch", "-m", "main", "trunk")
+    git(repo, "update-ref", "-d", "refs/remotes/origin/main")
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
+    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    assert git(repo, "rev-parse", f"refs/remotes/origin/{BRANCH}").strip() == tip
+    [command] = _commands(said)
+    assert _pasted(command, repo).returncode == 0, command
+    assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
