@@ -1114,11 +1114,10 @@ def _plaintext_there(path: Path) -> str:
 def _not_its_values(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
     """Why the clone's regular, non-empty ``into`` does not stand for the dotenv ciphertext ``blob``'s
     values, as a clause ("leaves 3 of its values out (empty or missing)"); "" when it does (or the
-    ciphertext is in another format). Pass 22a: apply refuses such
-    a `.env` (`_refuse_blanked`, `_refuse_dropped`, `_refuse_older_values`), so nothing would encrypt
-    those values again, yet a copy of .env.example, a comment alone, one value of several, a file
-    too large to read, or an older backup copied back with its time kept stood for the plaintext at
-    hand, and `cleanup
+    ciphertext is in another format). Pass 22a: apply refuses such a `.env` (`_refuse_blanked`,
+    `_refuse_dropped`, `_refuse_older_values`, a file too large), so nothing would encrypt those values
+    again, yet a copy of .env.example, a comment alone, one value of several, a file too large to read,
+    or an older backup copied back with its time kept stood for the plaintext at hand, and `cleanup
     --force` deleted the branch's only copy. Names and counts only, never a value."""
     if sopsmeta.sops_format(blob) != "dotenv":
         return ""
