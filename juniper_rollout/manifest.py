@@ -864,6 +864,16 @@ class _Validator(_Reader):
             ),
             None,
         )
+        # pass 21d's note: `base: origin/x` is read as a local branch named `origin/x` (the tool
+        # builds on origin/<base> itself), so the printed `git show refs/remotes/origin/x:…` of the
+        # only-copy advice named a ref that is not there
+        if key == "base" and fold(value).startswith("origin/"):
+            raise self.fail(
+                self.key_line(node, key),
+                f"{where}.base {value!r} names origin's copy: name the branch itself "
+                f"({value.split('/', 1)[1]!r}); the tool builds on origin's copy of it when the "
+                "clone has one (`rollout sync` fetches it), else on the local branch",
+            )
         # refs/heads/origin/main would shadow origin's remote-tracking branch
         if key == "branch" and shadow:
             what = (

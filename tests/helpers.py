@@ -30,9 +30,9 @@ def rollout(*args: str | Path, input: str | None = None) -> Result:
     return Result(result.exit_code, out, err)
 
 
-def git(repo: Path, *args: str) -> str:
+def git(repo: Path, *args: str, input: str | None = None) -> str:
     return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, input=input
     ).stdout
 
 

@@ -110,21 +110,9 @@ def _unsafe_commit_on(repo: Path, branch: str, entry: str) -> str:
     ``victim.enc``; ``branch`` moved to it."""
 
     def mktree(lines: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(repo), "mktree"],
-            input=lines,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        return git(repo, "mktree", input=lines).strip()
 
-    blob = subprocess.run(
-        ["git", "-C", str(repo), "hash-object", "-w", "--stdin"],
-        input="x\n",
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    blob = git(repo, "hash-object", "-w", "--stdin", input="x\n").strip()
     inner = mktree(f"100644 blob {blob}\tvictim.enc\n")
     folder = mktree(f"040000 tree {inner}\t{entry}\n")
     top = git(repo, "ls-tree", branch) + f"040000 tree {folder}\ta\n"
@@ -208,3 +196,24 @@ def test_a_value_the_guard_does_not_split_has_no_parts(value, name):
     assert leakguard._NO_PARTS.fullmatch(value)
     assert leakguard._named_parts(value, name) == []
     assert leakguard._parts(value) == []
+
+
+@pytest.mark.parametrize("spelling", ["origin/main", "Origin/main"])
+def test_a_base_naming_origins_copy_is_refused_with_its_line(fleet, spelling):
+    """`base: origin/main` was read as a local branch named `origin/main` (the tool builds on origin's
+    copy of `main` itself): with such a local branch, the only-copy advice printed `git show
+    refs/remotes/origin/main:…`, a ref that is not there, and without one every repo said "base
+    branch not found" (pass 21d's note). Now one line at load, naming the branch to write."""
+    text = fleet.manifest.read_text()
+    assert "  base: main\n" in text
+    fleet.manifest.write_text(text.replace("  base: main\n", f"  base: {spelling}\n", 1))
+    line = fleet.manifest.read_text().splitlines().index(f"  base: {spelling}") + 1
+    before = git(fleet.repo("juniper-cascor"), "for-each-ref")
+    result = rollout("apply", "--yes", "-m", fleet.manifest)
+    assert result.code == 1
+    assert (
+        f":{line}: defaults.base '{spelling}' names origin's copy: name the branch itself ('main')"
+        in result.stderr
+    ), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert git(fleet.repo("juniper-cascor"), "for-each-ref") == before

@@ -196,8 +196,9 @@ def test_a_dotenv_holding_one_quoted_value_of_millions_of_lines_is_read_in_bound
     line of the value was kept once per form of it. Under 2 GB of address space, one line each."""
     repo = fleet.repo("juniper-cascor")
     (repo / ".env").write_bytes(b'A="' + b"x\n" * 7_500_000 + b'"\n')
-    # the limit is memory (2 GB); the time limit only stops a hang (each run takes ~50 s, and the
-    # default 120 s was reached on a machine shared by four test runs)
+    # the limit is memory (2 GB); the time limit only stops a hang (each run took ~50 s, and the
+    # default 120 s was reached on a machine shared by four test runs; ~6 s since stop 26 reads
+    # each distinct line once)
     plan = run_cli("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor", timeout=300)
     assert plan.returncode == 1, plan.stdout + plan.stderr
     assert ".env:1: quote not closed" in plan.stdout, plan.stdout + plan.stderr
