@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 MAX_EXPANDED = 1 << 16  # a value grown by `${…}` past this is not expanded (`B=${A}${A}…` doubles)
 # and a file's values grown by `${…}` all together (pass 16a: 200,000 lines `Bn=${A}` under a 60 KB A,
@@ -101,12 +101,22 @@ class Budget:
 
 
 def bindings(
-    data: bytes, budget: Budget | None = None, *, bare: bool = False
+    data: bytes,
+    budget: Budget | None = None,
+    outer: Mapping[bytes, bytes] | None = None,
+    unbound: set[bytes] | None = None,
+    *,
+    bare: bool = False,
 ) -> Iterator[tuple[int, bytes, list[bytes]]]:
     """(line, name, forms) for each binding as python-dotenv reads it: the value as written (quotes
     and escapes read), each ``${…:-default}`` default on its own, and last the value the app gets.
     ``budget``: the growth allowed, shared with other files (by default, this file's own). ``bare``:
-    a name alone (no ``=``) too, with the one form ``b""``."""
+    a name alone (no ``=``) too, with the one form ``b""``.
+    ``outer``: names bound by the clone's other env files, which an app loading them first finds in
+    its environment (`load_dotenv(".env.local"); load_dotenv(".env")`: python-dotenv expands
+    `${NAME}` from `os.environ`, ahead of the file's own bindings unless `override`): the value so
+    expanded is one more form, before the last. ``unbound``: gets each `${NAME}` this file reads
+    before binding it (pass 22b)."""
     budget = Budget() if budget is None else budget
     number, counted = 1, 0
     expanded: dict[bytes, bytes] = {}
@@ -138,16 +148,17 @@ def bindings(
         value = values[-1]
         if b"${" in value:  # as the app reads it, and each default on its own
             found_vars = list(_variables(value))
-            parts = [expanded.get(var, default or b"") for _, _, var, default in found_vars]
+            if unbound is not None:
+                unbound.update(var for _, _, var, _ in found_vars if var not in expanded)
             values += [default for *_, default in found_vars if default]
-            size = sum(map(len, parts)) + len(value)
-            if size <= MAX_EXPANDED and size <= budget.left:  # `B=${A}${A}…`: bounded
-                budget.left -= size
-                cuts = [0, *(i for v in found_vars for i in v[:2]), len(value)]
-                literal = [value[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
-                value = b"".join(
-                    x for pair in zip(literal, [*parts, b""], strict=True) for x in pair
-                )
+            own = [expanded.get(var, default or b"") for _, _, var, default in found_vars]
+            if outer:  # as found in the environment another file's loading set
+                environ = [outer.get(v[2], part) for v, part in zip(found_vars, own, strict=True)]
+                grown = _expand(value, found_vars, environ, budget) if environ != own else None
+                values += [grown] if grown is not None else []
+            grown = _expand(value, found_vars, own, budget)
+            if grown is not None:
+                value = grown
                 values.append(value)
         expanded[key] = value  # a placeholder's text too: `B=x${NAME}` is `x# your token here`
         # `NAME=  # your token here`: python-dotenv (0.19.2 to 1.2.4, measured) gives the app the text
@@ -157,6 +168,23 @@ def bindings(
         if quote == "#":
             values.append(b"")
         yield number, key, values
+
+
+def _expand(
+    value: bytes,
+    found_vars: list[tuple[int, int, bytes, bytes | None]],
+    parts: list[bytes],
+    budget: Budget,
+) -> bytes | None:
+    """``value`` with each ``${…}`` of ``found_vars`` replaced by its part, or None past the budget
+    (`B=${A}${A}…`: bounded)."""
+    size = sum(map(len, parts)) + len(value)
+    if size > MAX_EXPANDED or size > budget.left:
+        return None
+    budget.left -= size
+    cuts = [0, *(i for v in found_vars for i in v[:2]), len(value)]
+    literal = [value[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
+    return b"".join(x for pair in zip(literal, [*parts, b""], strict=True) for x in pair)
 
 
 def _statements(text: str) -> Iterator[tuple[int, str, tuple[str, str] | None]]:

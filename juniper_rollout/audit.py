@@ -544,7 +544,13 @@ def _bare_key(subject: str) -> bool:
 _BINDING = re.compile(r"(?:^|[\s\"'`(])(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*\S")
 
 
+# a subject the edge found holding a value of the clone's plaintext env files (pass 22b): hidden by it
+HIDDEN_SUBJECT = "\0(a value of a plaintext env file)"
+
+
 def _subject(subject: str) -> str:
+    if subject == HIDDEN_SUBJECT:
+        return "(its subject holds a value of the clone's plaintext env files: not shown)"
     if _BINDING.search(subject) or names_credential(subject) or _bare_key(subject):
         return "(its subject holds NAME=value text or a credential: not shown)"
     return f'"{_clip(subject)}"'

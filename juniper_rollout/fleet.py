@@ -219,7 +219,15 @@ def _audit_at(
         ),
     )
     result = audit.audit_repo(
-        manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha
+        manifest,
+        repo,
+        snap,
+        # the fleet's values too: a template may carry another repo's `.env` into this one's commits
+        _hide_subjects(
+            facts, [*plaintext.values, *(v for _, v in fleet.named)] if fleet else plaintext.values
+        ),
+        ref=ref or repo.base,
+        commit=commit.hexsha,
     )
     leakguard.check(
         manifest,
@@ -235,6 +243,30 @@ def _audit_at(
         plaintext=plaintext,
     )  # --diff prints what was rendered
     return result
+
+
+def _hide_subjects(facts: audit.Facts, plaintext: list[leakguard.Value]) -> audit.Facts:
+    """``facts`` with each commit subject that holds a value of the clone's plaintext env files
+    replaced by ``audit.HIDDEN_SUBJECT``: the audit names those commits, never such a subject."""
+    holds = leakguard.holds_a_value(plaintext)
+
+    def hide(subject: str) -> str:
+        return audit.HIDDEN_SUBJECT if holds(subject) else subject
+
+    return replace(
+        facts,
+        env_commits=tuple((sha, hide(subject), paths) for sha, subject, paths in facts.env_commits),
+        enc_history=tuple(
+            (sha, hide(subject), path, blob) for sha, subject, path, blob in facts.enc_history
+        ),
+        note_history=tuple(
+            (sha, hide(subject), path, blob) for sha, subject, path, blob in facts.note_history
+        ),
+        notes_ref_history=tuple(
+            (ref, sha, hide(subject), path, blob)
+            for ref, sha, subject, path, blob in facts.notes_ref_history
+        ),
+    )
 
 
 def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None, tip, base) -> tuple[str, ...]:

@@ -1739,12 +1739,12 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
 
 def in_installed_folder(path: str) -> bool:
     """Whether ``path`` lies in a folder of installed packages or a tool cache (``node_modules``, …)."""
-    return any(part in _INSTALLED for part in path.split("/")[:-1])
+    return any(part in INSTALLED_FOLDERS for part in path.split("/")[:-1])
 
 
 # folders of installed packages and tool caches, read last (a package's own `.env` files are no values
 # of this clone's services)
-_INSTALLED = frozenset(
+INSTALLED_FOLDERS = frozenset(
     {"node_modules", ".venv", "venv", "site-packages", ".tox", ".nox", "vendor", "bower_components"}
 )
 

@@ -23,13 +23,15 @@ import re
 import shlex
 import stat
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from itertools import chain
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from juniper_rollout import dotenv, envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
+from juniper_rollout.envdialects import compose_bindings, systemd_bindings
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
@@ -152,7 +154,11 @@ def read_plaintext_values(
         )
     deeper = listed[: gitrepo.WORKTREE_PATHS]
     grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each
-    files = list(dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper]))
+    bound: dict[bytes, bytes] = {}  # each name the files bind, as the app gets it (the last file's)
+    waiting: list[tuple[str, bytes, set[bytes]]] = []  # (file, bytes, names read before bound)
+    named = compose_env_files(repo)
+    linked = linked_folder_env_files(repo.path, plaintext)
+    files = list(dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper, *named, *linked]))
     for index, source in enumerate(files):
         try:
             data = read_plaintext(repo, source)
@@ -199,23 +205,152 @@ def read_plaintext_values(
         # holding the value the app gets, two pieces under 8 bytes joined, was shown in the diff)
         allowed = grown.left // (len(files) - index)
         share = Budget(allowed)
-        found += _as_the_app_reads(data or b"", share, names)
+        unbound: set[bytes] = set()
+        found += _as_the_app_reads(data or b"", share, names, bound=bound, unbound=unbound)
         grown.left -= allowed - share.left
-        checked: set[bytes] = set()
-        for number, name, value in dict.fromkeys(found):
-            if len(value) >= MIN_VALUE and (
-                may_be_secret(name.decode("utf-8", "replace"))
-                or not value.isalpha()
-                or len(value) >= PLAIN_WORD
-            ):
-                out.append(Value(source, number, value, name=name.strip()))
-                checked.add(value)
-        runs: dict[bytes, int] = {}
-        for number, _, value in [*found, *prose]:
-            for run in _runs(value):
-                runs.setdefault(run, number)
-        words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
+        if unbound:
+            waiting.append((source, data or b"", unbound))
+        _keep(source, found, prose, out, words)
+    # pass 22b: `${NAME}` a file reads before binding it, as the app finds it when it loaded another of
+    # the clone's env files first (`load_dotenv(".env.local"); load_dotenv(".env")`: python-dotenv
+    # expands from `os.environ`): `.env`'s `API_TOKEN=${P1}7f…` beside `.env.local`'s `P1=CANARY-`
+    # gave the app `CANARY-7f…`, which no form held, and a template holding it was shown in the diff
+    for source, data, unbound in waiting:
+        if unbound & bound.keys():
+            share = Budget(grown.left)
+            found = _as_the_app_reads(data, share, outer=bound)
+            grown.left = share.left
+            _keep(source, found, [], out, words, seen={v.value for v in out if v.source == source})
     return Plaintext(out + words, frozenset(names))
+
+
+def _keep(
+    source: str,
+    found: list[tuple[int, bytes, bytes]],
+    prose: list[tuple[int, bytes, bytes]],
+    out: list[Value],
+    words: list[Value],
+    seen: Collection[bytes] = (),
+) -> None:
+    """Add ``source``'s values (8+ bytes, and a plain word only under a secret-looking name or 16+
+    letters long) to ``out``, and the runs of letters and digits of its values and prose that are no
+    value to ``words`` (``seen``: values of the file kept already)."""
+    checked: set[bytes] = set(seen)
+    for number, name, value in dict.fromkeys(found):
+        if value in checked:
+            continue
+        if len(value) >= MIN_VALUE and (
+            may_be_secret(name.decode("utf-8", "replace"))
+            or not value.isalpha()
+            or len(value) >= PLAIN_WORD
+        ):
+            out.append(Value(source, number, value, name=name.strip()))
+            checked.add(value)
+    runs: dict[bytes, int] = {}
+    for number, _, value in [*found, *prose]:
+        for run in _runs(value):
+            runs.setdefault(run, number)
+    words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
+
+
+COMPOSE_FILES = [":(glob,icase)**/docker-compose*.y*ml", ":(glob,icase)**/compose*.y*ml"]
+MAX_COMPOSE_BYTES = 1 << 20  # a compose file longer than this is not looked into for `env_file:`
+# `env_file: x.env`, `env_file: [a, "b"]`, and the list under it: `- x.env` or `- path: x.env`
+_ENV_FILE_KEY = re.compile(rb"([ \t]*)(?:-[ \t]+)?[\"']?env_file[\"']?[ \t]*:[ \t]*([^\r\n]*)")
+_LIST_ITEM = re.compile(rb"[ \t]*-?[ \t]*(?:[\"']?path[\"']?[ \t]*:[ \t]*)?([^\r\n#]*)")
+
+
+def compose_env_files(repo: RepoSpec) -> list[str]:
+    """The files the clone's compose files name under `env_file:` (relative to each compose file's
+    folder), inside the clone, at most ``gitrepo.WORKTREE_PATHS``. Pass 22b (13.6, "any plaintext env
+    file"): compose gives a service the values of any file an `env_file:` names (`config/app.conf`,
+    `secrets/worker`), under no name the definitions match, and a template holding one was shown in
+    the plan's diff. Read line by line (no YAML parser: any spelling is a candidate, and more files
+    only check more)."""
+    from juniper_rollout.secrets_plan import read_plaintext
+
+    found: list[str] = []
+    for compose in gitrepo.worktree_paths(repo.path, COMPOSE_FILES)[: gitrepo.WORKTREE_PATHS]:
+        if gitrepo.in_installed_folder(compose):
+            continue
+        try:
+            data = read_plaintext(repo, compose)
+        except RepoError:
+            data = None
+        if not data or len(data) > MAX_COMPOSE_BYTES:
+            continue
+        folder = os.path.dirname(compose)
+        for name in _env_file_names(data):
+            path = os.path.normpath(os.path.join(folder, name.decode("utf-8", "replace")))
+            if not os.path.isabs(path) and path != "." and not path.startswith(".." + os.sep):
+                found.append(path.replace(os.sep, "/"))
+    return list(dict.fromkeys(found))[: gitrepo.WORKTREE_PATHS]
+
+
+def _env_file_names(data: bytes) -> list[bytes]:
+    """Each name an `env_file:` of ``data`` (a compose file) gives, whatever its spelling."""
+    names: list[bytes] = []
+    lines = data.splitlines()
+    for index, line in enumerate(lines):
+        match = _ENV_FILE_KEY.match(line)
+        if match is None:
+            continue
+        value = match[2].split(b" #", 1)[0].strip()
+        if value.startswith(b"["):
+            names += [w.strip(b" \t\"'") for w in value.strip(b"[]").split(b",")]
+        elif value:
+            names.append(value.strip(b"\"'"))
+            continue
+        indent = len(match[1])  # a list under the key: `- …` items at its indent or deeper
+        for item in lines[index + 1 : index + 101]:
+            if not item.strip() or item.lstrip().startswith(b"#"):
+                continue
+            depth = len(item) - len(item.lstrip())
+            if depth < indent or (depth == indent and not item.lstrip().startswith(b"-")):
+                break
+            got = _LIST_ITEM.match(item)
+            if got is not None and got[1].strip():
+                names.append(got[1].strip().strip(b"\"'"))
+    return [n for n in names if n and b"\0" not in n and b": " not in n]
+
+
+WALKED = 20_000  # entries of a clone's working tree looked at for folder symlinks
+LINKED_WALKED = 1_000  # entries looked at inside each folder a symlink leads to
+
+
+def linked_folder_env_files(root: os.PathLike[str], plaintext: Callable[[str], bool]) -> list[str]:
+    """Plaintext env files (by ``plaintext``) in the folders the clone's working tree reaches through
+    a symlink (`conf -> /srv/secrets`, `.env` files inside), as paths through the link. Pass 22b
+    (13.6): git lists no file under a symlinked folder, so such a file was never read, and the app
+    reads it (`env_file="conf/.env"`): a template holding its value was shown in the plan's diff.
+    Bounded: ``WALKED`` entries of the clone (its `.git` and package folders skipped), ``LINKED_WALKED``
+    in each linked folder, ``gitrepo.WORKTREE_PATHS`` files in all."""
+    found: list[str] = []
+    seen = 0
+    for top, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != ".git" and d not in gitrepo.INSTALLED_FOLDERS)
+        seen += len(dirs) + len(names)
+        for folder in [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+            found += _env_files_under(root, os.path.join(top, folder), plaintext)
+        if seen > WALKED or len(found) >= gitrepo.WORKTREE_PATHS:
+            break
+    return found[: gitrepo.WORKTREE_PATHS]
+
+
+def _env_files_under(
+    root: os.PathLike[str], folder: str, plaintext: Callable[[str], bool]
+) -> list[str]:
+    found, seen = [], 0
+    for top, dirs, names in os.walk(folder):  # links inside are not followed
+        dirs[:] = sorted(d for d in dirs if d != ".git" and d not in gitrepo.INSTALLED_FOLDERS)
+        seen += len(dirs) + len(names)
+        for name in sorted(names):
+            rel = os.path.relpath(os.path.join(top, name), root).replace(os.sep, "/")
+            if plaintext(rel):
+                found.append(rel)
+        if seen > LINKED_WALKED:
+            break
+    return found
 
 
 def _pasted(text: bytes) -> list[bytes]:
@@ -246,11 +381,14 @@ def _a_name(raw: bytes) -> bool:
 
 
 def _linked(path: os.PathLike[str]) -> bytes | None:
-    """The bytes a symlinked plaintext env file points at, for the guard's check only: a regular file
-    (a FIFO opens at once and is refused), at most ``MAX_FILE_BYTES``; None otherwise."""
+    """The bytes a plaintext env file reached through a symlink (its own or a folder's on the way)
+    holds, for the guard's check only: a regular file (a FIFO opens at once and is refused), at most
+    ``MAX_FILE_BYTES``; None otherwise."""
     from juniper_rollout.paths import MAX_FILE_BYTES
 
-    if not os.path.islink(path):
+    if os.path.realpath(path) == os.path.abspath(
+        path
+    ):  # no symlink on the way (pass 22b: a folder's)
         return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -268,13 +406,29 @@ def _linked(path: os.PathLike[str]) -> bytes | None:
 
 
 def _as_the_app_reads(
-    data: bytes, grown: Budget | None = None, names: set[bytes] | None = None
+    data: bytes,
+    grown: Budget | None = None,
+    names: set[bytes] | None = None,
+    *,
+    bound: dict[bytes, bytes] | None = None,
+    unbound: set[bytes] | None = None,
+    outer: Mapping[bytes, bytes] | None = None,
 ) -> list[tuple[int, bytes, bytes]]:
-    """(line, name, value) for each binding as python-dotenv reads it, and each line of a multi-line
-    value on its own (a template may carry one line of a key). ``names``: gets each binding's name
-    (as the parser reads them: a line of a multi-line value, `MIIEv…==` of a PEM key, is no name)."""
+    """(line, name, value) for each binding as python-dotenv reads it, and as docker compose and
+    systemd read it (pass 22b: `$P1$P2`, `${UNSET-value}`, `"\\0103…"` are other values to compose,
+    which the fleet's compose files read `.env` with; `CANARY-\\7f…` and `"CANARY-"7f…` to systemd,
+    whose `EnvironmentFile=` a worker's unit names), and each line of a multi-line value on its own (a template may
+    carry one line of a key). ``names``: gets each binding's name (as the parser reads them: a line of
+    a multi-line value, `MIIEv…==` of a PEM key, is no name). ``bound`` gets each name's value,
+    ``unbound`` each `${NAME}` read before the file binds it; ``outer``: the other files' ``bound``,
+    as found in the environment (python-dotenv's reading only, pass 22b)."""
     out = []
-    for number, name, values in bindings(data, grown):
+    read: set[tuple[int, bytes]] = set()
+    own = bindings(data, grown, outer, unbound)
+    for number, name, values in chain(own, _other_readers(data, grown, read) if not outer else ()):
+        read.update((number, one) for one in values)
+        if bound is not None and values:
+            bound[name] = values[-1]
         if names is not None and _a_name(name):
             names.add(name)
         # a URL's password is a secret whatever the variable's name (`DATABASE_URL`), a query value as
@@ -293,6 +447,19 @@ def _as_the_app_reads(
             out += [(number, name, part) for part in lines if len(part) >= MIN_VALUE]
         out += [(number, n, part) for n, part in named]
     return out
+
+
+def _other_readers(
+    data: bytes, grown: Budget | None, read: set[tuple[int, bytes]]
+) -> Iterator[tuple[int, bytes, list[bytes]]]:
+    """Each binding as docker compose and systemd read it (:mod:`juniper_rollout.envdialects`), with
+    only the forms python-dotenv's reading did not give on that line (``read``, filled as that reading
+    went) and that are long enough to hold a value: most lines read alike, and each form is scanned
+    for its parts."""
+    for number, name, values in chain(compose_bindings(data, grown), systemd_bindings(data)):
+        other = [v for v in values if len(v) >= MIN_VALUE and (number, v) not in read]
+        if other:
+            yield number, name, other
 
 
 # a value of these bytes alone holds no part (no `:`, `/`, `@`, `=`, space, quote, bracket or separator;
@@ -807,6 +974,29 @@ def message_hits(
         if held is not None:
             hits.append((where, f"the value on line {held.line} of the plaintext {held.source}"))
     return hits
+
+
+SUBJECT_READ = 4096  # characters of a commit's subject looked at (drift shows its first 59)
+
+
+def holds_a_value(plaintext: Iterable[Value]) -> Callable[[str], bool]:
+    """Whether a text (a commit's subject drift names) holds one of the clone's ``plaintext`` values
+    (their words aside: an ordinary word of a subject is no secret), looked up by their first
+    ``MIN_VALUE`` bytes: linear in the text. Pass 22b: drift named the commits that added a plaintext
+    env file by their subjects, hiding a `NAME=value` or credential-shaped one only, so `git commit
+    -m "rotate db to orchid-lantern-9741"` (the file's `DB_PASSWORD`) or a first line `DB_PASSWORD:
+    …` (compose's YAML-style binding) was printed in text, JSON and SARIF."""
+    index = _head_index(v.value for v in plaintext if not v.word)
+
+    def holds(text: str) -> bool:
+        data = text[:SUBJECT_READ].encode("utf-8", "surrogateescape")
+        return any(
+            data.startswith(value, at)
+            for at in range(len(data) - MIN_VALUE + 1)
+            for value in index.get(data[at : at + MIN_VALUE], ())
+        )
+
+    return holds
 
 
 def check_age_keys(files: Iterable[FileChange]) -> None:

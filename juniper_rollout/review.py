@@ -605,9 +605,15 @@ def _only_copy(
 
     try:
         with gitrepo.open_clone(spec.path) as clone:
-            base = gitrepo.base_commit(clone, spec.base)
             if merged is not None and remote.commit_time(spec.path, merged) is not None:
                 base = clone.commit(merged)
+            else:
+                try:
+                    base = gitrepo.base_commit(clone, spec.base)
+                except RepoError:
+                    # pass 22a: the base renamed (`base:` not yet following): "" let `cleanup
+                    # --force` delete the only copy; with no base, nothing is on it
+                    base = None
             for sha, shown in (
                 (local, spec),
                 (
@@ -618,8 +624,13 @@ def _only_copy(
                 words = secrets_plan.only_copy_words(shown, clone.commit(sha), base) if sha else ""
                 if words:
                     return words
-    except RepoError:  # no base to compare with: as before, the PR's state decides
-        return ""
+    except RepoError as err:
+        # pass 22a: a check that could not be made is no "nothing to lose": a file the check could
+        # not read made it say "", and `cleanup --force` deleted the branch's only copy of .env.enc
+        return (
+            f" (cannot tell whether it holds the only copy of a ciphertext: {err}; delete it by "
+            "hand once you know)"
+        )
     return ""
 
 

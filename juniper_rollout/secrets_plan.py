@@ -376,7 +376,7 @@ def _refuse_blanked(
             else []
         )
         if blanked and held_blob is not None:
-            blanked = _held_for_the_app(spec, held_blob, blanked)
+            blanked = _held_for_the_app(spec.target, held_blob, blanked)
         if blanked:
             shown = _first(blanked)
             count = wording.count(len(blanked), "name")
@@ -389,12 +389,12 @@ def _refuse_blanked(
             )
 
 
-def _held_for_the_app(spec: EncryptSpec, blob: bytes, names: list[str]) -> list[str]:
+def _held_for_the_app(target: str, blob: bytes, names: list[str]) -> list[str]:
     """``names`` less those whose committed value is empty to the app too, when a key can tell: sops
     stores `OPT=""` as the two bytes `""`, encrypted, which read without a key is a value (pass 14a
     left open: `OPT=""` written `OPT=` later was refused). No key: all of ``names`` (never guessed)."""
     try:
-        committed = appenv.app_values(sops.decrypt_dotenv(blob, filename=spec.target))
+        committed = appenv.app_values(sops.decrypt_dotenv(blob, filename=target))
     except (ValueError, OSError, RolloutError):
         return names
     return [name for name in names if committed.get(name, b"x") != b""]
@@ -845,8 +845,12 @@ def _at(ref: str, path: str) -> str:
 def _decrypt_into(decrypt: str, path: str) -> str:
     """``decrypt`` (a sops command reading /dev/stdin) writing ``path`` itself: sops writes ``--output``
     only once it has decrypted (measured, sops 3.11), where `> FILE` made an empty file first, left
-    behind when sops failed (pass 21d's note: an empty `.env` then silenced the only-copy warning)."""
-    return decrypt.replace(" /dev/stdin", f" --output={shell_word(path)} /dev/stdin")
+    behind when sops failed (pass 21d's note: an empty `.env` then silenced the only-copy warning).
+    Pass 22a: in a subshell with `umask 077`: sops creates the file with the shell's umask (0644 under
+    the usual 022: the secrets readable by every account on the machine); the shell's own umask is
+    left as it was."""
+    written = decrypt.replace(" /dev/stdin", f" --output={shell_word(path)} /dev/stdin")
+    return f"(umask 077 && {written})"
 
 
 def _decrypt_stdin(blob: bytes, rel: str = "the committed ciphertext") -> str:
@@ -1000,25 +1004,32 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
     lost = []
     taken: set[str] = set()  # the files the commands write: each its own (pass 21e)
     for path in sorted(held | set(sources), key=lambda p: (p not in sources, p)):
-        blob = gitrepo.read_blob(tip, path)
+        blob = _readable(tip, path)
         if blob is None or sopsmeta.sops_format(blob) is None:
             continue
-        at_base = gitrepo.read_blob(base, path)
-        if at_base == blob or gitrepo.blob_in_history(base, path, blob):
+        # no base (pass 22a: renamed, `base:` not yet following): nothing is on it
+        at_base = _readable(base, path) if base is not None else None
+        if at_base == blob or (base is not None and gitrepo.blob_in_history(base, path, blob)):
             continue
         into = sources.get(path) or path.removesuffix(".enc")
         there = _plaintext_there(repo.path / into) or _leads_out(repo.path, into)
-        if there == "at hand":
+        left_out = _not_its_values(repo, into, path, blob) if there == "at hand" else ""
+        if there == "at hand" and not left_out:
             # the plaintext is at hand (the next apply encrypts it again), or a file the command would
             # write over: never offered
             continue
-        if into in taken:
+        why = "lacks it" if at_base is None else "holds another version"
+        if left_out:
+            # pass 22a: a `.env` copied from .env.example (or a comment, or one value of several)
+            # stood for the plaintext at hand: apply refuses it, and `cleanup --force` deleted the
+            # branch's only copy; the values come back into a file of their own, never over it
+            why += f" and {into} in the clone {left_out}"
+        if into in taken or left_out:
             # pass 21e: the old target `.env.enc` (renamed to `config/.env.enc`) and the new one both
             # came back `> .env`: pasted in turn, the second wrote over the first's values
             into = _unused_name(repo.path, path, taken)
             there = _leads_out(repo.path, into)
         taken.add(into)
-        why = "lacks it" if at_base is None else "holds another version"
         if there:  # a folder, a symlink, …: not the plaintext, and nothing to write over
             lost.append(
                 (
@@ -1029,7 +1040,8 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
                 )
             )
             continue
-        why += f" and there is no {into} in the clone"
+        if not left_out:
+            why += f" and there is no {into} in the clone"
         others = _not_age_only(blob)
         if others:  # sops would try those keys with the user's credentials: no command offered
             lost.append((path, f"{repo.base} {why}; it names {others}", ""))
@@ -1062,6 +1074,16 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
     return f" (it holds the only copies of {files}; before deleting it, {back})"
 
 
+def _readable(commit, path: str) -> bytes | None:
+    """``path`` at ``commit``; None when absent, or larger than the tool reads: no ciphertext the tool
+    wrote (pass 22a: a reviewer's 17 MB `data/model.bin.enc` beside the branch's `.env.enc` made the
+    whole check fail, and `cleanup --force` then deleted the branch's only copy of `.env.enc`)."""
+    try:
+        return gitrepo.read_blob(commit, path)
+    except RepoError:
+        return None
+
+
 def _unused_name(clone: Path, path: str, taken: set[str]) -> str:
     """A file for ``path``'s values that no other command writes and nothing in the clone holds."""
     stem = path.removesuffix(".enc")
@@ -1087,6 +1109,61 @@ def _plaintext_there(path: Path) -> str:
     if stat.S_ISDIR(mode.st_mode):
         return "a folder"
     return "a symlink" if stat.S_ISLNK(mode.st_mode) else "not a regular file"
+
+
+def _not_its_values(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
+    """Why the clone's regular, non-empty ``into`` does not stand for the dotenv ciphertext ``blob``'s
+    values, as a clause ("leaves 3 of its values out (empty or missing)"); "" when it does (or the
+    ciphertext is in another format). Pass 22a: apply refuses such a `.env` (`_refuse_blanked`,
+    `_refuse_dropped`, `_refuse_older_values`, a file too large), so nothing would encrypt those values
+    again, yet a copy of .env.example, a comment alone, one value of several, a file too large to read,
+    or an older backup copied back with its time kept stood for the plaintext at hand, and `cleanup
+    --force` deleted the branch's only copy. Names and counts only, never a value."""
+    if sopsmeta.sops_format(blob) != "dotenv":
+        return ""
+    try:
+        plaintext = read_plaintext(repo, into)
+    except RolloutError:  # too large, unreadable: apply refuses it too (never a value in the words)
+        return "cannot be read by the tool (apply refuses it too)"
+    try:
+        app = appenv.app_values(plaintext) if plaintext is not None else None
+    except (ValueError, RolloutError):
+        return ""
+    if app is None:
+        return ""
+    age_only = not _not_age_only(blob)
+    lacking = [name for name in sopsmeta.names_with_values(blob) if app.get(name, b"") == b""]
+    if lacking and age_only:  # a committed `OPT=""` is empty to the app too
+        lacking = _held_for_the_app(target, blob, lacking)
+    if lacking:
+        return f"leaves {len(lacking)} of its values out (empty or missing)"
+    older = _older_values(repo.path / into, target, blob, plaintext or b"") if age_only else 0
+    if older:
+        return (
+            f"was last saved before sops wrote it and holds other values for "
+            f"{wording.count(older, 'name')} (an older copy?)"
+        )
+    return ""
+
+
+def _older_values(path: Path, target: str, blob: bytes, plaintext: bytes) -> int:
+    """How many names ``plaintext`` (the file at ``path``) holds another value for than ``blob`` when
+    sops wrote ``blob`` after the file was last saved: what `_refuse_older_values` refuses. 0 when the
+    file is the later, or no key opens ``blob`` (apply cannot compare either)."""
+    meta = sops.read_metadata(blob)
+    try:
+        written = datetime.fromisoformat((meta.lastmodified if meta else "").replace("Z", "+00:00"))
+        saved = datetime.fromtimestamp(os.lstat(path).st_mtime, UTC)
+    except (ValueError, OSError):
+        return 0
+    if written <= saved.replace(microsecond=0) or written > datetime.now(UTC):
+        return 0
+    try:
+        committed = _values(sops.decrypt_dotenv(blob, filename=target))
+    except (ValueError, OSError, RolloutError):
+        return 0
+    mine = _values(plaintext)
+    return sum(1 for name in committed if name in mine and committed[name] != mine[name])
 
 
 def _leads_out(clone: Path, into: str) -> str:
@@ -1129,11 +1206,35 @@ def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) 
         raise RepoError(
             f"the rollout branch holds {path}, which no `encrypt:` entry names now, and there is no "
             f"{spec.source} in the clone to encrypt to {spec.target}: the branch would lose it; "
-            f"bring {spec.source} back (`git show {_at(repo.branch, path)} > {shell_word(path)}`, then `sops "
-            f"decrypt --input-type dotenv --output-type dotenv {shell_word(path)} > "
-            f"{shell_word(spec.source)}`), or set the "
-            f"target back to {path}"
+            f"bring {spec.source} back ({_restore(repo, path, gitrepo.read_blob(tip, path), spec.source)}), "
+            f"or set the target back to {path}"
         )
+
+
+def _restore(repo: RepoSpec, path: str, blob: bytes | None, into: str) -> str:
+    """The command that brings the values of ``path`` on the rollout branch back into ``into`` (a
+    dotenv file; another format into a file of its own beside it), built as the only-copy advice
+    builds it; or why none is offered. Pass 22a: the "no `encrypt:` entry names now" refusal printed
+    `git show … > FILE`, then `sops decrypt FILE > .env`: a reviewer's `.enc` naming an `hc_vault`
+    key sent the user's VAULT_TOKEN to their address when pasted, and `.env` was made with the
+    shell's umask."""
+    blob = blob or b""
+    others = _not_age_only(blob)
+    if others:
+        return f"it names {others}"
+    fmt = sopsmeta.sops_format(blob) or "dotenv"
+    decrypt = _decrypt_stdin(blob, path).replace("--output-type dotenv", f"--output-type {fmt}")
+    if fmt != "dotenv" or _plaintext_there(repo.path / into):
+        into = _unused_name(repo.path, path, set())
+    if out := _leads_out(repo.path, into):
+        return f"{into} is {out}, so no command is offered"
+    folder = os.path.dirname(into)
+    make = (
+        f"mkdir -p -- {shell_word(folder)} && "
+        if folder and not os.path.isdir(repo.path / folder)
+        else ""
+    )
+    return f"`{make}git show {_at(repo.branch, path)} | {_decrypt_into(decrypt, into)}`"
 
 
 def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known, old_base) -> None:
