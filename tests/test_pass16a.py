@@ -151,6 +151,12 @@ def _waiting_key_cmd(tmp_path: Path, marker: str) -> Path:
     return script
 
 
+def _unique(seconds: str) -> str:
+    """``seconds`` (a `sleep` argument ending in `.5`) with this process's id as 7 more decimals: another
+    test run on the machine (a second worktree's) sleeps another number, never counted here."""
+    return f"{seconds}{os.getpid():07d}"  # one width: no run's number is a prefix of another's
+
+
 def _sleeping(marker: str) -> list[str]:
     return subprocess.run(
         ["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True
@@ -162,7 +168,7 @@ def test_sops_stopped_at_its_time_limit_leaves_no_key_command_behind(tmp_path, f
     key command (with its children) ran on after the tool had exited, reparented to PID 1."""
     from juniper_rollout import sops
 
-    marker = "316.5"
+    marker = _unique("316.5")
     monkeypatch.setattr(sops, "_TIMEOUT", 2)
     monkeypatch.delenv("SOPS_AGE_KEY_FILE")
     monkeypatch.setenv("SOPS_AGE_KEY_CMD", str(_waiting_key_cmd(tmp_path, marker)))
@@ -186,7 +192,7 @@ def test_the_tools_own_key_command_run_leaves_nothing_behind(tmp_path, monkeypat
 
     from juniper_rollout import keys
 
-    marker = "3617.5"
+    marker = _unique("3617.5")
     monkeypatch.setattr(keys, "CMD_TIMEOUT", 1)
     env = {**os.environ, "SOPS_AGE_KEY_CMD": str(_waiting_key_cmd(tmp_path, marker))}
     got: list[tuple[str | None, str | None]] = []
@@ -212,7 +218,7 @@ def test_a_second_sigterm_during_a_threaded_plan_leaves_no_sops_behind(tmp_path,
     """`rollout plan` of a small fleet runs its repos in threads; `kill PID` twice while sops waits on
     the key command: the tool exited, and sops (its 60 s limit lived in the thread) and the key
     command ran on for ever."""
-    marker = "3619.5"
+    marker = _unique("3619.5")
     env = {k: v for k, v in os.environ.items() if k != "SOPS_AGE_KEY_FILE"}
     env["SOPS_AGE_KEY_CMD"] = str(_waiting_key_cmd(tmp_path, marker))
     code, err, left = _sigterm_twice(
@@ -226,7 +232,7 @@ def test_a_second_sigterm_during_verify_leaves_no_sops_behind(tmp_path, fleet):
     """verify runs its repos in threads of its own (pre-commit, sops): the same, with a key command
     that answers the tool's own key lookup and waits when sops (in verify's threads) runs it."""
     assert rollout("apply", "-m", fleet.manifest, "--yes").code == 0
-    marker = "3620.5"
+    marker = _unique("3620.5")
     script = tmp_path / "key-cmd.sh"
     script.write_text(  # answers the tool, waits when sops runs it
         f'#!/bin/sh\nif [ "$(ps -o comm= -p $PPID)" = sops ]; then sleep {marker}; fi\n'
@@ -247,7 +253,7 @@ def test_a_second_sigterm_during_verify_leaves_no_sops_behind(tmp_path, fleet):
 def test_a_sigterm_while_the_tool_runs_the_key_command_stops_it(tmp_path, fleet):
     """The tool's own key lookup (verify's first step) waits on the key command in this process: a
     SIGTERM then said "interrupted" and left the command running."""
-    marker = "3621.5"
+    marker = _unique("3621.5")
     env = {k: v for k, v in os.environ.items() if k != "SOPS_AGE_KEY_FILE"}
     env["SOPS_AGE_KEY_CMD"] = str(_waiting_key_cmd(tmp_path, marker))
     code, err, left = _sigterm_twice(
@@ -350,7 +356,7 @@ def test_a_key_command_sops_timed_out_on_is_not_run_again_in_the_same_run(
     first timeout, the run says so at once for each later file (stop 25, stop 24's note)."""
     from juniper_rollout import sops
 
-    marker = "317.5"
+    marker = _unique("317.5")
     started = tmp_path / "started"
     script = tmp_path / "key-cmd.sh"
     script.write_text(f"#!/bin/sh\necho run >> {started}\nsleep {marker}\necho AGE-SECRET-KEY-1X\n")
