@@ -1133,6 +1133,10 @@ def _not_its_values(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
         return ""
     if app is None:
         return ""
+    if plaintext is not None and _SOPS_VALUE.search(plaintext):
+        # pass 22d: the ciphertext's own lines copied to `.env` (`cp .env.enc .env`, its `sops_`
+        # lines dropped): a value for every name, read without a key, and apply refuses it
+        return "holds sops ciphertext for values, not plaintext (apply refuses it too)"
     age_only = not _not_age_only(blob)
     lacking = [name for name in sopsmeta.names_with_values(blob) if app.get(name, b"") == b""]
     if lacking and age_only:  # a committed `OPT=""` is empty to the app too

@@ -117,3 +117,33 @@ def test_cleanup_force_keeps_the_only_copy_of_an_env_enc_in_sops_json(loop, gith
     assert (repo / ".env").read_text() == "# moved to the vault\n"  # never written over
     restored = (repo / ".env.enc.plain").read_text()
     assert sorted(restored.splitlines()) == sorted(moved.splitlines())
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_cleanup_force_without_a_key_keeps_the_only_copy_when_env_holds_its_ciphertext(
+    loop, github, tmp_path, monkeypatch
+):
+    """13.1 by `cleanup --force` after pass 22a (ON-LIST, a `.env` that holds a "value" for every
+    name): apply --push, the `.env` moved away and the branch's ciphertext lines put in its place
+    (`git show …:.env.enc | grep -v ^sops_ > .env`: pass 10a's shape, `NAME=ENC[AES256_GCM,…]`),
+    cleanup run where no key is set (a CI job, another machine). The check read a value for every
+    name and, with no key to compare them, took the file for the plaintext at hand: `cleanup --force`
+    deleted the branch here and on origin, the data key with it. apply refuses that `.env` without a
+    key ("the value is sops ciphertext"); so does the check: kept."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    lines = git(repo, "show", f"{BRANCH}:.env.enc").splitlines()
+    (repo / ".env").write_text(
+        "".join(f"{line}\n" for line in lines if not line.startswith("sops_"))
+    )
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE")
+    refused = " ".join(rollout("plan", *only).stdout.split())
+    assert "the value is sops ciphertext" in refused, refused  # apply would not encrypt it
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
+    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
+    assert "holds sops ciphertext for values" in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    assert git(repo, "ls-remote", "origin", BRANCH).strip()
