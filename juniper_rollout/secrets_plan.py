@@ -1114,14 +1114,16 @@ def _plaintext_there(path: Path) -> str:
 
 
 def _not_its_values(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
-    """Why the clone's regular, non-empty ``into`` does not stand for the dotenv ciphertext ``blob``'s
-    values, as a clause ("leaves 3 of its values out (empty or missing)"); "" when it does (or the
-    ciphertext is in another format). Pass 22a: apply refuses such a `.env` (`_refuse_blanked`,
-    `_refuse_dropped`, `_refuse_older_values`, a file too large), so nothing would encrypt those values
+    """Why the clone's regular, non-empty ``into`` does not stand for the ciphertext ``blob``'s values,
+    as a clause ("leaves 3 of its values out (empty or missing)"); "" when it does (or the ciphertext,
+    not an `encrypt:` entry's, is in a format other than dotenv). Pass 22a: apply refuses such a `.env`
+    (`_refuse_blanked`, `_refuse_dropped`, `_refuse_older_values`, a file too large), so nothing would encrypt those values
     again, yet a copy of .env.example, a comment alone, one value of several, a file too large to read,
     or an older backup copied back with its time kept stood for the plaintext at hand, and `cleanup
     --force` deleted the branch's only copy. Names and counts only, never a value."""
-    if sopsmeta.sops_format(blob) != "dotenv":
+    if sopsmeta.sops_format(blob) != "dotenv" and target not in {e.target for e in repo.encrypt}:
+        # pass 22d: an `encrypt:` entry's ciphertext in sops JSON or YAML (a reviewer's commit) is
+        # read the same way (names without a key, values through sops' dotenv output)
         return ""
     try:
         plaintext = read_plaintext(repo, into)
@@ -1133,39 +1135,52 @@ def _not_its_values(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
         return ""
     if app is None:
         return ""
+    if plaintext is not None and _SOPS_VALUE.search(plaintext):
+        # pass 22d: the ciphertext's own lines copied to `.env` (`cp .env.enc .env`, its `sops_`
+        # lines dropped): a value for every name, read without a key, and apply refuses it
+        return "holds sops ciphertext for values, not plaintext (apply refuses it too)"
     age_only = not _not_age_only(blob)
     lacking = [name for name in sopsmeta.names_with_values(blob) if app.get(name, b"") == b""]
     if lacking and age_only:  # a committed `OPT=""` is empty to the app too
         lacking = _held_for_the_app(target, blob, lacking)
     if lacking:
         return f"leaves {len(lacking)} of its values out (empty or missing)"
-    older = _older_values(repo.path / into, target, blob, plaintext or b"") if age_only else 0
-    if older:
+    other, older = (
+        _other_values(repo.path / into, target, blob, plaintext or b"") if age_only else (0, False)
+    )
+    if other and older:
         return (
             f"was last saved before sops wrote it and holds other values for "
-            f"{wording.count(older, 'name')} (an older copy?)"
+            f"{wording.count(other, 'name')} (an older copy?)"
+        )
+    if other:
+        return (
+            f"holds other values for {wording.count(other, 'name')} (changed since, or an older "
+            "copy copied back?)"
         )
     return ""
 
 
-def _older_values(path: Path, target: str, blob: bytes, plaintext: bytes) -> int:
-    """How many names ``plaintext`` (the file at ``path``) holds another value for than ``blob`` when
-    sops wrote ``blob`` after the file was last saved: what `_refuse_older_values` refuses. 0 when the
-    file is the later, or no key opens ``blob`` (apply cannot compare either)."""
+def _other_values(path: Path, target: str, blob: bytes, plaintext: bytes) -> tuple[int, bool]:
+    """How many names ``plaintext`` (the file at ``path``) holds another value for than ``blob``, and
+    whether sops wrote ``blob`` after the file was last saved (what `_refuse_older_values` refuses);
+    (0, False) when no key opens ``blob``. Pass 22a asked only when the file was the older: pass 22d,
+    an older backup copied back with plain `cp` (a new time), or a ciphertext whose `lastmodified` is
+    ahead of this machine's clock, stood for the plaintext at hand, and `cleanup --force` deleted the
+    branch's only copy of the newer values. The file times tell the two apart in the words only."""
     meta = sops.read_metadata(blob)
+    try:
+        committed = _values(sops.decrypt_dotenv(blob, filename=target))
+    except (ValueError, OSError, RolloutError):
+        return 0, False
+    mine = _values(plaintext)
+    other = sum(1 for name in committed if name in mine and committed[name] != mine[name])
     try:
         written = datetime.fromisoformat((meta.lastmodified if meta else "").replace("Z", "+00:00"))
         saved = datetime.fromtimestamp(os.lstat(path).st_mtime, UTC)
     except (ValueError, OSError):
-        return 0
-    if written <= saved.replace(microsecond=0) or written > datetime.now(UTC):
-        return 0
-    try:
-        committed = _values(sops.decrypt_dotenv(blob, filename=target))
-    except (ValueError, OSError, RolloutError):
-        return 0
-    mine = _values(plaintext)
-    return sum(1 for name in committed if name in mine and committed[name] != mine[name])
+        return other, False
+    return other, written > saved.replace(microsecond=0)
 
 
 def _leads_out(clone: Path, into: str) -> str:
