@@ -28,7 +28,7 @@ from itertools import chain
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
-from juniper_rollout import dotenv, envfiles, gitrepo, render
+from juniper_rollout import dotenv, envfiles, gitrepo, render, yamlio
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
 from juniper_rollout.envdialects import compose_bindings, systemd_bindings
@@ -260,31 +260,123 @@ _ENV_FILE_KEY = re.compile(rb"([ \t]*)(?:-[ \t]+)?[\"']?env_file[\"']?[ \t]*:[ \
 _LIST_ITEM = re.compile(rb"[ \t]*-?[ \t]*(?:[\"']?path[\"']?[ \t]*:[ \t]*)?([^\r\n#]*)")
 
 
+COMPOSE_FOLLOWED = (
+    50  # compose files read in all, the named ones and those they `include:`/`extends:`
+)
+
+
 def compose_env_files(repo: RepoSpec) -> list[str]:
     """The files the clone's compose files name under `env_file:` (relative to each compose file's
     folder), inside the clone, at most ``gitrepo.WORKTREE_PATHS``. Pass 22b (13.6, "any plaintext env
     file"): compose gives a service the values of any file an `env_file:` names (`config/app.conf`,
     `secrets/worker`), under no name the definitions match, and a template holding one was shown in
-    the plan's diff. Read line by line (no YAML parser: any spelling is a candidate, and more files
-    only check more)."""
-    from juniper_rollout.secrets_plan import read_plaintext
-
+    the plan's diff. Read line by line (any spelling is a candidate, and more files only check
+    more) and, pass 22e, as YAML too: a flow mapping (`worker: {env_file: x}`, `env_file: {path: x,
+    required: false}`), an anchor or alias, a block scalar, a tag (`!override`), a `${X:-x}` default,
+    and the compose files an `include:` or `extends: {file: …}` names (any name) were never read."""
+    queue = [
+        p
+        for p in gitrepo.worktree_paths(repo.path, COMPOSE_FILES)[: gitrepo.WORKTREE_PATHS]
+        if not gitrepo.in_installed_folder(p)
+    ]
     found: list[str] = []
-    for compose in gitrepo.worktree_paths(repo.path, COMPOSE_FILES)[: gitrepo.WORKTREE_PATHS]:
-        if gitrepo.in_installed_folder(compose):
+    done: set[str] = set()
+    while queue and len(done) < COMPOSE_FOLLOWED:
+        compose = queue.pop(0)
+        if compose in done:
             continue
-        try:
-            data = read_plaintext(repo, compose)
-        except RepoError:
-            data = None
-        if not data or len(data) > MAX_COMPOSE_BYTES:
+        done.add(compose)
+        data = _compose_text(repo, compose)
+        if data is None:
             continue
         folder = os.path.dirname(compose)
-        for name in _env_file_names(data):
-            path = os.path.normpath(os.path.join(folder, name.decode("utf-8", "replace")))
-            if not os.path.isabs(path) and path != "." and not path.startswith(".." + os.sep):
-                found.append(path.replace(os.sep, "/"))
+        names, others = _env_file_names(data), []
+        try:
+            documents = yamlio.load_all_any_tags(data.decode("utf-8", "replace"))
+        except yamlio.YamlSyntaxError:
+            documents = []
+        for document in documents:
+            named, followed = _compose_names(document)
+            names += [n.encode("utf-8", "surrogateescape") for n in named]
+            others += followed
+        for name in names:
+            for text in _defaults_of(name.decode("utf-8", "replace")):
+                path = _inside(folder, text)
+                if path is not None:
+                    found.append(path)
+        queue += [p for o in others for t in _defaults_of(o) if (p := _inside(folder, t))]
     return list(dict.fromkeys(found))[: gitrepo.WORKTREE_PATHS]
+
+
+def _compose_text(repo: RepoSpec, compose: str) -> bytes | None:
+    """A compose file's bytes (through a symlink too: compose follows one), None if absent or too long."""
+    from juniper_rollout.secrets_plan import read_plaintext
+
+    try:
+        data = read_plaintext(repo, compose)
+    except RepoError:
+        data = _linked(repo.path / compose)
+    return data if data and len(data) <= MAX_COMPOSE_BYTES else None
+
+
+def _inside(folder: str, name: str) -> str | None:
+    """``name`` (relative to ``folder``) as a path of the clone, or None when it leaves it."""
+    path = os.path.normpath(os.path.join(folder, name))
+    if os.path.isabs(path) or path == "." or path.startswith(".." + os.sep) or path == "..":
+        return None
+    return path.replace(os.sep, "/")
+
+
+_INTERPOLATED = re.compile(r"\$\{[^{}:?+-]*(?::?-([^{}]*))?[^{}]*\}")
+
+
+def _defaults_of(name: str) -> list[str]:
+    """``name`` and, when it interpolates (`${APP_ENV:-config/app.conf}`), the name compose reads
+    when the variable is unset: each `${X:-d}` or `${X-d}` as its default, any other as nothing."""
+    if "${" not in name:
+        return [name]
+    return [name, _INTERPOLATED.sub(lambda m: m[1] or "", name)]
+
+
+def _compose_names(document: object) -> tuple[list[str], list[str]]:
+    """(the names every `env_file:` of ``document`` gives, the compose files its `include:` and
+    `extends: {file: …}` name), wherever they sit; each node walked once (aliases are shared)."""
+    names: list[str] = []
+    others: list[str] = []
+    stack, seen = [document], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, list):
+            stack += node
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key == "env_file":
+                names += _paths_of(value)
+            elif key == "include":
+                others += _paths_of(value)
+            elif key == "extends" and isinstance(value, dict):
+                others += _paths_of(value.get("file"))
+            stack.append(value)
+    return names, others
+
+
+def _paths_of(value: object, depth: int = 3) -> list[str]:
+    """The paths of an `env_file:` or `include:` value: a string, `{path: …}`, or a list of them
+    (``depth`` levels: an alias can make a list hold itself)."""
+    if isinstance(value, str):
+        return [value]
+    if depth == 0:
+        return []
+    if isinstance(value, dict):
+        return [p for k in ("path", "env_file") for p in _paths_of(value.get(k), depth - 1)]
+    if isinstance(value, list):
+        return [p for item in value[: gitrepo.WORKTREE_PATHS] for p in _paths_of(item, depth - 1)]
+    return []
 
 
 def _env_file_names(data: bytes) -> list[bytes]:
