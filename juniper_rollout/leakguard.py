@@ -25,10 +25,11 @@ import stat
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from itertools import chain
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
-from juniper_rollout import dotenv, envfiles, gitrepo, render, yamlio
+from juniper_rollout import dotenv, envdialects, envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
 from juniper_rollout.envdialects import compose_bindings, systemd_bindings
@@ -253,59 +254,18 @@ def _keep(
     words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
 
 
-COMPOSE_FILES = [":(glob,icase)**/docker-compose*.y*ml", ":(glob,icase)**/compose*.y*ml"]
-MAX_COMPOSE_BYTES = 1 << 20  # a compose file longer than this is not looked into for `env_file:`
-# `env_file: x.env`, `env_file: [a, "b"]`, and the list under it: `- x.env` or `- path: x.env`
-_ENV_FILE_KEY = re.compile(rb"([ \t]*)(?:-[ \t]+)?[\"']?env_file[\"']?[ \t]*:[ \t]*([^\r\n]*)")
-_LIST_ITEM = re.compile(rb"[ \t]*-?[ \t]*(?:[\"']?path[\"']?[ \t]*:[ \t]*)?([^\r\n#]*)")
-
-
-COMPOSE_FOLLOWED = (
-    50  # compose files read in all, the named ones and those they `include:`/`extends:`
-)
-
-
 def compose_env_files(repo: RepoSpec) -> list[str]:
     """The files the clone's compose files name under `env_file:` (relative to each compose file's
     folder), inside the clone, at most ``gitrepo.WORKTREE_PATHS``. Pass 22b (13.6, "any plaintext env
     file"): compose gives a service the values of any file an `env_file:` names (`config/app.conf`,
     `secrets/worker`), under no name the definitions match, and a template holding one was shown in
-    the plan's diff. Read line by line (any spelling is a candidate, and more files only check
-    more) and, pass 22e, as YAML too: a flow mapping (`worker: {env_file: x}`, `env_file: {path: x,
-    required: false}`), an anchor or alias, a block scalar, a tag (`!override`), a `${X:-x}` default,
-    and the compose files an `include:` or `extends: {file: …}` names (any name) were never read."""
-    queue = [
-        p
-        for p in gitrepo.worktree_paths(repo.path, COMPOSE_FILES)[: gitrepo.WORKTREE_PATHS]
-        if not gitrepo.in_installed_folder(p)
-    ]
-    found: list[str] = []
-    done: set[str] = set()
-    while queue and len(done) < COMPOSE_FOLLOWED:
-        compose = queue.pop(0)
-        if compose in done:
-            continue
-        done.add(compose)
-        data = _compose_text(repo, compose)
-        if data is None:
-            continue
-        folder = os.path.dirname(compose)
-        names, others = _env_file_names(data), []
-        try:
-            documents = yamlio.load_all_any_tags(data.decode("utf-8", "replace"))
-        except yamlio.YamlSyntaxError:
-            documents = []
-        for document in documents:
-            named, followed = _compose_names(document)
-            names += [n.encode("utf-8", "surrogateescape") for n in named]
-            others += followed
-        for name in names:
-            for text in _defaults_of(name.decode("utf-8", "replace")):
-                path = _inside(folder, text)
-                if path is not None:
-                    found.append(path)
-        queue += [p for o in others for t in _defaults_of(o) if (p := _inside(folder, t))]
-    return list(dict.fromkeys(found))[: gitrepo.WORKTREE_PATHS]
+    the plan's diff. Pass 22e: every YAML spelling, and the compose files `include:` and `extends:`
+    name (``envdialects.compose_env_files``)."""
+    composes = gitrepo.worktree_paths(repo.path, envdialects.COMPOSE_FILES)
+    return envdialects.compose_env_files(
+        [p for p in composes if not gitrepo.in_installed_folder(p)][: gitrepo.WORKTREE_PATHS],
+        lambda compose: _compose_text(repo, compose),
+    )[: gitrepo.WORKTREE_PATHS]
 
 
 def _compose_text(repo: RepoSpec, compose: str) -> bytes | None:
@@ -316,94 +276,7 @@ def _compose_text(repo: RepoSpec, compose: str) -> bytes | None:
         data = read_plaintext(repo, compose)
     except RepoError:
         data = _linked(repo.path / compose)
-    return data if data and len(data) <= MAX_COMPOSE_BYTES else None
-
-
-def _inside(folder: str, name: str) -> str | None:
-    """``name`` (relative to ``folder``) as a path of the clone, or None when it leaves it."""
-    path = os.path.normpath(os.path.join(folder, name))
-    if os.path.isabs(path) or path == "." or path.startswith(".." + os.sep) or path == "..":
-        return None
-    return path.replace(os.sep, "/")
-
-
-_INTERPOLATED = re.compile(r"\$\{[^{}:?+-]*(?::?-([^{}]*))?[^{}]*\}")
-
-
-def _defaults_of(name: str) -> list[str]:
-    """``name`` and, when it interpolates (`${APP_ENV:-config/app.conf}`), the name compose reads
-    when the variable is unset: each `${X:-d}` or `${X-d}` as its default, any other as nothing."""
-    if "${" not in name:
-        return [name]
-    return [name, _INTERPOLATED.sub(lambda m: m[1] or "", name)]
-
-
-def _compose_names(document: object) -> tuple[list[str], list[str]]:
-    """(the names every `env_file:` of ``document`` gives, the compose files its `include:` and
-    `extends: {file: …}` name), wherever they sit; each node walked once (aliases are shared)."""
-    names: list[str] = []
-    others: list[str] = []
-    stack, seen = [document], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, list):
-            stack += node
-            continue
-        if not isinstance(node, dict):
-            continue
-        for key, value in node.items():
-            if key == "env_file":
-                names += _paths_of(value)
-            elif key == "include":
-                others += _paths_of(value)
-            elif key == "extends" and isinstance(value, dict):
-                others += _paths_of(value.get("file"))
-            stack.append(value)
-    return names, others
-
-
-def _paths_of(value: object, depth: int = 3) -> list[str]:
-    """The paths of an `env_file:` or `include:` value: a string, `{path: …}`, or a list of them
-    (``depth`` levels: an alias can make a list hold itself)."""
-    if isinstance(value, str):
-        return [value]
-    if depth == 0:
-        return []
-    if isinstance(value, dict):
-        return [p for k in ("path", "env_file") for p in _paths_of(value.get(k), depth - 1)]
-    if isinstance(value, list):
-        return [p for item in value[: gitrepo.WORKTREE_PATHS] for p in _paths_of(item, depth - 1)]
-    return []
-
-
-def _env_file_names(data: bytes) -> list[bytes]:
-    """Each name an `env_file:` of ``data`` (a compose file) gives, whatever its spelling."""
-    names: list[bytes] = []
-    lines = data.splitlines()
-    for index, line in enumerate(lines):
-        match = _ENV_FILE_KEY.match(line)
-        if match is None:
-            continue
-        value = match[2].split(b" #", 1)[0].strip()
-        if value.startswith(b"["):
-            names += [w.strip(b" \t\"'") for w in value.strip(b"[]").split(b",")]
-        elif value:
-            names.append(value.strip(b"\"'"))
-            continue
-        indent = len(match[1])  # a list under the key: `- …` items at its indent or deeper
-        for item in lines[index + 1 : index + 101]:
-            if not item.strip() or item.lstrip().startswith(b"#"):
-                continue
-            depth = len(item) - len(item.lstrip())
-            if depth < indent or (depth == indent and not item.lstrip().startswith(b"-")):
-                break
-            got = _LIST_ITEM.match(item)
-            if got is not None and got[1].strip():
-                names.append(got[1].strip().strip(b"\"'"))
-    return [n for n in names if n and b"\0" not in n and b": " not in n]
+    return data if data and len(data) <= envdialects.MAX_COMPOSE_BYTES else None
 
 
 WALKED = 20_000  # entries of a clone's working tree looked at for folder symlinks
@@ -426,7 +299,14 @@ def linked_folder_env_files(root: os.PathLike[str], plaintext: Callable[[str], b
             found += _env_files_under(root, os.path.join(top, folder), plaintext)
         if seen > WALKED or len(found) >= gitrepo.WORKTREE_PATHS:
             break
-    return found[: gitrepo.WORKTREE_PATHS]
+    # pass 22e: and every link git lists, at any depth (the walk stops after ``WALKED`` entries: a
+    # folder of 20,000 files before `services/` hid `services/api/conf -> /srv/secrets`)
+    for link in gitrepo.worktree_links(Path(root)):
+        if len(found) >= gitrepo.WORKTREE_PATHS:
+            break
+        if os.path.isdir(os.path.join(root, link)):
+            found += _env_files_under(root, os.path.join(root, link), plaintext)
+    return list(dict.fromkeys(found))[: gitrepo.WORKTREE_PATHS]
 
 
 def _env_files_under(

@@ -89,3 +89,66 @@ def test_every_spelling_of_a_compose_env_file_is_read_by_the_leak_guard(tmp_path
     assert CANARY not in result.stdout + result.stderr
     assert result.code == 1, result.stdout
     assert f"value on line 1 of the plaintext {where}" in result.stdout, result.stdout
+
+
+# --- 13.6: a symlinked folder deep in a large clone is still read --------------------------------------
+
+
+def test_an_env_file_in_a_symlinked_folder_past_the_walks_bound_is_read_by_the_leak_guard(tmp_path):
+    """Pass 22b found folder links by walking the working tree, 20,000 entries, in name order: a
+    clone with a folder of 20,000 files (fixtures, a dataset) sorting before `services/` stopped the
+    walk before `services/api/conf -> /srv/secrets` was seen, so its `.env` was never read and a
+    template holding its value was shown in the plan's diff (pass 22e: git lists every link)."""
+    import os
+
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"PORT=8100\n", f"ops notes: {CANARY}\n")
+    victim = tmp_path / "ws" / "victim"
+    (victim / "data").mkdir()
+    for number in range(20_001):
+        (victim / "data" / f"row{number}.csv").write_bytes(b"1\n")
+    outside = tmp_path / "srv-secrets"
+    outside.mkdir()
+    (outside / ".env").write_text(f"API_TOKEN={CANARY}\n")
+    (victim / "services" / "api").mkdir(parents=True)
+    os.symlink(outside, victim / "services" / "api" / "conf")
+    result = rollout("plan", "--manifest", manifest)
+    assert CANARY not in result.stdout + result.stderr
+    assert result.code == 1, result.stdout
+    assert "of the plaintext services/api/conf/.env" in result.stdout, result.stdout
+
+
+# --- 13.6: Jinja's message never quotes a piece of a value of a file compose's `env_file:` names --------
+
+
+@pytest.mark.parametrize("where", ["compose", "deep-link"])
+def test_a_template_holding_a_value_the_guard_reads_fails_without_quoting_it(tmp_path, where):
+    """Pass 21b hid Jinja's quoted pieces that the fleet's plaintext env files hold, read by the
+    renderer's own walk of the clones: a file a compose `env_file:` names (`config/app.conf`) is no
+    plaintext env file by name, and a folder link past the walk's 20,000 entries was never entered,
+    so "'PieceCANARY…' is undefined" was printed (pass 22e: the renderer asks the guard's readers)."""
+    import os
+
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    piece = CANARY.replace("-", "")
+    value = f"Zq22e{{{{{piece}}}}}Tail"
+    manifest = _one_repo_with_a_template(tmp_path, b"PORT=8100\n", f"db:\n  password: {value}\n")
+    victim = tmp_path / "ws" / "victim"
+    if where == "compose":
+        (victim / "compose.yaml").write_text("services:\n  w: {env_file: config/app.conf}\n")
+        (victim / "config").mkdir()
+        (victim / "config" / "app.conf").write_text(f"DB_PASSWORD={value}\n")
+    else:
+        (victim / "data").mkdir()
+        for number in range(20_001):
+            (victim / "data" / f"row{number}.csv").write_bytes(b"1\n")
+        outside = tmp_path / "srv-secrets"
+        outside.mkdir()
+        (outside / ".env").write_text(f"DB_PASSWORD={value}\n")
+        (victim / "services").mkdir()
+        os.symlink(outside, victim / "services" / "conf")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert piece not in result.stdout + result.stderr
