@@ -493,3 +493,39 @@ def _env_file_names(data: bytes) -> list[bytes]:
             if got is not None and got[1].strip():
                 names.append(got[1].strip().strip(b"\"'"))
     return [n for n in names if n and b"\0" not in n and b": " not in n]
+
+
+# --- what compose makes of a compose file's own `${…}` ------------------------------------------------
+
+# a run of a YAML line holding a `$`: plain characters, `$`, and `${…}` (one level nested inside)
+_RUN = re.compile(r"(?:[^\s\"',\[\]{}$]|\$\{(?:[^{}\s]|\{[^{}\s]*\})*\}|\$)+")
+
+
+def compose_interpolations(
+    data: bytes, known: dict[str, str], budget: Budget
+) -> Iterator[tuple[int, list[bytes]]]:
+    """(line, forms) for each run of a compose file's line that interpolates (`API_TOKEN=${P1}7f…`,
+    `--token=$P1$P2`) naming a name ``known`` binds (the project's env file bindings), as compose
+    expands it: what follows its first `=` or `:`, else the whole run. Pass 22e (13.6): compose interpolates the compose
+    file itself from `.env`, so a container's value may be built there from pieces no env file holds
+    whole. Linear per line; growth counts against ``budget``."""
+    text = data.decode("utf-8", "surrogateescape")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "$" not in line or line.lstrip().startswith("#"):
+            continue
+        for run in _RUN.findall(line):
+            if not any(name in known for name in _REFERENCED.findall(run)):
+                continue  # only the compose file's own text (a default like `latest`): public
+            expanded = _substitute(run, known, [], budget, 0)
+            if expanded is None or expanded == run:
+                continue
+            # what follows `API_TOKEN=` or `image:` is the value; the name before it is public
+            # (a URL's `:` is no such mark: `postgres://app:${P1}${P2}@db` is one value)
+            if "=" in expanded:
+                expanded = expanded.partition("=")[2]
+            elif ":" in expanded and "://" not in expanded:
+                expanded = expanded.partition(":")[2]
+            yield number, [_bytes(expanded)]
+
+
+_REFERENCED = re.compile(r"\$\{?([_A-Za-z][_A-Za-z0-9]*)")

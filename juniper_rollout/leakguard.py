@@ -32,7 +32,11 @@ from urllib.parse import unquote_to_bytes
 from juniper_rollout import dotenv, envdialects, envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
-from juniper_rollout.envdialects import compose_bindings, systemd_bindings
+from juniper_rollout.envdialects import (
+    compose_bindings,
+    compose_interpolations,
+    systemd_bindings,
+)
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
@@ -222,6 +226,21 @@ def read_plaintext_values(
             found = _as_the_app_reads(data, share, outer=bound)
             grown.left = share.left
             _keep(source, found, [], out, words, seen={v.value for v in out if v.source == source})
+    # pass 22e: compose interpolates the compose file itself from the project's `.env` (the fleet's
+    # `${JUNIPER_DATA_API_KEYS}`): `API_TOKEN=${P1}${P2}` under `environment:` gave the container a
+    # value no env file held whole, and a template holding it was shown in the plan's diff
+    known = {
+        k.decode("utf-8", "surrogateescape"): v.decode("utf-8", "surrogateescape")
+        for k, v in bound.items()
+    }
+    for compose in _compose_files(repo):
+        data = _compose_text(repo, compose)
+        found = [
+            (number, b"", form)
+            for number, forms in compose_interpolations(data or b"", known, grown)
+            for form in forms
+        ]
+        _keep(compose, found, [], out, [])
     return Plaintext(out + words, frozenset(names))
 
 
@@ -261,11 +280,15 @@ def compose_env_files(repo: RepoSpec) -> list[str]:
     `secrets/worker`), under no name the definitions match, and a template holding one was shown in
     the plan's diff. Pass 22e: every YAML spelling, and the compose files `include:` and `extends:`
     name (``envdialects.compose_env_files``)."""
-    composes = gitrepo.worktree_paths(repo.path, envdialects.COMPOSE_FILES)
     return envdialects.compose_env_files(
-        [p for p in composes if not gitrepo.in_installed_folder(p)][: gitrepo.WORKTREE_PATHS],
-        lambda compose: _compose_text(repo, compose),
+        _compose_files(repo), lambda compose: _compose_text(repo, compose)
     )[: gitrepo.WORKTREE_PATHS]
+
+
+def _compose_files(repo: RepoSpec) -> list[str]:
+    """The clone's compose files by their names (installed packages' left out)."""
+    composes = gitrepo.worktree_paths(repo.path, envdialects.COMPOSE_FILES)
+    return [p for p in composes if not gitrepo.in_installed_folder(p)][: gitrepo.WORKTREE_PATHS]
 
 
 def _compose_text(repo: RepoSpec, compose: str) -> bytes | None:

@@ -152,3 +152,51 @@ def test_a_template_holding_a_value_the_guard_reads_fails_without_quoting_it(tmp
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert piece not in result.stdout + result.stderr
+
+
+# --- 13.6: a value compose builds in the compose file itself from the project's `.env` -----------------
+
+
+@pytest.mark.parametrize(
+    "compose",
+    [
+        "services:\n  w:\n    environment:\n      - API_TOKEN=${P1}${P2}\n",
+        'services:\n  w:\n    environment:\n      API_TOKEN: "${P1}${P2}"\n',
+        'services:\n  w:\n    command: ["run", "--token=${P1}$P2"]\n',
+    ],
+    ids=["list", "mapping", "command"],
+)
+def test_a_value_compose_builds_from_the_dotenv_in_the_compose_file_is_never_shown(
+    tmp_path, compose
+):
+    """compose interpolates the compose file itself from the project's `.env` (the fleet's
+    `${JUNIPER_DATA_API_KEYS}`): `API_TOKEN=${P1}${P2}` gives the container a value no env file holds
+    whole (two pieces under 8 bytes), and a template holding it was shown in the plan's diff (pass
+    22e)."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    dotenv = f"P1={CANARY[:7]}\nP2={CANARY[7:]}\n".encode()
+    manifest = _one_repo_with_a_template(tmp_path, dotenv, f"ops notes: {CANARY}\n")
+    (tmp_path / "ws" / "victim" / "docker-compose.yml").write_text(compose)
+    result = rollout("plan", "--manifest", manifest)
+    assert CANARY not in result.stdout + result.stderr
+    assert result.code == 1, result.stdout
+    assert "of the plaintext docker-compose.yml" in result.stdout, result.stdout
+
+
+def test_a_compose_file_interpolating_ordinary_values_still_plans(tmp_path):
+    """Control: a compose file reading `.env`'s ordinary settings and its own defaults
+    (`image: app:${TAG:-latest}`, `"${PORT}:8100"`) leaves a template writing them alone."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(
+        tmp_path,
+        b"PORT=8100\nTAG=2026.1\nLOG_LEVEL=info\n",
+        "image: ghcr.io/juniper/app:latest\nports: 8100:8100\nlog: info\n",
+    )
+    (tmp_path / "ws" / "victim" / "docker-compose.yml").write_text(
+        "services:\n  w:\n    image: ghcr.io/juniper/app:${TAG:-latest}\n"
+        '    ports: ["${PORT}:8100"]\n    environment:\n      - LOG_LEVEL=${LOG_LEVEL}\n'
+    )
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout
