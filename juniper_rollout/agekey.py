@@ -11,7 +11,9 @@ from pyrage import x25519
 def is_valid_recipient(s: str) -> bool:
     """Whether ``s`` is an age X25519 public key sops accepts (lowercase ``age1`` + bech32, and not
     a point of small order, which sops refuses: "bad X25519 remote ECDH input: low order point")."""
-    if not s.startswith("age1"):
+    if not (
+        s.startswith("age1") and s.isascii()
+    ):  # pass 22c: pyrage cannot encode a lone surrogate
         return False
     try:
         x25519.Recipient.from_str(s)
@@ -43,6 +45,8 @@ SMALL_ORDER = (
 
 def is_small_order_recipient(s: str) -> bool:
     """A well-formed age recipient whose point has small order (see :data:`SMALL_ORDER`)."""
+    if not (s.startswith("age1") and s.isascii()):  # bytes no UTF-8 decodes (`--add $'\xff'`)
+        return False
     try:
         x25519.Recipient.from_str(s)
     except pyrage.RecipientError:
@@ -93,6 +97,10 @@ def public_keys_of(text: str, *, strip: bool = False) -> list[str]:
         if not line or line.startswith("#") or line.startswith("AGE-PLUGIN-"):
             continue
         try:
+            if (
+                not line.isascii()
+            ):  # pass 22c: `SOPS_AGE_KEY=$'…\xff'` reached pyrage as a lone surrogate
+                raise NotAnIdentity(number)
             out.append(str(x25519.Identity.from_str(line).to_public()))
         except pyrage.IdentityError:
             raise NotAnIdentity(number) from None

@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import os
 import re
+import secrets
 import signal
 import subprocess
 import tempfile
@@ -1505,12 +1506,12 @@ def commits_touching(
     Only names and subjects are read, never file contents; git's listing is held within ``budget``.
     Newest first.
     """
-    out = _history_log(repo, pathspecs, "--name-only", budget=budget or HistoryBudget())
     commits = []
-    for record in out.split("\x1e")[1:]:
-        head, _, names = record.partition("\n")
+    for head, names in _history_log(
+        repo, pathspecs, "--name-only", budget=budget or HistoryBudget()
+    ):
         short, _, subject = head.partition("\x1f")
-        paths = tuple(unquote_path(line) for line in names.splitlines() if line)
+        paths = tuple(unquote_path(line) for line in names.split("\n") if line)
         if paths:
             commits.append((short, subject, paths))
     return commits
@@ -1523,14 +1524,17 @@ def _history_log(
     skip: tuple[str, ...] = (),
     revs: tuple[str, ...] = ("--all",),
     budget: HistoryBudget,
-) -> str:
+) -> list[tuple[str, str]]:
     """``git log`` over every ref but the stash (and ``skip``) for commits adding or changing ``pathspecs``,
-    one record per commit (``\x1e`` short sha ``\x1f`` subject, then what ``how`` asks for: names or raw
-    entries), held within ``budget``."""
+    one record per commit: (short sha ``\x1f`` subject, then what ``how`` asks for: names or raw entries,
+    one a line), git's output held within ``budget``. Records are framed by a mark made for this run:
+    a subject holds any byte but a newline (pass 22c: one holding the ``\x1e`` the records were
+    framed by named the commit that added `.env.prod` as ``deadbee "docs"``, text of its own)."""
+    mark = _record_mark()
     if revs == ("--all",):  # pass 16b: and what origin once held, then lost to a force-push
         revs = ("--all", "--ignore-missing", *origin_once_held(repo))
     try:
-        return budget.git(
+        out = budget.git(
             repo,
             "log",
             # a stash (`git stash -u` with an untracked .env) is the user's local work, like the
@@ -1546,7 +1550,7 @@ def _history_log(
             # a root commit's files too, whatever `log.showRoot` says (pass 20c: set to false in the
             # user's config, the .env.prod of a branch's first commit was "0 findings")
             "--root",
-            "--format=%x1e%h%x1f%s",
+            f"--format={mark}%h%x1f%s",
             "--",
             *pathspecs,
             # history as stored: a `git replace` of the commit that added .env hid it from the scan,
@@ -1555,16 +1559,26 @@ def _history_log(
         )
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {git_said(repo, err)}") from None
+    return [record.partition("\n")[::2] for record in out.split(mark.replace("%x1e", "\x1e"))[1:]]
+
+
+def _record_mark() -> str:
+    """A `--format` text opening each record of a listing (``%x1e`` and 24 random hex digits), which no
+    commit's text can hold but by chance: records split where it stands are git's own."""
+    return "%x1e" + secrets.token_hex(12)
 
 
 MESSAGES_READ = 20_000  # commit messages drift reads, newest first (and every annotated tag's)
 
 
 def history_messages(repo: git.Repo, budget: HistoryBudget | None = None) -> list[tuple[str, str]]:
-    """(where, text) of the messages of history as ``_history_log`` reads it (every ref but the
-    stash, and what origin once held), newest first, at most ``MESSAGES_READ`` commits, then of
-    every annotated tag: ``commit abc1234`` or ``annotated tag abc1234`` (the tag object's id: a
-    name or subject may hold what was pasted). Git's output is held within ``budget``."""
+    """(where, text) of the commits of history as ``_history_log`` reads it (every ref but the
+    stash, and what origin once held), newest first, at most ``MESSAGES_READ``, then of every
+    annotated tag any ref reaches: ``commit abc1234`` or ``annotated tag abc1234`` (the tag object's
+    id: a name or subject may hold what was pasted). Each text is the object as stored, read with
+    ``git cat-file`` (:func:`_object_text`), never as `git log` renders it (pass 22c: a message
+    holding the ``\x1e`` that framed the records hid what followed it). Git's output is held
+    within ``budget``."""
     revs = ("--all", "--ignore-missing", *origin_once_held(repo))
     budget = budget or HistoryBudget()
     try:
@@ -1576,28 +1590,60 @@ def history_messages(repo: git.Repo, budget: HistoryBudget | None = None) -> lis
             "--no-show-signature",
             "--no-color",
             f"--max-count={MESSAGES_READ}",
-            "--format=%x1e%h%x1f%B",
+            "--format=%H %h",
             env={"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull},
         )
-        tags = budget.git(
-            repo,
-            "for-each-ref",
-            # the message, not its PGP signature block
-            "refs/tags",
-            "--format=%1e%(objecttype)%1f%(objectname:short)%1f%(contents:subject)%0a%0a%(contents:body)",
-        )
+        commits = [line.split() for line in log.split("\n") if line]
+        objects = budget.objects(repo, [full for full, _ in commits])
+        refs = repo.git.for_each_ref("--format=%(objecttype) %(objectname) %(refname)")
     except git.GitCommandError as err:
         raise RepoError(f"cannot read history: {git_said(repo, err)}") from None
-    out = []
-    for record in log.split("\x1e")[1:]:
-        short, _, text = record.partition("\x1f")
-        out.append((f"commit {short}", text))
-    for record in tags.split("\x1e")[1:]:
-        kind, _, rest = record.partition("\x1f")
-        short, _, text = rest.partition("\x1f")
-        if kind == "tag":
-            out.append((f"annotated tag {short}", text))
+    out = [(f"commit {short}", _object_text(objects.get(full, b""))) for full, short in commits]
+    width = min((len(short) for _, short in commits), default=7)  # git's abbreviation for this repo
+    for tag, data in _tag_objects(repo, refs, budget):
+        out.append((f"annotated tag {tag[:width]}", _object_text(data)))
     return out
+
+
+def _tag_objects(repo: git.Repo, refs: str, budget: HistoryBudget) -> list[tuple[str, bytes]]:
+    """(id, raw object) of every annotated tag a ref (but the stash) reaches, each read once: the tags
+    refs point at, and the tags those point at, to the end of each chain. Pass 22c: `git tag -a outer
+    inner`, then `git tag -d inner`, left the inner tag's message in the chain `outer` names (pushed
+    with it), and drift read only the outer one's."""
+    found: dict[str, bytes] = {}
+    for line in refs.split("\n"):
+        kind, _, rest = line.partition(" ")
+        sha, _, ref = rest.partition(" ")
+        while kind == "tag" and ref != "refs/stash" and sha not in found:
+            try:
+                data = budget.blob(repo, bytes.fromhex(sha), HISTORY_BYTES + 1, tail=False)
+            except (ValueError, gitdb.exc.BadObject, gitdb.exc.BadName):
+                break  # a ref to a missing object: git itself reports that
+            found[sha] = data
+            head = data.partition(b"\n\n")[0].split(b"\n")
+            sha = next((h[7:].decode() for h in head if h.startswith(b"object ")), "")
+            kind = next((h[5:].decode() for h in head if h.startswith(b"type ")), "")
+    return list(found.items())
+
+
+def _object_text(data: bytes) -> str:
+    """A commit or tag object as text, to search for secrets: the whole object as stored (its headers
+    too: an author's name, a merged tag's message kept in `mergetag`, any header git does not show;
+    a tag's signature-shaped lines), and its message as the `encoding` header says it is written.
+    Pass 22c: `git log` gave the message as git renders it, empty for an `encoding IBM037` commit
+    whose bytes held a token in ASCII; and `%(contents:body)` stopped at the last line shaped like a
+    signature's first, so a token after `-----BEGIN PGP SIGNATURE-----` was not read."""
+    head, _, message = data.partition(b"\n\n")
+    text = data.decode("utf-8", "replace")
+    for line in head.split(b"\n"):
+        if line.startswith(b"encoding "):
+            with suppress(LookupError, ValueError):
+                codec = codecs.lookup(line[9:].decode("ascii", "replace").strip())
+                # not punycode and idna: Python decodes them in time quadratic in the length (a
+                # 3 MB message under `encoding punycode` held drift for minutes)
+                if codec.name not in ("punycode", "idna"):
+                    text += "\n" + message.decode(codec.name, "replace")
+    return text
 
 
 ORIGIN_ONCE_HELD = (
@@ -1860,12 +1906,11 @@ def blobs_in_history(
     (:class:`HistoryBudget`). Newest first.
     """
     budget = budget or HistoryBudget()
-    out = _history_log(
+    records = _history_log(
         repo, pathspecs, "--raw", "--no-abbrev", "--no-renames", skip=skip, revs=revs, budget=budget
     )
     listed = []
-    for record in out.split("\x1e")[1:]:
-        head, _, rest = record.partition("\n")
+    for head, rest in records:
         full, _, subject = head.partition("\x1f")
         short = full[:7]  # --no-abbrev makes %h full length
         listed += [(short, subject, path, binsha) for path, binsha in _raw_entries(rest)]
@@ -1977,23 +2022,46 @@ class HistoryBudget:
             "audit a clone made without --filter"
         )
 
-    def git(
-        self, repo: git.Repo, command: str, *args: str, env: Mapping[str, str] | None = None
-    ) -> str:
-        """What ``git COMMAND ARGS`` prints, as ``repo.git`` runs it (its environment, ``LC_ALL=C``, the
-        last newline dropped), read in pieces and counted against the budget: past it git is killed and
+    def objects(self, repo: git.Repo, shas: Sequence[str]) -> dict[str, bytes]:
+        """The raw objects ``shas`` name, as stored (``git cat-file --batch``), held within the budget;
+        a missing one is left out."""
+        data = self.output(
+            repo, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in shas).encode()
+        )
+        found: dict[str, bytes] = {}
+        at = 0
+        while (eol := data.find(b"\n", at)) >= 0:
+            header = data[at:eol].split()
+            at = eol + 1
+            if len(header) == 3 and header[2].isdigit():  # else `SHA missing`: nothing follows
+                found[header[0].decode()] = data[at : at + int(header[2])]
+                at += int(header[2]) + 1
+        return found
+
+    def output(
+        self,
+        repo: git.Repo,
+        command: str,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes = b"",
+    ) -> bytes:
+        """What ``git COMMAND ARGS`` prints (given ``stdin``), as ``repo.git`` runs it (its environment,
+        ``LC_ALL=C``), read in pieces and counted against the budget: past it git is killed and
         the repo is one line. Pass 21g: git's own listings were held whole, unbounded: a tree of 20,000
         ``*.enc`` names (all one blob) and a second one, committed in turn 1,000 times (5 MB of objects),
         made `git log --raw` print 110 GB: drift died of a MemoryError at its 4 GB cap; a commit message
         of a repeated GB is a few MB in a pack. Raises ``git.GitCommandError`` as ``repo.git`` does."""
         argv = [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", command, *args]
         full_env = {**os.environ, **repo.git.environment(), "LANGUAGE": "C", "LC_ALL": "C"}
-        with tempfile.TemporaryFile() as errors:
+        with tempfile.TemporaryFile() as errors, tempfile.TemporaryFile() as given:
+            given.write(stdin)  # a file, not a pipe: git reads it while we read what it prints
+            given.seek(0)
             proc = subprocess.Popen(
                 argv,
                 cwd=repo.working_dir,
                 env={**full_env, **(env or {})},
-                stdin=subprocess.DEVNULL,
+                stdin=given,
                 stdout=subprocess.PIPE,
                 stderr=errors,
                 preexec_fn=proctree.dies_with_us(),
@@ -2020,7 +2088,13 @@ class HistoryBudget:
             if proc.returncode != 0:
                 errors.seek(0)
                 raise git.GitCommandError(argv, proc.returncode, errors.read(1 << 16))
-        text = out.decode("utf-8", "surrogateescape")
+        return bytes(out)
+
+    def git(
+        self, repo: git.Repo, command: str, *args: str, env: Mapping[str, str] | None = None
+    ) -> str:
+        """What ``git COMMAND ARGS`` prints, as text (see :meth:`output`), the last newline dropped."""
+        text = self.output(repo, command, *args, env=env).decode("utf-8", "surrogateescape")
         return text[:-1] if text.endswith("\n") else text
 
 
@@ -2042,7 +2116,7 @@ def _raw_entries(raw: str) -> list[tuple[str, bytes]]:
     """(path, blob id) for each file a ``--raw --no-abbrev`` listing adds or changes (symlinks and
     submodules have no content of their own)."""
     listed = []
-    for line in raw.splitlines():
+    for line in raw.split("\n"):  # not splitlines: a path git prints unquoted may hold U+2028
         if not line.startswith(":") or "\t" not in line:
             continue
         fields, _, quoted = line.partition("\t")

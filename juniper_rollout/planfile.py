@@ -303,7 +303,7 @@ _REPO_FIELDS: dict[str, tuple[type, ...]] = {
     "name": (str,),
     "base": (str,),
     "branch": (str,),
-    "base_commit": (str,),
+    "base_commit": (str, type(None)),  # null: a repo that failed before its base was read (below)
     "branch_commit": (str, type(None)),
     "error": (str, type(None)),
     "onto": (str, type(None)),
@@ -340,6 +340,10 @@ def _wrong_shape(data: dict) -> str | None:
         wrong = _wrong_fields(repo, _REPO_FIELDS, {"cleared": (list,)})
         if wrong is not None:
             return f"{where}: {wrong}"
+        if repo["base_commit"] is None and repo["error"] is None:
+            # pass 22c: null is how a repo that failed to plan is saved (its clone gone, its base
+            # missing); refused as a string alone, no plan with such a repo could be applied
+            return f'{where}: "base_commit" must be a string (null only where "error" says why)'
         if not all(isinstance(each, str) for each in repo.get("cleared") or ()):
             return f'{where}: "cleared" must be a list of strings'
         for field in ("base_commit", "branch_commit"):

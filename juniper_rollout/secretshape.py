@@ -121,7 +121,9 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     TokenShape("npm", r"npm_[A-Za-z0-9]{8}", r"npm_[A-Za-z0-9]{30,}"),
     TokenShape("Google API key", r"AIza[0-9A-Za-z_-]{8}", r"AIza[0-9A-Za-z_]{30,}"),
     TokenShape("Hugging Face", r"hf_[A-Za-z0-9]{8}", r"hf_[A-Za-z0-9]{30,}"),
-    TokenShape("JWT", r"eyJ[A-Za-z0-9_-]{8,}\.", None),
+    # from a run's start only (a JWT is a word of its own): from every `eyJ` of a run, each try ran to the
+    # run's end, quadratic (pass 22c: a value of a million `eyJ` took minutes)
+    TokenShape("JWT", r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.", None),
     TokenShape("PEM block", r"-----BEGIN", None),
 )
 _TOKEN = re.compile("|".join(s.in_value for s in TOKEN_SHAPES))
@@ -240,11 +242,16 @@ def _camel_words(name: str) -> bool:
     )
 
 
-_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@")
+_USERINFO = re.compile(  # from a run's start only, as _PASSWORD_URL below (pass 22c)
+    r"(?<![A-Za-z0-9+.-])[0-9+.-]*[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]+@"
+)
 _OPAQUE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
+# ssh://git@ is no secret. The scheme is tried from the start of each run of scheme characters only
+# (its first letter: any later one matches only where that one does), not from each letter: pass 22c,
+# a commit message of a million letters took drift hours (each start ran to the run's end)
 _PASSWORD_URL = re.compile(
-    r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:[^/?#@\s]+@"
-)  # ssh://git@ is no secret
+    r"(?<![A-Za-z0-9+.-])[0-9+.-]*[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:[^/?#@\s]+@"
+)
 
 
 # pass 16b: an HTTP Basic credential (`AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46…`, what CI checkouts

@@ -9,6 +9,7 @@ from pathlib import Path
 from juniper_rollout import keys, proctree
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.paths import expand_home, too_long
+from juniper_rollout.wording import inert, shell_word
 
 
 def keygen(*, key_file: Path | None = None) -> int:
@@ -39,7 +40,11 @@ def keygen(*, key_file: Path | None = None) -> int:
     if key_file is not None:
         _never_in_a_work_tree(path)
     public = keys.generate_key_file(path)
-    print(f"created {path} (mode 0600): your private age key; keep it secret and back it up")
+    # pass 22c: the paths printed as one shell word each (a name holding ESC or `$(…)` was printed raw,
+    # in the export line to paste too)
+    print(
+        f"created {inert(str(path))} (mode 0600): your private age key; keep it secret and back it up"
+    )
     print(f"public key: {public}")
     print(f"manifest line, under defaults.age_recipients (or run `rollout rotate --add {public}`):")
     print(f"    - {public}")
@@ -49,9 +54,11 @@ def keygen(*, key_file: Path | None = None) -> int:
         default = None
     if default is None or path.resolve() != default.resolve():
         where = (
-            f", or append its AGE-SECRET-KEY-1… line to {default}" if default is not None else ""
+            f", or append its AGE-SECRET-KEY-1… line to {shell_word(str(default))}"
+            if default is not None
+            else ""
         )
-        print(f"sops does not look there: export SOPS_AGE_KEY_FILE={path}{where}")
+        print(f"sops does not look there: export SOPS_AGE_KEY_FILE={shell_word(str(path))}{where}")
     return 0
 
 
