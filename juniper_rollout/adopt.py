@@ -2,7 +2,7 @@
 
 A person may have written the managed hook's job by hand, in any spelling: a
 local hook whose ``files``/``exclude`` select a plaintext env file (the code's
-one definition of it) and that always fails (``language: fail``, or a
+one definition of it), and no ordinary file, and that always fails (``language: fail``, or a
 ``system``/``script`` entry that can only exit non-zero, such as
 ``bash -c "echo ERROR … && exit 1"``). Such a hook is recognised by what it
 does, never by its id, and is replaced in place by the managed hook.
@@ -36,6 +36,10 @@ PROBES = (
 )
 # Files a blocker must let through (a hook that refuses them is not doing the managed hook's job right).
 MUST_PASS = (".env.example", ".env.enc", ".env.secrets.example", ".env.secrets.enc")
+# Files no .env blocker refuses: a hook that fails on them blocks more than plaintext env files (`files:`
+# left out: a "repository frozen" hook), another job of the person's, kept (pass 22c's note: it was
+# replaced by the managed hook, and the freeze was gone)
+ORDINARY = ("README.md", "src/app.py", "Makefile")
 SHELLS = ("sh", "bash", "dash", "zsh", "ksh")
 ALWAYS_OK = ("echo", "printf", ":", "true")
 
@@ -211,7 +215,7 @@ def find(data: Any, managed: dict[str, Any], is_plaintext: Any) -> list[HandHook
             if stages and not {"pre-commit", "commit"} & set(map(str, stages)):
                 continue  # it blocks at another stage only: not the commit-time blocker
             hits = selected(hook, probes, top)
-            if not hits:
+            if not hits or selected(hook, ORDINARY, top):
                 continue
             out.append(
                 HandHook(

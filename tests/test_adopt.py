@@ -139,6 +139,9 @@ def test_each_spelling_in_each_shape_is_replaced_in_place_and_nothing_else_moves
         ),
         ({"language": "python", "entry": "check-env", "files": r"^\.env$"}, "runs a program"),
         ({"language": "fail", "entry": "no", "files": r"\.py$"}, "never sees .env"),
+        # pass 22c's note: a hook failing on every file (a freeze) blocks more than .env: the person's
+        ({"language": "fail", "entry": "repository frozen"}, "fails on every file"),
+        ({"language": "fail", "entry": "no", "files": r"\.env|\.md$"}, "fails on README.md too"),
         (
             {"language": "fail", "entry": "no", "files": r"^\.env$", "exclude": r"^\.env$"},
             "excludes .env",

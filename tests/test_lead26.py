@@ -217,3 +217,21 @@ def test_a_base_naming_origins_copy_is_refused_with_its_line(fleet, spelling):
     ), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert git(fleet.repo("juniper-cascor"), "for-each-ref") == before
+
+
+def test_a_committed_ciphertext_of_many_blank_lines_is_counted_in_linear_time(fleet, tmp_path):
+    """The secrets plan counts the values a committed ciphertext holds when the `.env` at hand holds
+    none (a copy of .env.example): its expression's `\\s*` after each line start ran on across every
+    following blank line, so a committed `.env.enc` holding 1 MB of blank lines held plan for about
+    an hour and a half (pass 22c's note). Read once now; the time limit is a hang guard only."""
+    from tests.test_adversary import run_cli
+    from tests.test_pass3 import BRANCH, main_moves_to
+    from tests.test_pass10a import _apply
+
+    repo = fleet.repo("juniper-cascor")
+    assert _apply(fleet, "juniper-cascor").code == 0
+    ciphertext = git(repo, "show", f"{BRANCH}:.env.enc")
+    main_moves_to(repo, {".env.enc": "\n" * 1_000_000 + ciphertext}, tmp_path)
+    (repo / ".env").write_text(git(repo, "show", f"{BRANCH}:.env.example"))
+    result = run_cli("plan", "-m", fleet.manifest, "--repo", "juniper-cascor", timeout=300)
+    assert "holds no values" in result.stdout and "holds 15 values" in result.stdout, result.stdout
