@@ -24,9 +24,11 @@ skipped and reading goes on: the guard's forms are a superset, more forms only c
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+from juniper_rollout import yamlio
 from juniper_rollout.appenv import MAX_EXPANDED, Budget
 
 MAX_NESTING = 16  # `${A:-${B:-…}}` levels read; deeper, the value is left as written
@@ -352,3 +354,178 @@ def _systemd_double_escape(match: re.Match[str]) -> str:
 def _systemd_plain_escape(match: re.Match[str]) -> str:
     char = match.group(1)
     return "" if char in ("\n", "\r") else char
+
+
+# --- the files a compose file names under `env_file:` --------------------------------------------
+
+_LISTED = 1000  # items of one `env_file:` list read
+COMPOSE_FILES = [":(glob,icase)**/docker-compose*.y*ml", ":(glob,icase)**/compose*.y*ml"]
+MAX_COMPOSE_BYTES = 1 << 20  # a compose file longer than this is not looked into for `env_file:`
+# `env_file: x.env`, `env_file: [a, "b"]`, and the list under it: `- x.env` or `- path: x.env`
+_ENV_FILE_KEY = re.compile(rb"([ \t]*)(?:-[ \t]+)?[\"']?env_file[\"']?[ \t]*:[ \t]*([^\r\n]*)")
+_LIST_ITEM = re.compile(rb"[ \t]*-?[ \t]*(?:[\"']?path[\"']?[ \t]*:[ \t]*)?([^\r\n#]*)")
+
+
+COMPOSE_FOLLOWED = (
+    50  # compose files read in all, the named ones and those they `include:`/`extends:`
+)
+
+
+def compose_env_files(composes: list[str], read: Callable[[str], bytes | None]) -> list[str]:
+    """The files the compose files ``composes`` (paths of a clone; ``read`` gives their bytes, or
+    None) name under `env_file:`, relative to each compose file's folder, inside the clone. Read line
+    by line (any spelling is a candidate, and more files only check more) and, pass 22e, as YAML too:
+    a flow mapping (`worker: {env_file: x}`, `env_file: {path: x, required: false}`), an anchor or
+    alias, a block scalar, a tag (`!override`), a `${X:-x}` default, and the compose files an
+    `include:` or `extends: {file: …}` names (any name; at most ``COMPOSE_FOLLOWED`` files read)."""
+    queue = list(composes)
+    found: list[str] = []
+    done: set[str] = set()
+    while queue and len(done) < COMPOSE_FOLLOWED:
+        compose = queue.pop(0)
+        if compose in done:
+            continue
+        done.add(compose)
+        data = read(compose)
+        if not data or len(data) > MAX_COMPOSE_BYTES:
+            continue
+        folder = os.path.dirname(compose)
+        names, others = _env_file_names(data), []
+        try:
+            documents = yamlio.load_all_any_tags(data.decode("utf-8", "replace"))
+        except yamlio.YamlSyntaxError:
+            documents = []
+        for document in documents:
+            named, followed = _compose_names(document)
+            names += [n.encode("utf-8", "surrogateescape") for n in named]
+            others += followed
+        for name in names:
+            for text in _defaults_of(name.decode("utf-8", "replace")):
+                path = _inside(folder, text)
+                if path is not None:
+                    found.append(path)
+        queue += [p for o in others for t in _defaults_of(o) if (p := _inside(folder, t))]
+    return list(dict.fromkeys(found))
+
+
+def _inside(folder: str, name: str) -> str | None:
+    """``name`` (relative to ``folder``) as a path of the clone, or None when it leaves it."""
+    path = os.path.normpath(os.path.join(folder, name))
+    if os.path.isabs(path) or path == "." or path.startswith(".." + os.sep) or path == "..":
+        return None
+    return path.replace(os.sep, "/")
+
+
+_INTERPOLATED = re.compile(r"\$\{[^{}:?+-]*(?::?-([^{}]*))?[^{}]*\}")
+
+
+def _defaults_of(name: str) -> list[str]:
+    """``name`` and, when it interpolates (`${APP_ENV:-config/app.conf}`), the name compose reads
+    when the variable is unset: each `${X:-d}` or `${X-d}` as its default, any other as nothing."""
+    if "${" not in name:
+        return [name]
+    return [name, _INTERPOLATED.sub(lambda m: m[1] or "", name)]
+
+
+def _compose_names(document: object) -> tuple[list[str], list[str]]:
+    """(the names every `env_file:` of ``document`` gives, the compose files its `include:` and
+    `extends: {file: …}` name), wherever they sit; each node walked once (aliases are shared)."""
+    names: list[str] = []
+    others: list[str] = []
+    stack, seen = [document], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, list):
+            stack += node
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key == "env_file":
+                names += _paths_of(value)
+            elif key == "include":
+                others += _paths_of(value)
+            elif key == "extends" and isinstance(value, dict):
+                others += _paths_of(value.get("file"))
+            stack.append(value)
+    return names, others
+
+
+def _paths_of(value: object, depth: int = 3) -> list[str]:
+    """The paths of an `env_file:` or `include:` value: a string, `{path: …}`, or a list of them
+    (``depth`` levels: an alias can make a list hold itself)."""
+    if isinstance(value, str):
+        return [value]
+    if depth == 0:
+        return []
+    if isinstance(value, dict):
+        return [p for k in ("path", "env_file") for p in _paths_of(value.get(k), depth - 1)]
+    if isinstance(value, list):
+        return [p for item in value[:_LISTED] for p in _paths_of(item, depth - 1)]
+    return []
+
+
+def _env_file_names(data: bytes) -> list[bytes]:
+    """Each name an `env_file:` of ``data`` (a compose file) gives, whatever its spelling."""
+    names: list[bytes] = []
+    lines = data.splitlines()
+    for index, line in enumerate(lines):
+        match = _ENV_FILE_KEY.match(line)
+        if match is None:
+            continue
+        value = match[2].split(b" #", 1)[0].strip()
+        if value.startswith(b"["):
+            names += [w.strip(b" \t\"'") for w in value.strip(b"[]").split(b",")]
+        elif value:
+            names.append(value.strip(b"\"'"))
+            continue
+        indent = len(match[1])  # a list under the key: `- …` items at its indent or deeper
+        for item in lines[index + 1 : index + 101]:
+            if not item.strip() or item.lstrip().startswith(b"#"):
+                continue
+            depth = len(item) - len(item.lstrip())
+            if depth < indent or (depth == indent and not item.lstrip().startswith(b"-")):
+                break
+            got = _LIST_ITEM.match(item)
+            if got is not None and got[1].strip():
+                names.append(got[1].strip().strip(b"\"'"))
+    return [n for n in names if n and b"\0" not in n and b": " not in n]
+
+
+# --- what compose makes of a compose file's own `${…}` ------------------------------------------------
+
+# a run of a YAML line holding a `$`: plain characters, `$`, and `${…}` (one level nested inside)
+_RUN = re.compile(r"(?:[^\s\"',\[\]{}$]|\$\{(?:[^{}\s]|\{[^{}\s]*\})*\}|\$)+")
+
+
+def compose_interpolations(
+    data: bytes, known: dict[str, str], budget: Budget
+) -> Iterator[tuple[int, list[bytes]]]:
+    """(line, forms) for each run of a compose file's line that interpolates (`API_TOKEN=${P1}7f…`,
+    `--token=$P1$P2`) naming a name ``known`` binds (the project's env file bindings), as compose
+    expands it: what follows its first `=` or `:`, else the whole run. Pass 22e (13.6): compose interpolates the compose
+    file itself from `.env`, so a container's value may be built there from pieces no env file holds
+    whole. Linear per line; growth counts against ``budget``."""
+    text = data.decode("utf-8", "surrogateescape")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "$" not in line or line.lstrip().startswith("#"):
+            continue
+        for run in _RUN.findall(line):
+            if not any(name in known for name in _REFERENCED.findall(run)):
+                continue  # only the compose file's own text (a default like `latest`): public
+            expanded = _substitute(run, known, [], budget, 0)
+            if expanded is None or expanded == run:
+                continue
+            # what follows `API_TOKEN=` or `image:` is the value; the name before it is public
+            # (a URL's `:` is no such mark: `postgres://app:${P1}${P2}@db` is one value)
+            if "=" in expanded:
+                expanded = expanded.partition("=")[2]
+            elif ":" in expanded and "://" not in expanded:
+                expanded = expanded.partition(":")[2]
+            yield number, [_bytes(expanded)]
+
+
+_REFERENCED = re.compile(r"\$\{?([_A-Za-z][_A-Za-z0-9]*)")

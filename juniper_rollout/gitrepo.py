@@ -1737,6 +1737,18 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
     )
 
 
+LINKS_LOOKED_AT = 200_000  # paths of a clone's working tree asked whether they are a symlink
+
+
+def worktree_links(path: Path) -> list[str]:
+    """The symlinks of the clone's working tree at any depth, as git lists them (tracked, untracked
+    and ignored alike; git never enters a folder link, it lists the link as a path): its own first,
+    shallow ones first, at most ``LINKS_LOOKED_AT`` paths asked. Pass 22e: the leak guard's walk of
+    the tree stopped after 20,000 entries, so a link past a large folder was never seen."""
+    paths = [p for p in worktree_paths(path, []) if not in_installed_folder(p)]
+    return [p for p in paths[:LINKS_LOOKED_AT] if os.path.islink(path / p)]
+
+
 def in_installed_folder(path: str) -> bool:
     """Whether ``path`` lies in a folder of installed packages or a tool cache (``node_modules``, …)."""
     return any(part in INSTALLED_FOLDERS for part in path.split("/")[:-1])

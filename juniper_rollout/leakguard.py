@@ -25,13 +25,18 @@ import stat
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from itertools import chain
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
-from juniper_rollout import dotenv, envfiles, gitrepo, render
+from juniper_rollout import dotenv, envdialects, envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
-from juniper_rollout.envdialects import compose_bindings, systemd_bindings
+from juniper_rollout.envdialects import (
+    compose_bindings,
+    compose_interpolations,
+    systemd_bindings,
+)
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
@@ -221,6 +226,21 @@ def read_plaintext_values(
             found = _as_the_app_reads(data, share, outer=bound)
             grown.left = share.left
             _keep(source, found, [], out, words, seen={v.value for v in out if v.source == source})
+    # pass 22e: compose interpolates the compose file itself from the project's `.env` (the fleet's
+    # `${JUNIPER_DATA_API_KEYS}`): `API_TOKEN=${P1}${P2}` under `environment:` gave the container a
+    # value no env file held whole, and a template holding it was shown in the plan's diff
+    known = {
+        k.decode("utf-8", "surrogateescape"): v.decode("utf-8", "surrogateescape")
+        for k, v in bound.items()
+    }
+    for compose in _compose_files(repo):
+        data = _compose_text(repo, compose)
+        found = [
+            (number, b"", form)
+            for number, forms in compose_interpolations(data or b"", known, grown)
+            for form in forms
+        ]
+        _keep(compose, found, [], out, [])
     return Plaintext(out + words, frozenset(names))
 
 
@@ -253,65 +273,33 @@ def _keep(
     words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
 
 
-COMPOSE_FILES = [":(glob,icase)**/docker-compose*.y*ml", ":(glob,icase)**/compose*.y*ml"]
-MAX_COMPOSE_BYTES = 1 << 20  # a compose file longer than this is not looked into for `env_file:`
-# `env_file: x.env`, `env_file: [a, "b"]`, and the list under it: `- x.env` or `- path: x.env`
-_ENV_FILE_KEY = re.compile(rb"([ \t]*)(?:-[ \t]+)?[\"']?env_file[\"']?[ \t]*:[ \t]*([^\r\n]*)")
-_LIST_ITEM = re.compile(rb"[ \t]*-?[ \t]*(?:[\"']?path[\"']?[ \t]*:[ \t]*)?([^\r\n#]*)")
-
-
 def compose_env_files(repo: RepoSpec) -> list[str]:
     """The files the clone's compose files name under `env_file:` (relative to each compose file's
     folder), inside the clone, at most ``gitrepo.WORKTREE_PATHS``. Pass 22b (13.6, "any plaintext env
     file"): compose gives a service the values of any file an `env_file:` names (`config/app.conf`,
     `secrets/worker`), under no name the definitions match, and a template holding one was shown in
-    the plan's diff. Read line by line (no YAML parser: any spelling is a candidate, and more files
-    only check more)."""
+    the plan's diff. Pass 22e: every YAML spelling, and the compose files `include:` and `extends:`
+    name (``envdialects.compose_env_files``)."""
+    return envdialects.compose_env_files(
+        _compose_files(repo), lambda compose: _compose_text(repo, compose)
+    )[: gitrepo.WORKTREE_PATHS]
+
+
+def _compose_files(repo: RepoSpec) -> list[str]:
+    """The clone's compose files by their names (installed packages' left out)."""
+    composes = gitrepo.worktree_paths(repo.path, envdialects.COMPOSE_FILES)
+    return [p for p in composes if not gitrepo.in_installed_folder(p)][: gitrepo.WORKTREE_PATHS]
+
+
+def _compose_text(repo: RepoSpec, compose: str) -> bytes | None:
+    """A compose file's bytes (through a symlink too: compose follows one), None if absent or too long."""
     from juniper_rollout.secrets_plan import read_plaintext
 
-    found: list[str] = []
-    for compose in gitrepo.worktree_paths(repo.path, COMPOSE_FILES)[: gitrepo.WORKTREE_PATHS]:
-        if gitrepo.in_installed_folder(compose):
-            continue
-        try:
-            data = read_plaintext(repo, compose)
-        except RepoError:
-            data = None
-        if not data or len(data) > MAX_COMPOSE_BYTES:
-            continue
-        folder = os.path.dirname(compose)
-        for name in _env_file_names(data):
-            path = os.path.normpath(os.path.join(folder, name.decode("utf-8", "replace")))
-            if not os.path.isabs(path) and path != "." and not path.startswith(".." + os.sep):
-                found.append(path.replace(os.sep, "/"))
-    return list(dict.fromkeys(found))[: gitrepo.WORKTREE_PATHS]
-
-
-def _env_file_names(data: bytes) -> list[bytes]:
-    """Each name an `env_file:` of ``data`` (a compose file) gives, whatever its spelling."""
-    names: list[bytes] = []
-    lines = data.splitlines()
-    for index, line in enumerate(lines):
-        match = _ENV_FILE_KEY.match(line)
-        if match is None:
-            continue
-        value = match[2].split(b" #", 1)[0].strip()
-        if value.startswith(b"["):
-            names += [w.strip(b" \t\"'") for w in value.strip(b"[]").split(b",")]
-        elif value:
-            names.append(value.strip(b"\"'"))
-            continue
-        indent = len(match[1])  # a list under the key: `- …` items at its indent or deeper
-        for item in lines[index + 1 : index + 101]:
-            if not item.strip() or item.lstrip().startswith(b"#"):
-                continue
-            depth = len(item) - len(item.lstrip())
-            if depth < indent or (depth == indent and not item.lstrip().startswith(b"-")):
-                break
-            got = _LIST_ITEM.match(item)
-            if got is not None and got[1].strip():
-                names.append(got[1].strip().strip(b"\"'"))
-    return [n for n in names if n and b"\0" not in n and b": " not in n]
+    try:
+        data = read_plaintext(repo, compose)
+    except RepoError:
+        data = _linked(repo.path / compose)
+    return data if data and len(data) <= envdialects.MAX_COMPOSE_BYTES else None
 
 
 WALKED = 20_000  # entries of a clone's working tree looked at for folder symlinks
@@ -334,7 +322,14 @@ def linked_folder_env_files(root: os.PathLike[str], plaintext: Callable[[str], b
             found += _env_files_under(root, os.path.join(top, folder), plaintext)
         if seen > WALKED or len(found) >= gitrepo.WORKTREE_PATHS:
             break
-    return found[: gitrepo.WORKTREE_PATHS]
+    # pass 22e: and every link git lists, at any depth (the walk stops after ``WALKED`` entries: a
+    # folder of 20,000 files before `services/` hid `services/api/conf -> /srv/secrets`)
+    for link in gitrepo.worktree_links(Path(root)):
+        if len(found) >= gitrepo.WORKTREE_PATHS:
+            break
+        if os.path.isdir(os.path.join(root, link)):
+            found += _env_files_under(root, os.path.join(root, link), plaintext)
+    return list(dict.fromkeys(found))[: gitrepo.WORKTREE_PATHS]
 
 
 def _env_files_under(

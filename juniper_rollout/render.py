@@ -33,8 +33,9 @@ from jinja2.loaders import split_template_path
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment, SandboxedFormatter, SecurityError
 
-from juniper_rollout import sopsmeta
+from juniper_rollout import envdialects, sopsmeta
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
+from juniper_rollout.envfiles import EnvFiles
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
 from juniper_rollout.paths import MAX_FILE_BYTES
@@ -907,7 +908,57 @@ def _plaintext_texts(manifest: Manifest) -> list[bytes]:
                         out.append(data)
             if seen > _PLAINTEXT_READ:
                 break
+        out += _guard_only_texts(path, definitions)
     return out
+
+
+_FOLDERS_READ = 20_000  # folders of a clone looked at for folder links and compose files
+_ENTRIES_LISTED = 1_000_000  # entries of a clone listed while looking
+
+
+def _guard_only_texts(root: Path, definitions: tuple[EnvFiles, ...]) -> list[bytes]:
+    """What the leak guard reads besides the walk above (pass 22e): the files the clone's compose
+    files name under `env_file:` (no plaintext name: `config/app.conf`), and the plaintext env files
+    in a folder link the walk's ``_PLAINTEXT_READ`` entries did not reach (a folder of 20,000
+    files before it): folders are counted here, not files."""
+    composes: list[str] = []
+    links: list[str] = []
+    folders = entries = 0
+    for top, dirs, files in os.walk(root):  # links are not followed: each is looked into below
+        dirs[:] = sorted(d for d in dirs if d not in _INSTALLED)
+        folders += len(dirs)
+        entries += len(dirs) + len(files)
+        rel = os.path.relpath(top, root)
+        links += [
+            os.path.normpath(os.path.join(rel, d))
+            for d in dirs
+            if os.path.islink(os.path.join(top, d))
+        ]
+        composes += [
+            os.path.normpath(os.path.join(rel, f)).replace(os.sep, "/")
+            for f in files
+            if _COMPOSE_NAME.fullmatch(f)
+        ]
+        if folders > _FOLDERS_READ or entries > _ENTRIES_LISTED:
+            break
+    named = envdialects.compose_env_files(composes, lambda p: _small_file(os.path.join(root, p)))
+    found = [_small_file(os.path.join(root, p)) for p in named[:1_000]]
+    for link in links[:1_000]:
+        seen = 0
+        for top, dirs, files in os.walk(root / link):  # links inside are not followed
+            dirs[:] = sorted(d for d in dirs if d not in _INSTALLED)
+            seen += len(dirs) + len(files)
+            for name in files:
+                rel = os.path.relpath(os.path.join(top, name), root).replace(os.sep, "/")
+                if any(d.is_plaintext_in_any_case(rel) for d in definitions):
+                    found.append(_small_file(os.path.join(top, name)))
+            if seen > 1_000:
+                break
+    return [data for data in found if data]
+
+
+# the names `envdialects.COMPOSE_FILES` matches, in any letter case
+_COMPOSE_NAME = re.compile(r"(?:docker-)?compose.*\.y.*ml", re.IGNORECASE | re.DOTALL)
 
 
 def _small_file(path: str) -> bytes | None:

@@ -381,6 +381,36 @@ def load_plain(text: str) -> Any:
         raise _unreadable_value(text, "safe", err) from None
 
 
+def load_all_any_tags(text: str) -> list[Any]:
+    """Every document of ``text`` as plain data, by libyaml where built; a tag YAML does not know
+    (compose's `!reset`, `!override`) read as the node under it. Aliases are shared, not copied: a
+    reader walking the result keeps a set of the nodes it has seen. YamlSyntaxError when unreadable."""
+    check_size(text)
+    try:
+        return list(pyyaml.load_all(text, Loader=_AnyTagLoader))  # noqa: S506 (a safe loader)
+    except pyyaml.YAMLError as err:
+        raise YamlSyntaxError(_first_line(err), _explain(err)) from None
+    except RecursionError:
+        raise YamlSyntaxError(_deep_line(text), TOO_DEEP) from None
+    except _VALUE_ERRORS as err:
+        raise YamlSyntaxError(None, str(err)[:80]) from None
+
+
+class _AnyTagLoader(_FAST_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, reading a node of an unknown tag as untagged."""
+
+
+def _untagged(loader: Any, node: Any) -> Any:
+    if isinstance(node, pyyaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, pyyaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_AnyTagLoader.add_constructor(None, _untagged)
+
+
 # what constructing a scalar raises: `2024-02-30` (a date), `!!int abc`, `!!bool maybe`, 5,000 digits
 _VALUE_ERRORS = (ValueError, KeyError, TypeError, OverflowError)
 
