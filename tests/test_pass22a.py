@@ -18,6 +18,28 @@ from tests.helpers import git, rollout
 from tests.test_pass21d import _commands, _pasted
 
 
+def cleanup_force_keeps(repo, only) -> tuple[str, str]:
+    """`rollout cleanup --force` run on juniper-cascor's branch, which holds the only copy of
+    `.env.enc`: its words (on one line) and the branch's tip, which it kept."""
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
+    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    return said, tip
+
+
+def pasted_restore_brings_back(repo, only, said: str, *, kept: str, values: str) -> None:
+    """The one command ``said`` offers, pasted: it writes ``values`` into `.env.enc.plain` and leaves
+    `.env` (``kept``) as it was; once they are taken into `.env`, cleanup deletes the branch."""
+    [command] = _commands(said)
+    assert _pasted(command, repo).returncode == 0, command
+    assert (repo / ".env").read_text() == kept  # never written over
+    restored = (repo / ".env.enc.plain").read_text()
+    assert sorted(restored.splitlines()) == sorted(values.splitlines())
+    (repo / ".env").write_text(restored)  # the values taken in: the branch may go
+    assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
+
+
 @pytest.mark.usefixtures("loopback_only")
 @pytest.mark.parametrize(
     "shape",
@@ -84,18 +106,9 @@ def test_cleanup_force_keeps_newer_values_when_an_older_env_is_copied_back(loop,
     os.utime(repo / ".env", (hour_ago, hour_ago))
     refused = " ".join(rollout("plan", *only).stdout.split())
     assert "holds other values for 1 name" in refused, refused  # apply would not encrypt it
-    tip = git(repo, "rev-parse", BRANCH).strip()
-    said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
-    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
+    said, tip = cleanup_force_keeps(repo, only)
     assert "holds other values for 1 name (an older copy?)" in said, said
-    assert git(repo, "rev-parse", BRANCH).strip() == tip
-    [command] = _commands(said)
-    assert _pasted(command, repo).returncode == 0, command
-    assert (repo / ".env").read_text() == older  # never written over
-    restored = (repo / ".env.enc.plain").read_text()
-    assert sorted(restored.splitlines()) == sorted(newer.splitlines())
-    (repo / ".env").write_text(restored)  # the newer values taken in: the branch may go
-    assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
+    pasted_restore_brings_back(repo, only, said, kept=older, values=newer)
 
 
 def _large_enc_on_top(repo, tmp_path) -> None:
@@ -312,10 +325,7 @@ def test_cleanup_force_keeps_the_only_copy_when_the_base_branch_was_renamed(loop
     (repo / ".env").rename(tmp_path / "moved-away.env")
     git(repo, "branch", "-m", "main", "trunk")
     git(repo, "update-ref", "-d", "refs/remotes/origin/main")
-    tip = git(repo, "rev-parse", BRANCH).strip()
-    said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
-    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
-    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    said, tip = cleanup_force_keeps(repo, only)
     assert git(repo, "rev-parse", f"refs/remotes/origin/{BRANCH}").strip() == tip
     [command] = _commands(said)
     assert _pasted(command, repo).returncode == 0, command

@@ -14,6 +14,7 @@ from tests.demofleet import CANARY
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.test_pass21d import _commands, _pasted
+from tests.test_pass22a import cleanup_force_keeps, pasted_restore_brings_back
 
 
 @pytest.mark.usefixtures("loopback_only")
@@ -40,19 +41,10 @@ def test_cleanup_force_keeps_newer_values_when_an_older_env_is_copied_back_with_
     if saved == "saved an hour ahead":
         ahead = time.time() + 3600
         os.utime(repo / ".env", (ahead, ahead))
-    tip = git(repo, "rev-parse", BRANCH).strip()
-    said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
-    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
+    said, tip = cleanup_force_keeps(repo, only)
     assert "holds other values for 1 name" in said, said
-    assert git(repo, "rev-parse", BRANCH).strip() == tip
     assert git(repo, "ls-remote", "origin", BRANCH).strip()  # origin's copy kept too
-    [command] = _commands(said)
-    assert _pasted(command, repo).returncode == 0, command
-    assert (repo / ".env").read_text() == older  # never written over
-    restored = (repo / ".env.enc.plain").read_text()
-    assert sorted(restored.splitlines()) == sorted(newer.splitlines())
-    (repo / ".env").write_text(restored)  # the newer values taken in: the branch may go
-    assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
+    pasted_restore_brings_back(repo, only, said, kept=older, values=newer)
 
 
 def _json_ciphertext_on_top(repo, tmp_path, plaintext: str) -> None:
@@ -106,11 +98,8 @@ def test_cleanup_force_keeps_the_only_copy_of_an_env_enc_in_sops_json(loop, gith
     git(repo, "push", "-q", "origin", BRANCH)  # the reviewer's commit is on the PR branch
     (repo / ".env").rename(tmp_path / "moved-away.env")
     (repo / ".env").write_text("# moved to the vault\n")
-    tip = git(repo, "rev-parse", BRANCH).strip()
-    said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
-    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
+    said, tip = cleanup_force_keeps(repo, only)
     assert "of its values out" in said, said
-    assert git(repo, "rev-parse", BRANCH).strip() == tip
     [command] = _commands(said)
     assert "--input-type json --output-type dotenv" in command, command
     assert _pasted(command, repo).returncode == 0, command
@@ -141,9 +130,6 @@ def test_cleanup_force_without_a_key_keeps_the_only_copy_when_env_holds_its_ciph
     monkeypatch.delenv("SOPS_AGE_KEY_FILE")
     refused = " ".join(rollout("plan", *only).stdout.split())
     assert "the value is sops ciphertext" in refused, refused  # apply would not encrypt it
-    tip = git(repo, "rev-parse", BRANCH).strip()
-    said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
-    assert "juniper-cascor: kept" in said and "only copy of .env.enc" in said, said
+    said, tip = cleanup_force_keeps(repo, only)
     assert "holds sops ciphertext for values" in said, said
-    assert git(repo, "rev-parse", BRANCH).strip() == tip
     assert git(repo, "ls-remote", "origin", BRANCH).strip()
