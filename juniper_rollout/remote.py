@@ -470,10 +470,22 @@ def delete_local(path: Path, branch: str, expected: str) -> None:
     )
 
 
-def _gone_from_origin(path: Path, branch: str) -> bool:
-    """Whether origin answers and has no ``branch`` (one ``git ls-remote``)."""
-    out = _git(path, "ls-remote", "--heads", "origin", f"refs/heads/{branch}", check=False)
-    return out.returncode == 0 and not out.stdout.strip()
+def _gone_from_origin(path: Path, branch: str, expected: str) -> bool:
+    """Whether the repository `git push origin` sends to answers and has no ``branch``, asked as a push
+    asks it: a dry run whose lease wants the branch absent. Pass 22a's note: `ls-remote origin` reads
+    the fetch URL, and where `remote.origin.pushurl` names a fork, a fork's branch moved by someone
+    else (the delete refused) was said to be "already deleted there" because upstream had none."""
+    out = _git(
+        path,
+        "push",
+        "--dry-run",
+        "--porcelain",
+        f"--force-with-lease=refs/heads/{branch}:",
+        "origin",
+        f"{expected}:refs/heads/{branch}",
+        check=False,
+    )
+    return out.returncode == 0
 
 
 def delete_origin(path: Path, branch: str, expected: str) -> bool:
@@ -491,7 +503,7 @@ def delete_origin(path: Path, branch: str, expected: str) -> bool:
     if out.returncode != 0:
         text = " ".join(f"{out.stdout} {out.stderr}".split())
         refused = "stale info" in text or "rejected" in text
-        if refused and _gone_from_origin(path, branch):
+        if refused and _gone_from_origin(path, branch, expected):
             # pass 7: GitHub deleted the merged head branch itself ("Automatically delete head
             # branches"); only the stale remote-tracking ref is left, which `sync` does not prune
             _git(

@@ -235,3 +235,38 @@ def test_a_committed_ciphertext_of_many_blank_lines_is_counted_in_linear_time(fl
     (repo / ".env").write_text(git(repo, "show", f"{BRANCH}:.env.example"))
     result = run_cli("plan", "-m", fleet.manifest, "--repo", "juniper-cascor", timeout=300)
     assert "holds no values" in result.stdout and "holds 15 values" in result.stdout, result.stdout
+
+
+def _fork_set_up(fleet, tmp_path) -> tuple[Path, Path, Path, str]:
+    """juniper-ml with origin fetching from `upstream.git` and pushing to `fork.git`
+    (`remote.origin.pushurl`), the rollout branch pushed to the fork: (clone, upstream, fork, tip)."""
+    from tests.test_pass3 import BRANCH
+    from tests.test_pass21a import fork_remotes
+
+    repo = fleet.repo("juniper-ml")
+    upstream, fork = fork_remotes(repo, tmp_path)
+    assert (
+        rollout("apply", "--yes", "--push", "-m", fleet.manifest, "--repo", "juniper-ml").code == 0
+    )
+    return repo, upstream, fork, git(repo, "rev-parse", BRANCH).strip()
+
+
+def test_deleting_origins_branch_in_a_fork_set_up_asks_the_fork(fleet, tmp_path):
+    """cleanup deletes origin's branch with a lease; refused, it asked `ls-remote origin` whether the
+    branch was gone (GitHub deletes a merged head branch itself). That reads the fetch URL: where origin
+    pushes to a fork, a fork's branch moved by someone else was "already deleted there" because upstream
+    had none, and only the remote-tracking ref was removed (pass 22a's note). Now the push's own
+    repository is asked: the refusal is said as such; a branch really gone from the fork is still
+    "already deleted"."""
+    from juniper_rollout import remote
+    from juniper_rollout.errors import RepoError
+    from tests.test_pass3 import BRANCH
+
+    repo, upstream, fork, tip = _fork_set_up(fleet, tmp_path)
+    assert not git(upstream, "branch", "--list", BRANCH).strip()
+    git(fork, "update-ref", f"refs/heads/{BRANCH}", git(fork, "rev-parse", "main").strip())
+    with pytest.raises(RepoError, match="has commits the tool did not see"):
+        remote.delete_origin(repo, BRANCH, tip)
+    assert git(fork, "rev-parse", BRANCH).strip() == git(fork, "rev-parse", "main").strip()
+    git(fork, "update-ref", "-d", f"refs/heads/{BRANCH}")  # merged and deleted in the fork
+    assert remote.delete_origin(repo, BRANCH, tip) is False  # already deleted there

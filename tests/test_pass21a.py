@@ -87,6 +87,18 @@ def test_a_blocked_branch_with_the_plaintext_at_hand_offers_deleting_it_as_befor
     assert "merge or delete that branch" in said and "only copy" not in said, said
 
 
+def fork_remotes(repo, tmp_path):
+    """``repo``'s origin fetching from a bare `upstream.git` and pushing to a bare `fork.git`
+    (`remote.origin.pushurl`), both holding main: (upstream, fork)."""
+    upstream, fork = tmp_path / "upstream.git", tmp_path / "fork.git"
+    for bare in (upstream, fork):
+        subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+        git(repo, "push", "-q", str(bare), "main")
+    git(repo, "remote", "add", "origin", str(upstream))
+    git(repo, "config", "remote.origin.pushurl", str(fork))
+    return upstream, fork
+
+
 def test_a_branch_deleted_where_origin_pushes_is_pushed_again_whatever_the_fetch_url_holds(
     fleet, tmp_path
 ):
@@ -96,12 +108,7 @@ def test_a_branch_deleted_where_origin_pushes_is_pushed_again_whatever_the_fetch
     of that name there (a teammate's) made every later `apply --push` fail, "origin/… has commits the
     tool did not push", though the push's own repository had no such branch."""
     repo = fleet.repo("juniper-ml")
-    upstream, fork = tmp_path / "upstream.git", tmp_path / "fork.git"
-    for bare in (upstream, fork):
-        subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
-        git(repo, "push", "-q", str(bare), "main")
-    git(repo, "remote", "add", "origin", str(upstream))
-    git(repo, "config", "remote.origin.pushurl", str(fork))
+    upstream, fork = fork_remotes(repo, tmp_path)
     first = apply(fleet, "juniper-ml", push=True)
     assert first.code == 0 and "pushed to origin" in first.stdout, first.stdout
     assert git(fork, "rev-parse", BRANCH).strip() == git(repo, "rev-parse", BRANCH).strip()
