@@ -303,7 +303,9 @@ def _compose_text(repo: RepoSpec, compose: str) -> bytes | None:
 
 
 WALKED = 20_000  # entries of a clone's working tree looked at for folder symlinks
-LINKED_WALKED = 1_000  # entries looked at inside each folder a symlink leads to
+
+
+_SKIPPED = gitrepo.INSTALLED_FOLDERS | {".git"}  # folders the walks below leave out
 
 
 def linked_folder_env_files(root: os.PathLike[str], plaintext: Callable[[str], bool]) -> list[str]:
@@ -311,15 +313,15 @@ def linked_folder_env_files(root: os.PathLike[str], plaintext: Callable[[str], b
     a symlink (`conf -> /srv/secrets`, `.env` files inside), as paths through the link. Pass 22b
     (13.6): git lists no file under a symlinked folder, so such a file was never read, and the app
     reads it (`env_file="conf/.env"`): a template holding its value was shown in the plan's diff.
-    Bounded: ``WALKED`` entries of the clone (its `.git` and package folders skipped), ``LINKED_WALKED``
+    Bounded: ``WALKED`` entries of the clone (its `.git` and package folders skipped), ``render.LINKED_WALKED``
     in each linked folder, ``gitrepo.WORKTREE_PATHS`` files in all."""
     found: list[str] = []
     seen = 0
     for top, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d != ".git" and d not in gitrepo.INSTALLED_FOLDERS)
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED)
         seen += len(dirs) + len(names)
         for folder in [d for d in dirs if os.path.islink(os.path.join(top, d))]:
-            found += _env_files_under(root, os.path.join(top, folder), plaintext)
+            found += render.env_files_under(root, os.path.join(top, folder), plaintext, _SKIPPED)
         if seen > WALKED or len(found) >= gitrepo.WORKTREE_PATHS:
             break
     # pass 22e: and every link git lists, at any depth (the walk stops after ``WALKED`` entries: a
@@ -328,24 +330,8 @@ def linked_folder_env_files(root: os.PathLike[str], plaintext: Callable[[str], b
         if len(found) >= gitrepo.WORKTREE_PATHS:
             break
         if os.path.isdir(os.path.join(root, link)):
-            found += _env_files_under(root, os.path.join(root, link), plaintext)
+            found += render.env_files_under(root, os.path.join(root, link), plaintext, _SKIPPED)
     return list(dict.fromkeys(found))[: gitrepo.WORKTREE_PATHS]
-
-
-def _env_files_under(
-    root: os.PathLike[str], folder: str, plaintext: Callable[[str], bool]
-) -> list[str]:
-    found, seen = [], 0
-    for top, dirs, names in os.walk(folder):  # links inside are not followed
-        dirs[:] = sorted(d for d in dirs if d != ".git" and d not in gitrepo.INSTALLED_FOLDERS)
-        seen += len(dirs) + len(names)
-        for name in sorted(names):
-            rel = os.path.relpath(os.path.join(top, name), root).replace(os.sep, "/")
-            if plaintext(rel):
-                found.append(rel)
-        if seen > LINKED_WALKED:
-            break
-    return found
 
 
 def _pasted(text: bytes) -> list[bytes]:

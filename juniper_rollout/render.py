@@ -13,7 +13,7 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from itertools import repeat
@@ -944,17 +944,40 @@ def _guard_only_texts(root: Path, definitions: tuple[EnvFiles, ...]) -> list[byt
     named = envdialects.compose_env_files(composes, lambda p: _small_file(os.path.join(root, p)))
     found = [_small_file(os.path.join(root, p)) for p in named[:1_000]]
     for link in links[:1_000]:
-        seen = 0
-        for top, dirs, files in os.walk(root / link):  # links inside are not followed
-            dirs[:] = sorted(d for d in dirs if d not in _INSTALLED)
-            seen += len(dirs) + len(files)
-            for name in files:
-                rel = os.path.relpath(os.path.join(top, name), root).replace(os.sep, "/")
-                if any(d.is_plaintext_in_any_case(rel) for d in definitions):
-                    found.append(_small_file(os.path.join(top, name)))
-            if seen > 1_000:
-                break
+        for rel in env_files_under(
+            root,
+            os.path.join(root, link),
+            lambda rel: any(d.is_plaintext_in_any_case(rel) for d in definitions),
+            _INSTALLED,
+        ):
+            found.append(_small_file(os.path.join(root, rel)))
     return [data for data in found if data]
+
+
+LINKED_WALKED = 1_000  # entries looked at inside each folder a symlink leads to
+
+
+def env_files_under(
+    root: os.PathLike[str] | str,
+    folder: str,
+    plaintext: Callable[[str], bool],
+    skipped: Collection[str],
+) -> list[str]:
+    """The plaintext env files (by ``plaintext``, asked of each path relative to ``root``) in ``folder``,
+    a folder a symlink of the clone leads to, as paths through the link: at most ``LINKED_WALKED``
+    entries looked at, links inside not followed, folders named in ``skipped`` left out. The leak guard
+    reads them (``leakguard.linked_folder_env_files``), and so does the error path above."""
+    found, seen = [], 0
+    for top, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in skipped)
+        seen += len(dirs) + len(names)
+        for name in sorted(names):
+            rel = os.path.relpath(os.path.join(top, name), root).replace(os.sep, "/")
+            if plaintext(rel):
+                found.append(rel)
+        if seen > LINKED_WALKED:
+            break
+    return found
 
 
 # the names `envdialects.COMPOSE_FILES` matches, in any letter case
