@@ -1050,21 +1050,8 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
             continue
         decrypt = _decrypt_stdin(blob)
         if path not in sources:  # not a dotenv the tool encrypted: back in its own format
-            fmt = sopsmeta.sops_format(blob) or "dotenv"
-            decrypt = decrypt.replace("--output-type dotenv", f"--output-type {fmt}")
-        folder = os.path.dirname(into)
-        make = (
-            f"mkdir -p -- {shell_word(folder)} && "
-            if folder and not os.path.isdir(repo.path / folder)
-            else ""
-        )
-        lost.append(
-            (
-                path,
-                f"{repo.base} {why}",
-                f"{make}git show {_at(repo.branch, path)} | {_decrypt_into(decrypt, into)}",
-            )
-        )
+            decrypt = _in_its_format(decrypt, blob)
+        lost.append((path, f"{repo.base} {why}", _restore_command(repo, path, decrypt, into)))
     if not lost:
         return ""
     commands = ", ".join(f"`{command}`" for _, _, command in lost if command)
@@ -1239,19 +1226,30 @@ def _restore(repo: RepoSpec, path: str, blob: bytes | None, into: str) -> str:
     others = _not_age_only(blob)
     if others:
         return f"it names {others}"
-    fmt = sopsmeta.sops_format(blob) or "dotenv"
-    decrypt = _decrypt_stdin(blob, path).replace("--output-type dotenv", f"--output-type {fmt}")
-    if fmt != "dotenv" or _plaintext_there(repo.path / into):
+    decrypt = _in_its_format(_decrypt_stdin(blob, path), blob)
+    if (sopsmeta.sops_format(blob) or "dotenv") != "dotenv" or _plaintext_there(repo.path / into):
         into = _unused_name(repo.path, path, set())
     if out := _leads_out(repo.path, into):
         return f"{into} is {out}, so no command is offered"
+    return f"`{_restore_command(repo, path, decrypt, into)}`"
+
+
+def _in_its_format(decrypt: str, blob: bytes) -> str:
+    """``decrypt`` (a `sops decrypt … --output-type dotenv` command) writing ``blob``'s own format."""
+    fmt = sopsmeta.sops_format(blob) or "dotenv"
+    return decrypt.replace("--output-type dotenv", f"--output-type {fmt}")
+
+
+def _restore_command(repo: RepoSpec, path: str, decrypt: str, into: str) -> str:
+    """The command that writes the values of ``path`` on the rollout branch into ``into`` through
+    ``decrypt`` (its folder made first when the clone lacks it), as every restore line prints it."""
     folder = os.path.dirname(into)
     make = (
         f"mkdir -p -- {shell_word(folder)} && "
         if folder and not os.path.isdir(repo.path / folder)
         else ""
     )
-    return f"`{make}git show {_at(repo.branch, path)} | {_decrypt_into(decrypt, into)}`"
+    return f"{make}git show {_at(repo.branch, path)} | {_decrypt_into(decrypt, into)}"
 
 
 def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known, old_base) -> None:
