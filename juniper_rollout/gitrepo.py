@@ -28,6 +28,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
+from typing import TypeVar
 
 import git
 import gitdb
@@ -1915,17 +1916,16 @@ def blobs_in_history(
         short = full[:7]  # --no-abbrev makes %h full length
         listed += [(short, subject, path, binsha) for path, binsha in _raw_entries(rest)]
     found = []
-    for start in range(0, len(listed), FETCH_BATCH):  # all commits' blobs together (see _raw_blobs)
-        batch = listed[start : start + FETCH_BATCH]
-        budget.fetch_missing(repo, [binsha for *_, binsha in batch])
-        for short, subject, path, binsha in batch:
-            blob = _listed_blob(repo, binsha, path, limit, f"committed in {short}", budget)
-            found.append((short, subject, path, blob))
+    # all commits' blobs together (see _raw_blobs)
+    for short, subject, path, binsha in budget.fetching(repo, listed, lambda entry: entry[3]):
+        blob = _listed_blob(repo, binsha, path, limit, f"committed in {short}", budget)
+        found.append((short, subject, path, blob))
     return found
 
 
 HISTORY_BYTES = 128_000_000  # what drift holds of history's blobs for one repo (HistoryBudget)
 FETCH_BATCH = 1000  # blobs a partial clone fetches in one `git fetch` before drift reads them
+_Item = TypeVar("_Item")
 
 
 def _promisor_remote(repo: git.Repo) -> str:
@@ -1973,12 +1973,22 @@ class HistoryBudget:
         self._read[key] = blob
         return blob
 
+    def fetching(
+        self, repo: git.Repo, items: Sequence[_Item], binsha: Callable[[_Item], bytes]
+    ) -> Iterator[_Item]:
+        """``items`` in order, each batch of ``FETCH_BATCH`` handed out once the blobs they name
+        (``binsha`` of each) that a partial clone lacks are fetched (:meth:`fetch_missing`)."""
+        for start in range(0, len(items), FETCH_BATCH):
+            batch = items[start : start + FETCH_BATCH]
+            self.fetch_missing(repo, [binsha(item) for item in batch])
+            yield from batch
+
     def fetch_missing(self, repo: git.Repo, binshas: Sequence[bytes]) -> None:
         """In a partial clone (``git clone --filter``), fetch those of ``binshas`` it lacks from its
         promisor remote in one ``git fetch``, as git's own prefetch does, before they are read. Pass
         21g: each old version was fetched by git alone, one fetch each as it was read (300 tiny
         versions of one ``s.enc``: 13.5 s over file://; 30,000: ~20 min locally, hours over a
-        network). Callers hand at most ``FETCH_BATCH`` at once, so what is fetched past the budget is
+        network). :meth:`fetching` hands it at most ``FETCH_BATCH`` at once, so what is fetched past the budget is
         one batch. A fetch that fails is one line: the remote that would be asked for each object
         in turn does not answer."""
         if self._partial is None:
@@ -2104,12 +2114,8 @@ def _raw_blobs(
     """(path, blob) for each file a ``--raw --no-abbrev`` listing adds or changes (:func:`_raw_entries`),
     read with :func:`_head_and_tail`; in a partial clone, each batch's missing blobs fetched first in
     one fetch (:meth:`HistoryBudget.fetch_missing`)."""
-    listed = _raw_entries(raw)
-    for start in range(0, len(listed), FETCH_BATCH):
-        batch = listed[start : start + FETCH_BATCH]
-        budget.fetch_missing(repo, [binsha for _, binsha in batch])
-        for path, binsha in batch:
-            yield path, _listed_blob(repo, binsha, path, limit, where, budget)
+    for path, binsha in budget.fetching(repo, _raw_entries(raw), lambda entry: entry[1]):
+        yield path, _listed_blob(repo, binsha, path, limit, where, budget)
 
 
 def _raw_entries(raw: str) -> list[tuple[str, bytes]]:
@@ -2276,14 +2282,11 @@ def _note_blobs(repo: git.Repo, commit: str, limit: int, budget: HistoryBudget) 
         if len(parts) == 3 and parts[1] == "blob":
             listed.append(bytes.fromhex(parts[2]))
     blobs = []
-    for start in range(0, len(listed), FETCH_BATCH):
-        batch = listed[start : start + FETCH_BATCH]
-        budget.fetch_missing(repo, batch)
-        for binsha in batch:
-            try:
-                blobs.append(budget.blob(repo, binsha, limit, tail=False))
-            except (ValueError, gitdb.exc.BadObject, gitdb.exc.BadName):
-                continue
+    for binsha in budget.fetching(repo, listed, lambda binsha: binsha):
+        try:
+            blobs.append(budget.blob(repo, binsha, limit, tail=False))
+        except (ValueError, gitdb.exc.BadObject, gitdb.exc.BadName):
+            continue
     return blobs
 
 
