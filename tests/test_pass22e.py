@@ -99,24 +99,31 @@ def test_an_env_file_in_a_symlinked_folder_past_the_walks_bound_is_read_by_the_l
     clone with a folder of 20,000 files (fixtures, a dataset) sorting before `services/` stopped the
     walk before `services/api/conf -> /srv/secrets` was seen, so its `.env` was never read and a
     template holding its value was shown in the plan's diff (pass 22e: git lists every link)."""
-    import os
 
     from tests.test_pass11b import _one_repo_with_a_template
 
     manifest = _one_repo_with_a_template(tmp_path, b"PORT=8100\n", f"ops notes: {CANARY}\n")
+    _a_deep_link_to_an_env(tmp_path, "services/api/conf", f"API_TOKEN={CANARY}\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert CANARY not in result.stdout + result.stderr
+    assert result.code == 1, result.stdout
+    assert "of the plaintext services/api/conf/.env" in result.stdout, result.stdout
+
+
+def _a_deep_link_to_an_env(tmp_path, link: str, env: str) -> None:
+    """In the clone `ws/victim`: a folder of 20,001 files, then ``link``, a symlink to a folder outside
+    the clone whose `.env` holds ``env`` (`services/api/conf -> /srv/secrets`)."""
+    import os
+
     victim = tmp_path / "ws" / "victim"
     (victim / "data").mkdir()
     for number in range(20_001):
         (victim / "data" / f"row{number}.csv").write_bytes(b"1\n")
     outside = tmp_path / "srv-secrets"
     outside.mkdir()
-    (outside / ".env").write_text(f"API_TOKEN={CANARY}\n")
-    (victim / "services" / "api").mkdir(parents=True)
-    os.symlink(outside, victim / "services" / "api" / "conf")
-    result = rollout("plan", "--manifest", manifest)
-    assert CANARY not in result.stdout + result.stderr
-    assert result.code == 1, result.stdout
-    assert "of the plaintext services/api/conf/.env" in result.stdout, result.stdout
+    (outside / ".env").write_text(env)
+    (victim / link).parent.mkdir(parents=True)
+    os.symlink(outside, victim / link)
 
 
 # --- 13.6: Jinja's message never quotes a piece of a value of a file compose's `env_file:` names --------
@@ -128,7 +135,6 @@ def test_a_template_holding_a_value_the_guard_reads_fails_without_quoting_it(tmp
     renderer's own walk of the clones: a file a compose `env_file:` names (`config/app.conf`) is no
     plaintext env file by name, and a folder link past the walk's 20,000 entries was never entered,
     so "'PieceCANARY…' is undefined" was printed (pass 22e: the renderer asks the guard's readers)."""
-    import os
 
     from tests.test_pass11b import _one_repo_with_a_template
 
@@ -141,14 +147,7 @@ def test_a_template_holding_a_value_the_guard_reads_fails_without_quoting_it(tmp
         (victim / "config").mkdir()
         (victim / "config" / "app.conf").write_text(f"DB_PASSWORD={value}\n")
     else:
-        (victim / "data").mkdir()
-        for number in range(20_001):
-            (victim / "data" / f"row{number}.csv").write_bytes(b"1\n")
-        outside = tmp_path / "srv-secrets"
-        outside.mkdir()
-        (outside / ".env").write_text(f"DB_PASSWORD={value}\n")
-        (victim / "services").mkdir()
-        os.symlink(outside, victim / "services" / "conf")
+        _a_deep_link_to_an_env(tmp_path, "services/conf", f"DB_PASSWORD={value}\n")
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert piece not in result.stdout + result.stderr
