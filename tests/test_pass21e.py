@@ -192,27 +192,42 @@ def test_the_only_copy_advice_never_offers_a_command_writing_through_a_symlink_o
     the repository. Such a path is named, and no command is offered for it."""
     repo = fleet.repo("juniper-cascor")
     assert apply(fleet, "juniper-cascor").code == 0
-    outside = tmp_path / "autostart"
-    outside.mkdir()
-    (repo / "link").symlink_to(outside)
-    hostile = subprocess.run(
-        ["sops", "encrypt", "--input-type", "ini", "--output-type", "ini"]
-        + ["--age", _age_recipient(fleet), "/dev/stdin"],
-        input="[Desktop Entry]\nExec=chosen-by-someone-else\n",
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-    ).stdout
-    tree = tree_with(repo, BRANCH, {"link/evil.desktop.enc": hostile}, tmp_path)
-    commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: autostart", tree).strip()
-    git(repo, "update-ref", f"refs/heads/{BRANCH}", commit)
+    outside = hostile_file_through_a_link(
+        fleet,
+        repo,
+        tmp_path,
+        "link/evil.desktop.enc",
+        "ini",
+        "[Desktop Entry]\nExec=chosen-by-someone-else\n",
+    )
     move_main(repo)
     said = blocked_words(fleet)
     for command in _commands(said):
         _pasted(command, repo)
     assert not list(outside.iterdir()), said
     assert "only copy of link/evil.desktop.enc" in said and "symlink out of the clone" in said, said
+
+
+def hostile_file_through_a_link(fleet, repo, tmp_path, path: str, fmt: str, text: str):
+    """A reviewer's commit on the rollout branch adding ``path`` (``text`` encrypted by sops in ``fmt``
+    to the fleet's public recipient), whose folder in the clone is a symlink to `autostart/` outside
+    it: that folder."""
+    outside = tmp_path / "autostart"
+    outside.mkdir()
+    (repo / path.split("/", 1)[0]).symlink_to(outside)
+    hostile = subprocess.run(
+        ["sops", "encrypt", "--input-type", fmt, "--output-type", fmt]
+        + ["--age", _age_recipient(fleet), "/dev/stdin"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    tree = tree_with(repo, BRANCH, {path: hostile}, tmp_path)
+    commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: autostart", tree).strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", commit)
+    return outside
 
 
 def _age_recipient(fleet) -> str:

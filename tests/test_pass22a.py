@@ -276,28 +276,21 @@ def test_the_renamed_target_refusal_never_offers_a_command_writing_through_a_sym
     fleet's public recipient) where `.a` in the clone is a symlink to a folder outside it: the file
     is named with that reason and no command writes there (as pass 21e's F4 for the only-copy
     advice)."""
-    from tests.test_adversary import move_main, tree_with
-    from tests.test_pass21e import _age_recipient
+    from tests.test_adversary import move_main
+    from tests.test_pass21e import hostile_file_through_a_link
 
     repo = fleet.repo("juniper-cascor")
     only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
     assert rollout("apply", *only, "--yes").code == 0
     fleet.merge_all()  # main holds .env.enc: the refusal reads past it to the reviewer's file
-    outside = tmp_path / "autostart"
-    outside.mkdir()
-    (repo / ".a").symlink_to(outside)
-    hostile = subprocess.run(
-        ["sops", "encrypt", "--input-type", "yaml", "--output-type", "yaml"]
-        + ["--age", _age_recipient(fleet), "/dev/stdin"],
-        input="autostart:\n    exec: chosen-by-someone-else\n",
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-    ).stdout
-    tree = tree_with(repo, BRANCH, {".a/evil.yaml.enc": hostile}, tmp_path)
-    commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: autostart", tree).strip()
-    git(repo, "update-ref", f"refs/heads/{BRANCH}", commit)
+    outside = hostile_file_through_a_link(
+        fleet,
+        repo,
+        tmp_path,
+        ".a/evil.yaml.enc",
+        "yaml",
+        "autostart:\n    exec: chosen-by-someone-else\n",
+    )
     (repo / ".env").rename(tmp_path / "moved-away.env")
     text = fleet.manifest.read_text()
     fleet.manifest.write_text(text.replace("target: .env.enc", "target: config/.env.enc", 1))
