@@ -1961,7 +1961,7 @@ class HistoryBudget:
         key = (binsha, limit, tail)
         if key in self._read:
             return self._read[key]
-        stream = repo.odb.stream(binsha)
+        stream = self._stream(repo, binsha)
         blob = _head_and_tail(stream, limit) if tail else stream.read(limit)
         self.left -= len(blob)
         if self.left < 0:
@@ -1972,6 +1972,27 @@ class HistoryBudget:
             )
         self._read[key] = blob
         return blob
+
+    def _stream(self, repo: git.Repo, binsha: bytes) -> gitdb.OStream:
+        """The object ``binsha`` as stored, replace refs ignored as `git log` ignores them for drift
+        (``GIT_NO_REPLACE_OBJECTS``): a partial clone's is read by gitdb once fetched (pass 23c: its
+        default backend, `git cat-file`, gave a `git replace`'s ciphertext for a plaintext
+        ``s.enc`` of history, "0 findings"); any other clone's backend is gitdb already."""
+        self._open(repo)
+        if not self._partial or self._objects is None:
+            return repo.odb.stream(binsha)
+        self.fetch_missing(repo, [binsha])
+        try:
+            return self._objects.stream(binsha)
+        except (gitdb.exc.BadObject, gitdb.exc.BadName):
+            raise ValueError(f"no object {binsha.hex()}") from None
+
+    def _open(self, repo: git.Repo) -> None:
+        if self._partial is None:
+            self._partial = _promisor_remote(repo)
+            # gitdb reads loose objects, packs and alternates, and never fetches (git's readers
+            # fetch what a partial clone lacks, one object each)
+            self._objects = gitdb.GitDB(os.path.join(repo.common_dir, "objects"))
 
     def fetching(
         self, repo: git.Repo, items: Sequence[_Item], binsha: Callable[[_Item], bytes]
@@ -1991,11 +2012,7 @@ class HistoryBudget:
         network). :meth:`fetching` hands it at most ``FETCH_BATCH`` at once, so what is fetched past the budget is
         one batch. A fetch that fails is one line: the remote that would be asked for each object
         in turn does not answer."""
-        if self._partial is None:
-            self._partial = _promisor_remote(repo)
-            # gitdb reads loose objects, packs and alternates, and never fetches (git's readers
-            # fetch what a partial clone lacks, one object each)
-            self._objects = gitdb.GitDB(os.path.join(repo.common_dir, "objects"))
+        self._open(repo)
         objects = self._objects
         if not self._partial or objects is None:
             return
@@ -2023,6 +2040,7 @@ class HistoryBudget:
         else:
             if out.returncode == 0:
                 self._fetched.update(missing)
+                objects.update_cache(force=True)  # the pack the fetch wrote
                 return
             said = git_said(repo, git.GitCommandError(args, out.returncode, out.stderr))
         raise RepoError(
@@ -2033,10 +2051,16 @@ class HistoryBudget:
         )
 
     def objects(self, repo: git.Repo, shas: Sequence[str]) -> dict[str, bytes]:
-        """The raw objects ``shas`` name, as stored (``git cat-file --batch``), held within the budget;
-        a missing one is left out."""
+        """The raw objects ``shas`` name, as stored (``git cat-file --batch``, replace refs ignored),
+        held within the budget; a missing one is left out."""
         data = self.output(
-            repo, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in shas).encode()
+            repo,
+            "cat-file",
+            "--batch",
+            stdin="".join(f"{s}\n" for s in shas).encode(),
+            # as stored, as the listing that named them: a `git replace` of the commit whose message
+            # held a token gave the replacement's text for its id (pass 23c)
+            env={"GIT_NO_REPLACE_OBJECTS": "1"},
         )
         found: dict[str, bytes] = {}
         at = 0
