@@ -1417,8 +1417,13 @@ def git_said(repo: git.Repo, err: git.GitCommandError) -> str:
     """git's error, on one line of at most 200 characters, without the credentials of the clone's
     remote URLs. Pass 21b (13.7): a partial clone fetches what it lacks from its promisor remote
     while the tool reads history or a tree, and git's "unable to access '…?access_token=…'" was
-    printed whole in plan and drift ("cannot read history: …")."""
-    return redact_origin(repo, " ".join(str(err.stderr).split()))[:200]
+    printed whole in plan and drift ("cannot read history: …"). Git's advice (``hint:`` lines) is
+    left out: the eight lines of its hint that grafts are deprecated, which every git run with
+    ``GIT_GRAFT_FILE`` prints, filled the 200 characters, and the error itself was never shown (pass
+    23c)."""
+    head, framed, said = str(err.stderr).partition("stderr: '")
+    said = "\n".join(line for line in said.split("\n") if not line.startswith("hint:"))
+    return redact_origin(repo, " ".join((head + framed + said).split()))[:200]
 
 
 def _own_tip_on_origin(

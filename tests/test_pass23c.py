@@ -3,6 +3,8 @@ Each test here fails without its fix, but those marked as the guard of a fix."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -62,3 +64,31 @@ def test_a_plaintext_enc_blob_a_replace_ref_hides_in_a_partial_clone_is_found(fl
     assert result.code == 2 and "enc-without-sops  s.enc was once committed" in result.stdout, (
         result.stdout
     )
+
+
+def test_a_history_read_that_fails_names_gits_error_not_its_advice(fleet, tmp_path):
+    """Smaller list, wrong messages: drift reads history with ``GIT_GRAFT_FILE`` set, and git then
+    prints eight lines of advice (grafts are deprecated) before any error: the 200 characters of
+    "cannot read history: …" held only that advice. A tree-less partial clone whose remote is gone
+    (`git log` must fetch the trees it lacks) said nothing of why."""
+    source = fleet.repo(DATA)
+    _versions_on_a_side_branch(source, 3)  # their trees are fetched only when read
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(source), str(origin))
+    git(origin, "config", "uploadpack.allowFilter", "true")
+    shutil.rmtree(source)
+    git(
+        tmp_path,
+        "clone",
+        "-q",
+        "--filter=tree:0",
+        "--no-checkout",
+        "--no-single-branch",
+        origin.as_uri(),
+        str(source),
+    )
+    git(source, "checkout", "-q", "main")
+    shutil.rmtree(origin)
+    result = rollout("drift", "--manifest", fleet.manifest, "--repo", DATA, "--format", "json")
+    error = json.loads(result.stdout)["repos"][0]["error"]
+    assert "hint:" not in error and "fatal:" in error, error
