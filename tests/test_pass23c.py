@@ -3,14 +3,17 @@ Each test here fails without its fix, but those marked as the guard of a fix."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
+import zlib
 from pathlib import Path
 
 import pyrage
 
 from tests.helpers import git, rollout
+from tests.test_adversary import run_cli
 from tests.test_drift_messages import TOKEN, _findings, _victim
 from tests.test_lead26 import DATA, _partial_clone_in_place_of, _versions_on_a_side_branch
 
@@ -92,3 +95,62 @@ def test_a_history_read_that_fails_names_gits_error_not_its_advice(fleet, tmp_pa
     result = rollout("drift", "--manifest", fleet.manifest, "--repo", DATA, "--format", "json")
     error = json.loads(result.stdout)["repos"][0]["error"]
     assert "hint:" not in error and "fatal:" in error, error
+
+
+def _loose_zeros(repo: Path, size: int) -> str:
+    """A blob of ``size`` zero bytes written as git writes a loose object (a fetch of fewer than 100
+    objects stores them so, `fetch.unpackLimit`): a few MB on disk whatever ``size``."""
+    header = b"blob %d\0" % size
+    digest, deflate = hashlib.sha1(header), zlib.compressobj(1)
+    parts, zeros = [deflate.compress(header)], b"\0" * (1 << 24)
+    for start in range(0, size, len(zeros)):
+        chunk = zeros[: min(len(zeros), size - start)]
+        digest.update(chunk)
+        parts.append(deflate.compress(chunk))
+    sha = digest.hexdigest()
+    folder = repo / ".git" / "objects" / sha[:2]
+    folder.mkdir(exist_ok=True)
+    (folder / sha[2:]).write_bytes(b"".join(parts) + deflate.flush())
+    return sha
+
+
+def test_drift_over_a_huge_loose_blob_of_history_reads_it_in_bounded_memory(tmp_path):
+    """Item 9's scan of `*.enc` blobs, bounded (11): a branch whose `s.enc` is 2.2 GB of zeros (10 MB
+    as the loose object a small fetch stores) was inflated whole by drift's object reader: 2.2 GB
+    held, "unexpected MemoryError … please report this" under a 2 GB cap (the OOM killer without
+    one). gitdb now inflates a large loose object as it is read; drift reads its head and tail."""
+    manifest, repo = _victim(tmp_path)
+    sha = _loose_zeros(repo, 2_200_000_000)
+    tree = git(repo, "mktree", input=f"100644 blob {sha}\ts.enc\n").strip()
+    commit = git(repo, "commit-tree", "-p", "HEAD", "-m", "big", tree).strip()
+    git(repo, "update-ref", "refs/heads/side", commit)
+    result = run_cli("drift", "--manifest", manifest, "--format", "json", timeout=300)
+    victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
+    assert "error" not in victim, victim
+    assert [f["id"] for f in victim["findings"] if "s.enc" in f["message"]] == [
+        "enc-without-sops"
+    ], victim
+
+
+def test_an_empty_plan_path_or_out_path_is_refused_as_empty(tmp_path):
+    """Item 12 / wrong messages: `rollout apply ""` (or `plan --out "$UNSET"`) said ". is not a regular
+    file (a folder…)": the empty text was read as the current folder and named as `.`. It is refused
+    as `--manifest ""` is: empty, perhaps an unset variable."""
+    manifest, _ = _victim(tmp_path)
+    for args in (("apply", "", "--yes"), ("plan", "--out", "")):
+        result = run_cli(*args, "--manifest", manifest)
+        assert result.returncode == 2, result.stderr
+        assert "is empty (an unset variable?)" in result.stderr, result.stderr
+        assert ". is not" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_plan_file_that_fails_to_read_is_said_of_the_plan(tmp_path):
+    """Item 11: a plan file whose read fails (EIO: a failing disk or network file system; here
+    /proc/self/mem, a regular file that cannot be read from its start) was "error: cannot write the
+    output: Input/output error", the message for a full disk under `> plan.json`."""
+    manifest, _ = _victim(tmp_path)
+    result = run_cli("apply", "/proc/self/mem", "--yes", "--manifest", manifest)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == (
+        "error: /proc/self/mem: cannot read the plan file: Input/output error"
+    ), result.stderr
