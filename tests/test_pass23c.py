@@ -15,6 +15,7 @@ import pyrage
 from tests.helpers import git, rollout
 from tests.test_adversary import run_cli
 from tests.test_drift_messages import TOKEN, _findings, _victim
+from tests.test_hostile import KEY
 from tests.test_lead26 import DATA, _partial_clone_in_place_of, _versions_on_a_side_branch
 
 
@@ -154,3 +155,23 @@ def test_a_plan_file_that_fails_to_read_is_said_of_the_plan(tmp_path):
     assert result.stderr.strip() == (
         "error: /proc/self/mem: cannot read the plan file: Input/output error"
     ), result.stderr
+
+
+def test_a_branch_named_like_the_tools_own_push_records_is_refused_with_its_line(tmp_path):
+    """Smaller list (`branch: HEAD` and its kin): the tool records each push at
+    refs/juniper-rollout/pushed/<branch>, and git reads `juniper-rollout/pushed/x` as that record
+    before refs/heads/juniper-rollout/pushed/x, as it reads `stash` (refused since pass 10b): with a
+    rollout branch `x` pushed, `rollout verify --ref juniper-rollout/pushed/x` checked the record of
+    `x`. Such a branch is refused at load, any letter case."""
+    for name in ("juniper-rollout/pushed/x", "Juniper-Rollout/Pushed/x"):
+        manifest = tmp_path / "repos.yaml"
+        manifest.write_text(
+            "version: 1\nworkspace: ws\ndefaults:\n"
+            f"  age_recipients: [{KEY}]\n  branch: {name}\nrepos:\n  - name: a\n"
+        )
+        result = run_cli("plan", "--manifest", manifest)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.startswith(
+            f"error: {manifest}:5: defaults.branch {name!r} starts with"
+        ), result.stderr
+        assert "the tool's record of a push" in result.stderr, result.stderr
