@@ -8,7 +8,8 @@ a hook reads it (pre-commit's ``pre-push`` shim runs the working tree's ``.pre-c
 they are the checked-out branch's code, and they ran with the tool's environment: the age key in
 ``$SOPS_AGE_KEY_FILE`` was copied by ``apply`` (pass 20b, 13.5). The tool writes its commits into the
 object database and never commits through git, so no commit hook ever saw them; its ref updates,
-pushes, fetches and clones now run none either. Pure, stdlib only."""
+pushes, fetches and clones now run none either. The same variables pin the encoding of what git prints of commits (see ``NO_REPO_CODE``).
+Pure, stdlib only."""
 
 from __future__ import annotations
 
@@ -16,7 +17,16 @@ import os
 from collections.abc import Mapping
 
 # later settings win: these come after the clone's and the user's config files
-NO_REPO_CODE = (("core.hooksPath", os.devnull), ("core.fsmonitor", "false"))
+NO_REPO_CODE = (
+    ("core.hooksPath", os.devnull),
+    ("core.fsmonitor", "false"),
+    # and what git prints of commits (`git log --format`, `reflog show`, `show -s`) is UTF-8, the tool
+    # reads it so: `i18n.logOutputEncoding = cp932` (a Japanese Windows user's setting) named commits
+    # in drift's findings as "\udc90ݒ\udce8…", and UTF-16 made every listing UTF-16: drift's history
+    # scan found no record ("0 findings" for a committed .env.prod) and its message scan crashed
+    # (pass 23c)
+    ("i18n.logOutputEncoding", "UTF-8"),
+)
 
 
 def config_env(env: Mapping[str, str], pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:

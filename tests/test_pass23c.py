@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 
 import pyrage
+import pytest
 
 from tests.helpers import git, rollout
 from tests.test_adversary import run_cli
@@ -122,10 +123,13 @@ def test_drift_over_a_huge_loose_blob_of_history_reads_it_in_bounded_memory(tmp_
     one). gitdb now inflates a large loose object as it is read; drift reads its head and tail."""
     manifest, repo = _victim(tmp_path)
     sha = _loose_zeros(repo, 2_200_000_000)
-    tree = git(repo, "mktree", input=f"100644 blob {sha}\ts.enc\n").strip()
-    commit = git(repo, "commit-tree", "-p", "HEAD", "-m", "big", tree).strip()
-    git(repo, "update-ref", "refs/heads/side", commit)
-    result = run_cli("drift", "--manifest", manifest, "--format", "json", timeout=300)
+    try:
+        tree = git(repo, "mktree", input=f"100644 blob {sha}\ts.enc\n").strip()
+        commit = git(repo, "commit-tree", "-p", "HEAD", "-m", "big", tree).strip()
+        git(repo, "update-ref", "refs/heads/side", commit)
+        result = run_cli("drift", "--manifest", manifest, "--format", "json", timeout=300)
+    finally:  # the session's scan for the canary inflates every loose object whole
+        (repo / ".git" / "objects" / sha[:2] / sha[2:]).unlink()
     victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
     assert "error" not in victim, victim
     assert [f["id"] for f in victim["findings"] if "s.enc" in f["message"]] == [
@@ -175,3 +179,26 @@ def test_a_branch_named_like_the_tools_own_push_records_is_refused_with_its_line
             f"error: {manifest}:5: defaults.branch {name!r} starts with"
         ), result.stderr
         assert "the tool's record of a push" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["UTF-16", "cp932"])
+def test_a_plaintext_env_file_of_history_is_found_and_named_whatever_the_log_encoding(
+    tmp_path, encoding
+):
+    """Item 9's history scan under the clone's `i18n.logOutputEncoding` (git re-codes what `git log
+    --format` prints to it): UTF-16 made every listing UTF-16, so drift found no record of the commit
+    that added `.env.prod` ("0 findings") and its message scan crashed ("unexpected
+    UnicodeEncodeError … please report this"); cp932 (a Japanese Windows user's setting) named the
+    commit by its subject in mojibake ("\\udc90ݒ\\udce8…"). Every git the tool runs prints UTF-8."""
+    manifest, repo = _victim(tmp_path)
+    (repo / ".env.prod").write_text("APP_ENV=production\n")
+    git(repo, "add", "-f", ".env.prod")
+    git(repo, "commit", "-qm", "設定ファイル追加")
+    git(repo, "rm", "-q", "--cached", ".env.prod")
+    git(repo, "commit", "-qm", "untrack")
+    git(repo, "config", "i18n.logOutputEncoding", encoding)
+    result = run_cli("drift", "--manifest", manifest, "--format", "json")
+    victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
+    assert "error" not in victim, victim
+    found = [f["message"] for f in victim["findings"] if f["id"] == "plaintext-env-in-history"]
+    assert len(found) == 1 and '"設定ファイル追加"' in found[0], victim
