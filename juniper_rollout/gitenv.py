@@ -26,6 +26,10 @@ NO_REPO_CODE = (
     # scan found no record ("0 findings" for a committed .env.prod) and its message scan crashed
     # (pass 23c)
     ("i18n.logOutputEncoding", "UTF-8"),
+    # and `git log -- PATHSPEC` lists every commit touching it: `log.follow = true` made git follow
+    # one file's renames, and drift's one pathspec `:(glob)**/*.enc` failed ("BUG: tree-diff.c:596:
+    # unsupported magic 8") in every repo: its history scan never ran (pass 23c)
+    ("log.follow", "false"),
 )
 
 

@@ -202,3 +202,24 @@ def test_a_plaintext_env_file_of_history_is_found_and_named_whatever_the_log_enc
     assert "error" not in victim, victim
     found = [f["message"] for f in victim["findings"] if f["id"] == "plaintext-env-in-history"]
     assert len(found) == 1 and '"設定ファイル追加"' in found[0], victim
+
+
+def test_drift_reads_history_under_a_users_log_follow_setting(tmp_path):
+    """Item 9's history scan under `log.follow = true` (git's documented setting: `git log -- PATH`
+    follows one file's renames): drift's one pathspec for `*.enc` files (`:(glob)**/*.enc`) then failed inside git ("BUG:
+    tree-diff.c:596: unsupported magic 8") in every repo with a `*.enc` in its history, "cannot
+    read history": the scan for a committed `.env.prod` never ran. Every git the tool runs lists
+    history without following."""
+    manifest, repo = _victim(tmp_path)
+    (repo / ".env.prod").write_text("APP_ENV=production\n")
+    (repo / "s.enc").write_text("APP_ENV=production\n")
+    git(repo, "add", "-f", ".env.prod", "s.enc")
+    git(repo, "commit", "-qm", "add the production settings")
+    git(repo, "rm", "-q", "--cached", ".env.prod", "s.enc")
+    git(repo, "commit", "-qm", "untrack")
+    git(repo, "config", "log.follow", "true")
+    result = run_cli("drift", "--manifest", manifest, "--format", "json")
+    victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
+    assert "error" not in victim, victim
+    found = sorted(f["id"] for f in victim["findings"] if "committed" in f["message"])
+    assert found == ["enc-without-sops", "plaintext-env-in-history"], victim
