@@ -206,10 +206,10 @@ def test_a_plaintext_env_file_of_history_is_found_and_named_whatever_the_log_enc
 
 def test_drift_reads_history_under_a_users_log_follow_setting(tmp_path):
     """Item 9's history scan under `log.follow = true` (git's documented setting: `git log -- PATH`
-    follows one file's renames): drift's one pathspec for `*.enc` files (`:(glob)**/*.enc`) then failed inside git ("BUG:
-    tree-diff.c:596: unsupported magic 8") in every repo with a `*.enc` in its history, "cannot
-    read history": the scan for a committed `.env.prod` never ran. Every git the tool runs lists
-    history without following."""
+    follows one file's renames): drift's one pathspec for `*.enc` files (`:(glob)**/*.enc`) then
+    failed inside git ("BUG: tree-diff.c:596: unsupported magic 8") in every repo with a `*.enc` in
+    its history, "cannot read history": the scan for a committed `.env.prod` never ran. Every git
+    the tool runs lists history without following."""
     manifest, repo = _victim(tmp_path)
     (repo / ".env.prod").write_text("APP_ENV=production\n")
     (repo / "s.enc").write_text("APP_ENV=production\n")
