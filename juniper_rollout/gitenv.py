@@ -30,6 +30,11 @@ NO_REPO_CODE = (
     # one file's renames, and drift's one pathspec `:(glob)**/*.enc` failed ("BUG: tree-diff.c:596:
     # unsupported magic 8") in every repo: its history scan never ran (pass 23c)
     ("log.follow", "false"),
+    # and no signature check before a commit's formatted line: `log.showSignature = true` put "No
+    # signature" (gpg's or ssh-keygen's words) before it on standard output, so the time of a
+    # signed commit (GitHub signs its web merges) read as none, and a pull request's description
+    # listed "No signature\n<id>" as a commit id (pass 23c)
+    ("log.showSignature", "false"),
 )
 
 

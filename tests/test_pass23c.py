@@ -13,6 +13,7 @@ from pathlib import Path
 import pyrage
 import pytest
 
+from tests.demofleet import make_repo
 from tests.helpers import git, rollout
 from tests.test_adversary import run_cli
 from tests.test_drift_messages import TOKEN, _findings, _victim
@@ -223,3 +224,32 @@ def test_drift_reads_history_under_a_users_log_follow_setting(tmp_path):
     assert "error" not in victim, victim
     found = sorted(f["id"] for f in victim["findings"] if "committed" in f["message"])
     assert found == ["enc-without-sops", "plaintext-env-in-history"], victim
+
+
+def test_a_signed_commit_is_read_under_a_users_show_signature_setting(tmp_path):
+    """Smaller list (wrong messages) and the review loop's reads: under `log.showSignature = true`
+    git puts its signature check ("No signature", "Good signature…") before a signed commit's
+    formatted line on standard output: a signed commit's time read as none (cleanup then took the
+    base for the merged head) and a pull request's description listed "No signature\\n<id>" as the
+    commit id. Signed here with an ssh key, as git does it."""
+    from juniper_rollout import remote
+
+    repo = make_repo(tmp_path / "signed", {"README.md": "x\n"})
+    base = git(repo, "rev-parse", "HEAD").strip()
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True
+    )
+    (repo / "a.txt").write_text("a\n")
+    git(repo, "add", "a.txt")
+    git(
+        repo,
+        "-c", "gpg.format=ssh", "-c", f"user.signingkey={tmp_path / 'k.pub'}",
+        "commit", "-q", "-S", "-m", "signed change",
+    )  # fmt: skip
+    tip = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "config", "log.showSignature", "true")
+    assert remote.commit_time(repo, tip) == int(
+        git(repo, "log", "-1", "--format=%ct", "--no-show-signature").strip()
+    )
+    _, commits = remote.changes(repo, base, tip)
+    assert commits == [(tip, "signed change")], commits
