@@ -35,6 +35,10 @@ NO_REPO_CODE = (
     # signed commit (GitHub signs its web merges) read as none, and a pull request's description
     # listed "No signature\n<id>" as a commit id (pass 23c)
     ("log.showSignature", "false"),
+    # and a push sends the refs it names, nothing more: `push.followTags = true` also sent the
+    # user's local annotated tags on the base's history (a tag never pushed, its message with it)
+    # (pass 23c)
+    ("push.followTags", "false"),
 )
 
 

@@ -253,3 +253,17 @@ def test_a_signed_commit_is_read_under_a_users_show_signature_setting(tmp_path):
     )
     _, commits = remote.changes(repo, base, tip)
     assert commits == [(tip, "signed change")], commits
+
+
+def test_apply_push_sends_the_rollout_branch_and_no_local_tag(loop):
+    """The push apply makes under a user's `push.followTags = true`: git also sent every annotated
+    tag origin lacks on the pushed history, so a local tag on the base (never pushed: a note to
+    self, its message with it) was published with the rollout branch. The push sends the branch."""
+    repo = loop.repo("juniper-cascor")
+    git(repo, "tag", "-a", "local-only", "-m", "a note to self", "main")
+    git(repo, "config", "push.followTags", "true")
+    result = rollout("apply", "-m", loop.manifest, "--repo", "juniper-cascor", "--yes", "--push")
+    assert result.code == 0, result.stdout
+    origin = loop.remotes / "juniper-cascor.git"
+    assert "chore/sops-age-rollout" in git(origin, "branch", "--list")
+    assert git(origin, "tag", "--list") == ""
