@@ -14,7 +14,7 @@ from functools import partial
 from juniper_rollout import audit, gitrepo, leakguard, secrets_plan
 from juniper_rollout.artifacts import RepoFacts, requires_python
 from juniper_rollout.audit import RepoAudit
-from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
+from juniper_rollout.changes import CREATE, ON_TOP, REBUILD, FileChange, RepoPlan
 from juniper_rollout.discover import EnvVar, candidate_paths, discover_all
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -63,8 +63,37 @@ def plan_one(
         repo,
         "planning",
         lambda: read_at(repo, None, partial(_plan_at, manifest, repo, secrets, fleet)),
-        empty.failed,
+        lambda line: empty.failed(_value_free(manifest, repo, fleet, line)),
     )
+
+
+ERROR_MESSAGE = "the error message"  # what the leak guard calls a repo's error line it refuses
+
+
+def _value_free(
+    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
+) -> str:
+    """``line``, a repo's error, unless it holds a value the leak guard reads: then the guard's own
+    verdict, which names a template holding it (or the line of the plaintext), never the value.
+    Pass 23b (13.6): an error raised before the guard's check quoted the rendered text, so a
+    managed-hooks template holding a `.env` value (`language: VALUE`, `id: VALUE`, a `files:` regex)
+    was printed in pre-commit's schema error ("... but got: 'VALUE'", "At Hook(id='VALUE')")."""
+    try:
+        plaintext = leakguard.own_values(repo, manifest.env_files, fleet)
+    except RepoError:  # the values cannot be read: neither can they be in the line
+        return line
+    said = FileChange(ERROR_MESSAGE, CREATE, None, line.encode("utf-8", "surrogateescape"), "")
+    try:
+        leakguard.check(manifest, repo, [said], (), fleet, plaintext=plaintext)
+    except RepoError as held:
+        try:  # the templates' sources alone: which one holds it says what to fix
+            leakguard.check(
+                manifest, repo, [replace(said, after=b"")], (), fleet, plaintext=plaintext
+            )
+        except RepoError as template:
+            return str(template)
+        return str(held)
+    return line
 
 
 def _plan_at(
@@ -174,7 +203,9 @@ def audit_one(
         repo,
         "reading",
         lambda: read_at(repo, ref, partial(_audit_at, manifest, repo, ref, fleet)),
-        lambda error: RepoAudit(repo.name, ref or repo.base, error=error),
+        lambda error: RepoAudit(
+            repo.name, ref or repo.base, error=_value_free(manifest, repo, fleet, error)
+        ),
     )
 
 
