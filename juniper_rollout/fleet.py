@@ -73,8 +73,9 @@ ERROR_MESSAGE = "the error message"  # what the leak guard calls a repo's error 
 def _value_free(
     manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
 ) -> str:
-    """``line``, a repo's error, unless it holds a value the leak guard reads: then the guard's own
-    verdict, which names a template holding it (or the line of the plaintext), never the value.
+    """``line``, a repo's error, unless the leak guard refuses it as printed text (it holds a value the
+    guard reads, or a template loaded for the repo does): then the guard's own verdict, which names the
+    template holding the value (or the line of the plaintext), never the value.
     Pass 23b (13.6): an error raised before the guard's check quoted the rendered text, so a
     managed-hooks template holding a `.env` value (`language: VALUE`, `id: VALUE`, a `files:` regex)
     was printed in pre-commit's schema error ("... but got: 'VALUE'", "At Hook(id='VALUE')")."""

@@ -92,3 +92,21 @@ def test_an_error_line_holding_no_value_is_kept(tmp_path):
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1, result.stdout
     assert "but got: 'not-a-language'" in result.stdout, result.stdout
+
+
+# --- new: a managed-hooks template rendering no YAML ----------------------------------------------
+
+
+def test_a_hooks_template_rendering_no_yaml_is_one_line_naming_it(tmp_path):
+    """A managed-hooks template whose output YAML cannot read (an alias never defined) ended every
+    repo's plan with "unexpected YamlSyntaxError while planning (a damaged repository? run `git fsck`
+    …; please report this)" and a crash log (pass 23b). It is one line naming the template and the
+    line of its output, without the reader's words (they quote the rendered text)."""
+    manifest = _hooks_template_beside_a_dotenv(tmp_path, "- id: x\n  entry: *nothere\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert (
+        "template precommit-hooks.yaml.j2 renders text YAML cannot read at line 2 of its output"
+        in result.stdout
+    ), result.stdout
+    assert "unexpected" not in result.stdout and "nothere" not in result.stdout, result.stdout
