@@ -110,3 +110,28 @@ def test_a_hooks_template_rendering_no_yaml_is_one_line_naming_it(tmp_path):
         in result.stdout
     ), result.stdout
     assert "unexpected" not in result.stdout and "nothere" not in result.stdout, result.stdout
+
+
+def test_sops_error_text_never_quotes_a_value_a_sops_template_renders(tmp_path):
+    """sops reads the `.sops.yaml` the manifest's templates render when it encrypts during plan, before
+    the leak guard's check, and its error quotes the config: a `sops.yaml.j2` holding a `.env` value
+    in a `path_regex` printed "can not compile regexp: … missing closing ): `(VALUE`" in the repo's
+    error line (pass 23b, 13.6)."""
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    (tmp_path / "ws" / "victim" / ".env").write_text(f"API_TOKEN={CANARY}\n")
+    folder = tmp_path / "tpl"
+    shutil.copytree(
+        SHIPPED_TEMPLATES, folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+    )
+    (folder / "sops.yaml.j2").write_text(
+        f"creation_rules:\n  - path_regex: '({CANARY}'\n    age: '{{{{ recipients | join(\",\") }}}}'\n"
+    )
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        "repos:\n  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
+        "    encrypt: [{source: .env, target: .env.enc}]\n"
+    )
+    result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
+    assert result.code == 1, result.stdout
+    assert "template sops.yaml.j2 holds the value on line 1 of the plaintext .env" in result.stdout
