@@ -80,20 +80,28 @@ def _value_free(
     managed-hooks template holding a `.env` value (`language: VALUE`, `id: VALUE`, a `files:` regex)
     was printed in pre-commit's schema error ("... but got: 'VALUE'", "At Hook(id='VALUE')")."""
     try:
+        return _checked_line(manifest, repo, fleet, line)
+    except RepoError as verdict:
+        return str(verdict)
+    except Exception:  # never the run's end, nor a line nobody checked
+        return "an error message the leak guard could not check for plaintext values (not shown)"
+
+
+def _checked_line(
+    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
+) -> str:
+    """``line``, or the guard's RepoError: the templates' verdict first (which one holds the value
+    says what to fix), else the line's."""
+    try:
         plaintext = leakguard.own_values(repo, manifest.env_files, fleet)
-    except RepoError:  # the values cannot be read: neither can they be in the line
-        return line
+    except RepoError:  # an `encrypt:` source it cannot read: the clone's other files are read
+        plaintext = leakguard.read_plaintext_values(repo, manifest.env_files, strict=False)
     said = FileChange(ERROR_MESSAGE, CREATE, None, line.encode("utf-8", "surrogateescape"), "")
     try:
         leakguard.check(manifest, repo, [said], (), fleet, plaintext=plaintext)
-    except RepoError as held:
-        try:  # the templates' sources alone: which one holds it says what to fix
-            leakguard.check(
-                manifest, repo, [replace(said, after=b"")], (), fleet, plaintext=plaintext
-            )
-        except RepoError as template:
-            return str(template)
-        return str(held)
+    except RepoError:
+        leakguard.check(manifest, repo, [replace(said, after=b"")], (), fleet, plaintext=plaintext)
+        raise
     return line
 
 
