@@ -74,8 +74,8 @@ def _value_free(
     manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
 ) -> str:
     """``line``, a repo's error, unless the leak guard refuses it as printed text (it holds a value the
-    guard reads, or a template loaded for the repo does): then the guard's own verdict, which names the
-    template holding the value (or the line of the plaintext), never the value.
+    guard reads): then the guard's own verdict, which names the template holding the value (or the
+    line of the plaintext), never the value.
     Pass 23b (13.6): an error raised before the guard's check quoted the rendered text, so a
     managed-hooks template holding a `.env` value (`language: VALUE`, `id: VALUE`, a `files:` regex)
     was printed in pre-commit's schema error ("... but got: 'VALUE'", "At Hook(id='VALUE')")."""
@@ -97,8 +97,16 @@ def _checked_line(
     except RepoError:  # an `encrypt:` source it cannot read: the clone's other files are read
         plaintext = leakguard.read_plaintext_values(repo, manifest.env_files, strict=False)
     said = FileChange(ERROR_MESSAGE, CREATE, None, line.encode("utf-8", "surrogateescape"), "")
+    # the line alone (``cleared`` given: no template read) and the values whole or in their shaped
+    # parts, not their words: an error naming a folder `internal-tools` is no `.env`'s word to hide
+    values = plaintext._replace(values=[v for v in plaintext.values if not v.word])
+    others = (
+        leakguard.FleetValues(tuple((n, v) for n, v in fleet.named if not v.word))
+        if fleet
+        else None
+    )
     try:
-        leakguard.check(manifest, repo, [said], (), fleet, plaintext=plaintext)
+        leakguard.check(manifest, repo, [said], (), others, cleared=(), plaintext=values)
     except RepoError:
         leakguard.check(manifest, repo, [replace(said, after=b"")], (), fleet, plaintext=plaintext)
         raise
