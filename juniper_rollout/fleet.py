@@ -7,6 +7,9 @@ A repo that cannot be read becomes a RepoPlan with an error; the others go on.
 
 from __future__ import annotations
 
+import re
+import sys
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
@@ -63,7 +66,7 @@ def plan_one(
         repo,
         "planning",
         lambda: read_at(repo, None, partial(_plan_at, manifest, repo, secrets, fleet)),
-        lambda line: empty.failed(_value_free(manifest, repo, fleet, line)),
+        lambda line: empty.failed(value_free(manifest, repo, fleet, line)),
     )
 
 
@@ -74,7 +77,7 @@ ERROR_MESSAGE = "the error message"  # what the leak guard calls a repo's error 
 OWN_WORDING = ("ENC[AES256_GCM,…]",)
 
 
-def _value_free(
+def value_free(
     manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
 ) -> str:
     """``line``, a repo's error, unless the leak guard refuses it as printed text (it holds a value the
@@ -100,7 +103,7 @@ def _checked_line(
         plaintext = leakguard.own_values(repo, manifest.env_files, fleet)
     except RepoError:  # an `encrypt:` source it cannot read: the clone's other files are read
         plaintext = leakguard.read_plaintext_values(repo, manifest.env_files, strict=False)
-    said = FileChange(ERROR_MESSAGE, CREATE, None, line.encode("utf-8", "surrogateescape"), "")
+    said = FileChange(ERROR_MESSAGE, CREATE, None, _readings(line), "")
     # the line alone (``cleared`` given: no template read) and the values whole or in their shaped
     # parts, not their words: an error naming a folder `internal-tools` is no `.env`'s word to hide
     values = plaintext._replace(values=[v for v in plaintext.values if not v.word])
@@ -115,6 +118,44 @@ def _checked_line(
         leakguard.check(manifest, repo, [replace(said, after=b"")], (), fleet, plaintext=plaintext)
         raise
     return line
+
+
+# a backslash escape as Python's repr, JSON, YAML's double quotes and Go's %q write one
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
+_ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+# a quote inside a shell-quoted word: `'it'\''s'`, `'it'"'"'s'`
+_SHELL_QUOTE = re.compile(r"'\\''|'\"'\"'")
+
+
+def _readings(line: str) -> bytes:
+    """``line`` as printed and as whoever reads it decodes it, one reading a line: its backslash
+    escapes undone (once and twice: a repr inside JSON), its shell quotes and its `%XX` escapes.
+    Pass 23e (13.6): pre-commit's schema error quotes what it refuses as a repr (`but got:
+    'VALUE\\\\x'`), so a value holding a backslash, or both quotes, was printed re-encoded and the
+    printed-text check looked for it whole in vain."""
+    readings = [line]
+    for _ in range(2):
+        readings.append(_ESCAPE.sub(_unescaped, readings[-1]))
+    readings.append(_SHELL_QUOTE.sub("'", line))
+    readings.append(urllib.parse.unquote(line, errors="surrogateescape"))
+    return b"\n".join(_encoded(text) for text in dict.fromkeys(readings))
+
+
+def _unescaped(found: re.Match[str]) -> str:
+    said = found[1]
+    if len(said) > 1:  # x, u or U and its hex digits
+        code = int(said[1:], 16)
+        return chr(code) if code <= sys.maxunicode else found[0]
+    return _ESCAPED.get(said, said)
+
+
+def _encoded(text: str) -> bytes:
+    """UTF-8: a byte the line could not decode as that byte, a surrogate pair as its character."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # JSON's `\\ud83d\\ude00` is one character
+        paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+        return paired.encode("utf-8", "surrogatepass")
 
 
 def _plan_at(
@@ -161,7 +202,22 @@ def _plan_at(
         base_ref=label if label != repo.base else None,
         onto=mode if mode in (ON_TOP, REBUILD) else None,
     )
+    public = _public(manifest, repo, clone, base)
     if secrets and repo.encrypt:
+        # pass 23e (13.6): sops reads the rendered .sops.yaml and quotes it in its errors, cut to a
+        # width (a `path_regex` holding a value: "missing closing ): `(…VAL`", a part no check of the
+        # printed line sees whole): the guard reads the file before sops does
+        rendered = [f for f in plan.files if f.path == SOPS_CONFIG]
+        before = gitrepo.read_files(base, [SOPS_CONFIG])[0] if mode == ON_TOP else None
+        leakguard.check(
+            manifest,
+            repo,
+            rendered,
+            _read_in_the_code(snap),
+            fleet,
+            public=public,
+            committed=before,
+        )
         plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
     if known is not None and mode != ON_TOP:  # rebuilt on the base: its ciphertext is kept
         old_base = gitrepo.tool_chain_root(
@@ -181,7 +237,7 @@ def _plan_at(
         plan.files,
         _read_in_the_code(snap),
         fleet,
-        public=_public(manifest, repo, clone, base),
+        public=public,
         committed=committed,
     )
     return replace(plan, cleared=cleared)
@@ -225,7 +281,7 @@ def audit_one(
         "reading",
         lambda: read_at(repo, ref, partial(_audit_at, manifest, repo, ref, fleet)),
         lambda error: RepoAudit(
-            repo.name, ref or repo.base, error=_value_free(manifest, repo, fleet, error)
+            repo.name, ref or repo.base, error=value_free(manifest, repo, fleet, error)
         ),
     )
 

@@ -134,4 +134,5 @@ def test_sops_error_text_never_quotes_a_value_a_sops_template_renders(tmp_path):
     )
     result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
     assert result.code == 1, result.stdout
-    assert "template sops.yaml.j2 holds the value on line 1 of the plaintext .env" in result.stdout
+    # pass 23e: the guard reads the rendered `.sops.yaml` before sops does, and says so in its words
+    assert ".sops.yaml would contain the value on line 1 of the plaintext .env" in result.stdout
