@@ -433,6 +433,19 @@ def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], 
     return files, frozenset(links)
 
 
+def read_blob_ends(commit: git.Commit, path: str, limit: int = 1 << 16) -> bytes | None:
+    """``path`` at ``commit`` (None when absent or a symlink): whole when it holds at most ``limit``
+    bytes, else its first and last lines (:func:`_head_and_tail`), read through once in bounded
+    memory. sops writes its metadata at the end, so a file larger than the tool reads still shows
+    whether it is sops-encrypted (pass 23a: the only-copy check passed such a file over)."""
+    head, _, name = path.rpartition("/")
+    parent = _directory({"": commit.tree}, head)
+    node = _child(parent, name) if isinstance(parent, git.Tree) else None
+    if not isinstance(node, git.Blob) or node.mode == LINK_MODE:
+        return None
+    return _head_and_tail(node.data_stream, limit)
+
+
 def too_big(path: str, size: int, where: str) -> RepoError:
     return RepoError(
         f"{path} {where} is {size / (1 << 20):,.0f} MB; the tool reads files up to "

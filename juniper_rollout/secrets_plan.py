@@ -1002,7 +1002,7 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
     sops YAML file was offered `--output-type dotenv` (sops refuses nested values: the command failed
     and left an empty file), and a file in a folder the clone lacks `> folder/file` (no such file)."""
     sources = {e.target: e.source for e in repo.encrypt}
-    held = {p for p in gitrepo.listed_paths(tip.repo, tip) if p.endswith(".enc")}
+    held = _maybe_sops(tip, base)
     lost = []
     taken: set[str] = set()  # the files the commands write: each its own (pass 21e)
     for path in sorted(held | set(sources), key=lambda p: (p not in sources, p)):
@@ -1013,7 +1013,7 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
         at_base = _readable(base, path) if base is not None else None
         if at_base == blob or (base is not None and gitrepo.blob_in_history(base, path, blob)):
             continue
-        into = sources.get(path) or path.removesuffix(".enc")
+        into = sources.get(path) or _plain_name(path)
         there = _plaintext_there(repo.path / into) or _leads_out(repo.path, into)
         left_out = _not_its_values(repo, into, path, blob) if there == "at hand" else ""
         if there == "at hand" and not left_out:
@@ -1063,19 +1063,41 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
     return f" (it holds the only copies of {files}; before deleting it, {back})"
 
 
+def _maybe_sops(tip, base) -> set[str]:
+    """The files of ``tip`` that may be a sops file ``base`` lacks: every ``.enc``, and every file
+    added or changed since ``base`` whatever its name (every file when there is no base). Pass 23a: a
+    reviewer's `deploy/secrets.sops.yaml` (sops' own naming, or `secrets.enc.yaml`) on the rollout
+    branch was never looked at, and `cleanup --force` deleted the branch here and on origin, the only
+    copy of those values with it."""
+    listed = gitrepo.listed_paths(tip.repo, tip)
+    held = {p for p in listed if p.endswith(".enc")}
+    if base is None:
+        return set(listed)
+    changed = gitrepo.changed_paths(tip.repo, base.tree, tip.tree)
+    return held | {p for p, code in changed if code != "D"}
+
+
+def _plain_name(path: str) -> str:
+    """Where the values of the sops file ``path`` come back: ``x`` for ``x.enc``; a file of its own
+    beside any other (``secrets.sops.yaml.plain``), never the ciphertext's own name."""
+    return path.removesuffix(".enc") if path.endswith(".enc") else f"{path}.plain"
+
+
 def _readable(commit, path: str) -> bytes | None:
-    """``path`` at ``commit``; None when absent, or larger than the tool reads: no ciphertext the tool
-    wrote (pass 22a: a reviewer's 17 MB `data/model.bin.enc` beside the branch's `.env.enc` made the
-    whole check fail, and `cleanup --force` then deleted the branch's only copy of `.env.enc`)."""
+    """``path`` at ``commit``; None when absent. Larger than the tool reads, its first and last lines
+    (sops writes its metadata at the end): pass 22a, a reviewer's 17 MB `data/model.bin.enc` (no sops
+    file) beside the branch's `.env.enc` made the whole check fail, and `cleanup --force` deleted the
+    branch's only copy of `.env.enc`; such a file was then passed over, and pass 23a: a reviewer's
+    18 MB `assets/model.bin.enc` in sops' binary format, the only copy, was deleted with the branch."""
     try:
         return gitrepo.read_blob(commit, path)
     except RepoError:
-        return None
+        return gitrepo.read_blob_ends(commit, path)
 
 
 def _unused_name(clone: Path, path: str, taken: set[str]) -> str:
     """A file for ``path``'s values that no other command writes and nothing in the clone holds."""
-    stem = path.removesuffix(".enc")
+    stem = _plain_name(path)
     for n in range(1, 100):
         for name in (stem, f"{path}.plain") if n == 1 else (f"{path}.plain{n}",):
             if name not in taken and not _plaintext_there(clone / name):

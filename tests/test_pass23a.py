@@ -1,0 +1,93 @@
+"""Issue 13, pass 23a: a second adversarial pass over items 1-4 and the branch items of "smaller, same
+standard", on what passes 22a and 22d added (the only-copy check of `cleanup --force` and the
+`blocked` lines). Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from tests.demofleet import CANARY
+from tests.fleet import BRANCH
+from tests.helpers import git, rollout
+from tests.test_adversary import tree_with
+from tests.test_pass21d import _commands, _pasted
+from tests.test_pass21e import _age_recipient
+
+
+def _sops(fleet, fmt_in: str, fmt_out: str, data: bytes, tmp_path) -> str:
+    """``data`` encrypted by sops (``fmt_in`` → ``fmt_out``) to the fleet's public recipient."""
+    return subprocess.run(
+        ["sops", "--config", os.devnull, "encrypt", "--input-type", fmt_in]
+        + ["--output-type", fmt_out, "--age", _age_recipient(fleet), "/dev/stdin"],
+        input=data,
+        capture_output=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout.decode()
+
+
+def _reviewers_files_pushed(repo, files: dict[str, str], tmp_path) -> str:
+    """A reviewer's commit adding ``files`` on top of the rollout branch, pushed to origin's: its id."""
+    tree = tree_with(repo, BRANCH, files, tmp_path)
+    commit = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: secrets", tree).strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", commit)
+    git(repo, "push", "-q", "origin", BRANCH)
+    return commit
+
+
+def _kept_by_cleanup_force(repo, only, path: str) -> str:
+    """`rollout cleanup --force`, which must keep the branch (here and on origin) for ``path``."""
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    said = " ".join(rollout("cleanup", *only, "--force").stdout.split())
+    assert "juniper-cascor: kept" in said and f"only copy of {path}" in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    assert git(repo, "ls-remote", "origin", BRANCH).strip()
+    return said
+
+
+@pytest.mark.usefixtures("loopback_only")
+@pytest.mark.parametrize("name", ["deploy/secrets.sops.yaml", "deploy/secrets.enc.yaml"])
+def test_cleanup_force_keeps_the_only_copy_of_a_sops_file_not_named_enc(
+    loop, github, tmp_path, name
+):
+    """13.1 by `cleanup --force` after pass 22d (ON-LIST, another spelling): apply --push, then a
+    reviewer's commit on the rollout branch adding a sops YAML file under sops' own naming
+    (`secrets.sops.yaml`, `secrets.enc.yaml`), pushed to the PR branch; no PR merged. The only-copy
+    check looked at `*.enc` files alone: `cleanup --force` deleted the branch here and on origin, the
+    only copy of those values with it. It is kept, and the pasted command brings the values back into
+    a file of their own (never the ciphertext's name)."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    values = f"db:\n    password: theirs-{CANARY}\n"
+    _reviewers_files_pushed(
+        repo, {name: _sops(loop, "yaml", "yaml", values.encode(), tmp_path)}, tmp_path
+    )
+    said = _kept_by_cleanup_force(repo, only, name)
+    [command] = _commands(said)
+    assert "--input-type yaml --output-type yaml" in command, command
+    assert _pasted(command, repo).returncode == 0, command
+    assert (repo / f"{name}.plain").read_text() == values
+    assert not (repo / name).exists()  # the ciphertext's own name is never written
+    assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_cleanup_force_keeps_the_only_copy_of_a_sops_file_larger_than_the_tool_reads(
+    loop, github, tmp_path
+):
+    """13.1 by `cleanup --force` after pass 22a (ON-LIST, a large ciphertext): apply --push, then a
+    reviewer's commit adding `assets/model.bin.enc`, an 18 MB file sops encrypted in its binary
+    format (a model or data set kept encrypted), pushed to the PR branch. Pass 22a passed every file
+    larger than the tool reads over as "no ciphertext the tool wrote": `cleanup --force` deleted the
+    branch here and on origin, the only copy of it. The file's end shows sops' metadata: kept."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    large = _sops(loop, "binary", "json", os.urandom(13 << 20), tmp_path)
+    assert len(large) > 16 << 20
+    _reviewers_files_pushed(repo, {"assets/model.bin.enc": large}, tmp_path)
+    _kept_by_cleanup_force(repo, only, "assets/model.bin.enc")
