@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from juniper_rollout import agekey, appenv, dotenv, gitrepo, sops, sopsmeta, wording
+from juniper_rollout import agekey, appenv, dotenv, gitrepo, sops, sopsmeta, wording, yamlio
 from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
@@ -1133,7 +1133,7 @@ def _not_its_values(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
     if sopsmeta.sops_format(blob) != "dotenv" and target not in {e.target for e in repo.encrypt}:
         # pass 22d: an `encrypt:` entry's ciphertext in sops JSON or YAML (a reviewer's commit) is
         # read the same way (names without a key, values through sops' dotenv output)
-        return ""
+        return _not_its_data(repo, into, target, blob)
     try:
         plaintext = read_plaintext(repo, into)
     except RolloutError:  # too large, unreadable: apply refuses it too (never a value in the words)
@@ -1168,6 +1168,50 @@ def _not_its_values(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
             "copy copied back?)"
         )
     return ""
+
+
+def _not_its_data(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
+    """For a sops YAML, JSON or INI file no `encrypt:` entry names: why the clone's regular, non-empty
+    ``into`` is not its plaintext, "" when it is, or when no key opens ``blob`` (nothing to compare
+    with, as for a `.env`). Pass 23a: a reviewer's `config/secrets.yaml.enc` on the rollout branch and
+    any `config/secrets.yaml` in the clone (a placeholder, a comment, another file of that name) stood
+    for its plaintext at hand, and `cleanup --force` deleted the only copy of those values."""
+    if _not_age_only(blob):
+        return ""  # never handed to sops: as with no key
+    try:
+        plaintext = read_plaintext(repo, into)
+    except RolloutError:
+        return "cannot be read by the tool"
+    try:
+        theirs = sops.decrypt_as_is(blob, filename=target)
+    except (ValueError, OSError, RolloutError):
+        return ""
+    if plaintext is None or _same_data(theirs, plaintext):
+        return ""
+    return "holds other data (changed since, or not its plaintext?)"
+
+
+def _same_data(decrypted: bytes, plaintext: bytes) -> bool:
+    """Whether ``plaintext`` holds what sops decrypted: the same bytes, the same YAML or JSON data, the
+    same INI lines (blank lines and comments aside), or the bytes of sops' binary format (`data`)."""
+    if decrypted == plaintext:
+        return True
+
+    def lines(text: bytes) -> list[bytes]:
+        kept = (line.strip() for line in text.splitlines())
+        return sorted(line for line in kept if line and not line.startswith((b"#", b";")))
+
+    try:
+        theirs = yamlio.load_plain(decrypted.decode())
+        if (
+            isinstance(theirs, dict)
+            and set(theirs) == {"data"}
+            and theirs["data"] == plaintext.decode()
+        ):
+            return True
+        return bool(theirs == yamlio.load_plain(plaintext.decode()))
+    except (ValueError, RolloutError):
+        return lines(decrypted) == lines(plaintext)
 
 
 def _other_values(path: Path, target: str, blob: bytes, plaintext: bytes) -> tuple[int, bool]:

@@ -91,3 +91,34 @@ def test_cleanup_force_keeps_the_only_copy_of_a_sops_file_larger_than_the_tool_r
     assert len(large) > 16 << 20
     _reviewers_files_pushed(repo, {"assets/model.bin.enc": large}, tmp_path)
     _kept_by_cleanup_force(repo, only, "assets/model.bin.enc")
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_cleanup_force_keeps_a_sops_yaml_file_whose_name_sake_in_the_clone_holds_other_data(
+    loop, github, tmp_path
+):
+    """13.1 by `cleanup --force` after pass 22d (ON-LIST, 22a's rule for a file no `encrypt:` entry
+    names): apply --push, then a reviewer's commit adding `config/secrets.yaml.enc` (sops YAML, the
+    fleet's recipient), pushed to the PR branch, while the clone holds a `config/secrets.yaml` of its
+    own (a placeholder). Any non-empty file of that name stood for the plaintext at hand, and
+    `cleanup --force` deleted the branch here and on origin, the only copy of those values with it.
+    With a key that opens it, the data is compared: kept, and the command writes a file of its own;
+    once the file holds that data, cleanup deletes the branch."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    values = f"db:\n    password: theirs-{CANARY}\n"
+    encrypted = _sops(loop, "yaml", "yaml", values.encode(), tmp_path)
+    _reviewers_files_pushed(repo, {"config/secrets.yaml.enc": encrypted}, tmp_path)
+    (repo / "config").mkdir(exist_ok=True)
+    placeholder = "# fill in from the vault\ndb:\n    password: changeme\n"
+    (repo / "config" / "secrets.yaml").write_text(placeholder)
+    said = _kept_by_cleanup_force(repo, only, "config/secrets.yaml.enc")
+    assert "holds other data" in said, said
+    [command] = _commands(said)
+    assert _pasted(command, repo).returncode == 0, command
+    assert (repo / "config" / "secrets.yaml").read_text() == placeholder  # never written over
+    restored = (repo / "config" / "secrets.yaml.enc.plain").read_text()
+    assert restored == values
+    (repo / "config" / "secrets.yaml").write_text(f"# from the branch\n{restored}")
+    assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
