@@ -990,7 +990,7 @@ def _ciphertext_only_on(branch, skip: set[str], *bases) -> Iterator[str]:
             yield path
 
 
-def only_copy_words(repo: RepoSpec, tip, base) -> str:
+def only_copy_words(repo: RepoSpec, tip, base, history=...) -> str:
     """What deleting the rollout branch ``tip`` would lose, said where a `blocked` line offers to delete
     it: each sops-encrypted file it holds that ``base`` does not (nor ever did, as is) and whose
     plaintext is not in the clone; "" when there is none. Pass 21a: after main was force-pushed back (or
@@ -1000,7 +1000,13 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
     `encrypt:` entry names (its target renamed) was offered with `> .env` though a `.env` was in the
     clone: pasted, it wrote the branch's older values over the user's plaintext; a reviewer's nested
     sops YAML file was offered `--output-type dotenv` (sops refuses nested values: the command failed
-    and left an empty file), and a file in a folder the clone lacks `> folder/file` (no such file)."""
+    and left an empty file), and a file in a folder the clone lacks `> folder/file` (no such file).
+    ``history``: the commit whose history holds what is safe (``base`` unless given; None: none).
+    Pass 23a: after a squash merge, cleanup compares with the merged PR's head (what the base got),
+    whose own history never reached the base: a value the branch went back to (a reviewer's revert)
+    was taken for "on the base", and `cleanup --force` deleted its only copy."""
+    if history is ...:
+        history = base
     sources = {e.target: e.source for e in repo.encrypt}
     held = _maybe_sops(tip, base)
     lost = []
@@ -1011,7 +1017,9 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
             continue
         # no base (pass 22a: renamed, `base:` not yet following): nothing is on it
         at_base = _readable(base, path) if base is not None else None
-        if at_base == blob or (base is not None and gitrepo.blob_in_history(base, path, blob)):
+        if at_base == blob or (
+            history is not None and gitrepo.blob_in_history(history, path, blob)
+        ):
             continue
         into = sources.get(path) or _plain_name(path)
         there = _plaintext_there(repo.path / into) or _leads_out(repo.path, into)
@@ -1091,8 +1099,8 @@ def _readable(commit, path: str) -> bytes | None:
     18 MB `assets/model.bin.enc` in sops' binary format, the only copy, was deleted with the branch."""
     try:
         return gitrepo.read_blob(commit, path)
-    except RepoError:
-        return gitrepo.read_blob_ends(commit, path)
+    except RepoError:  # any other name (pass 23a's `_maybe_sops`): what the tool reads, no more
+        return gitrepo.read_blob_ends(commit, path) if path.endswith(".enc") else None
 
 
 def _unused_name(clone: Path, path: str, taken: set[str]) -> str:

@@ -122,3 +122,58 @@ def test_cleanup_force_keeps_a_sops_yaml_file_whose_name_sake_in_the_clone_holds
     assert restored == values
     (repo / "config" / "secrets.yaml").write_text(f"# from the branch\n{restored}")
     assert "juniper-cascor: deleted" in rollout("cleanup", *only, "--force").stdout
+
+
+def _squash_merge(github, repo, full: str, number: int) -> None:
+    """Merge PR ``number`` the way GitHub's "Squash and merge" does: one new commit on the base with
+    the head's tree; the branch's own commits are on no ref of origin but the branch."""
+    from tests.fake_github import NOW
+
+    pull = github.pull(full, number)
+    bare = github.repo(full).bare
+    head = github.repo(full).sha(pull.head_ref)
+
+    def bare_git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "--git-dir", str(bare), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    squash = bare_git("commit-tree", "-p", "refs/heads/main", "-m", "squashed", f"{head}^{{tree}}")
+    bare_git("update-ref", "refs/heads/main", squash)
+    pull.head_sha, pull.state, pull.merged_at, pull.closed_at = head, "closed", NOW, NOW
+    git(repo, "fetch", "-q", "origin")
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_cleanup_force_after_a_squash_merge_keeps_a_value_the_branch_went_back_to(
+    loop, github, tmp_path
+):
+    """13.1 by `cleanup --force` after pass 21e (ON-LIST, another merge): apply --push (V1), a value
+    rotated and applied again (V2, a commit on top), the PR squash-merged (main holds V2 alone), then a
+    reviewer's revert on the branch taking `.env.enc` back to V1 (V2 broke something), pushed; the
+    `.env` moved away. cleanup compared with the merged head and took V1 for "on the base" because the
+    merged head's history holds it: but a squash merge brings none of that history to main, so
+    `cleanup --force` deleted the only copy of V1 here and on origin. Kept now: what the base's own
+    history holds is what is safe."""
+    from tests.test_review import OWNER
+
+    full = f"{OWNER}/juniper-cascor"
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push", "--pr").code == 0
+    first = git(repo, "rev-parse", BRANCH).strip()
+    env = (repo / ".env").read_text()
+    name = env.splitlines()[0].split("=", 1)[0]
+    (repo / ".env").write_text(env.replace(f"{name}=", f"{name}=rotated-{CANARY}-", 1))
+    assert "juniper-cascor: updated" in rollout("apply", *only, "--yes", "--push").stdout
+    _squash_merge(github, repo, full, github.pulls(full)[0].number)
+    revert = git(
+        repo, "commit-tree", "-p", BRANCH, "-m", "Revert the rotation", f"{first}^{{tree}}"
+    ).strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", revert)
+    git(repo, "push", "-q", "origin", BRANCH)
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    said = _kept_by_cleanup_force(repo, only, ".env.enc")
+    [command] = _commands(said)
+    assert _pasted(command, repo).returncode == 0, command
+    assert sorted((repo / ".env").read_text().splitlines()) == sorted(env.splitlines())
