@@ -383,6 +383,22 @@ def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
     return _commit_at(repo, f"refs/heads/{branch}")
 
 
+def tool_branches(repo: git.Repo, rollout: str | None, skip: str) -> list[tuple[str, git.Commit]]:
+    """The local branches but ``skip`` whose tip is a commit the tool wrote for ``rollout``, with
+    their tips: where a `branch:` renamed in the manifest left the rollout's earlier branch."""
+    found = []
+    for ref in repo.heads:
+        if ref.name == skip:
+            continue
+        try:
+            commit = ref.commit
+        except (ValueError, OSError, git.GitCommandError):
+            continue
+        if is_tool_commit(commit, rollout):
+            found.append((ref.name, commit))
+    return found
+
+
 def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
     """Where ``last_known_branch`` read the rollout branch when the clone has no local one: a name
     ``git show NAME:PATH`` resolves, and the command that makes the tool forget that copy (pass 14c:

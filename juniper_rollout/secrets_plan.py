@@ -177,6 +177,8 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
         )
         if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and tip is not None:
             _never_drop_branch_ciphertext(shown, spec, base, tip)
+        if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and spec.enabled:
+            _never_leave_a_renamed_branch_behind(repo, spec, base)
         changes.append(fresh_data_key(manifest, spec, change, reuse))
     _never_lose_a_tracked_secret(repo, plan, changes)
     notes = tuple(c.detail for c in changes if c.action == UNCHANGED and c.detail)
@@ -1286,6 +1288,30 @@ def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) 
             f"{spec.source} in the clone to encrypt to {spec.target}: the branch would lose it; "
             f"bring {spec.source} back ({_restore(repo, path, gitrepo.read_blob(tip, path), spec.source)}), "
             f"or set the target back to {path}"
+        )
+
+
+def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base) -> None:
+    """No plaintext to encrypt to ``spec.target`` and none of it on the rollout branch or the base, yet
+    another local branch whose tip is this rollout's commit holds it (the manifest's `branch:`
+    renamed): the new branch would be written without it. Pass 23a: apply, the `.env` moved away,
+    `branch:` renamed; apply created the new branch without `.env.enc` ("skip (no .env in the clone
+    to encrypt)"), its PR merged a rollout without the values, and the old branch, which the tool no
+    longer names (cleanup, status), held their only copy."""
+    for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, repo.branch):
+        blob = _readable(commit, spec.target)
+        if blob is None or sopsmeta.sops_format(blob) is None:
+            continue
+        if gitrepo.blob_in_history(base, spec.target, blob):
+            continue
+        old = replace(repo, branch=name)
+        raise RepoError(
+            f"there is no {spec.source} in the clone to encrypt, and {name} (this rollout's "
+            f"commits: was `branch:` renamed?) holds {spec.target}, which {repo.base} lacks: "
+            f"{repo.branch} would be written without it; bring {spec.source} back "
+            f"({_restore(old, spec.target, blob, spec.source)}), or set `branch:` back to {name}; to "
+            f"leave those values behind on purpose, delete that branch "
+            f"(`git branch -D {shell_word(name)}`)"
         )
 
 

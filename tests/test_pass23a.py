@@ -177,3 +177,40 @@ def test_cleanup_force_after_a_squash_merge_keeps_a_value_the_branch_went_back_t
     [command] = _commands(said)
     assert _pasted(command, repo).returncode == 0, command
     assert sorted((repo / ".env").read_text().splitlines()) == sorted(env.splitlines())
+
+
+def test_a_renamed_branch_never_leaves_the_only_copy_behind_on_the_old_one(fleet, tmp_path):
+    """13.1 by a manifest change (ON-LIST, "the rebuilt commit has no .env.enc"): apply (the branch
+    holds `.env.enc`), the `.env` moved away, then the manifest's `branch:` renamed
+    (`chore/sops-age-rollout` → `chore/secrets`). apply created the new branch without `.env.enc`
+    ("skip (no .env in the clone to encrypt)") and `.env.example` without its names: merged, the
+    rollout lands without the values, and the old branch, which no command of the tool names any
+    more, holds their only copy. plan and apply now refuse that repo in one line naming the old
+    branch, with the command that brings `.env` back; nothing is written."""
+    from tests.test_adversary import apply
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    moved = (repo / ".env").read_text()
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = fleet.manifest.read_text()
+    assert "  branch: chore/sops-age-rollout\n" in text
+    fleet.manifest.write_text(
+        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
+    )
+    planned = " ".join(
+        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
+    )
+    assert f"{BRANCH} (this rollout's commits: was `branch:` renamed?) holds .env.enc" in planned, (
+        planned
+    )
+    result = apply(fleet, "juniper-cascor")
+    said = " ".join(result.stdout.split())
+    assert result.code == 1 and "juniper-cascor: failed" in said, said
+    assert not git(repo, "branch", "--list", "chore/secrets").strip()  # nothing written
+    [command] = _commands(said)
+    assert _pasted(command, repo).returncode == 0, command
+    assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
+    created = apply(fleet, "juniper-cascor")
+    assert created.code == 0 and "juniper-cascor: created" in created.stdout, created.stdout
+    assert ".env.enc" in git(repo, "ls-tree", "--name-only", "chore/secrets").split()
