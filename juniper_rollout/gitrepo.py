@@ -384,18 +384,21 @@ def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
 
 
 def tool_branches(repo: git.Repo, rollout: str | None, skip: str) -> list[tuple[str, git.Commit]]:
-    """The local branches but ``skip`` whose tip is a commit the tool wrote for ``rollout``, with
-    their tips: where a `branch:` renamed in the manifest left the rollout's earlier branch."""
+    """The branches but ``skip``, local (``NAME``) and origin's (``origin/NAME``), whose tip is a
+    commit the tool wrote for ``rollout``, with their tips: where a `branch:` renamed in the manifest
+    left the rollout's earlier branch (here, or on origin only: another machine's clone)."""
     found = []
-    for ref in repo.heads:
-        if ref.name == skip:
-            continue
-        try:
-            commit = ref.commit
-        except (ValueError, OSError, git.GitCommandError):
-            continue
-        if is_tool_commit(commit, rollout):
-            found.append((ref.name, commit))
+    for ref in repo.refs:
+        path = str(ref.path)
+        for prefix, shown in (("refs/heads/", ""), ("refs/remotes/origin/", "origin/")):
+            if not path.startswith(prefix) or path[len(prefix) :] in (skip, "HEAD"):
+                continue
+            try:
+                commit = ref.commit
+            except (ValueError, OSError, TypeError, git.GitCommandError):
+                continue
+            if is_tool_commit(commit, rollout):
+                found.append((shown + path[len(prefix) :], commit))
     return found
 
 

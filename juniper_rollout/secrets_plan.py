@@ -1310,8 +1310,12 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
             f"commits: was `branch:` renamed?) holds {spec.target}, which {repo.base} lacks: "
             f"{repo.branch} would be written without it; bring {spec.source} back "
             f"({_restore(old, spec.target, blob, spec.source)}), or set `branch:` back to {name}; to "
-            f"leave those values behind on purpose, delete that branch "
-            f"(`git branch -D {shell_word(name)}`)"
+            f"leave those values behind on purpose, delete that branch ("
+            + (
+                f"`git push origin --delete {shell_word(name.removeprefix('origin/'))}`)"
+                if name.startswith("origin/")
+                else f"`git branch -D {shell_word(name)}`)"
+            )
         )
 
 

@@ -179,20 +179,28 @@ def test_cleanup_force_after_a_squash_merge_keeps_a_value_the_branch_went_back_t
     assert sorted((repo / ".env").read_text().splitlines()) == sorted(env.splitlines())
 
 
-def test_a_renamed_branch_never_leaves_the_only_copy_behind_on_the_old_one(fleet, tmp_path):
+@pytest.mark.parametrize("where", ["here", "on origin only"])
+def test_a_renamed_branch_never_leaves_the_only_copy_behind_on_the_old_one(fleet, tmp_path, where):
     """13.1 by a manifest change (ON-LIST, "the rebuilt commit has no .env.enc"): apply (the branch
     holds `.env.enc`), the `.env` moved away, then the manifest's `branch:` renamed
     (`chore/sops-age-rollout` → `chore/secrets`). apply created the new branch without `.env.enc`
     ("skip (no .env in the clone to encrypt)") and `.env.example` without its names: merged, the
     rollout lands without the values, and the old branch, which no command of the tool names any
-    more, holds their only copy. plan and apply now refuse that repo in one line naming the old
-    branch, with the command that brings `.env` back; nothing is written."""
+    more, holds their only copy (here, or on origin only: another machine's clone). plan and apply now
+    refuse that repo in one line naming the old branch, with the command that brings `.env` back;
+    nothing is written."""
     from tests.test_adversary import apply
 
     repo = fleet.repo("juniper-cascor")
     assert apply(fleet, "juniper-cascor").code == 0
     moved = (repo / ".env").read_text()
     (repo / ".env").rename(tmp_path / "moved-away.env")
+    old = BRANCH
+    if where == "on origin only":
+        tip = git(repo, "rev-parse", BRANCH).strip()
+        git(repo, "update-ref", f"refs/remotes/origin/{BRANCH}", tip)
+        git(repo, "branch", "-D", BRANCH)
+        old = f"origin/{BRANCH}"
     text = fleet.manifest.read_text()
     assert "  branch: chore/sops-age-rollout\n" in text
     fleet.manifest.write_text(
@@ -201,7 +209,7 @@ def test_a_renamed_branch_never_leaves_the_only_copy_behind_on_the_old_one(fleet
     planned = " ".join(
         rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
     )
-    assert f"{BRANCH} (this rollout's commits: was `branch:` renamed?) holds .env.enc" in planned, (
+    assert f" {old} (this rollout's commits: was `branch:` renamed?) holds .env.enc" in planned, (
         planned
     )
     result = apply(fleet, "juniper-cascor")
