@@ -1299,12 +1299,20 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
     to encrypt)"), its PR merged a rollout without the values, and the old branch, which the tool no
     longer names (cleanup, status), held their only copy."""
     for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, repo.branch):
+        old = replace(repo, branch=name)
         blob = _readable(commit, spec.target)
         if blob is None or sopsmeta.sops_format(blob) is None:
+            # the target renamed too (`.env.enc` → `config/.env.enc`): whatever that branch alone holds
+            left = only_copy_words(old, commit, base)
+            if left:
+                raise RepoError(
+                    f"there is no {spec.source} in the clone to encrypt to {spec.target}, and {name} "
+                    f"(this rollout's commits: was `branch:` renamed?) would be left behind{left}; "
+                    f"or set `branch:` back to {name}"
+                )
             continue
         if gitrepo.blob_in_history(base, spec.target, blob):
             continue
-        old = replace(repo, branch=name)
         raise RepoError(
             f"there is no {spec.source} in the clone to encrypt, and {name} (this rollout's "
             f"commits: was `branch:` renamed?) holds {spec.target}, which {repo.base} lacks: "

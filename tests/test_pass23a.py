@@ -179,7 +179,7 @@ def test_cleanup_force_after_a_squash_merge_keeps_a_value_the_branch_went_back_t
     assert sorted((repo / ".env").read_text().splitlines()) == sorted(env.splitlines())
 
 
-@pytest.mark.parametrize("where", ["here", "on origin only"])
+@pytest.mark.parametrize("where", ["here", "on origin only", "its target renamed too"])
 def test_a_renamed_branch_never_leaves_the_only_copy_behind_on_the_old_one(fleet, tmp_path, where):
     """13.1 by a manifest change (ON-LIST, "the rebuilt commit has no .env.enc"): apply (the branch
     holds `.env.enc`), the `.env` moved away, then the manifest's `branch:` renamed
@@ -203,15 +203,16 @@ def test_a_renamed_branch_never_leaves_the_only_copy_behind_on_the_old_one(fleet
         old = f"origin/{BRANCH}"
     text = fleet.manifest.read_text()
     assert "  branch: chore/sops-age-rollout\n" in text
-    fleet.manifest.write_text(
-        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
-    )
+    text = text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
+    if where == "its target renamed too":
+        assert "target: .env.enc" in text
+        text = text.replace("target: .env.enc", "target: config/.env.enc", 1)
+    fleet.manifest.write_text(text)
     planned = " ".join(
         rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
     )
-    assert f" {old} (this rollout's commits: was `branch:` renamed?) holds .env.enc" in planned, (
-        planned
-    )
+    words = "would be left behind" if where == "its target renamed too" else "holds .env.enc"
+    assert f" {old} (this rollout's commits: was `branch:` renamed?) {words}" in planned, planned
     result = apply(fleet, "juniper-cascor")
     said = " ".join(result.stdout.split())
     assert result.code == 1 and "juniper-cascor: failed" in said, said
@@ -221,4 +222,5 @@ def test_a_renamed_branch_never_leaves_the_only_copy_behind_on_the_old_one(fleet
     assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
     created = apply(fleet, "juniper-cascor")
     assert created.code == 0 and "juniper-cascor: created" in created.stdout, created.stdout
-    assert ".env.enc" in git(repo, "ls-tree", "--name-only", "chore/secrets").split()
+    target = "config/.env.enc" if where == "its target renamed too" else ".env.enc"
+    assert target in git(repo, "ls-tree", "-r", "--name-only", "chore/secrets").split()
