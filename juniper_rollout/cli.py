@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,7 +51,15 @@ def _options(
         ),
     ] = False,
 ) -> None:
-    pass
+    _no_library_warnings()
+
+
+def _no_library_warnings() -> None:
+    """The libraries' warnings are not printed: a warning quotes what was being read. Pass 23b (13.6):
+    ruamel's ReusedAnchorWarning printed the lines of a rendered template that held `&VALUE` twice (a
+    value of the clone's plaintext `.env`) on stderr, before the leak guard refused the template in
+    one line. Set for the whole run (the forked workers inherit it)."""
+    warnings.simplefilter("ignore")
 
 
 DEFAULT_MANIFEST = Path("manifests/repos.yaml")

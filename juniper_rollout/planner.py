@@ -34,7 +34,7 @@ from juniper_rollout.paths import AGENTS, GITIGNORE, PRECOMMIT, SOPS_CONFIG
 from juniper_rollout.secretshape import looks_secret
 from juniper_rollout.sopsmeta import is_lfs_pointer
 from juniper_rollout.wording import shell_word
-from juniper_rollout.yamlio import load_plain
+from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,17 @@ def hook_definitions(manifest: Manifest, repo: RepoSpec) -> list[dict[str, Any]]
     text = render.render(
         manifest, render.PRECOMMIT_HOOKS_TEMPLATE, render.base_context(manifest, repo)
     )
-    return copy.deepcopy(_parsed_hooks(text))
+    try:
+        return copy.deepcopy(_parsed_hooks(text))
+    except YamlSyntaxError as err:
+        # pass 23b: "unexpected YamlSyntaxError while planning (a damaged repository? run `git fsck`
+        # …; please report this)" and a crash log, for every repo. The reader's own words are left
+        # out: they quote the rendered text (`found undefined alias 'X'`), which a template fills
+        at = f" at line {err.line} of its output" if err.line else ""
+        raise RepoError(
+            f"template {render.PRECOMMIT_HOOKS_TEMPLATE} renders text YAML cannot read{at}; fix the "
+            "template (render it with `rollout plan` after each change)"
+        ) from None
 
 
 @lru_cache(maxsize=8)

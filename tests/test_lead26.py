@@ -11,7 +11,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tests.demofleet import CANARY
 from tests.helpers import git, rollout
+from tests.test_adversary import run_cli
 
 DATA = "juniper-data"
 
@@ -270,3 +272,18 @@ def test_deleting_origins_branch_in_a_fork_set_up_asks_the_fork(fleet, tmp_path)
     assert git(fork, "rev-parse", BRANCH).strip() == git(fork, "rev-parse", "main").strip()
     git(fork, "update-ref", "-d", f"refs/heads/{BRANCH}")  # merged and deleted in the fork
     assert remote.delete_origin(repo, BRANCH, tip) is False  # already deleted there
+
+
+def test_pre_commits_warnings_never_print_a_rendered_value(tmp_path):
+    """pre-commit's schema check logs a warning quoting a hook's id (`hook id `VALUE` uses deprecated
+    stage names (commit)`, measured with pre-commit 4): a managed-hooks template holding a `.env` value
+    as an id would have it on stderr before the leak guard refused the template. Its logger ends at a handler that drops it, set
+    once (session 27: the level was set and reset around each check, racing across threads)."""
+    from tests.test_pass23b import _hooks_template_beside_a_dotenv
+
+    hooks = f"- id: {CANARY}\n  name: n\n  language: fail\n  entry: e\n  stages: [commit]\n"
+    manifest = _hooks_template_beside_a_dotenv(tmp_path, hooks)
+    result = run_cli("plan", "--manifest", manifest)
+    said = result.stdout + result.stderr
+    assert CANARY not in said, said
+    assert result.returncode == 1 and "plaintext" in said, said

@@ -67,18 +67,19 @@ def new_config(header: str, hooks: list[dict[str, Any]]) -> str:
 
 def validate(data: Any) -> None:
     """pre-commit's own schema check, as `pre-commit validate-config` runs it."""
-    quiet = logging.getLogger("pre_commit")
-    level, quiet.level = (
-        quiet.level,
-        logging.ERROR,
-    )  # its warnings (e.g. mutable revs) are not ours to print
     try:
         cfgv.validate(data, CONFIG_SCHEMA)
     except cfgv.ValidationError as err:
         message = " ".join(str(err).split())
         raise _fail(None, f"pre-commit rejects the config: {message}") from None
-    finally:
-        quiet.level = level
+
+
+# pre-commit's warnings while it checks a config (mutable revs, unknown keys) quote the config's text,
+# which a template fills, and are not ours to print: its logger ends at a handler that drops them.
+# Set once, not per call (pass 23b's note: setting the level around each check raced across threads).
+_QUIET = logging.getLogger("pre_commit")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
 
 
 def add_hooks(
