@@ -73,6 +73,15 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _path_text(text: str) -> str:
+    """A path option's value kept as written (see ``plan --out`` and ``apply PLAN``), an empty one
+    refused as :func:`_path` refuses it: it was named as ``.`` in the error (pass 23c: `rollout
+    apply ""` said ". is not a regular file")."""
+    if not text:
+        raise typer.BadParameter("is empty (an unset variable?): give a path")
+    return text
+
+
 ManifestOpt = Annotated[
     Path,
     typer.Option(
@@ -180,7 +189,10 @@ def plan(
     out: Annotated[  # str: a trailing '/' (a folder) must reach the command, Path would drop it
         str | None,
         typer.Option(
-            "--out", help="Save the plan (JSON) for `rollout apply PLAN`.", metavar="<path>"
+            "--out",
+            parser=_path_text,
+            help="Save the plan (JSON) for `rollout apply PLAN`.",
+            metavar="<path>",
         ),
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
@@ -211,7 +223,9 @@ def apply(
     plan_file: Annotated[  # str: `./-` is a file, `-` standard input (Path makes both `-`)
         str | None,
         typer.Argument(
-            help="A plan saved by `rollout plan --out` (`-`: standard input).", metavar="[PLAN]"
+            parser=_path_text,
+            help="A plan saved by `rollout plan --out` (`-`: standard input).",
+            metavar="[PLAN]",
         ),
     ] = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,

@@ -8,7 +8,8 @@ a hook reads it (pre-commit's ``pre-push`` shim runs the working tree's ``.pre-c
 they are the checked-out branch's code, and they ran with the tool's environment: the age key in
 ``$SOPS_AGE_KEY_FILE`` was copied by ``apply`` (pass 20b, 13.5). The tool writes its commits into the
 object database and never commits through git, so no commit hook ever saw them; its ref updates,
-pushes, fetches and clones now run none either. Pure, stdlib only."""
+pushes, fetches and clones now run none either. The same variables pin the encoding of what git prints of commits (see ``NO_REPO_CODE``).
+Pure, stdlib only."""
 
 from __future__ import annotations
 
@@ -16,7 +17,29 @@ import os
 from collections.abc import Mapping
 
 # later settings win: these come after the clone's and the user's config files
-NO_REPO_CODE = (("core.hooksPath", os.devnull), ("core.fsmonitor", "false"))
+NO_REPO_CODE = (
+    ("core.hooksPath", os.devnull),
+    ("core.fsmonitor", "false"),
+    # and what git prints of commits (`git log --format`, `reflog show`, `show -s`) is UTF-8, the tool
+    # reads it so: `i18n.logOutputEncoding = cp932` (a Japanese Windows user's setting) named commits
+    # in drift's findings as "\udc90ݒ\udce8…", and UTF-16 made every listing UTF-16: drift's history
+    # scan found no record ("0 findings" for a committed .env.prod) and its message scan crashed
+    # (pass 23c)
+    ("i18n.logOutputEncoding", "UTF-8"),
+    # and `git log -- PATHSPEC` lists every commit touching it: `log.follow = true` made git follow
+    # one file's renames, and drift's one pathspec `:(glob)**/*.enc` failed ("BUG: tree-diff.c:596:
+    # unsupported magic 8") in every repo: its history scan never ran (pass 23c)
+    ("log.follow", "false"),
+    # and no signature check before a commit's formatted line: `log.showSignature = true` put "No
+    # signature" (gpg's or ssh-keygen's words) before it on standard output, so the time of a
+    # signed commit (GitHub signs its web merges) read as none, and a pull request's description
+    # listed "No signature\n<id>" as a commit id (pass 23c)
+    ("log.showSignature", "false"),
+    # and a push sends the refs it names, nothing more: `push.followTags = true` also sent the
+    # user's local annotated tags on the base's history (a tag never pushed, its message with it)
+    # (pass 23c)
+    ("push.followTags", "false"),
+)
 
 
 def config_env(env: Mapping[str, str], pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:

@@ -69,6 +69,9 @@ TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE, SUBMODULE_MODE = (
 PUSHED_REF = "refs/juniper-rollout/pushed/"
 
 
+WHOLE_LOOSE = 1 << 24  # bytes of a loose object inflated at once; a larger one is read as a stream
+
+
 class InProcessObjects(git.GitCmdObjectDB):
     """Objects read and written by gitdb inside this process, not by git subprocesses.
 
@@ -105,10 +108,16 @@ class InProcessObjects(git.GitCmdObjectDB):
 
     def stream(self, binsha: bytes) -> gitdb.OStream:
         """A loose object inflated by one zlib call (gitdb's stream readers cost four times as
-        much, most of the reading a plan does), else gitdb's stream (packs, alternates)."""
+        much, most of the reading a plan does), else gitdb's stream (packs, alternates, and a loose
+        object larger than ``WHOLE_LOOSE``, which gitdb inflates as it is read: pass 23c, a blob of
+        2.5 GB of zeros, 10 MB as a loose object, which a fetch of under 100 objects stores loose,
+        was inflated whole by drift, held in memory, "unexpected MemoryError" under a cap)."""
         try:
             with open(self._loose(binsha), "rb") as handle:
-                raw = zlib.decompress(handle.read())
+                packed = handle.read()
+            if _header(zlib.decompressobj().decompress(packed, 64))[1] > WHOLE_LOOSE:
+                return self._objects.stream(binsha)
+            raw = zlib.decompress(packed)
             kind, size = _header(raw)
         except (OSError, ValueError, zlib.error):
             return self._objects.stream(binsha)
@@ -1449,8 +1458,13 @@ def git_said(repo: git.Repo, err: git.GitCommandError) -> str:
     """git's error, on one line of at most 200 characters, without the credentials of the clone's
     remote URLs. Pass 21b (13.7): a partial clone fetches what it lacks from its promisor remote
     while the tool reads history or a tree, and git's "unable to access '…?access_token=…'" was
-    printed whole in plan and drift ("cannot read history: …")."""
-    return redact_origin(repo, " ".join(str(err.stderr).split()))[:200]
+    printed whole in plan and drift ("cannot read history: …"). Git's advice (``hint:`` lines) is
+    left out: the eight lines of its hint that grafts are deprecated, which every git run with
+    ``GIT_GRAFT_FILE`` prints, filled the 200 characters, and the error itself was never shown (pass
+    23c)."""
+    head, framed, said = str(err.stderr).partition("stderr: '")
+    said = "\n".join(line for line in said.split("\n") if not line.startswith("hint:"))
+    return redact_origin(repo, " ".join((head + framed + said).split()))[:200]
 
 
 def _own_tip_on_origin(
@@ -1993,7 +2007,7 @@ class HistoryBudget:
         key = (binsha, limit, tail)
         if key in self._read:
             return self._read[key]
-        stream = repo.odb.stream(binsha)
+        stream = self._stream(repo, binsha)
         blob = _head_and_tail(stream, limit) if tail else stream.read(limit)
         self.left -= len(blob)
         if self.left < 0:
@@ -2004,6 +2018,27 @@ class HistoryBudget:
             )
         self._read[key] = blob
         return blob
+
+    def _stream(self, repo: git.Repo, binsha: bytes) -> gitdb.OStream:
+        """The object ``binsha`` as stored, replace refs ignored as `git log` ignores them for drift
+        (``GIT_NO_REPLACE_OBJECTS``): a partial clone's is read by gitdb once fetched (pass 23c: its
+        default backend, `git cat-file`, gave a `git replace`'s ciphertext for a plaintext
+        ``s.enc`` of history, "0 findings"); any other clone's backend is gitdb already."""
+        self._open(repo)
+        if not self._partial or self._objects is None:
+            return repo.odb.stream(binsha)
+        self.fetch_missing(repo, [binsha])
+        try:
+            return self._objects.stream(binsha)
+        except (gitdb.exc.BadObject, gitdb.exc.BadName):
+            raise ValueError(f"no object {binsha.hex()}") from None
+
+    def _open(self, repo: git.Repo) -> None:
+        if self._partial is None:
+            self._partial = _promisor_remote(repo)
+            # gitdb reads loose objects, packs and alternates, and never fetches (git's readers
+            # fetch what a partial clone lacks, one object each)
+            self._objects = gitdb.GitDB(os.path.join(repo.common_dir, "objects"))
 
     def fetching(
         self, repo: git.Repo, items: Sequence[_Item], binsha: Callable[[_Item], bytes]
@@ -2023,11 +2058,7 @@ class HistoryBudget:
         network). :meth:`fetching` hands it at most ``FETCH_BATCH`` at once, so what is fetched past the budget is
         one batch. A fetch that fails is one line: the remote that would be asked for each object
         in turn does not answer."""
-        if self._partial is None:
-            self._partial = _promisor_remote(repo)
-            # gitdb reads loose objects, packs and alternates, and never fetches (git's readers
-            # fetch what a partial clone lacks, one object each)
-            self._objects = gitdb.GitDB(os.path.join(repo.common_dir, "objects"))
+        self._open(repo)
         objects = self._objects
         if not self._partial or objects is None:
             return
@@ -2055,6 +2086,7 @@ class HistoryBudget:
         else:
             if out.returncode == 0:
                 self._fetched.update(missing)
+                objects.update_cache(force=True)  # the pack the fetch wrote
                 return
             said = git_said(repo, git.GitCommandError(args, out.returncode, out.stderr))
         raise RepoError(
@@ -2065,10 +2097,16 @@ class HistoryBudget:
         )
 
     def objects(self, repo: git.Repo, shas: Sequence[str]) -> dict[str, bytes]:
-        """The raw objects ``shas`` name, as stored (``git cat-file --batch``), held within the budget;
-        a missing one is left out."""
+        """The raw objects ``shas`` name, as stored (``git cat-file --batch``, replace refs ignored),
+        held within the budget; a missing one is left out."""
         data = self.output(
-            repo, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in shas).encode()
+            repo,
+            "cat-file",
+            "--batch",
+            stdin="".join(f"{s}\n" for s in shas).encode(),
+            # as stored, as the listing that named them: a `git replace` of the commit whose message
+            # held a token gave the replacement's text for its id (pass 23c)
+            env={"GIT_NO_REPLACE_OBJECTS": "1"},
         )
         found: dict[str, bytes] = {}
         at = 0

@@ -72,6 +72,9 @@ GIT_NAMESPACES = ("heads/", "tags/", "notes/")
 # and the namespaces git keeps for itself under refs/ (pass 10b: `branch: stash` made `git log stash`
 # show the user's stash, `bisect/bad` git's bisect ref, not the rollout branch)
 GIT_OWN = ("stash/", "bisect/", "replace/", "original/", "rewritten/", "worktree/", "prefetch/")
+# and the tool's own records of its pushes (gitrepo.PUSHED_REF, under refs/): git reads
+# `juniper-rollout/pushed/x` as that record before refs/heads/… (pass 23c)
+TOOL_OWN = "juniper-rollout/pushed/"
 # and the files git keeps under .git that hold an object id: git's DWIM reads $GIT_DIR/NAME as a ref
 # before refs/heads/NAME, and worktrees/ID/HEAD, main-worktree/HEAD as those worktrees' HEADs (pass 13b:
 # `branch: logs/HEAD` was created, then `verify --ref logs/HEAD` said "not found": git read the reflog)
@@ -113,6 +116,8 @@ _SHADOWED = {
     "heads/": "the branch of that name (git reads heads/X as refs/heads/X first)",
     "tags/": "the tag of that name (git reads tags/X as refs/tags/X first)",
     "notes/": "git's notes of that name (git reads notes/X as refs/notes/X first)",
+    TOOL_OWN: "the tool's record of a push of that name (git reads refs/juniper-rollout/pushed/X "
+    "first: `git log X` and `rollout verify --ref X` read the record, not the branch)",
 }
 
 # --- reading nodes with their lines -------------------------------------------------
@@ -858,6 +863,7 @@ class _Validator(_Reader):
                     *GIT_NAMESPACES,
                     *(f"{r}/" for r in REMOTE_NAMESPACES),
                     *GIT_OWN,
+                    TOOL_OWN,
                     *GIT_DIR_FILES,
                 )
                 if fold(value).startswith(p) or fold(value) == p.rstrip("/")

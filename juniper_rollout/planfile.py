@@ -205,8 +205,12 @@ def _read(path: Path) -> bytes:
             f"{path} is not a regular file (a folder, FIFO or device?); pass a plan saved by "
             "`rollout plan --out FILE`"
         )
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(MAX_PLAN_BYTES + 1)
+    try:  # a regular file may fail to read (EIO: a failing disk, a network file system, /proc's
+        # files): said of the plan, not "cannot write the output" (pass 23c)
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(MAX_PLAN_BYTES + 1)
+    except OSError as err:
+        raise RolloutError(f"{path}: cannot read the plan file: {err.strerror}") from None
     if len(data) > MAX_PLAN_BYTES:
         raise RolloutError(
             f"{path} is larger than {MAX_PLAN_BYTES // 1_000_000} MB: not a plan file"
