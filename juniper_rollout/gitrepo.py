@@ -392,10 +392,16 @@ def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
     return _commit_at(repo, f"refs/heads/{branch}")
 
 
+# how far below a branch's tip a commit of the rollout is looked for (reviewers' commits on top)
+TOOL_COMMIT_DEPTH = 16
+
+
 def tool_branches(repo: git.Repo, rollout: str | None, skip: str) -> list[tuple[str, git.Commit]]:
     """The branches but ``skip``, local (``NAME``) and origin's (``origin/NAME``), whose tip is a
-    commit the tool wrote for ``rollout``, with their tips: where a `branch:` renamed in the manifest
-    left the rollout's earlier branch (here, or on origin only: another machine's clone)."""
+    commit the tool wrote for ``rollout`` or has one a few commits below it (first parents), with
+    their tips: where a `branch:` renamed in the manifest left the rollout's earlier branch (here, or
+    on origin only: another machine's clone). Pass 23d: a reviewer's commit on top of the old branch
+    hid it, and the new branch was written without the only copy that branch held."""
     found = []
     for ref in repo.refs:
         path = str(ref.path)
@@ -406,9 +412,23 @@ def tool_branches(repo: git.Repo, rollout: str | None, skip: str) -> list[tuple[
                 commit = ref.commit
             except (ValueError, OSError, TypeError, git.GitCommandError):
                 continue
-            if is_tool_commit(commit, rollout):
+            if _tool_commit_below(commit, rollout):
                 found.append((shown + path[len(prefix) :], commit))
     return found
+
+
+def _tool_commit_below(tip: git.Commit, rollout: str | None) -> bool:
+    commit: git.Commit | None = tip
+    for _ in range(TOOL_COMMIT_DEPTH):
+        if commit is None:
+            return False
+        if is_tool_commit(commit, rollout):
+            return True
+        try:
+            commit = commit.parents[0] if commit.parents else None
+        except (ValueError, OSError):  # a shallow clone's boundary, a missing object
+            return False
+    return False
 
 
 def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
@@ -461,15 +481,21 @@ def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], 
     return files, frozenset(links)
 
 
-def read_blob_ends(commit: git.Commit, path: str, limit: int = 1 << 16) -> bytes | None:
+def read_blob_ends(
+    commit: git.Commit, path: str, limit: int = 1 << 16, *, text_only: bool = False
+) -> bytes | None:
     """``path`` at ``commit`` (None when absent or a symlink): whole when it holds at most ``limit``
     bytes, else its first and last lines (:func:`_head_and_tail`), read through once in bounded
     memory. sops writes its metadata at the end, so a file larger than the tool reads still shows
-    whether it is sops-encrypted (pass 23a: the only-copy check passed such a file over)."""
+    whether it is sops-encrypted (pass 23a: the only-copy check passed such a file over).
+    ``text_only``: None, read no further, when its first ``limit`` bytes hold a NUL byte (sops writes
+    text only: a binary file is no sops file, and is never read through)."""
     head, _, name = path.rpartition("/")
     parent = _directory({"": commit.tree}, head)
     node = _child(parent, name) if isinstance(parent, git.Tree) else None
     if not isinstance(node, git.Blob) or node.mode == LINK_MODE:
+        return None
+    if text_only and node.size > limit and b"\0" in node.data_stream.read(limit):
         return None
     return _head_and_tail(node.data_stream, limit)
 
