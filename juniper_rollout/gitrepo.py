@@ -392,43 +392,37 @@ def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
     return _commit_at(repo, f"refs/heads/{branch}")
 
 
-# how far below a branch's tip a commit of the rollout is looked for (reviewers' commits on top)
-TOOL_COMMIT_DEPTH = 16
-
-
-def tool_branches(repo: git.Repo, rollout: str | None, skip: str) -> list[tuple[str, git.Commit]]:
-    """The branches but ``skip``, local (``NAME``) and origin's (``origin/NAME``), whose tip is a
-    commit the tool wrote for ``rollout`` or has one a few commits below it (first parents), with
-    their tips: where a `branch:` renamed in the manifest left the rollout's earlier branch (here, or
-    on origin only: another machine's clone). Pass 23d: a reviewer's commit on top of the old branch
-    hid it, and the new branch was written without the only copy that branch held."""
+def tool_branches(
+    repo: git.Repo, rollout: str | None, skip: str, base: git.Commit
+) -> list[tuple[str, git.Commit]]:
+    """The branches but ``skip``, local (``NAME``) and origin's (``origin/NAME``), that hold a commit
+    the tool wrote for ``rollout`` which ``base`` lacks, with their tips: where a `branch:` renamed in
+    the manifest left the rollout's earlier branch (here, or on origin only: another machine's clone).
+    Pass 23d: the tip alone was asked, so a reviewer's commit on top of the old branch hid it and the
+    new branch was written without the only copy that branch held. Two git processes whatever the
+    number of branches: git walks the commits the branches add to the base, the tool reads only those
+    whose message holds a check line."""
+    try:
+        listed = repo.git.rev_list(
+            "--branches", "--remotes=origin", "--fixed-strings", f"--grep={CHECK_TRAILER}",
+            "--not", base.hexsha, "--",
+        ).split()  # fmt: skip
+        ours = [sha for sha in listed if is_tool_commit(repo.commit(sha), rollout)]
+        if not ours:
+            return []
+        refs = repo.git.for_each_ref(
+            "--format=%(objectname) %(refname)", *(f"--contains={sha}" for sha in ours),
+            "refs/heads/", "refs/remotes/origin/",
+        ).splitlines()  # fmt: skip
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot read the branches: {git_said(repo, err)}") from None
     found = []
-    for ref in repo.refs:
-        path = str(ref.path)
+    for line in refs:
+        sha, _, path = line.partition(" ")
         for prefix, shown in (("refs/heads/", ""), ("refs/remotes/origin/", "origin/")):
-            if not path.startswith(prefix) or path[len(prefix) :] in (skip, "HEAD"):
-                continue
-            try:
-                commit = ref.commit
-            except (ValueError, OSError, TypeError, git.GitCommandError):
-                continue
-            if _tool_commit_below(commit, rollout):
-                found.append((shown + path[len(prefix) :], commit))
+            if path.startswith(prefix) and path[len(prefix) :] not in (skip, "HEAD"):
+                found.append((shown + path[len(prefix) :], repo.commit(sha)))
     return found
-
-
-def _tool_commit_below(tip: git.Commit, rollout: str | None) -> bool:
-    commit: git.Commit | None = tip
-    for _ in range(TOOL_COMMIT_DEPTH):
-        if commit is None:
-            return False
-        if is_tool_commit(commit, rollout):
-            return True
-        try:
-            commit = commit.parents[0] if commit.parents else None
-        except (ValueError, OSError):  # a shallow clone's boundary, a missing object
-            return False
-    return False
 
 
 def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:

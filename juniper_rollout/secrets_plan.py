@@ -1318,7 +1318,7 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
     `branch:` renamed; apply created the new branch without `.env.enc` ("skip (no .env in the clone
     to encrypt)"), its PR merged a rollout without the values, and the old branch, which the tool no
     longer names (cleanup, status), held their only copy."""
-    for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, repo.branch):
+    for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, repo.branch, base):
         old = replace(repo, branch=name)
         blob = _readable(commit, spec.target)
         if blob is None or sopsmeta.sops_format(blob) is None:
@@ -1339,12 +1339,21 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
             f"{repo.branch} would be written without it; bring {spec.source} back "
             f"({_restore(old, spec.target, blob, spec.source)}), or set `branch:` back to {name}; to "
             f"leave those values behind on purpose, delete that branch ("
-            + (
-                f"`git push origin --delete {shell_word(name.removeprefix('origin/'))}`)"
-                if name.startswith("origin/")
-                else f"`git branch -D {shell_word(name)}`)"
-            )
+            + _forget_branch(name)
+            + ")"
         )
+
+
+def _forget_branch(name: str) -> str:
+    """The commands that delete the branch ``name`` (``origin/X``: origin's, as this clone last saw
+    it). Pass 23d: `git push origin --delete X` alone fails where origin no longer has it (deleted
+    there, not yet pruned here: "remote ref does not exist"), and the refusal stayed for good."""
+    if not name.startswith("origin/"):
+        return f"`git branch -D {shell_word(name)}`"
+    return (
+        f"`git push origin --delete {shell_word(name.removeprefix('origin/'))}`; gone from origin "
+        f"already: `git branch -d -r {shell_word(name)}`"
+    )
 
 
 def _restore(repo: RepoSpec, path: str, blob: bytes | None, into: str) -> str:

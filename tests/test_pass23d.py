@@ -6,6 +6,7 @@ main this pass started from (checked by undoing its fix)."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -128,3 +129,34 @@ def test_a_renamed_branch_with_a_reviewers_commit_on_top_never_leaves_the_only_c
     [command] = _commands(said)
     assert _pasted(command, repo).returncode == 0, command
     assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_a_renamed_branch_gone_from_origin_names_a_way_out_that_works(loop, github, tmp_path):
+    """Found on 13.1's way after pass 23a (NEW, a wrong way out): apply --push, the local branch
+    deleted, then the branch deleted on origin too (a PR closed and its branch removed on GitHub) but
+    not yet pruned here: `origin/chore/sops-age-rollout` is the last copy. With the `.env` moved away
+    and `branch:` renamed, plan refuses the repo (right), and its way out to leave those values
+    behind on purpose was `git push origin --delete …` alone, which fails ("remote ref does not
+    exist") and leaves the refusal in place for good. The line also names `git branch -d -r …`, which
+    forgets the copy here; pasted, plan goes on."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    git(repo, "branch", "-D", BRANCH)
+    git(repo, "push", "-q", "origin", "--delete", BRANCH)
+    git(repo, "update-ref", f"refs/remotes/origin/{BRANCH}", tip)  # not yet pruned here
+    assert not git(repo, "ls-remote", "origin", BRANCH).strip()
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = loop.manifest.read_text()
+    assert "  branch: chore/sops-age-rollout\n" in text
+    loop.manifest.write_text(
+        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
+    )
+    planned = " ".join(rollout("plan", *only).stdout.split())
+    assert f"origin/{BRANCH} (this rollout's commits" in planned, planned
+    [forget] = re.findall(r"`(git branch -d -r [^`]*)`", planned)
+    assert _pasted(forget, repo).returncode == 0, forget
+    planned = " ".join(rollout("plan", *only).stdout.split())
+    assert "(this rollout's commits" not in planned, planned
