@@ -35,6 +35,11 @@ NOT_THE_SAME = {
         f"# old password: before-{CANARY}\ndb:\n    password: now-{CANARY}\n",
         f"db:\n    password: now-{CANARY}\n",
     ),
+    "YAML comment, a value longer in the clone's": (
+        "yaml",
+        f"db:\n    password: now-{CANARY}  # was before-{CANARY}\n",
+        f"db:\n    password: now-{CANARY}  # was before-{CANARY}-2\n",
+    ),
     "YAML 1 for true": (
         "yaml",
         f"db:\n    password: now-{CANARY}\n    pin: 1\n",
