@@ -399,26 +399,36 @@ def tool_branches(
     the tool wrote for ``rollout`` which ``base`` lacks, with their tips: where a `branch:` renamed in
     the manifest left the rollout's earlier branch (here, or on origin only: another machine's clone).
     Pass 23d: the tip alone was asked, so a reviewer's commit on top of the old branch hid it and the
-    new branch was written without the only copy that branch held. Two git processes whatever the
-    number of branches: git walks the commits the branches add to the base, the tool reads only those
-    whose message holds a check line."""
+    new branch was written without the only copy that branch held. Three git processes whatever the
+    number of branches and commits: the commits the branches add to the base, those of them whose
+    message holds a check line (read by the tool), and the branches' tips; which tips hold one of the
+    rollout's commits is found in one pass over that graph, parents first."""
     try:
         listed = repo.git.rev_list(
             "--branches", "--remotes=origin", "--fixed-strings", f"--grep={CHECK_TRAILER}",
             "--not", base.hexsha, "--",
         ).split()  # fmt: skip
-        ours = [sha for sha in listed if is_tool_commit(repo.commit(sha), rollout)]
+        ours = {sha for sha in listed if is_tool_commit(repo.commit(sha), rollout)}
         if not ours:
             return []
-        refs = repo.git.for_each_ref(
-            "--format=%(objectname) %(refname)", *(f"--contains={sha}" for sha in ours),
-            "refs/heads/", "refs/remotes/origin/",
+        graph = repo.git.rev_list(
+            "--branches", "--remotes=origin", "--topo-order", "--reverse", "--parents",
+            "--not", base.hexsha, "--",
         ).splitlines()  # fmt: skip
+        refs = repo.git.for_each_ref(
+            "--format=%(objectname) %(refname)", "refs/heads/", "refs/remotes/origin/"
+        ).splitlines()
     except git.GitCommandError as err:
         raise RepoError(f"cannot read the branches: {git_said(repo, err)}") from None
+    holds: dict[str, bool] = {}  # commit → it or a commit below it (the base's aside) is ours
+    for line in graph:
+        sha, *parents = line.split()
+        holds[sha] = sha in ours or any(holds.get(p, False) for p in parents)
     found = []
     for line in refs:
         sha, _, path = line.partition(" ")
+        if not holds.get(sha, False):
+            continue
         for prefix, shown in (("refs/heads/", ""), ("refs/remotes/origin/", "origin/")):
             if path.startswith(prefix) and path[len(prefix) :] not in (skip, "HEAD"):
                 found.append((shown + path[len(prefix) :], repo.commit(sha)))
