@@ -25,11 +25,11 @@ from juniper_rollout.checks.gitignore import check_gitignore
 from juniper_rollout.checks.hooks import check_hook
 from juniper_rollout.checks.secret_files import check_encrypted, check_plaintext
 from juniper_rollout.checks.sops_config import check_sops_config, check_sops_rules
-from juniper_rollout.fleet import value_free
 from juniper_rollout.keys import AgeKeys, find_age_keys
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import GITIGNORE, PRECOMMIT, SOPS_CONFIG
 from juniper_rollout.pool import default_jobs, in_threads
+from juniper_rollout.printedlines import value_free
 from juniper_rollout.refreader import guarded, read_at
 
 __all__ = [
@@ -143,7 +143,7 @@ def verify_repo(
 def _value_free(
     manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, check: Check
 ) -> Check:
-    """``check`` with its lines checked by the leak guard as printed text (fleet.value_free). Pass 23e
+    """``check`` with its lines checked by the leak guard as printed text (printedlines.value_free). Pass 23e
     (13.6): the hooks check names each managed hook the manifest renders that the ref lacks ("VALUE
     missing … adds VALUE as rendered"), so a managed-hooks template holding a `.env` value as a hook's
     `id` printed it, in text and `--json`: verify never ran the leak guard."""

@@ -4,15 +4,16 @@ Each test fails on the main this pass started from (checked by undoing its fix).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.demofleet import CANARY, make_repo
+from tests.demofleet import CANARY
 from tests.helpers import rollout
-from tests.test_hostile import KEY
-from tests.test_pass23b import SHIPPED_TEMPLATES, _hooks_template_beside_a_dotenv
+from tests.test_pass23b import (
+    _hooks_template_beside_a_dotenv,
+    sops_template_beside_a_dotenv,
+)
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
 
@@ -54,22 +55,7 @@ def test_sops_never_reads_a_rendered_sops_config_holding_a_value(tmp_path, comma
     `(aaa…aCANARY-7f3a9c-Zq81"), which no check of the printed line sees whole (pass 23e). The guard
     reads the rendered `.sops.yaml` before sops does."""
     secret = f"{CANARY}-Zq81Lm0pWx42Rt"
-    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
-    (tmp_path / "ws" / "victim" / ".env").write_text(f"API_TOKEN={secret}\n")
-    folder = tmp_path / "tpl"
-    shutil.copytree(
-        SHIPPED_TEMPLATES, folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
-    )
-    (folder / "sops.yaml.j2").write_text(
-        f"creation_rules:\n  - path_regex: '({'a' * 115}{secret}'\n"
-        "    age: '{{ recipients | join(\",\") }}'\n"
-    )
-    manifest = tmp_path / "repos.yaml"
-    manifest.write_text(
-        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
-        "repos:\n  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
-        "    encrypt: [{source: .env, target: .env.enc}]\n"
-    )
+    manifest = sops_template_beside_a_dotenv(tmp_path, secret, f"({'a' * 115}{secret}")
     result = rollout(*command.split(), "--manifest", manifest)  # fails on the canary in the output
     assert result.code == 1, result.stdout
     assert ".sops.yaml would contain the value on line 1 of the plaintext .env" in result.stdout
