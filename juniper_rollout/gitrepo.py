@@ -392,22 +392,46 @@ def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
     return _commit_at(repo, f"refs/heads/{branch}")
 
 
-def tool_branches(repo: git.Repo, rollout: str | None, skip: str) -> list[tuple[str, git.Commit]]:
-    """The branches but ``skip``, local (``NAME``) and origin's (``origin/NAME``), whose tip is a
-    commit the tool wrote for ``rollout``, with their tips: where a `branch:` renamed in the manifest
-    left the rollout's earlier branch (here, or on origin only: another machine's clone)."""
+def tool_branches(
+    repo: git.Repo, rollout: str | None, skip: str, base: git.Commit
+) -> list[tuple[str, git.Commit]]:
+    """The branches but ``skip``, local (``NAME``) and origin's (``origin/NAME``), that hold a commit
+    the tool wrote for ``rollout`` which ``base`` lacks, with their tips: where a `branch:` renamed in
+    the manifest left the rollout's earlier branch (here, or on origin only: another machine's clone).
+    Pass 23d: the tip alone was asked, so a reviewer's commit on top of the old branch hid it and the
+    new branch was written without the only copy that branch held. Three git processes whatever the
+    number of branches and commits: the commits the branches add to the base, those of them whose
+    message holds a check line (read by the tool), and the branches' tips; which tips hold one of the
+    rollout's commits is found in one pass over that graph, parents first."""
+    try:
+        listed = repo.git.rev_list(
+            "--branches", "--remotes=origin", "--fixed-strings", f"--grep={CHECK_TRAILER}",
+            "--not", base.hexsha, "--",
+        ).split()  # fmt: skip
+        ours = {sha for sha in listed if is_tool_commit(repo.commit(sha), rollout)}
+        if not ours:
+            return []
+        graph = repo.git.rev_list(
+            "--branches", "--remotes=origin", "--topo-order", "--reverse", "--parents",
+            "--not", base.hexsha, "--",
+        ).splitlines()  # fmt: skip
+        refs = repo.git.for_each_ref(
+            "--format=%(objectname) %(refname)", "refs/heads/", "refs/remotes/origin/"
+        ).splitlines()
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot read the branches: {git_said(repo, err)}") from None
+    holds: dict[str, bool] = {}  # commit → it or a commit below it (the base's aside) is ours
+    for line in graph:
+        sha, *parents = line.split()
+        holds[sha] = sha in ours or any(holds.get(p, False) for p in parents)
     found = []
-    for ref in repo.refs:
-        path = str(ref.path)
+    for line in refs:
+        sha, _, path = line.partition(" ")
+        if not holds.get(sha, False):
+            continue
         for prefix, shown in (("refs/heads/", ""), ("refs/remotes/origin/", "origin/")):
-            if not path.startswith(prefix) or path[len(prefix) :] in (skip, "HEAD"):
-                continue
-            try:
-                commit = ref.commit
-            except (ValueError, OSError, TypeError, git.GitCommandError):
-                continue
-            if is_tool_commit(commit, rollout):
-                found.append((shown + path[len(prefix) :], commit))
+            if path.startswith(prefix) and path[len(prefix) :] not in (skip, "HEAD"):
+                found.append((shown + path[len(prefix) :], repo.commit(sha)))
     return found
 
 
@@ -461,15 +485,21 @@ def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], 
     return files, frozenset(links)
 
 
-def read_blob_ends(commit: git.Commit, path: str, limit: int = 1 << 16) -> bytes | None:
+def read_blob_ends(
+    commit: git.Commit, path: str, limit: int = 1 << 16, *, text_only: bool = False
+) -> bytes | None:
     """``path`` at ``commit`` (None when absent or a symlink): whole when it holds at most ``limit``
     bytes, else its first and last lines (:func:`_head_and_tail`), read through once in bounded
     memory. sops writes its metadata at the end, so a file larger than the tool reads still shows
-    whether it is sops-encrypted (pass 23a: the only-copy check passed such a file over)."""
+    whether it is sops-encrypted (pass 23a: the only-copy check passed such a file over).
+    ``text_only``: None, read no further, when its first ``limit`` bytes hold a NUL byte (sops writes
+    text only: a binary file is no sops file, and is never read through)."""
     head, _, name = path.rpartition("/")
     parent = _directory({"": commit.tree}, head)
     node = _child(parent, name) if isinstance(parent, git.Tree) else None
     if not isinstance(node, git.Blob) or node.mode == LINK_MODE:
+        return None
+    if text_only and node.size > limit and b"\0" in node.data_stream.read(limit):
         return None
     return _head_and_tail(node.data_stream, limit)
 

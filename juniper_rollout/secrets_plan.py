@@ -1098,11 +1098,13 @@ def _readable(commit, path: str) -> bytes | None:
     (sops writes its metadata at the end): pass 22a, a reviewer's 17 MB `data/model.bin.enc` (no sops
     file) beside the branch's `.env.enc` made the whole check fail, and `cleanup --force` deleted the
     branch's only copy of `.env.enc`; such a file was then passed over, and pass 23a: a reviewer's
-    18 MB `assets/model.bin.enc` in sops' binary format, the only copy, was deleted with the branch."""
+    18 MB `assets/model.bin.enc` in sops' binary format, the only copy, was deleted with the branch;
+    pass 23d: the same file named `assets/model.sops.json` (only `.enc` files were read by their
+    ends). A file not named `.enc` whose head holds a NUL byte (no sops file) is not read through."""
     try:
         return gitrepo.read_blob(commit, path)
-    except RepoError:  # any other name (pass 23a's `_maybe_sops`): what the tool reads, no more
-        return gitrepo.read_blob_ends(commit, path) if path.endswith(".enc") else None
+    except RepoError:  # pass 23d: any other name too (a binary file, never sops, by its head only)
+        return gitrepo.read_blob_ends(commit, path, text_only=not path.endswith(".enc"))
 
 
 def _unused_name(clone: Path, path: str, taken: set[str]) -> str:
@@ -1202,14 +1204,17 @@ def _not_its_data(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
 
 
 def _same_data(decrypted: bytes, plaintext: bytes) -> bool:
-    """Whether ``plaintext`` holds what sops decrypted: the same bytes, the same YAML or JSON data, the
-    same INI lines (blank lines and comments aside), or the bytes of sops' binary format (`data`)."""
+    """Whether ``plaintext`` holds what sops decrypted: the same bytes, the same YAML or JSON data (the
+    same types: never `1` for `true`) with each comment sops decrypted, the same INI lines in the same
+    order (blank lines aside, comments kept), or the bytes of sops' binary format (`data`). Pass 23d:
+    Python's `==` (`1 == True`), INI lines compared sorted (two sections' values swapped) and
+    comments left out (sops encrypts YAML and INI comments) took other values for the same, and
+    `cleanup --force` deleted the only copy."""
     if decrypted == plaintext:
         return True
 
     def lines(text: bytes) -> list[bytes]:
-        kept = (line.strip() for line in text.splitlines())
-        return sorted(line for line in kept if line and not line.startswith((b"#", b";")))
+        return [line.strip() for line in text.splitlines() if line.strip()]
 
     try:
         theirs = yamlio.load_plain(decrypted.decode())
@@ -1219,9 +1224,28 @@ def _same_data(decrypted: bytes, plaintext: bytes) -> bool:
             and theirs["data"] == plaintext.decode()
         ):
             return True
-        return bool(theirs == yamlio.load_plain(plaintext.decode()))
+        # sops writes each comment on a line of its own; the clone's may end a line (`x: 1  # …`)
+        ours = {line[i:].strip() for line in lines(plaintext) for i in _hashes(line)}
+        comments = {line for line in lines(decrypted) if line.startswith(b"#")}
+        return _same_typed(theirs, yamlio.load_plain(plaintext.decode())) and comments <= ours
     except (ValueError, RolloutError):
         return lines(decrypted) == lines(plaintext)
+
+
+def _hashes(line: bytes) -> list[int]:
+    return [i for i, byte in enumerate(line) if byte == ord("#")]
+
+
+def _same_typed(a: object, b: object) -> bool:
+    """``a == b`` with every value of the same type, mapping keys too (`{1: x}` is not `{True: x}`)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = {(type(k), k) for k in a}
+        return keys == {(type(k), k) for k in b} and all(_same_typed(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same_typed, a, b))
+    return a == b
 
 
 def _other_values(path: Path, target: str, blob: bytes, plaintext: bytes) -> tuple[int, bool]:
@@ -1298,7 +1322,7 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
     `branch:` renamed; apply created the new branch without `.env.enc` ("skip (no .env in the clone
     to encrypt)"), its PR merged a rollout without the values, and the old branch, which the tool no
     longer names (cleanup, status), held their only copy."""
-    for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, repo.branch):
+    for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, repo.branch, base):
         old = replace(repo, branch=name)
         blob = _readable(commit, spec.target)
         if blob is None or sopsmeta.sops_format(blob) is None:
@@ -1319,12 +1343,21 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
             f"{repo.branch} would be written without it; bring {spec.source} back "
             f"({_restore(old, spec.target, blob, spec.source)}), or set `branch:` back to {name}; to "
             f"leave those values behind on purpose, delete that branch ("
-            + (
-                f"`git push origin --delete {shell_word(name.removeprefix('origin/'))}`)"
-                if name.startswith("origin/")
-                else f"`git branch -D {shell_word(name)}`)"
-            )
+            + _forget_branch(name)
+            + ")"
         )
+
+
+def _forget_branch(name: str) -> str:
+    """The commands that delete the branch ``name`` (``origin/X``: origin's, as this clone last saw
+    it). Pass 23d: `git push origin --delete X` alone fails where origin no longer has it (deleted
+    there, not yet pruned here: "remote ref does not exist"), and the refusal stayed for good."""
+    if not name.startswith("origin/"):
+        return f"`git branch -D {shell_word(name)}`"
+    return (
+        f"`git push origin --delete {shell_word(name.removeprefix('origin/'))}`; gone from origin "
+        f"already: `git branch -d -r {shell_word(name)}`"
+    )
 
 
 def _restore(repo: RepoSpec, path: str, blob: bytes | None, into: str) -> str:
