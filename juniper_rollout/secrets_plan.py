@@ -1322,7 +1322,9 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
     `branch:` renamed; apply created the new branch without `.env.enc` ("skip (no .env in the clone
     to encrypt)"), its PR merged a rollout without the values, and the old branch, which the tool no
     longer names (cleanup, status), held their only copy."""
-    for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, repo.branch, base):
+    # pass 23g: never the base itself (a local `main` the rollout was merged into, not pushed yet)
+    skip = {repo.branch, repo.base}
+    for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, skip, base):
         old = replace(repo, branch=name)
         blob = _readable(commit, spec.target)
         if blob is None or sopsmeta.sops_format(blob) is None:
