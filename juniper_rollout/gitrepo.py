@@ -415,8 +415,10 @@ def tool_branches(
             "--branches", "--remotes=origin", "--topo-order", "--reverse", "--parents",
             "--not", base.hexsha, "--",
         ).splitlines()  # fmt: skip
-        refs = repo.git.for_each_ref(
-            "--format=%(objectname) %(refname)", "refs/heads/", "refs/remotes/origin/"
+        refs = repo.git.for_each_ref(  # pass 23g: never an alias (a symbolic ref): its target is listed
+            "--format=%(if)%(symref)%(then)-%(else)%(objectname)%(end) %(refname)",
+            "refs/heads/",
+            "refs/remotes/origin/",
         ).splitlines()
     except git.GitCommandError as err:
         raise RepoError(f"cannot read the branches: {git_said(repo, err)}") from None

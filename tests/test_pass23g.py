@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 
 
-def test_a_renamed_branch_check_never_takes_the_base_for_the_old_branch(fleet, tmp_path):
+@pytest.mark.parametrize("alias", ["", "trunk"])
+def test_a_renamed_branch_check_never_takes_the_base_for_the_old_branch(fleet, tmp_path, alias):
     """13.1's renamed-branch refusal (pass 23a F5, 23d F3) and its advice (NEW on the way): the
     rollout merged into the local base (`git merge`, not pushed yet: origin's main is behind), the
     old branch deleted, `.env` moved away, `branch:` renamed. `tool_branches` took the local `main`
     for the renamed rollout branch: plan refused the repo, "main (this rollout's commits: was
     `branch:` renamed?) holds .env.enc, which main lacks", and offered `set branch: back to main`
     and `git branch -D main`, which, pasted, deletes the user's main with its unpushed commits (the
-    merge among them). The base is never "the old branch": its values reach origin with its push."""
+    merge among them). The base is never "the old branch": its values reach origin with its push.
+    Nor is a symbolic ref (`trunk` → `main`, an alias kept for old scripts): it was named the same
+    way, with "set `branch:` back to trunk" (the tool writing through the alias onto main)."""
     from tests.test_adversary import apply
 
     repo = fleet.repo("juniper-cascor")
@@ -22,6 +27,8 @@ def test_a_renamed_branch_check_never_takes_the_base_for_the_old_branch(fleet, t
     git(repo, "update-ref", "refs/remotes/origin/main", before)  # origin's main: before the merge
     git(repo, "merge", "--no-ff", "-m", "Merge the rollout", BRANCH)
     git(repo, "branch", "-D", BRANCH)
+    if alias:
+        git(repo, "symbolic-ref", f"refs/heads/{alias}", "refs/heads/main")
     (repo / ".env").rename(tmp_path / "moved-away.env")
     text = fleet.manifest.read_text()
     assert "  branch: chore/sops-age-rollout\n" in text
@@ -29,6 +36,8 @@ def test_a_renamed_branch_check_never_takes_the_base_for_the_old_branch(fleet, t
     fleet.manifest.write_text(text)
     planned = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
     said = " ".join(planned.stdout.split())
-    assert "git branch -D main" not in said and "main (this rollout's commits" not in said, said
+    for name in ("main", alias or "main"):
+        assert f"git branch -D {name}" not in said, said
+        assert f" {name} (this rollout's commits" not in said, said
     assert planned.code == 0, said
     assert ".env.enc" in git(repo, "ls-tree", "--name-only", "main").split()  # nothing lost
