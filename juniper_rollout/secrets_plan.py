@@ -1326,6 +1326,8 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
     skip = {repo.branch, repo.base}
     for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, skip, base):
         old = replace(repo, branch=name)
+        # pass 23g: `branch:` names the branch itself, never `origin/…` (the manifest refuses that)
+        setting = name.removeprefix("origin/")
         blob = _readable(commit, spec.target)
         if blob is None or sopsmeta.sops_format(blob) is None:
             # the target renamed too (`.env.enc` → `config/.env.enc`): whatever that branch alone holds
@@ -1334,7 +1336,7 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
                 raise RepoError(
                     f"there is no {spec.source} in the clone to encrypt to {spec.target}, and {name} "
                     f"(this rollout's commits: was `branch:` renamed?) would be left behind{left}; "
-                    f"or set `branch:` back to {name}"
+                    f"or set `branch:` back to {setting}"
                 )
             continue
         if gitrepo.blob_in_history(base, spec.target, blob):
@@ -1343,7 +1345,7 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
             f"there is no {spec.source} in the clone to encrypt, and {name} (this rollout's "
             f"commits: was `branch:` renamed?) holds {spec.target}, which {repo.base} lacks: "
             f"{repo.branch} would be written without it; bring {spec.source} back "
-            f"({_restore(old, spec.target, blob, spec.source)}), or set `branch:` back to {name}; to "
+            f"({_restore(old, spec.target, blob, spec.source)}), or set `branch:` back to {setting}; to "
             f"leave those values behind on purpose, delete that branch ("
             + _forget_branch(name)
             + ")"

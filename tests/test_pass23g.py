@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.fleet import BRANCH
@@ -41,3 +43,34 @@ def test_a_renamed_branch_check_never_takes_the_base_for_the_old_branch(fleet, t
         assert f" {name} (this rollout's commits" not in said, said
     assert planned.code == 0, said
     assert ".env.enc" in git(repo, "ls-tree", "--name-only", "main").split()  # nothing lost
+
+
+def test_a_renamed_branch_found_on_origin_only_names_a_branch_setting_the_manifest_takes(
+    fleet, tmp_path
+):
+    """13.1's renamed-branch refusal (pass 23a F5, "on origin only") and its advice (NEW on the way):
+    the old branch left on origin only (deleted here after a push, or another machine's), the `.env`
+    moved away, `branch:` renamed. The line said "or set `branch:` back to origin/chore/sops-age-
+    rollout", which the manifest refuses (`branch:` never names `origin/…`): that way out never
+    worked. It names the branch itself now, and with it the plan goes on (the ciphertext kept from
+    origin's copy)."""
+    from tests.test_adversary import apply
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    git(repo, "update-ref", f"refs/remotes/origin/{BRANCH}", git(repo, "rev-parse", BRANCH).strip())
+    git(repo, "branch", "-D", BRANCH)
+    text = fleet.manifest.read_text()
+    assert "  branch: chore/sops-age-rollout\n" in text
+    fleet.manifest.write_text(
+        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
+    )
+    said = " ".join(
+        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
+    )
+    [named] = re.findall(r"or set `branch:` back to (\S+);", said)
+    fleet.manifest.write_text(text.replace(f"  branch: {BRANCH}\n", f"  branch: {named}\n", 1))
+    again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
+    assert again.code == 0, again.stdout + again.stderr
+    assert f".env.enc kept from origin/{BRANCH}" in " ".join(again.stdout.split()), again.stdout
