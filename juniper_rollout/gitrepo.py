@@ -487,6 +487,12 @@ def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], 
     return files, frozenset(links)
 
 
+# pass 23g: a sops dotenv or INI file keeps the values `--unencrypted-suffix` names as written, a
+# NUL byte too: a head holding one that opens as those files do (a name and `=`, a comment, a
+# section) may be a sops file all the same
+_SOPS_TEXT_START = re.compile(rb"\s*(?:[#;\[]|[A-Za-z_][A-Za-z0-9_.-]*\s*=)")
+
+
 def read_blob_ends(
     commit: git.Commit, path: str, limit: int = 1 << 16, *, text_only: bool = False
 ) -> bytes | None:
@@ -495,14 +501,17 @@ def read_blob_ends(
     memory. sops writes its metadata at the end, so a file larger than the tool reads still shows
     whether it is sops-encrypted (pass 23a: the only-copy check passed such a file over).
     ``text_only``: None, read no further, when its first ``limit`` bytes hold a NUL byte (sops writes
-    text only: a binary file is no sops file, and is never read through)."""
+    text only: a binary file is no sops file, and is never read through), unless that head opens as
+    a dotenv or INI file does (:data:`_SOPS_TEXT_START`)."""
     head, _, name = path.rpartition("/")
     parent = _directory({"": commit.tree}, head)
     node = _child(parent, name) if isinstance(parent, git.Tree) else None
     if not isinstance(node, git.Blob) or node.mode == LINK_MODE:
         return None
-    if text_only and node.size > limit and b"\0" in node.data_stream.read(limit):
-        return None
+    if text_only and node.size > limit:
+        first = node.data_stream.read(limit)
+        if b"\0" in first and not _SOPS_TEXT_START.match(first):
+            return None
     return _head_and_tail(node.data_stream, limit)
 
 

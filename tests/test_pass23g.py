@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 
 import pytest
 
+from tests.demofleet import CANARY
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
+from tests.test_pass21e import _age_recipient
+from tests.test_pass23a import _kept_by_cleanup_force, _reviewers_files_pushed
 
 
 @pytest.mark.parametrize("alias", ["", "trunk"])
@@ -74,3 +79,31 @@ def test_a_renamed_branch_found_on_origin_only_names_a_branch_setting_the_manife
     again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
     assert again.code == 0, again.stdout + again.stderr
     assert f".env.enc kept from origin/{BRANCH}" in " ".join(again.stdout.split()), again.stdout
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_cleanup_force_keeps_a_large_sops_dotenv_file_holding_a_nul_byte(loop, github, tmp_path):
+    """13.1 by `cleanup --force` after pass 23d (ON-LIST, its F2: a large sops file whatever its name):
+    apply --push, then a reviewer's commit adding `deploy/big.sops.env`, a sops dotenv file of 17 MB
+    whose values under `--unencrypted-suffix` are kept as written, one of them holding a NUL byte
+    (sops writes it raw), pushed. Pass 23d took a NUL in a large file's first 64 KB for "no sops
+    file" (sops writes text only; it does not): passed over, and `cleanup --force` deleted the branch
+    here and on origin, the only copy of `TOKEN` with it. A head that starts as a dotenv or INI file
+    does is read by its ends: kept."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    plain = b"NOTE_unencrypted=a\0b\nBLOB_unencrypted=" + b"x" * (17 << 20)
+    plain += f"\nTOKEN=token-{CANARY}\n".encode()
+    large = subprocess.run(
+        ["sops", "--config", os.devnull, "encrypt", "--input-type", "dotenv"]
+        + ["--output-type", "dotenv", "--unencrypted-suffix", "_unencrypted"]
+        + ["--age", _age_recipient(loop), "/dev/stdin"],
+        input=plain,
+        capture_output=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout.decode()
+    assert len(large) > 16 << 20 and "\0" in large[: 1 << 16] and CANARY not in large
+    _reviewers_files_pushed(repo, {"deploy/big.sops.env": large}, tmp_path)
+    _kept_by_cleanup_force(repo, only, "deploy/big.sops.env")
