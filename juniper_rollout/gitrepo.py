@@ -395,7 +395,8 @@ def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
 def tool_branches(
     repo: git.Repo, rollout: str | None, skip: set[str], base: git.Commit
 ) -> list[tuple[str, git.Commit]]:
-    """The branches but those named in ``skip``, local (``NAME``) and origin's (``origin/NAME``), that hold a commit
+    """The branches but those named in ``skip``, local (``NAME``; ``refs/heads/origin/X`` in full) and
+    origin's (``origin/NAME``), that hold a commit
     the tool wrote for ``rollout`` which ``base`` lacks, with their tips: where a `branch:` renamed in
     the manifest left the rollout's earlier branch (here, or on origin only: another machine's clone).
     Pass 23d: the tip alone was asked, so a reviewer's commit on top of the old branch hid it and the
@@ -432,8 +433,11 @@ def tool_branches(
         if not holds.get(sha, False):
             continue
         for prefix, shown in (("refs/heads/", ""), ("refs/remotes/origin/", "origin/")):
-            if path.startswith(prefix) and path[len(prefix) :] not in {*skip, "HEAD"}:
-                found.append((shown + path[len(prefix) :], repo.commit(sha)))
+            name = path[len(prefix) :]
+            if path.startswith(prefix) and name not in {*skip, "HEAD"}:
+                # pass 23g: a local `origin/X` in full, never taken for origin's X
+                shown = "refs/heads/" if shown == "" and name.startswith("origin/") else shown
+                found.append((shown + name, repo.commit(sha)))
     return found
 
 

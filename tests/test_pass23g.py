@@ -107,3 +107,37 @@ def test_cleanup_force_keeps_a_large_sops_dotenv_file_holding_a_nul_byte(loop, g
     assert len(large) > 16 << 20 and "\0" in large[: 1 << 16] and CANARY not in large
     _reviewers_files_pushed(repo, {"deploy/big.sops.env": large}, tmp_path)
     _kept_by_cleanup_force(repo, only, "deploy/big.sops.env")
+
+
+def test_a_renamed_branch_named_like_origins_names_the_local_branch_in_its_commands(
+    fleet, tmp_path
+):
+    """13.1's renamed-branch refusal (pass 23a F5) and its advice (NEW on the way): the old branch a
+    local one named `origin/chore/sops-age-rollout` (refs/heads/origin/…: what the tool wrote for a
+    `branch: origin/…` before the manifest refused that spelling, or a `git checkout -b` slip), the
+    `.env` moved away, `branch:` renamed. `tool_branches` showed it as `origin/…`, so the line's
+    commands named origin's branch: `git show refs/remotes/origin/…:.env.enc` (another branch, or
+    none: the pasted command failed) and `git push origin --delete chore/sops-age-rollout`, which
+    deletes origin's branch of that name, not this one. It is named `refs/heads/origin/…` now: the
+    command brings `.env` back, and the way out is `git branch -D origin/…`."""
+    from tests.test_adversary import apply
+    from tests.test_pass21d import _commands, _pasted
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    moved = (repo / ".env").read_text()
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    git(repo, "branch", "-m", BRANCH, f"origin/{BRANCH}")
+    text = fleet.manifest.read_text()
+    assert "  branch: chore/sops-age-rollout\n" in text
+    fleet.manifest.write_text(
+        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
+    )
+    said = " ".join(
+        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
+    )
+    assert f"`git branch -D origin/{BRANCH}`" in said, said
+    assert "git push origin --delete" not in said, said
+    [command] = _commands(said)
+    assert _pasted(command, repo).returncode == 0, command
+    assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
