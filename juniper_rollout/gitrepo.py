@@ -111,14 +111,18 @@ class InProcessObjects(git.GitCmdObjectDB):
         much, most of the reading a plan does), else gitdb's stream (packs, alternates, and a loose
         object larger than ``WHOLE_LOOSE``, which gitdb inflates as it is read: pass 23c, a blob of
         2.5 GB of zeros, 10 MB as a loose object, which a fetch of under 100 objects stores loose,
-        was inflated whole by drift, held in memory, "unexpected MemoryError" under a cap)."""
+        was inflated whole by drift, held in memory, "unexpected MemoryError" under a cap). What
+        is inflated here stops at the size its header says (pass 23f: a header saying `blob 10`
+        over 2.2 GB of zeros, which git itself refuses as "garbage at end of loose object", was
+        inflated whole, "unexpected MemoryError" again); gitdb reads no more than that either."""
         try:
             with open(self._loose(binsha), "rb") as handle:
                 packed = handle.read()
-            if _header(zlib.decompressobj().decompress(packed, 64))[1] > WHOLE_LOOSE:
+            inflate = zlib.decompressobj()
+            kind, size = _header(inflate.decompress(packed, 64))
+            if size > WHOLE_LOOSE:
                 return self._objects.stream(binsha)
-            raw = zlib.decompress(packed)
-            kind, size = _header(raw)
+            raw = zlib.decompressobj().decompress(packed, size + 64 + 1)
         except (OSError, ValueError, zlib.error):
             return self._objects.stream(binsha)
         body = raw[raw.index(b"\0") + 1 :]
