@@ -28,7 +28,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import git
 import gitdb
@@ -1958,6 +1958,17 @@ def _promisor_remote(repo: git.Repo) -> str:
     return ""
 
 
+class Peeled(NamedTuple):
+    """An object a ref reaches through its tags: its type (``tree``, ``blob``, …) and id."""
+
+    type: str
+    binsha: bytes
+
+    @property
+    def hexsha(self) -> str:
+        return self.binsha.hex()
+
+
 class HistoryBudget:
     """The blobs of history one repo's audit holds, at most ``HISTORY_BYTES`` together, each distinct
     blob read once. Pass 21c: drift read every version of every ``*.enc`` file (and note, and tagged
@@ -2004,6 +2015,23 @@ class HistoryBudget:
             return self._objects.stream(binsha)
         except (gitdb.exc.BadObject, gitdb.exc.BadName):
             raise ValueError(f"no object {binsha.hex()}") from None
+
+    def peeled(self, repo: git.Repo, binsha: bytes) -> Peeled:
+        """The object ``binsha`` names, a tag of a tag of … followed to the end, as git peels (pass
+        7: a chain of 21 hid its tree; the chain is finite: an object names only objects that existed
+        before it), each read as stored (:meth:`_stream`): pass 23f, in a partial clone GitPython's
+        reader (`git cat-file`, which follows `git replace`) read a tag of a tree holding a
+        plaintext `s.enc` as the tag of the empty tree that replaced it, "0 findings"."""
+        while True:
+            stream = self._stream(repo, binsha)
+            kind = stream.type.decode() if isinstance(stream.type, bytes) else str(stream.type)
+            if kind != "tag":
+                return Peeled(kind, binsha)
+            first = stream.read(min(stream.size, 128)).split(b"\n", 1)[0]
+            field, _, target = first.partition(b" ")
+            if field != b"object":
+                raise ValueError(f"tag {binsha.hex()} names no object")
+            binsha = bytes.fromhex(target.decode("ascii", "replace"))
 
     def _open(self, repo: git.Repo) -> None:
         if self._partial is None:
@@ -2233,13 +2261,8 @@ def outside_commits(
         ref, _, sha = line.partition("\0")
         if ref == "refs/stash" or not sha:
             continue
-        obj = None
         try:
-            obj = git.Object.new_from_sha(repo, bytes.fromhex(sha))
-            # a tag of a tag of …, to the end, as git peels (pass 7: a chain of 21 hid its tree); the
-            # chain is finite (an object names only objects that existed before it); replace refs ignored
-            while obj.type == "tag":
-                obj = obj.object
+            obj = budget.peeled(repo, bytes.fromhex(sha))
         except (ValueError, gitdb.exc.BadObject, gitdb.exc.BadName):
             continue  # a ref to a missing object: git itself reports that
         if obj.type == "blob":
@@ -2264,7 +2287,7 @@ def _outside_listing_allowed(listed: int) -> None:
 def _outside_listing(
     repo: git.Repo,
     ref: str,
-    obj: git.Object,
+    obj: Peeled,
     pathspecs: list[str],
     limit: int,
     budget: HistoryBudget,

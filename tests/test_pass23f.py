@@ -8,9 +8,10 @@ import json
 import zlib
 from pathlib import Path
 
-from tests.helpers import git
+from tests.helpers import git, rollout
 from tests.test_adversary import run_cli
 from tests.test_drift_messages import _victim
+from tests.test_lead26 import DATA, _partial_clone_in_place_of
 
 
 def _loose_lying(repo: Path, said: int, size: int) -> str:
@@ -58,3 +59,24 @@ def test_a_loose_object_whose_header_says_small_but_inflates_huge_is_read_in_bou
         assert [f["id"] for f in victim["findings"] if "s.enc" in f["message"]] == [
             "enc-without-sops"
         ], victim
+
+
+def test_a_tag_of_a_tree_a_replace_ref_hides_in_a_partial_clone_is_found(fleet, tmp_path):
+    """Item 9 (what refs hold outside every commit) in a blob-less partial clone, pass 23c's open
+    question: drift peeled each ref's tags with GitPython, whose reader in a partial clone is `git
+    cat-file`, which follows `git replace`: an annotated tag of a tree holding a plaintext `s.enc`,
+    replaced by a tag of the empty tree, was read as the replacement, "0 findings" (a full clone's
+    reader, gitdb, ignores replace refs, as the history listing does)."""
+    source = fleet.repo(DATA)
+    data = b"API_TOKEN=version-0\n"
+    blob = git(source, "hash-object", "-w", "--stdin", input=data.decode()).strip()
+    tree = git(source, "mktree", input=f"100644 blob {blob}\ts.enc\n").strip()
+    git(source, "tag", "-a", "snap", "-m", "snapshot", tree)
+    clone, _ = _partial_clone_in_place_of(fleet, tmp_path, DATA)
+    empty = git(clone, "hash-object", "-w", "-t", "tree", "--stdin", input="").strip()
+    git(clone, "tag", "-a", "cover", "-m", "snapshot", empty)
+    snap = git(clone, "rev-parse", "refs/tags/snap").strip()
+    git(clone, "replace", "-f", snap, git(clone, "rev-parse", "refs/tags/cover").strip())
+    git(clone, "tag", "-d", "cover")
+    result = rollout("drift", "--manifest", fleet.manifest, "--repo", DATA)
+    assert "s.enc in the tree refs/tags/snap points at" in result.stdout, result.stdout
