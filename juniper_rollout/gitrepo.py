@@ -1983,6 +1983,7 @@ class HistoryBudget:
         self._partial: str | None = None  # the promisor remote; "" when the clone has none
         self._objects: gitdb.GitDB | None = None
         self._fetched: set[bytes] = set()
+        self._peeled: dict[bytes, Peeled] = {}  # what each tag read leads to
 
     def blob(self, repo: git.Repo, binsha: bytes, limit: int, *, tail: bool = True) -> bytes:
         """The blob ``binsha`` up to ``limit`` bytes (its head and tail with ``tail``); raises
@@ -2021,17 +2022,28 @@ class HistoryBudget:
         7: a chain of 21 hid its tree; the chain is finite: an object names only objects that existed
         before it), each read as stored (:meth:`_stream`): pass 23f, in a partial clone GitPython's
         reader (`git cat-file`, which follows `git replace`) read a tag of a tree holding a
-        plaintext `s.enc` as the tag of the empty tree that replaced it, "0 findings"."""
+        plaintext `s.enc` as the tag of the empty tree that replaced it, "0 findings". Each tag is
+        read once, whatever number of refs reach it (pass 23f: a chain of 2,000 tags, a ref to each,
+        was 2 million reads, 26 s; 10,000, which anyone who can push tags sends in 1.5 MB, about 10
+        minutes)."""
+        chain = []
         while True:
+            if binsha in self._peeled:
+                found = self._peeled[binsha]
+                break
+            chain.append(binsha)
             stream = self._stream(repo, binsha)
             kind = stream.type.decode() if isinstance(stream.type, bytes) else str(stream.type)
             if kind != "tag":
-                return Peeled(kind, binsha)
+                found = Peeled(kind, binsha)
+                break
             first = stream.read(min(stream.size, 128)).split(b"\n", 1)[0]
             field, _, target = first.partition(b" ")
             if field != b"object":
                 raise ValueError(f"tag {binsha.hex()} names no object")
             binsha = bytes.fromhex(target.decode("ascii", "replace"))
+        self._peeled.update(dict.fromkeys(chain, found))
+        return found
 
     def _open(self, repo: git.Repo) -> None:
         if self._partial is None:

@@ -8,6 +8,8 @@ import json
 import zlib
 from pathlib import Path
 
+from juniper_rollout import gitrepo
+from tests.demofleet import make_repo
 from tests.helpers import git, rollout
 from tests.test_adversary import run_cli
 from tests.test_drift_messages import _victim
@@ -80,3 +82,32 @@ def test_a_tag_of_a_tree_a_replace_ref_hides_in_a_partial_clone_is_found(fleet, 
     git(clone, "tag", "-d", "cover")
     result = rollout("drift", "--manifest", fleet.manifest, "--repo", DATA)
     assert "s.enc in the tree refs/tags/snap points at" in result.stdout, result.stdout
+
+
+class _CountingBudget(gitrepo.HistoryBudget):
+    """The real budget, counting the objects it reads."""
+
+    reads = 0
+
+    def _stream(self, repo, binsha):
+        self.reads += 1
+        return super()._stream(repo, binsha)
+
+
+def test_a_chain_of_tags_each_a_ref_is_read_once_per_tag(tmp_path):
+    """Item 11 (hangs) over 9's scan of what refs hold: each ref's tags were followed to their end
+    on their own, so a chain of N annotated tags, each with its ref (tag i tags tag i-1), was
+    N²/2 object reads: 2,000 took drift 26 s, 10,000 (1.5 MB anyone who can push tags sends)
+    about 10 minutes. Each tag is now read once."""
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"})
+    target, kind, refs = git(repo, "rev-parse", "HEAD").strip(), "commit", []
+    for i in range(300):
+        body = f"object {target}\ntype {kind}\ntag t{i}\ntagger a <a@b> 1700000000 +0000\n\nt{i}\n"
+        target = git(repo, "hash-object", "-t", "tag", "-w", "--stdin", input=body).strip()
+        kind = "tag"
+        refs.append(f"create refs/tags/t{i} {target}\n")
+    git(repo, "update-ref", "--stdin", input="".join(refs))
+    budget = _CountingBudget()
+    with gitrepo.open_clone(repo) as clone:
+        assert gitrepo.outside_commits(clone, [":(glob)**/*.enc"], budget=budget) == []
+    assert budget.reads <= 301, budget.reads
