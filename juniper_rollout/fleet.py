@@ -14,7 +14,7 @@ from functools import partial
 from juniper_rollout import audit, gitrepo, leakguard, secrets_plan
 from juniper_rollout.artifacts import RepoFacts, requires_python
 from juniper_rollout.audit import RepoAudit
-from juniper_rollout.changes import CREATE, ON_TOP, REBUILD, FileChange, RepoPlan
+from juniper_rollout.changes import ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.discover import EnvVar, candidate_paths, discover_all
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -27,6 +27,7 @@ from juniper_rollout.planner import (
     wanted_paths,
 )
 from juniper_rollout.pool import run_in_order
+from juniper_rollout.printedlines import value_free
 from juniper_rollout.refreader import guarded, read_at
 from juniper_rollout.sopsmeta import is_lfs_pointer
 
@@ -63,58 +64,8 @@ def plan_one(
         repo,
         "planning",
         lambda: read_at(repo, None, partial(_plan_at, manifest, repo, secrets, fleet)),
-        lambda line: empty.failed(_value_free(manifest, repo, fleet, line)),
+        lambda line: empty.failed(value_free(manifest, repo, fleet, line)),
     )
-
-
-ERROR_MESSAGE = "the error message"  # what the leak guard calls a repo's error line it refuses
-# the tool's own words in error lines that a `.env` value's part may equal: sops' value format, which
-# a `.env` holding the branch's ciphertext (`ENC[AES256_GCM,data:…`) has as a part of each value, and
-# which the refusal of such a `.env` names
-OWN_WORDING = ("ENC[AES256_GCM,…]",)
-
-
-def _value_free(
-    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
-) -> str:
-    """``line``, a repo's error, unless the leak guard refuses it as printed text (it holds a value the
-    guard reads): then the guard's own verdict, which names the template holding the value (or the
-    line of the plaintext), never the value.
-    Pass 23b (13.6): an error raised before the guard's check quoted the rendered text, so a
-    managed-hooks template holding a `.env` value (`language: VALUE`, `id: VALUE`, a `files:` regex)
-    was printed in pre-commit's schema error ("... but got: 'VALUE'", "At Hook(id='VALUE')")."""
-    try:
-        return _checked_line(manifest, repo, fleet, line)
-    except RepoError as verdict:
-        return str(verdict)
-    except Exception:  # never the run's end, nor a line nobody checked
-        return "an error message the leak guard could not check for plaintext values (not shown)"
-
-
-def _checked_line(
-    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
-) -> str:
-    """``line``, or the guard's RepoError: the templates' verdict first (which one holds the value
-    says what to fix), else the line's."""
-    try:
-        plaintext = leakguard.own_values(repo, manifest.env_files, fleet)
-    except RepoError:  # an `encrypt:` source it cannot read: the clone's other files are read
-        plaintext = leakguard.read_plaintext_values(repo, manifest.env_files, strict=False)
-    said = FileChange(ERROR_MESSAGE, CREATE, None, line.encode("utf-8", "surrogateescape"), "")
-    # the line alone (``cleared`` given: no template read) and the values whole or in their shaped
-    # parts, not their words: an error naming a folder `internal-tools` is no `.env`'s word to hide
-    values = plaintext._replace(values=[v for v in plaintext.values if not v.word])
-    others = (
-        leakguard.FleetValues(tuple((n, v) for n, v in fleet.named if not v.word))
-        if fleet
-        else None
-    )
-    try:
-        leakguard.check(manifest, repo, [said], OWN_WORDING, others, cleared=(), plaintext=values)
-    except RepoError:
-        leakguard.check(manifest, repo, [replace(said, after=b"")], (), fleet, plaintext=plaintext)
-        raise
-    return line
 
 
 def _plan_at(
@@ -161,7 +112,22 @@ def _plan_at(
         base_ref=label if label != repo.base else None,
         onto=mode if mode in (ON_TOP, REBUILD) else None,
     )
+    public = _public(manifest, repo, clone, base)
     if secrets and repo.encrypt:
+        # pass 23e (13.6): sops reads the rendered .sops.yaml and quotes it in its errors, cut to a
+        # width (a `path_regex` holding a value: "missing closing ): `(…VAL`", a part no check of the
+        # printed line sees whole): the guard reads the file before sops does
+        rendered = [f for f in plan.files if f.path == SOPS_CONFIG]
+        before = gitrepo.read_files(base, [SOPS_CONFIG])[0] if mode == ON_TOP else None
+        leakguard.check(
+            manifest,
+            repo,
+            rendered,
+            _read_in_the_code(snap),
+            fleet,
+            public=public,
+            committed=before,
+        )
         plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
     if known is not None and mode != ON_TOP:  # rebuilt on the base: its ciphertext is kept
         old_base = gitrepo.tool_chain_root(
@@ -181,7 +147,7 @@ def _plan_at(
         plan.files,
         _read_in_the_code(snap),
         fleet,
-        public=_public(manifest, repo, clone, base),
+        public=public,
         committed=committed,
     )
     return replace(plan, cleared=cleared)
@@ -225,7 +191,7 @@ def audit_one(
         "reading",
         lambda: read_at(repo, ref, partial(_audit_at, manifest, repo, ref, fleet)),
         lambda error: RepoAudit(
-            repo.name, ref or repo.base, error=_value_free(manifest, repo, fleet, error)
+            repo.name, ref or repo.base, error=value_free(manifest, repo, fleet, error)
         ),
     )
 

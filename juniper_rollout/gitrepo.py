@@ -396,6 +396,25 @@ def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
     return _commit_at(repo, f"refs/heads/{branch}")
 
 
+def tool_branches(repo: git.Repo, rollout: str | None, skip: str) -> list[tuple[str, git.Commit]]:
+    """The branches but ``skip``, local (``NAME``) and origin's (``origin/NAME``), whose tip is a
+    commit the tool wrote for ``rollout``, with their tips: where a `branch:` renamed in the manifest
+    left the rollout's earlier branch (here, or on origin only: another machine's clone)."""
+    found = []
+    for ref in repo.refs:
+        path = str(ref.path)
+        for prefix, shown in (("refs/heads/", ""), ("refs/remotes/origin/", "origin/")):
+            if not path.startswith(prefix) or path[len(prefix) :] in (skip, "HEAD"):
+                continue
+            try:
+                commit = ref.commit
+            except (ValueError, OSError, TypeError, git.GitCommandError):
+                continue
+            if is_tool_commit(commit, rollout):
+                found.append((shown + path[len(prefix) :], commit))
+    return found
+
+
 def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
     """Where ``last_known_branch`` read the rollout branch when the clone has no local one: a name
     ``git show NAME:PATH`` resolves, and the command that makes the tool forget that copy (pass 14c:
@@ -444,6 +463,19 @@ def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], 
             else:
                 files[path] = _bounded_read(node, path, commit)
     return files, frozenset(links)
+
+
+def read_blob_ends(commit: git.Commit, path: str, limit: int = 1 << 16) -> bytes | None:
+    """``path`` at ``commit`` (None when absent or a symlink): whole when it holds at most ``limit``
+    bytes, else its first and last lines (:func:`_head_and_tail`), read through once in bounded
+    memory. sops writes its metadata at the end, so a file larger than the tool reads still shows
+    whether it is sops-encrypted (pass 23a: the only-copy check passed such a file over)."""
+    head, _, name = path.rpartition("/")
+    parent = _directory({"": commit.tree}, head)
+    node = _child(parent, name) if isinstance(parent, git.Tree) else None
+    if not isinstance(node, git.Blob) or node.mode == LINK_MODE:
+        return None
+    return _head_and_tail(node.data_stream, limit)
 
 
 def too_big(path: str, size: int, where: str) -> RepoError:

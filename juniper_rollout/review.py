@@ -605,15 +605,11 @@ def _only_copy(
 
     try:
         with gitrepo.open_clone(spec.path) as clone:
+            base = history = _base_or_none(clone, spec.base)
             if merged is not None and remote.commit_time(spec.path, merged) is not None:
+                # what the base got; pass 23a: the merged head's own history is not the base's (a
+                # squash merge), so what is safe in history is asked of the base itself
                 base = clone.commit(merged)
-            else:
-                try:
-                    base = gitrepo.base_commit(clone, spec.base)
-                except RepoError:
-                    # pass 22a: the base renamed (`base:` not yet following): "" let `cleanup
-                    # --force` delete the only copy; with no base, nothing is on it
-                    base = None
             for sha, shown in (
                 (local, spec),
                 (
@@ -621,7 +617,11 @@ def _only_copy(
                     replace(spec, branch=f"origin/{spec.branch}"),
                 ),
             ):
-                words = secrets_plan.only_copy_words(shown, clone.commit(sha), base) if sha else ""
+                words = (
+                    secrets_plan.only_copy_words(shown, clone.commit(sha), base, history)
+                    if sha
+                    else ""
+                )
                 if words:
                     return words
     except RepoError as err:
@@ -632,6 +632,18 @@ def _only_copy(
             "hand once you know)"
         )
     return ""
+
+
+def _base_or_none(clone, base: str):  # a git.Commit, or None (only gitrepo imports GitPython)
+    """The base commit, None when the base cannot be found (pass 22a: the base renamed, `base:` not
+    yet following, answered "" and `cleanup --force` deleted the only copy; with no base, nothing
+    is on it)."""
+    from juniper_rollout import gitrepo
+
+    try:
+        return gitrepo.base_commit(clone, base)
+    except RepoError:
+        return None
 
 
 def check_forge(manifest: Manifest) -> forges.Forge:

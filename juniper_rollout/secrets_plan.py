@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from juniper_rollout import agekey, appenv, dotenv, gitrepo, sops, sopsmeta, wording
+from juniper_rollout import agekey, appenv, dotenv, gitrepo, sops, sopsmeta, wording, yamlio
 from juniper_rollout.changes import CREATE, DELETE, UNCHANGED, UPDATE, FileChange, RepoPlan, skip
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import EncryptSpec, Manifest, RepoSpec
@@ -177,6 +177,8 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
         )
         if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and tip is not None:
             _never_drop_branch_ciphertext(shown, spec, base, tip)
+        if change.action not in (CREATE, UPDATE, UNCHANGED) and reuse is None and spec.enabled:
+            _never_leave_a_renamed_branch_behind(repo, spec, base)
         changes.append(fresh_data_key(manifest, spec, change, reuse))
     _never_lose_a_tracked_secret(repo, plan, changes)
     notes = tuple(c.detail for c in changes if c.action == UNCHANGED and c.detail)
@@ -990,7 +992,7 @@ def _ciphertext_only_on(branch, skip: set[str], *bases) -> Iterator[str]:
             yield path
 
 
-def only_copy_words(repo: RepoSpec, tip, base) -> str:
+def only_copy_words(repo: RepoSpec, tip, base, history=...) -> str:
     """What deleting the rollout branch ``tip`` would lose, said where a `blocked` line offers to delete
     it: each sops-encrypted file it holds that ``base`` does not (nor ever did, as is) and whose
     plaintext is not in the clone; "" when there is none. Pass 21a: after main was force-pushed back (or
@@ -1000,9 +1002,15 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
     `encrypt:` entry names (its target renamed) was offered with `> .env` though a `.env` was in the
     clone: pasted, it wrote the branch's older values over the user's plaintext; a reviewer's nested
     sops YAML file was offered `--output-type dotenv` (sops refuses nested values: the command failed
-    and left an empty file), and a file in a folder the clone lacks `> folder/file` (no such file)."""
+    and left an empty file), and a file in a folder the clone lacks `> folder/file` (no such file).
+    ``history``: the commit whose history holds what is safe (``base`` unless given; None: none).
+    Pass 23a: after a squash merge, cleanup compares with the merged PR's head (what the base got),
+    whose own history never reached the base: a value the branch went back to (a reviewer's revert)
+    was taken for "on the base", and `cleanup --force` deleted its only copy."""
+    if history is ...:
+        history = base
     sources = {e.target: e.source for e in repo.encrypt}
-    held = {p for p in gitrepo.listed_paths(tip.repo, tip) if p.endswith(".enc")}
+    held = _maybe_sops(tip, base)
     lost = []
     taken: set[str] = set()  # the files the commands write: each its own (pass 21e)
     for path in sorted(held | set(sources), key=lambda p: (p not in sources, p)):
@@ -1011,9 +1019,11 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
             continue
         # no base (pass 22a: renamed, `base:` not yet following): nothing is on it
         at_base = _readable(base, path) if base is not None else None
-        if at_base == blob or (base is not None and gitrepo.blob_in_history(base, path, blob)):
+        if at_base == blob or (
+            history is not None and gitrepo.blob_in_history(history, path, blob)
+        ):
             continue
-        into = sources.get(path) or path.removesuffix(".enc")
+        into = sources.get(path) or _plain_name(path)
         there = _plaintext_there(repo.path / into) or _leads_out(repo.path, into)
         left_out = _not_its_values(repo, into, path, blob) if there == "at hand" else ""
         if there == "at hand" and not left_out:
@@ -1063,19 +1073,41 @@ def only_copy_words(repo: RepoSpec, tip, base) -> str:
     return f" (it holds the only copies of {files}; before deleting it, {back})"
 
 
+def _maybe_sops(tip, base) -> set[str]:
+    """The files of ``tip`` that may be a sops file ``base`` lacks: every ``.enc``, and every file
+    added or changed since ``base`` whatever its name (every file when there is no base). Pass 23a: a
+    reviewer's `deploy/secrets.sops.yaml` (sops' own naming, or `secrets.enc.yaml`) on the rollout
+    branch was never looked at, and `cleanup --force` deleted the branch here and on origin, the only
+    copy of those values with it."""
+    listed = gitrepo.listed_paths(tip.repo, tip)
+    held = {p for p in listed if p.endswith(".enc")}
+    if base is None:
+        return set(listed)
+    changed = gitrepo.changed_paths(tip.repo, base.tree, tip.tree)
+    return held | {p for p, code in changed if code != "D"}
+
+
+def _plain_name(path: str) -> str:
+    """Where the values of the sops file ``path`` come back: ``x`` for ``x.enc``; a file of its own
+    beside any other (``secrets.sops.yaml.plain``), never the ciphertext's own name."""
+    return path.removesuffix(".enc") if path.endswith(".enc") else f"{path}.plain"
+
+
 def _readable(commit, path: str) -> bytes | None:
-    """``path`` at ``commit``; None when absent, or larger than the tool reads: no ciphertext the tool
-    wrote (pass 22a: a reviewer's 17 MB `data/model.bin.enc` beside the branch's `.env.enc` made the
-    whole check fail, and `cleanup --force` then deleted the branch's only copy of `.env.enc`)."""
+    """``path`` at ``commit``; None when absent. Larger than the tool reads, its first and last lines
+    (sops writes its metadata at the end): pass 22a, a reviewer's 17 MB `data/model.bin.enc` (no sops
+    file) beside the branch's `.env.enc` made the whole check fail, and `cleanup --force` deleted the
+    branch's only copy of `.env.enc`; such a file was then passed over, and pass 23a: a reviewer's
+    18 MB `assets/model.bin.enc` in sops' binary format, the only copy, was deleted with the branch."""
     try:
         return gitrepo.read_blob(commit, path)
-    except RepoError:
-        return None
+    except RepoError:  # any other name (pass 23a's `_maybe_sops`): what the tool reads, no more
+        return gitrepo.read_blob_ends(commit, path) if path.endswith(".enc") else None
 
 
 def _unused_name(clone: Path, path: str, taken: set[str]) -> str:
     """A file for ``path``'s values that no other command writes and nothing in the clone holds."""
-    stem = path.removesuffix(".enc")
+    stem = _plain_name(path)
     for n in range(1, 100):
         for name in (stem, f"{path}.plain") if n == 1 else (f"{path}.plain{n}",):
             if name not in taken and not _plaintext_there(clone / name):
@@ -1111,7 +1143,7 @@ def _not_its_values(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
     if sopsmeta.sops_format(blob) != "dotenv" and target not in {e.target for e in repo.encrypt}:
         # pass 22d: an `encrypt:` entry's ciphertext in sops JSON or YAML (a reviewer's commit) is
         # read the same way (names without a key, values through sops' dotenv output)
-        return ""
+        return _not_its_data(repo, into, target, blob)
     try:
         plaintext = read_plaintext(repo, into)
     except RolloutError:  # too large, unreadable: apply refuses it too (never a value in the words)
@@ -1146,6 +1178,50 @@ def _not_its_values(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
             "copy copied back?)"
         )
     return ""
+
+
+def _not_its_data(repo: RepoSpec, into: str, target: str, blob: bytes) -> str:
+    """For a sops YAML, JSON or INI file no `encrypt:` entry names: why the clone's regular, non-empty
+    ``into`` is not its plaintext, "" when it is, or when no key opens ``blob`` (nothing to compare
+    with, as for a `.env`). Pass 23a: a reviewer's `config/secrets.yaml.enc` on the rollout branch and
+    any `config/secrets.yaml` in the clone (a placeholder, a comment, another file of that name) stood
+    for its plaintext at hand, and `cleanup --force` deleted the only copy of those values."""
+    if _not_age_only(blob):
+        return ""  # never handed to sops: as with no key
+    try:
+        plaintext = read_plaintext(repo, into)
+    except RolloutError:
+        return "cannot be read by the tool"
+    try:
+        theirs = sops.decrypt_as_is(blob, filename=target)
+    except (ValueError, OSError, RolloutError):
+        return ""
+    if plaintext is None or _same_data(theirs, plaintext):
+        return ""
+    return "holds other data (changed since, or not its plaintext?)"
+
+
+def _same_data(decrypted: bytes, plaintext: bytes) -> bool:
+    """Whether ``plaintext`` holds what sops decrypted: the same bytes, the same YAML or JSON data, the
+    same INI lines (blank lines and comments aside), or the bytes of sops' binary format (`data`)."""
+    if decrypted == plaintext:
+        return True
+
+    def lines(text: bytes) -> list[bytes]:
+        kept = (line.strip() for line in text.splitlines())
+        return sorted(line for line in kept if line and not line.startswith((b"#", b";")))
+
+    try:
+        theirs = yamlio.load_plain(decrypted.decode())
+        if (
+            isinstance(theirs, dict)
+            and set(theirs) == {"data"}
+            and theirs["data"] == plaintext.decode()
+        ):
+            return True
+        return bool(theirs == yamlio.load_plain(plaintext.decode()))
+    except (ValueError, RolloutError):
+        return lines(decrypted) == lines(plaintext)
 
 
 def _other_values(path: Path, target: str, blob: bytes, plaintext: bytes) -> tuple[int, bool]:
@@ -1212,6 +1288,42 @@ def _never_drop_branch_ciphertext(repo: RepoSpec, spec: EncryptSpec, base, tip) 
             f"{spec.source} in the clone to encrypt to {spec.target}: the branch would lose it; "
             f"bring {spec.source} back ({_restore(repo, path, gitrepo.read_blob(tip, path), spec.source)}), "
             f"or set the target back to {path}"
+        )
+
+
+def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base) -> None:
+    """No plaintext to encrypt to ``spec.target`` and none of it on the rollout branch or the base, yet
+    another local branch whose tip is this rollout's commit holds it (the manifest's `branch:`
+    renamed): the new branch would be written without it. Pass 23a: apply, the `.env` moved away,
+    `branch:` renamed; apply created the new branch without `.env.enc` ("skip (no .env in the clone
+    to encrypt)"), its PR merged a rollout without the values, and the old branch, which the tool no
+    longer names (cleanup, status), held their only copy."""
+    for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, repo.branch):
+        old = replace(repo, branch=name)
+        blob = _readable(commit, spec.target)
+        if blob is None or sopsmeta.sops_format(blob) is None:
+            # the target renamed too (`.env.enc` → `config/.env.enc`): whatever that branch alone holds
+            left = only_copy_words(old, commit, base)
+            if left:
+                raise RepoError(
+                    f"there is no {spec.source} in the clone to encrypt to {spec.target}, and {name} "
+                    f"(this rollout's commits: was `branch:` renamed?) would be left behind{left}; "
+                    f"or set `branch:` back to {name}"
+                )
+            continue
+        if gitrepo.blob_in_history(base, spec.target, blob):
+            continue
+        raise RepoError(
+            f"there is no {spec.source} in the clone to encrypt, and {name} (this rollout's "
+            f"commits: was `branch:` renamed?) holds {spec.target}, which {repo.base} lacks: "
+            f"{repo.branch} would be written without it; bring {spec.source} back "
+            f"({_restore(old, spec.target, blob, spec.source)}), or set `branch:` back to {name}; to "
+            f"leave those values behind on purpose, delete that branch ("
+            + (
+                f"`git push origin --delete {shell_word(name.removeprefix('origin/'))}`)"
+                if name.startswith("origin/")
+                else f"`git branch -D {shell_word(name)}`)"
+            )
         )
 
 

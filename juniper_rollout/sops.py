@@ -147,6 +147,17 @@ def decrypt_dotenv(ciphertext: bytes, *, filename: str) -> bytes:
     return proc.stdout
 
 
+def decrypt_as_is(ciphertext: bytes, *, filename: str) -> bytes:
+    """Decrypt a sops file into its own format (YAML stays YAML, JSON JSON, INI INI)."""
+    rel = _relative(filename)
+    check_age_only(ciphertext, rel)
+    args = _decrypt_args(rel, ciphertext)
+    args[args.index("--output-type") + 1] = sopsmeta.sops_format(ciphertext) or "dotenv"
+    proc = _run(args, data=ciphertext)
+    _check(proc, "decrypt", rel)
+    return proc.stdout
+
+
 def updatekeys(ciphertext: bytes, *, sops_config: str, filename: str) -> bytes:
     """Re-wrap the data key for the recipients ``sops_config`` gives ``filename``; values kept.
 

@@ -8,9 +8,9 @@ and dropped: nothing here prints or stores one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from juniper_rollout import envfiles, gitrepo, throwaway
+from juniper_rollout import envfiles, gitrepo, leakguard, throwaway
 from juniper_rollout.checks.age_key import check_age_key
 from juniper_rollout.checks.base import (
     APPLY,
@@ -29,6 +29,7 @@ from juniper_rollout.keys import AgeKeys, find_age_keys
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import GITIGNORE, PRECOMMIT, SOPS_CONFIG
 from juniper_rollout.pool import default_jobs, in_threads
+from juniper_rollout.printedlines import value_free
 from juniper_rollout.refreader import guarded, read_at
 
 __all__ = [
@@ -105,7 +106,12 @@ def read_ref(
 
 
 def verify_repo(
-    manifest: Manifest, repo: RepoSpec, ref: str | None, age: AgeKeys, trial: throwaway.HookTrial
+    manifest: Manifest,
+    repo: RepoSpec,
+    ref: str | None,
+    age: AgeKeys,
+    trial: throwaway.HookTrial,
+    fleet: leakguard.FleetValues | None = None,
 ) -> RepoReport:
     def checks() -> RepoReport:
         snap = read_ref(repo, ref, manifest.env_files)
@@ -123,12 +129,32 @@ def verify_repo(
             ),
         )
 
-    return guarded(
+    report = guarded(
         repo,
         "verifying",
         checks,
         lambda error: RepoReport(repo.name, ref or repo.base, (failed("repo", error),)),
     )
+    return replace(
+        report, checks=tuple(_value_free(manifest, repo, fleet, c) for c in report.checks)
+    )
+
+
+def _value_free(
+    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, check: Check
+) -> Check:
+    """``check`` with its lines checked by the leak guard as printed text (printedlines.value_free). Pass 23e
+    (13.6): the hooks check names each managed hook the manifest renders that the ref lacks ("VALUE
+    missing … adds VALUE as rendered"), so a managed-hooks template holding a `.env` value as a hook's
+    `id` printed it, in text and `--json`: verify never ran the leak guard."""
+    said = [
+        value_free(manifest, repo, fleet, text) if text else text
+        for text in (check.detail, check.fix)
+    ]
+    if said == [check.detail, check.fix]:
+        return check
+    detail, fix = said
+    return replace(check, detail=detail, fix="" if fix == detail else fix)
 
 
 def verify_fleet(
@@ -140,6 +166,7 @@ def verify_fleet(
 ) -> list[RepoReport]:
     age = find_age_keys()
     trial = throwaway.HookTrial(manifest.recipients)
+    fleet = leakguard.fleet_values(manifest)  # read once: a check's line is guarded as printed text
     workers = max(1, min(jobs or default_jobs(), len(repos) or 1))
     # threads that a second Ctrl-C stops with what they run (pre-commit, sops: pass 16a)
-    return in_threads(lambda r: verify_repo(manifest, r, ref, age, trial), repos, workers)
+    return in_threads(lambda r: verify_repo(manifest, r, ref, age, trial, fleet), repos, workers)

@@ -35,9 +35,12 @@ def _versions_on_a_side_branch(repo: Path, count: int) -> None:
     )
 
 
-def _partial_clone_in_place_of(fleet, tmp_path: Path, name: str) -> tuple[Path, Path]:
-    """The fleet's clone ``name`` replaced by a blob-less partial clone of it (all branches, no
-    blob of history here), auto-gc off so that each fetch's pack stays a pack: (clone, origin)."""
+def _partial_clone_in_place_of(
+    fleet, tmp_path: Path, name: str, kind: str = "blob:none"
+) -> tuple[Path, Path]:
+    """The fleet's clone ``name`` replaced by a partial clone of it (all branches; by default
+    blob-less: no blob of history here; ``kind`` the `--filter`), auto-gc off so that each fetch's
+    pack stays a pack: (clone, origin)."""
     source = fleet.repo(name)
     origin = tmp_path / f"{name}-origin.git"
     git(tmp_path, "clone", "-q", "--bare", str(source), str(origin))
@@ -47,7 +50,7 @@ def _partial_clone_in_place_of(fleet, tmp_path: Path, name: str) -> tuple[Path, 
         tmp_path,
         "clone",
         "-q",
-        "--filter=blob:none",
+        f"--filter={kind}",
         "--no-single-branch",
         origin.as_uri(),
         str(source),

@@ -98,16 +98,22 @@ def test_a_token_after_a_line_shaped_like_a_signature_in_a_tags_message_is_found
     ]
 
 
+def env_prod_in_history(repo: Path, text: str, subject: str) -> None:
+    """A `.env.prod` holding ``text`` committed (subject ``subject``), then untracked: a plaintext
+    env file in the history only."""
+    (repo / ".env.prod").write_text(text)
+    git(repo, "add", "-f", ".env.prod")
+    git(repo, "commit", "-qm", subject)
+    git(repo, "rm", "-q", "--cached", ".env.prod")
+    git(repo, "commit", "-qm", "untrack")
+
+
 def test_a_subject_holding_a_record_separator_never_names_another_commit(tmp_path):
     """The history of plaintext env files was framed the same way: a subject holding 0x1e and
     0x1f (`x\\x1edeadbee\\x1fdocs`) made drift name the commit that added `.env.prod` as
     `deadbee "docs"`, text of the committer's choosing."""
     manifest, repo = _victim(tmp_path)
-    (repo / ".env.prod").write_text("MODE=local\n")
-    git(repo, "add", "-f", ".env.prod")
-    git(repo, "commit", "-qm", "x\x1edeadbee\x1fdocs")
-    git(repo, "rm", "-q", "--cached", ".env.prod")
-    git(repo, "commit", "-qm", "untrack")
+    env_prod_in_history(repo, "MODE=local\n", "x\x1edeadbee\x1fdocs")
     short = git(repo, "rev-parse", "--short", "HEAD~1").strip()
     result = rollout("drift", "--manifest", manifest, "--format", "json")
     victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")

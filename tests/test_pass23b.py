@@ -39,6 +39,29 @@ def _hooks_template_beside_a_dotenv(tmp_path: Path, hooks: str) -> Path:
     return manifest
 
 
+def sops_template_beside_a_dotenv(tmp_path: Path, value: str, path_regex: str) -> Path:
+    """One repo whose untracked `.env` holds ``value`` (encrypted by an `encrypt:` entry), and a
+    manifest whose templates folder (the shipped one, copied) renders `.sops.yaml` with one rule of
+    ``path_regex``."""
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    (tmp_path / "ws" / "victim" / ".env").write_text(f"API_TOKEN={value}\n")
+    folder = tmp_path / "tpl"
+    shutil.copytree(
+        SHIPPED_TEMPLATES, folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+    )
+    (folder / "sops.yaml.j2").write_text(
+        f"creation_rules:\n  - path_regex: '{path_regex}'\n"
+        "    age: '{{ recipients | join(\",\") }}'\n"
+    )
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        "repos:\n  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
+        "    encrypt: [{source: .env, target: .env.enc}]\n"
+    )
+    return manifest
+
+
 # --- 13.6: a library's warning quoted the rendered text ---------------------------------------------
 
 
@@ -117,21 +140,8 @@ def test_sops_error_text_never_quotes_a_value_a_sops_template_renders(tmp_path):
     the leak guard's check, and its error quotes the config: a `sops.yaml.j2` holding a `.env` value
     in a `path_regex` printed "can not compile regexp: … missing closing ): `(VALUE`" in the repo's
     error line (pass 23b, 13.6)."""
-    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
-    (tmp_path / "ws" / "victim" / ".env").write_text(f"API_TOKEN={CANARY}\n")
-    folder = tmp_path / "tpl"
-    shutil.copytree(
-        SHIPPED_TEMPLATES, folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
-    )
-    (folder / "sops.yaml.j2").write_text(
-        f"creation_rules:\n  - path_regex: '({CANARY}'\n    age: '{{{{ recipients | join(\",\") }}}}'\n"
-    )
-    manifest = tmp_path / "repos.yaml"
-    manifest.write_text(
-        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
-        "repos:\n  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
-        "    encrypt: [{source: .env, target: .env.enc}]\n"
-    )
+    manifest = sops_template_beside_a_dotenv(tmp_path, CANARY, f"({CANARY}")
     result = rollout("plan", "--manifest", manifest)  # the helper fails on the canary in the output
     assert result.code == 1, result.stdout
-    assert "template sops.yaml.j2 holds the value on line 1 of the plaintext .env" in result.stdout
+    # pass 23e: the guard reads the rendered `.sops.yaml` before sops does, and says so in its words
+    assert ".sops.yaml would contain the value on line 1 of the plaintext .env" in result.stdout

@@ -19,6 +19,7 @@ from tests.test_adversary import run_cli
 from tests.test_drift_messages import TOKEN, _findings, _victim
 from tests.test_hostile import KEY
 from tests.test_lead26 import DATA, _partial_clone_in_place_of, _versions_on_a_side_branch
+from tests.test_pass22c import env_prod_in_history
 
 
 def test_a_token_in_a_message_of_a_commit_a_replace_ref_hides_is_found(tmp_path):
@@ -79,21 +80,7 @@ def test_a_history_read_that_fails_names_gits_error_not_its_advice(fleet, tmp_pa
     (`git log` must fetch the trees it lacks) said nothing of why."""
     source = fleet.repo(DATA)
     _versions_on_a_side_branch(source, 3)  # their trees are fetched only when read
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(source), str(origin))
-    git(origin, "config", "uploadpack.allowFilter", "true")
-    shutil.rmtree(source)
-    git(
-        tmp_path,
-        "clone",
-        "-q",
-        "--filter=tree:0",
-        "--no-checkout",
-        "--no-single-branch",
-        origin.as_uri(),
-        str(source),
-    )
-    git(source, "checkout", "-q", "main")
+    _, origin = _partial_clone_in_place_of(fleet, tmp_path, DATA, "tree:0")
     shutil.rmtree(origin)
     result = rollout("drift", "--manifest", fleet.manifest, "--repo", DATA, "--format", "json")
     error = json.loads(result.stdout)["repos"][0]["error"]
@@ -192,11 +179,7 @@ def test_a_plaintext_env_file_of_history_is_found_and_named_whatever_the_log_enc
     UnicodeEncodeError … please report this"); cp932 (a Japanese Windows user's setting) named the
     commit by its subject in mojibake ("\\udc90ݒ\\udce8…"). Every git the tool runs prints UTF-8."""
     manifest, repo = _victim(tmp_path)
-    (repo / ".env.prod").write_text("APP_ENV=production\n")
-    git(repo, "add", "-f", ".env.prod")
-    git(repo, "commit", "-qm", "設定ファイル追加")
-    git(repo, "rm", "-q", "--cached", ".env.prod")
-    git(repo, "commit", "-qm", "untrack")
+    env_prod_in_history(repo, "APP_ENV=production\n", "設定ファイル追加")
     git(repo, "config", "i18n.logOutputEncoding", encoding)
     result = run_cli("drift", "--manifest", manifest, "--format", "json")
     victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")

@@ -1,0 +1,106 @@
+"""A repo's error or check line, checked by the leak guard as the text the tool prints before it is
+shown: plan's, apply's and drift's error lines (``fleet``), verify's check lines (``verify``).
+
+An error raised before the guard's check of the rendered files can quote them (pre-commit's schema
+error, sops' error text, a YAML reader's), so a template holding a plaintext value would have it
+printed in the error (pass 23b); the line is read as printed and as its reader decodes it (pass 23e).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import urllib.parse
+from dataclasses import replace
+
+from juniper_rollout import leakguard
+from juniper_rollout.changes import CREATE, FileChange
+from juniper_rollout.errors import RepoError
+from juniper_rollout.manifest import Manifest, RepoSpec
+
+ERROR_MESSAGE = "the error message"  # what the leak guard calls a repo's error line it refuses
+# the tool's own words in error lines that a `.env` value's part may equal: sops' value format, which
+# a `.env` holding the branch's ciphertext (`ENC[AES256_GCM,data:…`) has as a part of each value, and
+# which the refusal of such a `.env` names
+OWN_WORDING = ("ENC[AES256_GCM,…]",)
+
+
+def value_free(
+    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
+) -> str:
+    """``line``, a repo's error, unless the leak guard refuses it as printed text (it holds a value the
+    guard reads): then the guard's own verdict, which names the template holding the value (or the
+    line of the plaintext), never the value.
+    Pass 23b (13.6): an error raised before the guard's check quoted the rendered text, so a
+    managed-hooks template holding a `.env` value (`language: VALUE`, `id: VALUE`, a `files:` regex)
+    was printed in pre-commit's schema error ("... but got: 'VALUE'", "At Hook(id='VALUE')")."""
+    try:
+        return _checked_line(manifest, repo, fleet, line)
+    except RepoError as verdict:
+        return str(verdict)
+    except Exception:  # never the run's end, nor a line nobody checked
+        return "an error message the leak guard could not check for plaintext values (not shown)"
+
+
+def _checked_line(
+    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
+) -> str:
+    """``line``, or the guard's RepoError: the templates' verdict first (which one holds the value
+    says what to fix), else the line's."""
+    try:
+        plaintext = leakguard.own_values(repo, manifest.env_files, fleet)
+    except RepoError:  # an `encrypt:` source it cannot read: the clone's other files are read
+        plaintext = leakguard.read_plaintext_values(repo, manifest.env_files, strict=False)
+    said = FileChange(ERROR_MESSAGE, CREATE, None, _readings(line), "")
+    # the line alone (``cleared`` given: no template read) and the values whole or in their shaped
+    # parts, not their words: an error naming a folder `internal-tools` is no `.env`'s word to hide
+    values = plaintext._replace(values=[v for v in plaintext.values if not v.word])
+    others = (
+        leakguard.FleetValues(tuple((n, v) for n, v in fleet.named if not v.word))
+        if fleet
+        else None
+    )
+    try:
+        leakguard.check(manifest, repo, [said], OWN_WORDING, others, cleared=(), plaintext=values)
+    except RepoError:
+        leakguard.check(manifest, repo, [replace(said, after=b"")], (), fleet, plaintext=plaintext)
+        raise
+    return line
+
+
+# a backslash escape as Python's repr, JSON, YAML's double quotes and Go's %q write one
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
+_ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+# a quote inside a shell-quoted word: `'it'\''s'`, `'it'"'"'s'`
+_SHELL_QUOTE = re.compile(r"'\\''|'\"'\"'")
+
+
+def _readings(line: str) -> bytes:
+    """``line`` as printed and as whoever reads it decodes it, one reading a line: its backslash
+    escapes undone (once and twice: a repr inside JSON), its shell quotes and its `%XX` escapes.
+    Pass 23e (13.6): pre-commit's schema error quotes what it refuses as a repr (`but got:
+    'VALUE\\\\x'`), so a value holding a backslash, or both quotes, was printed re-encoded and the
+    printed-text check looked for it whole in vain."""
+    readings = [line]
+    for _ in range(2):
+        readings.append(_ESCAPE.sub(_unescaped, readings[-1]))
+    readings.append(_SHELL_QUOTE.sub("'", line))
+    readings.append(urllib.parse.unquote(line, errors="surrogateescape"))
+    return b"\n".join(_encoded(text) for text in dict.fromkeys(readings))
+
+
+def _unescaped(found: re.Match[str]) -> str:
+    said = found[1]
+    if len(said) > 1:  # x, u or U and its hex digits
+        code = int(said[1:], 16)
+        return chr(code) if code <= sys.maxunicode else found[0]
+    return _ESCAPED.get(said, said)
+
+
+def _encoded(text: str) -> bytes:
+    """UTF-8: a byte the line could not decode as that byte, a surrogate pair as its character."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # JSON's `\\ud83d\\ude00` is one character
+        paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+        return paired.encode("utf-8", "surrogatepass")
