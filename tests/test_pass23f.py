@@ -3,47 +3,12 @@ still broke. Each test here fails without its fix."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import zlib
-from pathlib import Path
-
 from juniper_rollout import gitrepo
 from tests.demofleet import make_repo
 from tests.helpers import git, rollout
-from tests.test_adversary import run_cli
 from tests.test_drift_messages import _victim
 from tests.test_lead26 import DATA, _partial_clone_in_place_of
-
-
-def _loose_lying(repo: Path, said: int, size: int) -> str:
-    """A loose object whose header says a blob of ``said`` bytes and whose zlib stream inflates to
-    ``size`` zero bytes after it (named by the hash of what it inflates to, as git names a loose
-    object it takes from a dumb-HTTP remote or a local clone's copied object folder): a few MB."""
-    header = b"blob %d\0" % said
-    digest, deflate = hashlib.sha1(header), zlib.compressobj(1)
-    parts, zeros = [deflate.compress(header)], b"\0" * (1 << 24)
-    for start in range(0, size, len(zeros)):
-        chunk = zeros[: min(len(zeros), size - start)]
-        digest.update(chunk)
-        parts.append(deflate.compress(chunk))
-    sha = digest.hexdigest()
-    folder = repo / ".git" / "objects" / sha[:2]
-    folder.mkdir(exist_ok=True)
-    (folder / sha[2:]).write_bytes(b"".join(parts) + deflate.flush())
-    return sha
-
-
-def _drift_over_side_enc(manifest: Path, repo: Path, sha: str) -> dict:
-    try:
-        tree = git(repo, "mktree", input=f"100644 blob {sha}\ts.enc\n").strip()
-        commit = git(repo, "commit-tree", "-p", "HEAD", "-m", "big", tree).strip()
-        git(repo, "update-ref", "refs/heads/side", commit)
-        result = run_cli("drift", "--manifest", manifest, "--format", "json", timeout=300)
-    finally:  # the session's scan for the canary inflates every loose object whole
-        (repo / ".git" / "objects" / sha[:2] / sha[2:]).unlink()
-    assert "MemoryError" not in result.stderr and "report this" not in result.stderr, result.stderr
-    return next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
+from tests.test_pass23c import drift_over_side_enc, loose_object
 
 
 def test_a_loose_object_whose_header_says_small_but_inflates_huge_is_read_in_bounded_memory(
@@ -56,7 +21,7 @@ def test_a_loose_object_whose_header_says_small_but_inflates_huge_is_read_in_bou
     for said, size in ((10, 2_200_000_000), (3_000_000_000, 100)):
         (tmp_path / str(said)).mkdir()
         manifest, repo = _victim(tmp_path / str(said))
-        victim = _drift_over_side_enc(manifest, repo, _loose_lying(repo, said, size))
+        victim = drift_over_side_enc(manifest, repo, loose_object(repo, said, size))
         assert "error" not in victim, victim
         assert [f["id"] for f in victim["findings"] if "s.enc" in f["message"]] == [
             "enc-without-sops"
