@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -84,13 +85,19 @@ def test_cleanup_force_keeps_the_only_copy_of_a_sops_file_larger_than_the_tool_r
     format (a model or data set kept encrypted), pushed to the PR branch. Pass 22a passed every file
     larger than the tool reads over as "no ciphertext the tool wrote": `cleanup --force` deleted the
     branch here and on origin, the only copy of it. The file's end shows sops' metadata: kept."""
+    large_sops_file_kept_by_cleanup_force(loop, tmp_path, "assets/model.bin.enc")
+
+
+def large_sops_file_kept_by_cleanup_force(loop, tmp_path: Path, name: str) -> None:
+    """apply --push, a reviewer's commit adding ``name`` (13 MB sops encrypted in its binary format:
+    over 16 MB of JSON) pushed; `cleanup --force` keeps the branch."""
     repo = loop.repo("juniper-cascor")
     only = ("-m", loop.manifest, "--repo", "juniper-cascor")
     assert rollout("apply", *only, "--yes", "--push").code == 0
     large = _sops(loop, "binary", "json", os.urandom(13 << 20), tmp_path)
     assert len(large) > 16 << 20
-    _reviewers_files_pushed(repo, {"assets/model.bin.enc": large}, tmp_path)
-    _kept_by_cleanup_force(repo, only, "assets/model.bin.enc")
+    _reviewers_files_pushed(repo, {name: large}, tmp_path)
+    _kept_by_cleanup_force(repo, only, name)
 
 
 @pytest.mark.usefixtures("loopback_only")
@@ -201,17 +208,31 @@ def test_a_renamed_branch_never_leaves_the_only_copy_behind_on_the_old_one(fleet
         git(repo, "update-ref", f"refs/remotes/origin/{BRANCH}", tip)
         git(repo, "branch", "-D", BRANCH)
         old = f"origin/{BRANCH}"
+    words = "would be left behind" if where == "its target renamed too" else "holds .env.enc"
+    renamed_branch_refused(fleet, old, words, moved, target_too=where == "its target renamed too")
+    created = apply(fleet, "juniper-cascor")
+    assert created.code == 0 and "juniper-cascor: created" in created.stdout, created.stdout
+    target = "config/.env.enc" if where == "its target renamed too" else ".env.enc"
+    assert target in git(repo, "ls-tree", "-r", "--name-only", "chore/secrets").split()
+
+
+def renamed_branch_refused(fleet, old: str, words: str, moved: str, *, target_too=False) -> None:
+    """`branch:` renamed in the manifest (and the `encrypt:` target with ``target_too``): plan says
+    ``old`` is left behind (``words``), apply refuses the repo and writes nothing, and the command it
+    names brings the ``moved`` values back into `.env`."""
+    from tests.test_adversary import apply
+
+    repo = fleet.repo("juniper-cascor")
     text = fleet.manifest.read_text()
     assert "  branch: chore/sops-age-rollout\n" in text
     text = text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
-    if where == "its target renamed too":
+    if target_too:
         assert "target: .env.enc" in text
         text = text.replace("target: .env.enc", "target: config/.env.enc", 1)
     fleet.manifest.write_text(text)
     planned = " ".join(
         rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
     )
-    words = "would be left behind" if where == "its target renamed too" else "holds .env.enc"
     assert f" {old} (this rollout's commits: was `branch:` renamed?) {words}" in planned, planned
     result = apply(fleet, "juniper-cascor")
     said = " ".join(result.stdout.split())
@@ -220,7 +241,3 @@ def test_a_renamed_branch_never_leaves_the_only_copy_behind_on_the_old_one(fleet
     [command] = _commands(said)
     assert _pasted(command, repo).returncode == 0, command
     assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
-    created = apply(fleet, "juniper-cascor")
-    assert created.code == 0 and "juniper-cascor: created" in created.stdout, created.stdout
-    target = "config/.env.enc" if where == "its target renamed too" else ".env.enc"
-    assert target in git(repo, "ls-tree", "-r", "--name-only", "chore/secrets").split()

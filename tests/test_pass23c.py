@@ -87,10 +87,11 @@ def test_a_history_read_that_fails_names_gits_error_not_its_advice(fleet, tmp_pa
     assert "hint:" not in error and "fatal:" in error, error
 
 
-def _loose_zeros(repo: Path, size: int) -> str:
-    """A blob of ``size`` zero bytes written as git writes a loose object (a fetch of fewer than 100
-    objects stores them so, `fetch.unpackLimit`): a few MB on disk whatever ``size``."""
-    header = b"blob %d\0" % size
+def loose_object(repo: Path, said: int, size: int) -> str:
+    """A loose object whose header says a blob of ``said`` bytes and whose zlib stream inflates to
+    ``size`` zero bytes after it (named by the hash of what it inflates to, as git names a loose
+    object it takes from a dumb-HTTP remote or a local clone's copied object folder): a few MB."""
+    header = b"blob %d\0" % said
     digest, deflate = hashlib.sha1(header), zlib.compressobj(1)
     parts, zeros = [deflate.compress(header)], b"\0" * (1 << 24)
     for start in range(0, size, len(zeros)):
@@ -104,13 +105,7 @@ def _loose_zeros(repo: Path, size: int) -> str:
     return sha
 
 
-def test_drift_over_a_huge_loose_blob_of_history_reads_it_in_bounded_memory(tmp_path):
-    """Item 9's scan of `*.enc` blobs, bounded (11): a branch whose `s.enc` is 2.2 GB of zeros (10 MB
-    as the loose object a small fetch stores) was inflated whole by drift's object reader: 2.2 GB
-    held, "unexpected MemoryError … please report this" under a 2 GB cap (the OOM killer without
-    one). gitdb now inflates a large loose object as it is read; drift reads its head and tail."""
-    manifest, repo = _victim(tmp_path)
-    sha = _loose_zeros(repo, 2_200_000_000)
+def drift_over_side_enc(manifest: Path, repo: Path, sha: str) -> dict:
     try:
         tree = git(repo, "mktree", input=f"100644 blob {sha}\ts.enc\n").strip()
         commit = git(repo, "commit-tree", "-p", "HEAD", "-m", "big", tree).strip()
@@ -118,7 +113,17 @@ def test_drift_over_a_huge_loose_blob_of_history_reads_it_in_bounded_memory(tmp_
         result = run_cli("drift", "--manifest", manifest, "--format", "json", timeout=300)
     finally:  # the session's scan for the canary inflates every loose object whole
         (repo / ".git" / "objects" / sha[:2] / sha[2:]).unlink()
-    victim = next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
+    assert "MemoryError" not in result.stderr and "report this" not in result.stderr, result.stderr
+    return next(r for r in json.loads(result.stdout)["repos"] if r["name"] == "victim")
+
+
+def test_drift_over_a_huge_loose_blob_of_history_reads_it_in_bounded_memory(tmp_path):
+    """Item 9's scan of `*.enc` blobs, bounded (11): a branch whose `s.enc` is 2.2 GB of zeros (10 MB
+    as the loose object a small fetch stores) was inflated whole by drift's object reader: 2.2 GB
+    held, "unexpected MemoryError … please report this" under a 2 GB cap (the OOM killer without
+    one). gitdb now inflates a large loose object as it is read; drift reads its head and tail."""
+    manifest, repo = _victim(tmp_path)
+    victim = drift_over_side_enc(manifest, repo, loose_object(repo, 2_200_000_000, 2_200_000_000))
     assert "error" not in victim, victim
     assert [f["id"] for f in victim["findings"] if "s.enc" in f["message"]] == [
         "enc-without-sops"

@@ -5,7 +5,6 @@ main this pass started from (checked by undoing its fix)."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -15,7 +14,13 @@ from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.test_adversary import tree_with
 from tests.test_pass21d import _commands, _pasted
-from tests.test_pass23a import _kept_by_cleanup_force, _reviewers_files_pushed, _sops
+from tests.test_pass23a import (
+    _kept_by_cleanup_force,
+    _reviewers_files_pushed,
+    _sops,
+    large_sops_file_kept_by_cleanup_force,
+    renamed_branch_refused,
+)
 
 # (format, what the sops file holds, what the clone's file of that name holds): the same data by
 # Python's `==`, yet not the same values
@@ -92,13 +97,7 @@ def test_cleanup_force_keeps_a_large_sops_file_whatever_its_name(loop, github, t
     this one was passed over and `cleanup --force` deleted the branch here and on origin, the only
     copy with it. A large text file is read by its ends whatever its name (a binary one, which sops
     never writes, by its first bytes only): kept."""
-    repo = loop.repo("juniper-cascor")
-    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
-    assert rollout("apply", *only, "--yes", "--push").code == 0
-    large = _sops(loop, "binary", "json", os.urandom(13 << 20), tmp_path)
-    assert len(large) > 16 << 20
-    _reviewers_files_pushed(repo, {"assets/model.sops.json": large}, tmp_path)
-    _kept_by_cleanup_force(repo, only, "assets/model.sops.json")
+    large_sops_file_kept_by_cleanup_force(loop, tmp_path, "assets/model.sops.json")
 
 
 def test_a_renamed_branch_with_a_reviewers_commit_on_top_never_leaves_the_only_copy_behind(
@@ -119,21 +118,7 @@ def test_a_renamed_branch_with_a_reviewers_commit_on_top_never_leaves_the_only_c
     git(repo, "update-ref", f"refs/heads/{BRANCH}", on_top)
     moved = (repo / ".env").read_text()
     (repo / ".env").rename(tmp_path / "moved-away.env")
-    text = fleet.manifest.read_text()
-    assert "  branch: chore/sops-age-rollout\n" in text
-    text = text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
-    fleet.manifest.write_text(text)
-    planned = " ".join(
-        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
-    )
-    assert f" {BRANCH} (this rollout's commits: was `branch:` renamed?) holds .env.enc" in planned
-    result = apply(fleet, "juniper-cascor")
-    said = " ".join(result.stdout.split())
-    assert result.code == 1 and "juniper-cascor: failed" in said, said
-    assert not git(repo, "branch", "--list", "chore/secrets").strip()  # nothing written
-    [command] = _commands(said)
-    assert _pasted(command, repo).returncode == 0, command
-    assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
+    renamed_branch_refused(fleet, BRANCH, "holds .env.enc", moved)
 
 
 @pytest.mark.usefixtures("loopback_only")
