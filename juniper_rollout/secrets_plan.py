@@ -1364,7 +1364,8 @@ def _forget_branch(name: str) -> str:
     if not name.startswith("origin/"):
         return f"`git branch -D {shell_word(name.removeprefix('refs/heads/'))}`"
     return (
-        f"`git push origin --delete {shell_word(name.removeprefix('origin/'))}`; gone from origin "
+        # pass 23g: `--` first, for a name git would take for an option (`-x`, which origin may hold)
+        f"`git push origin --delete -- {shell_word(name.removeprefix('origin/'))}`; gone from origin "
         f"already: `git branch -d -r {shell_word(name)}`"
     )
 

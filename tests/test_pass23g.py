@@ -141,3 +141,30 @@ def test_a_renamed_branch_named_like_origins_names_the_local_branch_in_its_comma
     [command] = _commands(said)
     assert _pasted(command, repo).returncode == 0, command
     assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_a_renamed_branch_on_origin_named_like_an_option_names_a_delete_that_works(loop, github):
+    """13.1's renamed-branch refusal (pass 23a F5, 23d F4) and its way out (NEW on the way): the old
+    branch on origin under a name git takes for an option (`-x`: receive-pack allows it, `git branch`
+    does not), pushed and fetched; the `.env` moved away, `branch:` renamed. The way out to leave the
+    values behind, `git push origin --delete -x`, fails pasted ("unknown switch `x'"), and `git branch
+    -d -r origin/-x` lasts until the next fetch: the repo stayed refused. `--` comes before the name."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    git(repo, "push", "-q", "origin", f"{BRANCH}:refs/heads/-x")
+    git(repo, "push", "-q", "origin", "--delete", BRANCH)
+    git(repo, "branch", "-D", BRANCH)
+    git(repo, "fetch", "-q", "--prune", "origin")
+    (repo / ".env").unlink()
+    text = loop.manifest.read_text()
+    assert "  branch: chore/sops-age-rollout\n" in text
+    loop.manifest.write_text(
+        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
+    )
+    said = " ".join(rollout("plan", *only).stdout.split())
+    [command] = re.findall(r"`(git push origin --delete [^`]*)`", said)
+    pasted = subprocess.run(["bash", "-c", command], cwd=repo, capture_output=True, text=True)
+    assert pasted.returncode == 0, command + pasted.stderr
+    assert not git(repo, "ls-remote", "origin", "refs/heads/-x").strip()
