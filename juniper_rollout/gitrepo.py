@@ -397,9 +397,10 @@ def branch_tip(repo: git.Repo, branch: str) -> git.Commit | None:
 
 
 def tool_branches(
-    repo: git.Repo, rollout: str | None, skip: str, base: git.Commit
+    repo: git.Repo, rollout: str | None, skip: set[str], base: git.Commit
 ) -> list[tuple[str, git.Commit]]:
-    """The branches but ``skip``, local (``NAME``) and origin's (``origin/NAME``), that hold a commit
+    """The branches but those named in ``skip``, local (``NAME``; ``refs/heads/origin/X`` in full) and
+    origin's (``origin/NAME``), that hold a commit
     the tool wrote for ``rollout`` which ``base`` lacks, with their tips: where a `branch:` renamed in
     the manifest left the rollout's earlier branch (here, or on origin only: another machine's clone).
     Pass 23d: the tip alone was asked, so a reviewer's commit on top of the old branch hid it and the
@@ -419,8 +420,10 @@ def tool_branches(
             "--branches", "--remotes=origin", "--topo-order", "--reverse", "--parents",
             "--not", base.hexsha, "--",
         ).splitlines()  # fmt: skip
-        refs = repo.git.for_each_ref(
-            "--format=%(objectname) %(refname)", "refs/heads/", "refs/remotes/origin/"
+        refs = repo.git.for_each_ref(  # pass 23g: never an alias (a symbolic ref): its target is listed
+            "--format=%(if)%(symref)%(then)-%(else)%(objectname)%(end) %(refname)",
+            "refs/heads/",
+            "refs/remotes/origin/",
         ).splitlines()
     except git.GitCommandError as err:
         raise RepoError(f"cannot read the branches: {git_said(repo, err)}") from None
@@ -434,8 +437,11 @@ def tool_branches(
         if not holds.get(sha, False):
             continue
         for prefix, shown in (("refs/heads/", ""), ("refs/remotes/origin/", "origin/")):
-            if path.startswith(prefix) and path[len(prefix) :] not in (skip, "HEAD"):
-                found.append((shown + path[len(prefix) :], repo.commit(sha)))
+            name = path[len(prefix) :]
+            if path.startswith(prefix) and name not in {*skip, "HEAD"}:
+                # pass 23g: a local `origin/X` in full, never taken for origin's X
+                shown = "refs/heads/" if shown == "" and name.startswith("origin/") else shown
+                found.append((shown + name, repo.commit(sha)))
     return found
 
 
@@ -489,6 +495,12 @@ def read_files(commit: git.Commit, paths: list[str]) -> tuple[dict[str, bytes], 
     return files, frozenset(links)
 
 
+# pass 23g: a sops dotenv or INI file keeps the values `--unencrypted-suffix` names as written, a
+# NUL byte too: a head holding one that opens as those files do (a name and `=`, a comment, a
+# section) may be a sops file all the same
+_SOPS_TEXT_START = re.compile(rb"\s*(?:[#;\[]|[A-Za-z_][A-Za-z0-9_.-]*\s*=)")
+
+
 def read_blob_ends(
     commit: git.Commit, path: str, limit: int = 1 << 16, *, text_only: bool = False
 ) -> bytes | None:
@@ -497,14 +509,17 @@ def read_blob_ends(
     memory. sops writes its metadata at the end, so a file larger than the tool reads still shows
     whether it is sops-encrypted (pass 23a: the only-copy check passed such a file over).
     ``text_only``: None, read no further, when its first ``limit`` bytes hold a NUL byte (sops writes
-    text only: a binary file is no sops file, and is never read through)."""
+    text only: a binary file is no sops file, and is never read through), unless that head opens as
+    a dotenv or INI file does (:data:`_SOPS_TEXT_START`)."""
     head, _, name = path.rpartition("/")
     parent = _directory({"": commit.tree}, head)
     node = _child(parent, name) if isinstance(parent, git.Tree) else None
     if not isinstance(node, git.Blob) or node.mode == LINK_MODE:
         return None
-    if text_only and node.size > limit and b"\0" in node.data_stream.read(limit):
-        return None
+    if text_only and node.size > limit:
+        first = node.data_stream.read(limit)
+        if b"\0" in first and not _SOPS_TEXT_START.match(first):
+            return None
     return _head_and_tail(node.data_stream, limit)
 
 

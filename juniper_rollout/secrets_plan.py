@@ -1322,8 +1322,16 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
     `branch:` renamed; apply created the new branch without `.env.enc` ("skip (no .env in the clone
     to encrypt)"), its PR merged a rollout without the values, and the old branch, which the tool no
     longer names (cleanup, status), held their only copy."""
-    for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, repo.branch, base):
+    # pass 23g: never the base itself (a local `main` the rollout was merged into, not pushed yet)
+    skip = {repo.branch, repo.base}
+    for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, skip, base):
         old = replace(repo, branch=name)
+        # pass 23g: `branch:` names the branch itself, never `origin/…` nor `refs/…` (refused there)
+        back = (
+            ""
+            if name.startswith("refs/")
+            else f"set `branch:` back to {name.removeprefix('origin/')}"
+        )
         blob = _readable(commit, spec.target)
         if blob is None or sopsmeta.sops_format(blob) is None:
             # the target renamed too (`.env.enc` → `config/.env.enc`): whatever that branch alone holds
@@ -1331,8 +1339,8 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
             if left:
                 raise RepoError(
                     f"there is no {spec.source} in the clone to encrypt to {spec.target}, and {name} "
-                    f"(this rollout's commits: was `branch:` renamed?) would be left behind{left}; "
-                    f"or set `branch:` back to {name}"
+                    f"(this rollout's commits: was `branch:` renamed?) would be left behind{left}"
+                    + (f"; or {back}" if back else "")
                 )
             continue
         if gitrepo.blob_in_history(base, spec.target, blob):
@@ -1341,8 +1349,9 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
             f"there is no {spec.source} in the clone to encrypt, and {name} (this rollout's "
             f"commits: was `branch:` renamed?) holds {spec.target}, which {repo.base} lacks: "
             f"{repo.branch} would be written without it; bring {spec.source} back "
-            f"({_restore(old, spec.target, blob, spec.source)}), or set `branch:` back to {name}; to "
-            f"leave those values behind on purpose, delete that branch ("
+            f"({_restore(old, spec.target, blob, spec.source)})"
+            + (f", or {back}" if back else "")
+            + "; to leave those values behind on purpose, delete that branch ("
             + _forget_branch(name)
             + ")"
         )
@@ -1353,9 +1362,10 @@ def _forget_branch(name: str) -> str:
     it). Pass 23d: `git push origin --delete X` alone fails where origin no longer has it (deleted
     there, not yet pruned here: "remote ref does not exist"), and the refusal stayed for good."""
     if not name.startswith("origin/"):
-        return f"`git branch -D {shell_word(name)}`"
+        return f"`git branch -D {shell_word(name.removeprefix('refs/heads/'))}`"
     return (
-        f"`git push origin --delete {shell_word(name.removeprefix('origin/'))}`; gone from origin "
+        # pass 23g: `--` first, for a name git would take for an option (`-x`, which origin may hold)
+        f"`git push origin --delete -- {shell_word(name.removeprefix('origin/'))}`; gone from origin "
         f"already: `git branch -d -r {shell_word(name)}`"
     )
 
