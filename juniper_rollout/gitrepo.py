@@ -402,7 +402,8 @@ def tool_branches(
     """The branches but those named in ``skip``, local (``NAME``; ``refs/heads/origin/X`` in full) and
     origin's (``origin/NAME``), that hold a commit
     the tool wrote for ``rollout`` which ``base`` lacks, with their tips: where a `branch:` renamed in
-    the manifest left the rollout's earlier branch (here, or on origin only: another machine's clone).
+    the manifest left the rollout's earlier branch (here, or on origin only once this clone pushed it:
+    another machine's push is not told from anyone's).
     Pass 23d: the tip alone was asked, so a reviewer's commit on top of the old branch hid it and the
     new branch was written without the only copy that branch held. Three git processes whatever the
     number of branches and commits: the commits the branches add to the base, those of them whose
@@ -424,9 +425,19 @@ def tool_branches(
             "--format=%(if)%(symref)%(then)-%(else)%(objectname)%(end) %(refname)",
             "refs/heads/",
             "refs/remotes/origin/",
+            PUSHED_REF,
         ).splitlines()
     except git.GitCommandError as err:
         raise RepoError(f"cannot read the branches: {git_said(repo, err)}") from None
+    # session 27 (pass 23g's F6): origin's branches are anyone's who can push one, and a forged tool
+    # commit holding a `.env.enc` to the fleet's public key refused every clone without a `.env`, its
+    # way out decrypting that person's values into `.env` for apply to encrypt: only a branch this
+    # clone pushed itself (its push record) counts
+    pushed = {
+        path.removeprefix(PUSHED_REF)
+        for _, _, path in (line.partition(" ") for line in refs)
+        if path.startswith(PUSHED_REF)
+    }
     holds: dict[str, bool] = {}  # commit → it or a commit below it (the base's aside) is ours
     for line in graph:
         sha, *parents = line.split()
@@ -438,6 +449,8 @@ def tool_branches(
             continue
         for prefix, shown in (("refs/heads/", ""), ("refs/remotes/origin/", "origin/")):
             name = path[len(prefix) :]
+            if shown == "origin/" and name not in pushed:
+                continue
             if path.startswith(prefix) and name not in {*skip, "HEAD"}:
                 # pass 23g: a local `origin/X` in full, never taken for origin's X
                 shown = "refs/heads/" if shown == "" and name.startswith("origin/") else shown

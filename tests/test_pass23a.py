@@ -206,6 +206,9 @@ def test_a_renamed_branch_never_leaves_the_only_copy_behind_on_the_old_one(fleet
     if where == "on origin only":
         tip = git(repo, "rev-parse", BRANCH).strip()
         git(repo, "update-ref", f"refs/remotes/origin/{BRANCH}", tip)
+        git(
+            repo, "update-ref", f"refs/juniper-rollout/pushed/{BRANCH}", tip
+        )  # this clone pushed it
         git(repo, "branch", "-D", BRANCH)
         old = f"origin/{BRANCH}"
     words = "would be left behind" if where == "its target renamed too" else "holds .env.enc"

@@ -64,7 +64,9 @@ def test_a_renamed_branch_found_on_origin_only_names_a_branch_setting_the_manife
     repo = fleet.repo("juniper-cascor")
     assert apply(fleet, "juniper-cascor").code == 0
     (repo / ".env").rename(tmp_path / "moved-away.env")
-    git(repo, "update-ref", f"refs/remotes/origin/{BRANCH}", git(repo, "rev-parse", BRANCH).strip())
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    git(repo, "update-ref", f"refs/remotes/origin/{BRANCH}", tip)
+    git(repo, "update-ref", f"refs/juniper-rollout/pushed/{BRANCH}", tip)  # as its push records it
     git(repo, "branch", "-D", BRANCH)
     text = fleet.manifest.read_text()
     assert "  branch: chore/sops-age-rollout\n" in text
@@ -78,7 +80,8 @@ def test_a_renamed_branch_found_on_origin_only_names_a_branch_setting_the_manife
     fleet.manifest.write_text(text.replace(f"  branch: {BRANCH}\n", f"  branch: {named}\n", 1))
     again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
     assert again.code == 0, again.stdout + again.stderr
-    assert f".env.enc kept from origin/{BRANCH}" in " ".join(again.stdout.split()), again.stdout
+    kept = f".env.enc kept from refs/juniper-rollout/pushed/{BRANCH}"  # its last push, as origin has it
+    assert kept in " ".join(again.stdout.split()), again.stdout
 
 
 @pytest.mark.usefixtures("loopback_only")
@@ -154,6 +157,8 @@ def test_a_renamed_branch_on_origin_named_like_an_option_names_a_delete_that_wor
     only = ("-m", loop.manifest, "--repo", "juniper-cascor")
     assert rollout("apply", *only, "--yes", "--push").code == 0
     git(repo, "push", "-q", "origin", f"{BRANCH}:refs/heads/-x")
+    # as the tool's push records a branch it pushed under that name (an origin branch counts then)
+    git(repo, "update-ref", "refs/juniper-rollout/pushed/-x", BRANCH)
     git(repo, "push", "-q", "origin", "--delete", BRANCH)
     git(repo, "branch", "-D", BRANCH)
     git(repo, "fetch", "-q", "--prune", "origin")
@@ -168,3 +173,30 @@ def test_a_renamed_branch_on_origin_named_like_an_option_names_a_delete_that_wor
     pasted = subprocess.run(["bash", "-c", command], cwd=repo, capture_output=True, text=True)
     assert pasted.returncode == 0, command + pasted.stderr
     assert not git(repo, "ls-remote", "origin", "refs/heads/-x").strip()
+
+
+def test_a_branch_on_origin_this_clone_never_pushed_never_refuses_a_renamed_branch(fleet, tmp_path):
+    """Pass 23g's F6 (NEW, the lead's fix): the renamed-branch check read every branch on origin, and
+    anyone who can push one (`docs/typo`) can write a commit of the tool's shape holding a `.env.enc`
+    to the fleet's public key: every clone without a `.env` was refused, and the way out decrypted
+    that person's values into `.env` for apply to encrypt. Only a branch this clone pushed itself (its
+    push record) counts: the branch is written, and nothing of the other branch is taken."""
+    from tests.test_adversary import apply
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    git(repo, "update-ref", "refs/remotes/origin/docs/typo", tip)  # someone's branch, fetched
+    git(repo, "branch", "-D", BRANCH)
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(
+        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
+    )
+    planned = " ".join(
+        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
+    )
+    assert "docs/typo" not in planned and "was `branch:` renamed?" not in planned, planned
+    written = apply(fleet, "juniper-cascor")
+    assert written.code == 0 and "juniper-cascor: created" in written.stdout, written.stdout
+    assert ".env.enc" not in git(repo, "ls-tree", "-r", "--name-only", "chore/secrets").split()
