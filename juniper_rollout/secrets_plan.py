@@ -1351,9 +1351,15 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
             f"{repo.branch} would be written without it; bring {spec.source} back "
             f"({_restore(old, spec.target, blob, spec.source)})"
             + (f", or {back}" if back else "")
-            + "; to leave those values behind on purpose, delete that branch ("
-            + _forget_branch(name)
-            + ")"
+            + "; to leave those values behind on purpose, "
+            + (
+                f"delete that branch ({_forget_branch(name)})"
+                if gitrepo.is_tool_commit(commit, repo.rollout)
+                # pass 23g's F7: a branch made from the old one (`feature/x`) holds someone's work
+                # above the rollout's commits; `git branch -D` pasted deleted it
+                else "take what else that branch holds elsewhere, then delete it (it has commits "
+                "after this rollout's)"
+            )
         )
 
 

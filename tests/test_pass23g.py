@@ -11,6 +11,7 @@ import pytest
 from tests.demofleet import CANARY
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
+from tests.test_adversary import tree_with
 from tests.test_pass21e import _age_recipient
 from tests.test_pass23a import _kept_by_cleanup_force, _reviewers_files_pushed
 
@@ -200,3 +201,30 @@ def test_a_branch_on_origin_this_clone_never_pushed_never_refuses_a_renamed_bran
     written = apply(fleet, "juniper-cascor")
     assert written.code == 0 and "juniper-cascor: created" in written.stdout, written.stdout
     assert ".env.enc" not in git(repo, "ls-tree", "-r", "--name-only", "chore/secrets").split()
+
+
+def test_a_branch_with_work_above_the_rollouts_commits_is_offered_no_delete_command(
+    fleet, tmp_path
+):
+    """Pass 23g's F7 (NEW, the lead's fix): a developer's `feature/x`, made from the old rollout
+    branch, with a commit of their own on top; the `.env` moved away, `branch:` renamed. The refusal
+    offered `git branch -D feature/x` as the way to leave the values behind: pasted, it deleted their
+    work. A branch whose tip is not the rollout's commit is offered no delete command."""
+    from tests.test_adversary import apply
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    tree = tree_with(repo, BRANCH, {"FEATURE.md": "work in progress\n"}, tmp_path)
+    mine = git(repo, "commit-tree", "-p", BRANCH, "-m", "feature: a start", tree).strip()
+    git(repo, "update-ref", "refs/heads/feature/x", mine)
+    git(repo, "branch", "-D", BRANCH)
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(
+        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
+    )
+    said = " ".join(
+        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
+    )
+    assert "feature/x (this rollout's commits: was `branch:` renamed?) holds .env.enc" in said, said
+    assert "git branch -D" not in said and "it has commits after this rollout's" in said, said
