@@ -69,14 +69,7 @@ def test_a_renamed_branch_found_on_origin_only_names_a_branch_setting_the_manife
     git(repo, "update-ref", f"refs/remotes/origin/{BRANCH}", tip)
     git(repo, "update-ref", f"refs/juniper-rollout/pushed/{BRANCH}", tip)  # as its push records it
     git(repo, "branch", "-D", BRANCH)
-    text = fleet.manifest.read_text()
-    assert "  branch: chore/sops-age-rollout\n" in text
-    fleet.manifest.write_text(
-        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
-    )
-    said = " ".join(
-        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
-    )
+    text, said = _renamed_and_planned(fleet)
     [named] = re.findall(r"or set `branch:` back to (\S+);", said)
     fleet.manifest.write_text(text.replace(f"  branch: {BRANCH}\n", f"  branch: {named}\n", 1))
     again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
@@ -132,14 +125,7 @@ def test_a_renamed_branch_named_like_origins_names_the_local_branch_in_its_comma
     moved = (repo / ".env").read_text()
     (repo / ".env").rename(tmp_path / "moved-away.env")
     git(repo, "branch", "-m", BRANCH, f"origin/{BRANCH}")
-    text = fleet.manifest.read_text()
-    assert "  branch: chore/sops-age-rollout\n" in text
-    fleet.manifest.write_text(
-        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
-    )
-    said = " ".join(
-        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
-    )
+    text, said = _renamed_and_planned(fleet)
     assert f"`git branch -D origin/{BRANCH}`" in said, said
     assert "git push origin --delete" not in said, said
     [command] = _commands(said)
@@ -190,13 +176,7 @@ def test_a_branch_on_origin_this_clone_never_pushed_never_refuses_a_renamed_bran
     tip = git(repo, "rev-parse", BRANCH).strip()
     git(repo, "update-ref", "refs/remotes/origin/docs/typo", tip)  # someone's branch, fetched
     git(repo, "branch", "-D", BRANCH)
-    text = fleet.manifest.read_text()
-    fleet.manifest.write_text(
-        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
-    )
-    planned = " ".join(
-        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
-    )
+    _, planned = _renamed_and_planned(fleet)
     assert "docs/typo" not in planned and "was `branch:` renamed?" not in planned, planned
     written = apply(fleet, "juniper-cascor")
     assert written.code == 0 and "juniper-cascor: created" in written.stdout, written.stdout
@@ -219,12 +199,18 @@ def test_a_branch_with_work_above_the_rollouts_commits_is_offered_no_delete_comm
     git(repo, "update-ref", "refs/heads/feature/x", mine)
     git(repo, "branch", "-D", BRANCH)
     (repo / ".env").rename(tmp_path / "moved-away.env")
+    _, said = _renamed_and_planned(fleet)
+    assert "feature/x (this rollout's commits: was `branch:` renamed?) holds .env.enc" in said, said
+    assert "git branch -D" not in said and "it has commits after this rollout's" in said, said
+
+
+def _renamed_and_planned(fleet) -> tuple[str, str]:
+    """`branch:` renamed in the manifest to `chore/secrets`: the manifest's text before, and what
+    plan then says of juniper-cascor, on one line."""
     text = fleet.manifest.read_text()
+    assert "  branch: chore/sops-age-rollout\n" in text
     fleet.manifest.write_text(
         text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
     )
-    said = " ".join(
-        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
-    )
-    assert "feature/x (this rollout's commits: was `branch:` renamed?) holds .env.enc" in said, said
-    assert "git branch -D" not in said and "it has commits after this rollout's" in said, said
+    said = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout
+    return text, " ".join(said.split())
