@@ -445,16 +445,19 @@ def tool_branches(
     found = []
     for line in refs:
         sha, _, path = line.partition(" ")
-        if not holds.get(sha, False):
-            continue
-        for prefix, shown in (("refs/heads/", ""), ("refs/remotes/origin/", "origin/")):
-            name = path[len(prefix) :]
-            if shown == "origin/" and name not in pushed:
+        if path.startswith("refs/heads/"):
+            name = path.removeprefix("refs/heads/")
+            # pass 23g: a local `origin/X` in full, never taken for origin's X
+            shown = path if name.startswith("origin/") else name
+        elif path.startswith("refs/remotes/origin/"):
+            name = path.removeprefix("refs/remotes/origin/")
+            shown = f"origin/{name}"
+            if name not in pushed:
                 continue
-            if path.startswith(prefix) and name not in {*skip, "HEAD"}:
-                # pass 23g: a local `origin/X` in full, never taken for origin's X
-                shown = "refs/heads/" if shown == "" and name.startswith("origin/") else shown
-                found.append((shown + name, repo.commit(sha)))
+        else:  # a push record
+            continue
+        if holds.get(sha, False) and name not in {*skip, "HEAD"}:
+            found.append((shown, repo.commit(sha)))
     return found
 
 
