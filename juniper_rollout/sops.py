@@ -140,20 +140,18 @@ def _refuse_other_keys(others: list[str], rel: str) -> None:
 
 def decrypt_dotenv(ciphertext: bytes, *, filename: str) -> bytes:
     """Decrypt a sops dotenv file; sops finds the key itself (SOPS_AGE_KEY_FILE, …)."""
-    rel = _relative(filename)
-    check_age_only(ciphertext, rel)
-    proc = _run(_decrypt_args(rel, ciphertext), data=ciphertext)
-    _check(proc, "decrypt", rel)
-    return proc.stdout
+    return _decrypt(ciphertext, filename, "dotenv")
 
 
 def decrypt_as_is(ciphertext: bytes, *, filename: str) -> bytes:
     """Decrypt a sops file into its own format (YAML stays YAML, JSON JSON, INI INI)."""
+    return _decrypt(ciphertext, filename, sopsmeta.sops_format(ciphertext) or "dotenv")
+
+
+def _decrypt(ciphertext: bytes, filename: str, output: str) -> bytes:
     rel = _relative(filename)
     check_age_only(ciphertext, rel)
-    args = _decrypt_args(rel, ciphertext)
-    args[args.index("--output-type") + 1] = sopsmeta.sops_format(ciphertext) or "dotenv"
-    proc = _run(args, data=ciphertext)
+    proc = _run(_decrypt_args(rel, ciphertext, output), data=ciphertext)
     _check(proc, "decrypt", rel)
     return proc.stdout
 
@@ -266,9 +264,10 @@ def _encrypt_args(work: Path, rel: str) -> list[str]:
     return ["--config", config, "encrypt", *_DOTENV, "--filename-override", rel]
 
 
-def _decrypt_args(rel: str, ciphertext: bytes) -> list[str]:
+def _decrypt_args(rel: str, ciphertext: bytes, output: str = "dotenv") -> list[str]:
     # An empty config: no stray .sops.yaml above the cwd can break decryption. The input type is
-    # the format the file is really in (a .env.enc may hold sops' YAML or JSON output); the output is dotenv.
+    # the format the file is really in (a .env.enc may hold sops' YAML or JSON output); the output is
+    # ``output`` (dotenv unless asked otherwise).
     fmt = sopsmeta.sops_format(ciphertext) or "dotenv"
     return [
         "--config",
@@ -277,7 +276,7 @@ def _decrypt_args(rel: str, ciphertext: bytes) -> list[str]:
         "--input-type",
         fmt,
         "--output-type",
-        "dotenv",
+        output,
         "--filename-override",
         rel,
     ]
