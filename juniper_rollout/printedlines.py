@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sys
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import replace
 
 from juniper_rollout import leakguard
@@ -23,6 +24,8 @@ ERROR_MESSAGE = "the error message"  # what the leak guard calls a repo's error 
 # a `.env` holding the branch's ciphertext (`ENC[AES256_GCM,data:…`) has as a part of each value, and
 # which the refusal of such a `.env` names
 OWN_WORDING = ("ENC[AES256_GCM,…]",)
+# in place of a line whose check failed in an unexpected way: never the run's end, nor shown unchecked
+UNCHECKED = "an error message the leak guard could not check for plaintext values (not shown)"
 
 
 def value_free(
@@ -34,24 +37,42 @@ def value_free(
     Pass 23b (13.6): an error raised before the guard's check quoted the rendered text, so a
     managed-hooks template holding a `.env` value (`language: VALUE`, `id: VALUE`, a `files:` regex)
     was printed in pre-commit's schema error ("... but got: 'VALUE'", "At Hook(id='VALUE')")."""
+    [said] = values_free(manifest, repo, fleet, [line])
+    return said
+
+
+def values_free(
+    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, lines: list[str]
+) -> list[str]:
+    """Each of ``lines`` as :func:`value_free` gives it, the values to look for gathered once."""
     try:
-        return _checked_line(manifest, repo, fleet, line)
+        check = _line_checker(manifest, repo, fleet)
+    except RepoError as verdict:  # the values cannot be read: why, in place of each line
+        return [str(verdict) if line else line for line in lines]
+    except Exception:  # never the run's end, nor a line nobody checked
+        return [UNCHECKED if line else line for line in lines]
+    return [_checked(check, line) if line else line for line in lines]
+
+
+def _checked(check: Callable[[str], None], line: str) -> str:
+    try:
+        check(line)
     except RepoError as verdict:
         return str(verdict)
     except Exception:  # never the run's end, nor a line nobody checked
-        return "an error message the leak guard could not check for plaintext values (not shown)"
+        return UNCHECKED
+    return line
 
 
-def _checked_line(
-    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
-) -> str:
-    """``line``, or the guard's RepoError: the templates' verdict first (which one holds the value
-    says what to fix), else the line's."""
+def _line_checker(
+    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None
+) -> Callable[[str], None]:
+    """What raises the guard's RepoError for a line holding a value: the templates' verdict first
+    (which one holds the value says what to fix), else the line's."""
     try:
         plaintext = leakguard.own_values(repo, manifest.env_files, fleet)
     except RepoError:  # an `encrypt:` source it cannot read: the clone's other files are read
         plaintext = leakguard.read_plaintext_values(repo, manifest.env_files, strict=False)
-    said = FileChange(ERROR_MESSAGE, CREATE, None, _readings(line), "")
     # the line alone (``cleared`` given: no template read) and the values whole or in their shaped
     # parts, not their words: an error naming a folder `internal-tools` is no `.env`'s word to hide
     values = plaintext._replace(values=[v for v in plaintext.values if not v.word])
@@ -60,12 +81,20 @@ def _checked_line(
         if fleet
         else None
     )
-    try:
-        leakguard.check(manifest, repo, [said], OWN_WORDING, others, cleared=(), plaintext=values)
-    except RepoError:
-        leakguard.check(manifest, repo, [replace(said, after=b"")], (), fleet, plaintext=plaintext)
-        raise
-    return line
+
+    def check(line: str) -> None:
+        said = FileChange(ERROR_MESSAGE, CREATE, None, _readings(line), "")
+        try:
+            leakguard.check(
+                manifest, repo, [said], OWN_WORDING, others, cleared=(), plaintext=values
+            )
+        except RepoError:
+            leakguard.check(
+                manifest, repo, [replace(said, after=b"")], (), fleet, plaintext=plaintext
+            )
+            raise
+
+    return check
 
 
 # a backslash escape as Python's repr, JSON, YAML's double quotes and Go's %q write one

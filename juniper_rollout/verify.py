@@ -29,7 +29,7 @@ from juniper_rollout.keys import AgeKeys, find_age_keys
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import GITIGNORE, PRECOMMIT, SOPS_CONFIG
 from juniper_rollout.pool import default_jobs, in_threads
-from juniper_rollout.printedlines import value_free
+from juniper_rollout.printedlines import values_free
 from juniper_rollout.refreader import guarded, read_at
 
 __all__ = [
@@ -135,26 +135,26 @@ def verify_repo(
         checks,
         lambda error: RepoReport(repo.name, ref or repo.base, (failed("repo", error),)),
     )
-    return replace(
-        report, checks=tuple(_value_free(manifest, repo, fleet, c) for c in report.checks)
-    )
+    return _value_free(manifest, repo, fleet, report)
 
 
 def _value_free(
-    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, check: Check
-) -> Check:
-    """``check`` with its lines checked by the leak guard as printed text (printedlines.value_free). Pass 23e
-    (13.6): the hooks check names each managed hook the manifest renders that the ref lacks ("VALUE
-    missing … adds VALUE as rendered"), so a managed-hooks template holding a `.env` value as a hook's
-    `id` printed it, in text and `--json`: verify never ran the leak guard."""
-    said = [
-        value_free(manifest, repo, fleet, text) if text else text
-        for text in (check.detail, check.fix)
-    ]
-    if said == [check.detail, check.fix]:
-        return check
-    detail, fix = said
-    return replace(check, detail=detail, fix="" if fix == detail else fix)
+    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, report: RepoReport
+) -> RepoReport:
+    """``report`` with its checks' lines checked by the leak guard as printed text
+    (printedlines.values_free, the values gathered once per repo). Pass 23e (13.6): the hooks check
+    names each managed hook the manifest renders that the ref lacks ("VALUE missing … adds VALUE as
+    rendered"), so a managed-hooks template holding a `.env` value as a hook's `id` printed it, in text
+    and `--json`: verify never ran the leak guard."""
+    lines = [text for c in report.checks for text in (c.detail, c.fix)]
+    said = values_free(manifest, repo, fleet, lines)
+    if said == lines:
+        return report
+    checks = []
+    for n, check in enumerate(report.checks):
+        detail, fix = said[2 * n], said[2 * n + 1]
+        checks.append(replace(check, detail=detail, fix="" if fix == detail else fix))
+    return replace(report, checks=tuple(checks))
 
 
 def verify_fleet(
