@@ -39,7 +39,7 @@ from gitdb.base import IStream
 from juniper_rollout import proctree
 from juniper_rollout.errors import RepoError
 from juniper_rollout.gitenv import config_env, no_repo_code, overrides
-from juniper_rollout.paths import MAX_FILE_BYTES, fold
+from juniper_rollout.paths import MAX_FILE_BYTES, PUSH_RECORDS, fold
 from juniper_rollout.reffiles import files_backend, read_refs, ref_storage  # noqa: F401  (re-exported)
 from juniper_rollout.urls import (
     ORIGIN_URLS,
@@ -66,7 +66,7 @@ TREE_MODE, BLOB_MODE, LINK_MODE, EXEC_MODE, SUBMODULE_MODE = (
     0o100755,
     0o160000,
 )
-PUSHED_REF = "refs/juniper-rollout/pushed/"
+PUSHED_REF = f"refs/{PUSH_RECORDS}"
 
 
 WHOLE_LOOSE = 1 << 24  # bytes of a loose object inflated at once; a larger one is read as a stream

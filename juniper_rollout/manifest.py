@@ -48,6 +48,7 @@ from juniper_rollout.paths import (
     GITIGNORE,
     NAME_MAX,
     PRECOMMIT,
+    PUSH_RECORDS,
     SOPS_CONFIG,
     base_clash,
     case_clash,
@@ -72,9 +73,9 @@ GIT_NAMESPACES = ("heads/", "tags/", "notes/")
 # and the namespaces git keeps for itself under refs/ (pass 10b: `branch: stash` made `git log stash`
 # show the user's stash, `bisect/bad` git's bisect ref, not the rollout branch)
 GIT_OWN = ("stash/", "bisect/", "replace/", "original/", "rewritten/", "worktree/", "prefetch/")
-# and the tool's own records of its pushes (gitrepo.PUSHED_REF, under refs/): git reads
-# `juniper-rollout/pushed/x` as that record before refs/heads/… (pass 23c)
-TOOL_OWN = "juniper-rollout/pushed/"
+# and the tool's own records of its pushes (under refs/): git reads `juniper-rollout/pushed/x` as
+# that record before refs/heads/… (pass 23c)
+TOOL_OWN = PUSH_RECORDS
 # and the files git keeps under .git that hold an object id: git's DWIM reads $GIT_DIR/NAME as a ref
 # before refs/heads/NAME, and worktrees/ID/HEAD, main-worktree/HEAD as those worktrees' HEADs (pass 13b:
 # `branch: logs/HEAD` was created, then `verify --ref logs/HEAD` said "not found": git read the reflog)

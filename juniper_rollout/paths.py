@@ -11,6 +11,9 @@ AGENTS = "AGENTS.md"
 # the largest file the tool reads, edits, encrypts or renders (real ones are a few KB): whatever it
 # writes it can read again
 MAX_FILE_BYTES = 16 << 20
+# where under refs/ the tool records what it last pushed of each rollout branch
+# (refs/juniper-rollout/pushed/BRANCH): git reads `juniper-rollout/pushed/X` as such a record
+PUSH_RECORDS = "juniper-rollout/pushed/"
 
 
 def fold(path: str) -> str:
