@@ -1,0 +1,156 @@
+"""Issue 13, pass 24b: an adversarial pass over items 5-8 (the leaks), session 28.
+
+Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.demofleet import CANARY, make_repo
+from tests.helpers import git, rollout
+from tests.test_hostile import KEY
+from tests.test_pass23b import SHIPPED_TEMPLATES
+
+pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
+
+SECRET = f"{CANARY}-Zq81Lm0pWx42Rt"  # runs of 6, 6 and 14 letters and digits
+
+
+def _template_beside_a_dotenv(tmp_path: Path, dotenv: str, path: str, template: str) -> Path:
+    """One repo whose untracked `.env` is ``dotenv``, and a manifest whose templates folder (the shipped
+    one, copied) renders ``path`` from a template holding ``template``."""
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    (tmp_path / "ws" / "victim" / ".env").write_text(dotenv)
+    folder = tmp_path / "tpl"
+    shutil.copytree(
+        SHIPPED_TEMPLATES, folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+    )
+    (folder / "app.j2").write_text(template)
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        "repos:\n  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
+        f"    files:\n      - {{path: {path}, template: app.j2}}\n"
+    )
+    return manifest
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _wrapped_b64(text: str) -> str:
+    """``base64`` as the command line tool writes it: lines of 76 characters, here in a YAML block."""
+    encoded = _b64(text)
+    return "\n".join("    " + encoded[i : i + 76] for i in range(0, len(encoded), 76))
+
+
+# (.env, path, template, what must not be printed): the template spells the value so that the bytes
+# hold it in no form the check looked for, and the file's reader reads it
+_SPELLED = {
+    "kubernetes secret, base64": (
+        f"API_TOKEN={SECRET}\n",
+        "deploy/secret.yaml",
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ndata:\n  API_TOKEN: {_b64(SECRET)}\n",
+        _b64(SECRET),
+    ),
+    "base64 after a prefix, url-safe": (
+        f"API_TOKEN={SECRET}?>\n",
+        "deploy/token.txt",
+        base64.urlsafe_b64encode(f"Bearer {SECRET}?>".encode()).decode() + "\n",
+        base64.urlsafe_b64encode(f"Bearer {SECRET}?>".encode()).decode()[:24],
+    ),
+    "base64 wrapped at 76 columns": (
+        f"API_TOKEN={SECRET * 3}\n",
+        "deploy/secret.yaml",
+        f"data:\n  API_TOKEN: |\n{_wrapped_b64(SECRET * 3)}\n",
+        _b64(SECRET * 3)[:76],
+    ),
+    "YAML \\x escapes": (
+        f"API_TOKEN={SECRET}\n",
+        "config/app.yaml",
+        'token: "CANARY\\x2d7f3a9c\\x2dZq81Lm0\\x70Wx42Rt"\n',
+        "Zq81Lm0\\x70Wx42Rt",
+    ),
+    "JSON \\u escapes": (
+        f"API_TOKEN={SECRET}\n",
+        "config/app.json",
+        '{"token": "CANARY-7f3a9c-Zq81Lm0\\u0070Wx42Rt"}\n',
+        "Zq81Lm0\\u0070Wx42Rt",
+    ),
+    "YAML escaped line break": (
+        f"API_TOKEN={SECRET}\n",
+        "config/app.yaml",
+        'token: "CANARY-7f3a9c-Zq81Lm0\\\n  pWx42Rt"\n',
+        "Zq81Lm0\\",
+    ),
+    "URL %XX": (
+        f"API_TOKEN={SECRET}\n",
+        "config/app.env.example",
+        "URL=https://api.example/v1?t=CANARY-7f3a9c-Zq81Lm0%70Wx42Rt\n",
+        "Zq81Lm0%70Wx42Rt",
+    ),
+    "HTML character reference": (
+        f"API_TOKEN={SECRET}\n",
+        "docs/SETUP.md",
+        "Use the token <code>CANARY&#45;7f3a9c&#45;Zq81Lm0&#112;Wx42Rt</code>.\n",
+        "Zq81Lm0&#112;Wx42Rt",
+    ),
+    "YAML plain scalar folded over two lines (a passphrase)": (
+        'DB_PASSWORD="correct horse battery staple"\n',
+        "config/db.yaml",
+        "database:\n  password: correct horse\n    battery staple\n",
+        "correct horse",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_SPELLED))
+def test_a_rendered_file_holding_a_value_encoded_or_escaped_is_refused(tmp_path, case):
+    """ON-LIST 13.6. The leak guard looked for each `.env` value in the rendered bytes (and the
+    templates' sources) only as written: a Kubernetes Secret in the templates folder holding the value
+    base64-encoded (as `kubectl get secret -o yaml` prints it), or a template spelling it with YAML or
+    JSON escapes, `%XX`, an HTML character reference or a YAML scalar folded over two lines, was shown
+    in the plan's diff and committed by apply, and every reader of that file (kubectl, a YAML or JSON
+    parser, a browser) reads the value (pass 24b). Each text is now read as its readers decode it
+    (`leakguard.readings`), and each value is looked for in its base64 spellings too."""
+    dotenv, path, template, shown = _SPELLED[case]
+    manifest = _template_beside_a_dotenv(tmp_path, dotenv, path, template)
+    for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = rollout(*args, "--manifest", manifest)
+        said = result.stdout + result.stderr
+        assert result.code == 1, said
+        assert shown not in said, said
+        assert f"{path} would contain the value on line 1 of the plaintext .env" in said, said
+    repo = tmp_path / "ws" / "victim"
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+    objects = subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert shown.encode() not in objects
+
+
+def test_plain_text_that_only_looks_encoded_is_still_written(tmp_path):
+    """Control: escapes, `%XX`, HTML references, folded lines and base64 of other data pass."""
+    template = (
+        'greeting: "caf\\u00e9 \\x41"\nurl: https://example.org/a%20b?x=1&amp;y=2\n'
+        f"blob: {_b64('not a secret at all, only a sentence')}\n"
+        "note: a long line\n  folded in two\n"
+    )
+    manifest = _template_beside_a_dotenv(
+        tmp_path,
+        f"API_TOKEN={SECRET}\nDB_PASSWORD='correct horse battery staple'\n",
+        "config/app.yaml",
+        template,
+    )
+    result = rollout("apply", "--yes", "--manifest", manifest)
+    assert result.code == 0, result.stdout
+    repo = tmp_path / "ws" / "victim"
+    assert git(repo, "show", "chore/sops-age-rollout:config/app.yaml") == template
