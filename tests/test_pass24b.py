@@ -154,3 +154,87 @@ def test_plain_text_that_only_looks_encoded_is_still_written(tmp_path):
     assert result.code == 0, result.stdout
     repo = tmp_path / "ws" / "victim"
     assert git(repo, "show", "chore/sops-age-rollout:config/app.yaml") == template
+
+
+# --- 13.6: a rendered .sops.yaml asking for partial encryption ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "unencrypted_regex: '.*'",
+        "encrypted_regex: '^NONE$'",
+        "unencrypted_suffix: TOKEN",
+        "unencrypted_comment_regex: '.*'",
+    ],
+)
+def test_a_sops_template_asking_for_partial_encryption_never_commits_the_values(
+    tmp_path, monkeypatch, option
+):
+    """ON-LIST 13.6. A `sops.yaml.j2` in the templates folder whose rule asks sops for partial
+    encryption (`unencrypted_regex: '.*'`, an `encrypted_regex` no name matches, `unencrypted_suffix:
+    TOKEN`, `unencrypted_comment_regex`) made sops write `.env.enc` holding the `.env` values (and
+    comments) as they are: the round trip passed (it decrypts to the plaintext), the plan showed no
+    diff of a ciphertext, and apply committed `API_TOKEN=<the value>` on the rollout branch, under a
+    name `.gitignore` lets through (`--push` publishes it). Only a saved plan's apply looked for lines
+    sops did not encrypt (pass 24b). What sops wrote is now checked before it is a planned file."""
+    from juniper_rollout import keys
+
+    key_file = tmp_path / "age" / "keys.txt"
+    recipient = keys.generate_key_file(key_file)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
+    repo = tmp_path / "ws" / "victim"
+    make_repo(repo, {"README.md": "x\n"})
+    (repo / ".env").write_text(f"# old: DB_PASSWORD={SECRET}-old\nAPI_TOKEN={SECRET}\n")
+    folder = tmp_path / "tpl"
+    shutil.copytree(
+        SHIPPED_TEMPLATES, folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+    )
+    (folder / "sops.yaml.j2").write_text(
+        "creation_rules:\n  - path_regex: '(^|/)\\.env(\\.enc)?$'\n"
+        f"    age: '{{{{ recipients | join(\",\") }}}}'\n    {option}\n"
+    )
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{recipient}]\n"
+        "repos:\n  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
+        "    encrypt: [{source: .env, target: .env.enc}]\n"
+    )
+    for args in (("plan",), ("plan", "--json"), ("apply", "--yes", "--push")):
+        result = rollout(*args, "--manifest", manifest)
+        assert result.code == 1, result.stdout
+        assert ".env.enc:" in result.stdout and "sops left a value or comment unencrypted" in (
+            result.stdout
+        ), result.stdout
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+    objects = subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert CANARY.encode() not in objects
+
+
+def test_a_sops_template_encrypting_everything_still_applies(tmp_path, monkeypatch):
+    """Control: the same set-up with a rule that encrypts every value and comment applies."""
+    from juniper_rollout import keys, sopsmeta
+
+    key_file = tmp_path / "age" / "keys.txt"
+    recipient = keys.generate_key_file(key_file)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
+    repo = tmp_path / "ws" / "victim"
+    make_repo(repo, {"README.md": "x\n"})
+    (repo / ".env").write_text(f"# old: DB_PASSWORD={SECRET}-old\nAPI_TOKEN={SECRET}\n")
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{recipient}]\n"
+        "repos:\n  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
+        "    encrypt: [{source: .env, target: .env.enc}]\n"
+    )
+    assert rollout("apply", "--yes", "--manifest", manifest).code == 0
+    committed = subprocess.run(
+        ["git", "-C", str(repo), "show", "chore/sops-age-rollout:.env.enc"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert sopsmeta.plaintext_line(committed) is None
