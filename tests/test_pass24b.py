@@ -238,3 +238,78 @@ def test_a_sops_template_encrypting_everything_still_applies(tmp_path, monkeypat
         check=True,
     ).stdout
     assert sopsmeta.plaintext_line(committed) is None
+
+
+# --- 13.6: a rendered .sops.yaml naming a key the manifest does not --------------------------------
+
+
+def _encrypting_fleet(tmp_path: Path, monkeypatch, sops_rule_age: str) -> tuple[Path, Path, str]:
+    """(manifest, repo, recipient): one repo whose `.env` is encrypted by an `encrypt:` entry, a real
+    key in SOPS_AGE_KEY_FILE, and a templates folder whose `sops.yaml.j2` rule's `age:` is
+    ``sops_rule_age``."""
+    from juniper_rollout import keys
+
+    key_file = tmp_path / "age" / "keys.txt"
+    recipient = keys.generate_key_file(key_file)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
+    repo = tmp_path / "ws" / "victim"
+    make_repo(repo, {"README.md": "x\n"})
+    (repo / ".env").write_text(f"API_TOKEN={SECRET}\n")
+    folder = tmp_path / "tpl"
+    shutil.copytree(
+        SHIPPED_TEMPLATES, folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+    )
+    (folder / "sops.yaml.j2").write_text(
+        f"creation_rules:\n  - path_regex: '(^|/)\\.env(\\.enc)?$'\n    age: '{sops_rule_age}'\n"
+    )
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{recipient}]\n"
+        "repos:\n  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
+        "    encrypt: [{source: .env, target: .env.enc}]\n"
+    )
+    return manifest, repo, recipient
+
+
+def test_a_sops_template_naming_another_key_never_encrypts_for_it(tmp_path, monkeypatch):
+    """NEW (13.6's templates, a leak by key). A `sops.yaml.j2` whose rule names one more age key than
+    the manifest (`age: '{{ recipients | join(",") }},age1…'`) made apply commit `.env.enc` encrypted
+    for that key too: its holder (whoever wrote the template) decrypts every value, though
+    `defaults.age_recipients`, what `rotate` manages and the plan reads, never named it (pass 24b).
+    What sops wrote is checked for the manifest's recipients only."""
+    from juniper_rollout import keys
+
+    other = keys.generate_key_file(tmp_path / "theirs" / "keys.txt")
+    manifest, repo, _ = _encrypting_fleet(
+        tmp_path, monkeypatch, '{{ recipients | join(",") }},' + other
+    )
+    for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = rollout(*args, "--manifest", manifest)
+        assert result.code == 1, result.stdout
+        assert f"names {other} too, which defaults.age_recipients does not name" in (
+            result.stdout
+        ), result.stdout
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+
+
+def test_a_rekey_through_a_sops_template_naming_another_key_is_refused(tmp_path, monkeypatch):
+    """NEW (13.6's templates). The same on the `sops updatekeys` path: a recipient added with `rotate
+    --add`, no plaintext at hand, and a `sops.yaml.j2` naming one more key re-wrapped the branch's
+    data key for it."""
+    from juniper_rollout import keys
+
+    manifest, repo, _ = _encrypting_fleet(tmp_path, monkeypatch, '{{ recipients | join(",") }}')
+    assert rollout("apply", "--yes", "--manifest", manifest).code == 0
+    tip = git(repo, "rev-parse", "chore/sops-age-rollout")
+    (repo / ".env").rename(tmp_path / "env-moved-away")
+    added = keys.generate_key_file(tmp_path / "teammate" / "keys.txt")
+    assert rollout("rotate", "--add", added, "--manifest", manifest).code == 0
+    other = keys.generate_key_file(tmp_path / "theirs" / "keys.txt")
+    (tmp_path / "tpl" / "sops.yaml.j2").write_text(
+        "creation_rules:\n  - path_regex: '(^|/)\\.env(\\.enc)?$'\n"
+        f"    age: '{{{{ recipients | join(\",\") }}}},{other}'\n"
+    )
+    result = rollout("apply", "--yes", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert f"names {other} too, which defaults.age_recipients does not name" in result.stdout
+    assert git(repo, "rev-parse", "chore/sops-age-rollout") == tip
