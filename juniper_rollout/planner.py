@@ -273,6 +273,26 @@ def _hooks(
     )
 
 
+def _for_the_manifests_recipients(manifest: Manifest, spec: FileSpec, rendered: bytes) -> None:
+    """RepoError when the rendered `.sops.yaml` names an age key the manifest's recipients do not.
+    Pass 24b (13.6's templates): a `sops.yaml.j2` rule naming one more key (`age: '{{ recipients |
+    join(",") }},age1…'`) was committed, so every value anyone encrypted with it later (and the tool's
+    own `.env.enc`) opened with a key `defaults.age_recipients`, `rotate` and the plan never named
+    (a saved plan's apply refused it as stale; a fresh apply wrote it)."""
+    try:
+        found = sopsmeta.config_recipients(rendered.decode("utf-8")) or []
+    except (UnicodeDecodeError, ValueError):
+        return  # sops refuses it when it encrypts; verify names it
+    extra = [key for key in found if key not in manifest.recipients]
+    if extra:
+        raise RepoError(
+            f"{SOPS_CONFIG} as {spec.template} renders it names {', '.join(extra)}, which "
+            "defaults.age_recipients does not name (its holder could read every value encrypted "
+            "with it); nothing written: give the rule's age: only the manifest's recipients "
+            '(`{{ recipients | join(",") }}`), or add the key with `rollout rotate --add`'
+        )
+
+
 def _rendered(
     manifest: Manifest,
     repo: RepoSpec,
@@ -293,6 +313,8 @@ def _rendered(
     if persons and before != after and spec.policy == "create-only":
         return skip(spec.path, "exists; policy create-only keeps the hand-written file", before)
     result = change(spec.path, before, after, f"rendered from {spec.template}")
+    if spec.path == SOPS_CONFIG and result.writes:
+        _for_the_manifests_recipients(manifest, spec, after)
     if spec.path == SOPS_CONFIG and result.writes and before is not None:
         text = _text(snap, spec.path) or ""
         if adopt.is_hand_written_sops(text):

@@ -945,7 +945,7 @@ def _encrypted(
             raise RepoError(
                 f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written"
             )
-    _sealed(spec.target, after, recipients)
+    _every_value_sealed(spec.target, after)
     return FileChange(
         spec.target,
         CREATE if before is None else UPDATE,
@@ -1527,19 +1527,18 @@ def _as_dotenv(
     after = sops.encrypt_dotenv(plaintext, sops_config=config, filename=spec.target)
     if _decrypt_or_none(after, spec.target) != plaintext:
         raise RepoError(f"{spec.target}: sops did not round-trip it as dotenv; nothing written")
-    _sealed(spec.target, after, recipients)
+    _every_value_sealed(spec.target, after)
     return FileChange(spec.target, UPDATE, before, after, why, secret=True, detail=why)
 
 
-def _sealed(target: str, ciphertext: bytes | None, recipients: tuple[str, ...]) -> None:
-    """RepoError unless the ciphertext sops wrote from the plaintext is sealed as the manifest says:
-    every value and comment encrypted (no option that keeps values plain), for the manifest's
-    recipients only (:func:`_for_the_manifests_keys`). Pass 24b (13.6): the rendered `.sops.yaml`
-    decides it, and a rule asking sops for partial encryption (`unencrypted_regex: '.*'`, an
-    `encrypted_regex` no name matches, `unencrypted_suffix: TOKEN`) made sops write `.env.enc` holding
-    the `.env` values in plaintext: the round trip passed (it decrypts to the plaintext), the plan
-    showed no diff of a ciphertext, and apply committed the values under a name `.gitignore` lets
-    through (only a saved plan's apply looked). Never the line itself."""
+def _every_value_sealed(target: str, ciphertext: bytes | None) -> None:
+    """RepoError when the ciphertext sops wrote from the plaintext keeps a value (or a comment, or an
+    option sops would keep values plain by) as it is. Pass 24b (13.6): a rendered `.sops.yaml` asking
+    sops for partial encryption (`unencrypted_regex: '.*'`, an `encrypted_regex` no name matches,
+    `unencrypted_suffix: TOKEN`) made sops write `.env.enc` holding the `.env` values in plaintext:
+    the round trip passed (it decrypts to the plaintext), the plan showed no diff of a ciphertext,
+    and apply committed the values under a name `.gitignore` lets through (only a saved plan's
+    apply looked). Never the line itself."""
     line = sopsmeta.plaintext_line(ciphertext) if ciphertext is not None else None
     if line is not None:
         raise RepoError(
@@ -1547,26 +1546,6 @@ def _sealed(target: str, ciphertext: bytes | None, recipients: tuple[str, ...]) 
             "keeps values plain (the rendered .sops.yaml asks for partial encryption: "
             "encrypted_regex, unencrypted_regex, unencrypted_suffix or a comment form?); nothing "
             "written: remove that option from the manifest's sops.yaml template"
-        )
-    _for_the_manifests_keys(target, ciphertext, recipients)
-
-
-def _for_the_manifests_keys(
-    target: str, ciphertext: bytes | None, recipients: tuple[str, ...]
-) -> None:
-    """RepoError when what sops wrote (encrypting, or `updatekeys`) opens with an age key the
-    manifest's recipients do not name. Pass 24b (13.6): a rendered `.sops.yaml` rule naming one more
-    key (`age: '{{ recipients | join(",") }},age1…'`) made every value readable by its holder, and
-    each later plan re-keyed for it again."""
-    meta = sops.read_metadata(ciphertext) if ciphertext is not None else None
-    others = sorted(set(meta.recipients) - set(recipients)) if meta is not None else []
-    if others:
-        raise RepoError(
-            f"{target}: the .sops.yaml it is encrypted with (the manifest's sops.yaml template, or "
-            f"the base's) names {', '.join(others)} too, which defaults.age_recipients does not "
-            "name (its holder could read every value); nothing written: give the rule's age: only "
-            'the manifest\'s recipients (`{{ recipients | join(",") }}` in the template), or add '
-            "the key with `rollout rotate --add`"
         )
 
 
@@ -1578,7 +1557,6 @@ def _rekeyed(
     except RolloutError as err:
         why = str(err) if "SOPS_AGE_KEY_FILE" in str(err) else f"{err} (set SOPS_AGE_KEY_FILE)"
         raise RepoError(f"re-keying {spec.target} needs the private key: {why}") from None
-    _for_the_manifests_keys(spec.target, after, new)
     return FileChange(
         spec.target,
         UPDATE,

@@ -276,7 +276,8 @@ def test_a_sops_template_naming_another_key_never_encrypts_for_it(tmp_path, monk
     the manifest (`age: '{{ recipients | join(",") }},age1…'`) made apply commit `.env.enc` encrypted
     for that key too: its holder (whoever wrote the template) decrypts every value, though
     `defaults.age_recipients`, what `rotate` manages and the plan reads, never named it (pass 24b).
-    What sops wrote is checked for the manifest's recipients only."""
+    A rendered `.sops.yaml` naming a key the manifest does not is refused before anything is
+    encrypted with it (a saved plan's apply already refused it as stale)."""
     from juniper_rollout import keys
 
     other = keys.generate_key_file(tmp_path / "theirs" / "keys.txt")
@@ -286,9 +287,7 @@ def test_a_sops_template_naming_another_key_never_encrypts_for_it(tmp_path, monk
     for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
         result = rollout(*args, "--manifest", manifest)
         assert result.code == 1, result.stdout
-        assert f"names {other} too, which defaults.age_recipients does not name" in (
-            result.stdout
-        ), result.stdout
+        assert f".sops.yaml as sops.yaml.j2 renders it names {other}, which" in result.stdout
     assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
 
 
@@ -311,5 +310,28 @@ def test_a_rekey_through_a_sops_template_naming_another_key_is_refused(tmp_path,
     )
     result = rollout("apply", "--yes", "--manifest", manifest)
     assert result.code == 1, result.stdout
-    assert f"names {other} too, which defaults.age_recipients does not name" in result.stdout
+    assert f".sops.yaml as sops.yaml.j2 renders it names {other}, which" in result.stdout
     assert git(repo, "rev-parse", "chore/sops-age-rollout") == tip
+
+
+def test_a_sops_template_naming_another_key_is_never_committed_even_with_nothing_to_encrypt(
+    tmp_path, monkeypatch
+):
+    """NEW (13.6's templates). With no `encrypt:` entry the tool encrypts nothing itself, but the
+    rendered `.sops.yaml` naming one more key was committed: every value a person later encrypts with
+    `sops -e` (what the usage guide says to do) opened with that key (pass 24b). A saved plan's apply
+    refused it as stale; a fresh plan and apply wrote it."""
+    from juniper_rollout import keys
+
+    other = keys.generate_key_file(tmp_path / "theirs" / "keys.txt")
+    manifest, repo, _ = _encrypting_fleet(
+        tmp_path, monkeypatch, '{{ recipients | join(",") }},' + other
+    )
+    manifest.write_text(
+        manifest.read_text().replace("    encrypt: [{source: .env, target: .env.enc}]\n", "")
+    )
+    for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = rollout(*args, "--manifest", manifest)
+        assert result.code == 1, result.stdout
+        assert f".sops.yaml as sops.yaml.j2 renders it names {other}, which" in result.stdout
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
