@@ -287,7 +287,7 @@ def test_a_sops_template_naming_another_key_never_encrypts_for_it(tmp_path, monk
     for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
         result = rollout(*args, "--manifest", manifest)
         assert result.code == 1, result.stdout
-        assert f".sops.yaml as sops.yaml.j2 renders it names {other}, which" in result.stdout
+        assert f".sops.yaml as the plan writes it names {other}, which" in result.stdout
     assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
 
 
@@ -310,7 +310,7 @@ def test_a_rekey_through_a_sops_template_naming_another_key_is_refused(tmp_path,
     )
     result = rollout("apply", "--yes", "--manifest", manifest)
     assert result.code == 1, result.stdout
-    assert f".sops.yaml as sops.yaml.j2 renders it names {other}, which" in result.stdout
+    assert f".sops.yaml as the plan writes it names {other}, which" in result.stdout
     assert git(repo, "rev-parse", "chore/sops-age-rollout") == tip
 
 
@@ -333,5 +333,44 @@ def test_a_sops_template_naming_another_key_is_never_committed_even_with_nothing
     for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
         result = rollout(*args, "--manifest", manifest)
         assert result.code == 1, result.stdout
-        assert f".sops.yaml as sops.yaml.j2 renders it names {other}, which" in result.stdout
+        assert f".sops.yaml as the plan writes it names {other}, which" in result.stdout
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+
+
+@pytest.mark.parametrize("how", ["a sops config in a folder", "a rule set in the repo's own"])
+def test_a_files_entry_writing_a_sops_config_for_another_key_is_refused(tmp_path, monkeypatch, how):
+    """NEW (13.6's templates). The same key through a `files:` entry: rendering `deploy/.sops.yaml`
+    (sops reads the `.sops.yaml` of the folder it runs in first), or setting a `creation_rules` entry
+    in the repo's own `.sops.yaml` (`kind: yaml-entry`), was committed: `sops -e` there encrypted for
+    that key (pass 24b)."""
+    from juniper_rollout import keys
+
+    other = keys.generate_key_file(tmp_path / "theirs" / "keys.txt")
+    manifest, repo, recipient = _encrypting_fleet(
+        tmp_path, monkeypatch, '{{ recipients | join(",") }}'
+    )
+    text = manifest.read_text().replace("    encrypt: [{source: .env, target: .env.enc}]\n", "")
+    if how == "a sops config in a folder":
+        (tmp_path / "tpl" / "nested.j2").write_text(
+            f"creation_rules:\n  - path_regex: '.*'\n    age: '{other}'\n"
+        )
+        path, entry = "deploy/.sops.yaml", "{path: deploy/.sops.yaml, template: nested.j2}"
+    else:
+        (repo / ".sops.yaml").write_text(
+            f"creation_rules:\n  - path_regex: '.*'\n    age: '{recipient}'\n"
+        )
+        git(repo, "add", ".sops.yaml")  # the repo's own config, committed (its `.env` never)
+        git(repo, "commit", "-qm", "sops config")
+        (tmp_path / "tpl" / "rule.j2").write_text(f"- path_regex: 'secrets/.*'\n  age: '{other}'\n")
+        text = text.replace("    agents_md: skip\n", "    agents_md: skip\n    sops_yaml: false\n")
+        path = ".sops.yaml"
+        entry = (
+            "{path: .sops.yaml, kind: yaml-entry, key: creation_rules, match: [path_regex], "
+            "template: rule.j2}"
+        )
+    manifest.write_text(text + f"    files:\n      - {entry}\n")
+    for args in (("plan",), ("apply", "--yes")):
+        result = rollout(*args, "--manifest", manifest)
+        assert result.code == 1, result.stdout
+        assert f"{path} as the plan writes it names {other}, which" in result.stdout, result.stdout
     assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
