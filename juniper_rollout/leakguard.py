@@ -807,7 +807,7 @@ def check(
     read_templates = [(name, _Read.of(text, folded)) for name, text in templates]
     values: list[Value] = []
     let_through: set[bytes] = set()
-    texts = [*(r.words for r in read.values()), *(r.words for _, r in read_templates)]
+    texts = [one for r in [*read.values(), *(r for _, r in read_templates)] for one in r.readings]
     held = _held_words(_head_index(v.value for v in plain.values if v.word), texts)
     if fleet.index:
         held |= _held_words(fleet.index, texts)
@@ -839,7 +839,7 @@ def check(
                 )
     for source, number, word, *_ in words:
         for f in files:
-            if f.after is not None and word in read[f.path].words:
+            if f.after is not None and read[f.path].has(word):
                 where = (
                     "that no committed file of the repo holds"
                     if public is not None
@@ -855,7 +855,7 @@ def check(
     # a template may reverse, slice or encode what it holds: so its source is checked too
     for source, number, piece, is_word, _ in [*values, *words]:
         for name, text in read_templates:
-            if piece in text.words if is_word else text.holds(piece):
+            if text.has(piece) if is_word else text.holds(piece):
                 what = "a word of the value" if is_word else "the value"
                 raise RepoError(
                     f"template {name} holds {what} on line {number} of the plaintext {source}; "
@@ -883,11 +883,11 @@ _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def readings(text: str | bytes, *, folded: bool = True) -> bytes:
-    """``text`` as written and as whoever reads it decodes it, one reading after another (apart: no
-    value runs from one into the next): its backslash escapes undone (once and twice: a repr inside
-    JSON), YAML's escaped line breaks with them, its line breaks folded into a space as YAML folds a
-    scalar, its shell quotes, its `%XX` escapes and its HTML character references.
+def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
+    """``text`` as written and as whoever reads it decodes it, each reading apart (no value runs from
+    one into the next), in UTF-8: its backslash escapes undone (once and twice: a repr inside JSON),
+    YAML's escaped line breaks with them, its line breaks folded into a space as YAML folds a scalar,
+    its shell quotes, its `%XX` escapes and its HTML character references.
     Pass 23e (13.6): pre-commit's schema error quotes what it refuses as a repr (`but got:
     'VALUE\\\\x'`), so a value holding a backslash was printed re-encoded and the printed-text
     check looked for it whole in vain. Pass 24b (13.6): a rendered file was read only as written, so
@@ -895,19 +895,20 @@ def readings(text: str | bytes, *, folded: bool = True) -> bytes:
     of a YAML scalar was committed and shown in the diff, and every reader of the file reads the value.
     ``folded``: with the folded reading, which finds only values holding a blank (a passphrase)."""
     said = text if isinstance(text, str) else text.decode("utf-8", "surrogateescape")
-    found = [said]
+    found = {_encoded(said): None}
     if "\\" in said:
         once = _ESCAPE.sub(_unescaped, _ESCAPED_BREAK.sub("", said))
-        found += [once, _ESCAPE.sub(_unescaped, once)]
+        found.setdefault(_encoded(once))
+        found.setdefault(_encoded(_ESCAPE.sub(_unescaped, once)))
     if folded and "\n" in said:
-        found.append(_FOLDED_BREAK.sub(" ", said))
+        found.setdefault(_encoded(_FOLDED_BREAK.sub(" ", said)))
     if _SHELL_QUOTE.search(said):
-        found.append(_SHELL_QUOTE.sub("'", said))
+        found.setdefault(_encoded(_SHELL_QUOTE.sub("'", said)))
     if _PERCENT.search(said):
-        found.append(unquote(said, errors="surrogateescape"))
+        found.setdefault(_encoded(unquote(said, errors="surrogateescape")))
     if "&" in said:
-        found.append(html.unescape(said))
-    return b"\n\0".join(_encoded(one) for one in dict.fromkeys(found))
+        found.setdefault(_encoded(html.unescape(said)))
+    return tuple(found)
 
 
 def _unescaped(found: re.Match[str]) -> str:
@@ -943,20 +944,24 @@ def spellings(value: bytes) -> tuple[bytes, ...]:
 
 
 class _Read(NamedTuple):
-    """A text as the check reads it: for words, its readings; for values, its readings and the text
-    with its line breaks and indentation taken out."""
+    """A text as the check reads it: its readings (words and values are looked for in each), and for
+    values the text with its line breaks and indentation taken out too (base64 wrapped at 76)."""
 
-    words: bytes
-    values: bytes
+    readings: tuple[bytes, ...]
+    wrapped: bytes
 
     @classmethod
     def of(cls, text: bytes, folded: bool) -> _Read:
-        read = readings(text, folded=folded)
         wrapped = _WRAPPED_BREAK.sub(b"", text) if b"\n" in text else b""
-        return cls(read, read + b"\n\0" + wrapped)
+        return cls(readings(text, folded=folded), wrapped)
+
+    def has(self, word: bytes) -> bool:
+        return any(word in one for one in self.readings)
 
     def holds(self, value: bytes) -> bool:
-        return any(form in self.values for form in spellings(value))
+        return any(
+            form in one for form in spellings(value) for one in (*self.readings, self.wrapped)
+        )
 
 
 def _letters(word: bytes) -> int:

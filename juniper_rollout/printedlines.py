@@ -80,7 +80,7 @@ def _line_checker(
     )
 
     def check(line: str) -> None:
-        said = FileChange(ERROR_MESSAGE, CREATE, None, leakguard.readings(line), "")
+        said = FileChange(ERROR_MESSAGE, CREATE, None, b"\n\0".join(leakguard.readings(line)), "")
         try:
             leakguard.check(
                 manifest, repo, [said], OWN_WORDING, others, cleared=(), plaintext=values
