@@ -374,3 +374,54 @@ def test_a_files_entry_writing_a_sops_config_for_another_key_is_refused(tmp_path
         assert result.code == 1, result.stdout
         assert f"{path} as the plan writes it names {other}, which" in result.stdout, result.stdout
     assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+
+
+# --- 13.6: the age key file, base64-encoded -------------------------------------------------------
+
+
+def _flux_secret(data: str, wrapped: bool) -> str:
+    """A Kubernetes Secret as Flux's guide has one made for sops (`--from-file=age.agekey=keys.txt`)."""
+    encoded = _wrapped_b64(data) if wrapped else "    " + _b64(data)
+    return (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: sops-age\n  namespace: flux-system\n"
+        f"data:\n  age.agekey: |\n{encoded}\n"
+    )
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["one line", "76 columns"])
+def test_the_age_key_file_base64_encoded_in_a_template_is_refused(tmp_path, wrapped):
+    """ON-LIST 13.6 ("the age key file … printed in the plan diff"). A Kubernetes Secret in the
+    templates folder holding the team's `keys.txt` base64-encoded (Flux decrypts with such a Secret,
+    made with `kubectl create secret generic sops-age --from-file=age.agekey=…`) was shown in the
+    plan's diff and committed to every repo: the check looked for `AGE-SECRET-KEY-1…` as written only
+    (pass 24b). Each run of base64 is decoded and looked in too."""
+    from juniper_rollout import keys
+
+    key_file = tmp_path / "team" / "keys.txt"
+    keys.generate_key_file(key_file)
+    secret = key_file.read_text()
+    manifest = _template_beside_a_dotenv(
+        tmp_path, "LOG_LEVEL=debug\n", "clusters/sops-age.yaml", _flux_secret(secret, wrapped)
+    )
+    for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = rollout(*args, "--manifest", manifest)
+        said = result.stdout + result.stderr
+        assert result.code == 1, said
+        assert _b64(secret)[:40] not in said, said
+        assert "clusters/sops-age.yaml would contain an age private key" in said, said
+    repo = tmp_path / "ws" / "victim"
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+
+
+def test_a_public_key_base64_encoded_in_a_template_is_still_written(tmp_path):
+    """Control: the same Secret holding only the public key (and long base64 of other text) applies."""
+    from juniper_rollout import keys
+
+    public = keys.generate_key_file(tmp_path / "team" / "keys.txt")
+    manifest = _template_beside_a_dotenv(
+        tmp_path,
+        "LOG_LEVEL=debug\n",
+        "clusters/sops-age.yaml",
+        _flux_secret(f"# public key: {public}\n" + "not a key at all, " * 20, wrapped=True),
+    )
+    assert rollout("apply", "--yes", "--manifest", manifest).code == 0
