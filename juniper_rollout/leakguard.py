@@ -43,6 +43,7 @@ from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
 from juniper_rollout.secretshape import (
+    base64_decoded,
     carries_credential,
     holds_full_token,
     may_be_secret,
@@ -1085,33 +1086,15 @@ def holds_a_value(plaintext: Iterable[Value]) -> Callable[[str], bool]:
     return holds
 
 
-# a run of base64 (standard or URL-safe) long enough to hold a private key's line, padding and all
-_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{64,}={0,2}")
-_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
-
-
 def holds_a_private_key(text: bytes) -> bool:
     """Whether ``text`` holds an age private key or a PEM one (``render.AGE_KEY``) as written, or
-    base64-encoded: each run of base64 decoded, in the text as written and with its line breaks and
-    indentation taken out (76-column base64). Pass 24b (13.6): a Kubernetes Secret in the templates
-    folder holding the team's `keys.txt` (`data: {age.agekey: …}`, as Flux's guide has it made with
-    `kubectl create secret generic sops-age --from-file`) was shown in the plan's diff and committed
-    to every repo."""
-    wrapped = _WRAPPED_BREAK.sub(b"", text) if b"\n" in text else b""
-    for one in (text, wrapped):
-        if AGE_KEY.search(one):
-            return True
-        for run in _BASE64_RUN.findall(one):
-            bare = run.rstrip(b"=").translate(_FROM_URLSAFE)
-            for start in range(4):  # the encoding may start inside the run (`key` + base64)
-                quads = bare[start:]
-                try:
-                    decoded = base64.b64decode(quads[: len(quads) // 4 * 4], validate=True)
-                except ValueError:  # binascii.Error is one
-                    continue
-                if AGE_KEY.search(decoded):
-                    return True
-    return False
+    base64-encoded (``secretshape.base64_decoded``). Pass 24b (13.6): a Kubernetes Secret in the
+    templates folder holding the team's `keys.txt` (`data: {age.agekey: …}`, as Flux's guide has it
+    made with `kubectl create secret generic sops-age --from-file`) was shown in the plan's diff and
+    committed to every repo."""
+    if AGE_KEY.search(text):
+        return True
+    return any(AGE_KEY.search(decoded) for decoded in base64_decoded(text, shortest=64))
 
 
 def check_age_keys(files: Iterable[FileChange]) -> None:

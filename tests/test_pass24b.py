@@ -425,3 +425,32 @@ def test_a_public_key_base64_encoded_in_a_template_is_still_written(tmp_path):
         _flux_secret(f"# public key: {public}\n" + "not a key at all, " * 20, wrapped=True),
     )
     assert rollout("apply", "--yes", "--manifest", manifest).code == 0
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "ghp_Zq81Lm0pWx42RtK7bN3cV9xY2wQ5eR8tU1iO",
+        "https://ci:Zq81-Lm0p-Wx42@git.example.org/o/r.git",
+    ],
+    ids=["token", "url with a password"],
+)
+def test_a_template_holding_a_credential_base64_encoded_is_refused(tmp_path, secret):
+    """ON-LIST 13.6 (pass 3's "a template is never a file holding a credential"). An ArgoCD repository
+    Secret in the templates folder holding a GitHub token, or a clone URL with its password,
+    base64-encoded (`data: {password: …}`) was rendered, shown in the plan's diff and committed: the
+    template's source was looked at as written only (pass 24b). Its base64 runs are decoded too."""
+    manifest = _template_beside_a_dotenv(
+        tmp_path,
+        "LOG_LEVEL=debug\n",
+        "argocd/repo-creds.yaml",
+        f"apiVersion: v1\nkind: Secret\ndata:\n  password: {_b64(secret)}\n",
+    )
+    for args in (("plan",), ("apply", "--yes")):
+        result = rollout(*args, "--manifest", manifest)
+        said = result.stdout + result.stderr
+        assert result.code == 1, said
+        assert _b64(secret) not in said, said
+        assert "app.j2 holds a credential" in said, said
+    repo = tmp_path / "ws" / "victim"
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
