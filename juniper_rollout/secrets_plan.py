@@ -424,11 +424,7 @@ def _emptying_on_purpose(
             f"to empty one on purpose, run `sops set --input-type {fmt} --output-type {fmt} "
             f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
         )
-    delete = (
-        f"forget the rollout branch's last pushed copy (`{forget}`)"
-        if forget
-        else f"delete the rollout branch (`git branch -D {shell_word(repo.branch)}`)"
-    )
+    delete = forget or f"delete the rollout branch (`git branch -D {shell_word(repo.branch)}`)"
     if at_base is not None:
         # pass 14c: the branch merged (or built on a base holding the value too): deleting it alone
         # only moved the refusal to the base's copy
@@ -1327,10 +1323,11 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
     for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, skip, base):
         old = replace(repo, branch=name)
         # pass 23g: `branch:` names the branch itself, never `origin/…` nor `refs/…` (refused there)
+        held = name.removeprefix(gitrepo.PUSHED_REF)  # a push record: plan reads it as that branch
         back = (
             ""
-            if name.startswith("refs/")
-            else f"set `branch:` back to {name.removeprefix('origin/')}"
+            if held.startswith("refs/")
+            else f"set `branch:` back to {held.removeprefix('origin/')}"
         )
         blob = _readable(commit, spec.target)
         if blob is None or sopsmeta.sops_format(blob) is None:
@@ -1353,7 +1350,7 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
             + (f", or {back}" if back else "")
             + "; to leave those values behind on purpose, "
             + (
-                f"delete that branch ({_forget_branch(name)})"
+                f"delete that branch ({_forget_branch(name, base.repo)})"
                 if gitrepo.is_tool_commit(commit, repo.rollout)
                 # pass 23g's F7: a branch made from the old one (`feature/x`) holds someone's work
                 # above the rollout's commits; `git branch -D` pasted deleted it
@@ -1363,16 +1360,27 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
         )
 
 
-def _forget_branch(name: str) -> str:
+def _forget_branch(name: str, repo) -> str:
     """The commands that delete the branch ``name`` (``origin/X``: origin's, as this clone last saw
-    it). Pass 23d: `git push origin --delete X` alone fails where origin no longer has it (deleted
-    there, not yet pruned here: "remote ref does not exist"), and the refusal stayed for good."""
+    it; ``refs/juniper-rollout/pushed/X``: the tool's record of its push of X). Pass 23d: `git push
+    origin --delete X` alone fails where origin no longer has it (deleted there, not yet pruned here:
+    "remote ref does not exist"), and the refusal stayed for good. Pass 24a: the tool's record of a
+    push of that branch goes with it (left, it held the values and refused the repo again)."""
+    if name.startswith(gitrepo.PUSHED_REF):
+        return f"`git update-ref -d {shell_word(name)}`"
+    branch = name.removeprefix("origin/") if name.startswith("origin/") else name
+    branch = branch.removeprefix("refs/heads/")
+    record = (
+        f" && git update-ref -d {shell_word(gitrepo.PUSHED_REF + branch)}"
+        if gitrepo.has_push_record(repo, branch)
+        else ""
+    )
     if not name.startswith("origin/"):
-        return f"`git branch -D {shell_word(name.removeprefix('refs/heads/'))}`"
+        return f"`git branch -D {shell_word(branch)}{record}`"
     return (
         # pass 23g: `--` first, for a name git would take for an option (`-x`, which origin may hold)
-        f"`git push origin --delete -- {shell_word(name.removeprefix('origin/'))}`; gone from origin "
-        f"already: `git branch -d -r {shell_word(name)}`"
+        f"`git push origin --delete -- {shell_word(branch)}{record}`; gone from origin "
+        f"already: `git branch -d -r {shell_word(name)}{record}`"
     )
 
 

@@ -69,3 +69,79 @@ def test_the_commands_bootstrap_prints_work_when_pasted(fleet, tmp_path):
         assert pasted.returncode in (0, 2), (command, pasted.stdout, pasted.stderr)
         assert "newrepo" in pasted.stdout, (command, pasted.stdout)
     assert git(elsewhere / "newrepo", "rev-parse", "--verify", "chore/repo-hygiene").strip()
+
+
+@pytest.mark.usefixtures("loopback_only")
+@pytest.mark.parametrize("renamed", ["chore/secrets", "chore/sops-age-rollout/v2"])
+def test_a_renamed_branch_held_only_by_the_tools_push_record_is_never_left_behind(
+    loop, tmp_path, renamed
+):
+    """13.1's renamed-branch refusal (pass 23a F5, ON-LIST, another holder): apply --push; the PR
+    closed and its branch deleted on origin (`fetch --prune` here), the local branch deleted, the
+    `.env` moved away: the tool's own push record (`refs/juniper-rollout/pushed/chore/sops-age-
+    rollout`, which plan reads as the branch when the local one is gone) holds the only copy of
+    `.env.enc`. `branch:` renamed: plan said "skip (no .env in the clone to encrypt)" and apply
+    wrote the new branch without it; renamed to `chore/sops-age-rollout/v2`, its push deleted the
+    old record as "in the way", and the commit holding the values was unreachable (`git fsck
+    --unreachable`), gone at the next `git gc`. The record now counts as the old branch: the repo
+    is refused, with a `git show` of the record, `branch:` back, or `git update-ref -d` of it."""
+    import subprocess
+
+    repo = loop.repo("juniper-cascor")
+    assert apply(loop, "juniper-cascor", push=True).code == 0
+    held = git(repo, "rev-parse", BRANCH).strip()
+    git(loop.remotes / "juniper-cascor.git", "branch", "-D", BRANCH)
+    git(repo, "fetch", "-q", "--prune", "origin")
+    git(repo, "branch", "-D", BRANCH)
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = loop.manifest.read_text()
+    loop.manifest.write_text(
+        text.replace("  branch: chore/sops-age-rollout\n", f"  branch: {renamed}\n", 1)
+    )
+    planned = rollout("plan", "-m", loop.manifest, "--repo", "juniper-cascor")
+    said = " ".join(planned.stdout.split())
+    record = f"refs/juniper-rollout/pushed/{BRANCH}"
+    assert planned.code == 1 and f"{record} (this rollout's commits" in said, said
+    assert f"set `branch:` back to {BRANCH}" in said, said
+    assert f"`git update-ref -d {record}`" in said, said
+    written = apply(loop, "juniper-cascor", push=True)
+    assert "juniper-cascor: failed" in written.stdout, written.stdout
+    assert git(repo, "rev-parse", record).strip() == held
+    # the printed way to bring the values back works when pasted in the clone
+    restore = next(c for c in said.split("`") if c.startswith(f"git show {record}:.env.enc"))
+    done = subprocess.run(["bash", "-c", restore], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (repo / ".env").read_text() == (tmp_path / "moved-away.env").read_text()
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_the_way_to_empty_a_value_never_deletes_a_reviewers_commit_on_origin(loop, tmp_path):
+    """Found on 13.1's way (NEW, a pasted command that loses a reviewer's work, 13.4's kind): apply
+    --push; a reviewer pushes a commit of their own onto origin's rollout branch (fetched here); the
+    local branch is deleted; `.env` leaves a committed value empty. The refusal's way to empty it on
+    purpose was "forget the rollout branch's last pushed copy (`git update-ref -d refs/juniper-
+    rollout/pushed/… && git push origin --delete chore/sops-age-rollout`)": pasted, it deleted origin's
+    branch and the reviewer's commit on it. A delete of origin's branch is offered only when its tip
+    is the tool's own commit; otherwise the line says origin holds commits the tool did not make."""
+    import subprocess
+
+    from tests.test_pass23a import _reviewers_files_pushed
+
+    repo = loop.repo("juniper-cascor")
+    assert apply(loop, "juniper-cascor", push=True).code == 0
+    reviewers = _reviewers_files_pushed(repo, {"REVIEW.md": "a reviewer's notes\n"}, tmp_path)
+    git(repo, "fetch", "-q", "origin")
+    git(repo, "branch", "-D", BRANCH)
+    env = repo / ".env"
+    lines = env.read_text().splitlines()
+    lines[0] = lines[0].split("=", 1)[0] + "="
+    env.write_text("\n".join(lines) + "\n")
+    planned = rollout("plan", "-m", loop.manifest, "--repo", "juniper-cascor")
+    assert planned.code == 1, planned.stdout
+    said = " ".join(planned.stdout.split())
+    assert "git push origin --delete" not in said, said
+    assert f"origin/{BRANCH} holds commits the tool did not make" in said, said
+    for command in said.split("`"):
+        if command.startswith("git "):
+            subprocess.run(["bash", "-c", command], cwd=repo, capture_output=True, check=False)
+    assert git(repo, "ls-remote", "origin", BRANCH).split()[:1] == [reviewers]
