@@ -124,12 +124,15 @@ def _rekey_detail(old: tuple[str, ...], new: tuple[str, ...]) -> str:
     return text
 
 
-def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=None) -> RepoPlan:
+def add_encrypted(
+    manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=None, *, foreign: bool = False
+) -> RepoPlan:
     """``plan`` plus one change per encrypted file of ``repo``.
 
     ``tip`` is the rollout branch: ciphertext it already holds is reused when it still
     decrypts to the same plaintext for the same recipients (sops output is random, so
-    encrypting again would make every apply a new commit).
+    encrypting again would make every apply a new commit). ``foreign``: it holds commits the tool
+    did not make, so no line offers to delete it.
     """
     config = next(
         (f.after for f in plan.files if f.path == SOPS_CONFIG and f.after is not None), None
@@ -146,6 +149,13 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
     # no local branch: the lines name the copy the tool read (pushed, or origin's), one a pasted command finds
     elsewhere = gitrepo.known_branch_names(base.repo, repo.branch) if tip is not None else None
     shown = replace(repo, branch=elsewhere[0]) if elsewhere else repo
+    # pass 24a: a reviewer's commit on the local branch went with the `git branch -D` a line offered
+    keep = (
+        f"take what else {repo.branch} holds elsewhere (it has commits the tool did not make: a "
+        "reviewer's?), then delete it"
+        if foreign and elsewhere is None
+        else None
+    )
     for spec in repo.encrypt:
         reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
         before = gitrepo.read_blob(base, spec.target)
@@ -171,7 +181,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             fork=fork,
             earlier=partial(gitrepo.earlier_versions, base, spec.target),
             at_base=(base_name, partial(_read_at_base, base, repo.base, spec.target)),
-            forget=elsewhere[1] if elsewhere else None,
+            forget=elsewhere[1] if elsewhere else keep,
             # on top of the rollout branch, "the base" read here is the branch itself (pass 11a)
             before_ref=repo.branch if tip is not None and tip == base else base_name,
         )

@@ -145,3 +145,42 @@ def test_the_way_to_empty_a_value_never_deletes_a_reviewers_commit_on_origin(loo
         if command.startswith("git "):
             subprocess.run(["bash", "-c", command], cwd=repo, capture_output=True, check=False)
     assert git(repo, "ls-remote", "origin", BRANCH).split()[:1] == [reviewers]
+
+
+def _reviewers_commit_on_the_local_branch(repo, tmp_path) -> str:
+    """A reviewer's commit (a file of theirs) on the local rollout branch, never pushed: its id."""
+    from tests.test_adversary import tree_with
+
+    tree = tree_with(repo, BRANCH, {"REVIEW.md": "a reviewer's notes, never pushed\n"}, tmp_path)
+    mine = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: notes", tree).strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", mine)
+    return mine
+
+
+def test_no_refusal_offers_git_branch_d_for_a_branch_holding_a_reviewers_commit(fleet, tmp_path):
+    """13.4 (ON-LIST, a reviewer's commit lost, by a pasted command): apply; a reviewer's commit on
+    the local rollout branch (never pushed). Apply would be blocked ("holds commits the tool did not
+    make"), but with `.env` leaving a committed value empty plan and apply first refused the repo
+    for its secrets, and the way out they offered was "to empty them on purpose, delete the rollout
+    branch (`git branch -D chore/sops-age-rollout`)": pasted, it deleted the reviewer's commit, its
+    only copy. No line offers a delete of a branch holding commits the tool did not make. (An
+    `encrypt:` entry turned off, main moved, was checked too: that line never came.)"""
+    import subprocess
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    theirs = _reviewers_commit_on_the_local_branch(repo, tmp_path)
+    env = repo / ".env"
+    lines = env.read_text().splitlines()
+    lines[0] = lines[0].split("=", 1)[0] + "="
+    env.write_text("\n".join(lines) + "\n")
+    for said in (
+        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout,
+        apply(fleet, "juniper-cascor").stdout,
+    ):
+        line = " ".join(said.split())
+        assert "juniper-cascor" in line and "git branch -D" not in line, line
+        for command in line.split("`"):
+            if command.startswith("git "):
+                subprocess.run(["bash", "-c", command], cwd=repo, capture_output=True, check=False)
+    assert git(repo, "rev-parse", BRANCH).strip() == theirs
