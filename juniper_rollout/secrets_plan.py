@@ -227,7 +227,7 @@ def encrypted_change(
             return skip(spec.target, why)
         if reuse is not None and reuse != before and not branch_merged:
             kept = _branch_ciphertext_first(
-                repo, spec, config, before, meta, reuse, recipients, base_edited, before_ref
+                repo, spec, config, before, meta, reuse, recipients, base_edited, before_ref, forget
             )
             if kept is not None:
                 return kept
@@ -790,9 +790,12 @@ def _branch_ciphertext_first(
     recipients: tuple[str, ...],
     base_edited: bool = False,
     before_ref: str | None = None,
+    forget: str | None = None,
 ) -> FileChange | None:
     """No plaintext in the clone; the base and the rollout branch hold different ciphertexts, the
-    branch's never in the base's history.
+    branch's never in the base's history. ``forget``: how to make the tool forget the branch's
+    copy, where `git branch -D` would not do (pass 24a: the branch deleted here, or holding a
+    reviewer's commit).
     The branch's is kept when sops wrote it after the base's (a value changed in the .env, applied, and
     the .env then moved away); the repo is refused when the base's is the later one (the branch's never
     reached the base: each holds changes the other lacks). Pass 10a: the base's ciphertext was taken
@@ -833,7 +836,8 @@ def _branch_ciphertext_first(
         f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
         f"{spec.source} (`git show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
         f"branch's, `git show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
-        f"again; to keep only the base's, delete the branch (`git branch -D {shell_word(repo.branch)}`)"
+        f"again; to keep only the base's, "
+        + (forget or f"delete the branch (`git branch -D {shell_word(repo.branch)}`)")
     )
 
 

@@ -184,3 +184,52 @@ def test_no_refusal_offers_git_branch_d_for_a_branch_holding_a_reviewers_commit(
             if command.startswith("git "):
                 subprocess.run(["bash", "-c", command], cwd=repo, capture_output=True, check=False)
     assert git(repo, "rev-parse", BRANCH).strip() == theirs
+
+
+@pytest.mark.parametrize("branch", ["a reviewer's commit on it", "deleted here after its push"])
+def test_keep_only_the_bases_values_offers_a_delete_that_works_and_loses_no_work(
+    fleet, tmp_path, branch
+):
+    """13.1's "each holds changes the other lacks" refusal (pass 11a) and its way out (ON-LIST 13.4 /
+    NEW on the way): a teammate's `sops edit` on main, a value rotated on the rollout branch, `.env`
+    moved away. "To keep only the base's, delete the branch (`git branch -D chore/sops-age-rollout`)":
+    with a reviewer's commit on the local branch, pasted, it deleted that commit; with the local
+    branch deleted after its push (the plan reads the tool's push record), the line said `git branch
+    -D refs/juniper-rollout/pushed/…`, which fails ("branch not found") and the refusal stayed."""
+    import subprocess
+
+    from tests.helpers import next_second
+    from tests.test_pass10a import _sops_edit_on_main
+    from tests.test_pass11a import _merge_branch_into_main
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    _merge_branch_into_main(repo)
+    old_main = git(repo, "rev-parse", "main").strip()
+    _sops_edit_on_main(repo, tmp_path, "NEW_X=teammate-value")
+    teammate = git(repo, "rev-parse", "main").strip()
+    git(repo, "update-ref", "refs/heads/main", old_main)
+    next_second()
+    env = repo / ".env"
+    env.write_text(env.read_text().replace("HF_TOKEN=", "HF_TOKEN=rotated-", 1))
+    assert apply(fleet, "juniper-cascor").code == 0
+    env.rename(tmp_path / "moved-away.env")
+    git(repo, "update-ref", "refs/heads/main", teammate)
+    if branch == "a reviewer's commit on it":
+        kept = _reviewers_commit_on_the_local_branch(repo, tmp_path)
+    else:
+        git(repo, "update-ref", f"refs/juniper-rollout/pushed/{BRANCH}", BRANCH)
+        git(repo, "branch", "-D", BRANCH)
+    said = " ".join(
+        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
+    )
+    assert "each holds changes the other lacks" in said, said
+    assert "git branch -D" not in said, said
+    if branch == "a reviewer's commit on it":
+        assert git(repo, "rev-parse", BRANCH).strip() == kept
+        return
+    [forget] = [c for c in said.split("`") if c.startswith("git update-ref -d")]
+    done = subprocess.run(["bash", "-c", forget], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
+    assert again.code == 0, again.stdout
