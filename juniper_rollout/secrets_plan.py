@@ -1444,11 +1444,19 @@ def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known,
     written = {f.path for f in plan.files if f.action in (CREATE, UPDATE)}
     path = next(_ciphertext_only_on(known, written, base, old_base), None)
     if path is not None:
+        # pass 24a: deleted here, the branch is the tool's push record (or origin's): `git branch -D`
+        # failed when pasted
+        elsewhere = gitrepo.known_branch_names(base.repo, repo.branch)
+        drop = (
+            elsewhere[1]
+            if elsewhere
+            else f"delete the branch (`git branch -D {shell_word(repo.branch)}`)"
+        )
         raise RepoError(
             f"the rollout branch holds {path}, which no enabled `encrypt:` entry of {repo.name} writes "
             f"now: rebuilding {repo.branch} on {repo.base} would drop it, the only copy of those values "
             f"in git; set the entry back (enabled, with its plaintext or without), or merge the branch "
-            f"first; to drop it on purpose, delete the branch (`git branch -D {shell_word(repo.branch)}`)"
+            f"first; to drop it on purpose, {drop}"
         )
 
 

@@ -233,3 +233,35 @@ def test_keep_only_the_bases_values_offers_a_delete_that_works_and_loses_no_work
     assert done.returncode == 0, done.stderr
     again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
     assert again.code == 0, again.stdout
+
+
+def test_drop_it_on_purpose_names_a_command_that_works_for_a_branch_deleted_here(fleet, tmp_path):
+    """13.1's "no enabled `encrypt:` entry writes it now" refusal (pass 6) and its way out (NEW on
+    the way, a command that fails when pasted): the rollout branch pushed, then deleted here (the
+    plan reads the tool's push record), `.env` moved away, the entry `enabled: false`, main moved.
+    "To drop it on purpose, delete the branch (`git branch -D chore/sops-age-rollout`)": pasted,
+    "branch not found", and the refusal stayed. It names the record's `git update-ref -d`."""
+    import subprocess
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    git(repo, "update-ref", f"refs/juniper-rollout/pushed/{BRANCH}", BRANCH)  # as a push records it
+    git(repo, "branch", "-D", BRANCH)
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = fleet.manifest.read_text()
+    at = text.index("  - name: juniper-cascor")
+    end = text.index("        target: .env.enc\n", at) + len("        target: .env.enc\n")
+    fleet.manifest.write_text(text[:end] + "        enabled: false\n" + text[end:])
+    tree = git(repo, "write-tree").strip()
+    moved = git(repo, "commit-tree", "-p", "main", "-m", "main moves", tree).strip()
+    git(repo, "update-ref", "refs/heads/main", moved)
+    said = " ".join(
+        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
+    )
+    assert "which no enabled `encrypt:` entry" in said, said
+    assert "git branch -D" not in said, said
+    [forget] = [c for c in said.split("`") if c.startswith("git update-ref -d")]
+    done = subprocess.run(["bash", "-c", forget], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
+    assert again.code == 0, again.stdout
