@@ -1139,7 +1139,10 @@ def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
 
 def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     """What frees a branch checked out in the worktree at ``top``, in words that work when pasted:
-    switch it, or prune it when its folder is gone (unlocking it first when it is locked)."""
+    switch it, or prune it when its folder is gone (unlocking it first when it is locked). Pass 24a:
+    `git switch -` failed in a worktree made on the branch (`git worktree add ../review BRANCH`: no
+    previous branch, "invalid reference: @{-1}"); `git switch --detach` frees the branch anywhere,
+    the worktree's files and changes left as they are."""
     if top.exists():
         state = _worktree_admin(repo, top)
         if state is not None and any(
@@ -1148,20 +1151,20 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             # pass 9: mid-rebase HEAD is detached; `git switch -` there leaves the rebase running
             return (
                 "a rebase is under way in that worktree: finish it (`git rebase --continue`) or "
-                "drop it (`git rebase --abort`), then switch it to another branch (`git switch -`)"
+                "drop it (`git rebase --abort`), then switch it off the branch (`git switch --detach`)"
             )
         if state is not None and (state / "BISECT_START").is_file():
             return (
                 "that worktree is bisecting it: end the bisect (`git bisect reset`), "
-                "then switch it to another branch (`git switch -`)"
+                "then switch it off the branch (`git switch --detach`)"
             )
-        return "switch that worktree to another branch (`git switch -`)"
+        return "switch that worktree off the branch (`git switch --detach`)"
     if worktree_locked(repo, top):
         # pass 16a: a lock says "its folder comes back" (a removable drive, a network share); unlock
         # and prune alone cut that worktree, and its work on the branch, off from the clone
         return (
             "that worktree is locked and its folder is not there now (a removable drive or a "
-            "network share?): bring it back and switch it to another branch there (`git switch -`); "
+            "network share?): bring it back and switch it to another branch there (`git switch --detach`); "
             f"if it is gone for good, run `git worktree unlock {shell_word(str(top))}` and "
             f"`git worktree prune` in {clone_path}"
         )

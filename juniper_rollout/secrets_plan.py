@@ -154,6 +154,8 @@ def add_encrypted(
         f"take what else {repo.branch} holds elsewhere (it has commits the tool did not make: a "
         "reviewer's?), then delete it"
         if foreign and elsewhere is None
+        else _delete_words(base.repo, repo.branch, "the rollout branch")
+        if tip is not None and elsewhere is None
         else None
     )
     for spec in repo.encrypt:
@@ -1390,12 +1392,24 @@ def _forget_branch(name: str, repo) -> str:
         else ""
     )
     if not name.startswith("origin/"):
-        return f"`git branch -D {shell_word(branch)}{record}`"
+        return _delete_words(repo, branch, "", record)
     return (
         # pass 23g: `--` first, for a name git would take for an option (`-x`, which origin may hold)
         f"`git push origin --delete -- {shell_word(branch)}{record}`; gone from origin "
         f"already: `git branch -d -r {shell_word(name)}{record}`"
     )
+
+
+def _delete_words(repo, branch: str, what: str, then: str = "") -> str:
+    """ "delete WHAT (`git branch -D BRANCH` THEN)", with what frees it first when a worktree has it
+    checked out (pass 24a: pasted, git refused, "Cannot delete branch … checked out at …", and the
+    refusal stayed). ``what`` empty: the command alone."""
+    command = f"`git branch -D {shell_word(branch)}{then}`"
+    where = gitrepo.checked_out_in(repo, branch)
+    if where is not None:
+        how = gitrepo.worktree_advice(repo, where, Path(repo.working_tree_dir or where))
+        command = f"{branch} is checked out in {where}: {how}, then {command}"
+    return f"delete {what} ({command})" if what else command
 
 
 def _restore(repo: RepoSpec, path: str, blob: bytes | None, into: str) -> str:
@@ -1447,11 +1461,7 @@ def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known,
         # pass 24a: deleted here, the branch is the tool's push record (or origin's): `git branch -D`
         # failed when pasted
         elsewhere = gitrepo.known_branch_names(base.repo, repo.branch)
-        drop = (
-            elsewhere[1]
-            if elsewhere
-            else f"delete the branch (`git branch -D {shell_word(repo.branch)}`)"
-        )
+        drop = elsewhere[1] if elsewhere else _delete_words(base.repo, repo.branch, "the branch")
         raise RepoError(
             f"the rollout branch holds {path}, which no enabled `encrypt:` entry of {repo.name} writes "
             f"now: rebuilding {repo.branch} on {repo.base} would drop it, the only copy of those values "

@@ -265,3 +265,58 @@ def test_drop_it_on_purpose_names_a_command_that_works_for_a_branch_deleted_here
     assert done.returncode == 0, done.stderr
     again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
     assert again.code == 0, again.stdout
+
+
+def test_a_delete_offered_for_a_branch_checked_out_in_a_worktree_says_to_free_it_first(
+    fleet, tmp_path
+):
+    """13.1's renamed-branch refusal (pass 23a F5) and its way out (NEW on the way, a command that
+    fails when pasted): the old rollout branch checked out in a linked worktree, the `.env` moved
+    away, `branch:` renamed. "To leave those values behind on purpose, delete that branch (`git
+    branch -D chore/sops-age-rollout`)": pasted, git refused ("Cannot delete branch … checked out
+    at …") and the refusal stayed. The line says to switch that worktree away first."""
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    worktree = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", str(worktree), BRANCH)
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(
+        text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
+    )
+    said = " ".join(
+        rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
+    )
+    assert f"{BRANCH} is checked out in {worktree}: switch that worktree" in said, said
+    git(worktree, "switch", "-q", "--detach")  # what the line asks
+    [delete] = [c for c in said.split("`") if c.startswith("git branch -D")]
+    git(repo, *delete.split()[1:])
+    again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
+    assert again.code == 0, again.stdout
+
+
+def test_the_way_to_free_a_branch_checked_out_in_a_new_worktree_works_when_pasted(fleet):
+    """13.3 (ON-LIST, a way out that fails when pasted): apply; the reviewer checks the rollout branch
+    out in a worktree of its own (`git worktree add ../review chore/sops-age-rollout`, the usual
+    way); main moves; apply is `blocked` (right), and says "switch that worktree to another branch
+    (`git switch -`)". Pasted there: "fatal: invalid reference: @{-1}" (a worktree made on the
+    branch has no previous branch), and apply stayed blocked. The command now works in any worktree
+    (`git switch --detach`: the branch is free, the worktree and its changes stay as they are)."""
+    import re
+    import subprocess
+
+    repo = fleet.repo("juniper-cascor")
+    assert apply(fleet, "juniper-cascor").code == 0
+    review = fleet.root / "review"
+    git(repo, "worktree", "add", "-q", str(review), BRANCH)
+    (review / "NOTES.md").write_text("a reviewer's notes, not committed yet\n")
+    env = repo / ".env"
+    env.write_text(env.read_text().replace("=", "=rotated-", 1))
+    said = " ".join(apply(fleet, "juniper-cascor").stdout.split())
+    assert "juniper-cascor: blocked" in said, said
+    [command] = re.findall(r"switch (?:that worktree|it) [^(]*\(`([^`]*)`\)", said)
+    pasted = subprocess.run(["bash", "-c", command], cwd=review, capture_output=True, text=True)
+    assert pasted.returncode == 0, (command, pasted.stderr)
+    written = apply(fleet, "juniper-cascor")
+    assert "juniper-cascor: updated" in written.stdout, written.stdout
+    assert (review / "NOTES.md").is_file()
