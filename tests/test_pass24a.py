@@ -320,3 +320,21 @@ def test_the_way_to_free_a_branch_checked_out_in_a_new_worktree_works_when_paste
     written = apply(fleet, "juniper-cascor")
     assert "juniper-cascor: updated" in written.stdout, written.stdout
     assert (review / "NOTES.md").is_file()
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_cleanup_says_force_also_deletes_commits_origin_lacks(loop, github, tmp_path):
+    """`cleanup` / `cleanup --force` (NEW, an offered command that loses work without saying so):
+    apply --push, no pull request yet; a reviewer's commit on the local rollout branch, never pushed
+    (its only copy). `rollout cleanup` said "no pull request; --force deletes the branch anyway",
+    as for any branch, and `cleanup --force` deleted the reviewer's commit with it. After a merged
+    PR the same line says "--force deletes them too" (pass 21e); unmerged, it now counts the
+    commits origin lacks that --force deletes."""
+    repo = loop.repo("juniper-cascor")
+    only = ("-m", loop.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    theirs = _reviewers_commit_on_the_local_branch(repo, tmp_path)
+    said = " ".join(rollout("cleanup", *only).stdout.split())
+    assert "juniper-cascor: kept" in said, said
+    assert "--force deletes the branch anyway, and with it 1 commit origin lacks" in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == theirs
