@@ -285,16 +285,35 @@ def _for_the_manifests_recipients(manifest: Manifest, files: list[FileChange]) -
     tool's own `.env.enc` and every value anyone encrypted with it later opened with a key
     `defaults.age_recipients`, `rotate` and the plan never named (a saved plan's apply refused it as
     stale; a fresh apply wrote it); a `files:` entry rendering `deploy/.sops.yaml`, or setting a
-    `creation_rules` entry in the repo's own, did the same for `sops` run in that folder."""
+    `creation_rules` entry in the repo's own, did the same for `sops` run in that folder. Pass 24e:
+    any master key besides age, and a config the tool cannot read, are refused too."""
     for f in files:
         if f.after is None or not f.writes:
             continue
         if f.path.rpartition("/")[2].lower() not in SOPS_CONFIG_NAMES:
             continue
         try:
-            found = sopsmeta.config_recipients(f.after.decode("utf-8")) or []
+            text = f.after.decode("utf-8")
+            found = sopsmeta.config_recipients(text) or []
+            others = sopsmeta.config_other_keys(text)
         except (UnicodeDecodeError, ValueError):
-            continue  # sops refuses it when it encrypts; verify names it
+            # pass 24e: sops read what the tool did not (a `!tag`, a second document) and named
+            # another key; with nothing to encrypt, it was committed
+            raise RepoError(
+                f"{f.path} as the plan writes it is not UTF-8 YAML of one document the tool can read "
+                "(a custom tag, a second document, a duplicate key?), so the keys it names cannot be "
+                "checked; nothing written: fix the template that renders it"
+            ) from None
+        if others:
+            # pass 24e: a pgp, kms, gcp_kms, azure_keyvault or hc_vault key beside the manifest's
+            # was committed when the tool encrypted nothing itself (only encrypting refused it):
+            # every later `sops -e` by a person encrypted for it too
+            raise RepoError(
+                f"{f.path} as the plan writes it names {', '.join(others)} master keys besides "
+                "age, which defaults.age_recipients cannot name (their holder could read every "
+                "value encrypted with it); nothing written: give its rules' keys as age: only, the "
+                'manifest\'s (`{{ recipients | join(",") }}` in the template)'
+            )
         extra = [key for key in found if key not in manifest.recipients]
         if extra:
             raise RepoError(
