@@ -43,6 +43,7 @@ from juniper_rollout.render import AGE_KEY
 from juniper_rollout.secretshape import (
     URLSAFE,
     base64_decoded,
+    blank_readings,
     carries_credential,
     holds_full_token,
     may_be_secret,
@@ -903,9 +904,12 @@ class _Read(NamedTuple):
 
     @classmethod
     def of(cls, text: bytes, folded: bool) -> _Read:
-        read = readings(text, folded=folded)
+        read = readings(text, folded=False)
+        # the readings for a passphrase are no base64's: neither unwrapped nor decoded
         wrapped = b"\n\0".join(filter(None, (unwrapped(one) for one in read)))
         decoded = b"\n\0".join(dict.fromkeys(d for one in read for d in base64_decoded(one)))
+        if folded:
+            read = (*read, *blank_readings(text.decode("utf-8", "surrogateescape")))
         return cls(read, wrapped, decoded)
 
     def has(self, word: bytes) -> bool:

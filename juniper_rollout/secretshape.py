@@ -348,19 +348,19 @@ def base64_decoded(text: bytes, shortest: int = 16) -> Iterator[bytes]:
     in the text as written and with its line breaks and indentation taken out (base64 wrapped at 76
     columns, a YAML block). Pass 24b (13.6): a Kubernetes Secret holds its values base64-encoded, so a
     template holding a credential or the team's age key that way passed every check of the text."""
-    for one in (text, unwrapped(text)):
-        for run in _BASE64_RUN.findall(one):
-            if len(run) < shortest:
+    runs = dict.fromkeys(run for one in (text, unwrapped(text)) for run in _BASE64_RUN.findall(one))
+    for run in runs:  # each once (a line's runs are mostly the joined text's too)
+        if len(run) < shortest:
+            continue
+        bare = run.rstrip(b"=").translate(_FROM_URLSAFE)
+        for start in range(4):
+            quads = bare[start:]
+            if len(quads) % 4 == 1:  # no byte's worth
+                quads = quads[:-1]
+            try:  # pass 24e: its last 2 or 3 characters too (a word's last bytes were dropped)
+                yield base64.b64decode(quads + b"=" * (-len(quads) % 4), validate=True)
+            except ValueError:  # binascii.Error is one
                 continue
-            bare = run.rstrip(b"=").translate(_FROM_URLSAFE)
-            for start in range(4):
-                quads = bare[start:]
-                if len(quads) % 4 == 1:  # no byte's worth
-                    quads = quads[:-1]
-                try:  # pass 24e: its last 2 or 3 characters too (a word's last bytes were dropped)
-                    yield base64.b64decode(quads + b"=" * (-len(quads) % 4), validate=True)
-                except ValueError:  # binascii.Error is one
-                    continue
 
 
 # --- a text as its readers decode it (pass 24b; here since pass 24e, for render too) ---------------
@@ -399,16 +399,25 @@ def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
         once = _ESCAPE.sub(_unescaped, _ESCAPED_BREAK.sub("", said))
         found.setdefault(_encoded(once))
         found.setdefault(_encoded(_ESCAPE.sub(_unescaped, once)))
-    if folded and "\n" in said:
-        found.setdefault(_encoded(_FOLDED_BREAK.sub(" ", said)))
     if _SHELL_QUOTE.search(said):
         found.setdefault(_encoded(_SHELL_QUOTE.sub("'", said)))
     if _PERCENT.search(said):
         found.setdefault(_encoded(unquote(said, errors="surrogateescape")))
-    if folded and "+" in said:  # a form's or a query's `+` for a blank (pass 24e: a passphrase)
-        found.setdefault(_encoded(unquote_plus(said, errors="surrogateescape")))
+    if folded:
+        for one in blank_readings(said):
+            found.setdefault(one)
     if "&" in said:
         found.setdefault(_encoded(html.unescape(said)))
+    return tuple(found)
+
+
+def blank_readings(text: str) -> tuple[bytes, ...]:
+    """The readings of ``text`` that find only a value holding a blank (a passphrase): its line
+    breaks and the blanks around them folded into one space, as YAML folds a scalar, and (pass 24e)
+    a query's or a form's `+` read as a blank."""
+    found = [_encoded(_FOLDED_BREAK.sub(" ", text))] if "\n" in text else []
+    if "+" in text:
+        found.append(_encoded(unquote_plus(text, errors="surrogateescape")))
     return tuple(found)
 
 
