@@ -480,6 +480,17 @@ def _gitignore(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
 
     try:
         result = gitignore.edit(text, block, env=manifest.env_files)
+        wrong = gitignore.problems(result.text, manifest.env_files) if result.patterns else []
+        if wrong and not gitignore.problems(
+            gitignore.edit(text, _bare_block, env=manifest.env_files).text, manifest.env_files
+        ):
+            # pass 24e (13.6's templates): a block template dropping the patterns, commenting them
+            # out or un-ignoring `.env` was committed; `git add .` then staged the plaintext `.env`
+            raise RepoError(
+                f"{GITIGNORE} as the plan writes it (with {render.GITIGNORE_BLOCK_TEMPLATE} rendered) "
+                f"does not do the block's job: {'; '.join(wrong)}; nothing written: the template "
+                "must write each of its `patterns` as a line of its own, and nothing that undoes one"
+            )
     except blocks.BrokenMarkers as err:
         raise RepoError(str(err)) from None
     before = snap.files.get(GITIGNORE)
@@ -490,6 +501,12 @@ def _gitignore(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
         else "ignore rules already right"
     )
     return change(GITIGNORE, before, after, reason)
+
+
+def _bare_block(patterns: tuple[str, ...]) -> str:
+    """The block as the shipped template writes it, without its comment: what a template's block is
+    compared with (a repo whose own lines keep even this from working is left as before)."""
+    return "".join(f"{pattern}\n" for pattern in patterns)
 
 
 def _precommit(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange:

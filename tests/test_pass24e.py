@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -220,3 +221,98 @@ def test_a_sops_template_naming_a_key_of_another_kind_is_never_committed(
         assert result.code == 1, result.stdout
         assert ".sops.yaml as the plan writes it " in result.stdout, result.stdout
     assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+
+
+# --- the suite's own leak checks: the canary's spellings ------------------------------------------
+
+
+def test_the_suites_leak_checks_see_the_canary_base64_encoded_or_escaped():
+    """NEW (the test harness; pass 24b's "not fixed"). `tests/helpers.rollout` and conftest's checks
+    (captured output, every git object, the tool's temp dir) looked for the canary as written only,
+    so a test proved nothing about a value printed or committed base64-encoded or escaped (pass 24e).
+    They look for every spelling of `tests.helpers.canary_spellings` now, in one pass."""
+    from tests.demofleet import CANARY
+    from tests.helpers import shows_canary
+
+    value = f"demo-{CANARY}-1"
+    for before in ("", "K=", "KEY=", "API_TOKEN="):  # each of the three alignments, and more
+        for text in (f"{before}{value}\n", f"# env\n{before}{value}\nX=1\n"):
+            assert shows_canary(_b64(text))
+            assert shows_canary(base64.urlsafe_b64encode(text.encode()).rstrip(b"="))
+    assert shows_canary(_b64(json.dumps({"data": {"API_TOKEN": value}})))
+    for spelled in ("\\x2d", "\\u002d", "\\055", "%2D", "%2d", "&#45;", "&#x2d;"):
+        assert shows_canary(value.replace("-", spelled).encode())
+    for harmless in ("demo-value-1", _b64("API_TOKEN=demo-value-1\n"), "CANARY-", "7f3a9c"):
+        assert not shows_canary(harmless)
+
+
+def test_the_session_scan_reads_packed_objects_and_base64(tmp_path):
+    """NEW (the test harness). conftest's session scan read loose objects only: an object in a pack
+    (a push to a bare origin, a fetch, `git gc`) was never looked at (pass 24e). Both a loose and a
+    packed object holding the canary base64-encoded are found now. The repository is removed before
+    the session's own scan."""
+    from tests.conftest import _git_objects_with_canary
+    from tests.demofleet import CANARY
+
+    repo = tmp_path / "scanned"
+    try:
+        repo.mkdir()
+        git(repo, "init", "-q")
+        (repo / "secret.yaml").write_text(f"data:\n  TOKEN: {_b64(f'demo-{CANARY}-9')}\n")
+        git(repo, "add", "secret.yaml")
+        git(repo, "commit", "-qm", "x")
+        assert [p for p in _git_objects_with_canary(tmp_path) if "objects" in p.parts]
+        git(repo, "gc", "-q", "--prune=now")
+        assert not list((repo / ".git" / "objects").glob("[0-9a-f][0-9a-f]/*"))
+        assert _git_objects_with_canary(tmp_path) == [repo / ".git" / "objects" / "pack"]
+    finally:
+        shutil.rmtree(repo, ignore_errors=True)
+
+
+def test_rollout_helper_fails_a_test_whose_output_shows_the_canary_base64_encoded(tmp_path):
+    """The in-process `rollout` helper fails on a spelling of the canary in the tool's output (here the
+    tool prints the path it was given)."""
+    from tests.helpers import canary_spellings
+
+    shown = next(s for s in canary_spellings() if s.startswith("Q0"))
+    with pytest.raises(AssertionError, match="plaintext secret leaked"):
+        rollout("plan", "--manifest", tmp_path / f"{shown}.yaml")
+
+
+# --- 13.6's templates: a gitignore block that no longer ignores the plaintext env files ------------
+
+_BLOCKS = {
+    "renders no pattern": "# Plaintext env files stay local.\n",
+    "un-ignores .env": "{% for pattern in patterns %}\n{{ pattern }}\n{% endfor %}\n!.env\n",
+    "comments the patterns out": "{% for pattern in patterns %}\n# {{ pattern }}\n{% endfor %}\n",
+    "ignores the examples too": "{% for pattern in patterns %}\n{{ pattern }}\n{% endfor %}\n*.example\n",
+}
+
+
+@pytest.mark.parametrize("case", list(_BLOCKS))
+def test_a_gitignore_block_that_no_longer_ignores_env_files_is_refused(tmp_path, case):
+    """NEW (13.6's templates; pass 24b's "verify flags it, plan does not"). A `gitignore-block.j2`
+    rendering a block that leaves `.env` (and the other plaintext env files) unignored, or ignores
+    the `.env.example` the rollout commits, was written by apply: the rollout branch's `.gitignore`
+    then let `git add .` stage the plaintext `.env` (the hook is the only guard left, and it is
+    skipped with `--no-verify`); only a later `rollout verify` named it (pass 24e). The plan now
+    refuses a `.gitignore` whose rules, with the rendered block, do not do the block's job."""
+    manifest = _template_beside_a_dotenv(tmp_path, f"API_TOKEN={SECRET}\n", "x.txt", "x\n")
+    (tmp_path / "tpl" / "gitignore-block.j2").write_text(_BLOCKS[case])
+    for args in (("plan",), ("apply", "--yes")):
+        result = rollout(*args, "--manifest", manifest)
+        assert result.code == 1, result.stdout
+        assert ".gitignore as the plan writes it (with gitignore-block.j2 rendered)" in (
+            result.stdout
+        ), result.stdout
+    repo = tmp_path / "ws" / "victim"
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+
+
+def test_a_gitignore_block_template_adding_rules_still_applies(tmp_path):
+    """Control: a block template adding its own lines beside the patterns applies."""
+    manifest = _template_beside_a_dotenv(tmp_path, f"API_TOKEN={SECRET}\n", "x.txt", "x\n")
+    (tmp_path / "tpl" / "gitignore-block.j2").write_text(
+        "# team rules\n{% for pattern in patterns %}\n{{ pattern }}\n{% endfor %}\n*.log\n"
+    )
+    assert rollout("apply", "--yes", "--manifest", manifest).code == 0
