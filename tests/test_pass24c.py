@@ -1,0 +1,75 @@
+"""Pass 24c (issue 13 items 9-12, bad arguments and the environment the tool inherits, another
+adversarial pass): what still broke. Each test here fails without its fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import rollout
+from tests.test_drift_messages import _victim
+
+
+def _cli(*args, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from juniper_rollout.cli import main; main()", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("command", ["plan", "drift", "verify", "status", "sync"])
+@pytest.mark.parametrize("broken", ["no git on PATH", "GIT_PYTHON_GIT_EXECUTABLE=/bin/false"])
+def test_without_a_git_that_runs_each_command_says_so_in_one_line(tmp_path, command, broken):
+    """NEW (13.11's standard, the environment the tool inherits): with no git on PATH (a fresh
+    container, a CI image without git) every command but keygen was GitPython's 60-line ImportError
+    traceback ("Bad git executable … export GIT_PYTHON_REFRESH=quiet"), exit 1; so was a
+    GIT_PYTHON_GIT_EXECUTABLE naming a program that fails. The tool runs `git` from PATH itself as
+    well, so GitPython's variables are dropped and a missing git is one line."""
+    manifest, _ = _victim(tmp_path)
+    env = {**os.environ}
+    if broken == "no git on PATH":
+        env["PATH"] = str(tmp_path / "nothing-here")
+    else:
+        env["GIT_PYTHON_GIT_EXECUTABLE"] = "/bin/false"
+        env["GIT_PYTHON_REFRESH"] = "error"
+    result = _cli(command, "--manifest", manifest, env=env)
+    assert "Traceback" not in result.stderr and "ImportError" not in result.stderr, result.stderr
+    if broken == "no git on PATH":
+        assert result.returncode == 1 and result.stdout == "", result.stdout
+        assert result.stderr.startswith("error: git not found on PATH"), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("verify", "--ref", ""),
+        ("drift", "--ref", ""),
+        ("plan", "--rollout", ""),
+        ("plan", "--repo", ""),
+        ("bootstrap", "newrepo", "--dry-run", "--url", ""),
+        ("bootstrap", "newrepo", "--dry-run", "--like", ""),
+        ("rotate", "--remove", ""),
+    ],
+)
+def test_an_empty_name_option_is_refused_as_empty(tmp_path, args):
+    """NEW beside pass 23c's empty paths (bad arguments): `rollout verify --ref "$BRANCH"` with the
+    variable unset checked each repo's base branch instead of the branch (a CI job then judged the
+    wrong ref), `drift --ref ""` audited the base, `--rollout ""` took the default rollout,
+    `bootstrap --url ""` ran `git clone ''` and `--like ""` / `rotate --remove ""` quoted nothing
+    ("--like : no such repo", " is not in defaults.age_recipients"). Each is refused as empty, as
+    `--manifest ""` and `--out ""` are."""
+    manifest, _ = _victim(tmp_path)
+    before = manifest.read_bytes()
+    result = rollout(*args, "--manifest", manifest)
+    assert result.code == 2 and result.stdout == "", result.stdout
+    assert "is empty (an unset variable?)" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert manifest.read_bytes() == before
