@@ -3,13 +3,14 @@ adversarial pass): what still broke. Each test here fails without its fix."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.helpers import rollout
+from tests.helpers import git, rollout
 from tests.test_drift_messages import _victim
 
 
@@ -73,3 +74,35 @@ def test_an_empty_name_option_is_refused_as_empty(tmp_path, args):
     assert "is empty (an unset variable?)" in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert manifest.read_bytes() == before
+
+
+def test_drift_sarif_over_a_history_path_no_utf8_decodes(tmp_path):
+    """ON-LIST 13.9 (the history audit's output) / 13.11 (no crash on bad input): a `.env.prod`
+    committed once in a folder whose name is not UTF-8 (`x\\xffy/`, any byte git stores) made
+    `rollout drift --format sarif` "unexpected UnicodeEncodeError … please report this", exit 1 and
+    no log at all, so a code-scanning job that uploads it saw no finding. The path's bytes are
+    percent-encoded in the URI (a path holding a line break or a tab was written raw, no valid URI)
+    and shown as escapes in the message."""
+    manifest, repo = _victim(tmp_path)
+    folder = repo / os.fsdecode(b"x\xffy")
+    folder.mkdir()
+    (folder / ".env.prod").write_text("API_TOKEN=not-a-real-one-but-long\n")
+    (repo / "a\tb").mkdir()
+    (repo / "a\tb" / "secrets.env").write_text("P=also-not-real-but-long\n")
+    git(repo, "checkout", "-qb", "side")
+    git(repo, "add", "-f", "--", os.fsdecode(b"x\xffy/.env.prod"), "a\tb/secrets.env")
+    git(repo, "commit", "-qm", "add")
+    git(repo, "rm", "-rq", "--cached", "--", os.fsdecode(b"x\xffy"), "a\tb")
+    git(repo, "commit", "-qm", "remove")
+    git(repo, "checkout", "-q", "main")
+    result = rollout("drift", "--manifest", manifest, "--repo", "victim", "--format", "sarif")
+    assert result.code == 2 and "unexpected" not in result.stderr, result.stderr
+    run = json.loads(result.stdout)["runs"][0]
+    found = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["message"]["text"]
+        for r in run["results"]
+        if r["ruleId"] == "plaintext-env-in-history"
+    }
+    assert set(found) == {"x%FFy/.env.prod", "a%09b/secrets.env"}, found
+    assert found["x%FFy/.env.prod"].startswith("victim: x\\xffy/.env.prod was committed"), found
+    json.dumps(run, ensure_ascii=False).encode()  # no lone surrogate left in the log
