@@ -106,3 +106,41 @@ def test_drift_sarif_over_a_history_path_no_utf8_decodes(tmp_path):
     assert set(found) == {"x%FFy/.env.prod", "a%09b/secrets.env"}, found
     assert found["x%FFy/.env.prod"].startswith("victim: x\\xffy/.env.prod was committed"), found
     json.dumps(run, ensure_ascii=False).encode()  # no lone surrogate left in the log
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        (".gitignore", b"\xff\xfe.\x00e\x00n\x00v\x00\n\x00"),  # saved as UTF-16 (Notepad)
+        ("AGENTS.md", b"# notes\n" * 2_200_000),  # 17.6 MB, over what the tool reads
+    ],
+)
+def test_a_managed_file_drift_cannot_judge_never_hides_the_secret_hazards(tmp_path, path, data):
+    """ON-LIST 13.9 (a blind audit, another spelling): a managed file drift cannot judge at the
+    audited ref (a `.gitignore` saved as UTF-16, an `AGENTS.md` over 16 MB) made the whole repo one
+    error line, and its secret hazards were never looked for: "0 findings" while history held a
+    committed `.env.prod`. The error is still said (exit 1); the hazards, which read history and the
+    ref's paths, not that file, are found beside it, in every format."""
+    manifest, repo = _victim(tmp_path)
+    git(repo, "checkout", "-qb", "side")
+    (repo / ".env.prod").write_text("DB_PASSWORD=not-real-but-long-enough\n")
+    git(repo, "add", "-f", ".env.prod")
+    git(repo, "commit", "-qm", "add")
+    git(repo, "rm", "-q", "--cached", ".env.prod")
+    git(repo, "commit", "-qm", "remove")
+    git(repo, "checkout", "-q", "main")
+    (repo / path).write_bytes(data)
+    git(repo, "add", path)
+    git(repo, "commit", "-qm", "a file drift cannot judge")
+    result = rollout("drift", "--manifest", manifest, "--repo", "victim", "--format", "json")
+    assert result.code == 1, result.stdout
+    [victim] = json.loads(result.stdout)["repos"]
+    assert path in victim["error"], victim
+    assert [f["id"] for f in victim["findings"]] == ["plaintext-env-in-history"], victim
+    table = rollout("drift", "--manifest", manifest, "--repo", "victim")
+    assert "plaintext-env-in-history  .env.prod was committed" in table.stdout, table.stdout
+    assert "1 with errors; 1 finding" in table.stdout, table.stdout
+    sarif = json.loads(rollout("drift", "--manifest", manifest, "--format", "sarif").stdout)
+    assert [
+        r["ruleId"] for r in sarif["runs"][0]["results"] if r["properties"]["repo"] == "victim"
+    ] == ["plaintext-env-in-history"]
