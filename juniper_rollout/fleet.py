@@ -211,7 +211,7 @@ def _audit_at(
     facts = audit.Facts(
         paths=tuple(paths),
         encrypted=encrypted,
-        sops_config=gitrepo.read_blob(commit, SOPS_CONFIG),
+        sops_config=None,  # read below, with the managed files: a 17 MB one is theirs to say
         env_commits=tuple(
             gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest), budget)
         ),
@@ -240,6 +240,7 @@ def _audit_at(
         facts, [*plaintext.values, *(v for _, v in fleet.named)] if fleet else plaintext.values
     )
     try:
+        facts = replace(facts, sops_config=gitrepo.read_blob(commit, SOPS_CONFIG))
         snap = snapshot(manifest, repo, clone, commit)
         result = audit.audit_repo(
             manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha
@@ -248,7 +249,7 @@ def _audit_at(
         if not repo.sops:
             raise
         # pass 24c (13.9): a managed file that cannot be judged (a UTF-16 `.gitignore`, a 17 MB
-        # AGENTS.md) made the whole repo an error line, and its secret hazards went unsaid: "0
+        # AGENTS.md or `.sops.yaml`) made the whole repo an error line, and its secret hazards went unsaid: "0
         # findings" beside a `.env.prod` history holds. They do not depend on that file.
         said = value_free(manifest, repo, fleet, str(err))
         return audit.hazards_only(

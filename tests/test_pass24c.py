@@ -113,11 +113,12 @@ def test_drift_sarif_over_a_history_path_no_utf8_decodes(tmp_path):
     [
         (".gitignore", b"\xff\xfe.\x00e\x00n\x00v\x00\n\x00"),  # saved as UTF-16 (Notepad)
         ("AGENTS.md", b"# notes\n" * 2_200_000),  # 17.6 MB, over what the tool reads
+        (".sops.yaml", b"# notes\n" * 2_200_000),
     ],
 )
 def test_a_managed_file_drift_cannot_judge_never_hides_the_secret_hazards(tmp_path, path, data):
     """ON-LIST 13.9 (a blind audit, another spelling): a managed file drift cannot judge at the
-    audited ref (a `.gitignore` saved as UTF-16, an `AGENTS.md` over 16 MB) made the whole repo one
+    audited ref (a `.gitignore` saved as UTF-16, an `AGENTS.md` or `.sops.yaml` over 16 MB) made the whole repo one
     error line, and its secret hazards were never looked for: "0 findings" while history held a
     committed `.env.prod`. The error is still said (exit 1); the hazards, which read history and the
     ref's paths, not that file, are found beside it, in every format."""
