@@ -145,3 +145,32 @@ def test_a_managed_file_drift_cannot_judge_never_hides_the_secret_hazards(tmp_pa
     assert [
         r["ruleId"] for r in sarif["runs"][0]["results"] if r["properties"]["repo"] == "victim"
     ] == ["plaintext-env-in-history"]
+
+
+@pytest.mark.parametrize(
+    ("inner", "said"),
+    [
+        (
+            "a\n{{ range(10**9) | list }}\n",
+            "template inc.j2:2 (through 'outer.j2') asks for too much: ",
+        ),
+        ("a\n{{ 'x' * 10**10 }}\n", "template inc.j2:2 (through 'outer.j2') asks for too much: "),
+        (
+            "a\n{% include 'inc.j2' %}\n",
+            "template inc.j2:2 (through 'outer.j2') asks for too much: ",
+        ),
+    ],
+)
+def test_an_include_that_asks_for_too_much_is_named(tmp_path, inner, said):
+    """ON-LIST smaller list ("a failing include reports the wrong template name"), another spelling:
+    pass 19b named an included template for an undefined name, a syntax error or a Python error, but
+    a bound met inside it (`range(10**9)`, `'x' * 10**10`, an include of itself: RecursionError)
+    was said of the including template ("template 'outer.j2' asks for too much"), which holds only
+    the include."""
+    from tests.test_adversary import hostile_template
+
+    manifest = hostile_template(tmp_path, "{% include 'inc.j2' %}", name="outer.j2")
+    (tmp_path / "tpl" / "inc.j2").write_text(inner)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1 and said in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
