@@ -174,3 +174,32 @@ def test_an_include_that_asks_for_too_much_is_named(tmp_path, inner, said):
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 1 and said in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "ghp_FirstTokenOfTwo\nghp_SecondTokenOfTwo",
+        "ghp_Crlf\r\nghp_Next",
+        "ghp_A ghp_B",
+        "g" * 5000,
+    ],
+)
+@pytest.mark.parametrize("command", ["status", "pr", "cleanup"])
+def test_a_token_that_no_token_is_shaped_like_is_refused_in_one_line(
+    tmp_path, monkeypatch, token, command
+):
+    """NEW beside the smaller list's wording (the environment the tool inherits): a GITHUB_TOKEN
+    holding a line break (`GITHUB_TOKEN="$(cat tokens.txt)"` of a file of two lines) was sent,
+    refused by the HTTP library and said "cannot reach GitHub …: LocalProtocolError; check the
+    network" for each repo; one of 100 KB was "GitHub answered 431 …; try again later". It is
+    refused before anything is sent, in one line that names the variable, never the token."""
+    manifest, _ = _victim(tmp_path)
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    result = rollout(command, "--manifest", manifest)
+    assert result.code == 1 and result.stdout == "", result.stdout
+    assert result.stderr.startswith("error: GITHUB_TOKEN holds a space, a line break"), (
+        result.stderr
+    )
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "ghp_" not in result.stderr and "ggggggggg" not in result.stderr
