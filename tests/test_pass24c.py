@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from tests.helpers import git, rollout
+from tests.test_adversary import run_cli
 from tests.test_drift_messages import _victim
 
 
@@ -203,3 +204,93 @@ def test_a_token_that_no_token_is_shaped_like_is_refused_in_one_line(
     )
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "ghp_" not in result.stderr and "ggggggggg" not in result.stderr
+
+
+def _tracked_plaintext(tmp_path, *folders: bytes):
+    """The victim repo with a `.env.prod` committed on main in each of ``folders`` ("" the top)."""
+    manifest, repo = _victim(tmp_path)
+    paths = []
+    for folder in folders:
+        path = os.fsdecode(folder + b"/.env.prod") if folder else ".env.prod"
+        (repo / path).parent.mkdir(exist_ok=True)
+        (repo / path).write_text("DB_PASSWORD=not-real-but-long-enough\n")
+        paths.append(path)
+    git(repo, "add", "-f", "--", *paths)
+    git(repo, "commit", "-qm", "commit the env files")
+    return manifest, repo
+
+
+def test_a_saved_plan_that_untracks_a_committed_env_file_is_applied(tmp_path):
+    """NEW (13.12's saved plan, `plan --out - | apply -`): a saved plan of a repo with a committed
+    `.env.prod` (what the tool exists for: the plan deletes it on the rollout branch) was refused at
+    apply as "damaged plan file (… .env.prod is a plaintext env file …: name it like
+    .env.prod.example …)", the check meant for a hand-edited plan that *writes* one: the whole fleet's
+    saved plan was refused, and planning again saved the same plan. A plan writing one is still
+    refused (`tests/test_adversary.py`)."""
+    manifest, repo = _tracked_plaintext(tmp_path, b"")
+    saved = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", manifest, "--out", saved).code == 0
+    result = rollout("apply", saved, "--manifest", manifest, "--yes")
+    assert result.code == 0 and "damaged" not in result.stderr, result.stdout + result.stderr
+    tree = git(repo, "ls-tree", "-r", "--name-only", "chore/sops-age-rollout").split("\n")
+    assert ".sops.yaml" in tree and ".env.prod" not in tree, tree
+    assert (repo / ".env.prod").exists()  # the clone's copy untouched
+
+
+@pytest.mark.parametrize("saved", [False, True])
+def test_a_committed_env_file_whose_path_is_not_one_line_of_utf8_is_untracked(tmp_path, saved):
+    """NEW (13.11, bad input: bytes git stores): a committed `.env.prod` in a folder whose name is not
+    UTF-8 (`x\\xffy/`) made apply "unexpected UnicodeEncodeError while writing the branch … a damaged
+    repository? run `git fsck`" (the commit message could not be written as text), and a saved plan
+    of it was "damaged plan file (a string holds '\\udcff' …); run plan again" for ever; one in a
+    folder holding a line break (`a\\nb/`) split its line of the commit message, and its saved plan
+    was refused as a path "git on Windows cannot check out" though the plan deletes it. Each is
+    untracked on the branch; the commit message names each on one line, as escapes."""
+    manifest, repo = _tracked_plaintext(tmp_path, b"x\xffy", b"a\nb")
+    if saved:
+        plan = tmp_path / "plan.json"
+        assert run_cli("plan", "--manifest", manifest, "--out", plan).returncode == 0
+        result = run_cli("apply", plan, "--manifest", manifest, "--yes")
+    else:  # the CLI's own streams (a path no UTF-8 decodes is printed with escapes)
+        result = run_cli("apply", "--manifest", manifest, "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "unexpected" not in result.stdout + result.stderr
+    tree = git(repo, "ls-tree", "-r", "-z", "--name-only", "chore/sops-age-rollout").split("\0")
+    assert not [p for p in tree if p.endswith(".env.prod")], tree
+    message = subprocess.run(
+        ["git", "-C", str(repo), "log", "-1", "--format=%B", "chore/sops-age-rollout"],
+        capture_output=True,
+        check=True,
+    ).stdout.decode("utf-8")  # text, every byte of it
+    lines = message.split("\n")
+    assert any(line.startswith("- x\\xffy/.env.prod: delete") for line in lines), message
+    assert any(line.startswith("- a\\x0ab/.env.prod: delete") for line in lines), message
+    again = run_cli("apply", "--manifest", manifest, "--yes")  # its own commit, recognised
+    assert again.returncode == 0 and "already up to date" in again.stdout, again.stdout
+
+
+def test_a_pull_request_is_opened_for_a_branch_untracking_a_path_no_utf8_decodes(loop, github):
+    """NEW (13.11, bad input: bytes git stores, through `apply --push --pr` and `pr`): a committed
+    `x\\xffy/.env.prod` on main, deleted on the rollout branch, put its surrogates into the pull
+    request's description, which could not be sent: every `pr` failed with "GitHub … gave an answer
+    … that cannot be read (UnicodeEncodeError): is it GitHub's API? try again later", and no pull
+    request was ever opened. The description names such a path as escapes, a line break too."""
+    from tests.fleet import OWNER
+
+    repo = loop.repo("juniper-ml")
+    for folder in (b"x\xffy", b"a\nb"):
+        path = os.fsdecode(folder + b"/.env.prod")
+        (repo / path).parent.mkdir()
+        (repo / path).write_text("DB_PASSWORD=not-real-but-long-enough\n")
+        git(repo, "add", "-f", "--", path)
+    git(repo, "commit", "-qm", "commit the env files")
+    git(repo, "push", "-q", "origin", "HEAD:main")
+    result = run_cli(
+        "apply", "-m", loop.manifest, "--yes", "--push", "--pr", "--repo", "juniper-ml"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    [pull] = github.pulls(f"{OWNER}/juniper-ml")
+    assert "| `x\\xffy/.env.prod` | delete |" in pull.body, pull.body
+    assert "| `a\\x0ab/.env.prod` | delete |" in pull.body, pull.body
+    again = run_cli("pr", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert again.returncode == 0 and "unchanged" in again.stdout, again.stdout + again.stderr
