@@ -294,3 +294,32 @@ def test_a_pull_request_is_opened_for_a_branch_untracking_a_path_no_utf8_decodes
     assert "| `a\\x0ab/.env.prod` | delete |" in pull.body, pull.body
     again = run_cli("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert again.returncode == 0 and "unchanged" in again.stdout, again.stdout + again.stderr
+
+
+def test_a_huge_precommit_config_is_refused_before_any_reader_takes_it(tmp_path, monkeypatch):
+    """ON-LIST 13.11 (huge inputs, bounded time and memory) and the smaller list's wording: a
+    committed `.pre-commit-config.yaml` of 60,000 hooks (5 MB, no alias in it; anyone who can push a
+    branch sends one to `drift --ref`/`verify --ref`) was loaded by pre-commit's own loader and the
+    tool's readers first (38 s, 900 MB; 16 MB: minutes and gigabytes), then refused as "its aliases
+    (*name) expand to more than 100,000 values (a YAML bomb?)": a `*` in the tool's own hooks was
+    taken for an alias. Every text's values are now counted as libyaml reads them, before any loader,
+    and said as what they are. (Counted, not timed: pre-commit's loader is never reached.)"""
+    from juniper_rollout.edits import precommit
+
+    manifest, repo = _victim(tmp_path)
+    hooks = "".join(
+        f"- repo: local\n  hooks:\n  - id: h{i}\n    name: h{i}\n    entry: x\n    language: fail\n"
+        for i in range(9_000)
+    )
+    (repo / ".pre-commit-config.yaml").write_text("repos:\n" + hooks)
+    git(repo, "add", ".pre-commit-config.yaml")
+    git(repo, "commit", "-qm", "a config of 9,000 hooks")
+    loads = []
+    real = precommit.yaml_load
+    monkeypatch.setattr(precommit, "yaml_load", lambda text: loads.append(1) or real(text))
+    result = rollout("plan", "--manifest", manifest, "--repo", "victim", "--json")
+    [victim] = json.loads(result.stdout)["repos"]
+    assert ".pre-commit-config.yaml:" in victim["error"], victim
+    assert "holds more than 100,000 values" in victim["error"], victim
+    assert "aliases" not in victim["error"], victim
+    assert loads == [], "pre-commit's loader read the file before the count refused it"
