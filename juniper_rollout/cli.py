@@ -24,7 +24,7 @@ import typer
 
 from juniper_rollout.clierrors import OneLineErrors, unechoed
 from juniper_rollout.errors import RolloutError
-from juniper_rollout.wording import inert
+from juniper_rollout.wording import DEFAULT_MANIFEST, inert
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -61,9 +61,6 @@ def _no_library_warnings() -> None:
     value of the clone's plaintext `.env`) on stderr, before the leak guard refused the template in
     one line. Set for the whole run (the forked workers inherit it)."""
     warnings.simplefilter("ignore")
-
-
-DEFAULT_MANIFEST = Path("manifests/repos.yaml")
 
 
 def _path(text: str) -> Path:

@@ -128,7 +128,9 @@ def _plan_at(
             public=public,
             committed=before,
         )
-        plan = secrets_plan.add_encrypted(manifest, repo, plan, onto, known)
+        plan = secrets_plan.add_encrypted(
+            manifest, repo, plan, onto, known, foreign=mode == "foreign"
+        )
     if known is not None and mode != ON_TOP:  # rebuilt on the base: its ciphertext is kept
         old_base = gitrepo.tool_chain_root(
             clone, known, repo.rollout

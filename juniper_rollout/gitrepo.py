@@ -411,15 +411,15 @@ def tool_branches(
     rollout's commits is found in one pass over that graph, parents first."""
     try:
         listed = repo.git.rev_list(
-            "--branches", "--remotes=origin", "--fixed-strings", f"--grep={CHECK_TRAILER}",
-            "--not", base.hexsha, "--",
+            "--branches", "--remotes=origin", f"--glob={PUSHED_REF}*", "--fixed-strings",
+            f"--grep={CHECK_TRAILER}", "--not", base.hexsha, "--",
         ).split()  # fmt: skip
         ours = {sha for sha in listed if is_tool_commit(repo.commit(sha), rollout)}
         if not ours:
             return []
         graph = repo.git.rev_list(
-            "--branches", "--remotes=origin", "--topo-order", "--reverse", "--parents",
-            "--not", base.hexsha, "--",
+            "--branches", "--remotes=origin", f"--glob={PUSHED_REF}*", "--topo-order", "--reverse",
+            "--parents", "--not", base.hexsha, "--",
         ).splitlines()  # fmt: skip
         refs = repo.git.for_each_ref(  # pass 23g: never an alias (a symbolic ref): its target is listed
             "--format=%(if)%(symref)%(then)-%(else)%(objectname)%(end) %(refname)",
@@ -438,11 +438,13 @@ def tool_branches(
         for _, _, path in (line.partition(" ") for line in refs)
         if path.startswith(PUSHED_REF)
     }
+    branches = {path for _, _, path in (line.partition(" ") for line in refs)}
     holds: dict[str, bool] = {}  # commit → it or a commit below it (the base's aside) is ours
     for line in graph:
         sha, *parents = line.split()
         holds[sha] = sha in ours or any(holds.get(p, False) for p in parents)
-    found = []
+    found: list[tuple[str, git.Commit]] = []
+    records: list[tuple[str, git.Commit]] = []
     for line in refs:
         sha, _, path = line.partition(" ")
         if path.startswith("refs/heads/"):
@@ -454,30 +456,55 @@ def tool_branches(
             shown = f"origin/{name}"
             if name not in pushed:
                 continue
-        else:  # a push record
-            continue
+        else:  # a push record: the branch itself when neither this clone nor origin has it
+            # (pass 24a: local branch deleted, origin's deleted after a closed PR and pruned here;
+            # plan reads the record as the branch then, and it held the only copy of .env.enc)
+            name = path.removeprefix(PUSHED_REF)
+            if {f"refs/heads/{name}", f"refs/remotes/origin/{name}"} & branches:
+                continue
+            shown = path
         if holds.get(sha, False) and name not in {*skip, "HEAD"}:
-            found.append((shown, repo.commit(sha)))
-    return found
+            (records if shown == path else found).append((shown, repo.commit(sha)))
+    # a record after the branches, and only where no branch found has its commit (that one is named)
+    tips = {commit.hexsha for _, commit in found}
+    return found + [(shown, commit) for shown, commit in records if commit.hexsha not in tips]
+
+
+def has_push_record(repo: git.Repo, branch: str) -> bool:
+    """Does the tool keep a record of a push of ``branch`` (``refs/juniper-rollout/pushed/BRANCH``)?"""
+    return _sha_at(repo, PUSHED_REF + branch) is not None
 
 
 def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
     """Where ``last_known_branch`` read the rollout branch when the clone has no local one: a name
-    ``git show NAME:PATH`` resolves, and the command that makes the tool forget that copy (pass 14c:
-    the lines said `git show BRANCH:…` and `git branch -D BRANCH` for a branch deleted locally, and
-    both failed when pasted). None while the local branch exists, or when neither copy does."""
+    ``git show NAME:PATH`` resolves, and how to make the tool forget that copy, in words whose
+    commands work when pasted (pass 14c: the lines said `git show BRANCH:…` and `git branch -D BRANCH`
+    for a branch deleted locally, and both failed when pasted). None while the local branch exists,
+    or when neither copy does. Pass 24a: origin's branch is offered for deletion only when its tip is
+    the tool's own commit: a reviewer's commit pushed on top of it was deleted with it when pasted."""
     if branch_tip(repo, branch) is not None:
         return None
     pushed = _commit_at(repo, PUSHED_REF + branch)
     remote = _commit_at(repo, f"refs/remotes/origin/{branch}")
     if pushed is None and remote is None:
         return None
-    forget = []
-    if pushed is not None:
-        forget.append(f"git update-ref -d {shell_word(PUSHED_REF + branch)}")
-    if remote is not None:
-        forget.append(f"git push origin --delete {shell_word(branch)}")
-    return (PUSHED_REF + branch if pushed is not None else f"origin/{branch}"), " && ".join(forget)
+    name = PUSHED_REF + branch if pushed is not None else f"origin/{branch}"
+    record = f"git update-ref -d {shell_word(PUSHED_REF + branch)}" if pushed is not None else ""
+    if remote is not None and not is_tool_commit(remote):
+        return name, (
+            f"origin/{branch} holds commits the tool did not make (a reviewer's?), so no command "
+            "here deletes it: merge or delete them there"
+            + (f", then forget the tool's last pushed copy (`{record}`)" if record else "")
+        )
+    if remote is None:
+        return name, f"forget the rollout branch's last pushed copy (`{record}`)"
+    both = " && ".join(
+        [*([record] if record else []), f"git push origin --delete -- {shell_word(branch)}"]
+    )
+    return name, (
+        f"forget the rollout branch's last pushed copy (`{both}`; gone from origin already: "
+        f"`git branch -d -r {shell_word('origin/' + branch)}`)"
+    )
 
 
 def last_known_branch(repo: git.Repo, branch: str) -> git.Commit | None:
@@ -1112,7 +1139,10 @@ def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
 
 def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     """What frees a branch checked out in the worktree at ``top``, in words that work when pasted:
-    switch it, or prune it when its folder is gone (unlocking it first when it is locked)."""
+    switch it, or prune it when its folder is gone (unlocking it first when it is locked). Pass 24a:
+    `git switch -` failed in a worktree made on the branch (`git worktree add ../review BRANCH`: no
+    previous branch, "invalid reference: @{-1}"); `git switch --detach` frees the branch anywhere,
+    the worktree's files and changes left as they are."""
     if top.exists():
         state = _worktree_admin(repo, top)
         if state is not None and any(
@@ -1121,20 +1151,20 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             # pass 9: mid-rebase HEAD is detached; `git switch -` there leaves the rebase running
             return (
                 "a rebase is under way in that worktree: finish it (`git rebase --continue`) or "
-                "drop it (`git rebase --abort`), then switch it to another branch (`git switch -`)"
+                "drop it (`git rebase --abort`), then switch it off the branch (`git switch --detach`)"
             )
         if state is not None and (state / "BISECT_START").is_file():
             return (
                 "that worktree is bisecting it: end the bisect (`git bisect reset`), "
-                "then switch it to another branch (`git switch -`)"
+                "then switch it off the branch (`git switch --detach`)"
             )
-        return "switch that worktree to another branch (`git switch -`)"
+        return "switch that worktree off the branch (`git switch --detach`)"
     if worktree_locked(repo, top):
         # pass 16a: a lock says "its folder comes back" (a removable drive, a network share); unlock
         # and prune alone cut that worktree, and its work on the branch, off from the clone
         return (
             "that worktree is locked and its folder is not there now (a removable drive or a "
-            "network share?): bring it back and switch it to another branch there (`git switch -`); "
+            "network share?): bring it back and switch it to another branch there (`git switch --detach`); "
             f"if it is gone for good, run `git worktree unlock {shell_word(str(top))}` and "
             f"`git worktree prune` in {clone_path}"
         )

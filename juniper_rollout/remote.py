@@ -27,6 +27,8 @@ TOOL_ENV = network_git_env()  # never wait for a password prompt, nor on a stall
 
 NETWORK_TIMEOUT = 600.0  # seconds any git here may take (a fetch from a remote gone silent)
 CLONE_TIMEOUT = 1800.0  # seconds a clone may take (a whole repository comes down)
+# what `sync` fetches: origin's branches onto its remote-tracking refs, the only refs a fetch moves
+ORIGIN_BRANCHES = "+refs/heads/*:refs/remotes/origin/*"
 
 
 def _git(
@@ -165,7 +167,12 @@ def fetch(path: Path, base: str | None = None) -> tuple[int, str | None, str | N
         "fetch",
         "--quiet",
         "--no-write-fetch-head",
+        # origin's branches land on its remote-tracking refs only, whatever `remote.origin.fetch`
+        # maps them to (pass 24a: `+refs/heads/*:refs/heads/*`, a mirror set-up, force-moved the
+        # local rollout branch back to origin's, its unpushed commit the only copy of a value)
+        "--refmap=",
         "origin",
+        ORIGIN_BRANCHES,
         check=False,
     )
     if out.returncode != 0:

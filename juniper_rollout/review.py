@@ -560,7 +560,9 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
             why = f"{spec.branch} has commits after the merged PR #{pull['number']}"
         # --force or not, a branch holding the only copy of values is kept (pass 21d)
         way = (
-            f"not deleted, even with --force{lost}" if lost else "--force deletes the branch anyway"
+            f"not deleted, even with --force{lost}"
+            if lost
+            else "--force deletes the branch anyway" + _unpushed(spec, local)
         )
         return Outcome(spec.name, KEPT, f"{why}; {way}", pull["number"] if pull else None)
     if merged and not force and pull is not None:
@@ -591,6 +593,16 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
         f"{spec.branch} ({' and '.join(done)})",
         pull["number"] if pull else None,
     )
+
+
+def _unpushed(spec: RepoSpec, local: str | None) -> str:
+    """ ", and with it N commits origin lacks" for a local branch holding commits no ref of origin
+    (as last fetched) holds, "" for none. Pass 24a: a reviewer's commit on the local branch, never
+    pushed, went with `cleanup --force` after "--force deletes the branch anyway" alone."""
+    if local is None:
+        return ""
+    lacking = remote.count(spec.path, local, "--not", "--remotes=origin")
+    return f", and with it {count(lacking, 'commit')} origin lacks" if lacking else ""
 
 
 def _only_copy(

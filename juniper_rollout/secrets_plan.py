@@ -124,12 +124,15 @@ def _rekey_detail(old: tuple[str, ...], new: tuple[str, ...]) -> str:
     return text
 
 
-def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=None) -> RepoPlan:
+def add_encrypted(
+    manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=None, *, foreign: bool = False
+) -> RepoPlan:
     """``plan`` plus one change per encrypted file of ``repo``.
 
     ``tip`` is the rollout branch: ciphertext it already holds is reused when it still
     decrypts to the same plaintext for the same recipients (sops output is random, so
-    encrypting again would make every apply a new commit).
+    encrypting again would make every apply a new commit). ``foreign``: it holds commits the tool
+    did not make, so no line offers to delete it.
     """
     config = next(
         (f.after for f in plan.files if f.path == SOPS_CONFIG and f.after is not None), None
@@ -146,6 +149,15 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
     # no local branch: the lines name the copy the tool read (pushed, or origin's), one a pasted command finds
     elsewhere = gitrepo.known_branch_names(base.repo, repo.branch) if tip is not None else None
     shown = replace(repo, branch=elsewhere[0]) if elsewhere else repo
+    # pass 24a: a reviewer's commit on the local branch went with the `git branch -D` a line offered
+    keep = (
+        f"take what else {repo.branch} holds elsewhere (it has commits the tool did not make: a "
+        "reviewer's?), then delete it"
+        if foreign and elsewhere is None
+        else _delete_words(base.repo, repo.branch, "the rollout branch")
+        if tip is not None and elsewhere is None
+        else None
+    )
     for spec in repo.encrypt:
         reuse = gitrepo.read_blob(tip, spec.target) if tip is not None else None
         before = gitrepo.read_blob(base, spec.target)
@@ -171,7 +183,7 @@ def add_encrypted(manifest: Manifest, repo: RepoSpec, plan: RepoPlan, base, tip=
             fork=fork,
             earlier=partial(gitrepo.earlier_versions, base, spec.target),
             at_base=(base_name, partial(_read_at_base, base, repo.base, spec.target)),
-            forget=elsewhere[1] if elsewhere else None,
+            forget=elsewhere[1] if elsewhere else keep,
             # on top of the rollout branch, "the base" read here is the branch itself (pass 11a)
             before_ref=repo.branch if tip is not None and tip == base else base_name,
         )
@@ -217,7 +229,7 @@ def encrypted_change(
             return skip(spec.target, why)
         if reuse is not None and reuse != before and not branch_merged:
             kept = _branch_ciphertext_first(
-                repo, spec, config, before, meta, reuse, recipients, base_edited, before_ref
+                repo, spec, config, before, meta, reuse, recipients, base_edited, before_ref, forget
             )
             if kept is not None:
                 return kept
@@ -424,11 +436,7 @@ def _emptying_on_purpose(
             f"to empty one on purpose, run `sops set --input-type {fmt} --output-type {fmt} "
             f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
         )
-    delete = (
-        f"forget the rollout branch's last pushed copy (`{forget}`)"
-        if forget
-        else f"delete the rollout branch (`git branch -D {shell_word(repo.branch)}`)"
-    )
+    delete = forget or f"delete the rollout branch (`git branch -D {shell_word(repo.branch)}`)"
     if at_base is not None:
         # pass 14c: the branch merged (or built on a base holding the value too): deleting it alone
         # only moved the refusal to the base's copy
@@ -784,9 +792,12 @@ def _branch_ciphertext_first(
     recipients: tuple[str, ...],
     base_edited: bool = False,
     before_ref: str | None = None,
+    forget: str | None = None,
 ) -> FileChange | None:
     """No plaintext in the clone; the base and the rollout branch hold different ciphertexts, the
-    branch's never in the base's history.
+    branch's never in the base's history. ``forget``: how to make the tool forget the branch's
+    copy, where `git branch -D` would not do (pass 24a: the branch deleted here, or holding a
+    reviewer's commit).
     The branch's is kept when sops wrote it after the base's (a value changed in the .env, applied, and
     the .env then moved away); the repo is refused when the base's is the later one (the branch's never
     reached the base: each holds changes the other lacks). Pass 10a: the base's ciphertext was taken
@@ -827,7 +838,8 @@ def _branch_ciphertext_first(
         f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
         f"{spec.source} (`git show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
         f"branch's, `git show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
-        f"again; to keep only the base's, delete the branch (`git branch -D {shell_word(repo.branch)}`)"
+        f"again; to keep only the base's, "
+        + (forget or f"delete the branch (`git branch -D {shell_word(repo.branch)}`)")
     )
 
 
@@ -945,6 +957,7 @@ def _encrypted(
             raise RepoError(
                 f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written"
             )
+    _every_value_sealed(spec.target, after)
     return FileChange(
         spec.target,
         CREATE if before is None else UPDATE,
@@ -1327,10 +1340,11 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
     for name, commit in gitrepo.tool_branches(base.repo, repo.rollout, skip, base):
         old = replace(repo, branch=name)
         # pass 23g: `branch:` names the branch itself, never `origin/…` nor `refs/…` (refused there)
+        held = name.removeprefix(gitrepo.PUSHED_REF)  # a push record: plan reads it as that branch
         back = (
             ""
-            if name.startswith("refs/")
-            else f"set `branch:` back to {name.removeprefix('origin/')}"
+            if held.startswith("refs/")
+            else f"set `branch:` back to {held.removeprefix('origin/')}"
         )
         blob = _readable(commit, spec.target)
         if blob is None or sopsmeta.sops_format(blob) is None:
@@ -1353,7 +1367,7 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
             + (f", or {back}" if back else "")
             + "; to leave those values behind on purpose, "
             + (
-                f"delete that branch ({_forget_branch(name)})"
+                f"delete that branch ({_forget_branch(name, base.repo)})"
                 if gitrepo.is_tool_commit(commit, repo.rollout)
                 # pass 23g's F7: a branch made from the old one (`feature/x`) holds someone's work
                 # above the rollout's commits; `git branch -D` pasted deleted it
@@ -1363,17 +1377,40 @@ def _never_leave_a_renamed_branch_behind(repo: RepoSpec, spec: EncryptSpec, base
         )
 
 
-def _forget_branch(name: str) -> str:
+def _forget_branch(name: str, repo) -> str:
     """The commands that delete the branch ``name`` (``origin/X``: origin's, as this clone last saw
-    it). Pass 23d: `git push origin --delete X` alone fails where origin no longer has it (deleted
-    there, not yet pruned here: "remote ref does not exist"), and the refusal stayed for good."""
+    it; ``refs/juniper-rollout/pushed/X``: the tool's record of its push of X). Pass 23d: `git push
+    origin --delete X` alone fails where origin no longer has it (deleted there, not yet pruned here:
+    "remote ref does not exist"), and the refusal stayed for good. Pass 24a: the tool's record of a
+    push of that branch goes with it (left, it held the values and refused the repo again)."""
+    if name.startswith(gitrepo.PUSHED_REF):
+        return f"`git update-ref -d {shell_word(name)}`"
+    branch = name.removeprefix("origin/") if name.startswith("origin/") else name
+    branch = branch.removeprefix("refs/heads/")
+    record = (
+        f" && git update-ref -d {shell_word(gitrepo.PUSHED_REF + branch)}"
+        if gitrepo.has_push_record(repo, branch)
+        else ""
+    )
     if not name.startswith("origin/"):
-        return f"`git branch -D {shell_word(name.removeprefix('refs/heads/'))}`"
+        return _delete_words(repo, branch, "", record)
     return (
         # pass 23g: `--` first, for a name git would take for an option (`-x`, which origin may hold)
-        f"`git push origin --delete -- {shell_word(name.removeprefix('origin/'))}`; gone from origin "
-        f"already: `git branch -d -r {shell_word(name)}`"
+        f"`git push origin --delete -- {shell_word(branch)}{record}`; gone from origin "
+        f"already: `git branch -d -r {shell_word(name)}{record}`"
     )
+
+
+def _delete_words(repo, branch: str, what: str, then: str = "") -> str:
+    """ "delete WHAT (`git branch -D BRANCH` THEN)", with what frees it first when a worktree has it
+    checked out (pass 24a: pasted, git refused, "Cannot delete branch … checked out at …", and the
+    refusal stayed). ``what`` empty: the command alone."""
+    command = f"`git branch -D {shell_word(branch)}{then}`"
+    where = gitrepo.checked_out_in(repo, branch)
+    if where is not None:
+        how = gitrepo.worktree_advice(repo, where, Path(repo.working_tree_dir or where))
+        command = f"{branch} is checked out in {where}: {how}, then {command}"
+    return f"delete {what} ({command})" if what else command
 
 
 def _restore(repo: RepoSpec, path: str, blob: bytes | None, into: str) -> str:
@@ -1422,11 +1459,15 @@ def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known,
     written = {f.path for f in plan.files if f.action in (CREATE, UPDATE)}
     path = next(_ciphertext_only_on(known, written, base, old_base), None)
     if path is not None:
+        # pass 24a: deleted here, the branch is the tool's push record (or origin's): `git branch -D`
+        # failed when pasted
+        elsewhere = gitrepo.known_branch_names(base.repo, repo.branch)
+        drop = elsewhere[1] if elsewhere else _delete_words(base.repo, repo.branch, "the branch")
         raise RepoError(
             f"the rollout branch holds {path}, which no enabled `encrypt:` entry of {repo.name} writes "
             f"now: rebuilding {repo.branch} on {repo.base} would drop it, the only copy of those values "
             f"in git; set the entry back (enabled, with its plaintext or without), or merge the branch "
-            f"first; to drop it on purpose, delete the branch (`git branch -D {shell_word(repo.branch)}`)"
+            f"first; to drop it on purpose, {drop}"
         )
 
 
@@ -1526,7 +1567,26 @@ def _as_dotenv(
     after = sops.encrypt_dotenv(plaintext, sops_config=config, filename=spec.target)
     if _decrypt_or_none(after, spec.target) != plaintext:
         raise RepoError(f"{spec.target}: sops did not round-trip it as dotenv; nothing written")
+    _every_value_sealed(spec.target, after)
     return FileChange(spec.target, UPDATE, before, after, why, secret=True, detail=why)
+
+
+def _every_value_sealed(target: str, ciphertext: bytes | None) -> None:
+    """RepoError when the ciphertext sops wrote from the plaintext keeps a value (or a comment, or an
+    option sops would keep values plain by) as it is. Pass 24b (13.6): a rendered `.sops.yaml` asking
+    sops for partial encryption (`unencrypted_regex: '.*'`, an `encrypted_regex` no name matches,
+    `unencrypted_suffix: TOKEN`) made sops write `.env.enc` holding the `.env` values in plaintext:
+    the round trip passed (it decrypts to the plaintext), the plan showed no diff of a ciphertext,
+    and apply committed the values under a name `.gitignore` lets through (only a saved plan's
+    apply looked). Never the line itself."""
+    line = sopsmeta.plaintext_line(ciphertext) if ciphertext is not None else None
+    if line is not None:
+        raise RepoError(
+            f"{target}:{line}: sops left a value or comment unencrypted, or wrote an option that "
+            "keeps values plain (the rendered .sops.yaml asks for partial encryption: "
+            "encrypted_regex, unencrypted_regex, unencrypted_suffix or a comment form?); nothing "
+            "written: remove that option from the manifest's sops.yaml template"
+        )
 
 
 def _rekeyed(

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
+
+DEFAULT_MANIFEST = Path("manifests/repos.yaml")  # the CLI's default --manifest
 
 
 def count(n: int, noun: str) -> str:
@@ -72,3 +75,27 @@ def shell_word(text: str) -> str:
 
 
 _UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
+
+
+def path_word(path: Path) -> str:
+    """A path as one shell word that is never read as an option (pass 11a: `--out ./-p.json` printed
+    `rollout apply -p.json …`, and pasted: "no such option: -p")."""
+    text = str(path)
+    return shell_word(f"./{text}" if text.startswith("-") else text)
+
+
+def rollout_command(
+    *words: str, manifest: Path, workspace: Path | None, rollout: str | None = None
+) -> str:
+    """``rollout WORDS`` (shell words already) with the ``--manifest``, ``--workspace`` and
+    ``--rollout`` the running command was given, so that it works when pasted (pass 10a: `rollout
+    apply PLAN` alone after `plan -m M --out PLAN` said "manifest not found"; pass 24a: bootstrap's
+    `rollout drift --repo NAME` the same, and its `rollout apply --rollout …` named no workspace)."""
+    said = ["rollout", *words]
+    if manifest != DEFAULT_MANIFEST:
+        said += ["--manifest", path_word(manifest)]
+    if workspace is not None:
+        said += ["--workspace", path_word(workspace)]
+    if rollout is not None:
+        said += ["--rollout", shell_word(rollout)]
+    return " ".join(said)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shlex
 import shutil
 import sys
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from juniper_rollout.manifest import (
 )
 from juniper_rollout.secretshape import names_credential
 from juniper_rollout.urls import misread_userinfo, redact, strip_userinfo
+from juniper_rollout.wording import rollout_command, shell_word
 
 
 def bootstrap(
@@ -161,18 +161,24 @@ def bootstrap(
         )
     if not all(o.result in OK for o in outcomes):
         return 1
+    drift = rollout_command(
+        "drift", "--repo", shell_word(name), manifest=manifest, workspace=workspace
+    )
     out.print(
-        f"review and merge {repo[0].branch} in {repo[0].path}; `rollout drift --repo {name}` checks it after"
+        escape(f"review and merge {repo[0].branch} in {repo[0].path}; `{drift}` checks it after")
     )
     for other in loaded.rollouts[
         1:
     ]:  # the named rollouts apply to every repo: the new one joins each on its branch
-        out.print(
-            escape(
-                f"and the {other} rollout: `rollout apply --manifest {shlex.quote(str(manifest))} --rollout {other} "
-                f"--repo {name}`"
-            )
+        again = rollout_command(
+            "apply",
+            "--repo",
+            shell_word(name),
+            manifest=manifest,
+            workspace=workspace,
+            rollout=other,
         )
+        out.print(escape(f"and the {other} rollout: `{again}`"))
     return 0
 
 

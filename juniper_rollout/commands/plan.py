@@ -11,9 +11,7 @@ from juniper_rollout import planfile, report
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.fleet import plan_fleet
 from juniper_rollout.manifest import load_manifest
-from juniper_rollout.wording import shell_word
-
-DEFAULT_MANIFEST = Path("manifests/repos.yaml")  # the CLI's default --manifest
+from juniper_rollout.wording import path_word, rollout_command
 
 
 def plan(
@@ -66,20 +64,7 @@ def plan(
 
 
 def _apply_command(out: Path, manifest: Path, workspace: Path | None, rollout: str | None) -> str:
-    """The `rollout apply` that applies the saved plan, with the options it was planned with (pass 10a:
-    `rollout apply PLAN` alone, pasted after `plan -m M --out PLAN`, said "manifest not found")."""
-    words = ["rollout", "apply", _path_word(out)]
-    if manifest != DEFAULT_MANIFEST:
-        words += ["--manifest", _path_word(manifest)]
-    if workspace is not None:
-        words += ["--workspace", _path_word(workspace)]
-    if rollout is not None:
-        words += ["--rollout", shell_word(rollout)]
-    return " ".join(words)
-
-
-def _path_word(path: Path) -> str:
-    """A path as one shell word that is never read as an option (pass 11a: `--out ./-p.json` printed
-    `rollout apply -p.json …`, and pasted: "no such option: -p")."""
-    text = str(path)
-    return shell_word(f"./{text}" if text.startswith("-") else text)
+    """The `rollout apply` that applies the saved plan, with the options it was planned with."""
+    return rollout_command(
+        "apply", path_word(out), manifest=manifest, workspace=workspace, rollout=rollout
+    )
