@@ -777,15 +777,14 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
             line,
             f"{_unquoted(manifest, what)} (available in {manifest.templates}: {available})",
         ) from None
-    except TooBig as err:
+    except (TooBig, OverflowError, MemoryError, RecursionError) as err:
+        # pass 24c: the template the bound was met in, as for any other failure: an included one's
+        # `range(10**9)` (or a recursion through it) was said to be the including template's
+        at = _template_at(manifest, err)
+        place = f"{at[0]}:{at[1]} (through {name!r})" if at and at[0] != name else repr(name)
+        said = str(err) if isinstance(err, TooBig) else type(err).__name__
         raise ManifestError(
-            where, line, f"template {name!r} asks for too much: {err} (fix the template)"
-        ) from None
-    except (OverflowError, MemoryError, RecursionError) as err:
-        raise ManifestError(
-            where,
-            line,
-            f"template {name!r} asks for too much: {type(err).__name__} (fix the template)",
+            where, line, f"template {place} asks for too much: {said} (fix the template)"
         ) from None
     except SecurityError as err:
         raise ManifestError(
