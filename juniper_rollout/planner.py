@@ -7,7 +7,7 @@ them over as a :class:`Snapshot`, and gets back the changes to write.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -136,7 +136,7 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
             out.append(_hooks(manifest, repo, spec, snap, facts))
         else:
             out.append(_rendered(manifest, repo, spec, snap, facts))
-    _for_the_manifests_recipients(manifest, out)
+    for_the_manifests_recipients(manifest, out)
     if not repo.sops:  # the SOPS artifacts belong to the SOPS rollout only
         return out
     out.append(
@@ -278,7 +278,7 @@ def _hooks(
 SOPS_CONFIG_NAMES = (".sops.yaml", ".sops.yml")
 
 
-def _for_the_manifests_recipients(manifest: Manifest, files: list[FileChange]) -> None:
+def for_the_manifests_recipients(manifest: Manifest, files: Iterable[FileChange]) -> None:
     """RepoError when a `.sops.yaml` the plan writes (rendered, an entry set in one, in any folder)
     names an age key the manifest's recipients do not. Pass 24b (13.6's templates): a `sops.yaml.j2`
     rule naming one more key (`age: '{{ recipients | join(",") }},age1…'`) was committed, so the
@@ -286,7 +286,9 @@ def _for_the_manifests_recipients(manifest: Manifest, files: list[FileChange]) -
     `defaults.age_recipients`, `rotate` and the plan never named (a saved plan's apply refused it as
     stale; a fresh apply wrote it); a `files:` entry rendering `deploy/.sops.yaml`, or setting a
     `creation_rules` entry in the repo's own, did the same for `sops` run in that folder. Pass 24e:
-    any master key besides age, and a config the tool cannot read, are refused too."""
+    any master key besides age, and a config the tool cannot read, are refused too, and a saved plan's
+    files are checked alike at apply (a hand-edited plan applied them: apply's stale-plan check read
+    the top-level `.sops.yaml`'s age keys only)."""
     for f in files:
         if f.after is None or not f.writes:
             continue

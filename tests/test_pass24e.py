@@ -316,3 +316,41 @@ def test_a_gitignore_block_template_adding_rules_still_applies(tmp_path):
         "# team rules\n{% for pattern in patterns %}\n{{ pattern }}\n{% endfor %}\n*.log\n"
     )
     assert rollout("apply", "--yes", "--manifest", manifest).code == 0
+
+
+@pytest.mark.parametrize("edit", ["a pgp key", "another age key in .sops.yml", "a custom tag"])
+def test_a_saved_plan_whose_sops_config_names_another_key_is_refused(tmp_path, monkeypatch, edit):
+    """NEW (pass 24b's recipients check, the saved-plan path). A saved plan (`plan --out`, a CI
+    artifact, `plan --out - | apply -`) whose `.sops.yaml` was edited to name a pgp key, or which
+    gained a `.sops.yml` naming another age key, or a `.sops.yaml` the tool cannot read, was applied
+    and committed: apply's stale-plan check read the top-level `.sops.yaml`'s age keys only, and the
+    plan's own check ran at plan time (pass 24e). A saved plan's files are checked alike at apply."""
+    from juniper_rollout import keys
+
+    other = keys.generate_key_file(tmp_path / "theirs" / "keys.txt")
+    manifest, repo, recipient = _encrypting_fleet(
+        tmp_path, monkeypatch, '{{ recipients | join(",") }}'
+    )
+    manifest.write_text(
+        manifest.read_text().replace("    encrypt: [{source: .env, target: .env.enc}]\n", "")
+    )
+    saved = tmp_path / "plan.json"
+    assert rollout("plan", "--out", saved, "--manifest", manifest).code == 0
+    data = json.loads(saved.read_text())
+    files = data["repos"][0]["files"]
+    entry = next(f for f in files if f["path"] == ".sops.yaml")
+    text = base64.b64decode(entry["content"]).decode()
+    if edit == "a pgp key":
+        text += "    pgp: FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4\n"
+    elif edit == "a custom tag":
+        text = text.replace("age: '", "age: !keys '").replace(recipient, f"{recipient},{other}")
+    else:
+        entry = dict(entry, path=".sops.yml")
+        files.append(entry)
+        text = text.replace(recipient, other)
+    entry["content"] = base64.b64encode(text.encode()).decode()
+    saved.write_text(json.dumps(data))
+    result = rollout("apply", "--yes", saved, "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "damaged plan file (repo victim: .sops.y" in result.stderr, result.stderr
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
