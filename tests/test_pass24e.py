@@ -69,6 +69,12 @@ _SPELLED = {
         "printf 'X-7f3a9c-Zq81Lm0\\160Wx42Rt' > token\n",
         "Zq81Lm0\\160Wx42Rt",
     ),
+    "TOML line-ending backslash over a blank line": (
+        f"API_TOKEN={SECRET}\n",
+        "config/app.toml",
+        'token = """CANARY-7f3a9c-Zq81Lm0\\\n\n    pWx42Rt"""\n',
+        "Zq81Lm0\\",
+    ),
     "a query's + for a blank": (
         'DB_PASSWORD="correct horse battery staple"\n',
         "config/app.env.example",
