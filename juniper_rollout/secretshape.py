@@ -333,7 +333,8 @@ URLSAFE = bytes.maketrans(b"+/", b"-_")
 # a line break, the next line's indentation and a comment leader (`# `, `; `, `> `) with its blanks:
 # base64 wrapped at 64 or 76 columns, in a YAML block or a comment (pass 24e: in a `# ` comment it
 # was read apart); `//` is no leader here, as `/` is base64
-_WRAPPED_BREAK = re.compile(rb"\r?\n[ \t]*(?:[#;>]+[ \t]*)?")
+# pass 24g: and the blanks before the break (a line's trailing blanks: base64 wrapped so was read apart)
+_WRAPPED_BREAK = re.compile(rb"[ \t]*\r?\n[ \t]*(?:[#;>]+[ \t]*)?")
 
 
 def unwrapped(text: bytes) -> bytes:
@@ -364,6 +365,30 @@ def base64_decoded(text: bytes, shortest: int = 16) -> Iterator[bytes]:
                 yield base64.b64decode(quads + b"=" * (-len(quads) % 4), validate=True)
             except ValueError:  # binascii.Error is one
                 continue
+
+
+# a run of hex digits, or of hex pairs each followed by `:` or a blank (`xxd -p`, `od`, a fingerprint)
+_HEX_RUN = re.compile(rb"(?:[0-9a-fA-F]{2}[: ]){7,}[0-9a-fA-F]{2}|[0-9a-fA-F]{16,}")
+
+
+def decoded_runs(text: bytes, shortest: int = 16) -> Iterator[bytes]:
+    """What ``text`` holds encoded: each base64 run decoded (``base64_decoded``), each run of hex
+    digits decoded (from its first and second digit; pairs may be split by `:` or a blank), and each
+    of these that reads as UTF-16 (every other byte NUL) read so too. Pass 24g (13.6): a value
+    hex-encoded (`xxd -p`, `od -An -tx1`, `printf %x`) or base64 of its UTF-16 (PowerShell's
+    `-EncodedCommand`) was shown in the plan's diff and committed."""
+    runs = [*base64_decoded(text, shortest)]
+    for run in dict.fromkeys(_HEX_RUN.findall(unwrapped(text) or text)):
+        digits = run.replace(b":", b"").replace(b" ", b"")
+        if len(digits) < shortest:
+            continue
+        for start in range(2):
+            pairs = digits[start : start + (len(digits) - start) // 2 * 2]
+            runs.append(bytes.fromhex(pairs.decode("ascii")))
+    for run in runs:
+        yield run
+        if run.count(0) * 4 >= len(run) >= 16:  # UTF-16 (little or big endian, from either byte)
+            yield run.replace(b"\0", b"")
 
 
 # --- a text as its readers decode it (pass 24b; here since pass 24e, for render too) ---------------
