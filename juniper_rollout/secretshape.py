@@ -367,24 +367,26 @@ def base64_decoded(text: bytes, shortest: int = 16) -> Iterator[bytes]:
                 continue
 
 
-# a run of hex digits, or of hex pairs each followed by `:` or a blank (`xxd -p`, `od`, a fingerprint)
-_HEX_RUN = re.compile(rb"(?:[0-9a-fA-F]{2}[: ]){7,}[0-9a-fA-F]{2}|[0-9a-fA-F]{16,}")
+# a run of hex digits (`xxd -p`, `printf %x`), and a hex dump's groups: 2 or 4 digits standing alone
+# (`od -An -tx1`, `hexdump -C`, `xxd`, a fingerprint's `aa:bb:…`; a dump's 8-digit offsets are not)
+_HEX_RUN = re.compile(rb"[0-9a-fA-F]{16,}")
+_HEX_GROUP = re.compile(rb"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{4}|[0-9a-fA-F]{2})(?![0-9A-Za-z])")
 
 
 def decoded_runs(text: bytes, shortest: int = 16) -> Iterator[bytes]:
     """What ``text`` holds encoded: each base64 run decoded (``base64_decoded``), each run of hex
-    digits decoded (from its first and second digit; pairs may be split by `:` or a blank), and each
-    of these that reads as UTF-16 (every other byte NUL) read so too. Pass 24g (13.6): a value
-    hex-encoded (`xxd -p`, `od -An -tx1`, `printf %x`) or base64 of its UTF-16 (PowerShell's
-    `-EncodedCommand`) was shown in the plan's diff and committed."""
+    digits decoded (from its first and second digit), the groups of a hex dump read in turn as one
+    run (over its line breaks), and each of these that reads as UTF-16 (every other byte NUL) read so
+    too. Pass 24g (13.6): a value hex-encoded (`xxd -p`, `od -An -tx1`, `hexdump -C`) or base64 of
+    its UTF-16 (PowerShell's `-EncodedCommand`) was shown in the plan's diff and committed."""
     runs = [*base64_decoded(text, shortest)]
-    for run in dict.fromkeys(_HEX_RUN.findall(unwrapped(text) or text)):
-        digits = run.replace(b":", b"").replace(b" ", b"")
-        if len(digits) < shortest:
-            continue
+    for digits in dict.fromkeys(_HEX_RUN.findall(unwrapped(text) or text)):
         for start in range(2):
             pairs = digits[start : start + (len(digits) - start) // 2 * 2]
             runs.append(bytes.fromhex(pairs.decode("ascii")))
+    groups = b"".join(_HEX_GROUP.findall(text))
+    if len(groups) >= shortest:
+        runs.append(bytes.fromhex(groups.decode("ascii")))
     for run in runs:
         yield run
         if run.count(0) * 4 >= len(run) >= 16:  # UTF-16 (little or big endian, from either byte)

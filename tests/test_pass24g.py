@@ -34,6 +34,18 @@ def _objects(repo: Path) -> bytes:
 _LONG = (SECRET * 3).encode()
 _TRAILING = "".join(f"  {_b64(_LONG)[i : i + 20]}  \n" for i in range(0, len(_b64(_LONG)), 20))
 
+
+def _dump(group: int) -> str:
+    """The value as a hex dump writes it: 16 bytes a line, ``group`` digits a group, an offset."""
+    raw = SECRET.encode()
+    out = []
+    for at in range(0, len(raw), 16):
+        digits = raw[at : at + 16].hex()
+        groups = " ".join(digits[i : i + group] for i in range(0, len(digits), group))
+        out.append(f"  {at:08x}: {groups}\n")
+    return "".join(out)
+
+
 # (template, what must not be printed): each spelling passed passes 24b and 24e's checks
 _SPELLED = {
     "hex (xxd -p)": (f"token_hex: {SECRET.encode().hex()}\n", SECRET.encode().hex()[:40]),
@@ -44,6 +56,14 @@ _SPELLED = {
     "hex pairs split by colons": (
         "fingerprint: " + ":".join(f"{c:02x}" for c in SECRET.encode()) + "\n",
         ":".join(f"{c:02x}" for c in SECRET.encode())[:40],
+    ),
+    "a hex dump (od -An -tx1, two lines in a YAML block)": (
+        "dump: |\n" + _dump(2),
+        _dump(2).splitlines()[0].strip(),
+    ),
+    "a hex dump (xxd, groups of 4 digits)": (
+        "dump: |\n" + _dump(4),
+        _dump(4).splitlines()[0].strip(),
     ),
     "base64 of UTF-16 (PowerShell -EncodedCommand)": (
         f"powershell -EncodedCommand {_b64(('echo ' + SECRET).encode('utf-16-le'))}\n",
@@ -130,6 +150,7 @@ def test_hashes_fingerprints_and_badges_are_still_written(tmp_path):
         + hashes
         + "commit 5f489ce8e9788ebc5b408a29640c0ffee1234567\n"
         + "fingerprint: 43:51:43:f7:6b:c6:2e:8a:1d:49:c2:5f:9b:ee:01:aa\n"
+        + "In 2024 we moved port 8080 to 5432, see ab cd ef 12 34 and face cafe beef dead.\n"
         + f"![ci](https://img.shields.io/badge/x-y-blue?logo=data:image/svg%2bxml;base64,{_b64(svg)})\n"
         + f"run: {_b64('echo hello, nothing secret here'.encode('utf-16-le'))}\n"
         + "{% endraw %}"
