@@ -332,9 +332,12 @@ _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 URLSAFE = bytes.maketrans(b"+/", b"-_")
 # a line break, the next line's indentation and a comment leader (`# `, `; `, `> `) with its blanks:
 # base64 wrapped at 64 or 76 columns, in a YAML block or a comment (pass 24e: in a `# ` comment it
-# was read apart); `//` is no leader here, as `/` is base64
-# pass 24g: and the blanks before the break (a line's trailing blanks: base64 wrapped so was read apart)
-_WRAPPED_BREAK = re.compile(rb"[ \t]*\r?\n[ \t]*(?:[#;>]+[ \t]*)?")
+# was read apart). Pass 24g: and the blanks before the break (a line's trailing blanks), and the
+# leaders of other comments (`* `, `% `, `" `, and `// `, `-- ` when a blank follows: `/` and `-` are
+# base64's): base64 so wrapped was read apart where a value ran from one line into the next
+_WRAPPED_BREAK = re.compile(
+    rb"[ \t]*\r?\n[ \t]*(?:(?:[#;>*%\"]+|//+(?=[ \t])|--+(?=[ \t]))[ \t]*)?"
+)
 
 
 def unwrapped(text: bytes) -> bytes:

@@ -46,6 +46,12 @@ def _dump(group: int) -> str:
     return "".join(out)
 
 
+def _commented(lead: str) -> str:
+    """Base64 of a text holding the value across a line break, wrapped at 64 under ``lead``."""
+    blob = _b64(b"x" * 72 + SECRET.encode() + b"y" * 50)
+    return "".join(f"{lead}{blob[i : i + 64]}\n" for i in range(0, len(blob), 64))
+
+
 # (template, what must not be printed): each spelling passed passes 24b and 24e's checks
 _SPELLED = {
     "hex (xxd -p)": (f"token_hex: {SECRET.encode().hex()}\n", SECRET.encode().hex()[:40]),
@@ -65,6 +71,14 @@ _SPELLED = {
         "dump: |\n" + _dump(4),
         _dump(4).splitlines()[0].strip(),
     ),
+    "base64 wrapped in // comment lines": (
+        "const a = 1;\n" + _commented("// "),
+        _commented("// ").splitlines()[1][3:],
+    ),
+    "base64 wrapped in a /* */ comment's * lines": (
+        "/*\n" + _commented(" * ") + " */\n",
+        _commented(" * ").splitlines()[1][3:],
+    ),
     "base64 of UTF-16 (PowerShell -EncodedCommand)": (
         f"powershell -EncodedCommand {_b64(('echo ' + SECRET).encode('utf-16-le'))}\n",
         _b64(("echo " + SECRET).encode("utf-16-le"))[:40],
@@ -78,7 +92,8 @@ def test_a_value_hex_encoded_or_in_utf16_base64_is_refused(tmp_path, case):
     """ON-LIST 13.6 (the same hole as passes 24b/24e's, new spellings). A template holding a `.env`
     value hex-encoded (as `xxd -p`, `od`, `printf %x` or a fingerprint's `aa:bb:…` write it),
     base64 of its UTF-16 (PowerShell's `-EncodedCommand`), or base64 wrapped in lines that end in
-    blanks was shown in the plan's diff and committed: the readings decoded base64 only, as UTF-8
+    blanks or under `// ` or ` * ` comment leaders (a value running from one line into the next) was
+    shown in the plan's diff and committed: the readings decoded base64 only, as UTF-8
     only, and unwrapped a line break with the next line's indentation but not the line's trailing
     blanks (pass 24g). `secretshape.decoded_runs` now decodes hex runs too, and each decoded run
     that reads as UTF-16."""
