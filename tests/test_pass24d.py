@@ -74,3 +74,97 @@ def test_sync_never_fails_on_a_tag_it_has_no_use_for(loop):
     assert synced.code == 0, synced.stdout
     assert git(repo, "rev-parse", f"origin/{BRANCH}").strip() == reviewed
     assert git(repo, "rev-parse", "refs/tags/v1").strip() == mine
+
+
+@pytest.mark.usefixtures("loopback_only")
+@pytest.mark.parametrize("origin_deleted", [False, True])
+@pytest.mark.parametrize("way", ["git show", "git branch -f"])
+def test_a_branch_moved_back_is_never_pushed_over_the_only_copy(
+    loop, tmp_path, origin_deleted, way
+):
+    """ON-LIST 13.1 (another spelling): apply --push; the local rollout branch moved back to main
+    (`git branch -f chore/sops-age-rollout main`, to start over), the `.env` moved away (encrypted
+    now); origin's branch kept, or deleted after a closed PR. Plan said ".env.enc skip (no .env in
+    the clone to encrypt)", and apply --push wrote a commit on main and pushed it over origin's
+    (`updated … pushed to origin`), moving the tool's push record with it: the pushed `.env.enc`,
+    the only copy of its values, was on no ref. The repo is now refused while the tool's last push
+    holds the only copy, with two ways out that work when pasted: the values back from the record
+    (`git show RECORD:.env.enc | sops decrypt …`), or the branch put back (`git branch -f`)."""
+    name = "juniper-cascor"
+    repo = loop.repo(name)
+    assert rollout("apply", "-m", loop.manifest, "--repo", name, "--yes", "--push").code == 0
+    held = git(repo, "rev-parse", BRANCH).strip()
+    if origin_deleted:
+        git(loop.remotes / f"{name}.git", "branch", "-D", BRANCH)
+        git(repo, "fetch", "-q", "--prune", "origin")
+    git(repo, "branch", "-f", BRANCH, "main")
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    planned = rollout("plan", "-m", loop.manifest, "--repo", name)
+    said = " ".join(planned.stdout.split())
+    assert planned.code == 1 and "was the branch moved back?" in said, said
+    pushed = rollout("apply", "-m", loop.manifest, "--repo", name, "--yes", "--push")
+    assert f"{name}: failed" in pushed.stdout, pushed.stdout
+    assert git(repo, "for-each-ref", "--contains", held, "refs/juniper-rollout/").strip()
+    command = next(c for c in said.split("`") if c.startswith(way))
+    assert _paste(command, repo).returncode == 0, command
+    again = rollout("apply", "-m", loop.manifest, "--repo", name, "--yes", "--push")
+    assert again.code == 0, again.stdout
+    if way == "git show":  # the values back in .env, encrypted again on the branch
+        assert (repo / ".env").read_text() == (tmp_path / "moved-away.env").read_text()
+    tip = git(repo, "rev-parse", f"refs/juniper-rollout/pushed/{BRANCH}").strip()
+    assert git(repo, "ls-tree", "--name-only", tip, ".env.enc").strip() == ".env.enc"
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_a_renamed_branch_moved_back_here_never_leaves_its_pushed_copy_behind(loop, tmp_path):
+    """ON-LIST 13.1 (pass 24a's renamed-branch record, another spelling): apply --push; origin's
+    branch deleted after a closed PR (pruned here), the local branch moved back to main instead of
+    deleted (`git branch -f`), the `.env` moved away: the push record alone holds `.env.enc`.
+    `branch:` renamed to chore/secrets: pass 24a counted the record only when no branch of its name
+    existed, so plan said "skip (no .env in the clone to encrypt)" and the new branch was written and
+    pushed without the values. The record counts unless a branch of its name holds its commit."""
+    name = "juniper-cascor"
+    repo = loop.repo(name)
+    assert rollout("apply", "-m", loop.manifest, "--repo", name, "--yes", "--push").code == 0
+    git(loop.remotes / f"{name}.git", "branch", "-D", BRANCH)
+    git(repo, "fetch", "-q", "--prune", "origin")
+    git(repo, "branch", "-f", BRANCH, "main")
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = loop.manifest.read_text()
+    loop.manifest.write_text(text.replace(f"  branch: {BRANCH}\n", "  branch: chore/secrets\n", 1))
+    planned = rollout("plan", "-m", loop.manifest, "--repo", name)
+    said = " ".join(planned.stdout.split())
+    record = f"refs/juniper-rollout/pushed/{BRANCH}"
+    assert planned.code == 1 and f"{record} (this rollout's commits" in said, said
+    restore = next(c for c in said.split("`") if c.startswith(f"git show {record}:.env.enc"))
+    assert _paste(restore, repo).returncode == 0, restore
+    assert (repo / ".env").read_text() == (tmp_path / "moved-away.env").read_text()
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_the_delete_of_origins_branch_a_line_offers_never_deletes_a_commit_pushed_since(loop):
+    """NEW on pass 24a's way out (13.4's kind): apply --push, the local branch deleted, `.env` leaves
+    a committed value empty: the refusal's way to empty it on purpose offered `git update-ref -d
+    RECORD && git push origin --delete -- BRANCH`, origin's tip being the tool's commit as last
+    fetched. A reviewer then pushed a commit onto origin's branch (not yet fetched here): pasted, the
+    delete took the reviewer's commit with it. The delete now carries a lease on the tip the line
+    was judged on (`--force-with-lease=refs/heads/BRANCH:SHA`): pasted, git refuses ("stale info")."""
+    name = "juniper-cascor"
+    repo = loop.repo(name)
+    bare = loop.root / "remotes" / f"{name}.git"
+    assert rollout("apply", "-m", loop.manifest, "--repo", name, "--yes", "--push").code == 0
+    git(repo, "branch", "-D", BRANCH)
+    env = repo / ".env"
+    lines = env.read_text().splitlines()
+    lines[0] = lines[0].split("=", 1)[0] + "="
+    env.write_text("\n".join(lines) + "\n")
+    planned = rollout("plan", "-m", loop.manifest, "--repo", name)
+    said = " ".join(planned.stdout.split())
+    assert planned.code == 1, said
+    command = next(c for c in said.split("`") if "--delete" in c)
+    reviewed = git(
+        bare, "commit-tree", "-p", BRANCH, "-m", "review: a reviewer's", f"{BRANCH}^{{tree}}"
+    ).strip()
+    git(bare, "update-ref", f"refs/heads/{BRANCH}", reviewed)
+    _paste(command, repo)
+    assert git(repo, "ls-remote", "origin", BRANCH).split()[:1] == [reviewed], command
