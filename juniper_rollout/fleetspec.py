@@ -147,6 +147,12 @@ class Manifest:
             rollout=None if self.rollout == SOPS_ROLLOUT else self.rollout,
         )
 
+    def commands_said(self, text: str) -> str:
+        """``text`` with each `` `rollout WORDS` `` in it as :meth:`command` says it (the pure checks
+        name `rollout plan`, `rollout apply` or `rollout rotate` for any manifest: pass 24d, pasted
+        after `verify -m M` they read the default manifest)."""
+        return _ROLLOUT_COMMAND.sub(lambda m: f"`{self.command(m.group(1))}`", text)
+
     def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
         if not names:
             return self.repos
@@ -169,6 +175,7 @@ class Manifest:
         return tuple(r for r in self.repos if r.name in names)
 
 
+_ROLLOUT_COMMAND = re.compile(r"`rollout ([a-z][^`]*)`")  # a command a line offers, in backticks
 GUIDE_TEMPLATE = "SOPS_USAGE_GUIDE.md.j2"
 
 

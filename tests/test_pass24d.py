@@ -168,3 +168,31 @@ def test_the_delete_of_origins_branch_a_line_offers_never_deletes_a_commit_pushe
     git(bare, "update-ref", f"refs/heads/{BRANCH}", reviewed)
     _paste(command, repo)
     assert git(repo, "ls-remote", "origin", BRANCH).split()[:1] == [reviewed], command
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_the_fixes_verify_prints_work_when_pasted(fleet, tmp_path, monkeypatch, named):
+    """NEW (a command that does the wrong thing when pasted): `rollout verify -m M` said "fix: run
+    `rollout plan`, then `rollout apply` and merge the rollout branch" (and `verify --rollout
+    repo-hygiene` "`rollout plan --rollout repo-hygiene`"), with no `--manifest`: pasted, they read
+    `manifests/repos.yaml` ("manifest not found", or another fleet's). Each `rollout …` a fix names
+    now carries the `--manifest`, `--workspace` and `--rollout` verify was given, quoted for the
+    shell (a manifest path holding a space and a quote here)."""
+    name = "juniper-ml"
+    folder = tmp_path / "my dir"
+    folder.mkdir()
+    manifest = folder / "m 'x'.yaml"
+    manifest.write_text(fleet.manifest.read_text())
+    monkeypatch.chdir(tmp_path)
+    rollout_option = ("--rollout", "repo-hygiene") if named else ()
+    said = rollout("verify", "-m", "my dir/m 'x'.yaml", *rollout_option, "--repo", name, "--json")
+    assert said.code == 1, said.stdout
+    fixes = " ".join(c["detail"] for c in json.loads(said.stdout)["repos"][0]["checks"])
+    commands = set(re.findall(r"`(rollout plan[^`]*)`", fixes))
+    assert commands, fixes
+    for command in commands:
+        pasted = _paste(command, tmp_path, "--repo", name)
+        assert pasted.returncode == 0, (command, pasted.stdout, pasted.stderr)
+        assert name in pasted.stdout, (command, pasted.stdout)
+        if named:
+            assert "SOPS_USAGE_GUIDE" not in pasted.stdout and ".sops.yaml" not in pasted.stdout
