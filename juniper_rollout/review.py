@@ -96,12 +96,13 @@ def in_parallel(
         pool.shutdown(wait=True)
 
 
-def _guard(spec: RepoSpec, fn: Callable[[], T]) -> T | Outcome:
+def _guard(manifest: Manifest, spec: RepoSpec, fn: Callable[[], T]) -> T | Outcome:
     name = spec.name
     try:
         return fn()
     except RolloutError as err:
-        return Outcome(name, FAILED, str(err))
+        # pass 24d: "no clone at …: run `rollout sync`" after `status -m M` read the default manifest
+        return Outcome(name, FAILED, manifest.commands_said(str(err)))
     except (
         Exception
     ) as err:  # one repo's surprise never stops the fleet; never a message that could hold data
@@ -134,7 +135,9 @@ def sync(
     jobs: int | None = None,
     on_result: Callable[[Outcome], None] = lambda o: None,
 ) -> list[Outcome]:
-    return in_parallel(lambda spec: _guard(spec, lambda: sync_one(spec)), repos, jobs, on_result)
+    return in_parallel(
+        lambda spec: _guard(manifest, spec, lambda: sync_one(spec)), repos, jobs, on_result
+    )
 
 
 def sync_one(spec: RepoSpec) -> Outcome:
@@ -220,7 +223,7 @@ def open_pulls(
     # the throttler: at most CONCURRENCY requests in flight for the whole fleet
     with forges.Client(forge, forges.throttler()) as client:
         return in_parallel(
-            lambda spec: _guard(spec, lambda: pr_one(manifest, spec, client, options)),
+            lambda spec: _guard(manifest, spec, lambda: pr_one(manifest, spec, client, options)),
             repos,
             jobs,
             on_result,
@@ -385,7 +388,7 @@ def status(
     with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
 
         def job(spec: RepoSpec) -> Row:
-            outcome = _guard(spec, lambda: _StatusRow(status_one(manifest, spec, client)))
+            outcome = _guard(manifest, spec, lambda: _StatusRow(status_one(manifest, spec, client)))
             if isinstance(outcome, _StatusRow):
                 return outcome.row
             return Row(spec.name, "?", next="fix the error", error=outcome.message)
@@ -524,7 +527,7 @@ def cleanup(
 ) -> list[Outcome]:
     with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
         return in_parallel(
-            lambda spec: _guard(spec, lambda: cleanup_one(spec, client, force)),
+            lambda spec: _guard(manifest, spec, lambda: cleanup_one(spec, client, force)),
             repos,
             jobs,
             on_result,

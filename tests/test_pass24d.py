@@ -196,3 +196,31 @@ def test_the_fixes_verify_prints_work_when_pasted(fleet, tmp_path, monkeypatch, 
         assert name in pasted.stdout, (command, pasted.stdout)
         if named:
             assert "SOPS_USAGE_GUIDE" not in pasted.stdout and ".sops.yaml" not in pasted.stdout
+
+
+@pytest.mark.usefixtures("loopback_only")
+@pytest.mark.parametrize("command", ["status", "cleanup"])
+def test_the_sync_a_review_line_offers_reads_the_same_manifest_and_workspace(
+    loop, tmp_path, command
+):
+    """NEW (a command that does the wrong thing when pasted): `rollout status -m M --workspace W`
+    (or `cleanup`) on a repo not cloned in W said "no clone at W/NAME: run `rollout sync` (it
+    clones from `url:`)": pasted, that sync read `manifests/repos.yaml` ("manifest not found"), or
+    with `-m M` cloned into the manifest's own workspace, never W. Every error line of the review
+    loop names its `rollout …` with the options the command was given."""
+    name = "juniper-ml"
+    elsewhere = tmp_path / "other ws"
+    elsewhere.mkdir()
+    only = ("-m", loop.manifest, "--workspace", elsewhere, "--repo", name)
+    if command == "status":
+        [row] = json.loads(rollout(command, *only, "--json").stdout)["repos"]
+        text = row["error"]
+    else:
+        text = rollout(command, *only).stdout
+    [sync] = set(re.findall(r"`(rollout sync[^`]*)`", text))
+    if command == "status":  # the table shows it whole (folded, never cut short with "…")
+        table = rollout(command, *only).stdout
+        assert "".join(sync.split()) in "".join(table.split()), table
+    pasted = _paste(sync, tmp_path, "--repo", name)
+    assert pasted.returncode == 0, (sync, pasted.stdout, pasted.stderr)
+    assert (elsewhere / name / ".git").is_dir(), (sync, pasted.stdout)
