@@ -224,3 +224,21 @@ def test_the_sync_a_review_line_offers_reads_the_same_manifest_and_workspace(
     pasted = _paste(sync, tmp_path, "--repo", name)
     assert pasted.returncode == 0, (sync, pasted.stdout, pasted.stderr)
     assert (elsewhere / name / ".git").is_dir(), (sync, pasted.stdout)
+
+
+def test_the_next_steps_rotate_prints_work_when_pasted(fleet, tmp_path, monkeypatch):
+    """NEW (a command that does the wrong thing when pasted): `rollout rotate -m M --data-key` said
+    "Next: run `rollout plan`, then `rollout apply`" (and after `--remove`, "run `rollout rotate
+    --data-key`"): pasted, they read `manifests/repos.yaml`, not M ("manifest not found", or
+    another fleet's manifest re-stamped). They now name the manifest rotate was given."""
+    folder = tmp_path / "my dir"
+    folder.mkdir()
+    manifest = folder / "-m 'x'.yaml"
+    manifest.write_text(fleet.manifest.read_text())
+    monkeypatch.chdir(tmp_path)
+    said = rollout("rotate", "-m", "my dir/-m 'x'.yaml", "--data-key")
+    assert said.code == 0, said.stdout + said.stderr
+    [plan] = set(re.findall(r"`(rollout plan[^`]*)`", " ".join(said.stdout.split())))
+    pasted = _paste(plan, tmp_path, "--repo", "juniper-ml")
+    assert pasted.returncode == 0, (plan, pasted.stdout, pasted.stderr)
+    assert "juniper-ml" in pasted.stdout, (plan, pasted.stdout)
