@@ -242,3 +242,20 @@ def test_the_next_steps_rotate_prints_work_when_pasted(fleet, tmp_path, monkeypa
     pasted = _paste(plan, tmp_path, "--repo", "juniper-ml")
     assert pasted.returncode == 0, (plan, pasted.stdout, pasted.stderr)
     assert "juniper-ml" in pasted.stdout, (plan, pasted.stdout)
+
+
+def test_the_plan_a_saved_plan_error_offers_works_when_pasted(fleet, tmp_path, monkeypatch):
+    """NEW (a command that fails when pasted): `rollout apply "my plan.json" -m M` with no such file
+    said "run `rollout plan --out my plan.json`": pasted, `--out my` and a stray `plan.json`
+    ("unexpected extra argument"), and without `--manifest` the default manifest. The file is one
+    shell word now, and the command carries the options apply was given."""
+    monkeypatch.chdir(tmp_path)
+    said = rollout("apply", "my plan.json", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes")
+    assert said.code == 1
+    text = " ".join((said.stdout + said.stderr).split())
+    [plan] = set(re.findall(r"`(rollout plan --out[^`]*)`", text))
+    pasted = _paste(plan, tmp_path, "--repo", "juniper-ml")
+    assert pasted.returncode == 0, (plan, pasted.stdout, pasted.stderr)
+    assert (tmp_path / "my plan.json").is_file()
+    again = rollout("apply", "my plan.json", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes")
+    assert again.code == 0, again.stdout + again.stderr
