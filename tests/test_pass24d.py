@@ -199,19 +199,21 @@ def test_the_fixes_verify_prints_work_when_pasted(fleet, tmp_path, monkeypatch, 
 
 
 @pytest.mark.usefixtures("loopback_only")
+@pytest.mark.parametrize("named", [(), ("--rollout", "repo-hygiene")])
 @pytest.mark.parametrize("command", ["status", "cleanup"])
 def test_the_sync_a_review_line_offers_reads_the_same_manifest_and_workspace(
-    loop, tmp_path, command
+    loop, tmp_path, command, named
 ):
     """NEW (a command that does the wrong thing when pasted): `rollout status -m M --workspace W`
     (or `cleanup`) on a repo not cloned in W said "no clone at W/NAME: run `rollout sync` (it
     clones from `url:`)": pasted, that sync read `manifests/repos.yaml` ("manifest not found"), or
     with `-m M` cloned into the manifest's own workspace, never W. Every error line of the review
-    loop names its `rollout …` with the options the command was given."""
+    loop names its `rollout …` with the options the command was given, those that command takes
+    (`sync` has no `--rollout`: "no such option" when pasted after `status --rollout X`)."""
     name = "juniper-ml"
     elsewhere = tmp_path / "other ws"
     elsewhere.mkdir()
-    only = ("-m", loop.manifest, "--workspace", elsewhere, "--repo", name)
+    only = ("-m", loop.manifest, "--workspace", elsewhere, *named, "--repo", name)
     if command == "status":
         [row] = json.loads(rollout(command, *only, "--json").stdout)["repos"]
         text = row["error"]
@@ -259,3 +261,27 @@ def test_the_plan_a_saved_plan_error_offers_works_when_pasted(fleet, tmp_path, m
     assert (tmp_path / "my plan.json").is_file()
     again = rollout("apply", "my plan.json", "-m", fleet.manifest, "--repo", "juniper-ml", "--yes")
     assert again.code == 0, again.stdout + again.stderr
+
+
+def test_the_commands_drift_findings_name_work_when_pasted(fleet, tmp_path, monkeypatch):
+    """NEW (a command that does the wrong thing when pasted): `rollout drift -m M` found a plaintext
+    env file tracked at main and said "`rollout apply` removes it on the rollout branch": pasted,
+    that apply read `manifests/repos.yaml`, not M. Each `rollout …` a finding or an error line of
+    drift names carries the options drift was given (table and `--format json`)."""
+    name = "juniper-ml"
+    repo = fleet.repo(name)
+    (repo / "deploy.env").write_text("MODE=demo\n")
+    git(repo, "add", "-f", "deploy.env")
+    git(repo, "commit", "-q", "-m", "a plaintext env file, tracked")
+    folder = tmp_path / "my dir"
+    folder.mkdir()
+    (folder / "m 'x'.yaml").write_text(fleet.manifest.read_text())
+    monkeypatch.chdir(tmp_path)
+    only = ("-m", "my dir/m 'x'.yaml", "--repo", name)
+    found = json.loads(rollout("drift", *only, "--format", "json").stdout)
+    text = json.dumps(found)
+    [apply] = set(re.findall(r"`(rollout apply[^`]*)`", text))
+    assert "rollout apply --manifest" in " ".join(rollout("drift", *only).stdout.split())
+    pasted = _paste(json.loads(f'"{apply}"'), tmp_path, "--repo", name, "--yes")
+    assert pasted.returncode == 0, (apply, pasted.stdout, pasted.stderr)
+    assert "deploy.env" not in git(repo, "ls-tree", "--name-only", BRANCH).split()
