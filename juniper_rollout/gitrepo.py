@@ -1179,6 +1179,22 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
                 "a rebase is under way in that worktree: finish it (`git rebase --continue`) or "
                 "drop it (`git rebase --abort`), then switch it off the branch (`git switch --detach`)"
             )
+        under_way = next(
+            (
+                (what, verb)
+                for head, what, verb in _UNDER_WAY
+                if state is not None and (state / head).is_file()
+            ),
+            None,
+        )
+        if under_way is not None:
+            # pass 24d: git switches no branch while a merge, cherry-pick or revert is under way
+            # ("fatal: cannot switch branch while merging"): the advice failed when pasted there
+            what, verb = under_way
+            return (
+                f"a {what} is under way in that worktree: finish it (`{verb} --continue`) or drop "
+                f"it (`{verb} --abort`), then switch it off the branch (`git switch --detach`)"
+            )
         if state is not None and (state / "BISECT_START").is_file():
             return (
                 "that worktree is bisecting it: end the bisect (`git bisect reset`), "
@@ -1200,6 +1216,14 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
         f"that worktree is gone: run `git worktree prune` in {clone_path} (if you moved it "
         "instead, run `git worktree repair` in its new folder: prune would cut it off)"
     )
+
+
+# what git leaves in a worktree's admin folder while an operation that stops `git switch` is under way
+_UNDER_WAY = (
+    ("MERGE_HEAD", "merge", "git merge"),
+    ("CHERRY_PICK_HEAD", "cherry-pick", "git cherry-pick"),
+    ("REVERT_HEAD", "revert", "git revert"),
+)
 
 
 def _worktree_admin(repo: git.Repo, top: Path) -> Path | None:

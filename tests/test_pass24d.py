@@ -285,3 +285,41 @@ def test_the_commands_drift_findings_name_work_when_pasted(fleet, tmp_path, monk
     pasted = _paste(json.loads(f'"{apply}"'), tmp_path, "--repo", name, "--yes")
     assert pasted.returncode == 0, (apply, pasted.stdout, pasted.stderr)
     assert "deploy.env" not in git(repo, "ls-tree", "--name-only", BRANCH).split()
+
+
+@pytest.mark.parametrize("operation", ["merge", "cherry-pick"])
+def test_the_way_to_free_a_branch_mid_merge_in_a_worktree_works_when_pasted(fleet, operation):
+    """ON-LIST 13.3 (pass 24a's way out, a neighbouring situation): apply; a reviewer checks the
+    rollout branch out in a worktree of its own and starts a merge (or a cherry-pick) there that
+    stops on a conflict; main moves; apply is `blocked` (right), and said "switch that worktree off
+    the branch (`git switch --detach`)". Pasted there: "fatal: cannot switch branch while merging",
+    and apply stayed blocked. The line now says what is under way and how to finish or drop it first;
+    pasted in turn (drop, then switch), the branch is free and apply writes it."""
+    from tests.test_adversary import apply
+
+    name = "juniper-cascor"
+    repo = fleet.repo(name)
+    assert apply(fleet, name).code == 0
+    git(repo, "branch", "side", "main")
+    review = fleet.root / "review"
+    git(repo, "worktree", "add", "-q", str(review), "side")
+    (review / ".gitignore").write_text("a reviewer's own ignore rules\n")
+    git(review, "commit", "-q", "-am", "a reviewer's .gitignore")
+    git(review, "switch", "-q", BRANCH)
+    stopped = subprocess.run(
+        ["git", "-C", str(review), operation, *(["--no-ff"] * (operation == "merge")), "side"],
+        capture_output=True,
+        text=True,
+    )
+    assert stopped.returncode != 0, stopped.stdout  # a conflict: the operation is under way
+    env = repo / ".env"
+    env.write_text(env.read_text().replace("=", "=rotated-", 1))
+    said = " ".join(apply(fleet, name).stdout.split())
+    assert f"{name}: blocked" in said, said
+    assert f"a {operation} is under way" in said, said
+    for command in (f"git {operation} --abort", "git switch --detach"):
+        assert f"`{command}`" in said, said
+        pasted = _paste(command, review)
+        assert pasted.returncode == 0, (command, pasted.stderr)
+    written = apply(fleet, name)
+    assert f"{name}: updated" in written.stdout, written.stdout
