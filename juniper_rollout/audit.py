@@ -276,6 +276,14 @@ def audit_repo(
     return RepoAudit(repo.name, ref, commit, tuple(judged), tuple(found))
 
 
+def hazards_only(
+    manifest: Manifest, repo: RepoSpec, facts: Facts, *, ref: str, commit: str, error: str
+) -> RepoAudit:
+    """``repo`` at ``ref`` whose artifacts cannot be judged (``error``, what stopped the planner): its
+    secret hazards still, which read history and the ref's paths, none of those artifacts."""
+    return RepoAudit(repo.name, ref, commit, (), tuple(findings(manifest, repo, facts, ref)), error)
+
+
 def _artifact(
     manifest: Manifest, repo: RepoSpec, spec: Any, item: FileChange, snap: planner.Snapshot
 ) -> str | None:

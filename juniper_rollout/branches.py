@@ -21,7 +21,7 @@ from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.pool import Interrupted, run_in_order
 from juniper_rollout.refreader import too_many_open_files
-from juniper_rollout.wording import count, inert
+from juniper_rollout.wording import count, one_line
 
 CREATED, UPDATED, UP_TO_DATE, BLOCKED, STALE, FAILED = (
     "created",
@@ -384,8 +384,8 @@ def commit_message(spec: RepoSpec, plan: RepoPlan) -> str:
     # pass 12a: a path (or a template's name in its reason) may hold a C1 control (U+009B is CSI to a
     # terminal reading UTF-8, in `git log`): shown as an escape, as git quotes such a path itself
     lines += [
-        f"- {inert(f.path)}: {f.action}"
-        + (f" ({inert(f.detail or f.reason or '')})" if (f.detail or f.reason) else "")
+        f"- {one_line(f.path)}: {f.action}"
+        + (f" ({one_line(f.detail or f.reason or '')})" if (f.detail or f.reason) else "")
         for f in plan.writes
     ]
     return "\n".join(lines) + f"\n\n{gitrepo.TRAILER}\n{gitrepo.ROLLOUT_TRAILER}{spec.rollout}\n"

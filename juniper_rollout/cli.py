@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -79,6 +80,16 @@ def _path_text(text: str) -> str:
     return text
 
 
+def _text(text: str) -> str:
+    """A name option's value (``--ref``, ``--rollout``, ``--repo``, ``--url``, ``--like``, ``--add``,
+    ``--remove``), an empty one refused as :func:`_path` refuses it (pass 24c: `verify --ref "$BRANCH"`
+    with the variable unset checked the base branch instead, "all checks passed"; `--rollout ""` took
+    the default rollout, `--url ""` ran `git clone ''`, `--remove ""` said " is not in …")."""
+    if not text:
+        raise typer.BadParameter("is empty (an unset variable?): give a value")
+    return text
+
+
 ManifestOpt = Annotated[
     Path,
     typer.Option(
@@ -93,11 +104,16 @@ WorkspaceOpt = Annotated[
         help="Where the clones live (beats $JUNIPER_WORKSPACE and the manifest).",
     ),
 ]
-RepoOpt = Annotated[list[str] | None, typer.Option("--repo", help="Only this repo (repeatable).")]
+RepoOpt = Annotated[
+    list[str] | None,
+    typer.Option("--repo", parser=_text, help="Only this repo (repeatable)."),
+]
 RolloutOpt = Annotated[
     str | None,
     typer.Option(
-        "--rollout", help="Which rollout of the manifest (default: the SOPS one, `sops`)."
+        "--rollout",
+        parser=_text,
+        help="Which rollout of the manifest (default: the SOPS one, `sops`).",
     ),
 ]
 JobsOpt = Annotated[
@@ -119,6 +135,13 @@ def _code(command: Callable[..., int], **kwargs) -> int:
         print(
             "error: the current folder no longer exists (deleted or moved away); nothing "
             "written: `cd` to a folder that exists, then run the command again",
+            file=sys.stderr,
+        )
+        return 1
+    if command.__name__ != "keygen" and shutil.which("git") is None:
+        print(
+            "error: git not found on PATH: the tool runs git in every repository; install git (or "
+            "add its folder to PATH) and run the command again",
             file=sys.stderr,
         )
         return 1
@@ -388,10 +411,12 @@ def keygen(
 @app.command()
 def rotate(
     add: Annotated[
-        list[str] | None, typer.Option("--add", help="age public key to add (repeatable).")
+        list[str] | None,
+        typer.Option("--add", parser=_text, help="age public key to add (repeatable)."),
     ] = None,
     remove: Annotated[
-        list[str] | None, typer.Option("--remove", help="age public key to remove (repeatable).")
+        list[str] | None,
+        typer.Option("--remove", parser=_text, help="age public key to remove (repeatable)."),
     ] = None,
     data_key: Annotated[
         bool,
@@ -415,7 +440,10 @@ def verify(
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
     ref: Annotated[
-        str | None, typer.Option("--ref", help="Check this ref (default: each repo's base branch).")
+        str | None,
+        typer.Option(
+            "--ref", parser=_text, help="Check this ref (default: each repo's base branch)."
+        ),
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
     rollout: RolloutOpt = None,
@@ -440,7 +468,10 @@ def drift(
     workspace: WorkspaceOpt = None,
     repo: RepoOpt = None,
     ref: Annotated[
-        str | None, typer.Option("--ref", help="Audit this ref (default: each repo's base branch).")
+        str | None,
+        typer.Option(
+            "--ref", parser=_text, help="Audit this ref (default: each repo's base branch)."
+        ),
     ] = None,
     format: Annotated[str, typer.Option("--format", help="table, json or sarif.")] = "table",
     diff: Annotated[
@@ -472,10 +503,12 @@ def bootstrap(
         Path | None, typer.Option("--path", parser=_path, help="Where its clone is or goes.")
     ] = None,
     url: Annotated[
-        str | None, typer.Option("--url", help="Clone from here if there is no clone yet.")
+        str | None,
+        typer.Option("--url", parser=_text, help="Clone from here if there is no clone yet."),
     ] = None,
     like: Annotated[
-        str | None, typer.Option("--like", help="Start from this repo's manifest entry.")
+        str | None,
+        typer.Option("--like", parser=_text, help="Start from this repo's manifest entry."),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     dry_run: Annotated[
@@ -540,12 +573,22 @@ GIT_PATHSPEC_ENV = (
 )
 
 
+# GitPython's own: which git it runs, and whether its import fails when that git cannot run. The tool
+# runs `git` from PATH itself too, so one git for all: without one (or with GIT_PYTHON_GIT_EXECUTABLE
+# naming a program that fails) every command but keygen was a 60-line ImportError traceback (pass 24c);
+# a missing git is now said in one line by `_code`.
+GITPYTHON_ENV = ("GIT_PYTHON_GIT_EXECUTABLE", "GIT_PYTHON_REFRESH")
+
+
 def main() -> None:
     for name in (
         *GIT_REPOSITORY_ENV,
         *GIT_PATHSPEC_ENV,
+        *GITPYTHON_ENV,
     ):  # see above: each git reads as the tool says
         os.environ.pop(name, None)
+    # no git: `_code` says so in one line, GitPython's import does not fail first
+    os.environ["GIT_PYTHON_REFRESH"] = "quiet"
     for stream in (sys.stdout, sys.stderr):  # an ASCII or latin-1 terminal cannot spell → or …:
         if isinstance(stream, io.TextIOWrapper):  # shown as escapes, never a traceback (pass 6)
             stream.reconfigure(errors="backslashreplace")

@@ -231,7 +231,6 @@ def _audit_at(
     clone,
     commit,
 ) -> RepoAudit:
-    snap = snapshot(manifest, repo, clone, commit)
     paths = gitrepo.list_paths(commit)
     encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
     plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
@@ -239,7 +238,7 @@ def _audit_at(
     facts = audit.Facts(
         paths=tuple(paths),
         encrypted=encrypted,
-        sops_config=gitrepo.read_blob(commit, SOPS_CONFIG),
+        sops_config=None,  # read below, with the managed files: a 17 MB one is theirs to say
         env_commits=tuple(
             gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest), budget)
         ),
@@ -263,17 +262,26 @@ def _audit_at(
             )
         ),
     )
-    result = audit.audit_repo(
-        manifest,
-        repo,
-        snap,
-        # the fleet's values too: a template may carry another repo's `.env` into this one's commits
-        _hide_subjects(
-            facts, [*plaintext.values, *(v for _, v in fleet.named)] if fleet else plaintext.values
-        ),
-        ref=ref or repo.base,
-        commit=commit.hexsha,
+    # the fleet's values too: a template may carry another repo's `.env` into this one's commits
+    facts = _hide_subjects(
+        facts, [*plaintext.values, *(v for _, v in fleet.named)] if fleet else plaintext.values
     )
+    try:
+        facts = replace(facts, sops_config=gitrepo.read_blob(commit, SOPS_CONFIG))
+        snap = snapshot(manifest, repo, clone, commit)
+        result = audit.audit_repo(
+            manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha
+        )
+    except RepoError as err:
+        if not repo.sops:
+            raise
+        # pass 24c (13.9): a managed file that cannot be judged (a UTF-16 `.gitignore`, a 17 MB
+        # AGENTS.md or `.sops.yaml`) made the whole repo an error line, and its secret hazards went unsaid: "0
+        # findings" beside a `.env.prod` history holds. They do not depend on that file.
+        said = value_free(manifest, repo, fleet, str(err))
+        return audit.hazards_only(
+            manifest, repo, facts, ref=ref or repo.base, commit=commit.hexsha, error=said
+        )
     leakguard.check(
         manifest,
         repo,

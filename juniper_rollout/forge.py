@@ -83,7 +83,7 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
     own = host == "github.com" or host.endswith(".ghe.com") or bool(env.get("GITHUB_API_URL"))
     for name in GITHUB_COM_TOKENS if own else ENTERPRISE_TOKENS:
         if env.get(name, "").strip():
-            return env[name].strip()
+            return _one_token(name, env[name].strip())
     gh = shutil.which("gh", path=env.get("PATH"))
     if gh:
         try:
@@ -111,6 +111,23 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
         + "; set GH_ENTERPRISE_TOKEN to a token of that host with pull-requests: write, or log in "
         f"with `gh auth login --hostname {host}`"
     )
+
+
+def _one_token(where: str, token: str) -> str:
+    """``token``, unless it holds a space, a line break or another control character, which no token
+    holds (pass 24c: `GITHUB_TOKEN="$(cat tokens.txt)"` of a file of two lines was sent, refused by the
+    HTTP library, and said "cannot reach GitHub …: LocalProtocolError; check the network"; a token
+    of 100 KB was "GitHub answered 431 …; try again later"). Never quoted."""
+    if len(token) > MAX_TOKEN or re.search(r"[\s\x00-\x1f\x7f]", token):
+        raise RolloutError(
+            f"{where} holds a space, a line break or a control character, or is over "
+            f"{MAX_TOKEN:,} characters: no GitHub token does (two tokens, or a whole file?); set it "
+            "to the token alone"
+        )
+    return token
+
+
+MAX_TOKEN = 4096  # GitHub's tokens are 40 to a few hundred characters (a fine-grained PAT: 93)
 
 
 # what gh reads as github.com's token for another host: GH_TOKEN/GITHUB_TOKEN for a host it counts as

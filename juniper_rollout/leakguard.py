@@ -17,17 +17,19 @@ import base64
 import dataclasses
 import functools
 import hashlib
+import html
 import json
 import os
 import re
 import shlex
 import stat
+import sys
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote, unquote_to_bytes
 
 from juniper_rollout import dotenv, envdialects, envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
@@ -41,6 +43,7 @@ from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
 from juniper_rollout.secretshape import (
+    base64_decoded,
     carries_credential,
     holds_full_token,
     may_be_secret,
@@ -793,15 +796,19 @@ def check(
     found = plain.values + [
         value for name, value in fleet.named if name != repo.name or value.value not in own
     ]
-    written = [f.after for f in files if f.after is not None]
     templates = (
         render.loaded_templates(manifest.templates)
         if manifest is not None and cleared is None and found
         else []
     )
+    # pass 24b: each text as its readers decode it (escapes, folded lines, base64 of a value)
+    folded = any(b" " in v.value or b"\t" in v.value for v in found if not v.word)
+    read = {f.path: _Read.of(f.after, folded) for f in files if f.after is not None}
+    read_before = {f.path: _Read.of(before(f), folded) for f in files}
+    read_templates = [(name, _Read.of(text, folded)) for name, text in templates]
     values: list[Value] = []
     let_through: set[bytes] = set()
-    texts = [*written, *(text for _, text in templates)]
+    texts = [one for r in [*read.values(), *(r for _, r in read_templates)] for one in r.readings]
     held = _held_words(_head_index(v.value for v in plain.values if v.word), texts)
     if fleet.index:
         held |= _held_words(fleet.index, texts)
@@ -823,8 +830,8 @@ def check(
             values.append(one)
     for source, number, value, *_ in values:
         for f in files:
-            if f.after is not None and value in f.after:
-                if value in before(f):
+            if f.after is not None and read[f.path].holds(value):
+                if read_before[f.path].holds(value):
                     let_through.add(value)
                     continue
                 raise RepoError(
@@ -833,7 +840,7 @@ def check(
                 )
     for source, number, word, *_ in words:
         for f in files:
-            if f.after is not None and word in f.after:
+            if f.after is not None and read[f.path].has(word):
                 where = (
                     "that no committed file of the repo holds"
                     if public is not None
@@ -845,11 +852,11 @@ def check(
                     "manifest's templates and vars; if that word is no secret, write it anywhere in "
                     "the manifest, a comment will do)"
                 )
-    kept = tuple(sorted(digest(v) for v in let_through if any(v in data for data in written)))
+    kept = tuple(sorted(digest(v) for v in let_through if any(r.holds(v) for r in read.values())))
     # a template may reverse, slice or encode what it holds: so its source is checked too
     for source, number, piece, is_word, _ in [*values, *words]:
-        for name, text in templates:
-            if piece in text:
+        for name, text in read_templates:
+            if text.has(piece) if is_word else text.holds(piece):
                 what = "a word of the value" if is_word else "the value"
                 raise RepoError(
                     f"template {name} holds {what} on line {number} of the plaintext {source}; "
@@ -857,6 +864,105 @@ def check(
                     "templates:)"
                 )
     return kept
+
+
+# --- what is written, as its readers decode it ---------------------------------------------------
+
+# a backslash escape as Python's repr, JSON, YAML's double quotes and Go's %q write one
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
+_ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+# YAML's escaped line break in a double-quoted scalar (`"ab\` at a line's end, `cd"` on the next):
+# the break and the next line's indentation are no part of the value
+_ESCAPED_BREAK = re.compile(r"\\\r?\n[ \t]*")
+# a line break and the blanks around it, which YAML folds into one space inside a scalar
+_FOLDED_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
+# a line break and the next line's indentation, taken out: base64 wrapped at 76 columns
+_WRAPPED_BREAK = re.compile(rb"\r?\n[ \t]*")
+# a quote inside a shell-quoted word: `'it'\''s'`, `'it'"'"'s'`
+_SHELL_QUOTE = re.compile(r"'\\''|'\"'\"'")
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
+    """``text`` as written and as whoever reads it decodes it, each reading apart (no value runs from
+    one into the next), in UTF-8: its backslash escapes undone (once and twice: a repr inside JSON),
+    YAML's escaped line breaks with them, its line breaks folded into a space as YAML folds a scalar,
+    its shell quotes, its `%XX` escapes and its HTML character references.
+    Pass 23e (13.6): pre-commit's schema error quotes what it refuses as a repr (`but got:
+    'VALUE\\\\x'`), so a value holding a backslash was printed re-encoded and the printed-text
+    check looked for it whole in vain. Pass 24b (13.6): a rendered file was read only as written, so
+    a template holding a value escaped (`\\x2d`, `\\u0070`, `%70`, `&#45;`) or split over two lines
+    of a YAML scalar was committed and shown in the diff, and every reader of the file reads the value.
+    ``folded``: with the folded reading, which finds only values holding a blank (a passphrase)."""
+    said = text if isinstance(text, str) else text.decode("utf-8", "surrogateescape")
+    found = {_encoded(said): None}
+    if "\\" in said:
+        once = _ESCAPE.sub(_unescaped, _ESCAPED_BREAK.sub("", said))
+        found.setdefault(_encoded(once))
+        found.setdefault(_encoded(_ESCAPE.sub(_unescaped, once)))
+    if folded and "\n" in said:
+        found.setdefault(_encoded(_FOLDED_BREAK.sub(" ", said)))
+    if _SHELL_QUOTE.search(said):
+        found.setdefault(_encoded(_SHELL_QUOTE.sub("'", said)))
+    if _PERCENT.search(said):
+        found.setdefault(_encoded(unquote(said, errors="surrogateescape")))
+    if "&" in said:
+        found.setdefault(_encoded(html.unescape(said)))
+    return tuple(found)
+
+
+def _unescaped(found: re.Match[str]) -> str:
+    said = found[1]
+    if len(said) > 1:  # x, u or U and its hex digits
+        code = int(said[1:], 16)
+        return chr(code) if code <= sys.maxunicode else found[0]
+    return _ESCAPED.get(said, said)
+
+
+def _encoded(text: str) -> bytes:
+    """UTF-8: a byte the text could not decode as that byte, a surrogate pair as its character."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # JSON's `\\ud83d\\ude00` is one character
+        paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+        return paired.encode("utf-8", "surrogatepass")
+
+
+def spellings(value: bytes) -> tuple[bytes, ...]:
+    """``value`` and its base64 spellings, standard and URL-safe: of each of its three alignments,
+    the encoding of its whole 3-byte groups, which reads the same wherever the value sits in what was
+    encoded. Pass 24b (13.6): a Kubernetes Secret in the templates folder (`data: {API_TOKEN: …}`,
+    as `kubectl get secret -o yaml` prints it) holding a `.env` value base64-encoded was committed
+    and shown in the diff."""
+    forms = [value]
+    for start in range(3):
+        whole = (len(value) - start) // 3 * 3
+        if whole >= 6:  # 8 characters of base64 at least, as a value is 8 bytes at least
+            encoded = base64.b64encode(value[start : start + whole])
+            forms += [encoded, encoded.translate(_URLSAFE)]
+    return tuple(dict.fromkeys(forms))
+
+
+class _Read(NamedTuple):
+    """A text as the check reads it: its readings (words and values are looked for in each), and for
+    values the text with its line breaks and indentation taken out too (base64 wrapped at 76)."""
+
+    readings: tuple[bytes, ...]
+    wrapped: bytes
+
+    @classmethod
+    def of(cls, text: bytes, folded: bool) -> _Read:
+        wrapped = _WRAPPED_BREAK.sub(b"", text) if b"\n" in text else b""
+        return cls(readings(text, folded=folded), wrapped)
+
+    def has(self, word: bytes) -> bool:
+        return any(word in one for one in self.readings)
+
+    def holds(self, value: bytes) -> bool:
+        return any(
+            form in one for form in spellings(value) for one in (*self.readings, self.wrapped)
+        )
 
 
 def _letters(word: bytes) -> int:
@@ -980,13 +1086,24 @@ def holds_a_value(plaintext: Iterable[Value]) -> Callable[[str], bool]:
     return holds
 
 
+def holds_a_private_key(text: bytes) -> bool:
+    """Whether ``text`` holds an age private key or a PEM one (``render.AGE_KEY``) as written, or
+    base64-encoded (``secretshape.base64_decoded``). Pass 24b (13.6): a Kubernetes Secret in the
+    templates folder holding the team's `keys.txt` (`data: {age.agekey: …}`, as Flux's guide has it
+    made with `kubectl create secret generic sops-age --from-file`) was shown in the plan's diff and
+    committed to every repo."""
+    if AGE_KEY.search(text):
+        return True
+    return any(AGE_KEY.search(decoded) for decoded in base64_decoded(text, shortest=64))
+
+
 def check_age_keys(files: Iterable[FileChange]) -> None:
     for f in files:
         if (
             f.after is not None
             and not f.secret
-            and AGE_KEY.search(f.after)
-            and not AGE_KEY.search(f.before or b"")
+            and holds_a_private_key(f.after)
+            and not holds_a_private_key(f.before or b"")
         ):
             raise RepoError(
                 f"{f.path} would contain an age private key (AGE-SECRET-KEY-1…) or an SSH/PEM one "

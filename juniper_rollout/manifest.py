@@ -226,8 +226,11 @@ class _Reader:
 # --- validation of the pieces ----------------------------------------------------------
 
 
-def safe_repo_path(value: str) -> str | None:
-    """None when ``value`` is a clean relative POSIX path inside a repo; else why not."""
+def safe_repo_path(value: str, *, new: bool = True) -> str | None:
+    """None when ``value`` is a clean relative POSIX path inside a repo; else why not. A path the repo
+    already holds (``new=False``: a tracked plaintext env file a saved plan deletes) need not be one
+    every file system can check out (pass 24c: `a\\nb/.env.prod`, tracked, made every saved plan
+    "damaged … run plan again", though apply deletes it)."""
     if not value or value.strip() != value:
         return "is empty or has surrounding spaces"
     if "\\" in value or "\0" in value:
@@ -243,6 +246,8 @@ def safe_repo_path(value: str) -> str | None:
         return "must stay inside the repository (no '..', '.', empty parts or trailing '/')"
     if any(_is_dotgit(part) for part in pure.parts):
         return "points into a .git folder (git reads .GIT, '.git.' and 'git~1' as .git on some filesystems)"
+    if not new:
+        return None
     # pass 10a: a name no file system holds was committed, and the branch then checked out nowhere
     longest = max(len(part.encode("utf-8", "surrogateescape")) for part in pure.parts)
     if longest > NAME_MAX:

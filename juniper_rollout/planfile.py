@@ -237,7 +237,9 @@ def load(path: Path) -> list[RepoPlan]:
             f"{path}: unsupported plan format (run `rollout plan --out {path_word(path)}` again)"
         )
     try:  # JSON may spell a lone surrogate (\ud800), which no git object can hold (pass 10a: a crash log)
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        # but \udc80-\udcff: a byte of a path git stores that is not UTF-8, as the plan writes it
+        # (pass 24c: a tracked `x\xffy/.env.prod` made every saved plan "damaged", "run plan again")
+        json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogateescape")
     except UnicodeEncodeError as err:
         raise RolloutError(
             f"{path}: damaged plan file (a string holds {err.object[err.start : err.end]!r}, a lone "
@@ -262,7 +264,11 @@ def load(path: Path) -> list[RepoPlan]:
                 for f in repo["files"]
             )
             for f in files:
-                why = safe_repo_path(f.path) if isinstance(f.path, str) else "is not a string"
+                why = (
+                    safe_repo_path(f.path, new=f.action != DELETE)
+                    if isinstance(f.path, str)
+                    else "is not a string"
+                )
                 if not why and f.action not in ACTIONS:
                     why = f"has the action {f.action!r}, which the tool never plans"
                 if not why and f.action in (CREATE, UPDATE) and f.after is None:

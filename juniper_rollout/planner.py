@@ -136,6 +136,7 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
             out.append(_hooks(manifest, repo, spec, snap, facts))
         else:
             out.append(_rendered(manifest, repo, spec, snap, facts))
+    _for_the_manifests_recipients(manifest, out)
     if not repo.sops:  # the SOPS artifacts belong to the SOPS rollout only
         return out
     out.append(
@@ -271,6 +272,38 @@ def _hooks(
     return change(
         spec.path, before, after.encode("utf-8"), f"local hooks {', '.join(h['id'] for h in hooks)}"
     )
+
+
+# the names sops reads its config under, in each folder from the one it runs in up (sops 3.11)
+SOPS_CONFIG_NAMES = (".sops.yaml", ".sops.yml")
+
+
+def _for_the_manifests_recipients(manifest: Manifest, files: list[FileChange]) -> None:
+    """RepoError when a `.sops.yaml` the plan writes (rendered, an entry set in one, in any folder)
+    names an age key the manifest's recipients do not. Pass 24b (13.6's templates): a `sops.yaml.j2`
+    rule naming one more key (`age: '{{ recipients | join(",") }},age1…'`) was committed, so the
+    tool's own `.env.enc` and every value anyone encrypted with it later opened with a key
+    `defaults.age_recipients`, `rotate` and the plan never named (a saved plan's apply refused it as
+    stale; a fresh apply wrote it); a `files:` entry rendering `deploy/.sops.yaml`, or setting a
+    `creation_rules` entry in the repo's own, did the same for `sops` run in that folder."""
+    for f in files:
+        if f.after is None or not f.writes:
+            continue
+        if f.path.rpartition("/")[2].lower() not in SOPS_CONFIG_NAMES:
+            continue
+        try:
+            found = sopsmeta.config_recipients(f.after.decode("utf-8")) or []
+        except (UnicodeDecodeError, ValueError):
+            continue  # sops refuses it when it encrypts; verify names it
+        extra = [key for key in found if key not in manifest.recipients]
+        if extra:
+            raise RepoError(
+                f"{f.path} as the plan writes it names {', '.join(extra)}, which "
+                "defaults.age_recipients does not name (its holder could read every value "
+                "encrypted with it); nothing written: give its rules' age: only the manifest's "
+                '(`{{ recipients | join(",") }}` in the template), or add the key with '
+                "`rollout rotate --add`"
+            )
 
 
 def _rendered(

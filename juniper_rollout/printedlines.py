@@ -8,9 +8,6 @@ printed in the error (pass 23b); the line is read as printed and as its reader d
 
 from __future__ import annotations
 
-import re
-import sys
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -83,7 +80,7 @@ def _line_checker(
     )
 
     def check(line: str) -> None:
-        said = FileChange(ERROR_MESSAGE, CREATE, None, _readings(line), "")
+        said = FileChange(ERROR_MESSAGE, CREATE, None, b"\n\0".join(leakguard.readings(line)), "")
         try:
             leakguard.check(
                 manifest, repo, [said], OWN_WORDING, others, cleared=(), plaintext=values
@@ -95,41 +92,3 @@ def _line_checker(
             raise
 
     return check
-
-
-# a backslash escape as Python's repr, JSON, YAML's double quotes and Go's %q write one
-_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
-_ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
-# a quote inside a shell-quoted word: `'it'\''s'`, `'it'"'"'s'`
-_SHELL_QUOTE = re.compile(r"'\\''|'\"'\"'")
-
-
-def _readings(line: str) -> bytes:
-    """``line`` as printed and as whoever reads it decodes it, one reading a line: its backslash
-    escapes undone (once and twice: a repr inside JSON), its shell quotes and its `%XX` escapes.
-    Pass 23e (13.6): pre-commit's schema error quotes what it refuses as a repr (`but got:
-    'VALUE\\\\x'`), so a value holding a backslash, or both quotes, was printed re-encoded and the
-    printed-text check looked for it whole in vain."""
-    readings = [line]
-    for _ in range(2):
-        readings.append(_ESCAPE.sub(_unescaped, readings[-1]))
-    readings.append(_SHELL_QUOTE.sub("'", line))
-    readings.append(urllib.parse.unquote(line, errors="surrogateescape"))
-    return b"\n".join(_encoded(text) for text in dict.fromkeys(readings))
-
-
-def _unescaped(found: re.Match[str]) -> str:
-    said = found[1]
-    if len(said) > 1:  # x, u or U and its hex digits
-        code = int(said[1:], 16)
-        return chr(code) if code <= sys.maxunicode else found[0]
-    return _ESCAPED.get(said, said)
-
-
-def _encoded(text: str) -> bytes:
-    """UTF-8: a byte the line could not decode as that byte, a surrogate pair as its character."""
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # JSON's `\\ud83d\\ude00` is one character
-        paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
-        return paired.encode("utf-8", "surrogatepass")

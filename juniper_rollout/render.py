@@ -39,7 +39,7 @@ from juniper_rollout.envfiles import EnvFiles
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
 from juniper_rollout.paths import MAX_FILE_BYTES
-from juniper_rollout.secretshape import names_credential
+from juniper_rollout.secretshape import base64_decoded, names_credential
 from juniper_rollout.wording import shell_word
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
@@ -187,7 +187,11 @@ class ConfinedLoader(FileSystemLoader):
             source = data.decode("utf-8")
         except UnicodeDecodeError:
             raise SecurityError(f"{template} is not UTF-8 text") from None
-        if names_credential(source):  # ~/.git-credentials, gh's hosts.yml, a .netrc…
+        # pass 24b: base64-encoded too (a Kubernetes Secret's `data:`, an ArgoCD repository secret
+        # holding a token): every check of the text passed it, and the plan printed it in its diff
+        if names_credential(source) or any(  # ~/.git-credentials, gh's hosts.yml, a .netrc…
+            names_credential(decoded.decode("utf-8", "replace")) for decoded in base64_decoded(data)
+        ):
             raise SecurityError(
                 f"{template} holds a credential (a URL with a password, a known token shape or an "
                 "HTTP Basic one); a templates "
@@ -770,15 +774,14 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
             line,
             f"{_unquoted(manifest, what)} (available in {manifest.templates}: {available})",
         ) from None
-    except TooBig as err:
+    except (TooBig, OverflowError, MemoryError, RecursionError) as err:
+        # pass 24c: the template the bound was met in, as for any other failure: an included one's
+        # `range(10**9)` (or a recursion through it) was said to be the including template's
+        at = _template_at(manifest, err)
+        place = f"{at[0]}:{at[1]} (through {name!r})" if at and at[0] != name else repr(name)
+        said = str(err) if isinstance(err, TooBig) else type(err).__name__
         raise ManifestError(
-            where, line, f"template {name!r} asks for too much: {err} (fix the template)"
-        ) from None
-    except (OverflowError, MemoryError, RecursionError) as err:
-        raise ManifestError(
-            where,
-            line,
-            f"template {name!r} asks for too much: {type(err).__name__} (fix the template)",
+            where, line, f"template {place} asks for too much: {said} (fix the template)"
         ) from None
     except SecurityError as err:
         raise ManifestError(

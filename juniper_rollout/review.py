@@ -15,7 +15,7 @@ from juniper_rollout import forge as forges
 from juniper_rollout import gitrepo, proctree, remote
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.wording import count
+from juniper_rollout.wording import count, one_line
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -186,6 +186,10 @@ def body(
     def cell(text: str) -> str:
         # `<` as `&lt;` (shown the same): a commit subject quoting the tool's marker made every later
         # `pr` take the rest of the body for a person's text and grow it (pass 7)
+        # a path of bytes no UTF-8 decodes (`x\\xffy/.env.prod`, deleted on the branch) as escapes: its
+        # surrogates could not be sent, and every `pr` failed as GitHub's "answer that cannot be
+        # read" (pass 24c); a line break in a path as `\\x0a`, not a space
+        text = one_line(text)
         return " ".join(text.replace("|", "\\|").replace("<", "&lt;").split())
 
     # the marker quoted in the manifest's introduction: shown, not a second marker (pass 8)

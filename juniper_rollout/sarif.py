@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from juniper_rollout import __version__
 from juniper_rollout.audit import (
@@ -114,15 +115,22 @@ def _rule(rule: Rule) -> dict[str, Any]:
 def _result(
     repo: str, rule_id: str, rule_index: int, text: str, path: str, *, exists: bool
 ) -> dict[str, Any]:
-    location: dict[str, Any] = {"artifactLocation": {"uri": path, "uriBaseId": repo}}
+    # a path of history is its bytes as git stores them (a name no UTF-8 decodes holds surrogates,
+    # pass 24c: `x\xffy/.env.prod` committed once made `drift --format sarif` "unexpected
+    # UnicodeEncodeError", no log at all): the URI percent-encodes those bytes, as `_dir_uri` does
+    # the clone's, and the message shows them as escapes
+    raw = path.encode("utf-8", "surrogateescape")
+    uri = quote(raw, safe="/")
+    location: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": repo}}
     if exists:
         location["region"] = {"startLine": 1}
-    key = hashlib.sha256(f"{repo}\0{rule_id}\0{path}".encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"{repo}\0{rule_id}\0".encode() + raw).hexdigest()[:32]
+    shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return {
         "ruleId": rule_id,
         "ruleIndex": rule_index,
         "level": RULES[rule_index].level,
-        "message": {"text": text},
+        "message": {"text": shown},
         "locations": [{"physicalLocation": location}],
         "partialFingerprints": {FINGERPRINT: key},
         "properties": {"repo": repo},

@@ -957,6 +957,7 @@ def _encrypted(
             raise RepoError(
                 f"{spec.target}: sops did not round-trip {spec.source} faithfully; nothing written"
             )
+    _every_value_sealed(spec.target, after)
     return FileChange(
         spec.target,
         CREATE if before is None else UPDATE,
@@ -1567,7 +1568,26 @@ def _as_dotenv(
     after = sops.encrypt_dotenv(plaintext, sops_config=config, filename=spec.target)
     if _decrypt_or_none(after, spec.target) != plaintext:
         raise RepoError(f"{spec.target}: sops did not round-trip it as dotenv; nothing written")
+    _every_value_sealed(spec.target, after)
     return FileChange(spec.target, UPDATE, before, after, why, secret=True, detail=why)
+
+
+def _every_value_sealed(target: str, ciphertext: bytes | None) -> None:
+    """RepoError when the ciphertext sops wrote from the plaintext keeps a value (or a comment, or an
+    option sops would keep values plain by) as it is. Pass 24b (13.6): a rendered `.sops.yaml` asking
+    sops for partial encryption (`unencrypted_regex: '.*'`, an `encrypted_regex` no name matches,
+    `unencrypted_suffix: TOKEN`) made sops write `.env.enc` holding the `.env` values in plaintext:
+    the round trip passed (it decrypts to the plaintext), the plan showed no diff of a ciphertext,
+    and apply committed the values under a name `.gitignore` lets through (only a saved plan's
+    apply looked). Never the line itself."""
+    line = sopsmeta.plaintext_line(ciphertext) if ciphertext is not None else None
+    if line is not None:
+        raise RepoError(
+            f"{target}:{line}: sops left a value or comment unencrypted, or wrote an option that "
+            "keeps values plain (the rendered .sops.yaml asks for partial encryption: "
+            "encrypted_regex, unencrypted_regex, unencrypted_suffix or a comment form?); nothing "
+            "written: remove that option from the manifest's sops.yaml template"
+        )
 
 
 def _rekeyed(

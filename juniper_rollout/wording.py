@@ -33,6 +33,24 @@ def inert(text: str) -> str:
     )
 
 
+def one_line(text: str) -> str:
+    """``text`` as :func:`inert` shows it, on one line and always encodable as UTF-8: a line break as
+    ``\\x0a``, a byte no UTF-8 decodes (a path git stores, read with surrogate escapes) as that byte
+    (``\\xff``), any other lone surrogate as ``\\udXXX``. For text written as text (a commit message):
+    pass 24c, a tracked plaintext `x\\xffy/.env.prod` made apply "unexpected UnicodeEncodeError … a
+    damaged repository?", and `a\\nb/.env.prod` split its line of the commit message."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return inert("".join(out)).replace("\n", "\\x0a")
+
+
 def shell_word(text: str) -> str:
     """``text`` as one shell word that works when pasted (pass 9): :func:`shlex.quote` when it holds
     no control character (nor tab, newline, an undecodable byte); else bash's ``$'…'`` with each such

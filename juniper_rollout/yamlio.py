@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import yaml as pyyaml  # comes with pre-commit
@@ -105,7 +105,8 @@ def _event_depth(text: str) -> tuple[bool, int | None, bool]:
     reason)."""
     depth = 0
     try:
-        for event in pyyaml.parse(text, Loader=_FAST_LOADER):
+        events: Iterable[Any] = pyyaml.parse(text, Loader=_FAST_LOADER)  # as they come
+        for event in events:
             if isinstance(event, pyyaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -156,48 +157,55 @@ def _bracket_depth_line(text: str, *, say_errors: bool = False) -> int | None:
 # or .sops.yaml holds hundreds); pass 19b: eight levels of `&aN [*aN-1 × 10]` (a YAML bomb) in a
 # contributor branch's .pre-commit-config.yaml took verify past 15 GB, and each pre-commit it ran 5 GB
 MAX_EXPANDED = 100_000
-_ALIAS_MARK = re.compile(r"(?:^|[\s\[\]{},:?-])\*[^\s\[\]{},]", re.M)
 
 
 def check_aliases(text: str, limit: int = MAX_EXPANDED) -> None:
-    """YamlSyntaxError, at the line of the alias that goes past it, when ``text``'s aliases expand to
-    more than ``limit`` values: the count is kept per anchor from libyaml's events, nothing expanded."""
-    if not _ALIAS_MARK.search(text):
-        return
-    try:
-        events = parse_events(text)
-    except YamlSyntaxError:
-        return  # not YAML: the loader says so, in its words
+    """YamlSyntaxError, at the line of the value that goes past it, when ``text`` holds more than
+    ``limit`` values once its aliases are expanded: the count is kept per anchor from libyaml's events
+    as they come, nothing expanded, nothing kept. Every text is counted, not only one holding an
+    alias (pass 24c: a 5 MB pre-commit config of 60,000 hooks, no alias in it, was read by every
+    reader first, 38 s and 900 MB (a 16 MB one: minutes and gigabytes), then refused as "its aliases
+    (*name) expand to more than 100,000 values (a YAML bomb?)", a `*` of the tool's own hooks
+    mistaken for an alias)."""
     sizes: dict[str, int] = {}
     open_nodes: list[list[Any]] = []  # [anchor, values so far] of each collection being read
     total = 0
-    for event in events:
-        kind = type(event).__name__
-        if kind in ("SequenceStartEvent", "MappingStartEvent"):
-            open_nodes.append([event.anchor, 1])
-            continue
-        if kind in ("SequenceEndEvent", "MappingEndEvent"):
-            anchor, size = open_nodes.pop()
-        elif kind == "ScalarEvent":
-            anchor, size = event.anchor, 1
-        elif kind == "AliasEvent":
-            anchor, size = None, sizes.get(event.anchor, 1)
-        else:
-            continue
-        if anchor:
-            sizes[anchor] = size
-        if open_nodes:
-            open_nodes[-1][1] += size
-            size = open_nodes[-1][1]
-        else:
-            total += size
-            size = total
-        if size > limit:
-            raise YamlSyntaxError(
-                event.start_mark.line + 1,
-                f"its aliases (*name) expand to more than {limit:,} values (a YAML bomb?): "
-                "write the repeated values out",
-            )
+    aliased = False
+    try:
+        events: Iterable[Any] = pyyaml.parse(text, Loader=_FAST_LOADER)  # as they come
+        for event in events:
+            kind = type(event).__name__
+            if kind in ("SequenceStartEvent", "MappingStartEvent"):
+                open_nodes.append([event.anchor, 1])
+                continue
+            if kind in ("SequenceEndEvent", "MappingEndEvent"):
+                anchor, size = open_nodes.pop()
+            elif kind == "ScalarEvent":
+                anchor, size = event.anchor, 1
+            elif kind == "AliasEvent":
+                anchor, size, aliased = None, sizes.get(event.anchor, 1), True
+            else:
+                continue
+            if anchor:
+                sizes[anchor] = size
+            if open_nodes:
+                open_nodes[-1][1] += size
+                size = open_nodes[-1][1]
+            else:
+                total += size
+                size = total
+            if size > limit:
+                raise YamlSyntaxError(
+                    event.start_mark.line + 1,
+                    f"its aliases (*name) expand to more than {limit:,} values (a YAML bomb?): "
+                    "write the repeated values out"
+                    if aliased
+                    else f"it holds more than {limit:,} values (lists, mappings and scalars "
+                    "together), far more than a file of its kind holds: is it the file the tool "
+                    "manages?",
+                )
+    except pyyaml.YAMLError:
+        return  # not YAML (or nested past libyaml's limit): the loader says so, in its words
 
 
 def first_alias_line(text: str) -> int | None:

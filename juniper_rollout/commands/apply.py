@@ -27,7 +27,7 @@ from juniper_rollout.branches import (
     apply_plans,
     summary,
 )
-from juniper_rollout.changes import RepoPlan
+from juniper_rollout.changes import DELETE, RepoPlan
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec, load_manifest, plaintext_env_path
 from juniper_rollout.paths import SOPS_CONFIG
@@ -134,8 +134,15 @@ def _saved_plans(
             "`rollout plan --out FILE` again"
         )
     for plan in plans:  # a hand-edited path: checked like the manifest's (pass 6)
+        # a file it writes, not the tracked plaintext env file it deletes (pass 24c: every saved
+        # plan of a repo with a committed `.env.prod` was "damaged … name it like
+        # .env.prod.example", so `plan --out - | apply -` refused the whole fleet)
         why = next(
-            (w for f in plan.writes if (w := plaintext_env_path(loaded.env_files, f.path))),
+            (
+                w
+                for f in plan.writes
+                if f.action != DELETE and (w := plaintext_env_path(loaded.env_files, f.path))
+            ),
             None,
         )
         if why:
