@@ -59,6 +59,7 @@ from juniper_rollout.paths import (
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
 from juniper_rollout.urls import is_loopback, is_slug, runs_a_command, strip_userinfo
+from juniper_rollout.wording import clip
 from juniper_rollout.yamlio import (
     MAX_YAML_BYTES,
     YamlSyntaxError,
@@ -972,7 +973,7 @@ class _Validator(_Reader):
         if not REPO_NAME.match(name) or name in (".", ".."):
             raise self.fail(
                 self.key_line(node, "name"),
-                f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-')",
+                f"{clip(name)!r} is not a valid repository name (letters, digits, '.', '_', '-')",
             )
         if names_credential(name):  # never echoed: it is the token
             raise self.fail(self.key_line(node, "name"), CREDENTIAL_NAME)
