@@ -249,6 +249,10 @@ def safe_repo_path(value: str, *, new: bool = True) -> str | None:
         return "points into a .git folder (git reads .GIT, '.git.' and 'git~1' as .git on some filesystems)"
     if not new:
         return None
+    if re.search("[\udc80-\udcff]", value):  # a path git stores, kept by a saved plan for deletes
+        # pass 24f: since 24c a saved plan may spell such bytes, and a hand-edited one created a
+        # file `a\xffb.txt` on the branch (macOS and Windows check out UTF-8 names only)
+        return "holds a byte no UTF-8 decodes: macOS and Windows cannot check such a file out"
     # pass 10a: a name no file system holds was committed, and the branch then checked out nowhere
     longest = max(len(part.encode("utf-8", "surrogateescape")) for part in pure.parts)
     if longest > NAME_MAX:

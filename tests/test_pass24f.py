@@ -194,3 +194,56 @@ def test_a_yaml_bomb_after_a_line_libyaml_refuses_is_counted(tmp_path, first_lin
     assert "sops-config: .sops.yaml does not parse: its aliases (*name) expand" in result.stdout, (
         result.stdout
     )
+
+
+def test_a_token_gh_prints_on_more_than_one_line_is_refused_in_one_line(
+    loop, github, monkeypatch, tmp_path
+):
+    """NEW beside pass 24c's token shape (the environment the tool inherits): 24c refused a
+    GITHUB_TOKEN holding a line break, but not what `gh auth token` printed: a `gh` (a wrapper, a
+    shim) printing a notice before the token sent both lines, and each repo was "cannot reach
+    GitHub …: LocalProtocolError; check the network". It is refused in one line naming gh, never
+    quoting what it printed. Unusual valid tokens (fine-grained `github_pat_…`, `ghs_…`, a classic
+    40-hex one) with a trailing line break (`$(cat file)` of a CRLF file, a `.env` line) still work."""
+    from tests.test_adversary import run_cli
+
+    for token in (
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345",
+        "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+        "0123456789abcdef0123456789abcdef01234567",
+    ):
+        github.token = token
+        monkeypatch.setenv("GITHUB_TOKEN", token + "\r\n")
+        fine = run_cli("status", "-m", loop.manifest, "--repo", "juniper-ml")
+        assert fine.returncode == 0, fine.stdout + fine.stderr
+    gh = tmp_path / "bin" / "gh"
+    gh.parent.mkdir()
+    gh.write_text(f"#!/bin/sh\necho 'notice: a new release of gh'\necho {github.token}\n")
+    gh.chmod(0o755)
+    monkeypatch.delenv("GITHUB_TOKEN")
+    monkeypatch.setenv("PATH", f"{gh.parent}:{os.environ['PATH']}")
+    result = run_cli("status", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert result.returncode == 1 and result.stdout == "", result.stdout
+    assert result.stderr.startswith("error: what `gh auth token` printed holds a space"), (
+        result.stderr
+    )
+    assert github.token not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_saved_plan_never_creates_a_file_whose_name_is_not_utf8(tmp_path):
+    """ON-LIST 13.12's saved plan (pass 24c's change in another spelling): 24c let a saved plan spell
+    a byte no UTF-8 decodes (`\\udcff`, as a path git stores is kept) so that a tracked
+    `x\\xffy/.env.prod` can be deleted; a hand-edited plan then *created* `a\\xffb.txt` on the
+    rollout branch, a name the tool never plans and macOS and Windows cannot check out. A path a
+    plan writes is refused as damaged when it holds such a byte; one it deletes is still taken."""
+    manifest, repo = _victim(tmp_path)
+    saved = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", manifest, "--out", saved).code == 0
+    data = json.loads(saved.read_text())
+    [victim] = [r for r in data["repos"] if r["name"] == "victim"]
+    victim["files"][0]["path"] = "a\udcffb.txt"
+    saved.write_text(json.dumps(data))
+    result = rollout("apply", saved, "--manifest", manifest, "--yes", "--repo", "victim")
+    assert result.code == 1 and "damaged plan file" in result.stderr, result.stdout + result.stderr
+    assert "holds a byte no UTF-8 decodes" in result.stderr, result.stderr
+    assert "chore/sops-age-rollout" not in git(repo, "branch", "--list")
