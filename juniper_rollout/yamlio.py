@@ -64,19 +64,23 @@ def check_size(text: str) -> None:
     any pure-Python reader sees it."""
     if len(text.encode("utf-8", "surrogateescape")) > MAX_YAML_BYTES:
         raise YamlSyntaxError(None, f"file is larger than {MAX_YAML_BYTES // 1_000_000} MB")
-    _check_depth(text)
+    check_depth(text)
 
 
 MAX_DEPTH = 200  # lists and mappings inside each other; ruamel's own readers stop near 250
 
 
-def _check_depth(text: str) -> None:
+def check_depth(text: str, *, block_too: bool = False) -> None:
     """TOO_DEEP, with its line, for lists or mappings nested past ``MAX_DEPTH``, found by libyaml's
     parser (C). ruamel's pure-Python scanner takes time growing with the square of the nesting to
     say so (measured: 2,000 nested `[` took 5 s, and libyaml refuses past 1,000 levels, which sent
     such a file to it): found here at once. Only a text with that many `[` or `{` can nest that
-    deep in flow style; block nesting is read fast by every reader."""
-    if _FAST_LOADER is _PURE_LOADER or text.count("[") + text.count("{") <= MAX_DEPTH:
+    deep in flow style; block nesting is read fast by every reader, but not by the tool's own walk
+    of a pre-commit config's events (``block_too``: pass 24f, 600 levels of `- ` made plan and drift
+    "unexpected RecursionError … run git fsck")."""
+    if _FAST_LOADER is _PURE_LOADER or (
+        not block_too and text.count("[") + text.count("{") <= MAX_DEPTH
+    ):
         return
     deep, line, refused = _event_depth(text)
     if refused:

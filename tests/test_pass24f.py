@@ -247,3 +247,27 @@ def test_a_saved_plan_never_creates_a_file_whose_name_is_not_utf8(tmp_path):
     assert result.code == 1 and "damaged plan file" in result.stderr, result.stdout + result.stderr
     assert "holds a byte no UTF-8 decodes" in result.stderr, result.stderr
     assert "chore/sops-age-rollout" not in git(repo, "branch", "--list")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "repos: " + "[" * 990 + "]" * 990 + "\n",  # flow, under libyaml's own 1,000
+        "repos:\n" + "".join(" " * i + "- \n" for i in range(1, 600)) + " " * 600 + "- x\n",
+    ],
+)
+def test_a_precommit_config_nested_hundreds_deep_is_one_line(tmp_path, text):
+    """ON-LIST 13.11 (a RecursionError, the manifest's in another file): a committed
+    `.pre-commit-config.yaml` of lists nested 600 to 990 levels (libyaml itself stops at 1,000;
+    pre-commit's loader reads them) reached the tool's own walk of the config's events: `plan` and
+    `drift` said "unexpected RecursionError … a damaged repository? run `git fsck`" with a crash
+    log. It is "nested too deeply" with its line, as the other YAML files are."""
+    manifest, repo = _victim(tmp_path)
+    (repo / ".pre-commit-config.yaml").write_text(text)
+    git(repo, "add", ".pre-commit-config.yaml")
+    git(repo, "commit", "-qm", "deep")
+    for command in ("plan", "drift"):
+        result = rollout(command, "--manifest", manifest, "--repo", "victim")
+        assert "unexpected" not in result.stdout + result.stderr, result.stdout + result.stderr
+        assert ".pre-commit-config.yaml:" in result.stdout, result.stdout
+        assert "nested too deeply" in result.stdout, result.stdout
