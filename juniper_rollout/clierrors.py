@@ -1,7 +1,9 @@
 """Usage errors in the tool's one-line style: the typer command class ``cli.app`` uses.
 
 ``rollout plan --bogus`` prints ``error: rollout plan: no such option: --bogus (see `rollout
-plan --help`)`` on stderr and exits 2, where typer would draw a boxed panel.
+plan --help`)`` on stderr and exits 1 (like every mistake of the user's), where typer would draw a
+boxed panel and exit 2: the code `drift` and `plan --detailed-exitcode` give for "found drift" and
+"has changes", so a CI step running `rollout drift --bogus` read a typo as drift.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import sys
 import typer
 from typer.core import TyperGroup
 
+USAGE_ERROR = 2  # click's exit code for a usage mistake, which the tool gives as 1
+
 
 class OneLineErrors(TyperGroup):
     """Usage errors (unknown option, missing argument, bad value) as one line on stderr, in the
-    tool's style, instead of typer's boxed panel; exit 2 as before. Help, completion and
-    --version are unchanged."""
+    tool's style, instead of typer's boxed panel; exit 1 (see the module's note). Help, completion
+    and --version are unchanged."""
 
     def main(  # type: ignore[override]
         self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra
@@ -34,9 +38,9 @@ class OneLineErrors(TyperGroup):
                 raise
             if type(err).__name__ == "NoArgsIsHelpError":
                 err.show()  # type: ignore[attr-defined]  # prints the help, as typer does
-            else:
-                print(f"error: {usage_line(err)}", file=sys.stderr)
-            sys.exit(err.exit_code)
+                sys.exit(err.exit_code)
+            print(f"error: {usage_line(err)}", file=sys.stderr)
+            sys.exit(1 if err.exit_code == USAGE_ERROR else err.exit_code)
         sys.exit(code or 0)
 
 

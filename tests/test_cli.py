@@ -92,9 +92,20 @@ def test_shell_completion_completes_commands_and_options(monkeypatch):
 )
 def test_usage_errors_are_one_line(args, line):
     result = rollout(*args)
-    assert result.code == 2 and result.stdout == ""
+    assert result.code == 1 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(line), result.stderr
     assert result.stderr.rstrip().endswith("--help`)")
+
+
+def test_a_usage_mistake_in_drift_is_never_read_as_drift(fleet):
+    """Exit 2 is drift's "found drift" (and `plan --detailed-exitcode`'s "has changes"): click gave a
+    usage mistake 2 as well, so a CI step running `rollout drift --fromat sarif` (a typo) read as
+    "the fleet drifted" and no log was written. A usage mistake exits 1, as every mistake of the
+    user's does; drift itself still exits 2 on a fleet that drifts."""
+    typo = rollout("drift", "--manifest", fleet.manifest, "--fromat", "sarif")
+    assert typo.code == 1 and typo.stdout == "", typo.stderr
+    assert typo.stderr.startswith("error: rollout drift: no such option: --fromat"), typo.stderr
+    assert rollout("drift", "--manifest", fleet.manifest).code == 2  # nothing rolled out: drift
 
 
 def test_declining_the_confirmation_writes_nothing_and_exits_0(fleet):

@@ -102,6 +102,6 @@ def test_an_empty_path_option_is_refused_not_read_as_the_current_folder(fleet, a
     folder the script ran in (pass 21c's note). An empty path is a usage mistake, in one line."""
     manifest = [] if "--manifest" in args or args[0] == "keygen" else ["-m", str(fleet.manifest)]
     result = rollout(*args, *manifest)
-    assert result.code == 2, result.stdout + result.stderr
+    assert result.code == 1, result.stdout + result.stderr
     assert "is empty (an unset variable?): give a path" in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -175,7 +175,7 @@ def test_click_words_are_rewritten_where_click_wrote_them_not_in_the_echo():
     more'` (pass 21g's trivia). Now only click's own words, which end its message."""
     typed = "5 is not in the range x>=9"
     result = rollout("plan", "--jobs", typed)
-    assert result.code == 2
+    assert result.code == 1
     assert f"'{typed}' is not a whole number" in result.stderr, result.stderr
     zero = rollout("plan", "--jobs", "0")
     assert "'-j': 0 must be 1 or more" in zero.stderr, zero.stderr

@@ -582,7 +582,7 @@ def test_a_usage_error_never_repeats_a_token_typed_on_the_command_line(args):
     said "got unexpected extra argument(s) (https://x-access-token:ghp_…@github.com/o/r.git)": click's
     usage errors quote what was typed, and bootstrap's own URL checks never saw it (pass 16b, 13.7)."""
     result = rollout(*args)
-    assert result.code == 2
+    assert result.code == 1
     assert "unexpected extra argument" in result.stderr, result.stderr
     assert "Zq16b" not in result.stdout + result.stderr, result.stderr
     assert result.stderr.count("\n") == 1

@@ -137,7 +137,7 @@ def test_an_empty_plan_path_or_out_path_is_refused_as_empty(tmp_path):
     manifest, _ = _victim(tmp_path)
     for args in (("apply", "", "--yes"), ("plan", "--out", "")):
         result = run_cli(*args, "--manifest", manifest)
-        assert result.returncode == 2, result.stderr
+        assert result.returncode == 1, result.stderr
         assert "is empty (an unset variable?)" in result.stderr, result.stderr
         assert ". is not" not in result.stderr and "Traceback" not in result.stderr
 

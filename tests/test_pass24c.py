@@ -71,7 +71,7 @@ def test_an_empty_name_option_is_refused_as_empty(tmp_path, args):
     manifest, _ = _victim(tmp_path)
     before = manifest.read_bytes()
     result = rollout(*args, "--manifest", manifest)
-    assert result.code == 2 and result.stdout == "", result.stdout
+    assert result.code == 1 and result.stdout == "", result.stdout
     assert "is empty (an unset variable?)" in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert manifest.read_bytes() == before
