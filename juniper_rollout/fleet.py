@@ -30,6 +30,7 @@ from juniper_rollout.pool import run_in_order
 from juniper_rollout.printedlines import value_free
 from juniper_rollout.refreader import guarded, read_at
 from juniper_rollout.sopsmeta import is_lfs_pointer
+from juniper_rollout.wording import shell_word
 
 Progress = Callable[[str], None]
 
@@ -136,6 +137,8 @@ def _plan_at(
             clone, known, repo.rollout
         )  # what the tool's commits were built on
         secrets_plan.never_drop_committed_ciphertext(repo, plan, base, known, old_base)
+    if secrets and tip is not None:
+        _never_push_over_the_only_copy(repo, clone, tip)
     plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode, tip, base))
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
@@ -153,6 +156,28 @@ def _plan_at(
         committed=committed,
     )
     return replace(plan, cleared=cleared)
+
+
+def _never_push_over_the_only_copy(repo: RepoSpec, clone, tip) -> None:
+    """Refuse a rollout branch moved back from what the tool last pushed of it while that push holds
+    the only copy of a ciphertext (pass 24d, 13.1 in another spelling: `git branch -f BRANCH main`,
+    the `.env` moved away; apply --push wrote the branch anew and pushed it over origin's copy)."""
+    pushed = gitrepo.pushed_ahead(clone, repo.branch, tip)
+    if pushed is None:
+        return
+    held = gitrepo.PUSHED_REF + repo.branch  # what `git show` reads the values from
+    words = secrets_plan.only_copy_words(replace(repo, branch=held), pushed, tip)
+    if words:
+        record = shell_word(held)
+        back = (  # git moves no branch checked out in a worktree (bring the values back there)
+            f"; or put the branch back (`git branch -f {shell_word(repo.branch)} {record}`)"
+            if gitrepo.checked_out_in(clone, repo.branch) is None
+            else ""
+        )
+        raise RepoError(
+            f"{repo.branch} here lacks the tool's last push of it ({record}, {pushed.hexsha[:7]}: "
+            f"was the branch moved back?), and a push would replace it{words}{back}"
+        )
 
 
 def _base_or_none(clone, repo: RepoSpec):

@@ -585,6 +585,7 @@ class _Validator(_Reader):
             rollouts=(SOPS_ROLLOUT, *self.named),
             opted_out=tuple(sorted({r.name for r in sops_repos} - {r.name for r in repos})),
             guarded=sops_repos,
+            given_workspace=self.workspace_override,
         )
         self._check_usage_guide(top.get("defaults") or {}, manifest)
         self._no_plaintext_env_paths(manifest)
