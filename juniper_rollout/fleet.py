@@ -30,6 +30,7 @@ from juniper_rollout.pool import run_in_order
 from juniper_rollout.printedlines import value_free
 from juniper_rollout.refreader import guarded, read_at
 from juniper_rollout.sopsmeta import is_lfs_pointer
+from juniper_rollout.wording import shell_word
 
 Progress = Callable[[str], None]
 
@@ -136,6 +137,8 @@ def _plan_at(
             clone, known, repo.rollout
         )  # what the tool's commits were built on
         secrets_plan.never_drop_committed_ciphertext(repo, plan, base, known, old_base)
+    if secrets and tip is not None:
+        _never_push_over_the_only_copy(repo, clone, tip)
     plan = replace(plan, notes=plan.notes + _apply_would_refuse(clone, repo, mode, tip, base))
     obstacle = gitrepo.in_the_way(onto, [f.path for f in plan.writes])
     if obstacle:  # a directory, submodule or file where a file goes: refused, never replaced
@@ -153,6 +156,28 @@ def _plan_at(
         committed=committed,
     )
     return replace(plan, cleared=cleared)
+
+
+def _never_push_over_the_only_copy(repo: RepoSpec, clone, tip) -> None:
+    """Refuse a rollout branch moved back from what the tool last pushed of it while that push holds
+    the only copy of a ciphertext (pass 24d, 13.1 in another spelling: `git branch -f BRANCH main`,
+    the `.env` moved away; apply --push wrote the branch anew and pushed it over origin's copy)."""
+    pushed = gitrepo.pushed_ahead(clone, repo.branch, tip)
+    if pushed is None:
+        return
+    held = gitrepo.PUSHED_REF + repo.branch  # what `git show` reads the values from
+    words = secrets_plan.only_copy_words(replace(repo, branch=held), pushed, tip)
+    if words:
+        record = shell_word(held)
+        back = (  # git moves no branch checked out in a worktree (bring the values back there)
+            f"; or put the branch back (`git branch -f {shell_word(repo.branch)} {record}`)"
+            if gitrepo.checked_out_in(clone, repo.branch) is None
+            else ""
+        )
+        raise RepoError(
+            f"{repo.branch} here lacks the tool's last push of it ({record}, {pushed.hexsha[:7]}: "
+            f"was the branch moved back?), and a push would replace it{words}{back}"
+        )
 
 
 def _base_or_none(clone, repo: RepoSpec):
@@ -207,7 +232,11 @@ def _audit_at(
     commit,
 ) -> RepoAudit:
     paths = gitrepo.list_paths(commit)
-    encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
+    unread: RepoError | None = None
+    try:
+        encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
+    except RepoError as err:  # over 16 MB: said below, beside the hazards its ends still show (24f)
+        unread, encrypted = err, _encrypted_ends(commit, [p for p in paths if p.endswith(".enc")])
     plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
     budget = gitrepo.HistoryBudget()  # all the history blobs below, together (pass 21c)
     facts = audit.Facts(
@@ -241,22 +270,50 @@ def _audit_at(
     facts = _hide_subjects(
         facts, [*plaintext.values, *(v for _, v in fleet.named)] if fleet else plaintext.values
     )
-    try:
+
+    def judged() -> RepoAudit:
+        if unread is not None:
+            raise unread
+        nonlocal facts
         facts = replace(facts, sops_config=gitrepo.read_blob(commit, SOPS_CONFIG))
         snap = snapshot(manifest, repo, clone, commit)
         result = audit.audit_repo(
             manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha
         )
-    except RepoError as err:
-        if not repo.sops:
-            raise
-        # pass 24c (13.9): a managed file that cannot be judged (a UTF-16 `.gitignore`, a 17 MB
-        # AGENTS.md or `.sops.yaml`) made the whole repo an error line, and its secret hazards went unsaid: "0
-        # findings" beside a `.env.prod` history holds. They do not depend on that file.
-        said = value_free(manifest, repo, fleet, str(err))
-        return audit.hazards_only(
-            manifest, repo, facts, ref=ref or repo.base, commit=commit.hexsha, error=said
-        )
+        _checked(manifest, repo, ref, fleet, clone, commit, snap, result, plaintext)
+        return result
+
+    if not repo.sops:
+        return judged()
+    # pass 24c (13.9): a managed file that cannot be judged (a UTF-16 `.gitignore`, a 17 MB
+    # AGENTS.md or `.sops.yaml`) made the whole repo an error line, and its secret hazards went
+    # unsaid: "0 findings" beside a `.env.prod` history holds. They do not depend on that file. Pass
+    # 24f: nor on any failure of that judgement, which `guarded` words as for a whole repo (a
+    # NUL byte in `.pre-commit-config.yaml` is pre-commit's error, a 17 MB `.env.enc`, a crash:
+    # each was "0 findings" still)
+    return guarded(
+        repo,
+        "reading",
+        judged,
+        lambda error: audit.hazards_only(
+            manifest,
+            repo,
+            facts,
+            ref=ref or repo.base,
+            commit=commit.hexsha,
+            error=value_free(manifest, repo, fleet, error),
+        ),
+    )
+
+
+def _encrypted_ends(commit, paths: list[str]) -> dict[str, bytes]:
+    """Each ``.enc`` file at ``commit`` as far as its hazards need it: whole, or its first and last
+    lines when it is larger than the tool reads (sops writes its metadata at the end)."""
+    return {p: blob for p in paths if (blob := gitrepo.read_blob_ends(commit, p)) is not None}
+
+
+def _checked(manifest, repo, ref, fleet, clone, commit, snap, result, plaintext) -> None:
+    """RepoError when a file drift judged (and `--diff` prints) holds a plaintext value."""
     leakguard.check(
         manifest,
         repo,
@@ -270,7 +327,6 @@ def _audit_at(
         ),
         plaintext=plaintext,
     )  # --diff prints what was rendered
-    return result
 
 
 def _hide_subjects(facts: audit.Facts, plaintext: list[leakguard.Value]) -> audit.Facts:

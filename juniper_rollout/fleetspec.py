@@ -16,6 +16,7 @@ from typing import Any
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.envfiles import EnvFiles
 from juniper_rollout.errors import ManifestError
+from juniper_rollout.wording import rollout_command
 
 HOOK_MODES = ("auto", "create", "skip")
 AGENTS_MODES = ("auto", "skip")
@@ -133,6 +134,24 @@ class Manifest:
     # every entry as the SOPS rollout has it (its `encrypt:` sources), whatever rollout runs: the leak
     # guard reads their plaintext env files too (pass 21b: a named rollout's repos were all it read)
     guarded: tuple[RepoSpec, ...] = ()
+    given_workspace: Path | None = None  # the `--workspace` the running command was given
+
+    def command(self, *words: str) -> str:
+        """``rollout WORDS`` (shell words already) as a line to paste: with the ``--manifest``,
+        ``--workspace`` and ``--rollout`` this manifest was loaded with (pass 24d: `status --rollout
+        repo-hygiene` said "push: `rollout apply --push`", and pasted it pushed the SOPS rollout)."""
+        return rollout_command(
+            *words,
+            manifest=self.path,
+            workspace=self.given_workspace,
+            rollout=None if self.rollout == SOPS_ROLLOUT else self.rollout,
+        )
+
+    def commands_said(self, text: str) -> str:
+        """``text`` with each `` `rollout WORDS` `` in it as :meth:`command` says it (the pure checks
+        name `rollout plan`, `rollout apply` or `rollout rotate` for any manifest: pass 24d, pasted
+        after `verify -m M` they read the default manifest)."""
+        return _ROLLOUT_COMMAND.sub(lambda m: f"`{self.command(m.group(1))}`", text)
 
     def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
         if not names:
@@ -156,6 +175,7 @@ class Manifest:
         return tuple(r for r in self.repos if r.name in names)
 
 
+_ROLLOUT_COMMAND = re.compile(r"`rollout ([a-z][^`]*)`")  # a command a line offers, in backticks
 GUIDE_TEMPLATE = "SOPS_USAGE_GUIDE.md.j2"
 
 

@@ -438,7 +438,7 @@ def tool_branches(
         for _, _, path in (line.partition(" ") for line in refs)
         if path.startswith(PUSHED_REF)
     }
-    branches = {path for _, _, path in (line.partition(" ") for line in refs)}
+    tips_at = {path: sha for sha, _, path in (line.partition(" ") for line in refs) if sha != "-"}
     holds: dict[str, bool] = {}  # commit → it or a commit below it (the base's aside) is ours
     for line in graph:
         sha, *parents = line.split()
@@ -460,7 +460,13 @@ def tool_branches(
             # (pass 24a: local branch deleted, origin's deleted after a closed PR and pruned here;
             # plan reads the record as the branch then, and it held the only copy of .env.enc)
             name = path.removeprefix(PUSHED_REF)
-            if {f"refs/heads/{name}", f"refs/remotes/origin/{name}"} & branches:
+            # pass 24d: a branch of that name counts only while it holds the pushed commit (one moved
+            # back to main left the record, the only copy, behind a renamed `branch:`)
+            if any(
+                repo.is_ancestor(sha, tips_at[ref])
+                for ref in (f"refs/heads/{name}", f"refs/remotes/origin/{name}")
+                if ref in tips_at
+            ):
                 continue
             shown = path
         if holds.get(sha, False) and name not in {*skip, "HEAD"}:
@@ -498,13 +504,33 @@ def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
         )
     if remote is None:
         return name, f"forget the rollout branch's last pushed copy (`{record}`)"
-    both = " && ".join(
-        [*([record] if record else []), f"git push origin --delete -- {shell_word(branch)}"]
-    )
+    both = " && ".join([*([record] if record else []), origin_delete(branch, remote.hexsha)])
     return name, (
         f"forget the rollout branch's last pushed copy (`{both}`; gone from origin already: "
         f"`git branch -d -r {shell_word('origin/' + branch)}`)"
     )
+
+
+def pushed_ahead(repo: git.Repo, branch: str, tip: git.Commit) -> git.Commit | None:
+    """The tool's last push of ``branch`` (its record) when the local branch at ``tip`` was moved back
+    from it: ``tip`` lacks the pushed commit and is below it, or holds no commit of the tool at all (a
+    `git branch -f BRANCH main` to start over); None otherwise (a rebuild on a newer base is neither).
+    Pass 24d: the next `apply --push` pushed a commit on ``tip`` over the pushed one on origin and
+    moved the record, and the pushed `.env.enc`, the only copy of its values, was on no ref."""
+    pushed = _commit_at(repo, PUSHED_REF + branch)
+    if pushed is None or pushed == tip or repo.is_ancestor(pushed, tip):
+        return None
+    if repo.is_ancestor(tip, pushed) or tool_chain_root(repo, tip) == tip:
+        return pushed
+    return None
+
+
+def origin_delete(branch: str, tip: str) -> str:
+    """``git push … origin --delete -- BRANCH`` leased on ``tip``, origin's tip as last fetched, that a
+    line judged safe to delete: pasted after a reviewer pushed onto it, git refuses ("stale info").
+    Pass 24d: without the lease, the pasted delete took the reviewer's newer commit with it."""
+    lease = shell_word(f"--force-with-lease=refs/heads/{branch}:{tip}")
+    return f"git push {lease} origin --delete -- {shell_word(branch)}"
 
 
 def last_known_branch(repo: git.Repo, branch: str) -> git.Commit | None:
@@ -1153,6 +1179,22 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
                 "a rebase is under way in that worktree: finish it (`git rebase --continue`) or "
                 "drop it (`git rebase --abort`), then switch it off the branch (`git switch --detach`)"
             )
+        under_way = next(
+            (
+                (what, verb)
+                for head, what, verb in _UNDER_WAY
+                if state is not None and (state / head).is_file()
+            ),
+            None,
+        )
+        if under_way is not None:
+            # pass 24d: git switches no branch while a merge, cherry-pick or revert is under way
+            # ("fatal: cannot switch branch while merging"): the advice failed when pasted there
+            what, verb = under_way
+            return (
+                f"a {what} is under way in that worktree: finish it (`{verb} --continue`) or drop "
+                f"it (`{verb} --abort`), then switch it off the branch (`git switch --detach`)"
+            )
         if state is not None and (state / "BISECT_START").is_file():
             return (
                 "that worktree is bisecting it: end the bisect (`git bisect reset`), "
@@ -1174,6 +1216,14 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
         f"that worktree is gone: run `git worktree prune` in {clone_path} (if you moved it "
         "instead, run `git worktree repair` in its new folder: prune would cut it off)"
     )
+
+
+# what git leaves in a worktree's admin folder while an operation that stops `git switch` is under way
+_UNDER_WAY = (
+    ("MERGE_HEAD", "merge", "git merge"),
+    ("CHERRY_PICK_HEAD", "cherry-pick", "git cherry-pick"),
+    ("REVERT_HEAD", "revert", "git revert"),
+)
 
 
 def _worktree_admin(repo: git.Repo, top: Path) -> Path | None:
@@ -1557,9 +1607,13 @@ def git_said(repo: git.Repo, err: git.GitCommandError) -> str:
     left out: the eight lines of its hint that grafts are deprecated, which every git run with
     ``GIT_GRAFT_FILE`` prints, filled the 200 characters, and the error itself was never shown (pass
     23c)."""
-    head, framed, said = str(err.stderr).partition("stderr: '")
+    # git's own words, without GitPython's `stderr: '…'` framing (pass 24f: "cannot read history:
+    # stderr: 'error: missing config key …" under a broken GIT_CONFIG_COUNT)
+    text = str(err.stderr)
+    _, framed, said = text.partition("stderr: '")
+    said = said.rstrip().removesuffix("'") if framed else text
     said = "\n".join(line for line in said.split("\n") if not line.startswith("hint:"))
-    return redact_origin(repo, " ".join((head + framed + said).split()))[:200]
+    return redact_origin(repo, " ".join(said.split()))[:200]
 
 
 def _own_tip_on_origin(

@@ -19,6 +19,7 @@ from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, Fil
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, safe_repo_path
+from juniper_rollout.wording import path_word
 
 FORMAT_VERSION = 1
 ACTIONS = (
@@ -189,13 +190,19 @@ MAX_PLAN_BYTES = 200_000_000
 
 def _read(path: Path) -> bytes:
     """A saved plan: a regular file (never a FIFO that would hang), or ``-`` for standard input."""
-    if path == STDOUT:
-        return sys.stdin.buffer.read(MAX_PLAN_BYTES + 1)
+    if path == STDOUT:  # bounded, and the bound said, as for a file (pass 24f: `apply - <
+        # /dev/zero` was "not a plan file (Expecting value …)")
+        try:
+            return _bounded(sys.stdin.buffer.read(MAX_PLAN_BYTES + 1), "standard input")
+        except OSError as err:  # `apply - < folder`: EISDIR
+            raise RolloutError(
+                f"cannot read the plan from standard input: {err.strerror}"
+            ) from None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise RolloutError(
-            f"{path}: plan file not found (run `rollout plan --out {path}`)"
+            f"{path}: plan file not found (run `rollout plan --out {path_word(path)}`)"
         ) from None
     except OSError as err:
         raise RolloutError(f"{path}: cannot read the plan file: {err.strerror}") from None
@@ -211,9 +218,13 @@ def _read(path: Path) -> bytes:
             data = handle.read(MAX_PLAN_BYTES + 1)
     except OSError as err:
         raise RolloutError(f"{path}: cannot read the plan file: {err.strerror}") from None
+    return _bounded(data, str(path))
+
+
+def _bounded(data: bytes, where: str) -> bytes:
     if len(data) > MAX_PLAN_BYTES:
         raise RolloutError(
-            f"{path} is larger than {MAX_PLAN_BYTES // 1_000_000} MB: not a plan file"
+            f"{where} is larger than {MAX_PLAN_BYTES // 1_000_000} MB: not a plan file"
         )
     return data
 
@@ -223,17 +234,17 @@ def load(path: Path) -> list[RepoPlan]:
         data = json.loads(_read(path).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
         raise RolloutError(
-            f"{path}: not a plan file ({err}); run `rollout plan --out {path}` again"
+            f"{path}: not a plan file ({err}); run `rollout plan --out {path_word(path)}` again"
         ) from None
     except RecursionError:
         raise RolloutError(
-            f"{path}: not a plan file (nested too deeply); run `rollout plan --out {path}` again"
+            f"{path}: not a plan file (nested too deeply); run `rollout plan --out {path_word(path)}` again"
         ) from None
     # `true` and `1.0` equal 1 in Python: the version is the number the tool writes (pass 20f)
     version = data.get("format_version") if isinstance(data, dict) else None
     if type(version) is not int or version != FORMAT_VERSION:
         raise RolloutError(
-            f"{path}: unsupported plan format (run `rollout plan --out {path}` again)"
+            f"{path}: unsupported plan format (run `rollout plan --out {path_word(path)}` again)"
         )
     try:  # JSON may spell a lone surrogate (\ud800), which no git object can hold (pass 10a: a crash log)
         # but \udc80-\udcff: a byte of a path git stores that is not UTF-8, as the plan writes it

@@ -167,6 +167,9 @@ def fetch(path: Path, base: str | None = None) -> tuple[int, str | None, str | N
         "fetch",
         "--quiet",
         "--no-write-fetch-head",
+        # no tag: the tool reads branches only (pass 24d: `remote.origin.tagOpt = --tags` and a
+        # local tag that differs from origin's failed every sync, "would clobber existing tag")
+        "--no-tags",
         # origin's branches land on its remote-tracking refs only, whatever `remote.origin.fetch`
         # maps them to (pass 24a: `+refs/heads/*:refs/heads/*`, a mirror set-up, force-moved the
         # local rollout branch back to origin's, its unpushed commit the only copy of a value)
@@ -180,9 +183,8 @@ def fetch(path: Path, base: str | None = None) -> tuple[int, str | None, str | N
             origin_url(path) is None
         ):  # asked only now: one git process less per repo when all is well
             raise RepoError(f"{path} has no remote `origin` (git remote add origin URL)")
-        raise RepoError(
-            f"git fetch failed: {redact_origin(path, ' '.join(out.stderr.split()))[:200]}"
-        )
+        said = " ".join(out.stderr.split()) or f"exit status {out.returncode}"
+        raise RepoError(f"git fetch failed: {redact_origin(path, said)[:200]}")
     after = _remote_tips(path, base)
     tips = {sha for ref, sha in after.items() if ref.startswith("refs/remotes/origin/")}
     old = {sha for ref, sha in before.items() if ref.startswith("refs/remotes/origin/")}

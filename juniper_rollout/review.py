@@ -96,12 +96,13 @@ def in_parallel(
         pool.shutdown(wait=True)
 
 
-def _guard(spec: RepoSpec, fn: Callable[[], T]) -> T | Outcome:
+def _guard(manifest: Manifest, spec: RepoSpec, fn: Callable[[], T]) -> T | Outcome:
     name = spec.name
     try:
         return fn()
     except RolloutError as err:
-        return Outcome(name, FAILED, str(err))
+        # pass 24d: "no clone at …: run `rollout sync`" after `status -m M` read the default manifest
+        return Outcome(name, FAILED, manifest.commands_said(str(err)))
     except (
         Exception
     ) as err:  # one repo's surprise never stops the fleet; never a message that could hold data
@@ -134,7 +135,9 @@ def sync(
     jobs: int | None = None,
     on_result: Callable[[Outcome], None] = lambda o: None,
 ) -> list[Outcome]:
-    return in_parallel(lambda spec: _guard(spec, lambda: sync_one(spec)), repos, jobs, on_result)
+    return in_parallel(
+        lambda spec: _guard(manifest, spec, lambda: sync_one(spec)), repos, jobs, on_result
+    )
 
 
 def sync_one(spec: RepoSpec) -> Outcome:
@@ -224,7 +227,7 @@ def open_pulls(
     # the throttler: at most CONCURRENCY requests in flight for the whole fleet
     with forges.Client(forge, forges.throttler()) as client:
         return in_parallel(
-            lambda spec: _guard(spec, lambda: pr_one(manifest, spec, client, options)),
+            lambda spec: _guard(manifest, spec, lambda: pr_one(manifest, spec, client, options)),
             repos,
             jobs,
             on_result,
@@ -246,7 +249,9 @@ def pr_one(
         if pull is not None and pull["state"] == "closed":
             return Outcome(spec.name, CLOSED, "", pull["number"])
         return Outcome(
-            spec.name, NOT_PUSHED, f"origin has no {spec.branch}; run `rollout apply --push` first"
+            spec.name,
+            NOT_PUSHED,
+            f"origin has no {spec.branch}; run `{manifest.command('apply', '--push')}` first",
         )
     want_title = title(manifest, spec)
     base = state.base or spec.base
@@ -387,7 +392,7 @@ def status(
     with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
 
         def job(spec: RepoSpec) -> Row:
-            outcome = _guard(spec, lambda: _StatusRow(status_one(spec, client)))
+            outcome = _guard(manifest, spec, lambda: _StatusRow(status_one(manifest, spec, client)))
             if isinstance(outcome, _StatusRow):
                 return outcome.row
             return Row(spec.name, "?", next="fix the error", error=outcome.message)
@@ -400,7 +405,8 @@ class _StatusRow:
     row: Row
 
 
-def status_one(spec: RepoSpec, client: forges.Client) -> Row:
+def status_one(manifest: Manifest, spec: RepoSpec, client: forges.Client) -> Row:
+    say = manifest.command  # pass 24d: each next step with the options status was given
     state = remote.branch_state(spec.path, spec.branch, spec.base)
     full = _slug(spec)
     pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)
@@ -408,11 +414,11 @@ def status_one(spec: RepoSpec, client: forges.Client) -> Row:
         pull = None  # an earlier round's PR: these commits have none yet
     if pull is None:
         step = {
-            remote.ABSENT: "run `rollout apply --push --pr`",
-            remote.LOCAL_ONLY: "push: `rollout apply --push`",
-            remote.UNPUSHED: "push: `rollout apply --push`",
-            remote.PUSHED: "open PR: `rollout pr`",
-            remote.BEHIND: "rebase: base moved (`rollout apply --push`)",
+            remote.ABSENT: f"run `{say('apply', '--push', '--pr')}`",
+            remote.LOCAL_ONLY: f"push: `{say('apply', '--push')}`",
+            remote.UNPUSHED: f"push: `{say('apply', '--push')}`",
+            remote.PUSHED: f"open PR: `{say('pr')}`",
+            remote.BEHIND: f"rebase: base moved (`{say('apply', '--push')}`)",
         }[state.state]
         return Row(spec.name, state.state, next=step)
     number = pull["number"]
@@ -423,9 +429,9 @@ def status_one(spec: RepoSpec, client: forges.Client) -> Row:
             state.state,
             number,
             "merged",
-            next="merged — run `rollout cleanup`"
+            next=f"merged — run `{say('cleanup')}`"
             if left
-            else "merged — nothing left (`rollout plan` confirms)",
+            else f"merged — nothing left (`{say('plan')}` confirms)",
             url=pull.get("html_url"),
         )
     if pull["state"] == "closed":
@@ -434,16 +440,16 @@ def status_one(spec: RepoSpec, client: forges.Client) -> Row:
             state.state,
             number,
             "closed",
-            next="closed by a person (`rollout pr --reopen`)",
+            next=f"closed by a person (`{say('pr', '--reopen')}`)",
             url=pull.get("html_url"),
         )
     sha = pull["head"]["sha"]
     review = _review(client.reviews(full, number), bool(pull.get("requested_reviewers")))
     checks = _checks(client.combined_status(full, sha), client.check_runs(full, sha))
     if state.state == remote.BEHIND:
-        step = "rebase: base moved (`rollout apply --push`)"
+        step = f"rebase: base moved (`{say('apply', '--push')}`)"
     elif state.state in (remote.LOCAL_ONLY, remote.UNPUSHED):
-        step = "push: `rollout apply --push`"
+        step = f"push: `{say('apply', '--push')}`"
     elif checks == "failing":
         step = "checks failing"
     elif review == "changes requested":
@@ -525,7 +531,7 @@ def cleanup(
 ) -> list[Outcome]:
     with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
         return in_parallel(
-            lambda spec: _guard(spec, lambda: cleanup_one(spec, client, force)),
+            lambda spec: _guard(manifest, spec, lambda: cleanup_one(spec, client, force)),
             repos,
             jobs,
             on_result,

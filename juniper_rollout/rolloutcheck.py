@@ -33,8 +33,8 @@ def audit_rollout(manifest: Manifest, repo: RepoSpec, ref: str | None) -> audit.
 
 
 def verify_artifacts(manifest: Manifest, repos, *, ref: str | None) -> list[RepoReport]:
-    fix = (
-        f"run `rollout plan --rollout {manifest.rollout}`, then `rollout apply --rollout {manifest.rollout}` "
+    fix = (  # pass 24d: with the --manifest/--workspace verify was given, so that they work pasted
+        f"run `{manifest.command('plan')}`, then `{manifest.command('apply')}` "
         "and merge the rollout branch"
     )
     reports = []

@@ -1394,9 +1394,10 @@ def _forget_branch(name: str, repo) -> str:
     )
     if not name.startswith("origin/"):
         return _delete_words(repo, branch, "", record)
+    seen = repo.commit(f"refs/remotes/{name}").hexsha  # origin's tip as last fetched: the lease
     return (
         # pass 23g: `--` first, for a name git would take for an option (`-x`, which origin may hold)
-        f"`git push origin --delete -- {shell_word(branch)}{record}`; gone from origin "
+        f"`{gitrepo.origin_delete(branch, seen)}{record}`; gone from origin "
         f"already: `git branch -d -r {shell_word(name)}{record}`"
     )
 

@@ -135,7 +135,8 @@ def verify_repo(
         checks,
         lambda error: RepoReport(repo.name, ref or repo.base, (failed("repo", error),)),
     )
-    return _value_free(manifest, repo, fleet, report)
+    said = tuple(replace(c, fix=manifest.commands_said(c.fix)) for c in report.checks)
+    return _value_free(manifest, repo, fleet, replace(report, checks=said))
 
 
 def _value_free(

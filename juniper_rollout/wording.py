@@ -33,6 +33,11 @@ def inert(text: str) -> str:
     )
 
 
+def clip(text: str, width: int = 60) -> str:
+    """``text`` cut to ``width`` characters, ``…`` saying so: what was typed or read, echoed back."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def one_line(text: str) -> str:
     """``text`` as :func:`inert` shows it, on one line and always encodable as UTF-8: a line break as
     ``\\x0a``, a byte no UTF-8 decodes (a path git stores, read with surrogate escapes) as that byte
@@ -92,10 +97,22 @@ def rollout_command(
     apply PLAN` alone after `plan -m M --out PLAN` said "manifest not found"; pass 24a: bootstrap's
     `rollout drift --repo NAME` the same, and its `rollout apply --rollout …` named no workspace)."""
     said = ["rollout", *words]
-    if manifest != DEFAULT_MANIFEST:
+    takes = _TAKES.get(words[0].split(" ", 1)[0] if words else "", _ALL)
+    if manifest != DEFAULT_MANIFEST and "--manifest" in takes:
         said += ["--manifest", path_word(manifest)]
-    if workspace is not None:
+    if workspace is not None and "--workspace" in takes:
         said += ["--workspace", path_word(workspace)]
-    if rollout is not None:
+    if rollout is not None and "--rollout" in takes:
         said += ["--rollout", shell_word(rollout)]
     return " ".join(said)
+
+
+# the commands that take fewer of the options than the others (pass 24d: `status --rollout X`'s
+# "run `rollout sync --rollout X`" failed when pasted, "no such option: --rollout")
+_ALL = ("--manifest", "--workspace", "--rollout")
+_TAKES = {
+    "sync": ("--manifest", "--workspace"),
+    "bootstrap": ("--manifest", "--workspace"),
+    "rotate": ("--manifest",),
+    "keygen": (),
+}

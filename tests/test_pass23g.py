@@ -156,7 +156,7 @@ def test_a_renamed_branch_on_origin_named_like_an_option_names_a_delete_that_wor
         text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
     )
     said = " ".join(rollout("plan", *only).stdout.split())
-    [command] = re.findall(r"`(git push origin --delete [^`]*)`", said)
+    [command] = re.findall(r"`(git push [^`]*origin --delete [^`]*)`", said)
     pasted = subprocess.run(["bash", "-c", command], cwd=repo, capture_output=True, text=True)
     assert pasted.returncode == 0, command + pasted.stderr
     assert not git(repo, "ls-remote", "origin", "refs/heads/-x").strip()

@@ -8,27 +8,23 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from tests.helpers import git, rollout
-from tests.test_pass24b import SECRET, _encrypting_fleet, _template_beside_a_dotenv
+from tests.test_pass24b import (
+    SECRET,
+    _encrypting_fleet,
+    _template_beside_a_dotenv,
+    objects,
+    refused_in_plan_and_apply,
+)
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
 
 
 def _b64(data: str | bytes) -> str:
     return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
-
-
-def _objects(repo: Path) -> bytes:
-    return subprocess.run(
-        ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
-        capture_output=True,
-        check=True,
-    ).stdout
 
 
 def _wrapped(encoded: str, width: int, lead: str, joint: str) -> str:
@@ -93,17 +89,10 @@ def test_a_value_spelled_another_way_is_refused(tmp_path, case):
     wrapped inside a JSON string or in `# ` comment lines, C/printf octal escapes, a query's `+` for a
     blank (pass 24e). Each base64 run of each reading is now decoded and looked in, the wrapped text
     is read per reading, and readings undo octal escapes and `+`."""
-    dotenv, path, template, shown = _SPELLED[case]
-    manifest = _template_beside_a_dotenv(tmp_path, dotenv, path, template)
-    for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
-        result = rollout(*args, "--manifest", manifest)
-        said = result.stdout + result.stderr
-        assert result.code == 1, said
-        assert shown not in said, said
-        assert f"{path} would contain" in said and "of the plaintext .env" in said, said
-    repo = tmp_path / "ws" / "victim"
-    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
-    assert shown.encode() not in _objects(repo)
+    path = _SPELLED[case][1]
+    refused_in_plan_and_apply(
+        tmp_path, _SPELLED[case], f"{path} would contain", "of the plaintext .env"
+    )
 
 
 def test_yaml_single_quotes_and_plain_base64_of_other_text_are_still_written(tmp_path):
@@ -159,7 +148,7 @@ def test_the_age_key_escaped_in_a_template_is_refused(tmp_path, escape):
         assert "clusters/key.yaml would contain an age private key" in said, said
     repo = tmp_path / "ws" / "victim"
     assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
-    assert key[-30:].encode() not in _objects(repo)
+    assert key[-30:].encode() not in objects(repo)
 
 
 @pytest.mark.parametrize("escape", list(_ESCAPES))

@@ -388,8 +388,8 @@ def test_pr_without_a_pushed_branch_says_push_first(loop, github):
     result = rollout("pr", "-m", loop.manifest, "--repo", "juniper-ml")
     assert result.code == 0
     assert (
-        "juniper-ml: not pushed  origin has no chore/sops-age-rollout; run `rollout apply --push` first"
-        in result.stdout
+        "juniper-ml: not pushed  origin has no chore/sops-age-rollout; run `rollout apply --push "
+        f"--manifest {loop.manifest}` first" in result.stdout
     )
     assert not github.pulls(f"{OWNER}/juniper-ml")
 
@@ -431,7 +431,9 @@ def test_status_shows_branch_pr_review_checks_next_step_and_the_fleet_line(loop,
     rows = {r["name"]: r for r in data_json["repos"]}
     assert (data_json["merged"], data_json["total"]) == (1, 7)
     assert rows["juniper-ml"]["pr_state"] == "merged"
-    assert rows["juniper-ml"]["next"] == "merged — run `rollout cleanup`"
+    assert (
+        rows["juniper-ml"]["next"] == f"merged — run `rollout cleanup --manifest {loop.manifest}`"
+    )
     assert (
         rows["juniper-data"]["pr"],
         rows["juniper-data"]["checks"],
@@ -467,7 +469,7 @@ def test_status_says_when_the_base_moved(loop, github):
     )["repos"][0]
     assert (row["branch"], row["next"]) == (
         "behind base",
-        "rebase: base moved (`rollout apply --push`)",
+        f"rebase: base moved (`rollout apply --push --manifest {loop.manifest}`)",
     )
 
 
@@ -605,7 +607,11 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
         r["name"]: r
         for r in json.loads(rollout("status", "-m", loop.manifest, "--json").stdout)["repos"]
     }
-    assert [n for n in names if rows[n]["next"] == "merged — run `rollout cleanup`"] == names[:3]
+    assert [
+        n
+        for n in names
+        if rows[n]["next"] == f"merged — run `rollout cleanup --manifest {loop.manifest}`"
+    ] == names[:3]
     cleaned = rollout("cleanup", "-m", loop.manifest)
     assert cleaned.code == 0, cleaned.stdout
     for name in names[:3]:
@@ -621,7 +627,7 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
     for name in names[:3]:
         assert (rows[name]["branch"], rows[name]["next"]) == (
             "absent",
-            "merged — nothing left (`rollout plan` confirms)",
+            f"merged — nothing left (`rollout plan --manifest {loop.manifest}` confirms)",
         )
     assert rollout("sync", "-m", loop.manifest).code == 0
     clean = rollout(
@@ -884,7 +890,7 @@ def test_status_shows_a_draft_and_a_person_closed_pr(loop, github):
     assert rows["juniper-ml"]["pr_state"] == "draft"
     assert (rows["juniper-data"]["pr_state"], rows["juniper-data"]["next"]) == (
         "closed",
-        "closed by a person (`rollout pr --reopen`)",
+        f"closed by a person (`rollout pr --reopen --manifest {loop.manifest}`)",
     )
 
 
@@ -897,11 +903,11 @@ def test_status_of_a_branch_not_pushed_and_of_none_at_all(loop, github):
     assert (rows["juniper-ml"]["branch"], rows["juniper-ml"]["pr"], rows["juniper-ml"]["next"]) == (
         "local only",
         None,
-        "push: `rollout apply --push`",
+        f"push: `rollout apply --push --manifest {loop.manifest}`",
     )
     assert (rows["juniper-data"]["branch"], rows["juniper-data"]["next"]) == (
         "absent",
-        "run `rollout apply --push --pr`",
+        f"run `rollout apply --push --pr --manifest {loop.manifest}`",
     )
 
 

@@ -135,7 +135,9 @@ def test_both_rollouts_on_one_fleet(fleet, tmp_path, monkeypatch):
     failing = rollout(
         "verify", "--manifest", shipped, "--rollout", "repo-hygiene", "--repo", "juniper-cascor"
     )
-    assert failing.code == 1 and "rollout apply --rollout repo-hygiene" in failing.stdout
+    said = " ".join(failing.stdout.split())  # the manifest's path may wrap the line
+    assert failing.code == 1 and "--rollout repo-hygiene` and merge" in said, said
+    assert f"`rollout apply --manifest {shipped}" in said, said
 
     monkeypatch.setenv(
         "SOPS_AGE_KEY_FILE", str(fleet.key_file)

@@ -168,7 +168,11 @@ def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
     # juniper-cascor-worker has a local hook of its own: it is not a managed hook, and is never run
     assert f"✗ juniper-cascor-worker {missing}" in out
     assert out.count("\n    fix: ") == out.count("✗ juniper") == 27
-    assert "    fix: put .env in the clone, then run `rollout plan`, then `rollout apply`" in out
+    m = f"--manifest {fleet.manifest}"
+    assert (
+        f"    fix: put .env in the clone, then run `rollout plan {m}`, then `rollout apply {m}`"
+        in out
+    )
     assert "7 repos: 7 failed" in out
     # nothing ran in, or changed, the users' clones; no throwaway repo is left behind
     assert {name: clone_state(fleet.repo(name)) for name in fleet.names} == states
@@ -448,7 +452,8 @@ def test_a_hand_written_blocker_left_beside_the_managed_hook_is_named(fleet):
     assert code == 1 and not check["ok"]
     assert (
         "hand-written hook no-unencrypted-env still blocks .env beside forbid-plaintext-env "
-        "(fix: run `rollout plan`, then `rollout apply` and merge the rollout branch (replaces it with "
+        f"(fix: run `rollout plan --manifest {fleet.manifest}`, then `rollout apply --manifest "
+        f"{fleet.manifest}` and merge the rollout branch (replaces it with "
         "forbid-plaintext-env))"
     ) in check["detail"]
 

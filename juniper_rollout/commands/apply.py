@@ -27,9 +27,9 @@ from juniper_rollout.branches import (
     apply_plans,
     summary,
 )
-from juniper_rollout.changes import DELETE
+from juniper_rollout.changes import DELETE, RepoPlan
 from juniper_rollout.errors import RepoError, RolloutError
-from juniper_rollout.manifest import Manifest, load_manifest, plaintext_env_path
+from juniper_rollout.manifest import Manifest, RepoSpec, load_manifest, plaintext_env_path
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.wording import count
 
@@ -65,52 +65,12 @@ def apply(
     )  # `apply --pr` opens the pull requests with it, not reading the manifest again
     selected = loaded.select(repos)
     if plan_file is not None:
-        wanted = {r.name: r for r in selected}
-        plans = [p for p in planfile.load(plan_file) if p.name in wanted]
-        if not plans:
-            raise RolloutError(
-                f"{plan_file} holds none of the repos selected in {manifest} (a plan made for "
-                "another manifest or --repo?); run `rollout plan --out FILE` again"
-            )
-        stale = _stale_recipients(plans, loaded.recipients)
-        if stale is not None:  # e.g. `rotate --remove` a leaked key after the plan was saved
-            raise RolloutError(
-                f"{plan_file} is stale: {stale}, but {manifest} names "
-                f"{count(len(loaded.recipients), 'recipient')} without it; run "
-                "`rollout plan --out FILE` again"
-            )
-        for plan in plans:  # a hand-edited path: checked like the manifest's (pass 6)
-            # a file it writes, not the tracked plaintext env file it deletes (pass 24c: every saved
-            # plan of a repo with a committed `.env.prod` was "damaged … name it like
-            # .env.prod.example", so `plan --out - | apply -` refused the whole fleet)
-            why = next(
-                (
-                    w
-                    for f in plan.writes
-                    if f.action != DELETE and (w := plaintext_env_path(loaded.env_files, f.path))
-                ),
-                None,
-            )
-            if why:
-                raise RolloutError(f"{plan_file}: damaged plan file (repo {plan.name}: {why})")
-        from juniper_rollout.planner import for_the_manifests_recipients
-
-        # pass 24e: a hand-edited `.sops.yaml` (`.sops.yml`, a folder's, a pgp key)
-        for plan in plans:
-            try:
-                for_the_manifests_recipients(loaded, plan.files)
-            except RepoError as err:
-                raise RolloutError(
-                    f"{plan_file}: damaged plan file (repo {plan.name}: {err}); run "
-                    "`rollout plan --out FILE` again"
-                ) from None
-        other = next((p for p in plans if p.branch != wanted[p.name].branch), None)
-        if other is not None:  # a plan of one rollout must never land on another rollout's branch
-            raise RolloutError(
-                f"{plan_file}: the plan for {other.name} is for branch {other.branch}, but rollout "
-                f"{loaded.rollout!r} writes {wanted[other.name].branch} (pass the --rollout the plan "
-                "was made with)"
-            )
+        try:
+            plans = _saved_plans(loaded, manifest, plan_file, selected)
+        except RolloutError as err:
+            # pass 24d: "run `rollout plan --out FILE` again", pasted after `apply FILE -m M`, read
+            # the default manifest: each `rollout …` with the options apply was given
+            raise RolloutError(loaded.commands_said(str(err))) from None
     else:
         from juniper_rollout.fleet import plan_fleet  # not for a saved plan: ~75 ms of imports
 
@@ -153,6 +113,58 @@ def apply(
     if interrupted:
         return 130
     return 0 if all(o.result in OK for o in outcomes) else 1
+
+
+def _saved_plans(
+    loaded: Manifest, manifest: Path, plan_file: Path, selected: tuple[RepoSpec, ...]
+) -> list[RepoPlan]:
+    """The saved plan's repos among ``selected``, checked against the manifest."""
+    wanted = {r.name: r for r in selected}
+    plans = [p for p in planfile.load(plan_file) if p.name in wanted]
+    if not plans:
+        raise RolloutError(
+            f"{plan_file} holds none of the repos selected in {manifest} (a plan made for "
+            "another manifest or --repo?); run `rollout plan --out FILE` again"
+        )
+    stale = _stale_recipients(plans, loaded.recipients)
+    if stale is not None:  # e.g. `rotate --remove` a leaked key after the plan was saved
+        raise RolloutError(
+            f"{plan_file} is stale: {stale}, but {manifest} names "
+            f"{count(len(loaded.recipients), 'recipient')} without it; run "
+            "`rollout plan --out FILE` again"
+        )
+    for plan in plans:  # a hand-edited path: checked like the manifest's (pass 6)
+        # a file it writes, not the tracked plaintext env file it deletes (pass 24c: every saved
+        # plan of a repo with a committed `.env.prod` was "damaged … name it like
+        # .env.prod.example", so `plan --out - | apply -` refused the whole fleet)
+        why = next(
+            (
+                w
+                for f in plan.writes
+                if f.action != DELETE and (w := plaintext_env_path(loaded.env_files, f.path))
+            ),
+            None,
+        )
+        if why:
+            raise RolloutError(f"{plan_file}: damaged plan file (repo {plan.name}: {why})")
+    from juniper_rollout.planner import for_the_manifests_recipients
+
+    for plan in plans:  # pass 24e: a hand-edited `.sops.yaml` (`.sops.yml`, a folder's, a pgp key)
+        try:
+            for_the_manifests_recipients(loaded, plan.files)
+        except RepoError as err:
+            raise RolloutError(
+                f"{plan_file}: damaged plan file (repo {plan.name}: {err}); run "
+                "`rollout plan --out FILE` again"
+            ) from None
+    other = next((p for p in plans if p.branch != wanted[p.name].branch), None)
+    if other is not None:  # a plan of one rollout must never land on another rollout's branch
+        raise RolloutError(
+            f"{plan_file}: the plan for {other.name} is for branch {other.branch}, but rollout "
+            f"{loaded.rollout!r} writes {wanted[other.name].branch} (pass the --rollout the plan "
+            "was made with)"
+        )
+    return plans
 
 
 def _stamp(path: Path) -> tuple[int, int, int, int] | None:

@@ -7,6 +7,7 @@ Exit 0 all in sync, 2 drift or findings, 1 a repo could not be read.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from juniper_rollout.audit import EXTRA, IN_SYNC, MISSING, MODIFIED, RepoAudit
 from juniper_rollout.changes import unified_diff
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.fleet import audit_fleet
-from juniper_rollout.manifest import load_manifest
+from juniper_rollout.manifest import Manifest, load_manifest
 from juniper_rollout.urls import refuse_credential
 from juniper_rollout.wording import count
 
@@ -50,7 +51,7 @@ def drift(
     refuse_credential("--ref", ref)
     loaded = load_manifest(manifest, workspace=workspace, rollout=rollout)
     selected = loaded.select(repos)
-    audits = audit_fleet(loaded, selected, ref)
+    audits = [_said(loaded, a) for a in audit_fleet(loaded, selected, ref)]
     if fmt == "json":
         print(json.dumps(audit.to_json(audits), indent=2))
     elif fmt == "sarif":
@@ -60,6 +61,18 @@ def drift(
     if show_diff:
         print_diffs(report.console(stderr=fmt != "table"), audits)
     return audit.exit_code(audits)
+
+
+def _said(loaded: Manifest, found: RepoAudit) -> RepoAudit:
+    """``found`` with each `rollout …` its lines name as ``loaded.command`` says it (pass 24d: after
+    `drift -m M`, "`rollout apply` replaces it in place" pasted read the default manifest)."""
+    return dataclasses.replace(
+        found,
+        findings=tuple(
+            dataclasses.replace(f, message=loaded.commands_said(f.message)) for f in found.findings
+        ),
+        error=loaded.commands_said(found.error) if found.error else found.error,
+    )
 
 
 def print_table(out: Console, audits: list[RepoAudit]) -> None:
@@ -72,7 +85,9 @@ def print_table(out: Console, audits: list[RepoAudit]) -> None:
         out.print(
             "\n".join(
                 report.wrapped(
-                    [f"{n} {escape(path)}" for n, path in _numbered(columns)], out.width, sep="   "
+                    [f"{n} {report.cell(path)}" for n, path in _numbered(columns)],
+                    out.width,
+                    sep="   ",
                 )
             ),
             style="dim",
@@ -88,9 +103,9 @@ def print_table(out: Console, audits: list[RepoAudit]) -> None:
         ),
         style="dim",
     )
-    problems = [(a.name, f"[red]error[/red]  {escape(a.error)}") for a in audits if a.error]
+    problems = [(a.name, f"[red]error[/red]  {report.cell(a.error)}") for a in audits if a.error]
     problems += [
-        (a.name, f"[bold]{f.id}[/bold]  {escape(f.message)}")  # messages start with the path
+        (a.name, f"[bold]{f.id}[/bold]  {report.cell(f.message)}")  # messages start with the path
         for a in audits
         for f in a.findings
     ]
@@ -98,7 +113,7 @@ def print_table(out: Console, audits: list[RepoAudit]) -> None:
         out.print()
         out.print("[bold]Findings[/bold]")
         for name, text in problems:
-            out.print(f"  {escape(name)}  {text}")
+            out.print(f"  {report.cell(name)}  {text}")
     out.print()
     out.print(summary(audits))
 
@@ -129,7 +144,9 @@ def _print_list(out: Console, audits: list[RepoAudit], columns: list[str]) -> No
         states = {a.path: a.state for a in item.artifacts}
         for path in columns:
             if path in states or item.error is not None:
-                out.print(f"  {_cell(states.get(path), item.error is not None)} {escape(path)}")
+                out.print(
+                    f"  {_cell(states.get(path), item.error is not None)} {report.cell(path)}"
+                )
 
 
 def _columns(audits: list[RepoAudit]) -> list[str]:

@@ -120,8 +120,10 @@ def status(
 
         out = report.console()
         table = Table(box=None, pad_edge=False)
-        for column in ("repo", "branch", "PR", "review", "checks", "next step"):
+        for column in ("repo", "branch", "PR", "review", "checks"):
             table.add_column(column)
+        # folded, never cut short with "…": a command in it is pasted (pass 24d)
+        table.add_column("next step", overflow="fold")
         for r in rows:
             pr_cell = f"#{r.pr} {r.pr_state}" if r.pr else "-"
             table.add_row(

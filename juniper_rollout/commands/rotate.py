@@ -18,6 +18,7 @@ from juniper_rollout.edits import recipients
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.keys import AgeKeys, find_age_keys
 from juniper_rollout.manifest import read_manifest_text
+from juniper_rollout.wording import rollout_command
 
 UPDATEKEYS_TRUTH = (
     "re-keyed with sops updatekeys where its values did not change (the data key is wrapped for the "
@@ -51,6 +52,11 @@ def rotate(*, manifest: Path, add: list[str], remove: list[str], data_key: bool 
         stamp = _next_second()
         new_text = data_key_edit.edit(new_text, stamp, path=str(manifest))
     _replace(target, new_text.encode("utf-8"), data)
+    # pass 24d: with the manifest rotate was given, so that they work when pasted
+    plan, apply = (
+        rollout_command(word, manifest=manifest, workspace=None) for word in ("plan", "apply")
+    )
+    then = f"Next: run `{plan}`, then `{apply}`"
     if result is not None:
         print(f"{manifest}: defaults.age_recipients")
         for key in result.placeholders:
@@ -61,17 +67,15 @@ def rotate(*, manifest: Path, add: list[str], remove: list[str], data_key: bool 
             print(f"  + {key}")
         count = len(result.after)
         print(
-            f"now {count} recipient{'s' if count != 1 else ''}. Next: run `rollout plan`, then `rollout apply`: "
+            f"now {count} recipient{'s' if count != 1 else ''}. {then}: "
             f"every .sops.yaml is updated and each committed .enc file is {UPDATEKEYS_TRUTH}"
         )
     if stamp is not None:
-        print(
-            f"{manifest}: defaults.data_key_rotated = {stamp}. Next: run `rollout plan`, then `rollout apply`: "
-            f"{DATA_KEY_NEXT}"
-        )
+        print(f"{manifest}: defaults.data_key_rotated = {stamp}. {then}: {DATA_KEY_NEXT}")
     elif result is not None and result.removed:
         print(
-            "removing a key revokes nothing by itself: run `rollout rotate --data-key` (new data keys), then "
+            "removing a key revokes nothing by itself: run "
+            f"`{rollout_command('rotate', '--data-key', manifest=manifest, workspace=None)}` (new data keys), then "
             "rotate the secrets themselves if that key leaked"
         )
     return 0
