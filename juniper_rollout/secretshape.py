@@ -122,7 +122,9 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
         r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}",
     ),
     TokenShape("GitLab", r"glpat-", None),
-    TokenShape("PyPI", r"pypi-[A-Za-z0-9_-]{8}", None),
+    # a PyPI API token is a macaroon, always `pypi-AgE…` (pypi.org and test.pypi.org): `pypi-` and any
+    # 8 letters refused a template naming a `pypi-publish-release` step (lead, stop 28, pass 24g's note)
+    TokenShape("PyPI", r"pypi-AgE[A-Za-z0-9_-]{8}", None),
     TokenShape("npm", r"npm_[A-Za-z0-9]{8}", r"npm_[A-Za-z0-9]{30,}"),
     TokenShape("Google API key", r"AIza[0-9A-Za-z_-]{8}", r"AIza[0-9A-Za-z_]{30,}"),
     TokenShape("Hugging Face", r"hf_[A-Za-z0-9]{8}", r"hf_[A-Za-z0-9]{30,}"),
