@@ -1,0 +1,55 @@
+"""Issue 13, pass 24h: a third-round adversarial pass over items 1-4, attacking what passes 24a and
+24d added (the refusal of a branch moved back and its ways out, the push record of a renamed
+branch, the leased delete of origin's branch, sync's fetch, `Manifest.command`). Each test fails
+on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.fleet import BRANCH
+from tests.helpers import git, rollout
+
+
+def _paste(command: str, cwd, *more: str) -> subprocess.CompletedProcess:
+    """``command`` as a person pastes it in bash (``more`` appended), in ``cwd``."""
+    return subprocess.run(
+        ["bash", "-c", " ".join([command, *more])], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def _commands(said: str) -> list[str]:
+    return [c for c in said.split("`") if c.startswith("git ")]
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_a_branch_made_anew_for_other_work_is_never_moved_off_that_work(loop, tmp_path):
+    """ON-LIST 13.1 (pass 24d's way out of a branch moved back): apply --push, then a developer
+    deleted the rollout branch and made one of the same name from main for other work (a commit of
+    theirs on it), the `.env` moved away. The refusal ("here lacks the tool's last push of it")
+    offered `git branch -f BRANCH RECORD`: pasted, the developer's commit was on no branch (reflog
+    only). That way out is offered now only when every commit of the branch is on another ref; the
+    values come back from the record instead, and apply then blocks the developer's branch."""
+    name = "juniper-cascor"
+    repo = loop.repo(name)
+    assert rollout("apply", "-m", loop.manifest, "--repo", name, "--yes", "--push").code == 0
+    git(repo, "branch", "-D", BRANCH)
+    git(repo, "switch", "-q", "-c", BRANCH, "main")
+    (repo / "work.txt").write_text("a developer's work\n")
+    git(repo, "add", "work.txt")
+    git(repo, "commit", "-qm", "other work")
+    work = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "switch", "-q", "main")
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    planned = rollout("plan", "-m", loop.manifest, "--repo", name)
+    said = " ".join(planned.stdout.split())
+    assert planned.code == 1 and "was the branch moved back?" in said, said
+    for command in _commands(said):
+        assert _paste(command, repo).returncode == 0, command
+    assert git(repo, "branch", "--contains", work).strip(), "the developer's commit is on no branch"
+    assert (repo / ".env").read_text() == (tmp_path / "moved-away.env").read_text()
+    again = rollout("apply", "-m", loop.manifest, "--repo", name, "--yes", "--push")
+    assert f"{name}: blocked" in again.stdout, again.stdout
+    assert git(repo, "rev-parse", BRANCH).strip() == work
