@@ -4,11 +4,13 @@ Pure; used by every layer that prints a count."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
 
 DEFAULT_MANIFEST = Path("manifests/repos.yaml")  # the CLI's default --manifest
+MANIFEST_ENV = "JUNIPER_MANIFEST"  # the environment variable the CLI reads --manifest from
 
 
 def count(n: int, noun: str) -> str:
@@ -93,7 +95,9 @@ def rollout_command(
     `rollout drift --repo NAME` the same, and its `rollout apply --rollout …` named no workspace)."""
     said = ["rollout", *words]
     takes = _TAKES.get(words[0].split(" ", 1)[0] if words else "", _ALL)
-    if manifest != DEFAULT_MANIFEST and "--manifest" in takes:
+    # pass 24h: a pasted command reads the environment's manifest where it names none (the default
+    # given with `-m` while `JUNIPER_MANIFEST` named the user's usual fleet: pasted, that fleet's)
+    if (manifest != DEFAULT_MANIFEST or os.environ.get(MANIFEST_ENV)) and "--manifest" in takes:
         said += ["--manifest", path_word(manifest)]
     if workspace is not None and "--workspace" in takes:
         said += ["--workspace", path_word(workspace)]

@@ -5,6 +5,7 @@ on the main this pass started from (checked by undoing its fix)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -53,3 +54,25 @@ def test_a_branch_made_anew_for_other_work_is_never_moved_off_that_work(loop, tm
     again = rollout("apply", "-m", loop.manifest, "--repo", name, "--yes", "--push")
     assert f"{name}: blocked" in again.stdout, again.stdout
     assert git(repo, "rev-parse", BRANCH).strip() == work
+
+
+def test_a_printed_command_names_the_default_manifest_when_the_environment_names_another(
+    fleet, tmp_path, monkeypatch
+):
+    """NEW (`Manifest.command`/`wording.rollout_command`: a command that does something else when
+    pasted): with `JUNIPER_MANIFEST` exported (the user's usual fleet) and `-m manifests/repos.yaml`
+    given on the command line (another fleet, in this folder), rotate said "Next: run `rollout plan`,
+    then `rollout apply`": the default manifest was left out of the printed command, and pasted in
+    the same shell it read `JUNIPER_MANIFEST`'s fleet, not the one the command ran on ("manifest not
+    found" here; another fleet's plan and apply in life). The default manifest is named whenever
+    the environment names a manifest."""
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "repos.yaml").write_text(fleet.manifest.read_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JUNIPER_MANIFEST", str(tmp_path / "usual" / "fleet.yaml"))
+    said = rollout("rotate", "-m", "manifests/repos.yaml", "--data-key")
+    assert said.code == 0, said.stdout + said.stderr
+    [plan] = set(re.findall(r"`(rollout plan[^`]*)`", " ".join(said.stdout.split())))
+    pasted = _paste(plan, tmp_path, "--repo", "juniper-ml")
+    assert pasted.returncode == 0, (plan, pasted.stdout, pasted.stderr)
+    assert "juniper-ml" in pasted.stdout, (plan, pasted.stdout)
