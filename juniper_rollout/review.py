@@ -15,7 +15,7 @@ from juniper_rollout import forge as forges
 from juniper_rollout import gitrepo, proctree, remote
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.wording import count, one_line
+from juniper_rollout.wording import count, one_line, shell_word
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -251,7 +251,7 @@ def pr_one(
         return Outcome(
             spec.name,
             NOT_PUSHED,
-            f"origin has no {spec.branch}; run `{manifest.command('apply', '--push')}` first",
+            f"origin has no {spec.branch}; run `{manifest.command('apply', '--push', '--repo', shell_word(spec.name))}` first",
         )
     want_title = title(manifest, spec)
     base = state.base or spec.base
@@ -406,7 +406,11 @@ class _StatusRow:
 
 
 def status_one(manifest: Manifest, spec: RepoSpec, client: forges.Client) -> Row:
-    say = manifest.command  # pass 24d: each next step with the options status was given
+    def say(*words: str) -> str:
+        """pass 24d: each next step with the options status was given; pass 24h: and the row's repo
+        (`rollout pr --reopen`, pasted from one row, reopened every closed pull request of the fleet)"""
+        return manifest.command(*words, "--repo", shell_word(spec.name))
+
     state = remote.branch_state(spec.path, spec.branch, spec.base)
     full = _slug(spec)
     pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)

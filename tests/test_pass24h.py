@@ -5,6 +5,7 @@ on the main this pass started from (checked by undoing its fix)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
@@ -76,3 +77,26 @@ def test_a_printed_command_names_the_default_manifest_when_the_environment_names
     pasted = _paste(plan, tmp_path, "--repo", "juniper-ml")
     assert pasted.returncode == 0, (plan, pasted.stdout, pasted.stderr)
     assert "juniper-ml" in pasted.stdout, (plan, pasted.stdout)
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_a_status_rows_next_step_acts_on_that_repo_alone(loop, github, tmp_path):
+    """NEW (`Manifest.command` in status's rows: a command that does something else when pasted):
+    two pull requests closed by people (juniper-data's and juniper-ml's); status's row of
+    juniper-data said "closed by a person (`rollout pr --reopen --manifest M`)": pasted, it reopened
+    every closed pull request of the fleet, juniper-ml's too, which its maintainer had closed on
+    purpose (and a row's "push: `rollout apply --push`" pushed every repo's branch). Each row's next
+    step names its repo (`--repo NAME`)."""
+    from tests.fleet import OWNER
+
+    assert rollout("apply", "-m", loop.manifest, "--yes", "--push").code == 0
+    assert rollout("pr", "-m", loop.manifest).code == 0
+    github.close(f"{OWNER}/juniper-data", 1)
+    github.close(f"{OWNER}/juniper-ml", 1)
+    status = rollout("status", "-m", loop.manifest, "--json")
+    rows = {r["name"]: r for r in json.loads(status.stdout)["repos"]}
+    [command] = re.findall(r"`(rollout [^`]*)`", rows["juniper-data"]["next"])
+    pasted = _paste(command, tmp_path)
+    assert pasted.returncode == 0, (command, pasted.stdout, pasted.stderr)
+    assert github.pull(f"{OWNER}/juniper-data", 1).state == "open", pasted.stdout
+    assert github.pull(f"{OWNER}/juniper-ml", 1).state == "closed", (command, pasted.stdout)
