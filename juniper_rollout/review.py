@@ -15,7 +15,7 @@ from juniper_rollout import forge as forges
 from juniper_rollout import gitrepo, proctree, remote
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.wording import count, one_line, shell_word
+from juniper_rollout.wording import count, one_line
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -102,7 +102,7 @@ def _guard(manifest: Manifest, spec: RepoSpec, fn: Callable[[], T]) -> T | Outco
         return fn()
     except RolloutError as err:
         # pass 24d: "no clone at …: run `rollout sync`" after `status -m M` read the default manifest
-        return Outcome(name, FAILED, manifest.commands_said(str(err)))
+        return Outcome(name, FAILED, manifest.commands_said(str(err), name))
     except (
         Exception
     ) as err:  # one repo's surprise never stops the fleet; never a message that could hold data
@@ -251,7 +251,7 @@ def pr_one(
         return Outcome(
             spec.name,
             NOT_PUSHED,
-            f"origin has no {spec.branch}; run `{manifest.command('apply', '--push', '--repo', shell_word(spec.name))}` first",
+            f"origin has no {spec.branch}; run `{manifest.command('apply', '--push', repo=spec.name)}` first",
         )
     want_title = title(manifest, spec)
     base = state.base or spec.base
@@ -409,7 +409,7 @@ def status_one(manifest: Manifest, spec: RepoSpec, client: forges.Client) -> Row
     def say(*words: str) -> str:
         """pass 24d: each next step with the options status was given; pass 24h: and the row's repo
         (`rollout pr --reopen`, pasted from one row, reopened every closed pull request of the fleet)"""
-        return manifest.command(*words, "--repo", shell_word(spec.name))
+        return manifest.command(*words, repo=spec.name)
 
     state = remote.branch_state(spec.path, spec.branch, spec.base)
     full = _slug(spec)

@@ -87,7 +87,11 @@ def path_word(path: Path) -> str:
 
 
 def rollout_command(
-    *words: str, manifest: Path, workspace: Path | None, rollout: str | None = None
+    *words: str,
+    manifest: Path,
+    workspace: Path | None,
+    rollout: str | None = None,
+    repo: str | None = None,
 ) -> str:
     """``rollout WORDS`` (shell words already) with the ``--manifest``, ``--workspace`` and
     ``--rollout`` the running command was given, so that it works when pasted (pass 10a: `rollout
@@ -103,14 +107,18 @@ def rollout_command(
         said += ["--workspace", path_word(workspace)]
     if rollout is not None and "--rollout" in takes:
         said += ["--rollout", shell_word(rollout)]
+    # pass 24h: a line about one repo names it (status's row of one repo said `rollout pr --reopen`,
+    # and pasted it reopened every closed pull request of the fleet)
+    if repo is not None and "--repo" in takes:
+        said += ["--repo", shell_word(repo)]
     return " ".join(said)
 
 
 # the commands that take fewer of the options than the others (pass 24d: `status --rollout X`'s
 # "run `rollout sync --rollout X`" failed when pasted, "no such option: --rollout")
-_ALL = ("--manifest", "--workspace", "--rollout")
+_ALL = ("--manifest", "--workspace", "--rollout", "--repo")
 _TAKES = {
-    "sync": ("--manifest", "--workspace"),
+    "sync": ("--manifest", "--workspace", "--repo"),
     "bootstrap": ("--manifest", "--workspace"),
     "rotate": ("--manifest",),
     "keygen": (),

@@ -100,3 +100,19 @@ def test_a_status_rows_next_step_acts_on_that_repo_alone(loop, github, tmp_path)
     assert pasted.returncode == 0, (command, pasted.stdout, pasted.stderr)
     assert github.pull(f"{OWNER}/juniper-data", 1).state == "open", pasted.stdout
     assert github.pull(f"{OWNER}/juniper-ml", 1).state == "closed", (command, pasted.stdout)
+
+
+def test_a_verify_fix_acts_on_that_repo_alone(fleet, tmp_path):
+    """NEW (pass 24d's `Manifest.commands_said`, same kind as the status rows): `rollout verify -m M
+    --repo juniper-ml` said "fix: run `rollout plan --manifest M`, then `rollout apply --manifest
+    M`": pasted (with `--yes`), apply wrote the rollout branch of every repo of the fleet. A fix
+    verify, drift or a review line prints for one repo names it (`--repo NAME`)."""
+    said = rollout("verify", "-m", fleet.manifest, "--repo", "juniper-ml", "--json")
+    fixes = " ".join(c["detail"] for c in json.loads(said.stdout)["repos"][0]["checks"])
+    applies = set(re.findall(r"`(rollout apply[^`]*)`", fixes))
+    assert applies, fixes
+    for command in applies:
+        pasted = _paste(command, tmp_path, "--yes")
+        assert pasted.returncode == 0, (command, pasted.stdout, pasted.stderr)
+    assert git(fleet.repo("juniper-ml"), "branch", "--list", BRANCH).strip()
+    assert not git(fleet.repo("juniper-data"), "branch", "--list", BRANCH).strip(), pasted.stdout
