@@ -65,7 +65,7 @@ from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
-from juniper_rollout.wording import shell_word
+from juniper_rollout.wording import clip, shell_word
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 MAX_COMMITS_NAMED = 5
@@ -793,8 +793,7 @@ def _dotenv_shaped(blob: bytes) -> bool:
     return False
 
 
-def _clip(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+_clip = clip
 
 
 def sops_recipients(config: bytes) -> set[str] | None:

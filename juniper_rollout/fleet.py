@@ -235,7 +235,11 @@ def _audit_at(
     commit,
 ) -> RepoAudit:
     paths = gitrepo.list_paths(commit)
-    encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
+    unread: RepoError | None = None
+    try:
+        encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
+    except RepoError as err:  # over 16 MB: said below, beside the hazards its ends still show (24f)
+        unread, encrypted = err, _encrypted_ends(commit, [p for p in paths if p.endswith(".enc")])
     plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
     budget = gitrepo.HistoryBudget()  # all the history blobs below, together (pass 21c)
     facts = audit.Facts(
@@ -269,22 +273,50 @@ def _audit_at(
     facts = _hide_subjects(
         facts, [*plaintext.values, *(v for _, v in fleet.named)] if fleet else plaintext.values
     )
-    try:
+
+    def judged() -> RepoAudit:
+        if unread is not None:
+            raise unread
+        nonlocal facts
         facts = replace(facts, sops_config=gitrepo.read_blob(commit, SOPS_CONFIG))
         snap = snapshot(manifest, repo, clone, commit)
         result = audit.audit_repo(
             manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha
         )
-    except RepoError as err:
-        if not repo.sops:
-            raise
-        # pass 24c (13.9): a managed file that cannot be judged (a UTF-16 `.gitignore`, a 17 MB
-        # AGENTS.md or `.sops.yaml`) made the whole repo an error line, and its secret hazards went unsaid: "0
-        # findings" beside a `.env.prod` history holds. They do not depend on that file.
-        said = value_free(manifest, repo, fleet, str(err))
-        return audit.hazards_only(
-            manifest, repo, facts, ref=ref or repo.base, commit=commit.hexsha, error=said
-        )
+        _checked(manifest, repo, ref, fleet, clone, commit, snap, result, plaintext)
+        return result
+
+    if not repo.sops:
+        return judged()
+    # pass 24c (13.9): a managed file that cannot be judged (a UTF-16 `.gitignore`, a 17 MB
+    # AGENTS.md or `.sops.yaml`) made the whole repo an error line, and its secret hazards went
+    # unsaid: "0 findings" beside a `.env.prod` history holds. They do not depend on that file. Pass
+    # 24f: nor on any failure of that judgement, which `guarded` words as for a whole repo (a
+    # NUL byte in `.pre-commit-config.yaml` is pre-commit's error, a 17 MB `.env.enc`, a crash:
+    # each was "0 findings" still)
+    return guarded(
+        repo,
+        "reading",
+        judged,
+        lambda error: audit.hazards_only(
+            manifest,
+            repo,
+            facts,
+            ref=ref or repo.base,
+            commit=commit.hexsha,
+            error=value_free(manifest, repo, fleet, error),
+        ),
+    )
+
+
+def _encrypted_ends(commit, paths: list[str]) -> dict[str, bytes]:
+    """Each ``.enc`` file at ``commit`` as far as its hazards need it: whole, or its first and last
+    lines when it is larger than the tool reads (sops writes its metadata at the end)."""
+    return {p: blob for p in paths if (blob := gitrepo.read_blob_ends(commit, p)) is not None}
+
+
+def _checked(manifest, repo, ref, fleet, clone, commit, snap, result, plaintext) -> None:
+    """RepoError when a file drift judged (and `--diff` prints) holds a plaintext value."""
     leakguard.check(
         manifest,
         repo,
@@ -298,7 +330,6 @@ def _audit_at(
         ),
         plaintext=plaintext,
     )  # --diff prints what was rendered
-    return result
 
 
 def _hide_subjects(facts: audit.Facts, plaintext: list[leakguard.Value]) -> audit.Facts:

@@ -98,7 +98,11 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
         except (OSError, subprocess.TimeoutExpired):
             out = None
         if out is not None and out.returncode == 0 and out.stdout.strip():
-            return out.stdout.strip()
+            return _one_token(
+                "what `gh auth token` printed",
+                out.stdout.strip(),
+                "check what it prints (a wrapper of gh printing more?)",
+            )
     if own:
         raise RolloutError(
             "no GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token with pull-requests: write, "
@@ -113,16 +117,16 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
     )
 
 
-def _one_token(where: str, token: str) -> str:
+def _one_token(where: str, token: str, fix: str = "set it to the token alone") -> str:
     """``token``, unless it holds a space, a line break or another control character, which no token
     holds (pass 24c: `GITHUB_TOKEN="$(cat tokens.txt)"` of a file of two lines was sent, refused by the
     HTTP library, and said "cannot reach GitHub …: LocalProtocolError; check the network"; a token
-    of 100 KB was "GitHub answered 431 …; try again later"). Never quoted."""
+    of 100 KB was "GitHub answered 431 …; try again later"; pass 24f: so was what `gh auth token`
+    printed, a wrapper's notice on its first line). Never quoted."""
     if len(token) > MAX_TOKEN or re.search(r"[\s\x00-\x1f\x7f]", token):
         raise RolloutError(
             f"{where} holds a space, a line break or a control character, or is over "
-            f"{MAX_TOKEN:,} characters: no GitHub token does (two tokens, or a whole file?); set it "
-            "to the token alone"
+            f"{MAX_TOKEN:,} characters: no GitHub token does (two tokens, or a whole file?); {fix}"
         )
     return token
 

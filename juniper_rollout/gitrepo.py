@@ -1622,9 +1622,13 @@ def git_said(repo: git.Repo, err: git.GitCommandError) -> str:
     left out: the eight lines of its hint that grafts are deprecated, which every git run with
     ``GIT_GRAFT_FILE`` prints, filled the 200 characters, and the error itself was never shown (pass
     23c)."""
-    head, framed, said = str(err.stderr).partition("stderr: '")
+    # git's own words, without GitPython's `stderr: '…'` framing (pass 24f: "cannot read history:
+    # stderr: 'error: missing config key …" under a broken GIT_CONFIG_COUNT)
+    text = str(err.stderr)
+    _, framed, said = text.partition("stderr: '")
+    said = said.rstrip().removesuffix("'") if framed else text
     said = "\n".join(line for line in said.split("\n") if not line.startswith("hint:"))
-    return redact_origin(repo, " ".join((head + framed + said).split()))[:200]
+    return redact_origin(repo, " ".join(said.split()))[:200]
 
 
 def _own_tip_on_origin(

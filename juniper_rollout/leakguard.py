@@ -17,19 +17,17 @@ import base64
 import dataclasses
 import functools
 import hashlib
-import html
 import json
 import os
 import re
 import shlex
 import stat
-import sys
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import unquote, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 from juniper_rollout import dotenv, envdialects, envfiles, gitrepo, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
@@ -43,10 +41,14 @@ from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
 from juniper_rollout.secretshape import (
+    URLSAFE,
     base64_decoded,
+    blank_readings,
     carries_credential,
     holds_full_token,
     may_be_secret,
+    readings,
+    unwrapped,
 )
 from juniper_rollout.yamlio import leaves
 
@@ -808,7 +810,11 @@ def check(
     read_templates = [(name, _Read.of(text, folded)) for name, text in templates]
     values: list[Value] = []
     let_through: set[bytes] = set()
-    texts = [one for r in [*read.values(), *(r for _, r in read_templates)] for one in r.readings]
+    texts = [
+        one
+        for r in [*read.values(), *(r for _, r in read_templates)]
+        for one in (*r.readings, r.decoded)
+    ]
     held = _held_words(_head_index(v.value for v in plain.values if v.word), texts)
     if fleet.index:
         held |= _held_words(fleet.index, texts)
@@ -868,66 +874,6 @@ def check(
 
 # --- what is written, as its readers decode it ---------------------------------------------------
 
-# a backslash escape as Python's repr, JSON, YAML's double quotes and Go's %q write one
-_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
-_ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
-# YAML's escaped line break in a double-quoted scalar (`"ab\` at a line's end, `cd"` on the next):
-# the break and the next line's indentation are no part of the value
-_ESCAPED_BREAK = re.compile(r"\\\r?\n[ \t]*")
-# a line break and the blanks around it, which YAML folds into one space inside a scalar
-_FOLDED_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
-# a line break and the next line's indentation, taken out: base64 wrapped at 76 columns
-_WRAPPED_BREAK = re.compile(rb"\r?\n[ \t]*")
-# a quote inside a shell-quoted word: `'it'\''s'`, `'it'"'"'s'`
-_SHELL_QUOTE = re.compile(r"'\\''|'\"'\"'")
-_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
-
-
-def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
-    """``text`` as written and as whoever reads it decodes it, each reading apart (no value runs from
-    one into the next), in UTF-8: its backslash escapes undone (once and twice: a repr inside JSON),
-    YAML's escaped line breaks with them, its line breaks folded into a space as YAML folds a scalar,
-    its shell quotes, its `%XX` escapes and its HTML character references.
-    Pass 23e (13.6): pre-commit's schema error quotes what it refuses as a repr (`but got:
-    'VALUE\\\\x'`), so a value holding a backslash was printed re-encoded and the printed-text
-    check looked for it whole in vain. Pass 24b (13.6): a rendered file was read only as written, so
-    a template holding a value escaped (`\\x2d`, `\\u0070`, `%70`, `&#45;`) or split over two lines
-    of a YAML scalar was committed and shown in the diff, and every reader of the file reads the value.
-    ``folded``: with the folded reading, which finds only values holding a blank (a passphrase)."""
-    said = text if isinstance(text, str) else text.decode("utf-8", "surrogateescape")
-    found = {_encoded(said): None}
-    if "\\" in said:
-        once = _ESCAPE.sub(_unescaped, _ESCAPED_BREAK.sub("", said))
-        found.setdefault(_encoded(once))
-        found.setdefault(_encoded(_ESCAPE.sub(_unescaped, once)))
-    if folded and "\n" in said:
-        found.setdefault(_encoded(_FOLDED_BREAK.sub(" ", said)))
-    if _SHELL_QUOTE.search(said):
-        found.setdefault(_encoded(_SHELL_QUOTE.sub("'", said)))
-    if _PERCENT.search(said):
-        found.setdefault(_encoded(unquote(said, errors="surrogateescape")))
-    if "&" in said:
-        found.setdefault(_encoded(html.unescape(said)))
-    return tuple(found)
-
-
-def _unescaped(found: re.Match[str]) -> str:
-    said = found[1]
-    if len(said) > 1:  # x, u or U and its hex digits
-        code = int(said[1:], 16)
-        return chr(code) if code <= sys.maxunicode else found[0]
-    return _ESCAPED.get(said, said)
-
-
-def _encoded(text: str) -> bytes:
-    """UTF-8: a byte the text could not decode as that byte, a surrogate pair as its character."""
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # JSON's `\\ud83d\\ude00` is one character
-        paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
-        return paired.encode("utf-8", "surrogatepass")
-
 
 def spellings(value: bytes) -> tuple[bytes, ...]:
     """``value`` and its base64 spellings, standard and URL-safe: of each of its three alignments,
@@ -940,28 +886,45 @@ def spellings(value: bytes) -> tuple[bytes, ...]:
         whole = (len(value) - start) // 3 * 3
         if whole >= 6:  # 8 characters of base64 at least, as a value is 8 bytes at least
             encoded = base64.b64encode(value[start : start + whole])
-            forms += [encoded, encoded.translate(_URLSAFE)]
+            forms += [encoded, encoded.translate(URLSAFE)]
     return tuple(dict.fromkeys(forms))
 
 
 class _Read(NamedTuple):
-    """A text as the check reads it: its readings (words and values are looked for in each), and for
-    values the text with its line breaks and indentation taken out too (base64 wrapped at 76)."""
+    """A text as the check reads it: its readings (words and values are looked for in each), for
+    values each reading with its line breaks, indentation and comment leaders taken out too (base64
+    wrapped at 64 or 76 columns), and for both each base64 run of each reading decoded. Pass 24e
+    (13.6): a word of a value base64-encoded, a value base64-encoded twice (a Kubernetes
+    `.dockerconfigjson` Secret: its `auth` is base64 of `user:password`, the whole JSON base64 again),
+    base64 wrapped inside a JSON string (`\\n`) or in `# ` comment lines, were committed and shown."""
 
     readings: tuple[bytes, ...]
     wrapped: bytes
+    decoded: bytes
 
     @classmethod
     def of(cls, text: bytes, folded: bool) -> _Read:
-        wrapped = _WRAPPED_BREAK.sub(b"", text) if b"\n" in text else b""
-        return cls(readings(text, folded=folded), wrapped)
+        read = readings(text, folded=False)
+        # the readings for a passphrase are no base64's: neither unwrapped nor decoded
+        wrapped = b"\n\0".join(filter(None, (unwrapped(one) for one in read)))
+        decoded = (
+            bytearray()
+        )  # appended to, never a list of every run's bytes (300,000 runs in 5 MB)
+        for one in read:
+            for run in base64_decoded(one):
+                decoded += run + b"\n\0"
+        if folded:
+            read = (*read, *blank_readings(text.decode("utf-8", "surrogateescape")))
+        return cls(read, wrapped, bytes(decoded))
 
     def has(self, word: bytes) -> bool:
-        return any(word in one for one in self.readings)
+        return any(word in one for one in (*self.readings, self.decoded))
 
     def holds(self, value: bytes) -> bool:
         return any(
-            form in one for form in spellings(value) for one in (*self.readings, self.wrapped)
+            form in one
+            for form in spellings(value)
+            for one in (*self.readings, self.wrapped, self.decoded)
         )
 
 
@@ -1091,10 +1054,12 @@ def holds_a_private_key(text: bytes) -> bool:
     base64-encoded (``secretshape.base64_decoded``). Pass 24b (13.6): a Kubernetes Secret in the
     templates folder holding the team's `keys.txt` (`data: {age.agekey: …}`, as Flux's guide has it
     made with `kubectl create secret generic sops-age --from-file`) was shown in the plan's diff and
-    committed to every repo."""
-    if AGE_KEY.search(text):
-        return True
-    return any(AGE_KEY.search(decoded) for decoded in base64_decoded(text, shortest=64))
+    committed to every repo. Pass 24e (13.6): as its readers decode it too (``readings``): a YAML or
+    JSON string spelling it `AGE\\x2dSECRET…`, `\\u002d`, `%2D` or `&#45;` was shown and committed."""
+    return any(
+        AGE_KEY.search(one) or any(AGE_KEY.search(d) for d in base64_decoded(one, shortest=64))
+        for one in readings(text, folded=False)
+    )
 
 
 def check_age_keys(files: Iterable[FileChange]) -> None:

@@ -59,6 +59,7 @@ from juniper_rollout.paths import (
 )
 from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
 from juniper_rollout.urls import is_loopback, is_slug, runs_a_command, strip_userinfo
+from juniper_rollout.wording import clip
 from juniper_rollout.yamlio import (
     MAX_YAML_BYTES,
     YamlSyntaxError,
@@ -248,6 +249,10 @@ def safe_repo_path(value: str, *, new: bool = True) -> str | None:
         return "points into a .git folder (git reads .GIT, '.git.' and 'git~1' as .git on some filesystems)"
     if not new:
         return None
+    if re.search("[\udc80-\udcff]", value):  # a path git stores, kept by a saved plan for deletes
+        # pass 24f: since 24c a saved plan may spell such bytes, and a hand-edited one created a
+        # file `a\xffb.txt` on the branch (macOS and Windows check out UTF-8 names only)
+        return "holds a byte no UTF-8 decodes: macOS and Windows cannot check such a file out"
     # pass 10a: a name no file system holds was committed, and the branch then checked out nowhere
     longest = max(len(part.encode("utf-8", "surrogateescape")) for part in pure.parts)
     if longest > NAME_MAX:
@@ -973,7 +978,7 @@ class _Validator(_Reader):
         if not REPO_NAME.match(name) or name in (".", ".."):
             raise self.fail(
                 self.key_line(node, "name"),
-                f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-')",
+                f"{clip(name)!r} is not a valid repository name (letters, digits, '.', '_', '-')",
             )
         if names_credential(name):  # never echoed: it is the token
             raise self.fail(self.key_line(node, "name"), CREDENTIAL_NAME)

@@ -190,8 +190,14 @@ MAX_PLAN_BYTES = 200_000_000
 
 def _read(path: Path) -> bytes:
     """A saved plan: a regular file (never a FIFO that would hang), or ``-`` for standard input."""
-    if path == STDOUT:
-        return sys.stdin.buffer.read(MAX_PLAN_BYTES + 1)
+    if path == STDOUT:  # bounded, and the bound said, as for a file (pass 24f: `apply - <
+        # /dev/zero` was "not a plan file (Expecting value …)")
+        try:
+            return _bounded(sys.stdin.buffer.read(MAX_PLAN_BYTES + 1), "standard input")
+        except OSError as err:  # `apply - < folder`: EISDIR
+            raise RolloutError(
+                f"cannot read the plan from standard input: {err.strerror}"
+            ) from None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -212,9 +218,13 @@ def _read(path: Path) -> bytes:
             data = handle.read(MAX_PLAN_BYTES + 1)
     except OSError as err:
         raise RolloutError(f"{path}: cannot read the plan file: {err.strerror}") from None
+    return _bounded(data, str(path))
+
+
+def _bounded(data: bytes, where: str) -> bytes:
     if len(data) > MAX_PLAN_BYTES:
         raise RolloutError(
-            f"{path} is larger than {MAX_PLAN_BYTES // 1_000_000} MB: not a plan file"
+            f"{where} is larger than {MAX_PLAN_BYTES // 1_000_000} MB: not a plan file"
         )
     return data
 

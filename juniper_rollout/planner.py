@@ -7,7 +7,7 @@ them over as a :class:`Snapshot`, and gets back the changes to write.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -136,7 +136,7 @@ def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileCh
             out.append(_hooks(manifest, repo, spec, snap, facts))
         else:
             out.append(_rendered(manifest, repo, spec, snap, facts))
-    _for_the_manifests_recipients(manifest, out)
+    for_the_manifests_recipients(manifest, out)
     if not repo.sops:  # the SOPS artifacts belong to the SOPS rollout only
         return out
     out.append(
@@ -278,23 +278,44 @@ def _hooks(
 SOPS_CONFIG_NAMES = (".sops.yaml", ".sops.yml")
 
 
-def _for_the_manifests_recipients(manifest: Manifest, files: list[FileChange]) -> None:
+def for_the_manifests_recipients(manifest: Manifest, files: Iterable[FileChange]) -> None:
     """RepoError when a `.sops.yaml` the plan writes (rendered, an entry set in one, in any folder)
     names an age key the manifest's recipients do not. Pass 24b (13.6's templates): a `sops.yaml.j2`
     rule naming one more key (`age: '{{ recipients | join(",") }},age1…'`) was committed, so the
     tool's own `.env.enc` and every value anyone encrypted with it later opened with a key
     `defaults.age_recipients`, `rotate` and the plan never named (a saved plan's apply refused it as
     stale; a fresh apply wrote it); a `files:` entry rendering `deploy/.sops.yaml`, or setting a
-    `creation_rules` entry in the repo's own, did the same for `sops` run in that folder."""
+    `creation_rules` entry in the repo's own, did the same for `sops` run in that folder. Pass 24e:
+    any master key besides age, and a config the tool cannot read, are refused too, and a saved plan's
+    files are checked alike at apply (a hand-edited plan applied them: apply's stale-plan check read
+    the top-level `.sops.yaml`'s age keys only)."""
     for f in files:
         if f.after is None or not f.writes:
             continue
         if f.path.rpartition("/")[2].lower() not in SOPS_CONFIG_NAMES:
             continue
         try:
-            found = sopsmeta.config_recipients(f.after.decode("utf-8")) or []
+            text = f.after.decode("utf-8")
+            found = sopsmeta.config_recipients(text) or []
+            others = sopsmeta.config_other_keys(text)
         except (UnicodeDecodeError, ValueError):
-            continue  # sops refuses it when it encrypts; verify names it
+            # pass 24e: sops read what the tool did not (a `!tag`, a second document) and named
+            # another key; with nothing to encrypt, it was committed
+            raise RepoError(
+                f"{f.path} as the plan writes it is not UTF-8 YAML of one document the tool can read "
+                "(a custom tag, a second document, a duplicate key?), so the keys it names cannot be "
+                "checked; nothing written: fix the template that renders it"
+            ) from None
+        if others:
+            # pass 24e: a pgp, kms, gcp_kms, azure_keyvault or hc_vault key beside the manifest's
+            # was committed when the tool encrypted nothing itself (only encrypting refused it):
+            # every later `sops -e` by a person encrypted for it too
+            raise RepoError(
+                f"{f.path} as the plan writes it names {', '.join(others)} master keys besides "
+                "age, which defaults.age_recipients cannot name (their holder could read every "
+                "value encrypted with it); nothing written: give its rules' keys as age: only, the "
+                'manifest\'s (`{{ recipients | join(",") }}` in the template)'
+            )
         extra = [key for key in found if key not in manifest.recipients]
         if extra:
             raise RepoError(
@@ -461,6 +482,17 @@ def _gitignore(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
 
     try:
         result = gitignore.edit(text, block, env=manifest.env_files)
+        wrong = gitignore.problems(result.text, manifest.env_files) if result.patterns else []
+        if wrong and not gitignore.problems(
+            gitignore.edit(text, _bare_block, env=manifest.env_files).text, manifest.env_files
+        ):
+            # pass 24e (13.6's templates): a block template dropping the patterns, commenting them
+            # out or un-ignoring `.env` was committed; `git add .` then staged the plaintext `.env`
+            raise RepoError(
+                f"{GITIGNORE} as the plan writes it (with {render.GITIGNORE_BLOCK_TEMPLATE} rendered) "
+                f"does not do the block's job: {'; '.join(wrong)}; nothing written: the template "
+                "must write each of its `patterns` as a line of its own, and nothing that undoes one"
+            )
     except blocks.BrokenMarkers as err:
         raise RepoError(str(err)) from None
     before = snap.files.get(GITIGNORE)
@@ -471,6 +503,12 @@ def _gitignore(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange
         else "ignore rules already right"
     )
     return change(GITIGNORE, before, after, reason)
+
+
+def _bare_block(patterns: tuple[str, ...]) -> str:
+    """The block as the shipped template writes it, without its comment: what a template's block is
+    compared with (a repo whose own lines keep even this from working is left as before)."""
+    return "".join(f"{pattern}\n" for pattern in patterns)
 
 
 def _precommit(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange:

@@ -39,7 +39,7 @@ from juniper_rollout.envfiles import EnvFiles
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
 from juniper_rollout.paths import MAX_FILE_BYTES
-from juniper_rollout.secretshape import base64_decoded, names_credential
+from juniper_rollout.secretshape import base64_decoded, names_credential, readings
 from juniper_rollout.wording import shell_word
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
@@ -189,8 +189,11 @@ class ConfinedLoader(FileSystemLoader):
             raise SecurityError(f"{template} is not UTF-8 text") from None
         # pass 24b: base64-encoded too (a Kubernetes Secret's `data:`, an ArgoCD repository secret
         # holding a token): every check of the text passed it, and the plan printed it in its diff
-        if names_credential(source) or any(  # ~/.git-credentials, gh's hosts.yml, a .netrc…
-            names_credential(decoded.decode("utf-8", "replace")) for decoded in base64_decoded(data)
+        # pass 24e: and as its readers decode it (`ghp\x5f…`, `%5F`, `&#95;` in a YAML or JSON string)
+        if any(  # ~/.git-credentials, gh's hosts.yml, a .netrc…
+            names_credential(text.decode("utf-8", "replace"))
+            for one in readings(data, folded=False)
+            for text in (one, *base64_decoded(one))
         ):
             raise SecurityError(
                 f"{template} holds a credential (a URL with a password, a known token shape or an "

@@ -29,7 +29,7 @@ from juniper_rollout.changes import (
     RepoPlan,
     unified_diff,
 )
-from juniper_rollout.wording import count, inert
+from juniper_rollout.wording import count, inert, one_line
 
 ACTION_STYLE = {
     "create": "green",
@@ -45,6 +45,14 @@ class _InertConsole(Console):
 
     def render_str(self, text: str, **kwargs: Any) -> Text:
         return super().render_str(inert(text), **kwargs)
+
+
+def cell(text: str) -> str:
+    """``text`` (a path, a finding, a reason: one printed line each) as rich markup that stays on its
+    line: a line break in a path git stores (`a\\nb/.env.prod`) as ``\\x0a``, a byte no UTF-8
+    decodes as ``\\xff``, as the commit message names them (pass 24f: one finding spanned two
+    lines); any other text as it was."""
+    return escape(one_line(text))
 
 
 def console(stderr: bool = False) -> Console:
@@ -67,23 +75,23 @@ def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> No
             f"{how})"
         )
         if plan.error:
-            out.print(f"  [red]error[/red]  {escape(plan.error)}")
+            out.print(f"  [red]error[/red]  {cell(plan.error)}")
             continue
-        width = max((len(f.path) for f in plan.files), default=0)
+        width = max((len(one_line(f.path)) for f in plan.files), default=0)
         for f in plan.files:
             why = f.detail or f.reason
             style = ACTION_STYLE.get(f.action, "")
             out.print(
-                f"  {escape(f.path.ljust(width))}  [{style}]{f.action:<9}[/{style}]"
-                + (f"  ({escape(why)})" if why else "")
+                f"  {cell(one_line(f.path).ljust(width))}  [{style}]{f.action:<9}[/{style}]"
+                + (f"  ({cell(why)})" if why else "")
             )
             for item in f.adoptions:
                 if item.kind != NAME_ADDED:  # added names are in the diff and the reason
-                    out.print(f"    {escape(item.line())}")
+                    out.print(f"    {cell(item.line())}")
         shown = {f.detail for f in plan.files}
         for note in plan.notes:
             if note not in shown:
-                out.print(f"  [yellow]note[/yellow]   {escape(note)}")
+                out.print(f"  [yellow]note[/yellow]   {cell(note)}")
         if diffs:
             for f in plan.files:
                 print_diff(out, unified_diff(f))

@@ -78,7 +78,9 @@ def to_sarif(audits: list[RepoAudit], roots: Mapping[str, Path]) -> dict[str, An
     invocation: dict[str, Any] = {"executionSuccessful": not errors}
     if errors:
         invocation["toolExecutionNotifications"] = [
-            {"level": "error", "message": {"text": f"{a.name}: {a.error}"}} for a in errors
+            # pass 24f: an error naming such a path (`x\xffy/.env.enc … is 19 MB`) as escapes too
+            {"level": "error", "message": {"text": _shown(f"{a.name}: {a.error}")}}
+            for a in errors
         ]
     run = {
         "tool": {
@@ -125,12 +127,11 @@ def _result(
     if exists:
         location["region"] = {"startLine": 1}
     key = hashlib.sha256(f"{repo}\0{rule_id}\0".encode() + raw).hexdigest()[:32]
-    shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return {
         "ruleId": rule_id,
         "ruleIndex": rule_index,
         "level": RULES[rule_index].level,
-        "message": {"text": shown},
+        "message": {"text": _shown(text)},
         "locations": [{"physicalLocation": location}],
         "partialFingerprints": {FINGERPRINT: key},
         "properties": {"repo": repo},
@@ -147,6 +148,12 @@ def _drift_text(repo: str, artifact: Artifact) -> str:
 
 def _finding_text(repo: str, finding: Finding) -> str:
     return f"{repo}: {finding.message}"
+
+
+def _shown(text: str) -> str:
+    """``text`` as valid Unicode: a byte of a path no UTF-8 decodes (a lone surrogate in Python, no
+    character SARIF's JSON may hold) as its escape, ``\\xff``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _dir_uri(path: Path) -> str:

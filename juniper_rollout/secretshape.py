@@ -5,11 +5,14 @@ carry one) and the leak guard. Pure: regular expressions and arithmetic."""
 from __future__ import annotations
 
 import base64
+import html
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from typing import NamedTuple
+from urllib.parse import unquote, unquote_plus
 
 # pass 12b: `MYSQL_PWD` (the mysql client's own password variable), `DB_PWD`, `SMTP_PW` were no secret
 # names, so a password of 8-15 letters under them was never checked by the leak guard
@@ -323,27 +326,118 @@ def _entropy(run: str) -> float:
     return -sum(c / len(run) * math.log2(c / len(run)) for c in counts.values())
 
 
-# a run of base64 (standard or URL-safe), its padding with it; line breaks and the next line's indentation
+# a run of base64 (standard or URL-safe), its padding with it
 _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
-_WRAPPED_BREAK = re.compile(rb"\r?\n[ \t]*")
+URLSAFE = bytes.maketrans(b"+/", b"-_")
+# a line break, the next line's indentation and a comment leader (`# `, `; `, `> `) with its blanks:
+# base64 wrapped at 64 or 76 columns, in a YAML block or a comment (pass 24e: in a `# ` comment it
+# was read apart); `//` is no leader here, as `/` is base64
+_WRAPPED_BREAK = re.compile(rb"\r?\n[ \t]*(?:[#;>]+[ \t]*)?")
+
+
+def unwrapped(text: bytes) -> bytes:
+    """``text`` with its line breaks, indentation and comment leaders taken out (b"" when it has no
+    line break): a value's base64 wrapped over lines reads whole in it."""
+    return _WRAPPED_BREAK.sub(b"", text) if b"\n" in text else b""
 
 
 def base64_decoded(text: bytes, shortest: int = 16) -> Iterator[bytes]:
     """Each run of base64 in ``text`` (``shortest`` characters or more, standard or URL-safe) decoded
     from each of its first four characters (the encoding may start inside the run: `key` + base64),
-    in the text as written and with its line breaks and indentation taken out (base64 wrapped at 76
-    columns, a YAML block). Pass 24b (13.6): a Kubernetes Secret holds its values base64-encoded, so a
+    in the text with its line breaks, indentation and comment leaders taken out (base64 wrapped at
+    76 columns, a YAML block; a run of a single line is in a run of that text). Pass 24b (13.6): a Kubernetes Secret holds its values base64-encoded, so a
     template holding a credential or the team's age key that way passed every check of the text."""
-    wrapped = _WRAPPED_BREAK.sub(b"", text) if b"\n" in text else b""
-    for one in (text, wrapped):
-        for run in _BASE64_RUN.findall(one):
-            if len(run) < shortest:
+    # pass 24e: the joined text only, when there is one: each run of a line is in one of its runs
+    # (at any offset, which the four starts cover; its last bytes decode alike), and decoding both
+    # doubled the work and the memory (4.9 MB of base64 wrapped at 76: 29 MB decoded)
+    joined = unwrapped(text) or text
+    for run in dict.fromkeys(_BASE64_RUN.findall(joined)):  # each once
+        if len(run) < shortest:
+            continue
+        bare = run.rstrip(b"=").translate(_FROM_URLSAFE)
+        for start in range(4):
+            quads = bare[start:]
+            if len(quads) % 4 == 1:  # no byte's worth
+                quads = quads[:-1]
+            try:  # pass 24e: its last 2 or 3 characters too (a word's last bytes were dropped)
+                yield base64.b64decode(quads + b"=" * (-len(quads) % 4), validate=True)
+            except ValueError:  # binascii.Error is one
                 continue
-            bare = run.rstrip(b"=").translate(_FROM_URLSAFE)
-            for start in range(4):
-                quads = bare[start:]
-                try:
-                    yield base64.b64decode(quads[: len(quads) // 4 * 4], validate=True)
-                except ValueError:  # binascii.Error is one
-                    continue
+
+
+# --- a text as its readers decode it (pass 24b; here since pass 24e, for render too) ---------------
+
+# a backslash escape as Python's repr, JSON, YAML's double quotes and Go's %q write one, and C's,
+# printf's and the shell's `$'…'` octal one (`\\160`, pass 24e)
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.DOTALL)
+_ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+# YAML's escaped line break in a double-quoted scalar (`"ab\` at a line's end, `cd"` on the next):
+# the break and the next line's indentation are no part of the value
+_ESCAPED_BREAK = re.compile(r"\\\r?\n[ \t]*")
+# a line break and the blanks around it, which YAML folds into one space inside a scalar
+_FOLDED_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
+# a quote inside a shell-quoted word: `'it'\''s'`, `'it'"'"'s'`
+_SHELL_QUOTE = re.compile(r"'\\''|'\"'\"'|''")
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
+    """``text`` as written and as whoever reads it decodes it, each reading apart (no value runs from
+    one into the next), in UTF-8: its backslash escapes undone (once and twice: a repr inside JSON),
+    YAML's escaped line breaks with them, its line breaks folded into a space as YAML folds a scalar,
+    its shell quotes and YAML's doubled single quote, its `%XX` escapes (and a query's `+` for a blank)
+    and its HTML character references.
+    Pass 23e (13.6): pre-commit's schema error quotes what it refuses as a repr (`but got:
+    'VALUE\\\\x'`), so a value holding a backslash was printed re-encoded and the printed-text
+    check looked for it whole in vain. Pass 24b (13.6): a rendered file was read only as written, so
+    a template holding a value escaped (`\\x2d`, `\\u0070`, `%70`, `&#45;`) or split over two lines
+    of a YAML scalar was committed and shown in the diff, and every reader of the file reads the value.
+    Pass 24e (13.6): C's octal escapes (`\\160`), YAML's `''` in a single-quoted scalar and a query's
+    `+` for a blank were read as written only.
+    ``folded``: with the folded and `+` readings, which find only values holding a blank (a passphrase)."""
+    said = text if isinstance(text, str) else text.decode("utf-8", "surrogateescape")
+    found = {_encoded(said): None}
+    if "\\" in said:
+        once = _ESCAPE.sub(_unescaped, _ESCAPED_BREAK.sub("", said))
+        found.setdefault(_encoded(once))
+        found.setdefault(_encoded(_ESCAPE.sub(_unescaped, once)))
+    if _SHELL_QUOTE.search(said):
+        found.setdefault(_encoded(_SHELL_QUOTE.sub("'", said)))
+    if _PERCENT.search(said):
+        found.setdefault(_encoded(unquote(said, errors="surrogateescape")))
+    if folded:
+        for one in blank_readings(said):
+            found.setdefault(one)
+    if "&" in said:
+        found.setdefault(_encoded(html.unescape(said)))
+    return tuple(found)
+
+
+def blank_readings(text: str) -> tuple[bytes, ...]:
+    """The readings of ``text`` that find only a value holding a blank (a passphrase): its line
+    breaks and the blanks around them folded into one space, as YAML folds a scalar, and (pass 24e)
+    a query's or a form's `+` read as a blank."""
+    found = [_encoded(_FOLDED_BREAK.sub(" ", text))] if "\n" in text else []
+    if "+" in text:
+        found.append(_encoded(unquote_plus(text, errors="surrogateescape")))
+    return tuple(found)
+
+
+def _unescaped(found: re.Match[str]) -> str:
+    said = found[1]
+    if said[0] in "01234567":  # octal digits
+        return chr(int(said, 8))
+    if len(said) > 1:  # x, u or U and its hex digits
+        code = int(said[1:], 16)
+        return chr(code) if code <= sys.maxunicode else found[0]
+    return _ESCAPED.get(said, said)
+
+
+def _encoded(text: str) -> bytes:
+    """UTF-8: a byte the text could not decode as that byte, a surrogate pair as its character."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # JSON's `\\ud83d\\ude00` is one character
+        paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+        return paired.encode("utf-8", "surrogatepass")

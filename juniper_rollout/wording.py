@@ -35,6 +35,11 @@ def inert(text: str) -> str:
     )
 
 
+def clip(text: str, width: int = 60) -> str:
+    """``text`` cut to ``width`` characters, ``…`` saying so: what was typed or read, echoed back."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def one_line(text: str) -> str:
     """``text`` as :func:`inert` shows it, on one line and always encodable as UTF-8: a line break as
     ``\\x0a``, a byte no UTF-8 decodes (a path git stores, read with surrogate escapes) as that byte

@@ -64,19 +64,23 @@ def check_size(text: str) -> None:
     any pure-Python reader sees it."""
     if len(text.encode("utf-8", "surrogateescape")) > MAX_YAML_BYTES:
         raise YamlSyntaxError(None, f"file is larger than {MAX_YAML_BYTES // 1_000_000} MB")
-    _check_depth(text)
+    check_depth(text)
 
 
 MAX_DEPTH = 200  # lists and mappings inside each other; ruamel's own readers stop near 250
 
 
-def _check_depth(text: str) -> None:
+def check_depth(text: str, *, block_too: bool = False) -> None:
     """TOO_DEEP, with its line, for lists or mappings nested past ``MAX_DEPTH``, found by libyaml's
     parser (C). ruamel's pure-Python scanner takes time growing with the square of the nesting to
     say so (measured: 2,000 nested `[` took 5 s, and libyaml refuses past 1,000 levels, which sent
     such a file to it): found here at once. Only a text with that many `[` or `{` can nest that
-    deep in flow style; block nesting is read fast by every reader."""
-    if _FAST_LOADER is _PURE_LOADER or text.count("[") + text.count("{") <= MAX_DEPTH:
+    deep in flow style; block nesting is read fast by every reader, but not by the tool's own walk
+    of a pre-commit config's events (``block_too``: pass 24f, 600 levels of `- ` made plan and drift
+    "unexpected RecursionError … run git fsck")."""
+    if _FAST_LOADER is _PURE_LOADER or (
+        not block_too and text.count("[") + text.count("{") <= MAX_DEPTH
+    ):
         return
     deep, line, refused = _event_depth(text)
     if refused:
@@ -167,45 +171,63 @@ def check_aliases(text: str, limit: int = MAX_EXPANDED) -> None:
     reader first, 38 s and 900 MB (a 16 MB one: minutes and gigabytes), then refused as "its aliases
     (*name) expand to more than 100,000 values (a YAML bomb?)", a `*` of the tool's own hooks
     mistaken for an alias)."""
+    try:
+        _count_values(pyyaml.parse(text, Loader=_FAST_LOADER), limit)  # as they come
+        return
+    except pyyaml.YAMLError as err:
+        if _FAST_LOADER is _PURE_LOADER or "maximum nesting depth" in str(err):
+            return  # not YAML (or nested too deep: check_size's): the loader says so, in its words
+    # pass 24f: a text libyaml refuses may be one ruamel's pure readers take (`x: [a:]` on its first
+    # line): the count stopped there, and a YAML bomb after it, in a `.sops.yaml`, took drift, plan
+    # and verify past 120 s and 2 to 9 GB. Counted on the events of the reader that follows, then.
+    try:
+        _count_values(YAML(typ="safe", pure=True).parse(io.StringIO(text)), limit)
+    except YamlSyntaxError:
+        raise  # the count's own (a ValueError too)
+    except (YAMLError, RecursionError, *_VALUE_ERRORS):
+        return  # said by the reader that follows, in its words
+
+
+def _count_values(events: Iterable[Any], limit: int) -> None:
+    """:func:`check_aliases`'s count over a parser's events (libyaml's or ruamel's: the same kinds),
+    walked no deeper than ``MAX_DEPTH`` (deeper is check_size's to say)."""
     sizes: dict[str, int] = {}
     open_nodes: list[list[Any]] = []  # [anchor, values so far] of each collection being read
     total = 0
     aliased = False
-    try:
-        events: Iterable[Any] = pyyaml.parse(text, Loader=_FAST_LOADER)  # as they come
-        for event in events:
-            kind = type(event).__name__
-            if kind in ("SequenceStartEvent", "MappingStartEvent"):
-                open_nodes.append([event.anchor, 1])
-                continue
-            if kind in ("SequenceEndEvent", "MappingEndEvent"):
-                anchor, size = open_nodes.pop()
-            elif kind == "ScalarEvent":
-                anchor, size = event.anchor, 1
-            elif kind == "AliasEvent":
-                anchor, size, aliased = None, sizes.get(event.anchor, 1), True
-            else:
-                continue
-            if anchor:
-                sizes[anchor] = size
-            if open_nodes:
-                open_nodes[-1][1] += size
-                size = open_nodes[-1][1]
-            else:
-                total += size
-                size = total
-            if size > limit:
-                raise YamlSyntaxError(
-                    event.start_mark.line + 1,
-                    f"its aliases (*name) expand to more than {limit:,} values (a YAML bomb?): "
-                    "write the repeated values out"
-                    if aliased
-                    else f"it holds more than {limit:,} values (lists, mappings and scalars "
-                    "together), far more than a file of its kind holds: is it the file the tool "
-                    "manages?",
-                )
-    except pyyaml.YAMLError:
-        return  # not YAML (or nested past libyaml's limit): the loader says so, in its words
+    for event in events:
+        kind = type(event).__name__
+        if kind in ("SequenceStartEvent", "MappingStartEvent"):
+            open_nodes.append([event.anchor, 1])
+            if len(open_nodes) > MAX_DEPTH:
+                return
+            continue
+        if kind in ("SequenceEndEvent", "MappingEndEvent"):
+            anchor, size = open_nodes.pop()
+        elif kind == "ScalarEvent":
+            anchor, size = event.anchor, 1
+        elif kind == "AliasEvent":
+            anchor, size, aliased = None, sizes.get(event.anchor, 1), True
+        else:
+            continue
+        if anchor:
+            sizes[anchor] = size
+        if open_nodes:
+            open_nodes[-1][1] += size
+            size = open_nodes[-1][1]
+        else:
+            total += size
+            size = total
+        if size > limit:
+            raise YamlSyntaxError(
+                event.start_mark.line + 1,
+                f"its aliases (*name) expand to more than {limit:,} values (a YAML bomb?): "
+                "write the repeated values out"
+                if aliased
+                else f"it holds more than {limit:,} values (lists, mappings and scalars "
+                "together), far more than a file of its kind holds: is it the file the tool "
+                "manages?",
+            )
 
 
 def first_alias_line(text: str) -> int | None:

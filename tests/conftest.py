@@ -3,7 +3,8 @@
 Every test runs with its own HOME, git config and temp folder; git may only
 use the file protocol. Every plaintext secret in the tests carries CANARY; the
 hooks below fail a test whose captured output shows it, and the session fails
-if it is found in any git object or in a temp file left behind.
+if it is found in any git object (loose or packed) or in a temp file left behind:
+as written, base64-encoded or escaped (tests.helpers.canary_spellings).
 """
 
 from __future__ import annotations
@@ -21,12 +22,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.demofleet import CANARY
 from tests.fake_github import FakeGitHub
 from tests.fleet import OWNER
-from tests.helpers import git
-
-CANARY_BYTES = CANARY.encode()
+from tests.helpers import git, shows_canary
 
 # Hypothesis: random examples on a developer's machine (that is how new corners are found; keep each
 # one as an @example), the same examples on every CI run (a red CI is a change, never a dice roll),
@@ -118,20 +116,40 @@ def pytest_runtest_makereport(item, call):
     if report.when != "call" or report.failed:
         return
     for name, text in report.sections:
-        if CANARY in text:
+        if shows_canary(text):
             report.outcome = "failed"
             report.longrepr = f"plaintext canary leaked into {name}"
             return
 
 
 def _git_objects_with_canary(root: Path) -> list[Path]:
+    """The git objects under ``root`` that hold the canary in any spelling: each loose object, and
+    (pass 24e) each object of a repository's packs, which the scan never read (a push to a bare
+    origin, a fetch, `git gc` pack what they move), read through `git cat-file` with deltas resolved."""
     found = []
     for objects in root.rglob("objects"):
         if objects.parent.name != ".git" and not (objects.parent / "HEAD").exists():
             continue
+        if any((objects / "pack").glob("*.pack")):
+            listing = subprocess.run(
+                [
+                    "git",
+                    "--git-dir",
+                    str(objects.parent),
+                    "cat-file",
+                    "--batch-all-objects",
+                    "--batch",
+                ],
+                capture_output=True,
+                check=False,
+            )
+            if shows_canary(listing.stdout):
+                found.append(objects / "pack")
+            if listing.returncode == 0:
+                continue  # the listing held its loose objects too (a damaged repository's may not)
         for loose in objects.glob("[0-9a-f][0-9a-f]/*"):
             try:
-                if CANARY_BYTES in zlib.decompress(loose.read_bytes()):
+                if shows_canary(zlib.decompress(loose.read_bytes())):
                     found.append(loose)
             except (OSError, zlib.error):
                 continue
@@ -145,7 +163,7 @@ def pytest_sessionfinish(session, exitstatus):
         # (the workers' basetemps are below the controller's; their TMPDIR, inherited, is below its)
         return
     leftovers: Path = config._rollout_tmp
-    leaked = [p for p in leftovers.rglob("*") if p.is_file() and CANARY_BYTES in p.read_bytes()]
+    leaked = [p for p in leftovers.rglob("*") if p.is_file() and shows_canary(p.read_bytes())]
     basetemp = (
         config._tmp_path_factory.getbasetemp() if hasattr(config, "_tmp_path_factory") else None
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,50 @@ from typer.testing import CliRunner
 
 from juniper_rollout.cli import app
 from tests.demofleet import CANARY
+
+
+def canary_spellings(canary: str = CANARY) -> list[str]:
+    """``canary`` as written and as an encoder or escaper leaves it readable to whoever decodes it:
+    its base64 spellings (standard and URL-safe; of each of its three alignments, the encoding of its
+    whole 3-byte groups, which reads the same wherever the canary sits in what was encoded: base64
+    of `KEY=demo-CANARY-…`, of a whole `.env`, of a JSON object holding it), and each of its
+    non-alphanumeric characters escaped as JSON, YAML, Python, C/printf, URLs and HTML write it.
+    Pass 24e: the suite's leak checks looked for the canary as written only, so a test proved nothing
+    about a value the tool printed or committed base64-encoded or escaped."""
+    raw = canary.encode()
+    forms = {canary}
+    for start in range(3):
+        whole = (len(raw) - start) // 3 * 3
+        encoded = base64.b64encode(raw[start : start + whole]).decode()
+        forms |= {encoded, encoded.translate(str.maketrans("+/", "-_"))}
+    for char in sorted({c for c in canary if not c.isalnum()}):
+        code = ord(char)
+        for escaped in (
+            f"\\x{code:02x}",
+            f"\\x{code:02X}",
+            f"\\u{code:04x}",
+            f"\\u{code:04X}",
+            f"\\{code:03o}",
+            f"%{code:02X}",
+            f"%{code:02x}",
+            f"&#{code};",
+            f"&#x{code:x};",
+            f"&#x{code:X};",
+        ):
+            forms.add(canary.replace(char, escaped))
+    return sorted(forms)
+
+
+# one pass over a text finds any spelling (compiled once: the session scan reads every git object)
+CANARY_SEEN = re.compile("|".join(map(re.escape, canary_spellings())))
+CANARY_SEEN_BYTES = re.compile(CANARY_SEEN.pattern.encode("ascii"))
+
+
+def shows_canary(text: str | bytes) -> bool:
+    """Whether ``text`` holds the canary in any of its spellings (:func:`canary_spellings`)."""
+    if isinstance(text, bytes):
+        return CANARY_SEEN_BYTES.search(text) is not None
+    return CANARY_SEEN.search(text) is not None
 
 
 @dataclass
@@ -26,7 +72,9 @@ def rollout(*args: str | Path, input: str | None = None) -> Result:
         app, [str(a) for a in args], input=input, catch_exceptions=False, prog_name="rollout"
     )
     out, err = result.stdout, result.stderr
-    assert CANARY not in out and CANARY not in err, "plaintext secret leaked into the output"
+    assert not shows_canary(out) and not shows_canary(err), (
+        "plaintext secret leaked into the output"
+    )
     return Result(result.exit_code, out, err)
 
 
@@ -107,7 +155,7 @@ def rollout_in_a_terminal(*args: str | Path, answer: str, timeout: float = 120) 
         if proc.poll() is None:
             proc.kill()
     text = ANSI.sub("", seen.decode("utf-8", "replace")).replace("\r\n", "\n")
-    assert CANARY not in text, "plaintext secret leaked into the output"
+    assert not shows_canary(text), "plaintext secret leaked into the output"
     assert answered, text
     return Result(code, text, text)
 

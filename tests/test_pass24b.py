@@ -40,6 +40,31 @@ def _template_beside_a_dotenv(tmp_path: Path, dotenv: str, path: str, template: 
     return manifest
 
 
+def objects(repo: Path) -> bytes:
+    """Every object of ``repo``'s database, loose and packed, as `git cat-file --batch` prints them."""
+    return subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def refused_in_plan_and_apply(tmp_path: Path, case: tuple[str, str, str, str], *said_too: str):
+    """``case`` (dotenv, path, template, shown): plan, `plan --json` and apply refuse the repo, each
+    saying ``said_too`` and never ``shown``; no branch is written and no object holds ``shown``."""
+    dotenv, path, template, shown = case
+    manifest = _template_beside_a_dotenv(tmp_path, dotenv, path, template)
+    for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = rollout(*args, "--manifest", manifest)
+        said = result.stdout + result.stderr
+        assert result.code == 1, said
+        assert shown not in said, said
+        assert all(words in said for words in said_too), said
+    repo = tmp_path / "ws" / "victim"
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+    assert shown.encode() not in objects(repo)
+
+
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
@@ -119,22 +144,10 @@ def test_a_rendered_file_holding_a_value_encoded_or_escaped_is_refused(tmp_path,
     in the plan's diff and committed by apply, and every reader of that file (kubectl, a YAML or JSON
     parser, a browser) reads the value (pass 24b). Each text is now read as its readers decode it
     (`leakguard.readings`), and each value is looked for in its base64 spellings too."""
-    dotenv, path, template, shown = _SPELLED[case]
-    manifest = _template_beside_a_dotenv(tmp_path, dotenv, path, template)
-    for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
-        result = rollout(*args, "--manifest", manifest)
-        said = result.stdout + result.stderr
-        assert result.code == 1, said
-        assert shown not in said, said
-        assert f"{path} would contain the value on line 1 of the plaintext .env" in said, said
-    repo = tmp_path / "ws" / "victim"
-    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
-    objects = subprocess.run(
-        ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    assert shown.encode() not in objects
+    path = _SPELLED[case][1]
+    refused_in_plan_and_apply(
+        tmp_path, _SPELLED[case], f"{path} would contain the value on line 1 of the plaintext .env"
+    )
 
 
 def test_plain_text_that_only_looks_encoded_is_still_written(tmp_path):
@@ -159,6 +172,11 @@ def test_plain_text_that_only_looks_encoded_is_still_written(tmp_path):
 # --- 13.6: a rendered .sops.yaml asking for partial encryption ---------------------------------------
 
 
+_OLD_AND_NEW = (
+    f"# old: DB_PASSWORD={SECRET}-old\nAPI_TOKEN={SECRET}\n"  # a comment holds a value too
+)
+
+
 @pytest.mark.parametrize(
     "option",
     [
@@ -178,27 +196,12 @@ def test_a_sops_template_asking_for_partial_encryption_never_commits_the_values(
     diff of a ciphertext, and apply committed `API_TOKEN=<the value>` on the rollout branch, under a
     name `.gitignore` lets through (`--push` publishes it). Only a saved plan's apply looked for lines
     sops did not encrypt (pass 24b). What sops wrote is now checked before it is a planned file."""
-    from juniper_rollout import keys
-
-    key_file = tmp_path / "age" / "keys.txt"
-    recipient = keys.generate_key_file(key_file)
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
-    repo = tmp_path / "ws" / "victim"
-    make_repo(repo, {"README.md": "x\n"})
-    (repo / ".env").write_text(f"# old: DB_PASSWORD={SECRET}-old\nAPI_TOKEN={SECRET}\n")
-    folder = tmp_path / "tpl"
-    shutil.copytree(
-        SHIPPED_TEMPLATES, folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
-    )
-    (folder / "sops.yaml.j2").write_text(
-        "creation_rules:\n  - path_regex: '(^|/)\\.env(\\.enc)?$'\n"
-        f"    age: '{{{{ recipients | join(\",\") }}}}'\n    {option}\n"
-    )
-    manifest = tmp_path / "repos.yaml"
-    manifest.write_text(
-        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{recipient}]\n"
-        "repos:\n  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
-        "    encrypt: [{source: .env, target: .env.enc}]\n"
+    manifest, repo, _ = _encrypting_fleet(
+        tmp_path,
+        monkeypatch,
+        '{{ recipients | join(",") }}',
+        rule_extra=option,
+        dotenv=_OLD_AND_NEW,
     )
     for args in (("plan",), ("plan", "--json"), ("apply", "--yes", "--push")):
         result = rollout(*args, "--manifest", manifest)
@@ -207,12 +210,7 @@ def test_a_sops_template_asking_for_partial_encryption_never_commits_the_values(
             result.stdout
         ), result.stdout
     assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
-    objects = subprocess.run(
-        ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    assert CANARY.encode() not in objects
+    assert CANARY.encode() not in objects(repo)
 
 
 def test_a_sops_template_encrypting_everything_still_applies(tmp_path, monkeypatch):
@@ -224,7 +222,7 @@ def test_a_sops_template_encrypting_everything_still_applies(tmp_path, monkeypat
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
     repo = tmp_path / "ws" / "victim"
     make_repo(repo, {"README.md": "x\n"})
-    (repo / ".env").write_text(f"# old: DB_PASSWORD={SECRET}-old\nAPI_TOKEN={SECRET}\n")
+    (repo / ".env").write_text(_OLD_AND_NEW)
     manifest = tmp_path / "repos.yaml"
     manifest.write_text(
         f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{recipient}]\n"
@@ -243,10 +241,17 @@ def test_a_sops_template_encrypting_everything_still_applies(tmp_path, monkeypat
 # --- 13.6: a rendered .sops.yaml naming a key the manifest does not --------------------------------
 
 
-def _encrypting_fleet(tmp_path: Path, monkeypatch, sops_rule_age: str) -> tuple[Path, Path, str]:
-    """(manifest, repo, recipient): one repo whose `.env` is encrypted by an `encrypt:` entry, a real
-    key in SOPS_AGE_KEY_FILE, and a templates folder whose `sops.yaml.j2` rule's `age:` is
-    ``sops_rule_age``."""
+def _encrypting_fleet(
+    tmp_path: Path,
+    monkeypatch,
+    sops_rule_age: str,
+    *,
+    rule_extra: str = "",
+    dotenv: str = f"API_TOKEN={SECRET}\n",
+) -> tuple[Path, Path, str]:
+    """(manifest, repo, recipient): one repo whose `.env` (``dotenv``) is encrypted by an `encrypt:`
+    entry, a real key in SOPS_AGE_KEY_FILE, and a templates folder whose `sops.yaml.j2` rule's `age:`
+    is ``sops_rule_age``, with ``rule_extra`` (one more line of the rule) after it."""
     from juniper_rollout import keys
 
     key_file = tmp_path / "age" / "keys.txt"
@@ -254,13 +259,14 @@ def _encrypting_fleet(tmp_path: Path, monkeypatch, sops_rule_age: str) -> tuple[
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
     repo = tmp_path / "ws" / "victim"
     make_repo(repo, {"README.md": "x\n"})
-    (repo / ".env").write_text(f"API_TOKEN={SECRET}\n")
+    (repo / ".env").write_text(dotenv)
     folder = tmp_path / "tpl"
     shutil.copytree(
         SHIPPED_TEMPLATES, folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
     )
     (folder / "sops.yaml.j2").write_text(
         f"creation_rules:\n  - path_regex: '(^|/)\\.env(\\.enc)?$'\n    age: '{sops_rule_age}'\n"
+        + (f"    {rule_extra}\n" if rule_extra else "")
     )
     manifest = tmp_path / "repos.yaml"
     manifest.write_text(

@@ -28,7 +28,7 @@ from juniper_rollout.branches import (
     summary,
 )
 from juniper_rollout.changes import DELETE, RepoPlan
-from juniper_rollout.errors import RolloutError
+from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec, load_manifest, plaintext_env_path
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.wording import count
@@ -147,6 +147,16 @@ def _saved_plans(
         )
         if why:
             raise RolloutError(f"{plan_file}: damaged plan file (repo {plan.name}: {why})")
+    from juniper_rollout.planner import for_the_manifests_recipients
+
+    for plan in plans:  # pass 24e: a hand-edited `.sops.yaml` (`.sops.yml`, a folder's, a pgp key)
+        try:
+            for_the_manifests_recipients(loaded, plan.files)
+        except RepoError as err:
+            raise RolloutError(
+                f"{plan_file}: damaged plan file (repo {plan.name}: {err}); run "
+                "`rollout plan --out FILE` again"
+            ) from None
     other = next((p for p in plans if p.branch != wanted[p.name].branch), None)
     if other is not None:  # a plan of one rollout must never land on another rollout's branch
         raise RolloutError(

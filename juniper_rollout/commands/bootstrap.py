@@ -39,7 +39,7 @@ from juniper_rollout.manifest import (
 )
 from juniper_rollout.secretshape import names_credential
 from juniper_rollout.urls import misread_userinfo, redact, strip_userinfo
-from juniper_rollout.wording import rollout_command, shell_word
+from juniper_rollout.wording import clip, rollout_command, shell_word
 
 
 def bootstrap(
@@ -57,7 +57,8 @@ def bootstrap(
 ) -> int:
     if not REPO_NAME.match(name) or name in (".", ".."):
         raise RolloutError(
-            f"{name!r} is not a valid repository name (letters, digits, '.', '_', '-'; "
+            # pass 24f: a 5,000-character name was echoed whole
+            f"{clip(name)!r} is not a valid repository name (letters, digits, '.', '_', '-'; "
             "at most 100, starting with a letter or digit)"
         )
     if names_credential(name):

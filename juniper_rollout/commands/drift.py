@@ -86,7 +86,9 @@ def print_table(out: Console, audits: list[RepoAudit]) -> None:
         out.print(
             "\n".join(
                 report.wrapped(
-                    [f"{n} {escape(path)}" for n, path in _numbered(columns)], out.width, sep="   "
+                    [f"{n} {report.cell(path)}" for n, path in _numbered(columns)],
+                    out.width,
+                    sep="   ",
                 )
             ),
             style="dim",
@@ -102,9 +104,9 @@ def print_table(out: Console, audits: list[RepoAudit]) -> None:
         ),
         style="dim",
     )
-    problems = [(a.name, f"[red]error[/red]  {escape(a.error)}") for a in audits if a.error]
+    problems = [(a.name, f"[red]error[/red]  {report.cell(a.error)}") for a in audits if a.error]
     problems += [
-        (a.name, f"[bold]{f.id}[/bold]  {escape(f.message)}")  # messages start with the path
+        (a.name, f"[bold]{f.id}[/bold]  {report.cell(f.message)}")  # messages start with the path
         for a in audits
         for f in a.findings
     ]
@@ -112,7 +114,7 @@ def print_table(out: Console, audits: list[RepoAudit]) -> None:
         out.print()
         out.print("[bold]Findings[/bold]")
         for name, text in problems:
-            out.print(f"  {escape(name)}  {text}")
+            out.print(f"  {report.cell(name)}  {text}")
     out.print()
     out.print(summary(audits))
 
@@ -143,7 +145,9 @@ def _print_list(out: Console, audits: list[RepoAudit], columns: list[str]) -> No
         states = {a.path: a.state for a in item.artifacts}
         for path in columns:
             if path in states or item.error is not None:
-                out.print(f"  {_cell(states.get(path), item.error is not None)} {escape(path)}")
+                out.print(
+                    f"  {_cell(states.get(path), item.error is not None)} {report.cell(path)}"
+                )
 
 
 def _columns(audits: list[RepoAudit]) -> list[str]:

@@ -82,9 +82,9 @@ def print_reports(reports: list[RepoReport], where: str) -> None:
     out.print(LEGEND, style="dim")
     failures = [(r, c) for r in reports for c in r.checks if not c.ok]
     for r, c in failures:
-        out.print(f"[red]✗[/red] {escape(r.name)} {escape(c.name)}: {escape(c.detail)}")
+        out.print(f"[red]✗[/red] {escape(r.name)} {report.cell(c.name)}: {report.cell(c.detail)}")
         if c.fix:
-            out.print(f"    fix: {escape(c.fix)}")
+            out.print(f"    fix: {report.cell(c.fix)}")
     bad = sum(not r.ok for r in reports)
     if bad:
         out.print(
@@ -102,11 +102,11 @@ def _print_artifact_reports(out, reports: list[RepoReport], where: str) -> None:
         for c in r.checks:
             mark = "[green]✓[/green]" if c.ok else "[red]✗[/red]"
             out.print(
-                f"{mark} {escape(r.name)} {escape(c.name)}"
-                + ("" if c.ok else f": {escape(c.detail)}")
+                f"{mark} {escape(r.name)} {report.cell(c.name)}"
+                + ("" if c.ok else f": {report.cell(c.detail)}")
             )
             if not c.ok and c.fix:
-                out.print(f"    fix: {escape(c.fix)}")
+                out.print(f"    fix: {report.cell(c.fix)}")
     bad = sum(not r.ok for r in reports)
     checks = sum(len(r.checks) for r in reports)
     out.print(

@@ -24,7 +24,13 @@ from juniper_rollout.edits.splice import after_line, dash_column, line_start
 from juniper_rollout.edits.yamltree import Node, parse_tree
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.paths import PRECOMMIT
-from juniper_rollout.yamlio import YamlSyntaxError, check_aliases, dump_block, dump_flow
+from juniper_rollout.yamlio import (
+    YamlSyntaxError,
+    check_aliases,
+    check_depth,
+    dump_block,
+    dump_flow,
+)
 
 PATH = PRECOMMIT
 
@@ -41,6 +47,9 @@ def _fail(line: int | None, message: str) -> PrecommitEditError:
 def load_data(text: str) -> Any:
     """The config as pre-commit itself loads it."""
     try:
+        # pass 24f: lists nested 600 deep (libyaml stops at 1,000), flow or block, reached the
+        # tool's own tree of the config: plan and drift were "unexpected RecursionError … git fsck"
+        check_depth(text, block_too=True)
         check_aliases(text)  # pass 19b: a YAML bomb, before pre-commit's loader shares it out
     except YamlSyntaxError as err:
         raise _fail(err.line, f"invalid YAML: {err}") from None
