@@ -91,6 +91,8 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
                 [gh, "auth", "token", "--hostname", host],
                 capture_output=True,
                 text=True,
+                encoding="utf-8",
+                errors="replace",  # a byte no UTF-8 decodes: U+FFFD, refused below (pass 24i)
                 timeout=20,
                 env=dict(env) if own else _without_githubs_token(env),
                 preexec_fn=proctree.dies_with_us(),
@@ -122,11 +124,13 @@ def _one_token(where: str, token: str, fix: str = "set it to the token alone") -
     holds (pass 24c: `GITHUB_TOKEN="$(cat tokens.txt)"` of a file of two lines was sent, refused by the
     HTTP library, and said "cannot reach GitHub …: LocalProtocolError; check the network"; a token
     of 100 KB was "GitHub answered 431 …; try again later"; pass 24f: so was what `gh auth token`
-    printed, a wrapper's notice on its first line). Never quoted."""
-    if len(token) > MAX_TOKEN or re.search(r"[\s\x00-\x1f\x7f]", token):
+    printed, a wrapper's notice on its first line; pass 24i: a byte of it no UTF-8 decodes was
+    "unexpected UnicodeDecodeError … please report this", and a character outside ASCII, which no
+    token holds (a byte order mark, a zero-width space pasted with it), was sent). Never quoted."""
+    if len(token) > MAX_TOKEN or re.search(r"[^\x21-\x7e]", token):
         raise RolloutError(
-            f"{where} holds a space, a line break or a control character, or is over "
-            f"{MAX_TOKEN:,} characters: no GitHub token does (two tokens, or a whole file?); {fix}"
+            f"{where} holds a space, a line break, a control character or one outside ASCII, or "
+            f"is over {MAX_TOKEN:,} characters: no GitHub token does (two tokens, or a whole file?); {fix}"
         )
     return token
 
