@@ -78,3 +78,24 @@ def test_a_token_gh_prints_outside_ascii_is_refused_in_one_line(
         result.stderr
     )
     assert "abc" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_yaml_entry_file_over_the_size_bound_names_no_line_none(tmp_path):
+    """NEW (13.11's bad input, the YAML bounds pass 24f's counting sits beside): a
+    `.github/dependabot.yml` (`kind: yaml-entry`) over 1 MB, or nested 1,500 deep in block style
+    (3 MB of indentation), was refused as "`.github/dependabot.yml:None: invalid YAML: file is
+    larger than 1 MB`": a line the size check has not. Now the path alone, as the other readers
+    say it."""
+    from juniper_rollout import planner
+    from juniper_rollout.errors import RepoError
+    from tests.test_rollouts import entry_core, snap
+
+    manifest, repo = entry_core(tmp_path)
+    deep = "version: 2\nupdates:\n- package-ecosystem: npm\n  x:\n" + "".join(
+        "  " * (i + 2) + "- \n" for i in range(1500)
+    )
+    with pytest.raises(RepoError) as err:
+        planner.plan_repo(manifest, repo, snap({".github/dependabot.yml": deep}))
+    assert str(err.value).startswith(
+        ".github/dependabot.yml: invalid YAML: file is larger than 1 MB"
+    ), err.value
