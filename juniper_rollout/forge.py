@@ -86,23 +86,14 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
             return _one_token(name, env[name].strip())
     gh = shutil.which("gh", path=env.get("PATH"))
     if gh:
-        try:
-            out = subprocess.run(
-                [gh, "auth", "token", "--hostname", host],
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                errors="replace",  # a byte no UTF-8 decodes: U+FFFD, refused below (pass 24i)
-                timeout=20,
-                env=dict(env) if own else _without_githubs_token(env),
-                preexec_fn=proctree.dies_with_us(),
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            out = None
-        if out is not None and out.returncode == 0 and out.stdout.strip():
+        said = _gh_token_output(
+            [gh, "auth", "token", "--hostname", host],
+            dict(env) if own else _without_githubs_token(env),
+        )
+        if said:
             return _one_token(
                 "what `gh auth token` printed",
-                out.stdout.strip(),
+                said,
                 "check what it prints (a wrapper of gh printing more?)",
             )
     if own:
@@ -117,6 +108,40 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
         + "; set GH_ENTERPRISE_TOKEN to a token of that host with pull-requests: write, or log in "
         f"with `gh auth login --hostname {host}`"
     )
+
+
+def _gh_token_output(command: list[str], env: dict[str, str]) -> str | None:
+    """What ``command`` (`gh auth token`) prints, stripped, when it succeeds within 20 s; at most
+    :data:`MAX_TOKEN` characters and a few more, then it is stopped (pass 24i: a `gh` printing
+    without end was read whole, 1.5 GB in 1.4 s, until the machine's memory ran out). A byte no
+    UTF-8 decodes is U+FFFD, which :func:`_one_token` refuses (it was "unexpected
+    UnicodeDecodeError … please report this")."""
+    try:
+        proc = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=proctree.dies_with_us(),
+        )
+    except OSError:
+        return None
+    timer = threading.Timer(20, proc.kill)
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        raw = proc.stdout.read(MAX_TOKEN + 64)
+        more = len(raw) > MAX_TOKEN + 63
+        if more:
+            proc.kill()
+        code = proc.wait()
+    finally:
+        timer.cancel()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    if code != 0 and not more:
+        return None
+    return raw.decode("utf-8", "replace").strip() or None
 
 
 def _one_token(where: str, token: str, fix: str = "set it to the token alone") -> str:

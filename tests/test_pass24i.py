@@ -99,3 +99,29 @@ def test_a_yaml_entry_file_over_the_size_bound_names_no_line_none(tmp_path):
     assert str(err.value).startswith(
         ".github/dependabot.yml: invalid YAML: file is larger than 1 MB"
     ), err.value
+
+
+def test_a_gh_printing_without_end_is_read_no_further_than_a_token(
+    loop, github, monkeypatch, tmp_path
+):
+    """NEW beside pass 24f's shape check of what `gh auth token` prints (13.11: bounded memory): a
+    `gh` (a wrapper gone wrong) printing without end was read whole for up to 20 s: 1.5 GB in 1.4 s
+    under a 1.5 GB limit, then "unexpected MemoryError"; unlimited, the machine's memory. Now read
+    no further than a token and a few characters more, stopped, and refused in one line."""
+    import time
+
+    from tests.test_adversary import run_cli
+
+    gh = tmp_path / "bin" / "gh"
+    gh.parent.mkdir()
+    gh.write_text("#!/bin/sh\nexec yes gho_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n")
+    gh.chmod(0o755)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.setenv("PATH", f"{gh.parent}:{os.environ['PATH']}")
+    start = time.monotonic()
+    result = run_cli("status", "-m", loop.manifest, "--repo", "juniper-ml")
+    assert time.monotonic() - start < 15
+    assert result.returncode == 1 and result.stdout == "", result.stdout
+    assert "is over 4,096 characters" in result.stderr, result.stderr
+    assert "gho_" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
