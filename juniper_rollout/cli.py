@@ -24,7 +24,7 @@ import typer
 
 from juniper_rollout.clierrors import OneLineErrors, unechoed
 from juniper_rollout.errors import RolloutError
-from juniper_rollout.wording import DEFAULT_MANIFEST, inert
+from juniper_rollout.wording import DEFAULT_MANIFEST, MANIFEST_ENV, inert
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -92,9 +92,7 @@ def _text(text: str) -> str:
 
 ManifestOpt = Annotated[
     Path,
-    typer.Option(
-        "--manifest", "-m", envvar="JUNIPER_MANIFEST", parser=_path, help="The fleet manifest."
-    ),
+    typer.Option("--manifest", "-m", envvar=MANIFEST_ENV, parser=_path, help="The fleet manifest."),
 ]
 WorkspaceOpt = Annotated[
     Path | None,

@@ -172,6 +172,9 @@ def _never_push_over_the_only_copy(repo: RepoSpec, clone, tip) -> None:
         back = (  # git moves no branch checked out in a worktree (bring the values back there)
             f"; or put the branch back (`git branch -f {shell_word(repo.branch)} {record}`)"
             if gitrepo.checked_out_in(clone, repo.branch) is None
+            # pass 24h: never over a commit no other ref holds (a branch of that name made anew
+            # for other work: pasted, `git branch -f` left that work on no branch)
+            and gitrepo.held_elsewhere(clone, repo.branch, tip)
             else ""
         )
         raise RepoError(

@@ -136,7 +136,7 @@ class Manifest:
     guarded: tuple[RepoSpec, ...] = ()
     given_workspace: Path | None = None  # the `--workspace` the running command was given
 
-    def command(self, *words: str) -> str:
+    def command(self, *words: str, repo: str | None = None) -> str:
         """``rollout WORDS`` (shell words already) as a line to paste: with the ``--manifest``,
         ``--workspace`` and ``--rollout`` this manifest was loaded with (pass 24d: `status --rollout
         repo-hygiene` said "push: `rollout apply --push`", and pasted it pushed the SOPS rollout)."""
@@ -145,13 +145,14 @@ class Manifest:
             manifest=self.path,
             workspace=self.given_workspace,
             rollout=None if self.rollout == SOPS_ROLLOUT else self.rollout,
+            repo=repo,
         )
 
-    def commands_said(self, text: str) -> str:
+    def commands_said(self, text: str, repo: str | None = None) -> str:
         """``text`` with each `` `rollout WORDS` `` in it as :meth:`command` says it (the pure checks
         name `rollout plan`, `rollout apply` or `rollout rotate` for any manifest: pass 24d, pasted
         after `verify -m M` they read the default manifest)."""
-        return _ROLLOUT_COMMAND.sub(lambda m: f"`{self.command(m.group(1))}`", text)
+        return _ROLLOUT_COMMAND.sub(lambda m: f"`{self.command(m.group(1), repo=repo)}`", text)
 
     def select(self, names: list[str] | tuple[str, ...] | None) -> tuple[RepoSpec, ...]:
         if not names:

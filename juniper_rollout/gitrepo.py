@@ -525,6 +525,21 @@ def pushed_ahead(repo: git.Repo, branch: str, tip: git.Commit) -> git.Commit | N
     return None
 
 
+def held_elsewhere(repo: git.Repo, branch: str, tip: git.Commit) -> bool:
+    """Is every commit of ``branch`` (at ``tip``) on another branch, tag, remote-tracking branch or push
+    record, so that moving the branch (`git branch -f`) leaves none of them on no ref? Pass 24h: a
+    developer deleted the rollout branch and made one of that name for other work; the refusal offered
+    `git branch -f BRANCH RECORD`, and pasted, the developer's commit was on no branch."""
+    try:
+        left = repo.git.rev_list(
+            "-n1", tip.hexsha, "--not", f"--exclude={branch}", "--branches", "--remotes",
+            "--tags", f"--glob={PUSHED_REF}*", "--",
+        )  # fmt: skip
+    except git.GitCommandError as err:
+        raise RepoError(f"cannot read the branches: {git_said(repo, err)}") from None
+    return not left.strip()
+
+
 def origin_delete(branch: str, tip: str) -> str:
     """``git push … origin --delete -- BRANCH`` leased on ``tip``, origin's tip as last fetched, that a
     line judged safe to delete: pasted after a reviewer pushed onto it, git refuses ("stale info").

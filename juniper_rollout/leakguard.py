@@ -42,9 +42,9 @@ from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.render import AGE_KEY
 from juniper_rollout.secretshape import (
     URLSAFE,
-    base64_decoded,
     blank_readings,
     carries_credential,
+    decoded_runs,
     holds_full_token,
     may_be_secret,
     readings,
@@ -911,7 +911,7 @@ class _Read(NamedTuple):
             bytearray()
         )  # appended to, never a list of every run's bytes (300,000 runs in 5 MB)
         for one in read:
-            for run in base64_decoded(one):
+            for run in decoded_runs(one):
                 decoded += run + b"\n\0"
         if folded:
             read = (*read, *blank_readings(text.decode("utf-8", "surrogateescape")))
@@ -1051,13 +1051,13 @@ def holds_a_value(plaintext: Iterable[Value]) -> Callable[[str], bool]:
 
 def holds_a_private_key(text: bytes) -> bool:
     """Whether ``text`` holds an age private key or a PEM one (``render.AGE_KEY``) as written, or
-    base64-encoded (``secretshape.base64_decoded``). Pass 24b (13.6): a Kubernetes Secret in the
+    base64- or hex-encoded (``secretshape.decoded_runs``). Pass 24b (13.6): a Kubernetes Secret in the
     templates folder holding the team's `keys.txt` (`data: {age.agekey: …}`, as Flux's guide has it
     made with `kubectl create secret generic sops-age --from-file`) was shown in the plan's diff and
     committed to every repo. Pass 24e (13.6): as its readers decode it too (``readings``): a YAML or
     JSON string spelling it `AGE\\x2dSECRET…`, `\\u002d`, `%2D` or `&#45;` was shown and committed."""
     return any(
-        AGE_KEY.search(one) or any(AGE_KEY.search(d) for d in base64_decoded(one, shortest=64))
+        AGE_KEY.search(one) or any(AGE_KEY.search(d) for d in decoded_runs(one, shortest=64))
         for one in readings(text, folded=False)
     )
 

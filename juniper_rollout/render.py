@@ -39,7 +39,7 @@ from juniper_rollout.envfiles import EnvFiles
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
 from juniper_rollout.paths import MAX_FILE_BYTES
-from juniper_rollout.secretshape import base64_decoded, names_credential, readings
+from juniper_rollout.secretshape import decoded_runs, names_credential, readings
 from juniper_rollout.wording import shell_word
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
@@ -193,7 +193,7 @@ class ConfinedLoader(FileSystemLoader):
         if any(  # ~/.git-credentials, gh's hosts.yml, a .netrc…
             names_credential(text.decode("utf-8", "replace"))
             for one in readings(data, folded=False)
-            for text in (one, *base64_decoded(one))
+            for text in (one, *decoded_runs(one))
         ):
             raise SecurityError(
                 f"{template} holds a credential (a URL with a password, a known token shape or an "

@@ -102,7 +102,7 @@ def _guard(manifest: Manifest, spec: RepoSpec, fn: Callable[[], T]) -> T | Outco
         return fn()
     except RolloutError as err:
         # pass 24d: "no clone at …: run `rollout sync`" after `status -m M` read the default manifest
-        return Outcome(name, FAILED, manifest.commands_said(str(err)))
+        return Outcome(name, FAILED, manifest.commands_said(str(err), name))
     except (
         Exception
     ) as err:  # one repo's surprise never stops the fleet; never a message that could hold data
@@ -251,7 +251,7 @@ def pr_one(
         return Outcome(
             spec.name,
             NOT_PUSHED,
-            f"origin has no {spec.branch}; run `{manifest.command('apply', '--push')}` first",
+            f"origin has no {spec.branch}; run `{manifest.command('apply', '--push', repo=spec.name)}` first",
         )
     want_title = title(manifest, spec)
     base = state.base or spec.base
@@ -406,7 +406,11 @@ class _StatusRow:
 
 
 def status_one(manifest: Manifest, spec: RepoSpec, client: forges.Client) -> Row:
-    say = manifest.command  # pass 24d: each next step with the options status was given
+    def say(*words: str) -> str:
+        """pass 24d: each next step with the options status was given; pass 24h: and the row's repo
+        (`rollout pr --reopen`, pasted from one row, reopened every closed pull request of the fleet)"""
+        return manifest.command(*words, repo=spec.name)
+
     state = remote.branch_state(spec.path, spec.branch, spec.base)
     full = _slug(spec)
     pull = client.find_pull(full, full.split("/")[0], spec.branch, spec.base)

@@ -33,10 +33,12 @@ def audit_rollout(manifest: Manifest, repo: RepoSpec, ref: str | None) -> audit.
 
 
 def verify_artifacts(manifest: Manifest, repos, *, ref: str | None) -> list[RepoReport]:
-    fix = (  # pass 24d: with the --manifest/--workspace verify was given, so that they work pasted
-        f"run `{manifest.command('plan')}`, then `{manifest.command('apply')}` "
-        "and merge the rollout branch"
-    )
+    def fix(name: str) -> str:
+        """pass 24d: with the --manifest/--workspace verify was given, so that they work pasted;
+        pass 24h: and the repo's name (pasted, apply wrote every repo's branch)"""
+        plan, apply = (manifest.command(word, repo=name) for word in ("plan", "apply"))
+        return f"run `{plan}`, then `{apply}` and merge the rollout branch"
+
     reports = []
     for found in run_in_order(lambda repo: audit_rollout(manifest, repo, ref), list(repos)):
         if found.error:
@@ -45,7 +47,7 @@ def verify_artifacts(manifest: Manifest, repos, *, ref: str | None) -> list[Repo
             checks = tuple(
                 passed(a.path, f"{a.path} as the manifest renders it")
                 if a.state == audit.IN_SYNC
-                else failed(a.path, f"{a.path} is {a.state} at {found.ref}", fix)
+                else failed(a.path, f"{a.path} is {a.state} at {found.ref}", fix(found.name))
                 for a in found.artifacts
             )
         reports.append(RepoReport(found.name, found.ref or "", checks))

@@ -122,7 +122,9 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
         r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}",
     ),
     TokenShape("GitLab", r"glpat-", None),
-    TokenShape("PyPI", r"pypi-[A-Za-z0-9_-]{8}", None),
+    # a PyPI API token is a macaroon, always `pypi-AgE…` (pypi.org and test.pypi.org): `pypi-` and any
+    # 8 letters refused a template naming a `pypi-publish-release` step (lead, stop 28, pass 24g's note)
+    TokenShape("PyPI", r"pypi-AgE[A-Za-z0-9_-]{8}", None),
     TokenShape("npm", r"npm_[A-Za-z0-9]{8}", r"npm_[A-Za-z0-9]{30,}"),
     TokenShape("Google API key", r"AIza[0-9A-Za-z_-]{8}", r"AIza[0-9A-Za-z_]{30,}"),
     TokenShape("Hugging Face", r"hf_[A-Za-z0-9]{8}", r"hf_[A-Za-z0-9]{30,}"),
@@ -332,8 +334,12 @@ _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 URLSAFE = bytes.maketrans(b"+/", b"-_")
 # a line break, the next line's indentation and a comment leader (`# `, `; `, `> `) with its blanks:
 # base64 wrapped at 64 or 76 columns, in a YAML block or a comment (pass 24e: in a `# ` comment it
-# was read apart); `//` is no leader here, as `/` is base64
-_WRAPPED_BREAK = re.compile(rb"\r?\n[ \t]*(?:[#;>]+[ \t]*)?")
+# was read apart). Pass 24g: and the blanks before the break (a line's trailing blanks), and the
+# leaders of other comments (`* `, `% `, `" `, and `// `, `-- ` when a blank follows: `/` and `-` are
+# base64's): base64 so wrapped was read apart where a value ran from one line into the next
+_WRAPPED_BREAK = re.compile(
+    rb"[ \t]*\r?\n[ \t]*(?:(?:[#;>*%\"]+|//+(?=[ \t])|--+(?=[ \t]))[ \t]*)?"
+)
 
 
 def unwrapped(text: bytes) -> bytes:
@@ -364,6 +370,32 @@ def base64_decoded(text: bytes, shortest: int = 16) -> Iterator[bytes]:
                 yield base64.b64decode(quads + b"=" * (-len(quads) % 4), validate=True)
             except ValueError:  # binascii.Error is one
                 continue
+
+
+# a run of hex digits (`xxd -p`, `printf %x`), and a hex dump's groups: 2 or 4 digits standing alone
+# (`od -An -tx1`, `hexdump -C`, `xxd`, a fingerprint's `aa:bb:…`; a dump's 8-digit offsets are not)
+_HEX_RUN = re.compile(rb"[0-9a-fA-F]{16,}")
+_HEX_GROUP = re.compile(rb"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{4}|[0-9a-fA-F]{2})(?![0-9A-Za-z])")
+
+
+def decoded_runs(text: bytes, shortest: int = 16) -> Iterator[bytes]:
+    """What ``text`` holds encoded: each base64 run decoded (``base64_decoded``), each run of hex
+    digits decoded (from its first and second digit), the groups of a hex dump read in turn as one
+    run (over its line breaks), and each of these that reads as UTF-16 (every other byte NUL) read so
+    too. Pass 24g (13.6): a value hex-encoded (`xxd -p`, `od -An -tx1`, `hexdump -C`) or base64 of
+    its UTF-16 (PowerShell's `-EncodedCommand`) was shown in the plan's diff and committed."""
+    runs = [*base64_decoded(text, shortest)]
+    for digits in dict.fromkeys(_HEX_RUN.findall(unwrapped(text) or text)):
+        for start in range(2):
+            pairs = digits[start : start + (len(digits) - start) // 2 * 2]
+            runs.append(bytes.fromhex(pairs.decode("ascii")))
+    groups = b"".join(_HEX_GROUP.findall(text))
+    if len(groups) >= shortest:
+        runs.append(bytes.fromhex(groups.decode("ascii")))
+    for run in runs:
+        yield run
+        if run.count(0) * 4 >= len(run) >= 16:  # UTF-16 (little or big endian, from either byte)
+            yield run.replace(b"\0", b"")
 
 
 # --- a text as its readers decode it (pass 24b; here since pass 24e, for render too) ---------------

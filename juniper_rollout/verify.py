@@ -135,7 +135,7 @@ def verify_repo(
         checks,
         lambda error: RepoReport(repo.name, ref or repo.base, (failed("repo", error),)),
     )
-    said = tuple(replace(c, fix=manifest.commands_said(c.fix)) for c in report.checks)
+    said = tuple(replace(c, fix=manifest.commands_said(c.fix, repo.name)) for c in report.checks)
     return _value_free(manifest, repo, fleet, replace(report, checks=said))
 
 

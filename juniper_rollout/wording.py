@@ -4,11 +4,13 @@ Pure; used by every layer that prints a count."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
 
 DEFAULT_MANIFEST = Path("manifests/repos.yaml")  # the CLI's default --manifest
+MANIFEST_ENV = "JUNIPER_MANIFEST"  # the environment variable the CLI reads --manifest from
 
 
 def count(n: int, noun: str) -> str:
@@ -90,7 +92,11 @@ def path_word(path: Path) -> str:
 
 
 def rollout_command(
-    *words: str, manifest: Path, workspace: Path | None, rollout: str | None = None
+    *words: str,
+    manifest: Path,
+    workspace: Path | None,
+    rollout: str | None = None,
+    repo: str | None = None,
 ) -> str:
     """``rollout WORDS`` (shell words already) with the ``--manifest``, ``--workspace`` and
     ``--rollout`` the running command was given, so that it works when pasted (pass 10a: `rollout
@@ -98,20 +104,26 @@ def rollout_command(
     `rollout drift --repo NAME` the same, and its `rollout apply --rollout …` named no workspace)."""
     said = ["rollout", *words]
     takes = _TAKES.get(words[0].split(" ", 1)[0] if words else "", _ALL)
-    if manifest != DEFAULT_MANIFEST and "--manifest" in takes:
+    # pass 24h: a pasted command reads the environment's manifest where it names none (the default
+    # given with `-m` while `JUNIPER_MANIFEST` named the user's usual fleet: pasted, that fleet's)
+    if (manifest != DEFAULT_MANIFEST or os.environ.get(MANIFEST_ENV)) and "--manifest" in takes:
         said += ["--manifest", path_word(manifest)]
     if workspace is not None and "--workspace" in takes:
         said += ["--workspace", path_word(workspace)]
     if rollout is not None and "--rollout" in takes:
         said += ["--rollout", shell_word(rollout)]
+    # pass 24h: a line about one repo names it (status's row of one repo said `rollout pr --reopen`,
+    # and pasted it reopened every closed pull request of the fleet)
+    if repo is not None and "--repo" in takes:
+        said += ["--repo", shell_word(repo)]
     return " ".join(said)
 
 
 # the commands that take fewer of the options than the others (pass 24d: `status --rollout X`'s
 # "run `rollout sync --rollout X`" failed when pasted, "no such option: --rollout")
-_ALL = ("--manifest", "--workspace", "--rollout")
+_ALL = ("--manifest", "--workspace", "--rollout", "--repo")
 _TAKES = {
-    "sync": ("--manifest", "--workspace"),
+    "sync": ("--manifest", "--workspace", "--repo"),
     "bootstrap": ("--manifest", "--workspace"),
     "rotate": ("--manifest",),
     "keygen": (),

@@ -20,7 +20,8 @@ def canary_spellings(canary: str = CANARY) -> list[str]:
     its base64 spellings (standard and URL-safe; of each of its three alignments, the encoding of its
     whole 3-byte groups, which reads the same wherever the canary sits in what was encoded: base64
     of `KEY=demo-CANARY-…`, of a whole `.env`, of a JSON object holding it), and each of its
-    non-alphanumeric characters escaped as JSON, YAML, Python, C/printf, URLs and HTML write it.
+    non-alphanumeric characters escaped as JSON, YAML, Python, C/printf, URLs and HTML write it, and
+    its hex (pass 24g).
     Pass 24e: the suite's leak checks looked for the canary as written only, so a test proved nothing
     about a value the tool printed or committed base64-encoded or escaped."""
     raw = canary.encode()
@@ -29,6 +30,7 @@ def canary_spellings(canary: str = CANARY) -> list[str]:
         whole = (len(raw) - start) // 3 * 3
         encoded = base64.b64encode(raw[start : start + whole]).decode()
         forms |= {encoded, encoded.translate(str.maketrans("+/", "-_"))}
+    forms |= {raw.hex(), raw.hex().upper()}  # pass 24g: hex (`xxd -p`)
     for char in sorted({c for c in canary if not c.isalnum()}):
         code = ord(char)
         for escaped in (

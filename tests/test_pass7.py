@@ -385,12 +385,15 @@ def test_review_loop_on_a_missing_or_sha256_clone_is_one_true_line(loop, github)
     shutil.rmtree(repo)
     status = rollout("status", "-m", loop.manifest, "--repo", "juniper-ml", "--json")
     assert json.loads(status.stdout)["repos"][0]["error"] == (
-        f"no clone at {repo}: run `rollout sync --manifest {loop.manifest}` (it clones from `url:`)"
+        f"no clone at {repo}: run `rollout sync --manifest {loop.manifest} --repo juniper-ml` (it clones from `url:`)"
     )
     for command in ("pr", "cleanup"):
         result = rollout(command, "-m", loop.manifest, "--repo", "juniper-ml")
         assert result.code == 1, result.stdout
-        assert f"no clone at {repo}: run `rollout sync --manifest {loop.manifest}`" in result.stdout
+        assert (
+            f"no clone at {repo}: run `rollout sync --manifest {loop.manifest} --repo juniper-ml`"
+            in result.stdout
+        )
     init = ["git", "init", "-q", "--object-format=sha256", "-b", "main", str(repo)]
     subprocess.run(init, check=True)
     git(repo, "commit", "-q", "--allow-empty", "-m", "x")

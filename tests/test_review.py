@@ -389,7 +389,7 @@ def test_pr_without_a_pushed_branch_says_push_first(loop, github):
     assert result.code == 0
     assert (
         "juniper-ml: not pushed  origin has no chore/sops-age-rollout; run `rollout apply --push "
-        f"--manifest {loop.manifest}` first" in result.stdout
+        f"--manifest {loop.manifest} --repo juniper-ml` first" in result.stdout
     )
     assert not github.pulls(f"{OWNER}/juniper-ml")
 
@@ -432,7 +432,8 @@ def test_status_shows_branch_pr_review_checks_next_step_and_the_fleet_line(loop,
     assert (data_json["merged"], data_json["total"]) == (1, 7)
     assert rows["juniper-ml"]["pr_state"] == "merged"
     assert (
-        rows["juniper-ml"]["next"] == f"merged — run `rollout cleanup --manifest {loop.manifest}`"
+        rows["juniper-ml"]["next"]
+        == f"merged — run `rollout cleanup --manifest {loop.manifest} --repo juniper-ml`"
     )
     assert (
         rows["juniper-data"]["pr"],
@@ -469,7 +470,7 @@ def test_status_says_when_the_base_moved(loop, github):
     )["repos"][0]
     assert (row["branch"], row["next"]) == (
         "behind base",
-        f"rebase: base moved (`rollout apply --push --manifest {loop.manifest}`)",
+        f"rebase: base moved (`rollout apply --push --manifest {loop.manifest} --repo juniper-ml`)",
     )
 
 
@@ -610,7 +611,8 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
     assert [
         n
         for n in names
-        if rows[n]["next"] == f"merged — run `rollout cleanup --manifest {loop.manifest}`"
+        if rows[n]["next"]
+        == f"merged — run `rollout cleanup --manifest {loop.manifest} --repo {n}`"
     ] == names[:3]
     cleaned = rollout("cleanup", "-m", loop.manifest)
     assert cleaned.code == 0, cleaned.stdout
@@ -627,7 +629,7 @@ def test_the_whole_review_loop_on_the_demo_fleet(loop, github):
     for name in names[:3]:
         assert (rows[name]["branch"], rows[name]["next"]) == (
             "absent",
-            f"merged — nothing left (`rollout plan --manifest {loop.manifest}` confirms)",
+            f"merged — nothing left (`rollout plan --manifest {loop.manifest} --repo {name}` confirms)",
         )
     assert rollout("sync", "-m", loop.manifest).code == 0
     clean = rollout(
@@ -890,7 +892,7 @@ def test_status_shows_a_draft_and_a_person_closed_pr(loop, github):
     assert rows["juniper-ml"]["pr_state"] == "draft"
     assert (rows["juniper-data"]["pr_state"], rows["juniper-data"]["next"]) == (
         "closed",
-        f"closed by a person (`rollout pr --reopen --manifest {loop.manifest}`)",
+        f"closed by a person (`rollout pr --reopen --manifest {loop.manifest} --repo juniper-data`)",
     )
 
 
@@ -903,11 +905,11 @@ def test_status_of_a_branch_not_pushed_and_of_none_at_all(loop, github):
     assert (rows["juniper-ml"]["branch"], rows["juniper-ml"]["pr"], rows["juniper-ml"]["next"]) == (
         "local only",
         None,
-        f"push: `rollout apply --push --manifest {loop.manifest}`",
+        f"push: `rollout apply --push --manifest {loop.manifest} --repo juniper-ml`",
     )
     assert (rows["juniper-data"]["branch"], rows["juniper-data"]["next"]) == (
         "absent",
-        f"run `rollout apply --push --pr --manifest {loop.manifest}`",
+        f"run `rollout apply --push --pr --manifest {loop.manifest} --repo juniper-data`",
     )
 
 

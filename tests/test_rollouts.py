@@ -136,7 +136,9 @@ def test_both_rollouts_on_one_fleet(fleet, tmp_path, monkeypatch):
         "verify", "--manifest", shipped, "--rollout", "repo-hygiene", "--repo", "juniper-cascor"
     )
     said = " ".join(failing.stdout.split())  # the manifest's path may wrap the line
-    assert failing.code == 1 and "--rollout repo-hygiene` and merge" in said, said
+    assert (
+        failing.code == 1 and "--rollout repo-hygiene --repo juniper-cascor` and merge" in said
+    ), said
     assert f"`rollout apply --manifest {shipped}" in said, said
 
     monkeypatch.setenv(

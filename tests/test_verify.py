@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 from contextlib import contextmanager
@@ -169,9 +170,11 @@ def test_before_the_rollout_verify_fails_with_the_fixes_named(fleet):
     assert f"✗ juniper-cascor-worker {missing}" in out
     assert out.count("\n    fix: ") == out.count("✗ juniper") == 27
     m = f"--manifest {fleet.manifest}"
-    assert (
-        f"    fix: put .env in the clone, then run `rollout plan {m}`, then `rollout apply {m}`"
-        in out
+    m = re.escape(m)  # pass 24h: each fix names its repo
+    assert re.search(
+        rf"    fix: put \.env in the clone, then run `rollout plan {m} --repo ([\w-]+)`, "
+        rf"then `rollout apply {m} --repo \1`",
+        out,
     )
     assert "7 repos: 7 failed" in out
     # nothing ran in, or changed, the users' clones; no throwaway repo is left behind
@@ -452,8 +455,9 @@ def test_a_hand_written_blocker_left_beside_the_managed_hook_is_named(fleet):
     assert code == 1 and not check["ok"]
     assert (
         "hand-written hook no-unencrypted-env still blocks .env beside forbid-plaintext-env "
-        f"(fix: run `rollout plan --manifest {fleet.manifest}`, then `rollout apply --manifest "
-        f"{fleet.manifest}` and merge the rollout branch (replaces it with "
+        f"(fix: run `rollout plan --manifest {fleet.manifest} --repo juniper-data`, then `rollout "
+        f"apply --manifest {fleet.manifest} --repo juniper-data` and merge the rollout branch "
+        "(replaces it with "
         "forbid-plaintext-env))"
     ) in check["detail"]
 

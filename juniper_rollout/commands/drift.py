@@ -69,9 +69,10 @@ def _said(loaded: Manifest, found: RepoAudit) -> RepoAudit:
     return dataclasses.replace(
         found,
         findings=tuple(
-            dataclasses.replace(f, message=loaded.commands_said(f.message)) for f in found.findings
+            dataclasses.replace(f, message=loaded.commands_said(f.message, found.name))
+            for f in found.findings
         ),
-        error=loaded.commands_said(found.error) if found.error else found.error,
+        error=loaded.commands_said(found.error, found.name) if found.error else found.error,
     )
 
 
