@@ -6,24 +6,14 @@ Each finding's test fails on the main this pass started from (checked by undoing
 from __future__ import annotations
 
 import base64
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.helpers import git, rollout
-from tests.test_pass24b import SECRET, _template_beside_a_dotenv
+from tests.test_pass24b import SECRET, _template_beside_a_dotenv, objects
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
-
-
-def _objects(repo: Path) -> bytes:
-    return subprocess.run(
-        ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
-        capture_output=True,
-        check=True,
-    ).stdout
 
 
 _RAW = SECRET.encode()
@@ -85,7 +75,7 @@ def test_a_value_in_a_byte_array_or_under_more_comment_leaders_is_refused(tmp_pa
         assert "ops/run.yaml would contain" in said, said
     repo = tmp_path / "ws" / "victim"
     assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
-    assert shown.encode() not in _objects(repo)
+    assert shown.encode() not in objects(repo)
 
 
 def test_a_template_with_a_long_run_of_blanks_is_planned_in_seconds(tmp_path):
