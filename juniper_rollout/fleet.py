@@ -237,15 +237,18 @@ def _audit_at(
 ) -> RepoAudit:
     paths = gitrepo.list_paths(commit)
     unread: RepoError | None = None
+    cut: frozenset[str] = frozenset()
     try:
         encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
     except RepoError as err:  # over 16 MB: said below, beside the hazards its ends still show (24f)
-        unread, encrypted = err, _encrypted_ends(commit, [p for p in paths if p.endswith(".enc")])
+        unread = err
+        encrypted, cut = _encrypted_ends(commit, [p for p in paths if p.endswith(".enc")])
     plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
     budget = gitrepo.HistoryBudget()  # all the history blobs below, together (pass 21c)
     facts = audit.Facts(
         paths=tuple(paths),
         encrypted=encrypted,
+        cut=cut,
         sops_config=None,  # read below, with the managed files: a 17 MB one is theirs to say
         env_commits=tuple(
             gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest), budget)
@@ -310,10 +313,25 @@ def _audit_at(
     )
 
 
-def _encrypted_ends(commit, paths: list[str]) -> dict[str, bytes]:
-    """Each ``.enc`` file at ``commit`` as far as its hazards need it: whole, or its first and last
-    lines when it is larger than the tool reads (sops writes its metadata at the end)."""
-    return {p: blob for p in paths if (blob := gitrepo.read_blob_ends(commit, p)) is not None}
+def _encrypted_ends(commit, paths: list[str]) -> tuple[dict[str, bytes], frozenset[str]]:
+    """Each ``.enc`` file at ``commit`` as far as its hazards need it, and the paths of those read by
+    their ends: whole, or its first and last lines when it is larger than the tool reads (sops writes
+    its metadata at the end), as its history is read (pass 24i: a line number counted in those
+    lines named another line of the file, and its history said again what the ref's file said)."""
+    cut = frozenset(
+        p for p in paths if (gitrepo.blob_size(commit, p) or 0) > gitrepo.MAX_FILE_BYTES
+    )
+    read = {
+        p: blob
+        for p in paths
+        if (
+            blob := gitrepo.read_blob_ends(
+                commit, p, gitrepo.HISTORY_BLOB_LIMIT if p in cut else gitrepo.MAX_FILE_BYTES
+            )
+        )
+        is not None
+    }
+    return read, cut
 
 
 def _checked(manifest, repo, ref, fleet, clone, commit, snap, result, plaintext) -> None:

@@ -86,21 +86,14 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
             return _one_token(name, env[name].strip())
     gh = shutil.which("gh", path=env.get("PATH"))
     if gh:
-        try:
-            out = subprocess.run(
-                [gh, "auth", "token", "--hostname", host],
-                capture_output=True,
-                text=True,
-                timeout=20,
-                env=dict(env) if own else _without_githubs_token(env),
-                preexec_fn=proctree.dies_with_us(),
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            out = None
-        if out is not None and out.returncode == 0 and out.stdout.strip():
+        said = _gh_token_output(
+            [gh, "auth", "token", "--hostname", host],
+            dict(env) if own else _without_githubs_token(env),
+        )
+        if said:
             return _one_token(
                 "what `gh auth token` printed",
-                out.stdout.strip(),
+                said,
                 "check what it prints (a wrapper of gh printing more?)",
             )
     if own:
@@ -117,16 +110,52 @@ def find_token(env: Mapping[str, str] | None = None, api: str = DEFAULT_API) -> 
     )
 
 
+def _gh_token_output(command: list[str], env: dict[str, str]) -> str | None:
+    """What ``command`` (`gh auth token`) prints, stripped, when it succeeds within 20 s; at most
+    :data:`MAX_TOKEN` characters and a few more, then it is stopped (pass 24i: a `gh` printing
+    without end was read whole, 1.5 GB in 1.4 s, until the machine's memory ran out). A byte no
+    UTF-8 decodes is U+FFFD, which :func:`_one_token` refuses (it was "unexpected
+    UnicodeDecodeError … please report this")."""
+    try:
+        proc = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=proctree.dies_with_us(),
+        )
+    except OSError:
+        return None
+    timer = threading.Timer(20, proc.kill)
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        raw = proc.stdout.read(MAX_TOKEN + 64)
+        more = len(raw) > MAX_TOKEN + 63
+        if more:
+            proc.kill()
+        code = proc.wait()
+    finally:
+        timer.cancel()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    if code != 0 and not more:
+        return None
+    return raw.decode("utf-8", "replace").strip() or None
+
+
 def _one_token(where: str, token: str, fix: str = "set it to the token alone") -> str:
     """``token``, unless it holds a space, a line break or another control character, which no token
     holds (pass 24c: `GITHUB_TOKEN="$(cat tokens.txt)"` of a file of two lines was sent, refused by the
     HTTP library, and said "cannot reach GitHub …: LocalProtocolError; check the network"; a token
     of 100 KB was "GitHub answered 431 …; try again later"; pass 24f: so was what `gh auth token`
-    printed, a wrapper's notice on its first line). Never quoted."""
-    if len(token) > MAX_TOKEN or re.search(r"[\s\x00-\x1f\x7f]", token):
+    printed, a wrapper's notice on its first line; pass 24i: a byte of it no UTF-8 decodes was
+    "unexpected UnicodeDecodeError … please report this", and a character outside ASCII, which no
+    token holds (a byte order mark, a zero-width space pasted with it), was sent). Never quoted."""
+    if len(token) > MAX_TOKEN or re.search(r"[^\x21-\x7e]", token):
         raise RolloutError(
-            f"{where} holds a space, a line break or a control character, or is over "
-            f"{MAX_TOKEN:,} characters: no GitHub token does (two tokens, or a whole file?); {fix}"
+            f"{where} holds a space, a line break, a control character or one outside ASCII, or "
+            f"is over {MAX_TOKEN:,} characters: no GitHub token does (two tokens, or a whole file?); {fix}"
         )
     return token
 

@@ -607,6 +607,14 @@ def read_blob_ends(
     return _head_and_tail(node.data_stream, limit)
 
 
+def blob_size(commit: git.Commit, path: str) -> int | None:
+    """The size in bytes of the file ``path`` at ``commit`` (None when absent, a symlink or no file)."""
+    head, _, name = path.rpartition("/")
+    parent = _directory({"": commit.tree}, head)
+    node = _child(parent, name) if isinstance(parent, git.Tree) else None
+    return node.size if isinstance(node, git.Blob) and node.mode != LINK_MODE else None
+
+
 def too_big(path: str, size: int, where: str) -> RepoError:
     return RepoError(
         f"{path} {where} is {size / (1 << 20):,.0f} MB; the tool reads files up to "
@@ -2099,11 +2107,14 @@ def unquote_path(path: str) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
+HISTORY_BLOB_LIMIT = 1 << 20  # a history blob larger is read by its ends (blobs_in_history)
+
+
 def blobs_in_history(
     repo: git.Repo,
     pathspecs: list[str],
     *,
-    limit: int = 1 << 20,
+    limit: int = HISTORY_BLOB_LIMIT,
     skip: tuple[str, ...] = (),
     revs: tuple[str, ...] = ("--all",),
     budget: HistoryBudget | None = None,

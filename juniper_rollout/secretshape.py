@@ -337,8 +337,14 @@ URLSAFE = bytes.maketrans(b"+/", b"-_")
 # was read apart). Pass 24g: and the blanks before the break (a line's trailing blanks), and the
 # leaders of other comments (`* `, `% `, `" `, and `// `, `-- ` when a blank follows: `/` and `-` are
 # base64's): base64 so wrapped was read apart where a value ran from one line into the next
+# Pass 24j: the blanks before a break are matched from a blank run's first blank only (each blank of
+# a 100,000-blank line without its break started a match: a template of blanks took minutes), a
+# string's or comment's closer before the break (`"`, `'`, `,`, `-->`) and the leaders `' `, `! `,
+# `::`, `<!--`, `REM ` (a batch file) are taken too; the lookahead lets the engine skip the
+# bytes no break starts at (a 5 MB lock file read no slower than before)
 _WRAPPED_BREAK = re.compile(
-    rb"[ \t]*\r?\n[ \t]*(?:(?:[#;>*%\"]+|//+(?=[ \t])|--+(?=[ \t]))[ \t]*)?"
+    rb"(?=[ \t\r\n\"',-])(?<![ \t])[ \t]*(?:(?:[\"',]|-->)[ \t]*)?\r?\n[ \t]*"
+    rb"(?:(?:[#;>*%\"'!]+|::|<!--|(?i:rem)(?=[ \t])|//+(?=[ \t])|--+(?=[ \t]))[ \t]*)?"
 )
 
 
@@ -375,7 +381,10 @@ def base64_decoded(text: bytes, shortest: int = 16) -> Iterator[bytes]:
 # a run of hex digits (`xxd -p`, `printf %x`), and a hex dump's groups: 2 or 4 digits standing alone
 # (`od -An -tx1`, `hexdump -C`, `xxd`, a fingerprint's `aa:bb:…`; a dump's 8-digit offsets are not)
 _HEX_RUN = re.compile(rb"[0-9a-fA-F]{16,}")
-_HEX_GROUP = re.compile(rb"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{4}|[0-9a-fA-F]{2})(?![0-9A-Za-z])")
+# Pass 24j: and a byte array's `0x41, 0x42` (`xxd -i`, C, Go's `[]byte{…}`, Rust's `0x41u8`)
+_HEX_GROUP = re.compile(
+    rb"(?<![0-9A-Za-z])(?:0[xX])?([0-9a-fA-F]{4}|[0-9a-fA-F]{2})(?:u8)?(?![0-9A-Za-z])"
+)
 
 
 def decoded_runs(text: bytes, shortest: int = 16) -> Iterator[bytes]:

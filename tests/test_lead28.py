@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
+
 import pytest
 
-from tests.helpers import rollout
+from tests.helpers import git, rollout
 from tests.test_pass24b import _template_beside_a_dotenv
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -39,3 +43,31 @@ def test_a_template_holding_a_pypi_token_is_still_refused(tmp_path):
     assert result.code == 1, result.stdout + result.stderr
     assert "holds a credential" in result.stdout + result.stderr
     assert token not in result.stdout + result.stderr
+
+
+def test_a_bad_plan_on_standard_input_offers_a_plan_piped_to_apply(fleet):
+    """Pass 24i's note: `rollout plan --out - -m M | rollout apply - -m M`, with the plan damaged on the
+    way, said "run `rollout plan --out ./- …` again": pasted, that writes a file named `-`, which
+    `apply -` never reads (it reads standard input again). It offers the pipe it came from, each half
+    with the options apply was given, and the offer works when pasted."""
+    run = [sys.executable, "-c", "from juniper_rollout.cli import main; main()"]
+    said = subprocess.run(
+        [*run, "apply", "-", "--manifest", str(fleet.manifest)],
+        input=b"not a plan\n",
+        capture_output=True,
+        cwd=fleet.root,
+    )
+    assert said.returncode == 1, said.stderr
+    line = said.stderr.decode()
+    assert "./-" not in line, line
+    assert "`rollout plan --out - --manifest " in line and ", piped to `rollout apply - " in line, (
+        line
+    )
+    plan, apply = (line.split("`")[i] for i in (1, 3))
+    # pasted (with this interpreter for `rollout`): the piped plan applies
+    tool = " ".join(shlex.quote(w) for w in run)
+    pasted = f"{plan.replace('rollout', tool, 1)} | {apply.replace('rollout', tool, 1)} --yes"
+    done = subprocess.run(pasted, shell=True, capture_output=True, cwd=fleet.root)
+    assert done.returncode == 0, done.stderr
+    assert not (fleet.root / "-").exists()
+    assert git(fleet.repo("juniper-cascor"), "branch", "--list", "chore/sops-age-rollout").strip()

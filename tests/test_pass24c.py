@@ -13,6 +13,7 @@ import pytest
 from tests.helpers import git, rollout
 from tests.test_adversary import run_cli
 from tests.test_drift_messages import _victim
+from tests.test_pass22c import env_prod_in_history
 
 
 def _cli(*args, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -109,6 +110,15 @@ def test_drift_sarif_over_a_history_path_no_utf8_decodes(tmp_path):
     json.dumps(run, ensure_ascii=False).encode()  # no lone surrogate left in the log
 
 
+def victim_with_env_prod_in_history(tmp_path):
+    """The victim repo with a `.env.prod` committed once on a side branch, then untracked."""
+    manifest, repo = _victim(tmp_path)
+    git(repo, "checkout", "-qb", "side")
+    env_prod_in_history(repo, "DB_PASSWORD=not-real-but-long-enough\n", "add")
+    git(repo, "checkout", "-q", "main")
+    return manifest, repo
+
+
 @pytest.mark.parametrize(
     ("path", "data"),
     [
@@ -123,14 +133,7 @@ def test_a_managed_file_drift_cannot_judge_never_hides_the_secret_hazards(tmp_pa
     error line, and its secret hazards were never looked for: "0 findings" while history held a
     committed `.env.prod`. The error is still said (exit 1); the hazards, which read history and the
     ref's paths, not that file, are found beside it, in every format."""
-    manifest, repo = _victim(tmp_path)
-    git(repo, "checkout", "-qb", "side")
-    (repo / ".env.prod").write_text("DB_PASSWORD=not-real-but-long-enough\n")
-    git(repo, "add", "-f", ".env.prod")
-    git(repo, "commit", "-qm", "add")
-    git(repo, "rm", "-q", "--cached", ".env.prod")
-    git(repo, "commit", "-qm", "remove")
-    git(repo, "checkout", "-q", "main")
+    manifest, repo = victim_with_env_prod_in_history(tmp_path)
     (repo / path).write_bytes(data)
     git(repo, "add", path)
     git(repo, "commit", "-qm", "a file drift cannot judge")

@@ -14,19 +14,7 @@ import pytest
 from tests.helpers import git, rollout
 from tests.test_drift import SCHEMA
 from tests.test_drift_messages import _victim
-
-
-def _env_prod_in_history(tmp_path):
-    """The victim repo with a `.env.prod` committed once on a side branch, then untracked."""
-    manifest, repo = _victim(tmp_path)
-    git(repo, "checkout", "-qb", "side")
-    (repo / ".env.prod").write_text("DB_PASSWORD=not-real-but-long-enough\n")
-    git(repo, "add", "-f", ".env.prod")
-    git(repo, "commit", "-qm", "add")
-    git(repo, "rm", "-q", "--cached", ".env.prod")
-    git(repo, "commit", "-qm", "remove")
-    git(repo, "checkout", "-q", "main")
-    return manifest, repo
+from tests.test_pass24c import victim_with_env_prod_in_history
 
 
 @pytest.mark.parametrize(
@@ -48,7 +36,7 @@ def test_no_managed_file_drift_cannot_judge_hides_the_secret_hazards(tmp_path, p
     read: each was still one error line and "0 findings" beside a `.env.prod` history holds. Now any
     failure of that judgement is the error line, beside the hazards (a 17 MB plaintext `.env.enc`
     is judged on its first and last lines: no sops metadata)."""
-    manifest, repo = _env_prod_in_history(tmp_path)
+    manifest, repo = victim_with_env_prod_in_history(tmp_path)
     (repo / path).write_bytes(data)
     git(repo, "add", "-f", path)
     git(repo, "commit", "-qm", "a file drift cannot judge")
@@ -149,7 +137,7 @@ def test_drift_sarif_says_an_error_naming_a_path_no_utf8_decodes_as_escapes(tmp_
     naming a path git stores that is not UTF-8 (a 19 MB `x\\xffy/.env.enc`) went into the SARIF
     log's notification as a lone surrogate (`\\udcff`), no Unicode character: strict JSON readers
     refuse the whole log. It is shown as its escape (`\\xff`), as the results are."""
-    manifest, repo = _env_prod_in_history(tmp_path)
+    manifest, repo = victim_with_env_prod_in_history(tmp_path)
     folder = os.fsdecode(b"x\xffy")
     (repo / folder).mkdir()
     (repo / folder / ".env.enc").write_bytes(b"A=b\n" * 4_500_000)

@@ -8,27 +8,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from tests.helpers import git, rollout
-from tests.test_pass24b import SECRET, _template_beside_a_dotenv
+from tests.test_pass24b import SECRET, _template_beside_a_dotenv, objects
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def _objects(repo: Path) -> bytes:
-    return subprocess.run(
-        ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
-        capture_output=True,
-        check=True,
-    ).stdout
 
 
 _LONG = (SECRET * 3).encode()
@@ -112,7 +102,7 @@ def test_a_value_hex_encoded_or_in_utf16_base64_is_refused(tmp_path, case):
         assert "ops/run.yaml would contain" in said and "of the plaintext .env" in said, said
     repo = tmp_path / "ws" / "victim"
     assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
-    assert shown.encode() not in _objects(repo)
+    assert shown.encode() not in objects(repo)
 
 
 def test_the_age_key_hex_encoded_in_a_template_is_refused(tmp_path):

@@ -25,7 +25,7 @@ def edit(text: str, stamp: str, *, path: str = "manifest") -> str:
         root = parse_tree(text)
     except YamlSyntaxError as err:
         raise RecipientsEditError(
-            f"{path}:{err.line}: invalid YAML: {err} (fix it first)"
+            f"{path}{f':{err.line}' if err.line else ''}: invalid YAML: {err} (fix it first)"
         ) from None
     defaults = root.get("defaults") if root is not None and root.kind == "map" else None
     if defaults is None or defaults.kind != "map" or defaults.flow or not defaults.pairs:

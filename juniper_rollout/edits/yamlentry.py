@@ -28,7 +28,7 @@ def _load(text: str, path: str) -> Any:
         return load_plain(text)
     except YamlSyntaxError as err:
         raise RepoError(
-            f"{path}:{err.line}: invalid YAML: {err} (fix it, then plan again)"
+            f"{path}{f':{err.line}' if err.line else ''}: invalid YAML: {err} (fix it, then plan again)"
         ) from None
 
 
