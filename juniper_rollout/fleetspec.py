@@ -176,7 +176,9 @@ class Manifest:
         return tuple(r for r in self.repos if r.name in names)
 
 
-_ROLLOUT_COMMAND = re.compile(r"`rollout ([a-z][^`]*)`")  # a command a line offers, in backticks
+# a command a line offers, in backticks; a single-quoted word is read whole (pass 24k: a plan file
+# named `my`p.json` split at its backtick, the options went inside the quoted name, pasted it failed)
+_ROLLOUT_COMMAND = re.compile(r"`rollout ([a-z](?:[^`']|'[^']*')*)`")
 GUIDE_TEMPLATE = "SOPS_USAGE_GUIDE.md.j2"
 
 

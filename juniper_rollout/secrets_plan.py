@@ -1442,13 +1442,17 @@ def _in_its_format(decrypt: str, blob: bytes) -> str:
 def _restore_command(repo: RepoSpec, path: str, decrypt: str, into: str) -> str:
     """The command that writes the values of ``path`` on the rollout branch into ``into`` through
     ``decrypt`` (its folder made first when the clone lacks it), as every restore line prints it."""
+    # pass 24k: in the clone, wherever pasted (the user in another clone of the fleet, which has a
+    # push record of the same branch name: pasted there, it wrote that clone's values over its `.env`)
     folder = os.path.dirname(into)
     make = (
-        f"mkdir -p -- {shell_word(folder)} && "
+        f"mkdir -p -- {wording.path_word(repo.path / folder)} && "
         if folder and not os.path.isdir(repo.path / folder)
         else ""
     )
-    return f"{make}git show {_at(repo.branch, path)} | {_decrypt_into(decrypt, into)}"
+    clone = wording.path_word(repo.path)
+    written = _decrypt_into(decrypt, str(repo.path / into))
+    return f"{make}git -C {clone} show {_at(repo.branch, path)} | {written}"
 
 
 def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known, old_base) -> None:

@@ -58,8 +58,9 @@ def test_a_blocked_branch_holding_the_only_ciphertext_says_so_before_offering_to
     assert result.code == 1 and "juniper-cascor: blocked" in result.stdout, result.stdout
     said = " ".join(result.stdout.split())
     assert "holds the only copy of .env.enc" in said, said
-    decrypt_into = "(umask 077 && " + DECRYPT.replace(" /dev/stdin", " --output=.env /dev/stdin)")
-    assert f"git show refs/heads/{BRANCH}:.env.enc | {decrypt_into}" in said, said
+    into = f" --output={repo / '.env'} /dev/stdin)"  # pass 24k: in the clone, wherever pasted
+    decrypt_into = "(umask 077 && " + DECRYPT.replace(" /dev/stdin", into)
+    assert f"git -C {repo} show refs/heads/{BRANCH}:.env.enc | {decrypt_into}" in said, said
     if how == "main force-pushed back":
         # what it holds, in true words, and no advice to merge the commit main dropped back into it
         built_on = git(repo, "rev-parse", "--short=7", f"{BRANCH}^").strip()

@@ -31,7 +31,7 @@ def blocked_words(fleet) -> str:
 
 
 def _commands(said: str) -> list[str]:
-    return re.findall(r"`((?:mkdir -p -- \S+ && )?git show [^`]*)`", said)
+    return re.findall(r"`((?:mkdir -p -- \S+ && )?git -C \S+ show [^`]*)`", said)
 
 
 def _second_encrypt_entry(fleet) -> None:

@@ -316,7 +316,7 @@ def test_a_refusal_never_offers_sops_a_committed_file_naming_other_master_keys(f
         plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
         said = " ".join(plan.stdout.split())
         env = {**os.environ, "VAULT_TOKEN": f"vault-token-{CANARY}"}
-        for command in re.findall(r"`(git show [^`]*)`", said):
+        for command in re.findall(r"`(git -C \S+ show [^`]*)`", said):
             _pasted(command, repo, env=env)
     finally:
         vault.close()

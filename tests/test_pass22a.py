@@ -261,7 +261,7 @@ def test_the_renamed_target_refusal_never_offers_sops_a_file_naming_other_master
         said = " ".join(rollout("plan", *only).stdout.split())
         assert ".ci.env.enc" in said, said
         env = {**os.environ, "VAULT_TOKEN": f"vault-token-{CANARY}"}
-        for command in re.findall(r"`((?:mkdir|git show|sops decrypt) [^`]*)`", said):
+        for command in re.findall(r"`((?:mkdir|git -C \S+ show|sops decrypt) [^`]*)`", said):
             _pasted(command, repo, env=env)
     finally:
         vault.close()
@@ -297,7 +297,7 @@ def test_the_renamed_target_refusal_never_offers_a_command_writing_through_a_sym
     move_main(repo)
     said = " ".join(rollout("plan", *only).stdout.split())
     assert "the rollout branch holds .a/evil.yaml.enc" in said, said
-    for command in re.findall(r"`((?:mkdir|git show|sops decrypt) [^`]*)`", said):
+    for command in re.findall(r"`((?:mkdir|git -C \S+ show|sops decrypt) [^`]*)`", said):
         _pasted(command, repo)
     assert not list(outside.iterdir()), said
     assert "symlink out of the clone" in said, said

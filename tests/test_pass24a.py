@@ -108,7 +108,9 @@ def test_a_renamed_branch_held_only_by_the_tools_push_record_is_never_left_behin
     assert "juniper-cascor: failed" in written.stdout, written.stdout
     assert git(repo, "rev-parse", record).strip() == held
     # the printed way to bring the values back works when pasted in the clone
-    restore = next(c for c in said.split("`") if c.startswith(f"git show {record}:.env.enc"))
+    restore = next(
+        c for c in said.split("`") if c.startswith("git -C ") and f" show {record}:.env.enc" in c
+    )
     done = subprocess.run(["bash", "-c", restore], cwd=repo, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (repo / ".env").read_text() == (tmp_path / "moved-away.env").read_text()

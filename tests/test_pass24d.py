@@ -105,7 +105,7 @@ def test_a_branch_moved_back_is_never_pushed_over_the_only_copy(
     pushed = rollout("apply", "-m", loop.manifest, "--repo", name, "--yes", "--push")
     assert f"{name}: failed" in pushed.stdout, pushed.stdout
     assert git(repo, "for-each-ref", "--contains", held, "refs/juniper-rollout/").strip()
-    command = next(c for c in said.split("`") if c.startswith(way))
+    command = next(c for c in said.split("`") if re.sub(r"^git -C \S+ ", "git ", c).startswith(way))
     assert _paste(command, repo).returncode == 0, command
     again = rollout("apply", "-m", loop.manifest, "--repo", name, "--yes", "--push")
     assert again.code == 0, again.stdout
@@ -136,7 +136,9 @@ def test_a_renamed_branch_moved_back_here_never_leaves_its_pushed_copy_behind(lo
     said = " ".join(planned.stdout.split())
     record = f"refs/juniper-rollout/pushed/{BRANCH}"
     assert planned.code == 1 and f"{record} (this rollout's commits" in said, said
-    restore = next(c for c in said.split("`") if c.startswith(f"git show {record}:.env.enc"))
+    restore = next(
+        c for c in said.split("`") if c.startswith("git -C ") and f" show {record}:.env.enc" in c
+    )
     assert _paste(restore, repo).returncode == 0, restore
     assert (repo / ".env").read_text() == (tmp_path / "moved-away.env").read_text()
 
