@@ -23,6 +23,7 @@ from identify.identify import tags_from_filename
 from juniper_rollout.agekey import short
 from juniper_rollout.errors import RepoError
 from juniper_rollout.sopsmeta import rule_recipients
+from juniper_rollout.wording import clip
 
 # Paths tried against a hook's files/exclude: the ones the code calls plaintext env files count.
 PROBES = (
@@ -86,8 +87,8 @@ class HandHook:
 
 
 def _clip(text: str, width: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """``text`` on one line, its runs of blanks as one, cut as :func:`wording.clip` cuts it."""
+    return clip(" ".join(text.split()), width)
 
 
 def plaintext_probes(is_plaintext: Any) -> tuple[str, ...]:

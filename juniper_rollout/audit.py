@@ -571,7 +571,7 @@ def _subject(subject: str) -> str:
         return "(its subject holds a value of the clone's plaintext env files: not shown)"
     if _BINDING.search(subject) or names_credential(subject) or _bare_key(subject):
         return "(its subject holds NAME=value text or a credential: not shown)"
-    return f'"{_clip(subject)}"'
+    return f'"{clip(subject)}"'
 
 
 def name_commits(commits: list[tuple[str, str]]) -> str:
@@ -801,9 +801,6 @@ def _dotenv_shaped(blob: bytes) -> bool:
             if looks_secret(name) or carries_credential(value):
                 return True
     return False
-
-
-_clip = clip
 
 
 def sops_recipients(config: bytes) -> set[str] | None:
