@@ -806,7 +806,13 @@ def check(
     # pass 24b: each text as its readers decode it (escapes, folded lines, base64 of a value)
     folded = any(b" " in v.value or b"\t" in v.value for v in found if not v.word)
     read = {f.path: _Read.of(f.after, folded) for f in files if f.after is not None}
-    read_before = {f.path: _Read.of(before(f), folded) for f in files}
+
+    # a file's committed text is read only when its new text holds a value (each file once): read
+    # for every file up front, a large committed file was decoded for nothing on every plan
+    @functools.cache
+    def read_before(f: FileChange) -> _Read:
+        return _Read.of(before(f), folded)
+
     read_templates = [(name, _Read.of(text, folded)) for name, text in templates]
     values: list[Value] = []
     let_through: set[bytes] = set()
@@ -837,7 +843,7 @@ def check(
     for source, number, value, *_ in values:
         for f in files:
             if f.after is not None and read[f.path].holds(value):
-                if read_before[f.path].holds(value):
+                if read_before(f).holds(value):
                     let_through.add(value)
                     continue
                 raise RepoError(
