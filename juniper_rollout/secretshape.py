@@ -9,6 +9,7 @@ import html
 import math
 import re
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -411,7 +412,18 @@ def decoded_runs(text: bytes, shortest: int = 16) -> Iterator[bytes]:
 
 # a backslash escape as Python's repr, JSON, YAML's double quotes and Go's %q write one, and C's,
 # printf's and the shell's `$'…'` octal one (`\\160`, pass 24e)
-_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.DOTALL)
+# and (pass 25b) the braced forms of JavaScript, Rust, Swift and Ruby (`\\u{70}`), Perl's `\\x{70}` and
+# Python's named one (`\\N{LATIN SMALL LETTER P}`)
+_ESCAPE = re.compile(
+    r"\\([ux]\{[0-9a-fA-F]{1,6}\}|N\{[A-Za-z0-9 -]{1,88}\}"
+    r"|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)",
+    re.DOTALL,
+)
+# a CSS escape: 1-6 hex digits and one blank that ends it (pass 25b), read apart from the escapes
+# above (`\\70` is octal there)
+_CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})(?:\r\n|[ \t\n\r\f])?")
+# JavaScript's `escape`/`unescape` form of a character (`%u0070`, pass 25b)
+_PERCENT_U = re.compile(r"%u([0-9A-Fa-f]{4})")
 _ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
 # YAML's escaped line break in a double-quoted scalar (`"ab\` at a line's end, `cd"` on the next):
 # the break and the next line's indentation are no part of the value
@@ -443,10 +455,14 @@ def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
         once = _ESCAPE.sub(_unescaped, _ESCAPED_BREAK.sub("", said))
         found.setdefault(_encoded(once))
         found.setdefault(_encoded(_ESCAPE.sub(_unescaped, once)))
+        if _CSS_ESCAPE.search(said):
+            found.setdefault(_encoded(_CSS_ESCAPE.sub(_code_point, said)))
     if _SHELL_QUOTE.search(said):
         found.setdefault(_encoded(_SHELL_QUOTE.sub("'", said)))
     if _PERCENT.search(said):
         found.setdefault(_encoded(unquote(said, errors="surrogateescape")))
+    if _PERCENT_U.search(said):
+        found.setdefault(_encoded(_PERCENT_U.sub(_code_point, said)))
     if folded:
         for one in blank_readings(said):
             found.setdefault(one)
@@ -469,10 +485,24 @@ def _unescaped(found: re.Match[str]) -> str:
     said = found[1]
     if said[0] in "01234567":  # octal digits
         return chr(int(said, 8))
+    if said.endswith("}"):  # `u{…}`, `x{…}` or `N{…}`
+        if said[0] == "N":
+            try:
+                return unicodedata.lookup(said[2:-1])
+            except KeyError:
+                return found[0]
+        code = int(said[2:-1], 16)
+        return chr(code) if code <= sys.maxunicode else found[0]
     if len(said) > 1:  # x, u or U and its hex digits
         code = int(said[1:], 16)
         return chr(code) if code <= sys.maxunicode else found[0]
     return _ESCAPED.get(said, said)
+
+
+def _code_point(found: re.Match[str]) -> str:
+    """The character a CSS escape or a `%uXXXX` names (as written when none: past U+10FFFF)."""
+    code = int(found[1], 16)
+    return chr(code) if code <= sys.maxunicode else found[0]
 
 
 def _encoded(text: str) -> bytes:

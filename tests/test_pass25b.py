@@ -1,0 +1,125 @@
+"""Issue 13, pass 25b: a fifth adversarial pass over items 5-8 (the leaks), session 29.
+
+Each finding's test fails on the main this pass started from (77d6d17, checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import git
+from tests.test_pass24b import SECRET, _template_beside_a_dotenv, objects
+
+pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
+
+
+def _plain_rollout(*args):
+    """The CLI, its output returned unchecked: a refusal here names no value, but the template's own
+    text around the escaped letter holds the canary's prefix, which tests.helpers.rollout refuses."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bin_dir = Path(sys.executable).parent
+    return subprocess.run(
+        [str(bin_dir / "rollout"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        timeout=300,
+    )
+
+
+assert SECRET.endswith("Zq81Lm0pWx42Rt")  # the run of 14 letters and digits each case escapes in
+
+# (path, template, what must not be printed): the `p` of the value's 14-letter run escaped as a
+# language whose reader decodes it writes it
+_BRACED = {
+    "JavaScript / Rust / Swift / Ruby \\u{70}": (
+        "src/token.rs",
+        'const T: &str = "CANARY-7f3a9c-Zq81Lm0\\u{70}Wx42Rt";\n',
+        "Zq81Lm0\\u{70}Wx42Rt",
+    ),
+    "Perl \\x{70}": (
+        "bin/token.pl",
+        'my $t = "CANARY-7f3a9c-Zq81Lm0\\x{70}Wx42Rt";\n',
+        "\\x{70}Wx42Rt",
+    ),
+    "Python \\N{…}": (
+        "app/token.py",
+        'T = "CANARY-7f3a9c-Zq81Lm0\\N{LATIN SMALL LETTER P}Wx42Rt"\n',
+        "LETTER P}Wx42Rt",
+    ),
+    "CSS \\70 ": (
+        "web/token.css",
+        'a::after { content: "CANARY-7f3a9c-Zq81Lm0\\70 Wx42Rt"; }\n',
+        "\\70 Wx42Rt",
+    ),
+    "CSS \\000070": (
+        "web/token.css",
+        'a::after { content: "CANARY-7f3a9c-Zq81Lm0\\000070Wx42Rt"; }\n',
+        "\\000070Wx42Rt",
+    ),
+    "JavaScript unescape %u0070": (
+        "web/token.js",
+        'const t = unescape("CANARY-7f3a9c-Zq81Lm0%u0070Wx42Rt");\n',
+        "%u0070Wx42Rt",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_BRACED))
+def test_a_value_escaped_with_braces_css_or_percent_u_is_refused(tmp_path, case):
+    """ON-LIST 13.6 (pass 24b's readings, new spellings). A template holding a `.env` value with one
+    letter written as JavaScript's, Rust's, Swift's or Ruby's braced escape (`\\u{70}`), Perl's
+    `\\x{70}`, Python's named escape (`\\N{LATIN SMALL LETTER P}`), a CSS escape (`\\70 `,
+    `\\000070`) or JavaScript's `unescape` form (`%u0070`) was shown in the plan's diff and committed:
+    the readings knew `\\x70`, `\\u0070`, `\\U00000070`, octal, `%70` and `&#112;` only, so neither
+    the value nor its 14-letter run was seen, and each of those languages reads the value."""
+    path, template, shown = _BRACED[case]
+    manifest = _template_beside_a_dotenv(
+        tmp_path, f"API_TOKEN={SECRET}\n", path, "{% raw %}" + template + "{% endraw %}"
+    )
+    for args in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = _plain_rollout(*args, "--manifest", manifest)
+        said = result.stdout + result.stderr
+        assert result.returncode == 1, said
+        assert shown not in said, said
+        assert f"{path} would contain" in said, said
+    repo = tmp_path / "ws" / "victim"
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+    assert shown.encode() not in objects(repo)
+
+
+def test_the_age_key_with_a_braced_escape_in_a_template_is_refused(tmp_path):
+    """ON-LIST 13.6 (the age key file in a template, pass 24e's escapes): an age private key whose
+    dashes are written `\\u{2d}` (a JavaScript or Rust string) passed the template check and the
+    written-file check, which read `\\u002d` only."""
+    key = "AGE-SECRET-KEY-1" + "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" * 2
+    escaped = key.replace("-", "\\u{2d}")
+    manifest = _template_beside_a_dotenv(
+        tmp_path, "APP_MODE=production\n", "src/key.js", f'const k = "{escaped}";\n'
+    )
+    for args in (("plan",), ("apply", "--yes")):
+        result = _plain_rollout(*args, "--manifest", manifest)
+        said = result.stdout + result.stderr
+        assert result.returncode == 1, said
+        assert key[20:40] not in said, said
+        assert "private key" in said, said
+    repo = tmp_path / "ws" / "victim"
+    assert key[20:40].encode() not in objects(repo)
+
+
+def test_braces_css_and_percent_u_without_a_value_are_still_written(tmp_path):
+    """Control: braced escapes, named escapes, CSS escapes and `%u` text of other letters are written."""
+    template = (
+        '{% raw %}const e = "caf\\u{e9} \\u{1F600}";\nmy $x = "\\x{41}";\n'
+        'n = "\\N{EM DASH} \\N{NO SUCH NAME AT ALL}"\n'
+        'a::before { content: "\\201C"; } .icon::after { content: "\\f101 "; }\n'
+        'u = unescape("%u00e9t%u00e9");\n{% endraw %}'
+    )
+    manifest = _template_beside_a_dotenv(tmp_path, f"API_TOKEN={SECRET}\n", "web/app.js", template)
+    result = _plain_rollout("apply", "--yes", "--manifest", manifest)
+    assert result.returncode == 0, result.stdout + result.stderr
+    repo = tmp_path / "ws" / "victim"
+    assert git(repo, "show", "chore/sops-age-rollout:web/app.js").startswith("const e")
