@@ -388,6 +388,23 @@ _HEX_GROUP = re.compile(
 )
 
 
+# Pass 25b: a list of 8 or more numbers, a byte array or character codes in decimal (Python's
+# `bytes([67, 65, …])`, Java's `new byte[]{67, -61, …}`, JavaScript's `String.fromCharCode(67, …)`)
+# (numbers of up to three digits: a longer one ends a list, and is no byte)
+_DECIMAL_LIST = re.compile(rb"(?<![\w.])-?\d{1,3}(?:[ \t]*,[ \t\r\n]*-?\d{1,3}(?![\w.])){7,}")
+
+
+def _numbers(text: bytes) -> bytes:
+    """A decimal list's bytes (each -128..255, a signed byte taken as Java stores it), or the UTF-8 of
+    the characters its numbers name; b"" when it names neither."""
+    numbers = [int(n) for n in text.split(b",")]
+    if all(-128 <= n <= 255 for n in numbers):
+        return bytes(n & 0xFF for n in numbers)
+    if all(n >= 0 for n in numbers):
+        return "".join(map(chr, numbers)).encode("utf-8")
+    return b""
+
+
 def decoded_runs(text: bytes, shortest: int = 16) -> Iterator[bytes]:
     """What ``text`` holds encoded: each base64 run decoded (``base64_decoded``), each run of hex
     digits decoded (from its first and second digit), the groups of a hex dump read in turn as one
@@ -402,6 +419,7 @@ def decoded_runs(text: bytes, shortest: int = 16) -> Iterator[bytes]:
     groups = b"".join(_HEX_GROUP.findall(text))
     if len(groups) >= shortest:
         runs.append(bytes.fromhex(groups.decode("ascii")))
+    runs += [one for found in _DECIMAL_LIST.finditer(text) if (one := _numbers(found[0]))]
     for run in runs:
         yield run
         if run.count(0) * 4 >= len(run) >= 16:  # UTF-16 (little or big endian, from either byte)
@@ -422,6 +440,9 @@ _ESCAPE = re.compile(
 # a CSS escape: 1-6 hex digits and one blank that ends it (pass 25b), read apart from the escapes
 # above (`\\70` is octal there)
 _CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})(?:\r\n|[ \t\n\r\f])?")
+# `echo -e`'s octal escape (`\\0160`: a zero, then up to three digits) and RTF's hex one (`\\'70`),
+# read apart from the escapes above (pass 25b)
+_ECHO_OR_RTF = re.compile(r"\\0([0-7]{1,3})|\\'([0-9a-fA-F]{2})")
 # JavaScript's `escape`/`unescape` form of a character (`%u0070`, pass 25b)
 _PERCENT_U = re.compile(r"%u([0-9A-Fa-f]{4})")
 _ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
@@ -457,6 +478,8 @@ def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
         found.setdefault(_encoded(_ESCAPE.sub(_unescaped, once)))
         if _CSS_ESCAPE.search(said):
             found.setdefault(_encoded(_CSS_ESCAPE.sub(_code_point, said)))
+        if _ECHO_OR_RTF.search(said):
+            found.setdefault(_encoded(_ECHO_OR_RTF.sub(_echoed, said)))
     if _SHELL_QUOTE.search(said):
         found.setdefault(_encoded(_SHELL_QUOTE.sub("'", said)))
     if _PERCENT.search(said):
@@ -497,6 +520,10 @@ def _unescaped(found: re.Match[str]) -> str:
         code = int(said[1:], 16)
         return chr(code) if code <= sys.maxunicode else found[0]
     return _ESCAPED.get(said, said)
+
+
+def _echoed(found: re.Match[str]) -> str:
+    return chr(int(found[1], 8)) if found[1] else chr(int(found[2], 16))
 
 
 def _code_point(found: re.Match[str]) -> str:

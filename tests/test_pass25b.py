@@ -123,3 +123,76 @@ def test_braces_css_and_percent_u_without_a_value_are_still_written(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     repo = tmp_path / "ws" / "victim"
     assert git(repo, "show", "chore/sops-age-rollout:web/app.js").startswith("const e")
+
+
+_CODES = SECRET.encode()
+# (path, template, what must not be printed): the value in decimal, or one letter escaped as `echo -e`
+# or RTF writes it
+_DECIMAL = {
+    "Python bytes([…])": (
+        "app/token.py",
+        "T = bytes([" + ", ".join(map(str, _CODES)) + "])\n",
+        ", ".join(map(str, _CODES))[-40:],
+    ),
+    "Java byte[] with signed bytes, over two lines": (
+        "src/Token.java",
+        "byte[] t = {"
+        + ", ".join(map(str, _CODES[:12]))
+        + ",\n    "
+        + ", ".join(map(str, _CODES[12:]))
+        + ", -61, -87};\n",
+        ", ".join(map(str, _CODES[12:]))[:40],
+    ),
+    "JavaScript String.fromCharCode": (
+        "web/token.js",
+        "const t = String.fromCharCode(" + ",".join(map(str, _CODES)) + ", 8364);\n",
+        ",".join(map(str, _CODES))[-40:],
+    ),
+    "echo -e \\0160": (
+        "bin/token.sh",
+        'echo -e "CANARY-7f3a9c-Zq81Lm0\\0160Wx42Rt"\n',
+        "\\0160Wx42Rt",
+    ),
+    "RTF \\'70": ("doc/token.rtf", "{\\rtf1 CANARY-7f3a9c-Zq81Lm0\\'70Wx42Rt}\n", "\\'70Wx42Rt"),
+}
+
+
+@pytest.mark.parametrize("case", list(_DECIMAL))
+def test_a_value_as_decimal_codes_or_an_echo_or_rtf_escape_is_refused(tmp_path, case):
+    """ON-LIST 13.6 (pass 24j's byte arrays, in decimal; pass 24e's octal, as `echo -e` writes it).
+    A template holding a `.env` value as a decimal byte array (Python's `bytes([67, 65, …])`, Java's
+    `byte[]` with its signed bytes, over two lines) or as JavaScript's `String.fromCharCode(67, …)`,
+    or with a letter written as `echo -e` (`\\0160`) or RTF (`\\'70`) write it, was shown in the plan's
+    diff and committed: byte arrays were read in hex only, `\\0160` as C's `\\016` and a `0`."""
+    path, template, shown = _DECIMAL[case]
+    manifest = _template_beside_a_dotenv(
+        tmp_path, f"API_TOKEN={SECRET}\n", path, "{% raw %}" + template + "{% endraw %}"
+    )
+    for args in (("plan",), ("apply", "--yes")):
+        result = _plain_rollout(*args, "--manifest", manifest)
+        said = result.stdout + result.stderr
+        assert result.returncode == 1, said
+        assert shown not in said, said
+        assert f"{path} would contain" in said, said
+    repo = tmp_path / "ws" / "victim"
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+    assert shown.encode() not in objects(repo)
+
+
+def test_numbers_lists_and_rtf_without_a_value_are_still_written(tmp_path):
+    """Control: lists of numbers (ports, a matrix, character codes of other text, a CSV row), RTF
+    and `echo -e` text of other letters are written."""
+    template = (
+        "PORTS = [80, 443, 8080, 8443, 9000, 9090, 5432, 6379, 27017]\n"
+        "M = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [2, 3, 4]]\n"
+        "GREETING = bytes([104, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100])\n"
+        "row = 1,2,3,4,5,6,7,8,9,10,11,12\n"
+        '{\\rtf1 caf\\\'e9}\necho -e "tab\\0011"\n'
+    )
+    manifest = _template_beside_a_dotenv(
+        tmp_path, f"API_TOKEN={SECRET}\n", "app/consts.py", "{% raw %}" + template + "{% endraw %}"
+    )
+    result = _plain_rollout("apply", "--yes", "--manifest", manifest)
+    assert result.returncode == 0, result.stdout + result.stderr
+    repo = tmp_path / "ws" / "victim"
+    assert git(repo, "show", "chore/sops-age-rollout:app/consts.py").startswith("PORTS")
