@@ -175,6 +175,10 @@ def is_token_name(name: str) -> bool:
     return _TOKEN_NAME.fullmatch(name) is not None
 
 
+# hex digits only, a digit among them (a name starts with a letter, so a letter is too)
+_HEX_KEY = re.compile(r"(?=[A-Za-z]*[0-9])[0-9a-fA-F]+")
+
+
 def is_random_name(name: str) -> bool:
     """True for an identifier of 20+ characters without ``_`` that is a high-entropy run (a hex or base64
     key with no known prefix, pasted where a name goes: ``xK9mQ2vL8pR4tW7yZ1bN5cH3jF6gD0sA=``).
@@ -184,6 +188,11 @@ def is_random_name(name: str) -> bool:
     long mixed-case name with digits that falls apart into one- and two-character pieces rather than
     words: URL-safe base64 such as a Fernet key (``TsL6Gs85kVObQ_qdZ9Y3_…=``); names are words."""
     joined = name.replace("_", "")
+    if len(name) >= 16 and _HEX_KEY.fullmatch(name):
+        # pass 25b (13.8): a hex key of 16-27 digits (Pusher's 20-digit secret) passed as a name 60-100%
+        # of the time (hex spreads over 16 characters only: under the entropy bar), and was printed and
+        # committed in `.env.example`; no variable name is 16+ hex digits with a digit among them
+        return True
     if len(joined) >= 40 and not (joined.isupper() or joined.islower()) and _entropy(joined) >= 4.4:
         # pass 10b: a 32-byte key (`openssl rand -base64 32`, a Fernet key) with fewer than three
         # digits passed as a name (0.5% of keys, 1.3% of Fernet keys): at 40+ characters, random
