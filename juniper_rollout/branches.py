@@ -124,6 +124,7 @@ def apply_one(
     try:
         if saved:  # checked when it was planned, and again: a plan file may have been edited
             leakguard.check_secret_writes(spec, plan.writes)
+            leakguard.check_sealed(manifest, spec, plan.writes, fleet=fleet)
             leakguard.check(manifest, spec, plan.writes, fleet=fleet, cleared=plan.cleared)
             leakguard.check_deletions(manifest, spec, plan.writes)
         with gitrepo.open_clone(spec.path) as clone, gitrepo.rollout_lock(clone, spec.name):

@@ -260,3 +260,87 @@ def test_names_made_of_hex_letters_without_a_digit_or_short_still_apply(tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     example = git(tmp_path / "ws" / "victim", "show", "chore/sops-age-rollout:.env.example")
     assert "DEADBEEFCAFEBABE=" in example and "S3_BUCKET_ABCDEF0123=" in example
+
+
+def _sealed_field(text: str, field: str, secret: str) -> str:
+    """``text`` (a dotenv sops file) with the first ``field:`` of an ENC[…] (or the MAC's data) holding
+    ``secret`` base64-encoded in place of sops' bytes."""
+    import base64
+    import re
+
+    encoded = base64.b64encode(secret.encode()).decode()
+    if field == "mac":
+        return re.sub(r"(sops_mac=ENC\[AES256_GCM,data:)[^,]*", rf"\g<1>{encoded}", text, count=1)
+    return re.sub(rf"({field}:)[^,\]]*", rf"\g<1>{encoded}", text, count=1)
+
+
+@pytest.mark.parametrize("field", ["data", "iv", "tag", "mac"])
+def test_a_saved_plans_ciphertext_holding_a_value_base64_encoded_is_refused(
+    tmp_path, monkeypatch, field
+):
+    """ON-LIST 13.6, worse than the Known limit says ("editing that record by hand is the one way past
+    the check"). A saved plan's `.env.enc` whose `ENC[…]` field (`data:`, `iv:`, `tag:`, or the MAC's)
+    held a `.env` value base64-encoded in place of sops' bytes kept every line sops' shape, so the
+    check of encrypted files (sops metadata, no plaintext line) passed it and the leak guard never read
+    encrypted files: apply committed the value (and `--push` publishes it). A saved plan's encrypted
+    files are now read for the values and the age key as any other file."""
+    import base64
+    import json
+
+    manifest = _encrypting_one_repo(tmp_path, f"API_TOKEN={SECRET}\n", monkeypatch)
+    saved = tmp_path / "plan.json"
+    result = _plain_rollout("plan", "--manifest", manifest, "--out", saved)
+    assert result.returncode == 0, result.stdout + result.stderr
+    plan = json.loads(saved.read_text())
+    [enc] = [f for f in plan["repos"][0]["files"] if f["path"] == ".env.enc"]
+    text = base64.b64decode(enc["content"]).decode()
+    edited = _sealed_field(text, field, SECRET)
+    assert edited != text
+    enc["content"] = base64.b64encode(edited.encode()).decode()
+    saved.write_text(json.dumps(plan))
+    result = _plain_rollout("apply", saved, "--manifest", manifest, "--yes")
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    assert ".env.enc would contain the value on line 1 of the plaintext .env" in said, said
+    repo = tmp_path / "ws" / "victim"
+    assert not git(repo, "branch", "--list", "chore/sops-age-rollout").strip()
+    assert base64.b64encode(SECRET.encode()) not in objects(repo)
+
+
+def test_a_saved_plan_whose_env_holds_its_recipient_still_applies(tmp_path, monkeypatch):
+    """Control: a `.env` holding the fleet's public key (`SOPS_AGE_RECIPIENTS=age1…`, which sops writes
+    into `.env.enc`'s metadata) applies from a saved plan: the manifest names it."""
+    from pathlib import Path
+
+    manifest = _encrypting_one_repo(tmp_path, "APP_MODE=production-eu-west\n", monkeypatch)
+    key_line = Path(tmp_path / "age" / "keys.txt").read_text().split("public key: ")[1].split()[0]
+    (tmp_path / "ws" / "victim" / ".env").write_text(
+        f"SOPS_AGE_RECIPIENTS={key_line}\nA_B=cdefghij1\n"
+    )
+    saved = tmp_path / "plan.json"
+    result = _plain_rollout("plan", "--manifest", manifest, "--out", saved)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = _plain_rollout("apply", saved, "--manifest", manifest, "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_saved_plans_ciphertext_holding_the_age_key_is_refused(tmp_path, monkeypatch):
+    """ON-LIST 13.6 (the age key file, on the saved-plan path): the team's private key base64-encoded
+    in a saved plan's `.env.enc` (`data:` of a value) was committed as the value's ciphertext."""
+    import base64
+    import json
+
+    manifest = _encrypting_one_repo(tmp_path, "APP_MODE=production-eu-west\n", monkeypatch)
+    key = (tmp_path / "age" / "keys.txt").read_text()
+    saved = tmp_path / "plan.json"
+    assert _plain_rollout("plan", "--manifest", manifest, "--out", saved).returncode == 0
+    plan = json.loads(saved.read_text())
+    [enc] = [f for f in plan["repos"][0]["files"] if f["path"] == ".env.enc"]
+    text = _sealed_field(base64.b64decode(enc["content"]).decode(), "data", key)
+    enc["content"] = base64.b64encode(text.encode()).decode()
+    saved.write_text(json.dumps(plan))
+    result = _plain_rollout("apply", saved, "--manifest", manifest, "--yes")
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    assert "holds an age private key" in said, said
+    assert not git(tmp_path / "ws" / "victim", "branch", "--list", "chore/sops-age-rollout").strip()
