@@ -1097,6 +1097,15 @@ def check_deletions(manifest: Manifest, repo: RepoSpec, files: Iterable[FileChan
             )
 
 
+# what sops writes into every dotenv file it encrypts, as written and in its age armor's header: a
+# value that is one of these words (`DB_PASSWORD=unencrypted`) is found in any ciphertext
+_SOPS_WORDS = (
+    b"ENC[AES256_GCM,data:,iv:,tag:,type:str] sops_age__list_0__map_enc sops_age__list_0__map_recipient "
+    b"sops_lastmodified sops_mac sops_unencrypted_suffix=_unencrypted sops_version "
+    b"-----BEGIN AGE ENCRYPTED FILE----- -----END AGE ENCRYPTED FILE----- age-encryption.org/v1 -> X25519"
+)
+
+
 def check_sealed(
     manifest: Manifest,
     repo: RepoSpec,
@@ -1119,7 +1128,7 @@ def check_sealed(
         )
     env = manifest.env_files if manifest is not None else envfiles.DEFAULT
     found = own_values(repo, env, fleet).values + [v for _, v in (fleet or FleetValues()).named]
-    known = _manifest_text(manifest)
+    known = _manifest_text(manifest) + b"\n\0" + _SOPS_WORDS
     read = {f.path: _Read.of(f.after or b"", False) for f in sealed}
     for source, number, value, *_ in (v for v in found if not v.word and v.value not in known):
         for path, text in read.items():

@@ -309,13 +309,14 @@ def test_a_saved_plans_ciphertext_holding_a_value_base64_encoded_is_refused(
 
 def test_a_saved_plan_whose_env_holds_its_recipient_still_applies(tmp_path, monkeypatch):
     """Control: a `.env` holding the fleet's public key (`SOPS_AGE_RECIPIENTS=age1…`, which sops writes
-    into `.env.enc`'s metadata) applies from a saved plan: the manifest names it."""
+    into `.env.enc`'s metadata) applies from a saved plan: the manifest names it; and values that are
+    words sops writes into every such file (`unencrypted`, `encryption` of its age header)."""
     from pathlib import Path
 
     manifest = _encrypting_one_repo(tmp_path, "APP_MODE=production-eu-west\n", monkeypatch)
     key_line = Path(tmp_path / "age" / "keys.txt").read_text().split("public key: ")[1].split()[0]
     (tmp_path / "ws" / "victim" / ".env").write_text(
-        f"SOPS_AGE_RECIPIENTS={key_line}\nA_B=cdefghij1\n"
+        f"SOPS_AGE_RECIPIENTS={key_line}\nDB_PASSWORD=unencrypted\nSECRET_KIND=encryption\n"
     )
     saved = tmp_path / "plan.json"
     result = _plain_rollout("plan", "--manifest", manifest, "--out", saved)
