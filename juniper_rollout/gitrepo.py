@@ -51,7 +51,7 @@ from juniper_rollout.urls import (
     strip_userinfo,
     userinfo,
 )
-from juniper_rollout.wording import shell_word
+from juniper_rollout.wording import path_word, shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
 ROLLOUT_TRAILER = (
@@ -481,6 +481,14 @@ def has_push_record(repo: git.Repo, branch: str) -> bool:
     return _sha_at(repo, PUSHED_REF + branch) is not None
 
 
+def git_in(repo: git.Repo) -> str:
+    """``git -C CLONE``, the clone's folder as one shell word: what a line offers to paste runs in that
+    clone wherever it is pasted. Pass 25a (pass 24k's note): the branch name is the fleet's, so `git
+    branch -D BRANCH` (or `git update-ref -d RECORD`) offered for one repo and pasted in another clone
+    of the fleet deleted THAT clone's rollout branch."""
+    return f"git -C {path_word(Path(repo.working_tree_dir or repo.git_dir))}"
+
+
 def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
     """Where ``last_known_branch`` read the rollout branch when the clone has no local one: a name
     ``git show NAME:PATH`` resolves, and how to make the tool forget that copy, in words whose
@@ -495,7 +503,10 @@ def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
     if pushed is None and remote is None:
         return None
     name = PUSHED_REF + branch if pushed is not None else f"origin/{branch}"
-    record = f"git update-ref -d {shell_word(PUSHED_REF + branch)}" if pushed is not None else ""
+    git_c = git_in(repo)
+    record = (
+        f"{git_c} update-ref -d {shell_word(PUSHED_REF + branch)}" if pushed is not None else ""
+    )
     if remote is not None and not is_tool_commit(remote):
         return name, (
             f"origin/{branch} holds commits the tool did not make (a reviewer's?), so no command "
@@ -504,10 +515,10 @@ def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
         )
     if remote is None:
         return name, f"forget the rollout branch's last pushed copy (`{record}`)"
-    both = " && ".join([*([record] if record else []), origin_delete(branch, remote.hexsha)])
+    both = " && ".join([*([record] if record else []), origin_delete(repo, branch, remote.hexsha)])
     return name, (
         f"forget the rollout branch's last pushed copy (`{both}`; gone from origin already: "
-        f"`git branch -d -r {shell_word('origin/' + branch)}`)"
+        f"`{git_c} branch -d -r {shell_word('origin/' + branch)}`)"
     )
 
 
@@ -540,12 +551,12 @@ def held_elsewhere(repo: git.Repo, branch: str, tip: git.Commit) -> bool:
     return not left.strip()
 
 
-def origin_delete(branch: str, tip: str) -> str:
+def origin_delete(repo: git.Repo, branch: str, tip: str) -> str:
     """``git push … origin --delete -- BRANCH`` leased on ``tip``, origin's tip as last fetched, that a
     line judged safe to delete: pasted after a reviewer pushed onto it, git refuses ("stale info").
     Pass 24d: without the lease, the pasted delete took the reviewer's newer commit with it."""
     lease = shell_word(f"--force-with-lease=refs/heads/{branch}:{tip}")
-    return f"git push {lease} origin --delete -- {shell_word(branch)}"
+    return f"{git_in(repo)} push {lease} origin --delete -- {shell_word(branch)}"
 
 
 def last_known_branch(repo: git.Repo, branch: str) -> git.Commit | None:

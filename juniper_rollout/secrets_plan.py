@@ -243,6 +243,7 @@ def encrypted_change(
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
     _refuse_ciphertext_values(
+        repo,
         spec,
         plaintext,
         (repo.branch, reuse)
@@ -300,7 +301,7 @@ _SOPS_VALUE = re.compile(rb"^[^#=\n]*=\s*['\"]?ENC\[AES256_GCM,data:", re.MULTIL
 
 
 def _refuse_ciphertext_values(
-    spec: EncryptSpec, plaintext: bytes, holder: tuple[str, bytes] | None
+    repo: RepoSpec, spec: EncryptSpec, plaintext: bytes, holder: tuple[str, bytes] | None
 ) -> None:
     """A "plaintext" file whose values are sops ciphertext (``NAME=ENC[AES256_GCM,…]``: the committed
     ``.env.enc`` copied without its ``sops_`` lines) would be encrypted again, and the real values lost
@@ -308,9 +309,9 @@ def _refuse_ciphertext_values(
     found = _SOPS_VALUE.search(plaintext)
     if found is not None:
         line = plaintext.count(b"\n", 0, found.start()) + 1
+        # pass 25a: in the clone (pasted in another clone of the fleet, it wrote over that one's `.env`)
         how = (
-            f" (`git show {_at(holder[0], spec.target)} | "
-            f"{_decrypt_into(_decrypt_stdin(holder[1], spec.target), spec.source)}`)"
+            f" (`{_restore_command(replace(repo, branch=holder[0]), spec.target, _decrypt_stdin(holder[1], spec.target), spec.source)}`)"
             if holder
             else ""
         )
@@ -436,7 +437,10 @@ def _emptying_on_purpose(
             f"to empty one on purpose, run `sops set --input-type {fmt} --output-type {fmt} "
             f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
         )
-    delete = forget or f"delete the rollout branch (`git branch -D {shell_word(repo.branch)}`)"
+    delete = (
+        forget
+        or f"delete the rollout branch (`{_git_in(repo)} branch -D {shell_word(repo.branch)}`)"
+    )
     if at_base is not None:
         # pass 14c: the branch merged (or built on a base holding the value too): deleting it alone
         # only moved the refusal to the base's copy
@@ -839,11 +843,17 @@ def _branch_ciphertext_first(
         f"{spec.source} (`git show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
         f"branch's, `git show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
         f"again; to keep only the base's, "
-        + (forget or f"delete the branch (`git branch -D {shell_word(repo.branch)}`)")
+        + (forget or f"delete the branch (`{_git_in(repo)} branch -D {shell_word(repo.branch)}`)")
     )
 
 
 _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/stdin"
+
+
+def _git_in(repo: RepoSpec) -> str:
+    """``git -C CLONE`` for the repo's clone (pass 25a: a `git branch -D BRANCH` naming no clone,
+    pasted in another clone of the fleet, deleted that clone's rollout branch)."""
+    return f"git -C {wording.path_word(repo.path)}"
 
 
 def _at(ref: str, path: str) -> str:
@@ -1383,12 +1393,13 @@ def _forget_branch(name: str, repo) -> str:
     origin --delete X` alone fails where origin no longer has it (deleted there, not yet pruned here:
     "remote ref does not exist"), and the refusal stayed for good. Pass 24a: the tool's record of a
     push of that branch goes with it (left, it held the values and refused the repo again)."""
+    git_c = gitrepo.git_in(repo)
     if name.startswith(gitrepo.PUSHED_REF):
-        return f"`git update-ref -d {shell_word(name)}`"
+        return f"`{git_c} update-ref -d {shell_word(name)}`"
     branch = name.removeprefix("origin/") if name.startswith("origin/") else name
     branch = branch.removeprefix("refs/heads/")
     record = (
-        f" && git update-ref -d {shell_word(gitrepo.PUSHED_REF + branch)}"
+        f" && {git_c} update-ref -d {shell_word(gitrepo.PUSHED_REF + branch)}"
         if gitrepo.has_push_record(repo, branch)
         else ""
     )
@@ -1397,8 +1408,8 @@ def _forget_branch(name: str, repo) -> str:
     seen = repo.commit(f"refs/remotes/{name}").hexsha  # origin's tip as last fetched: the lease
     return (
         # pass 23g: `--` first, for a name git would take for an option (`-x`, which origin may hold)
-        f"`{gitrepo.origin_delete(branch, seen)}{record}`; gone from origin "
-        f"already: `git branch -d -r {shell_word(name)}{record}`"
+        f"`{gitrepo.origin_delete(repo, branch, seen)}{record}`; gone from origin "
+        f"already: `{git_c} branch -d -r {shell_word(name)}{record}`"
     )
 
 
@@ -1406,7 +1417,7 @@ def _delete_words(repo, branch: str, what: str, then: str = "") -> str:
     """ "delete WHAT (`git branch -D BRANCH` THEN)", with what frees it first when a worktree has it
     checked out (pass 24a: pasted, git refused, "Cannot delete branch … checked out at …", and the
     refusal stayed). ``what`` empty: the command alone."""
-    command = f"`git branch -D {shell_word(branch)}{then}`"
+    command = f"`{gitrepo.git_in(repo)} branch -D {shell_word(branch)}{then}`"
     where = gitrepo.checked_out_in(repo, branch)
     if where is not None:
         how = gitrepo.worktree_advice(repo, where, Path(repo.working_tree_dir or where))
@@ -1483,9 +1494,23 @@ def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[F
         if spec.enabled and spec.source in deleted and change.after is None:
             raise RepoError(
                 f"{spec.source} is tracked at {repo.base} but not in the clone, so it cannot be encrypted "
-                f"before the rollout removes it from git: restore it (`git show {_at(repo.base, spec.source)} "
-                f"> {shell_word(spec.source)}`), then plan again"
+                f"before the rollout removes it from git: restore it "
+                f"(`{_show_into(repo, spec.source)}`), then plan again"
             )
+
+
+def _show_into(repo: RepoSpec, path: str) -> str:
+    """The command that writes ``path`` as committed on the base back into the clone, readable by
+    its owner alone. Pass 25a: `git show main:.env > .env` named no clone: pasted in another clone of
+    the fleet, whose main holds no `.env`, the shell emptied that clone's `.env` before git failed."""
+    folder = os.path.dirname(path)
+    make = (
+        f"mkdir -p -- {wording.path_word(repo.path / folder)} && "
+        if folder and not os.path.isdir(repo.path / folder)
+        else ""
+    )
+    into = wording.path_word(repo.path / path)
+    return f"{make}(umask 077 && {_git_in(repo)} show {_at(repo.base, path)} > {into})"
 
 
 NEW_DATA_KEY = (

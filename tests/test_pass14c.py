@@ -150,7 +150,11 @@ def test_emptying_a_value_of_a_merged_branch_names_the_bases_copy(fleet, tmp_pat
     env.write_text("\n".join(lines) + "\n")
     planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert planned.code == 1, planned.stdout
-    commands = [p for p in planned.stdout.split("`") if p.startswith(("sops set", "git branch -D"))]
+    commands = [
+        p
+        for p in planned.stdout.split("`")
+        if p.startswith(("sops set", f"git -C {repo} branch -D"))
+    ]
     assert [c.split()[0] for c in commands] == ["sops", "git"], planned.stdout
     for command in commands:
         _pasted(command, repo)
@@ -231,7 +235,7 @@ def test_lines_about_a_branch_deleted_locally_name_the_copy_that_was_read(fleet,
     parts = planned.stdout.split("`")
     show = next(p for p in parts if p.startswith("git show"))
     assert f"{name}=demo-" in _pasted(show, repo)
-    forget = next(p for p in parts if p.startswith("git update-ref"))
+    forget = next(p for p in parts if p.startswith(f"git -C {repo} update-ref"))
     _pasted(forget, repo)
     result = rollout("apply", "--yes", "--push", "-m", fleet.manifest, "--repo", CASCOR)
     assert result.code == 0, result.stdout

@@ -1,0 +1,158 @@
+"""Issue 13, pass 25a: a fifth-round adversarial pass over items 1-4 and every command a refusal or
+next-step line offers to paste, attacking what passes 24a/24d/24h/24k added. Each test fails on the
+main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from tests.fleet import BRANCH
+from tests.helpers import git, rollout
+from tests.test_adversary import apply
+
+CASCOR, ML = "juniper-cascor", "juniper-ml"
+RECORD = f"refs/juniper-rollout/pushed/{BRANCH}"
+
+
+def _paste(command: str, cwd) -> subprocess.CompletedProcess:
+    """``command`` as a person pastes it in bash, in ``cwd``."""
+    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True)
+
+
+def _said(*args) -> str:
+    return " ".join(rollout(*args).stdout.split())
+
+
+def _git_commands(said: str) -> list[str]:
+    return [c for c in said.split("`") if c.startswith("git ")]
+
+
+def _blank_first_value(repo) -> None:
+    env = repo / ".env"
+    lines = env.read_text().splitlines()
+    lines[0] = lines[0].split("=", 1)[0] + "="
+    env.write_text("\n".join(lines) + "\n")
+
+
+def test_a_branch_delete_offered_for_one_repo_never_deletes_another_clones_branch(fleet):
+    """ON-LIST 13.1 (pass 24k's "not fixed": the ways out name no clone): both repos applied, so
+    both clones hold the fleet-wide `chore/sops-age-rollout`; juniper-cascor's `.env` leaves a
+    committed value empty. The refusal's way to empty it on purpose, "delete the rollout branch
+    (`git branch -D chore/sops-age-rollout`)", pasted where the user stands, in juniper-ml's clone,
+    deleted juniper-ml's rollout branch (forced: its commits on no branch). Every git command a line
+    offers now names its clone (`git -C CLONE …`): pasted anywhere, it acts on that clone alone."""
+    for name in (CASCOR, ML):
+        assert apply(fleet, name).code == 0
+    repo, here = fleet.repo(CASCOR), fleet.repo(ML)
+    mine = git(here, "rev-parse", BRANCH).strip()
+    _blank_first_value(repo)
+    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "to empty them on purpose" in said, said
+    commands = _git_commands(said)
+    assert any(" branch -D " in c for c in commands), said
+    for command in commands:
+        _paste(command, here)
+    assert git(here, "rev-parse", "--verify", "-q", BRANCH).strip() == mine, (
+        f"juniper-ml's rollout branch was deleted by {commands}"
+    )
+    # pasted there, it did what it offers in the clone it is about
+    assert not git(repo, "branch", "--list", BRANCH).strip(), commands
+
+
+def test_a_push_record_delete_offered_for_one_repo_never_deletes_another_clones(fleet, tmp_path):
+    """ON-LIST 13.1 (pass 24k's "not fixed", the record's spelling): both repos pushed (each clone
+    holds `refs/juniper-rollout/pushed/chore/sops-age-rollout`, the fleet's branch name),
+    juniper-cascor's local branch deleted, its `.env` moved away, its entry `enabled: false`, main
+    moved. "To drop it on purpose, forget the rollout branch's last pushed copy (`git update-ref -d
+    refs/juniper-rollout/pushed/…`)" pasted in juniper-ml's clone deleted juniper-ml's record, the
+    tool's only memory of what it pushed there (the next apply no longer protects that copy)."""
+    for name in (CASCOR, ML):
+        assert apply(fleet, name).code == 0
+    repo, here = fleet.repo(CASCOR), fleet.repo(ML)
+    for clone in (repo, here):
+        git(clone, "update-ref", RECORD, BRANCH)  # as a push records it
+    git(repo, "branch", "-D", BRANCH)
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = fleet.manifest.read_text()
+    at = text.index(f"  - name: {CASCOR}")
+    end = text.index("        target: .env.enc\n", at) + len("        target: .env.enc\n")
+    fleet.manifest.write_text(text[:end] + "        enabled: false\n" + text[end:])
+    tree = git(repo, "write-tree").strip()
+    moved = git(repo, "commit-tree", "-p", "main", "-m", "main moves", tree).strip()
+    git(repo, "update-ref", "refs/heads/main", moved)
+    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "which no enabled `encrypt:` entry" in said, said
+    commands = _git_commands(said)
+    assert any(" update-ref -d " in c for c in commands), said
+    held = git(here, "rev-parse", RECORD).strip()
+    for command in commands:
+        _paste(command, here)
+    assert git(here, "rev-parse", "--verify", "-q", RECORD).strip() == held, (
+        f"juniper-ml's push record was deleted by {commands}"
+    )
+    # pasted there, it did what it offers in the clone it is about
+    assert not git(repo, "for-each-ref", RECORD).strip(), commands
+    assert rollout("plan", "-m", fleet.manifest, "--repo", CASCOR).code == 0
+
+
+def _ml_encrypts_env(fleet) -> None:
+    """juniper-ml gets an `encrypt:` entry of its own and a `.env` (a second clone holding one)."""
+    text = fleet.manifest.read_text()
+    entry = re.search(r"\n  - name: juniper-ml[^\n]*\n", text)
+    assert entry, text
+    encrypt = "    encrypt:\n      - source: .env\n        target: .env.enc\n"
+    fleet.manifest.write_text(text[: entry.end()] + encrypt + text[entry.end() :])
+    (fleet.repo(ML) / ".env").write_text("ML_API_TOKEN=ml-token-of-yesterday\n")
+
+
+def test_the_decrypt_a_ciphertext_refusal_offers_never_writes_another_clones_env(fleet):
+    """ON-LIST 13.1 (pass 24k's F2 in another spelling: 24k made `_restore_command` name the clone,
+    `_refuse_ciphertext_values` builds its own): both repos applied; juniper-cascor's `.env` is its
+    `.env.enc` copied without the `sops_` lines (values `ENC[AES256_GCM,…]`). The refusal's "put the
+    decrypted values there (`git show refs/heads/BRANCH:.env.enc | (umask 077 && sops decrypt …
+    --output=.env /dev/stdin)`)" pasted in juniper-ml's clone decrypted juniper-ml's branch over
+    juniper-ml's `.env`: the line added there today lost. It now names the clone and the file in it."""
+    _ml_encrypts_env(fleet)
+    for name in (CASCOR, ML):
+        assert apply(fleet, name).code == 0
+    repo, here = fleet.repo(CASCOR), fleet.repo(ML)
+    edited = (here / ".env").read_text() + "ADDED_TODAY=kept\n"
+    (here / ".env").write_text(edited)
+    committed = git(repo, "show", f"{BRANCH}:.env.enc").splitlines()
+    (repo / ".env").write_text("\n".join(x for x in committed if not x.startswith("sops_")) + "\n")
+    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "the value is sops ciphertext" in said, said
+    commands = [c for c in said.split("`") if "git " in c and "sops decrypt" in c]
+    assert commands, said
+    for command in commands:
+        _paste(command, here)
+    assert (here / ".env").read_text() == edited, f"juniper-ml's .env was written over: {commands}"
+    # pasted there, it did what it offers in the clone it is about
+    assert "ENC[" not in (repo / ".env").read_text(), commands
+    assert rollout("plan", "-m", fleet.manifest, "--repo", CASCOR).code == 0
+
+
+def test_the_restore_a_tracked_env_refusal_offers_never_empties_another_clones_env(fleet):
+    """NEW (13.1's kind, a command naming no clone): juniper-cascor's main tracks a plaintext
+    `.env` that the clone no longer has. The refusal "restore it (`git show refs/heads/main:.env >
+    .env`), then plan again", pasted in juniper-ml's clone, whose main tracks no `.env`: the shell
+    emptied juniper-ml's `.env` (`>` first, then git failed), its only copy of those values. The
+    command names the clone and writes the file there (owner-only, as sops' restore lines do)."""
+    _ml_encrypts_env(fleet)
+    repo, here = fleet.repo(CASCOR), fleet.repo(ML)
+    values = "API_TOKEN=not-a-real-token-of-pass-25a\n"  # committed: no canary
+    (repo / ".env").write_text(values)
+    git(repo, "add", "-f", ".env")
+    git(repo, "commit", "-qm", "a plaintext .env, committed by mistake")
+    (repo / ".env").unlink()
+    mine = (here / ".env").read_text()
+    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "but not in the clone" in said, said
+    commands = [c for c in said.split("`") if c.startswith(("git ", "(umask", "mkdir"))]
+    assert commands, said
+    for command in commands:
+        _paste(command, here)
+    assert (here / ".env").read_text() == mine, f"juniper-ml's .env was emptied by {commands}"
+    assert (repo / ".env").read_text() == values, commands
+    assert (repo / ".env").stat().st_mode & 0o077 == 0, oct((repo / ".env").stat().st_mode)
