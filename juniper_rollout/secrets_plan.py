@@ -267,7 +267,9 @@ def encrypted_change(
             forget,
         )
     # a merged branch holds no names the base dropped since (pass 14c: a teammate's `sops unset`)
-    _refuse_dropped(spec, before, None if branch_merged else reuse, names, (holder, repo.branch))
+    _refuse_dropped(
+        repo, spec, before, None if branch_merged else reuse, names, (holder, repo.branch)
+    )
     mine = sops.read_metadata(reuse) if reuse is not None and reuse != before else None
     if reuse is not None and mine is not None:  # pass 11a: the branch's later values count too
         _refuse_older_values(repo, spec, reuse, mine, plaintext, repo.branch)
@@ -380,7 +382,7 @@ def _refuse_blanked(
             raise RepoError(
                 f"{spec.source} in the clone holds no values (every variable is empty or a bare `# …` placeholder: a copy of "
                 f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
-                f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob, spec.target)}` prints the committed "
+                f"nothing replaced: fill them in (`{_git_in(repo)} show {_at(holder, spec.target)} | {_decrypt_stdin(blob, spec.target)}` prints the committed "
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
             )
         return
@@ -400,7 +402,7 @@ def _refuse_blanked(
             raise RepoError(
                 f"{spec.source} in the clone leaves {count} empty (or a bare `# …` placeholder) that the committed {spec.target} on "
                 f"{ref} holds values for ({shown}: a copy of .env.example not all filled in?); nothing "
-                f"replaced: fill them in (`git show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
+                f"replaced: fill them in (`{_git_in(repo)} show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
                 f"prints the committed ones), or move {spec.source} away to keep the committed "
                 f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0], held_blob, at_base, forget)}"
             )
@@ -519,6 +521,7 @@ def _empty_to_the_app(value: bytes, name: str = "", app: dict[str, bytes] | None
 
 
 def _refuse_dropped(
+    repo: RepoSpec,
     spec: EncryptSpec,
     before: bytes | None,
     reuse: bytes | None,
@@ -544,7 +547,7 @@ def _refuse_dropped(
             raise RepoError(
                 f"{spec.target} {where} holds {len(lacking)} name"
                 f"{'s' if len(lacking) != 1 else ''} that {spec.source} in the clone lacks "
-                f"({shown}); nothing replaced: bring them into {spec.source} (`git show "
+                f"({shown}); nothing replaced: bring them into {spec.source} (`{_git_in(repo)} show "
                 f"{_at(ref, spec.target)} | {_decrypt_stdin(blob or b'')}` prints the committed ones), or move "
                 f"{spec.source} away to keep the committed ciphertext as it is"
             )
@@ -585,7 +588,7 @@ def _refuse_older_values(
         f"{spec.target} on {holder} was written by sops at {meta.lastmodified}, after {spec.source} "
         f"in the clone was last saved ({saved:%Y-%m-%dT%H:%M:%SZ}), and holds other values for "
         f"{wording.count(len(changed), 'name')} ({shown}); nothing replaced: bring the "
-        f"newer values into {spec.source} (`git show {_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints "
+        f"newer values into {spec.source} (`{_git_in(repo)} show {_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints "
         f"them), or, if the values in {spec.source} are the ones to keep, save it again "
         f"(`touch {spec.source}`)"
     )
@@ -638,7 +641,7 @@ def _refuse_reverted(
     raise RepoError(
         f"{spec.target} on {holder} changed the value of {count} since {repo.branch} was built on "
         f"it ({shown}), and {spec.source} in the clone holds another; nothing replaced: "
-        f"{_bring_or_keep(spec, holder, before)}"
+        f"{_bring_or_keep(repo, spec, holder, before)}"
     )
 
 
@@ -700,7 +703,7 @@ def _refuse_known_stale(
     raise RepoError(
         f"{spec.source} in the clone holds, for {count} ({shown}), the value an earlier commit of "
         f"{spec.target} on {holder} held, and {holder} has changed or removed it since (a `sops edit` "
-        f"there?); nothing replaced: {_bring_or_keep(spec, holder, before)}"
+        f"there?); nothing replaced: {_bring_or_keep(repo, spec, holder, before)}"
     )
 
 
@@ -710,11 +713,11 @@ def _sops_edit(spec: EncryptSpec, blob: bytes) -> str:
     return f"sops edit --input-type {fmt} --output-type {fmt} {shell_word(spec.target)}"
 
 
-def _bring_or_keep(spec: EncryptSpec, holder: str, before: bytes) -> str:
+def _bring_or_keep(repo: RepoSpec, spec: EncryptSpec, holder: str, before: bytes) -> str:
     """The two ways out of a refusal over values ``holder``'s ciphertext changed since: take them into
     the plaintext, or put the plaintext's into the ciphertext there."""
     return (
-        f"bring the values from {holder} into {spec.source} (`git show {_at(holder, spec.target)} | "
+        f"bring the values from {holder} into {spec.source} (`{_git_in(repo)} show {_at(holder, spec.target)} | "
         f"{_decrypt_stdin(before)}` prints them), or, to keep yours, put them into {spec.target} on "
         f"{holder} (`{_sops_edit(spec, before)}` in a checkout of it) and commit that"
     )
@@ -840,8 +843,8 @@ def _branch_ciphertext_first(
     raise RepoError(
         f"{spec.target} on {repo.branch} {what}, and there is no {spec.source} in the clone: "
         f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
-        f"{spec.source} (`git show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
-        f"branch's, `git show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
+        f"{spec.source} (`{_git_in(repo)} show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
+        f"branch's, `{_git_in(repo)} show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
         f"again; to keep only the base's, "
         + (forget or f"delete the branch (`{_git_in(repo)} branch -D {shell_word(repo.branch)}`)")
     )
@@ -852,7 +855,8 @@ _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/std
 
 def _git_in(repo: RepoSpec) -> str:
     """``git -C CLONE`` for the repo's clone (pass 25a: a `git branch -D BRANCH` naming no clone,
-    pasted in another clone of the fleet, deleted that clone's rollout branch)."""
+    pasted in another clone of the fleet, deleted that clone's rollout branch; a `git show REF:.env.enc
+    | sops decrypt …` there printed that clone's values for "fill them in")."""
     return f"git -C {wording.path_word(repo.path)}"
 
 

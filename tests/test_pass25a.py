@@ -156,3 +156,22 @@ def test_the_restore_a_tracked_env_refusal_offers_never_empties_another_clones_e
     assert (here / ".env").read_text() == mine, f"juniper-ml's .env was emptied by {commands}"
     assert (repo / ".env").read_text() == values, commands
     assert (repo / ".env").stat().st_mode & 0o077 == 0, oct((repo / ".env").stat().st_mode)
+
+
+def test_the_values_a_fill_them_in_line_prints_are_that_clones_wherever_pasted(fleet):
+    """ON-LIST 13.1 (the same class, the read-only spelling): both repos applied, juniper-ml with an
+    `encrypt:` entry of its own; juniper-cascor's `.env` leaves a committed value empty. "Fill them
+    in (`git show refs/heads/BRANCH:.env.enc | sops decrypt …` prints the committed ones)", pasted
+    in juniper-ml's clone, printed juniper-ml's values: brought into juniper-cascor's `.env` as the
+    line asks, the wrong repo's secrets were encrypted there. The command names the clone."""
+    _ml_encrypts_env(fleet)
+    for name in (CASCOR, ML):
+        assert apply(fleet, name).code == 0
+    repo, here = fleet.repo(CASCOR), fleet.repo(ML)
+    _blank_first_value(repo)
+    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "prints the committed ones" in said, said
+    [show] = [c for c in said.split("`") if " show " in c and c.endswith("/dev/stdin")]
+    printed = _paste(show, here)
+    assert printed.returncode == 0, (show, printed.stderr)
+    assert "ML_API_TOKEN" not in printed.stdout and "HF_TOKEN=" in printed.stdout, show
