@@ -1202,7 +1202,12 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     switch it, or prune it when its folder is gone (unlocking it first when it is locked). Pass 24a:
     `git switch -` failed in a worktree made on the branch (`git worktree add ../review BRANCH`: no
     previous branch, "invalid reference: @{-1}"); `git switch --detach` frees the branch anywhere,
-    the worktree's files and changes left as they are."""
+    the worktree's files and changes left as they are. Pass 25a: each command names the worktree
+    (or clone) it is for, `git -C WORKTREE …`: `git rebase --abort` pasted where the user stood (in
+    another clone of the fleet, mid-rebase too) dropped that rebase and its resolved conflicts."""
+    there = f"git -C {path_word(top)}"
+    clone = f"git -C {path_word(clone_path)}"
+    detach = f"`{there} switch --detach`"
     if top.exists():
         state = _worktree_admin(repo, top)
         if state is not None and any(
@@ -1210,8 +1215,8 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
         ):
             # pass 9: mid-rebase HEAD is detached; `git switch -` there leaves the rebase running
             return (
-                "a rebase is under way in that worktree: finish it (`git rebase --continue`) or "
-                "drop it (`git rebase --abort`), then switch it off the branch (`git switch --detach`)"
+                f"a rebase is under way in that worktree: finish it (`{there} rebase --continue`) or "
+                f"drop it (`{there} rebase --abort`), then switch it off the branch ({detach})"
             )
         under_way = next(
             (
@@ -1226,37 +1231,37 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             # ("fatal: cannot switch branch while merging"): the advice failed when pasted there
             what, verb = under_way
             return (
-                f"a {what} is under way in that worktree: finish it (`{verb} --continue`) or drop "
-                f"it (`{verb} --abort`), then switch it off the branch (`git switch --detach`)"
+                f"a {what} is under way in that worktree: finish it (`{there} {verb} --continue`) or "
+                f"drop it (`{there} {verb} --abort`), then switch it off the branch ({detach})"
             )
         if state is not None and (state / "BISECT_START").is_file():
             return (
-                "that worktree is bisecting it: end the bisect (`git bisect reset`), "
-                "then switch it off the branch (`git switch --detach`)"
+                f"that worktree is bisecting it: end the bisect (`{there} bisect reset`), "
+                f"then switch it off the branch ({detach})"
             )
-        return "switch that worktree off the branch (`git switch --detach`)"
+        return f"switch that worktree off the branch ({detach})"
     if worktree_locked(repo, top):
         # pass 16a: a lock says "its folder comes back" (a removable drive, a network share); unlock
         # and prune alone cut that worktree, and its work on the branch, off from the clone
         return (
             "that worktree is locked and its folder is not there now (a removable drive or a "
-            "network share?): bring it back and switch it to another branch there (`git switch --detach`); "
-            f"if it is gone for good, run `git worktree unlock {shell_word(str(top))}` and "
-            f"`git worktree prune` in {clone_path}"
+            f"network share?): bring it back and switch it to another branch there ({detach}); "
+            f"if it is gone for good, run `{clone} worktree unlock {path_word(top)}` and "
+            f"`{clone} worktree prune`"
         )
     # pass 10a: a worktree MOVED by hand (not `git worktree move`) looks gone here and still works
     # there; prune would cut it off from the clone: repair first
     return (
-        f"that worktree is gone: run `git worktree prune` in {clone_path} (if you moved it "
+        f"that worktree is gone: run `{clone} worktree prune` (if you moved it "
         "instead, run `git worktree repair` in its new folder: prune would cut it off)"
     )
 
 
 # what git leaves in a worktree's admin folder while an operation that stops `git switch` is under way
 _UNDER_WAY = (
-    ("MERGE_HEAD", "merge", "git merge"),
-    ("CHERRY_PICK_HEAD", "cherry-pick", "git cherry-pick"),
-    ("REVERT_HEAD", "revert", "git revert"),
+    ("MERGE_HEAD", "merge", "merge"),
+    ("CHERRY_PICK_HEAD", "cherry-pick", "cherry-pick"),
+    ("REVERT_HEAD", "revert", "revert"),
 )
 
 

@@ -175,3 +175,55 @@ def test_the_values_a_fill_them_in_line_prints_are_that_clones_wherever_pasted(f
     printed = _paste(show, here)
     assert printed.returncode == 0, (show, printed.stderr)
     assert "ML_API_TOKEN" not in printed.stdout and "HF_TOKEN=" in printed.stdout, show
+
+
+def _merge_stopped_on_a_conflict(repo, path: str = "notes.txt") -> None:
+    """A merge under way in ``repo``'s checkout, stopped on a conflict the user then resolved."""
+    git(repo, "switch", "-q", "-c", "topic")
+    (repo / path).write_text("theirs\n")
+    git(repo, "add", path)
+    git(repo, "commit", "-qm", "topic's notes")
+    git(repo, "switch", "-q", "-")
+    (repo / path).write_text("ours\n")
+    git(repo, "add", path)
+    git(repo, "commit", "-qm", "our notes")
+    stopped = subprocess.run(["git", "-C", str(repo), "merge", "topic"], capture_output=True)
+    assert stopped.returncode != 0
+    (repo / path).write_text("ours and theirs, resolved by hand\n")
+    git(repo, "add", path)
+
+
+def test_the_way_to_free_a_worktree_mid_merge_never_drops_another_clones_merge(fleet):
+    """NEW (pass 24d's way out of 13.3's block, naming no worktree): juniper-cascor's rollout branch
+    checked out in a reviewer's worktree, a merge stopped there on a conflict; main moves; apply is
+    `blocked`: "a merge is under way in that worktree: finish it (`git merge --continue`) or drop it
+    (`git merge --abort`), then switch it off the branch (`git switch --detach`)". Pasted where the
+    user stood, in juniper-ml's clone (mid-merge, a conflict resolved by hand), it dropped that merge
+    and its resolution, and detached juniper-ml's checkout. Each command names its worktree."""
+    repo, here = fleet.repo(CASCOR), fleet.repo(ML)
+    assert apply(fleet, CASCOR).code == 0
+    git(repo, "branch", "side", "main")
+    review = fleet.root / "review"
+    git(repo, "worktree", "add", "-q", str(review), "side")
+    (review / ".gitignore").write_text("a reviewer's own ignore rules\n")
+    git(review, "commit", "-q", "-am", "a reviewer's .gitignore")
+    git(review, "switch", "-q", BRANCH)
+    stopped = subprocess.run(
+        ["git", "-C", str(review), "merge", "--no-ff", "side"], capture_output=True
+    )
+    assert stopped.returncode != 0
+    env = repo / ".env"
+    env.write_text(env.read_text().replace("=", "=rotated-", 1))
+    said = " ".join(apply(fleet, CASCOR).stdout.split())
+    assert "a merge is under way" in said, said
+    _merge_stopped_on_a_conflict(here)
+    head = git(here, "symbolic-ref", "-q", "HEAD").strip()
+    drop = [c for c in _git_commands(said) if c.endswith((" merge --abort", " switch --detach"))]
+    assert len(drop) == 2, said
+    for command in drop:
+        _paste(command, here)
+    assert (here / ".git" / "MERGE_HEAD").is_file(), f"juniper-ml's merge was dropped by {drop}"
+    assert (here / "notes.txt").read_text() == "ours and theirs, resolved by hand\n"
+    assert git(here, "symbolic-ref", "-q", "HEAD").strip() == head, drop
+    # pasted there, they freed the reviewer's worktree: apply writes the branch
+    assert f"{CASCOR}: updated" in apply(fleet, CASCOR).stdout
