@@ -341,5 +341,8 @@ def test_cleanup_says_force_also_deletes_commits_origin_lacks(loop, github, tmp_
     theirs = _reviewers_commit_on_the_local_branch(repo, tmp_path)
     said = " ".join(rollout("cleanup", *only).stdout.split())
     assert "juniper-cascor: kept" in said, said
-    assert "--force deletes the branch anyway, and with it 1 commit origin lacks" in said, said
+    assert (
+        "--repo juniper-cascor` deletes the branch anyway, and with it 1 commit origin lacks"
+        in said
+    ), said
     assert git(repo, "rev-parse", BRANCH).strip() == theirs

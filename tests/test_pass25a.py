@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import subprocess
 
+import pytest
+
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.test_adversary import apply
@@ -227,3 +229,54 @@ def test_the_way_to_free_a_worktree_mid_merge_never_drops_another_clones_merge(f
     assert git(here, "symbolic-ref", "-q", "HEAD").strip() == head, drop
     # pasted there, they freed the reviewer's worktree: apply writes the branch
     assert f"{CASCOR}: updated" in apply(fleet, CASCOR).stdout
+
+
+def test_the_ref_delete_a_drift_finding_offers_never_deletes_another_clones_notes(fleet):
+    """NEW (item 9's finding, a command naming no clone): a `.env` kept as a git note in
+    juniper-cascor; drift's finding says "deleting that ref is the owner's call: `git update-ref -d
+    refs/notes/commits`". `refs/notes/commits` is every clone's default notes ref: pasted in
+    juniper-ml's clone, it deleted juniper-ml's review notes and their reflog. It names the clone."""
+    repo, here = fleet.repo(CASCOR), fleet.repo(ML)
+    env = "HF_TOKEN=note-held-value-25a\nDB_PASSWORD=note-held-pw-25a\n"  # a .env's shape
+    git(repo, "notes", "add", "-m", env, "main")
+    git(here, "notes", "add", "-m", "Reviewed-by: Ada <ada@example.com>", "main")
+    notes = git(here, "rev-parse", "refs/notes/commits").strip()
+    said = _said("drift", "--manifest", fleet.manifest, "--repo", CASCOR)
+    assert "holds a note shaped like a plaintext env file" in said, said
+    commands = [c for c in _git_commands(said) if " update-ref -d " in c]
+    assert commands, said
+    for command in commands:
+        _paste(command, here)
+    assert git(here, "rev-parse", "--verify", "-q", "refs/notes/commits").strip() == notes, commands
+    # pasted there, it did what it offers in the clone it is about
+    assert not git(repo, "for-each-ref", "refs/notes/commits").strip(), commands
+
+
+@pytest.mark.usefixtures("loopback_only")
+def test_the_force_a_kept_branch_line_offers_never_deletes_another_repos_open_pull_request(
+    loop, github
+):
+    """NEW (`rollout cleanup`'s way past a kept branch, the kind of pass 24h's status rows): both
+    repos pushed, juniper-ml's with an open pull request and a reviewer's commit pushed onto it;
+    juniper-cascor has none. `rollout cleanup` said "juniper-cascor: kept (no pull request; --force
+    deletes the branch anyway)", naming no repo: the `rollout cleanup --force` it led to deleted
+    juniper-ml's branch too, here and on origin, the reviewer's commit and the open pull request's
+    head with it. The line offers `rollout cleanup --force --manifest M --repo juniper-cascor`."""
+    for name in (CASCOR, ML):
+        done = rollout("apply", "-m", loop.manifest, "--repo", name, "--yes", "--push")
+        assert done.code == 0, done.stdout
+    assert rollout("pr", "-m", loop.manifest, "--repo", ML).code == 0
+    bare = loop.root / "remotes" / f"{ML}.git"
+    reviewed = git(
+        bare, "commit-tree", "-p", BRANCH, "-m", "review: a reviewer's", f"{BRANCH}^{{tree}}"
+    ).strip()
+    git(bare, "update-ref", f"refs/heads/{BRANCH}", reviewed)
+    git(loop.repo(ML), "fetch", "-q", "origin")
+    said = _said("cleanup", "-m", loop.manifest)
+    assert f"{CASCOR}: kept" in said and "deletes the branch anyway" in said, said
+    offered = [c for c in said.split("`") if c.startswith("rollout cleanup --force")]
+    # what the line says to run: its command, or (the words "--force deletes …" alone) --force
+    command = offered[0] if offered else f"rollout cleanup --force -m {loop.manifest}"
+    _paste(command, loop.root)
+    assert git(bare, "rev-parse", f"refs/heads/{BRANCH}").strip() == reviewed, command
+    assert not git(loop.repo(CASCOR), "branch", "--list", BRANCH).strip(), command
