@@ -280,3 +280,27 @@ def test_the_force_a_kept_branch_line_offers_never_deletes_another_repos_open_pu
     _paste(command, loop.root)
     assert git(bare, "rev-parse", f"refs/heads/{BRANCH}").strip() == reviewed, command
     assert not git(loop.repo(CASCOR), "branch", "--list", BRANCH).strip(), command
+
+
+def test_the_rotate_a_plan_line_offers_rotates_the_planned_fleet(fleet, tmp_path):
+    """NEW (a `rollout` command in a plan line, the kind of pass 24d's rotate next steps): `rollout
+    plan -m M` after `rotate --remove KEY` said ".env.enc update (re-key … a removed key that kept an
+    earlier copy still decrypts it: `rollout rotate --data-key`)". Pasted where the user keeps their
+    usual fleet (`manifests/repos.yaml`, the default), it wrote the data-key request into THAT
+    manifest and left M's repos on the data key the removed key opens. Plan's (and apply's) printed
+    lines name the running command's options in each `rollout …`, as apply's errors do."""
+    from juniper_rollout import keys
+
+    extra = keys.generate_key_file(tmp_path / "keys-extra.txt")
+    assert rollout("rotate", "--manifest", fleet.manifest, "--add", extra).code == 0
+    assert apply(fleet, CASCOR).code == 0
+    assert rollout("rotate", "--manifest", fleet.manifest, "--remove", extra).code == 0
+    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    [command] = [c for c in said.split("`") if c.startswith("rollout rotate")]
+    usual = tmp_path / "usual" / "manifests" / "repos.yaml"
+    usual.parent.mkdir(parents=True)
+    usual.write_text(fleet.manifest.read_text())
+    before, planned = usual.read_text(), fleet.manifest.read_text()
+    pasted = _paste(command, usual.parent.parent)
+    assert usual.read_text() == before, f"{command} rotated the usual fleet's data keys"
+    assert pasted.returncode == 0 and fleet.manifest.read_text() != planned, pasted.stderr
