@@ -370,8 +370,27 @@ def _edit_branch(repo, value):
     repo["branch"] = f"chore/{value}"
 
 
+def _edit_action(repo, value):
+    [example] = [f for f in repo["files"] if f["path"] == ".env.example"]
+    example["action"] = value
+
+
+def _edit_unsafe_path(repo, value):
+    [example] = [f for f in repo["files"] if f["path"] == ".env.example"]
+    example["path"] = f"../{value}"
+
+
 @pytest.mark.parametrize(
-    "edit", [_edit_reason, _edit_path, _edit_skip_reason, _edit_error, _edit_branch]
+    "edit",
+    [
+        _edit_reason,
+        _edit_path,
+        _edit_skip_reason,
+        _edit_error,
+        _edit_branch,
+        _edit_action,
+        _edit_unsafe_path,
+    ],
 )
 def test_a_saved_plans_words_holding_a_value_are_never_printed_or_committed(
     tmp_path, monkeypatch, edit
@@ -380,8 +399,9 @@ def test_a_saved_plans_words_holding_a_value_are_never_printed_or_committed(
     apply). A hand-edited saved plan's text besides the files' bytes was taken as written: a file's
     reason (the commit message's `- PATH: ACTION (WHY)` line), a path (the tree), a skipped file's
     reason, holding a `.env` value, was committed; the plan's error line and a branch name holding one
-    were printed. apply now reads a saved plan's error, paths, reasons and details with the printed-text
-    guard, and quotes a plan's branch only when the manifest names it."""
+    were printed, as was a damaged plan's refusal quoting an action or an unsafe path holding one. apply
+    now reads a saved plan's error, paths, reasons and details, and a refusal of the plan file, with
+    the printed-text guard, and quotes a plan's branch only when the manifest names it."""
     import json
 
     manifest = _encrypting_one_repo(tmp_path, f"API_TOKEN={SECRET}\n", monkeypatch)
