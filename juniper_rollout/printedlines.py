@@ -26,24 +26,33 @@ UNCHECKED = "an error message the leak guard could not check for plaintext value
 
 
 def value_free(
-    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
+    manifest: Manifest,
+    repo: RepoSpec,
+    fleet: leakguard.FleetValues | None,
+    line: str,
+    known: tuple[str, ...] = (),
 ) -> str:
     """``line``, a repo's error, unless the leak guard refuses it as printed text (it holds a value the
     guard reads): then the guard's own verdict, which names the template holding the value (or the
     line of the plaintext), never the value.
     Pass 23b (13.6): an error raised before the guard's check quoted the rendered text, so a
     managed-hooks template holding a `.env` value (`language: VALUE`, `id: VALUE`, a `files:` regex)
-    was printed in pre-commit's schema error ("... but got: 'VALUE'", "At Hook(id='VALUE')")."""
-    [said] = values_free(manifest, repo, fleet, [line])
+    was printed in pre-commit's schema error ("... but got: 'VALUE'", "At Hook(id='VALUE')").
+    ``known``: public text the line may quote (a path the repo tracks), let through as the manifest's."""
+    [said] = values_free(manifest, repo, fleet, [line], known)
     return said
 
 
 def values_free(
-    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, lines: list[str]
+    manifest: Manifest,
+    repo: RepoSpec,
+    fleet: leakguard.FleetValues | None,
+    lines: list[str],
+    known: tuple[str, ...] = (),
 ) -> list[str]:
     """Each of ``lines`` as :func:`value_free` gives it, the values to look for gathered once."""
     try:
-        check = _line_checker(manifest, repo, fleet)
+        check = _line_checker(manifest, repo, fleet, known)
     except RepoError as verdict:  # the values cannot be read: why, in place of each line
         return [str(verdict) if line else line for line in lines]
     except Exception:  # never the run's end, nor a line nobody checked
@@ -62,7 +71,10 @@ def _checked(check: Callable[[str], None], line: str) -> str:
 
 
 def _line_checker(
-    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None
+    manifest: Manifest,
+    repo: RepoSpec,
+    fleet: leakguard.FleetValues | None,
+    known: tuple[str, ...] = (),
 ) -> Callable[[str], None]:
     """What raises the guard's RepoError for a line holding a value: the templates' verdict first
     (which one holds the value says what to fix), else the line's."""
@@ -83,7 +95,7 @@ def _line_checker(
         said = FileChange(ERROR_MESSAGE, CREATE, None, b"\n\0".join(leakguard.readings(line)), "")
         try:
             leakguard.check(
-                manifest, repo, [said], OWN_WORDING, others, cleared=(), plaintext=values
+                manifest, repo, [said], OWN_WORDING + known, others, cleared=(), plaintext=values
             )
         except RepoError:
             leakguard.check(

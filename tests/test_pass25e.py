@@ -1,0 +1,90 @@
+"""Issue 13, pass 25e: a sixth adversarial pass over items 5-8 (the leaks), session 29, after pass 25b.
+
+Each finding's test fails on the main this pass started from (2342bd3, checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import git
+from tests.test_pass24b import SECRET, objects
+from tests.test_pass25b import _plain_rollout
+
+pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
+
+
+def _one_repo(tmp_path, monkeypatch, files: dict[str, str], dotenv: str, extra: str = ""):
+    """One repo committing ``files``, its untracked `.env` ``dotenv`` encrypted to `.env.enc` (a key of
+    the test's own in SOPS_AGE_KEY_FILE); ``extra``: more of the repo's manifest entry."""
+    from juniper_rollout.keys import generate_key_file
+    from tests.demofleet import make_repo
+
+    key = generate_key_file(tmp_path / "age" / "keys.txt")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "age" / "keys.txt"))
+    make_repo(tmp_path / "ws" / "victim", files)
+    (tmp_path / "ws" / "victim" / ".env").write_text(dotenv)
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{key}]\n"
+        "repos:\n  - name: victim\n    precommit_hook: skip\n    agents_md: skip\n"
+        "    env_example: {from: dotenv}\n    encrypt:\n      - {source: .env, target: .env.enc}\n"
+        + extra
+    )
+    return manifest
+
+
+def test_a_saved_plan_deleting_a_tracked_env_file_a_value_names_still_applies(
+    tmp_path, monkeypatch
+):
+    """NEW (a false refusal of pass 25b's saved-plan words check, 13.6). A repo tracking a plaintext
+    `config/prod.env` whose `.env` names that file (`DOTENV_CONFIG_PATH=config/prod.env`, dotenv's
+    own variable): plan and `apply --yes` delete it, but `plan --out` then `apply PLAN` refused the
+    unedited plan ("the error message would contain the value on line 1 … (was the plan file
+    edited? plan again)"), and planning again never helps: the plan's words (the delete's path, and
+    its `git filter-repo --path` advice) hold the value, a path the repo tracks at its base. A
+    path the base tracks is no new leak: apply lets it through, as plan printed it."""
+    manifest = _one_repo(
+        tmp_path,
+        monkeypatch,
+        {"README.md": "x\n", "config/prod.env": "LOG_LEVEL=warn\n"},
+        f"DOTENV_CONFIG_PATH=config/prod.env\nAPI_TOKEN={SECRET}\n",
+    )
+    saved = tmp_path / "plan.json"
+    planned = _plain_rollout("plan", "--manifest", manifest, "--out", saved)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "config/prod.env          delete" in planned.stdout, planned.stdout
+    result = _plain_rollout("apply", saved, "--manifest", manifest, "--yes")
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said
+    assert "created" in said, said
+    repo = tmp_path / "ws" / "victim"
+    tree = git(repo, "ls-tree", "-r", "--name-only", "chore/sops-age-rollout")
+    assert "config/prod.env" not in tree.split(), tree
+    assert "Zq81Lm0pWx42Rt" not in said
+    assert b"Zq81Lm0pWx42Rt" not in objects(repo)
+
+
+def test_a_saved_plans_delete_path_holding_a_value_the_base_does_not_track_is_refused(
+    tmp_path, monkeypatch
+):
+    """Control for the test above: a hand-edited plan whose delete names a plaintext env file the base
+    does not track, its path holding a `.env` value, is still refused and never printed."""
+    manifest = _one_repo(
+        tmp_path,
+        monkeypatch,
+        {"README.md": "x\n", "config/prod.env": "LOG_LEVEL=warn\n"},
+        f"API_TOKEN={SECRET}\n",
+    )
+    saved = tmp_path / "plan.json"
+    assert _plain_rollout("plan", "--manifest", manifest, "--out", saved).returncode == 0
+    plan = json.loads(saved.read_text())
+    [deleted] = [f for f in plan["repos"][0]["files"] if f["action"] == "delete"]
+    deleted["path"] = f"config/{SECRET}.env"
+    saved.write_text(json.dumps(plan))
+    result = _plain_rollout("apply", saved, "--manifest", manifest, "--yes")
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    assert "Zq81Lm0pWx42Rt" not in said, said
+    assert b"Zq81Lm0pWx42Rt" not in objects(tmp_path / "ws" / "victim")
