@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -121,22 +120,6 @@ def _plans_words(plan: RepoPlan) -> str:
     return "\n".join(lines)
 
 
-# a word of a saved plan's text that may be a path: between blanks, brackets, commas and semicolons,
-# a `:LINE` after it left out (`not resolved: app/x.py:3`)
-_PATHLIKE = re.compile(r"[^\s(),;]+?(?=:\d+\b|[\s(),;]|$)")
-
-
-def _tracked_paths(spec: RepoSpec, plan: RepoPlan, words: str) -> tuple[str, ...]:
-    """The words of a saved plan's text that are files its base commit tracks: what any clone shows,
-    and a fresh plan prints (a tracked plaintext env file it deletes, a code file a name was found in).
-    Pass 25e (a false refusal of pass 25b's check): a `.env` naming a tracked env file
-    (`DOTENV_CONFIG_PATH=config/prod.env`) refused every saved plan deleting that file, which plan
-    and `apply --yes` delete, "was the plan file edited? plan again"; planning again never helped."""
-    if not plan.base_commit:
-        return ()
-    return gitrepo.tracked_at(spec.path, plan.base_commit, list(_PATHLIKE.findall(words)))
-
-
 def apply_one(
     spec: RepoSpec,
     plan: RepoPlan,
@@ -148,8 +131,7 @@ def apply_one(
 ) -> Outcome:
     if saved:
         words = _plans_words(plan)
-        tracked = _tracked_paths(spec, plan, words)
-        checked = printedlines.value_free(manifest, spec, fleet, words, tracked)
+        checked = printedlines.value_free(manifest, spec, fleet, words)
         if checked != words:  # the guard's verdict, never the plan's text
             return Outcome(spec.name, FAILED, f"{checked} (was the plan file edited? plan again)")
     if plan.error:

@@ -626,11 +626,11 @@ def blob_size(commit: git.Commit, path: str) -> int | None:
     return node.size if isinstance(node, git.Blob) and node.mode != LINK_MODE else None
 
 
-def tracked_at(clone: Path, sha: str, paths: list[str]) -> tuple[str, ...]:
-    """Those of ``paths`` that are files at commit ``sha`` of ``clone`` (none when it has no such commit)."""
+def tracked_at_base(clone: Path, base: str, paths: list[str]) -> tuple[str, ...]:
+    """Those of ``paths`` that are files at ``clone``'s base commit (none when it cannot be read)."""
     try:
         with open_clone(clone) as repo:
-            commit = repo.commit(sha)
+            commit = base_commit(repo, base)
             return tuple(p for p in dict.fromkeys(paths) if blob_size(commit, p) is not None)
     except (RepoError, ValueError, OSError, git.GitError):
         return ()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from juniper_rollout import leakguard
+from juniper_rollout import gitrepo, leakguard
 from juniper_rollout.changes import CREATE, FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -26,33 +26,24 @@ UNCHECKED = "an error message the leak guard could not check for plaintext value
 
 
 def value_free(
-    manifest: Manifest,
-    repo: RepoSpec,
-    fleet: leakguard.FleetValues | None,
-    line: str,
-    known: tuple[str, ...] = (),
+    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, line: str
 ) -> str:
     """``line``, a repo's error, unless the leak guard refuses it as printed text (it holds a value the
     guard reads): then the guard's own verdict, which names the template holding the value (or the
     line of the plaintext), never the value.
     Pass 23b (13.6): an error raised before the guard's check quoted the rendered text, so a
     managed-hooks template holding a `.env` value (`language: VALUE`, `id: VALUE`, a `files:` regex)
-    was printed in pre-commit's schema error ("... but got: 'VALUE'", "At Hook(id='VALUE')").
-    ``known``: public text the line may quote (a path the repo tracks), let through as the manifest's."""
-    [said] = values_free(manifest, repo, fleet, [line], known)
+    was printed in pre-commit's schema error ("... but got: 'VALUE'", "At Hook(id='VALUE')")."""
+    [said] = values_free(manifest, repo, fleet, [line])
     return said
 
 
 def values_free(
-    manifest: Manifest,
-    repo: RepoSpec,
-    fleet: leakguard.FleetValues | None,
-    lines: list[str],
-    known: tuple[str, ...] = (),
+    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None, lines: list[str]
 ) -> list[str]:
     """Each of ``lines`` as :func:`value_free` gives it, the values to look for gathered once."""
     try:
-        check = _line_checker(manifest, repo, fleet, known)
+        check = _line_checker(manifest, repo, fleet)
     except RepoError as verdict:  # the values cannot be read: why, in place of each line
         return [str(verdict) if line else line for line in lines]
     except Exception:  # never the run's end, nor a line nobody checked
@@ -71,10 +62,7 @@ def _checked(check: Callable[[str], None], line: str) -> str:
 
 
 def _line_checker(
-    manifest: Manifest,
-    repo: RepoSpec,
-    fleet: leakguard.FleetValues | None,
-    known: tuple[str, ...] = (),
+    manifest: Manifest, repo: RepoSpec, fleet: leakguard.FleetValues | None
 ) -> Callable[[str], None]:
     """What raises the guard's RepoError for a line holding a value: the templates' verdict first
     (which one holds the value says what to fix), else the line's."""
@@ -85,6 +73,7 @@ def _line_checker(
     # the line alone (``cleared`` given: no template read) and the values whole or in their shaped
     # parts, not their words: an error naming a folder `internal-tools` is no `.env`'s word to hide
     values = plaintext._replace(values=[v for v in plaintext.values if not v.word])
+    tracked = _tracked_values(repo, values.values)
     others = (
         leakguard.FleetValues(tuple((n, v) for n, v in fleet.named if not v.word))
         if fleet
@@ -95,7 +84,7 @@ def _line_checker(
         said = FileChange(ERROR_MESSAGE, CREATE, None, b"\n\0".join(leakguard.readings(line)), "")
         try:
             leakguard.check(
-                manifest, repo, [said], OWN_WORDING + known, others, cleared=(), plaintext=values
+                manifest, repo, [said], OWN_WORDING + tracked, others, cleared=(), plaintext=values
             )
         except RepoError:
             leakguard.check(
@@ -104,3 +93,18 @@ def _line_checker(
             raise
 
     return check
+
+
+def _tracked_values(repo: RepoSpec, values: list[leakguard.Value]) -> tuple[str, ...]:
+    """The values that are paths of files the clone tracks at its base: what any clone shows, and the
+    tool's lines name (a tracked plaintext env file the plan deletes, verify's finding naming it).
+    Pass 25e (a false refusal): a `.env` naming a tracked env file (`DOTENV_CONFIG_PATH=config/prod.env`)
+    refused every saved plan deleting that file, which plan and `apply --yes` delete ("was the plan
+    file edited? plan again": planning again never helped), and hid which file verify found tracked."""
+    paths = []
+    for v in values:
+        try:
+            paths.append(v.value.decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+    return gitrepo.tracked_at_base(repo.path, repo.base, paths) if paths else ()

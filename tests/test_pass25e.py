@@ -88,3 +88,25 @@ def test_a_saved_plans_delete_path_holding_a_value_the_base_does_not_track_is_re
     assert result.returncode == 1, said
     assert "Zq81Lm0pWx42Rt" not in said, said
     assert b"Zq81Lm0pWx42Rt" not in objects(tmp_path / "ws" / "victim")
+
+
+def test_verify_names_a_tracked_env_file_a_value_names(tmp_path, monkeypatch):
+    """NEW (a false refusal of the printed-text guard, pass 23e's verify lines, 13.6). A repo tracking a
+    plaintext `config/prod.env` whose `.env` names it (`DOTENV_CONFIG_PATH=config/prod.env`): verify's
+    plaintext-env check, whose line says which tracked file holds plaintext, printed "the error
+    message would contain the value on line 1 of the plaintext .env" in its place (text and
+    `--json`), so the user was never told which file to untrack. A path the base tracks is no value
+    to hide: the line is shown; the canary never is."""
+    manifest = _one_repo(
+        tmp_path,
+        monkeypatch,
+        {"README.md": "x\n", "config/prod.env": "LOG_LEVEL=warn\n"},
+        f"DOTENV_CONFIG_PATH=config/prod.env\nAPI_TOKEN={SECRET}\n",
+    )
+    for args in (("verify",), ("verify", "--json")):
+        result = _plain_rollout(*args, "--manifest", manifest)
+        said = result.stdout + result.stderr
+        assert result.returncode == 1, said
+        assert "config/prod.env tracked in git at main" in said, said
+        assert "would contain the value" not in said, said
+        assert "Zq81Lm0pWx42Rt" not in said
