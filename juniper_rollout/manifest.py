@@ -57,7 +57,7 @@ from juniper_rollout.paths import (
     fold,
     too_long,
 )
-from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
+from juniper_rollout.secretshape import carries_credential, holds_full_token, looks_secret
 from juniper_rollout.urls import is_loopback, is_slug, runs_a_command, strip_userinfo
 from juniper_rollout.wording import clip
 from juniper_rollout.yamlio import (
@@ -980,7 +980,10 @@ class _Validator(_Reader):
                 self.key_line(node, "name"),
                 f"{clip(name)!r} is not a valid repository name (letters, digits, '.', '_', '-')",
             )
-        if names_credential(name):  # never echoed: it is the token
+        # pass 25e: a token at its issued length, or the age private key (`rollout bootstrap
+        # AGE-SECRET-KEY-1…` wrote and printed it); not a token's prefix alone (`hf_transformers`,
+        # `npm_packages`, `sk-learn-fork` were refused as tokens)
+        if holds_full_token(name):  # never echoed: it is the token
             raise self.fail(self.key_line(node, "name"), CREDENTIAL_NAME)
         from juniper_rollout import rollouts
 
@@ -988,6 +991,14 @@ class _Validator(_Reader):
         path = workspace / name
         self._not_too_long(path, f"{where} (in the workspace)", self.key_line(node, "name"))
         if "path" in node:
+            # pass 25e: a key or token typed as the clone's path (`bootstrap --path KEY`) was written
+            # and printed ("will initialise a new repository at …"), as `workspace:` refuses it
+            if holds_full_token(str(node["path"])):
+                raise self.fail(
+                    self.key_line(node, "path"),
+                    f"{where}.path holds a private key, a token or a URL with a password, not a "
+                    "folder; nothing read (give the clone's folder)",
+                )
             path = self._resolved(
                 self.path.resolve().parent
                 / self._home(node["path"], f"{where}.path", self.key_line(node, "path")),

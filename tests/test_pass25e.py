@@ -110,3 +110,63 @@ def test_verify_names_a_tracked_env_file_a_value_names(tmp_path, monkeypatch):
         assert "config/prod.env tracked in git at main" in said, said
         assert "would contain the value" not in said, said
         assert "Zq81Lm0pWx42Rt" not in said
+
+
+_AGE_KEY = "AGE-SECRET-KEY-1" + ("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" * 2)[:58]
+_TOKEN = "ghp_Zq81Lm0pWx42RtAbCdEfGhIjKlMnOpQrSt"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (_AGE_KEY,),
+        ("newrepo", "--path", _AGE_KEY),
+        ("newrepo", "--path", f"ws/{_TOKEN}"),
+    ],
+    ids=["the age key as the name", "the age key as --path", "a token in --path"],
+)
+def test_bootstrap_never_writes_or_prints_a_key_or_token_pasted_as_the_name_or_path(tmp_path, args):
+    """ON-LIST 13.7 (pass 18b's "a key pasted where a name was wanted", for bootstrap's own words).
+    `rollout bootstrap AGE-SECRET-KEY-1…` (the private key pasted as the new repo's name) or
+    `--path KEY` / `--path ws/ghp_…` printed the key or token in the manifest diff and "will
+    initialise a new repository at …", and with `--yes` wrote it into the manifest (the manifest
+    loader refused a name shaped like a token, not the age key, and read `path:` unchecked); the
+    manifest now refuses both, with its line, never echoed."""
+    from tests.test_hostile import KEY
+
+    manifest = tmp_path / "repos.yaml"
+    before = f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos: []\n"
+    manifest.write_text(before)
+    for mode in ("--dry-run", "--yes"):
+        result = _plain_rollout("bootstrap", *args, mode, "--manifest", manifest)
+        said = result.stdout + result.stderr
+        assert result.returncode == 1, said
+        assert _AGE_KEY[16:40] not in said and _TOKEN[4:20] not in said, said
+        assert manifest.read_text() == before
+    left = [p.name for p in tmp_path.rglob("*")]
+    assert not any(_AGE_KEY[16:40] in n or _TOKEN[4:20] in n for n in left), left
+
+
+def test_repos_named_or_placed_like_a_tokens_prefix_are_no_tokens(tmp_path):
+    """NEW (a false refusal of pass 20b's name check, 13.7 area). A repo named `hf_transformers`,
+    `npm_packages` or `sk-learn-fork` was refused as "a repository name shaped like a token (a known
+    prefix at its issued length)": the check asked for a token's prefix only (`hf_` and 8 letters,
+    `sk-` and 2), what discovery asks of a value. A name (and now a `path:`) is refused for a token at
+    its issued length or a private key, as the message says."""
+    from tests.demofleet import make_repo
+    from tests.test_hostile import KEY
+
+    names = ["hf_transformers", "npm_packages", "sk-learn-fork"]
+    for name in names:
+        make_repo(tmp_path / "ws" / name, {"README.md": "x\n"})
+    make_repo(tmp_path / "code" / "sk-tools", {"README.md": "x\n"})
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n"
+        + "".join(f"  - name: {n}\n" for n in names)
+        + "  - {name: tools, path: code/sk-tools}\n"
+    )
+    result = _plain_rollout("plan", "--manifest", manifest)
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said
+    assert all(f"{n}  (main" in said for n in [*names, "tools"]), said
