@@ -435,6 +435,20 @@ def load_manifest(
             "it, and if this file was committed or shared, make a new key (`rollout keygen`) and "
             "rotate to it",
         )
+    # pass 25e: and the names it prints, commits and pushes: a branch, a base, a file's path, an
+    # `encrypt:` file holding a token or the age key was printed in every plan line and pushed as a ref
+    # name or committed as a path to every repo
+    named = [n for r in manifest.repos for n in (r.branch, r.base, *(f.path for f in r.files))]
+    named += [n for r in manifest.repos for e in r.encrypt for n in (e.source, e.target)]
+    if any(holds_full_token(n) for n in named):
+        lines = text.splitlines()
+        at_line = next((n for n, t in enumerate(lines, 1) if holds_full_token(t)), None)
+        raise ManifestError(
+            file,
+            at_line,
+            "a branch name or a file path holds a private key or a token: the tool would print it, "
+            "commit it and push it; remove it, and rotate it if this file was committed or shared",
+        )
     # pass 18b: and a token or a URL's password (`commit_message: "… token ghp_…"`): committed to
     # every repo, pushed, made a pull request's title; as the files the tool writes refuse them
     from juniper_rollout.secretshape import names_credential

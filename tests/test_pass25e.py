@@ -170,3 +170,48 @@ def test_repos_named_or_placed_like_a_tokens_prefix_are_no_tokens(tmp_path):
     said = result.stdout + result.stderr
     assert result.returncode == 0, said
     assert all(f"{n}  (main" in said for n in [*names, "tools"]), said
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        f"    branch: chore/{_TOKEN}\n",
+        f"    branch: chore/{_AGE_KEY}\n",
+        f"    base: {_TOKEN}\n",
+        f"    files:\n      - {{path: docs/{_TOKEN}.md, template: SOPS_USAGE_GUIDE.md.j2}}\n",
+        f"    encrypt:\n      - {{source: .env, target: .env.{_TOKEN}.enc}}\n",
+    ],
+    ids=[
+        "a token in branch",
+        "the age key in branch",
+        "a token in base",
+        "a file path",
+        "a target",
+    ],
+)
+def test_a_token_or_key_in_a_manifests_branch_base_or_path_is_refused_never_printed(
+    tmp_path, entry
+):
+    """ON-LIST 13.6 ("whatever the manifest says"; pass 18b's refusal of a credential in the texts the
+    tool commits, in more of them). A manifest whose `branch:`, `base:`, a file's `path:` or an
+    `encrypt:` target held a token or the age private key was printed in every plan line (`main →
+    chore/ghp_…`, "base branch 'ghp_…' not found") and would be committed as a path and pushed as a
+    ref name to every repo's origin: only commit_message and the pull request's texts were checked.
+    The manifest refuses them, with the line, never echoed."""
+    from tests.demofleet import make_repo
+    from tests.test_hostile import KEY
+
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\n"
+        "repos:\n  - name: victim\n" + entry
+    )
+    for args in (("plan",), ("apply", "--yes")):
+        result = _plain_rollout(*args, "--manifest", manifest)
+        said = result.stdout + result.stderr
+        assert result.returncode == 1, said
+        assert "repos.yaml:" in said, said
+        assert _TOKEN[4:20] not in said and _AGE_KEY[16:40] not in said, said
+    repo = tmp_path / "ws" / "victim"
+    assert not git(repo, "branch", "--list", "chore/*").strip()
