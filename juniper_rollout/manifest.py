@@ -438,7 +438,9 @@ def load_manifest(
     # pass 25e: and the names it prints, commits and pushes: a branch, a base, a file's path, an
     # `encrypt:` file holding a token or the age key was printed in every plan line and pushed as a ref
     # name or committed as a path to every repo
-    named = [n for r in manifest.repos for n in (r.branch, r.base, *(f.path for f in r.files))]
+    # (and the rollout's name, each commit's `Rollout-Name:` line)
+    named = [n for r in manifest.repos for n in (r.branch, r.base, r.rollout)]
+    named += [f.path for r in manifest.repos for f in r.files]
     named += [n for r in manifest.repos for e in r.encrypt for n in (e.source, e.target)]
     if any(holds_full_token(n) for n in named):
         lines = text.splitlines()

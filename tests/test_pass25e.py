@@ -215,3 +215,28 @@ def test_a_token_or_key_in_a_manifests_branch_base_or_path_is_refused_never_prin
         assert _TOKEN[4:20] not in said and _AGE_KEY[16:40] not in said, said
     repo = tmp_path / "ws" / "victim"
     assert not git(repo, "branch", "--list", "chore/*").strip()
+
+
+def test_a_rollout_named_like_a_token_is_refused_never_committed(tmp_path):
+    """ON-LIST 13.6 (as the test above): a named rollout whose name is a token (`rollouts: {ghp_…:
+    …}`) was redacted in the lines that list rollouts, but `apply --rollout ghp_…` committed it in
+    each commit's `Rollout-Name:` line (pushed with --push)."""
+    from tests.demofleet import make_repo
+    from tests.test_hostile import KEY
+
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "x.j2").write_text("hi\n")
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        f"rollouts:\n  {_TOKEN}:\n    branch: chore/hygiene\n    commit_message: 'chore: hygiene'\n"
+        "    files:\n      - {path: X.md, template: x.j2}\n"
+        "repos:\n  - name: victim\n"
+    )
+    result = _plain_rollout("apply", "--yes", "--rollout", _TOKEN, "--manifest", manifest)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    assert "a branch name or a file path holds a private key or a token" in said, said
+    assert _TOKEN[4:20] not in said, said
+    assert _TOKEN[4:20].encode() not in objects(tmp_path / "ws" / "victim")
