@@ -489,6 +489,31 @@ def git_in(repo: git.Repo) -> str:
     return f"git -C {path_word(Path(repo.working_tree_dir or repo.git_dir))}"
 
 
+def branch_delete(repo: git.Repo, branch: str) -> str:
+    """``git -C CLONE branch -D BRANCH``, run only while the branch is at the tip it has now (git's
+    branch delete takes no expected old value; `update-ref -d` would, but deletes a checked-out
+    branch). Pass 25d (25a's note): printed, then a reviewer's commit pulled onto the branch, the
+    pasted delete took that commit with it, a commit the line never saw."""
+    delete = f"{git_in(repo)} branch -D {shell_word(branch)}"
+    tip = branch_tip(repo, branch)
+    if tip is None:
+        return delete
+    ref = shell_word(f"refs/heads/{branch}")
+    return f"{git_in(repo)} rev-parse -q --verify {ref} | grep -qx {tip.hexsha} && {delete}"
+
+
+def record_delete(repo: git.Repo, branch: str) -> str:
+    """``git -C CLONE update-ref -d RECORD OLD``: the tool's record of its push of ``branch``, deleted
+    only while it names the commit it names now (git's own lease). Pass 25d (25a's note): printed,
+    then `apply --push` again, the pasted delete took the newer record, the tool's only memory of
+    what it pushed last."""
+    record = PUSHED_REF + branch
+    held = _commit_at(repo, record)
+    return f"{git_in(repo)} update-ref -d {shell_word(record)}" + (
+        f" {held.hexsha}" if held is not None else ""
+    )
+
+
 def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
     """Where ``last_known_branch`` read the rollout branch when the clone has no local one: a name
     ``git show NAME:PATH`` resolves, and how to make the tool forget that copy, in words whose
@@ -504,9 +529,7 @@ def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
         return None
     name = PUSHED_REF + branch if pushed is not None else f"origin/{branch}"
     git_c = git_in(repo)
-    record = (
-        f"{git_c} update-ref -d {shell_word(PUSHED_REF + branch)}" if pushed is not None else ""
-    )
+    record = record_delete(repo, branch) if pushed is not None else ""
     if remote is not None and not is_tool_commit(remote):
         return name, (
             f"origin/{branch} holds commits the tool did not make (a reviewer's?), so no command "

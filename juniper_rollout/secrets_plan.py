@@ -1399,11 +1399,11 @@ def _forget_branch(name: str, repo) -> str:
     push of that branch goes with it (left, it held the values and refused the repo again)."""
     git_c = gitrepo.git_in(repo)
     if name.startswith(gitrepo.PUSHED_REF):
-        return f"`{git_c} update-ref -d {shell_word(name)}`"
+        return f"`{gitrepo.record_delete(repo, name.removeprefix(gitrepo.PUSHED_REF))}`"
     branch = name.removeprefix("origin/") if name.startswith("origin/") else name
     branch = branch.removeprefix("refs/heads/")
     record = (
-        f" && {git_c} update-ref -d {shell_word(gitrepo.PUSHED_REF + branch)}"
+        f" && {gitrepo.record_delete(repo, branch)}"
         if gitrepo.has_push_record(repo, branch)
         else ""
     )
@@ -1421,7 +1421,7 @@ def _delete_words(repo, branch: str, what: str, then: str = "") -> str:
     """ "delete WHAT (`git branch -D BRANCH` THEN)", with what frees it first when a worktree has it
     checked out (pass 24a: pasted, git refused, "Cannot delete branch … checked out at …", and the
     refusal stayed). ``what`` empty: the command alone."""
-    command = f"`{gitrepo.git_in(repo)} branch -D {shell_word(branch)}{then}`"
+    command = f"`{gitrepo.branch_delete(repo, branch)}{then}`"
     where = gitrepo.checked_out_in(repo, branch)
     if where is not None:
         how = gitrepo.worktree_advice(repo, where, Path(repo.working_tree_dir or where))

@@ -1,0 +1,106 @@
+"""Issue 13, pass 25d: a sixth-round adversarial pass over items 1-4 and every command a line offers
+to paste (after pass 25a made each name its clone). Each test fails on the main this pass started
+from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.fleet import BRANCH
+from tests.helpers import git, rollout
+from tests.test_adversary import apply
+
+CASCOR, ML = "juniper-cascor", "juniper-ml"
+RECORD = f"refs/juniper-rollout/pushed/{BRANCH}"
+
+
+def _paste(command: str, cwd) -> subprocess.CompletedProcess:
+    """``command`` as a person pastes it in bash, in ``cwd``."""
+    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True)
+
+
+def _said(*args) -> str:
+    return " ".join(rollout(*args).stdout.split())
+
+
+def _git_commands(said: str) -> list[str]:
+    return [c for c in said.split("`") if c.startswith("git ")]
+
+
+def _tip(repo, ref: str) -> str:
+    """``ref``'s commit in ``repo``, empty when it is gone."""
+    return subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "-q", ref], capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _blank_first_value(repo) -> None:
+    env = repo / ".env"
+    lines = env.read_text().splitlines()
+    lines[0] = lines[0].split("=", 1)[0] + "="
+    env.write_text("\n".join(lines) + "\n")
+
+
+def test_a_branch_delete_pasted_after_the_branch_moved_never_deletes_the_newer_commit(
+    fleet, tmp_path
+):
+    """ON-LIST 13.1/13.4 (pass 25a's note 1: the deletes carry no expected old value): juniper-cascor
+    applied, a committed value left empty in `.env`; the refusal offers "delete the rollout branch
+    (`git -C CLONE branch -D chore/sops-age-rollout`)". Before pasting it the user takes a reviewer's
+    commit onto the branch (a fix pulled from the pull request). Pasted then, `git branch -D` deleted
+    the branch with the reviewer's commit on it, a commit the line never saw. The delete now runs
+    only while the branch is at the tip the line was printed for (the lease origin's delete has)."""
+    assert apply(fleet, CASCOR).code == 0
+    repo = fleet.repo(CASCOR)
+    _blank_first_value(repo)
+    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "to empty them on purpose" in said, said
+    commands = _git_commands(said)
+    assert any(" branch -D " in c for c in commands), said
+    # a reviewer's commit lands on the branch after the line was printed
+    printed = git(repo, "rev-parse", BRANCH).strip()
+    tree = git(repo, "rev-parse", f"{BRANCH}^{{tree}}").strip()
+    reviewer = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: fix wording", tree).strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", reviewer)
+    for command in commands:
+        _paste(command, tmp_path)
+    assert _tip(repo, BRANCH) == reviewer, f"the reviewer's commit went with the branch: {commands}"
+    # with the branch as it was printed for, the same line deletes it
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", printed)
+    for command in commands:
+        _paste(command, tmp_path)
+    assert not _tip(repo, BRANCH), commands
+
+
+def test_a_push_record_delete_pasted_after_a_newer_push_never_deletes_its_record(fleet, tmp_path):
+    """ON-LIST 13.1 (pass 25a's note 1, the record's spelling): juniper-cascor pushed (its record
+    `refs/juniper-rollout/pushed/…`), its local branch deleted, `.env` moved away, its entry `enabled:
+    false`, main moved: the refusal offers "forget the rollout branch's last pushed copy (`git -C CLONE
+    update-ref -d refs/juniper-rollout/pushed/…`)". Before it is pasted, a newer push records a newer
+    commit. Pasted then, the newer record was deleted: the tool's only memory of what it pushed last
+    (the next apply no longer protects that copy on origin). The delete now names the record's value
+    as printed (`git update-ref -d REF OLD`, git's own lease): a moved record stays."""
+    assert apply(fleet, CASCOR).code == 0
+    repo = fleet.repo(CASCOR)
+    git(repo, "update-ref", RECORD, BRANCH)  # as a push records it
+    git(repo, "branch", "-D", BRANCH)
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = fleet.manifest.read_text()
+    at = text.index(f"  - name: {CASCOR}")
+    end = text.index("        target: .env.enc\n", at) + len("        target: .env.enc\n")
+    fleet.manifest.write_text(text[:end] + "        enabled: false\n" + text[end:])
+    tree = git(repo, "write-tree").strip()
+    moved = git(repo, "commit-tree", "-p", "main", "-m", "main moves", tree).strip()
+    git(repo, "update-ref", "refs/heads/main", moved)
+    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    commands = _git_commands(said)
+    assert any(" update-ref -d " in c for c in commands), said
+    newer = git(repo, "commit-tree", "-p", RECORD, "-m", "a newer push", tree).strip()
+    git(repo, "update-ref", RECORD, newer)  # a later `apply --push` recorded its push
+    for command in commands:
+        _paste(command, tmp_path)
+    assert _tip(repo, RECORD) == newer, f"the newer push record was deleted by {commands}"
+    git(repo, "update-ref", RECORD, newer + "~1")  # as printed: the same line deletes it
+    for command in commands:
+        _paste(command, tmp_path)
+    assert not _tip(repo, RECORD), commands
