@@ -386,7 +386,7 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None, tip, base) -> t
         )
     clash = gitrepo.branch_in_the_way(clone, repo.branch) if mode is None else None
     if clash is not None:  # pass 16b: plan said "1 with changes", apply failed in git's words
-        notes.append(f"apply will refuse it: {gitrepo.branch_clash(repo.branch, clash)}")
+        notes.append(f"apply will refuse it: {gitrepo.branch_clash(clone, repo.branch, clash)}")
     theirs = gitrepo.branch_in_the_way(clone, repo.branch, "refs/remotes/origin/")
     if theirs is not None:  # pass 18b: the same clash on origin; apply --push failed in git's words
         notes.append(f"apply --push will fail: {gitrepo.origin_clash(repo.branch, theirs)}")

@@ -1364,7 +1364,7 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
             # git wrote the ref, then died (a Ctrl-C in the terminal reaches the tool's git children
             # too): the branch was moved, and is reported so (pass 10a: "failed … exit code(-2)")
             return
-        raise RepoError(_ref_failure(branch, err)) from None
+        raise RepoError(_ref_failure(repo, branch, err)) from None
 
 
 def refuse_alias(repo: git.Repo, branch: str, what: str) -> None:
@@ -1393,7 +1393,7 @@ def alias_advice(branch: str, target: str) -> str:
     )
 
 
-def _ref_failure(branch: str, err: git.GitCommandError) -> str:
+def _ref_failure(repo: git.Repo, branch: str, err: git.GitCommandError) -> str:
     text = str(err.stderr or err)
     if ".lock" in text and ("exists" in text or "lock" in text):
         held = re.search(r"Unable to create '([^']+\.lock)'", text)
@@ -1406,16 +1406,18 @@ def _ref_failure(branch: str, err: git.GitCommandError) -> str:
         return f"branch {branch} moved while the rollout ran; run plan again"
     clash = re.search(r"'refs/heads/([^']+)' exists; cannot create", text)
     if clash:  # pass 16b: git's own words only, no way out
-        return branch_clash(branch, clash.group(1))
+        return branch_clash(repo, branch, clash.group(1))
     return f"could not update branch {branch}: {' '.join(text.split())[:200]}"
 
 
-def branch_clash(branch: str, other: str) -> str:
-    """Why ``branch`` cannot be created beside the existing branch ``other`` (one is a folder of the other)."""
+def branch_clash(repo: git.Repo, branch: str, other: str) -> str:
+    """Why ``branch`` cannot be created beside the existing branch ``other`` (one is a folder of the
+    other). Pass 25d: the rename named no clone; pasted in another clone of the fleet that has a
+    ``chore`` of its own, it renamed that clone's branch (checked out: its HEAD moved with it)."""
     return (
         f"branch {branch} cannot be created: the branch {other} exists, and git cannot keep a branch "
         f"and a branch under its name as a folder (refs/heads/{other}); rename {other} "
-        f"(`git branch -m {shell_word(other)} {shell_word(other.replace('/', '-') + '-old')}`) or set "
+        f"(`{git_in(repo)} branch -m {shell_word(other)} {shell_word(other.replace('/', '-') + '-old')}`) or set "
         "another `branch:` "
         "in the manifest"
     )

@@ -104,3 +104,25 @@ def test_a_push_record_delete_pasted_after_a_newer_push_never_deletes_its_record
     for command in commands:
         _paste(command, tmp_path)
     assert not _tip(repo, RECORD), commands
+
+
+def test_the_rename_a_branch_clash_offers_never_renames_another_clones_branch(fleet):
+    """NEW (pass 25a's kind: a command a line offers names no clone): juniper-ml's clone has a branch
+    `chore`, so git cannot create `chore/sops-age-rollout` there; plan says "apply will refuse it: …
+    rename chore (`git branch -m chore chore-old`)". juniper-cascor's clone has a `chore` branch of
+    its own, checked out, tracking origin's: pasted where the user stood (there), it renamed
+    juniper-cascor's branch (its HEAD and upstream config moved with it). The rename now names the
+    clone (`git -C CLONE branch -m …`)."""
+    ml, here = fleet.repo(ML), fleet.repo(CASCOR)
+    git(ml, "branch", "chore")
+    git(here, "switch", "-q", "-c", "chore")
+    said = _said("plan", "-m", fleet.manifest, "--repo", ML)
+    commands = [c for c in _git_commands(said) if " branch -m " in c]
+    assert commands, said
+    for command in commands:
+        _paste(command, here)
+    assert _tip(here, "refs/heads/chore"), f"juniper-cascor's branch was renamed by {commands}"
+    assert git(here, "branch", "--show-current").strip() == "chore"
+    # pasted there, it did what it offers in the clone it is about
+    assert not _tip(ml, "refs/heads/chore") and _tip(ml, "refs/heads/chore-old"), commands
+    assert rollout("apply", "-m", fleet.manifest, "--repo", ML, "--yes").code == 0
