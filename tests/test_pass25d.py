@@ -126,3 +126,34 @@ def test_the_rename_a_branch_clash_offers_never_renames_another_clones_branch(fl
     # pasted there, it did what it offers in the clone it is about
     assert not _tip(ml, "refs/heads/chore") and _tip(ml, "refs/heads/chore-old"), commands
     assert rollout("apply", "-m", fleet.manifest, "--repo", ML, "--yes").code == 0
+
+
+def test_the_untrack_a_drift_finding_offers_never_unstages_another_clones_file(fleet):
+    """ON-LIST 13.9's commands (pass 25a's note 2: drift's `git rm --cached PATH` and `git filter-repo
+    … --path PATH` name no clone): juniper-cascor tracks `config/.env.local`; drift says "… (or `git
+    rm --cached config/.env.local`)". juniper-ml's clone tracks a file of that name too, its new
+    version staged (`git add`) for the commit being made there. Pasted where the user stood (there),
+    the `rm --cached` took juniper-ml's file out of its index: its staged version gone, the next
+    commit there deletes the file. drift's, plan's and verify's commands now name the clone."""
+    repo, here = fleet.repo(CASCOR), fleet.repo(ML)
+    for clone in (repo, here):
+        (clone / "config").mkdir(exist_ok=True)
+        (clone / "config" / ".env.local").write_text("LOCAL_MODE=first-version-of-it\n")
+        git(clone, "add", "config/.env.local")
+        git(clone, "commit", "-qm", "local settings")
+    (here / "config" / ".env.local").write_text("LOCAL_MODE=second-version-of-it\n")
+    git(here, "add", "config/.env.local")
+    staged = git(here, "ls-files", "-s", "config/.env.local")
+    said = _said("drift", "-m", fleet.manifest, "--repo", CASCOR)
+    commands = [c for c in _git_commands(said) if " rm --cached " in c]
+    assert commands, said
+    for command in commands:
+        _paste(command, here)
+    assert git(here, "ls-files", "-s", "config/.env.local") == staged, (
+        f"juniper-ml's staged file was taken out of its index by {commands}"
+    )
+    # pasted there, it did what it offers in the clone it is about
+    assert not git(repo, "ls-files", "config/.env.local").strip(), commands
+    for args in (("plan",), ("verify", "--ref", "main")):
+        shown = _said(*args, "-m", fleet.manifest, "--repo", CASCOR)
+        assert f"git -C {repo} filter-repo" in shown, shown
