@@ -30,7 +30,7 @@ from juniper_rollout.pool import run_in_order
 from juniper_rollout.printedlines import value_free
 from juniper_rollout.refreader import guarded, read_at
 from juniper_rollout.sopsmeta import is_lfs_pointer
-from juniper_rollout.wording import path_word, shell_word
+from juniper_rollout.wording import shell_word
 
 Progress = Callable[[str], None]
 
@@ -170,8 +170,7 @@ def _never_push_over_the_only_copy(repo: RepoSpec, clone, tip) -> None:
     if words:
         record = shell_word(held)
         back = (  # git moves no branch checked out in a worktree (bring the values back there)
-            f"; or put the branch back (`git -C {path_word(repo.path)} branch -f "
-            f"{shell_word(repo.branch)} {record}`)"
+            f"; or put the branch back (`{gitrepo.branch_move(clone, repo.branch, tip.hexsha, record)}`)"
             if gitrepo.checked_out_in(clone, repo.branch) is None
             # pass 24h: never over a commit no other ref holds (a branch of that name made anew
             # for other work: pasted, `git branch -f` left that work on no branch)

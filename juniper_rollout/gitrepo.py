@@ -496,10 +496,21 @@ def branch_delete(repo: git.Repo, branch: str) -> str:
     pasted delete took that commit with it, a commit the line never saw."""
     delete = f"{git_in(repo)} branch -D {shell_word(branch)}"
     tip = branch_tip(repo, branch)
-    if tip is None:
-        return delete
+    return delete if tip is None else _while_at(repo, branch, tip.hexsha) + delete
+
+
+def branch_move(repo: git.Repo, branch: str, tip: str, to: str) -> str:
+    """``git -C CLONE branch -f BRANCH TO`` (``to`` a shell word), run only while the branch is at
+    ``tip``. Pass 25d: printed, then a developer's commit made on the branch, the pasted move left
+    that commit on no branch (pass 24h's hole, after the line was printed)."""
+    return _while_at(repo, branch, tip) + f"{git_in(repo)} branch -f {shell_word(branch)} {to}"
+
+
+def _while_at(repo: git.Repo, branch: str, tip: str) -> str:
+    """The start of a pasted command that goes on only while ``branch`` is at ``tip`` (git's branch
+    delete and move take no expected old value)."""
     ref = shell_word(f"refs/heads/{branch}")
-    return f"{git_in(repo)} rev-parse -q --verify {ref} | grep -qx {tip.hexsha} && {delete}"
+    return f"{git_in(repo)} rev-parse -q --verify {ref} | grep -qx {tip} && "
 
 
 def record_delete(repo: git.Repo, branch: str) -> str:

@@ -157,3 +157,40 @@ def test_the_untrack_a_drift_finding_offers_never_unstages_another_clones_file(f
     for args in (("plan",), ("verify", "--ref", "main")):
         shown = _said(*args, "-m", fleet.manifest, "--repo", CASCOR)
         assert f"git -C {repo} filter-repo" in shown, shown
+
+
+def test_putting_a_branch_back_pasted_after_new_work_on_it_never_leaves_that_work_on_no_branch(
+    fleet, tmp_path
+):
+    """ON-LIST 13.1 (pass 24d's way out, pass 24h's hole in another spelling: the move carries no
+    expected old tip): juniper-cascor pushed (its record), the branch moved back to main (`git
+    branch -f BRANCH main`), `.env` moved away: "was the branch moved back? … or put the branch back
+    (`git -C CLONE branch -f BRANCH RECORD`)", offered because main holds every commit of the branch
+    then. Before it is pasted, a developer commits their own work on that branch. Pasted then, `git
+    branch -f` moved the branch off the developer's commit: on no branch (reflog only). The move now
+    runs only while the branch is at the tip the line was printed for."""
+    assert apply(fleet, CASCOR).code == 0
+    repo = fleet.repo(CASCOR)
+    git(repo, "update-ref", RECORD, BRANCH)  # as a push records it
+    git(repo, "branch", "-f", BRANCH, "main")
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "was the branch moved back?" in said, said
+    commands = [c for c in _git_commands(said) if " branch -f " in c]
+    assert commands, said
+    git(repo, "switch", "-q", BRANCH)
+    (repo / "work.txt").write_text("a developer's work\n")
+    git(repo, "add", "work.txt")
+    git(repo, "commit", "-qm", "other work")
+    work = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "switch", "-q", "main")
+    for command in commands:
+        _paste(command, tmp_path)
+    assert git(repo, "branch", "--contains", work).strip(), (
+        f"the developer's commit is on no branch after {commands}"
+    )
+    # with the branch as it was printed for, the same line puts it back
+    git(repo, "branch", "-f", BRANCH, "main")
+    for command in commands:
+        assert _paste(command, tmp_path).returncode == 0, command
+    assert _tip(repo, BRANCH) == _tip(repo, RECORD), commands
