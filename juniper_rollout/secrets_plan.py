@@ -872,15 +872,19 @@ def _at(ref: str, path: str) -> str:
     return shell_word(f"{ref}:{path}")
 
 
-def _decrypt_into(decrypt: str, path: str) -> str:
+def _decrypt_into(decrypt: str, path: str, *, only_new: bool = False) -> str:
     """``decrypt`` (a sops command reading /dev/stdin) writing ``path`` itself: sops writes ``--output``
     only once it has decrypted (measured, sops 3.11), where `> FILE` made an empty file first, left
     behind when sops failed (pass 21d's note: an empty `.env` then silenced the only-copy warning).
     Pass 22a: in a subshell with `umask 077`: sops creates the file with the shell's umask (0644 under
     the usual 022: the secrets readable by every account on the machine); the shell's own umask is
-    left as it was."""
+    left as it was. ``only_new``: sops writes only while no file (nor link) is at ``path`` (pass
+    25d: printed while the clone had no `.env`, then a new one written with rotated values, the
+    pasted line wrote the branch's older values over it)."""
     written = decrypt.replace(" /dev/stdin", f" --output={shell_word(path)} /dev/stdin")
-    return f"(umask 077 && {written})"
+    word = shell_word(path)
+    absent = f"test ! -e {word} && test ! -L {word} && " if only_new else ""
+    return f"(umask 077 && {absent}{written})"
 
 
 def _decrypt_stdin(blob: bytes, rel: str = "the committed ciphertext") -> str:
@@ -1466,7 +1470,11 @@ def _restore_command(repo: RepoSpec, path: str, decrypt: str, into: str) -> str:
         else ""
     )
     clone = wording.path_word(repo.path)
-    written = _decrypt_into(decrypt, str(repo.path / into))
+    # a file there now is what the line is about (values to replace); none, and one written later
+    # is newer than what the branch holds
+    written = _decrypt_into(
+        decrypt, str(repo.path / into), only_new=not os.path.lexists(repo.path / into)
+    )
     return f"{make}git -C {clone} show {_at(repo.branch, path)} | {written}"
 
 
@@ -1514,7 +1522,9 @@ def _show_into(repo: RepoSpec, path: str) -> str:
         else ""
     )
     into = wording.path_word(repo.path / path)
-    return f"{make}(umask 077 && {_git_in(repo)} show {_at(repo.base, path)} > {into})"
+    # pass 25d: `set -C` (noclobber): a `.env` written after the line was printed (newer values) is
+    # never written over with the committed, older ones
+    return f"{make}(umask 077 && set -C && {_git_in(repo)} show {_at(repo.base, path)} > {into})"
 
 
 NEW_DATA_KEY = (

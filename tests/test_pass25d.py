@@ -194,3 +194,55 @@ def test_putting_a_branch_back_pasted_after_new_work_on_it_never_leaves_that_wor
     for command in commands:
         assert _paste(command, tmp_path).returncode == 0, command
     assert _tip(repo, BRANCH) == _tip(repo, RECORD), commands
+
+
+def test_the_restore_a_tracked_env_line_offers_never_writes_over_a_newer_env(fleet):
+    """NEW (13.1's kind, newer work): juniper-cascor's main tracks a plaintext `.env` that the clone
+    no longer has: "restore it (`(umask 077 && git -C CLONE show refs/heads/main:.env > CLONE/.env)`),
+    then plan again". Before it is pasted, the user writes a new `.env` (the values rotated since
+    that commit). Pasted then, the shell's `>` wrote the committed, older values over it: the new
+    values gone. The restore now writes only where no file is (`set -C`: the shell's noclobber)."""
+    repo = fleet.repo(CASCOR)
+    (repo / ".env").write_text("API_TOKEN=not-a-real-token-of-pass-25d\n")  # committed: no canary
+    git(repo, "add", "-f", ".env")
+    git(repo, "commit", "-qm", "a plaintext .env, committed by mistake")
+    (repo / ".env").unlink()
+    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    assert "but not in the clone" in said, said
+    commands = [c for c in said.split("`") if c.startswith(("git ", "(umask", "mkdir"))]
+    assert commands, said
+    newer = "API_TOKEN=rotated-since-then-of-pass-25d\n"
+    (repo / ".env").write_text(newer)
+    for command in commands:
+        _paste(command, repo)
+    assert (repo / ".env").read_text() == newer, f"the newer .env was written over by {commands}"
+    (repo / ".env").unlink()  # as printed: the same line brings the committed one back
+    for command in commands:
+        assert _paste(command, repo).returncode == 0, command
+    assert (repo / ".env").read_text() == "API_TOKEN=not-a-real-token-of-pass-25d\n"
+
+
+def test_the_bring_env_back_line_never_writes_over_a_newer_env(fleet, tmp_path):
+    """NEW (13.1's kind, newer work; the sops spelling of the test above): juniper-cascor pushed (its
+    record), the branch moved back to main, `.env` moved away: "bring the values back (`git -C CLONE
+    show RECORD:.env.enc | (umask 077 && sops decrypt … --output=CLONE/.env /dev/stdin)`)". Before it
+    is pasted, the user writes a new `.env` (values rotated since). Pasted then, sops wrote the
+    branch's older values over it. A restore printed while the clone had no such file now writes
+    only while it still has none."""
+    assert apply(fleet, CASCOR).code == 0
+    repo = fleet.repo(CASCOR)
+    git(repo, "update-ref", RECORD, BRANCH)  # as a push records it
+    git(repo, "branch", "-f", BRANCH, "main")
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    commands = [c for c in _git_commands(said) if " show " in c and "--output=" in c]
+    assert commands, said
+    newer = "HF_TOKEN=rotated-since-then-of-pass-25d\n"
+    (repo / ".env").write_text(newer)
+    for command in commands:
+        _paste(command, tmp_path)
+    assert (repo / ".env").read_text() == newer, f"the newer .env was written over by {commands}"
+    (repo / ".env").unlink()  # as printed: the same line brings the values back
+    for command in commands:
+        assert _paste(command, tmp_path).returncode == 0, command
+    assert (repo / ".env").read_text() == (tmp_path / "moved-away.env").read_text()
