@@ -216,6 +216,8 @@ class Facts:
     # (where, what) of each message of history holding a secret (`commit abc1234`, "the value on line
     # 3 of the plaintext .env"): found by the edge, which reads the values; never the text itself
     messages: tuple[tuple[str, str], ...] = ()
+    # (ref, object id) of each ref a finding offers to delete, as read: the delete's expected old value
+    ref_tips: tuple[tuple[str, str], ...] = ()
 
 
 # a git note's path in a notes tree: the annotated object's id, whole or split after 2 characters
@@ -711,7 +713,7 @@ def _notes_removed(repo: RepoSpec, facts: Facts) -> list[Finding]:
             f"the history of {ref} holds a note shaped like a plaintext env file, removed since "
             f"({name_commits(commits)}; `git push origin 'refs/notes/*'` pushes it): its values are "
             "readable there: rotate them; deleting that notes ref (and its history) is the owner's "
-            f"call: `{_git_in(repo)} update-ref -d {shell_word(ref)}`",
+            f"call: `{_ref_delete(repo, facts, ref)}`",
         )
         for ref, commits in sorted(held.items())
     ]
@@ -727,12 +729,19 @@ def _git_in(repo: RepoSpec) -> str:
     return f"git -C {path_word(repo.path)}"
 
 
+def _ref_delete(repo: RepoSpec, facts: Facts, ref: str) -> str:
+    """``git -C CLONE update-ref -d REF OLD``: deleted only while it holds what drift read (pass 25d:
+    printed, then a reviewer's note added, the pasted delete took the newer note with the ref)."""
+    old = dict(facts.ref_tips).get(ref)
+    return f"{_git_in(repo)} update-ref -d {shell_word(ref)}" + (f" {old}" if old else "")
+
+
 def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
     """Plaintext kept by a ref outside every commit: a tag of a tree holding an env file, or of a
     blob shaped like one; a tagged ``.enc`` without sops metadata or with a line sops did not write."""
     out = []
     for ref, path, blob in facts.outside:
-        drop = f"deleting that ref is the owner's call: `{_git_in(repo)} update-ref -d {shell_word(ref)}`"
+        drop = f"deleting that ref is the owner's call: `{_ref_delete(repo, facts, ref)}`"
         held = f"{path} in the tree {ref} points at (outside every commit)"
         if not path:
             if sopsmeta.read_metadata(blob) is None and _dotenv_shaped(blob):

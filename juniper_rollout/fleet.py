@@ -273,6 +273,9 @@ def _audit_at(
         ),
     )
     # the fleet's values too: a template may carry another repo's `.env` into this one's commits
+    # pass 25d: the refs a finding may offer to delete, as read (the delete's expected old value)
+    offered = [r for r, _, _ in facts.outside] + [r for r, *_ in facts.notes_ref_history]
+    facts = replace(facts, ref_tips=gitrepo.ref_tips(clone, offered))
     facts = _hide_subjects(
         facts, [*plaintext.values, *(v for _, v in fleet.named)] if fleet else plaintext.values
     )

@@ -476,6 +476,11 @@ def tool_branches(
     return found + [(shown, commit) for shown, commit in records if commit.hexsha not in tips]
 
 
+def ref_tips(repo: git.Repo, refs: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """(ref, the object id it holds) of each of ``refs`` that exists (a tag's own object, not its commit)."""
+    return tuple((ref, sha) for ref in dict.fromkeys(refs) if (sha := _sha_at(repo, ref)))
+
+
 def has_push_record(repo: git.Repo, branch: str) -> bool:
     """Does the tool keep a record of a push of ``branch`` (``refs/juniper-rollout/pushed/BRANCH``)?"""
     return _sha_at(repo, PUSHED_REF + branch) is not None

@@ -246,3 +246,29 @@ def test_the_bring_env_back_line_never_writes_over_a_newer_env(fleet, tmp_path):
     for command in commands:
         assert _paste(command, tmp_path).returncode == 0, command
     assert (repo / ".env").read_text() == (tmp_path / "moved-away.env").read_text()
+
+
+def test_a_notes_ref_delete_pasted_after_a_newer_note_never_deletes_that_note(fleet):
+    """NEW (item 9's finding, pass 25a's note 1 in the audit's spelling): a `.env` kept as a git note
+    in juniper-cascor; drift says "deleting that ref is the owner's call: `git -C CLONE update-ref -d
+    refs/notes/commits`". Before it is pasted, a reviewer's note is added (on another commit).
+    Pasted then, the whole notes ref went, the newer review note with it. The delete now names the
+    ref's value as drift read it (`git update-ref -d REF OLD`, git's own lease)."""
+    repo = fleet.repo(CASCOR)
+    env = "HF_TOKEN=note-held-value-25d\nDB_PASSWORD=note-held-pw-25d\n"  # a .env's shape
+    git(repo, "notes", "add", "-m", env, "main")
+    said = _said("drift", "--manifest", fleet.manifest, "--repo", CASCOR)
+    assert "holds a note shaped like a plaintext env file" in said, said
+    commands = [c for c in _git_commands(said) if " update-ref -d " in c]
+    assert commands, said
+    printed = _tip(repo, "refs/notes/commits")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "more work")
+    git(repo, "notes", "add", "-m", "Reviewed-by: Ada <ada@example.com>", "HEAD")
+    newer = _tip(repo, "refs/notes/commits")
+    for command in commands:
+        _paste(command, repo)
+    assert _tip(repo, "refs/notes/commits") == newer, f"the newer note went with {commands}"
+    git(repo, "update-ref", "refs/notes/commits", printed)  # as printed: the same line deletes it
+    for command in commands:
+        assert _paste(command, repo).returncode == 0, command
+    assert not _tip(repo, "refs/notes/commits"), commands
