@@ -39,6 +39,7 @@ any change of meaning is:
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -781,6 +782,33 @@ _ASSIGNMENT = re.compile(rb"\s*(export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*=\s*\S")
 _NAMED = re.compile(rb"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(\S.*)")
 
 
+_BOMS = {
+    "utf-32-le": codecs.BOM_UTF32_LE,
+    "utf-32-be": codecs.BOM_UTF32_BE,
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+}
+
+
+def _byte_wide(blob: bytes) -> bytes:
+    """A text saved as UTF-16 or UTF-32 (PowerShell's `Out-File` writes UTF-16 with a byte order mark),
+    as UTF-8; any other blob as it is. Pass 25c: `git notes add -F .env` of such a `.env`, or a
+    `git replace` of a blob by it, was "0 findings" (its values readable with `iconv`). A text
+    with no byte order mark is read in the width and order that decode it with no NUL and most
+    of it ASCII."""
+    if b"\0" not in blob:
+        return blob
+    for codec, bom in _BOMS.items():  # UTF-32-LE's mark starts with UTF-16-LE's: it comes first
+        if blob.startswith(bom):
+            return blob[len(bom) :].decode(codec, "replace").encode()
+    read = [
+        (sum(c.isascii() for c in text), text)
+        for text in (blob.decode(codec, "replace") for codec in _BOMS)  # `git notes` adds a byte
+        if "\0" not in text
+    ]
+    return max(read)[1].encode() if read else blob
+
+
 def _dotenv_shaped(blob: bytes) -> bool:
     """At least one ``NAME=value`` line, and no line that is neither that, a comment nor blank; or any
     ``NAME=value`` line whose name looks secret or whose value carries a credential, whatever else the
@@ -788,7 +816,7 @@ def _dotenv_shaped(blob: bytes) -> bool:
     multi-line value, were "0 findings": a line of prose or of the value is no assignment)."""
     # a `.env` saved by Windows Notepad starts with a UTF-8 BOM (python-dotenv reads past it): pass 12b,
     # `git notes add -F .env` of such a file was "0 findings"
-    blob = blob.removeprefix(b"\xef\xbb\xbf")
+    blob = _byte_wide(blob).removeprefix(b"\xef\xbb\xbf")
     lines = [
         line for line in blob.splitlines() if line.strip() and not line.lstrip().startswith(b"#")
     ]

@@ -236,13 +236,14 @@ def _audit_at(
     commit,
 ) -> RepoAudit:
     paths = gitrepo.list_paths(commit)
+    enc_named = manifest.env_files.is_enc_named
     unread: RepoError | None = None
     cut: frozenset[str] = frozenset()
     try:
-        encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
+        encrypted, _ = gitrepo.read_files(commit, [p for p in paths if enc_named(p)])
     except RepoError as err:  # over 16 MB: said below, beside the hazards its ends still show (24f)
         unread = err
-        encrypted, cut = _encrypted_ends(commit, [p for p in paths if p.endswith(".enc")])
+        encrypted, cut = _encrypted_ends(commit, [p for p in paths if enc_named(p)])
     plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
     budget = gitrepo.HistoryBudget()  # all the history blobs below, together (pass 21c)
     facts = audit.Facts(
@@ -253,7 +254,11 @@ def _audit_at(
         env_commits=tuple(
             gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest), budget)
         ),
-        enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"], budget=budget)),
+        enc_history=tuple(
+            entry
+            for entry in gitrepo.blobs_in_history(clone, [":(glob,icase)**/*.enc"], budget=budget)
+            if enc_named(entry[2])
+        ),
         # notes kept on a branch (its tree names each note by the annotated object's id); the
         # refs/notes/* refs are read as notes by outside_commits (pass 11b)
         note_history=tuple(

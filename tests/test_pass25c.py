@@ -1,0 +1,71 @@
+"""Pass 25c (issue 13 items 9-12 and the bad-input items, a fourth-round pass over passes 24c, 24f
+and 24i): what still broke. Each test here fails without its fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import git, rollout
+from tests.test_drift_messages import _victim
+
+_PLAIN = "DB_PASSWORD=Zq25cPlainValue-31\n"
+
+
+def _drift(manifest) -> tuple[int, list[tuple[str, str]], str]:
+    result = rollout("drift", "--manifest", manifest, "--repo", "victim", "--format", "json")
+    assert "Zq25cPlainValue" not in result.stdout + result.stderr
+    [victim] = json.loads(result.stdout)["repos"]
+    hazards = [
+        (f["id"], f["path"])
+        for f in victim["findings"]
+        if f["id"] not in ("missing", "modified", "extra", "not-managed")
+    ]
+    return result.code, hazards, result.stdout
+
+
+@pytest.mark.parametrize("name", ["secrets.ENC", "config/prod.env.Enc"])
+@pytest.mark.parametrize("where", ["at the ref", "in history"])
+def test_a_plaintext_file_named_enc_in_another_letter_case_is_found(tmp_path, name, where):
+    """ON-LIST 13.9 ("an `.enc` blob ever committed without sops metadata", any spelling): drift
+    flagged a plaintext `secrets.ENC` kept by a tag of a tree (its check there reads the suffix in
+    any letter case), but the same file committed on a branch, at the audited ref or in its history,
+    was "0 findings": the ref's files and the history scan matched `*.enc` by case only. Now each is
+    an `enc-without-sops` finding, wherever it is kept."""
+    manifest, repo = _victim(tmp_path)
+    (repo / name).parent.mkdir(exist_ok=True)
+    (repo / name).write_text(_PLAIN)
+    git(repo, "add", "-f", name)
+    git(repo, "commit", "-qm", "an encrypted file, they said")
+    if where == "in history":
+        git(repo, "rm", "-q", "--cached", name)
+        git(repo, "commit", "-qm", "gone")
+    code, hazards, _ = _drift(manifest)
+    assert ("enc-without-sops", name) in hazards, hazards
+    assert code != 0
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("how", ["note", "replace"])
+def test_a_utf16_env_kept_as_a_note_or_a_replaced_blob_is_found(tmp_path, codec, how):
+    """ON-LIST 13.9 ("any way of hiding a blob: notes, replace refs, odd encodings"): `git notes add
+    -F .env` of a `.env` that PowerShell saved (`Out-File`: UTF-16 with a byte order mark), or the
+    same text put behind a `git replace` of a committed blob, was "0 findings": the shape check read
+    only byte-wide text (its ASCII form was found). Now a UTF-16 or UTF-32 text, with or without a
+    byte order mark, is read as the text it is."""
+    manifest, repo = _victim(tmp_path)
+    text = "APP_ENV=production\r\n" + _PLAIN.replace("\n", "\r\n")
+    blob = tmp_path / "env-as-saved"
+    blob.write_bytes(text.encode(codec))
+    if how == "note":
+        git(repo, "notes", "add", "-F", str(blob), "HEAD")
+        ref = "refs/notes/commits"
+    else:
+        sha = git(repo, "hash-object", "-w", str(blob)).strip()
+        old = git(repo, "rev-parse", "HEAD:README.md").strip()
+        git(repo, "replace", "-f", old, sha)
+        ref = f"refs/replace/{old}"
+    code, hazards, _ = _drift(manifest)
+    assert ("plaintext-env-in-history", ref) in hazards, hazards
+    assert code != 0
