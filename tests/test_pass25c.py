@@ -4,6 +4,7 @@ and 24i): what still broke. Each test here fails without its fix."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -69,3 +70,42 @@ def test_a_utf16_env_kept_as_a_note_or_a_replaced_blob_is_found(tmp_path, codec,
     code, hazards, _ = _drift(manifest)
     assert ("plaintext-env-in-history", ref) in hazards, hazards
     assert code != 0
+
+
+_WAITS = "/proc/kmsg"  # says it is a regular file; a read waits for the kernel's next message
+
+
+@pytest.mark.skipif(not os.access(_WAITS, os.R_OK), reason="reading /proc/kmsg needs root")
+@pytest.mark.parametrize(
+    "command", ["plan -m", "apply", "keygen --key-file", "SOPS_AGE_KEY_FILE", "sops"]
+)
+def test_a_kernel_file_that_waits_for_data_is_refused_in_one_line(tmp_path, monkeypatch, command):
+    """NEW 13.11 (a FIFO or /dev file hangs or tracebacks, in another spelling): `/proc/kmsg`, which
+    the kernel calls a regular file but whose read waits for its next message, as the manifest or a
+    saved plan was "unexpected TypeError … please report this" (the buffered read of a file opened
+    without blocking returned None), and as `keygen --key-file` or `$SOPS_AGE_KEY_FILE` (opened to
+    read whether it holds a key) hung for ever, and handed to sops (for a repo that encrypts), held
+    each repo a minute until sops' time limit. Now one line, exit 1, at once; sops is not handed it."""
+    from tests.test_adversary import run_cli
+
+    manifest, _ = _victim(tmp_path)
+    if command == "sops":
+        manifest.write_text(
+            manifest.read_text() + "    encrypt:\n      - {source: .env, target: .env.enc}\n"
+        )
+    args = {
+        "plan -m": ["plan", "-m", _WAITS],
+        "apply": ["apply", _WAITS, "-m", manifest],
+        "keygen --key-file": ["keygen", "--key-file", _WAITS],
+        "SOPS_AGE_KEY_FILE": ["verify", "-m", manifest],
+        "sops": ["plan", "-m", manifest, "--repo", "victim"],
+    }[command]
+    if command in ("SOPS_AGE_KEY_FILE", "sops"):
+        monkeypatch.setenv("SOPS_AGE_KEY_FILE", _WAITS)
+    result = run_cli(*args, timeout=30)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    if command == "sops":
+        assert "no age private key found" in result.stdout, result.stdout
+    elif command != "SOPS_AGE_KEY_FILE":  # verify reports the key file among its checks
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
