@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from juniper_rollout import agekey, artifacts, planner, sopsmeta
+from juniper_rollout import agekey, artifacts, planner, sopsmeta, wording
 from juniper_rollout.changes import (
     CREATE,
     DELETE,
@@ -866,6 +866,11 @@ def _recipients(manifest: Manifest, config: bytes | None) -> list[Finding]:
 
 
 def to_json(audits: list[RepoAudit]) -> dict[str, Any]:
+    """drift's JSON, valid Unicode throughout: a path no UTF-8 decodes is shown with its bytes as
+    ``\\xff`` (:func:`wording.unicode_only`), as the table and SARIF show it (pass 25c: its lone
+    surrogates, ``\\udcff``, made strict readers refuse the whole report). A saved plan keeps them:
+    apply reads the plan back into the exact bytes git stores, no other program does."""
+    shown = wording.unicode_only
     repos = []
     for audit in audits:
         entry: dict[str, Any] = {
@@ -873,11 +878,12 @@ def to_json(audits: list[RepoAudit]) -> dict[str, Any]:
             "status": audit.status,
             "artifacts": [{"path": a.path, "state": a.state} for a in audit.artifacts],
             "findings": [
-                {"id": f.id, "path": f.path, "message": f.message} for f in audit.findings
+                {"id": f.id, "path": shown(f.path), "message": shown(f.message)}
+                for f in audit.findings
             ],
         }
         if audit.error:
-            entry["error"] = audit.error
+            entry["error"] = shown(audit.error)
         repos.append(entry)
     return {"repos": repos}
 

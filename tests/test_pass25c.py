@@ -109,3 +109,26 @@ def test_a_kernel_file_that_waits_for_data_is_refused_in_one_line(tmp_path, monk
         assert "no age private key found" in result.stdout, result.stdout
     elif command != "SOPS_AGE_KEY_FILE":  # verify reports the key file among its checks
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_drift_json_over_a_path_no_utf8_decodes_is_valid_unicode(tmp_path):
+    """Pass 24i's noted limit, fixed (ON-LIST 13.9/13.11): `drift --format json` over a history path
+    git stores with a byte no UTF-8 decodes (`x\\xffy/.env.prod`) kept it as a lone surrogate
+    (`\\udcff`) in the finding's path and message, which strict JSON readers (serde_json, Go, a strict
+    UTF-8 encoder) refuse: the whole report unreadable. Now the byte is shown `\\xff`, as the table
+    and SARIF show it; the pasted command still names the file (`$'x\\xffy/.env.prod'`)."""
+    manifest, repo = _victim(tmp_path)
+    folder = os.fsdecode(b"x\xffy")
+    (repo / folder).mkdir()
+    (repo / folder / ".env.prod").write_text(_PLAIN)
+    git(repo, "add", "-f", folder)
+    git(repo, "commit", "-qm", "a")
+    git(repo, "rm", "-rq", "--cached", folder)
+    git(repo, "commit", "-qm", "b")
+    result = rollout("drift", "--manifest", manifest, "--repo", "victim", "--format", "json")
+    data = json.loads(result.stdout)
+    json.dumps(data, ensure_ascii=False).encode("utf-8")  # strict: no lone surrogate anywhere
+    [found] = [f for f in data["repos"][0]["findings"] if f["id"] == "plaintext-env-in-history"]
+    assert found["path"] == "x\\xffy/.env.prod", found
+    assert found["message"].startswith("x\\xffy/.env.prod was committed"), found
+    assert "$'x\\xffy/.env.prod'" in found["message"], found
