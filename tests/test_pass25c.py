@@ -132,3 +132,21 @@ def test_drift_json_over_a_path_no_utf8_decodes_is_valid_unicode(tmp_path):
     assert found["path"] == "x\\xffy/.env.prod", found
     assert found["message"].startswith("x\\xffy/.env.prod was committed"), found
     assert "$'x\\xffy/.env.prod'" in found["message"], found
+
+
+def test_verify_json_over_a_tracked_path_no_utf8_decodes_is_valid_unicode(tmp_path):
+    """NEW beside the drift JSON fix above: `verify --json` over a ref tracking `x\\xffy/.env.prod`
+    put `\\udcff` in the check's detail, refused by strict JSON readers. Now `\\xff`."""
+    manifest, repo = _victim(tmp_path)
+    folder = os.fsdecode(b"x\xffy")
+    (repo / folder).mkdir()
+    (repo / folder / ".env.prod").write_text(_PLAIN)
+    git(repo, "add", "-f", folder)
+    git(repo, "commit", "-qm", "a")
+    result = rollout("verify", "--manifest", manifest, "--repo", "victim", "--json")
+    data = json.loads(result.stdout)
+    json.dumps(data, ensure_ascii=False).encode("utf-8")  # strict: no lone surrogate anywhere
+    details = [
+        c["detail"] for c in data["repos"][0]["checks"] if "x\\xffy/.env.prod" in c["detail"]
+    ]
+    assert details, data
