@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -150,3 +151,38 @@ def test_verify_json_over_a_tracked_path_no_utf8_decodes_is_valid_unicode(tmp_pa
         c["detail"] for c in data["repos"][0]["checks"] if "x\\xffy/.env.prod" in c["detail"]
     ]
     assert details, data
+
+
+def test_a_partial_clone_whose_remote_is_gone_still_names_the_env_files_of_its_history(tmp_path):
+    """ON-LIST 13.9 ("partial clones", beside passes 24c/24f's hazards behind an error line): in a
+    partial clone (`git clone --filter=blob:none`) whose remote no longer answers, the old `*.enc`
+    versions drift reads could not be fetched, and the repo was that error line alone, "0 findings"
+    beside a `.env.prod` its history holds, which is named by its path and needs no blob. Now the
+    error line (exit 1) and the findings that need no missing blob."""
+    from tests.demofleet import make_repo
+    from tests.test_hostile import manifest_for
+
+    source = make_repo(tmp_path / "src", {"README.md": "x\n", ".gitignore": ".env\n"})
+    (source / ".env.prod").write_text(_PLAIN)
+    git(source, "add", "-f", ".env.prod")
+    git(source, "commit", "-qm", "add")
+    git(source, "rm", "-q", ".env.prod")
+    (source / "s.enc").write_text("not sops\n")
+    git(source, "add", "s.enc")
+    git(source, "commit", "-qm", "enc")
+    git(source, "rm", "-q", "s.enc")
+    git(source, "commit", "-qm", "gone")
+    git(source, "config", "uploadpack.allowFilter", "true")
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    clone = tmp_path / "ws" / "victim"
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:none", f"file://{source}", str(clone)], check=True
+    )
+    source.rename(tmp_path / "src.gone")
+    result = rollout("drift", "--manifest", manifest, "--repo", "victim", "--format", "json")
+    assert result.code == 1, result.stdout + result.stderr
+    [victim] = json.loads(result.stdout)["repos"]
+    assert "partial clone" in victim["error"], victim
+    assert ("plaintext-env-in-history", ".env.prod") in [
+        (f["id"], f["path"]) for f in victim["findings"]
+    ], victim
