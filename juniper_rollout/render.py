@@ -332,6 +332,27 @@ def _check_product(name: str, receiver: Any, args: tuple, kwargs: Mapping[str, A
             raise TooBig(f"a {name} that could make more than {MAX_OUTPUT:,} characters")
 
 
+# characters Python's textwrap may copy in one `wordwrap` (about a second): it copies a word longer
+# than the width once per line it cuts from it, so its time grows with the square of that word
+MAX_WRAP_COPIES = 10**11
+
+
+def _check_wrap(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -> None:
+    """TooBig when ``text|wordwrap(width)`` would cut a long word into lines for more than a second or
+    so (pass 25c: `('a' * 1000000)|wordwrap(1)`, two megabytes of output, ran 34 s in one call, past
+    :data:`MAX_SECONDS`, which is checked between steps). A word kept whole (``break_long_words``
+    false) costs nothing more."""
+    if name != "wordwrap" or not isinstance(text, str):
+        return
+    width = kwargs.get("width", args[0] if args else 79)
+    cut = kwargs.get("break_long_words", args[1] if len(args) > 1 else True)
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1 or not cut:
+        return  # textwrap refuses a width under 1 itself
+    longest = max(map(len, text.split()), default=0)
+    if longest * longest // width > MAX_WRAP_COPIES:
+        raise TooBig(f"a wordwrap of a word of {longest:,} characters into lines of {width:,}")
+
+
 def _check_bits(operator: str, left: Any, right: Any) -> None:
     """TooBig when ``left OP right`` on integers would exceed ``MAX_BITS`` (pass 13a: ``**`` was bounded
     by its exponent only, and ``(((2**64)**64)**64)**64`` took 24 s, one level more 2.6 GB and more)."""
@@ -630,6 +651,7 @@ def _bounded(filter_function, name: str = ""):
         given = [a for a in args if isinstance(a, (str, bytes, list, tuple, dict, int, _Counted))]
         if given:  # (an eval context or environment comes first for some filters)
             _check_product(name, given[0], tuple(given[1:]), kwargs)
+            _check_wrap(name, given[0], tuple(args[args.index(given[0]) + 1 :]), kwargs)
         return _check_weight(filter_function(*args, **kwargs), "a result")
 
     return checked

@@ -186,3 +186,28 @@ def test_a_partial_clone_whose_remote_is_gone_still_names_the_env_files_of_its_h
     assert ("plaintext-env-in-history", ".env.prod") in [
         (f["id"], f["path"]) for f in victim["findings"]
     ], victim
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ ('a' * 1000000)|wordwrap(1) }}",
+        "{{ ('a' * 2000000)|wordwrap(width=2, break_on_hyphens=False) }}",
+        "{{ ('ab' * 1000000).split('x')|join|wordwrap(3, True) }}",
+    ],
+)
+def test_a_wordwrap_of_one_long_word_is_refused_before_it_runs(tmp_path, body):
+    """NEW 13.11 (templates in bounded time, beside `range(10**9)` and `'x'*10**10`): Python's
+    textwrap, under Jinja's `wordwrap`, copies a word longer than the width once per line it
+    makes, so `('a' * 1000000)|wordwrap(1)` (2 MB of output, under the output bound) ran 34 s in
+    one call, past the 30 s a rendering is given, which is checked only between steps; two
+    million characters took minutes. Now refused in one line before it runs."""
+    import time
+
+    from tests.test_adversary import hostile_template, one_line_error, run_cli
+
+    manifest = hostile_template(tmp_path, body)
+    started = time.monotonic()
+    result = run_cli("plan", "--manifest", manifest, timeout=60)
+    one_line_error(result, "a wordwrap of a word of")
+    assert time.monotonic() - started < 20
