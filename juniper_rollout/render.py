@@ -6,6 +6,7 @@ sandbox, so a template cannot reach Python internals.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import operator
 import os
@@ -353,6 +354,27 @@ def _check_wrap(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) ->
         raise TooBig(f"a wordwrap of a word of {longest:,} characters into lines of {width:,}")
 
 
+# Python's punycode encoder (and idna's, which runs it before it checks a label's length) takes time
+# growing with the square of the text: 10,000 different CJK characters took 22 s, 20,000 74 s
+_SLOW_CODECS = frozenset({"punycode", "idna"})
+MAX_SLOW_CODEC = 1_000  # characters such an encoding may take (about 0.3 s)
+
+
+def _check_codec(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -> None:
+    """TooBig when ``text.encode('punycode')`` (or ``'idna'``) is asked of more than
+    :data:`MAX_SLOW_CODEC` characters (pass 25c: one call ran past :data:`MAX_SECONDS`, which is
+    checked between steps)."""
+    if name != "encode" or not isinstance(text, str) or len(text) <= MAX_SLOW_CODEC:
+        return
+    encoding = kwargs.get("encoding", args[0] if args else "utf-8")
+    try:
+        codec = codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        return  # the call itself says so
+    if codec in _SLOW_CODECS:
+        raise TooBig(f"a {codec} encoding of {len(text):,} characters (at most {MAX_SLOW_CODEC:,})")
+
+
 def _check_bits(operator: str, left: Any, right: Any) -> None:
     """TooBig when ``left OP right`` on integers would exceed ``MAX_BITS`` (pass 13a: ``**`` was bounded
     by its exponent only, and ``(((2**64)**64)**64)**64`` took 24 s, one level more 2.6 GB and more)."""
@@ -535,6 +557,7 @@ class BoundedSandbox(SandboxedEnvironment):
         elif receiver is not None and not isinstance(receiver, type):
             args = _weighed(args)  # ','.join(gen), l.extend(gen): read and weighed first
         _check_product(getattr(__obj, "__name__", ""), receiver, args, kwargs)
+        _check_codec(getattr(__obj, "__name__", ""), receiver, args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)
         if receiver is not None and not isinstance(receiver, type):  # l.extend(l): grown in place
             _check_weight(receiver, "a value")

@@ -211,3 +211,24 @@ def test_a_wordwrap_of_one_long_word_is_refused_before_it_runs(tmp_path, body):
     result = run_cli("plan", "--manifest", manifest, timeout=60)
     one_line_error(result, "a wordwrap of a word of")
     assert time.monotonic() - started < 20
+
+
+_HAN = "".join(chr(0x4E00 + i) for i in range(20_000))  # 20,000 different characters
+
+
+@pytest.mark.parametrize("codec", ["punycode", "idna", "PUNYCODE", "IDNA"])
+def test_a_punycode_encoding_of_a_long_text_is_refused_before_it_runs(tmp_path, codec):
+    """NEW 13.11 (templates in bounded time): Python's punycode encoder takes time growing with the
+    square of the text, and the idna codec runs it before it checks a label's length: a template
+    `{{ "…20,000 different CJK characters…".encode("punycode") }}` (60 KB) ran 74 s in one call
+    (10,000: 22 s), past the 30 s a rendering is given, which is checked between steps. Now
+    refused in one line before it runs."""
+    import time
+
+    from tests.test_adversary import hostile_template, one_line_error, run_cli
+
+    manifest = hostile_template(tmp_path, '{{ "' + _HAN + '".encode("' + codec + '")|length }}')
+    started = time.monotonic()
+    result = run_cli("plan", "--manifest", manifest, timeout=60)
+    one_line_error(result, "encoding of 20,000 characters")
+    assert time.monotonic() - started < 20
