@@ -66,7 +66,7 @@ from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
-from juniper_rollout.wording import clip, shell_word
+from juniper_rollout.wording import clip, path_word, shell_word
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 MAX_COMMITS_NAMED = 5
@@ -491,7 +491,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
     ]
     out += _outside_commits(manifest, repo, facts)
     out += _notes_on_a_branch(facts)
-    out += _notes_removed(facts)
+    out += _notes_removed(repo, facts)
     out += [
         Finding(
             ENC_WITHOUT_SOPS,
@@ -694,7 +694,7 @@ def _notes_on_a_branch(facts: Facts) -> list[Finding]:
     ]
 
 
-def _notes_removed(facts: Facts) -> list[Finding]:
+def _notes_removed(repo: RepoSpec, facts: Facts) -> list[Finding]:
     """A note shaped like a plaintext env file that a notes ref no longer holds but its history does
     (`git notes add -F .env`, then `git notes remove`): pushed with `git push origin 'refs/notes/*'` like
     a file committed and then deleted (pass 13b: "0 findings"). A note the ref holds now is reported
@@ -712,10 +712,17 @@ def _notes_removed(facts: Facts) -> list[Finding]:
             f"the history of {ref} holds a note shaped like a plaintext env file, removed since "
             f"({name_commits(commits)}; `git push origin 'refs/notes/*'` pushes it): its values are "
             "readable there: rotate them; deleting that notes ref (and its history) is the owner's "
-            f"call: `git update-ref -d {shell_word(ref)}`",
+            f"call: `{_git_in(repo)} update-ref -d {shell_word(ref)}`",
         )
         for ref, commits in sorted(held.items())
     ]
+
+
+def _git_in(repo: RepoSpec) -> str:
+    """``git -C CLONE``: a ref delete a finding offers acts on that clone wherever it is pasted (pass
+    25a: `git update-ref -d refs/notes/commits`, a name every clone may hold, pasted in another clone
+    of the fleet deleted that clone's notes, and their reflog with them)."""
+    return f"git -C {path_word(repo.path)}"
 
 
 def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
@@ -723,7 +730,7 @@ def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[F
     blob shaped like one; a tagged ``.enc`` without sops metadata or with a line sops did not write."""
     out = []
     for ref, path, blob in facts.outside:
-        drop = f"deleting that ref is the owner's call: `git update-ref -d {shell_word(ref)}`"
+        drop = f"deleting that ref is the owner's call: `{_git_in(repo)} update-ref -d {shell_word(ref)}`"
         held = f"{path} in the tree {ref} points at (outside every commit)"
         if not path:
             if sopsmeta.read_metadata(blob) is None and _dotenv_shaped(blob):

@@ -51,7 +51,7 @@ from juniper_rollout.urls import (
     strip_userinfo,
     userinfo,
 )
-from juniper_rollout.wording import shell_word
+from juniper_rollout.wording import path_word, shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
 ROLLOUT_TRAILER = (
@@ -481,6 +481,14 @@ def has_push_record(repo: git.Repo, branch: str) -> bool:
     return _sha_at(repo, PUSHED_REF + branch) is not None
 
 
+def git_in(repo: git.Repo) -> str:
+    """``git -C CLONE``, the clone's folder as one shell word: what a line offers to paste runs in that
+    clone wherever it is pasted. Pass 25a (pass 24k's note): the branch name is the fleet's, so `git
+    branch -D BRANCH` (or `git update-ref -d RECORD`) offered for one repo and pasted in another clone
+    of the fleet deleted THAT clone's rollout branch."""
+    return f"git -C {path_word(Path(repo.working_tree_dir or repo.git_dir))}"
+
+
 def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
     """Where ``last_known_branch`` read the rollout branch when the clone has no local one: a name
     ``git show NAME:PATH`` resolves, and how to make the tool forget that copy, in words whose
@@ -495,7 +503,10 @@ def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
     if pushed is None and remote is None:
         return None
     name = PUSHED_REF + branch if pushed is not None else f"origin/{branch}"
-    record = f"git update-ref -d {shell_word(PUSHED_REF + branch)}" if pushed is not None else ""
+    git_c = git_in(repo)
+    record = (
+        f"{git_c} update-ref -d {shell_word(PUSHED_REF + branch)}" if pushed is not None else ""
+    )
     if remote is not None and not is_tool_commit(remote):
         return name, (
             f"origin/{branch} holds commits the tool did not make (a reviewer's?), so no command "
@@ -504,10 +515,10 @@ def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
         )
     if remote is None:
         return name, f"forget the rollout branch's last pushed copy (`{record}`)"
-    both = " && ".join([*([record] if record else []), origin_delete(branch, remote.hexsha)])
+    both = " && ".join([*([record] if record else []), origin_delete(repo, branch, remote.hexsha)])
     return name, (
         f"forget the rollout branch's last pushed copy (`{both}`; gone from origin already: "
-        f"`git branch -d -r {shell_word('origin/' + branch)}`)"
+        f"`{git_c} branch -d -r {shell_word('origin/' + branch)}`)"
     )
 
 
@@ -540,12 +551,12 @@ def held_elsewhere(repo: git.Repo, branch: str, tip: git.Commit) -> bool:
     return not left.strip()
 
 
-def origin_delete(branch: str, tip: str) -> str:
+def origin_delete(repo: git.Repo, branch: str, tip: str) -> str:
     """``git push … origin --delete -- BRANCH`` leased on ``tip``, origin's tip as last fetched, that a
     line judged safe to delete: pasted after a reviewer pushed onto it, git refuses ("stale info").
     Pass 24d: without the lease, the pasted delete took the reviewer's newer commit with it."""
     lease = shell_word(f"--force-with-lease=refs/heads/{branch}:{tip}")
-    return f"git push {lease} origin --delete -- {shell_word(branch)}"
+    return f"{git_in(repo)} push {lease} origin --delete -- {shell_word(branch)}"
 
 
 def last_known_branch(repo: git.Repo, branch: str) -> git.Commit | None:
@@ -1191,7 +1202,12 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     switch it, or prune it when its folder is gone (unlocking it first when it is locked). Pass 24a:
     `git switch -` failed in a worktree made on the branch (`git worktree add ../review BRANCH`: no
     previous branch, "invalid reference: @{-1}"); `git switch --detach` frees the branch anywhere,
-    the worktree's files and changes left as they are."""
+    the worktree's files and changes left as they are. Pass 25a: each command names the worktree
+    (or clone) it is for, `git -C WORKTREE …`: `git rebase --abort` pasted where the user stood (in
+    another clone of the fleet, mid-rebase too) dropped that rebase and its resolved conflicts."""
+    there = f"git -C {path_word(top)}"
+    clone = f"git -C {path_word(clone_path)}"
+    detach = f"`{there} switch --detach`"
     if top.exists():
         state = _worktree_admin(repo, top)
         if state is not None and any(
@@ -1199,8 +1215,8 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
         ):
             # pass 9: mid-rebase HEAD is detached; `git switch -` there leaves the rebase running
             return (
-                "a rebase is under way in that worktree: finish it (`git rebase --continue`) or "
-                "drop it (`git rebase --abort`), then switch it off the branch (`git switch --detach`)"
+                f"a rebase is under way in that worktree: finish it (`{there} rebase --continue`) or "
+                f"drop it (`{there} rebase --abort`), then switch it off the branch ({detach})"
             )
         under_way = next(
             (
@@ -1215,37 +1231,37 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             # ("fatal: cannot switch branch while merging"): the advice failed when pasted there
             what, verb = under_way
             return (
-                f"a {what} is under way in that worktree: finish it (`{verb} --continue`) or drop "
-                f"it (`{verb} --abort`), then switch it off the branch (`git switch --detach`)"
+                f"a {what} is under way in that worktree: finish it (`{there} {verb} --continue`) or "
+                f"drop it (`{there} {verb} --abort`), then switch it off the branch ({detach})"
             )
         if state is not None and (state / "BISECT_START").is_file():
             return (
-                "that worktree is bisecting it: end the bisect (`git bisect reset`), "
-                "then switch it off the branch (`git switch --detach`)"
+                f"that worktree is bisecting it: end the bisect (`{there} bisect reset`), "
+                f"then switch it off the branch ({detach})"
             )
-        return "switch that worktree off the branch (`git switch --detach`)"
+        return f"switch that worktree off the branch ({detach})"
     if worktree_locked(repo, top):
         # pass 16a: a lock says "its folder comes back" (a removable drive, a network share); unlock
         # and prune alone cut that worktree, and its work on the branch, off from the clone
         return (
             "that worktree is locked and its folder is not there now (a removable drive or a "
-            "network share?): bring it back and switch it to another branch there (`git switch --detach`); "
-            f"if it is gone for good, run `git worktree unlock {shell_word(str(top))}` and "
-            f"`git worktree prune` in {clone_path}"
+            f"network share?): bring it back and switch it to another branch there ({detach}); "
+            f"if it is gone for good, run `{clone} worktree unlock {path_word(top)}` and "
+            f"`{clone} worktree prune`"
         )
     # pass 10a: a worktree MOVED by hand (not `git worktree move`) looks gone here and still works
     # there; prune would cut it off from the clone: repair first
     return (
-        f"that worktree is gone: run `git worktree prune` in {clone_path} (if you moved it "
+        f"that worktree is gone: run `{clone} worktree prune` (if you moved it "
         "instead, run `git worktree repair` in its new folder: prune would cut it off)"
     )
 
 
 # what git leaves in a worktree's admin folder while an operation that stops `git switch` is under way
 _UNDER_WAY = (
-    ("MERGE_HEAD", "merge", "git merge"),
-    ("CHERRY_PICK_HEAD", "cherry-pick", "git cherry-pick"),
-    ("REVERT_HEAD", "revert", "git revert"),
+    ("MERGE_HEAD", "merge", "merge"),
+    ("CHERRY_PICK_HEAD", "cherry-pick", "cherry-pick"),
+    ("REVERT_HEAD", "revert", "revert"),
 )
 
 

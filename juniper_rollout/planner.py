@@ -323,7 +323,7 @@ def for_the_manifests_recipients(manifest: Manifest, files: Iterable[FileChange]
                 "defaults.age_recipients does not name (its holder could read every value "
                 "encrypted with it); nothing written: give its rules' age: only the manifest's "
                 '(`{{ recipients | join(",") }}` in the template), or add the key with '
-                "`rollout rotate --add`"
+                "`rollout rotate --add age1…`"
             )
 
 

@@ -64,7 +64,16 @@ def console(stderr: bool = False) -> Console:
     )
 
 
-def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> None:
+def print_plan(
+    out: Console,
+    plans: list[RepoPlan],
+    *,
+    diffs: bool = True,
+    said: Callable[[str, str], str] = lambda text, _repo: text,
+) -> None:
+    """Each repo's plan; ``said(text, repo)`` puts the running command's options into each `rollout …`
+    a line names (pass 25a: `plan -m M` said "a removed key … still decrypts it: `rollout rotate
+    --data-key`", and pasted it wrote the request into the default manifest, another fleet's)."""
     for plan in plans:
         how = {
             "on top": "; compared with the branch: a change is a new commit on top",
@@ -75,11 +84,11 @@ def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> No
             f"{how})"
         )
         if plan.error:
-            out.print(f"  [red]error[/red]  {cell(plan.error)}")
+            out.print(f"  [red]error[/red]  {cell(said(plan.error, plan.name))}")
             continue
         width = max((len(one_line(f.path)) for f in plan.files), default=0)
         for f in plan.files:
-            why = f.detail or f.reason
+            why = said(f.detail or f.reason or "", plan.name)
             style = ACTION_STYLE.get(f.action, "")
             out.print(
                 f"  {cell(one_line(f.path).ljust(width))}  [{style}]{f.action:<9}[/{style}]"
@@ -91,7 +100,7 @@ def print_plan(out: Console, plans: list[RepoPlan], *, diffs: bool = True) -> No
         shown = {f.detail for f in plan.files}
         for note in plan.notes:
             if note not in shown:
-                out.print(f"  [yellow]note[/yellow]   {cell(note)}")
+                out.print(f"  [yellow]note[/yellow]   {cell(said(note, plan.name))}")
         if diffs:
             for f in plan.files:
                 print_diff(out, unified_diff(f))

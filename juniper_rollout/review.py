@@ -535,14 +535,18 @@ def cleanup(
 ) -> list[Outcome]:
     with forges.Client(forge, forges.throttler()) as client:  # one for the fleet, as in open_pulls
         return in_parallel(
-            lambda spec: _guard(manifest, spec, lambda: cleanup_one(spec, client, force)),
+            lambda spec: _guard(manifest, spec, lambda: cleanup_one(manifest, spec, client, force)),
             repos,
             jobs,
             on_result,
         )
 
 
-def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
+def cleanup_one(manifest: Manifest, spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
+    # pass 25a: the way past a kept branch names the repo (`rollout cleanup --force --repo NAME`):
+    # "--force deletes the branch anyway" alone led to `rollout cleanup --force`, which deleted every
+    # repo's unmerged rollout branch, a reviewer's commits on another repo's open pull request too
+    forced = f"`{manifest.command('cleanup', '--force', repo=spec.name)}`"
     local, origin = remote.tips(spec.path, spec.branch)
     if local is None and origin is None:
         return Outcome(spec.name, NOTHING, f"no {spec.branch} here or on origin")
@@ -572,7 +576,7 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
         way = (
             f"not deleted, even with --force{lost}"
             if lost
-            else "--force deletes the branch anyway" + _unpushed(spec, local)
+            else f"{forced} deletes the branch anyway" + _unpushed(spec, local)
         )
         return Outcome(spec.name, KEPT, f"{why}; {way}", pull["number"] if pull else None)
     if merged and not force and pull is not None:
@@ -587,7 +591,7 @@ def cleanup_one(spec: RepoSpec, client: forges.Client, force: bool) -> Outcome:
                 spec.name,
                 KEPT,
                 f"{spec.branch} has commits after the merged PR #{pull['number']}; "
-                "--force deletes them too",
+                f"{forced} deletes them too",
                 pull["number"],
             )
     done = []

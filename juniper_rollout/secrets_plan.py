@@ -243,6 +243,7 @@ def encrypted_change(
     plaintext, altered = dotenv.sops_form(plaintext)
     names = dotenv.parse_names(plaintext, path=spec.source)
     _refuse_ciphertext_values(
+        repo,
         spec,
         plaintext,
         (repo.branch, reuse)
@@ -266,7 +267,9 @@ def encrypted_change(
             forget,
         )
     # a merged branch holds no names the base dropped since (pass 14c: a teammate's `sops unset`)
-    _refuse_dropped(spec, before, None if branch_merged else reuse, names, (holder, repo.branch))
+    _refuse_dropped(
+        repo, spec, before, None if branch_merged else reuse, names, (holder, repo.branch)
+    )
     mine = sops.read_metadata(reuse) if reuse is not None and reuse != before else None
     if reuse is not None and mine is not None:  # pass 11a: the branch's later values count too
         _refuse_older_values(repo, spec, reuse, mine, plaintext, repo.branch)
@@ -300,7 +303,7 @@ _SOPS_VALUE = re.compile(rb"^[^#=\n]*=\s*['\"]?ENC\[AES256_GCM,data:", re.MULTIL
 
 
 def _refuse_ciphertext_values(
-    spec: EncryptSpec, plaintext: bytes, holder: tuple[str, bytes] | None
+    repo: RepoSpec, spec: EncryptSpec, plaintext: bytes, holder: tuple[str, bytes] | None
 ) -> None:
     """A "plaintext" file whose values are sops ciphertext (``NAME=ENC[AES256_GCM,…]``: the committed
     ``.env.enc`` copied without its ``sops_`` lines) would be encrypted again, and the real values lost
@@ -308,9 +311,9 @@ def _refuse_ciphertext_values(
     found = _SOPS_VALUE.search(plaintext)
     if found is not None:
         line = plaintext.count(b"\n", 0, found.start()) + 1
+        # pass 25a: in the clone (pasted in another clone of the fleet, it wrote over that one's `.env`)
         how = (
-            f" (`git show {_at(holder[0], spec.target)} | "
-            f"{_decrypt_into(_decrypt_stdin(holder[1], spec.target), spec.source)}`)"
+            f" (`{_restore_command(replace(repo, branch=holder[0]), spec.target, _decrypt_stdin(holder[1], spec.target), spec.source)}`)"
             if holder
             else ""
         )
@@ -379,7 +382,7 @@ def _refuse_blanked(
             raise RepoError(
                 f"{spec.source} in the clone holds no values (every variable is empty or a bare `# …` placeholder: a copy of "
                 f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
-                f"nothing replaced: fill them in (`git show {_at(holder, spec.target)} | {_decrypt_stdin(blob, spec.target)}` prints the committed "
+                f"nothing replaced: fill them in (`{_git_in(repo)} show {_at(holder, spec.target)} | {_decrypt_stdin(blob, spec.target)}` prints the committed "
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
             )
         return
@@ -399,7 +402,7 @@ def _refuse_blanked(
             raise RepoError(
                 f"{spec.source} in the clone leaves {count} empty (or a bare `# …` placeholder) that the committed {spec.target} on "
                 f"{ref} holds values for ({shown}: a copy of .env.example not all filled in?); nothing "
-                f"replaced: fill them in (`git show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
+                f"replaced: fill them in (`{_git_in(repo)} show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
                 f"prints the committed ones), or move {spec.source} away to keep the committed "
                 f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0], held_blob, at_base, forget)}"
             )
@@ -436,7 +439,10 @@ def _emptying_on_purpose(
             f"to empty one on purpose, run `sops set --input-type {fmt} --output-type {fmt} "
             f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
         )
-    delete = forget or f"delete the rollout branch (`git branch -D {shell_word(repo.branch)}`)"
+    delete = (
+        forget
+        or f"delete the rollout branch (`{_git_in(repo)} branch -D {shell_word(repo.branch)}`)"
+    )
     if at_base is not None:
         # pass 14c: the branch merged (or built on a base holding the value too): deleting it alone
         # only moved the refusal to the base's copy
@@ -515,6 +521,7 @@ def _empty_to_the_app(value: bytes, name: str = "", app: dict[str, bytes] | None
 
 
 def _refuse_dropped(
+    repo: RepoSpec,
     spec: EncryptSpec,
     before: bytes | None,
     reuse: bytes | None,
@@ -540,7 +547,7 @@ def _refuse_dropped(
             raise RepoError(
                 f"{spec.target} {where} holds {len(lacking)} name"
                 f"{'s' if len(lacking) != 1 else ''} that {spec.source} in the clone lacks "
-                f"({shown}); nothing replaced: bring them into {spec.source} (`git show "
+                f"({shown}); nothing replaced: bring them into {spec.source} (`{_git_in(repo)} show "
                 f"{_at(ref, spec.target)} | {_decrypt_stdin(blob or b'')}` prints the committed ones), or move "
                 f"{spec.source} away to keep the committed ciphertext as it is"
             )
@@ -581,7 +588,7 @@ def _refuse_older_values(
         f"{spec.target} on {holder} was written by sops at {meta.lastmodified}, after {spec.source} "
         f"in the clone was last saved ({saved:%Y-%m-%dT%H:%M:%SZ}), and holds other values for "
         f"{wording.count(len(changed), 'name')} ({shown}); nothing replaced: bring the "
-        f"newer values into {spec.source} (`git show {_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints "
+        f"newer values into {spec.source} (`{_git_in(repo)} show {_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints "
         f"them), or, if the values in {spec.source} are the ones to keep, save it again "
         f"(`touch {spec.source}`)"
     )
@@ -634,7 +641,7 @@ def _refuse_reverted(
     raise RepoError(
         f"{spec.target} on {holder} changed the value of {count} since {repo.branch} was built on "
         f"it ({shown}), and {spec.source} in the clone holds another; nothing replaced: "
-        f"{_bring_or_keep(spec, holder, before)}"
+        f"{_bring_or_keep(repo, spec, holder, before)}"
     )
 
 
@@ -696,7 +703,7 @@ def _refuse_known_stale(
     raise RepoError(
         f"{spec.source} in the clone holds, for {count} ({shown}), the value an earlier commit of "
         f"{spec.target} on {holder} held, and {holder} has changed or removed it since (a `sops edit` "
-        f"there?); nothing replaced: {_bring_or_keep(spec, holder, before)}"
+        f"there?); nothing replaced: {_bring_or_keep(repo, spec, holder, before)}"
     )
 
 
@@ -706,11 +713,11 @@ def _sops_edit(spec: EncryptSpec, blob: bytes) -> str:
     return f"sops edit --input-type {fmt} --output-type {fmt} {shell_word(spec.target)}"
 
 
-def _bring_or_keep(spec: EncryptSpec, holder: str, before: bytes) -> str:
+def _bring_or_keep(repo: RepoSpec, spec: EncryptSpec, holder: str, before: bytes) -> str:
     """The two ways out of a refusal over values ``holder``'s ciphertext changed since: take them into
     the plaintext, or put the plaintext's into the ciphertext there."""
     return (
-        f"bring the values from {holder} into {spec.source} (`git show {_at(holder, spec.target)} | "
+        f"bring the values from {holder} into {spec.source} (`{_git_in(repo)} show {_at(holder, spec.target)} | "
         f"{_decrypt_stdin(before)}` prints them), or, to keep yours, put them into {spec.target} on "
         f"{holder} (`{_sops_edit(spec, before)}` in a checkout of it) and commit that"
     )
@@ -836,14 +843,21 @@ def _branch_ciphertext_first(
     raise RepoError(
         f"{spec.target} on {repo.branch} {what}, and there is no {spec.source} in the clone: "
         f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
-        f"{spec.source} (`git show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
-        f"branch's, `git show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
+        f"{spec.source} (`{_git_in(repo)} show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
+        f"branch's, `{_git_in(repo)} show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
         f"again; to keep only the base's, "
-        + (forget or f"delete the branch (`git branch -D {shell_word(repo.branch)}`)")
+        + (forget or f"delete the branch (`{_git_in(repo)} branch -D {shell_word(repo.branch)}`)")
     )
 
 
 _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/stdin"
+
+
+def _git_in(repo: RepoSpec) -> str:
+    """``git -C CLONE`` for the repo's clone (pass 25a: a `git branch -D BRANCH` naming no clone,
+    pasted in another clone of the fleet, deleted that clone's rollout branch; a `git show REF:.env.enc
+    | sops decrypt …` there printed that clone's values for "fill them in")."""
+    return f"git -C {wording.path_word(repo.path)}"
 
 
 def _at(ref: str, path: str) -> str:
@@ -1383,12 +1397,13 @@ def _forget_branch(name: str, repo) -> str:
     origin --delete X` alone fails where origin no longer has it (deleted there, not yet pruned here:
     "remote ref does not exist"), and the refusal stayed for good. Pass 24a: the tool's record of a
     push of that branch goes with it (left, it held the values and refused the repo again)."""
+    git_c = gitrepo.git_in(repo)
     if name.startswith(gitrepo.PUSHED_REF):
-        return f"`git update-ref -d {shell_word(name)}`"
+        return f"`{git_c} update-ref -d {shell_word(name)}`"
     branch = name.removeprefix("origin/") if name.startswith("origin/") else name
     branch = branch.removeprefix("refs/heads/")
     record = (
-        f" && git update-ref -d {shell_word(gitrepo.PUSHED_REF + branch)}"
+        f" && {git_c} update-ref -d {shell_word(gitrepo.PUSHED_REF + branch)}"
         if gitrepo.has_push_record(repo, branch)
         else ""
     )
@@ -1397,8 +1412,8 @@ def _forget_branch(name: str, repo) -> str:
     seen = repo.commit(f"refs/remotes/{name}").hexsha  # origin's tip as last fetched: the lease
     return (
         # pass 23g: `--` first, for a name git would take for an option (`-x`, which origin may hold)
-        f"`{gitrepo.origin_delete(branch, seen)}{record}`; gone from origin "
-        f"already: `git branch -d -r {shell_word(name)}{record}`"
+        f"`{gitrepo.origin_delete(repo, branch, seen)}{record}`; gone from origin "
+        f"already: `{git_c} branch -d -r {shell_word(name)}{record}`"
     )
 
 
@@ -1406,7 +1421,7 @@ def _delete_words(repo, branch: str, what: str, then: str = "") -> str:
     """ "delete WHAT (`git branch -D BRANCH` THEN)", with what frees it first when a worktree has it
     checked out (pass 24a: pasted, git refused, "Cannot delete branch … checked out at …", and the
     refusal stayed). ``what`` empty: the command alone."""
-    command = f"`git branch -D {shell_word(branch)}{then}`"
+    command = f"`{gitrepo.git_in(repo)} branch -D {shell_word(branch)}{then}`"
     where = gitrepo.checked_out_in(repo, branch)
     if where is not None:
         how = gitrepo.worktree_advice(repo, where, Path(repo.working_tree_dir or where))
@@ -1483,9 +1498,23 @@ def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[F
         if spec.enabled and spec.source in deleted and change.after is None:
             raise RepoError(
                 f"{spec.source} is tracked at {repo.base} but not in the clone, so it cannot be encrypted "
-                f"before the rollout removes it from git: restore it (`git show {_at(repo.base, spec.source)} "
-                f"> {shell_word(spec.source)}`), then plan again"
+                f"before the rollout removes it from git: restore it "
+                f"(`{_show_into(repo, spec.source)}`), then plan again"
             )
+
+
+def _show_into(repo: RepoSpec, path: str) -> str:
+    """The command that writes ``path`` as committed on the base back into the clone, readable by
+    its owner alone. Pass 25a: `git show main:.env > .env` named no clone: pasted in another clone of
+    the fleet, whose main holds no `.env`, the shell emptied that clone's `.env` before git failed."""
+    folder = os.path.dirname(path)
+    make = (
+        f"mkdir -p -- {wording.path_word(repo.path / folder)} && "
+        if folder and not os.path.isdir(repo.path / folder)
+        else ""
+    )
+    into = wording.path_word(repo.path / path)
+    return f"{make}(umask 077 && {_git_in(repo)} show {_at(repo.base, path)} > {into})"
 
 
 NEW_DATA_KEY = (

@@ -86,6 +86,16 @@ def git(repo: Path, *args: str, input: str | None = None) -> str:
     ).stdout
 
 
+# `git ` or `git -C CLONE ` (quoted or not) before a subcommand in a line the tool printed: a test
+# that a command is NOT offered matches both spellings (pass 25a: every command names its clone now)
+GIT_ANY = r"git (?:-C (?:'[^']*'|\S+) )?"
+
+
+def git_any(said: str, command: str) -> bool:
+    """Does ``said`` offer ``git [-C CLONE] COMMAND`` (``command`` literal text)?"""
+    return re.search(GIT_ANY + re.escape(command), said) is not None
+
+
 def next_second() -> None:
     """Wait until the clock's whole second ticks over: anything stamped after this (sops'
     ``lastmodified``, kept in whole seconds; a file's mtime) is in a later second than anything

@@ -955,7 +955,7 @@ def test_a_deleted_worktree_still_holding_the_branch_says_prune(fleet, tmp_path)
     assert (
         result.code == 1
         and "juniper-ml: blocked" in result.stdout
-        and "git worktree prune" in result.stdout
+        and f"`git -C {repo} worktree prune`" in " ".join(result.stdout.split())
     )
     git(repo, "worktree", "prune")
     assert apply(fleet, "juniper-ml").code == 0

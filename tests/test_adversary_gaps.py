@@ -498,7 +498,7 @@ def test_drift_finds_plaintext_kept_by_tags_of_trees_and_blobs(fleet, tmp_path):
     ], found
     messages = " ".join(f["message"] for f in drift_findings(fleet, "juniper-ml"))
     assert "deploy/.env.production in the tree refs/tags/cfgsnap points at" in messages
-    assert "`git update-ref -d refs/tags/of-a-tag`" in messages
+    assert f"`git -C {fleet.repo('juniper-ml')} update-ref -d refs/tags/of-a-tag`" in messages
     assert value not in messages
 
 

@@ -50,7 +50,7 @@ def test_one_value_filled_in_a_copied_env_example_never_blanks_the_others(fleet,
     assert _apply(fleet, CASCOR).code == 1
     assert git(repo, "rev-parse", BRANCH).strip() == tip
     # the way given to empty them on purpose works when pasted: the next apply encrypts the clone's file
-    delete = _quoted_command(planned.stdout, "git branch -D")
+    delete = _quoted_command(planned.stdout, f"git -C {repo} branch -D")
     assert _pasted(delete, repo).returncode == 0
     assert _apply(fleet, CASCOR).code == 0
     assert f"HF_TOKEN=hf_new-{CANARY}" in _decrypted(repo, BRANCH, tmp_path)

@@ -442,7 +442,10 @@ def test_drift_finds_a_plaintext_env_file_kept_as_a_git_note(fleet):
     found = [f for r in json.loads(result.stdout)["repos"] for f in r["findings"]]
     assert [f["path"] for f in found] == ["refs/notes/commits"], found
     assert "holds a note shaped like a plaintext env file" in found[0]["message"]
-    assert "git update-ref -d refs/notes/commits" in found[0]["message"]
+    assert (
+        f"git -C {fleet.repo('juniper-cascor')} update-ref -d refs/notes/commits"
+        in found[0]["message"]
+    )
 
 
 # --- smaller list: bootstrap of a SHA-256 repository --------------------------------------------

@@ -131,7 +131,9 @@ def test_the_printed_command_shows_origins_values_when_local_main_is_behind(flee
     planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert planned.code == 1, planned.stdout
     assert "(HF_TOKEN)" in planned.stdout
-    command = next(part for part in planned.stdout.split("`") if part.startswith("git show"))
+    command = next(
+        part for part in planned.stdout.split("`") if part.startswith(f"git -C {repo} show")
+    )
     assert f"HF_TOKEN=teammate-{CANARY}" in _pasted(command, repo)
 
 
@@ -150,7 +152,11 @@ def test_emptying_a_value_of_a_merged_branch_names_the_bases_copy(fleet, tmp_pat
     env.write_text("\n".join(lines) + "\n")
     planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert planned.code == 1, planned.stdout
-    commands = [p for p in planned.stdout.split("`") if p.startswith(("sops set", "git branch -D"))]
+    commands = [
+        p
+        for p in planned.stdout.split("`")
+        if p.startswith(("sops set", f"git -C {repo} branch -D"))
+    ]
     assert [c.split()[0] for c in commands] == ["sops", "git"], planned.stdout
     for command in commands:
         _pasted(command, repo)
@@ -229,9 +235,9 @@ def test_lines_about_a_branch_deleted_locally_name_the_copy_that_was_read(fleet,
     planned = rollout("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert planned.code == 1, planned.stdout
     parts = planned.stdout.split("`")
-    show = next(p for p in parts if p.startswith("git show"))
+    show = next(p for p in parts if p.startswith(f"git -C {repo} show"))
     assert f"{name}=demo-" in _pasted(show, repo)
-    forget = next(p for p in parts if p.startswith("git update-ref"))
+    forget = next(p for p in parts if p.startswith(f"git -C {repo} update-ref"))
     _pasted(forget, repo)
     result = rollout("apply", "--yes", "--push", "-m", fleet.manifest, "--repo", CASCOR)
     assert result.code == 0, result.stdout

@@ -329,7 +329,7 @@ def test_a_locked_worktree_not_there_now_is_first_told_to_come_back(fleet, tmp_p
     line = apply(fleet, ML).stdout
     assert "blocked" in line, line
     back = line.find("bring it back and switch it to another branch there")
-    assert 0 <= back < line.find("git worktree unlock"), line
+    assert 0 <= back < line.find(f"git -C {repo} worktree unlock"), line
 
 
 # --- item 11: a .env's `${…}` expansion is bounded for the whole file -------------------------------

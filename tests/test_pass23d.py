@@ -146,7 +146,7 @@ def test_a_renamed_branch_gone_from_origin_names_a_way_out_that_works(loop, gith
     )
     planned = " ".join(rollout("plan", *only).stdout.split())
     assert f"origin/{BRANCH} (this rollout's commits" in planned, planned
-    [forget] = re.findall(r"`(git branch -d -r [^`]*)`", planned)
+    [forget] = re.findall(rf"`(git -C {repo} branch -d -r [^`]*)`", planned)
     assert _pasted(forget, repo).returncode == 0, forget
     planned = " ".join(rollout("plan", *only).stdout.split())
     assert "(this rollout's commits" not in planned, planned

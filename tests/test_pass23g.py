@@ -10,7 +10,7 @@ import pytest
 
 from tests.demofleet import CANARY
 from tests.fleet import BRANCH
-from tests.helpers import git, rollout
+from tests.helpers import GIT_ANY, git, git_any, rollout
 from tests.test_adversary import tree_with
 from tests.test_pass21e import _age_recipient
 from tests.test_pass23a import _kept_by_cleanup_force, _reviewers_files_pushed
@@ -45,7 +45,7 @@ def test_a_renamed_branch_check_never_takes_the_base_for_the_old_branch(fleet, t
     planned = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
     said = " ".join(planned.stdout.split())
     for name in ("main", alias or "main"):
-        assert f"git branch -D {name}" not in said, said
+        assert not git_any(said, f"branch -D {name}"), said
         assert f" {name} (this rollout's commits" not in said, said
     assert planned.code == 0, said
     assert ".env.enc" in git(repo, "ls-tree", "--name-only", "main").split()  # nothing lost
@@ -126,8 +126,8 @@ def test_a_renamed_branch_named_like_origins_names_the_local_branch_in_its_comma
     (repo / ".env").rename(tmp_path / "moved-away.env")
     git(repo, "branch", "-m", BRANCH, f"origin/{BRANCH}")
     text, said = _renamed_and_planned(fleet)
-    assert f"`git branch -D origin/{BRANCH}`" in said, said
-    assert "git push origin --delete" not in said, said
+    assert f"`git -C {repo} branch -D origin/{BRANCH}`" in said, said
+    assert not re.search(GIT_ANY + r"push [^`]*origin --delete", said), said
     [command] = _commands(said)
     assert _pasted(command, repo).returncode == 0, command
     assert sorted((repo / ".env").read_text().splitlines()) == sorted(moved.splitlines())
@@ -156,7 +156,7 @@ def test_a_renamed_branch_on_origin_named_like_an_option_names_a_delete_that_wor
         text.replace("  branch: chore/sops-age-rollout\n", "  branch: chore/secrets\n", 1)
     )
     said = " ".join(rollout("plan", *only).stdout.split())
-    [command] = re.findall(r"`(git push [^`]*origin --delete [^`]*)`", said)
+    [command] = re.findall(rf"`(git -C {repo} push [^`]*origin --delete [^`]*)`", said)
     pasted = subprocess.run(["bash", "-c", command], cwd=repo, capture_output=True, text=True)
     assert pasted.returncode == 0, command + pasted.stderr
     assert not git(repo, "ls-remote", "origin", "refs/heads/-x").strip()
@@ -201,7 +201,7 @@ def test_a_branch_with_work_above_the_rollouts_commits_is_offered_no_delete_comm
     (repo / ".env").rename(tmp_path / "moved-away.env")
     _, said = _renamed_and_planned(fleet)
     assert "feature/x (this rollout's commits: was `branch:` renamed?) holds .env.enc" in said, said
-    assert "git branch -D" not in said and "it has commits after this rollout's" in said, said
+    assert not git_any(said, "branch -D") and "it has commits after this rollout's" in said, said
 
 
 def _renamed_and_planned(fleet) -> tuple[str, str]:

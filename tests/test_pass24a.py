@@ -4,10 +4,13 @@ standard" (after passes 23a, 23d and 23g). Each test fails on the main this pass
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 import pytest
 
 from tests.fleet import BRANCH
-from tests.helpers import git, rollout
+from tests.helpers import GIT_ANY, git, git_any, rollout
 from tests.test_adversary import apply
 
 
@@ -103,7 +106,7 @@ def test_a_renamed_branch_held_only_by_the_tools_push_record_is_never_left_behin
     record = f"refs/juniper-rollout/pushed/{BRANCH}"
     assert planned.code == 1 and f"{record} (this rollout's commits" in said, said
     assert f"set `branch:` back to {BRANCH}" in said, said
-    assert f"`git update-ref -d {record}`" in said, said
+    assert f"`git -C {repo} update-ref -d {record}`" in said, said
     written = apply(loop, "juniper-cascor", push=True)
     assert "juniper-cascor: failed" in written.stdout, written.stdout
     assert git(repo, "rev-parse", record).strip() == held
@@ -141,7 +144,7 @@ def test_the_way_to_empty_a_value_never_deletes_a_reviewers_commit_on_origin(loo
     planned = rollout("plan", "-m", loop.manifest, "--repo", "juniper-cascor")
     assert planned.code == 1, planned.stdout
     said = " ".join(planned.stdout.split())
-    assert "git push origin --delete" not in said, said
+    assert not re.search(GIT_ANY + r"push [^`]*origin --delete", said), said
     assert f"origin/{BRANCH} holds commits the tool did not make" in said, said
     for command in said.split("`"):
         if command.startswith("git "):
@@ -181,7 +184,7 @@ def test_no_refusal_offers_git_branch_d_for_a_branch_holding_a_reviewers_commit(
         apply(fleet, "juniper-cascor").stdout,
     ):
         line = " ".join(said.split())
-        assert "juniper-cascor" in line and "git branch -D" not in line, line
+        assert "juniper-cascor" in line and not git_any(line, "branch -D"), line
         for command in line.split("`"):
             if command.startswith("git "):
                 subprocess.run(["bash", "-c", command], cwd=repo, capture_output=True, check=False)
@@ -226,11 +229,11 @@ def test_keep_only_the_bases_values_offers_a_delete_that_works_and_loses_no_work
         rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
     )
     assert "each holds changes the other lacks" in said, said
-    assert "git branch -D" not in said, said
+    assert not git_any(said, "branch -D"), said
     if branch == "a reviewer's commit on it":
         assert git(repo, "rev-parse", BRANCH).strip() == kept
         return
-    [forget] = [c for c in said.split("`") if c.startswith("git update-ref -d")]
+    [forget] = [c for c in said.split("`") if c.startswith(f"git -C {repo} update-ref -d")]
     done = subprocess.run(["bash", "-c", forget], cwd=repo, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
@@ -261,8 +264,8 @@ def test_drop_it_on_purpose_names_a_command_that_works_for_a_branch_deleted_here
         rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor").stdout.split()
     )
     assert "which no enabled `encrypt:` entry" in said, said
-    assert "git branch -D" not in said, said
-    [forget] = [c for c in said.split("`") if c.startswith("git update-ref -d")]
+    assert not git_any(said, "branch -D"), said
+    [forget] = [c for c in said.split("`") if c.startswith(f"git -C {repo} update-ref -d")]
     done = subprocess.run(["bash", "-c", forget], cwd=repo, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
@@ -291,8 +294,8 @@ def test_a_delete_offered_for_a_branch_checked_out_in_a_worktree_says_to_free_it
     )
     assert f"{BRANCH} is checked out in {worktree}: switch that worktree" in said, said
     git(worktree, "switch", "-q", "--detach")  # what the line asks
-    [delete] = [c for c in said.split("`") if c.startswith("git branch -D")]
-    git(repo, *delete.split()[1:])
+    [delete] = [c for c in said.split("`") if c.startswith(f"git -C {repo} branch -D")]
+    subprocess.run(["bash", "-c", delete], cwd=tmp_path, check=True)
     again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
     assert again.code == 0, again.stdout
 
@@ -338,5 +341,8 @@ def test_cleanup_says_force_also_deletes_commits_origin_lacks(loop, github, tmp_
     theirs = _reviewers_commit_on_the_local_branch(repo, tmp_path)
     said = " ".join(rollout("cleanup", *only).stdout.split())
     assert "juniper-cascor: kept" in said, said
-    assert "--force deletes the branch anyway, and with it 1 commit origin lacks" in said, said
+    assert (
+        "--repo juniper-cascor` deletes the branch anyway, and with it 1 commit origin lacks"
+        in said
+    ), said
     assert git(repo, "rev-parse", BRANCH).strip() == theirs

@@ -319,7 +319,7 @@ def test_the_way_to_free_a_branch_mid_merge_in_a_worktree_works_when_pasted(flee
     said = " ".join(apply(fleet, name).stdout.split())
     assert f"{name}: blocked" in said, said
     assert f"a {operation} is under way" in said, said
-    for command in (f"git {operation} --abort", "git switch --detach"):
+    for command in (f"git -C {review} {operation} --abort", f"git -C {review} switch --detach"):
         assert f"`{command}`" in said, said
         pasted = _paste(command, review)
         assert pasted.returncode == 0, (command, pasted.stderr)

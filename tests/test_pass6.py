@@ -501,7 +501,11 @@ def test_a_locked_worktree_that_is_gone_gets_advice_that_works(fleet, tmp_path):
     assert "blocked" in result.stdout
     advice = result.stdout.split("run ", 1)[1]
     commands = [c.split("`")[0] for c in advice.split("`")[1::2]]
-    assert commands == [f"git worktree unlock {shlex.quote(str(usb))}", "git worktree prune"]
+    clone = f"git -C {shlex.quote(str(repo))}"
+    assert commands == [
+        f"{clone} worktree unlock {shlex.quote(str(usb))}",
+        f"{clone} worktree prune",
+    ]
     for command in commands:  # pasted, they work
         subprocess.run(command, shell=True, cwd=repo, check=True)
     assert "updated" in apply(fleet, "juniper-ml").stdout
@@ -644,7 +648,8 @@ def test_plan_and_cleanup_share_the_advice_that_works_for_a_gone_worktree(fleet,
     git(repo, "worktree", "add", "-q", str(gone), BRANCH)
     shutil.rmtree(gone)
     result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-ml")
-    assert f"is checked out in {gone} (that worktree is gone: run `git worktree prune` in" in (
-        result.stdout
+    assert (
+        f"is checked out in {gone} (that worktree is gone: run `git -C {repo} worktree prune`"
+        in (result.stdout)
     )
     assert "switch that worktree" not in result.stdout

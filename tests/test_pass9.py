@@ -65,7 +65,10 @@ def test_apply_blocked_mid_rebase_advises_continue_or_abort_and_the_advice_works
     main_moves_to(repo, {"m.txt": "x\n"}, tmp_path)
     result = rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-ml", "--yes")
     assert "juniper-ml: blocked" in result.stdout, result.stdout
-    assert "`git rebase --continue`" in result.stdout and "`git rebase --abort`" in result.stdout
+    said = " ".join(result.stdout.split())
+    assert (
+        f"`git -C {repo} rebase --continue`" in said and f"`git -C {repo} rebase --abort`" in said
+    )
     switched = subprocess.run(["git", "-C", str(repo), "switch", "-"], capture_output=True)
     assert switched.returncode != 0  # the old advice alone does not work mid-rebase
     git(repo, "rebase", "--abort")

@@ -137,7 +137,8 @@ def test_a_tracked_env_missing_from_the_clone_is_not_removed_unencrypted(fleet):
         in " ".join(plan.stdout.split())
     )
     assert (
-        "git show refs/heads/main:.env > .env" in plan.stdout
+        f"(umask 077 && git -C {cascor} show refs/heads/main:.env > {cascor}/.env)"
+        in " ".join(plan.stdout.split())
         and "not-a-real-token" not in plan.stdout
     )
 

@@ -59,7 +59,7 @@ def test_a_teammates_value_on_main_is_never_put_back_by_a_later_env(fleet, tmp_p
     assert _apply(fleet, CASCOR).code == 1
     assert git(repo, "rev-parse", BRANCH).strip() == tip
     # the line's own command prints main's values; brought into .env, the plan goes through
-    shown = _pasted(_quoted_command(planned.stdout, "git show"), repo)
+    shown = _pasted(_quoted_command(planned.stdout, f"git -C {repo} show"), repo)
     assert shown.returncode == 0 and f"HF_TOKEN=teammate-{CANARY}" in shown.stdout
     env.write_text(shown.stdout + "NEW_SETTING=on\n")
     result = _apply(fleet, CASCOR)

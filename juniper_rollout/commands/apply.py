@@ -80,7 +80,7 @@ def apply(
     if not yes:
         if confirm is None or not sys.stdin.isatty():
             raise RolloutError("apply needs confirmation: run it from a terminal, or pass --yes")
-        report.print_plan(out, plans)
+        report.print_plan(out, plans, said=loaded.commands_said)
         changed = sum(p.status == "changes" for p in plans)
         if not confirm(f"Write the rollout branch in {count(changed, 'repo')}?"):
             out.print("nothing written")

@@ -49,7 +49,7 @@ def plan(
         print(json.dumps(planfile.to_json(plans), indent=2))
     else:
         human = report.console(stderr=to_stdout)  # with `--out -` stdout holds the saved plan alone
-        report.print_plan(human, plans)
+        report.print_plan(human, plans, said=loaded.commands_said)
         for line in report.adoption_summary(plans):
             human.print(escape(line))
         human.print(report.plan_summary(plans))
