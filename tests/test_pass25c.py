@@ -232,3 +232,18 @@ def test_a_punycode_encoding_of_a_long_text_is_refused_before_it_runs(tmp_path, 
     result = run_cli("plan", "--manifest", manifest, timeout=60)
     one_line_error(result, "encoding of 20,000 characters")
     assert time.monotonic() - started < 20
+
+
+def test_verify_checks_a_file_named_enc_in_another_letter_case(tmp_path):
+    """NEW beside the drift fix above (same hole, verify's reading): a plaintext `secrets.ENC`
+    tracked at the ref passed verify's encrypted-files check as "no *.enc files committed". Now it is
+    checked as drift reads it, and fails as not sops-encrypted."""
+    manifest, repo = _victim(tmp_path)
+    (repo / "secrets.ENC").write_text(_PLAIN)
+    git(repo, "add", "-f", "secrets.ENC")
+    git(repo, "commit", "-qm", "an encrypted file, they said")
+    result = rollout("verify", "--manifest", manifest, "--repo", "victim", "--json")
+    [check] = [
+        c for c in json.loads(result.stdout)["repos"][0]["checks"] if c["name"] == "encrypted-files"
+    ]
+    assert not check["ok"] and "secrets.ENC" in check["detail"], check
