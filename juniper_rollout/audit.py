@@ -39,13 +39,14 @@ any change of meaning is:
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from juniper_rollout import agekey, artifacts, planner, sopsmeta
+from juniper_rollout import agekey, artifacts, planner, sopsmeta, wording
 from juniper_rollout.changes import (
     CREATE,
     DELETE,
@@ -800,6 +801,33 @@ _ASSIGNMENT = re.compile(rb"\s*(export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*=\s*\S")
 _NAMED = re.compile(rb"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(\S.*)")
 
 
+_BOMS = {
+    "utf-32-le": codecs.BOM_UTF32_LE,
+    "utf-32-be": codecs.BOM_UTF32_BE,
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+}
+
+
+def _byte_wide(blob: bytes) -> bytes:
+    """A text saved as UTF-16 or UTF-32 (PowerShell's `Out-File` writes UTF-16 with a byte order mark),
+    as UTF-8; any other blob as it is. Pass 25c: `git notes add -F .env` of such a `.env`, or a
+    `git replace` of a blob by it, was "0 findings" (its values readable with `iconv`). A text
+    with no byte order mark is read in the width and order that decode it with no NUL and most
+    of it ASCII."""
+    if b"\0" not in blob:
+        return blob
+    for codec, bom in _BOMS.items():  # UTF-32-LE's mark starts with UTF-16-LE's: it comes first
+        if blob.startswith(bom):
+            return blob[len(bom) :].decode(codec, "replace").encode()
+    read = [
+        (sum(c.isascii() for c in text), text)
+        for text in (blob.decode(codec, "replace") for codec in _BOMS)  # `git notes` adds a byte
+        if "\0" not in text
+    ]
+    return max(read)[1].encode() if read else blob
+
+
 def _dotenv_shaped(blob: bytes) -> bool:
     """At least one ``NAME=value`` line, and no line that is neither that, a comment nor blank; or any
     ``NAME=value`` line whose name looks secret or whose value carries a credential, whatever else the
@@ -807,7 +835,7 @@ def _dotenv_shaped(blob: bytes) -> bool:
     multi-line value, were "0 findings": a line of prose or of the value is no assignment)."""
     # a `.env` saved by Windows Notepad starts with a UTF-8 BOM (python-dotenv reads past it): pass 12b,
     # `git notes add -F .env` of such a file was "0 findings"
-    blob = blob.removeprefix(b"\xef\xbb\xbf")
+    blob = _byte_wide(blob).removeprefix(b"\xef\xbb\xbf")
     lines = [
         line for line in blob.splitlines() if line.strip() and not line.lstrip().startswith(b"#")
     ]
@@ -857,6 +885,11 @@ def _recipients(manifest: Manifest, config: bytes | None) -> list[Finding]:
 
 
 def to_json(audits: list[RepoAudit]) -> dict[str, Any]:
+    """drift's JSON, valid Unicode throughout: a path no UTF-8 decodes is shown with its bytes as
+    ``\\xff`` (:func:`wording.unicode_only`), as the table and SARIF show it (pass 25c: its lone
+    surrogates, ``\\udcff``, made strict readers refuse the whole report). A saved plan keeps them:
+    apply reads the plan back into the exact bytes git stores, no other program does."""
+    shown = wording.unicode_only
     repos = []
     for audit in audits:
         entry: dict[str, Any] = {
@@ -864,11 +897,12 @@ def to_json(audits: list[RepoAudit]) -> dict[str, Any]:
             "status": audit.status,
             "artifacts": [{"path": a.path, "state": a.state} for a in audit.artifacts],
             "findings": [
-                {"id": f.id, "path": f.path, "message": f.message} for f in audit.findings
+                {"id": f.id, "path": shown(f.path), "message": shown(f.message)}
+                for f in audit.findings
             ],
         }
         if audit.error:
-            entry["error"] = audit.error
+            entry["error"] = shown(audit.error)
         repos.append(entry)
     return {"repos": repos}
 

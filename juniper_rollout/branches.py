@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
-from juniper_rollout import gitrepo, leakguard, secrets_plan, sopsmeta
+from juniper_rollout import gitrepo, leakguard, printedlines, secrets_plan, sopsmeta
 from juniper_rollout.changes import CREATE, ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -110,6 +110,16 @@ def _stop_between_repos() -> Iterator[Callable[[], bool]]:
             signal.signal(each, handler)
 
 
+def _plans_words(plan: RepoPlan) -> str:
+    """What of a saved plan, besides the files' bytes, apply prints or commits: its error line, each
+    file's path, reason and detail (the commit message's `- PATH: ACTION (WHY)` lines).
+    Pass 25b (13.6): a hand-edited plan's reason or path holding a `.env` value was committed in the
+    message or the tree, and its error line printed as written; only the files' bytes were checked."""
+    lines = [plan.error or ""]
+    lines += [" ".join(filter(None, (f.path, f.reason, f.detail))) for f in plan.files]
+    return "\n".join(lines)
+
+
 def apply_one(
     spec: RepoSpec,
     plan: RepoPlan,
@@ -119,11 +129,17 @@ def apply_one(
     manifest: Manifest,
     fleet: leakguard.FleetValues | None = None,
 ) -> Outcome:
+    if saved:
+        words = _plans_words(plan)
+        checked = printedlines.value_free(manifest, spec, fleet, words)
+        if checked != words:  # the guard's verdict, never the plan's text
+            return Outcome(spec.name, FAILED, f"{checked} (was the plan file edited? plan again)")
     if plan.error:
         return Outcome(spec.name, FAILED, plan.error)
     try:
         if saved:  # checked when it was planned, and again: a plan file may have been edited
             leakguard.check_secret_writes(spec, plan.writes)
+            leakguard.check_sealed(manifest, spec, plan.writes, fleet=fleet)
             leakguard.check(manifest, spec, plan.writes, fleet=fleet, cleared=plan.cleared)
             leakguard.check_deletions(manifest, spec, plan.writes)
         with gitrepo.open_clone(spec.path) as clone, gitrepo.rollout_lock(clone, spec.name):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
 from juniper_rollout import audit, gitrepo, leakguard, secrets_plan
 from juniper_rollout.artifacts import RepoFacts, requires_python
@@ -235,15 +236,29 @@ def _audit_at(
     commit,
 ) -> RepoAudit:
     paths = gitrepo.list_paths(commit)
+    enc_named = manifest.env_files.is_enc_named
     unread: RepoError | None = None
     cut: frozenset[str] = frozenset()
     try:
-        encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
+        encrypted, _ = gitrepo.read_files(commit, [p for p in paths if enc_named(p)])
     except RepoError as err:  # over 16 MB: said below, beside the hazards its ends still show (24f)
         unread = err
-        encrypted, cut = _encrypted_ends(commit, [p for p in paths if p.endswith(".enc")])
+        encrypted, cut = _encrypted_ends(commit, [p for p in paths if enc_named(p)])
     plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
     budget = gitrepo.HistoryBudget()  # all the history blobs below, together (pass 21c)
+    blobs_unread: list[RepoError] = []
+
+    def or_said(read: Callable[[], Iterable[Any]]) -> tuple[Any, ...]:
+        """A fact read from history's blobs, or none when they cannot be read (a partial clone whose
+        remote does not answer, more than the budget): said below, beside the hazards found by name
+        (pass 25c: such a repo was its error line alone, "0 findings" beside a `.env.prod` in its
+        history, which needs no blob to be named)."""
+        try:
+            return tuple(read())
+        except RepoError as err:
+            blobs_unread.append(err)
+            return ()
+
     facts = audit.Facts(
         paths=tuple(paths),
         encrypted=encrypted,
@@ -252,26 +267,40 @@ def _audit_at(
         env_commits=tuple(
             gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest), budget)
         ),
-        enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"], budget=budget)),
+        enc_history=or_said(
+            lambda: (
+                entry
+                for entry in gitrepo.blobs_in_history(
+                    clone, [":(glob,icase)**/*.enc"], budget=budget
+                )
+                if enc_named(entry[2])
+            )
+        ),
         # notes kept on a branch (its tree names each note by the annotated object's id); the
         # refs/notes/* refs are read as notes by outside_commits (pass 11b)
-        note_history=tuple(
-            gitrepo.blobs_in_history(
+        note_history=or_said(
+            lambda: gitrepo.blobs_in_history(
                 clone, audit.NOTE_PATHSPECS, skip=("refs/notes/*",), budget=budget
             )
         ),
-        notes_ref_history=tuple(gitrepo.notes_refs_history(clone, audit.NOTE_PATHSPECS, budget)),
-        messages=tuple(
-            leakguard.message_hits(plaintext.values, gitrepo.history_messages(clone, budget))
+        notes_ref_history=or_said(
+            lambda: gitrepo.notes_refs_history(clone, audit.NOTE_PATHSPECS, budget)
         ),
-        outside=tuple(
-            gitrepo.outside_commits(
+        messages=or_said(
+            lambda: leakguard.message_hits(
+                plaintext.values, gitrepo.history_messages(clone, budget)
+            )
+        ),
+        outside=or_said(
+            lambda: gitrepo.outside_commits(
                 clone,
                 [*audit.plaintext_pathspecs(repo, manifest), ":(glob,icase)**/*.enc"],
                 budget=budget,
             )
         ),
     )
+    if blobs_unread and unread is None:  # said as the repo's error, beside what was found
+        unread = blobs_unread[0]
     # the fleet's values too: a template may carry another repo's `.env` into this one's commits
     # pass 25d: the refs a finding may offer to delete, as read (the delete's expected old value)
     offered = [r for r, _, _ in facts.outside] + [r for r, *_ in facts.notes_ref_history]

@@ -1097,6 +1097,48 @@ def check_deletions(manifest: Manifest, repo: RepoSpec, files: Iterable[FileChan
             )
 
 
+# what sops writes into every dotenv file it encrypts, as written and in its age armor's header: a
+# value that is one of these words (`DB_PASSWORD=unencrypted`) is found in any ciphertext
+_SOPS_WORDS = (
+    b"ENC[AES256_GCM,data:,iv:,tag:,type:str] sops_age__list_0__map_enc sops_age__list_0__map_recipient "
+    b"sops_lastmodified sops_mac sops_unencrypted_suffix=_unencrypted sops_version "
+    b"-----BEGIN AGE ENCRYPTED FILE----- -----END AGE ENCRYPTED FILE----- age-encryption.org/v1 -> X25519"
+)
+
+
+def check_sealed(
+    manifest: Manifest,
+    repo: RepoSpec,
+    files: Iterable[FileChange],
+    fleet: FleetValues | None = None,
+) -> None:
+    """RepoError when a file a saved plan marks as ciphertext holds a plaintext value or an age key in
+    any spelling the check reads (its values only: sops' own words in it are no value's words).
+    Pass 25b (13.6): a saved plan's `.env.enc` whose `ENC[…]` field (`data:`, `iv:`, `tag:`, the MAC's)
+    held a `.env` value base64-encoded kept sops' shape, so `check_secret_writes` passed it, and
+    :func:`check` reads no encrypted file: apply committed the value. sops' bytes are random: a value
+    is found in them only when someone put it there."""
+    sealed = [f for f in files if f.secret and f.after is not None]
+    if not sealed:
+        return
+    if any(holds_a_private_key(f.after or b"") for f in sealed):
+        raise RepoError(
+            "a file the plan marks as encrypted holds an age private key (AGE-SECRET-KEY-1…) or an "
+            "SSH/PEM one; nothing written (was the plan file edited? plan again)"
+        )
+    env = manifest.env_files if manifest is not None else envfiles.DEFAULT
+    found = own_values(repo, env, fleet).values + [v for _, v in (fleet or FleetValues()).named]
+    known = _manifest_text(manifest) + b"\n\0" + _SOPS_WORDS
+    read = {f.path: _Read.of(f.after or b"", False) for f in sealed}
+    for source, number, value, *_ in (v for v in found if not v.word and v.value not in known):
+        for path, text in read.items():
+            if text.holds(value):
+                raise RepoError(
+                    f"{path} would contain the value on line {number} of the plaintext {source}; "
+                    "nothing written (was the plan file edited? plan again)"
+                )
+
+
 def check_secret_writes(repo: RepoSpec, files: Iterable[FileChange]) -> None:
     """A file a (saved) plan marks as ciphertext must carry sops metadata."""
     from juniper_rollout import sops

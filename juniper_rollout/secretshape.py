@@ -9,6 +9,7 @@ import html
 import math
 import re
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -174,6 +175,10 @@ def is_token_name(name: str) -> bool:
     return _TOKEN_NAME.fullmatch(name) is not None
 
 
+# hex digits only, a digit among them (a name starts with a letter, so a letter is too)
+_HEX_KEY = re.compile(r"(?=[A-Za-z]*[0-9])[0-9a-fA-F]+")
+
+
 def is_random_name(name: str) -> bool:
     """True for an identifier of 20+ characters without ``_`` that is a high-entropy run (a hex or base64
     key with no known prefix, pasted where a name goes: ``xK9mQ2vL8pR4tW7yZ1bN5cH3jF6gD0sA=``).
@@ -183,6 +188,11 @@ def is_random_name(name: str) -> bool:
     long mixed-case name with digits that falls apart into one- and two-character pieces rather than
     words: URL-safe base64 such as a Fernet key (``TsL6Gs85kVObQ_qdZ9Y3_…=``); names are words."""
     joined = name.replace("_", "")
+    if len(name) >= 16 and _HEX_KEY.fullmatch(name):
+        # pass 25b (13.8): a hex key of 16-27 digits (Pusher's 20-digit secret) passed as a name 60-100%
+        # of the time (hex spreads over 16 characters only: under the entropy bar), and was printed and
+        # committed in `.env.example`; no variable name is 16+ hex digits with a digit among them
+        return True
     if len(joined) >= 40 and not (joined.isupper() or joined.islower()) and _entropy(joined) >= 4.4:
         # pass 10b: a 32-byte key (`openssl rand -base64 32`, a Fernet key) with fewer than three
         # digits passed as a name (0.5% of keys, 1.3% of Fernet keys): at 40+ characters, random
@@ -387,6 +397,23 @@ _HEX_GROUP = re.compile(
 )
 
 
+# Pass 25b: a list of 8 or more numbers, a byte array or character codes in decimal (Python's
+# `bytes([67, 65, …])`, Java's `new byte[]{67, -61, …}`, JavaScript's `String.fromCharCode(67, …)`)
+# (numbers of up to three digits: a longer one ends a list, and is no byte)
+_DECIMAL_LIST = re.compile(rb"(?<![\w.])-?\d{1,3}(?:[ \t]*,[ \t\r\n]*-?\d{1,3}(?![\w.])){7,}")
+
+
+def _numbers(text: bytes) -> bytes:
+    """A decimal list's bytes (each -128..255, a signed byte taken as Java stores it), or the UTF-8 of
+    the characters its numbers name; b"" when it names neither."""
+    numbers = [int(n) for n in text.split(b",")]
+    if all(-128 <= n <= 255 for n in numbers):
+        return bytes(n & 0xFF for n in numbers)
+    if all(n >= 0 for n in numbers):
+        return "".join(map(chr, numbers)).encode("utf-8")
+    return b""
+
+
 def decoded_runs(text: bytes, shortest: int = 16) -> Iterator[bytes]:
     """What ``text`` holds encoded: each base64 run decoded (``base64_decoded``), each run of hex
     digits decoded (from its first and second digit), the groups of a hex dump read in turn as one
@@ -401,6 +428,7 @@ def decoded_runs(text: bytes, shortest: int = 16) -> Iterator[bytes]:
     groups = b"".join(_HEX_GROUP.findall(text))
     if len(groups) >= shortest:
         runs.append(bytes.fromhex(groups.decode("ascii")))
+    runs += [one for found in _DECIMAL_LIST.finditer(text) if (one := _numbers(found[0]))]
     for run in runs:
         yield run
         if run.count(0) * 4 >= len(run) >= 16:  # UTF-16 (little or big endian, from either byte)
@@ -411,7 +439,21 @@ def decoded_runs(text: bytes, shortest: int = 16) -> Iterator[bytes]:
 
 # a backslash escape as Python's repr, JSON, YAML's double quotes and Go's %q write one, and C's,
 # printf's and the shell's `$'…'` octal one (`\\160`, pass 24e)
-_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.DOTALL)
+# and (pass 25b) the braced forms of JavaScript, Rust, Swift and Ruby (`\\u{70}`), Perl's `\\x{70}` and
+# Python's named one (`\\N{LATIN SMALL LETTER P}`)
+_ESCAPE = re.compile(
+    r"\\([ux]\{[0-9a-fA-F]{1,6}\}|N\{[A-Za-z0-9 -]{1,88}\}"
+    r"|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)",
+    re.DOTALL,
+)
+# a CSS escape: 1-6 hex digits and one blank that ends it (pass 25b), read apart from the escapes
+# above (`\\70` is octal there)
+_CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})(?:\r\n|[ \t\n\r\f])?")
+# `echo -e`'s octal escape (`\\0160`: a zero, then up to three digits) and RTF's hex one (`\\'70`),
+# read apart from the escapes above (pass 25b)
+_ECHO_OR_RTF = re.compile(r"\\0([0-7]{1,3})|\\'([0-9a-fA-F]{2})")
+# JavaScript's `escape`/`unescape` form of a character (`%u0070`, pass 25b)
+_PERCENT_U = re.compile(r"%u([0-9A-Fa-f]{4})")
 _ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
 # YAML's escaped line break in a double-quoted scalar (`"ab\` at a line's end, `cd"` on the next):
 # the break and the next line's indentation are no part of the value
@@ -443,10 +485,16 @@ def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
         once = _ESCAPE.sub(_unescaped, _ESCAPED_BREAK.sub("", said))
         found.setdefault(_encoded(once))
         found.setdefault(_encoded(_ESCAPE.sub(_unescaped, once)))
+        if _CSS_ESCAPE.search(said):
+            found.setdefault(_encoded(_CSS_ESCAPE.sub(_code_point, said)))
+        if _ECHO_OR_RTF.search(said):
+            found.setdefault(_encoded(_ECHO_OR_RTF.sub(_echoed, said)))
     if _SHELL_QUOTE.search(said):
         found.setdefault(_encoded(_SHELL_QUOTE.sub("'", said)))
     if _PERCENT.search(said):
         found.setdefault(_encoded(unquote(said, errors="surrogateescape")))
+    if _PERCENT_U.search(said):
+        found.setdefault(_encoded(_PERCENT_U.sub(_code_point, said)))
     if folded:
         for one in blank_readings(said):
             found.setdefault(one)
@@ -469,10 +517,28 @@ def _unescaped(found: re.Match[str]) -> str:
     said = found[1]
     if said[0] in "01234567":  # octal digits
         return chr(int(said, 8))
+    if said.endswith("}"):  # `u{…}`, `x{…}` or `N{…}`
+        if said[0] == "N":
+            try:
+                return unicodedata.lookup(said[2:-1])
+            except KeyError:
+                return found[0]
+        code = int(said[2:-1], 16)
+        return chr(code) if code <= sys.maxunicode else found[0]
     if len(said) > 1:  # x, u or U and its hex digits
         code = int(said[1:], 16)
         return chr(code) if code <= sys.maxunicode else found[0]
     return _ESCAPED.get(said, said)
+
+
+def _echoed(found: re.Match[str]) -> str:
+    return chr(int(found[1], 8)) if found[1] else chr(int(found[2], 16))
+
+
+def _code_point(found: re.Match[str]) -> str:
+    """The character a CSS escape or a `%uXXXX` names (as written when none: past U+10FFFF)."""
+    code = int(found[1], 16)
+    return chr(code) if code <= sys.maxunicode else found[0]
 
 
 def _encoded(text: str) -> bytes:

@@ -70,7 +70,8 @@ def apply(
         except RolloutError as err:
             # pass 24d: "run `rollout plan --out FILE` again", pasted after `apply FILE -m M`, read
             # the default manifest: each `rollout …` with the options apply was given
-            raise RolloutError(loaded.commands_said(str(err))) from None
+            said = loaded.commands_said(str(err))
+            raise RolloutError(_value_free(loaded, selected, said)) from None
     else:
         from juniper_rollout.fleet import plan_fleet  # not for a saved plan: ~75 ms of imports
 
@@ -113,6 +114,18 @@ def apply(
     if interrupted:
         return 130
     return 0 if all(o.result in OK for o in outcomes) else 1
+
+
+def _value_free(loaded: Manifest, selected: tuple[RepoSpec, ...], line: str) -> str:
+    """``line``, a saved plan's refusal, unless it quotes a plaintext value of the fleet: then the leak
+    guard's verdict. Pass 25b (13.6): a damaged plan's refusal quotes what the plan holds (a path, an
+    action, a repo's name), so a hand-edited plan's text holding a `.env` value was printed."""
+    from juniper_rollout import leakguard, printedlines
+
+    if not selected:
+        return line
+    checked = printedlines.value_free(loaded, selected[0], leakguard.fleet_values(loaded), line)
+    return line if checked == line else f"{checked} (was the plan file edited? plan again)"
 
 
 def _saved_plans(
@@ -159,8 +172,19 @@ def _saved_plans(
             ) from None
     other = next((p for p in plans if p.branch != wanted[p.name].branch), None)
     if other is not None:  # a plan of one rollout must never land on another rollout's branch
+        try:
+            named = other.branch in loaded.path.read_text("utf-8", "replace")
+        except OSError:
+            named = False
+        # pass 25b (13.6): the plan's branch is quoted only when the manifest names it (a hand-edited
+        # plan's branch holding a `.env` value was printed as written)
+        shown = (
+            f"branch {other.branch}"
+            if named or other.branch == "chore/sops-age-rollout"
+            else "a branch the manifest does not name"
+        )
         raise RolloutError(
-            f"{plan_file}: the plan for {other.name} is for branch {other.branch}, but rollout "
+            f"{plan_file}: the plan for {other.name} is for {shown}, but rollout "
             f"{loaded.rollout!r} writes {wanted[other.name].branch} (pass the --rollout the plan "
             "was made with)"
         )
