@@ -76,6 +76,13 @@ class EnvFiles:
             fnmatchcase(name, g) for g in self.exclude
         )
 
+    def is_enc_named(self, path: str) -> bool:
+        """Named like a sops-encrypted file, ``*.enc`` in any letter case, as drift reads a repo (pass
+        25c: a plaintext ``secrets.ENC`` committed on a branch was "0 findings", the same file under a
+        tag of a tree a finding); ``.env.ENC`` is a plaintext env file instead (see
+        :meth:`is_plaintext_in_any_case`), found as one."""
+        return path.lower().endswith(ENC_SUFFIX) and not self.is_plaintext_in_any_case(path)
+
     def is_encrypted_form(self, path: str) -> bool:
         """``X.enc`` where X is a plaintext env file: what sops encrypts it into."""
         return path.endswith(ENC_SUFFIX) and self.is_plaintext(path[: -len(ENC_SUFFIX)])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
 from juniper_rollout import audit, gitrepo, leakguard, secrets_plan
 from juniper_rollout.artifacts import RepoFacts, requires_python
@@ -30,7 +31,7 @@ from juniper_rollout.pool import run_in_order
 from juniper_rollout.printedlines import value_free
 from juniper_rollout.refreader import guarded, read_at
 from juniper_rollout.sopsmeta import is_lfs_pointer
-from juniper_rollout.wording import path_word, shell_word
+from juniper_rollout.wording import shell_word
 
 Progress = Callable[[str], None]
 
@@ -170,8 +171,7 @@ def _never_push_over_the_only_copy(repo: RepoSpec, clone, tip) -> None:
     if words:
         record = shell_word(held)
         back = (  # git moves no branch checked out in a worktree (bring the values back there)
-            f"; or put the branch back (`git -C {path_word(repo.path)} branch -f "
-            f"{shell_word(repo.branch)} {record}`)"
+            f"; or put the branch back (`{gitrepo.branch_move(clone, repo.branch, tip.hexsha, record)}`)"
             if gitrepo.checked_out_in(clone, repo.branch) is None
             # pass 24h: never over a commit no other ref holds (a branch of that name made anew
             # for other work: pasted, `git branch -f` left that work on no branch)
@@ -236,15 +236,29 @@ def _audit_at(
     commit,
 ) -> RepoAudit:
     paths = gitrepo.list_paths(commit)
+    enc_named = manifest.env_files.is_enc_named
     unread: RepoError | None = None
     cut: frozenset[str] = frozenset()
     try:
-        encrypted, _ = gitrepo.read_files(commit, [p for p in paths if p.endswith(".enc")])
+        encrypted, _ = gitrepo.read_files(commit, [p for p in paths if enc_named(p)])
     except RepoError as err:  # over 16 MB: said below, beside the hazards its ends still show (24f)
         unread = err
-        encrypted, cut = _encrypted_ends(commit, [p for p in paths if p.endswith(".enc")])
+        encrypted, cut = _encrypted_ends(commit, [p for p in paths if enc_named(p)])
     plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
     budget = gitrepo.HistoryBudget()  # all the history blobs below, together (pass 21c)
+    blobs_unread: list[RepoError] = []
+
+    def or_said(read: Callable[[], Iterable[Any]]) -> tuple[Any, ...]:
+        """A fact read from history's blobs, or none when they cannot be read (a partial clone whose
+        remote does not answer, more than the budget): said below, beside the hazards found by name
+        (pass 25c: such a repo was its error line alone, "0 findings" beside a `.env.prod` in its
+        history, which needs no blob to be named)."""
+        try:
+            return tuple(read())
+        except RepoError as err:
+            blobs_unread.append(err)
+            return ()
+
     facts = audit.Facts(
         paths=tuple(paths),
         encrypted=encrypted,
@@ -253,27 +267,44 @@ def _audit_at(
         env_commits=tuple(
             gitrepo.commits_touching(clone, audit.plaintext_pathspecs(repo, manifest), budget)
         ),
-        enc_history=tuple(gitrepo.blobs_in_history(clone, [":(glob)**/*.enc"], budget=budget)),
+        enc_history=or_said(
+            lambda: (
+                entry
+                for entry in gitrepo.blobs_in_history(
+                    clone, [":(glob,icase)**/*.enc"], budget=budget
+                )
+                if enc_named(entry[2])
+            )
+        ),
         # notes kept on a branch (its tree names each note by the annotated object's id); the
         # refs/notes/* refs are read as notes by outside_commits (pass 11b)
-        note_history=tuple(
-            gitrepo.blobs_in_history(
+        note_history=or_said(
+            lambda: gitrepo.blobs_in_history(
                 clone, audit.NOTE_PATHSPECS, skip=("refs/notes/*",), budget=budget
             )
         ),
-        notes_ref_history=tuple(gitrepo.notes_refs_history(clone, audit.NOTE_PATHSPECS, budget)),
-        messages=tuple(
-            leakguard.message_hits(plaintext.values, gitrepo.history_messages(clone, budget))
+        notes_ref_history=or_said(
+            lambda: gitrepo.notes_refs_history(clone, audit.NOTE_PATHSPECS, budget)
         ),
-        outside=tuple(
-            gitrepo.outside_commits(
+        messages=or_said(
+            lambda: leakguard.message_hits(
+                plaintext.values, gitrepo.history_messages(clone, budget)
+            )
+        ),
+        outside=or_said(
+            lambda: gitrepo.outside_commits(
                 clone,
                 [*audit.plaintext_pathspecs(repo, manifest), ":(glob,icase)**/*.enc"],
                 budget=budget,
             )
         ),
     )
+    if blobs_unread and unread is None:  # said as the repo's error, beside what was found
+        unread = blobs_unread[0]
     # the fleet's values too: a template may carry another repo's `.env` into this one's commits
+    # pass 25d: the refs a finding may offer to delete, as read (the delete's expected old value)
+    offered = [r for r, _, _ in facts.outside] + [r for r, *_ in facts.notes_ref_history]
+    facts = replace(facts, ref_tips=gitrepo.ref_tips(clone, offered))
     facts = _hide_subjects(
         facts, [*plaintext.values, *(v for _, v in fleet.named)] if fleet else plaintext.values
     )
@@ -386,7 +417,7 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None, tip, base) -> t
         )
     clash = gitrepo.branch_in_the_way(clone, repo.branch) if mode is None else None
     if clash is not None:  # pass 16b: plan said "1 with changes", apply failed in git's words
-        notes.append(f"apply will refuse it: {gitrepo.branch_clash(repo.branch, clash)}")
+        notes.append(f"apply will refuse it: {gitrepo.branch_clash(clone, repo.branch, clash)}")
     theirs = gitrepo.branch_in_the_way(clone, repo.branch, "refs/remotes/origin/")
     if theirs is not None:  # pass 18b: the same clash on origin; apply --push failed in git's words
         notes.append(f"apply --push will fail: {gitrepo.origin_clash(repo.branch, theirs)}")

@@ -20,6 +20,7 @@ from pyrage import x25519
 
 from juniper_rollout import agekey, atomicfile, proctree
 from juniper_rollout.errors import RolloutError
+from juniper_rollout.paths import read_open
 
 KEY_FILE_ENV = "SOPS_AGE_KEY_FILE"
 KEY_ENV, KEY_CMD_ENV, SSH_KEY_FILE_ENV = (
@@ -200,10 +201,12 @@ def _what_is(path: Path) -> str:
         return "a folder"
     if not path.is_file():
         return "not a regular file"
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(1 << 16)
-        text = data.decode("utf-8")
+    try:  # without blocking: /proc/kmsg is a regular file whose read waits (pass 25c: keygen hung)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since
+            os.close(fd)
+            return "not a regular file"
+        text = read_open(fd, 1 << 16).decode("utf-8")
         keys = agekey.public_keys_of(text, strip=True)
     except (OSError, UnicodeDecodeError, ValueError):
         return "a file that is not an age key file"
@@ -354,10 +357,11 @@ def _read_key_file(
     if path is None:
         return None, "cannot be opened (it is empty)"
     try:
-        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block, /dev/zero never ends
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO would block, /dev/zero never ends
+            os.close(fd)
             return None, "is not a regular file (point it at the key file itself)"
-        with path.open("rb") as handle:
-            data = handle.read(MAX_KEY_BYTES + 1)
+        data = read_open(fd, MAX_KEY_BYTES + 1)  # /proc/kmsg: regular, but waits (pass 25c)
     except FileNotFoundError:
         return None, "does not exist"
     except OSError as err:

@@ -55,6 +55,7 @@ from juniper_rollout.paths import (
     case_clash_words,
     expand_home,
     fold,
+    read_open,
     too_long,
 )
 from juniper_rollout.secretshape import carries_credential, holds_full_token, looks_secret
@@ -483,8 +484,7 @@ def read_manifest_text(path: Path) -> str:
             raise ManifestError(
                 file, None, "not a regular file (a folder, FIFO or device?); pass the manifest file"
             )
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read(MAX_YAML_BYTES + 1)
+        data = read_open(fd, MAX_YAML_BYTES + 1)
     except OSError as err:
         raise ManifestError(file, None, f"cannot read manifest: {err.strerror}") from None
     if len(data) > MAX_YAML_BYTES:

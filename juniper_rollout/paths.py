@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import unicodedata
 
 SOPS_CONFIG = ".sops.yaml"
@@ -11,6 +13,24 @@ AGENTS = "AGENTS.md"
 # the largest file the tool reads, edits, encrypts or renders (real ones are a few KB): whatever it
 # writes it can read again
 MAX_FILE_BYTES = 16 << 20
+# the words for a file that says it is a regular file but whose read waits for data (`/proc/kmsg`)
+WAITS_FOR_DATA = "it would wait for data (a kernel or device file?)"
+
+
+def read_open(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes of the regular file open at ``fd`` (opened with ``O_NONBLOCK``, so a FIFO
+    never blocks the open), which this closes. A file of ``/proc`` that says it is a regular file but
+    whose read waits for data (``/proc/kmsg``) raises ``BlockingIOError`` (an ``OSError`` whose
+    ``strerror`` says so), as any failed read does: Python's buffered read returns None for it
+    (pass 25c: the manifest and a saved plan were "unexpected TypeError"), and a read without
+    ``O_NONBLOCK`` waits for ever (a key file: keygen and verify hung)."""
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit)
+    if data is None:
+        raise BlockingIOError(errno.EAGAIN, WAITS_FOR_DATA)
+    return data
+
+
 # where under refs/ the tool records what it last pushed of each rollout branch
 # (refs/juniper-rollout/pushed/BRANCH): git reads `juniper-rollout/pushed/X` as such a record
 PUSH_RECORDS = "juniper-rollout/pushed/"

@@ -19,6 +19,7 @@ from juniper_rollout.changes import CREATE, DELETE, SKIP, UNCHANGED, UPDATE, Fil
 from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, safe_repo_path
+from juniper_rollout.paths import read_open
 from juniper_rollout.wording import path_word
 
 FORMAT_VERSION = 1
@@ -214,8 +215,7 @@ def _read(path: Path) -> bytes:
         )
     try:  # a regular file may fail to read (EIO: a failing disk, a network file system, /proc's
         # files): said of the plan, not "cannot write the output" (pass 23c)
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read(MAX_PLAN_BYTES + 1)
+        data = read_open(fd, MAX_PLAN_BYTES + 1)
     except OSError as err:
         raise RolloutError(f"{path}: cannot read the plan file: {err.strerror}") from None
     return _bounded(data, str(path))

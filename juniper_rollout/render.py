@@ -6,6 +6,7 @@ sandbox, so a template cannot reach Python internals.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import operator
 import os
@@ -332,6 +333,48 @@ def _check_product(name: str, receiver: Any, args: tuple, kwargs: Mapping[str, A
             raise TooBig(f"a {name} that could make more than {MAX_OUTPUT:,} characters")
 
 
+# characters Python's textwrap may copy in one `wordwrap` (about a second): it copies a word longer
+# than the width once per line it cuts from it, so its time grows with the square of that word
+MAX_WRAP_COPIES = 10**11
+
+
+def _check_wrap(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -> None:
+    """TooBig when ``text|wordwrap(width)`` would cut a long word into lines for more than a second or
+    so (pass 25c: `('a' * 1000000)|wordwrap(1)`, two megabytes of output, ran 34 s in one call, past
+    :data:`MAX_SECONDS`, which is checked between steps). A word kept whole (``break_long_words``
+    false) costs nothing more."""
+    if name != "wordwrap" or not isinstance(text, str):
+        return
+    width = kwargs.get("width", args[0] if args else 79)
+    cut = kwargs.get("break_long_words", args[1] if len(args) > 1 else True)
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1 or not cut:
+        return  # textwrap refuses a width under 1 itself
+    longest = max(map(len, text.split()), default=0)
+    if longest * longest // width > MAX_WRAP_COPIES:
+        raise TooBig(f"a wordwrap of a word of {longest:,} characters into lines of {width:,}")
+
+
+# Python's punycode encoder (and idna's, which runs it before it checks a label's length) takes time
+# growing with the square of the text: 10,000 different CJK characters took 22 s, 20,000 74 s
+_SLOW_CODECS = frozenset({"punycode", "idna"})
+MAX_SLOW_CODEC = 1_000  # characters such an encoding may take (about 0.3 s)
+
+
+def _check_codec(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -> None:
+    """TooBig when ``text.encode('punycode')`` (or ``'idna'``) is asked of more than
+    :data:`MAX_SLOW_CODEC` characters (pass 25c: one call ran past :data:`MAX_SECONDS`, which is
+    checked between steps)."""
+    if name != "encode" or not isinstance(text, str) or len(text) <= MAX_SLOW_CODEC:
+        return
+    encoding = kwargs.get("encoding", args[0] if args else "utf-8")
+    try:
+        codec = codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        return  # the call itself says so
+    if codec in _SLOW_CODECS:
+        raise TooBig(f"a {codec} encoding of {len(text):,} characters (at most {MAX_SLOW_CODEC:,})")
+
+
 def _check_bits(operator: str, left: Any, right: Any) -> None:
     """TooBig when ``left OP right`` on integers would exceed ``MAX_BITS`` (pass 13a: ``**`` was bounded
     by its exponent only, and ``(((2**64)**64)**64)**64`` took 24 s, one level more 2.6 GB and more)."""
@@ -514,6 +557,7 @@ class BoundedSandbox(SandboxedEnvironment):
         elif receiver is not None and not isinstance(receiver, type):
             args = _weighed(args)  # ','.join(gen), l.extend(gen): read and weighed first
         _check_product(getattr(__obj, "__name__", ""), receiver, args, kwargs)
+        _check_codec(getattr(__obj, "__name__", ""), receiver, args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)
         if receiver is not None and not isinstance(receiver, type):  # l.extend(l): grown in place
             _check_weight(receiver, "a value")
@@ -630,6 +674,7 @@ def _bounded(filter_function, name: str = ""):
         given = [a for a in args if isinstance(a, (str, bytes, list, tuple, dict, int, _Counted))]
         if given:  # (an eval context or environment comes first for some filters)
             _check_product(name, given[0], tuple(given[1:]), kwargs)
+            _check_wrap(name, given[0], tuple(args[args.index(given[0]) + 1 :]), kwargs)
         return _check_weight(filter_function(*args, **kwargs), "a result")
 
     return checked

@@ -384,11 +384,24 @@ def _bounded_memory() -> None:  # in the child, between fork and exec: no import
 
 
 def _not_a_file(path: str) -> bool:
-    """True when ``path`` exists and is not a regular file (a FIFO, a device, a folder)."""
+    """True when ``path`` exists and is not a regular file (a FIFO, a device, a folder), or is one
+    whose read waits for data (``/proc/kmsg``: sops waited on it until its time limit, a minute per
+    repo, pass 25c). Only a regular file is opened (opening a device may do something)."""
     try:
-        return not stat.S_ISREG(os.stat(path).st_mode)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return True
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return False
+    try:
+        os.read(fd, 1)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
 
 
 def _slow_sources(env: Mapping[str, str]) -> str:

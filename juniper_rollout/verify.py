@@ -84,7 +84,8 @@ def read_ref(
 ) -> RefFiles:
     def read(clone, commit) -> RefFiles:
         paths = gitrepo.list_paths(commit)
-        encrypted = tuple(sorted(p for p in paths if p.endswith(".enc")))
+        # pass 25c: in any letter case, as drift reads them (a plaintext `secrets.ENC`: "no *.enc files")
+        encrypted = tuple(sorted(p for p in paths if env.is_enc_named(p)))
         sources = {e.source for e in repo.encrypt}
         # pass 14b: in any letter case, as drift and apply read tracked files (a committed `.ENV` is the
         # `.env` python-dotenv loads on macOS and Windows): verify said "no plaintext env file tracked"
@@ -119,7 +120,7 @@ def verify_repo(
             repo.name,
             ref or repo.base,
             (
-                check_plaintext(snap),
+                check_plaintext(repo, snap),
                 check_sops_config(manifest, snap),
                 check_sops_rules(repo, snap, manifest),
                 check_encrypted(manifest, repo, snap, age),

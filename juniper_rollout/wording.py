@@ -46,6 +46,14 @@ def one_line(text: str) -> str:
     (``\\xff``), any other lone surrogate as ``\\udXXX``. For text written as text (a commit message):
     pass 24c, a tracked plaintext `x\\xffy/.env.prod` made apply "unexpected UnicodeEncodeError … a
     damaged repository?", and `a\\nb/.env.prod` split its line of the commit message."""
+    return inert(unicode_only(text)).replace("\n", "\\x0a")
+
+
+def unicode_only(text: str) -> str:
+    """``text`` with each lone surrogate spelled out, so any strict reader takes it as UTF-8: a byte
+    no UTF-8 decodes (a path git stores, read with surrogate escapes) as that byte (``\\xff``), any
+    other as ``\\udXXX``; everything else as it is (pass 25c: `drift --format json` kept a path's
+    `\\udcff`, which serde_json, Go and a strict UTF-8 encoder refuse)."""
     out = []
     for ch in text:
         code = ord(ch)
@@ -55,7 +63,7 @@ def one_line(text: str) -> str:
             out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
-    return inert("".join(out)).replace("\n", "\\x0a")
+    return "".join(out)
 
 
 def shell_word(text: str) -> str:

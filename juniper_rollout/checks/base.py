@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from juniper_rollout.edits.envexample import listed_names
+from juniper_rollout.wording import unicode_only
 
 APPLY = "run `rollout plan`, then `rollout apply` and merge the rollout branch"
 
@@ -21,8 +22,10 @@ class Check:
     applies: bool = True  # False: ok because there is nothing to check here
 
     def as_json(self) -> dict[str, Any]:
+        """valid Unicode: a path no UTF-8 decodes shown ``\\xff``, as the table shows it (pass 25c:
+        ``verify --json`` kept its ``\\udcff``, which strict JSON readers refuse)."""
         detail = self.detail if self.ok or not self.fix else f"{self.detail} (fix: {self.fix})"
-        return {"name": self.name, "ok": self.ok, "detail": detail}
+        return {"name": self.name, "ok": self.ok, "detail": unicode_only(detail)}
 
 
 def passed(name: str, detail: str, *, applies: bool = True) -> Check:
