@@ -73,7 +73,9 @@ def _line_checker(
     # the line alone (``cleared`` given: no template read) and the values whole or in their shaped
     # parts, not their words: an error naming a folder `internal-tools` is no `.env`'s word to hide
     values = plaintext._replace(values=[v for v in plaintext.values if not v.word])
-    tracked = _tracked_values(repo, values.values)
+    # the clone's own path: the lines name it (`git -C CLONE …`, pass 25d), and it is no secret to
+    # whoever runs the tool there (a `.env` holding it, `APP_ROOT=/srv/app`, hid those lines: pass 25e)
+    tracked = (*_tracked_values(repo, values.values), str(repo.path))
     others = (
         leakguard.FleetValues(tuple((n, v) for n, v in fleet.named if not v.word))
         if fleet

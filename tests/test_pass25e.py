@@ -35,8 +35,15 @@ def _one_repo(tmp_path, monkeypatch, files: dict[str, str], dotenv: str, extra: 
     return manifest
 
 
+_NAMED = {
+    "the tracked file": "DOTENV_CONFIG_PATH=config/prod.env",
+    "the clone": "APP_ROOT=CLONE",
+}
+
+
+@pytest.mark.parametrize("named", list(_NAMED))
 def test_a_saved_plan_deleting_a_tracked_env_file_a_value_names_still_applies(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, named
 ):
     """NEW (a false refusal of pass 25b's saved-plan words check, 13.6). A repo tracking a plaintext
     `config/prod.env` whose `.env` names that file (`DOTENV_CONFIG_PATH=config/prod.env`, dotenv's
@@ -44,12 +51,14 @@ def test_a_saved_plan_deleting_a_tracked_env_file_a_value_names_still_applies(
     unedited plan ("the error message would contain the value on line 1 … (was the plan file
     edited? plan again)"), and planning again never helps: the plan's words (the delete's path, and
     its `git filter-repo --path` advice) hold the value, a path the repo tracks at its base. A
-    path the base tracks is no new leak: apply lets it through, as plan printed it."""
+    path the base tracks is no new leak: apply lets it through, as plan printed it. The same for a
+    `.env` naming the clone itself (`APP_ROOT=/srv/app`), which the delete's advice names since pass
+    25d (`git -C CLONE filter-repo …`)."""
     manifest = _one_repo(
         tmp_path,
         monkeypatch,
         {"README.md": "x\n", "config/prod.env": "LOG_LEVEL=warn\n"},
-        f"DOTENV_CONFIG_PATH=config/prod.env\nAPI_TOKEN={SECRET}\n",
+        f"{_NAMED[named]}\nAPI_TOKEN={SECRET}\n".replace("CLONE", str(tmp_path / "ws" / "victim")),
     )
     saved = tmp_path / "plan.json"
     planned = _plain_rollout("plan", "--manifest", manifest, "--out", saved)
@@ -90,7 +99,8 @@ def test_a_saved_plans_delete_path_holding_a_value_the_base_does_not_track_is_re
     assert b"Zq81Lm0pWx42Rt" not in objects(tmp_path / "ws" / "victim")
 
 
-def test_verify_names_a_tracked_env_file_a_value_names(tmp_path, monkeypatch):
+@pytest.mark.parametrize("named", list(_NAMED))
+def test_verify_names_a_tracked_env_file_a_value_names(tmp_path, monkeypatch, named):
     """NEW (a false refusal of the printed-text guard, pass 23e's verify lines, 13.6). A repo tracking a
     plaintext `config/prod.env` whose `.env` names it (`DOTENV_CONFIG_PATH=config/prod.env`): verify's
     plaintext-env check, whose line says which tracked file holds plaintext, printed "the error
@@ -101,7 +111,7 @@ def test_verify_names_a_tracked_env_file_a_value_names(tmp_path, monkeypatch):
         tmp_path,
         monkeypatch,
         {"README.md": "x\n", "config/prod.env": "LOG_LEVEL=warn\n"},
-        f"DOTENV_CONFIG_PATH=config/prod.env\nAPI_TOKEN={SECRET}\n",
+        f"{_NAMED[named]}\nAPI_TOKEN={SECRET}\n".replace("CLONE", str(tmp_path / "ws" / "victim")),
     )
     for args in (("verify",), ("verify", "--json")):
         result = _plain_rollout(*args, "--manifest", manifest)
@@ -109,6 +119,7 @@ def test_verify_names_a_tracked_env_file_a_value_names(tmp_path, monkeypatch):
         assert result.returncode == 1, said
         assert "config/prod.env tracked in git at main" in said, said
         assert "would contain the value" not in said, said
+        assert "filter-repo --invert-paths --path config/prod.env" in said, said
         assert "Zq81Lm0pWx42Rt" not in said
 
 
