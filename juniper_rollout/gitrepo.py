@@ -665,6 +665,16 @@ def blob_size(commit: git.Commit, path: str) -> int | None:
     return node.size if isinstance(node, git.Blob) and node.mode != LINK_MODE else None
 
 
+def tracked_at_base(clone: Path, base: str, paths: list[str]) -> tuple[str, ...]:
+    """Those of ``paths`` that are files at ``clone``'s base commit (none when it cannot be read)."""
+    try:
+        with open_clone(clone) as repo:
+            commit = base_commit(repo, base)
+            return tuple(p for p in dict.fromkeys(paths) if blob_size(commit, p) is not None)
+    except (RepoError, ValueError, OSError, git.GitError):
+        return ()
+
+
 def too_big(path: str, size: int, where: str) -> RepoError:
     return RepoError(
         f"{path} {where} is {size / (1 << 20):,.0f} MB; the tool reads files up to "
