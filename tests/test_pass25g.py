@@ -4,6 +4,7 @@ started from (checked by undoing its fix)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 from tests.fleet import BRANCH
@@ -12,6 +13,7 @@ from tests.test_adversary import apply
 
 CASCOR = "juniper-cascor"
 RECORD = f"refs/juniper-rollout/pushed/{BRANCH}"
+SHELLS = ("bash", "sh", *(["zsh"] if shutil.which("zsh") else []))
 
 
 def _paste(command: str, cwd, shell: str = "bash") -> subprocess.CompletedProcess:
@@ -54,7 +56,7 @@ def test_a_pasted_branch_delete_that_its_guard_stops_says_it_did_nothing(fleet, 
     tree = git(repo, "rev-parse", f"{BRANCH}^{{tree}}").strip()
     reviewer = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: fix wording", tree).strip()
     git(repo, "update-ref", f"refs/heads/{BRANCH}", reviewer)
-    for shell in ("bash", "sh"):
+    for shell in SHELLS:
         for command in commands:
             pasted = _paste(command, tmp_path, shell)
             assert pasted.returncode != 0, command
@@ -62,7 +64,7 @@ def test_a_pasted_branch_delete_that_its_guard_stops_says_it_did_nothing(fleet, 
     assert _tip(repo, BRANCH) == reviewer
     git(repo, "update-ref", f"refs/heads/{BRANCH}", printed)
     for command in commands:
-        pasted = _paste(command, tmp_path, "sh")
+        pasted = _paste(command, tmp_path, SHELLS[-1])
         assert pasted.returncode == 0, pasted
         assert "nothing done" not in pasted.stderr
     assert not _tip(repo, BRANCH)
@@ -83,7 +85,7 @@ def test_a_pasted_restore_that_its_guard_stops_says_it_did_nothing(fleet, tmp_pa
     assert commands, said
     newer = "HF_TOKEN=rotated-since-then-of-pass-25g\n"
     (repo / ".env").write_text(newer)
-    for shell in ("bash", "sh"):
+    for shell in SHELLS:
         for command in commands:
             pasted = _paste(command, tmp_path, shell)
             assert pasted.returncode != 0, command
@@ -91,7 +93,7 @@ def test_a_pasted_restore_that_its_guard_stops_says_it_did_nothing(fleet, tmp_pa
     assert (repo / ".env").read_text() == newer
     (repo / ".env").unlink()
     for command in commands:
-        pasted = _paste(command, tmp_path, "sh")
+        pasted = _paste(command, tmp_path, SHELLS[-1])
         assert pasted.returncode == 0, pasted
         assert "nothing done" not in pasted.stderr
     assert (repo / ".env").read_text() == (tmp_path / "moved-away.env").read_text()
