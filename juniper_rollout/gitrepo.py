@@ -513,9 +513,14 @@ def branch_move(repo: git.Repo, branch: str, tip: str, to: str) -> str:
 
 def _while_at(repo: git.Repo, branch: str, tip: str) -> str:
     """The start of a pasted command that goes on only while ``branch`` is at ``tip`` (git's branch
-    delete and move take no expected old value)."""
+    delete and move take no expected old value), and says so when it stops (bash, zsh and sh read
+    ``A | B || ! C && D`` as ``((A | B) || ! C) && D``)."""
     ref = shell_word(f"refs/heads/{branch}")
-    return f"{git_in(repo)} rev-parse -q --verify {ref} | grep -qx {tip} && "
+    # pass 25g: stopped, the line said nothing (exit 1, no output): the user took it for done
+    said = shell_word(
+        f"{branch} moved (or is gone) since this line was printed: nothing done; plan again"
+    )
+    return f"{git_in(repo)} rev-parse -q --verify {ref} | grep -qx {tip} || ! echo >&2 {said} && "
 
 
 def record_delete(repo: git.Repo, branch: str) -> str:

@@ -883,7 +883,10 @@ def _decrypt_into(decrypt: str, path: str, *, only_new: bool = False) -> str:
     pasted line wrote the branch's older values over it)."""
     written = decrypt.replace(" /dev/stdin", f" --output={shell_word(path)} /dev/stdin")
     word = shell_word(path)
-    absent = f"test ! -e {word} && test ! -L {word} && " if only_new else ""
+    # pass 25g: stopped by a file there now, the line said nothing (exit 1): the user took the
+    # values for restored
+    said = shell_word("a file is there now (written since this line was printed): nothing done")
+    absent = f"test ! -e {word} && test ! -L {word} || ! echo >&2 {said} && " if only_new else ""
     return f"(umask 077 && {absent}{written})"
 
 
