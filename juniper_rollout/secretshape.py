@@ -170,6 +170,13 @@ def holds_full_token(text: str) -> bool:
     )
 
 
+def holds_issued_token(text: str) -> bool:
+    """True when ``text`` holds a known token at its issued length: :func:`holds_full_token` without
+    its URL-password and HTTP Basic readings (a CI template's `postgres://ci:ci@localhost` service URL
+    is a throwaway, written on purpose) nor private keys (render refuses one in whatever it renders)."""
+    return any(not m.group().startswith("-") for m in _FULL_TOKEN.finditer(text))
+
+
 def is_token_name(name: str) -> bool:
     """True when the whole identifier ``name`` is a known token (a credential pasted where a name goes)."""
     return _TOKEN_NAME.fullmatch(name) is not None
