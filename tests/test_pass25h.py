@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import rollout
+from tests.test_pass24b import objects
 from tests.test_pass25e import _one_repo
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -114,3 +115,40 @@ def test_a_token_in_a_groups_title_a_files_vars_or_a_plaintext_env_pattern_is_re
         assert TOKEN not in out and "Zq25h" not in out, out
     repo = tmp_path / "ws" / "victim"
     assert git(repo, "branch", "--list").strip() == "* main"
+
+
+DOCKER = "dckr_pat_YIWeFemxZUGjliLzGWfbkPTKN2U"  # a Docker Hub access token's shape, random
+
+
+@pytest.mark.parametrize("line", [f"{DOCKER}=", f"{DOCKER}=1", f"export {DOCKER}="])
+def test_a_docker_hub_token_pasted_before_an_equals_sign_is_refused_never_echoed(
+    tmp_path, monkeypatch, line
+):
+    """ON-LIST 13.8 (a token's known prefix the list lacked): a Docker Hub access token
+    (`dckr_pat_` and 27 characters of `[A-Za-z0-9_-]`, Docker's documented shape) on a `.env` line
+    before an `=` passed as a variable name one time in ten (measured: 21 of 200): plan printed it
+    in the names it found and the `.env.enc` line, `apply --yes` committed it in `.env.example` and
+    as a plaintext key in `.env.enc`. `dckr_pat_`/`dckr_oat_` join the known token shapes: refused
+    with its line number, never echoed, nothing committed."""
+    from tests.helpers import git
+    from tests.test_pass25e import _one_repo
+
+    manifest = _one_repo(
+        tmp_path, monkeypatch, {"README.md": "x\n"}, f"APP_ENV=dev\nAPI_TOKEN=Zq25hValue9\n{line}\n"
+    )
+    for command in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = rollout(*command, "--manifest", manifest)
+        out = result.stdout + result.stderr
+        assert result.code == 1 and ".env:3:" in out, out
+        assert "YIWe" not in out and "Zq25hValue9" not in out, out
+    repo = tmp_path / "ws" / "victim"
+    assert git(repo, "branch", "--list").strip() == "* main"
+    assert b"YIWe" not in objects(repo)
+
+
+def test_names_with_docker_words_are_still_names():
+    """Control: variable names about Docker are no tokens."""
+    from juniper_rollout.dotenv import is_credential_name
+
+    for name in ("DOCKER_PAT", "dckr_pat", "DCKR_PAT_TOKEN", "dckr_pat_for_ci", "DOCKERHUB_TOKEN"):
+        assert not is_credential_name(name), name
