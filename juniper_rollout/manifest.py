@@ -472,13 +472,11 @@ def load_manifest(
         )
     # pass 25h: and every other text of the manifest (a group's title written into .env.example, a
     # file's `vars:` rendered into it, a plaintext_env pattern written into .gitignore and .sops.yaml):
-    # a token there was printed in the plan's diff and committed; `url:` aside (its user-info is
-    # stripped before it is stored or printed, item 7)
+    # a token there was printed in the plan's diff and committed (a `url:`'s user-info is refused
+    # before: "holds credentials")
     if any(holds_issued_token(t) for t in _manifest_strings(data)):
         lines = text.splitlines()
-        at_line = next(
-            (n for n, t in enumerate(lines, 1) if holds_issued_token(t) and "url:" not in t), None
-        )
+        at_line = next((n for n, t in enumerate(lines, 1) if holds_issued_token(t)), None)
         raise ManifestError(
             file,
             at_line,
@@ -489,12 +487,11 @@ def load_manifest(
 
 
 def _manifest_strings(node: Any) -> Iterator[str]:
-    """Every key and text of the loaded manifest, a `url:`'s value aside."""
+    """Every key and text of the loaded manifest."""
     if isinstance(node, Mapping):
         for key, value in node.items():
             yield str(key)
-            if key != "url":
-                yield from _manifest_strings(value)
+            yield from _manifest_strings(value)
     elif isinstance(node, list):
         for item in node:
             yield from _manifest_strings(item)

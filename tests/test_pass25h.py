@@ -71,6 +71,9 @@ _IN_THE_MANIFEST = {
         "          vars: [APP_ENV]\n"
     ),
     "a file's vars": '    files:\n      - {path: NOTES.md, template: n.j2, vars: {note: "TOKEN"}}\n',
+    "a file's vars named url": (
+        '    files:\n      - {path: NOTES.md, template: n.j2, vars: {note: x, url: "TOKEN"}}\n'
+    ),
     "a plaintext_env pattern": "PLAINTEXT",
 }
 
@@ -92,7 +95,7 @@ def test_a_token_in_a_groups_title_a_files_vars_or_a_plaintext_env_pattern_is_re
     manifest = _one_repo(tmp_path, monkeypatch, {"README.md": "x\n"}, "APP_ENV=dev\n")
     tpl = tmp_path / "tpl"
     tpl.mkdir()
-    (tpl / "n.j2").write_text("hello {{ note }}\n")
+    (tpl / "n.j2").write_text("hello {{ note }}{% if url is defined %} {{ url }}{% endif %}\n")
     text = manifest.read_text().replace("workspace: ws\n", "workspace: ws\ntemplates: tpl\n")
     import shutil
     from pathlib import Path
