@@ -60,3 +60,66 @@ def test_an_env_text_holding_a_nul_is_found_as_a_note_or_outside_blob(tmp_path, 
     code, hazards, _ = _drift(manifest)
     assert ("plaintext-env-in-history", ref) in hazards, hazards
     assert code != 0
+
+
+def _sops_for_another_owner(tmp_path, fmt: str, text: str) -> bytes:
+    """``text`` encrypted by sops for a key that is not the fleet's (a vendored file, its owner's)."""
+    import subprocess
+
+    from juniper_rollout import keys
+
+    key = tmp_path / "vendor-key.txt"
+    recipient = (
+        keys.generate_key_file(key)
+        if not key.exists()
+        else key.read_text().split("public key: ")[1].split()[0]
+    )
+    plain = tmp_path / f"vendor-plain.{fmt}"
+    plain.write_text(text)
+    return subprocess.run(
+        [".venv/bin/sops", "encrypt", "--age", recipient, "--input-type", fmt]
+        + ["--output-type", fmt, str(plain)],
+        check=True,
+        capture_output=True,
+    ).stdout
+
+
+def test_verify_leaves_a_vendored_sops_file_to_its_owner(tmp_path):
+    """NEW (13.9's `*.enc` reading, widened by pass 25c to any letter case): verify demanded of every
+    committed `*.enc` what the tool writes for an env file: a `.sops.yaml` creation rule matching
+    it, dotenv format and the manifest's recipients. A vendored file sops-encrypted by its owner
+    (`vendor/creds.yaml.enc`, `vendor/x.ENC`) failed verify for ever after apply, whose fix line,
+    "run rollout apply … (re-encrypts it as dotenv)" / "use path_regex …", did nothing when pasted:
+    apply writes neither. Now a `*.enc` that is no env file's encrypted form is checked for what
+    leaks (sops metadata, no value sops did not encrypt), and left to its owner for the rest."""
+    manifest, repo = _victim(tmp_path)
+    (repo / "vendor").mkdir()
+    (repo / "vendor" / "creds.yaml.enc").write_bytes(
+        _sops_for_another_owner(tmp_path, "yaml", "svc:\n  token: abc\n")
+    )
+    (repo / "vendor" / "x.ENC").write_bytes(_sops_for_another_owner(tmp_path, "dotenv", "X=1\n"))
+    git(repo, "add", "vendor")
+    git(repo, "commit", "-qm", "vendor")
+    assert rollout("apply", "--manifest", manifest, "--repo", "victim", "--yes").code == 0
+    result = rollout(
+        "verify",
+        "--manifest",
+        manifest,
+        "--repo",
+        "victim",
+        "--ref",
+        "chore/sops-age-rollout",
+        "--json",
+    )
+    checks = {c["name"]: c for c in json.loads(result.stdout)["repos"][0]["checks"]}
+    assert checks["sops-rules"]["ok"], checks["sops-rules"]
+    assert checks["encrypted-files"]["ok"], checks["encrypted-files"]
+    # what leaks is still checked: a plaintext line added to the vendored file fails
+    with (repo / "vendor" / "x.ENC").open("a") as out:
+        out.write(_PLAIN)
+    git(repo, "add", "vendor")
+    git(repo, "commit", "-qm", "oops")
+    result = rollout("verify", "--manifest", manifest, "--repo", "victim", "--json")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["repos"][0]["checks"]}
+    assert not checks["encrypted-files"]["ok"], checks["encrypted-files"]
+    assert "vendor/x.ENC" in checks["encrypted-files"]["detail"]
