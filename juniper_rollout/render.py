@@ -354,17 +354,25 @@ def _check_wrap(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) ->
         raise TooBig(f"a wordwrap of a word of {longest:,} characters into lines of {width:,}")
 
 
-# Python's punycode encoder (and idna's, which runs it before it checks a label's length) takes time
-# growing with the square of the text: 10,000 different CJK characters took 22 s, 20,000 74 s
+# Python's punycode codec (and idna's, which runs it before it checks a label's length) takes time
+# growing with the square of the text, both ways: encoding 10,000 different CJK characters took
+# 22 s, 20,000 74 s; decoding a million `b` took minutes, 400,000 `9` (one number of 400,000
+# digits) 16 s
 _SLOW_CODECS = frozenset({"punycode", "idna"})
 MAX_SLOW_CODEC = 1_000  # characters such an encoding may take (about 0.3 s)
 
 
 def _check_codec(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -> None:
-    """TooBig when ``text.encode('punycode')`` (or ``'idna'``) is asked of more than
-    :data:`MAX_SLOW_CODEC` characters (pass 25c: one call ran past :data:`MAX_SECONDS`, which is
-    checked between steps)."""
-    if name != "encode" or not isinstance(text, str) or len(text) <= MAX_SLOW_CODEC:
+    """TooBig when ``text.encode('punycode')`` or ``data.decode('punycode')`` (or ``'idna'``) is asked
+    of more than :data:`MAX_SLOW_CODEC` characters or bytes (pass 25c: one call ran past
+    :data:`MAX_SECONDS`, which is checked between steps; pass 25f: decoding too)."""
+    if (
+        not (
+            (name == "encode" and isinstance(text, str))
+            or (name == "decode" and isinstance(text, (bytes, bytearray)))
+        )
+        or len(text) <= MAX_SLOW_CODEC
+    ):
         return
     encoding = kwargs.get("encoding", args[0] if args else "utf-8")
     try:
@@ -372,7 +380,10 @@ def _check_codec(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -
     except (LookupError, TypeError):
         return  # the call itself says so
     if codec in _SLOW_CODECS:
-        raise TooBig(f"a {codec} encoding of {len(text):,} characters (at most {MAX_SLOW_CODEC:,})")
+        raise TooBig(
+            f"a {codec} {'en' if name == 'encode' else 'de'}coding of {len(text):,} "
+            f"{'characters' if name == 'encode' else 'bytes'} (at most {MAX_SLOW_CODEC:,})"
+        )
 
 
 def _check_bits(operator: str, left: Any, right: Any) -> None:

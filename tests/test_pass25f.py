@@ -123,3 +123,30 @@ def test_verify_leaves_a_vendored_sops_file_to_its_owner(tmp_path):
     checks = {c["name"]: c for c in json.loads(result.stdout)["repos"][0]["checks"]}
     assert not checks["encrypted-files"]["ok"], checks["encrypted-files"]
     assert "vendor/x.ENC" in checks["encrypted-files"]["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ ('b' * 1000000).encode('ascii').decode('punycode')|length }}",
+        "{{ ('9' * 1000000).encode().decode(encoding='PUNYCODE')|length }}",
+        "{{ ('xn--' ~ '9' * 1000000).encode('ascii').decode('idna')|length }}",
+    ],
+    ids=["punycode", "punycode-one-number", "idna"],
+)
+def test_a_punycode_decoding_of_a_long_text_is_refused_before_it_runs(tmp_path, body):
+    """NEW 13.11 (templates in bounded time), the sibling of pass 25c's punycode encoding: Python's
+    punycode decoder is quadratic too (it inserts each character into a list, and reads a number
+    of all-`9` digits as one growing integer), and pass 25c bounded `str.encode` only:
+    `('b' * 1000000).encode('ascii').decode('punycode')` ran past 200 s in one call, `'9' * 400000`
+    16 s (a million: minutes), past the 30 s a rendering is given, which is checked between steps.
+    Now refused in one line before it runs."""
+    import time
+
+    from tests.test_adversary import hostile_template, one_line_error, run_cli
+
+    manifest = hostile_template(tmp_path, body)
+    started = time.monotonic()
+    result = run_cli("plan", "--manifest", manifest, timeout=60)
+    one_line_error(result, "decoding of 1,000,0")
+    assert time.monotonic() - started < 20
