@@ -386,6 +386,30 @@ def _check_codec(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -
         )
 
 
+# character comparisons one search or strip may make (about a second): Python searches a text
+# backwards by trying the whole needle at each place (no two-way search as forwards), and strips by
+# scanning the set of characters for each character it strips: time grows with text x needle
+MAX_SEARCH_STEPS = 10**10
+_BACKWARDS = frozenset({"rfind", "rindex", "rsplit", "rpartition", "strip", "lstrip", "rstrip"})
+
+
+def _check_search(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -> None:
+    """TooBig when a backward search or a strip (Jinja's ``trim`` filter too) of ``text`` by a long
+    needle or set could take more than a second or so (pass 25f: `('a' * 1600000).rfind('a' *
+    400000 ~ 'b' ~ 'a' * 400000)` ran past 150 s in one call, a `strip` of 2.4 M characters by as
+    many 117 s, past :data:`MAX_SECONDS`, which is checked between steps)."""
+    if (name not in _BACKWARDS and name != "trim") or not isinstance(text, (str, bytes, bytearray)):
+        return
+    needle = kwargs.get("sep", kwargs.get("chars", args[0] if args else None))
+    if not isinstance(needle, (str, bytes, bytearray)):
+        return
+    if len(text) * len(needle) > MAX_SEARCH_STEPS:
+        raise TooBig(
+            f"a {name} of {len(text):,} characters by {len(needle):,} (at most "
+            f"{MAX_SEARCH_STEPS:,} comparisons)"
+        )
+
+
 def _check_bits(operator: str, left: Any, right: Any) -> None:
     """TooBig when ``left OP right`` on integers would exceed ``MAX_BITS`` (pass 13a: ``**`` was bounded
     by its exponent only, and ``(((2**64)**64)**64)**64`` took 24 s, one level more 2.6 GB and more)."""
@@ -569,6 +593,7 @@ class BoundedSandbox(SandboxedEnvironment):
             args = _weighed(args)  # ','.join(gen), l.extend(gen): read and weighed first
         _check_product(getattr(__obj, "__name__", ""), receiver, args, kwargs)
         _check_codec(getattr(__obj, "__name__", ""), receiver, args, kwargs)
+        _check_search(getattr(__obj, "__name__", ""), receiver, args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)
         if receiver is not None and not isinstance(receiver, type):  # l.extend(l): grown in place
             _check_weight(receiver, "a value")
@@ -686,6 +711,7 @@ def _bounded(filter_function, name: str = ""):
         if given:  # (an eval context or environment comes first for some filters)
             _check_product(name, given[0], tuple(given[1:]), kwargs)
             _check_wrap(name, given[0], tuple(args[args.index(given[0]) + 1 :]), kwargs)
+            _check_search(name, given[0], tuple(args[args.index(given[0]) + 1 :]), kwargs)
         return _check_weight(filter_function(*args, **kwargs), "a result")
 
     return checked

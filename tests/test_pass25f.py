@@ -150,3 +150,58 @@ def test_a_punycode_decoding_of_a_long_text_is_refused_before_it_runs(tmp_path, 
     result = run_cli("plan", "--manifest", manifest, timeout=60)
     one_line_error(result, "decoding of 1,000,0")
     assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ ('a' * 1600000).rfind('a' * 400000 ~ 'b' ~ 'a' * 400000) }}",
+        "{{ ('a' * 1600000).rsplit(sep='a' * 400000 ~ 'b' ~ 'a' * 400000)|length }}",
+        "{{ ('a' * 1600000).encode().rpartition(('a' * 400000 ~ 'b' ~ 'a' * 400000).encode()) }}",
+        "{{ ('a' * 2400000).strip('b' * 2400000 ~ 'a')|length }}",
+        "{{ ('a' * 2400000)|trim('b' * 2400000 ~ 'a')|length }}",
+    ],
+    ids=["rfind", "rsplit", "bytes-rpartition", "strip", "trim"],
+)
+def test_a_reverse_search_or_strip_of_a_long_text_is_refused_before_it_runs(tmp_path, body):
+    """NEW 13.11 (templates in bounded time), siblings of pass 25c's wordwrap and punycode: Python
+    searches a text backwards (`rfind`, `rindex`, `rsplit`, `rpartition`) by trying the whole
+    needle at each place, and strips (`strip(chars)`, Jinja's `trim(chars)`) by scanning the set
+    of characters for each character stripped: time grows with text x needle. `('a' *
+    1600000).rfind('a' * 400000 ~ 'b' ~ 'a' * 400000)` (4 MB, under the output bound) ran past
+    150 s in one call; `strip` of 2.4 M characters by a set of as many 117 s, past the 30 s a
+    rendering is given, which is checked between steps. Now refused in one line before it runs."""
+    import time
+
+    from tests.test_adversary import hostile_template, one_line_error, run_cli
+
+    manifest = hostile_template(tmp_path, body)
+    started = time.monotonic()
+    result = run_cli("plan", "--manifest", manifest, timeout=60)
+    one_line_error(result, "characters by")
+    assert time.monotonic() - started < 20
+
+
+def test_plan_json_over_a_path_no_utf8_decodes_is_valid_unicode(tmp_path):
+    """NEW beside pass 25c's drift and verify JSON fixes (its noted "plan --json keeps `\\udcXX`: it
+    is the saved plan's format", which it is not: `--json` carries no file contents, and apply reads
+    only what `--out` saves): `plan --json` over a clone tracking `x\\xffy/.env.prod` (which apply
+    untracks) printed the path as a lone surrogate (`\\udcff`), which serde_json, Go and a strict
+    UTF-8 encoder refuse: the whole report unreadable. Now shown `\\xff` as drift and verify show
+    it; the saved plan (`--out`) keeps `\\udcff`, which apply reads back into git's bytes."""
+    import os
+
+    manifest, repo = _victim(tmp_path)
+    folder = os.fsdecode(b"x\xffy")
+    (repo / folder).mkdir()
+    (repo / folder / ".env.prod").write_text(_PLAIN)
+    git(repo, "add", "-f", folder)
+    git(repo, "commit", "-qm", "a")
+    result = rollout("plan", "--manifest", manifest, "--repo", "victim", "--json")
+    data = json.loads(result.stdout)
+    json.dumps(data, ensure_ascii=False).encode("utf-8")  # strict: no lone surrogate anywhere
+    paths = [f["path"] for f in data["repos"][0]["files"]]
+    assert "x\\xffy/.env.prod" in paths, paths
+    saved = tmp_path / "plan.json"
+    assert rollout("plan", "--manifest", manifest, "--repo", "victim", "--out", saved).code == 0
+    assert "x\\udcffy/.env.prod" in saved.read_text(), "the saved plan keeps git's bytes"
