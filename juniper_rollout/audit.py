@@ -217,6 +217,8 @@ class Facts:
     # (where, what) of each message of history holding a secret (`commit abc1234`, "the value on line
     # 3 of the plaintext .env"): found by the edge, which reads the values; never the text itself
     messages: tuple[tuple[str, str], ...] = ()
+    # (ref, object id) of each ref a finding offers to delete, as read: the delete's expected old value
+    ref_tips: tuple[tuple[str, str], ...] = ()
 
 
 # a git note's path in a notes tree: the annotated object's id, whole or split after 2 characters
@@ -471,15 +473,15 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
             TRACKED_ENV,
             path,
             f"{path} is tracked in git at {ref}; a .gitignore line does not untrack it: "
-            f"`rollout apply` removes it on the rollout branch (or `git rm --cached {shell_word(path)}`); "
+            f"`rollout apply` removes it on the rollout branch (or `{_git_in(repo)} rm --cached -- {shell_word(path)}`); "
             f"rotate the secrets it held: they stay in history{_commits_of(path, facts)}; "
-            f"purging them is the owner's call: `git filter-repo --invert-paths --path {shell_word(path)}`",
+            f"purging them is the owner's call: `{_git_in(repo)} filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path in facts.paths
         if is_plaintext_env(path, repo, manifest)
     ]
     out += _history(manifest, repo, facts)
-    out += _enc_history(facts)
+    out += _enc_history(repo, facts)
     out += [
         Finding(
             SECRET_IN_MESSAGE,
@@ -490,7 +492,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
         for where, what in facts.messages
     ]
     out += _outside_commits(manifest, repo, facts)
-    out += _notes_on_a_branch(facts)
+    out += _notes_on_a_branch(repo, facts)
     out += _notes_removed(repo, facts)
     out += [
         Finding(
@@ -499,7 +501,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
             f"{path} {sopsmeta.LFS_NOTE}"
             if sopsmeta.is_lfs_pointer(blob)
             else f"{path} has no sops metadata: it may be plaintext; remove it "
-            f"(`git rm --cached {shell_word(path)}`), rotate what it held, and encrypt again with sops",
+            f"(`{_git_in(repo)} rm --cached -- {shell_word(path)}`), rotate what it held, and encrypt again with sops",
         )
         for path, blob in sorted(facts.encrypted.items())
         if sopsmeta.read_metadata(blob) is None
@@ -609,7 +611,7 @@ def _history(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
                 f"{path} was committed in the past ({name_commits(commits)}); "
                 "its values are still readable there: rotate them; purging the file "
                 "is the owner's call (rewrites history): "
-                f"`git filter-repo --invert-paths --path {shell_word(path)}`",
+                f"`{_git_in(repo)} filter-repo --invert-paths --path {shell_word(path)}`",
             )
         )
     return out
@@ -628,7 +630,7 @@ def _enc_verdict(blob: bytes) -> str | None:
     return None
 
 
-def _enc_history(facts: Facts) -> list[Finding]:
+def _enc_history(repo: RepoSpec, facts: Facts) -> list[Finding]:
     """Every ``.enc`` blob ever committed without sops metadata (a plaintext file under an encrypted
     name), or with a line sops did not write (``echo NAME=value >> .env.enc``, re-encrypted later:
     the value stays readable in that commit). The blob at the ref has findings of its own."""
@@ -656,7 +658,7 @@ def _enc_history(facts: Facts) -> list[Finding]:
             f"{path} was once committed without sops metadata ({name_commits(commits)}): "
             "it may have held plaintext, still readable there: rotate what it held; "
             "purging it is the owner's call: "
-            f"`git filter-repo --invert-paths --path {shell_word(path)}`",
+            f"`{_git_in(repo)} filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path, commits in sorted(bare.items())
     ] + [
@@ -667,13 +669,13 @@ def _enc_history(facts: Facts) -> list[Finding]:
             f"write, or a name shaped like a credential ({name_commits(commits)}): the value is "
             "still readable there: rotate it; "
             "purging it is the owner's call: "
-            f"`git filter-repo --invert-paths --path {shell_word(path)}`",
+            f"`{_git_in(repo)} filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path, commits in sorted(added.items())
     ]
 
 
-def _notes_on_a_branch(facts: Facts) -> list[Finding]:
+def _notes_on_a_branch(repo: RepoSpec, facts: Facts) -> list[Finding]:
     """A notes tree kept on a branch or tag (`git push origin refs/notes/commits:refs/heads/notes`, for a
     host that hides refs/notes): a note shaped like a plaintext env file is a blob named by the
     annotated commit's id, which the history scan by env-file names passes by (pass 11b)."""
@@ -688,7 +690,7 @@ def _notes_on_a_branch(facts: Facts) -> list[Finding]:
             f"{path} is a git note shaped like a plaintext env file, committed on a branch or tag "
             f"({name_commits(commits)}: a notes tree pushed as a branch?): its values are readable "
             "there: rotate them; purging it is the owner's call: "
-            f"`git filter-repo --invert-paths --path {shell_word(path)}`",
+            f"`{_git_in(repo)} filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path, commits in sorted(held.items())
     ]
@@ -712,7 +714,7 @@ def _notes_removed(repo: RepoSpec, facts: Facts) -> list[Finding]:
             f"the history of {ref} holds a note shaped like a plaintext env file, removed since "
             f"({name_commits(commits)}; `git push origin 'refs/notes/*'` pushes it): its values are "
             "readable there: rotate them; deleting that notes ref (and its history) is the owner's "
-            f"call: `{_git_in(repo)} update-ref -d {shell_word(ref)}`",
+            f"call: `{_ref_delete(repo, facts, ref)}`",
         )
         for ref, commits in sorted(held.items())
     ]
@@ -721,8 +723,18 @@ def _notes_removed(repo: RepoSpec, facts: Facts) -> list[Finding]:
 def _git_in(repo: RepoSpec) -> str:
     """``git -C CLONE``: a ref delete a finding offers acts on that clone wherever it is pasted (pass
     25a: `git update-ref -d refs/notes/commits`, a name every clone may hold, pasted in another clone
-    of the fleet deleted that clone's notes, and their reflog with them)."""
+    of the fleet deleted that clone's notes, and their reflog with them). Pass 25d (25a's note): so do
+    `git rm --cached PATH` (pasted in another clone tracking PATH, it dropped that clone's staged
+    copy) and `git filter-repo … --path PATH` (in a fresh clone of another repo, it rewrites that
+    repo's whole history)."""
     return f"git -C {path_word(repo.path)}"
+
+
+def _ref_delete(repo: RepoSpec, facts: Facts, ref: str) -> str:
+    """``git -C CLONE update-ref -d REF OLD``: deleted only while it holds what drift read (pass 25d:
+    printed, then a reviewer's note added, the pasted delete took the newer note with the ref)."""
+    old = dict(facts.ref_tips).get(ref)
+    return f"{_git_in(repo)} update-ref -d {shell_word(ref)}" + (f" {old}" if old else "")
 
 
 def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
@@ -730,7 +742,7 @@ def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[F
     blob shaped like one; a tagged ``.enc`` without sops metadata or with a line sops did not write."""
     out = []
     for ref, path, blob in facts.outside:
-        drop = f"deleting that ref is the owner's call: `{_git_in(repo)} update-ref -d {shell_word(ref)}`"
+        drop = f"deleting that ref is the owner's call: `{_ref_delete(repo, facts, ref)}`"
         held = f"{path} in the tree {ref} points at (outside every commit)"
         if not path:
             if sopsmeta.read_metadata(blob) is None and _dotenv_shaped(blob):

@@ -31,7 +31,7 @@ from juniper_rollout.pool import run_in_order
 from juniper_rollout.printedlines import value_free
 from juniper_rollout.refreader import guarded, read_at
 from juniper_rollout.sopsmeta import is_lfs_pointer
-from juniper_rollout.wording import path_word, shell_word
+from juniper_rollout.wording import shell_word
 
 Progress = Callable[[str], None]
 
@@ -171,8 +171,7 @@ def _never_push_over_the_only_copy(repo: RepoSpec, clone, tip) -> None:
     if words:
         record = shell_word(held)
         back = (  # git moves no branch checked out in a worktree (bring the values back there)
-            f"; or put the branch back (`git -C {path_word(repo.path)} branch -f "
-            f"{shell_word(repo.branch)} {record}`)"
+            f"; or put the branch back (`{gitrepo.branch_move(clone, repo.branch, tip.hexsha, record)}`)"
             if gitrepo.checked_out_in(clone, repo.branch) is None
             # pass 24h: never over a commit no other ref holds (a branch of that name made anew
             # for other work: pasted, `git branch -f` left that work on no branch)
@@ -303,6 +302,9 @@ def _audit_at(
     if blobs_unread and unread is None:  # said as the repo's error, beside what was found
         unread = blobs_unread[0]
     # the fleet's values too: a template may carry another repo's `.env` into this one's commits
+    # pass 25d: the refs a finding may offer to delete, as read (the delete's expected old value)
+    offered = [r for r, _, _ in facts.outside] + [r for r, *_ in facts.notes_ref_history]
+    facts = replace(facts, ref_tips=gitrepo.ref_tips(clone, offered))
     facts = _hide_subjects(
         facts, [*plaintext.values, *(v for _, v in fleet.named)] if fleet else plaintext.values
     )
@@ -415,7 +417,7 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None, tip, base) -> t
         )
     clash = gitrepo.branch_in_the_way(clone, repo.branch) if mode is None else None
     if clash is not None:  # pass 16b: plan said "1 with changes", apply failed in git's words
-        notes.append(f"apply will refuse it: {gitrepo.branch_clash(repo.branch, clash)}")
+        notes.append(f"apply will refuse it: {gitrepo.branch_clash(clone, repo.branch, clash)}")
     theirs = gitrepo.branch_in_the_way(clone, repo.branch, "refs/remotes/origin/")
     if theirs is not None:  # pass 18b: the same clash on origin; apply --push failed in git's words
         notes.append(f"apply --push will fail: {gitrepo.origin_clash(repo.branch, theirs)}")

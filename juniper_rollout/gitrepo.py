@@ -476,6 +476,11 @@ def tool_branches(
     return found + [(shown, commit) for shown, commit in records if commit.hexsha not in tips]
 
 
+def ref_tips(repo: git.Repo, refs: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """(ref, the object id it holds) of each of ``refs`` that exists (a tag's own object, not its commit)."""
+    return tuple((ref, sha) for ref in dict.fromkeys(refs) if (sha := _sha_at(repo, ref)))
+
+
 def has_push_record(repo: git.Repo, branch: str) -> bool:
     """Does the tool keep a record of a push of ``branch`` (``refs/juniper-rollout/pushed/BRANCH``)?"""
     return _sha_at(repo, PUSHED_REF + branch) is not None
@@ -487,6 +492,47 @@ def git_in(repo: git.Repo) -> str:
     branch -D BRANCH` (or `git update-ref -d RECORD`) offered for one repo and pasted in another clone
     of the fleet deleted THAT clone's rollout branch."""
     return f"git -C {path_word(Path(repo.working_tree_dir or repo.git_dir))}"
+
+
+def branch_delete(repo: git.Repo, branch: str) -> str:
+    """``git -C CLONE branch -D BRANCH``, run only while the branch is at the tip it has now (git's
+    branch delete takes no expected old value; `update-ref -d` would, but deletes a checked-out
+    branch). Pass 25d (25a's note): printed, then a reviewer's commit pulled onto the branch, the
+    pasted delete took that commit with it, a commit the line never saw."""
+    delete = f"{git_in(repo)} branch -D {shell_word(branch)}"
+    tip = branch_tip(repo, branch)
+    return delete if tip is None else _while_at(repo, branch, tip.hexsha) + delete
+
+
+def branch_move(repo: git.Repo, branch: str, tip: str, to: str) -> str:
+    """``git -C CLONE branch -f BRANCH TO`` (``to`` a shell word), run only while the branch is at
+    ``tip``. Pass 25d: printed, then a developer's commit made on the branch, the pasted move left
+    that commit on no branch (pass 24h's hole, after the line was printed)."""
+    return _while_at(repo, branch, tip) + f"{git_in(repo)} branch -f {shell_word(branch)} {to}"
+
+
+def _while_at(repo: git.Repo, branch: str, tip: str) -> str:
+    """The start of a pasted command that goes on only while ``branch`` is at ``tip`` (git's branch
+    delete and move take no expected old value), and says so when it stops (bash, zsh and sh read
+    ``A | B || ! C && D`` as ``((A | B) || ! C) && D``)."""
+    ref = shell_word(f"refs/heads/{branch}")
+    # pass 25g: stopped, the line said nothing (exit 1, no output): the user took it for done
+    said = shell_word(
+        f"{branch} moved (or is gone) since this line was printed: nothing done; plan again"
+    )
+    return f"{git_in(repo)} rev-parse -q --verify {ref} | grep -qx {tip} || ! echo >&2 {said} && "
+
+
+def record_delete(repo: git.Repo, branch: str) -> str:
+    """``git -C CLONE update-ref -d RECORD OLD``: the tool's record of its push of ``branch``, deleted
+    only while it names the commit it names now (git's own lease). Pass 25d (25a's note): printed,
+    then `apply --push` again, the pasted delete took the newer record, the tool's only memory of
+    what it pushed last."""
+    record = PUSHED_REF + branch
+    held = _commit_at(repo, record)
+    return f"{git_in(repo)} update-ref -d {shell_word(record)}" + (
+        f" {held.hexsha}" if held is not None else ""
+    )
 
 
 def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
@@ -504,9 +550,7 @@ def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
         return None
     name = PUSHED_REF + branch if pushed is not None else f"origin/{branch}"
     git_c = git_in(repo)
-    record = (
-        f"{git_c} update-ref -d {shell_word(PUSHED_REF + branch)}" if pushed is not None else ""
-    )
+    record = record_delete(repo, branch) if pushed is not None else ""
     if remote is not None and not is_tool_commit(remote):
         return name, (
             f"origin/{branch} holds commits the tool did not make (a reviewer's?), so no command "
@@ -515,7 +559,9 @@ def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
         )
     if remote is None:
         return name, f"forget the rollout branch's last pushed copy (`{record}`)"
-    both = " && ".join([*([record] if record else []), origin_delete(repo, branch, remote.hexsha)])
+    # origin's leased delete first: refused ("stale info": a reviewer pushed since), the record stays,
+    # the tool's memory of its last push (pass 25g's note: deleted first, it went alone)
+    both = " && ".join([origin_delete(repo, branch, remote.hexsha), *([record] if record else [])])
     return name, (
         f"forget the rollout branch's last pushed copy (`{both}`; gone from origin already: "
         f"`{git_c} branch -d -r {shell_word('origin/' + branch)}`)"
@@ -624,6 +670,16 @@ def blob_size(commit: git.Commit, path: str) -> int | None:
     parent = _directory({"": commit.tree}, head)
     node = _child(parent, name) if isinstance(parent, git.Tree) else None
     return node.size if isinstance(node, git.Blob) and node.mode != LINK_MODE else None
+
+
+def tracked_at_base(clone: Path, base: str, paths: list[str]) -> tuple[str, ...]:
+    """Those of ``paths`` that are files at ``clone``'s base commit (none when it cannot be read)."""
+    try:
+        with open_clone(clone) as repo:
+            commit = base_commit(repo, base)
+            return tuple(p for p in dict.fromkeys(paths) if blob_size(commit, p) is not None)
+    except (RepoError, ValueError, OSError, git.GitError):
+        return ()
 
 
 def too_big(path: str, size: int, where: str) -> RepoError:
@@ -1341,7 +1397,7 @@ def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: 
             # git wrote the ref, then died (a Ctrl-C in the terminal reaches the tool's git children
             # too): the branch was moved, and is reported so (pass 10a: "failed … exit code(-2)")
             return
-        raise RepoError(_ref_failure(branch, err)) from None
+        raise RepoError(_ref_failure(repo, branch, err)) from None
 
 
 def refuse_alias(repo: git.Repo, branch: str, what: str) -> None:
@@ -1370,7 +1426,7 @@ def alias_advice(branch: str, target: str) -> str:
     )
 
 
-def _ref_failure(branch: str, err: git.GitCommandError) -> str:
+def _ref_failure(repo: git.Repo, branch: str, err: git.GitCommandError) -> str:
     text = str(err.stderr or err)
     if ".lock" in text and ("exists" in text or "lock" in text):
         held = re.search(r"Unable to create '([^']+\.lock)'", text)
@@ -1383,16 +1439,18 @@ def _ref_failure(branch: str, err: git.GitCommandError) -> str:
         return f"branch {branch} moved while the rollout ran; run plan again"
     clash = re.search(r"'refs/heads/([^']+)' exists; cannot create", text)
     if clash:  # pass 16b: git's own words only, no way out
-        return branch_clash(branch, clash.group(1))
+        return branch_clash(repo, branch, clash.group(1))
     return f"could not update branch {branch}: {' '.join(text.split())[:200]}"
 
 
-def branch_clash(branch: str, other: str) -> str:
-    """Why ``branch`` cannot be created beside the existing branch ``other`` (one is a folder of the other)."""
+def branch_clash(repo: git.Repo, branch: str, other: str) -> str:
+    """Why ``branch`` cannot be created beside the existing branch ``other`` (one is a folder of the
+    other). Pass 25d: the rename named no clone; pasted in another clone of the fleet that has a
+    ``chore`` of its own, it renamed that clone's branch (checked out: its HEAD moved with it)."""
     return (
         f"branch {branch} cannot be created: the branch {other} exists, and git cannot keep a branch "
         f"and a branch under its name as a folder (refs/heads/{other}); rename {other} "
-        f"(`git branch -m {shell_word(other)} {shell_word(other.replace('/', '-') + '-old')}`) or set "
+        f"(`{git_in(repo)} branch -m {shell_word(other)} {shell_word(other.replace('/', '-') + '-old')}`) or set "
         "another `branch:` "
         "in the manifest"
     )

@@ -58,7 +58,7 @@ from juniper_rollout.paths import (
     read_open,
     too_long,
 )
-from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
+from juniper_rollout.secretshape import carries_credential, holds_full_token, looks_secret
 from juniper_rollout.urls import is_loopback, is_slug, runs_a_command, strip_userinfo
 from juniper_rollout.wording import clip
 from juniper_rollout.yamlio import (
@@ -435,6 +435,22 @@ def load_manifest(
             "SSH/PEM one sops takes as an age identity): the tool would commit and push it; remove "
             "it, and if this file was committed or shared, make a new key (`rollout keygen`) and "
             "rotate to it",
+        )
+    # pass 25e: and the names it prints, commits and pushes: a branch, a base, a file's path, an
+    # `encrypt:` file holding a token or the age key was printed in every plan line and pushed as a ref
+    # name or committed as a path to every repo
+    # (and the rollout's name, each commit's `Rollout-Name:` line)
+    named = [n for r in manifest.repos for n in (r.branch, r.base, r.rollout)]
+    named += [f.path for r in manifest.repos for f in r.files]
+    named += [n for r in manifest.repos for e in r.encrypt for n in (e.source, e.target)]
+    if any(holds_full_token(n) for n in named):
+        lines = text.splitlines()
+        at_line = next((n for n, t in enumerate(lines, 1) if holds_full_token(t)), None)
+        raise ManifestError(
+            file,
+            at_line,
+            "a branch name or a file path holds a private key or a token: the tool would print it, "
+            "commit it and push it; remove it, and rotate it if this file was committed or shared",
         )
     # pass 18b: and a token or a URL's password (`commit_message: "… token ghp_…"`): committed to
     # every repo, pushed, made a pull request's title; as the files the tool writes refuse them
@@ -980,7 +996,10 @@ class _Validator(_Reader):
                 self.key_line(node, "name"),
                 f"{clip(name)!r} is not a valid repository name (letters, digits, '.', '_', '-')",
             )
-        if names_credential(name):  # never echoed: it is the token
+        # pass 25e: a token at its issued length, or the age private key (`rollout bootstrap
+        # AGE-SECRET-KEY-1…` wrote and printed it); not a token's prefix alone (`hf_transformers`,
+        # `npm_packages`, `sk-learn-fork` were refused as tokens)
+        if holds_full_token(name):  # never echoed: it is the token
             raise self.fail(self.key_line(node, "name"), CREDENTIAL_NAME)
         from juniper_rollout import rollouts
 
@@ -988,6 +1007,14 @@ class _Validator(_Reader):
         path = workspace / name
         self._not_too_long(path, f"{where} (in the workspace)", self.key_line(node, "name"))
         if "path" in node:
+            # pass 25e: a key or token typed as the clone's path (`bootstrap --path KEY`) was written
+            # and printed ("will initialise a new repository at …"), as `workspace:` refuses it
+            if holds_full_token(str(node["path"])):
+                raise self.fail(
+                    self.key_line(node, "path"),
+                    f"{where}.path holds a private key, a token or a URL with a password, not a "
+                    "folder; nothing read (give the clone's folder)",
+                )
             path = self._resolved(
                 self.path.resolve().parent
                 / self._home(node["path"], f"{where}.path", self.key_line(node, "path")),

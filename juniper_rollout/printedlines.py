@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from juniper_rollout import leakguard
+from juniper_rollout import gitrepo, leakguard
 from juniper_rollout.changes import CREATE, FileChange
 from juniper_rollout.errors import RepoError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -73,6 +73,9 @@ def _line_checker(
     # the line alone (``cleared`` given: no template read) and the values whole or in their shaped
     # parts, not their words: an error naming a folder `internal-tools` is no `.env`'s word to hide
     values = plaintext._replace(values=[v for v in plaintext.values if not v.word])
+    # the clone's own path: the lines name it (`git -C CLONE …`, pass 25d), and it is no secret to
+    # whoever runs the tool there (a `.env` holding it, `APP_ROOT=/srv/app`, hid those lines: pass 25e)
+    tracked = (*_tracked_values(repo, values.values), str(repo.path))
     others = (
         leakguard.FleetValues(tuple((n, v) for n, v in fleet.named if not v.word))
         if fleet
@@ -83,7 +86,7 @@ def _line_checker(
         said = FileChange(ERROR_MESSAGE, CREATE, None, b"\n\0".join(leakguard.readings(line)), "")
         try:
             leakguard.check(
-                manifest, repo, [said], OWN_WORDING, others, cleared=(), plaintext=values
+                manifest, repo, [said], OWN_WORDING + tracked, others, cleared=(), plaintext=values
             )
         except RepoError:
             leakguard.check(
@@ -92,3 +95,18 @@ def _line_checker(
             raise
 
     return check
+
+
+def _tracked_values(repo: RepoSpec, values: list[leakguard.Value]) -> tuple[str, ...]:
+    """The values that are paths of files the clone tracks at its base: what any clone shows, and the
+    tool's lines name (a tracked plaintext env file the plan deletes, verify's finding naming it).
+    Pass 25e (a false refusal): a `.env` naming a tracked env file (`DOTENV_CONFIG_PATH=config/prod.env`)
+    refused every saved plan deleting that file, which plan and `apply --yes` delete ("was the plan
+    file edited? plan again": planning again never helped), and hid which file verify found tracked."""
+    paths = []
+    for v in values:
+        try:
+            paths.append(v.value.decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+    return gitrepo.tracked_at_base(repo.path, repo.base, paths) if paths else ()

@@ -872,15 +872,22 @@ def _at(ref: str, path: str) -> str:
     return shell_word(f"{ref}:{path}")
 
 
-def _decrypt_into(decrypt: str, path: str) -> str:
+def _decrypt_into(decrypt: str, path: str, *, only_new: bool = False) -> str:
     """``decrypt`` (a sops command reading /dev/stdin) writing ``path`` itself: sops writes ``--output``
     only once it has decrypted (measured, sops 3.11), where `> FILE` made an empty file first, left
     behind when sops failed (pass 21d's note: an empty `.env` then silenced the only-copy warning).
     Pass 22a: in a subshell with `umask 077`: sops creates the file with the shell's umask (0644 under
     the usual 022: the secrets readable by every account on the machine); the shell's own umask is
-    left as it was."""
+    left as it was. ``only_new``: sops writes only while no file (nor link) is at ``path`` (pass
+    25d: printed while the clone had no `.env`, then a new one written with rotated values, the
+    pasted line wrote the branch's older values over it)."""
     written = decrypt.replace(" /dev/stdin", f" --output={shell_word(path)} /dev/stdin")
-    return f"(umask 077 && {written})"
+    word = shell_word(path)
+    # pass 25g: stopped by a file there now, the line said nothing (exit 1): the user took the
+    # values for restored
+    said = shell_word("a file is there now (written since this line was printed): nothing done")
+    absent = f"test ! -e {word} && test ! -L {word} || ! echo >&2 {said} && " if only_new else ""
+    return f"(umask 077 && {absent}{written})"
 
 
 def _decrypt_stdin(blob: bytes, rel: str = "the committed ciphertext") -> str:
@@ -1399,11 +1406,11 @@ def _forget_branch(name: str, repo) -> str:
     push of that branch goes with it (left, it held the values and refused the repo again)."""
     git_c = gitrepo.git_in(repo)
     if name.startswith(gitrepo.PUSHED_REF):
-        return f"`{git_c} update-ref -d {shell_word(name)}`"
+        return f"`{gitrepo.record_delete(repo, name.removeprefix(gitrepo.PUSHED_REF))}`"
     branch = name.removeprefix("origin/") if name.startswith("origin/") else name
     branch = branch.removeprefix("refs/heads/")
     record = (
-        f" && {git_c} update-ref -d {shell_word(gitrepo.PUSHED_REF + branch)}"
+        f" && {gitrepo.record_delete(repo, branch)}"
         if gitrepo.has_push_record(repo, branch)
         else ""
     )
@@ -1421,7 +1428,7 @@ def _delete_words(repo, branch: str, what: str, then: str = "") -> str:
     """ "delete WHAT (`git branch -D BRANCH` THEN)", with what frees it first when a worktree has it
     checked out (pass 24a: pasted, git refused, "Cannot delete branch … checked out at …", and the
     refusal stayed). ``what`` empty: the command alone."""
-    command = f"`{gitrepo.git_in(repo)} branch -D {shell_word(branch)}{then}`"
+    command = f"`{gitrepo.branch_delete(repo, branch)}{then}`"
     where = gitrepo.checked_out_in(repo, branch)
     if where is not None:
         how = gitrepo.worktree_advice(repo, where, Path(repo.working_tree_dir or where))
@@ -1466,7 +1473,11 @@ def _restore_command(repo: RepoSpec, path: str, decrypt: str, into: str) -> str:
         else ""
     )
     clone = wording.path_word(repo.path)
-    written = _decrypt_into(decrypt, str(repo.path / into))
+    # a file there now is what the line is about (values to replace); none, and one written later
+    # is newer than what the branch holds
+    written = _decrypt_into(
+        decrypt, str(repo.path / into), only_new=not os.path.lexists(repo.path / into)
+    )
     return f"{make}git -C {clone} show {_at(repo.branch, path)} | {written}"
 
 
@@ -1514,7 +1525,9 @@ def _show_into(repo: RepoSpec, path: str) -> str:
         else ""
     )
     into = wording.path_word(repo.path / path)
-    return f"{make}(umask 077 && {_git_in(repo)} show {_at(repo.base, path)} > {into})"
+    # pass 25d: `set -C` (noclobber): a `.env` written after the line was printed (newer values) is
+    # never written over with the committed, older ones
+    return f"{make}(umask 077 && set -C && {_git_in(repo)} show {_at(repo.base, path)} > {into})"
 
 
 NEW_DATA_KEY = (

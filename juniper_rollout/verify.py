@@ -120,7 +120,7 @@ def verify_repo(
             repo.name,
             ref or repo.base,
             (
-                check_plaintext(snap),
+                check_plaintext(repo, snap),
                 check_sops_config(manifest, snap),
                 check_sops_rules(repo, snap, manifest),
                 check_encrypted(manifest, repo, snap, age),

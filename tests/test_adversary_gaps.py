@@ -498,7 +498,9 @@ def test_drift_finds_plaintext_kept_by_tags_of_trees_and_blobs(fleet, tmp_path):
     ], found
     messages = " ".join(f["message"] for f in drift_findings(fleet, "juniper-ml"))
     assert "deploy/.env.production in the tree refs/tags/cfgsnap points at" in messages
-    assert f"`git -C {fleet.repo('juniper-ml')} update-ref -d refs/tags/of-a-tag`" in messages
+    ml = fleet.repo("juniper-ml")
+    held = git(ml, "rev-parse", "refs/tags/of-a-tag").strip()  # pass 25d: the delete's lease
+    assert f"`git -C {ml} update-ref -d refs/tags/of-a-tag {held}`" in messages
     assert value not in messages
 
 

@@ -558,7 +558,7 @@ def test_a_branch_beside_a_branch_named_as_its_folder_is_said_at_plan_and_apply_
     assert apply.code == 1
     assert f"branch {BRANCH} cannot be created: the branch {existing} exists" in apply.stdout
     assert "stderr" not in apply.stdout and "fatal" not in apply.stdout
-    pasted = re.search(r"`(git branch -m [^`]*)`", apply.stdout)[1]
+    pasted = re.search(r"`(git -C \S+ branch -m [^`]*)`", apply.stdout)[1]  # pass 25d: -C CLONE
     subprocess.run(pasted, shell=True, cwd=repo, check=True)
     again = rollout("apply", *only, "--yes")
     assert again.code == 0 and "created" in again.stdout, again.stdout

@@ -59,7 +59,13 @@ def test_a_blocked_branch_holding_the_only_ciphertext_says_so_before_offering_to
     said = " ".join(result.stdout.split())
     assert "holds the only copy of .env.enc" in said, said
     into = f" --output={repo / '.env'} /dev/stdin)"  # pass 24k: in the clone, wherever pasted
-    decrypt_into = "(umask 077 && " + DECRYPT.replace(" /dev/stdin", into)
+    # pass 25d: printed while the clone has no .env, it writes only while there is still none
+    # pass 25g: and says so when a file is there by then
+    said_so = (
+        "|| ! echo >&2 'a file is there now (written since this line was printed): nothing done'"
+    )
+    absent = f"test ! -e {repo / '.env'} && test ! -L {repo / '.env'} {said_so} && "
+    decrypt_into = "(umask 077 && " + absent + DECRYPT.replace(" /dev/stdin", into)
     assert f"git -C {repo} show refs/heads/{BRANCH}:.env.enc | {decrypt_into}" in said, said
     if how == "main force-pushed back":
         # what it holds, in true words, and no advice to merge the commit main dropped back into it

@@ -126,7 +126,7 @@ def test_a_renamed_branch_named_like_origins_names_the_local_branch_in_its_comma
     (repo / ".env").rename(tmp_path / "moved-away.env")
     git(repo, "branch", "-m", BRANCH, f"origin/{BRANCH}")
     text, said = _renamed_and_planned(fleet)
-    assert f"`git -C {repo} branch -D origin/{BRANCH}`" in said, said
+    assert f"git -C {repo} branch -D origin/{BRANCH}`" in said, said  # pass 25d: leased before
     assert not re.search(GIT_ANY + r"push [^`]*origin --delete", said), said
     [command] = _commands(said)
     assert _pasted(command, repo).returncode == 0, command

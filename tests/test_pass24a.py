@@ -106,7 +106,8 @@ def test_a_renamed_branch_held_only_by_the_tools_push_record_is_never_left_behin
     record = f"refs/juniper-rollout/pushed/{BRANCH}"
     assert planned.code == 1 and f"{record} (this rollout's commits" in said, said
     assert f"set `branch:` back to {BRANCH}" in said, said
-    assert f"`git -C {repo} update-ref -d {record}`" in said, said
+    # pass 25d: with the record's value as printed (git's own lease)
+    assert f"`git -C {repo} update-ref -d {record} {held}`" in said, said
     written = apply(loop, "juniper-cascor", push=True)
     assert "juniper-cascor: failed" in written.stdout, written.stdout
     assert git(repo, "rev-parse", record).strip() == held
@@ -294,7 +295,7 @@ def test_a_delete_offered_for_a_branch_checked_out_in_a_worktree_says_to_free_it
     )
     assert f"{BRANCH} is checked out in {worktree}: switch that worktree" in said, said
     git(worktree, "switch", "-q", "--detach")  # what the line asks
-    [delete] = [c for c in said.split("`") if c.startswith(f"git -C {repo} branch -D")]
+    [delete] = [c for c in said.split("`") if f"git -C {repo} branch -D" in c]  # 25d: leased
     subprocess.run(["bash", "-c", delete], cwd=tmp_path, check=True)
     again = rollout("plan", "-m", fleet.manifest, "--repo", "juniper-cascor")
     assert again.code == 0, again.stdout

@@ -89,7 +89,8 @@ def test_filter_repo_command_for_a_name_with_control_characters_works_when_paste
     result = rollout("drift", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
     text = " ".join(result.stdout.split())
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
-    words = re.findall(r"`git filter-repo --invert-paths --path (.+?)`", text)
+    # pass 25d: the command names the clone (`git -C CLONE filter-repo …`)
+    words = re.findall(r"`git -C \S+ filter-repo --invert-paths --path (.+?)`", text)
     assert words, result.stdout
     for word in words:
         pasted = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True)

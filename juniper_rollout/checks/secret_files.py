@@ -18,19 +18,22 @@ from juniper_rollout.checks.base import (
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.keys import AgeKeys
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.wording import count, shell_word
+from juniper_rollout.wording import count, path_word, shell_word
 
 
-def check_plaintext(snap: RefFiles) -> Check:
-    """No plaintext env file may be tracked at the ref: its values are in git for anyone with the repo."""
+def check_plaintext(repo: RepoSpec, snap: RefFiles) -> Check:
+    """No plaintext env file may be tracked at the ref: its values are in git for anyone with the repo.
+    Its commands name the clone (pass 25d: pasted in another clone of the fleet, `git rm --cached`
+    unstaged that clone's file, and `git filter-repo` rewrites a fresh clone's history)."""
     name = "plaintext-env"
     if snap.plaintext:
         first = snap.plaintext[0]
+        git_c = f"git -C {path_word(repo.path)}"
         return failed(
             name,
             f"{', '.join(snap.plaintext)} tracked in git at {snap.ref}: plaintext secrets in the repository",
-            f"{APPLY} (its commit removes them; or `git rm --cached {shell_word(first)}`), rotate every value "
-            f"they held, and consider `git filter-repo --invert-paths --path {shell_word(first)}` (rewrites "
+            f"{APPLY} (its commit removes them; or `{git_c} rm --cached -- {shell_word(first)}`), rotate every "
+            f"value they held, and consider `{git_c} filter-repo --invert-paths --path {shell_word(first)}` (rewrites "
             "history: the owner's call)",
         )
     return passed(name, "no plaintext env file tracked")

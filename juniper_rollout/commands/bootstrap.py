@@ -37,7 +37,7 @@ from juniper_rollout.manifest import (
     Manifest,
     load_manifest,
 )
-from juniper_rollout.secretshape import names_credential
+from juniper_rollout.secretshape import holds_full_token
 from juniper_rollout.urls import misread_userinfo, redact, strip_userinfo
 from juniper_rollout.wording import clip, rollout_command, shell_word
 
@@ -61,7 +61,7 @@ def bootstrap(
             f"{clip(name)!r} is not a valid repository name (letters, digits, '.', '_', '-'; "
             "at most 100, starting with a letter or digit)"
         )
-    if names_credential(name):
+    if holds_full_token(name):  # pass 25e: the age key too, and no token's prefix alone
         raise RolloutError(f"{CREDENTIAL_NAME}; nothing written")
     if url is not None and misread_userinfo(url):  # never echoed: it is the password
         raise RolloutError(
