@@ -820,12 +820,17 @@ def _byte_wide(blob: bytes) -> bytes:
     for codec, bom in _BOMS.items():  # UTF-32-LE's mark starts with UTF-16-LE's: it comes first
         if blob.startswith(bom):
             return blob[len(bom) :].decode(codec, "replace").encode()
-    read = [
-        (sum(c.isascii() for c in text), text)
-        for text in (blob.decode(codec, "replace") for codec in _BOMS)  # `git notes` adds a byte
-        if "\0" not in text
-    ]
-    return max(read)[1].encode() if read else blob
+    # the reading that is most ASCII text, NULs counted against it, the byte-wide one among them
+    # (pass 25f: a reading holding a NUL was dropped, so a byte-wide `.env` ending in a NUL, or a
+    # UTF-16 one holding a U+0000, was read as CJK garbage: "0 findings")
+    read = [blob.decode(codec, "replace") for codec in ("utf-8", *_BOMS)]  # `git notes` adds a byte
+    best = max(range(len(read)), key=lambda i: _ascii_text(read[i]))
+    return blob if best == 0 else read[best].encode()
+
+
+def _ascii_text(text: str) -> int:
+    nuls = text.count("\0")
+    return sum(c.isascii() for c in text) - 2 * nuls
 
 
 def _dotenv_shaped(blob: bytes) -> bool:

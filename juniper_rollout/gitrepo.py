@@ -559,7 +559,9 @@ def known_branch_names(repo: git.Repo, branch: str) -> tuple[str, str] | None:
         )
     if remote is None:
         return name, f"forget the rollout branch's last pushed copy (`{record}`)"
-    both = " && ".join([*([record] if record else []), origin_delete(repo, branch, remote.hexsha)])
+    # origin's leased delete first: refused ("stale info": a reviewer pushed since), the record stays,
+    # the tool's memory of its last push (pass 25g's note: deleted first, it went alone)
+    both = " && ".join([origin_delete(repo, branch, remote.hexsha), *([record] if record else [])])
     return name, (
         f"forget the rollout branch's last pushed copy (`{both}`; gone from origin already: "
         f"`{git_c} branch -d -r {shell_word('origin/' + branch)}`)"

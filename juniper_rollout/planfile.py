@@ -20,7 +20,7 @@ from juniper_rollout.envfiles import DEFAULT as DEFAULT_ENV_FILES
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, safe_repo_path
 from juniper_rollout.paths import read_open
-from juniper_rollout.wording import path_word
+from juniper_rollout.wording import path_word, unicode_only
 
 FORMAT_VERSION = 1
 ACTIONS = (
@@ -41,13 +41,21 @@ def _unb64(text: str | None) -> bytes | None:
 
 
 def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
-    """The plan as JSON data; ``contents`` adds what a saved plan needs to apply it exactly."""
+    """The plan as JSON data; ``contents`` adds what a saved plan needs to apply it exactly. Without
+    it (`plan --json`, read by other programs, never by apply) only valid Unicode: a path no UTF-8
+    decodes is shown with its bytes as ``\\xff``, as drift and verify show it (pass 25f: its lone
+    surrogates, ``\\udcff``, made strict readers refuse the whole report); a saved plan keeps them,
+    which apply reads back into the exact bytes git stores."""
+
+    def shown(text: Any) -> Any:
+        return unicode_only(text) if isinstance(text, str) and not contents else text
+
     repos = []
     for plan in plans:
         entry: dict[str, Any] = {
             "name": plan.name,
             "status": plan.status,
-            "error": plan.error,
+            "error": shown(plan.error),
             "files": [],
         }
         if contents:
@@ -61,20 +69,21 @@ def to_json(plans: list[RepoPlan], *, contents: bool = False) -> dict[str, Any]:
             )
         for f in plan.files:
             item: dict[str, Any] = {
-                "path": f.path,
+                "path": shown(f.path),
                 "action": f.action,
-                "reason": f.detail or f.reason,
+                "reason": shown(f.detail or f.reason),
             }
             if f.adoptions:
                 item["adoptions"] = [
-                    {"kind": a.kind, "subject": a.subject, "detail": a.detail} for a in f.adoptions
+                    {"kind": a.kind, "subject": shown(a.subject), "detail": shown(a.detail)}
+                    for a in f.adoptions
                 ]
             if contents and f.writes:
                 item["content"] = _b64(f.after)
                 item["secret"] = f.secret
             entry["files"].append(item)
         if plan.notes:
-            entry["notes"] = list(plan.notes)
+            entry["notes"] = [shown(note) for note in plan.notes]
         if plan.base_ref:
             entry["built_on"] = plan.base_ref
         repos.append(entry)

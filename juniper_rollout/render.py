@@ -354,17 +354,25 @@ def _check_wrap(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) ->
         raise TooBig(f"a wordwrap of a word of {longest:,} characters into lines of {width:,}")
 
 
-# Python's punycode encoder (and idna's, which runs it before it checks a label's length) takes time
-# growing with the square of the text: 10,000 different CJK characters took 22 s, 20,000 74 s
+# Python's punycode codec (and idna's, which runs it before it checks a label's length) takes time
+# growing with the square of the text, both ways: encoding 10,000 different CJK characters took
+# 22 s, 20,000 74 s; decoding a million `b` took minutes, 400,000 `9` (one number of 400,000
+# digits) 16 s
 _SLOW_CODECS = frozenset({"punycode", "idna"})
 MAX_SLOW_CODEC = 1_000  # characters such an encoding may take (about 0.3 s)
 
 
 def _check_codec(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -> None:
-    """TooBig when ``text.encode('punycode')`` (or ``'idna'``) is asked of more than
-    :data:`MAX_SLOW_CODEC` characters (pass 25c: one call ran past :data:`MAX_SECONDS`, which is
-    checked between steps)."""
-    if name != "encode" or not isinstance(text, str) or len(text) <= MAX_SLOW_CODEC:
+    """TooBig when ``text.encode('punycode')`` or ``data.decode('punycode')`` (or ``'idna'``) is asked
+    of more than :data:`MAX_SLOW_CODEC` characters or bytes (pass 25c: one call ran past
+    :data:`MAX_SECONDS`, which is checked between steps; pass 25f: decoding too)."""
+    if (
+        not (
+            (name == "encode" and isinstance(text, str))
+            or (name == "decode" and isinstance(text, (bytes, bytearray)))
+        )
+        or len(text) <= MAX_SLOW_CODEC
+    ):
         return
     encoding = kwargs.get("encoding", args[0] if args else "utf-8")
     try:
@@ -372,7 +380,34 @@ def _check_codec(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -
     except (LookupError, TypeError):
         return  # the call itself says so
     if codec in _SLOW_CODECS:
-        raise TooBig(f"a {codec} encoding of {len(text):,} characters (at most {MAX_SLOW_CODEC:,})")
+        raise TooBig(
+            f"a {codec} {'en' if name == 'encode' else 'de'}coding of {len(text):,} "
+            f"{'characters' if name == 'encode' else 'bytes'} (at most {MAX_SLOW_CODEC:,})"
+        )
+
+
+# character comparisons one search or strip may make (about a second): Python searches a text
+# backwards by trying the whole needle at each place (no two-way search as forwards), and strips by
+# scanning the set of characters for each character it strips: time grows with text x needle
+MAX_SEARCH_STEPS = 10**10
+_BACKWARDS = frozenset({"rfind", "rindex", "rsplit", "rpartition", "strip", "lstrip", "rstrip"})
+
+
+def _check_search(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -> None:
+    """TooBig when a backward search or a strip (Jinja's ``trim`` filter too) of ``text`` by a long
+    needle or set could take more than a second or so (pass 25f: `('a' * 1600000).rfind('a' *
+    400000 ~ 'b' ~ 'a' * 400000)` ran past 150 s in one call, a `strip` of 2.4 M characters by as
+    many 117 s, past :data:`MAX_SECONDS`, which is checked between steps)."""
+    if (name not in _BACKWARDS and name != "trim") or not isinstance(text, (str, bytes, bytearray)):
+        return
+    needle = kwargs.get("sep", kwargs.get("chars", args[0] if args else None))
+    if not isinstance(needle, (str, bytes, bytearray)):
+        return
+    if len(text) * len(needle) > MAX_SEARCH_STEPS:
+        raise TooBig(
+            f"a {name} of {len(text):,} characters by {len(needle):,} (at most "
+            f"{MAX_SEARCH_STEPS:,} comparisons)"
+        )
 
 
 def _check_bits(operator: str, left: Any, right: Any) -> None:
@@ -558,6 +593,7 @@ class BoundedSandbox(SandboxedEnvironment):
             args = _weighed(args)  # ','.join(gen), l.extend(gen): read and weighed first
         _check_product(getattr(__obj, "__name__", ""), receiver, args, kwargs)
         _check_codec(getattr(__obj, "__name__", ""), receiver, args, kwargs)
+        _check_search(getattr(__obj, "__name__", ""), receiver, args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)
         if receiver is not None and not isinstance(receiver, type):  # l.extend(l): grown in place
             _check_weight(receiver, "a value")
@@ -675,6 +711,7 @@ def _bounded(filter_function, name: str = ""):
         if given:  # (an eval context or environment comes first for some filters)
             _check_product(name, given[0], tuple(given[1:]), kwargs)
             _check_wrap(name, given[0], tuple(args[args.index(given[0]) + 1 :]), kwargs)
+            _check_search(name, given[0], tuple(args[args.index(given[0]) + 1 :]), kwargs)
         return _check_weight(filter_function(*args, **kwargs), "a result")
 
     return checked

@@ -237,7 +237,7 @@ def test_lines_about_a_branch_deleted_locally_name_the_copy_that_was_read(fleet,
     parts = planned.stdout.split("`")
     show = next(p for p in parts if p.startswith(f"git -C {repo} show"))
     assert f"{name}=demo-" in _pasted(show, repo)
-    forget = next(p for p in parts if p.startswith(f"git -C {repo} update-ref"))
+    forget = next(p for p in parts if " update-ref -d " in p and p.startswith(f"git -C {repo} "))
     _pasted(forget, repo)
     result = rollout("apply", "--yes", "--push", "-m", fleet.manifest, "--repo", CASCOR)
     assert result.code == 0, result.stdout

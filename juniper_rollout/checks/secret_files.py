@@ -81,13 +81,26 @@ def _encrypted_file(
             f"remove line {line} from {path}; put the value in the plaintext file and re-encrypt "
             f"({APPLY}); rotate it if it was ever committed",
         )
-    if meta.format != "dotenv":
+    # pass 25f: a vendored sops file (`vendor/creds.yaml.enc`) is checked for what leaks (a value or
+    # a name sops keeps in clear); its format and recipients are its owner's: apply neither writes
+    # nor re-keys it, and "apply (re-encrypts it as dotenv)" failed verify for ever
+    ours = path in {s.target for s in repo.encrypt} or manifest.env_files.is_encrypted_form(path)
+    if ours and meta.format != "dotenv":
         return failed(
             name,
             f"{path} is sops-encrypted in {meta.format} format, not dotenv: the documented commands "
             "(--input-type dotenv) cannot read it",
             APPLY + " (re-encrypts it as dotenv)",
         )
+    if not ours:
+        if sopsmeta.credential_name_line(blob) is not None:
+            return failed(
+                name,
+                f"{path} holds a name shaped like a credential (a pasted secret? sops keeps names "
+                "in clear: it is readable in git); not shown",
+                f"remove it (`sops edit {shell_word(path)}`) and rotate what it holds",
+            )
+        return passed(name, f"{path}: sops-encrypted, no env file's (its recipients are its own)")
     hidden = sum(
         not dotenv.IDENTIFIER.fullmatch(n) or dotenv.is_credential_name(n) for n in meta.names
     )
