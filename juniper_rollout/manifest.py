@@ -10,7 +10,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -58,7 +58,12 @@ from juniper_rollout.paths import (
     read_open,
     too_long,
 )
-from juniper_rollout.secretshape import carries_credential, holds_full_token, looks_secret
+from juniper_rollout.secretshape import (
+    carries_credential,
+    holds_full_token,
+    holds_issued_token,
+    looks_secret,
+)
 from juniper_rollout.urls import is_loopback, is_slug, runs_a_command, strip_userinfo
 from juniper_rollout.wording import clip
 from juniper_rollout.yamlio import (
@@ -454,11 +459,10 @@ def load_manifest(
         )
     # pass 18b: and a token or a URL's password (`commit_message: "… token ghp_…"`): committed to
     # every repo, pushed, made a pull request's title; as the files the tool writes refuse them
-    from juniper_rollout.secretshape import names_credential
-
-    if any(names_credential(w) for w in written):
+    # (pass 25h: a token at its issued length, not its prefix: "secrets for hf_transformers" is prose)
+    if any(holds_full_token(w) for w in written):
         lines = text.splitlines()
-        at_line = next((n for n, t in enumerate(lines, 1) if names_credential(t)), None)
+        at_line = next((n for n, t in enumerate(lines, 1) if holds_full_token(t)), None)
         raise ManifestError(
             file,
             at_line,
@@ -466,7 +470,33 @@ def load_manifest(
             "password): the tool would commit and push it; remove it, and rotate it if this file was "
             "committed or shared",
         )
+    # pass 25h: and every other text of the manifest (a group's title written into .env.example, a
+    # file's `vars:` rendered into it, a plaintext_env pattern written into .gitignore and .sops.yaml):
+    # a token there was printed in the plan's diff and committed (a `url:`'s user-info is refused
+    # before: "holds credentials")
+    if any(holds_issued_token(t) for t in _manifest_strings(data)):
+        lines = text.splitlines()
+        at_line = next((n for n, t in enumerate(lines, 1) if holds_issued_token(t)), None)
+        raise ManifestError(
+            file,
+            at_line,
+            "the manifest holds a token (a known token at its issued length): the tool would print "
+            "it and commit it; remove it, and rotate it if this file was committed or shared",
+        )
     return manifest
+
+
+def _manifest_strings(node: Any) -> Iterator[str]:
+    """Every key and text of the loaded manifest."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield str(key)
+            yield from _manifest_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _manifest_strings(item)
+    elif isinstance(node, str):
+        yield node
 
 
 def read_manifest_text(path: Path) -> str:
@@ -666,9 +696,9 @@ class _Validator(_Reader):
     def _no_secret(self, typed: str, what: str) -> None:
         """A workspace typed as a key or token is refused before any repo is read (pass 19b: each repo's
         line, "no clone at WORKSPACE/NAME", printed an OpenSSH private key pasted as `--workspace`)."""
-        from juniper_rollout.secretshape import AGE_PRIVATE_KEY, names_credential
-
-        if AGE_PRIVATE_KEY.search(typed) or names_credential(typed):
+        # pass 25h: a token at its issued length (holds_full_token: the age key and PEM blocks too),
+        # not its prefix: `--workspace ~/sk-projects` is a folder
+        if holds_full_token(typed):
             raise self.fail(
                 None,
                 f"{what} holds a private key, a token or a URL with a password, not a folder; nothing "

@@ -381,7 +381,7 @@ def _check_codec(name: str, text: Any, args: tuple, kwargs: Mapping[str, Any]) -
         return  # the call itself says so
     if codec in _SLOW_CODECS:
         raise TooBig(
-            f"a {codec} {'en' if name == 'encode' else 'de'}coding of {len(text):,} "
+            f"{codec} {'en' if name == 'encode' else 'de'}coding of {len(text):,} "
             f"{'characters' if name == 'encode' else 'bytes'} (at most {MAX_SLOW_CODEC:,})"
         )
 

@@ -129,6 +129,11 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     TokenShape("npm", r"npm_[A-Za-z0-9]{8}", r"npm_[A-Za-z0-9]{30,}"),
     TokenShape("Google API key", r"AIza[0-9A-Za-z_-]{8}", r"AIza[0-9A-Za-z_]{30,}"),
     TokenShape("Hugging Face", r"hf_[A-Za-z0-9]{8}", r"hf_[A-Za-z0-9]{30,}"),
+    # pass 25h (13.8): a Docker Hub access token (`dckr_pat_` and 27 characters) before an `=` passed
+    # as a name one time in ten, printed and committed in `.env.example`
+    TokenShape(
+        "Docker Hub", r"dckr_(?:pat|oat)_[A-Za-z0-9_-]{8}", r"dckr_(?:pat|oat)_[A-Za-z0-9_]{20,}"
+    ),
     # from a run's start only (a JWT is a word of its own): from every `eyJ` of a run, each try ran to the
     # run's end, quadratic (pass 22c: a value of a million `eyJ` took minutes)
     TokenShape("JWT", r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.", None),
@@ -168,6 +173,13 @@ def holds_full_token(text: str) -> bool:
         or _basic_credential(text)
         or AGE_PRIVATE_KEY.search(text)
     )
+
+
+def holds_issued_token(text: str) -> bool:
+    """True when ``text`` holds a known token at its issued length: :func:`holds_full_token` without
+    its URL-password and HTTP Basic readings (a CI template's `postgres://ci:ci@localhost` service URL
+    is a throwaway, written on purpose) nor private keys (render refuses one in whatever it renders)."""
+    return any(not m.group().startswith("-") for m in _FULL_TOKEN.finditer(text))
 
 
 def is_token_name(name: str) -> bool:
