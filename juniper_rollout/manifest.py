@@ -6,6 +6,7 @@ The schema is data (``_REPO_KEYS`` and friends), checked in one pass with line n
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -499,6 +500,9 @@ def _manifest_strings(node: Any) -> Iterator[str]:
         yield node
 
 
+_NOT_REGULAR = "not a regular file (a folder, FIFO, socket or device?); pass the manifest file"
+
+
 def read_manifest_text(path: Path) -> str:
     """The manifest's text: a regular file (a FIFO or device would hang or never end), read up to the limit."""
     file = str(path)
@@ -507,13 +511,13 @@ def read_manifest_text(path: Path) -> str:
     except FileNotFoundError:
         raise ManifestError(file, None, "manifest not found (pass --manifest FILE)") from None
     except OSError as err:
+        if err.errno == errno.ENXIO:  # a socket cannot be opened: "No such device or address"
+            raise ManifestError(file, None, _NOT_REGULAR) from None
         raise ManifestError(file, None, f"cannot read manifest: {err.strerror}") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise ManifestError(
-                file, None, "not a regular file (a folder, FIFO or device?); pass the manifest file"
-            )
+            raise ManifestError(file, None, _NOT_REGULAR)
         data = read_open(fd, MAX_YAML_BYTES + 1)
     except OSError as err:
         raise ManifestError(file, None, f"cannot read manifest: {err.strerror}") from None

@@ -6,6 +6,7 @@ Encrypted files are stored as ciphertext only; plaintext never enters a plan fil
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
 import re
@@ -215,19 +216,25 @@ def _read(path: Path) -> bytes:
             f"{path}: plan file not found (run `rollout plan --out {path_word(path)}`)"
         ) from None
     except OSError as err:
+        if err.errno == errno.ENXIO:  # a socket cannot be opened: "No such device or address"
+            raise RolloutError(_not_regular(path)) from None
         raise RolloutError(f"{path}: cannot read the plan file: {err.strerror}") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise RolloutError(
-            f"{path} is not a regular file (a folder, FIFO or device?); pass a plan saved by "
-            "`rollout plan --out FILE`"
-        )
+        raise RolloutError(_not_regular(path))
     try:  # a regular file may fail to read (EIO: a failing disk, a network file system, /proc's
         # files): said of the plan, not "cannot write the output" (pass 23c)
         data = read_open(fd, MAX_PLAN_BYTES + 1)
     except OSError as err:
         raise RolloutError(f"{path}: cannot read the plan file: {err.strerror}") from None
     return _bounded(data, str(path))
+
+
+def _not_regular(path: Path) -> str:
+    return (
+        f"{path} is not a regular file (a folder, FIFO, socket or device?); pass a plan saved by "
+        "`rollout plan --out FILE`"
+    )
 
 
 def _bounded(data: bytes, where: str) -> bytes:

@@ -50,6 +50,10 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
                 f"{linked} in the clone is a symlink; the tool never follows symlinks "
                 f"(make {source} a regular file in the repository)"
             ) from None
+        if _not_regular(repo.path / source):  # a socket cannot be opened (ENXIO) (pass 25i)
+            raise RepoError(
+                f"{source} in the clone is not a regular file (make it one, or remove it)"
+            ) from None
         raise RepoError(
             f"cannot read {source} in the clone: {err.strerror} (check its permissions)"
         ) from None
@@ -69,6 +73,14 @@ def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
         ) from None
     finally:
         os.close(fd)
+
+
+def _not_regular(path: Path) -> bool:
+    """``path`` exists and is not a regular file (a socket's open fails before fstat can say so)."""
+    try:
+        return not stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _open_inside(root: Path, source: str, flags: int) -> int:

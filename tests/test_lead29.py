@@ -3,13 +3,16 @@ it was written against (checked by undoing its fix)."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 
 import pytest
 
+from tests.demofleet import make_repo
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
-from tests.test_adversary import apply, tree_with
+from tests.test_adversary import apply, run_cli, tree_with
+from tests.test_hostile import manifest_for
 
 RECORD = f"refs/juniper-rollout/pushed/{BRANCH}"
 
@@ -49,3 +52,33 @@ def test_forgetting_the_pushed_copy_keeps_the_record_when_origins_delete_is_refu
     assert done.returncode == 0, done.stderr
     assert not git(repo, "ls-remote", "origin", BRANCH).strip()
     assert not git(repo, "for-each-ref", RECORD).strip()
+
+
+def test_a_socket_as_the_manifest_or_the_saved_plan_is_named_as_not_a_regular_file(tmp_path):
+    """ON-LIST 13.11 (pass 25i's note: a FIFO as the manifest, in a new spelling): a Unix socket cannot
+    be opened at all (ENXIO, where a FIFO opens and is then refused), so `rollout plan -m SOCKET` said
+    "cannot read manifest: No such device or address" and `rollout apply SOCKET` "cannot read the plan
+    file: No such device or address". Each is named as the FIFO is: not a regular file."""
+    make_repo(tmp_path / "ws" / "victim", {".gitignore": ".env\n"})
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    path = tmp_path / "sk.yaml"
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(path))
+        for command, said in (
+            (
+                ["plan", "-m", path],
+                "not a regular file (a folder, FIFO, socket or device?); pass the manifest file",
+            ),
+            (
+                ["apply", path, "-m", manifest],
+                f"{path} is not a regular file (a folder, FIFO, socket or device?)",
+            ),
+        ):
+            result = run_cli(*command)
+            lines = (result.stdout + result.stderr).strip().splitlines()
+            assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+            assert "No such device" not in result.stdout + result.stderr
+            assert len(lines) == 1 and said in lines[0], lines
+    finally:
+        sock.close()
