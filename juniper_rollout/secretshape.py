@@ -134,6 +134,13 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     TokenShape(
         "Docker Hub", r"dckr_(?:pat|oat)_[A-Za-z0-9_-]{8}", r"dckr_(?:pat|oat)_[A-Za-z0-9_]{20,}"
     ),
+    # pass 25j (13.8): a Render API key (`rnd_` and 28), a Netlify personal access token (`nfp_` and
+    # 36-40) and a Resend API key (`re_`, 8, `_`, 24) before an `=` passed as names one time in 15-20
+    TokenShape("Render", r"rnd_[A-Za-z0-9]{20}", r"rnd_[A-Za-z0-9]{24,}"),
+    TokenShape("Netlify", r"nfp_[A-Za-z0-9]{20}", r"nfp_[A-Za-z0-9]{30,}"),
+    TokenShape(
+        "Resend", r"re_[A-Za-z0-9]{8}_[A-Za-z0-9]{20}", r"re_[A-Za-z0-9]{8}_[A-Za-z0-9]{20,}"
+    ),
     # from a run's start only (a JWT is a word of its own): from every `eyJ` of a run, each try ran to the
     # run's end, quadratic (pass 22c: a value of a million `eyJ` took minutes)
     TokenShape("JWT", r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.", None),
