@@ -11,7 +11,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -449,42 +449,47 @@ def load_manifest(
     named = [n for r in manifest.repos for n in (r.branch, r.base, r.rollout)]
     named += [f.path for r in manifest.repos for f in r.files]
     named += [n for r in manifest.repos for e in r.encrypt for n in (e.source, e.target)]
-    if any(holds_full_token(n) for n in named):
-        lines = text.splitlines()
-        at_line = next((n for n, t in enumerate(lines, 1) if holds_full_token(t)), None)
-        raise ManifestError(
-            file,
-            at_line,
-            "a branch name or a file path holds a private key or a token: the tool would print it, "
-            "commit it and push it; remove it, and rotate it if this file was committed or shared",
-        )
+    _refuse_held(
+        named,
+        holds_full_token,
+        (file, text),
+        "a branch name or a file path holds a private key or a token: the tool would print it, "
+        "commit it and push it; remove it, and rotate it if this file was committed or shared",
+    )
     # pass 18b: and a token or a URL's password (`commit_message: "… token ghp_…"`): committed to
     # every repo, pushed, made a pull request's title; as the files the tool writes refuse them
     # (pass 25h: a token at its issued length, not its prefix: "secrets for hf_transformers" is prose)
-    if any(holds_full_token(w) for w in written):
-        lines = text.splitlines()
-        at_line = next((n for n, t in enumerate(lines, 1) if holds_full_token(t)), None)
-        raise ManifestError(
-            file,
-            at_line,
-            "a commit message or pull request text holds a credential (a token, a URL with a "
-            "password): the tool would commit and push it; remove it, and rotate it if this file was "
-            "committed or shared",
-        )
+    _refuse_held(
+        written,
+        holds_full_token,
+        (file, text),
+        "a commit message or pull request text holds a credential (a token, a URL with a "
+        "password): the tool would commit and push it; remove it, and rotate it if this file was "
+        "committed or shared",
+    )
     # pass 25h: and every other text of the manifest (a group's title written into .env.example, a
     # file's `vars:` rendered into it, a plaintext_env pattern written into .gitignore and .sops.yaml):
     # a token there was printed in the plan's diff and committed (a `url:`'s user-info is refused
     # before: "holds credentials")
-    if any(holds_issued_token(t) for t in _manifest_strings(data)):
-        lines = text.splitlines()
-        at_line = next((n for n, t in enumerate(lines, 1) if holds_issued_token(t)), None)
-        raise ManifestError(
-            file,
-            at_line,
-            "the manifest holds a token (a known token at its issued length): the tool would print "
-            "it and commit it; remove it, and rotate it if this file was committed or shared",
-        )
+    _refuse_held(
+        _manifest_strings(data),
+        holds_issued_token,
+        (file, text),
+        "the manifest holds a token (a known token at its issued length): the tool would print "
+        "it and commit it; remove it, and rotate it if this file was committed or shared",
+    )
     return manifest
+
+
+def _refuse_held(
+    texts: Iterable[str], held: Callable[[str], bool], where: tuple[str, str], message: str
+) -> None:
+    """``message`` at the first manifest line ``held`` is true of, when it is of any of ``texts``
+    (never the text itself: it holds a credential)."""
+    if any(held(t) for t in texts):
+        file, text = where
+        at_line = next((n for n, t in enumerate(text.splitlines(), 1) if held(t)), None)
+        raise ManifestError(file, at_line, message)
 
 
 def _manifest_strings(node: Any) -> Iterator[str]:

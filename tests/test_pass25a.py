@@ -11,30 +11,11 @@ import pytest
 
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
+from tests.pasting import blank_first_value, git_commands, paste, said_by
 from tests.test_adversary import apply
 
 CASCOR, ML = "juniper-cascor", "juniper-ml"
 RECORD = f"refs/juniper-rollout/pushed/{BRANCH}"
-
-
-def _paste(command: str, cwd) -> subprocess.CompletedProcess:
-    """``command`` as a person pastes it in bash, in ``cwd``."""
-    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True)
-
-
-def _said(*args) -> str:
-    return " ".join(rollout(*args).stdout.split())
-
-
-def _git_commands(said: str) -> list[str]:
-    return [c for c in said.split("`") if c.startswith("git ")]
-
-
-def _blank_first_value(repo) -> None:
-    env = repo / ".env"
-    lines = env.read_text().splitlines()
-    lines[0] = lines[0].split("=", 1)[0] + "="
-    env.write_text("\n".join(lines) + "\n")
 
 
 def test_a_branch_delete_offered_for_one_repo_never_deletes_another_clones_branch(fleet):
@@ -48,13 +29,13 @@ def test_a_branch_delete_offered_for_one_repo_never_deletes_another_clones_branc
         assert apply(fleet, name).code == 0
     repo, here = fleet.repo(CASCOR), fleet.repo(ML)
     mine = git(here, "rev-parse", BRANCH).strip()
-    _blank_first_value(repo)
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    blank_first_value(repo)
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert "to empty them on purpose" in said, said
-    commands = _git_commands(said)
+    commands = git_commands(said)
     assert any(" branch -D " in c for c in commands), said
     for command in commands:
-        _paste(command, here)
+        paste(command, here)
     assert git(here, "rev-parse", "--verify", "-q", BRANCH).strip() == mine, (
         f"juniper-ml's rollout branch was deleted by {commands}"
     )
@@ -83,13 +64,13 @@ def test_a_push_record_delete_offered_for_one_repo_never_deletes_another_clones(
     tree = git(repo, "write-tree").strip()
     moved = git(repo, "commit-tree", "-p", "main", "-m", "main moves", tree).strip()
     git(repo, "update-ref", "refs/heads/main", moved)
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert "which no enabled `encrypt:` entry" in said, said
-    commands = _git_commands(said)
+    commands = git_commands(said)
     assert any(" update-ref -d " in c for c in commands), said
     held = git(here, "rev-parse", RECORD).strip()
     for command in commands:
-        _paste(command, here)
+        paste(command, here)
     assert git(here, "rev-parse", "--verify", "-q", RECORD).strip() == held, (
         f"juniper-ml's push record was deleted by {commands}"
     )
@@ -123,12 +104,12 @@ def test_the_decrypt_a_ciphertext_refusal_offers_never_writes_another_clones_env
     (here / ".env").write_text(edited)
     committed = git(repo, "show", f"{BRANCH}:.env.enc").splitlines()
     (repo / ".env").write_text("\n".join(x for x in committed if not x.startswith("sops_")) + "\n")
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert "the value is sops ciphertext" in said, said
     commands = [c for c in said.split("`") if "git " in c and "sops decrypt" in c]
     assert commands, said
     for command in commands:
-        _paste(command, here)
+        paste(command, here)
     assert (here / ".env").read_text() == edited, f"juniper-ml's .env was written over: {commands}"
     # pasted there, it did what it offers in the clone it is about
     assert "ENC[" not in (repo / ".env").read_text(), commands
@@ -149,12 +130,12 @@ def test_the_restore_a_tracked_env_refusal_offers_never_empties_another_clones_e
     git(repo, "commit", "-qm", "a plaintext .env, committed by mistake")
     (repo / ".env").unlink()
     mine = (here / ".env").read_text()
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert "but not in the clone" in said, said
     commands = [c for c in said.split("`") if c.startswith(("git ", "(umask", "mkdir"))]
     assert commands, said
     for command in commands:
-        _paste(command, here)
+        paste(command, here)
     assert (here / ".env").read_text() == mine, f"juniper-ml's .env was emptied by {commands}"
     assert (repo / ".env").read_text() == values, commands
     assert (repo / ".env").stat().st_mode & 0o077 == 0, oct((repo / ".env").stat().st_mode)
@@ -170,11 +151,11 @@ def test_the_values_a_fill_them_in_line_prints_are_that_clones_wherever_pasted(f
     for name in (CASCOR, ML):
         assert apply(fleet, name).code == 0
     repo, here = fleet.repo(CASCOR), fleet.repo(ML)
-    _blank_first_value(repo)
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    blank_first_value(repo)
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert "prints the committed ones" in said, said
     [show] = [c for c in said.split("`") if " show " in c and c.endswith("/dev/stdin")]
-    printed = _paste(show, here)
+    printed = paste(show, here)
     assert printed.returncode == 0, (show, printed.stderr)
     assert "ML_API_TOKEN" not in printed.stdout and "HF_TOKEN=" in printed.stdout, show
 
@@ -220,10 +201,10 @@ def test_the_way_to_free_a_worktree_mid_merge_never_drops_another_clones_merge(f
     assert "a merge is under way" in said, said
     _merge_stopped_on_a_conflict(here)
     head = git(here, "symbolic-ref", "-q", "HEAD").strip()
-    drop = [c for c in _git_commands(said) if c.endswith((" merge --abort", " switch --detach"))]
+    drop = [c for c in git_commands(said) if c.endswith((" merge --abort", " switch --detach"))]
     assert len(drop) == 2, said
     for command in drop:
-        _paste(command, here)
+        paste(command, here)
     assert (here / ".git" / "MERGE_HEAD").is_file(), f"juniper-ml's merge was dropped by {drop}"
     assert (here / "notes.txt").read_text() == "ours and theirs, resolved by hand\n"
     assert git(here, "symbolic-ref", "-q", "HEAD").strip() == head, drop
@@ -241,12 +222,12 @@ def test_the_ref_delete_a_drift_finding_offers_never_deletes_another_clones_note
     git(repo, "notes", "add", "-m", env, "main")
     git(here, "notes", "add", "-m", "Reviewed-by: Ada <ada@example.com>", "main")
     notes = git(here, "rev-parse", "refs/notes/commits").strip()
-    said = _said("drift", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = said_by("drift", "--manifest", fleet.manifest, "--repo", CASCOR)
     assert "holds a note shaped like a plaintext env file" in said, said
-    commands = [c for c in _git_commands(said) if " update-ref -d " in c]
+    commands = [c for c in git_commands(said) if " update-ref -d " in c]
     assert commands, said
     for command in commands:
-        _paste(command, here)
+        paste(command, here)
     assert git(here, "rev-parse", "--verify", "-q", "refs/notes/commits").strip() == notes, commands
     # pasted there, it did what it offers in the clone it is about
     assert not git(repo, "for-each-ref", "refs/notes/commits").strip(), commands
@@ -272,12 +253,12 @@ def test_the_force_a_kept_branch_line_offers_never_deletes_another_repos_open_pu
     ).strip()
     git(bare, "update-ref", f"refs/heads/{BRANCH}", reviewed)
     git(loop.repo(ML), "fetch", "-q", "origin")
-    said = _said("cleanup", "-m", loop.manifest)
+    said = said_by("cleanup", "-m", loop.manifest)
     assert f"{CASCOR}: kept" in said and "deletes the branch anyway" in said, said
     offered = [c for c in said.split("`") if c.startswith("rollout cleanup --force")]
     # what the line says to run: its command, or (the words "--force deletes …" alone) --force
     command = offered[0] if offered else f"rollout cleanup --force -m {loop.manifest}"
-    _paste(command, loop.root)
+    paste(command, loop.root)
     assert git(bare, "rev-parse", f"refs/heads/{BRANCH}").strip() == reviewed, command
     assert not git(loop.repo(CASCOR), "branch", "--list", BRANCH).strip(), command
 
@@ -295,12 +276,12 @@ def test_the_rotate_a_plan_line_offers_rotates_the_planned_fleet(fleet, tmp_path
     assert rollout("rotate", "--manifest", fleet.manifest, "--add", extra).code == 0
     assert apply(fleet, CASCOR).code == 0
     assert rollout("rotate", "--manifest", fleet.manifest, "--remove", extra).code == 0
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
     [command] = [c for c in said.split("`") if c.startswith("rollout rotate")]
     usual = tmp_path / "usual" / "manifests" / "repos.yaml"
     usual.parent.mkdir(parents=True)
     usual.write_text(fleet.manifest.read_text())
     before, planned = usual.read_text(), fleet.manifest.read_text()
-    pasted = _paste(command, usual.parent.parent)
+    pasted = paste(command, usual.parent.parent)
     assert usual.read_text() == before, f"{command} rotated the usual fleet's data keys"
     assert pasted.returncode == 0 and fleet.manifest.read_text() != planned, pasted.stderr

@@ -4,41 +4,13 @@ from (checked by undoing its fix)."""
 
 from __future__ import annotations
 
-import subprocess
-
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
+from tests.pasting import blank_first_value, git_commands, paste, said_by, tip
 from tests.test_adversary import apply
 
 CASCOR, ML = "juniper-cascor", "juniper-ml"
 RECORD = f"refs/juniper-rollout/pushed/{BRANCH}"
-
-
-def _paste(command: str, cwd) -> subprocess.CompletedProcess:
-    """``command`` as a person pastes it in bash, in ``cwd``."""
-    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True)
-
-
-def _said(*args) -> str:
-    return " ".join(rollout(*args).stdout.split())
-
-
-def _git_commands(said: str) -> list[str]:
-    return [c for c in said.split("`") if c.startswith("git ")]
-
-
-def _tip(repo, ref: str) -> str:
-    """``ref``'s commit in ``repo``, empty when it is gone."""
-    return subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "-q", ref], capture_output=True, text=True
-    ).stdout.strip()
-
-
-def _blank_first_value(repo) -> None:
-    env = repo / ".env"
-    lines = env.read_text().splitlines()
-    lines[0] = lines[0].split("=", 1)[0] + "="
-    env.write_text("\n".join(lines) + "\n")
 
 
 def test_a_branch_delete_pasted_after_the_branch_moved_never_deletes_the_newer_commit(
@@ -52,10 +24,10 @@ def test_a_branch_delete_pasted_after_the_branch_moved_never_deletes_the_newer_c
     only while the branch is at the tip the line was printed for (the lease origin's delete has)."""
     assert apply(fleet, CASCOR).code == 0
     repo = fleet.repo(CASCOR)
-    _blank_first_value(repo)
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    blank_first_value(repo)
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert "to empty them on purpose" in said, said
-    commands = _git_commands(said)
+    commands = git_commands(said)
     assert any(" branch -D " in c for c in commands), said
     # a reviewer's commit lands on the branch after the line was printed
     printed = git(repo, "rev-parse", BRANCH).strip()
@@ -63,13 +35,13 @@ def test_a_branch_delete_pasted_after_the_branch_moved_never_deletes_the_newer_c
     reviewer = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: fix wording", tree).strip()
     git(repo, "update-ref", f"refs/heads/{BRANCH}", reviewer)
     for command in commands:
-        _paste(command, tmp_path)
-    assert _tip(repo, BRANCH) == reviewer, f"the reviewer's commit went with the branch: {commands}"
+        paste(command, tmp_path)
+    assert tip(repo, BRANCH) == reviewer, f"the reviewer's commit went with the branch: {commands}"
     # with the branch as it was printed for, the same line deletes it
     git(repo, "update-ref", f"refs/heads/{BRANCH}", printed)
     for command in commands:
-        _paste(command, tmp_path)
-    assert not _tip(repo, BRANCH), commands
+        paste(command, tmp_path)
+    assert not tip(repo, BRANCH), commands
 
 
 def test_a_push_record_delete_pasted_after_a_newer_push_never_deletes_its_record(fleet, tmp_path):
@@ -92,18 +64,18 @@ def test_a_push_record_delete_pasted_after_a_newer_push_never_deletes_its_record
     tree = git(repo, "write-tree").strip()
     moved = git(repo, "commit-tree", "-p", "main", "-m", "main moves", tree).strip()
     git(repo, "update-ref", "refs/heads/main", moved)
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
-    commands = _git_commands(said)
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    commands = git_commands(said)
     assert any(" update-ref -d " in c for c in commands), said
     newer = git(repo, "commit-tree", "-p", RECORD, "-m", "a newer push", tree).strip()
     git(repo, "update-ref", RECORD, newer)  # a later `apply --push` recorded its push
     for command in commands:
-        _paste(command, tmp_path)
-    assert _tip(repo, RECORD) == newer, f"the newer push record was deleted by {commands}"
+        paste(command, tmp_path)
+    assert tip(repo, RECORD) == newer, f"the newer push record was deleted by {commands}"
     git(repo, "update-ref", RECORD, newer + "~1")  # as printed: the same line deletes it
     for command in commands:
-        _paste(command, tmp_path)
-    assert not _tip(repo, RECORD), commands
+        paste(command, tmp_path)
+    assert not tip(repo, RECORD), commands
 
 
 def test_the_rename_a_branch_clash_offers_never_renames_another_clones_branch(fleet):
@@ -116,15 +88,15 @@ def test_the_rename_a_branch_clash_offers_never_renames_another_clones_branch(fl
     ml, here = fleet.repo(ML), fleet.repo(CASCOR)
     git(ml, "branch", "chore")
     git(here, "switch", "-q", "-c", "chore")
-    said = _said("plan", "-m", fleet.manifest, "--repo", ML)
-    commands = [c for c in _git_commands(said) if " branch -m " in c]
+    said = said_by("plan", "-m", fleet.manifest, "--repo", ML)
+    commands = [c for c in git_commands(said) if " branch -m " in c]
     assert commands, said
     for command in commands:
-        _paste(command, here)
-    assert _tip(here, "refs/heads/chore"), f"juniper-cascor's branch was renamed by {commands}"
+        paste(command, here)
+    assert tip(here, "refs/heads/chore"), f"juniper-cascor's branch was renamed by {commands}"
     assert git(here, "branch", "--show-current").strip() == "chore"
     # pasted there, it did what it offers in the clone it is about
-    assert not _tip(ml, "refs/heads/chore") and _tip(ml, "refs/heads/chore-old"), commands
+    assert not tip(ml, "refs/heads/chore") and tip(ml, "refs/heads/chore-old"), commands
     assert rollout("apply", "-m", fleet.manifest, "--repo", ML, "--yes").code == 0
 
 
@@ -144,18 +116,18 @@ def test_the_untrack_a_drift_finding_offers_never_unstages_another_clones_file(f
     (here / "config" / ".env.local").write_text("LOCAL_MODE=second-version-of-it\n")
     git(here, "add", "config/.env.local")
     staged = git(here, "ls-files", "-s", "config/.env.local")
-    said = _said("drift", "-m", fleet.manifest, "--repo", CASCOR)
-    commands = [c for c in _git_commands(said) if " rm --cached " in c]
+    said = said_by("drift", "-m", fleet.manifest, "--repo", CASCOR)
+    commands = [c for c in git_commands(said) if " rm --cached " in c]
     assert commands, said
     for command in commands:
-        _paste(command, here)
+        paste(command, here)
     assert git(here, "ls-files", "-s", "config/.env.local") == staged, (
         f"juniper-ml's staged file was taken out of its index by {commands}"
     )
     # pasted there, it did what it offers in the clone it is about
     assert not git(repo, "ls-files", "config/.env.local").strip(), commands
     for args in (("plan",), ("verify", "--ref", "main")):
-        shown = _said(*args, "-m", fleet.manifest, "--repo", CASCOR)
+        shown = said_by(*args, "-m", fleet.manifest, "--repo", CASCOR)
         assert f"git -C {repo} filter-repo" in shown, shown
 
 
@@ -174,9 +146,9 @@ def test_putting_a_branch_back_pasted_after_new_work_on_it_never_leaves_that_wor
     git(repo, "update-ref", RECORD, BRANCH)  # as a push records it
     git(repo, "branch", "-f", BRANCH, "main")
     (repo / ".env").rename(tmp_path / "moved-away.env")
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert "was the branch moved back?" in said, said
-    commands = [c for c in _git_commands(said) if " branch -f " in c]
+    commands = [c for c in git_commands(said) if " branch -f " in c]
     assert commands, said
     git(repo, "switch", "-q", BRANCH)
     (repo / "work.txt").write_text("a developer's work\n")
@@ -185,15 +157,15 @@ def test_putting_a_branch_back_pasted_after_new_work_on_it_never_leaves_that_wor
     work = git(repo, "rev-parse", "HEAD").strip()
     git(repo, "switch", "-q", "main")
     for command in commands:
-        _paste(command, tmp_path)
+        paste(command, tmp_path)
     assert git(repo, "branch", "--contains", work).strip(), (
         f"the developer's commit is on no branch after {commands}"
     )
     # with the branch as it was printed for, the same line puts it back
     git(repo, "branch", "-f", BRANCH, "main")
     for command in commands:
-        assert _paste(command, tmp_path).returncode == 0, command
-    assert _tip(repo, BRANCH) == _tip(repo, RECORD), commands
+        assert paste(command, tmp_path).returncode == 0, command
+    assert tip(repo, BRANCH) == tip(repo, RECORD), commands
 
 
 def test_the_restore_a_tracked_env_line_offers_never_writes_over_a_newer_env(fleet):
@@ -207,18 +179,18 @@ def test_the_restore_a_tracked_env_line_offers_never_writes_over_a_newer_env(fle
     git(repo, "add", "-f", ".env")
     git(repo, "commit", "-qm", "a plaintext .env, committed by mistake")
     (repo / ".env").unlink()
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert "but not in the clone" in said, said
     commands = [c for c in said.split("`") if c.startswith(("git ", "(umask", "mkdir"))]
     assert commands, said
     newer = "API_TOKEN=rotated-since-then-of-pass-25d\n"
     (repo / ".env").write_text(newer)
     for command in commands:
-        _paste(command, repo)
+        paste(command, repo)
     assert (repo / ".env").read_text() == newer, f"the newer .env was written over by {commands}"
     (repo / ".env").unlink()  # as printed: the same line brings the committed one back
     for command in commands:
-        assert _paste(command, repo).returncode == 0, command
+        assert paste(command, repo).returncode == 0, command
     assert (repo / ".env").read_text() == "API_TOKEN=not-a-real-token-of-pass-25d\n"
 
 
@@ -234,17 +206,17 @@ def test_the_bring_env_back_line_never_writes_over_a_newer_env(fleet, tmp_path):
     git(repo, "update-ref", RECORD, BRANCH)  # as a push records it
     git(repo, "branch", "-f", BRANCH, "main")
     (repo / ".env").rename(tmp_path / "moved-away.env")
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
-    commands = [c for c in _git_commands(said) if " show " in c and "--output=" in c]
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    commands = [c for c in git_commands(said) if " show " in c and "--output=" in c]
     assert commands, said
     newer = "HF_TOKEN=rotated-since-then-of-pass-25d\n"
     (repo / ".env").write_text(newer)
     for command in commands:
-        _paste(command, tmp_path)
+        paste(command, tmp_path)
     assert (repo / ".env").read_text() == newer, f"the newer .env was written over by {commands}"
     (repo / ".env").unlink()  # as printed: the same line brings the values back
     for command in commands:
-        assert _paste(command, tmp_path).returncode == 0, command
+        assert paste(command, tmp_path).returncode == 0, command
     assert (repo / ".env").read_text() == (tmp_path / "moved-away.env").read_text()
 
 
@@ -257,18 +229,18 @@ def test_a_notes_ref_delete_pasted_after_a_newer_note_never_deletes_that_note(fl
     repo = fleet.repo(CASCOR)
     env = "HF_TOKEN=note-held-value-25d\nDB_PASSWORD=note-held-pw-25d\n"  # a .env's shape
     git(repo, "notes", "add", "-m", env, "main")
-    said = _said("drift", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = said_by("drift", "--manifest", fleet.manifest, "--repo", CASCOR)
     assert "holds a note shaped like a plaintext env file" in said, said
-    commands = [c for c in _git_commands(said) if " update-ref -d " in c]
+    commands = [c for c in git_commands(said) if " update-ref -d " in c]
     assert commands, said
-    printed = _tip(repo, "refs/notes/commits")
+    printed = tip(repo, "refs/notes/commits")
     git(repo, "commit", "-q", "--allow-empty", "-m", "more work")
     git(repo, "notes", "add", "-m", "Reviewed-by: Ada <ada@example.com>", "HEAD")
-    newer = _tip(repo, "refs/notes/commits")
+    newer = tip(repo, "refs/notes/commits")
     for command in commands:
-        _paste(command, repo)
-    assert _tip(repo, "refs/notes/commits") == newer, f"the newer note went with {commands}"
+        paste(command, repo)
+    assert tip(repo, "refs/notes/commits") == newer, f"the newer note went with {commands}"
     git(repo, "update-ref", "refs/notes/commits", printed)  # as printed: the same line deletes it
     for command in commands:
-        assert _paste(command, repo).returncode == 0, command
-    assert not _tip(repo, "refs/notes/commits"), commands
+        assert paste(command, repo).returncode == 0, command
+    assert not tip(repo, "refs/notes/commits"), commands

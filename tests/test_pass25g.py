@@ -5,34 +5,15 @@ started from (checked by undoing its fix)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 from tests.fleet import BRANCH
-from tests.helpers import git, rollout
+from tests.helpers import git
+from tests.pasting import git_commands, paste, said_by, tip
 from tests.test_adversary import apply
 
 CASCOR = "juniper-cascor"
 RECORD = f"refs/juniper-rollout/pushed/{BRANCH}"
 SHELLS = ("bash", "sh", *(["zsh"] if shutil.which("zsh") else []))
-
-
-def _paste(command: str, cwd, shell: str = "bash") -> subprocess.CompletedProcess:
-    """``command`` as a person pastes it in ``shell``, in ``cwd``."""
-    return subprocess.run([shell, "-c", command], cwd=cwd, capture_output=True, text=True)
-
-
-def _git_commands(said: str) -> list[str]:
-    return [c for c in said.split("`") if c.startswith("git ")]
-
-
-def _said(*args) -> str:
-    return " ".join(rollout(*args).stdout.split())
-
-
-def _tip(repo, ref: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "-q", ref], capture_output=True, text=True
-    ).stdout.strip()
 
 
 def test_a_pasted_branch_delete_that_its_guard_stops_says_it_did_nothing(fleet, tmp_path):
@@ -48,26 +29,26 @@ def test_a_pasted_branch_delete_that_its_guard_stops_says_it_did_nothing(fleet, 
     env.write_text("\n".join(lines) + "\n")
     commands = [
         c
-        for c in _git_commands(_said("plan", "-m", fleet.manifest, "--repo", CASCOR))
+        for c in git_commands(said_by("plan", "-m", fleet.manifest, "--repo", CASCOR))
         if " branch -D " in c
     ]
     assert commands
-    printed = _tip(repo, BRANCH)
+    printed = tip(repo, BRANCH)
     tree = git(repo, "rev-parse", f"{BRANCH}^{{tree}}").strip()
     reviewer = git(repo, "commit-tree", "-p", BRANCH, "-m", "review: fix wording", tree).strip()
     git(repo, "update-ref", f"refs/heads/{BRANCH}", reviewer)
     for shell in SHELLS:
         for command in commands:
-            pasted = _paste(command, tmp_path, shell)
+            pasted = paste(command, tmp_path, shell)
             assert pasted.returncode != 0, command
             assert "nothing done" in pasted.stderr, f"{shell}: stopped silently: {pasted!r}"
-    assert _tip(repo, BRANCH) == reviewer
+    assert tip(repo, BRANCH) == reviewer
     git(repo, "update-ref", f"refs/heads/{BRANCH}", printed)
     for command in commands:
-        pasted = _paste(command, tmp_path, SHELLS[-1])
+        pasted = paste(command, tmp_path, SHELLS[-1])
         assert pasted.returncode == 0, pasted
         assert "nothing done" not in pasted.stderr
-    assert not _tip(repo, BRANCH)
+    assert not tip(repo, BRANCH)
 
 
 def test_a_pasted_restore_that_its_guard_stops_says_it_did_nothing(fleet, tmp_path):
@@ -80,20 +61,20 @@ def test_a_pasted_restore_that_its_guard_stops_says_it_did_nothing(fleet, tmp_pa
     git(repo, "update-ref", RECORD, BRANCH)
     git(repo, "branch", "-f", BRANCH, "main")
     (repo / ".env").rename(tmp_path / "moved-away.env")
-    said = _said("plan", "-m", fleet.manifest, "--repo", CASCOR)
-    commands = [c for c in _git_commands(said) if " show " in c and "--output=" in c]
+    said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
+    commands = [c for c in git_commands(said) if " show " in c and "--output=" in c]
     assert commands, said
     newer = "HF_TOKEN=rotated-since-then-of-pass-25g\n"
     (repo / ".env").write_text(newer)
     for shell in SHELLS:
         for command in commands:
-            pasted = _paste(command, tmp_path, shell)
+            pasted = paste(command, tmp_path, shell)
             assert pasted.returncode != 0, command
             assert "nothing done" in pasted.stderr, f"{shell}: stopped silently: {pasted!r}"
     assert (repo / ".env").read_text() == newer
     (repo / ".env").unlink()
     for command in commands:
-        pasted = _paste(command, tmp_path, SHELLS[-1])
+        pasted = paste(command, tmp_path, SHELLS[-1])
         assert pasted.returncode == 0, pasted
         assert "nothing done" not in pasted.stderr
     assert (repo / ".env").read_text() == (tmp_path / "moved-away.env").read_text()

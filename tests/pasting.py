@@ -1,0 +1,38 @@
+"""The commands a line offers, pasted as a person pastes them (passes 25a, 25d, 25g): what ``rollout``
+said on one line, the `git …` commands it quotes, each run in a shell in a chosen folder."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.helpers import rollout
+
+
+def paste(command: str, cwd, shell: str = "bash") -> subprocess.CompletedProcess:
+    """``command`` as a person pastes it in ``shell``, in ``cwd``."""
+    return subprocess.run([shell, "-c", command], cwd=cwd, capture_output=True, text=True)
+
+
+def said_by(*args) -> str:
+    """What ``rollout ARGS`` printed, its wrapped lines joined with single blanks."""
+    return " ".join(rollout(*args).stdout.split())
+
+
+def git_commands(text: str) -> list[str]:
+    """The `git …` commands ``text`` quotes in backticks."""
+    return [c for c in text.split("`") if c.startswith("git ")]
+
+
+def tip(repo, ref: str) -> str:
+    """``ref``'s commit in ``repo``, empty when it is gone."""
+    return subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "-q", ref], capture_output=True, text=True
+    ).stdout.strip()
+
+
+def blank_first_value(repo) -> None:
+    """Empty the first value of the clone's ``.env`` (the name kept)."""
+    env = repo / ".env"
+    lines = env.read_text().splitlines()
+    lines[0] = lines[0].split("=", 1)[0] + "="
+    env.write_text("\n".join(lines) + "\n")
