@@ -15,9 +15,11 @@ from tests.test_drift_messages import _victim
 _PLAIN = "DB_PASSWORD=Zq25cPlainValue-31\n"
 
 
-def _drift(manifest) -> tuple[int, list[tuple[str, str]], str]:
+def _drift(manifest, marker: str = "Zq25cPlainValue") -> tuple[int, list[tuple[str, str]], str]:
+    """drift of the repo `victim` as JSON: its exit code, its hazards (id, path) and the output, which
+    never holds ``marker`` (the plaintext value the repo's env files hold)."""
     result = rollout("drift", "--manifest", manifest, "--repo", "victim", "--format", "json")
-    assert "Zq25cPlainValue" not in result.stdout + result.stderr
+    assert marker not in result.stdout + result.stderr
     [victim] = json.loads(result.stdout)["repos"]
     hazards = [
         (f["id"], f["path"])

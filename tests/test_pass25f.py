@@ -9,20 +9,13 @@ import pytest
 
 from tests.helpers import git, rollout
 from tests.test_drift_messages import _victim
+from tests.test_pass25c import _drift as drift_of_victim
 
 _PLAIN = "DB_PASSWORD=Zq25fPlainValue-47\n"
 
 
 def _drift(manifest) -> tuple[int, list[tuple[str, str]], str]:
-    result = rollout("drift", "--manifest", manifest, "--repo", "victim", "--format", "json")
-    assert "Zq25fPlainValue" not in result.stdout + result.stderr
-    [victim] = json.loads(result.stdout)["repos"]
-    hazards = [
-        (f["id"], f["path"])
-        for f in victim["findings"]
-        if f["id"] not in ("missing", "modified", "extra", "not-managed")
-    ]
-    return result.code, hazards, result.stdout
+    return drift_of_victim(manifest, "Zq25fPlainValue")
 
 
 @pytest.mark.parametrize(
