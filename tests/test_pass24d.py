@@ -291,6 +291,24 @@ def test_the_commands_drift_findings_name_work_when_pasted(fleet, tmp_path, monk
     assert "deploy.env" not in git(repo, "ls-tree", "--name-only", BRANCH).split()
 
 
+def worktree_stopped_mid(fleet, repo, operation: str):
+    """A reviewer's worktree of ``repo`` (its folder returned) on the rollout branch, with a merge or
+    a cherry-pick of a branch of theirs stopped there on a conflict: the operation is under way."""
+    git(repo, "branch", "side", "main")
+    review = fleet.root / "review"
+    git(repo, "worktree", "add", "-q", str(review), "side")
+    (review / ".gitignore").write_text("a reviewer's own ignore rules\n")
+    git(review, "commit", "-q", "-am", "a reviewer's .gitignore")
+    git(review, "switch", "-q", BRANCH)
+    stopped = subprocess.run(
+        ["git", "-C", str(review), operation, *(["--no-ff"] * (operation == "merge")), "side"],
+        capture_output=True,
+        text=True,
+    )
+    assert stopped.returncode != 0, stopped.stdout  # a conflict: the operation is under way
+    return review
+
+
 @pytest.mark.parametrize("operation", ["merge", "cherry-pick"])
 def test_the_way_to_free_a_branch_mid_merge_in_a_worktree_works_when_pasted(fleet, operation):
     """ON-LIST 13.3 (pass 24a's way out, a neighbouring situation): apply; a reviewer checks the
@@ -304,18 +322,7 @@ def test_the_way_to_free_a_branch_mid_merge_in_a_worktree_works_when_pasted(flee
     name = "juniper-cascor"
     repo = fleet.repo(name)
     assert apply(fleet, name).code == 0
-    git(repo, "branch", "side", "main")
-    review = fleet.root / "review"
-    git(repo, "worktree", "add", "-q", str(review), "side")
-    (review / ".gitignore").write_text("a reviewer's own ignore rules\n")
-    git(review, "commit", "-q", "-am", "a reviewer's .gitignore")
-    git(review, "switch", "-q", BRANCH)
-    stopped = subprocess.run(
-        ["git", "-C", str(review), operation, *(["--no-ff"] * (operation == "merge")), "side"],
-        capture_output=True,
-        text=True,
-    )
-    assert stopped.returncode != 0, stopped.stdout  # a conflict: the operation is under way
+    review = worktree_stopped_mid(fleet, repo, operation)
     env = repo / ".env"
     env.write_text(env.read_text().replace("=", "=rotated-", 1))
     said = " ".join(apply(fleet, name).stdout.split())

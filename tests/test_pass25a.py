@@ -13,9 +13,27 @@ from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.pasting import blank_first_value, git_commands, paste, said_by
 from tests.test_adversary import apply
+from tests.test_pass24d import worktree_stopped_mid
 
 CASCOR, ML = "juniper-cascor", "juniper-ml"
 RECORD = f"refs/juniper-rollout/pushed/{BRANCH}"
+
+
+def only_the_push_record_left(fleet, repo, tmp_path) -> str:
+    """juniper-cascor's rollout branch known by its push record alone (the branch deleted), its `.env`
+    moved away, its `encrypt:` entry `enabled: false`, main moved on: the tree of main's new commit.
+    Plan then refuses the repo and offers to forget the last pushed copy."""
+    git(repo, "update-ref", RECORD, BRANCH)  # as a push records it
+    git(repo, "branch", "-D", BRANCH)
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    text = fleet.manifest.read_text()
+    at = text.index(f"  - name: {CASCOR}")
+    end = text.index("        target: .env.enc\n", at) + len("        target: .env.enc\n")
+    fleet.manifest.write_text(text[:end] + "        enabled: false\n" + text[end:])
+    tree = git(repo, "write-tree").strip()
+    moved = git(repo, "commit-tree", "-p", "main", "-m", "main moves", tree).strip()
+    git(repo, "update-ref", "refs/heads/main", moved)
+    return tree
 
 
 def test_a_branch_delete_offered_for_one_repo_never_deletes_another_clones_branch(fleet):
@@ -53,17 +71,8 @@ def test_a_push_record_delete_offered_for_one_repo_never_deletes_another_clones(
     for name in (CASCOR, ML):
         assert apply(fleet, name).code == 0
     repo, here = fleet.repo(CASCOR), fleet.repo(ML)
-    for clone in (repo, here):
-        git(clone, "update-ref", RECORD, BRANCH)  # as a push records it
-    git(repo, "branch", "-D", BRANCH)
-    (repo / ".env").rename(tmp_path / "moved-away.env")
-    text = fleet.manifest.read_text()
-    at = text.index(f"  - name: {CASCOR}")
-    end = text.index("        target: .env.enc\n", at) + len("        target: .env.enc\n")
-    fleet.manifest.write_text(text[:end] + "        enabled: false\n" + text[end:])
-    tree = git(repo, "write-tree").strip()
-    moved = git(repo, "commit-tree", "-p", "main", "-m", "main moves", tree).strip()
-    git(repo, "update-ref", "refs/heads/main", moved)
+    git(here, "update-ref", RECORD, BRANCH)  # as a push records it
+    only_the_push_record_left(fleet, repo, tmp_path)
     said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
     assert "which no enabled `encrypt:` entry" in said, said
     commands = git_commands(said)
@@ -185,16 +194,7 @@ def test_the_way_to_free_a_worktree_mid_merge_never_drops_another_clones_merge(f
     and its resolution, and detached juniper-ml's checkout. Each command names its worktree."""
     repo, here = fleet.repo(CASCOR), fleet.repo(ML)
     assert apply(fleet, CASCOR).code == 0
-    git(repo, "branch", "side", "main")
-    review = fleet.root / "review"
-    git(repo, "worktree", "add", "-q", str(review), "side")
-    (review / ".gitignore").write_text("a reviewer's own ignore rules\n")
-    git(review, "commit", "-q", "-am", "a reviewer's .gitignore")
-    git(review, "switch", "-q", BRANCH)
-    stopped = subprocess.run(
-        ["git", "-C", str(review), "merge", "--no-ff", "side"], capture_output=True
-    )
-    assert stopped.returncode != 0
+    worktree_stopped_mid(fleet, repo, "merge")
     env = repo / ".env"
     env.write_text(env.read_text().replace("=", "=rotated-", 1))
     said = " ".join(apply(fleet, CASCOR).stdout.split())

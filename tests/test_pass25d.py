@@ -8,6 +8,7 @@ from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.pasting import blank_first_value, git_commands, paste, said_by, tip
 from tests.test_adversary import apply
+from tests.test_pass25a import only_the_push_record_left
 
 CASCOR, ML = "juniper-cascor", "juniper-ml"
 RECORD = f"refs/juniper-rollout/pushed/{BRANCH}"
@@ -54,16 +55,7 @@ def test_a_push_record_delete_pasted_after_a_newer_push_never_deletes_its_record
     as printed (`git update-ref -d REF OLD`, git's own lease): a moved record stays."""
     assert apply(fleet, CASCOR).code == 0
     repo = fleet.repo(CASCOR)
-    git(repo, "update-ref", RECORD, BRANCH)  # as a push records it
-    git(repo, "branch", "-D", BRANCH)
-    (repo / ".env").rename(tmp_path / "moved-away.env")
-    text = fleet.manifest.read_text()
-    at = text.index(f"  - name: {CASCOR}")
-    end = text.index("        target: .env.enc\n", at) + len("        target: .env.enc\n")
-    fleet.manifest.write_text(text[:end] + "        enabled: false\n" + text[end:])
-    tree = git(repo, "write-tree").strip()
-    moved = git(repo, "commit-tree", "-p", "main", "-m", "main moves", tree).strip()
-    git(repo, "update-ref", "refs/heads/main", moved)
+    tree = only_the_push_record_left(fleet, repo, tmp_path)
     said = said_by("plan", "-m", fleet.manifest, "--repo", CASCOR)
     commands = git_commands(said)
     assert any(" update-ref -d " in c for c in commands), said
