@@ -66,7 +66,7 @@ from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
-from juniper_rollout.wording import clip, path_word, shell_word
+from juniper_rollout.wording import clip, git_in, shell_word
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 MAX_COMMITS_NAMED = 5
@@ -473,9 +473,9 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
             TRACKED_ENV,
             path,
             f"{path} is tracked in git at {ref}; a .gitignore line does not untrack it: "
-            f"`rollout apply` removes it on the rollout branch (or `{_git_in(repo)} rm --cached -- {shell_word(path)}`); "
+            f"`rollout apply` removes it on the rollout branch (or `{git_in(repo.path)} rm --cached -- {shell_word(path)}`); "
             f"rotate the secrets it held: they stay in history{_commits_of(path, facts)}; "
-            f"purging them is the owner's call: `{_git_in(repo)} filter-repo --invert-paths --path {shell_word(path)}`",
+            f"purging them is the owner's call: `{git_in(repo.path)} filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path in facts.paths
         if is_plaintext_env(path, repo, manifest)
@@ -501,7 +501,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
             f"{path} {sopsmeta.LFS_NOTE}"
             if sopsmeta.is_lfs_pointer(blob)
             else f"{path} has no sops metadata: it may be plaintext; remove it "
-            f"(`{_git_in(repo)} rm --cached -- {shell_word(path)}`), rotate what it held, and encrypt again with sops",
+            f"(`{git_in(repo.path)} rm --cached -- {shell_word(path)}`), rotate what it held, and encrypt again with sops",
         )
         for path, blob in sorted(facts.encrypted.items())
         if sopsmeta.read_metadata(blob) is None
@@ -611,7 +611,7 @@ def _history(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
                 f"{path} was committed in the past ({name_commits(commits)}); "
                 "its values are still readable there: rotate them; purging the file "
                 "is the owner's call (rewrites history): "
-                f"`{_git_in(repo)} filter-repo --invert-paths --path {shell_word(path)}`",
+                f"`{git_in(repo.path)} filter-repo --invert-paths --path {shell_word(path)}`",
             )
         )
     return out
@@ -658,7 +658,7 @@ def _enc_history(repo: RepoSpec, facts: Facts) -> list[Finding]:
             f"{path} was once committed without sops metadata ({name_commits(commits)}): "
             "it may have held plaintext, still readable there: rotate what it held; "
             "purging it is the owner's call: "
-            f"`{_git_in(repo)} filter-repo --invert-paths --path {shell_word(path)}`",
+            f"`{git_in(repo.path)} filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path, commits in sorted(bare.items())
     ] + [
@@ -669,7 +669,7 @@ def _enc_history(repo: RepoSpec, facts: Facts) -> list[Finding]:
             f"write, or a name shaped like a credential ({name_commits(commits)}): the value is "
             "still readable there: rotate it; "
             "purging it is the owner's call: "
-            f"`{_git_in(repo)} filter-repo --invert-paths --path {shell_word(path)}`",
+            f"`{git_in(repo.path)} filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path, commits in sorted(added.items())
     ]
@@ -690,7 +690,7 @@ def _notes_on_a_branch(repo: RepoSpec, facts: Facts) -> list[Finding]:
             f"{path} is a git note shaped like a plaintext env file, committed on a branch or tag "
             f"({name_commits(commits)}: a notes tree pushed as a branch?): its values are readable "
             "there: rotate them; purging it is the owner's call: "
-            f"`{_git_in(repo)} filter-repo --invert-paths --path {shell_word(path)}`",
+            f"`{git_in(repo.path)} filter-repo --invert-paths --path {shell_word(path)}`",
         )
         for path, commits in sorted(held.items())
     ]
@@ -720,21 +720,11 @@ def _notes_removed(repo: RepoSpec, facts: Facts) -> list[Finding]:
     ]
 
 
-def _git_in(repo: RepoSpec) -> str:
-    """``git -C CLONE``: a ref delete a finding offers acts on that clone wherever it is pasted (pass
-    25a: `git update-ref -d refs/notes/commits`, a name every clone may hold, pasted in another clone
-    of the fleet deleted that clone's notes, and their reflog with them). Pass 25d (25a's note): so do
-    `git rm --cached PATH` (pasted in another clone tracking PATH, it dropped that clone's staged
-    copy) and `git filter-repo … --path PATH` (in a fresh clone of another repo, it rewrites that
-    repo's whole history)."""
-    return f"git -C {path_word(repo.path)}"
-
-
 def _ref_delete(repo: RepoSpec, facts: Facts, ref: str) -> str:
     """``git -C CLONE update-ref -d REF OLD``: deleted only while it holds what drift read (pass 25d:
     printed, then a reviewer's note added, the pasted delete took the newer note with the ref)."""
     old = dict(facts.ref_tips).get(ref)
-    return f"{_git_in(repo)} update-ref -d {shell_word(ref)}" + (f" {old}" if old else "")
+    return f"{git_in(repo.path)} update-ref -d {shell_word(ref)}" + (f" {old}" if old else "")
 
 
 def _outside_commits(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:

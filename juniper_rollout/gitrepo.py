@@ -51,6 +51,7 @@ from juniper_rollout.urls import (
     strip_userinfo,
     userinfo,
 )
+from juniper_rollout.wording import git_in as git_in_folder
 from juniper_rollout.wording import path_word, shell_word
 
 TRAILER = "Rollout-Tool: juniper-rollout"
@@ -491,7 +492,7 @@ def git_in(repo: git.Repo) -> str:
     clone wherever it is pasted. Pass 25a (pass 24k's note): the branch name is the fleet's, so `git
     branch -D BRANCH` (or `git update-ref -d RECORD`) offered for one repo and pasted in another clone
     of the fleet deleted THAT clone's rollout branch."""
-    return f"git -C {path_word(Path(repo.working_tree_dir or repo.git_dir))}"
+    return git_in_folder(Path(repo.working_tree_dir or repo.git_dir))
 
 
 def branch_delete(repo: git.Repo, branch: str) -> str:
@@ -1261,8 +1262,8 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     the worktree's files and changes left as they are. Pass 25a: each command names the worktree
     (or clone) it is for, `git -C WORKTREE …`: `git rebase --abort` pasted where the user stood (in
     another clone of the fleet, mid-rebase too) dropped that rebase and its resolved conflicts."""
-    there = f"git -C {path_word(top)}"
-    clone = f"git -C {path_word(clone_path)}"
+    there = git_in_folder(top)
+    clone = git_in_folder(clone_path)
     detach = f"`{there} switch --detach`"
     if top.exists():
         state = _worktree_admin(repo, top)

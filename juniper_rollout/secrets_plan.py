@@ -394,7 +394,7 @@ def _refuse_blanked(
             raise RepoError(
                 f"{spec.source} in the clone holds no values (every variable is empty or a bare `# …` placeholder: a copy of "
                 f".env.example?), but the committed {spec.target} holds {held} value{'s' if held != 1 else ''}; "
-                f"nothing replaced: fill them in (`{_git_in(repo)} show {_at(holder, spec.target)} | {_decrypt_stdin(blob, spec.target)}` prints the committed "
+                f"nothing replaced: fill them in (`{wording.git_in(repo.path)} show {_at(holder, spec.target)} | {_decrypt_stdin(blob, spec.target)}` prints the committed "
                 f"ones), or move {spec.source} away to keep the committed ciphertext as it is"
             )
         return
@@ -414,7 +414,7 @@ def _refuse_blanked(
             raise RepoError(
                 f"{spec.source} in the clone leaves {count} empty (or a bare `# …` placeholder) that the committed {spec.target} on "
                 f"{ref} holds values for ({shown}: a copy of .env.example not all filled in?); nothing "
-                f"replaced: fill them in (`{_git_in(repo)} show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
+                f"replaced: fill them in (`{wording.git_in(repo.path)} show {_at(ref, spec.target)} | {_decrypt_stdin(held_blob or b'')}` "
                 f"prints the committed ones), or move {spec.source} away to keep the committed "
                 f"ciphertext as it is; {_emptying_on_purpose(repo, spec, ref, blanked[0], held_blob, at_base, forget)}"
             )
@@ -453,7 +453,7 @@ def _emptying_on_purpose(
         )
     delete = (
         forget
-        or f"delete the rollout branch (`{_git_in(repo)} branch -D {shell_word(repo.branch)}`)"
+        or f"delete the rollout branch (`{wording.git_in(repo.path)} branch -D {shell_word(repo.branch)}`)"
     )
     if at_base is not None:
         # pass 14c: the branch merged (or built on a base holding the value too): deleting it alone
@@ -559,7 +559,7 @@ def _refuse_dropped(
             raise RepoError(
                 f"{spec.target} {where} holds {len(lacking)} name"
                 f"{'s' if len(lacking) != 1 else ''} that {spec.source} in the clone lacks "
-                f"({shown}); nothing replaced: bring them into {spec.source} (`{_git_in(repo)} show "
+                f"({shown}); nothing replaced: bring them into {spec.source} (`{wording.git_in(repo.path)} show "
                 f"{_at(ref, spec.target)} | {_decrypt_stdin(blob or b'')}` prints the committed ones), or move "
                 f"{spec.source} away to keep the committed ciphertext as it is"
             )
@@ -600,7 +600,7 @@ def _refuse_older_values(
         f"{spec.target} on {holder} was written by sops at {meta.lastmodified}, after {spec.source} "
         f"in the clone was last saved ({saved:%Y-%m-%dT%H:%M:%SZ}), and holds other values for "
         f"{wording.count(len(changed), 'name')} ({shown}); nothing replaced: bring the "
-        f"newer values into {spec.source} (`{_git_in(repo)} show {_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints "
+        f"newer values into {spec.source} (`{wording.git_in(repo.path)} show {_at(holder, spec.target)} | {_decrypt_stdin(before)}` prints "
         f"them), or, if the values in {spec.source} are the ones to keep, save it again "
         f"(`touch {spec.source}`)"
     )
@@ -729,7 +729,7 @@ def _bring_or_keep(repo: RepoSpec, spec: EncryptSpec, holder: str, before: bytes
     """The two ways out of a refusal over values ``holder``'s ciphertext changed since: take them into
     the plaintext, or put the plaintext's into the ciphertext there."""
     return (
-        f"bring the values from {holder} into {spec.source} (`{_git_in(repo)} show {_at(holder, spec.target)} | "
+        f"bring the values from {holder} into {spec.source} (`{wording.git_in(repo.path)} show {_at(holder, spec.target)} | "
         f"{_decrypt_stdin(before)}` prints them), or, to keep yours, put them into {spec.target} on "
         f"{holder} (`{_sops_edit(spec, before)}` in a checkout of it) and commit that"
     )
@@ -855,21 +855,17 @@ def _branch_ciphertext_first(
     raise RepoError(
         f"{spec.target} on {repo.branch} {what}, and there is no {spec.source} in the clone: "
         f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
-        f"{spec.source} (`{_git_in(repo)} show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
-        f"branch's, `{_git_in(repo)} show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
+        f"{spec.source} (`{wording.git_in(repo.path)} show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
+        f"branch's, `{wording.git_in(repo.path)} show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
         f"again; to keep only the base's, "
-        + (forget or f"delete the branch (`{_git_in(repo)} branch -D {shell_word(repo.branch)}`)")
+        + (
+            forget
+            or f"delete the branch (`{wording.git_in(repo.path)} branch -D {shell_word(repo.branch)}`)"
+        )
     )
 
 
 _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/stdin"
-
-
-def _git_in(repo: RepoSpec) -> str:
-    """``git -C CLONE`` for the repo's clone (pass 25a: a `git branch -D BRANCH` naming no clone,
-    pasted in another clone of the fleet, deleted that clone's rollout branch; a `git show REF:.env.enc
-    | sops decrypt …` there printed that clone's values for "fill them in")."""
-    return f"git -C {wording.path_word(repo.path)}"
 
 
 def _at(ref: str, path: str) -> str:
@@ -1539,7 +1535,7 @@ def _show_into(repo: RepoSpec, path: str) -> str:
     into = wording.path_word(repo.path / path)
     # pass 25d: `set -C` (noclobber): a `.env` written after the line was printed (newer values) is
     # never written over with the committed, older ones
-    return f"{make}(umask 077 && set -C && {_git_in(repo)} show {_at(repo.base, path)} > {into})"
+    return f"{make}(umask 077 && set -C && {wording.git_in(repo.path)} show {_at(repo.base, path)} > {into})"
 
 
 NEW_DATA_KEY = (

@@ -99,6 +99,15 @@ def path_word(path: Path) -> str:
     return shell_word(f"./{text}" if text.startswith("-") else text)
 
 
+def git_in(folder: Path) -> str:
+    """``git -C FOLDER``, the folder as one shell word: a git command a line offers runs in that clone
+    (or worktree) wherever it is pasted. Pass 25a: the fleet's branch names are every clone's, so `git
+    branch -D BRANCH` offered for one repo and pasted in another clone of the fleet deleted that
+    clone's branch; drift's `git update-ref -d refs/notes/commits` that clone's notes; pass 25d: `git
+    rm --cached PATH` that clone's staged copy."""
+    return f"git -C {path_word(folder)}"
+
+
 def rollout_command(
     *words: str,
     manifest: Path,
