@@ -1,0 +1,58 @@
+"""Issue 13, pass 26c: a verification pass over items 9-12 and the smaller list's input items
+(session 30). Each finding's test fails on the main this pass started from (d10b97b, checked by
+undoing its fix)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.helpers import rollout
+from tests.test_adversary import hostile_template
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["a symlink leading out", "a hidden folder", "an empty list"],
+)
+def test_an_include_refused_in_an_included_template_names_that_template(tmp_path, how):
+    """The smaller list's wording item ("a failing `{% include %}` reports the wrong template name"),
+    for an include the loader refuses (a symlink leading out of the templates folder, a hidden
+    name) or that names no template (`[]`, `none`): the refusal was said of the template the
+    manifest names ("template 'outer.j2' is not allowed to do that: footer.j2 leads outside …";
+    "unknown template 'outer.j2'", while the same line listed outer.j2 as available), never of
+    parts.j2, the one holding that include."""
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("not a template\n")
+    if how == "a symlink leading out":
+        body, said = "{% include 'footer.j2' %}", "footer.j2 leads outside the templates folder"
+    elif how == "a hidden folder":
+        body, said = "{% include '.shared/footer.j2' %}", "is under the hidden name .shared"
+    else:
+        body, said = "{% include [] %}", "includes no template"
+    manifest = hostile_template(tmp_path, "{% include 'parts.j2' %}\n", name="outer.j2")
+    (tmp_path / "tpl" / "parts.j2").write_text("# a shared part\n" + body + "\n")
+    (tmp_path / "tpl" / "footer.j2").symlink_to(outside)
+    (tmp_path / "tpl" / ".shared").mkdir()
+    (tmp_path / "tpl" / ".shared" / "footer.j2").write_text("footer\n")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.search(r"template (parts\.j2:2|'parts\.j2') \(through 'outer\.j2'\)", lines[0]), (
+        lines[0]
+    )
+    assert said in lines[0], lines[0]
+    assert "unknown template 'outer.j2'" not in lines[0]
+
+
+def test_a_refused_include_in_the_named_template_still_names_it(tmp_path):
+    """The same refusal one level up is the named template's own, said as before."""
+    (tmp_path / "elsewhere.txt").write_text("x\n")
+    manifest = hostile_template(tmp_path, "{% include 'footer.j2' %}\n", name="outer.j2")
+    (tmp_path / "tpl" / "footer.j2").symlink_to(tmp_path / "elsewhere.txt")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert "template 'outer.j2' is not allowed to do that: footer.j2 leads outside" in result.stderr
+    assert "through" not in result.stderr
