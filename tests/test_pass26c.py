@@ -4,11 +4,12 @@ undoing its fix)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from tests.helpers import rollout
+from tests.helpers import git, rollout
 from tests.test_adversary import hostile_template
 
 
@@ -56,3 +57,44 @@ def test_a_refused_include_in_the_named_template_still_names_it(tmp_path):
     assert result.code == 1, result.stdout
     assert "template 'outer.j2' is not allowed to do that: footer.j2 leads outside" in result.stderr
     assert "through" not in result.stderr
+
+
+def _master_only(tmp_path):
+    """A repo whose one branch is `master` (the manifest's base is the default `main`), with a
+    `.env.prod` committed and removed in its history."""
+    from tests.demofleet import make_repo
+    from tests.test_adversary import KEY
+
+    repo = make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    git(repo, "branch", "-m", "main", "master")
+    (repo / ".env.prod").write_text("DB_PASSWORD=an-old-password-rotated-since\n")
+    who = ["-c", "user.name=t", "-c", "user.email=t@x"]
+    git(repo, "add", "-f", ".env.prod")
+    git(repo, *who, "commit", "-qm", "prod settings")
+    git(repo, "rm", "-q", ".env.prod")
+    git(repo, *who, "commit", "-qm", "remove them")
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n  - name: victim\n"
+    )
+    return manifest
+
+
+@pytest.mark.parametrize("ref", [None, "chore/typo"])
+def test_drift_of_a_repo_whose_ref_is_not_found_still_names_the_env_file_in_its_history(
+    tmp_path, ref
+):
+    """Item 9: history needs no ref. A repo on `master` where the manifest says `main` (or a
+    mistyped `--ref`) was its error line alone, "0 findings", beside a `.env.prod` its history
+    holds: the scan of every ref's history never ran. The error is said, and the finding with it."""
+    manifest = _master_only(tmp_path)
+    args = ["drift", "--manifest", manifest, *(["--ref", ref] if ref else [])]
+    result = rollout(*args)
+    assert result.code == 1, result.stdout
+    missing = "ref 'chore/typo' not found" if ref else "base branch 'main' not found"
+    assert missing in result.stdout, result.stdout
+    assert "plaintext-env-in-history  .env.prod was committed in the past" in result.stdout
+    report = json.loads(rollout(*args, "--format", "json").stdout)
+    (victim,) = report["repos"]
+    assert missing in victim["error"]
+    assert [f["path"] for f in victim["findings"]] == [".env.prod"]
