@@ -1267,6 +1267,13 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     detach = f"`{there} switch --detach`"
     if top.exists():
         state = _worktree_admin(repo, top)
+        if state is not None and (state / "rebase-apply" / "applying").is_file():
+            # pass 26a: git keeps a `git am` session in rebase-apply/ too; `git rebase --abort` and
+            # `git switch` both refuse while it is under way ("'git am' is in progress")
+            return (
+                f"a git am session is under way in that worktree: finish it (`{there} am --continue`) or "
+                f"drop it (`{there} am --abort`), then switch it off the branch ({detach})"
+            )
         if state is not None and any(
             (state / d).is_dir() for d in ("rebase-merge", "rebase-apply")
         ):

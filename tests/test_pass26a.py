@@ -1,0 +1,61 @@
+"""Issue 13, pass 26a: a verification pass over items 1-4, the deleted remote branch, LFS pointers,
+SHA-256 repositories and the manifest's `.git` paths, and every command the tool offers to paste in
+those scenarios. Each test fails on the main this pass started from (checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.fleet import BRANCH
+from tests.helpers import git
+from tests.pasting import git_commands, paste
+from tests.test_adversary import apply
+
+CASCOR = "juniper-cascor"
+
+
+def am_stopped_on_the_branch(fleet, repo) -> None:
+    """A reviewer applies a mailed patch (`git am -3`) in the clone, on the rollout branch; it
+    stops on a conflict: the am session is under way (git keeps it in `rebase-apply/`, as the old
+    rebase backend does)."""
+    git(repo, "branch", "side", "main")
+    review = fleet.root / "review"
+    git(repo, "worktree", "add", "-q", str(review), "side")
+    (review / ".gitignore").write_text("a reviewer's own ignore rules\n")
+    git(review, "commit", "-q", "-am", "a reviewer's .gitignore")
+    patch = fleet.root / "reviewer.patch"
+    git(review, "format-patch", "-q", "-1", "HEAD", "--output", str(patch))
+    git(repo, "worktree", "remove", str(review))
+    git(repo, "switch", "-q", BRANCH)
+    stopped = subprocess.run(
+        ["git", "-C", str(repo), "am", "-3", str(patch)], capture_output=True, text=True
+    )
+    assert stopped.returncode != 0, stopped.stdout  # a conflict: the am session is under way
+    assert (repo / ".git" / "rebase-apply" / "applying").is_file()
+
+
+def test_the_way_to_free_a_branch_mid_am_works_when_pasted(fleet):
+    """ON-LIST 13.3 (a neighbour of pass 24d's merge and cherry-pick): apply; a reviewer checks the
+    rollout branch out and applies a mailed patch with `git am`, which stops on a conflict; main
+    moves; apply is `blocked` (right), but said "a rebase is under way in that worktree: finish it
+    (`git rebase --continue`) or drop it (`git rebase --abort`), then switch it off the branch
+    (`git switch --detach`)": git keeps an am session in `rebase-apply/`, and each of the three,
+    pasted, failed ("It looks like 'git am' is in progress. Cannot rebase."; "cannot switch branch
+    in the middle of an am session"): apply stayed blocked. The line now names the am session and
+    its own `git am --continue` / `--abort`; pasted in turn (drop, then switch), apply writes."""
+    repo = fleet.repo(CASCOR)
+    assert apply(fleet, CASCOR).code == 0
+    am_stopped_on_the_branch(fleet, repo)
+    env = repo / ".env"
+    env.write_text(env.read_text().replace("=", "=rotated-", 1))
+    said = " ".join(apply(fleet, CASCOR).stdout.split())
+    assert f"{CASCOR}: blocked" in said and "a git am session is under way" in said, said
+    commands = git_commands(said)
+    assert f"git -C {repo} am --abort" in commands, said
+    for command in commands:
+        if "--continue" in command:  # the other way: the conflict is not resolved here
+            continue
+        pasted = paste(command, fleet.root)
+        assert pasted.returncode == 0, (command, pasted.stderr)
+    written = apply(fleet, CASCOR)
+    assert f"{CASCOR}: updated" in written.stdout, written.stdout
