@@ -1288,7 +1288,7 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
                 for head, what, verb in _UNDER_WAY
                 if state is not None and (state / head).is_file()
             ),
-            None,
+            _sequence_under_way(state),
         )
         if under_way is not None:
             # pass 24d: git switches no branch while a merge, cherry-pick or revert is under way
@@ -1327,6 +1327,23 @@ _UNDER_WAY = (
     ("CHERRY_PICK_HEAD", "cherry-pick", "cherry-pick"),
     ("REVERT_HEAD", "revert", "revert"),
 )
+
+
+def _sequence_under_way(state: Path | None) -> tuple[str, str] | None:
+    """A cherry-pick or revert of several commits that git still counts as under way with no
+    CHERRY_PICK_HEAD/REVERT_HEAD (given up with `git reset`, not `--abort`): the first command of
+    ``sequencer/todo``, read as git reads it. Pass 26a: `git switch` refused there ("cannot switch
+    branch while cherry-picking") and the advice, a bare `git switch --detach`, failed when pasted."""
+    try:
+        todo = (state / "sequencer" / "todo").read_text(errors="replace") if state else ""
+    except OSError:
+        return None
+    first = todo.lstrip(" \t\r\n").split(None, 1)[:1]
+    if first in (["pick"], ["p"]):
+        return ("cherry-pick", "cherry-pick")
+    if first == ["revert"]:
+        return ("revert", "revert")
+    return None
 
 
 def _worktree_admin(repo: git.Repo, top: Path) -> Path | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tests.fleet import BRANCH
 from tests.helpers import git
 from tests.pasting import git_commands, paste
@@ -52,6 +54,46 @@ def test_the_way_to_free_a_branch_mid_am_works_when_pasted(fleet):
     assert f"{CASCOR}: blocked" in said and "a git am session is under way" in said, said
     commands = git_commands(said)
     assert f"git -C {repo} am --abort" in commands, said
+    for command in commands:
+        if "--continue" in command:  # the other way: the conflict is not resolved here
+            continue
+        pasted = paste(command, fleet.root)
+        assert pasted.returncode == 0, (command, pasted.stderr)
+    written = apply(fleet, CASCOR)
+    assert f"{CASCOR}: updated" in written.stdout, written.stdout
+
+
+@pytest.mark.parametrize("operation", ["cherry-pick", "revert"])
+def test_the_way_to_free_a_branch_mid_sequence_works_when_pasted(fleet, operation):
+    """ON-LIST 13.3 (a neighbour of pass 24d's merge and cherry-pick): apply; a reviewer checks the
+    rollout branch out and cherry-picks (or reverts) two commits of theirs; the first stops on a
+    conflict and they give it up with `git reset --hard` (not `--abort`): git keeps the sequence in
+    `sequencer/` ("Cherry-pick currently in progress") with no CHERRY_PICK_HEAD; main moves. apply
+    is `blocked` (right), but said "switch that worktree off the branch (`git switch --detach`)":
+    pasted, "fatal: cannot switch branch while cherry-picking", and apply stayed blocked. The line
+    now names the sequence and its `--continue` / `--abort`; pasted in turn, apply writes."""
+    repo = fleet.repo(CASCOR)
+    assert apply(fleet, CASCOR).code == 0
+    git(repo, "switch", "-q", "-c", "side", "main")
+    (repo / "a1").write_text("a\n")
+    git(repo, "add", "a1")
+    git(repo, "commit", "-qm", "a1")
+    (repo / ".gitignore").write_text("a reviewer's own ignore rules\n")
+    git(repo, "commit", "-qam", "a reviewer's .gitignore")
+    git(repo, "switch", "-q", BRANCH)
+    picks = ["side", "side~1"]  # the .gitignore one first: it stops there, a1's left to do
+    stopped = subprocess.run(
+        ["git", "-C", str(repo), operation, *picks], capture_output=True, text=True
+    )
+    assert stopped.returncode != 0, stopped.stdout
+    git(repo, "reset", "-q", "--hard")
+    assert (repo / ".git" / "sequencer" / "todo").is_file()
+    env = repo / ".env"
+    env.write_text(env.read_text().replace("=", "=rotated-", 1))
+    said = " ".join(apply(fleet, CASCOR).stdout.split())
+    assert f"{CASCOR}: blocked" in said, said
+    commands = git_commands(said)
+    assert f"git -C {repo} {operation} --abort" in commands, said
     for command in commands:
         if "--continue" in command:  # the other way: the conflict is not resolved here
             continue
