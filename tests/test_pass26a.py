@@ -101,3 +101,34 @@ def test_the_way_to_free_a_branch_mid_sequence_works_when_pasted(fleet, operatio
         assert pasted.returncode == 0, (command, pasted.stderr)
     written = apply(fleet, CASCOR)
     assert f"{CASCOR}: updated" in written.stdout, written.stdout
+
+
+def test_the_way_to_free_a_branch_in_a_worktree_of_a_moved_clone_works_when_pasted(fleet):
+    """ON-LIST 13.3 (pass 24a's way out, a neighbouring situation): apply; a reviewer checks the
+    rollout branch out in a worktree of its own; the user then moves the clone (`mv`, `path:` in
+    the manifest follows it): git still counts the branch as checked out there, but the worktree's
+    `.git` file names the clone's old folder. apply is `blocked` (right), and said "switch that
+    worktree off the branch (`git -C REVIEW switch --detach`)": pasted, "fatal: not a git
+    repository: OLD/.git/worktrees/review", and apply stayed blocked. The line now says the link is
+    broken and offers `git -C CLONE worktree repair` first (git's own fix for a moved clone)."""
+    repo = fleet.repo(CASCOR)
+    assert apply(fleet, CASCOR).code == 0
+    review = fleet.root / "review"
+    git(repo, "worktree", "add", "-q", str(review), BRANCH)
+    moved = fleet.root / "moved-cascor"
+    repo.rename(moved)
+    entry = f"  - name: {CASCOR}\n"
+    fleet.manifest.write_text(
+        fleet.manifest.read_text().replace(entry, f"{entry}    path: {moved}\n", 1)
+    )
+    env = moved / ".env"
+    env.write_text(env.read_text().replace("=", "=rotated-", 1))
+    said = " ".join(apply(fleet, CASCOR).stdout.split())
+    assert f"{CASCOR}: blocked" in said, said
+    commands = git_commands(said)
+    assert f"git -C {moved} worktree repair" in commands, said
+    for command in commands:
+        pasted = paste(command, fleet.root)
+        assert pasted.returncode == 0, (command, pasted.stderr)
+    written = apply(fleet, CASCOR)
+    assert f"{CASCOR}: updated" in written.stdout, written.stdout
