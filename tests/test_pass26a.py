@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from tests.fleet import BRANCH
-from tests.helpers import git
+from tests.helpers import git, rollout
 from tests.pasting import git_commands, paste
 from tests.test_adversary import apply
 
@@ -132,3 +132,24 @@ def test_the_way_to_free_a_branch_in_a_worktree_of_a_moved_clone_works_when_past
         assert pasted.returncode == 0, (command, pasted.stderr)
     written = apply(fleet, CASCOR)
     assert f"{CASCOR}: updated" in written.stdout, written.stdout
+
+
+def test_a_rekey_without_a_key_never_offers_a_new_key(fleet, tmp_path, monkeypatch):
+    """ON-LIST 13.1 (a key rotation without the plaintext, its way out): apply; `.env` moved away;
+    `rotate --add` a second key; apply with SOPS_AGE_KEY_FILE naming no file. apply fails (right:
+    re-keying the committed `.env.enc` needs a key that opens it), but said "no age private key
+    found: run `rollout keygen` or set SOPS_AGE_KEY_FILE": pasted, `rollout keygen` made a new key
+    there, which opens no committed file, and apply failed again ("your age key matches no
+    recipient"). The line now asks for a key that opens the file and offers no new one."""
+    import pyrage
+
+    repo = fleet.repo(CASCOR)
+    assert apply(fleet, CASCOR).code == 0
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    added = str(pyrage.x25519.Identity.generate().to_public())
+    assert rollout("rotate", "--manifest", fleet.manifest, "--add", added).code == 0
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "no-key-here.txt"))
+    said = " ".join(apply(fleet, CASCOR).stdout.split())
+    assert f"{CASCOR}: failed" in said and "re-keying .env.enc" in said, said
+    assert "rollout keygen" not in said, said
+    assert "a key that opens it" in said, said
