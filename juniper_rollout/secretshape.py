@@ -141,6 +141,36 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     TokenShape(
         "Resend", r"re_[A-Za-z0-9]{8}_[A-Za-z0-9]{20}", r"re_[A-Za-z0-9]{8}_[A-Za-z0-9]{20,}"
     ),
+    # pass 26b (13.8): a Replicate API token (`r8_` and 37), an Adafruit IO key (`aio_` and 28), a
+    # Supabase secret key (`sb_secret_`), an Alibaba Cloud AccessKey ID (`LTAI` and 12 or 20), a Prefect
+    # API key (`pnu_` and 36), a Databricks token (`dapi` and 32 hex), a Tencent Cloud SecretId (`AKID`
+    # and 32) and a crates.io token (`cio` and 32) before an `=` passed as names one time in 3 to 100.
+    # At their issued length only, in values too (`aio_sessions` is a word), and where a prefix reads
+    # as a word's start (`sb_secret_`, `cio`) with a digit or capital, as a random body has
+    TokenShape("Replicate", r"(?<![A-Za-z0-9_])r8_[A-Za-z0-9]{37}", r"r8_[A-Za-z0-9]{37,}"),
+    TokenShape("Adafruit IO", r"(?<![A-Za-z0-9_])aio_[A-Za-z0-9]{28}", r"aio_[A-Za-z0-9]{28,}"),
+    TokenShape(
+        "Supabase secret",
+        r"(?<![A-Za-z0-9_])sb_secret_[A-Za-z0-9_-]{20}",
+        r"sb_secret_(?=[A-Za-z0-9_]*[0-9A-Z])[A-Za-z0-9_]{20,}",
+    ),
+    TokenShape(
+        "Alibaba Cloud",
+        r"(?<![A-Za-z0-9])LTAI[A-Za-z0-9]{12}",
+        r"LTAI[A-Za-z0-9]{12}(?:[A-Za-z0-9]{8})?",
+    ),
+    TokenShape("Prefect", r"(?<![A-Za-z0-9_])pnu_[A-Za-z0-9]{36}", r"pnu_[A-Za-z0-9]{36,}"),
+    TokenShape("Databricks", r"(?<![A-Za-z0-9])dapi[0-9a-f]{32}", r"dapi[0-9a-f]{32,40}"),
+    TokenShape(
+        "Tencent Cloud",
+        r"(?<![A-Za-z0-9])AKID[A-Za-z0-9]{32}",
+        r"AKID(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{32,}",
+    ),
+    TokenShape(
+        "crates.io",
+        r"(?<![A-Za-z0-9])cio(?=[A-Za-z0-9]{0,31}[0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])",
+        r"cio(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{32}",
+    ),
     # from a run's start only (a JWT is a word of its own): from every `eyJ` of a run, each try ran to the
     # run's end, quadratic (pass 22c: a value of a million `eyJ` took minutes)
     TokenShape("JWT", r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.", None),
