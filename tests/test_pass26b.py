@@ -87,3 +87,60 @@ def test_names_with_these_issuers_words_are_still_names():
         assert not is_credential_name(name), name
     prose = "pin aio_sessions, precociousnessAndMoreWordsInCamelCaseHere, dapi_host and r8_enabled"
     assert not holds_full_token(prose) and not names_credential(prose)
+
+
+_DEPLOY_VALUE = "Zq26bDeployValue42"
+
+
+@pytest.mark.parametrize("how", ["template", "include", "symlink"])
+def test_a_file_the_manifest_calls_a_plaintext_env_file_is_never_a_template(tmp_path, how):
+    """ON-LIST 13.6 ("templates come from inside the templates folder only", and never a plaintext
+    env file): the manifest's `plaintext_env.include` names `*.env.local` plaintext env files, and
+    the templates folder holds one (`deploy.env.local`, a deploy's values): `template:
+    deploy.env.local`, a template that includes it or a symlink to it rendered it, so `rollout plan`
+    showed its values in the diff and apply committed them. The name check knew the default
+    definition only (`.env`, `.env.*`, `*.env`), and the leak guard reads the target clone's env
+    files, not the templates folder's. Now the loader refuses a name either definition calls a
+    plaintext env file, never showing what it holds."""
+    import os
+
+    from tests.helpers import git
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "notes\n")
+    tpl = tmp_path / "tpl"
+    (tpl / "deploy.env.local").write_text(f"DEPLOY_TOKEN={_DEPLOY_VALUE}\n")
+    name = {"template": "deploy.env.local", "include": "notes.j2", "symlink": "deploy.md.j2"}[how]
+    if how == "include":
+        (tpl / "notes.j2").write_text('{% include "deploy.env.local" %}\n')
+    if how == "symlink":
+        os.symlink("deploy.env.local", tpl / "deploy.md.j2")
+    text = manifest.read_text().replace("template: notes.j2", f"template: {name}")
+    text = text.replace(
+        "defaults:\n",
+        'defaults:\n  plaintext_env: {include: [.env, .env.*, "*.env", "*.env.local"]}\n',
+    )
+    manifest.write_text(text)
+    for command in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = rollout(*command, "--manifest", manifest)
+        out = result.stdout + result.stderr
+        assert result.code == 1 and "named like a plaintext env file" in out, out
+        assert _DEPLOY_VALUE not in out, out
+    repo = tmp_path / "ws" / "victim"
+    assert git(repo, "branch", "--list").strip() == "* main"
+    assert _DEPLOY_VALUE.encode() not in objects(repo)
+
+
+def test_templates_the_manifests_plaintext_env_does_not_name_still_render(tmp_path):
+    """Control: with `*.env.local` plaintext, a template named otherwise (`local.md.j2`, `env.j2`)
+    still renders, and the shipped templates with it."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "notes {{ 1 + 1 }}\n")
+    text = manifest.read_text().replace(
+        "defaults:\n",
+        'defaults:\n  plaintext_env: {include: [.env, .env.*, "*.env", "*.env.local"]}\n',
+    )
+    manifest.write_text(text)
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0 and "+notes 2" in result.stdout, result.stdout + result.stderr
