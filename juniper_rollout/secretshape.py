@@ -527,6 +527,7 @@ def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
     of a YAML scalar was committed and shown in the diff, and every reader of the file reads the value.
     Pass 24e (13.6): C's octal escapes (`\\160`), YAML's `''` in a single-quoted scalar and a query's
     `+` for a blank were read as written only.
+    Pass 26b (13.6): compose's `$$` and systemd's and configparser's `%%` read as the one character.
     ``folded``: with the folded and `+` readings, which find only values holding a blank (a passphrase)."""
     said = text if isinstance(text, str) else text.decode("utf-8", "surrogateescape")
     found = {_encoded(said): None}
@@ -540,6 +541,12 @@ def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
             found.setdefault(_encoded(_ECHO_OR_RTF.sub(_echoed, said)))
     if _SHELL_QUOTE.search(said):
         found.setdefault(_encoded(_SHELL_QUOTE.sub("'", said)))
+    # pass 26b (13.6): a `$` doubled as docker compose writes a literal one (`$$`), a `%` doubled as
+    # systemd units and Python's configparser do (`%%`): a password holding them, so written in a
+    # compose file or unit, was shown in the plan's diff (its runs under 8 letters and digits)
+    for doubled in ("$$", "%%"):
+        if doubled in said:
+            found.setdefault(_encoded(said.replace(doubled, doubled[0])))
     if _PERCENT.search(said):
         found.setdefault(_encoded(unquote(said, errors="surrogateescape")))
     if _PERCENT_U.search(said):

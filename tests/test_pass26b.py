@@ -144,3 +144,50 @@ def test_templates_the_manifests_plaintext_env_does_not_name_still_render(tmp_pa
     manifest.write_text(text)
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0 and "+notes 2" in result.stdout, result.stdout + result.stderr
+
+
+# (.env, path, template, what must not be printed): a password holding `$` or `%` (runs of letters
+# and digits under 8), written as the file's reader wants a literal one
+_DOUBLED = {
+    "compose $$": (
+        "DB_PASSWORD='Zq26b$ecretPa%ss'\n",
+        "compose.yaml",
+        'services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: "Zq26b$$ecretPa%ss"\n',
+        "ecretPa",
+    ),
+    "systemd %%": (
+        "DB_PASSWORD='Zq26b%ecretPa%ss'\n",
+        "deploy/app.service",
+        "[Service]\nEnvironment=DB_PASSWORD=Zq26b%%ecretPa%%ss\n",
+        "ecretPa",
+    ),
+    "configparser %%": (
+        "DB_PASSWORD='Zq26b%ecretPa%ss'\n",
+        "app.ini",
+        "[db]\npassword = Zq26b%%ecretPa%%ss\n",
+        "ecretPa",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_DOUBLED))
+def test_a_value_with_its_dollar_or_percent_doubled_is_never_shown(tmp_path, case):
+    """ON-LIST 13.6 ("a value from any plaintext env file ... in any spelling a real config format
+    uses"): docker compose reads `$$` as one `$`, systemd units and Python's configparser read `%%`
+    as one `%`, so a password holding them is written so in a compose file, a unit or an INI file.
+    The leak guard read the text as written only, and the password's runs of letters and digits are
+    under 8: `rollout plan` showed it in the diff and apply committed it. Now each doubled
+    character is read as its one character too."""
+    from tests.test_pass24b import refused_in_plan_and_apply
+
+    refused_in_plan_and_apply(tmp_path, _DOUBLED[case], "would contain the value on line 1")
+
+
+def test_doubled_dollars_and_percents_of_public_text_still_plan(tmp_path):
+    """Control: a compose file's `$$HOME`, a unit's `%%h` and a crontab's `%%` beside a `.env` whose
+    values they do not spell still plan."""
+    from tests.leakshapes import plan_beside
+
+    template = 'command: ["sh", "-c", "echo $$HOME"]\n# ExecStart=/bin/date +%%Y-%%m-%%d\n'
+    result = plan_beside(tmp_path, "DB_PASSWORD='Zq26b$ecretPa%ss'", template, public=template)
+    assert result.code == 0, result.stdout + result.stderr
