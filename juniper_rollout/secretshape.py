@@ -103,6 +103,9 @@ class TokenShape(NamedTuple):
     issuer: str
     in_value: str  # searched in a value: the prefix, with just enough after it to be a token
     as_name: str | None  # the whole of an identifier that is this token; None: it cannot be one
+    # in_value is the token at its issued length: prose (a commit message, the manifest's texts)
+    # is searched for it too (pass 26b)
+    issued: bool = False
 
 
 TOKEN_SHAPES: tuple[TokenShape, ...] = (
@@ -115,7 +118,8 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     TokenShape("OpenAI/Anthropic", r"(?:^|[^A-Za-z0-9])sk-[A-Za-z0-9_-]{2}", None),
     TokenShape("Stripe secret", r"sk_(?:live|test)_", r"sk_(?:live|test)_[A-Za-z0-9]{16,}"),
     TokenShape("Stripe restricted", r"rk_(?:live|test)_", r"rk_(?:live|test)_[A-Za-z0-9]{16,}"),
-    TokenShape("Slack", r"xox[abposr]-", None),
+    # pass 26b: and a configuration refresh token (`xoxe-`, `xoxe.xoxp-`)
+    TokenShape("Slack", r"xox[abeposr]-", None),
     TokenShape("webhook secret", r"whsec_", r"whsec_[A-Za-z0-9]{16,}"),
     TokenShape(
         "AWS access key id",
@@ -171,6 +175,50 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
         r"(?<![A-Za-z0-9])cio(?=[A-Za-z0-9]{0,31}[0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])",
         r"cio(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{32}",
     ),
+    # pass 26b (13.6, 13.8): issued tokens at their documented length (gitleaks' rules), none of which
+    # a template (`names_credential`), a commit message or the manifest's texts (`holds_full_token`)
+    # was refused for, and some of which (GitLab's, Google's OAuth client secret: 20-28 characters,
+    # often fewer than three digits) discovery let into `.env.example` as a code default
+    *(
+        TokenShape(issuer, r"(?<![A-Za-z0-9_.-])" + shape, None, True)
+        for issuer, shape in (
+            (
+                "GitLab",
+                r"(?:gl(?:dt|rt|ft|soat|ffct)-[0-9A-Za-z_-]{20}|glimt-[0-9A-Za-z_-]{25}"
+                r"|glagent-[0-9A-Za-z_-]{50}|gloas-[0-9A-Za-z_-]{64}|glptt-[0-9a-f]{40}"
+                r"|glcbt-[0-9A-Za-z]{1,5}_[0-9A-Za-z_-]{20}|GR1348941[0-9A-Za-z_-]{20})",
+            ),
+            ("Slack app", r"xapp-\d-[A-Za-z0-9-]{30}"),
+            ("Google OAuth client secret", r"GOCSPX-[A-Za-z0-9_-]{28}"),
+            ("SendGrid", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),
+            ("Brevo", r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}"),
+            ("Mailgun", r"key-[a-f0-9]{32}(?![A-Za-z0-9])"),
+            ("Doppler", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9._-]{40}"),
+            ("Pulumi", r"pul-[a-f0-9]{40}"),
+            ("Postman", r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}"),
+            ("Heroku", r"HRKU-AA[0-9A-Za-z_-]{58}"),
+            ("HashiCorp Vault", r"hv[sb]\.[A-Za-z0-9_-]{90}"),
+            ("New Relic", r"NR(?:AK-[A-Za-z0-9]{27}|II-[A-Za-z0-9-]{32})"),
+            ("Sentry", r"(?:sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9+/=_]{40})"),
+            ("Grafana", r"(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32})"),
+            ("Linear", r"lin_(?:api|oauth)_[A-Za-z0-9]{40}"),
+            ("Shopify", r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}"),
+            ("DigitalOcean", r"do[opr]_v1_[a-f0-9]{64}"),
+            ("Supabase access token", r"sbp_[a-f0-9]{40}"),
+            ("Groq", r"gsk_[A-Za-z0-9]{52}"),
+            ("Perplexity", r"pplx-[A-Za-z0-9]{48}"),
+            ("Notion", r"ntn_[0-9]{11}[A-Za-z0-9]{35}"),
+            ("RubyGems", r"rubygems_[a-f0-9]{48}"),
+            ("PlanetScale", r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_=.-]{32}"),
+            ("ReadMe", r"rdme_[a-z0-9]{70}"),
+            ("Shippo", r"shippo_(?:live|test)_[a-fA-F0-9]{40}"),
+            (
+                "1Password",
+                r"(?:ops_eyJ[A-Za-z0-9+/]{250}|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})"
+                r"-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})",
+            ),
+        )
+    ),
     # from a run's start only (a JWT is a word of its own): from every `eyJ` of a run, each try ran to the
     # run's end, quadratic (pass 22c: a value of a million `eyJ` took minutes)
     TokenShape("JWT", r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.", None),
@@ -188,8 +236,9 @@ _FULL_TOKEN = re.compile(
     + "|".join(
         [
             *(s.as_name for s in TOKEN_SHAPES if s.as_name),
+            *(s.in_value for s in TOKEN_SHAPES if s.issued),
             r"sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}",
-            r"xox[abposr]-[0-9A-Za-z-]{20,}",
+            r"xox[abeposr]-[0-9A-Za-z-]{20,}",
             r"glpat-[0-9A-Za-z_-]{20,}",
             r"pypi-AgE[A-Za-z0-9_-]{50,}",
             r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",

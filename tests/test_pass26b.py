@@ -191,3 +191,78 @@ def test_doubled_dollars_and_percents_of_public_text_still_plan(tmp_path):
     template = 'command: ["sh", "-c", "echo $$HOME"]\n# ExecStart=/bin/date +%%Y-%%m-%%d\n'
     result = plan_beside(tmp_path, "DB_PASSWORD='Zq26b$ecretPa%ss'", template, public=template)
     assert result.code == 0, result.stdout + result.stderr
+
+
+# random, in each issuer's documented shape (gitleaks' rules): none was a shape the tool knew
+_ISSUED = {
+    "GitLab runner": "glrt-VmQnBMIdiXWEcURNGk63",
+    "GitLab deploy": "gldt-VATmYSbQojinME-Wyx39",
+    "Google OAuth client secret": "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",
+    "Slack refresh": "xoxe-1-Y17JDGEI89CD0NXF8UG0C03ECWGPFIRW1W74YCCJA7H4CLCB1DS1KESKGECB18BR5U9ZBGHN2P"
+    "TOJ6YZUF6EJCBJZPUEMRU14N5PA7GGBNNGJ9IC8KK7DDY58H0NVKOD9ATQ0M725UQRS4DQZD",
+    "SendGrid": "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",
+    "Sentry": "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",
+    "Shopify": "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",
+    "Vault": "hvs.EB9zikUty9Rh-GEM2veWzfhRRyUX0LgkkPTj7aIdHpG7UM4M4QMHuNI-bSniVhlfWE-h1j0CD_L8nKvlcn"
+    "dLstRMcBwgM4C",
+}
+
+
+@pytest.mark.parametrize("issuer", list(_ISSUED))
+def test_a_template_holding_an_issued_token_is_refused_never_shown(tmp_path, issuer):
+    """ON-LIST 13.6 ("whatever the manifest says": a templates folder never holds a credential of a
+    known shape, pass 16b/24b) with issuers' prefixes the list lacked: a template holding a GitLab
+    runner or deploy token, a Google OAuth client secret, a Slack refresh token, a SendGrid key, a
+    Sentry or Shopify token or a Vault token was rendered: `rollout plan` showed it in the diff and
+    apply committed it into every repo. Now refused in one line, never echoed."""
+    from tests.helpers import git
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    token = _ISSUED[issuer]
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", f"ci token: {token}\n")
+    for command in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = rollout(*command, "--manifest", manifest)
+        out = result.stdout + result.stderr
+        assert result.code == 1 and "holds a credential" in out, out
+        assert token[8:20] not in out, out
+    repo = tmp_path / "ws" / "victim"
+    assert git(repo, "branch", "--list").strip() == "* main"
+    assert token[8:20].encode() not in objects(repo)
+
+
+@pytest.mark.parametrize("issuer", ["GitLab runner", "Google OAuth client secret"])
+def test_a_commit_message_or_code_default_holding_an_issued_token_is_never_committed(
+    tmp_path, issuer
+):
+    """The same shapes in the manifest's commit message (now refused at its line; it was committed)
+    and as a code default under a name that does not look secret (`discover.carries_credential`:
+    `env_example: {from: code}` wrote it into `.env.example`, the value check asking for three
+    digits, which a GitLab token of 20 characters lacks a third of the time)."""
+    from juniper_rollout.discover import carries_credential
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    token = _ISSUED[issuer]
+    assert carries_credential(token)
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", "notes\n")
+    manifest.write_text(
+        manifest.read_text().replace(
+            "defaults:\n", f'defaults:\n  commit_message: "chore: runner {token}"\n'
+        )
+    )
+    result = rollout("plan", "--manifest", manifest)
+    out = result.stdout + result.stderr
+    assert result.code == 1 and "repos.yaml:" in out and token[8:20] not in out, out
+
+
+def test_words_like_these_prefixes_are_still_no_tokens():
+    """Control: prose and template text naming these prefixes or like them are no credential."""
+    from juniper_rollout.secretshape import holds_full_token, names_credential
+
+    for text in (
+        "register the runner: its token starts with glrt-",
+        "A3-LAYOUT-PORTRAIT-PRINT",
+        "cache-key-0123456789abcdef0123456789abcdef",
+        "SG.settings.value, hvs.token, dp.st.dev, pul-request, xoxe",
+        "uses: pypa/gh-action-pypi-publish@release/v1",
+    ):
+        assert not holds_full_token(text) and not names_credential(text), text
