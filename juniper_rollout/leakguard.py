@@ -799,7 +799,7 @@ def check(
         value for name, value in fleet.named if name != repo.name or value.value not in own
     ]
     templates = (
-        render.loaded_templates(manifest.templates)
+        render.loaded_templates(manifest.templates, manifest.env_files)
         if manifest is not None and cleared is None and found
         else []
     )

@@ -60,11 +60,13 @@ AGENTS_SECTION_TEMPLATE = "agents-section.md.j2"
 MAX_TEMPLATE_BYTES = 1_000_000
 
 
-def _env_named(name: str) -> bool:
-    """Named like a plaintext env file, in any letter case: on macOS's and Windows' file systems
-    `.ENV` or `Prod.Env` opens `.env` / `prod.env` itself (pass 13b: `{% include '.ENV' %}` passed the
-    name check and rendered the templates folder's `.env`)."""
-    return DEFAULT_ENV_FILES.is_plaintext(name) or DEFAULT_ENV_FILES.is_plaintext(name.lower())
+def _env_named(name: str, env_files: EnvFiles = DEFAULT_ENV_FILES) -> bool:
+    """Named like a plaintext env file (by the default definition or ``env_files``), in any letter
+    case: on macOS's and Windows' file systems `.ENV` or `Prod.Env` opens `.env` / `prod.env` itself
+    (pass 13b: `{% include '.ENV' %}` passed the name check and rendered the templates folder's `.env`)."""
+    return any(
+        d.is_plaintext(name) or d.is_plaintext(name.lower()) for d in (DEFAULT_ENV_FILES, env_files)
+    )
 
 
 # pass 16b: well-known files that hold passwords in no shape a scan can tell (`.netrc`'s `password X`,
@@ -119,18 +121,26 @@ class ConfinedLoader(FileSystemLoader):
     """Templates from inside the templates folder only: no ``..``, no symlink leading out of it,
     regular files only (a FIFO would hang), never a file holding an age private key."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, env_files: EnvFiles = DEFAULT_ENV_FILES) -> None:
         super().__init__(str(root))
         self.root = os.path.realpath(root)
+        # pass 26b (13.6): the manifest's own definition of a plaintext env file too (its
+        # `plaintext_env.include`: `*.env.local`), not the default's alone: a templates folder's
+        # `deploy.env.local`, a plaintext env file by the manifest's word, was rendered and its values
+        # shown in the plan's diff (the leak guard reads the target clone's env files, not this folder's)
+        self.env_files = env_files
         self.loaded: dict[
             str, bytes
         ] = {}  # name -> source of every template read: leakguard checks them
+
+    def _env_named(self, name: str) -> bool:
+        return _env_named(name, self.env_files)
 
     def get_source(self, environment, template: str):
         if "\0" in template:  # os.path would raise ValueError: no file has such a name
             raise SecurityError(f"{template!r} is not a file name (it holds a NUL byte)")
         pieces = split_template_path(template)  # TemplateNotFound for '..'
-        if pieces and _env_named(pieces[-1]):  # the one definition (envfiles.py)
+        if pieces and self._env_named(pieces[-1]):  # the one definition (envfiles.py)
             raise SecurityError(
                 f"{template} is named like a plaintext env file; it cannot be a template"
             )
@@ -147,7 +157,7 @@ class ConfinedLoader(FileSystemLoader):
                 f"{template} is inside a .git folder (git's own files: its config may hold "
                 "credentials); it cannot be a template"
             )
-        if _env_named(os.path.basename(real)):  # a symlink to one, inside
+        if self._env_named(os.path.basename(real)):  # a symlink to one, inside
             raise SecurityError(
                 f"{template} leads to {os.path.basename(real)}, named like a plaintext env file; "
                 "it cannot be a template"
@@ -718,10 +728,11 @@ def _bounded(filter_function, name: str = ""):
 
 
 @lru_cache(maxsize=8)
-def environment(templates: Path) -> SandboxedEnvironment:
-    """One environment per templates folder: templates compile once per run, not per repo."""
+def environment(templates: Path, env_files: EnvFiles = DEFAULT_ENV_FILES) -> SandboxedEnvironment:
+    """One environment per templates folder (and definition of a plaintext env file): templates
+    compile once per run, not per repo."""
     return BoundedSandbox(
-        loader=ConfinedLoader(templates),
+        loader=ConfinedLoader(templates, env_files),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -730,10 +741,12 @@ def environment(templates: Path) -> SandboxedEnvironment:
     )
 
 
-def loaded_templates(templates: Path) -> list[tuple[str, bytes]]:
+def loaded_templates(
+    templates: Path, env_files: EnvFiles = DEFAULT_ENV_FILES
+) -> list[tuple[str, bytes]]:
     """(name, source) of every template read from ``templates`` in this process (those a run renders, and
     what they include): all a template can bring into its output, besides the manifest's own text."""
-    loader = environment(templates).loader
+    loader = environment(templates, env_files).loader
     return list(loader.loaded.items()) if isinstance(loader, ConfinedLoader) else []
 
 
@@ -828,13 +841,15 @@ def render(
 ) -> str:
     """Render template ``name``; every failure is a ManifestError at the manifest line that asked for it."""
     with template_errors(manifest, name, line):
-        return _render_bounded(environment(manifest.templates).get_template(name), context)
+        return _render_bounded(
+            environment(manifest.templates, manifest.env_files).get_template(name), context
+        )
 
 
 def compile_template(manifest: Manifest, name: str, *, line: int | None = None) -> None:
     """Load and compile template ``name`` (no rendering), its failures told as :func:`render` tells them."""
     with template_errors(manifest, name, line):
-        environment(manifest.templates).get_template(name)
+        environment(manifest.templates, manifest.env_files).get_template(name)
 
 
 @contextmanager

@@ -1524,7 +1524,7 @@ def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[F
 
 def _show_into(repo: RepoSpec, path: str) -> str:
     """The command that writes ``path`` as committed on the base back into the clone, readable by
-    its owner alone. Pass 25a: `git show main:.env > .env` named no clone: pasted in another clone of
+    its owner alone, where the clone has no such file and the base still holds it. Pass 25a: `git show main:.env > .env` named no clone: pasted in another clone of
     the fleet, whose main holds no `.env`, the shell emptied that clone's `.env` before git failed."""
     folder = os.path.dirname(path)
     make = (
@@ -1534,8 +1534,10 @@ def _show_into(repo: RepoSpec, path: str) -> str:
     )
     into = wording.path_word(repo.path / path)
     # pass 25d: `set -C` (noclobber): a `.env` written after the line was printed (newer values) is
-    # never written over with the committed, older ones
-    return f"{make}(umask 077 && set -C && {wording.git_in(repo.path)} show {_at(repo.base, path)} > {into})"
+    # never written over with the committed, older ones. Lead 30 (25g's note): `cat-file -e` first, so
+    # a base that no longer tracks it leaves no empty file behind (the shell makes it before git fails)
+    git, at = wording.git_in(repo.path), _at(repo.base, path)
+    return f"{make}(umask 077 && set -C && {git} cat-file -e {at} && {git} show {at} > {into})"
 
 
 NEW_DATA_KEY = (
@@ -1651,6 +1653,13 @@ def _rekeyed(
         after = sops.updatekeys(before, sops_config=config, filename=spec.target)
     except RolloutError as err:
         why = str(err) if "SOPS_AGE_KEY_FILE" in str(err) else f"{err} (set SOPS_AGE_KEY_FILE)"
+        # pass 26a: a new key (`rollout keygen`, sops's generic advice) opens no committed file:
+        # pasted, it made a key there and apply failed again; only a key that opens it re-keys it
+        why = why.replace(
+            sops.NO_KEY,
+            "no age private key found: set SOPS_AGE_KEY_FILE to a key that opens it (a new key "
+            "cannot)",
+        )
         raise RepoError(f"re-keying {spec.target} needs the private key: {why}") from None
     return FileChange(
         spec.target,

@@ -103,6 +103,9 @@ class TokenShape(NamedTuple):
     issuer: str
     in_value: str  # searched in a value: the prefix, with just enough after it to be a token
     as_name: str | None  # the whole of an identifier that is this token; None: it cannot be one
+    # in_value is the token at its issued length: prose (a commit message, the manifest's texts)
+    # is searched for it too (pass 26b)
+    issued: bool = False
 
 
 TOKEN_SHAPES: tuple[TokenShape, ...] = (
@@ -115,7 +118,8 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     TokenShape("OpenAI/Anthropic", r"(?:^|[^A-Za-z0-9])sk-[A-Za-z0-9_-]{2}", None),
     TokenShape("Stripe secret", r"sk_(?:live|test)_", r"sk_(?:live|test)_[A-Za-z0-9]{16,}"),
     TokenShape("Stripe restricted", r"rk_(?:live|test)_", r"rk_(?:live|test)_[A-Za-z0-9]{16,}"),
-    TokenShape("Slack", r"xox[abposr]-", None),
+    # pass 26b: and a configuration refresh token (`xoxe-`, `xoxe.xoxp-`)
+    TokenShape("Slack", r"xox[abeposr]-", None),
     TokenShape("webhook secret", r"whsec_", r"whsec_[A-Za-z0-9]{16,}"),
     TokenShape(
         "AWS access key id",
@@ -141,6 +145,80 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     TokenShape(
         "Resend", r"re_[A-Za-z0-9]{8}_[A-Za-z0-9]{20}", r"re_[A-Za-z0-9]{8}_[A-Za-z0-9]{20,}"
     ),
+    # pass 26b (13.8): a Replicate API token (`r8_` and 37), an Adafruit IO key (`aio_` and 28), a
+    # Supabase secret key (`sb_secret_`), an Alibaba Cloud AccessKey ID (`LTAI` and 12 or 20), a Prefect
+    # API key (`pnu_` and 36), a Databricks token (`dapi` and 32 hex), a Tencent Cloud SecretId (`AKID`
+    # and 32) and a crates.io token (`cio` and 32) before an `=` passed as names one time in 3 to 100.
+    # At their issued length only, in values too (`aio_sessions` is a word), and where a prefix reads
+    # as a word's start (`sb_secret_`, `cio`) with a digit or capital, as a random body has
+    TokenShape("Replicate", r"(?<![A-Za-z0-9_])r8_[A-Za-z0-9]{37}", r"r8_[A-Za-z0-9]{37,}"),
+    TokenShape("Adafruit IO", r"(?<![A-Za-z0-9_])aio_[A-Za-z0-9]{28}", r"aio_[A-Za-z0-9]{28,}"),
+    TokenShape(
+        "Supabase secret",
+        r"(?<![A-Za-z0-9_])sb_secret_[A-Za-z0-9_-]{20}",
+        r"sb_secret_(?=[A-Za-z0-9_]*[0-9A-Z])[A-Za-z0-9_]{20,}",
+    ),
+    TokenShape(
+        "Alibaba Cloud",
+        r"(?<![A-Za-z0-9])LTAI[A-Za-z0-9]{12}",
+        r"LTAI[A-Za-z0-9]{12}(?:[A-Za-z0-9]{8})?",
+    ),
+    TokenShape("Prefect", r"(?<![A-Za-z0-9_])pnu_[A-Za-z0-9]{36}", r"pnu_[A-Za-z0-9]{36,}"),
+    TokenShape("Databricks", r"(?<![A-Za-z0-9])dapi[0-9a-f]{32}", r"dapi[0-9a-f]{32,40}"),
+    TokenShape(
+        "Tencent Cloud",
+        r"(?<![A-Za-z0-9])AKID[A-Za-z0-9]{32}",
+        r"AKID(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{32,}",
+    ),
+    TokenShape(
+        "crates.io",
+        r"(?<![A-Za-z0-9])cio(?=[A-Za-z0-9]{0,31}[0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])",
+        r"cio(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{32}",
+    ),
+    # pass 26b (13.6, 13.8): issued tokens at their documented length (gitleaks' rules), none of which
+    # a template (`names_credential`), a commit message or the manifest's texts (`holds_full_token`)
+    # was refused for, and some of which (GitLab's, Google's OAuth client secret: 20-28 characters,
+    # often fewer than three digits) discovery let into `.env.example` as a code default
+    *(
+        TokenShape(issuer, r"(?<![A-Za-z0-9_.-])" + shape, None, True)
+        for issuer, shape in (
+            (
+                "GitLab",
+                r"(?:gl(?:dt|rt|ft|soat|ffct)-[0-9A-Za-z_-]{20}|glimt-[0-9A-Za-z_-]{25}"
+                r"|glagent-[0-9A-Za-z_-]{50}|gloas-[0-9A-Za-z_-]{64}|glptt-[0-9a-f]{40}"
+                r"|glcbt-[0-9A-Za-z]{1,5}_[0-9A-Za-z_-]{20}|GR1348941[0-9A-Za-z_-]{20})",
+            ),
+            ("Slack app", r"xapp-\d-[A-Za-z0-9-]{30}"),
+            ("Google OAuth client secret", r"GOCSPX-[A-Za-z0-9_-]{28}"),
+            ("SendGrid", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),
+            ("Brevo", r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}"),
+            ("Mailgun", r"key-[a-f0-9]{32}(?![A-Za-z0-9])"),
+            ("Doppler", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9._-]{40}"),
+            ("Pulumi", r"pul-[a-f0-9]{40}"),
+            ("Postman", r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}"),
+            ("Heroku", r"HRKU-AA[0-9A-Za-z_-]{58}"),
+            ("HashiCorp Vault", r"hv[sb]\.[A-Za-z0-9_-]{90}"),
+            ("New Relic", r"NR(?:AK-[A-Za-z0-9]{27}|II-[A-Za-z0-9-]{32})"),
+            ("Sentry", r"(?:sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9+/=_]{40})"),
+            ("Grafana", r"(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32})"),
+            ("Linear", r"lin_(?:api|oauth)_[A-Za-z0-9]{40}"),
+            ("Shopify", r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}"),
+            ("DigitalOcean", r"do[opr]_v1_[a-f0-9]{64}"),
+            ("Supabase access token", r"sbp_[a-f0-9]{40}"),
+            ("Groq", r"gsk_[A-Za-z0-9]{52}"),
+            ("Perplexity", r"pplx-[A-Za-z0-9]{48}"),
+            ("Notion", r"ntn_[0-9]{11}[A-Za-z0-9]{35}"),
+            ("RubyGems", r"rubygems_[a-f0-9]{48}"),
+            ("PlanetScale", r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_=.-]{32}"),
+            ("ReadMe", r"rdme_[a-z0-9]{70}"),
+            ("Shippo", r"shippo_(?:live|test)_[a-fA-F0-9]{40}"),
+            (
+                "1Password",
+                r"(?:ops_eyJ[A-Za-z0-9+/]{250}|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})"
+                r"-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})",
+            ),
+        )
+    ),
     # from a run's start only (a JWT is a word of its own): from every `eyJ` of a run, each try ran to the
     # run's end, quadratic (pass 22c: a value of a million `eyJ` took minutes)
     TokenShape("JWT", r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.", None),
@@ -158,8 +236,9 @@ _FULL_TOKEN = re.compile(
     + "|".join(
         [
             *(s.as_name for s in TOKEN_SHAPES if s.as_name),
+            *(s.in_value for s in TOKEN_SHAPES if s.issued),
             r"sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}",
-            r"xox[abposr]-[0-9A-Za-z-]{20,}",
+            r"xox[abeposr]-[0-9A-Za-z-]{20,}",
             r"glpat-[0-9A-Za-z_-]{20,}",
             r"pypi-AgE[A-Za-z0-9_-]{50,}",
             r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
@@ -497,6 +576,7 @@ def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
     of a YAML scalar was committed and shown in the diff, and every reader of the file reads the value.
     Pass 24e (13.6): C's octal escapes (`\\160`), YAML's `''` in a single-quoted scalar and a query's
     `+` for a blank were read as written only.
+    Pass 26b (13.6): compose's `$$` and systemd's and configparser's `%%` read as the one character.
     ``folded``: with the folded and `+` readings, which find only values holding a blank (a passphrase)."""
     said = text if isinstance(text, str) else text.decode("utf-8", "surrogateescape")
     found = {_encoded(said): None}
@@ -510,6 +590,12 @@ def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
             found.setdefault(_encoded(_ECHO_OR_RTF.sub(_echoed, said)))
     if _SHELL_QUOTE.search(said):
         found.setdefault(_encoded(_SHELL_QUOTE.sub("'", said)))
+    # pass 26b (13.6): a `$` doubled as docker compose writes a literal one (`$$`), a `%` doubled as
+    # systemd units and Python's configparser do (`%%`): a password holding them, so written in a
+    # compose file or unit, was shown in the plan's diff (its runs under 8 letters and digits)
+    for doubled in ("$$", "%%"):
+        if doubled in said:
+            found.setdefault(_encoded(said.replace(doubled, doubled[0])))
     if _PERCENT.search(said):
         found.setdefault(_encoded(unquote(said, errors="surrogateescape")))
     if _PERCENT_U.search(said):

@@ -137,7 +137,8 @@ def test_a_tracked_env_missing_from_the_clone_is_not_removed_unencrypted(fleet):
         in " ".join(plan.stdout.split())
     )
     assert (
-        f"(umask 077 && set -C && git -C {cascor} show refs/heads/main:.env > {cascor}/.env)"
+        f"(umask 077 && set -C && git -C {cascor} cat-file -e refs/heads/main:.env && "
+        f"git -C {cascor} show refs/heads/main:.env > {cascor}/.env)"
         in " ".join(plan.stdout.split())
         and "not-a-real-token" not in plan.stdout
     )
