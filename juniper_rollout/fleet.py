@@ -267,7 +267,16 @@ def _audit_at(
     except RepoError as err:  # over 16 MB: said below, beside the hazards its ends still show (24f)
         unread = err
         encrypted, cut = _encrypted_ends(commit, [p for p in paths if enc_named(p)])
-    plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
+    try:
+        plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
+    except RepoError as err:
+        # pass 26c (13.9): a `.env` that is a folder (docker's bind mount of a missing file makes
+        # one), a FIFO or a symlink made the repo its error line alone, "0 findings" beside a
+        # `.env.prod` in its history: said beside the history's hazards, the values of the files it
+        # can read still hiding what they must (pass 21b's reading, as plan's check of the fleet)
+        plaintext = leakguard.read_plaintext_values(repo, manifest.env_files, strict=False)
+        if unread is None:
+            unread = err
     budget = gitrepo.HistoryBudget()  # all the history blobs below, together (pass 21c)
     blobs_unread: list[RepoError] = []
 

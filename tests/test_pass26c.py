@@ -98,3 +98,33 @@ def test_drift_of_a_repo_whose_ref_is_not_found_still_names_the_env_file_in_its_
     (victim,) = report["repos"]
     assert missing in victim["error"]
     assert [f["path"] for f in victim["findings"]] == [".env.prod"]
+
+
+@pytest.mark.parametrize("shape", ["a folder", "a FIFO", "a symlink"])
+def test_drift_of_a_repo_whose_env_cannot_be_read_still_names_the_env_file_in_its_history(
+    tmp_path, shape
+):
+    """Item 9: a `.env` that is a folder (docker's bind mount of a missing file makes one), a FIFO or
+    a symlink made drift's repo its error line alone, "0 findings", beside a `.env.prod` in its
+    history, which does not depend on that file. The error is said, and the finding with it."""
+    import os
+
+    manifest = _master_only(tmp_path)
+    repo = tmp_path / "ws" / "victim"
+    git(repo, "branch", "-m", "master", "main")
+    (repo / ".gitignore").write_text(".env\n")
+    if shape == "a folder":
+        (repo / ".env").mkdir()
+    elif shape == "a FIFO":
+        os.mkfifo(repo / ".env")
+    else:
+        (repo / ".env").symlink_to(tmp_path / "repos.yaml")
+    # `.env` is the repo's encrypt source (as the demo fleet's repos have it)
+    manifest.write_text(
+        manifest.read_text()
+        + "    env_example: {from: dotenv}\n    encrypt:\n      - {source: .env, target: .env.enc}\n"
+    )
+    result = rollout("drift", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert ".env in the clone is " in result.stdout, result.stdout
+    assert "plaintext-env-in-history  .env.prod was committed in the past" in result.stdout
