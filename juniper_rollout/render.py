@@ -40,7 +40,7 @@ from juniper_rollout.envfiles import EnvFiles
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
 from juniper_rollout.paths import MAX_FILE_BYTES
-from juniper_rollout.secretshape import decoded_runs, names_credential, readings
+from juniper_rollout.secretshape import decoded_runs, readings, template_credential
 from juniper_rollout.wording import shell_word
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
@@ -202,7 +202,7 @@ class ConfinedLoader(FileSystemLoader):
         # holding a token): every check of the text passed it, and the plan printed it in its diff
         # pass 24e: and as its readers decode it (`ghp\x5f…`, `%5F`, `&#95;` in a YAML or JSON string)
         if any(  # ~/.git-credentials, gh's hosts.yml, a .netrc…
-            names_credential(text.decode("utf-8", "replace"))
+            template_credential(text.decode("utf-8", "replace"))
             for one in readings(data, folded=False)
             for text in (one, *decoded_runs(one))
         ):
