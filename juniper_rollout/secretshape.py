@@ -500,11 +500,13 @@ def holds_url_password(text: str) -> bool:
     return _PASSWORD_URL.search(text) is not None
 
 
-def carries_credential(value: str) -> bool:
+def carries_credential(value: str, *, prefix: bool = True) -> bool:
     """True for a value that holds a credential whatever its name: URL user-info
     (``postgres://user:pass@db``), a known token prefix (``ghp_``, ``github_pat_``, ``sk-``, ``xox…-``,
-    ``whsec_``, ``AKIA…``, …) or a long high-entropy run of token characters."""
-    if _USERINFO.search(value) or _TOKEN.search(value):
+    ``whsec_``, ``AKIA…``, …) or a long high-entropy run of token characters.
+    ``prefix=False``: a known token at its issued length, not its prefix (pass 26e: what a refusal
+    asks, where a prefix refused the manifest's example default `DEFAULT_LOCALE: sk-SK`)."""
+    if _USERINFO.search(value) or (_TOKEN if prefix else _TEMPLATE_TOKEN).search(value):
         return True
     for run in _OPAQUE.findall(value):
         if _high_entropy(run):

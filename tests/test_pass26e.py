@@ -188,3 +188,32 @@ def test_names_like_these_issuers_prefixes_are_still_names():
         "ak-47 and as-is",
     ):
         assert not holds_full_token(text) and not template_credential(text), text
+
+
+def test_a_manifest_example_default_like_a_token_prefix_still_loads(tmp_path):
+    """NEW (a false refusal, 13.6's "whatever the manifest says"): an `env_example` group's default
+    `DEFAULT_LOCALE: sk-SK` (or `hf_transfer`, `highs_and_lows`) was refused at load, "carries a
+    credential": the example's defaults were asked for a token's prefix. Now for a token at its
+    issued length, as templates are; one still refused, never echoed."""
+    from tests.demofleet import make_repo
+    from tests.test_hostile import KEY
+    from tests.test_pass3 import BARE
+
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
+    manifest = tmp_path / "repos.yaml"
+    text = (
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\n"
+        f"repos:\n  - name: victim\n{BARE}"
+    )
+    groups = "[{DEFAULT_LOCALE: sk-SK}, {HF_EXTRA: hf_transfer}, {PANELS: highs_and_lows}]"
+    manifest.write_text(
+        text + f"    env_example: {{groups: [{{title: Locale, vars: {groups}}}]}}\n"
+    )
+    result = rollout("plan", "--manifest", manifest)
+    out = result.stdout + result.stderr
+    assert result.code == 0 and "sk-SK" in out, out
+    token = _ISSUED["Telegram bot"]
+    manifest.write_text(text + f"    env_example: {{groups: [{{vars: [{{BOT: '{token}'}}]}}]}}\n")
+    result = rollout("plan", "--manifest", manifest)
+    out = result.stdout + result.stderr
+    assert result.code == 1 and "repos.yaml:" in out and token[12:24] not in out, out
