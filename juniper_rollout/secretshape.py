@@ -227,7 +227,12 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("Cloudflare origin CA", r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}"),
             ("Mapbox secret", r"sk\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}"),
             ("Dropbox", r"sl\.(?:u\.)?[A-Za-z0-9_=-]{130,}"),
-            ("Discord bot", r"[MN][A-Za-z0-9]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}"),
+            # its last part a random HMAC, a digit in it (a class's dotted path is words)
+            (
+                "Discord bot",
+                r"[MN][A-Za-z0-9]{23,25}\.[A-Za-z0-9_-]{6}\."
+                r"(?=[A-Za-z0-9_-]{0,37}[0-9])[A-Za-z0-9_-]{27,38}(?![A-Za-z0-9_-])",
+            ),
             ("Telegram bot", r"\d{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])"),
             ("Fly.io", r"(?:fo1_[A-Za-z0-9_-]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,})"),
             ("Figma", r"figd_[A-Za-z0-9_-]{40}"),
@@ -271,7 +276,8 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
         TokenShape(issuer, r"(?<![A-Za-z0-9_.-])" + shape + r"(?![A-Za-z0-9_])", shape, True)
         for issuer, shape in (
             ("MaxMind", r"[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk"),
-            ("Yandex Cloud", r"(?:AQVN[A-Za-z0-9_]{35,38}|YC[A-Za-z0-9_]{38})"),
+            # (not its static access key's id, `YC…`: an identifier, and a 40-character name `YC_…`)
+            ("Yandex Cloud", r"AQVN[A-Za-z0-9_]{35,38}"),
             ("Hugging Face organization", r"api_org_[A-Za-z]{34}"),
             ("SettleMint", r"sm_(?:aat|pat|sat)_[A-Za-z0-9]{16}"),
         )

@@ -180,12 +180,21 @@ def test_names_like_these_issuers_prefixes_are_still_names():
     from juniper_rollout.dotenv import is_credential_name
     from juniper_rollout.secretshape import holds_full_token, template_credential
 
-    for name in ("sm_pat_expiry_days", "api_org_name", "YC_REGION", "AQVN_HOST", "GEOIP_mmk"):
+    for name in (
+        "sm_pat_expiry_days",
+        "api_org_name",
+        "YC_REGION",
+        "YC_SERVICE_ACCOUNT_KEY_FILE_FOR_PROD_APP",
+        "AQVN_HOST",
+        "GEOIP_mmk",
+    ):
         assert not is_credential_name(name), name
     for text in (
         "see API-REFERENCE-GUIDE and pat.settings.value, sha256~sum, ico-file",
         "12345678:AA is the bot id; sl.example.com; v1.0-beta",
         "ak-47 and as-is",
+        "MessageBrokerConfiguration.config.connectionPoolMaximumIdleTimeout",
+        "YC_SERVICE_ACCOUNT_KEY_FILE_FOR_PROD_APP",
     ):
         assert not holds_full_token(text) and not template_credential(text), text
 
