@@ -197,7 +197,7 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             # and a commit message or manifest text so worded was refused
             (
                 "Mailgun",
-                r"(?i:mailgun)[^\s=:]*[ \t]*[=:][ \t]*[\"']?key-[a-f0-9]{32}(?![A-Za-z0-9])",
+                r"(?i:mailgun)[^\s=:]{0,40}[ \t]{0,8}[=:][ \t]{0,8}[\"']?key-[a-f0-9]{32}(?![A-Za-z0-9])",
             ),
             ("Doppler", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9._-]{40}"),
             ("Pulumi", r"pul-[a-f0-9]{40}"),
@@ -350,6 +350,11 @@ def holds_full_token(text: str) -> bool:
         or _basic_credential(text)
         or AGE_PRIVATE_KEY.search(text)
     )
+
+
+def issued_tokens(text: str) -> Iterator[str]:
+    """Each known token at its issued length in ``text`` (as :func:`holds_issued_token` finds them)."""
+    return (m.group() for m in _FULL_TOKEN.finditer(text) if not m.group().startswith("-"))
 
 
 def holds_issued_token(text: str) -> bool:

@@ -226,3 +226,32 @@ def test_a_manifest_example_default_like_a_token_prefix_still_loads(tmp_path):
     result = rollout("plan", "--manifest", manifest)
     out = result.stdout + result.stderr
     assert result.code == 1 and "repos.yaml:" in out and token[12:24] not in out, out
+
+
+_PIECES = {
+    "concatenated": '{{ "gh" ~ "p_Zq26eTokenAbcdefghijklmnopqrstuvwx12" }}',
+    "joined": '{{ ["ghp_Zq26eTok", "enAbcdefghijklmnopqrstuvwx12"]|join }}',
+    "replaced": '{{ "ghX_Zq26eTokenAbcdefghijklmnopqrstuvwx12"|replace("X", "p") }}',
+    "reversed": '{{ "21xwvutsrqponmlkjihgfedcbAnekoTe62qZ_phg"|reverse }}',
+    "Telegram, concatenated": '{{ "786286" ~ "8271:AAhjrWkTp9Y-y1GHm_iV7CIsnMCSr-g7n59" }}',
+}
+
+
+@pytest.mark.parametrize("case", list(_PIECES))
+def test_a_token_a_template_renders_from_pieces_is_refused_never_shown(tmp_path, case):
+    """ON-LIST 13.6 ("a rendered file carries …": a templates folder never holds a credential): a
+    template holding a token in pieces (concatenated, joined, replaced, reversed) passed the check of
+    its text, and `rollout plan` showed the token whole in the diff. What a template renders is
+    checked for a token at its issued length too; never echoed."""
+    from tests.helpers import git
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", f"token: {_PIECES[case]}\n")
+    for command in (("plan",), ("apply", "--yes")):
+        result = rollout(*command, "--manifest", manifest)
+        out = result.stdout + result.stderr
+        assert result.code == 1 and "renders a token" in out, out
+        assert "Zq26eTokenAbcdef" not in out and "AAhjrWkTp9Y" not in out, out
+    repo = tmp_path / "ws" / "victim"
+    assert git(repo, "branch", "--list").strip() == "* main"
+    assert b"Zq26eTokenAbcdef" not in objects(repo)
