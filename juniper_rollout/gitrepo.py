@@ -1267,36 +1267,16 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     detach = f"`{there} switch --detach`"
     if top.exists():
         state = _worktree_admin(repo, top)
-        if state is not None and any(
-            (state / d).is_dir() for d in ("rebase-merge", "rebase-apply")
-        ):
-            # pass 9: mid-rebase HEAD is detached; `git switch -` there leaves the rebase running
+        advice = _advice_in_place(state, there, detach)
+        if state is not None and _link_broken(top, state):
+            # pass 26a: the clone moved (`mv`) after the worktree was made: git here still counts
+            # the branch as checked out there, but every git command run there failed ("not a git
+            # repository: OLD/.git/worktrees/…") until git's own repair rewrites the link
             return (
-                f"a rebase is under way in that worktree: finish it (`{there} rebase --continue`) or "
-                f"drop it (`{there} rebase --abort`), then switch it off the branch ({detach})"
+                "that worktree's link to the clone is broken (was the clone moved?): run "
+                f"`{clone} worktree repair` first; then {advice}"
             )
-        under_way = next(
-            (
-                (what, verb)
-                for head, what, verb in _UNDER_WAY
-                if state is not None and (state / head).is_file()
-            ),
-            None,
-        )
-        if under_way is not None:
-            # pass 24d: git switches no branch while a merge, cherry-pick or revert is under way
-            # ("fatal: cannot switch branch while merging"): the advice failed when pasted there
-            what, verb = under_way
-            return (
-                f"a {what} is under way in that worktree: finish it (`{there} {verb} --continue`) or "
-                f"drop it (`{there} {verb} --abort`), then switch it off the branch ({detach})"
-            )
-        if state is not None and (state / "BISECT_START").is_file():
-            return (
-                f"that worktree is bisecting it: end the bisect (`{there} bisect reset`), "
-                f"then switch it off the branch ({detach})"
-            )
-        return f"switch that worktree off the branch ({detach})"
+        return advice
     if worktree_locked(repo, top):
         # pass 16a: a lock says "its folder comes back" (a removable drive, a network share); unlock
         # and prune alone cut that worktree, and its work on the branch, off from the clone
@@ -1314,12 +1294,79 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     )
 
 
+def _advice_in_place(state: Path | None, there: str, detach: str) -> str:
+    """What frees the branch in a worktree whose folder is there (``state``: its admin folder)."""
+    if state is not None and (state / "rebase-apply" / "applying").is_file():
+        # pass 26a: git keeps a `git am` session in rebase-apply/ too; `git rebase --abort` and
+        # `git switch` both refuse while it is under way ("'git am' is in progress")
+        return (
+            f"a git am session is under way in that worktree: finish it (`{there} am --continue`) or "
+            f"drop it (`{there} am --abort`), then switch it off the branch ({detach})"
+        )
+    if state is not None and any((state / d).is_dir() for d in ("rebase-merge", "rebase-apply")):
+        # pass 9: mid-rebase HEAD is detached; `git switch -` there leaves the rebase running
+        return (
+            f"a rebase is under way in that worktree: finish it (`{there} rebase --continue`) or "
+            f"drop it (`{there} rebase --abort`), then switch it off the branch ({detach})"
+        )
+    under_way = next(
+        (
+            (what, verb)
+            for head, what, verb in _UNDER_WAY
+            if state is not None and (state / head).is_file()
+        ),
+        _sequence_under_way(state),
+    )
+    if under_way is not None:
+        # pass 24d: git switches no branch while a merge, cherry-pick or revert is under way
+        # ("fatal: cannot switch branch while merging"): the advice failed when pasted there
+        what, verb = under_way
+        return (
+            f"a {what} is under way in that worktree: finish it (`{there} {verb} --continue`) or "
+            f"drop it (`{there} {verb} --abort`), then switch it off the branch ({detach})"
+        )
+    if state is not None and (state / "BISECT_START").is_file():
+        return (
+            f"that worktree is bisecting it: end the bisect (`{there} bisect reset`), "
+            f"then switch it off the branch ({detach})"
+        )
+    return f"switch that worktree off the branch ({detach})"
+
+
+def _link_broken(top: Path, state: Path) -> bool:
+    """Whether the linked worktree at ``top`` no longer finds its admin folder ``state`` through its
+    `.git` file (the clone moved since the worktree was made: `git worktree repair` mends it)."""
+    try:
+        text = (top / ".git").read_text(errors="replace")
+    except OSError:  # a folder (the main worktree), or unreadable: nothing to say
+        return False
+    named = text.strip().removeprefix("gitdir:").strip()
+    return not named or os.path.realpath(top / named) != os.path.realpath(state)
+
+
 # what git leaves in a worktree's admin folder while an operation that stops `git switch` is under way
 _UNDER_WAY = (
     ("MERGE_HEAD", "merge", "merge"),
     ("CHERRY_PICK_HEAD", "cherry-pick", "cherry-pick"),
     ("REVERT_HEAD", "revert", "revert"),
 )
+
+
+def _sequence_under_way(state: Path | None) -> tuple[str, str] | None:
+    """A cherry-pick or revert of several commits that git still counts as under way with no
+    CHERRY_PICK_HEAD/REVERT_HEAD (given up with `git reset`, not `--abort`): the first command of
+    ``sequencer/todo``, read as git reads it. Pass 26a: `git switch` refused there ("cannot switch
+    branch while cherry-picking") and the advice, a bare `git switch --detach`, failed when pasted."""
+    try:
+        todo = (state / "sequencer" / "todo").read_text(errors="replace") if state else ""
+    except OSError:
+        return None
+    first = todo.lstrip(" \t\r\n").split(None, 1)[:1]
+    if first in (["pick"], ["p"]):
+        return ("cherry-pick", "cherry-pick")
+    if first == ["revert"]:
+        return ("revert", "revert")
+    return None
 
 
 def _worktree_admin(repo: git.Repo, top: Path) -> Path | None:

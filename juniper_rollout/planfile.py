@@ -245,10 +245,11 @@ def _bounded(data: bytes, where: str) -> bytes:
     return data
 
 
-def _plan_again(path: Path) -> str:
+def plan_again(path: Path) -> str:
     """How to make the plan again, in words that work when pasted: a plan read from standard input
     (`apply -`) was offered `rollout plan --out ./-`, which writes a file named `-` that `apply -`
-    never reads (lead, stop 28, pass 24i's note)."""
+    never reads (lead, stop 28, pass 24i's note). Lead 30 (pass 26a's note): apply's refusals of a
+    stale or damaged plan said `rollout plan --out FILE`, a placeholder pasted as a file named FILE."""
     if str(path) == "-":
         return "run `rollout plan --out -` again, piped to `rollout apply -`"
     return f"run `rollout plan --out {path_word(path)}` again"
@@ -258,15 +259,15 @@ def load(path: Path) -> list[RepoPlan]:
     try:
         data = json.loads(_read(path).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
-        raise RolloutError(f"{path}: not a plan file ({err}); {_plan_again(path)}") from None
+        raise RolloutError(f"{path}: not a plan file ({err}); {plan_again(path)}") from None
     except RecursionError:
         raise RolloutError(
-            f"{path}: not a plan file (nested too deeply); {_plan_again(path)}"
+            f"{path}: not a plan file (nested too deeply); {plan_again(path)}"
         ) from None
     # `true` and `1.0` equal 1 in Python: the version is the number the tool writes (pass 20f)
     version = data.get("format_version") if isinstance(data, dict) else None
     if type(version) is not int or version != FORMAT_VERSION:
-        raise RolloutError(f"{path}: unsupported plan format ({_plan_again(path)})")
+        raise RolloutError(f"{path}: unsupported plan format ({plan_again(path)})")
     try:  # JSON may spell a lone surrogate (\ud800), which no git object can hold (pass 10a: a crash log)
         # but \udc80-\udcff: a byte of a path git stores that is not UTF-8, as the plan writes it
         # (pass 24c: a tracked `x\xffy/.env.prod` made every saved plan "damaged", "run plan again")

@@ -1653,6 +1653,13 @@ def _rekeyed(
         after = sops.updatekeys(before, sops_config=config, filename=spec.target)
     except RolloutError as err:
         why = str(err) if "SOPS_AGE_KEY_FILE" in str(err) else f"{err} (set SOPS_AGE_KEY_FILE)"
+        # pass 26a: a new key (`rollout keygen`, sops's generic advice) opens no committed file:
+        # pasted, it made a key there and apply failed again; only a key that opens it re-keys it
+        why = why.replace(
+            sops.NO_KEY,
+            "no age private key found: set SOPS_AGE_KEY_FILE to a key that opens it (a new key "
+            "cannot)",
+        )
         raise RepoError(f"re-keying {spec.target} needs the private key: {why}") from None
     return FileChange(
         spec.target,

@@ -3,7 +3,12 @@ it was written against (checked by undoing its fix)."""
 
 from __future__ import annotations
 
-from tests.helpers import git
+import re
+import shlex
+import subprocess
+import sys
+
+from tests.helpers import git, rollout
 from tests.pasting import paste, said_by
 
 CASCOR = "juniper-cascor"
@@ -34,3 +39,36 @@ def test_the_restore_a_tracked_env_line_offers_leaves_no_empty_env_once_main_unt
     for command in commands:
         assert paste(command, repo).returncode == 0, command
     assert (repo / ".env").read_text() == "API_TOKEN=not-a-real-token-of-lead-30\n"
+
+
+def test_a_stale_saved_plans_refusal_names_the_plan_to_make_again(fleet, tmp_path, monkeypatch):
+    """A printed command that fails when pasted (pass 26a's note N5): `rollout plan --out p.json`,
+    then `rollout rotate --remove` of a recipient the plan encrypted to, then `rollout apply p.json`:
+    "p.json is stale: …; run `rollout plan --out FILE` again". Pasted, that wrote a file named FILE
+    and the user applied p.json, still stale. The refusal names the plan's own path (and the
+    manifest), so pasting it and applying p.json again works."""
+    import pyrage
+
+    from juniper_rollout import keys
+
+    monkeypatch.chdir(tmp_path)
+    other = str(pyrage.x25519.Identity.generate().to_public())
+    m = str(fleet.manifest)
+    assert rollout("rotate", "-m", m, "--add", other).code == 0
+    assert rollout("plan", "-m", m, "--out", "p.json").code in (0, 2)
+    assert rollout("rotate", "-m", m, "--remove", other).code == 0
+    said = rollout("apply", "p.json", "-m", m, "--yes")
+    assert said.code == 1 and "is stale" in said.stdout + said.stderr, said.stdout + said.stderr
+    text = " ".join((said.stdout + said.stderr).split())
+    [again] = set(re.findall(r"`(rollout plan --out[^`]*)`", text))
+    assert "FILE" not in again, again
+    tool = f"{shlex.quote(sys.executable)} -c 'from juniper_rollout.cli import main; main()'"
+    pasted = subprocess.run(
+        ["bash", "-c", again.replace("rollout", tool, 1)], cwd=tmp_path, capture_output=True
+    )
+    assert pasted.returncode in (0, 2), pasted.stderr
+    assert not (tmp_path / "FILE").exists()
+    done = rollout("apply", "p.json", "-m", m, "--yes")
+    assert done.code == 0, done.stdout + done.stderr
+    blob = git(fleet.repo(CASCOR), "show", "chore/sops-age-rollout:.env.enc")
+    assert other not in blob and keys.public_keys_in(fleet.key_file)[0] in blob

@@ -68,7 +68,7 @@ def apply(
         try:
             plans = _saved_plans(loaded, manifest, plan_file, selected)
         except RolloutError as err:
-            # pass 24d: "run `rollout plan --out FILE` again", pasted after `apply FILE -m M`, read
+            # pass 24d: "run `rollout plan --out PLAN` again", pasted after `apply FILE -m M`, read
             # the default manifest: each `rollout …` with the options apply was given
             said = loaded.commands_said(str(err))
             raise RolloutError(_value_free(loaded, selected, said)) from None
@@ -137,14 +137,14 @@ def _saved_plans(
     if not plans:
         raise RolloutError(
             f"{plan_file} holds none of the repos selected in {manifest} (a plan made for "
-            "another manifest or --repo?); run `rollout plan --out FILE` again"
+            f"another manifest or --repo?); {planfile.plan_again(plan_file)}"
         )
     stale = _stale_recipients(plans, loaded.recipients)
     if stale is not None:  # e.g. `rotate --remove` a leaked key after the plan was saved
         raise RolloutError(
             f"{plan_file} is stale: {stale}, but {manifest} names "
-            f"{count(len(loaded.recipients), 'recipient')} without it; run "
-            "`rollout plan --out FILE` again"
+            f"{count(len(loaded.recipients), 'recipient')} without it; "
+            f"{planfile.plan_again(plan_file)}"
         )
     for plan in plans:  # a hand-edited path: checked like the manifest's (pass 6)
         # a file it writes, not the tracked plaintext env file it deletes (pass 24c: every saved
@@ -167,8 +167,8 @@ def _saved_plans(
             for_the_manifests_recipients(loaded, plan.files)
         except RepoError as err:
             raise RolloutError(
-                f"{plan_file}: damaged plan file (repo {plan.name}: {err}); run "
-                "`rollout plan --out FILE` again"
+                f"{plan_file}: damaged plan file (repo {plan.name}: {err}); "
+                f"{planfile.plan_again(plan_file)}"
             ) from None
     other = next((p for p in plans if p.branch != wanted[p.name].branch), None)
     if other is not None:  # a plan of one rollout must never land on another rollout's branch
