@@ -283,7 +283,7 @@ def audit_repo(
 
 
 def hazards_only(
-    manifest: Manifest, repo: RepoSpec, facts: Facts, *, ref: str, commit: str, error: str
+    manifest: Manifest, repo: RepoSpec, facts: Facts, *, ref: str, commit: str | None, error: str
 ) -> RepoAudit:
     """``repo`` at ``ref`` whose artifacts cannot be judged (``error``, what stopped the planner): its
     secret hazards still, which read history and the ref's paths, none of those artifacts."""

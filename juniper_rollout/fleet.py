@@ -220,11 +220,28 @@ def audit_one(
     return guarded(
         repo,
         "reading",
-        lambda: read_at(repo, ref, partial(_audit_at, manifest, repo, ref, fleet)),
+        lambda: _audit_read(manifest, repo, ref, fleet),
         lambda error: RepoAudit(
             repo.name, ref or repo.base, error=value_free(manifest, repo, fleet, error)
         ),
     )
+
+
+def _audit_read(
+    manifest: Manifest, repo: RepoSpec, ref: str | None, fleet: leakguard.FleetValues | None
+) -> RepoAudit:
+    """:func:`_audit_at` of the repo at ``ref`` (None: its base branch), read-only as ``read_at``. A
+    ref or base branch not found is said beside the history's hazards, which need no ref (pass 26c,
+    13.9: a repo whose branch is `master`, not the manifest's `main`, was its error line alone, "0
+    findings" beside a `.env.prod` in its history)."""
+    with gitrepo.open_clone(repo.path) as clone:
+        try:
+            commit = (
+                gitrepo.resolve_ref(clone, ref) if ref else gitrepo.base_commit(clone, repo.base)
+            )
+        except RepoError as err:
+            return _audit_at(manifest, repo, ref, fleet, clone, None, missing=err)
+        return _audit_at(manifest, repo, ref, fleet, clone, commit)
 
 
 def _audit_at(
@@ -234,17 +251,32 @@ def _audit_at(
     fleet: leakguard.FleetValues | None,
     clone,
     commit,
+    missing: RepoError | None = None,
 ) -> RepoAudit:
-    paths = gitrepo.list_paths(commit)
+    """The audit of ``commit``; with ``missing`` (no commit: why), its history's hazards beside that."""
+    paths = gitrepo.list_paths(commit) if commit is not None else []
     enc_named = manifest.env_files.is_enc_named
-    unread: RepoError | None = None
+    unread: RepoError | None = missing
     cut: frozenset[str] = frozenset()
     try:
-        encrypted, _ = gitrepo.read_files(commit, [p for p in paths if enc_named(p)])
+        encrypted, _ = (
+            gitrepo.read_files(commit, [p for p in paths if enc_named(p)])
+            if commit is not None
+            else ({}, frozenset())
+        )
     except RepoError as err:  # over 16 MB: said below, beside the hazards its ends still show (24f)
         unread = err
         encrypted, cut = _encrypted_ends(commit, [p for p in paths if enc_named(p)])
-    plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
+    try:
+        plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
+    except RepoError as err:
+        # pass 26c (13.9): a `.env` that is a folder (docker's bind mount of a missing file makes
+        # one), a FIFO or a symlink made the repo its error line alone, "0 findings" beside a
+        # `.env.prod` in its history: said beside the history's hazards, the values of the files it
+        # can read still hiding what they must (pass 21b's reading, as plan's check of the fleet)
+        plaintext = leakguard.read_plaintext_values(repo, manifest.env_files, strict=False)
+        if unread is None:
+            unread = err
     budget = gitrepo.HistoryBudget()  # all the history blobs below, together (pass 21c)
     blobs_unread: list[RepoError] = []
 
@@ -338,7 +370,7 @@ def _audit_at(
             repo,
             facts,
             ref=ref or repo.base,
-            commit=commit.hexsha,
+            commit=commit.hexsha if commit is not None else None,
             error=value_free(manifest, repo, fleet, error),
         ),
     )

@@ -896,12 +896,16 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
         missing = err.name if isinstance(err.name, str) else name
         includer = _template_at(manifest, err)
         through = f" (through {name!r})" if includer and includer[0] != name else ""
-        what = (
-            f"unknown template {name!r}"
-            if missing == name
-            else f"template {(includer or (name, 0))[0]!r}{through} "
-            f"{_asking_verb(manifest, includer, missing)} {missing!r}, which is not there"
-        )
+        if not isinstance(err.name, str) and includer:
+            # pass 26c: `{% include [] %}` (or `none`): no name to say, but a template that asked
+            what = f"template {includer[0]!r}{through} {_asking_verb(manifest, includer)} no template (an empty list or none)"
+        elif missing == name:
+            what = f"unknown template {name!r}"
+        else:
+            what = (
+                f"template {(includer or (name, 0))[0]!r}{through} "
+                f"{_asking_verb(manifest, includer, missing)} {missing!r}, which is not there"
+            )
         raise ManifestError(
             where,
             line,
@@ -917,10 +921,14 @@ def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator
             where, line, f"template {place} asks for too much: {said} (fix the template)"
         ) from None
     except SecurityError as err:
+        # pass 26c: the template whose include was refused (a symlink leading out, a hidden name in
+        # an included one was said to be the named template's)
+        at = _template_at(manifest, err)
+        place = f"{at[0]}:{at[1]} (through {name!r})" if at and at[0] != name else repr(name)
         raise ManifestError(
             where,
             line,
-            f"template {name!r} is not allowed to do that: {_unquoted(manifest, str(err))}",
+            f"template {place} is not allowed to do that: {_unquoted(manifest, str(err))}",
         ) from None
     except TemplateSyntaxError as err:
         message = _unquoted(manifest, err.message or "")
