@@ -9,9 +9,11 @@ import subprocess
 
 import pytest
 
+from juniper_rollout import sopsmeta
 from tests.fleet import BRANCH
 from tests.helpers import git
-from tests.test_adversary import apply
+from tests.pasting import git_commands, paste
+from tests.test_adversary import apply, move_main
 
 CASCOR = "juniper-cascor"
 
@@ -89,3 +91,53 @@ def test_a_branch_applied_without_push_is_pushed_by_the_next_apply_push(fleet, t
     again = apply(fleet, CASCOR, push=True)
     assert again.code == 0 and "pushed to origin" in again.stdout, again.stdout
     assert git(origin, "rev-parse", BRANCH) == git(repo, "rev-parse", BRANCH)
+
+
+def target_renamed_without_plaintext(fleet, tmp_path):
+    """Apply; `.env` moved away (it is encrypted now); main moves; the manifest renames cascor's
+    `encrypt:` target `.env.enc` -> `secrets/.env.enc`. The first apply refuses (right: the branch's
+    `.env.enc` would be lost) and offers to bring `.env` back: its line, one blank between words."""
+    repo = fleet.repo(CASCOR)
+    assert apply(fleet, CASCOR).code == 0
+    names = sopsmeta.names_with_values(git(repo, "show", f"{BRANCH}:.env.enc").encode())
+    (repo / ".env").rename(tmp_path / "moved-away.env")
+    move_main(repo)
+    text = fleet.manifest.read_text()
+    entry = "      - source: .env\n        target: .env.enc\n"
+    assert entry in text
+    fleet.manifest.write_text(text.replace(entry, entry.replace(".env.enc", "secrets/.env.enc"), 1))
+    said = " ".join(apply(fleet, CASCOR).stdout.split())
+    assert f"{CASCOR}: failed" in said and "bring .env back" in said, said
+    return repo, names, said
+
+
+def test_a_renamed_target_needs_one_way_out_and_it_works_when_pasted(fleet, tmp_path):
+    """26a's note N3 (13.1, a renamed `encrypt:` target with no plaintext): the first refusal's way
+    out, "bring .env back (`git -C CLONE show BRANCH:.env.enc | … sops decrypt …`)", pasted, brings
+    it back; apply then refused again, "… rebuilding the branch on main would drop it, the only copy
+    of those values in git", untrue by then: the plan encrypts the same values to the new target.
+    Now the values the plan carries to the new target are not called lost: apply writes the branch
+    with `secrets/.env.enc` holding each name `.env.enc` held."""
+    repo, names, said = target_renamed_without_plaintext(fleet, tmp_path)
+    [restore] = git_commands(said)
+    assert paste(restore, tmp_path).returncode == 0
+    again = apply(fleet, CASCOR)
+    assert again.code == 0 and f"{CASCOR}: updated" in again.stdout, again.stdout
+    files = git(repo, "ls-tree", "-r", "--name-only", BRANCH).split()
+    assert "secrets/.env.enc" in files and ".env.enc" not in files, files
+    moved = git(repo, "show", f"{BRANCH}:secrets/.env.enc").encode()
+    assert sorted(sopsmeta.names_with_values(moved)) == sorted(names)
+
+
+def test_a_renamed_target_still_refused_when_the_plaintext_back_lacks_a_value(fleet, tmp_path):
+    """The second refusal where it is true: `.env` back, but one name of the branch's `.env.enc`
+    left out of it: the plan would not carry that value, and the branch's copy is kept (refused)."""
+    repo, names, said = target_renamed_without_plaintext(fleet, tmp_path)
+    [restore] = git_commands(said)
+    assert paste(restore, tmp_path).returncode == 0
+    env = repo / ".env"
+    lines = env.read_text().splitlines(keepends=True)
+    env.write_text("".join(line for line in lines if not line.startswith(f"{names[0]}=")))
+    again = apply(fleet, CASCOR)
+    assert again.code == 1 and f"{CASCOR}: failed" in again.stdout, again.stdout
+    assert ".env.enc" in git(repo, "ls-tree", "-r", "--name-only", BRANCH).split()
