@@ -141,3 +141,57 @@ def test_a_renamed_target_still_refused_when_the_plaintext_back_lacks_a_value(fl
     again = apply(fleet, CASCOR)
     assert again.code == 1 and f"{CASCOR}: failed" in again.stdout, again.stdout
     assert ".env.enc" in git(repo, "ls-tree", "-r", "--name-only", BRANCH).split()
+
+
+def reuse_the_worktree_path(fleet, review, how: str) -> None:
+    """The reviewer's worktree folder deleted by hand (`rm -rf`, not `git worktree remove`), then the
+    path used again (``how``): another clone's worktree, a new repository, or the folder alone."""
+    subprocess.run(["rm", "-rf", str(review)], check=True)
+    if how == "another clone's worktree":
+        other = fleet.root / "other"
+        subprocess.run(["git", "clone", "-q", str(fleet.repo(CASCOR)), str(other)], check=True)
+        git(other, "worktree", "add", "-q", "-b", "mine", str(review), "origin/main")
+    elif how == "a new repository":
+        subprocess.run(["git", "init", "-q", str(review)], check=True)
+        git(review, "commit", "-q", "--allow-empty", "-m", "someone else's")
+    else:  # the folder back without its .git file (files copied in): git calls it prunable
+        review.mkdir()
+        (review / "notes.txt").write_text("copied back\n")
+
+
+@pytest.mark.parametrize(
+    "how", ["another clone's worktree", "a new repository", "a folder with no .git"]
+)
+def test_the_way_to_free_a_branch_whose_worktree_path_was_reused_works_when_pasted(fleet, how):
+    """ON-LIST 13.3 (26a's F3 way out, attacked): apply; a reviewer checks the rollout branch out in
+    a worktree `review`, deletes its folder by hand, and the path is used again. apply is `blocked`
+    (right: git still counts the branch as checked out there), but the line offered
+    `git -C CLONE worktree repair` (the `.git` there names another admin folder: pasted, git
+    re-pointed the other clone's worktree at this clone) and `git -C REVIEW switch --detach`
+    (detached that other repository's HEAD), and apply stayed blocked for good; with no `.git`
+    there, `switch --detach` ran in whatever repository holds the folder, or failed. Now: the
+    record's HEAD is detached alone (`git --git-dir ADMIN update-ref --no-deref HEAD HEAD`), or,
+    with no `.git` there, `worktree prune`; the other repository is left as it was."""
+    repo = fleet.repo(CASCOR)
+    assert apply(fleet, CASCOR).code == 0
+    review = fleet.root / "review"
+    git(repo, "worktree", "add", "-q", str(review), BRANCH)
+    reuse_the_worktree_path(fleet, review, how)
+    head_before = None if how == "a folder with no .git" else git(review, "symbolic-ref", "HEAD")
+    env = repo / ".env"
+    env.write_text(env.read_text().replace("=", "=rotated-", 1))
+    said = " ".join(apply(fleet, CASCOR).stdout.split())
+    assert f"{CASCOR}: blocked" in said, said
+    commands = git_commands(said)
+    assert commands and not any(c.startswith(f"git -C {review} ") for c in commands), said
+    assert not any(c.endswith(f"{repo} worktree repair") for c in commands), said
+    for command in commands:
+        if command == "git worktree repair":  # the other way: run in a worktree moved by hand
+            continue
+        pasted = paste(command, fleet.root)
+        assert pasted.returncode == 0, (command, pasted.stderr)
+    written = apply(fleet, CASCOR)
+    assert f"{CASCOR}: updated" in written.stdout, written.stdout
+    if head_before is not None:  # the repository now at that path: its branch as it was
+        assert git(review, "symbolic-ref", "HEAD") == head_before
+        assert not git(review, "status", "--porcelain").strip()
