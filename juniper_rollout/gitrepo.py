@@ -1267,17 +1267,19 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     detach = f"`{there} switch --detach`"
     state = _worktree_admin(repo, top) if top.exists() else None
     link = _link(top, state) if state is not None and state != Path(repo.common_dir) else "ok"
-    if link == "other" and state is not None:
+    if link == "other":
         # pass 26d: the worktree's folder deleted by hand and the path taken since by another
         # repository (or another clone's worktree): `git -C FOLDER switch --detach` detached that
         # repository's HEAD, and `worktree repair` re-pointed the other clone's worktree at this
-        # clone; git keeps the record (prune keeps it while a `.git` is there): its HEAD detached
-        # alone frees the branch, no file touched
+        # clone. git keeps the record (with any rebase or bisect it was in) while a `.git` is at
+        # that path: prune drops it with the folder moved aside, and the folder goes back as it was
+        aside = path_word(top.with_name(top.name + ".aside"))
         return (
-            f"that worktree's folder holds another repository now (its .git is not that "
+            "that worktree's folder holds another repository now (its .git is not that "
             "worktree's: deleted by hand and the path used again?), and git keeps the worktree's "
-            "record with the branch checked out: detach the record from the branch "
-            f"(`git --git-dir {path_word(state)} update-ref --no-deref HEAD HEAD`; no file changes)"
+            "record with the branch checked out: drop the record with that folder moved aside "
+            f"for a moment (`test ! -e {aside} && mv {path_word(top)} {aside} && "
+            f"{{ {clone} worktree prune; mv {aside} {path_word(top)}; }}`)"
         )
     if top.exists() and link != "gone":
         advice = _advice_in_place(state, there, detach)

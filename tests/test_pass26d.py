@@ -5,6 +5,7 @@ N3 (a renamed `encrypt:` target refused twice). Each test fails on the main this
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -145,13 +146,19 @@ def test_a_renamed_target_still_refused_when_the_plaintext_back_lacks_a_value(fl
 
 def reuse_the_worktree_path(fleet, review, how: str) -> None:
     """The reviewer's worktree folder deleted by hand (`rm -rf`, not `git worktree remove`), then the
-    path used again (``how``): another clone's worktree, a new repository, or the folder alone."""
+    path used again (``how``): another clone's worktree, a new repository (the worktree left
+    mid-rebase, or bisecting, first), or the folder alone."""
+    if "mid-rebase" in how:
+        env = {**os.environ, "GIT_SEQUENCE_EDITOR": "sed -i 1ibreak"}
+        subprocess.run(["git", "-C", str(review), "rebase", "-i", "HEAD~1"], check=True, env=env)
+    if "bisecting" in how:
+        git(review, "bisect", "start")
     subprocess.run(["rm", "-rf", str(review)], check=True)
     if how == "another clone's worktree":
         other = fleet.root / "other"
         subprocess.run(["git", "clone", "-q", str(fleet.repo(CASCOR)), str(other)], check=True)
         git(other, "worktree", "add", "-q", "-b", "mine", str(review), "origin/main")
-    elif how == "a new repository":
+    elif how.startswith("a new repository"):
         subprocess.run(["git", "init", "-q", str(review)], check=True)
         git(review, "commit", "-q", "--allow-empty", "-m", "someone else's")
     else:  # the folder back without its .git file (files copied in): git calls it prunable
@@ -160,7 +167,14 @@ def reuse_the_worktree_path(fleet, review, how: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "how", ["another clone's worktree", "a new repository", "a folder with no .git"]
+    "how",
+    [
+        "another clone's worktree",
+        "a new repository",
+        "a new repository, the worktree mid-rebase",
+        "a new repository, the worktree bisecting",
+        "a folder with no .git",
+    ],
 )
 def test_the_way_to_free_a_branch_whose_worktree_path_was_reused_works_when_pasted(fleet, how):
     """ON-LIST 13.3 (26a's F3 way out, attacked): apply; a reviewer checks the rollout branch out in
@@ -170,8 +184,10 @@ def test_the_way_to_free_a_branch_whose_worktree_path_was_reused_works_when_past
     re-pointed the other clone's worktree at this clone) and `git -C REVIEW switch --detach`
     (detached that other repository's HEAD), and apply stayed blocked for good; with no `.git`
     there, `switch --detach` ran in whatever repository holds the folder, or failed. Now: the
-    record's HEAD is detached alone (`git --git-dir ADMIN update-ref --no-deref HEAD HEAD`), or,
-    with no `.git` there, `worktree prune`; the other repository is left as it was."""
+    record is pruned with that folder moved aside for a moment (`test ! -e REVIEW.aside && mv …
+    && { git -C CLONE worktree prune; mv … }`), or,
+    with no `.git` there, `worktree prune`; the other repository is left as it was. (A first fix
+    of this pass detached the record's HEAD alone: a record mid-rebase or bisecting stayed.)"""
     repo = fleet.repo(CASCOR)
     assert apply(fleet, CASCOR).code == 0
     review = fleet.root / "review"
@@ -182,7 +198,7 @@ def test_the_way_to_free_a_branch_whose_worktree_path_was_reused_works_when_past
     env.write_text(env.read_text().replace("=", "=rotated-", 1))
     said = " ".join(apply(fleet, CASCOR).stdout.split())
     assert f"{CASCOR}: blocked" in said, said
-    commands = git_commands(said)
+    commands = git_commands(said) + [c for c in said.split("`") if c.startswith("test ")]
     assert commands and not any(c.startswith(f"git -C {review} ") for c in commands), said
     assert not any(c.endswith(f"{repo} worktree repair") for c in commands), said
     for command in commands:
