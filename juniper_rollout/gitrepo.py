@@ -1274,11 +1274,15 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
         # clone. git keeps the record (with any rebase or bisect it was in) while a `.git` is at
         # that path: prune drops it with the folder moved aside, and the folder goes back as it was
         aside = path_word(top.with_name(top.name + ".aside"))
+        # a locked record stays through prune: unlocked first (its files are gone already)
+        unlock = (
+            f"{clone} worktree unlock {path_word(top)} && " if worktree_locked(repo, top) else ""
+        )
         return (
             "that worktree's folder holds another repository now (its .git is not that "
             "worktree's: deleted by hand and the path used again?), and git keeps the worktree's "
             "record with the branch checked out: drop the record with that folder moved aside "
-            f"for a moment (`test ! -e {aside} && mv {path_word(top)} {aside} && "
+            f"for a moment (`{unlock}test ! -e {aside} && mv {path_word(top)} {aside} && "
             f"{{ {clone} worktree prune; mv {aside} {path_word(top)}; }}`)"
         )
     if top.exists() and link != "gone":

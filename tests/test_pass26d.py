@@ -147,12 +147,14 @@ def test_a_renamed_target_still_refused_when_the_plaintext_back_lacks_a_value(fl
 def reuse_the_worktree_path(fleet, review, how: str) -> None:
     """The reviewer's worktree folder deleted by hand (`rm -rf`, not `git worktree remove`), then the
     path used again (``how``): another clone's worktree, a new repository (the worktree left
-    mid-rebase, or bisecting, first), or the folder alone."""
+    mid-rebase, bisecting or locked first), or the folder alone."""
     if "mid-rebase" in how:
         env = {**os.environ, "GIT_SEQUENCE_EDITOR": "sed -i 1ibreak"}
         subprocess.run(["git", "-C", str(review), "rebase", "-i", "HEAD~1"], check=True, env=env)
     if "bisecting" in how:
         git(review, "bisect", "start")
+    if "locked" in how:  # `git worktree prune` keeps a locked record
+        git(fleet.repo(CASCOR), "worktree", "lock", str(review))
     subprocess.run(["rm", "-rf", str(review)], check=True)
     if how == "another clone's worktree":
         other = fleet.root / "other"
@@ -173,6 +175,7 @@ def reuse_the_worktree_path(fleet, review, how: str) -> None:
         "a new repository",
         "a new repository, the worktree mid-rebase",
         "a new repository, the worktree bisecting",
+        "a new repository, the worktree locked",
         "a folder with no .git",
     ],
 )
