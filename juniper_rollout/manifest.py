@@ -1225,7 +1225,8 @@ class _Validator(_Reader):
                     item_line,
                     f"{name} looks secret and may not carry a default in an example (remove the value)",
                 )
-            if default is not None and carries_credential(default):
+            # pass 26e: a token at its issued length (`sk-SK`, a locale, was refused as `sk-…`)
+            if default is not None and carries_credential(default, prefix=False):
                 raise self.fail(
                     item_line,
                     f"{name}'s default carries a credential (user-info in a URL, a token); an example "

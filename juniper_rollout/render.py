@@ -7,6 +7,7 @@ sandbox, so a template cannot reach Python internals.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import functools
 import operator
 import os
@@ -40,7 +41,12 @@ from juniper_rollout.envfiles import EnvFiles
 from juniper_rollout.errors import ManifestError
 from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_location
 from juniper_rollout.paths import MAX_FILE_BYTES
-from juniper_rollout.secretshape import decoded_runs, names_credential, readings
+from juniper_rollout.secretshape import (
+    decoded_runs,
+    issued_tokens,
+    readings,
+    template_credential,
+)
 from juniper_rollout.wording import shell_word
 
 SOPS_PATH_REGEX = DEFAULT_ENV_FILES.sops_path_regex()  # the default; a manifest may define its own
@@ -202,7 +208,7 @@ class ConfinedLoader(FileSystemLoader):
         # holding a token): every check of the text passed it, and the plan printed it in its diff
         # pass 24e: and as its readers decode it (`ghp\x5f…`, `%5F`, `&#95;` in a YAML or JSON string)
         if any(  # ~/.git-credentials, gh's hosts.yml, a .netrc…
-            names_credential(text.decode("utf-8", "replace"))
+            template_credential(text.decode("utf-8", "replace"))
             for one in readings(data, folded=False)
             for text in (one, *decoded_runs(one))
         ):
@@ -841,9 +847,36 @@ def render(
 ) -> str:
     """Render template ``name``; every failure is a ManifestError at the manifest line that asked for it."""
     with template_errors(manifest, name, line):
-        return _render_bounded(
+        text = _render_bounded(
             environment(manifest.templates, manifest.env_files).get_template(name), context
         )
+        # pass 26e (13.6): and what it renders (a token its text holds in pieces, `{{ "gh" ~ "p_…" }}`
+        # or `["ghp_…", "…"]|join`, was shown in the plan's diff); a token, not a URL's password
+        # (the manifest's `vars:` may give a CI template its throwaway service URL, pass 25h), and
+        # not one the context gives it: the manifest's own texts are refused by the manifest's check
+        given = _strings(context)
+        if any(not any(token in s for s in given) for token in issued_tokens(text)):
+            raise SecurityError(
+                f"{name} renders a token (a known token at its issued length) its text holds in "
+                "pieces; a templates folder never holds secrets: check the manifest's templates:"
+            )
+        return text
+
+
+def _strings(value: Any, depth: int = 0) -> list[str]:
+    """The strings a template context holds (its mappings' keys and values, its lists' items)."""
+    if isinstance(value, str):
+        return [value]
+    if depth > 20:
+        return []
+    if isinstance(value, Mapping):
+        return [s for k, v in value.items() for x in (k, v) for s in _strings(x, depth + 1)]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [s for x in value for s in _strings(x, depth + 1)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # an env_example group
+        fields = dataclasses.fields(value)
+        return [s for f in fields for s in _strings(getattr(value, f.name), depth + 1)]
+    return []
 
 
 def compile_template(manifest: Manifest, name: str, *, line: int | None = None) -> None:

@@ -192,7 +192,13 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("Google OAuth client secret", r"GOCSPX-[A-Za-z0-9_-]{28}"),
             ("SendGrid", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),
             ("Brevo", r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}"),
-            ("Mailgun", r"key-[a-f0-9]{32}(?![A-Za-z0-9])"),
+            # pass 26e: a legacy Mailgun key only where Mailgun is named before it on its line: `key-`
+            # and 32 hex digits is also a cache or object key named by an MD5 (`bump cache key-<md5>`),
+            # and a commit message or manifest text so worded was refused
+            (
+                "Mailgun",
+                r"(?i:mailgun)[^\s=:]{0,40}[ \t]{0,8}[=:][ \t]{0,8}[\"']?key-[a-f0-9]{32}(?![A-Za-z0-9])",
+            ),
             ("Doppler", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9._-]{40}"),
             ("Pulumi", r"pul-[a-f0-9]{40}"),
             ("Postman", r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}"),
@@ -212,12 +218,75 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("PlanetScale", r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_=.-]{32}"),
             ("ReadMe", r"rdme_[a-z0-9]{70}"),
             ("Shippo", r"shippo_(?:live|test)_[a-fA-F0-9]{40}"),
+            # pass 26e (13.6, 13.8): more issuers' tokens at their documented length (gitleaks' rules,
+            # the issuers' docs): a template, a commit message or the manifest's texts holding one was
+            # committed, and some (Telegram's, Modal's, Hugging Face's org tokens) passed as code defaults
+            ("Atlassian", r"(?:ATATT3|ATCTT3|ATBB)[A-Za-z0-9_=-]{28,}"),
+            ("Airtable", r"pat[A-Za-z0-9]{14}\.[a-f0-9]{64}"),
+            ("Azure AD client secret", r"[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}"),
+            ("Cloudflare origin CA", r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}"),
+            ("Mapbox secret", r"sk\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}"),
+            ("Dropbox", r"sl\.(?:u\.)?[A-Za-z0-9_=-]{130,}"),
+            # its last part a random HMAC, a digit in it (a class's dotted path is words)
+            (
+                "Discord bot",
+                r"[MN][A-Za-z0-9]{23,25}\.[A-Za-z0-9_-]{6}\."
+                r"(?=[A-Za-z0-9_-]{0,37}[0-9])[A-Za-z0-9_-]{27,38}(?![A-Za-z0-9_-])",
+            ),
+            ("Telegram bot", r"\d{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])"),
+            ("Fly.io", r"(?:fo1_[A-Za-z0-9_-]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,})"),
+            ("Figma", r"figd_[A-Za-z0-9_-]{40}"),
+            ("Pinecone", r"pcsk_[A-Za-z0-9]{5,6}_[A-Za-z0-9]{60,}"),
+            ("LangSmith", r"lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}"),
+            ("Together AI", r"tgp_v1_[A-Za-z0-9_-]{43}"),
+            ("Modal", r"a[ks]-[A-Za-z0-9]{22}(?![A-Za-z0-9_-])"),
+            ("Neon", r"napi_[a-z0-9]{64}"),
+            ("Dynatrace", r"dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}"),
+            ("JFrog Artifactory", r"(?:AKCp[A-Za-z0-9]{69}|cmVmd[A-Za-z0-9]{59})"),
+            ("EasyPost", r"EZ[AT]K[A-Za-z0-9]{54}"),
+            ("OpenShift", r"sha256~[A-Za-z0-9_-]{43}"),
+            ("Octopus Deploy", r"API-[A-Z0-9]{26}(?![A-Za-z0-9])"),
+            ("Infracost", r"ico-[A-Za-z0-9]{32}"),
+            ("Square", r"(?:EAAA[A-Za-z0-9_-]{60}|sq0(?:atp|csp)-[A-Za-z0-9_-]{22,43})"),
+            ("Sourcegraph", r"sgp_(?:[a-fA-F0-9]{16}|local)_[a-fA-F0-9]{40}"),
+            ("SonarQube", r"sq[upa]_[a-f0-9]{40}"),
+            ("Typeform", r"tfp_[A-Za-z0-9_.=-]{59}"),
+            ("Facebook", r"EAA[MC][A-Za-z0-9]{100,}"),
+            ("Adobe", r"p8e-[A-Za-z0-9]{32}"),
+            ("Frame.io", r"fio-u-[A-Za-z0-9_=-]{64}"),
+            ("Duffel", r"duffel_(?:test|live)_[A-Za-z0-9_=-]{43}"),
+            ("Flutterwave", r"FLWSECK(?:_TEST)?-[a-hA-H0-9]{32}-X"),
+            ("Harness", r"(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}"),
+            (
+                "Slack or Discord webhook",
+                r"(?:hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{20,}"
+                r"|discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{60,})",
+            ),
             (
                 "1Password",
                 r"(?:ops_eyJ[A-Za-z0-9+/]{250}|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})"
                 r"-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})",
             ),
         )
+    ),
+    # pass 26e (13.8): tokens that can be identifiers, at their issued length: before an `=` they
+    # passed as names (a MaxMind license key 5%, a SettleMint token always, a Yandex Cloud API key and
+    # a Hugging Face organization token 1-2%), and as code defaults too
+    *(
+        TokenShape(issuer, r"(?<![A-Za-z0-9_.-])" + shape + r"(?![A-Za-z0-9_])", shape, True)
+        for issuer, shape in (
+            ("MaxMind", r"[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk"),
+            # (not its static access key's id, `YC…`: an identifier, and a 40-character name `YC_…`)
+            ("Yandex Cloud", r"AQVN[A-Za-z0-9_]{35,38}"),
+            ("Hugging Face organization", r"api_org_[A-Za-z]{34}"),
+            ("SettleMint", r"sm_(?:aat|pat|sat)_[A-Za-z0-9]{16}"),
+        )
+    ),
+    TokenShape(
+        "Yandex Cloud",
+        r"(?<![A-Za-z0-9_.-])(?:AQVN[A-Za-z0-9_-]{35,38}|t1\.[A-Za-z0-9_-]+={0,2}\.[A-Za-z0-9_-]{86})",
+        None,
+        True,
     ),
     # from a run's start only (a JWT is a word of its own): from every `eyJ` of a run, each try ran to the
     # run's end, quadratic (pass 22c: a value of a million `eyJ` took minutes)
@@ -226,6 +295,13 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
 )
 _TOKEN = re.compile("|".join(s.in_value for s in TOKEN_SHAPES))
 _TOKEN_NAME = re.compile("|".join(s.as_name for s in TOKEN_SHAPES if s.as_name))
+
+
+_PRIVATE_KEY_HEADERS = (
+    r"-----BEGIN [A-Z ]*PRIVATE KEY BLOCK-----",
+    r"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----",
+    r"PuTTY-User-Key-File-\d+: ",
+)
 
 
 # A token of its issued length anywhere in prose (a commit message): the name forms searched, and the
@@ -243,9 +319,24 @@ _FULL_TOKEN = re.compile(
             r"pypi-AgE[A-Za-z0-9_-]{50,}",
             r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+            # pass 26e: and a PGP private key block, an ssh.com one and a PuTTY key file's header
+            *_PRIVATE_KEY_HEADERS,
+            # Google's and Docker's keys at their length, `-` and all (the name forms have no `-`)
+            r"AIza[0-9A-Za-z_-]{35}",
+            r"dckr_(?:pat|oat)_[A-Za-z0-9_-]{27}",
         ]
     )
     + ")"
+)
+
+# Pass 26e (13.6, a false refusal): a template is asked for a token at its issued length, as prose
+# is, not for discovery's prefixes: `pip install "huggingface_hub[hf_transfer]"`, a locale list's
+# `sk-SK`, `$npm_lifecycle_event`, `highs_and_lows` and a CA certificate (`-----BEGIN CERTIFICATE`)
+# were refused as credentials. A JWT's first part and a private key block's header stay enough.
+_TEMPLATE_TOKEN = re.compile(
+    _FULL_TOKEN.pattern
+    + r"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\."
+    + r"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY"
 )
 
 
@@ -259,6 +350,11 @@ def holds_full_token(text: str) -> bool:
         or _basic_credential(text)
         or AGE_PRIVATE_KEY.search(text)
     )
+
+
+def issued_tokens(text: str) -> Iterator[str]:
+    """Each known token at its issued length in ``text`` (as :func:`holds_issued_token` finds them)."""
+    return (m.group() for m in _FULL_TOKEN.finditer(text) if not m.group().startswith("-"))
 
 
 def holds_issued_token(text: str) -> bool:
@@ -401,16 +497,27 @@ def names_credential(text: str) -> bool:
     return bool(_PASSWORD_URL.search(text) or _TOKEN.search(text) or _basic_credential(text))
 
 
+def template_credential(text: str) -> bool:
+    """True when ``text`` holds a URL with a password, a known token at its issued length, a JWT, a
+    private key block's header or an HTTP Basic credential: what a templates folder never holds
+    (:func:`names_credential` asks for a token's prefix, which public words start with too)."""
+    return bool(
+        _PASSWORD_URL.search(text) or _TEMPLATE_TOKEN.search(text) or _basic_credential(text)
+    )
+
+
 def holds_url_password(text: str) -> bool:
     """True when ``text`` holds a URL with a password (``postgres://app:PASSWORD@db``; an ssh login is none)."""
     return _PASSWORD_URL.search(text) is not None
 
 
-def carries_credential(value: str) -> bool:
+def carries_credential(value: str, *, prefix: bool = True) -> bool:
     """True for a value that holds a credential whatever its name: URL user-info
     (``postgres://user:pass@db``), a known token prefix (``ghp_``, ``github_pat_``, ``sk-``, ``xox…-``,
-    ``whsec_``, ``AKIA…``, …) or a long high-entropy run of token characters."""
-    if _USERINFO.search(value) or _TOKEN.search(value):
+    ``whsec_``, ``AKIA…``, …) or a long high-entropy run of token characters.
+    ``prefix=False``: a known token at its issued length, not its prefix (pass 26e: what a refusal
+    asks, where a prefix refused the manifest's example default `DEFAULT_LOCALE: sk-SK`)."""
+    if _USERINFO.search(value) or (_TOKEN if prefix else _TEMPLATE_TOKEN).search(value):
         return True
     for run in _OPAQUE.findall(value):
         if _high_entropy(run):

@@ -348,7 +348,7 @@ def refuse_credential(option: str, value: str | None) -> None:
     token shape where no URL belongs (pass 16b's note: a clone URL pasted as `--ref` was repeated in
     every repo's line)."""
     from juniper_rollout.errors import RolloutError
-    from juniper_rollout.secretshape import AGE_PRIVATE_KEY, names_credential
+    from juniper_rollout.secretshape import AGE_PRIVATE_KEY, template_credential
 
     if value is not None and AGE_PRIVATE_KEY.search(value):  # the run's title printed it (pass 18b)
         raise RolloutError(
@@ -361,7 +361,8 @@ def refuse_credential(option: str, value: str | None) -> None:
             f"{option} holds a line break or NAME=value text (a .env pasted?), which no ref name "
             "holds; nothing read (pass a branch, a tag or a commit id)"
         )
-    if value is not None and names_credential(value):
+    # pass 26e: a token at its issued length (a branch `feat/hf_transfer` was refused as a token)
+    if value is not None and template_credential(value):
         raise RolloutError(
             f"{option} holds a URL with a password or a token; nothing read (pass a branch, a tag or "
             "a commit id)"
