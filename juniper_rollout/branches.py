@@ -144,6 +144,17 @@ def apply_one(
             leakguard.check_deletions(manifest, spec, plan.writes)
         with gitrepo.open_clone(spec.path) as clone, gitrepo.rollout_lock(clone, spec.name):
             outcome = _write(clone, spec, plan, saved=saved)
+            if push and outcome.result == UP_TO_DATE and _merged(clone, spec, plan):
+                # pass 26d (26a's note N1): after the pull request was merged (or squash-merged)
+                # and its branch deleted on origin, the push re-created the old branch there,
+                # undoing the reviewer's deletion: a branch with nothing beyond the base is not pushed
+                return Outcome(
+                    outcome.name,
+                    outcome.result,
+                    f"{outcome.message}; not pushed: {spec.base} already holds all of "
+                    f"{spec.branch} (its pull request merged?)",
+                    outcome.commit,
+                )
             if push and outcome.result in OK and gitrepo.branch_tip(clone, spec.branch) is not None:
                 _push(clone, spec, outcome)
                 outcome = Outcome(
@@ -174,6 +185,19 @@ def apply_one(
             f"{_first_line(err)} (a damaged repository? run `git fsck` in {spec.path})"
             + crashlog.see(crashlog.record(err, f"writing the branch of {spec.name}")),
         )
+
+
+def _merged(clone, spec: RepoSpec, plan: RepoPlan) -> bool:
+    """Whether the rollout branch holds nothing its base lacks: its tip is in the base (merged, or
+    fast-forwarded), or it sits on an older base and rebuilding it there would change nothing (the
+    base already holds what the rollout writes: a squash-merge). Such a branch is not pushed."""
+    tip = gitrepo.branch_tip(clone, spec.branch)
+    if tip is None:
+        return False
+    base = gitrepo.base_commit(clone, spec.base)
+    if clone.is_ancestor(tip, base):
+        return True
+    return not plan.writes and not clone.is_ancestor(base, tip)
 
 
 def _push(clone, spec: RepoSpec, written: Outcome) -> None:

@@ -1265,10 +1265,29 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     there = git_in_folder(top)
     clone = git_in_folder(clone_path)
     detach = f"`{there} switch --detach`"
-    if top.exists():
-        state = _worktree_admin(repo, top)
+    state = _worktree_admin(repo, top) if top.exists() else None
+    link = _link(top, state) if state is not None and state != Path(repo.common_dir) else "ok"
+    if link == "other":
+        # pass 26d: the worktree's folder deleted by hand and the path taken since by another
+        # repository (or another clone's worktree): `git -C FOLDER switch --detach` detached that
+        # repository's HEAD, and `worktree repair` re-pointed the other clone's worktree at this
+        # clone. git keeps the record (with any rebase or bisect it was in) while a `.git` is at
+        # that path: prune drops it with the folder moved aside, and the folder goes back as it was
+        aside = path_word(top.with_name(top.name + ".aside"))
+        # a locked record stays through prune: unlocked first (its files are gone already)
+        unlock = (
+            f"{clone} worktree unlock {path_word(top)} && " if worktree_locked(repo, top) else ""
+        )
+        return (
+            "that worktree's folder holds another repository now (its .git is not that "
+            "worktree's: deleted by hand and the path used again?), and git keeps the worktree's "
+            "record with the branch checked out: drop the record with that folder moved aside "
+            f"for a moment (`{unlock}test ! -e {aside} && mv {path_word(top)} {aside} && "
+            f"{{ {clone} worktree prune; mv {aside} {path_word(top)}; }}`)"
+        )
+    if top.exists() and link != "gone":
         advice = _advice_in_place(state, there, detach)
-        if state is not None and _link_broken(top, state):
+        if link == "moved":
             # pass 26a: the clone moved (`mv`) after the worktree was made: git here still counts
             # the branch as checked out there, but every git command run there failed ("not a git
             # repository: OLD/.git/worktrees/…") until git's own repair rewrites the link
@@ -1277,6 +1296,9 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
                 f"`{clone} worktree repair` first; then {advice}"
             )
         return advice
+    # pass 26d: a folder there without its `.git` file is gone to git too ("prunable: gitdir file
+    # points to non-existent location"): `git -C FOLDER switch --detach` ran in whatever repository
+    # holds that folder, or failed
     if worktree_locked(repo, top):
         # pass 16a: a lock says "its folder comes back" (a removable drive, a network share); unlock
         # and prune alone cut that worktree, and its work on the branch, off from the clone
@@ -1333,15 +1355,22 @@ def _advice_in_place(state: Path | None, there: str, detach: str) -> str:
     return f"switch that worktree off the branch ({detach})"
 
 
-def _link_broken(top: Path, state: Path) -> bool:
-    """Whether the linked worktree at ``top`` no longer finds its admin folder ``state`` through its
-    `.git` file (the clone moved since the worktree was made: `git worktree repair` mends it)."""
+def _link(top: Path, state: Path) -> str:
+    """How the folder ``top`` of a linked worktree leads to its admin folder ``state``: "ok"; "moved"
+    (its `.git` file names a folder that is not there: the clone moved since the worktree was made,
+    `git worktree repair` mends it); "gone" (no `.git` there: git prunes such a worktree); "other"
+    (a `.git` folder, or a file naming another repository's admin folder: the path used again)."""
+    dot_git = top / ".git"
+    if not os.path.lexists(dot_git):
+        return "gone"
     try:
-        text = (top / ".git").read_text(errors="replace")
-    except OSError:  # a folder (the main worktree), or unreadable: nothing to say
-        return False
+        text = dot_git.read_text(errors="replace")
+    except OSError:  # a folder: another repository's
+        return "other" if dot_git.is_dir() else "ok"
     named = text.strip().removeprefix("gitdir:").strip()
-    return not named or os.path.realpath(top / named) != os.path.realpath(state)
+    if named and os.path.realpath(top / named) == os.path.realpath(state):
+        return "ok"
+    return "other" if named and os.path.isdir(top / named) else "moved"
 
 
 # what git leaves in a worktree's admin folder while an operation that stops `git switch` is under way

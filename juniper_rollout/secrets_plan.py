@@ -1496,7 +1496,14 @@ def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known,
     false`, or the repo's `encrypt:` block removed, dropped it silently: pass 6). One a person removed
     from the base is theirs to remove."""
     written = {f.path for f in plan.files if f.action in (CREATE, UPDATE)}
-    path = next(_ciphertext_only_on(known, written, base, old_base), None)
+    path = next(
+        (
+            p
+            for p in _ciphertext_only_on(known, written, base, old_base)
+            if not _carried_over(repo, written, p, gitrepo.read_blob(known, p))
+        ),
+        None,
+    )
     if path is not None:
         # pass 24a: deleted here, the branch is the tool's push record (or origin's): `git branch -D`
         # failed when pasted
@@ -1508,6 +1515,24 @@ def never_drop_committed_ciphertext(repo: RepoSpec, plan: RepoPlan, base, known,
             f"in git; set the entry back (enabled, with its plaintext or without), or merge the branch "
             f"first; to drop it on purpose, {drop}"
         )
+
+
+def _carried_over(repo: RepoSpec, written: set[str], path: str, blob: bytes | None) -> bool:
+    """Whether the values of ``path`` (ciphertext on the rollout branch that no `encrypt:` entry
+    writes now) are carried to an entry's new target that ``written`` holds: that entry's plaintext
+    is at hand in the clone and holds each of them (names and counts only, as ``only_copy_words``
+    reads it). Pass 26d (26a's note N3): the target renamed with no plaintext, the first refusal's
+    way out brought `.env` back; apply then refused again, "the only copy of those values in git",
+    though the plan wrote them to the new target."""
+    if blob is None or sopsmeta.sops_format(blob) != "dotenv":
+        return False
+    return any(
+        e.enabled
+        and e.target in written
+        and _plaintext_there(repo.path / e.source) == "at hand"
+        and not _not_its_values(repo, e.source, path, blob)
+        for e in repo.encrypt
+    )
 
 
 def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[FileChange]) -> None:
