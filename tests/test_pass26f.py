@@ -110,3 +110,36 @@ def test_words_and_files_like_these_shapes_are_still_no_tokens():
         "data: ABSKQmVkcm9ja0FQSUtleS13ZHJp\n",
     ):
         assert not holds_full_token(text) and not template_credential(text), text
+
+
+_UNITS = {
+    # ExecStart=: `$` and `%` doubled in one line
+    "dollar and percent": ("Zq$7%kX2#v9!Lm", lambda p: p.replace("$", "$$").replace("%", "%%")),
+    # and in a double-quoted word, its `"` backslash-escaped (held before the fix: a control)
+    "dollar and quote": (
+        'Zq$7"kX2#v9!Lm',
+        lambda p: '"' + p.replace("$", "$$").replace('"', '\\"') + '"',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_UNITS))
+def test_a_value_with_both_its_dollar_and_percent_doubled_is_never_shown(tmp_path, case):
+    """ON-LIST 13.6 (pass 26b's `$$`/`%%` readings): systemd's ExecStart= writes a literal `$` as
+    `$$` and a literal `%` as `%%` in the same line; a `.env` password holding both (its runs of
+    letters and digits under 8), so written in a unit the templates render, was read with one or the
+    other undone, never both: `rollout plan` showed it in the diff. Now refused, never echoed. (With
+    a `$` and a backslash-escaped `"` it was refused before: the control case.)"""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    password, spelled = _UNITS[case]
+    unit = spelled(password)
+    manifest = _one_repo_with_a_template(
+        tmp_path,
+        f"DB_PASSWORD={password}\n".encode(),
+        f"[Service]\nExecStart=/usr/bin/app --db-password={unit}\n",
+    )
+    result = rollout("plan", "--manifest", manifest)
+    out = result.stdout + result.stderr
+    assert result.code == 1 and "plaintext" in out, out
+    assert "kX2#v9" not in out, out
