@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import rollout
+from tests.helpers import git, rollout
 from tests.test_pass24b import objects
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -143,3 +143,38 @@ def test_a_value_with_both_its_dollar_and_percent_doubled_is_never_shown(tmp_pat
     out = result.stdout + result.stderr
     assert result.code == 1 and "plaintext" in out, out
     assert "kX2#v9" not in out, out
+
+
+@pytest.mark.parametrize(
+    ("top", "reason"),
+    [
+        ("files: '(?#'", "is not a valid python regex"),
+        ("default_stages: [deploy]", "Expected one of"),
+    ],
+)
+def test_verifys_line_for_a_config_pre_commit_refuses_says_why_not_a_removed_log(
+    fleet, top, reason
+):
+    """NEW (13.5's verify, a way out that fails): a branch whose `.pre-commit-config.yaml` holds a
+    top-level `files:` pre-commit cannot compile, or a stage it does not know, failed verify with
+    "pre-commit could not run the managed hooks: Check the log at /tmp/rollout-verify-…/pre-commit-
+    home/pre-commit.log", a file in the throwaway verify had already removed (pasted: no such file);
+    pre-commit's own reason, on the line before, was left out. Now that reason is the line."""
+    from tests.test_findings import BRANCH
+    from tests.test_verify import branch_with
+
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
+        == 0
+    )
+    cascor = fleet.repo("juniper-cascor")
+    config = git(cascor, "show", f"{BRANCH}:.pre-commit-config.yaml")
+    ref = branch_with(
+        cascor, "contrib/odd-config", {".pre-commit-config.yaml": f"{top}\n{config}".encode()}
+    )
+    result = rollout(
+        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", ref
+    )
+    out = result.stdout + result.stderr
+    assert result.code == 1 and reason in out, out
+    assert "Check the log at" not in out, out
