@@ -206,7 +206,12 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("HashiCorp Vault", r"hv[sb]\.[A-Za-z0-9_-]{90}"),
             ("New Relic", r"NR(?:AK-[A-Za-z0-9]{27}|II-[A-Za-z0-9-]{32})"),
             ("Sentry", r"(?:sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9+/=_]{40})"),
-            ("Grafana", r"(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32})"),
+            # pass 26f: and a legacy API key, base64 of `{"k":…` (gitleaks' `grafana-api-key`)
+            (
+                "Grafana",
+                r"(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32}"
+                r"|eyJrIjoi[A-Za-z0-9]{70,400}={0,3}(?![A-Za-z0-9+/=]))",
+            ),
             ("Linear", r"lin_(?:api|oauth)_[A-Za-z0-9]{40}"),
             ("Shopify", r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}"),
             ("DigitalOcean", r"do[opr]_v1_[a-f0-9]{64}"),
@@ -260,8 +265,26 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             (
                 "Slack or Discord webhook",
                 r"(?:hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{20,}"
-                r"|discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{60,})",
+                r"|discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{60,}"
+                # pass 26f: and a Microsoft Teams incoming webhook (gitleaks' `microsoft-teams-webhook`)
+                r"|[a-z0-9-]+\.webhook\.office\.com/webhookb2/[a-z0-9-]{36}@[a-z0-9-]{36}"
+                r"/IncomingWebhook/[a-z0-9]{32}/[a-z0-9-]{36})",
             ),
+            # pass 26f (13.6): issuers among gitleaks' default rules passes 26b and 26e did not reach: a
+            # template or commit message holding one was shown in the diff and committed. Terraform
+            # Cloud's API token (`hashicorp-tf-api-token`), Amazon Bedrock's API keys, long-term
+            # (`ABSK` and base64 of `BedrockAPIKey-…`) and short-term (base64 of a presigned
+            # `bedrock.amazonaws.com` URL), a Clojars deploy token
+            (
+                "Terraform Cloud",
+                r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}(?![A-Za-z0-9_=-])",
+            ),
+            (
+                "Amazon Bedrock",
+                r"(?:ABSK[A-Za-z0-9+/]{109,269}={0,2}(?![A-Za-z0-9+/=])"
+                r"|bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/]{20,})",
+            ),
+            ("Clojars", r"CLOJARS_[A-Za-z0-9]{60}(?![A-Za-z0-9])"),
             (
                 "1Password",
                 r"(?:ops_eyJ[A-Za-z0-9+/]{250}|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})"
@@ -280,6 +303,9 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("Yandex Cloud", r"AQVN[A-Za-z0-9_]{35,38}"),
             ("Hugging Face organization", r"api_org_[A-Za-z]{34}"),
             ("SettleMint", r"sm_(?:aat|pat|sat)_[A-Za-z0-9]{16}"),
+            # pass 26f (13.8): a GitLab runner registration token (`GR1348941` and 20) is an identifier
+            # when its 20 hold no `-`: 6% of them passed as names (its shape was a value's and prose's)
+            ("GitLab runner registration", r"GR1348941[A-Za-z0-9_]{20}"),
         )
     ),
     TokenShape(
@@ -703,6 +729,10 @@ def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
     for doubled in ("$$", "%%"):
         if doubled in said:
             found.setdefault(_encoded(said.replace(doubled, doubled[0])))
+    if "$$" in said and "%%" in said:
+        # pass 26f (13.6): both at once, as systemd's ExecStart= writes a `$` and a `%` in one line: a
+        # password holding both was read with one or the other undone, never both, and was shown
+        found.setdefault(_encoded(said.replace("$$", "$").replace("%%", "%")))
     if _PERCENT.search(said):
         found.setdefault(_encoded(unquote(said, errors="surrogateescape")))
     if _PERCENT_U.search(said):

@@ -223,5 +223,13 @@ def _pre_commit(repo: Path, runs: list[tuple[str, list[str]]]) -> list[Run]:
 
 
 def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    """The last line that says something: not pre-commit's closing "Check the log at …", a file in
+    the throwaway, removed before anyone reads the line (pass 26f: its reason, the line before, was
+    left out), and without its `=====> ` marker."""
+    lines = [
+        line.strip().lstrip("=> ").strip()
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith("Check the log at ")
+    ]
+    lines = [line for line in lines if line]
     return lines[-1][:200] if lines else "no output"
