@@ -42,3 +42,26 @@ def test_a_refused_saved_plans_command_to_plan_again_works_when_pasted(
     assert pasted.returncode in (0, 2), pasted.stderr
     done = rollout("apply", given, "-m", m, "--repo", "juniper-data", "--yes")
     assert done.code == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["{% include [] %}", "{% include 'out.j2' %}", "{{ undefined_x.y }}", "{% if %}"],
+    ids=["includes none", "a refused include", "undefined", "syntax"],
+)
+def test_an_included_template_named_with_a_line_break_is_said_on_one_line(tmp_path, body):
+    """Pass 26c names the template holding a failing include; a templates folder is a repo's, and a
+    file name may hold a line break: `a\\nb.j2` was named as it is (`template a` / `b.j2:2 (through
+    'outer.j2') is not allowed to do that …`, and in the list of available templates), the error two
+    lines. It is one line, the name shown with `\\x0a` (as every other line the tool prints)."""
+    from tests.test_adversary import hostile_template
+
+    (tmp_path / "elsewhere").write_text("not a template\n")
+    manifest = hostile_template(tmp_path, "{% include 'a\\nb.j2' %}\n", name="outer.j2")
+    (tmp_path / "tpl" / "a\nb.j2").write_text("# a part\n" + body + "\n")
+    (tmp_path / "tpl" / "out.j2").symlink_to(tmp_path / "elsewhere")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "a\\x0ab.j2" in result.stderr or "'a\\\\nb.j2'" in result.stderr, result.stderr
+    assert "through 'outer.j2'" in result.stderr, result.stderr
