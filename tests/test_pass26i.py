@@ -65,3 +65,29 @@ def test_an_included_template_named_with_a_line_break_is_said_on_one_line(tmp_pa
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "a\\x0ab.j2" in result.stderr or "'a\\\\nb.j2'" in result.stderr, result.stderr
     assert "through 'outer.j2'" in result.stderr, result.stderr
+
+
+def test_a_plan_read_through_a_symlink_is_offered_again_at_the_file_it_leads_to(
+    fleet, tmp_path, monkeypatch
+):
+    """Apply's refusal of a saved plan names the plan to make again by its own path (pass 26c/lead
+    30). A plan read through a symlink (`current.json` -> `plans/p.json`) was offered `rollout plan
+    --out current.json`, which plan refuses ("is a symlink; the plan is saved only as a regular
+    file"): the way out failed when pasted. It names the file the symlink leads to; the symlink is
+    kept, and applying through it then works."""
+    monkeypatch.chdir(tmp_path)
+    m = str(fleet.manifest)
+    (tmp_path / "plans").mkdir()
+    made = rollout("plan", "-m", m, "--repo", CASCOR, "--out", "plans/p.json")
+    assert made.code in (0, 2), made.stdout + made.stderr
+    (tmp_path / "current.json").symlink_to("plans/p.json")
+    said = rollout("apply", "current.json", "-m", m, "--repo", "juniper-data", "--yes")
+    assert said.code == 1 and "holds none of the repos" in said.stderr, said.stdout + said.stderr
+    [again] = re.findall(r"`(rollout plan --out[^`]*)`", " ".join(said.stderr.split()))
+    pasted = subprocess.run(
+        ["bash", "-c", again.replace("rollout", TOOL, 1)], cwd=tmp_path, capture_output=True
+    )
+    assert pasted.returncode in (0, 2), pasted.stderr
+    assert (tmp_path / "current.json").is_symlink()
+    done = rollout("apply", "current.json", "-m", m, "--repo", "juniper-data", "--yes")
+    assert done.code == 0, done.stdout + done.stderr
