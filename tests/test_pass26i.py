@@ -91,3 +91,44 @@ def test_a_plan_read_through_a_symlink_is_offered_again_at_the_file_it_leads_to(
     assert (tmp_path / "current.json").is_symlink()
     done = rollout("apply", "current.json", "-m", m, "--repo", "juniper-data", "--yes")
     assert done.code == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("shape", ["a FIFO", "a folder"])
+def test_drift_never_shows_a_subject_it_cannot_check_for_an_unreadable_env_files_value(
+    tmp_path, shape
+):
+    """Item 9 on pass 26c's new path: a repo whose `.env` the tool cannot read (a FIFO, as
+    1Password's mounted environments make one) has its history's hazards said beside that error,
+    and the commits named by their subjects: `git commit -m "ci: db pass is VALUE"`, VALUE the
+    FIFO's, was printed in text and JSON (before pass 26c the error line was all). Those values are
+    unknown, so no subject is shown; the commit is still named by its id."""
+    import os
+
+    from tests.demofleet import CANARY
+    from tests.helpers import git
+    from tests.test_pass26c import _master_only
+
+    manifest = _master_only(tmp_path)
+    repo = tmp_path / "ws" / "victim"
+    git(repo, "branch", "-m", "master", "main")
+    who = ["-c", "user.name=t", "-c", "user.email=t@x"]
+    (repo / ".env.ci").write_text("X=1\n")
+    git(repo, "add", "-f", ".env.ci")
+    git(repo, *who, "commit", "-qm", f"ci: the db pass is {CANARY}")
+    git(repo, "rm", "-q", ".env.ci")
+    git(repo, *who, "commit", "-qm", "remove it")
+    (repo / ".gitignore").write_text(".env\n")
+    if shape == "a FIFO":
+        os.mkfifo(repo / ".env")
+    else:
+        (repo / ".env").mkdir()
+    manifest.write_text(
+        manifest.read_text()
+        + "    env_example: {from: dotenv}\n    encrypt:\n      - {source: .env, target: .env.enc}\n"
+    )
+    for form in ("table", "json", "sarif"):
+        result = rollout("drift", "--manifest", manifest, "--format", form)
+        assert result.code == 1, result.stdout
+        assert ".env.ci" in result.stdout, result.stdout
+        assert "db pass" not in result.stdout, result.stdout
+        assert CANARY not in result.stdout + result.stderr
