@@ -1291,9 +1291,22 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             # pass 26a: the clone moved (`mv`) after the worktree was made: git here still counts
             # the branch as checked out there, but every git command run there failed ("not a git
             # repository: OLD/.git/worktrees/…") until git's own repair rewrites the link
+            # pass 26g: pasted after the path was used again by another clone's worktree, the
+            # repair re-pointed that worktree at this clone: it runs while the link is still the
+            # one read here
+            dot_git = top / ".git"
+            try:
+                link_line = dot_git.read_text(errors="replace").strip()
+            except OSError:
+                link_line = ""
+            guard = (
+                f"grep -qxF -e {shell_word(link_line)} {path_word(dot_git)} && "
+                if link_line
+                else ""
+            )
             return (
                 "that worktree's link to the clone is broken (was the clone moved?): run "
-                f"`{clone} worktree repair` first; then {advice}"
+                f"`{guard}{clone} worktree repair` first; then {advice}"
             )
         return advice
     # pass 26d: a folder there without its `.git` file is gone to git too ("prunable: gitdir file
