@@ -1372,7 +1372,8 @@ def _link(top: Path, state: Path) -> str:
     """How the folder ``top`` of a linked worktree leads to its admin folder ``state``: "ok"; "moved"
     (its `.git` file names a folder that is not there: the clone moved since the worktree was made,
     `git worktree repair` mends it); "gone" (no `.git` there: git prunes such a worktree); "other"
-    (a `.git` folder, or a file naming another repository's admin folder: the path used again)."""
+    (a `.git` folder, or a file naming an admin folder that leads back to it: the path used again;
+    one whose admin leads elsewhere is a stale link, "moved": pass 26g)."""
     dot_git = top / ".git"
     if not os.path.lexists(dot_git):
         return "gone"
@@ -1383,7 +1384,17 @@ def _link(top: Path, state: Path) -> str:
     named = text.strip().removeprefix("gitdir:").strip()
     if named and os.path.realpath(top / named) == os.path.realpath(state):
         return "ok"
-    return "other" if named and os.path.isdir(top / named) else "moved"
+    if not named or not os.path.isdir(top / named):
+        return "moved"
+    # pass 26g: the clone moved and its old path cloned again, that clone with a worktree of the
+    # same name: the admin folder named is another worktree's (its `gitdir` leads elsewhere), not
+    # this folder's; the link is stale ("moved"), and prune with the folder aside dropped the
+    # reviewer's record (index, HEAD) and left the folder on the other clone's admin
+    try:
+        back = (Path(top / named) / "gitdir").read_text(errors="replace").strip()
+    except OSError:
+        return "other"
+    return "other" if os.path.realpath(back) == os.path.realpath(dot_git) else "moved"
 
 
 # what git leaves in a worktree's admin folder while an operation that stops `git switch` is under way
