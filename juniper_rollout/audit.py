@@ -567,11 +567,16 @@ _BINDING = re.compile(r"(?:^|[\s\"'`(])(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*
 
 # a subject the edge found holding a value of the clone's plaintext env files (pass 22b): hidden by it
 HIDDEN_SUBJECT = "\0(a value of a plaintext env file)"
+# pass 26i: a subject the edge could not check, a plaintext env file of the clone being unreadable (a
+# FIFO `.env`, as 1Password's mounted environments make one): hidden by it, every one
+UNCHECKED_SUBJECT = "\0(a plaintext env file unread)"
 
 
 def _subject(subject: str) -> str:
     if subject == HIDDEN_SUBJECT:
         return "(its subject holds a value of the clone's plaintext env files: not shown)"
+    if subject == UNCHECKED_SUBJECT:
+        return "(its subject not shown: a plaintext env file of the clone could not be read to check it)"
     if _BINDING.search(subject) or names_credential(subject) or _bare_key(subject):
         return "(its subject holds NAME=value text or a credential: not shown)"
     return f'"{clip(subject)}"'

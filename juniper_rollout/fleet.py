@@ -267,9 +267,13 @@ def _audit_at(
     except RepoError as err:  # over 16 MB: said below, beside the hazards its ends still show (24f)
         unread = err
         encrypted, cut = _encrypted_ends(commit, [p for p in paths if enc_named(p)])
+    unchecked = False
     try:
         plaintext = leakguard.own_values(repo, manifest.env_files, fleet)  # read once, asked twice
     except RepoError as err:
+        # pass 26i: the values of the file it cannot read are unknown, so is any subject holding
+        # one (a FIFO `.env`'s value in `git commit -m "db pass is VALUE"` was printed): none shown
+        unchecked = True
         # pass 26c (13.9): a `.env` that is a folder (docker's bind mount of a missing file makes
         # one), a FIFO or a symlink made the repo its error line alone, "0 findings" beside a
         # `.env.prod` in its history: said beside the history's hazards, the values of the files it
@@ -338,7 +342,9 @@ def _audit_at(
     offered = [r for r, _, _ in facts.outside] + [r for r, *_ in facts.notes_ref_history]
     facts = replace(facts, ref_tips=gitrepo.ref_tips(clone, offered))
     facts = _hide_subjects(
-        facts, [*plaintext.values, *(v for _, v in fleet.named)] if fleet else plaintext.values
+        facts,
+        [*plaintext.values, *(v for _, v in fleet.named)] if fleet else plaintext.values,
+        unchecked=unchecked,
     )
 
     def judged() -> RepoAudit:
@@ -414,12 +420,18 @@ def _checked(manifest, repo, ref, fleet, clone, commit, snap, result, plaintext)
     )  # --diff prints what was rendered
 
 
-def _hide_subjects(facts: audit.Facts, plaintext: list[leakguard.Value]) -> audit.Facts:
+def _hide_subjects(
+    facts: audit.Facts, plaintext: list[leakguard.Value], *, unchecked: bool = False
+) -> audit.Facts:
     """``facts`` with each commit subject that holds a value of the clone's plaintext env files
-    replaced by ``audit.HIDDEN_SUBJECT``: the audit names those commits, never such a subject."""
+    replaced by ``audit.HIDDEN_SUBJECT``: the audit names those commits, never such a subject. With
+    ``unchecked`` (a plaintext env file of the clone could not be read), every subject is
+    ``audit.UNCHECKED_SUBJECT``: any may hold a value of that file."""
     holds = leakguard.holds_a_value(plaintext)
 
     def hide(subject: str) -> str:
+        if unchecked:
+            return audit.UNCHECKED_SUBJECT
         return audit.HIDDEN_SUBJECT if holds(subject) else subject
 
     return replace(

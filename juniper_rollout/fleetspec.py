@@ -177,8 +177,11 @@ class Manifest:
 
 
 # a command a line offers, in backticks; a single-quoted word is read whole (pass 24k: a plan file
-# named `my`p.json` split at its backtick, the options went inside the quoted name, pasted it failed)
-_ROLLOUT_COMMAND = re.compile(r"`rollout ([a-z](?:[^`']|'[^']*')*)`")
+# named `my`p.json` split at its backtick, the options went inside the quoted name, pasted it failed),
+# and so are shlex's `"'"` and bash's `$'…'` (pass 26i: a plan named `it's.json`, quoted
+# `'it'"'"'s.json'`, was no command to this, and apply's refusal offered `rollout plan --out` of it
+# without the `--manifest` apply was given: pasted, it read the default manifest and failed)
+_ROLLOUT_COMMAND = re.compile(r"`rollout ([a-z](?:\$'(?:[^'\\]|\\.)*'|'[^']*'|\"'\"|[^`'])*)`")
 GUIDE_TEMPLATE = "SOPS_USAGE_GUIDE.md.j2"
 
 

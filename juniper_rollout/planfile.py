@@ -252,6 +252,13 @@ def plan_again(path: Path) -> str:
     stale or damaged plan said `rollout plan --out FILE`, a placeholder pasted as a file named FILE."""
     if str(path) == "-":
         return "run `rollout plan --out -` again, piped to `rollout apply -`"
+    if path.is_symlink() and savepath.problem(path) is not None:
+        # pass 26i: a plan read through a symlink (`apply current.json`, /dev/stdin redirected from
+        # the file) was offered `rollout plan --out current.json`, which plan refuses ("is a
+        # symlink"): the file it leads to, which the same `apply` then reads
+        real = Path(os.path.realpath(path))
+        if savepath.problem(real) is None:
+            path = real
     return f"run `rollout plan --out {path_word(path)}` again"
 
 

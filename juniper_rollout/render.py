@@ -887,7 +887,22 @@ def compile_template(manifest: Manifest, name: str, *, line: int | None = None) 
 
 @contextmanager
 def template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator[None]:
-    """Jinja's failures with template ``name`` as one ManifestError at the manifest ``line``."""
+    """Jinja's failures with template ``name`` as one ManifestError at the manifest ``line``, on one
+    line: a template whose name holds a line break (pass 26i: `a\\nb.j2`, included, was named as it
+    is, `template a` / `b.j2:2 (through 'outer.j2') is not allowed to do that`, and listed so among
+    the available ones) is said with it as ``\\x0a``."""
+    try:
+        with _template_errors(manifest, name, line):
+            yield
+    except ManifestError as err:
+        if "\n" not in err.message:
+            raise
+        raise ManifestError(err.file, err.line, err.message.replace("\n", "\\x0a")) from None
+
+
+@contextmanager
+def _template_errors(manifest: Manifest, name: str, line: int | None) -> Iterator[None]:
+    """:func:`template_errors`, before the line breaks of the names it quotes are shown."""
     where = str(manifest.path)
     try:
         yield
