@@ -383,6 +383,24 @@ def issued_tokens(text: str) -> Iterator[str]:
     return (m.group() for m in _FULL_TOKEN.finditer(text) if not m.group().startswith("-"))
 
 
+_PRIVATE_KEY_HEADER = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|" + "|".join(_PRIVATE_KEY_HEADERS[1:])
+)
+
+
+def rendered_credentials(text: str) -> Iterator[str]:
+    """Each known token at its issued length and each private key block's header in ``text`` as
+    whoever reads it decodes it (:func:`readings`, :func:`decoded_runs`). Pass 26h (13.6): what a
+    template renders was read only as written, so a token it renders from pieces *and* escaped
+    (`"ghp" ~ "\\x5f" ~ …`, `%5F`, `&#95;`, base64 in pieces) or a private key header in pieces
+    was shown in the plan's diff and committed."""
+    for one in readings(text, folded=False):
+        for run in (one, *decoded_runs(one)):
+            said = run.decode("utf-8", "replace")
+            yield from issued_tokens(said)
+            yield from (m.group() for m in _PRIVATE_KEY_HEADER.finditer(said))
+
+
 def holds_issued_token(text: str) -> bool:
     """True when ``text`` holds a known token at its issued length: :func:`holds_full_token` without
     its URL-password and HTTP Basic readings (a CI template's `postgres://ci:ci@localhost` service URL
