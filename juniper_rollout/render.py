@@ -854,7 +854,7 @@ def render(
         # or `["ghp_…", "…"]|join`, was shown in the plan's diff); a token, not a URL's password
         # (the manifest's `vars:` may give a CI template its throwaway service URL, pass 25h), and
         # not one the context gives it: the manifest's own texts are refused by the manifest's check
-        # pass 26h: as its readers decode it (escaped, base64), a private key header too
+        # pass 26h: as its readers decode it (escaped, base64), not as written only
         given = [
             one.decode("utf-8", "replace")
             for s in _strings(context)
@@ -862,7 +862,7 @@ def render(
         ]
         if any(not any(token in s for s in given) for token in rendered_credentials(text)):
             raise SecurityError(
-                f"{name} renders a token (a known token at its issued length, or a private key) its text holds in "
+                f"{name} renders a token (a known token at its issued length) its text holds in "
                 "pieces or escaped; a templates folder never holds secrets: check the manifest's templates:"
             )
         return text

@@ -20,12 +20,16 @@ _ESCAPED_PIECES = {
     "percent escape": "{{ 'ghp' ~ '%' ~ '5F' ~ '" + _BODY + "' }}",
     "html reference": "{{ 'ghp' ~ '&#' ~ '95;' ~ '" + _BODY + "' }}",
     "base64": "{{ 'Z2hwX1pxMjZo' ~ 'VG9rZW5BYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3gxMg==' }}",
-    "private key header": '{{ "-----BEGIN OPENSSH " ~ "PRIVATE KEY-----" }}\nb3BlbnNzaC1rZXktdjEAAAAA\n',
 }
 
 
 @pytest.mark.parametrize("case", list(_ESCAPED_PIECES))
 def test_a_token_a_template_renders_escaped_from_pieces_is_refused_never_shown(tmp_path, case):
+    """ON-LIST 13.6 (pass 26e's check of what a template renders): a token rendered from pieces
+    *and* escaped as its reader decodes it (a YAML string's `\\x5f`, a URL's `%5F`, an HTML
+    reference, base64 in two pieces) was read as written only: `rollout plan` showed it in the
+    diff and `apply` committed it. Now read as :func:`secretshape.readings` and
+    :func:`secretshape.decoded_runs` read it; never echoed."""
     from tests.helpers import git
     from tests.test_pass11b import _one_repo_with_a_template
 
@@ -36,7 +40,47 @@ def test_a_token_a_template_renders_escaped_from_pieces_is_refused_never_shown(t
         result = rollout(*command, "--manifest", manifest)
         out = result.stdout + result.stderr
         assert result.code == 1, out
-        assert _BODY not in out and "PRIVATE KEY" not in out, out
+        assert _BODY not in out, out
     repo = tmp_path / "ws" / "victim"
     assert git(repo, "branch", "--list").strip() == "* main"
     assert _BODY.encode() not in objects(repo)
+
+
+_DOUBLED_AND_ESCAPED = {
+    # docker compose: a `$` doubled, a `\` escaped in a YAML double-quoted string
+    "compose, dollar and backslash": (
+        "Zq$7\\kX2#v9!Lm",
+        lambda p: (
+            'services:\n  app:\n    environment:\n      DB_PASSWORD: "'
+            + p.replace("\\", "\\\\").replace("$", "$$")
+            + '"'
+        ),
+    ),
+    # systemd: a `%` doubled, a `\` escaped in a quoted ExecStart= word
+    "unit, percent and backslash": (
+        "Zq%7\\kX2#v9!Lm",
+        lambda p: (
+            '[Service]\nExecStart=/usr/bin/app "--db-password='
+            + p.replace("\\", "\\\\").replace("%", "%%")
+            + '"'
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_DOUBLED_AND_ESCAPED))
+def test_a_value_doubled_and_escaped_in_one_string_is_never_shown(tmp_path, case):
+    """ON-LIST 13.6 (passes 26b/26f's `$$`/`%%` readings): a `.env` password holding a `$` (or `%`)
+    and a backslash (its runs of letters and digits under 8), written as compose (or systemd) reads
+    it, `$$` and `\\\\` in one double-quoted string, was read with its escapes undone or its
+    doublings, never both: `rollout plan` showed it in the diff. Now refused, never echoed."""
+    from tests.test_pass11b import _one_repo_with_a_template
+
+    password, spelled = _DOUBLED_AND_ESCAPED[case]
+    manifest = _one_repo_with_a_template(
+        tmp_path, f"DB_PASSWORD={password}\n".encode(), spelled(password) + "\n"
+    )
+    result = rollout("plan", "--manifest", manifest)
+    out = result.stdout + result.stderr
+    assert result.code == 1 and "plaintext" in out, out
+    assert "kX2#v9" not in out, out
