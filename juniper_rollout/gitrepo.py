@@ -1291,9 +1291,22 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             # pass 26a: the clone moved (`mv`) after the worktree was made: git here still counts
             # the branch as checked out there, but every git command run there failed ("not a git
             # repository: OLD/.git/worktrees/…") until git's own repair rewrites the link
+            # pass 26g: pasted after the path was used again by another clone's worktree, the
+            # repair re-pointed that worktree at this clone: it runs while the link is still the
+            # one read here
+            dot_git = top / ".git"
+            try:
+                link_line = dot_git.read_text(errors="replace").strip()
+            except OSError:
+                link_line = ""
+            guard = (
+                f"grep -qxF -e {shell_word(link_line)} {path_word(dot_git)} && "
+                if link_line
+                else ""
+            )
             return (
                 "that worktree's link to the clone is broken (was the clone moved?): run "
-                f"`{clone} worktree repair` first; then {advice}"
+                f"`{guard}{clone} worktree repair` first; then {advice}"
             )
         return advice
     # pass 26d: a folder there without its `.git` file is gone to git too ("prunable: gitdir file
@@ -1359,7 +1372,8 @@ def _link(top: Path, state: Path) -> str:
     """How the folder ``top`` of a linked worktree leads to its admin folder ``state``: "ok"; "moved"
     (its `.git` file names a folder that is not there: the clone moved since the worktree was made,
     `git worktree repair` mends it); "gone" (no `.git` there: git prunes such a worktree); "other"
-    (a `.git` folder, or a file naming another repository's admin folder: the path used again)."""
+    (a `.git` folder, or a file naming an admin folder that leads back to it: the path used again;
+    one whose admin leads elsewhere is a stale link, "moved": pass 26g)."""
     dot_git = top / ".git"
     if not os.path.lexists(dot_git):
         return "gone"
@@ -1370,7 +1384,17 @@ def _link(top: Path, state: Path) -> str:
     named = text.strip().removeprefix("gitdir:").strip()
     if named and os.path.realpath(top / named) == os.path.realpath(state):
         return "ok"
-    return "other" if named and os.path.isdir(top / named) else "moved"
+    if not named or not os.path.isdir(top / named):
+        return "moved"
+    # pass 26g: the clone moved and its old path cloned again, that clone with a worktree of the
+    # same name: the admin folder named is another worktree's (its `gitdir` leads elsewhere), not
+    # this folder's; the link is stale ("moved"), and prune with the folder aside dropped the
+    # reviewer's record (index, HEAD) and left the folder on the other clone's admin
+    try:
+        back = (Path(top / named) / "gitdir").read_text(errors="replace").strip()
+    except OSError:
+        return "other"
+    return "other" if os.path.realpath(back) == os.path.realpath(dot_git) else "moved"
 
 
 # what git leaves in a worktree's admin folder while an operation that stops `git switch` is under way

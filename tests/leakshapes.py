@@ -29,3 +29,26 @@ def no_finding(tmp_path, line: str, template: str) -> None:
     takes the word for a password, which public text does not excuse)."""
     result = plan_beside(tmp_path, line, template, public=template)
     assert result.code == 0, result.stdout
+
+
+def token_name_refused(tmp_path, monkeypatch, token: str, hidden: str) -> None:
+    """A `.env` whose third line is ``token=`` (an issuer's token before an `=`) is refused by plan,
+    ``plan --json`` and ``apply --yes`` with that line's number; neither ``hidden`` (a piece of the
+    token) nor the file's value is printed or reaches a git object, and no branch is written
+    (passes 26b, 26e and 26f, item 13.8)."""
+    from tests.helpers import git
+    from tests.test_pass24b import objects
+    from tests.test_pass25e import _one_repo
+
+    value = "Zq26Value9ofTheLeakShapes"
+    manifest = _one_repo(
+        tmp_path, monkeypatch, {"README.md": "x\n"}, f"APP_ENV=dev\nAPI_TOKEN={value}\n{token}=\n"
+    )
+    for command in (("plan",), ("plan", "--json"), ("apply", "--yes")):
+        result = rollout(*command, "--manifest", manifest)
+        out = result.stdout + result.stderr
+        assert result.code == 1 and ".env:3:" in out, out
+        assert hidden not in out and value not in out, out
+    repo = tmp_path / "ws" / "victim"
+    assert git(repo, "branch", "--list").strip() == "* main"
+    assert hidden.encode() not in objects(repo)

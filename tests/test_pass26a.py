@@ -125,8 +125,8 @@ def test_the_way_to_free_a_branch_in_a_worktree_of_a_moved_clone_works_when_past
     env.write_text(env.read_text().replace("=", "=rotated-", 1))
     said = " ".join(apply(fleet, CASCOR).stdout.split())
     assert f"{CASCOR}: blocked" in said, said
-    commands = git_commands(said)
-    assert f"git -C {moved} worktree repair" in commands, said
+    commands = [c for c in said.split("`") if c.startswith(("git ", "grep "))]
+    assert any(c.endswith(f"git -C {moved} worktree repair") for c in commands), said
     for command in commands:
         pasted = paste(command, fleet.root)
         assert pasted.returncode == 0, (command, pasted.stderr)

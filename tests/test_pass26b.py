@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import rollout
+from tests.leakshapes import token_name_refused
 from tests.test_pass24b import objects
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -34,24 +35,8 @@ def test_an_issued_token_before_an_equals_sign_is_refused_never_echoed(
     crates.io and Databricks 1%): plan printed it among the names and `apply --yes` stored it as a
     plaintext key in the committed `.env.enc` and in `.env.example`. They join the known token
     shapes: refused with the line number, never echoed, nothing committed."""
-    from tests.helpers import git
-    from tests.test_pass25e import _one_repo
-
     token = _TOKENS[issuer]
-    manifest = _one_repo(
-        tmp_path,
-        monkeypatch,
-        {"README.md": "x\n"},
-        f"APP_ENV=dev\nAPI_TOKEN=Zq26bValue9\n{token}=\n",
-    )
-    for command in (("plan",), ("plan", "--json"), ("apply", "--yes")):
-        result = rollout(*command, "--manifest", manifest)
-        out = result.stdout + result.stderr
-        assert result.code == 1 and ".env:3:" in out, out
-        assert token[5:15] not in out and "Zq26bValue9" not in out, out
-    repo = tmp_path / "ws" / "victim"
-    assert git(repo, "branch", "--list").strip() == "* main"
-    assert token[5:15].encode() not in objects(repo)
+    token_name_refused(tmp_path, monkeypatch, token, token[5:15])
 
 
 def test_names_with_these_issuers_words_are_still_names():

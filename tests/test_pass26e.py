@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import rollout
+from tests.leakshapes import token_name_refused
 from tests.test_pass24b import objects
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -155,24 +156,8 @@ def test_these_issuers_tokens_before_an_equals_sign_are_refused(tmp_path, monkey
     """ON-LIST 13.8: a MaxMind license key (5% of them), a SettleMint token (all) or a Hugging Face
     organization token (1%) on a `.env` line before an `=` passed as a variable name: plan printed it
     and apply committed it in `.env.example`. Now refused with the line number, never echoed."""
-    from tests.helpers import git
-    from tests.test_pass25e import _one_repo
-
     token = _NAMED[issuer]
-    manifest = _one_repo(
-        tmp_path,
-        monkeypatch,
-        {"README.md": "x\n"},
-        f"APP_ENV=dev\nAPI_TOKEN=Zq26eValue9\n{token}=\n",
-    )
-    for command in (("plan",), ("plan", "--json"), ("apply", "--yes")):
-        result = rollout(*command, "--manifest", manifest)
-        out = result.stdout + result.stderr
-        assert result.code == 1 and ".env:3:" in out, out
-        assert token[7:17] not in out and "Zq26eValue9" not in out, out
-    repo = tmp_path / "ws" / "victim"
-    assert git(repo, "branch", "--list").strip() == "* main"
-    assert token[7:17].encode() not in objects(repo)
+    token_name_refused(tmp_path, monkeypatch, token, token[7:17])
 
 
 def test_names_like_these_issuers_prefixes_are_still_names():

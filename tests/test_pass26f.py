@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import git, rollout
+from tests.leakshapes import token_name_refused
 from tests.test_pass24b import objects
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -21,24 +22,8 @@ def test_a_gitlab_runner_registration_token_before_an_equals_sign_is_refused(tmp
     """ON-LIST 13.8: a GitLab runner registration token (gitleaks' `gitlab-rrt`) on a `.env` line
     before an `=` passed as a variable name: plan printed it, apply committed it in `.env.example`.
     Its shape was known to values and prose only. Now refused with the line number, never echoed."""
-    from tests.helpers import git
-    from tests.test_pass25e import _one_repo
-
     token = _GITLAB_RUNNER
-    manifest = _one_repo(
-        tmp_path,
-        monkeypatch,
-        {"README.md": "x\n"},
-        f"APP_ENV=dev\nAPI_TOKEN=Zq26fValue9\n{token}=\n",
-    )
-    for command in (("plan",), ("plan", "--json"), ("apply", "--yes")):
-        result = rollout(*command, "--manifest", manifest)
-        out = result.stdout + result.stderr
-        assert result.code == 1 and ".env:3:" in out, out
-        assert token[9:20] not in out and "Zq26fValue9" not in out, out
-    repo = tmp_path / "ws" / "victim"
-    assert git(repo, "branch", "--list").strip() == "* main"
-    assert token[9:20].encode() not in objects(repo)
+    token_name_refused(tmp_path, monkeypatch, token, token[9:20])
 
 
 # random, in each issuer's shape as gitleaks' default rules give it (`hashicorp-tf-api-token`,
