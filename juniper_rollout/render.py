@@ -43,8 +43,8 @@ from juniper_rollout.fleetspec import FileSpec, Manifest, RepoSpec, guide_locati
 from juniper_rollout.paths import MAX_FILE_BYTES
 from juniper_rollout.secretshape import (
     decoded_runs,
-    issued_tokens,
     readings,
+    rendered_credentials,
     template_credential,
 )
 from juniper_rollout.wording import shell_word
@@ -854,11 +854,16 @@ def render(
         # or `["ghp_…", "…"]|join`, was shown in the plan's diff); a token, not a URL's password
         # (the manifest's `vars:` may give a CI template its throwaway service URL, pass 25h), and
         # not one the context gives it: the manifest's own texts are refused by the manifest's check
-        given = _strings(context)
-        if any(not any(token in s for s in given) for token in issued_tokens(text)):
+        # pass 26h: as its readers decode it (escaped, base64), not as written only
+        given = [
+            one.decode("utf-8", "replace")
+            for s in _strings(context)
+            for one in readings(s, folded=False)
+        ]
+        if any(not any(token in s for s in given) for token in rendered_credentials(text)):
             raise SecurityError(
                 f"{name} renders a token (a known token at its issued length) its text holds in "
-                "pieces; a templates folder never holds secrets: check the manifest's templates:"
+                "pieces or escaped; a templates folder never holds secrets: check the manifest's templates:"
             )
         return text
 

@@ -383,6 +383,21 @@ def issued_tokens(text: str) -> Iterator[str]:
     return (m.group() for m in _FULL_TOKEN.finditer(text) if not m.group().startswith("-"))
 
 
+_PRIVATE_KEY_HEADER = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|" + "|".join(_PRIVATE_KEY_HEADERS[1:])
+)
+
+
+def rendered_credentials(text: str) -> Iterator[str]:
+    """Each known token at its issued length in ``text`` as whoever reads it decodes it
+    (:func:`readings`, :func:`decoded_runs`). Pass 26h (13.6): what a template renders was read only
+    as written, so a token it renders from pieces *and* escaped (`"ghp" ~ "\\x5f" ~ …`, `%5F`,
+    `&#95;`, base64 in two pieces) was shown in the plan's diff and committed."""
+    for one in readings(text, folded=False):
+        for run in (one, *decoded_runs(one)):
+            yield from issued_tokens(run.decode("utf-8", "replace"))
+
+
 def holds_issued_token(text: str) -> bool:
     """True when ``text`` holds a known token at its issued length: :func:`holds_full_token` without
     its URL-password and HTTP Basic readings (a CI template's `postgres://ci:ci@localhost` service URL
@@ -729,10 +744,6 @@ def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
     for doubled in ("$$", "%%"):
         if doubled in said:
             found.setdefault(_encoded(said.replace(doubled, doubled[0])))
-    if "$$" in said and "%%" in said:
-        # pass 26f (13.6): both at once, as systemd's ExecStart= writes a `$` and a `%` in one line: a
-        # password holding both was read with one or the other undone, never both, and was shown
-        found.setdefault(_encoded(said.replace("$$", "$").replace("%%", "%")))
     if _PERCENT.search(said):
         found.setdefault(_encoded(unquote(said, errors="surrogateescape")))
     if _PERCENT_U.search(said):
@@ -742,6 +753,14 @@ def readings(text: str | bytes, *, folded: bool = True) -> tuple[bytes, ...]:
             found.setdefault(one)
     if "&" in said:
         found.setdefault(_encoded(html.unescape(said)))
+    if "$$" in said or "%%" in said:
+        # pass 26f (13.6): both at once, as systemd's ExecStart= writes a `$` and a `%` in one line: a
+        # password holding both was read with one or the other undone, never both, and was shown.
+        # Pass 26h (13.6): and each other reading's with them undone: a compose string's `"…$$…\\…"`
+        # or a unit's `"…%%…\\…"` (a password holding a `$` or `%` and a backslash) was read with
+        # its escapes undone or its doublings, never both, and was shown in the plan's diff
+        for one in list(found):
+            found.setdefault(one.replace(b"$$", b"$").replace(b"%%", b"%"))
     return tuple(found)
 
 

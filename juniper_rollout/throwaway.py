@@ -232,4 +232,18 @@ def last_line(text: str) -> str:
         if line.strip() and not line.strip().startswith("Check the log at ")
     ]
     lines = [line for line in lines if line]
-    return lines[-1][:200] if lines else "no output"
+    return _unechoed(lines[-1])[:200] if lines else "no output"
+
+
+def _unechoed(line: str) -> str:
+    """``line`` with each word shaped like a credential (a token, a URL with a password, an age key)
+    replaced by ``***``. Pass 26h (13.5's verify, pass 26f's reason): pre-commit's reason quotes the
+    branch's config (`but got: 'ghp_…'`, `'(?#ghp_…' is not a valid python regex`), and verify
+    printed a token the branch's `.pre-commit-config.yaml` held."""
+    from juniper_rollout.secretshape import AGE_PRIVATE_KEY, names_credential
+
+    line = AGE_PRIVATE_KEY.sub("***", line)
+    for word in sorted({w.strip("()'\",:;[]") for w in line.split()}, key=len, reverse=True):
+        if len(word) >= 8 and "***" not in word and names_credential(word):
+            line = line.replace(word, "***")
+    return line
