@@ -181,7 +181,11 @@ class Manifest:
 # and so are shlex's `"'"` and bash's `$'…'` (pass 26i: a plan named `it's.json`, quoted
 # `'it'"'"'s.json'`, was no command to this, and apply's refusal offered `rollout plan --out` of it
 # without the `--manifest` apply was given: pasted, it read the default manifest and failed)
-_ROLLOUT_COMMAND = re.compile(r"`rollout ([a-z](?:\$'(?:[^'\\]|\\.)*'|'[^']*'|\"'\"|[^`'])*)`")
+# Lead 30: the pieces never overlap (a `$` or `"` is plain only where it starts no quoted piece): with
+# `$` also a plain character, a line of 30 unclosed `$'x'` took minutes to search (each split tried)
+_ROLLOUT_COMMAND = re.compile(
+    r"`rollout ([a-z](?:\$'(?:[^'\\]|\\.)*'|'[^']*'|\"'\"|\$(?!')|\"(?!'\")|[^`'$\"])*)`"
+)
 GUIDE_TEMPLATE = "SOPS_USAGE_GUIDE.md.j2"
 
 

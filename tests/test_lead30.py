@@ -72,3 +72,19 @@ def test_a_stale_saved_plans_refusal_names_the_plan_to_make_again(fleet, tmp_pat
     assert done.code == 0, done.stdout + done.stderr
     blob = git(fleet.repo(CASCOR), "show", "chore/sops-age-rollout:.env.enc")
     assert other not in blob and keys.public_keys_in(fleet.key_file)[0] in blob
+
+
+def test_a_line_of_unclosed_quoted_pieces_is_read_in_bounded_time():
+    """Pass 26i's reading of bash's `$'…'` in an offered `rollout …` command (the options apply was
+    given are added to each) let a `$` be a plain character and the start of a quoted piece: a text
+    of unclosed `$'x'` pieces after "`rollout " was searched in every split of them, doubling per
+    piece (20: 0.4 s, 40: days). The pieces never overlap now; the same text is read at once, and a
+    closed command is still found whole."""
+    code = (
+        "from juniper_rollout.fleetspec import _ROLLOUT_COMMAND as R\n"
+        "assert not R.findall('`rollout plan ' + \"$'x'\" * 40 + ' and more')\n"
+        "said = R.findall(\"`rollout plan --out $'a\\\\'b\\\\x1b.json'` and `rollout apply 'it'\\\"'\\\"'s'`\")\n"
+        "assert said == [\"plan --out $'a\\\\'b\\\\x1b.json'\", \"apply 'it'\\\"'\\\"'s'\"], said\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
