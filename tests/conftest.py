@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.server
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -172,6 +173,8 @@ def pytest_sessionfinish(session, exitstatus):
     if leaked:
         session.exitstatus = 1
         print(f"\nLEAK: the plaintext canary is in {len(leaked)} file(s), e.g. {leaked[0]}")
+    else:  # scanned and clean: gone, as the tool's own temp files are (kept where it leaked)
+        shutil.rmtree(leftovers, ignore_errors=True)
 
 
 # --- the review loop: a fake GitHub on 127.0.0.1, the demo fleet with bare origins ------------------
