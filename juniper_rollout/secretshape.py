@@ -394,8 +394,16 @@ def rendered_credentials(text: str) -> Iterator[str]:
     as written, so a token it renders from pieces *and* escaped (`"ghp" ~ "\\x5f" ~ …`, `%5F`,
     `&#95;`, base64 in two pieces) was shown in the plan's diff and committed."""
     for one in readings(text, folded=False):
-        for run in (one, *decoded_runs(one)):
-            yield from issued_tokens(run.decode("utf-8", "replace"))
+        yield from issued_tokens(one.decode("utf-8", "replace"))
+        for run in decoded_runs(one):
+            # lead 30: a token is printable ASCII: what a decoder made of a long run is searched in
+            # its stretches of printable text only (the pattern ran 40 times slower over the
+            # replacement characters of binary: 17 s for a template of 4 MB of `x`, which base64 reads)
+            for piece in _PRINTABLE.findall(run):
+                yield from issued_tokens(piece.decode("ascii"))
+
+
+_PRINTABLE = re.compile(rb"[\t\x20-\x7e]{8,}")
 
 
 def holds_issued_token(text: str) -> bool:
