@@ -139,14 +139,11 @@ class ConfinedLoader(FileSystemLoader):
             str, bytes
         ] = {}  # name -> source of every template read: leakguard checks them
 
-    def _env_named(self, name: str) -> bool:
-        return _env_named(name, self.env_files)
-
     def get_source(self, environment, template: str):
         if "\0" in template:  # os.path would raise ValueError: no file has such a name
             raise SecurityError(f"{template!r} is not a file name (it holds a NUL byte)")
         pieces = split_template_path(template)  # TemplateNotFound for '..'
-        if pieces and self._env_named(pieces[-1]):  # the one definition (envfiles.py)
+        if pieces and _env_named(pieces[-1], self.env_files):  # the one definition (envfiles.py)
             raise SecurityError(
                 f"{template} is named like a plaintext env file; it cannot be a template"
             )
@@ -163,7 +160,7 @@ class ConfinedLoader(FileSystemLoader):
                 f"{template} is inside a .git folder (git's own files: its config may hold "
                 "credentials); it cannot be a template"
             )
-        if self._env_named(os.path.basename(real)):  # a symlink to one, inside
+        if _env_named(os.path.basename(real), self.env_files):  # a symlink to one, inside
             raise SecurityError(
                 f"{template} leads to {os.path.basename(real)}, named like a plaintext env file; "
                 "it cannot be a template"
@@ -855,17 +852,23 @@ def render(
         # (the manifest's `vars:` may give a CI template its throwaway service URL, pass 25h), and
         # not one the context gives it: the manifest's own texts are refused by the manifest's check
         # pass 26h: as its readers decode it (escaped, base64), not as written only
-        given = [
-            one.decode("utf-8", "replace")
-            for s in _strings(context)
-            for one in readings(s, folded=False)
-        ]
-        if any(not any(token in s for s in given) for token in rendered_credentials(text)):
+        if any(not _given(token, context) for token in rendered_credentials(text)):
             raise SecurityError(
                 f"{name} renders a token (a known token at its issued length) its text holds in "
                 "pieces or escaped; a templates folder never holds secrets: check the manifest's templates:"
             )
         return text
+
+
+def _given(token: str, context: Mapping[str, Any]) -> bool:
+    """True when a string of the template's context holds ``token`` (as its readers decode it): the
+    manifest's own `vars:` passing a token through is the manifest check's to refuse. The context is
+    read only once a rendered text holds a token (most never do)."""
+    return any(
+        token in one.decode("utf-8", "replace")
+        for s in _strings(context)
+        for one in readings(s, folded=False)
+    )
 
 
 def _strings(value: Any, depth: int = 0) -> list[str]:
