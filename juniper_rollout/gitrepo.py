@@ -1266,7 +1266,9 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     clone = git_in_folder(clone_path)
     detach = f"`{there} switch --detach`"
     state = _worktree_admin(repo, top) if top.exists() else None
-    link = _link(top, state) if state is not None and state != Path(repo.common_dir) else "ok"
+    link, link_line = (
+        _link(top, state) if state is not None and state != Path(repo.common_dir) else ("ok", "")
+    )
     if link == "other":
         # pass 26d: the worktree's folder deleted by hand and the path taken since by another
         # repository (or another clone's worktree): `git -C FOLDER switch --detach` detached that
@@ -1294,13 +1296,8 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
             # pass 26g: pasted after the path was used again by another clone's worktree, the
             # repair re-pointed that worktree at this clone: it runs while the link is still the
             # one read here
-            dot_git = top / ".git"
-            try:
-                link_line = dot_git.read_text(errors="replace").strip()
-            except OSError:
-                link_line = ""
             guard = (
-                f"grep -qxF -e {shell_word(link_line)} {path_word(dot_git)} && "
+                f"grep -qxF -e {shell_word(link_line)} {path_word(top / '.git')} && "
                 if link_line
                 else ""
             )
@@ -1368,24 +1365,25 @@ def _advice_in_place(state: Path | None, there: str, detach: str) -> str:
     return f"switch that worktree off the branch ({detach})"
 
 
-def _link(top: Path, state: Path) -> str:
-    """How the folder ``top`` of a linked worktree leads to its admin folder ``state``: "ok"; "moved"
+def _link(top: Path, state: Path) -> tuple[str, str]:
+    """How the folder ``top`` of a linked worktree leads to its admin folder ``state``, with the line
+    its `.git` file holds (the guard of the "moved" advice's repair): "ok"; "moved"
     (its `.git` file names a folder that is not there: the clone moved since the worktree was made,
     `git worktree repair` mends it); "gone" (no `.git` there: git prunes such a worktree); "other"
     (a `.git` folder, or a file naming an admin folder that leads back to it: the path used again;
     one whose admin leads elsewhere is a stale link, "moved": pass 26g)."""
     dot_git = top / ".git"
     if not os.path.lexists(dot_git):
-        return "gone"
+        return "gone", ""
     try:
-        text = dot_git.read_text(errors="replace")
+        line = dot_git.read_text(errors="replace").strip()
     except OSError:  # a folder: another repository's
-        return "other" if dot_git.is_dir() else "ok"
-    named = text.strip().removeprefix("gitdir:").strip()
+        return ("other" if dot_git.is_dir() else "ok"), ""
+    named = line.removeprefix("gitdir:").strip()
     if named and os.path.realpath(top / named) == os.path.realpath(state):
-        return "ok"
+        return "ok", line
     if not named or not os.path.isdir(top / named):
-        return "moved"
+        return "moved", line
     # pass 26g: the clone moved and its old path cloned again, that clone with a worktree of the
     # same name: the admin folder named is another worktree's (its `gitdir` leads elsewhere), not
     # this folder's; the link is stale ("moved"), and prune with the folder aside dropped the
@@ -1393,8 +1391,8 @@ def _link(top: Path, state: Path) -> str:
     try:
         back = (Path(top / named) / "gitdir").read_text(errors="replace").strip()
     except OSError:
-        return "other"
-    return "other" if os.path.realpath(back) == os.path.realpath(dot_git) else "moved"
+        return "other", line
+    return ("other" if os.path.realpath(back) == os.path.realpath(dot_git) else "moved"), line
 
 
 # what git leaves in a worktree's admin folder while an operation that stops `git switch` is under way
