@@ -1549,8 +1549,9 @@ def _never_lose_a_tracked_secret(repo: RepoSpec, plan: RepoPlan, changes: list[F
 
 def _show_into(repo: RepoSpec, path: str) -> str:
     """The command that writes ``path`` as committed on the base back into the clone, readable by
-    its owner alone, where the clone has no such file and the base still holds it. Pass 25a: `git show main:.env > .env` named no clone: pasted in another clone of
-    the fleet, whose main holds no `.env`, the shell emptied that clone's `.env` before git failed."""
+    its owner alone, where the clone has no such file and the base still holds it. Pass 25a:
+    `git show main:.env > .env` named no clone: pasted in another clone of the fleet, whose main
+    holds no `.env`, the shell emptied that clone's `.env` before git failed."""
     folder = os.path.dirname(path)
     make = (
         f"mkdir -p -- {wording.path_word(repo.path / folder)} && "

@@ -31,6 +31,15 @@ class Fleet:
     def names(self) -> list[str]:
         return list(demo.fleet_files())
 
+    def move(self, name: str, dest: Path) -> Path:
+        """Move clone ``name`` to ``dest`` (`mv`), the manifest's `path:` following it."""
+        self.repo(name).rename(dest)
+        entry = f"  - name: {name}\n"
+        self.manifest.write_text(
+            self.manifest.read_text().replace(entry, f"{entry}    path: {dest}\n", 1)
+        )
+        return dest
+
     def merge_all(self) -> None:
         """Merge each rollout branch into main the way a reviewer would, without touching checkouts."""
         for name in self.names:

@@ -36,3 +36,19 @@ def blank_first_value(repo) -> None:
     lines = env.read_text().splitlines()
     lines[0] = lines[0].split("=", 1)[0] + "="
     env.write_text("\n".join(lines) + "\n")
+
+
+def rotate_first_value(repo) -> None:
+    """A new first value in the clone's ``.env`` (what makes apply write the branch again)."""
+    env = repo / ".env"
+    env.write_text(env.read_text().replace("=", "=rotated-", 1))
+
+
+def paste_each(commands: list[str], cwd, *, but: str | None = None) -> None:
+    """Paste each of ``commands`` in ``cwd`` (those holding ``but`` left out: the other way), each
+    succeeding."""
+    for command in commands:
+        if but is not None and but in command:
+            continue
+        pasted = paste(command, cwd)
+        assert pasted.returncode == 0, (command, pasted.stderr)

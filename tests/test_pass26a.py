@@ -10,7 +10,7 @@ import pytest
 
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
-from tests.pasting import git_commands, paste
+from tests.pasting import git_commands, paste_each, rotate_first_value
 from tests.test_adversary import apply
 
 CASCOR = "juniper-cascor"
@@ -48,17 +48,12 @@ def test_the_way_to_free_a_branch_mid_am_works_when_pasted(fleet):
     repo = fleet.repo(CASCOR)
     assert apply(fleet, CASCOR).code == 0
     am_stopped_on_the_branch(fleet, repo)
-    env = repo / ".env"
-    env.write_text(env.read_text().replace("=", "=rotated-", 1))
+    rotate_first_value(repo)
     said = " ".join(apply(fleet, CASCOR).stdout.split())
     assert f"{CASCOR}: blocked" in said and "a git am session is under way" in said, said
     commands = git_commands(said)
     assert f"git -C {repo} am --abort" in commands, said
-    for command in commands:
-        if "--continue" in command:  # the other way: the conflict is not resolved here
-            continue
-        pasted = paste(command, fleet.root)
-        assert pasted.returncode == 0, (command, pasted.stderr)
+    paste_each(commands, fleet.root, but="--continue")  # the other way: the conflict stays
     written = apply(fleet, CASCOR)
     assert f"{CASCOR}: updated" in written.stdout, written.stdout
 
@@ -88,19 +83,26 @@ def test_the_way_to_free_a_branch_mid_sequence_works_when_pasted(fleet, operatio
     assert stopped.returncode != 0, stopped.stdout
     git(repo, "reset", "-q", "--hard")
     assert (repo / ".git" / "sequencer" / "todo").is_file()
-    env = repo / ".env"
-    env.write_text(env.read_text().replace("=", "=rotated-", 1))
+    rotate_first_value(repo)
     said = " ".join(apply(fleet, CASCOR).stdout.split())
     assert f"{CASCOR}: blocked" in said, said
     commands = git_commands(said)
     assert f"git -C {repo} {operation} --abort" in commands, said
-    for command in commands:
-        if "--continue" in command:  # the other way: the conflict is not resolved here
-            continue
-        pasted = paste(command, fleet.root)
-        assert pasted.returncode == 0, (command, pasted.stderr)
+    paste_each(commands, fleet.root, but="--continue")  # the other way: the conflict stays
     written = apply(fleet, CASCOR)
     assert f"{CASCOR}: updated" in written.stdout, written.stdout
+
+
+def blocked_by_a_worktree_of_a_moved_clone(fleet):
+    """Apply; a reviewer checks the rollout branch out in a worktree of its own; the clone is moved
+    (`mv`, `path:` following) and a value changes: (the worktree, the clone's new folder, what
+    apply then said, on one line)."""
+    assert apply(fleet, CASCOR).code == 0
+    review = fleet.root / "review"
+    git(fleet.repo(CASCOR), "worktree", "add", "-q", str(review), BRANCH)
+    moved = fleet.move(CASCOR, fleet.root / "moved-cascor")
+    rotate_first_value(moved)
+    return review, moved, " ".join(apply(fleet, CASCOR).stdout.split())
 
 
 def test_the_way_to_free_a_branch_in_a_worktree_of_a_moved_clone_works_when_pasted(fleet):
@@ -111,25 +113,11 @@ def test_the_way_to_free_a_branch_in_a_worktree_of_a_moved_clone_works_when_past
     worktree off the branch (`git -C REVIEW switch --detach`)": pasted, "fatal: not a git
     repository: OLD/.git/worktrees/review", and apply stayed blocked. The line now says the link is
     broken and offers `git -C CLONE worktree repair` first (git's own fix for a moved clone)."""
-    repo = fleet.repo(CASCOR)
-    assert apply(fleet, CASCOR).code == 0
-    review = fleet.root / "review"
-    git(repo, "worktree", "add", "-q", str(review), BRANCH)
-    moved = fleet.root / "moved-cascor"
-    repo.rename(moved)
-    entry = f"  - name: {CASCOR}\n"
-    fleet.manifest.write_text(
-        fleet.manifest.read_text().replace(entry, f"{entry}    path: {moved}\n", 1)
-    )
-    env = moved / ".env"
-    env.write_text(env.read_text().replace("=", "=rotated-", 1))
-    said = " ".join(apply(fleet, CASCOR).stdout.split())
+    review, moved, said = blocked_by_a_worktree_of_a_moved_clone(fleet)
     assert f"{CASCOR}: blocked" in said, said
     commands = [c for c in said.split("`") if c.startswith(("git ", "grep "))]
     assert any(c.endswith(f"git -C {moved} worktree repair") for c in commands), said
-    for command in commands:
-        pasted = paste(command, fleet.root)
-        assert pasted.returncode == 0, (command, pasted.stderr)
+    paste_each(commands, fleet.root)
     written = apply(fleet, CASCOR)
     assert f"{CASCOR}: updated" in written.stdout, written.stdout
 

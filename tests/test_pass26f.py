@@ -130,6 +130,24 @@ def test_a_value_with_both_its_dollar_and_percent_doubled_is_never_shown(tmp_pat
     assert "kX2#v9" not in out, out
 
 
+def verify_a_branch_config_beginning(fleet, top: str):
+    """Apply juniper-cascor, then `rollout verify --ref` a contributor's branch whose
+    `.pre-commit-config.yaml` is the tool's with ``top`` written above it."""
+    from tests.test_findings import BRANCH
+    from tests.test_verify import branch_with
+
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
+        == 0
+    )
+    cascor = fleet.repo("juniper-cascor")
+    config = git(cascor, "show", f"{BRANCH}:.pre-commit-config.yaml")
+    ref = branch_with(
+        cascor, "contrib/odd-config", {".pre-commit-config.yaml": f"{top}\n{config}".encode()}
+    )
+    return rollout("verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", ref)
+
+
 @pytest.mark.parametrize(
     ("top", "reason"),
     [
@@ -145,21 +163,7 @@ def test_verifys_line_for_a_config_pre_commit_refuses_says_why_not_a_removed_log
     "pre-commit could not run the managed hooks: Check the log at /tmp/rollout-verify-…/pre-commit-
     home/pre-commit.log", a file in the throwaway verify had already removed (pasted: no such file);
     pre-commit's own reason, on the line before, was left out. Now that reason is the line."""
-    from tests.test_findings import BRANCH
-    from tests.test_verify import branch_with
-
-    assert (
-        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
-        == 0
-    )
-    cascor = fleet.repo("juniper-cascor")
-    config = git(cascor, "show", f"{BRANCH}:.pre-commit-config.yaml")
-    ref = branch_with(
-        cascor, "contrib/odd-config", {".pre-commit-config.yaml": f"{top}\n{config}".encode()}
-    )
-    result = rollout(
-        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", ref
-    )
+    result = verify_a_branch_config_beginning(fleet, top)
     out = result.stdout + result.stderr
     assert result.code == 1 and reason in out, out
     assert "Check the log at" not in out, out

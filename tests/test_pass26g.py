@@ -8,8 +8,9 @@ import subprocess
 
 from tests.fleet import BRANCH
 from tests.helpers import git
-from tests.pasting import paste
+from tests.pasting import paste, paste_each, rotate_first_value
 from tests.test_adversary import apply
+from tests.test_pass26a import blocked_by_a_worktree_of_a_moved_clone
 from tests.test_pass26d import CASCOR
 
 
@@ -22,19 +23,7 @@ def test_the_repair_line_for_a_moved_clone_does_no_harm_once_the_path_is_used_ag
     taken by another clone's worktree (26d's F1 situation): pasted, the repair re-pointed that
     other clone's worktree at this clone (its `git status` then showed this clone's index). The
     line now runs the repair only while the worktree's `.git` still names the clone's old folder."""
-    repo = fleet.repo(CASCOR)
-    assert apply(fleet, CASCOR).code == 0
-    review = fleet.root / "review"
-    git(repo, "worktree", "add", "-q", str(review), BRANCH)
-    moved = fleet.root / "moved-cascor"
-    repo.rename(moved)
-    entry = f"  - name: {CASCOR}\n"
-    fleet.manifest.write_text(
-        fleet.manifest.read_text().replace(entry, f"{entry}    path: {moved}\n", 1)
-    )
-    env = moved / ".env"
-    env.write_text(env.read_text().replace("=", "=rotated-", 1))
-    said = " ".join(apply(fleet, CASCOR).stdout.split())
+    review, moved, said = blocked_by_a_worktree_of_a_moved_clone(fleet)
     assert f"{CASCOR}: blocked" in said and "worktree repair" in said, said
     shutil.rmtree(review)
     other = tmp_path / "other"
@@ -63,24 +52,16 @@ def test_the_way_to_free_a_branch_in_a_worktree_of_a_moved_and_recloned_clone_ke
     git(repo, "worktree", "add", "-q", str(review), BRANCH)
     (review / "staged.txt").write_text("the reviewer's staged work\n")
     git(review, "add", "staged.txt")
-    moved = fleet.root / "moved-cascor"
-    repo.rename(moved)
-    entry = f"  - name: {CASCOR}\n"
-    fleet.manifest.write_text(
-        fleet.manifest.read_text().replace(entry, f"{entry}    path: {moved}\n", 1)
-    )
+    moved = fleet.move(CASCOR, fleet.root / "moved-cascor")
     subprocess.run(["git", "clone", "-q", str(moved), str(repo)], check=True)
     theirs = tmp_path / "elsewhere" / "review"
     theirs.parent.mkdir()
     git(repo, "worktree", "add", "-q", str(theirs), "-b", "theirs")
     their_link = (theirs / ".git").read_text()
-    env = moved / ".env"
-    env.write_text(env.read_text().replace("=", "=rotated-", 1))
+    rotate_first_value(moved)
     said = " ".join(apply(fleet, CASCOR).stdout.split())
     assert f"{CASCOR}: blocked" in said, said
-    for command in [c for c in said.split("`") if c.startswith(("git ", "grep ", "test "))]:
-        pasted = paste(command, fleet.root)
-        assert pasted.returncode == 0, (command, pasted.stderr)
+    paste_each([c for c in said.split("`") if c.startswith(("git ", "grep ", "test "))], fleet.root)
     assert git(review, "status", "--short").split() == ["A", "staged.txt"]
     assert (theirs / ".git").read_text() == their_link
     written = apply(fleet, CASCOR)

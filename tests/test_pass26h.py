@@ -8,6 +8,7 @@ import pytest
 
 from tests.helpers import git, rollout
 from tests.test_pass24b import objects
+from tests.test_pass26f import verify_a_branch_config_beginning
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
 
@@ -30,7 +31,6 @@ def test_a_token_a_template_renders_escaped_from_pieces_is_refused_never_shown(t
     reference, base64 in two pieces) was read as written only: `rollout plan` showed it in the
     diff and `apply` committed it. Now read as :func:`secretshape.readings` and
     :func:`secretshape.decoded_runs` read it; never echoed."""
-    from tests.helpers import git
     from tests.test_pass11b import _one_repo_with_a_template
 
     manifest = _one_repo_with_a_template(
@@ -105,21 +105,7 @@ def test_verifys_reason_quoting_a_branch_config_never_prints_its_token(fleet, to
     quotes the branch's `.pre-commit-config.yaml` (`but got: 'ghp_…'`, `'(?#ghp_…' is not a valid
     python regex`), so `rollout verify --ref` printed a token that config held. Now each word shaped
     like a credential is `***` (`throwaway.last_line`); the reason is still said."""
-    from tests.test_findings import BRANCH
-    from tests.test_verify import branch_with
-
-    assert (
-        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
-        == 0
-    )
-    cascor = fleet.repo("juniper-cascor")
-    config = git(cascor, "show", f"{BRANCH}:.pre-commit-config.yaml")
-    ref = branch_with(
-        cascor, "contrib/odd-config", {".pre-commit-config.yaml": f"{top}\n{config}".encode()}
-    )
-    result = rollout(
-        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", ref
-    )
+    result = verify_a_branch_config_beginning(fleet, top)
     out = result.stdout + result.stderr
     assert result.code == 1 and "pre-commit could not run the managed hooks: " in out, out
     assert "Zq26hVerify" not in out and "\x1b" not in out and "\a" not in out, out
