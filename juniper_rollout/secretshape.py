@@ -314,11 +314,13 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("Mollie", r"(?:live|test)_(?=[A-Za-z]{0,29}[0-9])[A-Za-z0-9]{30}(?![A-Za-z0-9_])"),
             ("Checkout.com", r"sk_(?:sbox_)?(?=[a-z]{0,26}[2-7])[a-z2-7]{27}(?![A-Za-z0-9_])"),
             # pass 27b (13.6): CircleCI's personal and project API tokens (`CCIPAT_`/`CCIPRJ_`, a
-            # base58 UUID, `_`, 40 hex: CircleCI's changelog) and Buildkite's API access, agent
-            # session and job tokens (`bkua_`, `bkaa_`, `bkaj_`: Buildkite's token security page), in
-            # a template or commit message, were shown in the plan's diff and committed
+            # base58 UUID, `_`, 40 hex: CircleCI's changelog), Buildkite's API access, agent session
+            # and job tokens (`bkua_`, `bkaa_`, `bkaj_`: Buildkite's token security page) and Notion's
+            # legacy integration tokens (`secret_` and 43, still valid beside `ntn_`), in a template
+            # or commit message, were shown in the plan's diff and committed
             ("CircleCI", r"CCIP(?:AT|RJ)_[A-Za-z0-9]{20,24}_[a-f0-9]{40}"),
             ("Buildkite", r"bk(?:ua|aa|aj)_[A-Za-z0-9]{40,}"),
+            ("Notion legacy", r"secret_(?=[A-Za-z]{0,42}[0-9])[A-Za-z0-9]{43}(?![A-Za-z0-9_])"),
         )
     ),
     TokenShape(

@@ -36,20 +36,22 @@ def test_a_mollie_or_checkout_key_before_an_equals_sign_is_refused_never_echoed(
 
 
 # in each issuer's documented shape: CircleCI's changelog (`CCIPAT_`/`CCIPRJ_`, a base58 UUID, `_`,
-# 40 hex), Buildkite's token security page (`bkua_`, `bkaa_`, `bkaj_`)
+# 40 hex), Buildkite's token security page (`bkua_`, `bkaa_`, `bkaj_`), Notion's legacy integration
+# token (`secret_` and 43, beside today's `ntn_`)
 _ISSUED = {
     "CircleCI personal": "CCIPAT_ULUhR6rJLxYbyzyrP19iMZ_8fb1e3510325f7f09361de22b9420346c53ca2cb",
     "CircleCI project": "CCIPRJ_Kq7wYbZ3xNmPdR2tVcHsFg_3c5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9",
     "Buildkite": "bkua_3f9a1c2e4b5d6a7f8091a2b3c4d5e6f708192a3b",
+    "Notion legacy": "secret_Vq3Wex9s87FnkNXk2Yibko91hhLuMQIEzSoeBBoriUz",  # secret_ and 43
 }
 
 
 @pytest.mark.parametrize("issuer", list(_ISSUED))
 def test_a_template_or_commit_message_holding_a_ci_token_is_refused(tmp_path, issuer):
-    """ON-LIST 13.6: a template holding a CircleCI personal or project API token, or a Buildkite API
-    access token, was rendered: `rollout plan` showed it in the diff and apply committed it; the
-    manifest's commit message holding one was committed. Both are refused now in one line, never
-    echoed."""
+    """ON-LIST 13.6: a template holding a CircleCI personal or project API token, a Buildkite API
+    access token or a Notion legacy integration token was rendered: `rollout plan` showed it in the
+    diff and apply committed it; the manifest's commit message holding one was committed. Both are
+    refused now in one line, never echoed."""
     from tests.test_pass11b import _one_repo_with_a_template
 
     token = _ISSUED[issuer]
@@ -89,12 +91,15 @@ def test_words_and_names_like_these_shapes_are_still_no_tokens():
         "CIRCLE_TOKEN",
         "BUILDKITE_AGENT_TOKEN",
         "bkua_prefix",
+        "secret_key_base",
+        "NOTION_SECRET",
     ):
         assert not is_credential_name(name), name
     for text in (
         "fix test_shouldReturnEmptyListWhenNoItemsArePresent2 and test_parsesIso8601DatesInUtcZone",
         "Mollie keys start live_ or test_; Checkout.com's sk_sbox_ ones are sandbox keys",
         "CircleCI tokens now start CCIPAT_ or CCIPRJ_; Buildkite's bkua_, bkaa_ and bkaj_",
+        "Notion's legacy tokens start secret_, today's ntn_; rails' secret_key_base",
         "pytest -k test_abcdefghijklmnopqrstuvwxyzABCD",  # no digit: a test's name
     ):
         assert not holds_full_token(text) and not template_credential(text), text
