@@ -10,6 +10,7 @@ reaches a message.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.secretshape import is_random_name, is_token_name
@@ -194,19 +195,32 @@ def is_credential_name(name: str) -> bool:
     return is_token_name(name) or is_token_name(stem) or is_random_name(stem)
 
 
-def held_names(names: tuple[str, ...], target: str, where: str) -> tuple[str, ...]:
+def unnamed(names: tuple[str, ...]) -> int:
+    """How many of ``names`` (a committed sops file's keys) are no variable name or shaped like a
+    credential: a token pasted as a name, which sops kept in clear (pass 6, pass 21b: 13.8)."""
+    return sum(not IDENTIFIER.fullmatch(n) or is_credential_name(n) for n in names)
+
+
+def named(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` without those :func:`unnamed` counts: never echoed nor copied anywhere."""
+    return tuple(n for n in names if IDENTIFIER.fullmatch(n) and not is_credential_name(n))
+
+
+def held_names(
+    names: tuple[str, ...], target: str, where: str, way_out: Callable[[], str]
+) -> tuple[str, ...]:
     """``names`` read from a committed sops file's keys, refused (never echoed) when one is shaped like a
     credential: sops keeps names in clear, so printing or copying them into ``.env.example`` would
     spread the secret (pass 6). Pass 21b (13.8): and one that is no identifier, as verify's check
     refuses it (a token of short pieces pasted as a name, `sk-aB-3dE5-fG7h=`, which plain sops kept,
-    was printed by plan as a name the clone's `.env` lacked)."""
-    bad = sum(not IDENTIFIER.fullmatch(n) or is_credential_name(n) for n in names)
+    was printed by plan as a name the clone's `.env` lacked). ``way_out()`` says what removes it
+    from where it is (pass 27b: a bare `sops edit TARGET` named no clone and no branch, and pasted in the
+    clone found no such file while the file was on a branch only)."""
+    bad = unnamed(names)
     if bad:
         raise RepoError(
             f"{target} {where} holds {bad} name{'s' if bad != 1 else ''} shaped like a credential "
             "or no variable name (sops keeps names in clear: it is readable in git); not shown: "
-            "remove that line "
-            f"(`sops edit --input-type dotenv --output-type dotenv {target}`), rotate that credential, "
-            "then plan again"
+            f"rotate that credential, then {way_out()}"
         )
     return names

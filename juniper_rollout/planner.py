@@ -384,7 +384,9 @@ def _held_names(repo: RepoSpec, snap: Snapshot) -> tuple[str, ...]:
     names: list[str] = []
     for target in (e.target for e in repo.encrypt):
         meta = sopsmeta.read_metadata(snap.files[target]) if target in snap.files else None
-        names += dotenv.held_names(meta.names, target, "in git") if meta else ()
+        # never echoed: a name shaped like a credential is no name any code reads (secrets_plan
+        # refuses it, or drops it with a note where the clone's plaintext lacks it: pass 27b)
+        names += dotenv.named(meta.names) if meta else ()
     return tuple(names)
 
 

@@ -114,8 +114,13 @@ def plaintext_names(repo: RepoSpec, source: str, *commits) -> tuple[str, ...]:
         for commit in commits:
             blob = gitrepo.read_blob(commit, spec.target) if commit is not None else None
             meta = sops.read_metadata(blob) if blob is not None else None
-            if meta is not None:
-                return dotenv.held_names(meta.names, spec.target, f"at {commit.hexsha[:7]}")
+            if meta is not None and blob is not None:
+                return dotenv.held_names(
+                    meta.names,
+                    spec.target,
+                    f"at {commit.hexsha[:7]}",
+                    partial(_rebuilt_without, repo, spec, commit.hexsha, blob),
+                )
     return ()
 
 
@@ -282,6 +287,7 @@ def encrypted_change(
     _refuse_dropped(
         repo, spec, before, None if branch_merged else reuse, names, (holder, repo.branch)
     )
+    altered = (*altered, *_dropped_unnamed(spec, before, None if branch_merged else reuse))
     mine = sops.read_metadata(reuse) if reuse is not None and reuse != before else None
     if reuse is not None and mine is not None:  # pass 11a: the branch's later values count too
         _refuse_older_values(repo, spec, reuse, mine, plaintext, repo.branch)
@@ -552,7 +558,9 @@ def _refuse_dropped(
         if blob is not None:  # a file naming a Vault or cloud key is refused as such first
             sops.check_age_only(blob, spec.target)
         meta = sops.read_metadata(blob) if blob is not None else None
-        held = dotenv.held_names(meta.names, spec.target, where) if meta is not None else ()
+        # pass 27b: a name shaped like a credential the clone's plaintext lacks is dropped, not
+        # refused (it can be in no `.env`: its parser refuses it; `encrypted_change` says so)
+        held = dotenv.named(meta.names) if meta is not None else ()
         lacking = [n for n in held if n not in have]
         if lacking:
             shown = _first(lacking)
@@ -842,7 +850,12 @@ def _branch_ciphertext_first(
             return FileChange(spec.target, UPDATE, before, reuse, why, secret=True, detail=why)
         rekeyed = _rekeyed(spec, config, reuse, mine.recipients, recipients)
         return replace(rekeyed, before=before, detail=f"{rekeyed.detail}; {why}")
-    held = dotenv.held_names(mine.names, spec.target, f"on {repo.branch}")
+    held = dotenv.held_names(
+        mine.names,
+        spec.target,
+        f"on {repo.branch}",
+        partial(_rebuilt_without, repo, spec, repo.branch, reuse),
+    )
     lacking = [n for n in held if n not in set(meta.names)]
     what = (
         f"was written after the one on {repo.base}, but {spec.target} on {repo.base} changed too "
@@ -868,6 +881,34 @@ def _branch_ciphertext_first(
 _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/stdin"
 
 
+def _rebuilt_without(repo: RepoSpec, spec: EncryptSpec, ref: str, blob: bytes) -> str:
+    """The way out of a committed ciphertext at ``ref`` holding a name shaped like a credential, with
+    no plaintext in the clone: its values written into the plaintext, that line deleted there, and
+    the ciphertext encrypted again without it (pass 27b: `sops edit TARGET` named no clone nor ref,
+    and pasted in the clone failed while the file was on the rollout branch only)."""
+    restore = _restore_command(
+        replace(repo, branch=ref), spec.target, _decrypt_stdin(blob, spec.target), spec.source
+    )
+    return (
+        f"write its values into {spec.source} in the clone (`{restore}`), delete that line there, "
+        f"and plan again: {spec.target} is then encrypted from {spec.source}, without it"
+    )
+
+
+def _dropped_unnamed(spec: EncryptSpec, *blobs: bytes | None) -> tuple[str, ...]:
+    """What the plan says of committed names shaped like a credential (or no variable name) that the
+    clone's plaintext lacks: the ciphertext encrypted from it drops them (never shown)."""
+    metas = [sops.read_metadata(b) for b in blobs if b is not None]
+    dropped = max((dotenv.unnamed(m.names) for m in metas if m is not None), default=0)
+    if not dropped:
+        return ()
+    return (
+        f"drops {wording.count(dropped, 'name')} shaped like a credential or no variable name, "
+        f"which {spec.source} lacks (not shown; sops kept it in clear, readable in git's history: "
+        "rotate that credential)",
+    )
+
+
 def _at(ref: str, path: str) -> str:
     """``REF:PATH`` as one shell word (pass 12a: a branch named `chore/x;id`, which git allows, made
     the printed `git show` run `id` when pasted), the ref named in full: ``refs/heads/`` for a branch,
@@ -875,9 +916,12 @@ def _at(ref: str, path: str) -> str:
     name as a tag before a branch (refs/tags/NAME first), and a tag named like the rollout branch,
     pushed by anyone who can push and fetched with the commit it names, made the pasted `git show
     chore/sops-age-rollout:.env.enc | sops decrypt … > .env` write that person's values into `.env`."""
-    if not ref.startswith("refs/"):
+    if not ref.startswith("refs/") and not _COMMIT_ID.fullmatch(ref):
         ref = ("refs/remotes/" if ref.startswith("origin/") else "refs/heads/") + ref
     return shell_word(f"{ref}:{path}")
+
+
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def _decrypt_into(decrypt: str, path: str, *, only_new: bool = False) -> str:

@@ -403,6 +403,8 @@ def test_a_committed_ciphertexts_name_that_is_no_identifier_is_never_echoed(flee
     git(repo, "add", "-f", ".env.enc")
     git(repo, "commit", "-q", "-m", "encrypted by hand")
     result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
-    assert result.code == 1, result.stdout
-    assert "shaped like a credential or no variable name" in result.stdout, result.stdout
+    said = " ".join(result.stdout.split())
+    # lead 31: the clone's `.env` lacks it (and cannot hold it): dropped, said unnamed, not refused
+    assert result.code == 0, result.stdout
+    assert "drops 1 name shaped like a credential or no variable name" in said, said
     assert PIECES not in result.stdout + result.stderr

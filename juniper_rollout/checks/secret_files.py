@@ -111,9 +111,18 @@ def _encrypted_file(
             + ("is no variable name" if hidden == 1 else "are no variable names")
             + " or shaped like a credential (a pasted secret? sops keeps names in clear: it is "
             "readable in git); not shown",
-            f"remove {'that line' if hidden == 1 else 'those lines'} (`sops edit --input-type dotenv "
-            f"--output-type dotenv {shell_word(path)}`) and rotate what "
-            + ("it holds" if hidden == 1 else "they hold"),
+            (
+                # lead 31 (pass 27b's F3): plan encrypts the source again without such names, or
+                # says how to write the source from the committed file first; a bare `sops edit
+                # PATH` named no clone nor ref, and failed pasted where the file was on a branch only
+                f"rotate what {'it holds' if hidden == 1 else 'they hold'}; the tool encrypts "
+                f"{source} again without {'it' if hidden == 1 else 'them'}: {APPLY}"
+                if (source := _source_of(repo, path)) is not None
+                else f"remove {'that line' if hidden == 1 else 'those lines'} where {path} is "
+                f"checked out (`sops edit --input-type dotenv --output-type dotenv "
+                f"{shell_word(path)}`) and rotate what "
+                + ("it holds" if hidden == 1 else "they hold")
+            ),
         )
     if set(meta.recipients) != set(manifest.recipients):
         now = ", ".join(map(short, meta.recipients))
@@ -185,3 +194,8 @@ def _clone_plaintext(repo: RepoSpec, source: str) -> bytes | None:
     except RolloutError:
         return None
     return None if data is None else dotenv.sops_form(data)[0]
+
+
+def _source_of(repo: RepoSpec, path: str) -> str | None:
+    """The plaintext file the manifest encrypts into ``path``, when apply writes ``path``."""
+    return next((e.source for e in repo.encrypt if e.target == path and e.enabled), None)
