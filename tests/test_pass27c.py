@@ -1,0 +1,37 @@
+"""Issue 13, pass 27c: a verification pass over items 9-12 and the smaller list's last two bullets
+(session 31). Each finding's test fails on the main this pass started from (c50c1dd, checked by
+undoing its fix)."""
+
+from __future__ import annotations
+
+import json
+
+from juniper_rollout import gitrepo
+from tests.helpers import git, rollout
+from tests.test_pass26c import _master_only
+
+
+def test_drift_of_a_clone_with_more_env_files_than_the_guard_reads_still_names_its_history(
+    tmp_path,
+):
+    """Item 9: a clone holding more plaintext env files in its folders than the leak guard reads
+    (`gitrepo.WORKTREE_PATHS`: a monorepo's services, a dotenv library's fixtures) made drift's repo
+    its error line alone, "0 findings", beside a `.env.prod` in its history, which needs none of those
+    files: pass 26c's reading of what it can (`strict=False`) refused them again, out of the audit.
+    The error is said, and the finding with it, the commit named by its id only (its subject may
+    hold a value of the files left unread, as pass 26i hides them)."""
+    manifest = _master_only(tmp_path)
+    repo = tmp_path / "ws" / "victim"
+    git(repo, "branch", "-m", "master", "main")
+    for n in range(gitrepo.WORKTREE_PATHS + 1):
+        (repo / f"svc{n}").mkdir()
+        (repo / f"svc{n}" / ".env").write_text("LOG_LEVEL=debug\n")
+    result = rollout("drift", "--manifest", manifest)
+    assert result.code == 1, result.stdout
+    assert f"more than the {gitrepo.WORKTREE_PATHS} the leak guard reads" in result.stdout
+    assert "plaintext-env-in-history  .env.prod was committed in the past" in result.stdout
+    assert '"prod settings"' not in result.stdout, result.stdout
+    report = json.loads(rollout("drift", "--manifest", manifest, "--format", "json").stdout)
+    (victim,) = report["repos"]
+    assert "more than the" in victim["error"]
+    assert [f["path"] for f in victim["findings"]] == [".env.prod"]
