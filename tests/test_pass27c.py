@@ -35,3 +35,34 @@ def test_drift_of_a_clone_with_more_env_files_than_the_guard_reads_still_names_i
     (victim,) = report["repos"]
     assert "more than the" in victim["error"]
     assert [f["path"] for f in victim["findings"]] == [".env.prod"]
+
+
+def test_drift_of_a_clone_whose_index_git_cannot_read_never_shows_a_subject_holding_its_value(
+    tmp_path,
+):
+    """Item 9 beside 13.6: the leak guard lists the clone's env files in its folders with `git
+    ls-files`, which fails on a damaged `.git/index` ("index file smaller than expected": a disk
+    that filled, a crash mid-write); the failure was read as "no such file", so
+    `backend/.env.prod`'s value was no value, and drift printed the commit subject holding it
+    (`ci: backend db pass is VALUE`) in text and JSON, its secret-in-message finding gone. The
+    clone's files it cannot list are said as the repo's error; the history's hazards are said
+    beside it, commits named by id only."""
+    manifest = _master_only(tmp_path)
+    repo = tmp_path / "ws" / "victim"
+    git(repo, "branch", "-m", "master", "main")
+    who = ["-c", "user.name=t", "-c", "user.email=t@x"]
+    value = "Zq8notthedemocanary77"  # in a git object: not the canary
+    (repo / ".env.ci").write_text("X=1\n")
+    git(repo, "add", "-f", ".env.ci")
+    git(repo, *who, "commit", "-qm", f"ci: backend db pass is {value}")
+    git(repo, "rm", "-q", ".env.ci")
+    git(repo, *who, "commit", "-qm", "remove it")
+    (repo / "backend").mkdir()
+    (repo / "backend" / ".env.prod").write_text(f"DB_PASSWORD={value}\n")
+    (repo / ".git" / "index").write_bytes(b"garbage")
+    for form in ("table", "json"):
+        result = rollout("drift", "--manifest", manifest, "--format", form)
+        assert result.code == 1, result.stdout
+        assert ".env.ci" in result.stdout, result.stdout
+        assert value not in result.stdout + result.stderr, result.stdout
+    assert "cannot list the files of the clone" in result.stdout, result.stdout
