@@ -278,13 +278,9 @@ def _audit_at(
         # one), a FIFO or a symlink made the repo its error line alone, "0 findings" beside a
         # `.env.prod` in its history: said beside the history's hazards, the values of the files it
         # can read still hiding what they must (pass 21b's reading, as plan's check of the fleet)
-        try:
-            plaintext = leakguard.read_plaintext_values(repo, manifest.env_files, strict=False)
-        except RepoError:
-            # pass 27c (13.9): more plaintext env files in the clone's folders than the guard reads
-            # is refused by this reading too, and the repo was its error line alone again, "0
-            # findings" beside a `.env.prod` in its history: none read, so no subject shown
-            plaintext = leakguard.Plaintext([], frozenset())
+        # (pass 27c: this reading refused a clone holding more env files than the guard reads too,
+        # and the repo was its error line alone again; it reads what it can, as another repo's does)
+        plaintext = leakguard.read_plaintext_values(repo, manifest.env_files, strict=False)
         if unread is None:
             unread = err
     budget = gitrepo.HistoryBudget()  # all the history blobs below, together (pass 21c)

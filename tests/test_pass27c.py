@@ -5,9 +5,15 @@ undoing its fix)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
+
+import juniper_rollout
 from juniper_rollout import gitrepo
+from tests.demofleet import make_repo
 from tests.helpers import git, rollout
+from tests.test_hostile import KEY
 from tests.test_pass26c import _master_only
 
 
@@ -66,3 +72,40 @@ def test_drift_of_a_clone_whose_index_git_cannot_read_never_shows_a_subject_hold
         assert ".env.ci" in result.stdout, result.stdout
         assert value not in result.stdout + result.stderr, result.stdout
     assert "cannot list the files of the clone" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("shape", ["more env files than the guard reads", "a damaged index"])
+def test_another_repos_plan_never_prints_the_env_value_of_a_clone_the_guard_cannot_list(
+    tmp_path, shape
+):
+    """13.6 on item 9's path: the fleet's values guard every repo's plan (a template may carry one
+    repo's `.env` value into another's files). A clone the strict reading refuses (1,001 `.env` files
+    in its folders; a `.git/index` git cannot read) was refused by the reading of what can be read
+    too, so none of its values was guarded: another repo's template holding its top-level `.env`
+    value was shown in that repo's plan diff. Its top-level files are read still."""
+    value = "Vq7notthedemocanary55"
+    templates = tmp_path / "tpl"
+    templates.mkdir()
+    for shipped in (Path(juniper_rollout.__file__).parent.parent / "templates").glob("*.j2"):
+        (templates / shipped.name).write_bytes(shipped.read_bytes())
+    (templates / "notes.j2").write_text(f"notes: {value}\n")
+    for name in ("ra", "rb"):
+        make_repo(tmp_path / "ws" / name, {"README.md": "x\n"})
+    ra = tmp_path / "ws" / "ra"
+    (ra / ".env").write_text(f"DB_PASSWORD={value}\n")
+    if shape == "a damaged index":
+        (ra / ".git" / "index").write_bytes(b"garbage")
+    else:
+        for n in range(gitrepo.WORKTREE_PATHS + 1):
+            (ra / f"svc{n}").mkdir()
+            (ra / f"svc{n}" / ".env").write_text("LOG_LEVEL=debug\n")
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        "repos:\n  - name: ra\n  - name: rb\n"
+        "    files: [{path: notes.txt, template: notes.j2}]\n"
+    )
+    result = rollout("plan", "--manifest", manifest, "--repo", "rb")
+    assert result.code == 1, result.stdout
+    assert value not in result.stdout + result.stderr, result.stdout
+    assert "plaintext .env of ra" in result.stdout, result.stdout
