@@ -2133,8 +2133,8 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
                 pass
             raise RepoError(
                 f"cannot list the files of the clone ({said}), so its plaintext env files cannot "
-                "be read; nothing is done for it: repair the clone (`git status` there says what "
-                "is wrong)"
+                f"be read; nothing is done for it: repair the clone (`{git_in(repo)} status` says "
+                "what is wrong)"
             ) from None
     # pass 18b: the clone's own files before what installed packages ship, shallow ones first: 1,005
     # `.env` files under an ignored node_modules/ (git lists paths in name order) pushed a service's
