@@ -80,9 +80,10 @@ def test_another_repos_plan_never_prints_the_env_value_of_a_clone_the_guard_cann
 ):
     """13.6 on item 9's path: the fleet's values guard every repo's plan (a template may carry one
     repo's `.env` value into another's files). A clone the strict reading refuses (1,001 `.env` files
-    in its folders; a `.git/index` git cannot read) was refused by the reading of what can be read
-    too, so none of its values was guarded: another repo's template holding its top-level `.env`
-    value was shown in that repo's plan diff. Its top-level files are read still."""
+    in its folders, on the main this pass started from; a `.git/index` git cannot read, once this
+    pass's fix of the next-to-last test made that a refusal) was refused by the reading of what can
+    be read too, so none of its values was guarded: another repo's template holding its top-level
+    `.env` value was shown in that repo's plan diff. Its top-level files are read still."""
     value = "Vq7notthedemocanary55"
     templates = tmp_path / "tpl"
     templates.mkdir()
