@@ -278,6 +278,8 @@ def _audit_at(
         # one), a FIFO or a symlink made the repo its error line alone, "0 findings" beside a
         # `.env.prod` in its history: said beside the history's hazards, the values of the files it
         # can read still hiding what they must (pass 21b's reading, as plan's check of the fleet)
+        # (pass 27c: this reading refused a clone holding more env files than the guard reads too,
+        # and the repo was its error line alone again; it reads what it can, as another repo's does)
         plaintext = leakguard.read_plaintext_values(repo, manifest.env_files, strict=False)
         if unread is None:
             unread = err

@@ -2112,14 +2112,30 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
     """Paths in the working tree of the clone at ``path`` that ``pathspecs`` match, at any depth:
     tracked, untracked and ignored alike (``git ls-files --cached --others``, no exclude rules; git
     walks the folders at C speed), the clone's own first, shallow ones first (the leak guard reads at
-    most ``WORKTREE_PATHS`` of them); none when git cannot list them."""
+    most ``WORKTREE_PATHS`` of them); none where there is no clone or no working tree. A clone
+    whose files git cannot list (a damaged `.git/index`) is a RepoError: read as none, a
+    `backend/.env.prod` there was no value to the leak guard, and drift printed a commit subject
+    holding its value (pass 27c)."""
     try:
-        with _quiet(git.Repo(path)) as repo:
+        repo = git.Repo(path)
+    except Exception:  # noqa: BLE001 (no clone, or not one git can read: the plan says why)
+        return []
+    with _quiet(repo):
+        if repo.bare:  # no working tree, so no file in it (the plan says it is bare)
+            return []
+        try:
             out = repo.git.ls_files(
                 "-z", "--cached", "--others", "--", *pathspecs, strip_newline_in_stdout=False
             )
-    except Exception:  # noqa: BLE001 (no clone, or not one git can read: the plan says why)
-        return []
+        except git.GitCommandError as err:
+            said = git_said(repo, err)
+            with open_clone(path):  # a repository the tool refuses anyway says why (a reftable one)
+                pass
+            raise RepoError(
+                f"cannot list the files of the clone ({said}), so its plaintext env files cannot "
+                f"be read; nothing is done for it: repair the clone (`{git_in(repo)} status` says "
+                "what is wrong)"
+            ) from None
     # pass 18b: the clone's own files before what installed packages ship, shallow ones first: 1,005
     # `.env` files under an ignored node_modules/ (git lists paths in name order) pushed a service's
     # `zz-service/.env.prod` past the limit, unread, and a template hard-linked to it was rendered

@@ -133,8 +133,10 @@ def read_plaintext_values(
     was rendered and printed, its values never read) and in its folders, tracked or not (pass 16b);
     then each run of letters and digits in them not already a value (``word``). A file is plaintext
     by the manifest's definition or by the default one (:func:`_plaintext`). ``strict``: an
-    `encrypt:` source that cannot be read is a RepoError (the repo's own plan says why); else it is
-    skipped as any other file the tool cannot read, and the clone's other files are still read."""
+    `encrypt:` source that cannot be read, a clone whose files git cannot list or one holding more
+    than ``gitrepo.WORKTREE_PATHS`` env files in its folders is a RepoError (the repo's own plan says
+    why); else such a file is skipped as any other file the tool cannot read, and the clone's other
+    files are still read (its top-level ones, and the first ``WORKTREE_PATHS`` of its folders')."""
     from juniper_rollout.secrets_plan import read_plaintext  # the one reader of plaintext
 
     out: list[Value] = []
@@ -151,9 +153,18 @@ def read_plaintext_values(
     # pass 16b: in the clone's folders too (`backend/.env.prod`, `deploy/staging.env`): a template
     # hard-linked to one was rendered and its value printed (passes 11b and 13b had noted it)
     pathspecs = [f":(glob,icase)**/{g}" for g in globs]
-    listed = [p for p in gitrepo.worktree_paths(repo.path, pathspecs) if "/" in p and plaintext(p)]
+    # not ``strict`` (another repo's guard, drift beside an error): what can be read is read, the
+    # top-level files at least (pass 27c: a clone whose files git cannot list, or holding more than
+    # the guard reads, gave no value at all, and another repo's plan printed its `.env` value)
+    try:
+        listable = gitrepo.worktree_paths(repo.path, pathspecs)
+    except RepoError:
+        if strict:
+            raise
+        listable = None
+    listed = [p for p in listable or [] if "/" in p and plaintext(p)]
     own = sum(1 for path in listed if not gitrepo.in_installed_folder(path))
-    if own > gitrepo.WORKTREE_PATHS:
+    if own > gitrepo.WORKTREE_PATHS and strict:
         # stop 25 (pass 21b's note): 1,000 decoy `.env` files in shallow folders of a checked-out
         # branch pushed `services/api/.env.prod` past the limit, unread, so its values were no values
         raise RepoError(
@@ -166,8 +177,8 @@ def read_plaintext_values(
     grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each
     bound: dict[bytes, bytes] = {}  # each name the files bind, as the app gets it (the last file's)
     waiting: list[tuple[str, bytes, set[bytes]]] = []  # (file, bytes, names read before bound)
-    named = compose_env_files(repo)
-    linked = linked_folder_env_files(repo.path, plaintext)
+    named = compose_env_files(repo) if listable is not None else []
+    linked = linked_folder_env_files(repo.path, plaintext) if listable is not None else []
     files = list(dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper, *named, *linked]))
     for index, source in enumerate(files):
         try:
@@ -238,7 +249,7 @@ def read_plaintext_values(
         k.decode("utf-8", "surrogateescape"): v.decode("utf-8", "surrogateescape")
         for k, v in bound.items()
     }
-    for compose in _compose_files(repo):
+    for compose in _compose_files(repo) if listable is not None else []:
         data = _compose_text(repo, compose)
         found = [
             (number, b"", form)
