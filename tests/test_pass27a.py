@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 
@@ -13,6 +14,8 @@ from tests.demofleet import make_repo
 from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.test_hostile import manifest_for
+from tests.test_pass3 import main_moves_to
+from tests.test_pass16b import LFS_LINE
 
 
 def linked_repo(tmp_path, path: str, target: str, entry: str = ""):
@@ -71,3 +74,50 @@ def test_a_symlinked_gitignore_the_tool_edits_is_still_refused_and_names_the_opt
     victim = planned(manifest)
     assert victim["status"] == "error", victim
     assert "symlink" in victim["error"] and "`gitignore: false`" in victim["error"], victim["error"]
+
+
+def nested_target(fleet) -> tuple:
+    """juniper-cascor encrypting `.env` into `config/.env.enc` (a target in a folder of its own)."""
+    entry = "      - source: .env\n        target: .env.enc\n"
+    text = fleet.manifest.read_text()
+    assert entry in text
+    fleet.manifest.write_text(text.replace(entry, entry.replace(".env.enc", "config/.env.enc"), 1))
+    return fleet.repo("juniper-cascor"), ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+
+
+def test_the_lfs_line_for_a_target_in_a_folder_works_where_it_is_said_to_go(fleet, tmp_path):
+    """ON-LIST (the smaller list's LFS bullet, pass 16b's way out): `*.enc filter=lfs` in
+    `config/.gitattributes` and an encrypt target `config/.env.enc`: refused (right), with "a line
+    `/config/.env.enc !filter !diff !merge !text` at the end of the top .gitattributes". Added there
+    and committed, nothing changed (a deeper .gitattributes beats the top one: git check-attr still
+    said lfs), and the refusal stayed. The line now goes to the target's own folder's
+    .gitattributes; added where it says, the repo plans and applies."""
+    repo, only = nested_target(fleet)
+    main_moves_to(repo, {"config/.gitattributes": f"*.enc {LFS_LINE}\n"}, tmp_path)
+    said = " ".join(rollout("plan", *only).stdout.split())
+    assert "config/.env.enc would be stored in Git LFS" in said, said
+    line, where = re.search(
+        r"`(/[^`]*!filter[^`]*)` at the end of (the top \.gitattributes|\S+)", said
+    ).groups()
+    file = ".gitattributes" if where == "the top .gitattributes" else where
+    files = {"config/.gitattributes": f"*.enc {LFS_LINE}\n"}  # the LFS rule kept where it was
+    files[file] = files.get(file, "") + f"{line}\n"  # the line added where it says
+    main_moves_to(repo, files, tmp_path)
+    applied = rollout("apply", *only, "--yes")
+    assert applied.code == 0, applied.stdout
+    assert "sops_mac=" in git(repo, "show", f"{BRANCH}:config/.env.enc")
+
+
+def test_the_lfs_refusal_names_the_clones_info_attributes_when_that_file_decides(fleet, tmp_path):
+    """The same refusal where the clone's own `.git/info/attributes` says `*.enc filter=lfs`: that
+    file beats every .gitattributes, so the line offered for the top one could never work. The
+    refusal names that file; with its line removed the repo applies."""
+    repo, only = nested_target(fleet)
+    info = repo / ".git" / "info" / "attributes"
+    info.parent.mkdir(exist_ok=True)
+    info.write_text(f"*.enc {LFS_LINE}\n")
+    said = " ".join(rollout("plan", *only).stdout.split())
+    assert "would be stored in Git LFS" in said and f"{info} that says so" in said, said
+    assert "!filter" not in said, said
+    info.write_text("")
+    assert rollout("apply", *only, "--yes").code == 0
