@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 
 import pytest
 
 from tests.demofleet import make_repo
-from tests.fleet import BRANCH
-from tests.helpers import git, rollout
+from tests.fleet import BRANCH, OWNER
+from tests.helpers import git, rollout, rollout_in_a_terminal
 from tests.test_hostile import manifest_for
 from tests.test_pass3 import main_moves_to
 from tests.test_pass16b import LFS_LINE
@@ -121,3 +122,31 @@ def test_the_lfs_refusal_names_the_clones_info_attributes_when_that_file_decides
     assert "!filter" not in said, said
     info.write_text("")
     assert rollout("apply", *only, "--yes").code == 0
+
+
+def test_a_closed_pull_request_whose_branch_was_deleted_gets_a_way_to_reopen_that_works(
+    loop, github
+):
+    """ON-LIST (the smaller list's deleted remote branch, another spelling): a person closes the pull
+    request and presses GitHub's "Delete branch"; the user syncs (sync leaves origin's stale
+    remote-tracking ref). `rollout status` said "closed by a person (`rollout pr --reopen …`)":
+    pasted, "failed  GitHub rejected the request to update pull request #1 (422: Validation Failed
+    head branch was deleted)", and so every time. The step now says the branch is gone and offers
+    `apply --push`, then `pr --reopen`; pasted in turn, the pull request is open again."""
+    name = "juniper-cascor"
+    full, only = f"{OWNER}/{name}", ("--manifest", loop.manifest, "--repo", name)
+    assert rollout("apply", *only, "--yes", "--push").code == 0
+    assert rollout("pr", *only).code == 0
+    [pull] = github.pulls(full)
+    github.close(full, pull.number)
+    git(loop.remotes / f"{name}.git", "update-ref", "-d", f"refs/heads/{BRANCH}")
+    assert rollout("sync", *only).code == 0
+    [row] = json.loads(rollout("status", *only, "--json").stdout)["repos"]
+    commands = [c for c in row["next"].split("`") if c.startswith("rollout ")]
+    assert commands and "pr --reopen" in commands[-1], row
+    for command in commands:  # apply asks [y/N] when pasted in a terminal
+        args = shlex.split(command)[1:]
+        asks = args[0] == "apply"
+        pasted = rollout_in_a_terminal(*args, answer="y") if asks else rollout(*args)
+        assert pasted.code == 0, (command, pasted.stdout)
+    assert github.pull(full, pull.number).state == "open"
