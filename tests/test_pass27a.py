@@ -150,3 +150,27 @@ def test_a_closed_pull_request_whose_branch_was_deleted_gets_a_way_to_reopen_tha
         pasted = rollout_in_a_terminal(*args, answer="y") if asks else rollout(*args)
         assert pasted.code == 0, (command, pasted.stdout)
     assert github.pull(full, pull.number).state == "open"
+
+
+def test_verifys_way_out_for_the_ignore_rules_works_where_the_entry_says_gitignore_false(tmp_path):
+    """NEW (verify's way out, the symlink finding's neighbour): an entry with `gitignore: false` (the
+    repo keeps its own .gitignore) whose rules miss `.env`: `rollout verify` fails the check (right)
+    and said "fix: run `rollout plan …`, then `rollout apply …` and merge the rollout branch (fixes
+    .gitignore)": followed, apply leaves that .gitignore alone (as the entry says) and the check fails
+    the same. The line now names the setting; followed as it reads, the check passes."""
+    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n", ".gitignore": "node_modules\n"})
+    manifest = manifest_for(tmp_path, "  - name: victim\n    gitignore: false\n")
+    assert rollout("apply", "--manifest", manifest, "--yes").code == 0
+    verify = ("verify", "--manifest", manifest, "--repo", "victim", "--ref", BRANCH)
+    said = " ".join(rollout(*verify).stdout.split())
+    assert "✗ victim gitignore" in said, said
+    said = said.split("✗ victim gitignore", 1)[1]  # the check's line and its fix
+    if "`gitignore: false`" in said:  # "… or drop that setting, then …"
+        manifest.write_text(manifest.read_text().replace("    gitignore: false\n", ""))
+    for command in [c for c in said.split("`") if c.startswith("rollout ")]:
+        args = shlex.split(command)[1:]
+        asks = args[0] == "apply"
+        pasted = rollout_in_a_terminal(*args, answer="y") if asks else rollout(*args)
+        assert pasted.code == 0, (command, pasted.stdout)
+    again = " ".join(rollout(*verify).stdout.split())
+    assert "✗ victim gitignore" not in again, again
