@@ -174,3 +174,34 @@ def test_verifys_way_out_for_the_ignore_rules_works_where_the_entry_says_gitigno
         assert pasted.code == 0, (command, pasted.stdout)
     again = " ".join(rollout(*verify).stdout.split())
     assert "✗ victim gitignore" not in again, again
+
+
+def test_verifys_way_out_for_a_file_stored_in_git_lfs_works_when_followed(tmp_path):
+    """ON-LIST (the smaller list's LFS bullet, verify's side): a `.gitignore` (or pre-commit config)
+    committed as a Git LFS pointer is skipped by apply with a note (right), but `rollout verify`
+    said "fix: run `rollout plan …`, then `rollout apply …` … (fixes .gitignore)": followed, apply
+    skips it again and the check fails the same; for the pre-commit config "is not a mapping; fix it
+    (`pre-commit validate-config`)", about a file it never read. Both now say it is an LFS pointer
+    and what works: the file itself committed, then plan and apply."""
+    from tests.test_adversary import LFS
+
+    repo = make_repo(
+        tmp_path / "ws" / "victim",
+        {"README.md": "x\n", ".gitignore": LFS, ".pre-commit-config.yaml": LFS},
+    )
+    manifest = manifest_for(tmp_path, "  - name: victim\n")
+    assert rollout("apply", "--manifest", manifest, "--yes").code == 0
+    verify = ("verify", "--manifest", manifest, "--repo", "victim", "--ref", BRANCH)
+    said = " ".join(rollout(*verify).stdout.split())
+    assert "Git LFS pointer" in said.split("✗ victim precommit-hook", 1)[1], said
+    said = said.split("✗ victim gitignore", 1)[1].split("✗ victim", 1)[0]
+    if "Git LFS pointer" in said:  # "… commit the file itself, then …"
+        (repo / ".gitignore").write_text("node_modules\n")
+        git(repo, "commit", "-qm", "the .gitignore itself, not in LFS", "--", ".gitignore")
+    for command in [c for c in said.split("`") if c.startswith("rollout ")]:
+        args = shlex.split(command)[1:]
+        asks = args[0] == "apply"
+        pasted = rollout_in_a_terminal(*args, answer="y") if asks else rollout(*args)
+        assert pasted.code == 0, (command, pasted.stdout)
+    again = " ".join(rollout(*verify).stdout.split())
+    assert "✗ victim gitignore" not in again, again

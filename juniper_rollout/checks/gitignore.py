@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from juniper_rollout import envfiles, throwaway
-from juniper_rollout.checks.base import APPLY, Check, RefFiles, failed, passed
+from juniper_rollout.checks.base import APPLY, Check, RefFiles, failed, lfs_pointer, passed
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import GITIGNORE
 
@@ -18,6 +18,9 @@ def check_gitignore(
     MUST_IGNORE, MUST_TRACK = (
         manifest.env_files if manifest is not None else envfiles.DEFAULT
     ).samples()
+    stored = lfs_pointer(name, GITIGNORE, snap)
+    if stored is not None:
+        return stored
     gitignore = snap.files.get(GITIGNORE)
     with throwaway.scratch_repo(
         {GITIGNORE: gitignore} if gitignore is not None else None
