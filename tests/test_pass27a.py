@@ -177,11 +177,12 @@ def test_verifys_way_out_for_the_ignore_rules_works_where_the_entry_says_gitigno
 
 
 def test_verifys_way_out_for_a_file_stored_in_git_lfs_works_when_followed(tmp_path):
-    """ON-LIST (the smaller list's LFS bullet, verify's side): a `.gitignore` (or pre-commit config)
-    committed as a Git LFS pointer is skipped by apply with a note (right), but `rollout verify`
+    """ON-LIST (the smaller list's LFS bullet, verify's side): a `.gitignore` (or pre-commit config,
+    or `.sops.yaml`) committed as a Git LFS pointer is skipped by apply with a note (right), but `rollout verify`
     said "fix: run `rollout plan …`, then `rollout apply …` … (fixes .gitignore)": followed, apply
     skips it again and the check fails the same; for the pre-commit config "is not a mapping; fix it
-    (`pre-commit validate-config`)", about a file it never read. Both now say it is an LFS pointer
+    (`pre-commit validate-config`)", about a file it never read; for `.sops.yaml` "does not parse"
+    with the same plan and apply. Each now says it is an LFS pointer
     and what works: the file itself committed, then plan and apply."""
     from tests.test_adversary import LFS
 
@@ -205,3 +206,10 @@ def test_verifys_way_out_for_a_file_stored_in_git_lfs_works_when_followed(tmp_pa
         assert pasted.code == 0, (command, pasted.stdout)
     again = " ".join(rollout(*verify).stdout.split())
     assert "✗ victim gitignore" not in again, again
+
+    sops = make_repo(tmp_path / "ws" / "other", {"README.md": "x\n", ".sops.yaml": LFS})
+    (tmp_path / "second").mkdir()
+    other = manifest_for(tmp_path / "second", f"  - name: other\n    path: {sops}\n")
+    said = " ".join(rollout("verify", "--manifest", other, "--repo", "other").stdout.split())
+    for check in ("sops-config", "sops-rules"):
+        assert "Git LFS pointer" in said.split(f"✗ other {check}", 1)[1].split("✗")[0], said
