@@ -213,3 +213,28 @@ def test_verifys_way_out_for_a_file_stored_in_git_lfs_works_when_followed(tmp_pa
     said = " ".join(rollout("verify", "--manifest", other, "--repo", "other").stdout.split())
     for check in ("sops-config", "sops-rules"):
         assert "Git LFS pointer" in said.split(f"✗ other {check}", 1)[1].split("✗")[0], said
+
+
+def test_verifys_way_out_for_an_env_example_stored_in_git_lfs_works_when_followed(fleet, tmp_path):
+    """The same for the `.env.example` beside `.env.enc`: committed as an LFS pointer (apply skips it),
+    verify said "holds HF_TOKEN, …, which .env.example does not list; fix: add them to .env.example
+    …, then plan and apply": an edit of the file LFS stores leaves a pointer in git, and the check
+    fails the same. It now says the file is an LFS pointer; followed, the check passes."""
+    from tests.test_adversary import LFS
+
+    repo = fleet.repo("juniper-cascor")
+    main_moves_to(repo, {".env.example": LFS}, tmp_path)
+    only = ("--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    assert rollout("apply", *only, "--yes").code == 0
+    verify = ("verify", *only, "--ref", BRANCH)
+    said = " ".join(rollout(*verify).stdout.split())
+    said = said.split("✗ juniper-cascor encrypted-files", 1)[1]
+    if "Git LFS pointer" in said:  # "… commit the file itself, then …"
+        main_moves_to(repo, {".env.example": "# the example, no longer in LFS\n"}, tmp_path)
+    for command in [c for c in said.split("`") if c.startswith("rollout ")]:
+        args = shlex.split(command)[1:]
+        asks = args[0] == "apply"
+        pasted = rollout_in_a_terminal(*args, answer="y") if asks else rollout(*args)
+        assert pasted.code == 0, (command, pasted.stdout)
+    again = " ".join(rollout(*verify).stdout.split())
+    assert "✗ juniper-cascor encrypted-files" not in again, again
