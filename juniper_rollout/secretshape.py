@@ -306,6 +306,21 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             # pass 26f (13.8): a GitLab runner registration token (`GR1348941` and 20) is an identifier
             # when its 20 hold no `-`: 6% of them passed as names (its shape was a value's and prose's)
             ("GitLab runner registration", r"GR1348941[A-Za-z0-9_]{20}"),
+            # pass 27b (13.8): a Mollie API key (`live_`/`test_` and 30, Mollie's SDK: "must start
+            # with 'test_' or 'live_'") and a Checkout.com secret key (`sk_`, `sk_sbox_` and 27 of
+            # base32's lower case, Checkout.com's SDK) before an `=` passed as names 8-10% of the
+            # time (printed, committed as a plaintext key of `.env.enc`); a digit among them and
+            # nothing after them, so that `test_` and a camelCase test's name stay words in prose
+            ("Mollie", r"(?:live|test)_(?=[A-Za-z]{0,29}[0-9])[A-Za-z0-9]{30}(?![A-Za-z0-9_])"),
+            ("Checkout.com", r"sk_(?:sbox_)?(?=[a-z]{0,26}[2-7])[a-z2-7]{27}(?![A-Za-z0-9_])"),
+            # pass 27b (13.6): CircleCI's personal and project API tokens (`CCIPAT_`/`CCIPRJ_`, a
+            # base58 UUID, `_`, 40 hex: CircleCI's changelog), Buildkite's API access, agent session
+            # and job tokens (`bkua_`, `bkaa_`, `bkaj_`: Buildkite's token security page) and Notion's
+            # legacy integration tokens (`secret_` and 43, still valid beside `ntn_`), in a template
+            # or commit message, were shown in the plan's diff and committed
+            ("CircleCI", r"CCIP(?:AT|RJ)_[A-Za-z0-9]{20,24}_[a-f0-9]{40}"),
+            ("Buildkite", r"bk(?:ua|aa|aj)_[A-Za-z0-9]{40,}"),
+            ("Notion legacy", r"secret_(?=[A-Za-z]{0,42}[0-9])[A-Za-z0-9]{43}(?![A-Za-z0-9_])"),
         )
     ),
     TokenShape(

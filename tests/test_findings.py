@@ -383,6 +383,9 @@ def test_discovery_and_dotenv_ask_the_one_list_of_token_shapes():
                 "sm_pat_",
                 "AQVN",
                 "GR1348941",
+                "CCIP",
+                "bk",
+                "secret_",
             )
             if re.match(shape.as_name.split("[")[0].split("(")[0], n)
         )  # a shape with no example here fails the test: add one
@@ -395,6 +398,9 @@ def test_discovery_and_dotenv_ask_the_one_list_of_token_shapes():
             "sm_pat_": "sm_pat_" + "Q7" * 8,
             "AQVN": "AQVN" + "Q7" * 18,
             "GR1348941": "GR1348941" + "Q7" * 10,  # pass 26f
+            "CCIP": "CCIPAT_" + "Q7" * 11 + "_" + "7f" * 20,  # pass 27b
+            "bk": "bkua_" + "7f" * 20,
+            "secret_": "secret_" + "Q7" * 21 + "Q",
         }.get(example, example + "Q7" * 20)
         assert secretshape.is_token_name(name), shape.issuer
         assert discover.carries_credential(name), shape.issuer
