@@ -93,12 +93,7 @@ def _plan_at(
         if not is_lfs_pointer(snap.files.get(target) or b"")
     ]
     if secrets and stored:  # ciphertext written as a plain blob where git-lfs wants a pointer
-        raise RepoError(
-            f"{stored[0]} would be stored in Git LFS (.gitattributes says filter=lfs for it), which "
-            "the tool does not write; stop tracking it with LFS (a line "
-            f"`/{stored[0]} !filter !diff !merge !text` at the end of the top .gitattributes), "
-            "then try again"
-        )
+        raise RepoError(_lfs_way_out(clone, stored[0]))
     if mode == ON_TOP:  # what the tool's commits added is not a person's file (pass 8)
         at_base, _ = gitrepo.read_files(base, list(snap.files))
         snap = replace(snap, tool_written=frozenset(snap.files) - frozenset(at_base))
@@ -182,6 +177,34 @@ def _never_push_over_the_only_copy(repo: RepoSpec, clone, tip) -> None:
             f"{repo.branch} here lacks the tool's last push of it ({record}, {pushed.hexsha[:7]}: "
             f"was the branch moved back?), and a push would replace it{words}{back}"
         )
+
+
+def _lfs_way_out(clone, target: str) -> str:
+    """Why ``target`` (an encrypt target git stores through Git LFS) is refused, and the line that stops
+    that where it wins: at the end of the ``.gitattributes`` in the target's own folder (a deeper file
+    beats the top one; pass 27a: `*.enc filter=lfs` in `config/.gitattributes`, and the line the
+    refusal asked for at the end of the top one changed nothing), or the clone's own
+    ``.git/info/attributes``, which beats every ``.gitattributes``."""
+    said = (
+        f"{target} would be stored in Git LFS (its git attributes say filter=lfs), which the tool "
+        "does not write"
+    )
+    if gitrepo.lfs_by_info_attributes(clone, target):
+        info = shell_word(f"{clone.git_dir}/info/attributes")
+        return (
+            f"{said}; it is your clone's {info} that says so (it beats every .gitattributes): "
+            "remove or narrow that line there, then try again"
+        )
+    folder, _, name = target.rpartition("/")
+    where = (
+        f"{folder}/.gitattributes (make it if there is none)"
+        if folder
+        else "the top .gitattributes"
+    )
+    return (
+        f"{said}; stop tracking it with LFS (a line `/{name} !filter !diff !merge !text` at the end "
+        f"of {where}), then try again"
+    )
 
 
 def _base_or_none(clone, repo: RepoSpec):

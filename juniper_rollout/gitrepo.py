@@ -2105,6 +2105,27 @@ def lfs_tracked(
     return frozenset(fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == "lfs")
 
 
+def lfs_by_info_attributes(repo: git.Repo, path: str) -> bool:
+    """Whether the clone's own ``.git/info/attributes``, which beats every ``.gitattributes`` of the
+    tree, says `filter=lfs` for ``path``: asked of git with an empty index (no ``.gitattributes`` read)
+    and no global or system attributes file."""
+    with tempfile.TemporaryDirectory(prefix="rollout-attributes-") as folder:
+        env = {"GIT_INDEX_FILE": os.path.join(folder, "index"), "GIT_ATTR_NOSYSTEM": "1"}
+        try:
+            out = repo.git(c="core.attributesFile=/dev/null").check_attr(
+                "-z",
+                "--cached",
+                "filter",
+                "--",
+                path,
+                env=env,
+                strip_newline_in_stdout=False,
+            )
+        except git.GitCommandError:
+            return False
+    return out.split("\0")[2:3] == ["lfs"]
+
+
 WORKTREE_PATHS = 1000  # plaintext env files read from one clone's folders, at most
 
 

@@ -99,12 +99,42 @@ def _parsed_hooks(text: str) -> list[dict[str, Any]]:
     return load_plain(text)
 
 
+def _opt_outs(repo: RepoSpec) -> dict[str, str]:
+    """The SOPS rollout's fleet-wide files of ``repo`` (none a `files:` or `encrypt:` path of its own),
+    each with the entry's key that leaves it alone."""
+    if not repo.sops:
+        return {}
+    own = {spec.path for spec in repo.files} | {e.target for e in repo.encrypt}
+    keys = {
+        GITIGNORE: "gitignore: false",
+        PRECOMMIT: "precommit_hook: skip",
+        AGENTS: "agents_md: skip",
+    }
+    return {path: key for path, key in keys.items() if path not in own}
+
+
+def _left_alone(repo: RepoSpec, path: str) -> bool:
+    """Whether the plan neither reads nor writes the fleet-wide file ``path`` when it is a symlink: its
+    opt-out is set, or it is AGENTS.md (an optional section: skipped with a note, `_agents`)."""
+    return (
+        path == AGENTS
+        or (path == GITIGNORE and not repo.gitignore)
+        or (path == PRECOMMIT and repo.precommit_hook == "skip")
+    )
+
+
 def plan_repo(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> list[FileChange]:
     """Every managed file of ``repo`` with its action; raises RepoError for what the user must fix."""
+    opt_outs = _opt_outs(repo)
     for path in sorted(snap.symlinks & set(wanted_paths(repo))):
+        # pass 27a: `agents_md: skip` (or `precommit_hook: skip`, `gitignore: false`) still refused
+        # the repo for a symlinked AGENTS.md (`-> CLAUDE.md`), a file the tool was told to leave alone
+        if path in opt_outs and _left_alone(repo, path):
+            continue
+        also = f", or `{opt_outs[path]}` in its entry to leave it alone" if path in opt_outs else ""
         raise RepoError(
             f"{path} is a symlink, or in a folder that is one, at {repo.base}; the tool never "
-            "follows symlinks (replace the link with a regular file or folder)"
+            f"follows symlinks (replace the link with a regular file or folder{also})"
         )
     lfs = {path for path, data in snap.files.items() if is_lfs_pointer(data)} | snap.lfs_tracked
 
@@ -579,6 +609,13 @@ def _agents(manifest: Manifest, repo: RepoSpec, snap: Snapshot) -> FileChange:
     before = snap.files.get(AGENTS)
     if repo.agents_md == "skip":
         return skip(AGENTS, "agents_md: skip", before)
+    if AGENTS in snap.symlinks:  # as an AGENTS.md stored in Git LFS is (the issue's smaller list)
+        return skip(
+            AGENTS,
+            "a symlink: the tool never follows symlinks; add the section to the file it names by "
+            "hand, or set `agents_md: skip`",
+            before,
+        )
     if before is None:
         return skip(AGENTS, "no AGENTS.md in the repo")
     text = _text(snap, AGENTS) or ""

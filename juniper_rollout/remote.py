@@ -497,6 +497,26 @@ def _gone_from_origin(path: Path, branch: str, expected: str) -> bool:
     return out.returncode == 0
 
 
+def on_origin(path: Path, branch: str) -> bool | None:
+    """Whether the repository `git push origin` sends to has ``branch`` now, asked as a push asks it: a
+    dry-run delete leased on its absence (refused, "stale info", when it is there); None when origin
+    does not say. The remote-tracking ref cannot tell: `sync` leaves one of a branch deleted there."""
+    ref = f"refs/heads/{branch}"
+    out = _git(
+        path,
+        "push",
+        "--dry-run",
+        "--porcelain",
+        f"--force-with-lease={ref}:",
+        "origin",
+        f":{ref}",
+        check=False,
+    )
+    if out.returncode == 0:
+        return False
+    return True if "stale info" in out.stdout else None
+
+
 def delete_origin(path: Path, branch: str, expected: str) -> bool:
     """Delete ``branch`` on origin if it is still at ``expected``: True; False when origin had
     already deleted it (then only the stale remote-tracking ref is removed)."""

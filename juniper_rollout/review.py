@@ -234,6 +234,23 @@ def open_pulls(
         )
 
 
+def _head_gone(spec: RepoSpec) -> bool:
+    """Whether origin has no rollout branch any more, asked of origin itself (`sync` leaves a
+    remote-tracking ref of a branch deleted there): GitHub reopens no pull request whose head branch
+    is gone (pass 27a: closed by a person and its branch deleted, `rollout pr --reopen`, offered
+    by status, failed with "422: Validation Failed head branch was deleted")."""
+    return remote.on_origin(spec.path, spec.branch) is False
+
+
+def _push_first(manifest: Manifest, spec: RepoSpec) -> str:
+    push = manifest.command("apply", "--push", repo=spec.name)
+    reopen = manifest.command("pr", "--reopen", repo=spec.name)
+    return (
+        f"origin no longer has {spec.branch} (deleted with the closed pull request?), and GitHub "
+        f"reopens none without it: push it again (`{push}`), then `{reopen}`"
+    )
+
+
 def pr_one(
     manifest: Manifest, spec: RepoSpec, client: forges.Client, options: PrOptions
 ) -> Outcome:
@@ -245,6 +262,8 @@ def pr_one(
         if not _after_merge(spec, pull, state):
             return Outcome(spec.name, MERGED, "", pull["number"])
         pull = None  # a PR of an earlier round: the branch's new commits get a PR of their own
+    if pull is not None and pull["state"] == "closed" and options.reopen and _head_gone(spec):
+        return Outcome(spec.name, NOT_PUSHED, _push_first(manifest, spec), pull["number"])
     if state.origin is None:
         if pull is not None and pull["state"] == "closed":
             return Outcome(spec.name, CLOSED, "", pull["number"])
@@ -444,7 +463,9 @@ def status_one(manifest: Manifest, spec: RepoSpec, client: forges.Client) -> Row
             state.state,
             number,
             "closed",
-            next=f"closed by a person (`{say('pr', '--reopen')}`)",
+            next=f"closed by a person; {_push_first(manifest, spec)}"
+            if _head_gone(spec)
+            else f"closed by a person (`{say('pr', '--reopen')}`)",
             url=pull.get("html_url"),
         )
     sha = pull["head"]["sha"]

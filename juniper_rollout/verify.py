@@ -124,7 +124,7 @@ def verify_repo(
                 check_sops_config(manifest, snap),
                 check_sops_rules(repo, snap, manifest),
                 check_encrypted(manifest, repo, snap, age),
-                check_gitignore(snap, manifest),
+                check_gitignore(snap, manifest, repo),
                 check_hook(manifest, repo, snap, trial),
                 check_age_key(manifest, age),
             ),

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from juniper_rollout import sopsmeta
 from juniper_rollout.edits.envexample import listed_names
 from juniper_rollout.wording import unicode_only
 
@@ -54,3 +55,18 @@ def example_path(encrypted: str) -> str:
 def example_names(text: bytes) -> list[str]:
     """Names an example file documents: ``NAME=…`` lines and optional ones commented out (``# NAME=…``)."""
     return listed_names(text.decode("utf-8", "replace"))
+
+
+def lfs_pointer(name: str, path: str, snap: RefFiles) -> Check | None:
+    """Check ``name`` failed for ``path`` stored as a Git LFS pointer at the ref (what a clone without
+    git-lfs reads; apply skips it, so "run plan, then apply" changed nothing when followed: pass
+    27a), its way out the one that works; None when it is no pointer."""
+    blob = snap.files.get(path)
+    if blob is None or not sopsmeta.is_lfs_pointer(blob):
+        return None
+    return failed(
+        name,
+        f"{path} at {snap.ref} is a Git LFS pointer (apply never writes it)",
+        f"stop tracking it with LFS (its filter=lfs line in .gitattributes) and commit the file "
+        f"itself, then {APPLY}",
+    )

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from juniper_rollout import envfiles, throwaway
-from juniper_rollout.checks.base import APPLY, Check, RefFiles, failed, passed
-from juniper_rollout.manifest import Manifest
+from juniper_rollout.checks.base import APPLY, Check, RefFiles, failed, lfs_pointer, passed
+from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import GITIGNORE
 
 
-def check_gitignore(snap: RefFiles, manifest: Manifest | None = None) -> Check:
-    """git's own check-ignore, in a throwaway repo holding only the ref's .gitignore."""
+def check_gitignore(
+    snap: RefFiles, manifest: Manifest | None = None, repo: RepoSpec | None = None
+) -> Check:
+    """git's own check-ignore, in a throwaway repo holding only the ref's .gitignore. Where the repo's
+    entry says `gitignore: false` the way out is the user's own lines or the setting dropped (pass
+    27a: "run plan, then apply (fixes .gitignore)", followed, wrote nothing to .gitignore)."""
     name = "gitignore"
     MUST_IGNORE, MUST_TRACK = (
         manifest.env_files if manifest is not None else envfiles.DEFAULT
     ).samples()
+    stored = lfs_pointer(name, GITIGNORE, snap)
+    if stored is not None:
+        return stored
     gitignore = snap.files.get(GITIGNORE)
     with throwaway.scratch_repo(
         {GITIGNORE: gitignore} if gitignore is not None else None
@@ -28,6 +35,9 @@ def check_gitignore(snap: RefFiles, manifest: Manifest | None = None) -> Check:
         return failed(
             name,
             f"git check-ignore at {snap.ref}: {'; '.join(parts)}",
-            APPLY + " (fixes .gitignore)",
+            APPLY + " (fixes .gitignore)"
+            if repo is None or repo.gitignore
+            else f"add lines that do it to {GITIGNORE} yourself (`gitignore: false` in this repo's "
+            f"entry leaves it to you), or drop that setting, then {APPLY}",
         )
     return passed(name, f"ignores {', '.join(MUST_IGNORE)}; tracks {', '.join(MUST_TRACK)}")

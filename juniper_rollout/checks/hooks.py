@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from juniper_rollout import planner, render, throwaway
-from juniper_rollout.checks.base import APPLY, Check, RefFiles, failed, passed
+from juniper_rollout.checks.base import APPLY, Check, RefFiles, failed, lfs_pointer, passed
 from juniper_rollout.edits.precommit import hooks_state, load_data
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -31,6 +31,9 @@ def check_hook(
     """
     if repo.precommit_hook == "skip":
         return passed(NAME, "precommit_hook: skip", applies=False)
+    stored = lfs_pointer(NAME, PRECOMMIT, snap)
+    if stored is not None:
+        return stored
     text = snap.files.get(PRECOMMIT)
     if text is None:
         if repo.precommit_hook == "create":

@@ -13,6 +13,7 @@ from juniper_rollout.checks.base import (
     example_names,
     example_path,
     failed,
+    lfs_pointer,
     passed,
 )
 from juniper_rollout.errors import RolloutError
@@ -155,6 +156,9 @@ def _encrypted_file(
             + " (sops checked its MAC)"
         )
     example = snap.files.get(example_path(path))
+    stored = lfs_pointer(name, example_path(path), snap)
+    if stored is not None:  # pass 27a: "add them to .env.example" edited what LFS stores
+        return stored
     if example is None:
         said.append(f"no {example_path(path)} to compare names with")
     else:

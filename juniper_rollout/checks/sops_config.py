@@ -7,7 +7,7 @@ import functools
 
 from juniper_rollout import envfiles, sops, sopsmeta
 from juniper_rollout.agekey import short
-from juniper_rollout.checks.base import APPLY, Check, RefFiles, failed, passed
+from juniper_rollout.checks.base import APPLY, Check, RefFiles, failed, lfs_pointer, passed
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.yamlio import YamlSyntaxError
@@ -15,6 +15,9 @@ from juniper_rollout.yamlio import YamlSyntaxError
 
 def check_sops_config(manifest: Manifest, snap: RefFiles) -> Check:
     name = "sops-config"
+    stored = lfs_pointer(name, SOPS_CONFIG, snap)
+    if stored is not None:
+        return stored
     text = snap.files.get(SOPS_CONFIG)
     if text is None:
         return failed(name, f"no .sops.yaml at {snap.ref}", APPLY)
@@ -45,6 +48,9 @@ def check_sops_rules(repo: RepoSpec, snap: RefFiles, manifest: Manifest | None =
     """sops matches path_regex against the path it is given: every plaintext env file and its .enc must match."""
     name = "sops-rules"
     env = manifest.env_files if manifest is not None else envfiles.DEFAULT
+    stored = lfs_pointer(name, SOPS_CONFIG, snap)
+    if stored is not None:
+        return stored
     text = snap.files.get(SOPS_CONFIG)
     if text is None:
         return failed(name, f"no .sops.yaml at {snap.ref}", APPLY)
