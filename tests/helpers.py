@@ -267,3 +267,29 @@ def sync_a_new_entry_at(fleet, tmp_path: Path, url: str) -> Result:
         )
     )
     return rollout("sync", "-m", manifest, "--repo", "newrepo")
+
+
+def encrypted_by_hand(fleet, repo: Path, plaintext: bytes) -> None:
+    """``plaintext`` encrypted by plain sops (no rollout) for the fleet's key, committed on the
+    clone's checked-out branch as `.env.enc`: what a person or an older tool may have committed."""
+    import sys
+
+    import pyrage
+
+    secret = next(
+        line
+        for line in Path(fleet.key_file).read_text().splitlines()
+        if line.startswith("AGE-SECRET-KEY-")
+    )
+    public = pyrage.x25519.Identity.from_str(secret).to_public()
+    config = repo.parent / "outside.sops.yaml"
+    config.write_text(f"creation_rules:\n  - path_regex: .*\n    age: {public}\n")
+    sops = str(Path(sys.executable).parent / "sops")
+    ciphertext = subprocess.run(
+        [sops, "--config", str(config), "encrypt", "--input-type", "dotenv", "--output-type",
+         "dotenv", "--filename-override", ".env.enc"],
+        input=plaintext, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    (repo / ".env.enc").write_bytes(ciphertext)
+    git(repo, "add", "-f", ".env.enc")
+    git(repo, "commit", "-q", "-m", "encrypted by hand")

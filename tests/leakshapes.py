@@ -52,3 +52,33 @@ def token_name_refused(tmp_path, monkeypatch, token: str, hidden: str) -> None:
     repo = tmp_path / "ws" / "victim"
     assert git(repo, "branch", "--list").strip() == "* main"
     assert hidden.encode() not in objects(repo)
+
+
+def template_and_message_refused(
+    tmp_path, token: str, subject: str, secret: str | None = None
+) -> None:
+    """A template holding ``token`` is refused by plan and apply (never echoed, no branch, nothing in
+    git's objects), and so is the manifest's commit message ``subject`` holding it (``{token}`` in
+    it), at its manifest line; ``secret``, a piece of the token, is never seen (passes 26e, 26f and
+    27b, items 13.6 and 13.7)."""
+    from tests.helpers import git
+    from tests.test_pass24b import objects
+
+    secret = secret or token[-30:-10]
+    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", f"token: {token}\n")
+    for command in (("plan",), ("apply", "--yes")):
+        result = rollout(*command, "--manifest", manifest)
+        out = result.stdout + result.stderr
+        assert result.code == 1 and "holds a credential" in out, out
+        assert secret not in out, out
+    repo = tmp_path / "ws" / "victim"
+    assert git(repo, "branch", "--list").strip() == "* main"
+    assert secret.encode() not in objects(repo)
+    (tmp_path / "tpl" / "notes.j2").write_text("notes\n")
+    message = subject.format(token=token)
+    manifest.write_text(
+        manifest.read_text().replace("defaults:\n", f'defaults:\n  commit_message: "{message}"\n')
+    )
+    result = rollout("plan", "--manifest", manifest)
+    out = result.stdout + result.stderr
+    assert result.code == 1 and "repos.yaml:" in out and secret not in out, out

@@ -7,14 +7,12 @@ it) the repo was refused for ever. Each test fails on the main before the fix.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.fleet import BRANCH
-from tests.helpers import CANARY, git, rollout
+from tests.helpers import CANARY, encrypted_by_hand, git, rollout
 from tests.pasting import paste_each
 from tests.test_adversary import apply
 from tests.test_pass24b import objects
@@ -24,32 +22,6 @@ PIECES = "sk-aB-3dE5-fG7h"  # a token of short pieces pasted as a name: no varia
 MOLLIE = (
     "live_adLXOYgEbn9PAwjZvqEejoeIVvBZ0p"  # a Mollie key (pass 27b's F1), passed as a name before
 )
-
-
-def _fleets_recipient(fleet) -> str:
-    import pyrage
-
-    secret = next(
-        line
-        for line in Path(fleet.key_file).read_text().splitlines()
-        if line.startswith("AGE-SECRET-KEY-")
-    )
-    return str(pyrage.x25519.Identity.from_str(secret).to_public())
-
-
-def _encrypted_by_hand(fleet, repo: Path, plaintext: bytes) -> None:
-    """``plaintext`` encrypted with plain sops for the fleet's key, committed on main as `.env.enc`."""
-    config = repo.parent / "outside.sops.yaml"
-    config.write_text(f"creation_rules:\n  - path_regex: .*\n    age: {_fleets_recipient(fleet)}\n")
-    sops = str(Path(sys.executable).parent / "sops")
-    ciphertext = subprocess.run(
-        [sops, "--config", str(config), "encrypt", "--input-type", "dotenv", "--output-type",
-         "dotenv", "--filename-override", ".env.enc"],
-        input=plaintext, capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    (repo / ".env.enc").write_bytes(ciphertext)
-    git(repo, "add", "-f", ".env.enc")
-    git(repo, "commit", "-q", "-m", "encrypted by hand")
 
 
 def _names_on_branch(repo: Path) -> list[str]:
@@ -64,7 +36,7 @@ def test_a_committed_token_name_without_the_plaintext_has_a_way_out_that_works_w
     command writes the committed values into `.env` (owner-only, never over a file there); with that
     line deleted there, plan encrypts `.env` again without it, and says so without naming it."""
     repo = fleet.repo(CASCOR)
-    _encrypted_by_hand(
+    encrypted_by_hand(
         fleet, repo, (repo / ".env").read_bytes() + f"{PIECES}={CANARY}-pieces\n".encode()
     )
     (repo / ".env").unlink()
@@ -144,7 +116,7 @@ def test_a_clone_env_lacking_a_good_name_the_ciphertext_holds_is_still_refused(f
     real one only: nothing replaced."""
     repo = fleet.repo(CASCOR)
     env = (repo / ".env").read_text()
-    _encrypted_by_hand(fleet, repo, (env + f"KEPT_ELSEWHERE=x\n{name}={CANARY}-named\n").encode())
+    encrypted_by_hand(fleet, repo, (env + f"KEPT_ELSEWHERE=x\n{name}={CANARY}-named\n").encode())
     result = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
     out = " ".join((result.stdout + result.stderr).split())
     assert result.code == 1 and "(KEPT_ELSEWHERE); nothing replaced" in out, out

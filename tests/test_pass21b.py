@@ -10,7 +10,7 @@ import pytest
 
 from tests.demofleet import CANARY
 from tests.fleet import OWNER
-from tests.helpers import git, rollout
+from tests.helpers import encrypted_by_hand, git, rollout
 from tests.test_review import apply_pr
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -377,31 +377,9 @@ def test_a_committed_ciphertexts_name_that_is_no_identifier_is_never_echoed(flee
     plan` ("… holds 1 name that .env in the clone lacks (sk-aB-3dE5-fG7h)") and could be copied into
     `.env.example`; verify's check already refused it unnamed (pass 16b). Names read from a `.env`,
     in its plaintext or its ciphertext, are identifiers (pass 21b, 13.8)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    import pyrage
-
     repo = fleet.repo("juniper-cascor")
-    secret = next(
-        line
-        for line in Path(fleet.key_file).read_text().splitlines()
-        if line.startswith("AGE-SECRET-KEY-")
-    )
-    public = str(pyrage.x25519.Identity.from_str(secret).to_public())
-    config = repo.parent / "outside.sops.yaml"
-    config.write_text(f"creation_rules:\n  - path_regex: .*\n    age: {public}\n")
     plaintext = (repo / ".env").read_bytes() + f"{PIECES}={CANARY}-pieces\n".encode()
-    sops = str(Path(sys.executable).parent / "sops")
-    ciphertext = subprocess.run(
-        [sops, "--config", str(config), "encrypt", "--input-type", "dotenv", "--output-type",
-         "dotenv", "--filename-override", ".env.enc"],
-        input=plaintext, capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    (repo / ".env.enc").write_bytes(ciphertext)
-    git(repo, "add", "-f", ".env.enc")
-    git(repo, "commit", "-q", "-m", "encrypted by hand")
+    encrypted_by_hand(fleet, repo, plaintext)
     result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
     said = " ".join(result.stdout.split())
     # lead 31: the clone's `.env` lacks it (and cannot hold it): dropped, said unnamed, not refused

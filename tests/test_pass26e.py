@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import rollout
-from tests.leakshapes import token_name_refused
+from tests.leakshapes import template_and_message_refused, token_name_refused
 from tests.test_pass24b import objects
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -77,28 +77,8 @@ def test_a_template_or_commit_message_holding_these_issuers_tokens_is_refused(tm
     Airtable, Azure AD client secret, Discord bot, LangSmith or Pinecone token was rendered: `rollout
     plan` showed it in the diff and apply committed it; the manifest's commit message holding one
     was committed. Now both are refused in one line, never echoed."""
-    from tests.helpers import git
-    from tests.test_pass11b import _one_repo_with_a_template
-
     token = _ISSUED[issuer]
-    manifest = _one_repo_with_a_template(tmp_path, b"APP_ENV=dev\n", f"bot token: {token}\n")
-    for command in (("plan",), ("apply", "--yes")):
-        result = rollout(*command, "--manifest", manifest)
-        out = result.stdout + result.stderr
-        assert result.code == 1 and "holds a credential" in out, out
-        assert token[12:24] not in out, out
-    repo = tmp_path / "ws" / "victim"
-    assert git(repo, "branch", "--list").strip() == "* main"
-    assert token[12:24].encode() not in objects(repo)
-    (tmp_path / "tpl" / "notes.j2").write_text("notes\n")
-    manifest.write_text(
-        manifest.read_text().replace(
-            "defaults:\n", f'defaults:\n  commit_message: "chore: bot {token}"\n'
-        )
-    )
-    result = rollout("plan", "--manifest", manifest)
-    out = result.stdout + result.stderr
-    assert result.code == 1 and "repos.yaml:" in out and token[12:24] not in out, out
+    template_and_message_refused(tmp_path, token, "chore: bot {token}", secret=token[12:24])
 
 
 _KEYS = {

@@ -33,6 +33,15 @@ def planned(manifest, name: str = "victim") -> dict:
     return next(r for r in json.loads(result.stdout)["repos"] if r["name"] == name)
 
 
+def follow_rollout_lines(said: str) -> None:
+    """Run each `rollout …` command ``said`` quotes, as a person would (apply answered "y")."""
+    for command in [c for c in said.split("`") if c.startswith("rollout ")]:
+        args = shlex.split(command)[1:]
+        asks = args[0] == "apply"
+        pasted = rollout_in_a_terminal(*args, answer="y") if asks else rollout(*args)
+        assert pasted.code == 0, (command, pasted.stdout)
+
+
 @pytest.mark.parametrize(
     ("path", "target", "entry"),
     [
@@ -167,11 +176,7 @@ def test_verifys_way_out_for_the_ignore_rules_works_where_the_entry_says_gitigno
     said = said.split("✗ victim gitignore", 1)[1]  # the check's line and its fix
     if "`gitignore: false`" in said:  # "… or drop that setting, then …"
         manifest.write_text(manifest.read_text().replace("    gitignore: false\n", ""))
-    for command in [c for c in said.split("`") if c.startswith("rollout ")]:
-        args = shlex.split(command)[1:]
-        asks = args[0] == "apply"
-        pasted = rollout_in_a_terminal(*args, answer="y") if asks else rollout(*args)
-        assert pasted.code == 0, (command, pasted.stdout)
+    follow_rollout_lines(said)
     again = " ".join(rollout(*verify).stdout.split())
     assert "✗ victim gitignore" not in again, again
 
@@ -199,11 +204,7 @@ def test_verifys_way_out_for_a_file_stored_in_git_lfs_works_when_followed(tmp_pa
     if "Git LFS pointer" in said:  # "… commit the file itself, then …"
         (repo / ".gitignore").write_text("node_modules\n")
         git(repo, "commit", "-qm", "the .gitignore itself, not in LFS", "--", ".gitignore")
-    for command in [c for c in said.split("`") if c.startswith("rollout ")]:
-        args = shlex.split(command)[1:]
-        asks = args[0] == "apply"
-        pasted = rollout_in_a_terminal(*args, answer="y") if asks else rollout(*args)
-        assert pasted.code == 0, (command, pasted.stdout)
+    follow_rollout_lines(said)
     again = " ".join(rollout(*verify).stdout.split())
     assert "✗ victim gitignore" not in again, again
 
@@ -231,10 +232,6 @@ def test_verifys_way_out_for_an_env_example_stored_in_git_lfs_works_when_followe
     said = said.split("✗ juniper-cascor encrypted-files", 1)[1]
     if "Git LFS pointer" in said:  # "… commit the file itself, then …"
         main_moves_to(repo, {".env.example": "# the example, no longer in LFS\n"}, tmp_path)
-    for command in [c for c in said.split("`") if c.startswith("rollout ")]:
-        args = shlex.split(command)[1:]
-        asks = args[0] == "apply"
-        pasted = rollout_in_a_terminal(*args, answer="y") if asks else rollout(*args)
-        assert pasted.code == 0, (command, pasted.stdout)
+    follow_rollout_lines(said)
     again = " ".join(rollout(*verify).stdout.split())
     assert "✗ juniper-cascor encrypted-files" not in again, again
