@@ -121,3 +121,47 @@ def test_a_clone_env_lacking_a_good_name_the_ciphertext_holds_is_still_refused(f
     out = " ".join((result.stdout + result.stderr).split())
     assert result.code == 1 and "(KEPT_ELSEWHERE); nothing replaced" in out, out
     assert name not in out, out
+
+
+def test_a_branch_only_ciphertext_holding_a_token_name_has_a_way_out_without_the_plaintext(
+    fleet, monkeypatch
+):
+    """The other refusal without `.env` (`secrets_plan._branch_ciphertext_first`): main holds a
+    `.env.enc`; the rollout branch's later one holds a Mollie key as a name (a tool from before its
+    shape, emulated); main's `.env.enc` is then edited (a teammate's `sops edit`) and `.env` moved
+    away. The refusal's command, pasted from another folder, writes the branch's values into `.env`
+    (never over a file there); with the name's line deleted and main's new name added (the next
+    refusal's words), the branch is rebuilt without it."""
+    from juniper_rollout import dotenv
+
+    repo = fleet.repo(CASCOR)
+    clean = (repo / ".env").read_text()
+    encrypted_by_hand(fleet, repo, clean.encode())
+    (repo / ".env").write_text(clean + f"{MOLLIE}=\n")
+    known = dotenv.is_credential_name
+    with monkeypatch.context() as before:
+        before.setattr(dotenv, "is_credential_name", lambda n: n != MOLLIE and known(n))
+        assert apply(fleet, CASCOR).code == 0
+    assert MOLLIE in _names_on_branch(repo)
+    encrypted_by_hand(fleet, repo, (clean + "ADDED_ON_MAIN=x\n").encode())
+    (repo / ".env").unlink()
+    said = " ".join(rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR).stdout.split())
+    assert "on chore/sops-age-rollout holds 1 name shaped like a credential" in said, said
+    assert MOLLIE not in said and "sops edit" not in said, said
+    commands = [c for c in said.split("`") if c.startswith("git -C ")]
+    assert len(commands) == 1 and f"refs/heads/{BRANCH}:.env.enc" in commands[0], said
+    paste_each(commands, fleet.root.parent)
+    written = (repo / ".env").read_text()
+    assert f"{MOLLIE}=" in written and (repo / ".env").stat().st_mode & 0o077 == 0
+    (repo / ".env").write_text(
+        "".join(ln for ln in written.splitlines(keepends=True) if not ln.startswith(MOLLIE))
+    )
+    said = " ".join(rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR).stdout.split())
+    assert "holds 1 name that .env in the clone lacks (ADDED_ON_MAIN)" in said, said  # main's edit
+    with (repo / ".env").open("a") as env:  # both sides' values in `.env`, as that line asks
+        env.write("ADDED_ON_MAIN=x\n")
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    assert plan.code == 0 and MOLLIE not in plan.stdout + plan.stderr, plan.stdout
+    assert apply(fleet, CASCOR).code == 0  # rebuilt on main, whose `.env.enc` `.env` now matches
+    names = _names_on_branch(repo)
+    assert MOLLIE not in names and "ADDED_ON_MAIN" in names, names
