@@ -321,7 +321,8 @@ def _compose_files(repo: RepoSpec, walked: list[str] | None = None) -> list[str]
 
 def walked_paths(root: Path) -> list[str]:
     """The paths of the clone's working tree (files and symlinks) by a walk of its folders, for a
-    clone whose files git cannot list (a damaged `.git/index`): breadth first, so shallow ones first,
+    clone whose files git cannot list (a damaged `.git/index`, or one owned by another user, which
+    git refuses as "dubious ownership"): breadth first, so shallow ones first,
     and the clone's own folders before those of installed packages, as git's listing is read; links
     not followed, `.git` left out, at most ``gitrepo.LINKS_LOOKED_AT`` entries looked at."""
     found: list[str] = []
