@@ -589,7 +589,7 @@ def _refuse_worded_lost(
     so its value must be there under a variable name first (pass 27d: lead 31's drop of names `.env`
     cannot hold took it for a pasted token and dropped it, "rotate that credential"). Never shown: a
     passphrase is words too. Without a key it cannot be compared, and counts as lacking."""
-    have = set(_values(plaintext).values()) - {b""}
+    mine = _values(plaintext)
     for blob, ref in ((before, refs[0]), (reuse, refs[1])):
         meta = sops.read_metadata(blob) if blob is not None else None
         if blob is None or meta is None:
@@ -601,6 +601,9 @@ def _refuse_worded_lost(
             held = _values(sops.decrypt_dotenv(blob, filename=spec.target))
         except (ValueError, OSError, RolloutError):
             held = {}
+        # carried: under a name of the plaintext's that the committed file lacks (a value the same
+        # by chance under a name both hold, `DEBUG=true` beside `feature.flag=true`, is no carry)
+        have = {value for name, value in mine.items() if name not in held and value}
         lost = [n for n in worded if held.get(n, b"") not in have]
         if lost:
             raise RepoError(

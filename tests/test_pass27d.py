@@ -61,3 +61,16 @@ def test_a_token_of_pieces_with_no_value_is_still_dropped(fleet):
     said = " ".join(plan.stdout.split())
     assert plan.code == 0 and "drops 2 names shaped like a credential" in said, said
     assert "sk-aB" not in said and "correct-horse" not in said and CANARY not in said, said
+
+
+def test_a_value_the_same_by_chance_under_a_name_both_hold_is_no_carry(fleet):
+    """`feature.flag=true` added on main beside `EXISTING_FLAG=true`, which `.env` holds too: the
+    value is in `.env`, but under a name the committed file holds already, so it was not carried over;
+    the repo stops (no `.env` name holds it anew)."""
+    repo = fleet.repo(CASCOR)
+    env = (repo / ".env").read_text() + "EXISTING_FLAG=true\n"
+    encrypted_by_hand(fleet, repo, (env + "feature.flag=true\n").encode())
+    (repo / ".env").write_text(env)
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join(plan.stdout.split())
+    assert plan.code == 1 and "holds 1 name that .env cannot hold" in said, said
