@@ -2129,14 +2129,17 @@ def lfs_by_info_attributes(repo: git.Repo, path: str) -> bool:
 WORKTREE_PATHS = 1000  # plaintext env files read from one clone's folders, at most
 
 
-def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
+def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = False) -> list[str]:
     """Paths in the working tree of the clone at ``path`` that ``pathspecs`` match, at any depth:
     tracked, untracked and ignored alike (``git ls-files --cached --others``, no exclude rules; git
     walks the folders at C speed), the clone's own first, shallow ones first (the leak guard reads at
     most ``WORKTREE_PATHS`` of them); none where there is no clone or no working tree. A clone
     whose files git cannot list (a damaged `.git/index`) is a RepoError: read as none, a
     `backend/.env.prod` there was no value to the leak guard, and drift printed a commit subject
-    holding its value (pass 27c)."""
+    holding its value (pass 27c). ``unindexed``: listed against an empty index (every file is then
+    one of `--others`), for the reading of what can be read where the clone's own index cannot be
+    read (pass 27e: its folders' env files were no values to another repo's guard); nothing is
+    written, the clone's index untouched."""
     try:
         repo = git.Repo(path)
     except Exception:  # noqa: BLE001 (no clone, or not one git can read: the plan says why)
@@ -2145,9 +2148,18 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
         if repo.bare:  # no working tree, so no file in it (the plan says it is bare)
             return []
         try:
-            out = repo.git.ls_files(
-                "-z", "--cached", "--others", "--", *pathspecs, strip_newline_in_stdout=False
-            )
+            with tempfile.TemporaryDirectory(prefix="rollout-noindex-") as empty:
+                # no file there: git reads the index as empty and writes none (ls-files)
+                index = {"GIT_INDEX_FILE": os.path.join(empty, "index")} if unindexed else {}
+                out = repo.git.ls_files(
+                    "-z",
+                    "--cached",
+                    "--others",
+                    "--",
+                    *pathspecs,
+                    strip_newline_in_stdout=False,
+                    env=index,
+                )
         except git.GitCommandError as err:
             said = git_said(repo, err)
             with open_clone(path):  # a repository the tool refuses anyway says why (a reftable one)
@@ -2169,12 +2181,12 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
 LINKS_LOOKED_AT = 200_000  # paths of a clone's working tree asked whether they are a symlink
 
 
-def worktree_links(path: Path) -> list[str]:
+def worktree_links(path: Path, *, unindexed: bool = False) -> list[str]:
     """The symlinks of the clone's working tree at any depth, as git lists them (tracked, untracked
     and ignored alike; git never enters a folder link, it lists the link as a path): its own first,
     shallow ones first, at most ``LINKS_LOOKED_AT`` paths asked. Pass 22e: the leak guard's walk of
     the tree stopped after 20,000 entries, so a link past a large folder was never seen."""
-    paths = [p for p in worktree_paths(path, []) if not in_installed_folder(p)]
+    paths = [p for p in worktree_paths(path, [], unindexed=unindexed) if not in_installed_folder(p)]
     return [p for p in paths[:LINKS_LOOKED_AT] if os.path.islink(path / p)]
 
 

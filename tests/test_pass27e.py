@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import rollout
 from tests.leakshapes import template_and_message_refused
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
@@ -42,3 +43,50 @@ def test_words_naming_tailscale_keys_are_still_no_tokens():
         "tailscale up --authkey=file:/run/secrets/tskey-auth",
     ):
         assert not holds_full_token(text) and not template_credential(text), text
+
+
+def _other_repo_rendering(tmp_path, value: str):
+    """Repos `ra` and `rb`; `rb` renders `notes.txt` from a template holding ``value``."""
+    from pathlib import Path
+
+    import juniper_rollout
+    from tests.demofleet import make_repo
+    from tests.test_hostile import KEY
+
+    templates = tmp_path / "tpl"
+    templates.mkdir()
+    for shipped in (Path(juniper_rollout.__file__).parent.parent / "templates").glob("*.j2"):
+        (templates / shipped.name).write_bytes(shipped.read_bytes())
+    (templates / "notes.j2").write_text(f"notes: {value}\n")
+    for name in ("ra", "rb"):
+        make_repo(tmp_path / "ws" / name, {"README.md": "x\n"})
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
+        "repos:\n  - name: ra\n  - name: rb\n"
+        "    files: [{path: notes.txt, template: notes.j2}]\n"
+    )
+    return manifest, tmp_path / "ws" / "ra"
+
+
+@pytest.mark.parametrize("where", ["backend/.env.prod", "config/app.env"])
+def test_another_repos_plan_never_prints_a_folder_value_of_a_clone_whose_index_is_damaged(
+    tmp_path, where
+):
+    """13.6 on pass 27c's fallback: a clone whose `.git/index` git cannot read is refused by the
+    strict reading, and the reading of what can be read (another repo's guard) read its top-level
+    env files only: a value in its `backend/.env.prod`, or in a file its compose file names under
+    `env_file:`, was no value, and another repo's template holding it was shown in that repo's plan
+    diff. The clone is listed against an empty index now (its own index untouched)."""
+    value = "Hx4notthedemocanary31"
+    manifest, ra = _other_repo_rendering(tmp_path, value)
+    (ra / where).parent.mkdir()
+    (ra / where).write_text(f"DB_PASSWORD={value}\n")
+    if where == "config/app.env":  # no env file's name: compose names it
+        (ra / "compose.yaml").write_text(f"services:\n  app:\n    env_file: [{where}]\n")
+    (ra / ".git" / "index").write_bytes(b"garbage")
+    result = rollout("plan", "--manifest", manifest, "--repo", "rb")
+    assert result.code == 1, result.stdout
+    assert value not in result.stdout + result.stderr, result.stdout
+    assert f"plaintext {where} of ra" in result.stdout, result.stdout
+    assert (ra / ".git" / "index").read_bytes() == b"garbage"  # the clone's index untouched
