@@ -2143,7 +2143,10 @@ def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = Fa
     try:
         repo = git.Repo(path)
     except Exception:  # noqa: BLE001 (no clone, or not one git can read: the plan says why)
-        return []
+        # pass 27e: its files are still files (a folder that is no clone, a worktree whose clone
+        # moved): read as none, another repo's template holding its `backend/.env.prod` value was
+        # shown in that repo's plan diff
+        return _folder_paths(path, pathspecs)
     with _quiet(repo):
         if repo.bare:  # no working tree, so no file in it (the plan says it is bare)
             return []
@@ -2174,6 +2177,36 @@ def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = Fa
     # `zz-service/.env.prod` past the limit, unread, and a template hard-linked to it was rendered
     return sorted(
         dict.fromkeys(p for p in out.split("\0") if p),
+        key=lambda p: (in_installed_folder(p), p.count("/"), p),
+    )
+
+
+def _folder_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
+    """Paths in the folder ``path`` (no clone git can open) that ``pathspecs`` match, as
+    :func:`worktree_paths` orders them, listed by git through a throwaway empty repository (nothing
+    of the folder's read as git's: no config, no hook); none where there is no such folder."""
+    if not path.is_dir():
+        return []
+    with tempfile.TemporaryDirectory(prefix="rollout-list-") as empty:
+        gitdir = os.path.join(empty, "git")
+        env = {**no_repo_code(), "GIT_INDEX_FILE": os.path.join(empty, "index")}
+        try:
+            for args in (
+                ["init", "-q", "--bare", "--template=", gitdir],
+                ["--git-dir", gitdir, "--work-tree", str(path), "ls-files", "-z", "--others"],
+            ):
+                out = subprocess.run(
+                    ["git", *args, *(["--", *pathspecs] if "ls-files" in args else [])],
+                    capture_output=True,
+                    env=env,
+                    timeout=600,
+                    check=True,
+                    preexec_fn=proctree.dies_with_us(),
+                ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return []
+    return sorted(
+        dict.fromkeys(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p),
         key=lambda p: (in_installed_folder(p), p.count("/"), p),
     )
 

@@ -5,6 +5,8 @@ Each finding's test fails on that main (checked by undoing its fix)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.helpers import rollout
@@ -90,3 +92,30 @@ def test_another_repos_plan_never_prints_a_folder_value_of_a_clone_whose_index_i
     assert value not in result.stdout + result.stderr, result.stdout
     assert f"plaintext {where} of ra" in result.stdout, result.stdout
     assert (ra / ".git" / "index").read_bytes() == b"garbage"  # the clone's index untouched
+
+
+@pytest.mark.parametrize("shape", ["a folder that is no clone", "a worktree whose clone moved"])
+def test_another_repos_plan_never_prints_a_folder_value_of_an_entry_that_is_no_clone(
+    tmp_path, shape
+):
+    """13.6, as the last test: an entry's folder git cannot open as a clone (its `.git` removed, or
+    a linked worktree's `.git` file naming a clone that moved) had its folders listed as none: a
+    value in its `backend/.env.prod` was no value, and another repo's template holding it was shown
+    in that repo's plan diff. Its files are listed through a throwaway empty repository now; its
+    own plan says what it said."""
+    import shutil
+
+    value = "Jw5notthedemocanary62"
+    manifest, ra = _other_repo_rendering(tmp_path, value)
+    (ra / "backend").mkdir()
+    (ra / "backend" / ".env.prod").write_text(f"DB_PASSWORD={value}\n")
+    shutil.rmtree(ra / ".git")
+    if shape == "a worktree whose clone moved":
+        (ra / ".git").write_text(f"gitdir: {tmp_path / 'moved' / '.git' / 'worktrees' / 'ra'}\n")
+    result = rollout("plan", "--manifest", manifest, "--repo", "rb")
+    assert result.code == 1, result.stdout
+    assert value not in result.stdout + result.stderr, result.stdout
+    assert "plaintext backend/.env.prod of ra" in result.stdout, result.stdout
+    own = rollout("plan", "--manifest", manifest, "--repo", "ra")
+    said = "linked worktree of" if ".git" in os.listdir(ra) else "is not a git repository"
+    assert own.code == 1 and said in own.stdout, own.stdout
