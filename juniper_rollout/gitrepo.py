@@ -2136,10 +2136,12 @@ def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = Fa
     most ``WORKTREE_PATHS`` of them); none where there is no clone or no working tree. A clone
     whose files git cannot list (a damaged `.git/index`) is a RepoError: read as none, a
     `backend/.env.prod` there was no value to the leak guard, and drift printed a commit subject
-    holding its value (pass 27c). ``unindexed``: listed against an empty index (every file is then
-    one of `--others`), for the reading of what can be read where the clone's own index cannot be
-    read (pass 27e: its folders' env files were no values to another repo's guard); nothing is
-    written, the clone's index untouched."""
+    holding its value (pass 27c). ``unindexed``: the folder's files as :func:`_folder_paths` lists
+    them, for the reading of what can be read where the clone's own index or refs cannot be read
+    (pass 27e: a damaged index, a reftable clone: its folders' env files were no values to another
+    repo's guard); nothing of the clone's is read as git's, its index untouched."""
+    if unindexed:
+        return _folder_paths(path, pathspecs)
     try:
         repo = git.Repo(path)
     except Exception:  # noqa: BLE001 (no clone, or not one git can read: the plan says why)
@@ -2151,18 +2153,9 @@ def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = Fa
         if repo.bare:  # no working tree, so no file in it (the plan says it is bare)
             return []
         try:
-            with tempfile.TemporaryDirectory(prefix="rollout-noindex-") as empty:
-                # no file there: git reads the index as empty and writes none (ls-files)
-                index = {"GIT_INDEX_FILE": os.path.join(empty, "index")} if unindexed else {}
-                out = repo.git.ls_files(
-                    "-z",
-                    "--cached",
-                    "--others",
-                    "--",
-                    *pathspecs,
-                    strip_newline_in_stdout=False,
-                    env=index,
-                )
+            out = repo.git.ls_files(
+                "-z", "--cached", "--others", "--", *pathspecs, strip_newline_in_stdout=False
+            )
         except git.GitCommandError as err:
             said = git_said(repo, err)
             with open_clone(path):  # a repository the tool refuses anyway says why (a reftable one)

@@ -162,7 +162,7 @@ def read_plaintext_values(
     except RepoError:
         if strict:
             raise
-        # pass 27e: a clone whose index git cannot read is listed against an empty index (its
+        # pass 27e: a clone whose index or refs git cannot read is listed as a folder (its
         # `backend/.env.prod` and compose's `env_file:` were no values: another repo's template
         # holding one was shown in that repo's plan diff)
         unindexed = True

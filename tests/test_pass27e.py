@@ -71,27 +71,42 @@ def _other_repo_rendering(tmp_path, value: str):
     return manifest, tmp_path / "ws" / "ra"
 
 
-@pytest.mark.parametrize("where", ["backend/.env.prod", "config/app.env"])
+@pytest.mark.parametrize(
+    ("where", "shape"),
+    [
+        ("backend/.env.prod", "a damaged index"),
+        ("config/app.env", "a damaged index"),
+        ("backend/.env.prod", "a reftable clone"),
+    ],
+)
 def test_another_repos_plan_never_prints_a_folder_value_of_a_clone_whose_index_is_damaged(
-    tmp_path, where
+    tmp_path, where, shape
 ):
     """13.6 on pass 27c's fallback: a clone whose `.git/index` git cannot read is refused by the
     strict reading, and the reading of what can be read (another repo's guard) read its top-level
     env files only: a value in its `backend/.env.prod`, or in a file its compose file names under
     `env_file:`, was no value, and another repo's template holding it was shown in that repo's plan
-    diff. The clone is listed against an empty index now (its own index untouched)."""
+    diff; so was a clone in the reftable format (git 2.45+'s `--ref-format=reftable`), which the
+    tool refuses. Such a clone is listed as a folder now, through a throwaway empty repository (its
+    own index untouched)."""
     value = "Hx4notthedemocanary31"
     manifest, ra = _other_repo_rendering(tmp_path, value)
     (ra / where).parent.mkdir()
     (ra / where).write_text(f"DB_PASSWORD={value}\n")
     if where == "config/app.env":  # no env file's name: compose names it
         (ra / "compose.yaml").write_text(f"services:\n  app:\n    env_file: [{where}]\n")
-    (ra / ".git" / "index").write_bytes(b"garbage")
+    if shape == "a reftable clone":
+        from tests.test_pass20a import _as_git_2_45_writes_a_reftable_clone
+
+        _as_git_2_45_writes_a_reftable_clone(ra)
+    else:
+        (ra / ".git" / "index").write_bytes(b"garbage")
     result = rollout("plan", "--manifest", manifest, "--repo", "rb")
     assert result.code == 1, result.stdout
     assert value not in result.stdout + result.stderr, result.stdout
     assert f"plaintext {where} of ra" in result.stdout, result.stdout
-    assert (ra / ".git" / "index").read_bytes() == b"garbage"  # the clone's index untouched
+    if shape == "a damaged index":
+        assert (ra / ".git" / "index").read_bytes() == b"garbage"  # the clone's index untouched
 
 
 @pytest.mark.parametrize("shape", ["a folder that is no clone", "a worktree whose clone moved"])
