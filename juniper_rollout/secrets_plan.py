@@ -237,6 +237,7 @@ def encrypted_change(
     if plaintext is None:
         if before is None or meta is None:
             if reuse is not None and spec.enabled:
+                _unnamed_kept(repo, spec, reuse, repo.branch)
                 return _kept_from_branch(repo, spec, config, reuse, recipients)
             why = (
                 f"no {spec.source} in the clone to encrypt"
@@ -250,6 +251,8 @@ def encrypted_change(
             )
             if kept is not None:
                 return kept
+        if spec.enabled:
+            _unnamed_kept(repo, spec, before, before_ref or repo.base)
         return _kept_without_plaintext(spec, config, before, meta, reuse, recipients)
     try:
         plaintext.decode("utf-8")
@@ -893,6 +896,17 @@ def _rebuilt_without(repo: RepoSpec, spec: EncryptSpec, ref: str, blob: bytes) -
         f"write its values into {spec.source} in the clone (`{restore}`), delete that line there, "
         f"and plan again: {spec.target} is then encrypted from {spec.source}, without it"
     )
+
+
+def _unnamed_kept(repo: RepoSpec, spec: EncryptSpec, blob: bytes, ref: str) -> None:
+    """A committed ciphertext kept as it is (no plaintext in the clone) that holds a name shaped like a
+    credential is refused with the way out that removes it: verify fails on it, and its way out
+    (plan, then apply) found the file "unchanged" (lead 31)."""
+    meta = sops.read_metadata(blob)
+    if meta is not None:
+        dotenv.held_names(
+            meta.names, spec.target, f"on {ref}", partial(_rebuilt_without, repo, spec, ref, blob)
+        )
 
 
 def _dropped_unnamed(spec: EncryptSpec, *blobs: bytes | None) -> tuple[str, ...]:
