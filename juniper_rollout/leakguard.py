@@ -156,12 +156,20 @@ def read_plaintext_values(
     # not ``strict`` (another repo's guard, drift beside an error): what can be read is read, the
     # top-level files at least (pass 27c: a clone whose files git cannot list, or holding more than
     # the guard reads, gave no value at all, and another repo's plan printed its `.env` value)
+    unindexed = False
     try:
         listable = gitrepo.worktree_paths(repo.path, pathspecs)
     except RepoError:
         if strict:
             raise
-        listable = None
+        # pass 27e: a clone whose index or refs git cannot read is listed as a folder (its
+        # `backend/.env.prod` and compose's `env_file:` were no values: another repo's template
+        # holding one was shown in that repo's plan diff)
+        unindexed = True
+        try:
+            listable = gitrepo.worktree_paths(repo.path, pathspecs, unindexed=True)
+        except RepoError:
+            listable = None
     listed = [p for p in listable or [] if "/" in p and plaintext(p)]
     own = sum(1 for path in listed if not gitrepo.in_installed_folder(path))
     if own > gitrepo.WORKTREE_PATHS and strict:
@@ -177,8 +185,12 @@ def read_plaintext_values(
     grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each
     bound: dict[bytes, bytes] = {}  # each name the files bind, as the app gets it (the last file's)
     waiting: list[tuple[str, bytes, set[bytes]]] = []  # (file, bytes, names read before bound)
-    named = compose_env_files(repo) if listable is not None else []
-    linked = linked_folder_env_files(repo.path, plaintext) if listable is not None else []
+    named = compose_env_files(repo, unindexed=unindexed) if listable is not None else []
+    linked = (
+        linked_folder_env_files(repo.path, plaintext, unindexed=unindexed)
+        if listable is not None
+        else []
+    )
     files = list(dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper, *named, *linked]))
     for index, source in enumerate(files):
         try:
@@ -249,7 +261,7 @@ def read_plaintext_values(
         k.decode("utf-8", "surrogateescape"): v.decode("utf-8", "surrogateescape")
         for k, v in bound.items()
     }
-    for compose in _compose_files(repo) if listable is not None else []:
+    for compose in _compose_files(repo, unindexed=unindexed) if listable is not None else []:
         data = _compose_text(repo, compose)
         found = [
             (number, b"", form)
@@ -289,7 +301,7 @@ def _keep(
     words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
 
 
-def compose_env_files(repo: RepoSpec) -> list[str]:
+def compose_env_files(repo: RepoSpec, *, unindexed: bool = False) -> list[str]:
     """The files the clone's compose files name under `env_file:` (relative to each compose file's
     folder), inside the clone, at most ``gitrepo.WORKTREE_PATHS``. Pass 22b (13.6, "any plaintext env
     file"): compose gives a service the values of any file an `env_file:` names (`config/app.conf`,
@@ -297,13 +309,13 @@ def compose_env_files(repo: RepoSpec) -> list[str]:
     the plan's diff. Pass 22e: every YAML spelling, and the compose files `include:` and `extends:`
     name (``envdialects.compose_env_files``)."""
     return envdialects.compose_env_files(
-        _compose_files(repo), lambda compose: _compose_text(repo, compose)
+        _compose_files(repo, unindexed=unindexed), lambda compose: _compose_text(repo, compose)
     )[: gitrepo.WORKTREE_PATHS]
 
 
-def _compose_files(repo: RepoSpec) -> list[str]:
+def _compose_files(repo: RepoSpec, *, unindexed: bool = False) -> list[str]:
     """The clone's compose files by their names (installed packages' left out)."""
-    composes = gitrepo.worktree_paths(repo.path, envdialects.COMPOSE_FILES)
+    composes = gitrepo.worktree_paths(repo.path, envdialects.COMPOSE_FILES, unindexed=unindexed)
     return [p for p in composes if not gitrepo.in_installed_folder(p)][: gitrepo.WORKTREE_PATHS]
 
 
@@ -324,7 +336,9 @@ WALKED = 20_000  # entries of a clone's working tree looked at for folder symlin
 _SKIPPED = gitrepo.INSTALLED_FOLDERS | {".git"}  # folders the walks below leave out
 
 
-def linked_folder_env_files(root: os.PathLike[str], plaintext: Callable[[str], bool]) -> list[str]:
+def linked_folder_env_files(
+    root: os.PathLike[str], plaintext: Callable[[str], bool], *, unindexed: bool = False
+) -> list[str]:
     """Plaintext env files (by ``plaintext``) in the folders the clone's working tree reaches through
     a symlink (`conf -> /srv/secrets`, `.env` files inside), as paths through the link. Pass 22b
     (13.6): git lists no file under a symlinked folder, so such a file was never read, and the app
@@ -342,7 +356,7 @@ def linked_folder_env_files(root: os.PathLike[str], plaintext: Callable[[str], b
             break
     # pass 22e: and every link git lists, at any depth (the walk stops after ``WALKED`` entries: a
     # folder of 20,000 files before `services/` hid `services/api/conf -> /srv/secrets`)
-    for link in gitrepo.worktree_links(Path(root)):
+    for link in gitrepo.worktree_links(Path(root), unindexed=unindexed):
         if len(found) >= gitrepo.WORKTREE_PATHS:
             break
         if os.path.isdir(os.path.join(root, link)):
