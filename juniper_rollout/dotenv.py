@@ -206,6 +206,20 @@ def named(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(n for n in names if IDENTIFIER.fullmatch(n) and not is_credential_name(n))
 
 
+_WORD = re.compile(r"[a-z]+[0-9]*|[A-Z][a-z]*[0-9]*|[A-Z]+[0-9]*|[0-9]+")
+
+
+def worded(name: str) -> bool:
+    """A committed name that is no identifier but words joined by ``.`` or ``-``
+    (``stripe-webhook-secret``, ``app.db.password``: node's and Ruby's dotenv and a YAML file read it
+    as a variable), not a token pasted as a name (``sk-aB-3dE5-fG7h``: pieces, not words). Its value
+    is a real one: it is dropped only once the plaintext holds it under a variable name (pass 27d)."""
+    if IDENTIFIER.fullmatch(name) or is_credential_name(name):
+        return False
+    parts = re.split(r"[._-]", name)
+    return len(parts) > 1 and all(_WORD.fullmatch(part) for part in parts)
+
+
 def held_names(
     names: tuple[str, ...], target: str, where: str, way_out: Callable[[], str]
 ) -> tuple[str, ...]:

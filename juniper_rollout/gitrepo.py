@@ -2129,18 +2129,26 @@ def lfs_by_info_attributes(repo: git.Repo, path: str) -> bool:
 WORKTREE_PATHS = 1000  # plaintext env files read from one clone's folders, at most
 
 
-def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
+def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = False) -> list[str]:
     """Paths in the working tree of the clone at ``path`` that ``pathspecs`` match, at any depth:
     tracked, untracked and ignored alike (``git ls-files --cached --others``, no exclude rules; git
     walks the folders at C speed), the clone's own first, shallow ones first (the leak guard reads at
     most ``WORKTREE_PATHS`` of them); none where there is no clone or no working tree. A clone
     whose files git cannot list (a damaged `.git/index`) is a RepoError: read as none, a
     `backend/.env.prod` there was no value to the leak guard, and drift printed a commit subject
-    holding its value (pass 27c)."""
+    holding its value (pass 27c). ``unindexed``: the folder's files as :func:`_folder_paths` lists
+    them, for the reading of what can be read where the clone's own index or refs cannot be read
+    (pass 27e: a damaged index, a reftable clone: its folders' env files were no values to another
+    repo's guard); nothing of the clone's is read as git's, its index untouched."""
+    if unindexed:
+        return _folder_paths(path, pathspecs)
     try:
         repo = git.Repo(path)
     except Exception:  # noqa: BLE001 (no clone, or not one git can read: the plan says why)
-        return []
+        # pass 27e: its files are still files (a folder that is no clone, a worktree whose clone
+        # moved): read as none, another repo's template holding its `backend/.env.prod` value was
+        # shown in that repo's plan diff
+        return _folder_paths(path, pathspecs)
     with _quiet(repo):
         if repo.bare:  # no working tree, so no file in it (the plan says it is bare)
             return []
@@ -2166,15 +2174,45 @@ def worktree_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
     )
 
 
+def _folder_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
+    """Paths in the folder ``path`` (no clone git can open) that ``pathspecs`` match, as
+    :func:`worktree_paths` orders them, listed by git through a throwaway empty repository (nothing
+    of the folder's read as git's: no config, no hook); none where there is no such folder."""
+    if not path.is_dir():
+        return []
+    with tempfile.TemporaryDirectory(prefix="rollout-list-") as empty:
+        gitdir = os.path.join(empty, "git")
+        env = {**no_repo_code(), "GIT_INDEX_FILE": os.path.join(empty, "index")}
+        try:
+            for args in (
+                ["init", "-q", "--bare", "--template=", gitdir],
+                ["--git-dir", gitdir, "--work-tree", str(path), "ls-files", "-z", "--others"],
+            ):
+                out = subprocess.run(
+                    ["git", *args, *(["--", *pathspecs] if "ls-files" in args else [])],
+                    capture_output=True,
+                    env=env,
+                    timeout=600,
+                    check=True,
+                    preexec_fn=proctree.dies_with_us(),
+                ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return []
+    return sorted(
+        dict.fromkeys(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p),
+        key=lambda p: (in_installed_folder(p), p.count("/"), p),
+    )
+
+
 LINKS_LOOKED_AT = 200_000  # paths of a clone's working tree asked whether they are a symlink
 
 
-def worktree_links(path: Path) -> list[str]:
+def worktree_links(path: Path, *, unindexed: bool = False) -> list[str]:
     """The symlinks of the clone's working tree at any depth, as git lists them (tracked, untracked
     and ignored alike; git never enters a folder link, it lists the link as a path): its own first,
     shallow ones first, at most ``LINKS_LOOKED_AT`` paths asked. Pass 22e: the leak guard's walk of
     the tree stopped after 20,000 entries, so a link past a large folder was never seen."""
-    paths = [p for p in worktree_paths(path, []) if not in_installed_folder(p)]
+    paths = [p for p in worktree_paths(path, [], unindexed=unindexed) if not in_installed_folder(p)]
     return [p for p in paths[:LINKS_LOOKED_AT] if os.path.islink(path / p)]
 
 

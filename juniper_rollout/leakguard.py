@@ -23,7 +23,6 @@ import re
 import shlex
 import stat
 import unicodedata
-from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from itertools import chain
 from pathlib import Path
@@ -157,18 +156,21 @@ def read_plaintext_values(
     # not ``strict`` (another repo's guard, drift beside an error): what can be read is read, the
     # top-level files at least (pass 27c: a clone whose files git cannot list, or holding more than
     # the guard reads, gave no value at all, and another repo's plan printed its `.env` value)
-    walked: list[str] | None = None  # the clone's paths by a walk, where git cannot list them
+    unindexed = False
     try:
         listable = gitrepo.worktree_paths(repo.path, pathspecs)
     except RepoError:
         if strict:
             raise
-        # pass 27f: its folders are walked instead (27c read its top-level files only, and another
-        # repo's template holding the value of its `backend/.env.prod`, of a compose `env_file:` or
-        # of a linked folder's `.env` was shown in that repo's plan diff and committed by apply)
-        walked = walked_paths(repo.path)
-        listable = [p for p in walked if plaintext(p)]
-    listed = [p for p in listable if "/" in p and plaintext(p)]
+        # pass 27e: a clone whose index or refs git cannot read is listed as a folder (its
+        # `backend/.env.prod` and compose's `env_file:` were no values: another repo's template
+        # holding one was shown in that repo's plan diff)
+        unindexed = True
+        try:
+            listable = gitrepo.worktree_paths(repo.path, pathspecs, unindexed=True)
+        except RepoError:
+            listable = None
+    listed = [p for p in listable or [] if "/" in p and plaintext(p)]
     own = sum(1 for path in listed if not gitrepo.in_installed_folder(path))
     if own > gitrepo.WORKTREE_PATHS and strict:
         # stop 25 (pass 21b's note): 1,000 decoy `.env` files in shallow folders of a checked-out
@@ -183,8 +185,12 @@ def read_plaintext_values(
     grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each
     bound: dict[bytes, bytes] = {}  # each name the files bind, as the app gets it (the last file's)
     waiting: list[tuple[str, bytes, set[bytes]]] = []  # (file, bytes, names read before bound)
-    named = compose_env_files(repo, walked)
-    linked = linked_folder_env_files(repo.path, plaintext, walked)
+    named = compose_env_files(repo, unindexed=unindexed) if listable is not None else []
+    linked = (
+        linked_folder_env_files(repo.path, plaintext, unindexed=unindexed)
+        if listable is not None
+        else []
+    )
     files = list(dict.fromkeys([*sources, *PLAINTEXT_FILES, *top, *deeper, *named, *linked]))
     for index, source in enumerate(files):
         try:
@@ -255,7 +261,7 @@ def read_plaintext_values(
         k.decode("utf-8", "surrogateescape"): v.decode("utf-8", "surrogateescape")
         for k, v in bound.items()
     }
-    for compose in _compose_files(repo, walked):
+    for compose in _compose_files(repo, unindexed=unindexed) if listable is not None else []:
         data = _compose_text(repo, compose)
         found = [
             (number, b"", form)
@@ -295,59 +301,22 @@ def _keep(
     words += [Value(source, n, run, word=True) for run, n in runs.items() if run not in checked]
 
 
-def compose_env_files(repo: RepoSpec, walked: list[str] | None = None) -> list[str]:
+def compose_env_files(repo: RepoSpec, *, unindexed: bool = False) -> list[str]:
     """The files the clone's compose files name under `env_file:` (relative to each compose file's
     folder), inside the clone, at most ``gitrepo.WORKTREE_PATHS``. Pass 22b (13.6, "any plaintext env
     file"): compose gives a service the values of any file an `env_file:` names (`config/app.conf`,
     `secrets/worker`), under no name the definitions match, and a template holding one was shown in
     the plan's diff. Pass 22e: every YAML spelling, and the compose files `include:` and `extends:`
-    name (``envdialects.compose_env_files``). ``walked``: the clone's paths (:func:`walked_paths`)
-    where git cannot list them."""
+    name (``envdialects.compose_env_files``)."""
     return envdialects.compose_env_files(
-        _compose_files(repo, walked), lambda compose: _compose_text(repo, compose)
+        _compose_files(repo, unindexed=unindexed), lambda compose: _compose_text(repo, compose)
     )[: gitrepo.WORKTREE_PATHS]
 
 
-def _compose_files(repo: RepoSpec, walked: list[str] | None = None) -> list[str]:
-    """The clone's compose files by their names (installed packages' left out), as git lists them or
-    among ``walked``."""
-    composes = (
-        gitrepo.worktree_paths(repo.path, envdialects.COMPOSE_FILES)
-        if walked is None
-        else [p for p in walked if render.is_compose_name(p.rpartition("/")[2])]
-    )
+def _compose_files(repo: RepoSpec, *, unindexed: bool = False) -> list[str]:
+    """The clone's compose files by their names (installed packages' left out)."""
+    composes = gitrepo.worktree_paths(repo.path, envdialects.COMPOSE_FILES, unindexed=unindexed)
     return [p for p in composes if not gitrepo.in_installed_folder(p)][: gitrepo.WORKTREE_PATHS]
-
-
-def walked_paths(root: Path) -> list[str]:
-    """The paths of the clone's working tree (files and symlinks) by a walk of its folders, for a
-    clone whose files git cannot list (a damaged `.git/index`, or one owned by another user, which
-    git refuses as "dubious ownership"): breadth first, so shallow ones first,
-    and the clone's own folders before those of installed packages, as git's listing is read; links
-    not followed, `.git` left out, at most ``gitrepo.LINKS_LOOKED_AT`` entries looked at."""
-    found: list[str] = []
-    own: deque[str] = deque([""])
-    installed: deque[str] = deque()
-    seen = 0
-    while (own or installed) and seen <= gitrepo.LINKS_LOOKED_AT:
-        folder = own.popleft() if own else installed.popleft()
-        try:
-            with os.scandir(root / folder if folder else root) as entries:
-                listed = sorted(entries, key=lambda entry: entry.name)
-        except OSError:
-            continue
-        for entry in listed:
-            seen += 1
-            path = f"{folder}/{entry.name}" if folder else entry.name
-            try:
-                into = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                continue
-            if not into:
-                found.append(path)
-            elif entry.name != ".git":
-                (installed if gitrepo.in_installed_folder(f"{path}/x") else own).append(path)
-    return found
 
 
 def _compose_text(repo: RepoSpec, compose: str) -> bytes | None:
@@ -368,15 +337,14 @@ _SKIPPED = gitrepo.INSTALLED_FOLDERS | {".git"}  # folders the walks below leave
 
 
 def linked_folder_env_files(
-    root: os.PathLike[str], plaintext: Callable[[str], bool], walked: list[str] | None = None
+    root: os.PathLike[str], plaintext: Callable[[str], bool], *, unindexed: bool = False
 ) -> list[str]:
     """Plaintext env files (by ``plaintext``) in the folders the clone's working tree reaches through
     a symlink (`conf -> /srv/secrets`, `.env` files inside), as paths through the link. Pass 22b
     (13.6): git lists no file under a symlinked folder, so such a file was never read, and the app
     reads it (`env_file="conf/.env"`): a template holding its value was shown in the plan's diff.
     Bounded: ``WALKED`` entries of the clone (its `.git` and package folders skipped), ``render.LINKED_WALKED``
-    in each linked folder, ``gitrepo.WORKTREE_PATHS`` files in all. ``walked``: the clone's paths
-    (:func:`walked_paths`) where git cannot list them."""
+    in each linked folder, ``gitrepo.WORKTREE_PATHS`` files in all."""
     found: list[str] = []
     seen = 0
     for top, dirs, names in os.walk(root):
@@ -388,12 +356,7 @@ def linked_folder_env_files(
             break
     # pass 22e: and every link git lists, at any depth (the walk stops after ``WALKED`` entries: a
     # folder of 20,000 files before `services/` hid `services/api/conf -> /srv/secrets`)
-    links = (
-        gitrepo.worktree_links(Path(root))
-        if walked is None
-        else [p for p in walked if os.path.islink(os.path.join(root, p))]
-    )
-    for link in links:
+    for link in gitrepo.worktree_links(Path(root), unindexed=unindexed):
         if len(found) >= gitrepo.WORKTREE_PATHS:
             break
         if os.path.isdir(os.path.join(root, link)):

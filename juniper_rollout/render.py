@@ -1151,11 +1151,6 @@ def env_files_under(
 _COMPOSE_NAME = re.compile(r"(?:docker-)?compose.*\.y.*ml", re.IGNORECASE | re.DOTALL)
 
 
-def is_compose_name(name: str) -> bool:
-    """Whether a file's name is one of compose's (``envdialects.COMPOSE_FILES``, any letter case)."""
-    return _COMPOSE_NAME.fullmatch(name) is not None
-
-
 def _small_file(path: str) -> bytes | None:
     """A regular file's bytes (a symlink followed; a FIFO is never waited on), at most MAX_FILE_BYTES."""
     try:

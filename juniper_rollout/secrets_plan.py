@@ -237,6 +237,7 @@ def encrypted_change(
     if plaintext is None:
         if before is None or meta is None:
             if reuse is not None and spec.enabled:
+                _unnamed_kept(repo, spec, reuse, repo.branch)
                 return _kept_from_branch(repo, spec, config, reuse, recipients)
             why = (
                 f"no {spec.source} in the clone to encrypt"
@@ -250,6 +251,8 @@ def encrypted_change(
             )
             if kept is not None:
                 return kept
+        if spec.enabled:
+            _unnamed_kept(repo, spec, before, before_ref or repo.base)
         return _kept_without_plaintext(spec, config, before, meta, reuse, recipients)
     try:
         plaintext.decode("utf-8")
@@ -286,6 +289,9 @@ def encrypted_change(
     # a merged branch holds no names the base dropped since (pass 14c: a teammate's `sops unset`)
     _refuse_dropped(
         repo, spec, before, None if branch_merged else reuse, names, (holder, repo.branch)
+    )
+    _refuse_worded_lost(
+        repo, spec, plaintext, before, None if branch_merged else reuse, (holder, repo.branch)
     )
     altered = (*altered, *_dropped_unnamed(spec, before, None if branch_merged else reuse))
     mine = sops.read_metadata(reuse) if reuse is not None and reuse != before else None
@@ -570,6 +576,47 @@ def _refuse_dropped(
                 f"({shown}); nothing replaced: bring them into {spec.source} (`{wording.git_in(repo.path)} show "
                 f"{_at(ref, spec.target)} | {_decrypt_stdin(blob or b'')}` prints the committed ones), or move "
                 f"{spec.source} away to keep the committed ciphertext as it is"
+            )
+
+
+def _refuse_worded_lost(
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    plaintext: bytes,
+    before: bytes | None,
+    reuse: bytes | None,
+    refs: tuple[str, str],
+) -> None:
+    """A committed name that is no identifier but words (`stripe-webhook-secret`, a teammate's `sops
+    set`) holding a value the clone's plaintext lacks is never dropped: `.env` cannot hold that name,
+    so its value must be there under a variable name first (pass 27d: lead 31's drop of names `.env`
+    cannot hold took it for a pasted token and dropped it, "rotate that credential"). Never shown: a
+    passphrase is words too. Without a key it cannot be compared, and counts as lacking."""
+    mine = _values(plaintext)
+    for blob, ref in ((before, refs[0]), (reuse, refs[1])):
+        meta = sops.read_metadata(blob) if blob is not None else None
+        if blob is None or meta is None:
+            continue
+        worded = [n for n in sopsmeta.names_with_values(blob) if dotenv.worded(n)]
+        if not worded:
+            continue
+        try:
+            held = _values(sops.decrypt_dotenv(blob, filename=spec.target))
+        except (ValueError, OSError, RolloutError):
+            held = {}
+        # carried: under a name of the plaintext's that the committed file lacks (a value the same
+        # by chance under a name both hold, `DEBUG=true` beside `feature.flag=true`, is no carry)
+        have = {value for name, value in mine.items() if name not in held and value}
+        lost = [n for n in worded if held.get(n, b"") not in have]
+        if lost:
+            raise RepoError(
+                f"{spec.target} on {ref} holds {wording.count(len(lost), 'name')} that "
+                f"{spec.source} cannot hold (words joined by '.' or '-', not shown) with a value "
+                f"{spec.source} in the clone lacks; nothing replaced: add "
+                f"{'each value' if len(lost) != 1 else 'its value'} to {spec.source} under a "
+                f"variable name (letters, digits, _; `{wording.git_in(repo.path)} show "
+                f"{_at(ref, spec.target)} | {_decrypt_stdin(blob)}` prints the committed ones), "
+                "then plan again"
             )
 
 
@@ -893,6 +940,17 @@ def _rebuilt_without(repo: RepoSpec, spec: EncryptSpec, ref: str, blob: bytes) -
         f"write its values into {spec.source} in the clone (`{restore}`), delete that line there, "
         f"and plan again: {spec.target} is then encrypted from {spec.source}, without it"
     )
+
+
+def _unnamed_kept(repo: RepoSpec, spec: EncryptSpec, blob: bytes, ref: str) -> None:
+    """A committed ciphertext kept as it is (no plaintext in the clone) that holds a name shaped like a
+    credential is refused with the way out that removes it: verify fails on it, and its way out
+    (plan, then apply) found the file "unchanged" (lead 31)."""
+    meta = sops.read_metadata(blob)
+    if meta is not None:
+        dotenv.held_names(
+            meta.names, spec.target, f"on {ref}", partial(_rebuilt_without, repo, spec, ref, blob)
+        )
 
 
 def _dropped_unnamed(spec: EncryptSpec, *blobs: bytes | None) -> tuple[str, ...]:

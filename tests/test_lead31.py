@@ -165,3 +165,34 @@ def test_a_branch_only_ciphertext_holding_a_token_name_has_a_way_out_without_the
     assert apply(fleet, CASCOR).code == 0  # rebuilt on main, whose `.env.enc` `.env` now matches
     names = _names_on_branch(repo)
     assert MOLLIE not in names and "ADDED_ON_MAIN" in names, names
+
+
+def test_verifys_way_out_for_a_token_name_on_main_without_the_plaintext_works_when_followed(fleet):
+    """`.env.enc` on main (plain sops, by hand) holds a token of pieces as a name and the clone has no
+    `.env`: verify fails (right) and says "rotate what it holds; the tool encrypts .env again
+    without it: run `rollout plan …`, then `rollout apply …`". Followed, plan kept the file
+    "unchanged (no .env in the clone)" and verify failed the same. Plan now refuses it with the
+    line that writes `.env` from it; followed to the end, the rollout branch passes verify."""
+    repo = fleet.repo(CASCOR)
+    encrypted_by_hand(
+        fleet, repo, (repo / ".env").read_bytes() + f"{PIECES}={CANARY}-pieces\n".encode()
+    )
+    (repo / ".env").unlink()
+    told = " ".join(
+        rollout("verify", "--manifest", fleet.manifest, "--repo", CASCOR).stdout.split()
+    )
+    assert "the tool encrypts .env again without it: run `rollout plan" in told, told
+    said = " ".join(rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR).stdout.split())
+    assert ".env.enc on main holds 1 name shaped like a credential" in said, said
+    commands = [c for c in said.split("`") if c.startswith("git -C ")]
+    assert len(commands) == 1 and PIECES not in said, said
+    paste_each(commands, fleet.root.parent)
+    written = (repo / ".env").read_text()
+    (repo / ".env").write_text(
+        "".join(ln for ln in written.splitlines(keepends=True) if not ln.startswith(PIECES))
+    )
+    assert apply(fleet, CASCOR).code == 0
+    verify = ("verify", "--manifest", fleet.manifest, "--repo", CASCOR, "--ref", BRANCH)
+    checked = rollout(*verify)
+    assert checked.code == 0 and "all 7 checks passed" in checked.stdout, checked.stdout
+    assert PIECES not in told + said + checked.stdout

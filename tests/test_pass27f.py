@@ -27,8 +27,9 @@ def test_another_repos_plan_never_prints_a_folder_value_of_a_clone_git_cannot_li
     can be read (another repo's guard, drift beside an error) read its top-level files only: the
     env files in its folders (`backend/.env.prod`), a file its compose file names under
     `env_file:` and the env files of a folder it links to were no values, and another repo's
-    template holding one was shown in that repo's plan diff and committed by apply. The clone's
-    folders are walked where git cannot list them."""
+    template holding one was shown in that repo's plan diff and committed by apply. Pass 27e found
+    and fixed it in parallel (the clone listed as a folder through a throwaway repository); this
+    pass's own fix, a walk of the folders, gave way to that one in the merge."""
     value = "Wq7notthedemocanary66"
     templates = tmp_path / "tpl"
     templates.mkdir()
