@@ -24,6 +24,20 @@ MOLLIE = (
 )
 
 
+def _applied_by_an_older_tool(fleet, monkeypatch, clean: str) -> None:
+    """apply with `.env` holding ``clean`` and the Mollie key as a name, by a tool from before the
+    key's shape was known (emulated): the rollout branch's `.env.enc` holds that name."""
+    from juniper_rollout import dotenv
+
+    repo = fleet.repo(CASCOR)
+    (repo / ".env").write_text(clean + f"{MOLLIE}=\n")
+    known = dotenv.is_credential_name
+    with monkeypatch.context() as before:
+        before.setattr(dotenv, "is_credential_name", lambda n: n != MOLLIE and known(n))
+        assert apply(fleet, CASCOR).code == 0
+    assert MOLLIE in _names_on_branch(repo)
+
+
 def _names_on_branch(repo: Path) -> list[str]:
     held = git(repo, "show", f"{BRANCH}:.env.enc").splitlines()
     return [line.split("=", 1)[0] for line in held if "=" in line and not line.startswith("sops_")]
@@ -80,16 +94,9 @@ def test_a_rollout_branch_holding_a_token_name_is_encrypted_again_from_env_witho
     (main checked out, the file on the branch only) failed; bringing the name into `.env` is
     refused by `.env`'s parser. `.env` is the source of truth: the branch's `.env.enc` is encrypted
     from it again, without that name, and the plan says so without naming it."""
-    from juniper_rollout import dotenv
-
     repo = fleet.repo(CASCOR)
     clean = (repo / ".env").read_text()
-    (repo / ".env").write_text(clean + f"{MOLLIE}=\n")
-    known = dotenv.is_credential_name
-    with monkeypatch.context() as before:
-        before.setattr(dotenv, "is_credential_name", lambda n: n != MOLLIE and known(n))
-        assert apply(fleet, CASCOR).code == 0
-    assert MOLLIE in _names_on_branch(repo)
+    _applied_by_an_older_tool(fleet, monkeypatch, clean)
     (repo / ".env").write_text(clean)
     verify = ("verify", "--manifest", fleet.manifest, "--repo", CASCOR, "--ref", BRANCH)
     checked = rollout(*verify)
@@ -132,17 +139,10 @@ def test_a_branch_only_ciphertext_holding_a_token_name_has_a_way_out_without_the
     away. The refusal's command, pasted from another folder, writes the branch's values into `.env`
     (never over a file there); with the name's line deleted and main's new name added (the next
     refusal's words), the branch is rebuilt without it."""
-    from juniper_rollout import dotenv
-
     repo = fleet.repo(CASCOR)
     clean = (repo / ".env").read_text()
     encrypted_by_hand(fleet, repo, clean.encode())
-    (repo / ".env").write_text(clean + f"{MOLLIE}=\n")
-    known = dotenv.is_credential_name
-    with monkeypatch.context() as before:
-        before.setattr(dotenv, "is_credential_name", lambda n: n != MOLLIE and known(n))
-        assert apply(fleet, CASCOR).code == 0
-    assert MOLLIE in _names_on_branch(repo)
+    _applied_by_an_older_tool(fleet, monkeypatch, clean)
     encrypted_by_hand(fleet, repo, (clean + "ADDED_ON_MAIN=x\n").encode())
     (repo / ".env").unlink()
     said = " ".join(rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR).stdout.split())

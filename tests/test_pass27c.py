@@ -5,16 +5,13 @@ undoing its fix)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-import juniper_rollout
 from juniper_rollout import gitrepo
-from tests.demofleet import make_repo
 from tests.helpers import git, rollout
-from tests.test_hostile import KEY
 from tests.test_pass26c import _master_only
+from tests.test_pass27e import other_repo_rendering
 
 
 def test_drift_of_a_clone_with_more_env_files_than_the_guard_reads_still_names_its_history(
@@ -85,14 +82,7 @@ def test_another_repos_plan_never_prints_the_env_value_of_a_clone_the_guard_cann
     be read too, so none of its values was guarded: another repo's template holding its top-level
     `.env` value was shown in that repo's plan diff. Its top-level files are read still."""
     value = "Vq7notthedemocanary55"
-    templates = tmp_path / "tpl"
-    templates.mkdir()
-    for shipped in (Path(juniper_rollout.__file__).parent.parent / "templates").glob("*.j2"):
-        (templates / shipped.name).write_bytes(shipped.read_bytes())
-    (templates / "notes.j2").write_text(f"notes: {value}\n")
-    for name in ("ra", "rb"):
-        make_repo(tmp_path / "ws" / name, {"README.md": "x\n"})
-    ra = tmp_path / "ws" / "ra"
+    manifest, ra = other_repo_rendering(tmp_path, value)
     (ra / ".env").write_text(f"DB_PASSWORD={value}\n")
     if shape == "a damaged index":
         (ra / ".git" / "index").write_bytes(b"garbage")
@@ -100,12 +90,6 @@ def test_another_repos_plan_never_prints_the_env_value_of_a_clone_the_guard_cann
         for n in range(gitrepo.WORKTREE_PATHS + 1):
             (ra / f"svc{n}").mkdir()
             (ra / f"svc{n}" / ".env").write_text("LOG_LEVEL=debug\n")
-    manifest = tmp_path / "repos.yaml"
-    manifest.write_text(
-        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
-        "repos:\n  - name: ra\n  - name: rb\n"
-        "    files: [{path: notes.txt, template: notes.j2}]\n"
-    )
     result = rollout("plan", "--manifest", manifest, "--repo", "rb")
     assert result.code == 1, result.stdout
     assert value not in result.stdout + result.stderr, result.stdout

@@ -47,7 +47,7 @@ def test_words_naming_tailscale_keys_are_still_no_tokens():
         assert not holds_full_token(text) and not template_credential(text), text
 
 
-def _other_repo_rendering(tmp_path, value: str):
+def other_repo_rendering(tmp_path, value: str):
     """Repos `ra` and `rb`; `rb` renders `notes.txt` from a template holding ``value``."""
     from pathlib import Path
 
@@ -90,7 +90,7 @@ def test_another_repos_plan_never_prints_a_folder_value_of_a_clone_whose_index_i
     tool refuses. Such a clone is listed as a folder now, through a throwaway empty repository (its
     own index untouched)."""
     value = "Hx4notthedemocanary31"
-    manifest, ra = _other_repo_rendering(tmp_path, value)
+    manifest, ra = other_repo_rendering(tmp_path, value)
     (ra / where).parent.mkdir()
     (ra / where).write_text(f"DB_PASSWORD={value}\n")
     if where == "config/app.env":  # no env file's name: compose names it
@@ -121,7 +121,7 @@ def test_another_repos_plan_never_prints_a_folder_value_of_an_entry_that_is_no_c
     import shutil
 
     value = "Jw5notthedemocanary62"
-    manifest, ra = _other_repo_rendering(tmp_path, value)
+    manifest, ra = other_repo_rendering(tmp_path, value)
     (ra / "backend").mkdir()
     (ra / "backend" / ".env.prod").write_text(f"DB_PASSWORD={value}\n")
     shutil.rmtree(ra / ".git")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import juniper_rollout
 from tests.demofleet import make_repo
 from tests.helpers import git, rollout
 from tests.test_hostile import KEY
+from tests.test_pass27e import other_repo_rendering
 
 
 def _objects(repo: Path) -> str:
@@ -31,14 +31,7 @@ def test_another_repos_plan_never_prints_a_folder_value_of_a_clone_git_cannot_li
     and fixed it in parallel (the clone listed as a folder through a throwaway repository); this
     pass's own fix, a walk of the folders, gave way to that one in the merge."""
     value = "Wq7notthedemocanary66"
-    templates = tmp_path / "tpl"
-    templates.mkdir()
-    for shipped in (Path(juniper_rollout.__file__).parent.parent / "templates").glob("*.j2"):
-        (templates / shipped.name).write_bytes(shipped.read_bytes())
-    (templates / "notes.j2").write_text(f"notes: {value}\n")
-    for name in ("ra", "rb"):
-        make_repo(tmp_path / "ws" / name, {"README.md": "x\n"})
-    ra = tmp_path / "ws" / "ra"
+    manifest, ra = other_repo_rendering(tmp_path, value)
     if shape == "a folder's env file":
         (ra / "backend").mkdir()
         (ra / "backend" / ".env.prod").write_text(f"DB_PASSWORD={value}\n")
@@ -55,12 +48,6 @@ def test_another_repos_plan_never_prints_a_folder_value_of_a_clone_git_cannot_li
         (ra / "services").mkdir()
         (ra / "services" / "conf").symlink_to(secrets)
     (ra / ".git" / "index").write_bytes(b"garbage")
-    manifest = tmp_path / "repos.yaml"
-    manifest.write_text(
-        f"version: 1\nworkspace: ws\ntemplates: tpl\ndefaults:\n  age_recipients: [{KEY}]\n"
-        "repos:\n  - name: ra\n  - name: rb\n"
-        "    files: [{path: notes.txt, template: notes.j2}]\n"
-    )
     result = rollout("plan", "--manifest", manifest, "--repo", "rb")
     assert result.code == 1, result.stdout
     assert value not in result.stdout + result.stderr, result.stdout
