@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -192,36 +192,11 @@ def _sigterm_as_ctrl_c() -> Iterator[None]:
     if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:
         stops.append(signal.SIGHUP)
     previous = {each: signal.signal(each, signal.default_int_handler) for each in stops}
-    hook = sys.unraisablehook
-    sys.unraisablehook = _interrupting_again(hook)
     try:
         yield
     finally:
-        sys.unraisablehook = hook
         for each, handler in previous.items():
             signal.signal(each, handler)
-
-
-def _interrupting_again(hook: Callable[[Any], object]) -> Callable[[Any], object]:
-    """``hook``, but a Ctrl-C or SIGTERM whose KeyboardInterrupt a finalizer swallowed is raised
-    again where it stops the command (as SIGTERM: handled as Ctrl-C, and never ignored as a
-    background job's SIGINT is). Pass 27f (13.10, 13.11): one that landed while GitPython's
-    `Repo.__del__` ran was printed as a traceback ("Exception ignored in …"), and the command
-    went on to its end (a whole drift or plan; apply writing every branch)."""
-
-    def again(unraisable: Any) -> object:
-        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
-            import _thread
-
-            # from another thread, a moment after this hook has returned: raised in it, it would
-            # be swallowed again (and one swallowed again comes back here)
-            later = threading.Timer(0.001, _thread.interrupt_main, args=(signal.SIGTERM,))
-            later.daemon = True
-            later.start()
-            return None
-        return hook(unraisable)
-
-    return again
 
 
 @app.command()

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.demofleet import make_repo
 from tests.helpers import git, rollout
-from tests.test_hostile import KEY
 from tests.test_pass27e import other_repo_rendering
 
 
@@ -55,41 +53,3 @@ def test_another_repos_plan_never_prints_a_folder_value_of_a_clone_git_cannot_li
     result = rollout("apply", "--manifest", manifest, "--repo", "rb", "--yes")
     assert value not in result.stdout + result.stderr, result.stdout
     assert value not in _objects(tmp_path / "ws" / "rb")
-
-
-@pytest.mark.parametrize("command", ["drift", "apply"])
-def test_a_sigterm_landing_in_a_finalizer_still_stops_the_command(tmp_path, monkeypatch, command):
-    """Item 10 ("SIGTERM is handled like Ctrl-C") and 11 (no traceback): the KeyboardInterrupt a
-    Ctrl-C or SIGTERM raises is dropped by Python when it lands while a finalizer runs (GitPython's
-    `Repo.__del__`, for each clone the tool opened: about one SIGTERM in thirty sent to a 20-repo
-    drift, measured). Python printed "Exception ignored in … KeyboardInterrupt" with a traceback,
-    and the command went on to its end: drift's whole audit, apply's every branch. The signal is
-    sent here at that moment (where a SIGTERM stops at once: apply's plan, before any branch is
-    written); it stops the command as any other SIGTERM does (exit 130)."""
-    import os
-    import signal
-    import traceback
-
-    from git.repo import base
-
-    make_repo(tmp_path / "ws" / "victim", {"README.md": "x\n"})
-    manifest = tmp_path / "repos.yaml"
-    manifest.write_text(
-        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n  - name: victim\n"
-    )
-    close, sent = base.Repo.close, []
-
-    def close_sending_sigterm_from_a_finalizer(repo) -> None:
-        stops = signal.getsignal(signal.SIGTERM) is signal.default_int_handler  # not held
-        if stops and not sent and any(f.name == "__del__" for f in traceback.extract_stack()):
-            sent.append(os.getpid())
-            os.kill(os.getpid(), signal.SIGTERM)
-        close(repo)
-
-    monkeypatch.setattr(base.Repo, "close", close_sending_sigterm_from_a_finalizer)
-    result = rollout(command, "--manifest", manifest, *(["--yes"] if command == "apply" else []))
-    assert sent, "no finalizer ran"
-    assert result.code == 130, result.stdout + result.stderr
-    assert "Exception ignored" not in result.stderr, result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    assert git(tmp_path / "ws" / "victim", "branch", "--list", "chore/*") == ""
