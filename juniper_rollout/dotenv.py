@@ -195,15 +195,20 @@ def is_credential_name(name: str) -> bool:
     return is_token_name(name) or is_token_name(stem) or is_random_name(stem)
 
 
+def _unnamed(name: str) -> bool:
+    """A committed sops file's key that is no variable name or shaped like a credential: a token
+    pasted as a name, which sops kept in clear (pass 6, pass 21b: 13.8)."""
+    return not IDENTIFIER.fullmatch(name) or is_credential_name(name)
+
+
 def unnamed(names: tuple[str, ...]) -> int:
-    """How many of ``names`` (a committed sops file's keys) are no variable name or shaped like a
-    credential: a token pasted as a name, which sops kept in clear (pass 6, pass 21b: 13.8)."""
-    return sum(not IDENTIFIER.fullmatch(n) or is_credential_name(n) for n in names)
+    """How many of ``names`` are :func:`_unnamed`."""
+    return sum(map(_unnamed, names))
 
 
 def named(names: tuple[str, ...]) -> tuple[str, ...]:
     """``names`` without those :func:`unnamed` counts: never echoed nor copied anywhere."""
-    return tuple(n for n in names if IDENTIFIER.fullmatch(n) and not is_credential_name(n))
+    return tuple(n for n in names if not _unnamed(n))
 
 
 _WORD = re.compile(r"[a-z]+[0-9]*|[A-Z][a-z]*[0-9]*|[A-Z]+[0-9]*|[0-9]+")
@@ -214,7 +219,7 @@ def worded(name: str) -> bool:
     (``stripe-webhook-secret``, ``app.db.password``: node's and Ruby's dotenv and a YAML file read it
     as a variable), not a token pasted as a name (``sk-aB-3dE5-fG7h``: pieces, not words). Its value
     is a real one: it is dropped only once the plaintext holds it under a variable name (pass 27d)."""
-    if IDENTIFIER.fullmatch(name) or is_credential_name(name):
+    if not _unnamed(name) or is_credential_name(name):
         return False
     parts = re.split(r"[._-]", name)
     return len(parts) > 1 and all(_WORD.fullmatch(part) for part in parts)

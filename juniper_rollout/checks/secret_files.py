@@ -102,9 +102,7 @@ def _encrypted_file(
                 f"remove it (`sops edit {shell_word(path)}`) and rotate what it holds",
             )
         return passed(name, f"{path}: sops-encrypted, no env file's (its recipients are its own)")
-    hidden = sum(
-        not dotenv.IDENTIFIER.fullmatch(n) or dotenv.is_credential_name(n) for n in meta.names
-    )
+    hidden = dotenv.unnamed(meta.names)
     if hidden:  # pass 16b: listed as undocumented names, a token a contributor committed as a name
         return failed(  # was printed (CI logs): sops keeps names in clear; never echoed (13.8)
             name,
