@@ -211,7 +211,12 @@ def named(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(n for n in names if not _unnamed(n))
 
 
-_WORD = re.compile(r"[a-z]+[0-9]*|[A-Z][a-z]*[0-9]*|[A-Z]+[0-9]*|[0-9]+")
+# a word, or words run together in camel case (`webhookSecret`, `driverClassName`, `apiURL`, pass
+# 28a: Spring's and a YAML file's keys; they were dropped with their values), or digits and an acronym
+# (`2FA`); not a token's piece of one or two mixed-case letters and digits (`aB`, `fG7h`, `3dE5`)
+_WORD = re.compile(
+    r"(?:[a-z]+|[A-Z]+[a-z]*)[0-9]*(?:[A-Z]+[a-z]+[0-9]*)*(?:[A-Z]{2,}[0-9]*)?|[0-9]+[A-Z]*"
+)
 
 
 def worded(name: str) -> bool:

@@ -1,0 +1,41 @@
+"""Issue 13, pass 28a: session 32's verification round over items 1-4 and the smaller list's first four
+bullets, session 31's code for them first. Each test fails on the main before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import CANARY, encrypted_by_hand, rollout
+from tests.pasting import git_commands, paste
+from tests.test_adversary import apply
+from tests.test_pass27d import _names_on_branch
+
+CASCOR = "juniper-cascor"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["stripe.webhookSecret", "spring.datasource.driverClassName", "stripe.apiURL", "2FA-secret"],
+)
+def test_a_teammates_camel_case_name_is_never_dropped_with_its_value(fleet, name):
+    """ON-LIST (13.1: a value dropped on re-apply; pass 27d's fix missed these spellings). A
+    teammate's value under a dotted or dashed name with a camelCase or acronym part (Spring's
+    `spring.datasource.driverClassName`, a YAML key `stripe.webhookSecret`), which node's dotenv and
+    a YAML `.env.enc` read as a variable, was taken for a token of pieces: plan said "drops 1 name
+    shaped like a credential … rotate that credential", and apply wrote the branch without the
+    value. Now it stops the repo as pass 27d's worded names do, until `.env` holds the value."""
+    repo = fleet.repo(CASCOR)
+    env = (repo / ".env").read_text()
+    value = f"whsec_{CANARY}-camel"
+    encrypted_by_hand(fleet, repo, (env + f"{name}={value}\n").encode())
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join((plan.stdout + plan.stderr).split())
+    assert plan.code == 1 and "holds 1 name that .env cannot hold" in said, said
+    assert name not in said and CANARY not in said, said
+    [command] = git_commands(said)
+    printed = paste(command, fleet.root.parent)
+    assert printed.returncode == 0 and f"{name}={value}" in printed.stdout, printed.stderr
+    (repo / ".env").write_text(env + f"STRIPE_SECRET={value}\n")
+    assert apply(fleet, CASCOR).code == 0
+    names = _names_on_branch(repo)
+    assert "STRIPE_SECRET" in names and name not in names, names
