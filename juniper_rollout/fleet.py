@@ -93,7 +93,7 @@ def _plan_at(
         if not is_lfs_pointer(snap.files.get(target) or b"")
     ]
     if secrets and stored:  # ciphertext written as a plain blob where git-lfs wants a pointer
-        raise RepoError(_lfs_way_out(clone, stored[0]))
+        raise RepoError(_lfs_way_out(clone, stored[0], repo.base))
     if mode == ON_TOP:  # what the tool's commits added is not a person's file (pass 8)
         at_base, _ = gitrepo.read_files(base, list(snap.files))
         snap = replace(snap, tool_written=frozenset(snap.files) - frozenset(at_base))
@@ -179,12 +179,14 @@ def _never_push_over_the_only_copy(repo: RepoSpec, clone, tip) -> None:
         )
 
 
-def _lfs_way_out(clone, target: str) -> str:
+def _lfs_way_out(clone, target: str, base: str) -> str:
     """Why ``target`` (an encrypt target git stores through Git LFS) is refused, and the line that stops
     that where it wins: at the end of the ``.gitattributes`` in the target's own folder (a deeper file
     beats the top one; pass 27a: `*.enc filter=lfs` in `config/.gitattributes`, and the line the
     refusal asked for at the end of the top one changed nothing), or the clone's own
-    ``.git/info/attributes``, which beats every ``.gitattributes``."""
+    ``.git/info/attributes``, which beats every ``.gitattributes``. The line is read as committed on
+    ``base`` (pass 28a: added in the working tree as the refusal said, "then try again" was refused
+    the same: the tool reads the commit it builds on, never the working tree)."""
     said = (
         f"{target} would be stored in Git LFS (its git attributes say filter=lfs), which the tool "
         "does not write"
@@ -203,7 +205,7 @@ def _lfs_way_out(clone, target: str) -> str:
     )
     return (
         f"{said}; stop tracking it with LFS (a line `/{name} !filter !diff !merge !text` at the end "
-        f"of {where}), then try again"
+        f"of {where}, committed on {base}), then try again"
     )
 
 

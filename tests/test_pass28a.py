@@ -3,11 +3,16 @@ bullets, session 31's code for them first. Each test fails on the main before it
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.helpers import CANARY, encrypted_by_hand, rollout
+from tests.fleet import BRANCH
+from tests.helpers import CANARY, encrypted_by_hand, git, rollout
 from tests.pasting import git_commands, paste
 from tests.test_adversary import apply
+from tests.test_pass16b import LFS_LINE
+from tests.test_pass27a import nested_target
 from tests.test_pass27d import _names_on_branch
 
 CASCOR = "juniper-cascor"
@@ -39,3 +44,31 @@ def test_a_teammates_camel_case_name_is_never_dropped_with_its_value(fleet, name
     assert apply(fleet, CASCOR).code == 0
     names = _names_on_branch(repo)
     assert "STRIPE_SECRET" in names and name not in names, names
+
+
+@pytest.mark.parametrize("folder", ["", "config/"])
+def test_the_lfs_line_followed_in_the_clone_as_it_reads_works(fleet, folder):
+    """ON-LIST (the smaller list's LFS bullet, pass 16b's and 27a's way out): an encrypt target git
+    would store through LFS is refused with "stop tracking it with LFS (a line `/.env.enc !filter …`
+    at the end of the top .gitattributes), then try again". Followed as it reads, in the clone (the
+    line added to that file), and tried again: refused the same, every time, as the tool reads the
+    commit it builds on. The line now says where it must be committed; followed, the repo applies."""
+    repo, only = nested_target(fleet) if folder else (fleet.repo(CASCOR), ("--repo", CASCOR))
+    only = ("--manifest", fleet.manifest, *only[-2:])
+    (repo / folder).mkdir(exist_ok=True)
+    (repo / folder / ".gitattributes").write_text(f"*.enc {LFS_LINE}\n")
+    git(repo, "add", f"{folder}.gitattributes")
+    git(repo, "commit", "-qm", "LFS for *.enc")
+    said = " ".join(rollout("plan", *only).stdout.split())
+    line, where, told = re.search(
+        r"`(/[^`]*!filter[^`]*)` at the end of (the top \.gitattributes|\S+)(.*)", said
+    ).groups()
+    file = repo / (".gitattributes" if where == "the top .gitattributes" else where)
+    file.write_text(file.read_text() + f"{line}\n")  # where it says, in the clone
+    commit = re.match(r"(?: \(make it if there is none\))?, committed on (\S+)\)", told)
+    if commit:  # and where it says that line must be committed
+        assert git(repo, "symbolic-ref", "--short", "HEAD").strip() == commit.group(1)
+        git(repo, "commit", "-qam", "stop tracking the encrypted file with LFS")
+    applied = rollout("apply", *only, "--yes")
+    assert applied.code == 0, said + applied.stdout
+    assert "sops_mac=" in git(repo, "show", f"{BRANCH}:{folder}.env.enc")
