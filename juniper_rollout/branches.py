@@ -354,7 +354,9 @@ def _write(clone, spec: RepoSpec, plan: RepoPlan, *, saved: bool) -> Outcome:
     if (
         worktree is not None
     ):  # as git itself refuses: moving it would leave that worktree with changes nobody made
-        how = gitrepo.worktree_advice(clone, worktree, spec.path)  # pass 6: words that work
+        how = gitrepo.worktree_advice(
+            clone, worktree, spec.path, spec.base
+        )  # pass 6: words that work
         return Outcome(
             spec.name,
             BLOCKED,

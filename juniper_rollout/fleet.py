@@ -501,7 +501,7 @@ def _apply_would_refuse(clone, repo: RepoSpec, mode: str | None, tip, base) -> t
     if where is not None:
         notes.append(
             f"apply will refuse it: {repo.branch} is checked out in {where} "
-            f"({gitrepo.worktree_advice(clone, where, repo.path)})"
+            f"({gitrepo.worktree_advice(clone, where, repo.path, repo.base)})"
         )
     return tuple(notes)
 

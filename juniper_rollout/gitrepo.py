@@ -1254,7 +1254,7 @@ def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
     return fold if said.strip() == "true" else str
 
 
-def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
+def worktree_advice(repo: git.Repo, top: Path, clone_path: Path, base: str | None = None) -> str:
     """What frees a branch checked out in the worktree at ``top``, in words that work when pasted:
     switch it, or prune it when its folder is gone (unlocking it first when it is locked). Pass 24a:
     `git switch -` failed in a worktree made on the branch (`git worktree add ../review BRANCH`: no
@@ -1266,6 +1266,20 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
     clone = git_in_folder(clone_path)
     detach = f"`{there} switch --detach`"
     state = _worktree_admin(repo, top) if top.exists() else None
+    if state is not None and base is not None and _unborn(repo, state):
+        # pass 28a: the branch not made yet, HEAD there on it (`git switch --orphan BRANCH`):
+        # `git switch --detach` failed pasted ("You are on a branch yet to be born"); detached at
+        # the commit the tool builds on, named in full (a tag of that name is never taken)
+        full = next(
+            (
+                r
+                for r in (f"refs/remotes/origin/{base}", f"refs/heads/{base}")
+                if _commit_at(repo, r)
+            ),
+            None,
+        )
+        if full is not None:
+            detach = f"`{there} switch --detach {shell_word(full)}`"
     link, link_line = (
         _link(top, state) if state is not None and state != Path(repo.common_dir) else ("ok", "")
     )
@@ -1324,6 +1338,15 @@ def worktree_advice(repo: git.Repo, top: Path, clone_path: Path) -> str:
         f"that worktree is gone: run `{clone} worktree prune` (if you moved it "
         "instead, run `git worktree repair` in its new folder: prune would cut it off)"
     )
+
+
+def _unborn(repo: git.Repo, state: Path) -> bool:
+    """Whether the worktree whose admin folder is ``state`` has HEAD on a branch with no commit yet."""
+    try:
+        text = _ref_file_text(state / "HEAD")
+    except OSError:
+        return False
+    return text.startswith("ref: refs/heads/") and _commit_at(repo, text[5:].strip()) is None
 
 
 def _advice_in_place(state: Path | None, there: str, detach: str) -> str:

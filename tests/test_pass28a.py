@@ -72,3 +72,31 @@ def test_the_lfs_line_followed_in_the_clone_as_it_reads_works(fleet, folder):
     applied = rollout("apply", *only, "--yes")
     assert applied.code == 0, said + applied.stdout
     assert "sops_mac=" in git(repo, "show", f"{BRANCH}:{folder}.env.enc")
+
+
+@pytest.mark.parametrize("where", ["the clone", "a linked worktree"])
+@pytest.mark.parametrize("orphan", ["switch --orphan", "checkout --orphan"])
+def test_a_branch_not_made_yet_but_checked_out_has_a_way_out_that_works(
+    fleet, tmp_path, where, orphan
+):
+    """ON-LIST (13.3's way out): HEAD on the rollout branch before it has a commit (`git switch
+    --orphan chore/sops-age-rollout`, in the clone or a linked worktree). apply is blocked (right:
+    git 2.39 would let the branch be made under that HEAD) with "switch that worktree off the branch
+    (`git -C … switch --detach`)", which failed pasted: "fatal: You are on a branch yet to be
+    born". The line now detaches it at the commit the tool builds on; pasted from another folder, it
+    works, and apply then writes the branch."""
+    repo = fleet.repo(CASCOR)
+    top = repo
+    if where == "a linked worktree":
+        top = tmp_path / "review wt"
+        git(repo, "worktree", "add", "-q", "--detach", str(top), "main")
+    git(top, *orphan.split(), BRANCH)
+    applied = rollout("apply", "--manifest", fleet.manifest, "--repo", CASCOR, "--yes")
+    said = " ".join(applied.stdout.split())
+    assert applied.code != 0 and "blocked" in said and f"is checked out in {top}" in said, said
+    [command] = git_commands(said)
+    pasted = paste(command, tmp_path)
+    assert pasted.returncode == 0, (command, pasted.stderr)
+    assert git(top, "rev-parse", "HEAD").strip() == git(repo, "rev-parse", "main").strip()
+    applied = rollout("apply", "--manifest", fleet.manifest, "--repo", CASCOR, "--yes")
+    assert applied.code == 0 and "created" in applied.stdout, applied.stdout
