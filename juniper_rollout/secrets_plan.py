@@ -158,6 +158,11 @@ def add_encrypted(
         config = gitrepo.read_blob(base, SOPS_CONFIG)
     if config is None:
         raise RepoError("files to encrypt but no .sops.yaml (set sops_yaml: true for this repo)")
+    if sopsmeta.is_lfs_pointer(config):
+        # pass 28a (the LFS bullet): the pointer was handed to sops as the config, and the repo
+        # refused with ".sops.yaml is invalid (… cannot unmarshal !!str `version…`): fix it", a
+        # file that is valid in every checkout git-lfs smudges
+        raise RepoError(f"{SOPS_CONFIG} at {repo.base} {sopsmeta.LFS_NOTE}")
     config_text = config.decode("utf-8")
     changes = []
     # the branch's tool commits are in the base already (merged): the base's ciphertext is the later one

@@ -100,3 +100,29 @@ def test_a_branch_not_made_yet_but_checked_out_has_a_way_out_that_works(
     assert git(top, "rev-parse", "HEAD").strip() == git(repo, "rev-parse", "main").strip()
     applied = rollout("apply", "--manifest", fleet.manifest, "--repo", CASCOR, "--yes")
     assert applied.code == 0 and "created" in applied.stdout, applied.stdout
+
+
+def test_a_sops_config_stored_in_git_lfs_is_named_as_such_with_a_way_out_that_works(fleet):
+    """ON-LIST (the smaller list's LFS bullet, plan's side of pass 27a's F5): `.sops.yaml` committed
+    as a Git LFS pointer (`.sops.yaml filter=lfs` in .gitattributes). The plan skipped writing it
+    (right) but handed the pointer to sops as the config: the repo was refused with ".sops.yaml is
+    invalid (… cannot unmarshal !!str `version…`): fix it", a file valid in every checkout git-lfs
+    smudges. The refusal names the pointer; followed (the LFS line dropped, the file itself
+    committed), the repo applies."""
+    repo = fleet.repo(CASCOR)
+    real = "creation_rules:\n  - path_regex: '(^|/)\\.env(\\.enc)?$'\n    age: age1x\n"
+    pointer = (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{'a' * 64}\nsize {len(real)}\n"
+    )
+    (repo / ".sops.yaml").write_text(pointer)
+    (repo / ".gitattributes").write_text(".sops.yaml filter=lfs diff=lfs merge=lfs -text\n")
+    git(repo, "add", ".sops.yaml", ".gitattributes")
+    git(repo, "commit", "-qm", "the sops config in LFS")
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join(plan.stdout.split())
+    assert plan.code == 1 and ".sops.yaml at main is a Git LFS pointer" in said, said
+    (repo / ".gitattributes").write_text("")  # stop tracking it with LFS
+    (repo / ".sops.yaml").write_text(real)  # the file itself, as git-lfs would have smudged it
+    git(repo, "commit", "-qam", "the sops config out of LFS")
+    assert apply(fleet, CASCOR).code == 0
+    assert "sops_mac=" in git(repo, "show", f"{BRANCH}:.env.enc")
