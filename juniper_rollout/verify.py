@@ -100,8 +100,8 @@ def read_ref(
             *encrypted,
             *(example_path(p) for p in encrypted),
         ]
-        files, _ = gitrepo.read_files(commit, list(dict.fromkeys(wanted)))
-        return RefFiles(ref or repo.base, files, encrypted, plaintext)
+        files, links = gitrepo.read_files(commit, list(dict.fromkeys(wanted)))
+        return RefFiles(ref or repo.base, files, encrypted, plaintext, links)
 
     return read_at(repo, ref, read)
 

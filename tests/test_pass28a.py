@@ -12,7 +12,7 @@ from tests.helpers import CANARY, encrypted_by_hand, git, rollout
 from tests.pasting import git_commands, paste
 from tests.test_adversary import apply
 from tests.test_pass16b import LFS_LINE
-from tests.test_pass27a import nested_target
+from tests.test_pass27a import follow_rollout_lines, linked_repo, nested_target
 from tests.test_pass27d import _names_on_branch
 
 CASCOR = "juniper-cascor"
@@ -126,3 +126,30 @@ def test_a_sops_config_stored_in_git_lfs_is_named_as_such_with_a_way_out_that_wo
     git(repo, "commit", "-qam", "the sops config out of LFS")
     assert apply(fleet, CASCOR).code == 0
     assert "sops_mac=" in git(repo, "show", f"{BRANCH}:.env.enc")
+
+
+def test_verifys_way_out_for_a_symlinked_gitignore_works_when_followed(tmp_path):
+    """NEW (pass 27a's F1 and F4 together): `.gitignore` a symlink to `ci/gitignore`, with
+    `gitignore: false` (the repo keeps its own, which 27a's F1 let it do). git never reads a
+    symlinked .gitignore (2.32+), so `.env` is not ignored, and verify fails the check (right) with
+    "add lines that do it to .gitignore yourself …, or drop that setting": followed, the lines went
+    through the link into `ci/gitignore` and the check failed the same; the setting dropped, plan
+    refused the symlink and named `gitignore: false` again. The check now names the link, and its
+    way out, followed, passes."""
+    repo, manifest = linked_repo(tmp_path, ".gitignore", "ci/gitignore", "    gitignore: false\n")
+    assert rollout("apply", "--manifest", manifest, "--yes").code == 0
+    verify = ("verify", "--manifest", manifest, "--repo", "victim", "--ref", BRANCH)
+    said = " ".join(rollout(*verify).stdout.split()).split("✗ victim gitignore", 1)[1]
+    kept = ("example", "sample", "template", "dist", "defaults", "tmpl", "tpl", "enc")
+    lines = ".env\n.env.*\n*.env\n" + "".join(f"!.env.{k}\n!.env.*.{k}\n" for k in kept)
+    if "replace the link with a regular file" in said:
+        (repo / ".gitignore").unlink()
+        (repo / ".gitignore").write_text((repo / "ci" / "gitignore").read_text() + lines)
+    else:  # "add lines that do it to .gitignore yourself"
+        with (repo / ".gitignore").open("a") as ignore:
+            ignore.write(lines)
+    git(repo, "add", "-A", ".gitignore", "ci")
+    git(repo, "commit", "-qm", "ignore the env files")
+    follow_rollout_lines(said.split("✗", 1)[0])
+    again = " ".join(rollout(*verify).stdout.split())
+    assert "✗ victim gitignore" not in again, again

@@ -45,6 +45,7 @@ class RefFiles:
     files: Mapping[str, bytes]
     encrypted: tuple[str, ...]
     plaintext: tuple[str, ...] = ()  # tracked plaintext env files (envfiles definition)
+    links: frozenset[str] = frozenset()  # those of the paths read that are symlinks (not in files)
 
 
 def example_path(encrypted: str) -> str:

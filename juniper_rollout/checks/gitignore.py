@@ -21,6 +21,23 @@ def check_gitignore(
     stored = lfs_pointer(name, GITIGNORE, snap)
     if stored is not None:
         return stored
+    if GITIGNORE in snap.links:
+        # pass 28a: git reads no .gitignore that is a symlink (2.32+: "unable to access '.gitignore':
+        # Too many levels of symbolic links"), so `.env` is not ignored whatever the file it names
+        # says; "add lines … to .gitignore yourself" wrote them there, and the check failed the same
+        return failed(
+            name,
+            f"{GITIGNORE} at {snap.ref} is a symlink, and git never reads a symlinked {GITIGNORE}: "
+            f"nothing is ignored by it",
+            "replace the link with a regular file"
+            + (
+                f" whose lines ignore {', '.join(MUST_IGNORE)} and not their examples "
+                "(`gitignore: false` in this repo's entry leaves them to you)"
+                if repo is not None and not repo.gitignore
+                else ""
+            )
+            + f", commit it on the base branch, then {APPLY}",
+        )
     gitignore = snap.files.get(GITIGNORE)
     with throwaway.scratch_repo(
         {GITIGNORE: gitignore} if gitignore is not None else None
