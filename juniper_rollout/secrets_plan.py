@@ -597,7 +597,9 @@ def _refuse_worded_lost(
     so its value must be there under a variable name first (pass 27d: lead 31's drop of names `.env`
     cannot hold took it for a pasted token and dropped it, "rotate that credential"). Never shown: a
     passphrase is words too. Without a key it cannot be compared, and counts as lacking."""
-    mine = _values(plaintext)
+    # pass 28a: as written and as the app reads it: a value with a blank, added to `.env` quoted
+    # (`DB_PASSWORD="p@ss word"`, as the refusal asked), was refused again and again
+    mine = [*_values(plaintext).items(), *appenv.app_values(plaintext).items()]
     for blob, ref in ((before, refs[0]), (reuse, refs[1])):
         meta = sops.read_metadata(blob) if blob is not None else None
         if blob is None or meta is None:
@@ -606,13 +608,14 @@ def _refuse_worded_lost(
         if not worded:
             continue
         try:
-            held = _values(sops.decrypt_dotenv(blob, filename=spec.target))
+            committed = sops.decrypt_dotenv(blob, filename=spec.target)
+            held, app = _values(committed), appenv.app_values(committed)
         except (ValueError, OSError, RolloutError):
-            held = {}
+            held, app = {}, {}
         # carried: under a name of the plaintext's that the committed file lacks (a value the same
         # by chance under a name both hold, `DEBUG=true` beside `feature.flag=true`, is no carry)
-        have = {value for name, value in mine.items() if name not in held and value}
-        lost = [n for n in worded if held.get(n, b"") not in have]
+        have = {value for name, value in mine if name not in held and value}
+        lost = [n for n in worded if held.get(n, b"") not in have and app.get(n, b"") not in have]
         if lost:
             raise RepoError(
                 f"{spec.target} on {ref} holds {wording.count(len(lost), 'name')} that "

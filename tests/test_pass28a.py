@@ -153,3 +153,26 @@ def test_verifys_way_out_for_a_symlinked_gitignore_works_when_followed(tmp_path)
     follow_rollout_lines(said.split("✗", 1)[0])
     again = " ".join(rollout(*verify).stdout.split())
     assert "✗ victim gitignore" not in again, again
+
+
+@pytest.mark.parametrize("written", ['"{}"', "'{}'", '"{}"  # the database'])
+def test_a_worded_value_added_to_env_quoted_is_carried(fleet, written):
+    """ON-LIST (13.1, a false refusal in pass 27d's fix): a teammate's `db-password=p@ss word`
+    on main, which `.env` cannot hold under that name. The refusal asks to "add its value to .env
+    under a variable name"; added quoted, as `.env` files write a value with a blank
+    (`DB_PASSWORD="p@ss word"`, the value python-dotenv gives the app), it was refused again, every
+    time, as only the text after `=` was compared. Now the value as the app reads it counts too; a
+    different value is still refused."""
+    repo = fleet.repo(CASCOR)
+    env = (repo / ".env").read_text()
+    value = f"p@ss word {CANARY}"
+    encrypted_by_hand(fleet, repo, (env + f"db-password={value}\n").encode())
+    (repo / ".env").write_text(env + f"DB_PASSWORD={written.format(value + 'x')}\n")
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    assert plan.code == 1 and "holds 1 name that .env cannot hold" in plan.stdout, plan.stdout
+    (repo / ".env").write_text(env + f"DB_PASSWORD={written.format(value)}\n")
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    assert plan.code == 0, plan.stdout
+    assert apply(fleet, CASCOR).code == 0
+    names = _names_on_branch(repo)
+    assert "DB_PASSWORD" in names and "db-password" not in names, names
