@@ -901,6 +901,10 @@ def _branch_ciphertext_first(
             else f"built on {repo.base}, whose {spec.target} has not changed since"
         )
         why = f"no {spec.source} in the clone; {spec.target} kept from {repo.branch} ({how})"
+        # pass 28a: kept as it is, as lead 31's other kept files are: a name shaped like a
+        # credential there was carried silently into the commit rebuilt on a moved base (refused
+        # only once the branch sat on it again)
+        _unnamed_kept(repo, spec, reuse, repo.branch)
         if set(mine.recipients) == set(recipients):
             return FileChange(spec.target, UPDATE, before, reuse, why, secret=True, detail=why)
         rekeyed = _rekeyed(spec, config, reuse, mine.recipients, recipients)

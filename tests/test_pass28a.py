@@ -176,3 +176,36 @@ def test_a_worded_value_added_to_env_quoted_is_carried(fleet, written):
     assert apply(fleet, CASCOR).code == 0
     names = _names_on_branch(repo)
     assert "DB_PASSWORD" in names and "db-password" not in names, names
+
+
+def test_a_branch_ciphertext_kept_on_a_moved_base_with_a_token_name_is_refused(fleet, monkeypatch):
+    """Lead 31's refusal of a kept-as-is `.env.enc` holding a name shaped like a credential, on the
+    path it missed: main holds a `.env.enc`; the rollout branch's later one holds a Mollie key as a
+    name (a tool from before its shape, emulated); `.env` moved away; main moves (not its
+    `.env.enc`). plan said nothing and apply rebuilt the branch on main with that name, a new commit
+    holding it (refused only by the next plan, once the branch sat on main again). Now the first plan
+    refuses it with the restore line, and apply writes nothing."""
+    from tests.test_lead31 import MOLLIE, _applied_by_an_older_tool
+
+    repo = fleet.repo(CASCOR)
+    clean = (repo / ".env").read_text()
+    encrypted_by_hand(fleet, repo, clean.encode())
+    _applied_by_an_older_tool(fleet, monkeypatch, clean)
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    (repo / ".env").unlink()
+    (repo / "NOTES.md").write_text("main moves\n")
+    git(repo, "add", "NOTES.md")
+    git(repo, "commit", "-qm", "main moves")
+    said = " ".join(rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR).stdout.split())
+    assert "on chore/sops-age-rollout holds 1 name shaped like a credential" in said, said
+    assert MOLLIE not in said and len(git_commands(said)) == 1, said
+    assert apply(fleet, CASCOR).code != 0
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    [command] = git_commands(said)
+    assert paste(command, fleet.root.parent).returncode == 0
+    written = (repo / ".env").read_text()
+    (repo / ".env").write_text(
+        "".join(ln for ln in written.splitlines(keepends=True) if not ln.startswith(MOLLIE))
+    )
+    assert apply(fleet, CASCOR).code == 0
+    assert MOLLIE not in _names_on_branch(repo)
