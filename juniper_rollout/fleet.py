@@ -93,7 +93,7 @@ def _plan_at(
         if not is_lfs_pointer(snap.files.get(target) or b"")
     ]
     if secrets and stored:  # ciphertext written as a plain blob where git-lfs wants a pointer
-        raise RepoError(_lfs_way_out(clone, stored[0], repo.base))
+        raise RepoError(_lfs_way_out(clone, stored[0], gitrepo.base_ref(clone, repo.base)))
     if mode == ON_TOP:  # what the tool's commits added is not a person's file (pass 8)
         at_base, _ = gitrepo.read_files(base, list(snap.files))
         snap = replace(snap, tool_written=frozenset(snap.files) - frozenset(at_base))
@@ -186,7 +186,8 @@ def _lfs_way_out(clone, target: str, base: str) -> str:
     refusal asked for at the end of the top one changed nothing), or the clone's own
     ``.git/info/attributes``, which beats every ``.gitattributes``. The line is read as committed on
     ``base`` (pass 28a: added in the working tree as the refusal said, "then try again" was refused
-    the same: the tool reads the commit it builds on, never the working tree)."""
+    the same: the tool reads the commit it builds on, never the working tree), origin's copy of it
+    when the clone has one (then it must be pushed there)."""
     said = (
         f"{target} would be stored in Git LFS (its git attributes say filter=lfs), which the tool "
         "does not write"
@@ -205,7 +206,8 @@ def _lfs_way_out(clone, target: str, base: str) -> str:
     )
     return (
         f"{said}; stop tracking it with LFS (a line `/{name} !filter !diff !merge !text` at the end "
-        f"of {where}, committed on {base}), then try again"
+        f"of {where}, committed on {base.removeprefix('origin/')}"
+        f"{' and pushed to origin' if base.startswith('origin/') else ''}), then try again"
     )
 
 

@@ -46,8 +46,8 @@ def test_a_teammates_camel_case_name_is_never_dropped_with_its_value(fleet, name
     assert "STRIPE_SECRET" in names and name not in names, names
 
 
-@pytest.mark.parametrize("folder", ["", "config/"])
-def test_the_lfs_line_followed_in_the_clone_as_it_reads_works(fleet, folder):
+@pytest.mark.parametrize(("folder", "origin"), [("", False), ("config/", False), ("", True)])
+def test_the_lfs_line_followed_in_the_clone_as_it_reads_works(fleet, tmp_path, folder, origin):
     """ON-LIST (the smaller list's LFS bullet, pass 16b's and 27a's way out): an encrypt target git
     would store through LFS is refused with "stop tracking it with LFS (a line `/.env.enc !filter …`
     at the end of the top .gitattributes), then try again". Followed as it reads, in the clone (the
@@ -59,16 +59,25 @@ def test_the_lfs_line_followed_in_the_clone_as_it_reads_works(fleet, folder):
     (repo / folder / ".gitattributes").write_text(f"*.enc {LFS_LINE}\n")
     git(repo, "add", f"{folder}.gitattributes")
     git(repo, "commit", "-qm", "LFS for *.enc")
+    if origin:  # the tool builds on origin's main when the clone has it
+        git(repo, "init", "-q", "--bare", str(tmp_path / "origin.git"))
+        git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+        git(repo, "push", "-q", "origin", "main")
+        git(repo, "fetch", "-q", "origin")
     said = " ".join(rollout("plan", *only).stdout.split())
     line, where, told = re.search(
         r"`(/[^`]*!filter[^`]*)` at the end of (the top \.gitattributes|\S+)(.*)", said
     ).groups()
     file = repo / (".gitattributes" if where == "the top .gitattributes" else where)
     file.write_text(file.read_text() + f"{line}\n")  # where it says, in the clone
-    commit = re.match(r"(?: \(make it if there is none\))?, committed on (\S+)\)", told)
+    commit = re.match(
+        r"(?: \(make it if there is none\))?, committed on (\S+?)( and pushed to origin)?\)", told
+    )
     if commit:  # and where it says that line must be committed
         assert git(repo, "symbolic-ref", "--short", "HEAD").strip() == commit.group(1)
         git(repo, "commit", "-qam", "stop tracking the encrypted file with LFS")
+    if commit and commit.group(2):
+        git(repo, "push", "-q", "origin", "main")
     applied = rollout("apply", *only, "--yes")
     assert applied.code == 0, said + applied.stdout
     assert "sops_mac=" in git(repo, "show", f"{BRANCH}:{folder}.env.enc")
