@@ -2150,10 +2150,14 @@ def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = Fa
         # shown in that repo's plan diff
         return _folder_paths(path, pathspecs)
     with _quiet(repo):
-        if repo.bare:  # no working tree, so no file in it (the plan says it is bare)
-            return []
+        # pass 28b: the folder itself is the working tree listed; a clone whose config says
+        # `core.bare = true`, or names another folder as `core.worktree`, was listed as no files or
+        # as that other folder's, so its `backend/.env.prod` was no value, and a template holding it
+        # was shown in the plan's diff and committed (its own plan's and every other repo's)
+        if repo.bare:  # a bare repository has no working tree, so no file (the plan says so)
+            return _folder_paths(path, pathspecs) if (path / ".git").exists() else []
         try:
-            out = repo.git.ls_files(
+            out = repo.git(work_tree=str(path)).ls_files(
                 "-z", "--cached", "--others", "--", *pathspecs, strip_newline_in_stdout=False
             )
         except git.GitCommandError as err:
