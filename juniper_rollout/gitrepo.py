@@ -2157,9 +2157,16 @@ def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = Fa
         if repo.bare:  # a bare repository has no working tree, so no file (the plan says so)
             return _folder_paths(path, pathspecs) if (path / ".git").exists() else []
         try:
-            out = repo.git(work_tree=str(path)).ls_files(
-                "-z", "--cached", "--others", "--", *pathspecs, strip_newline_in_stdout=False
+            lister = repo.git(work_tree=str(path))
+            out = lister.ls_files(
+                "-z",
+                "--cached",
+                "--others",
+                "--",
+                *_and_nested(pathspecs),
+                strip_newline_in_stdout=False,
             )
+            staged = lister.ls_files("-z", "--stage", strip_newline_in_stdout=False)
         except git.GitCommandError as err:
             said = git_said(repo, err)
             with open_clone(path):  # a repository the tool refuses anyway says why (a reftable one)
@@ -2169,16 +2176,54 @@ def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = Fa
                 f"be read; nothing is done for it: repair the clone (`{git_in(repo)} status` says "
                 "what is wrong)"
             ) from None
-    # pass 18b: the clone's own files before what installed packages ship, shallow ones first: 1,005
-    # `.env` files under an ignored node_modules/ (git lists paths in name order) pushed a service's
-    # `zz-service/.env.prod` past the limit, unread, and a template hard-linked to it was rendered
-    return sorted(
-        dict.fromkeys(p for p in out.split("\0") if p),
-        key=lambda p: (in_installed_folder(p), p.count("/"), p),
+    gitlinks = [  # a submodule checked out (one not initialized is an empty folder)
+        link
+        for entry in staged.split("\0")
+        if entry.startswith("160000 ")
+        and os.path.lexists(path / (link := entry.partition("\t")[2]) / ".git")
+    ]
+    return _with_nested(path, out.split("\0"), gitlinks, pathspecs, 0)
+
+
+NESTED_CLONES = 100  # repositories inside one clone's working tree whose files are listed, at most
+NESTED_DEPTH = 3  # repositories inside repositories inside the clone, at most this deep
+_NESTED = ":(glob)**/*/"  # what git lists for a repository inside the tree it never enters: `DIR/`
+
+
+def _and_nested(pathspecs: Sequence[str]) -> list[str]:
+    """``pathspecs`` and the one that has git list each repository it never enters (none given:
+    git lists every path, those repositories too)."""
+    return [*pathspecs, _NESTED] if pathspecs else []
+
+
+def _with_nested(
+    path: Path, listed: list[str], gitlinks: list[str], pathspecs: Sequence[str], depth: int
+) -> list[str]:
+    """``listed`` as :func:`worktree_paths` orders it, with the paths ``pathspecs`` match inside each
+    repository git lists as one entry and never enters: an untracked clone inside the tree (listed
+    as `DIR/`) and a submodule's checkout (a gitlink), each listed as a folder (:func:`_folder_paths`).
+    Pass 28b (13.6): a `.env` in a submodule's or a nested clone's folder was no value to the leak
+    guard, and a template holding it was shown in the plan's diff and committed.
+    pass 18b: the clone's own files before what installed packages ship, shallow ones first: 1,005
+    `.env` files under an ignored node_modules/ (git lists paths in name order) pushed a service's
+    `zz-service/.env.prod` past the limit, unread, and a template hard-linked to it was rendered."""
+    nested = sorted(
+        dict.fromkeys([p.rstrip("/") for p in listed if p.endswith("/")] + gitlinks), key=_order
     )
+    found = [p for p in listed if p and not p.endswith("/")]
+    if depth < NESTED_DEPTH:
+        for root in nested[:NESTED_CLONES]:
+            inside = _folder_paths(path / root, pathspecs, depth + 1)
+            found += [f"{root}/{p}" for p in inside]
+    return sorted(dict.fromkeys(found), key=_order)
 
 
-def _folder_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
+def _order(path: str) -> tuple[bool, int, str]:
+    """The guard's reading order: the clone's own files before installed packages', shallow first."""
+    return in_installed_folder(path), path.count("/"), path
+
+
+def _folder_paths(path: Path, pathspecs: Sequence[str], depth: int = 0) -> list[str]:
     """Paths in the folder ``path`` (no clone git can open) that ``pathspecs`` match, as
     :func:`worktree_paths` orders them, listed by git through a throwaway empty repository (nothing
     of the folder's read as git's: no config, no hook); none where there is no such folder."""
@@ -2193,7 +2238,11 @@ def _folder_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
                 ["--git-dir", gitdir, "--work-tree", str(path), "ls-files", "-z", "--others"],
             ):
                 out = subprocess.run(
-                    ["git", *args, *(["--", *pathspecs] if "ls-files" in args else [])],
+                    [
+                        "git",
+                        *args,
+                        *(["--", *_and_nested(pathspecs)] if "ls-files" in args else []),
+                    ],
                     capture_output=True,
                     env=env,
                     timeout=600,
@@ -2202,9 +2251,8 @@ def _folder_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
                 ).stdout
         except (OSError, subprocess.SubprocessError):
             return []
-    return sorted(
-        dict.fromkeys(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p),
-        key=lambda p: (in_installed_folder(p), p.count("/"), p),
+    return _with_nested(
+        path, out.decode("utf-8", "surrogateescape").split("\0"), [], pathspecs, depth
     )
 
 

@@ -203,7 +203,13 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("Pulumi", r"pul-[a-f0-9]{40}"),
             ("Postman", r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}"),
             ("Heroku", r"HRKU-AA[0-9A-Za-z_-]{58}"),
-            ("HashiCorp Vault", r"hv[sb]\.[A-Za-z0-9_-]{90}"),
+            # pass 28b: and a recovery token (`hvr.` and the 24 of `TokenLength`: Vault's token page
+            # names `hvs.`, `hvb.` and `hvr.`), a digit in it (a placeholder's `XXXX` is none)
+            (
+                "HashiCorp Vault",
+                r"(?:hv[sb]\.[A-Za-z0-9_-]{90}"
+                r"|hvr\.(?=[A-Za-z]{0,23}[0-9])[A-Za-z0-9]{24}(?![A-Za-z0-9_-]))",
+            ),
             ("New Relic", r"NR(?:AK-[A-Za-z0-9]{27}|II-[A-Za-z0-9-]{32})"),
             ("Sentry", r"(?:sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9+/=_]{40})"),
             # pass 26f: and a legacy API key, base64 of `{"k":…` (gitleaks' `grafana-api-key`)
@@ -330,6 +336,12 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("CircleCI", r"CCIP(?:AT|RJ)_[A-Za-z0-9]{20,24}_[a-f0-9]{40}"),
             ("Buildkite", r"bk(?:ua|aa|aj)_[A-Za-z0-9]{40,}"),
             ("Notion legacy", r"secret_(?=[A-Za-z]{0,42}[0-9])[A-Za-z0-9]{43}(?![A-Za-z0-9_])"),
+            # pass 28b (13.6, 13.8): Vercel's tokens and keys (its changelog "new token formats":
+            # `vcp_` personal, `vci_` integration, `vca_`/`vcr_` app access and refresh, `vck_` API
+            # key, and 24 or more) were shown and committed from a template or commit message, and
+            # one in four passed as a `.env` name; a digit among the first 24 and nothing after
+            # them (`vcr_cassette_dir`, VCR.py's, is a word)
+            ("Vercel", r"vc[piark]_(?=[A-Za-z]{0,23}[0-9])[A-Za-z0-9]{24,60}(?![A-Za-z0-9_])"),
         )
     ),
     TokenShape(
