@@ -334,7 +334,16 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             # legacy integration tokens (`secret_` and 43, still valid beside `ntn_`), in a template
             # or commit message, were shown in the plan's diff and committed
             ("CircleCI", r"CCIP(?:AT|RJ)_[A-Za-z0-9]{20,24}_[a-f0-9]{40}"),
-            ("Buildkite", r"bk(?:ua|aa|aj)_[A-Za-z0-9]{40,}"),
+            # pass 28b (13.6, 13.8): and the twelve prefixes more that Buildkite's agent lists as
+            # "the prefixes of tokens issued by Buildkite" (`bkct_` a cluster agent token, `bkjat_` a
+            # job acquisition token, …), their bodies base64url and `.` ("the shortest tokens
+            # Buildkite issues have bodies of 38 bytes or more"): a cluster agent token in an agent's
+            # config template was shown and committed; a digit among the first 38 (`bkct_xxxx…`)
+            (
+                "Buildkite",
+                r"bk(?:ua|ur|aa|aj|ar|jat|tx|cqt|ct|pt|rt|tr|at|pat|ps)_"
+                r"(?=[A-Za-z_.-]{0,37}[0-9])[A-Za-z0-9_.-]{38,}",
+            ),
             ("Notion legacy", r"secret_(?=[A-Za-z]{0,42}[0-9])[A-Za-z0-9]{43}(?![A-Za-z0-9_])"),
             # pass 28b (13.6, 13.8): Vercel's tokens and keys (its changelog "new token formats":
             # `vcp_` personal, `vci_` integration, `vca_`/`vcr_` app access and refresh, `vck_` API

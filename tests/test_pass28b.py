@@ -131,13 +131,21 @@ _ISSUED = {
     "Vercel app refresh token": "vcr_owaOQirtsGm4x8atFBGLTbwt",
     "Vercel API key": "vck_WVZluYmCDrAkXJwxHnSU4ICf",
     "Vault recovery token": "hvr.Kq7wYbZ3xNmPdR2tVcHsFg9X",
+    # Buildkite's agent (`redact.tokenPrefixes`, "the prefixes of tokens issued by Buildkite"):
+    # bodies of base64url and `.`, 38 bytes or more
+    "Buildkite cluster agent token": "bkct_q7Hx-2mVnP_8sKdLw3RzT9bYc4Ej6GfUo1Ai5NpQ",
+    "Buildkite portal token": "bkpat_Zt4nW8-yQk2LsVx_7GpHd3Rm9Ca6Fb1Ue5Jo0Ki",
+    "Buildkite packages registry token": "bkrt_3fKp9-XmQ2_wLz8VnRa5Ty1Hc7Ud4Gb6Jo0Es.Mi",
 }
 
 
 @pytest.mark.parametrize("issuer", list(_ISSUED))
-def test_a_template_or_commit_message_holding_a_vercel_or_vault_token_is_refused(tmp_path, issuer):
+def test_a_template_or_commit_message_holding_a_vercel_vault_or_buildkite_token_is_refused(
+    tmp_path, issuer
+):
     """ON-LIST 13.6: a template holding a Vercel token or API key (a deploy workflow's
-    `VERCEL_TOKEN: vcp_…`) or a Vault recovery token was rendered: `rollout plan` showed it in the
+    `VERCEL_TOKEN: vcp_…`), a Vault recovery token or a Buildkite token of a prefix pass 27b's shape
+    lacked (a cluster agent token in an agent's config) was rendered: `rollout plan` showed it in the
     diff and `apply --yes` committed it; the manifest's commit message holding one was committed.
     Both are refused now in one line, never echoed, nothing in git."""
     token = _ISSUED[issuer]
@@ -166,6 +174,8 @@ def test_words_and_placeholders_like_these_shapes_are_still_no_tokens():
         "tokens start vcp_, vci_, vca_, vcr_ or vck_; a Vault recovery token hvr.",
         "VAULT_TOKEN=hvr.XXXXXXXXXXXXXXXXXXXXXXXX",
         "vault operator generate-root -generate-recovery-token",
+        "BUILDKITE_AGENT_TOKEN=bkct_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "buildkite-agent start --token bkjat_encoded-token",
     ):
         assert not holds_full_token(text) and not template_credential(text), text
     for name in ("vcr_cassette_library_dir", "vcr_record_mode", "VCR_CASSETTE_DIR"):
