@@ -182,9 +182,10 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     *(
         TokenShape(issuer, r"(?<![A-Za-z0-9_.-])" + shape, None, True)
         for issuer, shape in (
+            # pass 28b: and a workspace token (`glwt-`, GitLab's token page, "Workspace token")
             (
                 "GitLab",
-                r"(?:gl(?:dt|rt|ft|soat|ffct)-[0-9A-Za-z_-]{20}|glimt-[0-9A-Za-z_-]{25}"
+                r"(?:gl(?:dt|rt|ft|soat|ffct|wt)-[0-9A-Za-z_-]{20}|glimt-[0-9A-Za-z_-]{25}"
                 r"|glagent-[0-9A-Za-z_-]{50}|gloas-[0-9A-Za-z_-]{64}|glptt-[0-9a-f]{40}"
                 r"|glcbt-[0-9A-Za-z]{1,5}_[0-9A-Za-z_-]{20}|GR1348941[0-9A-Za-z_-]{20})",
             ),

@@ -136,16 +136,16 @@ _ISSUED = {
     "Buildkite cluster agent token": "bkct_q7Hx-2mVnP_8sKdLw3RzT9bYc4Ej6GfUo1Ai5NpQ",
     "Buildkite portal token": "bkpat_Zt4nW8-yQk2LsVx_7GpHd3Rm9Ca6Fb1Ue5Jo0Ki",
     "Buildkite packages registry token": "bkrt_3fKp9-XmQ2_wLz8VnRa5Ty1Hc7Ud4Gb6Jo0Es.Mi",
+    # GitLab's token page: a workspace token (`glwt-`, 20 as its other prefixed tokens)
+    "GitLab workspace token": "glwt-Zq3Lm8Pq2Rs5Tu7Vw9Xy",
 }
 
 
 @pytest.mark.parametrize("issuer", list(_ISSUED))
-def test_a_template_or_commit_message_holding_a_vercel_vault_or_buildkite_token_is_refused(
-    tmp_path, issuer
-):
+def test_a_template_or_commit_message_holding_a_newly_shaped_token_is_refused(tmp_path, issuer):
     """ON-LIST 13.6: a template holding a Vercel token or API key (a deploy workflow's
-    `VERCEL_TOKEN: vcp_…`), a Vault recovery token or a Buildkite token of a prefix pass 27b's shape
-    lacked (a cluster agent token in an agent's config) was rendered: `rollout plan` showed it in the
+    `VERCEL_TOKEN: vcp_…`), a Vault recovery token, a Buildkite token of a prefix pass 27b's shape
+    lacked (a cluster agent token in an agent's config) or a GitLab workspace token was rendered: `rollout plan` showed it in the
     diff and `apply --yes` committed it; the manifest's commit message holding one was committed.
     Both are refused now in one line, never echoed, nothing in git."""
     token = _ISSUED[issuer]
