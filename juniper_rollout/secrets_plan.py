@@ -159,7 +159,7 @@ def add_encrypted(
         # pass 28a (the LFS bullet): the pointer was handed to sops as the config, and the repo
         # refused with ".sops.yaml is invalid (… cannot unmarshal !!str `version…`): fix it", a
         # file that is valid in every checkout git-lfs smudges
-        raise RepoError(f"{SOPS_CONFIG} at {repo.base} {sopsmeta.LFS_NOTE}")
+        raise RepoError(_lfs_pointer_at(SOPS_CONFIG, gitrepo.base_ref(base.repo, repo.base)))
     config_text = config.decode("utf-8")
     changes = []
     # the branch's tool commits are in the base already (merged): the base's ciphertext is the later one
@@ -235,7 +235,11 @@ def encrypted_change(
     _check_rules(config, spec)
     recipients = manifest.recipients
     plaintext = read_plaintext(repo, spec.source) if spec.enabled else None
-    meta = _committed_metadata(repo, spec, before) if before is not None else None
+    meta = (
+        _committed_metadata(repo, spec, before, before_ref or repo.base)
+        if before is not None
+        else None
+    )
     if plaintext is None:
         if before is None or meta is None:
             if reuse is not None and spec.enabled:
@@ -812,15 +816,30 @@ def _values(text: bytes) -> dict[str, bytes]:
     return out
 
 
-def _committed_metadata(repo: RepoSpec, spec: EncryptSpec, before: bytes) -> sops.SopsMetadata:
+def _committed_metadata(
+    repo: RepoSpec, spec: EncryptSpec, before: bytes, ref: str
+) -> sops.SopsMetadata:
     meta = sops.read_metadata(before)
     if meta is None and sopsmeta.is_lfs_pointer(before):
-        raise RepoError(f"{spec.target} at {repo.base} {sopsmeta.LFS_NOTE}")
+        raise RepoError(_lfs_pointer_at(spec.target, ref))
     if meta is None:
         raise RepoError(
             f"{spec.target} at {repo.base} has no sops metadata: it may be plaintext (remove it from git and rotate the secrets)"
         )
     return meta
+
+
+def _lfs_pointer_at(path: str, ref: str) -> str:
+    """``path`` at ``ref`` is a Git LFS pointer, with the way out; where ``ref`` is origin's copy of
+    the base (what the tool builds on when the clone has it), the file committed must be pushed
+    there too (pass 28a: committed on main alone, plan was refused the same)."""
+    note = sopsmeta.LFS_NOTE
+    if ref.startswith("origin/"):
+        note = note.replace(
+            "commit the file itself",
+            f"commit the file itself on {ref.removeprefix('origin/')} and push it to origin",
+        )
+    return f"{path} at {ref} {note}"
 
 
 def _kept_without_plaintext(

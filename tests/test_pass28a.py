@@ -111,7 +111,10 @@ def test_a_branch_not_made_yet_but_checked_out_has_a_way_out_that_works(
     assert applied.code == 0 and "created" in applied.stdout, applied.stdout
 
 
-def test_a_sops_config_stored_in_git_lfs_is_named_as_such_with_a_way_out_that_works(fleet):
+@pytest.mark.parametrize("origin", [False, True])
+def test_a_sops_config_stored_in_git_lfs_is_named_as_such_with_a_way_out_that_works(
+    fleet, tmp_path, origin
+):
     """ON-LIST (the smaller list's LFS bullet, plan's side of pass 27a's F5): `.sops.yaml` committed
     as a Git LFS pointer (`.sops.yaml filter=lfs` in .gitattributes). The plan skipped writing it
     (right) but handed the pointer to sops as the config: the repo was refused with ".sops.yaml is
@@ -127,12 +130,20 @@ def test_a_sops_config_stored_in_git_lfs_is_named_as_such_with_a_way_out_that_wo
     (repo / ".gitattributes").write_text(".sops.yaml filter=lfs diff=lfs merge=lfs -text\n")
     git(repo, "add", ".sops.yaml", ".gitattributes")
     git(repo, "commit", "-qm", "the sops config in LFS")
+    if origin:  # the tool builds on origin's main when the clone has it
+        git(repo, "init", "-q", "--bare", str(tmp_path / "origin.git"))
+        git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+        git(repo, "push", "-q", "origin", "main")
+        git(repo, "fetch", "-q", "origin")
     plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
     said = " ".join(plan.stdout.split())
-    assert plan.code == 1 and ".sops.yaml at main is a Git LFS pointer" in said, said
+    assert plan.code == 1 and "/.sops.yaml " not in said, said
+    assert re.search(r"\.sops\.yaml at (origin/)?main is a Git LFS pointer", said), said
     (repo / ".gitattributes").write_text("")  # stop tracking it with LFS
     (repo / ".sops.yaml").write_text(real)  # the file itself, as git-lfs would have smudged it
     git(repo, "commit", "-qam", "the sops config out of LFS")
+    if "push it to origin" in said:  # as the words say
+        git(repo, "push", "-q", "origin", "main")
     assert apply(fleet, CASCOR).code == 0
     assert "sops_mac=" in git(repo, "show", f"{BRANCH}:.env.enc")
 
