@@ -112,3 +112,26 @@ def test_a_purge_of_a_path_beginning_with_a_dash_works_when_pasted(tmp_path, com
         assert path.startswith("-") or path == ".env.prod", (line, path)
     if command == ["drift"]:
         assert {_filter_repo_paths(c)[0] for c in offered} >= {"-gone.env", "-dash.env"}, offered
+
+
+@pytest.mark.parametrize("command", ["drift", "plan"])
+def test_the_listing_of_more_env_files_than_the_guard_reads_names_the_clone(tmp_path, command):
+    """Item 9's error line (pass 27c's F1 kept it beside the history's findings): a clone holding
+    more plaintext env files in its folders than the leak guard reads offers `git ls-files --cached
+    --others -- …` to list them, naming no clone: pasted where the line was read (the manifest's
+    folder) it failed "not a git repository", and in another clone of the fleet it listed that
+    clone's files. It names the clone now; pasted from the manifest's folder, it lists them."""
+    from juniper_rollout import gitrepo
+
+    manifest = _master_only(tmp_path)
+    repo = tmp_path / "ws" / "victim"
+    git(repo, "branch", "-m", "master", "main")
+    for n in range(gitrepo.WORKTREE_PATHS + 1):
+        (repo / f"svc{n}").mkdir()
+        (repo / f"svc{n}" / ".env").write_text("LOG_LEVEL=debug\n")
+    said = " ".join(rollout(command, "--manifest", manifest).stdout.split())
+    (listing,) = [c for c in said.split("`") if " ls-files " in c]
+    pasted = paste(listing, cwd=tmp_path)
+    assert pasted.returncode == 0, (listing, pasted.stderr)
+    listed = pasted.stdout.splitlines()
+    assert len(listed) == gitrepo.WORKTREE_PATHS + 1 and "svc7/.env" in listed, listing
