@@ -267,7 +267,10 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
         raise RepoError(refused)
     if (dotgit / "shallow").exists():
         raise RepoError(
-            f"{path} is a shallow clone; history is incomplete (run `git fetch --unshallow`)"
+            # pass 28c: the fetch names the clone (pasted where drift's line was read, a bare `git
+            # fetch --unshallow` failed "not a git repository", and drift named nothing of history)
+            f"{path} is a shallow clone; history is incomplete (run "
+            f"`{git_in_folder(path)} fetch --unshallow`)"
         )
     if _sha256(dotgit):
         raise RepoError(

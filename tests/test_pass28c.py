@@ -135,3 +135,28 @@ def test_the_listing_of_more_env_files_than_the_guard_reads_names_the_clone(tmp_
     assert pasted.returncode == 0, (listing, pasted.stderr)
     listed = pasted.stdout.splitlines()
     assert len(listed) == gitrepo.WORKTREE_PATHS + 1 and "svc7/.env" in listed, listing
+
+
+def test_the_fetch_offered_for_a_shallow_clone_names_it_and_then_drift_names_the_file(tmp_path):
+    """Item 9: drift of a shallow clone is its error line alone ("history is incomplete"), its way
+    out `git fetch --unshallow`, which names no clone: pasted where the line was read (the
+    manifest's folder) it failed "not a git repository". It names the clone now; pasted from that
+    folder, the next drift names the `.env.prod` of history."""
+    manifest = _master_only(tmp_path)
+    origin = tmp_path / "ws" / "victim"
+    git(origin, "branch", "-m", "master", "main")
+    source = origin.rename(tmp_path / "origin")
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", source.as_uri(), str(origin)],
+        check=True,
+        capture_output=True,
+    )
+    said = " ".join(rollout("drift", "--manifest", manifest).stdout.split())
+    assert "shallow clone" in said and ".env.prod" not in said, said
+    (fetch,) = [c for c in said.split("`") if "--unshallow" in c]
+    pasted = paste(fetch, cwd=tmp_path)
+    assert pasted.returncode == 0, (fetch, pasted.stderr)
+    result = rollout("drift", "--manifest", manifest)
+    assert "plaintext-env-in-history  .env.prod was committed in the past" in result.stdout, (
+        result.stdout
+    )
