@@ -160,3 +160,25 @@ def test_the_fetch_offered_for_a_shallow_clone_names_it_and_then_drift_names_the
     assert "plaintext-env-in-history  .env.prod was committed in the past" in result.stdout, (
         result.stdout
     )
+
+
+@pytest.mark.parametrize("command", [["drift"], ["plan"]])
+def test_a_compose_file_naming_a_nul_byte_stops_nothing(tmp_path, command):
+    """Item 11 (and 9): a compose file whose `env_file:` names a NUL byte (YAML's `"\\x00"`, a
+    contributor's commit) made the leak guard's read of it raise ValueError ("embedded null byte"),
+    which ended every plan and drift of the fleet with "unexpected ValueError … please report this":
+    no repo planned, drift naming nothing, the `.env.prod` of history among it. No file has such a
+    name: it is none."""
+    manifest = _master_only(tmp_path)
+    repo = tmp_path / "ws" / "victim"
+    git(repo, "branch", "-m", "master", "main")
+    (repo / "compose.yaml").write_text(
+        'services:\n  app:\n    env_file: ["\\x00", "a\\x00b.env"]\ninclude: ["\\x00"]\n'
+    )
+    result = rollout(*command, "--manifest", manifest)
+    assert "unexpected" not in result.stdout + result.stderr, result.stderr
+    if command == ["drift"]:
+        assert result.code == 2, result.stdout
+        assert "plaintext-env-in-history  .env.prod was committed in the past" in result.stdout
+    else:
+        assert result.code == 0, result.stdout + result.stderr
