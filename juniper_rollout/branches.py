@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
-from juniper_rollout import gitrepo, leakguard, printedlines, secrets_plan, sopsmeta
+from juniper_rollout import gitrepo, interrupts, leakguard, printedlines, secrets_plan, sopsmeta
 from juniper_rollout.changes import CREATE, ON_TOP, REBUILD, RepoPlan
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
@@ -100,14 +100,17 @@ def _stop_between_repos() -> Iterator[Callable[[], bool]]:
     def first_interrupt(signum, frame) -> None:
         hits.append(signum)
         for each in stops:  # a second Ctrl-C, SIGTERM or SIGHUP stops at once
-            signal.signal(each, signal.default_int_handler)
+            signal.signal(each, interrupts.stop_at_once)
 
     previous = {each: signal.signal(each, first_interrupt) for each in stops}
     try:
-        yield lambda: bool(hits)
+        # a stop recorded before (one a finalizer swallowed in the plan phase) writes no branch
+        yield lambda: bool(hits) or interrupts.requested()
     finally:
         for each, handler in previous.items():
             signal.signal(each, handler)
+        if hits:  # the repo at hand finished; the command still ends as interrupted (exit 130)
+            interrupts.note(hits[0])
 
 
 def _plans_words(plan: RepoPlan) -> str:

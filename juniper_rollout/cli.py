@@ -11,17 +11,15 @@ import errno
 import io
 import os
 import shutil
-import signal
 import sys
-import threading
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from juniper_rollout import interrupts
 from juniper_rollout.clierrors import OneLineErrors, unechoed
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.wording import DEFAULT_MANIFEST, MANIFEST_ENV, inert
@@ -144,7 +142,8 @@ def _code(command: Callable[..., int], **kwargs) -> int:
         )
         return 1
     try:
-        with _sigterm_as_ctrl_c():
+        # SIGTERM and SIGHUP as Ctrl-C; one a finalizer swallowed still stops the command
+        with interrupts.handled():
             code = command(**kwargs)
     except RolloutError as err:
         # what was typed may be quoted back (`--manifest https://x:TOKEN@…`): no credential repeated
@@ -178,25 +177,6 @@ def _not_ours(err: Exception) -> bool:
     if hasattr(err, "exit_code") or isinstance(err, typer.Abort | BrokenPipeError):
         return True
     return isinstance(err, OSError) and err.errno in _OUTPUT_ERRORS and err.filename is None
-
-
-@contextmanager
-def _sigterm_as_ctrl_c() -> Iterator[None]:
-    """SIGTERM and SIGHUP are handled like Ctrl-C (apply then stops between repos; see
-    branches.apply_plans)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    # SIGHUP too (a closed terminal, a dropped ssh session), unless ignored (`nohup`: it stays so)
-    stops = [signal.SIGTERM]
-    if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:
-        stops.append(signal.SIGHUP)
-    previous = {each: signal.signal(each, signal.default_int_handler) for each in stops}
-    try:
-        yield
-    finally:
-        for each, handler in previous.items():
-            signal.signal(each, handler)
 
 
 @app.command()

@@ -226,20 +226,27 @@ def worded(name: str) -> bool:
 
 
 def held_names(
-    names: tuple[str, ...], target: str, where: str, way_out: Callable[[], str]
+    names: tuple[str, ...], target: str, where: str, way_out: Callable[[bool], str]
 ) -> tuple[str, ...]:
     """``names`` read from a committed sops file's keys, refused (never echoed) when one is shaped like a
     credential: sops keeps names in clear, so printing or copying them into ``.env.example`` would
     spread the secret (pass 6). Pass 21b (13.8): and one that is no identifier, as verify's check
     refuses it (a token of short pieces pasted as a name, `sk-aB-3dE5-fG7h=`, which plain sops kept,
-    was printed by plan as a name the clone's `.env` lacked). ``way_out()`` says what removes it
+    was printed by plan as a name the clone's `.env` lacked). ``way_out(worded)`` says what removes it
     from where it is (pass 27b: a bare `sops edit TARGET` named no clone and no branch, and pasted in the
-    clone found no such file while the file was on a branch only)."""
+    clone found no such file while the file was on a branch only); ``worded``: every such name is
+    :func:`worded`, a real variable's, whose value is kept under a variable name, not rotated."""
     bad = unnamed(names)
-    if bad:
+    if not bad:
+        return names
+    if bad == sum(map(worded, names)):
         raise RepoError(
-            f"{target} {where} holds {bad} name{'s' if bad != 1 else ''} shaped like a credential "
-            "or no variable name (sops keeps names in clear: it is readable in git); not shown: "
-            f"rotate that credential, then {way_out()}"
+            f"{target} {where} holds {bad} name{'s' if bad != 1 else ''} that "
+            f"{'is' if bad == 1 else 'are'} no variable name (words joined by '.' or '-'; not "
+            f"shown): {way_out(True)}"
         )
-    return names
+    raise RepoError(
+        f"{target} {where} holds {bad} name{'s' if bad != 1 else ''} shaped like a credential "
+        "or no variable name (sops keeps names in clear: it is readable in git); not shown: "
+        f"rotate that credential, then {way_out(False)}"
+    )

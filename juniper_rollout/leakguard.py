@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
-from juniper_rollout import dotenv, envdialects, envfiles, gitrepo, render
+from juniper_rollout import dotenv, envdialects, envfiles, gitrepo, interrupts, render
 from juniper_rollout.appenv import MAX_EXPANDED, Budget, bindings
 from juniper_rollout.changes import FileChange
 from juniper_rollout.envdialects import (
@@ -747,6 +747,7 @@ def fleet_values(manifest: Manifest) -> FleetValues:
     out: list[tuple[str, Value]] = []
     read: dict[tuple, Plaintext] = {}
     for repo in guarded_repos(manifest):
+        interrupts.check()  # between repos: a stop a finalizer swallowed reads no other clone
         try:
             read[_spec_key(repo)] = plain = read_plaintext_values(repo, manifest.env_files)
         except RepoError:

@@ -26,6 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from juniper_rollout import interrupts
 from juniper_rollout.errors import ManifestError, RolloutError
 from juniper_rollout.proctree import descendants, die_with_parent, kill_children
 
@@ -71,6 +72,7 @@ def run_in_order(
     ``NETWORK_WORKERS`` worker processes (``jobs`` if given), not one per CPU: a push waiting for
     its remote does not hold a CPU."""
     report = on_result or (lambda result: None)
+    interrupts.check()  # a stop a finalizer swallowed before: no repo is started
     workers = max(1, min(jobs or (NETWORK_WORKERS if network else default_jobs()), len(items) or 1))
     processes = workers if network else min(workers, cpus())
     if processes > 1 and len(items) >= PROCESS_MIN_ITEMS and sys.platform == "linux":
@@ -80,6 +82,7 @@ def run_in_order(
         for item in items:
             if stop():
                 break
+            interrupts.check()
             try:
                 results.append(job(item))
             except Interrupted as cut:  # what the job did is reported before the interrupt goes on
@@ -104,6 +107,7 @@ def in_threads(
         for result in pool.map(job, items):
             results.append(result)
             report(result)
+            interrupts.check()
         return results
     except BaseException:
         try:
@@ -365,6 +369,7 @@ class _Crashed:
 
 def _deliver_then(signals: _Held, stop: Callable[[], bool]) -> bool:
     signals.deliver()
+    interrupts.check()
     return stop()
 
 

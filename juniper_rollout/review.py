@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TypeVar
 
 from juniper_rollout import forge as forges
-from juniper_rollout import gitrepo, proctree, remote
+from juniper_rollout import gitrepo, interrupts, proctree, remote
 from juniper_rollout.errors import RepoError, RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.wording import count, one_line
@@ -75,6 +75,7 @@ def in_parallel(
         for future in futures:
             results.append(future.result())
             on_result(results[-1])
+            interrupts.check()  # one a finalizer swallowed: no more waiting on the network
         return results
     except KeyboardInterrupt:
         # Ctrl-C: no repo is started any more; the ones under way finish, and every finished one

@@ -119,11 +119,8 @@ def plaintext_names(repo: RepoSpec, source: str, *commits) -> tuple[str, ...]:
             blob = gitrepo.read_blob(commit, spec.target) if commit is not None else None
             meta = sops.read_metadata(blob) if blob is not None else None
             if meta is not None and blob is not None:
-                return dotenv.held_names(
-                    meta.names,
-                    spec.target,
-                    f"at {commit.hexsha[:7]}",
-                    partial(_rebuilt_without, repo, spec, commit.hexsha, blob),
+                return _committed_names(
+                    repo, spec, blob, commit.hexsha, meta, where=f"at {commit.hexsha[:7]}"
                 )
     return ()
 
@@ -241,7 +238,7 @@ def encrypted_change(
     if plaintext is None:
         if before is None or meta is None:
             if reuse is not None and spec.enabled:
-                _unnamed_kept(repo, spec, reuse, repo.branch)
+                _committed_names(repo, spec, reuse, repo.branch)
                 return _kept_from_branch(repo, spec, config, reuse, recipients)
             why = (
                 f"no {spec.source} in the clone to encrypt"
@@ -256,7 +253,7 @@ def encrypted_change(
             if kept is not None:
                 return kept
         if spec.enabled:
-            _unnamed_kept(repo, spec, before, before_ref or repo.base)
+            _committed_names(repo, spec, before, before_ref or repo.base, meta)
         return _kept_without_plaintext(spec, config, before, meta, reuse, recipients)
     try:
         plaintext.decode("utf-8")
@@ -901,12 +898,7 @@ def _branch_ciphertext_first(
             return FileChange(spec.target, UPDATE, before, reuse, why, secret=True, detail=why)
         rekeyed = _rekeyed(spec, config, reuse, mine.recipients, recipients)
         return replace(rekeyed, before=before, detail=f"{rekeyed.detail}; {why}")
-    held = dotenv.held_names(
-        mine.names,
-        spec.target,
-        f"on {repo.branch}",
-        partial(_rebuilt_without, repo, spec, repo.branch, reuse),
-    )
+    held = _committed_names(repo, spec, reuse, repo.branch, mine)
     lacking = [n for n in held if n not in set(meta.names)]
     what = (
         f"was written after the one on {repo.base}, but {spec.target} on {repo.base} changed too "
@@ -932,38 +924,65 @@ def _branch_ciphertext_first(
 _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/stdin"
 
 
-def _rebuilt_without(repo: RepoSpec, spec: EncryptSpec, ref: str, blob: bytes) -> str:
+def _rebuilt_without(
+    repo: RepoSpec, spec: EncryptSpec, ref: str, blob: bytes, worded: bool = False
+) -> str:
     """The way out of a committed ciphertext at ``ref`` holding a name shaped like a credential, with
-    no plaintext in the clone: its values written into the plaintext, that line deleted there, and
-    the ciphertext encrypted again without it (pass 27b: `sops edit TARGET` named no clone nor ref,
-    and pasted in the clone failed while the file was on the rollout branch only)."""
+    no plaintext in the clone: its values written into the plaintext, that line deleted there (a
+    ``worded`` one, a real variable's: renamed there, its value kept), and the ciphertext encrypted
+    again without it (pass 27b: `sops edit TARGET` named no clone nor ref, and pasted in the clone
+    failed while the file was on the rollout branch only)."""
     restore = _restore_command(
         replace(repo, branch=ref), spec.target, _decrypt_stdin(blob, spec.target), spec.source
     )
+    edit = (
+        "give that line a variable name there (letters, digits, _)"
+        if worded
+        else "delete that line there"
+    )
     return (
-        f"write its values into {spec.source} in the clone (`{restore}`), delete that line there, "
+        f"write its values into {spec.source} in the clone (`{restore}`), {edit}, "
         f"and plan again: {spec.target} is then encrypted from {spec.source}, without it"
     )
 
 
-def _unnamed_kept(repo: RepoSpec, spec: EncryptSpec, blob: bytes, ref: str) -> None:
-    """A committed ciphertext kept as it is (no plaintext in the clone) that holds a name shaped like a
-    credential is refused with the way out that removes it: verify fails on it, and its way out
-    (plan, then apply) found the file "unchanged" (lead 31)."""
-    meta = sops.read_metadata(blob)
-    if meta is not None:
-        dotenv.held_names(
-            meta.names, spec.target, f"on {ref}", partial(_rebuilt_without, repo, spec, ref, blob)
-        )
+def _committed_names(
+    repo: RepoSpec,
+    spec: EncryptSpec,
+    blob: bytes,
+    ref: str,
+    meta: sops.SopsMetadata | None = None,
+    *,
+    where: str = "",
+) -> tuple[str, ...]:
+    """The names of the committed ciphertext ``blob`` at ``ref`` (``meta``: its metadata, if read);
+    one shaped like a credential or no variable name is refused with the way out that removes it
+    (lead 31: a ciphertext kept as it is, with no plaintext in the clone, holding one, failed verify,
+    and verify's way out, plan then apply, found the file "unchanged")."""
+    meta = meta or sops.read_metadata(blob)
+    if meta is None:
+        return ()
+    return dotenv.held_names(
+        meta.names,
+        spec.target,
+        where or f"on {ref}",
+        partial(_rebuilt_without, repo, spec, ref, blob),
+    )
 
 
 def _dropped_unnamed(spec: EncryptSpec, *blobs: bytes | None) -> tuple[str, ...]:
     """What the plan says of committed names shaped like a credential (or no variable name) that the
     clone's plaintext lacks: the ciphertext encrypted from it drops them (never shown)."""
-    metas = [sops.read_metadata(b) for b in blobs if b is not None]
-    dropped = max((dotenv.unnamed(m.names) for m in metas if m is not None), default=0)
-    if not dropped:
+    metas = [m for m in map(sops.read_metadata, filter(None, blobs)) if m is not None]
+    most = max(metas, key=lambda m: dotenv.unnamed(m.names), default=None)
+    dropped = dotenv.unnamed(most.names) if most is not None else 0
+    if most is None or not dropped:
         return ()
+    if dropped == sum(map(dotenv.worded, most.names)):  # pass 27d: their values are in the source
+        return (
+            f"drops {wording.count(dropped, 'name')} of words joined by '.' or '-' (not shown), "
+            f"whose value{'s' if dropped != 1 else ''} {spec.source} holds under a variable name",
+        )
     return (
         f"drops {wording.count(dropped, 'name')} shaped like a credential or no variable name, "
         f"which {spec.source} lacks (not shown; sops kept it in clear, readable in git's history: "

@@ -103,6 +103,24 @@ def _encrypted_file(
             )
         return passed(name, f"{path}: sops-encrypted, no env file's (its recipients are its own)")
     hidden = dotenv.unnamed(meta.names)
+    source = _source_of(repo, path)
+    if hidden and hidden == sum(map(dotenv.worded, meta.names)):
+        # pass 27d: words joined by '.' or '-' (`stripe-webhook-secret`) are a real variable's
+        # name, its value a real one: kept under a variable name, not rotated
+        return failed(
+            name,
+            f"{path} holds {count(hidden, 'name')} that "
+            + ("is no variable name" if hidden == 1 else "are no variable names")
+            + " (words joined by '.' or '-'; not shown): a `.env` cannot hold "
+            + ("it" if hidden == 1 else "them"),
+            f"put {'its value' if hidden == 1 else 'each value'} in {source} under a variable name "
+            f"(letters, digits, _); the tool encrypts {source} again without "
+            f"{'it' if hidden == 1 else 'them'}: {APPLY}"
+            if source is not None
+            else f"rename {'it' if hidden == 1 else 'them'} to a variable name (letters, digits, "
+            f"_) where {path} is checked out (`sops edit --input-type dotenv --output-type dotenv "
+            f"{shell_word(path)}`)",
+        )
     if hidden:  # pass 16b: listed as undocumented names, a token a contributor committed as a name
         return failed(  # was printed (CI logs): sops keeps names in clear; never echoed (13.8)
             name,
@@ -116,7 +134,7 @@ def _encrypted_file(
                 # PATH` named no clone nor ref, and failed pasted where the file was on a branch only
                 f"rotate what {'it holds' if hidden == 1 else 'they hold'}; the tool encrypts "
                 f"{source} again without {'it' if hidden == 1 else 'them'}: {APPLY}"
-                if (source := _source_of(repo, path)) is not None
+                if source is not None
                 else f"remove {'that line' if hidden == 1 else 'those lines'} where {path} is "
                 f"checked out (`sops edit --input-type dotenv --output-type dotenv "
                 f"{shell_word(path)}`) and rotate what "
