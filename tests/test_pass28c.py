@@ -182,3 +182,17 @@ def test_a_compose_file_naming_a_nul_byte_stops_nothing(tmp_path, command):
         assert "plaintext-env-in-history  .env.prod was committed in the past" in result.stdout
     else:
         assert result.code == 0, result.stdout + result.stderr
+
+
+def test_a_template_rendering_an_escaped_brace_is_planned(tmp_path):
+    """Item 11 (a false refusal, and a line blaming the template): the leak guard reads a rendered
+    file with its backslash escapes undone, and took a lone `\\}` for a braced escape (`\\u{70}`),
+    whose digits it then read as hex: ValueError, said as "template 'strip.sh.j2' fails:
+    ValueError (fix the template)" of a sed script that is right (and of the shipped sops.yaml.j2
+    for a manifest whose plaintext_env names `{a,b}`). It is the brace."""
+    from tests.test_adversary import hostile_template
+
+    manifest = hostile_template(tmp_path, '#!/bin/sh\nsed -e "s/\\\\}//g" "$1"\n', name="strip.j2")
+    result = rollout("plan", "--manifest", manifest)
+    assert result.code == 0, result.stdout + result.stderr
+    assert 'sed -e "s/\\\\}//g"' in result.stdout, result.stdout
