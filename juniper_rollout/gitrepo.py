@@ -187,6 +187,23 @@ def _ref_storage(dotgit: Path) -> str | None:
         return None
 
 
+def _no_repository(path: Path) -> str:
+    """Why the folder ``path`` is no clone, and the way to make it one. Pass 28c (13.9: drift's
+    line for a folder whose `.git` is gone): "run `git clone` there" named no URL, and git clones
+    into no folder holding files ("destination path already exists"), so it failed pasted."""
+    try:
+        with os.scandir(path) as entries:
+            held = next(entries, None) is not None
+    except OSError:
+        held = False
+    how = (
+        "move this folder away, then clone the repo at its path"
+        if held
+        else "clone the repo into it"
+    )
+    return f"{path} is not a git repository ({how}, or fix `path:`)"
+
+
 def _not_owned(path: Path, dotgit: Path) -> str | None:
     """Why git refuses the clone at ``path`` when another user owns it (git's "dubious ownership":
     no git command runs there until ``safe.directory`` names it), with git's own way out whole; None
@@ -261,7 +278,7 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
             raise RepoError(
                 f"{path} is a bare repository; point the manifest at a clone with a working tree"
             )
-        raise RepoError(f"{path} is not a git repository (run `git clone` there, or fix `path:`)")
+        raise RepoError(_no_repository(path))
     refused = _not_owned(path, dotgit)
     if refused is not None:
         raise RepoError(refused)
@@ -288,9 +305,7 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
     try:
         repo = _quiet(git.Repo(path, odbt=git.GitCmdObjectDB if partial else InProcessObjects))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise RepoError(
-            f"{path} is not a git repository (run `git clone` there, or fix `path:`)"
-        ) from None
+        raise RepoError(_no_repository(path)) from None
     try:
         if partial:
             # pass 19a: git fetches a partial clone's missing objects from origin by itself, as GitPython's

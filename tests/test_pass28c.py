@@ -196,3 +196,26 @@ def test_a_template_rendering_an_escaped_brace_is_planned(tmp_path):
     result = rollout("plan", "--manifest", manifest)
     assert result.code == 0, result.stdout + result.stderr
     assert 'sed -e "s/\\\\}//g"' in result.stdout, result.stdout
+
+
+def test_a_folder_whose_git_is_gone_is_told_how_to_become_a_clone(tmp_path):
+    """Item 9 ("no `.git`"): drift of an entry whose folder holds the files but no `.git` (deleted,
+    or a copy) said "run `git clone` there": no URL, and git clones into no folder holding files
+    ("destination path already exists and is not an empty directory"), so it failed pasted. The
+    line offers no such command now; followed (the folder moved away, the repo cloned at its
+    path), drift names the `.env.prod` of history."""
+    manifest = _master_only(tmp_path)
+    repo = tmp_path / "ws" / "victim"
+    git(repo, "branch", "-m", "master", "main")
+    origin = repo.rename(tmp_path / "origin")
+    subprocess.run(["cp", "-r", str(origin), str(repo)], check=True)
+    subprocess.run(["rm", "-rf", str(repo / ".git")], check=True)
+    said = " ".join(rollout("drift", "--manifest", manifest).stdout.split())
+    assert "is not a git repository (move this folder away, then clone the repo" in said, said
+    assert "`git clone`" not in said, said
+    repo.rename(tmp_path / "aside")
+    subprocess.run(["git", "clone", "-q", origin.as_uri(), str(repo)], check=True)
+    result = rollout("drift", "--manifest", manifest)
+    assert "plaintext-env-in-history  .env.prod was committed in the past" in result.stdout, (
+        result.stdout
+    )
