@@ -2210,12 +2210,23 @@ def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = Fa
         # shown in that repo's plan diff
         return _folder_paths(path, pathspecs)
     with _quiet(repo):
-        if repo.bare:  # no working tree, so no file in it (the plan says it is bare)
-            return []
+        # pass 28b: the folder itself is the working tree listed; a clone whose config says
+        # `core.bare = true`, or names another folder as `core.worktree`, was listed as no files or
+        # as that other folder's, so its `backend/.env.prod` was no value, and a template holding it
+        # was shown in the plan's diff and committed (its own plan's and every other repo's)
+        if repo.bare:  # a bare repository has no working tree, so no file (the plan says so)
+            return _folder_paths(path, pathspecs) if (path / ".git").exists() else []
         try:
-            out = repo.git.ls_files(
-                "-z", "--cached", "--others", "--", *pathspecs, strip_newline_in_stdout=False
+            lister = repo.git(work_tree=str(path))
+            out = lister.ls_files(
+                "-z",
+                "--cached",
+                "--others",
+                "--",
+                *_and_nested(pathspecs),
+                strip_newline_in_stdout=False,
             )
+            staged = lister.ls_files("-z", "--stage", strip_newline_in_stdout=False)
         except git.GitCommandError as err:
             said = git_said(repo, err)
             with open_clone(path):  # a repository the tool refuses anyway says why (a reftable one)
@@ -2225,43 +2236,129 @@ def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = Fa
                 f"be read; nothing is done for it: repair the clone (`{git_in(repo)} status` says "
                 "what is wrong)"
             ) from None
-    # pass 18b: the clone's own files before what installed packages ship, shallow ones first: 1,005
-    # `.env` files under an ignored node_modules/ (git lists paths in name order) pushed a service's
-    # `zz-service/.env.prod` past the limit, unread, and a template hard-linked to it was rendered
-    return sorted(
-        dict.fromkeys(p for p in out.split("\0") if p),
-        key=lambda p: (in_installed_folder(p), p.count("/"), p),
-    )
+    gitlinks = [  # a submodule checked out (one not initialized is an empty folder)
+        link
+        for entry in staged.split("\0")
+        if entry.startswith("160000 ")
+        and os.path.lexists(path / (link := entry.partition("\t")[2]) / ".git")
+    ]
+    return _with_nested(path, out.split("\0"), gitlinks, pathspecs)
+
+
+NESTED_CLONES = 100  # repositories inside one clone's working tree whose files are listed, at most
+NESTED_DEPTH = 3  # repositories inside repositories inside the clone, at most this deep
+_NESTED = ":(glob)**/*/"  # what git lists for a repository inside the tree it never enters: `DIR/`
+
+
+def _and_nested(pathspecs: Sequence[str]) -> list[str]:
+    """``pathspecs`` and the one that has git list each repository it never enters (none given:
+    git lists every path, those repositories too)."""
+    return [*pathspecs, _NESTED] if pathspecs else []
+
+
+def _with_nested(
+    path: Path,
+    listed: list[str],
+    gitlinks: list[str],
+    pathspecs: Sequence[str],
+    listing: Callable[[Path], list[str] | None] | None = None,
+) -> list[str]:
+    """``listed`` as :func:`worktree_paths` orders it, with the paths ``pathspecs`` match inside each
+    repository git lists as one entry and never enters: an untracked clone inside the tree (listed
+    as `DIR/`) and a submodule's checkout (a gitlink), each listed as a folder through one throwaway
+    repository (``listing``, or one made here), ``NESTED_DEPTH`` deep, ``NESTED_CLONES`` in all.
+    Pass 28b (13.6): a `.env` in a submodule's or a nested clone's folder was no value to the leak
+    guard, and a template holding it was shown in the plan's diff and committed.
+    pass 18b: the clone's own files before what installed packages ship, shallow ones first: 1,005
+    `.env` files under an ignored node_modules/ (git lists paths in name order) pushed a service's
+    `zz-service/.env.prod` past the limit, unread, and a template hard-linked to it was rendered."""
+    found = [p for p in listed if p and not p.endswith("/")]
+    nested = [p.rstrip("/") for p in listed if p.endswith("/")] + gitlinks
+    if nested:
+        if listing is None:
+            with _folder_lister(pathspecs) as made:
+                found += _inside(path, nested, made, [NESTED_CLONES], 1)
+        else:
+            found += _inside(path, nested, listing, [NESTED_CLONES], 1)
+    return sorted(dict.fromkeys(found), key=_order)
+
+
+def _inside(
+    path: Path,
+    roots: list[str],
+    listing: Callable[[Path], list[str] | None],
+    left: list[int],
+    depth: int,
+) -> list[str]:
+    """The paths ``listing`` gives inside each of ``roots`` (folders under ``path``, the clone's own
+    first), and inside the repositories each holds, while ``left[0]`` of them may be listed."""
+    found: list[str] = []
+    for root in sorted(dict.fromkeys(roots), key=_order):
+        if left[0] <= 0:
+            break
+        left[0] -= 1
+        listed = listing(path / root)
+        if listed is None:
+            continue
+        found += [f"{root}/{p}" for p in listed if p and not p.endswith("/")]
+        inner = [p.rstrip("/") for p in listed if p.endswith("/")]
+        if inner and depth < NESTED_DEPTH:
+            found += [f"{root}/{p}" for p in _inside(path / root, inner, listing, left, depth + 1)]
+    return found
+
+
+def _order(path: str) -> tuple[bool, int, str]:
+    """The guard's reading order: the clone's own files before installed packages', shallow first."""
+    return in_installed_folder(path), path.count("/"), path
+
+
+@contextmanager
+def _folder_lister(pathspecs: Sequence[str]) -> Iterator[Callable[[Path], list[str] | None]]:
+    """What lists the paths ``pathspecs`` match in a folder (and the repositories in it, as
+    `DIR/`), by git through one throwaway empty repository (nothing of the folder's read as git's:
+    no config, no hook); None for a folder it cannot list."""
+    with tempfile.TemporaryDirectory(prefix="rollout-list-") as empty:
+        gitdir = os.path.join(empty, "git")
+        env = {**no_repo_code(), "GIT_INDEX_FILE": os.path.join(empty, "index")}
+
+        def run(args: list[str]) -> bytes:
+            return subprocess.run(
+                ["git", *args],
+                capture_output=True,
+                env=env,
+                timeout=600,
+                check=True,
+                preexec_fn=proctree.dies_with_us(),
+            ).stdout
+
+        try:
+            run(["init", "-q", "--bare", "--template=", gitdir])
+            made = True
+        except (OSError, subprocess.SubprocessError):
+            made = False
+
+        def listing(folder: Path) -> list[str] | None:
+            if not made or not folder.is_dir():
+                return None
+            try:
+                out = run(
+                    ["--git-dir", gitdir, "--work-tree", str(folder), "ls-files", "-z", "--others"]
+                    + ["--", *_and_nested(pathspecs)]
+                )
+            except (OSError, subprocess.SubprocessError):
+                return None
+            return out.decode("utf-8", "surrogateescape").split("\0")
+
+        yield listing
 
 
 def _folder_paths(path: Path, pathspecs: Sequence[str]) -> list[str]:
     """Paths in the folder ``path`` (no clone git can open) that ``pathspecs`` match, as
     :func:`worktree_paths` orders them, listed by git through a throwaway empty repository (nothing
     of the folder's read as git's: no config, no hook); none where there is no such folder."""
-    if not path.is_dir():
-        return []
-    with tempfile.TemporaryDirectory(prefix="rollout-list-") as empty:
-        gitdir = os.path.join(empty, "git")
-        env = {**no_repo_code(), "GIT_INDEX_FILE": os.path.join(empty, "index")}
-        try:
-            for args in (
-                ["init", "-q", "--bare", "--template=", gitdir],
-                ["--git-dir", gitdir, "--work-tree", str(path), "ls-files", "-z", "--others"],
-            ):
-                out = subprocess.run(
-                    ["git", *args, *(["--", *pathspecs] if "ls-files" in args else [])],
-                    capture_output=True,
-                    env=env,
-                    timeout=600,
-                    check=True,
-                    preexec_fn=proctree.dies_with_us(),
-                ).stdout
-        except (OSError, subprocess.SubprocessError):
-            return []
-    return sorted(
-        dict.fromkeys(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p),
-        key=lambda p: (in_installed_folder(p), p.count("/"), p),
-    )
+    with _folder_lister(pathspecs) as listing:
+        listed = listing(path)
+        return [] if listed is None else _with_nested(path, listed, [], pathspecs, listing)
 
 
 LINKS_LOOKED_AT = 200_000  # paths of a clone's working tree asked whether they are a symlink

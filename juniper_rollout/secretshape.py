@@ -182,9 +182,10 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     *(
         TokenShape(issuer, r"(?<![A-Za-z0-9_.-])" + shape, None, True)
         for issuer, shape in (
+            # pass 28b: and a workspace token (`glwt-`, GitLab's token page, "Workspace token")
             (
                 "GitLab",
-                r"(?:gl(?:dt|rt|ft|soat|ffct)-[0-9A-Za-z_-]{20}|glimt-[0-9A-Za-z_-]{25}"
+                r"(?:gl(?:dt|rt|ft|soat|ffct|wt)-[0-9A-Za-z_-]{20}|glimt-[0-9A-Za-z_-]{25}"
                 r"|glagent-[0-9A-Za-z_-]{50}|gloas-[0-9A-Za-z_-]{64}|glptt-[0-9a-f]{40}"
                 r"|glcbt-[0-9A-Za-z]{1,5}_[0-9A-Za-z_-]{20}|GR1348941[0-9A-Za-z_-]{20})",
             ),
@@ -203,7 +204,13 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("Pulumi", r"pul-[a-f0-9]{40}"),
             ("Postman", r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}"),
             ("Heroku", r"HRKU-AA[0-9A-Za-z_-]{58}"),
-            ("HashiCorp Vault", r"hv[sb]\.[A-Za-z0-9_-]{90}"),
+            # pass 28b: and a recovery token (`hvr.` and the 24 of `TokenLength`: Vault's token page
+            # names `hvs.`, `hvb.` and `hvr.`), a digit in it (a placeholder's `XXXX` is none)
+            (
+                "HashiCorp Vault",
+                r"(?:hv[sb]\.[A-Za-z0-9_-]{90}"
+                r"|hvr\.(?=[A-Za-z]{0,23}[0-9])[A-Za-z0-9]{24}(?![A-Za-z0-9_-]))",
+            ),
             ("New Relic", r"NR(?:AK-[A-Za-z0-9]{27}|II-[A-Za-z0-9-]{32})"),
             ("Sentry", r"(?:sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9+/=_]{40})"),
             # pass 26f: and a legacy API key, base64 of `{"k":…` (gitleaks' `grafana-api-key`)
@@ -328,8 +335,23 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             # legacy integration tokens (`secret_` and 43, still valid beside `ntn_`), in a template
             # or commit message, were shown in the plan's diff and committed
             ("CircleCI", r"CCIP(?:AT|RJ)_[A-Za-z0-9]{20,24}_[a-f0-9]{40}"),
-            ("Buildkite", r"bk(?:ua|aa|aj)_[A-Za-z0-9]{40,}"),
+            # pass 28b (13.6, 13.8): and the twelve prefixes more that Buildkite's agent lists as
+            # "the prefixes of tokens issued by Buildkite" (`bkct_` a cluster agent token, `bkjat_` a
+            # job acquisition token, …), their bodies base64url and `.` ("the shortest tokens
+            # Buildkite issues have bodies of 38 bytes or more"): a cluster agent token in an agent's
+            # config template was shown and committed; a digit among the first 38 (`bkct_xxxx…`)
+            (
+                "Buildkite",
+                r"bk(?:ua|ur|aa|aj|ar|jat|tx|cqt|ct|pt|rt|tr|at|pat|ps)_"
+                r"(?=[A-Za-z_.-]{0,37}[0-9])[A-Za-z0-9_.-]{38,}",
+            ),
             ("Notion legacy", r"secret_(?=[A-Za-z]{0,42}[0-9])[A-Za-z0-9]{43}(?![A-Za-z0-9_])"),
+            # pass 28b (13.6, 13.8): Vercel's tokens and keys (its changelog "new token formats":
+            # `vcp_` personal, `vci_` integration, `vca_`/`vcr_` app access and refresh, `vck_` API
+            # key, and 24 or more) were shown and committed from a template or commit message, and
+            # one in four passed as a `.env` name; a digit among the first 24 and nothing after
+            # them (`vcr_cassette_dir`, VCR.py's, is a word)
+            ("Vercel", r"vc[piark]_(?=[A-Za-z]{0,23}[0-9])[A-Za-z0-9]{24,60}(?![A-Za-z0-9_])"),
         )
     ),
     TokenShape(

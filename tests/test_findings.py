@@ -386,6 +386,7 @@ def test_discovery_and_dotenv_ask_the_one_list_of_token_shapes():
                 "CCIP",
                 "bk",
                 "secret_",
+                "vcp_",
             )
             if re.match(shape.as_name.split("[")[0].split("(")[0], n)
         )  # a shape with no example here fails the test: add one
