@@ -194,13 +194,9 @@ def _no_repository(path: Path) -> str:
     try:
         with os.scandir(path) as entries:
             held = next(entries, None) is not None
-    except OSError:
-        held = False
-    how = (
-        "move this folder away, then clone the repo at its path"
-        if held
-        else "clone the repo into it"
-    )
+    except OSError:  # a file, a FIFO: in the way as much as a folder holding files
+        held = True
+    how = "move it away, then clone the repo at its path" if held else "clone the repo into it"
     return f"{path} is not a git repository ({how}, or fix `path:`)"
 
 

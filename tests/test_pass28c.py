@@ -211,7 +211,7 @@ def test_a_folder_whose_git_is_gone_is_told_how_to_become_a_clone(tmp_path):
     subprocess.run(["cp", "-r", str(origin), str(repo)], check=True)
     subprocess.run(["rm", "-rf", str(repo / ".git")], check=True)
     said = " ".join(rollout("drift", "--manifest", manifest).stdout.split())
-    assert "is not a git repository (move this folder away, then clone the repo" in said, said
+    assert "is not a git repository (move it away, then clone the repo at its path" in said, said
     assert "`git clone`" not in said, said
     repo.rename(tmp_path / "aside")
     subprocess.run(["git", "clone", "-q", origin.as_uri(), str(repo)], check=True)
