@@ -66,7 +66,7 @@ from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
-from juniper_rollout.wording import clip, git_in, shell_word
+from juniper_rollout.wording import clip, filter_path, git_in, shell_word
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 MAX_COMMITS_NAMED = 5
@@ -475,7 +475,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
             f"{path} is tracked in git at {ref}; a .gitignore line does not untrack it: "
             f"`rollout apply` removes it on the rollout branch (or `{git_in(repo.path)} rm --cached -- {shell_word(path)}`); "
             f"rotate the secrets it held: they stay in history{_commits_of(path, facts)}; "
-            f"purging them is the owner's call: `{git_in(repo.path)} filter-repo --invert-paths --path {shell_word(path)}`",
+            f"purging them is the owner's call: `{git_in(repo.path)} filter-repo --invert-paths {filter_path(path)}`",
         )
         for path in facts.paths
         if is_plaintext_env(path, repo, manifest)
@@ -616,7 +616,7 @@ def _history(manifest: Manifest, repo: RepoSpec, facts: Facts) -> list[Finding]:
                 f"{path} was committed in the past ({name_commits(commits)}); "
                 "its values are still readable there: rotate them; purging the file "
                 "is the owner's call (rewrites history): "
-                f"`{git_in(repo.path)} filter-repo --invert-paths --path {shell_word(path)}`",
+                f"`{git_in(repo.path)} filter-repo --invert-paths {filter_path(path)}`",
             )
         )
     return out
@@ -663,7 +663,7 @@ def _enc_history(repo: RepoSpec, facts: Facts) -> list[Finding]:
             f"{path} was once committed without sops metadata ({name_commits(commits)}): "
             "it may have held plaintext, still readable there: rotate what it held; "
             "purging it is the owner's call: "
-            f"`{git_in(repo.path)} filter-repo --invert-paths --path {shell_word(path)}`",
+            f"`{git_in(repo.path)} filter-repo --invert-paths {filter_path(path)}`",
         )
         for path, commits in sorted(bare.items())
     ] + [
@@ -674,7 +674,7 @@ def _enc_history(repo: RepoSpec, facts: Facts) -> list[Finding]:
             f"write, or a name shaped like a credential ({name_commits(commits)}): the value is "
             "still readable there: rotate it; "
             "purging it is the owner's call: "
-            f"`{git_in(repo.path)} filter-repo --invert-paths --path {shell_word(path)}`",
+            f"`{git_in(repo.path)} filter-repo --invert-paths {filter_path(path)}`",
         )
         for path, commits in sorted(added.items())
     ]
@@ -695,7 +695,7 @@ def _notes_on_a_branch(repo: RepoSpec, facts: Facts) -> list[Finding]:
             f"{path} is a git note shaped like a plaintext env file, committed on a branch or tag "
             f"({name_commits(commits)}: a notes tree pushed as a branch?): its values are readable "
             "there: rotate them; purging it is the owner's call: "
-            f"`{git_in(repo.path)} filter-repo --invert-paths --path {shell_word(path)}`",
+            f"`{git_in(repo.path)} filter-repo --invert-paths {filter_path(path)}`",
         )
         for path, commits in sorted(held.items())
     ]

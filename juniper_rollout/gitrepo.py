@@ -187,6 +187,58 @@ def _ref_storage(dotgit: Path) -> str | None:
         return None
 
 
+def _no_repository(path: Path) -> str:
+    """Why the folder ``path`` is no clone, and the way to make it one. Pass 28c (13.9: drift's
+    line for a folder whose `.git` is gone): "run `git clone` there" named no URL, and git clones
+    into no folder holding files ("destination path already exists"), so it failed pasted."""
+    try:
+        with os.scandir(path) as entries:
+            held = next(entries, None) is not None
+    except OSError:  # a file, a FIFO: in the way as much as a folder holding files
+        held = True
+    how = "move it away, then clone the repo at its path" if held else "clone the repo into it"
+    return f"{path} is not a git repository ({how}, or fix `path:`)"
+
+
+def _not_owned(path: Path, dotgit: Path) -> str | None:
+    """Why git refuses the clone at ``path`` when another user owns it (git's "dubious ownership":
+    no git command runs there until ``safe.directory`` names it), with git's own way out whole; None
+    when git reads it. Asked of git only where the clone's folder or its ``.git`` is not this user's.
+    Pass 28c (13.9): git's refusal, said in its own words cut at 200 characters, lost its
+    `git config --global --add safe.directory '…'` mid-path at a real clone's path, and drift's
+    line was that alone, "0 findings" beside a `.env.prod` in history (`verify --ref` said
+    "ref 'main' not found (fetch it …)")."""
+    me = os.geteuid()
+    try:
+        if path.stat().st_uid == me and dotgit.stat().st_uid == me:
+            return None
+        asked = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--git-dir"],
+            capture_output=True,
+            env={**no_repo_code(), "LC_ALL": "C", "LANGUAGE": ""},  # git's words, to read them
+            timeout=60,
+            check=False,
+            preexec_fn=proctree.dies_with_us(),
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    said = asked.stderr.decode("utf-8", "surrogateescape")
+    if asked.returncode == 0 or "dubious ownership" not in said:
+        return None
+    offered = next(
+        (
+            line.strip()
+            for line in said.splitlines()
+            if line.strip().startswith("git config --global --add safe.directory ")
+        ),
+        f"git config --global --add safe.directory {shell_word(os.path.realpath(path))}",
+    )
+    return (
+        f'git refuses to read {path}: another user owns it (git\'s "dubious ownership" check); '
+        f"if you trust that clone: `{offered}`, then run this again"
+    )
+
+
 def _gitdir_file(path: Path, dotgit: Path) -> str:
     """Why a clone whose ``.git`` is a file (``gitdir: X``) is refused, saying which kind it is: a
     linked worktree (X under ``worktrees/``), a submodule (under ``modules/``) or a clone that keeps
@@ -222,10 +274,16 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
             raise RepoError(
                 f"{path} is a bare repository; point the manifest at a clone with a working tree"
             )
-        raise RepoError(f"{path} is not a git repository (run `git clone` there, or fix `path:`)")
+        raise RepoError(_no_repository(path))
+    refused = _not_owned(path, dotgit)
+    if refused is not None:
+        raise RepoError(refused)
     if (dotgit / "shallow").exists():
         raise RepoError(
-            f"{path} is a shallow clone; history is incomplete (run `git fetch --unshallow`)"
+            # pass 28c: the fetch names the clone (pasted where drift's line was read, a bare `git
+            # fetch --unshallow` failed "not a git repository", and drift named nothing of history)
+            f"{path} is a shallow clone; history is incomplete (run "
+            f"`{git_in_folder(path)} fetch --unshallow`)"
         )
     if _sha256(dotgit):
         raise RepoError(
@@ -243,9 +301,7 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
     try:
         repo = _quiet(git.Repo(path, odbt=git.GitCmdObjectDB if partial else InProcessObjects))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise RepoError(
-            f"{path} is not a git repository (run `git clone` there, or fix `path:`)"
-        ) from None
+        raise RepoError(_no_repository(path)) from None
     try:
         if partial:
             # pass 19a: git fetches a partial clone's missing objects from origin by itself, as GitPython's

@@ -175,9 +175,12 @@ def read_plaintext_values(
     if own > gitrepo.WORKTREE_PATHS and strict:
         # stop 25 (pass 21b's note): 1,000 decoy `.env` files in shallow folders of a checked-out
         # branch pushed `services/api/.env.prod` past the limit, unread, so its values were no values
+        # pass 28c: the listing names the clone (`git ls-files` alone, pasted where the line was
+        # read, listed another clone's files or failed "not a git repository")
         raise RepoError(
             f"the clone holds {own} plaintext env files in its folders, more than the "
-            f"{gitrepo.WORKTREE_PATHS} the leak guard reads; nothing is done for it (`git ls-files "
+            f"{gitrepo.WORKTREE_PATHS} the leak guard reads; nothing is done for it "
+            f"(`{gitrepo.git_in_folder(repo.path)} ls-files "
             f"--cached --others -- {' '.join(shlex.quote(p) for p in pathspecs)}` lists them, "
             "examples too): remove the extra ones"
         )

@@ -33,7 +33,7 @@ from juniper_rollout.manifest import EnvGroup, EnvVarSpec, FileSpec, Manifest, R
 from juniper_rollout.paths import AGENTS, GITIGNORE, PRECOMMIT, SOPS_CONFIG
 from juniper_rollout.secretshape import looks_secret
 from juniper_rollout.sopsmeta import is_lfs_pointer
-from juniper_rollout.wording import git_in, shell_word
+from juniper_rollout.wording import filter_path, git_in
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 
@@ -218,7 +218,7 @@ def _untrack(repo: RepoSpec, path: str, commits: tuple[tuple[str, str], ...]) ->
     history = (
         f"history still holds it ({'commit' if len(commits) == 1 else 'commits'} {shown}): rotate every value "
         f"it held; purging history is the owner's call: {git_in(repo.path)} filter-repo "
-        f"--invert-paths --path {shell_word(path)}"
+        f"--invert-paths {filter_path(path)}"
     )
     return FileChange(path, DELETE, None, None, why, secret=True, detail=f"{why}; {history}")
 

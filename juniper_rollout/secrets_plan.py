@@ -27,6 +27,10 @@ from juniper_rollout.wording import shell_word
 
 def read_plaintext(repo: RepoSpec, source: str) -> bytes | None:
     """The plaintext file from the clone's working tree; None if absent. Never follows a symlink."""
+    if "\0" in source:
+        # no file has such a name (os.open raises ValueError): pass 28c, a compose file's `env_file:
+        # "\x00"` (YAML's escape) ended every repo's plan and drift with "unexpected ValueError"
+        return None
     try:
         # O_NONBLOCK: a FIFO opens at once (and is then refused) instead of waiting for a writer
         fd = _open_inside(

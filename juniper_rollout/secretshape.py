@@ -832,7 +832,10 @@ def _unescaped(found: re.Match[str]) -> str:
     said = found[1]
     if said[0] in "01234567":  # octal digits
         return chr(int(said, 8))
-    if said.endswith("}"):  # `u{…}`, `x{…}` or `N{…}`
+    # `u{…}`, `x{…}` or `N{…}`; a lone `\}` is the brace (pass 28c: read as a braced form, it
+    # raised ValueError, and a template rendering `sed "s/\\}//"` was refused "fails: ValueError
+    # (fix the template)", as was a manifest whose plaintext_env names `{a,b}`)
+    if len(said) > 1 and said.endswith("}"):
         if said[0] == "N":
             try:
                 return unicodedata.lookup(said[2:-1])

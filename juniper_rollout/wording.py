@@ -66,6 +66,14 @@ def unicode_only(text: str) -> str:
     return "".join(out)
 
 
+def filter_path(path: str) -> str:
+    """``--path PATH`` for `git filter-repo`, as one option where ``path`` begins with ``-`` (pass
+    28c: `--path -dash.env`, pasted, failed "argument --path: expected one argument": filter-repo's
+    argparse takes it for an option)."""
+    word = shell_word(path)
+    return f"--path={word}" if path.startswith("-") else f"--path {word}"
+
+
 def shell_word(text: str) -> str:
     """``text`` as one shell word that works when pasted (pass 9): :func:`shlex.quote` when it holds
     no control character (nor tab, newline, an undecodable byte); else bash's ``$'…'`` with each such

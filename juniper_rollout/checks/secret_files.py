@@ -19,7 +19,7 @@ from juniper_rollout.checks.base import (
 from juniper_rollout.errors import RolloutError
 from juniper_rollout.keys import AgeKeys
 from juniper_rollout.manifest import Manifest, RepoSpec
-from juniper_rollout.wording import count, path_word, shell_word
+from juniper_rollout.wording import count, filter_path, path_word, shell_word
 
 
 def check_plaintext(repo: RepoSpec, snap: RefFiles) -> Check:
@@ -34,7 +34,7 @@ def check_plaintext(repo: RepoSpec, snap: RefFiles) -> Check:
             name,
             f"{', '.join(snap.plaintext)} tracked in git at {snap.ref}: plaintext secrets in the repository",
             f"{APPLY} (its commit removes them; or `{git_c} rm --cached -- {shell_word(first)}`), rotate every "
-            f"value they held, and consider `{git_c} filter-repo --invert-paths --path {shell_word(first)}` (rewrites "
+            f"value they held, and consider `{git_c} filter-repo --invert-paths {filter_path(first)}` (rewrites "
             "history: the owner's call)",
         )
     return passed(name, "no plaintext env file tracked")
