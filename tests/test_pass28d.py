@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+
 from juniper_rollout import gitrepo
 from tests.helpers import rollout
 from tests.test_lead32 import _branches, _fleet
@@ -40,3 +42,20 @@ def test_a_background_apply_that_ignores_ctrl_c_keeps_ignoring_it_while_it_write
     assert "interrupted" not in said, said
     assert _branches(tmp_path, *names) == ["chore/sops-age-rollout"] * 3
     assert still == signal.SIG_IGN
+
+
+@pytest.mark.parametrize("command", ["plan", "drift", "verify"])
+def test_a_compose_file_naming_a_file_longer_than_any_name_stops_nothing(tmp_path, command):
+    """Item 11 (a variant of pass 28c's NUL byte): a compose file whose `env_file:` names a file of
+    300 letters (a contributor's commit in one repo) made the leak guard's read of it fail
+    ENAMETOOLONG, and every plan, drift and verify of the whole fleet ended "unexpected OSError …
+    please report this": no repo planned or audited. No file has such a name: it is none."""
+    manifest = _fleet(tmp_path, "victim", "other")
+    (tmp_path / "ws" / "victim" / "compose.yaml").write_text(
+        f"services:\n  app:\n    env_file: [{'a' * 300}, {'b' * 300}/.env]\n"
+    )
+    result = rollout(command, "--manifest", manifest)
+    said = result.stdout + result.stderr
+    assert "unexpected" not in said, said
+    assert result.code != 1 or command == "verify", said
+    assert "other" in result.stdout, said
