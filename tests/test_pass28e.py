@@ -139,3 +139,89 @@ def test_gitlab_prefixes_named_in_prose_are_no_tokens():
         "docs: https://docs.gitlab.com/runner/register/#glrtr-tokens",
     ):
         assert not holds_full_token(text) and not template_credential(text), text
+
+
+# --- lead 32's worded-name wording ------------------------------------------------------------
+
+
+def test_a_worded_name_beside_a_token_pasted_as_a_name_is_kept_not_called_a_credential(fleet):
+    """Lead 32's wording, a committed `.env.enc` (no `.env` in the clone) holding a worded name
+    (`stripe-webhook-secret`, a real variable's) beside a token pasted as a name: plan called both
+    "shaped like a credential", said "rotate that credential" and "delete that line", and, followed
+    (both lines deleted), the next plan refused for the worded value `.env` then lacked. Now it says
+    how many are words, to rotate the other one only, and to give the worded line a variable name;
+    followed, plan passes and apply carries the value under its new name."""
+    from tests.helpers import CANARY, encrypted_by_hand, git
+    from tests.pasting import paste_each
+    from tests.test_adversary import apply
+
+    repo = fleet.repo("juniper-cascor")
+    token = "ghp_" + "Qz7a" * 9
+    value = f"whsec_{CANARY}-mixed"
+    extra = f"stripe-webhook-secret={value}\n{token}=\n"
+    encrypted_by_hand(fleet, repo, (repo / ".env").read_bytes() + extra.encode())
+    (repo / ".env").unlink()
+    result = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    said = " ".join(result.stdout.split())
+    assert result.code == 1, said
+    assert "holds 2 names shaped like a credential or no variable name" in said, said
+    assert "1 of them words joined by '.' or '-' (a real variable's)" in said, said
+    assert "rotate the other one" in said and "delete that line there" not in said, said
+    assert CANARY not in said and "stripe-webhook" not in said and token not in said, said
+    commands = [c for c in said.split("`") if c.startswith("git -C ")]
+    assert len(commands) == 1, said
+    paste_each(commands, fleet.root.parent)
+    written = (repo / ".env").read_text()
+    assert f"stripe-webhook-secret={value}\n" in written
+    kept = [line for line in written.splitlines(keepends=True) if not line.startswith(token)]
+    (repo / ".env").write_text(
+        "".join(kept).replace("stripe-webhook-secret=", "STRIPE_WEBHOOK_SECRET=")
+    )
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    shown = " ".join(plan.stdout.split())
+    assert plan.code == 0, shown
+    assert CANARY not in shown and token not in shown, shown
+    assert (
+        "drops 2 names shaped like a credential or no variable name (not shown): 1 of words joined "
+        "by '.' or '-', whose value .env holds under a variable name, and 1 .env lacks" in shown
+    ), shown
+    assert apply(fleet, "juniper-cascor").code == 0
+    held = git(repo, "show", "chore/sops-age-rollout:.env.enc")
+    assert "STRIPE_WEBHOOK_SECRET=" in held and "stripe-webhook" not in held and token not in held
+
+
+def test_verifys_line_for_a_worded_name_beside_a_token_keeps_the_worded_value(fleet):
+    """verify of a `.env.enc` on main holding a worded name beside a token pasted as a name: the
+    line said "rotate what they hold" of both, and its way out (apply) was then refused for the
+    worded value `.env` lacked. Now it says which are words, to put their values in `.env` under
+    a variable name and rotate the other one; followed, verify passes the check."""
+    from tests.helpers import CANARY, encrypted_by_hand
+    from tests.test_adversary import apply
+
+    repo = fleet.repo("juniper-cascor")
+    env = (repo / ".env").read_text()
+    token = "ghp_" + "Qz7b" * 9
+    value = f"whsec_{CANARY}-verify"
+    encrypted_by_hand(fleet, repo, (env + f"stripe-webhook-secret={value}\n{token}=\n").encode())
+    result = rollout(
+        "verify", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--ref", "main"
+    )
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.code == 1, said
+    assert "1 of them words joined by '.' or '-' (a real variable's); not shown" in said, said
+    assert "put the value of each of words in .env under a variable name" in said, said
+    assert "rotate what the other one holds" in said, said
+    assert CANARY not in said and token not in said and "stripe-webhook" not in said, said
+    (repo / ".env").write_text(env + f"STRIPE_WEBHOOK_SECRET={value}\n")
+    assert apply(fleet, "juniper-cascor").code == 0
+    result = rollout(
+        "verify",
+        "--manifest",
+        fleet.manifest,
+        "--repo",
+        "juniper-cascor",
+        "--ref",
+        "chore/sops-age-rollout",
+    )
+    said = " ".join((result.stdout + result.stderr).split())
+    assert "no variable name" not in said and CANARY not in said, said
