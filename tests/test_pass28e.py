@@ -209,7 +209,7 @@ def test_verifys_line_for_a_worded_name_beside_a_token_keeps_the_worded_value(fl
     said = " ".join((result.stdout + result.stderr).split())
     assert result.code == 1, said
     assert "1 of them words joined by '.' or '-' (a real variable's); not shown" in said, said
-    assert "put the value of each of words in .env under a variable name" in said, said
+    assert "put each worded name's value in .env under a variable name" in said, said
     assert "rotate what the other one holds" in said, said
     assert CANARY not in said and token not in said and "stripe-webhook" not in said, said
     (repo / ".env").write_text(env + f"STRIPE_WEBHOOK_SECRET={value}\n")

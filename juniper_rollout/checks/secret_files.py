@@ -131,11 +131,11 @@ def _encrypted_file(
             f"{path} holds {count(hidden, 'name')} that are no variable names or shaped like a "
             f"credential (sops keeps names in clear: they are readable in git), {words} of them "
             "words joined by '.' or '-' (a real variable's); not shown",
-            f"put the value of each of words in {source} under a variable name (letters, digits, "
+            f"put each worded name's value in {source} under a variable name (letters, digits, "
             f"_) and rotate what the other {'one holds' if others == 1 else 'ones hold'}; the "
             f"tool encrypts {source} again without them: {APPLY}"
             if source is not None
-            else "give each of words a variable name (letters, digits, _) and remove the other "
+            else "give each worded name a variable name (letters, digits, _) and remove the other "
             f"{'line' if others == 1 else 'lines'} where {path} is checked out (`sops edit "
             f"--input-type dotenv --output-type dotenv {shell_word(path)}`), and rotate what "
             + ("it holds" if others == 1 else "they hold"),
