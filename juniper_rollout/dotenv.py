@@ -231,7 +231,7 @@ def worded(name: str) -> bool:
 
 
 def held_names(
-    names: tuple[str, ...], target: str, where: str, way_out: Callable[[bool], str]
+    names: tuple[str, ...], target: str, where: str, way_out: Callable[[bool | None], str]
 ) -> tuple[str, ...]:
     """``names`` read from a committed sops file's keys, refused (never echoed) when one is shaped like a
     credential: sops keeps names in clear, so printing or copying them into ``.env.example`` would
@@ -240,7 +240,8 @@ def held_names(
     was printed by plan as a name the clone's `.env` lacked). ``way_out(worded)`` says what removes it
     from where it is (pass 27b: a bare `sops edit TARGET` named no clone and no branch, and pasted in the
     clone found no such file while the file was on a branch only); ``worded``: every such name is
-    :func:`worded`, a real variable's, whose value is kept under a variable name, not rotated."""
+    :func:`worded`, a real variable's, whose value is kept under a variable name, not rotated; None:
+    some are, beside others shaped like a credential."""
     bad = unnamed(names)
     if not bad:
         return names
@@ -249,6 +250,16 @@ def held_names(
             f"{target} {where} holds {bad} name{'s' if bad != 1 else ''} that "
             f"{'is' if bad == 1 else 'are'} no variable name (words joined by '.' or '-'; not "
             f"shown): {way_out(True)}"
+        )
+    words = sum(map(worded, names))
+    if words:
+        # pass 28e: beside a token pasted as a name, a worded one was called a credential too, and
+        # "delete that line" dropped its value: the next plan refused for the value `.env` lacked
+        raise RepoError(
+            f"{target} {where} holds {bad} names shaped like a credential or no variable name "
+            f"(sops keeps names in clear: they are readable in git), {words} of them words joined "
+            f"by '.' or '-' (a real variable's); not shown: rotate the other "
+            f"{'one' if bad - words == 1 else 'ones'}, then {way_out(None)}"
         )
     raise RepoError(
         f"{target} {where} holds {bad} name{'s' if bad != 1 else ''} shaped like a credential "

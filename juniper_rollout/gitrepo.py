@@ -2255,17 +2255,29 @@ def worktree_paths(path: Path, pathspecs: Sequence[str], *, unindexed: bool = Fa
                 f"be read; nothing is done for it: repair the clone (`{git_in(repo)} status` says "
                 "what is wrong)"
             ) from None
-    gitlinks = [  # a submodule checked out (one not initialized is an empty folder)
+    gitlinks = [  # a submodule's folder holding anything (one not initialized is empty)
         link
         for entry in staged.split("\0")
-        if entry.startswith("160000 ")
-        and os.path.lexists(path / (link := entry.partition("\t")[2]) / ".git")
+        if entry.startswith("160000 ") and _holds_files(path / (link := entry.partition("\t")[2]))
     ]
     return _with_nested(path, out.split("\0"), gitlinks, pathspecs)
 
 
+def _holds_files(folder: Path) -> bool:
+    """Whether ``folder`` (a gitlink's) is a folder holding anything: a submodule checked out, or
+    files where its `.git` is gone (pass 28e, 13.6: `rm -rf api/.git` or files copied over a
+    submodule's folder were never listed, git taking the gitlink for the whole folder, so a `.env`
+    there was no value and a template holding it was shown in another repo's plan diff)."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
+
+
 NESTED_CLONES = 100  # repositories inside one clone's working tree whose files are listed, at most
-NESTED_DEPTH = 3  # repositories inside repositories inside the clone, at most this deep
 _NESTED = ":(glob)**/*/"  # what git lists for a repository inside the tree it never enters: `DIR/`
 
 
@@ -2285,7 +2297,7 @@ def _with_nested(
     """``listed`` as :func:`worktree_paths` orders it, with the paths ``pathspecs`` match inside each
     repository git lists as one entry and never enters: an untracked clone inside the tree (listed
     as `DIR/`) and a submodule's checkout (a gitlink), each listed as a folder through one throwaway
-    repository (``listing``, or one made here), ``NESTED_DEPTH`` deep, ``NESTED_CLONES`` in all.
+    repository (``listing``, or one made here), at any depth, ``NESTED_CLONES`` in all.
     Pass 28b (13.6): a `.env` in a submodule's or a nested clone's folder was no value to the leak
     guard, and a template holding it was shown in the plan's diff and committed.
     pass 18b: the clone's own files before what installed packages ship, shallow ones first: 1,005
@@ -2296,9 +2308,9 @@ def _with_nested(
     if nested:
         if listing is None:
             with _folder_lister(pathspecs) as made:
-                found += _inside(path, nested, made, [NESTED_CLONES], 1)
+                found += _inside(path, nested, made, [NESTED_CLONES])
         else:
-            found += _inside(path, nested, listing, [NESTED_CLONES], 1)
+            found += _inside(path, nested, listing, [NESTED_CLONES])
     return sorted(dict.fromkeys(found), key=_order)
 
 
@@ -2307,22 +2319,25 @@ def _inside(
     roots: list[str],
     listing: Callable[[Path], list[str] | None],
     left: list[int],
-    depth: int,
 ) -> list[str]:
-    """The paths ``listing`` gives inside each of ``roots`` (folders under ``path``, the clone's own
-    first), and inside the repositories each holds, while ``left[0]`` of them may be listed."""
+    """The paths ``listing`` gives inside each of ``roots`` (folders under ``path``), and inside the
+    repositories each holds, at any depth, shallow ones first (the clone's own before installed
+    packages'), while ``left[0]`` of them may be listed. Pass 28e (13.6): three deep at most, a
+    `.env` in a repository four deep was no value (`a/b/c/d/.env`) and a template holding it was
+    shown in another repo's plan diff; ``NESTED_CLONES`` bounds the walk alone."""
     found: list[str] = []
-    for root in sorted(dict.fromkeys(roots), key=_order):
-        if left[0] <= 0:
-            break
-        left[0] -= 1
-        listed = listing(path / root)
-        if listed is None:
-            continue
-        found += [f"{root}/{p}" for p in listed if p and not p.endswith("/")]
-        inner = [p.rstrip("/") for p in listed if p.endswith("/")]
-        if inner and depth < NESTED_DEPTH:
-            found += [f"{root}/{p}" for p in _inside(path / root, inner, listing, left, depth + 1)]
+    waiting = list(dict.fromkeys(roots))
+    while waiting and left[0] > 0:
+        level, waiting = sorted(waiting, key=_order), []
+        for root in level:
+            if left[0] <= 0:
+                break
+            left[0] -= 1
+            listed = listing(path / root)
+            if listed is None:
+                continue
+            found += [f"{root}/{p}" for p in listed if p and not p.endswith("/")]
+            waiting += [f"{root}/{p.rstrip('/')}" for p in listed if p.endswith("/")]
     return found
 
 

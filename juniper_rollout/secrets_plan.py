@@ -962,12 +962,12 @@ _DECRYPT_STDIN = "sops decrypt --input-type dotenv --output-type dotenv /dev/std
 
 
 def _rebuilt_without(
-    repo: RepoSpec, spec: EncryptSpec, ref: str, blob: bytes, worded: bool = False
+    repo: RepoSpec, spec: EncryptSpec, ref: str, blob: bytes, worded: bool | None = False
 ) -> str:
     """The way out of a committed ciphertext at ``ref`` holding a name shaped like a credential, with
     no plaintext in the clone: its values written into the plaintext, that line deleted there (a
-    ``worded`` one, a real variable's: renamed there, its value kept), and the ciphertext encrypted
-    again without it (pass 27b: `sops edit TARGET` named no clone nor ref, and pasted in the clone
+    ``worded`` one, a real variable's: renamed there, its value kept; None: both kinds), and the
+    ciphertext encrypted again without it (pass 27b: `sops edit TARGET` named no clone nor ref, and pasted in the clone
     failed while the file was on the rollout branch only)."""
     restore = _restore_command(
         replace(repo, branch=ref), spec.target, _decrypt_stdin(blob, spec.target), spec.source
@@ -976,6 +976,9 @@ def _rebuilt_without(
         "give that line a variable name there (letters, digits, _)"
         if worded
         else "delete that line there"
+        if worded is False
+        else "delete the credential's line there and give each line whose name is words joined by "
+        "'.' or '-' a variable name (letters, digits, _)"
     )
     return (
         f"write its values into {spec.source} in the clone (`{restore}`), {edit}, "
@@ -1015,10 +1018,20 @@ def _dropped_unnamed(spec: EncryptSpec, *blobs: bytes | None) -> tuple[str, ...]
     dropped = dotenv.unnamed(most.names) if most is not None else 0
     if most is None or not dropped:
         return ()
-    if dropped == sum(map(dotenv.worded, most.names)):  # pass 27d: their values are in the source
+    words = sum(map(dotenv.worded, most.names))
+    if dropped == words:  # pass 27d: their values are in the source
         return (
             f"drops {wording.count(dropped, 'name')} of words joined by '.' or '-' (not shown), "
             f"whose value{'s' if dropped != 1 else ''} {spec.source} holds under a variable name",
+        )
+    if words:  # pass 28e: the worded ones beside a credential were called credentials too
+        return (
+            f"drops {wording.count(dropped, 'name')} shaped like a credential or no variable name "
+            f"(not shown): {words} of words joined by '.' or '-', whose "
+            f"value{'s' if words != 1 else ''} {spec.source} holds under a variable name, and "
+            f"{dropped - words} {spec.source} lacks (sops kept "
+            f"{'it' if dropped - words == 1 else 'them'} in clear, readable in git's history: "
+            f"rotate {'that credential' if dropped - words == 1 else 'those credentials'})",
         )
     return (
         f"drops {wording.count(dropped, 'name')} shaped like a credential or no variable name, "

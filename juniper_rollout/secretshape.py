@@ -182,10 +182,13 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     *(
         TokenShape(issuer, r"(?<![A-Za-z0-9_.-])" + shape, None, True)
         for issuer, shape in (
-            # pass 28b: and a workspace token (`glwt-`, GitLab's token page, "Workspace token")
+            # pass 28b: and a workspace token (`glwt-`, GitLab's token page, "Workspace token");
+            # pass 28e: and a runner authentication token made through a registration token
+            # (`glrtr-`, the same page) and a session cookie (`_gitlab_session=` and 32 hex)
             (
                 "GitLab",
-                r"(?:gl(?:dt|rt|ft|soat|ffct|wt)-[0-9A-Za-z_-]{20}|glimt-[0-9A-Za-z_-]{25}"
+                r"(?:gl(?:dt|rtr?|ft|soat|ffct|wt)-[0-9A-Za-z_-]{20}|glimt-[0-9A-Za-z_-]{25}"
+                r"|_gitlab_session=[0-9a-f]{32}(?![0-9A-Za-z])"
                 r"|glagent-[0-9A-Za-z_-]{50}|gloas-[0-9A-Za-z_-]{64}|glptt-[0-9a-f]{40}"
                 r"|glcbt-[0-9A-Za-z]{1,5}_[0-9A-Za-z_-]{20}|GR1348941[0-9A-Za-z_-]{20})",
             ),

@@ -121,6 +121,25 @@ def _encrypted_file(
             f"_) where {path} is checked out (`sops edit --input-type dotenv --output-type dotenv "
             f"{shell_word(path)}`)",
         )
+    words = sum(map(dotenv.worded, meta.names))
+    if hidden and words:
+        # pass 28e: beside a token pasted as a name, a worded one (a real variable's) was told
+        # "rotate what they hold", and apply then refused for the value the source lacked
+        others = hidden - words
+        return failed(
+            name,
+            f"{path} holds {count(hidden, 'name')} that are no variable names or shaped like a "
+            f"credential (sops keeps names in clear: they are readable in git), {words} of them "
+            "words joined by '.' or '-' (a real variable's); not shown",
+            f"put each worded name's value in {source} under a variable name (letters, digits, "
+            f"_) and rotate what the other {'one holds' if others == 1 else 'ones hold'}; the "
+            f"tool encrypts {source} again without them: {APPLY}"
+            if source is not None
+            else "give each worded name a variable name (letters, digits, _) and remove the other "
+            f"{'line' if others == 1 else 'lines'} where {path} is checked out (`sops edit "
+            f"--input-type dotenv --output-type dotenv {shell_word(path)}`), and rotate what "
+            + ("it holds" if others == 1 else "they hold"),
+        )
     if hidden:  # pass 16b: listed as undocumented names, a token a contributor committed as a name
         return failed(  # was printed (CI logs): sops keeps names in clear; never echoed (13.8)
             name,
