@@ -245,13 +245,13 @@ def held_names(
     bad = unnamed(names)
     if not bad:
         return names
-    if bad == sum(map(worded, names)):
+    words = sum(map(worded, names))
+    if bad == words:
         raise RepoError(
             f"{target} {where} holds {bad} name{'s' if bad != 1 else ''} that "
             f"{'is' if bad == 1 else 'are'} no variable name (words joined by '.' or '-'; not "
             f"shown): {way_out(True)}"
         )
-    words = sum(map(worded, names))
     if words:
         # pass 28e: beside a token pasted as a name, a worded one was called a credential too, and
         # "delete that line" dropped its value: the next plan refused for the value `.env` lacked

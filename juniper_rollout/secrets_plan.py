@@ -917,6 +917,10 @@ def _branch_ciphertext_first(
         return None
     sops.check_age_only(reuse, spec.target)
     later = _sops_time(mine.lastmodified) > _sops_time(meta.lastmodified)
+    # refused on both paths, kept or not (pass 28a: a name shaped like a credential in the branch's
+    # copy was carried silently into the commit rebuilt on a moved base, refused only once the
+    # branch sat on it again)
+    held = _committed_names(repo, spec, reuse, repo.branch, mine)
     if not base_edited:
         # the base's has not changed since the branch was built on it: the branch's is the newer
         # state, whatever sops' clock says (pass 11a: `updatekeys` keeps lastmodified, so a
@@ -927,15 +931,10 @@ def _branch_ciphertext_first(
             else f"built on {repo.base}, whose {spec.target} has not changed since"
         )
         why = f"no {spec.source} in the clone; {spec.target} kept from {repo.branch} ({how})"
-        # pass 28a: kept as it is, as lead 31's other kept files are: a name shaped like a
-        # credential there was carried silently into the commit rebuilt on a moved base (refused
-        # only once the branch sat on it again)
-        _committed_names(repo, spec, reuse, repo.branch, mine)
         if set(mine.recipients) == set(recipients):
             return FileChange(spec.target, UPDATE, before, reuse, why, secret=True, detail=why)
         rekeyed = _rekeyed(spec, config, reuse, mine.recipients, recipients)
         return replace(rekeyed, before=before, detail=f"{rekeyed.detail}; {why}")
-    held = _committed_names(repo, spec, reuse, repo.branch, mine)
     lacking = [n for n in held if n not in set(meta.names)]
     what = (
         f"was written after the one on {repo.base}, but {spec.target} on {repo.base} changed too "

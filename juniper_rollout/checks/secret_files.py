@@ -104,7 +104,8 @@ def _encrypted_file(
         return passed(name, f"{path}: sops-encrypted, no env file's (its recipients are its own)")
     hidden = dotenv.unnamed(meta.names)
     source = _source_of(repo, path)
-    if hidden and hidden == sum(map(dotenv.worded, meta.names)):
+    words = sum(map(dotenv.worded, meta.names))
+    if hidden and hidden == words:
         # pass 27d: words joined by '.' or '-' (`stripe-webhook-secret`) are a real variable's
         # name, its value a real one: kept under a variable name, not rotated
         return failed(
@@ -121,7 +122,6 @@ def _encrypted_file(
             f"_) where {path} is checked out (`sops edit --input-type dotenv --output-type dotenv "
             f"{shell_word(path)}`)",
         )
-    words = sum(map(dotenv.worded, meta.names))
     if hidden and words:
         # pass 28e: beside a token pasted as a name, a worded one (a real variable's) was told
         # "rotate what they hold", and apply then refused for the value the source lacked
