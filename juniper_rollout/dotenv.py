@@ -213,9 +213,12 @@ def named(names: tuple[str, ...]) -> tuple[str, ...]:
 
 # a word, or words run together in camel case (`webhookSecret`, `driverClassName`, `apiURL`, pass
 # 28a: Spring's and a YAML file's keys; they were dropped with their values), or digits and an acronym
-# (`2FA`); not a token's piece of one or two mixed-case letters and digits (`aB`, `fG7h`, `3dE5`)
+# (`2FA`), or a word with digits inside (pass 29b: `log4j.rootLogger`, `i18n`, `k8s`, `2fa`, `e2e`
+# were dropped with their values); not a token's piece of one or two mixed-case letters and digits
+# (`aB`, `fG7h`, `3dE5`)
 _WORD = re.compile(
-    r"(?:[a-z]+|[A-Z]+[a-z]*)[0-9]*(?:[A-Z]+[a-z]+[0-9]*)*(?:[A-Z]{2,}[0-9]*)?|[0-9]+[A-Z]*"
+    r"(?:[a-z]+|[A-Z]+[a-z]*)(?:[0-9]+[a-z]+)?[0-9]*(?:[A-Z]+[a-z]+[0-9]*)*(?:[A-Z]{2,}[0-9]*)?"
+    r"|[0-9]+(?:[A-Z]*|[a-z]+)"
 )
 
 
