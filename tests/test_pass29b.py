@@ -37,3 +37,35 @@ def test_a_teammates_name_with_a_numeronym_is_never_dropped_with_its_value(fleet
     assert apply(fleet, CASCOR).code == 0
     names = _names_on_branch(repo)
     assert "APP_SETTING" in names and name not in names, names
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "acme-glrt-t1_Zq3Lm8Pq2Rs5Tu7Vw9Xy",  # GitLab's "Instance token prefix" before a runner's
+        "my-company-name-glwt-Zq3Lm8Pq2Rs5Tu7Vw9Xy",  # … a workspace token's
+        "mycompanynameglptt-6f2a9c3b1d8e4f7a0b5c9d2e1f3a4b6c7d8e9f0a",  # … run into a trigger token's
+        "acme-glcbt-64_Zq3Lm8Pq2Rs5Tu7Vw9Xy",  # … a CI/CD job token's
+    ],
+)
+def test_a_gitlab_token_after_an_instance_token_prefix_is_refused(tmp_path, token):
+    """ON-LIST 13.6: GitLab's "Instance token prefix" setting (Admin area, Account and limit) puts
+    the instance's prefix before every token type's (`acme-glrt-…`, `mycompanynameglptt-…`); the
+    shape asked for nothing before `gl`, so a template or the manifest's commit message holding one
+    was shown in the plan's diff and committed. Refused now in one line, never echoed, nothing in
+    git."""
+    from tests.leakshapes import template_and_message_refused
+
+    template_and_message_refused(tmp_path, token, "ci: runner {token}", token[-18:-4])
+
+
+def test_gitlab_prefixes_after_a_word_in_prose_are_no_tokens():
+    """Control: prose naming the prefixes, with a word before them, is no token."""
+    from juniper_rollout.secretshape import holds_full_token, template_credential
+
+    for text in (
+        "instance-prefixed runner tokens start acme-glrt- or acme-glrtr-",
+        "see docs.gitlab.com/ee/security/tokens/#instance-glpat-prefix",
+        "set the instance prefix (mycompanyname) before glptt-",
+    ):
+        assert not holds_full_token(text) and not template_credential(text), text
