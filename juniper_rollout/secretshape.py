@@ -213,10 +213,12 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("Heroku", r"HRKU-AA[0-9A-Za-z_-]{58}"),
             # pass 28b: and a recovery token (`hvr.` and the 24 of `TokenLength`: Vault's token page
             # names `hvs.`, `hvb.` and `hvr.`), a digit in it (a placeholder's `XXXX` is none)
+            # pass 29b: and a root token (`hvs.` and 24, as a recovery token: what `vault operator
+            # init` and `vault server -dev` print, "Root Token: hvs.6j4c…" in HashiCorp's tutorials)
             (
                 "HashiCorp Vault",
                 r"(?:hv[sb]\.[A-Za-z0-9_-]{90}"
-                r"|hvr\.(?=[A-Za-z]{0,23}[0-9])[A-Za-z0-9]{24}(?![A-Za-z0-9_-]))",
+                r"|hv[rs]\.(?=[A-Za-z]{0,23}[0-9])[A-Za-z0-9]{24}(?![A-Za-z0-9_-]))",
             ),
             ("New Relic", r"NR(?:AK-[A-Za-z0-9]{27}|II-[A-Za-z0-9-]{32})"),
             ("Sentry", r"(?:sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9+/=_]{40})"),

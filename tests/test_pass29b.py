@@ -69,3 +69,18 @@ def test_gitlab_prefixes_after_a_word_in_prose_are_no_tokens():
         "set the instance prefix (mycompanyname) before glptt-",
     ):
         assert not holds_full_token(text) and not template_credential(text), text
+
+
+def test_a_vault_root_token_in_a_template_or_commit_message_is_refused(tmp_path):
+    """ON-LIST 13.6: a Vault root token is `hvs.` and 24 letters and digits (what `vault operator
+    init` and `vault server -dev` print: "Root Token: hvs.6j4c…" in HashiCorp's tutorials); the
+    shape asked `hvs.` for 90 (a service token's length) and `hvr.` alone for 24, so a template or
+    the manifest's commit message holding a root token was shown in the plan's diff and committed.
+    Refused now in one line, never echoed, nothing in git; a placeholder (`hvs.XXXX…`) stays text."""
+    from juniper_rollout.secretshape import holds_full_token, template_credential
+    from tests.leakshapes import template_and_message_refused
+
+    token = "hvs.Qm7rTzW2kLpX9vNcB4hJdY6s"
+    template_and_message_refused(tmp_path, token, "ops: vault {token}", token[-18:-4])
+    placeholder = "VAULT_TOKEN: hvs.XXXXXXXXXXXXXXXXXXXXXXXX"
+    assert not holds_full_token(placeholder) and not template_credential(placeholder)
