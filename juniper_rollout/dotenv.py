@@ -222,6 +222,12 @@ _WORD = re.compile(
 )
 
 
+# no word is longer (`springDatasourceHikariMaximumPoolSize` is 36): pass 29b, `_WORD` tries every
+# split of a run of capitals, so a committed name of 40,000 of them took plan two minutes (a 1 MB one
+# hours: a hang on a contributor's `.env.enc`)
+_WORD_LONGEST = 100
+
+
 def worded(name: str) -> bool:
     """A committed name that is no identifier but words joined by ``.`` or ``-``
     (``stripe-webhook-secret``, ``app.db.password``: node's and Ruby's dotenv and a YAML file read it
@@ -230,7 +236,7 @@ def worded(name: str) -> bool:
     if not _unnamed(name) or is_credential_name(name):
         return False
     parts = re.split(r"[._-]", name)
-    return len(parts) > 1 and all(_WORD.fullmatch(part) for part in parts)
+    return len(parts) > 1 and all(len(p) <= _WORD_LONGEST and _WORD.fullmatch(p) for p in parts)
 
 
 def held_names(

@@ -3,6 +3,9 @@ first. Each test fails on the main before its fix."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.helpers import CANARY, encrypted_by_hand, rollout
@@ -84,3 +87,20 @@ def test_a_vault_root_token_in_a_template_or_commit_message_is_refused(tmp_path)
     template_and_message_refused(tmp_path, token, "ops: vault {token}", token[-18:-4])
     placeholder = "VAULT_TOKEN: hvs.XXXXXXXXXXXXXXXXXXXXXXXX"
     assert not holds_full_token(placeholder) and not template_credential(placeholder)
+
+
+def test_a_committed_name_of_a_long_run_of_capitals_is_read_in_bounded_time():
+    """Pass 29b (13.8's worded names; a hang on bad input): `dotenv._WORD` tries every split of a run
+    of capitals, so a committed `.env.enc` holding a name like `a.AAAA…ab!` (plain sops keeps it)
+    took `rollout plan` two minutes at 40,000 capitals (measured) and hours at a megabyte, for
+    every plan, verify and drift of that repo. No word is that long: it is read at once now, and
+    real worded names are still words."""
+    code = (
+        "from juniper_rollout import dotenv\n"
+        "name = 'a.' + 'A' * 1_000_000 + 'ab!'\n"
+        "assert not dotenv.worded(name) and dotenv.unnamed((name,)) == 1\n"
+        "assert dotenv.worded('spring.datasource.driverClassName')\n"
+        "assert dotenv.worded('log4j.rootLogger')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
