@@ -919,8 +919,10 @@ def _branch_ciphertext_first(
     later = _sops_time(mine.lastmodified) > _sops_time(meta.lastmodified)
     # refused on both paths, kept or not (pass 28a: a name shaped like a credential in the branch's
     # copy was carried silently into the commit rebuilt on a moved base, refused only once the
-    # branch sat on it again)
-    held = _committed_names(repo, spec, reuse, repo.branch, mine)
+    # branch sat on it again); an entry `enabled: false` never reads the plaintext the way out
+    # brings back, so it is kept as the base's is (pass 29b: "… delete that line there, and plan
+    # again: .env.enc is then encrypted from .env", followed, was refused the same for ever)
+    held = _committed_names(repo, spec, reuse, repo.branch, mine) if spec.enabled else mine.names
     if not base_edited:
         # the base's has not changed since the branch was built on it: the branch's is the newer
         # state, whatever sops' clock says (pass 11a: `updatekeys` keeps lastmodified, so a

@@ -104,3 +104,39 @@ def test_a_committed_name_of_a_long_run_of_capitals_is_read_in_bounded_time():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_token_name_on_the_branch_of_a_disabled_entry_is_no_refusal_for_ever(fleet, monkeypatch):
+    """ON-LIST 13.8 (pass 28a's refusal of a branch ciphertext holding a name shaped like a
+    credential): with the repo's `encrypt:` entry `enabled: false`, `.env` moved away and main
+    moved, plan refused "… write its values into .env in the clone (`…`), delete that line there,
+    and plan again: .env.enc is then encrypted from .env", which a disabled entry never does:
+    followed, plan and apply refused the same, for ever. A disabled entry's ciphertext is kept as it
+    is now, as the base's already was (lead 31): never shown, never dropped; verify still names it."""
+    from tests.fleet import BRANCH
+    from tests.helpers import git
+    from tests.test_lead31 import MOLLIE, _applied_by_an_older_tool
+
+    repo = fleet.repo(CASCOR)
+    clean = (repo / ".env").read_text()
+    encrypted_by_hand(fleet, repo, clean.encode())
+    _applied_by_an_older_tool(fleet, monkeypatch, clean)
+    kept = git(repo, "rev-parse", f"{BRANCH}:.env.enc").strip()
+    (repo / ".env").unlink()
+    text = fleet.manifest.read_text()
+    at = text.index("  - name: juniper-cascor")
+    end = text.index("        target: .env.enc\n", at) + len("        target: .env.enc\n")
+    fleet.manifest.write_text(text[:end] + "        enabled: false\n" + text[end:])
+    (repo / "NOTES.md").write_text("main moves\n")
+    git(repo, "add", "NOTES.md")
+    git(repo, "commit", "-qm", "main moves")
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join((plan.stdout + plan.stderr).split())
+    assert "shaped like a credential" not in said and MOLLIE not in said, said
+    applied = apply(fleet, CASCOR)
+    assert applied.code == 0 and MOLLIE not in applied.stdout + applied.stderr, applied.stdout
+    assert git(repo, "rev-parse", f"{BRANCH}:.env.enc").strip() == kept
+    assert git(repo, "merge-base", "--is-ancestor", "main", BRANCH) == ""
+    verify = rollout("verify", "--manifest", fleet.manifest, "--repo", CASCOR, "--ref", BRANCH)
+    told = " ".join(verify.stdout.split())
+    assert verify.code != 0 and "shaped like a credential" in told and MOLLIE not in told, told
