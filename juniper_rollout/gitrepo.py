@@ -200,6 +200,59 @@ def _no_repository(path: Path) -> str:
     return f"{path} is not a git repository ({how}, or fix `path:`)"
 
 
+def _damaged_head(path: Path, dotgit: Path) -> str | None:
+    """Why the clone at ``path``, whose ``.git`` holds objects and refs, is no repository to git when its
+    ``HEAD`` is empty or damaged (a power loss mid-write), and how to write it back; None when HEAD
+    reads as a ref or commit id. Pass 28c's note: it was "not a git repository (move it away, then
+    clone the repo at its path …)", which a clone holding uncommitted work should never follow."""
+    head = dotgit / "HEAD"
+    try:
+        text = head.read_bytes()[:4096]
+    except OSError:
+        text = b""
+    if not (dotgit / "objects").is_dir() or not (dotgit / "refs").is_dir():
+        return None
+    if re.fullmatch(rb"ref: refs/\S+\n?|[0-9a-f]{40}\n?|[0-9a-f]{64}\n?", text):
+        return None
+    said = f"{path}/.git/HEAD is empty or damaged (a power loss?), so git cannot read the clone either; "
+    branch = _last_checked_out(dotgit)
+    if branch is None:
+        return said + (
+            f"write the branch it had checked out back into it (`printf 'ref: refs/heads/%s\\n' "
+            f"BRANCH > {path_word(head)}`, BRANCH that branch's name), then run again"
+        )
+    return said + (
+        f"write back the branch it last had checked out, `printf 'ref: refs/heads/%s\\n' "
+        f"{shell_word(branch)} > {path_word(head)}`, then run again"
+    )
+
+
+def _last_checked_out(dotgit: Path) -> str | None:
+    """The branch HEAD's reflog last moved to (``checkout: moving from A to B``), when it still exists
+    (loose or packed); else the clone's only branch; else None."""
+    try:
+        with (dotgit / "logs" / "HEAD").open("rb") as log:
+            log.seek(max(0, (dotgit / "logs" / "HEAD").stat().st_size - 65536))
+            moves = re.findall(rb"\tcheckout: moving from \S+ to (\S+)\n", log.read())
+    except OSError:
+        moves = []
+    try:
+        packed = (dotgit / "packed-refs").read_bytes()
+    except OSError:
+        packed = b""
+    branches = {
+        str(p.relative_to(dotgit / "refs" / "heads"))
+        for p in (dotgit / "refs" / "heads").rglob("*")
+        if p.is_file()
+    } | {
+        m.decode(errors="replace")
+        for m in re.findall(rb"(?m)^[0-9a-f]{40,64} refs/heads/(\S+)$", packed)
+    }
+    if moves and (last := moves[-1].decode(errors="replace")) in branches:
+        return last
+    return next(iter(branches)) if len(branches) == 1 else None
+
+
 def _not_owned(path: Path, dotgit: Path) -> str | None:
     """Why git refuses the clone at ``path`` when another user owns it (git's "dubious ownership":
     no git command runs there until ``safe.directory`` names it), with git's own way out whole; None
@@ -301,7 +354,7 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
     try:
         repo = _quiet(git.Repo(path, odbt=git.GitCmdObjectDB if partial else InProcessObjects))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise RepoError(_no_repository(path)) from None
+        raise RepoError(_damaged_head(path, dotgit) or _no_repository(path)) from None
     try:
         if partial:
             # pass 19a: git fetches a partial clone's missing objects from origin by itself, as GitPython's

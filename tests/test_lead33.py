@@ -88,3 +88,34 @@ def test_a_damaged_rollout_branch_ref_stops_apply_for_that_repo_and_writes_nothi
     assert result.code == 1, said
     assert "the ref refs/heads/chore/sops-age-rollout cannot be read" in said, said
     assert branch.read_bytes() == b""  # not rewritten under git's feet
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_an_empty_head_is_told_to_be_written_back_not_the_clone_moved_away(tmp_path, moved):
+    """Pass 28c's note: a zero-byte `.git/HEAD` was "not a git repository (move it away, then clone
+    the repo at its path …)", advice a clone holding uncommitted work should never follow."""
+    manifest, repo = _one_repo(tmp_path)
+    if moved:  # HEAD last on another branch: that one is written back, as the reflog says
+        git(repo, "branch", "feature")
+        git(repo, "switch", "-q", "feature")
+    head = repo / ".git" / "HEAD"
+    before = head.read_bytes()
+    (repo / "work.txt").write_text("uncommitted\n")
+    head.write_bytes(b"")
+    said = _said("plan", "-m", manifest)
+    assert ".git/HEAD is empty or damaged" in said, said
+    assert "move it away" not in said and "clone the repo" not in said
+    pasted = paste(_quoted(said, "printf "), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert head.read_bytes() == before
+    assert (repo / "work.txt").read_text() == "uncommitted\n"
+    assert "empty or damaged" not in " ".join(rollout("plan", "-m", manifest).stdout.split())
+
+
+def test_an_empty_head_among_branches_it_never_left_by_checkout_says_which_to_write(tmp_path):
+    manifest, repo = _one_repo(tmp_path)
+    git(repo, "branch", "other")
+    (repo / ".git" / "logs" / "HEAD").unlink()
+    (repo / ".git" / "HEAD").write_bytes(b"")
+    said = _said("drift", "-m", manifest)
+    assert "BRANCH that branch's name" in said, said
