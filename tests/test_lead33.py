@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.demofleet import make_repo
+from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.pasting import paste
 from tests.test_hostile import KEY
@@ -119,3 +120,45 @@ def test_an_empty_head_among_branches_it_never_left_by_checkout_says_which_to_wr
     (repo / ".git" / "HEAD").write_bytes(b"")
     said = _said("drift", "-m", manifest)
     assert "BRANCH that branch's name" in said, said
+
+
+def _pointer(size: int) -> str:
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{'b' * 64}\nsize {size}\n"
+
+
+@pytest.mark.parametrize("command", ["verify", "drift"])
+def test_verify_and_drift_say_an_lfs_pointer_on_origins_base_must_be_pushed_mended(
+    fleet, tmp_path, command
+):
+    """Pass 28a's note: plan's LFS line said "commit the file itself on main and push it to origin",
+    verify's and drift's "commit the file itself" alone. They read origin's main when the clone has
+    it, so the file committed on main alone was still origin's pointer to them: followed, the same
+    line again. Each now says where the file must go, and followed as written, the line is gone."""
+    repo = fleet.repo("juniper-cascor")
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
+        == 0
+    )
+    ciphertext = git(repo, "show", f"{BRANCH}:.env.enc")
+    config = git(repo, "show", f"{BRANCH}:.sops.yaml")
+    (repo / ".env.enc").write_text(_pointer(len(ciphertext)))
+    (repo / ".sops.yaml").write_text(_pointer(len(config)))
+    (repo / ".gitattributes").write_text(".env.enc filter=lfs\n.sops.yaml filter=lfs\n")
+    git(repo, "add", "-f", ".env.enc", ".sops.yaml", ".gitattributes")
+    git(repo, "commit", "-qm", "the encrypted file in LFS")
+    git(repo, "init", "-q", "--bare", str(tmp_path / "origin.git"))
+    git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    git(repo, "push", "-q", "origin", "main")
+    git(repo, "fetch", "-q", "origin")
+    run = (command, "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    said = " ".join(rollout(*run).stdout.split())
+    assert ".env.enc" in said and "is a Git LFS pointer" in said, said
+    assert "itself on main and push it to origin" in said, said
+    (repo / ".gitattributes").write_text("")  # stop tracking them with LFS
+    (repo / ".env.enc").write_text(ciphertext)  # the files themselves
+    (repo / ".sops.yaml").write_text(config)
+    git(repo, "commit", "-qam", "out of LFS")
+    assert "is a Git LFS pointer" in " ".join(rollout(*run).stdout.split())  # main alone: not yet
+    git(repo, "push", "-q", "origin", "main")
+    again = " ".join(rollout(*run).stdout.split())
+    assert "is a Git LFS pointer" not in again, again
