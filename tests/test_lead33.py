@@ -162,3 +162,25 @@ def test_verify_and_drift_say_an_lfs_pointer_on_origins_base_must_be_pushed_mend
     git(repo, "push", "-q", "origin", "main")
     again = " ".join(rollout(*run).stdout.split())
     assert "is a Git LFS pointer" not in again, again
+
+
+@pytest.mark.parametrize(
+    ("spelling", "said"),
+    [
+        ("refs/heads/main", "is a full ref name: name the branch itself ('main')"),
+        ("Refs/heads/release/1.0", "is a full ref name: name the branch itself ('release/1.0')"),
+        ("refs/tags/v1.0", "is a ref that is no branch: base names the branch"),
+    ],
+)
+def test_a_base_spelled_as_a_full_ref_is_refused_at_its_manifest_line(fleet, spelling, said):
+    """Pass 28a's note: `base: refs/heads/main` was read as the branch `refs/heads/refs/heads/main`,
+    and every repo said "base branch … not found", the manifest's line never named."""
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(text.replace("  base: main\n", f"  base: {spelling}\n", 1))
+    line = fleet.manifest.read_text().splitlines().index(f"  base: {spelling}") + 1
+    before = git(fleet.repo("juniper-cascor"), "for-each-ref")
+    result = rollout("apply", "--yes", "-m", fleet.manifest)
+    assert result.code == 1
+    assert f":{line}: defaults.base '{spelling}' {said}" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert git(fleet.repo("juniper-cascor"), "for-each-ref") == before
