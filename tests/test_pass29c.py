@@ -80,3 +80,38 @@ def test_a_clone_another_user_owns_at_a_path_holding_a_line_break_gets_a_way_out
     assert "plaintext-env-in-history  .env.prod was committed in the past" in result.stdout, (
         result.stdout
     )
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ["---\n", "--- {}\n", "repos: []\n"],
+    ids=["an-empty-second-document", "a-second-document", "a-duplicate-key"],
+)
+@pytest.mark.parametrize("change", ["--add", "--data-key"])
+def test_rotate_of_a_manifest_the_loader_refuses_says_its_line(tmp_path, monkeypatch, tail, change):
+    """Item 11 and the `---` markers bullet: a manifest ending in a `---` (a second document, as
+    generated YAML often ends) or holding a duplicate key is refused by plan in one line with its
+    line; `rollout rotate --add` and `--data-key` on it ended "unexpected YamlSyntaxError …
+    please report this" with a crash log (the edit reads the text with a tree parser that takes the
+    first document, then verified it with the loader, unguarded). Now the loader's line, the
+    manifest untouched."""
+    import pyrage
+
+    key = pyrage.x25519.Identity.generate()
+    (tmp_path / "keys.txt").write_text(f"{key}\n")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "keys.txt"))
+    manifest = tmp_path / "repos.yaml"
+    text = (
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients:\n    - {key.to_public()}\n"
+        f"repos:\n  - name: victim\n{tail}"
+    )
+    manifest.write_text(text)
+    plan = rollout("plan", "--manifest", manifest)
+    assert plan.code == 1 and "repos.yaml:8: invalid YAML" in plan.stderr, plan.stderr
+    added = str(pyrage.x25519.Identity.generate().to_public())
+    args = [change, added] if change == "--add" else [change]
+    result = rollout("rotate", *args, "--manifest", manifest)
+    assert result.code == 1, result.stderr
+    said = " ".join((result.stdout + result.stderr).split())
+    assert "unexpected" not in said and "repos.yaml:8: invalid YAML" in said, said
+    assert manifest.read_text() == text
