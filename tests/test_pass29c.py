@@ -115,3 +115,24 @@ def test_rotate_of_a_manifest_the_loader_refuses_says_its_line(tmp_path, monkeyp
     said = " ".join((result.stdout + result.stderr).split())
     assert "unexpected" not in said and "repos.yaml:8: invalid YAML" in said, said
     assert manifest.read_text() == text
+
+
+def test_apply_of_a_file_that_holds_no_plan_offers_a_plan_that_can_be_saved(tmp_path, monkeypatch):
+    """Item 12's neighbour (a printed way out): `rollout apply repos.yaml` (the manifest passed as
+    the plan) said "not a plan file …; run `rollout plan --out repos.yaml …` again", which plan
+    refuses (it never replaces a file of yours), so the way out failed when pasted. It names a new
+    file beside it; both commands pasted, the branch is written and the manifest is untouched."""
+    manifest = _master_only(tmp_path)
+    git(tmp_path / "ws" / "victim", "branch", "-m", "master", "main")
+    before = manifest.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    result = rollout("apply", "repos.yaml", "--yes", "--manifest", "repos.yaml")
+    assert result.code == 1, result.stderr
+    said = " ".join((result.stdout + result.stderr).split())
+    commands = [c for c in said.split("`") if c.startswith("rollout ")]
+    assert [c.split()[1] for c in commands] == ["plan", "apply"], said
+    for command in commands:
+        pasted = paste(command.replace("rollout apply ", "rollout apply --yes "), cwd=tmp_path)
+        assert pasted.returncode == 0, (command, pasted.stdout, pasted.stderr)
+    assert manifest.read_bytes() == before
+    assert git(tmp_path / "ws" / "victim", "branch", "--list", "chore/sops-age-rollout").strip()
