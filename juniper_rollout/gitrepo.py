@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import secrets
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -283,13 +284,25 @@ def _not_owned(path: Path, dotgit: Path) -> str | None:
             line.strip()
             for line in said.splitlines()
             if line.strip().startswith("git config --global --add safe.directory ")
+            and _one_command(line)
         ),
+        # pass 29c: git's line for a path holding a line break is cut at it (`safe.directory
+        # '/ws/vic` with no closing quote: pasted, the shell waits for the rest)
         f"git config --global --add safe.directory {shell_word(os.path.realpath(path))}",
     )
     return (
         f'git refuses to read {path}: another user owns it (git\'s "dubious ownership" check); '
         f"if you trust that clone: `{offered}`, then run this again"
     )
+
+
+def _one_command(line: str) -> bool:
+    """Whether ``line`` is a whole shell command of git's `safe.directory` way out (its quotes
+    closed, one path)."""
+    try:
+        return len(shlex.split(line)) == 6
+    except ValueError:
+        return False
 
 
 def _gitdir_file(path: Path, dotgit: Path) -> str:
