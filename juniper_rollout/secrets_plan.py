@@ -477,7 +477,7 @@ def _emptying_on_purpose(
         fmt = sopsmeta.sops_format(blob or b"") or "dotenv"
         return (
             f"to empty one on purpose, run `sops set --input-type {fmt} --output-type {fmt} "
-            f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
+            f"{wording.path_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
         )
     delete = (
         forget
@@ -796,7 +796,8 @@ def _refuse_known_stale(
 def _sops_edit(spec: EncryptSpec, blob: bytes) -> str:
     """The `sops edit` of ``spec.target`` in the format ``blob`` (the committed file) is in."""
     fmt = sopsmeta.sops_format(blob) or "dotenv"
-    return f"sops edit --input-type {fmt} --output-type {fmt} {shell_word(spec.target)}"
+    # a target starting with `-` was read by sops as an option ("flag provided but not defined")
+    return f"sops edit --input-type {fmt} --output-type {fmt} {wording.path_word(spec.target)}"
 
 
 def _bring_or_keep(repo: RepoSpec, spec: EncryptSpec, holder: str, before: bytes) -> str:

@@ -8,6 +8,7 @@ names the ref's file and the reflog line that puts it back, a command that works
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,48 @@ def test_a_base_spelled_as_a_full_ref_is_refused_at_its_manifest_line(fleet, spe
     assert f":{line}: defaults.base '{spelling}' {said}" in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert git(fleet.repo("juniper-cascor"), "for-each-ref") == before
+
+
+@pytest.mark.parametrize("command", ["drift", "verify"])
+def test_sops_edit_of_a_file_named_with_a_leading_dash_works_pasted(fleet, tmp_path, command):
+    """Note 31 (27b's): drift's and verify's `sops edit PATH` for a committed sops file whose name
+    starts with `-` was read by sops as an option ("flag provided but not defined: -svc.env.enc"),
+    as filter-repo's `--path` was before pass 28c. The path is `./-svc.env.enc` now; pasted in the
+    clone, with an editor that removes the line, the line is gone."""
+    import os
+    import sys
+
+    import pyrage
+
+    repo = fleet.repo("juniper-cascor")
+    assert rollout("apply", "-m", fleet.manifest, "--repo", "juniper-cascor", "--yes").code == 0
+    fleet.merge_all()
+    token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+    secret = next(
+        line for line in fleet.key_file.read_text().splitlines() if line.startswith("AGE-SECRET")
+    )
+    public = pyrage.x25519.Identity.from_str(secret).to_public()
+    sops = str(Path(sys.executable).parent / "sops")
+    encrypt = [sops, "encrypt", "--age", str(public), "--input-type", "dotenv", "--output-type"]
+    ciphertext = subprocess.run(
+        [*encrypt, "dotenv", "--filename-override", "x.env.enc"],
+        input=f"{token}=1\nKEPT=2\n".encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
+    (repo / "-svc.env.enc").write_bytes(ciphertext)
+    git(repo, "add", "-f", "--", "-svc.env.enc")
+    git(repo, "commit", "-qm", "svc secrets")
+    run = (command, "-m", fleet.manifest, "--repo", "juniper-cascor")
+    said = " ".join(rollout(*run).stdout.split())
+    assert token not in said
+    edit = _quoted(said, "sops edit ")
+    assert edit.endswith(" ./-svc.env.enc"), edit
+    editor = tmp_path / "drop-token.sh"
+    editor.write_text('#!/bin/sh\nsed -i "/^ghp_/d" "$1"\n')
+    editor.chmod(0o755)
+    env = {**os.environ, "EDITOR": str(editor), "PATH": f"{Path(sops).parent}:{os.environ['PATH']}"}
+    pasted = subprocess.run(["bash", "-c", edit], cwd=repo, env=env, capture_output=True)
+    assert pasted.returncode == 0, pasted.stderr
+    git(repo, "commit", "-qam", "the token line removed")
+    assert "sops edit" not in " ".join(rollout(*run).stdout.split())
