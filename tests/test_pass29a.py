@@ -1,0 +1,40 @@
+"""Issue 13, pass 29a: session 33's verification round over items 1-4 and the smaller list's first four
+bullets, session 32's code for them first. Each test fails on the main before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import CANARY, encrypted_by_hand, rollout
+from tests.pasting import git_commands, paste
+from tests.test_adversary import apply
+from tests.test_pass27d import _names_on_branch
+
+CASCOR = "juniper-cascor"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["e2e-password", "k8s.namespace", "i18n.default-locale", "log4j2.level", "1password.token"],
+)
+def test_a_teammates_name_with_a_numeronym_is_never_dropped_with_its_value(fleet, name):
+    """ON-LIST (13.1: a value dropped on re-apply; pass 28a's camel-case fix missed these spellings).
+    A teammate's value under a dotted or dashed name whose word holds digits between letters (`e2e`,
+    `k8s`, `i18n`, `log4j2`) or starts with them (`1password`) was no word: plan exited 0 with "drops 1
+    name shaped like a credential … rotate that credential", and apply wrote the branch without the
+    value. Now it stops the repo as other worded names do, until `.env` holds the value."""
+    repo = fleet.repo(CASCOR)
+    env = (repo / ".env").read_text()
+    value = f"{CANARY}-numeronym"
+    encrypted_by_hand(fleet, repo, (env + f"{name}={value}\n").encode())
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join((plan.stdout + plan.stderr).split())
+    assert plan.code == 1 and "holds 1 name that .env cannot hold" in said, said
+    assert name not in said and CANARY not in said, said
+    [command] = git_commands(said)
+    printed = paste(command, fleet.root.parent)
+    assert printed.returncode == 0 and f"{name}={value}" in printed.stdout, printed.stderr
+    (repo / ".env").write_text(env + f"KEPT_VALUE={value}\n")
+    assert apply(fleet, CASCOR).code == 0
+    names = _names_on_branch(repo)
+    assert "KEPT_VALUE" in names and name not in names, names
