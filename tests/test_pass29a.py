@@ -15,7 +15,14 @@ CASCOR = "juniper-cascor"
 
 @pytest.mark.parametrize(
     "name",
-    ["e2e-password", "k8s.namespace", "i18n.default-locale", "log4j2.level", "1password.token"],
+    [
+        "e2e-password",
+        "k8s.namespace",
+        "i18n.default-locale",
+        "log4j2.level",
+        "1password.token",
+        "stripe.apiKeyV2",
+    ],
 )
 def test_a_teammates_name_with_a_numeronym_is_never_dropped_with_its_value(fleet, name):
     """ON-LIST (13.1: a value dropped on re-apply; pass 28a's camel-case fix missed these spellings).
