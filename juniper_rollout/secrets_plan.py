@@ -610,7 +610,8 @@ def _refuse_worded_lost(
     passphrase is words too. Without a key it cannot be compared, and counts as lacking."""
     # pass 28a: as written and as the app reads it: a value with a blank, added to `.env` quoted
     # (`DB_PASSWORD="p@ss word"`, as the refusal asked), was refused again and again
-    mine = [*_values(plaintext).items(), *appenv.app_values(plaintext).items()]
+    apps = appenv.app_values(plaintext)
+    mine = [*_values(plaintext).items(), *apps.items()]
     for blob, ref in ((before, refs[0]), (reuse, refs[1])):
         meta = sops.read_metadata(blob) if blob is not None else None
         if blob is None or meta is None:
@@ -623,9 +624,15 @@ def _refuse_worded_lost(
             held, app = _values(committed), appenv.app_values(committed)
         except (ValueError, OSError, RolloutError):
             held, app = {}, {}
-        # carried: under a name of the plaintext's that the committed file lacks (a value the same
-        # by chance under a name both hold, `DEBUG=true` beside `feature.flag=true`, is no carry)
-        have = {value for name, value in mine if name not in held and value}
+        # carried: under a name of the plaintext's that the committed file lacks, or holds with
+        # another value (pass 29a: `twine.password`'s value set as `TWINE_PASSWORD`, the variable
+        # it stands for, as the refusal asked, was refused the same every time); a value the same by
+        # chance under a name both hold with it, `DEBUG=true` beside `feature.flag=true`, is no carry
+        have = {
+            value
+            for name, value in mine
+            if value and (name not in held or apps.get(name) != app.get(name))
+        }
         lost = [n for n in worded if held.get(n, b"") not in have and app.get(n, b"") not in have]
         if lost:
             raise RepoError(

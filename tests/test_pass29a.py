@@ -45,3 +45,27 @@ def test_a_teammates_name_with_a_numeronym_is_never_dropped_with_its_value(fleet
     assert apply(fleet, CASCOR).code == 0
     names = _names_on_branch(repo)
     assert "KEPT_VALUE" in names and name not in names, names
+
+
+def test_a_worded_value_moved_into_the_variable_it_stands_for_is_carried(fleet):
+    """ON-LIST (13.1, a false refusal of pass 27d's carry): main's `.env.enc` holds a teammate's
+    `twine.password` beside `TWINE_PASSWORD`; the refusal says "add its value to .env under a variable
+    name", and the natural one is `TWINE_PASSWORD`, the same setting. Set there, plan refused the same,
+    "with a value .env in the clone lacks", every time: a name the committed file holds never carried
+    a value, even one changed to it. A value the same by chance under a name both hold (unchanged) is
+    still no carry (pass 27d's control)."""
+    repo = fleet.repo(CASCOR)
+    env = (repo / ".env").read_text()
+    value = f"{CANARY}-moved"
+    encrypted_by_hand(fleet, repo, (env + f"twine.password={value}\n").encode())
+    assert rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR).code == 1
+    lines = [
+        f"TWINE_PASSWORD={value}" if s.startswith("TWINE_PASSWORD=") else s for s in env.split("\n")
+    ]
+    (repo / ".env").write_text("\n".join(lines))
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join((plan.stdout + plan.stderr).split())
+    assert plan.code == 0 and "cannot hold" not in said and CANARY not in said, said
+    assert apply(fleet, CASCOR).code == 0
+    names = _names_on_branch(repo)
+    assert "TWINE_PASSWORD" in names and "twine.password" not in names, names
