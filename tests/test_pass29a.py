@@ -3,11 +3,15 @@ bullets, session 32's code for them first. Each test fails on the main before it
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.helpers import CANARY, encrypted_by_hand, rollout
+from tests.fleet import BRANCH
+from tests.helpers import CANARY, encrypted_by_hand, git, rollout
 from tests.pasting import git_commands, paste
 from tests.test_adversary import apply
+from tests.test_pass16b import LFS_LINE
 from tests.test_pass27d import _names_on_branch
 
 CASCOR = "juniper-cascor"
@@ -69,3 +73,30 @@ def test_a_worded_value_moved_into_the_variable_it_stands_for_is_carried(fleet):
     assert apply(fleet, CASCOR).code == 0
     names = _names_on_branch(repo)
     assert "TWINE_PASSWORD" in names and "twine.password" not in names, names
+
+
+@pytest.mark.parametrize("target", ["my app.env.enc", "[prod].env.enc"])
+def test_the_lfs_line_for_a_target_named_with_a_blank_or_a_bracket_works(fleet, target):
+    """ON-LIST (the smaller list's LFS bullet, pass 16b's, 27a's and 28a's way out): an encrypt
+    target named `my app.env.enc` under `*.enc filter=lfs` was refused with "a line `/my app.env.enc
+    !filter !diff !merge !text` at the end of the top .gitattributes, committed on main". git splits
+    that line at the blank (the pattern `/my`), so committed as it reads, the repo was refused the
+    same, every time; `/[prod].env.enc` is a glob matching `/p.env.enc`, never itself. The pattern
+    is now quoted and escaped as git reads it; followed, the repo applies."""
+    repo = fleet.repo(CASCOR)
+    entry = "      - source: .env\n        target: .env.enc\n"
+    text = fleet.manifest.read_text()
+    assert entry in text
+    fleet.manifest.write_text(text.replace(entry, entry.replace(".env.enc", f"'{target}'"), 1))
+    only = ("--manifest", fleet.manifest, "--repo", CASCOR)
+    (repo / ".gitattributes").write_text(f"*.enc {LFS_LINE}\n")
+    git(repo, "add", ".gitattributes")
+    git(repo, "commit", "-qm", "LFS for *.enc")
+    said = " ".join(rollout("plan", *only).stdout.split())
+    line = re.search(r"a line `([^`]*!filter[^`]*)` at the end of the top \.gitattributes", said)
+    assert line, said
+    (repo / ".gitattributes").write_text(f"*.enc {LFS_LINE}\n{line.group(1)}\n")
+    git(repo, "commit", "-qam", "stop tracking the encrypted file with LFS")
+    applied = rollout("apply", *only, "--yes")
+    assert applied.code == 0, said + applied.stdout
+    assert "sops_mac=" in git(repo, "show", f"{BRANCH}:{target}")
