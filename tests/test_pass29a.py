@@ -26,6 +26,7 @@ CASCOR = "juniper-cascor"
         "log4j2.level",
         "1password.token",
         "stripe.apiKeyV2",
+        "models.gpt-4o.api-key",
     ],
 )
 def test_a_teammates_name_with_a_numeronym_is_never_dropped_with_its_value(fleet, name):
