@@ -1,0 +1,121 @@
+"""Lead 33: a ref whose file is damaged (pass 28c's noted power-loss shapes, item 11).
+
+A zero-byte loose ref, what a power loss mid-write leaves, was "unexpected AssertionError … run git
+fsck" with a crash log in drift, and "an error message the leak guard could not check" in plan and
+verify: no way out. git itself cannot read or update such a ref ("reference broken"), so the line
+names the ref's file and the reflog line that puts it back, a command that works when pasted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.demofleet import make_repo
+from tests.helpers import git, rollout
+from tests.pasting import paste
+from tests.test_hostile import KEY
+
+
+def _one_repo(tmp_path: Path) -> tuple[Path, Path]:
+    repo = make_repo(tmp_path / "ws" / "app", {"README.md": "app\n"})
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n  - name: app\n"
+    )
+    return manifest, repo
+
+
+def _said(*args: str | Path) -> str:
+    result = rollout(*args)
+    assert "unexpected" not in result.stdout + result.stderr, result.stdout
+    assert "could not check" not in result.stdout + result.stderr, result.stdout
+    return " ".join(result.stdout.split())
+
+
+def _quoted(said: str, starting: str) -> str:
+    return next(part for part in said.split("`") if part.startswith(starting))
+
+
+@pytest.mark.parametrize("command", ["plan", "drift", "verify"])
+def test_an_empty_loose_base_ref_is_named_with_a_way_out_that_mends_it(tmp_path, command):
+    manifest, repo = _one_repo(tmp_path)
+    tip = git(repo, "rev-parse", "main").strip()
+    (repo / ".git" / "refs" / "heads" / "main").write_bytes(b"")  # a power loss mid-write
+    said = _said(command, "-m", manifest)
+    assert "the ref refs/heads/main cannot be read" in said, said
+    assert "empty or damaged" in said
+    mend = _quoted(said, "tail -n 1 ")
+    pasted = paste(mend, tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert git(repo, "rev-parse", "main").strip() == tip  # git reads it again
+    assert "cannot be read" not in " ".join(rollout("plan", "-m", manifest).stdout.split())
+
+
+def test_an_empty_loose_ref_with_no_reflog_is_told_to_be_moved_away(tmp_path):
+    manifest, repo = _one_repo(tmp_path)
+    git(repo, "pack-refs", "--all")  # main packed: moving the empty loose file away shows it again
+    (repo / ".git" / "logs" / "refs" / "heads" / "main").unlink()
+    (repo / ".git" / "refs" / "heads" / "main").write_bytes(b"")
+    said = _said("plan", "-m", manifest)
+    assert "no reflog to restore it from" in said, said
+    assert "tail -n 1" not in said
+    (repo / ".git" / "refs" / "heads" / "main").rename(tmp_path / "main.damaged")
+    assert "cannot be read" not in " ".join(rollout("plan", "-m", manifest).stdout.split())
+
+
+def test_a_damaged_packed_ref_names_its_line_in_packed_refs(tmp_path):
+    manifest, repo = _one_repo(tmp_path)
+    git(repo, "pack-refs", "--all")
+    packed = repo / ".git" / "packed-refs"
+    tip = git(repo, "rev-parse", "main").strip()
+    packed.write_text(packed.read_text().replace(tip, tip[:19]))  # a line cut short
+    said = _said("plan", "-m", manifest)
+    assert "its line in" in said and "packed-refs is damaged" in said, said
+    found = paste(_quoted(said, "grep -n -F -e "), tmp_path)
+    assert found.returncode == 0 and found.stdout.startswith("2:"), found.stdout
+    assert found.stdout.strip().endswith(" refs/heads/main")
+
+
+def test_a_damaged_rollout_branch_ref_stops_apply_for_that_repo_and_writes_nothing(tmp_path):
+    manifest, repo = _one_repo(tmp_path)
+    branch = repo / ".git" / "refs" / "heads" / "chore" / "sops-age-rollout"
+    branch.parent.mkdir(parents=True)
+    branch.write_bytes(b"")
+    result = rollout("apply", "-m", manifest, "--yes")
+    said = " ".join(result.stdout.split())
+    assert result.code == 1, said
+    assert "the ref refs/heads/chore/sops-age-rollout cannot be read" in said, said
+    assert branch.read_bytes() == b""  # not rewritten under git's feet
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_an_empty_head_is_told_to_be_written_back_not_the_clone_moved_away(tmp_path, moved):
+    """Pass 28c's note: a zero-byte `.git/HEAD` was "not a git repository (move it away, then clone
+    the repo at its path …)", advice a clone holding uncommitted work should never follow."""
+    manifest, repo = _one_repo(tmp_path)
+    if moved:  # HEAD last on another branch: that one is written back, as the reflog says
+        git(repo, "branch", "feature")
+        git(repo, "switch", "-q", "feature")
+    head = repo / ".git" / "HEAD"
+    before = head.read_bytes()
+    (repo / "work.txt").write_text("uncommitted\n")
+    head.write_bytes(b"")
+    said = _said("plan", "-m", manifest)
+    assert ".git/HEAD is empty or damaged" in said, said
+    assert "move it away" not in said and "clone the repo" not in said
+    pasted = paste(_quoted(said, "printf "), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert head.read_bytes() == before
+    assert (repo / "work.txt").read_text() == "uncommitted\n"
+    assert "empty or damaged" not in " ".join(rollout("plan", "-m", manifest).stdout.split())
+
+
+def test_an_empty_head_among_branches_it_never_left_by_checkout_says_which_to_write(tmp_path):
+    manifest, repo = _one_repo(tmp_path)
+    git(repo, "branch", "other")
+    (repo / ".git" / "logs" / "HEAD").unlink()
+    (repo / ".git" / "HEAD").write_bytes(b"")
+    said = _said("drift", "-m", manifest)
+    assert "BRANCH that branch's name" in said, said
