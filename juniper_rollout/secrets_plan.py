@@ -633,7 +633,13 @@ def _refuse_worded_lost(
             for name, value in mine
             if value and (name not in held or apps.get(name) != app.get(name))
         }
-        lost = [n for n in worded if held.get(n, b"") not in have and app.get(n, b"") not in have]
+        lost = [
+            n
+            for n in worded
+            if held.get(n, b"") not in have
+            and app.get(n, b"") not in have
+            and not _under_its_variable(n, app.get(n), apps)
+        ]
         if lost:
             raise RepoError(
                 f"{spec.target} on {ref} holds {wording.count(len(lost), 'name')} that "
@@ -644,6 +650,20 @@ def _refuse_worded_lost(
                 f"{_at(ref, spec.target)} | {_decrypt_stdin(blob)}` prints the committed ones), "
                 "then plan again"
             )
+
+
+def _under_its_variable(name: str, value: bytes | None, apps: dict[str, bytes]) -> bool:
+    """Whether the plaintext holds the worded ``name``'s ``value`` (as the app reads both) under the
+    variable it stands for: its words upper-cased and joined by ``_`` (`twine.password`,
+    `stripe.webhookSecret`: `TWINE_PASSWORD`, `STRIPE_WEBHOOK_SECRET`). Pass 29a: a teammate's
+    alias beside that variable, with the same value, was refused for ever, "add its value to .env
+    under a variable name" (it was there; a name both hold with one value was no carry)."""
+    words = re.split(r"[.-]", name)
+    variables = {
+        "_".join(words).upper(),
+        "_".join(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", w) for w in words).upper(),
+    }
+    return bool(value) and any(apps.get(v) == value for v in variables)
 
 
 def _refuse_older_values(

@@ -101,3 +101,24 @@ def test_the_lfs_line_for_a_target_named_with_a_blank_or_a_bracket_works(fleet, 
     applied = rollout("apply", *only, "--yes")
     assert applied.code == 0, said + applied.stdout
     assert "sops_mac=" in git(repo, "show", f"{BRANCH}:{target}")
+
+
+@pytest.mark.parametrize("name", ["twine.password", "twine-password"])
+def test_a_worded_alias_of_a_variable_env_holds_with_its_value_is_carried(fleet, name):
+    """ON-LIST (13.1, a false refusal of pass 27d's carry): a teammate adds `twine.password` to main's
+    `.env.enc` as an alias of `TWINE_PASSWORD`, with the same value, which the clone's `.env` holds.
+    plan refused "with a value .env in the clone lacks … add its value to .env under a variable
+    name", for ever: the value was there, under the variable the name stands for, but a name both
+    files hold with one value was no carry. Now a worded name whose value `.env` holds under its
+    own variable (words upper-cased, joined by `_`) is carried; another name's equal value still is
+    not (pass 27d's control)."""
+    repo = fleet.repo(CASCOR)
+    env = (repo / ".env").read_text()
+    value = next(s for s in env.split("\n") if s.startswith("TWINE_PASSWORD=")).partition("=")[2]
+    encrypted_by_hand(fleet, repo, (env + f"{name}={value}\n").encode())
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join((plan.stdout + plan.stderr).split())
+    assert plan.code == 0 and "cannot hold" not in said and name not in said, said
+    assert apply(fleet, CASCOR).code == 0
+    names = _names_on_branch(repo)
+    assert "TWINE_PASSWORD" in names and name not in names, names
