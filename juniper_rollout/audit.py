@@ -200,6 +200,7 @@ class Facts:
     # lines only, whose line numbers are not the file's
     cut: frozenset[str] = frozenset()
     sops_config: bytes | None = None  # .sops.yaml at the ref
+    read_at: str = ""  # the ref as git names what was read: ``origin/main`` when the clone has it
     env_commits: tuple[
         tuple[str, str, tuple[str, ...]], ...
     ] = ()  # (short sha, subject, env paths), any ref
@@ -498,7 +499,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
         Finding(
             ENC_WITHOUT_SOPS,
             path,
-            f"{path} {sopsmeta.LFS_NOTE}"
+            f"{path} {sopsmeta.lfs_note(facts.read_at or ref)}"
             if sopsmeta.is_lfs_pointer(blob)
             else f"{path} has no sops metadata: it may be plaintext; remove it "
             f"(`{git_in(repo.path)} rm --cached -- {shell_word(path)}`), rotate what it held, and encrypt again with sops",

@@ -394,7 +394,11 @@ def _audit_at(
         if unread is not None:
             raise unread
         nonlocal facts
-        facts = replace(facts, sops_config=gitrepo.read_blob(commit, SOPS_CONFIG))
+        facts = replace(
+            facts,
+            sops_config=gitrepo.read_blob(commit, SOPS_CONFIG),
+            read_at=ref or gitrepo.base_ref(clone, repo.base),
+        )
         snap = snapshot(manifest, repo, clone, commit)
         result = audit.audit_repo(
             manifest, repo, snap, facts, ref=ref or repo.base, commit=commit.hexsha

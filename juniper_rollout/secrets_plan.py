@@ -870,13 +870,7 @@ def _lfs_pointer_at(path: str, ref: str) -> str:
     """``path`` at ``ref`` is a Git LFS pointer, with the way out; where ``ref`` is origin's copy of
     the base (what the tool builds on when the clone has it), the file committed must be pushed
     there too (pass 28a: committed on main alone, plan was refused the same)."""
-    note = sopsmeta.LFS_NOTE
-    if ref.startswith("origin/"):
-        note = note.replace(
-            "commit the file itself",
-            f"commit the file itself on {ref.removeprefix('origin/')} and push it to origin",
-        )
-    return f"{path} at {ref} {note}"
+    return f"{path} at {ref} {sopsmeta.lfs_note(ref)}"
 
 
 def _kept_without_plaintext(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.demofleet import make_repo
+from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.pasting import paste
 from tests.test_hostile import KEY
@@ -119,3 +120,67 @@ def test_an_empty_head_among_branches_it_never_left_by_checkout_says_which_to_wr
     (repo / ".git" / "HEAD").write_bytes(b"")
     said = _said("drift", "-m", manifest)
     assert "BRANCH that branch's name" in said, said
+
+
+def _pointer(size: int) -> str:
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{'b' * 64}\nsize {size}\n"
+
+
+@pytest.mark.parametrize("command", ["verify", "drift"])
+def test_verify_and_drift_say_an_lfs_pointer_on_origins_base_must_be_pushed_mended(
+    fleet, tmp_path, command
+):
+    """Pass 28a's note: plan's LFS line said "commit the file itself on main and push it to origin",
+    verify's and drift's "commit the file itself" alone. They read origin's main when the clone has
+    it, so the file committed on main alone was still origin's pointer to them: followed, the same
+    line again. Each now says where the file must go, and followed as written, the line is gone."""
+    repo = fleet.repo("juniper-cascor")
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
+        == 0
+    )
+    ciphertext = git(repo, "show", f"{BRANCH}:.env.enc")
+    config = git(repo, "show", f"{BRANCH}:.sops.yaml")
+    (repo / ".env.enc").write_text(_pointer(len(ciphertext)))
+    (repo / ".sops.yaml").write_text(_pointer(len(config)))
+    (repo / ".gitattributes").write_text(".env.enc filter=lfs\n.sops.yaml filter=lfs\n")
+    git(repo, "add", "-f", ".env.enc", ".sops.yaml", ".gitattributes")
+    git(repo, "commit", "-qm", "the encrypted file in LFS")
+    git(repo, "init", "-q", "--bare", str(tmp_path / "origin.git"))
+    git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    git(repo, "push", "-q", "origin", "main")
+    git(repo, "fetch", "-q", "origin")
+    run = (command, "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    said = " ".join(rollout(*run).stdout.split())
+    assert ".env.enc" in said and "is a Git LFS pointer" in said, said
+    assert "itself on main and push it to origin" in said, said
+    (repo / ".gitattributes").write_text("")  # stop tracking them with LFS
+    (repo / ".env.enc").write_text(ciphertext)  # the files themselves
+    (repo / ".sops.yaml").write_text(config)
+    git(repo, "commit", "-qam", "out of LFS")
+    assert "is a Git LFS pointer" in " ".join(rollout(*run).stdout.split())  # main alone: not yet
+    git(repo, "push", "-q", "origin", "main")
+    again = " ".join(rollout(*run).stdout.split())
+    assert "is a Git LFS pointer" not in again, again
+
+
+@pytest.mark.parametrize(
+    ("spelling", "said"),
+    [
+        ("refs/heads/main", "is a full ref name: name the branch itself ('main')"),
+        ("Refs/heads/release/1.0", "is a full ref name: name the branch itself ('release/1.0')"),
+        ("refs/tags/v1.0", "is a ref that is no branch: base names the branch"),
+    ],
+)
+def test_a_base_spelled_as_a_full_ref_is_refused_at_its_manifest_line(fleet, spelling, said):
+    """Pass 28a's note: `base: refs/heads/main` was read as the branch `refs/heads/refs/heads/main`,
+    and every repo said "base branch … not found", the manifest's line never named."""
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(text.replace("  base: main\n", f"  base: {spelling}\n", 1))
+    line = fleet.manifest.read_text().splitlines().index(f"  base: {spelling}") + 1
+    before = git(fleet.repo("juniper-cascor"), "for-each-ref")
+    result = rollout("apply", "--yes", "-m", fleet.manifest)
+    assert result.code == 1
+    assert f":{line}: defaults.base '{spelling}' {said}" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert git(fleet.repo("juniper-cascor"), "for-each-ref") == before

@@ -66,7 +66,11 @@ def _encrypted_file(
     blob = snap.files[path]
     meta = sops.read_metadata(blob)
     if meta is None and sopsmeta.is_lfs_pointer(blob):
-        return failed(name, f"{path} {sopsmeta.LFS_NOTE}", "commit the encrypted file itself")
+        return failed(
+            name,
+            f"{path} {sopsmeta.lfs_note(snap.read_at or snap.ref)}",
+            sopsmeta.lfs_way_out(snap.read_at or snap.ref, "the encrypted file"),
+        )
     if meta is None or not sops.is_encrypted(blob, filename=path):
         return failed(
             name,
