@@ -231,7 +231,16 @@ def worded(name: str) -> bool:
     if not _unnamed(name) or is_credential_name(name):
         return False
     parts = re.split(r"[._-]", name)
-    return len(parts) > 1 and all(_WORD.fullmatch(part) for part in parts)
+    # a word is ASCII letters and digits, at most WORD_LONGEST of them: read by the expression alone,
+    # a part of capitals ending in another character took time growing with the square of its
+    # length (pass 29a's note: 5 s for 5,000, so a committed name of a megabyte held plan for hours)
+    return len(parts) > 1 and all(
+        len(part) <= WORD_LONGEST and part.isascii() and part.isalnum() and _WORD.fullmatch(part)
+        for part in parts
+    )
+
+
+WORD_LONGEST = 64  # letters and digits in one word of a worded name (`stripe-webhook-secret`)
 
 
 def held_names(

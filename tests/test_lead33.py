@@ -15,7 +15,7 @@ import pytest
 
 from tests.demofleet import make_repo
 from tests.fleet import BRANCH
-from tests.helpers import git, rollout
+from tests.helpers import encrypted_by_hand, git, rollout
 from tests.pasting import paste
 from tests.test_hostile import KEY
 
@@ -230,3 +230,21 @@ def test_sops_edit_of_a_file_named_with_a_leading_dash_works_pasted(fleet, tmp_p
     assert pasted.returncode == 0, pasted.stderr
     git(repo, "commit", "-qam", "the token line removed")
     assert "sops edit" not in " ".join(rollout(*run).stdout.split())
+
+
+def test_a_committed_name_of_a_long_run_of_capitals_is_read_in_linear_time(fleet):
+    """Pass 29a's note: the reading of a worded name (`dotenv._WORD`) took time growing with the
+    square of a part's run of capitals when the part ended in another character (5 s for 5,000), so a
+    committed `.env.enc` whose name held a few hundred thousand held verify for an hour. A word is at
+    most 64 letters and digits now, checked before the expression; the name is refused, never shown.
+    The time limit is a hang guard only."""
+    from tests.test_adversary import run_cli
+
+    repo = fleet.repo("juniper-cascor")
+    name = "x." + "A" * 300_000 + "!"
+    encrypted_by_hand(fleet, repo, f"{name}=1\nKEPT=2\n".encode())
+    result = run_cli("verify", "-m", fleet.manifest, "--repo", "juniper-cascor", timeout=300)
+    assert result.returncode == 1, result.stdout
+    assert "A" * 100 not in result.stdout + result.stderr
+    said = " ".join(result.stdout.split())
+    assert ".env.enc holds 1 name that is no variable name or shaped like a credential" in said
