@@ -248,3 +248,29 @@ def test_a_committed_name_of_a_long_run_of_capitals_is_read_in_linear_time(fleet
     assert "A" * 100 not in result.stdout + result.stderr
     said = " ".join(result.stdout.split())
     assert ".env.enc holds 1 name that is no variable name or shaped like a credential" in said
+
+
+def test_a_pre_commit_config_repeating_repos_is_told_to_merge_them(fleet, tmp_path):
+    """Pass 29c's note: a committed `.pre-commit-config.yaml` with a second `repos:` was told "could
+    not add the hooks without changing other entries (add them by hand, then plan again)"; pre-commit
+    reads only the last of a repeated key, so hooks added by hand under the first never ran, and
+    plan said the same again. The line names the repeated key and its line; merged, plan adds them."""
+    from tests.test_pass3 import main_moves_to
+
+    repo = fleet.repo("juniper-data")
+    hook = (
+        "  - repo: local\n    hooks:\n      - id: {0}\n        name: {0}\n"
+        '        entry: "true"\n        language: system\n'
+    )
+    config = ".pre-commit-config.yaml"
+    main_moves_to(
+        repo, {config: "repos:\n" + hook.format("a") + "repos:\n" + hook.format("b")}, tmp_path
+    )
+    plan = ("plan", "-m", fleet.manifest, "--repo", "juniper-data")
+    said = " ".join(rollout(*plan).stdout.split())
+    assert ".pre-commit-config.yaml:8: the key 'repos' is repeated in its mapping" in said, said
+    assert "merge them into one" in said and "add them by hand" not in said
+    main_moves_to(repo, {config: "repos:\n" + hook.format("a") + hook.format("b")}, tmp_path)
+    again = rollout(*plan)
+    assert again.code == 0, again.stdout
+    assert "local hooks forbid-plaintext-env" in " ".join(again.stdout.split()), again.stdout
