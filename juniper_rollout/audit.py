@@ -66,7 +66,7 @@ from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
-from juniper_rollout.wording import clip, filter_path, git_in, shell_word
+from juniper_rollout.wording import clip, filter_path, git_in, path_word, shell_word
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 MAX_COMMITS_NAMED = 5
@@ -200,6 +200,7 @@ class Facts:
     # lines only, whose line numbers are not the file's
     cut: frozenset[str] = frozenset()
     sops_config: bytes | None = None  # .sops.yaml at the ref
+    read_at: str = ""  # the ref as git names what was read: ``origin/main`` when the clone has it
     env_commits: tuple[
         tuple[str, str, tuple[str, ...]], ...
     ] = ()  # (short sha, subject, env paths), any ref
@@ -498,7 +499,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
         Finding(
             ENC_WITHOUT_SOPS,
             path,
-            f"{path} {sopsmeta.LFS_NOTE}"
+            f"{path} {sopsmeta.lfs_note(facts.read_at or ref)}"
             if sopsmeta.is_lfs_pointer(blob)
             else f"{path} has no sops metadata: it may be plaintext; remove it "
             f"(`{git_in(repo.path)} rm --cached -- {shell_word(path)}`), rotate what it held, and encrypt again with sops",
@@ -525,7 +526,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
             path,
             f"{_line_of(facts, path, line)} holds a name shaped like a credential (a token pasted as a name? sops "
             "keeps names in clear, so it is readable in git); not shown: remove that line "
-            f"(`sops edit --input-type {fmt} --output-type {fmt} {shell_word(path)}`), and rotate "
+            f"(`sops edit --input-type {fmt} --output-type {fmt} {path_word(path)}`), and rotate "
             "that credential: it stays readable in history",
         )
         for path, blob in sorted(facts.encrypted.items())

@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import secrets
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -200,6 +201,59 @@ def _no_repository(path: Path) -> str:
     return f"{path} is not a git repository ({how}, or fix `path:`)"
 
 
+def _damaged_head(path: Path, dotgit: Path) -> str | None:
+    """Why the clone at ``path``, whose ``.git`` holds objects and refs, is no repository to git when its
+    ``HEAD`` is empty or damaged (a power loss mid-write), and how to write it back; None when HEAD
+    reads as a ref or commit id. Pass 28c's note: it was "not a git repository (move it away, then
+    clone the repo at its path …)", which a clone holding uncommitted work should never follow."""
+    head = dotgit / "HEAD"
+    try:
+        text = head.read_bytes()[:4096]
+    except OSError:
+        text = b""
+    if not (dotgit / "objects").is_dir() or not (dotgit / "refs").is_dir():
+        return None
+    if re.fullmatch(rb"ref: refs/\S+\n?|[0-9a-f]{40}\n?|[0-9a-f]{64}\n?", text):
+        return None
+    said = f"{path}/.git/HEAD is empty or damaged (a power loss?), so git cannot read the clone either; "
+    branch = _last_checked_out(dotgit)
+    if branch is None:
+        return said + (
+            f"write the branch it had checked out back into it (`printf 'ref: refs/heads/%s\\n' "
+            f"BRANCH > {path_word(head)}`, BRANCH that branch's name), then run again"
+        )
+    return said + (
+        f"write back the branch it last had checked out, `printf 'ref: refs/heads/%s\\n' "
+        f"{shell_word(branch)} > {path_word(head)}`, then run again"
+    )
+
+
+def _last_checked_out(dotgit: Path) -> str | None:
+    """The branch HEAD's reflog last moved to (``checkout: moving from A to B``), when it still exists
+    (loose or packed); else the clone's only branch; else None."""
+    try:
+        with (dotgit / "logs" / "HEAD").open("rb") as log:
+            log.seek(max(0, (dotgit / "logs" / "HEAD").stat().st_size - 65536))
+            moves = re.findall(rb"\tcheckout: moving from \S+ to (\S+)\n", log.read())
+    except OSError:
+        moves = []
+    try:
+        packed = (dotgit / "packed-refs").read_bytes()
+    except OSError:
+        packed = b""
+    branches = {
+        str(p.relative_to(dotgit / "refs" / "heads"))
+        for p in (dotgit / "refs" / "heads").rglob("*")
+        if p.is_file()
+    } | {
+        m.decode(errors="replace")
+        for m in re.findall(rb"(?m)^[0-9a-f]{40,64} refs/heads/(\S+)$", packed)
+    }
+    if moves and (last := moves[-1].decode(errors="replace")) in branches:
+        return last
+    return next(iter(branches)) if len(branches) == 1 else None
+
+
 def _not_owned(path: Path, dotgit: Path) -> str | None:
     """Why git refuses the clone at ``path`` when another user owns it (git's "dubious ownership":
     no git command runs there until ``safe.directory`` names it), with git's own way out whole; None
@@ -230,13 +284,25 @@ def _not_owned(path: Path, dotgit: Path) -> str | None:
             line.strip()
             for line in said.splitlines()
             if line.strip().startswith("git config --global --add safe.directory ")
+            and _one_command(line)
         ),
+        # pass 29c: git's line for a path holding a line break is cut at it (`safe.directory
+        # '/ws/vic` with no closing quote: pasted, the shell waits for the rest)
         f"git config --global --add safe.directory {shell_word(os.path.realpath(path))}",
     )
     return (
         f'git refuses to read {path}: another user owns it (git\'s "dubious ownership" check); '
         f"if you trust that clone: `{offered}`, then run this again"
     )
+
+
+def _one_command(line: str) -> bool:
+    """Whether ``line`` is a whole shell command of git's `safe.directory` way out (its quotes
+    closed, one path)."""
+    try:
+        return len(shlex.split(line)) == 6
+    except ValueError:
+        return False
 
 
 def _gitdir_file(path: Path, dotgit: Path) -> str:
@@ -301,7 +367,7 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
     try:
         repo = _quiet(git.Repo(path, odbt=git.GitCmdObjectDB if partial else InProcessObjects))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise RepoError(_no_repository(path)) from None
+        raise RepoError(_damaged_head(path, dotgit) or _no_repository(path)) from None
     try:
         if partial:
             # pass 19a: git fetches a partial clone's missing objects from origin by itself, as GitPython's
@@ -391,8 +457,58 @@ def _commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
     packed), not the six places ``rev-parse`` would try for a short name that is missing."""
     try:
         return repo.commit(git.SymbolicReference.dereference_recursive(repo, ref))
-    except (git.BadName, ValueError, git.BadObject):
+    except (git.BadName, git.BadObject):
         return None
+    except ValueError as err:
+        if str(err).startswith("Reference at ") and str(err).endswith("does not exist"):
+            return None
+        raise RepoError(_damaged_ref(repo, ref)) from None
+    except (
+        AssertionError,
+        IndexError,
+    ):  # GitPython's reading of an empty ref file (`assert tokens`)
+        raise RepoError(_damaged_ref(repo, ref)) from None
+
+
+def _damaged_ref(repo: git.Repo, ref: str) -> str:
+    """Why ``ref``, which exists, cannot be read, and how to mend it. Pass 28c: a zero-byte loose ref
+    (a power loss mid-write) was "unexpected AssertionError … run git fsck" and a crash log, or "an
+    error message the leak guard could not check"; git itself cannot read or update such a ref
+    ("reference broken"), so the way out writes the file back from the ref's reflog."""
+    common = Path(repo.common_dir)
+    file, log = common / ref, common / "logs" / ref
+    said = f"the ref {ref} cannot be read (git cannot read it either: its file is empty or damaged, a power loss?); "
+    if not file.is_file():  # packed: git stops at the line ("unexpected line in .git/packed-refs")
+        packed = path_word(common / "packed-refs")
+        return (
+            f"the ref {ref} cannot be read: its line in {packed} is damaged (git cannot read it "
+            f"either); mend or delete that line (`grep -n -F -e {shell_word(' ' + ref)} {packed}` finds it), then "
+            "run again"
+        )
+    if _last_logged(log):
+        return said + (
+            f"put back its last commit from its reflog, `tail -n 1 {path_word(log)} | cut -d ' ' -f 2 "
+            f"> {path_word(file)}`, or move {path_word(file)} away, then run again"
+        )
+    return (
+        said + f"move {path_word(file)} away (it has no reflog to restore it from), then run again"
+    )
+
+
+def _last_logged(log: Path) -> bool:
+    """Whether the reflog ``log`` ends with an entry whose new value is a commit id, not a deletion."""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, log.stat().st_size - 4096))
+            last = f.read().splitlines()[-1:]
+    except OSError:
+        return False
+    words = last[0].split(b" ", 2) if last else []
+    return (
+        len(words) > 1
+        and re.fullmatch(rb"[0-9a-f]{40}|[0-9a-f]{64}", words[1]) is not None
+        and set(words[1]) != {ord("0")}
+    )
 
 
 def base_commit(repo: git.Repo, base: str) -> git.Commit:
@@ -2029,8 +2145,22 @@ def _history_log(
             env={"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull},
         )
     except git.GitCommandError as err:
-        raise RepoError(f"cannot read history: {git_said(repo, err)}") from None
+        raise _history_unread(repo, err) from None
     return [record.partition("\n")[::2] for record in out.split(mark.replace("%x1e", "\x1e"))[1:]]
+
+
+def _history_unread(repo: git.Repo, err: git.GitCommandError) -> RepoError:
+    """Why history cannot be read, in git's words; for a ref git calls a bad object whose file is
+    damaged (a zero-byte loose ref), how to mend it (lead 33: drift said "fatal: bad object
+    refs/heads/main" and no more)."""
+    said = git_said(repo, err)
+    bad = re.search(r"fatal: bad object (refs/\S+)", said)
+    if bad is not None:
+        try:
+            _commit_at(repo, bad.group(1))
+        except RepoError as damaged:
+            return damaged
+    return RepoError(f"cannot read history: {said}")
 
 
 def _record_mark() -> str:
@@ -2068,7 +2198,7 @@ def history_messages(repo: git.Repo, budget: HistoryBudget | None = None) -> lis
         objects = budget.objects(repo, [full for full, _ in commits])
         refs = repo.git.for_each_ref("--format=%(objecttype) %(objectname) %(refname)")
     except git.GitCommandError as err:
-        raise RepoError(f"cannot read history: {git_said(repo, err)}") from None
+        raise _history_unread(repo, err) from None
     out = [(f"commit {short}", _object_text(objects.get(full, b""))) for full, short in commits]
     width = min((len(short) for _, short in commits), default=7)  # git's abbreviation for this repo
     for tag, data in _tag_objects(repo, refs, budget):

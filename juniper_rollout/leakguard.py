@@ -50,6 +50,7 @@ from juniper_rollout.secretshape import (
     readings,
     unwrapped,
 )
+from juniper_rollout.wording import shell_word
 from juniper_rollout.yamlio import leaves
 
 MIN_VALUE = 8
@@ -176,13 +177,16 @@ def read_plaintext_values(
         # stop 25 (pass 21b's note): 1,000 decoy `.env` files in shallow folders of a checked-out
         # branch pushed `services/api/.env.prod` past the limit, unread, so its values were no values
         # pass 28c: the listing names the clone (`git ls-files` alone, pasted where the line was
-        # read, listed another clone's files or failed "not a git repository")
+        # read, listed another clone's files or failed "not a git repository"). Pass 29c: `find`,
+        # not `git ls-files`, which never enters a clone or submodule inside the tree: 1,001 `.env`
+        # files in a nested clone (counted, as the guard reads them) were listed as none
+        spelled = " -o ".join(f"-iname {shlex.quote(g)}" for g in globs)
         raise RepoError(
             f"the clone holds {own} plaintext env files in its folders, more than the "
             f"{gitrepo.WORKTREE_PATHS} the leak guard reads; nothing is done for it "
-            f"(`{gitrepo.git_in_folder(repo.path)} ls-files "
-            f"--cached --others -- {' '.join(shlex.quote(p) for p in pathspecs)}` lists them, "
-            "examples too): remove the extra ones"
+            f"(`find {shell_word(str(repo.path.absolute()))} -name .git -prune -o ! -type d "
+            f"'(' {spelled} ')' -print` lists them, examples and installed packages' too): remove "
+            "the extra ones"
         )
     deeper = listed[: gitrepo.WORKTREE_PATHS]
     grown = Budget()  # pass 18a: one `${…}` growth budget for all the clone's files, not each

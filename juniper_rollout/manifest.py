@@ -947,6 +947,17 @@ class _Validator(_Reader):
                 f"({value.split('/', 1)[1]!r}); the tool builds on origin's copy of it when the "
                 "clone has one (`rollout sync` fetches it), else on the local branch",
             )
+        # pass 28a's note: `base: refs/heads/main` was read as the branch `refs/heads/refs/heads/main`,
+        # and each repo said "base branch … not found" (the manifest's line never named)
+        if key == "base" and fold(value).startswith("refs/"):
+            named = value.split("/", 2)[2] if fold(value).startswith("refs/heads/") else ""
+            raise self.fail(
+                self.key_line(node, key),
+                f"{where}.base {value!r} is a full ref name: name the branch itself ({named!r})"
+                if named
+                else f"{where}.base {value!r} is a ref that is no branch: base names the branch "
+                "the rollout branch starts from, like main",
+            )
         # refs/heads/origin/main would shadow origin's remote-tracking branch
         if key == "branch" and shadow:
             what = (

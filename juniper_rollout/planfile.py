@@ -259,6 +259,24 @@ def plan_again(path: Path) -> str:
         real = Path(os.path.realpath(path))
         if savepath.problem(real) is None:
             path = real
+    if (
+        path.is_file()
+        and not path.is_symlink()
+        and not _is_saved_plan(path)
+        and not _is_empty(path)
+    ):
+        # pass 29c: a file no plan was saved in (`rollout apply repos.yaml`, the manifest itself;
+        # notes) was offered `rollout plan --out repos.yaml`, which plan refuses (it never
+        # replaces a file of yours): a new file beside it
+        fresh = next(
+            each
+            for each in (path.with_name(f"plan{n or ''}.json") for n in range(1_000_000))
+            if not os.path.lexists(each)
+        )
+        return (
+            f"it holds no plan the tool saved: save one with `rollout plan --out "
+            f"{path_word(fresh)}`, then `rollout apply {path_word(fresh)}`"
+        )
     return f"run `rollout plan --out {path_word(path)}` again"
 
 

@@ -477,7 +477,7 @@ def _emptying_on_purpose(
         fmt = sopsmeta.sops_format(blob or b"") or "dotenv"
         return (
             f"to empty one on purpose, run `sops set --input-type {fmt} --output-type {fmt} "
-            f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
+            f"{wording.path_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
         )
     delete = (
         forget
@@ -610,7 +610,8 @@ def _refuse_worded_lost(
     passphrase is words too. Without a key it cannot be compared, and counts as lacking."""
     # pass 28a: as written and as the app reads it: a value with a blank, added to `.env` quoted
     # (`DB_PASSWORD="p@ss word"`, as the refusal asked), was refused again and again
-    mine = [*_values(plaintext).items(), *appenv.app_values(plaintext).items()]
+    apps = appenv.app_values(plaintext)
+    mine = [*_values(plaintext).items(), *apps.items()]
     for blob, ref in ((before, refs[0]), (reuse, refs[1])):
         meta = sops.read_metadata(blob) if blob is not None else None
         if blob is None or meta is None:
@@ -623,10 +624,22 @@ def _refuse_worded_lost(
             held, app = _values(committed), appenv.app_values(committed)
         except (ValueError, OSError, RolloutError):
             held, app = {}, {}
-        # carried: under a name of the plaintext's that the committed file lacks (a value the same
-        # by chance under a name both hold, `DEBUG=true` beside `feature.flag=true`, is no carry)
-        have = {value for name, value in mine if name not in held and value}
-        lost = [n for n in worded if held.get(n, b"") not in have and app.get(n, b"") not in have]
+        # carried: under a name of the plaintext's that the committed file lacks, or holds with
+        # another value (pass 29a: `twine.password`'s value set as `TWINE_PASSWORD`, the variable
+        # it stands for, as the refusal asked, was refused the same every time); a value the same by
+        # chance under a name both hold with it, `DEBUG=true` beside `feature.flag=true`, is no carry
+        have = {
+            value
+            for name, value in mine
+            if value and (name not in held or apps.get(name) != app.get(name))
+        }
+        lost = [
+            n
+            for n in worded
+            if held.get(n, b"") not in have
+            and app.get(n, b"") not in have
+            and not _under_its_variable(n, app.get(n), apps)
+        ]
         if lost:
             raise RepoError(
                 f"{spec.target} on {ref} holds {wording.count(len(lost), 'name')} that "
@@ -637,6 +650,20 @@ def _refuse_worded_lost(
                 f"{_at(ref, spec.target)} | {_decrypt_stdin(blob)}` prints the committed ones), "
                 "then plan again"
             )
+
+
+def _under_its_variable(name: str, value: bytes | None, apps: dict[str, bytes]) -> bool:
+    """Whether the plaintext holds the worded ``name``'s ``value`` (as the app reads both) under the
+    variable it stands for: its words upper-cased and joined by ``_`` (`twine.password`,
+    `stripe.webhookSecret`: `TWINE_PASSWORD`, `STRIPE_WEBHOOK_SECRET`). Pass 29a: a teammate's
+    alias beside that variable, with the same value, was refused for ever, "add its value to .env
+    under a variable name" (it was there; a name both hold with one value was no carry)."""
+    words = re.split(r"[.-]", name)
+    variables = {
+        "_".join(words).upper(),
+        "_".join(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", w) for w in words).upper(),
+    }
+    return bool(value) and any(apps.get(v) == value for v in variables)
 
 
 def _refuse_older_values(
@@ -796,7 +823,8 @@ def _refuse_known_stale(
 def _sops_edit(spec: EncryptSpec, blob: bytes) -> str:
     """The `sops edit` of ``spec.target`` in the format ``blob`` (the committed file) is in."""
     fmt = sopsmeta.sops_format(blob) or "dotenv"
-    return f"sops edit --input-type {fmt} --output-type {fmt} {shell_word(spec.target)}"
+    # a target starting with `-` was read by sops as an option ("flag provided but not defined")
+    return f"sops edit --input-type {fmt} --output-type {fmt} {wording.path_word(spec.target)}"
 
 
 def _bring_or_keep(repo: RepoSpec, spec: EncryptSpec, holder: str, before: bytes) -> str:
@@ -843,13 +871,7 @@ def _lfs_pointer_at(path: str, ref: str) -> str:
     """``path`` at ``ref`` is a Git LFS pointer, with the way out; where ``ref`` is origin's copy of
     the base (what the tool builds on when the clone has it), the file committed must be pushed
     there too (pass 28a: committed on main alone, plan was refused the same)."""
-    note = sopsmeta.LFS_NOTE
-    if ref.startswith("origin/"):
-        note = note.replace(
-            "commit the file itself",
-            f"commit the file itself on {ref.removeprefix('origin/')} and push it to origin",
-        )
-    return f"{path} at {ref} {note}"
+    return f"{path} at {ref} {sopsmeta.lfs_note(ref)}"
 
 
 def _kept_without_plaintext(

@@ -124,11 +124,25 @@ _FLAT_OTHER = re.compile(rf"(?:^|__|__map_)({'|'.join(OTHER_KEY_TYPES)})__list_\
 
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
-LFS_NOTE = (
-    "is a Git LFS pointer (the file lives in LFS storage, which the tool does not read); "
-    "stop tracking it with LFS (its filter=lfs line in .gitattributes), commit the file itself, "
-    "then try again"
-)
+
+
+LFS_POINTED = "is a Git LFS pointer (the file lives in LFS storage, which the tool does not read)"
+
+
+def lfs_way_out(ref: str, what: str = "the file") -> str:
+    """How to mend a file read at ``ref`` that is a Git LFS pointer: where ``ref`` is origin's copy of
+    the base (what the tool reads when the clone has it), the file committed must be pushed there
+    too (pass 28a for plan; lead 33 for verify and drift, which said "commit the file itself" alone:
+    followed, they read origin's pointer again)."""
+    commit = f"commit {what} itself"
+    if ref.startswith("origin/"):
+        commit += f" on {ref.removeprefix('origin/')} and push it to origin"
+    return f"stop tracking it with LFS (its filter=lfs line in .gitattributes), {commit}"
+
+
+def lfs_note(ref: str) -> str:
+    """What is said of a file read at ``ref`` that is a Git LFS pointer, with its way out."""
+    return f"{LFS_POINTED}; {lfs_way_out(ref)}, then try again"
 
 
 # the version lines git-lfs still reads as its v1 pointer: the pre-release and alpha spellings too

@@ -101,7 +101,8 @@ def read_ref(
             *(example_path(p) for p in encrypted),
         ]
         files, links = gitrepo.read_files(commit, list(dict.fromkeys(wanted)))
-        return RefFiles(ref or repo.base, files, encrypted, plaintext, links)
+        read_at = ref or gitrepo.base_ref(clone, repo.base)
+        return RefFiles(ref or repo.base, files, encrypted, plaintext, links, read_at)
 
     return read_at(repo, ref, read)
 

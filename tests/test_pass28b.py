@@ -68,6 +68,18 @@ def _git(*args) -> None:
     )
 
 
+def submodule_added(tmp_path, clone, at: str) -> None:
+    """A repository of one commit added to ``clone`` as a submodule checked out at ``at``, committed."""
+    source = tmp_path / "apisrc"
+    source.mkdir()
+    (source / "README.md").write_text("api\n")
+    _git("-C", source, "init", "-q", "-b", "main")
+    _git("-C", source, "add", "-A")
+    _git("-C", source, "commit", "-qm", "api")
+    _git("-C", clone, "-c", "protocol.file.allow=always", "submodule", "add", "-q", source, at)
+    _git("-C", clone, "commit", "-qm", "add the api")
+
+
 @pytest.mark.parametrize(
     "shape", ["a submodule", "an untracked clone inside", "inside, damaged index"]
 )
@@ -79,24 +91,7 @@ def test_a_value_in_a_repository_inside_a_clone_guards_every_plan(tmp_path, shap
     value = "Nx5notthedemocanary77"
     manifest, ra = other_repo_rendering(tmp_path, value)
     if shape == "a submodule":
-        source = tmp_path / "apisrc"
-        source.mkdir()
-        (source / "README.md").write_text("api\n")
-        _git("-C", source, "init", "-q", "-b", "main")
-        _git("-C", source, "add", "-A")
-        _git("-C", source, "commit", "-qm", "api")
-        _git(
-            "-C",
-            ra,
-            "-c",
-            "protocol.file.allow=always",
-            "submodule",
-            "add",
-            "-q",
-            source,
-            "services/api",
-        )
-        _git("-C", ra, "commit", "-qm", "add the api")
+        submodule_added(tmp_path, ra, "services/api")
         where = "services/api/.env"
     else:
         _git("init", "-q", ra / "tools" / "cli")
@@ -105,11 +100,17 @@ def test_a_value_in_a_repository_inside_a_clone_guards_every_plan(tmp_path, shap
     (ra / where).write_text(f"DB_PASSWORD={value}\n")
     if shape == "inside, damaged index":
         (ra / ".git" / "index").write_bytes(b"garbage")
+    guarded_by(tmp_path, manifest, where, value)
+
+
+def guarded_by(tmp_path, manifest, where: str, value: str) -> None:
+    """rb's plan is refused for ``value``, ra's plaintext at ``where`` (named, never shown), and rb's
+    apply neither shows it nor commits it."""
     result = rollout("plan", "--manifest", manifest, "--repo", "rb")
     assert result.code == 1, result.stdout
     assert value not in result.stdout + result.stderr, result.stdout
     assert f"plaintext {where} of ra" in result.stdout, result.stdout
-    applied = rollout("apply", "--manifest", manifest, "--yes")
+    applied = rollout("apply", "--manifest", manifest, "--repo", "rb", "--yes")
     assert value not in applied.stdout + applied.stderr
     objects = subprocess.run(
         ["git", "-C", tmp_path / "ws" / "rb", "cat-file", "--batch-all-objects", "--batch"],

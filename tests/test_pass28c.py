@@ -130,11 +130,11 @@ def test_the_listing_of_more_env_files_than_the_guard_reads_names_the_clone(tmp_
         (repo / f"svc{n}").mkdir()
         (repo / f"svc{n}" / ".env").write_text("LOG_LEVEL=debug\n")
     said = " ".join(rollout(command, "--manifest", manifest).stdout.split())
-    (listing,) = [c for c in said.split("`") if " ls-files " in c]
+    (listing,) = [c for c in said.split("`") if c.startswith("find ")]  # pass 29c: `find`
     pasted = paste(listing, cwd=tmp_path)
     assert pasted.returncode == 0, (listing, pasted.stderr)
     listed = pasted.stdout.splitlines()
-    assert len(listed) == gitrepo.WORKTREE_PATHS + 1 and "svc7/.env" in listed, listing
+    assert len(listed) == gitrepo.WORKTREE_PATHS + 1 and f"{repo}/svc7/.env" in listed, listing
 
 
 def test_the_fetch_offered_for_a_shallow_clone_names_it_and_then_drift_names_the_file(tmp_path):

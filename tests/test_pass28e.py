@@ -7,23 +7,16 @@ Each finding's test fails on that main (checked by undoing its fix)."""
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
+from tests.fleet import BRANCH
 from tests.helpers import rollout
 from tests.leakshapes import template_and_message_refused
 from tests.test_pass27e import other_repo_rendering
+from tests.test_pass28b import _git, guarded_by, submodule_added
 
 pytestmark = pytest.mark.usefixtures("loopback_only")  # conftest.py: no test reaches past 127.0.0.1
-
-
-def _git(*args) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", *map(str, args)],
-        check=True,
-        capture_output=True,
-    )
 
 
 def _nested(tmp_path, ra, shape):
@@ -53,14 +46,7 @@ def _nested(tmp_path, ra, shape):
         os.symlink(tmp_path / "outside", ra / "linked")
         where = "linked/.env"
     elif shape == "gitlink whose .git is gone":
-        source = tmp_path / "apisrc"
-        source.mkdir()
-        (source / "README.md").write_text("api\n")
-        _git("-C", source, "init", "-q", "-b", "main")
-        _git("-C", source, "add", "-A")
-        _git("-C", source, "commit", "-qm", "api")
-        _git("-C", ra, "-c", "protocol.file.allow=always", "submodule", "add", "-q", source, "api")
-        _git("-C", ra, "commit", "-qm", "add the api")
+        submodule_added(tmp_path, ra, "api")
         os.remove(ra / "api" / ".git")
         where = "api/.env"
     elif shape == "bare inside":
@@ -98,18 +84,7 @@ def test_a_value_in_a_repository_nested_deep_or_a_submodule_folder_without_git_g
     where = _nested(tmp_path, ra, shape)
     (ra / where).parent.mkdir(parents=True, exist_ok=True)
     (ra / where).write_text(f"DB_PASSWORD={value}\n")
-    result = rollout("plan", "--manifest", manifest, "--repo", "rb")
-    assert value not in result.stdout + result.stderr, result.stdout
-    assert result.code == 1, result.stdout
-    assert f"plaintext {where} of ra" in result.stdout, result.stdout
-    applied = rollout("apply", "--manifest", manifest, "--repo", "rb", "--yes")
-    assert value not in applied.stdout + applied.stderr
-    objects = subprocess.run(
-        ["git", "-C", tmp_path / "ws" / "rb", "cat-file", "--batch-all-objects", "--batch"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    assert value.encode() not in objects
+    guarded_by(tmp_path, manifest, where, value)
 
 
 @pytest.mark.parametrize(
@@ -214,14 +189,6 @@ def test_verifys_line_for_a_worded_name_beside_a_token_keeps_the_worded_value(fl
     assert CANARY not in said and token not in said and "stripe-webhook" not in said, said
     (repo / ".env").write_text(env + f"STRIPE_WEBHOOK_SECRET={value}\n")
     assert apply(fleet, "juniper-cascor").code == 0
-    result = rollout(
-        "verify",
-        "--manifest",
-        fleet.manifest,
-        "--repo",
-        "juniper-cascor",
-        "--ref",
-        "chore/sops-age-rollout",
-    )
+    result = rollout("verify", "-m", fleet.manifest, "--repo", "juniper-cascor", "--ref", BRANCH)
     said = " ".join((result.stdout + result.stderr).split())
     assert "no variable name" not in said and CANARY not in said, said

@@ -46,6 +46,9 @@ class RefFiles:
     encrypted: tuple[str, ...]
     plaintext: tuple[str, ...] = ()  # tracked plaintext env files (envfiles definition)
     links: frozenset[str] = frozenset()  # those of the paths read that are symlinks (not in files)
+    # the ref as git names what was read: ``origin/main`` when the clone has it (``ref`` then says
+    # ``main``), where a file committed to mend it must be pushed too
+    read_at: str = ""
 
 
 def example_path(encrypted: str) -> str:
@@ -67,7 +70,6 @@ def lfs_pointer(name: str, path: str, snap: RefFiles) -> Check | None:
         return None
     return failed(
         name,
-        f"{path} at {snap.ref} is a Git LFS pointer (apply never writes it)",
-        f"stop tracking it with LFS (its filter=lfs line in .gitattributes) and commit the file "
-        f"itself, then {APPLY}",
+        f"{path} at {snap.read_at or snap.ref} is a Git LFS pointer (apply never writes it)",
+        f"{sopsmeta.lfs_way_out(snap.read_at or snap.ref)}, then {APPLY}",
     )

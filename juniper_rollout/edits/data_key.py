@@ -11,7 +11,7 @@ import copy
 from typing import Any
 
 from juniper_rollout.edits.blocks import newline_of
-from juniper_rollout.edits.recipients import RecipientsEditError
+from juniper_rollout.edits.recipients import RecipientsEditError, loaded
 from juniper_rollout.edits.splice import line_end, line_start
 from juniper_rollout.edits.yamltree import parse_tree
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
@@ -47,7 +47,7 @@ def edit(text: str, stamp: str, *, path: str = "manifest") -> str:
         nl = newline_of(text)
         line = f'{indent}{KEY}: "{stamp}"{nl}'
         new = text[:at] + (line if text[at - 1 : at] == "\n" else nl + line) + text[at:]
-    expected: Any = copy.deepcopy(load_plain(text))
+    expected: Any = copy.deepcopy(loaded(text, path))
     expected["defaults"][KEY] = stamp
     try:
         got = load_plain(new)

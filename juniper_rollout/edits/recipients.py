@@ -233,9 +233,21 @@ def _splice_flow(text: str, seq: Node, new: list[str | None], appended: list[str
     return text[: seq.start] + "[" + ", ".join(values) + "]" + text[seq.end :]
 
 
+def loaded(text: str, path: str) -> Any:
+    """The manifest ``text`` as the loader reads it, its refusal in one line as `_locate`'s. Pass
+    29c (13.11): a manifest the tree parser takes but the loader refuses (a second document after
+    a `---`, a duplicate key) made `rollout rotate` "unexpected YamlSyntaxError … please report
+    this", where plan says the line."""
+    try:
+        return load_plain(text)
+    except YamlSyntaxError as err:
+        where = f"{path}:{err.line}" if err.line else path
+        raise RecipientsEditError(f"{where}: invalid YAML: {err} (fix it first)") from None
+
+
 def _verify(old_text: str, new_text: str, after: list[str], path: str) -> None:
     """The new text must load to the old data with only the recipients changed."""
-    expected: Any = copy.deepcopy(load_plain(old_text))
+    expected: Any = copy.deepcopy(loaded(old_text, path))
     expected["defaults"]["age_recipients"] = after
     try:
         got = load_plain(new_text)

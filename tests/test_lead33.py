@@ -1,0 +1,276 @@
+"""Lead 33: a ref whose file is damaged (pass 28c's noted power-loss shapes, item 11).
+
+A zero-byte loose ref, what a power loss mid-write leaves, was "unexpected AssertionError … run git
+fsck" with a crash log in drift, and "an error message the leak guard could not check" in plan and
+verify: no way out. git itself cannot read or update such a ref ("reference broken"), so the line
+names the ref's file and the reflog line that puts it back, a command that works when pasted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.demofleet import make_repo
+from tests.fleet import BRANCH
+from tests.helpers import encrypted_by_hand, git, rollout
+from tests.pasting import paste
+from tests.test_hostile import KEY
+
+
+def _one_repo(tmp_path: Path) -> tuple[Path, Path]:
+    repo = make_repo(tmp_path / "ws" / "app", {"README.md": "app\n"})
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n  - name: app\n"
+    )
+    return manifest, repo
+
+
+def _said(*args: str | Path) -> str:
+    result = rollout(*args)
+    assert "unexpected" not in result.stdout + result.stderr, result.stdout
+    assert "could not check" not in result.stdout + result.stderr, result.stdout
+    return " ".join(result.stdout.split())
+
+
+def _quoted(said: str, starting: str) -> str:
+    return next(part for part in said.split("`") if part.startswith(starting))
+
+
+@pytest.mark.parametrize("command", ["plan", "drift", "verify"])
+def test_an_empty_loose_base_ref_is_named_with_a_way_out_that_mends_it(tmp_path, command):
+    manifest, repo = _one_repo(tmp_path)
+    tip = git(repo, "rev-parse", "main").strip()
+    (repo / ".git" / "refs" / "heads" / "main").write_bytes(b"")  # a power loss mid-write
+    said = _said(command, "-m", manifest)
+    assert "the ref refs/heads/main cannot be read" in said, said
+    assert "empty or damaged" in said
+    mend = _quoted(said, "tail -n 1 ")
+    pasted = paste(mend, tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert git(repo, "rev-parse", "main").strip() == tip  # git reads it again
+    assert "cannot be read" not in " ".join(rollout("plan", "-m", manifest).stdout.split())
+
+
+def test_an_empty_loose_ref_with_no_reflog_is_told_to_be_moved_away(tmp_path):
+    manifest, repo = _one_repo(tmp_path)
+    git(repo, "pack-refs", "--all")  # main packed: moving the empty loose file away shows it again
+    (repo / ".git" / "logs" / "refs" / "heads" / "main").unlink()
+    (repo / ".git" / "refs" / "heads" / "main").write_bytes(b"")
+    said = _said("plan", "-m", manifest)
+    assert "no reflog to restore it from" in said, said
+    assert "tail -n 1" not in said
+    (repo / ".git" / "refs" / "heads" / "main").rename(tmp_path / "main.damaged")
+    assert "cannot be read" not in " ".join(rollout("plan", "-m", manifest).stdout.split())
+
+
+def test_a_damaged_packed_ref_names_its_line_in_packed_refs(tmp_path):
+    manifest, repo = _one_repo(tmp_path)
+    git(repo, "pack-refs", "--all")
+    packed = repo / ".git" / "packed-refs"
+    tip = git(repo, "rev-parse", "main").strip()
+    packed.write_text(packed.read_text().replace(tip, tip[:19]))  # a line cut short
+    said = _said("plan", "-m", manifest)
+    assert "its line in" in said and "packed-refs is damaged" in said, said
+    found = paste(_quoted(said, "grep -n -F -e "), tmp_path)
+    assert found.returncode == 0 and found.stdout.startswith("2:"), found.stdout
+    assert found.stdout.strip().endswith(" refs/heads/main")
+
+
+def test_a_damaged_rollout_branch_ref_stops_apply_for_that_repo_and_writes_nothing(tmp_path):
+    manifest, repo = _one_repo(tmp_path)
+    branch = repo / ".git" / "refs" / "heads" / "chore" / "sops-age-rollout"
+    branch.parent.mkdir(parents=True)
+    branch.write_bytes(b"")
+    result = rollout("apply", "-m", manifest, "--yes")
+    said = " ".join(result.stdout.split())
+    assert result.code == 1, said
+    assert "the ref refs/heads/chore/sops-age-rollout cannot be read" in said, said
+    assert branch.read_bytes() == b""  # not rewritten under git's feet
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_an_empty_head_is_told_to_be_written_back_not_the_clone_moved_away(tmp_path, moved):
+    """Pass 28c's note: a zero-byte `.git/HEAD` was "not a git repository (move it away, then clone
+    the repo at its path …)", advice a clone holding uncommitted work should never follow."""
+    manifest, repo = _one_repo(tmp_path)
+    if moved:  # HEAD last on another branch: that one is written back, as the reflog says
+        git(repo, "branch", "feature")
+        git(repo, "switch", "-q", "feature")
+    head = repo / ".git" / "HEAD"
+    before = head.read_bytes()
+    (repo / "work.txt").write_text("uncommitted\n")
+    head.write_bytes(b"")
+    said = _said("plan", "-m", manifest)
+    assert ".git/HEAD is empty or damaged" in said, said
+    assert "move it away" not in said and "clone the repo" not in said
+    pasted = paste(_quoted(said, "printf "), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert head.read_bytes() == before
+    assert (repo / "work.txt").read_text() == "uncommitted\n"
+    assert "empty or damaged" not in " ".join(rollout("plan", "-m", manifest).stdout.split())
+
+
+def test_an_empty_head_among_branches_it_never_left_by_checkout_says_which_to_write(tmp_path):
+    manifest, repo = _one_repo(tmp_path)
+    git(repo, "branch", "other")
+    (repo / ".git" / "logs" / "HEAD").unlink()
+    (repo / ".git" / "HEAD").write_bytes(b"")
+    said = _said("drift", "-m", manifest)
+    assert "BRANCH that branch's name" in said, said
+
+
+def _pointer(size: int) -> str:
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{'b' * 64}\nsize {size}\n"
+
+
+@pytest.mark.parametrize("command", ["verify", "drift"])
+def test_verify_and_drift_say_an_lfs_pointer_on_origins_base_must_be_pushed_mended(
+    fleet, tmp_path, command
+):
+    """Pass 28a's note: plan's LFS line said "commit the file itself on main and push it to origin",
+    verify's and drift's "commit the file itself" alone. They read origin's main when the clone has
+    it, so the file committed on main alone was still origin's pointer to them: followed, the same
+    line again. Each now says where the file must go, and followed as written, the line is gone."""
+    repo = fleet.repo("juniper-cascor")
+    assert (
+        rollout("apply", "--manifest", fleet.manifest, "--repo", "juniper-cascor", "--yes").code
+        == 0
+    )
+    ciphertext = git(repo, "show", f"{BRANCH}:.env.enc")
+    config = git(repo, "show", f"{BRANCH}:.sops.yaml")
+    (repo / ".env.enc").write_text(_pointer(len(ciphertext)))
+    (repo / ".sops.yaml").write_text(_pointer(len(config)))
+    (repo / ".gitattributes").write_text(".env.enc filter=lfs\n.sops.yaml filter=lfs\n")
+    git(repo, "add", "-f", ".env.enc", ".sops.yaml", ".gitattributes")
+    git(repo, "commit", "-qm", "the encrypted file in LFS")
+    git(repo, "init", "-q", "--bare", str(tmp_path / "origin.git"))
+    git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    git(repo, "push", "-q", "origin", "main")
+    git(repo, "fetch", "-q", "origin")
+    run = (command, "--manifest", fleet.manifest, "--repo", "juniper-cascor")
+    said = " ".join(rollout(*run).stdout.split())
+    assert ".env.enc" in said and "is a Git LFS pointer" in said, said
+    assert "itself on main and push it to origin" in said, said
+    (repo / ".gitattributes").write_text("")  # stop tracking them with LFS
+    (repo / ".env.enc").write_text(ciphertext)  # the files themselves
+    (repo / ".sops.yaml").write_text(config)
+    git(repo, "commit", "-qam", "out of LFS")
+    assert "is a Git LFS pointer" in " ".join(rollout(*run).stdout.split())  # main alone: not yet
+    git(repo, "push", "-q", "origin", "main")
+    again = " ".join(rollout(*run).stdout.split())
+    assert "is a Git LFS pointer" not in again, again
+
+
+@pytest.mark.parametrize(
+    ("spelling", "said"),
+    [
+        ("refs/heads/main", "is a full ref name: name the branch itself ('main')"),
+        ("Refs/heads/release/1.0", "is a full ref name: name the branch itself ('release/1.0')"),
+        ("refs/tags/v1.0", "is a ref that is no branch: base names the branch"),
+    ],
+)
+def test_a_base_spelled_as_a_full_ref_is_refused_at_its_manifest_line(fleet, spelling, said):
+    """Pass 28a's note: `base: refs/heads/main` was read as the branch `refs/heads/refs/heads/main`,
+    and every repo said "base branch … not found", the manifest's line never named."""
+    text = fleet.manifest.read_text()
+    fleet.manifest.write_text(text.replace("  base: main\n", f"  base: {spelling}\n", 1))
+    line = fleet.manifest.read_text().splitlines().index(f"  base: {spelling}") + 1
+    before = git(fleet.repo("juniper-cascor"), "for-each-ref")
+    result = rollout("apply", "--yes", "-m", fleet.manifest)
+    assert result.code == 1
+    assert f":{line}: defaults.base '{spelling}' {said}" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert git(fleet.repo("juniper-cascor"), "for-each-ref") == before
+
+
+@pytest.mark.parametrize("command", ["drift", "verify"])
+def test_sops_edit_of_a_file_named_with_a_leading_dash_works_pasted(fleet, tmp_path, command):
+    """Note 31 (27b's): drift's and verify's `sops edit PATH` for a committed sops file whose name
+    starts with `-` was read by sops as an option ("flag provided but not defined: -svc.env.enc"),
+    as filter-repo's `--path` was before pass 28c. The path is `./-svc.env.enc` now; pasted in the
+    clone, with an editor that removes the line, the line is gone."""
+    import os
+    import sys
+
+    import pyrage
+
+    repo = fleet.repo("juniper-cascor")
+    assert rollout("apply", "-m", fleet.manifest, "--repo", "juniper-cascor", "--yes").code == 0
+    fleet.merge_all()
+    token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+    secret = next(
+        line for line in fleet.key_file.read_text().splitlines() if line.startswith("AGE-SECRET")
+    )
+    public = pyrage.x25519.Identity.from_str(secret).to_public()
+    sops = str(Path(sys.executable).parent / "sops")
+    encrypt = [sops, "encrypt", "--age", str(public), "--input-type", "dotenv", "--output-type"]
+    ciphertext = subprocess.run(
+        [*encrypt, "dotenv", "--filename-override", "x.env.enc"],
+        input=f"{token}=1\nKEPT=2\n".encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
+    (repo / "-svc.env.enc").write_bytes(ciphertext)
+    git(repo, "add", "-f", "--", "-svc.env.enc")
+    git(repo, "commit", "-qm", "svc secrets")
+    run = (command, "-m", fleet.manifest, "--repo", "juniper-cascor")
+    said = " ".join(rollout(*run).stdout.split())
+    assert token not in said
+    edit = _quoted(said, "sops edit ")
+    assert edit.endswith(" ./-svc.env.enc"), edit
+    editor = tmp_path / "drop-token.sh"
+    editor.write_text('#!/bin/sh\nsed -i "/^ghp_/d" "$1"\n')
+    editor.chmod(0o755)
+    env = {**os.environ, "EDITOR": str(editor), "PATH": f"{Path(sops).parent}:{os.environ['PATH']}"}
+    pasted = subprocess.run(["bash", "-c", edit], cwd=repo, env=env, capture_output=True)
+    assert pasted.returncode == 0, pasted.stderr
+    git(repo, "commit", "-qam", "the token line removed")
+    assert "sops edit" not in " ".join(rollout(*run).stdout.split())
+
+
+def test_a_committed_name_of_a_long_run_of_capitals_is_read_in_linear_time(fleet):
+    """Pass 29a's note: the reading of a worded name (`dotenv._WORD`) took time growing with the
+    square of a part's run of capitals when the part ended in another character (5 s for 5,000), so a
+    committed `.env.enc` whose name held a few hundred thousand held verify for an hour. A word is at
+    most 64 letters and digits now, checked before the expression; the name is refused, never shown.
+    The time limit is a hang guard only."""
+    from tests.test_adversary import run_cli
+
+    repo = fleet.repo("juniper-cascor")
+    name = "x." + "A" * 300_000 + "!"
+    encrypted_by_hand(fleet, repo, f"{name}=1\nKEPT=2\n".encode())
+    result = run_cli("verify", "-m", fleet.manifest, "--repo", "juniper-cascor", timeout=300)
+    assert result.returncode == 1, result.stdout
+    assert "A" * 100 not in result.stdout + result.stderr
+    said = " ".join(result.stdout.split())
+    assert ".env.enc holds 1 name that is no variable name or shaped like a credential" in said
+
+
+def test_a_pre_commit_config_repeating_repos_is_told_to_merge_them(fleet, tmp_path):
+    """Pass 29c's note: a committed `.pre-commit-config.yaml` with a second `repos:` was told "could
+    not add the hooks without changing other entries (add them by hand, then plan again)"; pre-commit
+    reads only the last of a repeated key, so hooks added by hand under the first never ran, and
+    plan said the same again. The line names the repeated key and its line; merged, plan adds them."""
+    from tests.test_pass3 import main_moves_to
+
+    repo = fleet.repo("juniper-data")
+    hook = (
+        "  - repo: local\n    hooks:\n      - id: {0}\n        name: {0}\n"
+        '        entry: "true"\n        language: system\n'
+    )
+    config = ".pre-commit-config.yaml"
+    main_moves_to(
+        repo, {config: "repos:\n" + hook.format("a") + "repos:\n" + hook.format("b")}, tmp_path
+    )
+    plan = ("plan", "-m", fleet.manifest, "--repo", "juniper-data")
+    said = " ".join(rollout(*plan).stdout.split())
+    assert ".pre-commit-config.yaml:8: the key 'repos' is repeated in its mapping" in said, said
+    assert "merge them into one" in said and "add them by hand" not in said
+    main_moves_to(repo, {config: "repos:\n" + hook.format("a") + hook.format("b")}, tmp_path)
+    again = rollout(*plan)
+    assert again.code == 0, again.stdout
+    assert "local hooks forbid-plaintext-env" in " ".join(again.stdout.split()), again.stdout
