@@ -940,6 +940,18 @@ class _Validator(_Reader):
         # pass 21d's note: `base: origin/x` is read as a local branch named `origin/x` (the tool
         # builds on origin/<base> itself), so the printed `git show refs/remotes/origin/x:…` of the
         # only-copy advice named a ref that is not there
+        # pass 29f: `origin/HEAD` (and `refs/heads/HEAD`) were told to name the branch 'HEAD', which
+        # this check refuses: origin's HEAD names its default branch, to be written by its own name
+        if key == "base" and fold(value).startswith("origin/") and value[7:] in ("HEAD", "@"):
+            raise self.fail(
+                self.key_line(node, key),
+                f"{where}.base {value!r} names origin's default branch: name that branch itself, "
+                "like main (`git symbolic-ref --short refs/remotes/origin/HEAD` in a clone "
+                "prints origin/ and its name)"
+                if value[7:] == "HEAD"
+                else f"{where}.base {value!r} names no branch: base names the branch the rollout "
+                "branch starts from, like main",
+            )
         if key == "base" and fold(value).startswith("origin/"):
             raise self.fail(
                 self.key_line(node, key),
@@ -951,6 +963,7 @@ class _Validator(_Reader):
         # and each repo said "base branch … not found" (the manifest's line never named)
         if key == "base" and fold(value).startswith("refs/"):
             named = value.split("/", 2)[2] if fold(value).startswith("refs/heads/") else ""
+            named = "" if named in ("HEAD", "@") else named  # a name this check refuses (pass 29f)
             raise self.fail(
                 self.key_line(node, key),
                 f"{where}.base {value!r} is a full ref name: name the branch itself ({named!r})"
