@@ -9,6 +9,7 @@ import pytest
 
 from tests.fleet import BRANCH
 from tests.helpers import CANARY, encrypted_by_hand, git, rollout
+from tests.pasting import git_commands, paste
 from tests.test_adversary import apply
 from tests.test_pass16b import LFS_LINE
 from tests.test_pass27d import _names_on_branch
@@ -84,3 +85,31 @@ def test_a_disabled_entrys_refusal_of_a_branch_and_an_edited_base_has_a_way_out_
     assert apply(fleet, CASCOR).code == 0
     names = _names_on_branch(repo)
     assert "ADDED_ON_BRANCH" in names and "ADDED_ON_MAIN" in names, names
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["AzureAdB2C.ClientSecret", "azure.adB2C.secret", "app.2faSecret", "stripe.3DSecure-key"],
+)
+def test_a_teammates_name_with_a_digit_led_or_b2c_word_is_never_dropped_with_its_value(fleet, name):
+    """ON-LIST (13.1: a value dropped on re-apply; spellings passes 29a's and 29b's `_WORD` missed).
+    A teammate's value under a dotted name with ASP.NET's `AzureAdB2C` section (an acronym with a
+    digit inside, `B2C`) or camel case after a word led by digits (`2faSecret`, `3DSecure`) was no
+    word: plan exited 0 with "drops 1 name shaped like a credential … rotate that credential", and
+    apply wrote the branch without the value. Now it stops the repo as other worded names do, until
+    `.env` holds the value; the printed command shows it, carried under a variable it reaches the branch."""
+    repo = fleet.repo(CASCOR)
+    env = (repo / ".env").read_text()
+    value = f"{CANARY}-b2c"
+    encrypted_by_hand(fleet, repo, (env + f"{name}={value}\n").encode())
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join((plan.stdout + plan.stderr).split())
+    assert plan.code == 1 and "holds 1 name that .env cannot hold" in said, said
+    assert name not in said and CANARY not in said, said
+    [command] = git_commands(said)
+    printed = paste(command, fleet.root.parent)
+    assert printed.returncode == 0 and f"{name}={value}" in printed.stdout, printed.stderr
+    (repo / ".env").write_text(env + f"KEPT_VALUE={value}\n")
+    assert apply(fleet, CASCOR).code == 0
+    names = _names_on_branch(repo)
+    assert "KEPT_VALUE" in names and name not in names, names
