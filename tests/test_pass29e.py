@@ -113,3 +113,36 @@ def test_a_teammates_name_with_a_digit_led_or_b2c_word_is_never_dropped_with_its
     assert apply(fleet, CASCOR).code == 0
     names = _names_on_branch(repo)
     assert "KEPT_VALUE" in names and name not in names, names
+
+
+def test_that_way_out_followed_with_a_token_name_on_the_branch_drops_the_token_alone(
+    fleet, monkeypatch
+):
+    """HELD (13.8 beside F1): the same refusal where the branch's `.env.enc` holds a key pasted as a
+    name (an older tool's apply): never shown; followed (the entry on again, the values of both in
+    `.env`, the token's line left out as dotenv demands), the branch keeps every value but the token."""
+    from tests.test_lead31 import MOLLIE, _applied_by_an_older_tool
+
+    repo = fleet.repo(CASCOR)
+    clean = (repo / ".env").read_text()
+    encrypted_by_hand(fleet, repo, clean.encode())
+    _applied_by_an_older_tool(fleet, monkeypatch, clean + f"ADDED_ON_BRANCH={CANARY}-branch\n")
+    (repo / ".env").unlink()
+    encrypted_by_hand(fleet, repo, (clean + f"ADDED_ON_MAIN={CANARY}-main\n").encode())
+    text = fleet.manifest.read_text()
+    at = text.index(f"  - name: {CASCOR}")
+    end = text.index("        target: .env.enc\n", at) + len("        target: .env.enc\n")
+    fleet.manifest.write_text(text[:end] + "        enabled: false\n" + text[end:])
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join((plan.stdout + plan.stderr).split())
+    assert plan.code != 0 and "`enabled: true`" in said and MOLLIE not in said, said
+    (repo / ".env").write_text(
+        clean + f"ADDED_ON_BRANCH={CANARY}-branch\nADDED_ON_MAIN={CANARY}-main\n"
+    )
+    fleet.manifest.write_text(text)
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join((plan.stdout + plan.stderr).split())
+    assert plan.code == 0 and MOLLIE not in said, said
+    assert apply(fleet, CASCOR).code == 0
+    names = _names_on_branch(repo)
+    assert "ADDED_ON_BRANCH" in names and "ADDED_ON_MAIN" in names and MOLLIE not in names, names
