@@ -462,12 +462,60 @@ def _commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
     except ValueError as err:
         if str(err).startswith("Reference at ") and str(err).endswith("does not exist"):
             return None
-        raise RepoError(_damaged_ref(repo, ref)) from None
     except (
         AssertionError,
         IndexError,
     ):  # GitPython's reading of an empty ref file (`assert tokens`)
-        raise RepoError(_damaged_ref(repo, ref)) from None
+        pass
+    if (Path(repo.common_dir) / ref).is_file():
+        raise RepoError(_damaged_ref(repo, ref))
+    return _packed_commit_at(repo, ref)
+
+
+def _packed_commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
+    """The commit of ``ref``, which has no loose file, as git reads it; None when git has no such ref.
+    Pass 29d: GitPython reads packed-refs whole, as text, and stops at any line it cannot take, so
+    a clone whose packed-refs holds a line of another ref cut short, or a tag named in bytes that
+    are not UTF-8 (which git reads), was "the ref refs/remotes/origin/main cannot be read: its line
+    … is damaged" for a ref it does not have, with a `grep` that found nothing; git, which finds a
+    ref in a sorted packed-refs without reading the other lines, reads it."""
+    try:
+        sha = repo.git.rev_parse("--verify", "--quiet", "--end-of-options", ref)
+    except git.GitCommandError as err:
+        if "packed-refs" in str(err.stderr):
+            raise RepoError(_damaged_packed(repo, "the clone's refs")) from None
+        return None
+    try:
+        return repo.commit(sha)
+    except (git.BadName, git.BadObject, ValueError):
+        return None
+
+
+def _damaged_packed(repo: git.Repo, what: str) -> str:
+    """``what`` cannot be read as packed-refs holds a line git cannot read: which line, and how to
+    see it (its number, not the ref's name: the line cut short at a power loss may be another ref's,
+    or have lost its name)."""
+    packed = Path(repo.common_dir) / "packed-refs"
+    try:
+        lines = packed.read_bytes().split(b"\n")
+    except OSError:
+        lines = []
+    fine = re.compile(rb"#.*|\^[0-9a-f]{40}|\^[0-9a-f]{64}|[0-9a-f]{40} \S.*|[0-9a-f]{64} \S.*|")
+    where = next(
+        (
+            n
+            for n, line in enumerate(lines, 1)
+            if not fine.fullmatch(line) or n == len(lines) and line
+        ),
+        None,
+    )
+    if where is None:
+        return f"{what} cannot be read: git cannot read {path_word(packed)} either; mend it, then run again"
+    return (
+        f"{what} cannot be read: line {where} of {path_word(packed)} is damaged (git cannot read "
+        f"it either; `sed -n {where}p {path_word(packed)}` shows it); mend or delete that line, "
+        "then run again"
+    )
 
 
 def _damaged_ref(repo: git.Repo, ref: str) -> str:
@@ -479,12 +527,7 @@ def _damaged_ref(repo: git.Repo, ref: str) -> str:
     file, log = common / ref, common / "logs" / ref
     said = f"the ref {ref} cannot be read (git cannot read it either: its file is empty or damaged, a power loss?); "
     if not file.is_file():  # packed: git stops at the line ("unexpected line in .git/packed-refs")
-        packed = path_word(common / "packed-refs")
-        return (
-            f"the ref {ref} cannot be read: its line in {packed} is damaged (git cannot read it "
-            f"either); mend or delete that line (`grep -n -F -e {shell_word(' ' + ref)} {packed}` finds it), then "
-            "run again"
-        )
+        return _damaged_packed(repo, "the clone's refs")
     if _last_logged(log):
         return said + (
             f"put back its last commit from its reflog, `tail -n 1 {path_word(log)} | cut -d ' ' -f 2 "
@@ -2154,6 +2197,8 @@ def _history_unread(repo: git.Repo, err: git.GitCommandError) -> RepoError:
     damaged (a zero-byte loose ref), how to mend it (lead 33: drift said "fatal: bad object
     refs/heads/main" and no more)."""
     said = git_said(repo, err)
+    if "packed-refs" in said:  # pass 29d: "fatal: unexpected line in .git/packed-refs: …"
+        return RepoError(_damaged_packed(repo, "history"))
     bad = re.search(r"fatal: bad object (refs/\S+)", said)
     if bad is not None:
         try:

@@ -1,0 +1,79 @@
+"""Issue 13, pass 29d: a verification pass over session 33's own new code (lead 33's damaged refs
+and HEAD, verify's and drift's LFS lines, `base:` as a full ref; pass 29c's listing, safe.directory
+line, rotate and apply lines). Each finding's test fails on the main this pass started from
+(b391c29, checked by undoing its fix)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.demofleet import make_repo
+from tests.helpers import git, rollout
+from tests.pasting import paste
+from tests.test_hostile import KEY
+
+
+def _one_repo(tmp_path: Path) -> tuple[Path, Path]:
+    repo = make_repo(tmp_path / "ws" / "app", {"README.md": "app\n"})
+    manifest = tmp_path / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n  - name: app\n"
+    )
+    return manifest, repo
+
+
+def _said(*args: str | Path) -> tuple[int, str]:
+    result = rollout(*args)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert "unexpected" not in said and "could not check" not in said, said
+    return result.code, said
+
+
+def _quoted(said: str, starting: str) -> str:
+    return next(part for part in said.split("`") if part.startswith(starting))
+
+
+def test_a_packed_ref_git_reads_is_read_beside_another_refs_damaged_or_non_utf8_line(tmp_path):
+    """Item 11 (lead 33's `_commit_at`): GitPython reads packed-refs whole, as UTF-8 text, and stops
+    at any line it cannot take. A packed-refs holding another branch's line cut short, or a tag
+    named in bytes that are not UTF-8 (which git allows and reads), made plan say "the ref
+    refs/remotes/origin/main cannot be read: its line in … packed-refs is damaged" for a ref the
+    clone does not have, with a `grep` that found nothing, while git read `main` as ever. Plan now
+    reads the base as git does; drift, whose listing of every ref git itself cannot make past the
+    damaged line, names that line by its number, and the command it quotes shows it."""
+    manifest, repo = _one_repo(tmp_path)
+    git(repo, "branch", "aaa")
+    subprocess.run(["git", "-C", str(repo), "tag", b"caf\xe9"], check=True)
+    git(repo, "pack-refs", "--all")
+    code, said = _said("plan", "-m", manifest)
+    assert code == 0 and "cannot be read" not in said, said  # the non-UTF-8 tag: git reads it
+    packed = repo / ".git" / "packed-refs"
+    lines = packed.read_bytes().split(b"\n")
+    (cut,) = [n for n, line in enumerate(lines) if line.endswith(b" refs/heads/aaa")]
+    lines[cut] = lines[cut][:10]  # another branch's line cut short
+    packed.write_bytes(b"\n".join(lines))
+    assert git(repo, "rev-parse", "main").strip()  # git reads main still
+    code, said = _said("plan", "-m", manifest)
+    assert code == 0 and "cannot be read" not in said, said
+    code, said = _said("drift", "-m", manifest)
+    assert code == 1 and f"line {cut + 1} of" in said and "packed-refs is damaged" in said, said
+    shown = paste(_quoted(said, f"sed -n {cut + 1}p "), tmp_path)
+    assert shown.returncode == 0 and shown.stdout == lines[cut].decode() + "\n", shown
+
+
+def test_a_packed_refs_cut_short_at_its_end_names_the_line_that_was_cut(tmp_path):
+    """Item 11: a power loss while git rewrote packed-refs leaves it cut short at its end, the last
+    line without its name (git: "unterminated line in .git/packed-refs"). The line offered was a
+    `grep` for ` refs/remotes/origin/main`, a ref the clone never had: pasted, it found nothing
+    (exit 1), so "mend or delete that line" named no line. The line is now named by its number."""
+    manifest, repo = _one_repo(tmp_path)
+    git(repo, "pack-refs", "--all")
+    packed = repo / ".git" / "packed-refs"
+    text = packed.read_text()
+    packed.write_text(text[: text.index(" refs/heads/main") - 12])
+    for command in ("plan", "drift", "verify"):
+        code, said = _said(command, "-m", manifest)
+        assert code == 1 and "line 2 of" in said and "packed-refs is damaged" in said, said
+        shown = paste(_quoted(said, "sed -n 2p "), tmp_path)
+        assert shown.returncode == 0 and shown.stdout.strip() == text.splitlines()[1][:28], shown
