@@ -216,7 +216,15 @@ def _damaged_head(path: Path, dotgit: Path) -> str | None:
     if re.fullmatch(rb"ref: refs/\S+\n?|[0-9a-f]{40}\n?|[0-9a-f]{64}\n?", text):
         return None
     said = f"{path}/.git/HEAD is empty or damaged (a power loss?), so git cannot read the clone either; "
-    branch = _last_checked_out(dotgit)
+    branch, commit = _last_checked_out(dotgit)
+    if commit is not None:
+        # pass 29d: a clone left on a commit (`git checkout HEAD~2`, a bisect) was told to write back
+        # its only branch: pasted, `git status` showed the newer commits undone in the work tree,
+        # which a `git commit -a` then commits onto that branch
+        return said + (
+            f"write back the commit it last had checked out (on no branch), `printf '%s\\n' "
+            f"{commit} > {path_word(head)}`, then run again"
+        )
     if branch is None:
         return said + (
             f"write the branch it had checked out back into it (`printf 'ref: refs/heads/%s\\n' "
@@ -228,30 +236,46 @@ def _damaged_head(path: Path, dotgit: Path) -> str | None:
     )
 
 
-def _last_checked_out(dotgit: Path) -> str | None:
+def _last_checked_out(dotgit: Path) -> tuple[str | None, str | None]:
     """The branch HEAD's reflog last moved to (``checkout: moving from A to B``), when it still exists
-    (loose or packed); else the clone's only branch; else None."""
+    (loose or packed); else the clone's only branch; else None. Second, the commit HEAD was last on
+    when no branch is at it, HEAD then on no branch: the new value of its reflog's last entry."""
+    log = dotgit / "logs" / "HEAD"
     try:
-        with (dotgit / "logs" / "HEAD").open("rb") as log:
-            log.seek(max(0, (dotgit / "logs" / "HEAD").stat().st_size - 65536))
-            moves = re.findall(rb"\tcheckout: moving from \S+ to (\S+)\n", log.read())
+        with log.open("rb") as f:
+            f.seek(max(0, log.stat().st_size - 65536))
+            tail = f.read()
     except OSError:
-        moves = []
+        tail = b""
+    moves = re.findall(rb"\tcheckout: moving from \S+ to (\S+)\n", tail)
+    last = re.match(
+        rb"[0-9a-f]{40,64} ([0-9a-f]{40}|[0-9a-f]{64}) ", (tail.splitlines() or [b""])[-1]
+    )
+    at = last.group(1) if last is not None and set(last.group(1)) != {ord("0")} else None
     try:
         packed = (dotgit / "packed-refs").read_bytes()
     except OSError:
         packed = b""
-    branches = {
-        str(p.relative_to(dotgit / "refs" / "heads"))
-        for p in (dotgit / "refs" / "heads").rglob("*")
-        if p.is_file()
-    } | {
-        m.decode(errors="replace")
-        for m in re.findall(rb"(?m)^[0-9a-f]{40,64} refs/heads/(\S+)$", packed)
+    tips: dict[str, bytes] = {
+        m[1].decode(errors="surrogateescape"): m[0]
+        for m in re.findall(rb"(?m)^([0-9a-f]{40,64}) refs/heads/(\S+)$", packed)
     }
-    if moves and (last := moves[-1].decode(errors="replace")) in branches:
-        return last
-    return next(iter(branches)) if len(branches) == 1 else None
+    for file in (dotgit / "refs" / "heads").rglob("*"):
+        if file.is_file():
+            try:
+                words = file.read_bytes()[:80].split()  # git reads "SHA comment" as SHA
+            except OSError:
+                words = []
+            tips[str(file.relative_to(dotgit / "refs" / "heads"))] = b"".join(words[:1])
+    if moves and (moved := moves[-1].decode(errors="surrogateescape")) in tips:
+        if at is None or tips[moved] == at:
+            return moved, None
+    if at is not None:
+        on = [branch for branch, tip in tips.items() if tip == at]
+        if not on:  # pass 29d: on a commit, no branch at it (`git checkout HEAD~2`, a bisect)
+            return None, at.decode()
+        return (on[0] if len(on) == 1 else None), None
+    return (next(iter(tips)) if len(tips) == 1 else None), None
 
 
 def _not_owned(path: Path, dotgit: Path) -> str | None:

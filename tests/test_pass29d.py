@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.demofleet import make_repo
 from tests.helpers import git, rollout
 from tests.pasting import paste
@@ -77,3 +79,75 @@ def test_a_packed_refs_cut_short_at_its_end_names_the_line_that_was_cut(tmp_path
         assert code == 1 and "line 2 of" in said and "packed-refs is damaged" in said, said
         shown = paste(_quoted(said, "sed -n 2p "), tmp_path)
         assert shown.returncode == 0 and shown.stdout.strip() == text.splitlines()[1][:28], shown
+
+
+def _commit(repo: Path, name: str) -> None:
+    (repo / name).write_text(f"{name}\n")
+    git(repo, "add", name)
+    git(repo, "commit", "-qm", name)
+
+
+@pytest.mark.parametrize(
+    "moves",
+    [
+        ["checkout -q HEAD~2"],
+        ["tag v1 HEAD~1", "checkout -q v1"],
+        ["switch -qc feat/x", "checkout -q --detach HEAD~1"],
+    ],
+    ids=["a-commit-back", "a-tag", "detached-from-a-branch"],
+)
+def test_an_empty_head_of_a_clone_on_no_branch_is_written_back_as_its_commit(tmp_path, moves):
+    """Item 3's neighbour (lead 33's `_damaged_head`): a clone left on a commit (`git checkout
+    HEAD~2` to look at an older state, a bisect) whose HEAD a power loss emptied was told "write
+    back the branch it last had checked out, `printf 'ref: refs/heads/%s\\n' main > …/HEAD`" (its
+    only branch): pasted, `git status` showed main's two newer commits undone in the work tree,
+    staged, which the next `git commit -a` commits onto main. The commit HEAD was on is written
+    back, and git shows the clone as it was."""
+    manifest, repo = _one_repo(tmp_path)
+    _commit(repo, "b.txt")
+    _commit(repo, "c.txt")
+    for move in moves:
+        git(repo, *move.split())
+    head = repo / ".git" / "HEAD"
+    before = head.read_bytes()
+    status = git(repo, "status", "--short")
+    head.write_bytes(b"")
+    code, said = _said("plan", "-m", manifest)
+    assert code == 1 and ".git/HEAD is empty or damaged" in said, said
+    pasted = paste(_quoted(said, "printf "), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert head.read_bytes() == before
+    assert git(repo, "status", "--short") == status
+
+
+@pytest.mark.parametrize(
+    "moves",
+    [
+        [
+            "switch -qc feat/x/y",
+            "commit -q --allow-empty -m one",
+            "commit -q --amend --allow-empty -m two",
+        ],
+        ["switch -qc feat", "commit -q --allow-empty -m one", "rebase -q main"],
+        ["switch -qc feat", "reset -q --hard HEAD~1", "switch -q main", "switch -q feat"],
+        ["switch -qc feat", "checkout -q --detach", "switch -q feat"],
+        ["branch other", "commit -q --allow-empty -m on-main"],
+    ],
+    ids=["amended", "rebased", "reset", "detached-and-back", "never-switched"],
+)
+def test_an_empty_head_of_a_clone_on_a_branch_is_still_written_back_as_that_branch(tmp_path, moves):
+    """The other side of the test above: a clone on a branch (after an amend, a rebase, a reset, a
+    detour on no branch) is still told to write that branch back, not its commit."""
+    manifest, repo = _one_repo(tmp_path)
+    _commit(repo, "b.txt")
+    for move in moves:
+        git(repo, *move.split())
+    head = repo / ".git" / "HEAD"
+    before = head.read_bytes()
+    assert before.startswith(b"ref: ")
+    head.write_bytes(b"")
+    code, said = _said("plan", "-m", manifest)
+    assert code == 1 and "write back the branch it last had checked out" in said, said
+    pasted = paste(_quoted(said, "printf "), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert head.read_bytes() == before
