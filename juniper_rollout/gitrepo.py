@@ -322,7 +322,11 @@ def _not_owned(path: Path, dotgit: Path) -> str | None:
 
 def _one_command(line: str) -> bool:
     """Whether ``line`` is a whole shell command of git's `safe.directory` way out (its quotes
-    closed, one path)."""
+    closed, one path), printable as it is (pass 29d: git's line for a path holding bytes that are not
+    UTF-8 was printed `'/ws/caf\\xe9/app'`, a backslash and three letters, so pasted, git still refused
+    the clone)."""
+    if not line.isprintable():
+        return False
     try:
         return len(shlex.split(line)) == 6
     except ValueError:

@@ -5,6 +5,7 @@ line, rotate and apply lines). Each finding's test fails on the main this pass s
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -151,3 +152,52 @@ def test_an_empty_head_of_a_clone_on_a_branch_is_still_written_back_as_that_bran
     pasted = paste(_quoted(said, "printf "), tmp_path)
     assert pasted.returncode == 0, pasted.stderr
     assert head.read_bytes() == before
+
+
+def _in_a_latin1_folder(tmp_path: Path) -> tuple[Path, Path]:
+    """A fleet of one repo whose folder's name holds a byte that is not UTF-8 (`café` as Latin-1
+    writes it), its base branch missing (`master` only): plan's line for it is an error."""
+    top = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9 fleet")))
+    repo = top / "ws" / "app"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "master")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "first")
+    manifest = top / "repos.yaml"
+    manifest.write_text(
+        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n  - name: app\n"
+    )
+    return manifest, repo
+
+
+def test_a_repos_error_line_in_a_folder_named_in_bytes_not_utf8_is_shown(tmp_path):
+    """Item 11 (bad input gives one clear line): in a workspace whose folder's name holds a byte that
+    is not UTF-8, every repo's error line was "an error message the leak guard could not check for
+    plaintext values (not shown)": the guard's check of the line lets the clone's own path through,
+    and encoding that path as strict UTF-8 raised, so no line ever said what was wrong or how to
+    mend it. The line is shown."""
+    manifest, _ = _in_a_latin1_folder(tmp_path)
+    code, said = _said("plan", "-m", manifest)
+    assert code == 1 and "base branch 'main' not found" in said, said
+
+
+def test_git_s_safe_directory_line_for_a_path_not_utf8_is_offered_as_one_that_pastes(
+    tmp_path, monkeypatch
+):
+    """Item 9's way out (pass 28c's and 29c's `_not_owned`): for a clone another user owns at a path
+    holding a byte that is not UTF-8, git's own `safe.directory '/…/caf\\xe9 fleet/ws/app'` line was
+    offered as printed, the byte shown as four characters: pasted, git was told of a path that does
+    not exist and still refused the clone. The path is spelled as the shell reads it ($'…\\xe9…')."""
+    if os.geteuid() != 0:
+        pytest.skip("giving a clone to another user needs root")
+    manifest, repo = _in_a_latin1_folder(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    subprocess.run(["chown", "-R", "1234:1234", os.fsencode(repo)], check=True)
+    code, said = _said("drift", "-m", manifest)
+    assert code == 1 and "dubious ownership" in said, said
+    pasted = paste(_quoted(said, "git config --global "), home)
+    assert pasted.returncode == 0, pasted.stderr
+    code, said = _said("drift", "-m", manifest)
+    assert "dubious ownership" not in said and "base branch 'main' not found" in said, said
