@@ -261,7 +261,9 @@ def _last_checked_out(dotgit: Path) -> tuple[str | None, str | None]:
         for m in re.findall(rb"(?m)^([0-9a-f]{40,64}) refs/heads/(\S+)$", packed)
     }
     for file in (dotgit / "refs" / "heads").rglob("*"):
-        if file.is_file():
+        if file.is_file() and not file.name.endswith(
+            ".lock"
+        ):  # a write cut short leaves `main.lock`
             try:
                 words = file.read_bytes()[:80].split()  # git reads "SHA comment" as SHA
             except OSError:

@@ -201,3 +201,19 @@ def test_git_s_safe_directory_line_for_a_path_not_utf8_is_offered_as_one_that_pa
     assert pasted.returncode == 0, pasted.stderr
     code, said = _said("drift", "-m", manifest)
     assert "dubious ownership" not in said and "base branch 'main' not found" in said, said
+
+
+def test_an_empty_head_beside_a_lock_file_a_power_loss_left_still_names_the_branch(tmp_path):
+    """The same power loss can leave `refs/heads/main.lock` (git's write of main cut short): no branch
+    (git refuses ref names ending `.lock`), so the clone's one branch is still the one written back."""
+    manifest, repo = _one_repo(tmp_path)
+    git(repo, "branch", "other")
+    (repo / ".git" / "logs" / "HEAD").unlink()
+    heads = repo / ".git" / "refs" / "heads"
+    (heads / "other").unlink()
+    (heads / "main.lock").write_bytes((heads / "main").read_bytes())
+    (repo / ".git" / "HEAD").write_bytes(b"")
+    code, said = _said("plan", "-m", manifest)
+    assert code == 1 and "write back the branch it last had checked out" in said, said
+    assert paste(_quoted(said, "printf "), tmp_path).returncode == 0
+    assert (repo / ".git" / "HEAD").read_bytes() == b"ref: refs/heads/main\n"
