@@ -66,7 +66,7 @@ from juniper_rollout.errors import RolloutError
 from juniper_rollout.manifest import Manifest, RepoSpec
 from juniper_rollout.paths import SOPS_CONFIG
 from juniper_rollout.secretshape import carries_credential, looks_secret, names_credential
-from juniper_rollout.wording import clip, filter_path, git_in, shell_word
+from juniper_rollout.wording import clip, filter_path, git_in, path_word, shell_word
 from juniper_rollout.yamlio import YamlSyntaxError, load_plain
 
 MAX_COMMITS_NAMED = 5
@@ -526,7 +526,7 @@ def findings(manifest: Manifest, repo: RepoSpec, facts: Facts, ref: str) -> list
             path,
             f"{_line_of(facts, path, line)} holds a name shaped like a credential (a token pasted as a name? sops "
             "keeps names in clear, so it is readable in git); not shown: remove that line "
-            f"(`sops edit --input-type {fmt} --output-type {fmt} {shell_word(path)}`), and rotate "
+            f"(`sops edit --input-type {fmt} --output-type {fmt} {path_word(path)}`), and rotate "
             "that credential: it stays readable in history",
         )
         for path, blob in sorted(facts.encrypted.items())

@@ -7,6 +7,7 @@ A repo that cannot be read becomes a RepoPlan with an error; the others go on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
@@ -205,10 +206,23 @@ def _lfs_way_out(clone, target: str, base: str) -> str:
         else "the top .gitattributes"
     )
     return (
-        f"{said}; stop tracking it with LFS (a line `/{name} !filter !diff !merge !text` at the end "
+        f"{said}; stop tracking it with LFS (a line `{_attributes_pattern(name)} !filter !diff !merge "
+        "!text` at the end "
         f"of {where}, committed on {base.removeprefix('origin/')}"
         f"{' and pushed to origin' if base.startswith('origin/') else ''}), then try again"
     )
+
+
+def _attributes_pattern(name: str) -> str:
+    """``/NAME`` as a .gitattributes pattern matching that one file, as git reads it: glob characters
+    escaped, and the whole quoted in C style where it holds a blank (git ends a pattern at one).
+    Pass 29a: `/my app.env.enc !filter …` was the pattern `/my`, and `/[prod].env.enc` matched
+    `p.env.enc`: committed as the refusal said, the repo was refused the same, every time."""
+    pattern = "/" + re.sub(r"([*?\[\\])", r"\\\1", name)
+    if not re.search(r"\s", pattern):
+        return pattern
+    escapes = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+    return '"' + "".join(escapes.get(c, c) for c in pattern) + '"'
 
 
 def _base_or_none(clone, repo: RepoSpec):

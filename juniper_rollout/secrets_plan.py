@@ -477,7 +477,7 @@ def _emptying_on_purpose(
         fmt = sopsmeta.sops_format(blob or b"") or "dotenv"
         return (
             f"to empty one on purpose, run `sops set --input-type {fmt} --output-type {fmt} "
-            f"{shell_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
+            f"{wording.path_word(spec.target)} {index} '\"\"'` in a checkout of {ref} and commit that"
         )
     delete = (
         forget
@@ -610,7 +610,8 @@ def _refuse_worded_lost(
     passphrase is words too. Without a key it cannot be compared, and counts as lacking."""
     # pass 28a: as written and as the app reads it: a value with a blank, added to `.env` quoted
     # (`DB_PASSWORD="p@ss word"`, as the refusal asked), was refused again and again
-    mine = [*_values(plaintext).items(), *appenv.app_values(plaintext).items()]
+    apps = appenv.app_values(plaintext)
+    mine = [*_values(plaintext).items(), *apps.items()]
     for blob, ref in ((before, refs[0]), (reuse, refs[1])):
         meta = sops.read_metadata(blob) if blob is not None else None
         if blob is None or meta is None:
@@ -623,10 +624,22 @@ def _refuse_worded_lost(
             held, app = _values(committed), appenv.app_values(committed)
         except (ValueError, OSError, RolloutError):
             held, app = {}, {}
-        # carried: under a name of the plaintext's that the committed file lacks (a value the same
-        # by chance under a name both hold, `DEBUG=true` beside `feature.flag=true`, is no carry)
-        have = {value for name, value in mine if name not in held and value}
-        lost = [n for n in worded if held.get(n, b"") not in have and app.get(n, b"") not in have]
+        # carried: under a name of the plaintext's that the committed file lacks, or holds with
+        # another value (pass 29a: `twine.password`'s value set as `TWINE_PASSWORD`, the variable
+        # it stands for, as the refusal asked, was refused the same every time); a value the same by
+        # chance under a name both hold with it, `DEBUG=true` beside `feature.flag=true`, is no carry
+        have = {
+            value
+            for name, value in mine
+            if value and (name not in held or apps.get(name) != app.get(name))
+        }
+        lost = [
+            n
+            for n in worded
+            if held.get(n, b"") not in have
+            and app.get(n, b"") not in have
+            and not _under_its_variable(n, app.get(n), apps)
+        ]
         if lost:
             raise RepoError(
                 f"{spec.target} on {ref} holds {wording.count(len(lost), 'name')} that "
@@ -637,6 +650,20 @@ def _refuse_worded_lost(
                 f"{_at(ref, spec.target)} | {_decrypt_stdin(blob)}` prints the committed ones), "
                 "then plan again"
             )
+
+
+def _under_its_variable(name: str, value: bytes | None, apps: dict[str, bytes]) -> bool:
+    """Whether the plaintext holds the worded ``name``'s ``value`` (as the app reads both) under the
+    variable it stands for: its words upper-cased and joined by ``_`` (`twine.password`,
+    `stripe.webhookSecret`: `TWINE_PASSWORD`, `STRIPE_WEBHOOK_SECRET`). Pass 29a: a teammate's
+    alias beside that variable, with the same value, was refused for ever, "add its value to .env
+    under a variable name" (it was there; a name both hold with one value was no carry)."""
+    words = re.split(r"[.-]", name)
+    variables = {
+        "_".join(words).upper(),
+        "_".join(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", w) for w in words).upper(),
+    }
+    return bool(value) and any(apps.get(v) == value for v in variables)
 
 
 def _refuse_older_values(
@@ -796,7 +823,8 @@ def _refuse_known_stale(
 def _sops_edit(spec: EncryptSpec, blob: bytes) -> str:
     """The `sops edit` of ``spec.target`` in the format ``blob`` (the committed file) is in."""
     fmt = sopsmeta.sops_format(blob) or "dotenv"
-    return f"sops edit --input-type {fmt} --output-type {fmt} {shell_word(spec.target)}"
+    # a target starting with `-` was read by sops as an option ("flag provided but not defined")
+    return f"sops edit --input-type {fmt} --output-type {fmt} {wording.path_word(spec.target)}"
 
 
 def _bring_or_keep(repo: RepoSpec, spec: EncryptSpec, holder: str, before: bytes) -> str:
@@ -913,8 +941,10 @@ def _branch_ciphertext_first(
     later = _sops_time(mine.lastmodified) > _sops_time(meta.lastmodified)
     # refused on both paths, kept or not (pass 28a: a name shaped like a credential in the branch's
     # copy was carried silently into the commit rebuilt on a moved base, refused only once the
-    # branch sat on it again)
-    held = _committed_names(repo, spec, reuse, repo.branch, mine)
+    # branch sat on it again); an entry `enabled: false` never reads the plaintext the way out
+    # brings back, so it is kept as the base's is (pass 29b: "… delete that line there, and plan
+    # again: .env.enc is then encrypted from .env", followed, was refused the same for ever)
+    held = _committed_names(repo, spec, reuse, repo.branch, mine) if spec.enabled else mine.names
     if not base_edited:
         # the base's has not changed since the branch was built on it: the branch's is the newer
         # state, whatever sops' clock says (pass 11a: `updatekeys` keeps lastmodified, so a

@@ -185,12 +185,16 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             # pass 28b: and a workspace token (`glwt-`, GitLab's token page, "Workspace token");
             # pass 28e: and a runner authentication token made through a registration token
             # (`glrtr-`, the same page) and a session cookie (`_gitlab_session=` and 32 hex)
+            # pass 29b: and each after an instance token prefix (GitLab's "Instance token prefix"
+            # setting puts one before the type's: `acme-glrt-…`, `mycompanynameglptt-…`), and
+            # `glpat-` so too (its bare prefix is in `_TOKEN` and `_FULL_TOKEN` already)
             (
                 "GitLab",
-                r"(?:gl(?:dt|rtr?|ft|soat|ffct|wt)-[0-9A-Za-z_-]{20}|glimt-[0-9A-Za-z_-]{25}"
-                r"|_gitlab_session=[0-9a-f]{32}(?![0-9A-Za-z])"
+                r"(?:[A-Za-z0-9_.-]{0,40}?(?:gl(?:pat|dt|rtr?|ft|soat|ffct|wt)-[0-9A-Za-z_-]{20}"
+                r"|glimt-[0-9A-Za-z_-]{25}"
                 r"|glagent-[0-9A-Za-z_-]{50}|gloas-[0-9A-Za-z_-]{64}|glptt-[0-9a-f]{40}"
-                r"|glcbt-[0-9A-Za-z]{1,5}_[0-9A-Za-z_-]{20}|GR1348941[0-9A-Za-z_-]{20})",
+                r"|glcbt-[0-9A-Za-z]{1,5}_[0-9A-Za-z_-]{20})"
+                r"|_gitlab_session=[0-9a-f]{32}(?![0-9A-Za-z])|GR1348941[0-9A-Za-z_-]{20})",
             ),
             ("Slack app", r"xapp-\d-[A-Za-z0-9-]{30}"),
             ("Google OAuth client secret", r"GOCSPX-[A-Za-z0-9_-]{28}"),
@@ -209,10 +213,12 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("Heroku", r"HRKU-AA[0-9A-Za-z_-]{58}"),
             # pass 28b: and a recovery token (`hvr.` and the 24 of `TokenLength`: Vault's token page
             # names `hvs.`, `hvb.` and `hvr.`), a digit in it (a placeholder's `XXXX` is none)
+            # pass 29b: and a root token (`hvs.` and 24, as a recovery token: what `vault operator
+            # init` and `vault server -dev` print, "Root Token: hvs.6j4c…" in HashiCorp's tutorials)
             (
                 "HashiCorp Vault",
                 r"(?:hv[sb]\.[A-Za-z0-9_-]{90}"
-                r"|hvr\.(?=[A-Za-z]{0,23}[0-9])[A-Za-z0-9]{24}(?![A-Za-z0-9_-]))",
+                r"|hv[rs]\.(?=[A-Za-z]{0,23}[0-9])[A-Za-z0-9]{24}(?![A-Za-z0-9_-]))",
             ),
             ("New Relic", r"NR(?:AK-[A-Za-z0-9]{27}|II-[A-Za-z0-9-]{32})"),
             ("Sentry", r"(?:sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9+/=_]{40})"),

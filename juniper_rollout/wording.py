@@ -100,7 +100,7 @@ def shell_word(text: str) -> str:
 _UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
 
 
-def path_word(path: Path) -> str:
+def path_word(path: Path | str) -> str:
     """A path as one shell word that is never read as an option (pass 11a: `--out ./-p.json` printed
     `rollout apply -p.json …`, and pasted: "no such option: -p")."""
     text = str(path)

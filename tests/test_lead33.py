@@ -8,13 +8,14 @@ names the ref's file and the reflog line that puts it back, a command that works
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.demofleet import make_repo
 from tests.fleet import BRANCH
-from tests.helpers import git, rollout
+from tests.helpers import encrypted_by_hand, git, rollout
 from tests.pasting import paste
 from tests.test_hostile import KEY
 
@@ -184,3 +185,92 @@ def test_a_base_spelled_as_a_full_ref_is_refused_at_its_manifest_line(fleet, spe
     assert f":{line}: defaults.base '{spelling}' {said}" in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert git(fleet.repo("juniper-cascor"), "for-each-ref") == before
+
+
+@pytest.mark.parametrize("command", ["drift", "verify"])
+def test_sops_edit_of_a_file_named_with_a_leading_dash_works_pasted(fleet, tmp_path, command):
+    """Note 31 (27b's): drift's and verify's `sops edit PATH` for a committed sops file whose name
+    starts with `-` was read by sops as an option ("flag provided but not defined: -svc.env.enc"),
+    as filter-repo's `--path` was before pass 28c. The path is `./-svc.env.enc` now; pasted in the
+    clone, with an editor that removes the line, the line is gone."""
+    import os
+    import sys
+
+    import pyrage
+
+    repo = fleet.repo("juniper-cascor")
+    assert rollout("apply", "-m", fleet.manifest, "--repo", "juniper-cascor", "--yes").code == 0
+    fleet.merge_all()
+    token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+    secret = next(
+        line for line in fleet.key_file.read_text().splitlines() if line.startswith("AGE-SECRET")
+    )
+    public = pyrage.x25519.Identity.from_str(secret).to_public()
+    sops = str(Path(sys.executable).parent / "sops")
+    encrypt = [sops, "encrypt", "--age", str(public), "--input-type", "dotenv", "--output-type"]
+    ciphertext = subprocess.run(
+        [*encrypt, "dotenv", "--filename-override", "x.env.enc"],
+        input=f"{token}=1\nKEPT=2\n".encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
+    (repo / "-svc.env.enc").write_bytes(ciphertext)
+    git(repo, "add", "-f", "--", "-svc.env.enc")
+    git(repo, "commit", "-qm", "svc secrets")
+    run = (command, "-m", fleet.manifest, "--repo", "juniper-cascor")
+    said = " ".join(rollout(*run).stdout.split())
+    assert token not in said
+    edit = _quoted(said, "sops edit ")
+    assert edit.endswith(" ./-svc.env.enc"), edit
+    editor = tmp_path / "drop-token.sh"
+    editor.write_text('#!/bin/sh\nsed -i "/^ghp_/d" "$1"\n')
+    editor.chmod(0o755)
+    env = {**os.environ, "EDITOR": str(editor), "PATH": f"{Path(sops).parent}:{os.environ['PATH']}"}
+    pasted = subprocess.run(["bash", "-c", edit], cwd=repo, env=env, capture_output=True)
+    assert pasted.returncode == 0, pasted.stderr
+    git(repo, "commit", "-qam", "the token line removed")
+    assert "sops edit" not in " ".join(rollout(*run).stdout.split())
+
+
+def test_a_committed_name_of_a_long_run_of_capitals_is_read_in_linear_time(fleet):
+    """Pass 29a's note: the reading of a worded name (`dotenv._WORD`) took time growing with the
+    square of a part's run of capitals when the part ended in another character (5 s for 5,000), so a
+    committed `.env.enc` whose name held a few hundred thousand held verify for an hour. A word is at
+    most 64 letters and digits now, checked before the expression; the name is refused, never shown.
+    The time limit is a hang guard only."""
+    from tests.test_adversary import run_cli
+
+    repo = fleet.repo("juniper-cascor")
+    name = "x." + "A" * 300_000 + "!"
+    encrypted_by_hand(fleet, repo, f"{name}=1\nKEPT=2\n".encode())
+    result = run_cli("verify", "-m", fleet.manifest, "--repo", "juniper-cascor", timeout=300)
+    assert result.returncode == 1, result.stdout
+    assert "A" * 100 not in result.stdout + result.stderr
+    said = " ".join(result.stdout.split())
+    assert ".env.enc holds 1 name that is no variable name or shaped like a credential" in said
+
+
+def test_a_pre_commit_config_repeating_repos_is_told_to_merge_them(fleet, tmp_path):
+    """Pass 29c's note: a committed `.pre-commit-config.yaml` with a second `repos:` was told "could
+    not add the hooks without changing other entries (add them by hand, then plan again)"; pre-commit
+    reads only the last of a repeated key, so hooks added by hand under the first never ran, and
+    plan said the same again. The line names the repeated key and its line; merged, plan adds them."""
+    from tests.test_pass3 import main_moves_to
+
+    repo = fleet.repo("juniper-data")
+    hook = (
+        "  - repo: local\n    hooks:\n      - id: {0}\n        name: {0}\n"
+        '        entry: "true"\n        language: system\n'
+    )
+    config = ".pre-commit-config.yaml"
+    main_moves_to(
+        repo, {config: "repos:\n" + hook.format("a") + "repos:\n" + hook.format("b")}, tmp_path
+    )
+    plan = ("plan", "-m", fleet.manifest, "--repo", "juniper-data")
+    said = " ".join(rollout(*plan).stdout.split())
+    assert ".pre-commit-config.yaml:8: the key 'repos' is repeated in its mapping" in said, said
+    assert "merge them into one" in said and "add them by hand" not in said
+    main_moves_to(repo, {config: "repos:\n" + hook.format("a") + hook.format("b")}, tmp_path)
+    again = rollout(*plan)
+    assert again.code == 0, again.stdout
+    assert "local hooks forbid-plaintext-env" in " ".join(again.stdout.split()), again.stdout

@@ -103,7 +103,7 @@ def _encrypted_file(
                 name,
                 f"{path} holds a name shaped like a credential (a pasted secret? sops keeps names "
                 "in clear: it is readable in git); not shown",
-                f"remove it (`sops edit {shell_word(path)}`) and rotate what it holds",
+                f"remove it (`sops edit {path_word(path)}`) and rotate what it holds",
             )
         return passed(name, f"{path}: sops-encrypted, no env file's (its recipients are its own)")
     hidden = dotenv.unnamed(meta.names)
@@ -124,7 +124,7 @@ def _encrypted_file(
             if source is not None
             else f"rename {'it' if hidden == 1 else 'them'} to a variable name (letters, digits, "
             f"_) where {path} is checked out (`sops edit --input-type dotenv --output-type dotenv "
-            f"{shell_word(path)}`)",
+            f"{path_word(path)}`)",
         )
     if hidden and words:
         # pass 28e: beside a token pasted as a name, a worded one (a real variable's) was told
@@ -160,7 +160,7 @@ def _encrypted_file(
                 if source is not None
                 else f"remove {'that line' if hidden == 1 else 'those lines'} where {path} is "
                 f"checked out (`sops edit --input-type dotenv --output-type dotenv "
-                f"{shell_word(path)}`) and rotate what "
+                f"{path_word(path)}`) and rotate what "
                 + ("it holds" if hidden == 1 else "they hold")
             ),
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from juniper_rollout.yamlio import (
     check_depth,
     dump_block,
     dump_flow,
+    load_roundtrip,
 )
 
 PATH = PRECOMMIT
@@ -118,12 +120,29 @@ def add_hooks(
         previous = hook["id"]
     expected = _expected(original, hooks, sorted(adopt))
     if got != expected:
-        raise _fail(
+        raise _repeated_key(text) or _fail(
             None,
             "could not add the hooks without changing other entries (add them by hand, then plan again)",
         )
     validate(got)
     return new
+
+
+def _repeated_key(text: str) -> PrecommitEditError | None:
+    """The config's first key repeated in one mapping, said with its line; None when none is. Pass
+    29c's note: a second `repos:` was told "could not add the hooks … add them by hand", and hooks
+    added by hand under the first one never run: pre-commit reads only the last of a repeated key."""
+    try:
+        load_roundtrip(text)
+    except YamlSyntaxError as err:
+        key = re.match(r'found duplicate key "(.{1,60}?)"', str(err))
+        if key is not None:
+            return _fail(
+                err.line,
+                f"the key {key.group(1)!r} is repeated in its mapping, and pre-commit reads only "
+                "the last one (what the first holds never runs): merge them into one, then plan again",
+            )
+    return None
 
 
 def _local_hooks(data: Any) -> list[tuple[int, int, dict]]:
