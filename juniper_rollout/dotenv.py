@@ -216,10 +216,13 @@ def named(names: tuple[str, ...]) -> tuple[str, ...]:
 # (`2FA`); pass 29a: or a word with digits between letters of one case (`e2e`, `k8s`, `i18n`,
 # `log4j2`, `K8S`) or after a leading digit (`1password`, `2fa`, `4o`), and a version in camel case
 # (`apiKeyV2`, `dbV2Password`); not a token's piece of one or two mixed-case letters and digits (`aB`,
-# `fG7h`, `3dE5`). One group of digits inside a word: a UUID pasted as a name stays no words (but for 0.3%)
+# `fG7h`, `3dE5`). One group of digits inside a word: a UUID pasted as a name stays no words (but for 0.3%).
+# Pass 29e: and camel case after a word led by digits (`2faSecret`, `3DSecure`) and an acronym with a
+# digit inside (`AzureAdB2C`, `adB2C`): they were dropped with their values
 _WORD = re.compile(
     r"(?:[a-z]+(?:[0-9]+[a-z]+)?|[A-Z]+(?:[0-9]+[A-Z]+)?[a-z]*)[0-9]*"
-    r"(?:[A-Z]+[a-z]+[0-9]*|[A-Z][0-9]+)*(?:[A-Z]{2,}[0-9]*)?|[0-9]+[A-Z]*|[0-9][a-z]+"
+    r"(?:[A-Z]+[a-z]+[0-9]*|[A-Z][0-9]+(?:[A-Z](?![a-z]))?)*(?:[A-Z]{2,}[0-9]*)?"
+    r"|(?:[0-9]+[A-Z]*|[0-9][a-z]+)(?:[A-Z]+[a-z]+[0-9]*)*"
 )
 
 

@@ -216,7 +216,15 @@ def _damaged_head(path: Path, dotgit: Path) -> str | None:
     if re.fullmatch(rb"ref: refs/\S+\n?|[0-9a-f]{40}\n?|[0-9a-f]{64}\n?", text):
         return None
     said = f"{path}/.git/HEAD is empty or damaged (a power loss?), so git cannot read the clone either; "
-    branch = _last_checked_out(dotgit)
+    branch, commit = _last_checked_out(dotgit)
+    if commit is not None:
+        # pass 29d: a clone left on a commit (`git checkout HEAD~2`, a bisect) was told to write back
+        # its only branch: pasted, `git status` showed the newer commits undone in the work tree,
+        # which a `git commit -a` then commits onto that branch
+        return said + (
+            f"write back the commit it last had checked out (on no branch), `printf '%s\\n' "
+            f"{commit} > {path_word(head)}`, then run again"
+        )
     if branch is None:
         return said + (
             f"write the branch it had checked out back into it (`printf 'ref: refs/heads/%s\\n' "
@@ -228,30 +236,48 @@ def _damaged_head(path: Path, dotgit: Path) -> str | None:
     )
 
 
-def _last_checked_out(dotgit: Path) -> str | None:
+def _last_checked_out(dotgit: Path) -> tuple[str | None, str | None]:
     """The branch HEAD's reflog last moved to (``checkout: moving from A to B``), when it still exists
-    (loose or packed); else the clone's only branch; else None."""
+    (loose or packed); else the clone's only branch; else None. Second, the commit HEAD was last on
+    when no branch is at it, HEAD then on no branch: the new value of its reflog's last entry."""
+    log = dotgit / "logs" / "HEAD"
     try:
-        with (dotgit / "logs" / "HEAD").open("rb") as log:
-            log.seek(max(0, (dotgit / "logs" / "HEAD").stat().st_size - 65536))
-            moves = re.findall(rb"\tcheckout: moving from \S+ to (\S+)\n", log.read())
+        with log.open("rb") as f:
+            f.seek(max(0, log.stat().st_size - 65536))
+            tail = f.read()
     except OSError:
-        moves = []
+        tail = b""
+    moves = re.findall(rb"\tcheckout: moving from \S+ to (\S+)\n", tail)
+    last = re.match(
+        rb"[0-9a-f]{40,64} ([0-9a-f]{40}|[0-9a-f]{64}) ", (tail.splitlines() or [b""])[-1]
+    )
+    at = last.group(1) if last is not None and set(last.group(1)) != {ord("0")} else None
     try:
         packed = (dotgit / "packed-refs").read_bytes()
     except OSError:
         packed = b""
-    branches = {
-        str(p.relative_to(dotgit / "refs" / "heads"))
-        for p in (dotgit / "refs" / "heads").rglob("*")
-        if p.is_file()
-    } | {
-        m.decode(errors="replace")
-        for m in re.findall(rb"(?m)^[0-9a-f]{40,64} refs/heads/(\S+)$", packed)
+    tips: dict[str, bytes] = {
+        m[1].decode(errors="surrogateescape"): m[0]
+        for m in re.findall(rb"(?m)^([0-9a-f]{40,64}) refs/heads/(\S+)$", packed)
     }
-    if moves and (last := moves[-1].decode(errors="replace")) in branches:
-        return last
-    return next(iter(branches)) if len(branches) == 1 else None
+    for file in (dotgit / "refs" / "heads").rglob("*"):
+        if file.is_file() and not file.name.endswith(
+            ".lock"
+        ):  # a write cut short leaves `main.lock`
+            try:
+                words = file.read_bytes()[:80].split()  # git reads "SHA comment" as SHA
+            except OSError:
+                words = []
+            tips[str(file.relative_to(dotgit / "refs" / "heads"))] = b"".join(words[:1])
+    if moves and (moved := moves[-1].decode(errors="surrogateescape")) in tips:
+        if at is None or tips[moved] == at:
+            return moved, None
+    if at is not None:
+        on = [branch for branch, tip in tips.items() if tip == at]
+        if not on:  # pass 29d: on a commit, no branch at it (`git checkout HEAD~2`, a bisect)
+            return None, at.decode()
+        return (on[0] if len(on) == 1 else None), None
+    return (next(iter(tips)) if len(tips) == 1 else None), None
 
 
 def _not_owned(path: Path, dotgit: Path) -> str | None:
@@ -298,7 +324,11 @@ def _not_owned(path: Path, dotgit: Path) -> str | None:
 
 def _one_command(line: str) -> bool:
     """Whether ``line`` is a whole shell command of git's `safe.directory` way out (its quotes
-    closed, one path)."""
+    closed, one path), printable as it is (pass 29d: git's line for a path holding bytes that are not
+    UTF-8 was printed `'/ws/caf\\xe9/app'`, a backslash and three letters, so pasted, git still refused
+    the clone)."""
+    if not line.isprintable():
+        return False
     try:
         return len(shlex.split(line)) == 6
     except ValueError:
@@ -462,12 +492,60 @@ def _commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
     except ValueError as err:
         if str(err).startswith("Reference at ") and str(err).endswith("does not exist"):
             return None
-        raise RepoError(_damaged_ref(repo, ref)) from None
     except (
         AssertionError,
         IndexError,
     ):  # GitPython's reading of an empty ref file (`assert tokens`)
-        raise RepoError(_damaged_ref(repo, ref)) from None
+        pass
+    if (Path(repo.common_dir) / ref).is_file():
+        raise RepoError(_damaged_ref(repo, ref))
+    return _packed_commit_at(repo, ref)
+
+
+def _packed_commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
+    """The commit of ``ref``, which has no loose file, as git reads it; None when git has no such ref.
+    Pass 29d: GitPython reads packed-refs whole, as text, and stops at any line it cannot take, so
+    a clone whose packed-refs holds a line of another ref cut short, or a tag named in bytes that
+    are not UTF-8 (which git reads), was "the ref refs/remotes/origin/main cannot be read: its line
+    … is damaged" for a ref it does not have, with a `grep` that found nothing; git, which finds a
+    ref in a sorted packed-refs without reading the other lines, reads it."""
+    try:
+        sha = repo.git.rev_parse("--verify", "--quiet", "--end-of-options", ref)
+    except git.GitCommandError as err:
+        if "packed-refs" in str(err.stderr):
+            raise RepoError(_damaged_packed(repo, "the clone's refs")) from None
+        return None
+    try:
+        return repo.commit(sha)
+    except (git.BadName, git.BadObject, ValueError):
+        return None
+
+
+def _damaged_packed(repo: git.Repo, what: str) -> str:
+    """``what`` cannot be read as packed-refs holds a line git cannot read: which line, and how to
+    see it (its number, not the ref's name: the line cut short at a power loss may be another ref's,
+    or have lost its name)."""
+    packed = Path(repo.common_dir) / "packed-refs"
+    try:
+        lines = packed.read_bytes().split(b"\n")
+    except OSError:
+        lines = []
+    fine = re.compile(rb"#.*|\^[0-9a-f]{40}|\^[0-9a-f]{64}|[0-9a-f]{40} \S.*|[0-9a-f]{64} \S.*|")
+    where = next(
+        (
+            n
+            for n, line in enumerate(lines, 1)
+            if not fine.fullmatch(line) or n == len(lines) and line
+        ),
+        None,
+    )
+    if where is None:
+        return f"{what} cannot be read: git cannot read {path_word(packed)} either; mend it, then run again"
+    return (
+        f"{what} cannot be read: line {where} of {path_word(packed)} is damaged (git cannot read "
+        f"it either; `sed -n {where}p {path_word(packed)}` shows it); mend or delete that line, "
+        "then run again"
+    )
 
 
 def _damaged_ref(repo: git.Repo, ref: str) -> str:
@@ -479,12 +557,7 @@ def _damaged_ref(repo: git.Repo, ref: str) -> str:
     file, log = common / ref, common / "logs" / ref
     said = f"the ref {ref} cannot be read (git cannot read it either: its file is empty or damaged, a power loss?); "
     if not file.is_file():  # packed: git stops at the line ("unexpected line in .git/packed-refs")
-        packed = path_word(common / "packed-refs")
-        return (
-            f"the ref {ref} cannot be read: its line in {packed} is damaged (git cannot read it "
-            f"either); mend or delete that line (`grep -n -F -e {shell_word(' ' + ref)} {packed}` finds it), then "
-            "run again"
-        )
+        return _damaged_packed(repo, "the clone's refs")
     if _last_logged(log):
         return said + (
             f"put back its last commit from its reflog, `tail -n 1 {path_word(log)} | cut -d ' ' -f 2 "
@@ -2154,6 +2227,8 @@ def _history_unread(repo: git.Repo, err: git.GitCommandError) -> RepoError:
     damaged (a zero-byte loose ref), how to mend it (lead 33: drift said "fatal: bad object
     refs/heads/main" and no more)."""
     said = git_said(repo, err)
+    if "packed-refs" in said:  # pass 29d: "fatal: unexpected line in .git/packed-refs: …"
+        return RepoError(_damaged_packed(repo, "history"))
     bad = re.search(r"fatal: bad object (refs/\S+)", said)
     if bad is not None:
         try:

@@ -820,7 +820,7 @@ def check(
         + b"\n\0"
         + _shipped_text()
         + b"\n\0"
-        + b"\n".join(a.encode("utf-8") for a in allowed if a)
+        + b"\n".join(a.encode("utf-8", "surrogateescape") for a in allowed if a)
     )
     env = manifest.env_files if manifest is not None else envfiles.DEFAULT
     # ``plaintext``: the clone's values, when the caller read them already (drift's message scan)

@@ -968,10 +968,17 @@ def _branch_ciphertext_first(
         if lacking
         else f"was never on {repo.base} (its values may differ from the later one there)"
     )
+    # pass 29e: an entry `enabled: false` never reads the plaintext, so values brought into it
+    # alone were refused the same for ever: the way out turns the entry on again too
+    on_again = (
+        ""
+        if spec.enabled
+        else f" and turn its `encrypt:` entry on again (`enabled: true`: off, {spec.source} is never read)"
+    )
     raise RepoError(
         f"{spec.target} on {repo.branch} {what}, and there is no {spec.source} in the clone: "
         f"rebuilding on {repo.base} would drop it; nothing replaced: bring the values of both into "
-        f"{spec.source} (`{wording.git_in(repo.path)} show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
+        f"{spec.source}{on_again} (`{wording.git_in(repo.path)} show {_at(repo.branch, spec.target)} | {_decrypt_stdin(reuse)}` prints the "
         f"branch's, `{wording.git_in(repo.path)} show {_at(before_ref or repo.base, spec.target)} | {_decrypt_stdin(before)}` the base's), then plan "
         f"again; to keep only the base's, "
         + (
