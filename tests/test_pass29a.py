@@ -27,6 +27,8 @@ CASCOR = "juniper-cascor"
         "1password.token",
         "stripe.apiKeyV2",
         "models.gpt-4o.api-key",
+        "cache.24h-ttl",  # pass 29e's N4, lead 33: digits then a unit, more than one digit
+        "timeout.30s",
     ],
 )
 def test_a_teammates_name_with_a_numeronym_is_never_dropped_with_its_value(fleet, name):
