@@ -508,9 +508,12 @@ def _packed_commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
     a clone whose packed-refs holds a line of another ref cut short, or a tag named in bytes that
     are not UTF-8 (which git reads), was "the ref refs/remotes/origin/main cannot be read: its line
     … is damaged" for a ref it does not have, with a `grep` that found nothing; git, which finds a
-    ref in a sorted packed-refs without reading the other lines, reads it."""
+    ref in a sorted packed-refs without reading the other lines, reads it. Pass 29g: by `show-ref
+    --verify`, which takes ``ref`` as the full name it is; `rev-parse` guessed on when it was
+    missing (refs/tags/refs/heads/dev for refs/heads/dev), so `base: dev`, no branch dev, planned
+    onto a tag named `refs/heads/dev` beside a non-UTF-8 tag, where it is "not found" otherwise."""
     try:
-        sha = repo.git.rev_parse("--verify", "--quiet", "--end-of-options", ref)
+        sha = repo.git.show_ref("--verify", "--hash", "--end-of-options", ref)
     except git.GitCommandError as err:
         if "packed-refs" in str(err.stderr):
             raise RepoError(_damaged_packed(repo, "the clone's refs")) from None
