@@ -252,6 +252,13 @@ def _last_checked_out(dotgit: Path) -> tuple[str | None, str | None]:
         rb"[0-9a-f]{40,64} ([0-9a-f]{40}|[0-9a-f]{64}) ", (tail.splitlines() or [b""])[-1]
     )
     at = last.group(1) if last is not None and set(last.group(1)) != {ord("0")} else None
+    if (dotgit / "rebase-merge").is_dir() or (
+        (dotgit / "rebase-apply").is_dir() and not (dotgit / "rebase-apply" / "applying").exists()
+    ):
+        # pass 29g: a rebase runs on no branch; a conflict stopped on the new base's tip (`git
+        # rebase main` from feat) was told to write back `ref: refs/heads/main`, and pasted,
+        # `git rebase --continue` committed feat's commits onto main
+        return None, (at.decode() if at is not None else None)
     try:
         packed = (dotgit / "packed-refs").read_bytes()
     except OSError:
