@@ -275,3 +275,19 @@ def test_a_pre_commit_config_repeating_repos_is_told_to_merge_them(fleet, tmp_pa
     again = rollout(*plan)
     assert again.code == 0, again.stdout
     assert "local hooks forbid-plaintext-env" in " ".join(again.stdout.split()), again.stdout
+
+
+@pytest.mark.parametrize(
+    ("top", "said"),
+    [
+        ("version: 2\n", ":1: version must be 1 (make that line `version: 1`)"),
+        ("", ":1: version must be 1 (add `version: 1` at the top)"),
+    ],
+)
+def test_a_wrong_version_is_told_to_be_mended_not_added_again(tmp_path, top, said):
+    """Pass 29f's note: `version: 2` was told "add `version: 1` at the top", a line it already had."""
+    manifest, _ = one_repo(tmp_path)
+    manifest.write_text(top + manifest.read_text().removeprefix("version: 1\n"))
+    result = rollout("plan", "-m", manifest)
+    assert result.code == 1 and said in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
