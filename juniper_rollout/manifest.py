@@ -588,9 +588,12 @@ class _Validator(_Reader):
     def manifest(self, data: Any) -> Manifest:
         top = self.shaped(data, "the manifest", 1, _TOP_KEYS, "manifest")
         if top.get("version") != 1:
+            # pass 29f's note: `version: 2` was told to add a version line it already had
             raise self.fail(
                 self.key_line(top, "version") if "version" in top else 1,
-                "version must be 1 (add `version: 1` at the top)",
+                "version must be 1 (make that line `version: 1`)"
+                if "version" in top
+                else "version must be 1 (add `version: 1` at the top)",
             )
         here = self.path.resolve().parent
         workspace = self._workspace(top, here)

@@ -20,7 +20,8 @@ from tests.pasting import paste
 from tests.test_hostile import KEY
 
 
-def _one_repo(tmp_path: Path) -> tuple[Path, Path]:
+def one_repo(tmp_path: Path) -> tuple[Path, Path]:
+    """(manifest, clone): one repo `app` of one commit, in a workspace of its own."""
     repo = make_repo(tmp_path / "ws" / "app", {"README.md": "app\n"})
     manifest = tmp_path / "repos.yaml"
     manifest.write_text(
@@ -42,7 +43,7 @@ def _quoted(said: str, starting: str) -> str:
 
 @pytest.mark.parametrize("command", ["plan", "drift", "verify"])
 def test_an_empty_loose_base_ref_is_named_with_a_way_out_that_mends_it(tmp_path, command):
-    manifest, repo = _one_repo(tmp_path)
+    manifest, repo = one_repo(tmp_path)
     tip = git(repo, "rev-parse", "main").strip()
     (repo / ".git" / "refs" / "heads" / "main").write_bytes(b"")  # a power loss mid-write
     said = _said(command, "-m", manifest)
@@ -56,7 +57,7 @@ def test_an_empty_loose_base_ref_is_named_with_a_way_out_that_mends_it(tmp_path,
 
 
 def test_an_empty_loose_ref_with_no_reflog_is_told_to_be_moved_away(tmp_path):
-    manifest, repo = _one_repo(tmp_path)
+    manifest, repo = one_repo(tmp_path)
     git(repo, "pack-refs", "--all")  # main packed: moving the empty loose file away shows it again
     (repo / ".git" / "logs" / "refs" / "heads" / "main").unlink()
     (repo / ".git" / "refs" / "heads" / "main").write_bytes(b"")
@@ -68,7 +69,7 @@ def test_an_empty_loose_ref_with_no_reflog_is_told_to_be_moved_away(tmp_path):
 
 
 def test_a_damaged_packed_ref_names_its_line_in_packed_refs(tmp_path):
-    manifest, repo = _one_repo(tmp_path)
+    manifest, repo = one_repo(tmp_path)
     git(repo, "pack-refs", "--all")
     packed = repo / ".git" / "packed-refs"
     tip = git(repo, "rev-parse", "main").strip()
@@ -81,7 +82,7 @@ def test_a_damaged_packed_ref_names_its_line_in_packed_refs(tmp_path):
 
 
 def test_a_damaged_rollout_branch_ref_stops_apply_for_that_repo_and_writes_nothing(tmp_path):
-    manifest, repo = _one_repo(tmp_path)
+    manifest, repo = one_repo(tmp_path)
     branch = repo / ".git" / "refs" / "heads" / "chore" / "sops-age-rollout"
     branch.parent.mkdir(parents=True)
     branch.write_bytes(b"")
@@ -96,7 +97,7 @@ def test_a_damaged_rollout_branch_ref_stops_apply_for_that_repo_and_writes_nothi
 def test_an_empty_head_is_told_to_be_written_back_not_the_clone_moved_away(tmp_path, moved):
     """Pass 28c's note: a zero-byte `.git/HEAD` was "not a git repository (move it away, then clone
     the repo at its path …)", advice a clone holding uncommitted work should never follow."""
-    manifest, repo = _one_repo(tmp_path)
+    manifest, repo = one_repo(tmp_path)
     if moved:  # HEAD last on another branch: that one is written back, as the reflog says
         git(repo, "branch", "feature")
         git(repo, "switch", "-q", "feature")
@@ -115,7 +116,7 @@ def test_an_empty_head_is_told_to_be_written_back_not_the_clone_moved_away(tmp_p
 
 
 def test_an_empty_head_among_branches_it_never_left_by_checkout_says_which_to_write(tmp_path):
-    manifest, repo = _one_repo(tmp_path)
+    manifest, repo = one_repo(tmp_path)
     git(repo, "branch", "other")
     (repo / ".git" / "logs" / "HEAD").unlink()
     (repo / ".git" / "HEAD").write_bytes(b"")
@@ -274,3 +275,19 @@ def test_a_pre_commit_config_repeating_repos_is_told_to_merge_them(fleet, tmp_pa
     again = rollout(*plan)
     assert again.code == 0, again.stdout
     assert "local hooks forbid-plaintext-env" in " ".join(again.stdout.split()), again.stdout
+
+
+@pytest.mark.parametrize(
+    ("top", "said"),
+    [
+        ("version: 2\n", ":1: version must be 1 (make that line `version: 1`)"),
+        ("", ":1: version must be 1 (add `version: 1` at the top)"),
+    ],
+)
+def test_a_wrong_version_is_told_to_be_mended_not_added_again(tmp_path, top, said):
+    """Pass 29f's note: `version: 2` was told "add `version: 1` at the top", a line it already had."""
+    manifest, _ = one_repo(tmp_path)
+    manifest.write_text(top + manifest.read_text().removeprefix("version: 1\n"))
+    result = rollout("plan", "-m", manifest)
+    assert result.code == 1 and said in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -29,21 +29,7 @@ def test_a_teammates_camel_case_name_is_never_dropped_with_its_value(fleet, name
     a YAML `.env.enc` read as a variable, was taken for a token of pieces: plan said "drops 1 name
     shaped like a credential … rotate that credential", and apply wrote the branch without the
     value. Now it stops the repo as pass 27d's worded names do, until `.env` holds the value."""
-    repo = fleet.repo(CASCOR)
-    env = (repo / ".env").read_text()
-    value = f"whsec_{CANARY}-camel"
-    encrypted_by_hand(fleet, repo, (env + f"{name}={value}\n").encode())
-    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
-    said = " ".join((plan.stdout + plan.stderr).split())
-    assert plan.code == 1 and "holds 1 name that .env cannot hold" in said, said
-    assert name not in said and CANARY not in said, said
-    [command] = git_commands(said)
-    printed = paste(command, fleet.root.parent)
-    assert printed.returncode == 0 and f"{name}={value}" in printed.stdout, printed.stderr
-    (repo / ".env").write_text(env + f"STRIPE_SECRET={value}\n")
-    assert apply(fleet, CASCOR).code == 0
-    names = _names_on_branch(repo)
-    assert "STRIPE_SECRET" in names and name not in names, names
+    worded_value_kept(fleet, name, f"whsec_{CANARY}-camel", "STRIPE_SECRET")
 
 
 @pytest.mark.parametrize(("folder", "origin"), [("", False), ("config/", False), ("", True)])
@@ -229,3 +215,23 @@ def test_a_branch_ciphertext_kept_on_a_moved_base_with_a_token_name_is_refused(f
     )
     assert apply(fleet, CASCOR).code == 0
     assert MOLLIE not in _names_on_branch(repo)
+
+
+def worded_value_kept(fleet, name: str, value: str, variable: str) -> None:
+    """A teammate's ``value`` under the worded ``name`` in main's `.env.enc` (plain sops, `.env`
+    lacking it) stops cascor's plan, neither shown; the printed command shows it; once `.env` holds it
+    under ``variable``, apply carries it there and ``name`` is gone from the branch."""
+    repo = fleet.repo(CASCOR)
+    env = (repo / ".env").read_text()
+    encrypted_by_hand(fleet, repo, (env + f"{name}={value}\n").encode())
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join((plan.stdout + plan.stderr).split())
+    assert plan.code == 1 and "holds 1 name that .env cannot hold" in said, said
+    assert name not in said and CANARY not in said, said
+    [command] = git_commands(said)
+    printed = paste(command, fleet.root.parent)
+    assert printed.returncode == 0 and f"{name}={value}" in printed.stdout, printed.stderr
+    (repo / ".env").write_text(env + f"{variable}={value}\n")
+    assert apply(fleet, CASCOR).code == 0
+    names = _names_on_branch(repo)
+    assert variable in names and name not in names, names

@@ -9,10 +9,10 @@ import pytest
 
 from tests.fleet import BRANCH
 from tests.helpers import CANARY, encrypted_by_hand, git, rollout
-from tests.pasting import git_commands, paste
 from tests.test_adversary import apply
 from tests.test_pass16b import LFS_LINE
 from tests.test_pass27d import _names_on_branch
+from tests.test_pass28a import worded_value_kept
 
 CASCOR = "juniper-cascor"
 
@@ -37,21 +37,7 @@ def test_a_teammates_name_with_a_numeronym_is_never_dropped_with_its_value(fleet
     `k8s`, `i18n`, `log4j2`) or starts with them (`1password`) was no word: plan exited 0 with "drops 1
     name shaped like a credential … rotate that credential", and apply wrote the branch without the
     value. Now it stops the repo as other worded names do, until `.env` holds the value."""
-    repo = fleet.repo(CASCOR)
-    env = (repo / ".env").read_text()
-    value = f"{CANARY}-numeronym"
-    encrypted_by_hand(fleet, repo, (env + f"{name}={value}\n").encode())
-    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
-    said = " ".join((plan.stdout + plan.stderr).split())
-    assert plan.code == 1 and "holds 1 name that .env cannot hold" in said, said
-    assert name not in said and CANARY not in said, said
-    [command] = git_commands(said)
-    printed = paste(command, fleet.root.parent)
-    assert printed.returncode == 0 and f"{name}={value}" in printed.stdout, printed.stderr
-    (repo / ".env").write_text(env + f"KEPT_VALUE={value}\n")
-    assert apply(fleet, CASCOR).code == 0
-    names = _names_on_branch(repo)
-    assert "KEPT_VALUE" in names and name not in names, names
+    worded_value_kept(fleet, name, f"{CANARY}-numeronym", "KEPT_VALUE")
 
 
 def test_a_worded_value_moved_into_the_variable_it_stands_for_is_carried(fleet):

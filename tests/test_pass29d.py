@@ -11,19 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.demofleet import make_repo
 from tests.helpers import git, rollout
 from tests.pasting import paste
 from tests.test_hostile import KEY
-
-
-def _one_repo(tmp_path: Path) -> tuple[Path, Path]:
-    repo = make_repo(tmp_path / "ws" / "app", {"README.md": "app\n"})
-    manifest = tmp_path / "repos.yaml"
-    manifest.write_text(
-        f"version: 1\nworkspace: ws\ndefaults:\n  age_recipients: [{KEY}]\nrepos:\n  - name: app\n"
-    )
-    return manifest, repo
+from tests.test_lead33 import one_repo as _one_repo
 
 
 def _said(*args: str | Path) -> tuple[int, str]:
