@@ -242,6 +242,8 @@ def _last_checked_out(dotgit: Path) -> tuple[str | None, str | None]:
     when no branch is at it, HEAD then on no branch: the new value of its reflog's last entry."""
     log = dotgit / "logs" / "HEAD"
     try:
+        if not log.is_file():  # pass 29h: a FIFO there held plan for ever
+            raise FileNotFoundError(log)
         with log.open("rb") as f:
             f.seek(max(0, log.stat().st_size - 65536))
             tail = f.read()
@@ -580,6 +582,8 @@ def _damaged_ref(repo: git.Repo, ref: str) -> str:
 
 def _last_logged(log: Path) -> bool:
     """Whether the reflog ``log`` ends with an entry whose new value is a commit id, not a deletion."""
+    if not log.is_file():  # a FIFO is no reflog (opened, it would block)
+        return False
     try:
         with log.open("rb") as f:
             f.seek(max(0, log.stat().st_size - 4096))
@@ -1485,6 +1489,15 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                 text = _ref_file_text(admin / name)
             except OSError:
                 continue
+            if name == "HEAD" and admin != common and not _HEAD_TEXT.fullmatch(text):
+                # pass 29h (13.3): a linked worktree whose HEAD a power loss emptied was read as
+                # holding no branch, and apply moved the one it had checked out under it
+                raise RepoError(
+                    f"the linked worktree {top} cannot be read: its HEAD file {path_word(admin / 'HEAD')} "
+                    f"is empty or damaged, so whether it has {branch} checked out is unknown; nothing is "
+                    f"done: write back the branch it had checked out (`printf 'ref: refs/heads/%s\\n' "
+                    f"BRANCH > {path_word(admin / 'HEAD')}`, BRANCH that branch's name), then run again"
+                )
             if same(text) in (same(ref), same(branch)) or same(ref) in map(
                 same, _symref_chain(common, text)
             ):
@@ -1496,6 +1509,9 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
         if same(ref) in map(same, listed.splitlines()[::3]):
             return top
     return None
+
+
+_HEAD_TEXT = re.compile(r"ref: ?refs/\S+|[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:

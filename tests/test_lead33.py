@@ -291,3 +291,47 @@ def test_a_wrong_version_is_told_to_be_mended_not_added_again(tmp_path, top, sai
     result = rollout("plan", "-m", manifest)
     assert result.code == 1 and said in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_linked_worktree_whose_head_is_empty_stops_apply_moving_its_branch(tmp_path):
+    """Pass 29h's F3 (13.3 in a damaged spelling): a linked worktree with the rollout branch checked
+    out, its `.git/worktrees/X/HEAD` emptied by a power loss, was read as holding no branch, and apply
+    moved the branch under it ("updated"); once HEAD was written back, the worktree showed the tool's
+    commit undone and staged. Nothing is done now; the line names the HEAD file, and its way out,
+    pasted with the branch's name, lets apply refuse the checked-out branch as ever."""
+    import pyrage
+
+    manifest, repo = one_repo(tmp_path)
+    assert rollout("apply", "-m", manifest, "--yes").code == 0
+    git(repo, "worktree", "add", "-q", str(tmp_path / "wt"), BRANCH)
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    head = repo / ".git" / "worktrees" / "wt" / "HEAD"
+    head.write_bytes(b"")
+    other = str(pyrage.x25519.Identity.generate().to_public())
+    manifest.write_text(manifest.read_text().replace(f"[{KEY}]", f"[{KEY}, {other}]"))
+    result = rollout("apply", "-m", manifest, "--yes")
+    said = " ".join(result.stdout.split())
+    assert result.code == 1 and "HEAD file" in said and "is empty or damaged" in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    pasted = paste(_quoted(said, "printf ").replace("BRANCH", BRANCH), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    again = " ".join(rollout("apply", "-m", manifest, "--yes").stdout.split())
+    assert "blocked" in again and git(repo, "rev-parse", BRANCH).strip() == tip, again
+
+
+def test_an_empty_head_beside_a_fifo_for_its_reflog_does_not_hang(tmp_path):
+    """Pass 29h's F4 (13.11): `.git/logs/HEAD` a FIFO and `.git/HEAD` empty held plan for ever (the
+    reflog opened to find the branch to write back). A FIFO is no reflog. The time limit is a hang
+    guard only."""
+    import os
+
+    from tests.test_adversary import run_cli
+
+    manifest, repo = one_repo(tmp_path)
+    (repo / ".git" / "logs" / "HEAD").unlink()
+    os.mkfifo(repo / ".git" / "logs" / "HEAD")
+    (repo / ".git" / "HEAD").write_bytes(b"")
+    result = run_cli("plan", "-m", manifest, timeout=60)
+    assert result.returncode == 1 and ".git/HEAD is empty or damaged" in result.stdout, (
+        result.stdout
+    )
