@@ -208,15 +208,15 @@ def _damaged_head(path: Path, dotgit: Path) -> str | None:
     clone the repo at its path …)", which a clone holding uncommitted work should never follow."""
     head = dotgit / "HEAD"
     try:
-        text = head.read_bytes()[:4096]
+        text = _ref_file_text(head) if head.is_file() else ""  # a FIFO is never opened
     except OSError:
-        text = b""
+        text = ""
     if not (dotgit / "objects").is_dir() or not (dotgit / "refs").is_dir():
         return None
-    if re.fullmatch(rb"ref: refs/\S+\n?|[0-9a-f]{40}\n?|[0-9a-f]{64}\n?", text):
+    if _HEAD_TEXT.fullmatch(text):
         return None
     said = f"{path}/.git/HEAD is empty or damaged (a power loss?), so git cannot read the clone either; "
-    branch, commit = _last_checked_out(dotgit)
+    branch, commit, tip = _last_checked_out(dotgit)
     if commit is not None:
         # pass 29d: a clone left on a commit (`git checkout HEAD~2`, a bisect) was told to write back
         # its only branch: pasted, `git status` showed the newer commits undone in the work tree,
@@ -230,25 +230,29 @@ def _damaged_head(path: Path, dotgit: Path) -> str | None:
             f"write the branch it had checked out back into it (`printf 'ref: refs/heads/%s\\n' "
             f"BRANCH > {path_word(head)}`, BRANCH that branch's name), then run again"
         )
+    if tip is not None and _index_holds(dotgit, tip) is False:
+        # pass 29h: `git switch --orphan fresh` writes no reflog entry, so an empty HEAD there was
+        # told to write back main, the branch before it; pasted, `git commit` put the new branch's
+        # files onto main. The staged files tell: they are not main's last commit
+        return said + (
+            f"write the branch it had checked out back into it (`printf 'ref: refs/heads/%s\\n' "
+            f"BRANCH > {path_word(head)}`, BRANCH that branch's name), then run again; its reflog "
+            f"last shows {shell_word(branch)}, but the files it has staged are not that branch's "
+            "last commit (changes staged, or a new branch with no commit yet, as `git switch "
+            "--orphan` makes): if it was that branch, check `git status` before you commit"
+        )
     return said + (
         f"write back the branch it last had checked out, `printf 'ref: refs/heads/%s\\n' "
         f"{shell_word(branch)} > {path_word(head)}`, then run again"
     )
 
 
-def _last_checked_out(dotgit: Path) -> tuple[str | None, str | None]:
+def _last_checked_out(dotgit: Path) -> tuple[str | None, str | None, str | None]:
     """The branch HEAD's reflog last moved to (``checkout: moving from A to B``), when it still exists
     (loose or packed); else the clone's only branch; else None. Second, the commit HEAD was last on
-    when no branch is at it, HEAD then on no branch: the new value of its reflog's last entry."""
-    log = dotgit / "logs" / "HEAD"
-    try:
-        if not log.is_file():  # pass 29h: a FIFO there held plan for ever
-            raise FileNotFoundError(log)
-        with log.open("rb") as f:
-            f.seek(max(0, log.stat().st_size - 65536))
-            tail = f.read()
-    except OSError:
-        tail = b""
+    when no branch is at it, HEAD then on no branch: the new value of its reflog's last entry.
+    Third, the first one's tip, when it is known."""
+    tail = _reflog_tail(dotgit / "logs" / "HEAD", 65536)
     moves = re.findall(rb"\tcheckout: moving from \S+ to (\S+)\n", tail)
     last = re.match(
         rb"[0-9a-f]{40,64} ([0-9a-f]{40}|[0-9a-f]{64}) ", (tail.splitlines() or [b""])[-1]
@@ -260,7 +264,7 @@ def _last_checked_out(dotgit: Path) -> tuple[str | None, str | None]:
         # pass 29g: a rebase runs on no branch; a conflict stopped on the new base's tip (`git
         # rebase main` from feat) was told to write back `ref: refs/heads/main`, and pasted,
         # `git rebase --continue` committed feat's commits onto main
-        return None, (at.decode() if at is not None else None)
+        return None, (at.decode() if at is not None else None), None
     try:
         packed = (dotgit / "packed-refs").read_bytes()
     except OSError:
@@ -280,13 +284,66 @@ def _last_checked_out(dotgit: Path) -> tuple[str | None, str | None]:
             tips[str(file.relative_to(dotgit / "refs" / "heads"))] = b"".join(words[:1])
     if moves and (moved := moves[-1].decode(errors="surrogateescape")) in tips:
         if at is None or tips[moved] == at:
-            return moved, None
+            return moved, None, _sha_text(tips[moved])
     if at is not None:
         on = [branch for branch, tip in tips.items() if tip == at]
         if not on:  # pass 29d: on a commit, no branch at it (`git checkout HEAD~2`, a bisect)
-            return None, at.decode()
-        return (on[0] if len(on) == 1 else None), None
-    return (next(iter(tips)) if len(tips) == 1 else None), None
+            return None, at.decode(), None
+        return (on[0], None, at.decode()) if len(on) == 1 else (None, None, None)
+    if len(tips) != 1:
+        return None, None, None
+    ((only, tip),) = tips.items()
+    return only, None, _sha_text(tip)
+
+
+def _sha_text(sha: bytes) -> str | None:
+    return sha.decode() if re.fullmatch(rb"[0-9a-f]{40}|[0-9a-f]{64}", sha) else None
+
+
+def _reflog_tail(log: Path, size: int) -> bytes:
+    """The last ``size`` bytes of the reflog ``log``; empty when there is none. A FIFO is no reflog,
+    never opened (pass 29h: one at `.git/logs/HEAD` held plan for ever)."""
+    if not log.is_file():
+        return b""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, log.stat().st_size - size))
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _index_holds(dotgit: Path, commit: str) -> bool | None:
+    """Whether the clone's index stages exactly ``commit``'s files, as git reads it through a throwaway
+    empty repository (git refuses the clone itself while its HEAD is damaged); None when that cannot
+    be told (no index, a FIFO there, a split index, git failing). Nothing of the clone is written."""
+    index = dotgit / "index"
+    if not index.is_file():
+        return None
+    with tempfile.TemporaryDirectory(prefix="rollout-index-") as empty:
+        gitdir = os.path.join(empty, "git")
+
+        def run(args: list[str], **env: str) -> int:
+            return subprocess.run(
+                ["git", *args],
+                env={**no_repo_code(), **env},
+                capture_output=True,
+                timeout=60,
+                check=False,
+                preexec_fn=proctree.dies_with_us(),
+            ).returncode
+
+        try:  # its own objects: the clone's are named for the diff alone, never written to
+            if run(["init", "-q", "--bare", "--template=", gitdir]) != 0:
+                return None
+            differs = run(
+                ["--git-dir", gitdir, "diff-index", "--cached", "--quiet", commit, "--"],
+                GIT_OBJECT_DIRECTORY=str(dotgit / "objects"),
+                GIT_INDEX_FILE=str(index),
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+    return {0: True, 1: False}.get(differs)
 
 
 def _not_owned(path: Path, dotgit: Path) -> str | None:
@@ -506,13 +563,17 @@ def _commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
         IndexError,
     ):  # GitPython's reading of an empty ref file (`assert tokens`)
         pass
-    if (Path(repo.common_dir) / ref).is_file():
+    # pass 29h: git first, a loose file too. An alias (`git symbolic-ref refs/heads/master
+    # refs/heads/x`) whose target is packed, beside a packed line GitPython cannot take, was called
+    # damaged, and its way out turned the alias into a plain branch; git reads it
+    commit = _git_commit_at(repo, ref)
+    if commit is None and (Path(repo.common_dir) / ref).is_file():
         raise RepoError(_damaged_ref(repo, ref))
-    return _packed_commit_at(repo, ref)
+    return commit
 
 
-def _packed_commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
-    """The commit of ``ref``, which has no loose file, as git reads it; None when git has no such ref.
+def _git_commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
+    """The commit of ``ref`` as git reads it; None when git has no such ref (or cannot read its file).
     Pass 29d: GitPython reads packed-refs whole, as text, and stops at any line it cannot take, so
     a clone whose packed-refs holds a line of another ref cut short, or a tag named in bytes that
     are not UTF-8 (which git reads), was "the ref refs/remotes/origin/main cannot be read: its line
@@ -582,14 +643,7 @@ def _damaged_ref(repo: git.Repo, ref: str) -> str:
 
 def _last_logged(log: Path) -> bool:
     """Whether the reflog ``log`` ends with an entry whose new value is a commit id, not a deletion."""
-    if not log.is_file():  # a FIFO is no reflog (opened, it would block)
-        return False
-    try:
-        with log.open("rb") as f:
-            f.seek(max(0, log.stat().st_size - 4096))
-            last = f.read().splitlines()[-1:]
-    except OSError:
-        return False
+    last = _reflog_tail(log, 4096).splitlines()[-1:]
     words = last[0].split(b" ", 2) if last else []
     return (
         len(words) > 1

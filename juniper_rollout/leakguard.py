@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import re
-import shlex
 import stat
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -180,7 +179,7 @@ def read_plaintext_values(
         # read, listed another clone's files or failed "not a git repository"). Pass 29c: `find`,
         # not `git ls-files`, which never enters a clone or submodule inside the tree: 1,001 `.env`
         # files in a nested clone (counted, as the guard reads them) were listed as none
-        spelled = " -o ".join(f"-iname {shlex.quote(g)}" for g in globs)
+        spelled = " -o ".join(f"-iname {shell_word(g)}" for g in globs)
         raise RepoError(
             f"the clone holds {own} plaintext env files in its folders, more than the "
             f"{gitrepo.WORKTREE_PATHS} the leak guard reads; nothing is done for it "
