@@ -338,8 +338,8 @@ def _index_holds(dotgit: Path, commit: str) -> bool | None:
                 return None
             differs = run(
                 ["--git-dir", gitdir, "diff-index", "--cached", "--quiet", commit, "--"],
-                GIT_OBJECT_DIRECTORY=str(dotgit / "objects"),
-                GIT_INDEX_FILE=str(index),
+                GIT_OBJECT_DIRECTORY=os.path.abspath(dotgit / "objects"),
+                GIT_INDEX_FILE=os.path.abspath(index),
             )
         except (OSError, subprocess.SubprocessError):
             return None
