@@ -633,11 +633,29 @@ def _damaged_packed(repo: git.Repo, what: str) -> str:
     )
     if where is None:
         return f"{what} cannot be read: git cannot read {path_word(packed)} either; mend it, then run again"
-    return (
+    said = (
         f"{what} cannot be read: line {where} of {path_word(packed)} is damaged (git cannot read "
-        f"it either; `sed -n {where}p {path_word(packed)}` shows it); mend or delete that line, "
-        "then run again"
+        f"it either; `sed -n {where}p {path_word(packed)}` shows it); "
     )
+    last = _logged_at(Path(repo.common_dir), lines[where - 1].partition(b" ")[2].strip())
+    if last is None:
+        return said + "mend or delete that line, then run again"
+    # pass 30c's and note 33's: deleted as told, a line cut short within its commit id lost its ref
+    # (the base branch, the rollout branch), though the ref's reflog still held the commit
+    name, sha = last
+    return said + (
+        f'its ref {name} was last at {sha}, as its reflog says: write the line back as "{sha} '
+        f'{name}" (deleting it deletes that ref), then run again'
+    )
+
+
+def _logged_at(common: Path, name: bytes) -> tuple[str, str] | None:
+    """(``name``, the commit its reflog's last entry moved it to), for a ref named on a damaged
+    packed-refs line; None when the name is no ref's or no reflog says where it was."""
+    if not re.fullmatch(rb"refs/[!-~]+", name) or b".." in name or b"//" in name:
+        return None
+    sha = _last_logged(common / "logs" / name.decode())
+    return None if sha is None else (name.decode(), sha)
 
 
 def _damaged_ref(repo: git.Repo, ref: str) -> str:
@@ -660,15 +678,14 @@ def _damaged_ref(repo: git.Repo, ref: str) -> str:
     )
 
 
-def _last_logged(log: Path) -> bool:
-    """Whether the reflog ``log`` ends with an entry whose new value is a commit id, not a deletion."""
+def _last_logged(log: Path) -> str | None:
+    """The commit id the reflog ``log``'s last entry moved its ref to; None when it has none, or its
+    last entry is a deletion."""
     last = _reflog_tail(log, 4096).splitlines()[-1:]
     words = last[0].split(b" ", 2) if last else []
-    return (
-        len(words) > 1
-        and re.fullmatch(rb"[0-9a-f]{40}|[0-9a-f]{64}", words[1]) is not None
-        and set(words[1]) != {ord("0")}
-    )
+    if len(words) < 2 or not re.fullmatch(rb"[0-9a-f]{40}|[0-9a-f]{64}", words[1]):
+        return None
+    return None if set(words[1]) == {ord("0")} else words[1].decode()
 
 
 def base_commit(repo: git.Repo, base: str) -> git.Commit:

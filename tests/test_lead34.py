@@ -73,3 +73,33 @@ def test_a_branch_alias_to_a_packed_branch_beside_a_non_utf8_tag_is_read(tmp_pat
     said = " ".join((result.stdout + result.stderr).split())
     assert result.code == 0 and ".sops.yaml" in said and "cannot be read" not in said, said
     assert git(repo, "symbolic-ref", "refs/heads/master").strip() == "refs/heads/x"
+
+
+def test_a_packed_line_cut_short_is_told_its_commit_from_the_reflog_not_only_to_be_deleted(
+    tmp_path,
+):
+    """Note 33's and pass 30c's: a base branch's own `packed-refs` line cut short in its commit id
+    was told to be "mended or deleted"; deleted, the branch was gone, though its reflog still held
+    its commit. The line now says which commit that is; written back so, plan reads the branch."""
+    manifest, repo = one_repo(tmp_path)
+    tip = git(repo, "rev-parse", "main").strip()
+    git(repo, "pack-refs", "--all")
+    packed = repo / ".git" / "packed-refs"
+    packed.write_text(packed.read_text().replace(tip, tip[:19]))  # a power loss mid-write
+    said = _said("plan", "-m", manifest)
+    told = f'write the line back as "{tip} refs/heads/main"'
+    assert told in said and "deleting it deletes that ref" in said, said
+    packed.write_text(packed.read_text().replace(f"{tip[:19]} ", f"{tip} "))
+    assert git(repo, "rev-parse", "main").strip() == tip
+    assert "cannot be read" not in _said("plan", "-m", manifest)
+
+
+def test_a_packed_line_cut_short_with_no_reflog_is_told_to_be_mended_or_deleted(tmp_path):
+    manifest, repo = one_repo(tmp_path)
+    tip = git(repo, "rev-parse", "main").strip()
+    git(repo, "pack-refs", "--all")
+    (repo / ".git" / "logs" / "refs" / "heads" / "main").unlink()
+    packed = repo / ".git" / "packed-refs"
+    packed.write_text(packed.read_text().replace(tip, tip[:19]))
+    said = _said("plan", "-m", manifest)
+    assert "mend or delete that line" in said and "was last at" not in said, said
