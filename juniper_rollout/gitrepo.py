@@ -1584,19 +1584,16 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                 text = _ref_file_text(admin / name)
             except OSError:
                 continue
-            if same(text) in (same(ref), same(branch)) or same(ref) in map(
-                same, _symref_chain(common, text)
-            ):
-                return top
             if (
                 name == "HEAD"
-                and (text.startswith("ref:") or not _HEAD_TEXT.fullmatch(text))
+                and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text)
                 and not _git_reads_head(admin)
             ):
                 # pass 29h (13.3): a linked worktree whose HEAD a power loss emptied was read as
                 # holding no branch, and apply moved the one it had checked out under it. Pass 30a:
                 # so was a HEAD naming a ref git refuses (`refs/heads//x`, `x/`, `x.lock`), in the
-                # clone too, where git itself moves no branch ("Failed to resolve HEAD")
+                # clone too, where git itself moves no branch ("Failed to resolve HEAD"); and one
+                # read as the branch but not by git (NULs after its line) got a way out that failed
                 which = "the linked worktree" if admin != common else "the clone"
                 raise RepoError(
                     f"{which} {top} cannot be read: its HEAD file {path_word(admin / 'HEAD')} "
@@ -1605,6 +1602,10 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                     f"out (`printf 'ref: refs/heads/%s\\n' BRANCH > {path_word(admin / 'HEAD')}`, "
                     "BRANCH that branch's name), then run again"
                 )
+            if same(text) in (same(ref), same(branch)) or same(ref) in map(
+                same, _symref_chain(common, text)
+            ):
+                return top
         try:  # `git rebase --update-refs` moves these at its end: git counts them as checked out
             listed = (admin / "rebase-merge" / "update-refs").read_text(errors="replace")
         except OSError:
@@ -1880,12 +1881,14 @@ def _symref_chain(common: Path, text: str) -> list[str]:
 
 def _ref_file_text(path: Path) -> str:
     """A ref file's text as git reads it: a symlink to ``refs/...`` is a symbolic ref (git writes HEAD
-    so under ``core.preferSymlinkRefs``; pass 10a: such a HEAD hid a checked-out rollout branch)."""
+    so under ``core.preferSymlinkRefs``; pass 10a: such a HEAD hid a checked-out rollout branch), and
+    it ends at a NUL byte (pass 30a: git read `ref: refs/heads/BRANCH` followed by NULs, a power
+    loss's padding, as that branch checked out, and apply moved it)."""
     if path.is_symlink():
         target = os.readlink(path)
         if target.startswith("refs/"):
             return f"ref: {target}"
-    return path.read_text(errors="replace").strip()
+    return path.read_text(errors="replace").split("\0", 1)[0].strip()
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:

@@ -19,7 +19,14 @@ def _objects(repo) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "spelling", ["refs/heads//{b}", "refs/heads/{b}/", "refs/heads/{b}.lock", "refs//heads/{b}"]
+    "spelling",
+    [
+        "refs/heads//{b}",
+        "refs/heads/{b}/",
+        "refs/heads/{b}.lock",
+        "refs//heads/{b}",
+        "refs/heads/{b}\n\0\0",
+    ],
 )
 def test_a_head_naming_the_checked_out_branch_in_a_spelling_git_refuses_stops_apply(
     tmp_path, spelling
@@ -47,6 +54,27 @@ def test_a_head_naming_the_checked_out_branch_in_a_spelling_git_refuses_stops_ap
     assert pasted.returncode == 0, pasted.stderr
     again = " ".join(rollout("apply", "-m", manifest, "--yes").stdout.split())
     assert "blocked" in again and git(repo, "rev-parse", BRANCH).strip() == tip, again
+
+
+def test_a_head_naming_the_branch_before_nuls_is_read_as_git_reads_it(tmp_path):
+    """Item 3 in a power loss's spelling: `ref: refs/heads/BRANCH` then NUL bytes (a block padded
+    with zeros). git reads up to the NUL, the branch checked out; apply read the NULs as part of the
+    name and "updated" the branch under the checked-out files. Now it is refused as checked out,
+    and the way out, pasted, detaches that clone."""
+    import pyrage
+
+    manifest, repo = one_repo(tmp_path)
+    assert rollout("apply", "-m", manifest, "--yes").code == 0
+    git(repo, "switch", "-q", BRANCH)
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    (repo / ".git" / "HEAD").write_bytes(f"ref: refs/heads/{BRANCH}".encode() + b"\0" * 8 + b"\n")
+    other = str(pyrage.x25519.Identity.generate().to_public())
+    manifest.write_text(manifest.read_text().replace(f"[{KEY}]", f"[{KEY}, {other}]"))
+    said = " ".join(rollout("apply", "-m", manifest, "--yes").stdout.split())
+    assert "blocked" in said and git(repo, "rev-parse", BRANCH).strip() == tip, said
+    pasted = paste(_quoted(said, "git -C "), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert rollout("apply", "-m", manifest, "--yes").code == 0
 
 
 def test_a_head_git_reads_that_names_another_branch_does_not_stop_apply(tmp_path):
