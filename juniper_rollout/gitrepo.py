@@ -316,7 +316,8 @@ def _reflog_tail(log: Path, size: int) -> bytes:
 def _index_holds(dotgit: Path, commit: str) -> bool | None:
     """Whether the clone's index stages exactly ``commit``'s files, as git reads it through a throwaway
     empty repository (git refuses the clone itself while its HEAD is damaged); None when that cannot
-    be told (no index, a FIFO there, a split index, git failing). Nothing of the clone is written."""
+    be told (no index, a FIFO there, a split index, git failing). No object, index or config of
+    the clone is written (git may refresh the time of a tree object the clone has)."""
     index = dotgit / "index"
     if not index.is_file():
         return None
