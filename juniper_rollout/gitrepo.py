@@ -344,8 +344,8 @@ def _index_holds(dotgit: Path, commit: str) -> bool | None:
                 return None
             differs = run(
                 ["--git-dir", gitdir, "diff-index", "--cached", "--quiet", commit, "--"],
-                GIT_ALTERNATE_OBJECT_DIRECTORIES=_c_quoted(str(dotgit / "objects")),
-                GIT_INDEX_FILE=str(index),
+                GIT_ALTERNATE_OBJECT_DIRECTORIES=_c_quoted(os.path.abspath(dotgit / "objects")),
+                GIT_INDEX_FILE=os.path.abspath(index),
             )
         except (OSError, subprocess.SubprocessError):
             return None
