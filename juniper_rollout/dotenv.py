@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from juniper_rollout.errors import RepoError, RolloutError
-from juniper_rollout.secretshape import is_random_name, is_token_name
+from juniper_rollout.secretshape import holds_issued_token, is_random_name, is_token_name
 
 BOM = b"\xef\xbb\xbf"
 UNENCRYPTED_SUFFIX = "_unencrypted"  # sops' default unencrypted_suffix
@@ -218,10 +218,12 @@ def named(names: tuple[str, ...]) -> tuple[str, ...]:
 # (`apiKeyV2`, `dbV2Password`); not a token's piece of one or two mixed-case letters and digits (`aB`,
 # `fG7h`, `3dE5`). One group of digits inside a word: a UUID pasted as a name stays no words (but for 0.3%).
 # Pass 29e: and camel case after a word led by digits (`2faSecret`, `3DSecure`) and an acronym with a
-# digit inside (`AzureAdB2C`, `adB2C`): they were dropped with their values
+# digit inside (`AzureAdB2C`, `adB2C`): they were dropped with their values. Pass 30b: and an acronym
+# of two or more capitals and digits before another word (`awsEC2InstanceId`, `jwtHS256Secret`)
 _WORD = re.compile(
     r"(?:[a-z]+(?:[0-9]+[a-z]+)?|[A-Z]+(?:[0-9]+[A-Z]+)?[a-z]*)[0-9]*"
-    r"(?:[A-Z]+[a-z]+[0-9]*|[A-Z][0-9]+(?:[A-Z](?![a-z]))?)*(?:[A-Z]{2,}[0-9]*)?"
+    r"(?:[A-Z]+[a-z]+[0-9]*|[A-Z][0-9]+(?:[A-Z](?![a-z]))?|[A-Z]{2,}[0-9]+(?=[A-Z][a-z]))*"
+    r"(?:[A-Z]{2,}[0-9]*)?"
     r"|(?:[0-9]+[A-Z]*|[0-9]+[a-z]+)(?:[A-Z]+[a-z]+[0-9]*)*"
 )
 
@@ -231,7 +233,10 @@ def worded(name: str) -> bool:
     (``stripe-webhook-secret``, ``app.db.password``: node's and Ruby's dotenv and a YAML file read it
     as a variable), not a token pasted as a name (``sk-aB-3dE5-fG7h``: pieces, not words). Its value
     is a real one: it is dropped only once the plaintext holds it under a variable name (pass 27d)."""
-    if not _unnamed(name) or is_credential_name(name):
+    # pass 30b: nor a token at its issued length (`glpat-` and 20, `hvs.` and 24, `GOCSPX-` and
+    # 28: no identifiers, so no name shapes): one in 10-70 of them read as words and was told "put
+    # its value under a variable name", never "rotate that credential"
+    if not _unnamed(name) or is_credential_name(name) or holds_issued_token(name):
         return False
     parts = re.split(r"[._-]", name)
     # a word is ASCII letters and digits, at most WORD_LONGEST of them: read by the expression alone,
