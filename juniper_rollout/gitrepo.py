@@ -338,8 +338,8 @@ def _index_holds(dotgit: Path, commit: str) -> bool | None:
                 return None
             differs = run(
                 ["--git-dir", gitdir, "diff-index", "--cached", "--quiet", commit, "--"],
-                GIT_OBJECT_DIRECTORY=str(dotgit / "objects"),
-                GIT_INDEX_FILE=str(index),
+                GIT_OBJECT_DIRECTORY=os.path.abspath(dotgit / "objects"),
+                GIT_INDEX_FILE=os.path.abspath(index),
             )
         except (OSError, subprocess.SubprocessError):
             return None
@@ -585,13 +585,33 @@ def _git_commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
     try:
         sha = repo.git.show_ref("--verify", "--hash", "--end-of-options", ref)
     except git.GitCommandError as err:
-        if "packed-refs" in str(err.stderr):
+        if "packed-refs" in str(err.stderr) or _packed_line_damaged(repo, ref):
             raise RepoError(_damaged_packed(repo, "the clone's refs")) from None
         return None
     try:
         return repo.commit(sha)
     except (git.BadName, git.BadObject, ValueError):
         return None
+
+
+def _packed_line_damaged(repo: git.Repo, ref: str) -> bool:
+    """Whether packed-refs names ``ref`` on a line git cannot read. Pass 30c: git's lookup of one
+    ref in a sorted packed-refs skips such a line ("not a valid ref"), so a rollout branch whose own
+    line was cut short was planned "create", and apply failed with git's "unexpected line"; its
+    listing, and every write, stops there. Only asked when git has no such ref."""
+    try:
+        packed = (Path(repo.common_dir) / "packed-refs").read_bytes()
+    except OSError:
+        return False
+    name = b" " + os.fsencode(ref)
+    return any(
+        line.endswith(name) and not _PACKED_LINE.fullmatch(line) for line in packed.split(b"\n")
+    )
+
+
+_PACKED_LINE = re.compile(
+    rb"#.*|\^[0-9a-f]{40}|\^[0-9a-f]{64}|[0-9a-f]{40} \S.*|[0-9a-f]{64} \S.*|"
+)
 
 
 def _damaged_packed(repo: git.Repo, what: str) -> str:
@@ -603,12 +623,11 @@ def _damaged_packed(repo: git.Repo, what: str) -> str:
         lines = packed.read_bytes().split(b"\n")
     except OSError:
         lines = []
-    fine = re.compile(rb"#.*|\^[0-9a-f]{40}|\^[0-9a-f]{64}|[0-9a-f]{40} \S.*|[0-9a-f]{64} \S.*|")
     where = next(
         (
             n
             for n, line in enumerate(lines, 1)
-            if not fine.fullmatch(line) or n == len(lines) and line
+            if not _PACKED_LINE.fullmatch(line) or n == len(lines) and line
         ),
         None,
     )

@@ -54,6 +54,18 @@ def test_the_lfs_line_works_committed_as_printed_for_names_the_manifest_takes(fl
     assert "sops_mac=" in git(repo, "show", f"{BRANCH}:{target}")
 
 
+def _edited_on_main_then_disabled(fleet, repo, clean: str) -> str:
+    """`.env` moved away, main's `.env.enc` edited by a teammate (a name the branch lacks), and the
+    repo's `encrypt:` entry turned off; the manifest's text before that, to turn it on again."""
+    (repo / ".env").unlink()
+    encrypted_by_hand(fleet, repo, (clean + f"ADDED_ON_MAIN={CANARY}-main\n").encode())
+    text = fleet.manifest.read_text()
+    at = text.index(f"  - name: {CASCOR}")
+    end = text.index("        target: .env.enc\n", at) + len("        target: .env.enc\n")
+    fleet.manifest.write_text(text[:end] + "        enabled: false\n" + text[end:])
+    return text
+
+
 def test_a_disabled_entrys_refusal_of_a_branch_and_an_edited_base_has_a_way_out_that_works(fleet):
     """ON-LIST (13.1, a way out that fails when followed; pass 29b's note): with the repo's `encrypt:`
     entry `enabled: false`, `.env` moved away, the rollout branch's `.env.enc` holding a name main's
@@ -66,12 +78,7 @@ def test_a_disabled_entrys_refusal_of_a_branch_and_an_edited_base_has_a_way_out_
     encrypted_by_hand(fleet, repo, clean.encode())
     (repo / ".env").write_text(clean + f"ADDED_ON_BRANCH={CANARY}-branch\n")
     assert apply(fleet, CASCOR).code == 0
-    (repo / ".env").unlink()
-    encrypted_by_hand(fleet, repo, (clean + f"ADDED_ON_MAIN={CANARY}-main\n").encode())
-    text = fleet.manifest.read_text()
-    at = text.index(f"  - name: {CASCOR}")
-    end = text.index("        target: .env.enc\n", at) + len("        target: .env.enc\n")
-    fleet.manifest.write_text(text[:end] + "        enabled: false\n" + text[end:])
+    text = _edited_on_main_then_disabled(fleet, repo, clean)
     plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
     said = " ".join((plan.stdout + plan.stderr).split())
     assert plan.code != 0 and "bring the values of both into .env" in said, said
@@ -113,12 +120,7 @@ def test_that_way_out_followed_with_a_token_name_on_the_branch_drops_the_token_a
     clean = (repo / ".env").read_text()
     encrypted_by_hand(fleet, repo, clean.encode())
     _applied_by_an_older_tool(fleet, monkeypatch, clean + f"ADDED_ON_BRANCH={CANARY}-branch\n")
-    (repo / ".env").unlink()
-    encrypted_by_hand(fleet, repo, (clean + f"ADDED_ON_MAIN={CANARY}-main\n").encode())
-    text = fleet.manifest.read_text()
-    at = text.index(f"  - name: {CASCOR}")
-    end = text.index("        target: .env.enc\n", at) + len("        target: .env.enc\n")
-    fleet.manifest.write_text(text[:end] + "        enabled: false\n" + text[end:])
+    text = _edited_on_main_then_disabled(fleet, repo, clean)
     plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
     said = " ".join((plan.stdout + plan.stderr).split())
     assert plan.code != 0 and "`enabled: true`" in said and MOLLIE not in said, said
