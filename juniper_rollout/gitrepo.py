@@ -455,6 +455,12 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
     refused = _not_owned(path, dotgit)
     if refused is not None:
         raise RepoError(refused)
+    unread = _git_unread_head(dotgit)
+    if unread is not None and _CONFIG_UNREAD.match(unread):
+        # pass 30e: a `.git/config` cut short (a power loss) was "unexpected GitCommandError", a crash log
+        raise RepoError(
+            f"git cannot read {path} ({unread.strip()}); mend that config file, then run again"
+        )
     if (dotgit / "shallow").exists():
         raise RepoError(
             # pass 28c: the fetch names the clone (pasted where drift's line was read, a bare `git
@@ -615,8 +621,8 @@ def _commit_of(repo: git.Repo, ref: str, sha: str) -> git.Commit | None:
     changed), or "base branch 'main' not found (create it …)" for a branch that exists."""
     try:
         return repo.commit(sha)
-    except (git.BadName, git.BadObject, ValueError):
-        pass
+    except (git.BadName, git.BadObject, ValueError, zlib.error):
+        pass  # pass 30e: zlib.error, an object file of other bytes (not a zlib stream) was a crash log
     try:
         repo.git.cat_file("-t", sha)
         return None  # git reads it: no commit (a ref at a tree or a blob)
@@ -1621,11 +1627,22 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                 text = _ref_file_text(admin / name)
             except OSError:
                 continue
-            if (
-                name == "HEAD"
-                and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text)
-                and not _git_reads_head(admin)
-            ):
+            unread = (
+                _git_unread_head(admin)
+                if name == "HEAD" and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text)
+                else None
+            )
+            if unread is not None and _CONFIG_UNREAD.match(unread):
+                # pass 30e: git reads no HEAD where it cannot read the config (a linked worktree's
+                # config.worktree cut short): that was "its HEAD file … is empty or damaged",
+                # and its way out, pasted, wrote back the same HEAD and changed nothing
+                which = "the linked worktree" if admin != common else "the clone"
+                raise RepoError(
+                    f"git cannot read {which} {top} ({unread.strip()}), so whether it has "
+                    f"{branch} checked out is unknown; nothing is done: mend that config file, "
+                    "then run again"
+                )
+            if unread is not None:
                 # pass 29h (13.3): a linked worktree whose HEAD a power loss emptied was read as
                 # holding no branch, and apply moved the one it had checked out under it. Pass 30a:
                 # so was a HEAD naming a ref git refuses (`refs/heads//x`, `x/`, `x.lock`), in the
@@ -1640,7 +1657,7 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                     "BRANCH that branch's name), then run again"
                 )
             if same(text) in (same(ref), same(branch)) or same(ref) in map(
-                same, _symref_chain(common, text)
+                same, _symref_chain(common, text, admin)
             ):
                 return top
         try:  # `git rebase --update-refs` moves these at its end: git counts them as checked out
@@ -1652,24 +1669,30 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
     return None
 
 
+_CONFIG_UNREAD = re.compile(
+    r"(fatal|error): (bad (\w+ )?config |unknown error occurred while reading the configuration)"
+)
 _HEAD_TEXT = re.compile(r"ref: ?refs/\S+|[0-9a-f]{40}|[0-9a-f]{64}")
 
 
-def _git_reads_head(admin: Path) -> bool:
-    """Whether git reads the HEAD of the worktree whose git folder is ``admin`` (the clone's ``.git``,
-    or ``.git/worktrees/NAME``) as a branch or a commit."""
+def _git_unread_head(admin: Path) -> str | None:
+    """None when git reads the HEAD of the worktree whose git folder is ``admin`` (the clone's
+    ``.git``, or ``.git/worktrees/NAME``) as a branch or a commit; else git's last line saying why."""
     try:
         asked = subprocess.run(
             ["git", "--git-dir", str(admin), "symbolic-ref", "-q", "HEAD"],
-            env=no_repo_code(),
+            env={**no_repo_code(), "LC_ALL": "C", "LANGUAGE": ""},  # git's words, to read them
             capture_output=True,
             timeout=60,
             check=False,
             preexec_fn=proctree.dies_with_us(),
         )
     except (OSError, subprocess.SubprocessError):
-        return False
-    return asked.returncode in (0, 1)  # 1: on no branch
+        return ""
+    if asked.returncode in (0, 1):  # 1: on no branch
+        return None
+    said = asked.stderr.decode("utf-8", "replace").strip().splitlines()
+    return said[-1] if said else ""
 
 
 def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
@@ -1902,15 +1925,20 @@ def worktree_locked(repo: git.Repo, top: Path) -> bool:
     return admin is not None and (admin / "locked").exists()
 
 
-def _symref_chain(common: Path, text: str) -> list[str]:
+def _symref_chain(common: Path, text: str, admin: Path | None = None) -> list[str]:
     """The refs a ``ref: X`` line leads to, following symbolic refs (``refs/heads/alias`` -> the rollout
-    branch): git commits through the whole chain, so a branch reached that way is checked out too."""
+    branch): git commits through the whole chain, so a branch reached that way is checked out too.
+    A worktree's own refs (``refs/worktree/``, ``refs/bisect/``, ``refs/rewritten/``) are read in its
+    git folder ``admin`` (pass 30e: a linked worktree's HEAD at `refs/worktree/alias`, an alias of
+    the rollout branch, was read in the clone's folder, found nowhere, and apply moved the branch
+    git calls checked out there)."""
     chain: list[str] = []
     while text.startswith("ref:") and len(chain) < 10:
         name = text[4:].strip()
         chain.append(name)
+        own = name.startswith(("refs/worktree/", "refs/bisect/", "refs/rewritten/"))
         try:
-            text = _ref_file_text(common / name)
+            text = _ref_file_text((admin if own and admin is not None else common) / name)
         except (OSError, ValueError):
             break
     return chain
