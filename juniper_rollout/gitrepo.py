@@ -461,6 +461,14 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
         raise RepoError(
             f"git cannot read {path} ({unread.strip()}); mend that config file, then run again"
         )
+    if unread is not None and unread.startswith("fatal: Invalid path '"):
+        # pass 30e: so was a `core.worktree` naming a folder not there (the clone moved since)
+        config = path_word(dotgit / "config")
+        raise RepoError(
+            f"git cannot read {path} ({unread.strip()}): its `core.worktree` names a folder that "
+            f"is not there; unset it (`git config --file {config} --unset core.worktree`), then "
+            "run again"
+        )
     if (dotgit / "shallow").exists():
         raise RepoError(
             # pass 28c: the fetch names the clone (pasted where drift's line was read, a bare `git

@@ -88,3 +88,19 @@ def test_a_worktree_on_the_branch_through_its_own_alias_ref_stops_apply(tmp_path
     pasted = paste(_quoted(said, "git -C "), tmp_path)
     assert pasted.returncode == 0, pasted.stderr
     assert rollout("apply", "-m", manifest, "--yes").code == 0
+
+
+@pytest.mark.parametrize("command", ["plan", "drift", "verify"])
+def test_a_clones_core_worktree_at_a_missing_folder_is_one_line_whose_way_out_pastes(
+    tmp_path, command
+):
+    """Item 11: a clone whose `core.worktree` names a folder not there (git: "Invalid path") was
+    "unexpected GitCommandError … please report this" and a crash log. Now one line with git's
+    words and a way out that, pasted, lets the next run read the clone."""
+    manifest, repo = one_repo(tmp_path)
+    git(repo, "config", "core.worktree", str(tmp_path / "gone" / "app"))
+    said = _said(command, "-m", manifest)
+    assert "git cannot read" in said and "core.worktree" in said, said
+    pasted = paste(_quoted(said, "git config --file "), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert "git cannot read" not in _said(command, "-m", manifest)
