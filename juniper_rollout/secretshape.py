@@ -259,8 +259,9 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             # token (`access-sandbox-`/`-development-`/`-production-` and a UUID) and an Amazon MWS
             # auth token (`amzn.mws.` and a UUID) committed as a `.env.enc` name read as words joined
             # by '.' or '-' 0.5-2% of the time once a name's parts were read as words (lead 34),
-            # told "add its value to .env under a variable name", never "rotate"
-            ("Contentful", r"CFPAT-[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"),
+            # told "add its value to .env under a variable name", never "rotate"; a digit in
+            # Contentful's 43 (a placeholder's `CFPAT-XXXX…` or `CFPAT-YOUR_…_HERE` is none)
+            ("Contentful", r"CFPAT-(?=[A-Za-z_-]{0,42}[0-9])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"),
             (
                 "Plaid",
                 r"access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}"

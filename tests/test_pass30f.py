@@ -87,3 +87,23 @@ def test_drift_names_a_plaintext_env_file_of_history_and_a_token_named_in_a_comm
     assert ".env.production was committed in the past" in said, said
     assert "secret-in-message the message of commit" in said, said
     assert not any(token in said for token in TOKENS) and CANARY not in said
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CONTENTFUL_TOKEN=CFPAT-" + "X" * 43,
+        "CFPAT-YOUR_CONTENTFUL_PERSONAL_ACCESS_TOKEN_HERE_",
+        "PLAID_ACCESS_TOKEN=access-sandbox-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+    ],
+)
+def test_an_issuers_placeholder_in_a_template_or_message_is_no_token(text):
+    """Control for the first test (a false refusal): a placeholder of the new shapes, as a README's
+    or a template's example writes it, is no credential; teammates' names that merely name those
+    issuers (`plaid.access-sandbox-token`, `contentful.cfpat-token`) stay worded names."""
+    from juniper_rollout import dotenv
+    from juniper_rollout.secretshape import holds_full_token, rendered_credentials
+
+    assert not holds_full_token(text) and not list(rendered_credentials(text))
+    for name in ("plaid.access-sandbox-token", "contentful.cfpat-token", "amzn.mws.auth-token"):
+        assert dotenv.worded(name) and not dotenv.is_credential_name(name)
