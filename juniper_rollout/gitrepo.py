@@ -637,7 +637,19 @@ def _damaged_packed(repo: git.Repo, what: str) -> str:
         f"{what} cannot be read: line {where} of {path_word(packed)} is damaged (git cannot read "
         f"it either; `sed -n {where}p {path_word(packed)}` shows it); "
     )
-    last = _logged_at(Path(repo.common_dir), lines[where - 1].partition(b" ")[2].strip())
+    held, _, named = lines[where - 1].partition(b" ")
+    last = _logged_at(Path(repo.common_dir), named.strip())
+    if last is not None and not last[1].encode().startswith(held):
+        # pass 30d: a ref moved with no reflog entry (GitPython's `head.commit = …`, a `git reflog
+        # delete`) was told its reflog's older commit, and written back so, lost its last commits
+        if not re.fullmatch(rb"[0-9a-f]{4,63}", held):
+            return said + "mend or delete that line, then run again"
+        return said + (
+            f"its ref {last[0]} is at a commit beginning {held.decode()}, not at {last[1]}, its "
+            f"reflog's last (it moved with no reflog entry): `{git_in(repo)} rev-parse "
+            f"--disambiguate={held.decode()}` lists the commits beginning so; write the line back as "
+            f'"COMMIT {last[0]}" with the one it was, then run again'
+        )
     if last is None:
         return said + "mend or delete that line, then run again"
     # pass 30c's and note 33's: deleted as told, a line cut short within its commit id lost its ref
@@ -1920,6 +1932,8 @@ def _ref_failure(repo: git.Repo, branch: str, err: git.GitCommandError) -> str:
         )
     if "but expected" in text or "is at" in text:
         return f"branch {branch} moved while the rollout ran; run plan again"
+    if "packed-refs" in text:  # pass 30d: another ref's damaged line ("unexpected line in …")
+        return _damaged_packed(repo, f"branch {branch} was not moved: the clone's refs")
     clash = re.search(r"'refs/heads/([^']+)' exists; cannot create", text)
     if clash:  # pass 16b: git's own words only, no way out
         return branch_clash(repo, branch, clash.group(1))

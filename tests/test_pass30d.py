@@ -1,0 +1,77 @@
+"""Pass 30d (session 34): session 34's damaged packed-refs wording, by real runs at main 14ab2f8.
+
+Two findings: a ref moved with no reflog entry was told its reflog's older commit (written back so,
+the branch lost its last commits); apply beside another ref's damaged line failed with git's raw
+"unexpected line in .git/packed-refs" and no way out, while plan had planned it.
+"""
+
+from __future__ import annotations
+
+import git as gitpython
+
+from tests.helpers import git, rollout
+from tests.pasting import paste
+from tests.test_lead33 import one_repo
+
+BRANCH = "chore/sops-age-rollout"
+
+
+def _said(*args: object) -> tuple[int, str]:
+    result = rollout(*args)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert "unexpected" not in said and "could not check" not in said, said
+    return result.code, said
+
+
+def _quoted(said: str, starting: str) -> str:
+    return next(part for part in said.split("`") if part.startswith(starting))
+
+
+def test_a_packed_line_whose_ref_moved_with_no_reflog_entry_is_never_told_the_older_commit(
+    tmp_path,
+):
+    """Item 11 (and 4: work lost): a branch moved by a tool that writes no reflog entry (GitPython's
+    `head.commit = …`) has a reflog whose last commit is an older one. Its packed line cut short
+    was told to be written back as that older commit; pasted, main lost its last commit. The line
+    still begins with the real commit's id: the reflog's is offered only when it begins so, else a
+    `rev-parse --disambiguate` that lists the real one."""
+    manifest, repo = one_repo(tmp_path)
+    old = git(repo, "rev-parse", "main").strip()
+    new = git(repo, "commit-tree", "-p", old, "-m", "two", "main^{tree}").strip()
+    clone = gitpython.Repo(repo)
+    clone.heads.main.commit = clone.commit(new)  # moved with no reflog entry
+    clone.close()
+    assert git(repo, "rev-parse", "main").strip() == new
+    git(repo, "pack-refs", "--all")
+    packed = repo / ".git" / "packed-refs"
+    packed.write_text(packed.read_text().replace(new, new[:19]))  # a power loss mid-write
+    code, said = _said("plan", "-m", manifest)
+    assert code == 1 and "packed-refs is damaged" in said, said
+    assert f'"{old} refs/heads/main"' not in said and f"not at {old}" in said, said
+    listed = paste(_quoted(said, "git -C "), tmp_path)
+    assert listed.returncode == 0 and listed.stdout.split() == [new], listed
+    packed.write_text(packed.read_text().replace(f"{new[:19]} ", f"{new} "))
+    assert git(repo, "rev-parse", "main").strip() == new
+    assert _said("plan", "-m", manifest)[0] == 0
+
+
+def test_apply_beside_another_refs_damaged_packed_line_names_it(tmp_path):
+    """Item 11: a power loss that cut packed-refs short at its end (a tag's line left without its
+    newline) leaves the base and a new rollout branch readable, so plan plans; apply's write then
+    failed with git's own "fatal: unexpected line in .git/packed-refs: …" and no way out. It now
+    names the damaged line with a command that shows it; nothing is written."""
+    manifest, repo = one_repo(tmp_path)
+    git(repo, "tag", "v1")
+    git(repo, "pack-refs", "--all")
+    packed = repo / ".git" / "packed-refs"
+    packed.write_bytes(packed.read_bytes().rstrip(b"\n"))
+    before = packed.read_bytes()
+    lines = before.split(b"\n")
+    code, said = _said("apply", "-m", manifest, "--yes")
+    assert code == 1 and f"line {len(lines)} of" in said, said
+    assert f"branch {BRANCH} was not moved" in said, said
+    shown = paste(_quoted(said, f"sed -n {len(lines)}p "), tmp_path)
+    assert shown.returncode == 0 and shown.stdout == lines[-1].decode(), shown
+    assert (
+        packed.read_bytes() == before and not (repo / ".git" / "refs" / "heads" / "chore").exists()
+    )
