@@ -459,6 +459,14 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
             "supported (the tool reads refs as files); use a clone made with git's default "
             "(`git clone --ref-format=files`)"
         )
+    packed = dotgit / "packed-refs"
+    if packed.exists() and not packed.is_file():
+        # pass 30d: a FIFO there held plan (and every git in the clone) for ever; it holds no refs
+        moved = path_word(f"{packed}.moved")
+        raise RepoError(
+            f"{path_word(packed)} is not a regular file (a FIFO, a folder or a device?): git waits on "
+            f"it or cannot read it; move it away (`mv {path_word(packed)} {moved}`), then run again"
+        )
     partial = _partial_clone(dotgit)
     try:
         repo = _quiet(git.Repo(path, odbt=git.GitCmdObjectDB if partial else InProcessObjects))
@@ -638,10 +646,16 @@ def _damaged_packed(repo: git.Repo, what: str) -> str:
         f"it either; `sed -n {where}p {path_word(packed)}` shows it); "
     )
     held, _, named = lines[where - 1].partition(b" ")
-    last = _logged_at(Path(repo.common_dir), named.strip())
-    if last is not None and not last[1].encode().startswith(held):
+    common = Path(repo.common_dir)
+    last = _logged_at(common, named.strip())
+    if (
+        last is not None
+        and not (common / last[0]).is_file()
+        and not last[1].encode().startswith(held)
+    ):
         # pass 30d: a ref moved with no reflog entry (GitPython's `head.commit = …`, a `git reflog
-        # delete`) was told its reflog's older commit, and written back so, lost its last commits
+        # delete`) was told its reflog's older commit, and written back so, lost its last commits.
+        # A loose file of that name is the ref (its packed line is shadowed): its reflog's is told
         if not re.fullmatch(rb"[0-9a-f]{4,63}", held):
             return said + "mend or delete that line, then run again"
         return said + (

@@ -7,6 +7,8 @@ the branch lost its last commits); apply beside another ref's damaged line faile
 
 from __future__ import annotations
 
+import os
+
 import git as gitpython
 
 from tests.helpers import git, rollout
@@ -75,3 +77,32 @@ def test_apply_beside_another_refs_damaged_packed_line_names_it(tmp_path):
     assert (
         packed.read_bytes() == before and not (repo / ".git" / "refs" / "heads" / "chore").exists()
     )
+
+
+def test_a_fifo_packed_refs_is_named_never_waited_on(tmp_path):
+    """Item 11 (a hang on bad input): a FIFO at `.git/packed-refs` held plan for ever (git opens it
+    and waits for a writer, as every git command in that clone does). It is named, with a `mv` that,
+    pasted, lets plan read the clone."""
+    from tests.test_adversary import run_cli
+
+    manifest, repo = one_repo(tmp_path)
+    os.mkfifo(repo / ".git" / "packed-refs")
+    result = run_cli("plan", "-m", manifest, timeout=60)
+    said = " ".join(result.stdout.split())
+    assert result.returncode == 1 and "packed-refs is not a regular file" in said, said
+    assert paste(_quoted(said, "mv "), tmp_path).returncode == 0
+    assert _said("plan", "-m", manifest)[0] == 0
+
+
+def test_a_damaged_packed_line_shadowed_by_a_loose_ref_is_told_the_loose_refs_commit(tmp_path):
+    """The check above reads the packed line only when it is the ref: a loose file of that name is
+    (git reads it first), so a stale packed line beside it is told the commit the ref is at."""
+    manifest, repo = one_repo(tmp_path)
+    old = git(repo, "rev-parse", "main").strip()
+    git(repo, "pack-refs", "--all")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "two")  # main loose again, at a new commit
+    new = git(repo, "rev-parse", "main").strip()
+    packed = repo / ".git" / "packed-refs"
+    packed.write_text(packed.read_text().replace(old, old[:19]))
+    code, said = _said("apply", "-m", manifest, "--yes")
+    assert code == 1 and f'write the line back as "{new} refs/heads/main"' in said, said
