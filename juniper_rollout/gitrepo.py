@@ -675,6 +675,16 @@ def _damaged_packed(repo: git.Repo, what: str) -> str:
     )
 
 
+def damaged_packed_at(path: Path) -> str:
+    """:func:`_damaged_packed` for the clone at ``path``, where git failed on its packed-refs."""
+    try:
+        with git.Repo(path) as repo:
+            return _damaged_packed(repo, "the clone's refs")
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, OSError, ValueError):
+        packed = path_word(path / ".git" / "packed-refs")
+        return f"the clone's refs cannot be read: git cannot read {packed}; mend it, then run again"
+
+
 def _logged_at(common: Path, name: bytes) -> tuple[str, str] | None:
     """(``name``, the commit its reflog's last entry moved it to), for a ref named on a damaged
     packed-refs line; None when the name is no ref's or no reflog says where it was."""

@@ -8,6 +8,7 @@ the branch lost its last commits); apply beside another ref's damaged line faile
 from __future__ import annotations
 
 import os
+import subprocess
 
 import git as gitpython
 
@@ -106,3 +107,21 @@ def test_a_damaged_packed_line_shadowed_by_a_loose_ref_is_told_the_loose_refs_co
     packed.write_text(packed.read_text().replace(old, old[:19]))
     code, said = _said("apply", "-m", manifest, "--yes")
     assert code == 1 and f'write the line back as "{new} refs/heads/main"' in said, said
+
+
+def test_sync_beside_a_damaged_packed_line_names_it_not_a_missing_origin(tmp_path):
+    """Item 11 (a way out that fails pasted): git's `remote get-url origin` fails on a damaged
+    packed-refs line too, so sync said "has no remote `origin` (git remote add origin URL)", which,
+    pasted, failed. It names the damaged line, as plan and apply do."""
+    manifest, repo = one_repo(tmp_path)
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(origin)], check=True)
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "fetch", "-q", "origin")
+    git(repo, "pack-refs", "--all")
+    tip = git(repo, "rev-parse", "origin/main").strip()
+    packed = repo / ".git" / "packed-refs"
+    packed.write_text(packed.read_text().replace(f"{tip} refs/remotes", f"{tip[:15]} refs/remotes"))
+    code, said = _said("sync", "-m", manifest)
+    assert code == 1 and "packed-refs is damaged" in said and "no remote" not in said, said
+    assert f'write the line back as "{tip} refs/remotes/origin/main"' in said, said
