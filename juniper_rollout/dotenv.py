@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from juniper_rollout.errors import RepoError, RolloutError
-from juniper_rollout.secretshape import is_random_name, is_token_name
+from juniper_rollout.secretshape import is_random_name, is_token_name, issued_tokens
 
 BOM = b"\xef\xbb\xbf"
 UNENCRYPTED_SUFFIX = "_unencrypted"  # sops' default unencrypted_suffix
@@ -192,7 +192,25 @@ def _check_value(value: bytes, path: str, number: int) -> None:
 def is_credential_name(name: str) -> bool:
     """A "name" shaped like a credential (a known token, or a long random run): a pasted secret."""
     stem = name.removeprefix(RESERVED_PREFIX).removesuffix(UNENCRYPTED_SUFFIX)
-    return is_token_name(name) or is_token_name(stem) or is_random_name(stem)
+    return _names_a_token(name) or is_random_name(stem)
+
+
+def _names_a_token(name: str) -> bool:
+    """A "name" holding a known token (an issuer's prefix and shape)."""
+    stem = name.removeprefix(RESERVED_PREFIX).removesuffix(UNENCRYPTED_SUFFIX)
+    # pass 30b: a name that is no identifier holding a token at its issued length (`glpat-` and 20,
+    # `hvs.` and 24, `GOCSPX-` and 28: no identifiers, so no name shapes) was none: drift and verify
+    # said nothing of it, and one in 10-70 read as words joined by '.' or '-', told "put its value
+    # under a variable name", never "rotate that credential". A digit or capital in it: lower-case
+    # words after a prefix (`slack.xoxb-token-for-workspace-bot`) are a teammate's name, not a token
+    return (
+        is_token_name(name)
+        or is_token_name(stem)
+        or (
+            not IDENTIFIER.fullmatch(name)
+            and any(re.search(r"[0-9A-Z]", token) for token in issued_tokens(name))
+        )
+    )
 
 
 def _unnamed(name: str) -> bool:
@@ -218,10 +236,13 @@ def named(names: tuple[str, ...]) -> tuple[str, ...]:
 # (`apiKeyV2`, `dbV2Password`); not a token's piece of one or two mixed-case letters and digits (`aB`,
 # `fG7h`, `3dE5`). One group of digits inside a word: a UUID pasted as a name stays no words (but for 0.3%).
 # Pass 29e: and camel case after a word led by digits (`2faSecret`, `3DSecure`) and an acronym with a
-# digit inside (`AzureAdB2C`, `adB2C`): they were dropped with their values
+# digit inside (`AzureAdB2C`, `adB2C`): they were dropped with their values. Pass 30b: and an acronym
+# of two or more capitals and digits before another word (`awsEC2InstanceId`, `jwtHS256Secret`),
+# and a capitalised word with digits inside (`Neo4j`, `K8s`, `Log4j2`)
 _WORD = re.compile(
-    r"(?:[a-z]+(?:[0-9]+[a-z]+)?|[A-Z]+(?:[0-9]+[A-Z]+)?[a-z]*)[0-9]*"
-    r"(?:[A-Z]+[a-z]+[0-9]*|[A-Z][0-9]+(?:[A-Z](?![a-z]))?)*(?:[A-Z]{2,}[0-9]*)?"
+    r"(?:[a-z]+(?:[0-9]+[a-z]+)?|[A-Z]+(?:[0-9]+[A-Z]+)?[a-z]*|[A-Z][a-z]*[0-9]+[a-z]+)[0-9]*"
+    r"(?:[A-Z]+[a-z]+[0-9]*|[A-Z][0-9]+(?:[A-Z](?![a-z]))?|[A-Z]{2,}[0-9]+(?=[A-Z][a-z]))*"
+    r"(?:[A-Z]{2,}[0-9]*)?"
     r"|(?:[0-9]+[A-Z]*|[0-9]+[a-z]+)(?:[A-Z]+[a-z]+[0-9]*)*"
 )
 
@@ -231,7 +252,16 @@ def worded(name: str) -> bool:
     (``stripe-webhook-secret``, ``app.db.password``: node's and Ruby's dotenv and a YAML file read it
     as a variable), not a token pasted as a name (``sk-aB-3dE5-fG7h``: pieces, not words). Its value
     is a real one: it is dropped only once the plaintext holds it under a variable name (pass 27d)."""
-    if not _unnamed(name) or is_credential_name(name):
+    # pass 30b's note: words even where the whole reads as a random run (no `_` in 20+ characters:
+    # `pricing.claude-3-5-sonnet-20241022`, `chacha20poly1305.key`), which were dropped with their
+    # values as credentials; kept so, never shown. It is still "shaped like a credential" wherever
+    # a value is looked for (drift's history scan): 1-7% of random runs joined by '.' or '-' are words
+    return not _names_a_token(name) and _words(name)
+
+
+def _words(name: str) -> bool:
+    """``name`` is no identifier and each of its parts between ``.``, ``_`` and ``-`` is a word."""
+    if IDENTIFIER.fullmatch(name):
         return False
     parts = re.split(r"[._-]", name)
     # a word is ASCII letters and digits, at most WORD_LONGEST of them: read by the expression alone,

@@ -316,7 +316,8 @@ def _reflog_tail(log: Path, size: int) -> bytes:
 def _index_holds(dotgit: Path, commit: str) -> bool | None:
     """Whether the clone's index stages exactly ``commit``'s files, as git reads it through a throwaway
     empty repository (git refuses the clone itself while its HEAD is damaged); None when that cannot
-    be told (no index, a FIFO there, a split index, git failing). Nothing of the clone is written."""
+    be told (no index, a FIFO there, a split index, git failing). No object, index or config of
+    the clone is written (git may refresh the time of a tree object the clone has)."""
     index = dotgit / "index"
     if not index.is_file():
         return None
@@ -333,17 +334,31 @@ def _index_holds(dotgit: Path, commit: str) -> bool | None:
                 preexec_fn=proctree.dies_with_us(),
             ).returncode
 
-        try:  # its own objects: the clone's are named for the diff alone, never written to
-            if run(["init", "-q", "--bare", "--template=", gitdir]) != 0:
+        # its own objects, the clone's read as an alternate only: pass 30a, a sparse index (`git
+        # sparse-checkout --sparse-index`) with changes staged had git write the trees it built into
+        # the clone's objects. Its format is the commit's, not $GIT_DEFAULT_HASH's (pass 30a: that
+        # exported as sha256, git failed, and after `git switch --orphan` main was named again)
+        made = "sha256" if len(commit) == 64 else "sha1"
+        try:
+            if run(["init", "-q", "--bare", "--template=", f"--object-format={made}", gitdir]) != 0:
                 return None
             differs = run(
                 ["--git-dir", gitdir, "diff-index", "--cached", "--quiet", commit, "--"],
-                GIT_OBJECT_DIRECTORY=os.path.abspath(dotgit / "objects"),
+                GIT_ALTERNATE_OBJECT_DIRECTORIES=_c_quoted(os.path.abspath(dotgit / "objects")),
                 GIT_INDEX_FILE=os.path.abspath(index),
             )
         except (OSError, subprocess.SubprocessError):
             return None
     return {0: True, 1: False}.get(differs)
+
+
+def _c_quoted(path: str) -> str:
+    """``path`` as one entry of ``GIT_ALTERNATE_OBJECT_DIRECTORIES``, which git splits at ``:``
+    unless the entry is C-quoted: every byte but printable ASCII as an octal escape."""
+    quoted = (
+        chr(b) if 32 <= b < 127 and b not in b'"\\' else f"\\{b:03o}" for b in os.fsencode(path)
+    )
+    return '"' + "".join(quoted) + '"'
 
 
 def _not_owned(path: Path, dotgit: Path) -> str | None:
@@ -560,7 +575,7 @@ def _commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
     """The commit the full ref name ``ref`` points at, or None. Reads that one ref (loose, then
     packed), not the six places ``rev-parse`` would try for a short name that is missing."""
     try:
-        return repo.commit(git.SymbolicReference.dereference_recursive(repo, ref))
+        sha = git.SymbolicReference.dereference_recursive(repo, ref)
     except (git.BadName, git.BadObject):
         return None
     except ValueError as err:
@@ -571,6 +586,8 @@ def _commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
         IndexError,
     ):  # GitPython's reading of an empty ref file (`assert tokens`)
         pass
+    else:
+        return _commit_of(repo, ref, sha)
     # pass 29h: git first, a loose file too. An alias (`git symbolic-ref refs/heads/master
     # refs/heads/x`) whose target is packed, beside a packed line GitPython cannot take, was called
     # damaged, and its way out turned the alias into a plain branch; git reads it
@@ -596,10 +613,35 @@ def _git_commit_at(repo: git.Repo, ref: str) -> git.Commit | None:
         if "packed-refs" in str(err.stderr) or _packed_line_damaged(repo, ref):
             raise RepoError(_damaged_packed(repo, "the clone's refs")) from None
         return None
+    return _commit_of(repo, ref, sha)
+
+
+def _commit_of(repo: git.Repo, ref: str, sha: str) -> git.Commit | None:
+    """The commit ``sha`` that ``ref`` holds; None when it is no commit. Pass 30a: one git cannot read
+    (its object file emptied by a power loss, or missing) was "the ref … cannot be read (… its file
+    is empty or damaged)", told to be written back from its reflog, the same id (pasted, nothing
+    changed), or "base branch 'main' not found (create it …)" for a branch that exists."""
     try:
         return repo.commit(sha)
     except (git.BadName, git.BadObject, ValueError):
-        return None
+        pass
+    try:
+        repo.git.cat_file("-t", sha)
+        return None  # git reads it: no commit (a ref at a tree or a blob)
+    except git.GitCommandError:
+        pass
+    loose = Path(repo.common_dir) / "objects" / sha[:2] / sha[2:]
+    what = (
+        f"its object file {path_word(loose)} is empty or damaged (a power loss?)"
+        if loose.exists()
+        else "it is missing from the clone's objects"
+    )
+    clone = Path(repo.working_tree_dir or repo.common_dir)
+    raise RepoError(
+        f"the commit {ref} points at, {sha}, cannot be read: {what}; git cannot read it either "
+        f"(`{git_in_folder(clone)} fsck` lists what else is damaged): mend the clone from another "
+        "clone of the repo, or clone it again, then run again"
+    )
 
 
 def _packed_line_damaged(repo: git.Repo, ref: str) -> bool:
@@ -1615,14 +1657,23 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                 text = _ref_file_text(admin / name)
             except OSError:
                 continue
-            if name == "HEAD" and admin != common and not _HEAD_TEXT.fullmatch(text):
+            if (
+                name == "HEAD"
+                and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text)
+                and not _git_reads_head(repo, admin)
+            ):
                 # pass 29h (13.3): a linked worktree whose HEAD a power loss emptied was read as
-                # holding no branch, and apply moved the one it had checked out under it
+                # holding no branch, and apply moved the one it had checked out under it. Pass 30a:
+                # so was a HEAD naming a ref git refuses (`refs/heads//x`, `x/`, `x.lock`), in the
+                # clone too, where git itself moves no branch ("Failed to resolve HEAD"); and one
+                # read as the branch but not by git (NULs after its line) got a way out that failed
+                which = "the linked worktree" if admin != common else "the clone"
                 raise RepoError(
-                    f"the linked worktree {top} cannot be read: its HEAD file {path_word(admin / 'HEAD')} "
-                    f"is empty or damaged, so whether it has {branch} checked out is unknown; nothing is "
-                    f"done: write back the branch it had checked out (`printf 'ref: refs/heads/%s\\n' "
-                    f"BRANCH > {path_word(admin / 'HEAD')}`, BRANCH that branch's name), then run again"
+                    f"{which} {top} cannot be read: its HEAD file {path_word(admin / 'HEAD')} "
+                    f"is empty or damaged (git cannot read it either), so whether it has {branch} "
+                    "checked out is unknown; nothing is done: write back the branch it had checked "
+                    f"out (`printf 'ref: refs/heads/%s\\n' BRANCH > {path_word(admin / 'HEAD')}`, "
+                    "BRANCH that branch's name), then run again"
                 )
             if same(text) in (same(ref), same(branch)) or same(ref) in map(
                 same, _symref_chain(common, text)
@@ -1638,6 +1689,26 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
 
 
 _HEAD_TEXT = re.compile(r"ref: ?refs/\S+|[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _git_reads_head(repo: git.Repo, admin: Path) -> bool:
+    """Whether git reads the HEAD of the worktree whose git folder is ``admin`` (the clone's ``.git``,
+    or ``.git/worktrees/NAME``) as a branch or a commit. RepoError when git stops at a damaged
+    packed-refs line (pass 30d: a sound HEAD was called "empty or damaged", and the line not named)."""
+    try:
+        asked = subprocess.run(
+            ["git", "--git-dir", str(admin), "symbolic-ref", "-q", "HEAD"],
+            env=no_repo_code(),
+            capture_output=True,
+            timeout=60,
+            check=False,
+            preexec_fn=proctree.dies_with_us(),
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    if asked.returncode not in (0, 1) and b"packed-refs" in asked.stderr:
+        raise RepoError(_damaged_packed(repo, "the clone's refs"))
+    return asked.returncode in (0, 1)  # 1: on no branch
 
 
 def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
@@ -1886,12 +1957,14 @@ def _symref_chain(common: Path, text: str) -> list[str]:
 
 def _ref_file_text(path: Path) -> str:
     """A ref file's text as git reads it: a symlink to ``refs/...`` is a symbolic ref (git writes HEAD
-    so under ``core.preferSymlinkRefs``; pass 10a: such a HEAD hid a checked-out rollout branch)."""
+    so under ``core.preferSymlinkRefs``; pass 10a: such a HEAD hid a checked-out rollout branch), and
+    it ends at a NUL byte (pass 30a: git read `ref: refs/heads/BRANCH` followed by NULs, a power
+    loss's padding, as that branch checked out, and apply moved it)."""
     if path.is_symlink():
         target = os.readlink(path)
         if target.startswith("refs/"):
             return f"ref: {target}"
-    return path.read_text(errors="replace").strip()
+    return path.read_text(errors="replace").split("\0", 1)[0].strip()
 
 
 def move_branch(repo: git.Repo, branch: str, new: str, old: str | None, reason: str) -> None:

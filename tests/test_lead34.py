@@ -103,3 +103,18 @@ def test_a_packed_line_cut_short_with_no_reflog_is_told_to_be_mended_or_deleted(
     packed.write_text(packed.read_text().replace(tip, tip[:19]))
     said = _said("plan", "-m", manifest)
     assert "mend or delete that line" in said and "was last at" not in said, said
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["pricing.claude-3-5-sonnet-20241022", "chacha20poly1305.key", "app.jwtES256PrivateKey"],
+)
+def test_a_worded_name_that_reads_as_random_as_a_whole_is_never_dropped_with_its_value(fleet, name):
+    """Pass 30b's note (13.1): a teammate's dotted name of words with no `_` in 20+ characters read
+    as a random run as a whole, so it was taken for a pasted credential: plan exited 0 with "drops 1
+    name shaped like a credential … rotate", and apply wrote the branch without its value. Its parts
+    are words: it stops the repo as other worded names do, until `.env` holds the value."""
+    from tests.test_hostile import CANARY
+    from tests.test_pass28a import worded_value_kept
+
+    worded_value_kept(fleet, name, f"{CANARY}-worded", "KEPT_VALUE")
