@@ -474,6 +474,14 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
             "supported (the tool reads refs as files); use a clone made with git's default "
             "(`git clone --ref-format=files`)"
         )
+    packed = dotgit / "packed-refs"
+    if packed.exists() and not packed.is_file():
+        # pass 30d: a FIFO there held plan (and every git in the clone) for ever; it holds no refs
+        moved = path_word(f"{packed}.moved")
+        raise RepoError(
+            f"{path_word(packed)} is not a regular file (a FIFO, a folder or a device?): git waits on "
+            f"it or cannot read it; move it away (`mv {path_word(packed)} {moved}`), then run again"
+        )
     partial = _partial_clone(dotgit)
     try:
         repo = _quiet(git.Repo(path, odbt=git.GitCmdObjectDB if partial else InProcessObjects))
@@ -679,7 +687,25 @@ def _damaged_packed(repo: git.Repo, what: str) -> str:
         f"{what} cannot be read: line {where} of {path_word(packed)} is damaged (git cannot read "
         f"it either; `sed -n {where}p {path_word(packed)}` shows it); "
     )
-    last = _logged_at(Path(repo.common_dir), lines[where - 1].partition(b" ")[2].strip())
+    held, _, named = lines[where - 1].partition(b" ")
+    common = Path(repo.common_dir)
+    last = _logged_at(common, named.strip())
+    if (
+        last is not None
+        and not (common / last[0]).is_file()
+        and not last[1].encode().startswith(held)
+    ):
+        # pass 30d: a ref moved with no reflog entry (GitPython's `head.commit = …`, a `git reflog
+        # delete`) was told its reflog's older commit, and written back so, lost its last commits.
+        # A loose file of that name is the ref (its packed line is shadowed): its reflog's is told
+        if not re.fullmatch(rb"[0-9a-f]{4,63}", held):
+            return said + "mend or delete that line, then run again"
+        return said + (
+            f"its ref {last[0]} is at a commit beginning {held.decode()}, not at {last[1]}, its "
+            f"reflog's last (it moved with no reflog entry): `{git_in(repo)} rev-parse "
+            f"--disambiguate={held.decode()}` lists the commits beginning so; write the line back as "
+            f'"COMMIT {last[0]}" with the one it was, then run again'
+        )
     if last is None:
         return said + "mend or delete that line, then run again"
     # pass 30c's and note 33's: deleted as told, a line cut short within its commit id lost its ref
@@ -689,6 +715,16 @@ def _damaged_packed(repo: git.Repo, what: str) -> str:
         f'its ref {name} was last at {sha}, as its reflog says: write the line back as "{sha} '
         f'{name}" (deleting it deletes that ref), then run again'
     )
+
+
+def damaged_packed_at(path: Path) -> str:
+    """:func:`_damaged_packed` for the clone at ``path``, where git failed on its packed-refs."""
+    try:
+        with git.Repo(path) as repo:
+            return _damaged_packed(repo, "the clone's refs")
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, OSError, ValueError):
+        packed = path_word(path / ".git" / "packed-refs")
+        return f"the clone's refs cannot be read: git cannot read {packed}; mend it, then run again"
 
 
 def _logged_at(common: Path, name: bytes) -> tuple[str, str] | None:
@@ -1624,7 +1660,7 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
             if (
                 name == "HEAD"
                 and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text)
-                and not _git_reads_head(admin)
+                and not _git_reads_head(repo, admin)
             ):
                 # pass 29h (13.3): a linked worktree whose HEAD a power loss emptied was read as
                 # holding no branch, and apply moved the one it had checked out under it. Pass 30a:
@@ -1655,9 +1691,10 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
 _HEAD_TEXT = re.compile(r"ref: ?refs/\S+|[0-9a-f]{40}|[0-9a-f]{64}")
 
 
-def _git_reads_head(admin: Path) -> bool:
+def _git_reads_head(repo: git.Repo, admin: Path) -> bool:
     """Whether git reads the HEAD of the worktree whose git folder is ``admin`` (the clone's ``.git``,
-    or ``.git/worktrees/NAME``) as a branch or a commit."""
+    or ``.git/worktrees/NAME``) as a branch or a commit. RepoError when git stops at a damaged
+    packed-refs line (pass 30d: a sound HEAD was called "empty or damaged", and the line not named)."""
     try:
         asked = subprocess.run(
             ["git", "--git-dir", str(admin), "symbolic-ref", "-q", "HEAD"],
@@ -1669,6 +1706,8 @@ def _git_reads_head(admin: Path) -> bool:
         )
     except (OSError, subprocess.SubprocessError):
         return False
+    if asked.returncode not in (0, 1) and b"packed-refs" in asked.stderr:
+        raise RepoError(_damaged_packed(repo, "the clone's refs"))
     return asked.returncode in (0, 1)  # 1: on no branch
 
 
@@ -1990,6 +2029,8 @@ def _ref_failure(repo: git.Repo, branch: str, err: git.GitCommandError) -> str:
         )
     if "but expected" in text or "is at" in text:
         return f"branch {branch} moved while the rollout ran; run plan again"
+    if "packed-refs" in text:  # pass 30d: another ref's damaged line ("unexpected line in …")
+        return _damaged_packed(repo, f"branch {branch} was not moved: the clone's refs")
     clash = re.search(r"'refs/heads/([^']+)' exists; cannot create", text)
     if clash:  # pass 16b: git's own words only, no way out
         return branch_clash(repo, branch, clash.group(1))
