@@ -456,7 +456,7 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
     if refused is not None:
         raise RepoError(refused)
     unread = _git_unread_head(dotgit)
-    if unread is not None and _CONFIG_UNREAD.match(unread):
+    if unread is not None and _CONFIG_UNREAD.search(unread):
         # pass 30e: a `.git/config` cut short (a power loss) was "unexpected GitCommandError", a crash log
         raise RepoError(
             f"git cannot read {path} ({unread.strip()}); mend that config file, then run again"
@@ -487,6 +487,14 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
             f"{path}: repositories that keep their refs in the {_ref_storage(dotgit)} format are not "
             "supported (the tool reads refs as files); use a clone made with git's default "
             "(`git clone --ref-format=files`)"
+        )
+    packed = dotgit / "packed-refs"
+    if packed.exists() and not packed.is_file():
+        # pass 30d: a FIFO there held plan (and every git in the clone) for ever; it holds no refs
+        moved = path_word(f"{packed}.moved")
+        raise RepoError(
+            f"{path_word(packed)} is not a regular file (a FIFO, a folder or a device?): git waits on "
+            f"it or cannot read it; move it away (`mv {path_word(packed)} {moved}`), then run again"
         )
     partial = _partial_clone(dotgit)
     try:
@@ -693,7 +701,25 @@ def _damaged_packed(repo: git.Repo, what: str) -> str:
         f"{what} cannot be read: line {where} of {path_word(packed)} is damaged (git cannot read "
         f"it either; `sed -n {where}p {path_word(packed)}` shows it); "
     )
-    last = _logged_at(Path(repo.common_dir), lines[where - 1].partition(b" ")[2].strip())
+    held, _, named = lines[where - 1].partition(b" ")
+    common = Path(repo.common_dir)
+    last = _logged_at(common, named.strip())
+    if (
+        last is not None
+        and not (common / last[0]).is_file()
+        and not last[1].encode().startswith(held)
+    ):
+        # pass 30d: a ref moved with no reflog entry (GitPython's `head.commit = …`, a `git reflog
+        # delete`) was told its reflog's older commit, and written back so, lost its last commits.
+        # A loose file of that name is the ref (its packed line is shadowed): its reflog's is told
+        if not re.fullmatch(rb"[0-9a-f]{4,63}", held):
+            return said + "mend or delete that line, then run again"
+        return said + (
+            f"its ref {last[0]} is at a commit beginning {held.decode()}, not at {last[1]}, its "
+            f"reflog's last (it moved with no reflog entry): `{git_in(repo)} rev-parse "
+            f"--disambiguate={held.decode()}` lists the commits beginning so; write the line back as "
+            f'"COMMIT {last[0]}" with the one it was, then run again'
+        )
     if last is None:
         return said + "mend or delete that line, then run again"
     # pass 30c's and note 33's: deleted as told, a line cut short within its commit id lost its ref
@@ -703,6 +729,16 @@ def _damaged_packed(repo: git.Repo, what: str) -> str:
         f'its ref {name} was last at {sha}, as its reflog says: write the line back as "{sha} '
         f'{name}" (deleting it deletes that ref), then run again'
     )
+
+
+def damaged_packed_at(path: Path) -> str:
+    """:func:`_damaged_packed` for the clone at ``path``, where git failed on its packed-refs."""
+    try:
+        with git.Repo(path) as repo:
+            return _damaged_packed(repo, "the clone's refs")
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, OSError, ValueError):
+        packed = path_word(path / ".git" / "packed-refs")
+        return f"the clone's refs cannot be read: git cannot read {packed}; mend it, then run again"
 
 
 def _logged_at(common: Path, name: bytes) -> tuple[str, str] | None:
@@ -1640,7 +1676,11 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                 if name == "HEAD" and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text)
                 else None
             )
-            if unread is not None and _CONFIG_UNREAD.match(unread):
+            if unread is not None and "packed-refs" in unread:
+                # pass 30d: git stops at a damaged packed-refs line (a sound HEAD was called "empty
+                # or damaged", and the line not named)
+                raise RepoError(_damaged_packed(repo, "the clone's refs"))
+            if unread is not None and _CONFIG_UNREAD.search(unread):
                 # pass 30e: git reads no HEAD where it cannot read the config (a linked worktree's
                 # config.worktree cut short): that was "its HEAD file … is empty or damaged",
                 # and its way out, pasted, wrote back the same HEAD and changed nothing
@@ -1700,7 +1740,7 @@ def _git_unread_head(admin: Path) -> str | None:
     if asked.returncode in (0, 1):  # 1: on no branch
         return None
     said = asked.stderr.decode("utf-8", "replace").strip().splitlines()
-    return said[-1] if said else ""
+    return said[-1] if said else ""  # git's own: its last line is the fatal one
 
 
 def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
@@ -2026,6 +2066,8 @@ def _ref_failure(repo: git.Repo, branch: str, err: git.GitCommandError) -> str:
         )
     if "but expected" in text or "is at" in text:
         return f"branch {branch} moved while the rollout ran; run plan again"
+    if "packed-refs" in text:  # pass 30d: another ref's damaged line ("unexpected line in …")
+        return _damaged_packed(repo, f"branch {branch} was not moved: the clone's refs")
     clash = re.search(r"'refs/heads/([^']+)' exists; cannot create", text)
     if clash:  # pass 16b: git's own words only, no way out
         return branch_clash(repo, branch, clash.group(1))

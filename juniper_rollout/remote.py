@@ -179,6 +179,10 @@ def fetch(path: Path, base: str | None = None) -> tuple[int, str | None, str | N
         check=False,
     )
     if out.returncode != 0:
+        if "packed-refs" in out.stderr:  # pass 30d: `remote get-url` fails on it too: "no remote"
+            from juniper_rollout import gitrepo
+
+            raise RepoError(gitrepo.damaged_packed_at(path))
         if (
             origin_url(path) is None
         ):  # asked only now: one git process less per repo when all is well

@@ -248,11 +248,29 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
             ("Cloudflare origin CA", r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}"),
             ("Mapbox secret", r"sk\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}"),
             ("Dropbox", r"sl\.(?:u\.)?[A-Za-z0-9_=-]{130,}"),
-            # its last part a random HMAC, a digit in it (a class's dotted path is words)
+            # its last part a random HMAC, a digit in it (a class's dotted path is words); pass 30f:
+            # and `O` first (base64 of a bot id starting 8 or 9: `OD…`, `OT…`, detect-secrets' #627)
             (
                 "Discord bot",
-                r"[MN][A-Za-z0-9]{23,25}\.[A-Za-z0-9_-]{6}\."
+                r"[MNO][A-Za-z0-9]{23,25}\.[A-Za-z0-9_-]{6}\."
                 r"(?=[A-Za-z0-9_-]{0,37}[0-9])[A-Za-z0-9_-]{27,38}(?![A-Za-z0-9_-])",
+            ),
+            # pass 30f (13.8): a Contentful personal access token (`CFPAT-` and 43), a Plaid access
+            # token (`access-sandbox-`/`-development-`/`-production-` and a UUID) and an Amazon MWS
+            # auth token (`amzn.mws.` and a UUID) committed as a `.env.enc` name read as words joined
+            # by '.' or '-' 0.5-2% of the time once a name's parts were read as words (lead 34),
+            # told "add its value to .env under a variable name", never "rotate"; a digit in
+            # Contentful's 43 (a placeholder's `CFPAT-XXXX…` or `CFPAT-YOUR_…_HERE` is none)
+            ("Contentful", r"CFPAT-(?=[A-Za-z_-]{0,42}[0-9])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"),
+            (
+                "Plaid",
+                r"access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}"
+                r"-[0-9a-f]{4}-[0-9a-f]{12}(?![A-Za-z0-9_-])",
+            ),
+            (
+                "Amazon MWS",
+                r"amzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+                r"(?![A-Za-z0-9_-])",
             ),
             ("Telegram bot", r"\d{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])"),
             ("Fly.io", r"(?:fo1_[A-Za-z0-9_-]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,})"),
