@@ -455,6 +455,15 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
     refused = _not_owned(path, dotgit)
     if refused is not None:
         raise RepoError(refused)
+    packed = dotgit / "packed-refs"
+    if packed.exists() and not packed.is_file():
+        # pass 30d: a FIFO there held plan (and every git in the clone) for ever; it holds no refs.
+        # Pass 30h: asked before the git below, which waited on it for its 60 s timeout
+        moved = path_word(f"{packed}.moved")
+        raise RepoError(
+            f"{path_word(packed)} is not a regular file (a FIFO, a folder or a device?): git waits on "
+            f"it or cannot read it; move it away (`mv {path_word(packed)} {moved}`), then run again"
+        )
     unread = _git_unread_head(dotgit)
     if unread is not None and _CONFIG_UNREAD.search(unread):
         # pass 30e: a `.git/config` cut short (a power loss) was "unexpected GitCommandError", a crash log
@@ -487,14 +496,6 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
             f"{path}: repositories that keep their refs in the {_ref_storage(dotgit)} format are not "
             "supported (the tool reads refs as files); use a clone made with git's default "
             "(`git clone --ref-format=files`)"
-        )
-    packed = dotgit / "packed-refs"
-    if packed.exists() and not packed.is_file():
-        # pass 30d: a FIFO there held plan (and every git in the clone) for ever; it holds no refs
-        moved = path_word(f"{packed}.moved")
-        raise RepoError(
-            f"{path_word(packed)} is not a regular file (a FIFO, a folder or a device?): git waits on "
-            f"it or cannot read it; move it away (`mv {path_word(packed)} {moved}`), then run again"
         )
     partial = _partial_clone(dotgit)
     try:
@@ -1690,6 +1691,17 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
                     f"{branch} checked out is unknown; nothing is done: mend that config file, "
                     "then run again"
                 )
+            if unread is not None and admin != common and not _commondir_sound(admin, common):
+                # pass 30h: its `commondir` emptied (a power loss) or gone: git reads no HEAD there
+                # and moves no branch; that was "its HEAD file … is empty or damaged", and its way
+                # out, pasted, wrote back the same HEAD and changed nothing
+                told = path_word(admin / "commondir")
+                raise RepoError(
+                    f"git cannot read the linked worktree {top} ({unread.strip()}): its file {told} "
+                    f"is empty, damaged or missing, so whether it has {branch} checked out is "
+                    f"unknown; nothing is done: write it back (`printf '../..\\n' > {told}`), "
+                    "then run again"
+                )
             if unread is not None:
                 # pass 29h (13.3): a linked worktree whose HEAD a power loss emptied was read as
                 # holding no branch, and apply moved the one it had checked out under it. Pass 30a:
@@ -1715,6 +1727,17 @@ def checked_out_in(repo: git.Repo, branch: str) -> Path | None:
         if same(ref) in map(same, listed.splitlines()[::3]):
             return top
     return None
+
+
+def _commondir_sound(admin: Path, common: Path) -> bool:
+    """Whether the linked worktree's git folder ``admin`` names the clone's ``common`` folder in its
+    ``commondir`` file (git writes ``../..``), as git needs to read anything there."""
+    try:  # a FIFO there is never opened
+        told = admin / "commondir"
+        named = told.read_text(errors="replace").strip() if told.is_file() else ""
+    except OSError:
+        return False
+    return bool(named) and os.path.realpath(admin / named) == os.path.realpath(common)
 
 
 _CONFIG_UNREAD = re.compile(
