@@ -1,0 +1,57 @@
+"""Pass 30g: a verification pass over passes 30d's and 30e's gitrepo fixes (`_damaged_packed`'s ways
+out, `open_clone`'s config and `core.worktree` stops, `_symref_chain` in a worktree's own refs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import git
+from tests.pasting import paste
+from tests.test_lead33 import _quoted, _said, one_repo
+
+
+@pytest.mark.parametrize("where", ["config.worktree", "twice"])
+def test_a_core_worktree_set_in_config_worktree_or_twice_gets_a_way_out_that_pastes(
+    tmp_path, where
+):
+    """Item 11 over pass 30e's `core.worktree` stop: its way out named `.git/config` with `--unset`.
+    Pasted, it failed (rc 5) where `core.worktree` is in `.git/config.worktree`
+    (`extensions.worktreeConfig`, where git's worktree docs move it) or set twice ("has multiple
+    values"), and the clone stayed unread. Now each file setting it, `--unset-all`."""
+    manifest, repo = one_repo(tmp_path)
+    if where == "config.worktree":
+        git(repo, "config", "extensions.worktreeConfig", "true")
+        git(repo, "config", "--worktree", "core.worktree", str(tmp_path / "gone" / "app"))
+    else:
+        with (repo / ".git" / "config").open("a") as config:
+            config.write(f"[core]\n\tworktree = {tmp_path / 'a' / 'app'}\n")
+            config.write(f"[core]\n\tworktree = {tmp_path / 'b' / 'app'}\n")
+    said = _said("plan", "-m", manifest)
+    assert "git cannot read" in said and "core.worktree" in said, said
+    pasted = paste(_quoted(said, "git config --file "), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert "git cannot read" not in _said("plan", "-m", manifest)
+
+
+@pytest.mark.parametrize("extensions", [["frobnicate"], ["frobnicate", "relativeworktrees"], []])
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_a_clone_in_a_format_this_git_does_not_know_is_named_not_its_head(
+    tmp_path, extensions, command
+):
+    """Item 11 over pass 30e's `_git_unread_head` stop: a clone whose config asks for a repository
+    extension this git does not know (a newer git's: `extensions.relativeworktrees`, git 2.48) or a
+    format version 2 was "its HEAD file … is empty or damaged" (apply) with a printf that, pasted,
+    wrote back the same HEAD and changed nothing. Now git's own line (each extension named)."""
+    manifest, repo = one_repo(tmp_path)
+    config = str(repo / ".git" / "config")
+    version = "1" if extensions else "2"
+    git(repo, "config", "--file", config, "core.repositoryformatversion", version)
+    for name in extensions:
+        git(repo, "config", "--file", config, f"extensions.{name}", "true")
+    head = (repo / ".git" / "HEAD").read_bytes()
+    said = _said(command, "-m", manifest, *(["--yes"] if command == "apply" else []))
+    assert "git cannot read" in said and "repository format" in said, said
+    assert "HEAD file" not in said and "printf" not in said, said
+    assert all(name in said for name in extensions), said
+    assert (repo / ".git" / "HEAD").read_bytes() == head
+    assert not (repo / ".git" / "refs" / "heads" / "chore").exists()  # no branch written
