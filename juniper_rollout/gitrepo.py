@@ -2024,8 +2024,16 @@ def _symref_chain(common: Path, text: str, admin: Path | None = None) -> list[st
         name = text[4:].strip()
         chain.append(name)
         own = name.startswith(("refs/worktree/", "refs/bisect/", "refs/rewritten/"))
+        # pass 30g: git reads `main-worktree/X` as the clone's own X (`worktrees/NAME/X` is that
+        # file's path already); a worktree's alias to `main-worktree/refs/bisect/m`, an alias of the
+        # rollout branch, was found nowhere, and apply moved the branch git calls checked out there
+        main = name.removeprefix("main-worktree/")
         try:
-            text = _ref_file_text((admin if own and admin is not None else common) / name)
+            text = _ref_file_text(
+                common / main
+                if main != name
+                else (admin if own and admin is not None else common) / name
+            )
         except (OSError, ValueError):
             break
     return chain

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import git
+from tests.fleet import BRANCH
+from tests.helpers import git, rollout
 from tests.pasting import paste
 from tests.test_lead33 import _quoted, _said, one_repo
+from tests.test_pass30e import _second_recipient
 
 
 @pytest.mark.parametrize("where", ["config.worktree", "twice"])
@@ -55,3 +57,25 @@ def test_a_clone_in_a_format_this_git_does_not_know_is_named_not_its_head(
     assert all(name in said for name in extensions), said
     assert (repo / ".git" / "HEAD").read_bytes() == head
     assert not (repo / ".git" / "refs" / "heads" / "chore").exists()  # no branch written
+
+
+def test_a_worktree_on_the_branch_through_a_main_worktree_alias_stops_apply(tmp_path):
+    """Item 3 over pass 30e's `_symref_chain`: a linked worktree whose HEAD is its own alias
+    `refs/worktree/a` naming `main-worktree/refs/bisect/m`, the clone's alias of the rollout branch
+    (git: "## chore/…", and `git branch -f` refuses it as checked out there). git reads
+    `main-worktree/X` as the clone's X; the tool read a file of that name, found none, and apply
+    moved the branch under that worktree's files. Now blocked; the way out, pasted, frees it."""
+    manifest, repo = one_repo(tmp_path)
+    assert rollout("apply", "-m", manifest, "--yes").code == 0
+    wt = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", "--detach", str(wt))
+    git(repo, "symbolic-ref", "refs/bisect/m", f"refs/heads/{BRANCH}")
+    git(wt, "symbolic-ref", "refs/worktree/a", "main-worktree/refs/bisect/m")
+    git(wt, "symbolic-ref", "HEAD", "refs/worktree/a")
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    _second_recipient(manifest)
+    said = _said("apply", "-m", manifest, "--yes")
+    assert "blocked" in said and git(repo, "rev-parse", BRANCH).strip() == tip, said
+    pasted = paste(_quoted(said, "git -C "), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert rollout("apply", "-m", manifest, "--yes").code == 0
