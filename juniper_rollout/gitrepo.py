@@ -2113,11 +2113,14 @@ def _ref_failure(repo: git.Repo, branch: str, err: git.GitCommandError) -> str:
         )
     if "but expected" in text or "is at" in text:
         return f"branch {branch} moved while the rollout ran; run plan again"
-    if "packed-refs" in text:  # pass 30d: another ref's damaged line ("unexpected line in …")
-        return _damaged_packed(repo, f"branch {branch} was not moved: the clone's refs")
     clash = re.search(r"'refs/heads/([^']+)' exists; cannot create", text)
     if clash:  # pass 16b: git's own words only, no way out
         return branch_clash(repo, branch, clash.group(1))
+    # pass 30d: another ref's damaged line ("unexpected line in …"); pass 30g: git's words about the
+    # file, not the branch's own name (`sec/packed-refs` beside a branch `sec` was told to mend a
+    # packed-refs git reads, not the rename that frees the name)
+    if "packed-refs" in text.replace(f"refs/heads/{branch}", ""):
+        return _damaged_packed(repo, f"branch {branch} was not moved: the clone's refs")
     return f"could not update branch {branch}: {' '.join(text.split())[:200]}"
 
 

@@ -79,3 +79,21 @@ def test_a_worktree_on_the_branch_through_a_main_worktree_alias_stops_apply(tmp_
     pasted = paste(_quoted(said, "git -C "), tmp_path)
     assert pasted.returncode == 0, pasted.stderr
     assert rollout("apply", "-m", manifest, "--yes").code == 0
+
+
+def test_a_rollout_branch_named_packed_refs_beside_a_clash_gets_the_rename(tmp_path):
+    """Item 11 over pass 30d's `_ref_failure`: any update-ref failure whose words held "packed-refs"
+    was called a damaged packed-refs, so the branch `sec/packed-refs` beside a branch `sec` ("'refs/
+    heads/sec' exists; cannot create …") was told "git cannot read …/packed-refs either; mend it"
+    (there is none). Now the clash and its rename, which works pasted."""
+    manifest, repo = one_repo(tmp_path)
+    manifest.write_text(
+        manifest.read_text().replace("defaults:\n", "defaults:\n  branch: sec/packed-refs\n")
+    )
+    git(repo, "branch", "sec")
+    said = _said("apply", "-m", manifest, "--yes")
+    assert "cannot be created" in said and "mend it" not in said, said
+    pasted = paste(_quoted(said, "git -C "), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert rollout("apply", "-m", manifest, "--yes").code == 0
+    assert git(repo, "rev-parse", "--verify", "-q", "refs/heads/sec/packed-refs").strip()
