@@ -97,3 +97,20 @@ def test_a_rollout_branch_named_packed_refs_beside_a_clash_gets_the_rename(tmp_p
     assert pasted.returncode == 0, pasted.stderr
     assert rollout("apply", "-m", manifest, "--yes").code == 0
     assert git(repo, "rev-parse", "--verify", "-q", "refs/heads/sec/packed-refs").strip()
+
+
+def test_sync_beside_origins_branch_named_packed_refs_says_gits_words_not_a_damaged_file(tmp_path):
+    """Item 11 over pass 30d's `remote.fetch`: any fetch failure whose words held "packed-refs" was
+    called a damaged packed-refs. origin's new branch `sec/packed-refs` beside a stale
+    `origin/sec` (git: "cannot lock ref … exists; cannot create") was told "git cannot read
+    …/packed-refs either; mend it", a file the clone did not have. Now git's own words."""
+    manifest, repo = one_repo(tmp_path)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    git(origin, "branch", "sec")
+    git(repo, "fetch", "-q", "origin")
+    git(origin, "branch", "-D", "sec")
+    git(origin, "branch", "sec/packed-refs")
+    said = _said("sync", "-m", manifest)
+    assert "cannot lock ref" in said and "mend it" not in said, said
