@@ -49,7 +49,9 @@ def test_the_installed_wheel_renders_with_its_own_templates(tmp_path):
     )
     # test-only code is not in what users install: the demo fleet builder and the crash test's fault hook
     assert "juniper_rollout/demo.py" not in installed
-    assert "FAULT" not in (target / "juniper_rollout" / "gitrepo.py").read_text()
+    assert (
+        "ROLLOUT_FAULT" not in (target / "juniper_rollout" / "gitrepo.py").read_text()
+    )  # the old hook
 
     repo = demo.make_repo(work / "fleet" / "svc", {"README.md": "# svc\n", "app.py": "import os\n"})
     key = pyrage.x25519.Identity.generate().to_public()
