@@ -416,6 +416,31 @@ def _one_command(line: str) -> bool:
         return False
 
 
+def _unset_worktree(dotgit: Path) -> str:
+    """The `git config --file F --unset-all core.worktree` for each of the clone's config files that
+    sets it. Pass 30g: only `.git/config` was named, with `--unset`: pasted, it failed (rc 5) where
+    `core.worktree` is in `config.worktree` (`extensions.worktreeConfig`, where git's worktree docs
+    move it) or set twice ("has multiple values"), and the clone stayed unread."""
+    unsets = []
+    for name in ("config", "config.worktree"):
+        try:
+            asked = subprocess.run(
+                ["git", "config", "--file", str(dotgit / name), "--get-all", "core.worktree"],
+                env=no_repo_code(),
+                capture_output=True,
+                timeout=60,
+                check=False,
+                preexec_fn=proctree.dies_with_us(),
+            )
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if asked.returncode == 0:
+            unsets.append(f"git config --file {path_word(dotgit / name)} --unset-all core.worktree")
+    return " && ".join(unsets) or (
+        f"git config --file {path_word(dotgit / 'config')} --unset-all core.worktree"
+    )
+
+
 def _gitdir_file(path: Path, dotgit: Path) -> str:
     """Why a clone whose ``.git`` is a file (``gitdir: X``) is refused, saying which kind it is: a
     linked worktree (X under ``worktrees/``), a submodule (under ``modules/``) or a clone that keeps
@@ -472,11 +497,17 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
         )
     if unread is not None and unread.startswith("fatal: Invalid path '"):
         # pass 30e: so was a `core.worktree` naming a folder not there (the clone moved since)
-        config = path_word(dotgit / "config")
         raise RepoError(
             f"git cannot read {path} ({unread.strip()}): its `core.worktree` names a folder that "
-            f"is not there; unset it (`git config --file {config} --unset core.worktree`), then "
-            "run again"
+            f"is not there; unset it (`{_unset_worktree(dotgit)}`), then run again"
+        )
+    if unread is not None and _FORMAT_UNREAD.search(unread):
+        # pass 30g: a clone a newer git made or changed (an extension this git does not know) was
+        # "its HEAD file … is empty or damaged", and the printf way out wrote back the same HEAD
+        raise RepoError(
+            f"git cannot read {path} ({unread.strip()}): its .git/config asks for a repository "
+            "format this git does not know (written by a newer git?); run the tool with a git that "
+            "reads it (`git --version`)"
         )
     if (dotgit / "shallow").exists():
         raise RepoError(
@@ -1743,6 +1774,9 @@ def _commondir_sound(admin: Path, common: Path) -> bool:
 _CONFIG_UNREAD = re.compile(
     r"(fatal|error): (bad (\w+ )?config |unknown error occurred while reading the configuration)"
 )
+_FORMAT_UNREAD = re.compile(
+    r"fatal: (unknown repository extensions? found|Expected git repo version)"
+)
 _HEAD_TEXT = re.compile(r"ref: ?refs/\S+|[0-9a-f]{40}|[0-9a-f]{64}")
 
 
@@ -1763,7 +1797,12 @@ def _git_unread_head(admin: Path) -> str | None:
     if asked.returncode in (0, 1):  # 1: on no branch
         return None
     said = asked.stderr.decode("utf-8", "replace").strip().splitlines()
-    return said[-1] if said else ""  # git's own: its last line is the fatal one
+    # git's own: its last line is the fatal one, with the tab lines after it (pass 30g: "unknown
+    # repository extensions found:" and one tab line for each)
+    last = len(said) - 1
+    while last > 0 and said[last][:1].isspace():
+        last -= 1
+    return " ".join(line.strip() for line in said[last:])
 
 
 def _spelling_blind(repo: git.Repo) -> Callable[[str], str]:
@@ -2008,8 +2047,16 @@ def _symref_chain(common: Path, text: str, admin: Path | None = None) -> list[st
         name = text[4:].strip()
         chain.append(name)
         own = name.startswith(("refs/worktree/", "refs/bisect/", "refs/rewritten/"))
+        # pass 30g: git reads `main-worktree/X` as the clone's own X (`worktrees/NAME/X` is that
+        # file's path already); a worktree's alias to `main-worktree/refs/bisect/m`, an alias of the
+        # rollout branch, was found nowhere, and apply moved the branch git calls checked out there
+        main = name.removeprefix("main-worktree/")
         try:
-            text = _ref_file_text((admin if own and admin is not None else common) / name)
+            text = _ref_file_text(
+                common / main
+                if main != name
+                else (admin if own and admin is not None else common) / name
+            )
         except (OSError, ValueError):
             break
     return chain
@@ -2089,11 +2136,14 @@ def _ref_failure(repo: git.Repo, branch: str, err: git.GitCommandError) -> str:
         )
     if "but expected" in text or "is at" in text:
         return f"branch {branch} moved while the rollout ran; run plan again"
-    if "packed-refs" in text:  # pass 30d: another ref's damaged line ("unexpected line in …")
-        return _damaged_packed(repo, f"branch {branch} was not moved: the clone's refs")
     clash = re.search(r"'refs/heads/([^']+)' exists; cannot create", text)
     if clash:  # pass 16b: git's own words only, no way out
         return branch_clash(repo, branch, clash.group(1))
+    # pass 30d: another ref's damaged line ("unexpected line in …"); pass 30g: git's words about the
+    # file, not the branch's own name (`sec/packed-refs` beside a branch `sec` was told to mend a
+    # packed-refs git reads, not the rename that frees the name)
+    if "packed-refs" in text.replace(f"refs/heads/{branch}", ""):
+        return _damaged_packed(repo, f"branch {branch} was not moved: the clone's refs")
     return f"could not update branch {branch}: {' '.join(text.split())[:200]}"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -179,7 +180,10 @@ def fetch(path: Path, base: str | None = None) -> tuple[int, str | None, str | N
         check=False,
     )
     if out.returncode != 0:
-        if "packed-refs" in out.stderr:  # pass 30d: `remote get-url` fails on it too: "no remote"
+        # pass 30d: `remote get-url` fails on it too: "no remote". Pass 30g: git's words about the
+        # file (a ref name's parts never begin with a dot), not origin's branch `sec/packed-refs`
+        # beside a stale `origin/sec` ("cannot lock ref"), which was told to mend a packed-refs
+        if re.search(r"(^|[\s'\"/])\.git/packed-refs", out.stderr):
             from juniper_rollout import gitrepo
 
             raise RepoError(gitrepo.damaged_packed_at(path))
