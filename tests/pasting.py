@@ -18,6 +18,20 @@ def said_by(*args) -> str:
     return " ".join(rollout(*args).stdout.split())
 
 
+def said_with_code(*args) -> tuple[int, str]:
+    """``rollout ARGS``'s exit code and all it printed (both streams) on one line, which holds no
+    crash ("unexpected") and no error the leak guard could not check."""
+    result = rollout(*args)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert "unexpected" not in said and "could not check" not in said, said
+    return result.code, said
+
+
+def quoted(said: str, starting: str) -> str:
+    """The command ``said`` quotes in backticks that starts with ``starting``."""
+    return next(part for part in said.split("`") if part.startswith(starting))
+
+
 def git_commands(text: str) -> list[str]:
     """The `git …` commands ``text`` quotes in backticks."""
     return [c for c in text.split("`") if c.startswith("git ")]

@@ -17,6 +17,7 @@ from tests.demofleet import make_repo
 from tests.fleet import BRANCH
 from tests.helpers import encrypted_by_hand, git, rollout
 from tests.pasting import paste
+from tests.pasting import quoted as _quoted
 from tests.test_hostile import KEY
 
 
@@ -35,10 +36,6 @@ def _said(*args: str | Path) -> str:
     assert "unexpected" not in result.stdout + result.stderr, result.stdout
     assert "could not check" not in result.stdout + result.stderr, result.stdout
     return " ".join(result.stdout.split())
-
-
-def _quoted(said: str, starting: str) -> str:
-    return next(part for part in said.split("`") if part.startswith(starting))
 
 
 @pytest.mark.parametrize("command", ["plan", "drift", "verify"])
@@ -299,24 +296,13 @@ def test_a_linked_worktree_whose_head_is_empty_stops_apply_moving_its_branch(tmp
     moved the branch under it ("updated"); once HEAD was written back, the worktree showed the tool's
     commit undone and staged. Nothing is done now; the line names the HEAD file, and its way out,
     pasted with the branch's name, lets apply refuse the checked-out branch as ever."""
-    import pyrage
-
     manifest, repo = one_repo(tmp_path)
     assert rollout("apply", "-m", manifest, "--yes").code == 0
     git(repo, "worktree", "add", "-q", str(tmp_path / "wt"), BRANCH)
     tip = git(repo, "rev-parse", BRANCH).strip()
     head = repo / ".git" / "worktrees" / "wt" / "HEAD"
     head.write_bytes(b"")
-    other = str(pyrage.x25519.Identity.generate().to_public())
-    manifest.write_text(manifest.read_text().replace(f"[{KEY}]", f"[{KEY}, {other}]"))
-    result = rollout("apply", "-m", manifest, "--yes")
-    said = " ".join(result.stdout.split())
-    assert result.code == 1 and "HEAD file" in said and "is empty or damaged" in said, said
-    assert git(repo, "rev-parse", BRANCH).strip() == tip
-    pasted = paste(_quoted(said, "printf ").replace("BRANCH", BRANCH), tmp_path)
-    assert pasted.returncode == 0, pasted.stderr
-    again = " ".join(rollout("apply", "-m", manifest, "--yes").stdout.split())
-    assert "blocked" in again and git(repo, "rev-parse", BRANCH).strip() == tip, again
+    head_refused_then_written_back(tmp_path, manifest, repo, tip)
 
 
 def test_an_empty_head_beside_a_fifo_for_its_reflog_does_not_hang(tmp_path):
@@ -335,3 +321,21 @@ def test_an_empty_head_beside_a_fifo_for_its_reflog_does_not_hang(tmp_path):
     assert result.returncode == 1 and ".git/HEAD is empty or damaged" in result.stdout, (
         result.stdout
     )
+
+
+def head_refused_then_written_back(tmp_path: Path, manifest: Path, repo: Path, tip: str) -> None:
+    """With the manifest changed, apply stops at a HEAD file that is empty or damaged, the rollout
+    branch still at ``tip``; its `printf` way out, pasted with the branch's name, writes HEAD back,
+    and apply then refuses the checked-out branch ("blocked"), the branch still at ``tip``."""
+    import pyrage
+
+    other = str(pyrage.x25519.Identity.generate().to_public())
+    manifest.write_text(manifest.read_text().replace(f"[{KEY}]", f"[{KEY}, {other}]"))
+    result = rollout("apply", "-m", manifest, "--yes")
+    said = " ".join(result.stdout.split())
+    assert result.code == 1 and "HEAD file" in said and "is empty or damaged" in said, said
+    assert git(repo, "rev-parse", BRANCH).strip() == tip
+    pasted = paste(_quoted(said, "printf ").replace("BRANCH", BRANCH), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    again = " ".join(rollout("apply", "-m", manifest, "--yes").stdout.split())
+    assert "blocked" in again and git(repo, "rev-parse", BRANCH).strip() == tip, again

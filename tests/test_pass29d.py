@@ -11,21 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, rollout
+from tests.helpers import git
 from tests.pasting import paste
+from tests.pasting import quoted as _quoted
+from tests.pasting import said_with_code as _said
 from tests.test_hostile import KEY
 from tests.test_lead33 import one_repo as _one_repo
-
-
-def _said(*args: str | Path) -> tuple[int, str]:
-    result = rollout(*args)
-    said = " ".join((result.stdout + result.stderr).split())
-    assert "unexpected" not in said and "could not check" not in said, said
-    return result.code, said
-
-
-def _quoted(said: str, starting: str) -> str:
-    return next(part for part in said.split("`") if part.startswith(starting))
 
 
 def test_a_packed_ref_git_reads_is_read_beside_another_refs_damaged_or_non_utf8_line(tmp_path):

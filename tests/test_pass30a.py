@@ -11,7 +11,7 @@ from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.pasting import paste
 from tests.test_hostile import KEY
-from tests.test_lead33 import _quoted, _said, one_repo
+from tests.test_lead33 import _quoted, _said, head_refused_then_written_back, one_repo
 
 
 def _objects(repo) -> set[str]:
@@ -36,24 +36,13 @@ def test_a_head_naming_the_checked_out_branch_in_a_spelling_git_refuses_stops_ap
     no branch there and moves none ("Failed to resolve HEAD as a valid ref"); apply read the HEAD
     as another ref and "updated" the branch under the checked-out files. Nothing moves now; the
     way out, pasted with the branch's name, gets the branch refused as checked out."""
-    import pyrage
-
     manifest, repo = one_repo(tmp_path)
     assert rollout("apply", "-m", manifest, "--yes").code == 0
     git(repo, "switch", "-q", BRANCH)
     tip = git(repo, "rev-parse", BRANCH).strip()
     head = repo / ".git" / "HEAD"
     head.write_text(f"ref: {spelling.format(b=BRANCH)}\n")
-    other = str(pyrage.x25519.Identity.generate().to_public())
-    manifest.write_text(manifest.read_text().replace(f"[{KEY}]", f"[{KEY}, {other}]"))
-    result = rollout("apply", "-m", manifest, "--yes")
-    said = " ".join(result.stdout.split())
-    assert result.code == 1 and "HEAD file" in said and "is empty or damaged" in said, said
-    assert git(repo, "rev-parse", BRANCH).strip() == tip
-    pasted = paste(_quoted(said, "printf ").replace("BRANCH", BRANCH), tmp_path)
-    assert pasted.returncode == 0, pasted.stderr
-    again = " ".join(rollout("apply", "-m", manifest, "--yes").stdout.split())
-    assert "blocked" in again and git(repo, "rev-parse", BRANCH).strip() == tip, again
+    head_refused_then_written_back(tmp_path, manifest, repo, tip)
 
 
 def test_a_head_naming_the_branch_before_nuls_is_read_as_git_reads_it(tmp_path):

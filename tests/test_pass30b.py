@@ -3,6 +3,8 @@ and wording (`git diff cc9defb`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.helpers import CANARY, encrypted_by_hand, rollout
@@ -30,20 +32,7 @@ def test_a_real_token_pasted_as_a_name_is_told_to_be_rotated_not_kept_as_words(f
     value in .env under a variable name", never "rotate that credential", though sops keeps it in
     clear in git's history; drift said nothing of it (1 in 1). Now it is a credential: dropped,
     drift's finding, rotation asked; never shown."""
-    repo = fleet.repo(CASCOR)
-    clean = (repo / ".env").read_text()
-    encrypted_by_hand(fleet, repo, (clean + f"{token}={CANARY}-tok\n").encode())
-    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
-    said = " ".join((plan.stdout + plan.stderr).split())
-    assert "rotate that credential" in said and "under a variable name" not in said, said
-    assert token not in said
-    verify = rollout("verify", "--manifest", fleet.manifest, "--repo", CASCOR, "--ref", "main")
-    said = " ".join((verify.stdout + verify.stderr).split())
-    assert "rotate" in said and "words joined" not in said and token not in said, said
-    drift = rollout("drift", "--manifest", fleet.manifest, "--repo", CASCOR)
-    said = " ".join((drift.stdout + drift.stderr).split())
-    assert ".env.enc:16 holds a name shaped like a credential" in said and token not in said, said
-    assert CANARY not in said
+    token_name_told_to_rotate(fleet, token)
 
 
 @pytest.mark.parametrize(
@@ -81,3 +70,23 @@ def test_lower_case_words_after_a_token_prefix_stay_a_teammates_worded_name(name
     from juniper_rollout import dotenv
 
     assert dotenv.worded(name) and not dotenv.is_credential_name(name)
+
+
+def token_name_told_to_rotate(fleet, token: str) -> Path:
+    """``token`` committed by plain sops as a name in main's `.env.enc` (its value the canary): plan
+    asks for rotation, never for a variable name; verify says rotate; drift finds it; never shown."""
+    repo = fleet.repo(CASCOR)
+    clean = (repo / ".env").read_text()
+    encrypted_by_hand(fleet, repo, (clean + f"{token}={CANARY}-tok\n").encode())
+    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join((plan.stdout + plan.stderr).split())
+    assert "rotate that credential" in said and "under a variable name" not in said, said
+    assert token not in said
+    verify = rollout("verify", "--manifest", fleet.manifest, "--repo", CASCOR, "--ref", "main")
+    said = " ".join((verify.stdout + verify.stderr).split())
+    assert "rotate" in said and "words joined" not in said and token not in said, said
+    drift = rollout("drift", "--manifest", fleet.manifest, "--repo", CASCOR)
+    said = " ".join((drift.stdout + drift.stderr).split())
+    assert ".env.enc:16 holds a name shaped like a credential" in said and token not in said, said
+    assert CANARY not in said
+    return repo

@@ -12,22 +12,13 @@ import subprocess
 
 import git as gitpython
 
-from tests.helpers import git, rollout
+from tests.helpers import git
 from tests.pasting import paste
+from tests.pasting import quoted as _quoted
+from tests.pasting import said_with_code as _said
 from tests.test_lead33 import one_repo
 
 BRANCH = "chore/sops-age-rollout"
-
-
-def _said(*args: object) -> tuple[int, str]:
-    result = rollout(*args)
-    said = " ".join((result.stdout + result.stderr).split())
-    assert "unexpected" not in said and "could not check" not in said, said
-    return result.code, said
-
-
-def _quoted(said: str, starting: str) -> str:
-    return next(part for part in said.split("`") if part.startswith(starting))
 
 
 def test_a_packed_line_whose_ref_moved_with_no_reflog_entry_is_never_told_the_older_commit(

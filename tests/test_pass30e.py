@@ -3,6 +3,8 @@ git, `_commit_of`, `_index_holds`, `_ref_file_text`). Each test fails on 1b79d9b
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.fleet import BRANCH
@@ -81,13 +83,7 @@ def test_a_worktree_on_the_branch_through_its_own_alias_ref_stops_apply(tmp_path
     git(repo, "worktree", "add", "-q", "--detach", str(wt))
     git(wt, "symbolic-ref", "refs/worktree/alias", f"refs/heads/{BRANCH}")
     git(wt, "symbolic-ref", "HEAD", "refs/worktree/alias")
-    tip = git(repo, "rev-parse", BRANCH).strip()
-    _second_recipient(manifest)
-    said = _said("apply", "-m", manifest, "--yes")
-    assert "blocked" in said and git(repo, "rev-parse", BRANCH).strip() == tip, said
-    pasted = paste(_quoted(said, "git -C "), tmp_path)
-    assert pasted.returncode == 0, pasted.stderr
-    assert rollout("apply", "-m", manifest, "--yes").code == 0
+    blocked_then_freed(tmp_path, manifest, repo)
 
 
 @pytest.mark.parametrize("command", ["plan", "drift", "verify"])
@@ -104,3 +100,15 @@ def test_a_clones_core_worktree_at_a_missing_folder_is_one_line_whose_way_out_pa
     pasted = paste(_quoted(said, "git config --file "), tmp_path)
     assert pasted.returncode == 0, pasted.stderr
     assert "git cannot read" not in _said(command, "-m", manifest)
+
+
+def blocked_then_freed(tmp_path: Path, manifest: Path, repo: Path) -> None:
+    """With the manifest changed, apply is blocked and moves nothing (the rollout branch is checked
+    out somewhere); its `git -C …` way out, pasted, frees the branch, and apply then runs."""
+    tip = git(repo, "rev-parse", BRANCH).strip()
+    _second_recipient(manifest)
+    said = _said("apply", "-m", manifest, "--yes")
+    assert "blocked" in said and git(repo, "rev-parse", BRANCH).strip() == tip, said
+    pasted = paste(_quoted(said, "git -C "), tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert rollout("apply", "-m", manifest, "--yes").code == 0

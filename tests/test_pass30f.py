@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tests.fleet import BRANCH
-from tests.helpers import CANARY, encrypted_by_hand, git, rollout
+from tests.helpers import CANARY, git, rollout
 from tests.test_adversary import apply
 from tests.test_pass27d import _names_on_branch
 
@@ -34,19 +34,9 @@ def test_an_issued_token_committed_as_a_name_is_never_read_as_a_teammates_words(
     in .env", never "rotate that credential", though sops keeps it in clear in git's history. Now
     it is a credential: plan drops it and asks for rotation, apply's branch holds neither it nor
     its value, verify says rotate, drift finds it; never shown."""
-    repo = fleet.repo(CASCOR)
-    clean = (repo / ".env").read_text()
-    encrypted_by_hand(fleet, repo, (clean + f"{token}={CANARY}-tok\n").encode())
-    plan = rollout("plan", "--manifest", fleet.manifest, "--repo", CASCOR)
-    said = " ".join((plan.stdout + plan.stderr).split())
-    assert "rotate that credential" in said and "under a variable name" not in said, said
-    assert token not in said
-    verify = rollout("verify", "--manifest", fleet.manifest, "--repo", CASCOR, "--ref", "main")
-    said = " ".join((verify.stdout + verify.stderr).split())
-    assert "rotate" in said and "words joined" not in said and token not in said, said
-    drift = rollout("drift", "--manifest", fleet.manifest, "--repo", CASCOR)
-    said = " ".join((drift.stdout + drift.stderr).split())
-    assert ".env.enc:16 holds a name shaped like a credential" in said and token not in said, said
+    from tests.test_pass30b import token_name_told_to_rotate
+
+    repo = token_name_told_to_rotate(fleet, token)
     done = apply(fleet, CASCOR)
     said = " ".join((done.stdout + done.stderr).split())
     assert done.code == 0 and token not in said and CANARY not in said, said

@@ -9,7 +9,7 @@ from tests.fleet import BRANCH
 from tests.helpers import git, rollout
 from tests.pasting import paste
 from tests.test_lead33 import _quoted, _said, one_repo
-from tests.test_pass30e import _second_recipient
+from tests.test_pass30e import blocked_then_freed
 
 
 @pytest.mark.parametrize("where", ["config.worktree", "twice"])
@@ -72,13 +72,7 @@ def test_a_worktree_on_the_branch_through_a_main_worktree_alias_stops_apply(tmp_
     git(repo, "symbolic-ref", "refs/bisect/m", f"refs/heads/{BRANCH}")
     git(wt, "symbolic-ref", "refs/worktree/a", "main-worktree/refs/bisect/m")
     git(wt, "symbolic-ref", "HEAD", "refs/worktree/a")
-    tip = git(repo, "rev-parse", BRANCH).strip()
-    _second_recipient(manifest)
-    said = _said("apply", "-m", manifest, "--yes")
-    assert "blocked" in said and git(repo, "rev-parse", BRANCH).strip() == tip, said
-    pasted = paste(_quoted(said, "git -C "), tmp_path)
-    assert pasted.returncode == 0, pasted.stderr
-    assert rollout("apply", "-m", manifest, "--yes").code == 0
+    blocked_then_freed(tmp_path, manifest, repo)
 
 
 def test_a_rollout_branch_named_packed_refs_beside_a_clash_gets_the_rename(tmp_path):
