@@ -489,6 +489,19 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
             f"{path_word(packed)} is not a regular file (a FIFO, a folder or a device?): git waits on "
             f"it or cannot read it; move it away (`mv {path_word(packed)} {moved}`), then run again"
         )
+    if _sha256(dotgit):
+        raise RepoError(
+            f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)"
+        )
+    if _ref_storage(dotgit) not in (None, "files"):
+        # before git is asked below: a git older than 2.45 calls the extension unknown (pass 30g's line).
+        # Pass 20a: GitPython reads refs as files; a reftable clone (git 2.45+) has none, and plan said
+        # "base branch 'main' not found", the SHA-256 symptom
+        raise RepoError(
+            f"{path}: repositories that keep their refs in the {_ref_storage(dotgit)} format are not "
+            "supported (the tool reads refs as files); use a clone made with git's default "
+            "(`git clone --ref-format=files`)"
+        )
     unread = _git_unread_head(dotgit)
     if unread is not None and _CONFIG_UNREAD.search(unread):
         # pass 30e: a `.git/config` cut short (a power loss) was "unexpected GitCommandError", a crash log
@@ -515,18 +528,6 @@ def open_clone(path: Path) -> Iterator[git.Repo]:
             # fetch --unshallow` failed "not a git repository", and drift named nothing of history)
             f"{path} is a shallow clone; history is incomplete (run "
             f"`{git_in_folder(path)} fetch --unshallow`)"
-        )
-    if _sha256(dotgit):
-        raise RepoError(
-            f"{path}: SHA-256 repositories are not supported (the tool reads and writes SHA-1 objects)"
-        )
-    if _ref_storage(dotgit) not in (None, "files"):
-        # pass 20a: GitPython reads refs as files; a reftable clone (git 2.45+) has none, and plan said
-        # "base branch 'main' not found", the SHA-256 symptom
-        raise RepoError(
-            f"{path}: repositories that keep their refs in the {_ref_storage(dotgit)} format are not "
-            "supported (the tool reads refs as files); use a clone made with git's default "
-            "(`git clone --ref-format=files`)"
         )
     partial = _partial_clone(dotgit)
     try:
